@@ -1,0 +1,50 @@
+# Set-up and everyday commands. `make run` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP := $(VENV)/.installed-dev
+
+.PHONY: install install-dev run web worker test lint check bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[postgres]'
+	touch $@
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(RUNTIME_STAMP)
+
+install: $(RUNTIME_STAMP)  ## runtime dependencies in .venv
+install-dev: $(DEV_STAMP)  ## runtime + test and lint tools in .venv
+
+run: install  ## migrate, then run Vigie (console mode without Slack credentials)
+	$(BIN)/vigie db upgrade
+	$(BIN)/vigie run
+
+web: install
+	$(BIN)/vigie db upgrade
+	$(BIN)/vigie web
+
+worker: install
+	$(BIN)/vigie worker
+
+test: install-dev  ## the whole test suite (SQLite and PostgreSQL)
+	$(BIN)/pytest
+
+lint: install-dev  ## ruff, mypy and the dependency rules
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+check: test lint
+
+bench: install-dev
+	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

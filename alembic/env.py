@@ -1,0 +1,49 @@
+"""Alembic environment: migrations run against the URL given by storage.migrations."""
+
+from __future__ import annotations
+
+import logging.config
+
+from alembic import context
+from sqlalchemy import pool
+
+from storage.db import make_engine
+from storage.models import Base
+
+config = context.config
+if config.config_file_name and config.attributes.get("configure_logger", True):
+    logging.config.fileConfig(config.config_file_name)
+
+target_metadata = Base.metadata
+
+
+def run_migrations_offline() -> None:
+    """Emit SQL to stdout instead of running it (``alembic upgrade --sql``)."""
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    """Run migrations on a live connection (batch mode so SQLite can alter tables)."""
+    url = config.get_main_option("sqlalchemy.url")
+    assert url, "sqlalchemy.url is not set"
+    engine = make_engine(url, poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection, target_metadata=target_metadata, render_as_batch=True
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

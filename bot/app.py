@@ -1,0 +1,61 @@
+"""Build the Bolt app from settings: the client, the listeners of handlers/, one error handler."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+
+from bot.config import Settings
+from bot.i18n import language_for, t
+from bot.runtime import Runtime
+from bot.slack.client import build_web_client
+
+log = logging.getLogger("vigie.app")
+
+
+class SlackNotConfigured(RuntimeError):
+    """The Bolt app needs SLACK_BOT_TOKEN (and a signing secret or an app token)."""
+
+
+def build_app(settings: Settings, runtime: Runtime, *, verify_token: bool = True) -> App:
+    """The Bolt App with every listener of ``handlers`` registered.
+
+    ``verify_token`` calls ``auth.test`` at start so a bad token fails fast with a clear line.
+    """
+    if settings.slack_bot_token is None:
+        raise SlackNotConfigured("SLACK_BOT_TOKEN is not set")
+    signing_secret = (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    )
+    app = App(
+        client=build_web_client(settings),
+        signing_secret=signing_secret or "socket-mode-only",
+        request_verification_enabled=signing_secret is not None,
+        token_verification_enabled=verify_token,
+        logger=logging.getLogger("vigie.bolt"),
+    )
+    register_listeners(app, runtime)
+    return app
+
+
+def register_listeners(app: App, runtime: Runtime) -> None:
+    """Attach every surface's listeners and the error handler."""
+    from handlers import commands
+
+    commands.register(app, runtime)
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any], respond: Any = None) -> BoltResponse:
+        error_id = uuid.uuid4().hex[:8]
+        log.error("unhandled error %s", error_id, exc_info=error)
+        language = language_for((body.get("user") or {}).get("locale"))
+        message = t(language, "app.apology", error_id=error_id)
+        if respond is not None and (body.get("response_url") or body.get("response_urls")):
+            try:
+                respond(text=message, response_type="ephemeral", replace_original=False)
+            except Exception:  # noqa: BLE001  (the apology is best effort)
+                log.warning("could not send the apology for error %s", error_id)
+        return BoltResponse(status=200, body="")

@@ -1,0 +1,188 @@
+"""Vigie's settings: the only module that reads the environment (and `.env`)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+SLACK_API_URL_DEFAULT = "https://slack.com/api/"
+
+
+class LogFormat(StrEnum):
+    """How log lines are written."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+class Settings(BaseSettings):
+    """Everything Vigie can be configured with; see `.env.example` for each variable."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
+    slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_api_url: str = Field(SLACK_API_URL_DEFAULT, validation_alias="SLACK_API_URL")
+
+    database_url: str = Field("sqlite:///./vigie.db", validation_alias="VIGIE_DATABASE_URL")
+    admins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="VIGIE_ADMINS"
+    )
+    timezone: str = Field("UTC", validation_alias="VIGIE_TIMEZONE")
+
+    llm_base_url: str | None = Field(None, validation_alias="VIGIE_LLM_BASE_URL")
+    llm_api_key: SecretStr | None = Field(None, validation_alias="VIGIE_LLM_API_KEY")
+    llm_model: str | None = Field(None, validation_alias="VIGIE_LLM_MODEL")
+
+    log_level: str = Field("INFO", validation_alias="VIGIE_LOG_LEVEL")
+    log_format: LogFormat = Field(LogFormat.TEXT, validation_alias="VIGIE_LOG_FORMAT")
+
+    poll_tick_seconds: int = Field(30, ge=1, le=3600, validation_alias="VIGIE_POLL_TICK_SECONDS")
+    outbox_tick_seconds: float = Field(
+        1.0, gt=0, le=60, validation_alias="VIGIE_OUTBOX_TICK_SECONDS"
+    )
+    allowed_source_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="VIGIE_ALLOWED_SOURCE_HOSTS"
+    )
+
+    @field_validator("admins", "allowed_source_hosts", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.replace(";", ",").split(",") if item.strip()]
+        return value
+
+    @field_validator("admins")
+    @classmethod
+    def _check_user_ids(cls, value: list[str]) -> list[str]:
+        for user_id in value:
+            if not (user_id[:1] in {"U", "W"} and user_id[1:].isalnum() and len(user_id) >= 5):
+                raise ValueError(f"{user_id!r} is not a Slack user id; "
+                                 "put ids like U01ABCDEF separated by commas")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(
+                f"unknown time zone {value!r}; put an IANA name such as Europe/Paris or UTC"
+            ) from err
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")):
+            raise ValueError(
+                "must be a SQLAlchemy URL such as sqlite:///./vigie.db or "
+                "postgresql+psycopg://user@host/dbname"
+            )
+        if value.startswith("postgres:") or value.startswith("postgresql:"):
+            # psycopg 3 is the driver we ship; the bare scheme would pick psycopg2.
+            value = "postgresql+psycopg:" + value.split(":", 1)[1]
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _check_api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL such as https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _check_bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb- (OAuth & Permissions page)")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _check_app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError(
+                "must be an app-level token starting with xapp- (Basic Information page, "
+                "scope connections:write)"
+            )
+        return value
+
+    @field_validator(
+        "slack_bot_token", "slack_app_token", "slack_signing_secret", "llm_api_key",
+        "llm_base_url", "llm_model", mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def has_slack(self) -> bool:
+        """True when a bot token is configured (otherwise alerts go to the console)."""
+        return self.slack_bot_token is not None
+
+    @property
+    def socket_mode(self) -> bool:
+        """True when Socket Mode can be used (bot token and app-level token)."""
+        return self.slack_bot_token is not None and self.slack_app_token is not None
+
+    @property
+    def has_llm(self) -> bool:
+        """True when an OpenAI-compatible endpoint and model are configured."""
+        return bool(self.llm_base_url and self.llm_model)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The default time zone as a ZoneInfo."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the database is SQLite (one process only)."""
+        return self.database_url.startswith("sqlite")
+
+
+class ConfigError(Exception):
+    """Settings are missing or invalid; ``lines`` holds one clear line per problem."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def _env_name(field_name: str) -> str:
+    alias = Settings.model_fields[field_name].validation_alias
+    return str(alias) if alias else field_name.upper()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment and `.env`; raise ConfigError with one line per problem.
+
+    ``overrides`` (by field name) win over the environment; tests and the CLI use them.
+    """
+    try:
+        return Settings(**overrides)
+    except ValidationError as err:
+        lines = []
+        for problem in err.errors():
+            field = str(problem["loc"][0]) if problem["loc"] else "?"
+            name = _env_name(field) if field in Settings.model_fields else field
+            message = str(problem["msg"]).removeprefix("Value error, ")
+            lines.append(f"{name}: {message}")
+        raise ConfigError(lines) from None

@@ -1,0 +1,123 @@
+"""`vigie doctor`: check configuration, database, migrations, Slack and the LLM endpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy.engine import make_url
+
+from bot.config import ConfigError, Settings, load_settings
+from storage.db import make_engine, ping
+from storage.migrations import current_revision, head_revision
+
+OK, WARN, FAIL, SKIP = "OK", "WARN", "FAIL", "SKIP"
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One line of the doctor's table: what, status, and what to do about it."""
+
+    name: str
+    status: str
+    detail: str
+
+
+def _database_checks(settings: Settings) -> list[Check]:
+    safe_url = make_url(settings.database_url).render_as_string(hide_password=True)
+    engine = make_engine(settings.database_url)
+    try:
+        try:
+            ping(engine)
+        except Exception as err:  # noqa: BLE001  (any failure is reported, not raised)
+            return [
+                Check("database", FAIL, f"{safe_url} unreachable ({type(err).__name__}): "
+                      "check VIGIE_DATABASE_URL and that the server is running"),
+                Check("migrations", SKIP, "database unreachable"),
+            ]
+        checks = [Check("database", OK, f"{safe_url} reachable")]
+        current, head = current_revision(engine), head_revision()
+        if current == head:
+            checks.append(Check("migrations", OK, f"at {head}"))
+        else:
+            checks.append(Check("migrations", FAIL,
+                                f"database at {current or 'nothing'}, Vigie needs {head}: "
+                                "run `vigie db upgrade`"))
+        return checks
+    finally:
+        engine.dispose()
+
+
+def _slack_checks(settings: Settings) -> list[Check]:
+    if settings.slack_bot_token is None:
+        return [Check("slack token", WARN,
+                      "SLACK_BOT_TOKEN is not set: Vigie runs in console mode. Create the app "
+                      "from manifest.yml and copy the Bot User OAuth Token (xoxb-...)")]
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    from bot.slack.client import build_web_client
+
+    client = build_web_client(settings)
+    try:
+        response = client.auth_test()
+        token_check = Check("slack token", OK,
+                            f"auth.test: bot {response.get('user')} in team {response.get('team')}")
+    except SlackApiError as err:
+        token_check = Check("slack token", FAIL,
+                            f"auth.test refused the token ({err.response.get('error')}): "
+                            "reinstall the app and copy the new xoxb- token")
+    except (SlackClientError, OSError) as err:
+        token_check = Check("slack token", FAIL,
+                            f"cannot reach {settings.slack_api_url} ({type(err).__name__}): "
+                            "check the network or SLACK_API_URL")
+    if settings.slack_app_token is not None:
+        mode = Check("slack mode", OK, "Socket Mode (SLACK_APP_TOKEN set)")
+    elif settings.slack_signing_secret is not None:
+        mode = Check("slack mode", OK, "HTTP mode: point the app's Request URLs at "
+                     "https://YOUR-HOST/slack/events")
+    else:
+        mode = Check("slack mode", FAIL, "set SLACK_APP_TOKEN (Socket Mode, xapp-...) or "
+                     "SLACK_SIGNING_SECRET (HTTP mode)")
+    return [token_check, mode]
+
+
+def _llm_check(settings: Settings) -> Check:
+    if not settings.llm_base_url and not settings.llm_model:
+        return Check("llm", SKIP, "VIGIE_LLM_BASE_URL / VIGIE_LLM_MODEL not set (optional): "
+                     "drafts use templates")
+    if not (settings.llm_base_url and settings.llm_model):
+        return Check("llm", FAIL, "set both VIGIE_LLM_BASE_URL and VIGIE_LLM_MODEL")
+    headers = {}
+    if settings.llm_api_key is not None:
+        headers["Authorization"] = f"Bearer {settings.llm_api_key.get_secret_value()}"
+    url = settings.llm_base_url.rstrip("/") + "/models"
+    try:
+        response = httpx.get(url, headers=headers, timeout=10)
+    except httpx.HTTPError as err:
+        return Check("llm", FAIL, f"cannot reach {settings.llm_base_url} ({type(err).__name__})")
+    if response.status_code in (401, 403):
+        return Check("llm", FAIL, "the LLM provider refused the key: check VIGIE_LLM_API_KEY")
+    if response.status_code >= 400:
+        return Check("llm", WARN, f"{url} answered HTTP {response.status_code}")
+    return Check("llm", OK, f"{settings.llm_base_url} answers; model {settings.llm_model}")
+
+
+def run_checks(overrides: dict[str, object] | None = None) -> list[Check]:
+    """Every check, in order; never raises."""
+    try:
+        settings = load_settings(**(overrides or {}))
+    except ConfigError as err:
+        return [Check("configuration", FAIL, line) for line in err.lines]
+    checks = [Check("configuration", OK, "settings read from the environment and .env")]
+    checks += _database_checks(settings)
+    checks += _slack_checks(settings)
+    checks.append(_llm_check(settings))
+    return checks
+
+
+def format_checks(checks: list[Check]) -> str:
+    """The checks as an aligned table."""
+    width = max(len(check.name) for check in checks)
+    lines = [f"{'CHECK'.ljust(width)}  STATUS  DETAIL"]
+    lines += [f"{c.name.ljust(width)}  {c.status.ljust(6)}  {c.detail}" for c in checks]
+    return "\n".join(lines)

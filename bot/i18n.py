@@ -1,0 +1,54 @@
+"""User-facing strings: one catalogue per language (bot/locales/*.toml), looked up by key."""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+LOCALES_DIR = Path(__file__).resolve().parent / "locales"
+DEFAULT_LANGUAGE = "en"
+SUPPORTED_LANGUAGES = ("en", "fr")
+
+
+def _flatten(prefix: str, node: dict[str, Any], out: dict[str, str]) -> None:
+    for key, value in node.items():
+        full = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict):
+            _flatten(full, value, out)
+        else:
+            out[full] = str(value)
+
+
+@cache
+def catalogue(language: str) -> dict[str, str]:
+    """All strings of one language, keyed by dotted names (``cmd.help.summary``)."""
+    with (LOCALES_DIR / f"{language}.toml").open("rb") as handle:
+        data = tomllib.load(handle)
+    out: dict[str, str] = {}
+    _flatten("", data, out)
+    return out
+
+
+def language_for(locale: str | None, fallback: str | None = None) -> str:
+    """Map a Slack locale such as ``fr-FR`` to a supported language, else the fallback."""
+    for candidate in (locale, fallback):
+        if candidate:
+            short = candidate.replace("_", "-").split("-")[0].lower()
+            if short in SUPPORTED_LANGUAGES:
+                return short
+    return DEFAULT_LANGUAGE
+
+
+def t(language: str, key: str, **params: Any) -> str:
+    """The string ``key`` in ``language`` (English when missing), formatted with ``params``."""
+    template = catalogue(language).get(key) or catalogue(DEFAULT_LANGUAGE).get(key)
+    if template is None:
+        raise KeyError(f"no string {key!r} in the catalogue")
+    return template.format(**params) if params else template
+
+
+def has(key: str) -> bool:
+    """True when the English catalogue defines ``key``."""
+    return key in catalogue(DEFAULT_LANGUAGE)

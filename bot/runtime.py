@@ -1,0 +1,67 @@
+"""The composition root's product: settings, database and notifier wired together once."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TextIO
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Settings
+from bot.console_notifier import ConsoleNotifier
+from bot.services.outbox import OutboxSender
+from bot.services.ports import Notifier
+from bot.services.workspaces import WorkspaceDirectory
+from storage.db import make_engine, make_session_factory
+from storage.models import utcnow
+
+CONSOLE_TEAM_ID = "T0CONSOLE"
+"""The workspace used when Vigie runs without Slack (console mode, local CLI)."""
+
+
+@dataclass
+class Runtime:
+    """Everything services need, built once per process."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    notifier: Notifier
+    workspaces: WorkspaceDirectory
+    outbox: OutboxSender
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.engine.dispose()
+
+
+def build_runtime(
+    settings: Settings, *, notifier: Notifier | None = None, console: TextIO | None = None
+) -> Runtime:
+    """Wire the database, the notifier (Slack when configured, else the console) and the
+    outbox sender."""
+    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
+    if notifier is None:
+        if settings.has_slack:
+            from bot.slack.client import build_web_client
+            from bot.slack.notifier import SlackNotifier
+
+            notifier = SlackNotifier(build_web_client(settings))
+        else:
+            notifier = ConsoleNotifier(console or sys.stdout)
+    interval = 1.0 if settings.has_slack else 0.0
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        notifier=notifier,
+        workspaces=WorkspaceDirectory(sessions, admins=settings.admins,
+                                      timezone=settings.timezone),
+        outbox=OutboxSender(sessions, notifier, per_channel_interval=interval),
+    )

@@ -1,0 +1,260 @@
+"""The transactional outbox: what must reach Slack is written with the change that needs it,
+then delivered here, in order per channel, at most about one message per second per channel.
+
+A delivery attempt is recorded (committed) before Slack is called, and every message carries
+metadata naming its outbox row; a row retried after a crash is first looked up in the channel,
+so a crash between "posted" and "recorded" never posts twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services.ports import DeliveryError, Notifier, OutgoingMessage
+from storage.db import transaction
+from storage.models import Mention, OutboxMessage, OutboxStatus, utcnow
+
+log = logging.getLogger(__name__)
+
+EVENT_TYPE_MESSAGE = "vigie_message"
+EVENT_TYPE_MENTION = "vigie_mention_posted"
+MAX_ATTEMPTS = 8
+BACKOFF_BASE_SECONDS = 5.0
+BACKOFF_CAP_SECONDS = 900.0
+
+KIND_POST = "post"
+"""A new top-level message; a row with a mention id and ``card: true`` becomes its card."""
+KIND_THREAD = "thread"
+"""A reply in the thread of the mention's card (waits until the card is posted)."""
+KIND_UPDATE_CARD = "update_card"
+"""Re-render the mention's card in place (``chat.update``)."""
+
+Renderer = Callable[[Session, OutboxMessage], OutgoingMessage | None]
+"""Builds the message for a row at send time, so a card always shows the latest state."""
+
+
+class NotReady(Exception):
+    """The row cannot be sent yet (its card is not posted); try again on a later flush."""
+
+
+def do_enqueue(
+    session: Session,
+    *,
+    workspace_id: int,
+    kind: str,
+    channel: str,
+    payload: dict[str, Any] | None = None,
+    mention_id: int | None = None,
+    dedupe_key: str | None = None,
+) -> OutboxMessage | None:
+    """Add a message to the outbox inside the caller's transaction.
+
+    With ``dedupe_key``, a second row with the same key is not added (returns None).
+    """
+    if dedupe_key is not None and session.scalar(
+        select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
+    ):
+        return None
+    row = OutboxMessage(
+        workspace_id=workspace_id, kind=kind, channel=channel, payload=payload or {},
+        mention_id=mention_id, dedupe_key=dedupe_key,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _payload_message(session: Session, row: OutboxMessage) -> OutgoingMessage:
+    payload = row.payload
+    thread_ts = payload.get("thread_ts")
+    if row.kind == KIND_THREAD:
+        mention = session.get(Mention, row.mention_id) if row.mention_id else None
+        thread_ts = mention.slack_ts if mention is not None else None
+        if thread_ts is None:
+            raise NotReady("the card of this mention is not posted yet")
+    is_card = bool(payload.get("card")) and row.mention_id is not None
+    return OutgoingMessage(
+        channel=row.channel,
+        text=str(payload.get("text", "")),
+        blocks=payload.get("blocks"),
+        thread_ts=thread_ts,
+        event_type=EVENT_TYPE_MENTION if is_card else EVENT_TYPE_MESSAGE,
+        event_payload={"outbox_id": row.id, "mention_id": row.mention_id},
+    )
+
+
+@dataclass
+class FlushReport:
+    """What one flush did."""
+
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    recovered: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class OutboxSender:
+    """Delivers pending outbox rows through a Notifier."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        notifier: Notifier,
+        *,
+        per_channel_interval: float = 1.0,
+        renderers: dict[str, Renderer] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._sessions = sessions
+        self._notifier = notifier
+        self._interval = per_channel_interval
+        self._renderers: dict[str, Renderer] = {
+            KIND_POST: _payload_message, KIND_THREAD: _payload_message,
+        }
+        self._renderers.update(renderers or {})
+        self._clock = clock
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._last_sent: dict[str, float] = {}
+
+    def register_renderer(self, kind: str, renderer: Renderer) -> None:
+        """Teach the sender how to build messages of ``kind`` at send time."""
+        self._renderers[kind] = renderer
+
+    def pending_count(self) -> int:
+        """How many rows wait to be delivered."""
+        with self._sessions() as session:
+            return len(session.scalars(
+                select(OutboxMessage.id).where(OutboxMessage.status == OutboxStatus.PENDING.value)
+            ).all())
+
+    def flush(self, *, limit: int = 200, wait: bool = False) -> FlushReport:
+        """Send what is due, in id order per channel.
+
+        Without ``wait``, a channel that sent less than ``per_channel_interval`` ago is left
+        for the next flush; with ``wait`` the sender sleeps instead (one-shot commands).
+        """
+        report = FlushReport()
+        with self._sessions() as session:
+            rows = session.execute(
+                select(OutboxMessage.id, OutboxMessage.channel)
+                .where(OutboxMessage.status == OutboxStatus.PENDING.value,
+                       OutboxMessage.next_attempt_at <= self._clock())
+                .order_by(OutboxMessage.id).limit(limit)
+            ).all()
+        blocked: set[str] = set()
+        for row_id, channel in rows:
+            if channel in blocked:
+                continue
+            elapsed = self._monotonic() - self._last_sent.get(channel, float("-inf"))
+            if elapsed < self._interval:
+                if not wait:
+                    blocked.add(channel)
+                    report.deferred += 1
+                    continue
+                self._sleep(self._interval - elapsed)
+            if not self._send_one(row_id, report):
+                # Keep per-channel order: nothing after a row that could not go out.
+                blocked.add(channel)
+        return report
+
+    def _send_one(self, row_id: int, report: FlushReport) -> bool:
+        with transaction(self._sessions) as session:
+            row = session.get(OutboxMessage, row_id, with_for_update=True)
+            if row is None or row.status != OutboxStatus.PENDING.value:
+                return True
+            renderer = self._renderers.get(row.kind)
+            if renderer is None:
+                self._fail(row, f"no renderer for outbox kind {row.kind!r}", report)
+                return True
+            try:
+                message = renderer(session, row)
+            except NotReady:
+                report.deferred += 1
+                return False
+            if message is None:
+                row.status = OutboxStatus.SENT.value
+                row.sent_at = self._clock()
+                return True
+            previous_attempts = row.attempts
+            row.attempts += 1
+            target_ts = row.payload.get("ts") if row.kind == KIND_UPDATE_CARD else None
+            if row.kind == KIND_UPDATE_CARD and row.mention_id is not None and not target_ts:
+                mention = session.get(Mention, row.mention_id)
+                target_ts = mention.slack_ts if mention else None
+                if target_ts is None:
+                    row.attempts = previous_attempts
+                    report.deferred += 1
+                    return False
+        # The attempt is committed before Slack is called: see the module docstring.
+        ts: str | None = None
+        if previous_attempts and message.event_type and target_ts is None:
+            ts = self._notifier.find_posted(message.channel, message.event_type,
+                                            "outbox_id", row_id)
+            if ts is not None:
+                report.recovered += 1
+        try:
+            if ts is None:
+                if target_ts is not None:
+                    self._notifier.update(target_ts, message)
+                    ts = target_ts
+                else:
+                    ts = self._notifier.post(message)
+        except DeliveryError as err:
+            self._record_failure(row_id, err, report)
+            return False
+        self._last_sent[message.channel] = self._monotonic()
+        self._record_success(row_id, ts)
+        report.sent += 1
+        return True
+
+    def _record_success(self, row_id: int, ts: str) -> None:
+        with transaction(self._sessions) as session:
+            row = session.get(OutboxMessage, row_id)
+            if row is None:
+                return
+            row.status = OutboxStatus.SENT.value
+            row.result_ts = ts
+            row.sent_at = self._clock()
+            row.last_error = None
+            if row.kind == KIND_POST and row.payload.get("card") and row.mention_id:
+                mention = session.get(Mention, row.mention_id)
+                if mention is not None:
+                    mention.slack_channel = row.channel
+                    mention.slack_ts = ts
+                    mention.alerted = True
+
+    def _record_failure(self, row_id: int, err: DeliveryError, report: FlushReport) -> None:
+        with transaction(self._sessions) as session:
+            row = session.get(OutboxMessage, row_id)
+            if row is None:
+                return
+            if err.retryable and row.attempts < MAX_ATTEMPTS:
+                delay = max(err.retry_after or 0.0, min(
+                    BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (row.attempts - 1)))
+                if err.retry_after is not None and err.retry_after <= BACKOFF_BASE_SECONDS:
+                    delay = err.retry_after
+                row.next_attempt_at = self._clock() + timedelta(seconds=delay)
+                row.last_error = str(err)
+                report.deferred += 1
+                log.warning("outbox row %s will be retried in %.0fs: %s", row_id, delay, err)
+            else:
+                self._fail(row, str(err), report)
+
+    def _fail(self, row: OutboxMessage, error: str, report: FlushReport) -> None:
+        row.status = OutboxStatus.FAILED.value
+        row.last_error = error
+        report.failed += 1
+        report.errors.append(error)
+        log.error("outbox row %s failed for good: %s", row.id, error)

@@ -1,0 +1,45 @@
+"""The interfaces services use to reach the outside (Slack or the console)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """A message to post or update: plain-text fallback, Block Kit blocks and metadata."""
+
+    channel: str
+    text: str
+    blocks: list[dict[str, Any]] | None = None
+    thread_ts: str | None = None
+    event_type: str | None = None
+    event_payload: dict[str, Any] | None = None
+
+
+class DeliveryError(Exception):
+    """Posting failed. ``retry_after`` is set when it may succeed later (429, 5xx, network)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        """True when trying again later makes sense."""
+        return self.retry_after is not None
+
+
+class Notifier(Protocol):
+    """Where alerts and card updates go: Slack in production, the console without it."""
+
+    def post(self, message: OutgoingMessage) -> str:
+        """Post a message; return its timestamp id (``ts``). Raises DeliveryError."""
+
+    def update(self, ts: str, message: OutgoingMessage) -> None:
+        """Replace the message ``ts`` in ``message.channel``. Raises DeliveryError."""
+
+    def find_posted(self, channel: str, event_type: str, key: str, key_value: Any) -> str | None:
+        """Find a message we already posted (metadata ``event_type`` with payload
+        ``key == key_value``) so a crash between posting and recording does not post twice."""

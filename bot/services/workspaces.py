@@ -1,0 +1,63 @@
+"""Workspace bootstrap: the row every piece of data hangs from, and the first admins."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage import repositories as repo
+from storage.db import transaction
+from storage.models import AuditEvent, Role
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceRef:
+    """The identity of a workspace as services need it."""
+
+    id: int
+    team_id: str
+    locale: str
+    timezone: str
+
+
+class WorkspaceDirectory:
+    """Finds or creates workspaces; remembers them so requests do not hit the database."""
+
+    def __init__(self, sessions: sessionmaker[Session], *, admins: list[str], timezone: str):
+        self._sessions = sessions
+        self._admins = admins
+        self._timezone = timezone
+        self._cache: dict[str, WorkspaceRef] = {}
+
+    def ensure(self, team_id: str) -> WorkspaceRef:
+        """The workspace for ``team_id``, created with the configured admins on first use."""
+        cached = self._cache.get(team_id)
+        if cached is not None:
+            return cached
+        try:
+            ref = self._ensure_in_db(team_id)
+        except IntegrityError:
+            # Another process created it between our read and our insert: read it back.
+            ref = self._ensure_in_db(team_id)
+        self._cache[team_id] = ref
+        return ref
+
+    def _ensure_in_db(self, team_id: str) -> WorkspaceRef:
+        with transaction(self._sessions) as session:
+            workspace = repo.get_workspace_by_team(session, team_id)
+            if workspace is None:
+                workspace = repo.create_workspace(session, team_id, timezone=self._timezone)
+            for user_id in self._admins:
+                member = repo.get_member(session, workspace.id, user_id)
+                if member is None or member.role != Role.ADMIN.value:
+                    repo.set_member_role(session, workspace.id, user_id, Role.ADMIN,
+                                         granted_by="config")
+                    session.add(AuditEvent(
+                        workspace_id=workspace.id, actor="system", action="role.granted",
+                        surface="config", detail={"user_id": user_id, "role": "admin"},
+                        reason="VIGIE_ADMINS",
+                    ))
+            return WorkspaceRef(workspace.id, workspace.team_id, workspace.locale,
+                                workspace.timezone)

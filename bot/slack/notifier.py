@@ -1,0 +1,99 @@
+"""The Slack implementation of the Notifier port."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.models.metadata import Metadata
+
+from bot.services.ports import DeliveryError, OutgoingMessage
+
+# Slack errors that will not go away by retrying the same call.
+PERMANENT_ERRORS = {
+    "channel_not_found", "not_in_channel", "is_archived", "invalid_blocks", "msg_too_long",
+    "invalid_auth", "not_authed", "account_inactive", "token_revoked", "missing_scope",
+    "message_not_found", "cant_update_message", "invalid_arguments", "no_text",
+}
+RECOVERY_SCAN_LIMIT = 200
+
+
+def _retry_after(err: SlackApiError) -> float | None:
+    response = err.response
+    error = response.get("error") if response is not None else None
+    if response is not None and response.status_code == 429:
+        return float(response.headers.get("Retry-After", response.headers.get("retry-after", 1)))
+    if error in PERMANENT_ERRORS:
+        return None
+    if response is not None and response.status_code >= 500:
+        return 5.0
+    return None
+
+
+class SlackNotifier:
+    """Posts and updates messages through the Web API; errors become DeliveryError."""
+
+    def __init__(self, client: WebClient) -> None:
+        self._client = client
+
+    def _args(self, message: OutgoingMessage) -> dict[str, Any]:
+        args: dict[str, Any] = {"channel": message.channel, "text": message.text}
+        if message.blocks is not None:
+            args["blocks"] = message.blocks
+        if message.event_type:
+            args["metadata"] = Metadata(
+                event_type=message.event_type, event_payload=message.event_payload or {}
+            )
+        return args
+
+    def post(self, message: OutgoingMessage) -> str:
+        """Post ``message`` and return its ``ts``."""
+        args = self._args(message)
+        if message.thread_ts:
+            args["thread_ts"] = message.thread_ts
+        try:
+            response = self._client.chat_postMessage(**args)
+        except SlackApiError as err:
+            raise DeliveryError(
+                f"Slack refused the message: {err.response.get('error')}",
+                retry_after=_retry_after(err),
+            ) from None
+        except SlackClientError as err:
+            raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
+                                retry_after=10.0) from None
+        except OSError as err:
+            raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
+                                retry_after=10.0) from None
+        return str(response["ts"])
+
+    def update(self, ts: str, message: OutgoingMessage) -> None:
+        """Replace message ``ts`` with ``message``."""
+        args = self._args(message)
+        try:
+            self._client.chat_update(ts=ts, **args)
+        except SlackApiError as err:
+            raise DeliveryError(
+                f"Slack refused the update: {err.response.get('error')}",
+                retry_after=_retry_after(err),
+            ) from None
+        except (SlackClientError, OSError) as err:
+            raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
+                                retry_after=10.0) from None
+
+    def find_posted(self, channel: str, event_type: str, key: str, key_value: Any) -> str | None:
+        """Look through the channel's recent history for a message we posted with this
+        metadata; return its ts."""
+        try:
+            response = self._client.conversations_history(
+                channel=channel, include_all_metadata=True, limit=RECOVERY_SCAN_LIMIT
+            )
+        except (SlackApiError, SlackClientError, OSError):
+            return None
+        messages: list[dict[str, Any]] = response.get("messages") or []
+        for item in messages:
+            metadata = item.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == event_type and payload.get(key) == key_value:
+                return str(item["ts"])
+        return None

@@ -1,0 +1,61 @@
+"""The `/cm` slash command: parse, find the subcommand in the registry, ack, run it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.i18n import language_for, t
+from bot.runtime import Runtime
+from handlers.commands import help as _help  # noqa: F401  (registers its subcommands)
+from handlers.commands.parsing import ArgumentError, split_args
+from handlers.commands.registry import REGISTRY, CommandRequest, Reply
+
+
+def parse_command(command: dict[str, Any], language: str) -> CommandRequest | Reply:
+    """Turn Slack's slash-command payload into a request, or an error reply."""
+    text = str(command.get("text") or "").strip()
+    name, _, rest = text.partition(" ")
+    try:
+        args = split_args(rest)
+    except ArgumentError as err:
+        return Reply(t(language, err.key, **err.params))
+    return CommandRequest(
+        team_id=str(command.get("team_id") or ""),
+        user_id=str(command.get("user_id") or ""),
+        channel_id=str(command.get("channel_id") or ""),
+        language=language,
+        name=(name or "help").lower(),
+        args=args,
+        raw_args=rest.strip(),
+        trigger_id=command.get("trigger_id"),
+    )
+
+
+def register(app: App, runtime: Runtime) -> None:
+    """Attach the `/cm` listener to ``app``."""
+
+    @app.command("/cm")
+    def on_cm(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+        workspace = runtime.workspaces.ensure(str(command.get("team_id") or ""))
+        language = language_for(None, workspace.locale)
+        parsed = parse_command(command, language)
+        if isinstance(parsed, Reply):
+            ack(**parsed.as_kwargs())
+            return
+        sub = REGISTRY.get(parsed.name)
+        if sub is None:
+            suggestion = REGISTRY.suggest(parsed.name)
+            key = "help.unknown" if suggestion else "help.unknown_no_suggestion"
+            reply = Reply(t(language, key, name=parsed.name, suggestion=suggestion or ""))
+            ack(**reply.as_kwargs())
+            return
+        if not sub.slow:
+            answer = sub.listener(parsed, runtime)
+            ack(**(answer.as_kwargs() if answer else {}))
+            return
+        ack()
+        result = sub.listener(parsed, runtime)
+        if result is not None:
+            respond(**result.as_kwargs())

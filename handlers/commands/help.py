@@ -1,0 +1,29 @@
+"""`/cm help [SUBCOMMAND]`."""
+
+from __future__ import annotations
+
+from bot.i18n import t
+from bot.runtime import Runtime
+from bot.slack.help import HelpEntry, build_help, build_subcommand_help
+from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Subcommand
+
+
+def help_entry(sub: Subcommand, language: str) -> HelpEntry:
+    """The help data of a subcommand in ``language``."""
+    return HelpEntry(sub.name, sub.usage, t(language, sub.summary_key), sub.examples)
+
+
+@REGISTRY.subcommand("help", usage="help [COMMAND]", examples=("help", "help watch"))
+def cmd_help(request: CommandRequest, runtime: Runtime) -> Reply:
+    """List every subcommand, or explain one."""
+    language = request.language
+    if request.args:
+        name = request.args[0].lower()
+        sub = REGISTRY.get(name)
+        if sub is None:
+            suggestion = REGISTRY.suggest(name) or "help"
+            return Reply(t(language, "help.unknown_topic", name=name, suggestion=suggestion))
+        text, blocks = build_subcommand_help(help_entry(sub, language), language)
+        return Reply(text, blocks)
+    text, blocks = build_help([help_entry(sub, language) for sub in REGISTRY.all()], language)
+    return Reply(text, blocks)

@@ -1,0 +1,61 @@
+"""Parsing of `/cm` arguments as Slack sends them (``should_escape`` is on)."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+USER_REF = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+CHANNEL_REF = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
+LINK_REF = re.compile(r"^<((?:https?|mailto):[^|>]+)(?:\|[^>]*)?>$")
+SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"',
+                              "‘": "'", "’": "'"})
+
+
+class ArgumentError(ValueError):
+    """The arguments could not be read; the message key explains why to the user."""
+
+    def __init__(self, key: str, **params: str) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+def unescape(text: str) -> str:
+    """Undo Slack's HTML escaping of &, < and > in typed text."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def split_args(text: str) -> list[str]:
+    """Split arguments like a shell: "quoted phrases" stay together; smart quotes count."""
+    normalized = text.translate(SMART_QUOTES).strip()
+    lexer = shlex.shlex(normalized, posix=True)
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    lexer.escape = ""
+    try:
+        return list(lexer)
+    except ValueError:
+        raise ArgumentError("help.bad_quotes") from None
+
+
+def user_id_of(arg: str) -> str | None:
+    """The user id in an escaped mention ``<@U123|name>`` (or a bare id), else None."""
+    match = USER_REF.match(arg)
+    if match:
+        return match.group(1)
+    return arg if re.fullmatch(r"[UW][A-Z0-9]{4,}", arg) else None
+
+
+def channel_id_of(arg: str) -> str | None:
+    """The channel id in ``<#C123|name>`` (or a bare id), else None."""
+    match = CHANNEL_REF.match(arg)
+    if match:
+        return match.group(1)
+    return arg if re.fullmatch(r"[CG][A-Z0-9]{4,}", arg) else None
+
+
+def url_of(arg: str) -> str:
+    """A URL typed in Slack arrives as ``<https://...>``: return the bare URL."""
+    match = LINK_REF.match(arg)
+    return match.group(1) if match else unescape(arg)

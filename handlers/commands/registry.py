@@ -1,0 +1,105 @@
+"""The single registry of `/cm` subcommands: names, usage, examples and their listeners.
+
+Help text, dispatch and "did you mean" suggestions all come from here; summaries are
+looked up in the string catalogue under ``cmd.<name>.summary``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.runtime import Runtime
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRequest:
+    """A parsed `/cm` invocation."""
+
+    team_id: str
+    user_id: str
+    channel_id: str
+    language: str
+    name: str
+    args: list[str]
+    raw_args: str
+    trigger_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the user sees: ephemeral unless ``in_channel``."""
+
+    text: str
+    blocks: list[dict[str, Any]] | None = None
+    in_channel: bool = False
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """Arguments for Bolt's ``ack``/``respond``."""
+        kwargs: dict[str, Any] = {
+            "text": self.text,
+            "response_type": "in_channel" if self.in_channel else "ephemeral",
+        }
+        if self.blocks is not None:
+            kwargs["blocks"] = self.blocks
+        return kwargs
+
+
+Listener = Callable[[CommandRequest, Runtime], Reply | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Subcommand:
+    """One `/cm` subcommand. ``slow`` ones are acknowledged first and answered after."""
+
+    name: str
+    usage: str
+    listener: Listener
+    examples: tuple[str, ...] = ()
+    slow: bool = False
+
+    @property
+    def summary_key(self) -> str:
+        """Catalogue key of the one-line description."""
+        return f"cmd.{self.name}.summary"
+
+
+@dataclass
+class CommandRegistry:
+    """An ordered set of subcommands."""
+
+    _items: dict[str, Subcommand] = field(default_factory=dict)
+
+    def subcommand(
+        self, name: str, *, usage: str, examples: tuple[str, ...] = (), slow: bool = False
+    ) -> Callable[[Listener], Listener]:
+        """Decorator registering ``listener`` as `/cm NAME`."""
+
+        def decorate(listener: Listener) -> Listener:
+            if name in self._items:
+                raise ValueError(f"/cm {name} is registered twice")
+            self._items[name] = Subcommand(name, usage, listener, examples, slow)
+            return listener
+
+        return decorate
+
+    def get(self, name: str) -> Subcommand | None:
+        """The subcommand called ``name`` (case-insensitive), if any."""
+        return self._items.get(name.lower())
+
+    def all(self) -> list[Subcommand]:
+        """Every subcommand, in registration order."""
+        return list(self._items.values())
+
+    def suggest(self, name: str) -> str | None:
+        """The registered name closest to ``name``, when one is close enough."""
+        matches = difflib.get_close_matches(name.lower(), list(self._items), n=1, cutoff=0.5)
+        if matches:
+            return matches[0]
+        prefixed = [item for item in self._items if item.startswith(name.lower()[:2])]
+        return prefixed[0] if name and prefixed else None
+
+
+REGISTRY = CommandRegistry()

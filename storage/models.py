@@ -1,0 +1,354 @@
+"""SQLAlchemy 2 typed models: the core of DESIGN.md "Data and state".
+
+Every row of Vigie's own data belongs to a workspace. Times are stored as UTC.
+Enumerations are stored as short strings so that adding a value is not a schema change.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC (the only clock the models use)."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC and always returns aware UTC datetimes.
+
+    SQLite has no time zone support; normalizing here keeps comparisons right on both engines.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Convert to UTC (naive values are taken as UTC); SQLite gets a naive UTC value."""
+        if value is None:
+            return None
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Return an aware UTC datetime."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention so migrations stay portable."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(), dict[str, Any]: JSONType, list[Any]: JSONType,
+    }
+
+
+class Role(StrEnum):
+    """What a member may do; each role includes the ones below it."""
+
+    VIEWER = "viewer"
+    AGENT = "agent"
+    APPROVER = "approver"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        """Position in the hierarchy (viewer 0 ... admin 3)."""
+        return list(Role).index(self)
+
+
+class MentionStatus(StrEnum):
+    """The states of DESIGN.md: new -> ... -> replied -> closed, or ignored."""
+
+    NEW = "new"
+    ASSIGNED = "assigned"
+    DRAFTING = "drafting"
+    AWAITING_APPROVAL = "awaiting_approval"
+    APPROVED = "approved"
+    REPLIED = "replied"
+    CLOSED = "closed"
+    IGNORED = "ignored"
+
+
+class DraftOrigin(StrEnum):
+    """Where a draft's text came from."""
+
+    HUMAN = "human"
+    TEMPLATE = "template"
+    LLM = "llm"
+
+
+class OutboxStatus(StrEnum):
+    """Delivery state of an outbox row."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Workspace(Base):
+    """A Slack workspace (team) and its settings."""
+
+    __tablename__ = "workspaces"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    locale: Mapped[str] = mapped_column(String(16), default="en")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    allow_self_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Member(Base):
+    """A Slack user's role in a workspace."""
+
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("workspace_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(16), default=Role.AGENT.value)
+    locale: Mapped[str | None] = mapped_column(String(16))
+    granted_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Watch(Base):
+    """A named query bound to a Slack channel, with its alert threshold and SLA."""
+
+    __tablename__ = "watches"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(80))
+    query: Mapped[str] = mapped_column(Text, default="")
+    channel_id: Mapped[str] = mapped_column(String(32))
+    alert_threshold: Mapped[int] = mapped_column(Integer, default=50)
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    sla_urgent_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    sla_high_minutes: Mapped[int] = mapped_column(Integer, default=240)
+    sla_normal_minutes: Mapped[int] = mapped_column(Integer, default=1440)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    sources: Mapped[list[SourceRow]] = relationship(
+        back_populates="watch", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class SourceRow(Base):
+    """One configured source of a watch: its kind, config, schedule, cursor and health."""
+
+    __tablename__ = "sources"
+    __table_args__ = (Index(None, "paused", "next_poll_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    watch_id: Mapped[int] = mapped_column(ForeignKey("watches.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    interval_seconds: Mapped[int] = mapped_column(Integer, default=300)
+    cursor: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    trusted: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_poll_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_polled_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None]
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    watch: Mapped[Watch] = relationship(back_populates="sources")
+
+
+class Author(Base):
+    """Someone who wrote mentions on one network, with reach and history."""
+
+    __tablename__ = "authors"
+    __table_args__ = (UniqueConstraint("workspace_id", "network", "handle"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    network: Mapped[str] = mapped_column(String(32))
+    handle: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(300))
+    url: Mapped[str | None] = mapped_column(Text)
+    followers: Mapped[int | None] = mapped_column(Integer)
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    mention_count: Mapped[int] = mapped_column(Integer, default=0)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Mention(Base):
+    """One mention (a post, comment or feed entry) and its place in the reply workflow."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "network", "external_id"),
+        Index(None, "workspace_id", "status", "id"),
+        Index(None, "workspace_id", "watch_id", "published_at"),
+        Index(None, "workspace_id", "created_at"),
+        Index(None, "workspace_id", "fingerprint"),
+        Index(None, "workspace_id", "story_key"),
+        Index(None, "workspace_id", "assignee_user_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    watch_id: Mapped[int | None] = mapped_column(ForeignKey("watches.id", ondelete="SET NULL"))
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("authors.id", ondelete="SET NULL"))
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id", ondelete="SET NULL"))
+    network: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(500))
+    url: Mapped[str] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(8))
+    published_at: Mapped[datetime]
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
+    story_key: Mapped[str | None] = mapped_column(String(64))
+    parent_external_id: Mapped[str | None] = mapped_column(String(500))
+    engagement: Mapped[int] = mapped_column(Integer, default=0)
+    sentiment: Mapped[float | None] = mapped_column(Float)
+    sentiment_label: Mapped[str | None] = mapped_column(String(16))
+    intent: Mapped[str | None] = mapped_column(String(32))
+    intent_flags: Mapped[list[Any]] = mapped_column(default=list)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    priority_reason: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(24), default=MentionStatus.NEW.value)
+    assignee_user_id: Mapped[str | None] = mapped_column(String(32))
+    alerted: Mapped[bool] = mapped_column(Boolean, default=False)
+    slack_channel: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    first_response_at: Mapped[datetime | None]
+    replied_at: Mapped[datetime | None]
+    reply_url: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    author: Mapped[Author | None] = relationship(lazy="joined")
+    watch: Mapped[Watch | None] = relationship()
+
+
+class Draft(Base):
+    """One version of a reply draft for a mention."""
+
+    __tablename__ = "drafts"
+    __table_args__ = (UniqueConstraint("mention_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    origin: Mapped[str] = mapped_column(String(16), default=DraftOrigin.HUMAN.value)
+    author_user_id: Mapped[str | None] = mapped_column(String(32))
+    risk_level: Mapped[str | None] = mapped_column(String(8))
+    risk_flags: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Approval(Base):
+    """The single decision (approved or rejected) taken on one draft."""
+
+    __tablename__ = "approvals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draft_id: Mapped[int] = mapped_column(
+        ForeignKey("drafts.id", ondelete="CASCADE"), unique=True
+    )
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"))
+    approver_user_id: Mapped[str] = mapped_column(String(32))
+    decision: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    override: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEvent(Base):
+    """Who did what, when, from where and why; written with the change it records."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index(None, "mention_id", "id"),
+        Index(None, "workspace_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    mention_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"))
+    actor: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(48))
+    surface: Mapped[str] = mapped_column(String(24))
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str | None] = mapped_column(String(24))
+    reason: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboxMessage(Base):
+    """Something that must be posted or updated in Slack, written in the same transaction
+    as the change that needs it and delivered by the outbox sender."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index(None, "status", "next_attempt_at", "id"), Index(None, "channel", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    mention_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]

@@ -1,0 +1,44 @@
+"""Small query helpers over the models; services own the transactions they run in."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import Member, Role, Workspace
+
+
+def get_workspace_by_team(session: Session, team_id: str) -> Workspace | None:
+    """The workspace for a Slack team id, if known."""
+    return session.scalar(select(Workspace).where(Workspace.team_id == team_id))
+
+
+def create_workspace(session: Session, team_id: str, *, timezone: str = "UTC") -> Workspace:
+    """Insert a workspace row for ``team_id`` and return it (flushed, with its id)."""
+    workspace = Workspace(team_id=team_id, timezone=timezone)
+    session.add(workspace)
+    session.flush()
+    return workspace
+
+
+def get_member(session: Session, workspace_id: int, user_id: str) -> Member | None:
+    """A user's membership row in a workspace, if any."""
+    return session.scalar(
+        select(Member).where(Member.workspace_id == workspace_id, Member.user_id == user_id)
+    )
+
+
+def set_member_role(
+    session: Session, workspace_id: int, user_id: str, role: Role, *, granted_by: str | None
+) -> Member:
+    """Give ``user_id`` the role ``role`` in the workspace (insert or update)."""
+    member = get_member(session, workspace_id, user_id)
+    if member is None:
+        member = Member(workspace_id=workspace_id, user_id=user_id, role=role.value,
+                        granted_by=granted_by)
+        session.add(member)
+    else:
+        member.role = role.value
+        member.granted_by = granted_by
+    session.flush()
+    return member

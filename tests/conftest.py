@@ -1,0 +1,113 @@
+"""Shared fixtures: databases (SQLite and a real PostgreSQL), shared test data."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from storage import migrations
+from storage.db import make_engine
+from storage.models import Base
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_URL = os.environ.get(
+    "VIGIE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+POSTGRES_REQUIRED = bool(os.environ.get("CI") or os.environ.get("VIGIE_REQUIRE_POSTGRES"))
+
+
+def _unavailable(reason: str) -> None:
+    if POSTGRES_REQUIRED:
+        pytest.fail(f"PostgreSQL is required here (CI): {reason}", pytrace=False)
+    pytest.skip(f"PostgreSQL not available ({reason}); set VIGIE_TEST_POSTGRES_URL to run")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared real-data folder (VIGIE_SHARED_DATA, else ../shared/data)."""
+    path = Path(os.environ.get("VIGIE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+    if not path.is_dir():
+        pytest.skip(f"shared data not found at {path}; set VIGIE_SHARED_DATA")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[Engine]:
+    """An engine on the PostgreSQL maintenance database; skips (or fails in CI) if absent."""
+    try:
+        engine = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as err:  # noqa: BLE001
+        _unavailable(f"{type(err).__name__}: {str(err).splitlines()[0][:200]}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database_factory(postgres_admin: Engine) -> Iterator[object]:
+    """Creates fresh PostgreSQL databases; all of them are dropped at the end of the run."""
+    created: list[str] = []
+
+    def create() -> str:
+        name = f"vigie_test_{uuid.uuid4().hex[:12]}"
+        with postgres_admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        created.append(name)
+        return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+    yield create
+    with postgres_admin.connect() as conn:
+        for name in created:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_database_factory: object) -> str:
+    """The URL of a new, empty PostgreSQL database."""
+    return postgres_database_factory()  # type: ignore[operator, no-any-return]
+
+
+@pytest.fixture(scope="session")
+def _postgres_migrated(postgres_database_factory: object) -> str:
+    url: str = postgres_database_factory()  # type: ignore[operator]
+    migrations.upgrade(url)
+    return url
+
+
+def _truncate_all(engine: Engine) -> None:
+    tables = [table.name for table in Base.metadata.sorted_tables]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in reversed(tables):
+                conn.execute(text(f"DELETE FROM {name}"))  # noqa: S608
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database: SQLite file, then PostgreSQL (same tests run on both)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'vigie.db'}"
+        migrations.upgrade(url)
+        return url
+    url = str(request.getfixturevalue("_postgres_migrated"))
+    engine = make_engine(url)
+    _truncate_all(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A migrated SQLite database in a temporary folder."""
+    url = f"sqlite:///{tmp_path / 'vigie.db'}"
+    migrations.upgrade(url)
+    return url
