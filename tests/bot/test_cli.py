@@ -1,0 +1,101 @@
+"""The `vigie` command run as a user runs it: a real process, real SQLite/PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+VIGIE = [sys.executable, "-m", "bot.cli"]
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SLACK_", "VIGIE_"))}
+    env["PYTHONPATH"] = str(REPO)
+    env.update(extra)
+    return env
+
+
+def vigie(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*VIGIE, *args], cwd=tmp_path, env=_env(tmp_path, **env),
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_doctor_without_configuration_explains_what_is_missing(tmp_path: Path) -> None:
+    result = vigie(tmp_path, "doctor")
+    lines = result.stdout.splitlines()
+    assert result.returncode == 1  # migrations missing is a failure
+    assert lines[0].split() == ["CHECK", "STATUS", "DETAIL"]
+    by_name = {line.split()[0]: line for line in lines[1:]}
+    assert "OK" in by_name["configuration"]
+    assert "FAIL" in by_name["migrations"] and "vigie db upgrade" in by_name["migrations"]
+    assert "WARN" in by_name["slack"] and "SLACK_BOT_TOKEN" in by_name["slack"]
+    assert "SKIP" in by_name["llm"]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_invalid_setting_is_one_clear_line(tmp_path: Path) -> None:
+    result = vigie(tmp_path, "db", "upgrade", VIGIE_TIMEZONE="Atlantis/City")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "Configuration error: VIGIE_TIMEZONE: unknown time zone 'Atlantis/City'; put an IANA "
+        "name such as Europe/Paris or UTC"
+    ]
+
+
+def test_db_upgrade_downgrade_on_sqlite(tmp_path: Path) -> None:
+    assert vigie(tmp_path, "db", "upgrade").returncode == 0
+    assert "newest" in vigie(tmp_path, "db", "current").stdout
+    assert vigie(tmp_path, "doctor").returncode == 0
+    down = vigie(tmp_path, "db", "downgrade", "base")
+    assert down.returncode == 0, down.stderr
+    assert "not migrated" in vigie(tmp_path, "db", "current").stdout
+
+
+def test_db_downgrade_to_unknown_revision_is_a_clear_error(tmp_path: Path) -> None:
+    vigie(tmp_path, "db", "upgrade")
+    result = vigie(tmp_path, "db", "downgrade", "nope")
+    assert result.returncode == 2
+    assert result.stderr.startswith("Migration error:")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.postgres
+def test_db_upgrade_downgrade_on_postgres(tmp_path: Path, fresh_postgres_url: str) -> None:
+    up = vigie(tmp_path, "db", "upgrade", VIGIE_DATABASE_URL=fresh_postgres_url)
+    assert up.returncode == 0, up.stderr
+    down = vigie(tmp_path, "db", "downgrade", "base", VIGIE_DATABASE_URL=fresh_postgres_url)
+    assert down.returncode == 0, down.stderr
+
+
+def test_run_refuses_an_unmigrated_database(tmp_path: Path) -> None:
+    result = vigie(tmp_path, "run")
+    assert result.returncode == 2
+    assert "vigie db upgrade" in result.stderr
+
+
+def test_run_without_slack_starts_in_console_mode_until_stopped(tmp_path: Path) -> None:
+    assert vigie(tmp_path, "db", "upgrade").returncode == 0
+    proc = subprocess.Popen([*VIGIE, "run"], cwd=tmp_path, env=_env(tmp_path),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert "console mode" in first
+        time.sleep(1.5)
+        assert proc.poll() is None, "vigie run exited on its own"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "Vigie stopped." in out
+    assert "Traceback" not in err

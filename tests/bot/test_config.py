@@ -1,0 +1,80 @@
+"""Settings: defaults, parsing, and one clear line per invalid variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL",
+                 "VIGIE_DATABASE_URL", "VIGIE_ADMINS", "VIGIE_TIMEZONE", "VIGIE_LLM_BASE_URL",
+                 "VIGIE_LLM_API_KEY", "VIGIE_LLM_MODEL", "VIGIE_LOG_LEVEL", "VIGIE_LOG_FORMAT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # type: ignore[arg-type]
+
+
+def test_defaults_run_in_console_mode_on_sqlite() -> None:
+    settings = load_settings()
+    assert settings.database_url == "sqlite:///./vigie.db"
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert not settings.has_slack and not settings.has_llm
+    assert settings.admins == [] and settings.timezone == "UTC"
+
+
+def test_values_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIE_ADMINS", " U01ABCDEF, W0123456 ;U99ZZZZZ")
+    monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9999/api")
+    monkeypatch.setenv("VIGIE_DATABASE_URL", "postgresql://vigie@db/vigie")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1-abc")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "")
+    settings = load_settings()
+    assert settings.admins == ["U01ABCDEF", "W0123456", "U99ZZZZZ"]
+    assert settings.slack_api_url == "http://127.0.0.1:9999/api/"
+    assert settings.database_url == "postgresql+psycopg://vigie@db/vigie"
+    assert settings.has_slack and not settings.socket_mode
+
+
+def test_dotenv_file_is_read(tmp_path: object) -> None:
+    (tmp_path / ".env").write_text("VIGIE_TIMEZONE=Europe/Paris\n")  # type: ignore[operator]
+    assert load_settings().timezone == "Europe/Paris"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("VIGIE_TIMEZONE", "Mars/Olympus", "VIGIE_TIMEZONE: unknown time zone"),
+        ("VIGIE_ADMINS", "bob", "VIGIE_ADMINS: 'bob' is not a Slack user id"),
+        ("SLACK_BOT_TOKEN", "xoxp-user-token", "SLACK_BOT_TOKEN: must be a bot token"),
+        ("SLACK_APP_TOKEN", "xoxb-1", "SLACK_APP_TOKEN: must be an app-level token"),
+        ("VIGIE_DATABASE_URL", "mysql://x", "VIGIE_DATABASE_URL: must be a SQLAlchemy URL"),
+        ("SLACK_API_URL", "slack.com/api", "SLACK_API_URL: must be an http(s) URL"),
+        ("VIGIE_LOG_LEVEL", "LOUD", "VIGIE_LOG_LEVEL: must be one of"),
+        ("VIGIE_LOG_FORMAT", "xml", "VIGIE_LOG_FORMAT:"),
+        ("VIGIE_POLL_TICK_SECONDS", "soon", "VIGIE_POLL_TICK_SECONDS:"),
+    ],
+)
+def test_invalid_values_give_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert len(caught.value.lines) == 1
+    assert caught.value.lines[0].startswith(expected)
+    assert "Traceback" not in str(caught.value)
+
+
+def test_several_problems_give_several_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIE_TIMEZONE", "Nowhere")
+    monkeypatch.setenv("VIGIE_ADMINS", "alice")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert [line.split(":")[0] for line in caught.value.lines] == ["VIGIE_ADMINS", "VIGIE_TIMEZONE"]
+
+
+def test_secrets_are_not_shown_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-123456-secretvalue")
+    assert "secretvalue" not in repr(load_settings())
