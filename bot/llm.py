@@ -1,0 +1,618 @@
+"""Client for any OpenAI-compatible chat-completions API, over synchronous httpx.
+
+Works with OpenAI, OpenAI-compatible gateways, Ollama, vLLM, llama.cpp server and
+LM Studio: everything that serves ``POST {base_url}/chat/completions`` and, usually,
+``GET {base_url}/models``.
+
+Failures are raised as an ``LLMError`` hierarchy whose ``str()`` is plain words that can be
+shown to a Slack user as-is. The API key never appears in those messages, in the
+``provider_message`` kept for logs, in ``repr()`` or in log records.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Protocol
+
+import httpx
+
+__all__ = [
+    "ChatResult",
+    "LLMAuthError",
+    "LLMBadResponseError",
+    "LLMClient",
+    "LLMContextLengthError",
+    "LLMEndpointNotFoundError",
+    "LLMError",
+    "LLMModelNotFoundError",
+    "LLMQuotaError",
+    "LLMRateLimitError",
+    "LLMRequestError",
+    "LLMTimeoutError",
+    "LLMUnavailableError",
+    "Usage",
+    "from_config",
+]
+
+logger = logging.getLogger("vigie.llm")
+
+_MAX_PROVIDER_MESSAGE = 500
+# Shapes of secrets providers like to echo back ("Incorrect API key provided: sk-abc***xyz").
+_SECRET_LIKE = re.compile(
+    r"(?i)\b(?:sk|pk|rk|gsk|xai|key|api[-_]?key)[-_][A-Za-z0-9_\-*.]{6,}|\bBearer\s+\S+"
+)
+_CONTEXT_CODES = frozenset(
+    {"context_length_exceeded", "exceed_context_size_error", "context_window_exceeded"}
+)
+_CONTEXT_WORDS = re.compile(
+    r"(?i)context[ _-]?(?:length|size|window)|maximum context|prompt is too long"
+    r"|too many (?:input )?tokens|exceeds? (?:the )?(?:available |maximum )?context"
+)
+_MODEL_NOT_FOUND_CODES = frozenset({"model_not_found", "modelnotfound"})
+_MODEL_MISSING = re.compile(
+    r"(?i)\bmodel\b.{0,120}?\b(?:not found|does not exist|doesn't exist|not available|unknown)"
+    r"|\b(?:unknown|invalid) model\b"
+)
+_QUOTA_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached", "quota_exceeded"})
+
+
+class LLMError(Exception):
+    """Base of every LLM failure; ``str()`` is plain words fit for a Slack user.
+
+    ``status`` is the HTTP status when there was one; ``provider_message`` is the
+    provider's own explanation (secrets removed), meant for logs, not for users.
+    """
+
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        provider_message: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.provider_message = provider_message
+
+
+class LLMAuthError(LLMError):
+    """The provider refused the API key (401/403) or needs one."""
+
+
+class LLMModelNotFoundError(LLMError):
+    """The provider does not know the configured model."""
+
+
+class LLMEndpointNotFoundError(LLMError):
+    """Nothing answers chat completions at the base URL (a 404 without an API error body)."""
+
+
+class LLMContextLengthError(LLMError):
+    """The prompt does not fit the model's context window."""
+
+
+class LLMRateLimitError(LLMError):
+    """Still rate limited (429) after every retry."""
+
+
+class LLMQuotaError(LLMError):
+    """The provider's account has no quota or credit left; retrying will not help."""
+
+
+class LLMTimeoutError(LLMError):
+    """The provider did not answer within the timeout, retries included."""
+
+
+class LLMUnavailableError(LLMError):
+    """The provider is down (5xx) or unreachable, retries included."""
+
+
+class LLMBadResponseError(LLMError):
+    """The answer was not a readable chat completion (not JSON, no choices, empty text)."""
+
+
+class LLMRequestError(LLMError):
+    """The provider rejected the request for another reason (a 4xx not covered above)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts reported by the provider (0 when it did not say)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ChatResult:
+    """One completion: the text, the model that answered, token usage and latency.
+
+    ``latency_s`` is the wall-clock time of the whole ``chat()`` call, retries included.
+    """
+
+    text: str
+    model: str
+    usage: Usage | None
+    latency_s: float
+
+
+class _SecretLike(Protocol):
+    def get_secret_value(self) -> str: ...
+
+
+class LLMClient:
+    """Synchronous client for an OpenAI-compatible chat-completions API.
+
+    ``base_url`` is the API root, e.g. ``https://api.openai.com/v1`` or
+    ``http://localhost:11434/v1`` (Ollama). ``api_key`` may be empty for local servers; the
+    ``Authorization: Bearer`` header is only sent when it is set. ``max_retries`` is the
+    number of retries after the first attempt, for 408/429/5xx answers, connection errors
+    and timeouts. ``sleep`` and ``transport`` exist for tests.
+    """
+
+    BACKOFF_BASE_S = 0.5
+    BACKOFF_CAP_S = 8.0
+    RETRY_AFTER_CAP_S = 30.0
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None,
+        model: str,
+        timeout: float = 30,
+        max_retries: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        base_url = (base_url or "").strip()
+        model = (model or "").strip()
+        if not base_url:
+            raise ValueError("The LLM base URL is empty (set VIGIE_LLM_BASE_URL)")
+        if not model:
+            raise ValueError("The LLM model is empty (set VIGIE_LLM_MODEL)")
+        if max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        if timeout <= 0:
+            raise ValueError("timeout must be > 0")
+        key = (api_key or "").strip()
+        # Checked here so httpx never builds an error message that quotes the header value.
+        if key and not all(33 <= ord(ch) < 127 for ch in key):
+            raise ValueError(
+                "The LLM API key contains invalid characters (check VIGIE_LLM_API_KEY)"
+            )
+        self._api_key = key
+        self.model = model
+        self.timeout = float(timeout)
+        self.max_retries = max_retries
+        self._sleep = sleep
+        try:
+            self._base = httpx.URL(base_url)
+        except httpx.InvalidURL:
+            self._base = httpx.URL("invalid:")
+        if self._base.scheme not in ("http", "https") or not self._base.host:
+            raise ValueError(
+                "The LLM base URL must look like https://host/v1 or http://localhost:11434/v1 "
+                "(check VIGIE_LLM_BASE_URL)"
+            )
+        self.base_url = _display_url(self._base)
+        headers = {"Accept": "application/json", "User-Agent": "vigie-llm/1"}
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        self._http = httpx.Client(
+            headers=headers,
+            timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0)),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        key_state = "set" if self._api_key else "none"
+        return f"LLMClient(base_url={self.base_url!r}, model={self.model!r}, api_key={key_state})"
+
+    def __enter__(self) -> LLMClient:
+        """Use the client in a ``with`` block; it is closed on exit."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Close the client."""
+        self.close()
+
+    def close(self) -> None:
+        """Close the underlying connection pool."""
+        self._http.close()
+
+    # -- public API -----------------------------------------------------------------
+
+    def chat(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        temperature: float = 0.4,
+        max_tokens: int = 400,
+        response_format: Mapping[str, Any] | None = None,
+    ) -> ChatResult:
+        """Send ``messages`` (``{"role", "content"}`` dicts) and return the first choice.
+
+        Raises an ``LLMError`` subclass on failure; an empty answer is an
+        ``LLMBadResponseError``.
+        """
+        if not messages:
+            raise ValueError("messages must not be empty")
+        payload: dict[str, Any] = {
+            "model": self.model,
+            "messages": [dict(m) for m in messages],
+            "temperature": temperature,
+            "max_tokens": max_tokens,
+            "stream": False,
+        }
+        if response_format is not None:
+            payload["response_format"] = dict(response_format)
+        started = time.monotonic()
+        data = self._request_json("POST", "chat/completions", payload)
+        text, model, usage = self._parse_completion(data, allow_empty=False)
+        latency = time.monotonic() - started
+        logger.debug(
+            "LLM answered: model=%s latency=%.2fs tokens=%s",
+            model,
+            latency,
+            usage.total_tokens if usage else "?",
+        )
+        return ChatResult(text=text, model=model, usage=usage, latency_s=latency)
+
+    def check(self) -> str:
+        """Check the provider is reachable, the key accepted and the model known.
+
+        Lists models with ``GET /models``; when that endpoint is missing, or does not list
+        the model, asks for a 1-token completion instead. Returns a one-line summary for
+        ``vigie doctor``; raises an ``LLMError`` subclass on failure.
+        """
+        listed: list[str] | None = None
+        try:
+            models = self._request_json("GET", "models", None)
+            listed = _model_ids(models)
+        except (LLMEndpointNotFoundError, LLMModelNotFoundError, LLMBadResponseError):
+            listed = None
+        except LLMRequestError as exc:
+            if exc.status not in (405, 501):
+                raise
+            listed = None
+        if listed is not None and self.model in listed:
+            return (
+                f"{self.base_url}: model '{self.model}' is available "
+                f"({len(listed)} model{'s' if len(listed) != 1 else ''} listed)"
+            )
+        data = self._request_json(
+            "POST",
+            "chat/completions",
+            {
+                "model": self.model,
+                "messages": [{"role": "user", "content": "Say OK."}],
+                "max_tokens": 1,
+                "temperature": 0,
+                "stream": False,
+            },
+        )
+        _, model, _ = self._parse_completion(data, allow_empty=True)
+        return f"{self.base_url}: model '{model}' answered a test completion"
+
+    # -- internals ------------------------------------------------------------------
+
+    def _url(self, path: str) -> httpx.URL:
+        base_path = self._base.path.rstrip("/")
+        return self._base.copy_with(path=f"{base_path}/{path}")
+
+    def _request_json(self, method: str, path: str, payload: dict[str, Any] | None) -> Any:
+        """Send one request with retries; return the decoded JSON of a 2xx answer."""
+        url = self._url(path)
+        attempt = 0
+        while True:
+            try:
+                response = self._http.request(method, url, json=payload)
+            except httpx.TimeoutException as exc:
+                error: LLMError = LLMTimeoutError(
+                    f"The LLM provider took too long to answer "
+                    f"(more than {self.timeout:g} s); try again later"
+                )
+                cause: Exception = exc
+                wait = self._backoff(attempt)
+            except httpx.DecodingError as exc:
+                raise LLMBadResponseError(
+                    "The LLM returned an answer Vigie could not read (bad encoding)"
+                ) from exc
+            except httpx.RequestError as exc:
+                error = LLMUnavailableError(
+                    f"Vigie could not reach the LLM provider at {self.base_url}; "
+                    "check VIGIE_LLM_BASE_URL and that the server is running"
+                )
+                cause = exc
+                wait = self._backoff(attempt)
+            else:
+                if 200 <= response.status_code < 300:
+                    return self._decode(response)
+                error = self._error_from_response(response)
+                if not error.retryable:
+                    raise error
+                cause = error
+                asked = self._retry_after(response)
+                wait = self._backoff(attempt) if asked is None else asked
+            if attempt >= self.max_retries:
+                if cause is error:
+                    raise error
+                raise error from cause
+            attempt += 1
+            logger.warning(
+                "LLM request failed (%s); retry %d/%d in %.1f s",
+                _describe(error, cause),
+                attempt,
+                self.max_retries,
+                wait,
+            )
+            self._sleep(wait)
+
+    def _backoff(self, attempt: int) -> float:
+        base = min(self.BACKOFF_CAP_S, self.BACKOFF_BASE_S * (2**attempt))
+        return base + random.uniform(0, self.BACKOFF_BASE_S)
+
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        """Seconds the provider asked us to wait (Retry-After / retry-after-ms), capped."""
+        wait: float | None = None
+        millis = response.headers.get("retry-after-ms")
+        value = response.headers.get("retry-after")
+        if millis:
+            try:
+                wait = float(millis) / 1000
+            except ValueError:
+                wait = None
+        if wait is None and value:
+            value = value.strip()
+            try:
+                wait = float(value)
+            except ValueError:
+                try:
+                    when = parsedate_to_datetime(value)
+                except (TypeError, ValueError, IndexError):
+                    when = None
+                if when is not None:
+                    if when.tzinfo is None:
+                        when = when.replace(tzinfo=UTC)
+                    wait = (when - datetime.now(UTC)).total_seconds()
+        if wait is None or wait != wait:  # NaN guard
+            return None
+        return min(max(wait, 0.0), self.RETRY_AFTER_CAP_S)
+
+    def _decode(self, response: httpx.Response) -> Any:
+        try:
+            data = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise LLMBadResponseError(
+                "The LLM returned an answer Vigie could not read (not JSON)",
+                status=response.status_code,
+            ) from exc
+        # Some gateways answer 200 with an error body.
+        if isinstance(data, dict) and data.get("error") and "choices" not in data:
+            raise self._error_from_response(response, data)
+        return data
+
+    def _parse_completion(self, data: Any, *, allow_empty: bool) -> tuple[str, str, Usage | None]:
+        unreadable = "The LLM returned an answer Vigie could not read"
+        if not isinstance(data, dict):
+            raise LLMBadResponseError(f"{unreadable} (not a JSON object)")
+        choices = data.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            raise LLMBadResponseError(f"{unreadable} (no choices)")
+        choice = choices[0]
+        message = choice.get("message")
+        content: Any = message.get("content") if isinstance(message, dict) else None
+        if content is None and isinstance(choice.get("text"), str):
+            content = choice["text"]  # legacy completions shape, served by some proxies
+        if isinstance(content, list):  # content parts: [{"type": "text", "text": ...}]
+            content = "".join(
+                part.get("text", "")
+                for part in content
+                if isinstance(part, dict) and isinstance(part.get("text"), str)
+            )
+        if content is not None and not isinstance(content, str):
+            raise LLMBadResponseError(f"{unreadable} (content is not text)")
+        text = (content or "").strip()
+        if not text and not allow_empty:
+            reason = choice.get("finish_reason")
+            hint = " (empty answer"
+            hint += f", finish_reason={reason})" if isinstance(reason, str) else ")"
+            raise LLMBadResponseError(unreadable + hint)
+        model = data.get("model") if isinstance(data.get("model"), str) else None
+        return text, model or self.model, _usage(data.get("usage"))
+
+    def _error_from_response(self, response: httpx.Response, data: Any = None) -> LLMError:
+        """Turn an error answer into the matching ``LLMError`` (retryable ones flagged)."""
+        status = response.status_code
+        if data is None:
+            try:
+                data = response.json()
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                data = None
+        code, message, has_error_body = _error_fields(data)
+        if message is None and data is None:
+            message = response.text[:_MAX_PROVIDER_MESSAGE] or None
+        provider_message = self._redact(message)
+        code_l = (code or "").lower()
+
+        def make(cls: type[LLMError], text: str, *, retryable: bool = False) -> LLMError:
+            error = cls(text, status=status, provider_message=provider_message)
+            error.retryable = retryable
+            return error
+
+        if code_l in _CONTEXT_CODES or (message and _CONTEXT_WORDS.search(message)):
+            return make(
+                LLMContextLengthError,
+                f"This mention is too long for the model '{self.model}' to answer; "
+                "write the reply by hand or shorten the context",
+            )
+        missing_model = bool(message and _MODEL_MISSING.search(message))
+        if (
+            code_l in _MODEL_NOT_FOUND_CODES
+            or (missing_model and 400 <= status < 500 and status not in (401, 403, 429))
+            or (status == 404 and (has_error_body or missing_model))
+        ):
+            return make(
+                LLMModelNotFoundError,
+                f"The LLM provider does not know the model '{self.model}' (check VIGIE_LLM_MODEL)",
+            )
+        if status in (401, 403):
+            if not self._api_key:
+                return make(
+                    LLMAuthError, "The LLM provider needs an API key (set VIGIE_LLM_API_KEY)"
+                )
+            return make(
+                LLMAuthError, "The LLM provider refused the API key (check VIGIE_LLM_API_KEY)"
+            )
+        if status == 404:
+            return make(
+                LLMEndpointNotFoundError,
+                f"No OpenAI-compatible API answers at {self.base_url} "
+                "(check VIGIE_LLM_BASE_URL; it usually ends in /v1)",
+            )
+        if code_l in _QUOTA_CODES:
+            return make(
+                LLMQuotaError, "The LLM provider says the account has no quota or credit left"
+            )
+        if status == 429:
+            return make(
+                LLMRateLimitError,
+                "The LLM provider is rate limiting Vigie; try again in a minute",
+                retryable=True,
+            )
+        if status == 408:
+            return make(
+                LLMTimeoutError,
+                "The LLM provider took too long to answer; try again later",
+                retryable=True,
+            )
+        if status >= 500:
+            return make(
+                LLMUnavailableError,
+                f"The LLM provider is unavailable right now (HTTP {status}); try again later",
+                retryable=True,
+            )
+        if 300 <= status < 400:
+            return make(
+                LLMRequestError,
+                f"The LLM provider redirected Vigie elsewhere (HTTP {status}); set "
+                "VIGIE_LLM_BASE_URL to the final address (for example https instead of http)",
+            )
+        if 200 <= status < 300:
+            return make(
+                LLMBadResponseError,
+                "The LLM returned an answer Vigie could not read (an error body)",
+            )
+        return make(LLMRequestError, f"The LLM provider rejected the request (HTTP {status})")
+
+    def _redact(self, text: str | None) -> str | None:
+        if not text:
+            return text
+        text = text[:_MAX_PROVIDER_MESSAGE]
+        if self._api_key:
+            text = text.replace(self._api_key, "[redacted]")
+        return _SECRET_LIKE.sub("[redacted]", text)
+
+
+def _describe(error: LLMError, cause: Exception) -> str:
+    if error.status is not None:
+        return f"HTTP {error.status}"
+    return type(cause).__name__
+
+
+def _error_fields(data: Any) -> tuple[str | None, str | None, bool]:
+    """(code, message, has_error_body) from OpenAI, Ollama, vLLM or llama.cpp error bodies."""
+    if not isinstance(data, dict):
+        return None, None, False
+    err = data.get("error")
+    if isinstance(err, str):  # Ollama native and some proxies: {"error": "model not found"}
+        return None, err, True
+    if isinstance(err, dict):
+        code = err.get("code") or err.get("type")
+        message = err.get("message")
+        return (
+            str(code) if isinstance(code, str) else None,
+            message if isinstance(message, str) else None,
+            True,
+        )
+    # vLLM: {"object": "error", "message": ..., "type": ..., "code": 404}
+    message = data.get("message") or data.get("detail")
+    if isinstance(message, str):
+        code = data.get("code") or data.get("type")
+        return (str(code) if isinstance(code, str) else None, message, True)
+    return None, None, False
+
+
+def _model_ids(data: Any) -> list[str] | None:
+    """Model ids from ``GET /models`` (OpenAI ``data`` list, or Ollama-style ``models``)."""
+    if not isinstance(data, dict):
+        return None
+    items = data.get("data")
+    if not isinstance(items, list):
+        items = data.get("models")
+    if not isinstance(items, list):
+        return None
+    ids: list[str] = []
+    for item in items:
+        if isinstance(item, dict):
+            ident = item.get("id") or item.get("name") or item.get("model")
+            if isinstance(ident, str):
+                ids.append(ident)
+        elif isinstance(item, str):
+            ids.append(item)
+    return ids
+
+
+def _usage(raw: Any) -> Usage | None:
+    if not isinstance(raw, dict):
+        return None
+
+    def num(name: str) -> int:
+        value = raw.get(name)
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    prompt, completion = num("prompt_tokens"), num("completion_tokens")
+    return Usage(prompt, completion, num("total_tokens") or prompt + completion)
+
+
+def _display_url(url: httpx.URL) -> str:
+    """The base URL without credentials or query string, safe to show and log."""
+    port = f":{url.port}" if url.port else ""
+    return f"{url.scheme}://{url.host}{port}{url.path.rstrip('/')}"
+
+
+def _secret_str(value: str | _SecretLike | None) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return value.get_secret_value()
+
+
+def from_config(
+    base_url: str | None,
+    api_key: str | _SecretLike | None,
+    model: str | None,
+    **kwargs: Any,
+) -> LLMClient | None:
+    """Build an ``LLMClient`` from settings, or return None when the LLM is not configured.
+
+    The LLM is configured when both ``base_url`` and ``model`` are non-blank; ``api_key``
+    is optional (local servers) and may be a pydantic ``SecretStr``. Extra keyword
+    arguments go to ``LLMClient`` (timeout, max_retries...).
+    """
+    base = (base_url or "").strip()
+    name = (model or "").strip()
+    if not base or not name:
+        return None
+    return LLMClient(base, _secret_str(api_key), name, **kwargs)

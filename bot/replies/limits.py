@@ -1,0 +1,171 @@
+"""How long a reply may be on each network, counted the way the network counts.
+
+- X: 280 "weighted" characters (twitter-text v3): every link counts as 23, Latin and most
+  punctuation count 1, CJK and other scripts count 2, each emoji counts 2, text is
+  NFC-normalized first.
+- Bluesky: 300 graphemes (user-perceived characters).
+- Mastodon: 500 graphemes by default (instances can raise it: pass ``limit``); every
+  ``http(s)`` link counts as 23 and ``@user@domain`` counts as ``@user``.
+- Other networks: no limit (``None``); ``used`` is the grapheme count.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from types import MappingProxyType
+
+import regex
+
+from bot.replies.text import find_urls, grapheme_count, graphemes
+
+__all__ = [
+    "NETWORK_LIMITS",
+    "URL_LENGTH",
+    "fits",
+    "limit_for",
+    "measure",
+    "normalize_network",
+    "trim_to_limit",
+]
+
+URL_LENGTH = 23
+"""Characters one link counts for on X and Mastodon, whatever its real length."""
+
+NETWORK_LIMITS: Mapping[str, int | None] = MappingProxyType(
+    {"x": 280, "bluesky": 300, "mastodon": 500}
+)
+"""Default reply length limit per network; networks not listed have no limit."""
+
+_ALIASES = {"twitter": "x", "x.com": "x", "bsky": "bluesky", "bsky.app": "bluesky"}
+
+# twitter-text v3: code points in these ranges weigh 100, everything else 200 (scale 100).
+_X_LIGHT_RANGES = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
+_X_SCALE = 100
+_X_EMOJI = regex.compile(
+    r"\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3|\ufe0f", regex.V1
+)
+_SCHEME_URL = regex.compile(r"^(?:https?|ftp)://", regex.IGNORECASE)
+_MASTODON_REMOTE_MENTION = regex.compile(
+    r"(?<![\w/])(@\w+(?:[.\-]+\w+)*)@[\w\-]+(?:\.[\w\-]+)+", regex.UNICODE
+)
+
+
+def normalize_network(network: str | None) -> str:
+    """Canonical network name: lower-case, with aliases resolved ("twitter" -> "x")."""
+    name = (network or "").strip().lower()
+    return _ALIASES.get(name, name)
+
+
+def limit_for(network: str | None, *, limit: int | None = None) -> int | None:
+    """The reply length limit for ``network``; ``limit`` overrides the default
+    (e.g. a Mastodon instance configured for 1000 characters)."""
+    if limit is not None:
+        return limit
+    return NETWORK_LIMITS.get(normalize_network(network))
+
+
+def measure(text: str, network: str | None, *, limit: int | None = None) -> tuple[int, int | None]:
+    """Return ``(used, limit)`` for ``text`` on ``network``, counted as the network does.
+
+    ``limit`` is None when the network has no length limit.
+    """
+    name = normalize_network(network)
+    if name == "x":
+        used = _x_length(text)
+    elif name == "mastodon":
+        used = _mastodon_length(text)
+    else:
+        used = grapheme_count(text)
+    return used, limit_for(name, limit=limit)
+
+
+def fits(text: str, network: str | None, *, limit: int | None = None) -> bool:
+    """True when ``text`` is within the network's limit (always True without a limit)."""
+    used, max_len = measure(text, network, limit=limit)
+    return max_len is None or used <= max_len
+
+
+def _x_weight(cluster: str) -> int:
+    if _X_EMOJI.search(cluster) and any(ord(c) > 0x2000 for c in cluster):
+        return 2 * _X_SCALE
+    total = 0
+    for ch in cluster:
+        cp = ord(ch)
+        light = any(lo <= cp <= hi for lo, hi in _X_LIGHT_RANGES)
+        total += _X_SCALE if light else 2 * _X_SCALE
+    return total
+
+
+def _x_length(text: str) -> int:
+    text = unicodedata.normalize("NFC", text)
+    weighted = 0
+    pos = 0
+    for url in find_urls(text):
+        weighted += sum(_x_weight(c) for c in graphemes(text[pos : url.start]))
+        weighted += URL_LENGTH * _X_SCALE
+        pos = url.end
+    weighted += sum(_x_weight(c) for c in graphemes(text[pos:]))
+    return -(-weighted // _X_SCALE)
+
+
+def _mastodon_length(text: str) -> int:
+    text = _MASTODON_REMOTE_MENTION.sub(r"\1", text)
+    used = 0
+    pos = 0
+    for url in find_urls(text):
+        if not _SCHEME_URL.match(url.url):
+            continue  # Mastodon only shortens links written with a scheme
+        used += grapheme_count(text[pos : url.start]) + URL_LENGTH
+        pos = url.end
+    return used + grapheme_count(text[pos:])
+
+
+_SENTENCE_END = regex.compile(r"[.!?…](?:[\"'»”)\]]*)(?=\s|$)")
+_TOKEN = regex.compile(r"\S+\s*")
+_DANGLING = " \t\n,;:-–—(/"
+
+
+def trim_to_limit(text: str, limit: int | None, network: str | None = None) -> str:
+    """Shorten ``text`` to fit ``limit`` as counted on ``network``, cutting cleanly.
+
+    Prefers the end of a sentence when that keeps at least half the limit; otherwise cuts
+    at a word boundary and adds "…"; a single over-long word is cut between graphemes.
+    Text that already fits is returned unchanged.
+    """
+    if limit is None or fits(text, network, limit=limit):
+        return text
+    if limit <= 0:
+        return ""
+
+    def ok(candidate: str) -> bool:
+        return fits(candidate, network, limit=limit)
+
+    best_sentence = ""
+    for m in _SENTENCE_END.finditer(text):
+        candidate = text[: m.end()].rstrip()
+        if not ok(candidate):
+            break
+        best_sentence = candidate
+    if best_sentence and measure(best_sentence, network)[0] * 2 >= limit:
+        return best_sentence
+
+    tokens = _TOKEN.findall(text.lstrip())
+    lo, hi = 0, len(tokens)  # largest n such that the first n tokens + "…" fit
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if ok("".join(tokens[:mid]).rstrip(_DANGLING) + "…"):
+            lo = mid
+        else:
+            hi = mid - 1
+    if lo > 0:
+        return "".join(tokens[:lo]).rstrip(_DANGLING) + "…"
+    clusters = graphemes(text.strip())
+    lo, hi = 0, len(clusters)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if ok("".join(clusters[:mid]) + "…"):
+            lo = mid
+        else:
+            hi = mid - 1
+    return "".join(clusters[:lo]) + "…" if lo else ""

@@ -1,0 +1,1795 @@
+"""A local HTTP server standing in for the Slack Web API.
+
+Point the app's ``WebClient(base_url=standin.base_url, token=BOT_TOKEN)`` at it. It
+accepts what ``slack_sdk`` sends (form, JSON or multipart POST bodies, GET query
+strings), records every call as a :class:`Call`, answers with Slack's response shapes
+and fails the way Slack fails: ``invalid_blocks`` for Block Kit limit violations,
+``msg_too_long``, ``invalid_arguments`` on views, ``not_authed``/``invalid_auth``,
+``unknown_method``, plus injected faults (HTTP 429 with ``Retry-After``, 5xx, ``ok:false``
+errors, delays, dropped connections, "the call took effect but the response was lost").
+
+It keeps enough state to behave consistently: messages per channel (served back by
+``conversations.history`` with their metadata), views and their hashes, trigger ids
+already used, DM channels, users, uploaded files and response URLs.
+
+Example::
+
+    with SlackStandIn() as slack:
+        client = WebClient(token=BOT_TOKEN, base_url=slack.base_url)
+        client.chat_postMessage(channel="C07VIGIEFEED", text="hi", blocks=[...])
+        call = slack.last("chat.postMessage")
+        assert call.args["blocks"][0]["type"] == "section"
+        assert [m["text"] for m in slack.messages_in("C07VIGIEFEED")] == ["hi"]
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import copy
+import json
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.parser import BytesParser
+from email.policy import HTTP as HTTP_POLICY
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from tests.harness import constants as k
+from tests.harness.blockkit_limits import validate_blocks, validate_message_text, validate_view
+
+#: Pseudo-method under which uploads to a ``files.getUploadURLExternal`` URL are recorded.
+UPLOAD_METHOD = "upload_url"
+#: Pseudo-method under which posts to a response URL are recorded.
+RESPONSE_URL_METHOD = "response_url"
+
+#: Form fields that slack_sdk JSON-encodes; the stand-in decodes them in ``Call.args``.
+JSON_ENCODED_ARGS = frozenset(
+    {"blocks", "attachments", "metadata", "view", "files", "unfurls", "message", "outputs"}
+)
+#: Methods Slack serves without a token.
+NO_AUTH_METHODS = frozenset({"api.test", "blocks.validate", "oauth.v2.access"})
+
+_FIRST_TS_MICROS = 1_700_000_000_000_100
+_TS_STEP_MICROS = 100
+_NO_TEXT_FALLBACK = "This content can't be displayed."
+_HTML_5XX = b"<html><head><title>Server Error</title></head><body>Server Error</body></html>"
+_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class StandInTimeout(AssertionError):
+    """Raised by :meth:`SlackStandIn.wait_for` / :meth:`SlackStandIn.wait_until`."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the stand-in received, with what it answered.
+
+    Attributes:
+        method: Web API method (``"chat.postMessage"``), or :data:`UPLOAD_METHOD` /
+            :data:`RESPONSE_URL_METHOD` for the upload URL and response URLs.
+        args: the arguments as sent: form/query values are strings (booleans arrive
+            as ``"1"``/``"0"``), JSON bodies keep their types; form fields slack_sdk
+            JSON-encodes (``blocks``, ``metadata``, ``view``, ``files``...) are decoded.
+        headers: request headers, lower-cased names.
+        at: ``time.time()`` when the request arrived.
+        status: HTTP status answered (429, 500... for injected faults).
+        response: decoded JSON answered (``None`` for a dropped connection, ``str`` for
+            non-JSON bodies).
+        http_method: ``"POST"`` or ``"GET"``.
+        path: request path with query string.
+        body: raw request body.
+    """
+
+    method: str
+    args: dict[str, Any]
+    headers: dict[str, str]
+    at: float
+    status: int = 200
+    response: Any = None
+    http_method: str = "POST"
+    path: str = ""
+    body: bytes = b""
+
+    @property
+    def ok(self) -> bool:
+        """Whether the call succeeded (HTTP 200 and, for JSON answers, ``ok: true``)."""
+        if self.status != 200:
+            return False
+        if isinstance(self.response, dict):
+            return self.response.get("ok") is True
+        return self.response is not None
+
+    @property
+    def error(self) -> str | None:
+        """Slack's ``error`` code for a failed call, or ``http_<status>``."""
+        if isinstance(self.response, dict) and self.response.get("error"):
+            return str(self.response["error"])
+        if self.status != 200:
+            return f"http_{self.status}"
+        return None
+
+
+@dataclass
+class UploadedFile:
+    """A file sent through ``files.getUploadURLExternal`` → upload URL → complete."""
+
+    file_id: str
+    filename: str
+    length: int
+    upload_url: str
+    alt_txt: str | None = None
+    snippet_type: str | None = None
+    data: bytes | None = None
+    title: str | None = None
+    completed: bool = False
+    channels: list[str] = field(default_factory=list)
+    initial_comment: str | None = None
+    thread_ts: str | None = None
+
+
+@dataclass
+class _Fault:
+    status: int
+    remaining: int
+    retry_after: int | None = None
+    error: str | None = None
+    body: Any = None
+    side_effect: bool = False
+    disconnect: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Reply:
+    status: int = 200
+    payload: Any = None  # dict → JSON; str/bytes → text
+    headers: dict[str, str] = field(default_factory=dict)
+    disconnect: bool = False
+
+
+@dataclass
+class _Stored:
+    channel: str
+    message: dict[str, Any]
+    deleted: bool = False
+    file_share: bool = False
+
+
+class _SlackError(Exception):
+    """An ``ok: false`` answer raised from inside a method handler."""
+
+    def __init__(
+        self,
+        error: str,
+        messages: list[str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(error)
+        self.error = error
+        self.messages = messages
+        self.extra = extra or {}
+
+    def payload(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"ok": False, "error": self.error, **self.extra}
+        if self.messages:
+            out["response_metadata"] = {"messages": self.messages}
+        return out
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes")
+    return bool(value)
+
+
+def _as_int(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _blocks_error(errors: list[str], code: str = "invalid_blocks") -> _SlackError:
+    return _SlackError(code, ["[ERROR] " + e for e in errors], {"errors": errors})
+
+
+def _tz_info(tz: str) -> tuple[int, str]:
+    try:
+        now = datetime.now(ZoneInfo(tz))
+    except (ZoneInfoNotFoundError, ValueError):
+        return 0, "Coordinated Universal Time"
+    offset = now.utcoffset()
+    return (int(offset.total_seconds()) if offset else 0), (now.tzname() or tz)
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # keep pytest output clean; calls are recorded instead
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _serve(self) -> None:
+        body = self._read_body()
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        reply = self.server.standin._handle(self.command, self.path, headers, body)
+        if reply.disconnect:
+            self.close_connection = True
+            return
+        if isinstance(reply.payload, dict):
+            data = json.dumps(reply.payload, ensure_ascii=False).encode("utf-8")
+            content_type = "application/json; charset=utf-8"
+        elif isinstance(reply.payload, bytes):
+            data, content_type = reply.payload, "text/html; charset=utf-8"
+        else:
+            data = str(reply.payload or "").encode("utf-8")
+            content_type = "text/plain; charset=utf-8"
+        self.send_response(reply.status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], standin: SlackStandIn) -> None:
+        super().__init__(address, _RequestHandler)
+        self.standin = standin
+
+
+class SlackStandIn:
+    """Local stand-in for the Slack Web API (see the module docstring).
+
+    Args:
+        valid_tokens: tokens accepted in ``Authorization: Bearer ...`` (or a ``token``
+            argument); ``None`` accepts any ``xox...`` token.
+        strict_messages: when true (the default, like Slack), ``chat.update``,
+            ``chat.delete`` and ``chat.getPermalink`` on a ``ts`` the stand-in never
+            saw answer ``message_not_found``; use :meth:`seed_message` to add history.
+        default_locale / default_tz: locale and time zone of users not configured
+            with :meth:`set_user`.
+        host / port: where to listen (port 0 picks a free one).
+        team_id, team_name, team_domain, app_id, bot_id, bot_user_id, bot_user_name:
+            the identity ``auth.test`` reports and posted messages carry.
+    """
+
+    def __init__(
+        self,
+        *,
+        valid_tokens: Iterable[str] | None = (k.BOT_TOKEN,),
+        strict_messages: bool = True,
+        default_locale: str = "en-US",
+        default_tz: str = "America/Los_Angeles",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        team_id: str = k.TEAM_ID,
+        team_name: str = k.TEAM_NAME,
+        team_domain: str = k.TEAM_DOMAIN,
+        app_id: str = k.APP_ID,
+        bot_id: str = k.BOT_ID,
+        bot_user_id: str = k.BOT_USER_ID,
+        bot_user_name: str = k.BOT_USER_NAME,
+    ) -> None:
+        self.valid_tokens: frozenset[str] | None = (
+            None if valid_tokens is None else frozenset(valid_tokens)
+        )
+        self.strict_messages = strict_messages
+        self.default_locale = default_locale
+        self.default_tz = default_tz
+        self.team_id = team_id
+        self.team_name = team_name
+        self.team_domain = team_domain
+        self.app_id = app_id
+        self.bot_id = bot_id
+        self.bot_user_id = bot_user_id
+        self.bot_user_name = bot_user_name
+        self._address = (host, port)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._cond = threading.Condition(threading.RLock())
+        self._methods: dict[str, Handler] = {
+            "api.test": self._api_test,
+            "auth.test": self._auth_test,
+            "blocks.validate": self._blocks_validate,
+            "chat.postMessage": self._chat_post_message,
+            "chat.update": self._chat_update,
+            "chat.delete": self._chat_delete,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "chat.getPermalink": self._chat_get_permalink,
+            "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
+            "conversations.info": self._conversations_info,
+            "conversations.open": self._conversations_open,
+            "users.info": self._users_info,
+            "views.open": self._views_open,
+            "views.push": self._views_push,
+            "views.update": self._views_update,
+            "views.publish": self._views_publish,
+            "files.getUploadURLExternal": self._files_get_upload_url_external,
+            "files.completeUploadExternal": self._files_complete_upload_external,
+        }
+        self._reset_state()
+
+    # ================================================================== lifecycle
+    def _reset_state(self) -> None:
+        self._calls: list[Call] = []
+        self._custom: dict[str, Handler] = {}
+        self._faults: dict[str, deque[_Fault]] = {}
+        self._delays: dict[str, float] = {}
+        self._ratio: float = 0.0
+        self._ratio_statuses: tuple[int, ...] = (429, 500)
+        self._ratio_methods: frozenset[str] | None = None
+        self._ratio_retry_after = 1
+        self._rng = random.Random(0)
+        # Separate from the fault RNG so generated ids never shift the fault sequence.
+        self._ids_rng = random.Random(1)
+        self._revoked: set[str] = set()
+        self._counter = 0
+        self._ts_micros = _FIRST_TS_MICROS - _TS_STEP_MICROS
+        self._messages: list[_Stored] = []
+        self._by_ts: dict[tuple[str, str], _Stored] = {}
+        self._ephemerals: list[dict[str, Any]] = []
+        self._channels: dict[str, dict[str, Any]] = {}
+        self._missing_channels: set[str] = set()
+        self._dms: dict[tuple[str, ...], str] = {}
+        self._users: dict[str, dict[str, Any]] = {}
+        self._missing_users: set[str] = set()
+        self._views: dict[str, dict[str, Any]] = {}
+        self._home: dict[str, str] = {}
+        self._used_triggers: set[str] = set()
+        self._uploads: dict[str, UploadedFile] = {}
+        self._response_urls: dict[str, dict[str, Any]] = {}
+        self.set_channel(k.CHANNEL_ID, name=k.CHANNEL_NAME)
+        self.set_user(k.USER_ID, name=k.USER_NAME, real_name="Alice Martin")
+        self.set_user(k.OTHER_USER_ID, name=k.OTHER_USER_NAME, real_name="Bobby Lee")
+        self.set_user(self.bot_user_id, name=self.bot_user_name, real_name="Vigie", is_bot=True)
+
+    def start(self) -> SlackStandIn:
+        """Start serving in a background thread; returns ``self``."""
+        if self._server is not None:
+            return self
+        self._stopping.clear()
+        self._server = _Server(self._address, self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="slack-standin",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving; delayed requests in flight are released at once."""
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> SlackStandIn:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def root_url(self) -> str:
+        """``http://127.0.0.1:<port>`` (no trailing slash)."""
+        if self._server is None:
+            raise RuntimeError("SlackStandIn is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def base_url(self) -> str:
+        """Web API base URL for ``WebClient(base_url=...)``, ending with ``/api/``."""
+        return f"{self.root_url}/api/"
+
+    def reset(self) -> None:
+        """Forget everything: calls, messages, views, users, faults, handlers."""
+        with self._cond:
+            self._reset_state()
+
+    # ============================================================ recorded calls
+    def calls(self, method: str | None = None, *, ok: bool | None = None) -> list[Call]:
+        """Recorded calls in the order they were answered, optionally filtered.
+
+        Args:
+            method: only calls to this method (``None``: all).
+            ok: ``True`` only successful calls, ``False`` only failed ones.
+        """
+        with self._cond:
+            return self._select(method, ok)
+
+    def _select(self, method: str | None, ok: bool | None) -> list[Call]:
+        return [
+            c
+            for c in self._calls
+            if (method is None or c.method == method) and (ok is None or c.ok == ok)
+        ]
+
+    def last(self, method: str | None = None) -> Call:
+        """The last recorded call (to ``method``); raises ``AssertionError`` if none."""
+        found = self.calls(method)
+        if not found:
+            raise AssertionError(f"no {method or 'Slack'} call recorded; got {self._summary()}")
+        return found[-1]
+
+    def clear(self) -> None:
+        """Forget recorded calls only (state such as messages and views is kept)."""
+        with self._cond:
+            self._calls.clear()
+
+    def wait_for(
+        self, method: str, count: int = 1, timeout: float = 5.0, *, ok: bool | None = None
+    ) -> list[Call]:
+        """Block until at least ``count`` calls to ``method`` are recorded.
+
+        Returns:
+            All matching calls (possibly more than ``count``).
+
+        Raises:
+            StandInTimeout: after ``timeout`` seconds, listing what was recorded.
+        """
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = self._select(method, ok)
+                if len(found) >= count:
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise StandInTimeout(
+                        f"waited {timeout}s for {count} {method} call(s), got {len(found)}; "
+                        f"recorded: {self._summary()}"
+                    )
+                self._cond.wait(remaining)
+
+    def wait_until(self, predicate: Callable[[SlackStandIn], bool], timeout: float = 5.0) -> None:
+        """Block until ``predicate(standin)`` is true; it is re-checked after each call."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not predicate(self):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise StandInTimeout(
+                        f"condition not met after {timeout}s; recorded: {self._summary()}"
+                    )
+                self._cond.wait(remaining)
+
+    def _summary(self) -> str:
+        with self._cond:
+            parts = [c.method if c.ok else f"{c.method}({c.error})" for c in self._calls[-30:]]
+        return ", ".join(parts) or "nothing"
+
+    # =================================================================== state views
+    def messages_in(
+        self,
+        channel: str,
+        *,
+        include_deleted: bool = False,
+        include_file_shares: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Messages posted in ``channel``, oldest first, in their current state.
+
+        Failed attempts are absent (except faults injected with ``side_effect=True``,
+        which do post). Thread replies are included (they carry ``thread_ts``); edits by
+        ``chat.update`` or ``replace_original`` are applied. Blocks carry the
+        ``block_id`` Slack assigns when none was given, and a message sent without
+        ``text`` has Slack's fallback text; compare against :meth:`calls` for the exact
+        arguments sent.
+        """
+        channel = self._dm_alias(channel)
+        with self._cond:
+            return [
+                copy.deepcopy(s.message)
+                for s in self._messages
+                if s.channel == channel
+                and (include_deleted or not s.deleted)
+                and (include_file_shares or not s.file_share)
+            ]
+
+    def message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        """The stored message ``ts`` in ``channel`` (``None`` if unknown or deleted)."""
+        with self._cond:
+            stored = self._by_ts.get((self._dm_alias(channel), ts))
+            if stored is None or stored.deleted:
+                return None
+            return copy.deepcopy(stored.message)
+
+    def ephemerals(
+        self, channel: str | None = None, user: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Ephemeral messages (``chat.postEphemeral`` and ephemeral response-URL posts).
+
+        Each has ``channel``, ``user``, ``ts`` (``message_ts``), ``text`` and ``blocks``.
+        """
+        with self._cond:
+            return [
+                copy.deepcopy(e)
+                for e in self._ephemerals
+                if (channel is None or e["channel"] == channel)
+                and (user is None or e["user"] == user)
+            ]
+
+    def seed_message(
+        self,
+        channel: str,
+        *,
+        text: str = "",
+        blocks: list[dict[str, Any]] | None = None,
+        metadata: dict[str, Any] | None = None,
+        user: str | None = None,
+        thread_ts: str | None = None,
+        ts: str | None = None,
+    ) -> dict[str, Any]:
+        """Add a message to the history as if it had been posted earlier.
+
+        Without ``user`` it is a message by the app's bot. Returns the stored message.
+        """
+        with self._cond:
+            args: dict[str, Any] = {"text": text, "blocks": blocks, "metadata": metadata}
+            if thread_ts:
+                args["thread_ts"] = thread_ts
+            stored = self._store_message(self._dm_alias(channel), args, ts=ts, user=user)
+            self._cond.notify_all()
+            return copy.deepcopy(stored.message)
+
+    def view(self, view_id: str) -> dict[str, Any]:
+        """The current state of a view opened/pushed/updated/published by the app."""
+        with self._cond:
+            if view_id not in self._views:
+                raise KeyError(f"no view {view_id!r}; known: {sorted(self._views)}")
+            return copy.deepcopy(self._views[view_id])
+
+    def views(self, type: str | None = None) -> list[dict[str, Any]]:
+        """All views, in creation order (``type``: ``"modal"`` or ``"home"``)."""
+        with self._cond:
+            return [
+                copy.deepcopy(v)
+                for v in self._views.values()
+                if type is None or v.get("type") == type
+            ]
+
+    def home_view(self, user_id: str) -> dict[str, Any] | None:
+        """The home tab last published for ``user_id``."""
+        with self._cond:
+            view_id = self._home.get(user_id)
+            return None if view_id is None else copy.deepcopy(self._views[view_id])
+
+    def files(self, *, completed: bool = True) -> list[UploadedFile]:
+        """Uploaded files (only those completed with ``files.completeUploadExternal``)."""
+        with self._cond:
+            return [
+                copy.deepcopy(f) for f in self._uploads.values() if f.completed or not completed
+            ]
+
+    def responses(self, url: str | None = None) -> list[dict[str, Any]]:
+        """JSON bodies posted successfully to response URLs (all, or to ``url``)."""
+        with self._cond:
+            return [
+                copy.deepcopy(c.args)
+                for c in self._calls
+                if c.method == RESPONSE_URL_METHOD
+                and c.ok
+                and (url is None or c.path == urlsplit(url).path)
+            ]
+
+    # ============================================================= configuration
+    def set_channel(
+        self,
+        channel_id: str,
+        *,
+        name: str | None = None,
+        is_private: bool | None = None,
+        is_member: bool | None = None,
+        is_archived: bool | None = None,
+        locale: str | None = None,
+    ) -> None:
+        """Configure a channel (undeclared C/G ids exist, public, with the bot a member).
+
+        ``is_member=False`` makes posts fail with ``not_in_channel``; ``is_archived``
+        with ``is_archived``.
+        """
+        with self._cond:
+            self._missing_channels.discard(channel_id)
+            info = self._channels.setdefault(channel_id, self._default_channel(channel_id))
+            updates = {
+                "name": name,
+                "is_private": is_private,
+                "is_member": is_member,
+                "is_archived": is_archived,
+                "locale": locale,
+            }
+            info.update({key: v for key, v in updates.items() if v is not None})
+            if name is not None:
+                info["name_normalized"] = name
+
+    def remove_channel(self, channel_id: str) -> None:
+        """Make ``channel_id`` unknown: every call naming it gets ``channel_not_found``."""
+        with self._cond:
+            self._missing_channels.add(channel_id)
+
+    def set_user(
+        self,
+        user_id: str,
+        *,
+        name: str | None = None,
+        real_name: str | None = None,
+        display_name: str | None = None,
+        locale: str | None = None,
+        tz: str | None = None,
+        email: str | None = None,
+        is_bot: bool | None = None,
+        is_admin: bool | None = None,
+        deleted: bool | None = None,
+    ) -> None:
+        """Configure what ``users.info`` returns for ``user_id`` (unset fields keep defaults).
+
+        Note: like Slack, ``users.info`` returns ``locale`` only with ``include_locale=true``.
+        """
+        with self._cond:
+            self._missing_users.discard(user_id)
+            cfg = self._users.setdefault(user_id, {})
+            values = {
+                "name": name,
+                "real_name": real_name,
+                "display_name": display_name,
+                "locale": locale,
+                "tz": tz,
+                "email": email,
+                "is_bot": is_bot,
+                "is_admin": is_admin,
+                "deleted": deleted,
+            }
+            cfg.update({key: v for key, v in values.items() if v is not None})
+
+    def remove_user(self, user_id: str) -> None:
+        """Make ``users.info`` answer ``user_not_found`` for ``user_id``."""
+        with self._cond:
+            self._missing_users.add(user_id)
+
+    def revoke_token(self, token: str) -> None:
+        """Calls with ``token`` now fail with ``token_revoked`` (app uninstalled)."""
+        with self._cond:
+            self._revoked.add(token)
+
+    def on(self, method: str, handler: Handler) -> None:
+        """Answer ``method`` with ``handler(args) -> response dict`` (overrides built-ins).
+
+        Use it for methods the stand-in does not implement. The handler runs with the
+        stand-in's lock held: it must not call the stand-in over HTTP.
+        """
+        with self._cond:
+            self._custom[method] = handler
+
+    def new_response_url(
+        self,
+        *,
+        channel: str | None = None,
+        user: str | None = None,
+        message_ts: str | None = None,
+    ) -> str:
+        """Issue a response URL served by the stand-in (``<root>/response_url/<id>``).
+
+        When bound to a ``channel`` (and ``user``/``message_ts``), posts to it take
+        effect like Slack's: ``replace_original``/``delete_original`` edit the message
+        ``message_ts``, ``response_type: in_channel`` posts a message, otherwise an
+        ephemeral message is shown to ``user``.
+        """
+        with self._cond:
+            hook_id = f"{self.team_id}/{self._next_id(10)}/{self._next_hex(24)}"
+            self._response_urls[hook_id] = {
+                "channel": channel,
+                "user": user,
+                "message_ts": message_ts,
+            }
+            return f"{self.root_url}/response_url/{hook_id}"
+
+    # ========================================================== fault injection
+    def fail_next(
+        self,
+        method: str,
+        status: int = 429,
+        retry_after: int | None = 1,
+        count: int = 1,
+        *,
+        body: Any = None,
+        side_effect: bool = False,
+        disconnect: bool = False,
+    ) -> None:
+        """Make the next ``count`` calls to ``method`` fail at the HTTP level.
+
+        Args:
+            method: a Web API method, :data:`UPLOAD_METHOD`, :data:`RESPONSE_URL_METHOD`,
+                or ``"*"`` for whichever call comes next.
+            status: 429 answers ``{"ok": false, "error": "ratelimited"}`` with a
+                ``Retry-After`` header; 5xx answer an HTML error page like Slack's edge.
+            retry_after: seconds in ``Retry-After`` (429 only). slack_sdk's
+                ``RateLimitErrorRetryHandler`` really sleeps that long (plus up to 1 s of
+                jitter): use the ``fast_retries`` fixture or keep it at 0.
+            count: how many consecutive calls fail.
+            body: answer body instead of the default (dict → JSON).
+            side_effect: the call takes effect (e.g. the message is posted) and only
+                the answer is an error, as when Slack acted but the response was lost.
+            disconnect: close the connection without any answer.
+        """
+        self._add_fault(
+            method,
+            _Fault(
+                status=status,
+                remaining=count,
+                retry_after=retry_after if status == 429 else None,
+                body=body,
+                side_effect=side_effect,
+                disconnect=disconnect,
+            ),
+        )
+
+    def error_next(
+        self,
+        method: str,
+        error: str,
+        count: int = 1,
+        *,
+        extra: dict[str, Any] | None = None,
+        side_effect: bool = False,
+    ) -> None:
+        """Make the next ``count`` calls to ``method`` answer HTTP 200 ``ok: false``.
+
+        E.g. ``error_next("chat.postMessage", "channel_not_found")``. ``extra`` adds keys
+        to the answer (``{"needed": "chat:write"}`` for ``missing_scope``...).
+        """
+        self._add_fault(
+            method,
+            _Fault(
+                status=200,
+                remaining=count,
+                error=error,
+                extra=dict(extra or {}),
+                side_effect=side_effect,
+            ),
+        )
+
+    def fail_ratio(
+        self,
+        ratio: float,
+        statuses: Iterable[int] = (429, 500),
+        seed: int = 0,
+        *,
+        methods: Iterable[str] | None = None,
+        retry_after: int = 1,
+    ) -> None:
+        """Fail a random share of Web API calls, deterministically for a given ``seed``.
+
+        Each call (to ``methods``, default all Web API methods) fails with probability
+        ``ratio`` with a status drawn from ``statuses``. ``ratio=0`` turns it off.
+        Queued :meth:`fail_next`/:meth:`error_next` faults take precedence.
+        """
+        if not 0.0 <= ratio <= 1.0:
+            raise ValueError("ratio must be between 0 and 1")
+        with self._cond:
+            self._ratio = ratio
+            self._ratio_statuses = tuple(statuses)
+            self._ratio_methods = None if methods is None else frozenset(methods)
+            self._ratio_retry_after = retry_after
+            self._rng = random.Random(seed)
+
+    def delay(self, method: str, seconds: float) -> None:
+        """Delay every answer to ``method`` (``"*"``: all) by ``seconds``; 0 removes it."""
+        with self._cond:
+            if seconds <= 0:
+                self._delays.pop(method, None)
+            else:
+                self._delays[method] = seconds
+
+    def clear_faults(self) -> None:
+        """Drop queued faults, delays and the failure ratio."""
+        with self._cond:
+            self._faults.clear()
+            self._delays.clear()
+            self._ratio = 0.0
+
+    def _add_fault(self, method: str, fault: _Fault) -> None:
+        if fault.remaining < 1:
+            raise ValueError("count must be at least 1")
+        with self._cond:
+            self._faults.setdefault(method, deque()).append(fault)
+
+    def _take_fault(self, method: str, is_api: bool) -> _Fault | None:
+        for key in (method, "*"):
+            queue = self._faults.get(key)
+            if queue:
+                fault = queue[0]
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    queue.popleft()
+                return fault
+        eligible = is_api if self._ratio_methods is None else method in self._ratio_methods
+        if self._ratio > 0 and eligible and self._rng.random() < self._ratio:
+            status = self._rng.choice(self._ratio_statuses)
+            return _Fault(status=status, remaining=0, retry_after=self._ratio_retry_after)
+        return None
+
+    @staticmethod
+    def _fault_reply(fault: _Fault) -> _Reply:
+        if fault.disconnect:
+            return _Reply(disconnect=True)
+        if fault.error is not None:
+            payload = fault.body or {"ok": False, "error": fault.error, **fault.extra}
+            return _Reply(status=fault.status, payload=payload)
+        headers: dict[str, str] = {}
+        payload = fault.body
+        if fault.status == 429:
+            if fault.retry_after is not None:
+                headers["Retry-After"] = str(fault.retry_after)
+            if payload is None:
+                payload = {"ok": False, "error": "ratelimited"}
+        elif payload is None:
+            payload = _HTML_5XX if fault.status >= 500 else {"ok": False, "error": "http_error"}
+        return _Reply(status=fault.status, payload=payload, headers=headers)
+
+    # ============================================================ request handling
+    def _handle(self, http_method: str, path: str, headers: dict[str, str], body: bytes) -> _Reply:
+        arrived = time.time()
+        route = urlsplit(path)
+        if route.path.startswith("/api/"):
+            method, kind = route.path[len("/api/") :], "api"
+        elif route.path.startswith("/upload/v1/"):
+            method, kind = UPLOAD_METHOD, "upload"
+        elif route.path.startswith("/response_url/"):
+            method, kind = RESPONSE_URL_METHOD, "response_url"
+        else:
+            return _Reply(status=404, payload="Not Found")
+
+        raw_upload = kind == "upload" and "multipart/" not in headers.get("content-type", "")
+        args = {} if raw_upload else self._parse_args(route.query, headers, body)
+        with self._cond:
+            pause = self._delays.get(method, self._delays.get("*", 0.0))
+        if pause:
+            self._stopping.wait(pause)
+
+        with self._cond:
+            try:
+                if kind == "api":
+                    reply = self._dispatch_api(method, args, headers)
+                elif kind == "upload":
+                    reply = self._dispatch_effect(
+                        method, lambda: self._upload(route.path, args, body), is_api=False
+                    )
+                else:
+                    reply = self._dispatch_effect(
+                        method, lambda: self._response_url(route.path, args), is_api=False
+                    )
+            except Exception as exc:  # noqa: BLE001 - a stand-in bug must not hang the app
+                reply = _Reply(status=500, payload={"ok": False, "error": f"standin_bug: {exc!r}"})
+            if raw_upload:
+                args = {"size": len(body)}
+            self._calls.append(
+                Call(
+                    method=method,
+                    args=args,
+                    headers=headers,
+                    at=arrived,
+                    status=reply.status,
+                    response=None if reply.disconnect else reply.payload,
+                    http_method=http_method,
+                    path=path,
+                    body=body,
+                )
+            )
+            self._cond.notify_all()
+        return reply
+
+    @staticmethod
+    def _parse_args(query: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+        args: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
+        content_type = headers.get("content-type", "").lower()
+        if body:
+            if "application/json" in content_type:
+                try:
+                    decoded = json.loads(body.decode("utf-8"))
+                except (UnicodeDecodeError, json.JSONDecodeError):
+                    decoded = None
+                if isinstance(decoded, dict):
+                    args.update(decoded)
+                else:
+                    args["__invalid_json__"] = True
+            elif "multipart/form-data" in content_type:
+                message = BytesParser(policy=HTTP_POLICY).parsebytes(
+                    f"Content-Type: {headers['content-type']}\r\n\r\n".encode("latin-1") + body
+                )
+                for part in message.iter_parts():
+                    name = part.get_param("name", header="content-disposition")
+                    payload = part.get_payload(decode=True)
+                    data = payload if isinstance(payload, bytes) else b""
+                    if part.get_filename():
+                        args[str(name)] = data
+                        args.setdefault("filename", part.get_filename())
+                    else:
+                        args[str(name)] = data.decode("utf-8", "replace")
+            else:
+                args.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        for key in JSON_ENCODED_ARGS & args.keys():
+            value = args[key]
+            if isinstance(value, str):
+                # Undecodable values stay as sent; the method answers invalid_*_format.
+                with contextlib.suppress(json.JSONDecodeError):
+                    args[key] = json.loads(value)
+        return args
+
+    def _dispatch_api(self, method: str, args: dict[str, Any], headers: dict[str, str]) -> _Reply:
+        handler = self._custom.get(method) or self._methods.get(method)
+        if handler is None:
+            return _Reply(payload={"ok": False, "error": "unknown_method", "req_method": method})
+        fault = self._take_fault(method, is_api=True)
+        if fault is not None and not fault.side_effect:
+            return self._fault_reply(fault)
+        if args.pop("__invalid_json__", False):
+            result: dict[str, Any] = {"ok": False, "error": "invalid_json"}
+        elif method not in NO_AUTH_METHODS and (auth_error := self._auth_error(args, headers)):
+            result = {"ok": False, "error": auth_error}
+        else:
+            try:
+                result = handler(args)
+            except _SlackError as err:
+                result = err.payload()
+        if fault is not None:
+            return self._fault_reply(fault)
+        return _Reply(payload=result)
+
+    def _dispatch_effect(
+        self, method: str, effect: Callable[[], _Reply], *, is_api: bool
+    ) -> _Reply:
+        fault = self._take_fault(method, is_api=is_api)
+        if fault is not None and not fault.side_effect:
+            return self._fault_reply(fault)
+        reply = effect()
+        return self._fault_reply(fault) if fault is not None else reply
+
+    def _auth_error(self, args: dict[str, Any], headers: dict[str, str]) -> str | None:
+        auth = headers.get("authorization", "")
+        token = auth[len("Bearer ") :].strip() if auth.startswith("Bearer ") else ""
+        token = token or str(args.get("token") or "")
+        if not token:
+            return "not_authed"
+        if token in self._revoked:
+            return "token_revoked"
+        if self.valid_tokens is None:
+            return None if token.startswith("xox") else "invalid_auth"
+        return None if token in self.valid_tokens else "invalid_auth"
+
+    # =================================================================== helpers
+    def _next_id(self, width: int = 9) -> str:
+        self._counter += 1
+        n, out = self._counter, ""
+        while n:
+            n, r = divmod(n, 36)
+            out = _B62[r] + out
+        return out.rjust(width, "0")
+
+    def _next_hex(self, width: int) -> str:
+        return f"{self._ids_rng.getrandbits(width * 4):0{width}x}"
+
+    def _next_ts(self) -> str:
+        self._ts_micros += _TS_STEP_MICROS
+        return f"{self._ts_micros // 1_000_000}.{self._ts_micros % 1_000_000:06d}"
+
+    def _block_id(self) -> str:
+        self._counter += 1
+        n, out = self._counter, ""
+        while n:
+            n, r = divmod(n, 62)
+            out = _B62[r] + out
+        return "Vg" + out.rjust(3, "0")
+
+    def _assign_block_ids(self, blocks: Any) -> Any:
+        if not isinstance(blocks, list):
+            return blocks
+        blocks = copy.deepcopy(blocks)
+        taken = {b.get("block_id") for b in blocks if isinstance(b, dict)}
+        for b in blocks:
+            if isinstance(b, dict) and not b.get("block_id"):
+                new = self._block_id()
+                while new in taken:
+                    new = self._block_id()
+                b["block_id"] = new
+        return blocks
+
+    def _default_channel(self, channel_id: str) -> dict[str, Any]:
+        name = f"channel-{channel_id.lower()}"
+        return {
+            "id": channel_id,
+            "name": name,
+            "is_channel": not channel_id.startswith("G"),
+            "is_group": False,
+            "is_im": False,
+            "is_mpim": False,
+            "is_private": channel_id.startswith("G"),
+            "created": 1_690_000_000,
+            "is_archived": False,
+            "is_general": False,
+            "unlinked": 0,
+            "name_normalized": name,
+            "is_shared": False,
+            "is_org_shared": False,
+            "is_pending_ext_shared": False,
+            "pending_shared": [],
+            "context_team_id": self.team_id,
+            "updated": 1_690_000_000_000,
+            "parent_conversation": None,
+            "creator": k.USER_ID,
+            "is_ext_shared": False,
+            "shared_team_ids": [self.team_id],
+            "pending_connected_team_ids": [],
+            "is_member": True,
+            "topic": {"value": "", "creator": "", "last_set": 0},
+            "purpose": {"value": "", "creator": "", "last_set": 0},
+            "previous_names": [],
+        }
+
+    def _dm_alias(self, channel: str) -> str:
+        """Posting to a user id posts in the DM with that user, as Slack does."""
+        if channel[:1] in ("U", "W"):
+            with self._cond:
+                return self._open_dm((channel,))
+        return channel
+
+    def _open_dm(self, users: tuple[str, ...]) -> str:
+        key = tuple(sorted(users))
+        if key not in self._dms:
+            prefix = "D" if len(key) == 1 else "G"
+            self._dms[key] = prefix + self._next_id(10)
+        return self._dms[key]
+
+    def _dm_user(self, channel: str) -> str | None:
+        for users, dm in self._dms.items():
+            if dm == channel and len(users) == 1:
+                return users[0]
+        return None
+
+    def _resolve_channel(self, args: dict[str, Any], key: str = "channel", *, post: bool) -> str:
+        raw = args.get(key)
+        if not raw or not isinstance(raw, str):
+            raise _SlackError("channel_not_found")
+        if raw.startswith("#"):
+            for cid, info in self._channels.items():
+                if info["name"] == raw[1:] and cid not in self._missing_channels:
+                    raw = cid
+                    break
+            else:
+                raise _SlackError("channel_not_found")
+        channel = self._dm_alias(raw)
+        if channel in self._missing_channels:
+            raise _SlackError("channel_not_found")
+        if channel[:1] in ("C", "G") and channel not in self._dms.values():
+            info = self._channels.setdefault(channel, self._default_channel(channel))
+            if info["is_archived"] and post:
+                raise _SlackError("is_archived")
+            if not info["is_member"]:
+                raise _SlackError("not_in_channel")
+        elif channel[:1] == "D" and channel not in self._dms.values():
+            raise _SlackError("channel_not_found")
+        return channel
+
+    def _check_message_content(self, args: dict[str, Any], *, require_content: bool = True) -> None:
+        text = args.get("text")
+        blocks = args.get("blocks")
+        attachments = args.get("attachments")
+        if isinstance(blocks, str):
+            raise _SlackError("invalid_blocks_format")
+        if isinstance(attachments, str):
+            raise _SlackError("invalid_attachments")
+        if require_content and not text and not blocks and not attachments:
+            raise _SlackError("no_text")
+        if errors := validate_message_text(text):
+            raise _SlackError("msg_too_long", ["[ERROR] " + e for e in errors])
+        if blocks is not None and (errors := validate_blocks(blocks, "message")):
+            raise _blocks_error(errors)
+        if isinstance(attachments, list):
+            for i, att in enumerate(attachments):
+                if isinstance(att, dict) and "blocks" in att:
+                    errs = validate_blocks(
+                        att["blocks"], "message", pointer=f"/attachments/{i}/blocks"
+                    )
+                    if errs:
+                        raise _blocks_error(errs)
+        metadata = args.get("metadata")
+        if metadata not in (None, {}) and (
+            not isinstance(metadata, dict)
+            or not isinstance(metadata.get("event_type"), str)
+            or not metadata["event_type"]
+            or not isinstance(metadata.get("event_payload", {}), dict)
+        ):
+            raise _SlackError("invalid_metadata_format")
+
+    def _bot_fields(self) -> dict[str, Any]:
+        return {
+            "user": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "app_id": self.app_id,
+            "team": self.team_id,
+            "bot_profile": {
+                "id": self.bot_id,
+                "deleted": False,
+                "name": self.bot_user_name,
+                "updated": 1_690_000_000,
+                "app_id": self.app_id,
+                "icons": {
+                    "image_36": "https://a.slack-edge.com/80588/img/plugins/app/bot_36.png",
+                    "image_48": "https://a.slack-edge.com/80588/img/plugins/app/bot_48.png",
+                    "image_72": "https://a.slack-edge.com/80588/img/plugins/app/service_72.png",
+                },
+                "team_id": self.team_id,
+            },
+        }
+
+    def _store_message(
+        self,
+        channel: str,
+        args: dict[str, Any],
+        *,
+        ts: str | None = None,
+        user: str | None = None,
+        file_share: bool = False,
+    ) -> _Stored:
+        ts = ts or self._next_ts()
+        message: dict[str, Any] = {"type": "message", "ts": ts}
+        if user is None:
+            message.update(self._bot_fields())
+        else:
+            message.update({"user": user, "team": self.team_id})
+        text = args.get("text")
+        blocks = args.get("blocks")
+        message["text"] = text if text else (_NO_TEXT_FALLBACK if blocks else "")
+        if blocks:
+            message["blocks"] = self._assign_block_ids(blocks)
+        if args.get("attachments"):
+            message["attachments"] = copy.deepcopy(args["attachments"])
+        if args.get("metadata"):
+            message["metadata"] = copy.deepcopy(args["metadata"])
+        thread_ts = args.get("thread_ts")
+        if thread_ts:
+            message["thread_ts"] = str(thread_ts)
+            parent = self._by_ts.get((channel, str(thread_ts)))
+            if parent is not None and parent.message is not message:
+                parent.message.setdefault("thread_ts", parent.message["ts"])
+                parent.message["reply_count"] = parent.message.get("reply_count", 0) + 1
+                parent.message["latest_reply"] = ts
+        if args.get("files"):
+            message["files"] = copy.deepcopy(args["files"])
+            message["upload"] = True
+        stored = _Stored(channel=channel, message=message, file_share=file_share)
+        self._messages.append(stored)
+        self._by_ts[(channel, ts)] = stored
+        return stored
+
+    def _find(self, channel: str, ts: Any) -> _Stored | None:
+        stored = self._by_ts.get((channel, str(ts)))
+        if stored is None or stored.deleted:
+            if self.strict_messages:
+                raise _SlackError("message_not_found")
+            return None
+        return stored
+
+    # ============================================================ method handlers
+    def _api_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "ok": True,
+            "args": {k_: v for k_, v in args.items() if k_ != "token"},
+        }
+        if args.get("error"):
+            return {"ok": False, "error": args["error"], "args": out["args"]}
+        return out
+
+    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": f"https://{self.team_domain}.slack.com/",
+            "team": self.team_name,
+            "user": self.bot_user_name,
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    def _blocks_validate(self, args: dict[str, Any]) -> dict[str, Any]:
+        given = [key for key in ("blocks", "view", "message") if args.get(key) is not None]
+        if len(given) != 1:
+            raise _SlackError(
+                "invalid_arguments", ["must provide exactly one of `blocks`, `view`, or `message`"]
+            )
+        key = given[0]
+        if key == "blocks":
+            errors = validate_blocks(args["blocks"], "message", pointer="")
+        elif key == "view":
+            errors = validate_view(args["view"], pointer="")
+        else:
+            msg = args["message"] if isinstance(args["message"], dict) else {}
+            errors = validate_blocks(msg.get("blocks", []), "message", pointer="/blocks")
+        if not errors:
+            return {"ok": True}
+        structured = []
+        for e in errors:
+            message, _, pointer = e.rpartition(" [json-pointer:")
+            structured.append(
+                {"code": "failed_constraint", "message": message, "pointer": pointer.rstrip("]")}
+            )
+        raise _SlackError("invalid_blocks", extra={"errors": structured})
+
+    def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel(args, post=True)
+        self._check_message_content(args)
+        stored = self._store_message(channel, args)
+        message = copy.deepcopy(stored.message)
+        return {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
+
+    def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel(args, post=True)
+        if not args.get("ts"):
+            raise _SlackError("message_not_found")
+        # Slack wants one of text/blocks/attachments, unless only files are re-attached.
+        self._check_message_content(args, require_content=not args.get("file_ids"))
+        stored = self._find(channel, args["ts"])
+        ts = str(args["ts"])
+        if stored is None:
+            stored = self._store_message(channel, {}, ts=ts)
+        message = stored.message
+        # Omitted blocks/attachments/metadata are kept, as Slack documents.
+        if "blocks" in args:
+            if args["blocks"]:
+                message["blocks"] = self._assign_block_ids(args["blocks"])
+            else:
+                message.pop("blocks", None)
+        if "attachments" in args:
+            message["attachments"] = copy.deepcopy(args["attachments"]) or []
+        if "metadata" in args:
+            if args["metadata"]:
+                message["metadata"] = copy.deepcopy(args["metadata"])
+            else:
+                message.pop("metadata", None)
+        if "text" in args or "blocks" in args:
+            text = args.get("text")
+            message["text"] = text if text else (_NO_TEXT_FALLBACK if message.get("blocks") else "")
+        message["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
+        return {
+            "ok": True,
+            "channel": channel,
+            "ts": ts,
+            "text": message["text"],
+            "message": copy.deepcopy(message),
+        }
+
+    def _chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel(args, post=False)
+        stored = self._find(channel, args.get("ts"))
+        if stored is not None:
+            stored.deleted = True
+        return {"ok": True, "channel": channel, "ts": str(args.get("ts"))}
+
+    def _chat_post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel(args, post=True)
+        if not args.get("user"):
+            raise _SlackError("user_not_found")
+        if args["user"] in self._missing_users:
+            raise _SlackError("user_not_in_channel")
+        self._check_message_content(args)
+        ts = self._next_ts()
+        self._ephemerals.append(
+            {
+                "channel": channel,
+                "user": args["user"],
+                "ts": ts,
+                "text": args.get("text") or "",
+                "blocks": copy.deepcopy(args.get("blocks") or []),
+                "thread_ts": args.get("thread_ts"),
+            }
+        )
+        return {"ok": True, "message_ts": ts}
+
+    def _chat_get_permalink(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel(args, post=False)
+        ts = str(args.get("message_ts") or "")
+        if not ts:
+            raise _SlackError("message_not_found")
+        stored = self._find(channel, ts)
+        link = f"https://{self.team_domain}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+        thread_ts = stored.message.get("thread_ts") if stored else None
+        if thread_ts and thread_ts != ts:
+            link += f"?thread_ts={thread_ts}&cid={channel}"
+        return {"ok": True, "channel": channel, "permalink": link}
+
+    def _history_message(self, stored: _Stored, include_metadata: bool) -> dict[str, Any]:
+        message = copy.deepcopy(stored.message)
+        if not include_metadata:
+            message.pop("metadata", None)
+        return message
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel(args, post=False)
+        include_metadata = _truthy(args.get("include_all_metadata"))
+        inclusive = _truthy(args.get("inclusive"))
+        try:
+            oldest = float(args.get("oldest") or 0)
+        except (TypeError, ValueError) as exc:
+            raise _SlackError("invalid_ts_oldest") from exc
+        try:
+            latest = float(args.get("latest") or 0) or float("inf")
+        except (TypeError, ValueError) as exc:
+            raise _SlackError("invalid_ts_latest") from exc
+
+        def in_range(ts: float) -> bool:
+            if inclusive:
+                return oldest <= ts <= latest
+            return oldest < ts < latest
+
+        top = [
+            s
+            for s in self._messages
+            if s.channel == channel
+            and not s.deleted
+            and s.message.get("thread_ts", s.message["ts"]) == s.message["ts"]
+            and in_range(float(s.message["ts"]))
+        ]
+        top.reverse()  # Slack returns newest first
+        return self._page(top, args, lambda s: self._history_message(s, include_metadata))
+
+    def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel(args, post=False)
+        ts = str(args.get("ts") or "")
+        parent = self._by_ts.get((channel, ts))
+        if parent is None or parent.deleted:
+            raise _SlackError("thread_not_found")
+        include_metadata = _truthy(args.get("include_all_metadata"))
+        thread = [parent] + [
+            s
+            for s in self._messages
+            if s.channel == channel
+            and not s.deleted
+            and s is not parent
+            and s.message.get("thread_ts") == ts
+        ]
+        return self._page(thread, args, lambda s: self._history_message(s, include_metadata))
+
+    @staticmethod
+    def _page(
+        items: list[_Stored], args: dict[str, Any], render: Callable[[_Stored], dict[str, Any]]
+    ) -> dict[str, Any]:
+        limit = max(1, min(_as_int(args.get("limit"), 100) or 100, 999))
+        cursor = args.get("cursor") or ""
+        start = 0
+        if cursor:
+            try:
+                start = int(base64.b64decode(cursor).decode().removeprefix("offset:"))
+            except ValueError as exc:
+                raise _SlackError("invalid_cursor") from exc
+        page = items[start : start + limit]
+        has_more = start + limit < len(items)
+        next_cursor = (
+            base64.b64encode(f"offset:{start + limit}".encode()).decode() if has_more else ""
+        )
+        return {
+            "ok": True,
+            "messages": [render(s) for s in page],
+            "has_more": has_more,
+            "pin_count": 0,
+            "response_metadata": {"next_cursor": next_cursor},
+        }
+
+    def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel(args, post=False)
+        if channel[:1] == "D":
+            user = self._dm_user(channel)
+            info: dict[str, Any] = {
+                "id": channel,
+                "created": 1_690_000_000,
+                "is_archived": False,
+                "is_im": True,
+                "is_org_shared": False,
+                "context_team_id": self.team_id,
+                "updated": 1_690_000_000_000,
+                "user": user,
+                "is_user_deleted": False,
+                "priority": 0,
+            }
+        else:
+            info = copy.deepcopy(self._channels[channel])
+        locale = info.pop("locale", None)
+        if _truthy(args.get("include_locale")):
+            info["locale"] = locale or self.default_locale
+        return {"ok": True, "channel": info}
+
+    def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        if args.get("channel"):
+            channel = self._resolve_channel(args, post=False)
+            return {"ok": True, "channel": {"id": channel}}
+        raw = args.get("users")
+        users = [u.strip() for u in (raw.split(",") if isinstance(raw, str) else raw or [])]
+        users = [u for u in users if u]
+        if not users:
+            raise _SlackError("users_list_not_supplied")
+        if len(users) > 8:
+            raise _SlackError("too_many_users")
+        for u in users:
+            if u in self._missing_users:
+                raise _SlackError("user_not_found")
+        key = tuple(sorted(users))
+        existed = key in self._dms
+        channel = self._open_dm(key)
+        out: dict[str, Any] = {"ok": True, "channel": {"id": channel}}
+        if existed:
+            out.update({"no_op": True, "already_open": True})
+        if _truthy(args.get("return_im")) and len(users) == 1:
+            out["channel"].update(
+                {"created": 1_690_000_000, "is_im": True, "is_org_shared": False, "user": users[0]}
+            )
+        return out
+
+    def _user_object(self, user_id: str, include_locale: bool) -> dict[str, Any]:
+        cfg = self._users.get(user_id, {})
+        name = cfg.get("name") or f"user-{user_id.lower()}"
+        real_name = cfg.get("real_name") or name.title()
+        display_name = cfg.get("display_name", name)
+        tz = cfg.get("tz") or self.default_tz
+        offset, label = _tz_info(tz)
+        is_bot = bool(cfg.get("is_bot", False))
+        first, _, last = real_name.partition(" ")
+        avatar = "https://secure.gravatar.com/avatar/0d5ad9d7ef9e8f3a.jpg?s={}"
+        profile: dict[str, Any] = {
+            "title": "",
+            "phone": "",
+            "skype": "",
+            "real_name": real_name,
+            "real_name_normalized": real_name,
+            "display_name": display_name,
+            "display_name_normalized": display_name,
+            "fields": None,
+            "status_text": "",
+            "status_emoji": "",
+            "status_emoji_display_info": [],
+            "status_expiration": 0,
+            "avatar_hash": "g0d5ad9d7ef9",
+            "first_name": first,
+            "last_name": last,
+            "image_24": avatar.format(24),
+            "image_32": avatar.format(32),
+            "image_48": avatar.format(48),
+            "image_72": avatar.format(72),
+            "image_192": avatar.format(192),
+            "image_512": avatar.format(512),
+            "status_text_canonical": "",
+            "team": self.team_id,
+        }
+        if cfg.get("email"):
+            profile["email"] = cfg["email"]
+        if is_bot:
+            profile.update(
+                {"bot_id": self.bot_id, "api_app_id": self.app_id, "always_active": True}
+            )
+        user: dict[str, Any] = {
+            "id": user_id,
+            "team_id": self.team_id,
+            "name": name,
+            "deleted": bool(cfg.get("deleted", False)),
+            "color": "9f69e7",
+            "real_name": real_name,
+            "tz": tz,
+            "tz_label": label,
+            "tz_offset": offset,
+            "profile": profile,
+            "is_admin": bool(cfg.get("is_admin", False)),
+            "is_owner": False,
+            "is_primary_owner": False,
+            "is_restricted": False,
+            "is_ultra_restricted": False,
+            "is_bot": is_bot,
+            "is_app_user": False,
+            "updated": 1_690_000_000,
+            "is_email_confirmed": not is_bot,
+            "who_can_share_contact_card": "EVERYONE",
+        }
+        if include_locale:
+            user["locale"] = cfg.get("locale") or self.default_locale
+        return user
+
+    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user_id = args.get("user")
+        if not user_id or not isinstance(user_id, str):
+            raise _SlackError("user_not_found")
+        if user_id in self._missing_users or user_id[:1] not in ("U", "W"):
+            raise _SlackError("user_not_found")
+        return {"ok": True, "user": self._user_object(user_id, _truthy(args.get("include_locale")))}
+
+    # ------------------------------------------------------------------- views
+    def _decode_view(self, args: dict[str, Any], surface: str | None) -> dict[str, Any]:
+        view = args.get("view")
+        if view is None:
+            raise _SlackError("invalid_arguments", ["[ERROR] missing required field: view"])
+        if isinstance(view, str):
+            raise _SlackError("invalid_arguments", ["[ERROR] view must be a JSON object"])
+        if errors := validate_view(view, surface):
+            raise _SlackError("invalid_arguments", ["[ERROR] " + e for e in errors])
+        return dict(view)
+
+    def _use_trigger(self, args: dict[str, Any]) -> None:
+        trigger = args.get("trigger_id") or args.get("interactivity_pointer")
+        if not trigger:
+            raise _SlackError("invalid_arguments", ["[ERROR] missing required field: trigger_id"])
+        if trigger in self._used_triggers:
+            raise _SlackError("exchanged_trigger_id")
+        self._used_triggers.add(str(trigger))
+
+    def _new_hash(self) -> str:
+        return f"{self._next_ts().split('.')[0]}.{self._next_hex(8)}"
+
+    def _materialize_view(
+        self, view: dict[str, Any], view_id: str, root_id: str, previous: str | None
+    ) -> dict[str, Any]:
+        out = {
+            "id": view_id,
+            "team_id": self.team_id,
+            "type": view["type"],
+            "blocks": self._assign_block_ids(view.get("blocks", [])),
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "state": {"values": {}},
+            "hash": self._new_hash(),
+            "title": copy.deepcopy(view.get("title", {"type": "plain_text", "text": "App"})),
+            "clear_on_close": bool(view.get("clear_on_close", False)),
+            "notify_on_close": bool(view.get("notify_on_close", False)),
+            "close": copy.deepcopy(view.get("close")),
+            "submit": copy.deepcopy(view.get("submit")),
+            "previous_view_id": previous,
+            "root_view_id": root_id,
+            "app_id": self.app_id,
+            "external_id": view.get("external_id", ""),
+            "app_installed_team_id": self.team_id,
+            "bot_id": self.bot_id,
+        }
+        if view.get("submit_disabled") is not None:
+            out["submit_disabled"] = bool(view["submit_disabled"])
+        return out
+
+    def _external_id_taken(self, external_id: str, except_id: str | None = None) -> bool:
+        return bool(external_id) and any(
+            v.get("external_id") == external_id and vid != except_id
+            for vid, v in self._views.items()
+        )
+
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = self._decode_view(args, "modal")
+        self._use_trigger(args)
+        if self._external_id_taken(view.get("external_id", "")):
+            raise _SlackError("duplicate_external_id")
+        view_id = "V" + self._next_id(10)
+        self._views[view_id] = self._materialize_view(view, view_id, view_id, None)
+        return {"ok": True, "view": copy.deepcopy(self._views[view_id])}
+
+    def _views_push(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = self._decode_view(args, "modal")
+        self._use_trigger(args)
+        view_id = "V" + self._next_id(10)
+        self._views[view_id] = self._materialize_view(view, view_id, view_id, None)
+        return {"ok": True, "view": copy.deepcopy(self._views[view_id])}
+
+    def _views_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        view_id = args.get("view_id")
+        external_id = args.get("external_id")
+        if not view_id and not external_id:
+            raise _SlackError(
+                "invalid_arguments", ["[ERROR] must provide either view_id or external_id"]
+            )
+        if not view_id:
+            view_id = next(
+                (vid for vid, v in self._views.items() if v.get("external_id") == external_id),
+                None,
+            )
+        if not view_id or view_id not in self._views:
+            raise _SlackError("not_found")
+        current = self._views[view_id]
+        view = self._decode_view(args, current["type"])
+        if args.get("hash") and args["hash"] != current["hash"]:
+            raise _SlackError("hash_conflict")
+        updated = self._materialize_view(
+            view, view_id, current["root_view_id"], current["previous_view_id"]
+        )
+        self._views[view_id] = updated
+        return {"ok": True, "view": copy.deepcopy(updated)}
+
+    def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        user_id = args.get("user_id")
+        if not user_id or user_id in self._missing_users:
+            raise _SlackError("invalid_arguments", ["[ERROR] missing required field: user_id"])
+        view = self._decode_view(args, "home")
+        view_id = self._home.get(str(user_id))
+        if view_id and args.get("hash") and args["hash"] != self._views[view_id]["hash"]:
+            raise _SlackError("hash_conflict")
+        view_id = view_id or "V" + self._next_id(10)
+        self._views[view_id] = self._materialize_view(view, view_id, view_id, None)
+        self._home[str(user_id)] = view_id
+        return {"ok": True, "view": copy.deepcopy(self._views[view_id])}
+
+    # ------------------------------------------------------------------- files
+    def _files_get_upload_url_external(self, args: dict[str, Any]) -> dict[str, Any]:
+        filename = args.get("filename")
+        length = _as_int(args.get("length"), -1)
+        if not filename:
+            raise _SlackError("invalid_arguments", ["[ERROR] missing required field: filename"])
+        if length < 0:
+            raise _SlackError("invalid_arguments", ["[ERROR] missing required field: length"])
+        file_id = "F" + self._next_id(10)
+        upload_url = f"{self.root_url}/upload/v1/{file_id}{self._next_hex(16)}"
+        self._uploads[file_id] = UploadedFile(
+            file_id=file_id,
+            filename=str(filename),
+            length=length,
+            upload_url=upload_url,
+            alt_txt=args.get("alt_txt"),
+            snippet_type=args.get("snippet_type"),
+        )
+        return {"ok": True, "upload_url": upload_url, "file_id": file_id}
+
+    def _upload(self, path: str, args: dict[str, Any], body: bytes) -> _Reply:
+        upload = next(
+            (u for u in self._uploads.values() if urlsplit(u.upload_url).path == path), None
+        )
+        if upload is None:
+            return _Reply(status=404, payload="Not Found")
+        # slack_sdk posts the raw bytes; other clients send a multipart form with one file.
+        file_parts = [v for v in args.values() if isinstance(v, bytes)]
+        upload.data = file_parts[0] if file_parts else body
+        return _Reply(payload=f"OK - {len(upload.data)}")
+
+    def _files_complete_upload_external(self, args: dict[str, Any]) -> dict[str, Any]:
+        files = args.get("files")
+        if not isinstance(files, list) or not files:
+            raise _SlackError("invalid_arguments", ["[ERROR] missing required field: files"])
+        channels: list[str] = []
+        if args.get("channel_id"):
+            channels.append(self._resolve_channel(args, "channel_id", post=True))
+        if args.get("channels"):
+            for ch in str(args["channels"]).split(","):
+                channels.append(self._resolve_channel({"channel": ch.strip()}, post=True))
+        uploads: list[UploadedFile] = []
+        for f in files:
+            upload = self._uploads.get(f.get("id", "")) if isinstance(f, dict) else None
+            if upload is None or upload.data is None:
+                raise _SlackError("file_not_found")
+            uploads.append(upload)
+        now = int(time.time())
+        out_files: list[dict[str, Any]] = []
+        for upload, f in zip(uploads, files, strict=True):
+            upload.completed = True
+            upload.title = f.get("title") or upload.filename
+            upload.channels = channels
+            upload.initial_comment = args.get("initial_comment")
+            upload.thread_ts = args.get("thread_ts")
+            base = f"https://files.slack.com/files-pri/{self.team_id}-{upload.file_id}"
+            ext = upload.filename.rpartition(".")[2].lower() if "." in upload.filename else "text"
+            out_files.append(
+                {
+                    "id": upload.file_id,
+                    "created": now,
+                    "timestamp": now,
+                    "name": upload.filename,
+                    "title": upload.title,
+                    "mimetype": "",
+                    "filetype": ext,
+                    "pretty_type": ext.upper(),
+                    "user": self.bot_user_id,
+                    "user_team": self.team_id,
+                    "editable": False,
+                    "size": len(upload.data or b""),
+                    "mode": "hosted",
+                    "is_external": False,
+                    "external_type": "",
+                    "is_public": False,
+                    "public_url_shared": False,
+                    "display_as_bot": False,
+                    "username": "",
+                    "url_private": f"{base}/{upload.filename}",
+                    "url_private_download": f"{base}/download/{upload.filename}",
+                    "permalink": f"https://{self.team_domain}.slack.com/files/"
+                    f"{self.bot_user_id}/{upload.file_id}/{upload.filename}",
+                    "permalink_public": f"https://slack-files.com/{self.team_id}-{upload.file_id}",
+                    "comments_count": 0,
+                    "is_starred": False,
+                    "shares": {},
+                    "channels": [],
+                    "groups": [],
+                    "ims": [],
+                    "has_more_shares": False,
+                    "has_rich_preview": False,
+                    "file_access": "visible",
+                }
+            )
+        # Slack shares the files asynchronously; the stand-in shares them at once.
+        for channel in channels:
+            self._store_message(
+                channel,
+                {
+                    "text": args.get("initial_comment") or "",
+                    "files": out_files,
+                    "thread_ts": args.get("thread_ts"),
+                },
+                file_share=True,
+            )
+        return {"ok": True, "files": out_files}
+
+    # ------------------------------------------------------------- response URLs
+    def _response_url(self, path: str, body: dict[str, Any]) -> _Reply:
+        if body.pop("__invalid_json__", False):
+            return _Reply(status=400, payload="invalid_payload")
+        if validate_message_text(body.get("text")):
+            return _Reply(status=400, payload="msg_too_long")
+        blocks = body.get("blocks")
+        if blocks is not None and validate_blocks(blocks, "message"):
+            return _Reply(status=400, payload="invalid_blocks")
+        hook_id = path[len("/response_url/") :]
+        binding = self._response_urls.get(hook_id)
+        if binding is None or not binding.get("channel"):
+            return _Reply(payload="ok")
+        channel, user, message_ts = binding["channel"], binding["user"], binding["message_ts"]
+        target = self._by_ts.get((channel, str(message_ts))) if message_ts else None
+        if _truthy(body.get("delete_original")):
+            if target is not None:
+                target.deleted = True
+        elif _truthy(body.get("replace_original")) and target is not None:
+            if "blocks" in body:
+                target.message["blocks"] = self._assign_block_ids(body["blocks"] or [])
+            text = body.get("text")
+            target.message["text"] = text or (_NO_TEXT_FALLBACK if body.get("blocks") else "")
+            target.message["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
+        elif body.get("response_type") == "in_channel":
+            self._store_message(channel, body)
+        else:
+            self._ephemerals.append(
+                {
+                    "channel": channel,
+                    "user": user,
+                    "ts": self._next_ts(),
+                    "text": body.get("text") or "",
+                    "blocks": copy.deepcopy(body.get("blocks") or []),
+                    "thread_ts": body.get("thread_ts"),
+                }
+            )
+        return _Reply(payload="ok")

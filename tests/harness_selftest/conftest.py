@@ -1,0 +1,3 @@
+"""The harness self-tests use the harness fixtures."""
+
+from tests.harness.fixtures import *  # noqa: F403

@@ -1,0 +1,124 @@
+"""Network length limits, counted the way each network counts."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.replies.limits import (
+    NETWORK_LIMITS,
+    URL_LENGTH,
+    fits,
+    limit_for,
+    measure,
+    trim_to_limit,
+)
+from bot.replies.text import find_urls, grapheme_count
+
+
+def test_default_limits() -> None:
+    assert limit_for("x") == 280
+    assert limit_for("twitter") == 280
+    assert limit_for("Bluesky") == 300
+    assert limit_for("mastodon") == 500
+    assert limit_for("rss") is None
+    assert limit_for("hn") is None
+    assert limit_for("mastodon", limit=1000) == 1000
+    assert dict(NETWORK_LIMITS) == {"x": 280, "bluesky": 300, "mastodon": 500}
+
+
+def test_x_counts_urls_as_23() -> None:
+    long_url = "https://example.com/" + "a" * 200
+    assert measure(f"See {long_url}", "x") == (4 + URL_LENGTH, 280)
+    assert measure("See https://t.co/x", "x") == (4 + URL_LENGTH, 280)
+    assert measure("See example.com/promo now", "x") == (4 + URL_LENGTH + 4, 280)
+
+
+def test_x_weights_cjk_and_emoji_as_two() -> None:
+    assert measure("abc", "x")[0] == 3
+    assert measure("日本", "x")[0] == 4
+    assert measure("😀", "x")[0] == 2
+    assert measure("👨‍👩‍👧‍👦", "x")[0] == 2  # one emoji sequence
+    assert measure("🇫🇷", "x")[0] == 2
+    assert measure("e\u0301", "x")[0] == 1  # NFC: é
+    assert measure("“quoted”—ok", "x")[0] == 11
+
+
+def test_bluesky_counts_graphemes() -> None:
+    assert measure("👨‍👩‍👧‍👦🇫🇷e\u0301", "bluesky") == (3, 300)
+    text = "https://example.com/" + "a" * 50
+    assert measure(text, "bluesky")[0] == len(text)  # links are not shortened
+    assert not fits("é" * 301, "bluesky")
+    assert fits("é" * 300, "bluesky")
+
+
+def test_mastodon_urls_and_remote_mentions() -> None:
+    url = "https://example.org/" + "b" * 80
+    assert measure(f"Hi @alice@mastodon.social {url}", "mastodon") == (3 + 6 + 1 + 23, 500)
+    # bare domains are not shortened on Mastodon
+    assert measure("example.org/abc", "mastodon")[0] == len("example.org/abc")
+    assert measure("x" * 600, "mastodon", limit=1000) == (600, 1000)
+
+
+def test_unlimited_networks() -> None:
+    assert measure("hello 👋", "reddit") == (7, None)
+    assert fits("x" * 100_000, "rss")
+
+
+def test_find_urls_trims_punctuation() -> None:
+    urls = [u.url for u in find_urls("Go to https://a.example/x. Or (www.b.fr/y), or c.com!")]
+    assert urls == ["https://a.example/x", "www.b.fr/y", "c.com"]
+    wiki = "https://en.wikipedia.org/wiki/Foo_(bar)"
+    assert [u.url for u in find_urls(f"see {wiki}")] == [wiki]
+    assert find_urls("mail me at jane@example.com") == []
+    assert find_urls("Node.js and e.g. version 2.0.1") == []
+
+
+def test_trim_prefers_sentence_end() -> None:
+    text = "Thanks for your message. We are looking into it right now and will come back."
+    trimmed = trim_to_limit(text, 40)
+    assert trimmed == "Thanks for your message."
+
+
+def test_trim_at_word_boundary_with_ellipsis() -> None:
+    text = "a" * 5 + " " + "bbbbbbbbbb " * 10
+    trimmed = trim_to_limit(text, 30, "x")
+    assert trimmed.endswith("…")
+    assert fits(trimmed, "x", limit=30)
+    assert " bbbbbbbbbb…" in trimmed or trimmed == "aaaaa…"
+
+
+def test_trim_single_long_word() -> None:
+    assert trim_to_limit("😀" * 20, 5, "bluesky") == "😀" * 4 + "…"
+
+
+def test_trim_noop_when_it_fits() -> None:
+    assert trim_to_limit("short", 280, "x") == "short"
+    assert trim_to_limit("anything", None) == "anything"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=400),
+    st.integers(min_value=1, max_value=300),
+    st.sampled_from(["x", "bluesky", "mastodon", "rss"]),
+)
+def test_trim_always_fits(text: str, limit: int, network: str) -> None:
+    trimmed = trim_to_limit(text, limit, network)
+    assert fits(trimmed, network, limit=limit)
+    assert measure(trimmed, network)[0] >= 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=200))
+def test_grapheme_count_never_exceeds_code_points(text: str) -> None:
+    assert grapheme_count(text) <= len(text)
+
+
+@pytest.mark.parametrize("network", ["x", "bluesky", "mastodon"])
+def test_exact_limit_fits(network: str) -> None:
+    limit = limit_for(network)
+    assert limit is not None
+    assert fits("a" * limit, network)
+    assert not fits("a" * (limit + 1), network)
