@@ -1,0 +1,289 @@
+"""Bluesky: ``app.bsky.feed.searchPosts`` with an app password session."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+
+from bot.sources.base import (
+    Author,
+    Cursor,
+    FetchedMention,
+    Fetcher,
+    FetchResult,
+    Source,
+    SourceConfig,
+    SourceError,
+)
+from bot.sources.cursors import SeenIds, cursor_time
+from bot.sources.http import HttpAuthError, HttpStatusError
+from bot.sources.text import collapse_whitespace, language_tag, parse_iso
+
+NETWORK = "bluesky"
+SEEN_KEEP = 300
+_EXPIRED_CODES = frozenset({"ExpiredToken", "InvalidToken"})
+
+
+class BlueskyConfig(SourceConfig):
+    """Settings of a Bluesky search source."""
+
+    query: str = Field(
+        min_length=1, max_length=300, description="Search words (Lucene syntax is accepted)."
+    )
+    handle: str = Field(
+        min_length=3,
+        description="Handle (or email) of the account that searches, e.g. brand.bsky.social.",
+    )
+    app_password: SecretStr = Field(
+        description="An app password of that account (Settings > Privacy > App passwords)."
+    )
+    service_url: str = Field(
+        default="https://bsky.social",
+        description="The account's PDS, where sessions are created and searches sent.",
+    )
+    language: str | None = Field(
+        default=None, description="Only posts in this language (e.g. 'en'); empty for all."
+    )
+    limit: int = Field(default=50, ge=1, le=100, description="Posts asked per page (max 100).")
+    max_pages: int = Field(
+        default=3, ge=1, le=20, description="Most pages read per fetch when many posts are new."
+    )
+
+    @field_validator("service_url")
+    @classmethod
+    def _base(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if urlsplit(value).scheme not in {"http", "https"}:
+            raise ValueError("the service address must start with https://")
+        return value
+
+    @field_validator("handle")
+    @classmethod
+    def _handle(cls, value: str) -> str:
+        return value.strip().lstrip("@")
+
+
+@dataclass(frozen=True, slots=True)
+class _Session:
+    access_jwt: str
+    refresh_jwt: str
+
+
+class _SessionCache:
+    """Process-wide sessions: createSession is rate limited (a few hundred a day),
+    so a session is reused across fetches until it expires."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sessions: dict[tuple[str, str, str], _Session] = {}
+
+    @staticmethod
+    def key(config: BlueskyConfig) -> tuple[str, str, str]:
+        """Cache key: endpoint, account and a digest of the secret (never the secret)."""
+        secret = config.app_password.get_secret_value().encode()
+        return (config.service_url, config.handle.lower(), hashlib.sha256(secret).hexdigest())
+
+    def get(self, key: tuple[str, str, str]) -> _Session | None:
+        """The cached session, if any (and still valid)."""
+        with self._lock:
+            return self._sessions.get(key)
+
+    def put(self, key: tuple[str, str, str], session: _Session | None) -> None:
+        """Store a session, or forget it when None."""
+        with self._lock:
+            if session is None:
+                self._sessions.pop(key, None)
+            else:
+                self._sessions[key] = session
+
+    def clear(self) -> None:
+        """Forget every session (tests, credential rotation)."""
+        with self._lock:
+            self._sessions.clear()
+
+
+SESSIONS = _SessionCache()
+
+
+def _xrpc(config: BlueskyConfig, method: str) -> str:
+    return f"{config.service_url}/xrpc/{method}"
+
+
+def _session_from(payload: Any) -> _Session:
+    if not isinstance(payload, dict) or not payload.get("accessJwt"):
+        raise SourceError("Bluesky sent an unexpected answer when signing in")
+    return _Session(str(payload["accessJwt"]), str(payload.get("refreshJwt") or ""))
+
+
+def create_session(http: Fetcher, config: BlueskyConfig) -> _Session:
+    """Sign in with handle + app password."""
+    response = http.post(
+        _xrpc(config, "com.atproto.server.createSession"),
+        json={"identifier": config.handle, "password": config.app_password.get_secret_value()},
+    )
+    return _session_from(response.json())
+
+
+def _refresh(http: Fetcher, config: BlueskyConfig, session: _Session) -> _Session:
+    """A new access token from the refresh token, or a new sign-in if that fails."""
+    if session.refresh_jwt:
+        try:
+            response = http.post(
+                _xrpc(config, "com.atproto.server.refreshSession"),
+                headers={"Authorization": f"Bearer {session.refresh_jwt}"},
+            )
+            return _session_from(response.json())
+        except (HttpAuthError, HttpStatusError):
+            pass
+    return create_session(http, config)
+
+
+def _is_expired(err: HttpAuthError | HttpStatusError) -> bool:
+    return err.error_code in _EXPIRED_CODES or err.status_code == 401
+
+
+def _rkey(uri: str) -> str:
+    return uri.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _links(record: dict[str, Any], post: dict[str, Any]) -> tuple[str, ...]:
+    links: list[str] = []
+    for facet in record.get("facets") or []:
+        for feature in (facet or {}).get("features") or []:
+            if isinstance(feature, dict) and str(feature.get("$type", "")).endswith("#link"):
+                links.append(str(feature.get("uri") or ""))
+    for embed in (record.get("embed"), post.get("embed")):
+        external = (embed or {}).get("external") if isinstance(embed, dict) else None
+        if isinstance(external, dict) and external.get("uri"):
+            links.append(str(external["uri"]))
+    return tuple(dict.fromkeys(x for x in links if x.startswith(("http://", "https://"))))
+
+
+def _author(author: dict[str, Any]) -> Author:
+    handle = str(author.get("handle") or author.get("did") or "unknown")
+    if handle == "handle.invalid" and author.get("did"):
+        handle = str(author["did"])
+    followers = author.get("followersCount")
+    verification = author.get("verification") or {}
+    return Author(
+        handle="@" + handle,
+        name=(collapse_whitespace(author.get("displayName") or "") or None),
+        followers=followers if isinstance(followers, int) else None,
+        url=f"https://bsky.app/profile/{handle}",
+        verified=verification.get("verifiedStatus") == "valid",
+    )
+
+
+def sort_time(post: dict[str, Any]) -> datetime | None:
+    """The time search sorts by: the earlier of createdAt and indexedAt."""
+    record = post.get("record") or {}
+    times = [t for t in (parse_iso(record.get("createdAt")), parse_iso(post.get("indexedAt"))) if t]
+    return min(times) if times else None
+
+
+def post_to_mention(post: dict[str, Any]) -> FetchedMention | None:
+    """Normalize one ``app.bsky.feed.defs#postView``."""
+    uri = post.get("uri")
+    record = post.get("record") or {}
+    published = parse_iso(record.get("createdAt")) or parse_iso(post.get("indexedAt"))
+    if not isinstance(uri, str) or not uri.startswith("at://") or published is None:
+        return None
+    author = _author(post.get("author") or {})
+    profile = author.handle.lstrip("@")
+    langs = record.get("langs") or []
+    parent = ((record.get("reply") or {}).get("parent") or {}).get("uri")
+    engagement = sum(
+        v
+        for k in ("likeCount", "repostCount", "replyCount", "quoteCount")
+        if isinstance(v := post.get(k), int) and v > 0
+    )
+    return FetchedMention(
+        network=NETWORK,
+        external_id=uri,
+        url=f"https://bsky.app/profile/{profile}/post/{_rkey(uri)}",
+        author=author,
+        text=str(record.get("text") or "").strip(),
+        published_at=published,
+        language_hint=language_tag(langs[0]) if langs else None,
+        parent_external_id=parent if isinstance(parent, str) else None,
+        engagement=engagement,
+        links=_links(record, post),
+        extra={"cid": post.get("cid")} if post.get("cid") else {},
+    )
+
+
+def parse_search(payload: Any) -> list[dict[str, Any]]:
+    """The post views of a searchPosts answer."""
+    posts = payload.get("posts") if isinstance(payload, dict) else None
+    if not isinstance(posts, list):
+        raise SourceError("Bluesky sent an unexpected search answer")
+    return [p for p in posts if isinstance(p, dict)]
+
+
+class BlueskySource(Source[BlueskyConfig]):
+    """Posts matching a search on Bluesky, newest first, incremental by time."""
+
+    kind: ClassVar[str] = "bluesky"
+    title: ClassVar[str] = "Bluesky"
+    config_model: ClassVar[type[SourceConfig]] = BlueskyConfig
+    default_interval: ClassVar[timedelta] = timedelta(minutes=5)
+    can_reply: ClassVar[bool] = True
+
+    def fetch(self, http: Fetcher, config: BlueskyConfig, cursor: Cursor) -> FetchResult:
+        """Search posts since the cursor's time; sign in again when the token expired."""
+        key = SESSIONS.key(config)
+        session = SESSIONS.get(key) or create_session(http, config)
+        SESSIONS.put(key, session)
+        try:
+            posts = self._search(http, config, cursor, session)
+        except (HttpAuthError, HttpStatusError) as err:
+            if not _is_expired(err):
+                raise
+            session = _refresh(http, config, session)
+            SESSIONS.put(key, session)
+            posts = self._search(http, config, cursor, session)
+        return self._result(posts, cursor)
+
+    def _search(
+        self, http: Fetcher, config: BlueskyConfig, cursor: Cursor, session: _Session
+    ) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"q": config.query, "sort": "latest", "limit": config.limit}
+        since = cursor_time(cursor, "since")
+        if since is not None:
+            params["since"] = since.isoformat().replace("+00:00", "Z")
+        if config.language:
+            params["lang"] = config.language
+        headers = {"Authorization": f"Bearer {session.access_jwt}"}
+        posts: list[dict[str, Any]] = []
+        pages = config.max_pages if since is not None else 1  # never backfill history
+        for _ in range(pages):
+            payload = http.get(
+                _xrpc(config, "app.bsky.feed.searchPosts"), params=params, headers=headers
+            ).json()
+            page = parse_search(payload)
+            posts.extend(page)
+            next_cursor = payload.get("cursor")
+            if not next_cursor or len(page) < config.limit:
+                break
+            params["cursor"] = next_cursor
+        return posts
+
+    def _result(self, posts: list[dict[str, Any]], cursor: Cursor) -> FetchResult:
+        seen = SeenIds(cursor.get("seen") or [])
+        fresh = [p for p in posts if isinstance(p.get("uri"), str) and p["uri"] not in seen]
+        mentions = [m for m in map(post_to_mention, fresh) if m is not None]
+        mentions.sort(key=lambda m: m.published_at)
+        times = [t for t in map(sort_time, posts) if t is not None]
+        since = cursor_time(cursor, "since")
+        newest = max([*times, *([since] if since else [])], default=None)
+        uris = (p["uri"] for p in posts if isinstance(p.get("uri"), str))
+        new_cursor: Cursor = {"seen": seen.updated(uris, SEEN_KEEP)}
+        if newest is not None:
+            new_cursor["since"] = newest.isoformat()
+        return FetchResult(mentions=mentions, cursor=new_cursor)

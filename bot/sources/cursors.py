@@ -1,0 +1,48 @@
+"""Small, JSON-friendly cursor helpers shared by sources."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime
+
+from bot.sources.base import Cursor
+from bot.sources.http import ETAG_KEY, LAST_MODIFIED_KEY
+from bot.sources.text import parse_iso
+
+
+def id_digest(external_id: str) -> str:
+    """16 hex chars standing for an id in a cursor: enough to tell ids apart, and it
+    keeps a cursor of hundreds of ids a few kilobytes."""
+    return hashlib.blake2b(external_id.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+class SeenIds:
+    """A bounded, ordered set of recently seen ids (as digests), newest first."""
+
+    def __init__(self, digests: Iterable[object] = ()) -> None:
+        """Load digests from a cursor (invalid values are ignored)."""
+        self._digests = [d for d in digests if isinstance(d, str)]
+        self._set = set(self._digests)
+
+    def __contains__(self, external_id: str) -> bool:
+        """Whether ``external_id`` was seen."""
+        return id_digest(external_id) in self._set
+
+    def updated(self, current_ids: Iterable[str], keep: int) -> list[str]:
+        """Digests to store: ``current_ids`` first, then older ones, ``keep`` at most
+        (never fewer than the current ids, so an id still served is never forgotten)."""
+        fresh = list(dict.fromkeys(id_digest(i) for i in current_ids))
+        limit = max(keep, len(fresh))
+        merged = fresh + [d for d in self._digests if d not in set(fresh)]
+        return merged[:limit]
+
+
+def validators(cursor: Cursor) -> Cursor:
+    """A fresh dict with only the conditional-GET validators of ``cursor``."""
+    return {k: cursor[k] for k in (ETAG_KEY, LAST_MODIFIED_KEY) if cursor.get(k)}
+
+
+def cursor_time(cursor: Cursor, key: str) -> datetime | None:
+    """A timestamp stored in the cursor as ISO 8601, or None."""
+    return parse_iso(cursor.get(key))

@@ -1,0 +1,445 @@
+"""RSS 0.9x/2.0, RSS 1.0 (RDF) and Atom 0.3/1.0 parsing into plain ``FeedEntry`` values.
+
+Two parsers, chosen by measurement (``bench/bench_sources_parse.py``):
+
+* a fast path over the standard library's C ElementTree for well-formed documents
+  without a DOCTYPE (nearly every real feed);
+* feedparser, much slower but tolerant, for everything else: broken XML, wrong or
+  missing encodings, DOCTYPEs and entity declarations, HTML served as a feed.
+
+The fast path never sees a DTD (documents with ``<!DOCTYPE`` go to feedparser, which
+keeps only safe entity declarations), so no entity expansion or external entity can
+reach it; expat >= 2.4 would bound amplification anyway.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+from urllib.parse import urljoin
+
+import feedparser
+from feedparser import datetimes as fp_datetimes
+
+from bot.sources.base import SourceError
+from bot.sources.text import (
+    collapse_whitespace,
+    extract_links,
+    html_to_text,
+    language_tag,
+    parse_iso,
+    parse_rfc822,
+    to_utc,
+)
+
+ATOM10 = "http://www.w3.org/2005/Atom"
+ATOM03 = "http://purl.org/atom/ns#"
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RSS10 = "http://purl.org/rss/1.0/"
+RSS090 = "http://my.netscape.com/rdf/simple/0.9/"
+DC = "http://purl.org/dc/elements/1.1/"
+CONTENT = "http://purl.org/rss/1.0/modules/content/"
+MEDIA = "http://search.yahoo.com/mrss/"
+XML = "http://www.w3.org/XML/1998/namespace"
+
+_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+_XML_DECL_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=", re.IGNORECASE)
+_UTF8_NAMES = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
+
+ParserName = Literal["fast", "tolerant"]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One feed item, already reduced to plain text and absolute links."""
+
+    entry_id: str | None
+    link: str | None
+    title: str | None
+    text: str
+    author_name: str | None
+    author_uri: str | None
+    published: datetime | None
+    language: str | None
+    links: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """A feed's metadata and entries, and which parser read it."""
+
+    title: str | None
+    link: str | None
+    language: str | None
+    entries: list[FeedEntry]
+    parser: ParserName
+    recovered: bool = False
+    """True when the document was malformed and only part of it may have been read."""
+
+
+class _NotFastPath(Exception):
+    """The document needs the tolerant parser."""
+
+
+def parse_feed(content: bytes, *, url: str = "", content_type: str | None = None) -> ParsedFeed:
+    """Parse a feed document, fast path first, tolerant parser on any doubt.
+
+    Raises SourceError when the document is not a feed at all (HTML page, empty body).
+    """
+    try:
+        return parse_fast(content, url=url, content_type=content_type)
+    except _NotFastPath:
+        return parse_tolerant(content, url=url, content_type=content_type)
+
+
+# --------------------------------------------------------------------------- fast path
+
+
+def parse_fast(content: bytes, *, url: str = "", content_type: str | None = None) -> ParsedFeed:
+    """Parse a well-formed, DTD-free feed with ElementTree; raise _NotFastPath otherwise."""
+    head = content[:2048]
+    if _DOCTYPE.search(head):
+        raise _NotFastPath
+    charset = _declared_charset(content_type)
+    if charset and charset not in _UTF8_NAMES and not _XML_DECL_ENCODING.match(head):
+        raise _NotFastPath  # HTTP says non-UTF-8 and the document does not say otherwise
+    parser = ET.XMLParser()  # noqa: S314 - DTD-free input only, see module docstring
+    try:
+        parser.feed(content)
+        root = parser.close()
+    except (ET.ParseError, ValueError, LookupError) as err:
+        raise _NotFastPath from err
+    base = _base(root, url)
+    if root.tag in (f"{{{ATOM10}}}feed", f"{{{ATOM03}}}feed"):
+        return _atom_feed(root, root.tag[1:].split("}")[0], base)
+    if root.tag == "rss":
+        return _rss_feed(root, base)
+    if root.tag == f"{{{RDF}}}RDF":
+        return _rdf_feed(root, base)
+    raise _NotFastPath
+
+
+def _declared_charset(content_type: str | None) -> str | None:
+    if not content_type:
+        return None
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "charset":
+            return value.strip().strip("\"'").lower() or None
+    return None
+
+
+def _base(element: ET.Element, parent: str) -> str:
+    xml_base = element.get(f"{{{XML}}}base")
+    return urljoin(parent, xml_base.strip()) if xml_base else parent
+
+
+def _lang(element: ET.Element, parent: str | None) -> str | None:
+    return language_tag(element.get(f"{{{XML}}}lang")) or parent
+
+
+def _text(element: ET.Element | None) -> str | None:
+    """Text content of a simple element (children's text included), stripped."""
+    if element is None:
+        return None
+    value = element.text if len(element) == 0 else "".join(element.itertext())
+    value = (value or "").strip()
+    return value or None
+
+
+def _first(parent: ET.Element, *tags: str) -> ET.Element | None:
+    for tag in tags:
+        found = parent.find(tag)
+        if found is not None:
+            return found
+    return None
+
+
+def _first_text(parent: ET.Element, *tags: str) -> str | None:
+    for tag in tags:
+        value = _text(parent.find(tag))
+        if value:
+            return value
+    return None
+
+
+def _parse_date(value: str | None) -> datetime | None:
+    """Any feed date: ISO 8601, RFC 822, then feedparser's many lenient formats."""
+    if not value:
+        return None
+    parsed = parse_iso(value) or parse_rfc822(value)
+    if parsed is not None:
+        return parsed
+    struct = fp_datetimes._parse_date(value)
+    return _from_struct(struct)
+
+
+def _from_struct(struct: time.struct_time | None) -> datetime | None:
+    if not struct:
+        return None
+    try:
+        return datetime(*struct[:6], tzinfo=UTC)
+    except (TypeError, ValueError):
+        return None
+
+
+def _html_or_text(value: str | None) -> str:
+    """RSS fields are HTML in practice, even titles."""
+    return html_to_text(value) if value else ""
+
+
+def _join(base: str, link: str | None) -> str | None:
+    if not link:
+        return None
+    link = link.strip()
+    return urljoin(base, link) if base else link
+
+
+def _rss_author(item: ET.Element) -> str | None:
+    raw = _first_text(item, f"{{{DC}}}creator", "author", f"{{{ATOM10}}}author/{{{ATOM10}}}name")
+    if raw and "(" in raw and raw.endswith(")") and "@" in raw.split("(", 1)[0]:
+        raw = raw.split("(", 1)[1][:-1]  # "joe@example.com (Joe Bloggs)"
+    return collapse_whitespace(raw) if raw else None
+
+
+def _rss_item(item: ET.Element, base: str, feed_lang: str | None, about: bool) -> FeedEntry:
+    base = _base(item, base)
+    guid_el = item.find("guid")
+    guid = _text(guid_el)
+    link = _first_text(item, "link", f"{{{RSS10}}}link", f"{{{RSS090}}}link")
+    if not link:
+        atom_link = item.find(f"{{{ATOM10}}}link")
+        link = atom_link.get("href") if atom_link is not None else None
+    if not link and guid and guid_el is not None and guid_el.get("isPermaLink", "true") != "false":
+        link = guid if guid.startswith(("http://", "https://")) else None
+    entry_id = guid or (item.get(f"{{{RDF}}}about") if about else None)
+    html = _first_text(
+        item,
+        f"{{{CONTENT}}}encoded",
+        "description",
+        f"{{{RSS10}}}description",
+        f"{{{DC}}}description",
+        f"{{{MEDIA}}}description",
+    )
+    title = _first_text(item, "title", f"{{{RSS10}}}title", f"{{{RSS090}}}title", f"{{{DC}}}title")
+    date = _first_text(
+        item, "pubDate", f"{{{DC}}}date", f"{{{ATOM10}}}published", f"{{{ATOM10}}}updated", "date"
+    )
+    language = language_tag(_first_text(item, f"{{{DC}}}language")) or _lang(item, feed_lang)
+    return FeedEntry(
+        entry_id=entry_id,
+        link=_join(base, link),
+        title=_html_or_text(title) or None,
+        text=_html_or_text(html),
+        author_name=_rss_author(item),
+        author_uri=None,
+        published=_parse_date(date),
+        language=language,
+        links=extract_links(html, base=base),
+    )
+
+
+def _rss_feed(root: ET.Element, base: str) -> ParsedFeed:
+    channel = root.find("channel")
+    container = channel if channel is not None else root
+    language = language_tag(_first_text(container, "language", f"{{{DC}}}language"))
+    items = container.findall("item") or root.findall("item")
+    return ParsedFeed(
+        title=_html_or_text(_first_text(container, "title")) or None,
+        link=_join(base, _first_text(container, "link")),
+        language=language,
+        entries=[_rss_item(item, base, language, about=False) for item in items],
+        parser="fast",
+    )
+
+
+def _rdf_feed(root: ET.Element, base: str) -> ParsedFeed:
+    ns = (
+        RSS10
+        if root.find(f"{{{RSS10}}}channel") is not None or root.find(f"{{{RSS10}}}item") is not None
+        else RSS090
+    )
+    channel = root.find(f"{{{ns}}}channel")
+    language = None
+    title = link = None
+    if channel is not None:
+        language = language_tag(_first_text(channel, f"{{{DC}}}language"))
+        title = _first_text(channel, f"{{{ns}}}title")
+        link = _first_text(channel, f"{{{ns}}}link")
+    items = root.findall(f"{{{ns}}}item")
+    return ParsedFeed(
+        title=_html_or_text(title) or None,
+        link=_join(base, link),
+        language=language,
+        entries=[_rss_item(item, base, language, about=True) for item in items],
+        parser="fast",
+    )
+
+
+def _atom_text(element: ET.Element | None, atom03: bool) -> str:
+    """Plain text of an Atom text construct (text, html, xhtml, base64 content)."""
+    if element is None:
+        return ""
+    kind = (element.get("type") or "text").strip().lower()
+    mode = (element.get("mode") or "").strip().lower() if atom03 else ""
+    if kind in {"xhtml", "application/xhtml+xml"} or mode == "xml":
+        return collapse_whitespace(" ".join(element.itertext()))
+    raw = element.text if len(element) == 0 else "".join(element.itertext())
+    raw = raw or ""
+    if mode == "base64" or (
+        kind not in {"text", "html", ""}
+        and not kind.startswith("text/")
+        and not kind.endswith("xml")
+    ):
+        raw = _b64_text(raw)
+    if kind == "text" and mode != "escaped" and "<" not in raw:
+        return collapse_whitespace(raw)
+    return html_to_text(raw)
+
+
+def _b64_text(raw: str) -> str:
+    try:
+        return base64.b64decode("".join(raw.split()), validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return raw
+
+
+def _atom_link(entry: ET.Element, ns: str, base: str) -> str | None:
+    best: str | None = None
+    for link in entry.findall(f"{{{ns}}}link"):
+        href = link.get("href")
+        if not href:
+            continue
+        rel = (link.get("rel") or "alternate").strip().lower()
+        if rel == "alternate":
+            return _join(_base(link, base), href)
+        if best is None and rel not in {"self", "edit", "replies", "enclosure", "hub"}:
+            best = _join(_base(link, base), href)
+    return best
+
+
+def _atom_author(entry: ET.Element, ns: str) -> tuple[str | None, str | None]:
+    author = entry.find(f"{{{ns}}}author")
+    if author is None:
+        return None, None
+    name = _first_text(author, f"{{{ns}}}name")
+    uri = _first_text(author, f"{{{ns}}}uri", f"{{{ns}}}url")
+    return (collapse_whitespace(name) if name else None), uri
+
+
+def _atom_entry(entry: ET.Element, ns: str, base: str, feed: dict[str, Any]) -> FeedEntry:
+    atom03 = ns == ATOM03
+    base = _base(entry, base)
+    content_el = entry.find(f"{{{ns}}}content")
+    summary_el = _first(entry, f"{{{ns}}}summary", f"{{{MEDIA}}}group/{{{MEDIA}}}description")
+    text = _atom_text(content_el, atom03) or _atom_text(summary_el, atom03)
+    html_source = _text(content_el) or _text(summary_el) or ""
+    date_tags = (
+        ("issued", "published", "created", "modified", "updated")
+        if atom03
+        else ("published", "updated")
+    )
+    date = _first_text(entry, *(f"{{{ns}}}{tag}" for tag in date_tags))
+    name, uri = _atom_author(entry, ns)
+    return FeedEntry(
+        entry_id=_first_text(entry, f"{{{ns}}}id"),
+        link=_atom_link(entry, ns, base),
+        title=_atom_text(entry.find(f"{{{ns}}}title"), atom03) or None,
+        text=text,
+        author_name=name or feed["author"],
+        author_uri=uri or feed["author_uri"],
+        published=_parse_date(date),
+        language=_lang(entry, feed["language"]),
+        links=extract_links(html_source, base=base),
+    )
+
+
+def _atom_feed(root: ET.Element, ns: str, base: str) -> ParsedFeed:
+    language = _lang(root, None)
+    author, author_uri = _atom_author(root, ns)
+    meta = {"language": language, "author": author, "author_uri": author_uri}
+    return ParsedFeed(
+        title=_atom_text(root.find(f"{{{ns}}}title"), ns == ATOM03) or None,
+        link=_atom_link(root, ns, base),
+        language=language,
+        entries=[_atom_entry(e, ns, base, meta) for e in root.findall(f"{{{ns}}}entry")],
+        parser="fast",
+    )
+
+
+# ---------------------------------------------------------------------- tolerant path
+
+_FIRST_ELEMENT = re.compile(rb"<[A-Za-z_]")
+_ENTITY_DECL = re.compile(rb"<!ENTITY\b[^>]*>", re.IGNORECASE)
+_SAFE_ENTITY = re.compile(rb'<!ENTITY\s+[\w.-]+\s+"(?:&#\w+;|[^&%"]{0,200})"\s*>')
+
+
+def defuse_dtd(content: bytes) -> bytes:
+    """Drop entity declarations that could expand or read files before feedparser sees them.
+
+    feedparser strips unsafe declarations itself only when each starts a line, and its
+    strict parser (expat) then expands nested entities up to expat's amplification
+    limit, seconds of CPU per fetch. Kept: ``<!ENTITY name "plain text">`` (what real
+    feeds use for named characters). Not covered: UTF-16 documents, which expat still
+    bounds. The prolog is everything before the root element.
+    """
+    match = _FIRST_ELEMENT.search(content)
+    end = match.start() if match else len(content)
+    head = content[:end]
+    if b"<!ENTITY" not in head.upper():
+        return content
+    safe = _ENTITY_DECL.sub(
+        lambda m: m.group(0) if _SAFE_ENTITY.fullmatch(m.group(0)) else b"", head
+    )
+    return safe + content[end:]
+
+
+def parse_tolerant(content: bytes, *, url: str = "", content_type: str | None = None) -> ParsedFeed:
+    """Parse anything feedparser can make sense of; SourceError when it is not a feed."""
+    headers = {"content-location": url} if url else {}
+    if content_type:
+        headers["content-type"] = content_type
+    # Bytes, never a str: feedparser would treat a str as a URL or a file name to open.
+    result = feedparser.parse(defuse_dtd(bytes(content)), response_headers=headers)
+    if not result.get("version") and not result.entries:
+        raise SourceError("this address does not serve an RSS or Atom feed")
+    feed = result.feed
+    language = language_tag(feed.get("language"))
+    author = feed.get("author")
+    entries = [_fp_entry(e, language, author) for e in result.entries]
+    return ParsedFeed(
+        title=_html_or_text(feed.get("title")) or None,
+        link=feed.get("link") or None,
+        language=language,
+        entries=entries,
+        parser="tolerant",
+        recovered=bool(result.get("bozo")),
+    )
+
+
+def _fp_entry(entry: Any, feed_language: str | None, feed_author: str | None) -> FeedEntry:
+    contents = entry.get("content") or []
+    html = (contents[0].get("value") if contents else None) or entry.get("summary") or ""
+    author_detail = entry.get("author_detail") or {}
+    # dict.get skips FeedParserDict's deprecated "updated" -> "published" aliasing.
+    struct = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
+    published = _from_struct(struct)
+    if published is None:
+        published = _parse_date(dict.get(entry, "published") or dict.get(entry, "updated"))
+    return FeedEntry(
+        entry_id=(entry.get("id") or "").strip() or None,
+        link=(entry.get("link") or "").strip() or None,
+        title=_html_or_text(entry.get("title")) or None,
+        text=html_to_text(html),
+        author_name=collapse_whitespace(entry.get("author") or "") or feed_author,
+        author_uri=author_detail.get("href"),
+        published=to_utc(published) if published else None,
+        language=language_tag(entry.get("language")) or feed_language,
+        links=extract_links(html, base=entry.get("link") or ""),
+    )

@@ -1,0 +1,159 @@
+"""Hacker News, through the Algolia search API (``search_by_date``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+
+from bot.sources.base import (
+    Author,
+    Cursor,
+    FetchedMention,
+    Fetcher,
+    FetchResult,
+    Source,
+    SourceConfig,
+    SourceError,
+)
+from bot.sources.text import collapse_whitespace, extract_links, from_epoch, html_to_text, parse_iso
+
+NETWORK = "hackernews"
+ITEM_URL = "https://news.ycombinator.com/item?id={}"
+USER_URL = "https://news.ycombinator.com/user?id={}"
+
+
+class HackerNewsConfig(SourceConfig):
+    """Settings of a Hacker News search source."""
+
+    query: str = Field(min_length=1, max_length=300, description="Words to search for.")
+    tags: str = Field(
+        default="(story,comment)",
+        description="Algolia tags filter: '(story,comment)', 'story', 'comment', 'ask_hn'...",
+    )
+    base_url: str = Field(
+        default="https://hn.algolia.com/api/v1", description="Address of the HN Search API."
+    )
+    hits_per_page: int = Field(default=50, ge=1, le=1000, description="Items asked per page.")
+    max_pages: int = Field(default=3, ge=1, le=20, description="Most pages read per fetch.")
+
+    @field_validator("base_url")
+    @classmethod
+    def _base(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if urlsplit(value).scheme not in {"http", "https"}:
+            raise ValueError("the API address must start with https://")
+        return value
+
+
+def _created(hit: dict[str, Any]) -> datetime | None:
+    return from_epoch(hit.get("created_at_i")) or parse_iso(hit.get("created_at"))
+
+
+def hit_to_mention(
+    hit: dict[str, Any], fetched_at: datetime | None = None
+) -> FetchedMention | None:
+    """Normalize one Algolia hit (story, comment, poll or poll option)."""
+    object_id = hit.get("objectID")
+    if object_id is None:
+        return None
+    object_id = str(object_id)
+    tags = hit.get("_tags") or []
+    is_comment = "comment" in tags or bool(hit.get("comment_text"))
+    body_html = hit.get("comment_text") if is_comment else hit.get("story_text")
+    title = hit.get("title") or hit.get("story_title")
+    text = html_to_text(body_html) or (collapse_whitespace(title) if title else "")
+    published = _created(hit)
+    links = extract_links(body_html)
+    story_url = hit.get("url") if not is_comment else hit.get("story_url")
+    if isinstance(story_url, str) and story_url.startswith(("http://", "https://")):
+        links = (story_url, *[x for x in links if x != story_url])
+    author = str(hit.get("author") or "unknown")
+    parent = hit.get("parent_id")
+    extra: dict[str, Any] = {"kind": "comment" if is_comment else "story"}
+    if hit.get("story_id"):
+        extra["story_id"] = str(hit["story_id"])
+    if published is None:
+        extra["date_missing"] = True
+    points = hit.get("points") if isinstance(hit.get("points"), int) else 0
+    comments = hit.get("num_comments") if isinstance(hit.get("num_comments"), int) else 0
+    return FetchedMention(
+        network=NETWORK,
+        external_id=object_id,
+        url=ITEM_URL.format(object_id),
+        author=Author(handle=author, name=None, url=USER_URL.format(author)),
+        text=text,
+        published_at=published or fetched_at or datetime.now(UTC),
+        title=collapse_whitespace(title) if title else None,
+        language_hint=None,
+        parent_external_id=str(parent) if parent and is_comment else None,
+        engagement=max(0, points or 0) + max(0, comments or 0),
+        links=links,
+        extra=extra,
+    )
+
+
+def parse_hits(payload: Any) -> list[dict[str, Any]]:
+    """The hits of an Algolia search answer."""
+    hits = payload.get("hits") if isinstance(payload, dict) else None
+    if not isinstance(hits, list):
+        raise SourceError("HN Search sent an unexpected answer")
+    return [h for h in hits if isinstance(h, dict)]
+
+
+class HackerNewsSource(Source[HackerNewsConfig]):
+    """Stories and comments mentioning the query, newest first."""
+
+    kind: ClassVar[str] = "hackernews"
+    title: ClassVar[str] = "Hacker News"
+    config_model: ClassVar[type[SourceConfig]] = HackerNewsConfig
+    default_interval: ClassVar[timedelta] = timedelta(minutes=10)
+    can_reply: ClassVar[bool] = False
+
+    def fetch(self, http: Fetcher, config: HackerNewsConfig, cursor: Cursor) -> FetchResult:
+        """Items created at or after the cursor's second, minus those already seen."""
+        since = cursor.get("created_at_i")
+        since = since if isinstance(since, int) else None
+        hits = self._hits(http, config, since)
+        boundary = set(cursor.get("ids_at") or []) if since is not None else set()
+        fresh = [h for h in hits if str(h.get("objectID")) not in boundary]
+        now = datetime.now(UTC)
+        mentions = [m for m in (hit_to_mention(h, now) for h in fresh) if m is not None]
+        mentions.sort(key=lambda m: m.published_at)
+        return FetchResult(mentions=mentions, cursor=self._cursor(hits, since, boundary))
+
+    def _hits(
+        self, http: Fetcher, config: HackerNewsConfig, since: int | None
+    ) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {
+            "query": config.query,
+            "tags": config.tags,
+            "hitsPerPage": config.hits_per_page,
+        }
+        if since is not None:
+            # ">=" and a set of ids at that second: items posted in the same second
+            # as the newest one seen are not lost.
+            params["numericFilters"] = f"created_at_i>={since}"
+        hits: list[dict[str, Any]] = []
+        for page in range(config.max_pages if since is not None else 1):
+            params["page"] = page
+            payload = http.get(f"{config.base_url}/search_by_date", params=params).json()
+            batch = parse_hits(payload)
+            hits.extend(batch)
+            pages = payload.get("nbPages")
+            if not batch or not isinstance(pages, int) or page + 1 >= pages:
+                break
+        return hits
+
+    @staticmethod
+    def _cursor(hits: list[dict[str, Any]], since: int | None, boundary: set[str]) -> Cursor:
+        stamps = [h["created_at_i"] for h in hits if isinstance(h.get("created_at_i"), int)]
+        newest = max([*stamps, *([since] if since is not None else [])], default=None)
+        if newest is None:
+            return {}
+        ids_at = {str(h.get("objectID")) for h in hits if h.get("created_at_i") == newest}
+        if newest == since:
+            ids_at |= boundary
+        return {"created_at_i": newest, "ids_at": sorted(ids_at)}

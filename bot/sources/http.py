@@ -1,0 +1,678 @@
+"""The shared HTTP layer every source fetches through (implements ``base.Fetcher``).
+
+One place enforces DESIGN.md "Reliability rules" for all networks: timeouts (connect,
+read and a total deadline per attempt), a response size cap that also bounds the
+*decompressed* size (a gzip bomb stops at the cap), a redirect cap with loop detection,
+conditional GET (ETag / Last-Modified kept in the source's cursor), retries with
+``Retry-After`` or exponential backoff and jitter on 429/5xx, an honest User-Agent,
+and, for URLs that came through Slack, the SSRF guard of :mod:`bot.sources.netguard`.
+
+Errors are always the ``SourceError`` family with a short message that names the host
+but never a full URL, header or token.
+"""
+
+from __future__ import annotations
+
+import functools
+import json as jsonlib
+import logging
+import random
+import ssl
+import time
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from importlib import metadata
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import httpcore
+import httpx
+
+from bot.sources.base import (
+    Cursor,
+    Fetcher,
+    SourceAuthError,
+    SourceConfigError,
+    SourceError,
+    SourceRateLimited,
+)
+from bot.sources.netguard import (
+    AddressPolicy,
+    BlockedAddressError,
+    GuardedBackend,
+    Resolver,
+    system_resolver,
+    validate_public_url,
+)
+
+__all__ = [
+    "USER_AGENT",
+    "BlockedAddressError",
+    "HttpAuthError",
+    "HttpClient",
+    "HttpLimits",
+    "HttpStatusError",
+    "Response",
+    "parse_retry_after",
+    "validate_public_url",
+]
+
+log = logging.getLogger(__name__)
+
+ETAG_KEY = "etag"
+LAST_MODIFIED_KEY = "last_modified"
+"""Cursor keys where conditional-GET validators are stored."""
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_RETRYABLE = frozenset({429, 500, 502, 503, 504})
+_RETRYABLE_POST = frozenset({429, 503})
+"""A POST may have been processed by a failing server: retry only when it says it was not."""
+_ERROR_BODY_LIMIT = 64 * 1024
+_SERVER_MESSAGE_LIMIT = 200
+_DEADLINE_SLACK = 0.02
+_DROP_ON_CROSS_ORIGIN = ("authorization", "cookie", "proxy-authorization")
+
+
+def _version() -> str:
+    try:
+        return metadata.version("vigie-cm")
+    except metadata.PackageNotFoundError:
+        return "0"
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One verified TLS context per process: loading the CA bundle is slow (tens of ms)."""
+    return httpx.create_ssl_context()
+
+
+USER_AGENT = f"Vigie/{_version()} (+https://github.com/vigie-cm/vigie)"
+
+
+class HttpStatusError(SourceError):
+    """The server answered with an error status; carries it for sources that care."""
+
+    def __init__(self, message: str, status_code: int, error_code: str | None = None) -> None:
+        """Keep the HTTP status and the server's short error code (e.g. ``ExpiredToken``)."""
+        super().__init__(message)
+        self.status_code = status_code
+        self.error_code = error_code
+
+
+class HttpAuthError(SourceAuthError):
+    """401/403: the server refused our credentials (or requires some)."""
+
+    def __init__(self, message: str, status_code: int, error_code: str | None = None) -> None:
+        """Keep the HTTP status and the server's short error code."""
+        super().__init__(message)
+        self.status_code = status_code
+        self.error_code = error_code
+
+
+@dataclass(frozen=True)
+class HttpLimits:
+    """Bounds of one request; defaults suit a poll tick over many sources."""
+
+    connect_timeout: float = 5.0
+    read_timeout: float = 15.0
+    total_timeout: float = 30.0
+    """Deadline of one attempt: redirects, headers and body included."""
+    max_bytes: int = 10 * 1024 * 1024
+    """Largest body accepted, counted after decompression."""
+    max_redirects: int = 5
+    max_attempts: int = 3
+    """Tries for 429/5xx and connection failures (1 = no retry)."""
+    backoff_base: float = 1.0
+    max_retry_wait: float = 30.0
+    """Longest wait between tries; a longer Retry-After fails fast instead of blocking."""
+
+
+@dataclass(slots=True)
+class Response:
+    """A fully read response (satisfies ``base.HttpResponse``)."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+    url: str
+
+    def json(self) -> Any:
+        """Decode the body as JSON, or raise a plain-words SourceError."""
+        try:
+            return jsonlib.loads(self.content)
+        except (ValueError, UnicodeDecodeError) as err:
+            raise SourceError(f"{_host_of(self.url)} did not answer with valid JSON") from err
+
+    @property
+    def text(self) -> str:
+        """The body decoded with the declared charset (UTF-8 when none)."""
+        charset = _charset(self.headers.get("content-type", "")) or "utf-8"
+        try:
+            return self.content.decode(charset, errors="replace")
+        except LookupError:
+            return self.content.decode("utf-8", errors="replace")
+
+
+def _charset(content_type: str) -> str | None:
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            return value.strip().strip("\"'")
+    return None
+
+
+def _host_of(url: str | httpx.URL) -> str:
+    try:
+        return httpx.URL(str(url)).host or "the server"
+    except (httpx.InvalidURL, TypeError):
+        return "the server"
+
+
+def _fmt_seconds(value: float) -> str:
+    return f"{value:g}s"
+
+
+def _fmt_size(limit: int) -> str:
+    if limit >= 1024 * 1024:
+        return f"{limit / (1024 * 1024):g} MB"
+    return f"{limit / 1024:g} KB"
+
+
+def parse_retry_after(headers: httpx.Headers, now: float) -> float | None:
+    """Seconds to wait from ``Retry-After`` (seconds or HTTP date) or rate-limit resets.
+
+    Falls back on the reset headers networks use instead: ``x-ratelimit-reset``
+    (Mastodon: ISO time; Reddit: seconds left), ``x-rate-limit-reset`` (X: epoch
+    seconds) and ``ratelimit-reset`` (Bluesky: epoch seconds).
+    """
+    value = headers.get("retry-after")
+    if value is not None:
+        return _seconds_until(value.strip(), now, allow_http_date=True)
+    for name in ("x-ratelimit-reset", "x-rate-limit-reset", "ratelimit-reset"):
+        value = headers.get(name)
+        if value is not None:
+            return _seconds_until(value.strip(), now, allow_http_date=False)
+    return None
+
+
+def _seconds_until(value: str, now: float, *, allow_http_date: bool) -> float | None:
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if number is not None:
+        if number > 1_000_000_000:  # an epoch timestamp, not a delay
+            return max(0.0, number - now)
+        return max(0.0, number)
+    try:
+        when = (
+            parsedate_to_datetime(value)
+            if allow_http_date and not value[:4].isdigit()
+            else datetime.fromisoformat(value.replace("Z", "+00:00"))
+        )
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - now)
+
+
+def _server_message(body: bytes) -> tuple[str | None, str | None]:
+    """(short human message, error code) from a JSON error body, when there is one."""
+    try:
+        data = jsonlib.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    code = data.get("error") if isinstance(data.get("error"), str) else None
+    message = None
+    for key in ("error_description", "message", "detail", "title", "error"):
+        candidate = data.get(key)
+        if isinstance(candidate, str) and candidate.strip():
+            message = candidate
+            break
+    if message is not None:
+        message = " ".join(message.split())[:_SERVER_MESSAGE_LIMIT]
+        message = "".join(ch for ch in message if ch.isprintable())
+    if code is not None and (len(code) > 64 or " " in code):
+        code = None
+    return message, code
+
+
+class _BodyTooLarge(SourceError):
+    pass
+
+
+class _Decoder:
+    """Incremental gzip/deflate decoder that never produces more than a budget."""
+
+    def __init__(self, encoding: str) -> None:
+        self._encoding = encoding
+        self._started = False
+        self._inflater: Any = self._new_inflater()
+
+    def _new_inflater(self) -> Any:
+        if self._encoding == "gzip":
+            return zlib.decompressobj(16 + zlib.MAX_WBITS)
+        return zlib.decompressobj(zlib.MAX_WBITS)
+
+    def feed(self, data: bytes, budget: int) -> bytes:
+        """Decompress ``data``; stops once the output exceeds ``budget`` bytes."""
+        out = bytearray()
+        try:
+            while data and len(out) <= budget:
+                data = self._step(data, budget - len(out) + 1, out)
+        except zlib.error as err:
+            raise SourceError("the server sent a corrupt compressed response") from err
+        return bytes(out)
+
+    def _step(self, data: bytes, room: int, out: bytearray) -> bytes:
+        try:
+            piece = self._inflater.decompress(data, room)
+        except zlib.error:
+            if self._encoding == "deflate" and not self._started:
+                # Some servers send raw deflate without the zlib header the RFC requires.
+                self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+                self._started = True
+                piece = self._inflater.decompress(data, room)
+            else:
+                raise
+        self._started = True
+        out += piece
+        rest: bytes = self._inflater.unconsumed_tail
+        if self._inflater.eof:
+            rest = self._inflater.unused_data
+            if rest and self._encoding == "gzip":
+                self._inflater = self._new_inflater()  # next member of a multi-member gzip
+            else:
+                rest = b""
+        return rest
+
+    def flush(self) -> bytes:
+        """Whatever the decompressor still holds."""
+        try:
+            return bytes(self._inflater.flush())
+        except zlib.error as err:
+            raise SourceError("the server sent a corrupt compressed response") from err
+
+
+class _GuardedTransport(httpx.HTTPTransport):
+    """httpx transport whose connections go through :class:`GuardedBackend`."""
+
+    def __init__(self, policy: AddressPolicy, limits: httpx.Limits) -> None:
+        """Build the standard transport, then swap in a pool using the guarded backend."""
+        super().__init__(verify=_ssl_context(), limits=limits, trust_env=False)
+        if not isinstance(getattr(self, "_pool", None), httpcore.ConnectionPool):
+            # Refuse to run unguarded if a future httpx renames its pool attribute.
+            raise RuntimeError("httpx internals changed: cannot install the SSRF guard")
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=GuardedBackend(policy),
+        )
+
+
+class HttpClient:
+    """Synchronous HTTP client for sources; use one per worker thread.
+
+    ``untrusted=True`` turns on the SSRF guard (for URLs that came through Slack);
+    ``allow_hosts`` lists admin exceptions (host names, ``*.domain``, IPs or CIDRs).
+    ``sleep`` and ``now`` are injectable so tests never wait.
+    """
+
+    def __init__(
+        self,
+        *,
+        limits: HttpLimits | None = None,
+        untrusted: bool = False,
+        allow_hosts: Sequence[str] = (),
+        resolver: Resolver = system_resolver,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.monotonic,
+        user_agent: str = USER_AGENT,
+        max_connections: int = 20,
+    ) -> None:
+        """Create the underlying ``httpx.Client`` (redirects are followed by hand)."""
+        self.limits = limits or HttpLimits()
+        self._sleep = sleep
+        self._now = now
+        self._clock = clock
+        pool_limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        )
+        transport: httpx.BaseTransport | None = None
+        if untrusted:
+            transport = _GuardedTransport(AddressPolicy(tuple(allow_hosts), resolver), pool_limits)
+        self._client = httpx.Client(
+            transport=transport,
+            verify=_ssl_context(),
+            limits=pool_limits,
+            follow_redirects=False,
+            trust_env=not untrusted,  # an env proxy would bypass the guard
+            headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
+        )
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._client.close()
+
+    def __enter__(self) -> HttpClient:
+        """Use as a context manager."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close on exit."""
+        self.close()
+
+    def get(
+        self,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        cursor: Cursor | None = None,
+    ) -> Response:
+        """GET ``url``; with ``cursor`` send and update ETag/Last-Modified validators.
+
+        A 304 is returned as is (empty body). Errors raise the SourceError family.
+        """
+        request_headers = dict(headers or {})
+        if cursor is not None:
+            if cursor.get(ETAG_KEY):
+                request_headers["If-None-Match"] = str(cursor[ETAG_KEY])
+            if cursor.get(LAST_MODIFIED_KEY):
+                request_headers["If-Modified-Since"] = str(cursor[LAST_MODIFIED_KEY])
+        response = self._request("GET", url, params=params, headers=request_headers)
+        if cursor is not None and response.status_code == 200:
+            _store_validators(cursor, response.headers)
+        return response
+
+    def post(
+        self,
+        url: str,
+        *,
+        json: Any = None,
+        data: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        """POST a JSON or form body (authentication handshakes)."""
+        return self._request("POST", url, headers=dict(headers or {}), json=json, data=data)
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str],
+        json: Any = None,
+        data: dict[str, str] | None = None,
+    ) -> Response:
+        try:
+            start = httpx.URL(url, params=params) if params else httpx.URL(url)
+        except (httpx.InvalidURL, TypeError, ValueError) as err:
+            raise SourceConfigError("the URL is not valid") from err
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._attempt(method, start, headers, json, data)
+            except _Retryable as err:
+                status = err.response.status_code
+                retryable = method != "POST" or status in _RETRYABLE_POST
+                wait = self._retry_wait(err.response, attempt) if retryable else None
+                if wait is None:
+                    raise _final_error(err.response, self._now()) from None
+                self._pause(start, wait, err.reason)
+                continue
+            except _TransientNetworkError as err:
+                if attempt >= self.limits.max_attempts or (method == "POST" and err.maybe_sent):
+                    raise err.error from None
+                self._pause(start, self._backoff(attempt), "connection failure")
+                continue
+            return response
+
+    def _pause(self, url: httpx.URL, seconds: float, reason: str) -> None:
+        log.info("retrying %s in %.1fs after %s", url.host, seconds, reason)
+        self._sleep(seconds)
+
+    def _backoff(self, attempt: int) -> float:
+        ceiling = min(self.limits.max_retry_wait, self.limits.backoff_base * 2 ** (attempt - 1))
+        return random.uniform(ceiling / 2, ceiling)  # jitter spreads retries of many workers
+
+    def _retry_wait(self, response: Response, attempt: int) -> float | None:
+        """Seconds to wait before the next try, or None to give up now."""
+        if attempt >= self.limits.max_attempts:
+            return None
+        hinted = parse_retry_after(response.headers, self._now())
+        if hinted is None:
+            return self._backoff(attempt)
+        if hinted > self.limits.max_retry_wait:
+            return None  # let the scheduler back off the source instead of blocking a worker
+        return hinted
+
+    def _attempt(
+        self,
+        method: str,
+        url: httpx.URL,
+        headers: dict[str, str],
+        json: Any,
+        data: dict[str, str] | None,
+    ) -> Response:
+        deadline = self._clock() + self.limits.total_timeout
+        seen = {str(url)}
+        for hop in range(self.limits.max_redirects + 1):
+            raw = self._send(method, url, headers, json, data, deadline)
+            with _Closing(raw):
+                if raw.status_code not in _REDIRECTS or "location" not in raw.headers:
+                    return self._finish(raw, url, deadline)
+                target = self._redirect_target(url, raw.headers["location"], seen, hop)
+            if raw.status_code == 303 or (raw.status_code in {301, 302} and method == "POST"):
+                method, json, data = "GET", None, None
+            if (target.scheme, target.host, target.port) != (url.scheme, url.host, url.port):
+                headers = {
+                    k: v for k, v in headers.items() if k.lower() not in _DROP_ON_CROSS_ORIGIN
+                }
+            url = target
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _redirect_target(
+        self, url: httpx.URL, location: str, seen: set[str], hop: int
+    ) -> httpx.URL:
+        if hop >= self.limits.max_redirects:
+            raise SourceError(
+                f"too many redirects from {url.host} (more than {self.limits.max_redirects})"
+            )
+        try:
+            target = url.join(location.strip())
+        except (httpx.InvalidURL, ValueError) as err:
+            raise SourceError(f"{url.host} sent an invalid redirect") from err
+        if target.scheme not in {"http", "https"}:
+            raise SourceError(f"{url.host} redirected to an unsupported address")
+        if str(target) in seen:
+            raise SourceError(f"redirect loop at {target.host}")
+        seen.add(str(target))
+        return target
+
+    def _send(
+        self,
+        method: str,
+        url: httpx.URL,
+        headers: dict[str, str],
+        json: Any,
+        data: dict[str, str] | None,
+        deadline: float,
+    ) -> httpx.Response:
+        if url.scheme not in {"http", "https"}:
+            raise SourceConfigError("only http:// and https:// URLs can be fetched")
+        remaining = deadline - self._clock()
+        if remaining <= 0:
+            raise SourceError(f"timed out after {_fmt_seconds(self.limits.total_timeout)}")
+        timeout = httpx.Timeout(
+            connect=min(self.limits.connect_timeout, remaining),
+            read=min(self.limits.read_timeout, remaining),
+            write=min(self.limits.read_timeout, remaining),
+            pool=min(self.limits.connect_timeout, remaining),
+        )
+        request = self._client.build_request(
+            method, url, headers=headers, json=json, data=data, timeout=timeout
+        )
+        try:
+            return self._client.send(request, stream=True)
+        except httpx.TimeoutException as err:
+            raise self._timeout_error(err, url, deadline) from None
+        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as err:
+            sent = not isinstance(err, httpx.ConnectError)
+            raise _TransientNetworkError(_network_error(err, url), maybe_sent=sent) from None
+        except httpx.UnsupportedProtocol as err:
+            raise SourceConfigError("only http:// and https:// URLs can be fetched") from err
+        except httpx.HTTPError as err:
+            raise _network_error(err, url) from None
+
+    def _timeout_error(
+        self, err: httpx.TimeoutException, url: httpx.URL, deadline: float
+    ) -> SourceError:
+        if self._clock() >= deadline - _DEADLINE_SLACK:
+            # The per-operation timeout was shortened to fit the total deadline.
+            return SourceError(f"timed out after {_fmt_seconds(self.limits.total_timeout)}")
+        if isinstance(err, httpx.ConnectTimeout | httpx.PoolTimeout):
+            seconds = self.limits.connect_timeout
+            return SourceError(f"timed out after {_fmt_seconds(seconds)} connecting to {url.host}")
+        seconds = self.limits.read_timeout
+        return SourceError(f"timed out after {_fmt_seconds(seconds)} waiting for {url.host}")
+
+    def _finish(self, raw: httpx.Response, url: httpx.URL, deadline: float) -> Response:
+        status = raw.status_code
+        if status == 304:
+            return Response(304, raw.headers, b"", str(url))
+        if status < 400:
+            body = self._read_body(raw, url, deadline, self.limits.max_bytes)
+            return Response(status, raw.headers, body, str(url))
+        try:
+            body = self._read_body(raw, url, deadline, _ERROR_BODY_LIMIT)
+        except SourceError:
+            body = b""
+        response = Response(status, raw.headers, body, str(url))
+        if status in _RETRYABLE:
+            raise _Retryable(response, f"HTTP {status}")
+        raise _status_error(response)
+
+    def _read_body(self, raw: httpx.Response, url: httpx.URL, deadline: float, limit: int) -> bytes:
+        encoding = raw.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in {"", "identity", "gzip", "x-gzip", "deflate"}:
+            raise SourceError(f"{url.host} used an unsupported compression ({encoding[:20]})")
+        decoder = (
+            _Decoder("gzip" if encoding == "x-gzip" else encoding)
+            if encoding in {"gzip", "x-gzip", "deflate"}
+            else None
+        )
+        declared = raw.headers.get("content-length", "")
+        if decoder is None and declared.isdigit() and int(declared) > limit:
+            raise _BodyTooLarge(f"response larger than {_fmt_size(limit)}")
+        body = bytearray()
+        for chunk in self._iter_raw(raw, url, deadline):
+            if self._clock() > deadline:
+                raise SourceError(f"timed out after {_fmt_seconds(self.limits.total_timeout)}")
+            body += decoder.feed(chunk, limit - len(body)) if decoder else chunk
+            if len(body) > limit:
+                raise _BodyTooLarge(f"response larger than {_fmt_size(limit)}")
+        if decoder is not None:
+            body += decoder.flush()
+            if len(body) > limit:
+                raise _BodyTooLarge(f"response larger than {_fmt_size(limit)}")
+        return bytes(body)
+
+    def _iter_raw(self, raw: httpx.Response, url: httpx.URL, deadline: float) -> Iterator[bytes]:
+        try:
+            yield from raw.iter_raw()
+        except httpx.TimeoutException as err:
+            raise self._timeout_error(err, url, deadline) from None
+        except httpx.HTTPError as err:
+            raise _network_error(err, url) from None
+
+
+class _Retryable(Exception):
+    def __init__(self, response: Response, reason: str) -> None:
+        super().__init__(reason)
+        self.response = response
+        self.reason = reason
+
+
+class _TransientNetworkError(Exception):
+    def __init__(self, error: SourceError, *, maybe_sent: bool) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.maybe_sent = maybe_sent
+
+
+class _Closing:
+    """Close a streamed httpx response on exit (``contextlib.closing`` wants ``close``)."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._response = response
+
+    def __enter__(self) -> httpx.Response:
+        return self._response
+
+    def __exit__(self, *exc: object) -> None:
+        self._response.close()
+
+
+def _network_error(err: httpx.HTTPError, url: httpx.URL) -> SourceError:
+    if isinstance(err, httpx.ConnectError):
+        return SourceError(f"could not connect to {url.host}")
+    return SourceError(f"network error while talking to {url.host}")
+
+
+def _status_error(response: Response) -> SourceError:
+    status = response.status_code
+    host = _host_of(response.url)
+    message, code = _server_message(response.content)
+    suffix = f": {message}" if message else ""
+    if status in {401, 403}:
+        return HttpAuthError(f"{host} refused access (HTTP {status}){suffix}", status, code)
+    if status in {404, 410}:
+        return HttpStatusError(
+            f"nothing found at this address on {host} (HTTP {status})", status, code
+        )
+    return HttpStatusError(f"{host} answered HTTP {status}{suffix}", status, code)
+
+
+def _final_error(response: Response, now: float) -> SourceError:
+    host = _host_of(response.url)
+    if response.status_code == 429:
+        retry_after = parse_retry_after(response.headers, now)
+        when = f"; retry after {retry_after:.0f}s" if retry_after is not None else ""
+        return SourceRateLimited(f"rate limited by {host}{when}", retry_after)
+    _, code = _server_message(response.content)
+    return HttpStatusError(
+        f"{host} had a server error (HTTP {response.status_code})", response.status_code, code
+    )
+
+
+def _store_validators(cursor: Cursor, headers: httpx.Headers) -> None:
+    """Remember the validators of a 200 so the next GET can be conditional."""
+    for key, header in ((ETAG_KEY, "etag"), (LAST_MODIFIED_KEY, "last-modified")):
+        value = headers.get(header)
+        if value:
+            cursor[key] = value
+        else:
+            cursor.pop(key, None)
+
+
+if TYPE_CHECKING:  # mypy proves HttpClient satisfies the Fetcher protocol sources use
+
+    def _conforms(client: HttpClient) -> Fetcher:
+        return client

@@ -1,0 +1,200 @@
+"""Mastodon: a hashtag timeline or a full-text status search on one instance."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, ClassVar, Literal
+from urllib.parse import quote, urlsplit
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from bot.sources.base import (
+    Author,
+    Cursor,
+    FetchedMention,
+    Fetcher,
+    FetchResult,
+    Source,
+    SourceConfig,
+    SourceError,
+)
+from bot.sources.text import extract_links, html_to_text, language_tag, parse_iso
+
+NETWORK = "mastodon"
+_SKIP_LINK_CLASSES = ("mention", "hashtag", "u-url")
+
+
+class MastodonConfig(SourceConfig):
+    """Settings of a Mastodon source."""
+
+    base_url: str = Field(
+        default="https://mastodon.social",
+        description="Address of the Mastodon instance to query.",
+    )
+    mode: Literal["hashtag", "search"] = Field(
+        default="hashtag",
+        description="'hashtag' reads a tag timeline; 'search' runs a full-text status search "
+        "(needs an access token).",
+    )
+    query: str = Field(
+        min_length=1,
+        max_length=200,
+        description="The hashtag (without #) in hashtag mode, or the search words.",
+    )
+    access_token: SecretStr | None = Field(
+        default=None,
+        description="Access token of an app on the instance (read scope); required for search.",
+    )
+    local_only: bool = Field(
+        default=False, description="Hashtag mode: only statuses from this instance."
+    )
+    limit: int = Field(default=40, ge=1, le=40, description="Statuses asked per request (max 40).")
+
+    @field_validator("base_url")
+    @classmethod
+    def _base(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if urlsplit(value).scheme not in {"http", "https"}:
+            raise ValueError("the instance address must start with https://")
+        return value
+
+    @field_validator("query")
+    @classmethod
+    def _query(cls, value: str) -> str:
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _token_for_search(self) -> MastodonConfig:
+        if self.mode == "search" and self.access_token is None:
+            raise ValueError("search mode needs an access token (Mastodon requires one)")
+        return self
+
+
+def _id_key(status_id: str) -> tuple[int, str]:
+    """Sort key for Mastodon ids (numeric strings of varying length)."""
+    return (len(status_id), status_id)
+
+
+def _handle(account: dict[str, Any]) -> str:
+    """``@user@instance``, also for local accounts whose ``acct`` has no domain."""
+    acct = str(account.get("acct") or account.get("username") or "unknown")
+    if "@" not in acct:
+        host = urlsplit(str(account.get("url") or "")).hostname
+        if host:
+            acct = f"{acct}@{host}"
+    return "@" + acct
+
+
+def _author(account: dict[str, Any] | None) -> Author:
+    if not account:
+        return Author(handle="unknown")
+    followers = account.get("followers_count")
+    return Author(
+        handle=_handle(account),
+        name=(account.get("display_name") or account.get("username") or None),
+        followers=followers if isinstance(followers, int) else None,
+        url=account.get("url") or None,
+        verified=any(
+            f.get("verified_at") for f in account.get("fields") or [] if isinstance(f, dict)
+        ),
+    )
+
+
+def _count(status: dict[str, Any], key: str) -> int:
+    value = status.get(key)
+    return value if isinstance(value, int) and value > 0 else 0
+
+
+def status_to_mention(raw: dict[str, Any], instance: str) -> FetchedMention | None:
+    """Normalize one status (a reblog is replaced by the reblogged status).
+
+    The external id is the status ``uri`` (its ActivityPub id, the same on every
+    instance); the instance-local id is kept in ``extra``.
+    """
+    status = raw.get("reblog") or raw
+    status_id = status.get("id")
+    published = parse_iso(status.get("created_at"))
+    if not status_id or published is None:
+        return None
+    local_url = f"{instance}/statuses/{status_id}"
+    content = status.get("content") or ""
+    spoiler = html_to_text(status.get("spoiler_text")) or None
+    card = status.get("card") or {}
+    links = extract_links(content, skip_classes=_SKIP_LINK_CLASSES)
+    if card.get("url") and card["url"] not in links:
+        links += (card["url"],)
+    extra: dict[str, Any] = {"instance": instance, "status_id": str(status_id)}
+    if raw.get("reblog"):
+        extra["reblogged_by"] = _handle(raw.get("account") or {})
+    if status.get("in_reply_to_id"):
+        extra["in_reply_to_id"] = str(status["in_reply_to_id"])
+    return FetchedMention(
+        network=NETWORK,
+        external_id=str(status.get("uri") or status.get("url") or local_url),
+        url=str(status.get("url") or status.get("uri") or local_url),
+        author=_author(status.get("account")),
+        text=html_to_text(content),
+        published_at=published,
+        title=spoiler,
+        language_hint=language_tag(status.get("language")),
+        engagement=sum(
+            _count(status, k) for k in ("favourites_count", "reblogs_count", "replies_count")
+        ),
+        links=links,
+        extra=extra,
+    )
+
+
+def _statuses(payload: Any, mode: str) -> list[dict[str, Any]]:
+    if mode == "search":
+        payload = payload.get("statuses") if isinstance(payload, dict) else None
+    if not isinstance(payload, list):
+        raise SourceError("the Mastodon instance sent an unexpected answer")
+    return [s for s in payload if isinstance(s, dict)]
+
+
+def parse_statuses(payload: Any, instance: str, mode: str = "hashtag") -> list[FetchedMention]:
+    """Mentions from a timeline (list) or a v2 search answer ({"statuses": [...]}),
+    oldest first."""
+    mentions = [status_to_mention(s, instance) for s in _statuses(payload, mode)]
+    return sorted((m for m in mentions if m is not None), key=lambda m: m.published_at)
+
+
+def _request(config: MastodonConfig, min_id: str | None) -> tuple[str, dict[str, Any]]:
+    params: dict[str, Any] = {"limit": config.limit}
+    if min_id:
+        params["min_id"] = min_id
+    if config.mode == "search":
+        params |= {"q": config.query, "type": "statuses", "resolve": "false"}
+        return f"{config.base_url}/api/v2/search", params
+    if config.local_only:
+        params["local"] = "true"
+    tag = quote(config.query.lstrip("#"), safe="")
+    return f"{config.base_url}/api/v1/timelines/tag/{tag}", params
+
+
+class MastodonSource(Source[MastodonConfig]):
+    """Statuses from a Mastodon instance, incremental with ``min_id``."""
+
+    kind: ClassVar[str] = "mastodon"
+    title: ClassVar[str] = "Mastodon"
+    config_model: ClassVar[type[SourceConfig]] = MastodonConfig
+    default_interval: ClassVar[timedelta] = timedelta(minutes=5)
+    can_reply: ClassVar[bool] = True
+
+    def fetch(self, http: Fetcher, config: MastodonConfig, cursor: Cursor) -> FetchResult:
+        """One page of statuses newer than the cursor's ``min_id``."""
+        min_id = cursor.get("min_id")
+        url, params = _request(config, str(min_id) if min_id else None)
+        headers = {"Accept": "application/json"}
+        if config.access_token is not None:
+            headers["Authorization"] = f"Bearer {config.access_token.get_secret_value()}"
+        payload = http.get(url, params=params, headers=headers).json()
+        statuses = _statuses(payload, config.mode)
+        mentions = parse_statuses(payload, config.base_url, config.mode)
+        ids = [str(s["id"]) for s in statuses if s.get("id")]
+        newest = max([*ids, *([str(min_id)] if min_id else [])], key=_id_key, default=None)
+        new_cursor = dict(cursor)
+        if newest:
+            new_cursor["min_id"] = newest
+        return FetchResult(mentions=mentions, cursor=new_cursor)

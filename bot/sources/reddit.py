@@ -1,0 +1,319 @@
+"""Reddit: OAuth API search / subreddit comments, or the public search RSS feed."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, Literal
+from urllib.parse import quote, urlencode, urlsplit
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from bot.sources.base import (
+    Author,
+    Cursor,
+    FetchedMention,
+    Fetcher,
+    FetchResult,
+    Source,
+    SourceConfig,
+    SourceError,
+)
+from bot.sources.cursors import SeenIds, cursor_time
+from bot.sources.http import HttpAuthError
+from bot.sources.rss import fetch_feed
+from bot.sources.text import collapse_whitespace, from_epoch, html_to_text
+
+NETWORK = "reddit"
+WEB = "https://www.reddit.com"
+SEEN_KEEP = 500
+LATE_GRACE = timedelta(hours=6)
+"""Search indexing lags: unseen items this much older than the newest seen still count."""
+_SUBREDDIT = re.compile(r"^[A-Za-z0-9_]{2,21}$")
+_TOKEN_MARGIN = 60.0
+
+
+def _http_base(value: str) -> str:
+    value = value.strip().rstrip("/")
+    if urlsplit(value).scheme not in {"http", "https"}:
+        raise ValueError("addresses must start with https://")
+    return value
+
+
+class RedditConfig(SourceConfig):
+    """Settings of a Reddit source."""
+
+    mode: Literal["search", "comments", "rss"] = Field(
+        default="search",
+        description="'search': posts matching the query (API); 'comments': every new comment "
+        "of a subreddit (API); 'rss': the public search feed (no credentials).",
+    )
+    query: str | None = Field(
+        default=None, max_length=300, description="Search words (search and rss modes)."
+    )
+    subreddit: str | None = Field(
+        default=None,
+        description="Limit to this subreddit (name without r/); required in comments mode.",
+    )
+    client_id: str | None = Field(
+        default=None, description="Client id of a Reddit 'script' or 'web' app (API modes)."
+    )
+    client_secret: SecretStr | None = Field(
+        default=None, description="Client secret of that app (API modes)."
+    )
+    limit: int = Field(default=100, ge=1, le=100, description="Items asked per request.")
+    auth_url: str = Field(default=f"{WEB}/api/v1/access_token", description="OAuth token endpoint.")
+    api_base: str = Field(default="https://oauth.reddit.com", description="OAuth API address.")
+    rss_base: str = Field(default=WEB, description="Address of the public RSS feeds.")
+
+    @field_validator("auth_url", "api_base", "rss_base")
+    @classmethod
+    def _bases(cls, value: str) -> str:
+        return _http_base(value)
+
+    @field_validator("subreddit")
+    @classmethod
+    def _subreddit(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        name = value.strip().removeprefix("/").removeprefix("r/")
+        if not _SUBREDDIT.match(name):
+            raise ValueError("a subreddit name has 2 to 21 letters, digits or underscores")
+        return name
+
+    @model_validator(mode="after")
+    def _complete(self) -> RedditConfig:
+        if self.mode in {"search", "rss"} and not (self.query or "").strip():
+            raise ValueError(f"{self.mode} mode needs a query")
+        if self.mode == "comments" and self.subreddit is None:
+            raise ValueError("comments mode needs a subreddit")
+        if self.mode != "rss" and (not self.client_id or self.client_secret is None):
+            raise ValueError("API modes need client_id and client_secret (or use mode 'rss')")
+        return self
+
+
+class _TokenCache:
+    """App-only OAuth tokens reused until shortly before they expire."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tokens: dict[tuple[str, str, str], tuple[str, float]] = {}
+
+    @staticmethod
+    def key(config: RedditConfig) -> tuple[str, str, str]:
+        """Cache key: endpoint, account and a digest of the secret (never the secret)."""
+        secret = config.client_secret.get_secret_value() if config.client_secret else ""
+        digest = hashlib.sha256(secret.encode()).hexdigest()
+        return (config.auth_url, config.client_id or "", digest)
+
+    def get(self, key: tuple[str, str, str]) -> str | None:
+        """The cached token, if any (and still valid)."""
+        with self._lock:
+            token, expires = self._tokens.get(key, ("", 0.0))
+        return token if token and time.monotonic() < expires else None
+
+    def put(self, key: tuple[str, str, str], token: str | None, ttl: float = 0.0) -> None:
+        """Store a token, or forget it when None."""
+        with self._lock:
+            if token is None:
+                self._tokens.pop(key, None)
+            else:
+                self._tokens[key] = (token, time.monotonic() + ttl)
+
+    def clear(self) -> None:
+        """Forget every token."""
+        with self._lock:
+            self._tokens.clear()
+
+
+TOKENS = _TokenCache()
+
+
+def request_token(http: Fetcher, config: RedditConfig) -> tuple[str, float]:
+    """Client-credentials grant: (access token, seconds it stays valid)."""
+    secret = config.client_secret.get_secret_value() if config.client_secret else ""
+    basic = base64.b64encode(f"{config.client_id}:{secret}".encode()).decode()
+    response = http.post(
+        config.auth_url,
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": f"Basic {basic}"},
+    )
+    payload = response.json()
+    token = payload.get("access_token") if isinstance(payload, dict) else None
+    if not isinstance(token, str) or not token:
+        raise SourceError("Reddit did not grant an access token; check the app credentials")
+    expires = payload.get("expires_in")
+    ttl = float(expires) if isinstance(expires, int | float) else 3600.0
+    return token, max(0.0, ttl - _TOKEN_MARGIN)
+
+
+def _permalink(path: str | None) -> str | None:
+    if not path:
+        return None
+    path = path.split("?", 1)[0]  # e.g. "?ref=search_posts"
+    return path if path.startswith("http") else WEB + path
+
+
+def _author(name: str | None) -> Author:
+    name = name or "[deleted]"
+    url = None if name == "[deleted]" else f"{WEB}/user/{name}"
+    return Author(handle=f"u/{name}", name=name, url=url)
+
+
+def thing_to_mention(kind: str, data: dict[str, Any]) -> FetchedMention | None:
+    """Normalize a submission (t3) or a comment (t1)."""
+    fullname = data.get("name") or (f"{kind}_{data['id']}" if data.get("id") else None)
+    published = from_epoch(data.get("created_utc"))
+    url = _permalink(data.get("permalink"))
+    if not fullname or published is None or url is None:
+        return None
+    if kind == "t3":
+        title = collapse_whitespace(data.get("title") or "") or None
+        text = (
+            collapse_whitespace(data.get("selftext") or "")
+            or html_to_text(data.get("selftext_html"))
+            or title
+            or ""
+        )
+        link = data.get("url")
+        links = (
+            (link,)
+            if not data.get("is_self")
+            and isinstance(link, str)
+            and link.startswith(("http://", "https://"))
+            else ()
+        )
+        parent = None
+        engagement = _int(data.get("score")) + _int(data.get("num_comments"))
+    else:
+        title = collapse_whitespace(data.get("link_title") or "") or None
+        text = collapse_whitespace(data.get("body") or "") or html_to_text(data.get("body_html"))
+        links = ()
+        parent = data.get("parent_id") if isinstance(data.get("parent_id"), str) else None
+        engagement = _int(data.get("score"))
+    return FetchedMention(
+        network=NETWORK,
+        external_id=str(fullname),
+        url=url,
+        author=_author(data.get("author")),
+        text=text,
+        published_at=published,
+        title=title,
+        parent_external_id=parent,
+        engagement=engagement,
+        links=links,
+        extra={"subreddit": data.get("subreddit"), "kind": kind},
+    )
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and value > 0 else 0
+
+
+def _walk(node: Any, out: list[tuple[str, dict[str, Any]]]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _walk(item, out)
+        return
+    if not isinstance(node, dict):
+        return
+    kind, data = node.get("kind"), node.get("data")
+    if not isinstance(data, dict):
+        return
+    if kind == "Listing":
+        _walk(data.get("children") or [], out)
+    elif kind in {"t1", "t3"}:
+        out.append((kind, data))
+        _walk(data.get("replies"), out)  # a nested Listing, or "" when there are none
+
+
+def parse_listing(payload: Any) -> list[FetchedMention]:
+    """Mentions from a Listing, a list of Listings (a post and its comments), with
+    nested replies flattened; 'more' placeholders are skipped."""
+    if not isinstance(payload, dict | list):
+        raise SourceError("Reddit sent an unexpected answer")
+    things: list[tuple[str, dict[str, Any]]] = []
+    _walk(payload, things)
+    mentions = [thing_to_mention(kind, data) for kind, data in things]
+    return [m for m in mentions if m is not None]
+
+
+def select_unseen(
+    mentions: list[FetchedMention], cursor: Cursor
+) -> tuple[list[FetchedMention], Cursor]:
+    """Mentions not seen before (bounded id set + newest time with a grace window)."""
+    seen = SeenIds(cursor.get("seen") or [])
+    newest = cursor_time(cursor, "newest")
+    fresh = [
+        m
+        for m in mentions
+        if m.external_id not in seen and (newest is None or m.published_at >= newest - LATE_GRACE)
+    ]
+    now = datetime.now(UTC)
+    times = [m.published_at for m in mentions if m.published_at <= now + timedelta(days=1)]
+    latest = max([*times, *([newest] if newest else [])], default=None)
+    new_cursor: Cursor = {"seen": seen.updated((m.external_id for m in mentions), SEEN_KEEP)}
+    if latest is not None:
+        new_cursor["newest"] = latest.isoformat()
+    return sorted(fresh, key=lambda m: m.published_at), new_cursor
+
+
+def rss_url(config: RedditConfig) -> str:
+    """The public search feed for the query (newest first)."""
+    params = {"q": config.query or "", "sort": "new"}
+    if config.subreddit:
+        params["restrict_sr"] = "on"
+        return f"{config.rss_base}/r/{quote(config.subreddit)}/search.rss?{urlencode(params)}"
+    return f"{config.rss_base}/search.rss?{urlencode(params)}"
+
+
+class RedditSource(Source[RedditConfig]):
+    """Reddit posts or comments, through the OAuth API or the public RSS feed."""
+
+    kind: ClassVar[str] = "reddit"
+    title: ClassVar[str] = "Reddit"
+    config_model: ClassVar[type[SourceConfig]] = RedditConfig
+    default_interval: ClassVar[timedelta] = timedelta(minutes=10)
+    can_reply: ClassVar[bool] = False
+
+    def fetch(self, http: Fetcher, config: RedditConfig, cursor: Cursor) -> FetchResult:
+        """Fetch new posts or comments since the cursor."""
+        if config.mode == "rss":
+            return fetch_feed(
+                http, rss_url(config), cursor, network=NETWORK, max_entries=config.limit
+            )
+        key = TOKENS.key(config)
+        cached = TOKENS.get(key) is not None
+        try:
+            payload = self._get(http, config, key)
+        except HttpAuthError:
+            if not cached:
+                raise
+            TOKENS.put(key, None)  # a cached token may have been revoked early: renew once
+            payload = self._get(http, config, key)
+        mentions, new_cursor = select_unseen(parse_listing(payload), cursor)
+        return FetchResult(mentions=mentions, cursor=new_cursor)
+
+    def _get(self, http: Fetcher, config: RedditConfig, key: tuple[str, str, str]) -> Any:
+        token = TOKENS.get(key)
+        if token is None:
+            token, ttl = request_token(http, config)
+            TOKENS.put(key, token, ttl)
+        url, params = self._endpoint(config)
+        headers = {"Authorization": f"Bearer {token}"}
+        return http.get(url, params=params, headers=headers).json()
+
+    @staticmethod
+    def _endpoint(config: RedditConfig) -> tuple[str, dict[str, Any]]:
+        params: dict[str, Any] = {"limit": config.limit, "raw_json": 1}
+        if config.mode == "comments":
+            return f"{config.api_base}/r/{config.subreddit}/comments", params
+        params |= {"q": config.query, "sort": "new", "type": "link"}
+        if config.subreddit:
+            params["restrict_sr"] = "true"
+            return f"{config.api_base}/r/{config.subreddit}/search", params
+        return f"{config.api_base}/search", params

@@ -1,0 +1,205 @@
+"""RSS / Atom / RDF feeds: news, blogs, Google Alerts, YouTube, Reddit and Mastodon tag feeds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import ClassVar
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+
+from bot.sources.base import (
+    Author,
+    Cursor,
+    FetchedMention,
+    Fetcher,
+    FetchResult,
+    Source,
+    SourceConfig,
+)
+from bot.sources.cursors import SeenIds, cursor_time, validators
+from bot.sources.feedparse import FeedEntry, ParsedFeed, parse_feed
+from bot.sources.text import short_hash, unwrap_redirect
+
+SEEN_KEEP = 500
+"""How many entry ids a cursor remembers beyond those the feed still serves."""
+LATE_GRACE = timedelta(days=2)
+"""Unseen entries dated this much before the newest one seen are old, not new."""
+FUTURE_SLACK = timedelta(days=1)
+"""Dates further in the future than this are bogus and never advance the cursor."""
+MAX_LINKS = 20
+
+
+class RssConfig(SourceConfig):
+    """Settings of an RSS / Atom feed source."""
+
+    url: str = Field(description="Address of the RSS, Atom or RDF feed (http or https).")
+    max_entries: int = Field(
+        default=50,
+        ge=1,
+        le=1000,
+        description="Most entries turned into mentions by one fetch (newest first).",
+    )
+    network: str = Field(
+        default="rss",
+        pattern=r"^[a-z0-9_-]{1,32}$",
+        description="Network name given to the mentions (e.g. 'news', 'youtube').",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip()
+        if urlsplit(value).scheme.lower() not in {"http", "https"}:
+            raise ValueError("the feed URL must start with http:// or https://")
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    entry: FeedEntry
+    external_id: str
+
+
+def entry_external_id(entry: FeedEntry) -> str | None:
+    """Stable id: GUID/id, else link, else a hash of title + date (+ text)."""
+    if entry.entry_id:
+        return entry.entry_id
+    if entry.link:
+        return unwrap_redirect(entry.link)
+    if not entry.title and not entry.text:
+        return None
+    date = entry.published.isoformat() if entry.published else ""
+    return "sha256:" + short_hash(entry.title or "", date, entry.text[:500])
+
+
+def entry_to_mention(
+    entry: FeedEntry,
+    external_id: str,
+    feed: ParsedFeed,
+    feed_url: str,
+    network: str,
+    fetched_at: datetime,
+) -> FetchedMention:
+    """Normalize one feed entry (Google redirect links are unwrapped)."""
+    link = unwrap_redirect(entry.link) if entry.link else None
+    if link is None and external_id.startswith(("http://", "https://")):
+        link = external_id
+    url = link or feed.link or feed_url
+    handle = entry.author_name or feed.title or urlsplit(url).hostname or "unknown"
+    links = tuple(
+        dict.fromkeys(unwrap_redirect(x) for x in ((link,) if link else ()) + entry.links)
+    )
+    extra: dict[str, object] = {"feed_title": feed.title} if feed.title else {}
+    if entry.published is None:
+        extra["date_missing"] = True
+    return FetchedMention(
+        network=network,
+        external_id=external_id,
+        url=url,
+        author=Author(handle=handle, name=entry.author_name, url=entry.author_uri),
+        text=entry.text or entry.title or "",
+        published_at=entry.published or fetched_at,
+        title=entry.title,
+        language_hint=entry.language,
+        links=links[:MAX_LINKS],
+        extra=extra,
+    )
+
+
+def _candidates(feed: ParsedFeed) -> list[_Candidate]:
+    out: list[_Candidate] = []
+    seen: set[str] = set()
+    for entry in feed.entries:
+        external_id = entry_external_id(entry)
+        if external_id is None or external_id in seen:
+            continue  # nothing to show, or a duplicate inside the same document
+        seen.add(external_id)
+        out.append(_Candidate(entry, external_id))
+    return out
+
+
+def _is_new(entry: FeedEntry, external_id: str, seen: SeenIds, newest: datetime | None) -> bool:
+    if external_id in seen:
+        return False
+    if entry.published is not None and newest is not None:
+        return entry.published >= newest - LATE_GRACE
+    return True
+
+
+def select_new(
+    feed: ParsedFeed,
+    cursor: Cursor,
+    *,
+    feed_url: str,
+    network: str,
+    max_entries: int,
+    now: datetime | None = None,
+) -> tuple[list[FetchedMention], Cursor]:
+    """Mentions for the entries not seen before, and the cursor that remembers them.
+
+    The cursor keeps a bounded set of entry-id digests (works for feeds without
+    dates) and the newest trustworthy date seen (so entries that fell out of the
+    id set are still recognized as old).
+    """
+    now = now or datetime.now(UTC)
+    seen = SeenIds(cursor.get("seen") or [])
+    newest = cursor_time(cursor, "newest")
+    candidates = _candidates(feed)
+    fresh = [c for c in candidates if _is_new(c.entry, c.external_id, seen, newest)]
+    fresh.sort(key=lambda c: c.entry.published or now, reverse=True)
+    chosen = sorted(fresh[:max_entries], key=lambda c: c.entry.published or now)
+    mentions = [
+        entry_to_mention(c.entry, c.external_id, feed, feed_url, network, now) for c in chosen
+    ]
+    dates = [
+        c.entry.published
+        for c in candidates
+        if c.entry.published is not None and c.entry.published <= now + FUTURE_SLACK
+    ]
+    newest = max([*dates, *([newest] if newest else [])], default=None)
+    new_cursor: Cursor = {"seen": seen.updated((c.external_id for c in candidates), SEEN_KEEP)}
+    if newest is not None:
+        new_cursor["newest"] = newest.isoformat()
+    return mentions, new_cursor
+
+
+def fetch_feed(
+    http: Fetcher, url: str, cursor: Cursor, *, network: str, max_entries: int
+) -> FetchResult:
+    """Conditional GET of a feed, then parse and keep only new entries."""
+    conditional = validators(cursor)
+    response = http.get(
+        url,
+        cursor=conditional,
+        headers={
+            "Accept": "application/atom+xml, application/rss+xml, application/rdf+xml, "
+            "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+        },
+    )
+    if response.status_code == 304:
+        return FetchResult(mentions=[], cursor=dict(cursor), not_modified=True)
+    feed = parse_feed(
+        response.content, url=response.url, content_type=response.headers.get("content-type")
+    )
+    mentions, new_cursor = select_new(
+        feed, cursor, feed_url=url, network=network, max_entries=max_entries
+    )
+    return FetchResult(mentions=mentions, cursor={**new_cursor, **conditional})
+
+
+class RssSource(Source[RssConfig]):
+    """Any RSS 0.9x/2.0, RSS 1.0 (RDF) or Atom feed."""
+
+    kind: ClassVar[str] = "rss"
+    title: ClassVar[str] = "RSS / Atom feed"
+    config_model: ClassVar[type[SourceConfig]] = RssConfig
+    default_interval: ClassVar[timedelta] = timedelta(minutes=15)
+    can_reply: ClassVar[bool] = False
+
+    def fetch(self, http: Fetcher, config: RssConfig, cursor: Cursor) -> FetchResult:
+        """Fetch the feed and return its new entries."""
+        return fetch_feed(
+            http, config.url, cursor, network=config.network, max_entries=config.max_entries
+        )

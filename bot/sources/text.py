@@ -1,0 +1,180 @@
+"""Normalization helpers shared by sources: HTML to plain text, links, times, ids."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import nh3
+
+MAX_TEXT_CHARS = 20_000
+"""Longest mention text kept; full-content feeds can carry whole articles."""
+
+_BLOCK_TAG = re.compile(
+    r"<\s*(?:br|/?p|/?div|/?li|/?ul|/?ol|/?h[1-6]|/?tr|/?td|/?th|/?blockquote|/?pre|hr)\b[^>]*>",
+    re.IGNORECASE,
+)
+_WHITESPACE = re.compile(r"\s+")
+_HREF = re.compile(r"""<a\b([^>]*)>""", re.IGNORECASE)
+_ATTR = re.compile(r"""([a-zA-Z_:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_C1 = re.compile("[\x80-\x9f]")
+_GOOGLE_HOST = re.compile(r"^(?:www\.)?google\.[a-z.]{2,6}$")
+
+
+def fix_mojibake(text: str) -> str:
+    """Repair the two classic encoding slips that leave C1 control characters behind:
+    UTF-8 read as Latin-1 ("â\x80¦" -> "…") and Windows-1252 code points ("\x92" -> "’")."""
+    if not _C1.search(text):
+        return text
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        pass
+    return _C1.sub(lambda m: bytes([ord(m.group())]).decode("cp1252", "ignore"), text)
+
+
+def collapse_whitespace(text: str) -> str:
+    """Single spaces, no control characters, trimmed, at most MAX_TEXT_CHARS."""
+    text = _CONTROL.sub("", fix_mojibake(text))
+    return _WHITESPACE.sub(" ", text).strip()[:MAX_TEXT_CHARS]
+
+
+def html_to_text(markup: str | None) -> str:
+    """Safe plain text from untrusted HTML: tags (and script/style content) removed,
+    entities decoded, whitespace collapsed."""
+    if not markup:
+        return ""
+    markup = markup[: MAX_TEXT_CHARS * 4]  # the text is capped anyway; bound the work
+    if "<" not in markup and "&" not in markup:
+        return collapse_whitespace(markup)
+    # A space after block tags, so "<p>a</p><p>b</p>" reads "a b", not "ab". Tags stay:
+    # removing table cells would make the HTML parser move their text out of order.
+    spaced = _BLOCK_TAG.sub(lambda m: m.group(0) + " ", markup)
+    stripped = nh3.clean(spaced, tags=set(), attributes={}, strip_comments=True)
+    return collapse_whitespace(html.unescape(stripped))
+
+
+def extract_links(
+    markup: str | None, *, base: str = "", skip_classes: tuple[str, ...] = ()
+) -> tuple[str, ...]:
+    """Absolute http(s) targets of ``<a href>`` tags, in order, deduplicated.
+
+    Relative targets are resolved against ``base``. Anchors whose class contains one
+    of ``skip_classes`` (e.g. Mastodon's ``mention``/``hashtag``) are skipped.
+    """
+    if not markup or "<a" not in markup.lower():
+        return ()
+    links: list[str] = []
+    for match in _HREF.finditer(markup):
+        attrs = {
+            m.group(1).lower(): html.unescape(m.group(2) or m.group(3) or m.group(4) or "")
+            for m in _ATTR.finditer(match.group(1))
+        }
+        href = attrs.get("href", "").strip()
+        classes = attrs.get("class", "").split()
+        if not href or any(c in classes for c in skip_classes) or attrs.get("rel") == "tag":
+            continue
+        if base:
+            href = urljoin(base, href)
+        if href.lower().startswith(("http://", "https://")) and href not in links:
+            links.append(href)
+    return tuple(links)
+
+
+def unwrap_redirect(url: str) -> str:
+    """The real target of a Google redirect link (``google.com/url?...&url=REAL``)."""
+    if "google." not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.path != "/url" or not _GOOGLE_HOST.match((parts.hostname or "").lower()):
+        return url
+    query = parse_qs(parts.query)
+    for key in ("url", "q"):
+        for candidate in query.get(key, []):
+            if candidate.lower().startswith(("http://", "https://")):
+                return candidate
+    return url
+
+
+def to_utc(value: datetime) -> datetime:
+    """An aware UTC datetime; naive values are taken as UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def parse_iso(value: object) -> datetime | None:
+    """Parse an ISO 8601 timestamp (``Z`` suffix, fractions of any length) to aware UTC."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        return to_utc(datetime.fromisoformat(text))
+    except ValueError:
+        return _parse_iso_loose(text)
+
+
+_ISO_LOOSE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?(?:\.(\d+))?\s*([+-]\d{2}:?\d{2})?$"
+)
+
+
+def _parse_iso_loose(text: str) -> datetime | None:
+    match = _ISO_LOOSE.match(text)
+    if not match:
+        return None
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    iso = f"{year}-{month}-{day}T{hour}:{minute}:{second or '00'}.{micro:06d}"
+    if offset:
+        iso += offset if ":" in offset else f"{offset[:3]}:{offset[3:]}"
+    try:
+        return to_utc(datetime.fromisoformat(iso))
+    except ValueError:
+        return None
+
+
+def parse_rfc822(value: str) -> datetime | None:
+    """Parse an RSS/HTTP date (``Thu, 01 Jan 2004 19:48:21 GMT``) to aware UTC."""
+    try:
+        return to_utc(parsedate_to_datetime(value.strip()))
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def from_epoch(value: object) -> datetime | None:
+    """Aware UTC datetime from epoch seconds (int, float or numeric string)."""
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def short_hash(*parts: str) -> str:
+    """A stable 32-hex-char id made from ``parts`` (used when a network gives none)."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()[:32]
+
+
+def language_tag(value: str | None) -> str | None:
+    """Primary language subtag, lower case (``en-US`` -> ``en``); None when unknown."""
+    if not value:
+        return None
+    primary = value.strip().replace("_", "-").split("-", 1)[0].lower()
+    if not primary.isalpha() or not 2 <= len(primary) <= 3 or primary in {"und", "zxx"}:
+        return None
+    return primary

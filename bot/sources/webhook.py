@@ -1,0 +1,228 @@
+"""Inbound webhook: anything else pushes HMAC-signed mentions to Vigie.
+
+Signature scheme (documented for senders):
+
+* header ``X-Vigie-Signature: sha256=<hex>``, the HMAC-SHA256 of the raw body with the
+  source's shared secret;
+* optionally ``X-Vigie-Timestamp: <unix seconds>``; then the signed message is
+  ``<timestamp>.<body>`` and requests older or newer than 5 minutes are refused
+  (replay protection).
+
+Body: one mention object, a list of them, or ``{"mentions": [...]}``, with fields
+``id, url, text, author{handle,name,followers}, published_at, network, language``
+(and optional ``title``, ``parent_id``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from datetime import timedelta
+from typing import Any, ClassVar
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+
+from bot.sources.base import (
+    Author,
+    Cursor,
+    FetchedMention,
+    Fetcher,
+    FetchResult,
+    Source,
+    SourceAuthError,
+    SourceConfig,
+    SourceError,
+)
+from bot.sources.text import language_tag, to_utc
+
+SIGNATURE_HEADER = "X-Vigie-Signature"
+TIMESTAMP_HEADER = "X-Vigie-Timestamp"
+REPLAY_WINDOW_SECONDS = 300
+MAX_BODY_BYTES = 1024 * 1024
+MAX_ITEMS = 100
+_MAX_ERRORS_SHOWN = 5
+
+
+class WebhookPayloadError(SourceError):
+    """The body is not acceptable; the message lists what is wrong, item by item."""
+
+
+class WebhookConfig(SourceConfig):
+    """Settings of an inbound webhook source."""
+
+    secret: SecretStr = Field(
+        min_length=16, description="Shared secret the sender signs each request with."
+    )
+    network: str = Field(
+        default="webhook",
+        pattern=r"^[a-z0-9_-]{1,32}$",
+        description="Network name used when an item does not give one.",
+    )
+
+
+def verify_signature(
+    secret: str | bytes,
+    body: bytes,
+    header_value: str | None,
+    timestamp: str | None = None,
+    *,
+    now: float | None = None,
+    window: int = REPLAY_WINDOW_SECONDS,
+) -> None:
+    """Check ``sha256=<hex>`` against the body (and timestamp); raise SourceAuthError.
+
+    Comparison is constant-time. With ``timestamp`` the signed message is
+    ``b"<timestamp>." + body`` and the timestamp must be within ``window`` seconds.
+    """
+    if not header_value:
+        raise SourceAuthError("missing signature header")
+    scheme, _, signature = header_value.strip().partition("=")
+    if scheme.lower() != "sha256" or not signature:
+        raise SourceAuthError("the signature header must look like sha256=<hex>")
+    key = secret.encode() if isinstance(secret, str) else secret
+    message = body
+    if timestamp is not None:
+        try:
+            sent = int(timestamp.strip())
+        except ValueError as err:
+            raise SourceAuthError("the timestamp header is not a number of seconds") from err
+        current = time.time() if now is None else now
+        if abs(current - sent) > window:
+            raise SourceAuthError("the request is too old or from the future (replay refused)")
+        message = timestamp.strip().encode() + b"." + body
+    expected = hmac.new(key, message, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, signature.strip().lower()):
+        raise SourceAuthError("bad signature")
+
+
+class WebhookAuthor(BaseModel):
+    """Who wrote the pushed mention."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    handle: str = Field(min_length=1, max_length=200)
+    name: str | None = Field(default=None, max_length=200)
+    followers: int | None = Field(default=None, ge=0)
+    url: HttpUrl | None = None
+
+
+class WebhookMention(BaseModel):
+    """One pushed mention, strictly validated."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    id: str = Field(min_length=1, max_length=500)
+    url: HttpUrl
+    text: str = Field(max_length=40_000)
+    author: WebhookAuthor
+    published_at: AwareDatetime
+    network: str | None = Field(default=None, pattern=r"^[a-z0-9_-]{1,32}$")
+    language: str | None = Field(default=None, max_length=20)
+    title: str | None = Field(default=None, max_length=500)
+    parent_id: str | None = Field(default=None, max_length=500)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    def to_mention(self, default_network: str) -> FetchedMention:
+        """The normalized mention."""
+        return FetchedMention(
+            network=self.network or default_network,
+            external_id=self.id,
+            url=str(self.url),
+            author=Author(
+                handle=self.author.handle,
+                name=self.author.name,
+                followers=self.author.followers,
+                url=str(self.author.url) if self.author.url else None,
+            ),
+            text="".join(ch for ch in self.text if ch.isprintable() or ch in "\n\t"),
+            published_at=to_utc(self.published_at),
+            title=self.title,
+            language_hint=language_tag(self.language),
+            parent_external_id=self.parent_id,
+        )
+
+
+def _items(data: Any) -> list[Any]:
+    if isinstance(data, dict) and "mentions" in data and len(data) == 1:
+        data = data["mentions"]
+    if isinstance(data, dict):
+        return [data]
+    if isinstance(data, list):
+        return data
+    raise WebhookPayloadError('the body must be a mention object, a list, or {"mentions": [...]}')
+
+
+def _describe(index: int, err: ValidationError) -> str:
+    problems = []
+    for detail in err.errors(include_url=False, include_input=False):
+        where = ".".join(str(p) for p in detail["loc"]) or "item"
+        problems.append(f"{where}: {detail['msg']}")
+    return f"item {index}: " + "; ".join(problems)
+
+
+def parse_webhook_body(
+    body: bytes, *, default_network: str = "webhook", max_items: int = MAX_ITEMS
+) -> list[FetchedMention]:
+    """Validate a pushed body and return its mentions (all or nothing).
+
+    Raises WebhookPayloadError naming every bad item (the first few) and field.
+    """
+    if len(body) > MAX_BODY_BYTES:
+        raise WebhookPayloadError(f"the body is larger than {MAX_BODY_BYTES // 1024} KB")
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise WebhookPayloadError("the body is not valid JSON") from err
+    items = _items(data)
+    if not items:
+        raise WebhookPayloadError("the body contains no mention")
+    if len(items) > max_items:
+        raise WebhookPayloadError(f"too many mentions in one request (at most {max_items})")
+    mentions: list[FetchedMention] = []
+    errors: list[str] = []
+    for index, item in enumerate(items):
+        try:
+            if not isinstance(item, dict):
+                raise WebhookPayloadError(f"item {index}: must be an object")
+            mentions.append(WebhookMention.model_validate(item).to_mention(default_network))
+        except ValidationError as err:
+            errors.append(_describe(index, err))
+        except WebhookPayloadError as err:
+            errors.append(str(err))
+    if errors:
+        more = (
+            f" (and {len(errors) - _MAX_ERRORS_SHOWN} more)"
+            if len(errors) > _MAX_ERRORS_SHOWN
+            else ""
+        )
+        raise WebhookPayloadError(" | ".join(errors[:_MAX_ERRORS_SHOWN]) + more)
+    return mentions
+
+
+class WebhookSource(Source[WebhookConfig]):
+    """Push-only source: mentions arrive through the inbound webhook, never by polling."""
+
+    kind: ClassVar[str] = "webhook"
+    title: ClassVar[str] = "Inbound webhook"
+    config_model: ClassVar[type[SourceConfig]] = WebhookConfig
+    default_interval: ClassVar[timedelta] = timedelta(0)
+    can_reply: ClassVar[bool] = False
+
+    def fetch(self, http: Fetcher, config: WebhookConfig, cursor: Cursor) -> FetchResult:
+        """Nothing to poll: returns no mentions and the cursor unchanged."""
+        return FetchResult(mentions=[], cursor=dict(cursor), not_modified=True)

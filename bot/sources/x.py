@@ -1,0 +1,174 @@
+"""X (Twitter): API v2 recent search with an app bearer token."""
+
+from __future__ import annotations
+
+import html
+from datetime import timedelta
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+
+from bot.sources.base import (
+    Author,
+    Cursor,
+    FetchedMention,
+    Fetcher,
+    FetchResult,
+    Source,
+    SourceConfig,
+    SourceError,
+)
+from bot.sources.text import collapse_whitespace, language_tag, parse_iso
+
+NETWORK = "x"
+TWEET_FIELDS = "created_at,lang,public_metrics,conversation_id,referenced_tweets,author_id,entities"
+USER_FIELDS = "public_metrics,verified,username,name"
+
+
+class XConfig(SourceConfig):
+    """Settings of an X recent-search source."""
+
+    query: str = Field(
+        min_length=1,
+        max_length=512,
+        description="Search query in X syntax, e.g. '\"Acme\" -is:retweet lang:en'.",
+    )
+    bearer_token: SecretStr = Field(description="App-only bearer token of an X developer app.")
+    base_url: str = Field(default="https://api.x.com", description="Address of the X API.")
+    max_results: int = Field(default=100, ge=10, le=100, description="Posts per page (10-100).")
+    max_pages: int = Field(default=2, ge=1, le=10, description="Most pages read per fetch.")
+
+    @field_validator("base_url")
+    @classmethod
+    def _base(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if urlsplit(value).scheme not in {"http", "https"}:
+            raise ValueError("the API address must start with https://")
+        return value
+
+
+def _id_key(tweet_id: str) -> tuple[int, str]:
+    return (len(tweet_id), tweet_id)
+
+
+def _author(user: dict[str, Any] | None, author_id: str | None) -> Author:
+    if not user:
+        return Author(handle=f"id:{author_id}" if author_id else "unknown")
+    username = str(user.get("username") or author_id or "unknown")
+    metrics = user.get("public_metrics") or {}
+    followers = metrics.get("followers_count")
+    return Author(
+        handle="@" + username,
+        name=user.get("name") or None,
+        followers=followers if isinstance(followers, int) else None,
+        url=f"https://x.com/{username}",
+        verified=bool(user.get("verified")),
+    )
+
+
+def _links(tweet: dict[str, Any]) -> tuple[str, ...]:
+    urls = ((tweet.get("entities") or {}).get("urls")) or []
+    found = [u.get("unwound_url") or u.get("expanded_url") for u in urls if isinstance(u, dict)]
+    return tuple(dict.fromkeys(x for x in found if isinstance(x, str) and x.startswith("http")))
+
+
+def tweet_to_mention(
+    tweet: dict[str, Any], users: dict[str, dict[str, Any]]
+) -> FetchedMention | None:
+    """Normalize one v2 tweet object (with the users of ``includes.users`` by id)."""
+    tweet_id = tweet.get("id")
+    published = parse_iso(tweet.get("created_at"))
+    if not tweet_id or published is None:
+        return None
+    author_id = tweet.get("author_id")
+    author = _author(users.get(str(author_id)), str(author_id) if author_id else None)
+    username = author.handle.lstrip("@") if author.url else "i/web"
+    metrics = tweet.get("public_metrics") or {}
+    engagement = sum(
+        v
+        for k in ("like_count", "retweet_count", "reply_count", "quote_count")
+        if isinstance(v := metrics.get(k), int) and v > 0
+    )
+    parent = next(
+        (
+            str(r["id"])
+            for r in tweet.get("referenced_tweets") or []
+            if isinstance(r, dict) and r.get("type") == "replied_to" and r.get("id")
+        ),
+        None,
+    )
+    return FetchedMention(
+        network=NETWORK,
+        external_id=str(tweet_id),
+        url=f"https://x.com/{username}/status/{tweet_id}",
+        author=author,
+        # v2 returns text with &amp; &lt; &gt; escaped
+        text=collapse_whitespace(html.unescape(str(tweet.get("text") or ""))),
+        published_at=published,
+        language_hint=language_tag(tweet.get("lang")),
+        parent_external_id=parent,
+        engagement=engagement,
+        links=_links(tweet),
+        extra={"conversation_id": tweet.get("conversation_id")}
+        if tweet.get("conversation_id")
+        else {},
+    )
+
+
+def parse_search(payload: Any) -> tuple[list[FetchedMention], dict[str, Any]]:
+    """Mentions and the ``meta`` object of a recent-search answer."""
+    if not isinstance(payload, dict):
+        raise SourceError("X sent an unexpected answer")
+    data = payload.get("data") or []
+    if not isinstance(data, list):
+        raise SourceError("X sent an unexpected answer")
+    users = {
+        str(u.get("id")): u
+        for u in (payload.get("includes") or {}).get("users") or []
+        if isinstance(u, dict)
+    }
+    mentions = [tweet_to_mention(t, users) for t in data if isinstance(t, dict)]
+    meta = payload.get("meta")
+    meta = meta if isinstance(meta, dict) else {}
+    return [m for m in mentions if m is not None], meta
+
+
+class XSource(Source[XConfig]):
+    """Posts matching a query on X (last 7 days), incremental with ``since_id``."""
+
+    kind: ClassVar[str] = "x"
+    title: ClassVar[str] = "X (Twitter)"
+    config_model: ClassVar[type[SourceConfig]] = XConfig
+    default_interval: ClassVar[timedelta] = timedelta(minutes=15)
+    can_reply: ClassVar[bool] = True
+
+    def fetch(self, http: Fetcher, config: XConfig, cursor: Cursor) -> FetchResult:
+        """Posts newer than the cursor's ``since_id``, a few pages at most."""
+        since_id = cursor.get("since_id")
+        params: dict[str, Any] = {
+            "query": config.query,
+            "max_results": config.max_results,
+            "expansions": "author_id",
+            "user.fields": USER_FIELDS,
+            "tweet.fields": TWEET_FIELDS,
+        }
+        if since_id:
+            params["since_id"] = str(since_id)
+        headers = {"Authorization": f"Bearer {config.bearer_token.get_secret_value()}"}
+        mentions: list[FetchedMention] = []
+        newest_ids: list[str] = [str(since_id)] if since_id else []
+        for _ in range(config.max_pages if since_id else 1):
+            payload = http.get(
+                f"{config.base_url}/2/tweets/search/recent", params=params, headers=headers
+            ).json()
+            page, meta = parse_search(payload)
+            mentions.extend(page)
+            if meta.get("newest_id"):
+                newest_ids.append(str(meta["newest_id"]))
+            if not meta.get("next_token"):
+                break
+            params["next_token"] = meta["next_token"]
+        newest = max(newest_ids, key=_id_key, default=None)
+        mentions.sort(key=lambda m: m.published_at)
+        return FetchResult(mentions=mentions, cursor={"since_id": newest} if newest else {})

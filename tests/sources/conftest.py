@@ -1,0 +1,89 @@
+"""Fixtures for source tests: the shared real payloads and HTTP clients for local servers."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from bot.sources import bluesky, reddit
+from bot.sources.http import HttpClient, HttpLimits
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def make_httpserver() -> Iterator[HTTPServer]:
+    """The local test server, threaded so a deliberately slow handler cannot delay the
+    next test's requests."""
+    server = HTTPServer(host="localhost", port=0, threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    if server.is_running():
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``$VIGIE_SHARED_DATA``, else ``<repo>/../shared/data``; skip when absent."""
+    root = os.environ.get("VIGIE_SHARED_DATA")
+    path = Path(root) if root else REPO.parent / "shared" / "data"
+    if not (path / "feeds").is_dir() or not (path / "api").is_dir():
+        pytest.skip(f"shared test data not found at {path} (set VIGIE_SHARED_DATA)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def api_data(shared_data: Path) -> Path:
+    """The folder of real API responses."""
+    return shared_data / "api"
+
+
+@pytest.fixture(scope="session")
+def load_json(api_data: Path) -> Any:
+    """``load_json("mastodon/x.json")`` reads one API example."""
+
+    def load(name: str) -> Any:
+        return json.loads((api_data / name).read_text(encoding="utf-8"))
+
+    return load
+
+
+class SleepRecorder:
+    """Stands in for time.sleep: records the waits, never waits."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> SleepRecorder:
+    """Recorded retry waits."""
+    return SleepRecorder()
+
+
+@pytest.fixture
+def http(sleeps: SleepRecorder) -> Iterator[HttpClient]:
+    """A trusted client for API sources talking to the local test server."""
+    client = HttpClient(limits=HttpLimits(read_timeout=5, total_timeout=10), sleep=sleeps)
+    yield client
+    client.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_credential_caches() -> Iterator[None]:
+    """Sessions and tokens are cached process-wide; tests must not share them."""
+    bluesky.SESSIONS.clear()
+    reddit.TOKENS.clear()
+    yield
+    bluesky.SESSIONS.clear()
+    reddit.TOKENS.clear()

@@ -1,0 +1,221 @@
+"""Bluesky: sessions, searchPosts paging and post mapping from the shared real records.
+
+The shared data has no searchPosts capture; the real ``postView`` of a getPostThread
+answer is wrapped into a searchPosts envelope (whose shape the shared lexicon defines),
+and the real post records are wrapped into post views with the capture's account.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from bot.sources.base import SourceAuthError
+from bot.sources.bluesky import BlueskyConfig, BlueskySource, post_to_mention
+from bot.sources.http import HttpClient
+
+SEARCH = "/xrpc/app.bsky.feed.searchPosts"
+LOGIN = "/xrpc/com.atproto.server.createSession"
+REFRESH = "/xrpc/com.atproto.server.refreshSession"
+
+
+def config(httpserver: HTTPServer, **values: Any) -> BlueskyConfig:
+    """A config pointing at the local server."""
+    base = {"query": "acme", "handle": "brand.bsky.social", "app_password": "app-pass-word"}
+    return BlueskyConfig(service_url=httpserver.url_for("").rstrip("/"), **(base | values))
+
+
+def thread_post(load_json: Callable[[str], Any]) -> dict[str, Any]:
+    """The real postView of the shared getPostThread answer."""
+    post: dict[str, Any] = load_json("bluesky/marshalx_getPostThread_recordWithMedia.json")[
+        "thread"
+    ]["post"]
+    return post
+
+
+def login_ok(httpserver: HTTPServer, access: str = "jwt-1") -> None:
+    httpserver.expect_request(
+        LOGIN, method="POST", json={"identifier": "brand.bsky.social", "password": "app-pass-word"}
+    ).respond_with_json({"accessJwt": access, "refreshJwt": "refresh-1", "did": "did:plc:x"})
+
+
+def test_thread_post_view_maps(load_json: Callable[[str], Any]) -> None:
+    mention = post_to_mention(thread_post(load_json))
+    assert mention is not None
+    assert (
+        mention.external_id
+        == "at://did:plc:kvwvcn5iqfooopmyzvb4qzba/app.bsky.feed.post/3kaheyt6vpc22"
+    )
+    assert mention.url == "https://bsky.app/profile/test.marshal.dev/post/3kaheyt6vpc22"
+    assert mention.author.handle == "@test.marshal.dev"
+    assert mention.author.name == "Python SDK"
+    assert mention.author.url == "https://bsky.app/profile/test.marshal.dev"
+    assert mention.text == ""  # an image-and-quote post with no text
+    assert mention.language_hint == "en"
+    assert mention.published_at == datetime(2023, 9, 28, 12, 49, 36, 735000, tzinfo=UTC)
+    assert mention.parent_external_id is None
+    assert mention.engagement == 0
+
+
+def _view(record: dict[str, Any], uri: str, handle: str = "atproto.com") -> dict[str, Any]:
+    return {
+        "uri": uri,
+        "cid": "bafy",
+        "author": {
+            "did": "did:plc:ewvi7nxzyoun6zhxrhs64oiz",
+            "handle": handle,
+            "displayName": "AT Protocol Developers",
+        },
+        "record": record,
+        "indexedAt": record.get("createdAt"),
+        "likeCount": 3,
+        "repostCount": 2,
+        "replyCount": 1,
+    }
+
+
+def test_captured_post_records_map(load_json: Callable[[str], Any]) -> None:
+    capture = load_json("bluesky/indigo_automod_capture_atprotocom.json")
+    records = capture["postRecords"]
+    mentions = [post_to_mention(_view(r["value"], r["uri"])) for r in records]
+    assert all(m is not None for m in mentions)
+    first = mentions[0]
+    assert first is not None
+    assert (
+        first.external_id
+        == "at://did:plc:ewvi7nxzyoun6zhxrhs64oiz/app.bsky.feed.post/3kftldxbvq22p"
+    )
+    assert first.url == "https://bsky.app/profile/atproto.com/post/3kftldxbvq22p"
+    assert first.text.startswith("[for developers]")
+    assert first.parent_external_id == (
+        "at://did:plc:ewvi7nxzyoun6zhxrhs64oiz/app.bsky.feed.post/3kftlbujmfk24"
+    )
+    assert first.links == ("https://github.com/bluesky-social/atproto/discussions/1933",)
+    assert first.engagement == 6
+    assert first.published_at == datetime(2023, 12, 6, 0, 21, 7, 723000, tzinfo=UTC)
+
+
+def test_doc_record_examples_map(load_json: Callable[[str], Any]) -> None:
+    examples = load_json("bluesky/bskydocs_post_record_examples.json")
+    posts = [e["record"] for e in examples if e["record"].get("$type") == "app.bsky.feed.post"]
+    mentions = [
+        post_to_mention(_view(r, f"at://did:plc:u5cwb2mwiv2bfq53cjufe6yn/app.bsky.feed.post/k{i}"))
+        for i, r in enumerate(posts)
+    ]
+    by_text = {m.text: m for m in mentions if m is not None}
+    assert len(by_text) == len(posts)
+    facet = next(m for t, m in by_text.items() if t.startswith("✨ example mentioning"))
+    assert facet.links == ("https://en.wikipedia.org/wiki/CBOR",)
+    assert facet.published_at == datetime(2023, 8, 8, 1, 3, 41, 157302, tzinfo=UTC)
+    reply = by_text["example of a reply"]
+    assert reply.parent_external_id == (
+        "at://did:plc:u5cwb2mwiv2bfq53cjufe6yn/app.bsky.feed.post/3k43tv4rft22g"
+    )
+    thai = next(m for t, m in by_text.items() if t.startswith("สวัสดีชาวโลก"))
+    assert thai.language_hint == "th"
+    # The minimal getRecord answer is a record, not a post view: no uri at the view level.
+    record = load_json("bluesky/marshalx_post_record.json")
+    assert post_to_mention(_view(record["value"], record["uri"])) is not None
+    assert post_to_mention({"record": record["value"]}) is None
+
+
+def test_fetch_signs_in_once_pages_and_keeps_a_time_cursor(
+    httpserver: HTTPServer, http: HttpClient, load_json: Callable[[str], Any]
+) -> None:
+    post = thread_post(load_json)
+    login_ok(httpserver)
+    httpserver.expect_oneshot_request(
+        SEARCH,
+        headers={"Authorization": "Bearer jwt-1"},
+        query_string={"q": "acme", "sort": "latest", "limit": "50"},
+    ).respond_with_json({"posts": [post], "cursor": "next"})
+    source, cfg = BlueskySource(), config(httpserver)
+
+    first = source.fetch(http, cfg, {})
+    assert [m.external_id for m in first.mentions] == [post["uri"]]
+    assert first.cursor["since"] == "2023-09-28T12:49:36.735000+00:00"
+
+    # Second fetch: same session (no new sign-in), since= sent, the boundary post skipped,
+    # and pages followed while they are full.
+    newer = json.loads(json.dumps(post))
+    newer["uri"] = post["uri"].replace("3kaheyt6vpc22", "3newer")
+    newer["record"]["createdAt"] = newer["indexedAt"] = "2023-09-28T13:00:00.000Z"
+    newer["record"]["text"] = "acme is great"
+    cfg2 = config(httpserver, limit=1)
+    httpserver.expect_oneshot_request(
+        SEARCH,
+        query_string={
+            "q": "acme",
+            "sort": "latest",
+            "limit": "1",
+            "since": "2023-09-28T12:49:36.735000Z",
+        },
+    ).respond_with_json({"posts": [newer], "cursor": "page2"})
+    httpserver.expect_oneshot_request(SEARCH).respond_with_json({"posts": [post]})
+    second = source.fetch(http, cfg2, first.cursor)
+    assert [m.text for m in second.mentions] == ["acme is great"]
+    assert second.cursor["since"] == "2023-09-28T13:00:00+00:00"
+    logins = [e for e in httpserver.log if e[0].path == LOGIN]
+    assert len(logins) == 1
+    assert httpserver.log[-1][0].args["cursor"] == "page2"
+
+
+def test_expired_token_is_refreshed_then_the_search_retried(
+    httpserver: HTTPServer, http: HttpClient, load_json: Callable[[str], Any]
+) -> None:
+    login_ok(httpserver, access="old")
+    httpserver.expect_request(SEARCH, headers={"Authorization": "Bearer old"}).respond_with_json(
+        {"error": "ExpiredToken", "message": "Token has expired"}, status=400
+    )
+    httpserver.expect_request(
+        REFRESH, method="POST", headers={"Authorization": "Bearer refresh-1"}
+    ).respond_with_json({"accessJwt": "new", "refreshJwt": "refresh-2"})
+    httpserver.expect_request(SEARCH, headers={"Authorization": "Bearer new"}).respond_with_json(
+        {"posts": [thread_post(load_json)]}
+    )
+    result = BlueskySource().fetch(http, config(httpserver), {})
+    assert len(result.mentions) == 1
+
+
+def test_failed_refresh_falls_back_to_a_new_session(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    calls = {"login": 0}
+
+    def login(_: Request) -> Response:
+        calls["login"] += 1
+        token = f"jwt-{calls['login']}"
+        return Response(
+            json.dumps({"accessJwt": token, "refreshJwt": "r"}), content_type="application/json"
+        )
+
+    httpserver.expect_request(LOGIN, method="POST").respond_with_handler(login)
+    httpserver.expect_request(SEARCH, headers={"Authorization": "Bearer jwt-1"}).respond_with_json(
+        {"error": "InvalidToken"}, status=401
+    )
+    httpserver.expect_request(REFRESH, method="POST").respond_with_json(
+        {"error": "ExpiredToken"}, status=400
+    )
+    httpserver.expect_request(SEARCH, headers={"Authorization": "Bearer jwt-2"}).respond_with_json(
+        {"posts": []}
+    )
+    assert BlueskySource().fetch(http, config(httpserver), {}).mentions == []
+    assert calls["login"] == 2
+
+
+def test_wrong_app_password_is_an_auth_error_without_the_password(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    httpserver.expect_request(LOGIN, method="POST").respond_with_json(
+        {"error": "AuthenticationRequired", "message": "Invalid identifier or password"}, status=401
+    )
+    with pytest.raises(SourceAuthError) as caught:
+        BlueskySource().fetch(http, config(httpserver), {})
+    assert "Invalid identifier or password" in str(caught.value)
+    assert "app-pass-word" not in str(caught.value)

@@ -1,0 +1,150 @@
+"""Hacker News (Algolia): every shared search example maps; the fetch is incremental."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from bot.sources.hackernews import HackerNewsConfig, HackerNewsSource, hit_to_mention, parse_hits
+from bot.sources.http import HttpClient
+
+SEARCH_FILES = [
+    "algolia_apidoc_search_query_pg_elided.json",
+    "fraction_search_ask_hn_page2_query_apple.json",
+    "fraction_search_by_date_comment_query_apple.json",
+    "fraction_search_by_date_story.json",
+    "fraction_search_comment.json",
+    "fraction_search_comment_query_apple.json",
+    "fraction_search_poll.json",
+    "fraction_search_story_query_apple.json",
+]
+
+
+def config(httpserver: HTTPServer, **values: Any) -> HackerNewsConfig:
+    """A config pointing at the local server."""
+    return HackerNewsConfig(base_url=httpserver.url_for("/api/v1"), **({"query": "apple"} | values))
+
+
+@pytest.mark.parametrize("name", SEARCH_FILES)
+def test_every_search_example_maps(name: str, load_json: Callable[[str], Any]) -> None:
+    hits = parse_hits(load_json(f"hn/{name}"))
+    mentions = [hit_to_mention(h) for h in hits]
+    assert len(mentions) == len(hits) > 0
+    for hit, mention in zip(hits, mentions, strict=True):
+        assert mention is not None
+        assert mention.external_id == hit["objectID"]
+        assert mention.url == f"https://news.ycombinator.com/item?id={hit['objectID']}"
+        assert mention.author.handle == hit["author"]
+        assert "<" not in mention.text and "&#x27;" not in mention.text
+        if "created_at_i" in hit:
+            assert mention.published_at == datetime.fromtimestamp(hit["created_at_i"], UTC)
+
+
+def test_fixture_bundle_search_replies_all_map(load_json: Callable[[str], Any]) -> None:
+    bundle = load_json("hn/fraction_fixtures_all_2014.json")
+    searches = [entry["reply"] for entry in bundle if "/search" in entry["url"]]
+    assert len(searches) == 24
+    for reply in searches:
+        for hit in parse_hits(reply):
+            assert hit_to_mention(hit) is not None
+
+
+def test_comment_in_detail(load_json: Callable[[str], Any]) -> None:
+    (hit,) = parse_hits(load_json("hn/fraction_search_by_date_comment_query_apple.json"))
+    mention = hit_to_mention(hit)
+    assert mention is not None
+    assert mention.external_id == "7919418"
+    assert mention.author.url == "https://news.ycombinator.com/user?id=fleitz"
+    assert mention.title == "Starbucks admits it's not contributing to scholarship fund"
+    assert mention.parent_external_id == "7919290"
+    assert mention.extra == {"kind": "comment", "story_id": "7918547"}
+    assert mention.published_at == datetime(2014, 6, 20, 3, 32, 34, tzinfo=UTC)
+    assert mention.text.startswith(
+        "Yeah the article seems stupid, while technically they aren't contributing to the "
+        "scholarship they do pay tuition for the last 2 years. I'm not the biggest fan"
+    )
+    assert "Starbucks/Wal-Mart" in mention.text
+    assert mention.links[0].startswith("http://www.komonews.com/news/local/Starbucks-admits")
+    assert mention.engagement == 1
+
+
+def test_story_in_detail(load_json: Callable[[str], Any]) -> None:
+    (hit,) = parse_hits(load_json("hn/fraction_search_by_date_story.json"))
+    mention = hit_to_mention(hit)
+    assert mention is not None
+    assert (
+        mention.title
+        == mention.text
+        == "Judge says concerned about Apple, Google hiring settlement"
+    )
+    assert mention.links == (
+        "http://in.reuters.com/article/2014/06/19/apple-google-settlement-idINL2N0P01ZI20140619",
+    )
+    assert mention.parent_external_id is None
+    assert mention.extra["kind"] == "story"
+
+
+def test_fetch_is_incremental_by_created_at(
+    httpserver: HTTPServer, http: HttpClient, api_data: Path, load_json: Callable[[str], Any]
+) -> None:
+    story = load_json("hn/fraction_search_by_date_story.json")
+    comment = load_json("hn/fraction_search_by_date_comment_query_apple.json")
+    both = dict(story, hits=story["hits"] + comment["hits"], nbPages=1)
+    httpserver.expect_request(
+        "/api/v1/search_by_date",
+        query_string={
+            "query": "apple",
+            "tags": "(story,comment)",
+            "hitsPerPage": "50",
+            "page": "0",
+        },
+    ).respond_with_json(both)
+    source, cfg = HackerNewsSource(), config(httpserver)
+    first = source.fetch(http, cfg, {})
+    assert [m.external_id for m in first.mentions] == ["7919418", "7919424"]  # oldest first
+    assert first.cursor == {"created_at_i": 1403235346, "ids_at": ["7919424"]}
+
+    httpserver.clear()
+    httpserver.expect_request(
+        "/api/v1/search_by_date",
+        query_string={
+            "query": "apple",
+            "tags": "(story,comment)",
+            "hitsPerPage": "50",
+            "numericFilters": "created_at_i>=1403235346",
+            "page": "0",
+        },
+    ).respond_with_json(dict(story, nbPages=1))
+    second = source.fetch(http, cfg, first.cursor)
+    assert second.mentions == []  # the boundary item was already seen
+    assert second.cursor == first.cursor
+
+
+def test_fetch_follows_pages_when_many_items_are_new(
+    httpserver: HTTPServer, http: HttpClient, load_json: Callable[[str], Any]
+) -> None:
+    page = load_json("hn/fraction_search_by_date_story.json")
+    hit = page["hits"][0]
+    pages = [
+        dict(page, hits=[dict(hit, objectID=str(i), created_at_i=1403235346 + i)], nbPages=3)
+        for i in range(3)
+    ]
+    for number, body in enumerate(pages):
+        httpserver.expect_request(
+            "/api/v1/search_by_date",
+            query_string={
+                "query": "apple",
+                "tags": "story",
+                "hitsPerPage": "50",
+                "numericFilters": "created_at_i>=100",
+                "page": str(number),
+            },
+        ).respond_with_json(body)
+    result = HackerNewsSource().fetch(http, config(httpserver, tags="story"), {"created_at_i": 100})
+    assert [m.external_id for m in result.mentions] == ["0", "1", "2"]
+    assert result.cursor["created_at_i"] == 1403235348

@@ -1,0 +1,216 @@
+"""Mastodon: real API examples from the shared data, served by a local instance stand-in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from bot.sources.base import SourceAuthError
+from bot.sources.http import HttpClient, HttpStatusError
+from bot.sources.mastodon import MastodonConfig, MastodonSource, parse_statuses, status_to_mention
+
+SINGLE_STATUSES = [
+    "docs_status_example.json",
+    "mastodonpy_status_custom_emoji.json",
+    "mastodonpy_status_plain.json",
+    "mastodonpy_status_quote_reply.json",
+    "mastodonpy_status_with_media.json",
+    "mastodonpy_status_with_poll.json",
+    "mastodonpy_status_with_preview_card.json",
+]
+
+
+def config(httpserver: HTTPServer, **values: Any) -> MastodonConfig:
+    """A config pointing at the local server."""
+    return MastodonConfig(base_url=httpserver.url_for("").rstrip("/"), **values)
+
+
+@pytest.mark.parametrize("name", SINGLE_STATUSES)
+def test_every_single_status_example_maps(name: str, load_json: Callable[[str], Any]) -> None:
+    status = load_json(f"mastodon/{name}")
+    mention = status_to_mention(status, "https://mastodon.social")
+    assert mention is not None
+    assert mention.network == "mastodon"
+    assert mention.external_id == status["uri"]
+    assert mention.url == status["url"]
+    assert mention.extra["status_id"] == status["id"]
+    assert mention.author.followers == status["account"]["followers_count"]
+    assert mention.published_at.tzinfo is not None
+    assert "<" not in mention.text
+
+
+def test_docs_status_example_in_detail(load_json: Callable[[str], Any]) -> None:
+    mention = status_to_mention(load_json("mastodon/docs_status_example.json"), "https://m.s")
+    assert mention is not None
+    assert (
+        mention.external_id == "https://mastodon.social/users/Gargron/statuses/103270115826048975"
+    )
+    assert mention.url == "https://mastodon.social/@Gargron/103270115826048975"
+    assert mention.author.handle == "@Gargron@mastodon.social"
+    assert mention.author.name == "Eugen"
+    assert mention.author.followers == 322930
+    assert mention.engagement == 11 + 6 + 5
+    assert mention.language_hint == "en"
+    assert mention.published_at == datetime(2019, 12, 8, 3, 48, 33, 901000, tzinfo=UTC)
+    assert mention.text.startswith('"I lost my inheritance with one wrong digit on my sort code" ')
+    assert mention.links[0].startswith("https://www.theguardian.com/money/2019/dec/07/")
+
+
+def test_reply_and_remote_account(load_json: Callable[[str], Any]) -> None:
+    media = status_to_mention(load_json("mastodon/mastodonpy_status_with_media.json"), "x")
+    assert media is not None
+    assert media.author.handle == "@halcy@mastodon.social"
+    assert media.extra["in_reply_to_id"] == "110447001287656894"
+    assert media.text == "image post"
+    emoji = status_to_mention(load_json("mastodon/mastodonpy_status_custom_emoji.json"), "x")
+    assert emoji is not None
+    assert emoji.author.handle == "@halcy@icosahedron.website"
+    assert emoji.title == "test post for mastodon.py stuff"  # the content warning
+    assert emoji.language_hint == "de"
+
+
+def test_mentions_and_hashtags_are_not_links(load_json: Callable[[str], Any]) -> None:
+    card = status_to_mention(load_json("mastodon/mastodonpy_status_with_preview_card.json"), "x")
+    assert card is not None
+    assert card.links == (
+        "https://soundcloud.com/wakarangirl/popstars-dj-wakaran-girl-khard-bass-flex-1",
+    )
+    assert (
+        "https://soundcloud.com/wakarangirl/popstars-dj-wakaran-girl-khard-bass-flex-1" in card.text
+    )
+
+
+def test_reblog_is_replaced_by_the_reblogged_status(load_json: Callable[[str], Any]) -> None:
+    original = load_json("mastodon/docs_status_example.json")
+    wrapper = {
+        "id": "999",
+        "created_at": "2020-01-01T00:00:00.000Z",
+        "uri": "https://other.example/users/fan/statuses/999/activity",
+        "content": "",
+        "account": {"acct": "fan@other.example", "url": "https://other.example/@fan"},
+        "reblog": original,
+    }
+    mention = status_to_mention(wrapper, "https://mastodon.social")
+    assert mention is not None
+    assert mention.external_id == original["uri"]
+    assert mention.author.handle == "@Gargron@mastodon.social"
+    assert mention.extra["reblogged_by"] == "@fan@other.example"
+
+
+def test_context_thread_statuses_map(load_json: Callable[[str], Any]) -> None:
+    context = load_json("mastodon/mastodonpy_status_context.json")
+    statuses = context["ancestors"] + context["descendants"]
+    mentions = parse_statuses(statuses, "https://mastodon.social")
+    assert len(mentions) == len(statuses) > 0
+    assert {m.external_id for m in mentions} == {s["uri"] for s in statuses}
+
+
+def test_hashtag_timeline_fetch_and_min_id_cursor(
+    httpserver: HTTPServer, http: HttpClient, load_json: Callable[[str], Any]
+) -> None:
+    hoot = load_json("mastodon/mastodonpy_timelines_tag_hoot.json")
+    httpserver.expect_request(
+        "/api/v1/timelines/tag/hoot", query_string={"limit": "40", "min_id": "117020593741189701"}
+    ).respond_with_json([])
+    httpserver.expect_request("/api/v1/timelines/tag/hoot").respond_with_json(hoot)
+    source, cfg = MastodonSource(), config(httpserver, query="#hoot")
+
+    first = source.fetch(http, cfg, {})
+    (mention,) = first.mentions
+    assert mention.external_id.endswith("/statuses/117020593741189701")
+    assert mention.url == "http://localhost:3000/@mastodonpy_test_2/117020593741189701"
+    assert mention.author.handle == "@mastodonpy_test_2@localhost"
+    assert mention.author.name == "mastodonpy_test_2"  # empty display name
+    assert mention.text == "#hoot (hashtag toot)"
+    assert mention.language_hint == "ja"
+    assert mention.links == ()
+    assert first.cursor == {"min_id": "117020593741189701"}
+
+    second = source.fetch(http, cfg, first.cursor)
+    assert second.mentions == [] and second.cursor == first.cursor
+
+
+def test_elided_doc_timeline_still_maps(
+    httpserver: HTTPServer, http: HttpClient, load_json: Callable[[str], Any]
+) -> None:
+    httpserver.expect_request("/api/v1/timelines/tag/cats").respond_with_json(
+        load_json("mastodon/docs_timelines_tag_cats_200_elided.json")
+    )
+    result = MastodonSource().fetch(http, config(httpserver, query="cats"), {})
+    assert [m.extra["status_id"] for m in result.mentions] == [
+        "103203659567597966",
+        "103206185588894565",
+    ]  # oldest first
+    assert result.mentions[0].text.startswith("Caught on the hop. 😺 #Qualitätskatzen #cats")
+    assert "(photo: @kernpanik | license: CC BY-NC-SA 4.0)" in result.mentions[0].text
+    assert result.mentions[0].author.handle == "unknown"  # the doc elides the account
+    assert result.cursor == {"min_id": "103206185588894565"}
+
+
+def test_search_fetch_sends_the_token(
+    httpserver: HTTPServer, http: HttpClient, load_json: Callable[[str], Any]
+) -> None:
+    httpserver.expect_request(
+        "/api/v2/search",
+        query_string={"limit": "40", "q": "halcy", "type": "statuses", "resolve": "false"},
+        headers={"Authorization": "Bearer tok"},
+    ).respond_with_json(load_json("mastodon/mastodonpy_search_v2_mastodon_social_q_halcy.json"))
+    cfg = config(httpserver, mode="search", query="halcy", access_token="tok")
+    result = MastodonSource().fetch(http, cfg, {})
+    assert [m.author.handle for m in result.mentions] == [
+        "@Jo@social.sublingual.xyz",
+        "@greg@icosahedron.website",
+    ]
+    greg = result.mentions[1]
+    assert greg.external_id == "https://icosahedron.website/users/greg/statuses/116388148912635764"
+    assert greg.extra["status_id"] == "116388149027005349"
+    assert greg.author.followers == 455
+    assert result.cursor == {"min_id": "116388149027005349"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "mastodonpy_search_v2_local_empty.json",
+        "mastodonpy_search_v2_local_accounts.json",
+        "docs_search_v2_cats_200_elided.json",
+    ],
+)
+def test_other_search_examples(
+    name: str, httpserver: HTTPServer, http: HttpClient, load_json: Callable[[str], Any]
+) -> None:
+    payload = load_json(f"mastodon/{name}")
+    httpserver.expect_request("/api/v2/search").respond_with_json(payload)
+    cfg = config(httpserver, mode="search", query="cats", access_token="tok")
+    result = MastodonSource().fetch(http, cfg, {"min_id": "1"})
+    assert len(result.mentions) == len(payload["statuses"])
+    assert result.cursor["min_id"] == max(
+        [s["id"] for s in payload["statuses"]] + ["1"], key=lambda i: (len(i), i)
+    )
+
+
+def test_401_and_404_examples_become_clear_errors(
+    httpserver: HTTPServer, http: HttpClient, load_json: Callable[[str], Any]
+) -> None:
+    httpserver.expect_request("/api/v1/timelines/tag/locked").respond_with_json(
+        load_json("mastodon/docs_timelines_tag_401.json"), status=401
+    )
+    httpserver.expect_request("/api/v1/timelines/tag/missing").respond_with_json(
+        load_json("mastodon/docs_timelines_tag_404.json"), status=404
+    )
+    with pytest.raises(SourceAuthError, match="The access token is invalid"):
+        MastodonSource().fetch(http, config(httpserver, query="locked"), {})
+    with pytest.raises(HttpStatusError, match="nothing found"):
+        MastodonSource().fetch(http, config(httpserver, query="missing"), {})
+
+
+def test_config_rules() -> None:
+    with pytest.raises(ValueError, match="search mode needs an access token"):
+        MastodonConfig(mode="search", query="acme")
+    cfg = MastodonConfig(query="  acme ", access_token="secret-token")
+    assert cfg.base_url == "https://mastodon.social" and cfg.query == "acme"
+    assert "secret-token" not in repr(cfg)

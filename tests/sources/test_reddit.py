@@ -1,0 +1,197 @@
+"""Reddit: OAuth app-only token, search/comments listings from the shared captures, RSS mode."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from bot.sources.base import SourceAuthError
+from bot.sources.http import HttpClient
+from bot.sources.reddit import RedditConfig, RedditSource, parse_listing
+
+TOKEN_PATH = "/api/v1/access_token"
+BASIC = "Basic " + base64.b64encode(b"client-id:client-secret").decode()
+
+
+def config(httpserver: HTTPServer, **values: Any) -> RedditConfig:
+    """An API-mode config pointing every base URL at the local server."""
+    base = httpserver.url_for("").rstrip("/")
+    defaults = {
+        "query": "praw oauth search",
+        "client_id": "client-id",
+        "client_secret": "client-secret",
+        "auth_url": base + TOKEN_PATH,
+        "api_base": base,
+        "rss_base": base,
+    }
+    return RedditConfig(**(defaults | values))
+
+
+def token_ok(httpserver: HTTPServer, token: str = "tok-1") -> None:  # noqa: S107
+    httpserver.expect_request(
+        TOKEN_PATH,
+        method="POST",
+        headers={"Authorization": BASIC},
+        data="grant_type=client_credentials",
+    ).respond_with_json({"access_token": token, "token_type": "bearer", "expires_in": 86400})
+
+
+def test_search_listing_2020_maps(load_json: Callable[[str], Any]) -> None:
+    mentions = parse_listing(
+        load_json("reddit/asyncpraw_r_all_search_q_praw_oauth_search_2020.json")
+    )
+    assert len(mentions) == 31
+    first = mentions[0]
+    assert first.external_id == "t3_6ganxe"
+    assert first.url == (
+        "https://www.reddit.com/r/learnpython/comments/6ganxe/"
+        "how_to_check_if_a_username_is_available_on_reddit/"
+    )
+    assert first.author.handle == "u/cheesycow5"
+    assert first.author.url == "https://www.reddit.com/user/cheesycow5"
+    assert first.title == "How to check if a username is available on Reddit?"
+    assert first.text.startswith("I need to check the availability of a username on Reddit.")
+    assert first.published_at == datetime.fromtimestamp(1497036556, UTC)
+    assert first.engagement == 3 + 24
+    assert first.links == ()  # a self post
+    assert first.extra == {"subreddit": "learnpython", "kind": "t3"}
+
+
+def test_search_listing_2016_strips_tracking_from_permalinks(
+    load_json: Callable[[str], Any],
+) -> None:
+    mentions = parse_listing(load_json("reddit/praw_r_all_search_q_praw_oauth_search_2016.json"))
+    assert len(mentions) == 6
+    assert mentions[0].url == (
+        "https://www.reddit.com/r/redditdev/comments/3gpbiu/prawoauth2util_problem_using_get_banned_raise/"
+    )
+    assert all("?" not in m.url for m in mentions)
+
+
+def test_comments_listing_maps(load_json: Callable[[str], Any]) -> None:
+    mentions = parse_listing(load_json("reddit/asyncpraw_r_askreddit_comments_2020.json"))
+    assert len(mentions) == 100
+    first = mentions[0]
+    assert first.external_id == "t1_fxl1p7i"
+    assert first.parent_external_id == "t1_fxj90f6"
+    assert first.title == "Dear non Germans: What do you think of Germany?"
+    assert first.url.endswith(
+        "/r/AskReddit/comments/hoocpo/dear_non_germans_what_do_you_think_of_germany/fxl1p7i/"
+    )
+    assert first.text.startswith("The Germans are a very resilient group.")
+    assert all(m.extra["kind"] == "t1" for m in mentions)
+
+
+def test_submission_with_nested_comments_is_flattened(load_json: Callable[[str], Any]) -> None:
+    payload = load_json("reddit/asyncpraw_submission_2gmzqe_with_comments_2020.json")
+    mentions = parse_listing(payload)
+    assert mentions[0].external_id == "t3_2gmzqe"
+    assert mentions[0].title == "[PRAW] HTTPS enabled PRAW testing needed"
+    comments = mentions[1:]
+    assert [m.external_id for m in comments][:1] == ["t1_cklfmye"]
+    assert comments[0].parent_external_id == "t3_2gmzqe"
+    assert len(comments) >= 2  # nested replies included
+    assert any(c.parent_external_id and c.parent_external_id.startswith("t1_") for c in comments)
+
+
+def test_search_fetch_with_app_token_and_cursor(
+    httpserver: HTTPServer, http: HttpClient, load_json: Callable[[str], Any]
+) -> None:
+    token_ok(httpserver)
+    httpserver.expect_request(
+        "/search",
+        headers={"Authorization": "Bearer tok-1"},
+        query_string={
+            "limit": "100",
+            "raw_json": "1",
+            "q": "praw oauth search",
+            "sort": "new",
+            "type": "link",
+        },
+    ).respond_with_json(load_json("reddit/asyncpraw_r_all_search_q_praw_oauth_search_2020.json"))
+    source, cfg = RedditSource(), config(httpserver)
+    first = source.fetch(http, cfg, {})
+    assert len(first.mentions) == 31
+    assert [m.published_at for m in first.mentions] == sorted(
+        m.published_at for m in first.mentions
+    )
+    second = source.fetch(http, cfg, first.cursor)
+    assert second.mentions == []
+    assert len([e for e in httpserver.log if e[0].path == TOKEN_PATH]) == 1  # token reused
+
+
+def test_subreddit_comments_mode(
+    httpserver: HTTPServer, http: HttpClient, load_json: Callable[[str], Any]
+) -> None:
+    token_ok(httpserver)
+    httpserver.expect_request("/r/AskReddit/comments").respond_with_json(
+        load_json("reddit/asyncpraw_r_askreddit_comments_2020.json")
+    )
+    cfg = config(httpserver, mode="comments", subreddit="r/AskReddit", query=None)
+    assert len(RedditSource().fetch(http, cfg, {}).mentions) == 100
+
+
+def test_revoked_cached_token_is_renewed_once(
+    httpserver: HTTPServer, http: HttpClient, load_json: Callable[[str], Any]
+) -> None:
+    token_ok(httpserver, "tok-1")
+    httpserver.expect_request(
+        "/search", headers={"Authorization": "Bearer tok-1"}
+    ).respond_with_json({"kind": "Listing", "data": {"children": []}})
+    source, cfg = RedditSource(), config(httpserver)
+    source.fetch(http, cfg, {})
+    httpserver.clear()
+    httpserver.expect_request(
+        "/search", headers={"Authorization": "Bearer tok-1"}
+    ).respond_with_json({"message": "Unauthorized", "error": 401}, status=401)
+    token_ok(httpserver, "tok-2")
+    httpserver.expect_request(
+        "/search", headers={"Authorization": "Bearer tok-2"}
+    ).respond_with_json(load_json("reddit/praw_r_all_search_q_praw_oauth_search_2016.json"))
+    assert len(source.fetch(http, cfg, {}).mentions) == 6
+
+
+def test_bad_credentials_are_an_auth_error(httpserver: HTTPServer, http: HttpClient) -> None:
+    httpserver.expect_request(TOKEN_PATH, method="POST").respond_with_json(
+        {"message": "Unauthorized", "error": 401}, status=401
+    )
+    with pytest.raises(SourceAuthError) as caught:
+        RedditSource().fetch(http, config(httpserver), {})
+    assert "client-secret" not in str(caught.value)
+
+
+def test_rss_mode_uses_the_feed_parser(
+    httpserver: HTTPServer, http: HttpClient, shared_data: Path
+) -> None:
+    httpserver.expect_request(
+        "/r/redditdev/search.rss", query_string={"q": "praw", "sort": "new", "restrict_sr": "on"}
+    ).respond_with_data((shared_data / "feeds" / "rssparser__reddit.rss").read_bytes())
+    cfg = RedditConfig(
+        mode="rss", query="praw", subreddit="redditdev", rss_base=httpserver.url_for("").rstrip("/")
+    )
+    result = RedditSource().fetch(http, cfg, {})
+    assert len(result.mentions) == 24
+    assert {m.network for m in result.mentions} == {"reddit"}
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"mode": "search"}, "search mode needs a query"),
+        (
+            {"mode": "comments", "client_id": "a", "client_secret": "b"},
+            "comments mode needs a subreddit",
+        ),
+        ({"mode": "search", "query": "acme"}, "API modes need client_id and client_secret"),
+        ({"mode": "rss", "query": "acme", "subreddit": "no spaces"}, "2 to 21 letters"),
+    ],
+)
+def test_config_rules(values: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        RedditConfig(**values)

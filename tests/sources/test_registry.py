@@ -1,0 +1,65 @@
+"""The registry of source kinds and the help built from their configs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.sources.base import Source, SourceConfig, SourceConfigError
+from bot.sources.registry import (
+    POLLABLE_KINDS,
+    REQUIRED,
+    SOURCES,
+    describe_config,
+    get_source,
+    parse_config,
+)
+
+KINDS = ["bluesky", "hackernews", "mastodon", "reddit", "rss", "webhook", "x"]
+
+
+def test_every_kind_is_registered_with_its_metadata() -> None:
+    assert sorted(SOURCES) == KINDS
+    assert set(KINDS) - {"webhook"} == POLLABLE_KINDS
+    for kind, cls in SOURCES.items():
+        assert issubclass(cls, Source) and cls.kind == kind and cls.title
+        assert issubclass(cls.config_model, SourceConfig)
+        assert isinstance(cls.default_interval, timedelta)
+    assert {k for k, c in SOURCES.items() if c.can_reply} == {"mastodon", "bluesky", "x"}
+
+
+def test_unknown_kind_lists_valid_ones() -> None:
+    assert get_source(" RSS ") is SOURCES["rss"]
+    with pytest.raises(SourceConfigError) as caught:
+        get_source("myspace")
+    assert str(caught.value) == (
+        "unknown source kind 'myspace'; choose one of: " + ", ".join(KINDS)
+    )
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_field_is_described(kind: str) -> None:
+    rows = describe_config(kind)
+    assert rows
+    for name, type_name, default, description in rows:
+        assert name and type_name and default and description, name
+
+
+def test_describe_config_shows_types_defaults_and_secrets() -> None:
+    rows = {row[0]: row for row in describe_config("mastodon")}
+    assert rows["query"][1:3] == ("str", REQUIRED)
+    assert rows["base_url"][2] == "https://mastodon.social"
+    assert rows["mode"][1] == "'hashtag' | 'search'"
+    assert rows["access_token"][1:3] == ("secret (optional)", "none")
+    assert describe_config("bluesky")[2][1] == "secret"
+
+
+def test_parse_config_names_fields_but_never_echoes_values() -> None:
+    config = parse_config("rss", {"url": "https://example.com/feed"})
+    assert config.url == "https://example.com/feed"  # type: ignore[attr-defined]
+    with pytest.raises(SourceConfigError) as caught:
+        parse_config("x", {"query": "", "bearer_token": "super-secret", "colour": "red"})
+    message = str(caught.value)
+    assert "query:" in message and "colour: Extra inputs are not permitted" in message
+    assert "super-secret" not in message

@@ -1,0 +1,114 @@
+"""Normalization helpers: HTML to text, links, redirects, dates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.sources.text import (
+    extract_links,
+    fix_mojibake,
+    html_to_text,
+    language_tag,
+    parse_iso,
+    parse_rfc822,
+    unwrap_redirect,
+)
+
+
+@pytest.mark.parametrize(
+    ("markup", "text"),
+    [
+        ("<p>Hello</p><p>world</p>", "Hello world"),
+        ("a<br>b<br/>c", "a b c"),
+        ("AT&amp;T &lt;3 &#8217; &nbsp;ok", "AT&T <3 \u2019 ok"),
+        ("<script>alert(1)</script>safe<style>p{}</style>", "safe"),
+        ("<!-- hidden -->shown", "shown"),
+        ("<a href='x'>link</a>   text\n\n\tmore", "link text more"),
+        ("plain text", "plain text"),
+        ("", ""),
+        (None, ""),
+        ("don\x92t", "don\u2019t"),
+        ("\xe2\x80\xa6", "\u2026"),
+    ],
+)
+def test_html_to_text(markup: str | None, text: str) -> None:
+    assert html_to_text(markup) == text
+
+
+@given(st.text(max_size=300))
+def test_html_to_text_never_leaves_tags_or_controls(markup: str) -> None:
+    text = html_to_text(markup)
+    assert "<script" not in text.lower()
+    assert not any(ord(ch) < 32 for ch in text)
+    assert text == text.strip()
+
+
+def test_fix_mojibake_leaves_good_text_alone() -> None:
+    assert fix_mojibake("caf\xe9 \u2019") == "caf\xe9 \u2019"
+
+
+def test_extract_links() -> None:
+    markup = (
+        '<a href="https://a.test/1">1</a> <a class="mention hashtag" href="https://m.test/tags/x">#x</a>'
+        "<a href='/rel'>r</a> <a href=mailto:x@y.z>m</a> <a href=\"https://a.test/1\">dup</a>"
+    )
+    assert extract_links(markup, skip_classes=("mention",)) == ("https://a.test/1",)
+    assert extract_links(markup, base="https://base.test/x/", skip_classes=("hashtag",)) == (
+        "https://a.test/1",
+        "https://base.test/rel",
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "real"),
+    [
+        (
+            "https://www.google.com/url?rct=j&sa=t&url=https://news.test/a%3Fb%3D1&ct=ga",
+            "https://news.test/a?b=1",
+        ),
+        ("https://www.google.fr/url?q=https://x.test/&sa=U", "https://x.test/"),
+        (
+            "https://www.google.com/url?url=javascript:alert(1)",
+            "https://www.google.com/url?url=javascript:alert(1)",
+        ),
+        (
+            "https://evilgoogle.com/url?url=https://x.test/",
+            "https://evilgoogle.com/url?url=https://x.test/",
+        ),
+        ("https://news.test/google.com/url", "https://news.test/google.com/url"),
+    ],
+)
+def test_unwrap_redirect(url: str, real: str) -> None:
+    assert unwrap_redirect(url) == real
+
+
+def test_dates_are_aware_utc() -> None:
+    assert parse_iso("2019-12-08T03:48:33.901Z") == datetime(
+        2019, 12, 8, 3, 48, 33, 901000, tzinfo=UTC
+    )
+    assert parse_iso("2024-02-22T19:58:13.903293+00:00") == datetime(
+        2024, 2, 22, 19, 58, 13, 903293, tzinfo=UTC
+    )
+    assert parse_iso("2024-01-01T01:00:00+0100") == datetime(2024, 1, 1, tzinfo=UTC)
+    assert parse_iso("2023-08-07T05:31:12.1568889Z") == datetime(
+        2023, 8, 7, 5, 31, 12, 156888, tzinfo=UTC
+    )
+    assert parse_iso("2024-01-01T00:00:00") == datetime(2024, 1, 1, tzinfo=UTC)
+    assert parse_iso("yesterday") is None and parse_iso(None) is None
+    assert parse_rfc822("Thu, 01 Jan 2004 19:48:21 GMT") == datetime(
+        2004, 1, 1, 19, 48, 21, tzinfo=UTC
+    )
+    assert parse_rfc822("Thu, 01 Jan 2004 21:48:21 +0200") == datetime(
+        2004, 1, 1, 19, 48, 21, tzinfo=UTC
+    )
+
+
+@pytest.mark.parametrize(
+    ("tag", "primary"), [("en-US", "en"), ("pt_BR", "pt"), ("und", None), ("", None), ("x1", None)]
+)
+def test_language_tag(tag: str, primary: str | None) -> None:
+    assert language_tag(tag) == primary

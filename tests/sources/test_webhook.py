@@ -1,0 +1,174 @@
+"""Inbound webhook: HMAC signatures with replay window, strict body validation."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.sources.base import SourceAuthError
+from bot.sources.webhook import (
+    MAX_ITEMS,
+    WebhookPayloadError,
+    WebhookSource,
+    parse_webhook_body,
+    verify_signature,
+)
+
+SECRET = "0123456789abcdef-shared"
+NOW = 1_700_000_000.0
+
+
+def sign(body: bytes, timestamp: str | None = None, secret: str = SECRET) -> str:
+    """What a well-behaved sender puts in X-Vigie-Signature."""
+    message = f"{timestamp}.".encode() + body if timestamp else body
+    return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+ITEM: dict[str, Any] = {
+    "id": "ticket-42",
+    "url": "https://forum.example.com/t/42",
+    "text": "Acme support never answers\u0000!",
+    "author": {"handle": "jane", "name": "Jane", "followers": 120},
+    "published_at": "2024-05-01T12:30:00+02:00",
+    "network": "forum",
+    "language": "en-GB",
+}
+
+
+def test_good_signature_passes() -> None:
+    body = json.dumps(ITEM).encode()
+    verify_signature(SECRET, body, sign(body))
+    verify_signature(SECRET.encode(), body, sign(body).upper().replace("SHA256=", "sha256="))
+
+
+def test_good_signature_with_fresh_timestamp_passes() -> None:
+    body = b"{}"
+    stamp = str(int(NOW) - 120)
+    verify_signature(SECRET, body, sign(body, stamp), stamp, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (None, "missing signature header"),
+        ("", "missing signature header"),
+        ("md5=abc", "must look like sha256=<hex>"),
+        ("sha256=", "must look like sha256=<hex>"),
+        ("sha256=" + "0" * 64, "bad signature"),
+    ],
+)
+def test_bad_signatures_are_refused(header: str | None, message: str) -> None:
+    with pytest.raises(SourceAuthError, match=message):
+        verify_signature(SECRET, b"{}", header)
+
+
+def test_tampered_body_or_wrong_secret_is_refused() -> None:
+    body = json.dumps(ITEM).encode()
+    with pytest.raises(SourceAuthError, match="bad signature"):
+        verify_signature(SECRET, body + b" ", sign(body))
+    with pytest.raises(SourceAuthError, match="bad signature"):
+        verify_signature(SECRET, body, sign(body, secret="another-secret-value"))
+
+
+def test_replayed_request_is_refused() -> None:
+    body = b"{}"
+    old = str(int(NOW) - 301)
+    with pytest.raises(SourceAuthError, match="replay refused"):
+        verify_signature(SECRET, body, sign(body, old), old, now=NOW)
+    future = str(int(NOW) + 400)
+    with pytest.raises(SourceAuthError, match="replay refused"):
+        verify_signature(SECRET, body, sign(body, future), future, now=NOW)
+    with pytest.raises(SourceAuthError, match="not a number"):
+        verify_signature(SECRET, body, sign(body, "yesterday"), "yesterday", now=NOW)
+
+
+def test_timestamp_is_part_of_the_signed_message() -> None:
+    body = b"{}"
+    stamp = str(int(NOW))
+    with pytest.raises(SourceAuthError, match="bad signature"):
+        verify_signature(SECRET, body, sign(body), stamp, now=NOW)
+
+
+@given(st.binary(max_size=512), st.text(min_size=1, max_size=40))
+def test_signature_round_trip(body: bytes, secret: str) -> None:
+    verify_signature(secret, body, sign(body, secret=secret))
+
+
+def test_single_object_maps() -> None:
+    (mention,) = parse_webhook_body(json.dumps(ITEM).encode())
+    assert mention.network == "forum"
+    assert mention.external_id == "ticket-42"
+    assert mention.url == "https://forum.example.com/t/42"
+    assert mention.text == "Acme support never answers!"
+    assert mention.author.handle == "jane" and mention.author.followers == 120
+    assert mention.published_at == datetime(2024, 5, 1, 10, 30, tzinfo=UTC)
+    assert mention.published_at.tzinfo is UTC
+    assert mention.language_hint == "en"
+
+
+def test_list_and_envelope_forms() -> None:
+    second = dict(ITEM, id=7, network=None)
+    assert len(parse_webhook_body(json.dumps([ITEM, second]).encode())) == 2
+    mentions = parse_webhook_body(json.dumps({"mentions": [second]}).encode(), default_network="zd")
+    assert mentions[0].external_id == "7" and mentions[0].network == "zd"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"not json", "not valid JSON"),
+        (b"42", "must be a mention object, a list"),
+        (b"[]", "contains no mention"),
+        (json.dumps([ITEM, "x"]).encode(), "item 1: must be an object"),
+        (json.dumps(dict(ITEM, url="javascript:alert(1)")).encode(), "item 0: url: URL scheme"),
+        (
+            json.dumps(dict(ITEM, published_at="2024-05-01T12:30:00")).encode(),
+            "item 0: published_at: Input should have timezone info",
+        ),
+        (
+            json.dumps(dict(ITEM, author={"name": "x"})).encode(),
+            "item 0: author.handle: Field required",
+        ),
+        (json.dumps(dict(ITEM, extra_field=1)).encode(), "item 0: extra_field: Extra inputs"),
+        (
+            json.dumps(dict(ITEM, network="Not Valid!")).encode(),
+            "item 0: network: String should match",
+        ),
+        (
+            json.dumps(dict(ITEM, author=dict(ITEM["author"], followers=-1))).encode(),
+            "author.followers: Input should be greater than or equal to 0",
+        ),
+    ],
+)
+def test_malformed_bodies_get_clear_errors(body: bytes, message: str) -> None:
+    with pytest.raises(WebhookPayloadError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_webhook_body(body)
+
+
+def test_every_bad_item_is_named_but_the_list_is_capped() -> None:
+    bad = [dict(ITEM, id="")] * 8
+    with pytest.raises(WebhookPayloadError) as caught:
+        parse_webhook_body(json.dumps(bad).encode())
+    message = str(caught.value)
+    assert message.startswith("item 0: id:") and "item 4: id:" in message
+    assert "item 5" not in message and message.endswith("(and 3 more)")
+    assert "Acme support" not in message  # inputs are never echoed
+
+
+def test_too_many_items_or_bytes() -> None:
+    with pytest.raises(WebhookPayloadError, match=f"at most {MAX_ITEMS}"):
+        parse_webhook_body(json.dumps([ITEM] * (MAX_ITEMS + 1)).encode())
+    with pytest.raises(WebhookPayloadError, match="larger than 1024 KB"):
+        parse_webhook_body(b" " * (1024 * 1024 + 1))
+
+
+def test_webhook_source_has_nothing_to_poll() -> None:
+    result = WebhookSource().fetch(None, None, {"x": 1})  # type: ignore[arg-type]
+    assert result.mentions == [] and result.cursor == {"x": 1}

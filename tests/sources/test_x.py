@@ -1,0 +1,210 @@
+"""X API v2 recent search.
+
+No real X capture exists in the shared data: the payloads below are written for this
+test after the documented v2 response shape of GET /2/tweets/search/recent with
+``expansions=author_id`` (``data``, ``includes.users``, ``meta.newest_id/next_token``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from bot.sources.base import SourceRateLimited
+from bot.sources.http import HttpClient
+from bot.sources.x import XConfig, XSource, parse_search
+
+PATH = "/2/tweets/search/recent"
+
+PAGE_1: dict[str, Any] = {
+    "data": [
+        {
+            "id": "1780000000000000002",
+            "text": "@acme your app keeps crashing &amp; support is silent &gt;:( https://t.co/abc",
+            "author_id": "2244994945",
+            "created_at": "2024-04-15T10:00:05.000Z",
+            "lang": "en",
+            "conversation_id": "1779999999999999999",
+            "referenced_tweets": [{"type": "replied_to", "id": "1779999999999999999"}],
+            "public_metrics": {
+                "retweet_count": 2,
+                "reply_count": 1,
+                "like_count": 10,
+                "quote_count": 0,
+                "bookmark_count": 3,
+                "impression_count": 900,
+            },
+            "entities": {
+                "urls": [
+                    {
+                        "start": 60,
+                        "end": 83,
+                        "url": "https://t.co/abc",
+                        "expanded_url": "https://status.acme.example/incident/42",
+                        "display_url": "status.acme.example/incident/42",
+                    }
+                ]
+            },
+        },
+        {
+            "id": "1780000000000000001",
+            "text": "J'adore le nouveau produit Acme",
+            "author_id": "783214",
+            "created_at": "2024-04-15T09:59:00.000Z",
+            "lang": "fr",
+            "conversation_id": "1780000000000000001",
+            "public_metrics": {
+                "retweet_count": 0,
+                "reply_count": 0,
+                "like_count": 1,
+                "quote_count": 0,
+            },
+        },
+    ],
+    "includes": {
+        "users": [
+            {
+                "id": "2244994945",
+                "name": "Dev Person",
+                "username": "devperson",
+                "verified": False,
+                "public_metrics": {
+                    "followers_count": 1234,
+                    "following_count": 10,
+                    "tweet_count": 500,
+                    "listed_count": 3,
+                },
+            },
+            {
+                "id": "783214",
+                "name": "X",
+                "username": "X",
+                "verified": True,
+                "public_metrics": {
+                    "followers_count": 68000000,
+                    "following_count": 0,
+                    "tweet_count": 15000,
+                    "listed_count": 90000,
+                },
+            },
+        ]
+    },
+    "meta": {
+        "newest_id": "1780000000000000002",
+        "oldest_id": "1780000000000000001",
+        "result_count": 2,
+        "next_token": "b26v89c19zqg8o3fpzbkk",
+    },
+}
+PAGE_2: dict[str, Any] = {
+    "data": [
+        {
+            "id": "1780000000000000000",
+            "text": "acme?",
+            "author_id": "999",
+            "created_at": "2024-04-15T09:58:00.000Z",
+            "lang": "und",
+        }
+    ],
+    "meta": {
+        "newest_id": "1780000000000000000",
+        "oldest_id": "1780000000000000000",
+        "result_count": 1,
+    },
+}
+
+
+def config(httpserver: HTTPServer, **values: Any) -> XConfig:
+    """A config pointing at the local server."""
+    base = {"query": "acme -is:retweet", "bearer_token": "AAAA-bearer"}
+    return XConfig(base_url=httpserver.url_for("").rstrip("/"), **(base | values))
+
+
+def test_search_page_maps() -> None:
+    mentions, meta = parse_search(PAGE_1)
+    assert meta["newest_id"] == "1780000000000000002"
+    reply, french = mentions
+    assert reply.external_id == "1780000000000000002"
+    assert reply.url == "https://x.com/devperson/status/1780000000000000002"
+    assert reply.text == "@acme your app keeps crashing & support is silent >:( https://t.co/abc"
+    assert reply.author.handle == "@devperson" and reply.author.followers == 1234
+    assert reply.parent_external_id == "1779999999999999999"
+    assert reply.engagement == 13
+    assert reply.links == ("https://status.acme.example/incident/42",)
+    assert reply.published_at == datetime(2024, 4, 15, 10, 0, 5, tzinfo=UTC)
+    assert french.language_hint == "fr" and french.author.verified
+    assert french.author.followers == 68000000
+
+
+def test_unknown_author_and_undetermined_language() -> None:
+    (mention,), _ = parse_search(PAGE_2)
+    assert mention.author.handle == "id:999"
+    assert mention.url == "https://x.com/i/web/status/1780000000000000000"
+    assert mention.language_hint is None
+
+
+def test_fetch_with_since_id_and_pages(httpserver: HTTPServer, http: HttpClient) -> None:
+    httpserver.expect_request(
+        PATH,
+        headers={"Authorization": "Bearer AAAA-bearer"},
+        query_string={
+            "query": "acme -is:retweet",
+            "max_results": "100",
+            "expansions": "author_id",
+            "user.fields": "public_metrics,verified,username,name",
+            "tweet.fields": "created_at,lang,public_metrics,conversation_id,"
+            "referenced_tweets,author_id,entities",
+        },
+    ).respond_with_json(PAGE_1)
+    source, cfg = XSource(), config(httpserver)
+    first = source.fetch(http, cfg, {})  # the first fetch reads one page only
+    assert [m.external_id for m in first.mentions] == ["1780000000000000001", "1780000000000000002"]
+    assert first.cursor == {"since_id": "1780000000000000002"}
+
+    httpserver.clear()
+    httpserver.expect_oneshot_request(
+        PATH,
+        query_string={
+            "query": "acme -is:retweet",
+            "max_results": "100",
+            "expansions": "author_id",
+            "user.fields": "public_metrics,verified,username,name",
+            "tweet.fields": "created_at,lang,public_metrics,conversation_id,referenced_tweets,"
+            "author_id,entities",
+            "since_id": "1780000000000000002",
+        },
+    ).respond_with_json(
+        {
+            "data": PAGE_1["data"][:1],
+            "includes": PAGE_1["includes"],
+            "meta": {"newest_id": "1780000000000000009", "next_token": "t2"},
+        }
+    )
+    httpserver.expect_oneshot_request(PATH).respond_with_json({"meta": {"result_count": 0}})
+    second = source.fetch(http, cfg, first.cursor)
+    assert len(second.mentions) == 1
+    assert second.cursor == {"since_id": "1780000000000000009"}
+    assert httpserver.log[-1][0].args["next_token"] == "t2"
+
+
+def test_empty_result_keeps_the_cursor(httpserver: HTTPServer, http: HttpClient) -> None:
+    httpserver.expect_request(PATH).respond_with_json({"meta": {"result_count": 0}})
+    result = XSource().fetch(http, config(httpserver), {"since_id": "5"})
+    assert result.mentions == [] and result.cursor == {"since_id": "5"}
+
+
+def test_rate_limit_uses_the_reset_header(httpserver: HTTPServer, sleeps: Any) -> None:
+    reset = int(datetime.now(UTC).timestamp()) + 900
+    httpserver.expect_request(PATH).respond_with_json(
+        {"title": "Too Many Requests", "status": 429},
+        status=429,
+        headers={"x-rate-limit-reset": str(reset), "x-rate-limit-remaining": "0"},
+    )
+    with HttpClient(sleep=sleeps) as http, pytest.raises(SourceRateLimited) as caught:
+        XSource().fetch(http, config(httpserver), {})
+    assert caught.value.retry_after is not None and 880 <= caught.value.retry_after <= 900
+    assert sleeps.calls == []
+    assert "AAAA-bearer" not in str(caught.value)
