@@ -271,7 +271,7 @@ class Mention(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    author: Mapped[Author | None] = relationship(lazy="joined")
+    author: Mapped[Author | None] = relationship()
     watch: Mapped[Watch | None] = relationship()
 
 

@@ -1,0 +1,425 @@
+"""Dedupe keys: one fingerprint per piece of content, one story key per shared link.
+
+``content_fingerprint`` collapses near-duplicate texts: retweets (``RT @x: ...``),
+cross-posts (same words, other links, other handle forms), a feed entry re-published
+under a new GUID. ``story_key``/``story_key_for`` group mentions that carry the same
+external link, whichever network they come from: one story, one alert card.
+
+Both keys are stable across releases as long as ``FINGERPRINT_VERSION`` and
+``STORY_KEY_VERSION`` do not change; bump them when the normalization changes, since
+stored keys are compared with fresh ones.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import posixpath
+import re
+from collections.abc import Iterable
+from typing import Final
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+from bot.matching.text import fold, tokenize_folded
+
+__all__ = [
+    "FINGERPRINT_MAX_TOKENS",
+    "FINGERPRINT_MIN_CHARS",
+    "FINGERPRINT_MIN_TOKENS",
+    "FINGERPRINT_VERSION",
+    "STORY_KEY_VERSION",
+    "canonical_url",
+    "content_fingerprint",
+    "fingerprint_text",
+    "is_social_post_url",
+    "story_key",
+    "story_key_for",
+]
+
+FINGERPRINT_VERSION: Final = 1
+"""Bumped whenever ``fingerprint_text`` normalizes differently."""
+STORY_KEY_VERSION: Final = 1
+"""Bumped whenever ``canonical_url`` normalizes differently."""
+
+FINGERPRINT_MIN_TOKENS: Final = 5
+"""Texts with fewer words get no fingerprint.
+
+Short texts ("lol", "thanks @vigie!", "I love this product") are written independently
+by many people; collapsing them would hide distinct mentions. A retweet of a short text
+is still recognized through the network's own ids.
+"""
+FINGERPRINT_MIN_CHARS: Final = 20
+"""...nor texts whose words total fewer characters than this ("a b c d e f")."""
+FINGERPRINT_MAX_TOKENS: Final = 40
+"""Only the first words count: a cross-post truncated by a shorter network's length limit
+(``…`` plus a link) still shares its first 40 words with the original."""
+
+_URL_RE: Final = re.compile(r"(?:https?://|www\.)\S+|\bpic\.twitter\.com/\S+", re.IGNORECASE)
+_HANDLE: Final = r"@[\w.\-]+(?:@[\w.\-]+)?"
+_HANDLE_LABEL_RE: Final = re.compile(r"[.@]")
+# Repost and reply prefixes: "RT @x: ", "MT @x:", "@a @b " (a reply's addressees).
+_PREFIX_RE: Final = re.compile(
+    rf"^\s*(?:(?:rt|mt|qt|repost(?:ed)?)\s*:?\s*{_HANDLE}\s*:?\s*|{_HANDLE}[\s,:]+)+",
+    re.IGNORECASE,
+)
+# Trailing attributions added by reposters: "... via @x", "(via @x @y)", "h/t @x".
+# The lookbehind and possessive quantifier keep this linear on long whitespace runs.
+_SUFFIX_RE: Final = re.compile(
+    rf"(?<![\s(\[—–-])[\s(\[—–-]*+\b(?:via|h/t|cc)\s*:?\s*{_HANDLE}"
+    rf"(?:[\s,]+{_HANDLE})*[\s)\].]*$",
+    re.IGNORECASE,
+)
+
+
+def fingerprint_text(text: str) -> str | None:
+    """The normalized word sequence a fingerprint is computed from, or ``None``.
+
+    Folds case and accents, removes URLs, repost/reply prefixes and trailing ``via @x``
+    attributions, reduces handles to their first label (``@vigie@mastodon.social`` and
+    ``@vigie.bsky.social`` are both ``vigie``), drops ``#``, punctuation, emoji and
+    extra whitespace, drops a word cut by a trailing ``…``, and keeps the first
+    ``FINGERPRINT_MAX_TOKENS`` words. Exposed for debugging and tests.
+    """
+    body = _URL_RE.sub(" ", text)
+    body = _PREFIX_RE.sub("", body)
+    body = _SUFFIX_RE.sub("", body)
+    truncated = body.rstrip().endswith(("…", "..."))
+    tokens: list[str] = []
+    for token in tokenize_folded(fold(body)):
+        if token[0] == "@":
+            token = _HANDLE_LABEL_RE.split(token[1:], maxsplit=1)[0]
+        elif token[0] == "#":
+            token = token[1:]
+        tokens.append(token)
+    if truncated and len(tokens) > 1:
+        tokens.pop()  # likely cut mid-word by the cross-poster
+    tokens = tokens[:FINGERPRINT_MAX_TOKENS]
+    if len(tokens) < FINGERPRINT_MIN_TOKENS or sum(map(len, tokens)) < FINGERPRINT_MIN_CHARS:
+        return None
+    return " ".join(tokens)
+
+
+def content_fingerprint(text: str) -> str | None:
+    """A 32-hex-digit key shared by near-duplicate texts, or ``None`` for short texts.
+
+    Two texts get the same key when ``fingerprint_text`` reduces them to the same words
+    (see there). ``None`` means "too short to dedupe by content" (fewer than
+    ``FINGERPRINT_MIN_TOKENS`` words or ``FINGERPRINT_MIN_CHARS`` letters): store it as
+    NULL, which never collides. Edits that change words change the key.
+    """
+    normalized = fingerprint_text(text)
+    if normalized is None:
+        return None
+    digest = hashlib.blake2b(
+        normalized.encode("utf-8"),
+        digest_size=16,
+        person=f"vigie-fp-v{FINGERPRINT_VERSION}".encode(),
+    )
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------------------------------
+# URLs
+
+_TRACKING_PARAMS: Final = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "gclsrc",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "twclid",
+        "ttclid",
+        "yclid",
+        "ysclid",
+        "li_fat_id",
+        "mc_cid",
+        "mc_eid",
+        "_hsenc",
+        "_hsmi",
+        "hsctatracking",
+        "mkt_tok",
+        "_ga",
+        "_gl",
+        "igshid",
+        "igsh",
+        "ref",
+        "ref_src",
+        "ref_url",
+        "referrer",
+        "si",
+        "spm",
+        "share",
+        "cmpid",
+        "s_cid",
+        "oly_anon_id",
+        "oly_enc_id",
+        "vero_id",
+        "wickedid",
+        "rb_clickid",
+        "__s",
+    }
+)
+_TRACKING_PREFIXES: Final = ("utm_", "pk_", "mtm_", "hsa_", "__hs")
+# Parameters that only mean something on one site ("s" is a search on most blogs but a
+# share token on X).
+_HOST_TRACKING_PARAMS: Final = {
+    "x.com": frozenset({"s", "t"}),
+    "youtube.com": frozenset({"feature", "pp", "ab_channel"}),
+}
+
+_HOST_ALIASES: Final = {
+    "twitter.com": "x.com",
+    "old.reddit.com": "reddit.com",
+    "new.reddit.com": "reddit.com",
+    "np.reddit.com": "reddit.com",
+    "youtube-nocookie.com": "youtube.com",
+    "music.youtube.com": "youtube.com",
+}
+
+# host -> (path, query parameters that hold the target URL); "" path = any path.
+_REDIRECTORS: Final = {
+    "l.facebook.com": ("/l.php", ("u",)),
+    "lm.facebook.com": ("/l.php", ("u",)),
+    "facebook.com": ("/l.php", ("u",)),
+    "l.instagram.com": ("", ("u",)),
+    "youtube.com": ("/redirect", ("q",)),
+    "out.reddit.com": ("", ("url",)),
+    "t.umblr.com": ("/redirect", ("z",)),
+    "linkedin.com": ("/redir/redirect", ("url",)),
+    "slack-redir.net": ("/link", ("url",)),
+    "duckduckgo.com": ("/l/", ("uddg",)),
+    "steamcommunity.com": ("/linkfilter/", ("url", "u")),
+    "href.li": ("/", ()),
+}
+_GOOGLE_HOST_RE: Final = re.compile(r"(?:[a-z0-9-]+\.)*google\.[a-z]{2,3}(?:\.[a-z]{2})?")
+_MAX_UNWRAP: Final = 4
+_HOST_RE: Final = re.compile(r"[a-z0-9_\-]+(?:\.[a-z0-9_\-]+)*|[0-9a-f:.]*:[0-9a-f:.]*")
+
+_YOUTUBE_ID_PATH_RE: Final = re.compile(r"/(?:shorts|embed|live|v|e)/([\w-]+)")
+_UNRESERVED_ESCAPE_RE: Final = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_PATH_SAFE: Final = "/%:@!$&'()*+,;="
+
+# Post, profile and tag pages of networks: discussion around a story, not a story.
+_SOCIAL_HOSTS: Final = ("news.ycombinator.com", "reddit.com", "redd.it", "bsky.app", "x.com")
+_FEDIVERSE_PATH_RE: Final = re.compile(
+    r"/(?:@[^/]+(?:/\d+)?|web/@[^/]+(?:/\d+)?|users/[^/]+(?:/statuses/\d+)?"
+    r"|web/statuses/\d+|notice/[^/]+|objects/[^/]+|tags/[^/]+)/?",
+)
+
+
+def _normalize_host(host: str) -> str:
+    host = host.lower().rstrip(".")
+    if not host.isascii():
+        # An undecodable name stays as it is and fails the validity check later.
+        with contextlib.suppress(UnicodeError):
+            host = host.encode("idna").decode("ascii")
+    stripped = True
+    while stripped:  # "www.m.example.com": strip to a fixed point, so keys are stable
+        stripped = False
+        for prefix in ("www.", "m.", "mobile."):
+            if host.startswith(prefix) and "." in host[len(prefix) :]:
+                host = host[len(prefix) :]
+                stripped = True
+    return _HOST_ALIASES.get(host, host)
+
+
+def _normalize_escapes(text: str) -> str:
+    """Upper-case percent escapes and decode the ones that encode unreserved characters."""
+
+    def fix(match: re.Match[str]) -> str:
+        char = chr(int(match.group(1), 16))
+        return char if char in _UNRESERVED else "%" + match.group(1).upper()
+
+    return _UNRESERVED_ESCAPE_RE.sub(fix, text)
+
+
+def _normalize_path(path: str) -> str:
+    path = quote(path, safe=_PATH_SAFE)  # encodes spaces and non-ASCII, keeps escapes
+    path = _normalize_escapes(path)
+    if "/." in path:  # resolve "." and ".." segments
+        path = "/" + posixpath.normpath(path).lstrip("/").removeprefix(".")
+    return path.rstrip("/")
+
+
+def _is_tracking(key: str, host: str) -> bool:
+    lowered = key.lower()
+    if lowered in _TRACKING_PARAMS or lowered.startswith(_TRACKING_PREFIXES):
+        return True
+    return lowered in _HOST_TRACKING_PARAMS.get(host, ())
+
+
+def _unwrap(host: str, path: str, query: str) -> str | None:
+    """The destination of a known redirector link, or ``None``."""
+    if _GOOGLE_HOST_RE.fullmatch(host):
+        if path == "/url":
+            params = dict(parse_qsl(query))
+            target = params.get("url") or params.get("q")
+            return target if target and _looks_absolute(target) else None
+        if path.startswith("/amp/s/"):  # /amp/s/host/path?query of the target
+            return "https://" + path[len("/amp/s/") :] + ("?" + query if query else "")
+        return None
+    rule = _REDIRECTORS.get(host)
+    if rule is None:
+        return None
+    rule_path, keys = rule
+    if rule_path and path.rstrip("/") != rule_path.rstrip("/"):
+        return None
+    if not keys:  # href.li/?https://target
+        target = unquote(query)
+        return target if _looks_absolute(target) else None
+    params = dict(parse_qsl(query))
+    for key in keys:
+        target = params.get(key)
+        if target and _looks_absolute(target):
+            return target
+    return None
+
+
+def _looks_absolute(url: str) -> bool:
+    return url[:8].lower().startswith(("http://", "https://"))
+
+
+def _youtube_id(host: str, path: str, query: str) -> str | None:
+    if host == "youtu.be":
+        video = path.strip("/").split("/", 1)[0]
+        return video or None
+    if host != "youtube.com":
+        return None
+    if path.rstrip("/") == "/watch":
+        return dict(parse_qsl(query)).get("v") or None
+    match = _YOUTUBE_ID_PATH_RE.match(path)
+    return match.group(1) if match else None
+
+
+def canonical_url(url: str) -> str | None:
+    """Normalize a link so that the same page gets the same string, or ``None``.
+
+    Returns ``None`` for anything that is not an absolute http(s) URL with a host.
+    Lower-cases scheme and host, drops ``www.``/``m.``/``mobile.``, credentials, default
+    ports, the fragment and tracking parameters (``utm_*``, ``fbclid``, ``gclid``,
+    ``mc_cid``, ``ref``, ``si``...), sorts the remaining parameters, normalizes percent
+    escapes and dot segments, strips the trailing slash, unwraps known redirectors
+    (``google.com/url?url=``, ``l.facebook.com/l.php?u=``, Google AMP...) and gives every
+    YouTube video form (``youtu.be/ID``, ``/shorts/ID``, ``/embed/ID``) the
+    ``https://youtube.com/watch?v=ID`` form. Shorteners such as ``t.co`` cannot be
+    resolved offline and are kept. The scheme is kept; ``story_key`` ignores it.
+    """
+    current = url.strip()
+    try:
+        current.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: not a URL anyone can visit
+        return None
+    if current.startswith("//"):
+        current = "https:" + current
+    elif current[:4].lower() == "www.":
+        current = "https://" + current
+    for _ in range(_MAX_UNWRAP + 1):
+        try:
+            parts = urlsplit(current)
+            hostname = parts.hostname
+            port = parts.port
+        except ValueError:
+            return None
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https") or not hostname:
+            return None
+        host = _normalize_host(hostname)
+        if not _HOST_RE.fullmatch(host):
+            return None
+        target = _unwrap(host, parts.path, parts.query)
+        if target is None or target == current:
+            break
+        current = target
+    else:
+        return None  # redirector loop
+    video = _youtube_id(host, parts.path, parts.query)
+    if video is not None:
+        return f"https://youtube.com/watch?v={quote(video, safe='')}"
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != (443 if scheme == "https" else 80):
+        netloc += f":{port}"
+    path = _normalize_path(parts.path)
+    params = sorted(
+        (key, value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if not _is_tracking(key, host)
+    )
+    query = "?" + urlencode(params, quote_via=quote) if params else ""
+    return f"{scheme}://{netloc}{path}{query}"
+
+
+def story_key(url: str) -> str | None:
+    """A 32-hex-digit key shared by every link to the same page, or ``None``.
+
+    Built from ``canonical_url`` without the scheme (the http and https links to a page
+    are one story). ``None`` when the URL is not a usable http(s) link. This does not
+    check whether the link is a social post page: use ``story_key_for`` for mentions.
+    """
+    canonical = canonical_url(url)
+    if canonical is None:
+        return None
+    _, _, rest = canonical.partition("://")
+    digest = hashlib.blake2b(
+        rest.encode("utf-8"),
+        digest_size=16,
+        person=f"vigie-story-v{STORY_KEY_VERSION}".encode(),
+    )
+    return digest.hexdigest()
+
+
+def _host_and_path(canonical: str) -> tuple[str, str]:
+    parts = urlsplit(canonical)
+    return (parts.hostname or ""), parts.path
+
+
+def is_social_post_url(url: str) -> bool:
+    """Whether ``url`` is a network's own page (post, profile, tag) rather than content.
+
+    Covers Hacker News, Reddit (and ``redd.it``), Bluesky, X/Twitter, and Mastodon-style
+    fediverse paths on any host (``/@user/123``, ``/users/u/statuses/123``,
+    ``/tags/x``, ``/notice/id``). Invalid URLs count as social (never a story).
+    """
+    canonical = canonical_url(url)
+    if canonical is None:
+        return True
+    host, path = _host_and_path(canonical)
+    return _is_social(host, path)
+
+
+def _is_social(host: str, path: str) -> bool:
+    for social in _SOCIAL_HOSTS:
+        if host == social or host.endswith("." + social):
+            return True
+    return bool(_FEDIVERSE_PATH_RE.fullmatch(path))
+
+
+def story_key_for(links: Iterable[str], own_url: str | None) -> str | None:
+    """The story key of a mention: the content it is about, or ``None``.
+
+    A mention whose own URL is content (a news article, a blog entry, a YouTube video
+    from a feed) is its own story. A mention whose own URL is a network's post page
+    (a Mastodon status, a Bluesky post, an HN item, a Reddit thread, a tweet) is not:
+    its story is the first of ``links`` that is external, meaning a valid http(s) link
+    that is neither on the post's own host (profile and hashtag links inside a Mastodon
+    post) nor any network's post/profile/tag page. ``None`` when there is none.
+    """
+    own_host = ""
+    if own_url:
+        own = canonical_url(own_url)
+        if own is not None:
+            own_host, own_path = _host_and_path(own)
+            if not _is_social(own_host, own_path):
+                return story_key(own)
+    for link in links:
+        canonical = canonical_url(link)
+        if canonical is None:
+            continue
+        host, path = _host_and_path(canonical)
+        if host == own_host or _is_social(host, path):
+            continue
+        return story_key(canonical)
+    return None

@@ -1,0 +1,1086 @@
+"""The watch query language: parse once, match thousands of mentions per second.
+
+Syntax (case of words does not matter; ``OR``/``AND`` operators are upper case)::
+
+    vigie bug                 both words (implicit AND)
+    "free trial"              an exact phrase (consecutive words)
+    bug OR panne              either; OR binds tighter than the implicit AND:
+                              ``vigie bug OR panne`` = vigie AND (bug OR panne)
+    vigie AND bug             explicit AND, same as ``vigie bug``
+    (a b) OR c                parentheses group terms
+    -spam -"free trial" -(a OR b)   exclusions (a word, phrase, group or field)
+    refund*                   a prefix: refund, refunds, refunded...
+    #vigie  @vigie            only the hashtag / only the handle; a bare ``vigie`` also
+                              matches ``#vigie`` and ``@vigie``
+    lang:fr                   the mention's language (``fr`` also matches ``fr-CA``)
+    from:vigie  from:@Vigie   the author's handle (``from:vigie`` also matches
+                              ``vigie@mastodon.social`` and ``vigie.bsky.social``)
+    source:mastodon           the network kind (rss, mastodon, bluesky, hn, reddit, x,
+                              webhook; aliases such as twitter, bsky, hackernews)
+
+Matching is case- and accent-insensitive (``é`` = ``e``) and word-aware (``cat`` does
+not match ``concatenate``); see ``bot.matching.text`` for how text becomes words. A query
+word that splits into several words (``l'appli``, ``e-mail``) is matched as a phrase.
+Words made only of emoji or punctuation are refused (they can never match); inside a
+phrase they are ignored. The empty query is valid and matches every mention; a query made
+only of exclusions is refused.
+
+Typical use::
+
+    query = parse_query('vigie bug OR panne lang:fr -"free trial"')
+    item = MatchInput(text=..., author_handle=..., language="fr", network="mastodon")
+    hits = [w for w in watches if w.query.matches(item)]   # text folded once per item
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from bisect import bisect_left
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Final, TypeAlias
+
+from bot.matching.text import fold, tokenize, tokenize_folded
+
+__all__ = [
+    "FIELDS",
+    "KNOWN_NETWORKS",
+    "MAX_DEPTH",
+    "MAX_PARENTHESES",
+    "MAX_QUERY_LENGTH",
+    "MAX_TERMS",
+    "MIN_PREFIX_LENGTH",
+    "And",
+    "Field",
+    "MatchInput",
+    "Node",
+    "Not",
+    "Or",
+    "Phrase",
+    "PreparedText",
+    "Query",
+    "QueryError",
+    "Word",
+    "normalize_network",
+    "parse_query",
+    "prepare",
+]
+
+MAX_QUERY_LENGTH: Final = 500
+"""Longest accepted query, in characters."""
+MAX_TERMS: Final = 50
+"""Most words, phrases and fields one query may hold."""
+MAX_DEPTH: Final = 8
+"""Deepest nesting of AND/OR/exclusion accepted (``a (b OR -(c d))`` is 4 deep).
+
+Measured on the syntax tree, not on parentheses, so that the normalized ``str`` of a
+query (which adds clarifying parentheses) always parses back."""
+MAX_PARENTHESES: Final = 24
+"""Deepest parenthesis nesting accepted, redundant ones included (``((a))`` is 2)."""
+MIN_PREFIX_LENGTH: Final = 2
+"""Shortest prefix before ``*`` (``a*`` would match nearly everything)."""
+
+FIELDS: Final = ("lang", "from", "source")
+"""The ``name:value`` fields a query may use."""
+
+KNOWN_NETWORKS: Final = ("rss", "mastodon", "bluesky", "hn", "reddit", "x", "webhook")
+"""Default network kinds accepted by ``source:`` (the sources' ``Source.kind`` values)."""
+
+_NETWORK_ALIASES: Final = {
+    "twitter": "x",
+    "bsky": "bluesky",
+    "hackernews": "hn",
+    "hacker_news": "hn",
+    "hacker-news": "hn",
+    "ycombinator": "hn",
+    "atom": "rss",
+    "feed": "rss",
+    "feeds": "rss",
+    "fediverse": "mastodon",
+}
+
+_NETWORK_DESCRIPTIONS: Final = {
+    "rss": "in RSS/Atom feeds",
+    "mastodon": "on Mastodon",
+    "bluesky": "on Bluesky",
+    "hn": "on Hacker News",
+    "reddit": "on Reddit",
+    "x": "on X",
+    "webhook": "from the webhook",
+}
+
+_LANGUAGE_NAMES: Final = {
+    "ar": "Arabic",
+    "br": "Breton",
+    "ca": "Catalan",
+    "co": "Corsican",
+    "cs": "Czech",
+    "da": "Danish",
+    "de": "German",
+    "el": "Greek",
+    "en": "English",
+    "es": "Spanish",
+    "eu": "Basque",
+    "fi": "Finnish",
+    "fr": "French",
+    "he": "Hebrew",
+    "hi": "Hindi",
+    "hu": "Hungarian",
+    "id": "Indonesian",
+    "it": "Italian",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "nl": "Dutch",
+    "no": "Norwegian",
+    "oc": "Occitan",
+    "pl": "Polish",
+    "pt": "Portuguese",
+    "ro": "Romanian",
+    "ru": "Russian",
+    "sv": "Swedish",
+    "th": "Thai",
+    "tr": "Turkish",
+    "uk": "Ukrainian",
+    "vi": "Vietnamese",
+    "zh": "Chinese",
+}
+
+# Language names people type instead of codes (English names, and French ones for the
+# French-speaking teams Vigie serves), folded.
+_LANGUAGE_ALIASES: Final = {
+    **{fold(name): code for code, name in _LANGUAGE_NAMES.items()},
+    "francais": "fr",
+    "anglais": "en",
+    "espagnol": "es",
+    "allemand": "de",
+    "italien": "it",
+    "portugais": "pt",
+    "neerlandais": "nl",
+    "arabe": "ar",
+    "chinois": "zh",
+    "japonais": "ja",
+    "russe": "ru",
+}
+
+# Field names people try, mapped to the field they mean (for "did you mean").
+_FIELD_SYNONYMS: Final = {
+    "language": "lang",
+    "langue": "lang",
+    "author": "from",
+    "auteur": "from",
+    "user": "from",
+    "by": "from",
+    "handle": "from",
+    "network": "source",
+    "reseau": "source",
+    "site": "source",
+    "src": "source",
+}
+
+_LANG_RE: Final = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{1,8})*")
+_HANDLE_RE: Final = re.compile(r"[\w.@\-]+")
+# Latin letters only: "注意:" in a CJK query is text, "réseau:x" is a (mistyped) field.
+_FIELD_RE: Final = re.compile(r"([A-Za-z\u00c0-\u024f][A-Za-z\u00c0-\u024f_]*):(.*)", re.DOTALL)
+_HANDLE_SHORT_RE: Final = re.compile(r"[.@]")
+
+# Opening quote -> the quotes that may close it (typographic quotes come from phones
+# and word processors; French guillemets from French keyboards).
+_QUOTES: Final = {'"': '"', "“": '”"', "«": "»", "„": '“”"'}
+_STRAY_CLOSING_QUOTES: Final = "”»"
+_BREAK_CHARS: Final = frozenset('()"“”«»„')
+
+
+# ---------------------------------------------------------------------------------------
+# Errors
+
+
+class QueryError(ValueError):
+    """A query that cannot be parsed, with where it went wrong.
+
+    ``message`` says what is wrong and how to fix it; ``position`` is the 0-based index
+    of the offending ``token`` in ``query``. ``pointer()`` renders the caret display.
+    """
+
+    def __init__(self, message: str, position: int, token: str, query: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.position = position
+        self.token = token
+        self.query = query
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[type[QueryError], tuple[str, int, str, str]]:
+        return (type(self), (self.message, self.position, self.token, self.query))
+
+    def pointer(self, width: int = 72) -> str:
+        """Return two lines: the query, and ``^`` marks under the offending token.
+
+        Long queries are shown as a window of about ``width`` characters around the
+        token, with ``…`` where text was cut. Wide (CJK) characters count as two
+        columns so the marks line up in a monospace font.
+        """
+        query = self.query
+        start = 0
+        end = len(query)
+        if end > width:
+            start = max(0, min(self.position - width // 3, end - width))
+            end = min(len(query), start + width)
+        shown = "".join(" " if c.isspace() or not c.isprintable() else c for c in query)
+        head = "…" if start > 0 else ""
+        tail = "…" if end < len(query) else ""
+        line = head + shown[start:end] + tail
+        column = len(head) + _display_width(shown[start : max(start, self.position)])
+        token = self.token[: max(1, end - self.position)]
+        marks = "^" * max(1, _display_width(token))
+        return f"{line}\n{' ' * column}{marks}"
+
+
+def _display_width(text: str) -> int:
+    """Monospace columns taken by ``text``: 2 for wide characters, 0 for marks."""
+    width = 0
+    for char in text:
+        if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return width
+
+
+# ---------------------------------------------------------------------------------------
+# Syntax tree
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One folded token: a word, ``#hashtag`` or ``@handle``, optionally a prefix (``*``)."""
+
+    token: str
+    prefix: bool = False
+
+    @property
+    def kind(self) -> str:
+        """``"hashtag"``, ``"handle"`` or ``"word"``."""
+        if self.token.startswith("#"):
+            return "hashtag"
+        if self.token.startswith("@"):
+            return "handle"
+        return "word"
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """Consecutive words, in order (at least two)."""
+
+    words: tuple[Word, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A ``name:value`` filter on the mention's metadata; ``value`` is normalized."""
+
+    name: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    """An exclusion: matches when ``child`` does not."""
+
+    child: Node
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    """Matches when every child matches (at least two children)."""
+
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    """Matches when any child matches (at least two children)."""
+
+    children: tuple[Node, ...]
+
+
+Node: TypeAlias = Word | Phrase | Field | Not | And | Or
+
+
+# ---------------------------------------------------------------------------------------
+# What a query is matched against
+
+
+@lru_cache(maxsize=256)
+def normalize_network(network: str) -> str:
+    """Fold a network kind and resolve aliases (``Twitter`` -> ``x``, ``bsky`` -> ``bluesky``)."""
+    value = fold(network.strip())
+    return _NETWORK_ALIASES.get(value, value)
+
+
+@lru_cache(maxsize=256)
+def _normalize_language(language: str) -> str:
+    return fold(language.strip()).replace("_", "-")
+
+
+@lru_cache(maxsize=4096)
+def _normalize_handle(handle: str) -> str:
+    value = fold(handle.strip())
+    return value[1:] if value.startswith("@") else value
+
+
+class PreparedText:
+    """A mention folded and tokenized once, ready to be matched by any number of queries.
+
+    Build it with ``prepare`` (or let ``MatchInput.prepared`` do it). Attributes are
+    read-only by convention: ``tokens`` (title tokens, a separator, text tokens),
+    ``token_set`` (plus the short form ``@name`` of ``@name@domain``/``@name.domain``
+    handles), and the normalized ``language``, ``network`` and ``author``.
+    """
+
+    __slots__ = ("_sorted", "author", "language", "network", "token_set", "tokens")
+
+    def __init__(
+        self,
+        tokens: tuple[str, ...],
+        *,
+        language: str | None = None,
+        network: str | None = None,
+        author: str | None = None,
+    ) -> None:
+        self.tokens = tokens
+        forms = frozenset(tokens)
+        # Only handle tokens contain "@", so one C-level scan skips the loop for most texts.
+        if _SEPARATOR in forms or "@" in "".join(tokens):
+            extra = set(forms)
+            extra.discard(_SEPARATOR)
+            for token in tokens:
+                if token.startswith("@"):
+                    short = _HANDLE_SHORT_RE.split(token[1:], maxsplit=1)
+                    if len(short) > 1:
+                        extra.add("@" + short[0])
+            forms = frozenset(extra)
+        self.token_set: frozenset[str] = forms
+        self.language = language
+        self.network = network
+        self.author = author
+        self._sorted: tuple[str, ...] | None = None
+
+    @property
+    def sorted_tokens(self) -> tuple[str, ...]:
+        """The distinct token forms in sorted order (for prefix search), built on demand."""
+        if self._sorted is None:
+            self._sorted = tuple(sorted(self.token_set))
+        return self._sorted
+
+    def __repr__(self) -> str:
+        return f"PreparedText(tokens={self.tokens!r}, language={self.language!r}, " + (
+            f"network={self.network!r}, author={self.author!r})"
+        )
+
+
+# Between title and text tokens: keeps a phrase from spanning the two.
+_SEPARATOR: Final = "\x00"
+
+
+def prepare(
+    text: str,
+    title: str | None = None,
+    *,
+    author_handle: str | None = None,
+    language: str | None = None,
+    network: str | None = None,
+) -> PreparedText:
+    """Fold and tokenize a mention once so that many queries can match it cheaply.
+
+    Words of ``title`` and ``text`` are both searched; a phrase never spans the two.
+    ``language`` is a code such as ``fr`` or ``fr-CA``; ``network`` a source kind.
+    """
+    tokens = tokenize_folded(fold(text))
+    if title:
+        tokens = [*tokenize_folded(fold(title)), _SEPARATOR, *tokens]
+    return PreparedText(
+        tuple(tokens),
+        language=_normalize_language(language) if language else None,
+        network=normalize_network(network) if network else None,
+        author=_normalize_handle(author_handle) if author_handle else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MatchInput:
+    """A mention as the query language sees it. Treat it as immutable.
+
+    ``prepared`` folds and tokenizes it on first use and keeps the result, so matching
+    one ``MatchInput`` against many queries folds its text only once.
+    """
+
+    text: str
+    title: str | None = None
+    author_handle: str | None = None
+    language: str | None = None
+    network: str | None = None
+    _prepared: PreparedText | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def prepared(self) -> PreparedText:
+        """The folded, tokenized form of this mention (computed once)."""
+        prepared = self._prepared
+        if prepared is None:
+            prepared = prepare(
+                self.text,
+                self.title,
+                author_handle=self.author_handle,
+                language=self.language,
+                network=self.network,
+            )
+            # Frozen for callers; this cache is the one sanctioned mutation.
+            object.__setattr__(self, "_prepared", prepared)
+        return prepared
+
+
+# ---------------------------------------------------------------------------------------
+# Lexer
+
+
+@dataclass(frozen=True, slots=True)
+class _Tok:
+    kind: str  # "(", ")", "-", "OR", "AND", "word", "phrase"
+    text: str
+    pos: int
+
+
+def _lex(text: str) -> list[_Tok]:
+    tokens: list[_Tok] = []
+    i = 0
+    n = len(text)
+    while i < n:
+        char = text[i]
+        if char.isspace():
+            i += 1
+        elif char in "()":
+            tokens.append(_Tok(char, char, i))
+            i += 1
+        elif char in _QUOTES:
+            closers = _QUOTES[char]
+            j = i + 1
+            while j < n and text[j] not in closers:
+                j += 1
+            if j >= n:
+                raise QueryError("unbalanced quote: this quote is never closed", i, char, text)
+            tokens.append(_Tok("phrase", text[i : j + 1], i))
+            i = j + 1
+        elif char in _STRAY_CLOSING_QUOTES:
+            raise QueryError(
+                f"unbalanced quote: {char} closes a phrase that was never opened", i, char, text
+            )
+        elif char == "-":
+            nxt = text[i + 1] if i + 1 < n else ""
+            if not nxt or nxt.isspace() or nxt == ")":
+                raise QueryError(
+                    "'-' must be directly followed by what to exclude, "
+                    'as in -spam, -"free trial" or -(a OR b)',
+                    i,
+                    char,
+                    text,
+                )
+            tokens.append(_Tok("-", char, i))
+            i += 1
+        else:
+            j = i
+            while j < n and not text[j].isspace() and text[j] not in _BREAK_CHARS:
+                j += 1
+            raw = text[i:j]
+            kind = raw if raw in ("OR", "AND") else "word"
+            tokens.append(_Tok(kind, raw, i))
+            i = j
+    return tokens
+
+
+# ---------------------------------------------------------------------------------------
+# Parser
+
+
+class _Parser:
+    def __init__(self, text: str, networks: frozenset[str]) -> None:
+        self.text = text
+        self.networks = networks
+        self.tokens = _lex(text)
+        self.index = 0
+        self.terms = 0
+        self.first_minus: _Tok | None = None
+        self.deepest: tuple[int, _Tok] | None = None
+
+    def error(self, message: str, tok: _Tok) -> QueryError:
+        return QueryError(message, tok.pos, tok.text, self.text)
+
+    def peek(self) -> _Tok | None:
+        return self.tokens[self.index] if self.index < len(self.tokens) else None
+
+    def take(self) -> _Tok:
+        tok = self.tokens[self.index]
+        self.index += 1
+        return tok
+
+    def parse(self) -> Node | None:
+        children = self.conjunction(depth=0, opener=None)
+        return _make_and(children) if children else None
+
+    def conjunction(self, depth: int, opener: _Tok | None) -> list[Node]:
+        children: list[Node] = []
+        while (tok := self.peek()) is not None:
+            if tok.kind == ")":
+                if opener is None:
+                    raise self.error("unbalanced parenthesis: this ')' has no '('", tok)
+                break
+            if tok.kind == "AND":
+                self.take()
+                nxt = self.peek()
+                if not children or nxt is None or nxt.kind in (")", "OR", "AND"):
+                    raise self.error("AND must stand between two terms, as in a AND b", tok)
+                continue
+            if tok.kind == "OR":
+                raise self.error("OR must stand between two terms, as in bug OR panne", tok)
+            children.append(self.disjunction(depth))
+        return children
+
+    def disjunction(self, depth: int) -> Node:
+        items = [self.unary(depth)]
+        while (tok := self.peek()) is not None and tok.kind == "OR":
+            self.take()
+            nxt = self.peek()
+            if nxt is None or nxt.kind in (")", "OR", "AND"):
+                raise self.error("OR must stand between two terms, as in bug OR panne", tok)
+            items.append(self.unary(depth))
+        if len(items) == 1:
+            return items[0]
+        flat: list[Node] = []
+        for item in items:
+            flat.extend(item.children if isinstance(item, Or) else (item,))
+        return Or(tuple(flat))
+
+    def unary(self, depth: int) -> Node:
+        negated = False
+        while (tok := self.peek()) is not None and tok.kind == "-":
+            self.first_minus = self.first_minus or tok
+            negated = not negated
+            self.take()
+        node = self.primary(depth)
+        if negated:
+            return node.child if isinstance(node, Not) else Not(node)
+        return node
+
+    def primary(self, depth: int) -> Node:
+        tok = self.peek()
+        if tok is None:  # only reachable after '-', which the lexer already checks
+            raise QueryError("the query ends too early", len(self.text), "", self.text)
+        self.take()
+        if tok.kind == "(":
+            if depth >= MAX_PARENTHESES:
+                raise self.error(f"too many nested parentheses (at most {MAX_PARENTHESES})", tok)
+            if self.deepest is None or depth + 1 > self.deepest[0]:
+                self.deepest = (depth + 1, tok)
+            children = self.conjunction(depth + 1, opener=tok)
+            close = self.peek()
+            if close is None:
+                raise self.error("unbalanced parenthesis: this '(' is never closed", tok)
+            self.take()
+            if not children:
+                raise QueryError(
+                    "empty group: put at least one term between the parentheses",
+                    tok.pos,
+                    self.text[tok.pos : close.pos + 1],
+                    self.text,
+                )
+            return _make_and(children)
+        if tok.kind in ("OR", "AND"):
+            raise self.error(
+                f"{tok.kind} must stand between two terms; to search for the word, "
+                f'write it in lower case or quote it: "{tok.kind.lower()}"',
+                tok,
+            )
+        self.count_term(tok)
+        if tok.kind == "phrase":
+            return self.phrase(tok)
+        match = _FIELD_RE.fullmatch(tok.text)
+        if match and not match.group(2).startswith("//"):  # "https://..." is text
+            return self.field(tok, match.group(1), match.group(2))
+        return self.word(tok)
+
+    def count_term(self, tok: _Tok) -> None:
+        self.terms += 1
+        if self.terms > MAX_TERMS:
+            raise self.error(f"too many terms (at most {MAX_TERMS} per query)", tok)
+
+    def words_of(self, chunk: str, tok: _Tok) -> list[Word]:
+        """The words one whitespace-free chunk stands for (trailing ``*`` = prefix)."""
+        prefix = chunk.endswith("*")
+        tokens = tokenize(chunk.rstrip("*")) if prefix else tokenize(chunk)
+        words = [Word(token) for token in tokens]
+        if prefix and words:
+            last = words[-1].token
+            if len(last.lstrip("#@")) < MIN_PREFIX_LENGTH:
+                raise self.error(
+                    f"prefix too short: write at least {MIN_PREFIX_LENGTH} letters "
+                    "before '*', as in refund*",
+                    tok,
+                )
+            words[-1] = Word(last, prefix=True)
+        return words
+
+    def word(self, tok: _Tok) -> Node:
+        words = self.words_of(tok.text, tok)
+        if not words:
+            if not tok.text.strip("*"):
+                raise self.error("'*' must end a word, as in refund*", tok)
+            raise self.error(
+                f"{tok.text!r} has no letters or digits to search for "
+                "(emoji and punctuation are not searchable)",
+                tok,
+            )
+        return words[0] if len(words) == 1 else Phrase(tuple(words))
+
+    def phrase(self, tok: _Tok) -> Node:
+        words: list[Word] = []
+        for chunk in tok.text[1:-1].split():
+            words.extend(self.words_of(chunk, tok))
+        if not words:
+            raise self.error("empty phrase: put words between the quotes", tok)
+        return words[0] if len(words) == 1 else Phrase(tuple(words))
+
+    def field(self, tok: _Tok, raw_name: str, raw_value: str) -> Node:
+        name = fold(raw_name)
+        if name not in FIELDS:
+            guess = _FIELD_SYNONYMS.get(name) or next(
+                iter(difflib.get_close_matches(name, FIELDS, n=1, cutoff=0.6)), None
+            )
+            hint = f"did you mean {guess}:? " if guess else ""
+            raise QueryError(
+                f"unknown field {raw_name}: {hint}(fields are lang:, from: and source:; "
+                f'to search for the text itself, quote it: "{tok.text}")',
+                tok.pos,
+                raw_name,
+                self.text,
+            )
+        value_pos = tok.pos + len(raw_name) + 1
+        if not raw_value:
+            example = {"lang": "lang:fr", "from": "from:vigie", "source": "source:mastodon"}
+            raise self.error(f"{name}: needs a value, as in {example[name]}", tok)
+
+        def bad_value(message: str) -> QueryError:
+            return QueryError(message, value_pos, raw_value, self.text)
+
+        if name == "lang":
+            value = _normalize_language(raw_value)
+            value = _LANGUAGE_ALIASES.get(value, value)
+            if not _LANG_RE.fullmatch(value):
+                raise bad_value(
+                    "lang: expects a language code such as fr, en or pt-BR "
+                    "(for several languages: (lang:fr OR lang:en))"
+                )
+        elif name == "from":
+            value = _normalize_handle(raw_value)
+            if not value or not _HANDLE_RE.fullmatch(value):
+                raise bad_value(
+                    "from: expects an account handle, as in from:vigie or "
+                    "from:@vigie@mastodon.social"
+                )
+        else:
+            value = normalize_network(raw_value)
+            if value not in self.networks:
+                known = sorted(self.networks)
+                guess = next(iter(difflib.get_close_matches(value, known, n=1)), None)
+                hint = f"did you mean source:{guess}? " if guess else ""
+                raise bad_value(f"unknown source {raw_value!r}: {hint}(known: {', '.join(known)})")
+        return Field(name, value)
+
+
+def _make_and(children: list[Node]) -> Node:
+    if len(children) == 1:
+        return children[0]
+    flat: list[Node] = []
+    for child in children:
+        flat.extend(child.children if isinstance(child, And) else (child,))
+    return And(tuple(flat))
+
+
+def _nesting(node: Node) -> int:
+    """How many AND/OR/exclusion nodes sit inside one another, at most."""
+    if isinstance(node, Not):
+        return 1 + _nesting(node.child)
+    if isinstance(node, And | Or):
+        return 1 + max(_nesting(child) for child in node.children)
+    return 0
+
+
+def _has_positive(node: Node, negated: bool = False) -> bool:
+    """Whether some term of ``node`` is looked for rather than excluded."""
+    if isinstance(node, Not):
+        return _has_positive(node.child, not negated)
+    if isinstance(node, And | Or):
+        return any(_has_positive(child, negated) for child in node.children)
+    return not negated
+
+
+def parse_query(text: str, *, networks: Collection[str] | None = None) -> Query:
+    """Parse a watch query; raise ``QueryError`` (with position) if it is invalid.
+
+    ``networks`` lists the kinds ``source:`` accepts (default ``KNOWN_NETWORKS``); pass
+    the registered sources' kinds when they differ. Results are cached: parsing the same
+    text again is a dictionary lookup, and the returned ``Query`` is immutable.
+    """
+    allowed = (
+        frozenset(normalize_network(n) for n in networks) if networks is not None else _DEFAULT_NETS
+    )
+    return _parse_cached(text, allowed)
+
+
+_DEFAULT_NETS: Final = frozenset(KNOWN_NETWORKS)
+
+
+@lru_cache(maxsize=1024)
+def _parse_cached(text: str, networks: frozenset[str]) -> Query:
+    if len(text) > MAX_QUERY_LENGTH:
+        raise QueryError(
+            f"query too long ({len(text)} characters; at most {MAX_QUERY_LENGTH})",
+            MAX_QUERY_LENGTH,
+            text[MAX_QUERY_LENGTH:],
+            text,
+        )
+    parser = _Parser(text, networks)
+    root = parser.parse()
+    if root is not None and _nesting(root) > MAX_DEPTH:
+        where = parser.deepest[1] if parser.deepest else _Tok("", text, 0)
+        raise QueryError(
+            f"query too deeply nested (at most {MAX_DEPTH} levels of AND, OR and "
+            "exclusion inside one another): simplify the innermost group",
+            where.pos,
+            where.text,
+            text,
+        )
+    if root is not None and not _has_positive(root):
+        minus = parser.first_minus
+        raise QueryError(
+            "a query needs at least one positive term: exclusions only remove mentions "
+            "from what the other terms find (for everything except spam: lang:fr -spam)",
+            minus.pos if minus else 0,
+            minus.text if minus else text,
+            text,
+        )
+    return Query(root, text)
+
+
+# ---------------------------------------------------------------------------------------
+# Compilation to matcher functions
+
+_Matcher: TypeAlias = Callable[[PreparedText], bool]
+
+
+def _forms(word: Word) -> tuple[str, ...]:
+    """Token forms a word matches: a bare word also matches its hashtag and handle."""
+    token = word.token
+    if token[0] in "#@":
+        return (token,)
+    return (token, "#" + token, "@" + token)
+
+
+def _always(_: PreparedText) -> bool:
+    return True
+
+
+def _set_matcher(forms: frozenset[str]) -> _Matcher:
+    if len(forms) == 1:
+        (only,) = forms
+
+        def match_one(p: PreparedText) -> bool:
+            return only in p.token_set
+
+        return match_one
+
+    def match_any(p: PreparedText) -> bool:
+        return not forms.isdisjoint(p.token_set)
+
+    return match_any
+
+
+def _prefix_matcher(word: Word) -> _Matcher:
+    prefixes = _forms(word)
+
+    def match(p: PreparedText) -> bool:
+        tokens = p.sorted_tokens
+        size = len(tokens)
+        for prefix in prefixes:
+            i = bisect_left(tokens, prefix)
+            if i < size and tokens[i].startswith(prefix):
+                return True
+        return False
+
+    return match
+
+
+def _token_predicate(word: Word) -> Callable[[str], bool]:
+    """Whether the token at one position of a phrase is this word."""
+    token = word.token
+    if word.prefix:
+        starts = _forms(word)
+        return lambda t: t.startswith(starts)
+    if token[0] == "#":
+        return lambda t: t == token
+    handle = token if token[0] == "@" else "@" + token
+    longer = (handle + "@", handle + ".")
+    if token[0] == "@":
+        return lambda t: t == token or t.startswith(longer)
+    exact = frozenset(_forms(word))
+    return lambda t: t in exact or t.startswith(longer)
+
+
+def _phrase_matcher(phrase: Phrase) -> _Matcher:
+    checks = [_word_matcher(w) for w in phrase.words]
+    first = _token_predicate(phrase.words[0])
+    rest = [(k, _token_predicate(w)) for k, w in enumerate(phrase.words) if k]
+    span = len(phrase.words)
+
+    def match(p: PreparedText) -> bool:
+        for check in checks:  # cheap set lookups reject almost every text
+            if not check(p):
+                return False
+        tokens = p.tokens
+        for i in range(len(tokens) - span + 1):
+            if first(tokens[i]) and all(pred(tokens[i + k]) for k, pred in rest):
+                return True
+        return False
+
+    return match
+
+
+def _word_matcher(word: Word) -> _Matcher:
+    if word.prefix:
+        return _prefix_matcher(word)
+    return _set_matcher(frozenset(_forms(word)))
+
+
+def _field_matcher(node: Field) -> _Matcher:
+    value = node.value
+    if node.name == "lang":
+        longer = value + "-"
+
+        def match_lang(p: PreparedText) -> bool:
+            lang = p.language
+            return lang is not None and (lang == value or lang.startswith(longer))
+
+        return match_lang
+    if node.name == "source":
+        return lambda p: p.network == value
+    qualified = (value + "@", value + ".")
+
+    def match_from(p: PreparedText) -> bool:
+        author = p.author
+        return author is not None and (author == value or author.startswith(qualified))
+
+    return match_from
+
+
+def _cost(node: Node) -> int:
+    """Rough evaluation cost, to test cheap and selective conditions first."""
+    if isinstance(node, Field):
+        return 0
+    if isinstance(node, Word):
+        return 3 if node.prefix else 1
+    if isinstance(node, Phrase):
+        return 4 + len(node.words)
+    if isinstance(node, Not):
+        return _cost(node.child)
+    return sum(_cost(child) for child in node.children)
+
+
+def _compile(node: Node | None) -> _Matcher:
+    if node is None:
+        return _always
+    if isinstance(node, Word):
+        return _word_matcher(node)
+    if isinstance(node, Phrase):
+        return _phrase_matcher(node)
+    if isinstance(node, Field):
+        return _field_matcher(node)
+    if isinstance(node, Not):
+        inner = _compile(node.child)
+        return lambda p: not inner(p)
+    if isinstance(node, Or):
+        # Plain words of an OR collapse into one set-intersection test.
+        forms: set[str] = set()
+        others: list[Node] = []
+        for child in node.children:
+            if isinstance(child, Word) and not child.prefix:
+                forms.update(_forms(child))
+            else:
+                others.append(child)
+        matchers = [_set_matcher(frozenset(forms))] if forms else []
+        matchers += [_compile(child) for child in sorted(others, key=_cost)]
+        if len(matchers) == 1:
+            return matchers[0]
+
+        def match_or(p: PreparedText) -> bool:
+            # A plain loop: any() with a generator costs ~2x on this hot path.
+            for matcher in matchers:  # noqa: SIM110
+                if matcher(p):
+                    return True
+            return False
+
+        return match_or
+    all_of = [_compile(child) for child in sorted(node.children, key=_cost)]
+
+    def match_and(p: PreparedText) -> bool:
+        for matcher in all_of:  # noqa: SIM110 (hot path, see match_or)
+            if not matcher(p):
+                return False
+        return True
+
+    return match_and
+
+
+# ---------------------------------------------------------------------------------------
+# Rendering
+
+
+def _render(node: Node) -> str:
+    if isinstance(node, Word):
+        return node.token + ("*" if node.prefix else "")
+    if isinstance(node, Phrase):
+        return '"' + " ".join(_render(w) for w in node.words) + '"'
+    if isinstance(node, Field):
+        return f"{node.name}:{node.value}"
+    if isinstance(node, Not):
+        inner = _render(node.child)
+        return "-" + (f"({inner})" if isinstance(node.child, And | Or) else inner)
+    if isinstance(node, Or):
+        return " OR ".join(
+            f"({_render(c)})" if isinstance(c, And) else _render(c) for c in node.children
+        )
+    # OR already binds tighter than the implicit AND; the parentheses are for readers.
+    return " ".join(f"({_render(c)})" if isinstance(c, Or) else _render(c) for c in node.children)
+
+
+def _describe_field(node: Field) -> str:
+    if node.name == "lang":
+        base, _, region = node.value.partition("-")
+        name = _LANGUAGE_NAMES.get(base)
+        if name is None:
+            return f"in language '{node.value}'"
+        return f"in {name} ({region.upper()})" if region else f"in {name}"
+    if node.name == "source":
+        return _NETWORK_DESCRIPTIONS.get(node.value, f"from source '{node.value}'")
+    return f"from @{node.value}"
+
+
+def _describe(node: Node, nested: bool) -> str:
+    if isinstance(node, Word):
+        return node.token + ("*" if node.prefix else "")
+    if isinstance(node, Phrase):
+        return "'" + " ".join(_describe(w, False) for w in node.words) + "'"
+    if isinstance(node, Field):
+        return _describe_field(node)
+    if isinstance(node, Not):
+        return "not " + _describe(node.child, True)
+    joiner = " or " if isinstance(node, Or) else " and "
+    text = joiner.join(_describe(child, True) for child in node.children)
+    return f"({text})" if nested else text
+
+
+def _is_filter(node: Node) -> bool:
+    """Metadata-only conditions, described as "in French", "not on X"..."""
+    if isinstance(node, Field):
+        return True
+    if isinstance(node, Not):
+        return isinstance(node.child, Field)
+    if isinstance(node, Or):
+        return all(isinstance(child, Field) for child in node.children)
+    return False
+
+
+def _walk(node: Node) -> Iterator[Node]:
+    yield node
+    if isinstance(node, Not):
+        yield from _walk(node.child)
+    elif isinstance(node, And | Or):
+        for child in node.children:
+            yield from _walk(child)
+
+
+class Query:
+    """A parsed, compiled watch query. Immutable; build it with ``parse_query``.
+
+    Two queries are equal when their syntax trees are (``str`` renders the normalized
+    form, which parses back to an equal query).
+    """
+
+    __slots__ = ("_match", "root", "text")
+
+    def __init__(self, root: Node | None, text: str = "") -> None:
+        self.root = root
+        self.text = text
+        self._match = _compile(root)
+
+    @property
+    def is_empty(self) -> bool:
+        """True for the empty query, which matches every mention."""
+        return self.root is None
+
+    def matches(self, item: MatchInput | PreparedText) -> bool:
+        """Whether the mention satisfies the query (fields that are unknown never match)."""
+        prepared = item if isinstance(item, PreparedText) else item.prepared
+        return self._match(prepared)
+
+    def fields(self) -> list[Field]:
+        """Every ``name:value`` filter in the query, in order."""
+        return [node for node in _walk(self.root) if isinstance(node, Field)] if self.root else []
+
+    def describe(self) -> str:
+        """Explain the query in plain words, for the watch editor's live check.
+
+        >>> parse_query('vigie bug OR panne lang:fr -"free trial"').describe()
+        "mentions containing vigie and (bug or panne), in French, excluding 'free trial'"
+        """
+        if self.root is None:
+            return "all mentions"
+        conjuncts = self.root.children if isinstance(self.root, And) else (self.root,)
+        texts: list[Node] = []
+        filters: list[str] = []
+        exclusions: list[Node] = []
+        for node in conjuncts:
+            if _is_filter(node):
+                filters.append(_describe(node, False))
+            elif isinstance(node, Not):
+                exclusions.append(node.child)
+            else:
+                texts.append(node)
+        out = "mentions"
+        if texts:
+            nested = len(texts) > 1
+            out += " containing " + " and ".join(_describe(n, nested) for n in texts)
+        if filters:
+            out += (", " if texts else " ") + ", ".join(filters)
+        if exclusions:
+            nested = len(exclusions) > 1
+            out += ", excluding " + " or ".join(_describe(n, nested) for n in exclusions)
+        return out
+
+    def __str__(self) -> str:
+        return _render(self.root) if self.root is not None else ""
+
+    def __repr__(self) -> str:
+        return f"Query({str(self)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Query):
+            return NotImplemented
+        return self.root == other.root
+
+    def __hash__(self) -> int:
+        return hash(self.root)
+
+    def __reduce__(self) -> tuple[type[Query], tuple[Node | None, str]]:
+        # The compiled matcher is a closure; rebuild it from the tree.
+        return (type(self), (self.root, self.text))
