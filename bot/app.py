@@ -43,9 +43,12 @@ def build_app(settings: Settings, runtime: Runtime, *, verify_token: bool = True
 
 def register_listeners(app: App, runtime: Runtime) -> None:
     """Attach every surface's listeners and the error handler."""
-    from handlers import commands
+    from handlers import actions, commands, home, views
 
     commands.register(app, runtime)
+    actions.register(app, runtime)
+    views.register(app, runtime)
+    home.register(app, runtime)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], respond: Any = None) -> BoltResponse:

@@ -52,7 +52,11 @@ class Settings(BaseSettings):
         default_factory=list, validation_alias="VIGIE_ALLOWED_SOURCE_HOSTS"
     )
 
-    @field_validator("admins", "allowed_source_hosts", mode="before")
+    reply_link_domains: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="VIGIE_REPLY_LINK_DOMAINS"
+    )
+
+    @field_validator("admins", "allowed_source_hosts", "reply_link_domains", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:
         if isinstance(value, str):

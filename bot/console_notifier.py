@@ -6,6 +6,7 @@ import itertools
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any, TextIO
 
 from bot.services.ports import OutgoingMessage
@@ -61,6 +62,15 @@ class ConsoleNotifier:
     def update(self, ts: str, message: OutgoingMessage) -> None:
         """Print the updated card."""
         self._write(f"update of {ts}", message)
+
+    def upload_file(self, channel: str, filename: str, content: bytes, *, title: str,
+                    comment: str | None = None, thread_ts: str | None = None) -> None:
+        """Write the file to the working directory and say where."""
+        path = Path(filename).name
+        Path(path).write_bytes(content)
+        with self._lock:
+            print(f"\n=== file [{channel}] {title}: saved as ./{path} ({len(content)} bytes)"
+                  + (f"\n{comment}" if comment else ""), file=self._stream, flush=True)
 
     def find_posted(self, channel: str, event_type: str, key: str, key_value: Any) -> str | None:
         """Messages printed by this process, searched by metadata (nothing survives a restart)."""

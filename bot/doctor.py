@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import httpx
 from sqlalchemy.engine import make_url
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.llm import LLMError, from_config
 from storage.db import make_engine, ping
 from storage.migrations import current_revision, head_revision
 
@@ -85,21 +85,15 @@ def _llm_check(settings: Settings) -> Check:
     if not settings.llm_base_url and not settings.llm_model:
         return Check("llm", SKIP, "VIGIE_LLM_BASE_URL / VIGIE_LLM_MODEL not set (optional): "
                      "drafts use templates")
-    if not (settings.llm_base_url and settings.llm_model):
+    client = from_config(settings.llm_base_url, settings.llm_api_key, settings.llm_model,
+                         timeout=10, max_retries=0)
+    if client is None:
         return Check("llm", FAIL, "set both VIGIE_LLM_BASE_URL and VIGIE_LLM_MODEL")
-    headers = {}
-    if settings.llm_api_key is not None:
-        headers["Authorization"] = f"Bearer {settings.llm_api_key.get_secret_value()}"
-    url = settings.llm_base_url.rstrip("/") + "/models"
     try:
-        response = httpx.get(url, headers=headers, timeout=10)
-    except httpx.HTTPError as err:
-        return Check("llm", FAIL, f"cannot reach {settings.llm_base_url} ({type(err).__name__})")
-    if response.status_code in (401, 403):
-        return Check("llm", FAIL, "the LLM provider refused the key: check VIGIE_LLM_API_KEY")
-    if response.status_code >= 400:
-        return Check("llm", WARN, f"{url} answered HTTP {response.status_code}")
-    return Check("llm", OK, f"{settings.llm_base_url} answers; model {settings.llm_model}")
+        with client:
+            return Check("llm", OK, client.check())
+    except LLMError as err:
+        return Check("llm", FAIL, str(err))
 
 
 def run_checks(overrides: dict[str, object] | None = None) -> list[Check]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,15 +14,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
 from bot.console_notifier import ConsoleNotifier
+from bot.services.cards import register_card_renderers
 from bot.services.outbox import OutboxSender
 from bot.services.ports import Notifier
-from bot.services.workspaces import WorkspaceDirectory
+from bot.services.workspaces import CONSOLE_TEAM_ID, WorkspaceDirectory
 from storage.db import make_engine, make_session_factory
 from storage.models import utcnow
 
-CONSOLE_TEAM_ID = "T0CONSOLE"
-"""The workspace used when Vigie runs without Slack (console mode, local CLI)."""
-
+__all__ = ["CONSOLE_TEAM_ID", "Runtime", "build_runtime"]
 
 @dataclass
 class Runtime:
@@ -34,6 +34,11 @@ class Runtime:
     workspaces: WorkspaceDirectory
     outbox: OutboxSender
     clock: Callable[[], datetime] = field(default=utcnow)
+
+    def nudge_outbox(self) -> None:
+        """Deliver pending Slack messages now, in the background (cards feel instant)."""
+        threading.Thread(target=self.outbox.flush, name="vigie-outbox-nudge",
+                         daemon=True).start()
 
     def close(self) -> None:
         """Release database connections."""
@@ -56,6 +61,8 @@ def build_runtime(
         else:
             notifier = ConsoleNotifier(console or sys.stdout)
     interval = 1.0 if settings.has_slack else 0.0
+    outbox = OutboxSender(sessions, notifier, per_channel_interval=interval)
+    register_card_renderers(outbox)
     return Runtime(
         settings=settings,
         engine=engine,
@@ -63,5 +70,5 @@ def build_runtime(
         notifier=notifier,
         workspaces=WorkspaceDirectory(sessions, admins=settings.admins,
                                       timezone=settings.timezone),
-        outbox=OutboxSender(sessions, notifier, per_channel_interval=interval),
+        outbox=outbox,
     )

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.runtime import Runtime
+from bot.services.webhook_ingest import do_ingest_webhook
+from bot.slack.bolt_wsgi import VigieSlackRequestHandler
+from bot.sources.webhook import MAX_BODY_BYTES, SIGNATURE_HEADER, TIMESTAMP_HEADER
 from storage.db import ping
 from storage.migrations import is_current
 
@@ -17,6 +20,26 @@ StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 SLACK_EVENTS_PATH = "/slack/events"
+INGEST_PATH = re.compile(r"^/ingest/(\d{1,12})$")
+
+
+def _header(environ: dict[str, Any], name: str) -> str | None:
+    value = environ.get("HTTP_" + name.upper().replace("-", "_"))
+    return str(value) if value is not None else None
+
+
+def _read_body(environ: dict[str, Any], limit: int) -> bytes | None:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    if length < 0 or length > limit:
+        return None
+    return bytes(environ["wsgi.input"].read(length)) if length else b""
+
+
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
+            409: "Conflict", 413: "Content Too Large"}
 
 
 def _json(start_response: StartResponse, status: str, body: dict[str, Any]) -> list[bytes]:
@@ -27,9 +50,10 @@ def _json(start_response: StartResponse, status: str, body: dict[str, Any]) -> l
 
 
 def build_wsgi_app(runtime: Runtime, bolt_app: App | None) -> WSGIApp:
-    """A WSGI callable serving ``/slack/events`` (when Slack is configured), ``/healthz``
-    and ``/readyz``."""
-    slack_handler = SlackRequestHandler(bolt_app, path=SLACK_EVENTS_PATH) if bolt_app else None
+    """A WSGI callable serving ``/slack/events`` (when Slack is configured),
+    ``/ingest/<source-id>`` (signed webhooks), ``/healthz`` and ``/readyz``."""
+    slack_handler = (VigieSlackRequestHandler(bolt_app, path=SLACK_EVENTS_PATH)
+                     if bolt_app else None)
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -47,6 +71,20 @@ def build_wsgi_app(runtime: Runtime, bolt_app: App | None) -> WSGIApp:
                 return _json(start_response, "503 Service Unavailable",
                              {"status": "migrations pending: run `vigie db upgrade`"})
             return _json(start_response, "200 OK", {"status": "ready"})
+        ingest = INGEST_PATH.match(path)
+        if ingest:
+            if method != "POST":
+                return _json(start_response, "405 Method Not Allowed", {"error": "POST only"})
+            body = _read_body(environ, MAX_BODY_BYTES)
+            if body is None:
+                return _json(start_response, "413 Content Too Large",
+                             {"error": f"body larger than {MAX_BODY_BYTES // 1024} KB"})
+            result = do_ingest_webhook(
+                runtime.sessions, int(ingest.group(1)), body,
+                signature=_header(environ, SIGNATURE_HEADER),
+                timestamp=_header(environ, TIMESTAMP_HEADER))
+            return _json(start_response, f"{result.status} {_REASONS[result.status]}",
+                         result.body)
         if path == SLACK_EVENTS_PATH and slack_handler is not None:
             if method != "POST":
                 return _json(start_response, "405 Method Not Allowed", {"error": "POST only"})

@@ -21,6 +21,16 @@ def create_workspace(session: Session, team_id: str, *, timezone: str = "UTC") -
     return workspace
 
 
+def adopt_console_workspace(session: Session, console_team: str, team_id: str) -> Workspace | None:
+    """Give the console workspace the real team id when it is the only workspace."""
+    workspaces = session.scalars(select(Workspace).limit(2)).all()
+    if len(workspaces) == 1 and workspaces[0].team_id == console_team:
+        workspaces[0].team_id = team_id
+        session.flush()
+        return workspaces[0]
+    return None
+
+
 def get_member(session: Session, workspace_id: int, user_id: str) -> Member | None:
     """A user's membership row in a workspace, if any."""
     return session.scalar(

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from storage import migrations
 from storage.db import make_engine
 from storage.models import Base
+from tests.harness.fixtures import *  # noqa: F403  (the Slack stand-in fixtures)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get(
@@ -111,3 +112,4 @@ def sqlite_url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'vigie.db'}"
     migrations.upgrade(url)
     return url
+

@@ -8,7 +8,9 @@ so a crash between "posted" and "recorded" never posts twice.
 
 from __future__ import annotations
 
+import base64
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,15 +29,21 @@ log = logging.getLogger(__name__)
 EVENT_TYPE_MESSAGE = "vigie_message"
 EVENT_TYPE_MENTION = "vigie_mention_posted"
 MAX_ATTEMPTS = 8
+SEND_LEASE = timedelta(seconds=60)
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_CAP_SECONDS = 900.0
 
 KIND_POST = "post"
-"""A new top-level message; a row with a mention id and ``card: true`` becomes its card."""
+"""A new top-level message rendered from the row's payload."""
+KIND_CARD = "card"
+"""A mention's alert card, rendered from the database at send time; its ts is recorded."""
 KIND_THREAD = "thread"
 """A reply in the thread of the mention's card (waits until the card is posted)."""
 KIND_UPDATE_CARD = "update_card"
 """Re-render the mention's card in place (``chat.update``)."""
+KIND_UPLOAD = "upload"
+"""Share a file: payload ``filename``, ``content_b64``, ``title``, optional ``comment``.
+Files carry no metadata, so a crash right after an upload may upload it once more."""
 
 Renderer = Callable[[Session, OutboxMessage], OutgoingMessage | None]
 """Builds the message for a row at send time, so a card always shows the latest state."""
@@ -80,15 +88,19 @@ def _payload_message(session: Session, row: OutboxMessage) -> OutgoingMessage:
         thread_ts = mention.slack_ts if mention is not None else None
         if thread_ts is None:
             raise NotReady("the card of this mention is not posted yet")
-    is_card = bool(payload.get("card")) and row.mention_id is not None
     return OutgoingMessage(
         channel=row.channel,
         text=str(payload.get("text", "")),
         blocks=payload.get("blocks"),
         thread_ts=thread_ts,
-        event_type=EVENT_TYPE_MENTION if is_card else EVENT_TYPE_MESSAGE,
-        event_payload={"outbox_id": row.id, "mention_id": row.mention_id},
+        event_type=EVENT_TYPE_MESSAGE,
+        event_payload=message_metadata(row),
     )
+
+
+def message_metadata(row: OutboxMessage) -> dict[str, Any]:
+    """The metadata payload that lets a retry find a message already posted for ``row``."""
+    return {"outbox_id": row.id, "mention_id": row.mention_id}
 
 
 @dataclass
@@ -127,6 +139,7 @@ class OutboxSender:
         self._monotonic = monotonic
         self._sleep = sleep
         self._last_sent: dict[str, float] = {}
+        self._flush_lock = threading.Lock()
 
     def register_renderer(self, kind: str, renderer: Renderer) -> None:
         """Teach the sender how to build messages of ``kind`` at send time."""
@@ -145,17 +158,25 @@ class OutboxSender:
         Without ``wait``, a channel that sent less than ``per_channel_interval`` ago is left
         for the next flush; with ``wait`` the sender sleeps instead (one-shot commands).
         """
+        with self._flush_lock:
+            return self._flush(limit, wait)
+
+    def _flush(self, limit: int, wait: bool) -> FlushReport:
         report = FlushReport()
+        now = self._clock()
         with self._sessions() as session:
             rows = session.execute(
-                select(OutboxMessage.id, OutboxMessage.channel)
-                .where(OutboxMessage.status == OutboxStatus.PENDING.value,
-                       OutboxMessage.next_attempt_at <= self._clock())
+                select(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.next_attempt_at)
+                .where(OutboxMessage.status == OutboxStatus.PENDING.value)
                 .order_by(OutboxMessage.id).limit(limit)
             ).all()
         blocked: set[str] = set()
-        for row_id, channel in rows:
+        for row_id, channel, next_attempt_at in rows:
             if channel in blocked:
+                continue
+            if next_attempt_at > now:
+                # An earlier row of this channel waits for its retry: later ones wait too.
+                blocked.add(channel)
                 continue
             elapsed = self._monotonic() - self._last_sent.get(channel, float("-inf"))
             if elapsed < self._interval:
@@ -170,34 +191,37 @@ class OutboxSender:
         return report
 
     def _send_one(self, row_id: int, report: FlushReport) -> bool:
+        """Claim, render and deliver one row; False when its channel must wait."""
         with transaction(self._sessions) as session:
             row = session.get(OutboxMessage, row_id, with_for_update=True)
             if row is None or row.status != OutboxStatus.PENDING.value:
                 return True
-            renderer = self._renderers.get(row.kind)
-            if renderer is None:
-                self._fail(row, f"no renderer for outbox kind {row.kind!r}", report)
-                return True
-            try:
-                message = renderer(session, row)
-            except NotReady:
-                report.deferred += 1
-                return False
-            if message is None:
-                row.status = OutboxStatus.SENT.value
-                row.sent_at = self._clock()
-                return True
-            previous_attempts = row.attempts
-            row.attempts += 1
-            target_ts = row.payload.get("ts") if row.kind == KIND_UPDATE_CARD else None
-            if row.kind == KIND_UPDATE_CARD and row.mention_id is not None and not target_ts:
-                mention = session.get(Mention, row.mention_id)
-                target_ts = mention.slack_ts if mention else None
-                if target_ts is None:
-                    row.attempts = previous_attempts
+            if row.kind == KIND_UPLOAD:
+                self._claim(row)
+                upload = (row.channel, dict(row.payload))
+                message, target_ts, previous_attempts = None, None, 0
+            else:
+                upload = None
+                renderer = self._renderers.get(row.kind)
+                if renderer is None:
+                    self._fail(row, f"no renderer for outbox kind {row.kind!r}", report)
+                    return True
+                try:
+                    message = renderer(session, row)
+                    target_ts = self._update_target(session, row)
+                except NotReady:
                     report.deferred += 1
                     return False
+                if message is None:
+                    row.status = OutboxStatus.SENT.value
+                    row.sent_at = self._clock()
+                    return True
+                previous_attempts = row.attempts
+                self._claim(row)
         # The attempt is committed before Slack is called: see the module docstring.
+        if upload is not None:
+            return self._upload(row_id, *upload, report)
+        assert message is not None
         ts: str | None = None
         if previous_attempts and message.event_type and target_ts is None:
             ts = self._notifier.find_posted(message.channel, message.event_type,
@@ -219,6 +243,39 @@ class OutboxSender:
         report.sent += 1
         return True
 
+    def _claim(self, row: OutboxMessage) -> None:
+        # Other workers see the row as not due while we send it (a lease).
+        row.attempts += 1
+        row.next_attempt_at = self._clock() + SEND_LEASE
+
+    @staticmethod
+    def _update_target(session: Session, row: OutboxMessage) -> str | None:
+        """The ts a card update replaces; NotReady while the card is not posted yet."""
+        if row.kind != KIND_UPDATE_CARD:
+            return None
+        target = row.payload.get("ts")
+        if not target and row.mention_id is not None:
+            mention = session.get(Mention, row.mention_id)
+            target = mention.slack_ts if mention else None
+        if not target:
+            raise NotReady("the card to update is not posted yet")
+        return str(target)
+
+    def _upload(self, row_id: int, channel: str, payload: dict[str, Any],
+                report: FlushReport) -> bool:
+        try:
+            self._notifier.upload_file(
+                channel, str(payload["filename"]), base64.b64decode(payload["content_b64"]),
+                title=str(payload.get("title", payload["filename"])),
+                comment=payload.get("comment"), thread_ts=payload.get("thread_ts"))
+        except DeliveryError as err:
+            self._record_failure(row_id, err, report)
+            return False
+        self._last_sent[channel] = self._monotonic()
+        self._record_success(row_id, "")
+        report.sent += 1
+        return True
+
     def _record_success(self, row_id: int, ts: str) -> None:
         with transaction(self._sessions) as session:
             row = session.get(OutboxMessage, row_id)
@@ -228,7 +285,7 @@ class OutboxSender:
             row.result_ts = ts
             row.sent_at = self._clock()
             row.last_error = None
-            if row.kind == KIND_POST and row.payload.get("card") and row.mention_id:
+            if row.kind == KIND_CARD and row.mention_id:
                 mention = session.get(Mention, row.mention_id)
                 if mention is not None:
                     mention.slack_channel = row.channel

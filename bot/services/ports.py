@@ -40,6 +40,10 @@ class Notifier(Protocol):
     def update(self, ts: str, message: OutgoingMessage) -> None:
         """Replace the message ``ts`` in ``message.channel``. Raises DeliveryError."""
 
+    def upload_file(self, channel: str, filename: str, content: bytes, *, title: str,
+                    comment: str | None = None, thread_ts: str | None = None) -> None:
+        """Share a file (a chart PNG, a CSV export) in a channel. Raises DeliveryError."""
+
     def find_posted(self, channel: str, event_type: str, key: str, key_value: Any) -> str | None:
         """Find a message we already posted (metadata ``event_type`` with payload
         ``key == key_value``) so a crash between posting and recording does not post twice."""

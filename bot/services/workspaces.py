@@ -11,6 +11,9 @@ from storage import repositories as repo
 from storage.db import transaction
 from storage.models import AuditEvent, Role
 
+CONSOLE_TEAM_ID = "T0CONSOLE"
+"""The workspace used when Vigie runs without Slack (console mode, local CLI)."""
+
 
 @dataclass(frozen=True, slots=True)
 class WorkspaceRef:
@@ -47,6 +50,9 @@ class WorkspaceDirectory:
     def _ensure_in_db(self, team_id: str) -> WorkspaceRef:
         with transaction(self._sessions) as session:
             workspace = repo.get_workspace_by_team(session, team_id)
+            if workspace is None and team_id != CONSOLE_TEAM_ID:
+                # Watches set up in console mode carry over when Slack is connected.
+                workspace = repo.adopt_console_workspace(session, CONSOLE_TEAM_ID, team_id)
             if workspace is None:
                 workspace = repo.create_workspace(session, team_id, timezone=self._timezone)
             for user_id in self._admins:

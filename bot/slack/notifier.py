@@ -81,6 +81,24 @@ class SlackNotifier:
             raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
                                 retry_after=10.0) from None
 
+    def upload_file(self, channel: str, filename: str, content: bytes, *, title: str,
+                    comment: str | None = None, thread_ts: str | None = None) -> None:
+        """Upload with the current flow (files.getUploadURLExternal + complete)."""
+        args: dict[str, Any] = {"channel": channel, "filename": filename, "content": content,
+                                "title": title}
+        if comment:
+            args["initial_comment"] = comment
+        if thread_ts:
+            args["thread_ts"] = thread_ts
+        try:
+            self._client.files_upload_v2(**args)
+        except SlackApiError as err:
+            raise DeliveryError(f"Slack refused the file: {err.response.get('error')}",
+                                retry_after=_retry_after(err)) from None
+        except (SlackClientError, OSError) as err:
+            raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
+                                retry_after=10.0) from None
+
     def find_posted(self, channel: str, event_type: str, key: str, key_value: Any) -> str | None:
         """Look through the channel's recent history for a message we posted with this
         metadata; return its ts."""

@@ -5,15 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
 
-from bot.i18n import language_for, t
+from bot.i18n import t
 from bot.runtime import Runtime
 from handlers.commands import help as _help  # noqa: F401  (registers its subcommands)
+from handlers.commands import listening as _listening  # noqa: F401
+from handlers.commands import workflow as _workflow  # noqa: F401
 from handlers.commands.parsing import ArgumentError, split_args
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply
+from handlers.context import user_context
 
 
-def parse_command(command: dict[str, Any], language: str) -> CommandRequest | Reply:
+def parse_command(command: dict[str, Any], language: str, client: Any = None
+                  ) -> CommandRequest | Reply:
     """Turn Slack's slash-command payload into a request, or an error reply."""
     text = str(command.get("text") or "").strip()
     name, _, rest = text.partition(" ")
@@ -30,6 +35,7 @@ def parse_command(command: dict[str, Any], language: str) -> CommandRequest | Re
         args=args,
         raw_args=rest.strip(),
         trigger_id=command.get("trigger_id"),
+        client=client,
     )
 
 
@@ -37,10 +43,9 @@ def register(app: App, runtime: Runtime) -> None:
     """Attach the `/cm` listener to ``app``."""
 
     @app.command("/cm")
-    def on_cm(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
-        workspace = runtime.workspaces.ensure(str(command.get("team_id") or ""))
-        language = language_for(None, workspace.locale)
-        parsed = parse_command(command, language)
+    def on_cm(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        language = user_context(runtime, command, "slash_command").language
+        parsed = parse_command(command, language, client)
         if isinstance(parsed, Reply):
             ack(**parsed.as_kwargs())
             return

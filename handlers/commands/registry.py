@@ -26,6 +26,8 @@ class CommandRequest:
     args: list[str]
     raw_args: str
     trigger_id: str | None = None
+    client: Any = None
+    """The Slack WebClient, for listeners that open a modal."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,219 @@
+"""`vigie run`, `web`, `worker`, `db` and `doctor`."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import sys
+from typing import Any
+
+import click
+
+from bot.cli.common import open_runtime, settings_or_exit
+from bot.cli.root import main
+from bot.config import Settings
+from bot.i18n import t
+from bot.runtime import CONSOLE_TEAM_ID, Runtime, build_runtime
+from storage import migrations
+from storage.db import make_engine
+
+log = logging.getLogger("vigie")
+
+
+@main.command()
+def run() -> None:
+    """Run everything in one process: Slack listener (Socket Mode, or HTTP) and scheduler.
+
+    Without Slack credentials, alerts are printed to the console.
+    """
+    settings = settings_or_exit()
+    with open_runtime(settings) as runtime:
+        if not settings.has_slack:
+            click.echo(t("en", "app.console_mode"))
+            runtime.workspaces.ensure(CONSOLE_TEAM_ID)
+            _run_scheduler_until_stopped(runtime)
+            return
+        if settings.socket_mode:
+            _run_socket_mode(runtime)
+            return
+        if settings.slack_signing_secret is None:
+            click.echo("Configuration error: SLACK_BOT_TOKEN is set but neither SLACK_APP_TOKEN "
+                       "(Socket Mode) nor SLACK_SIGNING_SECRET (HTTP mode) is.", err=True)
+            raise SystemExit(2)
+        scheduler = _start_background_scheduler(runtime)
+        try:
+            _serve_http(runtime, host="0.0.0.0", port=_default_port(), workers=1)  # noqa: S104
+        finally:
+            scheduler.shutdown(wait=False)
+
+
+def _start_background_scheduler(runtime: Runtime) -> Any:
+    from bot.scheduler import build_scheduler
+
+    scheduler = build_scheduler(runtime, blocking=False)
+    scheduler.start()
+    return scheduler
+
+
+def _run_scheduler_until_stopped(runtime: Runtime) -> None:
+    from bot.scheduler import build_scheduler
+
+    scheduler = build_scheduler(runtime, blocking=True)
+    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        scheduler.start()
+    click.echo("Vigie stopped.")
+
+
+def _run_socket_mode(runtime: Runtime) -> None:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    settings = runtime.settings
+    assert settings.slack_app_token is not None
+    app = _build_app_or_exit(runtime)
+    scheduler = _start_background_scheduler(runtime)
+    click.echo("Vigie is connected to Slack in Socket Mode. Ctrl-C to stop.")
+    try:
+        SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def _build_app_or_exit(runtime: Runtime) -> Any:
+    from slack_sdk.errors import SlackApiError
+
+    from bot.app import build_app
+
+    try:
+        return build_app(runtime.settings, runtime)
+    except SlackApiError as err:
+        click.echo(f"Slack refused SLACK_BOT_TOKEN ({err.response.get('error')}): "
+                   "reinstall the app and copy the new xoxb- token.", err=True)
+        raise SystemExit(2) from None
+    except Exception as err:
+        log.debug("could not start the Slack app", exc_info=True)
+        click.echo(f"Could not start the Slack app: {type(err).__name__}: {err}", err=True)
+        raise SystemExit(2) from None
+
+
+def _default_port() -> int:
+    value = os.environ.get("PORT", "3000")
+    if not value.isdigit():
+        click.echo(f"Configuration error: PORT must be a number, not {value!r}", err=True)
+        raise SystemExit(2)
+    return int(value)
+
+
+def _serve_http(runtime: Runtime, *, host: str, port: int, workers: int) -> None:
+    from bot.server import GunicornServer
+    from bot.web import build_wsgi_app
+
+    settings = runtime.settings
+
+    def factory() -> Any:
+        worker_runtime = build_runtime(settings)
+        bolt_app = _build_app_or_exit(worker_runtime) if settings.has_slack else None
+        return build_wsgi_app(worker_runtime, bolt_app)
+
+    if settings.has_slack and settings.slack_signing_secret is None:
+        click.echo("Configuration error: SLACK_SIGNING_SECRET is required in HTTP mode "
+                   "(Basic Information > App Credentials > Signing Secret).", err=True)
+        raise SystemExit(2)
+    click.echo(f"Vigie HTTP app on http://{host}:{port} (POST /slack/events, GET /healthz)")
+    options = {"bind": f"{host}:{port}", "workers": workers, "threads": 8,
+               "worker_class": "gthread", "timeout": 60, "accesslog": None,
+               "loglevel": settings.log_level.lower()}
+    GunicornServer(factory, options).run()
+
+
+@main.command()
+@click.option("--host", default="0.0.0.0", show_default=True, help="Interface to listen on.")  # noqa: S104
+@click.option("--port", type=int, default=None, help="Port (default: $PORT, else 3000).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Worker processes (default: 1 on SQLite, 2 otherwise).")
+def web(host: str, port: int | None, workers: int | None) -> None:
+    """Serve Slack's HTTP requests (POST /slack/events) and GET /healthz."""
+    settings = settings_or_exit()
+    with open_runtime(settings) as runtime:
+        if workers is None:
+            workers = 1 if settings.is_sqlite else 2
+        if settings.is_sqlite and workers > 1:
+            click.echo("SQLite serves one process: use PostgreSQL for several workers.", err=True)
+            raise SystemExit(2)
+        _serve_http(runtime, host=host, port=port or _default_port(), workers=workers)
+
+
+@main.command()
+def worker() -> None:
+    """Run the scheduler only (polling, outbox, digests, SLA checks)."""
+    settings = settings_or_exit()
+    with open_runtime(settings) as runtime:
+        click.echo("Vigie worker started. Ctrl-C to stop.")
+        _run_scheduler_until_stopped(runtime)
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database up to REVISION (default: the newest)."""
+    settings = settings_or_exit()
+    _migrate(settings, lambda: migrations.upgrade(settings.database_url, revision))
+    click.echo(f"Database upgraded to {revision}.")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Migrate the database down to REVISION (``base`` removes every table, ``-1`` one step)."""
+    settings = settings_or_exit()
+    _migrate(settings, lambda: migrations.downgrade(settings.database_url, revision))
+    click.echo(f"Database downgraded to {revision}.")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Show the database's revision and the newest one."""
+    settings = settings_or_exit()
+    engine = make_engine(settings.database_url)
+    try:
+        current = migrations.current_revision(engine)
+    finally:
+        engine.dispose()
+    click.echo(f"database: {current or 'not migrated'}; newest: {migrations.head_revision()}")
+
+
+def _migrate(settings: Settings, action: Any) -> None:
+    from alembic.util.exc import CommandError
+
+    try:
+        action()
+    except CommandError as err:
+        click.echo(f"Migration error: {err}", err=True)
+        raise SystemExit(2) from None
+    except Exception as err:
+        if isinstance(err, SystemExit):
+            raise
+        log.debug("migration failed", exc_info=True)
+        click.echo(f"Migration error: {type(err).__name__}: {err}", err=True)
+        raise SystemExit(2) from None
+
+
+@main.command()
+def doctor() -> None:
+    """Check configuration, database, migrations, Slack and the LLM; print what to fix."""
+    from bot.doctor import FAIL, format_checks, run_checks
+
+    checks = run_checks()
+    click.echo(format_checks(checks))
+    if any(check.status == FAIL for check in checks):
+        sys.exit(1)
+

@@ -1,0 +1,301 @@
+"""`vigie watch`, `source`, `poll` and `mentions`: listening from the terminal.
+
+Sources added here are trusted (the operator's choice): the SSRF guard applies to what
+comes through Slack.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from bot.cli.common import cli_workspace, open_runtime, settings_or_exit
+from bot.cli.root import main
+from bot.runtime import Runtime
+from bot.services import sources_admin, watches
+from bot.services.actors import CLI
+from bot.services.errors import ServiceError
+from bot.services.http_clients import http_factory
+from bot.services.mention_search import MentionFilter, parse_duration, search_mentions
+from bot.services.polling import SourceOutcome, run_poll_tick
+from bot.services.workspaces import WorkspaceRef
+from bot.sources.registry import SOURCES, describe_config
+
+
+@contextmanager
+def _workspace(team: str | None) -> Iterator[tuple[Runtime, WorkspaceRef]]:
+    settings = settings_or_exit()
+    with open_runtime(settings) as runtime:
+        yield runtime, cli_workspace(runtime, team)
+
+
+def _service(action: Callable[[], Any]) -> Any:
+    try:
+        return action()
+    except ServiceError as err:
+        click.echo(f"Error: {err.message()}", err=True)
+        raise SystemExit(2) from None
+
+
+team_option = click.option("--team", default=None, help="Slack team id (several workspaces).")
+
+
+@main.group()
+def watch() -> None:
+    """Watches: named queries bound to a Slack channel."""
+
+
+@watch.command("add")
+@click.argument("name")
+@click.option("--query", "query", default="", help='e.g. \'acme -job "acme app" lang:fr\'')
+@click.option("--channel", "channel", required=True, help="Slack channel id (C0123ABCD).")
+@click.option("--alert-threshold", type=int, default=50, show_default=True,
+              help="Priority 0-100 at or above which a mention alerts at once; 0 alerts all.")
+@team_option
+def watch_add(name: str, query: str, channel: str, alert_threshold: int, team: str | None
+              ) -> None:
+    """Create a watch NAME."""
+    with _workspace(team) as (runtime, ws):
+        view = _service(lambda: watches.do_add_watch(
+            runtime.sessions, ws.id, CLI, name=name, query=query, channel_id=channel,
+            alert_threshold=alert_threshold))
+    click.echo(f"Watch {view.name} created: {view.query_description}; alerts in "
+               f"{view.channel_id} at priority >= {view.alert_threshold}.")
+
+
+@watch.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@team_option
+def watch_list(as_json: bool, team: str | None) -> None:
+    """List watches."""
+    with _workspace(team) as (runtime, ws):
+        views = watches.list_watches(runtime.sessions, ws.id)
+    if as_json:
+        click.echo(json.dumps([_asdict(v) for v in views], indent=2))
+        return
+    if not views:
+        click.echo("No watches yet: vigie watch add NAME --query QUERY --channel C0123ABCD")
+    for v in views:
+        state = "paused" if v.paused else "active"
+        click.echo(f"{v.name:<20} {state:<7} {v.channel_id:<12} threshold {v.alert_threshold:<3} "
+                   f"{v.source_count} sources, {v.mention_count} mentions  query: {v.query!r}")
+
+
+def _asdict(obj: Any) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in obj.__slots__}
+
+
+@watch.command("pause")
+@click.argument("name")
+@team_option
+def watch_pause(name: str, team: str | None) -> None:
+    """Pause a watch (no polling, no alerts)."""
+    with _workspace(team) as (runtime, ws):
+        _service(lambda: watches.do_set_watch_paused(runtime.sessions, ws.id, CLI, name, True))
+    click.echo(f"Watch {name} paused.")
+
+
+@watch.command("resume")
+@click.argument("name")
+@team_option
+def watch_resume(name: str, team: str | None) -> None:
+    """Resume a paused watch."""
+    with _workspace(team) as (runtime, ws):
+        _service(lambda: watches.do_set_watch_paused(runtime.sessions, ws.id, CLI, name, False))
+    click.echo(f"Watch {name} resumed.")
+
+
+@watch.command("remove")
+@click.argument("name")
+@team_option
+def watch_remove(name: str, team: str | None) -> None:
+    """Delete a watch and its sources (mentions are kept)."""
+    with _workspace(team) as (runtime, ws):
+        _service(lambda: watches.do_remove_watch(runtime.sessions, ws.id, CLI, name))
+    click.echo(f"Watch {name} removed.")
+
+
+def _parse_settings(pairs: tuple[str, ...]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{pair!r} is not key=value", param_hint="--set")
+        parsed: Any = value
+        if value.startswith(("[", "{")):
+            try:
+                parsed = json.loads(value)
+            except ValueError:
+                parsed = value
+        values[key.strip()] = parsed
+    return values
+
+
+def _kinds_help() -> str:
+    lines = []
+    for kind, cls in SOURCES.items():
+        fields = ", ".join(f"{name}{'*' if default == '(required)' else ''}"
+                           for name, _t, default, _d in describe_config(kind))
+        lines.append(f"{kind} ({cls.title}): {fields}")
+    return "\n".join(lines)
+
+
+@main.group()
+def source() -> None:
+    """Sources of a watch: feeds, networks and webhooks."""
+
+
+@source.command("add", epilog="Kinds and their settings (* required):\n\n" + "\n\n".join(
+    _kinds_help().splitlines()))
+@click.argument("kind", type=click.Choice(sorted(SOURCES)))
+@click.option("--watch", "watch_name", required=True, help="Watch the source feeds.")
+@click.option("--url", default=None, help="Feed or instance URL (sets the 'url' setting).")
+@click.option("--set", "pairs", multiple=True, metavar="KEY=VALUE", help="Any other setting.")
+@click.option("--interval", type=int, default=None, help="Minutes between polls.")
+@team_option
+def source_add(kind: str, watch_name: str, url: str | None, pairs: tuple[str, ...],
+               interval: int | None, team: str | None) -> None:
+    """Add a source of KIND to a watch."""
+    values = _parse_settings(pairs)
+    if url:
+        values["url"] = url
+    with _workspace(team) as (runtime, ws):
+        view = _service(lambda: sources_admin.do_add_source(
+            runtime.sessions, ws.id, CLI, kind=kind, watch_name=watch_name, values=values,
+            interval_minutes=interval))
+    click.echo(f"Source #{view.id} ({view.kind}) added to {view.watch_name}, every "
+               f"{view.interval_minutes} min: {view.settings}")
+    if view.new_secret:
+        click.echo(f"Webhook secret (shown once): {view.new_secret}\n"
+                   f"POST signed JSON to /ingest/{view.id}")
+
+
+@source.command("list")
+@click.option("--watch", "watch_name", default=None)
+@click.option("--json", "as_json", is_flag=True)
+@team_option
+def source_list(watch_name: str | None, as_json: bool, team: str | None) -> None:
+    """List sources with their health."""
+    with _workspace(team) as (runtime, ws):
+        views = _service(lambda: sources_admin.list_sources(runtime.sessions, ws.id, watch_name))
+    if as_json:
+        click.echo(json.dumps([{**_asdict(v), **{k: getattr(v, k).isoformat()
+                                                  for k in ("last_success_at", "last_error_at",
+                                                            "next_poll_at") if getattr(v, k)}}
+                               for v in views], indent=2, default=str))
+        return
+    if not views:
+        click.echo("No sources yet: vigie source add KIND --watch NAME --url URL")
+    for v in views:
+        health = "paused" if v.paused else ("failing" if v.consecutive_failures else "ok")
+        last_ok = v.last_success_at.strftime("%Y-%m-%d %H:%M") if v.last_success_at else "never"
+        click.echo(f"#{v.id:<4} {v.kind:<10} {v.watch_name:<16} {health:<8} last ok {last_ok}  "
+                   f"next {v.next_poll_at:%H:%M}  {v.settings}")
+        if v.last_error:
+            click.echo(f"      {v.consecutive_failures} failure(s), last: {v.last_error}")
+
+
+@source.command("test")
+@click.argument("source_id", type=int)
+@team_option
+def source_test(source_id: int, team: str | None) -> None:
+    """Fetch SOURCE_ID once now and show what would be stored (stores nothing)."""
+    with _workspace(team) as (runtime, ws):
+        result = _service(lambda: sources_admin.test_source(
+            runtime.sessions, ws.id, source_id, http_factory(runtime.settings)))
+    click.echo(f"Fetched {result.fetched} item(s); {len(result.candidates)} match the watch "
+               f"({result.report.filtered} filtered out).")
+    for candidate in result.candidates[:20]:
+        item, analysis = candidate.fetched, candidate.analysis
+        click.echo(f"- [{analysis.priority:>3}] {item.network} @{item.author.handle} "
+                   f"{item.published_at:%Y-%m-%d %H:%M}: {item.text[:100]!r} ({item.url})")
+
+
+@source.command("remove")
+@click.argument("source_id", type=int)
+@team_option
+def source_remove(source_id: int, team: str | None) -> None:
+    """Delete a source (its mentions are kept)."""
+    with _workspace(team) as (runtime, ws):
+        _service(lambda: sources_admin.do_remove_source(runtime.sessions, ws.id, CLI, source_id))
+    click.echo(f"Source #{source_id} removed.")
+
+
+def _progress_line(outcome: SourceOutcome, done: int, total: int) -> None:
+    src = outcome.source
+    head = f"[{done}/{total}] #{src.id} {src.kind} ({src.watch_name})"
+    if outcome.error:
+        click.echo(f"{head}: FAILED: {outcome.error}")
+    elif outcome.not_modified:
+        click.echo(f"{head}: not modified ({outcome.seconds:.1f}s)")
+    else:
+        r = outcome.report
+        click.echo(f"{head}: {outcome.fetched} fetched, {r.stored} new, "
+                   f"{r.duplicates + r.near_duplicates} duplicates, {r.filtered} filtered, "
+                   f"{r.alerts} alerts ({outcome.seconds:.1f}s)")
+
+
+@main.command()
+@click.option("--once", is_flag=True, required=True, help="Run one tick in the foreground.")
+@click.option("--dry-run", is_flag=True, help="Fetch and match, store nothing.")
+@click.option("--source", "source_ids", type=int, multiple=True, help="Only these sources.")
+@click.option("--due", is_flag=True, help="Only sources due now (default: all active).")
+def poll(once: bool, dry_run: bool, source_ids: tuple[int, ...], due: bool) -> None:
+    """Poll sources once, store what is new, and send the alerts it produced."""
+    settings = settings_or_exit()
+    with open_runtime(settings) as runtime:
+        report = run_poll_tick(runtime.sessions, http_factory(settings), dry_run=dry_run,
+                               only_ids=list(source_ids) or None, force=not due,
+                               progress=_progress_line)
+        totals = report.totals
+        if not report.outcomes:
+            click.echo("No source to poll: vigie source add KIND --watch NAME --url URL")
+            return
+        verb = "would store" if dry_run else "stored"
+        click.echo(f"Polled {len(report.outcomes)} source(s), {report.failures} failed: "
+                   f"{verb} {totals.stored} mention(s), {totals.alerts} alert(s).")
+        if not dry_run:
+            flushed = runtime.outbox.flush(wait=True, limit=10_000)
+            click.echo(f"Sent {flushed.sent} message(s) to "
+                       f"{'Slack' if settings.has_slack else 'the console'}"
+                       + (f", {flushed.failed} failed" if flushed.failed else "")
+                       + (f", {flushed.deferred} deferred" if flushed.deferred else "") + ".")
+    if report.failures and report.failures == len(report.outcomes):
+        raise SystemExit(1)
+
+
+@main.command()
+@click.option("--watch", "watch_name", default=None)
+@click.option("--since", default=None, help="e.g. 30m, 24h, 7d.")
+@click.option("--status", default=None)
+@click.option("--sentiment", default=None, type=click.Choice(["negative", "neutral", "positive"]))
+@click.option("--network", default=None)
+@click.option("--text", default=None, help="Words the text contains.")
+@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
+@team_option
+def mentions(watch_name: str | None, since: str | None, status: str | None,
+             sentiment: str | None, network: str | None, text: str | None, limit: int,
+             as_json: bool, team: str | None) -> None:
+    """Print stored mentions, newest first."""
+    with _workspace(team) as (runtime, ws):
+        filters = _service(lambda: MentionFilter(
+            watch=watch_name, since=parse_duration(since) if since else None, status=status,
+            sentiment=sentiment, network=network, text=text))
+        rows = _service(lambda: search_mentions(runtime.sessions, ws.id, filters, limit=limit,
+                                                now=runtime.clock()))
+    if as_json:
+        click.echo(json.dumps([row.as_json() for row in rows], ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("No mentions match.")
+    for row in rows:
+        click.echo(f"#{row.id:<6} {row.published_at:%Y-%m-%d %H:%M} {row.network:<10} "
+                   f"[{row.priority:>3}] {row.status:<9} @{row.author}: "
+                   f"{' '.join(row.text.split())[:90]}")
+        if row.priority_reason:
+            click.echo(f"        why: {row.priority_reason}")

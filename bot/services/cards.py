@@ -1,0 +1,83 @@
+"""Reading a mention's card state from the database, and the outbox renderers for cards."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.services.outbox import (
+    EVENT_TYPE_MENTION,
+    KIND_CARD,
+    KIND_UPDATE_CARD,
+    OutboxSender,
+    message_metadata,
+)
+from bot.services.ports import OutgoingMessage
+from bot.services.workflow import allowed_actions, latest_draft
+from bot.slack.cards import CardView, StoryMember, build_card
+from storage.models import Author, Mention, OutboxMessage, OutboxStatus, Watch, Workspace
+
+STORY_MEMBERS_SHOWN = 20
+
+
+def load_card_view(session: Session, mention_id: int) -> CardView | None:
+    """The card's data for ``mention_id`` (None if the mention is gone)."""
+    mention = session.get(Mention, mention_id)
+    if mention is None:
+        return None
+    author = mention.author
+    watch = session.get(Watch, mention.watch_id) if mention.watch_id else None
+    members = session.execute(
+        select(Mention.network, Mention.url, Author.handle, Author.followers)
+        .join(Author, Author.id == Mention.author_id, isouter=True)
+        .where(Mention.story_id == mention.id).order_by(Mention.id).limit(STORY_MEMBERS_SHOWN)
+    ).all()
+    draft = latest_draft(session, mention.id)
+    return CardView(
+        mention_id=mention.id, network=mention.network, url=mention.url,
+        author_handle=author.handle if author else "?",
+        author_name=author.name if author else None,
+        followers=author.followers if author else None,
+        title=mention.title, text=mention.text, published_at=mention.published_at,
+        watch_name=watch.name if watch else None, status=mention.status,
+        sentiment_label=mention.sentiment_label, intent=mention.intent,
+        priority=mention.priority, priority_reason=mention.priority_reason,
+        assignee_user_id=mention.assignee_user_id,
+        story=[StoryMember(network, handle or "?", url, followers)
+               for network, url, handle, followers in members],
+        actions=tuple(allowed_actions(mention.status)),
+        draft_text=draft.text if draft else None,
+        draft_version=draft.version if draft else None,
+        draft_risk=draft.risk_level if draft else None,
+        reply_url=mention.reply_url,
+    )
+
+
+def _language(session: Session, workspace_id: int) -> str:
+    workspace = session.get(Workspace, workspace_id)
+    return workspace.locale if workspace else "en"
+
+
+def render_card_row(session: Session, row: OutboxMessage) -> OutgoingMessage | None:
+    """Outbox renderer for cards and card updates (skips updates superseded by a newer one)."""
+    if row.mention_id is None:
+        return None
+    if row.kind == KIND_UPDATE_CARD and session.scalar(
+        select(OutboxMessage.id).where(
+            OutboxMessage.kind == KIND_UPDATE_CARD, OutboxMessage.mention_id == row.mention_id,
+            OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.id > row.id,
+        ).limit(1)
+    ):
+        return None
+    view = load_card_view(session, row.mention_id)
+    if view is None:
+        return None
+    text, blocks = build_card(view, _language(session, row.workspace_id))
+    return OutgoingMessage(channel=row.channel, text=text, blocks=blocks,
+                           event_type=EVENT_TYPE_MENTION, event_payload=message_metadata(row))
+
+
+def register_card_renderers(sender: OutboxSender) -> None:
+    """Teach the outbox sender to render cards and card updates."""
+    sender.register_renderer(KIND_CARD, render_card_row)
+    sender.register_renderer(KIND_UPDATE_CARD, render_card_row)

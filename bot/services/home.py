@@ -1,0 +1,99 @@
+"""What App Home shows a user: their work, what waits for their approval, what is late."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import Select
+
+from bot.services.permissions import role_of
+from bot.services.workflow import OPEN
+from storage.models import Draft, Mention, MentionStatus, Role, Watch
+
+LIST_SIZE = 10
+URGENT, HIGH = 80, 60
+
+
+@dataclass(frozen=True, slots=True)
+class HomeItem:
+    """A mention line on the Home tab."""
+
+    id: int
+    network: str
+    text: str
+    url: str
+    priority: int
+    status: str
+    created_at: datetime
+    channel: str | None
+    ts: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class HomeSummary:
+    """Everything the Home tab shows."""
+
+    role: str
+    assigned: list[HomeItem]
+    to_approve: list[HomeItem]
+    overdue: list[HomeItem]
+    counts: dict[str, int]
+
+
+def _item(m: Mention) -> HomeItem:
+    return HomeItem(m.id, m.network, m.title or m.text, m.url, m.priority, m.status,
+                    m.created_at, m.slack_channel, m.slack_ts)
+
+
+def _items(session: Session, query: Select[tuple[Mention]]) -> list[HomeItem]:
+    return [_item(m) for m in session.scalars(query)]
+
+
+def _overdue(session: Session, workspace_id: int, now: datetime) -> list[HomeItem]:
+    # Python-side SLA check over the oldest open mentions keeps this portable and bounded.
+    candidates = session.execute(
+        select(Mention, Watch.sla_urgent_minutes, Watch.sla_high_minutes,
+               Watch.sla_normal_minutes)
+        .join(Watch, Watch.id == Mention.watch_id)
+        .where(Mention.workspace_id == workspace_id,
+               Mention.status.in_([s.value for s in OPEN]))
+        .order_by(Mention.created_at).limit(500)).all()
+    late = []
+    for mention, urgent, high, normal in candidates:
+        minutes = urgent if mention.priority >= URGENT else high if mention.priority >= HIGH \
+            else normal
+        if mention.created_at + timedelta(minutes=minutes) < now:
+            late.append(mention)
+    late.sort(key=lambda m: -m.priority)
+    return [_item(m) for m in late[:LIST_SIZE]]
+
+
+def home_summary(sessions: sessionmaker[Session], workspace_id: int, user_id: str,
+                 now: datetime) -> HomeSummary:
+    """The Home tab's data for ``user_id``."""
+    open_states = [s.value for s in OPEN]
+    with sessions() as session:
+        role = role_of(session, workspace_id, user_id)
+        assigned = _items(session, select(Mention).where(
+            Mention.workspace_id == workspace_id, Mention.assignee_user_id == user_id,
+            Mention.status.in_(open_states)).order_by(Mention.priority.desc()).limit(LIST_SIZE))
+        to_approve: list[HomeItem] = []
+        if role.rank >= Role.APPROVER.rank:
+            latest = (select(Draft.mention_id, func.max(Draft.version).label("version"))
+                      .group_by(Draft.mention_id).subquery())
+            mine = select(Draft.mention_id).join(latest, and_(
+                Draft.mention_id == latest.c.mention_id, Draft.version == latest.c.version)
+            ).where(Draft.author_user_id == user_id)
+            to_approve = _items(session, select(Mention).where(
+                Mention.workspace_id == workspace_id,
+                Mention.status == MentionStatus.AWAITING_APPROVAL.value,
+                Mention.id.not_in(mine)).order_by(Mention.priority.desc()).limit(LIST_SIZE))
+        counts = {status: count for status, count in session.execute(
+            select(Mention.status, func.count()).where(
+                Mention.workspace_id == workspace_id, Mention.status.in_(open_states))
+            .group_by(Mention.status))}
+        return HomeSummary(role.value, assigned, to_approve,
+                           _overdue(session, workspace_id, now), counts)

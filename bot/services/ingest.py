@@ -1,0 +1,269 @@
+"""Ingest: turn fetched mentions into stored, analysed, deduplicated mentions and alerts.
+
+One call handles one source batch inside the caller's transaction (the polling service
+commits it together with the source's new cursor, so a crash loses nothing and stores
+nothing twice). Work is done in bulk: a few queries per batch, not per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot.analysis.pipeline import Analysis, analyze
+from bot.matching.fingerprint import content_fingerprint, story_key_for
+from bot.matching.query import MatchInput, QueryError, parse_query
+from bot.services.outbox import KIND_CARD, KIND_UPDATE_CARD, do_enqueue
+from bot.sources.base import FetchedMention
+from storage.models import Author, Mention, MentionStatus, Watch
+
+IN_CHUNK = 500
+MAX_TEXT = 40_000
+
+
+@dataclass
+class IngestReport:
+    """Counts of what happened to one batch."""
+
+    received: int = 0
+    filtered: int = 0
+    duplicates: int = 0
+    near_duplicates: int = 0
+    stored: int = 0
+    alerts: int = 0
+    joined_stories: int = 0
+    stored_ids: list[int] = field(default_factory=list)
+
+    def add(self, other: IngestReport) -> None:
+        """Accumulate ``other`` into this report."""
+        for name in ("received", "filtered", "duplicates", "near_duplicates", "stored",
+                     "alerts", "joined_stories"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.stored_ids.extend(other.stored_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A fetched mention that matched its watch, with its analysis and dedupe keys."""
+
+    fetched: FetchedMention
+    analysis: Analysis
+    fingerprint: str | None
+    story_key: str | None
+
+
+def _chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _insert(session: Session) -> Any:
+    return postgresql.insert if session.bind and session.bind.dialect.name == "postgresql" \
+        else sqlite.insert
+
+
+def match_and_analyze(
+    watch: Watch, fetched: Sequence[FetchedMention], *, now: datetime, report: IngestReport
+) -> list[Candidate]:
+    """Keep the mentions matching the watch's query (first of each id) and analyse them."""
+    try:
+        query = parse_query(watch.query or "")
+    except QueryError:
+        report.filtered += len(fetched)
+        return []
+    seen: set[tuple[str, str]] = set()
+    candidates: list[Candidate] = []
+    for item in fetched:
+        key = (item.network, item.external_id)
+        if key in seen:
+            report.duplicates += 1
+            continue
+        seen.add(key)
+        analysis = analyze(
+            f"{item.title}\n{item.text}" if item.title else item.text,
+            lang_hint=item.language_hint,
+            followers=item.author.followers, verified=item.author.verified,
+            engagement=item.engagement, published_at=item.published_at, now=now,
+            watch_weight=watch.weight,
+        )
+        match_input = MatchInput(text=item.text, title=item.title,
+                                 author_handle=item.author.handle,
+                                 language=analysis.language, network=item.network)
+        if not query.matches(match_input):
+            report.filtered += 1
+            continue
+        candidates.append(Candidate(item, analysis, content_fingerprint(item.text),
+                                    story_key_for(list(item.links), item.url)))
+    return candidates
+
+
+def _drop_known(session: Session, workspace_id: int, candidates: list[Candidate],
+                report: IngestReport) -> list[Candidate]:
+    keys = [(c.fetched.network, c.fetched.external_id) for c in candidates]
+    known: set[tuple[str, str]] = set()
+    for chunk in _chunks(keys):
+        known.update((n, e) for n, e in session.execute(
+            select(Mention.network, Mention.external_id).where(
+                Mention.workspace_id == workspace_id,
+                tuple_(Mention.network, Mention.external_id).in_(chunk))).all())
+    fingerprints = [c.fingerprint for c in candidates if c.fingerprint]
+    known_prints: set[str] = set()
+    for chunk in _chunks(fingerprints):
+        known_prints.update(fp for fp in session.scalars(select(Mention.fingerprint).where(
+            Mention.workspace_id == workspace_id, Mention.fingerprint.in_(chunk))) if fp)
+    kept: list[Candidate] = []
+    for candidate in candidates:
+        if (candidate.fetched.network, candidate.fetched.external_id) in known:
+            report.duplicates += 1
+        elif candidate.fingerprint and candidate.fingerprint in known_prints:
+            report.near_duplicates += 1
+        else:
+            if candidate.fingerprint:
+                known_prints.add(candidate.fingerprint)
+            kept.append(candidate)
+    return kept
+
+
+def _upsert_authors(session: Session, workspace_id: int, candidates: list[Candidate],
+                    now: datetime) -> dict[tuple[str, str], int]:
+    latest: dict[tuple[str, str], FetchedMention] = {}
+    counts: dict[tuple[str, str], int] = {}
+    for candidate in candidates:
+        key = (candidate.fetched.network, candidate.fetched.author.handle[:200])
+        latest[key] = candidate.fetched
+        counts[key] = counts.get(key, 0) + 1
+    if not latest:
+        return {}
+    rows = [{"workspace_id": workspace_id, "network": n, "handle": h,
+             "name": (m.author.name or "")[:300] or None, "url": m.author.url,
+             "followers": m.author.followers, "verified": m.author.verified,
+             "mention_count": 0, "first_seen_at": now, "last_seen_at": now}
+            for (n, h), m in latest.items()]
+    session.execute(_insert(session)(Author).on_conflict_do_nothing(
+        index_elements=["workspace_id", "network", "handle"]), rows)
+    ids: dict[tuple[str, str], int] = {}
+    authors: list[Author] = []
+    for chunk in _chunks(list(latest)):
+        authors.extend(session.scalars(select(Author).where(
+            Author.workspace_id == workspace_id,
+            tuple_(Author.network, Author.handle).in_(chunk))).all())
+    for author in authors:
+        key = (author.network, author.handle)
+        ids[key] = author.id
+        fetched = latest[key]
+        author.mention_count += counts[key]
+        author.last_seen_at = now
+        if fetched.author.followers is not None:
+            author.followers = fetched.author.followers
+        if fetched.author.name:
+            author.name = fetched.author.name[:300]
+        author.verified = author.verified or fetched.author.verified
+    session.flush()
+    return ids
+
+
+def _row(workspace_id: int, watch: Watch, source_id: int | None, candidate: Candidate,
+         author_id: int | None, now: datetime) -> dict[str, Any]:
+    item, analysis = candidate.fetched, candidate.analysis
+    return {
+        "workspace_id": workspace_id, "watch_id": watch.id, "source_id": source_id,
+        "author_id": author_id, "network": item.network, "external_id": item.external_id[:500],
+        "url": item.url, "title": item.title, "text": item.text[:MAX_TEXT],
+        "language": analysis.language, "published_at": item.published_at,
+        "fingerprint": candidate.fingerprint, "story_key": candidate.story_key,
+        "parent_external_id": item.parent_external_id, "engagement": item.engagement,
+        "sentiment": analysis.sentiment_score, "sentiment_label": analysis.sentiment_label,
+        "intent": analysis.intent,
+        "intent_flags": [{"name": f.name, "terms": list(f.terms)} for f in analysis.flags],
+        "priority": analysis.priority, "priority_reason": analysis.reason,
+        "status": MentionStatus.NEW.value, "created_at": now, "updated_at": now,
+    }
+
+
+def _link_stories(session: Session, workspace_id: int, inserted: dict[str, int],
+                  candidates: list[Candidate], report: IngestReport) -> dict[int, int]:
+    """Attach mentions sharing a link to the story's first mention; return id -> primary id."""
+    by_key: dict[str, list[int]] = {}
+    for candidate in candidates:
+        mention_id = inserted.get(candidate.fetched.external_id)
+        if candidate.story_key and mention_id is not None:
+            by_key.setdefault(candidate.story_key, []).append(mention_id)
+    if not by_key:
+        return {}
+    primaries: dict[str, int] = {}
+    for chunk in _chunks(list(by_key)):
+        for key, mention_id in session.execute(
+            select(Mention.story_key, Mention.id).where(
+                Mention.workspace_id == workspace_id, Mention.story_key.in_(chunk),
+                Mention.story_id.is_(None)).order_by(Mention.id)).all():
+            primaries.setdefault(str(key), int(mention_id))
+    links: dict[int, int] = {}
+    for key, ids in by_key.items():
+        primary = primaries.get(key, min(ids))
+        for mention_id in ids:
+            if mention_id != primary:
+                links[mention_id] = primary
+    if links:
+        session.execute(update(Mention), [{"id": m, "story_id": p} for m, p in links.items()])
+        report.joined_stories += len(links)
+    return links
+
+
+def do_ingest(
+    session: Session, watch: Watch, source_id: int | None,
+    fetched: Sequence[FetchedMention], *, now: datetime,
+) -> IngestReport:
+    """Store the batch's new mentions for ``watch`` and queue the alerts they need."""
+    report = IngestReport(received=len(fetched))
+    workspace_id = watch.workspace_id
+    candidates = match_and_analyze(watch, fetched, now=now, report=report)
+    candidates = _drop_known(session, workspace_id, candidates, report)
+    if not candidates:
+        return report
+    author_ids = _upsert_authors(session, workspace_id, candidates, now)
+    rows = [_row(workspace_id, watch, source_id, c, author_ids.get(
+        (c.fetched.network, c.fetched.author.handle[:200])), now) for c in candidates]
+    result = session.execute(
+        _insert(session)(Mention).on_conflict_do_nothing(
+            index_elements=["workspace_id", "network", "external_id"],
+        ).returning(Mention.id, Mention.external_id, Mention.priority),
+        rows,
+    )
+    inserted: dict[str, int] = {}
+    priorities: dict[int, int] = {}
+    for mention_id, external_id, priority in result.all():
+        inserted[external_id] = mention_id
+        priorities[mention_id] = priority
+    report.duplicates += len(rows) - len(inserted)
+    report.stored = len(inserted)
+    report.stored_ids = sorted(inserted.values())
+    story_links = _link_stories(session, workspace_id, inserted, candidates, report)
+    if not watch.paused:
+        _queue_alerts(session, watch, priorities, story_links, report)
+    return report
+
+
+def _queue_alerts(session: Session, watch: Watch, priorities: dict[int, int],
+                  story_links: dict[int, int], report: IngestReport) -> None:
+    updated_primaries: set[int] = set()
+    for mention_id in sorted(priorities):
+        primary = story_links.get(mention_id)
+        if primary is not None:
+            updated_primaries.add(primary)
+            continue
+        if priorities[mention_id] >= watch.alert_threshold:
+            do_enqueue(session, workspace_id=watch.workspace_id, kind=KIND_CARD,
+                       channel=watch.channel_id, mention_id=mention_id,
+                       dedupe_key=f"card:{mention_id}")
+            report.alerts += 1
+    for primary in sorted(updated_primaries):
+        card = session.get(Mention, primary)
+        if card is not None and card.slack_ts and card.slack_channel:
+            do_enqueue(session, workspace_id=watch.workspace_id, kind=KIND_UPDATE_CARD,
+                       channel=card.slack_channel, mention_id=primary)

@@ -1,0 +1,110 @@
+"""Members: roles (admin, approver, agent, viewer) and each user's language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.i18n import SUPPORTED_LANGUAGES, language_for
+from bot.services.actors import Actor
+from bot.services.audit import record
+from bot.services.errors import ServiceError
+from bot.services.permissions import DEFAULT_ROLE, require_role
+from storage import repositories as repo
+from storage.db import transaction
+from storage.models import Member, Role, Workspace
+
+
+@dataclass(frozen=True, slots=True)
+class RoleView:
+    """One member's role."""
+
+    user_id: str
+    role: str
+    granted_by: str | None
+
+
+def language_of(sessions: sessionmaker[Session], workspace_id: int, user_id: str | None,
+                slack_locale: str | None = None) -> str:
+    """The user's language: their Slack locale, else the one stored, else the workspace's."""
+    if slack_locale:
+        return language_for(slack_locale)
+    with sessions() as session:
+        stored = None
+        if user_id:
+            stored = session.scalar(select(Member.locale).where(
+                Member.workspace_id == workspace_id, Member.user_id == user_id))
+        workspace_locale = session.scalar(
+            select(Workspace.locale).where(Workspace.id == workspace_id))
+    return language_for(stored, workspace_locale)
+
+
+def do_set_language(sessions: sessionmaker[Session], workspace_id: int, user_id: str,
+                    language: str) -> None:
+    """Remember a user's language (from `/cm lang fr` or their Slack locale)."""
+    if language not in SUPPORTED_LANGUAGES:
+        raise ServiceError("role.bad_language", value=language,
+                           valid=", ".join(SUPPORTED_LANGUAGES))
+    with transaction(sessions) as session:
+        member = repo.get_member(session, workspace_id, user_id)
+        if member is None:
+            member = repo.set_member_role(session, workspace_id, user_id, DEFAULT_ROLE,
+                                          granted_by=None)
+        member.locale = language
+
+
+def list_roles(sessions: sessionmaker[Session], workspace_id: int) -> list[RoleView]:
+    """Members with an explicit role, admins first."""
+    order = {role.value: -role.rank for role in Role}
+    with sessions() as session:
+        members = session.scalars(select(Member).where(Member.workspace_id == workspace_id))
+        views = [RoleView(m.user_id, m.role, m.granted_by) for m in members]
+    return sorted(views, key=lambda v: (order.get(v.role, 0), v.user_id))
+
+
+def do_set_role(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+                user_id: str, role: str) -> RoleView:
+    """Give ``user_id`` a role (admins only); the last admin cannot step down."""
+    try:
+        new_role = Role(role.lower())
+    except ValueError:
+        raise ServiceError("role.bad_role", value=role,
+                           valid=", ".join(r.value for r in Role)) from None
+    with transaction(sessions) as session:
+        if actor.user_id:
+            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+        _keep_an_admin(session, workspace_id, user_id, new_role)
+        member = repo.set_member_role(session, workspace_id, user_id, new_role,
+                                      granted_by=actor.name)
+        record(session, workspace_id, actor, "role.granted",
+               detail={"user_id": user_id, "role": new_role.value})
+        return RoleView(member.user_id, member.role, member.granted_by)
+
+
+def do_remove_role(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+                   user_id: str) -> None:
+    """Drop a member's explicit role: they are an agent again (admins only)."""
+    with transaction(sessions) as session:
+        if actor.user_id:
+            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+        _keep_an_admin(session, workspace_id, user_id, DEFAULT_ROLE)
+        member = repo.get_member(session, workspace_id, user_id)
+        if member is None:
+            raise ServiceError("role.no_role", user=f"<@{user_id}>")
+        member.role = DEFAULT_ROLE.value
+        member.granted_by = actor.name
+        record(session, workspace_id, actor, "role.removed", detail={"user_id": user_id})
+
+
+def _keep_an_admin(session: Session, workspace_id: int, user_id: str, new_role: Role) -> None:
+    if new_role == Role.ADMIN:
+        return
+    member = repo.get_member(session, workspace_id, user_id)
+    if member is None or member.role != Role.ADMIN.value:
+        return
+    admins = session.scalar(select(func.count()).select_from(Member).where(
+        Member.workspace_id == workspace_id, Member.role == Role.ADMIN.value))
+    if (admins or 0) <= 1:
+        raise ServiceError("role.last_admin")

@@ -1,0 +1,229 @@
+"""Scheduled polling: claim due sources, fetch them concurrently, ingest each batch.
+
+Claims go through the database (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so several
+workers share the work and no source is fetched by two at once; a claim is a lease
+(``next_poll_at`` pushed forward), so a worker that dies only delays its sources.
+One failing source gets backoff and a health entry, and never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services.ingest import IngestReport, do_ingest, match_and_analyze
+from bot.sources.base import FetchResult, SourceError, SourceRateLimited
+from bot.sources.http import HttpClient
+from bot.sources.registry import POLLABLE_KINDS, get_source, parse_config
+from storage.db import transaction
+from storage.models import SourceRow, Watch, utcnow
+
+log = logging.getLogger(__name__)
+
+CLAIM_LEASE = timedelta(minutes=10)
+MAX_BACKOFF = timedelta(hours=6)
+DEFAULT_CONCURRENCY = 8
+
+HttpFactory = Callable[[bool], HttpClient]
+"""Builds the HTTP client for a source; the flag says whether the source is trusted."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedSource:
+    """What a fetch needs, copied out of the claiming transaction."""
+
+    id: int
+    kind: str
+    config: dict[str, Any]
+    cursor: dict[str, Any]
+    trusted: bool
+    interval_seconds: int
+    watch_name: str
+
+
+@dataclass
+class SourceOutcome:
+    """The result of polling one source."""
+
+    source: ClaimedSource
+    error: str | None = None
+    not_modified: bool = False
+    fetched: int = 0
+    report: IngestReport = field(default_factory=IngestReport)
+    seconds: float = 0.0
+
+
+@dataclass
+class TickReport:
+    """What one poll tick did."""
+
+    outcomes: list[SourceOutcome] = field(default_factory=list)
+
+    @property
+    def failures(self) -> int:
+        """Sources whose fetch or ingest failed."""
+        return sum(1 for outcome in self.outcomes if outcome.error)
+
+    @property
+    def totals(self) -> IngestReport:
+        """All ingest counts added up."""
+        total = IngestReport()
+        for outcome in self.outcomes:
+            total.add(outcome.report)
+        return total
+
+
+def snapshot(row: SourceRow, watch_name: str) -> ClaimedSource:
+    """Copy what a fetch needs out of a source row."""
+    return ClaimedSource(row.id, row.kind, dict(row.config), dict(row.cursor), row.trusted,
+                         row.interval_seconds, watch_name)
+
+
+def claim_due_sources(
+    sessions: sessionmaker[Session], *, now: datetime, limit: int = 1000,
+    only_ids: Sequence[int] | None = None, force: bool = False, lease: bool = True,
+) -> list[ClaimedSource]:
+    """Claim up to ``limit`` due sources of active watches.
+
+    ``force`` ignores the schedule (``vigie poll --once``); ``lease=False`` only reads
+    (dry runs). On PostgreSQL rows locked by another worker are skipped.
+    """
+    with transaction(sessions) as session:
+        query = (
+            select(SourceRow, Watch.name)
+            .join(Watch, Watch.id == SourceRow.watch_id)
+            .where(SourceRow.paused.is_(False), Watch.paused.is_(False),
+                   SourceRow.kind.in_(sorted(POLLABLE_KINDS)))
+            .order_by(SourceRow.next_poll_at, SourceRow.id)
+            .limit(limit)
+        )
+        if not force:
+            query = query.where(SourceRow.next_poll_at <= now)
+        if only_ids is not None:
+            query = query.where(SourceRow.id.in_(list(only_ids)))
+        if lease and session.bind is not None and session.bind.dialect.name == "postgresql":
+            query = query.with_for_update(of=SourceRow, skip_locked=True)
+        claimed = []
+        for row, watch_name in session.execute(query).all():
+            if lease:
+                row.next_poll_at = now + CLAIM_LEASE
+                row.last_polled_at = now
+            claimed.append(snapshot(row, watch_name))
+        return claimed
+
+
+def fetch_source(source: ClaimedSource, http_factory: HttpFactory) -> FetchResult:
+    """Fetch one source (runs in a worker thread; touches no database)."""
+    source_cls = get_source(source.kind)
+    config = parse_config(source.kind, source.config)
+    with http_factory(source.trusted) as http:
+        return source_cls().fetch(http, config, dict(source.cursor))
+
+
+def backoff_delay(interval_seconds: int, failures: int, retry_after: float | None) -> timedelta:
+    """How long to wait after ``failures`` consecutive failures (capped at six hours)."""
+    delay = timedelta(seconds=interval_seconds * 2 ** min(max(failures - 1, 0), 8))
+    if retry_after is not None:
+        delay = max(delay, timedelta(seconds=retry_after))
+    return min(delay, MAX_BACKOFF)
+
+
+def record_failure(session: Session, source_id: int, error: BaseException, now: datetime) -> str:
+    """Store a failed poll in the source's health and schedule the retry with backoff."""
+    row = session.get(SourceRow, source_id)
+    message = str(error) if isinstance(error, SourceError) else (
+        f"internal error ({type(error).__name__}); see the worker logs")
+    if row is None:
+        return message
+    row.consecutive_failures += 1
+    row.last_error = message[:1000]
+    row.last_error_at = now
+    retry_after = error.retry_after if isinstance(error, SourceRateLimited) else None
+    row.next_poll_at = now + backoff_delay(row.interval_seconds, row.consecutive_failures,
+                                           retry_after)
+    return message
+
+
+def _store(sessions: sessionmaker[Session], source: ClaimedSource, result: FetchResult,
+           now: datetime, outcome: SourceOutcome) -> None:
+    with transaction(sessions) as session:
+        row = session.get(SourceRow, source.id)
+        if row is None:  # removed while we fetched
+            return
+        watch = session.get(Watch, row.watch_id)
+        if watch is not None and result.mentions:
+            outcome.report = do_ingest(session, watch, row.id, result.mentions, now=now)
+        # The cursor moves in the same transaction as the mentions it covers.
+        row.cursor = result.cursor
+        row.consecutive_failures = 0
+        row.last_error = None
+        row.last_success_at = now
+        row.next_poll_at = now + timedelta(seconds=row.interval_seconds)
+
+
+def _dry_run(sessions: sessionmaker[Session], source: ClaimedSource, result: FetchResult,
+             now: datetime, outcome: SourceOutcome) -> None:
+    with sessions() as session:
+        row = session.get(SourceRow, source.id)
+        watch = session.get(Watch, row.watch_id) if row else None
+        if watch is not None:
+            outcome.report.received = len(result.mentions)
+            outcome.report.stored = len(match_and_analyze(watch, result.mentions, now=now,
+                                                          report=outcome.report))
+
+
+def run_poll_tick(
+    sessions: sessionmaker[Session], http_factory: HttpFactory, *,
+    now: datetime | None = None, concurrency: int = DEFAULT_CONCURRENCY, limit: int = 1000,
+    only_ids: Sequence[int] | None = None, force: bool = False, dry_run: bool = False,
+    progress: Callable[[SourceOutcome, int, int], None] | None = None,
+) -> TickReport:
+    """Poll every due source once: claim, fetch concurrently, ingest, record health.
+
+    ``dry_run`` fetches and matches but stores nothing and moves no cursor.
+    """
+    now = now or utcnow()
+    claimed = claim_due_sources(sessions, now=now, limit=limit, only_ids=only_ids,
+                                force=force, lease=not dry_run)
+    report = TickReport()
+    if not claimed:
+        return report
+    started: dict[int, float] = {}
+    with ThreadPoolExecutor(max_workers=max(1, concurrency),
+                            thread_name_prefix="vigie-fetch") as pool:
+        futures: dict[Future[FetchResult], ClaimedSource] = {}
+        for source in claimed:
+            started[source.id] = time.monotonic()
+            futures[pool.submit(fetch_source, source, http_factory)] = source
+        for future in as_completed(futures):
+            source = futures[future]
+            outcome = SourceOutcome(source)
+            try:
+                result = future.result()
+                outcome.fetched = len(result.mentions)
+                outcome.not_modified = result.not_modified
+                if dry_run:
+                    _dry_run(sessions, source, result, now, outcome)
+                else:
+                    _store(sessions, source, result, now, outcome)
+            except Exception as err:
+                if not isinstance(err, SourceError):
+                    log.exception("polling source %s (%s) failed", source.id, source.kind)
+                if dry_run:
+                    outcome.error = str(err) if isinstance(err, SourceError) else repr(err)
+                else:
+                    with transaction(sessions) as session:
+                        outcome.error = record_failure(session, source.id, err, now)
+            outcome.seconds = time.monotonic() - started[source.id]
+            report.outcomes.append(outcome)
+            if progress is not None:
+                progress(outcome, len(report.outcomes), len(claimed))
+    return report

@@ -1,0 +1,206 @@
+"""Managing a watch's sources: add (validated, SSRF-checked), list with health, test, remove."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services.actors import Actor
+from bot.services.audit import record
+from bot.services.errors import NotFound, ServiceError
+from bot.services.ingest import Candidate, IngestReport, match_and_analyze
+from bot.services.permissions import require_role
+from bot.services.polling import HttpFactory, fetch_source, snapshot
+from bot.services.watches import get_watch_by_name
+from bot.sources.base import SourceConfig, SourceConfigError, SourceError
+from bot.sources.netguard import validate_public_url
+from bot.sources.registry import POLLABLE_KINDS, get_source, parse_config
+from storage.db import transaction
+from storage.models import Role, SourceRow, Watch, utcnow
+
+MIN_INTERVAL = timedelta(minutes=1)
+MAX_INTERVAL = timedelta(days=1)
+MASK = "••••••"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceView:
+    """A source as listed to users, with its health."""
+
+    id: int
+    kind: str
+    watch_name: str
+    settings: dict[str, str]
+    interval_minutes: int
+    paused: bool
+    trusted: bool
+    last_success_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    consecutive_failures: int
+    next_poll_at: datetime
+    new_secret: str | None = None
+    """Set once, when Vigie generated the webhook secret: show it to the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceTestResult:
+    """What one test fetch would store."""
+
+    fetched: int
+    candidates: list[Candidate]
+    report: IngestReport
+    not_modified: bool
+
+
+def config_for_storage(config: SourceConfig) -> dict[str, Any]:
+    """The config as JSON, with secrets' real values (the database is the secret store)."""
+    data: dict[str, Any] = config.model_dump(mode="json")
+    for name in type(config).model_fields:
+        value = getattr(config, name)
+        if isinstance(value, SecretStr):
+            data[name] = value.get_secret_value()
+    return data
+
+
+def masked_settings(kind: str, stored: dict[str, Any]) -> dict[str, str]:
+    """The settings to display: secrets masked, long values shortened."""
+    model = get_source(kind).config_model
+    shown: dict[str, str] = {}
+    for name, info in model.model_fields.items():
+        if name not in stored or stored[name] in (None, "", [], {}):
+            continue
+        is_secret = "SecretStr" in str(info.annotation)
+        shown[name] = MASK if is_secret else str(stored[name])[:200]
+    return shown
+
+
+def _view(row: SourceRow, watch_name: str, new_secret: str | None = None) -> SourceView:
+    return SourceView(
+        id=row.id, kind=row.kind, watch_name=watch_name,
+        settings=masked_settings(row.kind, row.config),
+        interval_minutes=row.interval_seconds // 60, paused=row.paused, trusted=row.trusted,
+        last_success_at=row.last_success_at, last_error=row.last_error,
+        last_error_at=row.last_error_at, consecutive_failures=row.consecutive_failures,
+        next_poll_at=row.next_poll_at, new_secret=new_secret,
+    )
+
+
+def _check_urls(values: dict[str, Any], allow_hosts: list[str]) -> dict[str, Any]:
+    checked = dict(values)
+    for name, value in values.items():
+        if name.endswith("url") and isinstance(value, str) and value:
+            try:
+                checked[name] = validate_public_url(value, allow_hosts)
+            except SourceConfigError as err:
+                raise ServiceError("source.unsafe_url", field=name, error=str(err)) from None
+    return checked
+
+
+def do_add_source(
+    sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *, kind: str,
+    watch_name: str, values: dict[str, Any], interval_minutes: int | None = None,
+    allow_hosts: list[str] | None = None,
+) -> SourceView:
+    """Add a source to a watch. URLs from Slack users are checked against the SSRF guard;
+    a webhook without a secret gets a generated one (returned once in ``new_secret``)."""
+    try:
+        source_cls = get_source(kind)
+    except SourceConfigError as err:
+        raise ServiceError("source.bad_kind", error=str(err)) from None
+    new_secret = None
+    if source_cls.kind == "webhook" and not values.get("secret"):
+        new_secret = secrets.token_urlsafe(32)
+        values = {**values, "secret": new_secret}
+    if not actor.trusted:
+        values = _check_urls(values, allow_hosts or [])
+    try:
+        config = parse_config(source_cls.kind, values)
+    except SourceConfigError as err:
+        raise ServiceError("source.bad_config", kind=source_cls.kind, error=str(err)) from None
+    interval = (timedelta(minutes=interval_minutes) if interval_minutes is not None
+                else source_cls.default_interval)
+    if source_cls.kind in POLLABLE_KINDS and not MIN_INTERVAL <= interval <= MAX_INTERVAL:
+        raise ServiceError("source.bad_interval", value=str(interval_minutes))
+    with transaction(sessions) as session:
+        if actor.user_id:
+            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+        watch = get_watch_by_name(session, workspace_id, watch_name)
+        row = SourceRow(workspace_id=workspace_id, watch_id=watch.id, kind=source_cls.kind,
+                        config=config_for_storage(config),
+                        interval_seconds=int(interval.total_seconds()),
+                        trusted=actor.trusted, created_by=actor.user_id, next_poll_at=utcnow())
+        session.add(row)
+        session.flush()
+        record(session, workspace_id, actor, "source.added",
+               detail={"source_id": row.id, "kind": row.kind, "watch": watch.name,
+                       "settings": masked_settings(row.kind, row.config)})
+        return _view(row, watch.name, new_secret)
+
+
+def _get(session: Session, workspace_id: int, source_id: int) -> tuple[SourceRow, Watch]:
+    row = session.get(SourceRow, source_id)
+    if row is None or row.workspace_id != workspace_id:
+        raise NotFound("source.not_found", id=str(source_id))
+    return row, row.watch
+
+
+def list_sources(sessions: sessionmaker[Session], workspace_id: int,
+                 watch_name: str | None = None) -> list[SourceView]:
+    """Every source of the workspace (or of one watch) with its health."""
+    with sessions() as session:
+        query = (select(SourceRow, Watch.name).join(Watch, Watch.id == SourceRow.watch_id)
+                 .where(SourceRow.workspace_id == workspace_id).order_by(SourceRow.id))
+        if watch_name:
+            query = query.where(Watch.id == get_watch_by_name(session, workspace_id,
+                                                              watch_name).id)
+        return [_view(row, name) for row, name in session.execute(query).all()]
+
+
+def do_remove_source(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+                     source_id: int) -> None:
+    """Delete a source (its mentions stay)."""
+    with transaction(sessions) as session:
+        if actor.user_id:
+            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+        row, watch = _get(session, workspace_id, source_id)
+        record(session, workspace_id, actor, "source.removed",
+               detail={"source_id": row.id, "kind": row.kind, "watch": watch.name})
+        session.delete(row)
+
+
+def do_set_source_paused(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+                         source_id: int, paused: bool) -> None:
+    """Stop or restart polling one source."""
+    with transaction(sessions) as session:
+        if actor.user_id:
+            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+        row, _ = _get(session, workspace_id, source_id)
+        row.paused = paused
+        if not paused:
+            row.next_poll_at = utcnow()
+        record(session, workspace_id, actor, "source.paused" if paused else "source.resumed",
+               detail={"source_id": row.id})
+
+
+def test_source(sessions: sessionmaker[Session], workspace_id: int, source_id: int,
+                http_factory: HttpFactory) -> SourceTestResult:
+    """Fetch once now and say what would be stored; stores nothing, moves no cursor."""
+    with sessions() as session:
+        row, watch = _get(session, workspace_id, source_id)
+        # From scratch, not from the cursor: show what the source yields today.
+        claimed = replace(snapshot(row, watch.name), cursor={})
+        session.expunge(watch)
+    try:
+        result = fetch_source(claimed, http_factory)
+    except SourceError as err:
+        raise ServiceError("source.test_failed", id=str(source_id), error=str(err)) from None
+    report = IngestReport(received=len(result.mentions))
+    candidates = match_and_analyze(watch, result.mentions, now=utcnow(), report=report)
+    return SourceTestResult(len(result.mentions), candidates, report, result.not_modified)

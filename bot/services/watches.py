@@ -1,0 +1,139 @@
+"""Watches: named queries bound to a Slack channel, with an alert threshold and an SLA."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.matching.query import QueryError, parse_query
+from bot.services.actors import Actor
+from bot.services.audit import record
+from bot.services.errors import NotFound, ServiceError
+from bot.services.permissions import require_role
+from storage.db import transaction
+from storage.models import Mention, Role, SourceRow, Watch
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+CHANNEL_PATTERN = re.compile(r"^[CGD][A-Z0-9]{4,}$")
+
+
+@dataclass(frozen=True, slots=True)
+class WatchView:
+    """A watch as listed to users."""
+
+    id: int
+    name: str
+    query: str
+    query_description: str
+    channel_id: str
+    alert_threshold: int
+    paused: bool
+    source_count: int
+    mention_count: int
+
+
+def check_query(query: str) -> str:
+    """Validate a query; return its human description or raise ServiceError with a pointer."""
+    try:
+        return parse_query(query).describe()
+    except QueryError as err:
+        raise ServiceError("watch.bad_query", error=err.message, pointer=err.pointer()) from None
+
+
+def _validate(name: str, channel_id: str, threshold: int) -> None:
+    if not NAME_PATTERN.match(name):
+        raise ServiceError("watch.bad_name", name=name)
+    if not CHANNEL_PATTERN.match(channel_id):
+        raise ServiceError("watch.bad_channel", channel=channel_id)
+    if not 0 <= threshold <= 100:
+        raise ServiceError("watch.bad_threshold", value=str(threshold))
+
+
+def get_watch_by_name(session: Session, workspace_id: int, name: str) -> Watch:
+    """The watch called ``name`` (case-insensitive) or NotFound."""
+    watch = session.scalar(select(Watch).where(
+        Watch.workspace_id == workspace_id, func.lower(Watch.name) == name.lower()))
+    if watch is None:
+        raise NotFound("watch.not_found", name=name)
+    return watch
+
+
+def do_add_watch(
+    sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,
+    name: str, query: str, channel_id: str, alert_threshold: int = 50,
+) -> WatchView:
+    """Create a watch after checking its name, channel, threshold and query."""
+    _validate(name, channel_id, alert_threshold)
+    description = check_query(query)
+    with transaction(sessions) as session:
+        if actor.user_id:
+            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+        exists = session.scalar(select(Watch.id).where(
+            Watch.workspace_id == workspace_id, func.lower(Watch.name) == name.lower()))
+        if exists:
+            raise ServiceError("watch.exists", name=name)
+        watch = Watch(workspace_id=workspace_id, name=name, query=query, channel_id=channel_id,
+                      alert_threshold=alert_threshold, created_by=actor.user_id)
+        session.add(watch)
+        session.flush()
+        record(session, workspace_id, actor, "watch.added",
+               detail={"watch": name, "query": query, "channel": channel_id,
+                       "alert_threshold": alert_threshold})
+        return WatchView(watch.id, name, query, description, channel_id, alert_threshold,
+                         False, 0, 0)
+
+
+def list_watches(sessions: sessionmaker[Session], workspace_id: int) -> list[WatchView]:
+    """Every watch of the workspace, with its source and mention counts."""
+    with sessions() as session:
+        source_counts: dict[int | None, int] = {
+            watch_id: count for watch_id, count in session.execute(
+                select(SourceRow.watch_id, func.count()).where(
+                    SourceRow.workspace_id == workspace_id).group_by(SourceRow.watch_id))}
+        mention_counts: dict[int | None, int] = {
+            watch_id: count for watch_id, count in session.execute(
+                select(Mention.watch_id, func.count()).where(
+                    Mention.workspace_id == workspace_id).group_by(Mention.watch_id))}
+        watches = session.scalars(
+            select(Watch).where(Watch.workspace_id == workspace_id).order_by(Watch.name)).all()
+        return [
+            WatchView(w.id, w.name, w.query, _describe(w.query), w.channel_id,
+                      w.alert_threshold, w.paused, int(source_counts.get(w.id, 0)),
+                      int(mention_counts.get(w.id, 0)))
+            for w in watches
+        ]
+
+
+def _describe(query: str) -> str:
+    try:
+        return parse_query(query).describe()
+    except QueryError as err:
+        return f"invalid query: {err.message}"
+
+
+def do_set_watch_paused(
+    sessions: sessionmaker[Session], workspace_id: int, actor: Actor, name: str, paused: bool
+) -> None:
+    """Pause (no polling, no alerts) or resume a watch."""
+    with transaction(sessions) as session:
+        if actor.user_id:
+            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+        watch = get_watch_by_name(session, workspace_id, name)
+        watch.paused = paused
+        record(session, workspace_id, actor, "watch.paused" if paused else "watch.resumed",
+               detail={"watch": watch.name})
+
+
+def do_remove_watch(
+    sessions: sessionmaker[Session], workspace_id: int, actor: Actor, name: str
+) -> None:
+    """Delete a watch and its sources; its mentions stay (without a watch)."""
+    with transaction(sessions) as session:
+        if actor.user_id:
+            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+        watch = get_watch_by_name(session, workspace_id, name)
+        record(session, workspace_id, actor, "watch.removed", detail={"watch": watch.name})
+        session.delete(watch)

@@ -1,0 +1,64 @@
+"""Inbound webhooks: a signed push of mentions into one webhook source."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services.ingest import IngestReport, do_ingest
+from bot.sources.base import SourceAuthError
+from bot.sources.webhook import (
+    MAX_BODY_BYTES,
+    WebhookPayloadError,
+    parse_webhook_body,
+    verify_signature,
+)
+from storage.db import transaction
+from storage.models import SourceRow, Watch, utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookResult:
+    """The HTTP answer for a push: status code and a JSON-ready body."""
+
+    status: int
+    body: dict[str, object]
+
+
+def do_ingest_webhook(
+    sessions: sessionmaker[Session], source_id: int, body: bytes, *,
+    signature: str | None, timestamp: str | None,
+) -> WebhookResult:
+    """Verify the HMAC signature with the source's secret, validate, and ingest."""
+    with sessions() as session:
+        row = session.get(SourceRow, source_id)
+        if row is None or row.kind != "webhook":
+            return WebhookResult(404, {"error": "no webhook source with this id"})
+        if row.paused:
+            return WebhookResult(409, {"error": "this webhook source is paused"})
+        secret = str(row.config.get("secret", ""))
+        network = str(row.config.get("network", "webhook"))
+    if len(body) > MAX_BODY_BYTES:
+        return WebhookResult(413, {"error": f"body larger than {MAX_BODY_BYTES // 1024} KB"})
+    try:
+        verify_signature(secret, body, signature, timestamp)
+    except SourceAuthError as err:
+        return WebhookResult(401, {"error": str(err)})
+    try:
+        mentions = parse_webhook_body(body, default_network=network)
+    except WebhookPayloadError as err:
+        return WebhookResult(400, {"error": str(err)})
+    now = utcnow()
+    with transaction(sessions) as session:
+        row = session.get(SourceRow, source_id)
+        watch = session.get(Watch, row.watch_id) if row else None
+        if row is None or watch is None:
+            return WebhookResult(404, {"error": "no webhook source with this id"})
+        report: IngestReport = do_ingest(session, watch, row.id, mentions, now=now)
+        row.last_success_at = now
+        row.consecutive_failures = 0
+        row.last_error = None
+    return WebhookResult(200, {"received": report.received, "stored": report.stored,
+                               "duplicates": report.duplicates + report.near_duplicates,
+                               "filtered": report.filtered, "alerts": report.alerts})

@@ -1,0 +1,325 @@
+"""The mention workflow: one function performs every transition and checks who may do it.
+
+new -> assigned -> drafting -> awaiting approval -> approved -> replied -> closed, or ignored.
+Each transition locks the mention (version check), writes an audit event, and queues the
+card update and a thread note in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.i18n import t
+from bot.replies.risk import check_draft
+from bot.services.actors import Actor
+from bot.services.audit import record
+from bot.services.errors import Forbidden, NotFound, ServiceError
+from bot.services.outbox import KIND_CARD, KIND_THREAD, KIND_UPDATE_CARD, do_enqueue
+from bot.services.permissions import role_of
+from bot.slack.escape import escape, truncate
+from storage.db import transaction
+from storage.models import (
+    Approval,
+    Draft,
+    DraftOrigin,
+    Mention,
+    MentionStatus,
+    OutboxMessage,
+    Role,
+    Workspace,
+    utcnow,
+)
+
+S = MentionStatus
+OPEN = frozenset({S.NEW, S.ASSIGNED, S.DRAFTING, S.AWAITING_APPROVAL, S.APPROVED})
+MAX_DRAFT = 5000
+MAX_REASON = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """Who may do an action, from which states, and where it leads (None: unchanged)."""
+
+    role: Role
+    sources: frozenset[MentionStatus]
+    target: MentionStatus | None
+
+
+RULES: dict[str, Rule] = {
+    "assign": Rule(Role.AGENT, OPEN, None),
+    "draft": Rule(Role.AGENT, frozenset({S.NEW, S.ASSIGNED, S.DRAFTING, S.AWAITING_APPROVAL}),
+                  S.AWAITING_APPROVAL),
+    "approve": Rule(Role.APPROVER, frozenset({S.AWAITING_APPROVAL}), S.APPROVED),
+    "reject": Rule(Role.APPROVER, frozenset({S.AWAITING_APPROVAL}), S.DRAFTING),
+    "replied": Rule(Role.AGENT, OPEN, S.REPLIED),
+    "ignore": Rule(Role.AGENT, frozenset({S.NEW, S.ASSIGNED, S.DRAFTING, S.AWAITING_APPROVAL}),
+                   S.IGNORED),
+    "reopen": Rule(Role.AGENT, frozenset({S.IGNORED, S.REPLIED, S.CLOSED}), S.NEW),
+    "close": Rule(Role.AGENT, frozenset({S.REPLIED}), S.CLOSED),
+}
+
+
+@dataclass
+class Outcome:
+    """What a transition did: the new status and a confirmation for the user."""
+
+    mention_id: int
+    status: str
+    message_key: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def message(self, language: str) -> str:
+        """The confirmation in ``language``."""
+        return t(language, self.message_key, **self.params)
+
+
+def allowed_actions(status: str) -> list[str]:
+    """The actions the card offers in ``status`` (buttons are filtered by this)."""
+    return [name for name, rule in RULES.items() if MentionStatus(status) in rule.sources]
+
+
+def check_allowed(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+                  mention_id: int, action: str) -> None:
+    """Raise the user's explanation now if ``action`` is not possible (before a modal opens)."""
+    with sessions() as session:
+        _check(session, workspace_id, actor, action, _load(session, workspace_id, mention_id))
+
+
+def _load(session: Session, workspace_id: int, mention_id: int) -> Mention:
+    mention = session.get(Mention, mention_id)
+    if mention is None or mention.workspace_id != workspace_id:
+        raise NotFound("workflow.not_found", id=str(mention_id))
+    return mention
+
+
+def _check(session: Session, workspace_id: int, actor: Actor, action: str,
+           mention: Mention) -> Rule:
+    rule = RULES[action]
+    if actor.user_id is not None:
+        role = role_of(session, workspace_id, actor.user_id)
+        if role.rank < rule.role.rank:
+            raise Forbidden("workflow.denied", action=action, needed=rule.role.value,
+                            role=role.value)
+    if MentionStatus(mention.status) not in rule.sources:
+        raise ServiceError("workflow.bad_state", id=str(mention.id), action=action,
+                           status=mention.status)
+    return rule
+
+
+def _bump(session: Session, mention: Mention, **values: Any) -> None:
+    """Apply ``values`` only if nobody changed the mention since we read it."""
+    result = session.execute(
+        update(Mention).where(Mention.id == mention.id, Mention.version == mention.version)
+        .values(version=mention.version + 1, updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise ServiceError("workflow.conflict", id=str(mention.id))
+    session.expire(mention)
+
+
+def _note(session: Session, mention: Mention, text: str) -> None:
+    """Queue the card update and a thread note (only once the card exists or will)."""
+    if not (mention.slack_channel or mention.alerted or _card_queued(session, mention.id)):
+        return
+    channel = mention.slack_channel or (mention.watch.channel_id if mention.watch else None)
+    if channel is None:
+        return
+    do_enqueue(session, workspace_id=mention.workspace_id, kind=KIND_UPDATE_CARD,
+               channel=channel, mention_id=mention.id)
+    do_enqueue(session, workspace_id=mention.workspace_id, kind=KIND_THREAD, channel=channel,
+               mention_id=mention.id, payload={"text": text})
+
+
+def _card_queued(session: Session, mention_id: int) -> bool:
+    return bool(session.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.mention_id == mention_id, OutboxMessage.kind == KIND_CARD).limit(1)))
+
+
+def _language(session: Session, workspace_id: int) -> str:
+    workspace = session.get(Workspace, workspace_id)
+    return workspace.locale if workspace else "en"
+
+
+def _reason(reason: str | None, *, required: bool) -> str | None:
+    cleaned = " ".join((reason or "").split())
+    if required and not cleaned:
+        raise ServiceError("workflow.reason_required")
+    if len(cleaned) > MAX_REASON:
+        raise ServiceError("workflow.reason_too_long", limit=str(MAX_REASON))
+    return cleaned or None
+
+
+def _transition(session: Session, workspace_id: int, mention: Mention, actor: Actor,
+                action: str, rule: Rule, *, reason: str | None = None,
+                detail: dict[str, Any] | None = None, note: str, **values: Any) -> Outcome:
+    before = mention.status
+    after = rule.target.value if rule.target is not None else values.pop("status", before)
+    _bump(session, mention, status=after, **values)
+    record(session, workspace_id, actor, f"mention.{action}", mention_id=mention.id,
+           from_status=before, to_status=after, reason=reason, detail=detail)
+    _note(session, mention, note)
+    return Outcome(mention.id, after, f"workflow.done_{action}", {"id": mention.id})
+
+
+def _who(actor: Actor) -> str:
+    return f"<@{actor.user_id}>" if actor.user_id else actor.surface
+
+
+def do_assign(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+              mention_id: int, assignee: str) -> Outcome:
+    """Give the mention to ``assignee`` (a Slack user id)."""
+    with transaction(sessions) as session:
+        mention = _load(session, workspace_id, mention_id)
+        rule = _check(session, workspace_id, actor, "assign", mention)
+        status = S.ASSIGNED.value if mention.status == S.NEW.value else mention.status
+        language = _language(session, workspace_id)
+        outcome = _transition(
+            session, workspace_id, mention, actor, "assign", rule,
+            detail={"assignee": assignee, "previous": mention.assignee_user_id},
+            note=t(language, "workflow.note_assign", actor=_who(actor), user=f"<@{assignee}>"),
+            assignee_user_id=assignee, status=status)
+        outcome.params["user"] = f"<@{assignee}>"
+        return outcome
+
+
+def do_save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+                  mention_id: int, text: str, *, origin: DraftOrigin = DraftOrigin.HUMAN,
+                  link_allowlist: list[str] | None = None) -> Outcome:
+    """Store a new draft version (with its risk checks) and ask for approval."""
+    text = text.strip()
+    if not text:
+        raise ServiceError("workflow.empty_draft")
+    if len(text) > MAX_DRAFT:
+        raise ServiceError("workflow.draft_too_long", limit=str(MAX_DRAFT))
+    with transaction(sessions) as session:
+        mention = _load(session, workspace_id, mention_id)
+        rule = _check(session, workspace_id, actor, "draft", mention)
+        risk = check_draft(text, network=mention.network, mention_text=mention.text,
+                           link_allowlist=link_allowlist or [])
+        version = int(session.scalar(select(func.coalesce(func.max(Draft.version), 0)).where(
+            Draft.mention_id == mention.id)) or 0) + 1
+        session.add(Draft(mention_id=mention.id, version=version, text=text, origin=origin.value,
+                          author_user_id=actor.user_id, risk_level=risk.level,
+                          risk_flags=risk.to_dict()["flags"]))
+        values: dict[str, Any] = {}
+        if mention.assignee_user_id is None and actor.user_id:
+            values["assignee_user_id"] = actor.user_id
+        language = _language(session, workspace_id)
+        note = t(language, "workflow.note_draft", actor=_who(actor), version=version,
+                 text=escape(truncate(text, 2500)))
+        if risk.flags:
+            note += "\n" + t(language, "workflow.note_risk", level=risk.level,
+                             flags=", ".join(sorted(risk.codes)))
+        outcome = _transition(session, workspace_id, mention, actor, "draft", rule,
+                              detail={"version": version, "origin": origin.value,
+                                      "risk": risk.level}, note=note, **values)
+        outcome.params.update(version=version, risk=risk.level)
+        return outcome
+
+
+def latest_draft(session: Session, mention_id: int) -> Draft | None:
+    """The newest draft of a mention."""
+    return session.scalar(select(Draft).where(Draft.mention_id == mention_id)
+                          .order_by(Draft.version.desc()).limit(1))
+
+
+def do_approve(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+               mention_id: int, *, override_reason: str | None = None) -> Outcome:
+    """Approve the latest draft: approver role, four eyes, one approval per draft."""
+    try:
+        with transaction(sessions) as session:
+            mention = _load(session, workspace_id, mention_id)
+            rule = _check(session, workspace_id, actor, "approve", mention)
+            draft = latest_draft(session, mention.id)
+            if draft is None:
+                raise ServiceError("workflow.no_draft", id=str(mention_id))
+            workspace = session.get(Workspace, workspace_id)
+            self_approval = actor.user_id is not None and draft.author_user_id == actor.user_id
+            if self_approval and not (workspace and workspace.allow_self_approval):
+                raise Forbidden("workflow.four_eyes", id=str(mention_id))
+            reason = _reason(override_reason, required=False)
+            if draft.risk_level == "high" and reason is None:
+                raise ServiceError("workflow.needs_override", id=str(mention_id))
+            session.add(Approval(draft_id=draft.id, mention_id=mention.id,
+                                 approver_user_id=actor.name, decision="approved",
+                                 reason=reason, override=reason is not None))
+            session.flush()
+            language = _language(session, workspace_id)
+            note = t(language, "workflow.note_approve", actor=_who(actor), version=draft.version)
+            if reason:
+                note += "\n" + t(language, "workflow.note_override", reason=escape(reason))
+            return _transition(session, workspace_id, mention, actor, "approve", rule,
+                               reason=reason, note=note,
+                               detail={"draft_version": draft.version,
+                                       "self_approval": self_approval,
+                                       "override": reason is not None})
+    except IntegrityError:
+        # Someone approved or rejected this draft at the same moment: theirs stands.
+        raise ServiceError("workflow.conflict", id=str(mention_id)) from None
+
+
+def do_reject(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+              mention_id: int, reason: str) -> Outcome:
+    """Send the draft back with a reason."""
+    cleaned = _reason(reason, required=True)
+    try:
+        with transaction(sessions) as session:
+            mention = _load(session, workspace_id, mention_id)
+            rule = _check(session, workspace_id, actor, "reject", mention)
+            draft = latest_draft(session, mention.id)
+            if draft is None:
+                raise ServiceError("workflow.no_draft", id=str(mention_id))
+            session.add(Approval(draft_id=draft.id, mention_id=mention.id,
+                                 approver_user_id=actor.name, decision="rejected",
+                                 reason=cleaned))
+            session.flush()
+            language = _language(session, workspace_id)
+            return _transition(
+                session, workspace_id, mention, actor, "reject", rule, reason=cleaned,
+                detail={"draft_version": draft.version},
+                note=t(language, "workflow.note_reject", actor=_who(actor),
+                       reason=escape(cleaned or "")))
+    except IntegrityError:
+        raise ServiceError("workflow.conflict", id=str(mention_id)) from None
+
+
+def do_mark_replied(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+                    mention_id: int, *, reply_url: str | None = None,
+                    now: datetime | None = None) -> Outcome:
+    """Record that the mention was answered (by hand, or after posting)."""
+    moment = now or utcnow()
+    with transaction(sessions) as session:
+        mention = _load(session, workspace_id, mention_id)
+        rule = _check(session, workspace_id, actor, "replied", mention)
+        values: dict[str, Any] = {"replied_at": moment}
+        if mention.first_response_at is None:
+            values["first_response_at"] = moment
+        if reply_url:
+            values["reply_url"] = reply_url
+        language = _language(session, workspace_id)
+        return _transition(session, workspace_id, mention, actor, "replied", rule,
+                           note=t(language, "workflow.note_replied", actor=_who(actor)),
+                           detail={"reply_url": reply_url}, **values)
+
+
+def do_simple(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+              mention_id: int, action: str, *, reason: str | None = None) -> Outcome:
+    """Ignore (optional reason), reopen or close a mention."""
+    if action not in {"ignore", "reopen", "close"}:
+        raise ValueError(action)
+    cleaned = _reason(reason, required=False)
+    with transaction(sessions) as session:
+        mention = _load(session, workspace_id, mention_id)
+        rule = _check(session, workspace_id, actor, action, mention)
+        language = _language(session, workspace_id)
+        note = t(language, f"workflow.note_{action}", actor=_who(actor))
+        if cleaned:
+            note += "\n" + t(language, "workflow.note_reason", reason=escape(cleaned))
+        return _transition(session, workspace_id, mention, actor, action, rule,
+                           reason=cleaned, note=note)

@@ -1,0 +1,85 @@
+"""Pure renderers for Vigie's modals: assign, draft editor, reject, approve anyway."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.i18n import has, t
+from bot.slack.escape import escape, truncate
+
+ASSIGN = "vigie.modal.assign"
+DRAFT = "vigie.modal.draft"
+REJECT = "vigie.modal.reject"
+OVERRIDE = "vigie.modal.override"
+
+
+def _modal(callback_id: str, title: str, submit: str, language: str, mention_id: int,
+           blocks: list[dict[str, Any]], extra: dict[str, Any] | None = None
+           ) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": json.dumps({"mention_id": mention_id, **(extra or {})}),
+        "title": {"type": "plain_text", "text": truncate(title, 24)},
+        "submit": {"type": "plain_text", "text": truncate(submit, 24)},
+        "close": {"type": "plain_text", "text": t(language, "modal.cancel")},
+        "blocks": blocks,
+    }
+
+
+def _input(block_id: str, label: str, element: dict[str, Any], *, hint: str | None = None,
+           optional: bool = False) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "input", "block_id": block_id, "optional": optional,
+                             "label": {"type": "plain_text", "text": truncate(label, 2000)},
+                             "element": element}
+    if hint:
+        block["hint"] = {"type": "plain_text", "text": truncate(hint, 2000)}
+    return block
+
+
+def _excerpt(text: str) -> dict[str, Any]:
+    quoted = "\n".join(f"> {line}" for line in escape(truncate(text, 600)).splitlines())
+    return {"type": "section", "text": {"type": "mrkdwn", "text": quoted or ">"}}
+
+
+def build_assign_modal(mention_id: int, language: str) -> dict[str, Any]:
+    """A user picker."""
+    return _modal(ASSIGN, t(language, "modal.assign_title", id=mention_id),
+                  t(language, "modal.assign_submit"), language, mention_id, [
+                      _input("assignee", t(language, "modal.assign_label"),
+                             {"type": "users_select", "action_id": "user"})])
+
+
+def build_draft_modal(context: Any, language: str, *, note: str | None = None
+                      ) -> dict[str, Any]:
+    """The draft editor: mention excerpt, text pre-filled, length and risk warnings."""
+    limit = (t(language, "modal.draft_count", used=context.used, limit=context.limit,
+               network=context.network) if context.limit else
+             t(language, "modal.draft_count_free", used=context.used))
+    blocks: list[dict[str, Any]] = [
+        _excerpt(context.mention_text),
+        _input("draft", t(language, "modal.draft_label"), {
+            "type": "plain_text_input", "action_id": "text", "multiline": True,
+            "initial_value": truncate(context.text, 3000), "max_length": 3000,
+        }, hint=limit),
+    ]
+    warnings = [t(language, key) if has(key) else key for key in context.risk_keys]
+    if warnings:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(
+            ":warning: " + " · ".join(warnings), 2000)}]})
+    if note:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn",
+                                                        "text": truncate(note, 2000)}]})
+    return _modal(DRAFT, t(language, "modal.draft_title", id=context.mention_id),
+                  t(language, "modal.draft_submit"), language, context.mention_id, blocks)
+
+
+def build_reason_modal(kind: str, mention_id: int, language: str) -> dict[str, Any]:
+    """Reject (reason required) or approve anyway (reason required, high-risk draft)."""
+    callback = REJECT if kind == "reject" else OVERRIDE
+    return _modal(callback, t(language, f"modal.{kind}_title", id=mention_id),
+                  t(language, f"modal.{kind}_submit"), language, mention_id, [
+                      _input("reason", t(language, f"modal.{kind}_label"), {
+                          "type": "plain_text_input", "action_id": "text", "multiline": True,
+                          "max_length": 500})])

@@ -1,0 +1,117 @@
+"""Buttons: the alert card's actions and the listing's More button."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.runtime import Runtime
+from bot.services import workflow
+from bot.services.drafting import draft_context
+from bot.services.errors import ServiceError
+from bot.services.mention_search import MentionFilter
+from bot.slack.cards import ACTION_PREFIX
+from bot.slack.mention_views import MORE_ACTION
+from bot.slack.modals import build_assign_modal, build_draft_modal, build_reason_modal
+from handlers.commands.workflow import mention_page
+from handlers.context import UserContext, user_context
+from handlers.home import refresh_home
+
+CARD_ACTION = re.compile(r"^vigie\.(assign|draft|approve|reject|replied|ignore|reopen|close)$")
+FILTER_FIELDS = {"watch", "since", "status", "sentiment", "network", "assignee", "text",
+                 "before_id"}
+
+
+def _mention_id(action: dict[str, Any]) -> int | None:
+    value = str(action.get("value") or "")
+    return int(value) if value.isdigit() and len(value) <= 12 else None
+
+
+def _run(runtime: Runtime, ctx: UserContext, name: str, mention_id: int, body: dict[str, Any],
+         client: WebClient) -> str | None:
+    """Perform the clicked action; returns the confirmation, or None when a modal opened."""
+    settings = runtime.settings
+    if name in {"assign", "draft", "reject"}:
+        workflow.check_allowed(runtime.sessions, ctx.workspace_id, ctx.actor, mention_id,
+                               name)
+        if name == "assign":
+            view = build_assign_modal(mention_id, ctx.language)
+        elif name == "draft":
+            view = build_draft_modal(draft_context(
+                runtime.sessions, ctx.workspace_id, mention_id,
+                link_allowlist=settings.reply_link_domains), ctx.language)
+        else:
+            view = build_reason_modal("reject", mention_id, ctx.language)
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+        return None
+    if name == "approve":
+        try:
+            outcome = workflow.do_approve(runtime.sessions, ctx.workspace_id, ctx.actor,
+                                          mention_id)
+        except ServiceError as err:
+            if err.key != "workflow.needs_override":
+                raise
+            client.views_open(trigger_id=body["trigger_id"],
+                              view=build_reason_modal("override", mention_id, ctx.language))
+            return None
+    elif name == "replied":
+        outcome = workflow.do_mark_replied(runtime.sessions, ctx.workspace_id, ctx.actor,
+                                           mention_id)
+    else:
+        outcome = workflow.do_simple(runtime.sessions, ctx.workspace_id, ctx.actor,
+                                     mention_id, name)
+    return outcome.message(ctx.language)
+
+
+def register(app: App, runtime: Runtime) -> None:
+    """Attach the button listeners."""
+
+    @app.action(CARD_ACTION)
+    def on_card_button(ack: Ack, body: dict[str, Any], action: dict[str, Any],
+                       client: WebClient, respond: Respond) -> None:
+        ack()
+        ctx = user_context(runtime, body, "button")
+        mention_id = _mention_id(action)
+        name = str(action.get("action_id", "")).removeprefix(ACTION_PREFIX)
+        if mention_id is None:
+            return
+        try:
+            confirmation = _run(runtime, ctx, name, mention_id, body, client)
+        except ServiceError as err:
+            respond(text=err.message(ctx.language), response_type="ephemeral",
+                    replace_original=False)
+            return
+        if confirmation is not None:
+            runtime.nudge_outbox()
+            refresh_home(runtime, client, ctx.workspace_id, [ctx.user_id])
+
+    @app.action(MORE_ACTION)
+    def on_more(ack: Ack, body: dict[str, Any], action: dict[str, Any],
+                respond: Respond) -> None:
+        ack()
+        ctx = user_context(runtime, body, "button")
+        try:
+            state = json.loads(str(action.get("value") or "{}"))
+            values = {k: v for k, v in state.items() if k in FILTER_FIELDS}
+            if "since" in values:
+                values["since"] = timedelta(seconds=int(values["since"]))
+            filters = MentionFilter(**values)
+        except (ValueError, TypeError):
+            return
+        try:
+            reply = mention_page(runtime, ctx.workspace_id, ctx.user_id, filters, ctx.language)
+        except ServiceError as err:
+            respond(text=err.message(ctx.language), response_type="ephemeral",
+                    replace_original=False)
+            return
+        respond(**reply.as_kwargs(), replace_original=True)
+
+    @app.action(re.compile(r"^vigie\.open"))
+    def on_link(ack: Ack) -> None:
+        """URL buttons also send an action: acknowledge it."""
+        ack()

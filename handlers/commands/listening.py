@@ -1,0 +1,155 @@
+"""`/cm watch ...` and `/cm source ...`: parse, then call one service."""
+
+from __future__ import annotations
+
+import re
+
+from bot.i18n import t
+from bot.runtime import Runtime
+from bot.services import sources_admin, watches
+from bot.services.actors import Actor
+from bot.services.errors import ServiceError
+from bot.services.http_clients import http_factory
+from bot.slack.admin_views import build_source_list, build_source_test, build_watch_list
+from handlers.commands.parsing import SMART_QUOTES, channel_id_of, unescape, url_of
+from handlers.commands.registry import REGISTRY, CommandRequest, Reply
+
+SURFACE = "slash_command"
+WATCH_ADD = re.compile(r"^add\s+(?P<name>\S+)(?P<opts>(?:\s+(?:<#[^>]+>|threshold:\S+))*)"
+                       r"(?:\s+(?P<query>.*))?$", re.DOTALL | re.IGNORECASE)
+
+
+def _actor(request: CommandRequest) -> Actor:
+    return Actor(request.user_id, SURFACE)
+
+
+def _workspace_id(request: CommandRequest, runtime: Runtime) -> int:
+    return runtime.workspaces.ensure(request.team_id).id
+
+
+def _error(request: CommandRequest, err: ServiceError) -> Reply:
+    return Reply(err.message(request.language))
+
+
+def _watch_add(request: CommandRequest, runtime: Runtime) -> Reply:
+    match = WATCH_ADD.match(request.raw_args)
+    if not match:
+        return Reply(t(request.language, "admin.watch_usage"))
+    channel, threshold = request.channel_id, 50
+    for option in (match.group("opts") or "").split():
+        if option.lower().startswith("threshold:"):
+            value = option.split(":", 1)[1]
+            if not value.isdigit():
+                raise ServiceError("watch.bad_threshold", value=value)
+            threshold = int(value)
+        else:
+            channel = channel_id_of(option) or channel
+    query = unescape(match.group("query") or "").translate(SMART_QUOTES).strip()
+    view = watches.do_add_watch(
+        runtime.sessions, _workspace_id(request, runtime), _actor(request),
+        name=match.group("name"), query=query, channel_id=channel, alert_threshold=threshold)
+    return Reply(t(request.language, "admin.watch_added", name=view.name,
+                   description=view.query_description, channel=view.channel_id,
+                   threshold=view.alert_threshold))
+
+
+@REGISTRY.subcommand(
+    "watch", usage="watch add NAME [#channel] [threshold:N] QUERY | list | pause NAME | "
+                   "resume NAME | remove NAME",
+    examples=('watch add acme #social threshold:40 acme OR "acme app" -jobs lang:fr',
+              "watch list", "watch pause acme"))
+def cmd_watch(request: CommandRequest, runtime: Runtime) -> Reply:
+    """Manage watches."""
+    action = request.args[0].lower() if request.args else "list"
+    language = request.language
+    try:
+        if action == "add":
+            return _watch_add(request, runtime)
+        workspace_id = _workspace_id(request, runtime)
+        if action == "list":
+            text, blocks = build_watch_list(watches.list_watches(runtime.sessions, workspace_id),
+                                            language)
+            return Reply(text, blocks)
+        if action in {"pause", "resume", "remove"} and len(request.args) == 2:
+            name = request.args[1]
+            if action == "remove":
+                watches.do_remove_watch(runtime.sessions, workspace_id, _actor(request), name)
+            else:
+                watches.do_set_watch_paused(runtime.sessions, workspace_id, _actor(request),
+                                            name, action == "pause")
+            return Reply(t(language, f"admin.watch_{action}d", name=name))
+    except ServiceError as err:
+        return _error(request, err)
+    return Reply(t(language, "admin.watch_usage"))
+
+
+def _source_id(request: CommandRequest) -> int:
+    value = request.args[1].lstrip("#") if len(request.args) > 1 else ""
+    if not value.isdigit() or len(value) > 12:
+        raise ServiceError("admin.bad_id", value=value or "?")
+    return int(value)
+
+
+def _source_add(request: CommandRequest, runtime: Runtime) -> Reply:
+    if len(request.args) < 3:
+        return Reply(t(request.language, "admin.source_usage"))
+    kind, watch_name, *rest = request.args[1:]
+    values: dict[str, object] = {}
+    for item in rest:
+        if "=" in item:
+            key, _, value = item.partition("=")
+            values[key.strip()] = url_of(value) if key.strip().endswith("url") else unescape(value)
+        elif "url" not in values and (item.startswith("<http") or item.startswith("http")):
+            values["url"] = url_of(item)
+        else:
+            raise ServiceError("admin.bad_setting", value=unescape(item)[:80])
+    view = sources_admin.do_add_source(
+        runtime.sessions, _workspace_id(request, runtime), _actor(request), kind=kind,
+        watch_name=watch_name, values=values,
+        allow_hosts=runtime.settings.allowed_source_hosts)
+    text = t(request.language, "admin.source_added", id=view.id, kind=view.kind,
+             watch=view.watch_name, minutes=view.interval_minutes)
+    if view.new_secret:
+        text += "\n" + t(request.language, "admin.webhook_secret", secret=view.new_secret,
+                         id=view.id)
+    return Reply(text)
+
+
+@REGISTRY.subcommand(
+    "source", usage="source add KIND WATCH [URL] [key=value ...] | list [WATCH] | test ID | "
+                    "pause ID | resume ID | remove ID",
+    examples=("source add rss acme https://news.example.com/feed.xml",
+              "source add mastodon acme instance_url=https://mastodon.social hashtag=acme",
+              "source list", "source test 3"),
+    slow=True)
+def cmd_source(request: CommandRequest, runtime: Runtime) -> Reply:
+    """Manage sources (answered after the ack: tests fetch over the network)."""
+    action = request.args[0].lower() if request.args else "list"
+    language = request.language
+    try:
+        workspace_id = _workspace_id(request, runtime)
+        if action == "add":
+            return _source_add(request, runtime)
+        if action == "list":
+            watch_name = request.args[1] if len(request.args) > 1 else None
+            text, blocks = build_source_list(
+                sources_admin.list_sources(runtime.sessions, workspace_id, watch_name), language)
+            return Reply(text, blocks)
+        if action == "test":
+            source_id = _source_id(request)
+            result = sources_admin.test_source(runtime.sessions, workspace_id, source_id,
+                                               http_factory(runtime.settings))
+            text, blocks = build_source_test(source_id, result, language)
+            return Reply(text, blocks)
+        if action in {"pause", "resume", "remove"}:
+            source_id = _source_id(request)
+            if action == "remove":
+                sources_admin.do_remove_source(runtime.sessions, workspace_id, _actor(request),
+                                               source_id)
+            else:
+                sources_admin.do_set_source_paused(runtime.sessions, workspace_id,
+                                                   _actor(request), source_id, action == "pause")
+            return Reply(t(language, f"admin.source_{action}d", id=source_id))
+    except ServiceError as err:
+        return _error(request, err)
+    return Reply(t(language, "admin.source_usage"))

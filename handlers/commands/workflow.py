@@ -1,0 +1,250 @@
+"""`/cm mentions`, `show`, `assign`, `draft`, `approve`, `reject`, `replied`, `ignore`,
+`reopen`, `role` and `lang`: parse, then call one service."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from bot.i18n import t
+from bot.runtime import Runtime
+from bot.services import members, workflow
+from bot.services.actors import Actor
+from bot.services.drafting import draft_context
+from bot.services.errors import ServiceError
+from bot.services.history import load_mention
+from bot.services.mention_search import MentionFilter, parse_duration, search_mentions
+from bot.slack.cards import build_card
+from bot.slack.mention_views import PAGE_SIZE, build_history, build_mention_list
+from bot.slack.modals import build_draft_modal
+from handlers.commands.parsing import unescape, user_id_of
+from handlers.commands.registry import REGISTRY, CommandRequest, Reply
+
+SURFACE = "slash_command"
+FILTER_KEYS = {"status", "sentiment", "source", "watch", "assignee", "since"}
+
+
+def _workspace_id(request: CommandRequest, runtime: Runtime) -> int:
+    return runtime.workspaces.ensure(request.team_id).id
+
+
+def _actor(request: CommandRequest) -> Actor:
+    return Actor(request.user_id, SURFACE)
+
+
+def _mention_id(request: CommandRequest, position: int = 0) -> int:
+    value = request.args[position].lstrip("#") if len(request.args) > position else ""
+    if not value.isdigit() or len(value) > 12:
+        if not value:
+            raise ServiceError("list.usage_id", name=request.name)
+        raise ServiceError("list.bad_id", value=unescape(value)[:40])
+    return int(value)
+
+
+def _rest(request: CommandRequest, start: int) -> str:
+    return unescape(" ".join(request.args[start:])).strip()
+
+
+def parse_filters(args: list[str]) -> MentionFilter:
+    """`status:new sentiment:negative since:24h assignee:<@U1|ana> words` -> MentionFilter."""
+    values: dict[str, Any] = {}
+    words: list[str] = []
+    for arg in args:
+        key, sep, value = arg.partition(":")
+        if sep and key.lower() in FILTER_KEYS:
+            key = key.lower()
+            if key == "since":
+                values["since"] = parse_duration(value)
+            elif key == "assignee":
+                user = user_id_of(value) if value not in {"me", "@me"} else "me"
+                if user is None:
+                    raise ServiceError("role.bad_user", value=unescape(value)[:40])
+                values["assignee"] = user
+            elif key == "source":
+                values["network"] = value.lower()
+            else:
+                values[key] = value.lower() if key != "watch" else value
+        elif sep and key.isalpha() and key.lower() not in {"http", "https"}:
+            raise ServiceError("list.bad_filter", value=unescape(arg)[:40])
+        else:
+            words.append(unescape(arg))
+    if words:
+        values["text"] = " ".join(words)[:200]
+    return MentionFilter(**values)
+
+
+def mention_page(runtime: Runtime, workspace_id: int, user_id: str, filters: MentionFilter,
+                 language: str) -> Reply:
+    """One page of mentions and, when there are more, a More button for the next page."""
+    if filters.assignee == "me":
+        filters = MentionFilter(**{**asdict(filters), "assignee": user_id})
+    rows = search_mentions(runtime.sessions, workspace_id, filters, limit=PAGE_SIZE + 1,
+                           now=runtime.clock())
+    more = None
+    if len(rows) > PAGE_SIZE:
+        rows = rows[:PAGE_SIZE]
+        state = {k: v for k, v in asdict(filters).items() if v is not None}
+        if "since" in state:
+            state["since"] = int(filters.since.total_seconds())  # type: ignore[union-attr]
+        more = {**state, "before_id": rows[-1].id}
+    text, blocks = build_mention_list(rows, language, more_value=more)
+    return Reply(text, blocks)
+
+
+def _guarded(run: Callable[[CommandRequest, Runtime], Reply]
+             ) -> Callable[[CommandRequest, Runtime], Reply]:
+    """Turn service errors into the user's explanation, and nudge the outbox on success."""
+
+    def wrapper(request: CommandRequest, runtime: Runtime) -> Reply:
+        try:
+            reply = run(request, runtime)
+        except ServiceError as err:
+            return Reply(err.message(request.language))
+        runtime.nudge_outbox()
+        return reply
+
+    wrapper.__doc__ = run.__doc__
+    return wrapper
+
+
+@REGISTRY.subcommand("mentions", usage="mentions [status:S] [sentiment:S] [source:NETWORK] "
+                     "[watch:W] [assignee:@user|me] [since:24h] [words]",
+                     examples=("mentions status:new since:24h", "mentions sentiment:negative "
+                               "source:mastodon", "mentions assignee:me", "mentions refund"))
+@_guarded
+def cmd_mentions(request: CommandRequest, runtime: Runtime) -> Reply:
+    """List mentions with filters."""
+    return mention_page(runtime, _workspace_id(request, runtime), request.user_id,
+                        parse_filters(request.args), request.language)
+
+
+@REGISTRY.subcommand("show", usage="show ID", examples=("show 42",))
+@_guarded
+def cmd_show(request: CommandRequest, runtime: Runtime) -> Reply:
+    """The card and its history."""
+    view, history = load_mention(runtime.sessions, _workspace_id(request, runtime),
+                                 _mention_id(request))
+    text, blocks = build_card(view, request.language)
+    return Reply(text, blocks + build_history(history, request.language))
+
+
+@REGISTRY.subcommand("assign", usage="assign ID @user", examples=("assign 42 @ana",))
+@_guarded
+def cmd_assign(request: CommandRequest, runtime: Runtime) -> Reply:
+    """Assign a mention."""
+    mention_id = _mention_id(request)
+    user = user_id_of(request.args[1]) if len(request.args) > 1 else None
+    if user is None:
+        return Reply(t(request.language, "list.usage_assign"))
+    outcome = workflow.do_assign(runtime.sessions, _workspace_id(request, runtime),
+                                 _actor(request), mention_id, user)
+    return Reply(outcome.message(request.language))
+
+
+@REGISTRY.subcommand("draft", usage="draft ID [text]",
+                     examples=("draft 42", "draft 42 Thanks for the heads-up, we're on it!"))
+@_guarded
+def cmd_draft(request: CommandRequest, runtime: Runtime) -> Reply:
+    """Save a draft, or open the editor."""
+    mention_id = _mention_id(request)
+    workspace_id = _workspace_id(request, runtime)
+    text = _rest(request, 1)
+    if text:
+        outcome = workflow.do_save_draft(
+            runtime.sessions, workspace_id, _actor(request), mention_id, text,
+            link_allowlist=runtime.settings.reply_link_domains)
+        return Reply(outcome.message(request.language))
+    context = draft_context(runtime.sessions, workspace_id, mention_id,
+                            link_allowlist=runtime.settings.reply_link_domains)
+    request.client.views_open(trigger_id=request.trigger_id,
+                              view=build_draft_modal(context, request.language))
+    return Reply(t(request.language, "list.editor_opened", id=mention_id))
+
+
+@REGISTRY.subcommand("approve", usage="approve ID [reason, for a high-risk draft]",
+                     examples=("approve 42", "approve 42 legal checked the wording"))
+@_guarded
+def cmd_approve(request: CommandRequest, runtime: Runtime) -> Reply:
+    """Approve the latest draft."""
+    outcome = workflow.do_approve(runtime.sessions, _workspace_id(request, runtime),
+                                  _actor(request), _mention_id(request),
+                                  override_reason=_rest(request, 1) or None)
+    return Reply(outcome.message(request.language))
+
+
+@REGISTRY.subcommand("reject", usage="reject ID reason",
+                     examples=("reject 42 too formal, use the first name",))
+@_guarded
+def cmd_reject(request: CommandRequest, runtime: Runtime) -> Reply:
+    """Send the draft back."""
+    outcome = workflow.do_reject(runtime.sessions, _workspace_id(request, runtime),
+                                 _actor(request), _mention_id(request), _rest(request, 1))
+    return Reply(outcome.message(request.language))
+
+
+@REGISTRY.subcommand("replied", usage="replied ID [reply URL]",
+                     examples=("replied 42", "replied 42 https://mastodon.social/@acme/1"))
+@_guarded
+def cmd_replied(request: CommandRequest, runtime: Runtime) -> Reply:
+    """Mark as answered."""
+    url = _rest(request, 1).strip("<>").split("|")[0] or None
+    outcome = workflow.do_mark_replied(runtime.sessions, _workspace_id(request, runtime),
+                                       _actor(request), _mention_id(request), reply_url=url)
+    return Reply(outcome.message(request.language))
+
+
+def _simple(action: str) -> Callable[[CommandRequest, Runtime], Reply]:
+    def run(request: CommandRequest, runtime: Runtime) -> Reply:
+        outcome = workflow.do_simple(runtime.sessions, _workspace_id(request, runtime),
+                                     _actor(request), _mention_id(request), action,
+                                     reason=_rest(request, 1) or None)
+        return Reply(outcome.message(request.language))
+
+    run.__doc__ = f"{action.capitalize()} a mention."
+    return run
+
+
+REGISTRY.subcommand("ignore", usage="ignore ID [reason]",
+                    examples=("ignore 42", "ignore 42 spam"))(_guarded(_simple("ignore")))
+REGISTRY.subcommand("reopen", usage="reopen ID", examples=("reopen 42",))(
+    _guarded(_simple("reopen")))
+
+
+@REGISTRY.subcommand("role", usage="role add @user admin|approver|agent|viewer | "
+                     "role remove @user | role list",
+                     examples=("role add @lea approver", "role list"))
+@_guarded
+def cmd_role(request: CommandRequest, runtime: Runtime) -> Reply:
+    """Manage roles."""
+    language = request.language
+    action = request.args[0].lower() if request.args else "list"
+    workspace_id = _workspace_id(request, runtime)
+    if action == "list":
+        views = members.list_roles(runtime.sessions, workspace_id)
+        if not views:
+            return Reply(t(language, "role.list_empty"))
+        lines = [f"<@{v.user_id}>: *{v.role}*" for v in views]
+        return Reply("\n".join([f"*{t(language, 'role.list_title')}*", *lines]))
+    if action in {"add", "remove"} and len(request.args) >= 2:
+        user = user_id_of(request.args[1])
+        if user is None:
+            return Reply(t(language, "role.bad_user", value=unescape(request.args[1])[:40]))
+        if action == "add" and len(request.args) == 3:
+            view = members.do_set_role(runtime.sessions, workspace_id, _actor(request), user,
+                                       request.args[2])
+            return Reply(t(language, "role.granted", user=f"<@{user}>", role=view.role))
+        if action == "remove" and len(request.args) == 2:
+            members.do_remove_role(runtime.sessions, workspace_id, _actor(request), user)
+            return Reply(t(language, "role.removed", user=f"<@{user}>"))
+    return Reply(t(language, "role.usage"))
+
+
+@REGISTRY.subcommand("lang", usage="lang en|fr", examples=("lang fr",))
+@_guarded
+def cmd_lang(request: CommandRequest, runtime: Runtime) -> Reply:
+    """Choose your language."""
+    language = (request.args[0].lower() if request.args else "")
+    members.do_set_language(runtime.sessions, _workspace_id(request, runtime),
+                            request.user_id, language)
+    return Reply(t(language, "role.lang_set"))

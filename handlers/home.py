@@ -1,0 +1,51 @@
+"""App Home: published when a user opens it and after their changes."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.runtime import Runtime
+from bot.services.home import home_summary
+from bot.services.members import language_of
+from bot.slack.home import build_home
+from handlers.context import user_context
+
+log = logging.getLogger(__name__)
+
+
+def publish_home(runtime: Runtime, client: WebClient, workspace_id: int, user_id: str,
+                 language: str | None = None) -> None:
+    """Build and publish one user's Home tab."""
+    language = language or language_of(runtime.sessions, workspace_id, user_id)
+    summary = home_summary(runtime.sessions, workspace_id, user_id, runtime.clock())
+    try:
+        client.views_publish(user_id=user_id, view=build_home(summary, language))
+    except (SlackApiError, SlackClientError, OSError) as err:
+        log.warning("could not publish App Home for %s: %s", user_id, type(err).__name__)
+
+
+def refresh_home(runtime: Runtime, client: WebClient, workspace_id: int,
+                 user_ids: list[str]) -> None:
+    """Republish the Home tabs of the users a change concerns, in the background."""
+    def run() -> None:
+        for user_id in dict.fromkeys(u for u in user_ids if u):
+            publish_home(runtime, client, workspace_id, user_id)
+
+    threading.Thread(target=run, name="vigie-home", daemon=True).start()
+
+
+def register(app: App, runtime: Runtime) -> None:
+    """Attach the app_home_opened listener."""
+
+    @app.event("app_home_opened")
+    def on_home_opened(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab") not in (None, "home"):
+            return
+        ctx = user_context(runtime, body, "home")
+        publish_home(runtime, client, ctx.workspace_id, ctx.user_id, ctx.language)

@@ -1,0 +1,69 @@
+"""Modal submissions: assign, draft editor, reject, approve anyway."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.runtime import Runtime
+from bot.services import workflow
+from bot.services.errors import ServiceError
+from bot.slack.modals import ASSIGN, DRAFT, OVERRIDE, REJECT
+from handlers.context import user_context
+from handlers.home import refresh_home
+
+FIELDS = {ASSIGN: ("assignee", "user", "selected_user"), DRAFT: ("draft", "text", "value"),
+          REJECT: ("reason", "text", "value"), OVERRIDE: ("reason", "text", "value")}
+
+
+def _field(view: dict[str, Any], callback: str) -> str:
+    block, action, key = FIELDS[callback]
+    state = (view.get("state") or {}).get("values") or {}
+    value = ((state.get(block) or {}).get(action) or {}).get(key)
+    return str(value or "")
+
+
+def _mention_id(view: dict[str, Any]) -> int | None:
+    try:
+        value = json.loads(view.get("private_metadata") or "{}").get("mention_id")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) and value > 0 else None
+
+
+def register(app: App, runtime: Runtime) -> None:
+    """Attach the view-submission listeners."""
+
+    @app.view(re.compile(r"^vigie\.modal\."))
+    def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any],
+                  client: WebClient) -> None:
+        callback = str(view.get("callback_id"))
+        ctx = user_context(runtime, body, "modal")
+        mention_id = _mention_id(view)
+        if callback not in FIELDS or mention_id is None:
+            ack()
+            return
+        value = _field(view, callback)
+        sessions, ws, actor = runtime.sessions, ctx.workspace_id, ctx.actor
+        try:
+            if callback == ASSIGN:
+                workflow.do_assign(sessions, ws, actor, mention_id, value)
+            elif callback == DRAFT:
+                workflow.do_save_draft(sessions, ws, actor, mention_id, value,
+                                       link_allowlist=runtime.settings.reply_link_domains)
+            elif callback == REJECT:
+                workflow.do_reject(sessions, ws, actor, mention_id, value)
+            else:
+                workflow.do_approve(sessions, ws, actor, mention_id, override_reason=value)
+        except ServiceError as err:
+            ack(response_action="errors", errors={FIELDS[callback][0]: err.message(
+                ctx.language)[:1900]})
+            return
+        ack()
+        runtime.nudge_outbox()
+        users = [ctx.user_id] + ([value] if callback == ASSIGN else [])
+        refresh_home(runtime, client, ws, users)

@@ -1,0 +1,74 @@
+"""`/cm help` end to end: signed requests through HTTP, Bolt and the registry."""
+
+from __future__ import annotations
+
+import httpx
+
+from handlers.commands.registry import REGISTRY
+from tests.e2e.conftest import VigieApp
+from tests.harness.blockkit_limits import validate_blocks
+
+
+def test_help_lists_every_subcommand(vigie: VigieApp) -> None:
+    response = vigie.slack.slash_command("help")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["response_type"] == "ephemeral"
+    assert validate_blocks(body["blocks"], "message") == []
+    shown = "\n".join(block.get("text", {}).get("text", "") for block in body["blocks"])
+    for sub in REGISTRY.all():
+        assert f"`/cm {sub.name}`" in shown
+    assert "/cm help COMMAND" in body["text"]
+
+
+def test_empty_command_shows_help(vigie_sqlite: VigieApp) -> None:
+    body = vigie_sqlite.slack.slash_command("").json()
+    assert "`/cm help`" in body["text"]
+
+
+def test_help_for_one_subcommand_has_usage_and_examples(vigie_sqlite: VigieApp) -> None:
+    body = vigie_sqlite.slack.slash_command("help watch").json()
+    assert "*Usage:* `/cm watch add NAME" in body["text"]
+    assert "`/cm watch list`" in body["text"]
+
+
+def test_unknown_subcommand_suggests_the_closest(vigie_sqlite: VigieApp) -> None:
+    body = vigie_sqlite.slack.slash_command("wacth list").json()
+    assert body["response_type"] == "ephemeral"
+    assert body["text"].startswith("`/cm wacth` is not a Vigie command. Did you mean `/cm watch`?")
+
+
+def test_unknown_subcommand_without_close_match(vigie_sqlite: VigieApp) -> None:
+    body = vigie_sqlite.slack.slash_command("zzzzzz").json()
+    assert "is not a Vigie command" in body["text"] and "/cm help" in body["text"]
+
+
+def test_unknown_help_topic(vigie_sqlite: VigieApp) -> None:
+    body = vigie_sqlite.slack.slash_command("help sourc").json()
+    assert "Did you mean `/cm help source`?" in body["text"]
+
+
+def test_bad_signature_is_refused(vigie_sqlite: VigieApp) -> None:
+    assert vigie_sqlite.slack.slash_command("help", bad_signature=True).status_code == 401
+
+
+def test_replayed_request_is_refused(vigie_sqlite: VigieApp) -> None:
+    assert vigie_sqlite.slack.slash_command("help", stale_timestamp=True).status_code == 401
+
+
+def test_unclosed_quote_gets_a_specific_error(vigie_sqlite: VigieApp) -> None:
+    body = vigie_sqlite.slack.slash_command('watch add acme "acme app').json()
+    assert "a quote is not closed" in body["text"]
+
+
+def test_command_mentioning_payload_is_handled(vigie_sqlite: VigieApp) -> None:
+    # slack_bolt alone drops form bodies containing the word "payload" (see bot.slack.bolt_wsgi).
+    body = vigie_sqlite.slack.slash_command("help payload").json()
+    assert "There is no `/cm payload`" in body["text"]
+
+
+def test_health_endpoints(vigie_sqlite: VigieApp) -> None:
+    assert httpx.get(vigie_sqlite.url + "/healthz").json() == {"status": "ok"}
+    assert httpx.get(vigie_sqlite.url + "/readyz").json() == {"status": "ready"}
+    assert httpx.get(vigie_sqlite.url + "/nope").status_code == 404
+    assert httpx.get(vigie_sqlite.url + "/slack/events").status_code == 405

@@ -1,0 +1,141 @@
+"""Watches, sources and webhooks driven as Slack and a webhook sender would."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from pathlib import Path
+
+import httpx
+from pytest_httpserver import HTTPServer
+from sqlalchemy import select
+
+from bot.services.actors import CLI
+from bot.services.polling import run_poll_tick
+from bot.services.sources_admin import do_add_source
+from bot.sources.http import HttpClient
+from storage.models import Mention
+from tests.e2e.conftest import ADMIN_ID, VigieApp
+from tests.harness.blockkit_limits import validate_blocks
+from tests.harness.constants import CHANNEL_ID
+
+
+def admin(vigie: VigieApp, text: str) -> str:
+    response = vigie.slack.slash_command(text, user_id=ADMIN_ID)
+    assert response.status_code == 200
+    body = response.json() if response.content else {}
+    if body.get("text"):
+        return str(body["text"])
+    # Slow subcommands answer through response_url after the ack.
+    vigie.standin.wait_until(lambda standin: len(standin.responses()) > 0)
+    answer = vigie.standin.responses()[-1]
+    vigie.standin.clear()
+    return str(answer["text"])
+
+
+def test_watch_lifecycle(vigie: VigieApp) -> None:
+    text = admin(vigie,
+                 'watch add acme <#C07SOCIAL01|social> threshold:40 acme OR "acme app" -jobs')
+    assert "Watch *acme* created" in text and "<#C07SOCIAL01>" in text
+    listing = vigie.slack.slash_command("watch list", user_id=ADMIN_ID).json()
+    assert validate_blocks(listing["blocks"], "message") == []
+    assert "acme" in str(listing["blocks"]) and "40" in str(listing["blocks"])
+    assert "already exists" in admin(vigie, "watch add acme acme")
+    assert "paused" in admin(vigie, "watch pause acme")
+    assert "resumed" in admin(vigie, "watch resume acme")
+    assert "removed" in admin(vigie, "watch remove acme")
+    assert "No watches yet" in admin(vigie, "watch list")
+
+
+def test_watch_errors_are_specific(vigie: VigieApp) -> None:
+    bad = admin(vigie, 'watch add acme acme OR')
+    assert "does not parse" in bad and "^" in bad
+    assert "threshold must be a number" in admin(vigie, "watch add acme threshold:abc acme")
+    assert "cannot be a watch name" in admin(vigie, "watch add a/b acme")
+    assert "no watch called `nope`" in admin(vigie, "watch pause nope")
+    assert "Usage" in admin(vigie, "watch frobnicate")
+
+
+def test_agents_cannot_manage_watches(vigie: VigieApp) -> None:
+    body = vigie.slack.slash_command("watch add acme acme").json()
+    assert "You need the *admin* role" in body["text"]
+
+
+def test_source_add_from_slack_is_guarded_against_ssrf(vigie: VigieApp) -> None:
+    admin(vigie, "watch add acme acme")
+    for url in ("http://127.0.0.1:8080/feed", "http://169.254.169.254/latest/meta-data",
+                "http://10.0.0.5/feed", "http://localhost/feed"):
+        text = admin(vigie, f"source add rss acme <{url}>")
+        assert "Vigie will not fetch `url`" in text, text
+    assert "unknown source kind" in admin(vigie, "source add gopher acme x=1")
+    assert "not valid" in admin(vigie, "source add mastodon acme")
+    assert "No sources yet" in admin(vigie, "source list")
+
+
+def test_source_list_test_and_remove(vigie: VigieApp, httpserver: HTTPServer,
+                                     shared_data: Path) -> None:
+    admin(vigie, "watch add acme")
+    feed = (shared_data / "feeds" / "rssparser__guardian.rss").read_bytes()
+    httpserver.expect_request("/feed").respond_with_data(feed, content_type="application/xml")
+    workspace = vigie.runtime.workspaces.ensure("T07VIGIE01")
+    view = do_add_source(vigie.runtime.sessions, workspace.id, CLI, kind="rss",
+                         watch_name="acme", values={"url": httpserver.url_for("/feed")})
+    listing = admin(vigie, "source list")
+    assert "source(s)" in listing
+    tested = admin(vigie, f"source test {view.id}")
+    assert f"Source #{view.id}:" in tested and "Nothing was stored" in tested
+    assert "removed" in admin(vigie, f"source remove {view.id}")
+    assert "no source #999" in admin(vigie, "source remove 999")
+    assert "not a source number" in admin(vigie, "source remove abc")
+
+
+def _signed(secret: str, body: bytes) -> dict[str, str]:
+    timestamp = str(int(time.time()))
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body,
+                      hashlib.sha256).hexdigest()
+    return {"X-Vigie-Signature": f"sha256={digest}", "X-Vigie-Timestamp": timestamp,
+            "Content-Type": "application/json"}
+
+
+def test_webhook_ingest(vigie: VigieApp) -> None:
+    admin(vigie, "watch add acme threshold:0")
+    text = admin(vigie, "source add webhook acme")
+    assert "added" in text, text
+    source_id = int(text.split("#")[1].split(" ")[0])
+    secret = text.split("keep it safe): `")[1].split("`")[0]
+    body = json.dumps([{"id": "z-1", "url": "https://zapier.example/1", "text": "acme rocks",
+                        "author": {"handle": "zed", "followers": 12},
+                        "published_at": "2026-11-20T10:00:00Z"}]).encode()
+    url = f"{vigie.url}/ingest/{source_id}"
+    assert httpx.post(url, content=body, headers={**_signed(secret, body),
+                      "X-Vigie-Signature": "sha256=00"}).status_code == 401
+    ok = httpx.post(url, content=body, headers=_signed(secret, body))
+    assert ok.status_code == 200 and ok.json()["stored"] == 1
+    again = httpx.post(url, content=body, headers=_signed(secret, body))
+    assert again.json()["stored"] == 0 and again.json()["duplicates"] == 1
+    bad = b'[{"id": "z-2"}]'
+    rejected = httpx.post(url, content=bad, headers=_signed(secret, bad))
+    assert rejected.status_code == 400 and "item 0" in rejected.json()["error"]
+    assert httpx.post(f"{vigie.url}/ingest/999", content=body,
+                      headers=_signed(secret, body)).status_code == 404
+    with vigie.runtime.sessions() as session:
+        assert session.scalars(select(Mention.external_id)).all() == ["z-1"]
+
+
+def test_alert_reaches_slack_from_a_poll(vigie: VigieApp, httpserver: HTTPServer,
+                                         shared_data: Path) -> None:
+    admin(vigie, f"watch add acme <#{CHANNEL_ID}|feed> threshold:0")
+    feed = (shared_data / "feeds" / "rssparser__heise.atom").read_bytes()
+    httpserver.expect_request("/atom").respond_with_data(feed, content_type="application/xml")
+    workspace = vigie.runtime.workspaces.ensure("T07VIGIE01")
+    do_add_source(vigie.runtime.sessions, workspace.id, CLI, kind="rss", watch_name="acme",
+                  values={"url": httpserver.url_for("/atom")})
+    report = run_poll_tick(vigie.runtime.sessions, lambda _t: HttpClient(), force=True)
+    assert report.totals.alerts > 0
+    vigie.runtime.outbox.flush(wait=True, limit=1000)
+    cards = vigie.standin.messages_in(CHANNEL_ID)
+    assert len(cards) == report.totals.alerts
+    for call in vigie.standin.calls("chat.postMessage"):
+        assert validate_blocks(call.args["blocks"], "message") == []

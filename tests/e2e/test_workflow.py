@@ -1,0 +1,283 @@
+"""The reply workflow end to end: cards, buttons, modals, commands, roles, App Home."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.services.outbox import KIND_CARD, do_enqueue
+from storage.db import transaction
+from storage.models import Approval, AuditEvent, Author, Mention, Watch
+from tests.e2e.conftest import ADMIN_ID, VigieApp
+from tests.harness.blockkit_limits import validate_blocks
+from tests.harness.constants import CHANNEL_ID, OTHER_USER_ID, TEAM_ID, USER_ID
+
+APPROVER = OTHER_USER_ID
+VIEWER = "U07VIEWER1"
+
+
+def seed(vigie: VigieApp, text: str = "My order never arrived, this is a scam",
+         handle: str = "@ana@mastodon.social", name: str = "Ana", network: str = "mastodon"
+         ) -> int:
+    """A stored mention with its card posted, as ingest leaves it."""
+    workspace = vigie.runtime.workspaces.ensure(TEAM_ID)
+    with transaction(vigie.runtime.sessions) as session:
+        watch = session.scalar(select(Watch).where(Watch.name == "acme"))
+        if watch is None:
+            watch = Watch(workspace_id=workspace.id, name="acme", channel_id=CHANNEL_ID)
+            session.add(watch)
+        author = Author(workspace_id=workspace.id, network=network, handle=handle, name=name,
+                        followers=48_213)
+        session.add(author)
+        session.flush()
+        mention = Mention(
+            workspace_id=workspace.id, watch_id=watch.id, author_id=author.id, network=network,
+            external_id=f"{handle}-{text[:20]}", url="https://mastodon.social/@ana/1", text=text,
+            published_at=datetime(2026, 11, 21, 8, tzinfo=UTC), priority=74,
+            priority_reason="complaint · negative · 48k followers", sentiment_label="negative",
+            intent="complaint", language="en")
+        session.add(mention)
+        session.flush()
+        do_enqueue(session, workspace_id=workspace.id, kind=KIND_CARD, channel=CHANNEL_ID,
+                   mention_id=mention.id, dedupe_key=f"card:{mention.id}")
+        mention_id = mention.id
+    vigie.runtime.outbox.flush(wait=True)
+    return mention_id
+
+
+def card(vigie: VigieApp, mention_id: int) -> dict[str, Any]:
+    with vigie.runtime.sessions() as session:
+        ts = session.get(Mention, mention_id).slack_ts  # type: ignore[union-attr]
+    return vigie.standin.message(CHANNEL_ID, ts)
+
+
+def buttons(message: dict[str, Any]) -> list[str]:
+    return [e["action_id"] for b in message["blocks"] if b["type"] == "actions"
+            for e in b["elements"]]
+
+
+def settle(vigie: VigieApp) -> None:
+    """Let the background outbox nudge finish, then flush what is left."""
+    vigie.runtime.outbox.flush(wait=True)
+
+
+def thread_notes(vigie: VigieApp) -> list[str]:
+    return [c.args["text"] for c in vigie.standin.calls("chat.postMessage", ok=True)
+            if c.args.get("thread_ts")]
+
+
+def status(vigie: VigieApp, mention_id: int) -> str:
+    with vigie.runtime.sessions() as session:
+        return session.get(Mention, mention_id).status  # type: ignore[union-attr]
+
+
+def grant(vigie: VigieApp, user: str, role: str) -> None:
+    text = vigie.slack.slash_command(f"role add <@{user}|x> {role}", user_id=ADMIN_ID).json()
+    assert "is now" in text["text"], text
+
+
+def test_full_path_assign_draft_approve_replied(vigie: VigieApp) -> None:
+    mention_id = seed(vigie)
+    first = card(vigie, mention_id)
+    assert buttons(first) == ["vigie.assign", "vigie.draft", "vigie.replied", "vigie.ignore"]
+    assert validate_blocks(first["blocks"], "message") == []
+
+    reply = vigie.slack.slash_command(f"assign {mention_id} <@{USER_ID}|alice>").json()
+    assert reply["text"] == f"Mention #{mention_id} assigned to <@{USER_ID}>."
+    settle(vigie)
+    assert status(vigie, mention_id) == "assigned"
+    assert f"assigned this to <@{USER_ID}>" in thread_notes(vigie)[-1]
+
+    reply = vigie.slack.slash_command(f"draft {mention_id} Sorry Ana, we are on it.").json()
+    assert "Draft v1 saved" in reply["text"]
+    settle(vigie)
+    updated = card(vigie, mention_id)
+    assert "vigie.approve" in buttons(updated) and "Sorry Ana" in str(updated["blocks"])
+
+    denied = vigie.slack.slash_command(f"approve {mention_id}").json()
+    assert "Only an *approver*" in denied["text"]  # agents cannot approve
+    grant(vigie, USER_ID, "approver")
+    denied = vigie.slack.slash_command(f"approve {mention_id}").json()
+    assert "someone else must approve" in denied["text"]  # four eyes
+    grant(vigie, APPROVER, "approver")
+    ok = vigie.slack.slash_command(f"approve {mention_id}", user_id=APPROVER).json()
+    assert ok["text"] == f"Mention #{mention_id} approved."
+    assert vigie.slack.slash_command(f"replied {mention_id}").json()["text"].endswith(
+        "marked as replied.")
+    settle(vigie)
+    assert status(vigie, mention_id) == "replied"
+    notes = thread_notes(vigie)
+    assert any("approved draft v1" in note for note in notes)
+    assert vigie.standin.calls("chat.update", ok=True)
+    for call in vigie.standin.calls("chat.update"):
+        assert validate_blocks(call.args["blocks"], "message") == []
+    show = vigie.slack.slash_command(f"show {mention_id}").json()
+    history = str(show["blocks"])
+    for action in ("mention.assign", "mention.draft", "mention.approve", "mention.replied"):
+        assert action in history
+    with vigie.runtime.sessions() as session:
+        events = session.scalars(select(AuditEvent.action).where(
+            AuditEvent.mention_id == mention_id)).all()
+    assert events == ["mention.assign", "mention.draft", "mention.approve", "mention.replied"]
+
+
+def test_buttons_and_modals(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    ts = card(vigie, mention_id)["ts"]
+    assert vigie.slack.block_action("vigie.draft", message_ts=ts).status_code == 200
+    vigie.standin.wait_for("views.open")
+    modal = vigie.standin.calls("views.open")[-1].args["view"]
+    assert modal["callback_id"] == "vigie.modal.draft"
+    assert validate_blocks(modal["blocks"], "modal") == []
+    text_input = modal["blocks"][1]["element"]
+    assert text_input["initial_value"]  # a template suggestion is pre-filled
+    assert "/500 characters on mastodon" in modal["blocks"][1]["hint"]["text"]
+    view_id = vigie.standin.calls("views.open")[-1].response["view"]["id"]
+    empty = vigie.slack.view_submission(view_id=view_id, values={"draft": {"text": "   "}})
+    assert empty.json()["response_action"] == "errors"
+    sent = vigie.slack.view_submission(view_id=view_id,
+                                       values={"draft": {"text": "We're sorry, Ana."}})
+    assert sent.status_code == 200 and not sent.content
+    assert status(vigie, mention_id) == "awaiting_approval"
+
+    grant(vigie, APPROVER, "approver")
+    settle(vigie)
+    vigie.slack.block_action("vigie.reject", message_ts=ts, user_id=APPROVER)
+    vigie.standin.wait_for("views.open", count=2)
+    reject_view = vigie.standin.calls("views.open")[-1].response["view"]["id"]
+    vigie.slack.view_submission(view_id=reject_view, user_id=APPROVER,
+                                values={"reason": {"text": "Too short <!channel>"}})
+    assert status(vigie, mention_id) == "drafting"
+    settle(vigie)
+    assert any("&lt;!channel&gt;" in note for note in thread_notes(vigie))
+    assert not any("<!channel>" in note for note in thread_notes(vigie))
+
+
+def test_viewer_is_refused_with_an_explanation(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    grant(vigie, VIEWER, "viewer")
+    ts = card(vigie, mention_id)["ts"]
+    vigie.slack.block_action("vigie.assign", message_ts=ts, user_id=VIEWER)
+    vigie.standin.wait_until(lambda standin: len(standin.responses()) > 0)
+    explanation = vigie.standin.responses()[-1]
+    assert explanation["response_type"] == "ephemeral"
+    assert "Only an *agent* (or above)" in explanation["text"]
+    assert vigie.standin.calls("views.open") == []
+    reply = vigie.slack.slash_command(f"ignore {mention_id}", user_id=VIEWER).json()
+    assert "Only an *agent*" in reply["text"]
+    assert status(vigie, mention_id) == "new"
+
+
+def test_ignore_with_reason_and_reopen(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    assert "ignored" in vigie.slack.slash_command(f"ignore {mention_id} spam bot").json()["text"]
+    settle(vigie)
+    assert buttons(card(vigie, mention_id)) == ["vigie.reopen"]
+    assert "Reason: spam bot" in thread_notes(vigie)[-1]
+    assert "cannot be" in vigie.slack.slash_command(f"ignore {mention_id}").json()["text"]
+    assert "reopened" in vigie.slack.slash_command(f"reopen {mention_id}").json()["text"]
+
+
+def test_two_approvers_at_once_make_one_approval(vigie: VigieApp) -> None:
+    mention_id = seed(vigie)
+    vigie.slack.slash_command(f"draft {mention_id} We are looking into it.")
+    grant(vigie, APPROVER, "approver")
+    answers: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def approve(user: str) -> None:
+        barrier.wait()
+        answers.append(vigie.slack.slash_command(f"approve {mention_id}",
+                                                 user_id=user).json()["text"])
+
+    threads = [threading.Thread(target=approve, args=(u,)) for u in (APPROVER, ADMIN_ID)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with vigie.runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Approval)) == 1
+    assert sum("approved." in a for a in answers) == 1, answers
+
+
+def test_high_risk_draft_needs_an_override_reason(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    vigie.slack.slash_command(f"draft {mention_id} We will refund you, call +33 6 12 34 56 78 "
+                              "or our lawyer. Card 4111 1111 1111 1111")
+    grant(vigie, APPROVER, "approver")
+    plain = vigie.slack.slash_command(f"approve {mention_id}", user_id=APPROVER).json()
+    assert "approve it anyway only with a reason" in plain["text"]
+    ok = vigie.slack.slash_command(f"approve {mention_id} legal validated",
+                                   user_id=APPROVER).json()
+    assert ok["text"].endswith("approved.")
+    with vigie.runtime.sessions() as session:
+        approval = session.scalars(select(Approval)).one()
+        assert approval.override and approval.reason == "legal validated"
+
+
+def test_hostile_mention_renders_safely(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    mention_id = seed(vigie, text="<!channel> <@U0ADMIN> <http://evil.example|your bank> "
+                      + "blah " * 8000, handle="<script>&amp;", name="<<&&>>" * 30)
+    message = card(vigie, mention_id)
+    assert validate_blocks(message["blocks"], "message") == []
+    rendered = str(message["blocks"])
+    assert "<!channel>" not in rendered and "<@U0ADMIN>" not in rendered
+    assert "<http://evil.example" not in rendered
+
+
+def test_mentions_listing_with_more_button(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    ids = [seed(vigie, text=f"acme complaint number {n}", handle=f"user{n}") for n in range(13)]
+    page = vigie.slack.slash_command("mentions status:new since:7d complaint").json()
+    assert validate_blocks(page["blocks"], "message") == []
+    assert f"*#{ids[-1]}*" in str(page["blocks"]) and f"*#{ids[0]}*" not in str(page["blocks"])
+    more = page["blocks"][-1]["elements"][0]
+    assert more["action_id"] == "vigie.more"
+    vigie.slack.block_action("vigie.more", message={"ts": "1.2", "blocks": page["blocks"]})
+    vigie.standin.wait_until(lambda standin: len(standin.responses()) > 0)
+    second = vigie.standin.responses()[-1]
+    assert second["replace_original"] is True
+    assert f"*#{ids[0]}*" in str(second["blocks"])
+    for bad, expected in (("mentions status:nope", "is not a status"),
+                          ("mentions since:forever", "is not a duration"),
+                          ("mentions colour:red", "is not a filter"),
+                          ("show abc", "is not a mention number"),
+                          ("show 99999", "no mention #99999"),
+                          ("assign 1", "Usage: `/cm assign ID @user`")):
+        assert expected in vigie.slack.slash_command(bad).json()["text"], bad
+
+
+def test_app_home_is_published(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    vigie.slack.slash_command(f"assign {mention_id} <@{USER_ID}|alice>")
+    vigie.slack.app_home_opened(USER_ID)
+    vigie.standin.wait_until(lambda standin: standin.home_view(USER_ID) is not None)
+    home = vigie.standin.home_view(USER_ID)
+    assert home is not None
+    assert validate_blocks(home["blocks"], "home") == []
+    assert f"#{mention_id}" in str(home["blocks"])
+
+
+@pytest.mark.parametrize("text", ["role add", "role add <@U1|x> overlord", "role remove bob"])
+def test_role_errors(vigie_sqlite: VigieApp, text: str) -> None:
+    reply = vigie_sqlite.slack.slash_command(text, user_id=ADMIN_ID).json()["text"]
+    assert "Usage" in reply or "is not a role" in reply or "is not a user" in reply
+
+
+def test_only_admins_grant_roles_and_the_last_admin_stays(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    reply = vigie.slack.slash_command(f"role add <@{USER_ID}|a> admin").json()["text"]
+    assert "You need the *admin* role" in reply
+    reply = vigie.slack.slash_command(f"role add <@{ADMIN_ID}|a> agent",
+                                      user_id=ADMIN_ID).json()["text"]
+    assert "without an admin" in reply

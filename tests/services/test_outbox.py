@@ -1,0 +1,208 @@
+"""The outbox sender against the Slack stand-in: order, retries, no duplicates after a crash."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import load_settings
+from bot.services.cards import register_card_renderers
+from bot.services.outbox import (
+    EVENT_TYPE_MENTION,
+    KIND_CARD,
+    KIND_POST,
+    KIND_THREAD,
+    KIND_UPLOAD,
+    OutboxSender,
+    do_enqueue,
+)
+from bot.slack.client import build_web_client
+from bot.slack.notifier import SlackNotifier
+from storage.db import transaction
+from storage.models import Author, Mention, OutboxMessage, OutboxStatus, Watch
+from tests.harness.blockkit_limits import validate_blocks
+from tests.harness.constants import BOT_TOKEN, CHANNEL_ID
+from tests.harness.slack_standin import SlackStandIn
+
+OTHER_CHANNEL = "C07OTHERCH"
+
+
+class Clock:
+    """A controllable wall clock for next_attempt_at."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def sender_for(sessions: sessionmaker[Session], standin: SlackStandIn, clock: Clock,
+               **kwargs: object) -> OutboxSender:
+    settings = load_settings(slack_bot_token=BOT_TOKEN, slack_api_url=standin.base_url)
+    sender = OutboxSender(sessions, SlackNotifier(build_web_client(settings)),
+                          per_channel_interval=0, clock=clock, **kwargs)  # type: ignore[arg-type]
+    register_card_renderers(sender)
+    return sender
+
+
+def enqueue_posts(sessions: sessionmaker[Session], workspace_id: int, channel: str,
+                  texts: list[str]) -> list[int]:
+    with transaction(sessions) as session:
+        return [do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST, channel=channel,
+                           payload={"text": text}).id for text in texts]  # type: ignore[union-attr]
+
+
+def add_mention(sessions: sessionmaker[Session], workspace_id: int, text: str = "hello") -> int:
+    with transaction(sessions) as session:
+        watch = Watch(workspace_id=workspace_id, name="acme", channel_id=CHANNEL_ID)
+        author = Author(workspace_id=workspace_id, network="mastodon", handle="@ana@m.social",
+                        name="Ana <b>&", followers=48213)
+        session.add_all([watch, author])
+        session.flush()
+        mention = Mention(workspace_id=workspace_id, watch_id=watch.id, author_id=author.id,
+                          network="mastodon", external_id="1", url="https://m.social/@ana/1",
+                          text=text, published_at=datetime(2026, 11, 21, 8, tzinfo=UTC),
+                          priority=72, priority_reason="complaint · negative · 48k followers",
+                          sentiment_label="negative")
+        session.add(mention)
+        session.flush()
+        return mention.id
+
+
+def statuses(sessions: sessionmaker[Session]) -> list[str]:
+    with sessions() as session:
+        return list(session.scalars(select(OutboxMessage.status).order_by(OutboxMessage.id)))
+
+
+def test_posts_in_order_with_metadata(sessions: sessionmaker[Session], workspace_id: int,
+                                      slack_standin: SlackStandIn) -> None:
+    ids = enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["one", "two", "three"])
+    report = sender_for(sessions, slack_standin, Clock()).flush()
+    assert report.sent == 3
+    assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["one", "two", "three"]
+    call = slack_standin.calls("chat.postMessage")[0]
+    assert call.args["metadata"]["event_payload"]["outbox_id"] == ids[0]
+    assert statuses(sessions) == ["sent"] * 3
+
+
+def test_card_is_rendered_from_the_database_and_its_ts_recorded(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn
+) -> None:
+    mention_id = add_mention(sessions, workspace_id,
+                             "<!channel> look <@U123> <http://evil.example|bank> " + "x" * 40_000)
+    with transaction(sessions) as session:
+        do_enqueue(session, workspace_id=workspace_id, kind=KIND_THREAD, channel=CHANNEL_ID,
+                   mention_id=mention_id, payload={"text": "thread note"})
+        do_enqueue(session, workspace_id=workspace_id, kind=KIND_CARD, channel=CHANNEL_ID,
+                   mention_id=mention_id, dedupe_key=f"card:{mention_id}")
+    sender = sender_for(sessions, slack_standin, Clock())
+    sender.flush()
+    # The thread note (queued first) waits for the card, so per-channel order holds.
+    assert statuses(sessions) == ["pending", "pending"]
+    assert slack_standin.calls("chat.postMessage") == []
+    with transaction(sessions) as session:
+        session.execute(OutboxMessage.__table__.update().where(
+            OutboxMessage.kind == KIND_THREAD).values(id=99))
+    sender.flush()
+    sender.flush()
+    posted = slack_standin.calls("chat.postMessage", ok=True)
+    card, note = posted[0], posted[1]
+    assert card.args["metadata"]["event_type"] == EVENT_TYPE_MENTION
+    assert validate_blocks(card.args["blocks"], "message") == []
+    rendered = str(card.args["blocks"])
+    assert "<!channel>" not in rendered and "<@U123>" not in rendered
+    assert "&lt;!channel&gt;" in rendered and "Ana &lt;b&gt;&amp;" in rendered
+    assert "48k followers" in rendered
+    assert note.args["thread_ts"] == card.response["ts"]
+    with sessions() as session:
+        mention = session.get(Mention, mention_id)
+        assert mention is not None and mention.slack_ts == card.response["ts"]
+
+
+def test_rate_limit_defers_and_keeps_order(sessions: sessionmaker[Session], workspace_id: int,
+                                           slack_standin: SlackStandIn,
+                                           fast_retries: list[float]) -> None:
+    enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["a", "b"])
+    enqueue_posts(sessions, workspace_id, OTHER_CHANNEL, ["x"])
+    slack_standin.set_channel(OTHER_CHANNEL, name="other")
+    # The client retries twice itself; the third 429 reaches the outbox.
+    slack_standin.fail_next("chat.postMessage", status=429, retry_after=7, count=3)
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
+    report = sender.flush()
+    assert report.sent == 1  # the other channel is not held up
+    assert [m["text"] for m in slack_standin.messages_in(OTHER_CHANNEL)] == ["x"]
+    assert slack_standin.messages_in(CHANNEL_ID) == []
+    assert sender.flush().sent == 0  # not due before Retry-After
+    clock.now += timedelta(seconds=8)
+    assert sender.flush().sent == 2
+    assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["a", "b"]
+
+
+def test_crash_between_posted_and_recorded_does_not_post_twice(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+    fast_retries: list[float],
+) -> None:
+    enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["only once"])
+    # Slack posts the message but the answer is lost (three times, past the client retries).
+    slack_standin.fail_next("chat.postMessage", status=500, count=1, side_effect=True)
+    slack_standin.fail_next("chat.postMessage", status=500, count=2)
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
+    assert sender.flush().sent == 0
+    clock.now += timedelta(minutes=5)
+    # A brand-new sender, as after a restart.
+    report = sender_for(sessions, slack_standin, clock).flush()
+    assert report.sent == 1 and report.recovered == 1
+    assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["only once"]
+    assert statuses(sessions) == ["sent"]
+
+
+def test_permanent_error_fails_the_row(sessions: sessionmaker[Session], workspace_id: int,
+                                       slack_standin: SlackStandIn) -> None:
+    enqueue_posts(sessions, workspace_id, "C07MISSING", ["lost"])
+    slack_standin.error_next("chat.postMessage", "channel_not_found")
+    report = sender_for(sessions, slack_standin, Clock()).flush()
+    assert report.failed == 1 and "channel_not_found" in report.errors[0]
+    assert statuses(sessions) == [OutboxStatus.FAILED.value]
+
+
+def test_dedupe_key_queues_once(sessions: sessionmaker[Session], workspace_id: int) -> None:
+    with transaction(sessions) as session:
+        first = do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST,
+                           channel=CHANNEL_ID, dedupe_key="k")
+        second = do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST,
+                            channel=CHANNEL_ID, dedupe_key="k")
+    assert first is not None and second is None
+
+
+def test_per_channel_interval(sessions: sessionmaker[Session], workspace_id: int,
+                              slack_standin: SlackStandIn) -> None:
+    enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["1", "2", "3"])
+    ticks = iter([0.0, 0.0, 0.2, 0.2, 0.2, 0.2])
+    sleeps: list[float] = []
+    sender = sender_for(sessions, slack_standin, Clock())
+    sender._interval = 1.0
+    sender._monotonic = lambda: next(ticks, 5.0)
+    assert sender.flush().sent == 1  # the second waits for the next flush
+    sender._sleep = sleeps.append
+    assert sender.flush(wait=True).sent == 2
+    assert sleeps and all(0 < s <= 1.0 for s in sleeps)
+
+
+def test_upload_shares_the_file(sessions: sessionmaker[Session], workspace_id: int,
+                                slack_standin: SlackStandIn) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"0" * 100
+    with transaction(sessions) as session:
+        do_enqueue(session, workspace_id=workspace_id, kind=KIND_UPLOAD, channel=CHANNEL_ID,
+                   payload={"filename": "chart.png", "title": "Volume",
+                            "content_b64": base64.b64encode(png).decode(), "comment": "hi"})
+    assert sender_for(sessions, slack_standin, Clock()).flush().sent == 1
+    (uploaded,) = slack_standin.files()
+    assert uploaded.data == png and uploaded.filename == "chart.png"
+    assert uploaded.completed and uploaded.channels == [CHANNEL_ID]
+    assert statuses(sessions) == ["sent"]

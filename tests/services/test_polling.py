@@ -1,0 +1,211 @@
+"""Polling and ingest over real HTTP (local server) and real databases."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug import Request, Response
+
+from bot.services.actors import CLI
+from bot.services.ingest import do_ingest
+from bot.services.outbox import KIND_CARD
+from bot.services.polling import run_poll_tick
+from bot.services.sources_admin import do_add_source, list_sources
+from bot.services.watches import do_add_watch, get_watch_by_name
+from bot.sources.base import Author as FetchedAuthor
+from bot.sources.base import FetchedMention
+from bot.sources.http import HttpClient
+from storage import migrations
+from storage.db import make_engine, make_session_factory, transaction
+from storage.models import Author, Mention, OutboxMessage, SourceRow, Workspace
+from tests.harness.constants import CHANNEL_ID
+
+
+def trusted_client(_trusted: bool) -> HttpClient:
+    return HttpClient()
+
+
+def count(sessions: sessionmaker[Session], model: type, *where: object) -> int:
+    with sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+def serve_feed(httpserver: HTTPServer, shared_data: Path, name: str, path: str) -> str:
+    body = (shared_data / "feeds" / name).read_bytes()
+    httpserver.expect_request(path).respond_with_data(body, content_type="application/rss+xml")
+    return httpserver.url_for(path)
+
+
+def test_polling_twice_stores_each_mention_once_and_resumes(
+    sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+    httpserver: HTTPServer, shared_data: Path,
+) -> None:
+    url = serve_feed(httpserver, shared_data, "rssparser__guardian.rss", "/guardian")
+    do_add_source(sessions, workspace_id, CLI, kind="rss", watch_name=watch_name,
+                  values={"url": url})
+    first = run_poll_tick(sessions, trusted_client, force=True)
+    stored = first.totals.stored
+    assert first.failures == 0 and stored > 5
+    assert count(sessions, Mention) == stored
+    assert first.totals.alerts == stored  # threshold 0: every primary mention alerts
+    assert count(sessions, OutboxMessage, OutboxMessage.kind == KIND_CARD) == stored
+    second = run_poll_tick(sessions, trusted_client, force=True)
+    assert second.totals.stored == 0
+    assert count(sessions, Mention) == stored
+    (source,) = list_sources(sessions, workspace_id)
+    assert source.last_success_at is not None and source.consecutive_failures == 0
+    with sessions() as session:
+        row = session.scalars(select(SourceRow)).one()
+        assert row.cursor, "the cursor is stored for the next poll"
+        assert row.next_poll_at > datetime.now(UTC) + timedelta(minutes=5)
+        authors = session.scalars(select(Author)).all()
+        assert sum(a.mention_count for a in authors) == stored
+
+
+def test_schedule_only_polls_due_sources(
+    sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+    httpserver: HTTPServer, shared_data: Path,
+) -> None:
+    url = serve_feed(httpserver, shared_data, "rssparser__reddit.rss", "/reddit")
+    do_add_source(sessions, workspace_id, CLI, kind="rss", watch_name=watch_name,
+                  values={"url": url})
+    assert len(run_poll_tick(sessions, trusted_client).outcomes) == 1
+    assert run_poll_tick(sessions, trusted_client).outcomes == []  # not due again yet
+    later = datetime.now(UTC) + timedelta(hours=1)
+    assert len(run_poll_tick(sessions, trusted_client, now=later).outcomes) == 1
+
+
+def test_one_failing_source_gets_backoff_and_never_stops_the_others(
+    sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+    httpserver: HTTPServer, shared_data: Path,
+) -> None:
+    good = serve_feed(httpserver, shared_data, "rssparser__heise.atom", "/good")
+    httpserver.expect_request("/broken").respond_with_data("oops", status=404)
+    do_add_source(sessions, workspace_id, CLI, kind="rss", watch_name=watch_name,
+                  values={"url": httpserver.url_for("/broken")})
+    do_add_source(sessions, workspace_id, CLI, kind="rss", watch_name=watch_name,
+                  values={"url": good})
+    report = run_poll_tick(sessions, trusted_client, force=True)
+    assert report.failures == 1 and report.totals.stored > 0
+    broken = next(s for s in list_sources(sessions, workspace_id) if s.consecutive_failures)
+    assert broken.last_error and "404" in broken.last_error
+    assert broken.next_poll_at > datetime.now(UTC) + timedelta(minutes=10)
+    run_poll_tick(sessions, trusted_client, force=True)
+    broken = next(s for s in list_sources(sessions, workspace_id) if s.consecutive_failures)
+    assert broken.consecutive_failures == 2
+    assert broken.next_poll_at > datetime.now(UTC) + timedelta(minutes=25)  # backed off
+
+
+def test_dry_run_stores_nothing(
+    sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+    httpserver: HTTPServer, shared_data: Path,
+) -> None:
+    url = serve_feed(httpserver, shared_data, "rssparser__guardian.rss", "/guardian")
+    do_add_source(sessions, workspace_id, CLI, kind="rss", watch_name=watch_name,
+                  values={"url": url})
+    report = run_poll_tick(sessions, trusted_client, dry_run=True, force=True)
+    assert report.totals.stored > 0
+    assert count(sessions, Mention) == 0
+    with sessions() as session:
+        assert session.scalars(select(SourceRow.cursor)).one() == {}
+
+
+def mention(external_id: str, text: str, *, handle: str = "ana", network: str = "mastodon",
+            links: tuple[str, ...] = (), followers: int = 10) -> FetchedMention:
+    url = (f"https://bsky.app/profile/{handle}.bsky.social/post/{external_id}"
+           if network == "bluesky" else f"https://mastodon.social/@{handle}/{external_id}")
+    return FetchedMention(
+        network=network, external_id=external_id, url=url,
+        author=FetchedAuthor(handle=handle, followers=followers), text=text,
+        published_at=datetime(2026, 11, 20, 12, tzinfo=UTC), links=links)
+
+
+def test_query_exact_and_near_duplicates_and_stories(
+    sessions: sessionmaker[Session], workspace_id: int,
+) -> None:
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme -job",
+                 channel_id=CHANNEL_ID, alert_threshold=0)
+    article = "https://news.example.com/acme-outage?utm_source=x"
+    batch = [
+        mention("1", "Acme app is down again, third time this week!", links=(article,)),
+        mention("1", "Acme app is down again, third time this week!"),  # same id twice
+        mention("2", "RT @ana: Acme app is down again, third time this week!", handle="bob"),
+        mention("3", "Acme is hiring: job offer for a designer"),  # excluded by -job
+        mention("4", "Nothing about the brand here at all, just weather"),  # no match
+        mention("5", "Read this about ACME's outage, quite a story", handle="eve",
+                network="bluesky", links=("https://news.example.com/acme-outage",),
+                followers=5000),
+    ]
+    now = datetime(2026, 11, 20, 13, tzinfo=UTC)
+    with transaction(sessions) as session:
+        watch = get_watch_by_name(session, workspace_id, "acme")
+        report = do_ingest(session, watch, None, batch, now=now)
+    assert (report.received, report.stored, report.duplicates, report.near_duplicates,
+            report.filtered, report.joined_stories) == (6, 2, 1, 1, 2, 1)
+    assert report.alerts == 1  # the story's second post does not alert again
+    with transaction(sessions) as session:
+        watch = get_watch_by_name(session, workspace_id, "acme")
+        again = do_ingest(session, watch, None, batch, now=now)
+    assert again.stored == 0
+    with sessions() as session:
+        first, story = session.scalars(select(Mention).order_by(Mention.id)).all()
+        assert story.story_id == first.id and first.story_id is None
+        assert first.language == "en" and first.sentiment_label is not None
+        assert first.priority_reason
+
+
+@pytest.mark.postgres
+def test_several_workers_fetch_each_source_exactly_once(
+    postgres_database_factory: object, httpserver: HTTPServer,
+) -> None:
+    url: str = postgres_database_factory()  # type: ignore[operator]
+    migrations.upgrade(url)
+    engine = make_engine(url, pool_size=10)
+    sessions = make_session_factory(engine)
+    hits: Counter[str] = Counter()
+    lock = threading.Lock()
+    feed = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+            b"<item><title>Acme {n}</title><link>https://e.example/{n}</link>"
+            b"<guid>{n}</guid><description>acme news {n}</description></item>"
+            b"</channel></rss>")
+
+    def handler(request: Request) -> Response:
+        with lock:
+            hits[request.path] += 1
+        n = request.path.rsplit("/", 1)[-1].encode()
+        return Response(feed.replace(b"{n}", n), content_type="application/rss+xml")
+
+    httpserver.expect_request(re.compile(r"^/feed/\d+$")).respond_with_handler(handler)
+    with transaction(sessions) as session:
+        workspace = Workspace(team_id="T0MULTI")
+        session.add(workspace)
+        session.flush()
+        workspace_id = workspace.id
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="", channel_id=CHANNEL_ID)
+    for n in range(200):
+        do_add_source(sessions, workspace_id, CLI, kind="rss", watch_name="acme",
+                      values={"url": httpserver.url_for(f"/feed/{n}")})
+    barrier = threading.Barrier(4)
+    reports = []
+
+    def worker() -> None:
+        barrier.wait()
+        reports.append(run_poll_tick(sessions, trusted_client, concurrency=4))
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    engine.dispose()
+    assert sum(len(r.outcomes) for r in reports) == 200
+    assert len(hits) == 200 and set(hits.values()) == {1}
+    assert sum(r.totals.stored for r in reports) == 200
