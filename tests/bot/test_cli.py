@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -99,3 +100,38 @@ def test_run_without_slack_starts_in_console_mode_until_stopped(tmp_path: Path) 
     assert proc.returncode == 0, err
     assert "Vigie stopped." in out
     assert "Traceback" not in err
+
+
+def test_poll_once_shows_the_whole_path_in_console_mode(
+    tmp_path: Path, httpserver: object, shared_data: Path
+) -> None:
+    feed = (shared_data / "feeds" / "rssparser__guardian.rss").read_bytes()
+    httpserver.expect_request("/feed").respond_with_data(  # type: ignore[attr-defined]
+        feed, content_type="application/rss+xml")
+    url = httpserver.url_for("/feed")  # type: ignore[attr-defined]
+    assert vigie(tmp_path, "db", "upgrade").returncode == 0
+    added = vigie(tmp_path, "watch", "add", "news", "--query", "", "--channel", "C0NEWS123",
+                  "--alert-threshold", "0")
+    assert added.returncode == 0, added.stderr
+    assert "Watch news created" in added.stdout
+    bad = vigie(tmp_path, "watch", "add", "bad", "--query", '"unclosed', "--channel", "C0NEWS123")
+    assert bad.returncode == 2 and "does not parse" in bad.stderr and "^" in bad.stderr
+    source = vigie(tmp_path, "source", "add", "rss", "--watch", "news", "--url", url)
+    assert source.returncode == 0, source.stderr
+    dry = vigie(tmp_path, "poll", "--once", "--dry-run")
+    assert "would store" in dry.stdout, dry.stdout + dry.stderr
+    polled = vigie(tmp_path, "poll", "--once")
+    assert polled.returncode == 0, polled.stderr
+    assert "[1/1] #1 rss (news):" in polled.stdout
+    assert "=== alert [C0NEWS123] ===" in polled.stdout  # cards printed to the console
+    assert "Sent " in polled.stdout and "to the console" in polled.stdout
+    again = vigie(tmp_path, "poll", "--once")
+    assert "stored 0 mention(s)" in again.stdout
+    listed = vigie(tmp_path, "mentions", "--json", "--limit", "3")
+    rows = json.loads(listed.stdout)
+    assert len(rows) == 3
+    for key in ("id", "network", "external_id", "author", "text", "url", "published_at",
+                "status", "watch", "language", "sentiment", "intent", "priority"):
+        assert key in rows[0]
+    assert "source(s)" not in vigie(tmp_path, "source", "list").stdout
+    assert "#1" in vigie(tmp_path, "source", "list").stdout
