@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
 from bot.console_notifier import ConsoleNotifier
+from bot.llm import LLMClient, from_config
 from bot.services.cards import register_card_renderers
 from bot.services.outbox import OutboxSender
 from bot.services.ports import Notifier
@@ -33,6 +34,7 @@ class Runtime:
     notifier: Notifier
     workspaces: WorkspaceDirectory
     outbox: OutboxSender
+    llm: LLMClient | None = None
     clock: Callable[[], datetime] = field(default=utcnow)
 
     def nudge_outbox(self) -> None:
@@ -71,4 +73,5 @@ def build_runtime(
         workspaces=WorkspaceDirectory(sessions, admins=settings.admins,
                                       timezone=settings.timezone),
         outbox=outbox,
+        llm=from_config(settings.llm_base_url, settings.llm_api_key, settings.llm_model),
     )

@@ -12,14 +12,14 @@ from slack_sdk import WebClient
 
 from bot.runtime import Runtime
 from bot.services import workflow
-from bot.services.drafting import draft_context
 from bot.services.errors import ServiceError
 from bot.services.mention_search import MentionFilter
 from bot.slack.cards import ACTION_PREFIX
 from bot.slack.mention_views import MORE_ACTION
-from bot.slack.modals import build_assign_modal, build_draft_modal, build_reason_modal
+from bot.slack.modals import build_assign_modal, build_reason_modal
 from handlers.commands.workflow import mention_page
 from handlers.context import UserContext, user_context
+from handlers.drafting import open_draft_editor
 from handlers.home import refresh_home
 
 CARD_ACTION = re.compile(r"^vigie\.(assign|draft|approve|reject|replied|ignore|reopen|close)$")
@@ -35,18 +35,14 @@ def _mention_id(action: dict[str, Any]) -> int | None:
 def _run(runtime: Runtime, ctx: UserContext, name: str, mention_id: int, body: dict[str, Any],
          client: WebClient) -> str | None:
     """Perform the clicked action; returns the confirmation, or None when a modal opened."""
-    settings = runtime.settings
     if name in {"assign", "draft", "reject"}:
         workflow.check_allowed(runtime.sessions, ctx.workspace_id, ctx.actor, mention_id,
                                name)
-        if name == "assign":
-            view = build_assign_modal(mention_id, ctx.language)
-        elif name == "draft":
-            view = build_draft_modal(draft_context(
-                runtime.sessions, ctx.workspace_id, mention_id,
-                link_allowlist=settings.reply_link_domains), ctx.language)
-        else:
-            view = build_reason_modal("reject", mention_id, ctx.language)
+        if name == "draft":
+            open_draft_editor(runtime, client, ctx, mention_id, body["trigger_id"])
+            return None
+        view = (build_assign_modal(mention_id, ctx.language) if name == "assign"
+                else build_reason_modal("reject", mention_id, ctx.language))
         client.views_open(trigger_id=body["trigger_id"], view=view)
         return None
     if name == "approve":

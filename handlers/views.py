@@ -12,7 +12,8 @@ from slack_sdk import WebClient
 from bot.runtime import Runtime
 from bot.services import workflow
 from bot.services.errors import ServiceError
-from bot.slack.modals import ASSIGN, DRAFT, OVERRIDE, REJECT
+from bot.services.workflow import DraftOrigin
+from bot.slack.modals import ASSIGN, DRAFT, OVERRIDE, REJECT, text_digest
 from handlers.context import user_context
 from handlers.home import refresh_home
 
@@ -27,12 +28,28 @@ def _field(view: dict[str, Any], callback: str) -> str:
     return str(value or "")
 
 
-def _mention_id(view: dict[str, Any]) -> int | None:
+def _metadata(view: dict[str, Any]) -> dict[str, Any]:
     try:
-        value = json.loads(view.get("private_metadata") or "{}").get("mention_id")
-    except (ValueError, AttributeError):
-        return None
+        data = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _mention_id(view: dict[str, Any]) -> int | None:
+    value = _metadata(view).get("mention_id")
     return value if isinstance(value, int) and value > 0 else None
+
+
+def draft_origin(view: dict[str, Any], text: str) -> DraftOrigin:
+    """The suggestion's origin if it was submitted unedited, else human."""
+    metadata = _metadata(view)
+    if metadata.get("suggested") == text_digest(text):
+        try:
+            return DraftOrigin(str(metadata.get("origin")))
+        except ValueError:
+            pass
+    return DraftOrigin.HUMAN
 
 
 def register(app: App, runtime: Runtime) -> None:
@@ -54,6 +71,7 @@ def register(app: App, runtime: Runtime) -> None:
                 workflow.do_assign(sessions, ws, actor, mention_id, value)
             elif callback == DRAFT:
                 workflow.do_save_draft(sessions, ws, actor, mention_id, value,
+                                       origin=draft_origin(view, value),
                                        link_allowlist=runtime.settings.reply_link_domains)
             elif callback == REJECT:
                 workflow.do_reject(sessions, ws, actor, mention_id, value)

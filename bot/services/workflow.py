@@ -36,6 +36,8 @@ from storage.models import (
     utcnow,
 )
 
+__all__ = ["RULES", "DraftOrigin", "Outcome", "allowed_actions", "check_allowed"]
+
 S = MentionStatus
 OPEN = frozenset({S.NEW, S.ASSIGNED, S.DRAFTING, S.AWAITING_APPROVAL, S.APPROVED})
 MAX_DRAFT = 5000

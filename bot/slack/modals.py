@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -72,7 +73,13 @@ def build_draft_modal(context: Any, language: str, *, note: str | None = None
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn",
                                                         "text": truncate(note, 2000)}]})
     return _modal(DRAFT, t(language, "modal.draft_title", id=context.mention_id),
-                  t(language, "modal.draft_submit"), language, context.mention_id, blocks)
+                  t(language, "modal.draft_submit"), language, context.mention_id, blocks,
+                  {"origin": context.origin.value, "suggested": text_digest(context.text)})
+
+
+def text_digest(text: str) -> str:
+    """A short digest of a suggestion, to tell on submit whether the user edited it."""
+    return hashlib.blake2b(" ".join(text.split()).encode(), digest_size=8).hexdigest()
 
 
 def build_reason_modal(kind: str, mention_id: int, language: str) -> dict[str, Any]:

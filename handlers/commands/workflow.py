@@ -11,15 +11,15 @@ from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import members, workflow
 from bot.services.actors import Actor
-from bot.services.drafting import draft_context
 from bot.services.errors import ServiceError
 from bot.services.history import load_mention
 from bot.services.mention_search import MentionFilter, parse_duration, search_mentions
 from bot.slack.cards import build_card
 from bot.slack.mention_views import PAGE_SIZE, build_history, build_mention_list
-from bot.slack.modals import build_draft_modal
 from handlers.commands.parsing import unescape, user_id_of
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply
+from handlers.context import UserContext
+from handlers.drafting import open_draft_editor
 
 SURFACE = "slash_command"
 FILTER_KEYS = {"status", "sentiment", "source", "watch", "assignee", "since"}
@@ -155,10 +155,9 @@ def cmd_draft(request: CommandRequest, runtime: Runtime) -> Reply:
             runtime.sessions, workspace_id, _actor(request), mention_id, text,
             link_allowlist=runtime.settings.reply_link_domains)
         return Reply(outcome.message(request.language))
-    context = draft_context(runtime.sessions, workspace_id, mention_id,
-                            link_allowlist=runtime.settings.reply_link_domains)
-    request.client.views_open(trigger_id=request.trigger_id,
-                              view=build_draft_modal(context, request.language))
+    workflow.check_allowed(runtime.sessions, workspace_id, _actor(request), mention_id, "draft")
+    ctx = UserContext(workspace_id, request.user_id, request.language, _actor(request))
+    open_draft_editor(runtime, request.client, ctx, mention_id, request.trigger_id or "")
     return Reply(t(request.language, "list.editor_opened", id=mention_id))
 
 

@@ -1,0 +1,120 @@
+"""Reply suggestions from an OpenAI-compatible LLM, in the brand's voice.
+
+The prompt carries the voice guide, the mention (and its parent when stored), the author's
+earlier exchanges with the brand, the network's length limit and a few replies the team
+approved before. Mention text is data, never instructions (see bot.replies.prompt).
+A failure falls back to the template, with the reason in plain words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.llm import LLMClient, LLMError
+from bot.replies.limits import limit_for, measure
+from bot.replies.prompt import PromptMention, PromptTurn, build_messages, clean_suggestion
+from bot.replies.risk import check_draft
+from bot.services.drafting import DraftContext
+from storage.models import Approval, Draft, DraftOrigin, Mention, Workspace
+
+DEFAULT_VOICE = ("Friendly, concise and human. Thank people, acknowledge the problem, "
+                 "say what happens next. No jargon, no promises of refunds or compensation.")
+EXAMPLES = 3
+PAST_EXCHANGES = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """The editor's new content, or why the LLM could not help."""
+
+    context: DraftContext
+    error: str | None = None
+
+
+def _approved_examples(session: Session, mention: Mention) -> list[tuple[str, str]]:
+    rows = session.execute(
+        select(Mention.text, Draft.text)
+        .join(Draft, Draft.mention_id == Mention.id)
+        .join(Approval, Approval.draft_id == Draft.id)
+        .where(Mention.workspace_id == mention.workspace_id, Approval.decision == "approved",
+               Mention.id != mention.id, Mention.language == mention.language,
+               Mention.intent == mention.intent)
+        .order_by(Approval.id.desc()).limit(EXAMPLES)).all()
+    return [(question[:500], answer[:500]) for question, answer in rows]
+
+
+def _past_exchanges(session: Session, mention: Mention, handle: str) -> list[PromptTurn]:
+    if mention.author_id is None:
+        return []
+    earlier = session.execute(
+        select(Mention.text, Draft.text)
+        .join(Draft, Draft.mention_id == Mention.id, isouter=True)
+        .join(Approval, Approval.draft_id == Draft.id, isouter=True)
+        .where(Mention.author_id == mention.author_id, Mention.id != mention.id,
+               (Approval.decision == "approved") | (Draft.id.is_(None)))
+        .order_by(Mention.id.desc()).limit(PAST_EXCHANGES)).all()
+    turns: list[PromptTurn] = []
+    for text, answer in reversed(earlier):
+        turns.append(PromptTurn(handle, text[:500]))
+        if answer:
+            turns.append(PromptTurn("brand", answer[:500], from_brand=True))
+    return turns
+
+
+def _thread(session: Session, mention: Mention, handle: str) -> list[PromptTurn]:
+    if not mention.parent_external_id:
+        return []
+    parent = session.scalar(select(Mention).where(
+        Mention.workspace_id == mention.workspace_id, Mention.network == mention.network,
+        Mention.external_id == mention.parent_external_id))
+    if parent is None:
+        return []
+    author = parent.author.handle if parent.author else "someone"
+    return [PromptTurn(author, parent.text[:1000])]
+
+
+def build_prompt(session: Session, mention: Mention, language: str) -> list[dict[str, str]]:
+    """The chat messages for this mention (system rules first, mention as data)."""
+    workspace = session.get(Workspace, mention.workspace_id)
+    settings = (workspace.settings if workspace else None) or {}
+    handle = mention.author.handle if mention.author else "someone"
+    return build_messages(
+        str(settings.get("voice") or DEFAULT_VOICE),
+        PromptMention(text=mention.text[:4000], author=handle, network=mention.network,
+                      author_name=mention.author.name if mention.author else None,
+                      title=mention.title, url=mention.url, intent=mention.intent,
+                      sentiment=mention.sentiment_label),
+        network_limit=limit_for(mention.network) or 1000,
+        language=language,
+        thread=_thread(session, mention, handle),
+        past_exchanges=_past_exchanges(session, mention, handle),
+        approved_examples=_approved_examples(session, mention),
+        brand_name=str(settings.get("brand_name") or "our team"),
+    )
+
+
+def suggest_reply(sessions: sessionmaker[Session], llm: LLMClient, context: DraftContext, *,
+                  link_allowlist: list[str] | None = None) -> Suggestion:
+    """Ask the LLM for a reply to ``context``'s mention; never raises for LLM failures."""
+    with sessions() as session:
+        mention = session.get(Mention, context.mention_id)
+        if mention is None:
+            return Suggestion(context, "mention gone")
+        messages = build_prompt(session, mention, context.language)
+    try:
+        result = llm.chat(messages)
+    except LLMError as err:
+        return Suggestion(context, str(err))
+    text = clean_suggestion(result.text, limit_for(context.network) or 3000,
+                            network=context.network)
+    if not text:
+        return Suggestion(context, "The LLM returned an empty suggestion.")
+    risk = check_draft(text, network=context.network, mention_text=context.mention_text,
+                       link_allowlist=link_allowlist or [])
+    used, limit = measure(text, context.network)
+    return Suggestion(replace(context, text=text, origin=DraftOrigin.LLM, used=used,
+                              limit=limit, risk_keys=tuple(f.message_key for f in risk.flags),
+                              risk_level=risk.level))

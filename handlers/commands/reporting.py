@@ -1,0 +1,133 @@
+"""`/cm digest ...`, `/cm stats [period]` and `/cm export [period] [watch]`: parse, then call
+one service. All three answer after the ack (charts and files take a moment)."""
+
+from __future__ import annotations
+
+import re
+
+from bot.i18n import t
+from bot.runtime import Runtime
+from bot.services import digest, export, reporting_schedule, stats
+from bot.services.actors import Actor
+from bot.services.errors import ServiceError
+from bot.services.reporting_time import at_local, shift_local_days
+from bot.slack.digest_blocks import build_stats_blocks
+from handlers.commands.registry import REGISTRY, CommandRequest, Reply
+
+SURFACE = "slash_command"
+PERIOD_LIKE = re.compile(r"^\d+[a-z]+$", re.IGNORECASE)
+
+
+def _actor(request: CommandRequest) -> Actor:
+    return Actor(request.user_id, SURFACE)
+
+
+def _workspace_id(request: CommandRequest, runtime: Runtime) -> int:
+    return runtime.workspaces.ensure(request.team_id).id
+
+
+def _schedule_text(request: CommandRequest, config: reporting_schedule.DigestChannel,
+                   runtime: Runtime) -> str:
+    language = request.language
+    if not config.enabled:
+        return t(language, "digest.status_off", channel=request.channel_id)
+    now = runtime.clock()
+    upcoming = at_local(now.astimezone(config.tz).date(), config.local_time, config.tz)
+    if upcoming <= now:
+        upcoming = shift_local_days(upcoming, 1, config.tz)
+    empty = t(language, "digest.empty_skip" if config.skip_empty else "digest.empty_post")
+    return t(language, "digest.status_on", channel=request.channel_id,
+             time=config.local_time.strftime("%H:%M"), zone=config.timezone_name,
+             next=upcoming.astimezone(config.tz).strftime("%d %b %H:%M"), empty=empty)
+
+
+def _digest(request: CommandRequest, runtime: Runtime) -> Reply:
+    action = request.args[0].lower() if request.args else "status"
+    rest = request.args[1:]
+    language = request.language
+    workspace_id = _workspace_id(request, runtime)
+    default_zone = runtime.settings.timezone
+    if action == "now" and not rest:
+        report = digest.do_post_digest_now(
+            runtime.sessions, workspace_id, _actor(request), channel_id=request.channel_id,
+            now=runtime.clock(), language=language, default_timezone=default_zone)
+        return Reply(t(language, "digest.posted_now", channel=request.channel_id,
+                       count=report.total.current))
+    if action == "set" and 1 <= len(rest) <= 2:
+        config = reporting_schedule.do_set_digest_time(
+            runtime.sessions, workspace_id, _actor(request), channel_id=request.channel_id,
+            local_time=rest[0], zone_name=rest[1] if len(rest) > 1 else None,
+            default_timezone=default_zone)
+        return Reply(_schedule_text(request, config, runtime))
+    if action == "off" and not rest:
+        reporting_schedule.do_disable_digest(runtime.sessions, workspace_id, _actor(request),
+                                             channel_id=request.channel_id)
+        return Reply(t(language, "digest.turned_off", channel=request.channel_id))
+    if action == "empty" and len(rest) == 1 and rest[0].lower() in {"skip", "post"}:
+        reporting_schedule.do_set_digest_skip_empty(
+            runtime.sessions, workspace_id, _actor(request), channel_id=request.channel_id,
+            skip=rest[0].lower() == "skip")
+        return Reply(t(language, "digest.empty_skip" if rest[0].lower() == "skip"
+                       else "digest.empty_post"))
+    if action == "status" and not rest:
+        config = reporting_schedule.get_channel_config(
+            runtime.sessions, workspace_id, request.channel_id, default_zone)
+        return Reply(_schedule_text(request, config, runtime))
+    return Reply(t(language, "digest.usage"))
+
+
+@REGISTRY.subcommand(
+    "digest", usage="digest now | set HH:MM [ZONE] | off | empty skip|post | status",
+    examples=("digest now", "digest set 08:30 Europe/Paris", "digest off", "digest empty skip"),
+    slow=True)
+def cmd_digest(request: CommandRequest, runtime: Runtime) -> Reply:
+    """The daily digest of this channel: post it now, set its time and zone, turn it off."""
+    try:
+        return _digest(request, runtime)
+    except ServiceError as err:
+        return Reply(err.message(request.language))
+
+
+@REGISTRY.subcommand("stats", usage="stats [7d|30d|90d]", examples=("stats", "stats 30d"),
+                     slow=True)
+def cmd_stats(request: CommandRequest, runtime: Runtime) -> Reply:
+    """Statistics of the workspace over a period, with a chart shared in the channel."""
+    language = request.language
+    if len(request.args) > 1:
+        return Reply(t(language, "stats.usage"))
+    try:
+        workspace_id = _workspace_id(request, runtime)
+        report = stats.get_stats(runtime.sessions, workspace_id, _actor(request),
+                                 period=request.args[0] if request.args else None,
+                                 now=runtime.clock(), default_timezone=runtime.settings.timezone)
+        stats.do_share_stats_chart(runtime.sessions, workspace_id, channel_id=request.channel_id,
+                                   report=report, language=language)
+    except ServiceError as err:
+        return Reply(err.message(language))
+    text, blocks = build_stats_blocks(report, language)
+    return Reply(text, blocks, in_channel=True)
+
+
+@REGISTRY.subcommand("export", usage="export [7d|30d] [WATCH]",
+                     examples=("export", "export 30d", "export 7d acme"), slow=True)
+def cmd_export(request: CommandRequest, runtime: Runtime) -> Reply:
+    """Upload a CSV of the period's mentions (status, owner, reply, times) to the channel."""
+    language = request.language
+    period = watch = None
+    for arg in request.args:
+        if PERIOD_LIKE.match(arg) and period is None:
+            period = arg
+        elif watch is None:
+            watch = arg
+        else:
+            return Reply(t(language, "export.usage"))
+    try:
+        result = export.do_export_to_slack(
+            runtime.sessions, _workspace_id(request, runtime), _actor(request),
+            channel_id=request.channel_id, period=period, watch=watch, now=runtime.clock(),
+            language=language)
+    except ServiceError as err:
+        return Reply(err.message(language))
+    key = "export.queued_truncated" if result.truncated else "export.queued"
+    return Reply(t(language, key, rows=result.rows, total=result.total,
+                   channel=request.channel_id))

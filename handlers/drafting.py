@@ -1,0 +1,42 @@
+"""Opening the draft editor: at once with what we have, then filled by the LLM if any."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.i18n import t
+from bot.runtime import Runtime
+from bot.services.drafting import draft_context
+from bot.services.suggestions import suggest_reply
+from bot.slack.modals import build_draft_modal
+from handlers.context import UserContext
+
+log = logging.getLogger(__name__)
+
+
+def open_draft_editor(runtime: Runtime, client: WebClient, ctx: UserContext, mention_id: int,
+                      trigger_id: str) -> None:
+    """Open the editor now (the trigger expires in 3 s); ask the LLM after, then update."""
+    allowlist = runtime.settings.reply_link_domains
+    context = draft_context(runtime.sessions, ctx.workspace_id, mention_id,
+                            link_allowlist=allowlist)
+    wants_llm = runtime.llm is not None and context.origin.value != "human"
+    note = t(ctx.language, "modal.llm_working") if wants_llm else None
+    opened = client.views_open(
+        trigger_id=trigger_id, view=build_draft_modal(context, ctx.language, note=note))
+    if not wants_llm or runtime.llm is None:
+        return
+    suggestion = suggest_reply(runtime.sessions, runtime.llm, context, link_allowlist=allowlist)
+    note = t(ctx.language, "modal.llm_failed", error=suggestion.error) \
+        if suggestion.error else t(ctx.language, "modal.llm_done")
+    view: dict[str, Any] = opened.get("view") or {}
+    try:
+        client.views_update(view_id=view.get("id"), hash=view.get("hash"),
+                            view=build_draft_modal(suggestion.context, ctx.language, note=note))
+    except SlackApiError as err:
+        # hash_conflict: the user already changed the view; their text wins.
+        log.info("draft editor not updated: %s", err.response.get("error"))
