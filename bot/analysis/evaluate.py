@@ -1,0 +1,191 @@
+"""Evaluate sentiment on a labelled file of ``LABEL<TAB>TEXT`` lines (``vigie eval``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.analysis.language import detect_language
+from bot.analysis.sentiment import SentimentClassifier, score_sentiment
+
+LABELS = ("negative", "neutral", "positive")
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledLine:
+    """One line of an evaluation file."""
+
+    line: int
+    label: str
+    text: str
+
+
+def read_labelled_lines(path: str | Path) -> list[LabelledLine]:
+    """Read ``LABEL<TAB>TEXT`` lines (UTF-8, BOM and CRLF tolerated); blank lines are skipped.
+
+    Raises ``ValueError`` naming the file and line number for a line without a tab,
+    with an unknown label or with an empty text.
+    """
+    path = Path(path)
+    rows: list[LabelledLine] = []
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        for number, raw in enumerate(handle, start=1):
+            line = raw.rstrip("\r\n")
+            if not line.strip():
+                continue
+            label, sep, text = line.partition("\t")
+            label = label.strip().lower()
+            if not sep:
+                raise ValueError(f"{path.name}:{number}: expected LABEL<TAB>TEXT, found no tab")
+            if label not in LABELS:
+                raise ValueError(
+                    f"{path.name}:{number}: unknown label {label!r} "
+                    f"(expected one of {', '.join(LABELS)})"
+                )
+            if not text.strip():
+                raise ValueError(f"{path.name}:{number}: empty text")
+            rows.append(LabelledLine(number, label, text))
+    return rows
+
+
+def read_labelled(path: str | Path) -> list[tuple[str, str]]:
+    """``(label, text)`` pairs of a labelled file (see ``read_labelled_lines``)."""
+    return [(r.label, r.text) for r in read_labelled_lines(path)]
+
+
+@dataclass(frozen=True, slots=True)
+class ClassMetrics:
+    """Precision, recall and F1 of one class, and how many lines have it as gold."""
+
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """What the model said about one line."""
+
+    line: int
+    gold: str
+    label: str
+    score: float
+    lang: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    """Scores of one evaluation run; ``to_json()`` is what ``--json`` prints."""
+
+    name: str
+    n: int
+    accuracy: float
+    macro_f1: float
+    per_class: dict[str, ClassMetrics]
+    confusion: dict[str, dict[str, int]]
+    predictions: tuple[Prediction, ...] = field(repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"n", "accuracy", "macro_f1", "per_class"}``; per_class maps each label to
+        ``{"precision", "recall", "f1", "support"}``."""
+        return {
+            "n": self.n,
+            "accuracy": round(self.accuracy, 4),
+            "macro_f1": round(self.macro_f1, 4),
+            "per_class": {
+                label: {
+                    "precision": round(m.precision, 4),
+                    "recall": round(m.recall, 4),
+                    "f1": round(m.f1, 4),
+                    "support": m.support,
+                }
+                for label, m in self.per_class.items()
+            },
+        }
+
+
+def _ratio(a: int, b: int) -> float:
+    return a / b if b else 0.0
+
+
+def score_predictions(name: str, predictions: Sequence[Prediction]) -> EvalReport:
+    """Accuracy, macro-F1 (mean over the three classes), per-class metrics, confusion."""
+    confusion = {g: dict.fromkeys(LABELS, 0) for g in LABELS}
+    for p in predictions:
+        confusion[p.gold][p.label] += 1
+    per_class: dict[str, ClassMetrics] = {}
+    for label in LABELS:
+        tp = confusion[label][label]
+        predicted = sum(confusion[g][label] for g in LABELS)
+        support = sum(confusion[label].values())
+        precision, recall = _ratio(tp, predicted), _ratio(tp, support)
+        f1 = _ratio(2 * tp, predicted + support)
+        per_class[label] = ClassMetrics(precision, recall, f1, support)
+    n = len(predictions)
+    correct = sum(confusion[label][label] for label in LABELS)
+    return EvalReport(
+        name=name,
+        n=n,
+        accuracy=_ratio(correct, n),
+        macro_f1=sum(m.f1 for m in per_class.values()) / len(LABELS),
+        per_class=per_class,
+        confusion=confusion,
+        predictions=tuple(predictions),
+    )
+
+
+def evaluate_file(
+    path: str | Path,
+    *,
+    lang: str | None = None,
+    classifier: SentimentClassifier | None = None,
+) -> EvalReport:
+    """Score every line of ``path`` and compare with its label.
+
+    Each line's language is detected unless ``lang`` is given. ``classifier`` defaults
+    to the embedded models. Raises ``ValueError`` (with the line number) on a bad line.
+    """
+    rows = read_labelled_lines(path)
+    predictions = []
+    for row in rows:
+        line_lang = lang or detect_language(row.text)
+        if classifier is None:
+            sentiment = score_sentiment(row.text, line_lang)
+        else:
+            sentiment = classifier.classify(row.text, line_lang)
+        predictions.append(
+            Prediction(row.line, row.label, sentiment.label, sentiment.score, line_lang, row.text)
+        )
+    return score_predictions(Path(path).name, predictions)
+
+
+def format_report(report: EvalReport) -> str:
+    """A plain-text table of the report, for the terminal."""
+    lines = [
+        f"{report.name}: {report.n} lines",
+        f"accuracy {report.accuracy:.4f}   macro-F1 {report.macro_f1:.4f}",
+        "",
+        f"{'class':<10} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}",
+    ]
+    for label, m in report.per_class.items():
+        lines.append(
+            f"{label:<10} {m.precision:>9.4f} {m.recall:>7.4f} {m.f1:>7.4f} {m.support:>8d}"
+        )
+    lines += ["", "confusion (rows: gold, columns: predicted)"]
+    lines.append(f"{'':<10} " + " ".join(f"{label:>9}" for label in LABELS))
+    for gold in LABELS:
+        lines.append(f"{gold:<10} " + " ".join(f"{report.confusion[gold][p]:>9d}" for p in LABELS))
+    return "\n".join(lines)
+
+
+def format_predictions(report: EvalReport) -> str:
+    """TSV of the per-line predictions (``--out``): line, gold, predicted, score, lang, text."""
+    out = ["line\tgold\tpredicted\tscore\tlang\ttext"]
+    for p in report.predictions:
+        text = p.text.replace("\t", " ").replace("\n", " ")
+        out.append(f"{p.line}\t{p.gold}\t{p.label}\t{p.score:.4f}\t{p.lang or ''}\t{text}")
+    return "\n".join(out) + "\n"

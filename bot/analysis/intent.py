@@ -1,0 +1,317 @@
+"""What a mention is about: question, complaint, praise, purchase intent, risk, spam.
+
+Rules over English and French, matched on lowercased accent-free words (so "déçu",
+"decu" and "DÉÇU" all match). Every flag keeps the terms that raised it, so a card can
+say *why*. Risk has four kinds (legal, safety, data breach, crisis), each its own flag
+(``risk:legal``...). A praise term right after a negation ("not great", "pas top")
+counts as a complaint instead.
+
+Rule syntax (compiled once into a word-indexed phrase table, which is several times
+faster than regular-expression alternations): phrases are separated by ``|``; a
+phrase is a sequence of word slots; a slot lists alternatives separated by ``/``; a
+trailing ``*`` makes an alternative a stem ("rembours*"); a trailing ``?`` makes the
+slot optional.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.analysis.text import URL_RE, fold_accents
+
+Intent = Literal["risk", "spam", "complaint", "purchase_intent", "question", "praise", "other"]
+RISK_KINDS = ("legal", "safety", "data_breach", "crisis")
+
+_NEGATORS = "not/no/never/don't/dont/doesn't/doesnt/isn't/isnt/wasn't/ain't/pas/jamais/peu"
+
+RULES: dict[str, str] = {
+    "question": """
+        how do/can/does/to/long/much/many/come | what is/are/do/does/should/happened
+        | why is/are/do/does/did/can/can't/won't/isn't/isnt | when will/is/are/do/does/can
+        | where is/are/can/do | can/could/would you/someone/anyone/i/we
+        | does/do/is/are anyone/anybody/this/it/there/you | any idea/update/news
+        | anyone know | is it possible | est ce
+        | comment faire/on/je/puis/peut/ca/est/se | pourquoi | quand est/va/allez/pourrai*
+        | ou est/sont/trouver/puis | quel/quels/quelle/quelles est/sont | pouvez/pourriez vous
+        | peux/pourrais tu | quelqu'un sait/peut/a | une idee | vous savez/pouvez | savez vous
+    """,
+    "complaint": f"""
+        {_NEGATORS}/stopped/won't/wont work*/load*/arriv*/respond*
+        | broken | crash* | buggy | refund* | still waiting | still no/not/nothing
+        | never arrived/received/got
+        | worst/terrible/awful/horrible/useless/pathetic/poor/bad
+          service/support/experience/app/product/company/quality/customer
+        | waste of money/time | rip off | ripoff | disappoint* | unacceptable | fed up
+        | ridiculous | cancel* my | charged twice | overcharg* | no response/reply/answer
+        | on hold | can't/cant/cannot log/login/access/connect | down again | outage
+        | please fix | fix this/it | complain* | damaged | late delivery
+        | hasn't/hasnt/haven't/havent arrived/received/heard | lost my package/order/parcel
+        | scam* | sucks | not happy | unhappy | frustrat* | annoy*
+        | marche/fonctionne pas/plus | en panne | bug* | beug*
+        | ca/appli/application/site/qui plante
+        | rembours* | toujours pas/rien | jamais recu/arrive/livre | pas recu/livre
+        | pas top/terrible/genial/super/ouf/fou
+        | colis perdu | arnaqu* | honteu* | inadmissible | inacceptable | nul | nulle
+        | decu | decue | decus | decues | decevant* | aucune reponse/nouvelle
+        | service client nul/inexistant/lamentable/injoignable | pas de reponse/nouvelles
+        | personne ne repond | injoignable | escroc* | bloque | bloquee | bloques
+        | facture/factures/facturee deux fois | resili* | ras le bol | marre | inutilisable
+        | lamentable | a chier | foutage de gueule | galere*
+    """,
+    "praise": """
+        love* | thank* | thx | great | great job/service/product/work/experience/support/app
+        | awesome | amazing | excellent* | fantastic | perfect | best app/service/product/ever/team
+        | well done | kudos | impressed | recommend* | brilliant | outstanding | superb
+        | good job | nice work | you rock | so good
+        | merci | bravo | genial* | parfait* | au top | est top | trop top/bien/bon | adore
+        | aime | meilleur* | felicitation* | chapeau | impeccable | recommand*
+        | ravi | ravie | ravis | magnifique | formidable | incroyable | est super
+        | super service/produit/equipe/boulot/travail/accueil/sympa
+    """,
+    "purchase_intent": """
+        want/wanna/going/plan/planning/looking/like to buy/order/purchase/subscribe
+        | where can/do i buy/get/order/find | how much is/does/for/are/do
+        | price* | pricing | get/request a quote | discount* | in stock | available in
+        | ship/ships/shipping to | preorder* | pre order* | subscribe | free trial
+        | book a demo | sales team | interested in buying/your/the
+        | acheter | achat | commander | combien coute/pour/est | combien ca coute | prix
+        | tarif* | devis | abonnement | abonner | en stock | dispo/disponible en
+        | est/sera il dispo/disponible | livre/livrez/livraison en | ou trouver/acheter
+        | essai gratuit | une demo | je veux/voudrais acheter/commander
+    """,
+    "risk:legal": """
+        lawsuit* | sue | suing | lawyer* | attorney* | legal action | class action
+        | in/to court | court case | cease and desist | defamation | libel | gdpr | regulator*
+        | ftc | trading standards | small claims | report you to
+        | avocat* | proces | poursuite/poursuites judiciaire* | porter plainte | plainte contre
+        | tribunal* | mise en demeure | diffamation | rgpd | cnil | dgccrf | action en justice
+        | huissier* | action de groupe
+    """,
+    "risk:safety": """
+        caught fire | on fire | explod* | explosion* | burn* | injur* | hospital* | poison*
+        | allergic reaction | allergy | choking | product recall | recalled | dangerous
+        | unsafe | hazard* | toxic | electric shock | overheat* | killed | death
+        | incendie | pris feu | explose* | brule* | brulure* | blesse* | blessure* | hopital
+        | urgences | intoxication | empoisonn* | allergi* | etouff* | rappel de? produit
+        | dangereu* | toxique | decharge electrique | surchauff* | deces
+    """,
+    "risk:data_breach": """
+        data breach | breach* | leaked | data leak* | hacked | hacker*
+        | data/account/card was/got? stolen/compromised | phishing
+        | password/passwords leak*/exposed | exposed data/passwords | compromised
+        | identity theft | unauthorized/unauthorised charge/access/login/transaction
+        | fuite/fuites de/des donnees | pirat* | hacke* | donnees volees/personnelles/exposees
+        | hameconnage | usurpation identite | compte compromis | connexion suspecte
+        | prelevement/prelevements non autorise*
+    """,
+    "risk:crisis": """
+        boycott* | scandal* | racis* | sexis* | harass* | discriminat* | abus* | shame on you
+        | disgust* | outrage* | child labor/labour | threat* | bomb | suicid* | homophob*
+        | transphob* | scandale* | harcel* | honte a vous | degoutant* | ecoeurant*
+        | maltraitance | travail des enfants | bad buzz | polemique* | menace/menaces de
+        | menace/menaces/menacent/menacer moi/nous/vous
+    """,
+    "spam": """
+        free followers | buy followers | click here/link | link in bio
+        | check out? my profile/page/channel/bio | dm me? for | follow me/back | giveaway*
+        | win a/an/free | crypto* | bitcoin* | forex | investment opportunit* | make money
+        | onlyfans | promo code | limited offer | work from home | casino* | betting | nft*
+        | airdrop* | porn* | xxx | viagra | loan/loans
+        | gagnez | cliquez ici | lien en bio | abonnez vous | gagner de argent | code promo
+        | suivez moi | argent facile | travail a domicile | paris sportifs
+    """,
+}
+
+# Everything but letters, digits and the apostrophe becomes a space, then str.split().
+_SEPARATORS = str.maketrans(
+    {chr(c): " " for c in range(128) if not (chr(c).isalnum() or chr(c) in "'#")}
+)
+# French elided articles are dropped ("l'appli" -> "appli"); "n'" becomes "ne".
+_ELISION_RE = re.compile(r"\b(?:[ldjmstc]|qu|jusqu|lorsqu|puisqu)'|\b(n)'", re.ASCII)
+_HASHTAG_RE = re.compile(r"#\w+")
+_MANY_HASHTAGS = 6
+_MANY_LINKS = 3
+_NOT_NEGATABLE = ("thank", "thx", "merci")  # "no thanks" is polite, not a complaint
+_STEM_KEY = 3
+_HASHTAG_STEM_SLACK = 3
+FLAG_ORDER = (
+    "risk:legal", "risk:safety", "risk:data_breach", "risk:crisis",
+    "spam", "complaint", "purchase_intent", "question", "praise",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    words: frozenset[str]
+    stems: tuple[str, ...]
+    optional: bool
+
+    def matches(self, word: str) -> bool:
+        """Whether ``word`` is one of the slot's words or starts with one of its stems."""
+        return word in self.words or (bool(self.stems) and word.startswith(self.stems))
+
+
+@dataclass(frozen=True, slots=True)
+class _Phrase:
+    flag: str
+    rest: tuple[_Slot, ...]
+
+
+def _parse_slot(spec: str) -> _Slot:
+    optional = spec.endswith("?")
+    alternatives = spec.rstrip("?").split("/")
+    words = frozenset(a for a in alternatives if not a.endswith("*"))
+    stems = tuple(a[:-1] for a in alternatives if a.endswith("*"))
+    return _Slot(words, stems, optional)
+
+
+class _PhraseTable:
+    """Phrases indexed by their first word (or the first letters of a first-word stem)."""
+
+    def __init__(self, rules: dict[str, str]) -> None:
+        self.by_word: dict[str, list[_Phrase]] = {}
+        self.by_stem: dict[str, list[tuple[str, _Phrase]]] = {}
+        for flag, body in rules.items():
+            for phrase in fold_accents(" ".join(body.split())).split(" | "):
+                self._add(flag, [_parse_slot(s) for s in phrase.replace("-", " ").split()])
+
+    def _add(self, flag: str, slots: list[_Slot]) -> None:
+        if slots[0].optional:  # "x? y" is both "x y" and "y"
+            self._add(flag, slots[1:])
+            slots = [_Slot(slots[0].words, slots[0].stems, False), *slots[1:]]
+        entry = _Phrase(flag, tuple(slots[1:]))
+        for word in slots[0].words:
+            self.by_word.setdefault(word, []).append(entry)
+        for stem in slots[0].stems:
+            if len(stem) < _STEM_KEY:
+                raise ValueError(f"stem {stem!r} is too short to index")
+            self.by_stem.setdefault(stem[:_STEM_KEY], []).append((stem, entry))
+
+
+def _match_rest(slots: tuple[_Slot, ...], words: list[str], start: int) -> int:
+    """End index of the phrase tail matched from ``start``, or -1."""
+    i = start
+    for slot in slots:
+        if i < len(words) and slot.matches(words[i]):
+            i += 1
+        elif not slot.optional:
+            return -1
+    return i
+
+
+_TABLE = _PhraseTable(RULES)
+_NEGATOR_WORDS = frozenset(_NEGATORS.split("/")) | {"ne"}
+
+
+@dataclass(frozen=True, slots=True)
+class IntentFlag:
+    """A raised flag (``"complaint"``, ``"risk:legal"``...) and the terms that raised it."""
+
+    name: str
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class IntentResult:
+    """The main intent and every flag raised, in ``FLAG_ORDER``."""
+
+    intent: Intent
+    flags: tuple[IntentFlag, ...]
+
+    @property
+    def flag_names(self) -> tuple[str, ...]:
+        """Names of the raised flags."""
+        return tuple(f.name for f in self.flags)
+
+    @property
+    def risk_kinds(self) -> tuple[str, ...]:
+        """Kinds of risk raised (``"legal"``, ``"safety"``...)."""
+        return tuple(f.name.split(":", 1)[1] for f in self.flags if f.name.startswith("risk:"))
+
+    def terms(self, name: str) -> tuple[str, ...]:
+        """Terms that raised flag ``name`` (empty if not raised)."""
+        for flag in self.flags:
+            if flag.name == name:
+                return flag.terms
+        return ()
+
+
+def _words(text: str) -> list[str]:
+    """Lowercase accent-free ASCII words; emoji and other scripts are dropped."""
+    folded = fold_accents(text)
+    if not folded.isascii():
+        folded = folded.replace("’", "'").encode("ascii", "ignore").decode("ascii")
+    if "'" in folded:
+        folded = _ELISION_RE.sub(lambda m: "ne " if m.group(1) else "", folded)
+        return [w.strip("'") for w in folded.translate(_SEPARATORS).split() if w != "'"]
+    return folded.translate(_SEPARATORS).split()
+
+
+def _negated(words: list[str], i: int) -> bool:
+    """A negator among the two words before position ``i``."""
+    return any(w in _NEGATOR_WORDS for w in words[max(0, i - 2) : i])
+
+
+def detect_intent(text: str) -> IntentResult:
+    """Flags raised by ``text`` and its main intent.
+
+    The main intent is, in order: risk; spam when strong (two spam terms, or many links
+    or hashtags); complaint; purchase intent; question; praise; weak spam; else "other".
+    """
+    has_url = "http" in text or "www." in text
+    without_urls = URL_RE.sub(" ", text) if has_url else text
+    words = _words(without_urls)
+    found: dict[str, list[str]] = {}
+    by_word = _TABLE.by_word
+    by_stem = _TABLE.by_stem
+    for i, word in enumerate(words):
+        # A hashtag glues words: "#ResilienceDuVivant" must not pass for "resili*".
+        slack = 100
+        if word.startswith("#"):
+            word = words[i] = word.lstrip("#")
+            slack = _HASHTAG_STEM_SLACK
+        phrases = by_word.get(word, [])
+        stemmed = by_stem.get(word[:_STEM_KEY])
+        if stemmed:
+            phrases = phrases + [
+                p for stem, p in stemmed if word.startswith(stem) and len(word) - len(stem) <= slack
+            ]
+        longest: dict[str, int] = {}  # per flag, so "great job" wins over "great"
+        for phrase in phrases:
+            end = _match_rest(phrase.rest, words, i + 1) if phrase.rest else i + 1
+            if end > longest.get(phrase.flag, -1):
+                longest[phrase.flag] = end
+        for flag, end in longest.items():
+            term = " ".join(words[i:end])
+            if flag == "praise" and not term.startswith(_NOT_NEGATABLE) and _negated(words, i):
+                flag, term = "complaint", f"not {term}"
+            found.setdefault(flag, []).append(term)
+    if "?" in without_urls:
+        found.setdefault("question", []).append("?")
+    if has_url:
+        links = len(URL_RE.findall(text))
+        if links >= _MANY_LINKS:
+            found.setdefault("spam", []).append(f"{links} links")
+    if "#" in text:
+        hashtags = len(_HASHTAG_RE.findall(text))
+        if hashtags >= _MANY_HASHTAGS:
+            found.setdefault("spam", []).append(f"{hashtags} hashtags")
+    flags = tuple(
+        IntentFlag(name, tuple(dict.fromkeys(found[name]))) for name in FLAG_ORDER if name in found
+    )
+    return IntentResult(intent=_main_intent(flags), flags=flags)
+
+
+def _main_intent(flags: tuple[IntentFlag, ...]) -> Intent:
+    names = {f.name for f in flags}
+    if any(n.startswith("risk:") for n in names):
+        return "risk"
+    spam = next((f for f in flags if f.name == "spam"), None)
+    if spam is not None and len(spam.terms) >= 2:
+        return "spam"
+    for name in ("complaint", "purchase_intent", "question", "praise"):
+        if name in names:
+            return name
+    return "spam" if spam is not None else "other"

@@ -1,0 +1,160 @@
+"""Lexicon scoring in the manner of VADER (Hutto & Gilbert, ICWSM-14), for EN and FR.
+
+Each lexicon maps a lowercased token to a valence on VADER's -4..+4 scale. A token's
+valence is raised by a preceding booster ("very", "très") or by capitals used for
+emphasis, lowered by a dampener, flipped and shrunk by a negation within the three
+previous tokens, and weighted around "but"/"mais" as VADER does. The sums feed the
+sentiment model as dense features; the same code runs in training and at run time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from bot.analysis.text import fold_accents
+
+B_INCR = 0.293
+C_INCR = 0.733
+N_SCALAR = -0.74
+ALPHA = 15.0
+NEGATION_WINDOW = 3
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageRules:
+    """The function words that modify valences in one language."""
+
+    negators: frozenset[str]
+    boosters: frozenset[str]
+    dampeners: frozenset[str]
+    contrast: frozenset[str]
+
+
+def _words(spec: str) -> frozenset[str]:
+    """A word set holding each word as written and without its accents."""
+    words = spec.split()
+    return frozenset(words) | frozenset(fold_accents(w) for w in words)
+
+
+EN_RULES = LanguageRules(
+    negators=_words(
+        "not no never none nobody nothing nowhere neither nor cannot cant dont doesnt didnt "
+        "isnt arent wasnt werent wont wouldnt shouldnt couldnt havent hasnt hadnt aint "
+        "without rarely seldom despite nope"
+    ),
+    boosters=_words(
+        "absolutely amazingly awfully completely considerably deeply effing enormously "
+        "entirely especially exceptionally extremely fabulously fucking fuckin greatly hella "
+        "highly hugely incredibly intensely majorly most particularly purely quite really "
+        "remarkably so soo substantially thoroughly totally tremendously unbelievably utterly "
+        "very super too"
+    ),
+    dampeners=_words(
+        "almost barely hardly kinda kindof less little marginally occasionally partly "
+        "scarcely slightly somewhat sorta"
+    ),
+    contrast=frozenset({"but", "however"}),
+)
+
+FR_RULES = LanguageRules(
+    negators=_words("ne n' pas jamais rien aucun aucune sans ni non nul nulle guère"),
+    boosters=_words(
+        "très trop vraiment tellement super hyper extrêmement absolument complètement "
+        "totalement vachement carrément si particulièrement archi ultra"
+    ),
+    dampeners=_words("peu assez presque légèrement plutôt moyennement"),
+    contrast=frozenset({"mais", "cependant", "pourtant", "toutefois"}),
+)
+
+RULES_BY_LANG: Mapping[str, LanguageRules] = {"en": EN_RULES, "fr": FR_RULES}
+
+
+def _is_negator(word: str, rules: LanguageRules) -> bool:
+    return word in rules.negators or word.endswith("n't")
+
+
+def compound(total: float) -> float:
+    """VADER's squashing of a valence sum into [-1, 1]."""
+    return total / math.sqrt(total * total + ALPHA)
+
+
+class LexiconScorer:
+    """Scores token lists against one or more lexicons; three features per lexicon."""
+
+    def __init__(self, lexicons: Sequence[Mapping[str, float]], lang: str) -> None:
+        """Build one lookup table for all lexicons: token -> valence per lexicon (or None).
+
+        Accent-free spellings are added so "decu" finds "déçu"; zero valences are dropped.
+        """
+        self.lang = lang
+        self.rules = RULES_BY_LANG.get(lang, EN_RULES)
+        self.n_lexicons = len(lexicons)
+        tables = []
+        for lexicon in lexicons:
+            table = {k.lower(): float(v) for k, v in lexicon.items() if float(v)}
+            for key, value in list(table.items()):
+                table.setdefault(fold_accents(key), value)
+            tables.append(table)
+        self._valences: dict[str, tuple[float | None, ...]] = {
+            word: tuple(t.get(word) for t in tables) for word in set().union(*tables)
+        }
+
+    @property
+    def n_features(self) -> int:
+        """How many floats ``features`` returns."""
+        return 3 * self.n_lexicons
+
+    def features(self, tokens: Sequence[str], lowered: Sequence[str]) -> list[float]:
+        """Per lexicon: positive sum /4, negative sum /4, and the compound score.
+
+        ``tokens`` keep their case (capitals add emphasis); ``lowered`` are the same
+        tokens lowercased, for the lookups.
+        """
+        get = self._valences.get
+        hits: list[tuple[int, tuple[float | None, ...]]] = []
+        for i, word in enumerate(lowered):
+            valences = get(word)
+            if valences is None and not word.isascii():
+                valences = get(fold_accents(word))
+            if valences is not None:
+                hits.append((i, valences))
+        pos = [0.0] * self.n_lexicons
+        neg = [0.0] * self.n_lexicons
+        if hits:
+            rules = self.rules
+            shouting = any(t.isupper() and len(t) > 1 for t in tokens) and not all(
+                t.isupper() for t in tokens if t.isalpha()
+            )
+            contrast_at = -1
+            for i, word in enumerate(lowered):
+                if word in rules.contrast:
+                    contrast_at = i
+            for i, valences in hits:
+                previous = lowered[max(0, i - NEGATION_WINDOW) : i]
+                caps = shouting and tokens[i].isupper()
+                boost = 0.0
+                negated = False
+                if previous:
+                    if previous[-1] in rules.boosters:
+                        boost = B_INCR
+                    elif previous[-1] in rules.dampeners:
+                        boost = -B_INCR
+                    negated = any(_is_negator(p, rules) for p in previous)
+                scale = N_SCALAR if negated else 1.0
+                if contrast_at >= 0 and i != contrast_at:
+                    scale *= 0.5 if i < contrast_at else 1.5
+                for j, valence in enumerate(valences):
+                    if valence is None:
+                        continue
+                    sign = 1.0 if valence > 0 else -1.0
+                    value = (valence + sign * (boost + (C_INCR if caps else 0.0))) * scale
+                    if value > 0:
+                        pos[j] += value
+                    else:
+                        neg[j] += value
+        out: list[float] = []
+        for p, n in zip(pos, neg, strict=True):
+            out += [p / 4.0, n / 4.0, compound(p + n)]
+        return out

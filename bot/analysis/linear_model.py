@@ -1,0 +1,158 @@
+"""Run-time inference of the shipped sentiment models (multinomial logistic regression).
+
+A model file is gzip-compressed JSON written by ``training/train_sentiment.py``. Weights
+are stored as int16 with one scale per block; idf-weighting is folded into the weights
+at load time. Inference is pure Python: per text it sums a few hundred array entries,
+and the character block is cached per token because most tokens recur.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import math
+from array import array
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.analysis.features import FeatureConfig, char_ngrams, extract
+from bot.analysis.lexicon import LexiconScorer
+
+CLASSES = ("negative", "neutral", "positive")
+MODEL_FORMAT = 1
+_CACHE_LIMIT = 50_000
+
+
+def encode_int16(values: Sequence[int]) -> str:
+    """Base64 of little-endian int16 values (the storage format of weights)."""
+    data = array("h", values)
+    if data.itemsize != 2:  # pragma: no cover - every CPython platform has 2-byte shorts
+        raise RuntimeError("int16 arrays are not 2 bytes here")
+    return base64.b64encode(data.tobytes()).decode("ascii")
+
+
+def decode_int16(text: str) -> array[int]:
+    """Inverse of ``encode_int16``."""
+    data = array("h")
+    data.frombytes(base64.b64decode(text))
+    return data
+
+
+# Per feature, its three class weights and its squared idf are stored as fixed-point
+# lanes of one Python integer (plus a count lane), so summing a text's features is a
+# single C-level ``sum`` over integers; each lane carries an offset to stay positive.
+_LANE = 56
+_LANE_MASK = (1 << _LANE) - 1
+_FIXED = float(1 << 20)
+_OFFSET = 1 << 40
+_COUNT_SHIFT = 4 * _LANE
+
+
+def _pack(values: Sequence[float]) -> int:
+    packed = 1 << _COUNT_SHIFT
+    for j, value in enumerate(values):
+        packed |= (round(value * _FIXED) + _OFFSET) << (_LANE * j)
+    return packed
+
+
+def unpack_sums(total: int) -> tuple[float, float, float, float]:
+    """Decode a sum of packed features: (w_neg, w_neu, w_pos, squared idf) sums."""
+    count = total >> _COUNT_SHIFT
+    base = count * _OFFSET
+    lanes = [(((total >> (_LANE * j)) & _LANE_MASK) - base) / _FIXED for j in range(4)]
+    return lanes[0], lanes[1], lanes[2], lanes[3]
+
+
+@dataclass(slots=True)
+class _Block:
+    """One sparse block: feature -> packed idf-folded class weights and squared idf."""
+
+    packed: dict[str, int]
+
+    @classmethod
+    def from_json(cls, payload: Mapping[str, Any]) -> _Block:
+        """Decode a block of a model file and pack each feature's weights."""
+        vocab = payload["vocab"].split("\n") if payload["vocab"] else []
+        scale = float(payload["scale"])
+        idf_scale = float(payload["idf_scale"])
+        raw = decode_int16(payload["weights"])
+        idf_raw = decode_int16(payload["idf"])
+        n = len(vocab)
+        if len(raw) != 3 * n or len(idf_raw) != n:
+            raise ValueError("model block sizes do not match its vocabulary")
+        packed = {}
+        for i, feature in enumerate(vocab):
+            idf = idf_raw[i] * idf_scale
+            weight = scale * idf
+            packed[feature] = _pack(
+                (raw[3 * i] * weight, raw[3 * i + 1] * weight, raw[3 * i + 2] * weight, idf * idf)
+            )
+        return cls(packed)
+
+
+class LinearSentimentModel:
+    """A trained model for one language; ``probabilities(text)`` is the whole API."""
+
+    def __init__(self, payload: Mapping[str, Any]) -> None:
+        """Build from the decoded JSON payload of a model file."""
+        if payload.get("format") != MODEL_FORMAT:
+            raise ValueError(f"unsupported sentiment model format {payload.get('format')!r}")
+        if tuple(payload["classes"]) != CLASSES:
+            raise ValueError("sentiment model classes must be negative, neutral, positive")
+        self.lang: str = payload["lang"]
+        self.config = FeatureConfig(**payload["config"])
+        self.scorer = LexiconScorer(payload["lexicons"], self.lang)
+        self.intercept: list[float] = [float(v) for v in payload["intercept"]]
+        self.dense_weights: list[list[float]] = [
+            [float(v) for v in row] for row in payload["dense_weights"]
+        ]
+        self.words = _Block.from_json(payload["word"])
+        self.chars = _Block.from_json(payload["char"])
+        self._char_cache: dict[str, int] = {}
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> LinearSentimentModel:
+        """Load from the gzip-compressed JSON bytes of a model file."""
+        return cls(json.loads(gzip.decompress(data)))
+
+    def _token_chars(self, token: str) -> int:
+        cached = self._char_cache.get(token)
+        if cached is None:
+            grams = char_ngrams(token, self.config.char_min, self.config.char_max)
+            cached = sum(filter(None, map(self.chars.packed.get, grams)))
+            if len(self._char_cache) >= _CACHE_LIMIT:
+                self._char_cache.clear()
+            self._char_cache[token] = cached
+        return cached
+
+    def logits(self, text: str) -> list[float]:
+        """Unnormalized class scores (negative, neutral, positive)."""
+        feats = extract(text, self.lang, self.scorer, self.config)
+        out = list(self.intercept)
+        # Word features are binary: each distinct word counts once.
+        words = sum(filter(None, map(self.words.packed.get, set(feats.words))))
+        chars = sum(map(self._token_chars, feats.tokens))
+        for total in (words, chars):
+            if total:
+                s0, s1, s2, q = unpack_sums(total)
+                if q > 0.0:
+                    norm = 1.0 / math.sqrt(q)
+                    out[0] += s0 * norm
+                    out[1] += s1 * norm
+                    out[2] += s2 * norm
+        for value, weights in zip(feats.dense, self.dense_weights, strict=True):
+            if value:
+                out[0] += value * weights[0]
+                out[1] += value * weights[1]
+                out[2] += value * weights[2]
+        return out
+
+    def probabilities(self, text: str) -> tuple[float, float, float]:
+        """Class probabilities (negative, neutral, positive), summing to 1."""
+        logits = self.logits(text)
+        top = max(logits)
+        exps = [math.exp(v - top) for v in logits]
+        total = sum(exps)
+        return exps[0] / total, exps[1] / total, exps[2] / total

@@ -1,0 +1,1 @@
+"""Shipped model files (gzip-compressed JSON); see NOTICE.txt for their origins."""

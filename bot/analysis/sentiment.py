@@ -1,0 +1,93 @@
+"""Sentiment of a mention: a score in [-1, 1] and a negative/neutral/positive label.
+
+The default classifier is the embedded linear model of the text's language (English
+and French ship; other languages use the English model, which still reads emojis,
+emoticons and English loanwords). Models are loaded lazily, once per process.
+Anything implementing ``SentimentClassifier`` (an LLM-backed one, say) can replace it.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from importlib import resources
+from typing import Literal, Protocol
+
+from bot.analysis.linear_model import CLASSES, LinearSentimentModel
+
+Label = Literal["negative", "neutral", "positive"]
+
+SUPPORTED_LANGUAGES = ("en", "fr")
+"""Languages with their own shipped model."""
+
+FALLBACK_LANGUAGE = "en"
+
+
+@dataclass(frozen=True, slots=True)
+class Sentiment:
+    """``score`` runs from -1 (negative) to +1 (positive); ``label`` is the likeliest class."""
+
+    score: float
+    label: Label
+
+    def __post_init__(self) -> None:
+        """Refuse scores outside [-1, 1] and unknown labels."""
+        if not -1.0 <= self.score <= 1.0:
+            raise ValueError(f"sentiment score {self.score} outside [-1, 1]")
+        if self.label not in CLASSES:
+            raise ValueError(f"unknown sentiment label {self.label!r}")
+
+
+class SentimentClassifier(Protocol):
+    """What the pipeline needs from a sentiment classifier."""
+
+    def classify(self, text: str, lang: str | None) -> Sentiment:
+        """Sentiment of ``text`` written in ``lang`` (ISO 639-1, or None if unknown)."""
+        ...
+
+
+def sentiment_from_probabilities(negative: float, neutral: float, positive: float) -> Sentiment:
+    """Label = likeliest class; score = P(positive) - P(negative)."""
+    probs = (negative, neutral, positive)
+    label = CLASSES[max(range(3), key=probs.__getitem__)]
+    score = max(-1.0, min(1.0, positive - negative))
+    return Sentiment(score=round(score, 4), label=label)  # type: ignore[arg-type]
+
+
+_models: dict[str, LinearSentimentModel] = {}
+_lock = threading.Lock()
+
+
+def model_language(lang: str | None) -> str:
+    """The language whose model scores text in ``lang``."""
+    return lang if lang in SUPPORTED_LANGUAGES else FALLBACK_LANGUAGE
+
+
+def load_model(lang: str | None) -> LinearSentimentModel:
+    """The shipped model for ``lang`` (or its fallback), loaded once per process."""
+    key = model_language(lang)
+    model = _models.get(key)
+    if model is None:
+        with _lock:
+            model = _models.get(key)
+            if model is None:
+                data = resources.files("bot.analysis.models").joinpath(f"sentiment_{key}.json.gz")
+                model = LinearSentimentModel.from_bytes(data.read_bytes())
+                _models[key] = model
+    return model
+
+
+class LinearSentimentClassifier:
+    """The embedded default: one shipped linear model per language."""
+
+    def classify(self, text: str, lang: str | None) -> Sentiment:
+        """Score ``text`` with the model of ``lang``."""
+        return sentiment_from_probabilities(*load_model(lang).probabilities(text))
+
+
+DEFAULT_CLASSIFIER: SentimentClassifier = LinearSentimentClassifier()
+
+
+def score_sentiment(text: str, lang: str | None) -> Sentiment:
+    """Sentiment of ``text`` with the embedded model of ``lang`` (see module doc)."""
+    return sentiment_from_probabilities(*load_model(lang).probabilities(text))

@@ -1,0 +1,226 @@
+"""Spike detection per watch over hourly mention counts (pure functions).
+
+The baseline for the current hour is taken from the same hour of day (± a neighbour
+hour) on days of the same kind (weekday or weekend) over about two weeks, so a Monday
+9 am rush or a quiet Sunday night is not news. It is robust: median plus ``k`` robust
+standard deviations (1.4826 × MAD), floored at the Poisson noise of the median so a
+flat history does not make every blip a spike. A volume spike also needs a minimum
+volume and a minimum ratio to the baseline. A negative-share spike compares the hour's
+share of negative mentions with the share over the whole window (binomial z-score
+plus a minimum increase). A cooldown stops one event from alerting every hour.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+_HOUR = timedelta(hours=1)
+_MAD_TO_SIGMA = 1.4826
+_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+@dataclass(frozen=True, slots=True)
+class HourBucket:
+    """Mentions counted in the hour starting at ``start`` (UTC); ``negative`` <= ``total``."""
+
+    start: datetime
+    total: int
+    negative: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeConfig:
+    """Detection settings; the defaults suit most watches."""
+
+    history_days: int = 14
+    """How far back the baseline looks."""
+    min_history_days: float = 3.0
+    """Less history than this and no decision is taken."""
+    neighbour_hours: int = 1
+    """Hours either side of the current hour of day that join the baseline sample."""
+    k: float = 4.0
+    """Robust standard deviations above the median that make a volume spike."""
+    min_volume: int = 10
+    """A volume spike needs at least this many mentions in the hour."""
+    min_ratio: float = 1.5
+    """...and at least this multiple of the baseline."""
+    negative_min: int = 5
+    """A negative-share spike needs at least this many negative mentions in the hour."""
+    negative_share_delta: float = 0.25
+    """...a share at least this much above the usual share (0.25 = 25 points)."""
+    negative_z: float = 4.0
+    """...and a binomial z-score at least this high."""
+    cooldown_hours: float = 6.0
+    """No new alert this soon after the last one."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeDecision:
+    """A detected spike with the numbers that explain it."""
+
+    start: datetime
+    volume_spike: bool
+    negative_spike: bool
+    total: int
+    baseline: float
+    threshold: float
+    negative: int
+    negative_share: float
+    baseline_negative_share: float
+    samples: int
+
+    @property
+    def kind(self) -> str:
+        """``"volume"``, ``"negative_share"`` or ``"volume+negative_share"``."""
+        kinds = [k for k, on in (("volume", self.volume_spike), ("negative_share",
+                 self.negative_spike)) if on]  # fmt: skip
+        return "+".join(kinds)
+
+    @property
+    def ratio(self) -> float:
+        """Volume over baseline (baseline floored at 1 mention)."""
+        return self.total / max(self.baseline, 1.0)
+
+    def summary(self) -> str:
+        """E.g. "312 mentions vs ~40 usual for Tue 14:00 UTC (7.8×); 64% negative vs 18% usual"."""
+        when = f"{_DAY_NAMES[self.start.weekday()]} {self.start:%H}:00 UTC"
+        text = f"{self.total} mentions vs ~{self.baseline:.0f} usual for {when} ({self.ratio:.1f}×)"
+        return text + (
+            f"; {self.negative_share:.0%} negative vs {self.baseline_negative_share:.0%} usual"
+        )
+
+
+def _utc(moment: datetime) -> datetime:
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _hour_index(moment: datetime) -> int:
+    """Hours since the Unix epoch (UTC); naive datetimes are taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp()) // 3600
+
+
+def _weekend_hour(index: int) -> bool:
+    # The epoch, 1970-01-01, was a Thursday (weekday 3).
+    return (index // 24 + 3) % 7 >= 5
+
+
+def _weekend(moment: datetime) -> bool:
+    return moment.weekday() >= 5
+
+
+def _comparable_counts(
+    counts: dict[int, int], current: int, first: int, config: SpikeConfig
+) -> list[int]:
+    begin = max(current - 24 * config.history_days, first)
+    weekend = _weekend_hour(current)
+    hour_of_day = current % 24
+    reach = config.neighbour_hours
+    return [
+        counts.get(index, 0)
+        for index in range(begin, current)
+        if abs((index % 24 - hour_of_day + 12) % 24 - 12) <= reach
+        and _weekend_hour(index) == weekend
+    ]
+
+
+def baseline_sample(
+    history: Sequence[HourBucket],
+    current_start: datetime,
+    config: SpikeConfig,
+    since: datetime | None = None,
+) -> list[int]:
+    """Counts of the comparable hours in the window (hours without a bucket count 0).
+
+    The window is the ``history_days`` before ``current_start``, starting no earlier
+    than ``since`` (when counting began; defaults to the earliest bucket given).
+    """
+    current = _hour_index(current_start)
+    counts: dict[int, int] = {}
+    for bucket in history:
+        index = _hour_index(bucket.start)
+        if index < current:
+            counts[index] = counts.get(index, 0) + bucket.total
+    first = _hour_index(since) if since is not None else min(counts, default=current)
+    return _comparable_counts(counts, current, first, config)
+
+
+def robust_threshold(sample: Sequence[int], k: float) -> tuple[float, float]:
+    """``(median, median + k · sigma)``, sigma from the MAD, floored at sqrt(median)."""
+    median = float(statistics.median(sample))
+    mad = float(statistics.median(abs(x - median) for x in sample))
+    sigma = max(_MAD_TO_SIGMA * mad, math.sqrt(max(median, 1.0)))
+    return median, median + k * sigma
+
+
+def detect_spike(
+    history: Sequence[HourBucket],
+    current: HourBucket,
+    config: SpikeConfig | None = None,
+    *,
+    last_spike_at: datetime | None = None,
+    since: datetime | None = None,
+) -> SpikeDecision | None:
+    """A ``SpikeDecision`` when ``current`` is a volume or negative-share spike, else None.
+
+    ``history`` holds the hourly buckets before ``current`` (missing hours count as
+    zero from ``since``, or from the earliest bucket); ``last_spike_at`` is when this
+    watch last alerted, for the cooldown.
+    """
+    config = config or SpikeConfig()
+    start = _utc(current.start)
+    if last_spike_at is not None and start - _utc(last_spike_at) < timedelta(
+        hours=config.cooldown_hours
+    ):
+        return None
+    current_index = _hour_index(start)
+    begin = current_index - 24 * config.history_days
+    counts: dict[int, int] = {}
+    hist_total = hist_negative = 0
+    for bucket in history:
+        index = _hour_index(bucket.start)
+        if index >= current_index:
+            continue
+        counts[index] = counts.get(index, 0) + bucket.total
+        if index >= begin:
+            hist_total += bucket.total
+            hist_negative += bucket.negative
+    first = _hour_index(since) if since is not None else min(counts, default=current_index)
+    sample = _comparable_counts(counts, current_index, first, config)
+    covered_days = len(sample) / (2 * config.neighbour_hours + 1)
+    if covered_days < config.min_history_days * (2 / 7 if _weekend(start) else 5 / 7):
+        return None
+    baseline, threshold = robust_threshold(sample, config.k)
+    volume = (
+        current.total >= config.min_volume
+        and current.total >= threshold
+        and current.total >= config.min_ratio * max(baseline, 1.0)
+    )
+    # Two pseudo-mentions at a 20% share keep a thin history from giving 0% or 100%.
+    base_share = (hist_negative + 0.4) / (hist_total + 2.0)
+    share = current.negative / current.total if current.total else 0.0
+    negative = False
+    if current.total and current.negative >= config.negative_min:
+        stderr = math.sqrt(base_share * (1.0 - base_share) / current.total)
+        z = (share - base_share) / stderr
+        negative = share - base_share >= config.negative_share_delta and z >= config.negative_z
+    if not (volume or negative):
+        return None
+    return SpikeDecision(
+        start=start,
+        volume_spike=volume,
+        negative_spike=negative,
+        total=current.total,
+        baseline=baseline,
+        threshold=threshold,
+        negative=current.negative,
+        negative_share=share,
+        baseline_negative_share=base_share,
+        samples=len(sample),
+    )

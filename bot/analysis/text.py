@@ -1,0 +1,106 @@
+"""Text helpers shared by the analysis modules: cleaning, accent folding, tokenizing."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+MAX_ANALYZED_CHARS = 2000
+"""Analysis reads at most this many characters: the opening of a long article is enough."""
+
+URL_RE = re.compile(r"(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
+_MENTION_RE = re.compile(r"@\w+")
+_ESCAPE_RE = re.compile(r"\\u([0-9a-fA-F]{4})")
+_ELONGATION_RE = re.compile(r"(\w)\1{2,}")
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
+
+# Emoticons first so ":-)" stays one token; then words (with inner apostrophes and a
+# leading # or @), then any other single non-space character (punctuation, emoji).
+TOKEN_RE = re.compile(
+    r"""(?:[<>]?[:;=8][\-o*']?[)\](\[dDpP/\\|3*]+(?![\w])|[)\](\[/\\|*]+[\-o*']?[:;=]|</?3+)
+    |[#@]?\w+(?:'\w+)*
+    |[^\w\s]""",
+    re.VERBOSE,
+)
+
+_FRENCH_ELISIONS = frozenset(
+    {"l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu", "quoiqu"}
+)
+
+
+def clean_text(text: str) -> str:
+    """Undo the encodings social text arrives with: HTML entities, literal ``\\uXXXX``.
+
+    Also folds typographic apostrophes to ``'`` and truncates to ``MAX_ANALYZED_CHARS``.
+    """
+    text = text[:MAX_ANALYZED_CHARS]
+    if "&" in text:
+        text = html.unescape(text)
+    if "\\u" in text:
+        text = _ESCAPE_RE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    return text.translate(_APOSTROPHES)
+
+
+def normalize_social(text: str) -> str:
+    """Clean ``text`` and replace what carries no sentiment by placeholders.
+
+    URLs become ``http``, user handles ``@user`` (the convention of the tweet corpora),
+    and letters repeated three times or more are cut to two (``soooo`` -> ``soo``).
+    """
+    text = clean_text(text)
+    if "http" in text or "www." in text:
+        text = URL_RE.sub(" http ", text)
+    if "@" in text:
+        text = _MENTION_RE.sub("@user", text)
+    return _ELONGATION_RE.sub(r"\1\1", text)
+
+
+def tokenize(text: str, lang: str | None = None) -> list[str]:
+    """Split ``text`` into words, hashtags, handles, emoticons and single symbols.
+
+    Case is kept (emphasis by capitals is a signal). For French, elided articles are
+    split off (``l'eau`` -> ``l'``, ``eau``) so the content word can be looked up.
+    """
+    tokens = TOKEN_RE.findall(text)
+    if lang == "fr" and "'" in text:
+        out: list[str] = []
+        for tok in tokens:
+            head, sep, tail = tok.partition("'")
+            if sep and tail and head.lower() in _FRENCH_ELISIONS:
+                out.append(head + "'")
+                out.append(tail)
+            else:
+                out.append(tok)
+        return out
+    return tokens
+
+
+def _accent_table() -> dict[int, str]:
+    """Latin letters with diacritics -> their base letters (built once, from NFKD)."""
+    table: dict[int, str] = {}
+    for start, end in ((0x00C0, 0x0250), (0x1E00, 0x1F00)):
+        for code in range(start, end):
+            base = "".join(
+                c for c in unicodedata.normalize("NFKD", chr(code)) if not unicodedata.combining(c)
+            )
+            if base != chr(code) and base.isascii():
+                table[code] = base.lower()
+    table.update({ord("ß"): "ss", ord("æ"): "ae", ord("œ"): "oe", ord("ø"): "o", ord("ł"): "l"})
+    return table
+
+
+_ACCENTS = _accent_table()
+
+
+def fold_accents(text: str) -> str:
+    """Lowercase and strip diacritics: ``"Élève"`` -> ``"eleve"``; other scripts are kept."""
+    text = text.lower()
+    if text.isascii():
+        return text
+    return text.translate(_ACCENTS)
+
+
+def extract_urls(text: str) -> list[str]:
+    """The URLs found in ``text``, in order, without trailing punctuation."""
+    return [m.group(0).rstrip(".,;:!?)]}") for m in URL_RE.finditer(text)]

@@ -1,0 +1,97 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.analysis.priority import SPAM_CAP, score_priority
+
+NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
+
+
+def score(**kwargs: object) -> tuple[int, str]:
+    args: dict[str, object] = {
+        "intent": "other",
+        "sentiment_score": 0.0,
+        "sentiment_label": "neutral",
+        "now": NOW,
+    }
+    args.update(kwargs)
+    return score_priority(**args)  # type: ignore[arg-type]
+
+
+def test_reason_reads_like_the_card() -> None:
+    value, reason = score(
+        intent="complaint", sentiment_score=-0.7, sentiment_label="negative", followers=48_213
+    )
+    assert reason == "complaint · negative · 48k followers"
+    assert 0 <= value <= 100
+
+
+def test_risk_outranks_complaint_outranks_praise() -> None:
+    risk = score(intent="risk", risk_kinds=("legal",))[0]
+    complaint = score(intent="complaint")[0]
+    praise = score(intent="praise", sentiment_score=0.8, sentiment_label="positive")[0]
+    assert risk > complaint > praise
+
+
+def test_each_factor_raises_the_score() -> None:
+    base = score(intent="question")[0]
+    assert score(intent="question", sentiment_score=-0.9, sentiment_label="negative")[0] > base
+    assert score(intent="question", followers=100_000)[0] > base
+    assert (
+        score(intent="question", followers=100_000, verified=True)[0]
+        > score(intent="question", followers=100_000)[0]
+    )
+    assert score(intent="question", engagement=300)[0] > base
+    assert (
+        score(intent="question", published_at=NOW - timedelta(minutes=5))[0]
+        > score(intent="question", published_at=NOW - timedelta(hours=20))[0]
+    )
+    assert score(intent="question", watch_weight=2.0)[0] > base
+
+
+def test_reason_mentions_age_engagement_and_weight() -> None:
+    _, reason = score(
+        intent="risk",
+        risk_kinds=("legal", "data_breach"),
+        engagement=1_500,
+        verified=True,
+        published_at=NOW - timedelta(days=3),
+        watch_weight=0.5,
+    )
+    assert reason == (
+        "risk: legal, data breach · verified · 1.5k interactions · 3 d old · watch ×0.5"
+    )
+
+
+def test_bounds_and_spam_cap() -> None:
+    top = score(
+        intent="risk",
+        risk_kinds=("legal", "safety", "crisis"),
+        sentiment_score=-1.0,
+        sentiment_label="negative",
+        followers=10**8,
+        verified=True,
+        engagement=10**6,
+        published_at=NOW,
+        watch_weight=3.0,
+    )
+    assert top[0] == 100
+    assert score(intent="spam", followers=10**8, engagement=10**6, watch_weight=3.0)[0] <= SPAM_CAP
+    assert score(intent="praise", watch_weight=0.0)[0] == 0
+    assert score()[1] == "routine mention"
+
+
+def test_naive_datetimes_are_utc_and_future_is_fresh() -> None:
+    naive_now = NOW.replace(tzinfo=None)
+    assert score(published_at=naive_now, now=naive_now) == score(published_at=NOW)
+    assert score(published_at=NOW + timedelta(hours=1)) == score(published_at=NOW)
+
+
+def test_pure_function_of_its_inputs() -> None:
+    kwargs = {"intent": "question", "followers": 1234, "published_at": NOW - timedelta(hours=2)}
+    assert score(**kwargs) == score(**kwargs)
+
+
+def test_unknown_intent_is_refused() -> None:
+    with pytest.raises(ValueError, match="intent"):
+        score(intent="rant")

@@ -1,0 +1,22 @@
+"""Quality bars of issue 4, on held-out files (the models never saw them)."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.analysis.evaluate import evaluate_file
+
+BARS = [
+    ("fr_tweets_val.tsv", 0.60),
+    ("en_tweets_test.tsv", 0.60),
+    ("en_sentiment140_test.tsv", 0.72),
+]
+
+
+@pytest.mark.parametrize(("name", "bar"), BARS)
+def test_macro_f1_bar(sentiment_eval_dir: Path, name: str, bar: float) -> None:
+    path = sentiment_eval_dir / name
+    if not path.exists():
+        pytest.skip(f"{path} is missing")
+    report = evaluate_file(path)
+    assert report.macro_f1 >= bar, f"{name}: macro-F1 {report.macro_f1:.4f} < {bar}"
