@@ -183,9 +183,5 @@ def format_report(report: EvalReport) -> str:
 
 
 def format_predictions(report: EvalReport) -> str:
-    """TSV of the per-line predictions (``--out``): line, gold, predicted, score, lang, text."""
-    out = ["line\tgold\tpredicted\tscore\tlang\ttext"]
-    for p in report.predictions:
-        text = p.text.replace("\t", " ").replace("\n", " ")
-        out.append(f"{p.line}\t{p.gold}\t{p.label}\t{p.score:.4f}\t{p.lang or ''}\t{text}")
-    return "\n".join(out) + "\n"
+    """One ``SCORE<TAB>LABEL`` line per input line, in input order (``--out``)."""
+    return "".join(f"{p.score:.4f}\t{p.label}\n" for p in report.predictions)

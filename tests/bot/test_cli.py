@@ -135,3 +135,22 @@ def test_poll_once_shows_the_whole_path_in_console_mode(
         assert key in rows[0]
     assert "source(s)" not in vigie(tmp_path, "source", "list").stdout
     assert "#1" in vigie(tmp_path, "source", "list").stdout
+
+
+def test_eval_sentiment(tmp_path: Path) -> None:
+    data = tmp_path / "set.tsv"
+    data.write_text("positive\tI love this, great job!\nnegative\tThis is awful, I hate it\n"
+                    "neutral\tThe store opens at 9am on Monday\n", encoding="utf-8")
+    result = vigie(tmp_path, "eval", "sentiment", str(data), "--json", "--out", "pred.tsv")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(report) == {"n", "accuracy", "macro_f1", "per_class"} and report["n"] == 3
+    lines = (tmp_path / "pred.tsv").read_text().splitlines()
+    assert len(lines) == 3
+    score, label = lines[0].split("\t")
+    assert -1.0 <= float(score) <= 1.0 and label in {"negative", "neutral", "positive"}
+    text = vigie(tmp_path, "eval", "sentiment", str(data))
+    assert "macro" in text.stdout.lower()
+    data.write_text("happy\toops\n", encoding="utf-8")
+    bad = vigie(tmp_path, "eval", "sentiment", str(data))
+    assert bad.returncode == 2 and "set.tsv:1" in bad.stderr

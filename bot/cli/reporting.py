@@ -1,0 +1,79 @@
+"""`vigie digest --preview` and `vigie export`: reports from the terminal."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from bot.cli.common import cli_workspace, open_runtime, settings_or_exit
+from bot.cli.root import main
+from bot.services.digest import preview_digests
+from bot.services.errors import ServiceError
+from bot.services.export import FORMATS, export_mentions
+from bot.slack.digest_blocks import blocks_as_text, build_digest_blocks
+
+team_option = click.option("--team", default=None, help="Slack team id (several workspaces).")
+
+
+def _fail(err: ServiceError) -> None:
+    click.echo(f"Error: {err.message()}", err=True)
+    raise SystemExit(2)
+
+
+@main.command()
+@click.option("--preview", is_flag=True, required=True,
+              help="Print the digest of the last 24 hours here; nothing is posted.")
+@click.option("--channel", default=None, help="Only this channel id (default: every digest "
+                                               "channel).")
+@team_option
+def digest(preview: bool, channel: str | None, team: str | None) -> None:
+    """Print the daily digest as it would be posted now."""
+    settings = settings_or_exit()
+    with open_runtime(settings) as runtime:
+        workspace = cli_workspace(runtime, team)
+        try:
+            reports = preview_digests(runtime.sessions, workspace.id, now=runtime.clock(),
+                                      default_timezone=settings.timezone, channel_id=channel)
+        except ServiceError as err:
+            _fail(err)
+            return
+    if not reports:
+        click.echo("No channel gets a digest yet: add a watch (vigie watch add) or pass "
+                   "--channel C0123ABCD.")
+        return
+    for config, report in reports:
+        _text, blocks = build_digest_blocks(report, workspace.locale or "en")
+        click.echo(f"--- #{config.channel_id} · daily at {config.local_time:%H:%M} "
+                   f"{config.timezone_name} ---")
+        click.echo(blocks_as_text(blocks))
+
+
+@main.command()
+@click.option("--since", default="30d", show_default=True, help="e.g. 24h, 7d, 30d.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
+@click.option("--watch", "watch_name", default=None, help="Only this watch's mentions.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file (default: standard output).")
+@team_option
+def export(since: str, fmt: str, watch_name: str | None, output: Path | None,
+           team: str | None) -> None:
+    """Export mentions with their status, owner, reply and times (newest first)."""
+    settings = settings_or_exit()
+    with open_runtime(settings) as runtime:
+        workspace = cli_workspace(runtime, team)
+        try:
+            if output is None:
+                count = export_mentions(runtime.sessions, workspace.id, sys.stdout, since=since,
+                                        fmt=fmt, now=runtime.clock(), watch=watch_name)
+            else:
+                with output.open("w", encoding="utf-8", newline="") as handle:
+                    count = export_mentions(runtime.sessions, workspace.id, handle,
+                                            since=since, fmt=fmt, now=runtime.clock(),
+                                            watch=watch_name)
+        except ServiceError as err:
+            _fail(err)
+            return
+    if output is not None:
+        click.echo(f"Exported {count} mention(s) to {output}.", err=True)
