@@ -36,11 +36,24 @@ class Runtime:
     outbox: OutboxSender
     llm: LLMClient | None = None
     clock: Callable[[], datetime] = field(default=utcnow)
+    _replies_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def nudge_outbox(self) -> None:
         """Deliver pending Slack messages now, in the background (cards feel instant)."""
         threading.Thread(target=self.outbox.flush, name="vigie-outbox-nudge",
                          daemon=True).start()
+
+    def nudge_replies(self) -> None:
+        """Post approved replies now, in the background, then deliver the card updates."""
+        from bot.services.http_clients import http_factory
+        from bot.services.replies import flush_replies
+
+        def run() -> None:
+            with self._replies_lock:
+                flush_replies(self.sessions, http_factory(self.settings))
+            self.outbox.flush()
+
+        threading.Thread(target=run, name="vigie-replies-nudge", daemon=True).start()
 
     def close(self) -> None:
         """Release database connections."""

@@ -11,8 +11,11 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.runtime import Runtime
+from bot.services.digest import run_due_digests
 from bot.services.http_clients import http_factory
 from bot.services.polling import run_poll_tick
+from bot.services.replies import flush_replies
+from bot.services.spikes import run_spike_checks
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,26 @@ def _poll(runtime: Runtime) -> None:
         runtime.nudge_outbox()
 
 
+def _spikes(runtime: Runtime) -> None:
+    for found in run_spike_checks(runtime.sessions, runtime.clock()):
+        log.warning("spike on watch %s: %s", found.watch, found.decision.summary())
+    runtime.nudge_outbox()
+
+
+def _post_replies(runtime: Runtime) -> None:
+    outcomes = flush_replies(runtime.sessions, http_factory(runtime.settings))
+    if outcomes:
+        log.info("replies: %s", ", ".join(f"#{o.mention_id} {o.status}" for o in outcomes))
+        runtime.nudge_outbox()
+
+
+def _post_due_digests(runtime: Runtime) -> None:
+    for outcome in run_due_digests(runtime.sessions, now=runtime.clock(),
+                                   default_timezone=runtime.settings.timezone):
+        log.info("digest %s %s: %s", outcome.channel_id, outcome.local_date, outcome.status)
+    runtime.nudge_outbox()
+
+
 def build_scheduler(runtime: Runtime, *, blocking: bool) -> BaseScheduler:
     """A scheduler with Vigie's recurring jobs; ``blocking`` for a dedicated worker process."""
     scheduler: BaseScheduler = (
@@ -48,4 +71,10 @@ def build_scheduler(runtime: Runtime, *, blocking: bool) -> BaseScheduler:
         _poll, IntervalTrigger(seconds=runtime.settings.poll_tick_seconds), args=[runtime],
         id="poll", name="Poll due sources", next_run_time=datetime.now(UTC), **common,
     )
+    scheduler.add_job(_spikes, IntervalTrigger(minutes=10), args=[runtime], id="spikes",
+                      name="Detect bad-buzz spikes", **common)
+    scheduler.add_job(_post_replies, IntervalTrigger(seconds=15), args=[runtime],
+                      id="replies", name="Post approved replies", **common)
+    scheduler.add_job(_post_due_digests, IntervalTrigger(minutes=1), args=[runtime],
+                      id="daily_digests", name="Post due daily digests", **common)
     return scheduler

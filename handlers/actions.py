@@ -10,8 +10,9 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
+from bot.i18n import t
 from bot.runtime import Runtime
-from bot.services import workflow
+from bot.services import replies, workflow
 from bot.services.errors import ServiceError
 from bot.services.mention_search import MentionFilter
 from bot.slack.cards import ACTION_PREFIX
@@ -22,7 +23,8 @@ from handlers.context import UserContext, user_context
 from handlers.drafting import open_draft_editor
 from handlers.home import refresh_home
 
-CARD_ACTION = re.compile(r"^vigie\.(assign|draft|approve|reject|replied|ignore|reopen|close)$")
+CARD_ACTION = re.compile(
+    r"^vigie\.(assign|draft|approve|reject|replied|ignore|reopen|close|retry)$")
 FILTER_FIELDS = {"watch", "since", "status", "sentiment", "network", "assignee", "text",
                  "before_id"}
 
@@ -55,6 +57,10 @@ def _run(runtime: Runtime, ctx: UserContext, name: str, mention_id: int, body: d
             client.views_open(trigger_id=body["trigger_id"],
                               view=build_reason_modal("override", mention_id, ctx.language))
             return None
+    elif name == "retry":
+        replies.do_retry_reply(runtime.sessions, ctx.workspace_id, ctx.actor, mention_id)
+        runtime.nudge_replies()
+        return t(ctx.language, "replies.posting")
     elif name == "replied":
         outcome = workflow.do_mark_replied(runtime.sessions, ctx.workspace_id, ctx.actor,
                                            mention_id)
@@ -83,6 +89,8 @@ def register(app: App, runtime: Runtime) -> None:
                     replace_original=False)
             return
         if confirmation is not None:
+            if name == "approve":
+                runtime.nudge_replies()
             runtime.nudge_outbox()
             refresh_home(runtime, client, ctx.workspace_id, [ctx.user_id])
 

@@ -77,6 +77,7 @@ def register(app: App, runtime: Runtime) -> None:
                 workflow.do_reject(sessions, ws, actor, mention_id, value)
             else:
                 workflow.do_approve(sessions, ws, actor, mention_id, override_reason=value)
+                runtime.nudge_replies()
         except ServiceError as err:
             ack(response_action="errors", errors={FIELDS[callback][0]: err.message(
                 ctx.language)[:1900]})

@@ -352,3 +352,7 @@ class OutboxMessage(Base):
     result_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+# The other model modules extend Base; importing them here registers their tables for
+# Alembic and for anyone who imports the models.
+from storage import models_replies, models_reporting, models_spikes  # noqa: E402, F401

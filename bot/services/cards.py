@@ -13,6 +13,7 @@ from bot.services.outbox import (
     message_metadata,
 )
 from bot.services.ports import OutgoingMessage
+from bot.services.reply_queue import FAILED, PENDING, latest_reply
 from bot.services.workflow import allowed_actions, latest_draft
 from bot.slack.cards import CardView, StoryMember, build_card
 from storage.models import Author, Mention, OutboxMessage, OutboxStatus, Watch, Workspace
@@ -33,6 +34,12 @@ def load_card_view(session: Session, mention_id: int) -> CardView | None:
         .where(Mention.story_id == mention.id).order_by(Mention.id).limit(STORY_MEMBERS_SHOWN)
     ).all()
     draft = latest_draft(session, mention.id)
+    reply = latest_reply(session, mention.id)
+    actions = allowed_actions(mention.status)
+    if reply is not None and reply.status == PENDING:
+        actions = [a for a in actions if a != "replied"]  # the post is on its way
+    elif reply is not None and reply.status == FAILED and mention.status == "approved":
+        actions = ["retry", *actions]
     return CardView(
         mention_id=mention.id, network=mention.network, url=mention.url,
         author_handle=author.handle if author else "?",
@@ -45,11 +52,13 @@ def load_card_view(session: Session, mention_id: int) -> CardView | None:
         assignee_user_id=mention.assignee_user_id,
         story=[StoryMember(network, handle or "?", url, followers)
                for network, url, handle, followers in members],
-        actions=tuple(allowed_actions(mention.status)),
+        actions=tuple(actions),
         draft_text=draft.text if draft else None,
         draft_version=draft.version if draft else None,
         draft_risk=draft.risk_level if draft else None,
         reply_url=mention.reply_url,
+        reply_state=reply.status if reply else None,
+        reply_error=reply.error if reply else None,
     )
 
 

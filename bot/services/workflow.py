@@ -22,6 +22,7 @@ from bot.services.audit import record
 from bot.services.errors import Forbidden, NotFound, ServiceError
 from bot.services.outbox import KIND_CARD, KIND_THREAD, KIND_UPDATE_CARD, do_enqueue
 from bot.services.permissions import role_of
+from bot.services.reply_queue import queue_reply
 from bot.slack.escape import escape, truncate
 from storage.db import transaction
 from storage.models import (
@@ -90,7 +91,15 @@ def check_allowed(sessions: sessionmaker[Session], workspace_id: int, actor: Act
                   mention_id: int, action: str) -> None:
     """Raise the user's explanation now if ``action`` is not possible (before a modal opens)."""
     with sessions() as session:
-        _check(session, workspace_id, actor, action, _load(session, workspace_id, mention_id))
+        require_action(session, workspace_id, actor, mention_id, action)
+
+
+def require_action(session: Session, workspace_id: int, actor: Actor, mention_id: int,
+                   action: str) -> Mention:
+    """The mention, if ``actor`` may do ``action`` on it now; the explanation otherwise."""
+    mention = _load(session, workspace_id, mention_id)
+    _check(session, workspace_id, actor, action, mention)
+    return mention
 
 
 def _load(session: Session, workspace_id: int, mention_id: int) -> Mention:
@@ -256,11 +265,17 @@ def do_approve(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
             note = t(language, "workflow.note_approve", actor=_who(actor), version=draft.version)
             if reason:
                 note += "\n" + t(language, "workflow.note_override", reason=escape(reason))
-            return _transition(session, workspace_id, mention, actor, "approve", rule,
-                               reason=reason, note=note,
-                               detail={"draft_version": draft.version,
-                                       "self_approval": self_approval,
-                                       "override": reason is not None})
+            posting = queue_reply(session, mention, draft, actor.name)
+            if posting:
+                note += "\n" + t(language, "workflow.note_posting", network=mention.network)
+            outcome = _transition(session, workspace_id, mention, actor, "approve", rule,
+                                  reason=reason, note=note,
+                                  detail={"draft_version": draft.version,
+                                          "self_approval": self_approval,
+                                          "override": reason is not None, "posting": posting})
+            if posting:
+                outcome.message_key = "workflow.done_approve_posting"
+            return outcome
     except IntegrityError:
         # Someone approved or rejected this draft at the same moment: theirs stands.
         raise ServiceError("workflow.conflict", id=str(mention_id)) from None
@@ -291,23 +306,31 @@ def do_reject(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
         raise ServiceError("workflow.conflict", id=str(mention_id)) from None
 
 
+def mark_replied(session: Session, workspace_id: int, actor: Actor, mention: Mention, *,
+                 reply_url: str | None = None, now: datetime | None = None,
+                 note_key: str = "workflow.note_replied") -> Outcome:
+    """Inside the caller's transaction: the mention was answered (by hand, or posted)."""
+    rule = _check(session, workspace_id, actor, "replied", mention)
+    moment = now or utcnow()
+    values: dict[str, Any] = {"replied_at": moment}
+    if mention.first_response_at is None:
+        values["first_response_at"] = moment
+    if reply_url:
+        values["reply_url"] = reply_url
+    language = _language(session, workspace_id)
+    note = t(language, note_key, actor=_who(actor), url=reply_url or "")
+    return _transition(session, workspace_id, mention, actor, "replied", rule, note=note,
+                       detail={"reply_url": reply_url}, **values)
+
+
 def do_mark_replied(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                     mention_id: int, *, reply_url: str | None = None,
                     now: datetime | None = None) -> Outcome:
-    """Record that the mention was answered (by hand, or after posting)."""
-    moment = now or utcnow()
+    """Record that the mention was answered by hand ("Mark replied")."""
     with transaction(sessions) as session:
-        mention = _load(session, workspace_id, mention_id)
-        rule = _check(session, workspace_id, actor, "replied", mention)
-        values: dict[str, Any] = {"replied_at": moment}
-        if mention.first_response_at is None:
-            values["first_response_at"] = moment
-        if reply_url:
-            values["reply_url"] = reply_url
-        language = _language(session, workspace_id)
-        return _transition(session, workspace_id, mention, actor, "replied", rule,
-                           note=t(language, "workflow.note_replied", actor=_who(actor)),
-                           detail={"reply_url": reply_url}, **values)
+        return mark_replied(session, workspace_id, actor,
+                            _load(session, workspace_id, mention_id),
+                            reply_url=reply_url, now=now)
 
 
 def do_simple(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,

@@ -57,6 +57,8 @@ class CardView:
     draft_version: int | None = None
     draft_risk: str | None = None
     reply_url: str | None = None
+    reply_state: str | None = None
+    reply_error: str | None = None
 
 
 def format_reach(followers: int | None) -> str:
@@ -136,6 +138,12 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
             f"*{t(language, 'card.draft', version=view.draft_version)}*{risk}\n"
             + "\n".join(f"> {line}" for line in escape(truncate(view.draft_text, 1500))
                          .splitlines()))[:2990]}})
+    if view.reply_state == "pending":
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": t(
+            language, "replies.posting")}]})
+    elif view.reply_state == "failed":
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(t(
+            language, "replies.failed", error=escape(view.reply_error or "?")), 2990)}]})
     if view.reply_url:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": link(
             view.reply_url, t(language, "card.reply_link"))}]})

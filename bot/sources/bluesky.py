@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
@@ -28,6 +29,23 @@ from bot.sources.text import collapse_whitespace, language_tag, parse_iso
 NETWORK = "bluesky"
 SEEN_KEEP = 300
 _EXPIRED_CODES = frozenset({"ExpiredToken", "InvalidToken"})
+T = TypeVar("T")
+
+
+class BlueskyAccount(Protocol):
+    """What signing in needs; ``BlueskyConfig`` and the reply publisher's credentials fit."""
+
+    @property
+    def service_url(self) -> str:
+        """The account's PDS, without a trailing slash."""
+
+    @property
+    def handle(self) -> str:
+        """Handle (or email) used to sign in."""
+
+    @property
+    def app_password(self) -> SecretStr:
+        """An app password of the account."""
 
 
 class BlueskyConfig(SourceConfig):
@@ -71,8 +89,16 @@ class BlueskyConfig(SourceConfig):
 
 @dataclass(frozen=True, slots=True)
 class _Session:
+    """A signed-in session; ``did`` and ``handle`` are the account's, when the server says."""
+
     access_jwt: str
     refresh_jwt: str
+    did: str | None = None
+    handle: str | None = None
+
+
+BlueskySession = _Session
+"""Public name of a session, for code that signs in through :func:`signed_in`."""
 
 
 class _SessionCache:
@@ -84,7 +110,7 @@ class _SessionCache:
         self._sessions: dict[tuple[str, str, str], _Session] = {}
 
     @staticmethod
-    def key(config: BlueskyConfig) -> tuple[str, str, str]:
+    def key(config: BlueskyAccount) -> tuple[str, str, str]:
         """Cache key: endpoint, account and a digest of the secret (never the secret)."""
         secret = config.app_password.get_secret_value().encode()
         return (config.service_url, config.handle.lower(), hashlib.sha256(secret).hexdigest())
@@ -111,17 +137,23 @@ class _SessionCache:
 SESSIONS = _SessionCache()
 
 
-def _xrpc(config: BlueskyConfig, method: str) -> str:
+def _xrpc(config: BlueskyAccount, method: str) -> str:
     return f"{config.service_url}/xrpc/{method}"
 
 
 def _session_from(payload: Any) -> _Session:
     if not isinstance(payload, dict) or not payload.get("accessJwt"):
         raise SourceError("Bluesky sent an unexpected answer when signing in")
-    return _Session(str(payload["accessJwt"]), str(payload.get("refreshJwt") or ""))
+    did, handle = payload.get("did"), payload.get("handle")
+    return _Session(
+        str(payload["accessJwt"]),
+        str(payload.get("refreshJwt") or ""),
+        did=did if isinstance(did, str) and did else None,
+        handle=handle if isinstance(handle, str) and handle else None,
+    )
 
 
-def create_session(http: Fetcher, config: BlueskyConfig) -> _Session:
+def create_session(http: Fetcher, config: BlueskyAccount) -> _Session:
     """Sign in with handle + app password."""
     response = http.post(
         _xrpc(config, "com.atproto.server.createSession"),
@@ -130,7 +162,7 @@ def create_session(http: Fetcher, config: BlueskyConfig) -> _Session:
     return _session_from(response.json())
 
 
-def _refresh(http: Fetcher, config: BlueskyConfig, session: _Session) -> _Session:
+def _refresh(http: Fetcher, config: BlueskyAccount, session: _Session) -> _Session:
     """A new access token from the refresh token, or a new sign-in if that fails."""
     if session.refresh_jwt:
         try:
@@ -146,6 +178,23 @@ def _refresh(http: Fetcher, config: BlueskyConfig, session: _Session) -> _Sessio
 
 def _is_expired(err: HttpAuthError | HttpStatusError) -> bool:
     return err.error_code in _EXPIRED_CODES or err.status_code == 401
+
+
+def signed_in(http: Fetcher, account: BlueskyAccount, call: Callable[[_Session], T]) -> T:
+    """Run ``call`` with the account's cached session (signing in when there is none);
+    when the server says the token expired, refresh it (or sign in again) and run it once more.
+    """
+    key = SESSIONS.key(account)
+    session = SESSIONS.get(key) or create_session(http, account)
+    SESSIONS.put(key, session)
+    try:
+        return call(session)
+    except (HttpAuthError, HttpStatusError) as err:
+        if not _is_expired(err):
+            raise
+        session = _refresh(http, account, session)
+        SESSIONS.put(key, session)
+        return call(session)
 
 
 def _rkey(uri: str) -> str:
@@ -237,17 +286,7 @@ class BlueskySource(Source[BlueskyConfig]):
 
     def fetch(self, http: Fetcher, config: BlueskyConfig, cursor: Cursor) -> FetchResult:
         """Search posts since the cursor's time; sign in again when the token expired."""
-        key = SESSIONS.key(config)
-        session = SESSIONS.get(key) or create_session(http, config)
-        SESSIONS.put(key, session)
-        try:
-            posts = self._search(http, config, cursor, session)
-        except (HttpAuthError, HttpStatusError) as err:
-            if not _is_expired(err):
-                raise
-            session = _refresh(http, config, session)
-            SESSIONS.put(key, session)
-            posts = self._search(http, config, cursor, session)
+        posts = signed_in(http, config, lambda session: self._search(http, config, cursor, session))
         return self._result(posts, cursor)
 
     def _search(

@@ -35,6 +35,10 @@ class XConfig(SourceConfig):
         description="Search query in X syntax, e.g. '\"Acme\" -is:retweet lang:en'.",
     )
     bearer_token: SecretStr = Field(description="App-only bearer token of an X developer app.")
+    reply_token: SecretStr | None = Field(
+        default=None,
+        description="OAuth 2.0 user token of the brand account, to post approved replies.",
+    )
     base_url: str = Field(default="https://api.x.com", description="Address of the X API.")
     max_results: int = Field(default=100, ge=10, le=100, description="Posts per page (10-100).")
     max_pages: int = Field(default=2, ge=1, le=10, description="Most pages read per fetch.")

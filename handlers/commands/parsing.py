@@ -10,6 +10,7 @@ CHANNEL_REF = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
 LINK_REF = re.compile(r"^<((?:https?|mailto):[^|>]+)(?:\|[^>]*)?>$")
 SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"',
                               "‘": "'", "’": "'"})
+"""Slack clients type curly quotes; phrases use straight double quotes."""
 
 
 class ArgumentError(ValueError):
@@ -33,6 +34,7 @@ def split_args(text: str) -> list[str]:
     lexer.whitespace_split = True
     lexer.commenters = ""
     lexer.escape = ""
+    lexer.quotes = '"'  # apostrophes are text: "we're", "l'appli"
     try:
         return list(lexer)
     except ValueError:

@@ -169,6 +169,7 @@ def cmd_approve(request: CommandRequest, runtime: Runtime) -> Reply:
     outcome = workflow.do_approve(runtime.sessions, _workspace_id(request, runtime),
                                   _actor(request), _mention_id(request),
                                   override_reason=_rest(request, 1) or None)
+    runtime.nudge_replies()
     return Reply(outcome.message(request.language))
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -56,3 +57,12 @@ def vigie(db_url: str, slack_standin: SlackStandIn) -> Iterator[VigieApp]:
 def vigie_sqlite(sqlite_url: str, slack_standin: SlackStandIn) -> Iterator[VigieApp]:
     """Vigie on SQLite only (for tests where the database does not matter)."""
     yield from start_vigie(sqlite_url, slack_standin)
+
+
+def eventually(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Poll ``predicate`` until true (background work such as posting a reply)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)

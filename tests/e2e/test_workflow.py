@@ -181,7 +181,8 @@ def test_ignore_with_reason_and_reopen(vigie_sqlite: VigieApp) -> None:
     settle(vigie)
     assert buttons(card(vigie, mention_id)) == ["vigie.reopen"]
     assert "Reason: spam bot" in thread_notes(vigie)[-1]
-    assert "cannot be" in vigie.slack.slash_command(f"ignore {mention_id}").json()["text"]
+    assert "is not possible now" in vigie.slack.slash_command(
+        f"ignore {mention_id}").json()["text"]
     assert "reopened" in vigie.slack.slash_command(f"reopen {mention_id}").json()["text"]
 
 

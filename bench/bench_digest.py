@@ -1,0 +1,259 @@
+"""Daily digest build time: a day of 100,000 mentions in a table of 1,000,000.
+
+Usage: python bench/bench_digest.py [--mentions 1000000] [--per-day 100000] [--repeat 5]
+       [--sqlite-only | --postgres-only] [--postgres-url URL]
+
+The table holds ten busy days (100,000 mentions a day, the last one being the digest's day)
+in one workspace, all in the digest channel's three watches, with realistic statuses,
+sentiments, priorities and response times. For SQLite (a temporary file) and PostgreSQL (a
+fresh database ``vigie_bench_<random>`` created and dropped here) it prints, best of
+--repeat runs after one warm-up:
+- digest numbers: every SQL aggregate of the digest, chart series from the cache of the
+  previous day's run (the steady state: each day's run keeps its complete days);
+- digest numbers, cold: the same with no earlier run, so 14 days are counted (1,000,000 rows);
+- blocks: rendering the Block Kit message;
+- chart: drawing the PNG (matplotlib, imported before timing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
+
+from bot.services.digest import _chart_png  # noqa: E402
+from bot.services.digest_report import build_digest_report, complete_days, series_key  # noqa: E402
+from bot.services.reporting_schedule import channel_config  # noqa: E402
+from bot.slack.digest_blocks import build_digest_blocks  # noqa: E402
+from storage import migrations  # noqa: E402
+from storage.db import make_engine, make_session_factory, transaction  # noqa: E402
+from storage.models import Author, Watch, Workspace  # noqa: E402
+from storage.models_reporting import DigestRun  # noqa: E402
+
+POSTGRES_URL = os.environ.get("VIGIE_BENCH_POSTGRES_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+CHANNEL = "C07DIGEST01"
+ZONE = "Europe/Paris"
+END = datetime(2026, 10, 25, 8, 0, tzinfo=UTC)  # 09:00 in Paris
+NETWORKS = ("mastodon", "bluesky", "rss", "reddit", "hackernews", "x")
+SENTIMENTS = ("negative", "neutral", "positive", None)
+AUTHORS = 5000
+COLUMNS = ("workspace_id", "watch_id", "author_id", "network", "external_id", "url", "text",
+           "published_at", "engagement", "sentiment_label", "intent", "intent_flags",
+           "priority", "status", "assignee_user_id", "alerted", "slack_channel", "slack_ts",
+           "first_response_at", "replied_at", "version", "created_at", "updated_at")
+
+
+def _status(rng: random.Random, alerted: bool) -> str:
+    if not alerted:
+        return "ignored" if rng.random() < 0.1 else "new"
+    return rng.choices(("replied", "closed", "new", "assigned", "drafting",
+                        "awaiting_approval", "approved"), (60, 5, 12, 10, 5, 4, 4))[0]
+
+
+def generate(count: int, per_day: int, workspace_id: int, watch_ids: list[int],
+             thresholds: dict[int, int], seed: int = 7) -> list[tuple[Any, ...]]:
+    """``count`` mention rows, ``per_day`` a day, the newest day ending at END."""
+    rng = random.Random(seed)
+    rows = []
+    seconds_per_mention = 86400 / per_day
+    for index in range(count):
+        created = END - timedelta(seconds=(index + 0.5) * seconds_per_mention)
+        watch = rng.choice(watch_ids)
+        priority = min(100, int(rng.expovariate(1 / 25)))
+        alerted = priority >= thresholds[watch]
+        status = _status(rng, alerted)
+        answered = status in {"replied", "closed"}
+        first = created + timedelta(minutes=rng.lognormvariate(4, 1)) if answered else None
+        assignee = f"U07AGENT{rng.randint(0, 9):02d}" if status != "new" and alerted else None
+        rows.append((
+            workspace_id, watch, rng.randint(1, AUTHORS), rng.choice(NETWORKS), f"b{index}",
+            f"https://example.com/{index}", f"mention {index} of acme " + "x" * 80,
+            created - timedelta(minutes=3), rng.randint(0, 50), rng.choice(SENTIMENTS),
+            "spam" if rng.random() < 0.03 else rng.choice(("question", "complaint", "other")),
+            "[]", priority, status, assignee, alerted,
+            CHANNEL if alerted else None,
+            f"{int(created.timestamp())}.{index % 1000000:06d}" if alerted else None,
+            first, first, 1, created, created,
+        ))
+    return rows
+
+
+def _setup(sessions: sessionmaker[Session]) -> tuple[int, list[int], dict[int, int]]:
+    with transaction(sessions) as session:
+        workspace = Workspace(team_id="T07BENCH01", timezone=ZONE)
+        session.add(workspace)
+        session.flush()
+        watches = [Watch(workspace_id=workspace.id, name=f"w{i}", channel_id=CHANNEL,
+                         alert_threshold=threshold, created_at=END - timedelta(days=400))
+                   for i, threshold in enumerate((40, 50, 60))]
+        watches.append(Watch(workspace_id=workspace.id, name="elsewhere",
+                             channel_id="C07ELSEWHERE", created_at=END - timedelta(days=400)))
+        session.add_all(watches)
+        session.add_all([Author(workspace_id=workspace.id, network=NETWORKS[i % 6],
+                                handle=f"@author{i}", followers=int(random.Random(i)
+                                                                   .paretovariate(1) * 100))
+                         for i in range(AUTHORS)])
+        session.flush()
+        return (workspace.id, [w.id for w in watches[:3]],
+                {w.id: w.alert_threshold for w in watches[:3]})
+
+
+def _load_sqlite(engine: Any, rows: list[tuple[Any, ...]]) -> None:
+    def fmt(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        return value
+
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        sql = (f"INSERT INTO mentions ({', '.join(COLUMNS)}) "
+               f"VALUES ({', '.join('?' for _ in COLUMNS)})")
+        for start in range(0, len(rows), 50_000):
+            cursor.executemany(sql, [tuple(fmt(v) for v in row)
+                                     for row in rows[start:start + 50_000]])
+        raw.commit()
+        cursor.execute("ANALYZE")
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def _load_postgres(engine: Any, rows: list[tuple[Any, ...]]) -> None:
+    raw = engine.raw_connection()
+    try:
+        with raw.cursor() as cursor, cursor.copy(
+                f"COPY mentions ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        raw.commit()
+        raw.driver_connection.autocommit = True  # type: ignore[union-attr]
+        with raw.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE mentions")
+    finally:
+        raw.close()
+
+
+def _best(action: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    result = action()  # warm-up: caches, compiled statements
+    times = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        result = action()
+        times.append(time.perf_counter() - began)
+    return min(times) * 1000, (result, statistics.median(times) * 1000)
+
+
+def run(url: str, label: str, rows_factory: Callable[[int, list[int], dict[int, int]],
+                                                     list[tuple[Any, ...]]],
+        repeat: int) -> None:
+    """Load the data set at ``url`` and time the digest."""
+    migrations.upgrade(url)
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    try:
+        workspace_id, watch_ids, thresholds = _setup(sessions)
+        began = time.perf_counter()
+        rows = rows_factory(workspace_id, watch_ids, thresholds)
+        (_load_sqlite if engine.dialect.name == "sqlite" else _load_postgres)(engine, rows)
+        print(f"[{label}] loaded {len(rows):,} mentions in {time.perf_counter() - began:.1f}s")
+        del rows
+        with sessions() as session:
+            config = channel_config(session, workspace_id, CHANNEL, ZONE)
+
+        def cold() -> Any:
+            with sessions() as session:
+                return build_digest_report(session, config, end=END, now=END)
+
+        cold_ms, (report, cold_median) = _best(cold, repeat)
+        # The previous day's run, as run_due_digests would have stored it.
+        yesterday = END - timedelta(days=1)
+        with sessions() as session:
+            previous = build_digest_report(session, config, end=yesterday, now=yesterday)
+        with transaction(sessions) as session:
+            session.add(DigestRun(
+                workspace_id=workspace_id, channel_id=CHANNEL, local_date=date(2026, 10, 24),
+                scheduled_for=yesterday, window_start=previous.window_start,
+                window_end=yesterday, mention_count=previous.total.current,
+                series={"key": series_key(config),
+                        "days": complete_days(previous.chart, config, yesterday)}))
+
+        def warm() -> Any:
+            from bot.services.digest import _cached_days
+
+            with sessions() as session:
+                return build_digest_report(session, config, end=END, now=END,
+                                           cached_days=_cached_days(session, config))
+
+        warm_ms, (warm_report, warm_median) = _best(warm, repeat)
+        assert warm_report.chart == report.chart, "cached chart differs from a full count"
+        blocks_ms, _ = _best(lambda: build_digest_blocks(report, "en"), repeat)
+        chart_ms, _ = _best(lambda: _chart_png(report, "en"), max(1, repeat // 2))
+        print(f"[{label}] day of {report.total.current:,} mentions "
+              f"(previous day {report.total.previous:,}), {report.open_total:,} open, "
+              f"{report.overdue_count:,} overdue, answered {report.responses.answered:,}/"
+              f"{report.responses.actionable:,}")
+        print(f"[{label}] digest numbers (steady state): {warm_ms:7.1f} ms best, "
+              f"{warm_median:7.1f} ms median")
+        print(f"[{label}] digest numbers (cold, 14 days counted): {cold_ms:7.1f} ms best, "
+              f"{cold_median:7.1f} ms median")
+        print(f"[{label}] blocks: {blocks_ms:.1f} ms; chart PNG: {chart_ms:.1f} ms")
+    finally:
+        engine.dispose()
+
+
+def main() -> None:
+    """Run the benchmark on SQLite and PostgreSQL."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mentions", type=int, default=1_000_000)
+    parser.add_argument("--per-day", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--postgres-only", action="store_true")
+    parser.add_argument("--postgres-url", default=POSTGRES_URL)
+    args = parser.parse_args()
+
+    def rows(workspace_id: int, watch_ids: list[int], thresholds: dict[int, int]
+             ) -> list[tuple[Any, ...]]:
+        return generate(args.mentions, args.per_day, workspace_id, watch_ids, thresholds)
+
+    if not args.postgres_only:
+        with tempfile.TemporaryDirectory() as folder:
+            run(f"sqlite:///{Path(folder) / 'bench.db'}", "sqlite", rows, args.repeat)
+    if not args.sqlite_only:
+        admin = create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
+        name = f"vigie_bench_{uuid.uuid4().hex[:10]}"
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        except Exception as err:  # noqa: BLE001  (no server: say so and stop)
+            print(f"[postgres] skipped: {type(err).__name__}: {str(err).splitlines()[0]}")
+            return
+        try:
+            url = make_url(args.postgres_url).set(database=name)
+            run(url.render_as_string(hide_password=False), "postgres", rows, args.repeat)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,314 @@
+"""The contract every reply publisher follows: post one approved reply to one network.
+
+A publisher turns ``(target, text, idempotency_key)`` into exactly one post on the
+network, and can tell afterwards whether that post exists (``find_existing``). It knows
+nothing of Slack, storage or drafts: the reply service stores the idempotency key before
+calling ``publish``, records the :class:`PostedReply` after, and reconciles with
+``find_existing`` when a crash or a :class:`PublishUnknownOutcome` left it not knowing.
+
+How each network keeps "one post per key" (DESIGN.md "Reliability rules"):
+
+- Bluesky: the record key is derived from the idempotency key and written "only if
+  absent", so a repeated ``publish`` can never create a second post.
+- Mastodon: the ``Idempotency-Key`` header makes the instance return the first status
+  for a repeated key, but only for about an hour.
+- X: no idempotency at all; X refuses identical text from the same account for a while.
+
+So after an unknown outcome or a crash, call ``find_existing`` before publishing again
+(:func:`publish_once` does exactly that).
+
+Errors are the :class:`PublishError` family; ``str(err)`` is plain words, safe to show in
+Slack, and never contains a token.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.sources.base import Fetcher, SourceAuthError, SourceConfigError, SourceRateLimited
+from bot.sources.http import HttpStatusError
+
+if TYPE_CHECKING:
+    from bot.sources.base import FetchedMention
+
+__all__ = [
+    "PostedReply",
+    "PublishAuthError",
+    "PublishError",
+    "PublishRateLimited",
+    "PublishRejected",
+    "PublishTargetGone",
+    "PublishUnavailable",
+    "PublishUnknownOutcome",
+    "Publisher",
+    "PublisherCredentials",
+    "ReplyTarget",
+    "check_idempotency_key",
+    "lookup_error",
+    "publish_once",
+    "write_error",
+]
+
+_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyTarget:
+    """The post a reply answers, as much as Vigie knows of it.
+
+    Only ``network`` and ``external_id`` are required; every publisher looks the rest up
+    when it is missing (the mentions table keeps ``external_id``, ``url``, ``language`` and
+    ``parent_external_id`` but not a source's ``extra``).
+
+    - Mastodon: ``external_id`` is the status URI (its ActivityPub id, as
+      ``bot.sources.mastodon`` sets it), resolved on the replying account's instance;
+      ``status_id`` + ``instance`` (``extra["status_id"]``, ``extra["instance"]``) skip that
+      search when the mention was read on the same instance.
+    - Bluesky: ``external_id`` is the post's ``at://`` URI; its CID and thread root are
+      read from the AppView before replying (``cid`` from ``extra["cid"]`` is informative).
+    - X: ``external_id`` is the tweet id.
+    """
+
+    network: str
+    external_id: str
+    url: str | None = None
+    language: str | None = None
+    """BCP-47 tag of the mention, the default language of the reply."""
+    status_id: str | None = None
+    """Mastodon: the status id on ``instance``."""
+    instance: str | None = None
+    """Mastodon: base URL of the instance where ``status_id`` is valid."""
+    cid: str | None = None
+    """Bluesky: the post's CID when the source saw one."""
+
+    @classmethod
+    def from_mention(cls, mention: FetchedMention) -> ReplyTarget:
+        """The target of a freshly fetched mention, with its network-specific ``extra``."""
+        extra: Mapping[str, Any] = mention.extra or {}
+
+        def text(key: str) -> str | None:
+            value = extra.get(key)
+            return str(value) if value else None
+
+        return cls(
+            network=mention.network,
+            external_id=mention.external_id,
+            url=mention.url or None,
+            language=mention.language_hint,
+            status_id=text("status_id"),
+            instance=text("instance"),
+            cid=text("cid"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PostedReply:
+    """A reply that exists on the network.
+
+    ``external_id`` follows the sources' convention (Mastodon status URI, Bluesky
+    ``at://`` URI, X tweet id), so the brand's own reply is recognised if it is ingested.
+    """
+
+    external_id: str
+    url: str
+    posted_at: datetime
+    extra: Mapping[str, str] = field(default_factory=dict)
+    """Network ids useful later (Mastodon ``status_id``, Bluesky ``cid`` and ``rkey``)."""
+
+
+class PublishError(Exception):
+    """Posting failed; ``str(err)`` is a plain-words message safe to show in Slack.
+
+    ``retryable`` says whether trying again later may succeed; ``may_have_posted`` whether
+    the post may exist despite the error (then reconcile with ``find_existing`` first).
+    """
+
+    retryable: bool = False
+    may_have_posted: ClassVar[bool] = False
+
+    def __init__(self, message: str, *, retryable: bool | None = None) -> None:
+        """Keep the message; ``retryable`` overrides the class default."""
+        super().__init__(message)
+        if retryable is not None:
+            self.retryable = retryable
+
+
+class PublishAuthError(PublishError):
+    """The network refused the account's credentials or their permissions."""
+
+
+class PublishRateLimited(PublishError):
+    """The network asked us to slow down; nothing was posted. Retry after ``retry_after``."""
+
+    retryable = True
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        """Keep the wait the network asked for (seconds), when it said."""
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PublishRejected(PublishError):
+    """The network refused this reply as written; ``reason`` is ``"too_long"``,
+    ``"duplicate"``, ``"not_allowed"`` (e.g. replies restricted) or ``"invalid"``."""
+
+    def __init__(self, message: str, reason: str = "invalid") -> None:
+        """Keep the short machine-readable reason next to the message."""
+        super().__init__(message)
+        self.reason = reason
+
+
+class PublishTargetGone(PublishError):
+    """The post being answered was deleted (or is no longer visible to the account)."""
+
+
+class PublishUnavailable(PublishError):
+    """The network could not be reached before anything was sent: nothing was posted."""
+
+    retryable = True
+
+
+class PublishUnknownOutcome(PublishError):
+    """The write was sent but its answer was lost (timeout, dropped connection, server
+    error): the post MAY exist. Call ``find_existing`` before publishing again."""
+
+    retryable = True
+    may_have_posted = True
+
+
+class PublisherCredentials(BaseModel):
+    """Base of every publisher's typed credentials; unknown keys are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+K = TypeVar("K", bound=PublisherCredentials)
+
+
+class Publisher(ABC, Generic[K]):
+    """Posting replies to one network: its kind, credentials model, publish and reconcile."""
+
+    kind: ClassVar[str]
+    """Network kind, the same as the source's (``"mastodon"``, ``"bluesky"``, ``"x"``)."""
+    title: ClassVar[str]
+    """Human name shown in Slack."""
+    credentials_model: ClassVar[type[PublisherCredentials]]
+
+    @abstractmethod
+    def publish(
+        self,
+        http: Fetcher,
+        credentials: K,
+        target: ReplyTarget,
+        text: str,
+        idempotency_key: str,
+        *,
+        language: str | None = None,
+    ) -> PostedReply:
+        """Post ``text`` as a reply to ``target`` and return it.
+
+        ``language`` (BCP-47) defaults to the target's. Raises the PublishError family;
+        only :class:`PublishUnknownOutcome` means the post may exist.
+        """
+
+    @abstractmethod
+    def find_existing(
+        self,
+        http: Fetcher,
+        credentials: K,
+        target: ReplyTarget,
+        idempotency_key: str,
+        text: str,
+    ) -> PostedReply | None:
+        """The reply posted earlier for this key (or, where the network has no key, the
+        account's recent reply to ``target`` with this text), or None if there is none."""
+
+    def check_target(self, target: ReplyTarget) -> None:
+        """Refuse a target of another network or without an id (a programming error
+        upstream, reported in plain words)."""
+        if target.network.strip().lower() != self.kind:
+            raise PublishError(
+                f"this mention comes from {target.network or 'an unknown network'}, "
+                f"not {self.title}: the reply cannot be posted there"
+            )
+        if not target.external_id.strip():
+            raise PublishError(f"this {self.title} mention has no post id to reply to")
+
+
+def check_idempotency_key(key: str) -> str:
+    """``key`` if it is 1-128 printable ASCII characters without spaces (it travels in an
+    HTTP header and derives record keys); ValueError otherwise."""
+    if not _KEY.match(key):
+        raise ValueError("the idempotency key must be 1-128 printable ASCII characters")
+    return key
+
+
+def publish_once(
+    publisher: Publisher[K],
+    http: Fetcher,
+    credentials: K,
+    target: ReplyTarget,
+    text: str,
+    idempotency_key: str,
+    *,
+    attempted_before: bool,
+    language: str | None = None,
+) -> PostedReply:
+    """Publish unless an earlier attempt with this key already did.
+
+    ``attempted_before`` is True when the key was stored by an attempt whose result was
+    never recorded (a crash, or :class:`PublishUnknownOutcome`): the network is asked
+    first, and the existing post is returned instead of posting a second one.
+    """
+    if attempted_before:
+        existing = publisher.find_existing(http, credentials, target, idempotency_key, text)
+        if existing is not None:
+            return existing
+    return publisher.publish(http, credentials, target, text, idempotency_key, language=language)
+
+
+def lookup_error(err: Exception, network: str) -> PublishError:
+    """Map an error of a read made *before* posting (nothing was sent) to PublishError."""
+    if isinstance(err, SourceRateLimited):
+        return PublishRateLimited(f"{network} asked to slow down; try again later", err.retry_after)
+    if isinstance(err, SourceAuthError):
+        return PublishAuthError(
+            f"{network} refused the account's credentials ({err}); check the account settings"
+        )
+    if isinstance(err, SourceConfigError):
+        return PublishError(f"the {network} address is not valid: {err}")
+    if isinstance(err, HttpStatusError) and err.status_code in {404, 410}:
+        return PublishTargetGone(f"the {network} post was deleted or is no longer visible")
+    if isinstance(err, HttpStatusError) and 400 <= err.status_code < 500:
+        return PublishError(f"{network} refused a request needed to reply ({err})")
+    return PublishUnavailable(
+        f"could not reach {network} ({err}); nothing was posted, try again later"
+    )
+
+
+def write_error(err: Exception, network: str) -> PublishError:
+    """Map an error of the write itself: anything but a clear refusal is an unknown outcome."""
+    if isinstance(err, SourceRateLimited):
+        return PublishRateLimited(f"{network} asked to slow down; try again later", err.retry_after)
+    if isinstance(err, SourceAuthError):
+        return PublishAuthError(
+            f"{network} refused to post with the account's credentials ({err}); "
+            "check the token's permissions"
+        )
+    if isinstance(err, SourceConfigError):
+        return PublishError(f"the {network} address is not valid: {err}")
+    if isinstance(err, HttpStatusError) and err.status_code in {404, 410}:
+        return PublishTargetGone(f"the {network} post was deleted or is no longer visible")
+    if isinstance(err, HttpStatusError) and 400 <= err.status_code < 500:
+        return PublishRejected(f"{network} refused the reply ({err})")
+    return PublishUnknownOutcome(
+        f"{network} did not confirm the reply ({err}); it may have been posted, "
+        "Vigie will check before trying again"
+    )

@@ -1,0 +1,424 @@
+"""Replies on Bluesky: an ``app.bsky.feed.post`` record written with a key of our own.
+
+The record key (rkey) is a TID derived from the idempotency key, and the record is written
+with ``com.atproto.repo.putRecord`` and ``swapRecord: null``, which means "only if no
+record has this key" (the PDS answers ``InvalidSwap`` otherwise). So a repeated publish
+can never create a second post: it finds the first one instead. ``createRecord`` with a
+chosen rkey is not used because the reference PDS fails a duplicate key with a bare
+server error, which looks like an unknown outcome.
+
+Before writing, the parent post is read from the AppView (``app.bsky.feed.getPosts``,
+proxied by the PDS): that gives its CID, the thread root (the parent's own root when it
+is itself a reply) and tells a deleted post apart. Links and ``@handle`` mentions get
+facets with UTF-8 byte offsets; a mention's DID comes from
+``com.atproto.identity.resolveHandle`` and a handle that does not resolve gets no facet.
+
+Signing in reuses the source's session code and cache (``bot.sources.bluesky.signed_in``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+
+from bot.publishers.base import (
+    PostedReply,
+    Publisher,
+    PublisherCredentials,
+    PublishError,
+    PublishRejected,
+    PublishTargetGone,
+    PublishUnknownOutcome,
+    ReplyTarget,
+    check_idempotency_key,
+    lookup_error,
+    write_error,
+)
+from bot.replies.text import find_urls, grapheme_count
+from bot.sources.base import Fetcher, SourceError
+from bot.sources.bluesky import BlueskySession, signed_in
+from bot.sources.http import HttpStatusError
+from bot.sources.text import parse_iso
+
+__all__ = [
+    "MAX_BYTES",
+    "MAX_GRAPHEMES",
+    "BlueskyCredentials",
+    "BlueskyPublisher",
+    "Facet",
+    "detect_facets",
+    "record_key",
+]
+
+NETWORK_TITLE = "Bluesky"
+POST_COLLECTION = "app.bsky.feed.post"
+MAX_GRAPHEMES = 300
+MAX_BYTES = 3000
+"""Limits of ``app.bsky.feed.post#text`` in the lexicon."""
+
+_TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+_RKEY_EPOCH_US = 1_672_531_200_000_000
+"""2023-01-01T00:00:00Z: derived TIDs fall in a 400-day window after it, never in the future."""
+_RKEY_SPAN_BITS = 45
+# Handle syntax of the atproto spec; a mention starts a text or follows a space or "(".
+_MENTION = re.compile(
+    r"(?<![^\s(])@((?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+"
+    r"[a-zA-Z](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)"
+)
+_LANG = re.compile(r"^[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{1,8})*$")
+
+
+class BlueskyCredentials(PublisherCredentials):
+    """The brand account that replies on Bluesky."""
+
+    handle: str = Field(
+        min_length=3,
+        description="Handle (or email) of the brand account, e.g. brand.bsky.social.",
+    )
+    app_password: SecretStr = Field(
+        description="An app password of that account (Settings > Privacy > App passwords)."
+    )
+    service_url: str = Field(
+        default="https://bsky.social",
+        description="The account's PDS, where sessions are created and posts written.",
+    )
+
+    @field_validator("service_url")
+    @classmethod
+    def _base(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if urlsplit(value).scheme not in {"http", "https"} or not urlsplit(value).hostname:
+            raise ValueError("the service address must start with https://")
+        return value
+
+    @field_validator("handle")
+    @classmethod
+    def _handle(cls, value: str) -> str:
+        return value.strip().lstrip("@")
+
+
+@dataclass(frozen=True, slots=True)
+class Facet:
+    """A link or mention in a post's text, by UTF-8 byte offsets (end exclusive)."""
+
+    byte_start: int
+    byte_end: int
+    kind: str
+    """``"link"`` or ``"mention"``."""
+    value: str
+    """The full URL of a link, or the handle of a mention (without ``@``)."""
+
+    def to_record(self, did: str | None = None) -> dict[str, Any]:
+        """The ``app.bsky.richtext.facet`` object; a mention needs its ``did``."""
+        if self.kind == "link":
+            feature: dict[str, Any] = {"$type": "app.bsky.richtext.facet#link", "uri": self.value}
+        else:
+            feature = {"$type": "app.bsky.richtext.facet#mention", "did": did}
+        return {
+            "index": {"byteStart": self.byte_start, "byteEnd": self.byte_end},
+            "features": [feature],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _StrongRef:
+    uri: str
+    cid: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"uri": self.uri, "cid": self.cid}
+
+
+def record_key(idempotency_key: str) -> str:
+    """The TID record key of the reply with this idempotency key (always the same).
+
+    A TID is 64 bits, top bit zero, 53 bits of microseconds and 10 bits of clock id,
+    written in base32-sortable; here both parts come from a SHA-256 of the key.
+    """
+    check_idempotency_key(idempotency_key)
+    digest = hashlib.sha256(f"vigie-reply/{idempotency_key}".encode()).digest()
+    number = int.from_bytes(digest[:8], "big")
+    micros = _RKEY_EPOCH_US + (number >> 10) % (1 << _RKEY_SPAN_BITS)
+    value = (micros << 10) | (number & 0x3FF)
+    chars = []
+    for _ in range(13):
+        chars.append(_TID_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def _byte_offset(text: str, index: int) -> int:
+    return len(text[:index].encode("utf-8"))
+
+
+def detect_facets(text: str) -> list[Facet]:
+    """Links (``http(s)://``, ``www.`` and common bare domains, given ``https://``) and
+    ``@handle`` mentions of ``text``, in order, with UTF-8 byte offsets."""
+    facets: list[Facet] = []
+    for url in find_urls(text):
+        scheme = urlsplit(url.url).scheme.lower() if "://" in url.url else ""
+        if scheme and scheme not in {"http", "https"}:
+            continue
+        full = url.url if scheme else f"https://{url.url}"
+        facets.append(
+            Facet(_byte_offset(text, url.start), _byte_offset(text, url.end), "link", full)
+        )
+    taken = [(f.byte_start, f.byte_end) for f in facets]
+    for match in _MENTION.finditer(text):
+        start, end = _byte_offset(text, match.start()), _byte_offset(text, match.end())
+        if any(start < e and s < end for s, e in taken):
+            continue
+        facets.append(Facet(start, end, "mention", match.group(1).lower()))
+    return sorted(facets, key=lambda f: f.byte_start)
+
+
+def _check_text(text: str) -> None:
+    if not text.strip():
+        raise PublishRejected("the reply is empty", "invalid")
+    count = grapheme_count(text)
+    if count > MAX_GRAPHEMES:
+        raise PublishRejected(
+            f"the reply is {count} characters long; Bluesky allows {MAX_GRAPHEMES}", "too_long"
+        )
+    if len(text.encode("utf-8")) > MAX_BYTES:
+        raise PublishRejected(
+            f"the reply is too long for Bluesky (over {MAX_BYTES} bytes)", "too_long"
+        )
+
+
+def _bearer(session: BlueskySession) -> dict[str, str]:
+    return {"Authorization": f"Bearer {session.access_jwt}"}
+
+
+class BlueskyPublisher(Publisher[BlueskyCredentials]):
+    """Replies from a Bluesky account under a record key derived from the idempotency key."""
+
+    kind: ClassVar[str] = "bluesky"
+    title: ClassVar[str] = NETWORK_TITLE
+    credentials_model: ClassVar[type[PublisherCredentials]] = BlueskyCredentials
+
+    def __init__(self, now: Callable[[], datetime] | None = None) -> None:
+        """``now`` stands in for the clock that stamps ``createdAt``."""
+        self._now = now or (lambda: datetime.now(UTC))
+
+    def publish(
+        self,
+        http: Fetcher,
+        credentials: BlueskyCredentials,
+        target: ReplyTarget,
+        text: str,
+        idempotency_key: str,
+        *,
+        language: str | None = None,
+    ) -> PostedReply:
+        """Write the reply record with ``putRecord`` only if its key is still free."""
+        self.check_target(target)
+        rkey = record_key(idempotency_key)
+        _check_text(text)
+        parent, root = self._thread(http, credentials, target)
+        record: dict[str, Any] = {
+            "$type": POST_COLLECTION,
+            "text": text,
+            "createdAt": _timestamp(self._now()),
+            "reply": {"root": root.as_dict(), "parent": parent.as_dict()},
+        }
+        lang = language or target.language
+        if lang and _LANG.match(lang):
+            record["langs"] = [lang]
+        facets = self._facets(http, credentials, text)
+        if facets:
+            record["facets"] = facets
+
+        def put(session: BlueskySession) -> tuple[BlueskySession, Any]:
+            body = {
+                "repo": _repo(session, credentials),
+                "collection": POST_COLLECTION,
+                "rkey": rkey,
+                "record": record,
+                "swapRecord": None,
+            }
+            url = _xrpc(credentials, "com.atproto.repo.putRecord")
+            response = http.post(url, json=body, headers=_bearer(session))
+            return session, response.json()
+
+        try:
+            session, created = signed_in(http, credentials, put)
+        except HttpStatusError as err:
+            if err.error_code != "InvalidSwap":
+                raise _write_error(err) from None
+            # The key is taken: an earlier attempt posted it.
+            existing = self.find_existing(http, credentials, target, idempotency_key, text)
+            if existing is None:
+                raise PublishUnknownOutcome(
+                    "Bluesky says this reply exists but could not show it; "
+                    "Vigie will check again before retrying"
+                ) from None
+            return existing
+        except SourceError as err:
+            raise _write_error(err) from None
+        uri = created.get("uri") if isinstance(created, dict) else None
+        if not isinstance(uri, str) or not uri.startswith("at://"):
+            raise PublishUnknownOutcome(
+                "Bluesky answered without the new post; it may have been posted, "
+                "Vigie will check before trying again"
+            )
+        cid = created.get("cid")
+        return PostedReply(
+            external_id=uri,
+            url=_post_url(session, credentials, uri, rkey),
+            posted_at=parse_iso(record["createdAt"]) or self._now(),
+            extra={"rkey": rkey, **({"cid": cid} if isinstance(cid, str) else {})},
+        )
+
+    def find_existing(
+        self,
+        http: Fetcher,
+        credentials: BlueskyCredentials,
+        target: ReplyTarget,
+        idempotency_key: str,
+        text: str,
+    ) -> PostedReply | None:
+        """The record at this key's rkey (``com.atproto.repo.getRecord``), or None.
+
+        Raises PublishRejected if the key holds a post that answers something else.
+        """
+        self.check_target(target)
+        rkey = record_key(idempotency_key)
+
+        def get(session: BlueskySession) -> tuple[BlueskySession, Any]:
+            params = {"repo": _repo(session, credentials), "collection": POST_COLLECTION}
+            response = http.get(
+                _xrpc(credentials, "com.atproto.repo.getRecord"),
+                params=params | {"rkey": rkey},
+                headers=_bearer(session),
+            )
+            return session, response.json()
+
+        try:
+            session, found = signed_in(http, credentials, get)
+        except HttpStatusError as err:
+            if err.error_code == "RecordNotFound" or err.status_code in {404, 410}:
+                return None
+            raise lookup_error(err, NETWORK_TITLE) from None
+        except SourceError as err:
+            raise lookup_error(err, NETWORK_TITLE) from None
+        value = found.get("value") if isinstance(found, dict) else None
+        uri = found.get("uri") if isinstance(found, dict) else None
+        if not isinstance(value, dict) or not isinstance(uri, str):
+            raise PublishError("Bluesky sent an unexpected answer about the reply")
+        parent_uri = ((value.get("reply") or {}).get("parent") or {}).get("uri")
+        if parent_uri != target.external_id:
+            raise PublishRejected(
+                "this reply's key already holds another Bluesky post", "duplicate"
+            )
+        cid = found.get("cid")
+        return PostedReply(
+            external_id=uri,
+            url=_post_url(session, credentials, uri, rkey),
+            posted_at=parse_iso(value.get("createdAt")) or self._now(),
+            extra={"rkey": rkey, **({"cid": cid} if isinstance(cid, str) else {})},
+        )
+
+    def _thread(
+        self, http: Fetcher, credentials: BlueskyCredentials, target: ReplyTarget
+    ) -> tuple[_StrongRef, _StrongRef]:
+        """(parent, root) references of the post being answered."""
+        if not target.external_id.startswith("at://"):
+            raise PublishError("this Bluesky mention has no at:// address to reply to")
+
+        def get(session: BlueskySession) -> Any:
+            return http.get(
+                _xrpc(credentials, "app.bsky.feed.getPosts"),
+                params={"uris": target.external_id},
+                headers=_bearer(session),
+            ).json()
+
+        try:
+            payload = signed_in(http, credentials, get)
+        except SourceError as err:
+            raise lookup_error(err, NETWORK_TITLE) from None
+        posts = payload.get("posts") if isinstance(payload, dict) else None
+        candidates = posts if isinstance(posts, list) else []
+        post = next(
+            (p for p in candidates if isinstance(p, dict) and p.get("uri") == target.external_id),
+            None,
+        )
+        if post is None:
+            raise PublishTargetGone("the Bluesky post was deleted or is no longer visible")
+        if not isinstance(post.get("cid"), str):
+            raise PublishError("Bluesky sent an unexpected answer about the post")
+        parent = _StrongRef(target.external_id, post["cid"])
+        root = ((post.get("record") or {}).get("reply") or {}).get("root") or {}
+        if isinstance(root.get("uri"), str) and isinstance(root.get("cid"), str):
+            return parent, _StrongRef(root["uri"], root["cid"])
+        return parent, parent
+
+    def _facets(
+        self, http: Fetcher, credentials: BlueskyCredentials, text: str
+    ) -> list[dict[str, Any]]:
+        """Facet records; mentions whose handle does not resolve are left plain."""
+        dids: dict[str, str | None] = {}
+        records: list[dict[str, Any]] = []
+        for facet in detect_facets(text):
+            if facet.kind == "link":
+                records.append(facet.to_record())
+                continue
+            if facet.value not in dids:
+                dids[facet.value] = self._resolve_handle(http, credentials, facet.value)
+            did = dids[facet.value]
+            if did:
+                records.append(facet.to_record(did))
+        return records
+
+    def _resolve_handle(
+        self, http: Fetcher, credentials: BlueskyCredentials, handle: str
+    ) -> str | None:
+        """The DID of ``handle``, or None when the network says it does not resolve."""
+        try:
+            payload = http.get(
+                _xrpc(credentials, "com.atproto.identity.resolveHandle"),
+                params={"handle": handle},
+            ).json()
+        except HttpStatusError as err:
+            if err.status_code in {400, 404}:
+                return None
+            raise lookup_error(err, NETWORK_TITLE) from None
+        except SourceError as err:
+            raise lookup_error(err, NETWORK_TITLE) from None
+        did = payload.get("did") if isinstance(payload, dict) else None
+        return did if isinstance(did, str) and did.startswith("did:") else None
+
+
+def _xrpc(credentials: BlueskyCredentials, method: str) -> str:
+    return f"{credentials.service_url}/xrpc/{method}"
+
+
+def _repo(session: BlueskySession, credentials: BlueskyCredentials) -> str:
+    """The account's DID (or its handle when the server did not say)."""
+    return session.did or session.handle or credentials.handle
+
+
+def _post_url(session: BlueskySession, credentials: BlueskyCredentials, uri: str, rkey: str) -> str:
+    handle = session.handle or ("" if "@" in credentials.handle else credentials.handle)
+    profile = handle or uri.removeprefix("at://").split("/", 1)[0]
+    return f"https://bsky.app/profile/{profile}/post/{rkey}"
+
+
+def _timestamp(moment: datetime) -> str:
+    """RFC 3339 in UTC with milliseconds and ``Z``, as Bluesky's apps write ``createdAt``."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _write_error(err: SourceError) -> PublishError:
+    if isinstance(err, HttpStatusError) and err.status_code == 400:
+        message = str(err).lower()
+        reason = "too_long" if "longer than" in message or "too long" in message else "invalid"
+        return PublishRejected(f"Bluesky refused the reply ({err})", reason)
+    return write_error(err, NETWORK_TITLE)

@@ -1,0 +1,310 @@
+"""Replies on Mastodon: ``POST /api/v1/statuses`` with an ``Idempotency-Key``.
+
+The mention's status is first found on the brand account's own instance (status ids are
+per instance): directly when the mention was read there, otherwise by a resolving search
+for its URI. The reply's visibility is the configured one (public by default) but never
+wider than the status it answers, as Mastodon's own apps do: a reply to an unlisted
+status is unlisted, to a followers-only one followers-only.
+
+Mastodon keeps an ``Idempotency-Key`` for about an hour and answers a repeated key with
+the first status. Beyond that, ``find_existing`` looks through the account's recent
+statuses for a reply to the same status with the same text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+from urllib.parse import quote, urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+
+from bot.publishers.base import (
+    PostedReply,
+    Publisher,
+    PublisherCredentials,
+    PublishError,
+    PublishRejected,
+    PublishTargetGone,
+    PublishUnknownOutcome,
+    ReplyTarget,
+    check_idempotency_key,
+    lookup_error,
+    write_error,
+)
+from bot.sources.base import Fetcher, SourceError
+from bot.sources.http import HttpStatusError
+from bot.sources.text import collapse_whitespace, html_to_text, parse_iso
+
+__all__ = ["MastodonCredentials", "MastodonPublisher", "comparable_text", "reply_visibility"]
+
+NETWORK_TITLE = "Mastodon"
+VISIBILITIES = ("public", "unlisted", "private", "direct")
+"""From the widest audience to the narrowest."""
+RECONCILE_PAGES = 3
+PAGE_SIZE = 40
+SOURCE_CHECKS = 5
+"""Most replies to the same status whose plain-text source is fetched when reconciling."""
+
+Visibility = Literal["public", "unlisted", "private", "direct"]
+
+_REMOTE_MENTION = re.compile(r"(?<![\w/])(@[\w.\-]+)@[\w\-]+(?:\.[\w\-]+)+")
+
+
+class MastodonCredentials(PublisherCredentials):
+    """The brand account that replies on Mastodon."""
+
+    instance_url: str = Field(
+        description="Address of the brand account's instance, e.g. https://mastodon.social."
+    )
+    access_token: SecretStr = Field(
+        description="Access token of an app on that instance with the 'write:statuses' and "
+        "'read' scopes (read is needed to find the post and check what was posted)."
+    )
+    visibility: Visibility = Field(
+        default="public",
+        description="Widest visibility of replies (public, unlisted, private, direct); a "
+        "reply is never more visible than the post it answers.",
+    )
+
+    @field_validator("instance_url")
+    @classmethod
+    def _base(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if urlsplit(value).scheme not in {"http", "https"} or not urlsplit(value).hostname:
+            raise ValueError("the instance address must start with https://")
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class _Parent:
+    """The status being answered, as the replying account's instance knows it."""
+
+    status_id: str
+    visibility: str | None
+
+
+def reply_visibility(widest: str, parent: str | None) -> str:
+    """The narrower of the configured visibility and the parent status's visibility."""
+    if parent not in VISIBILITIES:
+        return widest
+    return max(widest, parent, key=VISIBILITIES.index)
+
+
+def comparable_text(text: str) -> str:
+    """Text reduced to what survives Mastodon's rendering: NFC, single spaces, and
+    ``@user@domain`` shown as ``@user``."""
+    text = unicodedata.normalize("NFC", text)
+    return collapse_whitespace(_REMOTE_MENTION.sub(r"\1", text))
+
+
+def _same_host(first: str, second: str) -> bool:
+    a, b = urlsplit(first.rstrip("/")), urlsplit(second.rstrip("/"))
+    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
+
+
+def _language(tag: str | None) -> str | None:
+    """The ISO 639 code Mastodon wants ("fr" from "fr-CA"), or None."""
+    primary = (tag or "").split("-")[0].strip().lower()
+    return primary if 2 <= len(primary) <= 3 and primary.isalpha() else None
+
+
+class MastodonPublisher(Publisher[MastodonCredentials]):
+    """Replies from a Mastodon account, deduplicated by the instance's Idempotency-Key."""
+
+    kind: ClassVar[str] = "mastodon"
+    title: ClassVar[str] = NETWORK_TITLE
+    credentials_model: ClassVar[type[PublisherCredentials]] = MastodonCredentials
+
+    def __init__(self, now: Callable[[], datetime] | None = None) -> None:
+        """``now`` stands in for the clock when a status has no readable ``created_at``."""
+        self._now = now or (lambda: datetime.now(UTC))
+
+    def publish(
+        self,
+        http: Fetcher,
+        credentials: MastodonCredentials,
+        target: ReplyTarget,
+        text: str,
+        idempotency_key: str,
+        *,
+        language: str | None = None,
+    ) -> PostedReply:
+        """Post ``text`` in reply to ``target`` with the ``Idempotency-Key`` header."""
+        self.check_target(target)
+        check_idempotency_key(idempotency_key)
+        if not text.strip():
+            raise PublishRejected("the reply is empty", "invalid")
+        parent = self._parent(http, credentials, target)
+        body: dict[str, Any] = {
+            "status": text,
+            "in_reply_to_id": parent.status_id,
+            "visibility": reply_visibility(credentials.visibility, parent.visibility),
+        }
+        lang = _language(language or target.language)
+        if lang:
+            body["language"] = lang
+        headers = _auth(credentials) | {"Idempotency-Key": idempotency_key}
+        try:
+            status = http.post(
+                f"{credentials.instance_url}/api/v1/statuses", json=body, headers=headers
+            ).json()
+        except SourceError as err:
+            raise _write_error(err) from None
+        posted = self._posted(status)
+        if posted is None:
+            raise PublishUnknownOutcome(
+                "Mastodon answered without the new status; it may have been posted, "
+                "Vigie will check before trying again"
+            )
+        return posted
+
+    def find_existing(
+        self,
+        http: Fetcher,
+        credentials: MastodonCredentials,
+        target: ReplyTarget,
+        idempotency_key: str,
+        text: str,
+    ) -> PostedReply | None:
+        """The account's recent reply to ``target`` with this text, if any.
+
+        Compares the rendered text first, then the plain-text source of the other
+        replies to the same status. Raises PublishTargetGone when the status cannot be
+        found any more.
+        """
+        self.check_target(target)
+        check_idempotency_key(idempotency_key)
+        parent = self._parent(http, credentials, target)
+        wanted = comparable_text(text)
+        base = credentials.instance_url
+        try:
+            me = http.get(
+                f"{base}/api/v1/accounts/verify_credentials", headers=_auth(credentials)
+            ).json()
+            account_id = me.get("id") if isinstance(me, dict) else None
+            if not account_id:
+                raise PublishError("Mastodon did not say which account the token belongs to")
+            others: list[dict[str, Any]] = []
+            for status in self._recent(http, credentials, str(account_id)):
+                if str(status.get("in_reply_to_id") or "") != parent.status_id:
+                    continue
+                if comparable_text(html_to_text(status.get("content"))) == wanted:
+                    return self._posted(status)
+                others.append(status)
+            for status in others[:SOURCE_CHECKS]:
+                if self._source_text(http, credentials, str(status.get("id"))) == wanted:
+                    return self._posted(status)
+        except SourceError as err:
+            raise lookup_error(err, NETWORK_TITLE) from None
+        return None
+
+    def _recent(
+        self, http: Fetcher, credentials: MastodonCredentials, account_id: str
+    ) -> list[dict[str, Any]]:
+        """The account's latest statuses, newest first, a few pages at most."""
+        url = f"{credentials.instance_url}/api/v1/accounts/{quote(account_id, safe='')}/statuses"
+        params: dict[str, Any] = {"limit": PAGE_SIZE, "exclude_reblogs": "true"}
+        found: list[dict[str, Any]] = []
+        for _ in range(RECONCILE_PAGES):
+            page = http.get(url, params=params, headers=_auth(credentials)).json()
+            statuses = [s for s in page if isinstance(s, dict)] if isinstance(page, list) else []
+            found.extend(statuses)
+            ids = [str(s["id"]) for s in statuses if s.get("id")]
+            if len(statuses) < PAGE_SIZE or not ids:
+                break
+            params["max_id"] = min(ids, key=lambda i: (len(i), i))
+        return found
+
+    def _source_text(self, http: Fetcher, credentials: MastodonCredentials, status_id: str) -> str:
+        """The plain text a status was written with (Mastodon 3.5+), or "" when unknown."""
+        url = f"{credentials.instance_url}/api/v1/statuses/{quote(status_id, safe='')}/source"
+        try:
+            source = http.get(url, headers=_auth(credentials)).json()
+        except HttpStatusError as err:
+            if err.status_code in {404, 410}:
+                return ""
+            raise
+        return comparable_text(str(source.get("text") or "")) if isinstance(source, dict) else ""
+
+    def _parent(
+        self, http: Fetcher, credentials: MastodonCredentials, target: ReplyTarget
+    ) -> _Parent:
+        """Find the status being answered on the account's instance."""
+        base = credentials.instance_url
+        try:
+            if target.status_id and target.instance and _same_host(target.instance, base):
+                status = http.get(
+                    f"{base}/api/v1/statuses/{quote(target.status_id, safe='')}",
+                    headers=_auth(credentials),
+                ).json()
+                return _parent_of(status, credentials)
+            for query in dict.fromkeys(q for q in (target.external_id, target.url) if q):
+                found = _search_hit(http, credentials, query)
+                if found is not None:
+                    return _parent_of(found, credentials)
+        except SourceError as err:
+            raise lookup_error(err, NETWORK_TITLE) from None
+        host = urlsplit(base).hostname or "the instance"
+        raise PublishTargetGone(
+            f"the Mastodon post could not be found from {host}; it may have been deleted"
+        )
+
+    def _posted(self, status: Any) -> PostedReply | None:
+        """The PostedReply of a status entity, or None if it is not one."""
+        if not isinstance(status, dict) or not status.get("id"):
+            return None
+        uri = str(status.get("uri") or status.get("url") or "")
+        url = str(status.get("url") or status.get("uri") or "")
+        if not uri:
+            return None
+        return PostedReply(
+            external_id=uri,
+            url=url,
+            posted_at=parse_iso(status.get("created_at")) or self._now(),
+            extra={"status_id": str(status["id"])},
+        )
+
+
+def _auth(credentials: MastodonCredentials) -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {credentials.access_token.get_secret_value()}",
+        "Accept": "application/json",
+    }
+
+
+def _search_hit(
+    http: Fetcher, credentials: MastodonCredentials, query: str
+) -> dict[str, Any] | None:
+    """The status whose URI or URL is ``query``, fetched by the instance if need be."""
+    payload = http.get(
+        f"{credentials.instance_url}/api/v2/search",
+        params={"q": query, "type": "statuses", "resolve": "true", "limit": 5},
+        headers=_auth(credentials),
+    ).json()
+    statuses = payload.get("statuses") if isinstance(payload, dict) else None
+    for status in statuses if isinstance(statuses, list) else []:
+        # A search may also match on words; only the very status is a valid parent.
+        if isinstance(status, dict) and query in (status.get("uri"), status.get("url")):
+            return status
+    return None
+
+
+def _parent_of(status: Any, credentials: MastodonCredentials) -> _Parent:
+    if not isinstance(status, dict) or not status.get("id"):
+        host = urlsplit(credentials.instance_url).hostname or "the instance"
+        raise PublishError(f"{host} sent an unexpected answer about the post")
+    visibility = status.get("visibility")
+    return _Parent(str(status["id"]), visibility if isinstance(visibility, str) else None)
+
+
+def _write_error(err: SourceError) -> PublishError:
+    if isinstance(err, HttpStatusError) and err.status_code == 422:
+        message = str(err).lower()
+        reason = "too_long" if "limit" in message or "too long" in message else "invalid"
+        return PublishRejected(f"Mastodon refused the reply ({err})", reason)
+    return write_error(err, NETWORK_TITLE)

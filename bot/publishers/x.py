@@ -1,0 +1,218 @@
+"""Replies on X: ``POST /2/tweets`` with an OAuth 2.0 user-context token.
+
+X has no idempotency key. What keeps "one post per approved draft" is the reply service
+calling ``find_existing`` before any second attempt: it reads the account's latest posts
+(``GET /2/users/me`` then ``GET /2/users/:id/tweets``) for a reply to the same tweet with
+the same text. X also refuses identical text from the same account for a while (403
+"duplicate content"); ``publish`` then reconciles and returns the earlier post.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from urllib.parse import quote, urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+
+from bot.publishers.base import (
+    PostedReply,
+    Publisher,
+    PublisherCredentials,
+    PublishError,
+    PublishRejected,
+    PublishTargetGone,
+    PublishUnknownOutcome,
+    ReplyTarget,
+    check_idempotency_key,
+    lookup_error,
+    write_error,
+)
+from bot.sources.base import Fetcher, SourceAuthError, SourceError
+from bot.sources.http import HttpStatusError
+from bot.sources.text import collapse_whitespace, parse_iso
+
+__all__ = ["XCredentials", "XPublisher", "comparable_text"]
+
+NETWORK_TITLE = "X"
+RECONCILE_PAGE_SIZE = 100
+_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+_TWEET_ID = re.compile(r"^\d{1,20}$")
+
+
+class XCredentials(PublisherCredentials):
+    """The brand account that replies on X."""
+
+    access_token: SecretStr = Field(
+        description="OAuth 2.0 user-context access token of the brand account, with the "
+        "tweet.read, tweet.write and users.read scopes."
+    )
+    base_url: str = Field(default="https://api.x.com", description="Address of the X API.")
+
+    @field_validator("base_url")
+    @classmethod
+    def _base(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if urlsplit(value).scheme not in {"http", "https"} or not urlsplit(value).hostname:
+            raise ValueError("the API address must start with https://")
+        return value
+
+
+def comparable_text(text: str) -> str:
+    """Text reduced to what survives X: entities decoded, links (which X shortens to
+    t.co) replaced by one marker, NFC, single spaces."""
+    text = unicodedata.normalize("NFC", html.unescape(text))
+    return collapse_whitespace(_URL.sub("<link>", text))
+
+
+def _auth(credentials: XCredentials) -> dict[str, str]:
+    return {"Authorization": f"Bearer {credentials.access_token.get_secret_value()}"}
+
+
+def _replied_to(tweet: dict[str, Any]) -> str | None:
+    for ref in tweet.get("referenced_tweets") or []:
+        if isinstance(ref, dict) and ref.get("type") == "replied_to" and ref.get("id"):
+            return str(ref["id"])
+    return None
+
+
+class XPublisher(Publisher[XCredentials]):
+    """Replies from an X account; reconciled by reading the account's latest posts."""
+
+    kind: ClassVar[str] = "x"
+    title: ClassVar[str] = NETWORK_TITLE
+    credentials_model: ClassVar[type[PublisherCredentials]] = XCredentials
+
+    def __init__(self, now: Callable[[], datetime] | None = None) -> None:
+        """``now`` stamps ``posted_at``: X's answer to a new post carries no time."""
+        self._now = now or (lambda: datetime.now(UTC))
+
+    def publish(
+        self,
+        http: Fetcher,
+        credentials: XCredentials,
+        target: ReplyTarget,
+        text: str,
+        idempotency_key: str,
+        *,
+        language: str | None = None,
+    ) -> PostedReply:
+        """Post the reply; a "duplicate content" refusal returns the earlier post.
+
+        ``language`` is ignored: X detects the language itself.
+        """
+        self.check_target(target)
+        check_idempotency_key(idempotency_key)
+        tweet_id = _tweet_id(target)
+        if not text.strip():
+            raise PublishRejected("the reply is empty", "invalid")
+        body = {"text": text, "reply": {"in_reply_to_tweet_id": tweet_id}}
+        try:
+            payload = http.post(
+                f"{credentials.base_url}/2/tweets", json=body, headers=_auth(credentials)
+            ).json()
+        except SourceError as err:
+            if _is_duplicate(err):
+                existing = self.find_existing(http, credentials, target, idempotency_key, text)
+                if existing is not None:
+                    return existing
+                raise PublishRejected(
+                    "X refuses to post the same text twice; change the reply a little",
+                    "duplicate",
+                ) from None
+            raise _write_error(err) from None
+        data = payload.get("data") if isinstance(payload, dict) else None
+        new_id = data.get("id") if isinstance(data, dict) else None
+        if not new_id:
+            raise PublishUnknownOutcome(
+                "X answered without the new post; it may have been posted, "
+                "Vigie will check before trying again"
+            )
+        return PostedReply(
+            external_id=str(new_id),
+            url=f"https://x.com/i/web/status/{new_id}",
+            posted_at=self._now(),
+        )
+
+    def find_existing(
+        self,
+        http: Fetcher,
+        credentials: XCredentials,
+        target: ReplyTarget,
+        idempotency_key: str,
+        text: str,
+    ) -> PostedReply | None:
+        """The account's reply to ``target`` with this text among its latest 100 posts."""
+        self.check_target(target)
+        check_idempotency_key(idempotency_key)
+        tweet_id = _tweet_id(target)
+        wanted = comparable_text(text)
+        try:
+            me = http.get(f"{credentials.base_url}/2/users/me", headers=_auth(credentials)).json()
+            user = me.get("data") if isinstance(me, dict) else None
+            if not isinstance(user, dict) or not user.get("id"):
+                raise PublishError("X did not say which account the token belongs to")
+            payload = http.get(
+                f"{credentials.base_url}/2/users/{quote(str(user['id']), safe='')}/tweets",
+                params={
+                    "max_results": RECONCILE_PAGE_SIZE,
+                    "exclude": "retweets",
+                    "tweet.fields": "created_at,referenced_tweets",
+                },
+                headers=_auth(credentials),
+            ).json()
+        except SourceError as err:
+            raise lookup_error(err, NETWORK_TITLE) from None
+        tweets = payload.get("data") if isinstance(payload, dict) else None
+        for tweet in tweets if isinstance(tweets, list) else []:
+            if not isinstance(tweet, dict) or not tweet.get("id"):
+                continue
+            if _replied_to(tweet) != tweet_id:
+                continue
+            if comparable_text(str(tweet.get("text") or "")) != wanted:
+                continue
+            username = user.get("username")
+            path = (
+                f"{username}/status" if isinstance(username, str) and username else "i/web/status"
+            )
+            return PostedReply(
+                external_id=str(tweet["id"]),
+                url=f"https://x.com/{path}/{tweet['id']}",
+                posted_at=parse_iso(tweet.get("created_at")) or self._now(),
+            )
+        return None
+
+
+def _tweet_id(target: ReplyTarget) -> str:
+    tweet_id = target.external_id.strip()
+    if not _TWEET_ID.match(tweet_id):
+        raise PublishError("this X mention has no post id to reply to")
+    return tweet_id
+
+
+def _is_duplicate(err: SourceError) -> bool:
+    return isinstance(err, SourceAuthError) and "duplicate" in str(err).lower()
+
+
+def _write_error(err: SourceError) -> PublishError:
+    message = str(err).lower()
+    if isinstance(err, SourceAuthError):
+        # X answers 403 for refusals that have nothing to do with the token.
+        if "deleted or not visible" in message:
+            return PublishTargetGone("the X post was deleted or is no longer visible")
+        if "not allowed" in message and "conversation" in message:
+            return PublishRejected(
+                "X does not let this account reply to that conversation (the author "
+                "limited who can reply)",
+                "not_allowed",
+            )
+        if "too long" in message:
+            return PublishRejected(f"X refused the reply as too long ({err})", "too_long")
+    if isinstance(err, HttpStatusError) and err.status_code == 400:
+        reason = "too_long" if "too long" in message else "invalid"
+        return PublishRejected(f"X refused the reply ({err})", reason)
+    return write_error(err, NETWORK_TITLE)

@@ -1,0 +1,206 @@
+"""Daily digests: posted once per channel and local day (run_due_digests), on demand
+(do_post_digest_now) or printed (preview_digests).
+
+Exactly once: the ``digest_runs`` row (unique per workspace, channel and local date) is
+inserted in the same transaction as the digest's outbox rows. A worker that loses the race
+gets an IntegrityError, rolls everything back and skips; a restarted process sees the row.
+A digest missed while no process ran is still sent later the same local day.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.i18n import t
+from bot.services.actors import Actor
+from bot.services.digest_report import (
+    DigestReport,
+    SpikeProvider,
+    build_digest_report,
+    complete_days,
+    series_key,
+)
+from bot.services.errors import ServiceError
+from bot.services.outbox import KIND_POST, KIND_UPLOAD, do_enqueue
+from bot.services.permissions import require_role
+from bot.services.reporting_schedule import DigestChannel, channel_config, digest_channels
+from bot.services.reporting_time import at_local
+from bot.slack.charts import render_sentiment_chart
+from bot.slack.digest_blocks import build_digest_blocks, chart_labels
+from storage.db import transaction
+from storage.models import Role, Workspace
+from storage.models_reporting import DigestRun
+
+log = logging.getLogger(__name__)
+
+POSTED = "posted"
+SKIPPED_EMPTY = "skipped_empty"
+ALREADY_DONE = "already_done"
+FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class DigestOutcome:
+    """What happened to one channel's daily digest in one scheduler tick."""
+
+    workspace_id: int
+    channel_id: str
+    local_date: date
+    status: str
+    mention_count: int = 0
+    error: str | None = None
+
+
+def _cached_days(session: Session, config: DigestChannel) -> dict[str, list[int]]:
+    row = session.scalar(
+        select(DigestRun).where(DigestRun.workspace_id == config.workspace_id,
+                                DigestRun.channel_id == config.channel_id)
+        .order_by(DigestRun.id.desc()).limit(1))
+    if row is None or not row.series or row.series.get("key") != series_key(config):
+        return {}
+    days = row.series.get("days")
+    return dict(days) if isinstance(days, dict) else {}
+
+
+def _chart_png(report: DigestReport, language: str) -> bytes:
+    labels = chart_labels(language)
+    return render_sentiment_chart(
+        [item.day.strftime("%d %b") for item in report.chart],
+        {key: [item.counts[key] for item in report.chart] for key in labels["series"]},
+        title=t(language, "digest.chart_title", zone=report.timezone),
+        xlabel=t(language, "digest.chart_x", zone=report.timezone),
+        ylabel=t(language, "digest.chart_y"), legend=labels["series"])
+
+
+def _enqueue(session: Session, workspace_id: int, channel: str, report: DigestReport,
+             language: str, png: bytes | None, dedupe: str | None) -> None:
+    text, blocks = build_digest_blocks(report, language)
+    do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST, channel=channel,
+               payload={"text": text, "blocks": blocks},
+               dedupe_key=f"{dedupe}:post" if dedupe else None)
+    if png is not None:
+        day = report.local_date.isoformat()
+        do_enqueue(session, workspace_id=workspace_id, kind=KIND_UPLOAD, channel=channel,
+                   payload={"filename": f"vigie-digest-{day}.png",
+                            "content_b64": base64.b64encode(png).decode("ascii"),
+                            "title": t(language, "digest.chart_title", zone=report.timezone),
+                            "comment": None},
+                   dedupe_key=f"{dedupe}:chart" if dedupe else None)
+
+
+def _due(config: DigestChannel, now: datetime) -> tuple[date, datetime] | None:
+    local_date = now.astimezone(config.tz).date()
+    scheduled = at_local(local_date, config.local_time, config.tz)
+    if scheduled > now or (config.active_since is not None and scheduled < config.active_since):
+        return None
+    return local_date, scheduled
+
+
+def run_due_digests(sessions: sessionmaker[Session], *, now: datetime, default_timezone: str,
+                    spikes: SpikeProvider | None = None, chart: bool = True
+                    ) -> list[DigestOutcome]:
+    """Post every digest due at ``now`` that was not posted yet this local day.
+
+    Call it every minute from any number of workers: each (workspace, channel, local date)
+    is posted once. Returns what happened to each channel that was due.
+    """
+    due: list[tuple[DigestChannel, date, datetime]] = []
+    with sessions() as session:
+        for workspace in session.scalars(select(Workspace).order_by(Workspace.id)):
+            for config in digest_channels(session, workspace, default_timezone):
+                when = _due(config, now)
+                if when is not None:
+                    due.append((config, *when))
+        if not due:
+            return []
+        done = set(session.execute(
+            select(DigestRun.workspace_id, DigestRun.channel_id, DigestRun.local_date)
+            .where(DigestRun.local_date.in_({local_date for _c, local_date, _s in due}))
+        ).tuples())
+    outcomes = []
+    for config, local_date, scheduled in due:
+        if (config.workspace_id, config.channel_id, local_date) in done:
+            continue
+        try:
+            outcomes.append(_run_one(sessions, config, local_date, scheduled, now, spikes,
+                                     chart))
+        except Exception as err:  # one channel's failure must not stop the others
+            log.exception("digest for %s failed", config.channel_id)
+            outcomes.append(DigestOutcome(config.workspace_id, config.channel_id, local_date,
+                                          FAILED, error=type(err).__name__))
+    return outcomes
+
+
+def _run_one(sessions: sessionmaker[Session], config: DigestChannel, local_date: date,
+             scheduled: datetime, now: datetime, spikes: SpikeProvider | None,
+             chart: bool) -> DigestOutcome:
+    with sessions() as session:
+        report = build_digest_report(session, config, end=scheduled, now=now, spikes=spikes,
+                                     cached_days=_cached_days(session, config))
+    post = not (report.empty and config.skip_empty)
+    # The chart is drawn before the transaction so the run row is held as briefly as possible.
+    png = _chart_png(report, config.language) if post and chart and not report.empty else None
+    series: dict[str, Any] = {"key": series_key(config),
+                              "days": complete_days(report.chart, config, scheduled)}
+    try:
+        with transaction(sessions) as session:
+            session.add(DigestRun(
+                workspace_id=config.workspace_id, channel_id=config.channel_id,
+                local_date=local_date, scheduled_for=scheduled, window_start=report.window_start,
+                window_end=report.window_end, mention_count=report.total.current, posted=post,
+                series=series))
+            session.flush()
+            if post:
+                _enqueue(session, config.workspace_id, config.channel_id, report,
+                         config.language, png,
+                         f"digest:{config.workspace_id}:{config.channel_id}:{local_date}")
+    except IntegrityError:
+        return DigestOutcome(config.workspace_id, config.channel_id, local_date, ALREADY_DONE)
+    return DigestOutcome(config.workspace_id, config.channel_id, local_date,
+                         POSTED if post else SKIPPED_EMPTY, report.total.current)
+
+
+def do_post_digest_now(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,
+                       channel_id: str, now: datetime, language: str,
+                       default_timezone: str = "UTC", spikes: SpikeProvider | None = None,
+                       chart: bool = True) -> DigestReport:
+    """Post the digest of the local day ending ``now`` to ``channel_id`` (`/cm digest now`).
+
+    It does not count as the daily run. An empty day still posts its one line.
+    """
+    if not channel_id:
+        raise ServiceError("digest.bad_channel", channel=channel_id)
+    with sessions() as session:
+        if actor.user_id:
+            require_role(session, workspace_id, actor.user_id, Role.AGENT)
+        config = channel_config(session, workspace_id, channel_id, default_timezone)
+        report = build_digest_report(session, config, end=now, now=now, spikes=spikes,
+                                     cached_days=_cached_days(session, config))
+    png = _chart_png(report, language) if chart and not report.empty else None
+    with transaction(sessions) as session:
+        _enqueue(session, workspace_id, channel_id, report, language, png, None)
+    return report
+
+
+def preview_digests(sessions: sessionmaker[Session], workspace_id: int, *, now: datetime,
+                    default_timezone: str = "UTC", channel_id: str | None = None
+                    ) -> list[tuple[DigestChannel, DigestReport]]:
+    """The digests of the local day ending ``now``, built but not posted (`vigie digest
+    --preview`): every digest channel of the workspace, or only ``channel_id``."""
+    with sessions() as session:
+        if channel_id:
+            configs = [channel_config(session, workspace_id, channel_id, default_timezone)]
+        else:
+            workspace = session.get(Workspace, workspace_id)
+            configs = digest_channels(session, workspace, default_timezone) if workspace else []
+        return [(config, build_digest_report(session, config, end=now, now=now,
+                                             cached_days=_cached_days(session, config)))
+                for config in configs]

@@ -1,0 +1,316 @@
+"""The numbers of a channel's daily digest, computed with SQL aggregates (build_digest_report).
+
+Definitions (actionable, answered, open, overdue, first-response time) are those of
+``bot.services.reporting_queries``. The digest's day is the local day ending at ``end``:
+from the same wall-clock time the day before (23 or 25 hours when clocks change), compared
+with the local day before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy.orm import Session
+
+from bot.services.reporting_queries import (
+    SENTIMENT_LABELS,
+    UNKNOWN,
+    AuthorReach,
+    MentionLine,
+    ResponseTimes,
+    Scope,
+    actionable,
+    answered,
+    bucket_case,
+    count_if,
+    in_window,
+    mention_lines,
+    open_work,
+    response_percentiles,
+    scope_slas,
+    sentiment_series,
+    sla_overdue,
+    top_authors,
+)
+from bot.services.reporting_schedule import DigestChannel
+from bot.services.reporting_time import day_window, local_days
+from storage.models import Mention, Watch
+
+CHART_DAYS = 14
+TOP_PRIORITY = 5
+TOP_AUTHORS = 5
+OVERDUE_SHOWN = 10
+WAITED_EXAMPLES = 3
+SERIES_KEYS = (*SENTIMENT_LABELS, UNKNOWN)
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeNote:
+    """A spike of mentions to report, as the spike analysis decided it."""
+
+    title: str
+    detail: str = ""
+    url: str | None = None
+
+
+SpikeProvider = Callable[[Session, Scope, datetime, datetime], Sequence[SpikeNote]]
+"""Hook for the spike analysis: the spikes of a scope in [start, end). None: no section."""
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A count in the digest's day and in the day before."""
+
+    current: int
+    previous: int
+
+    @property
+    def delta(self) -> int:
+        """current - previous."""
+        return self.current - self.previous
+
+
+@dataclass(frozen=True, slots=True)
+class WaitedGroup:
+    """Mentions of one watch that stayed below its alert threshold: they waited for this."""
+
+    watch_name: str
+    threshold: int
+    count: int
+    examples: list[MentionLine]
+
+
+@dataclass(frozen=True, slots=True)
+class DayCounts:
+    """One local day of the chart: mentions by sentiment."""
+
+    day: date
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class DigestReport:
+    """Everything a digest shows, for one channel and one local day."""
+
+    channel_id: str
+    timezone: str
+    window_start: datetime
+    window_end: datetime
+    as_of: datetime
+    total: Change
+    by_network: list[tuple[str, Change]]
+    by_sentiment: list[tuple[str, Change]]
+    responses: ResponseTimes
+    open_by_status: dict[str, int]
+    overdue_count: int
+    overdue: list[MentionLine]
+    top_authors: list[AuthorReach]
+    top_priority: list[MentionLine]
+    waited: list[WaitedGroup]
+    chart: list[DayCounts]
+    spikes: list[SpikeNote] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        """True when no mention arrived in the digest's day."""
+        return self.total.current == 0
+
+    @property
+    def open_total(self) -> int:
+        """All open mentions."""
+        return sum(self.open_by_status.values())
+
+    @property
+    def local_date(self) -> date:
+        """The local date the digest is for (the day its window ends)."""
+        return self.window_end.astimezone(ZoneInfo(self.timezone)).date()
+
+
+@dataclass
+class _DayCounts:
+    """What one GROUP BY over the digest's day and the day before yields."""
+
+    totals: list[int] = field(default_factory=lambda: [0, 0])
+    networks: dict[str, list[int]] = field(default_factory=dict)
+    sentiments: dict[str, list[int]] = field(
+        default_factory=lambda: {key: [0, 0] for key in SERIES_KEYS})
+    actionable: int = 0
+    answered: int = 0
+    responded: int = 0
+    waited: dict[int, int] = field(default_factory=dict)
+    days: dict[int, dict[str, int]] = field(default_factory=dict)
+
+
+def _flag(condition: Any) -> Any:
+    return case((condition, 1), else_=0)
+
+
+def _day_pass(session: Session, scope: Scope, thresholds: dict[int, int],
+              previous_start: datetime, start: datetime, end: datetime,
+              day_edges: list[datetime]) -> _DayCounts:
+    # One pass over both days (an index-only scan of ix_mentions_reporting) gives the
+    # volumes, the answered counts, the waited counts and the chart's last days: a few
+    # grouping keys and conditional sums, so the groups stay few.
+    threshold = case(thresholds, value=Mention.watch_id, else_=-1) if thresholds else -1
+    keys = [
+        _flag(Mention.created_at >= start).label("current"),
+        bucket_case(day_edges).label("day") if len(day_edges) > 1 else literal(-1).label("day"),
+        Mention.network, Mention.sentiment_label, Mention.watch_id,
+    ]
+    sums = [
+        func.count(), count_if(actionable()), count_if(and_(actionable(), answered())),
+        count_if(and_(actionable(), Mention.first_response_at.is_not(None))),
+        count_if(and_(Mention.alerted.is_(False), Mention.priority < threshold)),
+    ]
+    rows = session.execute(
+        select(*keys, *sums).where(*scope.where(), *in_window(previous_start, end))
+        .group_by(*keys)
+    ).all()
+    out = _DayCounts()
+    for current, day, network, label, watch_id, count, acted, done, responded, waited in rows:
+        slot = 0 if current else 1
+        label = label if label in out.sentiments else UNKNOWN
+        out.totals[slot] += count
+        out.networks.setdefault(network, [0, 0])[slot] += count
+        out.sentiments[label][slot] += count
+        if day >= 0:
+            out.days.setdefault(int(day), dict.fromkeys(SERIES_KEYS, 0))[label] += count
+        if current:
+            out.actionable += int(acted)
+            out.answered += int(done)
+            out.responded += int(responded)
+            if waited and watch_id is not None:
+                out.waited[watch_id] = out.waited.get(watch_id, 0) + int(waited)
+    return out
+
+
+def _volume(counts: _DayCounts
+            ) -> tuple[Change, list[tuple[str, Change]], list[tuple[str, Change]]]:
+    by_network = sorted(((name, Change(*pair)) for name, pair in counts.networks.items()),
+                        key=lambda item: (-item[1].current, -item[1].previous, item[0]))
+    by_sentiment = [(key, Change(*counts.sentiments[key])) for key in SERIES_KEYS
+                    if key != UNKNOWN or any(counts.sentiments[UNKNOWN])]
+    return Change(*counts.totals), by_network, by_sentiment
+
+
+def _open(session: Session, scope: Scope, now: datetime
+          ) -> tuple[dict[str, int], int, list[MentionLine]]:
+    still_open = and_(*scope.where(), open_work(), Mention.created_at <= now)
+    by_status = {status: int(count) for status, count in session.execute(
+        select(Mention.status, func.count()).where(still_open).group_by(Mention.status))}
+    overdue = sla_overdue(scope_slas(session, scope), now)
+    overdue_count = int(session.scalar(
+        select(func.count()).select_from(Mention).where(still_open, overdue)) or 0)
+    lines = mention_lines(session, still_open, overdue,
+                          order_by=(Mention.priority.desc(), Mention.created_at, Mention.id),
+                          limit=OVERDUE_SHOWN) if overdue_count else []
+    return by_status, overdue_count, lines
+
+
+def _waited(session: Session, scope: Scope, watches: dict[int, tuple[str, int]],
+            counts: dict[int, int], start: datetime, end: datetime) -> list[WaitedGroup]:
+    groups = []
+    for watch_id, count in sorted(counts.items(),
+                                  key=lambda item: (-item[1], watches[item[0]][0])):
+        name, threshold = watches[watch_id]
+        # Walks ix_mentions_priority down from the threshold: a few rows, no sort.
+        examples = mention_lines(
+            session, *scope.where(), Mention.watch_id == watch_id, *in_window(start, end),
+            Mention.alerted.is_(False), Mention.priority < threshold,
+            order_by=(Mention.priority.desc(), Mention.id.desc()), limit=WAITED_EXAMPLES)
+        groups.append(WaitedGroup(name, threshold, count, examples))
+    return groups
+
+
+def chart_series(session: Session, config: DigestChannel, end: datetime,
+                 cached: dict[str, list[int]] | None = None,
+                 counted: dict[date, dict[str, int]] | None = None) -> list[DayCounts]:
+    """Mentions by sentiment for each of the last 14 local days (the last one ends at ``end``).
+
+    ``counted`` holds days already counted (the digest's own pass); ``cached`` maps ISO
+    dates of complete days to counts kept by an earlier run. Days in neither are counted in
+    one GROUP BY.
+    """
+    days = local_days(end.astimezone(config.tz).date(), CHART_DAYS, config.tz)
+    cached = cached or {}
+    counted = counted or {}
+    known = {day: dict(zip(SERIES_KEYS, cached[day.isoformat()], strict=True))
+             for day, _s, day_end in days if day.isoformat() in cached and day_end <= end}
+    known.update(counted)
+    missing = [(day, day_start, min(day_end, end)) for day, day_start, day_end in days
+               if day not in known]
+    if missing:
+        first, last = missing[0][1], missing[-1][2]
+        span = [(day, day_start) for day, day_start, _e in days
+                if first <= day_start < last]
+        series = sentiment_series(session, config.scope, [s for _d, s in span] + [last])
+        for (day, _start), day_counts in zip(span, series, strict=True):
+            known.setdefault(day, day_counts)
+    return [DayCounts(day, known.get(day, dict.fromkeys(SERIES_KEYS, 0)))
+            for day, _s, _e in days]
+
+
+def complete_days(report_chart: list[DayCounts], config: DigestChannel, end: datetime
+                  ) -> dict[str, list[int]]:
+    """The chart's days that are over at ``end``, in the form ``chart_series`` reuses."""
+    over = {day for day, _start, day_end in local_days(
+        end.astimezone(config.tz).date(), CHART_DAYS, config.tz) if day_end <= end}
+    return {item.day.isoformat(): [item.counts[key] for key in SERIES_KEYS]
+            for item in report_chart if item.day in over}
+
+
+def build_digest_report(session: Session, config: DigestChannel, *, end: datetime,
+                        now: datetime, spikes: SpikeProvider | None = None,
+                        cached_days: dict[str, list[int]] | None = None) -> DigestReport:
+    """The digest of ``config``'s channel for the local day ending at ``end``; open and
+    overdue work is as of ``now``."""
+    scope = config.scope
+    start, end = day_window(end, config.tz)
+    previous_start, _ = day_window(start, config.tz)
+    watches = _watches(session, scope)
+    days = [(day, day_start) for day, day_start, _e in
+            local_days(end.astimezone(config.tz).date(), CHART_DAYS, config.tz)
+            if previous_start <= day_start < end]
+    counts = _day_pass(session, scope, {wid: th for wid, (_n, th) in watches.items()},
+                       previous_start, start, end, [s for _d, s in days] + [end])
+    total, by_network, by_sentiment = _volume(counts)
+    open_by_status, overdue_count, overdue = _open(session, scope, now)
+    top = mention_lines(session, *scope.where(), *in_window(start, end),
+                        order_by=(Mention.priority.desc(), Mention.created_at.desc(),
+                                  Mention.id.desc()), limit=TOP_PRIORITY) if total.current else []
+    median, p90 = response_percentiles(session, scope, start, end, counts.responded)
+    return DigestReport(
+        channel_id=config.channel_id, timezone=config.timezone_name, window_start=start,
+        window_end=end, as_of=now, total=total, by_network=by_network,
+        by_sentiment=by_sentiment,
+        responses=ResponseTimes(counts.actionable, counts.answered, counts.responded, median,
+                                p90),
+        open_by_status=open_by_status, overdue_count=overdue_count, overdue=overdue,
+        top_authors=top_authors(session, scope, start, end, TOP_AUTHORS) if total.current
+        else [],
+        top_priority=top,
+        waited=_waited(session, scope, watches, counts.waited, start, end),
+        chart=chart_series(session, config, end, cached_days,
+                           {day: counts.days.get(index, dict.fromkeys(SERIES_KEYS, 0))
+                            for index, (day, _s) in enumerate(days)}),
+        spikes=list(spikes(session, scope, start, end)) if spikes else [],
+    )
+
+
+def _watches(session: Session, scope: Scope) -> dict[int, tuple[str, int]]:
+    query = select(Watch.id, Watch.name, Watch.alert_threshold).where(
+        Watch.workspace_id == scope.workspace_id)
+    if scope.watch_ids is not None:
+        query = query.where(Watch.id.in_(scope.watch_ids))
+    return {wid: (name, threshold) for wid, name, threshold in session.execute(query)}
+
+
+def series_key(config: DigestChannel) -> dict[str, Any]:
+    """What a cached chart series depends on: the zone and the watches covered."""
+    ids = config.scope.watch_ids
+    return {"tz": config.timezone_name, "watches": list(ids) if ids is not None else None}

@@ -1,0 +1,183 @@
+"""Exports of mentions with their workflow state: CSV or JSON Lines.
+
+`/cm export [7d|30d] [watch]` uploads a CSV to the channel (the newest 10,000 mentions at
+most, so the file fits in an outbox row); `vigie export` streams any period to a file or
+stdout. CSV cells that a spreadsheet would run as a formula (starting with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return) are prefixed with a quote.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TextIO
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.i18n import t
+from bot.services.actors import Actor
+from bot.services.errors import ServiceError
+from bot.services.mention_search import parse_duration
+from bot.services.outbox import KIND_UPLOAD, do_enqueue
+from bot.services.permissions import require_role
+from bot.services.reporting_queries import card_url
+from bot.services.watches import get_watch_by_name
+from storage.db import transaction
+from storage.models import Author, Mention, Role, Watch
+
+COLUMNS = (
+    "id", "created_at", "published_at", "network", "watch", "author", "author_followers",
+    "url", "title", "text", "language", "sentiment", "sentiment_label", "intent", "priority",
+    "status", "owner", "alerted", "card_url", "first_response_at", "first_response_minutes",
+    "replied_at", "reply_url",
+)
+SLACK_PERIODS = ("7d", "30d")
+SLACK_ROW_LIMIT = 10_000
+FORMATS = ("csv", "jsonl")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+BATCH = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    """What an export to Slack produced."""
+
+    rows: int
+    total: int
+    filename: str
+
+    @property
+    def truncated(self) -> bool:
+        """True when the period held more mentions than the file carries."""
+        return self.total > self.rows
+
+
+def csv_safe(value: Any) -> Any:
+    """A cell value a spreadsheet will show as text, never run as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _conditions(workspace_id: int, since: datetime, until: datetime, watch_id: int | None
+                ) -> list[ColumnElement[bool]]:
+    conditions = [Mention.workspace_id == workspace_id, Mention.created_at >= since,
+                  Mention.created_at < until]
+    if watch_id is not None:
+        conditions.append(Mention.watch_id == watch_id)
+    return conditions
+
+
+def _query(workspace_id: int, since: datetime, until: datetime, watch_id: int | None
+           ) -> Select[Any]:
+    return (
+        select(Mention, Author.handle, Author.followers, Watch.name)
+        .join(Author, Author.id == Mention.author_id, isouter=True)
+        .join(Watch, Watch.id == Mention.watch_id, isouter=True)
+        .where(*_conditions(workspace_id, since, until, watch_id))
+    )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _record(m: Mention, handle: str | None, followers: int | None, watch: str | None
+            ) -> dict[str, Any]:
+    minutes = None
+    if m.first_response_at is not None:
+        minutes = round((m.first_response_at - m.created_at).total_seconds() / 60, 1)
+    return {
+        "id": m.id, "created_at": _iso(m.created_at), "published_at": _iso(m.published_at),
+        "network": m.network, "watch": watch, "author": handle, "author_followers": followers,
+        "url": m.url, "title": m.title, "text": m.text, "language": m.language,
+        "sentiment": m.sentiment, "sentiment_label": m.sentiment_label, "intent": m.intent,
+        "priority": m.priority, "status": m.status, "owner": m.assignee_user_id,
+        "alerted": m.alerted, "card_url": card_url(m.slack_channel, m.slack_ts),
+        "first_response_at": _iso(m.first_response_at), "first_response_minutes": minutes,
+        "replied_at": _iso(m.replied_at), "reply_url": m.reply_url,
+    }
+
+
+def iter_mentions(session: Session, workspace_id: int, *, since: datetime, until: datetime,
+                  watch: str | None = None, limit: int | None = None
+                  ) -> Iterator[dict[str, Any]]:
+    """Mentions stored in [since, until), newest first, as flat records (streamed)."""
+    watch_id = get_watch_by_name(session, workspace_id, watch).id if watch else None
+    query = _query(workspace_id, since, until, watch_id).order_by(Mention.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    for row in session.execute(query.execution_options(yield_per=BATCH)):
+        yield _record(*row)
+
+
+def write_csv(records: Iterable[dict[str, Any]], out: TextIO) -> int:
+    """Write ``records`` as CSV with a header; returns the number of rows."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    count = 0
+    for record in records:
+        writer.writerow([csv_safe("" if record[c] is None else record[c]) for c in COLUMNS])
+        count += 1
+    return count
+
+
+def write_jsonl(records: Iterable[dict[str, Any]], out: TextIO) -> int:
+    """Write one JSON object per line; returns the number of lines."""
+    count = 0
+    for record in records:
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        count += 1
+    return count
+
+
+def export_mentions(sessions: sessionmaker[Session], workspace_id: int, out: TextIO, *,
+                    since: str, fmt: str, now: datetime, watch: str | None = None) -> int:
+    """`vigie export`: every mention of the last ``since`` (``30d``...) as CSV or JSONL."""
+    if fmt not in FORMATS:
+        raise ServiceError("export.bad_format", value=fmt, valid=", ".join(FORMATS))
+    start = now - parse_duration(since)
+    with sessions() as session:
+        records = iter_mentions(session, workspace_id, since=start, until=now, watch=watch)
+        return write_csv(records, out) if fmt == "csv" else write_jsonl(records, out)
+
+
+def parse_export_period(text: str | None) -> timedelta:
+    """``7d`` or ``30d`` (default 7d) for `/cm export`; ServiceError otherwise."""
+    value = (text or SLACK_PERIODS[0]).strip().lower()
+    if value not in SLACK_PERIODS:
+        raise ServiceError("export.bad_period", value=text or "", valid=", ".join(SLACK_PERIODS))
+    return parse_duration(value)
+
+
+def do_export_to_slack(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,
+                       channel_id: str, period: str | None, watch: str | None, now: datetime,
+                       language: str) -> ExportResult:
+    """Upload a CSV of the period's mentions to ``channel_id`` through the outbox."""
+    start = now - parse_export_period(period)
+    with sessions() as session:
+        if actor.user_id:
+            require_role(session, workspace_id, actor.user_id, Role.AGENT)
+        watch_id = get_watch_by_name(session, workspace_id, watch).id if watch else None
+        total = int(session.scalar(select(func.count()).select_from(Mention).where(
+            *_conditions(workspace_id, start, now, watch_id))) or 0)
+        buffer = io.StringIO()
+        rows = write_csv(iter_mentions(session, workspace_id, since=start, until=now,
+                                       watch=watch, limit=SLACK_ROW_LIMIT), buffer)
+    day = now.date().isoformat()
+    filename = f"vigie-mentions-{(watch or 'all').lower()}-{period or SLACK_PERIODS[0]}-{day}.csv"
+    comment = t(language, "export.comment", rows=rows, total=total)
+    with transaction(sessions) as session:
+        do_enqueue(session, workspace_id=workspace_id, kind=KIND_UPLOAD, channel=channel_id,
+                   payload={"filename": filename,
+                            # A byte-order mark makes spreadsheet apps read the file as UTF-8.
+                            "content_b64": base64.b64encode(
+                                buffer.getvalue().encode("utf-8-sig")).decode("ascii"),
+                            "title": filename, "comment": comment})
+    return ExportResult(rows, total, filename)

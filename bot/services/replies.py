@@ -1,0 +1,165 @@
+"""Posting approved replies back to Mastodon, Bluesky and X, exactly once per draft.
+
+Approval queues a ``reply_posts`` row whose idempotency key is stored before any network
+call. The sender claims due rows (a lease), records the attempt, calls the network, and
+records the result with the mention's "replied" transition in one transaction. A row
+retried after a crash or an unknown outcome first asks the network whether the reply
+already exists (``publish_once``), so no draft is ever posted twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.i18n import t
+from bot.publishers.base import (
+    PublisherCredentials,
+    PublishError,
+    PublishRateLimited,
+    ReplyTarget,
+    publish_once,
+)
+from bot.publishers.registry import get_publisher
+from bot.services.actors import Actor
+from bot.services.errors import ServiceError
+from bot.services.outbox import KIND_THREAD, KIND_UPDATE_CARD, do_enqueue
+from bot.services.reply_queue import FAILED, PENDING, POSTED, credentials_for, latest_reply
+from bot.services.workflow import mark_replied, require_action
+from bot.slack.escape import escape
+from bot.sources.http import HttpClient
+from storage.db import transaction
+from storage.models import Draft, Mention, MentionStatus, SourceRow, Workspace, utcnow
+from storage.models_replies import ReplyPost
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 6
+NETWORK_ACTOR = Actor(None, "network")
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyOutcome:
+    """What happened to one queued reply."""
+
+    mention_id: int
+    status: str
+    url: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    id: int
+    attempted_before: bool
+    network: str
+    credentials: PublisherCredentials
+    target: ReplyTarget
+    text: str
+    key: str
+    language: str | None
+
+
+def _claim(sessions: sessionmaker[Session], now: datetime, limit: int) -> list[_Job]:
+    jobs: list[_Job] = []
+    with transaction(sessions) as session:
+        query = (select(ReplyPost).where(ReplyPost.status == PENDING,
+                                         ReplyPost.next_attempt_at <= now)
+                 .order_by(ReplyPost.id).limit(limit))
+        if session.bind is not None and session.bind.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        for row in session.scalars(query):
+            mention = session.get(Mention, row.mention_id)
+            draft = session.get(Draft, row.draft_id)
+            source = session.get(SourceRow, mention.source_id) if mention and \
+                mention.source_id else None
+            credentials = credentials_for(row.network, source.config) if source else None
+            if mention is None or draft is None or credentials is None:
+                row.status, row.error = FAILED, "the source's credentials are gone"
+                continue
+            jobs.append(_Job(row.id, row.attempts > 0, row.network, credentials,
+                             ReplyTarget(network=mention.network,
+                                         external_id=mention.external_id, url=mention.url,
+                                         language=mention.language),
+                             draft.text, row.idempotency_key, mention.language))
+            # The attempt and its lease are committed before the network is called.
+            row.attempts += 1
+            row.next_attempt_at = now + LEASE
+    return jobs
+
+
+def _note(session: Session, row: ReplyPost, key: str, **params: Any) -> None:
+    mention = session.get(Mention, row.mention_id)
+    if mention is None or not mention.slack_channel:
+        return
+    workspace = session.get(Workspace, row.workspace_id)
+    language = workspace.locale if workspace else "en"
+    for kind, payload in ((KIND_UPDATE_CARD, {}),
+                          (KIND_THREAD, {"text": t(language, key, **params)})):
+        do_enqueue(session, workspace_id=row.workspace_id, kind=kind,
+                   channel=mention.slack_channel, mention_id=mention.id, payload=payload)
+
+
+def _record(sessions: sessionmaker[Session], job: _Job, now: datetime,
+            result: Any, error: PublishError | None) -> ReplyOutcome:
+    with transaction(sessions) as session:
+        row = session.get(ReplyPost, job.id)
+        assert row is not None
+        if error is None:
+            row.status, row.external_id, row.url = POSTED, result.external_id, result.url
+            row.posted_at, row.error = now, None
+            mention = session.get(Mention, row.mention_id)
+            if mention is not None and mention.status == MentionStatus.APPROVED.value:
+                mark_replied(session, row.workspace_id, NETWORK_ACTOR, mention,
+                             reply_url=result.url, now=now, note_key="replies.note_posted")
+            return ReplyOutcome(row.mention_id, POSTED, url=result.url)
+        row.error = str(error)
+        if error.retryable and row.attempts < MAX_ATTEMPTS:
+            wait = error.retry_after if isinstance(error, PublishRateLimited) and \
+                error.retry_after else 30 * 2 ** row.attempts
+            row.next_attempt_at = now + timedelta(seconds=min(wait, 3600))
+            return ReplyOutcome(row.mention_id, PENDING, error=str(error))
+        row.status = FAILED
+        _note(session, row, "replies.note_failed", error=escape(str(error)))
+        return ReplyOutcome(row.mention_id, FAILED, error=str(error))
+
+
+def flush_replies(sessions: sessionmaker[Session], http_factory: Callable[[bool], HttpClient],
+                  *, now: datetime | None = None, limit: int = 20) -> list[ReplyOutcome]:
+    """Post what is due; one failure never stops the others."""
+    moment = now or utcnow()
+    outcomes = []
+    for job in _claim(sessions, moment, limit):
+        publisher = get_publisher(job.network)
+        result, error = None, None
+        try:
+            with http_factory(True) as http:
+                result = publish_once(publisher, http, job.credentials, job.target, job.text,
+                                      job.key, attempted_before=job.attempted_before,
+                                      language=job.language)
+        except PublishError as err:
+            error = err
+        except Exception as err:
+            log.exception("posting reply %s failed", job.id)
+            error = PublishError(f"internal error ({type(err).__name__})")
+            error.retryable = True
+        outcomes.append(_record(sessions, job, moment, result, error))
+    return outcomes
+
+
+def do_retry_reply(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+                   mention_id: int) -> None:
+    """Queue a failed reply again (from the card's Retry button)."""
+    with transaction(sessions) as session:
+        mention = require_action(session, workspace_id, actor, mention_id, "replied")
+        row = latest_reply(session, mention.id)
+        if row is None or row.status != FAILED:
+            raise ServiceError("replies.nothing_to_retry", id=str(mention_id))
+        row.status, row.next_attempt_at, row.error = PENDING, utcnow(), None

@@ -1,0 +1,63 @@
+"""Queuing an approved reply for posting (called inside the approval's transaction)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.publishers.base import PublisherCredentials
+from bot.publishers.registry import can_publish, get_publisher
+from storage.models import Draft, Mention, SourceRow
+from storage.models_replies import ReplyPost
+
+PENDING, POSTED, FAILED = "pending", "posted", "failed"
+
+
+def credentials_for(network: str, config: dict[str, Any]) -> PublisherCredentials | None:
+    """The brand account's credentials for ``network`` from its source's settings."""
+    values: dict[str, Any] | None = None
+    if network == "mastodon" and config.get("access_token"):
+        values = {"instance_url": config.get("base_url"), "access_token": config["access_token"]}
+    elif network == "bluesky" and config.get("app_password"):
+        values = {"handle": config.get("handle"), "app_password": config["app_password"]}
+        if config.get("service_url"):
+            values["service_url"] = config["service_url"]
+    elif network == "x" and config.get("reply_token"):
+        values = {"access_token": config["reply_token"]}
+        if config.get("base_url"):
+            values["base_url"] = config["base_url"]
+    if values is None:
+        return None
+    try:
+        return get_publisher(network).credentials_model.model_validate(values)
+    except ValidationError:
+        return None
+
+
+def can_post(session: Session, mention: Mention) -> bool:
+    """True when the mention's network takes replies and its source holds credentials."""
+    if not can_publish(mention.network) or mention.source_id is None:
+        return False
+    source = session.get(SourceRow, mention.source_id)
+    return source is not None and credentials_for(mention.network, source.config) is not None
+
+
+def queue_reply(session: Session, mention: Mention, draft: Draft, approver: str) -> bool:
+    """Inside the approval's transaction: queue the post if this network can take it."""
+    if not can_post(session, mention):
+        return False
+    session.add(ReplyPost(workspace_id=mention.workspace_id, mention_id=mention.id,
+                          draft_id=draft.id, network=mention.network, approved_by=approver,
+                          idempotency_key=f"vigie-{mention.workspace_id}-{draft.id}"))
+    return True
+
+
+def latest_reply(session: Session, mention_id: int) -> ReplyPost | None:
+    """The newest queued reply of a mention (the card shows its state)."""
+    return session.scalar(select(ReplyPost).where(ReplyPost.mention_id == mention_id)
+                          .order_by(ReplyPost.id.desc()).limit(1))
+
+

@@ -1,0 +1,138 @@
+"""Bad-buzz detection per watch: hourly counts from SQL, the detector, and the alert.
+
+Each check looks at the last complete hour and the current one; a spike is recorded once
+per watch and hour (unique key) in the same transaction as its alert.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import ColumnElement
+
+from bot.analysis.spike_explain import SpikeMention, explain_spike
+from bot.analysis.spikes import HourBucket, SpikeConfig, SpikeDecision, detect_spike
+from bot.services.outbox import KIND_POST, do_enqueue
+from bot.slack.spike_blocks import build_spike_alert
+from storage.db import transaction
+from storage.models import Author, Mention, Watch, Workspace
+from storage.models_spikes import Spike
+
+log = logging.getLogger(__name__)
+
+SAMPLE_LIMIT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeReport:
+    """A spike that was detected and alerted."""
+
+    watch: str
+    decision: SpikeDecision
+
+
+def _hour(session: Session, column: Any) -> ColumnElement[Any]:
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        return func.date_trunc("hour", column)
+    return func.strftime("%Y-%m-%d %H:00:00", column)
+
+
+def hourly_buckets(session: Session, watch_id: int, since: datetime, until: datetime
+                   ) -> list[HourBucket]:
+    """Mentions per hour (total, negative) of a watch, by publication time."""
+    hour = _hour(session, Mention.published_at)
+    rows = session.execute(
+        select(hour, func.count(),
+               func.sum(case((Mention.sentiment_label == "negative", 1), else_=0)))
+        .where(Mention.watch_id == watch_id, Mention.published_at >= since,
+               Mention.published_at < until)
+        .group_by(hour).order_by(hour)).all()
+    buckets = []
+    for start, total, negative in rows:
+        moment = start if isinstance(start, datetime) else datetime.fromisoformat(str(start))
+        moment = moment.replace(tzinfo=until.tzinfo) if moment.tzinfo is None else moment
+        buckets.append(HourBucket(moment, int(total), int(negative or 0)))
+    return buckets
+
+
+def _explain_and_alert(session: Session, watch: Watch, decision: SpikeDecision,
+                       language: str) -> None:
+    start = decision.start
+    rows = session.execute(
+        select(Mention, Author.handle, Author.followers)
+        .join(Author, Author.id == Mention.author_id, isouter=True)
+        .where(Mention.watch_id == watch.id, Mention.published_at >= start,
+               Mention.published_at < start + timedelta(hours=1))
+        .limit(SAMPLE_LIMIT)).all()
+    baseline_rows = session.scalars(
+        select(Mention.text).where(Mention.watch_id == watch.id,
+                                   Mention.published_at < start - timedelta(hours=1))
+        .order_by(Mention.id.desc()).limit(SAMPLE_LIMIT)).all()
+    explanation = explain_spike(
+        [SpikeMention(text=m.text, author=handle or "?", followers=followers,
+                      sentiment_label=m.sentiment_label or "neutral", engagement=m.engagement,
+                      links=(m.url,), url=m.url, mention_id=str(m.id))
+         for m, handle, followers in rows],
+        [SpikeMention(text=text, author="") for text in baseline_rows])
+    text, blocks = build_spike_alert(watch.name, decision, explanation, language)
+    do_enqueue(session, workspace_id=watch.workspace_id, kind=KIND_POST,
+               channel=watch.channel_id, payload={"text": text, "blocks": blocks},
+               dedupe_key=f"spike:{watch.id}:{start.isoformat()}")
+
+
+def check_watch(sessions: sessionmaker[Session], watch_id: int, now: datetime,
+                config: SpikeConfig | None = None) -> SpikeReport | None:
+    """Look for a spike in the last complete hour and the current one; alert once."""
+    config = config or SpikeConfig()
+    current_hour = now.replace(minute=0, second=0, microsecond=0)
+    since = current_hour - timedelta(days=config.history_days + 1)
+    with transaction(sessions) as session:
+        watch = session.get(Watch, watch_id)
+        if watch is None or watch.paused:
+            return None
+        buckets = hourly_buckets(session, watch_id, since, current_hour + timedelta(hours=1))
+        last = session.scalar(select(func.max(Spike.hour_start)).where(
+            Spike.watch_id == watch_id))
+        by_start = {b.start: b for b in buckets}
+        for start in (current_hour - timedelta(hours=1), current_hour):
+            current = by_start.get(start, HourBucket(start, 0, 0))
+            history = [b for b in buckets if b.start < start]
+            decision = detect_spike(history, current, config, last_spike_at=last, since=since)
+            if decision is None:
+                continue
+            workspace = session.get(Workspace, watch.workspace_id)
+            session.add(Spike(
+                workspace_id=watch.workspace_id, watch_id=watch.id, hour_start=start,
+                kind=decision.kind, total=decision.total, baseline=decision.baseline,
+                negative=decision.negative, negative_share=decision.negative_share,
+                baseline_negative_share=decision.baseline_negative_share,
+                summary=decision.summary()))
+            try:
+                session.flush()
+            except IntegrityError:
+                return None  # another worker recorded this spike
+            _explain_and_alert(session, watch, decision, workspace.locale if workspace else "en")
+            return SpikeReport(watch.name, decision)
+    return None
+
+
+def run_spike_checks(sessions: sessionmaker[Session], now: datetime) -> list[SpikeReport]:
+    """Check every active watch; one watch's failure never stops the others."""
+    with sessions() as session:
+        watch_ids = list(session.scalars(select(Watch.id).where(Watch.paused.is_(False))))
+    found = []
+    for watch_id in watch_ids:
+        try:
+            report = check_watch(sessions, watch_id, now)
+        except Exception:
+            log.exception("spike check failed for watch %s", watch_id)
+            continue
+        if report is not None:
+            found.append(report)
+    return found

@@ -1,0 +1,224 @@
+"""`/cm stats [7d|30d|90d]`: volume, sentiment trend, responses, workload, approvals, top
+authors and busiest hours over a period, all from SQL aggregates.
+
+The period is the last N local days up to now in the workspace's time zone (same
+definitions as the digest: see ``bot.services.reporting_queries``). Mentions are selected
+by ``created_at``; approvals by the time the decision was taken.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.i18n import t
+from bot.services.actors import Actor
+from bot.services.errors import ServiceError
+from bot.services.outbox import KIND_UPLOAD, do_enqueue
+from bot.services.permissions import require_role
+from bot.services.reporting_queries import (
+    SENTIMENT_LABELS,
+    UNKNOWN,
+    AuthorReach,
+    ResponseTimes,
+    Scope,
+    answered,
+    count_if,
+    hour_histogram,
+    in_window,
+    open_work,
+    response_times,
+    sentiment_series,
+    top_authors,
+)
+from bot.services.reporting_time import (
+    local_midnight,
+    offset_segments,
+    shift_local_days,
+    zone_or_default,
+)
+from bot.slack.charts import render_sentiment_chart
+from bot.slack.digest_blocks import chart_labels
+from storage.db import transaction
+from storage.models import Approval, Mention, Role, Workspace
+
+PERIODS = {"7d": 7, "30d": 30, "90d": 90}
+DEFAULT_PERIOD = "7d"
+BUSIEST_HOURS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLoad:
+    """Mentions assigned to one person in the period."""
+
+    user_id: str
+    assigned: int
+    open: int
+    answered: int
+
+
+@dataclass(frozen=True, slots=True)
+class ApproverLoad:
+    """Decisions one approver took in the period."""
+
+    user_id: str
+    approved: int
+    rejected: int
+
+
+@dataclass(frozen=True)
+class StatsReport:
+    """Everything `/cm stats` shows."""
+
+    days: int
+    timezone: str
+    start: datetime
+    end: datetime
+    total: int
+    by_sentiment: dict[str, int]
+    by_network: list[tuple[str, int]]
+    buckets: list[tuple[str, dict[str, int]]]
+    trend: list[tuple[str, float | None]]
+    responses: ResponseTimes
+    workload: list[AgentLoad]
+    approvals: list[ApproverLoad]
+    top_authors: list[AuthorReach]
+    hours: list[int]
+
+    @property
+    def busiest_hours(self) -> list[tuple[int, int]]:
+        """The three local hours with the most mentions, busiest first."""
+        ranked = sorted(enumerate(self.hours), key=lambda item: (-item[1], item[0]))
+        return [(hour, count) for hour, count in ranked[:BUSIEST_HOURS] if count]
+
+
+def parse_period(text: str | None) -> int:
+    """``7d``, ``30d`` or ``90d`` (default 7d) -> days; ServiceError ``stats.bad_period``."""
+    key = (text or DEFAULT_PERIOD).strip().lower()
+    if key not in PERIODS:
+        raise ServiceError("stats.bad_period", value=text or "", valid=", ".join(PERIODS))
+    return PERIODS[key]
+
+
+def _buckets(start: datetime, end: datetime, days: int, tz_name: str
+             ) -> list[tuple[str, datetime]]:
+    # Daily bars up to a month, weekly bars beyond (13 readable bars for 90 days).
+    tz = zone_or_default(tz_name)
+    step = 1 if days <= 31 else 7
+    edges: list[tuple[str, datetime]] = []
+    moment = start
+    while moment < end:
+        edges.append((moment.astimezone(tz).strftime("%d %b"), moment))
+        moment = shift_local_days(moment, step, tz)
+    return edges
+
+
+def _workload(session: Session, scope: Scope, start: datetime, end: datetime
+              ) -> list[AgentLoad]:
+    rows = session.execute(
+        select(Mention.assignee_user_id, func.count(), count_if(open_work()),
+               count_if(answered()))
+        .where(*scope.where(), *in_window(start, end), Mention.assignee_user_id.is_not(None))
+        .group_by(Mention.assignee_user_id).order_by(func.count().desc(),
+                                                     Mention.assignee_user_id)
+    ).all()
+    return [AgentLoad(str(user), int(total), int(still_open), int(done))
+            for user, total, still_open, done in rows]
+
+
+def _approvals(session: Session, workspace_id: int, start: datetime, end: datetime
+               ) -> list[ApproverLoad]:
+    rows = session.execute(
+        select(Approval.approver_user_id, count_if(Approval.decision == "approved"),
+               count_if(Approval.decision == "rejected"))
+        .join(Mention, Mention.id == Approval.mention_id)
+        .where(Mention.workspace_id == workspace_id, Approval.created_at >= start,
+               Approval.created_at < end)
+        .group_by(Approval.approver_user_id).order_by(func.count().desc(),
+                                                      Approval.approver_user_id)
+    ).all()
+    return [ApproverLoad(str(user), int(ok), int(no)) for user, ok, no in rows]
+
+
+def _trend(buckets: list[tuple[str, dict[str, int]]]) -> list[tuple[str, float | None]]:
+    # Share of negative mentions in the first and in the second half of the period.
+    half = len(buckets) // 2
+    halves = [buckets[:half], buckets[half:]] if half else [buckets]
+    trend: list[tuple[str, float | None]] = []
+    for part in halves:
+        if not part:
+            continue
+        total = sum(sum(counts.values()) for _label, counts in part)
+        negative = sum(counts["negative"] for _label, counts in part)
+        trend.append((part[0][0], negative / total if total else None))
+    return trend
+
+
+def build_stats_report(session: Session, workspace_id: int, *, days: int, now: datetime,
+                       timezone: str) -> StatsReport:
+    """Statistics of the workspace over the last ``days`` local days ending ``now``."""
+    tz = zone_or_default(timezone)
+    scope = Scope(workspace_id)
+    start = local_midnight(now.astimezone(tz).date() - timedelta(days=days - 1), tz)
+    end = now
+    edges = _buckets(start, end, days, tz.key)
+    counted = sentiment_series(session, scope, [edge for _label, edge in edges] + [end])
+    buckets = [(label, counts) for (label, _edge), counts in zip(edges, counted, strict=True)]
+    by_sentiment = {key: sum(counts[key] for _l, counts in buckets)
+                    for key in (*SENTIMENT_LABELS, UNKNOWN)}
+    by_network = [(str(network), int(count)) for network, count in session.execute(
+        select(Mention.network, func.count()).where(*scope.where(), *in_window(start, end))
+        .group_by(Mention.network).order_by(func.count().desc(), Mention.network))]
+    return StatsReport(
+        days=days, timezone=tz.key, start=start, end=end, total=sum(by_sentiment.values()),
+        by_sentiment=by_sentiment, by_network=by_network, buckets=buckets,
+        trend=_trend(buckets), responses=response_times(session, scope, start, end),
+        workload=_workload(session, scope, start, end),
+        approvals=_approvals(session, workspace_id, start, end),
+        top_authors=top_authors(session, scope, start, end, 5),
+        hours=hour_histogram(session, scope, offset_segments(start, end, tz), end),
+    )
+
+
+def stats_chart(report: StatsReport, language: str) -> bytes:
+    """The period's mentions by sentiment (daily, or weekly beyond a month) as a PNG."""
+    legend = chart_labels(language)["series"]
+    return render_sentiment_chart(
+        [label for label, _counts in report.buckets],
+        {key: [counts[key] for _label, counts in report.buckets] for key in legend},
+        title=t(language, "stats.chart_title", days=report.days),
+        xlabel=t(language, "stats.chart_x" if report.days <= 31 else "stats.chart_x_weeks",
+                 zone=report.timezone),
+        ylabel=t(language, "digest.chart_y"), legend=legend)
+
+
+def get_stats(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,
+              period: str | None, now: datetime, default_timezone: str = "UTC"
+              ) -> StatsReport:
+    """The statistics `/cm stats` shows (any member may see them)."""
+    days = parse_period(period)
+    with sessions() as session:
+        if actor.user_id:
+            require_role(session, workspace_id, actor.user_id, Role.VIEWER)
+        workspace = session.get(Workspace, workspace_id)
+        zone_name = workspace.timezone if workspace and workspace.timezone else default_timezone
+        return build_stats_report(session, workspace_id, days=days, now=now,
+                                  timezone=zone_or_default(zone_name, default_timezone).key)
+
+
+def do_share_stats_chart(sessions: sessionmaker[Session], workspace_id: int, *,
+                         channel_id: str, report: StatsReport, language: str) -> bool:
+    """Upload the statistics chart to ``channel_id`` through the outbox (False: no data)."""
+    if not report.total:
+        return False
+    png = stats_chart(report, language)
+    with transaction(sessions) as session:
+        do_enqueue(session, workspace_id=workspace_id, kind=KIND_UPLOAD, channel=channel_id,
+                   payload={"filename": f"vigie-stats-{report.days}d.png",
+                            "content_b64": base64.b64encode(png).decode("ascii"),
+                            "title": t(language, "stats.chart_title", days=report.days)})
+    return True

@@ -1,0 +1,62 @@
+"""Charts as PNG images for Slack uploads (matplotlib, imported only when a chart is drawn).
+
+matplotlib is loaded lazily with the non-interactive Agg backend: processes that never draw
+a chart do not pay its memory, and no display is needed.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+WIDTH_PX = 1000
+HEIGHT_PX = 500
+DPI = 100
+COLORS = {"negative": "#d64545", "neutral": "#9aa5b1", "positive": "#2f9e44",
+          "unknown": "#d9dde3"}
+
+
+def render_sentiment_chart(labels: Sequence[str], series: Mapping[str, Sequence[int]], *,
+                           title: str, xlabel: str, ylabel: str,
+                           legend: Mapping[str, str]) -> bytes:
+    """A stacked bar chart of mentions by sentiment per period, as a 1000x500 PNG.
+
+    ``labels`` name the bars (dates); ``series`` maps a sentiment key to one count per bar;
+    ``legend`` gives the display name of each key (keys absent from it are not drawn, and
+    an all-zero "unknown" series is left out).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
+    axes: Any = figure.add_subplot()
+    positions = list(range(len(labels)))
+    bottoms = [0] * len(labels)
+    for key, name in legend.items():
+        values = list(series.get(key, [0] * len(labels)))
+        if key == "unknown" and not any(values):
+            continue
+        axes.bar(positions, values, bottom=bottoms, color=COLORS.get(key, "#4c6ef5"),
+                 label=name, width=0.75, edgecolor="white", linewidth=0.5)
+        bottoms = [low + value for low, value in zip(bottoms, values, strict=True)]
+    axes.set_title(title, fontsize=14, pad=12)
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.set_xticks(positions)
+    axes.set_xticklabels(labels, rotation=45, ha="right", fontsize=9)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    # Headroom above the tallest bar keeps the legend off the bars.
+    axes.set_ylim(0, max([*bottoms, 1]) * 1.25)
+    axes.grid(axis="y", alpha=0.3)
+    axes.set_axisbelow(True)
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+    axes.legend(loc="upper left", frameon=False, ncols=4)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()

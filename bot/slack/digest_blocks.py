@@ -1,0 +1,230 @@
+"""Pure Block Kit renderers for reports: the daily digest and `/cm stats`, plus a plain-text
+rendering of any of them for the terminal (`vigie digest --preview`)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.i18n import t
+from bot.slack.escape import escape, link, truncate
+
+SECTION_LIMIT = 2900
+HEADER_LIMIT = 150
+TEXT_LIMIT = 120
+SENTIMENT_EMOJI = {"negative": ":red_circle:", "neutral": ":white_circle:",
+                   "positive": ":large_green_circle:", "unknown": ":grey_question:"}
+SERIES = ("negative", "neutral", "positive", "unknown")
+_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]*)>")
+_BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
+
+
+def chart_labels(language: str) -> dict[str, dict[str, str]]:
+    """Legend labels of the sentiment chart, by series key."""
+    return {"series": {key: t(language, f"report.sentiment_{key}") for key in SERIES}}
+
+
+def section(text: str) -> dict[str, Any]:
+    """A mrkdwn section, cut to Slack's limit."""
+    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_LIMIT)}}
+
+
+def context(text: str) -> dict[str, Any]:
+    """A small-print context block."""
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text, 2900)}]}
+
+
+def header(text: str) -> dict[str, Any]:
+    """A header block (plain text, 150 characters at most)."""
+    return {"type": "header", "text": {"type": "plain_text", "text": truncate(text, HEADER_LIMIT)}}
+
+
+def signed(delta: int) -> str:
+    """``+3``, ``-2`` or ``±0``."""
+    return f"{delta:+d}" if delta else "±0"
+
+
+def percent(share: float | None, language: str) -> str:
+    """A share as a whole percentage, or a dash."""
+    if share is None:
+        return "–"
+    return t(language, "report.percent", value=round(share * 100))
+
+
+def duration(seconds: float | None, language: str) -> str:
+    """A duration as minutes, hours and minutes, or days and hours."""
+    if seconds is None:
+        return "–"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return t(language, "report.minutes", m=minutes)
+    if minutes < 48 * 60:
+        return t(language, "report.hours", h=minutes // 60, m=f"{minutes % 60:02d}")
+    return t(language, "report.days", d=minutes // 1440, h=(minutes % 1440) // 60)
+
+
+def local_time(moment: datetime, zone: str) -> str:
+    """``25 Oct 09:00`` in ``zone``."""
+    return moment.astimezone(ZoneInfo(zone)).strftime("%d %b %H:%M")
+
+
+def mention_line(line: Any, language: str, *, show_status: bool = False) -> str:
+    """``• #12 [85] mastodon @ana: text…`` linking to the card (or the post)."""
+    who = f" {escape(truncate(line.author, 60))}" if line.author else ""
+    body = escape(truncate(" ".join((line.title or line.text or "").split()), TEXT_LIMIT))
+    status = f" · {t(language, f'status.{line.status}')}" if show_status else ""
+    return (f"• {link(line.link, f'#{line.id}')} [{line.priority}] "
+            f"{escape(line.network)}{who}: {body}{status}")
+
+
+def _volume(report: Any, language: str) -> str:
+    lines = [t(language, "digest.volume", total=report.total.current,
+               delta=signed(report.total.delta), previous=report.total.previous)]
+    lines.append("  ".join(
+        f"{SENTIMENT_EMOJI.get(key, '')} {t(language, f'report.sentiment_{key}')} "
+        f"{change.current} ({signed(change.delta)})" for key, change in report.by_sentiment))
+    lines += [f"• {escape(name)}: {change.current} ({signed(change.delta)})"
+              for name, change in report.by_network[:15]]
+    return "\n".join(lines)
+
+
+def _responses(responses: Any, language: str) -> str:
+    return t(language, "digest.responses", answered=responses.answered,
+             actionable=responses.actionable, share=percent(responses.answered_share, language),
+             median=duration(responses.median_seconds, language),
+             p90=duration(responses.p90_seconds, language), count=responses.responded)
+
+
+def _open(report: Any, language: str) -> str:
+    if not report.open_total:
+        return t(language, "digest.nothing_open")
+    statuses = ", ".join(f"{count} {t(language, f'status.{status}').lower()}"
+                         for status, count in sorted(report.open_by_status.items()))
+    lines = [t(language, "digest.open", count=report.open_total, statuses=statuses)]
+    if report.overdue_count:
+        lines.append(t(language, "digest.overdue", count=report.overdue_count))
+        lines += [mention_line(line, language, show_status=True) for line in report.overdue]
+    else:
+        lines.append(t(language, "digest.none_overdue"))
+    return "\n".join(lines)
+
+
+def author_lines(authors: Any, language: str) -> str:
+    """``• @ana (mastodon) · 48,213 followers · 3 mentions`` per author."""
+    return "\n".join(
+        f"• {link(a.url, a.handle) if a.url else escape(a.handle)} ({escape(a.network)}) · "
+        + t(language, "report.author_line",
+            followers=f"{a.followers:,}" if a.followers is not None else "?",
+            mentions=a.mentions) for a in authors)
+
+
+def _waited(report: Any, language: str) -> list[dict[str, Any]]:
+    blocks = []
+    for group in report.waited[:8]:
+        lines = [t(language, "digest.waited_group", watch=escape(group.watch_name),
+                   count=group.count, threshold=group.threshold)]
+        lines += [mention_line(line, language) for line in group.examples]
+        blocks.append(section("\n".join(lines)))
+    return blocks
+
+
+def build_digest_blocks(report: Any, language: str) -> tuple[str, list[dict[str, Any]]]:
+    """The digest message: fallback text and blocks (one line when the day was empty)."""
+    zone = report.timezone
+    window = t(language, "digest.window", start=local_time(report.window_start, zone),
+               end=local_time(report.window_end, zone), zone=zone)
+    title = t(language, "digest.title", date=report.local_date.strftime("%d %b %Y"))
+    if report.empty:
+        text = t(language, "digest.empty", window=window, open=report.open_total,
+                 overdue=report.overdue_count)
+        return text, [section(text)]
+    blocks: list[dict[str, Any]] = [header(title), context(window),
+                                    section(_volume(report, language)),
+                                    section(_responses(report.responses, language)),
+                                    section(_open(report, language))]
+    if report.top_authors:
+        blocks.append(section(t(language, "digest.top_authors") + "\n"
+                              + author_lines(report.top_authors, language)))
+    if report.spikes:
+        blocks.append(section(t(language, "digest.spikes") + "\n" + "\n".join(
+            f"• {link(s.url, s.title) if s.url else escape(s.title)} {escape(s.detail)}"
+            for s in report.spikes[:10])))
+    if report.top_priority:
+        blocks.append(section(t(language, "digest.top_priority") + "\n" + "\n".join(
+            mention_line(line, language) for line in report.top_priority)))
+    if report.waited:
+        blocks.append(section(t(language, "digest.waited")))
+        blocks += _waited(report, language)
+    blocks.append(context(t(language, "report.definitions")))
+    fallback = f"{title}: " + t(language, "digest.volume", total=report.total.current,
+                                delta=signed(report.total.delta),
+                                previous=report.total.previous)
+    return fallback, blocks
+
+
+def _plain(mrkdwn: str) -> str:
+    text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", mrkdwn)
+    text = _BOLD.sub(r"\1", text)
+    text = re.sub(r":([a-z_]+):", lambda m: {"red_circle": "(-)", "white_circle": "(=)",
+                                             "large_green_circle": "(+)"}.get(m.group(1), ""),
+                  text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def blocks_as_text(blocks: list[dict[str, Any]]) -> str:
+    """Blocks rendered for a terminal: headers underlined, links as ``label (url)``."""
+    out: list[str] = []
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "header":
+            title = block["text"]["text"]
+            out += [title, "=" * len(title)]
+        elif kind == "section":
+            out += [_plain(block["text"]["text"]), ""]
+        elif kind == "context":
+            out += [_plain(" ".join(e.get("text", "") for e in block["elements"])), ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def build_stats_blocks(report: Any, language: str) -> tuple[str, list[dict[str, Any]]]:
+    """`/cm stats`: volume, sentiment trend, responses, workload, approvals, authors, hours."""
+    title = t(language, "stats.title", days=report.days)
+    window = t(language, "digest.window", start=local_time(report.start, report.timezone),
+               end=local_time(report.end, report.timezone), zone=report.timezone)
+    blocks: list[dict[str, Any]] = [header(title), context(window)]
+    if not report.total:
+        text = t(language, "stats.empty", days=report.days)
+        return text, [*blocks, section(text)]
+    sentiments = "  ".join(
+        f"{SENTIMENT_EMOJI.get(key, '')} {t(language, f'report.sentiment_{key}')} {count} "
+        f"({percent(count / report.total, language)})"
+        for key, count in report.by_sentiment.items() if count or key != "unknown")
+    networks = ", ".join(f"{escape(name)} {count}" for name, count in report.by_network[:12])
+    blocks.append(section(t(language, "stats.volume", total=report.total,
+                            per_day=f"{report.total / report.days:.1f}") + "\n" + sentiments
+                          + "\n" + networks))
+    trend = report.trend
+    if trend:
+        blocks.append(section(t(language, "stats.trend", first=trend[0][0], last=trend[-1][0],
+                                before=percent(trend[0][1], language),
+                                after=percent(trend[-1][1], language))))
+    blocks.append(section(_responses(report.responses, language)))
+    workload = "\n".join(
+        "• " + t(language, "stats.agent_line", user=f"<@{row.user_id}>", assigned=row.assigned,
+                 open=row.open, answered=row.answered) for row in report.workload[:15])
+    blocks.append(section(t(language, "stats.workload") + "\n"
+                          + (workload or t(language, "stats.no_workload"))))
+    approvals = "\n".join(
+        "• " + t(language, "stats.approval_line", user=f"<@{row.user_id}>",
+                 approved=row.approved, rejected=row.rejected) for row in report.approvals[:15])
+    blocks.append(section(t(language, "stats.approvals") + "\n"
+                          + (approvals or t(language, "stats.no_approvals"))))
+    if report.top_authors:
+        blocks.append(section(t(language, "digest.top_authors") + "\n"
+                              + author_lines(report.top_authors, language)))
+    busiest = ", ".join(f"{hour:02d}:00 ({count})" for hour, count in report.busiest_hours)
+    blocks.append(section(t(language, "stats.hours", zone=report.timezone, hours=busiest)))
+    blocks.append(context(t(language, "report.definitions")))
+    return title, blocks

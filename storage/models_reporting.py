@@ -1,0 +1,92 @@
+"""Reporting tables: per-channel digest schedules and the record of digests already sent.
+
+Registered on ``Base.metadata`` by the import at the end of ``storage.models``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models import Base, Mention, utcnow
+
+DEFAULT_DIGEST_TIME = "09:00"
+
+
+class DigestSchedule(Base):
+    """When (local time and zone) a channel gets its daily digest, or that it gets none.
+
+    A channel without a row gets the default: 09:00 in the workspace's time zone when a
+    watch alerts there. ``timezone`` None means the workspace's zone.
+    """
+
+    __tablename__ = "digest_schedules"
+    __table_args__ = (UniqueConstraint("workspace_id", "channel_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    local_time: Mapped[str] = mapped_column(String(5), default=DEFAULT_DIGEST_TIME)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    skip_empty: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class DigestRun(Base):
+    """One daily digest done for a channel and local date.
+
+    The unique key makes the daily run happen once across workers and restarts: the row is
+    inserted in the same transaction as the digest's outbox rows. ``series`` keeps the
+    chart's complete days so the next run only counts the days after them.
+    """
+
+    __tablename__ = "digest_runs"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "channel_id", "local_date"),
+        Index(None, "workspace_id", "channel_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    local_date: Mapped[date] = mapped_column(Date)
+    scheduled_for: Mapped[datetime]
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    mention_count: Mapped[int] = mapped_column(Integer, default=0)
+    posted: Mapped[bool] = mapped_column(Boolean, default=True)
+    series: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+OPEN_WORK_SQL = (
+    "status IN ('new', 'assigned', 'drafting', 'awaiting_approval', 'approved') "
+    "AND (alerted OR status <> 'new') AND COALESCE(intent, '') <> 'spam'"
+)
+"""Open work (see ``bot.services.reporting_queries``), spelled exactly as the partial index's
+predicate: both engines use a partial index only for a query repeating its terms."""
+
+# Open work is a small, shifting part of the table: a partial index keeps counting it and
+# finding what is overdue independent of how many mentions were ever stored.
+MENTIONS_OPEN_WORK_INDEX = Index(
+    "ix_mentions_open_work", Mention.workspace_id, Mention.status, Mention.watch_id,
+    Mention.priority, Mention.created_at,
+    sqlite_where=text(OPEN_WORK_SQL), postgresql_where=text(OPEN_WORK_SQL),
+)
+# The digest's window counts read only these columns: one index-only pass over the day.
+MENTIONS_REPORTING_INDEX = Index(
+    "ix_mentions_reporting", Mention.workspace_id, Mention.created_at, Mention.watch_id,
+    Mention.network, Mention.sentiment_label, Mention.status, Mention.alerted,
+    Mention.priority, Mention.intent, Mention.first_response_at, Mention.replied_at,
+)
+# The highest priorities of a day (and of a watch below its threshold) without sorting it.
+MENTIONS_PRIORITY_INDEX = Index(
+    "ix_mentions_priority", Mention.workspace_id, Mention.priority, Mention.created_at,
+    Mention.watch_id, Mention.alerted,
+)

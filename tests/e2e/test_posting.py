@@ -1,0 +1,123 @@
+"""Approved replies are posted back (Mastodon stand-in), once, even across a crash."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pytest_httpserver import HTTPServer
+from sqlalchemy import select
+
+from bot.services.actors import CLI
+from bot.services.http_clients import http_factory
+from bot.services.outbox import KIND_CARD, do_enqueue
+from bot.services.replies import flush_replies
+from bot.services.sources_admin import do_add_source
+from bot.services.watches import do_add_watch
+from storage.db import transaction
+from storage.models import Author, Mention
+from storage.models_replies import ReplyPost
+from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually
+from tests.e2e.test_workflow import buttons, card, grant, settle, status, thread_notes
+from tests.harness.constants import CHANNEL_ID, OTHER_USER_ID, TEAM_ID
+from tests.publishers.fakes import Failure, FakeMastodon
+
+
+def mastodon_setup(vigie: VigieApp, httpserver: HTTPServer, shared_data: Path
+                   ) -> tuple[FakeMastodon, int]:
+    fake = FakeMastodon(httpserver, lambda name: json.loads(
+        (shared_data / "api" / name).read_text(encoding="utf-8")))
+    parent = fake.add_status(text="Is @brand down again? My order never arrived")
+    workspace = vigie.runtime.workspaces.ensure(TEAM_ID)
+    sessions = vigie.runtime.sessions
+    do_add_watch(sessions, workspace.id, CLI, name="acme", query="", channel_id=CHANNEL_ID)
+    source = do_add_source(sessions, workspace.id, CLI, kind="mastodon", watch_name="acme",
+                           values={"base_url": fake.base, "mode": "search", "query": "brand",
+                                   "access_token": FakeMastodon.TOKEN})
+    with transaction(sessions) as session:
+        author = Author(workspace_id=workspace.id, network="mastodon", handle="alice")
+        session.add(author)
+        session.flush()
+        mention = Mention(workspace_id=workspace.id, watch_id=1, source_id=source.id,
+                          author_id=author.id, network="mastodon", external_id=parent["uri"],
+                          url=parent["url"], text="Is @brand down again?", language="en",
+                          published_at=datetime(2026, 11, 21, 8, tzinfo=UTC), priority=70)
+        session.add(mention)
+        session.flush()
+        do_enqueue(session, workspace_id=workspace.id, kind=KIND_CARD, channel=CHANNEL_ID,
+                   mention_id=mention.id)
+        mention_id = mention.id
+    vigie.runtime.outbox.flush(wait=True)
+    return fake, mention_id
+
+
+def reply_status(vigie: VigieApp) -> str | None:
+    with vigie.runtime.sessions() as session:
+        row = session.scalars(select(ReplyPost)).first()
+        return row.status if row else None
+
+
+def approve(vigie: VigieApp, mention_id: int) -> None:
+    drafted = vigie.slack.slash_command(f"draft {mention_id} Sorry @alice, we're on it!").json()
+    assert "saved" in drafted["text"], drafted
+    grant(vigie, OTHER_USER_ID, "approver")
+    reply = vigie.slack.slash_command(f"approve {mention_id}", user_id=OTHER_USER_ID).json()
+    assert "being posted" in reply["text"], reply
+
+
+def test_approved_reply_is_posted_once_and_recorded(
+    vigie_sqlite: VigieApp, httpserver: HTTPServer, shared_data: Path
+) -> None:
+    vigie = vigie_sqlite
+    fake, mention_id = mastodon_setup(vigie, httpserver, shared_data)
+    approve(vigie, mention_id)
+    eventually(lambda: status(vigie, mention_id) == "replied", timeout=15)
+    assert len(fake.created) == 1
+    posted = fake.statuses[fake.created[0]]
+    assert posted["in_reply_to_id"] is not None
+    settle(vigie)
+    with vigie.runtime.sessions() as session:
+        row = session.scalars(select(ReplyPost)).one()
+        mention = session.get(Mention, mention_id)
+        assert row.status == "posted" and mention is not None
+        assert mention.reply_url == row.url and mention.first_response_at is not None
+    assert any("Reply posted" in note for note in thread_notes(vigie))
+    assert flush_replies(vigie.runtime.sessions, http_factory(vigie.runtime.settings)) == []
+    assert len(fake.created) == 1
+
+
+def test_crash_after_the_post_never_posts_twice(
+    vigie_sqlite: VigieApp, httpserver: HTTPServer, shared_data: Path
+) -> None:
+    vigie = vigie_sqlite
+    fake, mention_id = mastodon_setup(vigie, httpserver, shared_data)
+    # The network stores the post but the answer is lost, as in a crash mid-call.
+    fake.failure = Failure(500, after_write=True)
+    approve(vigie, mention_id)
+    eventually(lambda: len(fake.created) == 1, timeout=15)
+    with transaction(vigie.runtime.sessions) as session:
+        row = session.scalars(select(ReplyPost)).one()
+        assert row.status == "pending" and row.attempts == 1
+        row.next_attempt_at = datetime.now(UTC)
+    outcomes = flush_replies(vigie.runtime.sessions, http_factory(vigie.runtime.settings))
+    assert [o.status for o in outcomes] == ["posted"]
+    assert len(fake.created) == 1  # reconciled, not posted again
+    assert status(vigie, mention_id) == "replied"
+
+
+def test_failure_shows_on_the_card_with_retry(
+    vigie_sqlite: VigieApp, httpserver: HTTPServer, shared_data: Path
+) -> None:
+    vigie = vigie_sqlite
+    fake, mention_id = mastodon_setup(vigie, httpserver, shared_data)
+    fake.failure = Failure(422, {"error": "Validation failed: Text character limit exceeded"})
+    approve(vigie, mention_id)
+    eventually(lambda: reply_status(vigie) == "failed", timeout=15)
+    settle(vigie)
+    assert any("could not be posted" in note for note in thread_notes(vigie))
+    updated = card(vigie, mention_id)
+    assert buttons(updated)[0] == "vigie.retry" and "Posting failed" in str(updated["blocks"])
+    vigie.slack.block_action("vigie.retry", message_ts=updated["ts"], user_id=ADMIN_ID)
+    eventually(lambda: status(vigie, mention_id) == "replied", timeout=15)
+    assert len(fake.created) == 1

@@ -1,0 +1,272 @@
+"""Mastodon replies against a fake instance (see ``fakes.FakeMastodon`` for the sources of
+its bodies): the request, visibility, reconciliation after a lost answer, error mapping."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+from pytest_httpserver import HTTPServer
+
+from bot.publishers.base import (
+    PublishAuthError,
+    PublishError,
+    PublishRateLimited,
+    PublishRejected,
+    PublishTargetGone,
+    PublishUnknownOutcome,
+    ReplyTarget,
+    publish_once,
+)
+from bot.publishers.mastodon import (
+    MastodonCredentials,
+    MastodonPublisher,
+    comparable_text,
+    reply_visibility,
+)
+from bot.sources.http import HttpClient
+from bot.sources.mastodon import status_to_mention
+from tests.publishers.fakes import Failure, FakeMastodon
+
+KEY = "draft-41-v2"
+
+
+@pytest.fixture
+def fake(httpserver: HTTPServer, load_json: Callable[[str], Any]) -> FakeMastodon:
+    """A fresh fake instance on the local server."""
+    return FakeMastodon(httpserver, load_json)
+
+
+def creds(fake: FakeMastodon, **values: Any) -> MastodonCredentials:
+    """Credentials of the brand account on the fake instance."""
+    return MastodonCredentials(instance_url=fake.base, access_token=SecretStr(fake.TOKEN), **values)
+
+
+def local_target(fake: FakeMastodon, status: dict[str, Any]) -> ReplyTarget:
+    """The target as the Mastodon source produced it when reading the same instance."""
+    mention = status_to_mention(status, fake.base)
+    assert mention is not None
+    return ReplyTarget.from_mention(mention)
+
+
+def posts(httpserver: HTTPServer) -> list[Any]:
+    """The POST /api/v1/statuses requests the server received."""
+    return [r for r, _ in httpserver.log if r.method == "POST"]
+
+
+def test_publish_sends_reply_with_idempotency_key(
+    http: HttpClient, fake: FakeMastodon, httpserver: HTTPServer
+) -> None:
+    parent = fake.add_status()
+    target = local_target(fake, parent)
+    assert target.status_id == parent["id"] and target.instance == fake.base
+
+    posted = MastodonPublisher().publish(
+        http, creds(fake), target, "Hi! We're on it: https://status.example.com/incident/42", KEY
+    )
+
+    (request,) = posts(httpserver)
+    assert request.path == "/api/v1/statuses"
+    assert request.headers["Authorization"] == f"Bearer {fake.TOKEN}"
+    assert request.headers["Idempotency-Key"] == KEY
+    assert request.get_json() == {
+        "status": "Hi! We're on it: https://status.example.com/incident/42",
+        "in_reply_to_id": parent["id"],
+        "visibility": "public",
+        "language": "en",  # the mention's language (the docs example status is "en")
+    }
+    (new_id,) = fake.created
+    assert posted.external_id == f"{fake.base}/users/brand/statuses/{new_id}"
+    assert posted.url == f"{fake.base}/@brand/{new_id}"
+    assert posted.extra == {"status_id": new_id}
+    assert posted.posted_at.isoformat() == "2025-05-01T10:00:00+00:00"
+
+
+def test_target_on_another_instance_is_resolved_by_uri(
+    http: HttpClient, fake: FakeMastodon, httpserver: HTTPServer
+) -> None:
+    parent = fake.add_status(remote=True)
+    target = ReplyTarget(network="mastodon", external_id=parent["uri"], language="fr-CA")
+
+    MastodonPublisher().publish(http, creds(fake), target, "Merci !", KEY)
+
+    search = next(r for r, _ in httpserver.log if r.path == "/api/v2/search")
+    assert search.args["q"] == parent["uri"]
+    assert search.args["resolve"] == "true"
+    body = posts(httpserver)[0].get_json()
+    assert body["in_reply_to_id"] == parent["id"]
+    assert body["language"] == "fr"
+
+
+@pytest.mark.parametrize(
+    ("configured", "parent", "expected"),
+    [
+        ("public", "public", "public"),
+        ("public", "unlisted", "unlisted"),
+        ("public", "private", "private"),
+        ("unlisted", "public", "unlisted"),
+        ("private", "unlisted", "private"),
+    ],
+)
+def test_reply_is_never_more_visible_than_its_parent(
+    http: HttpClient,
+    fake: FakeMastodon,
+    httpserver: HTTPServer,
+    configured: str,
+    parent: str,
+    expected: str,
+) -> None:
+    status = fake.add_status(visibility=parent)
+    MastodonPublisher().publish(
+        http, creds(fake, visibility=configured), local_target(fake, status), "Thanks!", KEY
+    )
+    assert posts(httpserver)[0].get_json()["visibility"] == expected
+    assert reply_visibility(configured, None) == configured
+
+
+def test_lost_answer_is_found_and_never_posted_twice(
+    http: HttpClient, fake: FakeMastodon, httpserver: HTTPServer
+) -> None:
+    publisher = MastodonPublisher()
+    target = local_target(fake, fake.add_status())
+    text = "Sorry @alice@other.example & team: see https://help.example.com/a/very/long/path/to/article"
+
+    first = publisher.publish(http, creds(fake), target, text, KEY)  # result "lost" in a crash
+
+    found = publisher.find_existing(http, creds(fake), target, KEY, text)
+    again = publish_once(publisher, http, creds(fake), target, text, KEY, attempted_before=True)
+    retried = publisher.publish(http, creds(fake), target, text, KEY)  # the instance dedupes
+
+    assert found == first
+    assert again == first
+    assert retried.external_id == first.external_id
+    assert len(fake.created) == 1
+    # The rendered HTML (link spans, h-card mention) was enough to recognise the text.
+    assert not [r for r, _ in httpserver.log if r.path.endswith("/source")]
+
+
+def test_dropped_connection_after_the_write_is_unknown_then_reconciled(
+    http: HttpClient, fake: FakeMastodon
+) -> None:
+    publisher = MastodonPublisher()
+    target = local_target(fake, fake.add_status())
+    fake.failure = Failure(drop=True, after_write=True)
+
+    with pytest.raises(PublishUnknownOutcome) as caught:
+        publisher.publish(http, creds(fake), target, "On it!", KEY)
+
+    assert caught.value.may_have_posted and caught.value.retryable
+    found = publish_once(publisher, http, creds(fake), target, "On it!", KEY, attempted_before=True)
+    assert found.extra == {"status_id": fake.created[0]}
+    assert len(fake.created) == 1
+
+
+def test_find_existing_falls_back_on_the_plain_text_source(
+    http: HttpClient, fake: FakeMastodon
+) -> None:
+    publisher = MastodonPublisher()
+    target = local_target(fake, fake.add_status())
+    fake.render = lambda text: "<p>rendered differently</p>"  # e.g. a custom emoji as <img>
+    posted = publisher.publish(http, creds(fake), target, "Thanks :blobheart:", KEY)
+
+    assert publisher.find_existing(http, creds(fake), target, KEY, "Thanks :blobheart:") == posted
+
+
+def test_find_existing_ignores_other_replies(http: HttpClient, fake: FakeMastodon) -> None:
+    publisher = MastodonPublisher()
+    first, second = fake.add_status(), fake.add_status()
+    publisher.publish(http, creds(fake), local_target(fake, first), "Same words", KEY)
+
+    credentials = creds(fake)
+    assert (
+        publisher.find_existing(http, credentials, local_target(fake, second), KEY, "Same words")
+        is None
+    )
+    assert (
+        publisher.find_existing(http, credentials, local_target(fake, first), KEY, "Other") is None
+    )
+
+
+def test_comparable_text_matches_mastodon_rendering() -> None:
+    text = "Hi @bob@example.social,\n\nsee https://example.com/x"
+    assert comparable_text(text) == "Hi @bob, see https://example.com/x"
+
+
+def test_unauthorized_token(http: HttpClient, fake: FakeMastodon) -> None:
+    bad = MastodonCredentials(instance_url=fake.base, access_token=SecretStr("wrong-token"))
+    with pytest.raises(PublishAuthError) as caught:
+        MastodonPublisher().publish(http, bad, local_target(fake, fake.add_status()), "Hi", KEY)
+    assert "wrong-token" not in str(caught.value)
+    assert fake.created == []
+
+
+def test_deleted_target(http: HttpClient, fake: FakeMastodon) -> None:
+    status = fake.add_status()
+    target = local_target(fake, status)
+    del fake.statuses[status["id"]]
+    with pytest.raises(PublishTargetGone):
+        MastodonPublisher().publish(http, creds(fake), target, "Hi", KEY)
+    remote = ReplyTarget(network="mastodon", external_id="https://gone.example/statuses/1")
+    with pytest.raises(PublishTargetGone):
+        MastodonPublisher().publish(http, creds(fake), remote, "Hi", KEY)
+
+
+def test_target_deleted_between_lookup_and_post(http: HttpClient, fake: FakeMastodon) -> None:
+    fake.failure = Failure(404, {"error": "Record not found"})
+    with pytest.raises(PublishTargetGone):
+        MastodonPublisher().publish(
+            http, creds(fake), local_target(fake, fake.add_status()), "Hi", KEY
+        )
+
+
+def test_too_long_is_rejected(http: HttpClient, fake: FakeMastodon) -> None:
+    with pytest.raises(PublishRejected) as caught:
+        MastodonPublisher().publish(
+            http, creds(fake), local_target(fake, fake.add_status()), "x" * 501, KEY
+        )
+    assert caught.value.reason == "too_long"
+    assert "500" in str(caught.value)
+    assert not caught.value.retryable
+
+
+def test_rate_limited_with_retry_after(http: HttpClient, fake: FakeMastodon) -> None:
+    fake.failure = Failure(429, {"error": "Too many requests"}, {"Retry-After": "120"})
+    with pytest.raises(PublishRateLimited) as caught:
+        MastodonPublisher().publish(
+            http, creds(fake), local_target(fake, fake.add_status()), "Hi", KEY
+        )
+    assert caught.value.retry_after == 120
+    assert fake.created == []
+
+
+@pytest.mark.parametrize("failure", [Failure(500), Failure(502), Failure(drop=True)])
+def test_server_error_or_dropped_connection_is_unknown_outcome(
+    http: HttpClient, fake: FakeMastodon, httpserver: HTTPServer, failure: Failure
+) -> None:
+    fake.failure = failure
+    with pytest.raises(PublishUnknownOutcome) as caught:
+        MastodonPublisher().publish(
+            http, creds(fake), local_target(fake, fake.add_status()), "Hi", KEY
+        )
+    assert fake.TOKEN not in str(caught.value)
+    assert len(posts(httpserver)) == 1  # a POST that may have been processed is not retried
+
+
+def test_wrong_network_or_key_is_refused(http: HttpClient, fake: FakeMastodon) -> None:
+    target = ReplyTarget(network="bluesky", external_id="at://x/app.bsky.feed.post/1")
+    with pytest.raises(PublishError):
+        MastodonPublisher().publish(http, creds(fake), target, "Hi", KEY)
+    with pytest.raises(ValueError, match="idempotency key"):
+        MastodonPublisher().publish(
+            http, creds(fake), local_target(fake, fake.add_status()), "Hi", "has space"
+        )
+
+
+def test_credentials_hide_the_token() -> None:
+    credentials = MastodonCredentials(
+        instance_url="https://m.example/", access_token=SecretStr("s3cret")
+    )
+    assert credentials.instance_url == "https://m.example"
+    assert "s3cret" not in repr(credentials)

@@ -1,0 +1,223 @@
+"""X replies against a fake API v2 (see ``fakes.FakeX``: written from the X API docs, as no
+capture is shared): the request, reconciliation without an idempotency key, errors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import SecretStr
+from pytest_httpserver import HTTPServer
+
+from bot.publishers.base import (
+    PublishAuthError,
+    PublishRateLimited,
+    PublishRejected,
+    PublishTargetGone,
+    PublishUnknownOutcome,
+    ReplyTarget,
+    publish_once,
+)
+from bot.publishers.x import XCredentials, XPublisher, comparable_text
+from bot.sources.http import HttpClient
+from bot.sources.x import tweet_to_mention
+from tests.publishers.conftest import NOW, SleepRecorder
+from tests.publishers.fakes import Failure, FakeX
+
+KEY = "draft-9-v1"
+TARGET_ID = "1917000000000000001"
+CLOCK = datetime(2025, 5, 1, 10, 0, 5, tzinfo=UTC)
+
+
+@pytest.fixture
+def fake(httpserver: HTTPServer) -> FakeX:
+    """A fresh fake X API on the local server."""
+    return FakeX(httpserver)
+
+
+@pytest.fixture
+def publisher() -> XPublisher:
+    """A publisher with a fixed clock."""
+    return XPublisher(now=lambda: CLOCK)
+
+
+@pytest.fixture
+def target() -> ReplyTarget:
+    """The target as the X source produced it."""
+    mention = tweet_to_mention(
+        {"id": TARGET_ID, "text": "@brand my order?", "created_at": "2025-05-01T09:00:00Z"}, {}
+    )
+    assert mention is not None
+    return ReplyTarget.from_mention(mention)
+
+
+def creds(fake: FakeX, token: str | None = None) -> XCredentials:
+    """The brand account's user token, against the fake API."""
+    return XCredentials(access_token=SecretStr(token or fake.TOKEN), base_url=fake.base)
+
+
+def test_publish_posts_a_reply(
+    http: HttpClient,
+    fake: FakeX,
+    httpserver: HTTPServer,
+    publisher: XPublisher,
+    target: ReplyTarget,
+) -> None:
+    posted = publisher.publish(http, creds(fake), target, "Sorry! DM us & we'll fix it", KEY)
+
+    (request,) = [r for r, _ in httpserver.log if r.method == "POST"]
+    assert request.path == "/2/tweets"
+    assert request.headers["Authorization"] == f"Bearer {fake.TOKEN}"
+    assert request.get_json() == {
+        "text": "Sorry! DM us & we'll fix it",
+        "reply": {"in_reply_to_tweet_id": TARGET_ID},
+    }
+    new_id = fake.tweets[0]["id"]
+    assert posted.external_id == new_id
+    assert posted.url == f"https://x.com/i/web/status/{new_id}"
+    assert posted.posted_at == CLOCK
+
+
+def test_lost_answer_is_found_and_never_posted_twice(
+    http: HttpClient,
+    fake: FakeX,
+    httpserver: HTTPServer,
+    publisher: XPublisher,
+    target: ReplyTarget,
+) -> None:
+    text = "Fixed: https://help.example.com/orders?id=1 & thanks <3"
+    first = publisher.publish(http, creds(fake), target, text, KEY)  # result "lost"
+
+    found = publisher.find_existing(http, creds(fake), target, KEY, text)
+    assert found is not None
+    assert found.external_id == first.external_id
+    assert found.url == f"https://x.com/brand/status/{first.external_id}"
+    assert found.posted_at == datetime(2025, 5, 1, 10, 0, tzinfo=UTC)
+    timeline = next(
+        r for r, _ in httpserver.log if r.path.endswith("/tweets") and r.method == "GET"
+    )
+    assert timeline.path == f"/2/users/{fake.USER['id']}/tweets"
+    assert "referenced_tweets" in timeline.args["tweet.fields"]
+
+    # A blind retry hits X's duplicate refusal and returns the first post.
+    again = publisher.publish(http, creds(fake), target, text, KEY)
+    assert again.external_id == first.external_id
+    assert (
+        publish_once(
+            publisher, http, creds(fake), target, text, KEY, attempted_before=True
+        ).external_id
+        == first.external_id
+    )
+    assert len(fake.tweets) == 1
+
+
+def test_dropped_connection_after_the_write_is_unknown_then_reconciled(
+    http: HttpClient, fake: FakeX, publisher: XPublisher, target: ReplyTarget
+) -> None:
+    fake.failure = Failure(drop=True, after_write=True)
+    with pytest.raises(PublishUnknownOutcome):
+        publisher.publish(http, creds(fake), target, "On it!", KEY)
+
+    found = publish_once(publisher, http, creds(fake), target, "On it!", KEY, attempted_before=True)
+    assert found.external_id == fake.tweets[0]["id"]
+    assert len(fake.tweets) == 1
+
+
+def test_find_existing_needs_same_target_and_text(
+    http: HttpClient, fake: FakeX, publisher: XPublisher, target: ReplyTarget
+) -> None:
+    publisher.publish(http, creds(fake), target, "Thanks!", KEY)
+    other = ReplyTarget(network="x", external_id="1917000000000000002")
+    assert publisher.find_existing(http, creds(fake), other, KEY, "Thanks!") is None
+    assert publisher.find_existing(http, creds(fake), target, KEY, "Thanks!!") is None
+
+
+def test_duplicate_text_to_another_post_is_rejected(
+    http: HttpClient, fake: FakeX, publisher: XPublisher, target: ReplyTarget
+) -> None:
+    publisher.publish(http, creds(fake), target, "Thanks!", KEY)
+    other = ReplyTarget(network="x", external_id="1917000000000000002")
+    with pytest.raises(PublishRejected) as caught:
+        publisher.publish(http, creds(fake), other, "Thanks!", "draft-10-v1")
+    assert caught.value.reason == "duplicate"
+
+
+def test_comparable_text_ignores_tco_links_and_entities() -> None:
+    assert comparable_text("a &amp; b https://t.co/xyz") == comparable_text(
+        "a & b https://example.com/long"
+    )
+
+
+def test_unauthorized_token(
+    http: HttpClient, fake: FakeX, publisher: XPublisher, target: ReplyTarget
+) -> None:
+    with pytest.raises(PublishAuthError) as caught:
+        publisher.publish(http, creds(fake, "expired-user-token"), target, "Hi", KEY)
+    assert "expired-user-token" not in str(caught.value)
+
+
+def test_deleted_target(
+    http: HttpClient, fake: FakeX, publisher: XPublisher, target: ReplyTarget
+) -> None:
+    fake.deleted.add(TARGET_ID)
+    with pytest.raises(PublishTargetGone):
+        publisher.publish(http, creds(fake), target, "Hi", KEY)
+
+
+def test_restricted_conversation(
+    http: HttpClient, fake: FakeX, publisher: XPublisher, target: ReplyTarget
+) -> None:
+    fake.restricted.add(TARGET_ID)
+    with pytest.raises(PublishRejected) as caught:
+        publisher.publish(http, creds(fake), target, "Hi", KEY)
+    assert caught.value.reason == "not_allowed"
+
+
+def test_too_long(
+    http: HttpClient, fake: FakeX, publisher: XPublisher, target: ReplyTarget
+) -> None:
+    with pytest.raises(PublishRejected) as caught:
+        publisher.publish(http, creds(fake), target, "x" * 281, KEY)
+    assert not caught.value.retryable
+    assert fake.tweets == []
+
+
+def test_rate_limited_until_reset(
+    http: HttpClient, fake: FakeX, publisher: XPublisher, target: ReplyTarget
+) -> None:
+    fake.failure = Failure(
+        429,
+        {
+            "title": "Too Many Requests",
+            "detail": "Too Many Requests",
+            "type": "about:blank",
+            "status": 429,
+        },
+        {"x-rate-limit-reset": str(int(NOW) + 900), "x-rate-limit-remaining": "0"},
+    )
+    with pytest.raises(PublishRateLimited) as caught:
+        publisher.publish(http, creds(fake), target, "Hi", KEY)
+    assert caught.value.retry_after == 900
+
+
+@pytest.mark.parametrize("failure", [Failure(500), Failure(502), Failure(drop=True)])
+def test_server_error_or_dropped_connection_is_unknown_outcome(
+    http: HttpClient, fake: FakeX, publisher: XPublisher, target: ReplyTarget, failure: Failure
+) -> None:
+    fake.failure = failure
+    with pytest.raises(PublishUnknownOutcome) as caught:
+        publisher.publish(http, creds(fake), target, "Hi", KEY)
+    assert fake.TOKEN not in str(caught.value)
+
+
+def test_503_is_retried_because_nothing_was_processed(
+    http: HttpClient,
+    fake: FakeX,
+    publisher: XPublisher,
+    target: ReplyTarget,
+    sleeps: SleepRecorder,
+) -> None:
+    fake.failure = Failure(503, {"title": "Service Unavailable", "status": 503})
+    posted = publisher.publish(http, creds(fake), target, "Hi", KEY)
+    assert [t["id"] for t in fake.tweets] == [posted.external_id]
+    assert len(sleeps.calls) == 1

@@ -1,0 +1,69 @@
+"""Digest and stats blocks: within Block Kit limits, outside text escaped, both languages."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services.digest_report import SpikeNote, build_digest_report
+from bot.services.reporting_schedule import channel_config
+from bot.services.stats import build_stats_report
+from bot.slack.digest_blocks import blocks_as_text, build_digest_blocks, build_stats_blocks
+from storage.db import transaction
+from storage.models import Author, Mention
+from tests.harness.blockkit_limits import validate_blocks
+from tests.reporting.dataset import CHANNEL, DIGEST_END, ZONE, Dataset, utc
+
+
+def _report(sessions: sessionmaker[Session], data: Dataset, **kwargs: object):
+    with sessions() as session:
+        config = channel_config(session, data.workspace_id, CHANNEL)
+        return build_digest_report(session, config, end=DIGEST_END, now=DIGEST_END,
+                                   **kwargs)  # type: ignore[arg-type]
+
+
+def test_outside_text_cannot_ping_or_link(sessions: sessionmaker[Session],
+                                          dataset: Dataset) -> None:
+    with transaction(sessions) as session:
+        mention = session.get(Mention, dataset.mentions["m4"])
+        assert mention is not None and mention.author_id is not None
+        mention.text = "<!channel> look <https://evil.example|here> & <@U07CMALICE>"
+        author = session.get(Author, mention.author_id)
+        assert author is not None
+        author.handle = "<!here>"
+    spikes = [SpikeNote("Negative spike on mastodon <!channel>", "x3 in 1 h",
+                        "https://example.com/spike")]
+    report = _report(sessions, dataset, spikes=lambda *_args: spikes)
+    text, blocks = build_digest_blocks(report, "en")
+    assert validate_blocks(blocks, "message") == []
+    rendered = str(blocks)
+    assert "<!channel>" not in rendered and "<!here>" not in rendered
+    assert "<@U07CMALICE>" not in rendered and "<https://evil.example|here>" not in rendered
+    assert "&lt;!channel&gt; look &lt;https://evil.example|here&gt; &amp;" in rendered
+    assert "*Spikes*" in rendered and "<https://example.com/spike|" in rendered
+    assert text.startswith("Daily digest · 25 Oct 2026: *11* mention(s)")
+
+
+def test_french_and_empty_digest(sessions: sessionmaker[Session], dataset: Dataset) -> None:
+    _text, blocks = build_digest_blocks(_report(sessions, dataset), "fr")
+    rendered = str(blocks)
+    assert "Résumé du jour · 25 Oct 2026" in rendered and "Répondues :* 4 sur 9" in rendered
+    with sessions() as session:
+        config = channel_config(session, dataset.workspace_id, CHANNEL)
+        empty = build_digest_report(session, config, end=utc(9, 1, 7), now=utc(9, 1, 7))
+    text, blocks = build_digest_blocks(empty, "en")
+    assert len(blocks) == 1 and text.startswith("No new mention. From 31 Aug 09:00 to ")
+    assert "Still open: 0, overdue: 0." in text
+    assert blocks_as_text(blocks).count("\n") == 1  # one line
+
+
+def test_stats_blocks(sessions: sessionmaker[Session], dataset: Dataset) -> None:
+    with sessions() as session:
+        report = build_stats_report(session, dataset.workspace_id, days=30, now=DIGEST_END,
+                                    timezone=ZONE)
+    for language in ("en", "fr"):
+        _text, blocks = build_stats_blocks(report, language)
+        assert validate_blocks(blocks, "message") == []
+    rendered = str(build_stats_blocks(report, "en")[1])
+    # Nothing in the first 15 days; 8 negative of 15 in the second half.
+    assert "negative share – in the first half of the period, 53% in the second" in rendered
+    assert "Busiest hours* (Europe/Paris): 08:00 (4)" in rendered

@@ -1,0 +1,114 @@
+"""The digest's numbers against hand-counted values (tests/reporting/dataset.py), on SQLite
+and PostgreSQL, across the night clocks go back in Paris."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services.digest_report import build_digest_report
+from bot.services.reporting_schedule import channel_config
+from tests.reporting.dataset import CHANNEL, DIGEST_END, Dataset, utc
+
+
+def _report(sessions: sessionmaker[Session], data: Dataset, end: datetime = DIGEST_END):
+    with sessions() as session:
+        config = channel_config(session, data.workspace_id, CHANNEL)
+        return build_digest_report(session, config, end=end, now=end)
+
+
+def test_window_is_the_local_day_of_25_hours(sessions: sessionmaker[Session],
+                                             dataset: Dataset) -> None:
+    report = _report(sessions, dataset)
+    assert report.timezone == "Europe/Paris"
+    assert report.window_start == datetime(2026, 10, 24, 7, tzinfo=UTC)
+    assert report.window_end == datetime(2026, 10, 25, 8, tzinfo=UTC)
+    assert report.local_date == date(2026, 10, 25)
+
+
+def test_volume_by_network_and_sentiment_with_change(sessions: sessionmaker[Session],
+                                                     dataset: Dataset) -> None:
+    report = _report(sessions, dataset)
+    # m1-m8, m11, m12, m16 (m9 is at the end instant, m15 belongs to another channel).
+    assert (report.total.current, report.total.previous, report.total.delta) == (11, 2, 9)
+    networks = {name: (c.current, c.previous) for name, c in report.by_network}
+    assert networks == {"mastodon": (6, 1), "bluesky": (2, 1), "rss": (2, 0), "x": (1, 0)}
+    assert [name for name, _c in report.by_network][:1] == ["mastodon"]
+    sentiments = {name: (c.current, c.previous) for name, c in report.by_sentiment}
+    assert sentiments == {"negative": (5, 1), "neutral": (3, 0), "positive": (3, 1)}
+
+
+def test_answered_share_and_first_response_times(sessions: sessionmaker[Session],
+                                                 dataset: Dataset) -> None:
+    responses = _report(sessions, dataset).responses
+    # Actionable: 11 minus m5 (spam) and m7 (ignored); answered: m1, m6, m11, m12.
+    assert (responses.actionable, responses.answered, responses.responded) == (9, 4, 4)
+    assert round(responses.answered_share or 0, 4) == round(4 / 9, 4)
+    # Response times 10, 30, 90, 240 min: median 30 + 0.5 * 60 = 60 min;
+    # p90 at rank 2.7: 90 + 0.7 * 150 = 195 min.
+    assert responses.median_seconds == 3600
+    assert responses.p90_seconds == 11700
+
+
+def test_open_and_overdue(sessions: sessionmaker[Session], dataset: Dataset) -> None:
+    report = _report(sessions, dataset)
+    # m3 assigned, m4 and m9 new but alerted (open work is as of now, and m9 arrived at
+    # now), m13 drafting, m14 awaiting approval; m2, m8, m10 and m16 only waited for the
+    # digest; m15 is another channel's.
+    assert report.open_by_status == {"assigned": 1, "new": 2, "drafting": 1,
+                                     "awaiting_approval": 1}
+    # m14 (urgent, 49 h > 60 min) and m3 (high, 12 h > 240 min) are overdue; m4 (urgent,
+    # 30 min) is not yet; m13 (normal, 49 h) is within beta's 3000 minutes.
+    assert report.overdue_count == 2
+    ids = [line.id for line in report.overdue]
+    assert ids == [dataset.mentions["m14"], dataset.mentions["m3"]]
+    assert report.overdue[0].card_url == f"https://slack.com/archives/{CHANNEL}/p1761000014000100"
+
+
+def test_overdue_moves_with_now(sessions: sessionmaker[Session], dataset: Dataset) -> None:
+    with sessions() as session:
+        config = channel_config(session, dataset.workspace_id, CHANNEL)
+        later = build_digest_report(session, config, end=DIGEST_END, now=utc(10, 25, 8, 31))
+    # m4 has now waited 61 minutes: over its urgent SLA.
+    assert later.overdue_count == 3
+
+
+def test_top_priority_authors_and_waited(sessions: sessionmaker[Session],
+                                         dataset: Dataset) -> None:
+    report = _report(sessions, dataset)
+    m = dataset.mentions
+    assert [line.id for line in report.top_priority] == [m["m4"], m["m1"], m["m12"], m["m11"],
+                                                         m["m3"]]
+    assert [(a.handle, a.followers, a.mentions) for a in report.top_authors] == [
+        ("@dan", 900000, 1), ("@ana", 48213, 3), ("@bob", 1200, 2), ("@carl", None, 2)]
+    waited = {group.watch_name: (group.count, [line.id for line in group.examples])
+              for group in report.waited}
+    assert waited == {"acme": (3, [m["m2"], m["m8"], m["m16"]]),
+                      "beta": (2, [m["m7"], m["m5"]])}
+
+
+def test_chart_counts_local_days(sessions: sessionmaker[Session], dataset: Dataset) -> None:
+    chart = _report(sessions, dataset).chart
+    assert len(chart) == 14
+    assert chart[0].day == date(2026, 10, 12) and chart[-1].day == date(2026, 10, 25)
+    by_day = {item.day: item.counts for item in chart if sum(item.counts.values())}
+    assert by_day == {
+        date(2026, 10, 23): {"negative": 1, "neutral": 0, "positive": 1, "unknown": 0},
+        date(2026, 10, 24): {"negative": 4, "neutral": 2, "positive": 2, "unknown": 0},
+        # m16 at 22:30 UTC is 00:30 CEST; m5 at 01:30 UTC is 02:30 CET, after the change.
+        date(2026, 10, 25): {"negative": 2, "neutral": 1, "positive": 1, "unknown": 0},
+    }
+
+
+def test_previous_day_window_tiles(sessions: sessionmaker[Session], dataset: Dataset) -> None:
+    report = _report(sessions, dataset, end=utc(10, 24, 7))
+    # 24 October 09:00 CEST is 07:00 UTC: the day before covers m13 (07:00) and m10.
+    assert report.window_start == utc(10, 23, 7)
+    assert report.total.current == 2
+    assert report.total.previous == 1  # m14 at 06:59 UTC on the 23rd
+
+
+def test_empty_channel_is_empty(sessions: sessionmaker[Session], dataset: Dataset) -> None:
+    report = _report(sessions, dataset, end=utc(9, 1, 7))
+    assert report.empty and report.top_priority == [] and report.waited == []

@@ -1,0 +1,154 @@
+"""`/cm digest`, `/cm stats` and `/cm export` driven as Slack sends them, through the HTTP
+app and the Slack stand-in; then the scheduler's daily run."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.services.digest import POSTED, run_due_digests
+from bot.services.reporting_time import at_local
+from handlers.commands import reporting as _reporting  # noqa: F401  (registers /cm digest...)
+from tests.e2e.conftest import ADMIN_ID, VigieApp, start_vigie
+from tests.harness.blockkit_limits import validate_blocks
+from tests.harness.slack_standin import SlackStandIn
+from tests.reporting.dataset import CHANNEL, DIGEST_END, build_dataset
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def vigie(db_url: str, slack_standin: SlackStandIn) -> Iterator[VigieApp]:
+    """Vigie's web app on SQLite and on PostgreSQL."""
+    yield from start_vigie(db_url, slack_standin)
+
+
+def command(vigie: VigieApp, text: str, *, user_id: str = ADMIN_ID) -> dict:
+    """Send `/cm TEXT` in the digest channel; return the answer (sent after the ack)."""
+    vigie.standin.clear()
+    response = vigie.slack.slash_command(text, user_id=user_id, channel_id=CHANNEL)
+    assert response.status_code == 200
+    body = response.json() if response.content else {}
+    if body.get("text"):
+        return dict(body)
+    vigie.standin.wait_until(lambda s: len(s.responses()) > 0, timeout=30)
+    return vigie.standin.responses()[-1]
+
+
+def _digest_posts(vigie: VigieApp) -> list[dict]:
+    return [call.args for call in vigie.standin.calls("chat.postMessage", ok=True)
+            if call.args.get("channel") == CHANNEL]
+
+
+def test_digest_now_posts_blocks_and_uploads_the_chart(vigie: VigieApp) -> None:
+    build_dataset(vigie.runtime.sessions)
+    vigie.runtime.clock = lambda: DIGEST_END
+    answer = command(vigie, "digest now")
+    assert "on its way" in answer["text"] and "11 mention" in answer["text"]
+    assert answer.get("response_type") == "ephemeral"
+    vigie.standin.clear()
+    vigie.runtime.outbox.flush(wait=True)
+    posts = _digest_posts(vigie)
+    assert len(posts) == 1
+    blocks = posts[0]["blocks"]
+    assert validate_blocks(blocks, "message") == []
+    text = str(blocks)
+    assert "Daily digest · 25 Oct 2026" in text and "*11* mention(s)" in text
+    assert "Answered:* 4 of 9 actionable (44%)" in text and "median 1 h 00, p90 3 h 15" in text
+    assert "2 overdue" in text and "https://slack.com/archives/C07DIGEST01/p1761000014000100" \
+        in text
+    files = vigie.standin.files()
+    assert len(files) == 1 and files[0].filename == "vigie-digest-2026-10-25.png"
+    assert files[0].data is not None and files[0].data.startswith(PNG_SIGNATURE)
+    assert CHANNEL in files[0].channels
+
+
+def test_digest_set_then_the_scheduler_posts_once(vigie: VigieApp) -> None:
+    build_dataset(vigie.runtime.sessions)
+    answer = command(vigie, "digest set 08:30 Europe/Paris")
+    assert "Daily digest in <#C07DIGEST01> at 08:30 (Europe/Paris)" in answer["text"]
+    paris = ZoneInfo("Europe/Paris")
+    now = datetime.now(UTC)
+    due = at_local(now.astimezone(paris).date(), time(8, 30), paris)
+    if due <= now:
+        due = at_local(now.astimezone(paris).date() + timedelta(days=1), time(8, 30), paris)
+    sessions = vigie.runtime.sessions
+    before = run_due_digests(sessions, now=due - timedelta(minutes=1), default_timezone="UTC")
+    assert CHANNEL not in {o.channel_id for o in before}
+    results: list[list[str]] = []
+    barrier = threading.Barrier(2)
+
+    def worker() -> None:
+        barrier.wait()
+        outcomes = run_due_digests(sessions, now=due, default_timezone="UTC")
+        results.append([o.status for o in outcomes if o.channel_id == CHANNEL])
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(status for result in results for status in result).count(POSTED) == 1
+    again = run_due_digests(sessions, now=due + timedelta(minutes=1), default_timezone="UTC")
+    assert CHANNEL not in {o.channel_id for o in again}
+    vigie.standin.clear()
+    vigie.runtime.outbox.flush(wait=True)
+    posts = _digest_posts(vigie)
+    assert len(posts) == 1
+    assert validate_blocks(posts[0]["blocks"], "message") == []
+    vigie.runtime.outbox.flush(wait=True)
+    assert len(_digest_posts(vigie)) == 1
+
+
+def test_stats_answer_in_channel_with_a_chart(vigie: VigieApp) -> None:
+    build_dataset(vigie.runtime.sessions)
+    vigie.runtime.clock = lambda: DIGEST_END
+    answer = command(vigie, "stats 7d")
+    assert answer["response_type"] == "in_channel"
+    assert validate_blocks(answer["blocks"], "message") == []
+    text = str(answer["blocks"])
+    assert "Statistics · last 7 days" in text and "*15* mention(s)" in text
+    assert "<@U07AGENT01>: 2 · 2 · 0" in text and "<@U07APPROVA>: 1 approved, 1 rejected" in text
+    assert "08:00 (4), 09:00 (2), 00:00 (1)" in text
+    vigie.runtime.outbox.flush(wait=True)
+    files = vigie.standin.files()
+    assert [f.filename for f in files] == ["vigie-stats-7d.png"]
+    assert files[0].data is not None and files[0].data.startswith(PNG_SIGNATURE)
+
+
+def test_export_uploads_a_csv(vigie: VigieApp) -> None:
+    build_dataset(vigie.runtime.sessions)
+    vigie.runtime.clock = lambda: DIGEST_END
+    answer = command(vigie, "export 30d acme")
+    assert "CSV of 10 mention(s)" in answer["text"]
+    vigie.runtime.outbox.flush(wait=True)
+    files = vigie.standin.files()
+    assert [f.filename for f in files] == ["vigie-mentions-acme-30d-2026-10-25.csv"]
+    assert files[0].data is not None
+    lines = files[0].data.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("id,created_at,published_at,network,watch")
+
+
+def test_bad_inputs_get_specific_errors(vigie: VigieApp) -> None:
+    build_dataset(vigie.runtime.sessions)
+    expectations = {
+        "digest set 25:00": "`25:00` is not a time",
+        "digest set 8h30": "`8h30` is not a time",
+        "digest set 08:30 Mars/Olympus": "`Mars/Olympus` is not a time zone",
+        "digest frobnicate": "Usage: `/cm digest now`",
+        "stats 12d": "`12d` is not a period for statistics: use one of 7d, 30d, 90d",
+        "stats 7d extra": "Usage: `/cm stats",
+        "export 90d": "`90d` is not an export period here",
+        "export 7d nope": "There is no watch called `nope`",
+        "export 7d acme beta": "Usage: `/cm export",
+    }
+    for text, expected in expectations.items():
+        answer = command(vigie, text)
+        assert expected in answer["text"], (text, answer["text"])
+        assert answer.get("response_type", "ephemeral") == "ephemeral"
+    denied = command(vigie, "digest off", user_id="U07CMALICE")
+    assert "You need the *admin* role" in denied["text"]

@@ -1,0 +1,100 @@
+"""Exports: CSV (safe in spreadsheets) and JSON Lines, to Slack and to the terminal."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services.actors import CLI
+from bot.services.errors import ServiceError
+from bot.services.export import (
+    COLUMNS,
+    csv_safe,
+    do_export_to_slack,
+    export_mentions,
+    parse_export_period,
+    write_csv,
+)
+from storage.db import transaction
+from storage.models import Mention, OutboxMessage
+from tests.reporting.dataset import CHANNEL, DIGEST_END, Dataset
+
+
+def test_formula_cells_are_quoted() -> None:
+    for value in ("=1+2", "+33 6 12", "-2", "@SUM(A1)", "\tx", "\r=x"):
+        assert csv_safe(value) == "'" + value
+    assert csv_safe("hello = world") == "hello = world"
+    assert csv_safe(-2) == -2 and csv_safe(None) is None
+
+
+def test_csv_escapes_formulas_and_keeps_text(sessions: sessionmaker[Session],
+                                            dataset: Dataset) -> None:
+    with transaction(sessions) as session:
+        mention = session.get(Mention, dataset.mentions["m11"])
+        assert mention is not None
+        mention.text = '=HYPERLINK("http://evil.example","click"), "quoted", line\nbreak'
+        mention.reply_url = "https://x.example/reply/1"
+    out = io.StringIO()
+    count = export_mentions(sessions, dataset.workspace_id, out, since="7d", fmt="csv",
+                            now=DIGEST_END)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert count == len(rows) == 15
+    assert list(rows[0]) == list(COLUMNS)
+    m11 = next(row for row in rows if row["id"] == str(dataset.mentions["m11"]))
+    assert m11["text"].startswith("'=HYPERLINK(") and m11["text"].endswith("line\nbreak")
+    assert m11["status"] == "replied" and m11["reply_url"] == "https://x.example/reply/1"
+    assert m11["first_response_minutes"] == "10.0"
+    assert m11["replied_at"] == "2026-10-24T09:10:00+00:00"
+    assert m11["card_url"].startswith(f"https://slack.com/archives/{CHANNEL}/p")
+    m3 = next(row for row in rows if row["id"] == str(dataset.mentions["m3"]))
+    assert m3["owner"] == "U07AGENT01" and m3["replied_at"] == ""
+
+
+def test_jsonl_for_one_watch(sessions: sessionmaker[Session], dataset: Dataset) -> None:
+    out = io.StringIO()
+    count = export_mentions(sessions, dataset.workspace_id, out, since="30d", fmt="jsonl",
+                            now=DIGEST_END, watch="BETA")
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert count == len(records) == 4
+    assert {r["watch"] for r in records} == {"beta"}
+    assert records[0]["id"] > records[-1]["id"]  # newest first
+    with pytest.raises(ServiceError) as err:
+        export_mentions(sessions, dataset.workspace_id, io.StringIO(), since="7d", fmt="csv",
+                        now=DIGEST_END, watch="nope")
+    assert err.value.key == "watch.not_found"
+    with pytest.raises(ServiceError):
+        export_mentions(sessions, dataset.workspace_id, io.StringIO(), since="7d",
+                        fmt="xlsx", now=DIGEST_END)
+
+
+def test_export_to_slack_goes_through_the_outbox(sessions: sessionmaker[Session],
+                                                dataset: Dataset) -> None:
+    result = do_export_to_slack(sessions, dataset.workspace_id, CLI, channel_id=CHANNEL,
+                                period="7d", watch="acme", now=DIGEST_END, language="en")
+    assert (result.rows, result.total, result.truncated) == (10, 10, False)
+    with sessions() as session:
+        row = session.scalar(select(OutboxMessage))
+    assert row is not None and row.kind == "upload" and row.channel == CHANNEL
+    content = base64.b64decode(row.payload["content_b64"]).decode("utf-8-sig")
+    assert len(list(csv.DictReader(io.StringIO(content)))) == 10
+    assert row.payload["filename"] == "vigie-mentions-acme-7d-2026-10-25.csv"
+
+
+def test_export_periods() -> None:
+    assert parse_export_period(None).days == 7
+    assert parse_export_period("30d").days == 30
+    with pytest.raises(ServiceError) as err:
+        parse_export_period("90d")
+    assert err.value.key == "export.bad_period"
+
+
+def test_write_csv_counts_rows() -> None:
+    out = io.StringIO()
+    assert write_csv([], out) == 0
+    assert out.getvalue().startswith("id,created_at,")

@@ -1,0 +1,76 @@
+"""`/cm stats` numbers against hand-counted values, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services.actors import CLI
+from bot.services.errors import ServiceError
+from bot.services.stats import build_stats_report, get_stats, parse_period
+from tests.reporting.dataset import DIGEST_END, ZONE, Dataset, utc
+
+
+def test_week_statistics(sessions: sessionmaker[Session], dataset: Dataset) -> None:
+    with sessions() as session:
+        report = build_stats_report(session, dataset.workspace_id, days=7, now=DIGEST_END,
+                                    timezone=ZONE)
+    # From local midnight on 19 October (22:00 UTC the day before) to now: every mention but
+    # m9, which arrived at "now".
+    assert report.start == utc(10, 18, 22)
+    assert report.total == 15
+    assert report.by_sentiment == {"negative": 8, "neutral": 3, "positive": 4, "unknown": 0}
+    assert dict(report.by_network) == {"mastodon": 9, "bluesky": 3, "rss": 2, "x": 1}
+    assert [label for label, _counts in report.buckets] == [
+        "19 Oct", "20 Oct", "21 Oct", "22 Oct", "23 Oct", "24 Oct", "25 Oct"]
+    assert report.buckets[6][1] == {"negative": 2, "neutral": 1, "positive": 1, "unknown": 0}
+    responses = report.responses
+    assert (responses.actionable, responses.answered) == (13, 4)
+    assert (responses.median_seconds, responses.p90_seconds) == (3600, 11700)
+    assert [(w.user_id, w.assigned, w.open, w.answered) for w in report.workload] == [
+        ("U07AGENT01", 2, 2, 0), ("U07AGENT02", 2, 1, 1)]
+    # The approval of 10 October is outside the week.
+    assert [(a.user_id, a.approved, a.rejected) for a in report.approvals] == [
+        ("U07APPROVA", 1, 1), ("U07APPROVB", 1, 0)]
+    assert report.top_authors[0].handle == "@dan"
+
+
+def test_busiest_hours_are_local_across_the_clock_change(
+        sessions: sessionmaker[Session], dataset: Dataset) -> None:
+    with sessions() as session:
+        report = build_stats_report(session, dataset.workspace_id, days=7, now=DIGEST_END,
+                                    timezone=ZONE)
+    hours = report.hours
+    assert sum(hours) == 15
+    # 06:59 UTC (CEST) on the 23rd and 24th, 07:30 and 07:59 UTC (CET) on the 25th: 8 h local.
+    assert hours[8] == 4
+    assert hours[9] == 2  # 07:00 UTC on the 23rd and 24th (CEST)
+    assert hours[0] == 1  # 22:30 UTC on the 24th is 00:30 CEST
+    assert hours[2] == 1  # 01:30 UTC on the 25th is 02:30 CET
+    assert report.busiest_hours == [(8, 4), (9, 2), (0, 1)]
+
+
+def test_quarter_long_periods_use_weekly_bars(sessions: sessionmaker[Session],
+                                              dataset: Dataset) -> None:
+    with sessions() as session:
+        report = build_stats_report(session, dataset.workspace_id, days=90, now=DIGEST_END,
+                                    timezone=ZONE)
+    assert len(report.buckets) == 13
+    assert sum(sum(c.values()) for _l, c in report.buckets) == report.total == 15
+    assert [(a.user_id, a.approved) for a in report.approvals][1] == ("U07APPROVB", 2)
+
+
+def test_periods() -> None:
+    assert parse_period(None) == 7
+    assert parse_period("30D") == 30
+    assert parse_period("90d") == 90
+    with pytest.raises(ServiceError) as err:
+        parse_period("12d")
+    assert "`12d` is not a period" in err.value.message() and "7d, 30d, 90d" in \
+        err.value.message()
+
+
+def test_get_stats_uses_the_workspace_zone(sessions: sessionmaker[Session],
+                                           dataset: Dataset) -> None:
+    report = get_stats(sessions, dataset.workspace_id, CLI, period="7d", now=DIGEST_END)
+    assert report.timezone == ZONE and report.total == 15

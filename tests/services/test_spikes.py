@@ -1,0 +1,74 @@
+"""Spike detection per watch on real databases: SQL hourly buckets, one alert per spike."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services.outbox import KIND_POST
+from bot.services.spikes import check_watch, hourly_buckets, run_spike_checks
+from storage.db import transaction
+from storage.models import Author, Mention, OutboxMessage, Watch
+from storage.models_spikes import Spike
+from tests.harness.blockkit_limits import validate_blocks
+
+NOW = datetime(2026, 11, 20, 14, 20, tzinfo=UTC)
+
+
+def fill(sessions: sessionmaker[Session], workspace_id: int) -> int:
+    """Two calm mentions an hour for 14 days, then a burst of angry ones this hour."""
+    with transaction(sessions) as session:
+        watch = Watch(workspace_id=workspace_id, name="acme", channel_id="C0ACME123")
+        author = Author(workspace_id=workspace_id, network="x", handle="loud", followers=90_000)
+        session.add_all([watch, author])
+        session.flush()
+        rows = []
+        start = NOW.replace(minute=0) - timedelta(days=14)
+        for hour in range(14 * 24):
+            for n in range(2):
+                rows.append({"published_at": start + timedelta(hours=hour, minutes=n * 20),
+                             "text": f"acme update {hour} {n}", "sentiment_label": "neutral"})
+        for n in range(40):
+            rows.append({"published_at": NOW.replace(minute=0) + timedelta(minutes=n % 20),
+                         "text": f"acme outage again, refund please {n} #acmedown",
+                         "sentiment_label": "negative"})
+        session.execute(insert(Mention), [
+            {"workspace_id": workspace_id, "watch_id": watch.id, "author_id": author.id,
+             "network": "x", "external_id": str(i), "url": f"https://x.com/loud/status/{i}",
+             "priority": 10, "status": "new", **row} for i, row in enumerate(rows)])
+        return watch.id
+
+
+def test_hourly_buckets_from_sql(sessions: sessionmaker[Session], workspace_id: int) -> None:
+    watch_id = fill(sessions, workspace_id)
+    with sessions() as session:
+        buckets = hourly_buckets(session, watch_id, NOW.replace(minute=0) - timedelta(hours=3), NOW)
+    assert [b.total for b in buckets] == [2, 2, 2, 40]
+    assert buckets[-1].negative == 40 and buckets[-1].start == NOW.replace(minute=0)
+
+
+def test_a_burst_is_detected_explained_and_alerted_once(
+    sessions: sessionmaker[Session], workspace_id: int
+) -> None:
+    watch_id = fill(sessions, workspace_id)
+    report = check_watch(sessions, watch_id, NOW)
+    assert report is not None and report.decision.volume_spike
+    assert report.decision.total == 40
+    with sessions() as session:
+        alert = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.kind == KIND_POST)).one()
+        blocks = alert.payload["blocks"]
+        assert validate_blocks(blocks, "message") == []
+        text = str(blocks)
+        assert "40 mentions this hour" in text and "refund" in text and "loud" in text
+    assert check_watch(sessions, watch_id, NOW) is None  # cooldown / unique key
+    assert run_spike_checks(sessions, NOW + timedelta(minutes=5)) == []
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Spike)) == 1
+
+
+def test_calm_watch_has_no_spike(sessions: sessionmaker[Session], workspace_id: int) -> None:
+    watch_id = fill(sessions, workspace_id)
+    assert check_watch(sessions, watch_id, NOW - timedelta(hours=5)) is None
