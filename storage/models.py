@@ -234,6 +234,7 @@ class Mention(Base):
         Index(None, "workspace_id", "fingerprint"),
         Index(None, "workspace_id", "story_key"),
         Index(None, "workspace_id", "assignee_user_id", "status"),
+        Index(None, "story_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

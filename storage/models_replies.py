@@ -14,7 +14,7 @@ class ReplyPost(Base):
     """One approved draft to post (at most one external post per draft)."""
 
     __tablename__ = "reply_posts"
-    __table_args__ = (Index(None, "status", "next_attempt_at"),)
+    __table_args__ = (Index(None, "status", "next_attempt_at"), Index(None, "mention_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
