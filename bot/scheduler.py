@@ -15,6 +15,7 @@ from bot.services.digest import run_due_digests
 from bot.services.http_clients import http_factory
 from bot.services.polling import run_poll_tick
 from bot.services.replies import flush_replies
+from bot.services.sla import run_sla_checks
 from bot.services.spikes import run_spike_checks
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,11 @@ def _post_due_digests(runtime: Runtime) -> None:
     runtime.nudge_outbox()
 
 
+def _sla(runtime: Runtime) -> None:
+    if run_sla_checks(runtime.sessions, runtime.clock(), runtime.settings.timezone):
+        runtime.nudge_outbox()
+
+
 def build_scheduler(runtime: Runtime, *, blocking: bool) -> BaseScheduler:
     """A scheduler with Vigie's recurring jobs; ``blocking`` for a dedicated worker process."""
     scheduler: BaseScheduler = (
@@ -75,6 +81,8 @@ def build_scheduler(runtime: Runtime, *, blocking: bool) -> BaseScheduler:
                       name="Detect bad-buzz spikes", **common)
     scheduler.add_job(_post_replies, IntervalTrigger(seconds=15), args=[runtime],
                       id="replies", name="Post approved replies", **common)
+    scheduler.add_job(_sla, IntervalTrigger(minutes=1), args=[runtime], id="sla",
+                      name="SLA reminders and escalations", **common)
     scheduler.add_job(_post_due_digests, IntervalTrigger(minutes=1), args=[runtime],
                       id="daily_digests", name="Post due daily digests", **common)
     return scheduler

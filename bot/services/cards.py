@@ -14,6 +14,7 @@ from bot.services.outbox import (
 )
 from bot.services.ports import OutgoingMessage
 from bot.services.reply_queue import FAILED, PENDING, latest_reply
+from bot.services.sla import due_at
 from bot.services.workflow import allowed_actions, latest_draft
 from bot.slack.cards import CardView, StoryMember, build_card
 from storage.models import Author, Mention, OutboxMessage, OutboxStatus, Watch, Workspace
@@ -57,6 +58,7 @@ def load_card_view(session: Session, mention_id: int) -> CardView | None:
         draft_version=draft.version if draft else None,
         draft_risk=draft.risk_level if draft else None,
         reply_url=mention.reply_url,
+        sla_due=due_at(session, mention),
         reply_state=reply.status if reply else None,
         reply_error=reply.error if reply else None,
     )

@@ -16,6 +16,7 @@ NETWORK_ICONS = {
     "webhook": ":inbox_tray:",
 }
 ACTION_PREFIX = "vigie."
+OPEN_STATUSES = frozenset({"new", "assigned", "drafting", "awaiting_approval", "approved"})
 BUTTON_STYLES = {"approve": "primary", "reject": "danger"}
 SENTIMENT_ICONS = {"negative": ":red_circle:", "neutral": ":white_circle:",
                    "positive": ":large_green_circle:"}
@@ -57,6 +58,7 @@ class CardView:
     draft_version: int | None = None
     draft_risk: str | None = None
     reply_url: str | None = None
+    sla_due: datetime | None = None
     reply_state: str | None = None
     reply_error: str | None = None
 
@@ -116,6 +118,8 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
     status = t(language, f"status.{view.status}")
     if view.assignee_user_id:
         status += " · " + t(language, "card.assigned_to", user=f"<@{view.assignee_user_id}>")
+    if view.sla_due is not None and view.status in OPEN_STATUSES:
+        status += " · " + t(language, "card.sla_due", due=slack_date(view.sla_due))
     context = [
         slack_date(view.published_at),
         link(view.url, t(language, "card.open_post")),

@@ -12,6 +12,7 @@ from bot.runtime import Runtime
 from handlers.commands import help as _help  # noqa: F401  (registers its subcommands)
 from handlers.commands import listening as _listening  # noqa: F401
 from handlers.commands import reporting as _reporting  # noqa: F401
+from handlers.commands import sla as _sla  # noqa: F401
 from handlers.commands import workflow as _workflow  # noqa: F401
 from handlers.commands.parsing import ArgumentError, split_args
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply

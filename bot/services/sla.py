@@ -1,0 +1,222 @@
+"""SLA: response targets per watch and priority, counted in business hours.
+
+A reminder goes to the assignee (DM) at 75 % of the time, a notice to the card's thread on
+breach, and an escalation to approvers when an urgent mention breaches. Each is sent once
+per mention: a ``sla_notices`` row (unique per mention and kind) is written in the same
+transaction as its outbox message, so a restart never repeats one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.i18n import t
+from bot.services.actors import Actor
+from bot.services.errors import ServiceError
+from bot.services.outbox import KIND_POST, KIND_THREAD, do_enqueue
+from bot.services.permissions import require_role
+from bot.services.watches import get_watch_by_name
+from bot.services.workflow import OPEN
+from bot.slack.escape import slack_date
+from storage.db import transaction
+from storage.models import Member, Mention, Role, Watch, Workspace
+from storage.models_sla import SlaNotice
+
+URGENT, HIGH = 80, 60
+REMIND_AT = 0.75
+LOOKBACK = timedelta(days=30)
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True, slots=True)
+class BusinessHours:
+    """Working hours in a time zone; ``None`` hours mean around the clock."""
+
+    timezone: str = "UTC"
+    start: time | None = None
+    end: time | None = None
+    days: frozenset[int] = frozenset(range(7))
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any], default_tz: str) -> BusinessHours:
+        """Read ``sla_hours`` ("09:00-18:00"), ``sla_days`` ("mon-fri") and ``sla_tz``."""
+        hours = settings.get("sla_hours")
+        start = end = None
+        if hours:
+            first, last = str(hours).split("-")
+            start, end = time.fromisoformat(first), time.fromisoformat(last)
+        return cls(str(settings.get("sla_tz") or default_tz), start, end,
+                   parse_days(str(settings.get("sla_days") or "mon-sun")))
+
+
+def parse_days(text: str) -> frozenset[int]:
+    """"mon-fri" or "mon,wed,fri" -> weekday numbers; ServiceError otherwise."""
+    chosen: set[int] = set()
+    for part in text.lower().split(","):
+        first, _, last = part.strip().partition("-")
+        if first not in DAYS or (last and last not in DAYS):
+            raise ServiceError("sla.bad_days", value=text)
+        a, b = DAYS.index(first), DAYS.index(last or first)
+        chosen.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
+    return frozenset(chosen)
+
+
+def target_minutes(watch: Watch, priority: int) -> int:
+    """The watch's response target for a mention of this priority."""
+    if priority >= URGENT:
+        return watch.sla_urgent_minutes
+    if priority >= HIGH:
+        return watch.sla_high_minutes
+    return watch.sla_normal_minutes
+
+
+def add_business_time(start: datetime, minutes: float, hours: BusinessHours) -> datetime:
+    """``start`` plus ``minutes`` of business time (DST-safe: walks local wall-clock days)."""
+    if hours.start is None or hours.end is None:
+        return start + timedelta(minutes=minutes)
+    zone = ZoneInfo(hours.timezone)
+    remaining = timedelta(minutes=minutes)
+    local = start.astimezone(zone)
+    day = local.date()
+    for _ in range(400):
+        if day.weekday() in hours.days:
+            opens = datetime.combine(day, hours.start, zone)
+            closes = datetime.combine(day, hours.end, zone)
+            begin = max(opens, local) if day == local.date() else opens
+            if begin < closes:
+                available = closes - begin
+                if remaining <= available:
+                    return begin + remaining
+                remaining -= available
+        day += timedelta(days=1)
+    raise ServiceError("sla.no_business_days")
+
+
+def _notify(session: Session, mention: Mention, kind: str, channel: str, text: str,
+            *, thread: bool) -> bool:
+    session.add(SlaNotice(mention_id=mention.id, kind=kind, recipient=channel))
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        return False
+    do_enqueue(session, workspace_id=mention.workspace_id,
+               kind=KIND_THREAD if thread else KIND_POST, channel=channel,
+               mention_id=mention.id, payload={"text": text})
+    return True
+
+
+def _approvers(session: Session, workspace_id: int) -> list[str]:
+    return list(session.scalars(select(Member.user_id).where(
+        Member.workspace_id == workspace_id,
+        Member.role.in_([Role.APPROVER.value, Role.ADMIN.value]))))
+
+
+def run_sla_checks(sessions: sessionmaker[Session], now: datetime, default_tz: str) -> int:
+    """Send the reminders, breach notices and escalations that are due; returns how many."""
+    sent = 0
+    with transaction(sessions) as session:
+        rows = session.execute(
+            select(Mention, Watch, Workspace)
+            .join(Watch, Watch.id == Mention.watch_id)
+            .join(Workspace, Workspace.id == Mention.workspace_id)
+            .where(Mention.status.in_([s.value for s in OPEN]),
+                   Mention.created_at >= now - LOOKBACK,
+                   (Mention.alerted.is_(True)) | (Mention.assignee_user_id.is_not(None)))
+        ).all()
+        done = {(m, k) for m, k in session.execute(select(SlaNotice.mention_id, SlaNotice.kind)
+                                                   .where(SlaNotice.mention_id.in_(
+                                                       [r[0].id for r in rows])))}
+        for mention, watch, workspace in rows:
+            hours = BusinessHours.from_settings(workspace.settings or {}, default_tz)
+            minutes = target_minutes(watch, mention.priority)
+            due = add_business_time(mention.created_at, minutes, hours)
+            language = workspace.locale or "en"
+            ref = f"#{mention.id}"
+            if (now >= add_business_time(mention.created_at, minutes * REMIND_AT, hours)
+                    and now < due and mention.assignee_user_id
+                    and (mention.id, "reminder") not in done):
+                sent += _notify(session, mention, "reminder", mention.assignee_user_id,
+                                t(language, "sla.reminder", id=ref, due=slack_date(due),
+                                  watch=watch.name), thread=False)
+            if now >= due and (mention.id, "breach") not in done:
+                channel = mention.slack_channel or watch.channel_id
+                sent += _notify(session, mention, "breach", channel,
+                                t(language, "sla.breach", id=ref, due=slack_date(due)),
+                                thread=mention.slack_channel is not None)
+                if mention.priority >= URGENT:
+                    for user in _approvers(session, mention.workspace_id):
+                        sent += _notify(session, mention, f"escalation:{user}", user,
+                                        t(language, "sla.escalation", id=ref,
+                                          due=slack_date(due), watch=watch.name),
+                                        thread=False)
+    return sent
+
+
+def due_at(session: Session, mention: Mention) -> datetime | None:
+    """When the mention's SLA ends (None when it has no watch)."""
+    watch = session.get(Watch, mention.watch_id) if mention.watch_id else None
+    workspace = session.get(Workspace, mention.workspace_id)
+    if watch is None or workspace is None:
+        return None
+    return add_business_time(mention.created_at, target_minutes(watch, mention.priority),
+                             BusinessHours.from_settings(workspace.settings or {},
+                                                         workspace.timezone))
+
+
+def do_set_targets(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+                   watch_name: str, targets: dict[str, int]) -> None:
+    """Set a watch's targets in minutes (``urgent``, ``high``, ``normal``)."""
+    for level, minutes in targets.items():
+        if level not in {"urgent", "high", "normal"} or not 1 <= minutes <= 60 * 24 * 30:
+            raise ServiceError("sla.bad_target", value=f"{level}={minutes}")
+    with transaction(sessions) as session:
+        if actor.user_id:
+            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+        watch = get_watch_by_name(session, workspace_id, watch_name)
+        for level, minutes in targets.items():
+            setattr(watch, f"sla_{level}_minutes", minutes)
+
+
+def do_set_hours(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+                 hours: str | None, days: str, timezone: str) -> None:
+    """Set business hours ("09:00-18:00", "mon-fri", "Europe/Paris"); None = 24/7."""
+    if hours is not None:
+        try:
+            first, last = hours.split("-")
+            if time.fromisoformat(first) >= time.fromisoformat(last):
+                raise ValueError(hours)
+        except ValueError:
+            raise ServiceError("sla.bad_hours", value=hours) from None
+    parse_days(days)
+    try:
+        ZoneInfo(timezone)
+    except (KeyError, ValueError):
+        raise ServiceError("sla.bad_zone", value=timezone) from None
+    with transaction(sessions) as session:
+        if actor.user_id:
+            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+        workspace = session.get(Workspace, workspace_id)
+        assert workspace is not None
+        workspace.settings = {**(workspace.settings or {}), "sla_hours": hours,
+                              "sla_days": days, "sla_tz": timezone}
+
+
+def describe(sessions: sessionmaker[Session], workspace_id: int, default_tz: str
+             ) -> tuple[BusinessHours, list[tuple[str, int, int, int]]]:
+    """Business hours and each watch's targets (urgent, high, normal minutes)."""
+    with sessions() as session:
+        workspace = session.get(Workspace, workspace_id)
+        hours = BusinessHours.from_settings((workspace.settings if workspace else {}) or {},
+                                            default_tz)
+        watches = session.scalars(select(Watch).where(Watch.workspace_id == workspace_id)
+                                  .order_by(Watch.name)).all()
+        return hours, [(w.name, w.sla_urgent_minutes, w.sla_high_minutes,
+                        w.sla_normal_minutes) for w in watches]

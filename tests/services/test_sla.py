@@ -1,0 +1,87 @@
+"""SLA deadlines in business hours (with a DST change) and notices sent exactly once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services.actors import CLI
+from bot.services.errors import ServiceError
+from bot.services.outbox import KIND_POST, KIND_THREAD
+from bot.services.sla import (
+    BusinessHours,
+    add_business_time,
+    do_set_hours,
+    parse_days,
+    run_sla_checks,
+)
+from storage.db import transaction
+from storage.models import Member, Mention, OutboxMessage, Watch
+
+PARIS = BusinessHours("Europe/Paris", time(9), time(18), parse_days("mon-fri"))
+
+
+def test_around_the_clock() -> None:
+    start = datetime(2026, 11, 20, 23, 30, tzinfo=UTC)
+    assert add_business_time(start, 60, BusinessHours()) == start + timedelta(hours=1)
+
+
+def test_business_hours_skip_nights_and_weekends() -> None:
+    friday_5pm = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)  # 17:00 in Paris
+    due = add_business_time(friday_5pm, 240, PARIS)  # 1 h Friday, 3 h Monday
+    assert due == datetime(2026, 11, 23, 11, 0, tzinfo=UTC)  # Monday 12:00 Paris
+
+
+def test_dst_change_is_counted_in_local_hours() -> None:
+    # Paris leaves summer time on Sunday 2026-10-25: Friday 17:00 CEST is 15:00 UTC,
+    # Monday 11:00 CET is 10:00 UTC.
+    friday = datetime(2026, 10, 23, 15, 0, tzinfo=UTC)
+    assert add_business_time(friday, 180, PARIS) == datetime(2026, 10, 26, 10, 0, tzinfo=UTC)
+
+
+def test_night_start_counts_from_opening() -> None:
+    tuesday_3am = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+    assert add_business_time(tuesday_3am, 60, PARIS) == datetime(2026, 11, 24, 9, 0,
+                                                                tzinfo=UTC)
+
+
+@pytest.mark.parametrize("days", ["", "mon-funday", "x"])
+def test_bad_days(days: str) -> None:
+    with pytest.raises(ServiceError):
+        parse_days(days)
+
+
+def test_bad_hours_and_zone(sessions: sessionmaker[Session], workspace_id: int) -> None:
+    for hours, zone in (("18:00-09:00", "UTC"), ("9h-18h", "UTC"), ("09:00-18:00", "Mars")):
+        with pytest.raises(ServiceError):
+            do_set_hours(sessions, workspace_id, CLI, hours, "mon-fri", zone)
+
+
+def test_reminder_breach_and_escalation_are_sent_once(
+    sessions: sessionmaker[Session], workspace_id: int
+) -> None:
+    created = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    with transaction(sessions) as session:
+        watch = Watch(workspace_id=workspace_id, name="acme", channel_id="C0ACME123",
+                      sla_urgent_minutes=60)
+        session.add(watch)
+        session.add(Member(workspace_id=workspace_id, user_id="U0APPROVER", role="approver"))
+        session.flush()
+        session.add(Mention(workspace_id=workspace_id, watch_id=watch.id, network="x",
+                            external_id="1", url="https://x.com/a/status/1", text="help!",
+                            published_at=created, created_at=created, priority=90,
+                            assignee_user_id="U0AGENT01", status="assigned", alerted=True,
+                            slack_channel="C0ACME123", slack_ts="1.1"))
+    assert run_sla_checks(sessions, created + timedelta(minutes=30), "UTC") == 0
+    assert run_sla_checks(sessions, created + timedelta(minutes=46), "UTC") == 1  # 75 %
+    assert run_sla_checks(sessions, created + timedelta(minutes=50), "UTC") == 0
+    assert run_sla_checks(sessions, created + timedelta(minutes=61), "UTC") == 2  # breach+esc
+    assert run_sla_checks(sessions, created + timedelta(minutes=90), "UTC") == 0
+    with sessions() as session:
+        rows = session.execute(select(OutboxMessage.kind, OutboxMessage.channel)
+                               .order_by(OutboxMessage.id)).all()
+    assert [tuple(r) for r in rows] == [(KIND_POST, "U0AGENT01"), (KIND_THREAD, "C0ACME123"),
+                                        (KIND_POST, "U0APPROVER")]
