@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     log_format: LogFormat = Field(LogFormat.TEXT, validation_alias="VIGIE_LOG_FORMAT")
 
     poll_tick_seconds: int = Field(30, ge=1, le=3600, validation_alias="VIGIE_POLL_TICK_SECONDS")
+    retention_days: int = Field(0, ge=0, le=36500, validation_alias="VIGIE_RETENTION_DAYS")
     poll_concurrency: int = Field(8, ge=1, le=64, validation_alias="VIGIE_POLL_CONCURRENCY")
     outbox_tick_seconds: float = Field(
         1.0, gt=0, le=60, validation_alias="VIGIE_OUTBOX_TICK_SECONDS"

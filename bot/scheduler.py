@@ -14,6 +14,7 @@ from bot.runtime import Runtime
 from bot.services.digest import run_due_digests
 from bot.services.http_clients import http_factory
 from bot.services.polling import run_poll_tick
+from bot.services.privacy import purge_older_than
 from bot.services.replies import flush_replies
 from bot.services.sla import run_sla_checks
 from bot.services.spikes import run_spike_checks
@@ -63,6 +64,14 @@ def _sla(runtime: Runtime) -> None:
         runtime.nudge_outbox()
 
 
+def _retention(runtime: Runtime) -> None:
+    purged = purge_older_than(runtime.sessions, runtime.settings.retention_days,
+                              runtime.clock())
+    if purged:
+        log.info("retention: %d mentions older than %d days purged", purged,
+                 runtime.settings.retention_days)
+
+
 def build_scheduler(runtime: Runtime, *, blocking: bool) -> BaseScheduler:
     """A scheduler with Vigie's recurring jobs; ``blocking`` for a dedicated worker process."""
     scheduler: BaseScheduler = (
@@ -83,6 +92,9 @@ def build_scheduler(runtime: Runtime, *, blocking: bool) -> BaseScheduler:
                       id="replies", name="Post approved replies", **common)
     scheduler.add_job(_sla, IntervalTrigger(minutes=1), args=[runtime], id="sla",
                       name="SLA reminders and escalations", **common)
+    if runtime.settings.retention_days:
+        scheduler.add_job(_retention, IntervalTrigger(hours=6), args=[runtime],
+                          id="retention", name="Purge old mentions", **common)
     scheduler.add_job(_post_due_digests, IntervalTrigger(minutes=1), args=[runtime],
                       id="daily_digests", name="Post due daily digests", **common)
     return scheduler

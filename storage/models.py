@@ -356,4 +356,10 @@ class OutboxMessage(Base):
 
 # The other model modules extend Base; importing them here registers their tables for
 # Alembic and for anyone who imports the models.
-from storage import models_replies, models_reporting, models_sla, models_spikes  # noqa: E402, F401
+from storage import (  # noqa: E402
+    models_privacy,  # noqa: F401
+    models_replies,  # noqa: F401
+    models_reporting,  # noqa: F401
+    models_sla,  # noqa: F401
+    models_spikes,  # noqa: F401
+)

@@ -41,6 +41,9 @@ KIND_THREAD = "thread"
 """A reply in the thread of the mention's card (waits until the card is posted)."""
 KIND_UPDATE_CARD = "update_card"
 """Re-render the mention's card in place (``chat.update``)."""
+KIND_REDACT = "redact"
+"""Replace a posted message (payload ``ts``) with the payload's text: used when data is
+deleted at the author's request."""
 KIND_UPLOAD = "upload"
 """Share a file: payload ``filename``, ``content_b64``, ``title``, optional ``comment``.
 Files carry no metadata, so a crash right after an upload may upload it once more."""
@@ -133,6 +136,7 @@ class OutboxSender:
         self._interval = per_channel_interval
         self._renderers: dict[str, Renderer] = {
             KIND_POST: _payload_message, KIND_THREAD: _payload_message,
+            KIND_REDACT: _payload_message,
         }
         self._renderers.update(renderers or {})
         self._clock = clock
@@ -251,6 +255,8 @@ class OutboxSender:
     @staticmethod
     def _update_target(session: Session, row: OutboxMessage) -> str | None:
         """The ts a card update replaces; NotReady while the card is not posted yet."""
+        if row.kind == KIND_REDACT:
+            return str(row.payload["ts"])
         if row.kind != KIND_UPDATE_CARD:
             return None
         target = row.payload.get("ts")

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.i18n import t
 from bot.runtime import Runtime
-from bot.services import members, workflow
+from bot.services import members, privacy, workflow
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
 from bot.services.history import load_mention
@@ -248,3 +248,15 @@ def cmd_lang(request: CommandRequest, runtime: Runtime) -> Reply:
     members.do_set_language(runtime.sessions, _workspace_id(request, runtime),
                             request.user_id, language)
     return Reply(t(language, "role.lang_set"))
+
+
+@REGISTRY.subcommand("forget", usage="forget @handle", examples=("forget @ana@mastodon.social",))
+@_guarded
+def cmd_forget(request: CommandRequest, runtime: Runtime) -> Reply:
+    """Delete an author's data everywhere."""
+    if len(request.args) != 1:
+        return Reply(t(request.language, "privacy.usage"))
+    report = privacy.do_forget(runtime.sessions, _workspace_id(request, runtime),
+                               _actor(request), unescape(request.args[0]))
+    return Reply(t(request.language, "privacy.forgotten", authors=report.authors,
+                   mentions=report.mentions))

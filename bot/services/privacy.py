@@ -1,0 +1,117 @@
+"""Data retention and the right to be forgotten.
+
+Retention purges mentions older than N days in batches, first folding them into daily
+aggregates (``mention_rollups``) so long-term volumes survive. ``do_forget`` deletes an
+author's data everywhere and records that it was done, with a hash instead of the handle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, delete, func, literal_column, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.i18n import t
+from bot.services.actors import Actor
+from bot.services.audit import record
+from bot.services.errors import ServiceError
+from bot.services.outbox import KIND_REDACT, do_enqueue
+from bot.services.permissions import require_role
+from storage.db import transaction
+from storage.models import Author, Mention, Role, Workspace
+from storage.models_privacy import MentionRollup
+
+BATCH = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetReport:
+    """What was deleted for one handle."""
+
+    authors: int
+    mentions: int
+
+
+def handle_digest(handle: str) -> str:
+    """A stable, non-reversible reference to a forgotten handle (for the audit trail)."""
+    return hashlib.sha256(handle.strip().lstrip("@").lower().encode()).hexdigest()[:16]
+
+
+def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+              handle: str) -> ForgetReport:
+    """Delete every author called ``handle`` (any network) and all their mentions."""
+    cleaned = handle.strip().lstrip("@").lower()
+    if not cleaned or len(cleaned) > 200:
+        raise ServiceError("privacy.bad_handle", value=handle[:60])
+    with transaction(sessions) as session:
+        if actor.user_id:
+            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+        author_ids = list(session.scalars(select(Author.id).where(
+            Author.workspace_id == workspace_id,
+            func.lower(Author.handle).in_([cleaned, f"@{cleaned}"]))))
+        if not author_ids:
+            raise ServiceError("privacy.unknown_handle", handle=cleaned)
+        language = _language(session, workspace_id)
+        for mention_id, channel, ts in session.execute(
+                select(Mention.id, Mention.slack_channel, Mention.slack_ts).where(
+                    Mention.author_id.in_(author_ids), Mention.slack_ts.is_not(None))):
+            # The card in Slack shows their words: replace it (the outbox row has no
+            # mention id, so it survives the deletion below).
+            do_enqueue(session, workspace_id=workspace_id, kind=KIND_REDACT,
+                       channel=str(channel), payload={"ts": ts, "text": t(
+                           language, "privacy.redacted", id=mention_id)})
+        # Drafts, approvals, replies, audit rows and outbox rows of their mentions cascade.
+        mentions = session.execute(delete(Mention).where(
+            Mention.workspace_id == workspace_id, Mention.author_id.in_(author_ids)))
+        session.execute(delete(Author).where(Author.id.in_(author_ids)))
+        count = int(mentions.rowcount or 0)  # type: ignore[attr-defined]
+        record(session, workspace_id, actor, "privacy.forget",
+               detail={"handle_sha256": handle_digest(cleaned), "authors": len(author_ids),
+                       "mentions": count})
+        return ForgetReport(len(author_ids), count)
+
+
+def _language(session: Session, workspace_id: int) -> str:
+    workspace = session.get(Workspace, workspace_id)
+    return workspace.locale if workspace else "en"
+
+
+def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime) -> int:
+    """Fold mentions older than ``days`` into daily rollups, then delete them."""
+    if days <= 0:
+        return 0
+    cutoff = now - timedelta(days=days)
+    purged = 0
+    while True:
+        with transaction(sessions) as session:
+            ids = list(session.scalars(select(Mention.id).where(Mention.created_at < cutoff)
+                                       .order_by(Mention.id).limit(BATCH)))
+            if not ids:
+                return purged
+            _fold(session, ids)
+            session.execute(delete(Mention).where(Mention.id.in_(ids)))
+            purged += len(ids)
+
+
+def _fold(session: Session, ids: list[int]) -> None:
+    day = func.date(Mention.created_at)
+    sentiment = func.coalesce(Mention.sentiment_label, literal_column("'unknown'"))
+    rows = session.execute(
+        select(Mention.workspace_id, Mention.watch_id, Mention.network, sentiment, day,
+               func.count(), func.sum(case((Mention.replied_at.is_not(None), 1), else_=0)))
+        .where(Mention.id.in_(ids))
+        .group_by(Mention.workspace_id, Mention.watch_id, Mention.network, sentiment,
+                  day)).all()
+    for workspace_id, watch_id, network, sentiment, when, count, replied in rows:
+        key = {"workspace_id": workspace_id, "watch_id": watch_id, "network": network,
+               "sentiment": sentiment, "day": str(when)}
+        rollup = session.scalar(select(MentionRollup).filter_by(**key))
+        if rollup is None:
+            session.add(MentionRollup(**key, mentions=int(count), replied=int(replied or 0)))
+        else:
+            rollup.mentions += int(count)
+            rollup.replied += int(replied or 0)
+    session.flush()

@@ -1,0 +1,25 @@
+"""Daily aggregates kept when old mentions are purged by the retention policy."""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models import Base
+
+
+class MentionRollup(Base):
+    """How many mentions (and how many answered) a watch had per day, network, sentiment."""
+
+    __tablename__ = "mention_rollups"
+    __table_args__ = (UniqueConstraint("workspace_id", "watch_id", "network", "sentiment",
+                                       "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    watch_id: Mapped[int | None] = mapped_column(ForeignKey("watches.id", ondelete="SET NULL"))
+    network: Mapped[str] = mapped_column(String(32))
+    sentiment: Mapped[str] = mapped_column(String(16))
+    day: Mapped[str] = mapped_column(String(10))
+    mentions: Mapped[int] = mapped_column(Integer, default=0)
+    replied: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,55 @@
+"""Forgetting an author everywhere, and retention with daily aggregates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from bot.services.privacy import handle_digest, purge_older_than
+from storage.db import transaction
+from storage.models import AuditEvent, Author, Mention
+from storage.models_privacy import MentionRollup
+from tests.e2e.conftest import ADMIN_ID, VigieApp
+from tests.e2e.test_workflow import card, seed, settle
+from tests.harness.constants import CHANNEL_ID
+
+
+def test_forget_deletes_everything_and_redacts_the_cards(vigie: VigieApp) -> None:
+    mention_id = seed(vigie, handle="@ana@mastodon.social")
+    other = seed(vigie, text="Another person entirely", handle="@bob@mastodon.social")
+    vigie.slack.slash_command(f"draft {mention_id} Sorry Ana!")
+    ts = card(vigie, mention_id)["ts"]
+    denied = vigie.slack.slash_command("forget @ana@mastodon.social").json()
+    assert "You need the *admin* role" in denied["text"]
+    done = vigie.slack.slash_command("forget @ana@mastodon.social", user_id=ADMIN_ID).json()
+    assert "1 author record(s) and 1 mention(s) deleted" in done["text"]
+    settle(vigie)
+    assert "deleted at the author's request" in vigie.standin.message(CHANNEL_ID, ts)["text"]
+    with vigie.runtime.sessions() as session:
+        assert session.get(Mention, mention_id) is None
+        assert session.get(Mention, other) is not None
+        assert session.scalar(select(func.count()).select_from(Author).where(
+            Author.handle == "@ana@mastodon.social")) == 0
+        event = session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "privacy.forget")).one()
+        assert event.detail["handle_sha256"] == handle_digest("ana@mastodon.social")
+        assert "ana" not in str(event.detail)
+    again = vigie.slack.slash_command("forget @ana@mastodon.social", user_id=ADMIN_ID).json()
+    assert "No author called" in again["text"]
+
+
+def test_retention_keeps_daily_aggregates(vigie: VigieApp) -> None:
+    old = seed(vigie, text="an old complaint about the app", handle="@old")
+    recent = seed(vigie, text="a fresh complaint", handle="@new")
+    long_ago = datetime.now(UTC) - timedelta(days=120)
+    with transaction(vigie.runtime.sessions) as session:
+        mention = session.get(Mention, old)
+        assert mention is not None
+        mention.created_at = long_ago
+    assert purge_older_than(vigie.runtime.sessions, 90, datetime.now(UTC)) == 1
+    assert purge_older_than(vigie.runtime.sessions, 90, datetime.now(UTC)) == 0
+    with vigie.runtime.sessions() as session:
+        assert session.get(Mention, old) is None and session.get(Mention, recent) is not None
+        rollup = session.scalars(select(MentionRollup)).one()
+        assert rollup.mentions == 1 and rollup.day == long_ago.date().isoformat()
