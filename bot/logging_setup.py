@@ -6,12 +6,17 @@ import json
 import logging
 import re
 import sys
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 SECRET_PATTERN = re.compile(
     r"(xox[abposr]-[0-9A-Za-z-]{6,}|xapp-[0-9A-Za-z-]{6,}|sk-[A-Za-z0-9_-]{16,}"
     r"|(?i:bearer)\s+[A-Za-z0-9._~+/=-]{12,})"
 )
+
+
+REQUEST_ID: ContextVar[str | None] = ContextVar("vigie_request_id", default=None)
+"""The id of the HTTP request being served, added to every log line it causes."""
 
 
 def mask_secrets(text: str) -> str:
@@ -28,6 +33,7 @@ class SecretMaskingFilter(logging.Filter):
         masked = mask_secrets(message)
         if masked != message:
             record.msg, record.args = masked, None
+        record.request_id = REQUEST_ID.get()
         return True
 
 
@@ -42,6 +48,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        request_id = getattr(record, "request_id", None)
+        if request_id:
+            data["request_id"] = request_id
         if record.exc_info:
             data["traceback"] = mask_secrets(self.formatException(record.exc_info))
         return json.dumps(data, ensure_ascii=False)

@@ -10,6 +10,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.metrics import DIGEST_RUNS, INGESTED, POLLS
 from bot.runtime import Runtime
 from bot.services.digest import run_due_digests
 from bot.services.http_clients import http_factory
@@ -32,6 +33,10 @@ def _flush_outbox(runtime: Runtime) -> None:
 def _poll(runtime: Runtime) -> None:
     report = run_poll_tick(runtime.sessions, http_factory(runtime.settings),
                            concurrency=runtime.settings.poll_concurrency)
+    for outcome in report.outcomes:
+        POLLS.labels(outcome.source.kind, "failure" if outcome.error else "success").inc()
+        if outcome.report.stored:
+            INGESTED.labels(outcome.source.kind).inc(outcome.report.stored)
     if report.outcomes:
         totals = report.totals
         log.info("poll: %d sources, %d failed, %d new mentions, %d alerts",
@@ -56,6 +61,7 @@ def _post_due_digests(runtime: Runtime) -> None:
     for outcome in run_due_digests(runtime.sessions, now=runtime.clock(),
                                    default_timezone=runtime.settings.timezone):
         log.info("digest %s %s: %s", outcome.channel_id, outcome.local_date, outcome.status)
+        DIGEST_RUNS.labels(outcome.status).inc()
     runtime.nudge_outbox()
 
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt import App
 
+from bot.logging_setup import REQUEST_ID
+from bot.metrics import render as render_metrics
 from bot.runtime import Runtime
 from bot.services.webhook_ingest import do_ingest_webhook
 from bot.slack.bolt_wsgi import VigieSlackRequestHandler
@@ -56,10 +60,17 @@ def build_wsgi_app(runtime: Runtime, bolt_app: App | None) -> WSGIApp:
                      if bolt_app else None)
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        given = str(environ.get("HTTP_X_REQUEST_ID") or "")
+        REQUEST_ID.set(given[:64] if given.isprintable() and given else uuid.uuid4().hex[:16])
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/healthz":
             return _json(start_response, "200 OK", {"status": "ok"})
+        if path == "/metrics":
+            data = render_metrics(runtime.sessions)
+            start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST),
+                                      ("Content-Length", str(len(data)))])
+            return [data]
         if path == "/readyz":
             try:
                 ping(runtime.engine)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from bot.logging_setup import SECRET_PATTERN
 from storage import migrations
 from storage.db import make_engine
 from storage.models import Base
@@ -27,6 +29,31 @@ def _unavailable(reason: str) -> None:
     if POSTGRES_REQUIRED:
         pytest.fail(f"PostgreSQL is required here (CI): {reason}", pytrace=False)
     pytest.skip(f"PostgreSQL not available ({reason}); set VIGIE_TEST_POSTGRES_URL to run")
+
+
+class _SecretScanner(logging.Handler):
+    """Remembers every log line of the run that contains something shaped like a secret."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.offenders: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if record.exc_info:
+            text += logging.Formatter().formatException(record.exc_info)
+        if SECRET_PATTERN.search(text):
+            self.offenders.append(f"{record.name}: {text[:300]}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_in_logs() -> Iterator[None]:
+    """Fail the run if any log line of the whole suite carries a token-shaped string."""
+    scanner = _SecretScanner()
+    logging.getLogger().addHandler(scanner)
+    yield
+    logging.getLogger().removeHandler(scanner)
+    assert not scanner.offenders, f"secrets in logs: {scanner.offenders[:3]}"
 
 
 @pytest.fixture(scope="session")

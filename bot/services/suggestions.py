@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.llm import LLMClient, LLMError
+from bot.metrics import LLM_LATENCY
 from bot.replies.limits import limit_for, measure
 from bot.replies.prompt import PromptMention, PromptTurn, build_messages, clean_suggestion
 from bot.replies.risk import check_draft
@@ -106,6 +107,7 @@ def suggest_reply(sessions: sessionmaker[Session], llm: LLMClient, context: Draf
         messages = build_prompt(session, mention, context.language)
     try:
         result = llm.chat(messages)
+        LLM_LATENCY.observe(result.latency_s)
     except LLMError as err:
         return Suggestion(context, str(err))
     text = clean_suggestion(result.text, limit_for(context.network) or 3000,

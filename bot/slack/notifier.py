@@ -8,6 +8,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.metadata import Metadata
 
+from bot.metrics import SLACK_RATE_LIMITED
 from bot.services.ports import DeliveryError, OutgoingMessage
 
 # Slack errors that will not go away by retrying the same call.
@@ -23,6 +24,7 @@ def _retry_after(err: SlackApiError) -> float | None:
     response = err.response
     error = response.get("error") if response is not None else None
     if response is not None and response.status_code == 429:
+        SLACK_RATE_LIMITED.inc()
         return float(response.headers.get("Retry-After", response.headers.get("retry-after", 1)))
     if error in PERMANENT_ERRORS:
         return None

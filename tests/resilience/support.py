@@ -205,7 +205,7 @@ class FeedServer:
 
 def dated(index: int) -> datetime:
     """Publication dates one minute apart, recent enough to count as new."""
-    return datetime.now(UTC).replace(microsecond=0) - timedelta(hours=6) + timedelta(
+    return datetime.now(UTC).replace(microsecond=0) - timedelta(hours=12) + timedelta(
         minutes=index)
 
 

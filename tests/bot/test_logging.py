@@ -1,0 +1,37 @@
+"""Log lines: JSON with the request id, and secrets masked whatever a library prints."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+from bot.logging_setup import REQUEST_ID, JsonFormatter, SecretMaskingFilter, mask_secrets
+
+
+def test_tokens_are_masked() -> None:
+    line = ("token xoxb-1234567890-abcdefghij and xapp-1-A0123-456789 key "
+            "sk-abcdefghijklmnopqrstuv and Bearer abcdefghijklmnop")
+    masked = mask_secrets(line)
+    for secret in ("1234567890-abcdefghij", "A0123-456789", "abcdefghijklmnopqrstuv",
+                   "abcdefghijklmnop"):
+        assert secret not in masked
+
+
+def test_json_lines_carry_the_request_id() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(SecretMaskingFilter())
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("vigie.test.json")
+    logger.addHandler(handler)
+    logger.propagate = False
+    token = REQUEST_ID.set("req-42")
+    try:
+        logger.warning("posting with %s", "xoxb-1234567890-abcdefghij")
+    finally:
+        REQUEST_ID.reset(token)
+        logger.removeHandler(handler)
+    data = json.loads(stream.getvalue())
+    assert data["request_id"] == "req-42" and data["level"] == "WARNING"
+    assert "abcdefghij" not in data["message"]
