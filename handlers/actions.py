@@ -34,6 +34,27 @@ def _mention_id(action: dict[str, Any]) -> int | None:
     return int(value) if value.isdigit() and len(value) <= 12 else None
 
 
+def _filters_from(value: str) -> MentionFilter | None:
+    """The filters a More button carries, or None when the value is not ours."""
+    try:
+        state = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(state, dict):
+        return None
+    values: dict[str, Any] = {}
+    for key, item in state.items():
+        if key in {"since", "before_id"}:
+            if not isinstance(item, int) or isinstance(item, bool) or item < 0:
+                return None
+            values[key] = timedelta(seconds=item) if key == "since" else item
+        elif key in FILTER_FIELDS:
+            if not isinstance(item, str):
+                return None
+            values[key] = item
+    return MentionFilter(**values)
+
+
 def _run(runtime: Runtime, ctx: UserContext, name: str, mention_id: int, body: dict[str, Any],
          client: WebClient) -> str | None:
     """Perform the clicked action; returns the confirmation, or None when a modal opened."""
@@ -99,13 +120,8 @@ def register(app: App, runtime: Runtime) -> None:
                 respond: Respond) -> None:
         ack()
         ctx = user_context(runtime, body, "button")
-        try:
-            state = json.loads(str(action.get("value") or "{}"))
-            values = {k: v for k, v in state.items() if k in FILTER_FIELDS}
-            if "since" in values:
-                values["since"] = timedelta(seconds=int(values["since"]))
-            filters = MentionFilter(**values)
-        except (ValueError, TypeError):
+        filters = _filters_from(str(action.get("value") or "{}"))
+        if filters is None:
             return
         try:
             reply = mention_page(runtime, ctx.workspace_id, ctx.user_id, filters, ctx.language)
