@@ -10,6 +10,7 @@ from bot.replies.limits import measure
 from bot.replies.risk import check_draft
 from bot.replies.templates import choose_template, render_template
 from bot.services.errors import NotFound
+from bot.services.voice import custom_templates
 from bot.services.workflow import latest_draft
 from storage.models import DraftOrigin, Mention, Workspace
 
@@ -46,7 +47,9 @@ def draft_context(sessions: sessionmaker[Session], workspace_id: int, mention_id
         if draft is not None:
             text, origin = draft.text, DraftOrigin(draft.origin)
         else:
-            template = choose_template(mention.intent, language)
+            template = choose_template(mention.intent, language,
+                                       custom_templates(workspace.settings if workspace
+                                                        else None))
             text = render_template(template, author=author or "", brand=brand or "our team")
             origin = DraftOrigin.TEMPLATE
         risk = check_draft(text, network=mention.network, mention_text=mention.text,

@@ -282,3 +282,28 @@ def test_only_admins_grant_roles_and_the_last_admin_stays(vigie_sqlite: VigieApp
     reply = vigie.slack.slash_command(f"role add <@{ADMIN_ID}|a> agent",
                                       user_id=ADMIN_ID).json()["text"]
     assert "without an admin" in reply
+
+
+def test_templates_and_voice(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    grant(vigie, APPROVER, "approver")
+    denied = vigie.slack.slash_command("template add x complaint en Hi").json()["text"]
+    assert "approver" in denied
+    added = vigie.slack.slash_command(
+        "template add late complaint en So sorry {author}, we're on it at {brand}!",
+        user_id=APPROVER).json()["text"]
+    assert "Template *late* saved" in added
+    assert "is not an intent" in vigie.slack.slash_command(
+        "template add x moaning en Hi", user_id=APPROVER).json()["text"]
+    assert "*late* · complaint · en" in vigie.slack.slash_command("template list").json()["text"]
+    mention_id = seed(vigie)  # a complaint in English by "Ana"
+    vigie.slack.block_action("vigie.draft", message_ts=card(vigie, mention_id)["ts"])
+    vigie.standin.wait_for("views.open")
+    modal = vigie.standin.calls("views.open")[-1].args["view"]
+    assert modal["blocks"][1]["element"]["initial_value"].startswith("So sorry Ana, we're on it")
+    assert "removed" in vigie.slack.slash_command("template remove late",
+                                                  user_id=APPROVER).json()["text"]
+    assert "No voice guide" in vigie.slack.slash_command("voice").json()["text"]
+    assert "saved" in vigie.slack.slash_command("voice Warm, brief, first names.",
+                                                user_id=ADMIN_ID).json()["text"]
+    assert "Warm, brief" in vigie.slack.slash_command("voice").json()["text"]
