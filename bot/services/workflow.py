@@ -240,16 +240,23 @@ def latest_draft(session: Session, mention_id: int) -> Draft | None:
                           .order_by(Draft.version.desc()).limit(1))
 
 
+def _draft_to_decide(session: Session, workspace_id: int, actor: Actor, action: str,
+                     mention_id: int) -> tuple[Mention, Rule, Draft]:
+    mention = _load(session, workspace_id, mention_id)
+    rule = _check(session, workspace_id, actor, action, mention)
+    draft = latest_draft(session, mention.id)
+    if draft is None:
+        raise ServiceError("workflow.no_draft", id=str(mention_id))
+    return mention, rule, draft
+
+
 def do_approve(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                mention_id: int, *, override_reason: str | None = None) -> Outcome:
     """Approve the latest draft: approver role, four eyes, one approval per draft."""
     try:
         with transaction(sessions) as session:
-            mention = _load(session, workspace_id, mention_id)
-            rule = _check(session, workspace_id, actor, "approve", mention)
-            draft = latest_draft(session, mention.id)
-            if draft is None:
-                raise ServiceError("workflow.no_draft", id=str(mention_id))
+            mention, rule, draft = _draft_to_decide(session, workspace_id, actor, "approve",
+                                                    mention_id)
             workspace = session.get(Workspace, workspace_id)
             self_approval = actor.user_id is not None and draft.author_user_id == actor.user_id
             if self_approval and not (workspace and workspace.allow_self_approval):
@@ -287,11 +294,8 @@ def do_reject(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
     cleaned = _reason(reason, required=True)
     try:
         with transaction(sessions) as session:
-            mention = _load(session, workspace_id, mention_id)
-            rule = _check(session, workspace_id, actor, "reject", mention)
-            draft = latest_draft(session, mention.id)
-            if draft is None:
-                raise ServiceError("workflow.no_draft", id=str(mention_id))
+            mention, rule, draft = _draft_to_decide(session, workspace_id, actor, "reject",
+                                                    mention_id)
             session.add(Approval(draft_id=draft.id, mention_id=mention.id,
                                  approver_user_id=actor.name, decision="rejected",
                                  reason=cleaned))
