@@ -98,7 +98,7 @@ def register(app: App, runtime: Runtime) -> None:
     def on_card_button(ack: Ack, body: dict[str, Any], action: dict[str, Any],
                        client: WebClient, respond: Respond) -> None:
         ack()
-        ctx = user_context(runtime, body, "button")
+        ctx = user_context(runtime, body, "button", client)
         mention_id = _mention_id(action)
         name = str(action.get("action_id", "")).removeprefix(ACTION_PREFIX)
         if mention_id is None:

@@ -47,5 +47,5 @@ def register(app: App, runtime: Runtime) -> None:
     def on_home_opened(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
         if event.get("tab") not in (None, "home"):
             return
-        ctx = user_context(runtime, body, "home")
+        ctx = user_context(runtime, body, "home", client)
         publish_home(runtime, client, ctx.workspace_id, ctx.user_id, ctx.language)

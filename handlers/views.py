@@ -59,7 +59,7 @@ def register(app: App, runtime: Runtime) -> None:
     def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any],
                   client: WebClient) -> None:
         callback = str(view.get("callback_id"))
-        ctx = user_context(runtime, body, "modal")
+        ctx = user_context(runtime, body, "modal", client)
         mention_id = _mention_id(view)
         if callback not in FIELDS or mention_id is None:
             ack()

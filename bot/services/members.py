@@ -32,13 +32,29 @@ def language_of(sessions: sessionmaker[Session], workspace_id: int, user_id: str
     if slack_locale:
         return language_for(slack_locale)
     with sessions() as session:
-        stored = None
-        if user_id:
-            stored = session.scalar(select(Member.locale).where(
-                Member.workspace_id == workspace_id, Member.user_id == user_id))
         workspace_locale = session.scalar(
             select(Workspace.locale).where(Workspace.id == workspace_id))
-    return language_for(stored, workspace_locale)
+    return language_for(stored_language(sessions, workspace_id, user_id), workspace_locale)
+
+
+def stored_language(sessions: sessionmaker[Session], workspace_id: int,
+                    user_id: str | None) -> str | None:
+    """The language remembered for a user, if any."""
+    if not user_id:
+        return None
+    with sessions() as session:
+        return session.scalar(select(Member.locale).where(
+            Member.workspace_id == workspace_id, Member.user_id == user_id))
+
+
+def do_remember_locale(sessions: sessionmaker[Session], workspace_id: int, user_id: str,
+                       slack_locale: str | None) -> None:
+    """Store the language of a user's Slack locale (the workspace's when not supported)."""
+    with sessions() as session:
+        workspace_locale = session.scalar(
+            select(Workspace.locale).where(Workspace.id == workspace_id))
+    do_set_language(sessions, workspace_id, user_id,
+                    language_for(slack_locale, workspace_locale))
 
 
 def do_set_language(sessions: sessionmaker[Session], workspace_id: int, user_id: str,

@@ -47,7 +47,7 @@ def register(app: App, runtime: Runtime) -> None:
 
     @app.command("/cm")
     def on_cm(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        language = user_context(runtime, command, "slash_command").language
+        language = user_context(runtime, command, "slash_command", client).language
         parsed = parse_command(command, language, client)
         if isinstance(parsed, Reply):
             ack(**parsed.as_kwargs())
