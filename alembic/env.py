@@ -7,6 +7,7 @@ import logging.config
 from sqlalchemy import pool
 
 from alembic import context
+from bot.slack.oauth import OAUTH_METADATA
 from storage.db import make_engine
 from storage.models import Base
 
@@ -14,7 +15,8 @@ config = context.config
 if config.config_file_name and config.attributes.get("configure_logger", True):
     logging.config.fileConfig(config.config_file_name)
 
-target_metadata = Base.metadata
+# Vigie's tables, and slack_sdk's installation and OAuth state stores (multi-workspace).
+target_metadata = [Base.metadata, OAUTH_METADATA]
 
 
 def run_migrations_offline() -> None:

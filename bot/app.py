@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.i18n import language_for, t
 from bot.runtime import Runtime
 from bot.slack.client import build_web_client
+from bot.slack.oauth import build_oauth_settings
 
 log = logging.getLogger("vigie.app")
 
@@ -25,11 +26,20 @@ def build_app(settings: Settings, runtime: Runtime, *, verify_token: bool = True
 
     ``verify_token`` calls ``auth.test`` at start so a bad token fails fast with a clear line.
     """
-    if settings.slack_bot_token is None:
-        raise SlackNotConfigured("SLACK_BOT_TOKEN is not set")
     signing_secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
+    if settings.oauth:
+        if signing_secret is None:
+            raise SlackNotConfigured("SLACK_SIGNING_SECRET is required with SLACK_CLIENT_ID")
+        # One app, many workspaces: Bolt finds each request's bot token in the store.
+        app = App(client=build_web_client(settings, token=None), signing_secret=signing_secret,
+                  oauth_settings=build_oauth_settings(settings, runtime.engine),
+                  logger=logging.getLogger("vigie.bolt"))
+        register_listeners(app, runtime)
+        return app
+    if settings.slack_bot_token is None:
+        raise SlackNotConfigured("SLACK_BOT_TOKEN is not set")
     app = App(
         client=build_web_client(settings),
         signing_secret=signing_secret or "socket-mode-only",

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
     slack_signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
     slack_api_url: str = Field(SLACK_API_URL_DEFAULT, validation_alias="SLACK_API_URL")
+    slack_client_id: str | None = Field(None, validation_alias="SLACK_CLIENT_ID")
+    slack_client_secret: SecretStr | None = Field(None, validation_alias="SLACK_CLIENT_SECRET")
 
     database_url: str = Field("sqlite:///./vigie.db", validation_alias="VIGIE_DATABASE_URL")
     admins: Annotated[list[str], NoDecode] = Field(
@@ -132,6 +134,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "slack_bot_token", "slack_app_token", "slack_signing_secret", "llm_api_key",
+        "slack_client_id", "slack_client_secret",
         "llm_base_url", "llm_model", mode="before",
     )
     @classmethod
@@ -139,9 +142,14 @@ class Settings(BaseSettings):
         return None if isinstance(value, str) and not value.strip() else value
 
     @property
+    def oauth(self) -> bool:
+        """True when Vigie is installed per workspace through OAuth (client id and secret)."""
+        return bool(self.slack_client_id and self.slack_client_secret)
+
+    @property
     def has_slack(self) -> bool:
-        """True when a bot token is configured (otherwise alerts go to the console)."""
-        return self.slack_bot_token is not None
+        """True when Slack is configured (otherwise alerts go to the console)."""
+        return self.slack_bot_token is not None or self.oauth
 
     @property
     def socket_mode(self) -> bool:

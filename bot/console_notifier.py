@@ -64,7 +64,8 @@ class ConsoleNotifier:
         self._write(f"update of {ts}", message)
 
     def upload_file(self, channel: str, filename: str, content: bytes, *, title: str,
-                    comment: str | None = None, thread_ts: str | None = None) -> None:
+                    comment: str | None = None, thread_ts: str | None = None,
+                    team_id: str | None = None) -> None:
         """Write the file to the working directory and say where."""
         path = Path(filename).name
         Path(path).write_bytes(content)
@@ -72,7 +73,8 @@ class ConsoleNotifier:
             print(f"\n=== file [{channel}] {title}: saved as ./{path} ({len(content)} bytes)"
                   + (f"\n{comment}" if comment else ""), file=self._stream, flush=True)
 
-    def find_posted(self, channel: str, event_type: str, key: str, key_value: Any) -> str | None:
+    def find_posted(self, channel: str, event_type: str, key: str, key_value: Any,
+                    team_id: str | None = None, thread_ts: str | None = None) -> str | None:
         """Messages printed by this process, searched by metadata (nothing survives a restart)."""
         for ts, message in self._posted:
             payload = message.event_payload or {}

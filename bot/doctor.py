@@ -49,6 +49,13 @@ def _database_checks(settings: Settings) -> list[Check]:
 
 
 def _slack_checks(settings: Settings) -> list[Check]:
+    if settings.oauth:
+        mode = (Check("slack mode", OK, "OAuth install (several workspaces): install at "
+                      "https://YOUR-HOST/slack/install")
+                if settings.slack_signing_secret is not None else
+                Check("slack mode", FAIL, "SLACK_SIGNING_SECRET is required with "
+                      "SLACK_CLIENT_ID (Basic Information > App Credentials)"))
+        return [mode]
     if settings.slack_bot_token is None:
         return [Check("slack token", WARN,
                       "SLACK_BOT_TOKEN is not set: Vigie runs in console mode. Create the app "

@@ -37,6 +37,8 @@ class Runtime:
     llm: LLMClient | None = None
     clock: Callable[[], datetime] = field(default=utcnow)
     _replies_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    locale_lookups: set[tuple[int, str]] = field(default_factory=set, repr=False)
+    """Users whose Slack locale this process already looked up (once is enough)."""
 
     def nudge_outbox(self) -> None:
         """Deliver pending Slack messages now, in the background (cards feel instant)."""
@@ -71,8 +73,10 @@ def build_runtime(
         if settings.has_slack:
             from bot.slack.client import build_web_client
             from bot.slack.notifier import SlackNotifier
+            from bot.slack.oauth import bot_token_resolver
 
-            notifier = SlackNotifier(build_web_client(settings))
+            resolver = bot_token_resolver(settings, engine) if settings.oauth else None
+            notifier = SlackNotifier(build_web_client(settings, for_outbox=True), resolver)
         else:
             notifier = ConsoleNotifier(console or sys.stdout)
     interval = 1.0 if settings.has_slack else 0.0

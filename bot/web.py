@@ -58,6 +58,8 @@ def build_wsgi_app(runtime: Runtime, bolt_app: App | None) -> WSGIApp:
     ``/ingest/<source-id>`` (signed webhooks), ``/healthz`` and ``/readyz``."""
     slack_handler = (VigieSlackRequestHandler(bolt_app, path=SLACK_EVENTS_PATH)
                      if bolt_app else None)
+    flow = bolt_app.oauth_flow if bolt_app is not None else None
+    oauth_paths = {flow.install_path, flow.redirect_uri_path} if flow is not None else set()
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         given = str(environ.get("HTTP_X_REQUEST_ID") or "")
@@ -96,6 +98,8 @@ def build_wsgi_app(runtime: Runtime, bolt_app: App | None) -> WSGIApp:
                 timestamp=_header(environ, TIMESTAMP_HEADER))
             return _json(start_response, f"{result.status} {_REASONS[result.status]}",
                          result.body)
+        if slack_handler is not None and path in oauth_paths and method == "GET":
+            return slack_handler(environ, start_response)
         if path == SLACK_EVENTS_PATH and slack_handler is not None:
             if method != "POST":
                 return _json(start_response, "405 Method Not Allowed", {"error": "POST only"})

@@ -13,9 +13,6 @@ from bot.runtime import Runtime
 from bot.services.actors import Actor
 from bot.services.members import do_remember_locale, language_of, stored_language
 
-_LOOKED_UP: set[tuple[int, str]] = set()
-"""Users whose locale this process already looked up (once per process is enough)."""
-
 
 def _remember_locale(runtime: Runtime, client: WebClient, workspace_id: int,
                      user_id: str) -> None:
@@ -50,8 +47,8 @@ def user_context(runtime: Runtime, body: dict[str, Any], surface: str,
     user_id = str(body.get("user_id") or user.get("id") or event.get("user") or "")
     workspace = runtime.workspaces.ensure(team_id)
     language = language_of(runtime.sessions, workspace.id, user_id, user.get("locale"))
-    if client is not None and user_id and (workspace.id, user_id) not in _LOOKED_UP:
-        _LOOKED_UP.add((workspace.id, user_id))
+    if client is not None and user_id and (workspace.id, user_id) not in runtime.locale_lookups:
+        runtime.locale_lookups.add((workspace.id, user_id))
         if stored_language(runtime.sessions, workspace.id, user_id) is None:
             threading.Thread(target=_remember_locale, name="vigie-locale", daemon=True,
                              args=(runtime, client, workspace.id, user_id)).start()

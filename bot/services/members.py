@@ -49,7 +49,10 @@ def stored_language(sessions: sessionmaker[Session], workspace_id: int,
 
 def do_remember_locale(sessions: sessionmaker[Session], workspace_id: int, user_id: str,
                        slack_locale: str | None) -> None:
-    """Store the language of a user's Slack locale (the workspace's when not supported)."""
+    """Store the language of a user's Slack locale (the workspace's when not supported),
+    unless they already chose one."""
+    if stored_language(sessions, workspace_id, user_id) is not None:
+        return
     with sessions() as session:
         workspace_locale = session.scalar(
             select(Workspace.locale).where(Workspace.id == workspace_id))

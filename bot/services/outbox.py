@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.ports import DeliveryError, Notifier, OutgoingMessage
 from storage.db import transaction
-from storage.models import Mention, OutboxMessage, OutboxStatus, utcnow
+from storage.models import Mention, OutboxMessage, OutboxStatus, Workspace, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -200,9 +200,11 @@ class OutboxSender:
             row = session.get(OutboxMessage, row_id, with_for_update=True)
             if row is None or row.status != OutboxStatus.PENDING.value:
                 return True
+            team = session.scalar(select(Workspace.team_id).where(
+                Workspace.id == row.workspace_id))
             if row.kind == KIND_UPLOAD:
                 self._claim(row)
-                upload = (row.channel, dict(row.payload))
+                upload = (row.channel, {**row.payload, "team_id": team})
                 message, target_ts, previous_attempts = None, None, 0
             else:
                 upload = None
@@ -220,6 +222,7 @@ class OutboxSender:
                     row.status = OutboxStatus.SENT.value
                     row.sent_at = self._clock()
                     return True
+                message = replace(message, team_id=team)
                 previous_attempts = row.attempts
                 self._claim(row)
         # The attempt is committed before Slack is called: see the module docstring.
@@ -227,12 +230,13 @@ class OutboxSender:
             return self._upload(row_id, *upload, report)
         assert message is not None
         ts: str | None = None
-        if previous_attempts and message.event_type and target_ts is None:
-            ts = self._notifier.find_posted(message.channel, message.event_type,
-                                            "outbox_id", row_id)
-            if ts is not None:
-                report.recovered += 1
         try:
+            if previous_attempts and message.event_type and target_ts is None:
+                ts = self._notifier.find_posted(message.channel, message.event_type,
+                                                "outbox_id", row_id, team_id=message.team_id,
+                                                thread_ts=message.thread_ts)
+                if ts is not None:
+                    report.recovered += 1
             if ts is None:
                 if target_ts is not None:
                     self._notifier.update(target_ts, message)
@@ -273,7 +277,8 @@ class OutboxSender:
             self._notifier.upload_file(
                 channel, str(payload["filename"]), base64.b64decode(payload["content_b64"]),
                 title=str(payload.get("title", payload["filename"])),
-                comment=payload.get("comment"), thread_ts=payload.get("thread_ts"))
+                comment=payload.get("comment"), thread_ts=payload.get("thread_ts"),
+                team_id=payload.get("team_id"))
         except DeliveryError as err:
             self._record_failure(row_id, err, report)
             return False

@@ -16,6 +16,8 @@ class OutgoingMessage:
     thread_ts: str | None = None
     event_type: str | None = None
     event_payload: dict[str, Any] | None = None
+    team_id: str | None = None
+    """The workspace it goes to (picks the bot token when Vigie is installed in several)."""
 
 
 class DeliveryError(Exception):
@@ -41,9 +43,11 @@ class Notifier(Protocol):
         """Replace the message ``ts`` in ``message.channel``. Raises DeliveryError."""
 
     def upload_file(self, channel: str, filename: str, content: bytes, *, title: str,
-                    comment: str | None = None, thread_ts: str | None = None) -> None:
+                    comment: str | None = None, thread_ts: str | None = None,
+                    team_id: str | None = None) -> None:
         """Share a file (a chart PNG, a CSV export) in a channel. Raises DeliveryError."""
 
-    def find_posted(self, channel: str, event_type: str, key: str, key_value: Any) -> str | None:
+    def find_posted(self, channel: str, event_type: str, key: str, key_value: Any,
+                    team_id: str | None = None, thread_ts: str | None = None) -> str | None:
         """Find a message we already posted (metadata ``event_type`` with payload
         ``key == key_value``) so a crash between posting and recording does not post twice."""

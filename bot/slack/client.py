@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from slack_sdk import WebClient
+from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -12,19 +13,20 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.config import Settings
 
 
-def build_web_client(settings: Settings, *, token: str | None = None) -> WebClient:
-    """A WebClient pointed at ``SLACK_API_URL`` that retries rate limits, 5xx and
-    connection errors (a few times; the outbox retries for longer)."""
+def build_web_client(settings: Settings, *, token: str | None = None,
+                     for_outbox: bool = False) -> WebClient:
+    """A WebClient pointed at ``SLACK_API_URL`` with slack_sdk's retry handlers.
+
+    The outbox's client retries only 429s (Slack did nothing). After a 5xx or a dropped
+    connection Slack may have posted the message; the outbox retries those itself, after
+    looking the message up by its metadata, so a blind retry here would post it twice.
+    """
     bot_token = token or (
         settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     )
-    return WebClient(
-        token=bot_token,
-        base_url=settings.slack_api_url,
-        timeout=15,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=2),
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
-    )
+    handlers: list[RetryHandler] = [RateLimitErrorRetryHandler(max_retry_count=2)]
+    if not for_outbox:
+        handlers += [ConnectionErrorRetryHandler(max_retry_count=2),
+                     ServerErrorRetryHandler(max_retry_count=2)]
+    return WebClient(token=bot_token, base_url=settings.slack_api_url, timeout=15,
+                     retry_handlers=handlers)

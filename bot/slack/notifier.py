@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_sdk import WebClient
@@ -34,13 +35,28 @@ def _retry_after(err: SlackApiError) -> float | None:
 
 
 class SlackNotifier:
-    """Posts and updates messages through the Web API; errors become DeliveryError."""
+    """Posts and updates messages through the Web API; errors become DeliveryError.
 
-    def __init__(self, client: WebClient) -> None:
+    With ``token_for_team`` (multi-workspace installs) each call uses the bot token of
+    the message's workspace; otherwise the client's own token.
+    """
+
+    def __init__(self, client: WebClient,
+                 token_for_team: Callable[[str], str | None] | None = None) -> None:
         self._client = client
+        self._token_for_team = token_for_team
+
+    def _token(self, team_id: str | None) -> dict[str, Any]:
+        if self._token_for_team is None or not team_id:
+            return {}
+        token = self._token_for_team(team_id)
+        if token is None:
+            raise DeliveryError(f"Vigie is not installed in workspace {team_id}")
+        return {"token": token}
 
     def _args(self, message: OutgoingMessage) -> dict[str, Any]:
-        args: dict[str, Any] = {"channel": message.channel, "text": message.text}
+        args: dict[str, Any] = {"channel": message.channel, "text": message.text,
+                                **self._token(message.team_id)}
         if message.blocks is not None:
             args["blocks"] = message.blocks
         if message.event_type:
@@ -84,10 +100,11 @@ class SlackNotifier:
                                 retry_after=10.0) from None
 
     def upload_file(self, channel: str, filename: str, content: bytes, *, title: str,
-                    comment: str | None = None, thread_ts: str | None = None) -> None:
+                    comment: str | None = None, thread_ts: str | None = None,
+                    team_id: str | None = None) -> None:
         """Upload with the current flow (files.getUploadURLExternal + complete)."""
         args: dict[str, Any] = {"channel": channel, "filename": filename, "content": content,
-                                "title": title}
+                                "title": title, **self._token(team_id)}
         if comment:
             args["initial_comment"] = comment
         if thread_ts:
@@ -101,15 +118,27 @@ class SlackNotifier:
             raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
                                 retry_after=10.0) from None
 
-    def find_posted(self, channel: str, event_type: str, key: str, key_value: Any) -> str | None:
-        """Look through the channel's recent history for a message we posted with this
-        metadata; return its ts."""
+    def find_posted(self, channel: str, event_type: str, key: str, key_value: Any,
+                    team_id: str | None = None, thread_ts: str | None = None) -> str | None:
+        """Look through the channel's recent history (or the thread's replies) for a message
+        we posted with this metadata; return its ts.
+
+        Raises DeliveryError when the lookup fails: "unknown" must not count as "absent",
+        or the message would be posted twice.
+        """
+        args: dict[str, Any] = {"channel": channel, "include_all_metadata": True,
+                                "limit": RECOVERY_SCAN_LIMIT, **self._token(team_id)}
         try:
-            response = self._client.conversations_history(
-                channel=channel, include_all_metadata=True, limit=RECOVERY_SCAN_LIMIT
-            )
-        except (SlackApiError, SlackClientError, OSError):
-            return None
+            if thread_ts:
+                response = self._client.conversations_replies(ts=thread_ts, **args)
+            else:
+                response = self._client.conversations_history(**args)
+        except SlackApiError as err:
+            raise DeliveryError(f"Slack refused the lookup: {err.response.get('error')}",
+                                retry_after=_retry_after(err) or 30.0) from None
+        except (SlackClientError, OSError) as err:
+            raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
+                                retry_after=30.0) from None
         messages: list[dict[str, Any]] = response.get("messages") or []
         for item in messages:
             metadata = item.get("metadata") or {}

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -65,6 +65,7 @@ class KillStats:
     kills: int = 0
     completed: int = 0
     delays: list[float] = field(default_factory=list)
+    points: list[str] = field(default_factory=list)
 
 
 def run_and_kill(args: Sequence[str], env: dict[str, str], log: Path, delay: float,
@@ -84,6 +85,31 @@ def run_and_kill(args: Sequence[str], env: dict[str, str], log: Path, delay: flo
             return True
         stats.completed += 1
         return False
+    finally:
+        stop(process)
+
+
+def run_and_kill_when(args: Sequence[str], env: dict[str, str], log: Path,
+                      event: Callable[[], object], stats: KillStats, label: str) -> bool:
+    """Run a child and SIGKILL it the moment ``event()`` returns (it blocks until the
+    crash point, e.g. "the N-th message was just posted"); False if the child exited
+    first or the event never came."""
+    process = start_child(args, env, log)
+    stats.runs += 1
+    try:
+        try:
+            event()
+        except AssertionError:  # the stand-in's timeout: the point was never reached
+            stats.completed += 1
+            return False
+        if process.poll() is not None:
+            stats.completed += 1
+            return False
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        stats.kills += 1
+        stats.points.append(label)
+        return True
     finally:
         stop(process)
 
@@ -146,8 +172,9 @@ class _FeedHandler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         with owner.lock:
             owner.hits[path] += 1
-        if owner.delay:
-            time.sleep(owner.delay)
+        delay = owner.delays.get(path, owner.delay)
+        if delay:
+            time.sleep(delay)
         body = owner.bodies.get(path)
         if body is None:
             self.send_response(404)
@@ -172,6 +199,9 @@ class _FeedHTTPServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _FeedHandler)
         self.owner = owner
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client killed mid-answer is expected here: no traceback."""
+
 
 class FeedServer:
     """A local HTTP server serving RSS feeds and counting hits per path."""
@@ -180,6 +210,8 @@ class FeedServer:
         self.bodies: dict[str, bytes] = {}
         self.items: dict[str, list[FeedItem]] = {}
         self.hits: Counter[str] = Counter()
+        self.delays: dict[str, float] = {}
+        """Per-path answer delays (spread the moments sources finish)."""
         self.lock = threading.Lock()
         self.delay = delay
         self._server = _FeedHTTPServer(self)

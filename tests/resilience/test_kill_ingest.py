@@ -7,6 +7,7 @@ twice, whatever the order sources complete in.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -20,7 +21,7 @@ from bot.services.watches import do_add_watch
 from bot.sources.cursors import id_digest
 from storage.models import Mention, OutboxMessage, OutboxStatus, SourceRow
 from tests.harness.constants import CHANNEL_ID
-from tests.resilience.conftest import add_workspace
+from tests.resilience.conftest import add_workspace, expire_outbox_leases
 from tests.resilience.support import (
     FeedItem,
     FeedServer,
@@ -29,13 +30,14 @@ from tests.resilience.support import (
     dated,
     item_text,
     random_delays,
-    run_and_kill,
+    run_and_kill_when,
     run_to_completion,
 )
 
 SEED = 8_6001
 SOURCES = 6
-ITEMS = 500
+FIRST_ITEMS = 250
+NEW_PER_ROUND = 60
 CROSS_POSTS = 10
 NEAR_DUPLICATES = 10
 ALERTING_SOURCES = 1
@@ -43,16 +45,16 @@ KILLS = 6
 POLL = ["-m", "bot.cli", "poll", "--once"]
 
 
-def feed_items(source: int) -> list[FeedItem]:
-    """Source ``source``'s own items, entries copied from the previous feed (same guid)
-    and near-duplicates of the next feed (new guid, same text)."""
+def feed_items(source: int, count: int) -> list[FeedItem]:
+    """Source ``source``'s first ``count`` own items, entries copied from the previous
+    feed (same guid) and near-duplicates of the next feed (new guid, same text)."""
     own = [FeedItem(f"s{source}-i{i}", item_text(source * 1000 + i), dated(i))
-           for i in range(ITEMS)]
+           for i in range(count)]
     previous, following = (source - 1) % SOURCES, (source + 1) % SOURCES
     copies = [FeedItem(f"s{previous}-i{i}", item_text(previous * 1000 + i), dated(i))
               for i in range(CROSS_POSTS)]
     near = [FeedItem(f"s{source}-near{i}", item_text(following * 1000 + 100 + i),
-                     dated(ITEMS + i)) for i in range(NEAR_DUPLICATES)]
+                     dated(count + i)) for i in range(NEAR_DUPLICATES)]
     return own + copies + near
 
 
@@ -80,7 +82,7 @@ def check_invariants(sessions: sessionmaker[Session], feeds: dict[str, list[Feed
             if id_digest(item.guid) in seen:
                 assert item.guid in stored_ids or content_fingerprint(item.text) in \
                     stored_prints, f"source {source.id} moved past {item.guid} without it"
-    card_counts = dict(cards)
+    card_counts: dict[int | None, int] = {mention_id: n for mention_id, n in cards}
     alerting_watches = {s.watch_id for s in sources if s.id <= ALERTING_SOURCES}
     for mention in mentions:
         expected = 1 if mention.watch_id in alerting_watches else 0
@@ -92,7 +94,12 @@ def test_sigkill_during_ingest_loses_nothing_and_stores_nothing_twice(
     sqlite_url: str, sqlite_sessions: sessionmaker[Session], tmp_path: Path,
 ) -> None:
     """Kill ``poll --once`` at seeded random points, check the invariants after every
-    kill, run it to completion and find every logical item stored exactly once."""
+    kill, run it to completion and find every logical item stored exactly once.
+
+    The feeds grow before every run (as real feeds do), so every run has work to crash in;
+    sources answer after different delays, so kills land between and inside their
+    ingest transactions.
+    """
     sessions = sqlite_sessions
     workspace_id = add_workspace(sessions)
     do_add_watch(sessions, workspace_id, CLI, name="alerts", query="", channel_id=CHANNEL_ID,
@@ -105,8 +112,9 @@ def test_sigkill_during_ingest_loses_nothing_and_stores_nothing_twice(
     env = child_env(sqlite_url)
     with FeedServer() as server:
         for source in range(SOURCES):
-            items = feed_items(source)
+            items = feed_items(source, FIRST_ITEMS)
             url = server.add_feed(f"/feed/{source}.rss", items)
+            server.delays[f"/feed/{source}.rss"] = 0.15 * source
             feeds[url] = items
             view = do_add_source(
                 sessions, workspace_id, CLI, kind="rss",
@@ -115,24 +123,43 @@ def test_sigkill_during_ingest_loses_nothing_and_stores_nothing_twice(
             urls[view.id] = url
         stats = KillStats()
         progress: list[int] = []
-        for delay in random_delays(SEED, KILLS, 1.0, 4.5):
-            run_and_kill(POLL, env, log, delay, stats)
+        count = FIRST_ITEMS
+        for delay in random_delays(SEED, KILLS, 0.0, 1.5):
+            fetched = sum(server.hits.values())
+
+            def fetching(fetched: int = fetched, delay: float = delay) -> None:
+                # Startup time varies by machine: count from the run's first fetch.
+                deadline = time.monotonic() + 30
+                while sum(server.hits.values()) <= fetched and time.monotonic() < deadline:
+                    time.sleep(0.005)
+                time.sleep(delay)
+
+            run_and_kill_when(POLL, env, log, fetching, stats,
+                              f"{delay:.2f}s after the first fetch")
             progress.append(check_invariants(sessions, feeds, urls))
+            count += NEW_PER_ROUND
+            for url in list(feeds):
+                source = int(url.rsplit("/", 1)[1].split(".")[0])
+                feeds[url] = feed_items(source, count)
+                server.add_feed(f"/feed/{source}.rss", feeds[url])
+        leased = expire_outbox_leases(sessions)  # a kill while sending leaves a 60 s lease
         assert run_to_completion(POLL, env, log) == 0, log.read_text()[-2000:]
         stored = check_invariants(sessions, feeds, urls)
         hits = sum(server.hits.values())
     logical = {content_fingerprint(item.text) for items in feeds.values() for item in items}
     fed = sum(len(items) for items in feeds.values())
-    assert stored == len(logical) == SOURCES * ITEMS
+    assert stored == len(logical) == SOURCES * count
     with sessions() as session:
-        for source in session.scalars(select(SourceRow)):
-            assert source.consecutive_failures == 0 and source.last_success_at is not None
-            assert set(source.cursor["seen"]) == {id_digest(i.guid) for i in feeds[urls[
-                source.id]]}, f"source {source.id}'s cursor does not cover its feed"
+        for row in session.scalars(select(SourceRow)):
+            assert row.consecutive_failures == 0 and row.last_success_at is not None
+            assert set(row.cursor["seen"]) == {id_digest(i.guid) for i in feeds[urls[
+                row.id]]}, f"source {row.id}'s cursor does not cover its feed"
         unsent = session.scalar(select(func.count()).select_from(OutboxMessage).where(
             OutboxMessage.status != OutboxStatus.SENT.value))
     assert unsent == 0
     print(f"\n[ingest kill -9] {fed} feed entries over {SOURCES} sources "
           f"({SOURCES * (CROSS_POSTS + NEAR_DUPLICATES)} duplicates); runs {stats.runs + 1}, "
-          f"kills {stats.kills} at {stats.delays}s, finished before the kill {stats.completed}; "
-          f"mentions stored after each kill {progress}; final {stored}; feed fetches {hits}")
+          f"kills {stats.kills} at {stats.points}, finished before the kill {stats.completed}; "
+          f"mentions stored after each run {progress}; final {stored} "
+          f"(expected {SOURCES * count}); outbox rows left leased by a kill {leased}; "
+          f"feed fetches {hits}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from datetime import UTC, datetime, timedelta
 
+from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,7 +44,7 @@ class Clock:
 def sender_for(sessions: sessionmaker[Session], standin: SlackStandIn, clock: Clock,
                **kwargs: object) -> OutboxSender:
     settings = load_settings(slack_bot_token=BOT_TOKEN, slack_api_url=standin.base_url)
-    sender = OutboxSender(sessions, SlackNotifier(build_web_client(settings)),
+    sender = OutboxSender(sessions, SlackNotifier(build_web_client(settings, for_outbox=True)),
                           per_channel_interval=0, clock=clock, **kwargs)  # type: ignore[arg-type]
     register_card_renderers(sender)
     return sender
@@ -206,3 +207,56 @@ def test_upload_shares_the_file(sessions: sessionmaker[Session], workspace_id: i
     assert uploaded.data == png and uploaded.filename == "chart.png"
     assert uploaded.completed and uploaded.channels == [CHANNEL_ID]
     assert statuses(sessions) == ["sent"]
+
+
+def test_server_error_after_slack_posted_is_not_posted_again(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn
+) -> None:
+    mention_id = add_mention(sessions, workspace_id)
+    with transaction(sessions) as session:
+        do_enqueue(session, workspace_id=workspace_id, kind=KIND_CARD, channel=CHANNEL_ID,
+                   mention_id=mention_id)
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
+    # Slack stores the card, then answers 500: no blind retry may post it again.
+    slack_standin.fail_next("chat.postMessage", status=500, side_effect=True)
+    assert sender.flush().sent == 0
+    assert len(slack_standin.messages_in(CHANNEL_ID)) == 1
+    clock.now += timedelta(minutes=2)
+    assert sender.flush().recovered == 1
+    # A thread note hits the same failure: it is found in the thread, not posted twice.
+    with transaction(sessions) as session:
+        do_enqueue(session, workspace_id=workspace_id, kind=KIND_THREAD, channel=CHANNEL_ID,
+                   mention_id=mention_id, payload={"text": "a note"})
+    slack_standin.fail_next("chat.postMessage", status=500, side_effect=True)
+    assert sender.flush().sent == 0
+    clock.now += timedelta(minutes=2)
+    assert sender.flush().recovered == 1
+    assert statuses(sessions) == ["sent", "sent"]
+    card_ts = slack_standin.messages_in(CHANNEL_ID)[0]["ts"]
+    replies = slack_client_for(slack_standin).conversations_replies(
+        channel=CHANNEL_ID, ts=card_ts)["messages"]
+    assert [m["text"] for m in replies[1:]] == ["a note"]
+    top_level = [m for m in slack_standin.messages_in(CHANNEL_ID)
+                 if m.get("thread_ts", m["ts"]) == m["ts"]]
+    assert len(top_level) == 1
+
+
+def test_failed_lookup_is_not_taken_for_absent(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn
+) -> None:
+    enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["once"])
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
+    slack_standin.fail_next("chat.postMessage", status=500, side_effect=True)
+    sender.flush()
+    clock.now += timedelta(minutes=2)
+    slack_standin.error_next("conversations.history", "internal_error")
+    assert sender.flush().sent == 0  # the lookup failed: try later, do not post
+    clock.now += timedelta(minutes=2)
+    assert sender.flush().recovered == 1
+    assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["once"]
+
+
+def slack_client_for(standin: SlackStandIn) -> WebClient:
+    return WebClient(token=BOT_TOKEN, base_url=standin.base_url)

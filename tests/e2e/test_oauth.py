@@ -1,0 +1,78 @@
+"""Multi-workspace install: the OAuth flow stores the workspace's bot token, requests
+from that workspace work, and Vigie posts there with that workspace's own token."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import pytest
+
+from bot.app import build_app
+from bot.config import load_settings
+from bot.runtime import build_runtime
+from bot.services.outbox import KIND_POST, do_enqueue
+from bot.web import build_wsgi_app
+from storage.db import transaction
+from tests.e2e.conftest import VigieApp
+from tests.harness.app_server import serve_wsgi
+from tests.harness.constants import SIGNING_SECRET
+from tests.harness.slack_requests import SlackSender
+from tests.harness.slack_standin import SlackStandIn
+
+NEW_TEAM = "T07NEWTEAM"
+NEW_TOKEN = "xoxb-new-team-token"
+
+
+@pytest.fixture
+def vigie_oauth(sqlite_url: str) -> Iterator[VigieApp]:
+    with SlackStandIn(valid_tokens=None) as standin:
+        def access(args: dict[str, Any]) -> dict[str, Any]:
+            assert args.get("code") == "the-code"
+            return {"ok": True, "app_id": "A07VIGIE01", "token_type": "bot",
+                    "access_token": NEW_TOKEN, "scope": "commands,chat:write",
+                    "bot_user_id": "U07NEWBOT", "team": {"id": NEW_TEAM, "name": "New"},
+                    "enterprise": None, "is_enterprise_install": False,
+                    "authed_user": {"id": "U07INSTALL"}}
+
+        standin.on("oauth.v2.access", access)
+        standin.on("auth.test", lambda args: {
+            "ok": True, "team_id": NEW_TEAM, "user_id": "U07NEWBOT", "bot_id": "B07NEW",
+            "team": "New", "user": "vigie", "url": "https://new.slack.com/"})
+        settings = load_settings(slack_client_id="111.222", slack_client_secret="s3cr3t-value",
+                                 slack_signing_secret=SIGNING_SECRET,
+                                 slack_api_url=standin.base_url, database_url=sqlite_url)
+        runtime = build_runtime(settings)
+        app = build_app(settings, runtime)
+        with serve_wsgi(build_wsgi_app(runtime, app)) as url:
+            yield VigieApp(url, runtime, standin, SlackSender(url, standin=standin,
+                                                              team_id=NEW_TEAM))
+        runtime.close()
+
+
+def test_install_then_use_in_the_new_workspace(vigie_oauth: VigieApp) -> None:
+    vigie = vigie_oauth
+    with httpx.Client(base_url=vigie.url, follow_redirects=False) as browser:
+        page = browser.get("/slack/install")
+        assert page.status_code == 200
+        link = next(part for part in page.text.split('"') if "oauth/v2/authorize" in part)
+        query = parse_qs(urlparse(link.replace("&amp;", "&")).query)
+        assert query["client_id"] == ["111.222"] and "commands" in query["scope"][0]
+        # The state cookie is Secure (https only): send it back as a browser on https would.
+        cookie = page.headers["set-cookie"].split(";")[0]
+        done = browser.get("/slack/oauth_redirect", headers={"Cookie": cookie},
+                           params={"code": "the-code", "state": query["state"][0]})
+        assert done.status_code == 200, done.text
+        forged = browser.get("/slack/oauth_redirect", params={"code": "x", "state": "forged"})
+        assert forged.status_code >= 400
+    reply = vigie.slack.slash_command("help")
+    assert reply.status_code == 200 and "/cm help" in reply.json()["text"]
+    workspace = vigie.runtime.workspaces.ensure(NEW_TEAM)
+    with transaction(vigie.runtime.sessions) as session:
+        do_enqueue(session, workspace_id=workspace.id, kind=KIND_POST, channel="C07NEWCHAN",
+                   payload={"text": "hello new team"})
+    assert vigie.runtime.outbox.flush(wait=True).sent == 1
+    post = vigie.standin.last("chat.postMessage")
+    assert post.headers.get("authorization") == f"Bearer {NEW_TOKEN}"
