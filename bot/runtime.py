@@ -88,7 +88,8 @@ def build_runtime(
         sessions=sessions,
         notifier=notifier,
         workspaces=WorkspaceDirectory(sessions, admins=settings.admins,
-                                      timezone=settings.timezone),
+                                      timezone=settings.timezone,
+                                      adopt_console=not settings.oauth),
         outbox=outbox,
         llm=from_config(settings.llm_base_url, settings.llm_api_key, settings.llm_model),
     )

@@ -16,8 +16,9 @@ from bot.services.ports import OutgoingMessage
 from bot.services.reply_queue import FAILED, PENDING, latest_reply
 from bot.services.sla import due_at
 from bot.services.workflow import allowed_actions, latest_draft
+from bot.services.workspaces import workspace_language
 from bot.slack.cards import CardView, StoryMember, build_card
-from storage.models import Author, Mention, OutboxMessage, OutboxStatus, Watch, Workspace
+from storage.models import Author, Mention, OutboxMessage, OutboxStatus, Watch
 
 STORY_MEMBERS_SHOWN = 20
 
@@ -64,10 +65,6 @@ def load_card_view(session: Session, mention_id: int) -> CardView | None:
     )
 
 
-def _language(session: Session, workspace_id: int) -> str:
-    workspace = session.get(Workspace, workspace_id)
-    return workspace.locale if workspace else "en"
-
 
 def render_card_row(session: Session, row: OutboxMessage) -> OutgoingMessage | None:
     """Outbox renderer for cards and card updates (skips updates superseded by a newer one)."""
@@ -83,7 +80,7 @@ def render_card_row(session: Session, row: OutboxMessage) -> OutgoingMessage | N
     view = load_card_view(session, row.mention_id)
     if view is None:
         return None
-    text, blocks = build_card(view, _language(session, row.workspace_id))
+    text, blocks = build_card(view, workspace_language(session, row.workspace_id))
     return OutgoingMessage(channel=row.channel, text=text, blocks=blocks,
                            event_type=EVENT_TYPE_MENTION, event_payload=message_metadata(row))
 

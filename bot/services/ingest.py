@@ -8,7 +8,7 @@ nothing twice). Work is done in bulk: a few queries per batch, not per row.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ from storage.models import Author, Mention, MentionStatus, Watch
 
 IN_CHUNK = 500
 MAX_TEXT = 40_000
+MAX_EXTERNAL_ID = 500
 
 
 @dataclass
@@ -80,6 +81,8 @@ def match_and_analyze(
     seen: set[tuple[str, str]] = set()
     candidates: list[Candidate] = []
     for item in fetched:
+        if len(item.external_id) > MAX_EXTERNAL_ID:
+            item = replace(item, external_id=item.external_id[:MAX_EXTERNAL_ID])
         key = (item.network, item.external_id)
         if key in seen:
             report.duplicates += 1
@@ -173,7 +176,7 @@ def _row(workspace_id: int, watch: Watch, source_id: int | None, candidate: Cand
     item, analysis = candidate.fetched, candidate.analysis
     return {
         "workspace_id": workspace_id, "watch_id": watch.id, "source_id": source_id,
-        "author_id": author_id, "network": item.network, "external_id": item.external_id[:500],
+        "author_id": author_id, "network": item.network, "external_id": item.external_id,
         "url": item.url, "title": item.title, "text": item.text[:MAX_TEXT],
         "language": analysis.language, "published_at": item.published_at,
         "fingerprint": candidate.fingerprint, "story_key": candidate.story_key,
@@ -186,9 +189,10 @@ def _row(workspace_id: int, watch: Watch, source_id: int | None, candidate: Cand
     }
 
 
-def _link_stories(session: Session, workspace_id: int, inserted: dict[str, int],
+def _link_stories(session: Session, watch: Watch, inserted: dict[str, int],
                   candidates: list[Candidate], report: IngestReport) -> dict[int, int]:
-    """Attach mentions sharing a link to the story's first mention; return id -> primary id."""
+    """Attach mentions sharing a link to the watch's first mention of that story (the card
+    lives in the watch's channel); return id -> primary id."""
     by_key: dict[str, list[int]] = {}
     for candidate in candidates:
         mention_id = inserted.get(candidate.fetched.external_id)
@@ -200,8 +204,9 @@ def _link_stories(session: Session, workspace_id: int, inserted: dict[str, int],
     for chunk in _chunks(list(by_key)):
         for key, mention_id in session.execute(
             select(Mention.story_key, Mention.id).where(
-                Mention.workspace_id == workspace_id, Mention.story_key.in_(chunk),
-                Mention.story_id.is_(None)).order_by(Mention.id)).all():
+                Mention.workspace_id == watch.workspace_id, Mention.watch_id == watch.id,
+                Mention.story_key.in_(chunk), Mention.story_id.is_(None))
+                .order_by(Mention.id)).all():
             primaries.setdefault(str(key), int(mention_id))
     links: dict[int, int] = {}
     for key, ids in by_key.items():
@@ -243,7 +248,7 @@ def do_ingest(
     report.duplicates += len(rows) - len(inserted)
     report.stored = len(inserted)
     report.stored_ids = sorted(inserted.values())
-    story_links = _link_stories(session, workspace_id, inserted, candidates, report)
+    story_links = _link_stories(session, watch, inserted, candidates, report)
     if not watch.paused:
         _queue_alerts(session, watch, priorities, story_links, report)
     return report
@@ -255,6 +260,13 @@ def _queue_alerts(session: Session, watch: Watch, priorities: dict[int, int],
     for mention_id in sorted(priorities):
         primary = story_links.get(mention_id)
         if primary is not None:
+            if priorities[mention_id] >= watch.alert_threshold and do_enqueue(
+                    session, workspace_id=watch.workspace_id, kind=KIND_CARD,
+                    channel=watch.channel_id, mention_id=primary,
+                    dedupe_key=f"card:{primary}") is not None:
+                # The story's first post waited for the digest; this one makes it urgent.
+                report.alerts += 1
+                continue
             updated_primaries.add(primary)
             continue
         if priorities[mention_id] >= watch.alert_threshold:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.ports import DeliveryError, Notifier, OutgoingMessage
@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 EVENT_TYPE_MESSAGE = "vigie_message"
 EVENT_TYPE_MENTION = "vigie_mention_posted"
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 30
+"""About six hours of retries with the capped backoff before a row is given up."""
 SEND_LEASE = timedelta(seconds=60)
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_CAP_SECONDS = 900.0
@@ -152,9 +153,8 @@ class OutboxSender:
     def pending_count(self) -> int:
         """How many rows wait to be delivered."""
         with self._sessions() as session:
-            return len(session.scalars(
-                select(OutboxMessage.id).where(OutboxMessage.status == OutboxStatus.PENDING.value)
-            ).all())
+            return int(session.scalar(select(func.count()).select_from(OutboxMessage).where(
+                OutboxMessage.status == OutboxStatus.PENDING.value)) or 0)
 
     def flush(self, *, limit: int = 200, wait: bool = False) -> FlushReport:
         """Send what is due, in id order per channel.
@@ -200,10 +200,13 @@ class OutboxSender:
             row = session.get(OutboxMessage, row_id, with_for_update=True)
             if row is None or row.status != OutboxStatus.PENDING.value:
                 return True
+            if row.next_attempt_at > self._clock():
+                return False  # another sender holds its lease: keep the channel's order
             team = session.scalar(select(Workspace.team_id).where(
                 Workspace.id == row.workspace_id))
             if row.kind == KIND_UPLOAD:
-                self._claim(row)
+                if not self._claim(session, row):
+                    return False
                 upload = (row.channel, {**row.payload, "team_id": team})
                 message, target_ts, previous_attempts = None, None, 0
             else:
@@ -224,7 +227,8 @@ class OutboxSender:
                     return True
                 message = replace(message, team_id=team)
                 previous_attempts = row.attempts
-                self._claim(row)
+                if not self._claim(session, row):
+                    return False
         # The attempt is committed before Slack is called: see the module docstring.
         if upload is not None:
             return self._upload(row_id, *upload, report)
@@ -251,10 +255,21 @@ class OutboxSender:
         report.sent += 1
         return True
 
-    def _claim(self, row: OutboxMessage) -> None:
-        # Other workers see the row as not due while we send it (a lease).
-        row.attempts += 1
-        row.next_attempt_at = self._clock() + SEND_LEASE
+    def _claim(self, session: Session, row: OutboxMessage) -> bool:
+        """Take the row with a compare-and-set: False if another sender took it first.
+
+        The lease makes the row "not due" for every other sender while we call Slack.
+        """
+        now = self._clock()
+        result = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row.id,
+                   OutboxMessage.status == OutboxStatus.PENDING.value,
+                   OutboxMessage.attempts == row.attempts,
+                   OutboxMessage.next_attempt_at <= now)
+            .values(attempts=row.attempts + 1, next_attempt_at=now + SEND_LEASE)
+            .execution_options(synchronize_session=False))
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     @staticmethod
     def _update_target(session: Session, row: OutboxMessage) -> str | None:

@@ -47,6 +47,8 @@ class ClaimedSource:
     trusted: bool
     interval_seconds: int
     watch_name: str
+    claimed_at: datetime | None = None
+    """When this worker claimed it; a later claim by another worker wins."""
 
 
 @dataclass
@@ -84,7 +86,7 @@ class TickReport:
 def snapshot(row: SourceRow, watch_name: str) -> ClaimedSource:
     """Copy what a fetch needs out of a source row."""
     return ClaimedSource(row.id, row.kind, dict(row.config), dict(row.cursor), row.trusted,
-                         row.interval_seconds, watch_name)
+                         row.interval_seconds, watch_name, row.last_polled_at)
 
 
 def claim_due_sources(
@@ -155,8 +157,12 @@ def record_failure(session: Session, source_id: int, error: BaseException, now: 
 def _store(sessions: sessionmaker[Session], source: ClaimedSource, result: FetchResult,
            now: datetime, outcome: SourceOutcome) -> None:
     with transaction(sessions) as session:
-        row = session.get(SourceRow, source.id)
+        row = session.get(SourceRow, source.id, with_for_update=True)
         if row is None:  # removed while we fetched
+            return
+        if source.claimed_at is not None and row.last_polled_at != source.claimed_at:
+            # Our lease ran out and another worker claimed it: its result will be stored.
+            outcome.error = "claim expired during a slow tick; skipped"
             return
         watch = session.get(Watch, row.watch_id)
         if watch is not None and result.mentions:

@@ -20,8 +20,9 @@ from bot.services.audit import record
 from bot.services.errors import ServiceError
 from bot.services.outbox import KIND_REDACT, do_enqueue
 from bot.services.permissions import require_role
+from bot.services.workspaces import workspace_language
 from storage.db import transaction
-from storage.models import Author, Mention, Role, Workspace
+from storage.models import Author, Mention, Role
 from storage.models_privacy import MentionRollup
 
 BATCH = 5000
@@ -54,15 +55,16 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
             func.lower(Author.handle).in_([cleaned, f"@{cleaned}"]))))
         if not author_ids:
             raise ServiceError("privacy.unknown_handle", handle=cleaned)
-        language = _language(session, workspace_id)
+        language = workspace_language(session, workspace_id)
         for mention_id, channel, ts in session.execute(
                 select(Mention.id, Mention.slack_channel, Mention.slack_ts).where(
                     Mention.author_id.in_(author_ids), Mention.slack_ts.is_not(None))):
             # The card in Slack shows their words: replace it (the outbox row has no
             # mention id, so it survives the deletion below).
+            text = t(language, "privacy.redacted", id=mention_id)
             do_enqueue(session, workspace_id=workspace_id, kind=KIND_REDACT,
-                       channel=str(channel), payload={"ts": ts, "text": t(
-                           language, "privacy.redacted", id=mention_id)})
+                       channel=str(channel), payload={"ts": ts, "text": text, "blocks": [
+                           {"type": "section", "text": {"type": "mrkdwn", "text": text}}]})
         # Drafts, approvals, replies, audit rows and outbox rows of their mentions cascade.
         mentions = session.execute(delete(Mention).where(
             Mention.workspace_id == workspace_id, Mention.author_id.in_(author_ids)))
@@ -73,10 +75,6 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                        "mentions": count})
         return ForgetReport(len(author_ids), count)
 
-
-def _language(session: Session, workspace_id: int) -> str:
-    workspace = session.get(Workspace, workspace_id)
-    return workspace.locale if workspace else "en"
 
 
 def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime) -> int:

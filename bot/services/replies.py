@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
@@ -28,14 +28,23 @@ from bot.publishers.base import (
 )
 from bot.publishers.registry import get_publisher
 from bot.services.actors import Actor
+from bot.services.audit import record
 from bot.services.errors import ServiceError
 from bot.services.outbox import KIND_THREAD, KIND_UPDATE_CARD, do_enqueue
-from bot.services.reply_queue import FAILED, PENDING, POSTED, credentials_for, latest_reply
+from bot.services.reply_queue import (
+    CANCELLED,
+    FAILED,
+    PENDING,
+    POSTED,
+    credentials_for,
+    latest_reply,
+)
 from bot.services.workflow import mark_replied, require_action
+from bot.services.workspaces import workspace_language
 from bot.slack.escape import escape
 from bot.sources.http import HttpClient
 from storage.db import transaction
-from storage.models import Draft, Mention, MentionStatus, SourceRow, Workspace, utcnow
+from storage.models import Draft, Mention, MentionStatus, SourceRow, utcnow
 from storage.models_replies import ReplyPost
 
 log = logging.getLogger(__name__)
@@ -65,6 +74,7 @@ class _Job:
     text: str
     key: str
     language: str | None
+    trusted: bool
 
 
 def _claim(sessions: sessionmaker[Session], now: datetime, limit: int) -> list[_Job]:
@@ -75,23 +85,35 @@ def _claim(sessions: sessionmaker[Session], now: datetime, limit: int) -> list[_
                  .order_by(ReplyPost.id).limit(limit))
         if session.bind is not None and session.bind.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        for row in session.scalars(query):
+        for row in session.scalars(query).all():
             mention = session.get(Mention, row.mention_id)
             draft = session.get(Draft, row.draft_id)
             source = session.get(SourceRow, mention.source_id) if mention and \
                 mention.source_id else None
             credentials = credentials_for(row.network, source.config) if source else None
-            if mention is None or draft is None or credentials is None:
+            if mention is None or draft is None or credentials is None or source is None:
                 row.status, row.error = FAILED, "the source's credentials are gone"
+                continue
+            if mention.status != MentionStatus.APPROVED.value:
+                # Answered by hand (or reopened) meanwhile: posting now would answer twice.
+                row.status, row.error = CANCELLED, f"mention is {mention.status}"
+                continue
+            # Compare-and-set: another process may have read the same row (SQLite has no
+            # row locks); only the one whose update lands calls the network.
+            claimed = session.execute(
+                update(ReplyPost)
+                .where(ReplyPost.id == row.id, ReplyPost.status == PENDING,
+                       ReplyPost.attempts == row.attempts, ReplyPost.next_attempt_at <= now)
+                .values(attempts=row.attempts + 1, next_attempt_at=now + LEASE)
+                .execution_options(synchronize_session=False))
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 continue
             jobs.append(_Job(row.id, row.attempts > 0, row.network, credentials,
                              ReplyTarget(network=mention.network,
                                          external_id=mention.external_id, url=mention.url,
                                          language=mention.language),
-                             draft.text, row.idempotency_key, mention.language))
-            # The attempt and its lease are committed before the network is called.
-            row.attempts += 1
-            row.next_attempt_at = now + LEASE
+                             draft.text, row.idempotency_key, mention.language,
+                             source.trusted))
     return jobs
 
 
@@ -99,8 +121,7 @@ def _note(session: Session, row: ReplyPost, key: str, **params: Any) -> None:
     mention = session.get(Mention, row.mention_id)
     if mention is None or not mention.slack_channel:
         return
-    workspace = session.get(Workspace, row.workspace_id)
-    language = workspace.locale if workspace else "en"
+    language = workspace_language(session, row.workspace_id)
     for kind, payload in ((KIND_UPDATE_CARD, {}),
                           (KIND_THREAD, {"text": t(language, key, **params)})):
         do_enqueue(session, workspace_id=row.workspace_id, kind=kind,
@@ -140,7 +161,8 @@ def flush_replies(sessions: sessionmaker[Session], http_factory: Callable[[bool]
         publisher = get_publisher(job.network)
         result, error = None, None
         try:
-            with http_factory(True) as http:
+            # Sources added through Slack keep the SSRF guard when we post, too.
+            with http_factory(job.trusted) as http:
                 result = publish_once(publisher, http, job.credentials, job.target, job.text,
                                       job.key, attempted_before=job.attempted_before,
                                       language=job.language)
@@ -163,3 +185,8 @@ def do_retry_reply(sessions: sessionmaker[Session], workspace_id: int, actor: Ac
         if row is None or row.status != FAILED:
             raise ServiceError("replies.nothing_to_retry", id=str(mention_id))
         row.status, row.next_attempt_at, row.error = PENDING, utcnow(), None
+        record(session, workspace_id, actor, "reply.retried", mention_id=mention.id,
+               detail={"reply_id": row.id})
+        if mention.slack_channel:
+            do_enqueue(session, workspace_id=workspace_id, kind=KIND_UPDATE_CARD,
+                       channel=mention.slack_channel, mention_id=mention.id)

@@ -13,7 +13,7 @@ from bot.publishers.registry import can_publish, get_publisher
 from storage.models import Draft, Mention, SourceRow
 from storage.models_replies import ReplyPost
 
-PENDING, POSTED, FAILED = "pending", "posted", "failed"
+PENDING, POSTED, FAILED, CANCELLED = "pending", "posted", "failed", "cancelled"
 
 
 def credentials_for(network: str, config: dict[str, Any]) -> PublisherCredentials | None:

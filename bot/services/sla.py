@@ -19,12 +19,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
 from bot.services.actors import Actor
+from bot.services.audit import record
 from bot.services.errors import ServiceError
 from bot.services.outbox import KIND_POST, KIND_THREAD, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.watches import get_watch_by_name
 from bot.services.workflow import OPEN
-from bot.slack.escape import slack_date
+from bot.slack.escape import escape, slack_date
 from storage.db import transaction
 from storage.models import Member, Mention, Role, Watch, Workspace
 from storage.models_sla import SlaNotice
@@ -134,9 +135,11 @@ def run_sla_checks(sessions: sessionmaker[Session], now: datetime, default_tz: s
         done = {(m, k) for m, k in session.execute(select(SlaNotice.mention_id, SlaNotice.kind)
                                                    .where(SlaNotice.mention_id.in_(
                                                        [r[0].id for r in rows])))}
+        approvers: dict[int, list[str]] = {}
         for mention, watch, workspace in rows:
-            hours = BusinessHours.from_settings(workspace.settings or {}, default_tz)
             minutes = target_minutes(watch, mention.priority)
+            hours = BusinessHours.from_settings(workspace.settings or {},
+                                                workspace.timezone or default_tz)
             due = add_business_time(mention.created_at, minutes, hours)
             language = workspace.locale or "en"
             ref = f"#{mention.id}"
@@ -145,30 +148,33 @@ def run_sla_checks(sessions: sessionmaker[Session], now: datetime, default_tz: s
                     and (mention.id, "reminder") not in done):
                 sent += _notify(session, mention, "reminder", mention.assignee_user_id,
                                 t(language, "sla.reminder", id=ref, due=slack_date(due),
-                                  watch=watch.name), thread=False)
+                                  watch=escape(watch.name)), thread=False)
             if now >= due and (mention.id, "breach") not in done:
                 channel = mention.slack_channel or watch.channel_id
                 sent += _notify(session, mention, "breach", channel,
                                 t(language, "sla.breach", id=ref, due=slack_date(due)),
                                 thread=mention.slack_channel is not None)
                 if mention.priority >= URGENT:
-                    for user in _approvers(session, mention.workspace_id):
+                    if mention.workspace_id not in approvers:
+                        approvers[mention.workspace_id] = _approvers(session,
+                                                                     mention.workspace_id)
+                    for user in approvers[mention.workspace_id]:
                         sent += _notify(session, mention, f"escalation:{user}", user,
                                         t(language, "sla.escalation", id=ref,
-                                          due=slack_date(due), watch=watch.name),
+                                          due=slack_date(due), watch=escape(watch.name)),
                                         thread=False)
     return sent
 
 
 def due_at(session: Session, mention: Mention) -> datetime | None:
-    """When the mention's SLA ends (None when it has no watch)."""
+    """When the mention's SLA ends (None when it has no watch); the checks use the same."""
     watch = session.get(Watch, mention.watch_id) if mention.watch_id else None
     workspace = session.get(Workspace, mention.workspace_id)
     if watch is None or workspace is None:
         return None
     return add_business_time(mention.created_at, target_minutes(watch, mention.priority),
                              BusinessHours.from_settings(workspace.settings or {},
-                                                         workspace.timezone))
+                                                         workspace.timezone or "UTC"))
 
 
 def do_set_targets(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
@@ -183,6 +189,8 @@ def do_set_targets(sessions: sessionmaker[Session], workspace_id: int, actor: Ac
         watch = get_watch_by_name(session, workspace_id, watch_name)
         for level, minutes in targets.items():
             setattr(watch, f"sla_{level}_minutes", minutes)
+        record(session, workspace_id, actor, "sla.targets",
+               detail={"watch": watch.name, **targets})
 
 
 def do_set_hours(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
@@ -207,6 +215,8 @@ def do_set_hours(sessions: sessionmaker[Session], workspace_id: int, actor: Acto
         assert workspace is not None
         workspace.settings = {**(workspace.settings or {}), "sla_hours": hours,
                               "sla_days": days, "sla_tz": timezone}
+        record(session, workspace_id, actor, "sla.hours",
+               detail={"hours": hours, "days": days, "timezone": timezone})
 
 
 def describe(sessions: sessionmaker[Session], workspace_id: int, default_tz: str

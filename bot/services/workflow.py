@@ -22,8 +22,10 @@ from bot.services.audit import record
 from bot.services.errors import Forbidden, NotFound, ServiceError
 from bot.services.outbox import KIND_CARD, KIND_THREAD, KIND_UPDATE_CARD, do_enqueue
 from bot.services.permissions import role_of
-from bot.services.reply_queue import queue_reply
-from bot.slack.escape import escape, truncate
+from bot.services.reply_queue import PENDING as REPLY_PENDING
+from bot.services.reply_queue import latest_reply, queue_reply
+from bot.services.workspaces import workspace_language
+from bot.slack.escape import escape, link, truncate
 from storage.db import transaction
 from storage.models import (
     Approval,
@@ -152,10 +154,6 @@ def _card_queued(session: Session, mention_id: int) -> bool:
         OutboxMessage.mention_id == mention_id, OutboxMessage.kind == KIND_CARD).limit(1)))
 
 
-def _language(session: Session, workspace_id: int) -> str:
-    workspace = session.get(Workspace, workspace_id)
-    return workspace.locale if workspace else "en"
-
 
 def _reason(reason: str | None, *, required: bool) -> str | None:
     cleaned = " ".join((reason or "").split())
@@ -189,7 +187,7 @@ def do_assign(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
         mention = _load(session, workspace_id, mention_id)
         rule = _check(session, workspace_id, actor, "assign", mention)
         status = S.ASSIGNED.value if mention.status == S.NEW.value else mention.status
-        language = _language(session, workspace_id)
+        language = workspace_language(session, workspace_id)
         outcome = _transition(
             session, workspace_id, mention, actor, "assign", rule,
             detail={"assignee": assignee, "previous": mention.assignee_user_id},
@@ -208,6 +206,17 @@ def do_save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Act
         raise ServiceError("workflow.empty_draft")
     if len(text) > MAX_DRAFT:
         raise ServiceError("workflow.draft_too_long", limit=str(MAX_DRAFT))
+    try:
+        return _save_draft(sessions, workspace_id, actor, mention_id, text, origin,
+                           link_allowlist)
+    except IntegrityError:
+        # Someone saved a draft of this mention at the same moment.
+        raise ServiceError("workflow.conflict", id=str(mention_id)) from None
+
+
+def _save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+                mention_id: int, text: str, origin: DraftOrigin,
+                link_allowlist: list[str] | None) -> Outcome:
     with transaction(sessions) as session:
         mention = _load(session, workspace_id, mention_id)
         rule = _check(session, workspace_id, actor, "draft", mention)
@@ -221,7 +230,7 @@ def do_save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Act
         values: dict[str, Any] = {}
         if mention.assignee_user_id is None and actor.user_id:
             values["assignee_user_id"] = actor.user_id
-        language = _language(session, workspace_id)
+        language = workspace_language(session, workspace_id)
         note = t(language, "workflow.note_draft", actor=_who(actor), version=version,
                  text=escape(truncate(text, 2500)))
         if risk.flags:
@@ -268,7 +277,7 @@ def do_approve(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                                  approver_user_id=actor.name, decision="approved",
                                  reason=reason, override=reason is not None))
             session.flush()
-            language = _language(session, workspace_id)
+            language = workspace_language(session, workspace_id)
             note = t(language, "workflow.note_approve", actor=_who(actor), version=draft.version)
             if reason:
                 note += "\n" + t(language, "workflow.note_override", reason=escape(reason))
@@ -300,7 +309,7 @@ def do_reject(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                                  approver_user_id=actor.name, decision="rejected",
                                  reason=cleaned))
             session.flush()
-            language = _language(session, workspace_id)
+            language = workspace_language(session, workspace_id)
             return _transition(
                 session, workspace_id, mention, actor, "reject", rule, reason=cleaned,
                 detail={"draft_version": draft.version},
@@ -315,14 +324,18 @@ def mark_replied(session: Session, workspace_id: int, actor: Actor, mention: Men
                  note_key: str = "workflow.note_replied") -> Outcome:
     """Inside the caller's transaction: the mention was answered (by hand, or posted)."""
     rule = _check(session, workspace_id, actor, "replied", mention)
+    if actor.surface != "network":
+        reply = latest_reply(session, mention.id)
+        if reply is not None and reply.status == REPLY_PENDING:
+            raise ServiceError("replies.in_flight", id=str(mention.id))
     moment = now or utcnow()
     values: dict[str, Any] = {"replied_at": moment}
     if mention.first_response_at is None:
         values["first_response_at"] = moment
     if reply_url:
         values["reply_url"] = reply_url
-    language = _language(session, workspace_id)
-    note = t(language, note_key, actor=_who(actor), url=reply_url or "")
+    language = workspace_language(session, workspace_id)
+    note = t(language, note_key, actor=_who(actor), url=link(reply_url, reply_url or ""))
     return _transition(session, workspace_id, mention, actor, "replied", rule, note=note,
                        detail={"reply_url": reply_url}, **values)
 
@@ -346,7 +359,7 @@ def do_simple(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
     with transaction(sessions) as session:
         mention = _load(session, workspace_id, mention_id)
         rule = _check(session, workspace_id, actor, action, mention)
-        language = _language(session, workspace_id)
+        language = workspace_language(session, workspace_id)
         note = t(language, f"workflow.note_{action}", actor=_who(actor))
         if cleaned:
             note += "\n" + t(language, "workflow.note_reason", reason=escape(cleaned))

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage import repositories as repo
 from storage.db import transaction
-from storage.models import AuditEvent, Role
+from storage.models import AuditEvent, Role, Workspace
 
 CONSOLE_TEAM_ID = "T0CONSOLE"
 """The workspace used when Vigie runs without Slack (console mode, local CLI)."""
@@ -28,8 +28,11 @@ class WorkspaceRef:
 class WorkspaceDirectory:
     """Finds or creates workspaces; remembers them so requests do not hit the database."""
 
-    def __init__(self, sessions: sessionmaker[Session], *, admins: list[str], timezone: str):
+    def __init__(self, sessions: sessionmaker[Session], *, admins: list[str], timezone: str,
+                 adopt_console: bool = True):
         self._sessions = sessions
+        # With several workspaces (OAuth) the console's data belongs to nobody in particular.
+        self._adopt_console = adopt_console
         self._admins = admins
         self._timezone = timezone
         self._cache: dict[str, WorkspaceRef] = {}
@@ -50,7 +53,7 @@ class WorkspaceDirectory:
     def _ensure_in_db(self, team_id: str) -> WorkspaceRef:
         with transaction(self._sessions) as session:
             workspace = repo.get_workspace_by_team(session, team_id)
-            if workspace is None and team_id != CONSOLE_TEAM_ID:
+            if workspace is None and team_id != CONSOLE_TEAM_ID and self._adopt_console:
                 # Watches set up in console mode carry over when Slack is connected.
                 workspace = repo.adopt_console_workspace(session, CONSOLE_TEAM_ID, team_id)
             if workspace is None:
@@ -67,3 +70,9 @@ class WorkspaceDirectory:
                     ))
             return WorkspaceRef(workspace.id, workspace.team_id, workspace.locale,
                                 workspace.timezone)
+
+
+def workspace_language(session: Session, workspace_id: int) -> str:
+    """The workspace's default language (for messages not addressed to one user)."""
+    workspace = session.get(Workspace, workspace_id)
+    return workspace.locale if workspace else "en"

@@ -161,5 +161,6 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
         blocks.append({"type": "context", "elements": [
             {"type": "mrkdwn", "text": t(language, "card.also_on", others=others)[:2990]}]})
     fallback = t(language, "card.fallback", id=view.mention_id, network=view.network,
-                 author=view.author_handle, text=truncate(view.text, 150))
+                 author=escape(truncate(view.author_handle, 80)),
+                 text=escape(truncate(view.text, 150)))
     return fallback, blocks

@@ -17,16 +17,16 @@ def build_web_client(settings: Settings, *, token: str | None = None,
                      for_outbox: bool = False) -> WebClient:
     """A WebClient pointed at ``SLACK_API_URL`` with slack_sdk's retry handlers.
 
-    The outbox's client retries only 429s (Slack did nothing). After a 5xx or a dropped
-    connection Slack may have posted the message; the outbox retries those itself, after
-    looking the message up by its metadata, so a blind retry here would post it twice.
+    The outbox's client retries nothing: after a 5xx or a dropped connection Slack may
+    have posted the message, and a 429's Retry-After could outlast the outbox's lease; the
+    outbox retries all of them itself (after looking the message up by its metadata).
     """
     bot_token = token or (
         settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     )
-    handlers: list[RetryHandler] = [RateLimitErrorRetryHandler(max_retry_count=2)]
-    if not for_outbox:
-        handlers += [ConnectionErrorRetryHandler(max_retry_count=2),
-                     ServerErrorRetryHandler(max_retry_count=2)]
+    handlers: list[RetryHandler] = [] if for_outbox else [
+        RateLimitErrorRetryHandler(max_retry_count=2),
+        ConnectionErrorRetryHandler(max_retry_count=2),
+        ServerErrorRetryHandler(max_retry_count=2)]
     return WebClient(token=bot_token, base_url=settings.slack_api_url, timeout=15,
                      retry_handlers=handlers)

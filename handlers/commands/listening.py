@@ -119,7 +119,7 @@ def _source_add(request: CommandRequest, runtime: Runtime) -> Reply:
     "source", usage="source add KIND WATCH [URL] [key=value ...] | list [WATCH] | test ID | "
                     "pause ID | resume ID | remove ID",
     examples=("source add rss acme https://news.example.com/feed.xml",
-              "source add mastodon acme instance_url=https://mastodon.social hashtag=acme",
+              "source add mastodon acme base_url=https://mastodon.social query=acme",
               "source list", "source test 3"),
     slow=True)
 def cmd_source(request: CommandRequest, runtime: Runtime) -> Reply:

@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
+
+from slack_sdk.errors import SlackApiError
 
 from bot.i18n import t
 from bot.runtime import Runtime
@@ -20,6 +24,8 @@ from handlers.commands.parsing import unescape, user_id_of
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply
 from handlers.context import UserContext
 from handlers.drafting import open_draft_editor
+
+log = logging.getLogger(__name__)
 
 SURFACE = "slash_command"
 FILTER_KEYS = {"status", "sentiment", "source", "watch", "assignee", "since"}
@@ -157,8 +163,19 @@ def cmd_draft(request: CommandRequest, runtime: Runtime) -> Reply:
         return Reply(outcome.message(request.language))
     workflow.check_allowed(runtime.sessions, workspace_id, _actor(request), mention_id, "draft")
     ctx = UserContext(workspace_id, request.user_id, request.language, _actor(request))
-    open_draft_editor(runtime, request.client, ctx, mention_id, request.trigger_id or "")
+    # The editor opens (and the LLM is asked) right after this reply acknowledges.
+    threading.Thread(target=_open_editor, name="vigie-draft-editor", daemon=True,
+                     args=(runtime, request, ctx, mention_id)).start()
     return Reply(t(request.language, "list.editor_opened", id=mention_id))
+
+
+def _open_editor(runtime: Runtime, request: CommandRequest, ctx: UserContext,
+                 mention_id: int) -> None:
+    try:
+        open_draft_editor(runtime, request.client, ctx, mention_id, request.trigger_id or "")
+    except SlackApiError as err:
+        log.warning("draft editor for #%s not opened: %s", mention_id,
+                    err.response.get("error"))
 
 
 @REGISTRY.subcommand("approve", usage="approve ID [reason, for a high-risk draft]",

@@ -130,8 +130,8 @@ def test_rate_limit_defers_and_keeps_order(sessions: sessionmaker[Session], work
     enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["a", "b"])
     enqueue_posts(sessions, workspace_id, OTHER_CHANNEL, ["x"])
     slack_standin.set_channel(OTHER_CHANNEL, name="other")
-    # The client retries twice itself; the third 429 reaches the outbox.
-    slack_standin.fail_next("chat.postMessage", status=429, retry_after=7, count=3)
+    # The outbox's client does not retry: the 429 reaches the outbox.
+    slack_standin.fail_next("chat.postMessage", status=429, retry_after=7, count=1)
     clock = Clock()
     sender = sender_for(sessions, slack_standin, clock)
     report = sender.flush()
