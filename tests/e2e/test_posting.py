@@ -58,6 +58,12 @@ def reply_status(vigie: VigieApp) -> str | None:
         return row.status if row else None
 
 
+def _attempts(vigie: VigieApp) -> int:
+    with vigie.runtime.sessions() as session:
+        row = session.scalars(select(ReplyPost)).first()
+        return row.attempts if row else 0
+
+
 def approve(vigie: VigieApp, mention_id: int) -> None:
     drafted = vigie.slack.slash_command(f"draft {mention_id} Sorry @alice, we're on it!").json()
     assert "saved" in drafted["text"], drafted
@@ -121,3 +127,18 @@ def test_failure_shows_on_the_card_with_retry(
     vigie.slack.block_action("vigie.retry", message_ts=updated["ts"], user_id=ADMIN_ID)
     eventually(lambda: status(vigie, mention_id) == "replied", timeout=15)
     assert len(fake.created) == 1
+
+
+def test_mark_replied_is_refused_while_the_post_is_in_flight(
+    vigie_sqlite: VigieApp, httpserver: HTTPServer, shared_data: Path
+) -> None:
+    vigie = vigie_sqlite
+    fake, mention_id = mastodon_setup(vigie, httpserver, shared_data)
+    # Rate limited for ten minutes: the reply stays queued, nothing is posted meanwhile.
+    fake.failure = Failure(429, {"error": "Too many requests"}, {"Retry-After": "600"})
+    approve(vigie, mention_id)
+    eventually(lambda: fake.failure is None and _attempts(vigie) == 1)
+    assert reply_status(vigie) == "pending" and fake.created == []
+    refused = vigie.slack.slash_command(f"replied {mention_id}").json()["text"]
+    assert "is being posted" in refused
+    assert status(vigie, mention_id) == "approved"

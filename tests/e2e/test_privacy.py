@@ -25,7 +25,9 @@ def test_forget_deletes_everything_and_redacts_the_cards(vigie: VigieApp) -> Non
     done = vigie.slack.slash_command("forget @ana@mastodon.social", user_id=ADMIN_ID).json()
     assert "1 author record(s) and 1 mention(s) deleted" in done["text"]
     settle(vigie)
-    assert "deleted at the author's request" in vigie.standin.message(CHANNEL_ID, ts)["text"]
+    redacted = vigie.standin.message(CHANNEL_ID, ts)
+    assert "deleted at the author's request" in redacted["text"]
+    assert "Ana" not in str(redacted["blocks"]) and "scam" not in str(redacted["blocks"])
     with vigie.runtime.sessions() as session:
         assert session.get(Mention, mention_id) is None
         assert session.get(Mention, other) is not None
