@@ -61,7 +61,7 @@ RULES: dict[str, str] = {
         | lamentable | a chier | foutage de gueule | galere*
     """,
     "praise": """
-        love* | thank* | thx | great | great job/service/product/work/experience/support/app
+        love* | thank* | thx | great | great job/service/product/experience/support/app/work
         | awesome | amazing | excellent* | fantastic | perfect | best app/service/product/ever/team
         | well done | kudos | impressed | recommend* | brilliant | outstanding | superb
         | good job | nice work | you rock | so good

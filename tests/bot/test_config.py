@@ -76,5 +76,5 @@ def test_several_problems_give_several_lines(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_secrets_are_not_shown_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-123456-secretvalue")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-fake-token-secretvalue")
     assert "secretvalue" not in repr(load_settings())

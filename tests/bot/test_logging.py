@@ -10,10 +10,10 @@ from bot.logging_setup import REQUEST_ID, JsonFormatter, SecretMaskingFilter, ma
 
 
 def test_tokens_are_masked() -> None:
-    line = ("token xoxb-1234567890-abcdefghij and xapp-1-A0123-456789 key "
+    line = ("token xoxb-fake-token-abcdefghij and xapp-1-A0123-456789 key "
             "sk-abcdefghijklmnopqrstuv and Bearer abcdefghijklmnop")
     masked = mask_secrets(line)
-    for secret in ("1234567890-abcdefghij", "A0123-456789", "abcdefghijklmnopqrstuv",
+    for secret in ("fake-token-abcdefghij", "A0123-456789", "abcdefghijklmnopqrstuv",
                    "abcdefghijklmnop"):
         assert secret not in masked
 
@@ -28,7 +28,7 @@ def test_json_lines_carry_the_request_id() -> None:
     logger.propagate = False
     token = REQUEST_ID.set("req-42")
     try:
-        logger.warning("posting with %s", "xoxb-1234567890-abcdefghij")
+        logger.warning("posting with %s", "xoxb-fake-token-abcdefghij")
     finally:
         REQUEST_ID.reset(token)
         logger.removeHandler(handler)

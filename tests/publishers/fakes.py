@@ -2,7 +2,7 @@
 
 Each fake keeps what was posted, so a test can count the real posts a scenario created.
 Response bodies start from the shared real examples where they exist
-(``/work/shared/data/api``); the rest is written from each network's API documentation,
+(``../shared/data/api``); the rest is written from each network's API documentation,
 as noted on each fake.
 """
 
