@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -200,6 +200,10 @@ class Publisher(ABC, Generic[K]):
     title: ClassVar[str]
     """Human name shown in Slack."""
     credentials_model: ClassVar[type[PublisherCredentials]]
+
+    def __init__(self, now: Callable[[], datetime] | None = None) -> None:
+        """``now`` stands in for the clock (stamps, and dates a network leaves out)."""
+        self._now = now or (lambda: datetime.now(UTC))
 
     @abstractmethod
     def publish(

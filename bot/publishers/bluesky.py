@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -204,9 +203,6 @@ class BlueskyPublisher(Publisher[BlueskyCredentials]):
     title: ClassVar[str] = NETWORK_TITLE
     credentials_model: ClassVar[type[PublisherCredentials]] = BlueskyCredentials
 
-    def __init__(self, now: Callable[[], datetime] | None = None) -> None:
-        """``now`` stands in for the clock that stamps ``createdAt``."""
-        self._now = now or (lambda: datetime.now(UTC))
 
     def publish(
         self,

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote, urlsplit
 
@@ -120,9 +118,6 @@ class MastodonPublisher(Publisher[MastodonCredentials]):
     title: ClassVar[str] = NETWORK_TITLE
     credentials_model: ClassVar[type[PublisherCredentials]] = MastodonCredentials
 
-    def __init__(self, now: Callable[[], datetime] | None = None) -> None:
-        """``now`` stands in for the clock when a status has no readable ``created_at``."""
-        self._now = now or (lambda: datetime.now(UTC))
 
     def publish(
         self,

@@ -12,8 +12,6 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
@@ -87,9 +85,6 @@ class XPublisher(Publisher[XCredentials]):
     title: ClassVar[str] = NETWORK_TITLE
     credentials_model: ClassVar[type[PublisherCredentials]] = XCredentials
 
-    def __init__(self, now: Callable[[], datetime] | None = None) -> None:
-        """``now`` stamps ``posted_at``: X's answer to a new post carries no time."""
-        self._now = now or (lambda: datetime.now(UTC))
 
     def publish(
         self,

@@ -58,6 +58,12 @@ def reply_status(vigie: VigieApp) -> str | None:
         return row.status if row else None
 
 
+def _error_recorded(vigie: VigieApp) -> bool:
+    with vigie.runtime.sessions() as session:
+        row = session.scalars(select(ReplyPost)).first()
+        return row is not None and row.error is not None
+
+
 def _attempts(vigie: VigieApp) -> int:
     with vigie.runtime.sessions() as session:
         row = session.scalars(select(ReplyPost)).first()
@@ -101,7 +107,7 @@ def test_crash_after_the_post_never_posts_twice(
     # The network stores the post but the answer is lost, as in a crash mid-call.
     fake.failure = Failure(500, after_write=True)
     approve(vigie, mention_id)
-    eventually(lambda: len(fake.created) == 1, timeout=15)
+    eventually(lambda: len(fake.created) == 1 and _error_recorded(vigie), timeout=15)
     with transaction(vigie.runtime.sessions) as session:
         row = session.scalars(select(ReplyPost)).one()
         assert row.status == "pending" and row.attempts == 1
