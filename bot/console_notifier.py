@@ -6,10 +6,13 @@ import itertools
 import sys
 import threading
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot.services.ports import OutgoingMessage
+
+RECENT = 1000
 
 
 def _block_text(block: dict[str, Any]) -> list[str]:
@@ -45,7 +48,8 @@ class ConsoleNotifier:
         self._stream = stream or sys.stdout
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
-        self._posted: list[tuple[str, OutgoingMessage]] = []
+        # Recent messages only: enough to find a retried one, bounded for long runs.
+        self._posted: deque[tuple[str, OutgoingMessage]] = deque(maxlen=RECENT)
 
     def _write(self, header: str, message: OutgoingMessage) -> None:
         with self._lock:

@@ -10,7 +10,6 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import replies, workflow
 from bot.services.errors import ServiceError
@@ -56,39 +55,37 @@ def _filters_from(value: str) -> MentionFilter | None:
 
 
 def _run(runtime: Runtime, ctx: UserContext, name: str, mention_id: int, body: dict[str, Any],
-         client: WebClient) -> str | None:
-    """Perform the clicked action; returns the confirmation, or None when a modal opened."""
+         client: WebClient) -> bool:
+    """Perform the clicked action; True when it changed the mention, False when a modal
+    opened instead (the card and its thread show the change, so no extra message)."""
     if name in {"assign", "draft", "reject"}:
         workflow.check_allowed(runtime.sessions, ctx.workspace_id, ctx.actor, mention_id,
                                name)
         if name == "draft":
             open_draft_editor(runtime, client, ctx, mention_id, body["trigger_id"])
-            return None
+            return False
         view = (build_assign_modal(mention_id, ctx.language) if name == "assign"
                 else build_reason_modal("reject", mention_id, ctx.language))
         client.views_open(trigger_id=body["trigger_id"], view=view)
-        return None
+        return False
     if name == "approve":
         try:
-            outcome = workflow.do_approve(runtime.sessions, ctx.workspace_id, ctx.actor,
-                                          mention_id)
+            workflow.do_approve(runtime.sessions, ctx.workspace_id, ctx.actor, mention_id)
         except ServiceError as err:
             if err.key != "workflow.needs_override":
                 raise
             client.views_open(trigger_id=body["trigger_id"],
                               view=build_reason_modal("override", mention_id, ctx.language))
-            return None
+            return False
     elif name == "retry":
         replies.do_retry_reply(runtime.sessions, ctx.workspace_id, ctx.actor, mention_id)
         runtime.nudge_replies()
-        return t(ctx.language, "replies.posting")
+        return True
     elif name == "replied":
-        outcome = workflow.do_mark_replied(runtime.sessions, ctx.workspace_id, ctx.actor,
-                                           mention_id)
+        workflow.do_mark_replied(runtime.sessions, ctx.workspace_id, ctx.actor, mention_id)
     else:
-        outcome = workflow.do_simple(runtime.sessions, ctx.workspace_id, ctx.actor,
-                                     mention_id, name)
-    return outcome.message(ctx.language)
+        workflow.do_simple(runtime.sessions, ctx.workspace_id, ctx.actor, mention_id, name)
+    return True
 
 
 def register(app: App, runtime: Runtime) -> None:
@@ -104,12 +101,12 @@ def register(app: App, runtime: Runtime) -> None:
         if mention_id is None:
             return
         try:
-            confirmation = _run(runtime, ctx, name, mention_id, body, client)
+            changed = _run(runtime, ctx, name, mention_id, body, client)
         except ServiceError as err:
             respond(text=err.message(ctx.language), response_type="ephemeral",
                     replace_original=False)
             return
-        if confirmation is not None:
+        if changed:
             if name == "approve":
                 runtime.nudge_replies()
             runtime.nudge_outbox()
