@@ -54,6 +54,8 @@ FINGERPRINT_MAX_TOKENS: Final = 40
 """Only the first words count: a cross-post truncated by a shorter network's length limit
 (``…`` plus a link) still shares its first 40 words with the original."""
 
+_FINGERPRINT_PERSON: Final = f"vigie-fp-v{FINGERPRINT_VERSION}".encode()
+_STORY_PERSON: Final = f"vigie-story-v{STORY_KEY_VERSION}".encode()
 _URL_RE: Final = re.compile(r"(?:https?://|www\.)\S+|\bpic\.twitter\.com/\S+", re.IGNORECASE)
 _HANDLE: Final = r"@[\w.\-]+(?:@[\w.\-]+)?"
 _HANDLE_LABEL_RE: Final = re.compile(r"[.@]")
@@ -113,7 +115,7 @@ def content_fingerprint(text: str) -> str | None:
     digest = hashlib.blake2b(
         normalized.encode("utf-8"),
         digest_size=16,
-        person=f"vigie-fp-v{FINGERPRINT_VERSION}".encode(),
+        person=_FINGERPRINT_PERSON,
     )
     return digest.hexdigest()
 
@@ -360,13 +362,16 @@ def story_key(url: str) -> str | None:
     check whether the link is a social post page: use ``story_key_for`` for mentions.
     """
     canonical = canonical_url(url)
-    if canonical is None:
-        return None
+    return None if canonical is None else _story_digest(canonical)
+
+
+def _story_digest(canonical: str) -> str:
+    """The story key of an already canonical URL (``canonical_url`` is idempotent)."""
     _, _, rest = canonical.partition("://")
     digest = hashlib.blake2b(
         rest.encode("utf-8"),
         digest_size=16,
-        person=f"vigie-story-v{STORY_KEY_VERSION}".encode(),
+        person=_STORY_PERSON,
     )
     return digest.hexdigest()
 
@@ -413,7 +418,7 @@ def story_key_for(links: Iterable[str], own_url: str | None) -> str | None:
         if own is not None:
             own_host, own_path = _host_and_path(own)
             if not _is_social(own_host, own_path):
-                return story_key(own)
+                return _story_digest(own)
     for link in links:
         canonical = canonical_url(link)
         if canonical is None:
@@ -421,5 +426,5 @@ def story_key_for(links: Iterable[str], own_url: str | None) -> str | None:
         host, path = _host_and_path(canonical)
         if host == own_host or _is_social(host, path):
             continue
-        return story_key(canonical)
+        return _story_digest(canonical)
     return None
