@@ -1030,6 +1030,8 @@ class Query:
 
     def matches(self, item: MatchInput | PreparedText) -> bool:
         """Whether the mention satisfies the query (fields that are unknown never match)."""
+        if self.root is None:  # no need to fold and tokenize the text
+            return True
         prepared = item if isinstance(item, PreparedText) else item.prepared
         return self._match(prepared)
 

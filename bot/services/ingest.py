@@ -69,6 +69,16 @@ def _insert(session: Session) -> Any:
         else sqlite.insert
 
 
+def _analyze(item: FetchedMention, watch: Watch, now: datetime) -> Analysis:
+    return analyze(
+        f"{item.title}\n{item.text}" if item.title else item.text,
+        lang_hint=item.language_hint,
+        followers=item.author.followers, verified=item.author.verified,
+        engagement=item.engagement, published_at=item.published_at, now=now,
+        watch_weight=watch.weight,
+    )
+
+
 def match_and_analyze(
     watch: Watch, fetched: Sequence[FetchedMention], *, now: datetime, report: IngestReport
 ) -> list[Candidate]:
@@ -78,6 +88,8 @@ def match_and_analyze(
     except QueryError:
         report.filtered += len(fetched)
         return []
+    # Analysis costs more than matching: only a lang: filter needs it before the match.
+    needs_language = any(f.name == "lang" for f in query.fields())
     seen: set[tuple[str, str]] = set()
     candidates: list[Candidate] = []
     for item in fetched:
@@ -88,19 +100,14 @@ def match_and_analyze(
             report.duplicates += 1
             continue
         seen.add(key)
-        analysis = analyze(
-            f"{item.title}\n{item.text}" if item.title else item.text,
-            lang_hint=item.language_hint,
-            followers=item.author.followers, verified=item.author.verified,
-            engagement=item.engagement, published_at=item.published_at, now=now,
-            watch_weight=watch.weight,
-        )
-        match_input = MatchInput(text=item.text, title=item.title,
-                                 author_handle=item.author.handle,
-                                 language=analysis.language, network=item.network)
-        if not query.matches(match_input):
+        analysis = _analyze(item, watch, now) if needs_language else None
+        if not query.matches(MatchInput(
+                text=item.text, title=item.title, author_handle=item.author.handle,
+                language=analysis.language if analysis else None, network=item.network)):
             report.filtered += 1
             continue
+        if analysis is None:
+            analysis = _analyze(item, watch, now)
         candidates.append(Candidate(item, analysis, content_fingerprint(item.text),
                                     story_key_for(list(item.links), item.url)))
     return candidates

@@ -162,6 +162,27 @@ def test_query_exact_and_near_duplicates_and_stories(
         assert first.priority_reason
 
 
+def test_lang_filter_uses_the_detected_language(
+    sessions: sessionmaker[Session], workspace_id: int,
+) -> None:
+    do_add_watch(sessions, workspace_id, CLI, name="fr", query="acme lang:fr",
+                 channel_id=CHANNEL_ID, alert_threshold=0)
+    batch = [
+        mention("1", "L'application Acme ne marche plus depuis ce matin, c'est pénible"),
+        mention("2", "The Acme app has stopped working since this morning, annoying"),
+        mention("3", "Pas de nouvelles de la livraison, rien du tout depuis lundi"),
+    ]
+    now = datetime(2026, 11, 20, 13, tzinfo=UTC)
+    with transaction(sessions) as session:
+        watch = get_watch_by_name(session, workspace_id, "fr")
+        report = do_ingest(session, watch, None, batch, now=now)
+    assert (report.stored, report.filtered) == (1, 2)
+    with sessions() as session:
+        stored = session.scalars(select(Mention)).one()
+        assert (stored.external_id, stored.language) == ("1", "fr")
+        assert stored.intent == "complaint"
+
+
 @pytest.mark.postgres
 def test_several_workers_fetch_each_source_exactly_once(
     postgres_database_factory: object, httpserver: HTTPServer,
