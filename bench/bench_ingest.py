@@ -32,6 +32,7 @@ import feedparser  # noqa: E402
 import httpx  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from bot.analysis.sentiment import SUPPORTED_LANGUAGES, load_model  # noqa: E402
 from bot.services.actors import CLI  # noqa: E402
 from bot.services.ingest import do_ingest  # noqa: E402
 from bot.services.watches import do_add_watch, get_watch_by_name  # noqa: E402
@@ -181,8 +182,11 @@ def main() -> None:
             if first and second:
                 pg_urls = [first, second]
                 targets.append(("PostgreSQL", first, second))
-        # Warm the models so both sides are measured in steady state.
+        # Warm the models so both sides are measured in steady state: every shipped
+        # sentiment model, not only those the warm-up texts happen to need.
         run_vigie(f"sqlite:///{folder}/warm.db", server, texts, 50, 1)
+        for language in SUPPORTED_LANGUAGES:
+            load_model(language)
         print(f"{args.items} items x {args.rounds} rounds per measurement")
         for name, vigie_url, base_url in targets:
             ours = run_vigie(vigie_url, server, texts, args.items, args.rounds)
