@@ -7,13 +7,15 @@ nothing twice). Work is done in bulk: a few queries per batch, not per row.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import JSON, ColumnElement, Text, cast, func, literal, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Session
 
 from bot.analysis.pipeline import Analysis, analyze
@@ -227,6 +229,35 @@ def _link_stories(session: Session, watch: Watch, inserted: dict[str, int],
     return links
 
 
+def _insert_mentions(session: Session, rows: list[dict[str, Any]]) -> Sequence[Any]:
+    """Insert ``rows`` (skipping known external ids); return (id, external_id, priority)."""
+    if _insert(session) is sqlite.insert:
+        return session.execute(
+            sqlite.insert(Mention).on_conflict_do_nothing(
+                index_elements=["workspace_id", "network", "external_id"],
+            ).returning(Mention.id, Mention.external_id, Mention.priority),
+            rows,
+        ).all()
+    # One array parameter per column, unnested in lockstep: a multi-row VALUES list has
+    # ~25 placeholders per row, and psycopg parses such a statement anew on every call.
+    table = Mention.__table__
+    columns = list(rows[0])
+    selected: list[ColumnElement[Any]] = []
+    for name in columns:
+        kind = table.c[name].type
+        if isinstance(kind, JSON):
+            values = [json.dumps(row[name]) for row in rows]
+            selected.append(cast(func.unnest(cast(values, ARRAY(Text))), JSONB))
+        else:
+            selected.append(func.unnest(cast(literal([row[name] for row in rows],
+                                                     ARRAY(kind)), ARRAY(kind))))
+    return session.execute(
+        postgresql.insert(Mention).from_select(columns, select(*selected))
+        .on_conflict_do_nothing(index_elements=["workspace_id", "network", "external_id"])
+        .returning(Mention.id, Mention.external_id, Mention.priority)
+    ).all()
+
+
 def do_ingest(
     session: Session, watch: Watch, source_id: int | None,
     fetched: Sequence[FetchedMention], *, now: datetime,
@@ -241,15 +272,9 @@ def do_ingest(
     author_ids = _upsert_authors(session, workspace_id, candidates, now)
     rows = [_row(workspace_id, watch, source_id, c, author_ids.get(
         (c.fetched.network, c.fetched.author.handle[:200])), now) for c in candidates]
-    result = session.execute(
-        _insert(session)(Mention).on_conflict_do_nothing(
-            index_elements=["workspace_id", "network", "external_id"],
-        ).returning(Mention.id, Mention.external_id, Mention.priority),
-        rows,
-    )
     inserted: dict[str, int] = {}
     priorities: dict[int, int] = {}
-    for mention_id, external_id, priority in result.all():
+    for mention_id, external_id, priority in _insert_mentions(session, rows):
         inserted[external_id] = mention_id
         priorities[mention_id] = priority
     report.duplicates += len(rows) - len(inserted)
