@@ -18,7 +18,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Session
 
-from bot.analysis.pipeline import Analysis, analyze
+from bot.analysis.language import detect_language
+from bot.analysis.pipeline import Analysis, AnalysisInput, analyze_many
 from bot.matching.fingerprint import content_fingerprint, story_key_for
 from bot.matching.query import MatchInput, QueryError, parse_query
 from bot.services.outbox import KIND_CARD, KIND_UPDATE_CARD, do_enqueue
@@ -71,13 +72,12 @@ def _insert(session: Session) -> Any:
         else sqlite.insert
 
 
-def _analyze(item: FetchedMention, watch: Watch, now: datetime) -> Analysis:
-    return analyze(
+def _analysis_input(item: FetchedMention) -> AnalysisInput:
+    return AnalysisInput(
         f"{item.title}\n{item.text}" if item.title else item.text,
-        lang_hint=item.language_hint,
-        followers=item.author.followers, verified=item.author.verified,
-        engagement=item.engagement, published_at=item.published_at, now=now,
-        watch_weight=watch.weight,
+        lang_hint=item.language_hint, followers=item.author.followers,
+        verified=item.author.verified, engagement=item.engagement,
+        published_at=item.published_at,
     )
 
 
@@ -90,10 +90,8 @@ def match_and_analyze(
     except QueryError:
         report.filtered += len(fetched)
         return []
-    # Analysis costs more than matching: only a lang: filter needs it before the match.
-    needs_language = any(f.name == "lang" for f in query.fields())
     seen: set[tuple[str, str]] = set()
-    candidates: list[Candidate] = []
+    unique: list[FetchedMention] = []
     for item in fetched:
         if len(item.external_id) > MAX_EXTERNAL_ID:
             item = replace(item, external_id=item.external_id[:MAX_EXTERNAL_ID])
@@ -102,17 +100,28 @@ def match_and_analyze(
             report.duplicates += 1
             continue
         seen.add(key)
-        analysis = _analyze(item, watch, now) if needs_language else None
-        if not query.matches(MatchInput(
+        unique.append(item)
+    inputs = [_analysis_input(item) for item in unique]
+    # Analysis costs more than matching: only a lang: filter needs the language first.
+    languages: list[str | None] | None = None
+    if any(f.name == "lang" for f in query.fields()):
+        languages = [detect_language(i.text, i.lang_hint) for i in inputs]
+    kept: list[int] = []
+    for n, item in enumerate(unique):
+        if query.matches(MatchInput(
                 text=item.text, title=item.title, author_handle=item.author.handle,
-                language=analysis.language if analysis else None, network=item.network)):
+                language=languages[n] if languages else None, network=item.network)):
+            kept.append(n)
+        else:
             report.filtered += 1
-            continue
-        if analysis is None:
-            analysis = _analyze(item, watch, now)
-        candidates.append(Candidate(item, analysis, content_fingerprint(item.text),
-                                    story_key_for(list(item.links), item.url)))
-    return candidates
+    analyses = analyze_many(
+        [inputs[n] for n in kept], now=now, watch_weight=watch.weight,
+        languages=[languages[n] for n in kept] if languages else None)
+    matched = [unique[n] for n in kept]
+    fingerprints = [content_fingerprint(item.text) for item in matched]
+    story_keys = [story_key_for(list(item.links), item.url) for item in matched]
+    return [Candidate(*fields) for fields in zip(
+        matched, analyses, fingerprints, story_keys, strict=True)]
 
 
 def _drop_known(session: Session, workspace_id: int, candidates: list[Candidate],
