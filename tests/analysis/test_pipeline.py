@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from bot.analysis.pipeline import Analysis, analyze
+from bot.analysis.pipeline import Analysis, AnalysisInput, analyze, analyze_many
 from bot.analysis.sentiment import Sentiment
 
 NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
@@ -54,3 +54,18 @@ def test_a_plugged_classifier_replaces_the_embedded_model() -> None:
     result = analyze("What a lovely day", now=NOW, classifier=classifier)
     assert classifier.calls == [("What a lovely day", "en")]
     assert (result.sentiment_score, result.sentiment_label) == (-0.9, "negative")
+
+
+def test_a_batch_gets_what_each_mention_gets_alone() -> None:
+    items = [
+        AnalysisInput("Colis jamais reçu, je vais porter plainte !", followers=48_000),
+        AnalysisInput("Love the new app, great job team!", published_at=NOW),
+        AnalysisInput("ok", lang_hint="de", engagement=40),
+        AnalysisInput(""),
+    ]
+    alone = [analyze(i.text, lang_hint=i.lang_hint, followers=i.followers,
+                     verified=i.verified, engagement=i.engagement,
+                     published_at=i.published_at, now=NOW, watch_weight=2.0) for i in items]
+    assert analyze_many(items, now=NOW, watch_weight=2.0) == alone
+    given = analyze_many(items[:1], now=NOW, languages=["es"])
+    assert given[0].language == "es"
