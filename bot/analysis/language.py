@@ -17,6 +17,7 @@ import base64
 import gzip
 import json
 import re
+import struct
 import threading
 from importlib import resources
 
@@ -103,6 +104,8 @@ class LanguageModel:
         }
         self._prior = [round(PRIOR_NATS.get(lang, 0.0) * self.quant) for lang in self.languages]
         self._cache: dict[str, int] = {}
+        self._all_lanes = (1 << (_LANE * len(self.languages))) - 1
+        self._lanes = struct.Struct(f"<{len(self.languages)}I")
 
     def _word_cost(self, word: str) -> int:
         cost = self._cache.get(word)
@@ -121,16 +124,25 @@ class LanguageModel:
 
     def costs(self, words: list[str]) -> list[float]:
         """Per-language cost in nats (lower is likelier), priors included; [] if no evidence."""
-        word_cost = self._word_cost
-        total = 0
-        for word in words:
-            total += word_cost(word)
+        # Most words are cached: look them all up at C speed, compute only the misses.
+        per_word = list(map(self._cache.get, words))
+        if None in per_word:
+            per_word = [self._word_cost(w) if c is None else c
+                        for w, c in zip(words, per_word, strict=True)]
+        total: int = sum(per_word)  # type: ignore[arg-type]
         if not total:
             return []
+        # Lanes are 3 bytes wide: widen them to 4 and let struct split the integer.
+        width = len(self.languages)
+        packed = (total & self._all_lanes).to_bytes(3 * width, "little")
+        wide = bytearray(4 * width)
+        wide[0::4] = packed[0::3]
+        wide[1::4] = packed[1::3]
+        wide[2::4] = packed[2::3]
         quant = self.quant
         return [
-            (((total >> (_LANE * j)) & _LANE_MASK) - self._prior[j]) / quant
-            for j in range(len(self.languages))
+            (lane - prior) / quant
+            for lane, prior in zip(self._lanes.unpack(wide), self._prior, strict=True)
         ]
 
 

@@ -133,7 +133,12 @@ class LinearSentimentModel:
         out = list(self.intercept)
         # Word features are binary: each distinct word counts once.
         words = sum(filter(None, map(self.words.packed.get, set(feats.words))))
-        chars = sum(map(self._token_chars, feats.tokens))
+        # Most tokens are cached: look them all up at C speed, compute only the misses.
+        per_token = list(map(self._char_cache.get, feats.tokens))
+        if None in per_token:
+            per_token = [self._token_chars(t) if v is None else v
+                         for t, v in zip(feats.tokens, per_token, strict=True)]
+        chars = sum(per_token)  # type: ignore[arg-type]
         for total in (words, chars):
             if total:
                 s0, s1, s2, q = unpack_sums(total)
