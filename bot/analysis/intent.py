@@ -272,8 +272,12 @@ def detect_intent(text: str) -> IntentResult:
         if word.startswith("#"):
             word = words[i] = word.lstrip("#")
             slack = _HASHTAG_STEM_SLACK
-        phrases = by_word.get(word, [])
+        phrases = by_word.get(word)
         stemmed = by_stem.get(word[:_STEM_KEY])
+        if phrases is None:
+            if not stemmed:
+                continue  # most words start no phrase
+            phrases = []
         if stemmed:
             phrases = phrases + [
                 p for stem, p in stemmed if word.startswith(stem) and len(word) - len(stem) <= slack

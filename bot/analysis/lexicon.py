@@ -113,13 +113,12 @@ class LexiconScorer:
         tokens lowercased, for the lookups.
         """
         get = self._valences.get
-        hits: list[tuple[int, tuple[float | None, ...]]] = []
-        for i, word in enumerate(lowered):
-            valences = get(word)
-            if valences is None and not word.isascii():
-                valences = get(fold_accents(word))
-            if valences is not None:
-                hits.append((i, valences))
+        found = list(map(get, lowered))
+        if not all(map(str.isascii, lowered)):  # accent-free spellings of unknown words
+            for i, word in enumerate(lowered):
+                if found[i] is None and not word.isascii():
+                    found[i] = get(fold_accents(word))
+        hits = [(i, valences) for i, valences in enumerate(found) if valences is not None]
         pos = [0.0] * self.n_lexicons
         neg = [0.0] * self.n_lexicons
         if hits:
@@ -128,9 +127,10 @@ class LexiconScorer:
                 t.isupper() for t in tokens if t.isalpha()
             )
             contrast_at = -1
-            for i, word in enumerate(lowered):
-                if word in rules.contrast:
-                    contrast_at = i
+            if not rules.contrast.isdisjoint(lowered):
+                for i, word in enumerate(lowered):
+                    if word in rules.contrast:
+                        contrast_at = i
             for i, valences in hits:
                 previous = lowered[max(0, i - NEGATION_WINDOW) : i]
                 caps = shouting and tokens[i].isupper()
