@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base, Mention, utcnow
+from storage.models import Author, Base, Mention, utcnow
 
 DEFAULT_DIGEST_TIME = "09:00"
 
@@ -74,19 +74,80 @@ predicate: both engines use a partial index only for a query repeating its terms
 
 # Open work is a small, shifting part of the table: a partial index keeps counting it and
 # finding what is overdue independent of how many mentions were ever stored.
+# Its predicate's own columns come last so SQLite can answer from the index alone.
 MENTIONS_OPEN_WORK_INDEX = Index(
     "ix_mentions_open_work", Mention.workspace_id, Mention.status, Mention.watch_id,
-    Mention.priority, Mention.created_at,
+    Mention.priority, Mention.created_at, Mention.alerted, Mention.intent,
     sqlite_where=text(OPEN_WORK_SQL), postgresql_where=text(OPEN_WORK_SQL),
-)
-# The digest's window counts read only these columns: one index-only pass over the day.
-MENTIONS_REPORTING_INDEX = Index(
-    "ix_mentions_reporting", Mention.workspace_id, Mention.created_at, Mention.watch_id,
-    Mention.network, Mention.sentiment_label, Mention.status, Mention.alerted,
-    Mention.priority, Mention.intent, Mention.first_response_at, Mention.replied_at,
 )
 # The highest priorities of a day (and of a watch below its threshold) without sorting it.
 MENTIONS_PRIORITY_INDEX = Index(
     "ix_mentions_priority", Mention.workspace_id, Mention.priority, Mention.created_at,
     Mention.watch_id, Mention.alerted,
 )
+
+
+class MentionHourCount(Base):
+    """How many mentions a watch holds per UTC hour, network and sentiment label.
+
+    Kept equal to the mentions table by database triggers (insert, delete and every update
+    of a counted column, created in migration 0009), so reports read a few hundred rows
+    instead of scanning a day of mentions. ``hour`` is hours since 1970-01-01 UTC;
+    ``watch_id`` 0 counts mentions without a watch; ``sentiment`` is the label or
+    ``unknown``.
+    """
+
+    __tablename__ = "mention_hour_counts"
+    __table_args__ = (UniqueConstraint("workspace_id", "watch_id", "hour", "network",
+                                       "sentiment"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    watch_id: Mapped[int] = mapped_column(Integer)
+    hour: Mapped[int] = mapped_column(Integer)
+    network: Mapped[str] = mapped_column(String(32))
+    sentiment: Mapped[str] = mapped_column(String(16))
+    mentions: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MentionPriorityCount(Base):
+    """How many mentions a watch holds per UTC hour, priority and alerted flag.
+
+    Kept by the same triggers as ``MentionHourCount``; the digest counts what waited below
+    each watch's alert threshold from it.
+    """
+
+    __tablename__ = "mention_priority_counts"
+    __table_args__ = (UniqueConstraint("workspace_id", "watch_id", "hour", "priority",
+                                       "alerted"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    watch_id: Mapped[int] = mapped_column(Integer)
+    hour: Mapped[int] = mapped_column(Integer)
+    priority: Mapped[int] = mapped_column(Integer)
+    alerted: Mapped[bool] = mapped_column(Boolean)
+    mentions: Mapped[int] = mapped_column(Integer, default=0)
+
+
+NOT_ACTIONABLE_SQL = "(status = 'ignored' OR COALESCE(intent, '') = 'spam')"
+"""Mentions nobody is expected to answer, spelled as the partial index's predicate."""
+ANSWERED_SQL = "(first_response_at IS NOT NULL OR replied_at IS NOT NULL)"
+"""Answered mentions, spelled as the partial index's predicate."""
+
+# Both sets are a small part of a day: counting them through a partial index (and taking
+# the day's total from the hourly counts) avoids reading every mention of the day.
+MENTIONS_NOT_ACTIONABLE_INDEX = Index(
+    "ix_mentions_not_actionable", Mention.workspace_id, Mention.created_at, Mention.watch_id,
+    sqlite_where=text(NOT_ACTIONABLE_SQL), postgresql_where=text(NOT_ACTIONABLE_SQL),
+)
+MENTIONS_ANSWERED_INDEX = Index(
+    "ix_mentions_answered", Mention.workspace_id, Mention.created_at, Mention.watch_id,
+    Mention.status, Mention.intent, Mention.first_response_at,
+    sqlite_where=text(ANSWERED_SQL), postgresql_where=text(ANSWERED_SQL),
+)
+# Top authors of a window: walk authors by reach and probe each one's mentions in it.
+MENTIONS_AUTHOR_INDEX = Index("ix_mentions_author_id_created_at", Mention.author_id,
+                              Mention.created_at)
+AUTHORS_REACH_INDEX = Index("ix_authors_workspace_id_followers", Author.workspace_id,
+                            Author.followers)

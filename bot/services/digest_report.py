@@ -14,24 +14,23 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from bot.services.reporting_counts import priority_floor, volume_by_bucket, waited_by_watch
 from bot.services.reporting_queries import (
+    MAX_PRIORITY,
     SENTIMENT_LABELS,
     UNKNOWN,
     AuthorReach,
     MentionLine,
     ResponseTimes,
     Scope,
-    actionable,
-    answered,
-    bucket_case,
     count_if,
     in_window,
     mention_lines,
     open_work,
-    response_percentiles,
+    response_times,
     scope_slas,
     sentiment_series,
     sla_overdue,
@@ -133,59 +132,29 @@ class DigestReport:
 
 @dataclass
 class _DayCounts:
-    """What one GROUP BY over the digest's day and the day before yields."""
+    """Volumes of the digest's day (slot 0) and the day before (slot 1), and what waited."""
 
     totals: list[int] = field(default_factory=lambda: [0, 0])
     networks: dict[str, list[int]] = field(default_factory=dict)
     sentiments: dict[str, list[int]] = field(
         default_factory=lambda: {key: [0, 0] for key in SERIES_KEYS})
-    actionable: int = 0
-    answered: int = 0
-    responded: int = 0
     waited: dict[int, int] = field(default_factory=dict)
-    days: dict[int, dict[str, int]] = field(default_factory=dict)
-
-
-def _flag(condition: Any) -> Any:
-    return case((condition, 1), else_=0)
 
 
 def _day_pass(session: Session, scope: Scope, thresholds: dict[int, int],
-              previous_start: datetime, start: datetime, end: datetime,
-              day_edges: list[datetime]) -> _DayCounts:
-    # One pass over both days (an index-only scan of ix_mentions_reporting) gives the
-    # volumes, the answered counts, the waited counts and the chart's last days: a few
-    # grouping keys and conditional sums, so the groups stay few.
-    threshold = case(thresholds, value=Mention.watch_id, else_=-1) if thresholds else -1
-    keys = [
-        _flag(Mention.created_at >= start).label("current"),
-        bucket_case(day_edges).label("day") if len(day_edges) > 1 else literal(-1).label("day"),
-        Mention.network, Mention.sentiment_label, Mention.watch_id,
-    ]
-    sums = [
-        func.count(), count_if(actionable()), count_if(and_(actionable(), answered())),
-        count_if(and_(actionable(), Mention.first_response_at.is_not(None))),
-        count_if(and_(Mention.alerted.is_(False), Mention.priority < threshold)),
-    ]
-    rows = session.execute(
-        select(*keys, *sums).where(*scope.where(), *in_window(previous_start, end))
-        .group_by(*keys)
-    ).all()
+              previous_start: datetime, start: datetime, end: datetime) -> _DayCounts:
+    # Volumes of both days and what waited, from the hourly counts; the answered figures
+    # through their partial indexes: nothing here reads every mention of the day.
+    previous, current = volume_by_bucket(session, scope.workspace_id, scope.watch_ids,
+                                         [previous_start, start, end])
     out = _DayCounts()
-    for current, day, network, label, watch_id, count, acted, done, responded, waited in rows:
-        slot = 0 if current else 1
-        label = label if label in out.sentiments else UNKNOWN
-        out.totals[slot] += count
-        out.networks.setdefault(network, [0, 0])[slot] += count
-        out.sentiments[label][slot] += count
-        if day >= 0:
-            out.days.setdefault(int(day), dict.fromkeys(SERIES_KEYS, 0))[label] += count
-        if current:
-            out.actionable += int(acted)
-            out.answered += int(done)
-            out.responded += int(responded)
-            if waited and watch_id is not None:
-                out.waited[watch_id] = out.waited.get(watch_id, 0) + int(waited)
+    for slot, volume in ((0, current), (1, previous)):
+        for (_watch, network, label), count in volume.items():
+            label = label if label in out.sentiments else UNKNOWN
+            out.totals[slot] += count
+            out.networks.setdefault(network, [0, 0])[slot] += count
+            out.sentiments[label][slot] += count
+    out.waited = waited_by_watch(session, scope.workspace_id, thresholds, start, end)
     return out
 
 
@@ -201,15 +170,45 @@ def _volume(counts: _DayCounts
 def _open(session: Session, scope: Scope, now: datetime
           ) -> tuple[dict[str, int], int, list[MentionLine]]:
     still_open = and_(*scope.where(), open_work(), Mention.created_at <= now)
-    by_status = {status: int(count) for status, count in session.execute(
-        select(Mention.status, func.count()).where(still_open).group_by(Mention.status))}
     overdue = sla_overdue(scope_slas(session, scope), now)
-    overdue_count = int(session.scalar(
-        select(func.count()).select_from(Mention).where(still_open, overdue)) or 0)
+    # One pass over the open-work partial index counts both by status and priority; the
+    # priorities then bound the search for the most urgent overdue lines.
+    by_status: dict[str, int] = {}
+    late_by_priority: dict[int, int] = {}
+    # Grouped in the index's order (status, watch, priority): no sort, no temporary table.
+    for status, _watch, priority, count, late in session.execute(
+            select(Mention.status, Mention.watch_id, Mention.priority, func.count(),
+                   count_if(overdue))
+            .where(still_open).group_by(Mention.status, Mention.watch_id, Mention.priority)):
+        by_status[status] = by_status.get(status, 0) + int(count)
+        late_by_priority[priority] = late_by_priority.get(priority, 0) + int(late)
+    overdue_count = sum(late_by_priority.values())
+    if not overdue_count:
+        return by_status, 0, []
+    floor, seen = min(late_by_priority), 0
+    for priority in sorted(late_by_priority, reverse=True):
+        seen += late_by_priority[priority]
+        if seen >= OVERDUE_SHOWN:
+            floor = priority
+            break
     lines = mention_lines(session, still_open, overdue,
+                          Mention.priority.between(floor, max(late_by_priority)),
                           order_by=(Mention.priority.desc(), Mention.created_at, Mention.id),
-                          limit=OVERDUE_SHOWN) if overdue_count else []
+                          limit=OVERDUE_SHOWN)
     return by_status, overdue_count, lines
+
+
+def _top_priority(session: Session, scope: Scope, start: datetime, end: datetime
+                  ) -> list[MentionLine]:
+    floor = priority_floor(session, scope.workspace_id, scope.watch_ids, start, end,
+                           TOP_PRIORITY)
+    # Bounded on both sides so the planner walks ix_mentions_priority over the few top
+    # priorities instead of sorting the day (a lone lower bound reads as unselective).
+    return mention_lines(session, *scope.where(), *in_window(start, end),
+                         *([] if floor is None else
+                           [Mention.priority.between(floor, MAX_PRIORITY)]),
+                         order_by=(Mention.priority.desc(), Mention.created_at.desc(),
+                                   Mention.id.desc()), limit=TOP_PRIORITY)
 
 
 def _waited(session: Session, scope: Scope, watches: dict[int, tuple[str, int]],
@@ -218,30 +217,28 @@ def _waited(session: Session, scope: Scope, watches: dict[int, tuple[str, int]],
     for watch_id, count in sorted(counts.items(),
                                   key=lambda item: (-item[1], watches[item[0]][0])):
         name, threshold = watches[watch_id]
-        # Walks ix_mentions_priority down from the threshold: a few rows, no sort.
+        floor = priority_floor(session, scope.workspace_id, (watch_id,), start, end,
+                               WAITED_EXAMPLES, waiting_below=threshold)
         examples = mention_lines(
             session, *scope.where(), Mention.watch_id == watch_id, *in_window(start, end),
             Mention.alerted.is_(False), Mention.priority < threshold,
+            *([] if floor is None else [Mention.priority >= floor]),
             order_by=(Mention.priority.desc(), Mention.id.desc()), limit=WAITED_EXAMPLES)
         groups.append(WaitedGroup(name, threshold, count, examples))
     return groups
 
 
 def chart_series(session: Session, config: DigestChannel, end: datetime,
-                 cached: dict[str, list[int]] | None = None,
-                 counted: dict[date, dict[str, int]] | None = None) -> list[DayCounts]:
+                 cached: dict[str, list[int]] | None = None) -> list[DayCounts]:
     """Mentions by sentiment for each of the last 14 local days (the last one ends at ``end``).
 
-    ``counted`` holds days already counted (the digest's own pass); ``cached`` maps ISO
-    dates of complete days to counts kept by an earlier run. Days in neither are counted in
-    one GROUP BY.
+    ``cached`` maps ISO dates of complete days to counts kept by an earlier run; the other
+    days are read from the hourly counts in one query.
     """
     days = local_days(end.astimezone(config.tz).date(), CHART_DAYS, config.tz)
     cached = cached or {}
-    counted = counted or {}
     known = {day: dict(zip(SERIES_KEYS, cached[day.isoformat()], strict=True))
              for day, _s, day_end in days if day.isoformat() in cached and day_end <= end}
-    known.update(counted)
     missing = [(day, day_start, min(day_end, end)) for day, day_start, day_end in days
                if day not in known]
     if missing:
@@ -273,31 +270,22 @@ def build_digest_report(session: Session, config: DigestChannel, *, end: datetim
     start, end = day_window(end, config.tz)
     previous_start, _ = day_window(start, config.tz)
     watches = _watches(session, scope)
-    days = [(day, day_start) for day, day_start, _e in
-            local_days(end.astimezone(config.tz).date(), CHART_DAYS, config.tz)
-            if previous_start <= day_start < end]
     counts = _day_pass(session, scope, {wid: th for wid, (_n, th) in watches.items()},
-                       previous_start, start, end, [s for _d, s in days] + [end])
+                       previous_start, start, end)
     total, by_network, by_sentiment = _volume(counts)
     open_by_status, overdue_count, overdue = _open(session, scope, now)
-    top = mention_lines(session, *scope.where(), *in_window(start, end),
-                        order_by=(Mention.priority.desc(), Mention.created_at.desc(),
-                                  Mention.id.desc()), limit=TOP_PRIORITY) if total.current else []
-    median, p90 = response_percentiles(session, scope, start, end, counts.responded)
+    top = _top_priority(session, scope, start, end) if total.current else []
     return DigestReport(
         channel_id=config.channel_id, timezone=config.timezone_name, window_start=start,
         window_end=end, as_of=now, total=total, by_network=by_network,
         by_sentiment=by_sentiment,
-        responses=ResponseTimes(counts.actionable, counts.answered, counts.responded, median,
-                                p90),
+        responses=response_times(session, scope, start, end, total=total.current),
         open_by_status=open_by_status, overdue_count=overdue_count, overdue=overdue,
         top_authors=top_authors(session, scope, start, end, TOP_AUTHORS) if total.current
         else [],
         top_priority=top,
         waited=_waited(session, scope, watches, counts.waited, start, end),
-        chart=chart_series(session, config, end, cached_days,
-                           {day: counts.days.get(index, dict.fromkeys(SERIES_KEYS, 0))
-                            for index, (day, _s) in enumerate(days)}),
+        chart=chart_series(session, config, end, cached_days),
         spikes=list(spikes(session, scope, start, end)) if spikes else [],
     )
 

@@ -31,8 +31,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, and_, case, false, func, literal, or_, select, text
 from sqlalchemy.orm import Session
 
+from bot.services.reporting_counts import utc_hour_totals, volume_by_bucket
 from storage.models import Author, Mention, MentionStatus, Watch
-from storage.models_reporting import OPEN_WORK_SQL
+from storage.models_reporting import ANSWERED_SQL, NOT_ACTIONABLE_SQL, OPEN_WORK_SQL
 
 OPEN_STATUSES = (
     MentionStatus.NEW.value, MentionStatus.ASSIGNED.value, MentionStatus.DRAFTING.value,
@@ -42,6 +43,8 @@ SENTIMENT_LABELS = ("negative", "neutral", "positive")
 UNKNOWN = "unknown"
 URGENT_PRIORITY = 80
 HIGH_PRIORITY = 60
+MAX_PRIORITY = 100
+"""Priorities are scores from 0 to 100 (``bot.analysis.priority``)."""
 DEFAULT_SLA_MINUTES = (60, 240, 1440)
 """Urgent, high, normal: the Watch defaults, used for mentions without a watch."""
 
@@ -192,19 +195,29 @@ def scope_slas(session: Session, scope: Scope) -> list[tuple[int | None, int, in
     return rows
 
 
-def response_times(session: Session, scope: Scope, start: datetime, end: datetime
-                   ) -> ResponseTimes:
+def response_times(session: Session, scope: Scope, start: datetime, end: datetime,
+                   total: int | None = None) -> ResponseTimes:
     """Answered share and median/p90 first-response time of the actionable mentions stored
-    in [start, end)."""
-    responded = and_(actionable(), Mention.first_response_at.is_not(None))
+    in [start, end).
+
+    Actionable is the window's total (from the hourly counts, or ``total`` when the caller
+    has it) less the few mentions ignored or spam; answered ones are read through their
+    partial index. Neither reads the whole window.
+    """
+    if total is None:
+        total = sum(sum(bucket.values()) for bucket in volume_by_bucket(
+            session, scope.workspace_id, scope.watch_ids, [start, end]))
+    not_actionable = int(session.scalar(
+        select(func.count()).select_from(Mention)
+        .where(*scope.where(), *in_window(start, end), text(NOT_ACTIONABLE_SQL))) or 0)
     counts = session.execute(
-        select(count_if(actionable()), count_if(and_(actionable(), answered())),
-               count_if(responded))
-        .where(*scope.where(), *in_window(start, end))
+        select(count_if(actionable()),
+               count_if(and_(actionable(), Mention.first_response_at.is_not(None))))
+        .where(*scope.where(), *in_window(start, end), text(ANSWERED_SQL))
     ).one()
-    total_actionable, total_answered, total_responded = (int(value) for value in counts)
+    total_answered, total_responded = (int(value) for value in counts)
     median, p90 = response_percentiles(session, scope, start, end, total_responded)
-    return ResponseTimes(total_actionable, total_answered, total_responded, median, p90)
+    return ResponseTimes(total - not_actionable, total_answered, total_responded, median, p90)
 
 
 def response_percentiles(session: Session, scope: Scope, start: datetime, end: datetime,
@@ -215,7 +228,8 @@ def response_percentiles(session: Session, scope: Scope, start: datetime, end: d
         return None, None
     name = dialect(session)
     duration = seconds_between(Mention.first_response_at, Mention.created_at, name)
-    condition = and_(actionable(), Mention.first_response_at.is_not(None))
+    # The partial index's predicate, repeated so both engines read only answered rows.
+    condition = and_(text(ANSWERED_SQL), actionable(), Mention.first_response_at.is_not(None))
     if name == "postgresql":
         median, p90 = session.execute(
             select(func.percentile_cont(0.5).within_group(duration),
@@ -258,10 +272,34 @@ def _percentiles_by_rank(session: Session, scope: Scope, start: datetime, end: d
 
 def top_authors(session: Session, scope: Scope, start: datetime, end: datetime,
                 limit: int = 5) -> list[AuthorReach]:
-    """The authors with the largest reach among the mentions stored in [start, end)."""
+    """The authors with the largest reach among the mentions stored in [start, end).
+
+    Ordered by followers (unknown last), then mentions in the window, then first seen.
+    Authors are walked by followers through their index and each is probed for a mention
+    in the window, so a busy day costs a few index lookups, not a GROUP BY over the day.
+    """
+    in_scope = select(Mention.id).where(Mention.author_id == Author.id, *scope.where(),
+                                        *in_window(start, end)).exists()
+    known = list(session.scalars(
+        select(Author.id).where(Author.workspace_id == scope.workspace_id,
+                                Author.followers.is_not(None), in_scope)
+        .order_by(Author.followers.desc()).limit(limit)))
+    if len(known) < limit:
+        # Fewer known reaches than places: authors without a follower count fill the rest.
+        ids = known + list(session.scalars(
+            select(Author.id).where(Author.workspace_id == scope.workspace_id,
+                                    Author.followers.is_(None), in_scope)))
+    else:
+        # Authors tied with the last place compete on their number of mentions.
+        last = session.scalar(select(Author.followers).where(Author.id == known[-1]))
+        ids = list(session.scalars(
+            select(Author.id).where(Author.workspace_id == scope.workspace_id,
+                                    Author.followers >= last, in_scope)))
+    if not ids:
+        return []
     counts = (
         select(Mention.author_id.label("author_id"), func.count().label("n"))
-        .where(*scope.where(), *in_window(start, end), Mention.author_id.is_not(None))
+        .where(*scope.where(), *in_window(start, end), Mention.author_id.in_(ids))
         .group_by(Mention.author_id)
     ).subquery()
     rows = session.execute(
@@ -278,17 +316,26 @@ def top_authors(session: Session, scope: Scope, start: datetime, end: datetime,
 def mention_lines(session: Session, *where: ColumnElement[bool], order_by: Sequence[Any],
                   limit: int) -> list[MentionLine]:
     """Mentions matching ``where`` as report lines (with author, watch and card link)."""
+    # The ids first, from the mentions alone (an index often covers it); then the joins
+    # for those few rows only.
+    ids = list(session.scalars(select(Mention.id).where(*where).order_by(*order_by)
+                               .limit(limit)))
+    if not ids:
+        return []
     rows = session.execute(
         select(Mention.id, Mention.network, Author.handle, Mention.text, Mention.title,
                Mention.priority, Mention.status, Mention.created_at, Watch.name, Mention.url,
                Mention.slack_channel, Mention.slack_ts)
         .join(Author, Author.id == Mention.author_id, isouter=True)
         .join(Watch, Watch.id == Mention.watch_id, isouter=True)
-        .where(*where).order_by(*order_by).limit(limit)
+        .where(Mention.id.in_(ids))
     ).all()
-    return [MentionLine(id=row[0], network=row[1], author=row[2], text=row[3], title=row[4],
-                        priority=row[5], status=row[6], created_at=row[7], watch_name=row[8],
-                        url=row[9], card_url=card_url(row[10], row[11])) for row in rows]
+    position = {mention_id: index for index, mention_id in enumerate(ids)}
+    return sorted((MentionLine(id=row[0], network=row[1], author=row[2], text=row[3],
+                               title=row[4], priority=row[5], status=row[6],
+                               created_at=row[7], watch_name=row[8], url=row[9],
+                               card_url=card_url(row[10], row[11])) for row in rows),
+                  key=lambda line: position[line.id])
 
 
 def bucket_case(edges: Sequence[datetime]) -> Any:
@@ -302,21 +349,12 @@ def bucket_case(edges: Sequence[datetime]) -> Any:
 
 def sentiment_series(session: Session, scope: Scope, edges: Sequence[datetime]
                      ) -> list[dict[str, int]]:
-    """Counts by sentiment for each [edges[i], edges[i+1]) bucket, in one GROUP BY."""
+    """Counts by sentiment for each [edges[i], edges[i+1]) bucket (from the hourly counts)."""
     buckets = [dict.fromkeys((*SENTIMENT_LABELS, UNKNOWN), 0) for _ in edges[1:]]
-    if len(edges) < 2:
-        return buckets
-    bucket = bucket_case(edges).label("bucket")
-    label = func.coalesce(Mention.sentiment_label, UNKNOWN).label("label")
-    rows = session.execute(
-        select(bucket, label, func.count())
-        .where(*scope.where(), *in_window(edges[0], edges[-1]))
-        .group_by(bucket, label)
-    ).all()
-    for index, sentiment, count in rows:
-        if 0 <= index < len(buckets):
-            key = sentiment if sentiment in buckets[index] else UNKNOWN
-            buckets[index][key] += int(count)
+    for bucket, volume in zip(buckets, volume_by_bucket(
+            session, scope.workspace_id, scope.watch_ids, edges), strict=True):
+        for (_watch, _network, sentiment), count in volume.items():
+            bucket[sentiment if sentiment in bucket else UNKNOWN] += count
     return buckets
 
 
@@ -326,8 +364,12 @@ def hour_histogram(session: Session, scope: Scope, segments: Sequence[tuple[date
 
     ``segments`` cut the period where the UTC offset changes. SQL groups by segment and UTC
     quarter-hour of the day; each group maps to exactly one local hour, whatever the offset
-    (zones are offset by multiples of 15 minutes).
+    (zones are offset by multiples of 15 minutes). Periods of whole UTC hours in zones
+    offset by whole hours are read from the hourly counts instead.
     """
+    from_counts = _hour_histogram_from_counts(session, scope, segments, end)
+    if from_counts is not None:
+        return from_counts
     name = dialect(session)
     if name == "postgresql":
         utc_time = func.timezone("UTC", Mention.created_at)
@@ -351,3 +393,21 @@ def hour_histogram(session: Session, scope: Scope, segments: Sequence[tuple[date
             hours[local_quarter // 4] += int(count)
     return hours
 
+
+
+def _hour_histogram_from_counts(session: Session, scope: Scope,
+                                segments: Sequence[tuple[datetime, int]], end: datetime
+                                ) -> list[int] | None:
+    if any(offset % 60 for _start, offset in segments):
+        return None
+    hours = [0] * 24
+    bounds = [start for start, _offset in segments] + [end]
+    for (start, offset), stop in zip(segments, bounds[1:], strict=True):
+        if start >= stop:
+            continue
+        totals = utc_hour_totals(session, scope.workspace_id, scope.watch_ids, start, stop)
+        if totals is None:
+            return None
+        for hour, count in totals.items():
+            hours[(hour.hour + offset // 60) % 24] += count
+    return hours
