@@ -241,10 +241,12 @@ def _link_stories(session: Session, watch: Watch, inserted: dict[str, int],
 def _insert_mentions(session: Session, rows: list[dict[str, Any]]) -> Sequence[Any]:
     """Insert ``rows`` (skipping known external ids); return (id, external_id, priority)."""
     if _insert(session) is sqlite.insert:
+        # The table, not the entity: a Core insert skips the ORM's per-row bookkeeping.
+        table = Mention.__table__
         return session.execute(
-            sqlite.insert(Mention).on_conflict_do_nothing(
+            sqlite.insert(table).on_conflict_do_nothing(
                 index_elements=["workspace_id", "network", "external_id"],
-            ).returning(Mention.id, Mention.external_id, Mention.priority),
+            ).returning(table.c.id, table.c.external_id, table.c.priority),
             rows,
         ).all()
     # One array parameter per column, unnested in lockstep: a multi-row VALUES list has
