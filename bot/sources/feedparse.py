@@ -173,7 +173,9 @@ def _parse_date(value: str | None) -> datetime | None:
     """Any feed date: ISO 8601, RFC 822, then feedparser's many lenient formats."""
     if not value:
         return None
-    parsed = parse_iso(value) or parse_rfc822(value)
+    # ISO 8601 starts with the year; RSS dates ("Thu, 01 Jan 2004...") skip a failed try.
+    iso = value.lstrip()[:1].isdigit()
+    parsed = (parse_iso(value) if iso else None) or parse_rfc822(value)
     if parsed is not None:
         return parsed
     struct = fp_datetimes._parse_date(value)
