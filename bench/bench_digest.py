@@ -146,7 +146,7 @@ def _load_postgres(engine: Any, rows: list[tuple[Any, ...]]) -> None:
         raw.commit()
         raw.driver_connection.autocommit = True  # type: ignore[union-attr]
         with raw.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE mentions")
+            cursor.execute("VACUUM ANALYZE")  # every table, as autovacuum would in time
     finally:
         raw.close()
 

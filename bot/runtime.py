@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from collections.abc import Callable
@@ -22,7 +23,47 @@ from bot.services.workspaces import CONSOLE_TEAM_ID, WorkspaceDirectory
 from storage.db import make_engine, make_session_factory
 from storage.models import utcnow
 
-__all__ = ["CONSOLE_TEAM_ID", "Runtime", "build_runtime"]
+__all__ = ["CONSOLE_TEAM_ID", "CoalescingRunner", "Runtime", "build_runtime"]
+
+logger = logging.getLogger(__name__)
+
+
+class CoalescingRunner:
+    """Runs a job in one background thread at a time.
+
+    A call while the job runs asks for one more run after it instead of a thread of its
+    own: a burst of clicks costs one or two flushes of the outbox, not one per click
+    competing for the same rows and the same CPU as the acknowledgements.
+    """
+
+    def __init__(self, job: Callable[[], object], name: str) -> None:
+        self._job = job
+        self._name = name
+        self._lock = threading.Lock()
+        self._running = False
+        self._again = False
+
+    def __call__(self) -> None:
+        """Run the job soon, in the background."""
+        with self._lock:
+            if self._running:
+                self._again = True
+                return
+            self._running = True
+        threading.Thread(target=self._loop, name=self._name, daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                self._job()
+            except Exception:  # the next nudge or the scheduler's tick tries again
+                logger.exception("background job %s failed", self._name)
+            with self._lock:
+                if not self._again:
+                    self._running = False
+                    return
+                self._again = False
+
 
 @dataclass
 class Runtime:
@@ -36,26 +77,27 @@ class Runtime:
     outbox: OutboxSender
     llm: LLMClient | None = None
     clock: Callable[[], datetime] = field(default=utcnow)
-    _replies_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     locale_lookups: set[tuple[int, str]] = field(default_factory=set, repr=False)
     """Users whose Slack locale this process already looked up (once is enough)."""
 
+    def __post_init__(self) -> None:
+        self._outbox_runner = CoalescingRunner(self.outbox.flush, "vigie-outbox-nudge")
+        self._replies_runner = CoalescingRunner(self._post_replies, "vigie-replies-nudge")
+
     def nudge_outbox(self) -> None:
         """Deliver pending Slack messages now, in the background (cards feel instant)."""
-        threading.Thread(target=self.outbox.flush, name="vigie-outbox-nudge",
-                         daemon=True).start()
+        self._outbox_runner()
 
     def nudge_replies(self) -> None:
         """Post approved replies now, in the background, then deliver the card updates."""
+        self._replies_runner()
+
+    def _post_replies(self) -> None:
         from bot.services.http_clients import http_factory
         from bot.services.replies import flush_replies
 
-        def run() -> None:
-            with self._replies_lock:
-                flush_replies(self.sessions, http_factory(self.settings))
-            self.outbox.flush()
-
-        threading.Thread(target=run, name="vigie-replies-nudge", daemon=True).start()
+        flush_replies(self.sessions, http_factory(self.settings))
+        self.outbox.flush()
 
     def close(self) -> None:
         """Release database connections."""

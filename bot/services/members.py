@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import SUPPORTED_LANGUAGES, language_for
@@ -53,11 +54,23 @@ def do_remember_locale(sessions: sessionmaker[Session], workspace_id: int, user_
     unless they already chose one."""
     if stored_language(sessions, workspace_id, user_id) is not None:
         return
-    with sessions() as session:
-        workspace_locale = session.scalar(
-            select(Workspace.locale).where(Workspace.id == workspace_id))
-    do_set_language(sessions, workspace_id, user_id,
-                    language_for(slack_locale, workspace_locale))
+    try:
+        with transaction(sessions) as session:
+            workspace_locale = session.scalar(
+                select(Workspace.locale).where(Workspace.id == workspace_id))
+            language = language_for(slack_locale, workspace_locale)
+            member = repo.get_member(session, workspace_id, user_id)
+            if member is None:
+                member = repo.set_member_role(session, workspace_id, user_id, DEFAULT_ROLE,
+                                              granted_by=None)
+                member.locale = language
+                return
+            # Conditional, so a `/cm lang` chosen since the check above wins over the guess.
+            session.execute(update(Member).where(Member.id == member.id,
+                                                 Member.locale.is_(None))
+                            .values(locale=language))
+    except IntegrityError:
+        return  # the member was created meanwhile (by `/cm lang`): their choice stands
 
 
 def do_set_language(sessions: sessionmaker[Session], workspace_id: int, user_id: str,
