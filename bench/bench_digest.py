@@ -37,9 +37,10 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
-from bot.services.digest import _chart_png  # noqa: E402
+from bot.services.digest import digest_chart  # noqa: E402
 from bot.services.digest_report import build_digest_report, complete_days, series_key  # noqa: E402
 from bot.services.reporting_schedule import channel_config  # noqa: E402
+from bot.slack.charts import render_chart_spec  # noqa: E402
 from bot.slack.digest_blocks import build_digest_blocks  # noqa: E402
 from storage import migrations  # noqa: E402
 from storage.db import make_engine, make_session_factory, transaction  # noqa: E402
@@ -205,7 +206,8 @@ def run(url: str, label: str, rows_factory: Callable[[int, list[int], dict[int, 
         warm_ms, (warm_report, warm_median) = _best(warm, repeat)
         assert warm_report.chart == report.chart, "cached chart differs from a full count"
         blocks_ms, _ = _best(lambda: build_digest_blocks(report, "en"), repeat)
-        chart_ms, _ = _best(lambda: _chart_png(report, "en"), max(1, repeat // 2))
+        chart_ms, _ = _best(lambda: render_chart_spec(digest_chart(report, "en")),
+                           max(1, repeat // 2))
         print(f"[{label}] day of {report.total.current:,} mentions "
               f"(previous day {report.total.previous:,}), {report.open_total:,} open, "
               f"{report.overdue_count:,} overdue, answered {report.responses.answered:,}/"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -35,7 +36,7 @@ def build_app(settings: Settings, runtime: Runtime, *, verify_token: bool = True
         # One app, many workspaces: Bolt finds each request's bot token in the store.
         app = App(client=build_web_client(settings, token=None), signing_secret=signing_secret,
                   oauth_settings=build_oauth_settings(settings, runtime.engine),
-                  logger=logging.getLogger("vigie.bolt"))
+                  logger=logging.getLogger("vigie.bolt"), listener_executor=_listener_pool())
         register_listeners(app, runtime)
         return app
     if settings.slack_bot_token is None:
@@ -46,9 +47,21 @@ def build_app(settings: Settings, runtime: Runtime, *, verify_token: bool = True
         request_verification_enabled=signing_secret is not None,
         token_verification_enabled=verify_token,
         logger=logging.getLogger("vigie.bolt"),
+        listener_executor=_listener_pool(),
     )
     register_listeners(app, runtime)
     return app
+
+
+LISTENER_THREADS = 32
+"""Bolt runs each listener in this pool and answers Slack once it acks. Bolt's default of 5
+lets a few slow commands (their work after the ack) hold back every other request's ack
+past Slack's 3 seconds; the work is mostly waiting on the database and Slack, so threads
+are cheap."""
+
+
+def _listener_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="vigie-listener")
 
 
 def register_listeners(app: App, runtime: Runtime) -> None:

@@ -105,10 +105,14 @@ class Runtime:
 
 
 def build_runtime(
-    settings: Settings, *, notifier: Notifier | None = None, console: TextIO | None = None
+    settings: Settings, *, notifier: Notifier | None = None, console: TextIO | None = None,
+    draws_charts: bool = True,
 ) -> Runtime:
     """Wire the database, the notifier (Slack when configured, else the console) and the
-    outbox sender."""
+    outbox sender.
+
+    ``draws_charts`` False (the web processes) leaves chart uploads to the worker.
+    """
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
     if notifier is None:
@@ -122,7 +126,8 @@ def build_runtime(
         else:
             notifier = ConsoleNotifier(console or sys.stdout)
     interval = 1.0 if settings.has_slack else 0.0
-    outbox = OutboxSender(sessions, notifier, per_channel_interval=interval)
+    outbox = OutboxSender(sessions, notifier, per_channel_interval=interval,
+                          draws_charts=draws_charts)
     register_card_renderers(outbox)
     return Runtime(
         settings=settings,

@@ -115,7 +115,8 @@ def _serve_http(runtime: Runtime, *, host: str, port: int, workers: int) -> None
     settings = runtime.settings
 
     def factory() -> Any:
-        worker_runtime = build_runtime(settings)
+        # Web processes acknowledge Slack; charts are drawn by the worker's outbox sender.
+        worker_runtime = build_runtime(settings, draws_charts=False)
         bolt_app = _build_app_or_exit(worker_runtime) if settings.has_slack else None
         return build_wsgi_app(worker_runtime, bolt_app)
 

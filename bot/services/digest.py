@@ -9,7 +9,6 @@ A digest missed while no process ran is still sent later the same local day.
 
 from __future__ import annotations
 
-import base64
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -29,11 +28,10 @@ from bot.services.digest_report import (
     series_key,
 )
 from bot.services.errors import ServiceError
-from bot.services.outbox import KIND_POST, KIND_UPLOAD, do_enqueue
+from bot.services.outbox import KIND_CHART, KIND_POST, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.reporting_schedule import DigestChannel, channel_config, digest_channels
 from bot.services.reporting_time import at_local
-from bot.slack.charts import render_sentiment_chart
 from bot.slack.digest_blocks import build_digest_blocks, chart_labels
 from storage.db import transaction
 from storage.models import Role, Workspace
@@ -70,27 +68,28 @@ def _cached_days(session: Session, config: DigestChannel) -> dict[str, list[int]
     return dict(days) if isinstance(days, dict) else {}
 
 
-def _chart_png(report: DigestReport, language: str) -> bytes:
+def digest_chart(report: DigestReport, language: str) -> dict[str, Any]:
+    """The digest's 14-day chart, as the description the outbox draws
+    (``bot.slack.charts.render_chart_spec``)."""
     labels = chart_labels(language)
-    return render_sentiment_chart(
-        [item.day.strftime("%d %b") for item in report.chart],
-        {key: [item.counts[key] for item in report.chart] for key in labels["series"]},
-        title=t(language, "digest.chart_title", zone=report.timezone),
-        xlabel=t(language, "digest.chart_x", zone=report.timezone),
-        ylabel=t(language, "digest.chart_y"), legend=labels["series"])
+    return {
+        "labels": [item.day.strftime("%d %b") for item in report.chart],
+        "series": {key: [item.counts[key] for item in report.chart] for key in labels["series"]},
+        "title": t(language, "digest.chart_title", zone=report.timezone),
+        "xlabel": t(language, "digest.chart_x", zone=report.timezone),
+        "ylabel": t(language, "digest.chart_y"), "legend": dict(labels["series"])}
 
 
 def _enqueue(session: Session, workspace_id: int, channel: str, report: DigestReport,
-             language: str, png: bytes | None, dedupe: str | None) -> None:
+             language: str, chart: dict[str, Any] | None, dedupe: str | None) -> None:
     text, blocks = build_digest_blocks(report, language)
     do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST, channel=channel,
                payload={"text": text, "blocks": blocks},
                dedupe_key=f"{dedupe}:post" if dedupe else None)
-    if png is not None:
+    if chart is not None:
         day = report.local_date.isoformat()
-        do_enqueue(session, workspace_id=workspace_id, kind=KIND_UPLOAD, channel=channel,
-                   payload={"filename": f"vigie-digest-{day}.png",
-                            "content_b64": base64.b64encode(png).decode("ascii"),
+        do_enqueue(session, workspace_id=workspace_id, kind=KIND_CHART, channel=channel,
+                   payload={"filename": f"vigie-digest-{day}.png", "chart": chart,
                             "title": t(language, "digest.chart_title", zone=report.timezone),
                             "comment": None},
                    dedupe_key=f"{dedupe}:chart" if dedupe else None)
@@ -146,8 +145,8 @@ def _run_one(sessions: sessionmaker[Session], config: DigestChannel, local_date:
         report = build_digest_report(session, config, end=scheduled, now=now, spikes=spikes,
                                      cached_days=_cached_days(session, config))
     post = not (report.empty and config.skip_empty)
-    # The chart is drawn before the transaction so the run row is held as briefly as possible.
-    png = _chart_png(report, config.language) if post and chart and not report.empty else None
+    figure = digest_chart(report, config.language) if post and chart and not report.empty \
+        else None
     series: dict[str, Any] = {"key": series_key(config),
                               "days": complete_days(report.chart, config, scheduled)}
     try:
@@ -160,7 +159,7 @@ def _run_one(sessions: sessionmaker[Session], config: DigestChannel, local_date:
             session.flush()
             if post:
                 _enqueue(session, config.workspace_id, config.channel_id, report,
-                         config.language, png,
+                         config.language, figure,
                          f"digest:{config.workspace_id}:{config.channel_id}:{local_date}")
     except IntegrityError:
         return DigestOutcome(config.workspace_id, config.channel_id, local_date, ALREADY_DONE)
@@ -184,9 +183,9 @@ def do_post_digest_now(sessions: sessionmaker[Session], workspace_id: int, actor
         config = channel_config(session, workspace_id, channel_id, default_timezone)
         report = build_digest_report(session, config, end=now, now=now, spikes=spikes,
                                      cached_days=_cached_days(session, config))
-    png = _chart_png(report, language) if chart and not report.empty else None
+    figure = digest_chart(report, language) if chart and not report.empty else None
     with transaction(sessions) as session:
-        _enqueue(session, workspace_id, channel_id, report, language, png, None)
+        _enqueue(session, workspace_id, channel_id, report, language, figure, None)
     return report
 
 

@@ -46,6 +46,10 @@ KIND_REDACT = "redact"
 """Replace a posted message (payload ``ts``) with the payload's text: used when data is
 deleted at the author's request."""
 KIND_UPLOAD = "upload"
+KIND_CHART = "chart"
+"""An upload whose PNG is drawn at send time from ``payload["chart"]``
+(``bot.slack.charts.render_chart_spec``), by a sender that draws charts: the worker, so the
+web processes spend their CPU on acknowledging Slack."""
 """Share a file: payload ``filename``, ``content_b64``, ``title``, optional ``comment``.
 Files carry no metadata, so a crash right after an upload may upload it once more."""
 
@@ -131,8 +135,10 @@ class OutboxSender:
         clock: Callable[[], datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        draws_charts: bool = True,
     ) -> None:
         self._sessions = sessions
+        self.draws_charts = draws_charts
         self._notifier = notifier
         self._interval = per_channel_interval
         self._renderers: dict[str, Renderer] = {
@@ -204,7 +210,9 @@ class OutboxSender:
                 return False  # another sender holds its lease: keep the channel's order
             team = session.scalar(select(Workspace.team_id).where(
                 Workspace.id == row.workspace_id))
-            if row.kind == KIND_UPLOAD:
+            if row.kind == KIND_CHART and not self.draws_charts:
+                return False  # left, with what follows in its channel, to the worker
+            if row.kind in (KIND_UPLOAD, KIND_CHART):
                 if not self._claim(session, row):
                     return False
                 upload = (row.channel, {**row.payload, "team_id": team})
@@ -289,8 +297,10 @@ class OutboxSender:
     def _upload(self, row_id: int, channel: str, payload: dict[str, Any],
                 report: FlushReport) -> bool:
         try:
+            content = (_draw_chart(payload["chart"]) if "chart" in payload
+                       else base64.b64decode(payload["content_b64"]))
             self._notifier.upload_file(
-                channel, str(payload["filename"]), base64.b64decode(payload["content_b64"]),
+                channel, str(payload["filename"]), content,
                 title=str(payload.get("title", payload["filename"])),
                 comment=payload.get("comment"), thread_ts=payload.get("thread_ts"),
                 team_id=payload.get("team_id"))
@@ -341,3 +351,13 @@ class OutboxSender:
         report.failed += 1
         report.errors.append(error)
         log.error("outbox row %s failed for good: %s", row.id, error)
+
+
+def _draw_chart(spec: Any) -> bytes:
+    from bot.slack.charts import render_chart_spec
+
+    try:
+        return render_chart_spec(spec)
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise DeliveryError(f"the chart could not be drawn: {type(err).__name__}: {err}"
+                            ) from err

@@ -8,9 +8,9 @@ by ``created_at``; approvals by the time the decision was taken.
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.i18n import t
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
-from bot.services.outbox import KIND_UPLOAD, do_enqueue
+from bot.services.outbox import KIND_CHART, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.reporting_queries import (
     SENTIMENT_LABELS,
@@ -41,7 +41,6 @@ from bot.services.reporting_time import (
     shift_local_days,
     zone_or_default,
 )
-from bot.slack.charts import render_sentiment_chart
 from bot.slack.digest_blocks import chart_labels
 from storage.db import transaction
 from storage.models import Approval, Mention, Role, Workspace
@@ -184,16 +183,17 @@ def build_stats_report(session: Session, workspace_id: int, *, days: int, now: d
     )
 
 
-def stats_chart(report: StatsReport, language: str) -> bytes:
-    """The period's mentions by sentiment (daily, or weekly beyond a month) as a PNG."""
+def stats_chart(report: StatsReport, language: str) -> dict[str, Any]:
+    """The period's mentions by sentiment (daily, or weekly beyond a month), as the chart
+    description the outbox draws (``bot.slack.charts.render_chart_spec``)."""
     legend = chart_labels(language)["series"]
-    return render_sentiment_chart(
-        [label for label, _counts in report.buckets],
-        {key: [counts[key] for _label, counts in report.buckets] for key in legend},
-        title=t(language, "stats.chart_title", days=report.days),
-        xlabel=t(language, "stats.chart_x" if report.days <= 31 else "stats.chart_x_weeks",
-                 zone=report.timezone),
-        ylabel=t(language, "digest.chart_y"), legend=legend)
+    return {
+        "labels": [label for label, _counts in report.buckets],
+        "series": {key: [counts[key] for _label, counts in report.buckets] for key in legend},
+        "title": t(language, "stats.chart_title", days=report.days),
+        "xlabel": t(language, "stats.chart_x" if report.days <= 31 else "stats.chart_x_weeks",
+                    zone=report.timezone),
+        "ylabel": t(language, "digest.chart_y"), "legend": dict(legend)}
 
 
 def get_stats(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,
@@ -215,10 +215,9 @@ def do_share_stats_chart(sessions: sessionmaker[Session], workspace_id: int, *,
     """Upload the statistics chart to ``channel_id`` through the outbox (False: no data)."""
     if not report.total:
         return False
-    png = stats_chart(report, language)
     with transaction(sessions) as session:
-        do_enqueue(session, workspace_id=workspace_id, kind=KIND_UPLOAD, channel=channel_id,
+        do_enqueue(session, workspace_id=workspace_id, kind=KIND_CHART, channel=channel_id,
                    payload={"filename": f"vigie-stats-{report.days}d.png",
-                            "content_b64": base64.b64encode(png).decode("ascii"),
+                            "chart": stats_chart(report, language),
                             "title": t(language, "stats.chart_title", days=report.days)})
     return True

@@ -60,3 +60,17 @@ def render_sentiment_chart(labels: Sequence[str], series: Mapping[str, Sequence[
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()
+
+
+def render_chart_spec(spec: Mapping[str, Any]) -> bytes:
+    """Draw a chart described as JSON (``labels``, ``series``, ``title``, ``xlabel``,
+    ``ylabel``, ``legend``: the arguments of ``render_sentiment_chart``), as a PNG.
+
+    Charts travel through the outbox as such descriptions and are drawn by the process that
+    uploads them, never in a web process answering Slack.
+    """
+    return render_sentiment_chart(
+        [str(label) for label in spec["labels"]],
+        {str(key): [int(value) for value in values] for key, values in spec["series"].items()},
+        title=str(spec["title"]), xlabel=str(spec["xlabel"]), ylabel=str(spec["ylabel"]),
+        legend={str(key): str(name) for key, name in spec["legend"].items()})

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.services.actors import CLI, Actor
 from bot.services.digest import ALREADY_DONE, POSTED, SKIPPED_EMPTY, run_due_digests
 from bot.services.errors import Forbidden, ServiceError
-from bot.services.outbox import KIND_POST, KIND_UPLOAD
+from bot.services.outbox import KIND_CHART, KIND_POST
 from bot.services.reporting_schedule import (
     do_disable_digest,
     do_set_digest_skip_empty,
@@ -84,7 +84,7 @@ def test_chart_is_uploaded_after_the_message(sessions: sessionmaker[Session],
                                              dataset: Dataset) -> None:
     run_due_digests(sessions, now=utc(10, 25, 8), default_timezone="UTC")
     rows = [row for row in _outbox(sessions) if row[1] == CHANNEL]
-    assert rows == [(KIND_POST, CHANNEL), (KIND_UPLOAD, CHANNEL)]
+    assert rows == [(KIND_POST, CHANNEL), (KIND_CHART, CHANNEL)]
     with sessions() as session:
         run = session.scalar(select(DigestRun).where(DigestRun.channel_id == CHANNEL))
     assert run is not None

@@ -14,6 +14,7 @@ from bot.services.cards import register_card_renderers
 from bot.services.outbox import (
     EVENT_TYPE_MENTION,
     KIND_CARD,
+    KIND_CHART,
     KIND_POST,
     KIND_THREAD,
     KIND_UPLOAD,
@@ -207,6 +208,43 @@ def test_upload_shares_the_file(sessions: sessionmaker[Session], workspace_id: i
     assert uploaded.data == png and uploaded.filename == "chart.png"
     assert uploaded.completed and uploaded.channels == [CHANNEL_ID]
     assert statuses(sessions) == ["sent"]
+
+
+CHART = {"labels": ["20 Nov", "21 Nov"], "series": {"negative": [1, 2], "neutral": [3, 0]},
+         "title": "Mentions", "xlabel": "Day", "ylabel": "Mentions",
+         "legend": {"negative": "Negative", "neutral": "Neutral"}}
+
+
+def test_chart_is_drawn_by_a_sender_that_draws_charts_and_keeps_its_channel_order(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn
+) -> None:
+    with transaction(sessions) as session:
+        do_enqueue(session, workspace_id=workspace_id, kind=KIND_CHART, channel=CHANNEL_ID,
+                   payload={"filename": "chart.png", "title": "Volume", "chart": CHART})
+    enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["after the chart"])
+    enqueue_posts(sessions, workspace_id, OTHER_CHANNEL, ["elsewhere"])
+    # A web process's sender leaves the chart, and what follows it in its channel, alone.
+    web = sender_for(sessions, slack_standin, Clock(), draws_charts=False)
+    assert web.flush().sent == 1
+    assert slack_standin.files() == [] and slack_standin.messages_in(CHANNEL_ID) == []
+    assert statuses(sessions) == ["pending", "pending", "sent"]
+    assert sender_for(sessions, slack_standin, Clock()).flush().sent == 2
+    (uploaded,) = slack_standin.files()
+    assert uploaded.data.startswith(b"\x89PNG\r\n\x1a\n") and uploaded.completed
+    assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["after the chart"]
+
+
+def test_chart_that_cannot_be_drawn_fails_with_its_reason(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn
+) -> None:
+    with transaction(sessions) as session:
+        do_enqueue(session, workspace_id=workspace_id, kind=KIND_CHART, channel=CHANNEL_ID,
+                   payload={"filename": "chart.png", "chart": {"labels": ["x"]}})
+    assert sender_for(sessions, slack_standin, Clock()).flush().sent == 0
+    with sessions() as session:
+        row = session.scalars(select(OutboxMessage)).one()
+    assert row.status == "failed" and "could not be drawn" in (row.last_error or "")
+    assert slack_standin.files() == []
 
 
 def test_server_error_after_slack_posted_is_not_posted_again(

@@ -8,6 +8,7 @@ report helpers on windows that do not fall on whole hours.
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -144,7 +145,7 @@ def test_report_helpers_match_a_direct_count_on_any_window(db_url: str) -> None:
         # Edges on whole hours, inside hours, and a bucket shorter than an hour.
         edges = [BASE + timedelta(minutes=m) for m in (0, 37, 95, 110, 240, 301, 361)]
         buckets = volume_by_bucket(session, workspace_id, (watch_ids[0],), edges)
-        for (start, end), bucket in zip(zip(edges, edges[1:], strict=False), buckets,
+        for (start, end), bucket in zip(itertools.pairwise(edges), buckets,
                                         strict=True):
             expected = Counter((m.watch_id, m.network, m.sentiment_label or "unknown")
                                for m in mentions if start <= m.created_at < end
