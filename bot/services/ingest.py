@@ -13,9 +13,18 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Text, cast, func, literal, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    any_,
+    cast,
+    literal,
+    literal_column,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from bot.analysis.language import detect_language
@@ -72,6 +81,22 @@ def _insert(session: Session) -> Any:
         else sqlite.insert
 
 
+def _one_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN values``: on PostgreSQL one array parameter (``= ANY``), since psycopg
+    parses a statement with one placeholder per value anew on every call."""
+    if _insert(session) is postgresql.insert:
+        return column == any_(cast(literal(list(values), ARRAY(column.type)),
+                                   ARRAY(column.type)))
+    return column.in_(values)
+
+
+def _by_network(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for network, value in pairs:
+        grouped.setdefault(network, []).append(value)
+    return grouped
+
+
 def _analysis_input(item: FetchedMention) -> AnalysisInput:
     return AnalysisInput(
         f"{item.title}\n{item.text}" if item.title else item.text,
@@ -126,18 +151,20 @@ def match_and_analyze(
 
 def _drop_known(session: Session, workspace_id: int, candidates: list[Candidate],
                 report: IngestReport) -> list[Candidate]:
-    keys = [(c.fetched.network, c.fetched.external_id) for c in candidates]
     known: set[tuple[str, str]] = set()
-    for chunk in _chunks(keys):
-        known.update((n, e) for n, e in session.execute(
-            select(Mention.network, Mention.external_id).where(
-                Mention.workspace_id == workspace_id,
-                tuple_(Mention.network, Mention.external_id).in_(chunk))).all())
+    for network, external_ids in _by_network(
+            (c.fetched.network, c.fetched.external_id) for c in candidates).items():
+        for chunk in _chunks(external_ids):
+            known.update((network, e) for e in session.scalars(
+                select(Mention.external_id).where(
+                    Mention.workspace_id == workspace_id, Mention.network == network,
+                    _one_of(session, Mention.external_id, chunk))))
     fingerprints = [c.fingerprint for c in candidates if c.fingerprint]
     known_prints: set[str] = set()
     for chunk in _chunks(fingerprints):
         known_prints.update(fp for fp in session.scalars(select(Mention.fingerprint).where(
-            Mention.workspace_id == workspace_id, Mention.fingerprint.in_(chunk))) if fp)
+            Mention.workspace_id == workspace_id,
+            _one_of(session, Mention.fingerprint, chunk))) if fp)
     kept: list[Candidate] = []
     for candidate in candidates:
         if (candidate.fetched.network, candidate.fetched.external_id) in known:
@@ -170,10 +197,11 @@ def _upsert_authors(session: Session, workspace_id: int, candidates: list[Candid
         index_elements=["workspace_id", "network", "handle"]), rows)
     ids: dict[tuple[str, str], int] = {}
     authors: list[Author] = []
-    for chunk in _chunks(list(latest)):
-        authors.extend(session.scalars(select(Author).where(
-            Author.workspace_id == workspace_id,
-            tuple_(Author.network, Author.handle).in_(chunk))).all())
+    for network, handles in _by_network(latest).items():
+        for chunk in _chunks(handles):
+            authors.extend(session.scalars(select(Author).where(
+                Author.workspace_id == workspace_id, Author.network == network,
+                _one_of(session, Author.handle, chunk))).all())
     for author in authors:
         key = (author.network, author.handle)
         ids[key] = author.id
@@ -223,7 +251,7 @@ def _link_stories(session: Session, watch: Watch, inserted: dict[str, int],
         for key, mention_id in session.execute(
             select(Mention.story_key, Mention.id).where(
                 Mention.workspace_id == watch.workspace_id, Mention.watch_id == watch.id,
-                Mention.story_key.in_(chunk), Mention.story_id.is_(None))
+                _one_of(session, Mention.story_key, chunk), Mention.story_id.is_(None))
                 .order_by(Mention.id)).all():
             primaries.setdefault(str(key), int(mention_id))
     links: dict[int, int] = {}
@@ -249,24 +277,29 @@ def _insert_mentions(session: Session, rows: list[dict[str, Any]]) -> Sequence[A
             ).returning(table.c.id, table.c.external_id, table.c.priority),
             rows,
         ).all()
-    # One array parameter per column, unnested in lockstep: a multi-row VALUES list has
-    # ~25 placeholders per row, and psycopg parses such a statement anew on every call.
+    # The whole batch as one JSON parameter, read back as rows by jsonb_to_recordset: no
+    # placeholder per value for psycopg to parse, no per-element quoting of text arrays in
+    # Python; json.dumps and PostgreSQL's JSON parser are both C.
     table = Mention.__table__
     columns = list(rows[0])
-    selected: list[ColumnElement[Any]] = []
-    for name in columns:
-        kind = table.c[name].type
-        if isinstance(kind, JSON):
-            values = [json.dumps(row[name]) for row in rows]
-            selected.append(cast(func.unnest(cast(values, ARRAY(Text))), JSONB))
-        else:
-            selected.append(func.unnest(cast(literal([row[name] for row in rows],
-                                                     ARRAY(kind)), ARRAY(kind))))
+    dialect = postgresql.dialect()
+    shape = ", ".join(f'"{name}" {table.c[name].type.compile(dialect=dialect)}'
+                      for name in columns)
+    batch = json.dumps(rows, default=_json_value, ensure_ascii=False)
+    source = select(*[literal_column(f'r."{name}"') for name in columns]).select_from(
+        text(f"jsonb_to_recordset(CAST(:batch AS jsonb)) AS r({shape})")
+        .bindparams(batch=batch))
     return session.execute(
-        postgresql.insert(Mention).from_select(columns, select(*selected))
+        postgresql.insert(Mention).from_select(columns, source)
         .on_conflict_do_nothing(index_elements=["workspace_id", "network", "external_id"])
         .returning(Mention.id, Mention.external_id, Mention.priority)
     ).all()
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def do_ingest(
