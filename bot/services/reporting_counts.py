@@ -105,7 +105,7 @@ def volume_by_bucket(session: Session, workspace_id: int, watch_ids: tuple[int, 
 
     def add(index: int, watch_id: int | None, network: str, sentiment: str | None,
             count: int) -> None:
-        if 0 <= index < len(buckets):
+        if 0 <= index < len(buckets) and count:  # count rows emptied by deletes stay at 0
             key = (None if watch_id in (None, NO_WATCH) else watch_id, network,
                    sentiment or UNKNOWN_SENTIMENT)
             buckets[index][key] = buckets[index].get(key, 0) + int(count)

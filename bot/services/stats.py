@@ -20,6 +20,7 @@ from bot.services.actors import Actor
 from bot.services.errors import ServiceError
 from bot.services.outbox import KIND_CHART, do_enqueue
 from bot.services.permissions import require_role
+from bot.services.reporting_counts import volume_by_bucket
 from bot.services.reporting_queries import (
     SENTIMENT_LABELS,
     UNKNOWN,
@@ -169,13 +170,16 @@ def build_stats_report(session: Session, workspace_id: int, *, days: int, now: d
     buckets = [(label, counts) for (label, _edge), counts in zip(edges, counted, strict=True)]
     by_sentiment = {key: sum(counts[key] for _l, counts in buckets)
                     for key in (*SENTIMENT_LABELS, UNKNOWN)}
-    by_network = [(str(network), int(count)) for network, count in session.execute(
-        select(Mention.network, func.count()).where(*scope.where(), *in_window(start, end))
-        .group_by(Mention.network).order_by(func.count().desc(), Mention.network))]
+    networks: dict[str, int] = {}
+    for (_watch, network, _sentiment), count in volume_by_bucket(
+            session, workspace_id, None, [start, end])[0].items():
+        networks[network] = networks.get(network, 0) + count
+    by_network = sorted(networks.items(), key=lambda item: (-item[1], item[0]))
+    total = sum(by_sentiment.values())
     return StatsReport(
-        days=days, timezone=tz.key, start=start, end=end, total=sum(by_sentiment.values()),
+        days=days, timezone=tz.key, start=start, end=end, total=total,
         by_sentiment=by_sentiment, by_network=by_network, buckets=buckets,
-        trend=_trend(buckets), responses=response_times(session, scope, start, end),
+        trend=_trend(buckets), responses=response_times(session, scope, start, end, total),
         workload=_workload(session, scope, start, end),
         approvals=_approvals(session, workspace_id, start, end),
         top_authors=top_authors(session, scope, start, end, 5),

@@ -185,3 +185,16 @@ def test_upgrade_backfills_counts_for_existing_mentions(tmp_path: Path) -> None:
     engine.dispose()
     migrations.upgrade(url)
     _assert_in_step(make_session_factory(make_engine(url)))
+
+
+def test_a_network_whose_mentions_were_all_deleted_is_not_reported(db_url: str) -> None:
+    sessions, workspace_id, watch_ids = _setup(db_url)
+    rng = random.Random(5)
+    with transaction(sessions) as session:
+        session.add_all([_mention(workspace_id, watch_ids[0], n, rng) for n in range(60)])
+    with transaction(sessions) as session:
+        session.execute(delete(Mention).where(Mention.network == "bluesky"))
+    with sessions() as session:
+        (volume,) = volume_by_bucket(session, workspace_id, None,
+                                     [BASE, BASE + timedelta(hours=7)])
+    assert volume and {network for _watch, network, _label in volume} == {"mastodon", "rss"}
