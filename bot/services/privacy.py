@@ -20,10 +20,12 @@ from bot.services.audit import record
 from bot.services.errors import ServiceError
 from bot.services.outbox import KIND_REDACT, do_enqueue
 from bot.services.permissions import require_role
+from bot.services.reporting_counts import hour_of
 from bot.services.workspaces import workspace_language
 from storage.db import transaction
 from storage.models import Author, Mention, Role
 from storage.models_privacy import MentionRollup
+from storage.models_reporting import MentionHourCount, MentionPriorityCount
 
 BATCH = 5000
 
@@ -88,10 +90,19 @@ def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime) 
             ids = list(session.scalars(select(Mention.id).where(Mention.created_at < cutoff)
                                        .order_by(Mention.id).limit(BATCH)))
             if not ids:
+                _drop_emptied_counts(session, cutoff)
                 return purged
             _fold(session, ids)
             session.execute(delete(Mention).where(Mention.id.in_(ids)))
             purged += len(ids)
+
+
+def _drop_emptied_counts(session: Session, cutoff: datetime) -> None:
+    # The hourly counts follow the purge down to zero (triggers); their rows can go too.
+    # Nothing new is ever counted in an hour before the cut-off.
+    for table in (MentionHourCount, MentionPriorityCount):
+        session.execute(delete(table).where(table.mentions == 0,
+                                            table.hour < hour_of(cutoff)))
 
 
 def _fold(session: Session, ids: list[int]) -> None:

@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from bot.services.privacy import handle_digest, purge_older_than
+from bot.services.reporting_counts import hour_of
 from storage.db import transaction
 from storage.models import AuditEvent, Author, Mention
 from storage.models_privacy import MentionRollup
+from storage.models_reporting import MentionHourCount
 from tests.e2e.conftest import ADMIN_ID, VigieApp
 from tests.e2e.test_workflow import card, seed, settle
 from tests.harness.constants import CHANNEL_ID
@@ -55,3 +57,7 @@ def test_retention_keeps_daily_aggregates(vigie: VigieApp) -> None:
         assert session.get(Mention, old) is None and session.get(Mention, recent) is not None
         rollup = session.scalars(select(MentionRollup)).one()
         assert rollup.mentions == 1 and rollup.day == long_ago.date().isoformat()
+        # The hourly counts followed the purge, and the emptied old rows are gone.
+        counts = session.scalars(select(MentionHourCount)).all()
+        assert sum(c.mentions for c in counts) == 1
+        assert all(c.hour > hour_of(long_ago) for c in counts)
