@@ -17,6 +17,7 @@ from sqlalchemy import (
     ColumnElement,
     any_,
     cast,
+    func,
     literal,
     literal_column,
     select,
@@ -35,7 +36,6 @@ from bot.services.outbox import KIND_CARD, KIND_UPDATE_CARD, do_enqueue
 from bot.sources.base import FetchedMention
 from storage.models import Author, Mention, MentionStatus, Watch
 
-IN_CHUNK = 500
 MAX_TEXT = 40_000
 MAX_EXTERNAL_ID = 500
 
@@ -71,23 +71,20 @@ class Candidate:
     story_key: str | None
 
 
-def _chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def _insert(session: Session) -> Any:
     return postgresql.insert if session.bind and session.bind.dialect.name == "postgresql" \
         else sqlite.insert
 
 
-def _one_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
-    """``column IN values``: on PostgreSQL one array parameter (``= ANY``), since psycopg
-    parses a statement with one placeholder per value anew on every call."""
+def _one_of(session: Session, column: Any, values: Sequence[str]) -> ColumnElement[bool]:
+    """``column IN values`` with the whole list as one parameter: an array (``= ANY``) on
+    PostgreSQL, a JSON array read by ``json_each`` on SQLite. A placeholder per value would
+    make the driver parse and the database prepare a new statement for every batch size."""
     if _insert(session) is postgresql.insert:
         return column == any_(cast(literal(list(values), ARRAY(column.type)),
                                    ARRAY(column.type)))
-    return column.in_(values)
+    listed = func.json_each(json.dumps(list(values))).table_valued("value")
+    return column.in_(select(listed.c.value))
 
 
 def _by_network(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
@@ -154,17 +151,16 @@ def _drop_known(session: Session, workspace_id: int, candidates: list[Candidate]
     known: set[tuple[str, str]] = set()
     for network, external_ids in _by_network(
             (c.fetched.network, c.fetched.external_id) for c in candidates).items():
-        for chunk in _chunks(external_ids):
-            known.update((network, e) for e in session.scalars(
-                select(Mention.external_id).where(
-                    Mention.workspace_id == workspace_id, Mention.network == network,
-                    _one_of(session, Mention.external_id, chunk))))
+        known.update((network, e) for e in session.scalars(
+            select(Mention.external_id).where(
+                Mention.workspace_id == workspace_id, Mention.network == network,
+                _one_of(session, Mention.external_id, external_ids))))
     fingerprints = [c.fingerprint for c in candidates if c.fingerprint]
     known_prints: set[str] = set()
-    for chunk in _chunks(fingerprints):
+    if fingerprints:
         known_prints.update(fp for fp in session.scalars(select(Mention.fingerprint).where(
             Mention.workspace_id == workspace_id,
-            _one_of(session, Mention.fingerprint, chunk))) if fp)
+            _one_of(session, Mention.fingerprint, fingerprints))) if fp)
     kept: list[Candidate] = []
     for candidate in candidates:
         if (candidate.fetched.network, candidate.fetched.external_id) in known:
@@ -198,10 +194,9 @@ def _upsert_authors(session: Session, workspace_id: int, candidates: list[Candid
     ids: dict[tuple[str, str], int] = {}
     authors: list[Author] = []
     for network, handles in _by_network(latest).items():
-        for chunk in _chunks(handles):
-            authors.extend(session.scalars(select(Author).where(
-                Author.workspace_id == workspace_id, Author.network == network,
-                _one_of(session, Author.handle, chunk))).all())
+        authors.extend(session.scalars(select(Author).where(
+            Author.workspace_id == workspace_id, Author.network == network,
+            _one_of(session, Author.handle, handles))).all())
     for author in authors:
         key = (author.network, author.handle)
         ids[key] = author.id
@@ -247,13 +242,12 @@ def _link_stories(session: Session, watch: Watch, inserted: dict[str, int],
     if not by_key:
         return {}
     primaries: dict[str, int] = {}
-    for chunk in _chunks(list(by_key)):
-        for key, mention_id in session.execute(
-            select(Mention.story_key, Mention.id).where(
-                Mention.workspace_id == watch.workspace_id, Mention.watch_id == watch.id,
-                _one_of(session, Mention.story_key, chunk), Mention.story_id.is_(None))
-                .order_by(Mention.id)).all():
-            primaries.setdefault(str(key), int(mention_id))
+    for key, mention_id in session.execute(
+        select(Mention.story_key, Mention.id).where(
+            Mention.workspace_id == watch.workspace_id, Mention.watch_id == watch.id,
+            _one_of(session, Mention.story_key, list(by_key)), Mention.story_id.is_(None))
+            .order_by(Mention.id)).all():
+        primaries.setdefault(str(key), int(mention_id))
     links: dict[int, int] = {}
     for key, ids in by_key.items():
         primary = primaries.get(key, min(ids))
