@@ -184,32 +184,27 @@ def _upsert_authors(session: Session, workspace_id: int, candidates: list[Candid
         counts[key] = counts.get(key, 0) + 1
     if not latest:
         return {}
+    # One upsert: new authors arrive with their count, known ones add to theirs and keep
+    # their name, reach and URL unless this batch brings new values.
+    table = Author.__table__
+    insert = _insert(session)(table)
+    statement = insert.on_conflict_do_update(
+        index_elements=["workspace_id", "network", "handle"],
+        set_={
+            "mention_count": table.c.mention_count + insert.excluded.mention_count,
+            "last_seen_at": insert.excluded.last_seen_at,
+            "followers": func.coalesce(insert.excluded.followers, table.c.followers),
+            "name": func.coalesce(insert.excluded.name, table.c.name),
+            "verified": table.c.verified | insert.excluded.verified,
+        },
+    ).returning(table.c.id, table.c.network, table.c.handle)
     rows = [{"workspace_id": workspace_id, "network": n, "handle": h,
              "name": (m.author.name or "")[:300] or None, "url": m.author.url,
              "followers": m.author.followers, "verified": m.author.verified,
-             "mention_count": 0, "first_seen_at": now, "last_seen_at": now}
+             "mention_count": counts[(n, h)], "first_seen_at": now, "last_seen_at": now}
             for (n, h), m in latest.items()]
-    session.execute(_insert(session)(Author).on_conflict_do_nothing(
-        index_elements=["workspace_id", "network", "handle"]), rows)
-    ids: dict[tuple[str, str], int] = {}
-    authors: list[Author] = []
-    for network, handles in _by_network(latest).items():
-        authors.extend(session.scalars(select(Author).where(
-            Author.workspace_id == workspace_id, Author.network == network,
-            _one_of(session, Author.handle, handles))).all())
-    for author in authors:
-        key = (author.network, author.handle)
-        ids[key] = author.id
-        fetched = latest[key]
-        author.mention_count += counts[key]
-        author.last_seen_at = now
-        if fetched.author.followers is not None:
-            author.followers = fetched.author.followers
-        if fetched.author.name:
-            author.name = fetched.author.name[:300]
-        author.verified = author.verified or fetched.author.verified
-    session.flush()
-    return ids
+    return {(network, handle): author_id
+            for author_id, network, handle in session.execute(statement, rows)}
 
 
 def _row(workspace_id: int, watch: Watch, source_id: int | None, candidate: Candidate,
