@@ -11,9 +11,11 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import (
+    ColumnDefault,
     ColumnElement,
     any_,
     cast,
@@ -258,14 +260,7 @@ def _link_stories(session: Session, watch: Watch, inserted: dict[str, int],
 def _insert_mentions(session: Session, rows: list[dict[str, Any]]) -> Sequence[Any]:
     """Insert ``rows`` (skipping known external ids); return (id, external_id, priority)."""
     if _insert(session) is sqlite.insert:
-        # The table, not the entity: a Core insert skips the ORM's per-row bookkeeping.
-        table = Mention.__table__
-        return session.execute(
-            sqlite.insert(table).on_conflict_do_nothing(
-                index_elements=["workspace_id", "network", "external_id"],
-            ).returning(table.c.id, table.c.external_id, table.c.priority),
-            rows,
-        ).all()
+        return _sqlite_insert_mentions(session, rows)
     # The whole batch as one JSON parameter, read back as rows by jsonb_to_recordset: no
     # placeholder per value for psycopg to parse, no per-element quoting of text arrays in
     # Python; json.dumps and PostgreSQL's JSON parser are both C.
@@ -283,6 +278,51 @@ def _insert_mentions(session: Session, rows: list[dict[str, Any]]) -> Sequence[A
         .on_conflict_do_nothing(index_elements=["workspace_id", "network", "external_id"])
         .returning(Mention.id, Mention.external_id, Mention.priority)
     ).all()
+
+
+def _sqlite_insert_mentions(session: Session, rows: list[dict[str, Any]]) -> list[Any]:
+    """``_insert_mentions`` on SQLite: multi-row VALUES statements run by the driver.
+
+    Values go through each column type's own bind processor, a column at a time, and the
+    table's scalar defaults are added, so rows are stored exactly as a Core insert stores
+    them; what is skipped is Core's per-row parameter assembly (most of its cost here).
+    """
+    connection = session.connection()
+    dialect = connection.dialect
+    table = Mention.__table__
+    defaults = {column.name: column.default.arg for column in table.c
+                if column.name not in rows[0] and isinstance(column.default, ColumnDefault)
+                and column.default.is_scalar}
+    names = [*rows[0], *defaults]
+    values = [[row[name] for row in rows] for name in rows[0]]
+    values += [[value] * len(rows) for value in defaults.values()]
+    for n, name in enumerate(names):
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            values[n] = _processed(process, values[n])
+    quote = dialect.identifier_preparer.quote
+    # Identifiers from the table definition; every value is a bound parameter.
+    head = f"INSERT INTO {quote(Mention.__tablename__)} ({', '.join(map(quote, names))}) VALUES "  # noqa: S608
+    tail = (" ON CONFLICT (workspace_id, network, external_id) DO NOTHING"
+            " RETURNING id, external_id, priority")
+    placeholders = "(" + ", ".join("?" * len(names)) + ")"
+    page = max(1, min(dialect.insertmanyvalues_page_size,
+                      dialect.insertmanyvalues_max_parameters // len(names)))
+    records = list(zip(*values, strict=True))
+    out: list[Any] = []
+    for start in range(0, len(records), page):
+        chunk = records[start:start + page]
+        sql = head + ", ".join([placeholders] * len(chunk)) + tail
+        out.extend(connection.exec_driver_sql(sql, tuple(chain.from_iterable(chunk))).all())
+    return out
+
+
+def _processed(process: Any, values: list[Any]) -> list[Any]:
+    """``process`` applied to each value; once when they are all the same object (times)."""
+    first = values[0]
+    if all(value is first for value in values):
+        return [process(first)] * len(values)
+    return [process(value) for value in values]
 
 
 def _json_value(value: Any) -> Any:
