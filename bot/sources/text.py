@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -144,12 +144,42 @@ def _parse_iso_loose(text: str) -> datetime | None:
         return None
 
 
+_RFC822 = re.compile(
+    r"(?:[A-Za-z]{3}, )?([0-9]{1,2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+    r" ([1-9][0-9]{3}) ([0-9]{2}):([0-9]{2}):([0-9]{2}) (?:([+-])([0-9]{2})([0-9]{2})|GMT|UTC|UT|Z)"
+)
+_MONTHS = {name: n for n, name in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+_DAY_SECONDS = 86_400
+
+
 def parse_rfc822(value: str) -> datetime | None:
     """Parse an RSS/HTTP date (``Thu, 01 Jan 2004 19:48:21 GMT``) to aware UTC."""
     try:
+        # Feeds nearly always write the canonical form: read it without the general
+        # parser, which tokenizes in Python to handle every historical variant.
+        match = _RFC822.fullmatch(value.strip())
+        if match is not None:
+            return _rfc822_canonical(match)
         return to_utc(parsedate_to_datetime(value.strip()))
     except (TypeError, ValueError, IndexError):
         return None
+
+
+def _rfc822_canonical(match: re.Match[str]) -> datetime:
+    """What ``parsedate_to_datetime`` + ``to_utc`` give for a canonical RFC 822 date;
+    ValueError where they raise it (no such day, time or time zone)."""
+    day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = match.groups()
+    moment = datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute),
+                      int(second), tzinfo=UTC)
+    if not sign:
+        return moment
+    offset = int(zone_hours) * 3600 + int(zone_minutes) * 60
+    if offset >= _DAY_SECONDS:
+        raise ValueError("time zone offset out of range")
+    if not offset:
+        return moment
+    return moment - timedelta(0, offset) if sign == "+" else moment + timedelta(0, offset)
 
 
 def from_epoch(value: object) -> datetime | None:
