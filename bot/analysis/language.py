@@ -47,7 +47,7 @@ _CACHE_LIMIT = 50_000
 PRIOR_NATS = {"en": 6.0, "fr": 4.0, "es": 3.5, "de": 3.0, "pt": 3.0, "it": 2.5, "nl": 1.5}
 
 _STRIP_RE = re.compile(r"(?:https?://|www\.)\S+|[@#]\w+|&\w+;", re.IGNORECASE)
-_NON_LETTER_RE = re.compile(r"[\W\d_]+")
+_LETTERS_RE = re.compile(r"[^\W\d_]+")
 _KANA_RE = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff]")
 _HANGUL_RE = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
 _HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -184,8 +184,12 @@ def detect_language(text: str, hint: str | None = None) -> str | None:
     model's own best guess is weak.
     """
     hint = normalize_language_code(hint)
-    stripped = _STRIP_RE.sub(" ", clean_text(text))
-    words = _NON_LETTER_RE.sub(" ", stripped.lower()).split()
+    stripped = clean_text(text)
+    # Every _STRIP_RE match holds one of these (only "w" and "W" match "w" under IGNORECASE).
+    if ("@" in stripped or "#" in stripped or "&" in stripped or "://" in stripped
+            or "w." in stripped or "W." in stripped):
+        stripped = _STRIP_RE.sub(" ", stripped)
+    words = _LETTERS_RE.findall(stripped.lower())
     letters = sum(map(len, words))
     if letters == 0:
         return hint

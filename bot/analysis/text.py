@@ -12,7 +12,9 @@ MAX_ANALYZED_CHARS = 2000
 URL_RE = re.compile(r"(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
 _MENTION_RE = re.compile(r"@\w+")
 _ESCAPE_RE = re.compile(r"\\u([0-9a-fA-F]{4})")
-_ELONGATION_RE = re.compile(r"(\w)\1{2,}")
+# Same matches as (\w)\1{2,}, but the two back-references that nearly always fail are
+# tested before any repeat, which ``re`` would set up at every word character.
+_ELONGATION_RE = re.compile(r"(\w)\1\1+")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
 
 # Emoticons first so ":-)" stays one token; then words (with inner apostrophes and a
