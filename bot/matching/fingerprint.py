@@ -71,6 +71,8 @@ _SUFFIX_RE: Final = re.compile(
     rf"(?:[\s,]+{_HANDLE})*[\s)\].]*$",
     re.IGNORECASE,
 )
+# What every _SUFFIX_RE match contains; much cheaper to look for at every position.
+_SUFFIX_START_RE: Final = re.compile(r"(?:via|h/t|cc)\s*:?\s*@", re.IGNORECASE)
 
 
 def fingerprint_text(text: str) -> str | None:
@@ -82,9 +84,12 @@ def fingerprint_text(text: str) -> str | None:
     extra whitespace, drops a word cut by a trailing ``…``, and keeps the first
     ``FINGERPRINT_MAX_TOKENS`` words. Exposed for debugging and tests.
     """
-    body = _URL_RE.sub(" ", text)
-    body = _PREFIX_RE.sub("", body)
-    body = _SUFFIX_RE.sub("", body)
+    # The cheap checks only skip substitutions that cannot match (see the patterns).
+    body = _URL_RE.sub(" ", text) if "/" in text or "w." in text or "W." in text else text
+    if "@" in body:
+        body = _PREFIX_RE.sub("", body)
+        if _SUFFIX_START_RE.search(body):
+            body = _SUFFIX_RE.sub("", body)
     truncated = body.rstrip().endswith(("…", "..."))
     tokens: list[str] = []
     for token in tokenize_folded(fold(body)):
@@ -310,6 +315,13 @@ def canonical_url(url: str) -> str | None:
     ``https://youtube.com/watch?v=ID`` form. Shorteners such as ``t.co`` cannot be
     resolved offline and are kept. The scheme is kept; ``story_key`` ignores it.
     """
+    canonical = _canonical(url)
+    return None if canonical is None else canonical[0]
+
+
+def _canonical(url: str) -> tuple[str, str, str] | None:
+    """``canonical_url`` with the host and path it holds (what ``urlsplit`` would read
+    back from it), or ``None``."""
     current = url.strip()
     try:
         current.encode("utf-8")
@@ -340,7 +352,7 @@ def canonical_url(url: str) -> str | None:
         return None  # redirector loop
     video = _youtube_id(host, parts.path, parts.query)
     if video is not None:
-        return f"https://youtube.com/watch?v={quote(video, safe='')}"
+        return f"https://youtube.com/watch?v={quote(video, safe='')}", "youtube.com", "/watch"
     netloc = f"[{host}]" if ":" in host else host
     if port is not None and port != (443 if scheme == "https" else 80):
         netloc += f":{port}"
@@ -351,7 +363,7 @@ def canonical_url(url: str) -> str | None:
         if not _is_tracking(key, host)
     )
     query = "?" + urlencode(params, quote_via=quote) if params else ""
-    return f"{scheme}://{netloc}{path}{query}"
+    return f"{scheme}://{netloc}{path}{query}", host, path
 
 
 def story_key(url: str) -> str | None:
@@ -376,11 +388,6 @@ def _story_digest(canonical: str) -> str:
     return digest.hexdigest()
 
 
-def _host_and_path(canonical: str) -> tuple[str, str]:
-    parts = urlsplit(canonical)
-    return (parts.hostname or ""), parts.path
-
-
 def is_social_post_url(url: str) -> bool:
     """Whether ``url`` is a network's own page (post, profile, tag) rather than content.
 
@@ -388,10 +395,10 @@ def is_social_post_url(url: str) -> bool:
     fediverse paths on any host (``/@user/123``, ``/users/u/statuses/123``,
     ``/tags/x``, ``/notice/id``). Invalid URLs count as social (never a story).
     """
-    canonical = canonical_url(url)
-    if canonical is None:
+    parsed = _canonical(url)
+    if parsed is None:
         return True
-    host, path = _host_and_path(canonical)
+    _, host, path = parsed
     return _is_social(host, path)
 
 
@@ -414,16 +421,16 @@ def story_key_for(links: Iterable[str], own_url: str | None) -> str | None:
     """
     own_host = ""
     if own_url:
-        own = canonical_url(own_url)
+        own = _canonical(own_url)
         if own is not None:
-            own_host, own_path = _host_and_path(own)
+            own_canonical, own_host, own_path = own
             if not _is_social(own_host, own_path):
-                return _story_digest(own)
+                return _story_digest(own_canonical)
     for link in links:
-        canonical = canonical_url(link)
-        if canonical is None:
+        parsed = _canonical(link)
+        if parsed is None:
             continue
-        host, path = _host_and_path(canonical)
+        canonical, host, path = parsed
         if host == own_host or _is_social(host, path):
             continue
         return _story_digest(canonical)
