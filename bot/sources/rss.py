@@ -88,9 +88,12 @@ def entry_to_mention(
         link = external_id
     url = link or feed.link or feed_url
     handle = entry.author_name or feed.title or urlsplit(url).hostname or "unknown"
-    links = tuple(
-        dict.fromkeys(unwrap_redirect(x) for x in ((link,) if link else ()) + entry.links)
-    )
+    if entry.links:
+        links = tuple(
+            dict.fromkeys(unwrap_redirect(x) for x in ((link,) if link else ()) + entry.links)
+        )
+    else:  # most entries: no generator and dict for a single link
+        links = (unwrap_redirect(link),) if link else ()
     extra: dict[str, object] = {"feed_title": feed.title} if feed.title else {}
     if entry.published is None:
         extra["date_missing"] = True
