@@ -80,6 +80,12 @@ MENTIONS_OPEN_WORK_INDEX = Index(
     Mention.priority, Mention.created_at, Mention.alerted, Mention.intent,
     sqlite_where=text(OPEN_WORK_SQL), postgresql_where=text(OPEN_WORK_SQL),
 )
+# The most urgent open work first (overdue lines): read in order, no sort.
+MENTIONS_OPEN_BY_URGENCY_INDEX = Index(
+    "ix_mentions_open_by_urgency", Mention.workspace_id, Mention.priority.desc(),
+    Mention.created_at, Mention.id,
+    sqlite_where=text(OPEN_WORK_SQL), postgresql_where=text(OPEN_WORK_SQL),
+)
 # The highest priorities of a day (and of a watch below its threshold) without sorting it.
 MENTIONS_PRIORITY_INDEX = Index(
     "ix_mentions_priority", Mention.workspace_id, Mention.priority, Mention.created_at,

@@ -1,5 +1,5 @@
 """mention hour counts kept by triggers; partial indexes for answered and not actionable;
-the open-work index covers its own predicate
+the open-work index covers its own predicate; open work by urgency
 
 Revision ID: 0009
 Revises: 0008
@@ -168,6 +168,9 @@ def upgrade() -> None:
                     ['workspace_id', 'created_at', 'watch_id', 'status', 'intent',
                      'first_response_at'], unique=False,
                     sqlite_where=sa.text(ANSWERED_SQL), postgresql_where=sa.text(ANSWERED_SQL))
+    op.create_index('ix_mentions_open_by_urgency', 'mentions',
+                    ['workspace_id', sa.text('priority DESC'), 'created_at', 'id'], unique=False,
+                    sqlite_where=sa.text(OPEN_WORK_SQL), postgresql_where=sa.text(OPEN_WORK_SQL))
     op.create_index('ix_mentions_author_id_created_at', 'mentions',
                     ['author_id', 'created_at'], unique=False)
     op.create_index('ix_authors_workspace_id_followers', 'authors',
@@ -178,6 +181,7 @@ def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     op.drop_index('ix_authors_workspace_id_followers', table_name='authors')
     op.drop_index('ix_mentions_author_id_created_at', table_name='mentions')
+    op.drop_index('ix_mentions_open_by_urgency', table_name='mentions')
     op.drop_index('ix_mentions_answered', table_name='mentions')
     op.drop_index('ix_mentions_not_actionable', table_name='mentions')
     _open_work_index(['workspace_id', 'status', 'watch_id', 'priority', 'created_at'])

@@ -171,30 +171,20 @@ def _open(session: Session, scope: Scope, now: datetime
           ) -> tuple[dict[str, int], int, list[MentionLine]]:
     still_open = and_(*scope.where(), open_work(), Mention.created_at <= now)
     overdue = sla_overdue(scope_slas(session, scope), now)
-    # One pass over the open-work partial index counts both by status and priority; the
-    # priorities then bound the search for the most urgent overdue lines.
+    # One pass over the open-work partial index counts both by status, grouped in the
+    # index's order (status, watch, priority): no sort, no temporary table.
     by_status: dict[str, int] = {}
-    late_by_priority: dict[int, int] = {}
-    # Grouped in the index's order (status, watch, priority): no sort, no temporary table.
-    for status, _watch, priority, count, late in session.execute(
+    overdue_count = 0
+    for status, _watch, _priority, count, late in session.execute(
             select(Mention.status, Mention.watch_id, Mention.priority, func.count(),
                    count_if(overdue))
             .where(still_open).group_by(Mention.status, Mention.watch_id, Mention.priority)):
         by_status[status] = by_status.get(status, 0) + int(count)
-        late_by_priority[priority] = late_by_priority.get(priority, 0) + int(late)
-    overdue_count = sum(late_by_priority.values())
-    if not overdue_count:
-        return by_status, 0, []
-    floor, seen = min(late_by_priority), 0
-    for priority in sorted(late_by_priority, reverse=True):
-        seen += late_by_priority[priority]
-        if seen >= OVERDUE_SHOWN:
-            floor = priority
-            break
+        overdue_count += int(late)
+    # ix_mentions_open_by_urgency hands these over in order.
     lines = mention_lines(session, still_open, overdue,
-                          Mention.priority.between(floor, max(late_by_priority)),
                           order_by=(Mention.priority.desc(), Mention.created_at, Mention.id),
-                          limit=OVERDUE_SHOWN)
+                          limit=OVERDUE_SHOWN) if overdue_count else []
     return by_status, overdue_count, lines
 
 
