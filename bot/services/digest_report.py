@@ -17,7 +17,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from bot.services.reporting_counts import priority_floor, volume_by_bucket, waited_by_watch
+from bot.services.reporting_counts import (
+    priority_floor,
+    volume_by_bucket,
+    waited_by_watch,
+    waiting_floors,
+)
 from bot.services.reporting_queries import (
     MAX_PRIORITY,
     SENTIMENT_LABELS,
@@ -204,11 +209,13 @@ def _top_priority(session: Session, scope: Scope, start: datetime, end: datetime
 def _waited(session: Session, scope: Scope, watches: dict[int, tuple[str, int]],
             counts: dict[int, int], start: datetime, end: datetime) -> list[WaitedGroup]:
     groups = []
+    floors = waiting_floors(session, scope.workspace_id,
+                            {watch_id: watches[watch_id][1] for watch_id in counts},
+                            start, end, WAITED_EXAMPLES)
     for watch_id, count in sorted(counts.items(),
                                   key=lambda item: (-item[1], watches[item[0]][0])):
         name, threshold = watches[watch_id]
-        floor = priority_floor(session, scope.workspace_id, (watch_id,), start, end,
-                               WAITED_EXAMPLES, waiting_below=threshold)
+        floor = floors.get(watch_id)
         examples = mention_lines(
             session, *scope.where(), Mention.watch_id == watch_id, *in_window(start, end),
             Mention.alerted.is_(False), Mention.priority < threshold,

@@ -187,27 +187,49 @@ def utc_hour_totals(session: Session, workspace_id: int, watch_ids: tuple[int, .
 
 
 def priority_floor(session: Session, workspace_id: int, watch_ids: tuple[int, ...] | None,
-                   start: datetime, end: datetime, needed: int, *,
-                   waiting_below: int | None = None) -> int | None:
+                   start: datetime, end: datetime, needed: int) -> int | None:
     """A priority at or above which at least ``needed`` mentions of [start, end) are, so a
     query for the top ``needed`` by priority can skip everything below it.
 
-    With ``waiting_below``, only mentions not alerted and below that priority count. None
-    when the window's whole hours do not hold ``needed`` such mentions (no floor).
+    None when the window's whole hours do not hold ``needed`` mentions (no floor).
     """
     split = _split(start, end)
     if split.first >= split.last:
         return None
     table = MentionPriorityCount
-    query = (select(table.priority, func.sum(table.mentions))
-             .where(*_count_scope(table, workspace_id, watch_ids), table.hour >= split.first,
-                    table.hour < split.last)
-             .group_by(table.priority).order_by(table.priority.desc()))
-    if waiting_below is not None:
-        query = query.where(table.alerted.is_(False), table.priority < waiting_below)
     seen = 0
-    for priority, count in session.execute(query):
+    for priority, count in session.execute(
+            select(table.priority, func.sum(table.mentions))
+            .where(*_count_scope(table, workspace_id, watch_ids), table.hour >= split.first,
+                   table.hour < split.last)
+            .group_by(table.priority).order_by(table.priority.desc())):
         seen += int(count)
         if seen >= needed:
             return int(priority)
     return None
+
+
+def waiting_floors(session: Session, workspace_id: int, thresholds: dict[int, int],
+                   start: datetime, end: datetime, needed: int) -> dict[int, int]:
+    """Per watch, a priority floor (see ``priority_floor``) for its mentions of [start, end)
+    not alerted and below its alert threshold; watches without one are left out."""
+    split = _split(start, end)
+    if split.first >= split.last or not thresholds:
+        return {}
+    table = MentionPriorityCount
+    seen: dict[int, int] = {}
+    floors: dict[int, int] = {}
+    for watch_id, priority, count in session.execute(
+            select(table.watch_id, table.priority, func.sum(table.mentions))
+            .where(*_count_scope(table, workspace_id, tuple(thresholds)),
+                   table.hour >= split.first, table.hour < split.last,
+                   table.alerted.is_(False),
+                   table.priority < case(thresholds, value=table.watch_id, else_=-1))
+            .group_by(table.watch_id, table.priority)
+            .order_by(table.watch_id, table.priority.desc())):
+        if watch_id in floors:
+            continue
+        seen[watch_id] = seen.get(watch_id, 0) + int(count)
+        if seen[watch_id] >= needed:
+            floors[watch_id] = int(priority)
+    return floors
