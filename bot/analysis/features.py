@@ -63,15 +63,13 @@ def extract(text: str, lang: str, scorer: LexiconScorer, config: FeatureConfig) 
     """Turn ``text`` into the raw material of the three feature blocks."""
     normalized = normalize_social(text)
     tokens = tokenize(normalized, lang)
-    lowered = [t.lower() for t in tokens]
+    lowered = list(map(str.lower, tokens))
     dense = scorer.features(tokens, lowered)
     dense.append(min(normalized.count("!"), 4) / 4.0)
     dense.append(1.0 if "?" in normalized else 0.0)
-    words = list(lowered)
-    if config.mark_negation:
-        words = _mark_negation(lowered, scorer)
+    words = _mark_negation(lowered, scorer) if config.mark_negation else lowered.copy()
     if config.bigrams and len(lowered) > 1:
-        words.extend([f"{a} {b}" for a, b in pairwise(lowered)])
+        words += map(" ".join, pairwise(lowered))
     return TextFeatures(words=words, tokens=lowered, dense=dense)
 
 
