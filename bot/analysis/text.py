@@ -19,8 +19,10 @@ _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
 
 # Emoticons first so ":-)" stays one token; then words (with inner apostrophes and a
 # leading # or @), then any other single non-space character (punctuation, emoji).
+# The lookahead holds every character an emoticon can start with, so the three
+# emoticon patterns are not tried one by one at each word.
 TOKEN_RE = re.compile(
-    r"""(?:[<>]?[:;=8][\-o*']?[)\](\[dDpP/\\|3*]+(?![\w])|[)\](\[/\\|*]+[\-o*']?[:;=]|</?3+)
+    r"""(?=[<>:;=8)\](\[/\\|*])(?:[<>]?[:;=8][\-o*']?[)\](\[dDpP/\\|3*]+(?![\w])|[)\](\[/\\|*]+[\-o*']?[:;=]|</?3+)
     |[#@]?\w+(?:'\w+)*
     |[^\w\s]""",
     re.VERBOSE,
