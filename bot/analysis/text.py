@@ -43,7 +43,10 @@ def clean_text(text: str) -> str:
         text = html.unescape(text)
     if "\\u" in text:
         text = _ESCAPE_RE.sub(lambda m: chr(int(m.group(1), 16)), text)
-    return text.translate(_APOSTROPHES)
+    # Of the apostrophes, only the backquote is ASCII: most texts need no translate().
+    if "`" in text or not text.isascii():
+        return text.translate(_APOSTROPHES)
+    return text
 
 
 def normalize_social(text: str) -> str:
