@@ -50,19 +50,29 @@ class CoalescingRunner:
                 self._again = True
                 return
             self._running = True
-        threading.Thread(target=self._loop, name=self._name, daemon=True).start()
+        try:
+            threading.Thread(target=self._loop, name=self._name, daemon=True).start()
+        except BaseException:
+            with self._lock:
+                self._running = False
+            raise
 
     def _loop(self) -> None:
-        while True:
-            try:
-                self._job()
-            except Exception:  # the next nudge or the scheduler's tick tries again
-                logger.exception("background job %s failed", self._name)
+        try:
+            while True:
+                try:
+                    self._job()
+                except Exception:  # the next nudge or the scheduler's tick tries again
+                    logger.exception("background job %s failed", self._name)
+                with self._lock:  # checked and cleared together: no nudge is lost
+                    if not self._again:
+                        self._running = False
+                        return
+                    self._again = False
+        except BaseException:
             with self._lock:
-                if not self._again:
-                    self._running = False
-                    return
-                self._again = False
+                self._running = False
+            raise
 
 
 @dataclass

@@ -37,7 +37,9 @@ PRIORITY_KEY = ("workspace_id", "watch_id", "hour", "priority", "alerted")
 
 def _hour(row: str, dialect: str) -> str:
     if dialect == "sqlite":
-        return f"CAST(strftime('%s', {row}created_at) AS INTEGER) / 3600"
+        # Whole seconds only: strftime rounds fractions to the millisecond, which would put
+        # a mention stored at HH:59:59.9996 in the next hour, unlike Python's floor.
+        return f"CAST(strftime('%s', substr({row}created_at, 1, 19)) AS INTEGER) / 3600"
     return f"floor(extract(epoch FROM {row}created_at) / 3600)::integer"
 
 
@@ -155,6 +157,10 @@ def _open_work_index(columns: list[str]) -> None:
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     _create_count_tables()
+    if dialect == "postgresql":
+        # Processes still running during a release keep ingesting: no insert may fall
+        # between the backfill's snapshot and the triggers (released at commit).
+        op.execute("LOCK TABLE mentions IN SHARE ROW EXCLUSIVE MODE")
     _backfill(dialect)
     _create_triggers(dialect)
     op.drop_index('ix_mentions_reporting', table_name='mentions')

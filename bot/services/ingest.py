@@ -36,6 +36,7 @@ from bot.matching.fingerprint import content_fingerprint, story_key_for
 from bot.matching.query import MatchInput, QueryError, parse_query
 from bot.services.outbox import KIND_CARD, KIND_UPDATE_CARD, do_enqueue
 from bot.sources.base import FetchedMention
+from bot.sources.text import to_utc
 from storage.models import Author, Mention, MentionStatus, Watch
 
 MAX_TEXT = 40_000
@@ -204,7 +205,8 @@ def _upsert_authors(session: Session, workspace_id: int, candidates: list[Candid
              "name": (m.author.name or "")[:300] or None, "url": m.author.url,
              "followers": m.author.followers, "verified": m.author.verified,
              "mention_count": counts[(n, h)], "first_seen_at": now, "last_seen_at": now}
-            for (n, h), m in latest.items()]
+            # Sorted: concurrent batches lock shared authors in one order, no deadlock.
+            for (n, h), m in sorted(latest.items(), key=lambda item: item[0])]
     return {(network, handle): author_id
             for author_id, network, handle in session.execute(statement, rows)}
 
@@ -337,15 +339,16 @@ def _times_as_iso(rows: list[dict[str, Any]], columns: list[str]) -> None:
         if not isinstance(first, datetime) and (
                 first is not None or not any(isinstance(row[name], datetime) for row in rows)):
             continue
+        # UTC as UTCDateTime stores it: a naive time is taken as UTC, not as the server's.
         if first is not None and all(row[name] is first for row in rows):
-            iso = first.isoformat()
+            iso = to_utc(first).isoformat()
             for row in rows:
                 row[name] = iso
         else:
             for row in rows:
                 value = row[name]
                 if isinstance(value, datetime):
-                    row[name] = value.isoformat()
+                    row[name] = to_utc(value).isoformat()
 
 
 def _json_value(value: Any) -> Any:

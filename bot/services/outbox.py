@@ -46,12 +46,12 @@ KIND_REDACT = "redact"
 """Replace a posted message (payload ``ts``) with the payload's text: used when data is
 deleted at the author's request."""
 KIND_UPLOAD = "upload"
+"""Share a file: payload ``filename``, ``content_b64``, ``title``, optional ``comment``.
+Files carry no metadata, so a crash right after an upload may upload it once more."""
 KIND_CHART = "chart"
 """An upload whose PNG is drawn at send time from ``payload["chart"]``
 (``bot.slack.charts.render_chart_spec``), by a sender that draws charts: the worker, so the
 web processes spend their CPU on acknowledging Slack."""
-"""Share a file: payload ``filename``, ``content_b64``, ``title``, optional ``comment``.
-Files carry no metadata, so a crash right after an upload may upload it once more."""
 
 Renderer = Callable[[Session, OutboxMessage], OutgoingMessage | None]
 """Builds the message for a row at send time, so a card always shows the latest state."""
@@ -358,6 +358,6 @@ def _draw_chart(spec: Any) -> bytes:
 
     try:
         return render_chart_spec(spec)
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
+    except Exception as err:  # any failure to draw fails the row with its reason
         raise DeliveryError(f"the chart could not be drawn: {type(err).__name__}: {err}"
                             ) from err

@@ -44,6 +44,7 @@ UNKNOWN = "unknown"
 URGENT_PRIORITY = 80
 HIGH_PRIORITY = 60
 MAX_PRIORITY = 100
+MAX_LISTED_AUTHORS = 1000
 """Priorities are scores from 0 to 100 (``bot.analysis.priority``)."""
 DEFAULT_SLA_MINUTES = (60, 240, 1440)
 """Urgent, high, normal: the Watch defaults, used for mentions without a watch."""
@@ -284,22 +285,23 @@ def top_authors(session: Session, scope: Scope, start: datetime, end: datetime,
         select(Author.id).where(Author.workspace_id == scope.workspace_id,
                                 Author.followers.is_not(None), in_scope)
         .order_by(Author.followers.desc()).limit(limit)))
+    in_workspace = select(Author.id).where(Author.workspace_id == scope.workspace_id, in_scope)
     if len(known) < limit:
         # Fewer known reaches than places: authors without a follower count fill the rest.
-        ids = known + list(session.scalars(
-            select(Author.id).where(Author.workspace_id == scope.workspace_id,
-                                    Author.followers.is_(None), in_scope)))
+        candidates = in_workspace.where(or_(Author.id.in_(known), Author.followers.is_(None)))
     else:
         # Authors tied with the last place compete on their number of mentions.
-        last = session.scalar(select(Author.followers).where(Author.id == known[-1]))
-        ids = list(session.scalars(
-            select(Author.id).where(Author.workspace_id == scope.workspace_id,
-                                    Author.followers >= last, in_scope)))
+        last = select(Author.followers).where(Author.id == known[-1]).scalar_subquery()
+        candidates = in_workspace.where(Author.followers >= last)
+    ids = list(session.scalars(candidates))
     if not ids:
         return []
     counts = (
         select(Mention.author_id.label("author_id"), func.count().label("n"))
-        .where(*scope.where(), *in_window(start, end), Mention.author_id.in_(ids))
+        .where(*scope.where(), *in_window(start, end), Mention.author_id.in_(
+            # Ties (many authors with 0 or unknown followers) can be thousands: too many
+            # to pass as parameters, so those stay a subquery.
+            ids if len(ids) <= MAX_LISTED_AUTHORS else candidates))
         .group_by(Mention.author_id)
     ).subquery()
     rows = session.execute(
