@@ -272,7 +272,7 @@ def _insert_mentions(session: Session, rows: list[dict[str, Any]]) -> Sequence[A
     shape = ", ".join(f'"{name}" {table.c[name].type.compile(dialect=dialect)}'
                       for name in columns)
     _times_as_iso(rows, columns)
-    batch = json.dumps(rows, default=_json_value, ensure_ascii=False)
+    batch = json.dumps(rows, ensure_ascii=False)
     source = select(*[literal_column(f'r."{name}"') for name in columns]).select_from(
         text(f"jsonb_to_recordset(CAST(:batch AS jsonb)) AS r({shape})")
         .bindparams(batch=batch))
@@ -336,25 +336,16 @@ def _times_as_iso(rows: list[dict[str, Any]], columns: list[str]) -> None:
     """
     for name in columns:
         first = rows[0][name]
-        if not isinstance(first, datetime) and (
-                first is not None or not any(isinstance(row[name], datetime) for row in rows)):
-            continue
         # UTC as UTCDateTime stores it: a naive time is taken as UTC, not as the server's.
-        if first is not None and all(row[name] is first for row in rows):
-            iso = to_utc(first).isoformat()
+        if isinstance(first, datetime) and all(row[name] is first for row in rows):
+            shared = to_utc(first).isoformat()
             for row in rows:
-                row[name] = iso
-        else:
+                row[name] = shared
+        elif isinstance(first, datetime) or first is None:  # other columns hold no times
             for row in rows:
                 value = row[name]
                 if isinstance(value, datetime):
                     row[name] = to_utc(value).isoformat()
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def do_ingest(

@@ -1,0 +1,63 @@
+"""Ingest's batch inserts (driver-level VALUES on SQLite, one JSON document on PostgreSQL)
+store exactly what the ORM reads back: times in UTC, JSON flags, defaults, authors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from bot.services.actors import CLI
+from bot.services.ingest import do_ingest
+from bot.services.watches import do_add_watch, get_watch_by_name
+from bot.sources.base import Author as FetchedAuthor
+from bot.sources.base import FetchedMention
+from storage.db import make_engine, make_session_factory, transaction
+from storage.models import Author, Mention, Workspace
+
+NOW = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
+
+
+def test_batch_insert_round_trips_every_value(db_url: str) -> None:
+    sessions = make_session_factory(make_engine(db_url))
+    with transaction(sessions) as session:
+        workspace = Workspace(team_id="T0INGEST1")
+        session.add(workspace)
+        session.flush()
+        workspace_id = workspace.id
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="", channel_id="C0INGEST1",
+                 alert_threshold=100)
+    paris = timezone(timedelta(hours=1))
+    fetched = [
+        FetchedMention(network="mastodon", external_id="1", url="https://m.example/1",
+                       text="Acme app keeps crashing, I want a refund!",
+                       author=FetchedAuthor(handle="@ana", name="Ana", followers=1200),
+                       published_at=datetime(2026, 11, 21, 8, 0)),  # naive: taken as UTC
+        FetchedMention(network="rss", external_id="2", url="https://n.example/2",
+                       text="Acme ships a new release", title="Release notes",
+                       author=FetchedAuthor(handle="news"),
+                       published_at=datetime(2026, 11, 21, 9, 0, tzinfo=paris)),
+    ]
+    with transaction(sessions) as session:
+        watch = get_watch_by_name(session, workspace_id, "acme")
+        report = do_ingest(session, watch, None, fetched, now=NOW)
+    assert report.stored == 2
+    with sessions() as session:
+        first, second = session.scalars(select(Mention).order_by(Mention.external_id)).all()
+        ana = session.scalars(select(Author).where(Author.handle == "@ana")).one()
+    assert first.published_at == datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+    assert second.published_at == datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+    assert first.created_at == second.created_at == NOW
+    assert first.alerted is False and first.version == 1 and first.status == "new"
+    assert isinstance(first.intent_flags, list) and first.intent_flags, first.intent_flags
+    assert all(isinstance(flag["terms"], list) for flag in first.intent_flags)
+    assert second.title == "Release notes" and isinstance(second.intent_flags, list)
+    assert first.author_id == ana.id and ana.followers == 1200 and ana.mention_count == 1
+
+    # The same batch again: nothing stored twice, the author's count unchanged.
+    with transaction(sessions) as session:
+        watch = get_watch_by_name(session, workspace_id, "acme")
+        again = do_ingest(session, watch, None, fetched, now=NOW + timedelta(minutes=5))
+    assert again.stored == 0 and again.duplicates == 2
+    with sessions() as session:
+        assert session.scalar(select(Author.mention_count).where(Author.id == ana.id)) == 1
