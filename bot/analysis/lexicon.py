@@ -123,25 +123,35 @@ class LexiconScorer:
         neg = [0.0] * self.n_lexicons
         if hits:
             rules = self.rules
-            shouting = any(t.isupper() and len(t) > 1 for t in tokens) and not all(
-                t.isupper() for t in tokens if t.isalpha()
+            # any(map(...)) first: a C-level pass that rules out most texts.
+            shouting = (
+                any(map(str.isupper, tokens))
+                and any(t.isupper() and len(t) > 1 for t in tokens)
+                and not all(t.isupper() for t in tokens if t.isalpha())
             )
             contrast_at = -1
             if not rules.contrast.isdisjoint(lowered):
                 for i, word in enumerate(lowered):
                     if word in rules.contrast:
                         contrast_at = i
+            # Where the negators are, found once: most texts have none.
+            negators: list[int] = []
+            if not rules.negators.isdisjoint(lowered) or "n't" in " ".join(lowered):
+                negators = [i for i, word in enumerate(lowered) if _is_negator(word, rules)]
+            boosters = rules.boosters
+            dampeners = rules.dampeners
             for i, valences in hits:
-                previous = lowered[max(0, i - NEGATION_WINDOW) : i]
                 caps = shouting and tokens[i].isupper()
                 boost = 0.0
                 negated = False
-                if previous:
-                    if previous[-1] in rules.boosters:
+                if i:
+                    before = lowered[i - 1]
+                    if before in boosters:
                         boost = B_INCR
-                    elif previous[-1] in rules.dampeners:
+                    elif before in dampeners:
                         boost = -B_INCR
-                    negated = any(_is_negator(p, rules) for p in previous)
+                    if negators:
+                        negated = any(i - NEGATION_WINDOW <= j < i for j in negators)
                 scale = N_SCALAR if negated else 1.0
                 if contrast_at >= 0 and i != contrast_at:
                     scale *= 0.5 if i < contrast_at else 1.5

@@ -34,7 +34,8 @@ class SeenIds:
         (never fewer than the current ids, so an id still served is never forgotten)."""
         fresh = list(dict.fromkeys(id_digest(i) for i in current_ids))
         limit = max(keep, len(fresh))
-        merged = fresh + [d for d in self._digests if d not in set(fresh)]
+        current = set(fresh)
+        merged = fresh + [d for d in self._digests if d not in current]
         return merged[:limit]
 
 

@@ -24,6 +24,12 @@ _ATTR = re.compile(r"""([a-zA-Z_:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))"""
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _C1 = re.compile("[\x80-\x9f]")
 _GOOGLE_HOST = re.compile(r"^(?:www\.)?google\.[a-z.]{2,6}$")
+# Absolute links that urljoin returns unchanged whatever the base: lower-case http(s),
+# an ASCII host, no path parameters (";"), no empty "?" or "#" (urlunparse would drop
+# them) and no tab or newline (urlsplit would remove them).
+_PLAIN_ABSOLUTE_URL = re.compile(
+    r"https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[^\s?#;]*)?(?:\?[^\s#]+)?(?:#\S+)?"
+)
 
 
 def fix_mojibake(text: str) -> str:
@@ -40,6 +46,10 @@ def fix_mojibake(text: str) -> str:
 
 def collapse_whitespace(text: str) -> str:
     """Single spaces, no control characters, trimmed, at most MAX_TEXT_CHARS."""
+    # Printable text holds no control or C1 character and no whitespace but " ", so
+    # without a double space only the ends can change (most titles and short posts).
+    if "  " not in text and text.isprintable():
+        return text.strip()[:MAX_TEXT_CHARS]
     text = _CONTROL.sub("", fix_mojibake(text))
     return _WHITESPACE.sub(" ", text).strip()[:MAX_TEXT_CHARS]
 
@@ -57,6 +67,14 @@ def html_to_text(markup: str | None) -> str:
     spaced = _BLOCK_TAG.sub(lambda m: m.group(0) + " ", markup)
     stripped = nh3.clean(spaced, tags=set(), attributes={}, strip_comments=True)
     return collapse_whitespace(html.unescape(stripped))
+
+
+def join_url(base: str, link: str) -> str:
+    """``urljoin(base, link)``, without parsing either when ``link`` is a plain absolute
+    URL (most feed links), which urljoin would return as it is."""
+    if _PLAIN_ABSOLUTE_URL.fullmatch(link):
+        return link
+    return urljoin(base, link)
 
 
 def extract_links(
@@ -80,7 +98,7 @@ def extract_links(
         if not href or any(c in classes for c in skip_classes) or attrs.get("rel") == "tag":
             continue
         if base:
-            href = urljoin(base, href)
+            href = join_url(base, href)
         if href.lower().startswith(("http://", "https://")) and href not in links:
             links.append(href)
     return tuple(links)

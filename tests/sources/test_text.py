@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from urllib.parse import urljoin
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.sources.text import (
+    MAX_TEXT_CHARS,
+    collapse_whitespace,
     extract_links,
     fix_mojibake,
     html_to_text,
+    join_url,
     language_tag,
     parse_iso,
     parse_rfc822,
@@ -112,3 +117,42 @@ def test_dates_are_aware_utc() -> None:
 )
 def test_language_tag(tag: str, primary: str | None) -> None:
     assert language_tag(tag) == primary
+
+
+def _collapse_slowly(text: str) -> str:
+    """What collapse_whitespace means, written without its shortcut."""
+    text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", fix_mojibake(text))
+    return re.sub(r"\s+", " ", text).strip()[:MAX_TEXT_CHARS]
+
+
+@given(st.text(max_size=80) | st.text(alphabet=" \t\n\xa0\x85\u2028\x92ab\u00e9", max_size=40))
+def test_collapse_whitespace_shortcut_changes_nothing(text: str) -> None:
+    assert collapse_whitespace(text) == _collapse_slowly(text)
+
+
+_URL_PIECES = st.sampled_from([
+    "http://", "https://", "HTTP://", "ftp://", "//", "/", "../", "./", "a", "b.c", "-", ":",
+    "8080", "?", "#", ";", "=", "&", "[", "]", "@", " ", "\t", "\n", "%20", "\u00e9", "x", ".",
+])
+_BASES = st.sampled_from([
+    "", "https://news.example.com/feed/", "http://a.example/dir/page?q=1#f", "https://h/",
+    "ftp://files.example/x", "relative/base", "https://[::1]:8443/a;p?q",
+])
+
+
+@given(_BASES, st.lists(_URL_PIECES, max_size=12).map("".join))
+def test_join_url_agrees_with_urljoin(base: str, link: str) -> None:
+    try:
+        expected = urljoin(base, link)
+    except ValueError:
+        return  # an invalid URL: the caller handles it either way
+    assert join_url(base, link) == expected
+
+
+@pytest.mark.parametrize("link", [
+    "https://news.example.com/2026/11/story?id=4&utm_source=x#top",
+    "http://example.com", "http://example.com:8080/a/b", "https://example.com?x=1",
+])
+def test_join_url_keeps_plain_absolute_links(link: str) -> None:
+    assert join_url("https://other.example/feed", link) == link == urljoin(
+        "https://other.example/feed", link)
