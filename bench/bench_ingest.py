@@ -35,7 +35,7 @@ import feedparser  # noqa: E402
 import httpx  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from bot.analysis.sentiment import SUPPORTED_LANGUAGES, load_model  # noqa: E402
+from bot.runtime import prepare_worker_process  # noqa: E402
 from bot.services.actors import CLI  # noqa: E402
 from bot.services.ingest import do_ingest  # noqa: E402
 from bot.services.watches import do_add_watch, get_watch_by_name  # noqa: E402
@@ -201,11 +201,10 @@ def main() -> None:
             if first and second:
                 pg_urls = [first, second]
                 targets.append(("PostgreSQL", first, second))
-        # Warm the models so both sides are measured in steady state: every shipped
-        # sentiment model, not only those the warm-up texts happen to need.
+        # Both sides are measured in a process set up as Vigie's worker sets itself up:
+        # every model loaded, and what exists then frozen out of the garbage collector.
         list(run_vigie(f"sqlite:///{folder}/warm.db", server, texts, 50, 1))
-        for language in SUPPORTED_LANGUAGES:
-            load_model(language)
+        prepare_worker_process()
         print(f"{args.items} items x {args.rounds} rounds per measurement")
         for name, vigie_url, base_url in targets:
             # Rounds alternate between the two sides, so load from other processes on

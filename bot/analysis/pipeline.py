@@ -7,9 +7,23 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.analysis.intent import Intent, IntentFlag, detect_intent
-from bot.analysis.language import detect_language
+from bot.analysis.language import detect_language, load_language_model
 from bot.analysis.priority import score_priority
-from bot.analysis.sentiment import Label, SentimentClassifier, score_sentiment
+from bot.analysis.sentiment import (
+    SUPPORTED_LANGUAGES,
+    Label,
+    SentimentClassifier,
+    load_model,
+    score_sentiment,
+)
+
+
+def load_models() -> None:
+    """Load every shipped model (language, and sentiment for each language) now, so the
+    first mentions a process analyses do not wait for them."""
+    load_language_model()
+    for language in SUPPORTED_LANGUAGES:
+        load_model(language)
 
 
 @dataclass(frozen=True, slots=True)

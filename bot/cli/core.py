@@ -15,7 +15,7 @@ from bot.cli.common import open_runtime, settings_or_exit
 from bot.cli.root import main
 from bot.config import Settings
 from bot.i18n import t
-from bot.runtime import CONSOLE_TEAM_ID, Runtime, build_runtime
+from bot.runtime import CONSOLE_TEAM_ID, Runtime, build_runtime, prepare_worker_process
 from storage import migrations
 from storage.db import make_engine
 
@@ -52,6 +52,7 @@ def run() -> None:
 def _start_background_scheduler(runtime: Runtime) -> Any:
     from bot.scheduler import build_scheduler
 
+    prepare_worker_process()
     scheduler = build_scheduler(runtime, blocking=False)
     scheduler.start()
     return scheduler
@@ -60,6 +61,7 @@ def _start_background_scheduler(runtime: Runtime) -> Any:
 def _run_scheduler_until_stopped(runtime: Runtime) -> None:
     from bot.scheduler import build_scheduler
 
+    prepare_worker_process()
     scheduler = build_scheduler(runtime, blocking=True)
     signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
