@@ -204,6 +204,11 @@ _REDIRECTORS: Final = {
 _GOOGLE_HOST_RE: Final = re.compile(r"(?:[a-z0-9-]+\.)*google\.[a-z]{2,3}(?:\.[a-z]{2})?")
 _MAX_UNWRAP: Final = 4
 _HOST_RE: Final = re.compile(r"[a-z0-9_\-]+(?:\.[a-z0-9_\-]+)*|[0-9a-f:.]*:[0-9a-f:.]*")
+# Most links: http(s), a plain host (no credentials, port or brackets), no whitespace.
+# For them the groups hold what urlsplit reads (it lower-cases scheme and hostname).
+_PLAIN_URL_RE: Final = re.compile(
+    r"(https?)://([A-Za-z0-9.-]+)(/[^?#\s]*)?(?:\?([^#\s]*))?(?:#\S*)?", re.IGNORECASE
+)
 
 _YOUTUBE_ID_PATH_RE: Final = re.compile(r"/(?:shorts|embed|live|v|e)/([\w-]+)")
 _UNRESERVED_ESCAPE_RE: Final = re.compile(r"%([0-9A-Fa-f]{2})")
@@ -332,38 +337,49 @@ def _canonical(url: str) -> tuple[str, str, str] | None:
     elif current[:4].lower() == "www.":
         current = "https://" + current
     for _ in range(_MAX_UNWRAP + 1):
-        try:
-            parts = urlsplit(current)
-            hostname = parts.hostname
-            port = parts.port
-        except ValueError:
+        parts = _split(current)
+        if parts is None:
             return None
-        scheme = parts.scheme.lower()
+        scheme, hostname, port, raw_path, raw_query = parts
         if scheme not in ("http", "https") or not hostname:
             return None
         host = _normalize_host(hostname)
         if not _HOST_RE.fullmatch(host):
             return None
-        target = _unwrap(host, parts.path, parts.query)
+        target = _unwrap(host, raw_path, raw_query)
         if target is None or target == current:
             break
         current = target
     else:
         return None  # redirector loop
-    video = _youtube_id(host, parts.path, parts.query)
+    video = _youtube_id(host, raw_path, raw_query)
     if video is not None:
         return f"https://youtube.com/watch?v={quote(video, safe='')}", "youtube.com", "/watch"
     netloc = f"[{host}]" if ":" in host else host
     if port is not None and port != (443 if scheme == "https" else 80):
         netloc += f":{port}"
-    path = _normalize_path(parts.path)
+    path = _normalize_path(raw_path)
     params = sorted(
         (key, value)
-        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        for key, value in parse_qsl(raw_query, keep_blank_values=True)
         if not _is_tracking(key, host)
-    )
+    ) if raw_query else []
     query = "?" + urlencode(params, quote_via=quote) if params else ""
     return f"{scheme}://{netloc}{path}{query}", host, path
+
+
+def _split(url: str) -> tuple[str, str | None, int | None, str, str] | None:
+    """(scheme, hostname, port, path, query) as urlsplit reads them, or ``None`` when
+    it cannot; plain links are read by one regex instead."""
+    plain = _PLAIN_URL_RE.fullmatch(url)
+    if plain is not None:
+        scheme, host, path, query = plain.groups()
+        return scheme.lower(), host.lower(), None, path or "", query or ""
+    try:
+        parts = urlsplit(url)
+        return parts.scheme.lower(), parts.hostname, parts.port, parts.path, parts.query
+    except ValueError:
+        return None
 
 
 def story_key(url: str) -> str | None:

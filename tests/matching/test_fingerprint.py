@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.matching.fingerprint import (
     FINGERPRINT_MAX_TOKENS,
+    _split,
     canonical_url,
     content_fingerprint,
     fingerprint_text,
@@ -294,3 +298,23 @@ def test_social_post_without_external_link_has_no_story() -> None:
 def test_no_own_url() -> None:
     assert story_key_for(["not a url", ARTICLE], None) == ARTICLE_KEY
     assert story_key_for([], None) is None
+
+
+_URL_PIECES = st.sampled_from([
+    "http://", "https://", "HTTPS://", "www.", "//", "/", "..", ".", "a", "B", "google.com",
+    "youtu.be", ":", "443", "8080", "@", "user:pw@", "?", "#", "&", "=", "utm_source", "v",
+    "%41", "%", " ", "\t", "\n", "\u00e9", "[", "]", "::1", "m.", "-", "_", "\x01", ";",
+])
+
+
+@given(st.sampled_from(["http://", "https://", "HTTP://", "", "//"]),
+       st.lists(_URL_PIECES, max_size=12).map("".join))
+def test_plain_urls_are_split_as_urlsplit_splits_them(scheme: str, rest: str) -> None:
+    url = scheme + rest
+    try:
+        parts = urlsplit(url)
+        expected = (parts.scheme.lower(), parts.hostname, parts.port, parts.path, parts.query)
+    except ValueError:
+        assert _split(url) is None
+        return
+    assert _split(url) == expected
