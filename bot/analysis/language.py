@@ -46,7 +46,9 @@ _CACHE_LIMIT = 50_000
 # ambiguous texts ("no", "ok", "top") the way a person would.
 PRIOR_NATS = {"en": 6.0, "fr": 4.0, "es": 3.5, "de": 3.0, "pt": 3.0, "it": 2.5, "nl": 1.5}
 
-_STRIP_RE = re.compile(r"(?:https?://|www\.)\S+|[@#]\w+|&\w+;", re.IGNORECASE)
+# The lookahead holds the first character of every branch: positions that cannot start
+# a match are skipped without trying the branches one by one.
+_STRIP_RE = re.compile(r"(?=[hw@#&])(?:(?:https?://|www\.)\S+|[@#]\w+|&\w+;)", re.IGNORECASE)
 _LETTERS_RE = re.compile(r"[^\W\d_]+")
 _KANA_RE = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff]")
 _HANGUL_RE = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
@@ -205,8 +207,9 @@ def detect_language(text: str, hint: str | None = None) -> str | None:
         return hint
     if hint in model.languages:
         costs[model.languages.index(hint)] -= HINT_NATS
-    ranked = sorted(range(len(costs)), key=costs.__getitem__)
-    best = model.languages[ranked[0]]
-    if hint and hint not in model.languages and costs[ranked[1]] - costs[ranked[0]] < HINT_NATS:
-        return hint
-    return best
+    first = min(range(len(costs)), key=costs.__getitem__)
+    if hint and hint not in model.languages:
+        ranked = sorted(range(len(costs)), key=costs.__getitem__)
+        if costs[ranked[1]] - costs[ranked[0]] < HINT_NATS:
+            return hint
+    return model.languages[first]

@@ -48,8 +48,11 @@ class SentimentClassifier(Protocol):
 
 def sentiment_from_probabilities(negative: float, neutral: float, positive: float) -> Sentiment:
     """Label = likeliest class; score = P(positive) - P(negative)."""
-    probs = (negative, neutral, positive)
-    label = CLASSES[max(range(3), key=probs.__getitem__)]
+    # The first of equal maxima wins, as max() over the classes in order would pick it.
+    if negative >= neutral:
+        label = "negative" if negative >= positive else "positive"
+    else:
+        label = "neutral" if neutral >= positive else "positive"
     score = max(-1.0, min(1.0, positive - negative))
     return Sentiment(score=round(score, 4), label=label)  # type: ignore[arg-type]
 

@@ -153,17 +153,23 @@ def _mark_class() -> str:
 
 
 @cache
-def _token_res() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """The tokenizer patterns (full, plain words), built on first use (~15 ms)."""
+def _token_res() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """The tokenizer patterns (full, full without groups, plain words), built on first
+    use (~15 ms)."""
     wc = rf"\w{_mark_class()}"
     # Every branch starts by consuming a character (the lookbehinds come after), which
     # lets ``re`` skip spaces and punctuation quickly.
-    full = re.compile(
-        rf"#(?<![{wc}]#)([{wc}]+)"  # 1: hashtag body
-        rf"|@(?<![{wc}]@)([{wc}]+(?:[.@\-][{wc}]+)*)"  # 2: handle body
-        rf"|([{wc}]+)(\+\+?(?![{wc}+])|#(?![{wc}]))?"  # 3: word, 4: c++ / c# suffix
-    )
-    return full, re.compile(f"[{wc}]+")
+
+    def branches(group: str) -> str:
+        return (
+            rf"#(?<![{wc}]#){group}[{wc}]+)"  # 1: hashtag body
+            rf"|@(?<![{wc}]@){group}[{wc}]+(?:[.@\-][{wc}]+)*)"  # 2: handle body
+            rf"|{group}[{wc}]+){group}\+\+?(?![{wc}+])|#(?![{wc}]))?"  # 3: word, 4: suffix
+        )
+
+    # The same matches without groups, read whole: "#tag", "@handle", "c++" as they are.
+    full, whole = branches("("), branches("(?:")
+    return re.compile(full), re.compile(whole), re.compile(f"[{wc}]+")
 
 
 # Text without these characters needs only the plain-word pattern (most mentions).
@@ -182,9 +188,12 @@ def tokenize_folded(folded: str) -> list[str]:
     Hashtags keep their ``#`` and handles their ``@``; everything else is a plain word.
     Use ``tokenize`` unless the text is known to be folded already.
     """
-    full, plain = _token_res()
+    full, whole, plain = _token_res()
     if not _NEEDS_FULL_RE.search(folded):
         return plain.findall(folded)
+    # Without underscores to trim or CJK to split, every match is a token as it stands.
+    if "_" not in folded and (folded.isascii() or not _CJK_RE.search(folded)):
+        return whole.findall(folded)
     tokens: list[str] = []
     append = tokens.append
     for tag, handle, word, suffix in full.findall(folded):

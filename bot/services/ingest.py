@@ -132,13 +132,16 @@ def match_and_analyze(
     if any(f.name == "lang" for f in query.fields()):
         languages = [detect_language(i.text, i.lang_hint) for i in inputs]
     kept: list[int] = []
-    for n, item in enumerate(unique):
-        if query.matches(MatchInput(
-                text=item.text, title=item.title, author_handle=item.author.handle,
-                language=languages[n] if languages else None, network=item.network)):
-            kept.append(n)
-        else:
-            report.filtered += 1
+    if query.is_empty:  # keeps everything: no match input to build per mention
+        kept = list(range(len(unique)))
+    else:
+        for n, item in enumerate(unique):
+            if query.matches(MatchInput(
+                    text=item.text, title=item.title, author_handle=item.author.handle,
+                    language=languages[n] if languages else None, network=item.network)):
+                kept.append(n)
+            else:
+                report.filtered += 1
     analyses = analyze_many(
         [inputs[n] for n in kept], now=now, watch_weight=watch.weight,
         languages=[languages[n] for n in kept] if languages else None)

@@ -24,15 +24,22 @@ class SeenIds:
         """Load digests from a cursor (invalid values are ignored)."""
         self._digests = [d for d in digests if isinstance(d, str)]
         self._set = set(self._digests)
+        self._memo: dict[str, str] = {}  # ids asked about, then stored: digest them once
+
+    def _digest(self, external_id: str) -> str:
+        digest = self._memo.get(external_id)
+        if digest is None:
+            digest = self._memo[external_id] = id_digest(external_id)
+        return digest
 
     def __contains__(self, external_id: str) -> bool:
         """Whether ``external_id`` was seen."""
-        return id_digest(external_id) in self._set
+        return self._digest(external_id) in self._set
 
     def updated(self, current_ids: Iterable[str], keep: int) -> list[str]:
         """Digests to store: ``current_ids`` first, then older ones, ``keep`` at most
         (never fewer than the current ids, so an id still served is never forgotten)."""
-        fresh = list(dict.fromkeys(id_digest(i) for i in current_ids))
+        fresh = list(dict.fromkeys(map(self._digest, current_ids)))
         limit = max(keep, len(fresh))
         current = set(fresh)
         merged = fresh + [d for d in self._digests if d not in current]

@@ -10,7 +10,7 @@ import textwrap
 _CHILD = textwrap.dedent("""
     import gc
     from bot.analysis import language, sentiment
-    from bot.runtime import prepare_worker_process
+    from bot.runtime import YOUNG_GC_THRESHOLD, prepare_worker_process
 
     assert language._model is None and not sentiment._models
     prepare_worker_process()
@@ -18,6 +18,7 @@ _CHILD = textwrap.dedent("""
     assert sorted(sentiment._models) == sorted(sentiment.SUPPORTED_LANGUAGES)
     frozen = gc.get_freeze_count()
     assert frozen > 10_000, frozen
+    assert gc.get_threshold()[0] == YOUNG_GC_THRESHOLD
     # What the work allocates afterwards is still collected.
     class Node:
         pass
