@@ -131,8 +131,10 @@ class LinearSentimentModel:
         """Unnormalized class scores (negative, neutral, positive)."""
         feats = extract(text, self.lang, self.scorer, self.config)
         out = list(self.intercept)
-        # Word features are binary: each distinct word counts once.
-        words = sum(filter(None, map(self.words.packed.get, set(feats.words))))
+        # Word features are binary: each distinct known word counts once (the C-level
+        # intersection keeps only those, with no set of every word built first).
+        packed = self.words.packed
+        words = sum(map(packed.__getitem__, packed.keys() & feats.words))
         # Most tokens are cached: look them all up at C speed, compute only the misses.
         per_token = list(map(self._char_cache.get, feats.tokens))
         if None in per_token:
