@@ -125,8 +125,10 @@ RULES: dict[str, str] = {
 }
 
 # Everything but letters, digits and the apostrophe becomes a space, then str.split().
-_SEPARATORS = str.maketrans(
-    {chr(c): " " for c in range(128) if not (chr(c).isalnum() or chr(c) in "'#")}
+# Every ASCII character but letters, digits, "'" and "#" separates words. A bytes table:
+# the text is ASCII by then, and bytes.translate is twice as fast as str.translate.
+_SEPARATORS = bytes(
+    c if c >= 128 or chr(c).isalnum() or chr(c) in "'#" else ord(" ") for c in range(256)
 )
 # French elided articles are dropped ("l'appli" -> "appli"); "n'" becomes "ne".
 _ELISION_RE = re.compile(r"\b(?:[ldjmstc]|qu|jusqu|lorsqu|puisqu)'|\b(n)'", re.ASCII)
@@ -245,8 +247,12 @@ def _words(text: str) -> list[str]:
         folded = folded.replace("’", "'").encode("ascii", "ignore").decode("ascii")
     if "'" in folded:
         folded = _ELISION_RE.sub(lambda m: "ne " if m.group(1) else "", folded)
-        return [w.strip("'") for w in folded.translate(_SEPARATORS).split() if w != "'"]
-    return folded.translate(_SEPARATORS).split()
+        return [w.strip("'") for w in _separated(folded).split() if w != "'"]
+    return _separated(folded).split()
+
+
+def _separated(ascii_text: str) -> str:
+    return ascii_text.encode("ascii").translate(_SEPARATORS).decode("ascii")
 
 
 def _negated(words: list[str], i: int) -> bool:
@@ -266,10 +272,11 @@ def detect_intent(text: str) -> IntentResult:
     found: dict[str, list[str]] = {}
     by_word = _TABLE.by_word
     by_stem = _TABLE.by_stem
+    hashtags = "#" in without_urls
     for i, word in enumerate(words):
         # A hashtag glues words: "#ResilienceDuVivant" must not pass for "resili*".
         slack = 100
-        if word.startswith("#"):
+        if hashtags and word.startswith("#"):
             word = words[i] = word.lstrip("#")
             slack = _HASHTAG_STEM_SLACK
         phrases = by_word.get(word)

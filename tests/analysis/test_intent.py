@@ -76,3 +76,9 @@ def test_urls_do_not_raise_flags() -> None:
 
 def test_every_rule_flag_has_a_rank() -> None:
     assert set(RULES) == set(FLAG_ORDER)
+
+
+def test_quotes_that_strip_to_nothing_next_to_a_hashtag() -> None:
+    # "''" becomes an empty word once its quotes are stripped.
+    result = detect_intent("'' this is broken #refund ''")
+    assert result.intent == "complaint"
