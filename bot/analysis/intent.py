@@ -272,11 +272,11 @@ def detect_intent(text: str) -> IntentResult:
     found: dict[str, list[str]] = {}
     by_word = _TABLE.by_word
     by_stem = _TABLE.by_stem
-    hashtags = "#" in without_urls
+    has_hashtag = "#" in without_urls
     for i, word in enumerate(words):
         # A hashtag glues words: "#ResilienceDuVivant" must not pass for "resili*".
         slack = 100
-        if hashtags and word.startswith("#"):
+        if has_hashtag and word.startswith("#"):
             word = words[i] = word.lstrip("#")
             slack = _HASHTAG_STEM_SLACK
         phrases = by_word.get(word)
