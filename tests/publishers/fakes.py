@@ -61,9 +61,13 @@ class Failure:
         self.drop = drop
         self.after_write = after_write
         """When True the write happens, then the answer is lost (the crash window)."""
+        self.answered = 0
+        """Requests given this answer. Counted in the handler: the server's own log is
+        written after the handler returns, which a dropped connection's client can beat."""
 
     def respond(self, request: Request) -> Response:
         """The canned answer."""
+        self.answered += 1
         if self.drop:
             return drop_connection(request)
         return json_response(self.body, self.status, self.headers)
