@@ -12,6 +12,7 @@ from pytest_httpserver import HTTPServer
 
 from bot.sources import bluesky
 from bot.sources.http import HttpClient, HttpLimits
+from tests.publishers.fakes import wait_until_dropped_are_logged
 
 NOW = 1_746_093_600.0
 """2025-05-01T10:00:00Z: the clock of the HTTP client (rate-limit resets are read against it)."""
@@ -26,6 +27,14 @@ def make_httpserver() -> Iterator[HTTPServer]:
     server.clear()
     if server.is_running():
         server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _dropped_requests_logged(httpserver: HTTPServer) -> Iterator[None]:
+    """A test that dropped a connection ends once the server has logged that request, so
+    the entry cannot land in the next test's log."""
+    yield
+    wait_until_dropped_are_logged(httpserver)
 
 
 @pytest.fixture(scope="session")

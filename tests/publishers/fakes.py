@@ -14,6 +14,7 @@ import html
 import json
 import re
 import socket
+import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -36,8 +37,26 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     )
 
 
+DROPPED: list[Request] = []
+"""Requests whose connection a fake dropped. The server logs a request only after its
+handler returns, and the client of a dropped connection (then the next test, sharing the
+server) can get there first."""
+
+
+def wait_until_dropped_are_logged(server: HTTPServer, timeout: float = 5.0) -> None:
+    """Wait until the server's log holds every dropped request, then forget them."""
+    deadline = time.monotonic() + timeout
+    while DROPPED and time.monotonic() < deadline:
+        logged = {id(request) for request, _ in server.log}
+        if all(id(request) in logged for request in DROPPED):
+            break
+        time.sleep(0.005)
+    DROPPED.clear()
+
+
 def drop_connection(request: Request) -> Response:
     """Close the client's connection without answering (the write may have happened)."""
+    DROPPED.append(request)
     sock = request.environ["werkzeug.socket"]
     sock.shutdown(socket.SHUT_RDWR)
     return Response(status=500)  # never reaches the client
