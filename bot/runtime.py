@@ -159,7 +159,8 @@ def build_runtime(
 
 
 def prepare_worker_process() -> None:
-    """Make a process that runs the scheduler ready for steady work.
+    """Make a process that runs the scheduler (``vigie worker``, or ``vigie run`` with its
+    listener) ready for steady work.
 
     The analysis models load now rather than at the first poll. Then everything the
     process holds at this point (imported modules, models, settings: ~100,000 objects

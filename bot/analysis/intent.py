@@ -252,6 +252,7 @@ def _words(text: str) -> list[str]:
 
 
 def _separated(ascii_text: str) -> str:
+    """``ascii_text`` with every separator replaced by a space (ASCII text only)."""
     return ascii_text.encode("ascii").translate(_SEPARATORS).decode("ascii")
 
 

@@ -206,6 +206,8 @@ _MAX_UNWRAP: Final = 4
 _HOST_RE: Final = re.compile(r"[a-z0-9_\-]+(?:\.[a-z0-9_\-]+)*|[0-9a-f:.]*:[0-9a-f:.]*")
 # Most links: http(s), a plain host (no credentials, port or brackets), no whitespace.
 # For them the groups hold what urlsplit reads (it lower-cases scheme and hostname).
+# IGNORECASE also lets four non-ASCII letters into the host class (the Kelvin sign, long
+# s, dotted and dotless i); urlsplit reads those hosts the same way.
 _PLAIN_URL_RE: Final = re.compile(
     r"(https?)://([A-Za-z0-9.-]+)(/[^?#\s]*)?(?:\?([^#\s]*))?(?:#\S*)?", re.IGNORECASE
 )

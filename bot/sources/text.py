@@ -24,9 +24,10 @@ _ATTR = re.compile(r"""([a-zA-Z_:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))"""
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _C1 = re.compile("[\x80-\x9f]")
 _GOOGLE_HOST = re.compile(r"^(?:www\.)?google\.[a-z.]{2,6}$")
-# Absolute links that urljoin returns unchanged whatever the base: lower-case http(s),
-# an ASCII host, no path parameters (";"), no empty "?" or "#" (urlunparse would drop
-# them) and no tab or newline (urlsplit would remove them).
+# Absolute links that urljoin returns unchanged, whatever a well-formed base: lower-case
+# http(s), an ASCII host, no path parameters (";"), no empty "?" or "#" (urlunparse would
+# drop them) and no tab or newline (urlsplit would remove them). urljoin would raise on a
+# malformed base even then; join_url does not look at the base for these links.
 _PLAIN_ABSOLUTE_URL = re.compile(
     r"https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[^\s?#;]*)?(?:\?[^\s#]+)?(?:#\S+)?"
 )
@@ -71,7 +72,8 @@ def html_to_text(markup: str | None) -> str:
 
 def join_url(base: str, link: str) -> str:
     """``urljoin(base, link)``, without parsing either when ``link`` is a plain absolute
-    URL (most feed links), which urljoin would return as it is."""
+    URL (most feed links), which urljoin would return as it is. Unlike urljoin, a
+    malformed base (``http://[bad/``) then raises nothing: it is not needed."""
     if _PLAIN_ABSOLUTE_URL.fullmatch(link):
         return link
     return urljoin(base, link)
