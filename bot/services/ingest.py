@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from bot.analysis.language import detect_language
 from bot.analysis.pipeline import Analysis, AnalysisInput, analyze_many
 from bot.matching.fingerprint import content_fingerprint, story_key_for
-from bot.matching.query import MatchInput, QueryError, parse_query
+from bot.matching.query import MatchInput, Query, QueryError, parse_query
 from bot.services.outbox import KIND_CARD, KIND_UPDATE_CARD, do_enqueue
 from bot.sources.base import FetchedMention
 from bot.sources.text import to_utc
@@ -62,6 +62,17 @@ class IngestReport:
                      "alerts", "joined_stories"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.stored_ids.extend(other.stored_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class Matched:
+    """A fetched mention that matched its watch, with its dedupe keys (not analysed yet)."""
+
+    fetched: FetchedMention
+    fingerprint: str | None
+    story_key: str | None
+    language: str | None = None
+    """Set when the watch's query needed the language to match (``lang:``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +117,14 @@ def _analysis_input(item: FetchedMention) -> AnalysisInput:
     )
 
 
-def match_and_analyze(
-    watch: Watch, fetched: Sequence[FetchedMention], *, now: datetime, report: IngestReport
-) -> list[Candidate]:
-    """Keep the mentions matching the watch's query (first of each id) and analyse them."""
+def _needs_language(query: Query) -> bool:
+    return any(f.name == "lang" for f in query.fields())
+
+
+def match_batch(
+    watch: Watch, fetched: Sequence[FetchedMention], *, report: IngestReport
+) -> list[Matched]:
+    """Keep the mentions matching the watch's query (first of each id), with their keys."""
     try:
         query = parse_query(watch.query or "")
     except QueryError:
@@ -126,11 +141,10 @@ def match_and_analyze(
             continue
         seen.add(key)
         unique.append(item)
-    inputs = [_analysis_input(item) for item in unique]
     # Analysis costs more than matching: only a lang: filter needs the language first.
-    languages: list[str | None] | None = None
-    if any(f.name == "lang" for f in query.fields()):
-        languages = [detect_language(i.text, i.lang_hint) for i in inputs]
+    languages: list[str | None] = [None] * len(unique)
+    if _needs_language(query):
+        languages = [detect_language(i.text, i.lang_hint) for i in map(_analysis_input, unique)]
     kept: list[int] = []
     if query.is_empty:  # keeps everything: no match input to build per mention
         kept = list(range(len(unique)))
@@ -138,22 +152,37 @@ def match_and_analyze(
         for n, item in enumerate(unique):
             if query.matches(MatchInput(
                     text=item.text, title=item.title, author_handle=item.author.handle,
-                    language=languages[n] if languages else None, network=item.network)):
+                    language=languages[n], network=item.network)):
                 kept.append(n)
             else:
                 report.filtered += 1
-    analyses = analyze_many(
-        [inputs[n] for n in kept], now=now, watch_weight=watch.weight,
-        languages=[languages[n] for n in kept] if languages else None)
-    matched = [unique[n] for n in kept]
-    fingerprints = [content_fingerprint(item.text) for item in matched]
-    story_keys = [story_key_for(list(item.links), item.url) for item in matched]
-    return [Candidate(*fields) for fields in zip(
-        matched, analyses, fingerprints, story_keys, strict=True)]
+    return [Matched(unique[n], content_fingerprint(unique[n].text),
+                    story_key_for(list(unique[n].links), unique[n].url), languages[n])
+            for n in kept]
 
 
-def _drop_known(session: Session, workspace_id: int, candidates: list[Candidate],
-                report: IngestReport) -> list[Candidate]:
+def analyse_matched(watch: Watch, matched: Sequence[Matched], *, now: datetime
+                    ) -> list[Candidate]:
+    """Analyse the matched mentions in the context of their watch."""
+    languages: list[str | None] | None = None
+    if matched and _needs_language(parse_query(watch.query or "")):
+        languages = [m.language for m in matched]
+    analyses = analyze_many([_analysis_input(m.fetched) for m in matched], now=now,
+                            watch_weight=watch.weight, languages=languages)
+    return [Candidate(m.fetched, analysis, m.fingerprint, m.story_key)
+            for m, analysis in zip(matched, analyses, strict=True)]
+
+
+def match_and_analyze(
+    watch: Watch, fetched: Sequence[FetchedMention], *, now: datetime, report: IngestReport
+) -> list[Candidate]:
+    """Keep the mentions matching the watch's query (first of each id) and analyse them
+    (what a source test or a dry run shows, before any dedupe against stored mentions)."""
+    return analyse_matched(watch, match_batch(watch, fetched, report=report), now=now)
+
+
+def _drop_known(session: Session, workspace_id: int, candidates: list[Matched],
+                report: IngestReport) -> list[Matched]:
     known: set[tuple[str, str]] = set()
     for network, external_ids in _by_network(
             (c.fetched.network, c.fetched.external_id) for c in candidates).items():
@@ -167,7 +196,7 @@ def _drop_known(session: Session, workspace_id: int, candidates: list[Candidate]
         known_prints.update(fp for fp in session.scalars(select(Mention.fingerprint).where(
             Mention.workspace_id == workspace_id,
             _one_of(session, Mention.fingerprint, fingerprints))) if fp)
-    kept: list[Candidate] = []
+    kept: list[Matched] = []
     for candidate in candidates:
         if (candidate.fetched.network, candidate.fetched.external_id) in known:
             report.duplicates += 1
@@ -358,10 +387,12 @@ def do_ingest(
     """Store the batch's new mentions for ``watch`` and queue the alerts they need."""
     report = IngestReport(received=len(fetched))
     workspace_id = watch.workspace_id
-    candidates = match_and_analyze(watch, fetched, now=now, report=report)
-    candidates = _drop_known(session, workspace_id, candidates, report)
-    if not candidates:
+    # Mentions already stored are dropped before the analysis, the costliest step.
+    matched = _drop_known(session, workspace_id, match_batch(watch, fetched, report=report),
+                          report)
+    if not matched:
         return report
+    candidates = analyse_matched(watch, matched, now=now)
     author_ids = _upsert_authors(session, workspace_id, candidates, now)
     rows = [_row(workspace_id, watch, source_id, c, author_ids.get(
         (c.fetched.network, c.fetched.author.handle[:200])), now) for c in candidates]
