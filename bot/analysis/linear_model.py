@@ -59,10 +59,13 @@ def _pack(values: Sequence[float]) -> int:
 
 def unpack_sums(total: int) -> tuple[float, float, float, float]:
     """Decode a sum of packed features: (w_neg, w_neu, w_pos, squared idf) sums."""
-    count = total >> _COUNT_SHIFT
-    base = count * _OFFSET
-    lanes = [(((total >> (_LANE * j)) & _LANE_MASK) - base) / _FIXED for j in range(4)]
-    return lanes[0], lanes[1], lanes[2], lanes[3]
+    base = (total >> _COUNT_SHIFT) * _OFFSET
+    return (
+        ((total & _LANE_MASK) - base) / _FIXED,
+        (((total >> _LANE) & _LANE_MASK) - base) / _FIXED,
+        (((total >> (2 * _LANE)) & _LANE_MASK) - base) / _FIXED,
+        (((total >> (3 * _LANE)) & _LANE_MASK) - base) / _FIXED,
+    )
 
 
 @dataclass(slots=True)
