@@ -126,9 +126,12 @@ class Settings(BaseSettings):
     @classmethod
     def _check_app_token(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().startswith("xapp-"):
+            pasted = value.get_secret_value()[:5]
+            hint = ("; this one starts with xoxb-: that is the bot token, it goes in "
+                    "SLACK_BOT_TOKEN" if pasted == "xoxb-" else "")
             raise ValueError(
                 "must be an app-level token starting with xapp- (Basic Information page, "
-                "scope connections:write)"
+                f"App-Level Tokens, scope connections:write){hint}"
             )
         return value
 

@@ -78,7 +78,7 @@ def _slack_checks(settings: Settings) -> list[Check]:
                             f"cannot reach {settings.slack_api_url} ({type(err).__name__}): "
                             "check the network or SLACK_API_URL")
     if settings.slack_app_token is not None:
-        mode = Check("slack mode", OK, "Socket Mode (SLACK_APP_TOKEN set)")
+        mode = _app_token_check(settings)
     elif settings.slack_signing_secret is not None:
         mode = Check("slack mode", OK, "HTTP mode: point the app's Request URLs at "
                      "https://YOUR-HOST/slack/events")
@@ -86,6 +86,49 @@ def _slack_checks(settings: Settings) -> list[Check]:
         mode = Check("slack mode", FAIL, "set SLACK_APP_TOKEN (Socket Mode, xapp-...) or "
                      "SLACK_SIGNING_SECRET (HTTP mode)")
     return [token_check, mode]
+
+
+_XAPP_STEPS = ("generate an app-level token at Basic Information > App-Level Tokens with "
+               "the scope connections:write, and put the xapp-... token in SLACK_APP_TOKEN")
+
+
+def app_token_fix(error: str, needed: str | None = None, provided: str | None = None) -> str:
+    """What to do when Slack refuses SLACK_APP_TOKEN with ``error`` (apps.connections.open)."""
+    if error in {"invalid_auth", "not_authed", "token_revoked", "account_inactive",
+                 "token_expired"}:
+        return f"Slack refused SLACK_APP_TOKEN ({error}): {_XAPP_STEPS}"
+    if error == "not_allowed_token_type":
+        return (f"SLACK_APP_TOKEN is not an app-level token ({error}); the bot token goes in "
+                f"SLACK_BOT_TOKEN: {_XAPP_STEPS}")
+    if error == "missing_scope":
+        return (f"SLACK_APP_TOKEN lacks the scope {needed or 'connections:write'} "
+                f"(it has: {provided or 'none'}): {_XAPP_STEPS}")
+    return f"apps.connections.open failed ({error}): check SLACK_APP_TOKEN; {_XAPP_STEPS}"
+
+
+def _app_token_check(settings: Settings) -> Check:
+    """Socket Mode: ask Slack for a connection URL with the app token (never connected to)."""
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    from bot.slack.client import build_web_client
+
+    assert settings.slack_app_token is not None
+    client = build_web_client(settings)
+    try:
+        response = client.apps_connections_open(
+            app_token=settings.slack_app_token.get_secret_value())
+    except SlackApiError as err:
+        answer = err.response
+        return Check("slack mode", FAIL, app_token_fix(
+            str(answer.get("error")), answer.get("needed"), answer.get("provided")))
+    except (SlackClientError, OSError) as err:
+        return Check("slack mode", FAIL, f"cannot reach {settings.slack_api_url} "
+                     f"({type(err).__name__}): check the network or SLACK_API_URL")
+    if not str(response.get("url") or "").startswith(("wss://", "ws://")):
+        return Check("slack mode", FAIL, "apps.connections.open answered without a websocket "
+                     "URL: check that Socket Mode is on in the app settings and SLACK_API_URL")
+    return Check("slack mode", OK, "Socket Mode: SLACK_APP_TOKEN accepted by "
+                 "apps.connections.open (connections:write)")
 
 
 def _llm_check(settings: Settings) -> Check:
