@@ -70,19 +70,47 @@ def _run_scheduler_until_stopped(runtime: Runtime) -> None:
 
 
 def _run_socket_mode(runtime: Runtime) -> None:
+    import threading
+
     from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    from bot.doctor import app_token_fix
 
     settings = runtime.settings
     assert settings.slack_app_token is not None
     app = _build_app_or_exit(runtime)
-    scheduler = _start_background_scheduler(runtime)
-    click.echo("Vigie is connected to Slack in Socket Mode. Ctrl-C to stop.")
+    handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
+    stopped = threading.Event()
+    # Process managers and `docker stop` send SIGTERM: stop as on Ctrl-C (close the socket,
+    # stop the scheduler) instead of dying mid-job.
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    scheduler = None
     try:
-        SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
+        try:
+            handler.connect()  # apps.connections.open with the app token, then the socket
+        except SlackApiError as err:
+            answer = err.response
+            click.echo(app_token_fix(str(answer.get("error")), answer.get("needed"),
+                                     answer.get("provided")), err=True)
+            raise SystemExit(2) from None
+        except (SlackClientError, OSError) as err:
+            click.echo(f"Cannot reach {settings.slack_api_url} to open the Socket Mode "
+                       f"connection ({type(err).__name__}): check the network or "
+                       "SLACK_API_URL", err=True)
+            raise SystemExit(2) from None
+        scheduler = _start_background_scheduler(runtime)
+        click.echo("Vigie is connected to Slack in Socket Mode. Ctrl-C to stop.")
+        # A timed wait keeps the main thread able to take Ctrl-C.
+        while not stopped.wait(1.0):
+            pass
     except KeyboardInterrupt:
         pass
     finally:
-        scheduler.shutdown(wait=False)
+        handler.close()
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+    click.echo("Vigie stopped.")
 
 
 def _build_app_or_exit(runtime: Runtime) -> Any:
