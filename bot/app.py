@@ -64,8 +64,15 @@ def _listener_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="vigie-listener")
 
 
+def _quiet_bolt_request_logs() -> None:
+    # Bolt logs a refused request's whole body at INFO; bot.web refuses those first, and a
+    # body must never reach the logs whole (size, personal data).
+    logging.getLogger("slack_bolt.RequestVerification").setLevel(logging.WARNING)
+
+
 def register_listeners(app: App, runtime: Runtime) -> None:
     """Attach every surface's listeners and the error handler."""
+    _quiet_bolt_request_logs()
     from handlers import actions, commands, home, views
 
     commands.register(app, runtime)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import uuid
@@ -32,14 +33,55 @@ def _header(environ: dict[str, Any], name: str) -> str | None:
     return str(value) if value is not None else None
 
 
-def _read_body(environ: dict[str, Any], limit: int) -> bytes | None:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return None
-    if length < 0 or length > limit:
-        return None
-    return bytes(environ["wsgi.input"].read(length)) if length else b""
+SLACK_MAX_BODY_BYTES = 1024 * 1024
+"""Slack's requests are a few KB (a block_actions payload carrying a full message stays far
+below 1 MB); anything larger is refused before it is parsed or logged."""
+
+_READ_CHUNK = 64 * 1024
+
+
+class BodyRefused(Exception):
+    """The request body cannot be accepted; ``status`` is the HTTP answer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def read_capped_body(environ: dict[str, Any], limit: int) -> bytes:
+    """The request body, never more than ``limit`` bytes read.
+
+    A declared Content-Length over the limit is refused before one byte is read; a body
+    without one (chunked) is read up to the limit and refused past it. Raises BodyRefused.
+    """
+    declared = str(environ.get("CONTENT_LENGTH") or "").strip()
+    stream = environ.get("wsgi.input")
+    if declared:
+        if not declared.isdigit():
+            raise BodyRefused(400, "Content-Length is not a number")
+        length = int(declared)
+        if length > limit:
+            raise BodyRefused(413, f"body larger than {limit // 1024} KB")
+        return bytes(stream.read(length)) if length and stream is not None else b""
+    chunked = "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower()
+    if stream is None or not (chunked or environ.get("wsgi.input_terminated")):
+        return b""
+    body = bytearray()
+    while len(body) <= limit:
+        chunk = stream.read(min(_READ_CHUNK, limit + 1 - len(body)))
+        if not chunk:
+            return bytes(body)
+        body.extend(chunk)
+    raise BodyRefused(413, f"body larger than {limit // 1024} KB")
+
+
+def _with_body(environ: dict[str, Any], body: bytes) -> dict[str, Any]:
+    """The environ of a request whose body was already read (and capped)."""
+    replaced = dict(environ)
+    replaced["wsgi.input"] = io.BytesIO(body)
+    replaced["CONTENT_LENGTH"] = str(len(body))
+    replaced.pop("HTTP_TRANSFER_ENCODING", None)
+    return replaced
 
 
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
@@ -56,8 +98,11 @@ def _json(start_response: StartResponse, status: str, body: dict[str, Any]) -> l
 def build_wsgi_app(runtime: Runtime, bolt_app: App | None) -> WSGIApp:
     """A WSGI callable serving ``/slack/events`` (when Slack is configured),
     ``/ingest/<source-id>`` (signed webhooks), ``/healthz`` and ``/readyz``."""
-    slack_handler = (VigieSlackRequestHandler(bolt_app, path=SLACK_EVENTS_PATH)
-                     if bolt_app else None)
+    secret = runtime.settings.slack_signing_secret
+    slack_handler = (VigieSlackRequestHandler(
+        bolt_app, path=SLACK_EVENTS_PATH,
+        signing_secret=secret.get_secret_value() if secret is not None else None)
+        if bolt_app else None)
     flow = bolt_app.oauth_flow if bolt_app is not None else None
     oauth_paths = {flow.install_path, flow.redirect_uri_path} if flow is not None else set()
 
@@ -88,10 +133,11 @@ def build_wsgi_app(runtime: Runtime, bolt_app: App | None) -> WSGIApp:
         if ingest:
             if method != "POST":
                 return _json(start_response, "405 Method Not Allowed", {"error": "POST only"})
-            body = _read_body(environ, MAX_BODY_BYTES)
-            if body is None:
-                return _json(start_response, "413 Content Too Large",
-                             {"error": f"body larger than {MAX_BODY_BYTES // 1024} KB"})
+            try:
+                body = read_capped_body(environ, MAX_BODY_BYTES)
+            except BodyRefused as refused:
+                return _json(start_response, f"{refused.status} {_REASONS[refused.status]}",
+                             {"error": str(refused)})
             result = do_ingest_webhook(
                 runtime.sessions, int(ingest.group(1)), body,
                 signature=_header(environ, SIGNATURE_HEADER),
@@ -99,11 +145,16 @@ def build_wsgi_app(runtime: Runtime, bolt_app: App | None) -> WSGIApp:
             return _json(start_response, f"{result.status} {_REASONS[result.status]}",
                          result.body)
         if slack_handler is not None and path in oauth_paths and method == "GET":
-            return slack_handler(environ, start_response)
+            return slack_handler(_with_body(environ, b""), start_response)
         if path == SLACK_EVENTS_PATH and slack_handler is not None:
             if method != "POST":
                 return _json(start_response, "405 Method Not Allowed", {"error": "POST only"})
-            return slack_handler(environ, start_response)
+            try:
+                body = read_capped_body(environ, SLACK_MAX_BODY_BYTES)
+            except BodyRefused as refused:
+                return _json(start_response, f"{refused.status} {_REASONS[refused.status]}",
+                             {"error": str(refused)})
+            return slack_handler(_with_body(environ, body), start_response)
         return _json(start_response, "404 Not Found", {"error": "not found"})
 
     return application

@@ -1,20 +1,35 @@
-"""Bolt's WSGI adapter, with one fix: slash commands whose text contains "payload".
+"""Bolt's WSGI adapter, hardened, with one fix for slash commands containing "payload".
 
-slack_bolt 1.30 parses any form body containing the word "payload" as an interactivity
-payload; a slash command like `/cm mentions payload` then has an empty body and is
-dropped. We re-parse such bodies as the plain form they are (the signature is still
-checked by Bolt on the untouched raw body).
+* The signature is checked on the raw body *before* Bolt parses it: an unsigned request is
+  refused (401) without being parsed or logged, and a signed but malformed body (bad
+  ``payload=`` JSON, nesting too deep for the parser, a JSON array, bytes that are not
+  UTF-8) is answered 400 instead of raising inside Bolt (a 500 with a traceback).
+* slack_bolt 1.30 parses any form body containing the word "payload" as an interactivity
+  payload; a slash command like `/cm mentions payload` then has an empty body and is
+  dropped. We re-parse such bodies as the plain form they are (the signature is still
+  checked by Bolt on the untouched raw body).
+
+The body itself is capped by :mod:`bot.web` before it gets here.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+from collections.abc import Mapping
 from urllib.parse import parse_qsl
 
-from slack_bolt import BoltRequest, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.context import BoltContext
 from slack_bolt.request.internals import build_context
+from slack_sdk.signature import SignatureVerifier
+
+log = logging.getLogger("vigie.web")
+
+_MALFORMED = (ValueError, TypeError, AttributeError, KeyError, RecursionError)
+"""What Bolt's body parsing and context building raise on a body Slack would never send."""
 
 
 def repair_slash_command_body(request: BoltRequest) -> BoltRequest:
@@ -29,11 +44,47 @@ def repair_slash_command_body(request: BoltRequest) -> BoltRequest:
     return request
 
 
+def _error(status: int, message: str) -> BoltResponse:
+    return BoltResponse(status=status, body=json.dumps({"error": message}),
+                        headers={"content-type": "application/json"})
+
+
 class VigieSlackRequestHandler(SlackRequestHandler):
-    """The WSGI adapter with :func:`repair_slash_command_body` applied."""
+    """The WSGI adapter: signature first, malformed bodies answered 400, and
+    :func:`repair_slash_command_body` applied."""
+
+    def __init__(self, app: App, path: str = "/slack/events",
+                 signing_secret: str | None = None) -> None:
+        super().__init__(app, path=path)
+        self._verifier = SignatureVerifier(signing_secret) if signing_secret else None
 
     def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
-        """Build the Bolt request, repair it if needed, and dispatch it."""
-        bolt_request = BoltRequest(body=request.get_body(), query=request.query_string,
-                                   headers=request.get_headers())
-        return self.app.dispatch(repair_slash_command_body(bolt_request))
+        """Check the signature, build the Bolt request (400 if malformed), repair, dispatch."""
+        raw = request.environ["wsgi.input"].read(int(request.environ.get("CONTENT_LENGTH") or 0))
+        try:
+            body = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return _error(400, "the body is not UTF-8")
+        headers = request.get_headers()
+        if self._verifier is not None and not self._signed(body, headers):
+            log.info("refused a Slack request with a bad or stale signature (%d bytes)",
+                     len(raw))
+            return _error(401, "invalid request")
+        try:
+            bolt_request = BoltRequest(body=body, query=request.query_string, headers=headers)
+            if not isinstance(bolt_request.body, dict):
+                raise TypeError("the body is not a JSON object")
+            bolt_request = repair_slash_command_body(bolt_request)
+        except _MALFORMED as err:
+            log.warning("refused a malformed Slack request (%s, %d bytes)",
+                        type(err).__name__, len(raw))
+            return _error(400, "malformed request body")
+        return self.app.dispatch(bolt_request)
+
+    def _signed(self, body: str, headers: Mapping[str, object]) -> bool:
+        assert self._verifier is not None
+        timestamp = str(headers.get("x-slack-request-timestamp") or "").strip()
+        signature = str(headers.get("x-slack-signature") or "").strip()
+        if not timestamp.isdigit() or not signature.isascii():
+            return False  # slack_sdk would raise on these (int(), compare_digest)
+        return self._verifier.is_valid(body, timestamp, signature)
