@@ -4,7 +4,7 @@ Usage: python bench/bench_load.py [--requests 100] [--workers 4]
 
 Creates a fresh PostgreSQL database (VIGIE_TEST_POSTGRES_URL, else the local server),
 migrates it, seeds a few mentions whose cards are posted to a Slack stand-in running in
-this process, starts ``python -m bot.cli web --workers N`` (gunicorn) against both, waits
+this process, starts ``python -m bot.cli web --workers N`` (Hypercorn) against both, waits
 for ``/healthz``, then fires the requests all at once: ``/cm`` commands (help, mentions,
 stats) and clicks on the cards' buttons. Prints per-request latency (median, p95, max),
 errors, and how many were acknowledged within Slack's 3 seconds. Stops the server and
@@ -148,7 +148,7 @@ def wait_healthy(base: str, process: subprocess.Popen[bytes], timeout: float = 6
 
 
 def stop_server(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the server's process group (gunicorn and its workers), then SIGKILL."""
+    """SIGTERM the server's process group (the server and its workers), then SIGKILL."""
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
         try:

@@ -1,28 +1,196 @@
-"""Serving the WSGI app under gunicorn (`vigie web`)."""
+"""Serving the WSGI app (`vigie web`, `vigie run` in HTTP mode): Hypercorn in front, the app
+in a thread pool behind a buffer.
+
+A thread-per-connection server (gunicorn's gthread worker) gives a slow client a thread
+for as long as it takes to send its request: 24 connections trickling one byte every 5 s
+were enough to stop `/cm` and `/healthz`. Here Hypercorn's asyncio loop reads every request
+(headers bounded by h11, body by :data:`MAX_REQUEST_BODY`), and only a complete request
+reaches a thread of the pool; a slow client costs a coroutine and a socket, not a thread.
+No proxy is needed in front for that (one still terminates TLS).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import io
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from gunicorn.app.base import BaseApplication
+from hypercorn.config import Config
 
-from bot.web import WSGIApp
+from bot.sources.webhook import MAX_BODY_BYTES
+from bot.web import SLACK_MAX_BODY_BYTES, WSGIApp
+
+log = logging.getLogger("vigie.web.server")
+
+MAX_REQUEST_BODY = max(SLACK_MAX_BODY_BYTES, MAX_BODY_BYTES)
+"""The largest body any endpoint accepts; the buffer refuses bigger ones (413)."""
+APP_THREADS = 16
+"""Threads running complete requests in each process (acks are fast; slow work is after)."""
+READ_TIMEOUT_SECONDS = 30
+"""A connection that sends nothing for this long is closed."""
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
-class GunicornServer(BaseApplication):
-    """Runs the app under gunicorn; ``app_factory`` is called in each worker after fork."""
+class BufferedWSGI:
+    """An ASGI app that buffers the whole request (capped), then runs a WSGI app in a
+    thread pool and sends its answer."""
 
-    def __init__(self, app_factory: Callable[[], WSGIApp], options: dict[str, Any]) -> None:
-        self._factory = app_factory
-        self._options = options
-        super().__init__()
+    def __init__(self, app: WSGIApp, *, max_body: int = MAX_REQUEST_BODY,
+                 threads: int = APP_THREADS) -> None:
+        self._app = app
+        self._max_body = max_body
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="vigie-web")
 
-    def load_config(self) -> None:
-        """Apply ``options`` to gunicorn's settings."""
-        for key, value in self._options.items():
-            self.cfg.set(key, value)
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        """Serve one ASGI connection scope."""
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            await send({"type": "websocket.close"})
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self._max_body):
+            await _plain(send, 413 if declared.isdigit() else 400, b"body refused\n")
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body.extend(message.get("body", b""))
+            if len(body) > self._max_body:
+                await _plain(send, 413, b"body too large\n")
+                return
+            if not message.get("more_body"):
+                break
+        environ = _environ(scope, bytes(body))
+        loop = asyncio.get_running_loop()
+        status, headers, content = await loop.run_in_executor(self._pool, self._run, environ)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": content, "more_body": False})
 
-    def load(self) -> WSGIApp:
-        """Build the WSGI app (in the worker process)."""
-        return self._factory()
+    def _run(self, environ: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        started: dict[str, Any] = {}
+
+        def start_response(status: str, headers: list[tuple[str, str]],
+                           exc_info: Any = None) -> Callable[[bytes], None]:
+            started["status"] = int(status.split(" ", 1)[0])
+            started["headers"] = [(name.lower().encode("latin-1"), value.encode("latin-1"))
+                                  for name, value in headers]
+            return lambda _data: None
+
+        try:
+            result: Iterable[bytes] = self._app(environ, start_response)
+            try:
+                content = b"".join(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        except Exception:
+            log.exception("unhandled error in the web app")
+            return 500, [(b"content-type", b"text/plain")], b"internal error\n"
+        return started["status"], started["headers"], content
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1").strip()
+    return None
+
+
+async def _plain(send: Send, status: int, text: bytes) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain"), (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": text, "more_body": False})
+
+
+def _environ(scope: dict[str, Any], body: bytes) -> dict[str, Any]:
+    """The WSGI environ of a buffered ASGI request (PEP 3333 strings are latin-1)."""
+    server = scope.get("server") or ("localhost", 80)
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": scope.get("root_path", "").encode("utf-8").decode("latin-1"),
+        "PATH_INFO": scope["path"].encode("utf-8").decode("latin-1"),
+        "QUERY_STRING": bytes(scope.get("query_string", b"")).decode("latin-1"),
+        "SERVER_NAME": str(server[0]),
+        "SERVER_PORT": str(server[1]),
+        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    if scope.get("client"):
+        environ["REMOTE_ADDR"] = scope["client"][0]
+    for raw_name, raw_value in scope.get("headers", []):
+        name = bytes(raw_name).decode("latin-1").lower()
+        value = bytes(raw_value).decode("latin-1")
+        if name in ("content-length", "transfer-encoding"):
+            continue  # the body is complete: its length is set below
+        key = "CONTENT_TYPE" if name == "content-type" else \
+            "HTTP_" + name.upper().replace("-", "_")
+        environ[key] = f"{environ[key]},{value}" if key in environ else value
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return environ
+
+
+def server_config(host: str, port: int, *, workers: int, log_level: str) -> Config:
+    """Hypercorn's settings for Vigie: plain HTTP/1.1 on ``host:port``."""
+    config = Config()
+    config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+    config.workers = workers
+    config.accesslog = None
+    config.errorlog = logging.getLogger("vigie.web.server")
+    config.loglevel = log_level.upper()
+    config.read_timeout = READ_TIMEOUT_SECONDS
+    config.wsgi_max_body_size = MAX_REQUEST_BODY
+    return config
+
+
+def serve(app_factory: Callable[[], WSGIApp], config: Config) -> None:
+    """Serve the app built by ``app_factory`` in this process until SIGTERM or SIGINT."""
+    from hypercorn.asyncio import serve as hypercorn_serve
+
+    app = BufferedWSGI(app_factory())
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await hypercorn_serve(app, config, mode="asgi",  # type: ignore[arg-type]
+                              shutdown_trigger=stop.wait)
+
+    asyncio.run(main())
+
+
+def serve_processes(application_path: str, config: Config) -> int:
+    """Serve with ``config.workers`` processes, each loading ``application_path``
+    (``asgi:module:factory()``) itself; returns the exit code."""
+    from hypercorn.run import run
+
+    config.application_path = application_path
+    return run(config)

@@ -138,27 +138,40 @@ def _default_port() -> int:
     return int(value)
 
 
-def _serve_http(runtime: Runtime, *, host: str, port: int, workers: int) -> None:
-    from bot.server import GunicornServer
+def _web_app(settings: Settings) -> Any:
+    """The WSGI app of one web process, with its own runtime."""
     from bot.web import build_wsgi_app
 
+    # Web processes acknowledge Slack; charts are drawn by the worker's outbox sender.
+    worker_runtime = build_runtime(settings, draws_charts=False)
+    bolt_app = _build_app_or_exit(worker_runtime) if settings.has_slack else None
+    return build_wsgi_app(worker_runtime, bolt_app)
+
+
+def web_process_app() -> Any:
+    """The ASGI app of a `vigie web --workers N` process (N > 1): each builds its own from
+    the environment (Hypercorn imports this in every worker process)."""
+    from bot.server import BufferedWSGI
+
+    return BufferedWSGI(_web_app(settings_or_exit()))
+
+
+def _serve_http(runtime: Runtime, *, host: str, port: int, workers: int) -> None:
+    from bot.server import serve, serve_processes, server_config
+
     settings = runtime.settings
-
-    def factory() -> Any:
-        # Web processes acknowledge Slack; charts are drawn by the worker's outbox sender.
-        worker_runtime = build_runtime(settings, draws_charts=False)
-        bolt_app = _build_app_or_exit(worker_runtime) if settings.has_slack else None
-        return build_wsgi_app(worker_runtime, bolt_app)
-
     if settings.has_slack and settings.slack_signing_secret is None:
         click.echo("Configuration error: SLACK_SIGNING_SECRET is required in HTTP mode "
                    "(Basic Information > App Credentials > Signing Secret).", err=True)
         raise SystemExit(2)
     click.echo(f"Vigie HTTP app on http://{host}:{port} (POST /slack/events, GET /healthz)")
-    options = {"bind": f"{host}:{port}", "workers": workers, "threads": 8,
-               "worker_class": "gthread", "timeout": 60, "accesslog": None,
-               "loglevel": settings.log_level.lower()}
-    GunicornServer(factory, options).run()
+    config = server_config(host, port, workers=workers, log_level=settings.log_level)
+    if workers == 1:
+        serve(lambda: _web_app(settings), config)
+        return
+    code = serve_processes("asgi:bot.cli.core:web_process_app()", config)
+    if code:
+        raise SystemExit(code)
 
 
 @main.command()
