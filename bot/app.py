@@ -73,8 +73,9 @@ def _quiet_bolt_request_logs() -> None:
 def register_listeners(app: App, runtime: Runtime) -> None:
     """Attach every surface's listeners and the error handler."""
     _quiet_bolt_request_logs()
-    from handlers import actions, commands, home, views
+    from handlers import actions, commands, guard, home, views
 
+    guard.register(app, runtime)
     commands.register(app, runtime)
     actions.register(app, runtime)
     views.register(app, runtime)

@@ -52,4 +52,4 @@ def user_context(runtime: Runtime, body: dict[str, Any], surface: str,
         if stored_language(runtime.sessions, workspace.id, user_id) is None:
             threading.Thread(target=_remember_locale, name="vigie-locale", daemon=True,
                              args=(runtime, client, workspace.id, user_id)).start()
-    return UserContext(workspace.id, user_id, language, Actor(user_id or None, surface))
+    return UserContext(workspace.id, user_id, language, Actor(user_id, surface))

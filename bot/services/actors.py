@@ -12,6 +12,12 @@ class Actor:
     user_id: str | None
     surface: str
 
+    def __post_init__(self) -> None:
+        # Only an explicit None is the trusted local operator: an empty id from a request
+        # must never pass for it (nor skip the `if actor.user_id:` role checks).
+        if self.user_id is not None and not self.user_id.strip():
+            raise ValueError("a Slack actor needs a user id")
+
     @property
     def name(self) -> str:
         """What the audit trail records as the actor."""

@@ -1,0 +1,45 @@
+"""What every Slack request must carry before any listener runs: a user id (and, with one
+bot token, the workspace that token belongs to)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import App, BoltContext, BoltResponse
+
+from bot.runtime import Runtime
+
+log = logging.getLogger("vigie.guard")
+
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+"""A Slack user id (``U…``, or ``W…`` on Enterprise Grid)."""
+
+
+def _user_id(body: dict[str, Any]) -> str:
+    user = body.get("user")
+    nested = user.get("id") if isinstance(user, dict) else None
+    return str(body.get("user_id") or nested or "")
+
+
+def _refuse(status: int, reason: str) -> BoltResponse:
+    log.warning("refused a Slack request: %s", reason)
+    return BoltResponse(status=status, body={"error": reason})
+
+
+def register(app: App, runtime: Runtime) -> None:
+    """Refuse, before any listener, a request without a valid user id: an empty one would
+    otherwise act as the trusted local operator (no role checks, no four-eyes)."""
+
+    @app.middleware
+    def require_a_user(body: dict[str, Any], context: BoltContext,
+                       next: Callable[[], None]) -> BoltResponse | None:
+        if body.get("type") in ("event_callback", "url_verification", "app_rate_limited"):
+            next()  # events name their user inside the event; handlers check it
+            return None
+        if not USER_ID.match(_user_id(body)):
+            return _refuse(400, "a Slack request without a valid user id")
+        next()
+        return None
