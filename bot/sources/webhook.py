@@ -2,11 +2,14 @@
 
 Signature scheme (documented for senders):
 
-* header ``X-Vigie-Signature: sha256=<hex>``, the HMAC-SHA256 of the raw body with the
-  source's shared secret;
-* optionally ``X-Vigie-Timestamp: <unix seconds>``; then the signed message is
-  ``<timestamp>.<body>`` and requests older or newer than 5 minutes are refused
-  (replay protection).
+* header ``X-Vigie-Timestamp: <unix seconds>``, the time the request is sent;
+* header ``X-Vigie-Signature: sha256=<hex>``, the HMAC-SHA256 of ``<timestamp>.<body>``
+  (the timestamp, a dot, then the raw body) with the source's shared secret.
+
+Requests more than 5 minutes older or newer than Vigie's clock are refused, like Slack's
+own signatures, so a captured request cannot be replayed later (for instance after
+`/cm forget` removed the author it names). Both headers are required: a signature without
+a timestamp never expires, so it is refused.
 
 Body: one mention object, a list of them, or ``{"mentions": [...]}``, with fields
 ``id, url, text, author{handle,name,followers}, published_at, network, language``
@@ -80,10 +83,10 @@ def verify_signature(
     now: float | None = None,
     window: int = REPLAY_WINDOW_SECONDS,
 ) -> None:
-    """Check ``sha256=<hex>`` against the body (and timestamp); raise SourceAuthError.
+    """Check ``sha256=<hex>`` against ``b"<timestamp>." + body``; raise SourceAuthError.
 
-    Comparison is constant-time. With ``timestamp`` the signed message is
-    ``b"<timestamp>." + body`` and the timestamp must be within ``window`` seconds.
+    Comparison is constant-time; the timestamp is required and must be within ``window``
+    seconds of now (replay protection).
     """
     if not header_value:
         raise SourceAuthError("missing signature header")
@@ -91,16 +94,17 @@ def verify_signature(
     if scheme.lower() != "sha256" or not signature:
         raise SourceAuthError("the signature header must look like sha256=<hex>")
     key = secret.encode() if isinstance(secret, str) else secret
-    message = body
-    if timestamp is not None:
-        try:
-            sent = int(timestamp.strip())
-        except ValueError as err:
-            raise SourceAuthError("the timestamp header is not a number of seconds") from err
-        current = time.time() if now is None else now
-        if abs(current - sent) > window:
-            raise SourceAuthError("the request is too old or from the future (replay refused)")
-        message = timestamp.strip().encode() + b"." + body
+    if timestamp is None or not timestamp.strip():
+        raise SourceAuthError(f"missing {TIMESTAMP_HEADER} header (unix seconds; sign "
+                              "'<timestamp>.<body>')")
+    try:
+        sent = int(timestamp.strip())
+    except ValueError as err:
+        raise SourceAuthError("the timestamp header is not a number of seconds") from err
+    current = time.time() if now is None else now
+    if abs(current - sent) > window:
+        raise SourceAuthError("the request is too old or from the future (replay refused)")
+    message = timestamp.strip().encode() + b"." + body
     expected = hmac.new(key, message, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, signature.strip().lower()):
         raise SourceAuthError("bad signature")
@@ -188,6 +192,8 @@ def parse_webhook_body(
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as err:
         raise WebhookPayloadError("the body is not valid JSON") from err
+    except RecursionError as err:
+        raise WebhookPayloadError("the body is nested too deeply") from err
     items = _items(data)
     if not items:
         raise WebhookPayloadError("the body contains no mention")

@@ -3,9 +3,13 @@ malformed ones answered 4xx (never a 500 with a traceback)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
+import json
 import logging
 import socket
+import time
 from urllib.parse import quote, urlparse
 
 import httpx
@@ -116,3 +120,40 @@ def test_a_signed_body_that_is_not_utf8_gets_400(vigie_sqlite: VigieApp) -> None
     hdrs = signed_headers(SIGNING_SECRET, raw, content_type=FORM_CONTENT_TYPE)
     bad = httpx.post(vigie_sqlite.url + "/slack/events", content=raw, headers=hdrs, timeout=10)
     assert bad.status_code == 400
+
+
+def _webhook(vigie: VigieApp) -> tuple[str, str]:
+    """A webhook source's URL and secret, added by an admin from Slack."""
+    from tests.e2e.test_listening import admin
+
+    admin(vigie, "watch add acme threshold:0")
+    text = admin(vigie, "source add webhook acme")
+    source_id = int(text.split("#")[1].split(" ")[0])
+    secret = text.split("keep it safe): `")[1].split("`")[0]
+    return f"{vigie.url}/ingest/{source_id}", secret
+
+
+def test_a_webhook_signed_without_timestamp_cannot_be_replayed(vigie_sqlite: VigieApp) -> None:
+    url, secret = _webhook(vigie_sqlite)
+    body = json.dumps({"id": "r-1", "url": "https://forum.example/1", "text": "acme",
+                       "author": {"handle": "zed"},
+                       "published_at": "2026-11-20T10:00:00Z"}).encode()
+    unstamped = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    replay = httpx.post(url, content=body, headers={"X-Vigie-Signature": unstamped})
+    assert replay.status_code == 401 and "X-Vigie-Timestamp" in replay.json()["error"]
+    old = str(int(time.time()) - 3600)
+    stale = "sha256=" + hmac.new(secret.encode(), old.encode() + b"." + body,
+                                 hashlib.sha256).hexdigest()
+    assert httpx.post(url, content=body, headers={"X-Vigie-Signature": stale,
+                                                  "X-Vigie-Timestamp": old}).status_code == 401
+
+
+def test_a_deeply_nested_signed_webhook_body_gets_400(vigie_sqlite: VigieApp) -> None:
+    url, secret = _webhook(vigie_sqlite)
+    body = b"[" * 100_000 + b"]" * 100_000
+    stamp = str(int(time.time()))
+    signature = "sha256=" + hmac.new(secret.encode(), stamp.encode() + b"." + body,
+                                     hashlib.sha256).hexdigest()
+    answer = httpx.post(url, content=body, headers={"X-Vigie-Signature": signature,
+                                                    "X-Vigie-Timestamp": stamp})
+    assert answer.status_code == 400 and "nested" in answer.json()["error"]

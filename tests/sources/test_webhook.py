@@ -44,8 +44,18 @@ ITEM: dict[str, Any] = {
 
 def test_good_signature_passes() -> None:
     body = json.dumps(ITEM).encode()
-    verify_signature(SECRET, body, sign(body))
-    verify_signature(SECRET.encode(), body, sign(body).upper().replace("SHA256=", "sha256="))
+    stamp = str(int(NOW))
+    verify_signature(SECRET, body, sign(body, stamp), stamp, now=NOW)
+    verify_signature(SECRET.encode(), body,
+                     sign(body, stamp).upper().replace("SHA256=", "sha256="), stamp, now=NOW)
+
+
+def test_a_signature_without_timestamp_is_refused() -> None:
+    """It would never expire: a captured request could be replayed forever."""
+    body = json.dumps(ITEM).encode()
+    for stamp in (None, "", " "):
+        with pytest.raises(SourceAuthError, match="missing X-Vigie-Timestamp"):
+            verify_signature(SECRET, body, sign(body), stamp, now=NOW)
 
 
 def test_good_signature_with_fresh_timestamp_passes() -> None:
@@ -66,15 +76,17 @@ def test_good_signature_with_fresh_timestamp_passes() -> None:
 )
 def test_bad_signatures_are_refused(header: str | None, message: str) -> None:
     with pytest.raises(SourceAuthError, match=message):
-        verify_signature(SECRET, b"{}", header)
+        verify_signature(SECRET, b"{}", header, str(int(NOW)), now=NOW)
 
 
 def test_tampered_body_or_wrong_secret_is_refused() -> None:
     body = json.dumps(ITEM).encode()
+    stamp = str(int(NOW))
     with pytest.raises(SourceAuthError, match="bad signature"):
-        verify_signature(SECRET, body + b" ", sign(body))
+        verify_signature(SECRET, body + b" ", sign(body, stamp), stamp, now=NOW)
     with pytest.raises(SourceAuthError, match="bad signature"):
-        verify_signature(SECRET, body, sign(body, secret="another-secret-value"))
+        verify_signature(SECRET, body, sign(body, stamp, secret="another-secret-value"), stamp,
+                         now=NOW)
 
 
 def test_replayed_request_is_refused() -> None:
@@ -98,7 +110,8 @@ def test_timestamp_is_part_of_the_signed_message() -> None:
 
 @given(st.binary(max_size=512), st.text(min_size=1, max_size=40))
 def test_signature_round_trip(body: bytes, secret: str) -> None:
-    verify_signature(secret, body, sign(body, secret=secret))
+    stamp = str(int(NOW))
+    verify_signature(secret, body, sign(body, stamp, secret=secret), stamp, now=NOW)
 
 
 def test_single_object_maps() -> None:
