@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = Field(None, validation_alias="VIGIE_LLM_API_KEY")
     llm_model: str | None = Field(None, validation_alias="VIGIE_LLM_MODEL")
 
+    metrics_token: SecretStr | None = Field(None, validation_alias="VIGIE_METRICS_TOKEN")
+
     log_level: str = Field("INFO", validation_alias="VIGIE_LOG_LEVEL")
     log_format: LogFormat = Field(LogFormat.TEXT, validation_alias="VIGIE_LOG_FORMAT")
 
@@ -137,7 +139,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "slack_bot_token", "slack_app_token", "slack_signing_secret", "llm_api_key",
-        "slack_client_id", "slack_client_secret",
+        "slack_client_id", "slack_client_secret", "metrics_token",
         "llm_base_url", "llm_model", mode="before",
     )
     @classmethod

@@ -2,12 +2,15 @@
 
 Counters (polls, ingested mentions, Slack 429s, LLM latency, digest runs) are per process:
 scrape the web and the worker processes. Gauges that describe shared state (outbox lag,
-failing sources, stored mentions) are read from the database at scrape time, so any
-process reports the same truth.
+failing sources, stored mentions) are read from the database, so any process reports the
+same truth, at most once every :data:`GAUGE_MAX_AGE_SECONDS` whatever the scrape rate (the
+mention count is a full COUNT(*)). The endpoint needs a bearer token (bot.web).
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -33,14 +36,30 @@ DIGEST_RUNS = Counter("vigie_digest_runs_total", "Daily digest runs by outcome",
                       registry=REGISTRY)
 
 
-class DatabaseCollector(Collector):
-    """Gauges computed from the database when Prometheus scrapes."""
+GAUGE_MAX_AGE_SECONDS = 30.0
+"""How long database gauges are served from memory before they are read again."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+
+class DatabaseCollector(Collector):
+    """Gauges computed from the database, cached for ``max_age`` seconds."""
+
+    def __init__(self, sessions: sessionmaker[Session], *,
+                 max_age: float = GAUGE_MAX_AGE_SECONDS) -> None:
         self._sessions = sessions
+        self._max_age = max_age
+        self._lock = threading.Lock()
+        self._read_at = float("-inf")
+        self._gauges: list[GaugeMetricFamily] = []
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        """Outbox depth and lag, failing sources, stored mentions."""
+        """Outbox depth and lag, failing sources, stored mentions (cached)."""
+        with self._lock:  # one reader at a time; the others get its fresh values
+            if time.monotonic() - self._read_at >= self._max_age:
+                self._gauges = list(self._read())
+                self._read_at = time.monotonic()
+            yield from self._gauges
+
+    def _read(self) -> Iterator[GaugeMetricFamily]:
         with self._sessions() as session:
             pending, oldest = session.execute(
                 select(func.count(), func.min(OutboxMessage.created_at))
@@ -61,8 +80,14 @@ class DatabaseCollector(Collector):
                                 value=stored)
 
 
-def render(sessions: sessionmaker[Session]) -> bytes:
-    """The text exposition of this process's counters plus the database gauges."""
+def database_registry(sessions: sessionmaker[Session], *,
+                      max_age: float = GAUGE_MAX_AGE_SECONDS) -> CollectorRegistry:
+    """A registry of the (cached) database gauges; build it once per process."""
     registry = CollectorRegistry()
-    registry.register(DatabaseCollector(sessions))
-    return generate_latest(REGISTRY) + generate_latest(registry)
+    registry.register(DatabaseCollector(sessions, max_age=max_age))
+    return registry
+
+
+def render(database: CollectorRegistry) -> bytes:
+    """The text exposition of this process's counters plus the database gauges."""
+    return generate_latest(REGISTRY) + generate_latest(database)

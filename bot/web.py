@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import io
 import json
 import re
@@ -13,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt import App
 
 from bot.logging_setup import REQUEST_ID
+from bot.metrics import database_registry
 from bot.metrics import render as render_metrics
 from bot.runtime import Runtime
 from bot.services.webhook_ingest import do_ingest_webhook
@@ -97,7 +99,8 @@ def _json(start_response: StartResponse, status: str, body: dict[str, Any]) -> l
 
 def build_wsgi_app(runtime: Runtime, bolt_app: App | None) -> WSGIApp:
     """A WSGI callable serving ``/slack/events`` (when Slack is configured),
-    ``/ingest/<source-id>`` (signed webhooks), ``/healthz`` and ``/readyz``."""
+    ``/ingest/<source-id>`` (signed webhooks), ``/healthz``, ``/readyz`` and ``/metrics``
+    (with ``Authorization: Bearer $VIGIE_METRICS_TOKEN``; off without a token)."""
     secret = runtime.settings.slack_signing_secret
     slack_handler = (VigieSlackRequestHandler(
         bolt_app, path=SLACK_EVENTS_PATH,
@@ -105,6 +108,9 @@ def build_wsgi_app(runtime: Runtime, bolt_app: App | None) -> WSGIApp:
         if bolt_app else None)
     flow = bolt_app.oauth_flow if bolt_app is not None else None
     oauth_paths = {flow.install_path, flow.redirect_uri_path} if flow is not None else set()
+    token = runtime.settings.metrics_token
+    metrics_auth = b"Bearer " + token.get_secret_value().encode() if token is not None else None
+    gauges = database_registry(runtime.sessions)
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         given = str(environ.get("HTTP_X_REQUEST_ID") or "")
@@ -114,7 +120,16 @@ def build_wsgi_app(runtime: Runtime, bolt_app: App | None) -> WSGIApp:
         if path == "/healthz":
             return _json(start_response, "200 OK", {"status": "ok"})
         if path == "/metrics":
-            data = render_metrics(runtime.sessions)
+            if metrics_auth is None:
+                return _json(start_response, "404 Not Found",
+                             {"error": "metrics are off: set VIGIE_METRICS_TOKEN"})
+            credentials = str(environ.get("HTTP_AUTHORIZATION") or "").encode(
+                "latin-1", "replace")
+            if not hmac.compare_digest(credentials, metrics_auth):
+                start_response("401 Unauthorized", [("WWW-Authenticate", "Bearer"),
+                                                    ("Content-Length", "0")])
+                return [b""]
+            data = render_metrics(gauges)
             start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST),
                                       ("Content-Length", str(len(data)))])
             return [data]
