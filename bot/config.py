@@ -72,10 +72,13 @@ class Settings(BaseSettings):
     @field_validator("admins")
     @classmethod
     def _check_user_ids(cls, value: list[str]) -> list[str]:
-        for user_id in value:
+        for entry in value:
+            team, _, user_id = entry.rpartition(":")
+            if team and not (team[:1] in {"T", "E"} and team[1:].isalnum() and len(team) >= 5):
+                raise ValueError(f"{team!r} is not a Slack team id; write T01TEAM:U01ABCDEF")
             if not (user_id[:1] in {"U", "W"} and user_id[1:].isalnum() and len(user_id) >= 5):
-                raise ValueError(f"{user_id!r} is not a Slack user id; "
-                                 "put ids like U01ABCDEF separated by commas")
+                raise ValueError(f"{entry!r} is not a Slack user id; put ids like U01ABCDEF "
+                                 "(or T01TEAM:U01ABCDEF for one workspace) separated by commas")
         return value
 
     @field_validator("timezone")

@@ -120,6 +120,16 @@ class Runtime:
         self.engine.dispose()
 
 
+def _installed(settings: Settings, engine: Engine) -> Callable[[str], bool] | None:
+    """With several workspaces: whether a team installed Vigie (its bot token is stored)."""
+    if not settings.oauth:
+        return None
+    from bot.slack.oauth import bot_token_resolver
+
+    resolve = bot_token_resolver(settings, engine)
+    return lambda team_id: resolve(team_id) is not None
+
+
 def build_runtime(
     settings: Settings, *, notifier: Notifier | None = None, console: TextIO | None = None,
     draws_charts: bool = True,
@@ -152,7 +162,8 @@ def build_runtime(
         notifier=notifier,
         workspaces=WorkspaceDirectory(sessions, admins=settings.admins,
                                       timezone=settings.timezone,
-                                      adopt_console=not settings.oauth),
+                                      adopt_console=not settings.oauth,
+                                      installed=_installed(settings, engine)),
         outbox=outbox,
         llm=from_config(settings.llm_base_url, settings.llm_api_key, settings.llm_model),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
@@ -25,15 +26,41 @@ class WorkspaceRef:
     timezone: str
 
 
+class UnknownWorkspace(Exception):
+    """A team that never installed Vigie (several-workspace mode): no workspace is created."""
+
+
+def admins_for(entries: list[str], team_id: str, *, multi_workspace: bool) -> list[str]:
+    """The user ids VIGIE_ADMINS makes admins of ``team_id``.
+
+    ``T123:U456`` entries apply to their team only. Plain ``U456`` entries apply to the one
+    workspace of a single-workspace install (and the console), never to every workspace
+    that installs a multi-workspace app.
+    """
+    admins = []
+    for entry in entries:
+        team, separator, user = entry.rpartition(":")
+        if separator:
+            if team == team_id:
+                admins.append(user)
+        elif not multi_workspace or team_id == CONSOLE_TEAM_ID:
+            admins.append(entry)
+    return admins
+
+
 class WorkspaceDirectory:
     """Finds or creates workspaces; remembers them so requests do not hit the database."""
 
     def __init__(self, sessions: sessionmaker[Session], *, admins: list[str], timezone: str,
-                 adopt_console: bool = True):
+                 adopt_console: bool = True,
+                 installed: Callable[[str], bool] | None = None):
+        """``installed`` (several-workspace mode) tells whether a team installed Vigie through
+        OAuth; a workspace is created only for those."""
         self._sessions = sessions
         # With several workspaces (OAuth) the console's data belongs to nobody in particular.
         self._adopt_console = adopt_console
         self._admins = admins
+        self._installed = installed
         self._timezone = timezone
         self._cache: dict[str, WorkspaceRef] = {}
 
@@ -57,8 +84,13 @@ class WorkspaceDirectory:
                 # Watches set up in console mode carry over when Slack is connected.
                 workspace = repo.adopt_console_workspace(session, CONSOLE_TEAM_ID, team_id)
             if workspace is None:
+                if (self._installed is not None and team_id != CONSOLE_TEAM_ID
+                        and not self._installed(team_id)):
+                    raise UnknownWorkspace(team_id)
                 workspace = repo.create_workspace(session, team_id, timezone=self._timezone)
-            for user_id in self._admins:
+            admins = admins_for(self._admins, team_id,
+                                multi_workspace=self._installed is not None)
+            for user_id in admins:
                 member = repo.get_member(session, workspace.id, user_id)
                 if member is None or member.role != Role.ADMIN.value:
                     repo.set_member_role(session, workspace.id, user_id, Role.ADMIN,

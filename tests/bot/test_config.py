@@ -78,3 +78,10 @@ def test_several_problems_give_several_lines(monkeypatch: pytest.MonkeyPatch) ->
 def test_secrets_are_not_shown_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-fake-token-secretvalue")
     assert "secretvalue" not in repr(load_settings())
+
+
+def test_admins_can_name_their_workspace() -> None:
+    settings = load_settings(admins="U01ABCDEF, T01TEAMID:U02GHIJKL")
+    assert settings.admins == ["U01ABCDEF", "T01TEAMID:U02GHIJKL"]
+    with pytest.raises(ConfigError, match="not a Slack team id"):
+        load_settings(admins="acme:U02GHIJKL")
