@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +15,8 @@ from bot.runtime import Runtime
 from bot.services import replies, workflow
 from bot.services.errors import ServiceError
 from bot.services.mention_search import MentionFilter
+from bot.services.workflow import StaleDraft
+from bot.slack.approval import build_draft_to_approve
 from bot.slack.cards import ACTION_PREFIX
 from bot.slack.mention_views import MORE_ACTION
 from bot.slack.modals import build_assign_modal, build_reason_modal
@@ -26,11 +29,29 @@ CARD_ACTION = re.compile(
     r"^vigie\.(assign|draft|approve|reject|replied|ignore|reopen|close|retry)$")
 FILTER_FIELDS = {"watch", "since", "status", "sentiment", "network", "assignee", "text",
                  "before_id"}
+BUTTON_VALUE = re.compile(r"([0-9]{1,12})(?::v([0-9]{1,9}):([0-9a-f]{16,64}))?")
+"""``ID`` or, on Approve, ``ID:vVERSION:HASH`` (ASCII digits only: ``"¹".isdigit()``)."""
 
 
-def _mention_id(action: dict[str, Any]) -> int | None:
-    value = str(action.get("value") or "")
-    return int(value) if value.isdigit() and len(value) <= 12 else None
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a card button names: the mention, and for Approve the draft version and text
+    hash the approver was shown."""
+
+    mention_id: int
+    version: int | None = None
+    digest: str | None = None
+
+
+def _target(action: dict[str, Any]) -> Target | None:
+    value = action.get("value")
+    if not isinstance(value, str):
+        return None
+    match = BUTTON_VALUE.fullmatch(value)
+    if match is None:
+        return None
+    version = int(match.group(2)) if match.group(2) else None
+    return Target(int(match.group(1)), version, match.group(3))
 
 
 def _filters_from(value: str) -> MentionFilter | None:
@@ -54,10 +75,11 @@ def _filters_from(value: str) -> MentionFilter | None:
     return MentionFilter(**values)
 
 
-def _run(runtime: Runtime, ctx: UserContext, name: str, mention_id: int, body: dict[str, Any],
+def _run(runtime: Runtime, ctx: UserContext, name: str, target: Target, body: dict[str, Any],
          client: WebClient) -> bool:
     """Perform the clicked action; True when it changed the mention, False when a modal
     opened instead (the card and its thread show the change, so no extra message)."""
+    mention_id = target.mention_id
     if name in {"assign", "draft", "reject"}:
         workflow.check_allowed(runtime.sessions, ctx.workspace_id, ctx.actor, mention_id,
                                name)
@@ -70,12 +92,15 @@ def _run(runtime: Runtime, ctx: UserContext, name: str, mention_id: int, body: d
         return False
     if name == "approve":
         try:
-            workflow.do_approve(runtime.sessions, ctx.workspace_id, ctx.actor, mention_id)
+            workflow.do_approve(runtime.sessions, ctx.workspace_id, ctx.actor, mention_id,
+                                version=target.version, digest=target.digest)
         except ServiceError as err:
             if err.key != "workflow.needs_override":
                 raise
-            client.views_open(trigger_id=body["trigger_id"],
-                              view=build_reason_modal("override", mention_id, ctx.language))
+            # The reason modal approves the version this button showed, or nothing.
+            bound = {"version": target.version, "digest": target.digest}
+            client.views_open(trigger_id=body["trigger_id"], view=build_reason_modal(
+                "override", mention_id, ctx.language, bound))
             return False
     elif name == "retry":
         replies.do_retry_reply(runtime.sessions, ctx.workspace_id, ctx.actor, mention_id)
@@ -96,12 +121,18 @@ def register(app: App, runtime: Runtime) -> None:
                        client: WebClient, respond: Respond) -> None:
         ack()
         ctx = user_context(runtime, body, "button", client)
-        mention_id = _mention_id(action)
+        target = _target(action)
         name = str(action.get("action_id", "")).removeprefix(ACTION_PREFIX)
-        if mention_id is None:
+        if target is None:
             return
         try:
-            changed = _run(runtime, ctx, name, mention_id, body, client)
+            changed = _run(runtime, ctx, name, target, body, client)
+        except StaleDraft as err:
+            text, blocks = build_draft_to_approve(err.message(ctx.language), err.draft,
+                                                  ctx.language)
+            respond(text=text, blocks=blocks, response_type="ephemeral",
+                    replace_original=False)
+            return
         except ServiceError as err:
             respond(text=err.message(ctx.language), response_type="ephemeral",
                     replace_original=False)

@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from bot.runtime import Runtime
 from bot.services import workflow
 from bot.services.errors import ServiceError
-from bot.services.workflow import DraftOrigin
+from bot.services.workflow import DraftOrigin, StaleDraft
 from bot.slack.modals import ASSIGN, DRAFT, OVERRIDE, REJECT, text_digest
 from handlers.context import user_context
 from handlers.home import refresh_home
@@ -39,6 +39,14 @@ def _metadata(view: dict[str, Any]) -> dict[str, Any]:
 def _mention_id(view: dict[str, Any]) -> int | None:
     value = _metadata(view).get("mention_id")
     return value if isinstance(value, int) and value > 0 else None
+
+
+def _bound_draft(view: dict[str, Any]) -> tuple[int | None, str | None]:
+    """The draft version and text hash an "approve anyway" modal was opened for."""
+    metadata = _metadata(view)
+    version, digest = metadata.get("version"), metadata.get("digest")
+    return (version if isinstance(version, int) and not isinstance(version, bool) else None,
+            digest if isinstance(digest, str) else None)
 
 
 def draft_origin(view: dict[str, Any], text: str) -> DraftOrigin:
@@ -76,8 +84,15 @@ def register(app: App, runtime: Runtime) -> None:
             elif callback == REJECT:
                 workflow.do_reject(sessions, ws, actor, mention_id, value)
             else:
-                workflow.do_approve(sessions, ws, actor, mention_id, override_reason=value)
+                version, digest = _bound_draft(view)
+                workflow.do_approve(sessions, ws, actor, mention_id, version=version,
+                                    digest=digest, override_reason=value)
                 runtime.nudge_replies()
+        except StaleDraft as err:
+            # A modal error is plain text under the field: the current draft goes with it.
+            ack(response_action="errors", errors={FIELDS[callback][0]: (
+                err.message(ctx.language) + "\n\n" + err.draft.text)[:1900]})
+            return
         except ServiceError as err:
             ack(response_action="errors", errors={FIELDS[callback][0]: err.message(
                 ctx.language)[:1900]})

@@ -293,6 +293,18 @@ class Draft(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class DraftAuthor(Base):
+    """A user whose words are in a draft version (the four-eyes rule refuses them as its
+    approver). The writer of the first version and everyone who changed the text since are
+    authors; re-saving the text unchanged adds nobody."""
+
+    __tablename__ = "draft_authors"
+
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
 class Approval(Base):
     """The single decision (approved or rejected) taken on one draft."""
 
@@ -305,6 +317,9 @@ class Approval(Base):
     mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"))
     approver_user_id: Mapped[str] = mapped_column(String(32))
     decision: Mapped[str] = mapped_column(String(16))
+    draft_version: Mapped[int | None] = mapped_column(Integer)
+    """The version the approver decided on (and read), with the SHA-256 of its text."""
+    text_hash: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text)
     override: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -15,7 +15,7 @@ from bot.services.outbox import (
 from bot.services.ports import OutgoingMessage
 from bot.services.reply_queue import FAILED, PENDING, latest_reply
 from bot.services.sla import due_at
-from bot.services.workflow import allowed_actions, latest_draft
+from bot.services.workflow import allowed_actions, latest_draft, text_hash
 from bot.services.workspaces import workspace_language
 from bot.slack.cards import CardView, StoryMember, build_card
 from storage.models import Author, Mention, OutboxMessage, OutboxStatus, Watch
@@ -58,6 +58,7 @@ def load_card_view(session: Session, mention_id: int) -> CardView | None:
         draft_text=draft.text if draft else None,
         draft_version=draft.version if draft else None,
         draft_risk=draft.risk_level if draft else None,
+        draft_hash=text_hash(draft.text) if draft else None,
         reply_url=mention.reply_url,
         sla_due=due_at(session, mention),
         reply_state=reply.status if reply else None,

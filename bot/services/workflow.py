@@ -7,6 +7,8 @@ card update and a thread note in the same transaction.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,6 +32,7 @@ from storage.db import transaction
 from storage.models import (
     Approval,
     Draft,
+    DraftAuthor,
     DraftOrigin,
     Mention,
     MentionStatus,
@@ -39,12 +42,15 @@ from storage.models import (
     utcnow,
 )
 
-__all__ = ["RULES", "DraftOrigin", "Outcome", "allowed_actions", "check_allowed"]
+__all__ = ["RULES", "DraftOrigin", "DraftToApprove", "Outcome", "StaleDraft", "allowed_actions",
+           "check_allowed", "text_hash"]
 
 S = MentionStatus
 OPEN = frozenset({S.NEW, S.ASSIGNED, S.DRAFTING, S.AWAITING_APPROVAL, S.APPROVED})
 MAX_DRAFT = 5000
 MAX_REASON = 500
+HASH_PREFIX = 16
+"""Hex digits of a draft's text hash that an Approve button carries (64 bits)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +88,31 @@ class Outcome:
     def message(self, language: str) -> str:
         """The confirmation in ``language``."""
         return t(language, self.message_key, **self.params)
+
+
+def text_hash(text: str) -> str:
+    """The SHA-256 (hex) of a draft's text: what an approval is bound to."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class DraftToApprove:
+    """A draft version as an approver is shown it, with what binds an approval to it."""
+
+    mention_id: int
+    version: int
+    text: str
+    risk_level: str | None
+    text_hash: str
+
+
+class StaleDraft(ServiceError):
+    """Nothing was approved: the approver did not name the current draft version (``draft``),
+    which they must read first."""
+
+    def __init__(self, key: str, draft: DraftToApprove, **params: Any) -> None:
+        super().__init__(key, **params)
+        self.draft = draft
 
 
 def allowed_actions(status: str) -> list[str]:
@@ -224,9 +255,13 @@ def _save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
                            link_allowlist=link_allowlist or [])
         version = int(session.scalar(select(func.coalesce(func.max(Draft.version), 0)).where(
             Draft.mention_id == mention.id)) or 0) + 1
-        session.add(Draft(mention_id=mention.id, version=version, text=text, origin=origin.value,
-                          author_user_id=actor.user_id, risk_level=risk.level,
-                          risk_flags=risk.to_dict()["flags"]))
+        authors = _authors_of_new_version(session, mention.id, actor, text)
+        draft = Draft(mention_id=mention.id, version=version, text=text, origin=origin.value,
+                      author_user_id=actor.user_id, risk_level=risk.level,
+                      risk_flags=risk.to_dict()["flags"])
+        session.add(draft)
+        session.flush()
+        session.add_all(DraftAuthor(draft_id=draft.id, user_id=user) for user in sorted(authors))
         values: dict[str, Any] = {}
         if mention.assignee_user_id is None and actor.user_id:
             values["assignee_user_id"] = actor.user_id
@@ -241,6 +276,25 @@ def _save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
                                       "risk": risk.level}, note=note, **values)
         outcome.params.update(version=version, risk=risk.level)
         return outcome
+
+
+def _authors_of_new_version(session: Session, mention_id: int, actor: Actor,
+                            text: str) -> set[str]:
+    """Whose words a new version carries: the previous version's authors (their text may
+    survive any edit, so they stay), plus the saver if the text changed. Whoever saves a
+    text unchanged, or a suggestion (LLM, template) they asked for, is judged by its words:
+    an unchanged re-save keeps the authors it had; a changed text adds the saver."""
+    previous = latest_draft(session, mention_id)
+    authors = draft_authors(session, previous.id) if previous is not None else set()
+    if actor.user_id and (previous is None or previous.text != text):
+        authors.add(actor.user_id)
+    return authors
+
+
+def draft_authors(session: Session, draft_id: int) -> set[str]:
+    """The users whose words are in a draft version (none may approve it)."""
+    return set(session.scalars(select(DraftAuthor.user_id).where(
+        DraftAuthor.draft_id == draft_id)))
 
 
 def latest_draft(session: Session, mention_id: int) -> Draft | None:
@@ -260,21 +314,33 @@ def _draft_to_decide(session: Session, workspace_id: int, actor: Actor, action: 
 
 
 def do_approve(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
-               mention_id: int, *, override_reason: str | None = None) -> Outcome:
-    """Approve the latest draft: approver role, four eyes, one approval per draft."""
+               mention_id: int, *, version: int | None = None, digest: str | None = None,
+               override_reason: str | None = None) -> Outcome:
+    """Approve the draft version the approver read: approver role, nobody whose words are
+    in it (four eyes), one approval per draft.
+
+    ``version`` (and, from a button, ``digest``: a prefix of the text's SHA-256) name what
+    the approver was shown; unless they name the current draft, nothing is approved and
+    StaleDraft carries the current one to show. Only the trusted local operator may omit
+    them.
+    """
     try:
         with transaction(sessions) as session:
             mention, rule, draft = _draft_to_decide(session, workspace_id, actor, "approve",
                                                     mention_id)
             workspace = session.get(Workspace, workspace_id)
-            self_approval = actor.user_id is not None and draft.author_user_id == actor.user_id
+            self_approval = (actor.user_id is not None
+                             and actor.user_id in draft_authors(session, draft.id))
             if self_approval and not (workspace and workspace.allow_self_approval):
                 raise Forbidden("workflow.four_eyes", id=str(mention_id))
+            current_hash = _bound_hash(actor, draft, version, digest)
             reason = _reason(override_reason, required=False)
             if draft.risk_level == "high" and reason is None:
-                raise ServiceError("workflow.needs_override", id=str(mention_id))
+                raise ServiceError("workflow.needs_override", id=str(mention_id),
+                                   version=draft.version)
             session.add(Approval(draft_id=draft.id, mention_id=mention.id,
                                  approver_user_id=actor.name, decision="approved",
+                                 draft_version=draft.version, text_hash=current_hash,
                                  reason=reason, override=reason is not None))
             session.flush()
             language = workspace_language(session, workspace_id)
@@ -287,14 +353,34 @@ def do_approve(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
             outcome = _transition(session, workspace_id, mention, actor, "approve", rule,
                                   reason=reason, note=note,
                                   detail={"draft_version": draft.version,
+                                          "text_hash": current_hash,
                                           "self_approval": self_approval,
                                           "override": reason is not None, "posting": posting})
             if posting:
                 outcome.message_key = "workflow.done_approve_posting"
+            outcome.params["version"] = draft.version
             return outcome
     except IntegrityError:
         # Someone approved or rejected this draft at the same moment: theirs stands.
         raise ServiceError("workflow.conflict", id=str(mention_id)) from None
+
+
+def _bound_hash(actor: Actor, draft: Draft, version: int | None, digest: str | None) -> str:
+    """The draft's text hash, if ``version``/``digest`` name it; StaleDraft otherwise."""
+    current = text_hash(draft.text)
+    shown = DraftToApprove(draft.mention_id, draft.version, draft.text, draft.risk_level,
+                           current)
+    if version is None and digest is None:
+        if actor.trusted:
+            return current
+        raise StaleDraft("workflow.confirm_draft", shown, id=draft.mention_id,
+                         version=draft.version)
+    digest_ok = digest is None or (
+        len(digest) >= HASH_PREFIX and hmac.compare_digest(current[:len(digest)], digest))
+    if version != draft.version or not digest_ok:
+        raise StaleDraft("workflow.stale_draft", shown, id=draft.mention_id,
+                         seen=version if version is not None else "?", version=draft.version)
+    return current
 
 
 def do_reject(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,

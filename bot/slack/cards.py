@@ -57,6 +57,7 @@ class CardView:
     draft_text: str | None = None
     draft_version: int | None = None
     draft_risk: str | None = None
+    draft_hash: str | None = None
     reply_url: str | None = None
     sla_due: datetime | None = None
     reply_state: str | None = None
@@ -92,9 +93,19 @@ def _author_line(view: CardView, language: str) -> str:
     return " · ".join(parts)
 
 
-def _button(action: str, mention_id: int, language: str) -> dict[str, Any]:
+def approve_value(mention_id: int, version: int | None, text_hash: str | None) -> str:
+    """What an Approve button carries: the mention and the draft version and text hash the
+    approver sees, so a click approves that text or nothing."""
+    if version is None or not text_hash:
+        return str(mention_id)
+    return f"{mention_id}:v{version}:{text_hash[:16]}"
+
+
+def _button(action: str, mention_id: int, language: str, value: str | None = None
+            ) -> dict[str, Any]:
     button: dict[str, Any] = {
-        "type": "button", "action_id": ACTION_PREFIX + action, "value": str(mention_id),
+        "type": "button", "action_id": ACTION_PREFIX + action,
+        "value": value or str(mention_id),
         "text": {"type": "plain_text", "text": t(language, f"card.button_{action}")},
     }
     if action in BUTTON_STYLES:
@@ -151,7 +162,9 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
     if view.reply_url:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": link(
             view.reply_url, t(language, "card.reply_link"))}]})
-    buttons = [_button(action, view.mention_id, language) for action in view.actions]
+    buttons = [_button(action, view.mention_id, language,
+                       approve_value(view.mention_id, view.draft_version, view.draft_hash)
+                       if action == "approve" else None) for action in view.actions]
     if buttons:
         blocks.append({"type": "actions", "block_id": f"card_{view.mention_id}",
                        "elements": buttons})

@@ -82,11 +82,13 @@ def text_digest(text: str) -> str:
     return hashlib.blake2b(" ".join(text.split()).encode(), digest_size=8).hexdigest()
 
 
-def build_reason_modal(kind: str, mention_id: int, language: str) -> dict[str, Any]:
-    """Reject (reason required) or approve anyway (reason required, high-risk draft)."""
+def build_reason_modal(kind: str, mention_id: int, language: str,
+                       extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Reject (reason required) or approve anyway (reason required, high-risk draft);
+    ``extra`` goes into the metadata (approve anyway: the draft version the approver read)."""
     callback = REJECT if kind == "reject" else OVERRIDE
     return _modal(callback, t(language, f"modal.{kind}_title", id=mention_id),
                   t(language, f"modal.{kind}_submit"), language, mention_id, [
                       _input("reason", t(language, f"modal.{kind}_label"), {
                           "type": "plain_text_input", "action_id": "text", "multiline": True,
-                          "max_length": 500})])
+                          "max_length": 500})], extra)

@@ -8,6 +8,7 @@ import shlex
 USER_REF = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 CHANNEL_REF = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
 LINK_REF = re.compile(r"^<((?:https?|mailto):[^|>]+)(?:\|[^>]*)?>$")
+VERSION_REF = re.compile(r"[vV]([0-9]{1,9})")
 SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"',
                               "‘": "'", "’": "'"})
 """Slack clients type curly quotes; phrases use straight double quotes."""
@@ -39,6 +40,12 @@ def split_args(text: str) -> list[str]:
         return list(lexer)
     except ValueError:
         raise ArgumentError("help.bad_quotes") from None
+
+
+def version_of(arg: str) -> int | None:
+    """A draft version as the card shows it, ``v3`` (ASCII digits), else None."""
+    match = VERSION_REF.fullmatch(arg)
+    return int(match.group(1)) if match else None
 
 
 def user_id_of(arg: str) -> str | None:

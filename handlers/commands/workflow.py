@@ -18,9 +18,10 @@ from bot.services.actors import Actor
 from bot.services.errors import ServiceError
 from bot.services.history import load_mention
 from bot.services.mention_search import MentionFilter, parse_duration, search_mentions
+from bot.slack.approval import build_draft_to_approve
 from bot.slack.cards import build_card
 from bot.slack.mention_views import PAGE_SIZE, build_history, build_mention_list
-from handlers.commands.parsing import unescape, user_id_of
+from handlers.commands.parsing import unescape, user_id_of, version_of
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply
 from handlers.context import UserContext
 from handlers.drafting import open_draft_editor
@@ -178,14 +179,27 @@ def _open_editor(runtime: Runtime, request: CommandRequest, ctx: UserContext,
                     err.response.get("error"))
 
 
-@REGISTRY.subcommand("approve", usage="approve ID [reason, for a high-risk draft]",
-                     examples=("approve 42", "approve 42 legal checked the wording"))
+@REGISTRY.subcommand("approve", usage="approve ID vN [reason, for a high-risk draft]",
+                     examples=("approve 42", "approve 42 v3",
+                               "approve 42 v3 legal checked the wording"))
 @_guarded
 def cmd_approve(request: CommandRequest, runtime: Runtime) -> Reply:
-    """Approve the latest draft."""
-    outcome = workflow.do_approve(runtime.sessions, _workspace_id(request, runtime),
-                                  _actor(request), _mention_id(request),
-                                  override_reason=_rest(request, 1) or None)
+    """Approve draft version N (as shown by `/cm approve ID` or on the card), nothing else."""
+    mention_id = _mention_id(request)
+    version = version_of(request.args[1]) if len(request.args) > 1 else None
+    if version is None and len(request.args) > 1 and request.args[1][:1] in {"v", "V"}:
+        raise ServiceError("list.bad_version", value=unescape(request.args[1])[:40],
+                           id=mention_id)
+    # Without a version the approver is shown the current draft and approves nothing: a
+    # command cannot approve a text its author did not name.
+    try:
+        outcome = workflow.do_approve(
+            runtime.sessions, _workspace_id(request, runtime), _actor(request), mention_id,
+            version=version,
+            override_reason=(_rest(request, 2) or None) if version is not None else None)
+    except workflow.StaleDraft as err:
+        return Reply(*build_draft_to_approve(err.message(request.language), err.draft,
+                                             request.language))
     runtime.nudge_replies()
     return Reply(outcome.message(request.language))
 

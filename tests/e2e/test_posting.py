@@ -74,7 +74,7 @@ def approve(vigie: VigieApp, mention_id: int) -> None:
     drafted = vigie.slack.slash_command(f"draft {mention_id} Sorry @alice, we're on it!").json()
     assert "saved" in drafted["text"], drafted
     grant(vigie, OTHER_USER_ID, "approver")
-    reply = vigie.slack.slash_command(f"approve {mention_id}", user_id=OTHER_USER_ID).json()
+    reply = vigie.slack.slash_command(f"approve {mention_id} v1", user_id=OTHER_USER_ID).json()
     assert "being posted" in reply["text"], reply
 
 

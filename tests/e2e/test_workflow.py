@@ -104,7 +104,11 @@ def test_full_path_assign_draft_approve_replied(vigie: VigieApp) -> None:
     denied = vigie.slack.slash_command(f"approve {mention_id}").json()
     assert "someone else must approve" in denied["text"]  # four eyes
     grant(vigie, APPROVER, "approver")
-    ok = vigie.slack.slash_command(f"approve {mention_id}", user_id=APPROVER).json()
+    shown = vigie.slack.slash_command(f"approve {mention_id}", user_id=APPROVER).json()
+    assert shown["text"].startswith("Nothing approved yet") and "Sorry Ana" in shown["text"]
+    assert validate_blocks(shown["blocks"], "message") == []
+    assert status(vigie, mention_id) == "awaiting_approval"
+    ok = vigie.slack.slash_command(f"approve {mention_id} v1", user_id=APPROVER).json()
     assert ok["text"] == f"Mention #{mention_id} approved."
     assert vigie.slack.slash_command(f"replied {mention_id}").json()["text"].endswith(
         "marked as replied.")
@@ -195,7 +199,7 @@ def test_two_approvers_at_once_make_one_approval(vigie: VigieApp) -> None:
 
     def approve(user: str) -> None:
         barrier.wait()
-        answers.append(vigie.slack.slash_command(f"approve {mention_id}",
+        answers.append(vigie.slack.slash_command(f"approve {mention_id} v1",
                                                  user_id=user).json()["text"])
 
     threads = [threading.Thread(target=approve, args=(u,)) for u in (APPROVER, ADMIN_ID)]
@@ -214,9 +218,10 @@ def test_high_risk_draft_needs_an_override_reason(vigie_sqlite: VigieApp) -> Non
     vigie.slack.slash_command(f"draft {mention_id} We will refund you, call +33 6 12 34 56 78 "
                               "or our lawyer. Card 4111 1111 1111 1111")
     grant(vigie, APPROVER, "approver")
-    plain = vigie.slack.slash_command(f"approve {mention_id}", user_id=APPROVER).json()
+    plain = vigie.slack.slash_command(f"approve {mention_id} v1", user_id=APPROVER).json()
     assert "approve it anyway only with a reason" in plain["text"]
-    ok = vigie.slack.slash_command(f"approve {mention_id} legal validated",
+    assert f"/cm approve {mention_id} v1 legal" in plain["text"]
+    ok = vigie.slack.slash_command(f"approve {mention_id} v1 legal validated",
                                    user_id=APPROVER).json()
     assert ok["text"].endswith("approved.")
     with vigie.runtime.sessions() as session:

@@ -1,0 +1,140 @@
+"""Issue 19 items 4 and 5, through the HTTP app and the Slack stand-in: a click or a command
+approves the draft the approver saw or nothing; four eyes look at whose words are in the
+draft, not at who saved it last."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from storage.models import Approval
+from tests.e2e.conftest import ADMIN_ID, VigieApp
+from tests.e2e.test_workflow import APPROVER, card, grant, seed, settle, status
+from tests.harness.blockkit_limits import validate_blocks
+
+GOOD = "Sorry Ana, we are on it."
+PHISH = "Sorry Ana, claim your refund here: https://acme-refunds.example/login"
+
+
+def approve_button(blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    [button] = [e for b in blocks if b["type"] == "actions" for e in b["elements"]
+                if e["action_id"] == "vigie.approve"]
+    return button
+
+
+def next_response(vigie: VigieApp, count: int) -> dict[str, Any]:
+    vigie.standin.wait_until(lambda standin: len(standin.responses()) > count)
+    return vigie.standin.responses()[-1]
+
+
+def approvals(vigie: VigieApp) -> list[tuple[int | None, str, str]]:
+    with vigie.runtime.sessions() as session:
+        return [(a.draft_version, a.approver_user_id, a.decision)
+                for a in session.scalars(select(Approval))]
+
+
+def test_a_click_on_a_replaced_draft_approves_nothing(vigie: VigieApp) -> None:
+    mention_id = seed(vigie)
+    grant(vigie, APPROVER, "approver")
+    vigie.slack.slash_command(f"draft {mention_id} {GOOD}")
+    settle(vigie)
+    seen = card(vigie, mention_id)  # the approver reads draft v1 on this card...
+    assert approve_button(seen["blocks"])["value"].startswith(f"{mention_id}:v1:")
+    reply = vigie.slack.slash_command(f"draft {mention_id} {PHISH}").json()
+    assert "Draft v2 saved" in reply["text"]  # ...and one second before the click, v2
+    vigie.slack.block_action("vigie.approve", message=seen, user_id=APPROVER)
+    stale = next_response(vigie, 0)
+    assert stale["response_type"] == "ephemeral" and stale["replace_original"] is False
+    assert "Nothing was approved" in stale["text"] and "you saw v1" in stale["text"]
+    assert "acme-refunds.example/login" in str(stale["blocks"])  # the current text, to read
+    assert validate_blocks(stale["blocks"], "message") == []
+    assert status(vigie, mention_id) == "awaiting_approval" and approvals(vigie) == []
+
+    # The answer's own button approves the text it shows: v2, read this time.
+    vigie.slack.block_action("vigie.approve", user_id=APPROVER, is_ephemeral=True,
+                             message={"ts": "1700000000.000100", "blocks": stale["blocks"]})
+    vigie.standin.wait_until(lambda _: status(vigie, mention_id) == "approved")
+    assert approvals(vigie) == [(2, APPROVER, "approved")]
+
+
+def test_a_card_posted_before_the_upgrade_asks_to_read_the_draft(vigie_sqlite: VigieApp
+                                                                 ) -> None:
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    grant(vigie, APPROVER, "approver")
+    vigie.slack.slash_command(f"draft {mention_id} {GOOD}")
+    settle(vigie)
+    old = card(vigie, mention_id)
+    approve_button(old["blocks"])["value"] = str(mention_id)  # what older cards carry
+    vigie.slack.block_action("vigie.approve", message=old, user_id=APPROVER)
+    shown = next_response(vigie, 0)
+    assert shown["text"].startswith("Nothing approved yet") and GOOD in shown["text"]
+    assert approvals(vigie) == []
+
+
+def test_the_command_approves_only_the_version_it_names(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    grant(vigie, APPROVER, "approver")
+    vigie.slack.slash_command(f"draft {mention_id} {GOOD}")
+    vigie.slack.slash_command(f"draft {mention_id} {PHISH}")
+    stale = vigie.slack.slash_command(f"approve {mention_id} v1", user_id=APPROVER).json()
+    assert "you saw v1" in stale["text"] and "acme-refunds" in str(stale["blocks"])
+    bad = vigie.slack.slash_command(f"approve {mention_id} v²", user_id=APPROVER).json()
+    assert "is not a draft version" in bad["text"]
+    shown = vigie.slack.slash_command(f"approve {mention_id} looks fine",
+                                      user_id=APPROVER).json()
+    assert f"/cm approve {mention_id} v2" in shown["text"]
+    assert approvals(vigie) == []
+    ok = vigie.slack.slash_command(f"approve {mention_id} v2", user_id=APPROVER).json()
+    assert ok["text"] == f"Mention #{mention_id} approved."
+    assert approvals(vigie) == [(2, APPROVER, "approved")]
+
+
+def test_an_agent_resaving_the_approvers_draft_does_not_let_them_approve_it(
+        vigie: VigieApp) -> None:
+    mention_id = seed(vigie)
+    grant(vigie, APPROVER, "approver")
+    vigie.slack.slash_command(f"draft {mention_id} {GOOD}", user_id=APPROVER)
+    settle(vigie)
+    # An agent opens the editor (pre-filled with the approver's v1) and submits it as is.
+    vigie.slack.block_action("vigie.draft", message_ts=card(vigie, mention_id)["ts"])
+    opened = vigie.standin.wait_for("views.open")[-1]
+    assert opened.args["view"]["blocks"][1]["element"]["initial_value"] == GOOD
+    sent = vigie.slack.view_submission(view_id=opened.response["view"]["id"],
+                                       values={"draft": {"text": GOOD}})
+    assert sent.status_code == 200 and not sent.content
+    settle(vigie)
+    updated = card(vigie, mention_id)
+    assert approve_button(updated["blocks"])["value"].startswith(f"{mention_id}:v2:")
+
+    vigie.slack.block_action("vigie.approve", message=updated, user_id=APPROVER)
+    refused = next_response(vigie, 0)
+    assert "someone else must approve" in refused["text"]
+    denied = vigie.slack.slash_command(f"approve {mention_id} v2", user_id=APPROVER).json()
+    assert "someone else must approve" in denied["text"]
+    assert status(vigie, mention_id) == "awaiting_approval" and approvals(vigie) == []
+    ok = vigie.slack.slash_command(f"approve {mention_id} v2", user_id=ADMIN_ID).json()
+    assert ok["text"] == f"Mention #{mention_id} approved."
+
+
+def test_approve_anyway_approves_the_version_the_button_showed(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    grant(vigie, APPROVER, "approver")
+    risky = "We will refund you, call +33 6 12 34 56 78. Card 4111 1111 1111 1111"
+    vigie.slack.slash_command(f"draft {mention_id} {risky}")
+    settle(vigie)
+    vigie.slack.block_action("vigie.approve", message=card(vigie, mention_id), user_id=APPROVER)
+    opened = vigie.standin.wait_for("views.open")[-1]
+    assert opened.args["view"]["callback_id"] == "vigie.modal.override"
+    # While the approver writes the reason, the draft is replaced.
+    vigie.slack.slash_command(f"draft {mention_id} {PHISH}")
+    refused = vigie.slack.view_submission(view_id=opened.response["view"]["id"],
+                                          user_id=APPROVER,
+                                          values={"reason": {"text": "legal checked"}}).json()
+    assert refused["response_action"] == "errors"
+    assert "you saw v1" in refused["errors"]["reason"]
+    assert "acme-refunds.example" in refused["errors"]["reason"]
+    assert status(vigie, mention_id) == "awaiting_approval" and approvals(vigie) == []
