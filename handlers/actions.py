@@ -25,10 +25,16 @@ from handlers.context import UserContext, user_context
 from handlers.drafting import open_draft_editor
 from handlers.home import refresh_home
 
+# \Z, not $: "$" also matches before a final newline, and "vigie.ignore\n" is no action.
 CARD_ACTION = re.compile(
-    r"^vigie\.(assign|draft|approve|reject|replied|ignore|reopen|close|retry)$")
+    r"^vigie\.(assign|draft|approve|reject|replied|ignore|reopen|close|retry)\Z")
 FILTER_FIELDS = {"watch", "since", "status", "sentiment", "network", "assignee", "text",
                  "before_id"}
+MAX_VALUE = 2000
+"""Slack's limit for a button value: anything longer was not sent by a button of ours."""
+MAX_SINCE = 9999 * 7 * 86400
+"""The longest `since:` a listing accepts (9999w); a More button carries it in seconds."""
+MAX_ID = 2**63 - 1
 BUTTON_VALUE = re.compile(r"([0-9]{1,12})(?::v([0-9]{1,9}):([0-9a-f]{16,64}))?")
 """``ID`` or, on Approve, ``ID:vVERSION:HASH`` (ASCII digits only: ``"¹".isdigit()``)."""
 
@@ -45,7 +51,7 @@ class Target:
 
 def _target(action: dict[str, Any]) -> Target | None:
     value = action.get("value")
-    if not isinstance(value, str):
+    if not isinstance(value, str) or len(value) > MAX_VALUE:
         return None
     match = BUTTON_VALUE.fullmatch(value)
     if match is None:
@@ -56,16 +62,19 @@ def _target(action: dict[str, Any]) -> Target | None:
 
 def _filters_from(value: str) -> MentionFilter | None:
     """The filters a More button carries, or None when the value is not ours."""
+    if len(value) > MAX_VALUE:
+        return None
     try:
         state = json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(state, dict):
         return None
     values: dict[str, Any] = {}
     for key, item in state.items():
         if key in {"since", "before_id"}:
-            if not isinstance(item, int) or isinstance(item, bool) or item < 0:
+            limit = MAX_SINCE if key == "since" else MAX_ID
+            if not isinstance(item, int) or isinstance(item, bool) or not 0 <= item <= limit:
                 return None
             values[key] = timedelta(seconds=item) if key == "since" else item
         elif key in FILTER_FIELDS:
@@ -123,7 +132,7 @@ def register(app: App, runtime: Runtime) -> None:
         ctx = user_context(runtime, body, "button", client)
         target = _target(action)
         name = str(action.get("action_id", "")).removeprefix(ACTION_PREFIX)
-        if target is None:
+        if target is None or not CARD_ACTION.match(ACTION_PREFIX + name):
             return
         try:
             changed = _run(runtime, ctx, name, target, body, client)
@@ -162,4 +171,11 @@ def register(app: App, runtime: Runtime) -> None:
     @app.action(re.compile(r"^vigie\.open"))
     def on_link(ack: Ack) -> None:
         """URL buttons also send an action: acknowledge it."""
+        ack()
+
+    @app.action(re.compile(r"^vigie\."))
+    def on_unknown(ack: Ack) -> None:
+        """Any other action id of ours (forged, or from an older card, e.g. one ending in a
+        newline): acknowledge it and do nothing. Registered last: Bolt runs the first
+        listener that matches, so every real action above keeps its own."""
         ack()

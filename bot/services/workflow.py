@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -49,6 +50,8 @@ S = MentionStatus
 OPEN = frozenset({S.NEW, S.ASSIGNED, S.DRAFTING, S.AWAITING_APPROVAL, S.APPROVED})
 MAX_DRAFT = 5000
 MAX_REASON = 500
+USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
+"""A Slack user id as Slack sends it (users_select, ``<@U…>``): anything else is refused."""
 HASH_PREFIX = 16
 """Hex digits of a draft's text hash that an Approve button carries (64 bits)."""
 
@@ -214,6 +217,8 @@ def _who(actor: Actor) -> str:
 def do_assign(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
               mention_id: int, assignee: str) -> Outcome:
     """Give the mention to ``assignee`` (a Slack user id)."""
+    if not USER_ID.fullmatch(assignee):
+        raise ServiceError("workflow.bad_assignee", value=escape(truncate(assignee, 40)))
     with transaction(sessions) as session:
         mention = _load(session, workspace_id, mention_id)
         rule = _check(session, workspace_id, actor, "assign", mention)

@@ -11,7 +11,13 @@ from bot.services.actors import Actor
 from bot.services.errors import ServiceError
 from bot.services.http_clients import http_factory
 from bot.slack.admin_views import build_source_list, build_source_test, build_watch_list
-from handlers.commands.parsing import SMART_QUOTES, channel_id_of, unescape, url_of
+from handlers.commands.parsing import (
+    SMART_QUOTES,
+    channel_id_of,
+    number_of,
+    unescape,
+    url_of,
+)
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply
 
 SURFACE = "slash_command"
@@ -39,9 +45,10 @@ def _watch_add(request: CommandRequest, runtime: Runtime) -> Reply:
     for option in (match.group("opts") or "").split():
         if option.lower().startswith("threshold:"):
             value = option.split(":", 1)[1]
-            if not value.isdigit():
+            number = number_of(value)
+            if number is None:
                 raise ServiceError("watch.bad_threshold", value=value)
-            threshold = int(value)
+            threshold = number
         else:
             channel = channel_id_of(option) or channel
     query = unescape(match.group("query") or "").translate(SMART_QUOTES).strip()
@@ -85,9 +92,10 @@ def cmd_watch(request: CommandRequest, runtime: Runtime) -> Reply:
 
 def _source_id(request: CommandRequest) -> int:
     value = request.args[1].lstrip("#") if len(request.args) > 1 else ""
-    if not value.isdigit() or len(value) > 12:
+    number = number_of(value)
+    if number is None:
         raise ServiceError("admin.bad_id", value=value or "?")
-    return int(value)
+    return number
 
 
 def _source_add(request: CommandRequest, runtime: Runtime) -> Reply:

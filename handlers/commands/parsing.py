@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 import shlex
 
-USER_REF = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+USER_REF = re.compile(r"<@([UW][A-Z0-9]{2,30})(?:\|[^>]*)?>")
 CHANNEL_REF = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
 LINK_REF = re.compile(r"^<((?:https?|mailto):[^|>]+)(?:\|[^>]*)?>$")
+NUMBER = re.compile(r"[0-9]{1,12}")
 VERSION_REF = re.compile(r"[vV]([0-9]{1,9})")
 SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"',
                               "‘": "'", "’": "'"})
@@ -42,6 +43,12 @@ def split_args(text: str) -> list[str]:
         raise ArgumentError("help.bad_quotes") from None
 
 
+def number_of(arg: str) -> int | None:
+    """``arg`` as a number when it is 1 to 12 ASCII digits, else None (``str.isdigit`` also
+    accepts "¹" and "①", which ``int`` then refuses)."""
+    return int(arg) if NUMBER.fullmatch(arg) else None
+
+
 def version_of(arg: str) -> int | None:
     """A draft version as the card shows it, ``v3`` (ASCII digits), else None."""
     match = VERSION_REF.fullmatch(arg)
@@ -50,10 +57,10 @@ def version_of(arg: str) -> int | None:
 
 def user_id_of(arg: str) -> str | None:
     """The user id in an escaped mention ``<@U123|name>`` (or a bare id), else None."""
-    match = USER_REF.match(arg)
+    match = USER_REF.fullmatch(arg)
     if match:
         return match.group(1)
-    return arg if re.fullmatch(r"[UW][A-Z0-9]{4,}", arg) else None
+    return arg if re.fullmatch(r"[UW][A-Z0-9]{4,30}", arg) else None
 
 
 def channel_id_of(arg: str) -> str | None:

@@ -7,6 +7,7 @@ from bot.runtime import Runtime
 from bot.services import sla
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
+from handlers.commands.parsing import number_of
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply
 
 
@@ -42,9 +43,10 @@ def cmd_sla(request: CommandRequest, runtime: Runtime) -> Reply:
             targets: dict[str, int] = {}
             for item in request.args[2:]:
                 level, _, minutes = item.partition("=")
-                if not minutes.isdigit():
+                number = number_of(minutes)
+                if number is None:
                     raise ServiceError("sla.bad_target", value=item[:40])
-                targets[level.lower()] = int(minutes)
+                targets[level.lower()] = number
             sla.do_set_targets(runtime.sessions, workspace_id, actor, request.args[1], targets)
             return Reply(t(language, "sla.updated"))
         if action == "hours" and request.args[1:2] == ["off"]:

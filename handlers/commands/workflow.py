@@ -21,7 +21,7 @@ from bot.services.mention_search import MentionFilter, parse_duration, search_me
 from bot.slack.approval import build_draft_to_approve
 from bot.slack.cards import build_card
 from bot.slack.mention_views import PAGE_SIZE, build_history, build_mention_list
-from handlers.commands.parsing import unescape, user_id_of, version_of
+from handlers.commands.parsing import number_of, unescape, user_id_of, version_of
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply
 from handlers.context import UserContext
 from handlers.drafting import open_draft_editor
@@ -42,11 +42,12 @@ def _actor(request: CommandRequest) -> Actor:
 
 def _mention_id(request: CommandRequest, position: int = 0) -> int:
     value = request.args[position].lstrip("#") if len(request.args) > position else ""
-    if not value.isdigit() or len(value) > 12:
+    number = number_of(value)
+    if number is None:
         if not value:
             raise ServiceError("list.usage_id", name=request.name)
         raise ServiceError("list.bad_id", value=unescape(value)[:40])
-    return int(value)
+    return number
 
 
 def _rest(request: CommandRequest, start: int) -> str:

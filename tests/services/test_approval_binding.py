@@ -11,12 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.actors import CLI, Actor
-from bot.services.errors import Forbidden
+from bot.services.errors import Forbidden, ServiceError
 from bot.services.home import home_summary
 from bot.services.workflow import (
     DraftOrigin,
     StaleDraft,
     do_approve,
+    do_assign,
     do_save_draft,
     draft_authors,
     latest_draft,
@@ -159,3 +160,16 @@ def test_the_approvers_home_does_not_list_drafts_with_their_words(
     assert home_summary(sessions, workspace_id, LEA.user_id or "", now).to_approve == []
     assert [i.id for i in home_summary(sessions, workspace_id, MAX.user_id or "",
                                        now).to_approve] == [mention_id]
+
+
+@pytest.mark.parametrize("assignee", ["<!channel>", "", "U0AGENT001\n", "u0agent001",
+                                      "<@U0AGENT001>", "C0ACME123", "U" + "A" * 40])
+def test_the_assignee_must_be_a_user_id(sessions: sessionmaker[Session], workspace_id: int,
+                                        mention_id: int, assignee: str) -> None:
+    with pytest.raises(ServiceError) as refused:
+        do_assign(sessions, workspace_id, AGENT, mention_id, assignee)
+    assert refused.value.key == "workflow.bad_assignee"
+    assert "<!channel>" not in refused.value.message()
+    with sessions() as session:
+        assert session.get(Mention, mention_id).assignee_user_id == AGENT.user_id  # type: ignore[union-attr]
+    do_assign(sessions, workspace_id, AGENT, mention_id, "W0LEA1234")
