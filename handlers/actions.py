@@ -31,7 +31,8 @@ CARD_ACTION = re.compile(
 FILTER_FIELDS = {"watch", "since", "status", "sentiment", "network", "assignee", "text",
                  "before_id"}
 MAX_VALUE = 2000
-"""Slack's limit for a button value: anything longer was not sent by a button of ours."""
+"""Slack's limit for a button value: anything longer was not sent by a button of ours
+(https://docs.slack.dev/reference/block-kit/block-elements/button-element)."""
 MAX_SINCE = 9999 * 7 * 86400
 """The longest `since:` a listing accepts (9999w); a More button carries it in seconds."""
 MAX_ID = 2**63 - 1
