@@ -146,13 +146,15 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
             {"type": "mrkdwn", "text": " · ".join(context)},
         ]},
     ]
+    draft_whole = False
     if view.draft_text and view.status in {"awaiting_approval", "approved", "drafting"}:
         risk = f" · {t(language, 'card.risk', level=view.draft_risk)}" if view.draft_risk not in (
             None, "none") else ""
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": (
-            f"*{t(language, 'card.draft', version=view.draft_version)}*{risk}\n"
-            + "\n".join(f"> {line}" for line in escape(truncate(view.draft_text, 1500))
-                         .splitlines()))[:2990]}})
+        draft = (f"*{t(language, 'card.draft', version=view.draft_version)}*{risk}\n"
+                 + "\n".join(f"> {line}" for line in escape(truncate(view.draft_text, 1500))
+                              .splitlines()))
+        draft_whole = len(view.draft_text) <= 1500 and len(draft) <= 2990
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": draft[:2990]}})
     if view.reply_state == "pending":
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": t(
             language, "replies.posting")}]})
@@ -162,9 +164,12 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
     if view.reply_url:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": link(
             view.reply_url, t(language, "card.reply_link"))}]})
+    # Approve binds to the draft shown, and only if all of it is shown; a cut draft's
+    # button answers with the whole text and a button bound to it.
     buttons = [_button(action, view.mention_id, language,
                        approve_value(view.mention_id, view.draft_version, view.draft_hash)
-                       if action == "approve" else None) for action in view.actions]
+                       if action == "approve" and draft_whole else None)
+               for action in view.actions]
     if buttons:
         blocks.append({"type": "actions", "block_id": f"card_{view.mention_id}",
                        "elements": buttons})

@@ -138,3 +138,24 @@ def test_approve_anyway_approves_the_version_the_button_showed(vigie_sqlite: Vig
     assert "you saw v1" in refused["errors"]["reason"]
     assert "acme-refunds.example" in refused["errors"]["reason"]
     assert status(vigie, mention_id) == "awaiting_approval" and approvals(vigie) == []
+
+
+def test_a_draft_the_card_cuts_is_shown_whole_before_it_is_approved(vigie_sqlite: VigieApp
+                                                                    ) -> None:
+    vigie = vigie_sqlite
+    mention_id = seed(vigie, network="rss")
+    grant(vigie, APPROVER, "approver")
+    long = "Dear Ana, " + "we are checking your order & <shipment> again. " * 40 + "Bye!"
+    vigie.slack.slash_command(f"draft {mention_id} {long}")
+    settle(vigie)
+    shown_on_card = card(vigie, mention_id)
+    assert "Bye!" not in str(shown_on_card["blocks"])  # the card cuts it...
+    assert approve_button(shown_on_card["blocks"])["value"] == str(mention_id)  # ...so no bind
+    vigie.slack.block_action("vigie.approve", message=shown_on_card, user_id=APPROVER)
+    whole = next_response(vigie, 0)
+    assert whole["text"].startswith("Nothing approved yet") and "Bye!" in str(whole["blocks"])
+    assert approvals(vigie) == []
+    vigie.slack.block_action("vigie.approve", user_id=APPROVER, is_ephemeral=True,
+                             message={"ts": "1700000000.000100", "blocks": whole["blocks"]})
+    vigie.standin.wait_until(lambda _: status(vigie, mention_id) != "awaiting_approval")
+    assert approvals(vigie) == [(1, APPROVER, "approved")]
