@@ -334,8 +334,10 @@ def do_approve(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
             mention, rule, draft = _draft_to_decide(session, workspace_id, actor, "approve",
                                                     mention_id)
             workspace = session.get(Workspace, workspace_id)
-            self_approval = (actor.user_id is not None
-                             and actor.user_id in draft_authors(session, draft.id))
+            # A draft written by another code path without author rows: its saver.
+            authors = draft_authors(session, draft.id) or (
+                {draft.author_user_id} if draft.author_user_id else set())
+            self_approval = actor.user_id is not None and actor.user_id in authors
             if self_approval and not (workspace and workspace.allow_self_approval):
                 raise Forbidden("workflow.four_eyes", id=str(mention_id))
             current_hash = _bound_hash(actor, draft, version, digest)
