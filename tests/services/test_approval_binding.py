@@ -4,6 +4,7 @@ that version (who wrote them), not who saved it last. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import hashlib
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -23,7 +24,7 @@ from bot.services.workflow import (
     latest_draft,
 )
 from storage.db import transaction
-from storage.models import Approval, Member, Mention, Watch
+from storage.models import Approval, Draft, Member, Mention, Watch
 
 AGENT = Actor("U0AGENT001", "slash_command")
 LEA = Actor("U0APPROVR1", "button")
@@ -44,9 +45,15 @@ def mention_id(sessions: sessionmaker[Session], workspace_id: int) -> int:
         session.add(watch)
         session.add_all([Member(workspace_id=workspace_id, user_id=actor.user_id,
                                 role="approver") for actor in (LEA, MAX)])
-        session.flush()
+    return new_mention(sessions, workspace_id, "1")
+
+
+def new_mention(sessions: sessionmaker[Session], workspace_id: int, external_id: str) -> int:
+    with transaction(sessions) as session:
+        watch = session.scalars(select(Watch).where(Watch.workspace_id == workspace_id)).one()
         mention = Mention(workspace_id=workspace_id, watch_id=watch.id, network="rss",
-                          external_id="1", url="https://blog.example/1", text="Where is it?",
+                          external_id=external_id, url=f"https://blog.example/{external_id}",
+                          text="Where is it?",
                           published_at=datetime(2026, 11, 20, 10, tzinfo=UTC),
                           status="assigned", assignee_user_id=AGENT.user_id)
         session.add(mention)
@@ -88,6 +95,49 @@ def test_a_draft_replaced_before_the_click_is_not_approved(
     assert outcome.status == "approved"
     [approval] = approvals(sessions)
     assert (approval.draft_version, approval.text_hash) == (2, sha(PHISH))
+
+
+def test_a_draft_saved_during_the_click_is_never_the_one_approved(
+        sessions: sessionmaker[Session], workspace_id: int, mention_id: int) -> None:
+    outcomes: list[str] = []
+    for round_ in range(12):
+        target = new_mention(sessions, workspace_id, f"race-{round_}")
+        do_save_draft(sessions, workspace_id, AGENT, target, GOOD)
+        barrier = threading.Barrier(2)
+
+        def click(target: int = target, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            try:
+                do_approve(sessions, workspace_id, LEA, target, version=1,
+                           digest=sha(GOOD)[:16])
+                outcomes.append("approved")
+            except ServiceError as err:
+                outcomes.append(err.key)
+
+        def replace(target: int = target, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            try:
+                do_save_draft(sessions, workspace_id, AGENT, target, PHISH)
+                outcomes.append("replaced")
+            except ServiceError as err:
+                outcomes.append(err.key)
+
+        threads = [threading.Thread(target=click), threading.Thread(target=replace)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        with sessions() as session:
+            approved = session.scalars(select(Approval).where(
+                Approval.mention_id == target)).all()
+            versions = session.scalars(select(Draft.version).where(
+                Draft.mention_id == target)).all()
+        # Either the approver's v1 went through and nothing replaced it, or nothing did.
+        if approved:
+            assert [(a.draft_version, a.text_hash) for a in approved] == [(1, sha(GOOD))]
+            assert versions == [1]
+    assert set(outcomes) <= {"approved", "replaced", "workflow.stale_draft",
+                             "workflow.conflict", "workflow.bad_state"}, outcomes
 
 
 def test_the_text_hash_must_match_too(sessions: sessionmaker[Session], workspace_id: int,
