@@ -8,6 +8,7 @@ nothing twice). Work is done in bulk: a few queries per batch, not per row.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -28,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from bot.analysis.language import detect_language
@@ -39,8 +41,11 @@ from bot.sources.base import FetchedMention
 from bot.sources.text import to_utc
 from storage.models import Author, Mention, MentionStatus, Watch
 
+log = logging.getLogger(__name__)
+
 MAX_TEXT = 40_000
 MAX_EXTERNAL_ID = 500
+MAX_SKIPPED_SHOWN = 5
 
 
 @dataclass
@@ -55,6 +60,8 @@ class IngestReport:
     alerts: int = 0
     joined_stories: int = 0
     stored_ids: list[int] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """Items the database refused (``network:external id (error kind)``), dropped alone."""
 
     def add(self, other: IngestReport) -> None:
         """Accumulate ``other`` into this report."""
@@ -62,6 +69,17 @@ class IngestReport:
                      "alerts", "joined_stories"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.stored_ids.extend(other.stored_ids)
+        self.skipped.extend(other.skipped)
+
+    @property
+    def skipped_note(self) -> str | None:
+        """What to put in the source's health when items were dropped, else None."""
+        if not self.skipped:
+            return None
+        shown = "; ".join(self.skipped[:MAX_SKIPPED_SHOWN])
+        more = len(self.skipped) - MAX_SKIPPED_SHOWN
+        return (f"{len(self.skipped)} item(s) could not be stored and were skipped: {shown}"
+                + (f" and {more} more" if more > 0 else ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,7 +402,40 @@ def do_ingest(
     session: Session, watch: Watch, source_id: int | None,
     fetched: Sequence[FetchedMention], *, now: datetime,
 ) -> IngestReport:
-    """Store the batch's new mentions for ``watch`` and queue the alerts they need."""
+    """Store the batch's new mentions for ``watch`` and queue the alerts they need.
+
+    On PostgreSQL the batch runs in a savepoint: when the database refuses it (an item
+    normalisation let through), each item is retried alone and the ones refused are
+    dropped and listed in ``report.skipped``, so one poison item never fails its batch
+    (nor freezes its source's cursor). SQLite stores any text and any clamped count, and
+    its driver would let a first SAVEPOINT's RELEASE commit the caller's transaction.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return _ingest(session, watch, source_id, fetched, now=now)
+    try:
+        with session.begin_nested():
+            return _ingest(session, watch, source_id, fetched, now=now)
+    except DBAPIError as err:
+        log.warning("a batch of %d mentions was refused (%s); storing them one by one",
+                    len(fetched), type(err.orig).__name__)
+    report = IngestReport(received=len(fetched))
+    for item in fetched:
+        try:
+            with session.begin_nested():
+                part = _ingest(session, watch, source_id, [item], now=now)
+        except DBAPIError as err:
+            report.skipped.append(
+                f"{item.network}:{item.external_id[:100]} ({type(err.orig).__name__})")
+            continue
+        part.received = 0
+        report.add(part)
+    return report
+
+
+def _ingest(
+    session: Session, watch: Watch, source_id: int | None,
+    fetched: Sequence[FetchedMention], *, now: datetime,
+) -> IngestReport:
     report = IngestReport(received=len(fetched))
     workspace_id = watch.workspace_id
     # Mentions already stored are dropped before the analysis, the costliest step.

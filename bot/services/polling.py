@@ -170,7 +170,9 @@ def _store(sessions: sessionmaker[Session], source: ClaimedSource, result: Fetch
         # The cursor moves in the same transaction as the mentions it covers.
         row.cursor = result.cursor
         row.consecutive_failures = 0
-        row.last_error = None
+        row.last_error = outcome.report.skipped_note
+        if row.last_error:  # stored, but some items were dropped: say so in the health
+            row.last_error_at = now
         row.last_success_at = now
         row.next_poll_at = now + timedelta(seconds=row.interval_seconds)
 

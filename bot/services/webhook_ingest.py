@@ -58,7 +58,10 @@ def do_ingest_webhook(
         report: IngestReport = do_ingest(session, watch, row.id, mentions, now=now)
         row.last_success_at = now
         row.consecutive_failures = 0
-        row.last_error = None
+        row.last_error = report.skipped_note
+        if report.skipped_note:
+            row.last_error_at = now
     return WebhookResult(200, {"received": report.received, "stored": report.stored,
                                "duplicates": report.duplicates + report.near_duplicates,
-                               "filtered": report.filtered, "alerts": report.alerts})
+                               "filtered": report.filtered, "alerts": report.alerts,
+                               "skipped": len(report.skipped)})

@@ -14,19 +14,58 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.text_hygiene import clean_id, clean_name, clean_text
+
 Cursor = dict[str, Any]
 """Opaque, JSON-serializable resume state of one source (ids, timestamps, ETag...)."""
 
 
+MAX_COUNT = 2**31 - 1
+"""Largest follower or engagement count kept (PostgreSQL INTEGER); larger ones are clamped.
+
+No network's counts come near it, so clamping loses nothing real, where widening the
+columns would rewrite the largest table for the sake of hostile values."""
+MAX_ID_CHARS = 500
+MAX_HANDLE_CHARS = 200
+MAX_NAME_CHARS = 300
+MAX_NETWORK_CHARS = 32
+
+
+def _count(value: int | None, *, unknown: int | None) -> int | None:
+    if value is None or isinstance(value, bool) or not isinstance(value, int):
+        return unknown
+    if value < 0:  # Mastodon sends -1 for a hidden count
+        return unknown
+    return min(value, MAX_COUNT)
+
+
+def _set(obj: object, name: str, value: object) -> None:
+    if getattr(obj, name) is not value:
+        object.__setattr__(obj, name, value)
+
+
 @dataclass(frozen=True, slots=True)
 class Author:
-    """Who wrote a mention, as the network describes them."""
+    """Who wrote a mention, as the network describes them.
+
+    Built clean, whatever the network sent: handle and name lose control, bidi and
+    invisible characters (``clean_name``) and are cut to the stored length; a negative
+    follower count is unknown, one past ``MAX_COUNT`` is clamped to it.
+    """
 
     handle: str
     name: str | None = None
     followers: int | None = None
     url: str | None = None
     verified: bool = False
+
+    def __post_init__(self) -> None:
+        _set(self, "handle", clean_name(self.handle)[:MAX_HANDLE_CHARS] or "unknown")
+        if self.name is not None:
+            _set(self, "name", clean_name(self.name)[:MAX_NAME_CHARS] or None)
+        _set(self, "followers", _count(self.followers, unknown=None))
+        if self.url is not None:
+            _set(self, "url", clean_id(self.url) or None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +88,24 @@ class FetchedMention:
     engagement: int = 0
     links: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # The one gate every source's output passes: one item a database cannot store
+        # (a NUL, a lone surrogate, an id or count past its column) would fail its batch.
+        _set(self, "network", clean_id(self.network)[:MAX_NETWORK_CHARS])
+        _set(self, "external_id", clean_id(self.external_id)[:MAX_ID_CHARS])
+        _set(self, "url", clean_id(self.url))
+        _set(self, "text", clean_text(self.text))
+        if self.title is not None:
+            _set(self, "title", clean_text(self.title))
+        if self.language_hint is not None:
+            _set(self, "language_hint", clean_id(self.language_hint) or None)
+        if self.parent_external_id is not None:
+            _set(self, "parent_external_id",
+                 clean_id(self.parent_external_id)[:MAX_ID_CHARS] or None)
+        _set(self, "engagement", _count(self.engagement, unknown=0))
+        if not all(link.isprintable() for link in self.links):
+            _set(self, "links", tuple(clean_id(link) for link in self.links))
 
 
 @dataclass(frozen=True, slots=True)
