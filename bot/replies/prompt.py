@@ -17,6 +17,7 @@ import regex
 
 from bot.replies.limits import trim_to_limit
 from bot.replies.text import strip_invisible
+from bot.text_hygiene import normalize_untrusted
 
 __all__ = [
     "DATA_BEGIN",
@@ -107,10 +108,13 @@ _ANGLE_RUNS = regex.compile(r"[<>]{3,}|<\|[^|]*\|>")
 
 
 def _neutralise(text: str | None, max_chars: int) -> str:
-    """Make untrusted text inert inside our delimiters; the JSON encoder escapes the rest."""
+    """Make untrusted text inert inside our delimiters; the JSON encoder escapes the rest.
+
+    The text is normalised as the injection detector normalises it before analysing it
+    (``normalize_untrusted``), so the model reads nothing the detector did not see."""
     if not text:
         return ""
-    text = strip_invisible(text).replace("\r\n", "\n").replace("\r", "\n")
+    text = normalize_untrusted(text).replace("\r\n", "\n").replace("\r", "\n")
     text = _MARKER_WORDS.sub(lambda m: " ".join(g.lower() for g in m.groups() if g), text)
     text = _TEMPLATE_TOKENS.sub(lambda m: "(" + m.group(0)[1:-1] + ")", text)
     text = _ANGLE_RUNS.sub(

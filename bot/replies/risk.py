@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import regex
 
+from bot.replies.injection import find_injection
 from bot.replies.limits import measure, normalize_network
 from bot.replies.text import FoldedText, find_urls, fold, url_host
 
@@ -256,35 +257,6 @@ _INSULT_TERMS: tuple[_Term, ...] = (
     ("chier", "warn"),
 )
 
-# Text aimed at an AI drafter rather than at the brand.
-_INJECTION_PATTERNS: tuple[str, ...] = (
-    # English
-    r"\b(?:ignore|disregard|forget|override|bypass)\b(?:\W+\w+){0,4}?\W+"
-    r"(?:instructions?|prompts?|rules|guidelines|directives|system message)\b",
-    r"\bsystem prompt\b",
-    r"\b(?:new|updated|real) instructions?\b",
-    r"\byou are (?:now |no longer )?(?:an? )?"
-    r"(?:ai|assistant|chatbot|bot|llm|language model|gpt|chatgpt)\b",
-    r"\byou are now\b",
-    r"\bas an ai\b",
-    r"\b(?:jailbreak|developer mode|dan mode)\b",
-    r"\b(?:ai|assistant|bot|chatbot|llm|gpt|chatgpt|gemini|claude)\W{1,3}(?:please\W+)?"
-    r"(?:reply|answer|say|write|respond|include|add|post|tell|repeat|output)\b",
-    r"\b(?:reply|answer|respond) (?:only )?with (?:exactly|the following|this)\b",
-    r"\b(?:repeat|print|reveal|show) (?:your|the) (?:instructions|prompt|rules)\b",
-    # French
-    r"\b(?:ignore[rsz]?|oublie[rsz]?|neglige[rsz]?)\b(?:\W+\w+){0,4}?\W+"
-    r"(?:instructions?|consignes?|regles|directives|prompts?)\b",
-    r"\bprompt systeme\b",
-    r"\bnouvelles? (?:instructions?|consignes?)\b",
-    r"\btu es (?:maintenant|desormais|a present)\b",
-    r"\ben tant qu\W?ia\b",
-    r"\b(?:ia|assistant|bot|chatbot|chatgpt|gpt)\W{1,3}(?:s\W?il te plait\W+)?"
-    r"(?:reponds|repond|ecris|dis|ajoute|inclus|publie|repete)\b",
-    r"\b(?:reponds|repondez) (?:uniquement |seulement )?(?:par|avec) "
-    r"(?:exactement|ceci|le texte)\b",
-)
-
 # Slack control sequences: broadcasts, user/channel/group pings and fake link labels.
 _SLACK_MARKUP = regex.compile(
     r"<\s*!\s*(?:channel|here|everyone|subteam\^[^>]*|date\^[^>]*|[a-z]+)[^>]*>"
@@ -343,7 +315,6 @@ def _term_regex(terms: Iterable[_Term]) -> tuple[regex.Pattern[str], dict[str, S
 _COMMITMENT_RE = _term_regex(_COMMITMENT_TERMS)
 _LEGAL_RE = _term_regex(_LEGAL_TERMS)
 _INSULT_RE = _term_regex(_INSULT_TERMS)
-_INJECTION_RE = regex.compile("|".join(f"(?:{p})" for p in _INJECTION_PATTERNS))
 
 
 def _flag(code: str, severity: Severity, detail: str, evidence: Iterable[str] = ()) -> RiskFlag:
@@ -665,9 +636,7 @@ def _check_injection(draft: str, draft_folded: FoldedText, mention_text: str) ->
                 markup,
             )
         )
-    phrases = [
-        draft_folded.original(m.start(), m.end()) for m in _INJECTION_RE.finditer(draft_folded.text)
-    ]
+    phrases = find_injection(draft)
     if phrases:
         flags.append(
             _flag(
@@ -693,8 +662,7 @@ def _check_injection(draft: str, draft_folded: FoldedText, mention_text: str) ->
 
 
 def _check_mention(mention_text: str) -> list[RiskFlag]:
-    folded = fold(mention_text)
-    found = [folded.original(m.start(), m.end()) for m in _INJECTION_RE.finditer(folded.text)]
+    found = find_injection(mention_text)
     found += [m.group(0) for m in _SLACK_MARKUP.finditer(mention_text)]
     if not found:
         return []
