@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -61,6 +62,8 @@ class Settings(BaseSettings):
     reply_link_domains: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="VIGIE_REPLY_LINK_DOMAINS"
     )
+    secret_key: SecretStr | None = Field(None, validation_alias="VIGIE_SECRET_KEY")
+    """Fernet keys (comma-separated; the first encrypts, all decrypt) for secrets at rest."""
 
     @field_validator("admins", "allowed_source_hosts", "reply_link_domains", mode="before")
     @classmethod
@@ -120,6 +123,29 @@ class Settings(BaseSettings):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
 
+    @field_validator("secret_key")
+    @classmethod
+    def _check_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        keys = [key.strip() for key in value.get_secret_value().split(",") if key.strip()]
+        for key in keys:
+            try:
+                if len(base64.urlsafe_b64decode(key.encode("ascii"))) != 32:
+                    raise ValueError
+            except ValueError:
+                raise ValueError(
+                    "each key must be 32 url-safe base64-encoded bytes; create one with "
+                    "`vigie secrets new-key`") from None
+        return SecretStr(",".join(keys)) if keys else None
+
+    @property
+    def secret_keys(self) -> list[str]:
+        """The keys of VIGIE_SECRET_KEY, the one that encrypts first (none: plain)."""
+        if self.secret_key is None:
+            return []
+        return self.secret_key.get_secret_value().split(",")
+
     @field_validator("slack_bot_token")
     @classmethod
     def _check_bot_token(cls, value: SecretStr | None) -> SecretStr | None:
@@ -142,7 +168,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "slack_bot_token", "slack_app_token", "slack_signing_secret", "llm_api_key",
-        "slack_client_id", "slack_client_secret", "metrics_token",
+        "slack_client_id", "slack_client_secret", "metrics_token", "secret_key",
         "llm_base_url", "llm_model", mode="before",
     )
     @classmethod

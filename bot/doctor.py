@@ -146,6 +146,17 @@ def _llm_check(settings: Settings) -> Check:
         return Check("llm", FAIL, str(err))
 
 
+def _secret_key_check(settings: Settings) -> Check:
+    if not settings.secret_keys:
+        return Check("secrets", WARN,
+                     "VIGIE_SECRET_KEY is not set: source tokens and Slack bot tokens are "
+                     "stored in clear in the database. Create a key with `vigie secrets "
+                     "new-key`, set it, then run `vigie secrets rotate`")
+    extra = len(settings.secret_keys) - 1
+    return Check("secrets", OK, "encrypted at rest"
+                 + (f" ({extra} older key(s) still accepted for decryption)" if extra else ""))
+
+
 def run_checks(overrides: dict[str, object] | None = None) -> list[Check]:
     """Every check, in order; never raises."""
     try:
@@ -155,6 +166,7 @@ def run_checks(overrides: dict[str, object] | None = None) -> list[Check]:
     checks = [Check("configuration", OK, "settings read from the environment and .env")]
     checks += _database_checks(settings)
     checks += _slack_checks(settings)
+    checks.append(_secret_key_check(settings))
     checks.append(_llm_check(settings))
     return checks
 

@@ -24,6 +24,7 @@ from bot.services.ports import Notifier
 from bot.services.workspaces import CONSOLE_TEAM_ID, WorkspaceDirectory
 from storage.db import make_engine, make_session_factory
 from storage.models import utcnow
+from storage.secret_box import SecretBox
 
 __all__ = ["CONSOLE_TEAM_ID", "CoalescingRunner", "Runtime", "build_runtime",
            "prepare_worker_process"]
@@ -140,7 +141,7 @@ def build_runtime(
     ``draws_charts`` False (the web processes) leaves chart uploads to the worker.
     """
     engine = make_engine(settings.database_url)
-    sessions = make_session_factory(engine)
+    sessions = make_session_factory(engine, SecretBox(settings.secret_keys))
     if notifier is None:
         if settings.has_slack:
             from bot.slack.client import build_web_client

@@ -10,6 +10,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.secret_box import INFO_KEY, SecretBox
+
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
@@ -39,9 +41,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """A session factory whose objects stay readable after commit."""
-    return sessionmaker(bind=engine, expire_on_commit=False)
+def make_session_factory(engine: Engine, secret_box: SecretBox | None = None
+                         ) -> sessionmaker[Session]:
+    """A session factory whose objects stay readable after commit; its sessions carry
+    ``secret_box`` (see ``storage.secret_box.box_of``) to read and write secrets."""
+    return sessionmaker(bind=engine, expire_on_commit=False,
+                        info={INFO_KEY: secret_box or SecretBox()})
 
 
 @contextmanager

@@ -20,6 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.ingest import IngestReport, do_ingest, match_and_analyze
+from bot.services.secrets import (
+    ensure_openable,
+    open_config,
+    redact,
+    redact_for_row,
+    secret_values,
+)
 from bot.sources.base import FetchResult, SourceError, SourceRateLimited
 from bot.sources.http import HttpClient
 from bot.sources.registry import POLLABLE_KINDS, get_source, parse_config
@@ -85,7 +92,7 @@ class TickReport:
 
 def snapshot(row: SourceRow, watch_name: str) -> ClaimedSource:
     """Copy what a fetch needs out of a source row."""
-    return ClaimedSource(row.id, row.kind, dict(row.config), dict(row.cursor), row.trusted,
+    return ClaimedSource(row.id, row.kind, open_config(row), dict(row.cursor), row.trusted,
                          row.interval_seconds, watch_name, row.last_polled_at)
 
 
@@ -125,6 +132,7 @@ def claim_due_sources(
 def fetch_source(source: ClaimedSource, http_factory: HttpFactory) -> FetchResult:
     """Fetch one source (runs in a worker thread; touches no database)."""
     source_cls = get_source(source.kind)
+    ensure_openable(source.config)
     config = parse_config(source.kind, source.config)
     with http_factory(source.trusted) as http:
         return source_cls().fetch(http, config, dict(source.cursor))
@@ -145,6 +153,7 @@ def record_failure(session: Session, source_id: int, error: BaseException, now: 
         f"internal error ({type(error).__name__}); see the worker logs")
     if row is None:
         return message
+    message = redact_for_row(message, row) or message  # servers echo tokens back
     row.consecutive_failures += 1
     row.last_error = message[:1000]
     row.last_error_at = now
@@ -226,7 +235,9 @@ def run_poll_tick(
                 if not isinstance(err, SourceError):
                     log.exception("polling source %s (%s) failed", source.id, source.kind)
                 if dry_run:
-                    outcome.error = str(err) if isinstance(err, SourceError) else repr(err)
+                    outcome.error = redact(
+                        str(err) if isinstance(err, SourceError) else repr(err),
+                        secret_values(source.kind, source.config))
                 else:
                     with transaction(sessions) as session:
                         outcome.error = record_failure(session, source.id, err, now)

@@ -39,6 +39,7 @@ from bot.services.reply_queue import (
     credentials_for,
     latest_reply,
 )
+from bot.services.secrets import credential_secrets, open_config, redact
 from bot.services.workflow import mark_replied, require_action
 from bot.services.workspaces import workspace_language
 from bot.slack.escape import escape
@@ -90,7 +91,7 @@ def _claim(sessions: sessionmaker[Session], now: datetime, limit: int) -> list[_
             draft = session.get(Draft, row.draft_id)
             source = session.get(SourceRow, mention.source_id) if mention and \
                 mention.source_id else None
-            credentials = credentials_for(row.network, source.config) if source else None
+            credentials = credentials_for(row.network, open_config(source)) if source else None
             if mention is None or draft is None or credentials is None or source is None:
                 row.status, row.error = FAILED, "the source's credentials are gone"
                 continue
@@ -141,15 +142,17 @@ def _record(sessions: sessionmaker[Session], job: _Job, now: datetime,
                 mark_replied(session, row.workspace_id, NETWORK_ACTOR, mention,
                              reply_url=result.url, now=now, note_key="replies.note_posted")
             return ReplyOutcome(row.mention_id, POSTED, url=result.url)
-        row.error = str(error)
+        # A network's error can repeat the token it refused: it goes to a Slack thread.
+        message = redact(str(error), credential_secrets(job.credentials)) or str(error)
+        row.error = message
         if error.retryable and row.attempts < MAX_ATTEMPTS:
             wait = error.retry_after if isinstance(error, PublishRateLimited) and \
                 error.retry_after else 30 * 2 ** row.attempts
             row.next_attempt_at = now + timedelta(seconds=min(wait, 3600))
-            return ReplyOutcome(row.mention_id, PENDING, error=str(error))
+            return ReplyOutcome(row.mention_id, PENDING, error=message)
         row.status = FAILED
-        _note(session, row, "replies.note_failed", error=escape(str(error)))
-        return ReplyOutcome(row.mention_id, FAILED, error=str(error))
+        _note(session, row, "replies.note_failed", error=escape(message))
+        return ReplyOutcome(row.mention_id, FAILED, error=message)
 
 
 def flush_replies(sessions: sessionmaker[Session], http_factory: Callable[[bool], HttpClient],

@@ -10,14 +10,19 @@ from sqlalchemy.orm import Session
 
 from bot.publishers.base import PublisherCredentials
 from bot.publishers.registry import can_publish, get_publisher
+from bot.services.secrets import open_config
 from storage.models import Draft, Mention, SourceRow
 from storage.models_replies import ReplyPost
+from storage.secret_box import SecretBox
 
 PENDING, POSTED, FAILED, CANCELLED = "pending", "posted", "failed", "cancelled"
 
 
 def credentials_for(network: str, config: dict[str, Any]) -> PublisherCredentials | None:
-    """The brand account's credentials for ``network`` from its source's settings."""
+    """The brand account's credentials for ``network`` from its source's settings
+    (decrypted: see ``bot.services.secrets.open_config``); None when there are none."""
+    if any(SecretBox.is_sealed(value) for value in config.values()):
+        return None  # encrypted with a key Vigie no longer has
     values: dict[str, Any] | None = None
     if network == "mastodon" and config.get("access_token"):
         values = {"instance_url": config.get("base_url"), "access_token": config["access_token"]}
@@ -42,7 +47,8 @@ def can_post(session: Session, mention: Mention) -> bool:
     if not can_publish(mention.network) or mention.source_id is None:
         return False
     source = session.get(SourceRow, mention.source_id)
-    return source is not None and credentials_for(mention.network, source.config) is not None
+    return source is not None and credentials_for(mention.network,
+                                                  open_config(source)) is not None
 
 
 def queue_reply(session: Session, mention: Mention, draft: Draft, approver: str) -> bool:

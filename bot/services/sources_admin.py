@@ -17,6 +17,7 @@ from bot.services.errors import NotFound, ServiceError
 from bot.services.ingest import Candidate, IngestReport, match_and_analyze
 from bot.services.permissions import require_role
 from bot.services.polling import HttpFactory, fetch_source, snapshot
+from bot.services.secrets import redact, redact_for_row, seal_config, secret_values
 from bot.services.watches import get_watch_by_name
 from bot.sources.base import SourceConfig, SourceConfigError, SourceError
 from bot.sources.netguard import validate_public_url
@@ -60,7 +61,7 @@ class SourceTestResult:
 
 
 def config_for_storage(config: SourceConfig) -> dict[str, Any]:
-    """The config as JSON, with secrets' real values (the database is the secret store)."""
+    """The config as JSON, with secrets' real values (``seal_config`` encrypts them)."""
     data: dict[str, Any] = config.model_dump(mode="json")
     for name in type(config).model_fields:
         value = getattr(config, name)
@@ -86,7 +87,7 @@ def _view(row: SourceRow, watch_name: str, new_secret: str | None = None) -> Sou
         id=row.id, kind=row.kind, watch_name=watch_name,
         settings=masked_settings(row.kind, row.config),
         interval_minutes=row.interval_seconds // 60, paused=row.paused, trusted=row.trusted,
-        last_success_at=row.last_success_at, last_error=row.last_error,
+        last_success_at=row.last_success_at, last_error=redact_for_row(row.last_error, row),
         last_error_at=row.last_error_at, consecutive_failures=row.consecutive_failures,
         next_poll_at=row.next_poll_at, new_secret=new_secret,
     )
@@ -133,7 +134,7 @@ def do_add_source(
             require_role(session, workspace_id, actor.user_id, Role.ADMIN)
         watch = get_watch_by_name(session, workspace_id, watch_name)
         row = SourceRow(workspace_id=workspace_id, watch_id=watch.id, kind=source_cls.kind,
-                        config=config_for_storage(config),
+                        config=seal_config(session, source_cls.kind, config_for_storage(config)),
                         interval_seconds=int(interval.total_seconds()),
                         trusted=actor.trusted, created_by=actor.user_id, next_poll_at=utcnow())
         session.add(row)
@@ -200,7 +201,8 @@ def test_source(sessions: sessionmaker[Session], workspace_id: int, source_id: i
     try:
         result = fetch_source(claimed, http_factory)
     except SourceError as err:
-        raise ServiceError("source.test_failed", id=str(source_id), error=str(err)) from None
+        message = redact(str(err), secret_values(claimed.kind, claimed.config))
+        raise ServiceError("source.test_failed", id=str(source_id), error=message) from None
     report = IngestReport(received=len(result.mentions))
     candidates = match_and_analyze(watch, result.mentions, now=utcnow(), report=report)
     return SourceTestResult(len(result.mentions), candidates, report, result.not_modified)

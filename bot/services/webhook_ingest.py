@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.ingest import IngestReport, do_ingest
-from bot.sources.base import SourceAuthError
+from bot.services.secrets import ensure_openable, open_config
+from bot.sources.base import SourceAuthError, SourceConfigError
 from bot.sources.webhook import (
     MAX_BODY_BYTES,
     WebhookPayloadError,
@@ -37,7 +38,11 @@ def do_ingest_webhook(
             return WebhookResult(404, {"error": "no webhook source with this id"})
         if row.paused:
             return WebhookResult(409, {"error": "this webhook source is paused"})
-        secret = str(row.config.get("secret", ""))
+        try:
+            secret = str(open_config(row).get("secret", ""))
+            ensure_openable({"secret": secret})
+        except SourceConfigError as err:
+            return WebhookResult(503, {"error": str(err)})
         network = str(row.config.get("network", "webhook"))
     if len(body) > MAX_BODY_BYTES:
         return WebhookResult(413, {"error": f"body larger than {MAX_BODY_BYTES // 1024} KB"})

@@ -1,19 +1,102 @@
 """Multi-workspace install: Slack's OAuth flow with slack_sdk's SQLAlchemy stores.
 
 The stores' tables are created by Alembic like every other table (see alembic/env.py);
-``OAUTH_METADATA`` describes them without needing an engine.
+``OAUTH_METADATA`` describes them without needing an engine. Tokens are encrypted at
+rest by ``EncryptedInstallationStore`` (slack_sdk's store, sealing on save and opening
+on find), with the keys of VIGIE_SECRET_KEY.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import Engine, MetaData
+from sqlalchemy import Engine, MetaData, Table, Text, select, update
 
 from bot.config import Settings
+from storage.secret_box import SecretBox
+
+BOT_SECRET_COLUMNS = ("bot_token", "bot_refresh_token")
+INSTALLATION_SECRET_COLUMNS = (*BOT_SECRET_COLUMNS, "user_token", "user_refresh_token",
+                               "incoming_webhook_url")
+_T = TypeVar("_T", Bot, Installation)
+
+
+def _widened(table: Table, columns: tuple[str, ...]) -> Table:
+    # Encrypted tokens are longer than slack_sdk's VARCHAR(200) (migration 0013).
+    for name in columns:
+        table.c[name].type = Text()
+    return table
+
+
+class EncryptedInstallationStore(SQLAlchemyInstallationStore):
+    """slack_sdk's SQLAlchemy installation store with tokens encrypted at rest.
+
+    Tokens are sealed on a copy before slack_sdk writes it and opened when it builds
+    what it found; a legacy plain token reads as it is (``vigie secrets rotate``
+    encrypts it). Without a key, tokens are stored in clear as before.
+    """
+
+    def __init__(self, client_id: str, engine: Engine, box: SecretBox) -> None:
+        super().__init__(client_id=client_id, engine=engine)
+        self.box = box
+
+    @classmethod
+    def build_installations_table(cls, metadata: MetaData, table_name: str) -> Table:
+        """slack_sdk's table with room for encrypted tokens."""
+        return _widened(super().build_installations_table(metadata, table_name),
+                        INSTALLATION_SECRET_COLUMNS)
+
+    @classmethod
+    def build_bots_table(cls, metadata: MetaData, table_name: str) -> Table:
+        """slack_sdk's table with room for encrypted tokens."""
+        return _widened(super().build_bots_table(metadata, table_name), BOT_SECRET_COLUMNS)
+
+    def _apply(self, entity: _T, columns: tuple[str, ...], how: Callable[[str], str]) -> _T:
+        for name in columns:
+            value = getattr(entity, name, None)
+            if isinstance(value, str) and value:
+                setattr(entity, name, how(value))
+        return entity
+
+    def save(self, installation: Installation) -> None:
+        """Store an installation (and its bot) with its tokens encrypted."""
+        super().save(self._apply(copy.copy(installation), INSTALLATION_SECRET_COLUMNS,
+                                 self.box.seal))
+
+    def save_bot(self, bot: Bot) -> None:
+        """Store a bot with its tokens encrypted (sealing twice changes nothing)."""
+        super().save_bot(self._apply(copy.copy(bot), BOT_SECRET_COLUMNS, self.box.seal))
+
+    def build_installation_entity(self, row: Any) -> Installation:  # type: ignore[override]
+        """The installation found, with its tokens decrypted."""
+        return self._apply(super().build_installation_entity(row),
+                           INSTALLATION_SECRET_COLUMNS, self.box.open)
+
+    def build_bot_entity(self, row: Any) -> Bot:  # type: ignore[override]
+        """The bot found, with its tokens decrypted."""
+        return self._apply(super().build_bot_entity(row), BOT_SECRET_COLUMNS, self.box.open)
+
+    def rotate_tokens(self) -> int:
+        """Encrypt every stored token with the first key (legacy plain ones included);
+        returns how many values were rewritten."""
+        rewritten = 0
+        with self.engine.begin() as conn:
+            for table, columns in ((self.installations, INSTALLATION_SECRET_COLUMNS),
+                                   (self.bots, BOT_SECRET_COLUMNS)):
+                rows = conn.execute(select(table.c.id, *[table.c[n] for n in columns]))
+                for row in rows.mappings().all():
+                    values = {n: self.box.rotate(row[n]) for n in columns if row[n]}
+                    if values:
+                        conn.execute(update(table).where(table.c.id == row["id"])
+                                     .values(**values))
+                        rewritten += len(values)
+        return rewritten
 
 BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "channels:history",
               "groups:history", "channels:read", "groups:read", "im:write", "files:write",
@@ -21,18 +104,19 @@ BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "channels:history",
 STATE_EXPIRATION_SECONDS = 600
 
 OAUTH_METADATA = MetaData()
-SQLAlchemyInstallationStore.build_installations_table(
+EncryptedInstallationStore.build_installations_table(
     OAUTH_METADATA, SQLAlchemyInstallationStore.default_installations_table_name)
-SQLAlchemyInstallationStore.build_bots_table(
+EncryptedInstallationStore.build_bots_table(
     OAUTH_METADATA, SQLAlchemyInstallationStore.default_bots_table_name)
 SQLAlchemyOAuthStateStore.build_oauth_states_table(
     OAUTH_METADATA, SQLAlchemyOAuthStateStore.default_table_name)
 
 
-def installation_store(settings: Settings, engine: Engine) -> SQLAlchemyInstallationStore:
-    """The store of workspaces that installed Vigie (bot tokens)."""
+def installation_store(settings: Settings, engine: Engine) -> EncryptedInstallationStore:
+    """The store of workspaces that installed Vigie (bot tokens, encrypted at rest)."""
     assert settings.slack_client_id is not None
-    return SQLAlchemyInstallationStore(client_id=settings.slack_client_id, engine=engine)
+    return EncryptedInstallationStore(settings.slack_client_id, engine,
+                                      SecretBox(settings.secret_keys))
 
 
 def build_oauth_settings(settings: Settings, engine: Engine) -> OAuthSettings:

@@ -1,0 +1,130 @@
+"""Source secrets: encrypted in ``sources.config``, opened only to fetch or post, and
+redacted from every error a user can read.
+
+Which settings are secrets comes from each source's typed config (its ``SecretStr``
+fields); the encryption itself is ``storage.secret_box``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+from pydantic import BaseModel, SecretStr
+from sqlalchemy import select
+from sqlalchemy.orm import Session, object_session, sessionmaker
+
+from bot.sources.base import SourceConfigError
+from bot.sources.registry import get_source
+from storage.db import transaction
+from storage.models import SourceRow
+from storage.secret_box import SecretBox, SecretKeyError, box_of
+
+log = logging.getLogger(__name__)
+
+MASK = "••••••"
+MIN_REDACTED_CHARS = 4
+"""Shorter values are not hunted in messages (they would blank ordinary words)."""
+
+
+def secret_fields(kind: str) -> list[str]:
+    """The names of the settings of a source kind that hold secrets."""
+    try:
+        model = get_source(kind).config_model
+    except SourceConfigError:
+        return []
+    return [name for name, info in model.model_fields.items()
+            if "SecretStr" in str(info.annotation)]
+
+
+def seal_config(session: Session, kind: str, config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with its secret settings encrypted by the session's box (when a key
+    is set), ready to store."""
+    return box_of(session).seal_values(config, secret_fields(kind))
+
+
+def open_config(row: SourceRow, box: SecretBox | None = None) -> dict[str, Any]:
+    """A copy of the row's config with its secrets decrypted. A value no key opens stays
+    encrypted (``ensure_openable`` then refuses to use it) instead of failing the caller."""
+    box = box or box_of(object_session(row))
+    try:
+        return box.open_values(dict(row.config))
+    except SecretKeyError as err:
+        log.warning("source %s: %s", row.id, err)
+        opened: dict[str, Any] = {}
+        for name, value in row.config.items():
+            try:
+                opened[name] = box.open(value) if isinstance(value, str) else value
+            except SecretKeyError:
+                opened[name] = value
+        return opened
+
+
+def ensure_openable(config: dict[str, Any]) -> None:
+    """Raise SourceConfigError when a secret of ``config`` is still encrypted."""
+    if any(SecretBox.is_sealed(value) for value in config.values()):
+        raise SourceConfigError(
+            "a secret of this source is encrypted with a key Vigie does not have: put the "
+            "key it was written with back in VIGIE_SECRET_KEY, or add the source again")
+
+
+def secret_values(kind: str, config: dict[str, Any]) -> list[str]:
+    """The plain secret values of a decrypted config (what must never be shown)."""
+    values = []
+    for name in secret_fields(kind):
+        value = config.get(name)
+        if isinstance(value, str) and len(value) >= MIN_REDACTED_CHARS \
+                and not SecretBox.is_sealed(value):
+            values.append(value)
+    return values
+
+
+def redact(text: str | None, secrets: list[str]) -> str | None:
+    """``text`` with every secret replaced by a mask, also when a server repeated it
+    URL-encoded."""
+    if not text or not secrets:
+        return text
+    for secret in sorted(secrets, key=len, reverse=True):
+        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+            text = text.replace(form, MASK)
+    return text
+
+
+def credential_secrets(credentials: BaseModel) -> list[str]:
+    """The secret values of a publisher's credentials (its ``SecretStr`` fields)."""
+    return [value.get_secret_value() for value in vars(credentials).values()
+            if isinstance(value, SecretStr)
+            and len(value.get_secret_value()) >= MIN_REDACTED_CHARS]
+
+
+def redact_for_row(text: str | None, row: SourceRow, box: SecretBox | None = None
+                   ) -> str | None:
+    """``text`` with every secret of the row's source masked."""
+    if not text:
+        return text
+    return redact(text, secret_values(row.kind, open_config(row, box)))
+
+
+def do_rotate_secrets(sessions: sessionmaker[Session]) -> int:
+    """Encrypt every source secret with the first key (legacy plain ones included) and
+    mask the secrets in stored health messages; returns how many values were rewritten.
+    Needs a key; a value no key opens raises SecretKeyError and nothing is written."""
+    rewritten = 0
+    with transaction(sessions) as session:
+        box = box_of(session)
+        if not box.enabled:
+            raise SecretKeyError("set VIGIE_SECRET_KEY before rotating secrets")
+        for row in session.scalars(select(SourceRow).order_by(SourceRow.id)):
+            names = [n for n in secret_fields(row.kind)
+                     if isinstance(row.config.get(n), str) and row.config.get(n)]
+            if names:
+                config = dict(row.config)
+                for name in names:
+                    config[name] = box.rotate(config[name])
+                row.config = config
+                rewritten += len(names)
+            masked = redact_for_row(row.last_error, row, box)
+            if masked != row.last_error:
+                row.last_error = masked
+    return rewritten

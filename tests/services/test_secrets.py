@@ -1,0 +1,242 @@
+"""Secrets at rest and in messages (issue 19, item 9): source tokens and Slack bot tokens
+are stored encrypted when VIGIE_SECRET_KEY is set, legacy plain values still work and are
+encrypted by a rotation, and a remote error repeating a token never reaches a user."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pytest_httpserver import HTTPServer
+from slack_sdk.oauth.installation_store import Installation
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.doctor import run_checks
+from bot.services import sources_admin
+from bot.services.actors import CLI
+from bot.services.errors import ServiceError
+from bot.services.polling import run_poll_tick
+from bot.services.secrets import MASK, do_rotate_secrets
+from bot.services.sources_admin import do_add_source, list_sources
+from bot.slack.oauth import EncryptedInstallationStore
+from bot.sources.http import HttpClient
+from storage.db import make_engine, make_session_factory, transaction
+from storage.models import SourceRow
+from storage.models_replies import ReplyPost
+from storage.secret_box import PREFIX, SecretBox, SecretKeyError, generate_key
+from tests.e2e.conftest import VigieApp, start_vigie
+from tests.e2e.test_listening import admin
+from tests.harness.slack_standin import SlackStandIn
+
+KEY, NEW_KEY = generate_key(), generate_key()
+TOKEN = "mastotok-7f3a9c2e5b1d4f6a8c0e"
+
+
+def client(_trusted: bool) -> HttpClient:
+    return HttpClient()
+
+
+@pytest.fixture
+def keyed(db_url: str, sessions: sessionmaker[Session]) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the same database whose box holds KEY."""
+    engine = make_engine(db_url)
+    yield make_session_factory(engine, SecretBox([KEY]))
+    engine.dispose()
+
+
+def raw_config(sessions: sessionmaker[Session]) -> dict[str, Any]:
+    with sessions() as session:
+        value = session.execute(select(SourceRow.__table__.c.config)).scalar_one()
+    return value if isinstance(value, dict) else json.loads(value)
+
+
+def add_mastodon(sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+                 httpserver: HTTPServer) -> None:
+    do_add_source(sessions, workspace_id, CLI, kind="mastodon", watch_name=watch_name,
+                  values={"base_url": httpserver.url_for("/").rstrip("/"), "query": "acme",
+                          "access_token": TOKEN})
+
+
+def test_a_source_token_is_stored_encrypted_and_sent_in_clear(
+    keyed: sessionmaker[Session], workspace_id: int, watch_name: str, httpserver: HTTPServer,
+) -> None:
+    add_mastodon(keyed, workspace_id, watch_name, httpserver)
+    stored = raw_config(keyed)
+    assert TOKEN not in json.dumps(stored)
+    assert stored["access_token"].startswith(PREFIX)
+    assert stored["query"] == "acme"  # only secrets are encrypted
+    httpserver.expect_request("/api/v1/timelines/tag/acme",
+                              headers={"Authorization": f"Bearer {TOKEN}"}).respond_with_json([])
+    report = run_poll_tick(keyed, client, force=True)
+    assert report.failures == 0, [o.error for o in report.outcomes]
+    assert list_sources(keyed, workspace_id)[0].settings["access_token"] == MASK
+
+
+def test_a_remote_error_repeating_the_token_is_masked_everywhere(
+    keyed: sessionmaker[Session], workspace_id: int, watch_name: str, httpserver: HTTPServer,
+) -> None:
+    add_mastodon(keyed, workspace_id, watch_name, httpserver)
+    httpserver.expect_request("/api/v1/timelines/tag/acme").respond_with_json(
+        {"error": f"The access token {TOKEN} is invalid"}, status=401)
+    report = run_poll_tick(keyed, client, force=True)
+    (outcome,) = report.outcomes
+    assert outcome.error and TOKEN not in outcome.error and MASK in outcome.error
+    (view,) = list_sources(keyed, workspace_id)
+    assert view.last_error and TOKEN not in view.last_error and MASK in view.last_error
+    with keyed() as session:
+        stored_error = session.scalars(select(SourceRow.last_error)).one()
+        assert stored_error and TOKEN not in stored_error
+    with pytest.raises(ServiceError) as caught:
+        sources_admin.test_source(keyed, workspace_id, view.id, client)
+    assert TOKEN not in caught.value.message() and MASK in caught.value.message()
+
+
+def test_an_error_stored_before_the_fix_is_masked_when_listed(
+    sessions: sessionmaker[Session], workspace_id: int, watch_name: str, httpserver: HTTPServer,
+) -> None:
+    add_mastodon(sessions, workspace_id, watch_name, httpserver)
+    with transaction(sessions) as session:
+        row = session.scalars(select(SourceRow)).one()
+        row.last_error = f"toot.example refused access (HTTP 401): bad token {TOKEN}"
+    (view,) = list_sources(sessions, workspace_id)
+    assert view.last_error == f"toot.example refused access (HTTP 401): bad token {MASK}"
+
+
+def test_plain_legacy_secrets_keep_working_and_rotation_encrypts_them(
+    sessions: sessionmaker[Session], keyed: sessionmaker[Session], db_url: str,
+    workspace_id: int, watch_name: str, httpserver: HTTPServer,
+) -> None:
+    add_mastodon(sessions, workspace_id, watch_name, httpserver)  # no key: stored in clear
+    assert raw_config(sessions)["access_token"] == TOKEN
+    httpserver.expect_request("/api/v1/timelines/tag/acme",
+                              headers={"Authorization": f"Bearer {TOKEN}"}).respond_with_json([])
+    assert run_poll_tick(keyed, client, force=True).failures == 0  # plain reads with a key
+    with pytest.raises(SecretKeyError):
+        do_rotate_secrets(sessions)
+    assert do_rotate_secrets(keyed) == 1
+    first = raw_config(keyed)["access_token"]
+    assert first.startswith(PREFIX) and SecretBox([KEY]).open(first) == TOKEN
+    engine = make_engine(db_url)
+    try:
+        rotated = make_session_factory(engine, SecretBox([NEW_KEY, KEY]))
+        assert run_poll_tick(rotated, client, force=True).failures == 0  # old key decrypts
+        assert do_rotate_secrets(rotated) == 1
+        second = raw_config(rotated)["access_token"]
+        assert SecretBox([NEW_KEY]).open(second) == TOKEN  # the old key can go
+        with pytest.raises(SecretKeyError):
+            SecretBox([KEY]).open(second)
+        # A process that lost every key refuses to use the secret and says why.
+        lost = make_session_factory(engine, SecretBox([generate_key()]))
+        (outcome,) = run_poll_tick(lost, client, force=True).outcomes
+        assert outcome.error and "VIGIE_SECRET_KEY" in outcome.error
+    finally:
+        engine.dispose()
+
+
+def test_slack_tokens_are_encrypted_in_the_installation_store(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        legacy = SQLAlchemyInstallationStore(client_id="111.222", engine=engine)
+        legacy.save(Installation(app_id="A1", team_id="T0LEGACY", user_id="U1",
+                                 bot_token="xoxb-legacy-token-value", bot_id="B0",
+                                 bot_user_id="U0", installed_at=time.time() - 60))
+        store = EncryptedInstallationStore("111.222", engine, SecretBox([KEY]))
+        store.save(Installation(app_id="A1", team_id="T0NEW", user_id="U1",
+                                bot_token="xoxb-new-token-value", bot_id="B1",
+                                bot_user_id="U2", user_token="xoxp-user-token-value"))
+        with engine.connect() as conn:
+            dump = json.dumps([list(map(str, r)) for table in ("slack_bots", "slack_installations")
+                               for r in conn.execute(text(f"SELECT * FROM {table}"))])  # noqa: S608
+        assert "xoxb-new-token-value" not in dump and "xoxp-user-token-value" not in dump
+        assert "xoxb-legacy-token-value" in dump
+        bot = store.find_bot(enterprise_id=None, team_id="T0NEW")
+        assert bot is not None and bot.bot_token == "xoxb-new-token-value"
+        found = store.find_installation(enterprise_id=None, team_id="T0NEW")
+        assert found is not None and found.user_token == "xoxp-user-token-value"
+        old = store.find_bot(enterprise_id=None, team_id="T0LEGACY")
+        assert old is not None and old.bot_token == "xoxb-legacy-token-value"
+        assert store.rotate_tokens() >= 3
+        with engine.connect() as conn:
+            dump = json.dumps([list(map(str, r)) for r in
+                               conn.execute(text("SELECT bot_token FROM slack_bots"))])
+        assert "xoxb-legacy" not in dump
+        again = store.find_bot(enterprise_id=None, team_id="T0LEGACY")
+        assert again is not None and again.bot_token == "xoxb-legacy-token-value"
+    finally:
+        engine.dispose()
+
+
+def test_doctor_warns_without_a_key(sqlite_url: str) -> None:
+    checks = {c.name: c for c in run_checks({"database_url": sqlite_url})}
+    assert checks["secrets"].status == "WARN"
+    assert "VIGIE_SECRET_KEY" in checks["secrets"].detail
+    keyed = {c.name: c for c in run_checks({"database_url": sqlite_url,
+                                            "secret_key": f"{NEW_KEY},{KEY}"})}
+    assert keyed["secrets"].status == "OK"
+    bad = run_checks({"database_url": sqlite_url, "secret_key": "not-a-key"})
+    assert bad[0].status == "FAIL" and "VIGIE_SECRET_KEY" in bad[0].detail
+
+
+@pytest.fixture
+def vigie_keyed(db_url: str, slack_standin: SlackStandIn) -> Iterator[VigieApp]:
+    """Vigie's web app with VIGIE_SECRET_KEY set."""
+    yield from start_vigie(db_url, slack_standin, secret_key=KEY)
+
+
+def test_a_webhook_secret_is_encrypted_and_still_verifies(vigie_keyed: VigieApp) -> None:
+    vigie = vigie_keyed
+    admin(vigie, "watch add acme threshold:0")
+    answer = admin(vigie, "source add webhook acme")
+    source_id = int(answer.split("#")[1].split(" ")[0])
+    secret = answer.split("keep it safe): `")[1].split("`")[0]
+    assert secret not in json.dumps(raw_config(vigie.runtime.sessions))
+    body = json.dumps({"id": "s-1", "url": "https://hooks.example/1", "text": "acme",
+                       "author": {"handle": "a"},
+                       "published_at": datetime.now(UTC).isoformat()}).encode()
+    stamp = str(int(time.time()))
+    digest = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    ok = httpx.post(f"{vigie.url}/ingest/{source_id}", content=body,
+                    headers={"X-Vigie-Signature": f"sha256={digest}",
+                             "X-Vigie-Timestamp": stamp, "Content-Type": "application/json"})
+    assert ok.status_code == 200 and ok.json()["stored"] == 1
+
+
+@pytest.fixture
+def vigie_keyed_sqlite(sqlite_url: str, slack_standin: SlackStandIn) -> Iterator[VigieApp]:
+    """Vigie's web app on SQLite with VIGIE_SECRET_KEY set."""
+    yield from start_vigie(sqlite_url, slack_standin, secret_key=KEY)
+
+
+def test_a_network_error_repeating_the_token_is_masked_in_the_thread(
+    vigie_keyed_sqlite: VigieApp, httpserver: HTTPServer, shared_data: Path,
+) -> None:
+    """The reply is posted with the token decrypted; when the network refuses it and
+    repeats the token, the Slack thread and the stored error show it masked."""
+    from tests.e2e.conftest import eventually
+    from tests.e2e.test_posting import approve, mastodon_setup, reply_status
+    from tests.e2e.test_workflow import settle, thread_notes
+    from tests.publishers.fakes import Failure, FakeMastodon
+
+    vigie = vigie_keyed_sqlite
+    fake, mention_id = mastodon_setup(vigie, httpserver, shared_data)
+    assert FakeMastodon.TOKEN not in json.dumps(raw_config(vigie.runtime.sessions))
+    fake.failure = Failure(422, {"error": f"token {FakeMastodon.TOKEN} may not post here"})
+    approve(vigie, mention_id)
+    eventually(lambda: reply_status(vigie) == "failed", timeout=15)
+    settle(vigie)
+    notes = thread_notes(vigie)
+    assert any("could not be posted" in note for note in notes)
+    assert not any(FakeMastodon.TOKEN in note for note in notes), notes
+    with vigie.runtime.sessions() as session:
+        (error,) = session.scalars(select(ReplyPost.error)).all()
+    assert error and FakeMastodon.TOKEN not in error and MASK in error
