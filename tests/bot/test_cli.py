@@ -154,3 +154,16 @@ def test_eval_sentiment(tmp_path: Path) -> None:
     data.write_text("happy\toops\n", encoding="utf-8")
     bad = vigie(tmp_path, "eval", "sentiment", str(data))
     assert bad.returncode == 2 and "set.tsv:1" in bad.stderr
+
+
+def test_secrets_new_key_and_rotate(tmp_path: Path) -> None:
+    assert vigie(tmp_path, "db", "upgrade").returncode == 0
+    refused = vigie(tmp_path, "secrets", "rotate")
+    assert refused.returncode == 2 and "VIGIE_SECRET_KEY is not set" in refused.stderr
+    key = vigie(tmp_path, "secrets", "new-key").stdout.strip()
+    assert len(key) == 44
+    rotated = vigie(tmp_path, "secrets", "rotate", VIGIE_SECRET_KEY=key)
+    assert rotated.returncode == 0, rotated.stderr
+    assert "Re-encrypted 0 source secret(s) and 0 Slack token(s)" in rotated.stdout
+    doctor = vigie(tmp_path, "doctor", VIGIE_SECRET_KEY=key).stdout
+    assert any(line.split()[:2] == ["secrets", "OK"] for line in doctor.splitlines())
