@@ -19,7 +19,12 @@ import regex
 from bot.replies.text import fold
 from bot.text_hygiene import normalize_untrusted
 
-__all__ = ["find_injection"]
+__all__ = ["MAX_ANALYSED_CHARS", "find_injection"]
+
+MAX_ANALYSED_CHARS = 10_000
+"""Text past this is not analysed: the prompt sends at most 3,000 characters of a mention
+(``prompt.MAX_MENTION_CHARS``) and a draft is far shorter, so nothing past it reaches the
+model; the bound keeps a 40,000-character article under ~0.2 s."""
 
 # Letters of other scripts that render like Latin ones (after casefolding).
 _HOMOGLYPHS = str.maketrans({
@@ -131,11 +136,14 @@ _PATTERNS: tuple[str, ...] = (
     r"\b(?:ignore|ignora|esqueca)\b(?:\W+\w+){0,4}?\W+(?:instrucoes|regras)\b",
     r"\b(?:negeer|vergeet)\b(?:\W+\w+){0,4}?\W+(?:instructies|regels)\b",
 )
-_INJECTION = regex.compile("|".join(f"(?:{p})" for p in _PATTERNS))
+# Compiled one by one: each keeps its own literal-prefix search, where one alternation of
+# them all tries every branch at every position (about 15 times slower on long texts).
+_INJECTION = tuple(regex.compile(pattern) for pattern in _PATTERNS)
 
 
 def _views(text: str) -> list[str]:
     """The folded text and the disguise-free variants of it worth matching."""
+    text = text[:MAX_ANALYSED_CHARS]
     base = fold(normalize_untrusted(text)).text
     views = [base]
     plain = base.translate(_HOMOGLYPHS)
@@ -159,7 +167,8 @@ def find_injection(text: str) -> list[str]:
         return []
     found: list[str] = []
     for view in _views(text):
-        for match in _INJECTION.finditer(view):
+        matches = [m for pattern in _INJECTION for m in pattern.finditer(view)]
+        for match in sorted(matches, key=lambda m: m.start()):
             phrase = match.group().strip()
             if phrase and phrase not in found:
                 found.append(phrase)
