@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +18,8 @@ from bot.sources.webhook import (
 )
 from storage.db import transaction
 from storage.models import SourceRow, Watch, utcnow
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +45,9 @@ def do_ingest_webhook(
             secret = str(open_config(row).get("secret", ""))
             ensure_openable({"secret": secret})
         except SourceConfigError as err:
-            return WebhookResult(503, {"error": str(err)})
+            log.warning("webhook source %s: %s", source_id, err)  # senders need not know why
+            return WebhookResult(503, {"error": "this webhook source cannot check "
+                                                "signatures right now"})
         network = str(row.config.get("network", "webhook"))
     if len(body) > MAX_BODY_BYTES:
         return WebhookResult(413, {"error": f"body larger than {MAX_BODY_BYTES // 1024} KB"})

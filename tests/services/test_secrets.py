@@ -240,3 +240,19 @@ def test_a_network_error_repeating_the_token_is_masked_in_the_thread(
     with vigie.runtime.sessions() as session:
         (error,) = session.scalars(select(ReplyPost.error)).all()
     assert error and FakeMastodon.TOKEN not in error and MASK in error
+
+
+def test_a_webhook_whose_secret_no_key_opens_answers_503(
+    keyed: sessionmaker[Session], db_url: str, workspace_id: int, watch_name: str,
+) -> None:
+    from bot.services.webhook_ingest import do_ingest_webhook
+
+    view = do_add_source(keyed, workspace_id, CLI, kind="webhook", watch_name=watch_name,
+                         values={})
+    engine = make_engine(db_url)
+    try:
+        lost = make_session_factory(engine, SecretBox([NEW_KEY]))
+        result = do_ingest_webhook(lost, view.id, b"[]", signature="sha256=00", timestamp=None)
+    finally:
+        engine.dispose()
+    assert result.status == 503 and "cannot check signatures" in str(result.body["error"])
