@@ -8,8 +8,11 @@ spaced or dotted apart (``i g n o r e``, ``ig-nore``), leetspeak digits (``1gn0r
 text written backwards inside a right-to-left override, and ASCII smuggled in Unicode tag
 characters. The views only serve detection; the prompt gets the normalised text.
 
-Measured on tests/replies/data/injection_eval.json (76 variants, 72 benign customer
-texts); the figures are in the test and in the report of issue 19.
+Measured on tests/replies/data/injection_eval.json (see tests/replies/test_injection_eval.py):
+every variant it was tuned on is caught with no false positive, but on phrasings written
+afterwards it catches about 4 in 10. It raises a warning for the approver; it is not what
+keeps mention text from steering the model (the prompt treats it as data, and a human
+approves every reply).
 """
 
 from __future__ import annotations
@@ -49,13 +52,25 @@ _TARGET_EN = (r"(?:instructions?|prompts?|rules|guidelines|directives|guidance|d
 _Q_FR = (r"(?:precedente?s?|ci dessus|ci-dessus|dessus|anterieure?s?|toutes|tous|tes|vos|ton|"
          r"votre|initiale?s?|systeme|d avant|donnee?s?)")
 _TARGET_FR = r"(?:instructions?|consignes?|regles|directives|prompts?|indications)"
+# "j'ai ignoré les instructions": a customer telling what they did, not an order.
+_NOT_PAST_FR = r"(?<!\b(?:ai|as|a|avons|avez|ont|avais|avait|avions|aviez|avaient|etait|j)\W+)"
+_DROP_FR = (r"ignore[rsz]?|oublie[rsz]?|neglige[rsz]?|ne tiens pas compte|ne tenez pas compte|"
+            r"fais abstraction|faites abstraction|laisse[sz]? tomber|abandonne[sz]?|"
+            r"mets de cote|mettez de cote")
 _AI = r"(?:ai|a\.i\.|ia|assistant|bot|chatbot|llm|gpt|chatgpt|gemini|claude|copilot|model|robot)"
 _GAP = r"(?:\W+\w+){0,5}?\W+"
+_DROP_EN = (r"ignore|disregard|forget|override|bypass|skip|discard|abandon|set aside|"
+            r"put aside|throw out|scrap|drop|cancel|erase|delete|reset")
+_YOU_ARE = r"(?:you are|you're|you re|youre)"
 
 _PATTERNS: tuple[str, ...] = (
     # -- English: drop the rules -------------------------------------------------------
-    rf"\b(?:ignore|disregard|forget|override|bypass|skip|discard|abandon)\b(?:{_GAP})?"
-    rf"{_Q_EN}\b(?:\W+\w+){{0,3}}?\W+{_TARGET_EN}\b",
+    rf"\b(?:{_DROP_EN})\b(?:{_GAP})?{_Q_EN}\b(?:\W+\w+){{0,3}}?\W+{_TARGET_EN}\b",
+    rf"\b(?:{_DROP_EN})\b\W+(?:the\W+|your\W+)?system (?:message|prompt|instructions?)\b",
+    r"\b(?:everything|all|whatever|anything) (?:you were|you ve been|you'?ve been|you have been|"
+    r"you are|you're|you re) (?:told|instructed|given|taught|programmed)\b",
+    r"\byou (?:were|have been|ve been|'ve been) (?:configured|programmed|prompted|instructed|"
+    r"initiali[sz]ed) (?:with|to)\b",
     r"\b(?:ignore|disregard|forget)\b\W+(?:all\W+|everything\W+)(?:of\W+)?(?:the\W+)?"
     r"(?:above|before|prior|previous|earlier)\b",
     rf"\b(?:ignore|disregard|forget)\b(?:{_GAP})?{_TARGET_EN}\W+(?:above|before|previous|"
@@ -67,6 +82,12 @@ _PATTERNS: tuple[str, ...] = (
     r"(?:now )?(?:cancel+ed|void|obsolete|revoked|replaced|no longer valid)\b",
     r"\byour (?:new|real|actual|true|only) (?:instructions?|task|goal|mission)\b",
     r"\b(?:new|updated|real|secret|hidden) (?:instructions?|rules|orders)\s*(?:[:\-–]|from\b)",
+    r"\bnew (?:directive|instruction|order|task|command)s?\b(?:\W+\w+){0,4}?\W+"
+    r"(?:generator|bot|ai|assistant|model|drafter|writer|llm|system)\b",
+    r"\byour (?:new |real |true |only )?(?:job|task|role|goal|mission|purpose) "
+    r"(?:is now|now is|from now on is)\b",
+    r"\byour (?:reply|answer|response|output) (?:must|should|has to|will) (?:be|say|read|"
+    r"contain|include)\W+(?:exactly|only|verbatim|word for word)\b",
     r"\b(?:here are|these are) your (?:new )?instructions\b",
     r"\bnew system (?:message|prompt|instructions?)\b",
     # -- English: leak the prompt ----------------------------------------------------
@@ -76,9 +97,9 @@ _PATTERNS: tuple[str, ...] = (
     r"(?:your|the) (?:\w+ )?(?:instructions|prompt|configuration|system message)\b",
     r"\bwhat (?:are|were|is) your (?:instructions|rules|prompt|guidelines)\b",
     # -- English: change the role ----------------------------------------------------
-    r"\byou are (?:now|no longer)\W+(?:an?|in|the new|called|named|free|unfiltered|"
+    rf"\b{_YOU_ARE} (?:now|no longer)\W+(?:an?|in|the new|called|named|free|unfiltered|"
     r"unrestricted|jailbroken|dan)\b",
-    r"\byou are an? (?:unfiltered|unrestricted|uncensored|jailbroken|evil) ",
+    rf"\b{_YOU_ARE} an? (?:unfiltered|unrestricted|uncensored|jailbroken|evil) ",
     r"\bas an ai\b",
     r"\b(?:pretend|imagine)\b(?:\W+\w+){0,2}?\W+(?:you are|you re|you're|to be)\b",
     r"(?:^|[.!?:;,\n]\s*|\bplease\s+|\bnow\s+)(?:act|behave|respond|answer|reply) as "
@@ -93,6 +114,8 @@ _PATTERNS: tuple[str, ...] = (
     r"tell|repeat|output|print|ignore|forget|insert|mention|promise|offer)\b",
     rf"\b(?:note|message|instructions?) (?:to|for) (?:the |any )?{_AI}\b",
     rf"\b{_AI}s? (?:reading|processing|summari[sz]ing) this\b",
+    r"\b(?:dear|attention|hello|hi|hey) (?:ai|llm|language model|large language model|"
+    r"ai assistant|ai model|chatgpt|gpt)\b",
     rf"\bif you are an? {_AI}\b",
     r"\bwhen you (?:draft|write|generate|compose) (?:the|your|a) (?:reply|answer|response)\b",
     r"\b(?:reply|answer|respond) (?:only )?with (?:exactly|only|just|the following)\b",
@@ -102,19 +125,23 @@ _PATTERNS: tuple[str, ...] = (
     # -- fake structure ----------------------------------------------------------------
     r"</?\s*(?:system|assistant|instructions?|im_start|im_end|sys)\s*>",
     r"\[/?(?:inst|sys|system)\]",
+    r"<\|[a-z_]{2,20}\|>",
     r"(?m)^\W{0,3}(?:system|assistant|developer)\s*:",
     r"#{2,}\s*(?:instructions?|system|new instructions?)\b",
     # -- French ------------------------------------------------------------------------
-    r"(?<!\b(?:ai|as|a|avons|avez|ont|avais|avait|avions|aviez|avaient|etait|j)\W+)"
-    rf"\b(?:ignore[rsz]?|oublie[rsz]?|neglige[rsz]?|ne tiens pas compte|ne tenez pas compte|"
-    rf"fais abstraction|faites abstraction)\b(?:{_GAP})?{_Q_FR}(?:\W+\w+){{0,3}}?\W+"
-    rf"{_TARGET_FR}\b",
-    rf"\b(?:ignore[rsz]?|oublie[rsz]?|neglige[rsz]?|ne tiens pas compte|ne tenez pas compte|"
-    rf"fais abstraction|faites abstraction)\b(?:{_GAP})?{_TARGET_FR}\W+{_Q_FR}\b",
+    rf"{_NOT_PAST_FR}\b(?:{_DROP_FR})\b(?:{_GAP})?{_Q_FR}(?:\W+\w+){{0,3}}?\W+{_TARGET_FR}\b",
+    rf"{_NOT_PAST_FR}\b(?:{_DROP_FR})\b(?:{_GAP})?{_TARGET_FR}\W+{_Q_FR}\b",
+    r"\b(?:oublie[sz]?|ignore[sz]?|laisse[sz]? tomber)\W+tout ce qu\W?(?:on|l on) "
+    r"(?:t|vous)\W?(?:a|as) (?:dit|demande|appris|ecrit)\b",
+    r"\b(?:tu n\W?es plus|vous n\W?etes plus) (?:un|une|l)\b",
+    r"\b(?:message|note|consigne|instructions?) (?:pour|a|destinee? a) (?:l\W?)?"
+    r"(?:ia|assistant|bot|robot|intelligence artificielle)\b",
+    r"\b(?:ia|assistant|bot|robot|chatbot) qui (?:lit|lis|traite|analyse)\b",
     r"\bprompt (?:systeme|initial)\b",
     r"\b(?:revele|affiche|montre|repete|recopie|donne)[sz]?(?:\W+moi)?\W+(?:ton|tes|votre|vos)"
     r" (?:prompt|instructions|consignes)\b",
-    r"\b(?:instructions|consignes) (?:initiales|d origine|cachees|secretes|systeme)\b",
+    r"\b(?:tes|vos|ton|votre) (?:instructions|consignes) (?:initiales|d origine|cachees|"
+    r"secretes|systeme)\b",
     r"\bmot pour mot\b",
     r"\bnouvelles? (?:instructions?|consignes?|regles?)\s*[:\-–]",
     r"\b(?:tes|vos) (?:nouvelles|vraies|veritables) (?:instructions|consignes)\b",
