@@ -1,7 +1,7 @@
 """room for encrypted Slack tokens
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-05 06:30:00
 
 Tokens in slack_sdk's installation tables are stored encrypted when VIGIE_SECRET_KEY is set
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0013'
-down_revision: str | None = '0009'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
