@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     poll_tick_seconds: int = Field(30, ge=1, le=3600, validation_alias="VIGIE_POLL_TICK_SECONDS")
     retention_days: int = Field(0, ge=0, le=36500, validation_alias="VIGIE_RETENTION_DAYS")
     poll_concurrency: int = Field(8, ge=1, le=64, validation_alias="VIGIE_POLL_CONCURRENCY")
+    poll_source_budget_seconds: float = Field(
+        60.0, ge=1, le=900, validation_alias="VIGIE_POLL_SOURCE_BUDGET_SECONDS"
+    )
+    """Longest one source's fetch may take in a poll tick (requests, retries, pauses)."""
     outbox_tick_seconds: float = Field(
         1.0, gt=0, le=60, validation_alias="VIGIE_OUTBOX_TICK_SECONDS"
     )

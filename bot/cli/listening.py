@@ -250,7 +250,8 @@ def poll(once: bool, dry_run: bool, source_ids: tuple[int, ...], due: bool) -> N
     with open_runtime(settings) as runtime:
         report = run_poll_tick(runtime.sessions, http_factory(settings), dry_run=dry_run,
                                only_ids=list(source_ids) or None, force=not due,
-                               progress=_progress_line)
+                               progress=_progress_line,
+                               budget=settings.poll_source_budget_seconds)
         totals = report.totals
         if not report.outcomes:
             click.echo("No source to poll: vigie source add KIND --watch NAME --url URL")

@@ -4,14 +4,19 @@ Claims go through the database (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so se
 workers share the work and no source is fetched by two at once; a claim is a lease
 (``next_poll_at`` pushed forward), so a worker that dies only delays its sources.
 One failing source gets backoff and a health entry, and never stops the others.
+
+No tick waits on one source: each fetch has a time budget, enforced inside the HTTP
+layer (a watchdog shuts its sockets down) and again by the tick, which abandons a fetch
+still running past its budget (e.g. stuck in a DNS lookup, which nothing can interrupt),
+records the failure with backoff and goes on with the other sources.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,6 +43,10 @@ log = logging.getLogger(__name__)
 CLAIM_LEASE = timedelta(minutes=10)
 MAX_BACKOFF = timedelta(hours=6)
 DEFAULT_CONCURRENCY = 8
+DEFAULT_SOURCE_BUDGET = 60.0
+"""Seconds one source's fetch may take, all its requests, retries and pauses included."""
+ABANDON_GRACE = 5.0
+"""Extra seconds the tick waits after a budget before abandoning the fetch's thread."""
 
 HttpFactory = Callable[[bool], HttpClient]
 """Builds the HTTP client for a source; the flag says whether the source is trusted."""
@@ -129,12 +138,21 @@ def claim_due_sources(
         return claimed
 
 
-def fetch_source(source: ClaimedSource, http_factory: HttpFactory) -> FetchResult:
-    """Fetch one source (runs in a worker thread; touches no database)."""
+def fetch_source(source: ClaimedSource, http_factory: HttpFactory, *,
+                 budget: float = DEFAULT_SOURCE_BUDGET,
+                 on_client: Callable[[HttpClient], None] | None = None) -> FetchResult:
+    """Fetch one source within ``budget`` seconds (runs in a worker thread; no database).
+
+    ``on_client`` receives the HTTP client before the fetch starts, so the caller can
+    abort it from another thread.
+    """
     source_cls = get_source(source.kind)
     ensure_openable(source.config)
     config = parse_config(source.kind, source.config)
     with http_factory(source.trusted) as http:
+        http.set_budget(budget)
+        if on_client is not None:
+            on_client(http)
         return source_cls().fetch(http, config, dict(source.cursor))
 
 
@@ -197,15 +215,71 @@ def _dry_run(sessions: sessionmaker[Session], source: ClaimedSource, result: Fet
                                                           report=outcome.report))
 
 
+class _Fetches:
+    """The fetches of one tick in a thread pool, each watched against its budget."""
+
+    def __init__(self, http_factory: HttpFactory, concurrency: int, budget: float) -> None:
+        self._http_factory = http_factory
+        self._budget = budget
+        self._pool = ThreadPoolExecutor(max_workers=max(1, concurrency),
+                                        thread_name_prefix="vigie-fetch")
+        self.started: dict[int, float] = {}
+        self._clients: dict[int, HttpClient] = {}
+        self.sources: dict[Future[FetchResult], ClaimedSource] = {}
+
+    def submit(self, source: ClaimedSource) -> None:
+        """Queue one fetch; its budget starts when a worker picks it up."""
+        self.sources[self._pool.submit(self._run, source)] = source
+
+    def _run(self, source: ClaimedSource) -> FetchResult:
+        self.started[source.id] = time.monotonic()
+        return fetch_source(source, self._http_factory, budget=self._budget,
+                            on_client=lambda http: self._clients.__setitem__(source.id, http))
+
+    def settle(self) -> Iterator[tuple[ClaimedSource, Future[FetchResult] | None]]:
+        """Yield each source with its finished future, or None when it was abandoned."""
+        pending = set(self.sources)
+        limit = self._budget + ABANDON_GRACE
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=self._next_check(pending, limit),
+                                     return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield self.sources[future], future
+                now = time.monotonic()
+                for future in list(pending):
+                    source = self.sources[future]
+                    began = self.started.get(source.id)
+                    if began is not None and now - began > limit:
+                        pending.discard(future)
+                        client = self._clients.get(source.id)
+                        if client is not None:
+                            client.abort()
+                        log.warning("source %s (%s) abandoned after %.0fs", source.id,
+                                    source.kind, now - began)
+                        yield source, None
+        finally:
+            # Never wait for an abandoned fetch: its thread ends on its own.
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _next_check(self, pending: set[Future[FetchResult]], limit: float) -> float:
+        now = time.monotonic()
+        ends = [self.started[self.sources[f].id] + limit for f in pending
+                if self.sources[f].id in self.started]
+        return max(0.05, min(ends) - now) if ends else 1.0
+
+
 def run_poll_tick(
     sessions: sessionmaker[Session], http_factory: HttpFactory, *,
     now: datetime | None = None, concurrency: int = DEFAULT_CONCURRENCY, limit: int = 1000,
     only_ids: Sequence[int] | None = None, force: bool = False, dry_run: bool = False,
     progress: Callable[[SourceOutcome, int, int], None] | None = None,
+    budget: float = DEFAULT_SOURCE_BUDGET,
 ) -> TickReport:
     """Poll every due source once: claim, fetch concurrently, ingest, record health.
 
-    ``dry_run`` fetches and matches but stores nothing and moves no cursor.
+    ``budget`` bounds each source's fetch; a fetch past it is abandoned and counts as a
+    failure. ``dry_run`` fetches and matches but stores nothing and moves no cursor.
     """
     now = now or utcnow()
     claimed = claim_due_sources(sessions, now=now, limit=limit, only_ids=only_ids,
@@ -213,36 +287,33 @@ def run_poll_tick(
     report = TickReport()
     if not claimed:
         return report
-    started: dict[int, float] = {}
-    with ThreadPoolExecutor(max_workers=max(1, concurrency),
-                            thread_name_prefix="vigie-fetch") as pool:
-        futures: dict[Future[FetchResult], ClaimedSource] = {}
-        for source in claimed:
-            started[source.id] = time.monotonic()
-            futures[pool.submit(fetch_source, source, http_factory)] = source
-        for future in as_completed(futures):
-            source = futures[future]
-            outcome = SourceOutcome(source)
-            try:
-                result = future.result()
-                outcome.fetched = len(result.mentions)
-                outcome.not_modified = result.not_modified
-                if dry_run:
-                    _dry_run(sessions, source, result, now, outcome)
-                else:
-                    _store(sessions, source, result, now, outcome)
-            except Exception as err:
-                if not isinstance(err, SourceError):
-                    log.exception("polling source %s (%s) failed", source.id, source.kind)
-                if dry_run:
-                    outcome.error = redact(
-                        str(err) if isinstance(err, SourceError) else repr(err),
-                        secret_values(source.kind, source.config))
-                else:
-                    with transaction(sessions) as session:
-                        outcome.error = record_failure(session, source.id, err, now)
-            outcome.seconds = time.monotonic() - started[source.id]
-            report.outcomes.append(outcome)
-            if progress is not None:
-                progress(outcome, len(report.outcomes), len(claimed))
+    fetches = _Fetches(http_factory, concurrency, budget)
+    for source in claimed:
+        fetches.submit(source)
+    for source, future in fetches.settle():
+        outcome = SourceOutcome(source)
+        try:
+            if future is None:
+                raise SourceError(f"gave up after {budget:g}s (time budget of a fetch)")
+            result = future.result()
+            outcome.fetched = len(result.mentions)
+            outcome.not_modified = result.not_modified
+            if dry_run:
+                _dry_run(sessions, source, result, now, outcome)
+            else:
+                _store(sessions, source, result, now, outcome)
+        except Exception as err:
+            if not isinstance(err, SourceError):
+                log.exception("polling source %s (%s) failed", source.id, source.kind)
+            if dry_run:
+                outcome.error = redact(
+                    str(err) if isinstance(err, SourceError) else repr(err),
+                    secret_values(source.kind, source.config))
+            else:
+                with transaction(sessions) as session:
+                    outcome.error = record_failure(session, source.id, err, now)
+        outcome.seconds = time.monotonic() - fetches.started.get(source.id, time.monotonic())
+        report.outcomes.append(outcome)
+        if progress is not None:
+            progress(outcome, len(report.outcomes), len(claimed))
     return report

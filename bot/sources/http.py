@@ -7,20 +7,30 @@ conditional GET (ETag / Last-Modified kept in the source's cursor), retries with
 ``Retry-After`` or exponential backoff and jitter on 429/5xx, an honest User-Agent,
 and, for URLs that came through Slack, the SSRF guard of :mod:`bot.sources.netguard`.
 
+The total deadline is enforced from outside the read loop: a watchdog timer shuts down
+the attempt's sockets when it passes, so a server that trickles its headers (or its TLS
+handshake, or its body) one byte at a time cannot hold a worker past the deadline; httpx's
+own timeouts are per operation and never fire while bytes keep arriving. A client may
+also be given an overall budget (:meth:`HttpClient.set_budget`) that bounds every
+attempt, retry and pause of one fetch.
+
 Errors are always the ``SourceError`` family with a short message that names the host
 but never a full URL, header or token.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json as jsonlib
 import logging
 import random
+import socket
 import ssl
+import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -300,12 +310,121 @@ class _Decoder:
             raise SourceError("the server sent a corrupt compressed response") from err
 
 
-class _GuardedTransport(httpx.HTTPTransport):
-    """httpx transport whose connections go through :class:`GuardedBackend`."""
+class _TrackedStream(httpcore.NetworkStream):
+    """A network stream its client can shut down from another thread (the watchdog)."""
 
-    def __init__(self, policy: AddressPolicy, limits: httpx.Limits) -> None:
-        """Build the standard transport, then swap in a pool using the guarded backend."""
-        super().__init__(verify=_ssl_context(), limits=limits, trust_env=False)
+    def __init__(self, inner: httpcore.NetworkStream, owner: _StreamRegistry) -> None:
+        self._inner = inner
+        self._owner = owner
+        owner.add(self)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        """Delegate to the wrapped stream."""
+        return self._inner.read(max_bytes, timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        """Delegate to the wrapped stream."""
+        self._inner.write(buffer, timeout)
+
+    def close(self) -> None:
+        """Close the wrapped stream and forget it."""
+        self._owner.discard(self)
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        """Upgrade to TLS; the TLS stream replaces this one in the registry."""
+        upgraded = self._inner.start_tls(ssl_context, server_hostname, timeout)
+        self._owner.discard(self)
+        return _TrackedStream(upgraded, self._owner)
+
+    def get_extra_info(self, info: str) -> Any:
+        """Delegate to the wrapped stream."""
+        return self._inner.get_extra_info(info)
+
+    def shutdown(self) -> None:
+        """Wake any thread blocked on this socket: reads see end-of-stream at once."""
+        sock = self._inner.get_extra_info("socket")
+        if isinstance(sock, socket.socket):
+            # The plain socket method: SSLSocket.shutdown would drop the TLS object
+            # under a reader in another thread; a shutdown of the descriptor makes
+            # that reader fail cleanly with an end-of-stream error. OSError: already
+            # closed or never connected.
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _StreamRegistry:
+    """The open streams of one client, so a watchdog can shut them all down."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._streams: set[_TrackedStream] = set()
+
+    def add(self, stream: _TrackedStream) -> None:
+        """Remember an open stream."""
+        with self._lock:
+            self._streams.add(stream)
+
+    def discard(self, stream: _TrackedStream) -> None:
+        """Forget a closed stream."""
+        with self._lock:
+            self._streams.discard(stream)
+
+    def shutdown_all(self) -> None:
+        """Shut down every open stream (idle pooled ones are simply reopened later)."""
+        with self._lock:
+            streams = list(self._streams)
+        for stream in streams:
+            stream.shutdown()
+
+
+class _TrackingBackend(httpcore.NetworkBackend):
+    """httpcore network backend that registers every stream it opens."""
+
+    def __init__(self, inner: httpcore.NetworkBackend, registry: _StreamRegistry) -> None:
+        self._inner = inner
+        self._registry = registry
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        """Connect through the wrapped backend and track the stream."""
+        stream = self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        return _TrackedStream(stream, self._registry)
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        """Connect through the wrapped backend and track the stream."""
+        stream = self._inner.connect_unix_socket(path, timeout, socket_options)
+        return _TrackedStream(stream, self._registry)
+
+    def sleep(self, seconds: float) -> None:
+        """Delegate to the wrapped backend."""
+        self._inner.sleep(seconds)
+
+
+class _Transport(httpx.HTTPTransport):
+    """httpx transport whose connections are tracked (and guarded for untrusted URLs)."""
+
+    def __init__(
+        self, backend: httpcore.NetworkBackend, limits: httpx.Limits, *, trust_env: bool
+    ) -> None:
+        """Build the standard transport, then swap in a pool using ``backend``."""
+        super().__init__(verify=_ssl_context(), limits=limits, trust_env=trust_env)
         if not isinstance(getattr(self, "_pool", None), httpcore.ConnectionPool):
             # Refuse to run unguarded if a future httpx renames its pool attribute.
             raise RuntimeError("httpx internals changed: cannot install the SSRF guard")
@@ -314,8 +433,28 @@ class _GuardedTransport(httpx.HTTPTransport):
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
-            network_backend=GuardedBackend(policy),
+            network_backend=backend,
         )
+
+
+class _Alarm:
+    """The watchdog of one attempt: shuts the client's sockets down at the deadline."""
+
+    def __init__(self, seconds: float, registry: _StreamRegistry) -> None:
+        self.fired = False
+        self._registry = registry
+        self._timer = threading.Timer(max(0.0, seconds), self._fire)
+        self._timer.daemon = True
+        self._timer.name = "vigie-http-deadline"
+        self._timer.start()
+
+    def _fire(self) -> None:
+        self.fired = True
+        self._registry.shutdown_all()
+
+    def cancel(self) -> None:
+        """Disarm (the attempt ended in time)."""
+        self._timer.cancel()
 
 
 class HttpClient:
@@ -323,7 +462,8 @@ class HttpClient:
 
     ``untrusted=True`` turns on the SSRF guard (for URLs that came through Slack);
     ``allow_hosts`` lists admin exceptions (host names, ``*.domain``, IPs or CIDRs).
-    ``sleep`` and ``now`` are injectable so tests never wait.
+    ``sleep`` and ``now`` are injectable so tests never wait. Every attempt is bounded
+    by ``limits.total_timeout`` from connect to last byte, enforced by a watchdog.
     """
 
     def __init__(
@@ -344,12 +484,19 @@ class HttpClient:
         self._sleep = sleep
         self._now = now
         self._clock = clock
+        self._budget_deadline: float | None = None
+        self._budget = 0.0
+        self._aborted = False
+        self._streams = _StreamRegistry()
         pool_limits = httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         )
-        transport: httpx.BaseTransport | None = None
+        backend: httpcore.NetworkBackend = httpcore.SyncBackend()
         if untrusted:
-            transport = _GuardedTransport(AddressPolicy(tuple(allow_hosts), resolver), pool_limits)
+            backend = GuardedBackend(AddressPolicy(tuple(allow_hosts), resolver))
+        transport = _Transport(
+            _TrackingBackend(backend, self._streams), pool_limits, trust_env=not untrusted
+        )
         self._client = httpx.Client(
             transport=transport,
             verify=_ssl_context(),
@@ -362,6 +509,21 @@ class HttpClient:
     def close(self) -> None:
         """Close pooled connections."""
         self._client.close()
+
+    def set_budget(self, seconds: float) -> None:
+        """Bound everything this client does from now on (attempts, retries, pauses).
+
+        A poll gives each source's fetch a budget so one source, however many requests
+        it makes, cannot hold a worker for longer.
+        """
+        self._budget = seconds
+        self._budget_deadline = self._clock() + seconds
+
+    def abort(self) -> None:
+        """Shut down this client's connections now (from any thread); requests in flight fail."""
+        self._aborted = True
+        self._budget_deadline = self._clock()
+        self._streams.shutdown_all()
 
     def __enter__(self) -> HttpClient:
         """Use as a context manager."""
@@ -445,6 +607,8 @@ class HttpClient:
             return response
 
     def _pause(self, url: httpx.URL, seconds: float, reason: str) -> None:
+        if self._budget_deadline is not None and self._clock() + seconds > self._budget_deadline:
+            raise self._budget_error()
         log.info("retrying %s in %.1fs after %s", url.host, seconds, reason)
         self._sleep(seconds)
 
@@ -471,7 +635,41 @@ class HttpClient:
         json: Any,
         data: dict[str, str] | None,
     ) -> Response:
-        deadline = self._clock() + self.limits.total_timeout
+        total = self.limits.total_timeout
+        if self._budget_deadline is not None:
+            left = self._budget_deadline - self._clock()
+            if left <= 0:
+                raise self._budget_error()
+            total = min(total, left)
+        deadline = self._clock() + total
+        alarm = _Alarm(total, self._streams)
+        try:
+            return self._follow(method, url, headers, json, data, deadline)
+        except (SourceError, _TransientNetworkError, _Retryable):
+            if not alarm.fired:
+                raise
+            if total < self.limits.total_timeout:
+                raise self._budget_error() from None
+            raise SourceError(
+                f"timed out after {_fmt_seconds(self.limits.total_timeout)}"
+            ) from None
+        finally:
+            alarm.cancel()
+
+    def _budget_error(self) -> SourceError:
+        if self._aborted:
+            return SourceError("fetch abandoned: it took longer than its time budget")
+        return SourceError(f"gave up after {_fmt_seconds(self._budget)} (time budget of a fetch)")
+
+    def _follow(
+        self,
+        method: str,
+        url: httpx.URL,
+        headers: dict[str, str],
+        json: Any,
+        data: dict[str, str] | None,
+        deadline: float,
+    ) -> Response:
         seen = {str(url)}
         for hop in range(self.limits.max_redirects + 1):
             raw = self._send(method, url, headers, json, data, deadline)

@@ -1,0 +1,145 @@
+"""Hostile HTTP servers on loopback for resilience tests (raw sockets, no framework).
+
+``TricklingServer`` answers every request with an endless status line and headers sent
+one byte at a time: each byte arrives well within any read timeout, so only an overall
+deadline enforced from outside the read loop ends the fetch. ``StaticServer`` serves one
+fixed body (e.g. a nested-HTML bomb) to any GET.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from types import TracebackType
+
+
+class _RawServer:
+    """Accept loop on 127.0.0.1 with one thread per connection; ``close`` stops all."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.2)
+        self.port = self._listener.getsockname()[1]
+        self.stopped = threading.Event()
+        self.connections = 0
+        self._threads: list[threading.Thread] = []
+        self._accepter = threading.Thread(target=self._accept, daemon=True)
+
+    def url(self, path: str = "/") -> str:
+        """The URL of ``path`` on this server."""
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def _accept(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.connections += 1
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _read_request(self, conn: socket.socket) -> bool:
+        conn.settimeout(5)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            try:
+                chunk = conn.recv(4096)
+            except OSError:
+                return False
+            if not chunk:
+                return False
+            data += chunk
+        return True
+
+    def _serve(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> _RawServer:
+        self._accepter.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop accepting, end every connection and wait for the threads."""
+        self.stopped.set()
+        self._listener.close()
+        self._accepter.join(timeout=5)
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+
+class TricklingServer(_RawServer):
+    """Sends ``HTTP/1.1 200 OK`` and an endless header one byte every ``interval`` s."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        """``interval``: seconds between two bytes (far below any read timeout)."""
+        super().__init__()
+        self.interval = interval
+        self.bytes_sent = 0
+        self.first_byte_at: float | None = None
+        self.hangups: list[float] = []
+        """Monotonic times at which a client closed a trickled connection."""
+
+    def __enter__(self) -> TricklingServer:
+        super().__enter__()
+        return self
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            if not self._read_request(conn):
+                return
+            head = b"HTTP/1.1 200 OK\r\nX-Slow: "
+            index = 0
+            while not self.stopped.is_set():
+                byte = head[index : index + 1] if index < len(head) else b"a"
+                try:
+                    conn.sendall(byte)
+                except OSError:
+                    self.hangups.append(time.monotonic())
+                    return
+                if self.first_byte_at is None:
+                    self.first_byte_at = time.monotonic()
+                self.bytes_sent += 1
+                index += 1
+                self.stopped.wait(self.interval)
+
+
+class StaticServer(_RawServer):
+    """Answers every GET with ``body`` (HTTP/1.1, Content-Length, then close)."""
+
+    def __init__(self, body: bytes, content_type: str = "text/html; charset=utf-8") -> None:
+        """Serve ``body`` with ``content_type``."""
+        super().__init__()
+        self.body = body
+        self.content_type = content_type
+
+    def __enter__(self) -> StaticServer:
+        super().__enter__()
+        return self
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            if not self._read_request(conn):
+                return
+            head = (
+                "HTTP/1.1 200 OK\r\n"
+                f"Content-Type: {self.content_type}\r\n"
+                f"Content-Length: {len(self.body)}\r\n"
+                "Connection: close\r\n\r\n"
+            ).encode("ascii")
+            try:
+                conn.sendall(head + self.body)
+            except OSError:
+                return
