@@ -21,6 +21,7 @@ from bot.llm import LLMClient, from_config
 from bot.services.cards import register_card_renderers
 from bot.services.outbox import OutboxSender
 from bot.services.ports import Notifier
+from bot.services.ratelimit import RateLimiter
 from bot.services.workspaces import CONSOLE_TEAM_ID, WorkspaceDirectory
 from storage.db import make_engine, make_session_factory
 from storage.models import utcnow
@@ -96,6 +97,8 @@ class Runtime:
     clock: Callable[[], datetime] = field(default=utcnow)
     locale_lookups: set[tuple[int, str]] = field(default_factory=set, repr=False)
     """Users whose Slack locale this process already looked up (once is enough)."""
+    limiter: RateLimiter = field(default_factory=RateLimiter, repr=False)
+    """Rate limits of expensive commands, per user and per workspace (in this process)."""
 
     def __post_init__(self) -> None:
         self._outbox_runner = CoalescingRunner(self.outbox.flush, "vigie-outbox-nudge")

@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services.drafting import draft_context
+from bot.services.ratelimit import LLM_DRAFT
 from bot.services.suggestions import suggest_reply
 from bot.slack.modals import build_draft_modal
 from handlers.context import UserContext
@@ -26,6 +27,10 @@ def open_draft_editor(runtime: Runtime, client: WebClient, ctx: UserContext, men
                             link_allowlist=allowlist)
     wants_llm = runtime.llm is not None and context.origin.value != "human"
     note = t(ctx.language, "modal.llm_working") if wants_llm else None
+    refusal = runtime.limiter.check(LLM_DRAFT, ctx.workspace_id, ctx.user_id) if wants_llm else None
+    if refusal is not None:  # over the LLM rate: the editor opens without a suggestion
+        wants_llm = False
+        note = t(ctx.language, "ratelimit.llm_note", seconds=refusal.retry_after)
     opened = client.views_open(
         trigger_id=trigger_id, view=build_draft_modal(context, ctx.language, note=note))
     if not wants_llm or runtime.llm is None:

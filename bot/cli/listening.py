@@ -206,7 +206,7 @@ def source_test(source_id: int, team: str | None) -> None:
     """Fetch SOURCE_ID once now and show what would be stored (stores nothing)."""
     with _workspace(team) as (runtime, ws):
         result = _service(lambda: sources_admin.test_source(
-            runtime.sessions, ws.id, source_id, http_factory(runtime.settings)))
+            runtime.sessions, ws.id, CLI, source_id, http_factory(runtime.settings)))
     click.echo(f"Fetched {result.fetched} item(s); {len(result.candidates)} match the watch "
                f"({result.report.filtered} filtered out).")
     for candidate in result.candidates[:20]:

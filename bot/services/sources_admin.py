@@ -28,6 +28,10 @@ from storage.models import Role, SourceRow, Watch, utcnow
 MIN_INTERVAL = timedelta(minutes=1)
 MAX_INTERVAL = timedelta(days=1)
 MASK = "••••••"
+SOURCE_TEST_BUDGET = 30.0
+"""Seconds a `source test` may fetch for (it holds a listener thread meanwhile)."""
+URL_SUFFIXES = ("url", "_base")
+"""Settings holding an address a fetch will use (``feed_url``, Reddit's ``api_base``...)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +100,7 @@ def _view(row: SourceRow, watch_name: str, new_secret: str | None = None) -> Sou
 def _check_urls(values: dict[str, Any], allow_hosts: list[str]) -> dict[str, Any]:
     checked = dict(values)
     for name, value in values.items():
-        if name.endswith("url") and isinstance(value, str) and value:
+        if name.lower().endswith(URL_SUFFIXES) and isinstance(value, str) and value:
             try:
                 checked[name] = validate_public_url(value, allow_hosts)
             except SourceConfigError as err:
@@ -115,6 +119,10 @@ def do_add_source(
         source_cls = get_source(kind)
     except SourceConfigError as err:
         raise ServiceError("source.bad_kind", error=str(err)) from None
+    if actor.user_id:
+        # Before the URL check: a viewer must not probe internal DNS names through it.
+        with sessions() as session:
+            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
     new_secret = None
     if source_cls.kind == "webhook" and not values.get("secret"):
         new_secret = secrets.token_urlsafe(32)
@@ -190,16 +198,22 @@ def do_set_source_paused(sessions: sessionmaker[Session], workspace_id: int, act
                detail={"source_id": row.id})
 
 
-def test_source(sessions: sessionmaker[Session], workspace_id: int, source_id: int,
-                http_factory: HttpFactory) -> SourceTestResult:
-    """Fetch once now and say what would be stored; stores nothing, moves no cursor."""
+def test_source(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+                source_id: int, http_factory: HttpFactory) -> SourceTestResult:
+    """Fetch once now and say what would be stored; stores nothing, moves no cursor.
+
+    Admins only, like adding a source: a test holds a listener thread for up to
+    SOURCE_TEST_BUDGET seconds and fetches an address of the admin's choosing.
+    """
     with sessions() as session:
+        if actor.user_id:
+            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
         row, watch = _get(session, workspace_id, source_id)
         # From scratch, not from the cursor: show what the source yields today.
         claimed = replace(snapshot(row, watch.name), cursor={})
         session.expunge(watch)
     try:
-        result = fetch_source(claimed, http_factory)
+        result = fetch_source(claimed, http_factory, budget=SOURCE_TEST_BUDGET)
     except SourceError as err:
         message = redact(str(err), secret_values(claimed.kind, claimed.config))
         raise ServiceError("source.test_failed", id=str(source_id), error=message) from None

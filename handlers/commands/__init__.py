@@ -16,7 +16,7 @@ from handlers.commands import sla as _sla  # noqa: F401
 from handlers.commands import voice as _voice  # noqa: F401
 from handlers.commands import workflow as _workflow  # noqa: F401
 from handlers.commands.parsing import ArgumentError, split_args
-from handlers.commands.registry import REGISTRY, CommandRequest, Reply
+from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Subcommand
 from handlers.context import user_context
 
 
@@ -42,6 +42,19 @@ def parse_command(command: dict[str, Any], language: str, client: Any = None
     )
 
 
+def _rate_limited(sub: Subcommand, request: CommandRequest, runtime: Runtime) -> Reply | None:
+    """The ephemeral refusal when this expensive request is over its rate, else None."""
+    action = sub.rate_limit(request) if sub.rate_limit is not None else None
+    if action is None:
+        return None
+    refusal = runtime.limiter.check(action, request.team_id, request.user_id)
+    if refusal is None:
+        return None
+    label = f"/cm {' '.join([request.name, *request.args[:1]])}"
+    return Reply(t(request.language, f"ratelimit.{refusal.scope}", action=label,
+                   seconds=refusal.retry_after))
+
+
 def register(app: App, runtime: Runtime) -> None:
     """Attach the `/cm` listener to ``app``."""
 
@@ -58,6 +71,10 @@ def register(app: App, runtime: Runtime) -> None:
             key = "help.unknown" if suggestion else "help.unknown_no_suggestion"
             reply = Reply(t(language, key, name=parsed.name, suggestion=suggestion or ""))
             ack(**reply.as_kwargs())
+            return
+        refusal = _rate_limited(sub, parsed, runtime)
+        if refusal is not None:
+            ack(**refusal.as_kwargs())
             return
         if not sub.slow:
             answer = sub.listener(parsed, runtime)

@@ -6,7 +6,7 @@ import re
 
 from bot.i18n import t
 from bot.runtime import Runtime
-from bot.services import sources_admin, watches
+from bot.services import ratelimit, sources_admin, watches
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
 from bot.services.http_clients import http_factory
@@ -106,7 +106,9 @@ def _source_add(request: CommandRequest, runtime: Runtime) -> Reply:
     for item in rest:
         if "=" in item:
             key, _, value = item.partition("=")
-            values[key.strip()] = url_of(value) if key.strip().endswith("url") else unescape(value)
+            key = key.strip()
+            values[key] = (url_of(value) if key.endswith(sources_admin.URL_SUFFIXES)
+                           else unescape(value))
         elif "url" not in values and (item.startswith("<http") or item.startswith("http")):
             values["url"] = url_of(item)
         else:
@@ -129,7 +131,9 @@ def _source_add(request: CommandRequest, runtime: Runtime) -> Reply:
     examples=("source add rss acme https://news.example.com/feed.xml",
               "source add mastodon acme base_url=https://mastodon.social query=acme",
               "source list", "source test 3"),
-    slow=True)
+    slow=True,
+    rate_limit=lambda r: ratelimit.SOURCE_TEST if r.args[:1] and r.args[0].lower() == "test"
+    else None)
 def cmd_source(request: CommandRequest, runtime: Runtime) -> Reply:
     """Manage sources (answered after the ack: tests fetch over the network)."""
     action = request.args[0].lower() if request.args else "list"
@@ -145,8 +149,8 @@ def cmd_source(request: CommandRequest, runtime: Runtime) -> Reply:
             return Reply(text, blocks)
         if action == "test":
             source_id = _source_id(request)
-            result = sources_admin.test_source(runtime.sessions, workspace_id, source_id,
-                                               http_factory(runtime.settings))
+            result = sources_admin.test_source(runtime.sessions, workspace_id, _actor(request),
+                                               source_id, http_factory(runtime.settings))
             text, blocks = build_source_test(source_id, result, language)
             return Reply(text, blocks)
         if action in {"pause", "resume", "remove"}:

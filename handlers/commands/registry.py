@@ -50,6 +50,8 @@ class Reply:
 
 
 Listener = Callable[[CommandRequest, Runtime], Reply | None]
+RateLimitKey = Callable[[CommandRequest], str | None]
+"""The rate-limited action a request is (``bot.services.ratelimit``), or None when free."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,7 @@ class Subcommand:
     listener: Listener
     examples: tuple[str, ...] = ()
     slow: bool = False
+    rate_limit: RateLimitKey | None = None
 
     @property
     def summary_key(self) -> str:
@@ -75,14 +78,15 @@ class CommandRegistry:
     _items: dict[str, Subcommand] = field(default_factory=dict)
 
     def subcommand(
-        self, name: str, *, usage: str, examples: tuple[str, ...] = (), slow: bool = False
+        self, name: str, *, usage: str, examples: tuple[str, ...] = (), slow: bool = False,
+        rate_limit: RateLimitKey | None = None,
     ) -> Callable[[Listener], Listener]:
-        """Decorator registering ``listener`` as `/cm NAME`."""
+        """Decorator registering ``listener`` as `/cm NAME` (``rate_limit``: see RateLimitKey)."""
 
         def decorate(listener: Listener) -> Listener:
             if name in self._items:
                 raise ValueError(f"/cm {name} is registered twice")
-            self._items[name] = Subcommand(name, usage, listener, examples, slow)
+            self._items[name] = Subcommand(name, usage, listener, examples, slow, rate_limit)
             return listener
 
         return decorate
