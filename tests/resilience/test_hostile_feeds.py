@@ -7,9 +7,11 @@ not hold the tick either; a nested-HTML bomb must not cost minutes of CPU.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -20,10 +22,10 @@ from bot.services.polling import SourceOutcome, TickReport, run_poll_tick
 from bot.services.sources_admin import do_add_source
 from bot.sources.http import HttpClient, HttpLimits
 from storage.models import SourceRow
-from tests.harness.hostile_servers import TricklingServer
+from tests.harness.hostile_servers import StaticServer, TricklingServer
 
 from .conftest import add_channel_watches, add_workspace
-from .support import FeedItem, FeedServer, dated, item_text
+from .support import FeedItem, FeedServer, child_env, dated, item_text, run_to_completion
 
 LIVENESS = 60.0
 """Generous bound after which a tick counts as stalled (the old tick never ended)."""
@@ -131,3 +133,71 @@ def test_a_fetch_stuck_outside_http_is_abandoned_and_the_others_go_on(
     stuck = source_row(sessions, stuck_id)
     assert stuck.consecutive_failures == 1
     assert stuck.last_error == "gave up after 0.5s (time budget of a fetch)"
+
+
+BOMB_BYTES = 9_900_000
+"""The size of the nested-HTML bomb of issue 19 item 7 (114 s of CPU, 808 MB per fetch)."""
+CHILD_CPU_LIMIT = 20
+"""CPU seconds after which the kernel kills the fetching child (the fix needs about 2)."""
+MEMORY_LIMIT_MB = 400.0
+
+
+def nested_divs(size: int) -> str:
+    """``size`` bytes of nested ``<div>`` (opened, then closed)."""
+    depth = size // 11
+    return "<div>" * depth + "</div>" * depth
+
+
+def rss_document(items: list[str], *, well_formed: bool = True) -> bytes:
+    """An RSS 2.0 feed whose items carry ``items`` as CDATA HTML descriptions."""
+    title = "Bombs" if well_formed else "Bombs & more"  # a bare "&" is not XML
+    parts = [f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+             f"<title>{title}</title><link>https://bomb.example/</link>"
+             f"<description>d</description>"]
+    for number, markup in enumerate(items):
+        parts.append(f"<item><title>Item {number}</title>"
+                     f"<link>https://bomb.example/{number}</link>"
+                     f'<guid isPermaLink="false">bomb-{number}</guid>'
+                     f"<pubDate>Mon, 30 Nov 2026 10:00:00 GMT</pubDate>"
+                     f"<description><![CDATA[{markup}]]></description></item>")
+    parts.append("</channel></rss>")
+    return "".join(parts).encode()
+
+
+def fetch_in_child(url: str, tmp_path: Path) -> dict[str, object]:
+    """Fetch ``url`` as an RSS source in a child process limited to CHILD_CPU_LIMIT."""
+    log = tmp_path / "child.log"
+    code = run_to_completion(["tests/resilience/fetch_child.py", url, str(CHILD_CPU_LIMIT)],
+                             child_env("sqlite://"), log, timeout=LIVENESS * 2)
+    output = log.read_text()
+    assert code == 0, f"the fetch was killed past {CHILD_CPU_LIMIT} s of CPU: {output[-500:]}"
+    figures: dict[str, object] = json.loads(output.strip().splitlines()[-1])
+    assert float(str(figures["max_rss_mb"])) < MEMORY_LIMIT_MB, figures
+    return figures
+
+
+def test_a_nested_html_page_is_refused_without_parsing_it(tmp_path: Path) -> None:
+    page = ("<!DOCTYPE html><html><body>" + nested_divs(BOMB_BYTES) + "</body></html>").encode()
+    with StaticServer(page) as server:
+        figures = fetch_in_child(server.url("/page"), tmp_path)
+    assert figures["error"] == "this address serves a web page, not an RSS or Atom feed"
+
+
+def test_a_malformed_feed_too_large_for_the_tolerant_parser_is_refused(tmp_path: Path) -> None:
+    body = rss_document([nested_divs(BOMB_BYTES)], well_formed=False)
+    assert len(body) > BOMB_BYTES
+    with StaticServer(body, content_type="application/rss+xml") as server:
+        figures = fetch_in_child(server.url("/feed.xml"), tmp_path)
+    assert figures["error"] == ("this feed is not well-formed XML and too large to read "
+                                "leniently (over 2 MB)")
+
+
+def test_items_of_nested_html_keep_their_text_at_bounded_cost(tmp_path: Path) -> None:
+    """A well-formed feed: each item's HTML is as deep as the sanitiser would ever see."""
+    deep = "<div>" * 16_000  # never closed: 16,000 levels within the 80 KB read per item
+    items = [f"<p>Acme item {n} is great</p>{deep}" for n in range(125)]
+    body = rss_document(items)
+    assert len(body) > BOMB_BYTES
+    with StaticServer(body, content_type="application/rss+xml") as server:
+        figures = fetch_in_child(server.url("/feed.xml"), tmp_path)
+    assert sorted(figures["texts"]) == sorted(f"Acme item {n} is great" for n in range(125))

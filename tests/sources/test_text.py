@@ -156,3 +156,26 @@ def test_join_url_agrees_with_urljoin(base: str, link: str) -> None:
 def test_join_url_keeps_plain_absolute_links(link: str) -> None:
     assert join_url("https://other.example/feed", link) == link == urljoin(
         "https://other.example/feed", link)
+
+
+def test_markup_nested_too_deep_takes_the_strip_path_with_the_same_rules() -> None:
+    from bot.sources.text import MAX_HTML_DEPTH, nesting_depth
+
+    inner = ("<p>Hello <b>world</b> &amp; co</p><script>alert(1)</script>"
+             "<style>p{}</style><!-- note --><a href='https://x.example/'>link</a>")
+    assert nesting_depth(inner) == 1  # <p> is closed by the next block: it never nests
+    deep = "<div>" * (MAX_HTML_DEPTH + 1) + inner + "</div>" * (MAX_HTML_DEPTH + 1)
+    assert nesting_depth(deep) > MAX_HTML_DEPTH
+    assert html_to_text(deep) == html_to_text(inner) == "Hello world & co link"
+    # Void and implied-end elements do not deepen the tree.
+    assert nesting_depth("<p>a<br><li>b<img src=x/>" * 1000) <= 1
+
+
+def test_unclosed_tags_are_read_in_linear_time() -> None:
+    """Thousands of "<a" or "<br" without ">" once made the tag searches quadratic."""
+    from bot.sources.text import extract_links
+
+    assert extract_links("<a " * 200_000 + '<a href="https://ok.example/">x</a>') == ()
+    assert extract_links('<a href="https://ok.example/">x</a>' + "<a " * 200_000) == (
+        "https://ok.example/",)
+    assert html_to_text("<br " * 20_000 + "end") == ""
