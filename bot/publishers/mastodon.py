@@ -7,8 +7,10 @@ wider than the status it answers, as Mastodon's own apps do: a reply to an unlis
 status is unlisted, to a followers-only one followers-only.
 
 Mastodon keeps an ``Idempotency-Key`` for about an hour and answers a repeated key with
-the first status. Beyond that, ``find_existing`` looks through the account's recent
-statuses for a reply to the same status with the same text.
+the first status. Beyond that, ``find_existing`` looks for a reply by the account with
+the same text among the replies to the status itself (``/context``: up to 4,096
+descendants for an authenticated caller, however many statuses the account posted since),
+then among the account's recent statuses (a thread too large for ``/context``).
 """
 
 from __future__ import annotations
@@ -184,19 +186,55 @@ class MastodonPublisher(Publisher[MastodonCredentials]):
             account_id = me.get("id") if isinstance(me, dict) else None
             if not account_id:
                 raise PublishError("Mastodon did not say which account the token belongs to")
-            others: list[dict[str, Any]] = []
-            for status in self._recent(http, credentials, str(account_id)):
-                if str(status.get("in_reply_to_id") or "") != parent.status_id:
-                    continue
-                if comparable_text(html_to_text(status.get("content"))) == wanted:
-                    return self._posted(status)
-                others.append(status)
-            for status in others[:SOURCE_CHECKS]:
-                if self._source_text(http, credentials, str(status.get("id"))) == wanted:
-                    return self._posted(status)
+            seen: set[str] = set()
+            for statuses in (
+                lambda: self._thread_replies(http, credentials, parent.status_id),
+                lambda: self._recent(http, credentials, str(account_id)),
+            ):
+                mine = [
+                    s for s in statuses()
+                    if str(s.get("in_reply_to_id") or "") == parent.status_id
+                    and str((s.get("account") or {}).get("id") or "") == str(account_id)
+                    and str(s.get("id")) not in seen
+                ]
+                seen.update(str(s.get("id")) for s in mine)
+                found = self._same_text(http, credentials, mine, wanted)
+                if found is not None:
+                    return found
         except SourceError as err:
             raise lookup_error(err, NETWORK_TITLE) from None
         return None
+
+    def _same_text(
+        self,
+        http: Fetcher,
+        credentials: MastodonCredentials,
+        statuses: list[dict[str, Any]],
+        wanted: str,
+    ) -> PostedReply | None:
+        """The first status whose rendered text, else plain-text source, is ``wanted``."""
+        for status in statuses:
+            if comparable_text(html_to_text(status.get("content"))) == wanted:
+                return self._posted(status)
+        for status in statuses[:SOURCE_CHECKS]:
+            if self._source_text(http, credentials, str(status.get("id"))) == wanted:
+                return self._posted(status)
+        return None
+
+    def _thread_replies(
+        self, http: Fetcher, credentials: MastodonCredentials, status_id: str
+    ) -> list[dict[str, Any]]:
+        """The replies below ``status_id`` (``/context`` descendants), or [] if unavailable."""
+        url = f"{credentials.instance_url}/api/v1/statuses/{quote(status_id, safe='')}/context"
+        try:
+            context = http.get(url, headers=_auth(credentials)).json()
+        except HttpStatusError as err:
+            if err.status_code in {404, 410, 501}:
+                return []  # a server without the endpoint: the recent statuses remain
+            raise
+        descendants = context.get("descendants") if isinstance(context, dict) else None
+        return [s for s in descendants if isinstance(s, dict)] if isinstance(
+            descendants, list) else []
 
     def _recent(
         self, http: Fetcher, credentials: MastodonCredentials, account_id: str

@@ -155,6 +155,7 @@ class FakeMastodon:
         routes: list[tuple[Any, str, Callable[[Request], Response]]] = [
             (re.compile(r"^/api/v1/statuses$"), "POST", self._post),
             (re.compile(r"^/api/v1/statuses/(\d+)/source$"), "GET", self._source),
+            (re.compile(r"^/api/v1/statuses/(\d+)/context$"), "GET", self._context),
             (re.compile(r"^/api/v1/statuses/(\d+)$"), "GET", self._get),
             ("/api/v2/search", "GET", self._search),
             ("/api/v1/accounts/verify_credentials", "GET", self._me),
@@ -252,6 +253,21 @@ class FakeMastodon:
         if status_id not in self.statuses:
             return json_response({"error": "Record not found"}, 404)
         return json_response({"id": status_id, "text": self.sources[status_id], "spoiler_text": ""})
+
+    def _context(self, request: Request) -> Response:
+        """Ancestors and descendants (docs: methods/statuses#context; 4,096 at most for an
+        authenticated caller), in thread order."""
+        status_id = request.path.split("/")[-2]
+        if status_id not in self.statuses:
+            return json_response({"error": "Record not found"}, 404)
+        below: list[Json] = []
+        frontier = [status_id]
+        while frontier:
+            parent = frontier.pop(0)
+            children = [s for s in self.statuses.values() if s.get("in_reply_to_id") == parent]
+            below.extend(children)
+            frontier.extend(s["id"] for s in children)
+        return json_response({"ancestors": [], "descendants": below[:4096]})
 
     def _search(self, request: Request) -> Response:
         query = request.args.get("q", "")

@@ -272,3 +272,34 @@ def test_credentials_hide_the_token() -> None:
     )
     assert credentials.instance_url == "https://m.example"
     assert "s3cret" not in repr(credentials)
+
+
+def test_find_existing_sees_a_reply_older_than_the_accounts_recent_statuses(
+    http: HttpClient, fake: FakeMastodon
+) -> None:
+    """A busy brand account posts more than the few pages of its timeline that are read
+    (120 statuses) after a reply whose answer was lost: the reply is still found, among
+    the replies to the status, and not posted twice."""
+    publisher = MastodonPublisher()
+    target = local_target(fake, fake.add_status())
+    posted = publisher.publish(http, creds(fake), target, "We are on it, sorry!", KEY)
+    for number in range(150):
+        fake.add_status(text=f"Brand news {number}", account=fake.account)
+    fake.by_key.clear()  # more than an hour later: the instance forgot the Idempotency-Key
+
+    assert publisher.find_existing(http, creds(fake), target, KEY, "We are on it, sorry!") == posted
+    again = publish_once(publisher, http, creds(fake), target, "We are on it, sorry!", KEY,
+                         attempted_before=True)
+    assert again == posted
+    assert len(fake.created) == 1
+
+
+def test_find_existing_ignores_someone_elses_reply_with_the_same_text(
+    http: HttpClient, fake: FakeMastodon
+) -> None:
+    publisher = MastodonPublisher()
+    parent = fake.add_status()
+    other = fake.account | {"id": "777", "username": "someone", "acct": "someone"}
+    fake.add_status(text="Same words", in_reply_to_id=parent["id"], account=other)
+    assert publisher.find_existing(http, creds(fake), local_target(fake, parent), KEY,
+                                   "Same words") is None
