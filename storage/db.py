@@ -1,7 +1,19 @@
-"""Engine and session handling for SQLite and PostgreSQL."""
+"""Engine and session handling for SQLite and PostgreSQL.
+
+SQLite has one writer at a time, and its busy handler is not a queue: a waiting writer
+polls with growing sleeps, so under `vigie run` (dozens of listener, polling and outbox
+threads) one could wait past the busy timeout while others kept taking the lock, and
+"database is locked" reached users. Write transactions of one process therefore queue
+on a lock of their engine before they touch the database; the busy timeout is left for
+other processes (a CLI command next to `vigie run`). The lock also makes each
+transaction's reads and writes atomic with respect to the other writers of the process
+(pysqlite only begins a transaction at the first write).
+"""
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,7 +24,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.secret_box import INFO_KEY, SecretBox
 
-SQLITE_BUSY_TIMEOUT_MS = 5000
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_WRITE_QUEUE_SECONDS = 60.0
+"""Longest a write transaction waits for the others of its process before trying anyway
+(the database's busy timeout then applies)."""
+
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -34,9 +51,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 5}, **kwargs
+            url,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            **kwargs,
         )
         event.listen(engine, "connect", _configure_sqlite)
+        _WRITE_LOCKS[engine] = threading.RLock()
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
@@ -51,9 +71,19 @@ def make_session_factory(engine: Engine, secret_box: SecretBox | None = None
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """Open a session, commit on success, roll back on any error, always close."""
-    with factory() as session, session.begin():
-        yield session
+    """Open a session, commit on success, roll back on any error, always close.
+
+    On SQLite, write transactions of this process run one at a time (see the module doc).
+    """
+    bind = factory.kw.get("bind")
+    lock = _WRITE_LOCKS.get(bind) if isinstance(bind, Engine) else None
+    acquired = lock.acquire(timeout=SQLITE_WRITE_QUEUE_SECONDS) if lock is not None else False
+    try:
+        with factory() as session, session.begin():
+            yield session
+    finally:
+        if acquired and lock is not None:
+            lock.release()
 
 
 def ping(engine: Engine) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import MetaData, inspect
 
 from bot.slack.oauth import OAUTH_METADATA
 from storage import migrations
-from storage.db import make_engine
+from storage.db import SQLITE_BUSY_TIMEOUT_MS, make_engine
 from storage.models import Base
 
 
@@ -60,5 +60,5 @@ def test_sqlite_pragmas(sqlite_url: str) -> None:
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_TIMEOUT_MS
     engine.dispose()
