@@ -44,13 +44,13 @@ def parse_command(command: dict[str, Any], language: str, client: Any = None
 
 def _rate_limited(sub: Subcommand, request: CommandRequest, runtime: Runtime) -> Reply | None:
     """The ephemeral refusal when this expensive request is over its rate, else None."""
-    action = sub.rate_limit(request) if sub.rate_limit is not None else None
+    action = sub.rate_limit(request, runtime) if sub.rate_limit is not None else None
     if action is None:
         return None
     refusal = runtime.limiter.check(action, request.team_id, request.user_id)
     if refusal is None:
         return None
-    label = f"/cm {' '.join([request.name, *request.args[:1]])}"
+    label = f"/cm {action.replace('_', ' ')}"
     return Reply(t(request.language, f"ratelimit.{refusal.scope}", action=label,
                    seconds=refusal.retry_after))
 

@@ -125,15 +125,24 @@ def _source_add(request: CommandRequest, runtime: Runtime) -> Reply:
     return Reply(text)
 
 
+def _source_rate_limit(request: CommandRequest, runtime: Runtime) -> str | None:
+    """`source test` counts against the rate only for admins, who may run it: a viewer's
+    refused attempts must not use up the workspace's budget."""
+    if not (request.args[:1] and request.args[0].lower() == "test"):
+        return None
+    workspace_id = _workspace_id(request, runtime)
+    if not sources_admin.may_manage_sources(runtime.sessions, workspace_id, request.user_id):
+        return None
+    return ratelimit.SOURCE_TEST
+
+
 @REGISTRY.subcommand(
     "source", usage="source add KIND WATCH [URL] [key=value ...] | list [WATCH] | test ID | "
                     "pause ID | resume ID | remove ID",
     examples=("source add rss acme https://news.example.com/feed.xml",
               "source add mastodon acme base_url=https://mastodon.social query=acme",
               "source list", "source test 3"),
-    slow=True,
-    rate_limit=lambda r: ratelimit.SOURCE_TEST if r.args[:1] and r.args[0].lower() == "test"
-    else None)
+    slow=True, rate_limit=_source_rate_limit)
 def cmd_source(request: CommandRequest, runtime: Runtime) -> Reply:
     """Manage sources (answered after the ack: tests fetch over the network)."""
     action = request.args[0].lower() if request.args else "list"

@@ -50,7 +50,7 @@ class Reply:
 
 
 Listener = Callable[[CommandRequest, Runtime], Reply | None]
-RateLimitKey = Callable[[CommandRequest], str | None]
+RateLimitKey = Callable[[CommandRequest, Runtime], str | None]
 """The rate-limited action a request is (``bot.services.ratelimit``), or None when free."""
 
 

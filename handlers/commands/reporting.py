@@ -80,7 +80,8 @@ def _digest(request: CommandRequest, runtime: Runtime) -> Reply:
     "digest", usage="digest now | set HH:MM [ZONE] | off | empty skip|post | status",
     examples=("digest now", "digest set 08:30 Europe/Paris", "digest off", "digest empty skip"),
     slow=True,
-    rate_limit=lambda r: ratelimit.DIGEST_NOW if [a.lower() for a in r.args] == ["now"] else None)
+    rate_limit=lambda r, _: ratelimit.DIGEST_NOW if [a.lower() for a in r.args] == ["now"]
+    else None)
 def cmd_digest(request: CommandRequest, runtime: Runtime) -> Reply:
     """The daily digest of this channel: post it now, set its time and zone, turn it off."""
     try:
@@ -90,7 +91,7 @@ def cmd_digest(request: CommandRequest, runtime: Runtime) -> Reply:
 
 
 @REGISTRY.subcommand("stats", usage="stats [7d|30d|90d]", examples=("stats", "stats 30d"),
-                     slow=True, rate_limit=lambda r: ratelimit.STATS)
+                     slow=True, rate_limit=lambda r, _: ratelimit.STATS)
 def cmd_stats(request: CommandRequest, runtime: Runtime) -> Reply:
     """Statistics of the workspace over a period, with a chart shared in the channel."""
     language = request.language
@@ -111,7 +112,7 @@ def cmd_stats(request: CommandRequest, runtime: Runtime) -> Reply:
 
 @REGISTRY.subcommand("export", usage="export [7d|30d] [WATCH]",
                      examples=("export", "export 30d", "export 7d acme"), slow=True,
-                     rate_limit=lambda r: ratelimit.EXPORT)
+                     rate_limit=lambda r, _: ratelimit.EXPORT)
 def cmd_export(request: CommandRequest, runtime: Runtime) -> Reply:
     """Upload a CSV of the period's mentions (status, owner, reply, times) to the channel."""
     language = request.language

@@ -145,3 +145,15 @@ def test_llm_drafts_are_rate_limited(vigie_with_llm: VigieApp, httpserver: HTTPS
     opened = json.dumps(vigie.standin.calls("views.open")[-1].args["view"])
     assert "Too many suggestions asked" in opened
     assert len(llm.prompts) == 1, "no second LLM call"
+
+
+def test_a_viewers_refused_source_tests_leave_the_workspace_budget_alone(
+    vigie_sqlite: VigieApp, httpserver: HTTPServer
+) -> None:
+    vigie = vigie_sqlite
+    source_id = add_feed(vigie, httpserver)
+    grant(vigie, VIEWER, "viewer")
+    for _ in range(12):
+        text = answer(vigie, f"source test {source_id}", VIEWER)["text"]
+        assert "You need the *admin* role" in text
+    assert f"Source #{source_id}:" in answer(vigie, f"source test {source_id}", ADMIN_ID)["text"]
