@@ -97,7 +97,7 @@ def test_a_remote_error_repeating_the_token_is_masked_everywhere(
         stored_error = session.scalars(select(SourceRow.last_error)).one()
         assert stored_error and TOKEN not in stored_error
     with pytest.raises(ServiceError) as caught:
-        sources_admin.test_source(keyed, workspace_id, view.id, client)
+        sources_admin.test_source(keyed, workspace_id, CLI, view.id, client)
     assert TOKEN not in caught.value.message() and MASK in caught.value.message()
 
 
