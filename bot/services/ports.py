@@ -21,11 +21,14 @@ class OutgoingMessage:
 
 
 class DeliveryError(Exception):
-    """Posting failed. ``retry_after`` is set when it may succeed later (429, 5xx, network)."""
+    """Posting failed. ``retry_after`` is set when it may succeed later (429, 5xx, network);
+    ``code`` is Slack's error code when Slack answered one."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None,
+                 code: str | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.code = code
 
     @property
     def retryable(self) -> bool:

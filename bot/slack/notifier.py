@@ -18,6 +18,14 @@ PERMANENT_ERRORS = {
     "invalid_auth", "not_authed", "account_inactive", "token_revoked", "missing_scope",
     "message_not_found", "cant_update_message", "invalid_arguments", "no_text",
 }
+# Slack errors answered as HTTP 200 ``ok: false`` that a later call may not get ("the
+# server could not complete your operation(s) ... likely due to a transient issue on our
+# end", each method's Errors table). internal_error and fatal_error may have taken effect:
+# the outbox looks a retried message up by its metadata before posting it again.
+TRANSIENT_ERRORS = {
+    "internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited",
+}
+TRANSIENT_RETRY_SECONDS = 5.0
 RECOVERY_SCAN_LIMIT = 200
 
 
@@ -29,6 +37,8 @@ def _retry_after(err: SlackApiError) -> float | None:
         return float(response.headers.get("Retry-After", response.headers.get("retry-after", 1)))
     if error in PERMANENT_ERRORS:
         return None
+    if response is not None and error in TRANSIENT_ERRORS:
+        return float(response.headers.get("Retry-After", TRANSIENT_RETRY_SECONDS))
     if response is not None and response.status_code >= 500:
         return 5.0
     return None
@@ -51,7 +61,8 @@ class SlackNotifier:
             return {}
         token = self._token_for_team(team_id)
         if token is None:
-            raise DeliveryError(f"Vigie is not installed in workspace {team_id}")
+            raise DeliveryError(f"Vigie is not installed in workspace {team_id}",
+                                code="not_installed")
         return {"token": token}
 
     def _args(self, message: OutgoingMessage) -> dict[str, Any]:
@@ -75,7 +86,7 @@ class SlackNotifier:
         except SlackApiError as err:
             raise DeliveryError(
                 f"Slack refused the message: {err.response.get('error')}",
-                retry_after=_retry_after(err),
+                retry_after=_retry_after(err), code=err.response.get("error"),
             ) from None
         except SlackClientError as err:
             raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
@@ -93,7 +104,7 @@ class SlackNotifier:
         except SlackApiError as err:
             raise DeliveryError(
                 f"Slack refused the update: {err.response.get('error')}",
-                retry_after=_retry_after(err),
+                retry_after=_retry_after(err), code=err.response.get("error"),
             ) from None
         except (SlackClientError, OSError) as err:
             raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
@@ -113,7 +124,8 @@ class SlackNotifier:
             self._client.files_upload_v2(**args)
         except SlackApiError as err:
             raise DeliveryError(f"Slack refused the file: {err.response.get('error')}",
-                                retry_after=_retry_after(err)) from None
+                                retry_after=_retry_after(err),
+                                code=err.response.get("error")) from None
         except (SlackClientError, OSError) as err:
             raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
                                 retry_after=10.0) from None
@@ -135,7 +147,8 @@ class SlackNotifier:
                 response = self._client.conversations_history(**args)
         except SlackApiError as err:
             raise DeliveryError(f"Slack refused the lookup: {err.response.get('error')}",
-                                retry_after=_retry_after(err) or 30.0) from None
+                                retry_after=_retry_after(err) or 30.0,
+                                code=err.response.get("error")) from None
         except (SlackClientError, OSError) as err:
             raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
                                 retry_after=30.0) from None
