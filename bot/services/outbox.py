@@ -4,6 +4,19 @@ then delivered here, in order per channel, at most about one message per second 
 A delivery attempt is recorded (committed) before Slack is called, and every message carries
 metadata naming its outbox row; a row retried after a crash is first looked up in the channel,
 so a crash between "posted" and "recorded" never posts twice.
+
+What a row that cannot go out does to the others:
+
+- A row waiting for a retry (429, 5xx, a transient ``ok: false`` such as ``internal_error``)
+  holds back the rows after it in its channel: per-channel order.
+- A row that failed for good never holds anything back.
+- A thread note or card update waits for its mention's card (``NotReady``) without holding
+  its channel: only rows of the same mention depend on the card, and they wait too. When
+  no card is on its way any more (Slack refused it for good), they fail at once with
+  ``CARD_LOST`` instead of waiting forever. The next action on the mention queues the card
+  again with the notes that waited for it (``repost_lost_card``): the card should exist in
+  Slack if at all possible, and it is rendered from the database, so it shows the latest
+  state. Each refusal and each new attempt is written in the mention's history.
 """
 
 from __future__ import annotations
@@ -20,7 +33,12 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.i18n import t
+from bot.services.actors import Actor
+from bot.services.audit import record
 from bot.services.ports import DeliveryError, Notifier, OutgoingMessage
+from bot.services.workspaces import workspace_language
+from bot.slack.escape import escape
 from storage.db import transaction
 from storage.models import Mention, OutboxMessage, OutboxStatus, Workspace, utcnow
 
@@ -33,6 +51,10 @@ MAX_ATTEMPTS = 30
 SEND_LEASE = timedelta(seconds=60)
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_CAP_SECONDS = 900.0
+CARD_LOST = "its card could not be posted: "
+"""Prefix of ``last_error`` for rows failed because their mention's card was refused."""
+OUTBOX_ACTOR = Actor(None, "outbox")
+"""Who the audit trail names for what the sender records."""
 
 KIND_POST = "post"
 """A new top-level message rendered from the row's payload."""
@@ -196,7 +218,7 @@ class OutboxSender:
                     continue
                 self._sleep(self._interval - elapsed)
             if not self._send_one(row_id, report):
-                # Keep per-channel order: nothing after a row that could not go out.
+                # Keep per-channel order: nothing after a row that must wait for a retry.
                 blocked.add(channel)
         return report
 
@@ -221,14 +243,19 @@ class OutboxSender:
                 upload = None
                 renderer = self._renderers.get(row.kind)
                 if renderer is None:
-                    self._fail(row, f"no renderer for outbox kind {row.kind!r}", report)
+                    self._fail(session, row, f"no renderer for outbox kind {row.kind!r}",
+                               report)
                     return True
                 try:
                     message = renderer(session, row)
                     target_ts = self._update_target(session, row)
-                except NotReady:
+                except NotReady as err:
+                    if not _card_on_its_way(session, row):
+                        self._fail(session, row, f"{CARD_LOST}{err}", report)
+                        return True
+                    # It waits for its card without holding its channel: see the docstring.
                     report.deferred += 1
-                    return False
+                    return True
                 if message is None:
                     row.status = OutboxStatus.SENT.value
                     row.sent_at = self._clock()
@@ -256,8 +283,7 @@ class OutboxSender:
                 else:
                     ts = self._notifier.post(message)
         except DeliveryError as err:
-            self._record_failure(row_id, err, report)
-            return False
+            return self._record_failure(row_id, err, report)
         self._last_sent[message.channel] = self._monotonic()
         self._record_success(row_id, ts)
         report.sent += 1
@@ -305,8 +331,7 @@ class OutboxSender:
                 comment=payload.get("comment"), thread_ts=payload.get("thread_ts"),
                 team_id=payload.get("team_id"))
         except DeliveryError as err:
-            self._record_failure(row_id, err, report)
-            return False
+            return self._record_failure(row_id, err, report)
         self._last_sent[channel] = self._monotonic()
         self._record_success(row_id, "")
         report.sent += 1
@@ -328,11 +353,12 @@ class OutboxSender:
                     mention.slack_ts = ts
                     mention.alerted = True
 
-    def _record_failure(self, row_id: int, err: DeliveryError, report: FlushReport) -> None:
+    def _record_failure(self, row_id: int, err: DeliveryError, report: FlushReport) -> bool:
+        """Record a refused delivery; False when the row's channel must wait for it."""
         with transaction(self._sessions) as session:
             row = session.get(OutboxMessage, row_id)
             if row is None:
-                return
+                return True
             if err.retryable and row.attempts < MAX_ATTEMPTS:
                 delay = max(err.retry_after or 0.0, min(
                     BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (row.attempts - 1)))
@@ -342,15 +368,76 @@ class OutboxSender:
                 row.last_error = str(err)
                 report.deferred += 1
                 log.warning("outbox row %s will be retried in %.0fs: %s", row_id, delay, err)
-            else:
-                self._fail(row, str(err), report)
+                return False
+            self._fail(session, row, str(err), report)
+            return True
 
-    def _fail(self, row: OutboxMessage, error: str, report: FlushReport) -> None:
+    def _fail(self, session: Session, row: OutboxMessage, error: str,
+              report: FlushReport) -> None:
         row.status = OutboxStatus.FAILED.value
         row.last_error = error
         report.failed += 1
         report.errors.append(error)
         log.error("outbox row %s failed for good: %s", row.id, error)
+        if row.kind == KIND_CARD and row.mention_id is not None:
+            record(session, row.workspace_id, OUTBOX_ACTOR, "outbox.card_failed",
+                   mention_id=row.mention_id, reason=error,
+                   detail={"outbox_id": row.id, "channel": row.channel})
+
+
+def _card_on_its_way(session: Session, row: OutboxMessage) -> bool:
+    """True while a card that ``row`` waits for may still be posted."""
+    if row.mention_id is None:
+        return False
+    mention = session.get(Mention, row.mention_id)
+    if mention is None:
+        return False
+    return mention.slack_ts is not None or session.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.mention_id == row.mention_id, OutboxMessage.kind == KIND_CARD,
+        OutboxMessage.status == OutboxStatus.PENDING.value).limit(1)) is not None
+
+
+def repost_lost_card(session: Session, mention: Mention, channel: str | None = None) -> bool:
+    """Inside the caller's transaction: if Slack refused the mention's card for good and no
+    card is on its way, queue it again, with the notes that failed waiting for it.
+
+    The card row itself is requeued (it renders the mention's current state at send time),
+    then its thread notes in their order, then a note saying the card was posted again;
+    ``channel`` (the watch's channel now) replaces the channel it was refused in. Returns
+    True when the card was requeued.
+    """
+    if mention.slack_ts is not None:
+        return False
+    cards = session.scalars(select(OutboxMessage).where(
+        OutboxMessage.mention_id == mention.id, OutboxMessage.kind == KIND_CARD)
+        .order_by(OutboxMessage.id.desc())).all()
+    if not cards or cards[0].status != OutboxStatus.FAILED.value or any(
+            card.status == OutboxStatus.PENDING.value for card in cards):
+        return False
+    card = cards[0]
+    refused = card.last_error or "?"
+    target = channel or card.channel
+    waiting = session.scalars(select(OutboxMessage).where(
+        OutboxMessage.mention_id == mention.id,
+        OutboxMessage.kind.in_((KIND_THREAD, KIND_UPDATE_CARD)),
+        OutboxMessage.status == OutboxStatus.FAILED.value,
+        OutboxMessage.last_error.startswith(CARD_LOST, autoescape=True),
+        OutboxMessage.id > card.id).order_by(OutboxMessage.id)).all()
+    now = utcnow()
+    for row in (card, *waiting):
+        row.status = OutboxStatus.PENDING.value
+        row.attempts = 0
+        row.next_attempt_at = now
+        row.channel = target
+    record(session, mention.workspace_id, OUTBOX_ACTOR, "outbox.card_reposted",
+           mention_id=mention.id, reason=refused,
+           detail={"outbox_id": card.id, "channel": target, "notes": len(waiting)})
+    language = workspace_language(session, mention.workspace_id)
+    do_enqueue(session, workspace_id=mention.workspace_id, kind=KIND_THREAD, channel=target,
+               mention_id=mention.id,
+               payload={"text": t(language, "outbox.note_card_reposted",
+                                  error=escape(refused))})
+    return True
 
 
 def _draw_chart(spec: Any) -> bytes:

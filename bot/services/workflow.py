@@ -23,7 +23,13 @@ from bot.replies.risk import check_draft
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import Forbidden, NotFound, ServiceError
-from bot.services.outbox import KIND_CARD, KIND_THREAD, KIND_UPDATE_CARD, do_enqueue
+from bot.services.outbox import (
+    KIND_CARD,
+    KIND_THREAD,
+    KIND_UPDATE_CARD,
+    do_enqueue,
+    repost_lost_card,
+)
 from bot.services.permissions import role_of
 from bot.services.reply_queue import PENDING as REPLY_PENDING
 from bot.services.reply_queue import latest_reply, queue_reply
@@ -177,8 +183,10 @@ def _note(session: Session, mention: Mention, text: str) -> None:
     channel = mention.slack_channel or (mention.watch.channel_id if mention.watch else None)
     if channel is None:
         return
-    do_enqueue(session, workspace_id=mention.workspace_id, kind=KIND_UPDATE_CARD,
-               channel=channel, mention_id=mention.id)
+    # A card Slack refused is queued again (rendered at send time: it needs no update).
+    if not repost_lost_card(session, mention, channel):
+        do_enqueue(session, workspace_id=mention.workspace_id, kind=KIND_UPDATE_CARD,
+                   channel=channel, mention_id=mention.id)
     do_enqueue(session, workspace_id=mention.workspace_id, kind=KIND_THREAD, channel=channel,
                mention_id=mention.id, payload={"text": text})
 

@@ -1,19 +1,157 @@
 """The outbox never lets one refused message hold back the rest (issue 15, items 1 and 6).
 
-Against the Slack stand-in, on SQLite and PostgreSQL: errors Slack answers as HTTP 200
-``ok: false`` that go away are retried.
+Against the Slack stand-in, on SQLite and PostgreSQL: a card Slack refuses for good, with
+the notes that wait for it; errors Slack answers as HTTP 200 ``ok: false`` that go away
+are retried.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.harness.constants import CHANNEL_ID
+from bot.services.actors import CLI
+from bot.services.outbox import (
+    CARD_LOST,
+    EVENT_TYPE_MENTION,
+    KIND_CARD,
+    KIND_THREAD,
+    KIND_UPDATE_CARD,
+    do_enqueue,
+)
+from bot.services.workflow import do_assign, do_simple
+from storage.db import transaction
+from storage.models import AuditEvent, Author, Mention, OutboxMessage, Watch
+from tests.harness.constants import CHANNEL_ID, OTHER_USER_ID
 from tests.harness.slack_standin import SlackStandIn
 from tests.services.test_outbox import Clock, enqueue_posts, sender_for, statuses
+
+
+def add_mentions(sessions: sessionmaker[Session], workspace_id: int, count: int) -> list[int]:
+    """``count`` mentions of one watch alerting in CHANNEL_ID (no card queued yet)."""
+    with transaction(sessions) as session:
+        watch = Watch(workspace_id=workspace_id, name="acme", channel_id=CHANNEL_ID)
+        author = Author(workspace_id=workspace_id, network="mastodon", handle="@ana@m.social")
+        session.add_all([watch, author])
+        session.flush()
+        mentions = [Mention(workspace_id=workspace_id, watch_id=watch.id, author_id=author.id,
+                            network="mastodon", external_id=str(n),
+                            url=f"https://m.social/@ana/{n}", text=f"mention {n}",
+                            published_at=datetime(2026, 11, 21, 8, tzinfo=UTC))
+                    for n in range(count)]
+        session.add_all(mentions)
+        session.flush()
+        return [m.id for m in mentions]
+
+
+def queue_card(sessions: sessionmaker[Session], workspace_id: int, mention_id: int) -> None:
+    """The alert card, queued as the ingest does."""
+    with transaction(sessions) as session:
+        do_enqueue(session, workspace_id=workspace_id, kind=KIND_CARD, channel=CHANNEL_ID,
+                   mention_id=mention_id, dedupe_key=f"card:{mention_id}")
+
+
+def cards_in(standin: SlackStandIn, channel: str) -> list[int]:
+    """The mention ids of the cards posted in ``channel``, in order."""
+    return [m["metadata"]["event_payload"]["mention_id"] for m in standin.messages_in(channel)
+            if m.get("metadata", {}).get("event_type") == EVENT_TYPE_MENTION]
+
+
+def thread_of(standin: SlackStandIn, mention_id: int) -> list[str]:
+    """The texts posted in the thread of the mention's card."""
+    messages = standin.messages_in(CHANNEL_ID)
+    (card_ts,) = [m["ts"] for m in messages
+                  if m.get("metadata", {}).get("event_type") == EVENT_TYPE_MENTION
+                  and m["metadata"]["event_payload"]["mention_id"] == mention_id]
+    return [m["text"] for m in messages if m.get("thread_ts") == card_ts and m["ts"] != card_ts]
+
+
+def history(sessions: sessionmaker[Session], mention_id: int | None = None) -> list[str]:
+    with sessions() as session:
+        query = select(AuditEvent.action).order_by(AuditEvent.id)
+        if mention_id is not None:
+            query = query.where(AuditEvent.mention_id == mention_id)
+        return list(session.scalars(query))
+
+
+def test_refused_card_does_not_block_its_channel_and_is_posted_again_on_the_next_action(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn
+) -> None:
+    first, second = add_mentions(sessions, workspace_id, 2)
+    queue_card(sessions, workspace_id, first)
+    sender = sender_for(sessions, slack_standin, Clock())
+    slack_standin.error_next("chat.postMessage", "invalid_blocks")
+    assert sender.flush().failed == 1
+    # Someone acts on the mention whose card Slack refused, then a new alert comes.
+    do_assign(sessions, workspace_id, CLI, first, OTHER_USER_ID)
+    queue_card(sessions, workspace_id, second)
+    sender.flush()
+    sender.flush()
+    assert cards_in(slack_standin, CHANNEL_ID) == [first, second]
+    notes = thread_of(slack_standin, first)
+    assert len(notes) == 2 and "refused this card the first time" in notes[0]
+    assert "invalid_blocks" in notes[0] and f"<@{OTHER_USER_ID}>" in notes[1]
+    assert set(statuses(sessions)) == {"sent"}
+    assert history(sessions, first) == ["outbox.card_failed", "mention.assign",
+                                        "outbox.card_reposted"]
+    with sessions() as session:
+        mention = session.get(Mention, first)
+        assert mention is not None and mention.slack_ts is not None
+
+
+def test_rows_waiting_for_a_refused_card_fail_at_once_then_follow_it_when_it_is_reposted(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn
+) -> None:
+    (mention_id,) = add_mentions(sessions, workspace_id, 1)
+    queue_card(sessions, workspace_id, mention_id)
+    # An SLA reminder and a reply's card update queued while the card was on its way.
+    with transaction(sessions) as session:
+        do_enqueue(session, workspace_id=workspace_id, kind=KIND_THREAD, channel=CHANNEL_ID,
+                   mention_id=mention_id, payload={"text": "reminder"})
+        do_enqueue(session, workspace_id=workspace_id, kind=KIND_UPDATE_CARD,
+                   channel=CHANNEL_ID, mention_id=mention_id)
+    enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["digest"])
+    sender = sender_for(sessions, slack_standin, Clock())
+    slack_standin.error_next("chat.postMessage", "channel_not_found")
+    sender.flush()
+    sender.flush()
+    assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["digest"]
+    with sessions() as session:
+        rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        assert [r.status for r in rows] == ["failed", "failed", "failed", "sent"]
+        assert all((r.last_error or "").startswith(CARD_LOST) for r in rows[1:3])
+    do_simple(sessions, workspace_id, CLI, mention_id, "ignore")
+    sender.flush()
+    sender.flush()
+    assert cards_in(slack_standin, CHANNEL_ID) == [mention_id]
+    notes = thread_of(slack_standin, mention_id)
+    assert notes[0] == "reminder" and "channel_not_found" in notes[1]
+    assert "ignored" in notes[2] and len(notes) == 3
+    assert set(statuses(sessions)) == {"sent"}
+
+
+def test_card_refused_again_fails_its_notes_and_the_channel_moves_on(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn
+) -> None:
+    first, second = add_mentions(sessions, workspace_id, 2)
+    queue_card(sessions, workspace_id, first)
+    sender = sender_for(sessions, slack_standin, Clock())
+    slack_standin.error_next("chat.postMessage", "invalid_blocks", count=2)
+    sender.flush()
+    do_assign(sessions, workspace_id, CLI, first, OTHER_USER_ID)
+    queue_card(sessions, workspace_id, second)
+    for _ in range(3):
+        sender.flush()
+    assert cards_in(slack_standin, CHANNEL_ID) == [second]
+    with sessions() as session:
+        pending = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.status == "pending")).all()
+    assert pending == []
+    assert history(sessions, first) == ["outbox.card_failed", "mention.assign",
+                                        "outbox.card_reposted", "outbox.card_failed"]
 
 
 @pytest.mark.parametrize("error", ["internal_error", "fatal_error", "service_unavailable",
