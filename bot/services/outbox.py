@@ -17,6 +17,13 @@ What a row that cannot go out does to the others:
   again with the notes that waited for it (``repost_lost_card``): the card should exist in
   Slack if at all possible, and it is rendered from the database, so it shows the latest
   state. Each refusal and each new attempt is written in the mention's history.
+- A refused token (``invalid_auth``, ``token_revoked``... see ``TOKEN_ERRORS``) pauses the
+  workspace's outbox: its rows stay pending, the pause (reason, time) is stored in
+  ``outbox_pauses`` and logged at ERROR once, ``vigie doctor`` shows it. After a backoff
+  (and at once after a restart, e.g. with a new token) the workspace's first due row is
+  tried again: that delivery is the probe. When it goes through, the pause ends, the rows
+  flow, and every admin of the workspace gets a DM saying from when to when delivery was
+  paused (a DM is impossible while the token is dead).
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
@@ -38,9 +46,18 @@ from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.ports import DeliveryError, Notifier, OutgoingMessage
 from bot.services.workspaces import workspace_language
-from bot.slack.escape import escape
+from bot.slack.escape import escape, slack_date
 from storage.db import transaction
-from storage.models import Mention, OutboxMessage, OutboxStatus, Workspace, utcnow
+from storage.models import (
+    Member,
+    Mention,
+    OutboxMessage,
+    OutboxStatus,
+    Role,
+    Workspace,
+    utcnow,
+)
+from storage.models_outbox import OutboxPause
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +68,9 @@ MAX_ATTEMPTS = 30
 SEND_LEASE = timedelta(seconds=60)
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_CAP_SECONDS = 900.0
+PROBE_BASE_SECONDS = 60.0
+PROBE_CAP_SECONDS = 900.0
+"""A paused workspace is tried again after 1, 2, 4... minutes, then every 15 minutes."""
 CARD_LOST = "its card could not be posted: "
 """Prefix of ``last_error`` for rows failed because their mention's card was refused."""
 OUTBOX_ACTOR = Actor(None, "outbox")
@@ -141,6 +161,8 @@ class FlushReport:
     deferred: int = 0
     failed: int = 0
     recovered: int = 0
+    paused: int = 0
+    """Rows left pending because their workspace's token is refused."""
     errors: list[str] = field(default_factory=list)
 
 
@@ -173,6 +195,11 @@ class OutboxSender:
         self._sleep = sleep
         self._last_sent: dict[str, float] = {}
         self._flush_lock = threading.Lock()
+        self._pauses: dict[int, datetime] = {}
+        """Paused workspaces -> when to probe, as read at the start of the flush."""
+        self._probed: set[int] = set()
+        """Paused workspaces whose probe went to Slack in this flush."""
+        self._started = False
 
     def register_renderer(self, kind: str, renderer: Renderer) -> None:
         """Teach the sender how to build messages of ``kind`` at send time."""
@@ -198,12 +225,24 @@ class OutboxSender:
         now = self._clock()
         with self._sessions() as session:
             rows = session.execute(
-                select(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.next_attempt_at)
+                select(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.next_attempt_at,
+                       OutboxMessage.workspace_id)
                 .where(OutboxMessage.status == OutboxStatus.PENDING.value)
                 .order_by(OutboxMessage.id).limit(limit)
             ).all()
+            self._pauses = dict(session.execute(
+                select(OutboxPause.workspace_id, OutboxPause.next_probe_at)).tuples().all())
+        if not self._started:
+            # A (re)started process probes at once: it may have been given a new token.
+            self._pauses = dict.fromkeys(self._pauses, now)
+            self._started = True
+        self._probed = set()
         blocked: set[str] = set()
-        for row_id, channel, next_attempt_at in rows:
+        for row_id, channel, next_attempt_at, workspace_id in rows:
+            probe_at = self._pauses.get(workspace_id)
+            if probe_at is not None and (probe_at > now or workspace_id in self._probed):
+                report.paused += 1
+                continue
             if channel in blocked:
                 continue
             if next_attempt_at > now:
@@ -230,6 +269,7 @@ class OutboxSender:
                 return True
             if row.next_attempt_at > self._clock():
                 return False  # another sender holds its lease: keep the channel's order
+            workspace_id = row.workspace_id
             team = session.scalar(select(Workspace.team_id).where(
                 Workspace.id == row.workspace_id))
             if row.kind == KIND_CHART and not self.draws_charts:
@@ -265,6 +305,8 @@ class OutboxSender:
                 if not self._claim(session, row):
                     return False
         # The attempt is committed before Slack is called: see the module docstring.
+        if workspace_id in self._pauses:
+            self._probed.add(workspace_id)
         if upload is not None:
             return self._upload(row_id, *upload, report)
         assert message is not None
@@ -352,6 +394,8 @@ class OutboxSender:
                     mention.slack_channel = row.channel
                     mention.slack_ts = ts
                     mention.alerted = True
+            if row.workspace_id in self._pauses:
+                self._resume(session, row.workspace_id)
 
     def _record_failure(self, row_id: int, err: DeliveryError, report: FlushReport) -> bool:
         """Record a refused delivery; False when the row's channel must wait for it."""
@@ -359,6 +403,14 @@ class OutboxSender:
             row = session.get(OutboxMessage, row_id)
             if row is None:
                 return True
+            if err.token_dead:
+                # Not the row's fault: it keeps its attempts and waits for the token.
+                row.attempts = max(0, row.attempts - 1)
+                row.next_attempt_at = self._clock()
+                row.last_error = f"paused: {err}"
+                report.paused += 1
+                self._pause(session, row.workspace_id, err)
+                return False
             if err.retryable and row.attempts < MAX_ATTEMPTS:
                 delay = max(err.retry_after or 0.0, min(
                     BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (row.attempts - 1)))
@@ -383,6 +435,74 @@ class OutboxSender:
             record(session, row.workspace_id, OUTBOX_ACTOR, "outbox.card_failed",
                    mention_id=row.mention_id, reason=error,
                    detail={"outbox_id": row.id, "channel": row.channel})
+
+    def _pause(self, session: Session, workspace_id: int, err: DeliveryError) -> None:
+        """Start or extend the pause of ``workspace_id`` (inside the caller's transaction)."""
+        now = self._clock()
+        pause = session.get(OutboxPause, workspace_id, with_for_update=True)
+        if pause is None:
+            pause = OutboxPause(workspace_id=workspace_id, error=str(err.code), detail=str(err),
+                                paused_at=now, probes=0, last_probe_at=now,
+                                next_probe_at=now + timedelta(seconds=PROBE_BASE_SECONDS))
+            try:
+                with session.begin_nested():
+                    session.add(pause)
+            except IntegrityError:  # another sender paused it a moment ago
+                pause = session.get(OutboxPause, workspace_id, with_for_update=True,
+                                    populate_existing=True)
+            else:
+                waiting = session.scalar(select(func.count()).select_from(OutboxMessage).where(
+                    OutboxMessage.workspace_id == workspace_id,
+                    OutboxMessage.status == OutboxStatus.PENDING.value))
+                team = session.scalar(select(Workspace.team_id).where(
+                    Workspace.id == workspace_id))
+                record(session, workspace_id, OUTBOX_ACTOR, "outbox.paused", reason=str(err),
+                       detail={"error": err.code})
+                log.error("Slack refused the bot token of workspace %s (%s): its outbox is "
+                          "paused with %s messages waiting. Reinstall the app or set a new "
+                          "SLACK_BOT_TOKEN; delivery resumes by itself once the token works "
+                          "(see `vigie doctor`).", team, err.code, waiting)
+                self._pauses[workspace_id] = pause.next_probe_at
+                return
+            if pause is None:
+                return
+        pause.probes += 1
+        pause.last_probe_at = now
+        pause.error, pause.detail = str(err.code), str(err)
+        delay = min(PROBE_CAP_SECONDS, PROBE_BASE_SECONDS * 2 ** min(pause.probes, 16))
+        pause.next_probe_at = now + timedelta(seconds=delay)
+        self._pauses[workspace_id] = pause.next_probe_at
+        log.info("workspace %s still refuses its token (%s): next try in %.0fs",
+                 workspace_id, err.code, delay)
+
+    def _resume(self, session: Session, workspace_id: int) -> None:
+        """End the pause of ``workspace_id`` after a delivery went through; tell its admins."""
+        self._pauses.pop(workspace_id, None)
+        pause = session.get(OutboxPause, workspace_id, with_for_update=True)
+        if pause is None:
+            return  # another sender resumed it
+        now = self._clock()
+        paused_at, error = pause.paused_at, pause.error
+        session.delete(pause)
+        waiting = int(session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.workspace_id == workspace_id,
+            OutboxMessage.status == OutboxStatus.PENDING.value)) or 0)
+        record(session, workspace_id, OUTBOX_ACTOR, "outbox.resumed", reason=error,
+               detail={"paused_at": paused_at.isoformat(), "waiting": waiting})
+        log.warning("workspace %s: Slack accepts the bot token again; the outbox paused since "
+                    "%s (%s) resumed with %d messages waiting", workspace_id,
+                    paused_at.isoformat(timespec="seconds"), error, waiting)
+        language = workspace_language(session, workspace_id)
+        text = t(language, "outbox.resumed_dm", since=slack_date(paused_at),
+                 until=slack_date(now), error=escape(error), waiting=waiting)
+        admins = session.scalars(select(Member.user_id).where(
+            Member.workspace_id == workspace_id, Member.role == Role.ADMIN.value)
+            .order_by(Member.user_id)).all()
+        for user_id in admins:
+            do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST, channel=user_id,
+                       payload={"text": text},
+                       dedupe_key=f"outbox-resumed:{workspace_id}:{paused_at.isoformat()}:"
+                                  f"{user_id}")
 
 
 def _card_on_its_way(session: Session, row: OutboxMessage) -> bool:

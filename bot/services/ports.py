@@ -20,6 +20,17 @@ class OutgoingMessage:
     """The workspace it goes to (picks the bot token when Vigie is installed in several)."""
 
 
+TOKEN_ERRORS = frozenset({
+    "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
+    "team_access_not_granted", "org_login_required", "ekm_access_denied", "not_installed",
+})
+"""Answers that mean the workspace's bot token cannot be used at all (app uninstalled,
+token revoked or expired, workspace deleted or migrating, posting suspended by an admin,
+no token stored for the team): nothing for that workspace will succeed until a human acts,
+so its outbox is paused instead of failing every row. ``not_installed`` is ours: the
+installation store has no bot token for the team."""
+
+
 class DeliveryError(Exception):
     """Posting failed. ``retry_after`` is set when it may succeed later (429, 5xx, network);
     ``code`` is Slack's error code when Slack answered one."""
@@ -34,6 +45,11 @@ class DeliveryError(Exception):
     def retryable(self) -> bool:
         """True when trying again later makes sense."""
         return self.retry_after is not None
+
+    @property
+    def token_dead(self) -> bool:
+        """True when the workspace's token was refused: hold its messages, tell a human."""
+        return self.code in TOKEN_ERRORS
 
 
 class Notifier(Protocol):

@@ -2,32 +2,53 @@
 
 Against the Slack stand-in, on SQLite and PostgreSQL: a card Slack refuses for good, with
 the notes that wait for it; errors Slack answers as HTTP 200 ``ok: false`` that go away
-are retried.
+(retried) or that mean the token is dead (the workspace's outbox pauses, then resumes and
+tells the admins).
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.config import load_settings
 from bot.services.actors import CLI
+from bot.services.cards import register_card_renderers
 from bot.services.outbox import (
     CARD_LOST,
     EVENT_TYPE_MENTION,
     KIND_CARD,
+    KIND_POST,
     KIND_THREAD,
     KIND_UPDATE_CARD,
+    OutboxSender,
     do_enqueue,
 )
 from bot.services.workflow import do_assign, do_simple
+from bot.slack.client import build_web_client
+from bot.slack.notifier import SlackNotifier
 from storage.db import transaction
-from storage.models import AuditEvent, Author, Mention, OutboxMessage, Watch
-from tests.harness.constants import CHANNEL_ID, OTHER_USER_ID
+from storage.models import (
+    AuditEvent,
+    Author,
+    Member,
+    Mention,
+    OutboxMessage,
+    Role,
+    Watch,
+    Workspace,
+)
+from storage.models_outbox import OutboxPause
+from tests.harness.constants import BOT_TOKEN, CHANNEL_ID, OTHER_USER_ID, TEAM_ID, USER_ID
 from tests.harness.slack_standin import SlackStandIn
 from tests.services.test_outbox import Clock, enqueue_posts, sender_for, statuses
+
+OTHER_CHANNEL = "C07OTHERCH"
+OTHER_TEAM = "T07OTHERTM"
 
 
 def add_mentions(sessions: sessionmaker[Session], workspace_id: int, count: int) -> list[int]:
@@ -176,3 +197,117 @@ def test_transient_ok_false_errors_are_retried_with_backoff(
     assert statuses(sessions) == ["sent", "sent"]
 
 
+def two_workspaces(sessions: sessionmaker[Session]) -> tuple[int, int]:
+    """The test's workspace (admins alice and bobby) and another one."""
+    with transaction(sessions) as session:
+        first, other = Workspace(team_id=TEAM_ID), Workspace(team_id=OTHER_TEAM)
+        session.add_all([first, other])
+        session.flush()
+        session.add_all([Member(workspace_id=first.id, user_id=USER_ID, role=Role.ADMIN.value),
+                         Member(workspace_id=first.id, user_id=OTHER_USER_ID,
+                                role=Role.ADMIN.value),
+                         Member(workspace_id=first.id, user_id="U07AGENT01",
+                                role=Role.AGENT.value)])
+        return first.id, other.id
+
+
+def multi_workspace_sender(sessions: sessionmaker[Session], standin: SlackStandIn,
+                           clock: Clock, tokens: dict[str, str]) -> OutboxSender:
+    """A sender as an OAuth install builds it: one bot token per team, looked up per call."""
+    standin.valid_tokens = None  # any xox... token not revoked: each install has its own
+    settings = load_settings(slack_bot_token=BOT_TOKEN, slack_api_url=standin.base_url)
+    notifier = SlackNotifier(build_web_client(settings, for_outbox=True), tokens.get)
+    sender = OutboxSender(sessions, notifier, per_channel_interval=0, clock=clock)
+    register_card_renderers(sender)
+    return sender
+
+
+def test_refused_token_pauses_its_workspace_then_resumes_and_tells_the_admins(
+    sessions: sessionmaker[Session], slack_standin: SlackStandIn,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    first, other = two_workspaces(sessions)
+    slack_standin.set_channel(OTHER_CHANNEL, name="other")
+    enqueue_posts(sessions, first, CHANNEL_ID, ["a1", "a2"])
+    enqueue_posts(sessions, first, OTHER_CHANNEL, ["b1"])
+    enqueue_posts(sessions, other, OTHER_CHANNEL, ["elsewhere"])
+    tokens = {TEAM_ID: "xoxb-old", OTHER_TEAM: "xoxb-other"}
+    slack_standin.revoke_token("xoxb-old")
+    clock = Clock()
+    sender = multi_workspace_sender(sessions, slack_standin, clock, tokens)
+    with caplog.at_level(logging.INFO, logger="bot.services.outbox"):
+        report = sender.flush()
+        for _ in range(3):
+            assert sender.flush().sent == 0
+    # One refused call, not one per row; the other workspace is not held up.
+    assert len(slack_standin.calls("chat.postMessage", ok=False)) == 1
+    assert report.failed == 0 and report.paused == 3 and report.sent == 1
+    assert [m["text"] for m in slack_standin.messages_in(OTHER_CHANNEL)] == ["elsewhere"]
+    assert statuses(sessions) == ["pending", "pending", "pending", "sent"]
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "token_revoked" in errors[0].getMessage()
+    assert "xoxb-" not in caplog.text
+    with sessions() as session:
+        pause = session.get(OutboxPause, first)
+        assert pause is not None and pause.error == "token_revoked"
+        paused_at = pause.paused_at
+    # After the backoff the first due row probes the token: still refused.
+    clock.now += timedelta(seconds=61)
+    assert sender.flush().paused == 3
+    assert len(slack_standin.calls("chat.postMessage", ok=False)) == 2
+    with sessions() as session:
+        pause = session.get(OutboxPause, first)
+        assert pause is not None and pause.probes == 1
+        assert pause.next_probe_at == clock.now + timedelta(seconds=120)
+    # The app is reinstalled: a new token. The next probe goes through and everything flows.
+    tokens[TEAM_ID] = "xoxb-new"
+    clock.now += timedelta(seconds=121)
+    sender.flush()
+    sender.flush()
+    assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["a1", "a2"]
+    assert [m["text"] for m in slack_standin.messages_in(OTHER_CHANNEL)] == [
+        "elsewhere", "b1"]
+    for admin in (USER_ID, OTHER_USER_ID):
+        (dm,) = slack_standin.messages_in(admin)
+        assert "refused the bot token (token_revoked)" in dm["text"]
+        assert f"<!date^{int(paused_at.timestamp())}^" in dm["text"]
+    assert slack_standin.messages_in("U07AGENT01") == []
+    assert set(statuses(sessions)) == {"sent"}
+    with sessions() as session:
+        assert session.get(OutboxPause, first) is None
+    assert history(sessions) == ["outbox.paused", "outbox.resumed"]
+
+
+def test_restarted_sender_probes_a_paused_workspace_at_once(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn
+) -> None:
+    enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["held"])
+    slack_standin.error_next("chat.postMessage", "invalid_auth")
+    clock = Clock()
+    assert sender_for(sessions, slack_standin, clock).flush().paused == 1
+    # The operator sets a new token and restarts: no need to wait for the probe's backoff.
+    assert sender_for(sessions, slack_standin, clock).flush().sent == 1
+    assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["held"]
+    with sessions() as session:
+        assert session.scalars(select(OutboxPause)).all() == []
+
+
+def test_workspace_without_a_stored_token_is_paused_not_failed(
+    sessions: sessionmaker[Session], slack_standin: SlackStandIn
+) -> None:
+    first, _ = two_workspaces(sessions)
+    enqueue_posts(sessions, first, CHANNEL_ID, ["held"])
+    tokens: dict[str, str] = {}
+    clock = Clock()
+    sender = multi_workspace_sender(sessions, slack_standin, clock, tokens)
+    assert sender.flush().paused == 1
+    assert slack_standin.calls("chat.postMessage") == []
+    with sessions() as session:
+        pause = session.get(OutboxPause, first)
+        assert pause is not None and pause.error == "not_installed"
+    tokens[TEAM_ID] = "xoxb-installed"
+    clock.now += timedelta(minutes=2)
+    assert sender.flush().sent == 1
+    with sessions() as session:
+        kinds = list(session.scalars(select(OutboxMessage.kind).order_by(OutboxMessage.id)))
+    assert kinds == [KIND_POST, KIND_POST, KIND_POST]  # the post and a DM to each admin

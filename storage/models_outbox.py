@@ -1,0 +1,31 @@
+"""Workspaces whose outbox is paused because Slack refused their bot token."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models import Base, utcnow
+
+
+class OutboxPause(Base):
+    """One row per paused workspace: its messages stay pending until the token works again.
+
+    The row is deleted when a delivery for the workspace succeeds (the audit trail keeps
+    the pause: ``outbox.paused`` / ``outbox.resumed`` events).
+    """
+
+    __tablename__ = "outbox_pauses"
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    error: Mapped[str] = mapped_column(String(64))
+    """Slack's error code (``token_revoked``...), or ``not_installed``."""
+    detail: Mapped[str | None] = mapped_column(Text)
+    paused_at: Mapped[datetime] = mapped_column(default=utcnow)
+    probes: Mapped[int] = mapped_column(Integer, default=0)
+    """Deliveries tried since the pause began, each refused for the same reason."""
+    last_probe_at: Mapped[datetime | None]
+    next_probe_at: Mapped[datetime] = mapped_column(default=utcnow)
