@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.llm import LLMError, from_config
 from storage.db import make_engine, ping
 from storage.migrations import current_revision, head_revision
+from storage.models import utcnow
 
 OK, WARN, FAIL, SKIP = "OK", "WARN", "FAIL", "SKIP"
 
@@ -39,6 +42,7 @@ def _database_checks(settings: Settings) -> list[Check]:
         current, head = current_revision(engine), head_revision()
         if current == head:
             checks.append(Check("migrations", OK, f"at {head}"))
+            checks += _outbox_checks(engine)
         else:
             checks.append(Check("migrations", FAIL,
                                 f"database at {current or 'nothing'}, Vigie needs {head}: "
@@ -46,6 +50,34 @@ def _database_checks(settings: Settings) -> list[Check]:
         return checks
     finally:
         engine.dispose()
+
+
+OUTBOX_LATE = timedelta(minutes=15)
+"""A pending row older than this is worth a look (a 429 or a few 5xx take minutes)."""
+
+
+def _outbox_checks(engine: Engine) -> list[Check]:
+    """What waits to reach Slack, what failed in the last 24 h, paused workspaces."""
+    from bot.services.outbox_admin import age, outbox_health
+    from storage.db import make_session_factory
+
+    now = utcnow()
+    health = outbox_health(make_session_factory(engine), now)
+    summary = (f"{health.pending} pending (oldest {age(health.oldest_pending_at, now)}), "
+               f"{health.failed_last_day} failed in the last 24 h")
+    late = health.oldest_pending_at is not None and now - health.oldest_pending_at > OUTBOX_LATE
+    if health.failed_last_day or late:
+        check = Check("outbox", WARN, f"{summary}: `vigie outbox` lists them with their "
+                      "errors, `vigie outbox retry --all-failed` requeues the failed ones")
+    else:
+        check = Check("outbox", OK, summary)
+    paused = [Check("outbox paused", FAIL,
+                    f"workspace {p.team_id} since {p.paused_at:%Y-%m-%d %H:%M} UTC: Slack "
+                    f"refuses the bot token ({p.error}), {p.waiting} messages wait. Reinstall "
+                    "the app (or set a new SLACK_BOT_TOKEN and restart); delivery resumes "
+                    "by itself and the admins get a DM")
+              for p in health.paused]
+    return [check, *paused]
 
 
 def _slack_checks(settings: Settings) -> list[Check]:

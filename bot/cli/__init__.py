@@ -4,6 +4,7 @@ from bot.cli import (  # noqa: F401  (registers the subcommands)
     analysis,
     core,
     listening,
+    outbox,
     privacy,
     reporting,
     secrets,

@@ -290,7 +290,7 @@ class OutboxSender:
                     message = renderer(session, row)
                     target_ts = self._update_target(session, row)
                 except NotReady as err:
-                    if not _card_on_its_way(session, row):
+                    if not card_on_its_way(session, row):
                         self._fail(session, row, f"{CARD_LOST}{err}", report)
                         return True
                     # It waits for its card without holding its channel: see the docstring.
@@ -505,7 +505,7 @@ class OutboxSender:
                                   f"{user_id}")
 
 
-def _card_on_its_way(session: Session, row: OutboxMessage) -> bool:
+def card_on_its_way(session: Session, row: OutboxMessage) -> bool:
     """True while a card that ``row`` waits for may still be posted."""
     if row.mention_id is None:
         return False
@@ -517,23 +517,24 @@ def _card_on_its_way(session: Session, row: OutboxMessage) -> bool:
         OutboxMessage.status == OutboxStatus.PENDING.value).limit(1)) is not None
 
 
-def repost_lost_card(session: Session, mention: Mention, channel: str | None = None) -> bool:
+def repost_lost_card(session: Session, mention: Mention, channel: str | None = None
+                     ) -> list[int]:
     """Inside the caller's transaction: if Slack refused the mention's card for good and no
     card is on its way, queue it again, with the notes that failed waiting for it.
 
     The card row itself is requeued (it renders the mention's current state at send time),
     then its thread notes in their order, then a note saying the card was posted again;
     ``channel`` (the watch's channel now) replaces the channel it was refused in. Returns
-    True when the card was requeued.
+    the ids of the rows requeued (none when no card was lost).
     """
     if mention.slack_ts is not None:
-        return False
+        return []
     cards = session.scalars(select(OutboxMessage).where(
         OutboxMessage.mention_id == mention.id, OutboxMessage.kind == KIND_CARD)
         .order_by(OutboxMessage.id.desc())).all()
     if not cards or cards[0].status != OutboxStatus.FAILED.value or any(
             card.status == OutboxStatus.PENDING.value for card in cards):
-        return False
+        return []
     card = cards[0]
     refused = card.last_error or "?"
     target = channel or card.channel
@@ -557,7 +558,7 @@ def repost_lost_card(session: Session, mention: Mention, channel: str | None = N
                mention_id=mention.id,
                payload={"text": t(language, "outbox.note_card_reposted",
                                   error=escape(refused))})
-    return True
+    return [card.id, *(row.id for row in waiting)]
 
 
 def _draw_chart(spec: Any) -> bytes:
