@@ -62,7 +62,10 @@ def _outbox_checks(engine: Engine) -> list[Check]:
     from storage.db import make_session_factory
 
     now = utcnow()
-    health = outbox_health(make_session_factory(engine), now)
+    try:
+        health = outbox_health(make_session_factory(engine), now)
+    except Exception as err:  # noqa: BLE001  (the doctor reports, never raises)
+        return [Check("outbox", FAIL, f"cannot read the outbox ({type(err).__name__})")]
     summary = (f"{health.pending} pending (oldest {age(health.oldest_pending_at, now)}), "
                f"{health.failed_last_day} failed in the last 24 h")
     late = health.oldest_pending_at is not None and now - health.oldest_pending_at > OUTBOX_LATE
