@@ -352,7 +352,8 @@ class OutboxMessage(Base):
     as the change that needs it and delivered by the outbox sender."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index(None, "status", "next_attempt_at", "id"), Index(None, "channel", "id"))
+    __table_args__ = (Index(None, "status", "next_attempt_at", "id"), Index(None, "channel", "id"),
+                      Index(None, "mention_id", "kind"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))

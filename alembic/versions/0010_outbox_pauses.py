@@ -1,4 +1,4 @@
-"""outbox pauses: workspaces whose bot token Slack refuses
+"""outbox pauses: workspaces whose bot token Slack refuses; outbox rows by mention
 
 Revision ID: 0010
 Revises: 0009
@@ -7,6 +7,10 @@ Create Date: 2026-12-05 06:10:00
 While Slack refuses a workspace's token (invalid_auth, token_revoked...) its outbox rows
 stay pending instead of failing one by one; this table says which workspaces are paused,
 since when, why, and when the next delivery attempt probes the token again.
+
+Outbox rows are looked up by mention (is a card on its way? which notes wait for it? the
+cascade when a mention is deleted): an index on (mention_id, kind) spares a scan of every
+row ever sent.
 """
 from collections.abc import Sequence
 
@@ -31,7 +35,12 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_outbox_pauses_workspace_id_workspaces'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('workspace_id', name=op.f('pk_outbox_pauses'))
     )
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbox_mention_id_kind'), ['mention_id', 'kind'],
+                              unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_mention_id_kind'))
     op.drop_table('outbox_pauses')
