@@ -162,7 +162,8 @@ class FlushReport:
     failed: int = 0
     recovered: int = 0
     paused: int = 0
-    """Rows left pending because their workspace's token is refused."""
+    """Rows met in this flush and left pending because their workspace's token is refused
+    (later flushes do not read a paused workspace's rows until its next probe)."""
     errors: list[str] = field(default_factory=list)
 
 
@@ -224,12 +225,6 @@ class OutboxSender:
         report = FlushReport()
         now = self._clock()
         with self._sessions() as session:
-            rows = session.execute(
-                select(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.next_attempt_at,
-                       OutboxMessage.workspace_id)
-                .where(OutboxMessage.status == OutboxStatus.PENDING.value)
-                .order_by(OutboxMessage.id).limit(limit)
-            ).all()
             self._pauses = dict(session.execute(
                 select(OutboxPause.workspace_id, OutboxPause.next_probe_at)).tuples().all())
         if not self._started:
@@ -238,28 +233,59 @@ class OutboxSender:
             self._started = True
         self._probed = set()
         blocked: set[str] = set()
-        for row_id, channel, next_attempt_at, workspace_id in rows:
-            probe_at = self._pauses.get(workspace_id)
-            if probe_at is not None and (probe_at > now or workspace_id in self._probed):
-                report.paused += 1
-                continue
-            if channel in blocked:
-                continue
-            if next_attempt_at > now:
-                # An earlier row of this channel waits for its retry: later ones wait too.
-                blocked.add(channel)
-                continue
-            elapsed = self._monotonic() - self._last_sent.get(channel, float("-inf"))
-            if elapsed < self._interval:
-                if not wait:
-                    blocked.add(channel)
-                    report.deferred += 1
-                    continue
-                self._sleep(self._interval - elapsed)
-            if not self._send_one(row_id, report):
-                # Keep per-channel order: nothing after a row that must wait for a retry.
-                blocked.add(channel)
+        considered, after = 0, 0
+        while considered < limit:
+            # Rows of a channel that must wait, or of a paused workspace, neither count nor
+            # are read again: thousands of them must not take the flush's whole window and
+            # starve the other channels.
+            resting = [ws for ws, probe_at in self._pauses.items()
+                       if probe_at > now or ws in self._probed]
+            query = (select(OutboxMessage.id, OutboxMessage.channel,
+                            OutboxMessage.next_attempt_at, OutboxMessage.workspace_id)
+                     .where(OutboxMessage.status == OutboxStatus.PENDING.value,
+                            OutboxMessage.id > after))
+            if resting:
+                query = query.where(OutboxMessage.workspace_id.not_in(resting))
+            if blocked:
+                query = query.where(OutboxMessage.channel.not_in(blocked))
+            with self._sessions() as session:
+                rows = session.execute(
+                    query.order_by(OutboxMessage.id).limit(limit - considered)).all()
+            if not rows:
+                break
+            for row_id, channel, next_attempt_at, workspace_id in rows:
+                after = row_id
+                if self._consider(row_id, channel, next_attempt_at, workspace_id, now, wait,
+                                  blocked, report):
+                    considered += 1
         return report
+
+    def _consider(self, row_id: int, channel: str, next_attempt_at: datetime,
+                  workspace_id: int, now: datetime, wait: bool, blocked: set[str],
+                  report: FlushReport) -> bool:
+        """Send one row of the flush unless its channel or workspace must wait; False when
+        it was passed over without a look (its channel or workspace waits already)."""
+        probe_at = self._pauses.get(workspace_id)
+        if probe_at is not None and (probe_at > now or workspace_id in self._probed):
+            report.paused += 1
+            return False
+        if channel in blocked:
+            return False
+        if next_attempt_at > now:
+            # An earlier row of this channel waits for its retry: later ones wait too.
+            blocked.add(channel)
+            return True
+        elapsed = self._monotonic() - self._last_sent.get(channel, float("-inf"))
+        if elapsed < self._interval:
+            if not wait:
+                blocked.add(channel)
+                report.deferred += 1
+                return True
+            self._sleep(self._interval - elapsed)
+        if not self._send_one(row_id, report):
+            # Keep per-channel order: nothing after a row that must wait for a retry.
+            blocked.add(channel)
+        return True
 
     def _send_one(self, row_id: int, report: FlushReport) -> bool:
         """Claim, render and deliver one row; False when its channel must wait."""

@@ -307,7 +307,50 @@ def test_workspace_without_a_stored_token_is_paused_not_failed(
         assert pause is not None and pause.error == "not_installed"
     tokens[TEAM_ID] = "xoxb-installed"
     clock.now += timedelta(minutes=2)
-    assert sender.flush().sent == 1
+    assert sender.flush().sent == 3  # the post, then a DM to each admin
+    assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["held"]
+    assert "(not_installed)" in slack_standin.messages_in(USER_ID)[0]["text"]
     with sessions() as session:
         kinds = list(session.scalars(select(OutboxMessage.kind).order_by(OutboxMessage.id)))
-    assert kinds == [KIND_POST, KIND_POST, KIND_POST]  # the post and a DM to each admin
+    assert kinds == [KIND_POST, KIND_POST, KIND_POST]
+
+
+def test_a_channel_waiting_for_a_retry_does_not_fill_the_flush_window(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+    fast_retries: list[float],
+) -> None:
+    """A flush reads a bounded number of rows: a long channel behind a row waiting for its
+    retry must not take them all and starve the other channels."""
+    slack_standin.set_channel(OTHER_CHANNEL, name="other")
+    enqueue_posts(sessions, workspace_id, OTHER_CHANNEL, [f"busy {n}" for n in range(6)])
+    enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["quiet"])
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
+    slack_standin.fail_next("chat.postMessage", status=429, retry_after=7)
+    sender.flush(limit=4)
+    sender.flush(limit=4)
+    assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["quiet"]
+    assert slack_standin.messages_in(OTHER_CHANNEL) == []
+    clock.now += timedelta(seconds=8)
+    sender.flush(limit=4)
+    sender.flush(limit=4)
+    assert [m["text"] for m in slack_standin.messages_in(OTHER_CHANNEL)] == [
+        f"busy {n}" for n in range(6)]
+
+
+def test_a_paused_backlog_does_not_fill_the_flush_window(
+    sessions: sessionmaker[Session], slack_standin: SlackStandIn
+) -> None:
+    first, other = two_workspaces(sessions)
+    slack_standin.set_channel(OTHER_CHANNEL, name="other")
+    enqueue_posts(sessions, first, CHANNEL_ID, [f"held {n}" for n in range(6)])
+    enqueue_posts(sessions, other, OTHER_CHANNEL, ["elsewhere"])
+    slack_standin.revoke_token("xoxb-old")
+    clock = Clock()
+    sender = multi_workspace_sender(sessions, slack_standin, clock,
+                                    {TEAM_ID: "xoxb-old", OTHER_TEAM: "xoxb-other"})
+    report = sender.flush(limit=4)  # fewer than the rows held
+    assert (report.paused, report.sent) == (4, 1)  # held 0 refused, 1-3 passed over
+    assert sender.flush(limit=4).paused == 0  # not even read until the next probe
+    assert [m["text"] for m in slack_standin.messages_in(OTHER_CHANNEL)] == ["elsewhere"]
+    assert len(slack_standin.calls("chat.postMessage", ok=False)) == 1
