@@ -248,16 +248,16 @@ class OutboxSender:
                 query = query.where(OutboxMessage.workspace_id.not_in(resting))
             if blocked:
                 query = query.where(OutboxMessage.channel.not_in(blocked))
+            asked = limit - considered
             with self._sessions() as session:
-                rows = session.execute(
-                    query.order_by(OutboxMessage.id).limit(limit - considered)).all()
-            if not rows:
-                break
+                rows = session.execute(query.order_by(OutboxMessage.id).limit(asked)).all()
             for row_id, channel, next_attempt_at, workspace_id in rows:
                 after = row_id
                 if self._consider(row_id, channel, next_attempt_at, workspace_id, now, wait,
                                   blocked, report):
                     considered += 1
+            if len(rows) < asked:
+                break  # nothing more was pending when the batch was read
         return report
 
     def _consider(self, row_id: int, channel: str, next_attempt_at: datetime,
