@@ -1,7 +1,7 @@
 """outbox pauses: workspaces whose bot token Slack refuses; outbox rows by mention
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-05 06:10:00
 
 While Slack refuses a workspace's token (invalid_auth, token_revoked...) its outbox rows
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0010'
-down_revision: str | None = '0009'
+revision: str = '0014'
+down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
