@@ -164,6 +164,11 @@ def new_trigger_id() -> str:
     return f"{7_012_345_678_901 + n}.{738_474_920}.{uuid.uuid4().hex}"
 
 
+def _trigger_for(standin: SlackStandIn | None) -> str:
+    """A trigger id issued by ``standin`` (so it expires like Slack's), else a fresh one."""
+    return standin.issue_trigger_id() if standin is not None else new_trigger_id()
+
+
 def _action_ts() -> str:
     return f"{time.time():.6f}"
 
@@ -252,7 +257,7 @@ def slash_command_form(
         "is_enterprise_install": "false",
         "response_url": response_url
         or _response_url("commands", standin, team_id, channel=channel_id, user=user_id),
-        "trigger_id": trigger_id or new_trigger_id(),
+        "trigger_id": trigger_id or _trigger_for(standin),
     }
     if enterprise_id is not None:
         form["enterprise_id"] = enterprise_id
@@ -447,7 +452,7 @@ def block_action_payload(
         "user": _user(user_id, user_name, team_id),
         "api_app_id": api_app_id,
         "token": k.VERIFICATION_TOKEN,
-        "trigger_id": trigger_id or new_trigger_id(),
+        "trigger_id": trigger_id or _trigger_for(standin),
         "team": _team(team_id, team_domain),
         "enterprise": None,
         "is_enterprise_install": False,
@@ -509,9 +514,10 @@ def state_values_for(
     for checkboxes and multi-selects, an id for user/conversation selects, a date or
     time string for pickers); without a view, text input is assumed.
 
-    With a ``view``, every input block appears, as in Slack's payload: inputs the user
-    left empty carry ``None``; naming an input the view does not have raises
-    ``ValueError``.
+    With a ``view``, every input block appears, as in Slack's payload: an input shows
+    what the user typed into it (the view's ``state.values``, see
+    ``SlackStandIn.type_into``), else its text ``initial_value``, else ``None``; naming an
+    input the view does not have raises ``ValueError``.
     """
     values = values or {}
     out: dict[str, dict[str, Any]] = {}
@@ -522,8 +528,14 @@ def state_values_for(
         if isinstance(b, dict) and b.get("type") == "input" and isinstance(b.get("element"), dict)
     }
     if view is not None:
+        typed = ((view.get("state") or {}).get("values")) or {}
         for (bid, aid), element in inputs.items():
-            out.setdefault(str(bid), {})[str(aid)] = _empty_state(element)
+            state = (typed.get(bid) or {}).get(aid)
+            if state is None:
+                state = _empty_state(element)
+                if state.get("value", "") is None and element.get("initial_value"):
+                    state["value"] = element["initial_value"]
+            out.setdefault(str(bid), {})[str(aid)] = state
     for bid, actions in values.items():
         for aid, raw in actions.items():
             element = inputs.get((bid, aid))
@@ -646,7 +658,7 @@ def view_submission_payload(
         "user": _user(user_id, user_name, team_id),
         "api_app_id": api_app_id,
         "token": k.VERIFICATION_TOKEN,
-        "trigger_id": trigger_id or new_trigger_id(),
+        "trigger_id": trigger_id or _trigger_for(standin),
         "view": the_view,
         "enterprise": None,
         "is_enterprise_install": False,

@@ -9,8 +9,66 @@ and fails the way Slack fails: ``invalid_blocks`` for Block Kit limit violations
 errors, delays, dropped connections, "the call took effect but the response was lost").
 
 It keeps enough state to behave consistently: messages per channel (served back by
-``conversations.history`` with their metadata), views and their hashes, trigger ids
-already used, DM channels, users, uploaded files and response URLs.
+``conversations.history`` with their metadata), views and their hashes, what the user typed
+into views' inputs, trigger ids issued and used, DM channels, users, uploaded files and
+response URLs.
+
+Rules of real Slack the stand-in enforces (each has a test in tests/harness_selftest/):
+
+1. Text objects are never empty: a section's ``text`` (and every text object) needs at least
+   one character, or the whole message is refused with ``invalid_blocks``. Block Kit
+   reference, section block: "Minimum length for the text in this field is 1"
+   (https://docs.slack.dev/reference/block-kit/blocks/section-block).
+2. Every Block Kit payload (message blocks, attachment blocks, response-URL blocks, views)
+   is also checked with slack_sdk's own models (``Block.parse(b)`` and ``View(**view)``,
+   whose ``to_dict()`` runs ``validate_json()`` on every nested object), on top of the
+   limits in ``blockkit_limits``.
+3. ``views.update`` preserves input entry: an input block that keeps its ``block_id`` and
+   its element's ``action_id`` keeps what the user typed (and, untouched, the value it
+   showed) and the new ``initial_value`` is ignored; a new ``block_id`` replaces the value.
+   views.update docs, "Preserving input entry" (https://api.slack.com/methods/views.update);
+   slackapi/bolt-python issue 1064. :meth:`SlackStandIn.type_into` plays the user typing;
+   :meth:`SlackStandIn.input_value` tells what the input shows.
+4. Trigger ids are single-use (``exchanged_trigger_id``) and expire 3 seconds after Slack
+   issued them (``expired_trigger_id``): https://api.slack.com/docs/triggers ("Triggers
+   expire in three seconds... may only be used once"), views.open errors. Trigger ids come
+   from :meth:`SlackStandIn.issue_trigger_id` (``SlackSender`` uses it); the clock is the
+   ``clock`` argument, so tests move time without sleeping. Ids the stand-in never issued
+   are accepted once (see "not modelled" below).
+5. ``conversations.history``/``replies``/``info`` take a conversation id: a user id
+   (U.../W...) answers ``channel_not_found``; a DM is read through its D... id (from
+   ``conversations.open`` or the ``channel`` that ``chat.postMessage`` returns), with
+   ``im:history``. conversations.history docs (https://api.slack.com/methods/conversations.history).
+   ``chat.postMessage`` to a user id posts in the DM, as Slack documents.
+6. Bots read only conversations they are in: ``conversations.history``/``replies`` in a
+   public channel the bot is not a member of answer ``not_in_channel`` (a private one:
+   ``channel_not_found``), while ``chat.postMessage``/``chat.update`` to a public channel
+   work with ``chat:write.public`` (``not_in_channel`` without it). conversations.history
+   docs; chat:write.public scope docs (https://api.slack.com/scopes/chat:write.public);
+   slackapi/deno-slack-sdk issue 128.
+7. Scopes are enforced: a method called without its scope answers ``missing_scope`` with
+   ``needed`` and ``provided`` (each method's "Required scopes"; the scopes per method come
+   from Slack's Web API spec, /work/shared/slack/slack_web_openapi_v2.json, and the
+   conversations.* ones depend on the conversation type). The scopes granted default to the
+   bot scopes declared in manifest.yml (``scopes=`` / :meth:`SlackStandIn.set_scopes`).
+8. Message metadata: ``event_type`` is a non-empty string and ``event_payload`` an object
+   whose values are strings, numbers, booleans, objects or arrays, never ``null``; otherwise
+   ``invalid_metadata_format`` (message metadata docs, https://api.slack.com/metadata/using;
+   ``@slack/types`` MessageMetadataEventPayloadObject).
+9. Errors arrive as HTTP 200 ``ok: false``: :meth:`SlackStandIn.error_next` injects any of
+   them, e.g. the transient :data:`TRANSIENT_ERRORS` (``internal_error``, ``fatal_error``,
+   ``service_unavailable``, ``request_timeout``), each method's "Errors" section.
+10. Dead tokens: :meth:`SlackStandIn.revoke_token` makes every call with a token answer
+    ``token_revoked``, ``invalid_auth`` or ``account_inactive`` (Web API docs, "Common
+    errors"; https://api.slack.com/authentication/token-types).
+
+Not modelled (documented Slack behaviour a test cannot rely on here): rate-limit tiers and
+the 1 message/second/channel burst limit (only injected 429s), the 2025 limits on
+conversations.history for non-Marketplace apps, trigger ids that Slack never issued
+(``invalid_trigger_id``), the 3-second acknowledgement deadline of the app's own endpoint,
+Socket Mode, mrkdwn rendering (broken ``<...>`` entities are stored as sent), metadata
+``event_type`` registration and the 8 KB metadata size, file sharing delays, user tokens,
+Enterprise Grid, and per-channel posting permissions (announcement-only channels).
 
 Example::
 
@@ -38,12 +96,43 @@ from datetime import datetime
 from email.parser import BytesParser
 from email.policy import HTTP as HTTP_POLICY
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import yaml
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
 from tests.harness import constants as k
 from tests.harness.blockkit_limits import validate_blocks, validate_message_text, validate_view
+
+#: The app manifest whose bot scopes the stand-in grants by default.
+MANIFEST_PATH = Path(__file__).resolve().parents[2] / "manifest.yml"
+#: Errors Slack answers with HTTP 200 that go away by retrying (each method's "Errors").
+TRANSIENT_ERRORS = ("internal_error", "fatal_error", "service_unavailable", "request_timeout")
+#: Errors that mean the token is dead until an admin reinstalls the app.
+TOKEN_ERRORS = ("token_revoked", "invalid_auth", "account_inactive")
+#: Seconds a trigger id stays valid after Slack issued it (https://api.slack.com/docs/triggers).
+TRIGGER_TTL_SECONDS = 3.0
+#: Scope a method needs whatever the conversation (from Slack's Web API spec, bot tokens).
+METHOD_SCOPES: dict[str, str] = {
+    "chat.postMessage": "chat:write",
+    "chat.update": "chat:write",
+    "chat.delete": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    "users.info": "users:read",
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
+}
+#: conversations.* scopes per conversation type: public, private, DM, group DM.
+CONVERSATION_SCOPES: dict[str, dict[str, str]] = {
+    "history": {"C": "channels:history", "G": "groups:history", "D": "im:history",
+                "M": "mpim:history"},
+    "read": {"C": "channels:read", "G": "groups:read", "D": "im:read", "M": "mpim:read"},
+}
 
 #: Pseudo-method under which uploads to a ``files.getUploadURLExternal`` URL are recorded.
 UPLOAD_METHOD = "upload_url"
@@ -203,6 +292,53 @@ def _blocks_error(errors: list[str], code: str = "invalid_blocks") -> _SlackErro
     return _SlackError(code, ["[ERROR] " + e for e in errors], {"errors": errors})
 
 
+def manifest_bot_scopes(path: Path = MANIFEST_PATH) -> frozenset[str]:
+    """The bot scopes declared in the app manifest (what an install grants)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    scopes = ((data.get("oauth_config") or {}).get("scopes") or {}).get("bot") or []
+    return frozenset(str(s) for s in scopes)
+
+
+def _has_null(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, dict):
+        return any(_has_null(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_null(v) for v in value)
+    return False
+
+
+def sdk_block_errors(blocks: Any, pointer: str = "/blocks") -> list[str]:
+    """Errors slack_sdk's own Block Kit models find in ``blocks`` (empty when fine)."""
+    if not isinstance(blocks, list):
+        return []
+    errors: list[str] = []
+    for i, raw in enumerate(blocks):
+        if not isinstance(raw, dict):
+            continue
+        try:
+            block = Block.parse(raw)
+            if block is None:
+                errors.append(f"slack_sdk: unknown block [json-pointer:{pointer}/{i}]")
+                continue
+            block.to_dict()  # validate_json() on the block and, recursively, its parts
+        except (SlackObjectFormationError, TypeError, KeyError, ValueError) as exc:
+            errors.append(f"slack_sdk: {exc} [json-pointer:{pointer}/{i}]")
+    return errors
+
+
+def sdk_view_errors(view: Any) -> list[str]:
+    """Errors slack_sdk's ``View`` model finds in ``view`` (empty when fine)."""
+    if not isinstance(view, dict):
+        return []
+    try:
+        View(**view).to_dict()  # validate_json() on the view and, recursively, its parts
+    except (SlackObjectFormationError, TypeError, KeyError, ValueError) as exc:
+        return [f"slack_sdk: {exc} [json-pointer:/view]"]
+    return []
+
+
 def _tz_info(tz: str) -> tuple[int, str]:
     try:
         now = datetime.now(ZoneInfo(tz))
@@ -284,6 +420,10 @@ class SlackStandIn:
         host / port: where to listen (port 0 picks a free one).
         team_id, team_name, team_domain, app_id, bot_id, bot_user_id, bot_user_name:
             the identity ``auth.test`` reports and posted messages carry.
+        scopes: the bot scopes granted (``missing_scope`` for the others); ``None``: the
+            bot scopes declared in manifest.yml.
+        clock: seconds, monotonic; when trigger ids are issued and used (expiry after
+            3 s). Pass a fake to move time without sleeping.
     """
 
     def __init__(
@@ -302,7 +442,13 @@ class SlackStandIn:
         bot_id: str = k.BOT_ID,
         bot_user_id: str = k.BOT_USER_ID,
         bot_user_name: str = k.BOT_USER_NAME,
+        scopes: Iterable[str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.scopes: frozenset[str] = (
+            manifest_bot_scopes() if scopes is None else frozenset(scopes)
+        )
+        self.clock = clock
         self.valid_tokens: frozenset[str] | None = (
             None if valid_tokens is None else frozenset(valid_tokens)
         )
@@ -357,7 +503,7 @@ class SlackStandIn:
         self._rng = random.Random(0)
         # Separate from the fault RNG so generated ids never shift the fault sequence.
         self._ids_rng = random.Random(1)
-        self._revoked: set[str] = set()
+        self._revoked: dict[str, str] = {}
         self._counter = 0
         self._ts_micros = _FIRST_TS_MICROS - _TS_STEP_MICROS
         self._messages: list[_Stored] = []
@@ -371,6 +517,7 @@ class SlackStandIn:
         self._views: dict[str, dict[str, Any]] = {}
         self._home: dict[str, str] = {}
         self._used_triggers: set[str] = set()
+        self._issued_triggers: dict[str, float] = {}
         self._uploads: dict[str, UploadedFile] = {}
         self._response_urls: dict[str, dict[str, Any]] = {}
         self.set_channel(k.CHANNEL_ID, name=k.CHANNEL_NAME)
@@ -687,10 +834,72 @@ class SlackStandIn:
         with self._cond:
             self._missing_users.add(user_id)
 
-    def revoke_token(self, token: str) -> None:
-        """Calls with ``token`` now fail with ``token_revoked`` (app uninstalled)."""
+    def revoke_token(self, token: str, error: str = "token_revoked") -> None:
+        """Calls with ``token`` now fail with ``error``, one of :data:`TOKEN_ERRORS`.
+
+        ``token_revoked``: the app was uninstalled or the token revoked; ``invalid_auth``:
+        the token is not (or no longer) valid; ``account_inactive``: the bot user or the
+        workspace was deactivated. Slack answers each with HTTP 200 ``ok: false``.
+        """
+        if error not in TOKEN_ERRORS:
+            raise ValueError(f"error must be one of {TOKEN_ERRORS}")
         with self._cond:
-            self._revoked.add(token)
+            self._revoked[token] = error
+
+    def set_scopes(self, scopes: Iterable[str]) -> None:
+        """Grant exactly ``scopes`` (as if the app were reinstalled with them)."""
+        with self._cond:
+            self.scopes = frozenset(scopes)
+
+    def issue_trigger_id(self) -> str:
+        """A fresh trigger id, as Slack puts in a slash command or interaction payload.
+
+        It may be exchanged once (``views.open``/``views.push``), within
+        :data:`TRIGGER_TTL_SECONDS` of ``clock()`` now: later, ``expired_trigger_id``.
+        """
+        with self._cond:
+            trigger = f"{7_012_345_678_901 + self._counter}.738474920.{self._next_hex(32)}"
+            self._counter += 1
+            self._issued_triggers[trigger] = self.clock()
+            return trigger
+
+    def type_into(self, view_id: str, block_id: str, action_id: str, value: Any) -> None:
+        """Play a user typing ``value`` into the input ``block_id``/``action_id`` of a view.
+
+        The value lands in the view's ``state.values`` (as Slack keeps it) and survives a
+        ``views.update`` that keeps the same ``block_id`` and ``action_id``.
+        """
+        with self._cond:
+            view = self._views.get(view_id)
+            if view is None:
+                raise KeyError(f"no view {view_id!r}; known: {sorted(self._views)}")
+            element = self._input_element(view, block_id, action_id)
+            if element is None:
+                raise KeyError(f"view {view_id} has no input {block_id}/{action_id}")
+            kind = element.get("type", "plain_text_input")
+            view["state"]["values"].setdefault(block_id, {})[action_id] = {
+                "type": kind, "value": value}
+
+    def input_value(self, view_id: str, block_id: str, action_id: str) -> Any:
+        """What the input ``block_id``/``action_id`` of a view shows to the user now."""
+        with self._cond:
+            view = self._views[view_id]
+            typed = ((view["state"]["values"].get(block_id) or {}).get(action_id) or {})
+            if "value" in typed:
+                return typed["value"]
+            element = self._input_element(view, block_id, action_id)
+            return None if element is None else element.get("initial_value")
+
+    @staticmethod
+    def _input_element(view: dict[str, Any], block_id: str, action_id: str
+                       ) -> dict[str, Any] | None:
+        for block in view.get("blocks") or []:
+            if (isinstance(block, dict) and block.get("type") == "input"
+                    and block.get("block_id") == block_id
+                    and isinstance(block.get("element"), dict)
+                    and block["element"].get("action_id") == action_id):
+                return dict(block["element"])
+        return None
 
     def on(self, method: str, handler: Handler) -> None:
         """Answer ``method`` with ``handler(args) -> response dict`` (overrides built-ins).
@@ -969,6 +1178,8 @@ class SlackStandIn:
             result = {"ok": False, "error": auth_error}
         else:
             try:
+                if method in METHOD_SCOPES and method not in self._custom:
+                    self._require_scope(METHOD_SCOPES[method])
                 result = handler(args)
             except _SlackError as err:
                 result = err.payload()
@@ -985,6 +1196,22 @@ class SlackStandIn:
         reply = effect()
         return self._fault_reply(fault) if fault is not None else reply
 
+    def _require_scope(self, needed: str) -> None:
+        """``missing_scope`` with ``needed``/``provided`` unless ``needed`` was granted."""
+        if needed not in self.scopes:
+            raise _SlackError(
+                "missing_scope",
+                extra={"needed": needed, "provided": ",".join(sorted(self.scopes))},
+            )
+
+    def _conversation_scope(self, channel: str, kind: str) -> None:
+        prefix = channel[:1]
+        if prefix == "G" and channel in self._dms.values():
+            prefix = "M"
+        needed = CONVERSATION_SCOPES[kind].get(prefix)
+        if needed is not None:
+            self._require_scope(needed)
+
     def _auth_error(self, args: dict[str, Any], headers: dict[str, str]) -> str | None:
         auth = headers.get("authorization", "")
         token = auth[len("Bearer ") :].strip() if auth.startswith("Bearer ") else ""
@@ -992,7 +1219,7 @@ class SlackStandIn:
         if not token:
             return "not_authed"
         if token in self._revoked:
-            return "token_revoked"
+            return self._revoked[token]
         if self.valid_tokens is None:
             return None if token.startswith("xox") else "invalid_auth"
         return None if token in self.valid_tokens else "invalid_auth"
@@ -1086,9 +1313,20 @@ class SlackStandIn:
                 return users[0]
         return None
 
-    def _resolve_channel(self, args: dict[str, Any], key: str = "channel", *, post: bool) -> str:
+    def _resolve_channel(
+        self, args: dict[str, Any], key: str = "channel", *, post: bool, read: bool = False
+    ) -> str:
+        """The conversation id named by ``args[key]``, or the error Slack would answer.
+
+        ``post``: a write (``chat.postMessage``...): a user id means the DM with that user,
+        and a public channel the bot is not in is fine with ``chat:write.public``.
+        ``read``: a read (``conversations.history``...): user ids are not conversations
+        (``channel_not_found``) and the bot must be a member (``not_in_channel``).
+        """
         raw = args.get(key)
         if not raw or not isinstance(raw, str):
+            raise _SlackError("channel_not_found")
+        if read and raw[:1] in ("U", "W"):
             raise _SlackError("channel_not_found")
         if raw.startswith("#"):
             for cid, info in self._channels.items():
@@ -1105,7 +1343,10 @@ class SlackStandIn:
             if info["is_archived"] and post:
                 raise _SlackError("is_archived")
             if not info["is_member"]:
-                raise _SlackError("not_in_channel")
+                if info["is_private"]:
+                    raise _SlackError("channel_not_found")  # bots cannot see it at all
+                if read or not post or "chat:write.public" not in self.scopes:
+                    raise _SlackError("not_in_channel")
         elif channel[:1] == "D" and channel not in self._dms.values():
             raise _SlackError("channel_not_found")
         return channel
@@ -1122,14 +1363,17 @@ class SlackStandIn:
             raise _SlackError("no_text")
         if errors := validate_message_text(text):
             raise _SlackError("msg_too_long", ["[ERROR] " + e for e in errors])
-        if blocks is not None and (errors := validate_blocks(blocks, "message")):
+        if blocks is not None and (
+            errors := validate_blocks(blocks, "message") or sdk_block_errors(blocks)
+        ):
             raise _blocks_error(errors)
         if isinstance(attachments, list):
             for i, att in enumerate(attachments):
                 if isinstance(att, dict) and "blocks" in att:
+                    pointer = f"/attachments/{i}/blocks"
                     errs = validate_blocks(
-                        att["blocks"], "message", pointer=f"/attachments/{i}/blocks"
-                    )
+                        att["blocks"], "message", pointer=pointer
+                    ) or sdk_block_errors(att["blocks"], pointer)
                     if errs:
                         raise _blocks_error(errs)
         metadata = args.get("metadata")
@@ -1138,6 +1382,7 @@ class SlackStandIn:
             or not isinstance(metadata.get("event_type"), str)
             or not metadata["event_type"]
             or not isinstance(metadata.get("event_payload", {}), dict)
+            or _has_null(metadata.get("event_payload", {}))
         ):
             raise _SlackError("invalid_metadata_format")
 
@@ -1345,7 +1590,8 @@ class SlackStandIn:
         return message
 
     def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self._resolve_channel(args, post=False)
+        channel = self._resolve_channel(args, post=False, read=True)
+        self._conversation_scope(channel, "history")
         include_metadata = _truthy(args.get("include_all_metadata"))
         inclusive = _truthy(args.get("inclusive"))
         try:
@@ -1374,7 +1620,8 @@ class SlackStandIn:
         return self._page(top, args, lambda s: self._history_message(s, include_metadata))
 
     def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self._resolve_channel(args, post=False)
+        channel = self._resolve_channel(args, post=False, read=True)
+        self._conversation_scope(channel, "history")
         ts = str(args.get("ts") or "")
         parent = self._by_ts.get((channel, ts))
         if parent is None or parent.deleted:
@@ -1416,7 +1663,8 @@ class SlackStandIn:
         }
 
     def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self._resolve_channel(args, post=False)
+        channel = self._resolve_channel(args, post=False, read=True)
+        self._conversation_scope(channel, "read")
         if channel[:1] == "D":
             user = self._dm_user(channel)
             info: dict[str, Any] = {
@@ -1449,6 +1697,7 @@ class SlackStandIn:
             raise _SlackError("users_list_not_supplied")
         if len(users) > 8:
             raise _SlackError("too_many_users")
+        self._require_scope("im:write" if len(users) == 1 else "mpim:write")
         for u in users:
             if u in self._missing_users:
                 raise _SlackError("user_not_found")
@@ -1546,7 +1795,7 @@ class SlackStandIn:
             raise _SlackError("invalid_arguments", ["[ERROR] missing required field: view"])
         if isinstance(view, str):
             raise _SlackError("invalid_arguments", ["[ERROR] view must be a JSON object"])
-        if errors := validate_view(view, surface):
+        if errors := validate_view(view, surface) or sdk_view_errors(view):
             raise _SlackError("invalid_arguments", ["[ERROR] " + e for e in errors])
         return dict(view)
 
@@ -1556,6 +1805,9 @@ class SlackStandIn:
             raise _SlackError("invalid_arguments", ["[ERROR] missing required field: trigger_id"])
         if trigger in self._used_triggers:
             raise _SlackError("exchanged_trigger_id")
+        issued = self._issued_triggers.get(str(trigger))
+        if issued is not None and self.clock() - issued > TRIGGER_TTL_SECONDS:
+            raise _SlackError("expired_trigger_id")
         self._used_triggers.add(str(trigger))
 
     def _new_hash(self) -> str:
@@ -1632,8 +1884,37 @@ class SlackStandIn:
         updated = self._materialize_view(
             view, view_id, current["root_view_id"], current["previous_view_id"]
         )
+        self._preserve_inputs(current, updated)
         self._views[view_id] = updated
         return {"ok": True, "view": copy.deepcopy(updated)}
+
+    def _preserve_inputs(self, current: dict[str, Any], updated: dict[str, Any]) -> None:
+        """Slack's "preserving input entry": same block_id + action_id keeps the value.
+
+        The input keeps what the user typed, or what it showed if untouched; the new
+        ``initial_value`` is ignored. The stored view shows that value as ``initial_value``
+        (what the user sees) and keeps the typed state in ``state.values``.
+        """
+        typed = current["state"]["values"]
+        for block in updated["blocks"]:
+            if not (isinstance(block, dict) and block.get("type") == "input"
+                    and isinstance(block.get("element"), dict)):
+                continue
+            block_id, element = block.get("block_id"), block["element"]
+            action_id = element.get("action_id")
+            old = self._input_element(current, str(block_id), str(action_id))
+            if old is None or old.get("type") != element.get("type"):
+                continue
+            state = (typed.get(block_id) or {}).get(action_id)
+            if state is not None:
+                updated["state"]["values"].setdefault(block_id, {})[action_id] = state
+                shown = state.get("value")
+            else:
+                shown = old.get("initial_value")
+            if shown is None:
+                element.pop("initial_value", None)
+            else:
+                element["initial_value"] = shown
 
     def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
         user_id = args.get("user_id")
@@ -1762,7 +2043,9 @@ class SlackStandIn:
         if validate_message_text(body.get("text")):
             return _Reply(status=400, payload="msg_too_long")
         blocks = body.get("blocks")
-        if blocks is not None and validate_blocks(blocks, "message"):
+        if blocks is not None and (
+            validate_blocks(blocks, "message") or sdk_block_errors(blocks)
+        ):
             return _Reply(status=400, payload="invalid_blocks")
         hook_id = path[len("/response_url/") :]
         binding = self._response_urls.get(hook_id)

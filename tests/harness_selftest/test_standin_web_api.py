@@ -161,7 +161,8 @@ def test_channel_errors(slack_standin: SlackStandIn, slack_client: WebClient) ->
     slack_standin.set_channel("C0ARCHIVE", is_archived=True)
     slack_standin.remove_channel("C0GONE")
     post = slack_client.chat_postMessage
-    assert _error(lambda: post(channel="C0OUTSIDE", text="x")) == "not_in_channel"
+    # The manifest grants chat:write.public: posting in a public channel needs no invite.
+    assert post(channel="C0OUTSIDE", text="x")["ok"] is True
     assert _error(lambda: post(channel="C0ARCHIVE", text="x")) == "is_archived"
     assert _error(lambda: post(channel="C0GONE", text="x")) == "channel_not_found"
     assert _error(lambda: post(channel=CHANNEL_ID, text="")) == "no_text"
@@ -235,6 +236,7 @@ def test_conversations_open_and_info(slack_standin: SlackStandIn, slack_client: 
     # Posting to a user id lands in the DM, as on Slack.
     assert slack_client.chat_postMessage(channel=USER_ID, text="hello")["channel"] == dm
     assert [m["text"] for m in slack_standin.messages_in(dm)] == ["hello"]
+    slack_standin.set_scopes(slack_standin.scopes | {"im:read"})  # not in Vigie's manifest
     assert slack_client.conversations_info(channel=dm)["channel"]["is_im"] is True
     info = slack_client.conversations_info(channel=CHANNEL_ID, include_locale=True)["channel"]
     assert info["name"] == "vigie-feed"

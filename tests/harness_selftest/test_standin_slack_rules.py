@@ -1,0 +1,280 @@
+"""The stand-in is as picky as real Slack (rules listed in slack_standin's docstring)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from tests.harness import slack_requests as sr
+from tests.harness.constants import BOT_TOKEN, CHANNEL_ID, USER_ID
+from tests.harness.slack_standin import (
+    TOKEN_ERRORS,
+    TRANSIENT_ERRORS,
+    SlackStandIn,
+    manifest_bot_scopes,
+)
+
+
+def _response(call: Any) -> dict[str, Any]:
+    with pytest.raises(SlackApiError) as info:
+        call()
+    return dict(info.value.response.data)  # type: ignore[arg-type]
+
+
+def _error(call: Any) -> str:
+    return str(_response(call)["error"])
+
+
+MODAL: dict[str, Any] = {
+    "type": "modal",
+    "callback_id": "draft",
+    "title": {"type": "plain_text", "text": "Draft"},
+    "submit": {"type": "plain_text", "text": "Save"},
+    "blocks": [
+        {"type": "input", "block_id": "draft", "label": {"type": "plain_text", "text": "Text"},
+         "element": {"type": "plain_text_input", "action_id": "text",
+                     "initial_value": "template text"}},
+    ],
+}
+
+
+def _modal(initial: str, block_id: str = "draft") -> dict[str, Any]:
+    view: dict[str, Any] = {**MODAL, "blocks": [dict(MODAL["blocks"][0])]}
+    view["blocks"][0]["block_id"] = block_id
+    view["blocks"][0]["element"] = {**MODAL["blocks"][0]["element"], "initial_value": initial}
+    return view
+
+
+# ------------------------------------------------------------------ 1. empty text
+@pytest.mark.parametrize("kind", ["mrkdwn", "plain_text"])
+def test_empty_section_text_is_refused(slack_client: WebClient, kind: str) -> None:
+    blocks = [{"type": "section", "text": {"type": kind, "text": ""}}]
+    answer = _response(lambda: slack_client.chat_postMessage(
+        channel=CHANNEL_ID, text="fallback", blocks=blocks))
+    assert answer["error"] == "invalid_blocks"
+    assert "/blocks/0/text" in " ".join(answer["errors"])
+
+
+# ------------------------------------------------------- 2. slack_sdk model validation
+def test_blocks_are_checked_with_slack_sdk_models(
+    slack_standin: SlackStandIn, slack_client: WebClient
+) -> None:
+    # Not a date: blockkit_limits lets it through, slack_sdk's DatePickerElement does not.
+    picker = {"type": "actions", "elements": [
+        {"type": "datepicker", "action_id": "due", "initial_date": "2026-13-45"}]}
+    answer = _response(lambda: slack_client.chat_postMessage(
+        channel=CHANNEL_ID, text="x", blocks=[picker]))
+    assert answer["error"] == "invalid_blocks"
+    assert "initial_date" in " ".join(answer["errors"])
+    view = {**MODAL, "blocks": [picker]}
+    assert _error(lambda: slack_client.views_open(
+        trigger_id=slack_standin.issue_trigger_id(), view=view)) == "invalid_arguments"
+
+
+def test_sdk_validation_helpers_see_what_the_models_refuse() -> None:
+    from tests.harness.slack_standin import sdk_block_errors, sdk_view_errors
+
+    long_button = {"type": "actions", "elements": [
+        {"type": "button", "action_id": "a", "text": {"type": "plain_text", "text": "go"},
+         "value": "v" * 2001}]}
+    assert sdk_block_errors([long_button])
+    assert sdk_block_errors([{"type": "section", "text": {"type": "mrkdwn", "text": "ok"}}]) == []
+    assert sdk_view_errors({**MODAL, "title": {"type": "plain_text", "text": "t" * 25}})
+    assert sdk_view_errors(MODAL) == []
+
+
+# ------------------------------------------------ 3. views.update preserves input entry
+def test_views_update_keeps_what_the_user_typed(
+    slack_standin: SlackStandIn, slack_client: WebClient
+) -> None:
+    trigger = slack_standin.issue_trigger_id()
+    view_id = slack_client.views_open(trigger_id=trigger, view=_modal("template"))["view"]["id"]
+    slack_standin.type_into(view_id, "draft", "text", "my own words")
+    slack_client.views_update(view_id=view_id, view=_modal("LLM suggestion"))
+    assert slack_standin.input_value(view_id, "draft", "text") == "my own words"
+    assert slack_standin.view(view_id)["state"]["values"]["draft"]["text"]["value"] == (
+        "my own words")
+
+
+def test_views_update_ignores_a_new_initial_value_for_the_same_input(
+    slack_standin: SlackStandIn, slack_client: WebClient
+) -> None:
+    view_id = slack_client.views_open(
+        trigger_id=slack_standin.issue_trigger_id(), view=_modal("template"))["view"]["id"]
+    slack_client.views_update(view_id=view_id, view=_modal("LLM suggestion"))
+    assert slack_standin.input_value(view_id, "draft", "text") == "template"
+
+
+def test_views_update_with_a_new_block_id_replaces_the_value(
+    slack_standin: SlackStandIn, slack_client: WebClient
+) -> None:
+    view_id = slack_client.views_open(
+        trigger_id=slack_standin.issue_trigger_id(), view=_modal("template"))["view"]["id"]
+    slack_standin.type_into(view_id, "draft", "text", "typed")
+    slack_client.views_update(view_id=view_id, view=_modal("LLM suggestion", "draft_2"))
+    assert slack_standin.input_value(view_id, "draft_2", "text") == "LLM suggestion"
+
+
+def test_view_submission_carries_the_inputs_current_value(
+    slack_standin: SlackStandIn, slack_client: WebClient
+) -> None:
+    view_id = slack_client.views_open(
+        trigger_id=slack_standin.issue_trigger_id(), view=_modal("template"))["view"]["id"]
+    untouched = sr.view_submission_payload(view_id=view_id, standin=slack_standin)
+    assert untouched["view"]["state"]["values"]["draft"]["text"]["value"] == "template"
+    slack_standin.type_into(view_id, "draft", "text", "typed")
+    typed = sr.view_submission_payload(view_id=view_id, standin=slack_standin)
+    assert typed["view"]["state"]["values"]["draft"]["text"]["value"] == "typed"
+
+
+def test_type_into_needs_an_existing_input(
+    slack_standin: SlackStandIn, slack_client: WebClient
+) -> None:
+    view_id = slack_client.views_open(
+        trigger_id=slack_standin.issue_trigger_id(), view=MODAL)["view"]["id"]
+    with pytest.raises(KeyError):
+        slack_standin.type_into(view_id, "nope", "text", "x")
+
+
+# ------------------------------------------------------------------- 4. trigger ids
+class FakeClock:
+    """A monotonic clock tests move by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_trigger_ids_expire_three_seconds_after_issue() -> None:
+    clock = FakeClock()
+    with SlackStandIn(clock=clock) as standin:
+        client = WebClient(token=BOT_TOKEN, base_url=standin.base_url)
+        fresh, stale = standin.issue_trigger_id(), standin.issue_trigger_id()
+        clock.now += 2.9
+        assert client.views_open(trigger_id=fresh, view=MODAL)["ok"]
+        clock.now += 0.2
+        assert _error(lambda: client.views_open(trigger_id=stale, view=MODAL)) == (
+            "expired_trigger_id")
+        assert _error(lambda: client.views_open(trigger_id=fresh, view=MODAL)) == (
+            "exchanged_trigger_id")
+
+
+def test_sender_payloads_carry_trigger_ids_the_standin_issued() -> None:
+    clock = FakeClock()
+    with SlackStandIn(clock=clock) as standin:
+        client = WebClient(token=BOT_TOKEN, base_url=standin.base_url)
+        trigger = sr.block_action_payload("vigie.x", standin=standin)["trigger_id"]
+        clock.now += 3.5
+        assert _error(lambda: client.views_open(trigger_id=trigger, view=MODAL)) == (
+            "expired_trigger_id")
+
+
+# ------------------------------------------------ 5. history needs a conversation id
+def test_history_refuses_user_ids_and_reads_dms_by_their_d_id(
+    slack_standin: SlackStandIn, slack_client: WebClient
+) -> None:
+    slack_standin.set_scopes(slack_standin.scopes | {"im:history"})
+    posted = slack_client.chat_postMessage(channel=USER_ID, text="reminder")
+    assert posted["channel"].startswith("D")
+    assert _error(lambda: slack_client.conversations_history(channel=USER_ID)) == (
+        "channel_not_found")
+    assert _error(lambda: slack_client.conversations_replies(channel=USER_ID, ts="1.2")) == (
+        "channel_not_found")
+    dm = slack_client.conversations_open(users=USER_ID)["channel"]["id"]
+    assert dm == posted["channel"]
+    history = slack_client.conversations_history(channel=dm)["messages"]
+    assert [m["text"] for m in history] == ["reminder"]
+
+
+# ------------------------------------------------- 6. bots read only where they are
+def test_public_channel_the_bot_is_not_in(
+    slack_standin: SlackStandIn, slack_client: WebClient
+) -> None:
+    slack_standin.set_channel("C0OUTSIDE", is_member=False)
+    assert slack_client.chat_postMessage(channel="C0OUTSIDE", text="alert")["ok"]
+    assert _error(lambda: slack_client.conversations_history(channel="C0OUTSIDE")) == (
+        "not_in_channel")
+    slack_standin.set_scopes(slack_standin.scopes - {"chat:write.public"})
+    assert _error(lambda: slack_client.chat_postMessage(channel="C0OUTSIDE", text="x")) == (
+        "not_in_channel")
+
+
+def test_private_channel_the_bot_is_not_in_is_invisible(
+    slack_standin: SlackStandIn, slack_client: WebClient
+) -> None:
+    slack_standin.set_channel("G0SECRET", is_member=False)
+    assert _error(lambda: slack_client.chat_postMessage(channel="G0SECRET", text="x")) == (
+        "channel_not_found")
+    assert _error(lambda: slack_client.conversations_history(channel="G0SECRET")) == (
+        "channel_not_found")
+
+
+# ---------------------------------------------------------------------- 7. scopes
+def test_default_scopes_are_the_manifests() -> None:
+    scopes = manifest_bot_scopes()
+    assert {"chat:write", "chat:write.public", "commands"} <= scopes
+    with SlackStandIn() as standin:
+        assert standin.scopes == scopes
+
+
+def test_missing_scope_names_needed_and_provided(
+    slack_standin: SlackStandIn, slack_client: WebClient
+) -> None:
+    slack_standin.set_scopes({"chat:write", "commands"})
+    dm = slack_client.conversations_open
+    answer = _response(lambda: slack_client.users_info(user=USER_ID))
+    assert answer == {"ok": False, "error": "missing_scope", "needed": "users:read",
+                      "provided": "chat:write,commands"}
+    assert _response(lambda: dm(users=USER_ID))["needed"] == "im:write"
+    assert _response(lambda: slack_client.conversations_history(channel=CHANNEL_ID))[
+        "needed"] == "channels:history"
+    assert slack_client.chat_postMessage(channel=CHANNEL_ID, text="still fine")["ok"]
+
+
+def test_dm_history_needs_im_history(
+    slack_standin: SlackStandIn, slack_client: WebClient
+) -> None:
+    slack_standin.set_scopes(slack_standin.scopes - {"im:history"})
+    dm = slack_client.conversations_open(users=USER_ID)["channel"]["id"]
+    answer = _response(lambda: slack_client.conversations_history(channel=dm))
+    assert (answer["error"], answer["needed"]) == ("missing_scope", "im:history")
+
+
+# ---------------------------------------------------------------------- 8. metadata
+@pytest.mark.parametrize("payload", [
+    {"mention_id": None},
+    {"outer": {"inner": None}},
+    {"items": [{"a": 1}, None]},
+])
+def test_null_metadata_values_are_refused(slack_client: WebClient, payload: Any) -> None:
+    metadata = {"event_type": "vigie_message", "event_payload": payload}
+    assert _error(lambda: slack_client.chat_postMessage(
+        channel=CHANNEL_ID, text="x", metadata=metadata)) == "invalid_metadata_format"
+
+
+# --------------------------------------------------------- 9/10. errors and tokens
+@pytest.mark.parametrize("error", TRANSIENT_ERRORS)
+def test_transient_errors_arrive_as_http_200(
+    slack_standin: SlackStandIn, slack_client: WebClient, error: str
+) -> None:
+    slack_standin.error_next("chat.postMessage", error)
+    with pytest.raises(SlackApiError) as info:
+        slack_client.chat_postMessage(channel=CHANNEL_ID, text="x")
+    assert info.value.response.status_code == 200
+    assert info.value.response["error"] == error
+    assert slack_client.chat_postMessage(channel=CHANNEL_ID, text="x")["ok"]
+
+
+@pytest.mark.parametrize("error", TOKEN_ERRORS)
+def test_dead_tokens(slack_standin: SlackStandIn, slack_client: WebClient, error: str) -> None:
+    slack_standin.revoke_token(BOT_TOKEN, error)
+    for call in (lambda: slack_client.auth_test(),
+                 lambda: slack_client.chat_postMessage(channel=CHANNEL_ID, text="x")):
+        assert _error(call) == error
+    with pytest.raises(ValueError):
+        slack_standin.revoke_token(BOT_TOKEN, "ratelimited")
