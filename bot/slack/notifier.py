@@ -44,6 +44,21 @@ def _retry_after(err: SlackApiError) -> float | None:
     return None
 
 
+def _without_nulls(payload: dict[str, Any]) -> dict[str, Any]:
+    """The metadata payload without ``None`` values, which Slack refuses
+    (``invalid_metadata_format``): an absent key reads back as None all the same."""
+    out: dict[str, Any] = {}
+    for key, value in payload.items():
+        if isinstance(value, dict):
+            value = _without_nulls(value)
+        elif isinstance(value, list):
+            value = [_without_nulls(v) if isinstance(v, dict) else v
+                     for v in value if v is not None]
+        if value is not None:
+            out[key] = value
+    return out
+
+
 class SlackNotifier:
     """Posts and updates messages through the Web API; errors become DeliveryError.
 
@@ -72,7 +87,8 @@ class SlackNotifier:
             args["blocks"] = message.blocks
         if message.event_type:
             args["metadata"] = Metadata(
-                event_type=message.event_type, event_payload=message.event_payload or {}
+                event_type=message.event_type,
+                event_payload=_without_nulls(message.event_payload or {}),
             )
         return args
 
