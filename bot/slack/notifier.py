@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +29,11 @@ TRANSIENT_ERRORS = {
 }
 TRANSIENT_RETRY_SECONDS = 5.0
 RECOVERY_SCAN_LIMIT = 200
+# The bot cannot read this conversation (a public channel it posts to with chat:write.public
+# without being a member): the recovery look-up can only say "nothing found".
+UNREADABLE_ERRORS = {"not_in_channel"}
+
+log = logging.getLogger(__name__)
 
 
 def _retry_after(err: SlackApiError) -> float | None:
@@ -70,6 +77,8 @@ class SlackNotifier:
                  token_for_team: Callable[[str], str | None] | None = None) -> None:
         self._client = client
         self._token_for_team = token_for_team
+        self._dm_ids: dict[tuple[str | None, str], str] = {}
+        self._dm_lock = threading.Lock()
 
     def _token(self, team_id: str | None) -> dict[str, Any]:
         if self._token_for_team is None or not team_id:
@@ -146,15 +155,49 @@ class SlackNotifier:
             raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
                                 retry_after=10.0) from None
 
+    def _conversation_id(self, channel: str, team_id: str | None) -> str:
+        """The conversation to read for ``channel``: a user id (a DM posted with
+        ``chat.postMessage(channel=U...)``) becomes the DM's D... id from
+        ``conversations.open``, since ``conversations.history`` refuses user ids."""
+        if channel[:1] not in ("U", "W"):
+            return channel
+        key = (team_id, channel)
+        with self._dm_lock:
+            cached = self._dm_ids.get(key)
+        if cached is not None:
+            return cached
+        try:
+            response = self._client.conversations_open(users=channel, **self._token(team_id))
+        except SlackApiError as err:
+            raise DeliveryError(f"Slack refused to open the DM: {err.response.get('error')}",
+                                retry_after=_retry_after(err) or 30.0) from None
+        except (SlackClientError, OSError) as err:
+            raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
+                                retry_after=30.0) from None
+        dm = str((response.get("channel") or {}).get("id") or "")
+        if not dm:
+            raise DeliveryError("Slack opened no DM channel", retry_after=30.0)
+        with self._dm_lock:
+            self._dm_ids[key] = dm
+        return dm
+
     def find_posted(self, channel: str, event_type: str, key: str, key_value: Any,
                     team_id: str | None = None, thread_ts: str | None = None) -> str | None:
         """Look through the channel's recent history (or the thread's replies) for a message
         we posted with this metadata; return its ts.
 
-        Raises DeliveryError when the lookup fails: "unknown" must not count as "absent",
-        or the message would be posted twice.
+        A user id is read through its DM (``conversations.open``). Raises DeliveryError
+        when the lookup fails: "unknown" must not count as "absent", or the message would
+        be posted twice. The one exception is a public channel the bot posts to without
+        being a member (``not_in_channel``): it can never read it, so waiting would only
+        hold the message (and every later one of the channel) back for good. There the
+        look-up answers "nothing found" and the message is posted: a duplicate is possible
+        only when an earlier attempt reached Slack but its answer was lost (a timeout or a
+        5xx after Slack acted), never after a 429 (Slack refused it). Inviting the bot to
+        the channel removes that risk; a warning in the log says so.
         """
-        args: dict[str, Any] = {"channel": channel, "include_all_metadata": True,
+        conversation = self._conversation_id(channel, team_id)
+        args: dict[str, Any] = {"channel": conversation, "include_all_metadata": True,
                                 "limit": RECOVERY_SCAN_LIMIT, **self._token(team_id)}
         try:
             if thread_ts:
@@ -162,9 +205,15 @@ class SlackNotifier:
             else:
                 response = self._client.conversations_history(**args)
         except SlackApiError as err:
-            raise DeliveryError(f"Slack refused the lookup: {err.response.get('error')}",
+            error = err.response.get("error")
+            if error in UNREADABLE_ERRORS:
+                log.warning("cannot check %s for a message already posted (%s): posting "
+                            "again; invite the bot to the channel to rule out duplicates",
+                            channel, error)
+                return None
+            raise DeliveryError(f"Slack refused the lookup: {error}",
                                 retry_after=_retry_after(err) or 30.0,
-                                code=err.response.get("error")) from None
+                                code=error) from None
         except (SlackClientError, OSError) as err:
             raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
                                 retry_after=30.0) from None

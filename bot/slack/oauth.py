@@ -98,9 +98,10 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
                         rewritten += len(values)
         return rewritten
 
+# Keep in step with manifest.yml (tests/test_manifest_schema.py checks both).
 BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "channels:history",
-              "groups:history", "channels:read", "groups:read", "im:write", "files:write",
-              "users:read")
+              "groups:history", "im:history", "channels:read", "groups:read", "im:write",
+              "files:write", "users:read")
 STATE_EXPIRATION_SECONDS = 600
 
 OAUTH_METADATA = MetaData()
