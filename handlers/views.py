@@ -21,11 +21,22 @@ FIELDS = {ASSIGN: ("assignee", "user", "selected_user"), DRAFT: ("draft", "text"
           REJECT: ("reason", "text", "value"), OVERRIDE: ("reason", "text", "value")}
 
 
-def _field(view: dict[str, Any], callback: str) -> str:
+def _field(view: dict[str, Any], callback: str) -> tuple[str, str]:
+    """The input's block_id as submitted and its value.
+
+    The draft editor's block_id carries a suffix (``draft.<digest>``) that changes when
+    Vigie replaces the text, so the block is found by its prefix.
+    """
     block, action, key = FIELDS[callback]
     state = (view.get("state") or {}).get("values") or {}
-    value = ((state.get(block) or {}).get(action) or {}).get(key)
-    return str(value or "")
+    found = block
+    for block_id, actions in state.items():
+        if block_id == block or str(block_id).startswith(block + "."):
+            found = str(block_id)
+            value = ((actions or {}).get(action) or {}).get(key)
+            if value:
+                return found, str(value)
+    return found, ""
 
 
 def _metadata(view: dict[str, Any]) -> dict[str, Any]:
@@ -72,7 +83,7 @@ def register(app: App, runtime: Runtime) -> None:
         if callback not in FIELDS or mention_id is None:
             ack()
             return
-        value = _field(view, callback)
+        block_id, value = _field(view, callback)
         sessions, ws, actor = runtime.sessions, ctx.workspace_id, ctx.actor
         try:
             if callback == ASSIGN:
@@ -94,7 +105,7 @@ def register(app: App, runtime: Runtime) -> None:
                 err.message(ctx.language) + "\n\n" + err.draft.text)[:1900]})
             return
         except ServiceError as err:
-            ack(response_action="errors", errors={FIELDS[callback][0]: err.message(
+            ack(response_action="errors", errors={block_id: err.message(
                 ctx.language)[:1900]})
             return
         ack()

@@ -13,6 +13,7 @@ ASSIGN = "vigie.modal.assign"
 DRAFT = "vigie.modal.draft"
 REJECT = "vigie.modal.reject"
 OVERRIDE = "vigie.modal.override"
+DRAFT_BLOCK = "draft"
 
 
 def _modal(callback_id: str, title: str, submit: str, language: str, mention_id: int,
@@ -60,7 +61,7 @@ def build_draft_modal(context: Any, language: str, *, note: str | None = None
              t(language, "modal.draft_count_free", used=context.used))
     blocks: list[dict[str, Any]] = [
         _excerpt(context.mention_text),
-        _input("draft", t(language, "modal.draft_label"), {
+        _input(draft_block_id(context.text), t(language, "modal.draft_label"), {
             "type": "plain_text_input", "action_id": "text", "multiline": True,
             "initial_value": truncate(context.text, 3000), "max_length": 3000,
         }, hint=limit),
@@ -75,6 +76,17 @@ def build_draft_modal(context: Any, language: str, *, note: str | None = None
     return _modal(DRAFT, t(language, "modal.draft_title", id=context.mention_id),
                   t(language, "modal.draft_submit"), language, context.mention_id, blocks,
                   {"origin": context.origin.value, "suggested": text_digest(context.text)})
+
+
+def draft_block_id(text: str) -> str:
+    """The draft input's block_id, derived from the text it is pre-filled with.
+
+    On ``views.update`` Slack keeps an input's current value when its block_id and
+    action_id stay the same, and ignores the new ``initial_value`` ("preserving input
+    entry"): a new text (the LLM's suggestion replacing the template) needs a new block_id
+    to be shown, while re-rendering the same text keeps what the user typed.
+    """
+    return f"{DRAFT_BLOCK}.{text_digest(text)}"
 
 
 def text_digest(text: str) -> str:

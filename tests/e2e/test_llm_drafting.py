@@ -74,10 +74,28 @@ def test_editor_opens_before_the_llm_answers_then_fills_in(
     assert system["role"] == "system" and "My order never arrived" not in system["content"]
     assert "My order never arrived" in user["content"]
     view_id = vigie.standin.calls("views.open")[-1].response["view"]["id"]
-    vigie.slack.view_submission(view_id=view_id, values={
-        "draft": {"text": updated["blocks"][1]["element"]["initial_value"]}})
+    # Submitted untouched: Slack sends what the input shows, the suggestion.
+    vigie.slack.view_submission(view_id=view_id)
     with vigie.runtime.sessions() as session:
-        assert session.query(Draft).one().origin == "llm"
+        draft = session.query(Draft).one()
+        assert draft.origin == "llm" and draft.text.startswith("Hi Ana")
+
+
+def test_suggestion_replaces_the_template_in_the_editor(
+    vigie_llm: VigieApp, httpserver: HTTPServer
+) -> None:
+    """On Slack, views.update keeps an input's value while its block_id and action_id stay
+    the same: the suggestion must come in a new block to be seen (issue 15, item 3)."""
+    FakeLLM(httpserver, "Hi Ana, we are on it.")
+    vigie = vigie_llm
+    ts = card(vigie, seed(vigie))["ts"]
+    vigie.slack.block_action("vigie.draft", message_ts=ts)
+    vigie.standin.wait_for("views.update", timeout=15)
+    view_id = vigie.standin.calls("views.open")[-1].response["view"]["id"]
+    shown = vigie.standin.view(view_id)
+    (draft_input,) = [b for b in shown["blocks"] if b["type"] == "input"]
+    assert vigie.standin.input_value(view_id, draft_input["block_id"], "text") == (
+        "Hi Ana, we are on it.")
 
 
 def test_injected_mention_cannot_post_anything(vigie_llm: VigieApp,

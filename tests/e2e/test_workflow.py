@@ -142,10 +142,13 @@ def test_buttons_and_modals(vigie_sqlite: VigieApp) -> None:
     assert text_input["initial_value"]  # a template suggestion is pre-filled
     assert "/500 characters on mastodon" in modal["blocks"][1]["hint"]["text"]
     view_id = vigie.standin.calls("views.open")[-1].response["view"]["id"]
-    empty = vigie.slack.view_submission(view_id=view_id, values={"draft": {"text": "   "}})
+    block_id = modal["blocks"][1]["block_id"]
+    vigie.standin.type_into(view_id, block_id, "text", "   ")
+    empty = vigie.slack.view_submission(view_id=view_id)
     assert empty.json()["response_action"] == "errors"
-    sent = vigie.slack.view_submission(view_id=view_id,
-                                       values={"draft": {"text": "We're sorry, Ana."}})
+    assert list(empty.json()["errors"]) == [block_id]  # Slack needs the view's block_id
+    vigie.standin.type_into(view_id, block_id, "text", "We're sorry, Ana.")
+    sent = vigie.slack.view_submission(view_id=view_id)
     assert sent.status_code == 200 and not sent.content
     assert status(vigie, mention_id) == "awaiting_approval"
 
