@@ -7,9 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from bot.i18n import t
-from bot.slack.escape import escape, link, slack_date, truncate
+from bot.slack.escape import clip_mrkdwn, escape, fit_source, link, slack_date, slack_len, truncate
 
 CARD_TEXT_LIMIT = 700
+# Slack allows 3,000 characters in a text object; its unit is not documented, so texts are
+# measured in UTF-16 units (slack_len) and kept under this budget.
+TEXT_BUDGET = 2900
 NETWORK_ICONS = {
     "rss": ":newspaper:", "mastodon": ":elephant:", "bluesky": ":butterfly:",
     "hackernews": ":large_orange_square:", "reddit": ":speech_balloon:", "x": ":bird:",
@@ -113,13 +116,52 @@ def _button(action: str, mention_id: int, language: str, value: str | None = Non
     return button
 
 
+def quote(mrkdwn: str) -> str:
+    """Each line of finished mrkdwn as a block quote."""
+    return "\n".join(f"> {line}" if line.strip() else ">" for line in mrkdwn.splitlines())
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": clip_mrkdwn(text, TEXT_BUDGET)}
+
+
+def _body(view: CardView, language: str) -> str:
+    """Title, quoted text and "read more", cut in the source text so no link, date or
+    entity is ever split; a post without text (media only) says so, since Slack refuses
+    an empty section."""
+    source = view.text.strip()
+    title = f"*{link(view.url, truncate(view.title, 150))}*\n" if view.title else ""
+    more = "\n" + link(view.url, t(language, "card.read_more"))
+    if slack_len(title) + slack_len(more) > TEXT_BUDGET // 2:  # very long URL: no links
+        title = f"*{escape(truncate(view.title, 150))}*\n" if view.title else ""
+        more = "\n" + escape(t(language, "card.read_more"))
+    if not source:
+        return title + t(language, "card.no_text")
+    body = truncate(source, CARD_TEXT_LIMIT)
+    whole = title + quote(escape(body))
+    if body == source and slack_len(whole) <= TEXT_BUDGET:
+        return whole
+    rendered, _ = fit_source(body, TEXT_BUDGET, lambda b: title + quote(escape(b)) + more)
+    return rendered
+
+
+def _also_on(view: CardView, language: str) -> str | None:
+    """"Same link also posted by ..." with as many story members as fit."""
+    others: list[str] = []
+    for member in view.story[:8]:
+        label = f"{member.network} {truncate(member.author, 40)}"
+        for item in (link(member.url, label), escape(label)):
+            text = t(language, "card.also_on", others=", ".join([*others, item]))
+            if slack_len(text) <= TEXT_BUDGET:
+                others.append(item)
+                break
+        else:
+            break
+    return t(language, "card.also_on", others=", ".join(others)) if others else None
+
+
 def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str, Any]]]:
     """The card's fallback text and blocks."""
-    body = truncate(view.text.strip(), CARD_TEXT_LIMIT)
-    quoted = "\n".join(f"> {line}" if line else ">" for line in escape(body).splitlines())
-    if len(view.text.strip()) > CARD_TEXT_LIMIT:
-        quoted += "\n" + link(view.url, t(language, "card.read_more"))
-    title = f"*{link(view.url, truncate(view.title, 150))}*\n" if view.title else ""
     analysis = [
         f"{SENTIMENT_ICONS.get(view.sentiment_label or '', ':white_circle:')} "
         f"{t(language, 'card.priority', priority=view.priority)}",
@@ -138,32 +180,32 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
     if view.watch_name:
         context.append(t(language, "card.watch", watch=escape(view.watch_name)))
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": _author_line(view, language)}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": (title + quoted)[:2990]}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(analysis)}]},
+        {"type": "section", "text": _mrkdwn(_author_line(view, language))},
+        {"type": "section", "text": _mrkdwn(_body(view, language))},
+        {"type": "context", "elements": [_mrkdwn(" · ".join(analysis))]},
         {"type": "context", "elements": [
-            {"type": "mrkdwn", "text": f"*#{view.mention_id}* · {status}"},
-            {"type": "mrkdwn", "text": " · ".join(context)},
+            _mrkdwn(f"*#{view.mention_id}* · {status}"),
+            _mrkdwn(" · ".join(context)),
         ]},
     ]
     draft_whole = False
     if view.draft_text and view.status in {"awaiting_approval", "approved", "drafting"}:
         risk = f" · {t(language, 'card.risk', level=view.draft_risk)}" if view.draft_risk not in (
             None, "none") else ""
-        draft = (f"*{t(language, 'card.draft', version=view.draft_version)}*{risk}\n"
-                 + "\n".join(f"> {line}" for line in escape(truncate(view.draft_text, 1500))
-                              .splitlines()))
-        draft_whole = len(view.draft_text) <= 1500 and len(draft) <= 2990
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": draft[:2990]}})
+        header = f"*{t(language, 'card.draft', version=view.draft_version)}*{risk}\n"
+        draft, cut = fit_source(truncate(view.draft_text, 1500), TEXT_BUDGET,
+                                lambda d: header + quote(escape(d)))
+        draft_whole = len(view.draft_text) <= 1500 and not cut
+        blocks.append({"type": "section", "text": _mrkdwn(draft)})
     if view.reply_state == "pending":
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": t(
-            language, "replies.posting")}]})
+        blocks.append({"type": "context", "elements": [_mrkdwn(t(language, "replies.posting"))]})
     elif view.reply_state == "failed":
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(t(
-            language, "replies.failed", error=escape(view.reply_error or "?")), 2990)}]})
+        failed, _ = fit_source(view.reply_error or "?", TEXT_BUDGET,
+                               lambda e: t(language, "replies.failed", error=escape(e)))
+        blocks.append({"type": "context", "elements": [_mrkdwn(failed)]})
     if view.reply_url:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": link(
-            view.reply_url, t(language, "card.reply_link"))}]})
+        blocks.append({"type": "context", "elements": [_mrkdwn(link(
+            view.reply_url, t(language, "card.reply_link")))]})
     # Approve binds to the draft shown, and only if all of it is shown; a cut draft's
     # button answers with the whole text and a button bound to it.
     buttons = [_button(action, view.mention_id, language,
@@ -173,11 +215,9 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
     if buttons:
         blocks.append({"type": "actions", "block_id": f"card_{view.mention_id}",
                        "elements": buttons})
-    if view.story:
-        others = ", ".join(link(m.url, f"{m.network} {truncate(m.author, 40)}")
-                           for m in view.story[:8])
-        blocks.append({"type": "context", "elements": [
-            {"type": "mrkdwn", "text": t(language, "card.also_on", others=others)[:2990]}]})
+    also_on = _also_on(view, language) if view.story else None
+    if also_on:
+        blocks.append({"type": "context", "elements": [_mrkdwn(also_on)]})
     fallback = t(language, "card.fallback", id=view.mention_id, network=view.network,
                  author=escape(truncate(view.author_handle, 80)),
                  text=escape(truncate(view.text, 150)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -49,3 +50,86 @@ def slack_date(moment: datetime) -> str:
     """A date Slack shows in each reader's time zone, with a UTC fallback."""
     fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def slack_len(text: str) -> int:
+    """Length as Slack may count it: UTF-16 code units (an emoji counts 2).
+
+    Slack does not document its unit; counting UTF-16 units is never less than counting
+    code points, so limits checked this way hold under either reading.
+    """
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _safe_cuts(text: str) -> tuple[list[int], list[int], list[int]]:
+    """Positions where ``text`` may be cut without splitting ``<...>`` or ``&...;``:
+    (before a line break, before a space, anywhere safe)."""
+    lines: list[int] = []
+    spaces: list[int] = []
+    anywhere: list[int] = [0]
+    depth_until = -1
+    for i, char in enumerate(text):
+        if i <= depth_until:
+            continue
+        if char == "<":
+            end = text.find(">", i)
+            depth_until = end if end != -1 else len(text)
+            anywhere.append(i)
+            continue
+        if char == "&":
+            end = text.find(";", i, i + 10)
+            if end != -1:
+                depth_until = end
+                anywhere.append(i)
+                continue
+        anywhere.append(i)
+        if char == "\n":
+            lines.append(i)
+        elif char == " ":
+            spaces.append(i)
+    return lines, spaces, anywhere
+
+
+def clip_mrkdwn(text: str, limit: int) -> str:
+    """Cut finished mrkdwn to at most ``limit`` (see :func:`slack_len`), ending with "…".
+
+    The cut never falls inside a link, mention or date (``<...>``) or an HTML entity
+    (``&amp;``), so Slack never shows half an entity; it prefers a line break, then a
+    space, when one is not too far back.
+    """
+    if slack_len(text) <= limit:
+        return text
+    budget = max(0, limit - len(ELLIPSIS))
+    # Largest prefix length that fits the budget (UTF-16 units).
+    units, fit = 0, 0
+    for i, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > budget:
+            break
+        fit = i + 1
+    lines, spaces, anywhere = _safe_cuts(text)
+    for candidates, floor in ((lines, 0.6), (spaces, 0.6), (anywhere, 0.0)):
+        good = [p for p in candidates if p <= fit and p >= fit * floor]
+        if good:
+            return text[: max(good)].rstrip() + ELLIPSIS
+    return ELLIPSIS
+
+
+def fit_source(text: str, limit: int, render: Callable[[str], str]) -> tuple[str, bool]:
+    """``render(truncate(text, n))`` for the largest ``n`` whose result fits ``limit``.
+
+    Cut the source (outside) text *before* it is escaped and formatted, so the finished
+    mrkdwn is never cut. Returns the rendered text and whether ``text`` was shortened.
+    """
+    whole = render(text)
+    if slack_len(whole) <= limit:
+        return whole, False
+    low, high, best = 1, len(text), render("")
+    while low <= high:
+        middle = (low + high) // 2
+        candidate = render(truncate(text, middle))
+        if slack_len(candidate) <= limit:
+            best, low = candidate, middle + 1
+        else:
+            high = middle - 1
+    return best, True

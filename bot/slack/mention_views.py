@@ -7,10 +7,52 @@ from typing import Any
 
 from bot.i18n import t
 from bot.slack.cards import NETWORK_ICONS, SENTIMENT_ICONS
-from bot.slack.escape import escape, link, slack_date, truncate
+from bot.slack.escape import clip_mrkdwn, escape, link, slack_date, slack_len, truncate
 
 MORE_ACTION = "vigie.more"
 PAGE_SIZE = 10
+HISTORY_MAX_ENTRIES = 40
+# Slack's limits are 3,000 characters for a text and 2,000 for a button value, in a unit it
+# does not document: lengths are measured in UTF-16 units (slack_len) and kept below these.
+TEXT_BUDGET = 2900
+MORE_VALUE_BUDGET = 1900
+MORE_FIELD_MAX = 200  # characters per filter value carried by the More button
+
+
+def _mrkdwn_section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip_mrkdwn(text, TEXT_BUDGET)}}
+
+
+def _row_text(row: Any, language: str) -> str:
+    icon = NETWORK_ICONS.get(row.network, ":speech_balloon:")
+    mood = SENTIMENT_ICONS.get(row.sentiment_label or "", ":white_circle:")
+    who = escape(truncate(row.author or "?", 60))
+    owner = f" · <@{row.assignee}>" if row.assignee else ""
+    status = t(language, f"status.{row.status}")
+    body = escape(truncate(" ".join((row.title or row.text).split()), 180))
+    head = f"*#{row.id}* {icon} {who} · {mood} {row.priority} · {status}{owner}\n"
+    label = t(language, "card.open_post")
+    text = f"{head}{body}\n{slack_date(row.published_at)} · {link(row.url, label)}"
+    if slack_len(text) > TEXT_BUDGET:  # a very long URL: the label without the link
+        text = f"{head}{body}\n{slack_date(row.published_at)} · {escape(label)}"
+    return text
+
+
+def more_button_value(state: dict[str, Any]) -> str | None:
+    """The More button's value: the next page's filters as compact JSON, always valid and
+    under Slack's 2,000-character limit (None if it cannot be: no button then).
+
+    Only short fields travel: ids and numbers, and filter words capped at
+    ``MORE_FIELD_MAX`` characters without control characters, so even if every character
+    needed escaping the JSON stays well under the limit. Never cut JSON text.
+    """
+    compact: dict[str, Any] = {}
+    for key, value in state.items():
+        if isinstance(value, str):
+            value = "".join(ch for ch in value if ch >= " " and ch != "\x7f")[:MORE_FIELD_MAX]
+        compact[key] = value
+    text = json.dumps(compact, separators=(",", ":"), ensure_ascii=False)
+    return text if slack_len(text) <= MORE_VALUE_BUDGET else None
 
 
 def build_mention_list(rows: list[Any], language: str, *, more_value: dict[str, Any] | None
@@ -19,40 +61,45 @@ def build_mention_list(rows: list[Any], language: str, *, more_value: dict[str, 
     if not rows:
         text = t(language, "list.empty")
         return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
-    blocks: list[dict[str, Any]] = []
-    for row in rows:
-        icon = NETWORK_ICONS.get(row.network, ":speech_balloon:")
-        mood = SENTIMENT_ICONS.get(row.sentiment_label or "", ":white_circle:")
-        who = escape(truncate(row.author or "?", 60))
-        owner = f" · <@{row.assignee}>" if row.assignee else ""
-        status = t(language, f"status.{row.status}")
-        body = escape(truncate(" ".join((row.title or row.text).split()), 180))
-        open_link = link(row.url, t(language, "card.open_post"))
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": (
-            f"*#{row.id}* {icon} {who} · {mood} {row.priority} · {status}{owner}\n"
-            f"{body}\n{slack_date(row.published_at)} · {open_link}")[:2990]}})
-    if more_value is not None:
+    blocks: list[dict[str, Any]] = [_mrkdwn_section(_row_text(row, language)) for row in rows]
+    value = more_button_value(more_value) if more_value is not None else None
+    if value is not None:
         blocks.append({"type": "actions", "elements": [{
             "type": "button", "action_id": MORE_ACTION,
             "text": {"type": "plain_text", "text": t(language, "list.more")},
-            "value": json.dumps(more_value, separators=(",", ":"))[:2000],
+            "value": value,
         }]})
     return t(language, "list.title", count=len(rows)), blocks
 
 
+def _history_line(entry: Any, language: str) -> str:
+    actor = f"<@{entry.actor}>" if entry.actor[:1] in {"U", "W"} else escape(entry.actor)
+    change = (f" ({t(language, f'status.{entry.from_status}')} → "
+              f"{t(language, f'status.{entry.to_status}')})"
+              if entry.from_status and entry.to_status and entry.from_status != entry.to_status
+              else "")
+    reason = f": {escape(truncate(entry.reason, 200))}" if entry.reason else ""
+    return (f"{slack_date(entry.at)} {actor} {escape(entry.action)}{change}{reason}"
+            f" _{escape(entry.surface)}_")
+
+
 def build_history(entries: list[Any], language: str) -> list[dict[str, Any]]:
-    """The audit trail as context lines (the newest 40)."""
-    lines = []
-    for entry in entries[-40:]:
-        actor = f"<@{entry.actor}>" if entry.actor[:1] in {"U", "W"} else escape(entry.actor)
-        change = (f" ({t(language, f'status.{entry.from_status}')} → "
-                  f"{t(language, f'status.{entry.to_status}')})"
-                  if entry.from_status and entry.to_status and entry.from_status != entry.to_status
-                  else "")
-        reason = f": {escape(truncate(entry.reason, 200))}" if entry.reason else ""
-        lines.append(f"{slack_date(entry.at)} {actor} {escape(entry.action)}{change}{reason}"
-                     f" _{escape(entry.surface)}_")
-    text = "\n".join(lines) if lines else t(language, "list.no_history")
-    return [{"type": "section", "text": {"type": "mrkdwn",
-                                         "text": truncate(f"*{t(language, 'list.history')}*\n"
-                                                          + text, 2990)}}]
+    """The audit trail (oldest first) as one section: the newest entries that fit, whole,
+    after a line saying how many earlier ones are left out."""
+    header = f"*{t(language, 'list.history')}*"
+    if not entries:
+        return [_mrkdwn_section(f"{header}\n{t(language, 'list.no_history')}")]
+    # Room for the header and the "N earlier entries" line, whatever N.
+    used = slack_len(header) + slack_len(t(language, "list.earlier", count=10**6)) + 2
+    kept: list[str] = []
+    for entry in reversed(entries[-HISTORY_MAX_ENTRIES:]):
+        line = clip_mrkdwn(_history_line(entry, language), TEXT_BUDGET // 4)
+        if used + slack_len(line) + 1 > TEXT_BUDGET:
+            break
+        kept.append(line)
+        used += slack_len(line) + 1
+    kept.reverse()
+    lines = [header]
+    if len(entries) > len(kept):
+        lines.append(t(language, "list.earlier", count=len(entries) - len(kept)))
+    return [_mrkdwn_section("\n".join([*lines, *kept]))]
