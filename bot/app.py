@@ -41,8 +41,13 @@ def build_app(settings: Settings, runtime: Runtime, *, verify_token: bool = True
         return app
     if settings.slack_bot_token is None:
         raise SlackNotConfigured("SLACK_BOT_TOKEN is not set")
+    client = build_web_client(settings)
+    if verify_token:
+        # Bolt would wrap a refused token in a generic BoltError: check it first, so the
+        # caller gets Slack's error code (invalid_auth, token_revoked...) as SlackApiError.
+        client.auth_test()
     app = App(
-        client=build_web_client(settings),
+        client=client,
         signing_secret=signing_secret or "socket-mode-only",
         request_verification_enabled=signing_secret is not None,
         token_verification_enabled=verify_token,

@@ -121,8 +121,10 @@ def _build_app_or_exit(runtime: Runtime) -> Any:
     try:
         return build_app(runtime.settings, runtime)
     except SlackApiError as err:
-        click.echo(f"Slack refused SLACK_BOT_TOKEN ({err.response.get('error')}): "
-                   "reinstall the app and copy the new xoxb- token.", err=True)
+        click.echo(f"Slack refused SLACK_BOT_TOKEN ({err.response.get('error')}): check "
+                   "SLACK_BOT_TOKEN, or reinstall the app to the workspace (OAuth & "
+                   "Permissions > Reinstall) and copy the new xoxb- Bot User OAuth Token.",
+                   err=True)
         raise SystemExit(2) from None
     except Exception as err:
         log.debug("could not start the Slack app", exc_info=True)

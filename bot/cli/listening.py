@@ -37,7 +37,7 @@ def _service(action: Callable[[], Any]) -> Any:
     try:
         return action()
     except ServiceError as err:
-        click.echo(f"Error: {err.message()}", err=True)
+        click.echo(f"Error: {err.message(plain=True)}", err=True)
         raise SystemExit(2) from None
 
 

@@ -22,7 +22,7 @@ def forget(handle: str, team: str | None) -> None:
         try:
             report = do_forget(runtime.sessions, workspace.id, CLI, handle)
         except ServiceError as err:
-            click.echo(f"Error: {err.message()}", err=True)
+            click.echo(f"Error: {err.message(plain=True)}", err=True)
             raise SystemExit(2) from None
         runtime.outbox.flush(wait=True)
     click.echo(f"Deleted {report.authors} author record(s) and {report.mentions} mention(s).")

@@ -18,7 +18,7 @@ team_option = click.option("--team", default=None, help="Slack team id (several 
 
 
 def _fail(err: ServiceError) -> None:
-    click.echo(f"Error: {err.message()}", err=True)
+    click.echo(f"Error: {err.message(plain=True)}", err=True)
     raise SystemExit(2)
 
 

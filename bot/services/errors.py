@@ -7,6 +7,18 @@ from typing import Any
 from bot.i18n import t
 
 
+class Mrkdwn(str):
+    """A ServiceError parameter that is already mrkdwn (``<@U123>``): shown as is."""
+
+
+def _escaped(value: Any) -> Any:
+    # Parameters often echo what the user typed: escape them (&, <, >) so an echo can never
+    # ping (<!channel>), link or mention in the ephemeral answer.
+    if isinstance(value, str) and not isinstance(value, Mrkdwn):
+        return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return value
+
+
 class ServiceError(Exception):
     """A request that cannot be done as asked; ``key`` names the explanation in the catalogue."""
 
@@ -15,12 +27,14 @@ class ServiceError(Exception):
         self.key = key
         self.params = params
 
-    def message(self, language: str = "en") -> str:
-        """The explanation in ``language``."""
-        return t(language, self.key, **self.params)
+    def message(self, language: str = "en", *, plain: bool = False) -> str:
+        """The explanation in ``language``, its parameters escaped for mrkdwn (``plain``:
+        as typed, for the terminal)."""
+        params = self.params if plain else {k: _escaped(v) for k, v in self.params.items()}
+        return t(language, self.key, **params)
 
     def __str__(self) -> str:
-        return self.message()
+        return self.message(plain=True)
 
 
 class NotFound(ServiceError):

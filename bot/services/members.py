@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.i18n import SUPPORTED_LANGUAGES, language_for
 from bot.services.actors import Actor
 from bot.services.audit import record
-from bot.services.errors import ServiceError
+from bot.services.errors import Mrkdwn, ServiceError
 from bot.services.permissions import DEFAULT_ROLE, require_role
 from storage import repositories as repo
 from storage.db import transaction
@@ -124,7 +124,7 @@ def do_remove_role(sessions: sessionmaker[Session], workspace_id: int, actor: Ac
         _keep_an_admin(session, workspace_id, user_id, DEFAULT_ROLE)
         member = repo.get_member(session, workspace_id, user_id)
         if member is None:
-            raise ServiceError("role.no_role", user=f"<@{user_id}>")
+            raise ServiceError("role.no_role", user=Mrkdwn(f"<@{user_id}>"))
         member.role = DEFAULT_ROLE.value
         member.granted_by = actor.name
         record(session, workspace_id, actor, "role.removed", detail={"user_id": user_id})

@@ -7,6 +7,7 @@ from bot.runtime import Runtime
 from bot.services import voice
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
+from bot.slack.escape import escape, truncate
 from handlers.commands.parsing import unescape
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply
 
@@ -49,8 +50,9 @@ def cmd_template(request: CommandRequest, runtime: Runtime) -> Reply:
             templates = voice.list_templates(runtime.sessions, workspace_id)
             if not templates:
                 return Reply(t(language, "voice.no_templates"))
-            return Reply("\n".join(f"*{tpl.name}* · {tpl.intent} · {tpl.language}: "
-                                   f"{unescape(tpl.text)[:200]}" for tpl in templates))
+            return Reply("\n".join(f"*{escape(tpl.name)}* · {escape(tpl.intent)} · "
+                                   f"{escape(tpl.language)}: {escape(truncate(tpl.text, 200))}"
+                                   for tpl in templates))
         if action == "add" and len(request.args) >= 5:
             _, name, intent, lang, *_rest = request.args
             text = unescape(request.raw_args).split(None, 4)[4]

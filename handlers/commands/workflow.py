@@ -20,6 +20,7 @@ from bot.services.history import load_mention
 from bot.services.mention_search import MentionFilter, parse_duration, search_mentions
 from bot.slack.approval import build_draft_to_approve
 from bot.slack.cards import build_card
+from bot.slack.escape import escape
 from bot.slack.mention_views import PAGE_SIZE, build_history, build_mention_list
 from handlers.commands.parsing import number_of, unescape, user_id_of, version_of
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply
@@ -261,7 +262,8 @@ def cmd_role(request: CommandRequest, runtime: Runtime) -> Reply:
     if action in {"add", "remove"} and len(request.args) >= 2:
         user = user_id_of(request.args[1])
         if user is None:
-            return Reply(t(language, "role.bad_user", value=unescape(request.args[1])[:40]))
+            return Reply(t(language, "role.bad_user",
+                           value=escape(unescape(request.args[1])[:40])))
         if action == "add" and len(request.args) == 3:
             view = members.do_set_role(runtime.sessions, workspace_id, _actor(request), user,
                                        request.args[2])

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from slack_sdk import WebClient
 
+from bot.services.errors import Mrkdwn, ServiceError
 from bot.slack.cards import CardView, StoryMember, build_card
 from bot.slack.escape import clip_mrkdwn, escape, fit_source, slack_date, slack_len
 from bot.slack.mention_views import build_history, build_mention_list, more_button_value
@@ -182,3 +183,12 @@ def test_mention_list_rows_are_whole_with_long_urls() -> None:
     _, blocks = build_mention_list(rows, "en", more_value={"text": '"' * 200, "before_id": 3})
     assert_whole(blocks)
     assert json.loads(blocks[-1]["elements"][0]["value"])["before_id"] == 3
+
+
+# ------------------------------------------------------------------ echoes escaped
+def test_service_error_escapes_echoed_input() -> None:
+    message = ServiceError("list.bad_filter", value="<!channel> <http://x|y> &").message()
+    assert "<!channel>" not in message and "&lt;!channel&gt;" in message
+    assert "<http" not in message
+    assert ServiceError("role.no_role", user=Mrkdwn("<@U1>")).message().count("<@U1>") == 1
+    assert "<!channel>" in str(ServiceError("list.bad_filter", value="<!channel>"))
