@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.i18n import t
-from bot.slack.escape import escape, slack_date, truncate
+from bot.slack.escape import clip_mrkdwn, escape, slack_date, truncate
 
 SECTION_LIMIT = 2900
 
@@ -18,7 +18,7 @@ def _date(moment: datetime | None, language: str) -> str:
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_LIMIT)}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip_mrkdwn(text, SECTION_LIMIT)}}
 
 
 def build_watch_list(views: list[Any], language: str) -> tuple[str, list[dict[str, Any]]]:

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.i18n import t
-from bot.slack.escape import escape, link, truncate
+from bot.slack.escape import clip_mrkdwn, escape, link, truncate
 
 SECTION_LIMIT = 2900
 HEADER_LIMIT = 150
@@ -28,12 +28,12 @@ def chart_labels(language: str) -> dict[str, dict[str, str]]:
 
 def section(text: str) -> dict[str, Any]:
     """A mrkdwn section, cut to Slack's limit."""
-    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_LIMIT)}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip_mrkdwn(text, SECTION_LIMIT)}}
 
 
 def context(text: str) -> dict[str, Any]:
     """A small-print context block."""
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text, 2900)}]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip_mrkdwn(text, 2900)}]}
 
 
 def header(text: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.i18n import t
-from bot.slack.escape import escape, link, slack_date, truncate
+from bot.slack.escape import clip_mrkdwn, escape, link, slack_date, truncate
 
 HOME_BLOCK_LIMIT = 100
 
@@ -28,7 +28,7 @@ def _section(title: str, items: list[Any], empty: str, language: str
              f"{t(language, f'status.{i.status}')} · {slack_date(i.created_at)}\n"
              f"   {escape(truncate(' '.join(i.text.split()), 140))}" for i in items]
     blocks.append({"type": "section", "text": {"type": "mrkdwn",
-                                               "text": truncate("\n".join(lines), 2990)}})
+                                               "text": clip_mrkdwn("\n".join(lines), 2900)}})
     return blocks
 
 
@@ -40,8 +40,8 @@ def build_home(summary: Any, language: str) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": t(
             language, "home.intro", role=summary.role)}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(
-            t(language, "home.team", counts=counts), 2990)}]},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": clip_mrkdwn(
+            t(language, "home.team", counts=counts), 2900)}]},
         {"type": "divider"},
         *_section(t(language, "home.assigned"), summary.assigned,
                   t(language, "home.assigned_empty"), language),

@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.analysis.reach import format_reach
 from bot.i18n import t
-from bot.slack.escape import escape, link, truncate
+from bot.slack.escape import clip_mrkdwn, escape, link, truncate
 
 
 def build_spike_alert(watch: str, decision: Any, explanation: Any, language: str
@@ -32,11 +32,11 @@ def build_spike_alert(watch: str, decision: Any, explanation: Any, language: str
             f"{escape(truncate(a.handle, 40))} ({format_reach(a.followers) or '?'})"
             for a in explanation.negative_authors)))
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": truncate("\n".join(lines),
-                                                                        2990)}}]
+        {"type": "section", "text": {"type": "mrkdwn", "text": clip_mrkdwn("\n".join(lines),
+                                                                          2900)}}]
     for sample in explanation.samples:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": clip_mrkdwn(
             f"{escape(truncate(sample.author, 40))}: "
             f"{escape(truncate(' '.join(sample.text.split()), 240))} "
-            f"{link(sample.url, t(language, 'card.open_post'))}", 2990)}]})
+            f"{link(sample.url, t(language, 'card.open_post'))}", 2900)}]})
     return f"{head}: {numbers}", blocks

@@ -192,3 +192,23 @@ def test_service_error_escapes_echoed_input() -> None:
     assert "<http" not in message
     assert ServiceError("role.no_role", user=Mrkdwn("<@U1>")).message().count("<@U1>") == 1
     assert "<!channel>" in str(ServiceError("list.bad_filter", value="<!channel>"))
+
+
+# ------------------------------------------------------- other renderers' long lists
+def test_home_lists_are_cut_between_items_not_inside_dates() -> None:
+    from types import SimpleNamespace
+
+    from bot.slack.home import build_home
+
+    items = [SimpleNamespace(channel="C1", ts=f"1700000000.{i:06d}", url="https://x/1",
+                             id=i, priority=50, status="assigned",
+                             created_at=WHEN + timedelta(minutes=i), text="&" * 43)
+             for i in range(12)]
+    summary = SimpleNamespace(counts={"assigned": 12}, role="agent", assigned=items,
+                              to_approve=[], overdue=[])
+    blocks = build_home(summary, "en")["blocks"]
+    assert validate_blocks(blocks, "home") == []
+    for text in texts_of(blocks):
+        assert slack_len(text) <= 3000
+        assert text.count("<") == text.count(">"), text[-120:]
+        assert not re.search(r"&[a-z]*$", text.removesuffix("…")), text[-40:]
