@@ -3,6 +3,7 @@ not in, and metadata without nulls (issue 15, items 4, 5 and 7)."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -83,3 +84,18 @@ def test_metadata_of_a_row_without_mention_carries_no_null(
     metadata = slack_standin.last("chat.postMessage").args["metadata"]
     assert None not in metadata["event_payload"].values()
     assert "outbox_id" in metadata["event_payload"]
+
+
+def test_media_only_mention_gets_its_card(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn
+) -> None:
+    """A post with no text (media only) is rendered from the database into a card Slack
+    accepts (a section's text needs one character), not failed for good (item 2)."""
+    mention_id = add_mention(sessions, workspace_id, text="")
+    with transaction(sessions) as session:
+        do_enqueue(session, workspace_id=workspace_id, kind=KIND_CARD, channel=CHANNEL_ID,
+                   mention_id=mention_id)
+    assert sender_for(sessions, slack_standin, Clock()).flush().sent == 1
+    assert statuses(sessions) == ["sent"]
+    (card,) = slack_standin.messages_in(CHANNEL_ID)
+    assert "no text" in json.dumps(card["blocks"])
