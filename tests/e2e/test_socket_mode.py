@@ -244,14 +244,13 @@ def test_card_buttons_and_modals_over_the_socket(vigie: SocketVigie) -> None:
     editor = vigie.standin.wait_for("views.open", timeout=20)[-1]
     assert editor.ok and editor.args["view"]["callback_id"] == "vigie.modal.draft"
     view_id = editor.response["view"]["id"]
-    refused = acked(vigie.socket.view_submission(view_id=view_id,
-                                                 values={"draft": {"text": "   "}}),
-                    payload=True)
+    block_id = editor.args["view"]["blocks"][1]["block_id"]  # draft.<digest of the text>
+    vigie.standin.type_into(view_id, block_id, "text", "   ")
+    refused = acked(vigie.socket.view_submission(view_id=view_id), payload=True)
     assert refused.payload is not None and refused.payload["response_action"] == "errors"
-    assert "draft" in refused.payload["errors"]
-    acked(vigie.socket.view_submission(view_id=view_id,
-                                       values={"draft": {"text": "Sorry Ana, we are on it."}}),
-          payload=False)
+    assert block_id in refused.payload["errors"]
+    vigie.standin.type_into(view_id, block_id, "text", "Sorry Ana, we are on it.")
+    acked(vigie.socket.view_submission(view_id=view_id), payload=False)
     assert mention(vigie, mention_id).status == "awaiting_approval"
 
     # Approving her own draft is refused: the reason goes to the response URL, ephemeral.
