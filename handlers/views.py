@@ -13,6 +13,7 @@ from bot.runtime import Runtime
 from bot.services import workflow
 from bot.services.errors import ServiceError
 from bot.services.workflow import DraftOrigin, StaleDraft
+from bot.slack.escape import clip_mrkdwn
 from bot.slack.modals import ASSIGN, DRAFT, OVERRIDE, REJECT, text_digest
 from handlers.context import user_context
 from handlers.home import refresh_home
@@ -105,8 +106,8 @@ def register(app: App, runtime: Runtime) -> None:
                 err.message(ctx.language) + "\n\n" + err.draft.text)[:1900]})
             return
         except ServiceError as err:
-            ack(response_action="errors", errors={block_id: err.message(
-                ctx.language)[:1900]})
+            ack(response_action="errors", errors={block_id: clip_mrkdwn(err.message(
+                ctx.language), 1900)})
             return
         ack()
         runtime.nudge_outbox()
