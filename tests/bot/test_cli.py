@@ -24,6 +24,10 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def vigie(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*VIGIE, *args], cwd=tmp_path, env=_env(tmp_path, **env),
                           capture_output=True, text=True, timeout=120, check=False)
@@ -84,8 +88,11 @@ def test_run_refuses_an_unmigrated_database(tmp_path: Path) -> None:
 
 def test_run_without_slack_starts_in_console_mode_until_stopped(tmp_path: Path) -> None:
     assert vigie(tmp_path, "db", "upgrade").returncode == 0
+    # A test runner started in the background (no job control) ignores SIGINT and its
+    # children inherit that: give `vigie run` the default Ctrl-C handling a terminal gives.
     proc = subprocess.Popen([*VIGIE, "run"], cwd=tmp_path, env=_env(tmp_path),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline()
