@@ -233,15 +233,16 @@ class SocketModeServer:
             link = Link(number=len(self.links) + 1, ticket=(query.get("ticket") or [""])[0],
                         connection=connection, opened_at=time.monotonic())
             open_count = 1 + sum(1 for other in self.links if other.open)
-        # Slack's first message on every connection; envelopes only follow it.
-        connection.send(json.dumps({
-            "type": "hello",
-            "num_connections": open_count,
-            "debug_info": {"host": "applink-local", "build_number": 1,
-                           "approximate_connection_time": 18060},
-            "connection_info": {"app_id": self.app_id},
-        }))
-        with self._cond:
+            # Slack's first message on every connection; envelopes only follow it. Sent
+            # under the lock and before the link is listed, so no envelope can overtake it
+            # and a client that has read it can be sent envelopes at once.
+            connection.send(json.dumps({
+                "type": "hello",
+                "num_connections": open_count,
+                "debug_info": {"host": "applink-local", "build_number": 1,
+                               "approximate_connection_time": 18060},
+                "connection_info": {"app_id": self.app_id},
+            }))
             self.links.append(link)
             self._cond.notify_all()
         try:
