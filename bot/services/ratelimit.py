@@ -107,6 +107,19 @@ class RateLimiter:
                 bucket.tokens -= 1
             return None
 
+    def refund(self, action: str, workspace: str | int, user: str) -> None:
+        """Give back the token ``check`` took, for a request that turned out to do no work
+        (a usage error or a refusal): a mistyped command must not lock its user out."""
+        policy = self._policies.get(action)
+        if policy is None:
+            return
+        now = self._clock()
+        with self._lock:
+            for scope, key, rate in (("user", f"{workspace}:{user}", policy.user),
+                                     ("workspace", str(workspace), policy.workspace)):
+                bucket = self._bucket(action, scope, key, rate, now)
+                bucket.tokens = min(float(rate.burst), bucket.tokens + 1)
+
     def _bucket(self, action: str, scope: str, key: str, rate: Rate, now: float) -> _Bucket:
         bucket = self._buckets.get((action, scope, key))
         if bucket is None:

@@ -16,7 +16,7 @@ from handlers.commands import sla as _sla  # noqa: F401
 from handlers.commands import voice as _voice  # noqa: F401
 from handlers.commands import workflow as _workflow  # noqa: F401
 from handlers.commands.parsing import ArgumentError, split_args
-from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Subcommand
+from handlers.commands.registry import REGISTRY, CommandRequest, Reply
 from handlers.context import user_context
 
 
@@ -42,9 +42,9 @@ def parse_command(command: dict[str, Any], language: str, client: Any = None
     )
 
 
-def _rate_limited(sub: Subcommand, request: CommandRequest, runtime: Runtime) -> Reply | None:
+def _rate_limited(action: str | None, request: CommandRequest, runtime: Runtime
+                  ) -> Reply | None:
     """The ephemeral refusal when this expensive request is over its rate, else None."""
-    action = sub.rate_limit(request, runtime) if sub.rate_limit is not None else None
     if action is None:
         return None
     refusal = runtime.limiter.check(action, request.team_id, request.user_id)
@@ -53,6 +53,12 @@ def _rate_limited(sub: Subcommand, request: CommandRequest, runtime: Runtime) ->
     label = f"/cm {action.replace('_', ' ')}"
     return Reply(t(request.language, f"ratelimit.{refusal.scope}", action=label,
                    seconds=refusal.retry_after))
+
+
+def _refund_if_no_work(action: str | None, request: CommandRequest, runtime: Runtime,
+                       reply: Reply | None) -> None:
+    if action is not None and reply is not None and reply.did_no_work:
+        runtime.limiter.refund(action, request.team_id, request.user_id)
 
 
 def register(app: App, runtime: Runtime) -> None:
@@ -72,15 +78,18 @@ def register(app: App, runtime: Runtime) -> None:
             reply = Reply(t(language, key, name=parsed.name, suggestion=suggestion or ""))
             ack(**reply.as_kwargs())
             return
-        refusal = _rate_limited(sub, parsed, runtime)
+        action = sub.rate_limit(parsed, runtime) if sub.rate_limit is not None else None
+        refusal = _rate_limited(action, parsed, runtime)
         if refusal is not None:
             ack(**refusal.as_kwargs())
             return
         if not sub.slow:
             answer = sub.listener(parsed, runtime)
+            _refund_if_no_work(action, parsed, runtime, answer)
             ack(**(answer.as_kwargs() if answer else {}))
             return
         ack()
         result = sub.listener(parsed, runtime)
+        _refund_if_no_work(action, parsed, runtime, result)
         if result is not None:
             respond(**result.as_kwargs())

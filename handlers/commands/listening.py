@@ -34,7 +34,7 @@ def _workspace_id(request: CommandRequest, runtime: Runtime) -> int:
 
 
 def _error(request: CommandRequest, err: ServiceError) -> Reply:
-    return Reply(err.message(request.language))
+    return Reply(err.message(request.language), did_no_work=True)
 
 
 def _watch_add(request: CommandRequest, runtime: Runtime) -> Reply:

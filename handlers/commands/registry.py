@@ -37,6 +37,8 @@ class Reply:
     text: str
     blocks: list[dict[str, Any]] | None = None
     in_channel: bool = False
+    did_no_work: bool = False
+    """A usage error or a refusal: it does not count against the command's rate limit."""
 
     def as_kwargs(self) -> dict[str, Any]:
         """Arguments for Bolt's ``ack``/``respond``."""

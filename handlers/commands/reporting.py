@@ -87,7 +87,7 @@ def cmd_digest(request: CommandRequest, runtime: Runtime) -> Reply:
     try:
         return _digest(request, runtime)
     except ServiceError as err:
-        return Reply(err.message(request.language))
+        return Reply(err.message(request.language), did_no_work=True)
 
 
 @REGISTRY.subcommand("stats", usage="stats [7d|30d|90d]", examples=("stats", "stats 30d"),
@@ -96,7 +96,7 @@ def cmd_stats(request: CommandRequest, runtime: Runtime) -> Reply:
     """Statistics of the workspace over a period, with a chart shared in the channel."""
     language = request.language
     if len(request.args) > 1:
-        return Reply(t(language, "stats.usage"))
+        return Reply(t(language, "stats.usage"), did_no_work=True)
     try:
         workspace_id = _workspace_id(request, runtime)
         report = stats.get_stats(runtime.sessions, workspace_id, _actor(request),
@@ -105,7 +105,7 @@ def cmd_stats(request: CommandRequest, runtime: Runtime) -> Reply:
         stats.do_share_stats_chart(runtime.sessions, workspace_id, channel_id=request.channel_id,
                                    report=report, language=language)
     except ServiceError as err:
-        return Reply(err.message(language))
+        return Reply(err.message(language), did_no_work=True)
     text, blocks = build_stats_blocks(report, language)
     return Reply(text, blocks, in_channel=True)
 
@@ -123,14 +123,14 @@ def cmd_export(request: CommandRequest, runtime: Runtime) -> Reply:
         elif watch is None:
             watch = arg
         else:
-            return Reply(t(language, "export.usage"))
+            return Reply(t(language, "export.usage"), did_no_work=True)
     try:
         result = export.do_export_to_slack(
             runtime.sessions, _workspace_id(request, runtime), _actor(request),
             channel_id=request.channel_id, period=period, watch=watch, now=runtime.clock(),
             language=language)
     except ServiceError as err:
-        return Reply(err.message(language))
+        return Reply(err.message(language), did_no_work=True)
     key = "export.queued_truncated" if result.truncated else "export.queued"
     return Reply(t(language, key, rows=result.rows, total=result.total,
                    channel=request.channel_id))

@@ -86,3 +86,20 @@ def test_idle_buckets_are_forgotten_when_there_are_many() -> None:
     clock.now = 5.0
     limits.check("act", "T0", "U")
     assert len(limits._buckets) <= 12
+
+
+def test_a_refund_gives_the_token_back_to_both_buckets_and_never_over_the_burst() -> None:
+    clock = Clock()
+    limits = limiter(clock)
+    assert limits.check("act", "T1", "U1") is None
+    assert limits.check("act", "T1", "U1") is None
+    limits.refund("act", "T1", "U1")  # the second one was a usage error
+    assert limits.check("act", "T1", "U1") is None
+    assert limits.check("act", "T1", "U2") is None  # the workspace's third token
+    assert limits.check("act", "T1", "U2") == Refusal("workspace", 20)
+    for _ in range(3):
+        limits.refund("act", "T1", "U9")  # U9's bucket is full: stays at its burst of 2
+    assert limits.check("act", "T1", "U9") is None
+    assert limits.check("act", "T1", "U9") is None
+    assert limits.check("act", "T1", "U9") == Refusal("user", 30)
+    limits.refund("other", "T1", "U1")  # no policy: nothing to give back
