@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     outbox_tick_seconds: float = Field(
         1.0, gt=0, le=60, validation_alias="VIGIE_OUTBOX_TICK_SECONDS"
     )
+    notify_digest_minutes: int = Field(
+        10, ge=1, le=1440, validation_alias="VIGIE_NOTIFY_DIGEST_MINUTES"
+    )
+    """At most one "drafts wait for your approval" DM per approver in this many minutes."""
     allowed_source_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="VIGIE_ALLOWED_SOURCE_HOSTS"
     )

@@ -19,8 +19,13 @@ from bot.config import Settings
 from bot.console_notifier import ConsoleNotifier
 from bot.llm import LLMClient, from_config
 from bot.services.cards import register_card_renderers
+from bot.services.notifications import (
+    refresh_homes,
+    register_notification_renderers,
+    send_approval_digests,
+)
 from bot.services.outbox import OutboxSender
-from bot.services.ports import Notifier
+from bot.services.ports import HomePublisher, Notifier
 from bot.services.ratelimit import RateLimiter
 from bot.services.workspaces import CONSOLE_TEAM_ID, WorkspaceDirectory
 from storage.db import make_engine, make_session_factory
@@ -94,6 +99,8 @@ class Runtime:
     workspaces: WorkspaceDirectory
     outbox: OutboxSender
     llm: LLMClient | None = None
+    homes: HomePublisher | None = None
+    """Publishes App Homes marked stale by changes (None without Slack)."""
     clock: Callable[[], datetime] = field(default=utcnow)
     locale_lookups: set[tuple[int, str]] = field(default_factory=set, repr=False)
     """Users whose Slack locale this process already looked up (once is enough)."""
@@ -101,12 +108,20 @@ class Runtime:
     """Rate limits of expensive commands, per user and per workspace (in this process)."""
 
     def __post_init__(self) -> None:
-        self._outbox_runner = CoalescingRunner(self.outbox.flush, "vigie-outbox-nudge")
+        self._outbox_runner = CoalescingRunner(self.deliver, "vigie-outbox-nudge")
         self._replies_runner = CoalescingRunner(self._post_replies, "vigie-replies-nudge")
 
     def nudge_outbox(self) -> None:
         """Deliver pending Slack messages now, in the background (cards feel instant)."""
         self._outbox_runner()
+
+    def deliver(self) -> None:
+        """Queue the approval digests that are due, send the outbox, refresh stale Homes."""
+        send_approval_digests(self.sessions, self.clock(),
+                              self.settings.notify_digest_minutes)
+        self.outbox.flush()
+        if self.homes is not None:
+            refresh_homes(self.sessions, self.homes, self.clock())
 
     def nudge_replies(self) -> None:
         """Post approved replies now, in the background, then deliver the card updates."""
@@ -117,7 +132,7 @@ class Runtime:
         from bot.services.replies import flush_replies
 
         flush_replies(self.sessions, http_factory(self.settings))
-        self.outbox.flush()
+        self.deliver()
 
     def close(self) -> None:
         """Release database connections."""
@@ -145,13 +160,18 @@ def build_runtime(
     """
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine, SecretBox(settings.secret_keys))
+    homes: HomePublisher | None = None
+    if settings.has_slack:
+        from bot.slack.client import build_web_client
+        from bot.slack.home_publisher import SlackHomePublisher
+        from bot.slack.oauth import bot_token_resolver
+
+        resolver = bot_token_resolver(settings, engine) if settings.oauth else None
+        homes = SlackHomePublisher(build_web_client(settings), resolver)  # idempotent: retried
     if notifier is None:
         if settings.has_slack:
-            from bot.slack.client import build_web_client
             from bot.slack.notifier import SlackNotifier
-            from bot.slack.oauth import bot_token_resolver
 
-            resolver = bot_token_resolver(settings, engine) if settings.oauth else None
             notifier = SlackNotifier(build_web_client(settings, for_outbox=True), resolver)
         else:
             notifier = ConsoleNotifier(console or sys.stdout)
@@ -159,6 +179,7 @@ def build_runtime(
     outbox = OutboxSender(sessions, notifier, per_channel_interval=interval,
                           draws_charts=draws_charts)
     register_card_renderers(outbox)
+    register_notification_renderers(outbox)
     return Runtime(
         settings=settings,
         engine=engine,
@@ -170,6 +191,7 @@ def build_runtime(
                                       installed=_installed(settings, engine)),
         outbox=outbox,
         llm=from_config(settings.llm_base_url, settings.llm_api_key, settings.llm_model),
+        homes=homes,
     )
 
 

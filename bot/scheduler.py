@@ -97,6 +97,9 @@ def build_scheduler(runtime: Runtime, *, blocking: bool) -> BaseScheduler:
                       name="Detect bad-buzz spikes", **common)
     scheduler.add_job(_post_replies, IntervalTrigger(seconds=15), args=[runtime],
                       id="replies", name="Post approved replies", **common)
+    # The nudge also queues the approval digests whose window ended and refreshes App Homes.
+    scheduler.add_job(runtime.nudge_outbox, IntervalTrigger(seconds=30), id="notifications",
+                      name="Approval digests and App Home refreshes", **common)
     scheduler.add_job(_sla, IntervalTrigger(minutes=1), args=[runtime], id="sla",
                       name="SLA reminders and escalations", **common)
     if runtime.settings.retention_days:

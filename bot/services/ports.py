@@ -70,3 +70,10 @@ class Notifier(Protocol):
                     team_id: str | None = None, thread_ts: str | None = None) -> str | None:
         """Find a message we already posted (metadata ``event_type`` with payload
         ``key == key_value``) so a crash between posting and recording does not post twice."""
+
+
+class HomePublisher(Protocol):
+    """Publishes a user's App Home view (Slack's ``views.publish``)."""
+
+    def publish_home(self, team_id: str | None, user_id: str, view: dict[str, Any]) -> None:
+        """Publish ``view`` as ``user_id``'s Home tab. Raises DeliveryError."""

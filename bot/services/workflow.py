@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
 from bot.replies.risk import check_draft
+from bot.services import notifications
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import Forbidden, NotFound, ServiceError
@@ -215,6 +216,8 @@ def _transition(session: Session, workspace_id: int, mention: Mention, actor: Ac
     record(session, workspace_id, actor, f"mention.{action}", mention_id=mention.id,
            from_status=before, to_status=after, reason=reason, detail=detail)
     _note(session, mention, note)
+    notifications.on_transition(session, workspace_id, mention, actor, action,
+                                reason=reason, detail=detail)
     return Outcome(mention.id, after, f"workflow.done_{action}", {"id": mention.id})
 
 

@@ -11,6 +11,7 @@ from bot.i18n import t
 from bot.runtime import Runtime
 from handlers.commands import help as _help  # noqa: F401  (registers its subcommands)
 from handlers.commands import listening as _listening  # noqa: F401
+from handlers.commands import notify as _notify  # noqa: F401
 from handlers.commands import reporting as _reporting  # noqa: F401
 from handlers.commands import sla as _sla  # noqa: F401
 from handlers.commands import voice as _voice  # noqa: F401

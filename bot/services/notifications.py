@@ -1,0 +1,298 @@
+"""Telling people about their work: direct messages and App Home refreshes.
+
+Who hears what (never the person who did it, never someone who turned DMs off):
+- the assignee, when a mention is given to them, and when a mention of theirs reopens;
+- the approvers (approver or admin role), when drafts wait for them: one digest at most per
+  window (``VIGIE_NOTIFY_DIGEST_MINUTES``) listing every draft then waiting, none written
+  by them;
+- the drafter, when their draft is approved, sent back (with the reason) or posted.
+
+Each DM is an outbox row (kind ``notify``) written in the same transaction as the change,
+addressed to the user id (the notifier delivers it to the user's DM with the app) and
+rendered when it is sent, so it links to the card once the card exists and says nothing
+if the user turned DMs off meanwhile. The same transaction marks the App Homes of the
+people concerned stale; :func:`refresh_homes` publishes them again, one view per user
+however many changes touched them.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.i18n import language_for, t
+from bot.services.actors import Actor
+from bot.services.audit import record
+from bot.services.outbox import EVENT_TYPE_MESSAGE, OutboxSender, do_enqueue, message_metadata
+from bot.services.ports import DeliveryError, HomePublisher, OutgoingMessage
+from bot.slack.escape import escape, truncate
+from bot.slack.home import card_link
+from storage.db import transaction
+from storage.models import (
+    Draft,
+    Member,
+    Mention,
+    MentionStatus,
+    OutboxMessage,
+    Role,
+    Workspace,
+    utcnow,
+)
+from storage.models_notifications import NotificationState
+
+log = logging.getLogger(__name__)
+
+KIND_NOTIFY = "notify"
+"""A DM to ``channel`` (a user id), rendered at send time from ``payload["event"]``."""
+DEFAULT_DIGEST_MINUTES = 10
+DIGEST_SIZE = 10
+EXCERPT = 120
+HOME_BATCH = 50
+APPROVER_ROLES = (Role.APPROVER.value, Role.ADMIN.value)
+
+ASSIGNED, APPROVED, REJECTED, POSTED, REOPENED = (
+    "assigned", "approved", "rejected", "posted", "reopened")
+APPROVAL_DIGEST = "approval_digest"
+
+
+# --------------------------------------------------------------- state and preferences
+def _state(session: Session, workspace_id: int, user_id: str) -> NotificationState:
+    """The user's state row, created when missing (a concurrent creator's row wins)."""
+    query = select(NotificationState).where(NotificationState.workspace_id == workspace_id,
+                                            NotificationState.user_id == user_id)
+    state = session.scalar(query)
+    if state is not None:
+        return state
+    state = NotificationState(workspace_id=workspace_id, user_id=user_id)
+    try:
+        with session.begin_nested():
+            session.add(state)
+            session.flush()
+    except IntegrityError:
+        state = session.scalar(query)
+        assert state is not None
+    return state
+
+
+def _wants_dms(session: Session, workspace_id: int, user_id: str) -> bool:
+    enabled = session.scalar(select(NotificationState.dm_enabled).where(
+        NotificationState.workspace_id == workspace_id, NotificationState.user_id == user_id))
+    return enabled is None or bool(enabled)
+
+
+def dms_enabled(sessions: sessionmaker[Session], workspace_id: int, user_id: str) -> bool:
+    """Whether ``user_id`` gets notification DMs (on unless they turned them off)."""
+    with sessions() as session:
+        return _wants_dms(session, workspace_id, user_id)
+
+
+def do_set_dms(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+               enabled: bool) -> None:
+    """Turn the actor's notification DMs on or off (`/cm notify on|off`)."""
+    if not actor.user_id:
+        raise ValueError("only a Slack user has notification DMs")
+    with transaction(sessions) as session:
+        state = _state(session, workspace_id, actor.user_id)
+        state.dm_enabled = enabled
+        if not enabled:
+            state.digest_owed = False
+        record(session, workspace_id, actor, "notify.on" if enabled else "notify.off")
+
+
+# ------------------------------------------------------------------ the workflow hook
+def on_transition(session: Session, workspace_id: int, mention: Mention, actor: Actor,
+                  action: str, *, reason: str | None = None,
+                  detail: dict[str, Any] | None = None) -> None:
+    """Inside the transition's transaction: queue the DMs it calls for and mark the App
+    Homes it changes."""
+    assignee = mention.assignee_user_id
+    previous_assignee = (detail or {}).get("previous")
+    concerned = {assignee, previous_assignee}
+    drafter = None
+    if action in {"approve", "reject", "replied"}:
+        draft = session.scalar(select(Draft).where(Draft.mention_id == mention.id)
+                               .order_by(Draft.version.desc()).limit(1))
+        drafter = draft.author_user_id if draft is not None else None
+        concerned.add(drafter)
+    if action in {"draft", "approve", "reject", "replied", "ignore"}:
+        concerned.update(_approvers(session, workspace_id))
+    if action == "assign" and assignee != previous_assignee:
+        _dm(session, workspace_id, assignee, actor, ASSIGNED, mention)
+    elif action == "draft":
+        _owe_digests(session, workspace_id, exclude=actor.user_id)
+    elif action in {"approve", "reject"}:
+        _dm(session, workspace_id, drafter, actor, APPROVED if action == "approve" else REJECTED,
+            mention, reason=reason)
+    elif action == "replied" and actor.surface == "network":
+        _dm(session, workspace_id, drafter, actor, POSTED, mention)
+    elif action == "reopen":
+        _dm(session, workspace_id, assignee, actor, REOPENED, mention)
+    mark_homes_stale(session, workspace_id, [u for u in concerned if u])
+
+
+def _dm(session: Session, workspace_id: int, user_id: str | None, actor: Actor, event: str,
+        mention: Mention, *, reason: str | None = None) -> None:
+    if not user_id or user_id == actor.user_id or not _wants_dms(session, workspace_id,
+                                                                   user_id):
+        return
+    payload: dict[str, Any] = {"event": event, "mention_id": mention.id, "actor": actor.name}
+    if reason:
+        payload["reason"] = reason
+    do_enqueue(session, workspace_id=workspace_id, kind=KIND_NOTIFY, channel=user_id,
+               payload=payload)
+
+
+def _approvers(session: Session, workspace_id: int) -> list[str]:
+    return list(session.scalars(select(Member.user_id).where(
+        Member.workspace_id == workspace_id, Member.role.in_(APPROVER_ROLES))))
+
+
+def _owe_digests(session: Session, workspace_id: int, *, exclude: str | None) -> None:
+    for user_id in _approvers(session, workspace_id):
+        if user_id != exclude and _wants_dms(session, workspace_id, user_id):
+            _state(session, workspace_id, user_id).digest_owed = True
+
+
+def mark_homes_stale(session: Session, workspace_id: int, user_ids: list[str]) -> None:
+    """Inside the caller's transaction: these users' App Homes must be published again."""
+    now = utcnow()
+    for user_id in dict.fromkeys(user_ids):
+        # A new time even when already stale: a refresh that read the old one must not
+        # clear this change (see refresh_homes).
+        _state(session, workspace_id, user_id).home_stale_at = now
+
+
+# -------------------------------------------------------------------- approval digests
+def waiting_for(session: Session, workspace_id: int, user_id: str,
+                limit: int = DIGEST_SIZE) -> list[Mention]:
+    """Mentions whose latest draft waits for approval and was not written by ``user_id``."""
+    latest = (select(Draft.mention_id, func.max(Draft.version).label("version"))
+              .group_by(Draft.mention_id).subquery())
+    theirs = select(Draft.mention_id).join(latest, and_(
+        Draft.mention_id == latest.c.mention_id, Draft.version == latest.c.version)
+    ).where(Draft.author_user_id == user_id)
+    return list(session.scalars(select(Mention).where(
+        Mention.workspace_id == workspace_id,
+        Mention.status == MentionStatus.AWAITING_APPROVAL.value,
+        Mention.id.not_in(theirs)).order_by(Mention.priority.desc(), Mention.id)
+        .limit(limit)))
+
+
+def send_approval_digests(sessions: sessionmaker[Session], now: datetime,
+                          window_minutes: int = DEFAULT_DIGEST_MINUTES) -> int:
+    """Queue the approval digests that are owed and whose window has passed; returns how
+    many. A draft that starts waiting inside an approver's window is told in the digest at
+    the window's end, with every other draft then waiting."""
+    window = timedelta(minutes=window_minutes)
+    queued = 0
+    with transaction(sessions) as session:
+        states = session.scalars(select(NotificationState).where(
+            NotificationState.digest_owed.is_(True)).order_by(NotificationState.id)
+            .with_for_update(skip_locked=True)).all()
+        for state in states:
+            if state.digest_sent_at is not None and state.digest_sent_at + window > now:
+                continue
+            state.digest_owed = False
+            role = session.scalar(select(Member.role).where(
+                Member.workspace_id == state.workspace_id, Member.user_id == state.user_id))
+            if (not state.dm_enabled or role not in APPROVER_ROLES
+                    or not waiting_for(session, state.workspace_id, state.user_id, 1)):
+                continue
+            state.digest_sent_at = now
+            do_enqueue(session, workspace_id=state.workspace_id, kind=KIND_NOTIFY,
+                       channel=state.user_id, payload={"event": APPROVAL_DIGEST})
+            queued += 1
+    return queued
+
+
+# ------------------------------------------------------------------------- rendering
+def _language(session: Session, workspace_id: int, user_id: str) -> str:
+    stored = session.scalar(select(Member.locale).where(Member.workspace_id == workspace_id,
+                                                       Member.user_id == user_id))
+    workspace = session.scalar(select(Workspace.locale).where(Workspace.id == workspace_id))
+    return language_for(stored, workspace)
+
+
+def mention_line(mention: Mention) -> str:
+    """``#12 · @ana (mastodon): "excerpt…"``, the id linking to the card (or the post)."""
+    author = mention.author.handle if mention.author is not None else "?"
+    excerpt = truncate(" ".join((mention.title or mention.text or "").split()), EXCERPT)
+    ref = card_link(mention.slack_channel, mention.slack_ts, mention.url, f"#{mention.id}")
+    line = f"{ref} · {escape(truncate(author, 80))} ({escape(mention.network)})"
+    return f"{line}: _{escape(excerpt)}_" if excerpt else line
+
+
+def _who(name: str) -> str:
+    return f"<@{name}>" if name[:1] in {"U", "W"} and name.isalnum() else escape(name)
+
+
+def render_notification(session: Session, row: OutboxMessage) -> OutgoingMessage | None:
+    """Outbox renderer for ``notify`` rows: None (nothing sent) when the user turned DMs
+    off, the mention is gone, or no draft waits any more."""
+    user_id = row.channel
+    if not _wants_dms(session, row.workspace_id, user_id):
+        return None
+    language = _language(session, row.workspace_id, user_id)
+    event = str(row.payload.get("event"))
+    if event == APPROVAL_DIGEST:
+        waiting = waiting_for(session, row.workspace_id, user_id)
+        if not waiting:
+            return None
+        text = "\n".join([t(language, "notify.approval_digest", count=len(waiting)),
+                          *(f"• {mention_line(m)}" for m in waiting)])
+    else:
+        mention = session.get(Mention, row.payload.get("mention_id"))
+        if mention is None or mention.workspace_id != row.workspace_id:
+            return None
+        params = {"actor": _who(str(row.payload.get("actor") or "")),
+                  "network": escape(mention.network),
+                  "reason": escape(str(row.payload.get("reason") or ""))}
+        text = f"{t(language, f'notify.{event}', **params)}\n{mention_line(mention)}"
+    return OutgoingMessage(channel=user_id, text=text, event_type=EVENT_TYPE_MESSAGE,
+                           event_payload=message_metadata(row))
+
+
+def register_notification_renderers(sender: OutboxSender) -> None:
+    """Teach the outbox sender to render notification DMs."""
+    sender.register_renderer(KIND_NOTIFY, render_notification)
+
+
+# ---------------------------------------------------------------------- App Home
+def refresh_homes(sessions: sessionmaker[Session], publisher: HomePublisher,
+                  now: datetime, *, limit: int = HOME_BATCH) -> int:
+    """Publish again the App Homes marked stale; returns how many were published."""
+    # Imported here: the Home summary reads workflow states, and workflow calls this module.
+    from bot.services.home import home_summary
+    from bot.slack.home import build_home
+
+    with sessions() as session:
+        stale = session.execute(
+            select(NotificationState.id, NotificationState.workspace_id,
+                   NotificationState.user_id, NotificationState.home_stale_at,
+                   Workspace.team_id)
+            .join(Workspace, Workspace.id == NotificationState.workspace_id)
+            .where(NotificationState.home_stale_at.is_not(None))
+            .order_by(NotificationState.home_stale_at).limit(limit)).all()
+        languages = {(ws, user): _language(session, ws, user) for _, ws, user, _, _ in stale}
+    published = 0
+    for state_id, workspace_id, user_id, stale_at, team_id in stale:
+        summary = home_summary(sessions, workspace_id, user_id, now)
+        try:
+            publisher.publish_home(team_id, user_id,
+                                   build_home(summary, languages[(workspace_id, user_id)]))
+            published += 1
+        except DeliveryError as err:
+            log.warning("App Home of %s not refreshed: %s", user_id, err)
+            if err.retryable:
+                continue
+        with transaction(sessions) as session:
+            # Only if no change marked it again meanwhile: that one needs its own refresh.
+            session.execute(update(NotificationState).where(
+                NotificationState.id == state_id, NotificationState.home_stale_at == stale_at)
+                .values(home_stale_at=None).execution_options(synchronize_session=False))
+    return published
