@@ -1,0 +1,286 @@
+"""Notification DMs and App Home refreshes, on SQLite and PostgreSQL: who is told what,
+in the same transaction as the change, batched for approvers, never the actor, never
+someone who turned them off."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services import notifications as notes
+from bot.services import workflow
+from bot.services.actors import Actor
+from bot.services.notifications import KIND_NOTIFY
+from bot.services.outbox import KIND_CARD, OutboxSender
+from bot.services.replies import NETWORK_ACTOR
+from bot.slack.home_publisher import SlackHomePublisher
+from bot.slack.notifier import SlackNotifier
+from storage.db import transaction
+from storage.models import Author, Member, Mention, OutboxMessage, Watch, Workspace
+from storage.models_notifications import NotificationState
+from tests.harness.constants import CHANNEL_ID
+from tests.harness.slack_standin import SlackStandIn
+
+AGENT = Actor("U0AGENT01", "slash_command")
+OTHER_AGENT = Actor("U0AGENT02", "slash_command")
+APPROVER = Actor("U0APPROVE1", "slash_command")
+ADMIN = Actor("U0ADMIN001", "slash_command")
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def _setup(sessions: sessionmaker[Session], workspace_id: int) -> None:
+    with transaction(sessions) as session:
+        session.add(Watch(workspace_id=workspace_id, name="acme", channel_id=CHANNEL_ID))
+        for actor, role in ((AGENT, "agent"), (OTHER_AGENT, "agent"),
+                            (APPROVER, "approver"), (ADMIN, "admin")):
+            session.add(Member(workspace_id=workspace_id, user_id=actor.user_id, role=role))
+
+
+def _mention(sessions: sessionmaker[Session], workspace_id: int,
+             text: str = "Where is my <!channel> order? <https://evil.example|click>",
+             *, card: bool = True) -> int:
+    with transaction(sessions) as session:
+        watch = session.scalar(select(Watch).where(Watch.workspace_id == workspace_id))
+        assert watch is not None
+        author = Author(workspace_id=workspace_id, network="mastodon",
+                        handle=f"@ana{text[:3]}@mastodon.social", name="Ana")
+        session.add(author)
+        session.flush()
+        mention = Mention(workspace_id=workspace_id, watch_id=watch.id, author_id=author.id,
+                          network="mastodon", external_id=text[:40],
+                          url="https://mastodon.social/@ana/1", text=text, published_at=T0,
+                          alerted=card, slack_channel=CHANNEL_ID if card else None,
+                          slack_ts="1700000000.000100" if card else None)
+        session.add(mention)
+        session.flush()
+        return mention.id
+
+
+def _dms(sessions: sessionmaker[Session]) -> list[tuple[str, str]]:
+    """(recipient, event) of every notification row, in order."""
+    with sessions() as session:
+        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == KIND_NOTIFY)
+                               .order_by(OutboxMessage.id)).all()
+        return [(r.channel, str(r.payload["event"])) for r in rows]
+
+
+def _texts(sessions: sessionmaker[Session]) -> dict[int, str | None]:
+    """Each notification row rendered as it would be sent (None: nothing is sent)."""
+    with sessions() as session:
+        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == KIND_NOTIFY)
+                               .order_by(OutboxMessage.id)).all()
+        out: dict[int, str | None] = {}
+        for row in rows:
+            message = notes.render_notification(session, row)
+            out[row.id] = message.text if message is not None else None
+        return out
+
+
+def test_assignment_tells_the_assignee_not_the_actor(
+    sessions: sessionmaker[Session], workspace_id: int
+) -> None:
+    _setup(sessions, workspace_id)
+    mention_id = _mention(sessions, workspace_id)
+    workflow.do_assign(sessions, workspace_id, AGENT, mention_id, AGENT.user_id or "")
+    assert _dms(sessions) == []  # took it themselves
+    workflow.do_assign(sessions, workspace_id, AGENT, mention_id, OTHER_AGENT.user_id or "")
+    assert _dms(sessions) == [(OTHER_AGENT.user_id, "assigned")]
+    [text] = _texts(sessions).values()
+    assert text is not None
+    assert f"<@{AGENT.user_id}>" in text and "mastodon" in text
+    assert f"https://slack.com/archives/{CHANNEL_ID}/p1700000000000100|#{mention_id}>" in text
+    assert "@anaWhe@mastodon.social" in text
+    # The author's text cannot ping or link: escaped.
+    assert "&lt;!channel&gt;" in text and "<!channel>" not in text
+    assert "&lt;https://evil.example|click&gt;" in text
+
+
+def test_dm_links_to_the_post_until_the_card_exists(
+    sessions: sessionmaker[Session], workspace_id: int
+) -> None:
+    _setup(sessions, workspace_id)
+    mention_id = _mention(sessions, workspace_id, "plain text", card=False)
+    workflow.do_assign(sessions, workspace_id, AGENT, mention_id, OTHER_AGENT.user_id or "")
+    [text] = _texts(sessions).values()
+    assert text is not None and f"<https://mastodon.social/@ana/1|#{mention_id}>" in text
+
+
+def test_nobody_who_turned_dms_off_is_told(
+    sessions: sessionmaker[Session], workspace_id: int
+) -> None:
+    _setup(sessions, workspace_id)
+    first, second = _mention(sessions, workspace_id, "one"), _mention(sessions, workspace_id,
+                                                                      "two")
+    workflow.do_assign(sessions, workspace_id, AGENT, first, OTHER_AGENT.user_id or "")
+    assert notes.dms_enabled(sessions, workspace_id, OTHER_AGENT.user_id or "")
+    notes.do_set_dms(sessions, workspace_id, OTHER_AGENT, False)
+    assert not notes.dms_enabled(sessions, workspace_id, OTHER_AGENT.user_id or "")
+    # Already queued: not sent any more.
+    assert list(_texts(sessions).values()) == [None]
+    workflow.do_assign(sessions, workspace_id, AGENT, second, OTHER_AGENT.user_id or "")
+    assert len(_dms(sessions)) == 1
+    notes.do_set_dms(sessions, workspace_id, OTHER_AGENT, True)
+    workflow.do_assign(sessions, workspace_id, AGENT, second, AGENT.user_id or "")
+    workflow.do_assign(sessions, workspace_id, AGENT, second, OTHER_AGENT.user_id or "")
+    assert len(_dms(sessions)) == 2
+
+
+def test_approval_digest_is_batched_per_approver(
+    sessions: sessionmaker[Session], workspace_id: int
+) -> None:
+    _setup(sessions, workspace_id)
+    first, second, third = (_mention(sessions, workspace_id, text)
+                            for text in ("first", "second", "third"))
+    workflow.do_save_draft(sessions, workspace_id, AGENT, first, "Sorry, we're on it.")
+    assert _dms(sessions) == []  # queued by the digest run, not by the draft itself
+    assert notes.send_approval_digests(sessions, T0, 10) == 2
+    assert sorted(_dms(sessions)) == [(ADMIN.user_id, "approval_digest"),
+                                      (APPROVER.user_id, "approval_digest")]
+    # Inside the window: nothing more, however many drafts.
+    workflow.do_save_draft(sessions, workspace_id, AGENT, second, "We'll check.")
+    workflow.do_save_draft(sessions, workspace_id, APPROVER, third, "Thanks!")
+    assert notes.send_approval_digests(sessions, T0 + timedelta(minutes=9), 10) == 0
+    assert len(_dms(sessions)) == 2
+    # The window ends: one digest each, listing every draft then waiting but their own.
+    assert notes.send_approval_digests(sessions, T0 + timedelta(minutes=10), 10) == 2
+    assert notes.send_approval_digests(sessions, T0 + timedelta(minutes=30), 10) == 0
+    texts = list(_texts(sessions).values())
+    with sessions() as session:
+        recipients = [r.channel for r in session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == KIND_NOTIFY)
+            .order_by(OutboxMessage.id))]
+    late = dict(zip(recipients[2:], texts[2:], strict=True))
+    approver_text, admin_text = late[APPROVER.user_id], late[ADMIN.user_id]
+    assert approver_text is not None and admin_text is not None
+    assert f"|#{first}>" in approver_text and f"|#{second}>" in approver_text
+    assert f"|#{third}>" not in approver_text  # their own draft
+    assert all(f"|#{m}>" in admin_text for m in (first, second, third))
+    assert "(2)" in approver_text and "(3)" in admin_text
+
+
+def test_digest_says_nothing_once_no_draft_waits(
+    sessions: sessionmaker[Session], workspace_id: int
+) -> None:
+    _setup(sessions, workspace_id)
+    mention_id = _mention(sessions, workspace_id)
+    workflow.do_save_draft(sessions, workspace_id, AGENT, mention_id, "On it.")
+    notes.send_approval_digests(sessions, T0, 10)
+    workflow.do_approve(sessions, workspace_id, APPROVER, mention_id)
+    texts = _texts(sessions)
+    digests = [text for (user, event), text in zip(_dms(sessions), texts.values(),
+                                                   strict=True) if event == "approval_digest"]
+    assert digests == [None, None]
+
+
+def test_decisions_tell_the_drafter(sessions: sessionmaker[Session], workspace_id: int
+                                    ) -> None:
+    _setup(sessions, workspace_id)
+    mention_id = _mention(sessions, workspace_id)
+    workflow.do_save_draft(sessions, workspace_id, AGENT, mention_id, "First try")
+    workflow.do_reject(sessions, workspace_id, APPROVER, mention_id,
+                       "too formal <!here> use her name")
+    workflow.do_save_draft(sessions, workspace_id, AGENT, mention_id, "Second try")
+    workflow.do_approve(sessions, workspace_id, APPROVER, mention_id)
+    with transaction(sessions) as session:
+        mention = session.get(Mention, mention_id)
+        assert mention is not None
+        workflow.mark_replied(session, workspace_id, NETWORK_ACTOR, mention,
+                              reply_url="https://mastodon.social/@acme/2")
+    assert _dms(sessions) == [(AGENT.user_id, "rejected"), (AGENT.user_id, "approved"),
+                              (AGENT.user_id, "posted")]
+    rejected, approved, posted = _texts(sessions).values()
+    assert rejected is not None and "too formal &lt;!here&gt; use her name" in rejected
+    assert approved is not None and f"<@{APPROVER.user_id}>" in approved
+    assert posted is not None and "mastodon" in posted
+
+
+def test_marked_replied_by_hand_and_self_decisions_are_not_told(
+    sessions: sessionmaker[Session], workspace_id: int
+) -> None:
+    _setup(sessions, workspace_id)
+    with transaction(sessions) as session:
+        workspace = session.get(Workspace, workspace_id)
+        assert workspace is not None
+        workspace.allow_self_approval = True
+    mention_id = _mention(sessions, workspace_id)
+    workflow.do_save_draft(sessions, workspace_id, APPROVER, mention_id, "Mine")
+    workflow.do_approve(sessions, workspace_id, APPROVER, mention_id)
+    workflow.do_mark_replied(sessions, workspace_id, ADMIN, mention_id)
+    assert _dms(sessions) == []
+    # The drafter took the mention: they hear when someone else reopens it.
+    workflow.do_simple(sessions, workspace_id, ADMIN, mention_id, "reopen")
+    assert _dms(sessions) == [(APPROVER.user_id, "reopened")]
+
+
+def test_reopen_tells_the_assignee(sessions: sessionmaker[Session], workspace_id: int
+                                   ) -> None:
+    _setup(sessions, workspace_id)
+    mention_id = _mention(sessions, workspace_id)
+    workflow.do_assign(sessions, workspace_id, OTHER_AGENT, mention_id, OTHER_AGENT.user_id
+                       or "")
+    workflow.do_simple(sessions, workspace_id, OTHER_AGENT, mention_id, "ignore")
+    workflow.do_simple(sessions, workspace_id, AGENT, mention_id, "reopen")
+    assert _dms(sessions) == [(OTHER_AGENT.user_id, "reopened")]
+    [text] = _texts(sessions).values()
+    assert text is not None and f"<@{AGENT.user_id}> " in text
+
+
+def test_dm_and_home_reach_slack(sessions: sessionmaker[Session], workspace_id: int,
+                                 slack_standin: SlackStandIn, slack_client: WebClient
+                                 ) -> None:
+    _setup(sessions, workspace_id)
+    mention_id = _mention(sessions, workspace_id, card=False)
+    workflow.do_assign(sessions, workspace_id, AGENT, mention_id, OTHER_AGENT.user_id or "")
+    sender = OutboxSender(sessions, SlackNotifier(slack_client), per_channel_interval=0)
+    notes.register_notification_renderers(sender)
+    assert sender.flush().sent == 1
+    [dm] = slack_standin.messages_in(OTHER_AGENT.user_id or "")
+    assert f"<@{AGENT.user_id}>" in dm["text"]
+    # Homes marked by the change: the new assignee's (the actor's is the handlers' job).
+    publisher = SlackHomePublisher(slack_client)
+    assert notes.refresh_homes(sessions, publisher, T0) == 1
+    home = slack_standin.home_view(OTHER_AGENT.user_id or "")
+    assert home is not None and f"#{mention_id}" in str(home["blocks"])
+    assert notes.refresh_homes(sessions, publisher, T0) == 0  # nothing stale any more
+
+
+def test_home_marked_again_during_a_refresh_is_refreshed_again(
+    sessions: sessionmaker[Session], workspace_id: int, slack_client: WebClient
+) -> None:
+    _setup(sessions, workspace_id)
+    mention_id = _mention(sessions, workspace_id)
+
+    class MarkingAgain(SlackHomePublisher):
+        """Publishes, and meanwhile another change concerns the same user."""
+
+        def publish_home(self, team_id: str | None, user_id: str,
+                         view: dict[str, Any]) -> None:
+            super().publish_home(team_id, user_id, view)
+            with transaction(sessions) as session:
+                notes.mark_homes_stale(session, workspace_id, [user_id])
+
+    workflow.do_assign(sessions, workspace_id, AGENT, mention_id, OTHER_AGENT.user_id or "")
+    assert notes.refresh_homes(sessions, MarkingAgain(slack_client), T0) == 1
+    with sessions() as session:
+        state = session.scalar(select(NotificationState).where(
+            NotificationState.user_id == OTHER_AGENT.user_id))
+        assert state is not None and state.home_stale_at is not None
+
+
+def test_card_rows_are_untouched(sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """Notification rows carry no mention id: they never wait for (or fail with) a card."""
+    _setup(sessions, workspace_id)
+    mention_id = _mention(sessions, workspace_id, card=False)
+    with transaction(sessions) as session:
+        from bot.services.outbox import do_enqueue
+
+        do_enqueue(session, workspace_id=workspace_id, kind=KIND_CARD, channel=CHANNEL_ID,
+                   mention_id=mention_id)
+    workflow.do_assign(sessions, workspace_id, AGENT, mention_id, OTHER_AGENT.user_id or "")
+    with sessions() as session:
+        row = session.scalar(select(OutboxMessage).where(OutboxMessage.kind == KIND_NOTIFY))
+        assert row is not None and row.mention_id is None
