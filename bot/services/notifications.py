@@ -18,6 +18,7 @@ however many changes touched them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -112,39 +113,38 @@ def on_transition(session: Session, workspace_id: int, mention: Mention, actor: 
     Homes it changes."""
     assignee = mention.assignee_user_id
     previous_assignee = (detail or {}).get("previous")
-    concerned = {assignee, previous_assignee}
+    concerned = [assignee, previous_assignee]
     drafter = None
+    approvers: list[str] = []
     if action in {"approve", "reject", "replied"}:
-        draft = session.scalar(select(Draft).where(Draft.mention_id == mention.id)
-                               .order_by(Draft.version.desc()).limit(1))
-        drafter = draft.author_user_id if draft is not None else None
-        concerned.add(drafter)
+        drafter = session.scalar(select(Draft.author_user_id).where(
+            Draft.mention_id == mention.id).order_by(Draft.version.desc()).limit(1))
+        concerned.append(drafter)
     if action in {"draft", "approve", "reject", "replied", "ignore"}:
-        concerned.update(_approvers(session, workspace_id))
+        approvers = _approvers(session, workspace_id)
+    # One read for everyone concerned: a transition stays a handful of statements.
+    states = _states(session, workspace_id, [*concerned, *approvers])
+    recipient, event = None, None
     if action == "assign" and assignee != previous_assignee:
-        _dm(session, workspace_id, assignee, actor, ASSIGNED, mention)
-    elif action == "draft":
-        _owe_digests(session, workspace_id, exclude=actor.user_id)
+        recipient, event = assignee, ASSIGNED
     elif action in {"approve", "reject"}:
-        _dm(session, workspace_id, drafter, actor, APPROVED if action == "approve" else REJECTED,
-            mention, reason=reason)
+        recipient, event = drafter, APPROVED if action == "approve" else REJECTED
     elif action == "replied" and actor.surface == "network":
-        _dm(session, workspace_id, drafter, actor, POSTED, mention)
+        recipient, event = drafter, POSTED
     elif action == "reopen":
-        _dm(session, workspace_id, assignee, actor, REOPENED, mention)
-    mark_homes_stale(session, workspace_id, [u for u in concerned if u])
-
-
-def _dm(session: Session, workspace_id: int, user_id: str | None, actor: Actor, event: str,
-        mention: Mention, *, reason: str | None = None) -> None:
-    if not user_id or user_id == actor.user_id or not _wants_dms(session, workspace_id,
-                                                                   user_id):
-        return
-    payload: dict[str, Any] = {"event": event, "mention_id": mention.id, "actor": actor.name}
-    if reason:
-        payload["reason"] = reason
-    do_enqueue(session, workspace_id=workspace_id, kind=KIND_NOTIFY, channel=user_id,
-               payload=payload)
+        recipient, event = assignee, REOPENED
+    if recipient and event and recipient != actor.user_id and states[recipient].dm_enabled:
+        payload: dict[str, Any] = {"event": event, "mention_id": mention.id,
+                                   "actor": actor.name}
+        if reason:
+            payload["reason"] = reason
+        do_enqueue(session, workspace_id=workspace_id, kind=KIND_NOTIFY, channel=recipient,
+                   payload=payload)
+    if action == "draft":
+        for user_id in approvers:
+            if user_id != actor.user_id and states[user_id].dm_enabled:
+                states[user_id].digest_owed = True
+    _mark_stale(states.values())
 
 
 def _approvers(session: Session, workspace_id: int) -> list[str]:
@@ -152,19 +152,30 @@ def _approvers(session: Session, workspace_id: int) -> list[str]:
         Member.workspace_id == workspace_id, Member.role.in_(APPROVER_ROLES))))
 
 
-def _owe_digests(session: Session, workspace_id: int, *, exclude: str | None) -> None:
-    for user_id in _approvers(session, workspace_id):
-        if user_id != exclude and _wants_dms(session, workspace_id, user_id):
-            _state(session, workspace_id, user_id).digest_owed = True
+def _states(session: Session, workspace_id: int, user_ids: list[str | None]
+            ) -> dict[str, NotificationState]:
+    """The state rows of ``user_ids`` (created when missing), by user id."""
+    wanted = list(dict.fromkeys(u for u in user_ids if u))
+    states = {state.user_id: state for state in session.scalars(select(NotificationState).where(
+        NotificationState.workspace_id == workspace_id,
+        NotificationState.user_id.in_(wanted)))} if wanted else {}
+    for user_id in wanted:
+        if user_id not in states:
+            states[user_id] = _state(session, workspace_id, user_id)
+    return states
+
+
+def _mark_stale(states: Iterable[NotificationState]) -> None:
+    now = utcnow()
+    for state in states:
+        # A new time even when already stale: a refresh that read the old one must not
+        # clear this change (see refresh_homes).
+        state.home_stale_at = now
 
 
 def mark_homes_stale(session: Session, workspace_id: int, user_ids: list[str]) -> None:
     """Inside the caller's transaction: these users' App Homes must be published again."""
-    now = utcnow()
-    for user_id in dict.fromkeys(user_ids):
-        # A new time even when already stale: a refresh that read the old one must not
-        # clear this change (see refresh_homes).
-        _state(session, workspace_id, user_id).home_stale_at = now
+    _mark_stale(_states(session, workspace_id, list(user_ids)).values())
 
 
 # -------------------------------------------------------------------- approval digests
