@@ -132,7 +132,8 @@ class Runtime:
         from bot.services.replies import flush_replies
 
         flush_replies(self.sessions, http_factory(self.settings))
-        self.deliver()
+        # Through the outbox runner: digests are queued by one thread of this process.
+        self.nudge_outbox()
 
     def close(self) -> None:
         """Release database connections."""
