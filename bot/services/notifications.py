@@ -36,6 +36,7 @@ from bot.slack.home import card_link
 from storage.db import transaction
 from storage.models import (
     Draft,
+    DraftAuthor,
     Member,
     Mention,
     MentionStatus,
@@ -181,12 +182,13 @@ def mark_homes_stale(session: Session, workspace_id: int, user_ids: list[str]) -
 # -------------------------------------------------------------------- approval digests
 def waiting_for(session: Session, workspace_id: int, user_id: str,
                 limit: int = DIGEST_SIZE) -> list[Mention]:
-    """Mentions whose latest draft waits for approval and was not written by ``user_id``."""
+    """Mentions whose latest draft waits for approval and has none of ``user_id``'s words
+    (the four-eyes rule would refuse their approval; the Home tab lists the same)."""
     latest = (select(Draft.mention_id, func.max(Draft.version).label("version"))
               .group_by(Draft.mention_id).subquery())
     theirs = select(Draft.mention_id).join(latest, and_(
         Draft.mention_id == latest.c.mention_id, Draft.version == latest.c.version)
-    ).where(Draft.author_user_id == user_id)
+    ).join(DraftAuthor, DraftAuthor.draft_id == Draft.id).where(DraftAuthor.user_id == user_id)
     return list(session.scalars(select(Mention).where(
         Mention.workspace_id == workspace_id,
         Mention.status == MentionStatus.AWAITING_APPROVAL.value,

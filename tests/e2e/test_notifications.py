@@ -97,7 +97,7 @@ def test_drafter_is_told_of_reject_and_approve(vigie: VigieApp) -> None:
     rejected = dms(vigie, ALICE)[0]["text"]
     assert f"<@{BOB}>" in rejected and "too formal, &lt;!here&gt; use her name" in rejected
     command(vigie, f"draft {mention_id} Second try")
-    assert "approved" in command(vigie, f"approve {mention_id}", BOB)
+    assert "approved" in command(vigie, f"approve {mention_id} v2", BOB)
     delivered(vigie)
     assert len(dms(vigie, ALICE)) == 2
     assert "approved" in dms(vigie, ALICE)[1]["text"]
@@ -113,7 +113,7 @@ def test_drafter_is_told_when_the_reply_is_posted(
     fake, mention_id = mastodon_setup(vigie, httpserver, shared_data)
     command(vigie, f"draft {mention_id} Sorry @alice, we're on it!")
     grant(vigie, BOB, "approver")
-    assert "being posted" in command(vigie, f"approve {mention_id}", BOB)
+    assert "being posted" in command(vigie, f"approve {mention_id} v1", BOB)
     eventually(lambda: status(vigie, mention_id) == "replied")
     delivered_until(vigie, lambda: len(dms(vigie, ALICE)) == 2)
     approved, posted = (m["text"] for m in dms(vigie, ALICE))

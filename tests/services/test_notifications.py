@@ -169,7 +169,7 @@ def test_digest_says_nothing_once_no_draft_waits(
     mention_id = _mention(sessions, workspace_id)
     workflow.do_save_draft(sessions, workspace_id, AGENT, mention_id, "On it.")
     notes.send_approval_digests(sessions, T0, 10)
-    workflow.do_approve(sessions, workspace_id, APPROVER, mention_id)
+    workflow.do_approve(sessions, workspace_id, APPROVER, mention_id, version=1)
     texts = _texts(sessions)
     digests = [text for (user, event), text in zip(_dms(sessions), texts.values(),
                                                    strict=True) if event == "approval_digest"]
@@ -184,7 +184,7 @@ def test_decisions_tell_the_drafter(sessions: sessionmaker[Session], workspace_i
     workflow.do_reject(sessions, workspace_id, APPROVER, mention_id,
                        "too formal <!here> use her name")
     workflow.do_save_draft(sessions, workspace_id, AGENT, mention_id, "Second try")
-    workflow.do_approve(sessions, workspace_id, APPROVER, mention_id)
+    workflow.do_approve(sessions, workspace_id, APPROVER, mention_id, version=2)
     with transaction(sessions) as session:
         mention = session.get(Mention, mention_id)
         assert mention is not None
@@ -208,7 +208,7 @@ def test_marked_replied_by_hand_and_self_decisions_are_not_told(
         workspace.allow_self_approval = True
     mention_id = _mention(sessions, workspace_id)
     workflow.do_save_draft(sessions, workspace_id, APPROVER, mention_id, "Mine")
-    workflow.do_approve(sessions, workspace_id, APPROVER, mention_id)
+    workflow.do_approve(sessions, workspace_id, APPROVER, mention_id, version=1)
     workflow.do_mark_replied(sessions, workspace_id, ADMIN, mention_id)
     assert _dms(sessions) == []
     # The drafter took the mention: they hear when someone else reopens it.
@@ -284,3 +284,23 @@ def test_card_rows_are_untouched(sessions: sessionmaker[Session], workspace_id: 
     with sessions() as session:
         row = session.scalar(select(OutboxMessage).where(OutboxMessage.kind == KIND_NOTIFY))
         assert row is not None and row.mention_id is None
+
+
+def test_digest_leaves_out_drafts_with_the_approvers_words(
+    sessions: sessionmaker[Session], workspace_id: int
+) -> None:
+    """An approver who wrote an earlier version is still an author after someone edits it:
+    four eyes refuse their approval, so the digest does not offer it to them."""
+    _setup(sessions, workspace_id)
+    edited, other = _mention(sessions, workspace_id, "edited"), _mention(sessions, workspace_id,
+                                                                          "other")
+    workflow.do_save_draft(sessions, workspace_id, APPROVER, edited, "Sorry!")
+    workflow.do_save_draft(sessions, workspace_id, AGENT, edited, "Sorry, we are on it!")
+    workflow.do_save_draft(sessions, workspace_id, AGENT, other, "Thanks")
+    assert notes.send_approval_digests(sessions, T0, 10) == 2
+    texts = dict(zip((user for user, _ in _dms(sessions)), _texts(sessions).values(),
+                     strict=True))
+    approver, admin = texts[APPROVER.user_id], texts[ADMIN.user_id]
+    assert approver is not None and admin is not None
+    assert f"|#{other}>" in approver and f"|#{edited}>" not in approver
+    assert f"|#{other}>" in admin and f"|#{edited}>" in admin
