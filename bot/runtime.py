@@ -108,6 +108,7 @@ class Runtime:
     """Rate limits of expensive commands, per user and per workspace (in this process)."""
 
     def __post_init__(self) -> None:
+        self._closed = False
         self._outbox_runner = CoalescingRunner(self.deliver, "vigie-outbox-nudge")
         self._replies_runner = CoalescingRunner(self._post_replies, "vigie-replies-nudge")
 
@@ -116,11 +117,14 @@ class Runtime:
         self._outbox_runner()
 
     def deliver(self) -> None:
-        """Queue the approval digests that are due, send the outbox, refresh stale Homes."""
+        """Queue the approval digests that are due, send the outbox, refresh stale Homes
+        (nothing once the runtime is closed: a nudge still running must not send more)."""
+        if self._closed:
+            return
         send_approval_digests(self.sessions, self.clock(),
                               self.settings.notify_digest_minutes)
         self.outbox.flush()
-        if self.homes is not None:
+        if self.homes is not None and not self._closed:
             refresh_homes(self.sessions, self.homes, self.clock())
 
     def nudge_replies(self) -> None:
@@ -136,7 +140,8 @@ class Runtime:
         self.nudge_outbox()
 
     def close(self) -> None:
-        """Release database connections."""
+        """Stop background delivery and release database connections."""
+        self._closed = True
         self.engine.dispose()
 
 
@@ -168,7 +173,8 @@ def build_runtime(
         from bot.slack.oauth import bot_token_resolver
 
         resolver = bot_token_resolver(settings, engine) if settings.oauth else None
-        homes = SlackHomePublisher(build_web_client(settings), resolver)  # idempotent: retried
+        # No client-side retries: a Home left stale is published again on the next nudge or tick.
+        homes = SlackHomePublisher(build_web_client(settings, for_outbox=True), resolver)
     if notifier is None:
         if settings.has_slack:
             from bot.slack.notifier import SlackNotifier

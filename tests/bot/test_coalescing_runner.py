@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import threading
 
 import pytest
 
-from bot.runtime import CoalescingRunner
+from bot.config import load_settings
+from bot.runtime import CoalescingRunner, build_runtime
+from bot.services.outbox import KIND_POST, do_enqueue
+from storage.db import transaction
 from tests.e2e.conftest import eventually
 
 
@@ -46,3 +50,23 @@ def test_a_failing_run_is_logged_and_the_next_nudge_runs_again(
     eventually(lambda: "test-failing failed" in caplog.text)
     runner()
     eventually(lambda: len(calls) == 2)
+
+
+def test_a_closed_runtime_delivers_nothing_more(sqlite_url: str) -> None:
+    """A nudge still running when its process (or test) closes the runtime must not go on
+    sending: with a shared database it would take rows meant for another process."""
+    console = io.StringIO()
+    runtime = build_runtime(load_settings(database_url=sqlite_url), console=console)
+    workspace = runtime.workspaces.ensure("T0CONSOLE1")
+    with transaction(runtime.sessions) as session:
+        do_enqueue(session, workspace_id=workspace.id, kind=KIND_POST, channel="C0ONE",
+                   payload={"text": "first"})
+    runtime.deliver()
+    assert "first" in console.getvalue()
+    with transaction(runtime.sessions) as session:
+        do_enqueue(session, workspace_id=workspace.id, kind=KIND_POST, channel="C0ONE",
+                   payload={"text": "second"})
+    runtime.close()
+    runtime.deliver()
+    assert "second" not in console.getvalue()
+    assert runtime.outbox.pending_count() == 1
