@@ -19,11 +19,7 @@ from bot.config import Settings
 from bot.console_notifier import ConsoleNotifier
 from bot.llm import LLMClient, from_config
 from bot.services.cards import register_card_renderers
-from bot.services.notifications import (
-    refresh_homes,
-    register_notification_renderers,
-    send_approval_digests,
-)
+from bot.services.notifications import refresh_homes, send_approval_digests
 from bot.services.outbox import OutboxSender
 from bot.services.ports import HomePublisher, Notifier
 from bot.services.ratelimit import RateLimiter
@@ -186,7 +182,6 @@ def build_runtime(
     outbox = OutboxSender(sessions, notifier, per_channel_interval=interval,
                           draws_charts=draws_charts)
     register_card_renderers(outbox)
-    register_notification_renderers(outbox)
     return Runtime(
         settings=settings,
         engine=engine,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.services.notifications import register_notification_renderers
 from bot.services.outbox import (
     EVENT_TYPE_MENTION,
     KIND_CARD,
@@ -87,6 +88,8 @@ def render_card_row(session: Session, row: OutboxMessage) -> OutgoingMessage | N
 
 
 def register_card_renderers(sender: OutboxSender) -> None:
-    """Teach the outbox sender to render cards and card updates."""
+    """Teach the outbox sender to render cards and card updates, and the notification DMs
+    that workflow changes queue with them."""
     sender.register_renderer(KIND_CARD, render_card_row)
     sender.register_renderer(KIND_UPDATE_CARD, render_card_row)
+    register_notification_renderers(sender)
