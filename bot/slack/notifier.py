@@ -90,8 +90,12 @@ class SlackNotifier:
         return {"token": token}
 
     def _args(self, message: OutgoingMessage) -> dict[str, Any]:
-        args: dict[str, Any] = {"channel": message.channel, "text": message.text,
-                                **self._token(message.team_id)}
+        # A DM goes to the D... conversation from conversations.open: chat.update takes the
+        # conversation that contains the message (docs.slack.dev/reference/methods/
+        # chat.update), and the recovery look-up reads that same id.
+        args: dict[str, Any] = {
+            "channel": self._conversation_id(message.channel, message.team_id),
+            "text": message.text, **self._token(message.team_id)}
         if message.blocks is not None:
             args["blocks"] = message.blocks
         if message.event_type:
@@ -170,7 +174,8 @@ class SlackNotifier:
             response = self._client.conversations_open(users=channel, **self._token(team_id))
         except SlackApiError as err:
             raise DeliveryError(f"Slack refused to open the DM: {err.response.get('error')}",
-                                retry_after=_retry_after(err) or 30.0) from None
+                                retry_after=_retry_after(err) or 30.0,
+                                code=err.response.get("error")) from None
         except (SlackClientError, OSError) as err:
             raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
                                 retry_after=30.0) from None

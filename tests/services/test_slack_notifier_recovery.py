@@ -37,6 +37,21 @@ def test_dm_reminder_whose_answer_was_lost_is_found_in_the_dm(
     assert statuses(sessions) == ["sent"]
 
 
+def test_a_dm_is_posted_in_the_conversation_conversations_open_gives(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn
+) -> None:
+    # The "conversations.open + chat.postMessage": the DM's D... id, opened once
+    # per user and process, is where the message goes (and where an update must point).
+    enqueue_posts(sessions, workspace_id, USER_ID, ["first", "second"])
+    sender = sender_for(sessions, slack_standin, Clock())
+    assert sender.flush(wait=True).sent == 2
+    (opened,) = slack_standin.calls("conversations.open")
+    dm = opened.response["channel"]["id"]
+    posts = slack_standin.calls("chat.postMessage")
+    assert dm.startswith("D") and [c.args["channel"] for c in posts] == [dm, dm]
+    assert [m["text"] for m in slack_standin.messages_in(USER_ID)] == ["first", "second"]
+
+
 def test_dm_lookup_retries_when_the_dm_cannot_be_opened(
     sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn
 ) -> None:
@@ -46,6 +61,8 @@ def test_dm_lookup_retries_when_the_dm_cannot_be_opened(
     slack_standin.fail_next("chat.postMessage", status=500, side_effect=True)
     sender.flush()
     clock.now += timedelta(minutes=2)
+    # A restarted process: the DM id it opened before posting is no longer cached.
+    sender = sender_for(sessions, slack_standin, clock)
     slack_standin.error_next("conversations.open", "internal_error")
     assert sender.flush().sent == 0  # unknown is not absent: no second post
     clock.now += timedelta(minutes=2)
