@@ -20,6 +20,19 @@ from bot.sources.http import HttpClient
 from bot.sources.registry import get_source, parse_config
 
 
+def _peak_rss_kb(usage: resource.struct_rusage) -> float:
+    """This program's own peak resident memory. ru_maxrss survives execve on Linux, so in
+    a child of a long test run it reports the test runner's peak at fork time; VmHWM
+    belongs to the address space, which execve replaces."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return float(line.split()[1])
+    except OSError:
+        pass
+    return float(usage.ru_maxrss)
+
+
 def main(argv: list[str]) -> int:
     """Fetch ARGV[1] as an RSS source; print what came out as JSON."""
     url, cpu_seconds = argv[1], int(argv[2])
@@ -33,7 +46,7 @@ def main(argv: list[str]) -> int:
     except SourceError as err:
         figures["error"] = str(err)
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    figures["max_rss_mb"] = round(usage.ru_maxrss / 1024, 1)
+    figures["max_rss_mb"] = round(_peak_rss_kb(usage) / 1024, 1)
     figures["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 2)
     print(json.dumps(figures), flush=True)
     return 0
