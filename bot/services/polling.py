@@ -221,15 +221,31 @@ class _Fetches:
     def __init__(self, http_factory: HttpFactory, concurrency: int, budget: float) -> None:
         self._http_factory = http_factory
         self._budget = budget
-        self._pool = ThreadPoolExecutor(max_workers=max(1, concurrency),
-                                        thread_name_prefix="vigie-fetch")
+        self._concurrency = max(1, concurrency)
+        self._queued: list[ClaimedSource] = []
+        self._pool: ThreadPoolExecutor | None = None
         self.started: dict[int, float] = {}
         self._clients: dict[int, HttpClient] = {}
         self.sources: dict[Future[FetchResult], ClaimedSource] = {}
 
     def submit(self, source: ClaimedSource) -> None:
-        """Queue one fetch; its budget starts when a worker picks it up."""
-        self.sources[self._pool.submit(self._run, source)] = source
+        """Queue one fetch; it starts when one of the tick's ``concurrency`` slots is free,
+        and its budget with it."""
+        self._queued.append(source)
+
+    def _start(self, pending: set[Future[FetchResult]]) -> None:
+        """Start queued fetches while fewer than ``concurrency`` are pending. An abandoned
+        fetch keeps its thread (it may never come back), so it gives its slot up and the
+        pool has a thread for every fetch: a fixed-size pool would leave the fetches queued
+        behind stuck threads waiting forever."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=max(1, len(self._queued)),
+                                            thread_name_prefix="vigie-fetch")
+        while self._queued and len(pending) < self._concurrency:
+            source = self._queued.pop(0)
+            future = self._pool.submit(self._run, source)
+            self.sources[future] = source
+            pending.add(future)
 
     def _run(self, source: ClaimedSource) -> FetchResult:
         self.started[source.id] = time.monotonic()
@@ -238,12 +254,14 @@ class _Fetches:
 
     def settle(self) -> Iterator[tuple[ClaimedSource, Future[FetchResult] | None]]:
         """Yield each source with its finished future, or None when it was abandoned."""
-        pending = set(self.sources)
+        pending: set[Future[FetchResult]] = set()
         limit = self._budget + ABANDON_GRACE
         try:
+            self._start(pending)
             while pending:
                 done, pending = wait(pending, timeout=self._next_check(pending, limit),
                                      return_when=FIRST_COMPLETED)
+                self._start(pending)  # before the caller stores what is done
                 for future in done:
                     yield self.sources[future], future
                 now = time.monotonic()
@@ -258,9 +276,11 @@ class _Fetches:
                         log.warning("source %s (%s) abandoned after %.0fs", source.id,
                                     source.kind, now - began)
                         yield source, None
+                self._start(pending)
         finally:
             # Never wait for an abandoned fetch: its thread ends on its own.
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _next_check(self, pending: set[Future[FetchResult]], limit: float) -> float:
         now = time.monotonic()

@@ -135,6 +135,37 @@ def test_a_fetch_stuck_outside_http_is_abandoned_and_the_others_go_on(
     assert stuck.last_error == "gave up after 0.5s (time budget of a fetch)"
 
 
+def test_sources_queued_behind_an_abandoned_fetch_are_still_polled(
+    sqlite_sessions: sessionmaker[Session],
+) -> None:
+    """An abandoned fetch keeps its thread: the sources queued behind it get another one
+    (with one worker, the tick used to wait for the stuck thread forever)."""
+    sessions = sqlite_sessions
+    workspace_id = add_workspace(sessions)
+    add_channel_watches(sessions, workspace_id, ("C07VIGIEFEED",))
+    dns_answers = threading.Event()
+
+    def stuck_resolver(host: str, port: int) -> list[str]:
+        dns_answers.wait(LIVENESS)
+        return ["127.0.0.1"]
+
+    def factory(_trusted: bool) -> HttpClient:
+        return HttpClient(untrusted=True, allow_hosts=["127.0.0.1"], resolver=stuck_resolver)
+
+    with FeedServer() as feeds:
+        stuck_id = add_rss(sessions, workspace_id, "http://stuck.example/feed")
+        good_id = add_rss(sessions, workspace_id, feeds.add_feed("/good", feed_items(2)))
+        try:
+            report = run_tick_in_thread(
+                lambda: run_poll_tick(sessions, factory, concurrency=1, budget=0.5),
+                dns_answers.set)
+        finally:
+            dns_answers.set()
+    outcomes = by_source(report)
+    assert outcomes[stuck_id].error == "gave up after 0.5s (time budget of a fetch)"
+    assert outcomes[good_id].error is None and outcomes[good_id].report.stored == 2
+
+
 BOMB_BYTES = 9_900_000
 """The size of the nested-HTML bomb of issue 19 item 7 (114 s of CPU, 808 MB per fetch)."""
 CHILD_CPU_LIMIT = 20
