@@ -4,7 +4,7 @@ SQLite has one writer at a time, and its busy handler is not a queue: a waiting 
 polls with growing sleeps, so under `vigie run` (dozens of listener, polling and outbox
 threads) one could wait past the busy timeout while others kept taking the lock, and
 "database is locked" reached users. Write transactions of one process therefore queue
-on a lock of their engine before they touch the database; the busy timeout is left for
+on a lock of their database file before they touch it; the busy timeout is left for
 other processes (a CLI command next to `vigie run`). The lock also makes each
 transaction's reads and writes atomic with respect to the other writers of the process
 (pysqlite only begins a transaction at the first write).
@@ -12,6 +12,7 @@ transaction's reads and writes atomic with respect to the other writers of the p
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from collections.abc import Iterator
@@ -30,6 +31,19 @@ SQLITE_WRITE_QUEUE_SECONDS = 60.0
 (the database's busy timeout then applies)."""
 
 _WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_DATABASE_LOCKS: dict[str, threading.RLock] = {}
+"""One lock per database file: engines on the same file in one process share it (`vigie
+run` in HTTP mode has the web app's engine and the scheduler's)."""
+_DATABASE_LOCKS_GUARD = threading.Lock()
+
+
+def _database_lock(database: str | None) -> threading.RLock:
+    """The write lock of a SQLite database file (a new one for an in-memory database)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return threading.RLock()
+    key = os.path.realpath(database)
+    with _DATABASE_LOCKS_GUARD:
+        return _DATABASE_LOCKS.setdefault(key, threading.RLock())
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -56,7 +70,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             **kwargs,
         )
         event.listen(engine, "connect", _configure_sqlite)
-        _WRITE_LOCKS[engine] = threading.RLock()
+        _WRITE_LOCKS[engine] = _database_lock(parsed.database)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 

@@ -74,3 +74,33 @@ def test_many_writer_threads_never_see_database_is_locked(sqlite_url: str) -> No
     assert errors == []
     with sessions() as session:
         assert count_workspaces(session) == 16 * 20
+
+
+def test_two_engines_on_one_database_queue_on_the_same_lock(sqlite_url: str) -> None:
+    """`vigie run` in HTTP mode has two engines on one file in one process (the web app's
+    runtime and the scheduler's): their transactions must queue on one lock too."""
+    web, scheduler = sqlite_sessions(sqlite_url), sqlite_sessions(sqlite_url)
+    first_has_read = threading.Event()
+    errors: list[BaseException] = []
+
+    def numbered_insert(sessions: sessionmaker[Session], first: bool) -> None:
+        try:
+            with transaction(sessions) as session:
+                seen = count_workspaces(session)
+                if first:
+                    first_has_read.set()
+                    time.sleep(0.3)  # the other thread starts its transaction meanwhile
+                session.add(Workspace(team_id=f"T{seen}"))
+        except BaseException as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+
+    one = threading.Thread(target=numbered_insert, args=(web, True))
+    one.start()
+    first_has_read.wait(10)
+    two = threading.Thread(target=numbered_insert, args=(scheduler, False))
+    two.start()
+    one.join(60)
+    two.join(60)
+    assert errors == []
+    with web() as session:
+        assert sorted(session.scalars(select(Workspace.team_id))) == ["T0", "T1"]
