@@ -98,6 +98,9 @@ class BufferedWSGI:
         except Exception:
             log.exception("unhandled error in the web app")
             return 500, [(b"content-type", b"text/plain")], b"internal error\n"
+        if "status" not in started:
+            log.error("the web app returned without calling start_response")
+            return 500, [(b"content-type", b"text/plain")], b"internal error\n"
         return started["status"], started["headers"], content
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
