@@ -18,7 +18,7 @@ from bot.runtime import Runtime
 
 log = logging.getLogger("vigie.guard")
 
-USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+USER_ID = re.compile(r"\A[UW][A-Z0-9]{2,}\Z")  # \Z: "$" also matches before a final "\n"
 """A Slack user id (``U…``, or ``W…`` on Enterprise Grid)."""
 
 

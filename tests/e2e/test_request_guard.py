@@ -12,7 +12,7 @@ from tests.e2e.test_workflow import seed
 from tests.harness.constants import OTHER_USER_ID
 
 
-@pytest.mark.parametrize("user_id", ["", " "])
+@pytest.mark.parametrize("user_id", ["", " ", "U07CMALICE\n"])
 def test_a_slash_command_without_user_id_is_refused(vigie_sqlite: VigieApp,
                                                      user_id: str) -> None:
     vigie = vigie_sqlite
