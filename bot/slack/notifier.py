@@ -28,6 +28,10 @@ TRANSIENT_ERRORS = {
     "internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited",
 }
 TRANSIENT_RETRY_SECONDS = 5.0
+# conversations.open answers for a user who can never be sent a DM: retrying would only
+# hold the rest of that user's DMs back for hours (conversations.open's Errors table).
+UNREACHABLE_USER_ERRORS = {"user_not_found", "user_disabled", "cannot_dm_bot",
+                           "user_not_visible"}
 RECOVERY_SCAN_LIMIT = 200
 # The bot cannot read this conversation (a public channel it posts to with chat:write.public
 # without being a member): the recovery look-up can only say "nothing found".
@@ -49,6 +53,15 @@ def _retry_after(err: SlackApiError) -> float | None:
     if response is not None and response.status_code >= 500:
         return 5.0
     return None
+
+
+def _lookup_retry_after(err: SlackApiError) -> float | None:
+    """When to retry a failed look-up (conversations.open / history): unknown is not absent,
+    so anything but a permanent refusal is retried, after 30 s by default."""
+    error = err.response.get("error") if err.response is not None else None
+    if error in PERMANENT_ERRORS or error in UNREACHABLE_USER_ERRORS:
+        return None
+    return _retry_after(err) or 30.0
 
 
 def _without_nulls(payload: dict[str, Any]) -> dict[str, Any]:
@@ -173,9 +186,10 @@ class SlackNotifier:
         try:
             response = self._client.conversations_open(users=channel, **self._token(team_id))
         except SlackApiError as err:
-            raise DeliveryError(f"Slack refused to open the DM: {err.response.get('error')}",
-                                retry_after=_retry_after(err) or 30.0,
-                                code=err.response.get("error")) from None
+            error = err.response.get("error")
+            raise DeliveryError(f"Slack refused to open the DM: {error}",
+                                retry_after=_lookup_retry_after(err),
+                                code=error) from None
         except (SlackClientError, OSError) as err:
             raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
                                 retry_after=30.0) from None
@@ -217,7 +231,7 @@ class SlackNotifier:
                             channel, error)
                 return None
             raise DeliveryError(f"Slack refused the lookup: {error}",
-                                retry_after=_retry_after(err) or 30.0,
+                                retry_after=_lookup_retry_after(err),
                                 code=error) from None
         except (SlackClientError, OSError) as err:
             raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",

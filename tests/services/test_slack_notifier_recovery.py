@@ -116,3 +116,16 @@ def test_media_only_mention_gets_its_card(
     assert statuses(sessions) == ["sent"]
     (card,) = slack_standin.messages_in(CHANNEL_ID)
     assert "no text" in json.dumps(card["blocks"])
+
+
+def test_a_dm_to_a_user_slack_cannot_reach_fails_at_once(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn
+) -> None:
+    # conversations.open refuses a deactivated user for good: retrying for hours would hold
+    # back every later DM to them, so the row fails now and says why.
+    enqueue_posts(sessions, workspace_id, USER_ID, ["SLA reminder"])
+    sender = sender_for(sessions, slack_standin, Clock())
+    slack_standin.error_next("conversations.open", "user_disabled")
+    report = sender.flush()
+    assert report.sent == 0 and statuses(sessions) == ["failed"]
+    assert not slack_standin.calls("chat.postMessage")
