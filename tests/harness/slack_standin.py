@@ -48,7 +48,7 @@ Rules of real Slack the stand-in enforces (each has a test in tests/harness_self
    slackapi/deno-slack-sdk issue 128.
 7. Scopes are enforced: a method called without its scope answers ``missing_scope`` with
    ``needed`` and ``provided`` (each method's "Required scopes"; the scopes per method come
-   from Slack's Web API spec, /work/shared/slack/slack_web_openapi_v2.json, and the
+   from Slack's Web API spec, ../shared/slack/slack_web_openapi_v2.json, and the
    conversations.* ones depend on the conversation type). The scopes granted default to the
    bot scopes declared in manifest.yml (``scopes=`` / :meth:`SlackStandIn.set_scopes`).
 8. Message metadata: ``event_type`` is a non-empty string and ``event_payload`` an object
@@ -66,9 +66,11 @@ Not modelled (documented Slack behaviour a test cannot rely on here): rate-limit
 the 1 message/second/channel burst limit (only injected 429s), the 2025 limits on
 conversations.history for non-Marketplace apps, trigger ids that Slack never issued
 (``invalid_trigger_id``), the 3-second acknowledgement deadline of the app's own endpoint,
-Socket Mode, mrkdwn rendering (broken ``<...>`` entities are stored as sent), metadata
-``event_type`` registration and the 8 KB metadata size, file sharing delays, user tokens,
-Enterprise Grid, and per-channel posting permissions (announcement-only channels).
+Socket Mode itself (``tests/harness/socket_mode.py`` serves it; this server only answers
+``apps.connections.open`` through a handler that harness adds), mrkdwn rendering (broken
+``<...>`` entities are stored as sent), metadata ``event_type`` registration and the 8 KB
+metadata size, file sharing delays, user tokens, Enterprise Grid, and per-channel posting
+permissions (announcement-only channels).
 
 Example::
 
