@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import time
 from pathlib import Path
 
 import httpx
@@ -20,6 +17,7 @@ from storage.models import Mention
 from tests.e2e.conftest import ADMIN_ID, VigieApp
 from tests.harness.blockkit_limits import validate_blocks
 from tests.harness.constants import CHANNEL_ID
+from tests.harness.webhooks import webhook_from_answer, webhook_headers
 
 
 def admin(vigie: VigieApp, text: str) -> str:
@@ -91,35 +89,26 @@ def test_source_list_test_and_remove(vigie: VigieApp, httpserver: HTTPServer,
     assert "not a source number" in admin(vigie, "source remove abc")
 
 
-def _signed(secret: str, body: bytes) -> dict[str, str]:
-    timestamp = str(int(time.time()))
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body,
-                      hashlib.sha256).hexdigest()
-    return {"X-Vigie-Signature": f"sha256={digest}", "X-Vigie-Timestamp": timestamp,
-            "Content-Type": "application/json"}
-
-
 def test_webhook_ingest(vigie: VigieApp) -> None:
     admin(vigie, "watch add acme threshold:0")
     text = admin(vigie, "source add webhook acme")
     assert "added" in text, text
-    source_id = int(text.split("#")[1].split(" ")[0])
-    secret = text.split("keep it safe): `")[1].split("`")[0]
+    source_id, secret = webhook_from_answer(text)
     body = json.dumps([{"id": "z-1", "url": "https://zapier.example/1", "text": "acme rocks",
                         "author": {"handle": "zed", "followers": 12},
                         "published_at": "2026-11-20T10:00:00Z"}]).encode()
     url = f"{vigie.url}/ingest/{source_id}"
-    assert httpx.post(url, content=body, headers={**_signed(secret, body),
+    assert httpx.post(url, content=body, headers={**webhook_headers(secret, body),
                       "X-Vigie-Signature": "sha256=00"}).status_code == 401
-    ok = httpx.post(url, content=body, headers=_signed(secret, body))
+    ok = httpx.post(url, content=body, headers=webhook_headers(secret, body))
     assert ok.status_code == 200 and ok.json()["stored"] == 1
-    again = httpx.post(url, content=body, headers=_signed(secret, body))
+    again = httpx.post(url, content=body, headers=webhook_headers(secret, body))
     assert again.json()["stored"] == 0 and again.json()["duplicates"] == 1
     bad = b'[{"id": "z-2"}]'
-    rejected = httpx.post(url, content=bad, headers=_signed(secret, bad))
+    rejected = httpx.post(url, content=bad, headers=webhook_headers(secret, bad))
     assert rejected.status_code == 400 and "item 0" in rejected.json()["error"]
     assert httpx.post(f"{vigie.url}/ingest/999", content=body,
-                      headers=_signed(secret, body)).status_code == 404
+                      headers=webhook_headers(secret, body)).status_code == 404
     with vigie.runtime.sessions() as session:
         assert session.scalars(select(Mention.external_id)).all() == ["z-1"]
 

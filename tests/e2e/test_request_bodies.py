@@ -24,6 +24,7 @@ from tests.harness.slack_requests import (
     post,
     signed_headers,
 )
+from tests.harness.webhooks import webhook_from_answer, webhook_headers
 
 
 def _raw_request(url: str, head: bytes) -> bytes:
@@ -128,8 +129,7 @@ def _webhook(vigie: VigieApp) -> tuple[str, str]:
 
     admin(vigie, "watch add acme threshold:0")
     text = admin(vigie, "source add webhook acme")
-    source_id = int(text.split("#")[1].split(" ")[0])
-    secret = text.split("keep it safe): `")[1].split("`")[0]
+    source_id, secret = webhook_from_answer(text)
     return f"{vigie.url}/ingest/{source_id}", secret
 
 
@@ -141,19 +141,12 @@ def test_a_webhook_signed_without_timestamp_cannot_be_replayed(vigie_sqlite: Vig
     unstamped = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     replay = httpx.post(url, content=body, headers={"X-Vigie-Signature": unstamped})
     assert replay.status_code == 401 and "X-Vigie-Timestamp" in replay.json()["error"]
-    old = str(int(time.time()) - 3600)
-    stale = "sha256=" + hmac.new(secret.encode(), old.encode() + b"." + body,
-                                 hashlib.sha256).hexdigest()
-    assert httpx.post(url, content=body, headers={"X-Vigie-Signature": stale,
-                                                  "X-Vigie-Timestamp": old}).status_code == 401
+    stale = webhook_headers(secret, body, timestamp=str(int(time.time()) - 3600))
+    assert httpx.post(url, content=body, headers=stale).status_code == 401
 
 
 def test_a_deeply_nested_signed_webhook_body_gets_400(vigie_sqlite: VigieApp) -> None:
     url, secret = _webhook(vigie_sqlite)
     body = b"[" * 100_000 + b"]" * 100_000
-    stamp = str(int(time.time()))
-    signature = "sha256=" + hmac.new(secret.encode(), stamp.encode() + b"." + body,
-                                     hashlib.sha256).hexdigest()
-    answer = httpx.post(url, content=body, headers={"X-Vigie-Signature": signature,
-                                                    "X-Vigie-Timestamp": stamp})
+    answer = httpx.post(url, content=body, headers=webhook_headers(secret, body))
     assert answer.status_code == 400 and "nested" in answer.json()["error"]

@@ -9,10 +9,7 @@ endpoint, on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +27,7 @@ from storage.models import Author, Mention, SourceRow
 from tests.e2e.conftest import VigieApp, start_vigie
 from tests.e2e.test_listening import admin
 from tests.harness.slack_standin import SlackStandIn
+from tests.harness.webhooks import webhook_from_answer, webhook_headers
 
 INT_MAX = 2**31 - 1
 
@@ -89,19 +87,10 @@ def vigie(db_url: str, slack_standin: SlackStandIn) -> Iterator[VigieApp]:
     yield from start_vigie(db_url, slack_standin)
 
 
-def _signed(secret: str, body: bytes) -> dict[str, str]:
-    timestamp = str(int(time.time()))
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body,
-                      hashlib.sha256).hexdigest()
-    return {"X-Vigie-Signature": f"sha256={digest}", "X-Vigie-Timestamp": timestamp,
-            "Content-Type": "application/json"}
-
-
 def test_poison_items_pushed_to_the_webhook_are_stored_clean(vigie: VigieApp) -> None:
     admin(vigie, "watch add acme threshold:0")
     text = admin(vigie, "source add webhook acme")
-    source_id = int(text.split("#")[1].split(" ")[0])
-    secret = text.split("keep it safe): `")[1].split("`")[0]
+    source_id, secret = webhook_from_answer(text)
     items = [
         {"id": "w-1", "url": "https://hooks.example/1", "text": "acme ok",
          "author": {"handle": "fine", "followers": 12}, "published_at": "2026-11-20T10:00:00Z"},
@@ -115,7 +104,7 @@ def test_poison_items_pushed_to_the_webhook_are_stored_clean(vigie: VigieApp) ->
     ]
     body = json.dumps(items).encode()
     answer = httpx.post(f"{vigie.url}/ingest/{source_id}", content=body,
-                        headers=_signed(secret, body))
+                        headers=webhook_headers(secret, body))
     assert answer.status_code == 200, answer.text
     assert answer.json()["stored"] == len(items)
     with vigie.runtime.sessions() as session:
