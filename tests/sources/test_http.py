@@ -234,6 +234,11 @@ def test_slow_server_times_out(httpserver: HTTPServer, sleeps: SleepRecorder) ->
     with client(sleeps, read_timeout=0.2) as http, pytest.raises(SourceError) as caught:
         http.get(httpserver.url_for("/slow"))
     assert str(caught.value) == "timed out after 0.2s waiting for localhost"
+    # The server logs the request when its handler returns, 0.4 s after the client gave
+    # up: wait for it, or the entry lands in a later test's log (seen in a full run).
+    deadline = time.monotonic() + 10
+    while not httpserver.log and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def test_trickling_body_hits_the_total_deadline(
