@@ -22,11 +22,13 @@ class LabelledLine:
     text: str
 
 
-def read_labelled_lines(path: str | Path) -> list[LabelledLine]:
+def read_labelled_lines(
+    path: str | Path, labels: Sequence[str] = LABELS
+) -> list[LabelledLine]:
     """Read ``LABEL<TAB>TEXT`` lines (UTF-8, BOM and CRLF tolerated); blank lines are skipped.
 
     Raises ``ValueError`` naming the file and line number for a line without a tab,
-    with an unknown label or with an empty text.
+    with a label not in ``labels`` or with an empty text.
     """
     path = Path(path)
     rows: list[LabelledLine] = []
@@ -39,10 +41,10 @@ def read_labelled_lines(path: str | Path) -> list[LabelledLine]:
             label = label.strip().lower()
             if not sep:
                 raise ValueError(f"{path.name}:{number}: expected LABEL<TAB>TEXT, found no tab")
-            if label not in LABELS:
+            if label not in labels:
                 raise ValueError(
                     f"{path.name}:{number}: unknown label {label!r} "
-                    f"(expected one of {', '.join(LABELS)})"
+                    f"(expected one of {', '.join(labels)})"
                 )
             if not text.strip():
                 raise ValueError(f"{path.name}:{number}: empty text")

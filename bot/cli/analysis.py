@@ -1,4 +1,4 @@
-"""`vigie eval sentiment FILE.tsv [--lang xx] [--json] [--out PRED.tsv]`."""
+"""`vigie eval sentiment|attention FILE.tsv [--json] [--out PRED.tsv]`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,11 @@ from pathlib import Path
 import click
 
 from bot.analysis.evaluate import evaluate_file, format_predictions, format_report
+from bot.analysis.evaluate_attention import (
+    evaluate_attention_file,
+    format_attention_predictions,
+    format_attention_report,
+)
 from bot.cli.root import main
 
 
@@ -32,3 +37,26 @@ def eval_sentiment(file: Path, lang: str | None, as_json: bool, out: Path | None
     click.echo(json.dumps(report.to_json(), indent=2) if as_json else format_report(report))
     if out is not None:
         out.write_text(format_predictions(report), encoding="utf-8")
+
+
+@eval_group.command("attention")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write one 'PRIORITY<TAB>PREDICTED<TAB>REASON' line per input line.")
+def eval_attention(file: Path, as_json: bool, out: Path | None) -> None:
+    """Score FILE's alert|digest<TAB>TEXT lines: precision, recall and F1 of the alert
+    class at the default threshold, and the threshold that maximises F1 on FILE.
+
+    Each line is analysed as an X mention addressed to the brand, posted five minutes
+    ago, author reach unknown, under a watch with default settings.
+    """
+    try:
+        report = evaluate_attention_file(file)
+    except (OSError, ValueError) as err:
+        click.echo(f"Error: {err}", err=True)
+        raise SystemExit(2) from None
+    text = json.dumps(report.to_json(), indent=2) if as_json else format_attention_report(report)
+    click.echo(text)
+    if out is not None:
+        out.write_text(format_attention_predictions(report), encoding="utf-8")

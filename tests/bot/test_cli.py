@@ -163,6 +163,25 @@ def test_eval_sentiment(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "set.tsv:1" in bad.stderr
 
 
+def test_eval_attention(tmp_path: Path) -> None:
+    data = tmp_path / "set.tsv"
+    data.write_text("alert\t@acme I was charged twice, I want a refund\n"
+                    "digest\t@acme thank you, great job!\n", encoding="utf-8")
+    result = vigie(tmp_path, "eval", "attention", str(data), "--json", "--out", "pred.tsv")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert {"precision", "recall", "f1", "best_threshold"} <= set(report) and report["n"] == 2
+    assert report["recall"] == 1.0 and report["precision"] == 1.0
+    priority, label, reason = (tmp_path / "pred.tsv").read_text().splitlines()[0].split("\t")
+    assert int(priority) >= report["threshold"] and label == "alert" and "complaint" in reason
+    assert "best threshold" in vigie(tmp_path, "eval", "attention", str(data)).stdout
+    data.write_text("alert\tfine\nnegative\toops\n", encoding="utf-8")
+    bad = vigie(tmp_path, "eval", "attention", str(data))
+    assert bad.returncode == 2 and "set.tsv:2: unknown label 'negative'" in bad.stderr
+    missing = vigie(tmp_path, "eval", "attention", "nope.tsv")
+    assert missing.returncode == 2 and "nope.tsv" in missing.stderr
+
+
 def test_secrets_new_key_and_rotate(tmp_path: Path) -> None:
     assert vigie(tmp_path, "db", "upgrade").returncode == 0
     refused = vigie(tmp_path, "secrets", "rotate")
