@@ -36,6 +36,12 @@ RULES: dict[str, str] = {
         | comment faire/on/je/puis/peut/ca/est/se | pourquoi | quand est/va/allez/pourrai*
         | ou est/sont/trouver/puis | quel/quels/quelle/quelles est/sont | pouvez/pourriez vous
         | peux/pourrais tu | quelqu'un sait/peut/a | une idee | vous savez/pouvez | savez vous
+        | is/are there | do/did you have | do/did/can/should/will i | will/can/could/would you
+        | please/pls/plz/plse/kindly | please/pls/plz/plse help/advise | help me/us
+        | need/needs/get/some/any help | help asap
+        | thanks/thank/thx/ty in advance | let me know | advise | i have a question
+        | quick question | any way/chance | anyway i/to | wondering | who do/can/should i
+        | il vous plait | svp | aidez moi | besoin aide | merci avance
     """,
     "complaint": f"""
         {_NEGATORS}/stopped/won't/wont work*/load*/arriv*/respond*
@@ -59,6 +65,34 @@ RULES: dict[str, str] = {
         | personne ne repond | injoignable | escroc* | bloque | bloquee | bloques
         | facture/factures/facturee deux fois | resili* | ras le bol | marre | inutilisable
         | lamentable | a chier | foutage de gueule | galere*
+        | charged/charging/billed/billing me/my/twice/again/for | been/being/was/were/still charged
+        | double charged/billed | overbill* | money back | reverse the? charges | collections
+        | no luck | to no avail | didn't/didnt/doesn't/doesnt work* | did/does not work*
+        | not working/loading/responding/connecting/showing/allowing | won't/wont/doesn't let me
+        | not allowing | still broken/down/waiting/not/no/nothing/can't/cant/unable/having/getting
+        | still being/haven't/havent/hasn't/hasnt/won't/wont/doesn't/doesnt/isn't/isnt/didn't
+        | account locked/suspended/disabled/blocked/restricted | locked out | unable to
+        | lost in transit | lost my/our/the/it | got/been lost | where is my | where's/wheres my
+        | missing | wrong address/item/order/size/information/info/charge | incorrect
+        | error* | issue* | problem* | trouble* | glitch* | faulty | defect* | freez* | stuck
+        | stranded | delay* | cancel* | no service/signal/internet/wifi/connection/power
+        | zero service | without internet/service/power/phone/explanation | is down | internet down
+        | keeps crashing/freezing/dropping/failing/disconnecting/restarting | disconnect*
+        | throttl* | slow | dies | drain* | killing my | fix it | fix this/that/the/my
+        | needs/need to be fixed | get/need this/it fixed | needs fixing | sort it/this out
+        | unhelpful | rude | lie/lied/lies/lying/liar/liars | fraud* | worst | horrible
+        | terrible | awful | pissed | angry | furious | upset | sad | smh | wtf | ridiculous
+        | lame | a joke | sick of | tired of | done with you | i'm/im done | i am done | never again
+        | will never | switching to | switch to | other companies/carriers/providers
+        | getting rid | waste | been waiting | waiting for/on | waited | for hours | days without
+        | another day without | haven't/havent/hasn't/hasnt received/got/gotten/heard
+        | never received/got/came/showed | not received | nobody knows/answers/helps/reads
+        | no one knows/answers/helps/reads
+        | no explanation/notification/answer/update | refus* | hold for | hold times
+        | can't/cant/cannot even | didn't/didnt even | not even | still no answer
+        | 1st/2nd/3rd/4th/5th/third/fourth/fifth/second call/time/attempt/email/message
+        | unjustifiabl* | inconvenien* | unprofessional | nothing has been | no one has
+        | expired | declined | denied | worse | evil | timed out | nothing works
     """,
     "praise": """
         love* | thank* | thx | great | great job/service/product/experience/support/app/work
@@ -88,6 +122,8 @@ RULES: dict[str, str] = {
         | avocat* | proces | poursuite/poursuites judiciaire* | porter plainte | plainte contre
         | tribunal* | mise en demeure | diffamation | rgpd | cnil | dgccrf | action en justice
         | huissier* | action de groupe
+        | bbb | better business bureau | attorney general | fcc | consumer protection
+        | ombudsman | reporting you/this | report this to | file a complaint with
     """,
     "risk:safety": """
         caught fire | on fire | explod* | explosion* | burn* | injur* | hospital* | poison*
@@ -96,6 +132,9 @@ RULES: dict[str, str] = {
         | incendie | pris feu | explose* | brule* | brulure* | blesse* | blessure* | hopital
         | urgences | intoxication | empoisonn* | allergi* | etouff* | rappel de? produit
         | dangereu* | toxique | decharge electrique | surchauff* | deces
+        | accident* | assault* | attacked | grabbed | reckless* | drunk driver | hurt
+        | allerg* | anaphyla* | epipen | our/my/your/passenger/passengers safety
+        | safety concern*/issue*/hazard*/risk | police
     """,
     "risk:data_breach": """
         data breach | breach* | leaked | data leak* | hacked | hacker*
@@ -105,6 +144,12 @@ RULES: dict[str, str] = {
         | fuite/fuites de/des donnees | pirat* | hacke* | donnees volees/personnelles/exposees
         | hameconnage | usurpation identite | compte compromis | connexion suspecte
         | prelevement/prelevements non autorise*
+        | stole/stolen my? account/phone/number/card/identity | account was/got/been? stolen
+        | someone accessed/used/logged into? my | took over my | account takeover
+        | gave/given my number/account away | gave away my number/account | sim swap*
+        | ported my number | scam call*/caller*/text*/email* | scammer* | posing as
+        | pretending to be | impersonat* | fake account/page/website/site
+        | security flaw/hole/issue/bug/breach | vulnerabilit* | not case sensitive
     """,
     "risk:crisis": """
         boycott* | scandal* | racis* | sexis* | harass* | discriminat* | abus* | shame on you
@@ -121,6 +166,25 @@ RULES: dict[str, str] = {
         | airdrop* | porn* | xxx | viagra | loan/loans
         | gagnez | cliquez ici | lien en bio | abonnez vous | gagner de argent | code promo
         | suivez moi | argent facile | travail a domicile | paris sportifs
+    """,
+    # The brand is now waiting on itself: the customer sent what was asked, or says so.
+    "waiting": """
+        sent you/u a? dm/dms/message/details/email/pm | dm/dms/message/details sent
+        | dm'd/dmed/messaged/emailed you/u | i've/i/just sent | i have sent | sent a dm/message/pm
+        | check your/ur dm/dms/inbox/messages | in the? dm/dms | via dm | replied to your
+        | still waiting for/on your? reply/response/answer | waiting for/on your reply/response
+        | vous ai envoye | envoye en mp/dm | en mp | en message prive
+    """,
+    # The customer closes the case or acknowledges: the next step is theirs, or none.
+    "closing": """
+        solved | resolved | sorted now | all sorted | works now | working now | it works
+        | works fine/again/great | came back | back on/up now | fixed now | it's fixed
+        | its fixed | is fixed | all good | never mind | nevermind | no worries | got it
+        | will do | ok | okay | kk | my pleasure | you too | have a good/great/nice
+        | no problem | i'll try | will try | i'll do that | go ahead and do that | works
+        | let me think | i'll install/update/check | i will install/update/check
+        | that did it | that worked | it worked | problem solved | est regle | ca marche
+        | ca fonctionne | est bon | pas de souci
     """,
 }
 
@@ -140,8 +204,13 @@ _STEM_KEY = 3
 _HASHTAG_STEM_SLACK = 3
 FLAG_ORDER = (
     "risk:legal", "risk:safety", "risk:data_breach", "risk:crisis",
-    "spam", "complaint", "purchase_intent", "question", "praise",
+    "spam", "complaint", "purchase_intent", "question", "waiting", "praise", "courtesy",
+    "closing",
 )  # fmt: skip
+# A thank-you inside a message with more to say is a courtesy, not praise:
+# "Thanks for your reply but the box still reboots" asks for more help.
+_THANKS = ("thank", "thx", "ty", "merci", "cheers")
+_COURTESY_MIN_WORDS = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,7 +334,10 @@ def detect_intent(text: str) -> IntentResult:
     """Flags raised by ``text`` and its main intent.
 
     The main intent is, in order: risk; spam when strong (two spam terms, or many links
-    or hashtags); complaint; purchase intent; question; praise; weak spam; else "other".
+    and hashtags on a mention that neither complains nor asks); complaint; purchase
+    intent; question; "other" when the customer says they sent what was asked
+    ("waiting" flag); praise; weak spam; else "other" (a "closing" flag marks a
+    customer closing the case or acknowledging).
     """
     has_url = "http" in text or "www." in text
     without_urls = URL_RE.sub(" ", text) if has_url else text
@@ -310,10 +382,19 @@ def detect_intent(text: str) -> IntentResult:
         hashtags = len(_HASHTAG_RE.findall(text))
         if hashtags >= _MANY_HASHTAGS:
             found.setdefault("spam", []).append(f"{hashtags} hashtags")
+    praise = found.get("praise")
+    if praise and all(t.startswith(_THANKS) for t in praise) and _rest(words, praise):
+        found["courtesy"] = found.pop("praise")
     flags = tuple(
         IntentFlag(name, tuple(dict.fromkeys(found[name]))) for name in FLAG_ORDER if name in found
     )
     return IntentResult(intent=_main_intent(flags), flags=flags)
+
+
+def _rest(words: list[str], terms: list[str]) -> bool:
+    """Whether ``words`` say more than the ``terms`` (and handles) do."""
+    said = sum(len(t.split()) for t in terms)
+    return len(words) - said >= _COURTESY_MIN_WORDS
 
 
 def _main_intent(flags: tuple[IntentFlag, ...]) -> Intent:
@@ -321,9 +402,22 @@ def _main_intent(flags: tuple[IntentFlag, ...]) -> Intent:
     if any(n.startswith("risk:") for n in names):
         return "risk"
     spam = next((f for f in flags if f.name == "spam"), None)
-    if spam is not None and len(spam.terms) >= 2:
+    if spam is not None and _strong_spam(spam.terms, names):
         return "spam"
-    for name in ("complaint", "purchase_intent", "question", "praise"):
+    for name in ("complaint", "purchase_intent", "question"):
         if name in names:
             return name
+    if "waiting" in names:  # "sent you a DM, thanks": the thanks is a courtesy
+        return "other"
+    if "praise" in names:
+        return "praise"
     return "spam" if spam is not None else "other"
+
+
+def _strong_spam(terms: tuple[str, ...], names: set[str]) -> bool:
+    """Two spam terms, unless they are only link and hashtag counts on a mention that
+    also complains or asks: an angry customer tags a lot, and that is not spam."""
+    if len(terms) < 2:
+        return False
+    structural = all(t.endswith((" links", " hashtags")) for t in terms)
+    return not (structural and names & {"complaint", "question", "purchase_intent"})

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.analysis.attention import read_signals, waiting_for_answer
 from bot.analysis.intent import Intent, IntentFlag, detect_intent
 from bot.analysis.language import detect_language, load_language_model
 from bot.analysis.priority import score_priority
@@ -37,6 +38,8 @@ class Analysis:
     flags: tuple[IntentFlag, ...]
     priority: int
     reason: str
+    waiting: bool = False
+    language_analysed: bool = True
 
     @property
     def flag_names(self) -> tuple[str, ...]:
@@ -72,7 +75,11 @@ def analyze(
 
 @dataclass(frozen=True, slots=True)
 class AnalysisInput:
-    """One mention to analyse with ``analyze_many`` (fields as in ``analyze``)."""
+    """One mention to analyse with ``analyze_many`` (fields as in ``analyze``).
+
+    ``addressed``: written to the brand (``None``: unknown, then naming an @handle
+    counts); ``repeat_contact``: the author writes again in an open case.
+    """
 
     text: str
     lang_hint: str | None = None
@@ -80,6 +87,8 @@ class AnalysisInput:
     verified: bool = False
     engagement: int = 0
     published_at: datetime | None = None
+    addressed: bool | None = None
+    repeat_contact: bool = False
 
 
 def analyze_many(
@@ -105,6 +114,8 @@ def analyze_many(
     intents = [detect_intent(item.text) for item in items]
     out: list[Analysis] = []
     for (item, language), sentiment, intent in zip(pairs, sentiments, intents, strict=True):
+        signals = read_signals(item.text, language, item.addressed)
+        waiting = waiting_for_answer(intent, signals, sentiment.label)
         priority, reason = score_priority(
             intent=intent.intent,
             sentiment_score=sentiment.score,
@@ -116,6 +127,11 @@ def analyze_many(
             now=now,
             watch_weight=watch_weight,
             risk_kinds=intent.risk_kinds,
+            waiting=waiting,
+            repeat_contact=item.repeat_contact,
+            language_analysed=signals.language_analysed,
+            negative_emoji=signals.negative_emoji,
+            order_number=signals.order_number,
         )
         out.append(Analysis(
             language=language,
@@ -125,5 +141,7 @@ def analyze_many(
             flags=intent.flags,
             priority=priority,
             reason=reason,
+            waiting=waiting,
+            language_analysed=signals.language_analysed,
         ))
     return out

@@ -1,9 +1,17 @@
 """How urgently a mention needs a human: a 0-100 score with a one-line reason.
 
-Points add up from what the mention is (risk first), how negative it is, who wrote
-it, how far it travelled and how fresh it is; the watch's weight scales the sum.
-The reason lists the factors that carried weight, e.g. "complaint · negative · 48k
-followers". A pure function of its inputs: pass ``now``.
+A community manager's rule: what asks the brand something, complains or threatens to
+leave must reach the channel now, whoever wrote it; praise, thanks, chit-chat and noise
+wait for the digest. So the points start from what the mention is (risk first, then a
+complaint, which alone reaches ``DEFAULT_ALERT_THRESHOLD``), add what the customer is
+owed ("waiting for an answer": written to the brand, with something to answer), then
+how negative it is, who wrote it and how far it travelled; age takes points away and
+the watch's weight scales the sum. Reach and engagement raise a mention but no mention
+needs them to alert. The reason lists what carried weight, e.g. "complaint · waiting
+for an answer · 48k followers". A pure function of its inputs: pass ``now``.
+
+The points were set, and the default threshold checked, on the tuning part of
+``intent/twcs_attention_dev.tsv`` (see the README, "How priority is decided").
 """
 
 from __future__ import annotations
@@ -14,20 +22,25 @@ from datetime import UTC, datetime
 
 from bot.analysis.reach import format_reach, reach_points
 
+DEFAULT_ALERT_THRESHOLD = 50
 INTENT_POINTS = {
-    "risk": 40.0,
-    "complaint": 30.0,
-    "purchase_intent": 28.0,
-    "question": 22.0,
+    "risk": 65.0,
+    "complaint": 50.0,
+    "purchase_intent": 35.0,
+    "question": 35.0,
     "praise": 10.0,
-    "other": 6.0,
+    "other": 15.0,
     "spam": 0.0,
 }
 EXTRA_RISK_POINTS = 5.0
+WAITING_POINTS = 35.0
+REPEAT_CONTACT_POINTS = 10.0
 NEGATIVE_POINTS = 15.0
+NEGATIVE_EMOJI_POINTS = 10.0
+ORDER_NUMBER_POINTS = 5.0
 REACH_POINTS = 20.0
 ENGAGEMENT_POINTS = 10.0
-RECENCY_POINTS = 10.0
+STALE_POINTS = 10.0
 RECENCY_HOURS = 24.0
 SPAM_CAP = 10
 REACH_SHOWN_FROM = 1_000
@@ -65,11 +78,19 @@ def score_priority(
     now: datetime,
     watch_weight: float = 1.0,
     risk_kinds: Sequence[str] = (),
+    waiting: bool = False,
+    repeat_contact: bool = False,
+    language_analysed: bool = True,
+    negative_emoji: int = 0,
+    order_number: bool = False,
 ) -> tuple[int, str]:
-    """``(score, reason)``: score in 0..100, reason like "complaint · negative · 48k followers".
+    """``(score, reason)``: score in 0..100, reason like "complaint · waiting for an answer".
 
     ``sentiment_score`` is in [-1, 1]; ``engagement`` counts likes, replies and reposts;
-    naive datetimes are taken as UTC. Spam never scores above ``SPAM_CAP``.
+    naive datetimes are taken as UTC. ``waiting``: the author wrote to the brand and
+    waits for its answer; ``repeat_contact``: they write again in an open case. When
+    ``language_analysed`` is false no model read the words, so the sentiment is ignored
+    and negative emoji stand for it. Spam never scores above ``SPAM_CAP``.
     """
     if intent not in INTENT_POINTS:
         raise ValueError(f"unknown intent {intent!r}")
@@ -83,13 +104,29 @@ def score_priority(
         word = _INTENT_WORDS.get(intent, intent)
         if word:
             reasons.append(word)
+    if not language_analysed:
+        reasons.append("language not analysed")
 
-    negativity = max(0.0, -sentiment_score)
-    if sentiment_label == "negative":
-        points += NEGATIVE_POINTS * max(negativity, 1 / 3)
-        reasons.append("negative")
-    elif sentiment_label == "positive":
+    if not language_analysed:
+        if negative_emoji:
+            points += NEGATIVE_EMOJI_POINTS
+            reasons.append("negative emoji")
+    elif sentiment_label == "negative":
+        points += NEGATIVE_POINTS * max(max(0.0, -sentiment_score), 1 / 3)
+        if intent not in ("complaint", "risk"):  # a complaint is negative: say it once
+            reasons.append("negative")
+    elif sentiment_label == "positive" and intent in ("praise", "other"):
         reasons.append("positive")
+    if order_number:
+        points += ORDER_NUMBER_POINTS
+        reasons.append("order number")
+
+    if repeat_contact:
+        points += WAITING_POINTS + REPEAT_CONTACT_POINTS
+        reasons.append("writes again")
+    elif waiting:
+        points += WAITING_POINTS
+        reasons.append("waiting for an answer")
 
     points += REACH_POINTS * reach_points(followers, verified)
     if followers is not None and followers >= REACH_SHOWN_FROM:
@@ -104,7 +141,7 @@ def score_priority(
 
     age = _age_hours(published_at, now)
     if age is not None:
-        points += RECENCY_POINTS * max(0.0, 1.0 - age / RECENCY_HOURS)
+        points -= STALE_POINTS * min(1.0, age / RECENCY_HOURS)
         if age >= RECENCY_HOURS:
             reasons.append(_age_text(age))
 

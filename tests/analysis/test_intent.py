@@ -49,7 +49,7 @@ def test_all_flags_and_terms_are_kept_for_explanation() -> None:
     assert result.intent == "risk"
     assert result.flag_names == ("risk:legal", "complaint", "question")
     assert result.risk_kinds == ("legal",)
-    assert result.terms("complaint") == ("scam", "refund")
+    assert result.terms("complaint") == ("scam", "refund", "cancel")
     assert result.terms("praise") == ()
 
 
@@ -75,7 +75,7 @@ def test_urls_do_not_raise_flags() -> None:
 
 
 def test_every_rule_flag_has_a_rank() -> None:
-    assert set(RULES) == set(FLAG_ORDER)
+    assert set(RULES) <= set(FLAG_ORDER)
 
 
 def test_quotes_that_strip_to_nothing_next_to_a_hashtag() -> None:

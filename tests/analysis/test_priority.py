@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.analysis.priority import SPAM_CAP, score_priority
+from bot.analysis.priority import DEFAULT_ALERT_THRESHOLD, SPAM_CAP, score_priority
 
 NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
 
@@ -22,7 +22,7 @@ def test_reason_reads_like_the_card() -> None:
     value, reason = score(
         intent="complaint", sentiment_score=-0.7, sentiment_label="negative", followers=48_213
     )
-    assert reason == "complaint · negative · 48k followers"
+    assert reason == "complaint · 48k followers"  # a complaint is negative: said once
     assert 0 <= value <= 100
 
 
@@ -95,3 +95,49 @@ def test_pure_function_of_its_inputs() -> None:
 def test_unknown_intent_is_refused() -> None:
     with pytest.raises(ValueError, match="intent"):
         score(intent="rant")
+
+
+ALERT = DEFAULT_ALERT_THRESHOLD
+
+
+def test_what_needs_an_answer_alerts_whoever_wrote_it() -> None:
+    assert score(intent="complaint")[0] >= ALERT
+    assert score(intent="risk", risk_kinds=("safety",))[0] >= ALERT
+    assert score(intent="question", waiting=True)[0] >= ALERT
+    assert score(intent="purchase_intent", waiting=True)[0] >= ALERT
+    value, reason = score(intent="other", waiting=True, published_at=NOW)
+    assert value >= ALERT and reason == "waiting for an answer"
+    assert score(intent="complaint", waiting=True)[1] == "complaint · waiting for an answer"
+
+
+def test_praise_chitchat_and_noise_never_alert_on_their_own() -> None:
+    loud = {"followers": 10**7, "verified": True, "engagement": 10**6}
+    for intent in ("praise", "other", "spam"):
+        assert score(intent=intent, sentiment_score=0.9, sentiment_label="positive",
+                     **loud)[0] < ALERT
+    assert score(intent="question")[0] < ALERT  # asked of nobody in particular
+    assert score(intent="question", followers=100_000)[0] > score(intent="question")[0]
+
+
+def test_writing_again_counts_more_than_a_first_message() -> None:
+    again, reason = score(intent="question", repeat_contact=True)
+    assert again > score(intent="question", waiting=True)[0]
+    assert reason == "question · writes again"
+
+
+def test_a_language_no_model_reads_is_scored_from_its_signs() -> None:
+    plain, reason = score(sentiment_score=-0.9, sentiment_label="negative",
+                          language_analysed=False)
+    assert reason == "language not analysed"
+    assert plain == score()[0]  # the English model's guess on Spanish text is ignored
+    upset, reason = score(language_analysed=False, negative_emoji=2, order_number=True,
+                          waiting=True)
+    assert upset > plain and upset >= ALERT
+    assert reason == ("language not analysed · negative emoji · order number · "
+                      "waiting for an answer")
+
+
+def test_age_takes_points_away() -> None:
+    fresh = score(intent="complaint", published_at=NOW)[0]
+    assert fresh == score(intent="complaint")[0]
+    assert score(intent="complaint", published_at=NOW - timedelta(days=2))[0] < fresh

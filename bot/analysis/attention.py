@@ -1,0 +1,95 @@
+"""Signals that do not depend on the language, and whether the brand owes an answer.
+
+A customer who writes to the brand with something to say is waiting for the brand,
+whatever the words: a reply that gives the order number the agent asked for needs an
+answer as much as a question does. These signals are read from characters, not words,
+so they hold for a mention in a language no model knows: question and exclamation
+marks, negative emoji and emoticons, an @handle (addressed to someone), numbers shaped
+like an order or case id. ``waiting_for_answer`` turns them, with the intent, into the
+"waiting for an answer" part of the priority.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.analysis.intent import IntentResult
+from bot.analysis.sentiment import SUPPORTED_LANGUAGES
+from bot.analysis.text import URL_RE
+
+NEGATIVE_EMOJI = frozenset("😡😠🤬😤😞😢😭😩😫😒🙄👎💔😣😖😔😕☹🙁😑🤦😰😱")
+_NEGATIVE_EMOTICON_RE = re.compile(r"(?:^|\s)(?:>?:-?\(+|:'\(|D:)(?=\s|$)")
+_HANDLE_RE = re.compile(r"(?<![\w@])@\w{1,30}")
+# 6 to 20 letters, digits or dashes with at least 5 digits in a row, not part of a
+# handle, a link or a decimal ("iOS 11.0.3", "@115714" and "2017" are not order ids).
+_ORDER_ID_RE = re.compile(r"(?<![\w@/.#-])#?(?=[A-Za-z0-9-]*\d{5})[A-Za-z0-9-]{6,20}(?![\w/.@])")
+_WORD_RE = re.compile(r"[^\W\d_]{2,}")
+CROWD_HANDLES = 5
+"""A mention tagging this many accounts talks to a crowd, not to the brand alone."""
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """What the characters of a mention say, whatever its language."""
+
+    addressed: bool
+    handles: int
+    substance: bool
+    question_marks: int
+    exclamations: int
+    negative_emoji: int
+    order_number: bool
+    language_analysed: bool
+
+
+def language_analysed(language: str | None) -> bool:
+    """Whether a shipped model reads ``language``. Unknown (``None``: too little text to
+    tell) counts as analysed: there is nothing a model could have read."""
+    return language is None or language in SUPPORTED_LANGUAGES
+
+
+def read_signals(text: str, language: str | None, addressed: bool | None = None) -> Signals:
+    """Signals of ``text``. ``addressed`` says whether it was written to the brand; when
+    unknown (``None``) a mention naming an @handle counts as addressed."""
+    has_url = "http" in text or "www." in text
+    bare = URL_RE.sub(" ", text) if has_url else text
+    handles = len(_HANDLE_RE.findall(bare)) if "@" in bare else 0
+    words = _HANDLE_RE.sub(" ", bare) if handles else bare
+    negative = sum(1 for ch in bare if ch in NEGATIVE_EMOJI)
+    if "(" in bare:
+        negative += len(_NEGATIVE_EMOTICON_RE.findall(bare))
+    return Signals(
+        addressed=handles > 0 if addressed is None else addressed,
+        handles=handles,
+        substance=_WORD_RE.search(words) is not None,
+        question_marks=bare.count("?") + bare.count("？"),
+        exclamations=bare.count("!") + bare.count("！"),
+        negative_emoji=negative,
+        order_number=_ORDER_ID_RE.search(words) is not None,
+        language_analysed=language_analysed(language),
+    )
+
+
+def waiting_for_answer(intent: IntentResult, signals: Signals, sentiment_label: str) -> bool:
+    """Whether the author, having written to the brand, now waits for its answer.
+
+    Not for praise, spam, a lone handle, link or emoji, a customer closing the case or
+    acknowledging ("solved", "will do"), friendly banter (positive, asking nothing), or
+    a question or remark among a crowd of tagged accounts; always for a complaint.
+    """
+    if not signals.addressed or intent.intent in ("spam", "praise"):
+        return False
+    if intent.intent in ("complaint", "risk"):
+        return True
+    names = intent.flag_names
+    if "waiting" in names:
+        return True
+    if signals.handles >= CROWD_HANDLES:
+        return False
+    if intent.intent != "other":
+        return True
+    if not signals.substance or "closing" in names:
+        return False
+    friendly = sentiment_label == "positive" and "courtesy" not in names
+    return not (signals.language_analysed and friendly)

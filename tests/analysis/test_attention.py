@@ -1,0 +1,120 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.analysis.attention import language_analysed, read_signals, waiting_for_answer
+from bot.analysis.intent import detect_intent
+from bot.analysis.pipeline import AnalysisInput, analyze_many
+from bot.analysis.priority import DEFAULT_ALERT_THRESHOLD
+
+NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
+
+
+def priorities(*texts: str) -> list[tuple[int, str]]:
+    items = [AnalysisInput(t, published_at=NOW - timedelta(minutes=5)) for t in texts]
+    return [(a.priority, a.reason) for a in analyze_many(items, now=NOW)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@acme you charged my account 8 times this month",
+        "@acme been on hold 20 min, no luck",
+        "@acme my account locked again",
+        "@acme parcel lost in transit",
+        "@acme pls help",
+        "@acme The app logs me out every hour. It needs to be fixed. Now.",
+        "@acme Thanks in advance",
+        "@acme Thx for the support… frustrating",
+        "@acme I've sent you a DM with my details. Thanks for your help",
+        "@acme order 4417829930 shows delivered, I have nothing",
+        "@acme why is my bill higher",
+        "@acme I will cancel and switch to another provider",
+        "@acme Your app is a joke #fail #fix #now #angry #customer #service",
+        "@acme someone hacked my account and changed the email",
+        "@acme my driver got into an accident during my ride",
+    ],
+)
+def test_a_customer_waiting_for_the_brand_reaches_the_alert_threshold(text: str) -> None:
+    [(priority, reason)] = priorities(text)
+    assert priority >= DEFAULT_ALERT_THRESHOLD, reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@acme Thanks!!",
+        "@acme Love the new app, you guys are great!",
+        "@acme Solved this via phone support",
+        "@acme ok will do",
+        "@acme 🎃🎃 https://t.co/abc",
+        "@acme",
+        "Free followers! click here, crypto giveaway @acme",
+        "@a @b @c @d @acme ours are better, see you at the judging! 😀",
+    ],
+)
+def test_praise_thanks_chitchat_and_noise_wait_for_the_digest(text: str) -> None:
+    [(priority, reason)] = priorities(text)
+    assert priority < DEFAULT_ALERT_THRESHOLD, reason
+
+
+def test_the_reason_is_short_and_true() -> None:
+    [(_, complaint), (_, risk)] = priorities("@acme I was charged twice, no luck on the phone",
+                                             "@acme someone hacked my account")
+    assert complaint == "complaint · waiting for an answer"
+    assert risk == "risk: data breach · waiting for an answer"
+
+
+def test_another_language_is_scored_from_signs_and_says_so() -> None:
+    items = [AnalysisInput("@acme me pueden ayudar? mi pedido 88412093 no llega 😡",
+                           lang_hint="es", published_at=NOW),
+             AnalysisInput("hoy hace mucho sol en la playa con mis amigos", lang_hint="es")]
+    asked, chatter = analyze_many(items, now=NOW)
+    assert asked.language == "es" and not asked.language_analysed
+    assert asked.priority >= DEFAULT_ALERT_THRESHOLD
+    assert asked.reason == ("question · language not analysed · negative emoji · "
+                            "order number · waiting for an answer")
+    assert chatter.priority < DEFAULT_ALERT_THRESHOLD
+    assert chatter.reason == "language not analysed"
+
+
+def test_addressed_is_given_or_read_from_handles() -> None:
+    text = "my order never came, what now"
+    [inferred, told] = analyze_many([AnalysisInput(text), AnalysisInput(text, addressed=True)],
+                                    now=NOW)
+    assert not inferred.waiting and told.waiting
+    again = analyze_many([AnalysisInput(text, repeat_contact=True)], now=NOW)[0]
+    assert again.priority > told.priority and "writes again" in again.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "order"),
+    [
+        ("order 4417829930 is late", True),
+        ("booking ref AB-123456 please", True),
+        ("@115714 iOS 11.0.3 on 2017 model", False),
+        ("see https://t.co/1234567890 now", False),
+        ("paid 300000 yen?", True),
+    ],
+)
+def test_order_numbers(text: str, order: bool) -> None:
+    assert read_signals(text, "en").order_number is order
+
+
+def test_signals_read_characters_not_words() -> None:
+    s = read_signals("@a @b ¿dónde está? ¡¡ya!! :( 😡 https://x.io/?q=1", "es")
+    assert (s.addressed, s.handles, s.substance) == (True, 2, True)
+    assert (s.question_marks, s.exclamations, s.negative_emoji) == (1, 2, 2)
+    assert not s.language_analysed
+    assert not read_signals("@acme 🎃 https://t.co/x", "en").substance
+    assert not read_signals("no handle here", "en").addressed
+    assert read_signals("no handle here", "en", addressed=True).addressed
+    assert language_analysed("fr") and language_analysed(None) and not language_analysed("de")
+
+
+def test_waiting_needs_the_brand_to_be_addressed_and_something_to_answer() -> None:
+    signals = read_signals("@acme Works now, thanks", "en")
+    assert not waiting_for_answer(detect_intent("@acme Works now, thanks"), signals, "positive")
+    text = "@acme iPhone 7, iOS 11.1"
+    assert waiting_for_answer(detect_intent(text), read_signals(text, "en"), "neutral")
+    assert not waiting_for_answer(detect_intent(text), read_signals(text, "en", False), "neutral")
