@@ -8,7 +8,8 @@ Prints:
   (ru_maxrss) before and after loading;
 - per-mention time of ``analyze`` on one core: the first pass (cold per-token caches,
   as for a new process) and the best of --repeat later passes (steady state);
-- the same split by step: detect_language, score_sentiment, detect_intent, score_priority;
+- the same split by step: detect_language, score_sentiment, detect_intent, read_signals
+  (language-independent signals), score_priority;
 - language-detection accuracy per file (every line of an en_* file is English, of fr_* French).
 Budget (issue 4): under 0.3 ms per tweet-length mention.
 """
@@ -76,6 +77,7 @@ def main() -> None:
     rss_start = rss_mb()
     started = time.perf_counter()
     from bot.analysis import language, sentiment
+    from bot.analysis.attention import read_signals
     from bot.analysis.intent import detect_intent
     from bot.analysis.pipeline import analyze
     from bot.analysis.priority import score_priority
@@ -123,6 +125,7 @@ def main() -> None:
         "detect_language": best(language.detect_language, texts),
         "score_sentiment": min(sentiment_ms() for _ in range(args.repeat)),
         "detect_intent": best(detect_intent, texts),
+        "read_signals": best(lambda t: read_signals(t, "en"), texts),
         "score_priority": best(
             lambda _t: score_priority(
                 intent="complaint",

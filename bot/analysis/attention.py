@@ -24,6 +24,7 @@ _HANDLE_RE = re.compile(r"(?<![\w@])@\w{1,30}")
 # 6 to 20 letters, digits or dashes with at least 5 digits in a row, not part of a
 # handle, a link or a decimal ("iOS 11.0.3", "@115714" and "2017" are not order ids).
 _ORDER_ID_RE = re.compile(r"(?<![\w@/.#-])#?(?=[A-Za-z0-9-]*\d{5})[A-Za-z0-9-]{6,20}(?![\w/.@])")
+_FIVE_DIGITS_RE = re.compile(r"\d{5}")
 _WORD_RE = re.compile(r"[^\W\d_]{2,}")
 CROWD_HANDLES = 5
 """A mention tagging this many accounts talks to a crowd, not to the brand alone."""
@@ -56,17 +57,20 @@ def read_signals(text: str, language: str | None, addressed: bool | None = None)
     bare = URL_RE.sub(" ", text) if has_url else text
     handles = len(_HANDLE_RE.findall(bare)) if "@" in bare else 0
     words = _HANDLE_RE.sub(" ", bare) if handles else bare
-    negative = sum(1 for ch in bare if ch in NEGATIVE_EMOJI)
+    # Most mentions are plain ASCII: no emoji to look for, no full-width marks.
+    plain = bare.isascii()
+    negative = 0 if plain else sum(1 for ch in bare if ch in NEGATIVE_EMOJI)
     if "(" in bare:
         negative += len(_NEGATIVE_EMOTICON_RE.findall(bare))
     return Signals(
         addressed=handles > 0 if addressed is None else addressed,
         handles=handles,
         substance=_WORD_RE.search(words) is not None,
-        question_marks=bare.count("?") + bare.count("？"),
-        exclamations=bare.count("!") + bare.count("！"),
+        question_marks=bare.count("?") + (0 if plain else bare.count("？")),
+        exclamations=bare.count("!") + (0 if plain else bare.count("！")),
         negative_emoji=negative,
-        order_number=_ORDER_ID_RE.search(words) is not None,
+        order_number=_FIVE_DIGITS_RE.search(words) is not None
+        and _ORDER_ID_RE.search(words) is not None,
         language_analysed=language_analysed(language),
     )
 

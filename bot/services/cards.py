@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.analysis.attention import language_analysed
 from bot.services.notifications import register_notification_renderers
 from bot.services.outbox import (
     EVENT_TYPE_MENTION,
@@ -64,6 +65,8 @@ def load_card_view(session: Session, mention_id: int) -> CardView | None:
         sla_due=due_at(session, mention),
         reply_state=reply.status if reply else None,
         reply_error=reply.error if reply else None,
+        language=mention.language,
+        language_analysed=language_analysed(mention.language),
     )
 
 

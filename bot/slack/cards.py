@@ -65,6 +65,8 @@ class CardView:
     sla_due: datetime | None = None
     reply_state: str | None = None
     reply_error: str | None = None
+    language: str | None = None
+    language_analysed: bool = True
 
 
 def format_reach(followers: int | None) -> str:
@@ -160,14 +162,26 @@ def _also_on(view: CardView, language: str) -> str | None:
     return t(language, "card.also_on", others=", ".join(others)) if others else None
 
 
+def _analysis_line(view: CardView, language: str) -> list[str]:
+    """Sentiment icon, priority and reason; a mention in a language no model reads gets a
+    question mark instead of a sentiment icon and says so, rather than look routine."""
+    icon = SENTIMENT_ICONS.get(view.sentiment_label or "", ":white_circle:")
+    if not view.language_analysed:
+        icon = ":grey_question:"
+    parts = [f"{icon} {t(language, 'card.priority', priority=view.priority)}"]
+    reason = view.priority_reason or ""
+    if not view.language_analysed and "language not analysed" not in reason:
+        # Mentions scored before the reason said it still tell the truth.
+        parts.append(t(language, "card.language_not_analysed",
+                       code=escape(view.language or "?")))
+    if reason:
+        parts.append(escape(reason))
+    return parts
+
+
 def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str, Any]]]:
     """The card's fallback text and blocks."""
-    analysis = [
-        f"{SENTIMENT_ICONS.get(view.sentiment_label or '', ':white_circle:')} "
-        f"{t(language, 'card.priority', priority=view.priority)}",
-    ]
-    if view.priority_reason:
-        analysis.append(escape(view.priority_reason))
+    analysis = _analysis_line(view, language)
     status = t(language, f"status.{view.status}")
     if view.assignee_user_id:
         status += " · " + t(language, "card.assigned_to", user=f"<@{view.assignee_user_id}>")

@@ -1,0 +1,66 @@
+"""A mention in a language no model reads says so on its card instead of looking routine."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services.cards import load_card_view
+from bot.slack.cards import build_card
+from storage.db import transaction
+from storage.models import Mention, Watch
+from tests.harness.blockkit_limits import validate_blocks
+from tests.harness.constants import CHANNEL_ID
+
+
+def add(sessions: sessionmaker[Session], workspace_id: int, language: str | None,
+        reason: str) -> int:
+    with transaction(sessions) as session:
+        watch = Watch(workspace_id=workspace_id, name="acme", channel_id=CHANNEL_ID)
+        session.add(watch)
+        session.flush()
+        mention = Mention(workspace_id=workspace_id, watch_id=watch.id, network="x",
+                          external_id=f"{language}-{reason}", url="https://x.com/a/status/1",
+                          text="¿me pueden ayudar?", language=language,
+                          published_at=datetime(2026, 11, 21, 8, tzinfo=UTC), priority=50,
+                          priority_reason=reason, sentiment_label="neutral")
+        session.add(mention)
+        session.flush()
+        return mention.id
+
+
+def analysis_line(sessions: sessionmaker[Session], mention_id: int, language: str = "en"
+                  ) -> str:
+    with sessions() as session:
+        view = load_card_view(session, mention_id)
+    assert view is not None
+    _, blocks = build_card(view, language)
+    assert validate_blocks(blocks, "message") == []
+    return str(blocks[2]["elements"][0]["text"])
+
+
+@pytest.mark.parametrize(
+    ("language", "reason", "expected"),
+    [
+        ("es", "question · language not analysed · waiting for an answer",
+         ":grey_question: priority 50 · question · language not analysed · waiting for an "
+         "answer"),
+        ("de", "routine mention",  # scored before the reason said it
+         ":grey_question: priority 50 · language not analysed (de) · routine mention"),
+        ("en", "question · waiting for an answer",
+         ":white_circle: priority 50 · question · waiting for an answer"),
+        (None, "routine mention", ":white_circle: priority 50 · routine mention"),
+    ],
+)
+def test_the_card_says_when_no_model_read_the_language(
+    sessions: sessionmaker[Session], workspace_id: int, language: str | None, reason: str,
+    expected: str,
+) -> None:
+    assert analysis_line(sessions, add(sessions, workspace_id, language, reason)) == expected
+
+
+def test_the_chip_is_translated(sessions: sessionmaker[Session], workspace_id: int) -> None:
+    mention_id = add(sessions, workspace_id, "pt", "routine mention")
+    assert "langue non analysée (pt)" in analysis_line(sessions, mention_id, "fr")
