@@ -18,6 +18,8 @@ from bot.analysis.intent import IntentResult
 from bot.analysis.sentiment import SUPPORTED_LANGUAGES
 from bot.analysis.text import URL_RE
 
+LANGUAGE_NOT_ANALYSED = "language_not_analysed"
+"""Flag stored with a mention no model read; its term is the detected language."""
 NEGATIVE_EMOJI = frozenset("😡😠🤬😤😞😢😭😩😫😒🙄👎💔😣😖😔😕☹🙁😑🤦😰😱")
 _NEGATIVE_EMOTICON_RE = re.compile(r"(?:^|\s)(?:>?:-?\(+|:'\(|D:)(?=\s|$)")
 _HANDLE_RE = re.compile(r"(?<![\w@])@\w{1,30}")
@@ -26,6 +28,9 @@ _HANDLE_RE = re.compile(r"(?<![\w@])@\w{1,30}")
 _ORDER_ID_RE = re.compile(r"(?<![\w@/.#-])#?(?=[A-Za-z0-9-]*\d{5})[A-Za-z0-9-]{6,20}(?![\w/.@])")
 _FIVE_DIGITS_RE = re.compile(r"\d{5}")
 _WORD_RE = re.compile(r"[^\W\d_]{2,}")
+_LETTERS_RE = re.compile(r"[A-Za-z]+")
+SHORT_LETTERS = 24
+"""Under this many letters a plain ASCII text's detected language is not trusted."""
 CROWD_HANDLES = 5
 """A mention tagging this many accounts talks to a crowd, not to the brand alone."""
 
@@ -71,8 +76,16 @@ def read_signals(text: str, language: str | None, addressed: bool | None = None)
         negative_emoji=negative,
         order_number=_FIVE_DIGITS_RE.search(words) is not None
         and _ORDER_ID_RE.search(words) is not None,
-        language_analysed=language_analysed(language),
+        language_analysed=language_analysed(language) or _too_short_to_tell(bare, words),
     )
+
+
+def _too_short_to_tell(bare: str, words: str) -> bool:
+    """A short Latin-script text ("iOS 11.1", "HELP ME") is too short for the language
+    detector's verdict to mean no model could read it."""
+    if not bare.isascii():
+        return False
+    return sum(len(w) for w in _LETTERS_RE.findall(words)) < SHORT_LETTERS
 
 
 def waiting_for_answer(intent: IntentResult, signals: Signals, sentiment_label: str) -> bool:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from bot.analysis.attention import read_signals, waiting_for_answer
+from bot.analysis.attention import LANGUAGE_NOT_ANALYSED, read_signals, waiting_for_answer
 from bot.analysis.intent import Intent, IntentFlag, detect_intent
 from bot.analysis.language import detect_language, load_language_model
 from bot.analysis.priority import score_priority
@@ -17,6 +17,12 @@ from bot.analysis.sentiment import (
     load_model,
     score_sentiment,
 )
+
+
+def _read_words(flags: tuple[IntentFlag, ...]) -> bool:
+    """Whether a rule matched words (not only a "?" or a count of links or hashtags)."""
+    return any(t != "?" and not t.endswith((" links", " hashtags"))
+               for f in flags for t in f.terms)
 
 
 def load_models() -> None:
@@ -115,6 +121,12 @@ def analyze_many(
     out: list[Analysis] = []
     for (item, language), sentiment, intent in zip(pairs, sentiments, intents, strict=True):
         signals = read_signals(item.text, language, item.addressed)
+        flags = intent.flags
+        if not signals.language_analysed and _read_words(intent.flags):
+            # The English and French rules found their words: the text was read.
+            signals = replace(signals, language_analysed=True)
+        if not signals.language_analysed:
+            flags = (*flags, IntentFlag(LANGUAGE_NOT_ANALYSED, (language or "?",)))
         waiting = waiting_for_answer(intent, signals, sentiment.label)
         priority, reason = score_priority(
             intent=intent.intent,
@@ -138,7 +150,7 @@ def analyze_many(
             sentiment_score=sentiment.score,
             sentiment_label=sentiment.label,
             intent=intent.intent,
-            flags=intent.flags,
+            flags=flags,
             priority=priority,
             reason=reason,
             waiting=waiting,

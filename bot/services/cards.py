@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.analysis.attention import language_analysed
+from bot.analysis.attention import LANGUAGE_NOT_ANALYSED
 from bot.services.notifications import register_notification_renderers
 from bot.services.outbox import (
     EVENT_TYPE_MENTION,
@@ -66,7 +66,8 @@ def load_card_view(session: Session, mention_id: int) -> CardView | None:
         reply_state=reply.status if reply else None,
         reply_error=reply.error if reply else None,
         language=mention.language,
-        language_analysed=language_analysed(mention.language),
+        language_analysed=not any(isinstance(f, dict) and f.get("name") == LANGUAGE_NOT_ANALYSED
+                                  for f in mention.intent_flags or ()),
     )
 
 

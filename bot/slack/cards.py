@@ -171,7 +171,7 @@ def _analysis_line(view: CardView, language: str) -> list[str]:
     parts = [f"{icon} {t(language, 'card.priority', priority=view.priority)}"]
     reason = view.priority_reason or ""
     if not view.language_analysed and "language not analysed" not in reason:
-        # Mentions scored before the reason said it still tell the truth.
+        # The reason is stored text; the flag is what says no model read the words.
         parts.append(t(language, "card.language_not_analysed",
                        code=escape(view.language or "?")))
     if reason:

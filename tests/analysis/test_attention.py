@@ -2,8 +2,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.analysis.attention import language_analysed, read_signals, waiting_for_answer
-from bot.analysis.intent import detect_intent
+from bot.analysis.attention import (
+    LANGUAGE_NOT_ANALYSED,
+    language_analysed,
+    read_signals,
+    waiting_for_answer,
+)
+from bot.analysis.intent import IntentFlag, detect_intent
 from bot.analysis.pipeline import AnalysisInput, analyze_many
 from bot.analysis.priority import DEFAULT_ALERT_THRESHOLD
 
@@ -76,6 +81,17 @@ def test_another_language_is_scored_from_signs_and_says_so() -> None:
                             "order number · waiting for an answer")
     assert chatter.priority < DEFAULT_ALERT_THRESHOLD
     assert chatter.reason == "language not analysed"
+    assert asked.flags[-1] == IntentFlag(LANGUAGE_NOT_ANALYSED, ("es",))
+
+
+def test_short_or_rule_read_text_is_not_called_unanalysed() -> None:
+    # The detector calls these Spanish or Dutch; a rule, or too few letters, says otherwise.
+    items = [AnalysisInput("@acme iOS 11.1"), AnalysisInput("@acme HELP ME HELLOOOOO"),
+             AnalysisInput("@acme mi cuenta esta bloqueada, tengo un problem con el pago")]
+    short, loud, read = analyze_many(items, now=NOW)
+    assert short.language_analysed and loud.language_analysed
+    assert read.language_analysed and "problem" in read.flags[0].terms
+    assert all(LANGUAGE_NOT_ANALYSED not in a.flag_names for a in (short, loud, read))
 
 
 def test_addressed_is_given_or_read_from_handles() -> None:

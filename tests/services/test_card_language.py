@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.analysis.attention import LANGUAGE_NOT_ANALYSED
 from bot.services.cards import load_card_view
 from bot.slack.cards import build_card
 from storage.db import transaction
@@ -16,7 +17,7 @@ from tests.harness.constants import CHANNEL_ID
 
 
 def add(sessions: sessionmaker[Session], workspace_id: int, language: str | None,
-        reason: str) -> int:
+        reason: str, analysed: bool) -> int:
     with transaction(sessions) as session:
         watch = Watch(workspace_id=workspace_id, name="acme", channel_id=CHANNEL_ID)
         session.add(watch)
@@ -25,7 +26,9 @@ def add(sessions: sessionmaker[Session], workspace_id: int, language: str | None
                           external_id=f"{language}-{reason}", url="https://x.com/a/status/1",
                           text="¿me pueden ayudar?", language=language,
                           published_at=datetime(2026, 11, 21, 8, tzinfo=UTC), priority=50,
-                          priority_reason=reason, sentiment_label="neutral")
+                          priority_reason=reason, sentiment_label="neutral",
+                          intent_flags=[] if analysed else [
+                              {"name": LANGUAGE_NOT_ANALYSED, "terms": [language or "?"]}])
         session.add(mention)
         session.flush()
         return mention.id
@@ -42,25 +45,27 @@ def analysis_line(sessions: sessionmaker[Session], mention_id: int, language: st
 
 
 @pytest.mark.parametrize(
-    ("language", "reason", "expected"),
+    ("language", "analysed", "reason", "expected"),
     [
-        ("es", "question · language not analysed · waiting for an answer",
+        ("es", False, "question · language not analysed · waiting for an answer",
          ":grey_question: priority 50 · question · language not analysed · waiting for an "
          "answer"),
-        ("de", "routine mention",  # scored before the reason said it
+        ("de", False, "routine mention",  # a reason that does not say it
          ":grey_question: priority 50 · language not analysed (de) · routine mention"),
-        ("en", "question · waiting for an answer",
+        ("en", True, "question · waiting for an answer",
          ":white_circle: priority 50 · question · waiting for an answer"),
-        (None, "routine mention", ":white_circle: priority 50 · routine mention"),
+        (None, True, "routine mention", ":white_circle: priority 50 · routine mention"),
+        ("nl", True, "complaint", ":white_circle: priority 50 · complaint"),  # rules read it
     ],
 )
 def test_the_card_says_when_no_model_read_the_language(
-    sessions: sessionmaker[Session], workspace_id: int, language: str | None, reason: str,
-    expected: str,
+    sessions: sessionmaker[Session], workspace_id: int, language: str | None, analysed: bool,
+    reason: str, expected: str,
 ) -> None:
-    assert analysis_line(sessions, add(sessions, workspace_id, language, reason)) == expected
+    mention_id = add(sessions, workspace_id, language, reason, analysed)
+    assert analysis_line(sessions, mention_id) == expected
 
 
 def test_the_chip_is_translated(sessions: sessionmaker[Session], workspace_id: int) -> None:
-    mention_id = add(sessions, workspace_id, "pt", "routine mention")
+    mention_id = add(sessions, workspace_id, "pt", "routine mention", False)
     assert "langue non analysée (pt)" in analysis_line(sessions, mention_id, "fr")
