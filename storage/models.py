@@ -231,6 +231,7 @@ class Mention(Base):
         Index(None, "workspace_id", "status", "id"),
         Index(None, "workspace_id", "watch_id", "published_at"),
         Index(None, "workspace_id", "created_at"),
+        Index(None, "workspace_id", "published_at"),
         Index(None, "workspace_id", "fingerprint"),
         Index(None, "workspace_id", "story_key"),
         Index(None, "workspace_id", "assignee_user_id", "status"),
@@ -380,4 +381,5 @@ from storage import (  # noqa: E402
     models_reporting,  # noqa: F401
     models_sla,  # noqa: F401
     models_spikes,  # noqa: F401
+    models_watches,  # noqa: F401
 )

@@ -77,35 +77,36 @@ predicate: both engines use a partial index only for a query repeating its terms
 # Its predicate's own columns come last so SQLite can answer from the index alone.
 MENTIONS_OPEN_WORK_INDEX = Index(
     "ix_mentions_open_work", Mention.workspace_id, Mention.status, Mention.watch_id,
-    Mention.priority, Mention.created_at, Mention.alerted, Mention.intent,
+    Mention.priority, Mention.published_at, Mention.alerted, Mention.intent,
     sqlite_where=text(OPEN_WORK_SQL), postgresql_where=text(OPEN_WORK_SQL),
 )
 # The most urgent open work first (overdue lines): read in order, no sort.
 MENTIONS_OPEN_BY_URGENCY_INDEX = Index(
     "ix_mentions_open_by_urgency", Mention.workspace_id, Mention.priority.desc(),
-    Mention.created_at, Mention.id,
+    Mention.published_at, Mention.id,
     sqlite_where=text(OPEN_WORK_SQL), postgresql_where=text(OPEN_WORK_SQL),
 )
 # The highest priorities of a day (and of a watch below its threshold) without sorting it.
 MENTIONS_PRIORITY_INDEX = Index(
-    "ix_mentions_priority", Mention.workspace_id, Mention.priority, Mention.created_at,
+    "ix_mentions_priority", Mention.workspace_id, Mention.priority, Mention.published_at,
     Mention.watch_id, Mention.alerted,
 )
 
 
 class MentionHourCount(Base):
-    """How many mentions a watch holds per UTC hour, network and sentiment label.
+    """How many mentions a watch holds per UTC hour of publication, network and sentiment.
 
-    Kept equal to the mentions table by database triggers (insert, delete and every update
-    of a counted column, created in migration 0009), so reports read a few hundred rows
-    instead of scanning a day of mentions. ``hour`` is hours since 1970-01-01 UTC;
-    ``watch_id`` 0 counts mentions without a watch; ``sentiment`` is the label or
-    ``unknown``.
+    Kept equal to the ``mention_watches`` links by database triggers (insert, delete and
+    every update of a counted column, migration 0016), so reports read a few hundred rows
+    instead of scanning a day of mentions. ``hour`` is hours since 1970-01-01 UTC of the
+    published time; ``watch_id`` 0 counts mentions without a watch; ``sentiment`` is the
+    label or ``unknown``; ``is_first`` rows count each mention once (its first watch's
+    link), which is what a workspace-wide figure sums.
     """
 
     __tablename__ = "mention_hour_counts"
     __table_args__ = (UniqueConstraint("workspace_id", "watch_id", "hour", "network",
-                                       "sentiment"),)
+                                       "sentiment", "is_first"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -113,11 +114,13 @@ class MentionHourCount(Base):
     hour: Mapped[int] = mapped_column(Integer)
     network: Mapped[str] = mapped_column(String(32))
     sentiment: Mapped[str] = mapped_column(String(16))
+    is_first: Mapped[bool] = mapped_column(Boolean)
     mentions: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class MentionPriorityCount(Base):
-    """How many mentions a watch holds per UTC hour, priority and alerted flag.
+    """How many mentions a watch holds per UTC hour of publication, priority (for that
+    watch) and alerted flag (that watch's card).
 
     Kept by the same triggers as ``MentionHourCount``; the digest counts what waited below
     each watch's alert threshold from it.
@@ -125,7 +128,7 @@ class MentionPriorityCount(Base):
 
     __tablename__ = "mention_priority_counts"
     __table_args__ = (UniqueConstraint("workspace_id", "watch_id", "hour", "priority",
-                                       "alerted"),)
+                                       "alerted", "is_first"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -133,6 +136,7 @@ class MentionPriorityCount(Base):
     hour: Mapped[int] = mapped_column(Integer)
     priority: Mapped[int] = mapped_column(Integer)
     alerted: Mapped[bool] = mapped_column(Boolean)
+    is_first: Mapped[bool] = mapped_column(Boolean)
     mentions: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -144,16 +148,16 @@ ANSWERED_SQL = "(first_response_at IS NOT NULL OR replied_at IS NOT NULL)"
 # Both sets are a small part of a day: counting them through a partial index (and taking
 # the day's total from the hourly counts) avoids reading every mention of the day.
 MENTIONS_NOT_ACTIONABLE_INDEX = Index(
-    "ix_mentions_not_actionable", Mention.workspace_id, Mention.created_at, Mention.watch_id,
+    "ix_mentions_not_actionable", Mention.workspace_id, Mention.published_at, Mention.watch_id,
     sqlite_where=text(NOT_ACTIONABLE_SQL), postgresql_where=text(NOT_ACTIONABLE_SQL),
 )
 MENTIONS_ANSWERED_INDEX = Index(
-    "ix_mentions_answered", Mention.workspace_id, Mention.created_at, Mention.watch_id,
+    "ix_mentions_answered", Mention.workspace_id, Mention.published_at, Mention.watch_id,
     Mention.status, Mention.intent, Mention.first_response_at,
     sqlite_where=text(ANSWERED_SQL), postgresql_where=text(ANSWERED_SQL),
 )
 # Top authors of a window: walk authors by reach and probe each one's mentions in it.
-MENTIONS_AUTHOR_INDEX = Index("ix_mentions_author_id_created_at", Mention.author_id,
-                              Mention.created_at)
+MENTIONS_AUTHOR_INDEX = Index("ix_mentions_author_id_published_at", Mention.author_id,
+                              Mention.published_at)
 AUTHORS_REACH_INDEX = Index("ix_authors_workspace_id_followers", Author.workspace_id,
                             Author.followers)

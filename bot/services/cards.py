@@ -17,6 +17,7 @@ from bot.services.outbox import (
 from bot.services.ports import OutgoingMessage
 from bot.services.reply_queue import FAILED, PENDING, latest_reply
 from bot.services.sla import due_at
+from bot.services.watch_links import watch_names
 from bot.services.workflow import allowed_actions, latest_draft, text_hash
 from bot.services.workspaces import workspace_language
 from bot.slack.cards import CardView, StoryMember, build_card
@@ -25,13 +26,18 @@ from storage.models import Author, Mention, OutboxMessage, OutboxStatus, Watch
 STORY_MEMBERS_SHOWN = 20
 
 
-def load_card_view(session: Session, mention_id: int) -> CardView | None:
-    """The card's data for ``mention_id`` (None if the mention is gone)."""
+def load_card_view(session: Session, mention_id: int, channel: str | None = None
+                   ) -> CardView | None:
+    """The card's data for ``mention_id`` (None if the mention is gone); in ``channel`` the
+    card names the mention's watches alerting there."""
     mention = session.get(Mention, mention_id)
     if mention is None:
         return None
     author = mention.author
-    watch = session.get(Watch, mention.watch_id) if mention.watch_id else None
+    names = watch_names(session, mention.id, channel) if channel is not None else []
+    if not names and mention.watch_id:
+        watch = session.get(Watch, mention.watch_id)
+        names = [watch.name] if watch else []
     members = session.execute(
         select(Mention.network, Mention.url, Author.handle, Author.followers)
         .join(Author, Author.id == Mention.author_id, isouter=True)
@@ -50,7 +56,7 @@ def load_card_view(session: Session, mention_id: int) -> CardView | None:
         author_name=author.name if author else None,
         followers=author.followers if author else None,
         title=mention.title, text=mention.text, published_at=mention.published_at,
-        watch_name=watch.name if watch else None, status=mention.status,
+        watch_name=", ".join(names) or None, status=mention.status,
         sentiment_label=mention.sentiment_label, intent=mention.intent,
         priority=mention.priority, priority_reason=mention.priority_reason,
         assignee_user_id=mention.assignee_user_id,
@@ -79,11 +85,12 @@ def render_card_row(session: Session, row: OutboxMessage) -> OutgoingMessage | N
     if row.kind == KIND_UPDATE_CARD and session.scalar(
         select(OutboxMessage.id).where(
             OutboxMessage.kind == KIND_UPDATE_CARD, OutboxMessage.mention_id == row.mention_id,
+            OutboxMessage.channel == row.channel,
             OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.id > row.id,
         ).limit(1)
     ):
         return None
-    view = load_card_view(session, row.mention_id)
+    view = load_card_view(session, row.mention_id, row.channel)
     if view is None:
         return None
     text, blocks = build_card(view, workspace_language(session, row.workspace_id))

@@ -37,6 +37,14 @@ from bot.analysis.pipeline import Analysis, AnalysisInput, analyze_many
 from bot.matching.fingerprint import content_fingerprint, story_key_for
 from bot.matching.query import MatchInput, Query, QueryError, parse_query
 from bot.services.outbox import KIND_CARD, KIND_UPDATE_CARD, do_enqueue
+from bot.services.watch_links import (
+    Known,
+    card_dedupe_key,
+    do_link,
+    do_share_card,
+    known_mentions,
+    posted_card,
+)
 from bot.sources.base import FetchedMention
 from bot.sources.text import to_utc
 from storage.models import Author, Mention, MentionStatus, Watch
@@ -57,6 +65,8 @@ class IngestReport:
     duplicates: int = 0
     near_duplicates: int = 0
     stored: int = 0
+    linked: int = 0
+    """Mentions another watch had stored, linked to this watch."""
     alerts: int = 0
     joined_stories: int = 0
     stored_ids: list[int] = field(default_factory=list)
@@ -66,7 +76,7 @@ class IngestReport:
     def add(self, other: IngestReport) -> None:
         """Accumulate ``other`` into this report."""
         for name in ("received", "filtered", "duplicates", "near_duplicates", "stored",
-                     "alerts", "joined_stories"):
+                     "linked", "alerts", "joined_stories"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.stored_ids.extend(other.stored_ids)
         self.skipped.extend(other.skipped)
@@ -199,15 +209,17 @@ def match_and_analyze(
     return analyse_matched(watch, match_batch(watch, fetched, report=report), now=now)
 
 
-def _drop_known(session: Session, workspace_id: int, candidates: list[Matched],
-                report: IngestReport) -> list[Matched]:
-    known: set[tuple[str, str]] = set()
+def _drop_known(session: Session, watch: Watch, candidates: list[Matched],
+                report: IngestReport) -> tuple[list[Matched], dict[int, Matched]]:
+    """The candidates not stored yet (near duplicates dropped), and the stored mentions
+    this watch does not hold yet (mention id -> candidate), which it is linked to."""
+    workspace_id = watch.workspace_id
+    known: dict[tuple[str, str], Known] = {}
     for network, external_ids in _by_network(
             (c.fetched.network, c.fetched.external_id) for c in candidates).items():
-        known.update((network, e) for e in session.scalars(
-            select(Mention.external_id).where(
-                Mention.workspace_id == workspace_id, Mention.network == network,
-                _one_of(session, Mention.external_id, external_ids))))
+        found = known_mentions(session, workspace_id, watch.id, network,
+                               _one_of(session, Mention.external_id, external_ids))
+        known.update(((network, e), k) for e, k in found.items())
     fingerprints = [c.fingerprint for c in candidates if c.fingerprint]
     known_prints: set[str] = set()
     if fingerprints:
@@ -215,16 +227,20 @@ def _drop_known(session: Session, workspace_id: int, candidates: list[Matched],
             Mention.workspace_id == workspace_id,
             _one_of(session, Mention.fingerprint, fingerprints))) if fp)
     kept: list[Matched] = []
+    to_link: dict[int, Matched] = {}
     for candidate in candidates:
-        if (candidate.fetched.network, candidate.fetched.external_id) in known:
+        stored = known.get((candidate.fetched.network, candidate.fetched.external_id))
+        if stored is not None:
             report.duplicates += 1
+            if not stored.linked:
+                to_link[stored.mention_id] = candidate
         elif candidate.fingerprint and candidate.fingerprint in known_prints:
             report.near_duplicates += 1
         else:
             if candidate.fingerprint:
                 known_prints.add(candidate.fingerprint)
             kept.append(candidate)
-    return kept
+    return kept, to_link
 
 
 def _upsert_authors(session: Session, workspace_id: int, candidates: list[Candidate],
@@ -261,6 +277,12 @@ def _upsert_authors(session: Session, workspace_id: int, candidates: list[Candid
             for author_id, network, handle in session.execute(statement, rows)}
 
 
+def _published(published_at: datetime, now: datetime) -> datetime:
+    """The time periods count a post by: its published time, or the discovery time when
+    that is in the future (a wrong clock, a bad feed)."""
+    return published_at if to_utc(published_at) <= to_utc(now) else now
+
+
 def _row(workspace_id: int, watch: Watch, source_id: int | None, candidate: Candidate,
          author_id: int | None, now: datetime) -> dict[str, Any]:
     item, analysis = candidate.fetched, candidate.analysis
@@ -268,7 +290,7 @@ def _row(workspace_id: int, watch: Watch, source_id: int | None, candidate: Cand
         "workspace_id": workspace_id, "watch_id": watch.id, "source_id": source_id,
         "author_id": author_id, "network": item.network, "external_id": item.external_id,
         "url": item.url, "title": item.title, "text": item.text[:MAX_TEXT],
-        "language": analysis.language, "published_at": item.published_at,
+        "language": analysis.language, "published_at": _published(item.published_at, now),
         "fingerprint": candidate.fingerprint, "story_key": candidate.story_key,
         "parent_external_id": item.parent_external_id, "engagement": item.engagement,
         "sentiment": analysis.sentiment_score, "sentiment_label": analysis.sentiment_label,
@@ -438,27 +460,66 @@ def _ingest(
 ) -> IngestReport:
     report = IngestReport(received=len(fetched))
     workspace_id = watch.workspace_id
-    # Mentions already stored are dropped before the analysis, the costliest step.
-    matched = _drop_known(session, workspace_id, match_batch(watch, fetched, report=report),
-                          report)
-    if not matched:
-        return report
-    candidates = analyse_matched(watch, matched, now=now)
-    author_ids = _upsert_authors(session, workspace_id, candidates, now)
-    rows = [_row(workspace_id, watch, source_id, c, author_ids.get(
-        (c.fetched.network, c.fetched.author.handle[:200])), now) for c in candidates]
-    inserted: dict[str, int] = {}
+    # Mentions already stored are dropped before the analysis, the costliest step; those
+    # another watch stored are linked to this one.
+    matched, to_link = _drop_known(session, watch, match_batch(watch, fetched, report=report),
+                                   report)
     priorities: dict[int, int] = {}
-    for mention_id, external_id, priority in _insert_mentions(session, rows):
-        inserted[external_id] = mention_id
-        priorities[mention_id] = priority
-    report.duplicates += len(rows) - len(inserted)
-    report.stored = len(inserted)
-    report.stored_ids = sorted(inserted.values())
-    story_links = _link_stories(session, watch, inserted, candidates, report)
+    story_links: dict[int, int] = {}
+    if matched:
+        candidates = analyse_matched(watch, matched, now=now)
+        author_ids = _upsert_authors(session, workspace_id, candidates, now)
+        rows = [_row(workspace_id, watch, source_id, c, author_ids.get(
+            (c.fetched.network, c.fetched.author.handle[:200])), now) for c in candidates]
+        inserted: dict[str, int] = {}
+        for mention_id, external_id, priority in _insert_mentions(session, rows):
+            inserted[external_id] = mention_id
+            priorities[mention_id] = priority
+        report.duplicates += len(rows) - len(inserted)
+        report.stored = len(inserted)
+        report.stored_ids = sorted(inserted.values())
+        story_links = _link_stories(session, watch, inserted, candidates, report)
+        if len(inserted) < len(rows):
+            # Another worker stored some of them a moment ago: this watch links to them.
+            _add_raced(session, watch, matched, inserted, to_link)
+    linked = _link_known(session, watch, to_link, now=now)
+    report.linked = len(linked)
     if not watch.paused:
         _queue_alerts(session, watch, priorities, story_links, report)
+        _queue_linked_alerts(session, watch, linked, report)
     return report
+
+
+def _add_raced(session: Session, watch: Watch, matched: Sequence[Matched],
+               inserted: dict[str, int], to_link: dict[int, Matched]) -> None:
+    for network, external_ids in _by_network(
+            (m.fetched.network, m.fetched.external_id) for m in matched
+            if m.fetched.external_id not in inserted).items():
+        found = known_mentions(session, watch.workspace_id, watch.id, network,
+                               _one_of(session, Mention.external_id, external_ids))
+        by_id = {m.fetched.external_id: m for m in matched if m.fetched.network == network}
+        for external_id, stored in found.items():
+            if not stored.linked and external_id in by_id:
+                to_link[stored.mention_id] = by_id[external_id]
+
+
+def _link_known(session: Session, watch: Watch, to_link: dict[int, Matched], *,
+                now: datetime) -> dict[int, int]:
+    """Link the stored mentions of ``to_link`` to ``watch``, each with its priority for this
+    watch; return the links made (mention id -> priority)."""
+    if not to_link:
+        return {}
+    ids = sorted(to_link)
+    analysed = analyse_matched(watch, [to_link[i] for i in ids], now=now)
+    return do_link(session, watch, {i: c.analysis.priority
+                                    for i, c in zip(ids, analysed, strict=True)}, now)
+
+
+def _card(session: Session, watch: Watch, mention_id: int) -> bool:
+    """Queue the mention's card in the watch's channel (once per channel); True if queued."""
+    return do_enqueue(session, workspace_id=watch.workspace_id, kind=KIND_CARD,
+                      channel=watch.channel_id, mention_id=mention_id,
+                      dedupe_key=card_dedupe_key(mention_id, watch.channel_id)) is not None
 
 
 def _queue_alerts(session: Session, watch: Watch, priorities: dict[int, int],
@@ -467,22 +528,35 @@ def _queue_alerts(session: Session, watch: Watch, priorities: dict[int, int],
     for mention_id in sorted(priorities):
         primary = story_links.get(mention_id)
         if primary is not None:
-            if priorities[mention_id] >= watch.alert_threshold and do_enqueue(
-                    session, workspace_id=watch.workspace_id, kind=KIND_CARD,
-                    channel=watch.channel_id, mention_id=primary,
-                    dedupe_key=f"card:{primary}") is not None:
+            if priorities[mention_id] >= watch.alert_threshold and _card(
+                    session, watch, primary):
                 # The story's first post waited for the digest; this one makes it urgent.
                 report.alerts += 1
                 continue
             updated_primaries.add(primary)
             continue
         if priorities[mention_id] >= watch.alert_threshold:
-            do_enqueue(session, workspace_id=watch.workspace_id, kind=KIND_CARD,
-                       channel=watch.channel_id, mention_id=mention_id,
-                       dedupe_key=f"card:{mention_id}")
+            _card(session, watch, mention_id)
             report.alerts += 1
     for primary in sorted(updated_primaries):
         card = session.get(Mention, primary)
         if card is not None and card.slack_ts and card.slack_channel:
             do_enqueue(session, workspace_id=watch.workspace_id, kind=KIND_UPDATE_CARD,
                        channel=card.slack_channel, mention_id=primary)
+
+
+def _queue_linked_alerts(session: Session, watch: Watch, linked: dict[int, int],
+                         report: IngestReport) -> None:
+    """This watch's alert decision on the stored mentions just linked to it: a card in its
+    channel, or, when that channel has the mention's card already, the card names it too."""
+    for mention_id in sorted(linked):
+        if linked[mention_id] < watch.alert_threshold:
+            continue
+        if _card(session, watch, mention_id):
+            report.alerts += 1
+            continue
+        ts = posted_card(session, mention_id, watch.channel_id)
+        if ts is not None:
+            do_share_card(session, mention_id, watch.id, watch.channel_id, ts)
+            do_enqueue(session, workspace_id=watch.workspace_id, kind=KIND_UPDATE_CARD,
+                       channel=watch.channel_id, mention_id=mention_id, payload={"ts": ts})

@@ -45,6 +45,7 @@ from bot.i18n import t
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.ports import DeliveryError, Notifier, OutgoingMessage
+from bot.services.watch_links import do_record_card, other_cards
 from bot.services.workspaces import workspace_language
 from bot.slack.escape import escape, slack_date
 from storage.db import transaction
@@ -121,6 +122,12 @@ def do_enqueue(
         select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
     ):
         return None
+    if kind == KIND_UPDATE_CARD and mention_id is not None and not (payload or {}).get("ts"):
+        # The mention's cards in other watches' channels show the same state.
+        for other_channel, ts in other_cards(session, mention_id):
+            session.add(OutboxMessage(workspace_id=workspace_id, kind=kind,
+                                      channel=other_channel, payload={"ts": ts},
+                                      mention_id=mention_id))
     row = OutboxMessage(
         workspace_id=workspace_id, kind=kind, channel=channel, payload=payload or {},
         mention_id=mention_id, dedupe_key=dedupe_key,
@@ -417,9 +424,7 @@ class OutboxSender:
             if row.kind == KIND_CARD and row.mention_id:
                 mention = session.get(Mention, row.mention_id)
                 if mention is not None:
-                    mention.slack_channel = row.channel
-                    mention.slack_ts = ts
-                    mention.alerted = True
+                    do_record_card(session, mention, row.channel, ts)
             if row.workspace_id in self._pauses:
                 self._resume(session, row.workspace_id)
 

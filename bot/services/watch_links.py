@@ -1,0 +1,147 @@
+"""A mention's links to the watches it matches, and the cards those watches get.
+
+A post is stored once per workspace. The watch that stores it first has the mention's first
+link (made by a database trigger with the mention); another watch whose source delivers the
+same post, and whose query matches it, gets its own link here, with its own priority (the
+watch's weight) and its own alert decision. A card is posted once per channel: two watches
+alerting in one channel share it, and the card names both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from storage.models import Mention, Watch
+from storage.models_watches import MentionWatch
+
+
+def card_dedupe_key(mention_id: int, channel: str) -> str:
+    """The outbox key that makes a mention's card go out once per channel."""
+    return f"card:{mention_id}:{channel}"
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """A stored mention a batch delivered again: its id, and whether the batch's watch
+    already holds it."""
+
+    mention_id: int
+    linked: bool
+    story_id: int | None
+
+
+def known_mentions(session: Session, workspace_id: int, watch_id: int, network: str,
+                   external_ids: Any) -> dict[str, Known]:
+    """The stored mentions of ``network`` among ``external_ids`` (a SQL condition on
+    ``Mention.external_id``), keyed by external id, with whether ``watch_id`` links them."""
+    link = MentionWatch.__table__.alias("link")
+    rows = session.execute(
+        select(Mention.external_id, Mention.id, link.c.id, Mention.story_id)
+        .select_from(Mention)
+        .outerjoin(link, and_(link.c.mention_id == Mention.id, link.c.watch_id == watch_id))
+        .where(Mention.workspace_id == workspace_id, Mention.network == network,
+               external_ids)).all()
+    return {str(external_id): Known(int(mention_id), link_id is not None,
+                                    None if story_id is None else int(story_id))
+            for external_id, mention_id, link_id, story_id in rows}
+
+
+def do_link(session: Session, watch: Watch, priorities: dict[int, int], now: datetime
+            ) -> dict[int, int]:
+    """Link the stored mentions of ``priorities`` (mention id -> priority for ``watch``) to
+    ``watch`` in one statement; return the links made (mention id -> priority).
+
+    A link another worker made first is skipped (the unique key), so it is made once and its
+    alert decided once.
+    """
+    if not priorities:
+        return {}
+    ids = sorted(priorities)
+    shared = {mention_id: (network, sentiment, published_at) for
+              mention_id, network, sentiment, published_at in session.execute(
+                  select(Mention.id, Mention.network, Mention.sentiment_label,
+                         Mention.published_at).where(Mention.id.in_(ids)))}
+    rows = [{"workspace_id": watch.workspace_id, "mention_id": mention_id,
+             "watch_id": watch.id, "is_first": False, "network": shared[mention_id][0],
+             "sentiment": shared[mention_id][1] or "unknown",
+             "published_at": shared[mention_id][2], "priority": priorities[mention_id],
+             "alerted": False, "created_at": now}
+            for mention_id in ids if mention_id in shared]
+    if not rows:
+        return {}
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    made = session.execute(
+        insert(MentionWatch).on_conflict_do_nothing(index_elements=["mention_id", "watch_id"])
+        .returning(MentionWatch.mention_id, MentionWatch.priority), rows).all()
+    return {int(mention_id): int(priority) for mention_id, priority in made}
+
+
+def posted_card(session: Session, mention_id: int, channel: str) -> str | None:
+    """The ts of the mention's card already posted in ``channel``, if any."""
+    return session.scalar(select(MentionWatch.slack_ts).where(
+        MentionWatch.mention_id == mention_id, MentionWatch.slack_channel == channel,
+        MentionWatch.slack_ts.is_not(None)).limit(1))
+
+
+def do_record_card(session: Session, mention: Mention, channel: str, ts: str) -> None:
+    """Record a card posted in ``channel``: the links of the watches alerting there (else
+    the first link) are alerted with it; the first card is the mention's thread."""
+    watches = select(Watch.id).where(Watch.workspace_id == mention.workspace_id,
+                                     Watch.channel_id == channel)
+    values = {"slack_channel": channel, "slack_ts": ts, "alerted": True}
+    result = session.execute(
+        update(MentionWatch).where(MentionWatch.mention_id == mention.id,
+                                   MentionWatch.watch_id.in_(watches)).values(**values)
+        .execution_options(synchronize_session=False))
+    if not result.rowcount:  # type: ignore[attr-defined]
+        session.execute(update(MentionWatch).where(
+            MentionWatch.mention_id == mention.id, MentionWatch.is_first.is_(True))
+            .values(**values).execution_options(synchronize_session=False))
+    if mention.slack_ts is None:
+        mention.slack_channel = channel
+        mention.slack_ts = ts
+    mention.alerted = True
+
+
+def do_share_card(session: Session, mention_id: int, watch_id: int, channel: str,
+                  ts: str) -> None:
+    """A watch linked after its channel's card was posted shares that card."""
+    session.execute(update(MentionWatch).where(
+        MentionWatch.mention_id == mention_id, MentionWatch.watch_id == watch_id)
+        .values(slack_channel=channel, slack_ts=ts, alerted=True)
+        .execution_options(synchronize_session=False))
+
+
+def other_cards(session: Session, mention_id: int) -> list[tuple[str, str]]:
+    """The (channel, ts) of the mention's cards other than its first (its thread's)."""
+    first = session.execute(select(Mention.slack_channel, Mention.slack_ts).where(
+        Mention.id == mention_id)).one_or_none()
+    cards = session.execute(select(MentionWatch.slack_channel, MentionWatch.slack_ts).where(
+        MentionWatch.mention_id == mention_id, MentionWatch.slack_ts.is_not(None))
+        .distinct().order_by(MentionWatch.slack_channel)).all()
+    return [(str(c), str(t)) for c, t in cards
+            if first is None or (c, t) != (first[0], first[1])]
+
+
+def watch_names(session: Session, mention_id: int, channel: str | None) -> list[str]:
+    """Names of the mention's watches that alert in ``channel`` (all of them when None)."""
+    query = (select(Watch.name).join(MentionWatch, MentionWatch.watch_id == Watch.id)
+             .where(MentionWatch.mention_id == mention_id).order_by(Watch.name))
+    if channel is not None:
+        query = query.where(Watch.channel_id == channel)
+    return list(session.scalars(query))
+
+
+def in_watches(watch_ids: Sequence[int]) -> Any:
+    """``Mention.id IN`` the mentions linked to any of ``watch_ids`` (a semi-join: a mention
+    of two of them is listed and counted once)."""
+    return Mention.id.in_(select(MentionWatch.mention_id).where(
+        MentionWatch.watch_id.in_(list(watch_ids))))

@@ -1,0 +1,51 @@
+"""A mention's links to the watches it matches (a post is stored once per workspace and
+belongs to every watch whose query it matches).
+
+Registered on ``Base.metadata`` by the import at the end of ``storage.models``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models import Base, utcnow
+
+
+class MentionWatch(Base):
+    """One watch's claim on a mention, with that watch's own alert decision and card.
+
+    The mention's first watch (``mentions.watch_id``) has the link ``is_first``; database
+    triggers (migration 0016) create it with the mention and keep its copied columns in
+    step, so code writing ``mentions`` alone stays right. Other watches get a link when one
+    of their sources delivers the post and their query matches it.
+
+    ``network``, ``sentiment`` (the label or ``unknown``) and ``published_at`` are copies of
+    the mention's, kept by those triggers: the hourly count tables count links, per watch,
+    by published hour, without reading the mentions. ``priority`` is the mention's priority
+    for this watch (its weight); ``alerted``, ``slack_channel`` and ``slack_ts`` say whether
+    and where this watch's card was posted (two watches on one channel share one card).
+    ``watch_id`` is None once the watch is deleted (its links are counted under watch 0).
+    """
+
+    __tablename__ = "mention_watches"
+    __table_args__ = (
+        UniqueConstraint("mention_id", "watch_id"),
+        Index(None, "watch_id", "published_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"))
+    watch_id: Mapped[int | None] = mapped_column(ForeignKey("watches.id", ondelete="SET NULL"))
+    is_first: Mapped[bool] = mapped_column(Boolean, default=False)
+    network: Mapped[str] = mapped_column(String(32))
+    sentiment: Mapped[str] = mapped_column(String(16), default="unknown")
+    published_at: Mapped[datetime]
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    alerted: Mapped[bool] = mapped_column(Boolean, default=False)
+    slack_channel: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
