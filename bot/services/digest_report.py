@@ -44,6 +44,7 @@ from bot.services.reporting_queries import (
 from bot.services.reporting_schedule import DigestChannel
 from bot.services.reporting_time import day_window, local_days
 from storage.models import Mention, Watch
+from storage.models_watches import MentionWatch
 
 CHART_DAYS = 14
 TOP_PRIORITY = 5
@@ -174,7 +175,7 @@ def _volume(counts: _DayCounts
 
 def _open(session: Session, scope: Scope, now: datetime
           ) -> tuple[dict[str, int], int, list[MentionLine]]:
-    still_open = and_(*scope.where(), open_work(), Mention.created_at <= now)
+    still_open = and_(*scope.where(), open_work(), Mention.published_at <= now)
     overdue = sla_overdue(scope_slas(session, scope), now)
     # One pass over the open-work partial index counts both by status, grouped in the
     # index's order (status, watch, priority): no sort, no temporary table.
@@ -188,7 +189,7 @@ def _open(session: Session, scope: Scope, now: datetime
         overdue_count += int(late)
     # ix_mentions_open_by_urgency hands these over in order.
     lines = mention_lines(session, still_open, overdue,
-                          order_by=(Mention.priority.desc(), Mention.created_at, Mention.id),
+                          order_by=(Mention.priority.desc(), Mention.published_at, Mention.id),
                           limit=OVERDUE_SHOWN) if overdue_count else []
     return by_status, overdue_count, lines
 
@@ -202,7 +203,7 @@ def _top_priority(session: Session, scope: Scope, start: datetime, end: datetime
     return mention_lines(session, *scope.where(), *in_window(start, end),
                          *([] if floor is None else
                            [Mention.priority.between(floor, MAX_PRIORITY)]),
-                         order_by=(Mention.priority.desc(), Mention.created_at.desc(),
+                         order_by=(Mention.priority.desc(), Mention.published_at.desc(),
                                    Mention.id.desc()), limit=TOP_PRIORITY)
 
 
@@ -216,10 +217,14 @@ def _waited(session: Session, scope: Scope, watches: dict[int, tuple[str, int]],
                                   key=lambda item: (-item[1], watches[item[0]][0])):
         name, threshold = watches[watch_id]
         floor = floors.get(watch_id)
+        # What waited in this watch: its own links' priority and alert decision.
+        link = MentionWatch
+        waited = select(link.mention_id).where(
+            link.watch_id == watch_id, link.published_at >= start, link.published_at < end,
+            link.alerted.is_(False), link.priority < threshold,
+            *([] if floor is None else [link.priority >= floor]))
         examples = mention_lines(
-            session, *scope.where(), Mention.watch_id == watch_id, *in_window(start, end),
-            Mention.alerted.is_(False), Mention.priority < threshold,
-            *([] if floor is None else [Mention.priority >= floor]),
+            session, Mention.workspace_id == scope.workspace_id, Mention.id.in_(waited),
             order_by=(Mention.priority.desc(), Mention.id.desc()), limit=WAITED_EXAMPLES)
         groups.append(WaitedGroup(name, threshold, count, examples))
     return groups

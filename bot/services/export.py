@@ -27,6 +27,7 @@ from bot.services.mention_search import parse_duration
 from bot.services.outbox import KIND_UPLOAD, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.reporting_queries import card_url
+from bot.services.watch_links import in_watches
 from bot.services.watches import get_watch_by_name
 from storage.db import transaction
 from storage.models import Author, Mention, Role, Watch
@@ -67,10 +68,10 @@ def csv_safe(value: Any) -> Any:
 
 def _conditions(workspace_id: int, since: datetime, until: datetime, watch_id: int | None
                 ) -> list[ColumnElement[bool]]:
-    conditions = [Mention.workspace_id == workspace_id, Mention.created_at >= since,
-                  Mention.created_at < until]
+    conditions = [Mention.workspace_id == workspace_id, Mention.published_at >= since,
+                  Mention.published_at < until]
     if watch_id is not None:
-        conditions.append(Mention.watch_id == watch_id)
+        conditions.append(in_watches([watch_id]))
     return conditions
 
 
@@ -79,7 +80,10 @@ def _query(workspace_id: int, since: datetime, until: datetime, watch_id: int | 
     return (
         select(Mention, Author.handle, Author.followers, Watch.name)
         .join(Author, Author.id == Mention.author_id, isouter=True)
-        .join(Watch, Watch.id == Mention.watch_id, isouter=True)
+        # With a watch asked for, rows name it (a mention belongs to every watch it
+        # matches); else the watch that found the mention first.
+        .join(Watch, Watch.id == (Mention.watch_id if watch_id is None else watch_id),
+              isouter=True)
         .where(*_conditions(workspace_id, since, until, watch_id))
     )
 
@@ -108,7 +112,7 @@ def _record(m: Mention, handle: str | None, followers: int | None, watch: str | 
 def iter_mentions(session: Session, workspace_id: int, *, since: datetime, until: datetime,
                   watch: str | None = None, limit: int | None = None
                   ) -> Iterator[dict[str, Any]]:
-    """Mentions stored in [since, until), newest first, as flat records (streamed)."""
+    """Mentions published in [since, until), newest first, as flat records (streamed)."""
     watch_id = get_watch_by_name(session, workspace_id, watch).id if watch else None
     query = _query(workspace_id, since, until, watch_id).order_by(Mention.id.desc())
     if limit is not None:

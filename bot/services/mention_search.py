@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.errors import ServiceError
+from bot.services.watch_links import in_watches
 from bot.services.watches import get_watch_by_name
 from storage.models import Author, Mention, MentionStatus, Watch
 
@@ -101,11 +102,14 @@ def search_mentions(
             .join(Watch, Watch.id == Mention.watch_id, isouter=True)
             .where(Mention.workspace_id == workspace_id)
         )
+        watch_name: str | None = None
         if filters.watch:
-            query = query.where(Mention.watch_id == get_watch_by_name(
-                session, workspace_id, filters.watch).id)
+            # Every mention the watch holds, whichever watch stored it first.
+            watch = get_watch_by_name(session, workspace_id, filters.watch)
+            query = query.where(in_watches([watch.id]))
+            watch_name = watch.name
         if filters.since is not None:
-            query = query.where(Mention.created_at >= now - filters.since)
+            query = query.where(Mention.published_at >= now - filters.since)
         if filters.status:
             query = query.where(Mention.status == filters.status)
         if filters.sentiment:
@@ -126,10 +130,10 @@ def search_mentions(
             MentionRow(
                 id=m.id, network=m.network, external_id=m.external_id, author=handle,
                 author_followers=followers, text=m.text, title=m.title, url=m.url,
-                published_at=m.published_at, status=m.status, watch=watch_name,
+                published_at=m.published_at, status=m.status, watch=watch_name or first,
                 language=m.language, sentiment=m.sentiment, sentiment_label=m.sentiment_label,
                 intent=m.intent, priority=m.priority, priority_reason=m.priority_reason,
                 assignee=m.assignee_user_id,
             )
-            for m, handle, followers, watch_name in rows
+            for m, handle, followers, first in rows
         ]

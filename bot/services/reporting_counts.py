@@ -1,10 +1,12 @@
 """Mention volumes over report windows, read from the hourly counts the database keeps.
 
-``mention_hour_counts`` and ``mention_priority_counts`` hold, per watch and UTC hour, exactly
-what a GROUP BY over the mentions would give (database triggers keep them in step). A window
-is read as its whole UTC hours from those tables plus, from the mentions themselves, the
-fringes at either end that do not fill an hour (a digest asked for at 14:37, a zone offset
-by 30 minutes): a day costs a few hundred count rows instead of a pass over its mentions.
+``mention_hour_counts`` and ``mention_priority_counts`` hold, per watch and UTC hour of
+publication, exactly what a GROUP BY over the mention-watch links would give (database
+triggers keep them in step). A mention counts once in each watch it belongs to, and once in
+a workspace-wide figure. A window is read as its whole UTC hours from those tables plus,
+from the links themselves, the fringes at either end that do not fill an hour (a digest
+asked for at 14:37, a zone offset by 30 minutes): a day costs a few hundred count rows
+instead of a pass over its mentions.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from storage.models import Mention
 from storage.models_reporting import MentionHourCount, MentionPriorityCount
+from storage.models_watches import MentionWatch
 
 UNKNOWN_SENTIMENT = "unknown"
 NO_WATCH = 0
@@ -63,17 +65,13 @@ def _split(start: datetime, end: datetime) -> _Split:
 
 def _count_scope(table: Any, workspace_id: int, watch_ids: tuple[int, ...] | None
                  ) -> list[ColumnElement[bool]]:
+    """Count rows (or links) of some watches, or of the workspace: each mention once, by
+    its first watch's link."""
     clauses: list[ColumnElement[bool]] = [table.workspace_id == workspace_id]
     if watch_ids is not None:
         clauses.append(table.watch_id.in_(watch_ids) if watch_ids else false())
-    return clauses
-
-
-def _mention_scope(workspace_id: int, watch_ids: tuple[int, ...] | None
-                   ) -> list[ColumnElement[bool]]:
-    clauses: list[ColumnElement[bool]] = [Mention.workspace_id == workspace_id]
-    if watch_ids is not None:
-        clauses.append(Mention.watch_id.in_(watch_ids) if watch_ids else false())
+    else:
+        clauses.append(table.is_first.is_(True))
     return clauses
 
 
@@ -88,10 +86,10 @@ def _fringe_bucket(splits: Sequence[_Split]) -> tuple[Any, ColumnElement[bool]] 
               for start, end in split.fringes]
     if not ranges:
         return None
-    bucket = case(*[(and_(Mention.created_at >= start, Mention.created_at < end), literal(index))
+    at = MentionWatch.published_at
+    bucket = case(*[(and_(at >= start, at < end), literal(index))
                     for index, start, end in ranges], else_=literal(-1))
-    where = or_(*[and_(Mention.created_at >= start, Mention.created_at < end)
-                  for _index, start, end in ranges])
+    where = or_(*[and_(at >= start, at < end) for _index, start, end in ranges])
     return bucket, where
 
 
@@ -127,11 +125,11 @@ def volume_by_bucket(session: Session, workspace_id: int, watch_ids: tuple[int, 
     if fringe is not None:
         bucket_expr, where = fringe
         bucket = bucket_expr.label("bucket")
+        link = MentionWatch
         rows = session.execute(
-            select(bucket, Mention.watch_id, Mention.network, Mention.sentiment_label,
-                   func.count())
-            .where(*_mention_scope(workspace_id, watch_ids), where)
-            .group_by(bucket, Mention.watch_id, Mention.network, Mention.sentiment_label)).all()
+            select(bucket, link.watch_id, link.network, link.sentiment, func.count())
+            .where(*_count_scope(link, workspace_id, watch_ids), where)
+            .group_by(bucket, link.watch_id, link.network, link.sentiment)).all()
         for row in rows:
             add(*row)
     return buckets
@@ -156,14 +154,15 @@ def waited_by_watch(session: Session, workspace_id: int, thresholds: dict[int, i
                 .group_by(table.watch_id)):
             counts[watch_id] = counts.get(watch_id, 0) + int(count)
     if split.fringes:
-        threshold = case(thresholds, value=Mention.watch_id, else_=-1)
+        link = MentionWatch
+        threshold = case(thresholds, value=link.watch_id, else_=-1)
         for watch_id, count in session.execute(
-                select(Mention.watch_id, func.count())
-                .where(*_mention_scope(workspace_id, watch_ids),
-                       or_(*[and_(Mention.created_at >= a, Mention.created_at < b)
+                select(link.watch_id, func.count())
+                .where(*_count_scope(link, workspace_id, watch_ids),
+                       or_(*[and_(link.published_at >= a, link.published_at < b)
                              for a, b in split.fringes]),
-                       Mention.alerted.is_(False), Mention.priority < threshold)
-                .group_by(Mention.watch_id)):
+                       link.alerted.is_(False), link.priority < threshold)
+                .group_by(link.watch_id)):
             counts[watch_id] = counts.get(watch_id, 0) + int(count)
     return {watch_id: count for watch_id, count in counts.items() if count}
 

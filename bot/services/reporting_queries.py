@@ -16,8 +16,10 @@ Definitions used everywhere in reports:
   priority >= 80 uses ``sla_urgent_minutes``, >= 60 ``sla_high_minutes``, else
   ``sla_normal_minutes``.
 
-Report windows always select on ``created_at`` (indexed with the workspace), so a mention
-published late is counted on the day Vigie found it, once.
+Report windows select on ``published_at`` (indexed with the workspace): a post counts in
+the period it was published (its discovery time when that is unknown or in the future, as
+ingest stores it), and an SLA runs from that time. A mention belongs to every watch it
+matches: a scope of some watches holds the mentions linked to any of them, once each.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from sqlalchemy import ColumnElement, Integer, and_, case, false, func, literal,
 from sqlalchemy.orm import Session
 
 from bot.services.reporting_counts import utc_hour_totals, volume_by_bucket
+from bot.services.watch_links import in_watches
 from storage.models import Author, Mention, MentionStatus, Watch
 from storage.models_reporting import ANSWERED_SQL, NOT_ACTIONABLE_SQL, OPEN_WORK_SQL
 
@@ -61,7 +64,7 @@ class Scope:
         """The WHERE clauses selecting this scope's mentions."""
         clauses: list[ColumnElement[bool]] = [Mention.workspace_id == self.workspace_id]
         if self.watch_ids is not None:
-            clauses.append(Mention.watch_id.in_(self.watch_ids) if self.watch_ids else false())
+            clauses.append(in_watches(self.watch_ids) if self.watch_ids else false())
         return clauses
 
 
@@ -121,8 +124,8 @@ def dialect(session: Session) -> str:
 
 
 def in_window(start: datetime, end: datetime) -> list[ColumnElement[bool]]:
-    """Mentions stored in [start, end)."""
-    return [Mention.created_at >= start, Mention.created_at < end]
+    """Mentions published in [start, end)."""
+    return [Mention.published_at >= start, Mention.published_at < end]
 
 
 def actionable() -> ColumnElement[bool]:
@@ -165,7 +168,7 @@ def sla_overdue(watches: Sequence[tuple[int | None, int, int, int]],
     """Open longer than the SLA of the mention's watch and priority band.
 
     ``watches`` holds (watch id or None for mentions without a watch, urgent, high, normal
-    minutes). The cut-offs are computed here, so the SQL only compares ``created_at`` with
+    minutes). The cut-offs are computed here, so the SQL only compares ``published_at`` with
     constants and works the same on both engines.
     """
     clauses: list[ColumnElement[bool]] = []
@@ -174,25 +177,24 @@ def sla_overdue(watches: Sequence[tuple[int | None, int, int, int]],
             Mention.watch_id == watch_id)
         clauses.append(and_(same_watch, or_(
             and_(Mention.priority >= URGENT_PRIORITY,
-                 Mention.created_at < now - timedelta(minutes=urgent)),
+                 Mention.published_at < now - timedelta(minutes=urgent)),
             and_(Mention.priority >= HIGH_PRIORITY, Mention.priority < URGENT_PRIORITY,
-                 Mention.created_at < now - timedelta(minutes=high)),
+                 Mention.published_at < now - timedelta(minutes=high)),
             and_(Mention.priority < HIGH_PRIORITY,
-                 Mention.created_at < now - timedelta(minutes=normal)),
+                 Mention.published_at < now - timedelta(minutes=normal)),
         )))
     return or_(*clauses) if clauses else false()
 
 
 def scope_slas(session: Session, scope: Scope) -> list[tuple[int | None, int, int, int]]:
     """SLA minutes of the watches in ``scope`` (plus the defaults for watch-less mentions)."""
+    # Every watch of the workspace: a mention of the scope runs on its first watch's SLA,
+    # which may be a watch outside the scope.
     query = select(Watch.id, Watch.sla_urgent_minutes, Watch.sla_high_minutes,
                    Watch.sla_normal_minutes).where(Watch.workspace_id == scope.workspace_id)
-    if scope.watch_ids is not None:
-        query = query.where(Watch.id.in_(scope.watch_ids))
     rows: list[tuple[int | None, int, int, int]] = [
         (row[0], row[1], row[2], row[3]) for row in session.execute(query)]
-    if scope.watch_ids is None:
-        rows.append((None, *DEFAULT_SLA_MINUTES))
+    rows.append((None, *DEFAULT_SLA_MINUTES))
     return rows
 
 
@@ -337,11 +339,11 @@ def mention_lines(session: Session, *where: ColumnElement[bool], order_by: Seque
 
 
 def bucket_case(edges: Sequence[datetime]) -> Any:
-    """The index of the [edges[i], edges[i+1]) bucket ``created_at`` falls in (SQL CASE).
+    """The index of the [edges[i], edges[i+1]) bucket ``published_at`` falls in (SQL CASE).
 
     Rows outside [edges[0], edges[-1]) get -1.
     """
-    whens = [(Mention.created_at < edge, literal(index - 1)) for index, edge in enumerate(edges)]
+    whens = [(Mention.published_at < edge, literal(index - 1)) for index, edge in enumerate(edges)]
     return case(*whens, else_=literal(-1))
 
 
@@ -370,12 +372,12 @@ def hour_histogram(session: Session, scope: Scope, segments: Sequence[tuple[date
         return from_counts
     name = dialect(session)
     if name == "postgresql":
-        utc_time = func.timezone("UTC", Mention.created_at)
+        utc_time = func.timezone("UTC", Mention.published_at)
         quarter = (func.extract("hour", utc_time) * 4
                    + func.floor(func.extract("minute", utc_time) / 15))
     else:
-        quarter = (func.cast(func.strftime("%H", Mention.created_at), Integer()) * 4
-                   + func.cast(func.strftime("%M", Mention.created_at), Integer()) / 15)
+        quarter = (func.cast(func.strftime("%H", Mention.published_at), Integer()) * 4
+                   + func.cast(func.strftime("%M", Mention.published_at), Integer()) / 15)
     edges = [start for start, _offset in segments] + [end]
     segment = bucket_case(edges).label("segment")
     quarter_label = quarter.label("quarter")

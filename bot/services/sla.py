@@ -129,7 +129,7 @@ def run_sla_checks(sessions: sessionmaker[Session], now: datetime, default_tz: s
             .join(Watch, Watch.id == Mention.watch_id)
             .join(Workspace, Workspace.id == Mention.workspace_id)
             .where(Mention.status.in_([s.value for s in OPEN]),
-                   Mention.created_at >= now - LOOKBACK,
+                   Mention.published_at >= now - LOOKBACK,
                    (Mention.alerted.is_(True)) | (Mention.assignee_user_id.is_not(None)))
         ).all()
         done = {(m, k) for m, k in session.execute(select(SlaNotice.mention_id, SlaNotice.kind)
@@ -140,10 +140,10 @@ def run_sla_checks(sessions: sessionmaker[Session], now: datetime, default_tz: s
             minutes = target_minutes(watch, mention.priority)
             hours = BusinessHours.from_settings(workspace.settings or {},
                                                 workspace.timezone or default_tz)
-            due = add_business_time(mention.created_at, minutes, hours)
+            due = add_business_time(mention.published_at, minutes, hours)
             language = workspace.locale or "en"
             ref = f"#{mention.id}"
-            if (now >= add_business_time(mention.created_at, minutes * REMIND_AT, hours)
+            if (now >= add_business_time(mention.published_at, minutes * REMIND_AT, hours)
                     and now < due and mention.assignee_user_id
                     and (mention.id, "reminder") not in done):
                 sent += _notify(session, mention, "reminder", mention.assignee_user_id,
@@ -172,7 +172,7 @@ def due_at(session: Session, mention: Mention) -> datetime | None:
     workspace = session.get(Workspace, mention.workspace_id)
     if watch is None or workspace is None:
         return None
-    return add_business_time(mention.created_at, target_minutes(watch, mention.priority),
+    return add_business_time(mention.published_at, target_minutes(watch, mention.priority),
                              BusinessHours.from_settings(workspace.settings or {},
                                                          workspace.timezone or "UTC"))
 

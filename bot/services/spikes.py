@@ -19,10 +19,12 @@ from sqlalchemy.sql import ColumnElement
 from bot.analysis.spike_explain import SpikeMention, explain_spike
 from bot.analysis.spikes import HourBucket, SpikeConfig, SpikeDecision, detect_spike
 from bot.services.outbox import KIND_POST, do_enqueue
+from bot.services.watch_links import in_watches
 from bot.slack.spike_blocks import build_spike_alert
 from storage.db import transaction
 from storage.models import Author, Mention, Watch, Workspace
 from storage.models_spikes import Spike
+from storage.models_watches import MentionWatch
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +48,12 @@ def _hour(session: Session, column: Any) -> ColumnElement[Any]:
 def hourly_buckets(session: Session, watch_id: int, since: datetime, until: datetime
                    ) -> list[HourBucket]:
     """Mentions per hour (total, negative) of a watch, by publication time."""
-    hour = _hour(session, Mention.published_at)
+    link = MentionWatch
+    hour = _hour(session, link.published_at)
     rows = session.execute(
-        select(hour, func.count(),
-               func.sum(case((Mention.sentiment_label == "negative", 1), else_=0)))
-        .where(Mention.watch_id == watch_id, Mention.published_at >= since,
-               Mention.published_at < until)
+        select(hour, func.count(), func.sum(case((link.sentiment == "negative", 1), else_=0)))
+        .where(link.watch_id == watch_id, link.published_at >= since,
+               link.published_at < until)
         .group_by(hour).order_by(hour)).all()
     buckets = []
     for start, total, negative in rows:
@@ -67,11 +69,11 @@ def _explain_and_alert(session: Session, watch: Watch, decision: SpikeDecision,
     rows = session.execute(
         select(Mention, Author.handle, Author.followers)
         .join(Author, Author.id == Mention.author_id, isouter=True)
-        .where(Mention.watch_id == watch.id, Mention.published_at >= start,
+        .where(in_watches([watch.id]), Mention.published_at >= start,
                Mention.published_at < start + timedelta(hours=1))
         .limit(SAMPLE_LIMIT)).all()
     baseline_rows = session.scalars(
-        select(Mention.text).where(Mention.watch_id == watch.id,
+        select(Mention.text).where(in_watches([watch.id]),
                                    Mention.published_at < start - timedelta(hours=1))
         .order_by(Mention.id.desc()).limit(SAMPLE_LIMIT)).all()
     explanation = explain_spike(

@@ -14,7 +14,8 @@ from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
 from bot.services.permissions import require_role
 from storage.db import transaction
-from storage.models import Mention, Role, SourceRow, Watch
+from storage.models import Role, SourceRow, Watch
+from storage.models_watches import MentionWatch
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 CHANNEL_PATTERN = re.compile(r"^[CGD][A-Z0-9]{4,}$")
@@ -95,8 +96,9 @@ def list_watches(sessions: sessionmaker[Session], workspace_id: int) -> list[Wat
                     SourceRow.workspace_id == workspace_id).group_by(SourceRow.watch_id))}
         mention_counts: dict[int | None, int] = {
             watch_id: count for watch_id, count in session.execute(
-                select(Mention.watch_id, func.count()).where(
-                    Mention.workspace_id == workspace_id).group_by(Mention.watch_id))}
+                select(MentionWatch.watch_id, func.count()).where(
+                    MentionWatch.workspace_id == workspace_id)
+                .group_by(MentionWatch.watch_id))}
         watches = session.scalars(
             select(Watch).where(Watch.workspace_id == workspace_id).order_by(Watch.name)).all()
         return [

@@ -79,7 +79,10 @@ AUTHORS = {"ana": ("mastodon", 48213), "bob": ("bluesky", 1200), "carl": ("rss",
 
 
 def build_dataset(sessions: sessionmaker[Session]) -> Dataset:
-    """Insert the data set; m9 is created at the digest's end instant (so it is excluded)."""
+    """Insert the data set; m9 is published at the digest's end instant (so it is excluded).
+
+    Each mention is found the moment it is published (reports count by published time).
+    """
     with transaction(sessions) as session:
         workspace = Workspace(team_id=TEAM, timezone=ZONE)
         session.add(workspace)
@@ -106,7 +109,7 @@ def build_dataset(sessions: sessionmaker[Session]) -> Dataset:
                 workspace_id=workspace.id, watch_id=watches[watch].id,
                 author_id=authors[author].id if author else None, network=network,
                 external_id=name, url=f"https://{network}.example/{name}", text=f"text of {name}",
-                published_at=created - timedelta(minutes=5), sentiment_label=sentiment,
+                published_at=created, sentiment_label=sentiment,
                 intent=intent, priority=priority, status=status, alerted=alerted,
                 assignee_user_id=assignee, first_response_at=first, replied_at=first,
                 slack_channel=CHANNEL if alerted else None,

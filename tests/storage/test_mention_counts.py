@@ -1,8 +1,9 @@
-"""The hourly count tables stay equal to a GROUP BY over the mentions, whatever writes them.
+"""The hourly count tables stay equal to a GROUP BY over the mention-watch links (by published
+hour), and each mention's first link mirrors it, whatever writes them.
 
 Reports read volumes from ``mention_hour_counts`` and ``mention_priority_counts``; database
-triggers keep them in step on insert (ORM, bulk upsert), update of a counted column, a watch
-deleted under its mentions, and delete. Checked on SQLite and PostgreSQL, and through the
+triggers keep them in step on insert (ORM, bulk upsert, a second watch's link), update of a
+counted column, a watch deleted under its mentions, and delete. Checked on SQLite and PostgreSQL, and through the
 report helpers on windows that do not fall on whole hours.
 """
 
@@ -28,6 +29,7 @@ from storage import migrations
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import Mention, Watch, Workspace
 from storage.models_reporting import MentionHourCount, MentionPriorityCount
+from storage.models_watches import MentionWatch
 
 BASE = datetime(2026, 3, 28, 20, 0, tzinfo=UTC)
 NETWORKS = ("mastodon", "rss", "bluesky")
@@ -35,13 +37,25 @@ LABELS = ("negative", "neutral", "positive", None)
 
 
 def _live(session: Session) -> tuple[Counter[tuple], Counter[tuple]]:
+    """The counts a GROUP BY over the mention-watch links gives, after checking that every
+    mention's first link mirrors it."""
+    links = list(session.scalars(select(MentionWatch)))
+    firsts = {link.mention_id: link for link in links if link.is_first}
+    for m in session.scalars(select(Mention)):
+        first = firsts.pop(m.id)
+        assert (first.watch_id, first.network, first.sentiment, first.published_at,
+                first.priority) == (m.watch_id, m.network, m.sentiment_label or "unknown",
+                                    m.published_at, m.priority)
+    assert not firsts, "links outlived their mentions"
     hours: Counter[tuple] = Counter()
     priorities: Counter[tuple] = Counter()
-    for m in session.scalars(select(Mention)):
-        watch = m.watch_id or 0
-        hour = hour_of(m.created_at)
-        hours[(m.workspace_id, watch, hour, m.network, m.sentiment_label or "unknown")] += 1
-        priorities[(m.workspace_id, watch, hour, m.priority, bool(m.alerted))] += 1
+    for link in links:
+        watch = link.watch_id or 0
+        hour = hour_of(link.published_at)
+        hours[(link.workspace_id, watch, hour, link.network, link.sentiment,
+               link.is_first)] += 1
+        priorities[(link.workspace_id, watch, hour, link.priority, bool(link.alerted),
+                    link.is_first)] += 1
     return hours, priorities
 
 
@@ -49,12 +63,13 @@ def _stored(session: Session) -> tuple[Counter[tuple], Counter[tuple]]:
     hours: Counter[tuple] = Counter()
     for r in session.scalars(select(MentionHourCount)):
         if r.mentions:
-            hours[(r.workspace_id, r.watch_id, r.hour, r.network, r.sentiment)] = r.mentions
+            hours[(r.workspace_id, r.watch_id, r.hour, r.network, r.sentiment,
+                   r.is_first)] = r.mentions
     priorities: Counter[tuple] = Counter()
     for p in session.scalars(select(MentionPriorityCount)):
         if p.mentions:
-            priorities[(p.workspace_id, p.watch_id, p.hour, p.priority, bool(p.alerted))] = (
-                p.mentions)
+            priorities[(p.workspace_id, p.watch_id, p.hour, p.priority, bool(p.alerted),
+                        p.is_first)] = p.mentions
     return hours, priorities
 
 
@@ -70,9 +85,9 @@ def _mention(workspace_id: int, watch_id: int | None, n: int, rng: random.Random
     return Mention(
         workspace_id=workspace_id, watch_id=watch_id, network=rng.choice(NETWORKS),
         external_id=f"m{n}", url=f"https://example.com/{n}", text=f"mention {n}",
-        published_at=BASE, sentiment_label=rng.choice(LABELS),
-        priority=rng.randint(0, 100), alerted=rng.random() < 0.3,
-        created_at=BASE + timedelta(minutes=rng.randint(0, 6 * 60)))
+        published_at=BASE + timedelta(minutes=rng.randint(0, 6 * 60)),
+        sentiment_label=rng.choice(LABELS), priority=rng.randint(0, 100),
+        alerted=rng.random() < 0.3, created_at=BASE + timedelta(hours=7))
 
 
 def _setup(db_url: str) -> tuple[sessionmaker[Session], int, list[int]]:
@@ -99,8 +114,9 @@ def test_counts_follow_inserts_updates_and_deletes(db_url: str) -> None:
     # A bulk upsert the way ingest stores a batch, with rows that conflict and are skipped.
     rows = [{"workspace_id": workspace_id, "watch_id": watch_ids[0], "network": "rss",
              "external_id": f"m{n}", "url": "https://example.com/b", "text": "bulk",
-             "published_at": BASE, "sentiment_label": "negative", "priority": 55,
-             "created_at": BASE + timedelta(hours=2, minutes=n)} for n in range(100, 160)]
+             "published_at": BASE + timedelta(hours=2, minutes=n),
+             "sentiment_label": "negative", "priority": 55,
+             "created_at": BASE + timedelta(hours=7)} for n in range(100, 160)]
     with transaction(sessions) as session:
         insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql"
                   else sqlite.insert)
@@ -108,12 +124,24 @@ def test_counts_follow_inserts_updates_and_deletes(db_url: str) -> None:
             index_elements=["workspace_id", "network", "external_id"]), rows)
     _assert_in_step(sessions)
 
+    # Second watches' links, the way ingest links a stored post to another watch.
     with transaction(sessions) as session:
         ids = list(session.scalars(select(Mention.id).order_by(Mention.id)))
+        session.add_all([MentionWatch(
+            workspace_id=workspace_id, mention_id=m.id, watch_id=watch_ids[1],
+            network=m.network, sentiment=m.sentiment_label or "unknown",
+            published_at=m.published_at, priority=rng.randint(0, 100),
+            alerted=rng.random() < 0.3) for m in session.scalars(select(Mention).where(
+                Mention.id.in_(ids[::2]), Mention.watch_id.is_distinct_from(watch_ids[1])))])
+    _assert_in_step(sessions)
+
+    with transaction(sessions) as session:
         session.execute(update(Mention).where(Mention.id.in_(ids[:30]))
                         .values(sentiment_label="positive"))
         session.execute(update(Mention).where(Mention.id.in_(ids[30:50]))
-                        .values(created_at=BASE - timedelta(days=1)))
+                        .values(published_at=BASE - timedelta(days=1)))
+        session.execute(update(MentionWatch).where(MentionWatch.mention_id.in_(ids[40:60]))
+                        .values(alerted=True))
         session.execute(update(Mention).where(Mention.id.in_(ids[50:80]))
                         .values(alerted=True, priority=99))
         # Not a counted column: nothing moves.
@@ -148,17 +176,17 @@ def test_report_helpers_match_a_direct_count_on_any_window(db_url: str) -> None:
         for (start, end), bucket in zip(itertools.pairwise(edges), buckets,
                                         strict=True):
             expected = Counter((m.watch_id, m.network, m.sentiment_label or "unknown")
-                               for m in mentions if start <= m.created_at < end
+                               for m in mentions if start <= m.published_at < end
                                and m.watch_id == watch_ids[0])
             assert bucket == dict(expected)
         start, end = BASE + timedelta(minutes=45), BASE + timedelta(hours=5, minutes=15)
         expected_waited = Counter(
-            m.watch_id for m in mentions if start <= m.created_at < end and not m.alerted
+            m.watch_id for m in mentions if start <= m.published_at < end and not m.alerted
             and m.priority < thresholds[m.watch_id])
         assert waited_by_watch(session, workspace_id, thresholds, start, end) == dict(
             expected_waited)
         floor = priority_floor(session, workspace_id, None, start, end, 5)
-        in_window = sorted((m.priority for m in mentions if start <= m.created_at < end),
+        in_window = sorted((m.priority for m in mentions if start <= m.published_at < end),
                            reverse=True)
         assert floor is not None and floor <= in_window[4]
         assert priority_floor(session, workspace_id, None, start, start + timedelta(
