@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -37,7 +37,8 @@ def seed(vigie: VigieApp, text: str = "My order never arrived, this is a scam",
         mention = Mention(
             workspace_id=workspace.id, watch_id=watch.id, author_id=author.id, network=network,
             external_id=f"{handle}-{text[:20]}", url="https://mastodon.social/@ana/1", text=text,
-            published_at=datetime(2026, 11, 21, 8, tzinfo=UTC), priority=74,
+            # Published an hour ago: listings' periods count from the published time.
+            published_at=datetime.now(UTC) - timedelta(hours=1), priority=74,
             priority_reason="complaint · negative · 48k followers", sentiment_label="negative",
             intent="complaint", language="en")
         session.add(mention)
