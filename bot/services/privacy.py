@@ -26,6 +26,7 @@ from storage.db import transaction
 from storage.models import Author, Mention, Role
 from storage.models_privacy import MentionRollup
 from storage.models_reporting import MentionHourCount, MentionPriorityCount
+from storage.models_watches import MentionWatch
 
 BATCH = 5000
 
@@ -58,9 +59,15 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
         if not author_ids:
             raise ServiceError("privacy.unknown_handle", handle=cleaned)
         language = workspace_language(session, workspace_id)
-        for mention_id, channel, ts in session.execute(
-                select(Mention.id, Mention.slack_channel, Mention.slack_ts).where(
-                    Mention.author_id.in_(author_ids), Mention.slack_ts.is_not(None))):
+        # Every card of their mentions: one per watch channel (links hold each one's ts).
+        link = MentionWatch
+        cards = (select(link.mention_id, link.slack_channel, link.slack_ts)
+                 .join(Mention, Mention.id == link.mention_id)
+                 .where(Mention.author_id.in_(author_ids), link.slack_ts.is_not(None)))
+        firsts = select(Mention.id, Mention.slack_channel, Mention.slack_ts).where(
+            Mention.author_id.in_(author_ids), Mention.slack_ts.is_not(None))
+        for mention_id, channel, ts in sorted(set(session.execute(cards).tuples())
+                                              | set(session.execute(firsts).tuples())):
             # The card in Slack shows their words: replace it (the outbox row has no
             # mention id, so it survives the deletion below).
             text = t(language, "privacy.redacted", id=mention_id)

@@ -199,7 +199,7 @@ def _concurrent(db_url: str, workspace_id: int, names: list[str]) -> list[Ingest
     together = not db_url.startswith("sqlite")
     barrier = threading.Barrier(len(names) if together else 1)
     reports: list[IngestReport] = []
-    errors: list[BaseException] = []
+    errors: list[Exception] = []
 
     def run(name: str) -> None:
         engine = make_engine(db_url)
@@ -209,7 +209,7 @@ def _concurrent(db_url: str, workspace_id: int, names: list[str]) -> list[Ingest
                 watch = get_watch_by_name(session, workspace_id, name)
                 barrier.wait(timeout=30)
                 reports.append(do_ingest(session, watch, None, _feed(), now=NOW))
-        except BaseException as err:  # reported below, in the test's thread
+        except Exception as err:  # noqa: BLE001  (reported below, in the test's thread)
             errors.append(err)
         finally:
             engine.dispose()

@@ -3,8 +3,8 @@ hour), and each mention's first link mirrors it, whatever writes them.
 
 Reports read volumes from ``mention_hour_counts`` and ``mention_priority_counts``; database
 triggers keep them in step on insert (ORM, bulk upsert, a second watch's link), update of a
-counted column, a watch deleted under its mentions, and delete. Checked on SQLite and PostgreSQL, and through the
-report helpers on windows that do not fall on whole hours.
+counted column, a watch deleted under its mentions, and delete. Checked on SQLite and
+PostgreSQL, and through the report helpers on windows that do not fall on whole hours.
 """
 
 from __future__ import annotations
