@@ -34,7 +34,6 @@ class MentionWatch(Base):
     __table_args__ = (
         UniqueConstraint("mention_id", "watch_id"),
         Index(None, "watch_id", "published_at"),
-        Index(None, "workspace_id", "published_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

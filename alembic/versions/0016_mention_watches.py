@@ -230,8 +230,6 @@ def _create_link_table() -> None:
     )
     op.create_index(op.f('ix_mention_watches_watch_id_published_at'), 'mention_watches',
                     ['watch_id', 'published_at'], unique=False)
-    op.create_index(op.f('ix_mention_watches_workspace_id_published_at'), 'mention_watches',
-                    ['workspace_id', 'published_at'], unique=False)
 
 
 def _create_count_tables(first: bool) -> None:

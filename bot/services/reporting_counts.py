@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select
 from sqlalchemy.orm import Session
 
+from storage.models import Mention
 from storage.models_reporting import MentionHourCount, MentionPriorityCount
 from storage.models_watches import MentionWatch
 
@@ -81,12 +82,12 @@ def _hour_bucket(column: Any, splits: Sequence[_Split]) -> Any:
     return case(*whens, else_=literal(-1)) if whens else literal(-1)
 
 
-def _fringe_bucket(splits: Sequence[_Split]) -> tuple[Any, ColumnElement[bool]] | None:
+def _fringe_bucket(splits: Sequence[_Split], at: Any
+                   ) -> tuple[Any, ColumnElement[bool]] | None:
     ranges = [(index, start, end) for index, split in enumerate(splits)
               for start, end in split.fringes]
     if not ranges:
         return None
-    at = MentionWatch.published_at
     bucket = case(*[(and_(at >= start, at < end), literal(index))
                     for index, start, end in ranges], else_=literal(-1))
     where = or_(*[and_(at >= start, at < end) for _index, start, end in ranges])
@@ -121,15 +122,23 @@ def volume_by_bucket(session: Session, workspace_id: int, watch_ids: tuple[int, 
             .group_by(bucket, table.watch_id, table.network, table.sentiment)).all()
         for row in rows:
             add(*row)
-    fringe = _fringe_bucket(splits)
+    # The fringes from some watches' links, or, workspace-wide, from the mentions (each
+    # once, with its first watch): the columns counted are the same.
+    if watch_ids is None:
+        columns: tuple[Any, ...] = (Mention.published_at, Mention.watch_id, Mention.network,
+                                    Mention.sentiment_label)
+        scope = [Mention.workspace_id == workspace_id]
+    else:
+        link = MentionWatch
+        columns = (link.published_at, link.watch_id, link.network, link.sentiment)
+        scope = _count_scope(link, workspace_id, watch_ids)
+    fringe = _fringe_bucket(splits, columns[0])
     if fringe is not None:
         bucket_expr, where = fringe
         bucket = bucket_expr.label("bucket")
-        link = MentionWatch
         rows = session.execute(
-            select(bucket, link.watch_id, link.network, link.sentiment, func.count())
-            .where(*_count_scope(link, workspace_id, watch_ids), where)
-            .group_by(bucket, link.watch_id, link.network, link.sentiment)).all()
+            select(bucket, *columns[1:], func.count()).where(*scope, where)
+            .group_by(bucket, *columns[1:])).all()
         for row in rows:
             add(*row)
     return buckets
