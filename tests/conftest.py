@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -17,12 +18,14 @@ from storage import migrations
 from storage.db import make_engine
 from storage.models import Base
 from tests.harness.fixtures import *  # noqa: F403  (the Slack stand-in fixtures)
+from tests.harness.skip_guard import missing_file_skips
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get(
     "VIGIE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 POSTGRES_REQUIRED = bool(os.environ.get("CI") or os.environ.get("VIGIE_REQUIRE_POSTGRES"))
+NO_MISSING_FILE_SKIPS = bool(os.environ.get("CI"))
 
 
 def _unavailable(reason: str) -> None:
@@ -46,6 +49,38 @@ class _SecretScanner(logging.Handler):
             self.offenders.append(f"{record.name}: {text[:300]}")
 
 
+_SKIPPED: list[Any] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Remember skipped tests for the missing-file check."""
+    if report.skipped:
+        _SKIPPED.append(report)
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    """Remember modules skipped at collection for the missing-file check."""
+    if report.skipped:
+        _SKIPPED.append(report)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI, a test skipped because a file is missing fails the run (tests/data holds
+    every fixture a test reads)."""
+    missing = missing_file_skips(_SKIPPED)
+    if missing and NO_MISSING_FILE_SKIPS and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Name every test skipped for a missing file."""
+    missing = missing_file_skips(_SKIPPED)
+    if missing:
+        terminalreporter.section("skipped for a missing file (fatal in CI)")
+        for line in missing:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def no_secret_in_logs() -> Iterator[None]:
     """Fail the run if any log line of the whole suite carries a token-shaped string."""
@@ -56,13 +91,17 @@ def no_secret_in_logs() -> Iterator[None]:
     assert not scanner.offenders, f"secrets in logs: {scanner.offenders[:3]}"
 
 
+TEST_DATA = REPO_ROOT / "tests" / "data"
+"""Real fixtures copied into the repository (origins in each folder's INDEX.tsv)."""
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The shared real-data folder (VIGIE_SHARED_DATA, else ../shared/data)."""
-    path = Path(os.environ.get("VIGIE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
-    if not path.is_dir():
-        pytest.skip(f"shared data not found at {path}; set VIGIE_SHARED_DATA")
-    return path
+    """The real-data fixtures, in the repository (tests/data; see its README for origins).
+
+    The name is kept from when they lived outside the clone: a file missing here is a test
+    failure, never a skip."""
+    return TEST_DATA
 
 
 @pytest.fixture(scope="session")

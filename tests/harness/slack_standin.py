@@ -48,8 +48,8 @@ Rules of real Slack the stand-in enforces (each has a test in tests/harness_self
    slackapi/deno-slack-sdk issue 128.
 7. Scopes are enforced: a method called without its scope answers ``missing_scope`` with
    ``needed`` and ``provided`` (each method's "Required scopes"; the scopes per method come
-   from Slack's Web API spec, ../shared/slack/slack_web_openapi_v2.json, and the
-   conversations.* ones depend on the conversation type). The scopes granted default to the
+   from Slack's Web API spec, slackapi/slack-api-specs web-api/slack_web_openapi_v2.json, and
+   the conversations.* ones depend on the conversation type). The scopes granted default to the
    bot scopes declared in manifest.yml (``scopes=`` / :meth:`SlackStandIn.set_scopes`).
 8. Message metadata: ``event_type`` is a non-empty string and ``event_payload`` an object
    whose values are strings, numbers, booleans, objects or arrays, never ``null``; otherwise

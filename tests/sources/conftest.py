@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,8 +12,6 @@ from pytest_httpserver import HTTPServer
 
 from bot.sources import bluesky, reddit
 from bot.sources.http import HttpClient, HttpLimits
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
@@ -27,16 +24,6 @@ def make_httpserver() -> Iterator[HTTPServer]:
     server.clear()
     if server.is_running():
         server.stop()
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """``$VIGIE_SHARED_DATA``, else ``<repo>/../shared/data``; skip when absent."""
-    root = os.environ.get("VIGIE_SHARED_DATA")
-    path = Path(root) if root else REPO.parent / "shared" / "data"
-    if not (path / "feeds").is_dir() or not (path / "api").is_dir():
-        pytest.skip(f"shared test data not found at {path} (set VIGIE_SHARED_DATA)")
-    return path
 
 
 @pytest.fixture(scope="session")
