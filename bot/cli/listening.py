@@ -16,7 +16,7 @@ import click
 from bot.cli.common import cli_workspace, open_runtime, settings_or_exit
 from bot.cli.root import main
 from bot.runtime import Runtime
-from bot.services import sources_admin, watches
+from bot.services import query_trial, sources_admin, watches
 from bot.services.actors import CLI
 from bot.services.errors import ServiceError
 from bot.services.http_clients import http_factory
@@ -83,6 +83,29 @@ def watch_list(as_json: bool, team: str | None) -> None:
         state = "paused" if v.paused else "active"
         click.echo(f"{v.name:<20} {state:<7} {v.channel_id:<12} threshold {v.alert_threshold:<3} "
                    f"{v.source_count} sources, {v.mention_count} mentions  query: {v.query!r}")
+
+
+@watch.command("test")
+@click.argument("query")
+@click.option("--since", default="7d", show_default=True, help="e.g. 24h, 7d, 30d.")
+@click.option("--limit", type=click.IntRange(1, 200), default=20, show_default=True,
+              help="Matches to print.")
+@team_option
+def watch_test(query: str, since: str, limit: int, team: str | None) -> None:
+    """Show what QUERY would have matched among stored mentions (stores nothing)."""
+    with _workspace(team) as (runtime, ws):
+        period = _service(lambda: parse_duration(since))
+        trial = _service(lambda: query_trial.try_query(
+            runtime.sessions, ws.id, query, since=period, now=runtime.clock(), limit=limit))
+    click.echo(f"Query: {trial.description}")
+    click.echo(f"{trial.matched} of {trial.scanned} mention(s) published in the last {since} "
+               "match" + (f" (only the newest {trial.scanned} were read)" if trial.truncated
+                          else "") + ".")
+    for hit in trial.hits:
+        click.echo(f"#{hit.id:<6} {hit.published_at:%Y-%m-%d %H:%M} {hit.network:<10} "
+                   f"@{hit.author or '?'}: {' '.join(hit.text.split())[:90]}")
+    if trial.matched > len(trial.hits):
+        click.echo(f"... and {trial.matched - len(trial.hits)} more (--limit to see more).")
 
 
 def _asdict(obj: Any) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """The watch query language: parse once, match thousands of mentions per second.
 
-Syntax (case of words does not matter; ``OR``/``AND`` operators are upper case)::
+Syntax (case of words does not matter; ``OR``/``AND``/``NOT`` operators are upper case,
+so ``and``, ``or`` and ``not`` in lower case are searched as words)::
 
     vigie bug                 both words (implicit AND)
     "free trial"              an exact phrase (consecutive words)
@@ -9,10 +10,13 @@ Syntax (case of words does not matter; ``OR``/``AND`` operators are upper case):
     vigie AND bug             explicit AND, same as ``vigie bug``
     (a b) OR c                parentheses group terms
     -spam -"free trial" -(a OR b)   exclusions (a word, phrase, group or field)
+    acme NOT spam             same as ``acme -spam``; ``acme AND NOT (a OR b)`` also works
+                              (NOT applies to the one term or group after it)
     refund*                   a prefix: refund, refunds, refunded...
     #vigie  @vigie            only the hashtag / only the handle; a bare ``vigie`` also
                               matches ``#vigie`` and ``@vigie``
-    lang:fr                   the mention's language (``fr`` also matches ``fr-CA``)
+    lang:fr                   the mention's language (``fr`` also matches ``fr-CA``);
+                              an unknown code is refused with the list of known ones
     from:vigie  from:@Vigie   the author's handle (``from:vigie`` also matches
                               ``vigie@mastodon.social`` and ``vigie.bsky.social``)
     source:mastodon           the network kind (rss, mastodon, bluesky, hn, reddit, x,
@@ -113,26 +117,39 @@ _NETWORK_DESCRIPTIONS: Final = {
 }
 
 _LANGUAGE_NAMES: Final = {
+    "af": "Afrikaans",
     "ar": "Arabic",
+    "bg": "Bulgarian",
+    "bn": "Bengali",
     "br": "Breton",
     "ca": "Catalan",
     "co": "Corsican",
     "cs": "Czech",
+    "cy": "Welsh",
     "da": "Danish",
     "de": "German",
     "el": "Greek",
     "en": "English",
     "es": "Spanish",
+    "et": "Estonian",
     "eu": "Basque",
+    "fa": "Persian",
     "fi": "Finnish",
     "fr": "French",
+    "ga": "Irish",
+    "gl": "Galician",
     "he": "Hebrew",
     "hi": "Hindi",
+    "hr": "Croatian",
     "hu": "Hungarian",
     "id": "Indonesian",
+    "is": "Icelandic",
     "it": "Italian",
     "ja": "Japanese",
     "ko": "Korean",
+    "lt": "Lithuanian",
+    "lv": "Latvian",
+    "ms": "Malay",
     "nl": "Dutch",
     "no": "Norwegian",
     "oc": "Occitan",
@@ -140,10 +157,17 @@ _LANGUAGE_NAMES: Final = {
     "pt": "Portuguese",
     "ro": "Romanian",
     "ru": "Russian",
+    "sk": "Slovak",
+    "sl": "Slovenian",
+    "sr": "Serbian",
     "sv": "Swedish",
+    "sw": "Swahili",
+    "ta": "Tamil",
     "th": "Thai",
+    "tl": "Tagalog",
     "tr": "Turkish",
     "uk": "Ukrainian",
+    "ur": "Urdu",
     "vi": "Vietnamese",
     "zh": "Chinese",
 }
@@ -191,6 +215,8 @@ _HANDLE_SHORT_RE: Final = re.compile(r"[.@]")
 _QUOTES: Final = {'"': '"', "“": '”"', "«": "»", "„": '“”"'}
 _STRAY_CLOSING_QUOTES: Final = "”»"
 _BREAK_CHARS: Final = frozenset('()"“”«»„')
+_OPERATORS: Final = ("OR", "AND", "NOT")
+"""Upper-case words read as operators (Boolean syntax of Brandwatch, Talkwalker, Meltwater)."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -448,7 +474,7 @@ class MatchInput:
 
 @dataclass(frozen=True, slots=True)
 class _Tok:
-    kind: str  # "(", ")", "-", "OR", "AND", "word", "phrase"
+    kind: str  # "(", ")", "-", "OR", "AND", "NOT", "word", "phrase"
     text: str
     pos: int
 
@@ -494,7 +520,7 @@ def _lex(text: str) -> list[_Tok]:
             while j < n and not text[j].isspace() and text[j] not in _BREAK_CHARS:
                 j += 1
             raw = text[i:j]
-            kind = raw if raw in ("OR", "AND") else "word"
+            kind = raw if raw in _OPERATORS else "word"
             tokens.append(_Tok(kind, raw, i))
             i = j
     return tokens
@@ -564,10 +590,17 @@ class _Parser:
 
     def unary(self, depth: int) -> Node:
         negated = False
-        while (tok := self.peek()) is not None and tok.kind == "-":
+        while (tok := self.peek()) is not None and tok.kind in ("-", "NOT"):
             self.first_minus = self.first_minus or tok
             negated = not negated
             self.take()
+            nxt = self.peek()
+            if tok.kind == "NOT" and (nxt is None or nxt.kind in (")", "OR", "AND")):
+                raise self.error(
+                    "NOT must be followed by what to exclude, as in acme NOT jobs or "
+                    'acme AND NOT (jobs OR hiring); to search for the word, write "not"',
+                    tok,
+                )
         node = self.primary(depth)
         if negated:
             return node.child if isinstance(node, Not) else Not(node)
@@ -680,6 +713,11 @@ class _Parser:
                 raise bad_value(
                     "lang: expects a language code such as fr, en or pt-BR "
                     "(for several languages: (lang:fr OR lang:en))"
+                )
+            if value.partition("-")[0] not in _LANGUAGE_NAMES:
+                raise bad_value(
+                    f"unknown language code {raw_value!r}: lang: takes one of "
+                    f"{', '.join(sorted(_LANGUAGE_NAMES))} (or a name such as french)"
                 )
         elif name == "from":
             value = _normalize_handle(raw_value)

@@ -179,7 +179,7 @@ def test_str_renders_normalized_form(text: str, rendered: str) -> None:
         ("vigie -(a OR b)", "mentions containing vigie, excluding a or b"),
         ("vigie -(a b) -c", "mentions containing vigie, excluding (a and b) or c"),
         ("refund* #vigie", "mentions containing refund* and #vigie"),
-        ("lang:xx vigie", "mentions containing vigie, in language 'xx'"),
+        ("lang:sw vigie", "mentions containing vigie, in Swahili"),
         ("vigie OR -spam", "mentions containing vigie or not spam"),
         ("source:hn", "mentions on Hacker News"),
     ],
@@ -256,6 +256,12 @@ def error_of(text: str) -> QueryError:
         ("vigie from:", 6, "from:", "from: needs a value"),
         ("vigie source:", 6, "source:", "source: needs a value"),
         ("vigie lang:f", 11, "f", "language code"),
+        ("vigie lang:xx", 11, "xx", "unknown language code 'xx'"),
+        ("vigie lang:eng", 11, "eng", "unknown language code"),
+        ("vigie NOT", 6, "NOT", "NOT must be followed by what to exclude"),
+        ("vigie NOT)", 6, "NOT", "NOT must be followed"),
+        ("vigie AND NOT OR b", 10, "NOT", "NOT must be followed"),
+        ("NOT spam", 0, "NOT", "at least one positive term"),
         ("vigie from:a/b", 11, "a/b", "account handle"),
         ("vigie from:@", 11, "@", "account handle"),
         ("vigie source:mastodn", 13, "mastodn", "did you mean source:mastodon"),
@@ -374,3 +380,32 @@ def test_pointer_windows_long_queries() -> None:
 def test_query_error_pickles() -> None:
     err = pickle.loads(pickle.dumps(error_of("vigie foo:bar")))  # noqa: S301 - our own data
     assert (err.message, err.position, err.token, err.query)[1:] == (6, "foo", "vigie foo:bar")
+
+
+@pytest.mark.parametrize(
+    ("text", "normalized"),
+    [
+        ("acme AND NOT foo", "acme -foo"),
+        ("acme NOT foo", "acme -foo"),
+        ("acme NOT (jobs OR hiring)", "acme -(jobs OR hiring)"),
+        ('acme NOT "free trial" lang:fr', 'acme -"free trial" lang:fr'),
+        ("acme OR NOT foo bar", "(acme OR -foo) bar"),
+        ("acme NOT NOT foo", "acme foo"),
+        ("acme and not foo", "acme and not foo"),  # lower case: searched as words
+    ],
+)
+def test_upper_case_not_is_an_exclusion(text: str, normalized: str) -> None:
+    assert str(parse_query(text)) == normalized
+    assert parse_query(normalized) == parse_query(text)
+
+
+def test_not_excludes_when_matching() -> None:
+    query = parse_query("acme AND NOT foo")
+    assert query.matches(MatchInput(text="Acme is great"))
+    assert not query.matches(MatchInput(text="acme foo bar"))
+
+
+def test_unknown_language_code_lists_the_known_ones() -> None:
+    message = error_of("acme lang:xx").message
+    assert "fr, " in message and "en, " in message and "zh" in message
+    assert parse_query("acme lang:pt-BR").fields() == [Field("lang", "pt-br")]
