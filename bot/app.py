@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 
 from bot.config import Settings
 from bot.i18n import language_for, t
@@ -42,6 +43,7 @@ def build_app(settings: Settings, runtime: Runtime, *, verify_token: bool = True
     if settings.slack_bot_token is None:
         raise SlackNotConfigured("SLACK_BOT_TOKEN is not set")
     client = build_web_client(settings)
+    _quiet_token_skipped_warning()
     if verify_token:
         # Bolt would wrap a refused token in a generic BoltError: check it first, so the
         # caller gets Slack's error code (invalid_auth, token_revoked...) as SlackApiError.
@@ -67,6 +69,26 @@ are cheap."""
 
 def _listener_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="vigie-listener")
+
+
+class _DropMessage(logging.Filter):
+    """Drops one exact log message."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != self.message
+
+
+def _quiet_token_skipped_warning() -> None:
+    # Bolt reads SLACK_BOT_TOKEN from the environment itself and, given our client (built
+    # from that same token), warns on every start that the token "will be unused": noise.
+    logger = logging.getLogger("vigie.bolt")
+    message = warning_client_prioritized_and_token_skipped()
+    if not any(isinstance(f, _DropMessage) and f.message == message for f in logger.filters):
+        logger.addFilter(_DropMessage(message))
 
 
 def _quiet_bolt_request_logs() -> None:

@@ -190,8 +190,10 @@ def source_add(kind: str, watch_name: str, url: str | None, pairs: tuple[str, ..
         view = _service(lambda: sources_admin.do_add_source(
             runtime.sessions, ws.id, CLI, kind=kind, watch_name=watch_name, values=values,
             interval_minutes=interval))
-    click.echo(f"Source #{view.id} ({view.kind}) added to {view.watch_name}, every "
-               f"{view.interval_minutes} min: {view.settings}")
+    schedule = (f"every {view.interval_minutes} min" if view.polled
+                else "receives what is posted to it (never polled)")
+    click.echo(f"Source #{view.id} ({view.kind}) added to {view.watch_name}, {schedule}: "
+               f"{view.settings}")
     if view.new_secret:
         click.echo(f"Webhook secret (shown once): {view.new_secret}\n"
                    f"POST signed JSON to /ingest/{view.id}")
@@ -216,8 +218,10 @@ def source_list(watch_name: str | None, as_json: bool, team: str | None) -> None
     for v in views:
         health = "paused" if v.paused else ("failing" if v.consecutive_failures else "ok")
         last_ok = v.last_success_at.strftime("%Y-%m-%d %H:%M") if v.last_success_at else "never"
+        when = (f"next {v.next_poll_at:%H:%M}" if v.polled
+                else f"pushed to /ingest/{v.id}")
         click.echo(f"#{v.id:<4} {v.kind:<10} {v.watch_name:<16} {health:<8} last ok {last_ok}  "
-                   f"next {v.next_poll_at:%H:%M}  {v.settings}")
+                   f"{when}  {v.settings}")
         if v.last_error:
             click.echo(f"      {v.consecutive_failures} failure(s), last: {v.last_error}")
 
@@ -263,12 +267,14 @@ def _progress_line(outcome: SourceOutcome, done: int, total: int) -> None:
 
 
 @main.command()
-@click.option("--once", is_flag=True, required=True, help="Run one tick in the foreground.")
+@click.option("--once", is_flag=True, help="One tick in the foreground (the only mode; "
+              "`vigie worker` polls continuously).")
 @click.option("--dry-run", is_flag=True, help="Fetch and match, store nothing.")
 @click.option("--source", "source_ids", type=int, multiple=True, help="Only these sources.")
 @click.option("--due", is_flag=True, help="Only sources due now (default: all active).")
 def poll(once: bool, dry_run: bool, source_ids: tuple[int, ...], due: bool) -> None:
     """Poll sources once, store what is new, and send the alerts it produced."""
+    del once  # kept so that `vigie poll --once` (the documented form) still works
     settings = settings_or_exit()
     with open_runtime(settings) as runtime:
         report = run_poll_tick(runtime.sessions, http_factory(settings), dry_run=dry_run,

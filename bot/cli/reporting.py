@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO, cast
 
 import click
 
@@ -50,6 +54,22 @@ def digest(preview: bool, channel: str | None, team: str | None) -> None:
         click.echo(blocks_as_text(blocks))
 
 
+def _export_to_file(output: Path, write: Callable[[TextIO], int]) -> int:
+    """Write into a temporary file beside ``output`` and put it in place only when the
+    export succeeded: a failed export leaves an existing file as it was."""
+    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115  (closed below, renamed on success)
+        "w", encoding="utf-8", newline="", dir=output.parent, prefix=f".{output.name}.",
+        suffix=".part", delete=False)
+    try:
+        with handle:
+            count = write(cast(TextIO, handle))
+        os.replace(handle.name, output)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+    return count
+
+
 @main.command()
 @click.option("--since", default="30d", show_default=True, help="e.g. 24h, 7d, 30d.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
@@ -68,10 +88,9 @@ def export(since: str, fmt: str, watch_name: str | None, output: Path | None,
                 count = export_mentions(runtime.sessions, workspace.id, sys.stdout, since=since,
                                         fmt=fmt, now=runtime.clock(), watch=watch_name)
             else:
-                with output.open("w", encoding="utf-8", newline="") as handle:
-                    count = export_mentions(runtime.sessions, workspace.id, handle,
-                                            since=since, fmt=fmt, now=runtime.clock(),
-                                            watch=watch_name)
+                count = _export_to_file(output, lambda handle: export_mentions(
+                    runtime.sessions, workspace.id, handle, since=since, fmt=fmt,
+                    now=runtime.clock(), watch=watch_name))
         except ServiceError as err:
             _fail(err)
             return

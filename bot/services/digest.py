@@ -195,11 +195,17 @@ def preview_digests(sessions: sessionmaker[Session], workspace_id: int, *, now: 
     """The digests of the local day ending ``now``, built but not posted (`vigie digest
     --preview`): every digest channel of the workspace, or only ``channel_id``."""
     with sessions() as session:
+        workspace = session.get(Workspace, workspace_id)
+        everyone = digest_channels(session, workspace, default_timezone) if workspace else []
         if channel_id:
-            configs = [channel_config(session, workspace_id, channel_id, default_timezone)]
+            config = channel_config(session, workspace_id, channel_id, default_timezone)
+            if not config.scope.watch_ids and channel_id not in {c.channel_id for c in everyone}:
+                # Without watches the report would count every mention of the workspace.
+                raise ServiceError("digest_preview.no_channel", channel=channel_id,
+                                   known=", ".join(c.channel_id for c in everyone) or "none")
+            configs = [config]
         else:
-            workspace = session.get(Workspace, workspace_id)
-            configs = digest_channels(session, workspace, default_timezone) if workspace else []
+            configs = everyone
         return [(config, build_digest_report(session, config, end=now, now=now,
                                              cached_days=_cached_days(session, config)))
                 for config in configs]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.i18n import t
+from bot.i18n import has, t
 
 
 class Mrkdwn(str):
@@ -30,8 +30,11 @@ class ServiceError(Exception):
     def message(self, language: str = "en", *, plain: bool = False) -> str:
         """The explanation in ``language``, its parameters escaped for mrkdwn (``plain``:
         as typed, for the terminal)."""
-        params = self.params if plain else {k: _escaped(v) for k, v in self.params.items()}
-        return t(language, self.key, **params)
+        if plain:
+            # The terminal has its own way to fix things (`vigie watch list`, not `/cm`).
+            key = f"cli.{self.key}" if has(f"cli.{self.key}") else self.key
+            return t(language, key, **self.params)
+        return t(language, self.key, **{k: _escaped(v) for k, v in self.params.items()})
 
     def __str__(self) -> str:
         return self.message(plain=True)

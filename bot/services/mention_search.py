@@ -15,18 +15,23 @@ from bot.services.watch_links import in_watches
 from bot.services.watches import get_watch_by_name
 from storage.models import Author, Mention, MentionStatus, Watch
 
-DURATION = re.compile(r"^(\d{1,4})([mhdw])$")
+DURATION = re.compile(r"^(\d{1,12})([mhdw])$")
+LONGEST_PERIOD = timedelta(days=36_500)
+"""Periods longer than a century mean "everything" and are cut to one (no date overflow)."""
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 SENTIMENTS = ("negative", "neutral", "positive")
 MAX_LIMIT = 500
 
 
 def parse_duration(text: str) -> timedelta:
-    """``30m``, ``24h``, ``7d``, ``2w`` -> timedelta; ServiceError otherwise."""
+    """``30m``, ``24h``, ``7d``, ``2w`` -> timedelta; ServiceError otherwise. Any length is
+    accepted (``10000d``: everything), at most ``LONGEST_PERIOD``."""
     match = DURATION.match(text.strip().lower())
     if not match:
         raise ServiceError("mentions.bad_since", value=text)
-    return timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+    amount, unit = int(match.group(1)), UNITS[match.group(2)]
+    longest = LONGEST_PERIOD / timedelta(**{unit: 1})
+    return timedelta(**{unit: amount}) if amount < longest else LONGEST_PERIOD
 
 
 @dataclass(frozen=True, slots=True)

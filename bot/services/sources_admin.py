@@ -53,6 +53,11 @@ class SourceView:
     new_secret: str | None = None
     """Set once, when Vigie generated the webhook secret: show it to the user."""
 
+    @property
+    def polled(self) -> bool:
+        """False for sources that only receive (webhooks): they have no poll interval."""
+        return self.kind in POLLABLE_KINDS
+
 
 @dataclass(frozen=True, slots=True)
 class SourceTestResult:

@@ -55,8 +55,9 @@ def build_source_list(views: list[Any], language: str) -> tuple[str, list[dict[s
                              for k, val in v.settings.items())
         blocks.append(_section(
             f"*#{v.id}* {escape(v.kind)} → *{escape(v.watch_name)}* · {health}\n"
-            + t(language, "admin.source_times", last=_date(v.last_success_at, language),
-                next=_date(v.next_poll_at, language), minutes=v.interval_minutes)
+            + t(language, "admin.source_times" if v.polled else "admin.source_times_push",
+                last=_date(v.last_success_at, language), next=_date(v.next_poll_at, language),
+                minutes=v.interval_minutes, id=v.id)
             + (f"\n{settings}" if settings else "")))
     return t(language, "admin.sources_title", count=len(views)), blocks
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.i18n import t
+from bot.i18n import has, t
 from bot.slack.cards import NETWORK_ICONS, SENTIMENT_ICONS
 from bot.slack.escape import clip_mrkdwn, escape, link, slack_date, slack_len, truncate
 
@@ -69,7 +69,8 @@ def build_mention_list(rows: list[Any], language: str, *, more_value: dict[str, 
             "text": {"type": "plain_text", "text": t(language, "list.more")},
             "value": value,
         }]})
-    return t(language, "list.title", count=len(rows)), blocks
+    title = "list_page.title_more" if value is not None else "list.title"
+    return t(language, title, count=len(rows)), blocks
 
 
 def _history_line(entry: Any, language: str) -> str:
@@ -79,8 +80,20 @@ def _history_line(entry: Any, language: str) -> str:
               if entry.from_status and entry.to_status and entry.from_status != entry.to_status
               else "")
     reason = f": {escape(truncate(entry.reason, 200))}" if entry.reason else ""
-    return (f"{slack_date(entry.at)} {actor} {escape(entry.action)}{change}{reason}"
-            f" _{escape(entry.surface)}_")
+    return (f"{slack_date(entry.at)} {actor} {_action_words(entry.action, language)}{change}"
+            f"{reason} _{_surface_words(entry.surface, language)}_")
+
+
+def _action_words(action: str, language: str) -> str:
+    """``mention.assign`` -> "assigned"; an action without words is shown readable."""
+    key = f"history.action.{action.removeprefix('mention.')}"
+    return t(language, key) if has(key) else escape(action.replace(".", " ").replace("_", " "))
+
+
+def _surface_words(surface: str, language: str) -> str:
+    """``modal`` -> "in a dialog"; an unknown surface is shown as it is."""
+    key = f"history.surface.{surface}"
+    return t(language, key) if has(key) else escape(surface.replace("_", " "))
 
 
 def build_history(entries: list[Any], language: str) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ import types
 import typing
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr, ValidationError
 from pydantic_core import PydanticUndefined
@@ -57,13 +58,29 @@ def parse_config(kind: str, values: Mapping[str, Any]) -> SourceConfig:
     """
     model = get_source(kind).config_model
     try:
-        return model.model_validate(dict(values))
+        config = model.model_validate(dict(values))
     except ValidationError as err:
         lines = []
         for detail in err.errors(include_url=False, include_input=False, include_context=False):
             field = ".".join(str(p) for p in detail["loc"]) or "settings"
             lines.append(f"{field}: {detail['msg']}")
         raise SourceConfigError("; ".join(lines)) from None
+    # The sources check the scheme; an address without a host (``http://``) passes that.
+    hostless = [name for name, value in config.model_dump().items()
+                if name.endswith("url") and isinstance(value, str)
+                and value.lower().startswith(("http:", "https:")) and not _host_of(value)]
+    if hostless:
+        raise SourceConfigError("; ".join(
+            f"{name}: the address has no host name (as in https://example.com/feed.xml)"
+            for name in hostless))
+    return config
+
+
+def _host_of(url: str) -> str | None:
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
 
 
 def _type_name(annotation: Any) -> str:

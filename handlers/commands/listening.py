@@ -117,7 +117,8 @@ def _source_add(request: CommandRequest, runtime: Runtime) -> Reply:
         runtime.sessions, _workspace_id(request, runtime), _actor(request), kind=kind,
         watch_name=watch_name, values=values,
         allow_hosts=runtime.settings.allowed_source_hosts)
-    text = t(request.language, "admin.source_added", id=view.id, kind=view.kind,
+    added = "admin.source_added" if view.polled else "admin.source_added_push"
+    text = t(request.language, added, id=view.id, kind=view.kind,
              watch=view.watch_name, minutes=view.interval_minutes)
     if view.new_secret:
         text += "\n" + t(request.language, "admin.webhook_secret", secret=view.new_secret,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
-from tests.bot.test_cli import vigie
+from tests.bot.test_cli import VIGIE, _env, vigie
 
 
 def _ready(tmp_path: Path) -> None:
@@ -22,3 +23,57 @@ def test_watch_test_tries_a_query_on_stored_mentions(tmp_path: Path) -> None:
     bad = vigie(tmp_path, "watch", "test", "acme lang:xx")
     assert bad.returncode == 2 and "unknown language code 'xx'" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_small_cli_defects_of_issue_17(tmp_path: Path) -> None:
+    _ready(tmp_path)
+    version = vigie(tmp_path, "--version")
+    assert version.returncode == 0 and version.stdout.startswith("vigie ")
+    poll = vigie(tmp_path, "poll")  # --once is the only mode: no "Missing option"
+    assert poll.returncode == 0 and "No source to poll" in poll.stdout, poll.stderr
+    assert vigie(tmp_path, "mentions", "--since", "10000d").stdout.strip() == "No mentions match."
+    missing = vigie(tmp_path, "watch", "pause", "nope")
+    assert missing.returncode == 2
+    assert "vigie watch list shows them" in missing.stderr and "/cm" not in missing.stderr
+    channel = vigie(tmp_path, "watch", "add", "acme", "--query", "acme", "--channel", "#social")
+    assert channel.returncode == 2 and "C0123ABCD" in channel.stderr
+    assert "mention it as" not in channel.stderr
+    assert vigie(tmp_path, "watch", "add", "acme", "--query", "acme", "--channel",
+                 "C0SOCIAL1").returncode == 0
+    hostless = vigie(tmp_path, "source", "add", "rss", "--watch", "acme", "--url", "http://")
+    assert hostless.returncode == 2 and "no host name" in hostless.stderr
+    hook = vigie(tmp_path, "source", "add", "webhook", "--watch", "acme")
+    assert hook.returncode == 0, hook.stderr
+    assert "never polled" in hook.stdout and "every 0 min" not in hook.stdout
+    listed = vigie(tmp_path, "source", "list")
+    assert "pushed to /ingest/1" in listed.stdout
+    nope = vigie(tmp_path, "digest", "--preview", "--channel", "C0NOPE")
+    assert nope.returncode == 2
+    assert "No digest goes to C0NOPE" in nope.stderr and "C0SOCIAL1" in nope.stderr
+    assert "--- #C0SOCIAL1" in vigie(tmp_path, "digest", "--preview").stdout
+
+
+def test_a_failed_export_leaves_the_previous_file(tmp_path: Path) -> None:
+    _ready(tmp_path)
+    previous = tmp_path / "prev.csv"
+    previous.write_text("yesterday's export\n", encoding="utf-8")
+    failed = vigie(tmp_path, "export", "--since", "forever", "--output", str(previous))
+    assert failed.returncode == 2 and "not a duration" in failed.stderr
+    assert previous.read_text(encoding="utf-8") == "yesterday's export\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".prev.csv")] == []
+    done = vigie(tmp_path, "export", "--since", "7d", "--output", str(previous))
+    assert done.returncode == 0, done.stderr
+    assert previous.read_text(encoding="utf-8").startswith("id,")
+
+
+def test_non_utf8_argument_is_one_clear_line(tmp_path: Path) -> None:
+    _ready(tmp_path)
+    result = subprocess.run([*VIGIE, b"watch", b"add", b"caf\xe9", b"--channel", b"C0SOCIAL1"],
+                            cwd=tmp_path, env=_env(tmp_path), capture_output=True,
+                            timeout=120, check=False)
+    stderr = result.stderr.decode("utf-8")
+    assert result.returncode == 2
+    assert stderr.strip() == ("Error: argument 3 (caf\\xe9) is not valid UTF-8: check the "
+                              "terminal's encoding (LANG=C.UTF-8) and type it again.")
+    assert "Watch" not in result.stdout.decode()
+    assert vigie(tmp_path, "watch", "list").stdout.startswith("No watches yet")

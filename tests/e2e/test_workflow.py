@@ -122,8 +122,9 @@ def test_full_path_assign_draft_approve_replied(vigie: VigieApp) -> None:
         assert validate_blocks(call.args["blocks"], "message") == []
     show = vigie.slack.slash_command(f"show {mention_id}").json()
     history = str(show["blocks"])
-    for action in ("mention.assign", "mention.draft", "mention.approve", "mention.replied"):
-        assert action in history
+    for words in ("assigned", "drafted a reply", "approved the reply", "marked it replied"):
+        assert words in history
+    assert "mention.assign" not in history and "_slash_command_" not in history
     with vigie.runtime.sessions() as session:
         events = session.scalars(select(AuditEvent.action).where(
             AuditEvent.mention_id == mention_id)).all()

@@ -58,10 +58,13 @@ def test_digest_preview_prints_text(env: dict[str, str]) -> None:
 
 
 def test_digest_preview_of_a_channel_without_watches(env: dict[str, str]) -> None:
+    # No watch alerts there and no digest is set: no digest goes there (issue 17; it used
+    # to print a digest of every watch of the workspace under that channel's name).
     result = CliRunner().invoke(main, ["digest", "--preview", "--channel", "C07ELSEWHERE"],
                                 env=env)
-    assert result.exit_code == 0, result.output
-    assert "--- #C07ELSEWHERE" in result.output and "3 mention(s)" in result.output
+    assert result.exit_code == 2, result.output
+    assert "No digest goes to C07ELSEWHERE" in result.output
+    assert "--- #C07ELSEWHERE" not in result.output
 
 
 def test_export_csv_to_a_file_and_jsonl_to_stdout(env: dict[str, str], tmp_path: Path) -> None:
@@ -83,6 +86,6 @@ def test_export_csv_to_a_file_and_jsonl_to_stdout(env: dict[str, str], tmp_path:
 def test_export_errors_are_one_line(env: dict[str, str]) -> None:
     result = CliRunner().invoke(main, ["export", "--watch", "nope"], env=env)
     assert result.exit_code == 2
-    assert "There is no watch called `nope`" in result.output
+    assert "There is no watch called 'nope'. vigie watch list shows them." in result.output
     result = CliRunner().invoke(main, ["export", "--since", "forever"], env=env)
     assert result.exit_code == 2 and "is not a duration" in result.output
