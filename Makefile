@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: install install-dev run web worker test lint check bench clean
+.PHONY: install install-dev run demo web worker test lint check bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ install-dev: $(DEV_STAMP)  ## runtime + test and lint tools in .venv
 run: install  ## migrate, then run Vigie (console mode without Slack credentials)
 	$(BIN)/vigie db upgrade
 	$(BIN)/vigie run
+
+demo: install  ## migrate, then show alerts from the bundled sample feed (console mode)
+	$(BIN)/vigie db upgrade
+	$(BIN)/vigie demo
 
 web: install
 	$(BIN)/vigie db upgrade

@@ -7,45 +7,34 @@ import sys
 import threading
 import time
 from collections import deque
+from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot.services.ports import OutgoingMessage
+from bot.slack.plaintext import blocks_to_plain, mrkdwn_to_plain
 
 RECENT = 1000
 
 
-def _block_text(block: dict[str, Any]) -> list[str]:
-    kind = block.get("type")
-    lines: list[str] = []
-    if kind in {"section", "header"}:
-        text = (block.get("text") or {}).get("text")
-        if text:
-            lines.append(text)
-        lines.extend(field.get("text", "") for field in block.get("fields") or [])
-    elif kind == "context":
-        lines.append("  ".join(el.get("text", "") for el in block.get("elements") or []
-                               if isinstance(el, dict)))
-    elif kind == "actions":
-        labels = [(el.get("text") or {}).get("text", "") for el in block.get("elements") or []]
-        lines.append("[" + "] [".join(label for label in labels if label) + "]")
-    elif kind == "divider":
-        lines.append("-" * 40)
-    return lines
+CONSOLE_TS_PREFIX = "console-"
+"""Marks the ids of messages printed here: they are no Slack message and have no permalink."""
 
 
-def render_text(message: OutgoingMessage) -> str:
-    """A readable plain-text rendering of a message's blocks (or its fallback text)."""
+def render_text(message: OutgoingMessage, zone: tzinfo = UTC) -> str:
+    """A readable plain-text rendering of a message's blocks (or its fallback text): no
+    Slack markup, dates in ``zone``."""
     if not message.blocks:
-        return message.text
-    return "\n".join(line for block in message.blocks for line in _block_text(block))
+        return mrkdwn_to_plain(message.text, zone)
+    return blocks_to_plain(message.blocks, zone)
 
 
 class ConsoleNotifier:
     """Prints alerts to a stream instead of posting them to Slack."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, zone: tzinfo = UTC) -> None:
         self._stream = stream or sys.stdout
+        self._zone = zone
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
         # Recent messages only: enough to find a retried one, bounded for long runs.
@@ -54,11 +43,11 @@ class ConsoleNotifier:
     def _write(self, header: str, message: OutgoingMessage) -> None:
         with self._lock:
             print(f"\n=== {header} [{message.channel}] ===", file=self._stream)
-            print(render_text(message), file=self._stream, flush=True)
+            print(render_text(message, self._zone), file=self._stream, flush=True)
 
     def post(self, message: OutgoingMessage) -> str:
         """Print the message; return a ts-like id."""
-        ts = f"{int(time.time())}.{next(self._counter):06d}"
+        ts = f"{CONSOLE_TS_PREFIX}{int(time.time())}.{next(self._counter):06d}"
         self._posted.append((ts, message))
         self._write("thread reply" if message.thread_ts else "alert", message)
         return ts
@@ -75,7 +64,8 @@ class ConsoleNotifier:
         Path(path).write_bytes(content)
         with self._lock:
             print(f"\n=== file [{channel}] {title}: saved as ./{path} ({len(content)} bytes)"
-                  + (f"\n{comment}" if comment else ""), file=self._stream, flush=True)
+                  + (f"\n{mrkdwn_to_plain(comment, self._zone)}" if comment else ""),
+                  file=self._stream, flush=True)
 
     def find_posted(self, channel: str, event_type: str, key: str, key_value: Any,
                     team_id: str | None = None, thread_ts: str | None = None) -> str | None:

@@ -177,7 +177,7 @@ def build_runtime(
 
             notifier = SlackNotifier(build_web_client(settings, for_outbox=True), resolver)
         else:
-            notifier = ConsoleNotifier(console or sys.stdout)
+            notifier = ConsoleNotifier(console or sys.stdout, zone=settings.tz)
     interval = 1.0 if settings.has_slack else 0.0
     outbox = OutboxSender(sessions, notifier, per_channel_interval=interval,
                           draws_charts=draws_charts)

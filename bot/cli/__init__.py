@@ -3,6 +3,7 @@
 from bot.cli import (  # noqa: F401  (registers the subcommands)
     analysis,
     core,
+    demo,
     listening,
     outbox,
     privacy,

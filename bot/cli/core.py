@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from bot.cli.common import open_runtime, settings_or_exit
+from bot.cli.demo import startup_lines
 from bot.cli.root import main
 from bot.config import Settings
 from bot.i18n import t
@@ -32,7 +33,9 @@ def run() -> None:
     with open_runtime(settings) as runtime:
         if not settings.has_slack:
             click.echo(t("en", "app.console_mode"))
-            runtime.workspaces.ensure(CONSOLE_TEAM_ID)
+            workspace = runtime.workspaces.ensure(CONSOLE_TEAM_ID)
+            for line in startup_lines(runtime, workspace.id):
+                click.echo(line)
             _run_scheduler_until_stopped(runtime)
             return
         if settings.socket_mode:

@@ -51,7 +51,7 @@ def digest(preview: bool, channel: str | None, team: str | None) -> None:
         _text, blocks = build_digest_blocks(report, workspace.locale or "en")
         click.echo(f"--- #{config.channel_id} · daily at {config.local_time:%H:%M} "
                    f"{config.timezone_name} ---")
-        click.echo(blocks_as_text(blocks))
+        click.echo(blocks_as_text(blocks, config.tz))
 
 
 def _export_to_file(output: Path, write: Callable[[TextIO], int]) -> int:

@@ -158,8 +158,8 @@ def seconds_between(later: Any, earlier: Any, dialect_name: str) -> Any:
 
 def card_url(channel: str | None, ts: str | None) -> str | None:
     """The permalink of a posted card, built without calling ``chat.getPermalink``."""
-    if not channel or not ts:
-        return None
+    if not channel or not ts or not ts[:1].isdigit():
+        return None  # printed in console mode (ts "console-..."): no Slack message to link
     return f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}"
 
 

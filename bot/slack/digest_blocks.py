@@ -3,13 +3,13 @@ rendering of any of them for the terminal (`vigie digest --preview`)."""
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.i18n import t
 from bot.slack.escape import clip_mrkdwn, escape, link, truncate
+from bot.slack.plaintext import mrkdwn_to_plain
 
 SECTION_LIMIT = 2900
 HEADER_LIMIT = 150
@@ -17,8 +17,6 @@ TEXT_LIMIT = 120
 SENTIMENT_EMOJI = {"negative": ":red_circle:", "neutral": ":white_circle:",
                    "positive": ":large_green_circle:", "unknown": ":grey_question:"}
 SERIES = ("negative", "neutral", "positive", "unknown")
-_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]*)>")
-_BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
 
 
 def chart_labels(language: str) -> dict[str, dict[str, str]]:
@@ -164,17 +162,9 @@ def build_digest_blocks(report: Any, language: str) -> tuple[str, list[dict[str,
     return fallback, blocks
 
 
-def _plain(mrkdwn: str) -> str:
-    text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", mrkdwn)
-    text = _BOLD.sub(r"\1", text)
-    text = re.sub(r":([a-z_]+):", lambda m: {"red_circle": "(-)", "white_circle": "(=)",
-                                             "large_green_circle": "(+)"}.get(m.group(1), ""),
-                  text)
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def blocks_as_text(blocks: list[dict[str, Any]]) -> str:
-    """Blocks rendered for a terminal: headers underlined, links as ``label (url)``."""
+def blocks_as_text(blocks: list[dict[str, Any]], zone: tzinfo = UTC) -> str:
+    """Blocks rendered for a terminal: headers underlined, links as ``label (url)``, no
+    Slack markup, dates in ``zone``."""
     out: list[str] = []
     for block in blocks:
         kind = block.get("type")
@@ -182,9 +172,10 @@ def blocks_as_text(blocks: list[dict[str, Any]]) -> str:
             title = block["text"]["text"]
             out += [title, "=" * len(title)]
         elif kind == "section":
-            out += [_plain(block["text"]["text"]), ""]
+            out += [mrkdwn_to_plain(block["text"]["text"], zone), ""]
         elif kind == "context":
-            out += [_plain(" ".join(e.get("text", "") for e in block["elements"])), ""]
+            out += [mrkdwn_to_plain(" ".join(e.get("text", "") for e in block["elements"]),
+                                    zone), ""]
     return "\n".join(out).rstrip() + "\n"
 
 

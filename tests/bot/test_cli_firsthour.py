@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
+import signal
 import subprocess
 from pathlib import Path
 
-from tests.bot.test_cli import VIGIE, _env, vigie
+from tests.bot.test_cli import VIGIE, _default_sigint, _env, vigie
 
 
 def _ready(tmp_path: Path) -> None:
@@ -77,3 +80,44 @@ def test_non_utf8_argument_is_one_clear_line(tmp_path: Path) -> None:
                               "terminal's encoding (LANG=C.UTF-8) and type it again.")
     assert "Watch" not in result.stdout.decode()
     assert vigie(tmp_path, "watch", "list").stdout.startswith("No watches yet")
+
+
+SLACK_MARKUP = re.compile(r"<!date|<https?://|<@|<#|<!|:[a-z][a-z0-9_+-]*:|&lt;|&gt;|&amp;|"
+                          r"(?<![\w*])\*[^*\n]+\*(?![\w*])|`")
+
+
+def test_demo_shows_real_alerts_in_plain_text(tmp_path: Path) -> None:
+    _ready(tmp_path)
+    env = {"VIGIE_TIMEZONE": "Europe/Paris"}
+    shown = vigie(tmp_path, "demo", **env)
+    assert shown.returncode == 0, shown.stderr
+    out = shown.stdout
+    assert out.count("=== alert [C0VIGIEDEMO] ===") >= 2
+    assert "Created the watch 'demo'" in out and "1 filtered out by the query" in out
+    assert SLACK_MARKUP.findall(out) == []
+    assert " CET " in out and " UTC" not in out  # dates in the configured zone
+    assert "Open post (https://example.com/demo/" in out  # links as text
+    again = vigie(tmp_path, "demo", **env)
+    assert again.returncode == 0 and "Reused the watch 'demo'" in again.stdout
+    assert "Nothing new" in again.stdout and "=== alert" not in again.stdout
+    mentions = vigie(tmp_path, "mentions", "--watch", "demo", "--json")
+    assert len(json.loads(mentions.stdout)) == 7
+    assert "Source" not in vigie(tmp_path, "source", "list").stdout  # no dangling source
+
+
+def test_console_start_says_what_to_do_next(tmp_path: Path) -> None:
+    _ready(tmp_path)
+    proc = subprocess.Popen([*VIGIE, "run"], cwd=tmp_path, env=_env(tmp_path),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(3)]
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "console mode" in lines[0]
+    assert lines[1].startswith("Nothing to watch yet")
+    assert "vigie demo" in lines[2]
