@@ -194,7 +194,8 @@ def build_messages(
             "3. Do not promise or offer refunds, compensation, discounts, gifts, deadlines "
             "or any other commitment, do not admit fault and do not discuss legal matters, "
             "unless the voice guide below explicitly allows it. When something needs "
-            "follow-up, invite the person to continue by direct message.",
+            "follow-up, say the team will follow up, here or through a contact the voice "
+            "guide gives; never assume the person can be messaged privately.",
             "4. Do not include links, email addresses or phone numbers unless the voice "
             "guide gives them.",
             "5. Never ask for or repeat personal data (order numbers, emails, phone numbers, "

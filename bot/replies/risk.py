@@ -554,7 +554,7 @@ def _check_personal_data(draft: str, draft_folded: FoldedText) -> list[RiskFlag]
                 "pii_order",
                 "warn",
                 f"The reply contains an order, account or reference number ({_quote(orders)}); "
-                "handle it by direct message.",
+                "keep it out of a public reply.",
                 orders,
             )
         )

@@ -52,40 +52,40 @@ class _TemplateLike(Protocol):
 BUILTIN_TEMPLATES: Mapping[tuple[str, str], str] = MappingProxyType(
     {
         ("question", "en"): (
-            "Hi {author}, thanks for your question! We're looking into it and will get back "
-            "to you shortly. Feel free to send us a direct message with any details."
+            "Hi {author}, thanks for your question! We're looking into it and will answer "
+            "you here shortly."
         ),
         ("question", "fr"): (
-            "Bonjour {author}, merci pour votre question ! Nous regardons cela et revenons "
-            "vers vous très vite. N'hésitez pas à nous écrire en message privé."
+            "Bonjour {author}, merci pour votre question ! Nous regardons cela et vous "
+            "répondons ici très vite."
         ),
         ("complaint", "en"): (
-            "Hi {author}, we're sorry to hear about this. Could you send us a direct message "
-            "with the details so our team can look into it?"
+            "Hi {author}, we're sorry to hear about this. Our team is looking into it and "
+            "will come back to you here; please don't share personal details publicly."
         ),
         ("complaint", "fr"): (
-            "Bonjour {author}, nous sommes désolés de lire cela. Pouvez-vous nous écrire en "
-            "message privé avec les détails pour que notre équipe puisse regarder ?"
+            "Bonjour {author}, nous sommes désolés de lire cela. Notre équipe regarde et "
+            "revient vers vous ici ; ne partagez pas de données personnelles en public."
         ),
         ("praise", "en"): "Thank you so much, {author}! The whole {brand} team appreciates it.",
         ("praise", "fr"): (
             "Merci beaucoup {author} ! Toute l'équipe {brand} est ravie de lire votre message."
         ),
         ("purchase_intent", "en"): (
-            "Hi {author}, thanks for your interest in {brand}! Send us a direct message and "
+            "Hi {author}, thanks for your interest in {brand}! Tell us what you need and "
             "we'll help you find what suits you best."
         ),
         ("purchase_intent", "fr"): (
-            "Bonjour {author}, merci de votre intérêt pour {brand} ! Écrivez-nous en message "
-            "privé et nous vous aiderons à trouver ce qui vous convient."
+            "Bonjour {author}, merci de votre intérêt pour {brand} ! Dites-nous ce que vous "
+            "cherchez et nous vous aiderons à trouver ce qui vous convient."
         ),
         ("risk", "en"): (
-            "Hi {author}, thank you for raising this. We take it seriously: our team will "
-            "contact you by direct message."
+            "Hi {author}, thank you for raising this. We take it seriously: our team is "
+            "looking into it and will follow up here."
         ),
         ("risk", "fr"): (
             "Bonjour {author}, merci de nous avoir alertés. Nous prenons votre message au "
-            "sérieux : notre équipe vous contacte en message privé."
+            "sérieux : notre équipe regarde et revient vers vous ici."
         ),
         ("other", "en"): "Hi {author}, thanks for your message! The {brand} team",
         ("other", "fr"): "Bonjour {author}, merci pour votre message ! L'équipe {brand}",

@@ -15,7 +15,8 @@ from bot.services.outbox import (
     message_metadata,
 )
 from bot.services.ports import OutgoingMessage
-from bot.services.reply_queue import FAILED, PENDING, latest_reply
+from bot.services.reply_policy import card_actions
+from bot.services.reply_queue import FAILED, PENDING, can_post, latest_reply
 from bot.services.sla import due_at
 from bot.services.watch_links import watch_names
 from bot.services.workflow import allowed_actions, latest_draft, text_hash
@@ -45,7 +46,7 @@ def load_card_view(session: Session, mention_id: int, channel: str | None = None
     ).all()
     draft = latest_draft(session, mention.id)
     reply = latest_reply(session, mention.id)
-    actions = allowed_actions(mention.status)
+    actions = card_actions(allowed_actions(mention.status), mention.network)
     if reply is not None and reply.status == PENDING:
         actions = [a for a in actions if a != "replied"]  # the post is on its way
     elif reply is not None and reply.status == FAILED and mention.status == "approved":
@@ -74,6 +75,7 @@ def load_card_view(session: Session, mention_id: int, channel: str | None = None
         language=mention.language,
         language_analysed=not any(isinstance(f, dict) and f.get("name") == LANGUAGE_NOT_ANALYSED
                                   for f in mention.intent_flags or ()),
+        reply_elsewhere=not can_post(session, mention),
     )
 
 

@@ -368,6 +368,9 @@ def do_approve(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
             posting = queue_reply(session, mention, draft, actor.name)
             if posting:
                 note += "\n" + t(language, "workflow.note_posting", network=mention.network)
+            else:
+                note += "\n" + t(language, "workflow.note_post_elsewhere",
+                                  network=mention.network)
             outcome = _transition(session, workspace_id, mention, actor, "approve", rule,
                                   reason=reason, note=note,
                                   detail={"draft_version": draft.version,
@@ -376,6 +379,9 @@ def do_approve(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                                           "override": reason is not None, "posting": posting})
             if posting:
                 outcome.message_key = "workflow.done_approve_posting"
+            else:
+                outcome.message_key = "workflow.done_approve_elsewhere"
+                outcome.params["network"] = mention.network
             outcome.params["version"] = draft.version
             return outcome
     except IntegrityError:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.i18n import t
+from bot.slack.card_reply import open_reply_buttons, reply_elsewhere_note
 from bot.slack.escape import clip_mrkdwn, escape, fit_source, link, slack_date, slack_len, truncate
 
 CARD_TEXT_LIMIT = 700
@@ -67,6 +68,8 @@ class CardView:
     reply_error: str | None = None
     language: str | None = None
     language_analysed: bool = True
+    reply_elsewhere: bool = False
+    """Vigie cannot post this reply: the card offers "Open and reply there"."""
 
 
 def format_reach(followers: int | None) -> str:
@@ -226,6 +229,8 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
                        approve_value(view.mention_id, view.draft_version, view.draft_hash)
                        if action == "approve" and draft_whole else None)
                for action in view.actions]
+    buttons = open_reply_buttons(view, language) + buttons
+    blocks += reply_elsewhere_note(view, language)
     if buttons:
         blocks.append({"type": "actions", "block_id": f"card_{view.mention_id}",
                        "elements": buttons})

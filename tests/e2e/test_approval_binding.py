@@ -88,7 +88,8 @@ def test_the_command_approves_only_the_version_it_names(vigie_sqlite: VigieApp) 
     assert f"/cm approve {mention_id} v2" in shown["text"]
     assert approvals(vigie) == []
     ok = vigie.slack.slash_command(f"approve {mention_id} v2", user_id=APPROVER).json()
-    assert ok["text"] == f"Mention #{mention_id} approved."
+    assert ok["text"] == (f"Mention #{mention_id} approved. Vigie cannot post on mastodon: "
+                          "copy the draft, post it there, then press Mark replied.")
     assert approvals(vigie) == [(2, APPROVER, "approved")]
 
 
@@ -116,7 +117,8 @@ def test_an_agent_resaving_the_approvers_draft_does_not_let_them_approve_it(
     assert "someone else must approve" in denied["text"]
     assert status(vigie, mention_id) == "awaiting_approval" and approvals(vigie) == []
     ok = vigie.slack.slash_command(f"approve {mention_id} v2", user_id=ADMIN_ID).json()
-    assert ok["text"] == f"Mention #{mention_id} approved."
+    assert ok["text"] == (f"Mention #{mention_id} approved. Vigie cannot post on mastodon: "
+                          "copy the draft, post it there, then press Mark replied.")
 
 
 def test_approve_anyway_approves_the_version_the_button_showed(vigie_sqlite: VigieApp) -> None:

@@ -84,7 +84,9 @@ def grant(vigie: VigieApp, user: str, role: str) -> None:
 def test_full_path_assign_draft_approve_replied(vigie: VigieApp) -> None:
     mention_id = seed(vigie)
     first = card(vigie, mention_id)
-    assert buttons(first) == ["vigie.assign", "vigie.draft", "vigie.replied", "vigie.ignore"]
+    # The seeded source holds no account to post with: Vigie says so and offers the link.
+    assert buttons(first) == ["vigie.open_reply", "vigie.assign", "vigie.draft",
+                              "vigie.replied", "vigie.ignore"]
     assert validate_blocks(first["blocks"], "message") == []
 
     reply = vigie.slack.slash_command(f"assign {mention_id} <@{USER_ID}|alice>").json()
@@ -110,7 +112,8 @@ def test_full_path_assign_draft_approve_replied(vigie: VigieApp) -> None:
     assert validate_blocks(shown["blocks"], "message") == []
     assert status(vigie, mention_id) == "awaiting_approval"
     ok = vigie.slack.slash_command(f"approve {mention_id} v1", user_id=APPROVER).json()
-    assert ok["text"] == f"Mention #{mention_id} approved."
+    assert ok["text"] == (f"Mention #{mention_id} approved. Vigie cannot post on mastodon: "
+                          "copy the draft, post it there, then press Mark replied.")
     assert vigie.slack.slash_command(f"replied {mention_id}").json()["text"].endswith(
         "marked as replied.")
     settle(vigie)
@@ -228,7 +231,7 @@ def test_high_risk_draft_needs_an_override_reason(vigie_sqlite: VigieApp) -> Non
     assert f"/cm approve {mention_id} v1 legal" in plain["text"]
     ok = vigie.slack.slash_command(f"approve {mention_id} v1 legal validated",
                                    user_id=APPROVER).json()
-    assert ok["text"].endswith("approved.")
+    assert ok["text"].endswith("then press Mark replied.")
     with vigie.runtime.sessions() as session:
         approval = session.scalars(select(Approval)).one()
         assert approval.override and approval.reason == "legal validated"
