@@ -74,7 +74,7 @@ def _start(data_dir: Path, *command: str, **env: str) -> subprocess.CompletedPro
 def tmp_path() -> Iterator[Path]:
     """A temporary folder the unprivileged user can reach (pytest's own is private)."""
     folder = Path(tempfile.mkdtemp(prefix="vigie-entrypoint-"))
-    os.chmod(folder, 0o755)
+    os.chmod(folder, 0o755)  # noqa: S103  (the unprivileged user must reach it)
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
 
@@ -85,7 +85,7 @@ def _folder(tmp_path: Path, owner_is_user: bool) -> Path:
     if os.geteuid() == 0 and owner_is_user:
         os.chown(folder, NOBODY, NOBODY)
     elif not owner_is_user:
-        os.chmod(folder, 0o555)
+        os.chmod(folder, 0o555)  # noqa: S103  (read-only on purpose)
     return folder
 
 
