@@ -155,8 +155,10 @@ class SlackNotifier:
     def upload_file(self, channel: str, filename: str, content: bytes, *, title: str,
                     comment: str | None = None, thread_ts: str | None = None,
                     team_id: str | None = None) -> None:
-        """Upload with the current flow (files.getUploadURLExternal + complete)."""
-        args: dict[str, Any] = {"channel": channel, "filename": filename, "content": content,
+        """Upload with the current flow (files.getUploadURLExternal + complete); a user id
+        uploads into that user's DM with Vigie."""
+        args: dict[str, Any] = {"channel": self._conversation_id(channel, team_id),
+                                "filename": filename, "content": content,
                                 "title": title, **self._token(team_id)}
         if comment:
             args["initial_comment"] = comment

@@ -93,7 +93,8 @@ def cmd_digest(request: CommandRequest, runtime: Runtime) -> Reply:
 @REGISTRY.subcommand("stats", usage="stats [7d|30d|90d]", examples=("stats", "stats 30d"),
                      slow=True, rate_limit=lambda r, _: ratelimit.STATS)
 def cmd_stats(request: CommandRequest, runtime: Runtime) -> Reply:
-    """Statistics of the workspace over a period, with a chart shared in the channel."""
+    """Statistics of the workspace over a period, shown only to the requester (the workload
+    names people: no pings, nothing shared), with the chart in their DM."""
     language = request.language
     if len(request.args) > 1:
         return Reply(t(language, "stats.usage"), did_no_work=True)
@@ -102,19 +103,20 @@ def cmd_stats(request: CommandRequest, runtime: Runtime) -> Reply:
         report = stats.get_stats(runtime.sessions, workspace_id, _actor(request),
                                  period=request.args[0] if request.args else None,
                                  now=runtime.clock(), default_timezone=runtime.settings.timezone)
-        stats.do_share_stats_chart(runtime.sessions, workspace_id, channel_id=request.channel_id,
+        stats.do_share_stats_chart(runtime.sessions, workspace_id, channel_id=request.user_id,
                                    report=report, language=language)
     except ServiceError as err:
         return Reply(err.message(language), did_no_work=True)
     text, blocks = build_stats_blocks(report, language)
-    return Reply(text, blocks, in_channel=True)
+    return Reply(text, blocks)
 
 
 @REGISTRY.subcommand("export", usage="export [7d|30d] [WATCH]",
                      examples=("export", "export 30d", "export 7d acme"), slow=True,
                      rate_limit=lambda r, _: ratelimit.EXPORT)
 def cmd_export(request: CommandRequest, runtime: Runtime) -> Reply:
-    """Upload a CSV of the period's mentions (status, owner, reply, times) to the channel."""
+    """Send a CSV of the period's mentions (status, owner, reply, times) to the requester's
+    DM: it names authors and holds full texts, so it never lands in a shared channel."""
     language = request.language
     period = watch = None
     for arg in request.args:
@@ -127,10 +129,9 @@ def cmd_export(request: CommandRequest, runtime: Runtime) -> Reply:
     try:
         result = export.do_export_to_slack(
             runtime.sessions, _workspace_id(request, runtime), _actor(request),
-            channel_id=request.channel_id, period=period, watch=watch, now=runtime.clock(),
+            channel_id=request.user_id, period=period, watch=watch, now=runtime.clock(),
             language=language)
     except ServiceError as err:
         return Reply(err.message(language), did_no_work=True)
-    key = "export.queued_truncated" if result.truncated else "export.queued"
-    return Reply(t(language, key, rows=result.rows, total=result.total,
-                   channel=request.channel_id))
+    key = "export.queued_truncated_dm" if result.truncated else "export.queued_dm"
+    return Reply(t(language, key, rows=result.rows, total=result.total))

@@ -104,11 +104,12 @@ def test_digest_set_then_the_scheduler_posts_once(vigie: VigieApp) -> None:
     assert len(_digest_posts(vigie)) == 1
 
 
-def test_stats_answer_in_channel_with_a_chart(vigie: VigieApp) -> None:
+def test_stats_answer_privately_with_the_chart_in_a_dm(vigie: VigieApp) -> None:
     build_dataset(vigie.runtime.sessions)
     vigie.runtime.clock = lambda: DIGEST_END
     answer = command(vigie, "stats 7d")
-    assert answer["response_type"] == "in_channel"
+    # Only the requester sees it: the workload's <@...> names ping nobody, nothing is shared.
+    assert answer["response_type"] == "ephemeral"
     assert validate_blocks(answer["blocks"], "message") == []
     text = str(answer["blocks"])
     assert "Statistics · last 7 days" in text and "*15* mention(s)" in text
@@ -117,15 +118,30 @@ def test_stats_answer_in_channel_with_a_chart(vigie: VigieApp) -> None:
     vigie.runtime.outbox.flush(wait=True)
     files = vigie.standin.files()
     assert [f.filename for f in files] == ["vigie-stats-7d.png"]
+    assert _upload_channels(vigie) == [_dm_of(vigie)]
     assert files[0].data is not None and files[0].data.startswith(PNG_SIGNATURE)
 
 
-def test_export_uploads_a_csv(vigie: VigieApp) -> None:
+def _upload_channels(vigie: VigieApp) -> list[str]:
+    return [c.args["channel_id"] for c in vigie.standin.calls("files.completeUploadExternal")]
+
+
+def _dm_of(vigie: VigieApp, user_id: str = ADMIN_ID) -> str:
+    """The DM Vigie opened with ``user_id`` (who typed the command)."""
+    opened = vigie.standin.calls("conversations.open", ok=True)
+    assert opened and opened[-1].args["users"] == user_id
+    return str(opened[-1].response["channel"]["id"])
+
+
+def test_export_sends_the_csv_to_the_requesters_dm(vigie: VigieApp) -> None:
     build_dataset(vigie.runtime.sessions)
     vigie.runtime.clock = lambda: DIGEST_END
     answer = command(vigie, "export 30d acme")
-    assert "CSV of 10 mention(s)" in answer["text"]
+    assert "CSV of 10 mention(s) will arrive in your DM with Vigie" in answer["text"]
+    assert answer.get("response_type", "ephemeral") == "ephemeral"
     vigie.runtime.outbox.flush(wait=True)
+    dm = _dm_of(vigie)
+    assert dm.startswith("D") and _upload_channels(vigie) == [dm]
     files = vigie.standin.files()
     assert [f.filename for f in files] == ["vigie-mentions-acme-30d-2026-10-25.csv"]
     assert files[0].data is not None
