@@ -126,7 +126,7 @@ def do_remove_role(sessions: sessionmaker[Session], workspace_id: int, actor: Ac
         if member is None:
             raise ServiceError("role.no_role", user=Mrkdwn(f"<@{user_id}>"))
         member.role = DEFAULT_ROLE.value
-        member.granted_by = actor.name
+        member.granted_by = None  # no grant: the workspace's default role applies
         record(session, workspace_id, actor, "role.removed", detail={"user_id": user_id})
 
 

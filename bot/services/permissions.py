@@ -6,16 +6,27 @@ from sqlalchemy.orm import Session
 
 from bot.services.errors import Forbidden
 from storage import repositories as repo
-from storage.models import Role
+from storage.models import Role, Workspace
 
 DEFAULT_ROLE = Role.AGENT
-"""The role of a workspace member Vigie has no row for."""
+"""The role of a member nobody granted one, unless the workspace chose viewer
+(`/cm settings default_role viewer`)."""
+
+
+def default_role(session: Session, workspace_id: int) -> Role:
+    """The role of members nobody granted one in this workspace: viewer or agent."""
+    workspace = session.get(Workspace, workspace_id)
+    chosen = (workspace.settings or {}).get("default_role") if workspace is not None else None
+    return Role.VIEWER if chosen == Role.VIEWER.value else DEFAULT_ROLE
 
 
 def role_of(session: Session, workspace_id: int, user_id: str) -> Role:
-    """The user's role (members without a row are agents)."""
+    """The user's role: the one granted, else the workspace's default role. A row Vigie
+    made on its own (no ``granted_by``, e.g. to keep a language) holds no grant."""
     member = repo.get_member(session, workspace_id, user_id)
-    return Role(member.role) if member is not None else DEFAULT_ROLE
+    if member is None or (member.granted_by is None and member.role == DEFAULT_ROLE.value):
+        return default_role(session, workspace_id)
+    return Role(member.role)
 
 
 def require_role(session: Session, workspace_id: int, user_id: str, needed: Role) -> Role:

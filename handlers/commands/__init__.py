@@ -13,6 +13,7 @@ from handlers.commands import help as _help  # noqa: F401  (registers its subcom
 from handlers.commands import listening as _listening  # noqa: F401
 from handlers.commands import notify as _notify  # noqa: F401
 from handlers.commands import reporting as _reporting  # noqa: F401
+from handlers.commands import settings as _settings  # noqa: F401
 from handlers.commands import sla as _sla  # noqa: F401
 from handlers.commands import voice as _voice  # noqa: F401
 from handlers.commands import workflow as _workflow  # noqa: F401

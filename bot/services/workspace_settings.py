@@ -1,0 +1,113 @@
+"""`/cm settings`: the workspace's rules, each change checked and written to the audit trail.
+
+Settings: ``four_eyes`` (on: nobody approves a draft holding their own words),
+``default_role`` (the role of members nobody granted one: viewer or agent),
+``backfill_hours`` (how far back a new source's first fetch may alert, 0-168) and
+``timezone`` (the workspace's IANA zone for digests, stats and SLA hours).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services.actors import Actor
+from bot.services.audit import record
+from bot.services.errors import ServiceError
+from bot.services.permissions import require_role
+from storage.db import transaction
+from storage.models import Role, Workspace
+
+SETTING_NAMES = ("four_eyes", "default_role", "backfill_hours", "timezone")
+DEFAULT_ROLE_CHOICES = ("viewer", "agent")
+DEFAULT_BACKFILL_HOURS = 48
+MAX_BACKFILL_HOURS = 168
+_ON = {"on", "yes", "true", "1"}
+_OFF = {"off", "no", "false", "0"}
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceSettings:
+    """The workspace's rules as shown by `/cm settings`."""
+
+    four_eyes: bool
+    default_role: str
+    backfill_hours: int
+    timezone: str
+
+    def shown(self, name: str) -> str:
+        """One setting's value as typed back (``on``/``off`` for switches)."""
+        value = getattr(self, name)
+        return ("on" if value else "off") if isinstance(value, bool) else str(value)
+
+
+def settings_of(workspace: Workspace) -> WorkspaceSettings:
+    """The rules of ``workspace``, defaults filled in."""
+    extra = workspace.settings or {}
+    role = extra.get("default_role")
+    hours = extra.get("backfill_hours")
+    return WorkspaceSettings(
+        four_eyes=not workspace.allow_self_approval,
+        default_role=role if role in DEFAULT_ROLE_CHOICES else Role.AGENT.value,
+        backfill_hours=hours if isinstance(hours, int) else DEFAULT_BACKFILL_HOURS,
+        timezone=workspace.timezone or "UTC",
+    )
+
+
+def get_settings(sessions: sessionmaker[Session], workspace_id: int) -> WorkspaceSettings:
+    """The workspace's current rules."""
+    with sessions() as session:
+        workspace = session.get(Workspace, workspace_id)
+        if workspace is None:
+            raise ServiceError("settings.no_workspace")
+        return settings_of(workspace)
+
+
+def _parse(name: str, raw: str) -> bool | str | int:
+    value = raw.strip()
+    if name == "four_eyes":
+        if value.lower() in _ON | _OFF:
+            return value.lower() in _ON
+        raise ServiceError("settings.bad_switch", name=name, value=value[:40])
+    if name == "default_role":
+        if value.lower() in DEFAULT_ROLE_CHOICES:
+            return value.lower()
+        raise ServiceError("settings.bad_role", value=value[:40])
+    if name == "backfill_hours":
+        if value.isascii() and value.isdigit() and int(value) <= MAX_BACKFILL_HOURS:
+            return int(value)
+        raise ServiceError("settings.bad_hours", value=value[:40], most=MAX_BACKFILL_HOURS)
+    try:
+        return ZoneInfo(value).key
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ServiceError("settings.bad_timezone", value=value[:60]) from None
+
+
+def do_set_setting(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+                   name: str, raw_value: str) -> WorkspaceSettings:
+    """Change one setting (admins only); the audit trail keeps who, before and after."""
+    name = name.strip().lower().replace("-", "_")
+    if name not in SETTING_NAMES:
+        raise ServiceError("settings.unknown", name=name[:40], known=", ".join(SETTING_NAMES))
+    value = _parse(name, raw_value)
+    with transaction(sessions) as session:
+        if actor.user_id:
+            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+        workspace = session.get(Workspace, workspace_id)
+        if workspace is None:
+            raise ServiceError("settings.no_workspace")
+        before = settings_of(workspace)
+        if name == "four_eyes":
+            workspace.allow_self_approval = not value
+        elif name == "timezone":
+            workspace.timezone = str(value)
+        else:
+            workspace.settings = {**(workspace.settings or {}), name: value}
+        after = settings_of(workspace)
+        if before.shown(name) != after.shown(name):
+            record(session, workspace_id, actor, "settings.changed",
+                   detail={"setting": name, "before": before.shown(name),
+                           "after": after.shown(name)})
+        return after
