@@ -67,6 +67,8 @@ def load_card_view(session: Session, mention_id: int, channel: str | None = None
         draft_text=draft.text if draft else None,
         draft_version=draft.version if draft else None,
         draft_risk=draft.risk_level if draft else None,
+        draft_flags=tuple(str(flag.get("code", "")) for flag in (draft.risk_flags or [])
+                          if isinstance(flag, dict) and flag.get("code")) if draft else (),
         draft_hash=text_hash(draft.text) if draft else None,
         reply_url=mention.reply_url,
         sla_due=due_at(session, mention),

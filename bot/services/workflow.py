@@ -36,6 +36,7 @@ from bot.services.reply_queue import PENDING as REPLY_PENDING
 from bot.services.reply_queue import latest_reply, queue_reply
 from bot.services.workspaces import workspace_language
 from bot.slack.escape import escape, link, truncate
+from bot.slack.risk_words import flag_words
 from storage.db import transaction
 from storage.models import (
     Approval,
@@ -286,7 +287,7 @@ def _save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
                  text=escape(truncate(text, 2500)))
         if risk.flags:
             note += "\n" + t(language, "workflow.note_risk", level=risk.level,
-                             flags=", ".join(sorted(risk.codes)))
+                             flags=", ".join(flag_words(risk.codes, language)))
         outcome = _transition(session, workspace_id, mention, actor, "draft", rule,
                               detail={"version": version, "origin": origin.value,
                                       "risk": risk.level}, note=note, **values)

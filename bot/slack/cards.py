@@ -9,6 +9,7 @@ from typing import Any
 from bot.i18n import t
 from bot.slack.card_reply import open_reply_buttons, reply_elsewhere_note
 from bot.slack.escape import clip_mrkdwn, escape, fit_source, link, slack_date, slack_len, truncate
+from bot.slack.risk_words import approve_confirm, flag_words
 
 CARD_TEXT_LIMIT = 700
 # Slack allows 3,000 characters in a text object; its unit is not documented, so texts are
@@ -70,6 +71,8 @@ class CardView:
     language_analysed: bool = True
     reply_elsewhere: bool = False
     """Vigie cannot post this reply: the card offers "Open and reply there"."""
+    draft_flags: tuple[str, ...] = ()
+    """The draft's risk flag codes, shown in words; Approve then asks to confirm."""
 
 
 def format_reach(followers: int | None) -> str:
@@ -209,6 +212,8 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
     if view.draft_text and view.status in {"awaiting_approval", "approved", "drafting"}:
         risk = f" · {t(language, 'card.risk', level=view.draft_risk)}" if view.draft_risk not in (
             None, "none") else ""
+        if risk and view.draft_flags:
+            risk += ": " + escape(", ".join(flag_words(view.draft_flags, language)))
         header = f"*{t(language, 'card.draft', version=view.draft_version)}*{risk}\n"
         draft, cut = fit_source(truncate(view.draft_text, 1500), TEXT_BUDGET,
                                 lambda d: header + quote(escape(d)))
@@ -229,6 +234,10 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
                        approve_value(view.mention_id, view.draft_version, view.draft_hash)
                        if action == "approve" and draft_whole else None)
                for action in view.actions]
+    confirm = approve_confirm(view.draft_flags, language)
+    for button in buttons:
+        if confirm and button["action_id"] == ACTION_PREFIX + "approve":
+            button["confirm"] = confirm
     buttons = open_reply_buttons(view, language) + buttons
     blocks += reply_elsewhere_note(view, language)
     if buttons:
