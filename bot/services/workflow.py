@@ -115,6 +115,8 @@ class DraftToApprove:
     text: str
     risk_level: str | None
     text_hash: str
+    risk_flags: tuple[str, ...] = ()
+    """Flag codes of the draft's risk check (the Approve button asks to confirm them)."""
 
 
 class StaleDraft(ServiceError):
@@ -394,7 +396,8 @@ def _bound_hash(actor: Actor, draft: Draft, version: int | None, digest: str | N
     """The draft's text hash, if ``version``/``digest`` name it; StaleDraft otherwise."""
     current = text_hash(draft.text)
     shown = DraftToApprove(draft.mention_id, draft.version, draft.text, draft.risk_level,
-                           current)
+                           current, tuple(str(flag.get("code")) for flag in draft.risk_flags or []
+                                          if isinstance(flag, dict) and flag.get("code")))
     if version is None and digest is None:
         if actor.trusted:
             return current

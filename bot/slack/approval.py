@@ -8,6 +8,7 @@ from typing import Any
 from bot.i18n import t
 from bot.slack.cards import ACTION_PREFIX, approve_value
 from bot.slack.escape import escape, truncate
+from bot.slack.risk_words import approve_confirm, flag_words
 
 SECTION_LIMIT = 2900
 """Slack cuts a section's text at 3000 characters; leave room for the quote marks."""
@@ -47,14 +48,20 @@ def build_draft_to_approve(message: str, draft: Any, language: str
                            ) -> tuple[str, list[dict[str, Any]]]:
     """``message``, then draft ``draft.version`` in full and a button approving exactly it."""
     heading = f"*{t(language, 'card.draft', version=draft.version)}*"
+    flags = tuple(getattr(draft, "risk_flags", ()) or ())
     if draft.risk_level not in (None, "none"):
         heading += f" · {t(language, 'card.risk', level=draft.risk_level)}"
+        if flags:
+            heading += ": " + escape(", ".join(flag_words(flags, language)))
     button = {
         "type": "button", "action_id": ACTION_PREFIX + "approve", "style": "primary",
         "value": approve_value(draft.mention_id, draft.version, draft.text_hash),
         "text": {"type": "plain_text",
                  "text": t(language, "card.button_approve_version", version=draft.version)},
     }
+    confirm = approve_confirm(flags, language)
+    if confirm:
+        button["confirm"] = confirm
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": truncate(message, 2990)}},
         {"type": "section", "text": {"type": "mrkdwn", "text": heading}},

@@ -45,3 +45,15 @@ def test_a_clean_draft_approves_in_one_click() -> None:
                    if e["action_id"] == "vigie.approve")
     assert "confirm" not in approve
     assert approve_confirm([], "en") is None
+
+
+def test_the_draft_shown_for_approval_also_asks_to_confirm() -> None:
+    from bot.services.workflow import DraftToApprove
+    from bot.slack.approval import build_draft_to_approve
+
+    draft = DraftToApprove(4, 2, "Call +33 6 12 34 56 78", "warn", "cd" * 16, ("pii_phone",))
+    _, blocks = build_draft_to_approve("Approve exactly this text", draft, "en")
+    assert validate_blocks(blocks, "message") == []
+    button = blocks[-1]["elements"][0]
+    assert "a phone number" in button["confirm"]["text"]["text"]
+    assert "risk warn: a phone number" in str(blocks)
