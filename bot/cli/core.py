@@ -32,11 +32,15 @@ def run() -> None:
     settings = settings_or_exit()
     with open_runtime(settings) as runtime:
         if not settings.has_slack:
-            click.echo(t("en", "app.console_mode"))
-            workspace = runtime.workspaces.ensure(CONSOLE_TEAM_ID)
-            for line in startup_lines(runtime, workspace.id):
-                click.echo(line)
-            _run_scheduler_until_stopped(runtime)
+            try:
+                workspace = runtime.workspaces.ensure(CONSOLE_TEAM_ID)
+                next_steps = startup_lines(runtime, workspace.id)
+                click.echo(t("en", "app.console_mode"))
+                for line in next_steps:
+                    click.echo(line)
+                _run_scheduler_until_stopped(runtime)
+            except KeyboardInterrupt:  # Ctrl-C before the scheduler took over
+                click.echo("Vigie stopped.")
             return
         if settings.socket_mode:
             _run_socket_mode(runtime)
