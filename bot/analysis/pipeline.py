@@ -7,6 +7,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.analysis.attention import LANGUAGE_NOT_ANALYSED, read_signals, waiting_for_answer
+from bot.analysis.classifiers import load_classifiers
+from bot.analysis.classifiers import probability as classifier_probability
 from bot.analysis.intent import Intent, IntentFlag, detect_intent
 from bot.analysis.language import detect_language, load_language_model
 from bot.analysis.priority import score_priority
@@ -26,11 +28,12 @@ def _read_words(flags: tuple[IntentFlag, ...]) -> bool:
 
 
 def load_models() -> None:
-    """Load every shipped model (language, and sentiment for each language) now, so the
-    first mentions a process analyses do not wait for them."""
+    """Load every shipped model (language, sentiment for each language, complaint and
+    question classifiers) now, so the first mentions a process analyses do not wait."""
     load_language_model()
     for language in SUPPORTED_LANGUAGES:
         load_model(language)
+    load_classifiers()
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,10 @@ class Analysis:
     reason: str
     waiting: bool = False
     language_analysed: bool = True
+    complaint_probability: float | None = None
+    """P(complaint) from the learned model of the language; None: no model for it."""
+    question_probability: float | None = None
+    """P(a question or request the brand must answer); None: no model for the language."""
 
     @property
     def flag_names(self) -> tuple[str, ...]:
@@ -118,8 +125,12 @@ def analyze_many(
     pairs = list(zip(items, languages, strict=True))
     sentiments = [classify(item.text, language) for item, language in pairs]
     intents = [detect_intent(item.text) for item in items]
+    complaints = [classifier_probability("complaint", item.text, lang) for item, lang in pairs]
+    questions = [classifier_probability("question", item.text, lang) for item, lang in pairs]
     out: list[Analysis] = []
-    for (item, language), sentiment, intent in zip(pairs, sentiments, intents, strict=True):
+    for (item, language), sentiment, intent, complaint, question in zip(
+        pairs, sentiments, intents, complaints, questions, strict=True
+    ):
         signals = read_signals(item.text, language, item.addressed)
         flags = intent.flags
         if not signals.language_analysed and _read_words(intent.flags):
@@ -155,5 +166,7 @@ def analyze_many(
             reason=reason,
             waiting=waiting,
             language_analysed=signals.language_analysed,
+            complaint_probability=complaint,
+            question_probability=question,
         ))
     return out

@@ -1,0 +1,181 @@
+"""Run-time inference of the shipped binary classifiers (complaint, question).
+
+A model file is gzip-compressed JSON written by ``training/train_classifiers.py``: a
+logistic regression over the same three feature blocks as the sentiment models (word
+n-grams, character n-grams inside tokens, dense lexicon features; see ``features.py``)
+plus a few cues of customer-care text (``CARE_DENSE``). Weights are int16 with one
+scale per block. Inference is pure Python, like ``linear_model``: each feature's weight
+and squared idf are lanes of one integer, so a block is one C-level ``sum``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.analysis.features import FeatureConfig, TextFeatures, char_ngrams, extract
+from bot.analysis.lexicon import LexiconScorer
+from bot.analysis.linear_model import decode_int16
+from bot.analysis.text import clean_text
+
+BINARY_FORMAT = 1
+_CACHE_LIMIT = 50_000
+
+CARE_DENSE = ("long_number", "addressed", "url", "first_person", "question_marks")
+"""Names of the extra dense features, in the order ``care_features`` returns them."""
+
+_LONG_NUMBER_RE = re.compile(r"\d{4,}")
+_FIRST_PERSON = frozenset({
+    "i", "i'm", "im", "i've", "ive", "my", "me", "mine", "we", "our", "us",
+    "je", "j'", "moi", "mon", "ma", "mes", "nous", "notre", "nos",
+})
+
+# Two fixed-point lanes (weight, squared idf) and a count lane in one integer; each
+# lane carries an offset to stay positive while summing.
+_LANE = 56
+_LANE_MASK = (1 << _LANE) - 1
+_FIXED = float(1 << 20)
+_OFFSET = 1 << 40
+_COUNT_SHIFT = 2 * _LANE
+
+
+def _pack(weight: float, idf_squared: float) -> int:
+    return (
+        (1 << _COUNT_SHIFT)
+        | (round(weight * _FIXED) + _OFFSET)
+        | ((round(idf_squared * _FIXED) + _OFFSET) << _LANE)
+    )
+
+
+def _unpack(total: int) -> tuple[float, float]:
+    base = (total >> _COUNT_SHIFT) * _OFFSET
+    return (
+        ((total & _LANE_MASK) - base) / _FIXED,
+        (((total >> _LANE) & _LANE_MASK) - base) / _FIXED,
+    )
+
+
+def care_features(text: str, feats: TextFeatures) -> list[float]:
+    """Cues of a customer writing to a brand, the same in every language.
+
+    An order or account number, the text opening on a handle (addressed to someone),
+    a link, the author speaking of themselves, and how many question marks (capped).
+    """
+    cleaned = clean_text(text)
+    tokens = feats.tokens
+    return [
+        1.0 if _LONG_NUMBER_RE.search(cleaned) else 0.0,
+        1.0 if cleaned.lstrip().startswith("@") else 0.0,
+        1.0 if "http" in tokens else 0.0,
+        1.0 if not _FIRST_PERSON.isdisjoint(tokens) else 0.0,
+        min(cleaned.count("?"), 3) / 3.0,
+    ]
+
+
+def classifier_features(
+    text: str, lang: str, scorer: LexiconScorer, config: FeatureConfig
+) -> TextFeatures:
+    """The sentiment features of ``text`` with ``care_features`` appended to the dense block
+    (what training and run time both feed the binary models)."""
+    feats = extract(text, lang, scorer, config)
+    feats.dense.extend(care_features(text, feats))
+    return feats
+
+
+@dataclass(slots=True)
+class _Block:
+    """One sparse block: feature -> packed idf-folded weight and squared idf."""
+
+    packed: dict[str, int]
+
+    @classmethod
+    def from_json(cls, payload: Mapping[str, Any]) -> _Block:
+        """Decode a block of a model file and pack each feature's weight."""
+        vocab = payload["vocab"].split("\n") if payload["vocab"] else []
+        scale = float(payload["scale"])
+        idf_scale = float(payload["idf_scale"])
+        raw = decode_int16(payload["weights"])
+        idf_raw = decode_int16(payload["idf"])
+        if len(raw) != len(vocab) or len(idf_raw) != len(vocab):
+            raise ValueError("model block sizes do not match its vocabulary")
+        packed = {}
+        for i, feature in enumerate(vocab):
+            idf = idf_raw[i] * idf_scale
+            packed[feature] = _pack(raw[i] * scale * idf, idf * idf)
+        return cls(packed)
+
+
+class BinaryLinearModel:
+    """A trained yes/no classifier for one language; ``probability(text)`` is the API."""
+
+    def __init__(self, payload: Mapping[str, Any]) -> None:
+        """Build from the decoded JSON payload of a model file."""
+        if payload.get("format") != BINARY_FORMAT or payload.get("kind") != "binary":
+            raise ValueError(
+                f"unsupported classifier model (format {payload.get('format')!r}, "
+                f"kind {payload.get('kind')!r})"
+            )
+        self.task: str = payload["task"]
+        self.lang: str = payload["lang"]
+        self.feature_lang: str = payload.get("feature_lang", self.lang)
+        self.config = FeatureConfig(**payload["config"])
+        self.scorer = LexiconScorer(payload["lexicons"], self.feature_lang)
+        self.intercept = float(payload["intercept"])
+        self.dense_weights: list[float] = [float(v) for v in payload["dense_weights"]]
+        if len(self.dense_weights) != self.scorer.n_features + 2 + len(CARE_DENSE):
+            raise ValueError("classifier dense weights do not match its lexicons")
+        self.words = _Block.from_json(payload["word"])
+        self.chars = _Block.from_json(payload["char"])
+        self._char_cache: dict[str, int] = {}
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> BinaryLinearModel:
+        """Load from the gzip-compressed JSON bytes of a model file."""
+        return cls(json.loads(gzip.decompress(data)))
+
+    def _token_chars(self, token: str) -> int:
+        cached = self._char_cache.get(token)
+        if cached is None:
+            grams = char_ngrams(token, self.config.char_min, self.config.char_max)
+            cached = sum(filter(None, map(self.chars.packed.get, grams)))
+            if len(self._char_cache) >= _CACHE_LIMIT:
+                self._char_cache.clear()
+            self._char_cache[token] = cached
+        return cached
+
+    def logit(self, text: str) -> float:
+        """The unsquashed score: positive means the class is likelier than not."""
+        feats = classifier_features(text, self.feature_lang, self.scorer, self.config)
+        out = self.intercept
+        packed = self.words.packed
+        words = sum(map(packed.__getitem__, packed.keys() & feats.words))
+        if packed:
+            per_token = list(map(self._char_cache.get, feats.tokens))
+            if None in per_token:
+                per_token = [self._token_chars(t) if v is None else v
+                             for t, v in zip(feats.tokens, per_token, strict=True)]
+            chars = sum(per_token)  # type: ignore[arg-type]
+        else:
+            chars = 0
+        for total in (words, chars):
+            if total:
+                weight, q = _unpack(total)
+                if q > 0.0:
+                    out += weight / math.sqrt(q)
+        for value, weight in zip(feats.dense, self.dense_weights, strict=True):
+            if value:
+                out += value * weight
+        return out
+
+    def probability(self, text: str) -> float:
+        """Probability that ``text`` belongs to the model's class, in [0, 1]."""
+        z = self.logit(text)
+        if z >= 0:
+            return 1.0 / (1.0 + math.exp(-z))
+        e = math.exp(z)
+        return e / (1.0 + e)

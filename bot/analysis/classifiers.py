@@ -1,0 +1,84 @@
+"""Learned complaint and question classifiers, one shipped model per task and language.
+
+``classify(text, lang)`` gives the probability that a mention is a complaint and that it
+is a question or request the brand must answer. A language without a shipped model gets
+``None`` for that task (not a guess): the caller decides what "not analysed" means.
+Models are loaded lazily, once per process; see ``models/NOTICE.txt`` for what each was
+trained on (the French ones learned language-independent features from English data).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from importlib import resources
+from typing import Literal
+
+from bot.analysis.binary_model import BinaryLinearModel
+
+Task = Literal["complaint", "question"]
+TASKS: tuple[Task, ...] = ("complaint", "question")
+
+MODEL_LANGUAGES: dict[Task, tuple[str, ...]] = {
+    "complaint": ("en", "fr"),
+    "question": ("en", "fr"),
+}
+"""Languages with a shipped model, per task."""
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """Probabilities in [0, 1], or None when the text's language has no model for the task."""
+
+    complaint: float | None
+    question: float | None
+
+
+_models: dict[tuple[Task, str], BinaryLinearModel] = {}
+_lock = threading.Lock()
+
+
+def has_model(task: Task, lang: str | None) -> bool:
+    """Whether a model for ``task`` ships for ``lang``."""
+    return lang is not None and lang in MODEL_LANGUAGES[task]
+
+
+def load_model(task: Task, lang: str) -> BinaryLinearModel:
+    """The shipped model of ``task`` for ``lang``, loaded once per process.
+
+    Raises ``KeyError`` for a language without a model (see ``has_model``).
+    """
+    if not has_model(task, lang):
+        raise KeyError(f"no {task} model for language {lang!r}")
+    key = (task, lang)
+    model = _models.get(key)
+    if model is None:
+        with _lock:
+            model = _models.get(key)
+            if model is None:
+                data = resources.files("bot.analysis.models").joinpath(f"{task}_{lang}.json.gz")
+                model = BinaryLinearModel.from_bytes(data.read_bytes())
+                _models[key] = model
+    return model
+
+
+def load_classifiers() -> None:
+    """Load every shipped classifier now, so the first mentions do not wait for them."""
+    for task in TASKS:
+        for lang in MODEL_LANGUAGES[task]:
+            load_model(task, lang)
+
+
+def probability(task: Task, text: str, lang: str | None) -> float | None:
+    """Probability that ``text`` (written in ``lang``) is a ``task``; None without a model."""
+    if lang is None or not has_model(task, lang):
+        return None
+    return round(load_model(task, lang).probability(text), 4)
+
+
+def classify(text: str, lang: str | None) -> Classification:
+    """Complaint and question probabilities of ``text`` written in ``lang``."""
+    return Classification(
+        complaint=probability("complaint", text, lang),
+        question=probability("question", text, lang),
+    )

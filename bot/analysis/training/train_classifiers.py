@@ -1,0 +1,405 @@
+"""Train the shipped complaint and question classifiers on labelled tweets to brands.
+
+    python -m bot.analysis.training.train_classifiers [--data DIR] [--task complaint_en ...]
+                                                      [--search] [--out DIR]
+
+Each task reads one labelled file under DIR/intent (DIR defaults to $VIGIE_SHARED_DATA,
+else ``../shared/data``), splits off a held-out fifth first (fixed seed, stratified,
+near-duplicates grouped so none straddles the split), chooses hyper-parameters by
+5-fold cross-validation on the other four fifths (``--search``; otherwise the defaults
+below, which that search chose), reports the held-out figures of that model through
+the run-time code, then fits the shipped model on the whole file and writes
+``bot/analysis/models/{task}.json.gz``. Files named in ``EXTERNAL`` are never trained on
+by that task; they are scored with the shipped model as an out-of-domain check.
+
+Tasks:
+  complaint_en  complaints_en_train.tsv (Preotiuc-Pietro et al. 2019), complaint / not.
+  question_en   twcs_attention_dev.tsv: intent question or purchase_intent (a request the
+                brand must answer) / anything else.
+  complaint_fr, question_fr
+                No public French data labelled for these was found. These models learn
+                only the language-independent dense features (lexicon valence sums, "!",
+                "?", order numbers, addressed, first person) from the English data above;
+                at run time the French lexicons fill the same features. Their figures are
+                English held-out figures of that reduced model; French quality is unmeasured.
+
+Training needs numpy, scipy and scikit-learn; the run time needs none of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import itertools
+import json
+import random
+import re
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score, precision_recall_fscore_support
+from sklearn.model_selection import StratifiedKFold
+from threadpoolctl import threadpool_limits
+
+from bot.analysis.binary_model import (
+    BINARY_FORMAT,
+    CARE_DENSE,
+    BinaryLinearModel,
+    classifier_features,
+)
+from bot.analysis.features import EXTRA_DENSE, FeatureConfig, TextFeatures
+from bot.analysis.lexicon import LexiconScorer
+from bot.analysis.training.train_sentiment import (
+    MODELS_DIR,
+    Vocabulary,
+    _quantize_block,
+    char_docs,
+    char_matrix,
+    default_data_dir,
+    fit_vocabulary,
+    load_lexicons,
+    word_matrix,
+)
+
+SEED = 20261205
+HOLDOUT_SHARE = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One labelled text; ``group`` keys near-duplicates together."""
+
+    text: str
+    positive: bool
+    group: str
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """What one shipped model is trained on."""
+
+    name: str
+    lang: str
+    positive: str
+    negative: str
+    source: str
+    reader: Callable[[Path], list[Example]]
+    dense_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HyperParams:
+    """What cross-validation chooses between."""
+
+    c: float = 1.0
+    dense_scale: float = 1.0
+    balanced: bool = True
+    min_df_word: int = 1
+    min_df_char: int = 2
+
+
+_HANDLE_RE = re.compile(r"@\w+|https?://\S+|\d+")
+_NON_WORD_RE = re.compile(r"[\W_]+")
+
+
+def group_key(text: str) -> str:
+    """Near-duplicate key: lowercase, no handles, links, digits or punctuation."""
+    return _NON_WORD_RE.sub(" ", _HANDLE_RE.sub(" ", text.lower())).strip()
+
+
+def _read_tsv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+def read_complaints(path: Path) -> list[Example]:
+    """``complaints_en_train.tsv``: label complaint / not_complaint."""
+    out = []
+    for row in _read_tsv(path):
+        label = row["label"]
+        if label not in ("complaint", "not_complaint"):
+            raise ValueError(f"{path.name}: unknown label {label!r}")
+        out.append(Example(row["text"], label == "complaint", group_key(row["text"])))
+    return out
+
+
+QUESTION_INTENTS = frozenset({"question", "purchase_intent"})
+
+
+def read_questions(path: Path) -> list[Example]:
+    """``twcs_attention_dev.tsv``: positive when the intent is a question or purchase intent."""
+    return [
+        Example(row["text"], row["intent"] in QUESTION_INTENTS, group_key(row["text"]))
+        for row in _read_tsv(path)
+    ]
+
+
+def read_attention_complaints(path: Path) -> list[Example]:
+    """``twcs_attention_dev.tsv`` as a complaint set: complaint and risk intents are complaints
+    (the guide labels risks first, and every risk there is a grievance)."""
+    return [
+        Example(row["text"], row["intent"] in ("complaint", "risk"), group_key(row["text"]))
+        for row in _read_tsv(path)
+    ]
+
+
+TASKS = {
+    "complaint_en": Task("complaint_en", "en", "complaint", "not_complaint",
+                         "complaints_en_train.tsv", read_complaints),
+    "question_en": Task("question_en", "en", "question", "not_question",
+                        "twcs_attention_dev.tsv", read_questions),
+    "complaint_fr": Task("complaint_fr", "fr", "complaint", "not_complaint",
+                         "complaints_en_train.tsv", read_complaints, dense_only=True),
+    "question_fr": Task("question_fr", "fr", "question", "not_question",
+                        "twcs_attention_dev.tsv", read_questions, dense_only=True),
+}  # fmt: skip
+EXTERNAL: dict[str, tuple[tuple[str, Callable[[Path], list[Example]]], ...]] = {
+    "complaint_en": (("twcs_attention_dev.tsv", read_attention_complaints),),
+}
+DEFAULTS = {
+    "complaint_en": HyperParams(c=4.0, dense_scale=2.0, balanced=True),
+    "question_en": HyperParams(c=0.5, dense_scale=2.0, balanced=True),
+    "complaint_fr": HyperParams(c=0.5, dense_scale=1.0, balanced=True),
+    "question_fr": HyperParams(c=0.5, dense_scale=1.0, balanced=True),
+}
+GRID_C = (0.5, 1.0, 2.0, 4.0, 8.0)
+GRID_DENSE_SCALE = (1.0, 2.0)
+GRID_BALANCED = (True, False)
+FEATURES = FeatureConfig()
+
+
+def holdout_split(
+    examples: Sequence[Example], share: float, seed: int
+) -> tuple[list[int], list[int]]:
+    """Indices (train, held-out): about ``share`` of each class held out, whole groups at a
+    time, drawn with a fixed seed before anything is trained or looked at."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, ex in enumerate(examples):
+        groups[ex.group].append(i)
+    rng = random.Random(seed)
+    held: list[int] = []
+    for positive in (True, False):
+        keys = sorted(k for k, idx in groups.items() if examples[idx[0]].positive is positive)
+        rng.shuffle(keys)
+        want = round(share * sum(len(groups[k]) for k in keys))
+        taken = 0
+        for key in keys:
+            if taken >= want:
+                break
+            held += groups[key]
+            taken += len(groups[key])
+    held_set = set(held)
+    return [i for i in range(len(examples)) if i not in held_set], sorted(held)
+
+
+@dataclass(slots=True)
+class Fitted:
+    """A trained model with what is needed to write it."""
+
+    params: HyperParams
+    words: Vocabulary
+    chars: Vocabulary
+    model: LogisticRegression
+
+
+def _empty_vocabulary() -> Vocabulary:
+    return Vocabulary({}, np.zeros(0))
+
+
+def design(feats: Sequence[TextFeatures], cdocs: Sequence[Sequence[str]], fitted_words: Vocabulary,
+           fitted_chars: Vocabulary, dense_scale: float) -> sp.csr_matrix:
+    """Word block, char block, scaled dense block (empty blocks for a dense-only model)."""
+    dense = sp.csr_matrix(np.array([f.dense for f in feats]) * dense_scale)
+    blocks = [word_matrix(feats, fitted_words), char_matrix(cdocs, fitted_chars), dense]
+    return sp.hstack(blocks).tocsr()
+
+
+def fit(feats: Sequence[TextFeatures], cdocs: Sequence[Sequence[str]], labels: Sequence[bool],
+        params: HyperParams, dense_only: bool) -> Fitted:
+    """Fit vocabularies and the logistic regression on one training set."""
+    if dense_only:
+        words, chars = _empty_vocabulary(), _empty_vocabulary()
+    else:
+        words = fit_vocabulary([f.words for f in feats], params.min_df_word)
+        chars = fit_vocabulary(cdocs, params.min_df_char)
+    x = design(feats, cdocs, words, chars, params.dense_scale)
+    model = LogisticRegression(
+        C=params.c, max_iter=5000, class_weight="balanced" if params.balanced else None
+    )
+    model.fit(x, np.array(labels, dtype=int))
+    return Fitted(params, words, chars, model)
+
+
+def predict(
+    fitted: Fitted, feats: Sequence[TextFeatures], cdocs: Sequence[Sequence[str]]
+) -> list[bool]:
+    """Labels predicted by a fitted model (scikit-learn side)."""
+    x = design(feats, cdocs, fitted.words, fitted.chars, fitted.params.dense_scale)
+    return [bool(v) for v in fitted.model.predict(x)]
+
+
+def params_text(p: HyperParams) -> str:
+    """One-line description of hyper-parameters."""
+    return (f"C={p.c} dense_scale={p.dense_scale} balanced={p.balanced} "
+            f"min_df_word={p.min_df_word} min_df_char={p.min_df_char}")
+
+
+def cross_validate(feats: Sequence[TextFeatures], cdocs: Sequence[Sequence[str]],
+                   labels: Sequence[bool], dense_only: bool, name: str) -> HyperParams:
+    """Grid search by stratified 5-fold CV macro-F1 (on the training part only)."""
+    y = np.array(labels, dtype=bool)
+    folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(np.zeros(len(y)), y))
+    best: tuple[float, HyperParams] | None = None
+    for c, scale, balanced in itertools.product(GRID_C, GRID_DENSE_SCALE, GRID_BALANCED):
+        params = HyperParams(c=c, dense_scale=scale, balanced=balanced)
+        predicted = np.zeros(len(y), dtype=bool)
+        for train_idx, test_idx in folds:
+            fitted = fit([feats[i] for i in train_idx], [cdocs[i] for i in train_idx],
+                         y[train_idx].tolist(), params, dense_only)
+            predicted[test_idx] = predict(fitted, [feats[i] for i in test_idx],
+                                          [cdocs[i] for i in test_idx])
+        score = float(f1_score(y, predicted, average="macro"))
+        print(f"  cv {name} {params_text(params)} macro-F1={score:.4f}", flush=True)
+        if best is None or score > best[0]:
+            best = (score, params)
+    assert best is not None
+    print(f"  best {name}: {params_text(best[1])} cv macro-F1={best[0]:.4f}")
+    return best[1]
+
+
+def to_payload(fitted: Fitted, task: Task, lexicons: list[dict[str, float]],
+               feature_lang: str, trained_on: str) -> dict[str, Any]:
+    """The JSON payload of a binary model file."""
+    coef = fitted.model.coef_[0]
+    n_words, n_chars = len(fitted.words.index), len(fitted.chars.index)
+    dense = coef[n_words + n_chars:] * fitted.params.dense_scale
+    return {
+        "format": BINARY_FORMAT,
+        "kind": "binary",
+        "task": task.positive,
+        "lang": task.lang,
+        "feature_lang": feature_lang,
+        "classes": [task.negative, task.positive],
+        "config": FEATURES.to_json(),
+        "trained_on": trained_on,
+        "hyper_params": params_text(fitted.params),
+        "intercept": float(fitted.model.intercept_[0]),
+        "dense_names": [
+            f"lexicon{i // 3}_{('pos', 'neg', 'compound')[i % 3]}" for i in range(3 * len(lexicons))
+        ] + list(EXTRA_DENSE) + list(CARE_DENSE),
+        "dense_weights": dense.tolist(),
+        "lexicons": lexicons,
+        "word": _block(fitted.words, coef[:n_words]),
+        "char": _block(fitted.chars, coef[n_words:n_words + n_chars]),
+    }
+
+
+def _block(vocab: Vocabulary, coef: np.ndarray) -> dict[str, Any]:
+    """A quantized block; an empty one for a dense-only model."""
+    if not vocab.index:
+        return {"vocab": "", "scale": 1.0, "idf_scale": 1.0, "weights": "", "idf": ""}
+    return _quantize_block(vocab, coef.reshape(-1, 1))
+
+
+def write_model(payload: dict[str, Any], path: Path) -> BinaryLinearModel:
+    """Write a payload gz'd (reproducible bytes) and load it back through the run time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    path.write_bytes(gzip.compress(raw, compresslevel=9, mtime=0))
+    return BinaryLinearModel.from_bytes(path.read_bytes())
+
+
+def figures(gold: Sequence[bool], probabilities: Sequence[float]) -> dict[str, float]:
+    """Macro-F1 and the positive class's precision, recall and F1 at probability 0.5."""
+    predicted = [p >= 0.5 for p in probabilities]
+    p, r, f, _ = precision_recall_fscore_support(gold, predicted, average="binary",
+                                                 zero_division=0)
+    return {
+        "n": len(gold),
+        "positives": int(sum(gold)),
+        "macro_f1": round(float(f1_score(gold, predicted, average="macro")), 4),
+        "precision": round(float(p), 4),
+        "recall": round(float(r), 4),
+        "f1": round(float(f), 4),
+    }
+
+
+def train_task(task: Task, data_dir: Path, search: bool, out_dir: Path) -> dict[str, Any]:
+    """Split, choose, report held-out figures, fit on everything, write; returns the figures."""
+    intent_dir = data_dir / "intent"
+    examples = task.reader(intent_dir / task.source)
+    # A dense-only model reads English training text with English lexicons; at run time the
+    # same feature slots are filled from the lexicons of the model's own language.
+    train_lang = "en" if task.dense_only else task.lang
+    lexicons = load_lexicons(train_lang)
+    scorer = LexiconScorer(lexicons, train_lang)
+    feats = [classifier_features(ex.text, train_lang, scorer, FEATURES) for ex in examples]
+    cdocs = char_docs(feats, FEATURES) if not task.dense_only else [[] for _ in feats]
+    labels = [ex.positive for ex in examples]
+    train_idx, held_idx = holdout_split(examples, HOLDOUT_SHARE, SEED)
+
+    def pick(idx: Sequence[int]) -> tuple[list[TextFeatures], list[list[str]], list[bool]]:
+        return [feats[i] for i in idx], [cdocs[i] for i in idx], [labels[i] for i in idx]
+
+    tr_feats, tr_cdocs, tr_labels = pick(train_idx)
+    if search:
+        params = cross_validate(tr_feats, tr_cdocs, tr_labels, task.dense_only, task.name)
+    else:
+        params = DEFAULTS[task.name]
+    report: dict[str, Any] = {"task": task.name, "hyper_params": params_text(params)}
+    # Held-out figures: a model fitted on the training part only, run through the run time.
+    partial = fit(tr_feats, tr_cdocs, tr_labels, params, task.dense_only)
+    tmp = out_dir / f".{task.name}.holdout.json.gz"
+    runtime = write_model(to_payload(partial, task, lexicons, train_lang, "train part"), tmp)
+    tmp.unlink()
+    held = [examples[i] for i in held_idx]
+    report["held_out"] = figures([ex.positive for ex in held],
+                                 [runtime.probability(ex.text) for ex in held])
+    print(f"  held-out fifth of {task.source}: {report['held_out']}")
+    # The shipped model: the same choices, fitted on the whole file.
+    full = fit(feats, cdocs, labels, params, task.dense_only)
+    ship_lexicons = load_lexicons(task.lang)
+    payload = to_payload(full, task, ship_lexicons, task.lang, task.source)
+    path = out_dir / f"{task.name}.json.gz"
+    shipped = write_model(payload, path)
+    print(f"wrote {path.name}: {path.stat().st_size / 1e6:.2f} MB, "
+          f"{len(full.words.index)} word + {len(full.chars.index)} char features")
+    for name, reader in EXTERNAL.get(task.name, ()):
+        file = intent_dir / name
+        if file.exists():
+            rows = reader(file)
+            report[name] = figures([ex.positive for ex in rows],
+                                   [shipped.probability(ex.text) for ex in rows])
+            print(f"  out-of-domain {name} (never trained on): {report[name]}")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=None, help="shared data folder")
+    parser.add_argument("--task", nargs="+", default=sorted(TASKS), choices=sorted(TASKS))
+    parser.add_argument("--search", action="store_true", help="grid-search by 5-fold CV")
+    parser.add_argument("--out", type=Path, default=MODELS_DIR, help="where models are written")
+    args = parser.parse_args(argv)
+    data_dir = args.data or default_data_dir()
+    if not (data_dir / "intent").is_dir():
+        print(f"no intent data under {data_dir}", file=sys.stderr)
+        return 2
+    with threadpool_limits(limits=1):
+        for name in args.task:
+            print(f"== {name}")
+            train_task(TASKS[name], data_dir, args.search, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
