@@ -1,15 +1,16 @@
-"""Per-mention analysis cost (language + sentiment + intent + priority) and memory.
+"""Per-mention analysis cost (language + sentiment + classifiers + intent + priority), memory.
 
 Usage: python bench/bench_analysis.py [--repeat 5] [--json]
 Reads the eval tweets from $VIGIE_SHARED_DATA/sentiment/eval (default:
 <repo>/../shared/data): en_tweets_test, en_sentiment140_test, fr_tweets_val.
 Prints:
-- model load time (language table, each sentiment model) and resident memory
+- model load time (language table, each sentiment model, the complaint and question
+  classifiers) and resident memory
   (ru_maxrss) before and after loading;
 - per-mention time of ``analyze`` on one core: the first pass (cold per-token caches,
   as for a new process) and the best of --repeat later passes (steady state);
-- the same split by step: detect_language, score_sentiment, detect_intent, read_signals
-  (language-independent signals), score_priority;
+- the same split by step: detect_language, score_sentiment, classify (complaint +
+  question), detect_intent, read_signals (language-independent signals), score_priority;
 - language-detection accuracy per file (every line of an en_* file is English, of fr_* French).
 Budget (issue 4): under 0.3 ms per tweet-length mention.
 """
@@ -76,7 +77,7 @@ def main() -> None:
     texts = [t for items in files.values() for t in items]
     rss_start = rss_mb()
     started = time.perf_counter()
-    from bot.analysis import language, sentiment
+    from bot.analysis import classifiers, language, sentiment
     from bot.analysis.attention import read_signals
     from bot.analysis.intent import detect_intent
     from bot.analysis.pipeline import analyze
@@ -91,6 +92,9 @@ def main() -> None:
         started = time.perf_counter()
         sentiment.load_model(lang)
         model_load_s[lang] = time.perf_counter() - started
+    started = time.perf_counter()
+    classifiers.load_classifiers()
+    classifiers_load_s = time.perf_counter() - started
     rss_loaded = rss_mb()
 
     now = datetime(2026, 1, 15, 12, tzinfo=UTC)
@@ -121,9 +125,16 @@ def main() -> None:
             sentiment.score_sentiment(text, lang)
         return (time.perf_counter() - start) * 1000 / len(pairs)
 
+    def classify_ms() -> float:
+        start = time.perf_counter()
+        for text, lang in pairs:
+            classifiers.classify(text, lang)
+        return (time.perf_counter() - start) * 1000 / len(pairs)
+
     steps = {
         "detect_language": best(language.detect_language, texts),
         "score_sentiment": min(sentiment_ms() for _ in range(args.repeat)),
+        "classify": min(classify_ms() for _ in range(args.repeat)),
         "detect_intent": best(detect_intent, texts),
         "read_signals": best(lambda t: read_signals(t, "en"), texts),
         "score_priority": best(
@@ -149,6 +160,7 @@ def main() -> None:
         "import_s": round(import_s, 3),
         "language_model_load_s": round(lang_load_s, 3),
         "sentiment_model_load_s": {k: round(v, 3) for k, v in model_load_s.items()},
+        "classifiers_load_s": round(classifiers_load_s, 3),
         "rss_before_models_mb": round(rss_start, 1),
         "rss_after_models_mb": round(rss_loaded, 1),
         "rss_peak_mb": round(rss_mb(), 1),
@@ -167,6 +179,7 @@ def main() -> None:
     print(f"load language table: {lang_load_s * 1000:.0f} ms")
     for lang, seconds in model_load_s.items():
         print(f"load sentiment model {lang}: {seconds * 1000:.0f} ms")
+    print(f"load complaint + question classifiers (en, fr): {classifiers_load_s * 1000:.0f} ms")
     print(f"resident memory: {rss_start:.1f} MB before models, {rss_loaded:.1f} MB after")
     print(f"analyze: {cold_ms:.4f} ms/mention first pass, {warm_ms:.4f} ms/mention steady")
     for name, ms in steps.items():
