@@ -28,12 +28,17 @@ def read_labelled_lines(
     """Read ``LABEL<TAB>TEXT`` lines (UTF-8, BOM and CRLF tolerated); blank lines are skipped.
 
     Raises ``ValueError`` naming the file and line number for a line without a tab,
-    with a label not in ``labels`` or with an empty text.
+    with a label not in ``labels`` or with an empty text, and for a file that is not
+    UTF-8 text.
     """
     path = Path(path)
     rows: list[LabelledLine] = []
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        for number, raw in enumerate(handle, start=1):
+        try:
+            numbered = list(enumerate(handle, start=1))
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{path.name}: not UTF-8 text ({err.reason})") from None
+        for number, raw in numbered:
             line = raw.rstrip("\r\n")
             if not line.strip():
                 continue
@@ -114,8 +119,17 @@ def _ratio(a: int, b: int) -> float:
     return a / b if b else 0.0
 
 
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values)
+
+
 def score_predictions(name: str, predictions: Sequence[Prediction]) -> EvalReport:
-    """Accuracy, macro-F1 (mean over the three classes), per-class metrics, confusion."""
+    """Accuracy, macro-F1, per-class metrics, confusion.
+
+    Macro-F1 is the mean F1 of the classes the file has as gold labels: the three on a
+    three-class file, negative and positive on a two-class one (reviews); predicting
+    ``neutral`` there still costs recall of the class it was taken from.
+    """
     confusion = {g: dict.fromkeys(LABELS, 0) for g in LABELS}
     for p in predictions:
         confusion[p.gold][p.label] += 1
@@ -133,7 +147,7 @@ def score_predictions(name: str, predictions: Sequence[Prediction]) -> EvalRepor
         name=name,
         n=n,
         accuracy=_ratio(correct, n),
-        macro_f1=sum(m.f1 for m in per_class.values()) / len(LABELS),
+        macro_f1=_mean([m.f1 for m in per_class.values() if m.support] or [0.0]),
         per_class=per_class,
         confusion=confusion,
         predictions=tuple(predictions),

@@ -1,4 +1,4 @@
-"""`vigie eval sentiment|attention FILE.tsv [--json] [--out PRED.tsv]`."""
+"""`vigie eval sentiment|attention|complaint FILE.tsv [--json] [--out PRED.tsv]`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,12 @@ from bot.analysis.evaluate_attention import (
     evaluate_attention_file,
     format_attention_predictions,
     format_attention_report,
+)
+from bot.analysis.evaluate_complaint import (
+    DEFAULT_THRESHOLD,
+    evaluate_complaint_file,
+    format_complaint_predictions,
+    format_complaint_report,
 )
 from bot.cli.root import main
 
@@ -60,3 +66,28 @@ def eval_attention(file: Path, as_json: bool, out: Path | None) -> None:
     click.echo(text)
     if out is not None:
         out.write_text(format_attention_predictions(report), encoding="utf-8")
+
+
+@eval_group.command("complaint")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--lang", default=None, help="Language of every line (default: detected).")
+@click.option("--threshold", type=float, default=DEFAULT_THRESHOLD, show_default=True,
+              help="Probability from which a line is predicted a complaint.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write one 'PROBABILITY<TAB>LABEL' line per input line.")
+def eval_complaint(
+    file: Path, lang: str | None, threshold: float, as_json: bool, out: Path | None
+) -> None:
+    """Score FILE's complaint|not_complaint<TAB>TEXT lines with the complaint model:
+    n, accuracy, macro-F1, precision/recall/F1 of complaints, per-class figures."""
+    try:
+        report = evaluate_complaint_file(file, lang=lang, threshold=threshold)
+    except (OSError, ValueError) as err:
+        click.echo(f"Error: {err}", err=True)
+        raise SystemExit(2) from None
+    click.echo(
+        json.dumps(report.to_json(), indent=2) if as_json else format_complaint_report(report)
+    )
+    if out is not None:
+        out.write_text(format_complaint_predictions(report), encoding="utf-8")

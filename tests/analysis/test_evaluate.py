@@ -89,3 +89,13 @@ def test_default_classifier_detects_each_line_language(tmp_path: Path) -> None:
 def test_bad_lines_name_their_number(tmp_path: Path, content: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         read_labelled_lines(write(tmp_path, content))
+
+
+def test_macro_f1_averages_the_classes_the_file_has(tmp_path: Path) -> None:
+    # A two-class file (reviews): neutral is not averaged in, but predicting it still
+    # costs the recall of the class it was taken from.
+    path = write(tmp_path, "positive\tgood\npositive\tplain\nnegative\tbad\n")
+    report = evaluate_file(path, lang="en", classifier=KeywordClassifier())
+    assert report.per_class["neutral"].support == 0
+    assert report.per_class["positive"].f1 == pytest.approx(2 / 3)
+    assert report.macro_f1 == pytest.approx((2 / 3 + 1.0) / 2)

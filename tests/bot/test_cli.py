@@ -182,6 +182,29 @@ def test_eval_attention(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "nope.tsv" in missing.stderr
 
 
+def test_eval_complaint(tmp_path: Path) -> None:
+    data = tmp_path / "set.tsv"
+    data.write_text(
+        "complaint\t@ShopCo my order never arrived, two weeks and nobody answers. Useless.\n"
+        "not_complaint\t@ShopCo thank you, the new store is lovely!\n", encoding="utf-8")
+    result = vigie(tmp_path, "eval", "complaint", str(data), "--json", "--out", "pred.tsv")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert {"n", "macro_f1", "precision", "recall", "per_class"} <= set(report)
+    assert report["n"] == 2
+    assert set(report["per_class"]) == {"complaint", "not_complaint"}
+    lines = (tmp_path / "pred.tsv").read_text().splitlines()
+    assert len(lines) == 2
+    probability, label = lines[0].split("\t")
+    assert 0.0 <= float(probability) <= 1.0 and label in {"complaint", "not_complaint"}
+    assert "macro-F1" in vigie(tmp_path, "eval", "complaint", str(data)).stdout
+    data.write_text("complaint\tok\nalert\toops\n", encoding="utf-8")
+    bad = vigie(tmp_path, "eval", "complaint", str(data))
+    assert bad.returncode == 2 and "set.tsv:2: unknown label 'alert'" in bad.stderr
+    threshold = vigie(tmp_path, "eval", "complaint", str(data), "--threshold", "1.5")
+    assert threshold.returncode == 2 and "threshold must be between 0 and 1" in threshold.stderr
+
+
 def test_secrets_new_key_and_rotate(tmp_path: Path) -> None:
     assert vigie(tmp_path, "db", "upgrade").returncode == 0
     refused = vigie(tmp_path, "secrets", "rotate")
