@@ -1,8 +1,9 @@
 """Sentiment of a mention: a score in [-1, 1] and a negative/neutral/positive label.
 
-The default classifier is the embedded linear model of the text's language (English
-and French ship; other languages use the English model, which still reads emojis,
-emoticons and English loanwords). Models are loaded lazily, once per process.
+The default classifier is the embedded linear model of the text's language (English,
+French, Spanish, German and Portuguese ship; other languages use the English model,
+which still reads emojis, emoticons and English loanwords). Models are loaded lazily,
+once per process.
 Anything implementing ``SentimentClassifier`` (an LLM-backed one, say) can replace it.
 """
 
@@ -17,7 +18,7 @@ from bot.analysis.linear_model import CLASSES, LinearSentimentModel
 
 Label = Literal["negative", "neutral", "positive"]
 
-SUPPORTED_LANGUAGES = ("en", "fr")
+SUPPORTED_LANGUAGES = ("en", "fr", "es", "de", "pt")
 """Languages with their own shipped model."""
 
 FALLBACK_LANGUAGE = "en"

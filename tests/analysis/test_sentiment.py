@@ -39,10 +39,25 @@ def test_score_is_bounded_and_label_valid() -> None:
 
 
 def test_unsupported_language_uses_the_fallback_model() -> None:
-    assert model_language("de") == "en"
+    assert model_language("it") == "en"
     assert model_language(None) == "en"
-    assert load_model("de") is load_model("en")
-    assert score_sentiment("Danke 😍👍", "de").label == "positive"
+    assert load_model("it") is load_model("en")
+    assert score_sentiment("Grazie 😍👍", "it").label == "positive"
+
+
+@pytest.mark.parametrize(
+    ("lang", "positive", "negative"),
+    [
+        ("es", "Me encanta, muchas gracias 😍", "Qué asco de servicio, nunca más 😡"),
+        ("de", "Super, vielen Dank, ich liebe es 😍", "Schlechter Service, nie wieder 😡"),
+        ("pt", "Adorei, muito obrigado 😍", "Péssimo atendimento, nunca mais 😡"),
+    ],
+)
+def test_spanish_german_portuguese_have_their_own_models(
+    lang: str, positive: str, negative: str
+) -> None:
+    assert model_language(lang) == lang and load_model(lang).lang == lang
+    assert score_sentiment(positive, lang).score > score_sentiment(negative, lang).score
 
 
 def test_models_load_once_per_language() -> None:

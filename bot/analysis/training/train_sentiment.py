@@ -2,7 +2,8 @@
 
     python -m bot.analysis.training.train_sentiment [--data DIR] [--lang en fr] [--search]
 
-Reads ``DIR/sentiment/eval/{lang}_tweets_train.tsv`` (DIR defaults to $VIGIE_SHARED_DATA,
+Reads the ``TRAIN_FILES`` of each language under ``DIR/sentiment/eval`` (French adds the
+Allociné reviews to its tweets, two classes only; DIR defaults to $VIGIE_SHARED_DATA,
 else ``../shared/data`` beside the repository) and the vendored lexicons in
 ``lexicons/``, chooses hyper-parameters by stratified 5-fold cross-validation on the
 training split (``--search``; otherwise the defaults below, which that search chose),
@@ -43,10 +44,27 @@ from bot.analysis.linear_model import CLASSES, MODEL_FORMAT, LinearSentimentMode
 REPO = Path(__file__).resolve().parents[3]
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 LEXICON_DIR = Path(__file__).parent / "lexicons"
-LEXICONS = {"en": ("en_vader.tsv", "en_pattern.tsv"), "fr": ("fr_vader.tsv", "fr_pattern.tsv")}
+LEXICONS: dict[str, tuple[str, ...]] = {
+    "en": ("en_vader.tsv", "en_pattern.tsv"),
+    "fr": ("fr_vader.tsv", "fr_pattern.tsv"),
+    # No word lexicon is vendored for these: the emoji valences are their only lexicon.
+    "es": (),
+    "de": (),
+    "pt": (),
+}
+TRAIN_FILES = {
+    "en": ("en_tweets_train.tsv",),
+    "fr": ("fr_tweets_train.tsv", "fr_reviews_train.tsv"),
+    "es": ("es_tweets_train.tsv",),
+    "de": ("de_tweets_train.tsv",),
+    "pt": ("pt_tweets_train.tsv",),
+}
 HELD_OUT = {
     "en": ("en_tweets_val.tsv", "en_tweets_test.tsv", "en_sentiment140_test.tsv"),
-    "fr": ("fr_tweets_val.tsv",),
+    "fr": ("fr_tweets_val.tsv", "fr_reviews_dev.tsv"),
+    "es": ("es_tweets_val.tsv", "es_tweets_test.tsv"),
+    "de": ("de_tweets_val.tsv", "de_tweets_test.tsv"),
+    "pt": ("pt_tweets_val.tsv", "pt_tweets_test.tsv"),
 }
 
 
@@ -64,6 +82,9 @@ class HyperParams:
 DEFAULTS = {
     "en": HyperParams(c=0.25, dense_scale=1.0, min_df_word=1, min_df_char=2),
     "fr": HyperParams(c=2.0, dense_scale=1.0, min_df_word=1, min_df_char=2),
+    "es": HyperParams(c=1.0, dense_scale=1.0, min_df_word=1, min_df_char=2),
+    "de": HyperParams(c=1.0, dense_scale=1.0, min_df_word=1, min_df_char=2),
+    "pt": HyperParams(c=1.0, dense_scale=1.0, min_df_word=1, min_df_char=2),
 }
 GRID_C = (0.25, 0.5, 1.0, 2.0)
 GRID_DENSE_SCALE = (1.0, 2.0, 4.0)
@@ -90,8 +111,11 @@ def read_lexicon(path: Path) -> dict[str, float]:
 
 def load_lexicons(lang: str) -> list[dict[str, float]]:
     """The lexicons of ``lang``: each over the shared emoji valences, under our own
-    customer-care terms (``cm_{lang}.tsv``), which upstream lexicons miss or misjudge."""
+    customer-care terms (``cm_{lang}.tsv``), which upstream lexicons miss or misjudge.
+    A language without a vendored word lexicon gets the emoji valences alone."""
     emoji = read_lexicon(LEXICON_DIR / "emoji.tsv")
+    if not LEXICONS[lang]:
+        return [emoji]
     care = read_lexicon(LEXICON_DIR / f"cm_{lang}.tsv")
     out = []
     for name in LEXICONS[lang]:
@@ -272,7 +296,9 @@ def _quantize_block(vocab: Vocabulary, coef: np.ndarray) -> dict[str, Any]:
     }
 
 
-def to_payload(fitted: Fitted, lang: str, lexicons: list[dict[str, float]]) -> dict[str, Any]:
+def to_payload(
+    fitted: Fitted, lang: str, lexicons: list[dict[str, float]], trained_on: str
+) -> dict[str, Any]:
     """The JSON payload of a model file, in the class order the run time expects."""
     order = [list(fitted.model.classes_).index(c) for c in CLASSES]
     coef = fitted.model.coef_[order].T  # features x classes
@@ -283,7 +309,7 @@ def to_payload(fitted: Fitted, lang: str, lexicons: list[dict[str, float]]) -> d
         "lang": lang,
         "classes": list(CLASSES),
         "config": fitted.params.features.to_json(),
-        "trained_on": f"{lang}_tweets_train.tsv",
+        "trained_on": trained_on,
         "hyper_params": params_text(fitted.params),
         "intercept": fitted.model.intercept_[order].tolist(),
         "dense_names": [
@@ -300,7 +326,8 @@ def to_payload(fitted: Fitted, lang: str, lexicons: list[dict[str, float]]) -> d
 def train_language(lang: str, data_dir: Path, search: bool, out_dir: Path) -> Path:
     """Train, write and check the model of one language; returns the written path."""
     eval_dir = data_dir / "sentiment" / "eval"
-    rows = read_labelled(eval_dir / f"{lang}_tweets_train.tsv")
+    names = [n for n in TRAIN_FILES[lang] if n == TRAIN_FILES[lang][0] or (eval_dir / n).exists()]
+    rows = [row for name in names for row in read_labelled(eval_dir / name)]
     texts = [t for _, t in rows]
     labels = [label for label, _ in rows]
     lexicons = load_lexicons(lang)
@@ -308,7 +335,7 @@ def train_language(lang: str, data_dir: Path, search: bool, out_dir: Path) -> Pa
     params = cross_validate(texts, labels, lang, scorer) if search else DEFAULTS[lang]
     feats, cdocs = featurize(texts, lang, scorer, params.features)
     fitted = fit(feats, cdocs, labels, params)
-    payload = to_payload(fitted, lang, lexicons)
+    payload = to_payload(fitted, lang, lexicons, " + ".join(names))
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"sentiment_{lang}.json.gz"
     raw = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -328,7 +355,8 @@ def train_language(lang: str, data_dir: Path, search: bool, out_dir: Path) -> Pa
             held = read_labelled(file)
             got = [CLASSES[int(np.argmax(runtime.probabilities(t)))] for _, t in held]
             gold = [label for label, _ in held]
-            print(f"  held-out {name}: macro-F1={f1_score(gold, got, average='macro'):.4f}")
+            score = f1_score(gold, got, labels=sorted(set(gold)), average="macro")
+            print(f"  held-out {name}: macro-F1={score:.4f} (over the classes it has)")
     return path
 
 
