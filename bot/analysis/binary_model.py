@@ -11,6 +11,7 @@ and squared idf are lanes of one integer, so a block is one C-level ``sum``.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import math
 import re
@@ -87,6 +88,18 @@ def classifier_features(
     return feats
 
 
+_scorers: dict[tuple[str, str], LexiconScorer] = {}
+
+
+def _shared_scorer(lexicons: Any, lang: str, digest: str) -> LexiconScorer:
+    """One scorer per distinct set of lexicons: the models of a language embed the same."""
+    key = (lang, digest)
+    scorer = _scorers.get(key)
+    if scorer is None:
+        scorer = _scorers.setdefault(key, LexiconScorer(lexicons, lang))
+    return scorer
+
+
 @dataclass(slots=True)
 class _Block:
     """One sparse block: feature -> packed idf-folded weight and squared idf."""
@@ -103,10 +116,14 @@ class _Block:
         idf_raw = decode_int16(payload["idf"])
         if len(raw) != len(vocab) or len(idf_raw) != len(vocab):
             raise ValueError("model block sizes do not match its vocabulary")
-        packed = {}
-        for i, feature in enumerate(vocab):
-            idf = idf_raw[i] * idf_scale
-            packed[feature] = _pack(raw[i] * scale * idf, idf * idf)
+        # One comprehension over the whole vocabulary: loading is most of a model's start-up.
+        count, offset, fixed, lane = 1 << _COUNT_SHIFT, _OFFSET, _FIXED, _LANE
+        packed = {
+            feature: count
+            | (round(w * scale * i * idf_scale * fixed) + offset)
+            | ((round((i * idf_scale) ** 2 * fixed) + offset) << lane)
+            for feature, w, i in zip(vocab, raw, idf_raw, strict=True)
+        }
         return cls(packed)
 
 
@@ -124,7 +141,9 @@ class BinaryLinearModel:
         self.lang: str = payload["lang"]
         self.feature_lang: str = payload.get("feature_lang", self.lang)
         self.config = FeatureConfig(**payload["config"])
-        self.scorer = LexiconScorer(payload["lexicons"], self.feature_lang)
+        lexicons = json.dumps(payload["lexicons"], sort_keys=True, ensure_ascii=False)
+        digest = hashlib.sha256(lexicons.encode("utf-8")).hexdigest()
+        self.scorer = _shared_scorer(payload["lexicons"], self.feature_lang, digest)
         self.intercept = float(payload["intercept"])
         self.dense_weights: list[float] = [float(v) for v in payload["dense_weights"]]
         if len(self.dense_weights) != self.scorer.n_features + 2 + len(CARE_DENSE):
@@ -132,6 +151,8 @@ class BinaryLinearModel:
         self.words = _Block.from_json(payload["word"])
         self.chars = _Block.from_json(payload["char"])
         self._char_cache: dict[str, int] = {}
+        self.feature_key = (self.feature_lang, self.config, digest)
+        """Models with equal keys compute the same features: one extraction serves both."""
 
     @classmethod
     def from_bytes(cls, data: bytes) -> BinaryLinearModel:
@@ -148,9 +169,16 @@ class BinaryLinearModel:
             self._char_cache[token] = cached
         return cached
 
+    def features(self, text: str) -> TextFeatures:
+        """What this model reads of ``text`` (shareable between equal ``feature_key``s)."""
+        return classifier_features(text, self.feature_lang, self.scorer, self.config)
+
     def logit(self, text: str) -> float:
         """The unsquashed score: positive means the class is likelier than not."""
-        feats = classifier_features(text, self.feature_lang, self.scorer, self.config)
+        return self.logit_of(self.features(text))
+
+    def logit_of(self, feats: TextFeatures) -> float:
+        """``logit`` from features already extracted (by a model of the same key)."""
         out = self.intercept
         packed = self.words.packed
         words = sum(map(packed.__getitem__, packed.keys() & feats.words))
@@ -174,8 +202,12 @@ class BinaryLinearModel:
 
     def probability(self, text: str) -> float:
         """Probability that ``text`` belongs to the model's class, in [0, 1]."""
-        z = self.logit(text)
-        if z >= 0:
-            return 1.0 / (1.0 + math.exp(-z))
-        e = math.exp(z)
-        return e / (1.0 + e)
+        return sigmoid(self.logit(text))
+
+
+def sigmoid(z: float) -> float:
+    """The logistic function, without overflow for large ``|z|``."""
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Literal
 
-from bot.analysis.binary_model import BinaryLinearModel
+from bot.analysis.binary_model import BinaryLinearModel, sigmoid
 
 Task = Literal["complaint", "question"]
 TASKS: tuple[Task, ...] = ("complaint", "question")
@@ -77,8 +77,23 @@ def probability(task: Task, text: str, lang: str | None) -> float | None:
 
 
 def classify(text: str, lang: str | None) -> Classification:
-    """Complaint and question probabilities of ``text`` written in ``lang``."""
+    """Complaint and question probabilities of ``text`` written in ``lang``.
+
+    When both models of the language read the same features (they do as shipped), the
+    text is analysed once for both.
+    """
+    if lang is None or not (has_model("complaint", lang) and has_model("question", lang)):
+        return Classification(
+            complaint=probability("complaint", text, lang),
+            question=probability("question", text, lang),
+        )
+    complaint = load_model("complaint", lang)
+    question = load_model("question", lang)
+    if complaint.feature_key != question.feature_key:
+        return Classification(
+            round(complaint.probability(text), 4), round(question.probability(text), 4)
+        )
+    feats = complaint.features(text)
     return Classification(
-        complaint=probability("complaint", text, lang),
-        question=probability("question", text, lang),
+        round(sigmoid(complaint.logit_of(feats)), 4), round(sigmoid(question.logit_of(feats)), 4)
     )

@@ -7,8 +7,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.analysis.attention import LANGUAGE_NOT_ANALYSED, read_signals, waiting_for_answer
+from bot.analysis.classifiers import classify as classify_request
 from bot.analysis.classifiers import load_classifiers
-from bot.analysis.classifiers import probability as classifier_probability
 from bot.analysis.intent import Intent, IntentFlag, detect_intent
 from bot.analysis.language import detect_language, load_language_model
 from bot.analysis.priority import score_priority
@@ -125,11 +125,10 @@ def analyze_many(
     pairs = list(zip(items, languages, strict=True))
     sentiments = [classify(item.text, language) for item, language in pairs]
     intents = [detect_intent(item.text) for item in items]
-    complaints = [classifier_probability("complaint", item.text, lang) for item, lang in pairs]
-    questions = [classifier_probability("question", item.text, lang) for item, lang in pairs]
+    requests = [classify_request(item.text, language) for item, language in pairs]
     out: list[Analysis] = []
-    for (item, language), sentiment, intent, complaint, question in zip(
-        pairs, sentiments, intents, complaints, questions, strict=True
+    for (item, language), sentiment, intent, request in zip(
+        pairs, sentiments, intents, requests, strict=True
     ):
         signals = read_signals(item.text, language, item.addressed)
         flags = intent.flags
@@ -166,7 +165,7 @@ def analyze_many(
             reason=reason,
             waiting=waiting,
             language_analysed=signals.language_analysed,
-            complaint_probability=complaint,
-            question_probability=question,
+            complaint_probability=request.complaint,
+            question_probability=request.question,
         ))
     return out

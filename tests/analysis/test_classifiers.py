@@ -121,3 +121,14 @@ def test_the_analysis_carries_the_probabilities() -> None:
     german = analyze("@ShopCo meine Bestellung ist nie angekommen und niemand antwortet", now=now)
     assert german.language == "de"
     assert german.complaint_probability is None and german.question_probability is None
+
+
+def test_one_feature_extraction_gives_the_same_answer_as_two() -> None:
+    text = "@ShopCo where is my order 12345? nobody answers!!"
+    for lang in ("en", "fr"):
+        complaint = classifiers.load_model("complaint", lang)
+        question = classifiers.load_model("question", lang)
+        assert complaint.feature_key == question.feature_key
+        assert classifiers.classify(text, lang) == classifiers.Classification(
+            round(complaint.probability(text), 4), round(question.probability(text), 4)
+        )

@@ -78,3 +78,86 @@ def test_build_language_model_from_profiles(tmp_path: Path) -> None:
     assert fr_cost < en_cost
     en_cost, fr_cost = model.costs(["thanks", "with", "the"])
     assert en_cost < fr_cost
+
+
+COMPLAINTS = ["my order never arrived", "the app crashes every time", "still no refund, awful",
+              "charged twice and nobody answers", "flight cancelled again, useless"]
+OTHERS = ["thanks for the quick help", "love the new store", "what time do you open",
+          "great job team", "happy holidays everyone"]
+
+
+def _tiny_intent_data(root: Path) -> tuple[Path, Path]:
+    data = root / "data"
+    (data / "intent").mkdir(parents=True)
+    rows = ["tweet_id\tlabel\tdomain\ttext"]
+    rows += [f"{i}{j}\tcomplaint\tother\t@brand {t} {i}" for i in range(6)
+             for j, t in enumerate(COMPLAINTS)]
+    rows += [f"9{i}{j}\tnot_complaint\tother\t@brand {t} {i}" for i in range(6)
+             for j, t in enumerate(OTHERS)]
+    (data / "intent" / "complaints_en_train.tsv").write_text("\n".join(rows) + "\n")
+    attention = ["tweet_id\tintent\tsentiment\tattention\tfirst_message\ttext"]
+    things = ["password", "plan", "bill", "order", "app", "card", "box", "seat"]
+    attention += [f"{i}\tquestion\tneutral\talert\tyes\t@brand how do I change my {thing}?"
+                  for i, thing in enumerate(things)]
+    attention += [f"1{i}\tpraise\tpositive\tdigest\tyes\t@brand thank you, {a} {b}!"
+                  for i, (a, b) in enumerate(zip(things * 2, things[::-1] + things, strict=True))]
+    (data / "intent" / "twcs_attention_dev.tsv").write_text("\n".join(attention) + "\n")
+    extra = root / "extra"
+    (extra / "intent").mkdir(parents=True)
+    (extra / "intent" / "airline_tweets_en.tsv").write_text(
+        "negative\t@air lost my bag\npositive\t@air great crew\nneutral\t@air is wifi free?\n"
+    )
+    return data, extra
+
+
+def test_train_classifiers_is_deterministic_and_loadable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("sklearn", reason="training needs scikit-learn (train extra)")
+    from bot.analysis.binary_model import BinaryLinearModel
+    from bot.analysis.training import train_classifiers
+
+    data, extra = _tiny_intent_data(tmp_path)
+    outputs = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        argv = ["--data", str(data), "--extra-data", str(extra), "--out", str(out),
+                "--task", "complaint_en", "question_en", "complaint_fr"]
+        assert train_classifiers.main(argv) == 0
+        outputs.append({p.name: p.read_bytes() for p in sorted(out.glob("*.json.gz"))})
+    assert outputs[0] == outputs[1]
+    assert sorted(outputs[0]) == ["complaint_en.json.gz", "complaint_fr.json.gz",
+                                  "question_en.json.gz"]
+    printed = capsys.readouterr().out
+    assert "held-out fifth of complaints_en_train.tsv" in printed
+    assert "+ 3 examples of airline_tweets_en.tsv" in printed
+    complaint = BinaryLinearModel.from_bytes(outputs[0]["complaint_en.json.gz"])
+    assert complaint.probability("@brand my order never arrived") > complaint.probability(
+        "@brand thanks for the quick help")
+    french = BinaryLinearModel.from_bytes(outputs[0]["complaint_fr.json.gz"])
+    assert french.lang == "fr" and not french.words.packed
+
+
+def test_holdout_split_keeps_near_duplicates_together() -> None:
+    pytest.importorskip("sklearn", reason="training needs scikit-learn (train extra)")
+    from bot.analysis.training.train_classifiers import Example, group_key, holdout_split
+
+    items = ["parcel", "phone", "sofa", "ticket", "refund", "laptop", "card", "bike", "lamp",
+             "desk"]
+    # Four near-duplicates per item (other handle, other number): one group each.
+    texts = [f"@shop{i} my {item} #{i} never arrived!!" for item in items for i in range(4)]
+    texts += [f"thanks team, {item} day {i}" for item in items for i in range(4)]
+    examples = [Example(t, i < 40, group_key(t)) for i, t in enumerate(texts)]
+    train, held = holdout_split(examples, 0.2, seed=1)
+    assert sorted(train + held) == list(range(80)) and not set(train) & set(held)
+    assert sum(examples[i].positive for i in held) == 8
+    held_groups = {examples[i].group for i in held}
+    assert all(examples[i].group not in held_groups for i in train)
+    assert holdout_split(examples, 0.2, seed=1) == (train, held)
+
+
+def test_train_classifiers_needs_the_data(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn", reason="training needs scikit-learn (train extra)")
+    from bot.analysis.training import train_classifiers
+
+    assert train_classifiers.main(["--data", str(tmp_path)]) == 2

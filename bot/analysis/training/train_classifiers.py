@@ -13,7 +13,10 @@ the run-time code, then fits the shipped model on the whole file and writes
 by that task; they are scored with the shipped model as an out-of-domain check.
 
 Tasks:
-  complaint_en  complaints_en_train.tsv (Preotiuc-Pietro et al. 2019), complaint / not.
+  complaint_en  complaints_en_train.tsv (Preotiuc-Pietro et al. 2019), complaint / not,
+                plus training-data/intent/airline_tweets_en.tsv (sentiment of 14,640 tweets
+                to US airlines) as weak labels at weight 0.3 (negative = complaint), which
+                cross-validation on the training part preferred to weight 1.0 or none.
   question_en   twcs_attention_dev.tsv: intent question or purchase_intent (a request the
                 brand must answer) / anything else.
   complaint_fr, question_fr
@@ -71,6 +74,8 @@ from bot.analysis.training.train_sentiment import (
 
 SEED = 20261205
 HOLDOUT_SHARE = 0.2
+EXTRA_DIR = Path(__file__).resolve().parents[3] / "training-data"
+AIRLINE_WEIGHT = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +98,9 @@ class Task:
     source: str
     reader: Callable[[Path], list[Example]]
     dense_only: bool = False
+    extra: tuple[tuple[str, Callable[[Path], list[Example]], float], ...] = ()
+    """More labelled files (under the repository's ``training-data/intent``), each with
+    its sample weight: always in training, never held out, never scored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +150,19 @@ def read_questions(path: Path) -> list[Example]:
     ]
 
 
+def read_airline_complaints(path: Path) -> list[Example]:
+    """``airline_tweets_en.tsv`` (sentiment of tweets to US airlines) as weak complaint labels:
+    a negative tweet to an airline is a complaint, a neutral or positive one is not."""
+    out = []
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            label, _, text = line.rstrip("\n").partition("\t")
+            if label not in ("negative", "neutral", "positive") or not text:
+                raise ValueError(f"{path.name}: bad line {line[:40]!r}")
+            out.append(Example(text, label == "negative", group_key(text)))
+    return out
+
+
 def read_attention_complaints(path: Path) -> list[Example]:
     """``twcs_attention_dev.tsv`` as a complaint set: complaint and risk intents are complaints
     (the guide labels risks first, and every risk there is a grievance)."""
@@ -153,7 +174,9 @@ def read_attention_complaints(path: Path) -> list[Example]:
 
 TASKS = {
     "complaint_en": Task("complaint_en", "en", "complaint", "not_complaint",
-                         "complaints_en_train.tsv", read_complaints),
+                         "complaints_en_train.tsv", read_complaints,
+                         extra=(("airline_tweets_en.tsv", read_airline_complaints,
+                                 AIRLINE_WEIGHT),)),
     "question_en": Task("question_en", "en", "question", "not_question",
                         "twcs_attention_dev.tsv", read_questions),
     "complaint_fr": Task("complaint_fr", "fr", "complaint", "not_complaint",
@@ -165,7 +188,7 @@ EXTERNAL: dict[str, tuple[tuple[str, Callable[[Path], list[Example]]], ...]] = {
     "complaint_en": (("twcs_attention_dev.tsv", read_attention_complaints),),
 }
 DEFAULTS = {
-    "complaint_en": HyperParams(c=4.0, dense_scale=2.0, balanced=True),
+    "complaint_en": HyperParams(c=4.0, dense_scale=2.0, balanced=True, min_df_word=2),
     "question_en": HyperParams(c=0.5, dense_scale=2.0, balanced=True),
     "complaint_fr": HyperParams(c=0.5, dense_scale=1.0, balanced=True),
     "question_fr": HyperParams(c=0.5, dense_scale=1.0, balanced=True),
@@ -223,7 +246,7 @@ def design(feats: Sequence[TextFeatures], cdocs: Sequence[Sequence[str]], fitted
 
 
 def fit(feats: Sequence[TextFeatures], cdocs: Sequence[Sequence[str]], labels: Sequence[bool],
-        params: HyperParams, dense_only: bool) -> Fitted:
+        params: HyperParams, dense_only: bool, weights: Sequence[float] | None = None) -> Fitted:
     """Fit vocabularies and the logistic regression on one training set."""
     if dense_only:
         words, chars = _empty_vocabulary(), _empty_vocabulary()
@@ -234,7 +257,8 @@ def fit(feats: Sequence[TextFeatures], cdocs: Sequence[Sequence[str]], labels: S
     model = LogisticRegression(
         C=params.c, max_iter=5000, class_weight="balanced" if params.balanced else None
     )
-    model.fit(x, np.array(labels, dtype=int))
+    model.fit(x, np.array(labels, dtype=int),
+              sample_weight=None if weights is None else np.array(weights, dtype=float))
     return Fitted(params, words, chars, model)
 
 
@@ -252,20 +276,44 @@ def params_text(p: HyperParams) -> str:
             f"min_df_word={p.min_df_word} min_df_char={p.min_df_char}")
 
 
-def cross_validate(feats: Sequence[TextFeatures], cdocs: Sequence[Sequence[str]],
-                   labels: Sequence[bool], dense_only: bool, name: str) -> HyperParams:
-    """Grid search by stratified 5-fold CV macro-F1 (on the training part only)."""
-    y = np.array(labels, dtype=bool)
+@dataclass(slots=True)
+class Featurized:
+    """Features of a set of examples, ready for ``fit``."""
+
+    feats: list[TextFeatures]
+    cdocs: list[list[str]]
+    labels: list[bool]
+    weights: list[float]
+
+    def pick(self, idx: Sequence[int]) -> Featurized:
+        """The examples at ``idx``."""
+        return Featurized([self.feats[i] for i in idx], [self.cdocs[i] for i in idx],
+                          [self.labels[i] for i in idx], [self.weights[i] for i in idx])
+
+    def __add__(self, other: Featurized) -> Featurized:
+        return Featurized(self.feats + other.feats, self.cdocs + other.cdocs,
+                          self.labels + other.labels, self.weights + other.weights)
+
+
+def fit_set(data: Featurized, params: HyperParams, dense_only: bool) -> Fitted:
+    """``fit`` on a featurized set, with its sample weights."""
+    return fit(data.feats, data.cdocs, data.labels, params, dense_only, data.weights)
+
+
+def cross_validate(main: Featurized, extra: Featurized, dense_only: bool,
+                   name: str) -> HyperParams:
+    """Grid search by stratified 5-fold CV macro-F1 over ``main`` (the training part only);
+    ``extra`` joins every training fold and is never scored."""
+    y = np.array(main.labels, dtype=bool)
     folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(np.zeros(len(y)), y))
     best: tuple[float, HyperParams] | None = None
     for c, scale, balanced in itertools.product(GRID_C, GRID_DENSE_SCALE, GRID_BALANCED):
         params = HyperParams(c=c, dense_scale=scale, balanced=balanced)
         predicted = np.zeros(len(y), dtype=bool)
         for train_idx, test_idx in folds:
-            fitted = fit([feats[i] for i in train_idx], [cdocs[i] for i in train_idx],
-                         y[train_idx].tolist(), params, dense_only)
-            predicted[test_idx] = predict(fitted, [feats[i] for i in test_idx],
-                                          [cdocs[i] for i in test_idx])
+            fitted = fit_set(main.pick(train_idx) + extra, params, dense_only)
+            test = main.pick(test_idx)
+            predicted[test_idx] = predict(fitted, test.feats, test.cdocs)
         score = float(f1_score(y, predicted, average="macro"))
         print(f"  cv {name} {params_text(params)} macro-F1={score:.4f}", flush=True)
         if best is None or score > best[0]:
@@ -332,7 +380,16 @@ def figures(gold: Sequence[bool], probabilities: Sequence[float]) -> dict[str, f
     }
 
 
-def train_task(task: Task, data_dir: Path, search: bool, out_dir: Path) -> dict[str, Any]:
+def featurize(examples: Sequence[Example], weight: float, lang: str, scorer: LexiconScorer,
+              dense_only: bool) -> Featurized:
+    """Run-time features of ``examples``, each with sample weight ``weight``."""
+    feats = [classifier_features(ex.text, lang, scorer, FEATURES) for ex in examples]
+    cdocs = [[] for _ in feats] if dense_only else char_docs(feats, FEATURES)
+    return Featurized(feats, cdocs, [ex.positive for ex in examples], [weight] * len(feats))
+
+
+def train_task(task: Task, data_dir: Path, search: bool, out_dir: Path,
+               extra_dir: Path = EXTRA_DIR) -> dict[str, Any]:
     """Split, choose, report held-out figures, fit on everything, write; returns the figures."""
     intent_dir = data_dir / "intent"
     examples = task.reader(intent_dir / task.source)
@@ -341,22 +398,28 @@ def train_task(task: Task, data_dir: Path, search: bool, out_dir: Path) -> dict[
     train_lang = "en" if task.dense_only else task.lang
     lexicons = load_lexicons(train_lang)
     scorer = LexiconScorer(lexicons, train_lang)
-    feats = [classifier_features(ex.text, train_lang, scorer, FEATURES) for ex in examples]
-    cdocs = char_docs(feats, FEATURES) if not task.dense_only else [[] for _ in feats]
-    labels = [ex.positive for ex in examples]
+    main_set = featurize(examples, 1.0, train_lang, scorer, task.dense_only)
+    # Extra files lose every near-duplicate of the main file, so nothing held out from
+    # it is trained on under another name.
+    seen = {ex.group for ex in examples}
+    extra_examples: list[Example] = []
+    extra_set = Featurized([], [], [], [])
+    for name, reader, weight in task.extra:
+        rows = [ex for ex in reader(extra_dir / "intent" / name) if ex.group not in seen]
+        extra_examples += rows
+        extra_set = extra_set + featurize(rows, weight, train_lang, scorer, task.dense_only)
+        print(f"  + {len(rows)} examples of {name} at weight {weight}")
     train_idx, held_idx = holdout_split(examples, HOLDOUT_SHARE, SEED)
-
-    def pick(idx: Sequence[int]) -> tuple[list[TextFeatures], list[list[str]], list[bool]]:
-        return [feats[i] for i in idx], [cdocs[i] for i in idx], [labels[i] for i in idx]
-
-    tr_feats, tr_cdocs, tr_labels = pick(train_idx)
+    train_part = main_set.pick(train_idx)
+    if len(set(train_part.labels)) < 2 or not held_idx:
+        raise ValueError(f"{task.source}: too few distinct examples of each class to split")
     if search:
-        params = cross_validate(tr_feats, tr_cdocs, tr_labels, task.dense_only, task.name)
+        params = cross_validate(train_part, extra_set, task.dense_only, task.name)
     else:
         params = DEFAULTS[task.name]
     report: dict[str, Any] = {"task": task.name, "hyper_params": params_text(params)}
-    # Held-out figures: a model fitted on the training part only, run through the run time.
-    partial = fit(tr_feats, tr_cdocs, tr_labels, params, task.dense_only)
+    # Held-out figures: a model fitted without the held-out fifth, run through the run time.
+    partial = fit_set(train_part + extra_set, params, task.dense_only)
     tmp = out_dir / f".{task.name}.holdout.json.gz"
     runtime = write_model(to_payload(partial, task, lexicons, train_lang, "train part"), tmp)
     tmp.unlink()
@@ -364,10 +427,11 @@ def train_task(task: Task, data_dir: Path, search: bool, out_dir: Path) -> dict[
     report["held_out"] = figures([ex.positive for ex in held],
                                  [runtime.probability(ex.text) for ex in held])
     print(f"  held-out fifth of {task.source}: {report['held_out']}")
-    # The shipped model: the same choices, fitted on the whole file.
-    full = fit(feats, cdocs, labels, params, task.dense_only)
+    # The shipped model: the same choices, fitted on the whole file (and the extra files).
+    full = fit_set(main_set + extra_set, params, task.dense_only)
     ship_lexicons = load_lexicons(task.lang)
-    payload = to_payload(full, task, ship_lexicons, task.lang, task.source)
+    trained_on = " + ".join([task.source] + [name for name, _, _ in task.extra])
+    payload = to_payload(full, task, ship_lexicons, task.lang, trained_on)
     path = out_dir / f"{task.name}.json.gz"
     shipped = write_model(payload, path)
     print(f"wrote {path.name}: {path.stat().st_size / 1e6:.2f} MB, "
@@ -389,6 +453,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--task", nargs="+", default=sorted(TASKS), choices=sorted(TASKS))
     parser.add_argument("--search", action="store_true", help="grid-search by 5-fold CV")
     parser.add_argument("--out", type=Path, default=MODELS_DIR, help="where models are written")
+    parser.add_argument("--extra-data", type=Path, default=EXTRA_DIR,
+                        help="folder of the extra public training files (training-data/)")
     args = parser.parse_args(argv)
     data_dir = args.data or default_data_dir()
     if not (data_dir / "intent").is_dir():
@@ -397,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     with threadpool_limits(limits=1):
         for name in args.task:
             print(f"== {name}")
-            train_task(TASKS[name], data_dir, args.search, args.out)
+            train_task(TASKS[name], data_dir, args.search, args.out, args.extra_data)
     return 0
 
 
