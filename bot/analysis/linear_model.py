@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import json
 import math
 from array import array
@@ -17,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.analysis.features import FeatureConfig, char_ngrams, extract
+from bot.analysis.features import FeatureConfig, TextFeatures, char_ngrams, extract
 from bot.analysis.lexicon import LexiconScorer
 
 CLASSES = ("negative", "neutral", "positive")
@@ -68,6 +69,12 @@ def unpack_sums(total: int) -> tuple[float, float, float, float]:
     )
 
 
+def feature_key(lang: str, config: FeatureConfig, lexicons: Any) -> tuple[str, FeatureConfig, str]:
+    """What decides the features a model extracts: language, feature config, lexicons."""
+    canonical = json.dumps(lexicons, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    return (lang, config, hashlib.sha256(canonical).hexdigest())
+
+
 @dataclass(slots=True)
 class _Block:
     """One sparse block: feature -> packed idf-folded class weights and squared idf."""
@@ -85,12 +92,20 @@ class _Block:
         n = len(vocab)
         if len(raw) != 3 * n or len(idf_raw) != n:
             raise ValueError("model block sizes do not match its vocabulary")
+        # _pack inlined (the same arithmetic, in the same order): this loop is most of a
+        # model's start-up.
+        fixed, offset, lane, count = _FIXED, _OFFSET, _LANE, 1 << _COUNT_SHIFT
         packed = {}
         for i, feature in enumerate(vocab):
             idf = idf_raw[i] * idf_scale
             weight = scale * idf
-            packed[feature] = _pack(
-                (raw[3 * i] * weight, raw[3 * i + 1] * weight, raw[3 * i + 2] * weight, idf * idf)
+            j = 3 * i
+            packed[feature] = (
+                count
+                | (round(raw[j] * weight * fixed) + offset)
+                | ((round(raw[j + 1] * weight * fixed) + offset) << lane)
+                | ((round(raw[j + 2] * weight * fixed) + offset) << (2 * lane))
+                | ((round(idf * idf * fixed) + offset) << (3 * lane))
             )
         return cls(packed)
 
@@ -107,6 +122,8 @@ class LinearSentimentModel:
         self.lang: str = payload["lang"]
         self.config = FeatureConfig(**payload["config"])
         self.scorer = LexiconScorer(payload["lexicons"], self.lang)
+        self.feature_key = feature_key(self.lang, self.config, payload["lexicons"])
+        """Models with equal keys extract the same features from a text (see ``features``)."""
         self.intercept: list[float] = [float(v) for v in payload["intercept"]]
         self.dense_weights: list[list[float]] = [
             [float(v) for v in row] for row in payload["dense_weights"]
@@ -130,9 +147,16 @@ class LinearSentimentModel:
             self._char_cache[token] = cached
         return cached
 
+    def features(self, text: str) -> TextFeatures:
+        """What the model reads of ``text``; ``logits_of`` scores it."""
+        return extract(text, self.lang, self.scorer, self.config)
+
     def logits(self, text: str) -> list[float]:
         """Unnormalized class scores (negative, neutral, positive)."""
-        feats = extract(text, self.lang, self.scorer, self.config)
+        return self.logits_of(self.features(text))
+
+    def logits_of(self, feats: TextFeatures) -> list[float]:
+        """``logits`` of features already extracted by a model with the same ``feature_key``."""
         out = list(self.intercept)
         # Word features are binary: each distinct known word counts once (the C-level
         # intersection keeps only those, with no set of every word built first).
@@ -161,7 +185,11 @@ class LinearSentimentModel:
 
     def probabilities(self, text: str) -> tuple[float, float, float]:
         """Class probabilities (negative, neutral, positive), summing to 1."""
-        logits = self.logits(text)
+        return self.probabilities_of(self.features(text))
+
+    def probabilities_of(self, feats: TextFeatures) -> tuple[float, float, float]:
+        """``probabilities`` of features already extracted (see ``logits_of``)."""
+        logits = self.logits_of(feats)
         top = max(logits)
         exps = [math.exp(v - top) for v in logits]
         total = sum(exps)
