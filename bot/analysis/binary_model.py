@@ -11,7 +11,6 @@ and squared idf are lanes of one integer, so a block is one C-level ``sum``.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import math
 import re
@@ -21,7 +20,7 @@ from typing import Any
 
 from bot.analysis.features import FeatureConfig, TextFeatures, char_ngrams, extract
 from bot.analysis.lexicon import LexiconScorer
-from bot.analysis.linear_model import decode_int16
+from bot.analysis.linear_model import decode_int16, feature_key
 from bot.analysis.text import clean_text
 
 BINARY_FORMAT = 1
@@ -83,20 +82,23 @@ def classifier_features(
 ) -> TextFeatures:
     """The sentiment features of ``text`` with ``care_features`` appended to the dense block
     (what training and run time both feed the binary models)."""
-    feats = extract(text, lang, scorer, config)
-    feats.dense.extend(care_features(text, feats))
-    return feats
+    return with_care(text, extract(text, lang, scorer, config))
 
 
-_scorers: dict[tuple[str, str], LexiconScorer] = {}
+def with_care(text: str, feats: TextFeatures) -> TextFeatures:
+    """``feats`` (sentiment features of ``text``) with ``care_features`` appended, as a new
+    value: the sentiment model that extracted them can still read them."""
+    return TextFeatures(feats.words, feats.tokens, feats.dense + care_features(text, feats))
 
 
-def _shared_scorer(lexicons: Any, lang: str, digest: str) -> LexiconScorer:
+_scorers: dict[tuple[str, FeatureConfig, str], LexiconScorer] = {}
+
+
+def _shared_scorer(lexicons: Any, key: tuple[str, FeatureConfig, str]) -> LexiconScorer:
     """One scorer per distinct set of lexicons: the models of a language embed the same."""
-    key = (lang, digest)
     scorer = _scorers.get(key)
     if scorer is None:
-        scorer = _scorers.setdefault(key, LexiconScorer(lexicons, lang))
+        scorer = _scorers.setdefault(key, LexiconScorer(lexicons, key[0]))
     return scorer
 
 
@@ -116,14 +118,17 @@ class _Block:
         idf_raw = decode_int16(payload["idf"])
         if len(raw) != len(vocab) or len(idf_raw) != len(vocab):
             raise ValueError("model block sizes do not match its vocabulary")
-        # One comprehension over the whole vocabulary: loading is most of a model's start-up.
+        # _pack inlined (the same arithmetic, in the same order): this loop is most of a
+        # model's start-up.
         count, offset, fixed, lane = 1 << _COUNT_SHIFT, _OFFSET, _FIXED, _LANE
-        packed = {
-            feature: count
-            | (round(w * scale * i * idf_scale * fixed) + offset)
-            | ((round((i * idf_scale) ** 2 * fixed) + offset) << lane)
-            for feature, w, i in zip(vocab, raw, idf_raw, strict=True)
-        }
+        packed = {}
+        for feature, w, i in zip(vocab, raw, idf_raw, strict=True):
+            idf = i * idf_scale
+            packed[feature] = (
+                count
+                | (round(w * scale * idf * fixed) + offset)
+                | ((round(idf * idf * fixed) + offset) << lane)
+            )
         return cls(packed)
 
 
@@ -141,9 +146,9 @@ class BinaryLinearModel:
         self.lang: str = payload["lang"]
         self.feature_lang: str = payload.get("feature_lang", self.lang)
         self.config = FeatureConfig(**payload["config"])
-        lexicons = json.dumps(payload["lexicons"], sort_keys=True, ensure_ascii=False)
-        digest = hashlib.sha256(lexicons.encode("utf-8")).hexdigest()
-        self.scorer = _shared_scorer(payload["lexicons"], self.feature_lang, digest)
+        self.feature_key = feature_key(self.feature_lang, self.config, payload["lexicons"])
+        """Equal to a sentiment model's key: that model's features serve this one too."""
+        self.scorer = _shared_scorer(payload["lexicons"], self.feature_key)
         self.intercept = float(payload["intercept"])
         self.dense_weights: list[float] = [float(v) for v in payload["dense_weights"]]
         if len(self.dense_weights) != self.scorer.n_features + 2 + len(CARE_DENSE):
@@ -151,8 +156,6 @@ class BinaryLinearModel:
         self.words = _Block.from_json(payload["word"])
         self.chars = _Block.from_json(payload["char"])
         self._char_cache: dict[str, int] = {}
-        self.feature_key = (self.feature_lang, self.config, digest)
-        """Models with equal keys compute the same features: one extraction serves both."""
 
     @classmethod
     def from_bytes(cls, data: bytes) -> BinaryLinearModel:
@@ -170,7 +173,8 @@ class BinaryLinearModel:
         return cached
 
     def features(self, text: str) -> TextFeatures:
-        """What this model reads of ``text`` (shareable between equal ``feature_key``s)."""
+        """What this model reads of ``text`` (shareable between equal ``feature_key``s;
+        from a sentiment model's features, ``with_care`` gives the same)."""
         return classifier_features(text, self.feature_lang, self.scorer, self.config)
 
     def logit(self, text: str) -> float:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Literal
 
-from bot.analysis.binary_model import BinaryLinearModel, sigmoid
+from bot.analysis.binary_model import BinaryLinearModel, sigmoid, with_care
+from bot.analysis.features import TextFeatures
 
 Task = Literal["complaint", "question"]
 TASKS: tuple[Task, ...] = ("complaint", "question")
@@ -76,11 +77,20 @@ def probability(task: Task, text: str, lang: str | None) -> float | None:
     return round(load_model(task, lang).probability(text), 4)
 
 
-def classify(text: str, lang: str | None) -> Classification:
+@dataclass(frozen=True, slots=True)
+class SharedFeatures:
+    """Features a sentiment model already extracted from the text, with that model's key."""
+
+    key: tuple[object, ...]
+    features: TextFeatures
+
+
+def classify(text: str, lang: str | None, shared: SharedFeatures | None = None) -> Classification:
     """Complaint and question probabilities of ``text`` written in ``lang``.
 
     When both models of the language read the same features (they do as shipped), the
-    text is analysed once for both.
+    text is analysed once for both; when ``shared`` has their key too (the sentiment
+    model of the language, as shipped), not at all.
     """
     if lang is None or not (has_model("complaint", lang) and has_model("question", lang)):
         return Classification(
@@ -93,7 +103,10 @@ def classify(text: str, lang: str | None) -> Classification:
         return Classification(
             round(complaint.probability(text), 4), round(question.probability(text), 4)
         )
-    feats = complaint.features(text)
+    if shared is not None and shared.key == complaint.feature_key:
+        feats = with_care(text, shared.features)
+    else:
+        feats = complaint.features(text)
     return Classification(
         round(sigmoid(complaint.logit_of(feats)), 4), round(sigmoid(question.logit_of(feats)), 4)
     )

@@ -7,17 +7,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.analysis.attention import LANGUAGE_NOT_ANALYSED, read_signals, waiting_for_answer
+from bot.analysis.classifiers import Classification, SharedFeatures, load_classifiers
 from bot.analysis.classifiers import classify as classify_request
-from bot.analysis.classifiers import load_classifiers
 from bot.analysis.intent import Intent, IntentFlag, detect_intent
 from bot.analysis.language import detect_language, load_language_model
 from bot.analysis.priority import score_priority
 from bot.analysis.sentiment import (
     SUPPORTED_LANGUAGES,
     Label,
+    Sentiment,
     SentimentClassifier,
     load_model,
-    score_sentiment,
+    sentiment_from_probabilities,
 )
 
 
@@ -121,11 +122,13 @@ def analyze_many(
     """
     if languages is None:
         languages = [detect_language(item.text, item.lang_hint) for item in items]
-    classify = score_sentiment if classifier is None else classifier.classify
     pairs = list(zip(items, languages, strict=True))
-    sentiments = [classify(item.text, language) for item, language in pairs]
+    if classifier is None:
+        sentiments, requests = _embedded_models(pairs)
+    else:
+        sentiments = [classifier.classify(item.text, language) for item, language in pairs]
+        requests = [classify_request(item.text, language) for item, language in pairs]
     intents = [detect_intent(item.text) for item in items]
-    requests = [classify_request(item.text, language) for item, language in pairs]
     out: list[Analysis] = []
     for (item, language), sentiment, intent, request in zip(
         pairs, sentiments, intents, requests, strict=True
@@ -169,3 +172,19 @@ def analyze_many(
             question_probability=request.question,
         ))
     return out
+
+
+def _embedded_models(
+    pairs: Sequence[tuple[AnalysisInput, str | None]],
+) -> tuple[list[Sentiment], list[Classification]]:
+    """Sentiment and complaint/question probabilities from the shipped models, reading
+    each text once: the classifiers reuse what the sentiment model extracted."""
+    sentiments: list[Sentiment] = []
+    requests: list[Classification] = []
+    for item, language in pairs:
+        model = load_model(language)
+        feats = model.features(item.text)
+        sentiments.append(sentiment_from_probabilities(*model.probabilities_of(feats)))
+        shared = SharedFeatures(model.feature_key, feats)
+        requests.append(classify_request(item.text, language, shared))
+    return sentiments, requests

@@ -132,3 +132,21 @@ def test_one_feature_extraction_gives_the_same_answer_as_two() -> None:
         assert classifiers.classify(text, lang) == classifiers.Classification(
             round(complaint.probability(text), 4), round(question.probability(text), 4)
         )
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_sentiment_models_features_serve_the_classifiers(lang: str) -> None:
+    from bot.analysis.sentiment import load_model as load_sentiment
+
+    sentiment = load_sentiment(lang)
+    assert sentiment.feature_key == classifiers.load_model("complaint", lang).feature_key
+    text = "@ShopCo toujours pas de remboursement ?! order 12345 never arrived, merci"
+    feats = sentiment.features(text)
+    dense_before = list(feats.dense)
+    shared = classifiers.classify(text, lang, classifiers.SharedFeatures(sentiment.feature_key,
+                                                                          feats))
+    assert shared == classifiers.classify(text, lang)
+    assert feats.dense == dense_before  # the sentiment model's features are left as they were
+    # Another model's features are not trusted: the text is read again.
+    other = classifiers.SharedFeatures(("xx",), feats)
+    assert classifiers.classify(text, lang, other) == shared
