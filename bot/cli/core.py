@@ -68,10 +68,11 @@ def _start_background_scheduler(runtime: Runtime) -> Any:
 def _run_scheduler_until_stopped(runtime: Runtime) -> None:
     from bot.scheduler import build_scheduler
 
-    prepare_worker_process()
-    scheduler = build_scheduler(runtime, blocking=True)
-    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
+    # Ctrl-C while the models load (a second or two) stops as cleanly as Ctrl-C later.
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        prepare_worker_process()
+        scheduler = build_scheduler(runtime, blocking=True)
+        signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
         scheduler.start()
     click.echo("Vigie stopped.")
 
