@@ -88,7 +88,7 @@ def main() -> None:
     language.load_language_model()
     lang_load_s = time.perf_counter() - started
     model_load_s = {}
-    for lang in sentiment.SUPPORTED_LANGUAGES:
+    for lang in sentiment.SENTIMENT_LANGUAGES:
         started = time.perf_counter()
         sentiment.load_model(lang)
         model_load_s[lang] = time.perf_counter() - started

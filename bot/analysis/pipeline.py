@@ -13,7 +13,7 @@ from bot.analysis.intent import Intent, IntentFlag, detect_intent
 from bot.analysis.language import detect_language, load_language_model
 from bot.analysis.priority import score_priority
 from bot.analysis.sentiment import (
-    SUPPORTED_LANGUAGES,
+    SENTIMENT_LANGUAGES,
     Label,
     Sentiment,
     SentimentClassifier,
@@ -32,7 +32,7 @@ def load_models() -> None:
     """Load every shipped model (language, sentiment for each language, complaint and
     question classifiers) now, so the first mentions a process analyses do not wait."""
     load_language_model()
-    for language in SUPPORTED_LANGUAGES:
+    for language in SENTIMENT_LANGUAGES:
         load_model(language)
     load_classifiers()
 

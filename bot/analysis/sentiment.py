@@ -18,8 +18,13 @@ from bot.analysis.linear_model import CLASSES, LinearSentimentModel
 
 Label = Literal["negative", "neutral", "positive"]
 
-SUPPORTED_LANGUAGES = ("en", "fr", "es", "de", "pt")
-"""Languages with their own shipped model."""
+SUPPORTED_LANGUAGES = ("en", "fr")
+"""Languages the analysis reads fully: their own sentiment model, intent rules and
+complaint/question classifiers (``attention.language_analysed`` relies on this)."""
+
+SENTIMENT_LANGUAGES = (*SUPPORTED_LANGUAGES, "es", "de", "pt")
+"""Languages with their own shipped sentiment model (and no intent rules or classifiers
+for the last three)."""
 
 FALLBACK_LANGUAGE = "en"
 
@@ -64,7 +69,7 @@ _lock = threading.Lock()
 
 def model_language(lang: str | None) -> str:
     """The language whose model scores text in ``lang``."""
-    return lang if lang in SUPPORTED_LANGUAGES else FALLBACK_LANGUAGE
+    return lang if lang in SENTIMENT_LANGUAGES else FALLBACK_LANGUAGE
 
 
 def load_model(lang: str | None) -> LinearSentimentModel:

@@ -150,3 +150,15 @@ def test_the_sentiment_models_features_serve_the_classifiers(lang: str) -> None:
     # Another model's features are not trusted: the text is read again.
     other = classifiers.SharedFeatures(("xx",), feats)
     assert classifiers.classify(text, lang, other) == shared
+
+
+def test_a_spanish_mention_has_sentiment_but_stays_not_analysed() -> None:
+    # Spanish has a sentiment model now, but no intent rules or complaint/question model:
+    # the attention signals must still say so.
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 12, 5, tzinfo=UTC)
+    spanish = analyze("@ShopCo mi pedido nunca llegó y nadie contesta, qué vergüenza", now=now)
+    assert spanish.language == "es"
+    assert spanish.complaint_probability is None
+    assert not spanish.language_analysed

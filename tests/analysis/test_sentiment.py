@@ -1,7 +1,7 @@
 import pytest
 
 from bot.analysis.sentiment import (
-    SUPPORTED_LANGUAGES,
+    SENTIMENT_LANGUAGES,
     LinearSentimentClassifier,
     Sentiment,
     SentimentClassifier,
@@ -61,7 +61,7 @@ def test_spanish_german_portuguese_have_their_own_models(
 
 
 def test_models_load_once_per_language() -> None:
-    for lang in SUPPORTED_LANGUAGES:
+    for lang in SENTIMENT_LANGUAGES:
         assert load_model(lang) is load_model(lang)
         assert load_model(lang).lang == lang
 

@@ -15,7 +15,7 @@ _CHILD = textwrap.dedent("""
     assert language._model is None and not sentiment._models
     prepare_worker_process()
     assert language._model is not None
-    assert sorted(sentiment._models) == sorted(sentiment.SUPPORTED_LANGUAGES)
+    assert sorted(sentiment._models) == sorted(sentiment.SENTIMENT_LANGUAGES)
     frozen = gc.get_freeze_count()
     assert frozen > 10_000, frozen
     assert gc.get_threshold()[0] == YOUNG_GC_THRESHOLD
