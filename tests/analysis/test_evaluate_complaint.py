@@ -86,15 +86,9 @@ def test_a_binary_file_is_refused(tmp_path: Path) -> None:
         evaluate_complaint_file(path, scorer=keyword_scorer)
 
 
-def test_the_shipped_model_on_the_labelled_file(tmp_path: Path) -> None:
+def test_the_shipped_model_on_the_labelled_file(shared_data: Path) -> None:
     """Runs the real model end to end; figures on its own training file are not asserted."""
-    import os
-
-    root = os.environ.get("VIGIE_SHARED_DATA")
-    base = Path(root) if root else Path(__file__).resolve().parents[3] / "shared" / "data"
-    path = base / "intent" / "eval" / "complaints_en_train.tsv"
-    if not path.exists():
-        pytest.skip(f"{path} is missing: set VIGIE_SHARED_DATA")
+    path = shared_data / "intent" / "eval" / "complaints_en_train.tsv"
     report = evaluate_complaint_file(path)
     assert report.n == 2300
     assert report.per_class["complaint"].support == 821
