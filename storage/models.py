@@ -381,5 +381,6 @@ from storage import (  # noqa: E402
     models_reporting,  # noqa: F401
     models_sla,  # noqa: F401
     models_spikes,  # noqa: F401
+    models_triage,  # noqa: F401
     models_watches,  # noqa: F401
 )
