@@ -45,6 +45,7 @@ from bot.services.watch_links import (
     known_mentions,
     posted_card,
 )
+from bot.services.triage_learning import alert_threshold
 from bot.sources.base import FetchedMention
 from bot.sources.text import to_utc
 from storage.models import Author, Mention, MentionStatus, Watch
@@ -525,17 +526,18 @@ def _card(session: Session, watch: Watch, mention_id: int) -> bool:
 def _queue_alerts(session: Session, watch: Watch, priorities: dict[int, int],
                   story_links: dict[int, int], report: IngestReport) -> None:
     updated_primaries: set[int] = set()
+    threshold = alert_threshold(session, watch)  # the watch's, shifted by triage learning
     for mention_id in sorted(priorities):
         primary = story_links.get(mention_id)
         if primary is not None:
-            if priorities[mention_id] >= watch.alert_threshold and _card(
+            if priorities[mention_id] >= threshold and _card(
                     session, watch, primary):
                 # The story's first post waited for the digest; this one makes it urgent.
                 report.alerts += 1
                 continue
             updated_primaries.add(primary)
             continue
-        if priorities[mention_id] >= watch.alert_threshold:
+        if priorities[mention_id] >= threshold:
             _card(session, watch, mention_id)
             report.alerts += 1
     for primary in sorted(updated_primaries):
@@ -549,8 +551,9 @@ def _queue_linked_alerts(session: Session, watch: Watch, linked: dict[int, int],
                          report: IngestReport) -> None:
     """This watch's alert decision on the stored mentions just linked to it: a card in its
     channel, or, when that channel has the mention's card already, the card names it too."""
+    threshold = alert_threshold(session, watch)  # the watch's, shifted by triage learning
     for mention_id in sorted(linked):
-        if linked[mention_id] < watch.alert_threshold:
+        if linked[mention_id] < threshold:
             continue
         if _card(session, watch, mention_id):
             report.alerts += 1
