@@ -319,7 +319,8 @@ def _switch(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
         calibration.updated_by = actor.name[:32]
         calibration.updated_at = utcnow()
         workspace = session.get(Workspace, workspace_id)
-        result = LearnResult(workspace.team_id if workspace else "", kind, before,
+        outcome = {"off": "switched_off", "on": "switched_on"}.get(kind, kind)
+        result = LearnResult(workspace.team_id if workspace else "", outcome, before,
                              calibration.offset)
         _record_run(session, workspace_id, actor, kind, result)
         return result
