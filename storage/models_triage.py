@@ -83,8 +83,8 @@ class TriageRun(Base):
     """learn, reset, off or on."""
     actor: Mapped[str] = mapped_column(String(32))
     outcome: Mapped[str] = mapped_column(String(32))
-    """applied, unchanged, too_few_labels, held_out_worse, off (learning skipped), reset,
-    switched_off, switched_on."""
+    """applied, unchanged, too_few_labels, held_out_worse, held_out_same, off (learning
+    skipped), reset, switched_off or switched_on."""
     applied: Mapped[bool] = mapped_column(default=False, server_default=false())
     offset_before: Mapped[int] = mapped_column(Integer)
     offset_after: Mapped[int] = mapped_column(Integer)
