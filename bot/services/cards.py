@@ -18,8 +18,8 @@ from bot.services.ports import OutgoingMessage
 from bot.services.reply_policy import card_actions
 from bot.services.reply_queue import FAILED, PENDING, can_post, latest_reply
 from bot.services.sla import due_at
-from bot.services.watch_links import watch_names
 from bot.services.triage_labels import card_offers_not_urgent
+from bot.services.watch_links import watch_names
 from bot.services.workflow import allowed_actions, latest_draft, text_hash
 from bot.services.workspaces import workspace_language
 from bot.slack.cards import CardView, StoryMember, build_card

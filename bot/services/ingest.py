@@ -37,6 +37,7 @@ from bot.analysis.pipeline import Analysis, AnalysisInput, analyze_many
 from bot.matching.fingerprint import content_fingerprint, story_key_for
 from bot.matching.query import MatchInput, Query, QueryError, parse_query
 from bot.services.outbox import KIND_CARD, KIND_UPDATE_CARD, do_enqueue
+from bot.services.triage_learning import alert_threshold
 from bot.services.watch_links import (
     Known,
     card_dedupe_key,
@@ -45,7 +46,6 @@ from bot.services.watch_links import (
     known_mentions,
     posted_card,
 )
-from bot.services.triage_learning import alert_threshold
 from bot.sources.base import FetchedMention
 from bot.sources.text import to_utc
 from storage.models import Author, Mention, MentionStatus, Watch
