@@ -7,12 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.matching.query import MatchInput, Query, QueryError, parse_query
+from bot.matching.search_terms import fts5_query, tsquery
 from bot.services.errors import ServiceError
 from bot.services.watch_links import in_watches
 from bot.services.watches import get_watch_by_name
+from storage import search_index
 from storage.models import Author, Mention, MentionStatus, Watch
 
 DURATION = re.compile(r"^(\d{1,12})([mhdw])$")
@@ -93,26 +96,69 @@ def _validate(filters: MentionFilter) -> None:
         raise ServiceError("mentions.bad_sentiment", value=filters.sentiment)
 
 
+def parse_text(text: str) -> Query:
+    """A listing's text filter in the watch query language (words, "phrases", prefix*,
+    OR, -exclusions, fields), with a clear ServiceError when it cannot search."""
+    try:
+        query = parse_query(text)
+    except QueryError as err:
+        raise ServiceError("mentions.bad_text", error=err.message,
+                           pointer=err.pointer()) from None
+    if query.is_empty or (fts5_query(query) is None and tsquery(query) is None):
+        raise ServiceError("mentions.text_needs_words", value=text)
+    return query
+
+
+_COLUMNS = (
+    Mention.id, Mention.network, Mention.external_id, Mention.text, Mention.title,
+    Mention.url, Mention.published_at, Mention.status, Mention.language, Mention.sentiment,
+    Mention.sentiment_label, Mention.intent, Mention.priority, Mention.priority_reason,
+    Mention.assignee_user_id, Author.handle, Author.followers, Watch.name,
+)
+
+
+def _row(r: Row[Any]) -> MentionRow:
+    return MentionRow(
+        id=r[0], network=r[1], external_id=r[2], text=r[3], title=r[4], url=r[5],
+        published_at=r[6], status=r[7], language=r[8], sentiment=r[9], sentiment_label=r[10],
+        intent=r[11], priority=r[12], priority_reason=r[13], assignee=r[14], author=r[15],
+        author_followers=r[16], watch=r[17],
+    )
+
+
+def _matches(query: Query, row: MentionRow) -> bool:
+    return query.matches(MatchInput(text=row.text, title=row.title, author_handle=row.author,
+                                    language=row.language, network=row.network))
+
+
 def search_mentions(
     sessions: sessionmaker[Session], workspace_id: int, filters: MentionFilter, *,
     limit: int = 20, now: datetime,
 ) -> list[MentionRow]:
-    """The newest mentions matching ``filters`` (keyset pagination with ``before_id``)."""
+    """The newest mentions matching ``filters`` (keyset pagination with ``before_id``).
+
+    The text filter is the watch query language, answered by the full-text index and
+    confirmed mention by mention with ``Query.matches`` (the index may over-select, never
+    miss), so a listing shows exactly what a watch with that query would match.
+    """
     _validate(filters)
+    text_query = parse_text(filters.text) if filters.text else None
     limit = max(1, min(limit, MAX_LIMIT))
     with sessions() as session:
+        watch = (get_watch_by_name(session, workspace_id, filters.watch)
+                 if filters.watch else None)
         query = (
-            select(Mention, Author.handle, Author.followers, Watch.name)
+            select(*_COLUMNS)
             .join(Author, Author.id == Mention.author_id, isouter=True)
-            .join(Watch, Watch.id == Mention.watch_id, isouter=True)
+            # With a watch asked for, rows name it (a mention belongs to every watch it
+            # matches); else the watch that found the mention first.
+            .join(Watch, Watch.id == (Mention.watch_id if watch is None else watch.id),
+                  isouter=True)
             .where(Mention.workspace_id == workspace_id)
         )
-        watch_name: str | None = None
-        if filters.watch:
+        if watch is not None:
             # Every mention the watch holds, whichever watch stored it first.
-            watch = get_watch_by_name(session, workspace_id, filters.watch)
             query = query.where(in_watches([watch.id]))
-            watch_name = watch.name
         if filters.since is not None:
             query = query.where(Mention.published_at >= now - filters.since)
         if filters.status:
@@ -123,22 +169,28 @@ def search_mentions(
             query = query.where(Mention.network == filters.network.lower())
         if filters.assignee:
             query = query.where(Mention.assignee_user_id == filters.assignee)
-        if filters.text:
-            pattern = "%" + filters.text.lower().replace("\\", "\\\\").replace(
-                "%", "\\%").replace("_", "\\_") + "%"
-            query = query.where(or_(func.lower(Mention.text).like(pattern, escape="\\"),
-                                    func.lower(Mention.title).like(pattern, escape="\\")))
-        if filters.before_id is not None:
-            query = query.where(Mention.id < filters.before_id)
-        rows = session.execute(query.order_by(Mention.id.desc()).limit(limit)).all()
-        return [
-            MentionRow(
-                id=m.id, network=m.network, external_id=m.external_id, author=handle,
-                author_followers=followers, text=m.text, title=m.title, url=m.url,
-                published_at=m.published_at, status=m.status, watch=watch_name or first,
-                language=m.language, sentiment=m.sentiment, sentiment_label=m.sentiment_label,
-                intent=m.intent, priority=m.priority, priority_reason=m.priority_reason,
-                assignee=m.assignee_user_id,
-            )
-            for m, handle, followers, first in rows
-        ]
+        if text_query is None:
+            if filters.before_id is not None:
+                query = query.where(Mention.id < filters.before_id)
+            rows = session.execute(query.order_by(Mention.id.desc()).limit(limit)).all()
+            return [_row(r) for r in rows]
+        condition = search_index.candidates(session, fts5_query(text_query),
+                                            tsquery(text_query))
+        if condition is not None:
+            query = query.where(condition)
+        return _confirmed(session, query, text_query, filters.before_id, limit)
+
+
+def _confirmed(session: Session, query: Select[Any], text_query: Query,
+               before_id: int | None, limit: int) -> list[MentionRow]:
+    """Pages of index candidates, newest first, kept when the query really matches."""
+    found: list[MentionRow] = []
+    while len(found) < limit:
+        page = query if before_id is None else query.where(Mention.id < before_id)
+        rows = [_row(r) for r in session.execute(
+            page.order_by(Mention.id.desc()).limit(limit)).all()]
+        found.extend(row for row in rows if _matches(text_query, row))
+        if len(rows) < limit:
+            break
+        before_id = rows[-1].id
+    return found[:limit]
