@@ -12,13 +12,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Connection, bindparam, literal_column, or_, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    any_,
+    bindparam,
+    literal_column,
+    or_,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from bot.matching.search_terms import fts5_document, index_terms, tsvector_literal
 from storage.models import Mention
 
 BATCH = 500
+FEW_HITS = 5000
+"""Up to this many PostgreSQL hits are handed to the listing as an id list."""
 PENDING_INLINE = 1000
 """Up to this many queued mentions are added to a search's candidates by id; beyond it
 by a subquery (a backlog only lasts until the next ingest or ``vigie db reindex``)."""
@@ -95,23 +107,47 @@ def candidates(db: Session | Connection, match: str | None, dialect_query: str |
     needle = dialect_query if postgres else match
     if needle is None:
         return None
-    if postgres:
-        # Mentions too long for a tsvector's positions are stored without one: candidates.
-        hits = text("SELECT mention_id FROM mention_search "
-                    "WHERE doc @@ CAST(:search_q AS tsquery) OR doc IS NULL")
-    else:
-        hits = text("SELECT rowid FROM mention_search_fts WHERE mention_search_fts MATCH :search_q")
-    hit = Mention.id.in_(hits.bindparams(search_q=needle).columns(
-        literal_column("mention_id") if postgres else literal_column("rowid")))
-    pending = list(conn.execute(text(
+    always = list(conn.execute(text(
         "SELECT mention_id FROM mention_search_pending LIMIT :n"), {"n": PENDING_INLINE + 1}
     ).scalars())
-    if not pending:
-        return hit
-    if len(pending) <= PENDING_INLINE:
-        return or_(hit, Mention.id.in_(pending))
-    return or_(hit, Mention.id.in_(text("SELECT mention_id FROM mention_search_pending")
-                                   .columns(literal_column("mention_id"))))
+    if len(always) > PENDING_INLINE:  # a backlog: keep it as a subquery
+        queued: ColumnElement[bool] | None = Mention.id.in_(
+            text("SELECT mention_id FROM mention_search_pending")
+            .columns(literal_column("mention_id")))
+        always = []
+    else:
+        queued = None
+    if postgres:
+        # Mentions too long for a tsvector's positions have none: always candidates.
+        always += conn.execute(text(
+            "SELECT mention_id FROM mention_search WHERE doc IS NULL")).scalars().all()
+        hit = _postgres_hits(conn, needle)
+    else:
+        hit = Mention.id.in_(text(
+            "SELECT rowid FROM mention_search_fts WHERE mention_search_fts MATCH :search_q")
+            .bindparams(search_q=needle).columns(literal_column("rowid")))
+    extra = [c for c in (queued, Mention.id.in_(always) if always else None) if c is not None]
+    return or_(hit, *extra) if extra else hit
+
+
+def _postgres_hits(conn: Connection, tsquery: str) -> ColumnElement[bool]:
+    """The ids of matching mentions when there are few, else a subquery.
+
+    PostgreSQL estimates a rare word's hits from the GIN statistics' floor (hundreds
+    instead of a dozen) and then prefers reading the newest mentions backwards until it
+    has a page, which reads the whole table for a rare word. Fetching up to
+    FEW_HITS ids first (the GIN index answers; a common word stops at the limit) gives
+    the listing a short id list; a common word keeps the backwards read, which is then
+    right: a page of hits is among the newest mentions.
+    """
+    ids = list(conn.execute(text(
+        "SELECT mention_id FROM mention_search WHERE doc @@ CAST(:q AS tsquery) LIMIT :n"),
+        {"q": tsquery, "n": FEW_HITS + 1}).scalars())
+    if len(ids) <= FEW_HITS:
+        return Mention.id == any_(bindparam("search_ids", ids, type_=ARRAY(Integer)))
+    return Mention.id.in_(text(
+        "SELECT mention_id FROM mention_search WHERE doc @@ CAST(:search_q AS tsquery)")
+        .bindparams(search_q=tsquery).columns(literal_column("mention_id")))
 
 
 __all__ = ["BATCH", "candidates", "index_pending", "pending_count"]

@@ -50,7 +50,6 @@ SQLITE_DOWN = [
 POSTGRES_UP = [
     "CREATE TABLE mention_search (mention_id integer PRIMARY KEY "
     "REFERENCES mentions (id) ON DELETE CASCADE, doc tsvector)",
-    "CREATE INDEX ix_mention_search_doc ON mention_search USING gin (doc)",
     "CREATE INDEX ix_mention_search_unindexed ON mention_search (mention_id) "
     "WHERE doc IS NULL",
     "CREATE FUNCTION mention_search_queue_rows() RETURNS trigger LANGUAGE plpgsql AS $$ "
@@ -67,6 +66,8 @@ POSTGRES_UP = [
     "FOR EACH ROW WHEN (OLD.title IS DISTINCT FROM NEW.title OR OLD.text <> NEW.text) "
     "EXECUTE FUNCTION mention_search_queue_row()",
 ]
+# Built once the backfill is in (one bulk build instead of a million insertions).
+POSTGRES_AFTER_BACKFILL = ["CREATE INDEX ix_mention_search_doc ON mention_search USING gin (doc)"]
 POSTGRES_DOWN = [
     "DROP TRIGGER IF EXISTS mention_search_update ON mentions",
     "DROP TRIGGER IF EXISTS mention_search_insert ON mentions",
@@ -96,6 +97,8 @@ def upgrade() -> None:
         op.execute(statement)
     op.execute("INSERT INTO mention_search_pending (mention_id) SELECT id FROM mentions")
     index_pending(op.get_bind())
+    for statement in POSTGRES_AFTER_BACKFILL if postgres else []:
+        op.execute(statement)
     op.drop_index('ix_mentions_workspace_id_assignee_user_id_status', table_name='mentions')
     for name, columns in LISTING_INDEXES.items():
         op.create_index(name, 'mentions', columns, unique=False)

@@ -78,15 +78,19 @@ def tsvector_literal(title_terms: Sequence[str], body_terms: Sequence[str]) -> s
     offset = len(title_terms) + 1 if title_terms else 0
     if offset + len(body_terms) > _PG_MAX_POSITION:
         return None
-    positions: dict[str, list[int]] = {}
-    for index, term in enumerate(title_terms, start=1):
-        positions.setdefault(term, []).append(index)
-    for index, term in enumerate(body_terms, start=offset + 1):
-        positions.setdefault(term, []).append(index)
+    positions: dict[str, list[str]] = {}
+    get = positions.get
+    for start, terms in ((1, title_terms), (offset + 1, body_terms)):
+        for index, term in enumerate(terms, start=start):
+            found = get(term)
+            if found is None:
+                positions[term] = [str(index)]
+            else:
+                found.append(str(index))
     if any(len(found) > _PG_MAX_POSITIONS_PER_LEXEME for found in positions.values()):
         return None
     return " ".join(
-        f"{_pg_quote(term)}:{','.join(map(str, found))}" for term, found in positions.items()
+        f"{_pg_quote(term)}:{','.join(found)}" for term, found in positions.items()
     )
 
 
@@ -140,7 +144,9 @@ def fts5_query(query: Query) -> str | None:
 
 
 def _pg_quote(term: str) -> str:
-    return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
+    if "'" in term or "\\" in term:
+        term = term.replace("\\", "\\\\").replace("'", "''")
+    return f"'{term}'"
 
 
 def _pg_word(word: Word) -> str:

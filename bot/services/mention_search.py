@@ -24,6 +24,8 @@ LONGEST_PERIOD = timedelta(days=36_500)
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 SENTIMENTS = ("negative", "neutral", "positive")
 MAX_LIMIT = 500
+SINCE_PROBE = 20_000
+"""Most mentions read from the published_at index to bound a ``since`` listing by id."""
 
 
 def parse_duration(text: str) -> timedelta:
@@ -160,7 +162,13 @@ def search_mentions(
             # Every mention the watch holds, whichever watch stored it first.
             query = query.where(in_watches([watch.id]))
         if filters.since is not None:
-            query = query.where(Mention.published_at >= now - filters.since)
+            since = now - filters.since
+            query = query.where(Mention.published_at >= since)
+            lowest = _lowest_id_since(session, workspace_id, since)
+            if lowest == 0:
+                return []
+            if lowest is not None:
+                query = query.where(Mention.id >= lowest)
         if filters.status:
             query = query.where(Mention.status == filters.status)
         if filters.sentiment:
@@ -179,6 +187,27 @@ def search_mentions(
         if condition is not None:
             query = query.where(condition)
         return _confirmed(session, query, text_query, filters.before_id, limit)
+
+
+def _lowest_id_since(session: Session, workspace_id: int, since: datetime) -> int | None:
+    """The smallest id among mentions published since ``since`` (0: there are none), when
+    there are at most SINCE_PROBE of them; None for a larger window.
+
+    The bound is read from every mention of the window, never inferred from insertion
+    order: a backfill stores old posts after new ones, so ids do not follow published
+    time, yet no mention of the window has an id below its smallest.
+
+    Listings read newest ids first; with ``id >= lowest`` added, an index on
+    (workspace, column, id) stops at the window's edge instead of reading every older
+    row when the window holds fewer matches than a page (``since:1h status:approved``).
+    """
+    ids = session.execute(
+        select(Mention.id).where(Mention.workspace_id == workspace_id,
+                                 Mention.published_at >= since).limit(SINCE_PROBE)
+    ).scalars().all()
+    if len(ids) >= SINCE_PROBE:
+        return None
+    return min(ids, default=0)
 
 
 def _confirmed(session: Session, query: Select[Any], text_query: Query,
