@@ -304,7 +304,8 @@ def poll(once: bool, dry_run: bool, source_ids: tuple[int, ...], due: bool) -> N
 @click.option("--status", default=None)
 @click.option("--sentiment", default=None, type=click.Choice(["negative", "neutral", "positive"]))
 @click.option("--network", default=None)
-@click.option("--text", default=None, help="Words the text contains.")
+@click.option("--text", default=None,
+              help='A search: words, "phrases", prefix*, OR, -word (accents and case ignored).')
 @click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
 @team_option

@@ -24,6 +24,8 @@ LONGEST_PERIOD = timedelta(days=36_500)
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 SENTIMENTS = ("negative", "neutral", "positive")
 MAX_LIMIT = 500
+MAX_CONFIRM_PAGE = 2000
+"""Most index candidates read at once when many of them fail the query's exclusions."""
 SINCE_PROBE = 20_000
 """Most mentions read from the published_at index to bound a ``since`` listing by id."""
 
@@ -214,12 +216,15 @@ def _confirmed(session: Session, query: Select[Any], text_query: Query,
                before_id: int | None, limit: int) -> list[MentionRow]:
     """Pages of index candidates, newest first, kept when the query really matches."""
     found: list[MentionRow] = []
+    size = limit
     while len(found) < limit:
         page = query if before_id is None else query.where(Mention.id < before_id)
         rows = [_row(r) for r in session.execute(
-            page.order_by(Mention.id.desc()).limit(limit)).all()]
+            page.order_by(Mention.id.desc()).limit(size)).all()]
         found.extend(row for row in rows if _matches(text_query, row))
-        if len(rows) < limit:
+        if len(rows) < size:
             break
         before_id = rows[-1].id
+        # Exclusions and fields are only checked here: read faster when they reject many.
+        size = min(size * 4, MAX_CONFIRM_PAGE)
     return found[:limit]
