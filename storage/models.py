@@ -235,6 +235,7 @@ class Mention(Base):
         Index(None, "workspace_id", "fingerprint"),
         Index(None, "workspace_id", "story_key"),
         # Listings page newest first (ORDER BY id DESC) under one equality filter.
+        Index(None, "workspace_id", "id"),
         Index(None, "workspace_id", "assignee_user_id", "id"),
         Index(None, "workspace_id", "sentiment_label", "id"),
         Index(None, "workspace_id", "network", "id"),

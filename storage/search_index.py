@@ -11,6 +11,8 @@ was stored but not yet indexed.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -30,7 +32,7 @@ from storage.models import Mention
 
 BATCH = 500
 FEW_HITS = 5000
-"""Up to this many PostgreSQL hits are handed to the listing as an id list."""
+"""Up to this many full-text hits are handed to the listing as an id list."""
 PENDING_INLINE = 1000
 """Up to this many queued mentions are added to a search's candidates by id; beyond it
 by a subquery (a backlog only lasts until the next ingest or ``vigie db reindex``)."""
@@ -94,9 +96,20 @@ def pending_count(db: Session | Connection) -> int:
         text("SELECT count(*) FROM mention_search_pending")).scalar_one())
 
 
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """Which mentions a search may return: ``condition`` on ``Mention.id`` with named
+    parameters only (so a statement built with it can be cached under ``key``), and the
+    values of those parameters."""
+
+    key: str
+    condition: ColumnElement[bool]
+    params: dict[str, Any]
+
+
 def candidates(db: Session | Connection, match: str | None, dialect_query: str | None
-               ) -> ColumnElement[bool] | None:
-    """A condition on ``Mention.id``: indexed mentions matching the index query, or queued.
+               ) -> Candidates | None:
+    """Indexed mentions matching the index query, queued ones, and unindexable ones.
 
     ``match`` is the FTS5 expression (SQLite) and ``dialect_query`` the ``tsquery`` literal
     (PostgreSQL), from ``bot.matching.search_terms``; ``None`` when the query cannot use
@@ -110,27 +123,54 @@ def candidates(db: Session | Connection, match: str | None, dialect_query: str |
     always = list(conn.execute(text(
         "SELECT mention_id FROM mention_search_pending LIMIT :n"), {"n": PENDING_INLINE + 1}
     ).scalars())
+    parts: list[ColumnElement[bool]] = []
+    keys: list[str] = []
     if len(always) > PENDING_INLINE:  # a backlog: keep it as a subquery
-        queued: ColumnElement[bool] | None = Mention.id.in_(
-            text("SELECT mention_id FROM mention_search_pending")
-            .columns(literal_column("mention_id")))
+        parts.append(Mention.id.in_(text("SELECT mention_id FROM mention_search_pending")
+                                    .columns(literal_column("mention_id"))))
+        keys.append("queued")
         always = []
-    else:
-        queued = None
     if postgres:
         # Mentions too long for a tsvector's positions have none: always candidates.
         always += conn.execute(text(
             "SELECT mention_id FROM mention_search WHERE doc IS NULL")).scalars().all()
-        hit = _postgres_hits(conn, needle)
+        key, hit, params = _postgres_hits(conn, needle)
     else:
-        hit = Mention.id.in_(text(
-            "SELECT rowid FROM mention_search_fts WHERE mention_search_fts MATCH :search_q")
-            .bindparams(search_q=needle).columns(literal_column("rowid")))
-    extra = [c for c in (queued, Mention.id.in_(always) if always else None) if c is not None]
-    return or_(hit, *extra) if extra else hit
+        key, hit, params = _sqlite_hits(conn, needle)
+    if always:
+        parts.append(Mention.id.in_(bindparam("search_always", expanding=True)))
+        keys.append("always")
+        params["search_always"] = always
+    condition = or_(hit, *parts) if parts else hit
+    return Candidates("+".join([key, *keys]), condition, params)
 
 
-def _postgres_hits(conn: Connection, tsquery: str) -> ColumnElement[bool]:
+_SQLITE_EXISTS = text(
+    "EXISTS (SELECT 1 FROM mention_search_fts WHERE mention_search_fts "
+    "MATCH :search_q AND mention_search_fts.rowid = mentions.id)")
+
+
+def _sqlite_hits(conn: Connection, match: str
+                 ) -> tuple[str, ColumnElement[bool], dict[str, Any]]:
+    """The ids of matching mentions when there are few, else a per-mention check.
+
+    FTS5 hands over its hits newest first and stops at FEW_HITS + 1. Few hits become an
+    id list (read through the primary key). Many hits (a common word) are checked per
+    mention instead (``rowid = mentions.id``, a seek in the word's postings), so the
+    listing walks its own best index newest first and stops at a page, instead of
+    materializing hundreds of thousands of ids first.
+    """
+    ids = list(conn.execute(text(
+        "SELECT rowid FROM mention_search_fts WHERE mention_search_fts MATCH :q "
+        "ORDER BY rowid DESC LIMIT :n"), {"q": match, "n": FEW_HITS + 1}).scalars())
+    if len(ids) <= FEW_HITS:
+        return ("ids", Mention.id.in_(bindparam("search_ids", expanding=True)),
+                {"search_ids": ids})
+    return "fts", cast(ColumnElement[bool], _SQLITE_EXISTS), {"search_q": match}
+
+
+def _postgres_hits(conn: Connection, tsquery: str
+                   ) -> tuple[str, ColumnElement[bool], dict[str, Any]]:
     """The ids of matching mentions when there are few, else a subquery.
 
     PostgreSQL estimates a rare word's hits from the GIN statistics' floor (hundreds
@@ -144,10 +184,11 @@ def _postgres_hits(conn: Connection, tsquery: str) -> ColumnElement[bool]:
         "SELECT mention_id FROM mention_search WHERE doc @@ CAST(:q AS tsquery) LIMIT :n"),
         {"q": tsquery, "n": FEW_HITS + 1}).scalars())
     if len(ids) <= FEW_HITS:
-        return Mention.id == any_(bindparam("search_ids", ids, type_=ARRAY(Integer)))
-    return Mention.id.in_(text(
+        return ("ids", Mention.id == any_(bindparam("search_ids", type_=ARRAY(Integer))),
+                {"search_ids": ids})
+    return "tsquery", Mention.id.in_(text(
         "SELECT mention_id FROM mention_search WHERE doc @@ CAST(:search_q AS tsquery)")
-        .bindparams(search_q=tsquery).columns(literal_column("mention_id")))
+        .columns(literal_column("mention_id"))), {"search_q": tsquery}
 
 
-__all__ = ["BATCH", "candidates", "index_pending", "pending_count"]
+__all__ = ["BATCH", "Candidates", "candidates", "index_pending", "pending_count"]

@@ -24,6 +24,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 LISTING_INDEXES = {
+    # No equality filter (or a common word): newest first within the workspace.
+    'ix_mentions_workspace_id_id': ['workspace_id', 'id'],
     'ix_mentions_workspace_id_assignee_user_id_id': ['workspace_id', 'assignee_user_id', 'id'],
     'ix_mentions_workspace_id_sentiment_label_id': ['workspace_id', 'sentiment_label', 'id'],
     'ix_mentions_workspace_id_network_id': ['workspace_id', 'network', 'id'],

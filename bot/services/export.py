@@ -123,16 +123,17 @@ def iter_mentions(session: Session, workspace_id: int, *, since: datetime, until
     text_query = parse_text(text) if text else None
     watch_id = get_watch_by_name(session, workspace_id, watch).id if watch else None
     query = _query(workspace_id, since, until, watch_id).order_by(Mention.id.desc())
+    params: dict[str, Any] = {}
     if text_query is not None:
-        condition = search_index.candidates(session, fts5_query(text_query),
-                                            tsquery(text_query))
-        if condition is not None:
-            query = query.where(condition)
+        found = search_index.candidates(session, fts5_query(text_query), tsquery(text_query))
+        if found is not None:
+            query = query.where(found.condition)
+            params = found.params
     if limit is not None and text_query is None:
         query = query.limit(limit)
     count = 0
     for m, handle, followers, watch_name in session.execute(
-            query.execution_options(yield_per=BATCH)):
+            query.execution_options(yield_per=BATCH), params):
         if text_query is not None and not text_query.matches(MatchInput(
                 text=m.text, title=m.title, author_handle=handle, language=m.language,
                 network=m.network)):

@@ -7,16 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Connection, Row, Select, bindparam, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.matching.query import MatchInput, Query, QueryError, parse_query
 from bot.matching.search_terms import fts5_query, tsquery
 from bot.services.errors import ServiceError
-from bot.services.watch_links import in_watches
 from bot.services.watches import get_watch_by_name
 from storage import search_index
 from storage.models import Author, Mention, MentionStatus, Watch
+from storage.models_watches import MentionWatch
 
 DURATION = re.compile(r"^(\d{1,12})([mhdw])$")
 LONGEST_PERIOD = timedelta(days=36_500)
@@ -113,12 +113,63 @@ def parse_text(text: str) -> Query:
     return query
 
 
+_M = Mention.__table__.c
+_A = Author.__table__.c
+_W = Watch.__table__.c
 _COLUMNS = (
-    Mention.id, Mention.network, Mention.external_id, Mention.text, Mention.title,
-    Mention.url, Mention.published_at, Mention.status, Mention.language, Mention.sentiment,
-    Mention.sentiment_label, Mention.intent, Mention.priority, Mention.priority_reason,
-    Mention.assignee_user_id, Author.handle, Author.followers, Watch.name,
+    _M.id, _M.network, _M.external_id, _M.text, _M.title, _M.url, _M.published_at, _M.status,
+    _M.language, _M.sentiment, _M.sentiment_label, _M.intent, _M.priority,
+    _M.priority_reason, _M.assignee_user_id, _A.handle, _A.followers, _W.name,
 )
+_L = MentionWatch.__table__.c
+# Equality filters: MentionFilter field -> column (``watch`` goes through the links).
+_EQUALS = {"status": _M.status, "sentiment": _M.sentiment_label, "network": _M.network,
+           "assignee": _M.assignee_user_id}
+_STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
+
+
+def _statement(dialect: str, shape: tuple[str, ...], search: search_index.Candidates | None
+               ) -> Select[Any]:
+    """The listing statement for one combination of filters, built once and reused
+    (building and hashing a statement costs more than running an indexed listing)."""
+    key = (dialect, shape, search.key if search else None)
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        # Given a short list of full-text hits, read exactly those rows by primary key:
+        # the other filters are wrapped so that no index on them looks cheaper (SQLite
+        # without statistics guesses ~10 rows for any equality on an indexed column).
+        by_id = search is not None and search.key.startswith("ids")
+
+        def col(column: Any) -> Any:
+            return func.coalesce(column, column) if by_id else column
+
+        # With a watch asked for, rows name it (a mention belongs to every watch it
+        # matches); else the watch that found the mention first.
+        named = bindparam("watch") if "watch" in shape else _M.watch_id
+        statement = (
+            select(*_COLUMNS)
+            .select_from(Mention.__table__.outerjoin(Author.__table__, _A.id == _M.author_id)
+                         .outerjoin(Watch.__table__, _W.id == named))
+            .where(col(_M.workspace_id) == bindparam("ws"))
+        )
+        if "watch" in shape:
+            # Every mention the watch holds, whichever watch stored it first.
+            statement = statement.where(col(_M.id).in_(
+                select(_L.mention_id).where(_L.watch_id == bindparam("watch"))))
+        for name in shape:
+            if name in _EQUALS:
+                statement = statement.where(col(_EQUALS[name]) == bindparam(name))
+        if "since" in shape:
+            statement = statement.where(col(_M.published_at) >= bindparam("since"))
+        if "lowest" in shape:
+            statement = statement.where(_M.id >= bindparam("lowest"))
+        if "before" in shape:
+            statement = statement.where(_M.id < bindparam("before"))
+        if search is not None:
+            statement = statement.where(search.condition)
+        statement = statement.order_by(_M.id.desc()).limit(bindparam("limit"))
+        _STATEMENTS[key] = statement
+    return statement
 
 
 def _row(r: Row[Any]) -> MentionRow:
@@ -149,46 +200,59 @@ def search_mentions(
     text_query = parse_text(filters.text) if filters.text else None
     limit = max(1, min(limit, MAX_LIMIT))
     with sessions() as session:
-        watch = (get_watch_by_name(session, workspace_id, filters.watch)
-                 if filters.watch else None)
-        query = (
-            select(*_COLUMNS)
-            .join(Author, Author.id == Mention.author_id, isouter=True)
-            # With a watch asked for, rows name it (a mention belongs to every watch it
-            # matches); else the watch that found the mention first.
-            .join(Watch, Watch.id == (Mention.watch_id if watch is None else watch.id),
-                  isouter=True)
-            .where(Mention.workspace_id == workspace_id)
-        )
-        if watch is not None:
-            # Every mention the watch holds, whichever watch stored it first.
-            query = query.where(in_watches([watch.id]))
+        params: dict[str, Any] = {"ws": workspace_id, "limit": limit}
+        if filters.watch:
+            params["watch"] = get_watch_by_name(session, workspace_id, filters.watch).id
+        for name in ("status", "sentiment", "assignee"):
+            if getattr(filters, name):
+                params[name] = getattr(filters, name)
+        if filters.network:
+            params["network"] = filters.network.lower()
         if filters.since is not None:
-            since = now - filters.since
-            query = query.where(Mention.published_at >= since)
-            lowest = _lowest_id_since(session, workspace_id, since)
+            params["since"] = now - filters.since
+            lowest = _lowest_id_since(session, workspace_id, params["since"])
             if lowest == 0:
                 return []
             if lowest is not None:
-                query = query.where(Mention.id >= lowest)
-        if filters.status:
-            query = query.where(Mention.status == filters.status)
-        if filters.sentiment:
-            query = query.where(Mention.sentiment_label == filters.sentiment)
-        if filters.network:
-            query = query.where(Mention.network == filters.network.lower())
-        if filters.assignee:
-            query = query.where(Mention.assignee_user_id == filters.assignee)
+                params["lowest"] = lowest
+        if filters.before_id is not None:
+            params["before"] = filters.before_id
+        search = None
+        if text_query is not None:
+            search = search_index.candidates(session, fts5_query(text_query),
+                                             tsquery(text_query))
+            params.update(search.params if search else {})
+        conn = session.connection()
         if text_query is None:
-            if filters.before_id is not None:
-                query = query.where(Mention.id < filters.before_id)
-            rows = session.execute(query.order_by(Mention.id.desc()).limit(limit)).all()
-            return [_row(r) for r in rows]
-        condition = search_index.candidates(session, fts5_query(text_query),
-                                            tsquery(text_query))
-        if condition is not None:
-            query = query.where(condition)
-        return _confirmed(session, query, text_query, filters.before_id, limit)
+            statement = _statement(conn.dialect.name, tuple(sorted(
+                n for n in params if n not in ("ws", "limit"))), None)
+            return [_row(r) for r in conn.execute(statement, params)]
+        return _confirmed(conn, params, search, text_query, limit)
+
+
+def _confirmed(conn: Connection, params: dict[str, Any],
+               search: search_index.Candidates | None, text_query: Query, limit: int
+               ) -> list[MentionRow]:
+    """Pages of index candidates, newest first, kept when the query really matches."""
+    shape = tuple(sorted(n for n in (*params, "before") if n in _FILTER_PARAMS))
+    statement = _statement(conn.dialect.name, shape, search)
+    found: list[MentionRow] = []
+    size = limit
+    before = params.get("before", MAX_ID)
+    while len(found) < limit:
+        rows = [_row(r) for r in conn.execute(statement, {**params, "before": before,
+                                                          "limit": size})]
+        found.extend(row for row in rows if _matches(text_query, row))
+        if len(rows) < size:
+            break
+        before = rows[-1].id
+        # Exclusions and fields are only checked here: read faster when they reject many.
+        size = min(size * 4, MAX_CONFIRM_PAGE)
+    return found[:limit]
+
+
+_FILTER_PARAMS = frozenset({*_EQUALS, "watch", "since", "lowest", "before"})
+MAX_ID = 2**31 - 1  # mentions.id is an INTEGER column
 
 
 def _lowest_id_since(session: Session, workspace_id: int, since: datetime) -> int | None:
@@ -203,28 +267,13 @@ def _lowest_id_since(session: Session, workspace_id: int, since: datetime) -> in
     (workspace, column, id) stops at the window's edge instead of reading every older
     row when the window holds fewer matches than a page (``since:1h status:approved``).
     """
+    # Ordered by published_at so that both engines read the (workspace_id, published_at)
+    # index, whatever their statistics say.
     ids = session.execute(
         select(Mention.id).where(Mention.workspace_id == workspace_id,
-                                 Mention.published_at >= since).limit(SINCE_PROBE)
+                                 Mention.published_at >= since)
+        .order_by(Mention.published_at).limit(SINCE_PROBE)
     ).scalars().all()
     if len(ids) >= SINCE_PROBE:
         return None
     return min(ids, default=0)
-
-
-def _confirmed(session: Session, query: Select[Any], text_query: Query,
-               before_id: int | None, limit: int) -> list[MentionRow]:
-    """Pages of index candidates, newest first, kept when the query really matches."""
-    found: list[MentionRow] = []
-    size = limit
-    while len(found) < limit:
-        page = query if before_id is None else query.where(Mention.id < before_id)
-        rows = [_row(r) for r in session.execute(
-            page.order_by(Mention.id.desc()).limit(size)).all()]
-        found.extend(row for row in rows if _matches(text_query, row))
-        if len(rows) < size:
-            break
-        before_id = rows[-1].id
-        # Exclusions and fields are only checked here: read faster when they reject many.
-        size = min(size * 4, MAX_CONFIRM_PAGE)
-    return found[:limit]

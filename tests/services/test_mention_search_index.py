@@ -123,10 +123,10 @@ def _expected(stored: list[tuple[int, MatchInput]], text: str) -> list[int]:
 def _index_hits(sessions: sessionmaker[Session], text: str) -> int:
     query = parse_query(text)
     with sessions() as session:
-        condition = search_index.candidates(session, fts5_query(query), tsquery(query))
-        assert condition is not None
+        found = search_index.candidates(session, fts5_query(query), tsquery(query))
+        assert found is not None
         return int(session.execute(select(func.count()).select_from(Mention)
-                                   .where(condition)).scalar_one())
+                                   .where(found.condition), found.params).scalar_one())
 
 
 def test_search_equals_watch_matching_on_real_text(

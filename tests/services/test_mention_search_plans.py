@@ -154,7 +154,8 @@ def _seq_scans(plan: str) -> str:
 
 
 TEXT_CASES = [("zeppelin", 10), ('"zeppelin sighted"', 10), ("zepp*", 10), ("love", 11),
-              ("love -product", 0), ("love", 11)]
+              ("love -product", 0)]
+FEW_HITS = ("zeppelin", '"zeppelin sighted"', "zepp*")  # 10 of 20,000 mentions
 
 
 def test_text_search_reads_the_full_text_index(listing: Any) -> None:
@@ -168,4 +169,8 @@ def test_text_search_reads_the_full_text_index(listing: Any) -> None:
             # subquery on the index table.
             assert "pk_mentions" in plan or "mention_search" in plan, plan
         else:
-            assert "mention_search_fts VIRTUAL TABLE" in plan, plan
+            # Few hits: read by primary key; many (a common word): each row of the
+            # listing's own index checked in the full-text index, newest first.
+            assert ("USING INTEGER PRIMARY KEY (rowid=?)" in plan.splitlines()[0]
+                    if words in FEW_HITS else "mention_search_fts VIRTUAL TABLE" in plan), plan
+            assert "TEMP B-TREE FOR ORDER BY" not in plan, plan
