@@ -26,7 +26,7 @@ SENTIMENTS = ("negative", "neutral", "positive")
 MAX_LIMIT = 500
 MAX_CONFIRM_PAGE = 2000
 """Most index candidates read at once when many of them fail the query's exclusions."""
-SINCE_PROBE = 20_000
+SINCE_PROBE = 2000
 """Most mentions read from the published_at index to bound a ``since`` listing by id."""
 
 

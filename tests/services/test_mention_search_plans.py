@@ -169,8 +169,8 @@ def test_text_search_reads_the_full_text_index(listing: Any) -> None:
             # subquery on the index table.
             assert "pk_mentions" in plan or "mention_search" in plan, plan
         else:
-            # Few hits: read by primary key; many (a common word): each row of the
-            # listing's own index checked in the full-text index, newest first.
+            # Few hits: read by primary key; many (a common word): the index's hits as a
+            # sorted list, walked newest first.
             assert ("USING INTEGER PRIMARY KEY (rowid=?)" in plan.splitlines()[0]
                     if words in FEW_HITS else "mention_search_fts VIRTUAL TABLE" in plan), plan
             assert "TEMP B-TREE FOR ORDER BY" not in plan, plan
