@@ -56,8 +56,11 @@ TEXT_COLUMN = 6  # in bench_digest.COLUMNS
 SELECT = ("SELECT m.id, m.network, m.external_id, m.text, m.title, m.url, m.published_at, "
           "m.status, m.language, m.sentiment, m.sentiment_label, m.intent, m.priority, "
           "m.priority_reason, m.assignee_user_id, a.handle, a.followers, w.name "
-          "FROM mentions m LEFT JOIN authors a ON a.id = m.author_id "
-          "LEFT JOIN watches w ON w.id = m.watch_id WHERE m.workspace_id = :ws")
+          "FROM {rows} LEFT JOIN authors a ON a.id = m.author_id "
+          "LEFT JOIN watches w ON w.id = {named} WHERE m.workspace_id = :ws")
+# A watch lists every mention linked to it (mention_watches, 0016), named after it.
+IN_WATCH = " AND m.id IN (SELECT mention_id FROM mention_watches WHERE watch_id = :watch)"
+LINKED = "mention_watches l JOIN mentions m ON m.id = l.mention_id"
 
 
 @dataclass
@@ -128,7 +131,7 @@ def rows_for(count: int, workspace_id: int, watch_ids: list[int],
 
 def _old_sql(kind: Kind, watch_id: int) -> tuple[str, dict[str, Any]]:
     """The statement the service ran before 0023 (text: lower(...) LIKE)."""
-    sql, params = _conditions(kind, watch_id)
+    sql, params = _conditions(kind, watch_id, linked=False)
     word = kind.filters.get("text")
     if word:
         sql += (" AND (lower(m.text) LIKE :like ESCAPE '\\' "
@@ -137,15 +140,21 @@ def _old_sql(kind: Kind, watch_id: int) -> tuple[str, dict[str, Any]]:
     return sql, params
 
 
-def _conditions(kind: Kind, watch_id: int) -> tuple[str, dict[str, Any]]:
-    sql = SELECT
-    params: dict[str, Any] = {}
+def _conditions(kind: Kind, watch_id: int, *, linked: bool) -> tuple[str, dict[str, Any]]:
+    """The listing's conditions; a watch through its links, as a semi-join or (``linked``)
+    read from the link table."""
     f = kind.filters
+    params: dict[str, Any] = {}
+    if "watch" not in f:
+        sql = SELECT.format(rows="mentions m", named="m.watch_id")
+    elif linked:
+        sql = SELECT.format(rows=LINKED, named="l.watch_id") + " AND l.watch_id = :watch"
+    else:
+        sql = SELECT.format(rows="mentions m", named=":watch") + IN_WATCH
     if "watch" in f:
-        sql += " AND m.watch_id = :watch"
         params["watch"] = watch_id
     if "since" in f:
-        sql += " AND m.created_at >= :since"
+        sql += " AND m.published_at >= :since"
         params["since"] = END - f["since"]
     for name, column in (("status", "status"), ("sentiment", "sentiment_label"),
                          ("network", "network"), ("assignee", "assignee_user_id")):
@@ -157,7 +166,7 @@ def _conditions(kind: Kind, watch_id: int) -> tuple[str, dict[str, Any]]:
 
 def _new_sql(kind: Kind, watch_id: int, postgres: bool) -> tuple[str, dict[str, Any]]:
     """Hand-written SQL for the same listing, with the full-text index."""
-    sql, params = _conditions(kind, watch_id)
+    sql, params = _conditions(kind, watch_id, linked="text" not in kind.filters)
     if "text" in kind.filters:
         query = parse_query(kind.filters["text"])
         if postgres:
@@ -185,8 +194,9 @@ def _p(values: list[float], q: float) -> float:
 def _sql_runner(sessions: sessionmaker[Session], sql: str, params: dict[str, Any],
                 workspace_id: int, before: int | None, limit: int = PAGE
                 ) -> Callable[[], Any]:
-    full = sql + (" AND m.id < :before" if before is not None else "") + \
-        " ORDER BY m.id DESC LIMIT :limit"
+    key = "l.mention_id" if sql.startswith(SELECT.split("{rows}")[0] + LINKED) else "m.id"
+    full = sql + (f" AND {key} < :before" if before is not None else "") + \
+        f" ORDER BY {key} DESC LIMIT :limit"
     values = {**params, "ws": workspace_id, "limit": limit,
               **({"before": before} if before is not None else {})}
 

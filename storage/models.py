@@ -239,7 +239,6 @@ class Mention(Base):
         Index(None, "workspace_id", "assignee_user_id", "id"),
         Index(None, "workspace_id", "sentiment_label", "id"),
         Index(None, "workspace_id", "network", "id"),
-        Index(None, "workspace_id", "watch_id", "id"),
         Index(None, "story_id"),
     )
 

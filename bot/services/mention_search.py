@@ -143,17 +143,28 @@ def _statement(dialect: str, shape: tuple[str, ...], search: search_index.Candid
         def col(column: Any) -> Any:
             return func.coalesce(column, column) if by_id else column
 
-        # With a watch asked for, rows name it (a mention belongs to every watch it
-        # matches); else the watch that found the mention first.
-        named = bindparam("watch") if "watch" in shape else _M.watch_id
+        # A watch's listing holds every mention linked to it, whichever watch stored it
+        # first, and its rows name that watch; other listings name the first watch. It
+        # reads the watch's links newest first ((watch_id, mention_id) index) and each
+        # mention by primary key; a short list of full-text hits is read by id instead.
+        linked = "watch" in shape and not by_id
+        rows: Any = Mention.__table__
+        named: Any = _M.watch_id
+        if linked:
+            rows = MentionWatch.__table__.join(Mention.__table__, _M.id == _L.mention_id)
+            named = _L.watch_id
+        elif "watch" in shape:
+            named = bindparam("watch")
+        order = _L.mention_id if linked else _M.id
         statement = (
             select(*_COLUMNS)
-            .select_from(Mention.__table__.outerjoin(Author.__table__, _A.id == _M.author_id)
+            .select_from(rows.outerjoin(Author.__table__, _A.id == _M.author_id)
                          .outerjoin(Watch.__table__, _W.id == named))
             .where(col(_M.workspace_id) == bindparam("ws"))
         )
-        if "watch" in shape:
-            # Every mention the watch holds, whichever watch stored it first.
+        if linked:
+            statement = statement.where(_L.watch_id == bindparam("watch"))
+        elif "watch" in shape:
             statement = statement.where(col(_M.id).in_(
                 select(_L.mention_id).where(_L.watch_id == bindparam("watch"))))
         for name in shape:
@@ -162,12 +173,12 @@ def _statement(dialect: str, shape: tuple[str, ...], search: search_index.Candid
         if "since" in shape:
             statement = statement.where(col(_M.published_at) >= bindparam("since"))
         if "lowest" in shape:
-            statement = statement.where(_M.id >= bindparam("lowest"))
+            statement = statement.where(order >= bindparam("lowest"))
         if "before" in shape:
-            statement = statement.where(_M.id < bindparam("before"))
+            statement = statement.where(order < bindparam("before"))
         if search is not None:
             statement = statement.where(search.condition)
-        statement = statement.order_by(_M.id.desc()).limit(bindparam("limit"))
+        statement = statement.order_by(order.desc()).limit(bindparam("limit"))
         _STATEMENTS[key] = statement
     return statement
 

@@ -9,6 +9,7 @@ whole filter's rows to find the newest page. Times are in bench/bench_search.py.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,6 +25,8 @@ from storage.models import Watch
 from tests.harness.constants import CHANNEL_ID
 
 ROWS = 20_000
+# The listing statement: newest mentions first, or (a watch's listing) its newest links.
+LISTING = re.compile(r"ORDER BY (mentions\.id|mention_watches\.mention_id) DESC")
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 # One mention a minute up to NOW: ids grow with time, as in real use.
 COLUMNS = ("workspace_id, watch_id, network, external_id, url, text, published_at, status, "
@@ -88,7 +91,7 @@ def listing(sessions: sessionmaker[Session], workspace_id: int) -> Iterator[Any]
         finally:
             event.remove(engine, "before_cursor_execute", record)
         statement, parameters = next(
-            (s, p) for s, p in reversed(seen) if "ORDER BY mentions.id DESC" in s)
+            (s, p) for s, p in reversed(seen) if LISTING.search(s))
         with engine.connect() as conn:
             raw = conn.connection.driver_connection
             cursor = raw.cursor()  # type: ignore[union-attr]
@@ -110,7 +113,7 @@ CASES: list[tuple[dict[str, Any], str | None, int, bool]] = [
     ({"status": "approved"}, "ix_mentions_workspace_id_status_id", 11, True),
     ({"sentiment": "negative"}, "ix_mentions_workspace_id_sentiment_label_id", 11, False),
     ({"network": "reddit"}, "ix_mentions_workspace_id_network_id", 11, False),
-    ({"watch": "w1"}, "ix_mentions_workspace_id_watch_id_id", 11, False),
+    ({"watch": "w1"}, "ix_mention_watches_watch_id_mention_id", 11, False),
     ({"assignee": "U07AGENT3", "status": "new"},
      "ix_mentions_workspace_id_assignee_user_id_id", 11, True),
     ({"status": "approved", "since": timedelta(minutes=30)},
