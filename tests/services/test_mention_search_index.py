@@ -1,8 +1,8 @@
 """Full-text search of mentions gives exactly what watch matching gives, on real text.
 
-Corpus: real tweets and reviews from the shared data (VIGIE_SHARED_DATA):
-sentiment/eval/en_tweets_test.tsv, sentiment/eval/fr_tweets_val.tsv and
-intent/twcs_attention_dev.tsv (Twitter customer-support tweets). Queries are drawn from the
+Corpus: real tweets from the repository's fixtures (tests/data, origins in
+sentiment/eval/INDEX.tsv): sentiment/eval/en_tweets_test.tsv, fr_tweets_val.tsv and
+en_sentiment140_test.tsv (the last for its @handles). Queries are drawn from the
 corpus itself (words of every frequency, hashtags, handles, two- and three-word phrases,
 prefixes), then re-typed the way people type them (capitals, accents dropped or added).
 Each runs through ``search_mentions`` (index + confirmation) and through ``Query.matches``
@@ -31,7 +31,7 @@ from storage.models import Author, Mention
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 FILES = ("sentiment/eval/en_tweets_test.tsv", "sentiment/eval/fr_tweets_val.tsv",
-         "intent/twcs_attention_dev.tsv")
+         "sentiment/eval/en_sentiment140_test.tsv")
 
 
 def _texts(shared: Path) -> list[str]:
@@ -39,10 +39,7 @@ def _texts(shared: Path) -> list[str]:
     for name in FILES:
         with (shared / name).open(encoding="utf-8", newline="") as handle:
             for row in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
-                if name.startswith("intent/"):
-                    if row[0] != "tweet_id":
-                        texts.append(row[-1])
-                elif len(row) >= 2:
+                if len(row) >= 2:
                     texts.append(row[1])
     return [text for text in texts if text.strip()]
 
