@@ -51,6 +51,7 @@ def test_a_customer_waiting_for_the_brand_reaches_the_alert_threshold(text: str)
         "@acme Thanks!!",
         "@acme Love the new app, you guys are great!",
         "@acme Solved this via phone support",
+        "@acme Fab customer service from @acme today. Shoes exchanged with no fuss 😁",
         "@acme ok will do",
         "@acme 🎃🎃 https://t.co/abc",
         "@acme",
