@@ -52,6 +52,7 @@ def test_a_customer_waiting_for_the_brand_reaches_the_alert_threshold(text: str)
         "@acme Love the new app, you guys are great!",
         "@acme Solved this via phone support",
         "@acme Fab customer service from @acme today. Shoes exchanged with no fuss 😁",
+        "@115910 No sir! You can still preorder at https://t.co/E7pnnCVItW *JoanO",
         "@acme ok will do",
         "@acme 🎃🎃 https://t.co/abc",
         "@acme",
@@ -135,3 +136,19 @@ def test_waiting_needs_the_brand_to_be_addressed_and_something_to_answer() -> No
     text = "@acme iPhone 7, iOS 11.1"
     assert waiting_for_answer(detect_intent(text), read_signals(text, "en"), "neutral")
     assert not waiting_for_answer(detect_intent(text), read_signals(text, "en", False), "neutral")
+
+
+@pytest.mark.parametrize(
+    ("text", "signed"),
+    [
+        ("@115910 No sir! You can still preorder at https://t.co/E7pnnCVItW *JoanO", True),
+        ("@117041 let us know if you've got any question! ^PS", True),
+        ("@acme still broken *sigh*", False),
+        ("@acme price went up 5*2 ^ again", False),
+        ("@acme my bill is wrong", False),
+    ],
+)
+def test_a_support_agents_signed_reply_waits_for_nobody(text: str, signed: bool) -> None:
+    signals = read_signals(text, "en")
+    assert signals.agent_signed is signed
+    assert waiting_for_answer(detect_intent(text), signals, "neutral") is not signed
