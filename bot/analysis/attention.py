@@ -12,7 +12,7 @@ like an order or case id. ``waiting_for_answer`` turns them, with the intent, in
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.analysis.intent import IntentResult
 from bot.analysis.sentiment import SUPPORTED_LANGUAGES
@@ -115,3 +115,41 @@ def waiting_for_answer(intent: IntentResult, signals: Signals, sentiment_label: 
         return False
     friendly = sentiment_label == "positive" and "courtesy" not in names
     return not (signals.language_analysed and friendly)
+
+
+COMPLAINT_CONFIRMED = 0.8
+"""From this complaint probability the learned model's word alone makes a complaint."""
+COMPLAINT_REJECTED = 0.3
+"""Under this probability the model overrules a rule complaint read in a friendly text."""
+COMPLAINT_MODEL_LANGUAGES = frozenset({"en"})
+"""Languages whose complaint model was checked against alert labels (the French one
+learned language-independent features only, and no French alert labels exist)."""
+
+
+def weigh_complaint(
+    intent: IntentResult,
+    complaint_probability: float | None,
+    language: str | None,
+    signals: Signals,
+    sentiment_label: str,
+) -> IntentResult:
+    """``intent`` once the learned complaint model has had its say; flags and terms kept.
+
+    A rule complaint the model rejects in a friendly text ("still not working, but I'm
+    ecstatic 😊"), or does not confirm among a crowd of tagged accounts (brands bantering
+    about a contest), becomes "other"; praise or "other" the model is confident about
+    becomes a complaint. Questions, purchase intent, risk and spam keep the rules' word.
+    Unchanged without a probability or for a language not in ``COMPLAINT_MODEL_LANGUAGES``.
+    """
+    p = complaint_probability
+    if p is None or language not in COMPLAINT_MODEL_LANGUAGES:
+        return intent
+    crowd = signals.handles >= CROWD_HANDLES
+    if intent.intent == "complaint":
+        names = intent.flag_names
+        friendly = sentiment_label == "positive" or "courtesy" in names or "closing" in names
+        if (friendly and p < COMPLAINT_REJECTED) or (crowd and p < COMPLAINT_CONFIRMED):
+            return replace(intent, intent="other")
+    elif intent.intent in ("other", "praise") and p >= COMPLAINT_CONFIRMED and not crowd:
+        return replace(intent, intent="complaint")
+    return intent
