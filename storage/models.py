@@ -378,6 +378,7 @@ class OutboxMessage(Base):
 # The other model modules extend Base; importing them here registers their tables for
 # Alembic and for anyone who imports the models.
 from storage import (  # noqa: E402
+    models_cases,  # noqa: F401
     models_notifications,  # noqa: F401
     models_outbox,  # noqa: F401
     models_privacy,  # noqa: F401
