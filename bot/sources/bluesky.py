@@ -246,7 +246,10 @@ def post_to_mention(post: dict[str, Any]) -> FetchedMention | None:
     author = _author(post.get("author") or {})
     profile = author.handle.lstrip("@")
     langs = record.get("langs") or []
-    parent = ((record.get("reply") or {}).get("parent") or {}).get("uri")
+    reply = record.get("reply")
+    reply = reply if isinstance(reply, dict) else {}
+    parent = (reply.get("parent") or {}).get("uri")
+    root = (reply.get("root") or {}).get("uri")
     engagement = sum(
         v
         for k in ("likeCount", "repostCount", "replyCount", "quoteCount")
@@ -263,7 +266,8 @@ def post_to_mention(post: dict[str, Any]) -> FetchedMention | None:
         parent_external_id=parent if isinstance(parent, str) else None,
         engagement=engagement,
         links=_links(record, post),
-        extra={"cid": post.get("cid")} if post.get("cid") else {},
+        extra={**({"cid": post.get("cid")} if post.get("cid") else {}),
+               **({"thread_root": root} if isinstance(root, str) and root != parent else {})},
     )
 
 

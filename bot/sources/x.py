@@ -22,7 +22,8 @@ from bot.sources.base import (
 from bot.sources.text import collapse_whitespace, language_tag, parse_iso
 
 NETWORK = "x"
-TWEET_FIELDS = "created_at,lang,public_metrics,conversation_id,referenced_tweets,author_id,entities"
+TWEET_FIELDS = ("created_at,lang,public_metrics,conversation_id,referenced_tweets,author_id,"
+                "entities,in_reply_to_user_id")
 USER_FIELDS = "public_metrics,verified,username,name"
 
 
@@ -114,10 +115,19 @@ def tweet_to_mention(
         parent_external_id=parent,
         engagement=engagement,
         links=_links(tweet),
-        extra={"conversation_id": tweet.get("conversation_id")}
-        if tweet.get("conversation_id")
-        else {},
+        extra=_conversation(tweet, users),
     )
+
+
+def _conversation(tweet: dict[str, Any], users: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The conversation id and, for a reply, the handle replied to (from includes.users)."""
+    extra: dict[str, Any] = {}
+    if tweet.get("conversation_id"):
+        extra["conversation_id"] = str(tweet["conversation_id"])
+    replied = users.get(str(tweet.get("in_reply_to_user_id") or ""))
+    if replied and isinstance(replied.get("username"), str):
+        extra["in_reply_to_handle"] = "@" + replied["username"]
+    return extra
 
 
 def parse_search(payload: Any) -> tuple[list[FetchedMention], dict[str, Any]]:
@@ -153,7 +163,7 @@ class XSource(Source[XConfig]):
         params: dict[str, Any] = {
             "query": config.query,
             "max_results": config.max_results,
-            "expansions": "author_id",
+            "expansions": "author_id,in_reply_to_user_id",
             "user.fields": USER_FIELDS,
             "tweet.fields": TWEET_FIELDS,
         }

@@ -2,7 +2,8 @@
 
 No real X capture exists in the shared data: the payloads below are written for this
 test after the documented v2 response shape of GET /2/tweets/search/recent with
-``expansions=author_id`` (``data``, ``includes.users``, ``meta.newest_id/next_token``).
+``expansions=author_id,in_reply_to_user_id`` (``data``, ``includes.users``,
+``meta.newest_id/next_token``).
 """
 
 from __future__ import annotations
@@ -153,10 +154,10 @@ def test_fetch_with_since_id_and_pages(httpserver: HTTPServer, http: HttpClient)
         query_string={
             "query": "acme -is:retweet",
             "max_results": "100",
-            "expansions": "author_id",
+            "expansions": "author_id,in_reply_to_user_id",
             "user.fields": "public_metrics,verified,username,name",
             "tweet.fields": "created_at,lang,public_metrics,conversation_id,"
-            "referenced_tweets,author_id,entities",
+            "referenced_tweets,author_id,entities,in_reply_to_user_id",
         },
     ).respond_with_json(PAGE_1)
     source, cfg = XSource(), config(httpserver)
@@ -170,10 +171,10 @@ def test_fetch_with_since_id_and_pages(httpserver: HTTPServer, http: HttpClient)
         query_string={
             "query": "acme -is:retweet",
             "max_results": "100",
-            "expansions": "author_id",
+            "expansions": "author_id,in_reply_to_user_id",
             "user.fields": "public_metrics,verified,username,name",
             "tweet.fields": "created_at,lang,public_metrics,conversation_id,referenced_tweets,"
-            "author_id,entities",
+            "author_id,entities,in_reply_to_user_id",
             "since_id": "1780000000000000002",
         },
     ).respond_with_json(
