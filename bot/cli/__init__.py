@@ -1,6 +1,7 @@
 """The `vigie` command: every subcommand module registers itself on ``main``."""
 
 from bot.cli import (  # noqa: F401  (registers the subcommands)
+    accounts,
     analysis,
     core,
     demo,
