@@ -6,6 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.analysis.attention import LANGUAGE_NOT_ANALYSED
+from bot.analysis.conversation import direct_handle
+from bot.services.cases import case_summary
 from bot.services.notifications import register_notification_renderers
 from bot.services.outbox import (
     EVENT_TYPE_MENTION,
@@ -47,6 +49,7 @@ def load_card_view(session: Session, mention_id: int, channel: str | None = None
     ).all()
     draft = latest_draft(session, mention.id)
     reply = latest_reply(session, mention.id)
+    case = case_summary(session, mention.id)
     actions = card_actions(allowed_actions(mention.status), mention.network)
     if reply is not None and reply.status == PENDING:
         actions = [a for a in actions if a != "replied"]  # the post is on its way
@@ -81,6 +84,10 @@ def load_card_view(session: Session, mention_id: int, channel: str | None = None
         language_analysed=not any(isinstance(f, dict) and f.get("name") == LANGUAGE_NOT_ANALYSED
                                   for f in mention.intent_flags or ()),
         reply_elsewhere=not can_post(session, mention),
+        direct_to=direct_handle(mention.intent_flags),
+        case_posts=case.posts if case else 0,
+        case_follow_ups=case.follow_ups if case else 0,
+        case_reopened=case.reopened if case else 0,
     )
 
 

@@ -32,10 +32,12 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from bot.analysis.conversation import apply_direct
 from bot.analysis.language import detect_language
 from bot.analysis.pipeline import Analysis, AnalysisInput, analyze_many
 from bot.matching.fingerprint import content_fingerprint, story_key_for
 from bot.matching.query import MatchInput, Query, QueryError, parse_query
+from bot.services import backfill, cases
 from bot.services.outbox import KIND_CARD, KIND_UPDATE_CARD, do_enqueue
 from bot.services.triage_learning import alert_threshold
 from bot.services.watch_links import (
@@ -70,6 +72,11 @@ class IngestReport:
     """Mentions another watch had stored, linked to this watch."""
     alerts: int = 0
     joined_stories: int = 0
+    backfilled: int = 0
+    """Stored quietly: older than the backfill window of a new or resumed source."""
+    brand_posts: int = 0
+    follow_ups: int = 0
+    reopened: int = 0
     stored_ids: list[int] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     """Items the database refused (``network:external id (error kind)``), dropped alone."""
@@ -77,7 +84,8 @@ class IngestReport:
     def add(self, other: IngestReport) -> None:
         """Accumulate ``other`` into this report."""
         for name in ("received", "filtered", "duplicates", "near_duplicates", "stored",
-                     "linked", "alerts", "joined_stories"):
+                     "linked", "alerts", "joined_stories", "backfilled", "brand_posts",
+                     "follow_ups", "reopened"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.stored_ids.extend(other.stored_ids)
         self.skipped.extend(other.skipped)
@@ -424,8 +432,12 @@ def _times_as_iso(rows: list[dict[str, Any]], columns: list[str]) -> None:
 def do_ingest(
     session: Session, watch: Watch, source_id: int | None,
     fetched: Sequence[FetchedMention], *, now: datetime,
+    backfill_before: datetime | None = None,
 ) -> IngestReport:
     """Store the batch's new mentions for ``watch`` and queue the alerts they need.
+
+    Mentions published before ``backfill_before`` (a new or resumed source's history) are
+    stored and counted, never alerted and never given an SLA.
 
     On PostgreSQL the batch runs in a savepoint: when the database refuses it (an item
     normalisation let through), each item is retried alone and the ones refused are
@@ -434,10 +446,12 @@ def do_ingest(
     its driver would let a first SAVEPOINT's RELEASE commit the caller's transaction.
     """
     if session.get_bind().dialect.name != "postgresql":
-        return _ingest(session, watch, source_id, fetched, now=now)
+        return _ingest(session, watch, source_id, fetched, now=now,
+                       backfill_before=backfill_before)
     try:
         with session.begin_nested():
-            return _ingest(session, watch, source_id, fetched, now=now)
+            return _ingest(session, watch, source_id, fetched, now=now,
+                           backfill_before=backfill_before)
     except DBAPIError as err:
         log.warning("a batch of %d mentions was refused (%s); storing them one by one",
                     len(fetched), type(err.orig).__name__)
@@ -445,7 +459,8 @@ def do_ingest(
     for item in fetched:
         try:
             with session.begin_nested():
-                part = _ingest(session, watch, source_id, [item], now=now)
+                part = _ingest(session, watch, source_id, [item], now=now,
+                               backfill_before=backfill_before)
         except DBAPIError as err:
             report.skipped.append(
                 f"{item.network}:{item.external_id[:100]} ({type(err.orig).__name__})")
@@ -458,17 +473,23 @@ def do_ingest(
 def _ingest(
     session: Session, watch: Watch, source_id: int | None,
     fetched: Sequence[FetchedMention], *, now: datetime,
+    backfill_before: datetime | None = None,
 ) -> IngestReport:
     report = IngestReport(received=len(fetched))
     workspace_id = watch.workspace_id
+    customers, handles, report.brand_posts = cases.take_brand_posts(session, workspace_id,
+                                                                    fetched)
     # Mentions already stored are dropped before the analysis, the costliest step; those
     # another watch stored are linked to this one.
-    matched, to_link = _drop_known(session, watch, match_batch(watch, fetched, report=report),
-                                   report)
+    matched, to_link = _drop_known(session, watch, _with_follow_ups(
+        session, watch, customers, match_batch(watch, customers, report=report), report),
+        report)
     priorities: dict[int, int] = {}
     story_links: dict[int, int] = {}
+    silenced: set[int] = set()
     if matched:
-        candidates = analyse_matched(watch, matched, now=now)
+        candidates = _direct(session, workspace_id, handles,
+                             analyse_matched(watch, matched, now=now))
         author_ids = _upsert_authors(session, workspace_id, candidates, now)
         rows = [_row(workspace_id, watch, source_id, c, author_ids.get(
             (c.fetched.network, c.fetched.author.handle[:200])), now) for c in candidates]
@@ -480,14 +501,17 @@ def _ingest(
         report.stored = len(inserted)
         report.stored_ids = sorted(inserted.values())
         story_links = _link_stories(session, watch, inserted, candidates, report)
+        silenced = _conversation_hooks(session, watch, inserted, candidates, priorities,
+                                       backfill_before, handles, now, report)
         if len(inserted) < len(rows):
             # Another worker stored some of them a moment ago: this watch links to them.
             _add_raced(session, watch, matched, inserted, to_link)
     linked = _link_known(session, watch, to_link, now=now)
     report.linked = len(linked)
     if not watch.paused:
-        _queue_alerts(session, watch, priorities, story_links, report)
-        _queue_linked_alerts(session, watch, linked, report)
+        _queue_alerts(session, watch, {m: p for m, p in priorities.items() if m not in silenced},
+                      story_links, report)
+        _queue_linked_alerts(session, watch, _alerting_links(session, linked), report)
     return report
 
 
@@ -521,6 +545,73 @@ def _card(session: Session, watch: Watch, mention_id: int) -> bool:
     return do_enqueue(session, workspace_id=watch.workspace_id, kind=KIND_CARD,
                       channel=watch.channel_id, mention_id=mention_id,
                       dedupe_key=card_dedupe_key(mention_id, watch.channel_id)) is not None
+
+
+def _with_follow_ups(session: Session, watch: Watch, fetched: Sequence[FetchedMention],
+                     matched: list[Matched], report: IngestReport) -> list[Matched]:
+    """``matched`` plus the posts replying into a conversation Vigie holds, whatever the
+    query says ("still nothing", an order number are follow-ups, not noise)."""
+    if not any(item.parent_external_id or cases.thread_root(item) for item in fetched):
+        return matched
+    kept = {(m.fetched.network, m.fetched.external_id) for m in matched}
+    extra = [item for item in fetched
+             if (item.network, item.external_id) not in kept
+             and (item.parent_external_id or cases.thread_root(item))]
+    if not extra:
+        return matched
+    known = cases.conversation_items(session, watch.workspace_id, extra)
+    added = [Matched(item, content_fingerprint(item.text),
+                     story_key_for(list(item.links), item.url))
+             for item in extra if (item.network, item.external_id) in known]
+    report.filtered -= len(added)
+    return matched + added
+
+
+def _direct(session: Session, workspace_id: int, handles: cases.BrandHandles,
+            candidates: list[Candidate]) -> list[Candidate]:
+    """Candidates addressed to one of the brand's accounts get the direct signal."""
+    if not handles:
+        return candidates
+    replies_to_brand = cases.brand_parents(session, workspace_id,
+                                           [c.fetched for c in candidates])
+    out: list[Candidate] = []
+    for candidate in candidates:
+        item = candidate.fetched
+        handle = handles.addressed(item)
+        if handle is None and (item.network, item.parent_external_id) in replies_to_brand:
+            handle = "the brand's post"
+        out.append(replace(candidate, analysis=apply_direct(candidate.analysis, handle))
+                   if handle else candidate)
+    return out
+
+
+def _alerting_links(session: Session, linked: dict[int, int]) -> dict[int, int]:
+    """The links that may alert: a follow-up joined its case once (the case's cards hear
+    it) and a backfilled mention never alerts, whichever watch links them."""
+    if not linked:
+        return linked
+    ids = sorted(linked)
+    silent = cases.follow_ups_among(session, ids) | backfill.quiet_among(session, ids)
+    return {m: p for m, p in linked.items() if m not in silent}
+
+
+def _conversation_hooks(session: Session, watch: Watch, inserted: dict[str, int],
+                        candidates: list[Candidate], priorities: dict[int, int],
+                        backfill_before: datetime | None, handles: cases.BrandHandles,
+                        now: datetime, report: IngestReport) -> set[int]:
+    """Quiet backfill and cases for the stored mentions; the ids that get no card."""
+    by_id = {inserted[c.fetched.external_id]: c.fetched for c in candidates
+             if c.fetched.external_id in inserted}
+    quiet: set[int] = set()
+    if backfill_before is not None:
+        quiet = {m for m, item in by_id.items() if item.published_at < backfill_before}
+        backfill.mark_quiet(session, sorted(quiet))
+        report.backfilled += len(quiet)
+    attached = cases.attach_mentions(session, watch, by_id, priorities, quiet, now=now,
+                                     handles=handles)
+    report.follow_ups += attached.follow_ups
+    report.reopened += attached.reopened
+    return quiet | attached.silenced
 
 
 def _queue_alerts(session: Session, watch: Watch, priorities: dict[int, int],

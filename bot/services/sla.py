@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
+from bot.services import backfill, cases
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import ServiceError
@@ -136,14 +137,19 @@ def run_sla_checks(sessions: sessionmaker[Session], now: datetime, default_tz: s
                                                    .where(SlaNotice.mention_id.in_(
                                                        [r[0].id for r in rows])))}
         approvers: dict[int, list[str]] = {}
+        ids = [r[0].id for r in rows]
+        quiet, restarted = backfill.quiet_among(session, ids), cases.sla_starts(session, ids)
         for mention, watch, workspace in rows:
+            if mention.id in quiet:
+                continue  # backfilled: never given an SLA
+            start = restarted.get(mention.id, mention.published_at)
             minutes = target_minutes(watch, mention.priority)
             hours = BusinessHours.from_settings(workspace.settings or {},
                                                 workspace.timezone or default_tz)
-            due = add_business_time(mention.published_at, minutes, hours)
+            due = add_business_time(start, minutes, hours)
             language = workspace.locale or "en"
             ref = f"#{mention.id}"
-            if (now >= add_business_time(mention.published_at, minutes * REMIND_AT, hours)
+            if (now >= add_business_time(start, minutes * REMIND_AT, hours)
                     and now < due and mention.assignee_user_id
                     and (mention.id, "reminder") not in done):
                 sent += _notify(session, mention, "reminder", mention.assignee_user_id,
@@ -170,9 +176,10 @@ def due_at(session: Session, mention: Mention) -> datetime | None:
     """When the mention's SLA ends (None when it has no watch); the checks use the same."""
     watch = session.get(Watch, mention.watch_id) if mention.watch_id else None
     workspace = session.get(Workspace, mention.workspace_id)
-    if watch is None or workspace is None:
+    if watch is None or workspace is None or backfill.quiet_among(session, [mention.id]):
         return None
-    return add_business_time(mention.published_at, target_minutes(watch, mention.priority),
+    start = cases.sla_starts(session, [mention.id]).get(mention.id, mention.published_at)
+    return add_business_time(start, target_minutes(watch, mention.priority),
                              BusinessHours.from_settings(workspace.settings or {},
                                                          workspace.timezone or "UTC"))
 

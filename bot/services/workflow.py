@@ -195,6 +195,12 @@ def _note(session: Session, mention: Mention, text: str) -> None:
                mention_id=mention.id, payload={"text": text})
 
 
+def note_card(session: Session, mention: Mention, text: str) -> None:
+    """Inside the caller's transaction: update the mention's card and add ``text`` to its
+    thread (when it has a card or one is queued)."""
+    _note(session, mention, text)
+
+
 def _card_queued(session: Session, mention_id: int) -> bool:
     return bool(session.scalar(select(OutboxMessage.id).where(
         OutboxMessage.mention_id == mention_id, OutboxMessage.kind == KIND_CARD).limit(1)))
@@ -223,6 +229,16 @@ def _transition(session: Session, workspace_id: int, mention: Mention, actor: Ac
                                 reason=reason, detail=detail)
     triage_labels.on_transition(session, mention, actor, action)
     return Outcome(mention.id, after, f"workflow.done_{action}", {"id": mention.id})
+
+
+def transition(session: Session, workspace_id: int, mention: Mention, actor: Actor,
+               action: str, rule: Rule, *, note: str, detail: dict[str, Any] | None = None
+               ) -> Outcome:
+    """Inside the caller's transaction: ``action`` by a system actor (the rule's states
+    are checked), audited and noted on the card like any other."""
+    _check(session, workspace_id, actor, action, mention)
+    return _transition(session, workspace_id, mention, actor, action, rule, note=note,
+                       detail=detail)
 
 
 def _who(actor: Actor) -> str:
@@ -436,7 +452,8 @@ def do_reject(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
 
 def mark_replied(session: Session, workspace_id: int, actor: Actor, mention: Mention, *,
                  reply_url: str | None = None, now: datetime | None = None,
-                 note_key: str = "workflow.note_replied") -> Outcome:
+                 note_key: str = "workflow.note_replied",
+                 note_params: dict[str, Any] | None = None) -> Outcome:
     """Inside the caller's transaction: the mention was answered (by hand, or posted)."""
     rule = _check(session, workspace_id, actor, "replied", mention)
     if actor.surface != "network":
@@ -450,7 +467,8 @@ def mark_replied(session: Session, workspace_id: int, actor: Actor, mention: Men
     if reply_url:
         values["reply_url"] = reply_url
     language = workspace_language(session, workspace_id)
-    note = t(language, note_key, actor=_who(actor), url=link(reply_url, reply_url or ""))
+    note = t(language, note_key, actor=_who(actor), url=link(reply_url, reply_url or ""),
+             **{k: escape(v) for k, v in (note_params or {}).items()})
     return _transition(session, workspace_id, mention, actor, "replied", rule, note=note,
                        detail={"reply_url": reply_url}, **values)
 

@@ -73,6 +73,12 @@ class CardView:
     """Vigie cannot post this reply: the card offers "Open and reply there"."""
     draft_flags: tuple[str, ...] = ()
     """The draft's risk flag codes, shown in words; Approve then asks to confirm."""
+    direct_to: str | None = None
+    """The brand account the mention was addressed to."""
+    case_posts: int = 0
+    """Posts in the case this card carries (0: no conversation yet)."""
+    case_follow_ups: int = 0
+    case_reopened: int = 0
 
 
 def format_reach(followers: int | None) -> str:
@@ -185,6 +191,21 @@ def _analysis_line(view: CardView, language: str) -> list[str]:
     return parts
 
 
+def conversation_line(view: CardView, language: str) -> str | None:
+    """"Direct: addressed to @acmecare" and the case's conversation, when there is one."""
+    parts = []
+    if view.direct_to:
+        parts.append(t(language, "cases.card_direct", handle=escape(truncate(view.direct_to,
+                                                                            80))))
+    if view.case_posts:
+        case = t(language, "cases.card_case", posts=view.case_posts,
+                 follow_ups=view.case_follow_ups)
+        if view.case_reopened:
+            case += " · " + t(language, "cases.card_reopened", count=view.case_reopened)
+        parts.append(case)
+    return " · ".join(parts) or None
+
+
 def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str, Any]]]:
     """The card's fallback text and blocks."""
     analysis = _analysis_line(view, language)
@@ -208,6 +229,9 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
             _mrkdwn(" · ".join(context)),
         ]},
     ]
+    conversation = conversation_line(view, language)
+    if conversation:
+        blocks.append({"type": "context", "elements": [_mrkdwn(conversation)]})
     draft_whole = False
     if view.draft_text and view.status in {"awaiting_approval", "approved", "drafting"}:
         risk = f" · {t(language, 'card.risk', level=view.draft_risk)}" if view.draft_risk not in (

@@ -13,13 +13,14 @@ from slack_sdk.errors import SlackApiError
 
 from bot.i18n import t
 from bot.runtime import Runtime
-from bot.services import members, privacy, workflow
+from bot.services import cases, members, privacy, workflow
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
 from bot.services.history import load_mention
 from bot.services.mention_search import MentionFilter, parse_duration, search_mentions
 from bot.slack.approval import build_draft_to_approve
 from bot.slack.cards import build_card
+from bot.slack.conversation_blocks import build_conversation
 from bot.slack.escape import escape
 from bot.slack.mention_views import PAGE_SIZE, build_history, build_mention_list
 from handlers.commands.parsing import number_of, unescape, user_id_of, version_of
@@ -132,10 +133,12 @@ def cmd_mentions(request: CommandRequest, runtime: Runtime) -> Reply:
 @_guarded
 def cmd_show(request: CommandRequest, runtime: Runtime) -> Reply:
     """The card and its history."""
-    view, history = load_mention(runtime.sessions, _workspace_id(request, runtime),
-                                 _mention_id(request))
+    workspace_id, mention_id = _workspace_id(request, runtime), _mention_id(request)
+    view, history = load_mention(runtime.sessions, workspace_id, mention_id)
     text, blocks = build_card(view, request.language)
-    return Reply(text, blocks + build_history(history, request.language))
+    posts = cases.load_conversation(runtime.sessions, workspace_id, mention_id)
+    return Reply(text, blocks + build_conversation(posts, request.language)
+                 + build_history(history, request.language))
 
 
 @REGISTRY.subcommand("assign", usage="assign ID @user", examples=("assign 42 @ana",))

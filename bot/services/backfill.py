@@ -1,0 +1,97 @@
+"""Quiet backfill: a new source (or one resumed after a pause) brings its history without
+flooding the channel.
+
+On such a source's first successful poll, posts published before the backfill window
+(``VIGIE_BACKFILL_HOURS``, 48 by default; a workspace's ``backfill_hours`` setting wins)
+are stored and counted like any other, but never alerted and never given an SLA. How many
+were backfilled is kept on the source and shown by ``source list``. A window of 0 turns
+the quiet backfill off (every post may alert, as before).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from storage.models import SourceRow, Workspace
+from storage.models_cases import QuietMention, SourceBackfill
+
+DEFAULT_HOURS = 48
+MAX_HOURS = 24 * 365
+
+
+def window_hours(session: Session, workspace_id: int, default: int) -> int:
+    """The workspace's backfill window in hours (its ``backfill_hours`` setting, else
+    ``default``)."""
+    workspace = session.get(Workspace, workspace_id)
+    value = (workspace.settings or {}).get("backfill_hours") if workspace else None
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_HOURS:
+        return value
+    return default
+
+
+def cutoff(session: Session, row: SourceRow, now: datetime, default_hours: int
+           ) -> datetime | None:
+    """Posts published before this are backfilled quietly on this poll; None when the
+    source is neither new nor resumed."""
+    state = session.get(SourceBackfill, row.id)
+    pending = state.pending if state is not None else row.last_success_at is None
+    hours = window_hours(session, row.workspace_id, default_hours)
+    if not pending or hours == 0:  # 0 turns the quiet backfill off
+        return None
+    return now - timedelta(hours=hours)
+
+
+def record(session: Session, source_id: int, backfilled: int, hours: int | None,
+           now: datetime) -> None:
+    """After the poll that backfilled: the source is no longer pending; add the count."""
+    state = session.get(SourceBackfill, source_id)
+    if state is None:
+        state = SourceBackfill(source_id=source_id, backfilled=0)
+        session.add(state)
+    state.pending = False
+    state.backfilled = (state.backfilled or 0) + backfilled
+    state.window_hours = hours
+    state.polled_at = now
+
+
+def mark_resumed(session: Session, source_id: int) -> None:
+    """A paused source resumes: its next poll backfills quietly, and counts afresh."""
+    state = session.get(SourceBackfill, source_id)
+    if state is None:
+        session.add(SourceBackfill(source_id=source_id, pending=True, backfilled=0))
+    else:
+        state.pending = True
+        state.backfilled = 0
+
+
+def mark_quiet(session: Session, mention_ids: Sequence[int]) -> None:
+    """Record that these mentions were backfilled: no alert, no SLA, ever."""
+    if not mention_ids:
+        return
+    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql"
+              else sqlite.insert)
+    session.execute(insert(QuietMention).on_conflict_do_nothing(),
+                    [{"mention_id": m, "reason": "backfill"} for m in mention_ids])
+
+
+def quiet_among(session: Session, mention_ids: Sequence[int]) -> set[int]:
+    """The ones of ``mention_ids`` that were backfilled."""
+    if not mention_ids:
+        return set()
+    return set(session.scalars(select(QuietMention.mention_id).where(
+        QuietMention.mention_id.in_(list(mention_ids)))))
+
+
+def backfilled_counts(session: Session, source_ids: Sequence[int]
+                      ) -> dict[int, tuple[int, int | None, bool]]:
+    """Source id -> (posts backfilled, window hours, still pending)."""
+    if not source_ids:
+        return {}
+    return {row.source_id: (row.backfilled, row.window_hours, row.pending)
+            for row in session.scalars(select(SourceBackfill).where(
+                SourceBackfill.source_id.in_(list(source_ids))))}

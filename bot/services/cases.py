@@ -1,0 +1,403 @@
+"""Cases: a customer's conversation with the brand, built from the parent ids sources read.
+
+Ingest calls three hooks, inside its transaction:
+
+- ``take_brand_posts`` (before matching): posts by the brand's own accounts are not
+  mentions. Each is filed as a case post; one that replies to a customer's mention marks
+  that case replied, with the brand post's published time as the first response.
+- ``conversation_items`` (before matching): posts replying into a known conversation are
+  kept even when they do not match the watch's query ("still nothing", an order number).
+- ``attach_mentions`` (after insert): a customer's follow-up joins the case instead of
+  getting a card of its own; the case's card is updated and its thread gets the follow-up,
+  and a replied case reopens with its SLA restarted.
+
+Cases are created lazily, when a second post of a conversation arrives. Several workers
+and sources never create a case or file a post twice: inserts go through the unique keys
+(``ON CONFLICT DO NOTHING``) and the winner's row is read back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.i18n import t
+from bot.services.actors import Actor
+from bot.services.brand_accounts import BrandHandles
+from bot.services.errors import ServiceError
+from bot.services.outbox import KIND_CARD, do_enqueue
+from bot.services.watch_links import card_dedupe_key
+from bot.services.workflow import OPEN, RULES, mark_replied, note_card, transition
+from bot.services.workspaces import workspace_language
+from bot.slack.escape import escape, truncate
+from bot.sources.base import FetchedMention
+from storage.models import Author, Mention, MentionStatus, Watch
+from storage.models_cases import Case, CasePost
+from storage.models_sla import SlaNotice
+
+log = logging.getLogger(__name__)
+
+BRAND = Actor(None, "brand_account")
+"""Who marks a case replied when the brand answered from its own account."""
+CUSTOMER = Actor(None, "conversation")
+"""Who reopens a case when the customer writes again."""
+NOTE_TEXT = 500
+REOPENS = frozenset({MentionStatus.REPLIED.value, MentionStatus.CLOSED.value})
+
+
+def thread_root(item: FetchedMention) -> str | None:
+    """The conversation root a source gave (X ``conversation_id``, Bluesky reply root)."""
+    value = item.extra.get("conversation_id") or item.extra.get("thread_root")
+    return str(value)[:500] if value and str(value) != item.external_id else None
+
+
+def _insert(session: Session) -> Any:
+    return (postgresql.insert if session.get_bind().dialect.name == "postgresql"
+            else sqlite.insert)
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """A post Vigie already holds: a case post or a stored mention."""
+
+    case_id: int | None
+    mention_id: int | None
+    author: str
+    by_brand: bool
+
+
+def _stored(session: Session, workspace_id: int, network: str, external_id: str
+            ) -> _Stored | None:
+    row = session.execute(select(CasePost.case_id, CasePost.mention_id, CasePost.author,
+                                 CasePost.by_brand).where(
+        CasePost.workspace_id == workspace_id, CasePost.network == network,
+        CasePost.external_id == external_id)).first()
+    if row is not None and (row.case_id is not None or row.by_brand):
+        return _Stored(row.case_id, row.mention_id, row.author, row.by_brand)
+    found = session.execute(select(Mention.id, Author.handle).join(
+        Author, Author.id == Mention.author_id, isouter=True).where(
+        Mention.workspace_id == workspace_id, Mention.network == network,
+        Mention.external_id == external_id)).first()
+    if found is None:
+        return None
+    return _Stored(None, found.id, (found.handle or "").lower(), False)
+
+
+def _file_post(session: Session, workspace_id: int, item: FetchedMention, *,
+               case_id: int | None, mention_id: int | None, by_brand: bool) -> bool:
+    """Insert ``item`` as a case post; False when it was already filed."""
+    statement = _insert(session)(CasePost).values(
+        workspace_id=workspace_id, case_id=case_id, mention_id=mention_id,
+        network=item.network, external_id=item.external_id,
+        parent_external_id=item.parent_external_id, by_brand=by_brand,
+        author=item.author.handle.lower(), url=item.url, text=item.text[:4000],
+        published_at=item.published_at).on_conflict_do_nothing()
+    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+
+
+def _case_of_mention(session: Session, workspace_id: int, mention_id: int,
+                     thread: str | None) -> Case:
+    """The case ``mention_id`` belongs to, created with it as its root if it has none."""
+    case_id = session.scalar(select(CasePost.case_id).where(CasePost.mention_id == mention_id))
+    if case_id is not None:
+        case = session.get(Case, case_id)
+        assert case is not None
+        return case
+    mention = session.get(Mention, mention_id)
+    assert mention is not None
+    customer = (mention.author.handle if mention.author else "unknown").lower()
+    key = thread or mention.external_id
+    session.execute(_insert(session)(Case).values(
+        workspace_id=workspace_id, network=mention.network, thread_key=key,
+        customer=customer, root_mention_id=mention.id, state="open",
+        follow_ups=0, reopened=0, created_at=mention.created_at,
+        updated_at=mention.created_at).on_conflict_do_nothing())
+    case = session.scalar(select(Case).where(
+        (Case.root_mention_id == mention.id) | (
+            (Case.workspace_id == workspace_id) & (Case.network == mention.network)
+            & (Case.thread_key == key) & (Case.customer == customer))).order_by(Case.id)
+        .limit(1))
+    assert case is not None
+    session.execute(_insert(session)(CasePost).values(
+        workspace_id=workspace_id, case_id=case.id, mention_id=mention.id,
+        network=mention.network, external_id=mention.external_id,
+        parent_external_id=mention.parent_external_id, by_brand=False, author=customer,
+        url=mention.url, text=mention.text[:4000], published_at=mention.published_at,
+    ).on_conflict_do_nothing())
+    return case
+
+
+def _case_for(session: Session, workspace_id: int, item: FetchedMention,
+              customer: str | None) -> Case | None:
+    """The case ``item`` continues: through its parent (a case post, the customer's own
+    mention, or a brand post in a case) or its thread root. ``customer`` None: any
+    customer's mention (a brand reply); otherwise only that customer's case."""
+    root = thread_root(item)
+    for key in (item.parent_external_id, root):
+        if not key:
+            continue
+        stored = _stored(session, workspace_id, item.network, key)
+        if stored is None:
+            continue
+        if stored.case_id is not None:
+            case = session.get(Case, stored.case_id)
+        elif stored.mention_id is not None and customer in (None, stored.author):
+            case = _case_of_mention(session, workspace_id, stored.mention_id, root)
+        else:
+            continue
+        if case is not None and customer in (None, case.customer):
+            return case
+    if root and customer:
+        return session.scalar(select(Case).where(
+            Case.workspace_id == workspace_id, Case.network == item.network,
+            Case.thread_key == root, Case.customer == customer))
+    return None
+
+
+def take_brand_posts(session: Session, workspace_id: int, fetched: Sequence[FetchedMention]
+                     ) -> tuple[list[FetchedMention], BrandHandles, int]:
+    """File the brand's own posts (never alerts); return the others, the brand's handles,
+    and how many brand posts there were."""
+    handles = BrandHandles.load(session, workspace_id)
+    if not handles:
+        return list(fetched), handles, 0
+    others: list[FetchedMention] = []
+    brand = 0
+    for item in fetched:
+        if not handles.is_brand(item):
+            others.append(item)
+            continue
+        brand += 1
+        if not _file_post(session, workspace_id, item, case_id=None, mention_id=None,
+                          by_brand=True) or not item.parent_external_id:
+            continue
+        case = _case_for(session, workspace_id, item, None)
+        if case is not None:
+            session.execute(update(CasePost).where(
+                CasePost.workspace_id == workspace_id, CasePost.network == item.network,
+                CasePost.external_id == item.external_id).values(case_id=case.id))
+            _mark_replied(session, case, item.url, item.published_at, item.author.handle)
+    return others, handles, brand
+
+
+def _mark_replied(session: Session, case: Case, url: str | None, when: datetime,
+                  handle: str) -> None:
+    case.state = "replied"
+    root = session.get(Mention, case.root_mention_id)
+    if root is None or root.status not in {s.value for s in OPEN}:
+        return  # already answered (a reply Vigie posted comes back through the feed)
+    try:
+        mark_replied(session, case.workspace_id, BRAND, root, reply_url=url, now=when,
+                     note_key="cases.note_brand_reply", note_params={"handle": handle})
+    except ServiceError as err:  # a reply Vigie is posting, or a concurrent change
+        log.info("case %s: brand reply not recorded on #%s (%s)", case.id, root.id, err.key)
+
+
+def conversation_items(session: Session, workspace_id: int,
+                       fetched: Iterable[FetchedMention]) -> set[tuple[str, str]]:
+    """The (network, external id) of posts whose parent or thread Vigie holds: follow-ups
+    kept whatever the watch's query says."""
+    wanted: dict[str, set[str]] = {}
+    for item in fetched:
+        for key in (item.parent_external_id, thread_root(item)):
+            if key:
+                wanted.setdefault(item.network, set()).add(key)
+    known: set[tuple[str, str]] = set()
+    for network, keys in wanted.items():
+        listed = sorted(keys)
+        known.update((network, k) for k in session.scalars(select(Mention.external_id).where(
+            Mention.workspace_id == workspace_id, Mention.network == network,
+            Mention.external_id.in_(listed))))
+        known.update((network, k) for k in session.scalars(select(CasePost.external_id).where(
+            CasePost.workspace_id == workspace_id, CasePost.network == network,
+            CasePost.external_id.in_(listed))))
+        known.update((network, k) for k in session.scalars(select(Case.thread_key).where(
+            Case.workspace_id == workspace_id, Case.network == network,
+            Case.thread_key.in_(listed))))
+    return {(item.network, item.external_id) for item in fetched
+            if (item.network, item.parent_external_id) in known
+            or (item.network, thread_root(item)) in known}
+
+
+def brand_parents(session: Session, workspace_id: int, fetched: Iterable[FetchedMention]
+                  ) -> set[tuple[str, str]]:
+    """(network, id) of the parents among ``fetched`` that are brand posts."""
+    wanted: dict[str, set[str]] = {}
+    for item in fetched:
+        if item.parent_external_id:
+            wanted.setdefault(item.network, set()).add(item.parent_external_id)
+    found: set[tuple[str, str]] = set()
+    for network, keys in wanted.items():
+        found.update((network, k) for k in session.scalars(select(CasePost.external_id).where(
+            CasePost.workspace_id == workspace_id, CasePost.network == network,
+            CasePost.by_brand.is_(True), CasePost.external_id.in_(sorted(keys)))))
+    return found
+
+
+@dataclass
+class Attached:
+    """What ``attach_mentions`` did: mentions that must not get cards of their own."""
+
+    silenced: set[int] = field(default_factory=set)
+    follow_ups: int = 0
+    reopened: int = 0
+    replied: int = 0
+
+
+def attach_mentions(session: Session, watch: Watch, items: dict[int, FetchedMention],
+                    priorities: dict[int, int], quiet: set[int], *, now: datetime,
+                    handles: BrandHandles) -> Attached:
+    """File the batch's new mentions (id -> fetched) into cases; see the module docstring."""
+    done = Attached()
+    for mention_id in sorted(items):
+        item = items[mention_id]
+        if not (item.parent_external_id or thread_root(item)):
+            continue
+        case = _case_for(session, watch.workspace_id, item, item.author.handle.lower())
+        if case is None or case.root_mention_id == mention_id:
+            continue
+        if not _file_post(session, watch.workspace_id, item, case_id=case.id,
+                          mention_id=mention_id, by_brand=False):
+            continue
+        _join(session, watch, case, mention_id, item, priorities.get(mention_id, 0),
+              mention_id in quiet, now, done)
+    if handles:
+        _answered_before(session, watch.workspace_id, items, done)
+    return done
+
+
+def _join(session: Session, watch: Watch, case: Case, mention_id: int, item: FetchedMention,
+          priority: int, quiet: bool, now: datetime, done: Attached) -> None:
+    """The customer wrote again in ``case``: no card of its own; the case's card hears it."""
+    done.silenced.add(mention_id)
+    done.follow_ups += 1
+    session.execute(update(Case).where(Case.id == case.id).values(
+        follow_ups=Case.follow_ups + 1, updated_at=now))
+    root = session.get(Mention, case.root_mention_id, with_for_update=True)
+    if root is None or quiet:
+        return
+    if (not root.alerted and not root.slack_ts and not watch.paused
+            and priority >= watch.alert_threshold and root.status != "ignored"):
+        # The case waited for the digest; this follow-up makes it urgent: its card, once
+        # (queued first, so that the notes below go to its thread).
+        do_enqueue(session, workspace_id=watch.workspace_id, kind=KIND_CARD,
+                   channel=watch.channel_id, mention_id=root.id,
+                   dedupe_key=card_dedupe_key(root.id, watch.channel_id))
+    language = workspace_language(session, watch.workspace_id)
+    note = t(language, "cases.note_follow_up", id=mention_id,
+             author=escape(truncate(item.author.handle, 80)),
+             text=escape(truncate(item.text, NOTE_TEXT)))
+    if root.status in REOPENS:
+        # The customer writes again after the brand's answer: the case waits on the brand.
+        started = min(item.published_at, now)
+        session.execute(update(Case).where(Case.id == case.id).values(
+            state="open", sla_started_at=started, reopened=Case.reopened + 1))
+        session.execute(delete(SlaNotice).where(SlaNotice.mention_id == root.id))
+        try:
+            transition(session, watch.workspace_id, root, CUSTOMER, "reopen", RULES["reopen"],
+                       note=note + "\n" + t(language, "cases.note_reopened"),
+                       detail={"follow_up": mention_id})
+            done.reopened += 1
+        except ServiceError as err:
+            log.info("case %s: not reopened (%s)", case.id, err.key)
+    else:
+        note_card(session, root, note)
+
+
+def _answered_before(session: Session, workspace_id: int, items: dict[int, FetchedMention],
+                     done: Attached) -> None:
+    """Brand replies filed before the mention they answer arrived (another source, another
+    order): the new mention's case is replied already, and needs no card."""
+    by_network: dict[str, dict[str, int]] = {}
+    for mention_id, item in items.items():
+        by_network.setdefault(item.network, {})[item.external_id] = mention_id
+    for network, ids in by_network.items():
+        rows = session.execute(select(CasePost).where(
+            CasePost.workspace_id == workspace_id, CasePost.network == network,
+            CasePost.by_brand.is_(True), CasePost.case_id.is_(None),
+            CasePost.parent_external_id.in_(sorted(ids))).order_by(CasePost.published_at)
+        ).scalars().all()
+        for post in rows:
+            mention_id = ids[str(post.parent_external_id)]
+            case = _case_of_mention(session, workspace_id, mention_id, None)
+            post.case_id = case.id
+            _mark_replied(session, case, post.url, post.published_at, post.author)
+            done.silenced.add(mention_id)
+            done.replied += 1
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationPost:
+    """One post of a case, in order, for ``/cm show``."""
+
+    mention_id: int | None
+    by_brand: bool
+    author: str
+    text: str
+    url: str | None
+    published_at: datetime
+
+
+def conversation(session: Session, workspace_id: int, mention_id: int
+                 ) -> list[ConversationPost]:
+    """The whole conversation of the case ``mention_id`` belongs to, oldest first (empty
+    when it is in no case)."""
+    case_id = session.scalar(select(CasePost.case_id).where(
+        CasePost.workspace_id == workspace_id, CasePost.mention_id == mention_id))
+    if case_id is None:
+        return []
+    return [ConversationPost(p.mention_id, p.by_brand, p.author, p.text, p.url,
+                             p.published_at)
+            for p in session.scalars(select(CasePost).where(CasePost.case_id == case_id)
+                                     .order_by(CasePost.published_at, CasePost.id))]
+
+
+def follow_ups_among(session: Session, mention_ids: Sequence[int]) -> set[int]:
+    """The ones of ``mention_ids`` that joined a case as follow-ups (not its root)."""
+    if not mention_ids:
+        return set()
+    return set(session.scalars(select(CasePost.mention_id).join(
+        Case, Case.id == CasePost.case_id).where(
+        CasePost.mention_id.in_(list(mention_ids)),
+        CasePost.mention_id != Case.root_mention_id)))
+
+
+def sla_starts(session: Session, mention_ids: Sequence[int]) -> dict[int, datetime]:
+    """Root mention id -> when its case's current wait began, for cases that reopened."""
+    if not mention_ids:
+        return {}
+    return {root: started for root, started in session.execute(
+        select(Case.root_mention_id, Case.sla_started_at).where(
+            Case.root_mention_id.in_(list(mention_ids)), Case.sla_started_at.is_not(None)))}
+
+
+@dataclass(frozen=True, slots=True)
+class CaseSummary:
+    """What a case's card says about its conversation."""
+
+    posts: int
+    follow_ups: int
+    reopened: int
+
+
+def case_summary(session: Session, mention_id: int) -> CaseSummary | None:
+    """The case whose card ``mention_id`` carries, summed up; None when it roots none."""
+    case = session.scalar(select(Case).where(Case.root_mention_id == mention_id))
+    if case is None:
+        return None
+    posts = len(session.scalars(select(CasePost.id).where(CasePost.case_id == case.id)).all())
+    return CaseSummary(posts, case.follow_ups, case.reopened)
+
+
+def load_conversation(sessions: sessionmaker[Session], workspace_id: int, mention_id: int
+                      ) -> list[ConversationPost]:
+    """``conversation`` in its own read-only session (for ``/cm show``)."""
+    with sessions() as session:
+        return conversation(session, workspace_id, mention_id)

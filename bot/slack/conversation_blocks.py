@@ -1,0 +1,37 @@
+"""A case's conversation (customer posts and brand replies, oldest first) as Block Kit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.i18n import t
+from bot.slack.escape import clip_mrkdwn, escape, link, slack_date, slack_len, truncate
+
+TEXT_BUDGET = 2900
+POST_TEXT = 300
+MAX_POSTS = 40
+
+
+def build_conversation(posts: list[Any], language: str) -> list[dict[str, Any]]:
+    """One section listing the posts in order (the newest that fit, when many); nothing
+    when the mention is in no conversation."""
+    if len(posts) < 2:
+        return []
+    header = f"*{t(language, 'cases.conversation_title', count=len(posts))}*"
+    brand = t(language, "cases.brand_label")
+    lines: list[str] = []
+    used = slack_len(header) + 1
+    for post in reversed(posts[-MAX_POSTS:]):
+        who = escape(truncate(post.author, 60)) + (f" ({brand})" if post.by_brand else "")
+        ref = f"#{post.mention_id} · " if post.mention_id else ""
+        when = link(post.url, slack_date(post.published_at)) if post.url else slack_date(
+            post.published_at)
+        line = clip_mrkdwn(f"{ref}*{who}* · {when}\n> {escape(truncate(post.text, POST_TEXT))}",
+                           TEXT_BUDGET // 4)
+        if used + slack_len(line) + 1 > TEXT_BUDGET:
+            break
+        lines.append(line)
+        used += slack_len(line) + 1
+    lines.reverse()
+    return [{"type": "section", "text": {"type": "mrkdwn",
+                                         "text": "\n".join([header, *lines])}}]

@@ -1,0 +1,338 @@
+"""Cases and the brand's own accounts, on SQLite and PostgreSQL: a brand reply made outside
+Vigie, a follow-up after the brand's reply, the same conversation from two sources and
+several workers.
+
+The X payloads follow the documented v2 shape of GET /2/tweets/search/recent with
+``expansions=author_id,in_reply_to_user_id`` (no real X capture exists in the shared
+data); the Bluesky reply record is the "example of a reply" of the official Posts guide
+(shared data api/bluesky/bskydocs_post_record_examples.json, bluesky-social/bsky-docs).
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services import cases
+from bot.services.actors import CLI, Actor
+from bot.services.brand_accounts import (
+    do_add_account,
+    do_remove_account,
+    list_accounts,
+    normalize_handle,
+)
+from bot.services.cards import load_card_view
+from bot.services.errors import Forbidden, ServiceError
+from bot.services.ingest import IngestReport, do_ingest
+from bot.services.members import do_set_role
+from bot.services.outbox import KIND_CARD, KIND_THREAD, KIND_UPDATE_CARD
+from bot.services.sla import due_at
+from bot.services.watches import do_add_watch, get_watch_by_name
+from bot.slack.cards import build_card
+from bot.sources.bluesky import post_to_mention
+from bot.sources.x import parse_search
+from storage import migrations
+from storage.db import make_engine, make_session_factory, transaction
+from storage.models import Mention, OutboxMessage, Role, Workspace
+from storage.models_cases import Case, CasePost
+from storage.models_sla import SlaNotice
+
+NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+USERS = [
+    {"id": "11", "username": "ana_r", "name": "Ana", "public_metrics": {"followers_count": 80}},
+    {"id": "22", "username": "bob", "name": "Bob", "public_metrics": {"followers_count": 40}},
+    {"id": "99", "username": "AcmeCare", "name": "Acme Support",
+     "public_metrics": {"followers_count": 90000}},
+]
+
+
+def tweet(tweet_id: str, author: str, text: str, minutes: int, *, conversation: str | None = None,
+          reply_to: str | None = None, reply_to_user: str | None = None) -> dict[str, Any]:
+    """One v2 tweet object, ``minutes`` after 08:00 UTC."""
+    body: dict[str, Any] = {
+        "id": tweet_id, "text": text, "author_id": author, "lang": "en",
+        "created_at": (NOW - timedelta(hours=1) + timedelta(minutes=minutes))
+        .strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "conversation_id": conversation or tweet_id,
+        "public_metrics": {"retweet_count": 0, "reply_count": 0, "like_count": 0,
+                           "quote_count": 0},
+    }
+    if reply_to:
+        body["referenced_tweets"] = [{"type": "replied_to", "id": reply_to}]
+        body["in_reply_to_user_id"] = reply_to_user
+    return body
+
+
+def x_batch(*tweets: dict[str, Any]) -> list[Any]:
+    mentions, _ = parse_search({"data": list(tweets), "includes": {"users": USERS}})
+    return mentions
+
+
+ROOT = tweet("1001", "11", "@AcmeCare my order 5512 never arrived, two weeks now", 0)
+BRAND_REPLY = tweet("1002", "99", "@ana_r So sorry Ana! Please DM us your order number.", 20,
+                    conversation="1001", reply_to="1001", reply_to_user="11")
+FOLLOW_UP = tweet("1003", "11", "@AcmeCare @ana_r sent the DM an hour ago, still nothing", 50,
+                  conversation="1001", reply_to="1002", reply_to_user="99")
+
+
+def ingest(sessions: sessionmaker[Session], workspace_id: int, batch: list[Any], *,
+           watch: str = "acme", now: datetime = NOW) -> IngestReport:
+    with transaction(sessions) as session:
+        return do_ingest(session, get_watch_by_name(session, workspace_id, watch), None,
+                         batch, now=now)
+
+
+def mention(sessions: sessionmaker[Session], external_id: str) -> Mention:
+    with sessions() as session:
+        row = session.scalar(select(Mention).where(Mention.external_id == external_id))
+        assert row is not None
+        session.expunge(row)
+        return row
+
+
+def outbox(sessions: sessionmaker[Session], kind: str, mention_id: int) -> list[OutboxMessage]:
+    with sessions() as session:
+        return list(session.scalars(select(OutboxMessage).where(
+            OutboxMessage.kind == kind, OutboxMessage.mention_id == mention_id)))
+
+
+def count(sessions: sessionmaker[Session], model: type) -> int:
+    with sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+@pytest.fixture
+def brand(sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> str:
+    do_add_account(sessions, workspace_id, CLI, "x", "@AcmeCare")
+    return "@acmecare"
+
+
+def test_handles_are_validated_per_network() -> None:
+    assert normalize_handle("X", "@AcmeCare") == ("x", "@acmecare")
+    assert normalize_handle("twitter", "AcmeCare") == ("x", "@acmecare")
+    assert normalize_handle("mastodon", "@Acme@Mastodon.social") == (
+        "mastodon", "@acme@mastodon.social")
+    assert normalize_handle("bluesky", "acme.bsky.social") == ("bluesky", "@acme.bsky.social")
+    assert normalize_handle("reddit", "/u/Acme_Support") == ("reddit", "u/acme_support")
+    for network, handle, key in (
+            ("myspace", "@acme", "account.bad_network"),
+            ("x", "@acme care", "account.bad_handle"),
+            ("x", "@a_handle_far_too_long", "account.bad_handle"),  # X allows 15
+            ("mastodon", "@acme", "account.bad_handle"),  # the instance is needed
+            ("bluesky", "@acme", "account.bad_handle"),
+            ("x", "<@U0123ABCD>", "account.bad_handle"),  # a Slack user, not a handle
+    ):
+        with pytest.raises(ServiceError) as err:
+            normalize_handle(network, handle)
+        assert err.value.key == key, (network, handle)
+
+
+def test_accounts_add_list_remove_admins_only(sessions: sessionmaker[Session],
+                                              workspace_id: int) -> None:
+    agent = Actor("U0AGENT01", "slash_command")
+    do_set_role(sessions, workspace_id, CLI, agent.user_id or "", Role.AGENT)
+    with pytest.raises(Forbidden):
+        do_add_account(sessions, workspace_id, agent, "x", "@acmecare")
+    do_add_account(sessions, workspace_id, CLI, "x", "@AcmeCare")
+    with pytest.raises(ServiceError) as err:
+        do_add_account(sessions, workspace_id, CLI, "x", "acmecare")
+    assert err.value.key == "account.exists"
+    assert [(v.network, v.handle) for v in list_accounts(sessions, workspace_id)] == [
+        ("x", "@acmecare")]
+    with pytest.raises(Forbidden):
+        do_remove_account(sessions, workspace_id, agent, "x", "@acmecare")
+    do_remove_account(sessions, workspace_id, CLI, "x", "@ACMECARE")
+    assert list_accounts(sessions, workspace_id) == []
+    with pytest.raises(ServiceError) as err:
+        do_remove_account(sessions, workspace_id, CLI, "x", "@acmecare")
+    assert err.value.key == "account.not_found"
+
+
+def test_a_mention_addressed_to_the_brand_is_direct(
+        sessions: sessionmaker[Session], workspace_id: int, brand: str) -> None:
+    same_words = tweet("2001", "22", "my parcel 7781 never arrived, three weeks now", 0)
+    ingest(sessions, workspace_id, x_batch(ROOT, same_words))
+    direct, other = mention(sessions, "1001"), mention(sessions, "2001")
+    assert direct.priority > other.priority
+    assert "addressed to @acmecare" in (direct.priority_reason or "")
+    assert {"name": "direct", "terms": ["@acmecare"]} in direct.intent_flags
+    with sessions() as session:
+        view = load_card_view(session, direct.id)
+    assert view is not None and view.direct_to == "@acmecare"
+    _, blocks = build_card(view)
+    assert "Direct: addressed to @acmecare" in str(blocks)
+
+
+def test_a_brand_reply_made_outside_vigie_marks_the_case_replied(
+        sessions: sessionmaker[Session], workspace_id: int, brand: str) -> None:
+    first = ingest(sessions, workspace_id, x_batch(ROOT))
+    assert first.alerts == 1
+    root = mention(sessions, "1001")
+    report = ingest(sessions, workspace_id, x_batch(BRAND_REPLY), now=NOW + timedelta(hours=1))
+    assert report.brand_posts == 1 and report.stored == 0 and report.alerts == 0
+    replied = mention(sessions, "1001")
+    assert replied.status == "replied"
+    # The real response time: the brand post's published time, not when Vigie saw it.
+    assert replied.first_response_at == datetime(2026, 12, 5, 8, 20, tzinfo=UTC)
+    assert replied.reply_url == "https://x.com/AcmeCare/status/1002"
+    assert count(sessions, Mention) == 1  # the brand's post is not a mention
+    notes = [row.payload["text"] for row in outbox(sessions, KIND_THREAD, root.id)]
+    assert any("replied from the brand's account" in note for note in notes)
+    with sessions() as session:
+        case = session.scalars(select(Case)).one()
+    assert case.root_mention_id == root.id and case.state == "replied"
+
+
+def test_a_follow_up_after_the_brand_reply_reopens_the_case_and_restarts_its_sla(
+        sessions: sessionmaker[Session], workspace_id: int, brand: str) -> None:
+    ingest(sessions, workspace_id, x_batch(ROOT, BRAND_REPLY))
+    root = mention(sessions, "1001")
+    assert root.status == "replied"
+    with transaction(sessions) as session:  # a breach notice sent before the reply
+        session.add(SlaNotice(mention_id=root.id, kind="breach", recipient="C0ALERTS1"))
+    report = ingest(sessions, workspace_id, x_batch(FOLLOW_UP), now=NOW + timedelta(hours=2))
+    assert report.stored == 1 and report.follow_ups == 1 and report.reopened == 1
+    assert report.alerts == 0  # no card of its own
+    follow_up = mention(sessions, "1003")
+    assert outbox(sessions, KIND_CARD, follow_up.id) == []
+    again = mention(sessions, "1001")
+    assert again.status == "new"
+    assert again.first_response_at == datetime(2026, 12, 5, 8, 20, tzinfo=UTC)  # kept
+    with sessions() as session:
+        case = session.scalars(select(Case)).one()
+        assert case.state == "open" and case.follow_ups == 1 and case.reopened == 1
+        assert case.sla_started_at == datetime(2026, 12, 5, 8, 50, tzinfo=UTC)
+        watch = get_watch_by_name(session, workspace_id, "acme")
+        target = {True: watch.sla_urgent_minutes, False: watch.sla_high_minutes}
+        due = due_at(session, again)
+        assert due is not None and due > case.sla_started_at
+        assert (due - case.sla_started_at) in {timedelta(minutes=m) for m in (
+            *target.values(), watch.sla_normal_minutes)}
+        assert session.scalar(select(func.count()).select_from(SlaNotice)) == 0
+        posts = cases.conversation(session, workspace_id, follow_up.id)
+    assert [(p.author, p.by_brand) for p in posts] == [
+        ("@ana_r", False), ("@acmecare", True), ("@ana_r", False)]
+    notes = [row.payload["text"] for row in outbox(sessions, KIND_THREAD, root.id)]
+    assert any("Follow-up" in note and "still nothing" in note for note in notes), notes
+    assert outbox(sessions, KIND_UPDATE_CARD, root.id)
+
+
+def test_a_follow_up_without_the_watch_words_still_joins_its_case(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    do_add_watch(sessions, workspace_id, CLI, name="orders", query="order",
+                 channel_id="C0ORDERS1", alert_threshold=0)
+    ingest(sessions, workspace_id, x_batch(ROOT), watch="orders")
+    chaser = tweet("1004", "11", "hello??", 30, conversation="1001", reply_to="1001",
+                   reply_to_user="11")
+    report = ingest(sessions, workspace_id, x_batch(chaser), watch="orders")
+    assert report.stored == 1 and report.follow_ups == 1 and report.filtered == 0
+    unrelated = tweet("3001", "22", "hello??", 31)
+    assert ingest(sessions, workspace_id, x_batch(unrelated), watch="orders").filtered == 1
+
+
+def test_the_brand_reply_arriving_before_the_customer_mention(
+        sessions: sessionmaker[Session], workspace_id: int, brand: str) -> None:
+    # Another source carried the brand's reply first; the customer's post comes later.
+    assert ingest(sessions, workspace_id, x_batch(BRAND_REPLY)).brand_posts == 1
+    report = ingest(sessions, workspace_id, x_batch(ROOT))
+    assert report.stored == 1 and report.alerts == 0  # already answered: no card
+    root = mention(sessions, "1001")
+    assert root.status == "replied"
+    assert root.first_response_at == datetime(2026, 12, 5, 8, 20, tzinfo=UTC)
+
+
+def test_the_same_conversation_from_two_sources_makes_one_case_and_one_card(
+        sessions: sessionmaker[Session], workspace_id: int, brand: str) -> None:
+    do_add_watch(sessions, workspace_id, CLI, name="support", query="",
+                 channel_id="C0SUPPORT", alert_threshold=0)
+    ingest(sessions, workspace_id, x_batch(ROOT, BRAND_REPLY), watch="acme")
+    # The second source delivers the whole conversation again, plus the follow-up.
+    second = ingest(sessions, workspace_id, x_batch(ROOT, BRAND_REPLY, FOLLOW_UP),
+                    watch="support")
+    third = ingest(sessions, workspace_id, x_batch(FOLLOW_UP), watch="acme")
+    assert second.stored == 1 and third.stored == 0
+    assert count(sessions, Case) == 1 and count(sessions, CasePost) == 3
+    with sessions() as session:
+        cards = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.kind == KIND_CARD)).all()
+    assert [row.mention_id for row in cards] == [mention(sessions, "1001").id]
+
+
+def test_a_bluesky_thread_reply_joins_the_case_by_its_root(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
+    root_uri = "at://did:plc:u5cwb2mwiv2bfq53cjufe6yn/app.bsky.feed.post/3k43tv4rft22g"
+    author = {"did": "did:plc:u5cwb2mwiv2bfq53cjufe6yn", "handle": "ana.bsky.social"}
+    first = post_to_mention({"uri": root_uri, "cid": "bafyroot", "author": author,
+                             "indexedAt": "2026-12-05T08:00:00Z",
+                             "record": {"text": "acme app eats my photos",
+                                        "createdAt": "2026-12-05T08:00:00Z"}})
+    # The guide's reply record, one level deeper: parent is a post Vigie never saw.
+    reply = post_to_mention({
+        "uri": "at://did:plc:u5cwb2mwiv2bfq53cjufe6yn/app.bsky.feed.post/3k43tv4rft99z",
+        "cid": "bafyreply", "author": author, "indexedAt": "2026-12-05T08:30:00Z",
+        "record": {"text": "example of a reply", "createdAt": "2026-12-05T08:30:00Z",
+                   "reply": {"root": {"uri": root_uri, "cid": "bafyroot"},
+                             "parent": {"uri": "at://did:plc:other/app.bsky.feed.post/x1",
+                                        "cid": "bafyother"}}}})
+    assert first is not None and reply is not None
+    assert reply.extra["thread_root"] == root_uri
+    ingest(sessions, workspace_id, [first])
+    report = ingest(sessions, workspace_id, [reply])
+    assert report.follow_ups == 1 and report.alerts == 0
+    assert count(sessions, Case) == 1
+
+
+def test_another_customer_in_the_thread_is_not_a_follow_up(
+        sessions: sessionmaker[Session], workspace_id: int, brand: str) -> None:
+    ingest(sessions, workspace_id, x_batch(ROOT, BRAND_REPLY))
+    bob = tweet("1005", "22", "@AcmeCare same here, order 7781 missing", 40,
+                conversation="1001", reply_to="1002", reply_to_user="99")
+    report = ingest(sessions, workspace_id, x_batch(bob))
+    assert report.follow_ups == 0 and report.alerts == 1
+    assert mention(sessions, "1001").status == "replied"
+
+
+@pytest.mark.postgres
+def test_several_workers_file_one_conversation_once(fresh_postgres_url: str) -> None:
+    """Two workers ingest two follow-ups of one mention at the same moment: one case."""
+    migrations.upgrade(fresh_postgres_url)
+    engine = make_engine(fresh_postgres_url)
+    sessions = make_session_factory(engine)
+    with transaction(sessions) as session:
+        workspace = Workspace(team_id="T0CASES01")
+        session.add(workspace)
+        session.flush()
+        workspace_id = workspace.id
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="", channel_id="C0CASES01",
+                 alert_threshold=0)
+    ingest(sessions, workspace_id, x_batch(ROOT))
+    chasers = [tweet(f"40{n}", "11", f"any news on order 5512? ({n})", 30 + n,
+                     conversation="1001", reply_to="1001", reply_to_user="11")
+               for n in range(2)]
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def work(item: dict[str, Any]) -> None:
+        try:
+            barrier.wait()
+            ingest(sessions, workspace_id, x_batch(item))
+        except BaseException as err:  # noqa: BLE001
+            errors.append(err)
+
+    threads = [threading.Thread(target=work, args=(c,)) for c in chasers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert count(sessions, Case) == 1 and count(sessions, CasePost) == 3
+    with sessions() as session:
+        assert session.scalar(select(Case.follow_ups)) == 2
+        assert session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.kind == KIND_CARD)) == 1
+    engine.dispose()
