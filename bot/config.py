@@ -56,6 +56,8 @@ class Settings(BaseSettings):
         60.0, ge=1, le=900, validation_alias="VIGIE_POLL_SOURCE_BUDGET_SECONDS"
     )
     """Longest one source's fetch may take in a poll tick (requests, retries, pauses)."""
+    backfill_hours: int = Field(48, ge=0, le=24 * 365, validation_alias="VIGIE_BACKFILL_HOURS")
+    """A new or resumed source's posts older than this are stored without alert or SLA."""
     outbox_tick_seconds: float = Field(
         1.0, gt=0, le=60, validation_alias="VIGIE_OUTBOX_TICK_SECONDS"
     )

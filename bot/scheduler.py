@@ -35,7 +35,8 @@ def _flush_outbox(runtime: Runtime) -> None:
 def _poll(runtime: Runtime) -> None:
     report = run_poll_tick(runtime.sessions, http_factory(runtime.settings),
                            concurrency=runtime.settings.poll_concurrency,
-                           budget=runtime.settings.poll_source_budget_seconds)
+                           budget=runtime.settings.poll_source_budget_seconds,
+                           backfill_hours=runtime.settings.backfill_hours)
     for outcome in report.outcomes:
         POLLS.labels(outcome.source.kind, "failure" if outcome.error else "success").inc()
         if outcome.report.stored:

@@ -194,6 +194,9 @@ def source_add(kind: str, watch_name: str, url: str | None, pairs: tuple[str, ..
                 else "receives what is posted to it (never polled)")
     click.echo(f"Source #{view.id} ({view.kind}) added to {view.watch_name}, {schedule}: "
                f"{view.settings}")
+    if view.polled:
+        click.echo(f"Its first poll stores posts older than {runtime.settings.backfill_hours} h "
+                   "quietly (no alert, no SLA); `vigie source list` then says how many.")
     if view.new_secret:
         click.echo(f"Webhook secret (shown once): {view.new_secret}\n"
                    f"POST signed JSON to /ingest/{view.id}")
@@ -224,6 +227,8 @@ def source_list(watch_name: str | None, as_json: bool, team: str | None) -> None
                    f"{when}  {v.settings}")
         if v.last_error:
             click.echo(f"      {v.consecutive_failures} failure(s), last: {v.last_error}")
+        if v.backfill_note():
+            click.echo(f"      {v.backfill_note()}")
 
 
 @source.command("test")
@@ -263,7 +268,9 @@ def _progress_line(outcome: SourceOutcome, done: int, total: int) -> None:
         r = outcome.report
         click.echo(f"{head}: {outcome.fetched} fetched, {r.stored} new, "
                    f"{r.duplicates + r.near_duplicates} duplicates, {r.filtered} filtered, "
-                   f"{r.alerts} alerts ({outcome.seconds:.1f}s)")
+                   f"{r.alerts} alerts"
+                   + (f", {r.backfilled} older backfilled quietly" if r.backfilled else "")
+                   + f" ({outcome.seconds:.1f}s)")
 
 
 @main.command()
@@ -280,7 +287,8 @@ def poll(once: bool, dry_run: bool, source_ids: tuple[int, ...], due: bool) -> N
         report = run_poll_tick(runtime.sessions, http_factory(settings), dry_run=dry_run,
                                only_ids=list(source_ids) or None, force=not due,
                                progress=_progress_line,
-                               budget=settings.poll_source_budget_seconds)
+                               budget=settings.poll_source_budget_seconds,
+                               backfill_hours=settings.backfill_hours)
         totals = report.totals
         if not report.outcomes:
             click.echo("No source to poll: vigie source add KIND --watch NAME --url URL")

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.services import backfill
 from bot.services.ingest import IngestReport, do_ingest, match_and_analyze
 from bot.services.secrets import (
     ensure_openable,
@@ -183,7 +184,8 @@ def record_failure(session: Session, source_id: int, error: BaseException, now: 
 
 
 def _store(sessions: sessionmaker[Session], source: ClaimedSource, result: FetchResult,
-           now: datetime, outcome: SourceOutcome) -> None:
+           now: datetime, outcome: SourceOutcome,
+           backfill_hours: int = backfill.DEFAULT_HOURS) -> None:
     with transaction(sessions) as session:
         row = session.get(SourceRow, source.id, with_for_update=True)
         if row is None:  # removed while we fetched
@@ -193,9 +195,14 @@ def _store(sessions: sessionmaker[Session], source: ClaimedSource, result: Fetch
             outcome.error = "claim expired during a slow tick; skipped"
             return
         watch = session.get(Watch, row.watch_id)
+        quiet_before = backfill.cutoff(session, row, now, backfill_hours)
         if watch is not None and result.mentions:
-            outcome.report = do_ingest(session, watch, row.id, result.mentions, now=now)
+            outcome.report = do_ingest(session, watch, row.id, result.mentions, now=now,
+                                       backfill_before=quiet_before)
             index_pending(session)  # the new mentions' words, in the same transaction
+        if quiet_before is not None:
+            backfill.record(session, row.id, outcome.report.backfilled,
+                            round((now - quiet_before).total_seconds() / 3600), now)
         # The cursor moves in the same transaction as the mentions it covers.
         row.cursor = result.cursor
         row.consecutive_failures = 0
@@ -296,12 +303,13 @@ def run_poll_tick(
     now: datetime | None = None, concurrency: int = DEFAULT_CONCURRENCY, limit: int = 1000,
     only_ids: Sequence[int] | None = None, force: bool = False, dry_run: bool = False,
     progress: Callable[[SourceOutcome, int, int], None] | None = None,
-    budget: float = DEFAULT_SOURCE_BUDGET,
+    budget: float = DEFAULT_SOURCE_BUDGET, backfill_hours: int = backfill.DEFAULT_HOURS,
 ) -> TickReport:
     """Poll every due source once: claim, fetch concurrently, ingest, record health.
 
     ``budget`` bounds each source's fetch; a fetch past it is abandoned and counts as a
     failure. ``dry_run`` fetches and matches but stores nothing and moves no cursor.
+    A new or resumed source's posts older than ``backfill_hours`` are stored quietly.
     """
     now = now or utcnow()
     claimed = claim_due_sources(sessions, now=now, limit=limit, only_ids=only_ids,
@@ -323,7 +331,7 @@ def run_poll_tick(
             if dry_run:
                 _dry_run(sessions, source, result, now, outcome)
             else:
-                _store(sessions, source, result, now, outcome)
+                _store(sessions, source, result, now, outcome, backfill_hours)
         except Exception as err:
             if not isinstance(err, SourceError):
                 log.exception("polling source %s (%s) failed", source.id, source.kind)

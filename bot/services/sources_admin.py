@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.services import backfill
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
@@ -52,6 +53,16 @@ class SourceView:
     next_poll_at: datetime
     new_secret: str | None = None
     """Set once, when Vigie generated the webhook secret: show it to the user."""
+    backfilled: int | None = None
+    """Posts its first poll (since added or resumed) stored quietly; None before it."""
+    backfill_hours: int | None = None
+
+    def backfill_note(self) -> str | None:
+        """What the quiet backfill did, in plain words (None before the first poll)."""
+        if self.backfilled is None:
+            return None
+        return (f"first poll: {self.backfilled} post(s) older than {self.backfill_hours} h "
+                "stored without alert or SLA")
 
     @property
     def polled(self) -> bool:
@@ -91,8 +102,12 @@ def masked_settings(kind: str, stored: dict[str, Any]) -> dict[str, str]:
     return shown
 
 
-def _view(row: SourceRow, watch_name: str, new_secret: str | None = None) -> SourceView:
+def _view(row: SourceRow, watch_name: str, new_secret: str | None = None,
+          backfilled: tuple[int, int | None, bool] | None = None) -> SourceView:
+    done = backfilled is not None and not backfilled[2]
     return SourceView(
+        backfilled=backfilled[0] if done and backfilled else None,
+        backfill_hours=backfilled[1] if done and backfilled else None,
         id=row.id, kind=row.kind, watch_name=watch_name,
         settings=masked_settings(row.kind, row.config),
         interval_minutes=row.interval_seconds // 60, paused=row.paused, trusted=row.trusted,
@@ -183,7 +198,9 @@ def list_sources(sessions: sessionmaker[Session], workspace_id: int,
         if watch_name:
             query = query.where(Watch.id == get_watch_by_name(session, workspace_id,
                                                               watch_name).id)
-        return [_view(row, name) for row, name in session.execute(query).all()]
+        rows = session.execute(query).all()
+        counts = backfill.backfilled_counts(session, [row.id for row, _ in rows])
+        return [_view(row, name, backfilled=counts.get(row.id)) for row, name in rows]
 
 
 def do_remove_source(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
@@ -205,6 +222,8 @@ def do_set_source_paused(sessions: sessionmaker[Session], workspace_id: int, act
         if actor.user_id:
             require_role(session, workspace_id, actor.user_id, Role.ADMIN)
         row, _ = _get(session, workspace_id, source_id)
+        if row.paused and not paused:
+            backfill.mark_resumed(session, row.id)
         row.paused = paused
         if not paused:
             row.next_poll_at = utcnow()

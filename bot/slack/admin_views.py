@@ -37,6 +37,11 @@ def build_watch_list(views: list[Any], language: str) -> tuple[str, list[dict[st
     return t(language, "admin.watches_title", count=len(views)), blocks
 
 
+def _backfill_line(view: Any, language: str) -> str:
+    return t(language, "admin.source_backfilled", count=view.backfilled,
+             hours=view.backfill_hours)
+
+
 def build_source_list(views: list[Any], language: str) -> tuple[str, list[dict[str, Any]]]:
     """One section per source with its health (at most 45)."""
     if not views:
@@ -58,7 +63,8 @@ def build_source_list(views: list[Any], language: str) -> tuple[str, list[dict[s
             + t(language, "admin.source_times" if v.polled else "admin.source_times_push",
                 last=_date(v.last_success_at, language), next=_date(v.next_poll_at, language),
                 minutes=v.interval_minutes, id=v.id)
-            + (f"\n{settings}" if settings else "")))
+            + (f"\n{settings}" if settings else "")
+            + (f"\n{_backfill_line(v, language)}" if v.backfilled is not None else "")))
     return t(language, "admin.sources_title", count=len(views)), blocks
 
 

@@ -119,7 +119,8 @@ def _source_add(request: CommandRequest, runtime: Runtime) -> Reply:
         allow_hosts=runtime.settings.allowed_source_hosts)
     added = "admin.source_added" if view.polled else "admin.source_added_push"
     text = t(request.language, added, id=view.id, kind=view.kind,
-             watch=view.watch_name, minutes=view.interval_minutes)
+             watch=view.watch_name, minutes=view.interval_minutes,
+             hours=runtime.settings.backfill_hours)
     if view.new_secret:
         text += "\n" + t(request.language, "admin.webhook_secret", secret=view.new_secret,
                          id=view.id)

@@ -127,7 +127,9 @@ def test_poll_once_shows_the_whole_path_in_console_mode(
     assert source.returncode == 0, source.stderr
     dry = vigie(tmp_path, "poll", "--once", "--dry-run")
     assert "would store" in dry.stdout, dry.stdout + dry.stderr
-    polled = vigie(tmp_path, "poll", "--once")
+    # The feed's posts are years old: without VIGIE_BACKFILL_HOURS=0 the first poll would
+    # store them quietly (tests/services/test_cases.py covers that); here every one alerts.
+    polled = vigie(tmp_path, "poll", "--once", VIGIE_BACKFILL_HOURS="0")
     assert polled.returncode == 0, polled.stderr
     assert "[1/1] #1 rss (news):" in polled.stdout
     assert "=== alert [C0NEWS123] ===" in polled.stdout  # cards printed to the console
