@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -401,3 +401,17 @@ def load_conversation(sessions: sessionmaker[Session], workspace_id: int, mentio
     """``conversation`` in its own read-only session (for ``/cm show``)."""
     with sessions() as session:
         return conversation(session, workspace_id, mention_id)
+
+
+def follow_ups_stored(session: Session, where: Sequence[Any], start: datetime,
+                      end: datetime) -> int:
+    """Actionable follow-ups published in [start, end) among the mentions ``where`` selects:
+    reports count the case (its first mention) once, not each of them."""
+    return int(session.scalar(
+        select(func.count()).select_from(CasePost)
+        .join(Case, Case.id == CasePost.case_id)
+        .join(Mention, Mention.id == CasePost.mention_id)
+        .where(CasePost.mention_id != Case.root_mention_id, *where,
+               Mention.published_at >= start, Mention.published_at < end,
+               Mention.status != MentionStatus.IGNORED.value,
+               func.coalesce(Mention.intent, "") != "spam")) or 0)

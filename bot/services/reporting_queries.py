@@ -4,6 +4,8 @@ Definitions used everywhere in reports:
 
 - A mention is *actionable* when it was not ignored (status other than ``ignored``) and its
   intent is not ``spam``: the mentions someone could reasonably be expected to answer.
+- A follow-up that joined a case (``bot.services.cases``) is not counted as actionable on
+  its own: the case's first mention carries whether the case was answered.
 - A mention is *answered* when it has a first response or a reply time
   (``first_response_at`` or ``replied_at`` set, which "mark replied" and posting do).
 - The *first-response time* is ``first_response_at - created_at`` (``created_at`` is when
@@ -33,6 +35,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, and_, case, false, func, literal, or_, select, text
 from sqlalchemy.orm import Session
 
+from bot.services.cases import follow_ups_stored
 from bot.services.reporting_counts import utc_hour_totals, volume_by_bucket
 from bot.services.watch_links import in_watches
 from storage.models import Author, Mention, MentionStatus, Watch
@@ -220,7 +223,10 @@ def response_times(session: Session, scope: Scope, start: datetime, end: datetim
     ).one()
     total_answered, total_responded = (int(value) for value in counts)
     median, p90 = response_percentiles(session, scope, start, end, total_responded)
-    return ResponseTimes(total - not_actionable, total_answered, total_responded, median, p90)
+    # A case is answered or not once: its follow-ups are not mentions waiting on their own.
+    follow_ups = follow_ups_stored(session, scope.where(), start, end)
+    return ResponseTimes(total - not_actionable - follow_ups, total_answered, total_responded,
+                         median, p90)
 
 
 def response_percentiles(session: Session, scope: Scope, start: datetime, end: datetime,

@@ -31,6 +31,7 @@ from bot.services.errors import Forbidden, ServiceError
 from bot.services.ingest import IngestReport, do_ingest
 from bot.services.members import do_set_role
 from bot.services.outbox import KIND_CARD, KIND_THREAD, KIND_UPDATE_CARD
+from bot.services.reporting_queries import Scope, response_times
 from bot.services.sla import due_at
 from bot.services.watches import do_add_watch, get_watch_by_name
 from bot.slack.cards import build_card
@@ -336,3 +337,14 @@ def test_several_workers_file_one_conversation_once(fresh_postgres_url: str) -> 
         assert session.scalar(select(func.count()).select_from(OutboxMessage).where(
             OutboxMessage.kind == KIND_CARD)) == 1
     engine.dispose()
+
+
+def test_reports_count_the_case_once_not_each_follow_up(
+        sessions: sessionmaker[Session], workspace_id: int, brand: str) -> None:
+    ingest(sessions, workspace_id, x_batch(ROOT, BRAND_REPLY))
+    ingest(sessions, workspace_id, x_batch(FOLLOW_UP))
+    with sessions() as session:
+        times = response_times(session, Scope(workspace_id), NOW - timedelta(days=1),
+                               NOW + timedelta(days=1))
+    # Two customer mentions stored, one case: answered once (then reopened, still answered).
+    assert (times.actionable, times.answered, times.responded) == (1, 1, 1)
