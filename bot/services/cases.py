@@ -227,17 +227,18 @@ def conversation_items(session: Session, workspace_id: int,
 
 
 def brand_parents(session: Session, workspace_id: int, fetched: Iterable[FetchedMention]
-                  ) -> set[tuple[str, str]]:
-    """(network, id) of the parents among ``fetched`` that are brand posts."""
+                  ) -> dict[tuple[str, str], str]:
+    """(network, id) -> brand handle, for the parents among ``fetched`` the brand wrote."""
     wanted: dict[str, set[str]] = {}
     for item in fetched:
         if item.parent_external_id:
             wanted.setdefault(item.network, set()).add(item.parent_external_id)
-    found: set[tuple[str, str]] = set()
+    found: dict[tuple[str, str], str] = {}
     for network, keys in wanted.items():
-        found.update((network, k) for k in session.scalars(select(CasePost.external_id).where(
-            CasePost.workspace_id == workspace_id, CasePost.network == network,
-            CasePost.by_brand.is_(True), CasePost.external_id.in_(sorted(keys)))))
+        found.update(((network, key), author) for key, author in session.execute(
+            select(CasePost.external_id, CasePost.author).where(
+                CasePost.workspace_id == workspace_id, CasePost.network == network,
+                CasePost.by_brand.is_(True), CasePost.external_id.in_(sorted(keys)))))
     return found
 
 

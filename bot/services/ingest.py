@@ -577,9 +577,8 @@ def _direct(session: Session, workspace_id: int, handles: cases.BrandHandles,
     out: list[Candidate] = []
     for candidate in candidates:
         item = candidate.fetched
-        handle = handles.addressed(item)
-        if handle is None and (item.network, item.parent_external_id) in replies_to_brand:
-            handle = "the brand's post"
+        handle = handles.addressed(item) or replies_to_brand.get(
+            (item.network, item.parent_external_id or ""))
         out.append(replace(candidate, analysis=apply_direct(candidate.analysis, handle))
                    if handle else candidate)
     return out

@@ -348,3 +348,15 @@ def test_reports_count_the_case_once_not_each_follow_up(
                                NOW + timedelta(days=1))
     # Two customer mentions stored, one case: answered once (then reopened, still answered).
     assert (times.actionable, times.answered, times.responded) == (1, 1, 1)
+
+
+def test_a_reply_to_a_brand_post_is_direct(
+        sessions: sessionmaker[Session], workspace_id: int, brand: str) -> None:
+    announcement = tweet("5001", "99", "Our spring range is out today!", 0)
+    # No in_reply_to_user_id here: only the parent being a brand post makes it direct.
+    reply = tweet("5002", "22", "does it come in blue?", 5, conversation="5001",
+                  reply_to="5001")
+    report = ingest(sessions, workspace_id, x_batch(announcement))
+    assert report.brand_posts == 1 and report.stored == 0
+    ingest(sessions, workspace_id, x_batch(reply))
+    assert {"name": "direct", "terms": ["@acmecare"]} in mention(sessions, "5002").intent_flags
