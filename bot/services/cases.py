@@ -202,28 +202,42 @@ def _mark_replied(session: Session, case: Case, url: str | None, when: datetime,
 
 def conversation_items(session: Session, workspace_id: int,
                        fetched: Iterable[FetchedMention]) -> set[tuple[str, str]]:
-    """The (network, external id) of posts whose parent or thread Vigie holds: follow-ups
-    kept whatever the watch's query says."""
+    """The (network, external id) of follow-ups kept whatever the watch's query says: posts
+    replying into a conversation Vigie holds, by that conversation's customer (or to a
+    brand post, which addresses the brand). A bystander's reply still has to match."""
     wanted: dict[str, set[str]] = {}
     for item in fetched:
         for key in (item.parent_external_id, thread_root(item)):
             if key:
                 wanted.setdefault(item.network, set()).add(key)
-    known: set[tuple[str, str]] = set()
+    owners: dict[tuple[str, str], set[str]] = {}
+    anyone = "*"
     for network, keys in wanted.items():
         listed = sorted(keys)
-        known.update((network, k) for k in session.scalars(select(Mention.external_id).where(
-            Mention.workspace_id == workspace_id, Mention.network == network,
-            Mention.external_id.in_(listed))))
-        known.update((network, k) for k in session.scalars(select(CasePost.external_id).where(
-            CasePost.workspace_id == workspace_id, CasePost.network == network,
-            CasePost.external_id.in_(listed))))
-        known.update((network, k) for k in session.scalars(select(Case.thread_key).where(
-            Case.workspace_id == workspace_id, Case.network == network,
-            Case.thread_key.in_(listed))))
-    return {(item.network, item.external_id) for item in fetched
-            if (item.network, item.parent_external_id) in known
-            or (item.network, thread_root(item)) in known}
+        for key, handle in session.execute(select(Mention.external_id, Author.handle).join(
+                Author, Author.id == Mention.author_id, isouter=True).where(
+                Mention.workspace_id == workspace_id, Mention.network == network,
+                Mention.external_id.in_(listed))):
+            owners.setdefault((network, key), set()).add((handle or "").lower())
+        for key, author, by_brand, customer in session.execute(select(
+                CasePost.external_id, CasePost.author, CasePost.by_brand, Case.customer).join(
+                Case, Case.id == CasePost.case_id, isouter=True).where(
+                CasePost.workspace_id == workspace_id, CasePost.network == network,
+                CasePost.external_id.in_(listed))):
+            owners.setdefault((network, key), set()).add(
+                anyone if by_brand else (customer or author))
+        for key, customer in session.execute(select(Case.thread_key, Case.customer).where(
+                Case.workspace_id == workspace_id, Case.network == network,
+                Case.thread_key.in_(listed))):
+            owners.setdefault((network, key), set()).add(customer)
+    kept: set[tuple[str, str]] = set()
+    for item in fetched:
+        author = item.author.handle.lower()
+        for key in (item.parent_external_id, thread_root(item)):
+            allowed = owners.get((item.network, key or ""), set())
+            if anyone in allowed or author in allowed:
+                kept.add((item.network, item.external_id))
+    return kept
 
 
 def brand_parents(session: Session, workspace_id: int, fetched: Iterable[FetchedMention]

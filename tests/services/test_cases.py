@@ -234,6 +234,10 @@ def test_a_follow_up_without_the_watch_words_still_joins_its_case(
     assert report.stored == 1 and report.follow_ups == 1 and report.filtered == 0
     unrelated = tweet("3001", "22", "hello??", 31)
     assert ingest(sessions, workspace_id, x_batch(unrelated), watch="orders").filtered == 1
+    # A bystander in the same conversation is not the case's customer: the query decides.
+    bystander = tweet("3002", "22", "lol same", 32, conversation="1001", reply_to="1001",
+                      reply_to_user="11")
+    assert ingest(sessions, workspace_id, x_batch(bystander), watch="orders").filtered == 1
 
 
 def test_the_brand_reply_arriving_before_the_customer_mention(
