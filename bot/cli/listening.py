@@ -270,6 +270,8 @@ def _progress_line(outcome: SourceOutcome, done: int, total: int) -> None:
                    f"{r.duplicates + r.near_duplicates} duplicates, {r.filtered} filtered, "
                    f"{r.alerts} alerts"
                    + (f", {r.backfilled} older backfilled quietly" if r.backfilled else "")
+                   + (f", {r.brand_posts} brand post(s)" if r.brand_posts else "")
+                   + (f", {r.follow_ups} follow-up(s) joined cases" if r.follow_ups else "")
                    + f" ({outcome.seconds:.1f}s)")
 
 

@@ -236,3 +236,15 @@ def test_run_with_a_refused_bot_token_says_to_reinstall(tmp_path: Path, error: s
     assert f"Slack refused SLACK_BOT_TOKEN ({error})" in result.stderr
     assert "reinstall the app" in result.stderr
     assert "BoltError" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_account_commands_from_the_terminal(tmp_path: Path) -> None:
+    assert vigie(tmp_path, "db", "upgrade").returncode == 0
+    added = vigie(tmp_path, "account", "add", "x", "@AcmeCare")
+    assert added.returncode == 0, added.stderr
+    assert "@acmecare on x is now one of the brand's accounts" in added.stdout
+    bad = vigie(tmp_path, "account", "add", "mastodon", "@acme")
+    assert bad.returncode == 2 and "write it like `@acme@mastodon.social`" in bad.stderr
+    assert "x           @acmecare" in vigie(tmp_path, "account", "list").stdout
+    assert vigie(tmp_path, "account", "remove", "x", "acmecare").returncode == 0
+    assert "No brand accounts yet" in vigie(tmp_path, "account", "list").stdout
