@@ -1,7 +1,7 @@
 """Signals from the conversation around a mention (DESIGN.md "Triage").
 
-Kept apart from ``priority`` so the score's calibration and these bumps evolve separately:
-a mention addressed to the brand's own account is the customer talking to the brand.
+The signals themselves reach the priority through ``AnalysisInput`` (``addressed``,
+``repeat_contact``); this module records which brand account a mention was addressed to.
 """
 
 from __future__ import annotations
@@ -11,19 +11,14 @@ from dataclasses import replace
 from bot.analysis.intent import IntentFlag
 from bot.analysis.pipeline import Analysis
 
-DIRECT_BONUS = 15
-"""Priority points for a mention addressed to one of the brand's accounts."""
 DIRECT_FLAG = "direct"
-MAX_REASON = 300
 
 
 def apply_direct(analysis: Analysis, handle: str) -> Analysis:
-    """``analysis`` of a mention addressed to the brand's ``handle``: priority raised by
-    DIRECT_BONUS (at most 100), a ``direct`` flag naming the handle, the reason saying so."""
-    reason = f"addressed to {handle}" + (f"; {analysis.reason}" if analysis.reason else "")
-    return replace(analysis, priority=min(100, analysis.priority + DIRECT_BONUS),
-                   flags=(*analysis.flags, IntentFlag(DIRECT_FLAG, (handle,))),
-                   reason=reason[:MAX_REASON])
+    """``analysis`` of a mention addressed to the brand's ``handle``, with a ``direct``
+    flag naming it (for the card). The priority already counted it: ingest tells the
+    analysis through ``AnalysisInput.addressed``."""
+    return replace(analysis, flags=(*analysis.flags, IntentFlag(DIRECT_FLAG, (handle,))))
 
 
 def direct_handle(flags: list[dict[str, object]] | None) -> str | None:

@@ -132,6 +132,10 @@ class BrandHandles:
     def __bool__(self) -> bool:
         return bool(self.by_network)
 
+    def covers(self, network: str) -> bool:
+        """Whether the brand declared accounts on ``network`` (else "addressed" is unknown)."""
+        return bool(self.by_network.get(network))
+
     def is_brand(self, item: FetchedMention) -> bool:
         """Whether the brand wrote ``item``."""
         handles = self.by_network.get(item.network)

@@ -201,10 +201,10 @@ def _mark_replied(session: Session, case: Case, url: str | None, when: datetime,
 
 
 def conversation_items(session: Session, workspace_id: int,
-                       fetched: Iterable[FetchedMention]) -> set[tuple[str, str]]:
-    """The (network, external id) of follow-ups kept whatever the watch's query says: posts
-    replying into a conversation Vigie holds, by that conversation's customer (or to a
-    brand post, which addresses the brand). A bystander's reply still has to match."""
+                       fetched: Iterable[FetchedMention]) -> dict[tuple[str, str], bool]:
+    """(network, external id) -> True for the posts by a conversation's customer replying
+    into it (writing again), False for replies to a brand post (addressed to the brand):
+    both are kept whatever the watch's query says. A bystander's reply is not listed."""
     wanted: dict[str, set[str]] = {}
     for item in fetched:
         for key in (item.parent_external_id, thread_root(item)):
@@ -230,13 +230,15 @@ def conversation_items(session: Session, workspace_id: int,
                 Case.workspace_id == workspace_id, Case.network == network,
                 Case.thread_key.in_(listed))):
             owners.setdefault((network, key), set()).add(customer)
-    kept: set[tuple[str, str]] = set()
+    kept: dict[tuple[str, str], bool] = {}
     for item in fetched:
         author = item.author.handle.lower()
         for key in (item.parent_external_id, thread_root(item)):
             allowed = owners.get((item.network, key or ""), set())
-            if anyone in allowed or author in allowed:
-                kept.add((item.network, item.external_id))
+            if author in allowed:
+                kept[(item.network, item.external_id)] = True
+            elif anyone in allowed:
+                kept.setdefault((item.network, item.external_id), False)
     return kept
 
 

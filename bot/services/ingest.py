@@ -145,12 +145,13 @@ def _by_network(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     return grouped
 
 
-def _analysis_input(item: FetchedMention) -> AnalysisInput:
+def _analysis_input(item: FetchedMention, signal: tuple[bool | None, bool] = (None, False)
+                    ) -> AnalysisInput:
     return AnalysisInput(
         f"{item.title}\n{item.text}" if item.title else item.text,
         lang_hint=item.language_hint, followers=item.author.followers,
         verified=item.author.verified, engagement=item.engagement,
-        published_at=item.published_at,
+        published_at=item.published_at, addressed=signal[0], repeat_contact=signal[1],
     )
 
 
@@ -198,13 +199,17 @@ def match_batch(
             for n in kept]
 
 
-def analyse_matched(watch: Watch, matched: Sequence[Matched], *, now: datetime
+def analyse_matched(watch: Watch, matched: Sequence[Matched], *, now: datetime,
+                    signals: dict[tuple[str, str], tuple[bool | None, bool]] | None = None,
                     ) -> list[Candidate]:
-    """Analyse the matched mentions in the context of their watch."""
+    """Analyse the matched mentions in the context of their watch (``signals``: per
+    (network, external id), addressed to the brand and writing again in an open case)."""
     languages: list[str | None] | None = None
     if matched and _needs_language(parse_query(watch.query or "")):
         languages = [m.language for m in matched]
-    analyses = analyze_many([_analysis_input(m.fetched) for m in matched], now=now,
+    known = signals or {}
+    analyses = analyze_many([_analysis_input(m.fetched, known.get(
+        (m.fetched.network, m.fetched.external_id), (None, False))) for m in matched], now=now,
                             watch_weight=watch.weight, languages=languages)
     return [Candidate(m.fetched, analysis, m.fingerprint, m.story_key)
             for m, analysis in zip(matched, analyses, strict=True)]
@@ -481,15 +486,14 @@ def _ingest(
                                                                     fetched)
     # Mentions already stored are dropped before the analysis, the costliest step; those
     # another watch stored are linked to this one.
+    continuing = _continuing(session, workspace_id, customers)
     matched, to_link = _drop_known(session, watch, _with_follow_ups(
-        session, watch, customers, match_batch(watch, customers, report=report), report),
-        report)
+        customers, match_batch(watch, customers, report=report), continuing, report), report)
     priorities: dict[int, int] = {}
     story_links: dict[int, int] = {}
     silenced: set[int] = set()
     if matched:
-        candidates = _direct(session, workspace_id, handles,
-                             analyse_matched(watch, matched, now=now))
+        candidates = _analysed(session, watch, matched, handles, continuing, now)
         author_ids = _upsert_authors(session, workspace_id, candidates, now)
         rows = [_row(workspace_id, watch, source_id, c, author_ids.get(
             (c.fetched.network, c.fetched.author.handle[:200])), now) for c in candidates]
@@ -506,13 +510,27 @@ def _ingest(
         if len(inserted) < len(rows):
             # Another worker stored some of them a moment ago: this watch links to them.
             _add_raced(session, watch, matched, inserted, to_link)
-    linked = _link_known(session, watch, to_link, now=now)
+    linked = _link_known(session, watch, to_link, handles, continuing, now=now)
     report.linked = len(linked)
     if not watch.paused:
         _queue_alerts(session, watch, {m: p for m, p in priorities.items() if m not in silenced},
                       story_links, report)
         _queue_linked_alerts(session, watch, _alerting_links(session, linked), report)
     return report
+
+
+def _analysed(session: Session, watch: Watch, matched: Sequence[Matched],
+              handles: cases.BrandHandles, continuing: dict[tuple[str, str], bool],
+              now: datetime) -> list[Candidate]:
+    """``analyse_matched`` told whether each mention is addressed to the brand and writes
+    again in a case; a direct mention's flag names the brand account (for the card)."""
+    direct = _direct(session, watch.workspace_id, handles, [m.fetched for m in matched])
+    signals = {key: (None if handle is None and not handles.covers(key[0]) else bool(handle),
+                     continuing.get(key, False))
+               for key, handle in direct.items()}
+    return [replace(c, analysis=apply_direct(c.analysis, handle)) if (
+        handle := direct.get((c.fetched.network, c.fetched.external_id))) else c
+        for c in analyse_matched(watch, matched, now=now, signals=signals)]
 
 
 def _add_raced(session: Session, watch: Watch, matched: Sequence[Matched],
@@ -528,14 +546,15 @@ def _add_raced(session: Session, watch: Watch, matched: Sequence[Matched],
                 to_link[stored.mention_id] = by_id[external_id]
 
 
-def _link_known(session: Session, watch: Watch, to_link: dict[int, Matched], *,
+def _link_known(session: Session, watch: Watch, to_link: dict[int, Matched],
+                handles: cases.BrandHandles, continuing: dict[tuple[str, str], bool], *,
                 now: datetime) -> dict[int, int]:
     """Link the stored mentions of ``to_link`` to ``watch``, each with its priority for this
     watch; return the links made (mention id -> priority)."""
     if not to_link:
         return {}
     ids = sorted(to_link)
-    analysed = analyse_matched(watch, [to_link[i] for i in ids], now=now)
+    analysed = _analysed(session, watch, [to_link[i] for i in ids], handles, continuing, now)
     return do_link(session, watch, {i: c.analysis.priority
                                     for i, c in zip(ids, analysed, strict=True)}, now)
 
@@ -547,41 +566,42 @@ def _card(session: Session, watch: Watch, mention_id: int) -> bool:
                       dedupe_key=card_dedupe_key(mention_id, watch.channel_id)) is not None
 
 
-def _with_follow_ups(session: Session, watch: Watch, fetched: Sequence[FetchedMention],
-                     matched: list[Matched], report: IngestReport) -> list[Matched]:
-    """``matched`` plus the posts replying into a conversation Vigie holds, whatever the
-    query says ("still nothing", an order number are follow-ups, not noise)."""
+def _continuing(session: Session, workspace_id: int, fetched: Sequence[FetchedMention]
+                ) -> dict[tuple[str, str], bool]:
+    """Posts replying into a conversation Vigie holds: True when by its customer (writing
+    again), False when only replying to a brand post."""
     if not any(item.parent_external_id or cases.thread_root(item) for item in fetched):
+        return {}
+    return cases.conversation_items(session, workspace_id, fetched)
+
+
+def _with_follow_ups(fetched: Sequence[FetchedMention], matched: list[Matched],
+                     continuing: dict[tuple[str, str], bool], report: IngestReport
+                     ) -> list[Matched]:
+    """``matched`` plus the posts continuing a conversation, whatever the query says
+    ("still nothing", an order number are follow-ups, not noise)."""
+    if not continuing:
         return matched
     kept = {(m.fetched.network, m.fetched.external_id) for m in matched}
-    extra = [item for item in fetched
-             if (item.network, item.external_id) not in kept
-             and (item.parent_external_id or cases.thread_root(item))]
-    if not extra:
-        return matched
-    known = cases.conversation_items(session, watch.workspace_id, extra)
-    added = [Matched(item, content_fingerprint(item.text),
-                     story_key_for(list(item.links), item.url))
-             for item in extra if (item.network, item.external_id) in known]
+    added: list[Matched] = []
+    for item in fetched:
+        key = (item.network, item.external_id)
+        if key in continuing and key not in kept:
+            kept.add(key)
+            added.append(Matched(item, content_fingerprint(item.text),
+                                 story_key_for(list(item.links), item.url)))
     report.filtered -= len(added)
     return matched + added
 
 
 def _direct(session: Session, workspace_id: int, handles: cases.BrandHandles,
-            candidates: list[Candidate]) -> list[Candidate]:
-    """Candidates addressed to one of the brand's accounts get the direct signal."""
+            items: list[FetchedMention]) -> dict[tuple[str, str], str | None]:
+    """Per item, the brand account it is addressed to (None: not addressed, or unknown)."""
     if not handles:
-        return candidates
-    replies_to_brand = cases.brand_parents(session, workspace_id,
-                                           [c.fetched for c in candidates])
-    out: list[Candidate] = []
-    for candidate in candidates:
-        item = candidate.fetched
-        handle = handles.addressed(item) or replies_to_brand.get(
-            (item.network, item.parent_external_id or ""))
-        out.append(replace(candidate, analysis=apply_direct(candidate.analysis, handle))
-                   if handle else candidate)
-    return out
+        return {(i.network, i.external_id): None for i in items}
+    replies_to_brand = cases.brand_parents(session, workspace_id, items)
+    return {(i.network, i.external_id): handles.addressed(i) or replies_to_brand.get(
+        (i.network, i.parent_external_id or "")) for i in items}
 
 
 def _alerting_links(session: Session, linked: dict[int, int]) -> dict[int, int]:

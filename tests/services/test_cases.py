@@ -160,8 +160,9 @@ def test_a_mention_addressed_to_the_brand_is_direct(
     ingest(sessions, workspace_id, x_batch(ROOT, same_words))
     direct, other = mention(sessions, "1001"), mention(sessions, "2001")
     assert direct.priority > other.priority
-    assert "addressed to @acmecare" in (direct.priority_reason or "")
     assert {"name": "direct", "terms": ["@acmecare"]} in direct.intent_flags
+    assert "waiting for an answer" in (direct.priority_reason or "")
+    assert "waiting for an answer" not in (other.priority_reason or "")
     with sessions() as session:
         view = load_card_view(session, direct.id)
     assert view is not None and view.direct_to == "@acmecare"
@@ -201,6 +202,7 @@ def test_a_follow_up_after_the_brand_reply_reopens_the_case_and_restarts_its_sla
     assert report.alerts == 0  # no card of its own
     follow_up = mention(sessions, "1003")
     assert outbox(sessions, KIND_CARD, follow_up.id) == []
+    assert "writes again" in (follow_up.priority_reason or "")  # repeat_contact reached it
     again = mention(sessions, "1001")
     assert again.status == "new"
     assert again.first_response_at == datetime(2026, 12, 5, 8, 20, tzinfo=UTC)  # kept
