@@ -41,6 +41,7 @@ from bot.sources.base import FetchedMention
 from storage.models import Author, Mention, MentionStatus, Watch
 from storage.models_cases import Case, CasePost
 from storage.models_sla import SlaNotice
+from storage.models_watches import MentionWatch
 
 log = logging.getLogger(__name__)
 
@@ -420,15 +421,22 @@ def load_conversation(sessions: sessionmaker[Session], workspace_id: int, mentio
         return conversation(session, workspace_id, mention_id)
 
 
-def follow_ups_stored(session: Session, where: Sequence[Any], start: datetime,
-                      end: datetime) -> int:
-    """Actionable follow-ups published in [start, end) among the mentions ``where`` selects:
-    reports count the case (its first mention) once, not each of them."""
-    return int(session.scalar(
-        select(func.count()).select_from(CasePost)
-        .join(Case, Case.id == CasePost.case_id)
-        .join(Mention, Mention.id == CasePost.mention_id)
-        .where(CasePost.mention_id != Case.root_mention_id, *where,
-               Mention.published_at >= start, Mention.published_at < end,
-               Mention.status != MentionStatus.IGNORED.value,
-               func.coalesce(Mention.intent, "") != "spam")) or 0)
+def follow_ups_stored(session: Session, workspace_id: int, watch_ids: Sequence[int] | None,
+                      start: datetime, end: datetime) -> int:
+    """Actionable follow-ups published in [start, end): reports count the case (its first
+    mention) once, not each of them. Counted like the report's hourly totals: once per
+    mention workspace-wide (``watch_ids`` None), once per watch link for some watches."""
+    query = (select(func.count()).select_from(CasePost)
+             .join(Case, Case.id == CasePost.case_id)
+             .join(Mention, Mention.id == CasePost.mention_id)
+             .where(CasePost.mention_id != Case.root_mention_id,
+                    Mention.workspace_id == workspace_id,
+                    Mention.published_at >= start, Mention.published_at < end,
+                    Mention.status != MentionStatus.IGNORED.value,
+                    func.coalesce(Mention.intent, "") != "spam"))
+    if watch_ids is not None:
+        if not watch_ids:
+            return 0
+        query = query.join(MentionWatch, MentionWatch.mention_id == Mention.id).where(
+            MentionWatch.watch_id.in_(list(watch_ids)))
+    return int(session.scalar(query) or 0)

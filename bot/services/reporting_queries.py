@@ -224,7 +224,7 @@ def response_times(session: Session, scope: Scope, start: datetime, end: datetim
     total_answered, total_responded = (int(value) for value in counts)
     median, p90 = response_percentiles(session, scope, start, end, total_responded)
     # A case is answered or not once: its follow-ups are not mentions waiting on their own.
-    follow_ups = follow_ups_stored(session, scope.where(), start, end)
+    follow_ups = follow_ups_stored(session, scope.workspace_id, scope.watch_ids, start, end)
     return ResponseTimes(total - not_actionable - follow_ups, total_answered, total_responded,
                          median, p90)
 

@@ -33,6 +33,7 @@ from bot.services.members import do_set_role
 from bot.services.outbox import KIND_CARD, KIND_THREAD, KIND_UPDATE_CARD
 from bot.services.reporting_queries import Scope, response_times
 from bot.services.sla import due_at
+from bot.services.watch_links import do_record_card
 from bot.services.watches import do_add_watch, get_watch_by_name
 from bot.slack.cards import build_card
 from bot.sources.bluesky import post_to_mention
@@ -42,8 +43,11 @@ from storage.db import make_engine, make_session_factory, transaction
 from storage.models import Mention, OutboxMessage, Role, Workspace
 from storage.models_cases import Case, CasePost
 from storage.models_sla import SlaNotice
+from storage.models_watches import MentionWatch
+from tests.harness.constants import CHANNEL_ID
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+ORDERS_CHANNEL = "C0ORDERS1"
 USERS = [
     {"id": "11", "username": "ana_r", "name": "Ana", "public_metrics": {"followers_count": 80}},
     {"id": "22", "username": "bob", "name": "Bob", "public_metrics": {"followers_count": 40}},
@@ -366,3 +370,41 @@ def test_a_reply_to_a_brand_post_is_direct(
     assert report.brand_posts == 1 and report.stored == 0
     ingest(sessions, workspace_id, x_batch(reply))
     assert {"name": "direct", "terms": ["@acmecare"]} in mention(sessions, "5002").intent_flags
+
+
+def test_a_follow_up_several_watches_hold_joins_once_and_updates_every_card(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
+    do_add_watch(sessions, workspace_id, CLI, name="orders", query="order",
+                 channel_id=ORDERS_CHANNEL, alert_threshold=0)
+    for name in ("acme", "orders"):  # both watches' sources carry the customer's post
+        ingest(sessions, workspace_id, x_batch(ROOT), watch=name)
+    root = mention(sessions, "1001")
+    assert sorted(row.channel for row in outbox(sessions, KIND_CARD, root.id)) == sorted(
+        [CHANNEL_ID, ORDERS_CHANNEL])
+    with transaction(sessions) as session:  # both cards are posted
+        stored = session.get(Mention, root.id)
+        assert stored is not None
+        do_record_card(session, stored, CHANNEL_ID, "1700000000.000100")
+        do_record_card(session, stored, ORDERS_CHANNEL, "1700000000.000200")
+    chaser = tweet("1005", "11", "@AcmeCare hello?? order 5512", 40, conversation="1001",
+                   reply_to="1001", reply_to_user="11")
+    first = ingest(sessions, workspace_id, x_batch(chaser), watch="orders")
+    second = ingest(sessions, workspace_id, x_batch(chaser), watch="acme")
+    assert (first.stored, first.follow_ups, first.alerts) == (1, 1, 0)
+    assert (second.stored, second.linked, second.follow_ups, second.alerts) == (0, 1, 0, 0)
+    follow_up = mention(sessions, "1005")
+    assert outbox(sessions, KIND_CARD, follow_up.id) == []  # no card in any watch channel
+    with sessions() as session:
+        assert session.scalar(select(Case.follow_ups)) == 1
+        assert session.scalar(select(func.count()).select_from(MentionWatch).where(
+            MentionWatch.mention_id == follow_up.id)) == 2
+        scopes = [Scope(workspace_id), *(Scope(workspace_id, (
+            get_watch_by_name(session, workspace_id, name).id,)) for name in ("acme", "orders"))]
+        actionable = [response_times(session, scope, NOW - timedelta(days=1),
+                                     NOW + timedelta(days=1)).actionable for scope in scopes]
+    assert count(sessions, CasePost) == 2
+    assert actionable == [1, 1, 1]  # the case, not each of its posts, in every scope
+    updated = {row.channel for row in outbox(sessions, KIND_UPDATE_CARD, root.id)}
+    assert updated == {CHANNEL_ID, ORDERS_CHANNEL}  # every card of the case hears it
+    notes = [row.payload["text"] for row in outbox(sessions, KIND_THREAD, root.id)]
+    assert sum("hello??" in note for note in notes) == 1
