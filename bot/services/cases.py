@@ -33,6 +33,7 @@ from bot.services.actors import Actor
 from bot.services.brand_accounts import BrandHandles
 from bot.services.errors import ServiceError
 from bot.services.outbox import KIND_CARD, do_enqueue
+from bot.services.triage_learning import alert_threshold
 from bot.services.watch_links import card_dedupe_key
 from bot.services.workflow import OPEN, RULES, mark_replied, note_card, transition
 from bot.services.workspaces import workspace_language
@@ -302,7 +303,7 @@ def _join(session: Session, watch: Watch, case: Case, mention_id: int, item: Fet
     if root is None or quiet:
         return
     if (not root.alerted and not root.slack_ts and not watch.paused
-            and priority >= watch.alert_threshold and root.status != "ignored"):
+            and priority >= alert_threshold(session, watch) and root.status != "ignored"):
         # The case waited for the digest; this follow-up makes it urgent: its card, once
         # (queued first, so that the notes below go to its thread).
         do_enqueue(session, workspace_id=watch.workspace_id, kind=KIND_CARD,
