@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.analysis.topics import TOPICS, parse_topic, topic_mask
 from bot.services.errors import ServiceError
 from bot.services.watch_links import in_watches
 from bot.services.watches import get_watch_by_name
@@ -46,6 +47,7 @@ class MentionFilter:
     assignee: str | None = None
     text: str | None = None
     before_id: int | None = None
+    topic: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,7 @@ class MentionRow:
     priority: int
     priority_reason: str | None
     assignee: str | None
+    topics: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready dict (times in ISO 8601 UTC)."""
@@ -81,7 +84,7 @@ class MentionRow:
             "watch": self.watch, "language": self.language, "sentiment": self.sentiment,
             "sentiment_label": self.sentiment_label, "intent": self.intent,
             "priority": self.priority, "priority_reason": self.priority_reason,
-            "assignee": self.assignee,
+            "assignee": self.assignee, "topics": list(self.topics),
         }
 
 
@@ -91,6 +94,16 @@ def _validate(filters: MentionFilter) -> None:
                            valid=", ".join(s.value for s in MentionStatus))
     if filters.sentiment and filters.sentiment not in SENTIMENTS:
         raise ServiceError("mentions.bad_sentiment", value=filters.sentiment)
+    if filters.topic and filters.topic not in TOPICS:
+        raise ServiceError("mentions.bad_topic", value=filters.topic, valid=", ".join(TOPICS))
+
+
+def topic_of(value: str) -> str:
+    """The topic a user typed (``billing``, ``Outage``, ``bug``...) or ServiceError."""
+    topic = parse_topic(value)
+    if topic is None:
+        raise ServiceError("mentions.bad_topic", value=value[:40], valid=", ".join(TOPICS))
+    return topic
 
 
 def search_mentions(
@@ -128,6 +141,9 @@ def search_mentions(
                 "%", "\\%").replace("_", "\\_") + "%"
             query = query.where(or_(func.lower(Mention.text).like(pattern, escape="\\"),
                                     func.lower(Mention.title).like(pattern, escape="\\")))
+        if filters.topic:
+            query = query.where(
+                Mention.topic_mask.op("&")(topic_mask([filters.topic])) != 0)
         if filters.before_id is not None:
             query = query.where(Mention.id < filters.before_id)
         rows = session.execute(query.order_by(Mention.id.desc()).limit(limit)).all()
@@ -138,7 +154,15 @@ def search_mentions(
                 published_at=m.published_at, status=m.status, watch=watch_name or first,
                 language=m.language, sentiment=m.sentiment, sentiment_label=m.sentiment_label,
                 intent=m.intent, priority=m.priority, priority_reason=m.priority_reason,
-                assignee=m.assignee_user_id,
+                assignee=m.assignee_user_id, topics=topic_names_of(m.topics),
             )
             for m, handle, followers, first in rows
         ]
+
+
+def topic_names_of(stored: object) -> tuple[str, ...]:
+    """Topic names from a mention's stored ``topics`` (unknown or malformed entries skipped)."""
+    if not isinstance(stored, list):
+        return ()
+    return tuple(item["name"] for item in stored
+                 if isinstance(item, dict) and item.get("name") in TOPICS)

@@ -73,6 +73,7 @@ class CardView:
     """Vigie cannot post this reply: the card offers "Open and reply there"."""
     draft_flags: tuple[str, ...] = ()
     """The draft's risk flag codes, shown in words; Approve then asks to confirm."""
+    topics: tuple[str, ...] = ()
 
 
 def format_reach(followers: int | None) -> str:
@@ -185,6 +186,12 @@ def _analysis_line(view: CardView, language: str) -> list[str]:
     return parts
 
 
+def topic_chip(topics: tuple[str, ...], language: str) -> str:
+    """The card's short topic chip, ":label: billing, outage"."""
+    names = [t(language, f"topics.{name}") for name in topics[:6]]
+    return ":label: " + ", ".join(escape(name) for name in names)
+
+
 def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str, Any]]]:
     """The card's fallback text and blocks."""
     analysis = _analysis_line(view, language)
@@ -199,6 +206,8 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
     ]
     if view.watch_name:
         context.append(t(language, "card.watch", watch=escape(view.watch_name)))
+    if view.topics:
+        context.append(topic_chip(view.topics, language))
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": _mrkdwn(_author_line(view, language))},
         {"type": "section", "text": _mrkdwn(_body(view, language))},
