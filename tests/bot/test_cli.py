@@ -234,3 +234,27 @@ def test_run_with_a_refused_bot_token_says_to_reinstall(tmp_path: Path, error: s
     assert f"Slack refused SLACK_BOT_TOKEN ({error})" in result.stderr
     assert "reinstall the app" in result.stderr
     assert "BoltError" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_topic_routes_and_topic_filter_from_the_terminal(tmp_path: Path) -> None:
+    assert vigie(tmp_path, "db", "upgrade").returncode == 0
+    assert vigie(tmp_path, "watch", "add", "acme", "--channel", "C0ACME123").returncode == 0
+    routed = vigie(tmp_path, "watch", "route", "acme", "--topic", "bug", "--channel",
+                   "C0PRODUCT1")
+    assert routed.returncode == 0, routed.stderr
+    assert "about outage now go to C0PRODUCT1" in routed.stdout
+    assert "acme" in vigie(tmp_path, "watch", "routes").stdout
+    bad_topic = vigie(tmp_path, "watch", "route", "acme", "--topic", "weather", "--channel",
+                      "C0PRODUCT1")
+    assert bad_topic.returncode == 2 and "`weather` is not a topic" in bad_topic.stderr
+    bad_channel = vigie(tmp_path, "watch", "route", "acme", "--topic", "outage", "--channel",
+                        "product-bugs")
+    assert bad_channel.returncode == 2 and "is not a channel" in bad_channel.stderr
+    assert "no longer go to C0PRODUCT1" in vigie(
+        tmp_path, "watch", "unroute", "acme", "--topic", "outage").stdout
+    missing = vigie(tmp_path, "watch", "unroute", "acme", "--topic", "outage")
+    assert missing.returncode == 2 and "no route for topic" in missing.stderr
+    listed = vigie(tmp_path, "mentions", "--topic", "billing", "--json")
+    assert listed.returncode == 0 and json.loads(listed.stdout) == []
+    wrong = vigie(tmp_path, "mentions", "--topic", "weather")
+    assert wrong.returncode == 2 and "is not a topic" in wrong.stderr
