@@ -279,10 +279,12 @@ def detect_topics(text: str) -> tuple[TopicMatch, ...]:
     found: dict[str, dict[str, None]] = {}
     by_word, by_stem = _TABLE.by_word, _TABLE.by_stem
     for i, word in enumerate(words):
-        phrases = list(by_word.get(word, ()))
-        for stem, phrase in by_stem.get(word[:_STEM_KEY], ()):
-            if word.startswith(stem):
-                phrases.append(phrase)
+        phrases = by_word.get(word)
+        stemmed = by_stem.get(word[:_STEM_KEY])
+        if stemmed:
+            phrases = [*(phrases or ()), *(p for stem, p in stemmed if word.startswith(stem))]
+        if not phrases:
+            continue  # most words start no phrase
         longest: dict[str, int] = {}  # per topic, so "not working" wins over "working"
         for phrase in phrases:
             end = _match_rest(phrase.rest, words, i + 1) if phrase.rest else i + 1
