@@ -17,7 +17,7 @@ early, thanks" is about delivery too.
 Rule syntax: phrases are separated by ``|``; a phrase is a sequence of word slots; a slot
 lists alternatives separated by ``/``; a trailing ``*`` makes an alternative a stem
 ("rembours*"); a trailing ``?`` makes the slot optional. Precision and recall on
-hand-labelled customer tweets: tests/analysis/test_topics_quality.py and the README.
+hand-labelled customer tweets: tests/analysis/test_topics.py and the README.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ RULES: dict[str, str] = {
         | payee | payes | prelev* | rembours* | carte bancaire/bleue | carte de credit | frais
         | tarif* | prix | trop cher | argent | debit | debite | debitee | bon d'achat | reduction
         | reductions | abonnement paye | echeance* | mensualite* | ticket de caisse | encaiss*
+        | subscription | price increase | prices went up | reimbursement*
     """,
     "delivery": """
         deliver* | delievered | shipping | shipped | ship | shipment* | package* | parcel
@@ -69,6 +70,9 @@ RULES: dict[str, str] = {
         | expedi* | suivi de? colis | suivi de commande | numero de suivi | transporteur
         | livreur* | relais | reception | recu | pas recu | jamais recu | chronopost | colissimo
         | la poste | mondial relay | retour | reservation* | reserve | billet* | en retard
+        | i/we ordered | what/that i/we ordered | our/an/the/online order | ship with/via
+        | fulfil* | fulfill* | expedit* | came/arrived/arrives missing | missing part*/piece*/items
+        | out for delivery | pick up the parcel
     """,
     "account": """
         account | accounts | log in | login | logging in | logged out | log on | sign in | signin
@@ -81,6 +85,8 @@ RULES: dict[str, str] = {
         | mot de passe | mdp | code de verification | authentification | pirate | piratage
         | bloque | bloquee | verrouill* | mon profil | adresse mail/email/e-mail
         | numero de telephone | espace client | carte sim
+        | can't/cant/cannot/couldn't/couldnt/unable log/login/sign
+        | unable to log/login/sign | login issue*/problem* | logged in | asks for login
     """,
     "outage": """
         down | is/was/are/were/went/goes/still down | link is broken | outage* | not working
@@ -105,6 +111,9 @@ RULES: dict[str, str] = {
         | fix your/it/this/the/that | please fix | dropped | reconnect | can't/cannot reconnect
         | speed | download speed | upload speed | without internet/service/power/wifi/cable
         | no wifi/cable/tv/power/data | where's my internet | restored
+        | can't/cant/cannot/couldn't/couldnt/won't/wont load/open/connect/install/download/update/sync/stream/play/upload/send/activate/redeem/validate/checkout/save/print/watch/reconnect/order/book/subscribe
+        | unable/trying/tried to load/open/connect/install/download/update/sync/stream/play/upload/send/activate/redeem/validate/checkout/save/print/watch/reconnect/order/book/subscribe | same problem/issue | power went out | lost power
+        | power outage | no power | login issue*/problem* | broadband | server errors
     """,
     "quality": """
         quality | poor quality | bad quality | defect* | faulty | fault | damaged | damage
@@ -120,6 +129,10 @@ RULES: dict[str, str] = {
         | cassee | casses | dechire* | fuit | fuite | perime* | pourri* | moisi* | gout | degueu*
         | immangeable | pas frais | pas cuit | mauvaise qualite | batterie | ne charge plus
         | contrefacon | arnaque qualite | odeur
+        | battery life | battery dies/drains/drain/died | drains/dies very? quick*/fast
+        | won't/wont/doesn't/doesnt turn/power/switch on | not turning/powering/switching on
+        | ripped | stained | stain* | hole in | holes | peeling | faded | shrunk | scratch*
+        | design defect | stopped working after
     """,
     "churn": """
         cancel* | cancelling | unsubscrib* | close my account | closing my account
@@ -141,6 +154,8 @@ RULES: dict[str, str] = {
         | je quitte | quitter | changer d'operateur | changer de fournisseur
         | aller chez/voir la concurrence | concurrent* | plus jamais | dernier/derniere fois
         | ailleurs | fini pour moi | adieu
+        | cancel it/this/that | disconnected my/our account/service
+        | cancel my act/acct | will cancel
     """,
 }
 
@@ -151,7 +166,8 @@ WEAK: dict[str, frozenset[str]] = {
                           "debit", "debite", "debitee", "deposit", "deposits", "discount",
                           "discounts", "fee", "fees", "frais", "owe", "pay", "payer", "pays",
                           "price", "prices", "pricing", "prix", "receipt", "receipts",
-                          "reduction", "reductions", "transaction", "transactions"}),
+                          "reduction", "reductions", "transaction", "transactions",
+                          "subscription"}),
     "delivery": frozenset({"arrival", "arrive", "arrived", "arrivee", "arrives", "arriving",
                            "billet", "billets", "booked", "commande", "commander", "driver",
                            "en retard", "exchange", "livre", "livrer", "livres", "my slot",
@@ -188,6 +204,12 @@ _ELISION_RE = re.compile(r"\b(?:[ldjmstc]|qu|jusqu|lorsqu|puisqu)'")
 _MENTION_RE = re.compile(r"@\w+")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
 _STEM_KEY = 3
+# "don't fucking work", "nothing works": a negation up to three words before "work".
+_WORK = frozenset({"work", "works", "working", "worked"})
+_WORK_NEGATORS = frozenset({
+    "not", "no", "don't", "dont", "doesn't", "doesnt", "didn't", "didnt", "won't", "wont",
+    "isn't", "isnt", "aren't", "never", "stopped", "can't", "cant", "cannot", "wasn't",
+    "nothing", "pas", "plus"})
 _AMOUNT_RE = re.compile(r"[$£€]\s?\d|\d\s?(?:[$£€]|euros?\b|dollars?\b|bucks\b)")
 
 
@@ -292,6 +314,9 @@ def detect_topics(text: str) -> tuple[TopicMatch, ...]:
                 longest[phrase.topic] = end
         for topic, end in longest.items():
             found.setdefault(topic, {})[" ".join(words[i:end])] = None
+    for i, word in enumerate(words):
+        if word in _WORK and _WORK_NEGATORS.intersection(words[max(0, i - 3):i]):
+            found.setdefault("outage", {})["not working"] = None
     if _AMOUNT_RE.search(text):  # "$30 after tax", "12 €": a sum of money, alone weak
         found.setdefault("billing", {})["amount"] = None
     out: list[TopicMatch] = []

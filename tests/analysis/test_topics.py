@@ -16,7 +16,9 @@ from bot.analysis.topics import (
     topics_json,
 )
 
-HELD_OUT = Path(__file__).parent / "data" / "topics_heldout_en.tsv"
+DATA = Path(__file__).parent / "data"
+HELD_OUT = DATA / "topics_heldout_b_en.tsv"
+DEV = DATA / "topics_dev_twcs_en.tsv"
 
 
 def names(text: str) -> tuple[str, ...]:
@@ -65,8 +67,7 @@ def test_no_topic(text: str) -> None:
 
 
 def test_two_weak_words_make_a_topic_one_does_not() -> None:
-    assert names("I ordered it") == ()
-    assert names("I ordered it, it never arrived") == ("delivery",)
+    assert names("Ordered it yesterday") == ()
     assert names("Ordered it yesterday and it arrived") == ("delivery",)
 
 
@@ -85,28 +86,33 @@ def test_parse_topic_and_masks() -> None:
     assert len(TOPICS) == 6
 
 
-def _held_out() -> list[tuple[set[str], str]]:
-    rows = []
-    for line in HELD_OUT.read_text(encoding="utf-8").splitlines():
+def _micro(path: Path) -> tuple[int, float, float]:
+    """Gold topics, micro precision and recall of the rules on a labelled file."""
+    tp = fp = fn = 0
+    for line in path.read_text(encoding="utf-8").splitlines():
         if line.startswith("#"):
             continue
         _id, topics, text = line.split("\t", 2)
-        rows.append((set() if topics == "-" else set(topics.split(",")), text))
-    return rows
-
-
-def test_quality_on_hand_labelled_held_out_tweets() -> None:
-    """150 tweets labelled before the rules met them; figures in the README (micro P 0.78,
-    R 0.56 over all 150, R 0.62 without the 6 in languages the rules do not cover)."""
-    rows = _held_out()
-    assert len(rows) == 150
-    tp = fp = fn = 0
-    for gold, text in rows:
+        gold = set() if topics == "-" else set(topics.split(","))
         predicted = set(names(text))
         tp += len(gold & predicted)
         fp += len(predicted - gold)
         fn += len(gold - predicted)
-    precision, recall = tp / (tp + fp), tp / (tp + fn)
-    assert tp + fn == 71
-    assert precision >= 0.75, precision
-    assert recall >= 0.53, recall
+    return tp + fn, tp / (tp + fp), tp / (tp + fn)
+
+
+def test_quality_on_hand_labelled_held_out_tweets() -> None:
+    """150 tweets to brands labelled before any rule version met them (README: micro
+    precision 0.80, recall 0.53)."""
+    gold, precision, recall = _micro(HELD_OUT)
+    assert gold == 76
+    assert precision >= 0.76, precision
+    assert recall >= 0.50, recall
+
+
+def test_quality_on_the_development_tweets_does_not_regress() -> None:
+    """The customer-support sample whose errors shaped the rules (micro P 0.76, R 0.68)."""
+    gold, precision, recall = _micro(DEV)
+    assert gold == 71
+    assert precision >= 0.72, precision
+    assert recall >= 0.65, recall
