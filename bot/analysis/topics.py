@@ -111,8 +111,15 @@ RULES: dict[str, str] = {
         | fix your/it/this/the/that | please fix | dropped | reconnect | can't/cannot reconnect
         | speed | download speed | upload speed | without internet/service/power/wifi/cable
         | no wifi/cable/tv/power/data | where's my internet | restored
-        | can't/cant/cannot/couldn't/couldnt/won't/wont load/open/connect/install/download/update/sync/stream/play/upload/send/activate/redeem/validate/checkout/save/print/watch/reconnect/order/book/subscribe
-        | unable/trying/tried to load/open/connect/install/download/update/sync/stream/play/upload/send/activate/redeem/validate/checkout/save/print/watch/reconnect/order/book/subscribe | same problem/issue | power went out | lost power
+        | can't/cant/cannot/couldn't/couldnt/won't/wont
+          load/open/connect/install/download/update/sync/stream/play/upload/send
+        | can't/cant/cannot/couldn't/couldnt/won't/wont
+          activate/redeem/validate/checkout/save/print/watch/reconnect/order/book/subscribe
+        | unable/trying/tried to
+          load/open/connect/install/download/update/sync/stream/play/upload/send
+        | unable/trying/tried to
+          activate/redeem/validate/checkout/save/print/watch/reconnect/order/book/subscribe
+        | same problem/issue | power went out | lost power
         | power outage | no power | login issue*/problem* | broadband | server errors
     """,
     "quality": """
