@@ -163,3 +163,30 @@ def test_topic_route_sends_the_card_to_the_product_channel(vigie: VigieApp) -> N
     assert "`weather` is not a topic" in bad["text"]
     assert "no longer go to" in admin(vigie, "watch unroute acme topic:outage")
     assert "No topic routes" in admin(vigie, "watch routes acme")
+
+
+def test_topic_filter_survives_paging(vigie: VigieApp) -> None:
+    admin(vigie, f"watch add acme <#{CHANNEL_ID}|feed> threshold:100")
+    source_id, secret = webhook_from_answer(admin(vigie, "source add webhook acme"))
+    items = [{"id": f"b-{n}", "url": f"https://x.example/b{n}", "author": {"handle": f"u{n}"},
+              "text": f"acme refund {n} please, you charged my card twice",
+              "published_at": "2026-11-20T10:00:00Z"} for n in range(12)]
+    items += [{"id": f"o-{n}", "url": f"https://x.example/o{n}", "author": {"handle": f"o{n}"},
+               "text": f"acme app {n} keeps crashing", "published_at": "2026-11-20T10:00:00Z"}
+              for n in range(3)]
+    body = json.dumps(items).encode()
+    stored = httpx.post(f"{vigie.url}/ingest/{source_id}", content=body,
+                        headers=webhook_headers(secret, body))
+    assert stored.json()["stored"] == 15
+    page = vigie.slack.slash_command("mentions topic:payment", user_id=ADMIN_ID).json()
+    assert validate_blocks(page["blocks"], "message") == []
+    assert str(page["blocks"]).count(":label: billing") == 10
+    assert "crashing" not in str(page["blocks"])
+    more = page["blocks"][-1]["elements"][0]
+    assert more["action_id"] == "vigie.more" and '"topic":"billing"' in more["value"]
+    vigie.slack.block_action("vigie.more", user_id=ADMIN_ID,
+                             message={"ts": "1.2", "blocks": page["blocks"]})
+    vigie.standin.wait_until(lambda standin: len(standin.responses()) > 0)
+    second = vigie.standin.responses()[-1]
+    assert str(second["blocks"]).count(":label: billing") == 2
+    assert "crashing" not in str(second["blocks"])
