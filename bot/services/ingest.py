@@ -38,7 +38,7 @@ from bot.analysis.topics import topic_mask, topics_json
 from bot.matching.fingerprint import content_fingerprint, story_key_for
 from bot.matching.query import MatchInput, Query, QueryError, parse_query
 from bot.services.outbox import KIND_CARD, KIND_UPDATE_CARD, do_enqueue
-from bot.services.topic_routes import channel_picker
+from bot.services.topic_channels import channel_picker
 from bot.services.watch_links import (
     Known,
     card_dedupe_key,

@@ -9,7 +9,6 @@ routed, the route added first wins. Mentions below the threshold stay in the dig
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -19,11 +18,11 @@ from bot.analysis.topics import TOPICS
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
-from bot.services.mention_search import topic_names_of, topic_of
+from bot.services.mention_search import topic_of
 from bot.services.permissions import require_role
 from bot.services.watches import CHANNEL_PATTERN, get_watch_by_name
 from storage.db import transaction
-from storage.models import Mention, Role, Watch
+from storage.models import Role, Watch
 from storage.models_topics import TopicRoute
 
 
@@ -34,45 +33,6 @@ class RouteView:
     watch: str
     topic: str
     channel_id: str
-
-
-def alert_channels(watch_channel: str, routes: Sequence[tuple[str, str]],
-                   topics: Collection[str]) -> list[str]:
-    """Where a watch's alert goes: the channels of the routes (``(topic, channel)`` in the
-    order they were added) whose topic the mention has, without repeats; the watch's
-    channel when none applies. The caller posts the card in the first one."""
-    routed = [channel for topic, channel in routes if topic in topics]
-    return list(dict.fromkeys(routed)) or [watch_channel]
-
-
-def routes_for_watch(session: Session, watch_id: int) -> list[tuple[str, str]]:
-    """The watch's routes as ``(topic, channel)``, oldest first."""
-    return [(topic, channel) for topic, channel in session.execute(
-        select(TopicRoute.topic, TopicRoute.channel_id)
-        .where(TopicRoute.watch_id == watch_id).order_by(TopicRoute.id))]
-
-
-def channel_picker(session: Session, watch: Watch, topics: Mapping[int, Collection[str]]
-                   ) -> Callable[[int], str]:
-    """``channel_for(mention_id)``: the channel ``watch``'s card for the mention goes to (its
-    own, or a topic route's). The routes are read once, when an alert needs them; a mention
-    missing from ``topics`` (one stored earlier, linked to this watch now) has its stored
-    topics read."""
-    routes: list[tuple[str, str]] | None = None
-
-    def channel_for(mention_id: int) -> str:
-        nonlocal routes
-        if routes is None:
-            routes = routes_for_watch(session, watch.id)
-        if not routes:
-            return watch.channel_id
-        names = topics.get(mention_id)
-        if names is None:
-            names = topic_names_of(session.scalar(
-                select(Mention.topics).where(Mention.id == mention_id)))
-        return alert_channels(watch.channel_id, routes, names)[0]
-
-    return channel_for
 
 
 def do_add_route(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.services import topic_routes
+from bot.services import topic_channels, topic_routes
 from bot.services.actors import CLI, Actor
 from bot.services.errors import ServiceError
 from bot.services.ingest import do_ingest
@@ -119,11 +119,11 @@ def test_bad_route_inputs_are_refused(
 
 def test_alert_channels_is_pure_and_ordered() -> None:
     routes = [("outage", "C1AAAA"), ("billing", "C2BBBB"), ("churn", "C1AAAA")]
-    assert topic_routes.alert_channels("C0WATCH", routes, set()) == ["C0WATCH"]
-    assert topic_routes.alert_channels("C0WATCH", routes, {"quality"}) == ["C0WATCH"]
-    assert topic_routes.alert_channels("C0WATCH", routes, {"billing", "outage"}) == [
+    assert topic_channels.alert_channels("C0WATCH", routes, set()) == ["C0WATCH"]
+    assert topic_channels.alert_channels("C0WATCH", routes, {"quality"}) == ["C0WATCH"]
+    assert topic_channels.alert_channels("C0WATCH", routes, {"billing", "outage"}) == [
         "C1AAAA", "C2BBBB"]
-    assert topic_routes.alert_channels("C0WATCH", routes, {"churn", "outage"}) == ["C1AAAA"]
+    assert topic_channels.alert_channels("C0WATCH", routes, {"churn", "outage"}) == ["C1AAAA"]
 
 
 def test_backfill_fills_mentions_stored_before_the_migration(
