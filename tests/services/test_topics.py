@@ -19,12 +19,15 @@ from bot.services.actors import CLI, Actor
 from bot.services.errors import ServiceError
 from bot.services.ingest import do_ingest
 from bot.services.mention_search import MentionFilter, search_mentions
-from bot.services.watches import get_watch_by_name
+from bot.services.watches import do_add_watch, get_watch_by_name
 from bot.sources.base import Author as FetchedAuthor
 from bot.sources.base import FetchedMention
 from storage.db import transaction
 from storage.models import Mention, OutboxMessage
+from storage.models_watches import MentionWatch
 from tests.harness.constants import CHANNEL_ID
+from tests.harness.slack_standin import SlackStandIn
+from tests.services.test_outbox import Clock, sender_for
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 PRODUCT = "C07PRODUCT1"
@@ -75,6 +78,36 @@ def test_routed_alert_goes_to_the_route_channel_instead_of_the_watch(
             select(OutboxMessage, Mention).join(Mention, Mention.id == OutboxMessage.mention_id)
             .where(OutboxMessage.kind == "card"))}
     assert cards == {"1": PRODUCT, "2": CHANNEL_ID}
+
+
+def test_a_watch_linking_a_stored_post_routes_its_own_card_and_the_card_names_it(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    # alpha stores the post; bravo, whose outage alerts go to the product channel, links it.
+    do_add_watch(sessions, workspace_id, CLI, name="alpha", query="acme",
+                 channel_id=CHANNEL_ID, alert_threshold=0)
+    do_add_watch(sessions, workspace_id, CLI, name="bravo", query="crashing",
+                 channel_id="C07SUPPORT1", alert_threshold=0)
+    topic_routes.do_add_route(sessions, workspace_id, CLI, watch_name="bravo",
+                              topic="outage", channel_id=PRODUCT)
+    post = [_fetched("1", "Acme app keeps crashing after the update")]
+    for name in ("alpha", "bravo"):
+        with transaction(sessions) as session:
+            do_ingest(session, get_watch_by_name(session, workspace_id, name), None, post,
+                      now=NOW)
+    sender_for(sessions, slack_standin, Clock()).flush()
+    posted = {call.args["channel"]: str(call.args["blocks"])
+              for call in slack_standin.calls("chat.postMessage", ok=True)}
+    assert set(posted) == {CHANNEL_ID, PRODUCT}
+    assert "bravo" in posted[PRODUCT] and "alpha" not in posted[PRODUCT]
+    assert "alpha" in posted[CHANNEL_ID] and "bravo" not in posted[CHANNEL_ID]
+    with sessions() as session:
+        links = dict(session.execute(
+            select(MentionWatch.watch_id, MentionWatch.slack_channel)
+            .where(MentionWatch.alerted.is_(True))).tuples().all())
+        ids = {name: get_watch_by_name(session, workspace_id, name).id
+               for name in ("alpha", "bravo")}
+    assert links == {ids["alpha"]: CHANNEL_ID, ids["bravo"]: PRODUCT}
 
 
 def test_routes_are_listed_replaced_and_removed(
