@@ -80,6 +80,6 @@ def backfill(connection: sa.Connection) -> int:
 
 def downgrade() -> None:
     op.drop_table('topic_routes')
-    with op.batch_alter_table('mentions') as batch:
-        batch.drop_column('topic_mask')
-        batch.drop_column('topics')
+    # Not in batch mode: on SQLite that copies the table and loses its triggers (0016's).
+    op.drop_column('mentions', 'topic_mask')
+    op.drop_column('mentions', 'topics')

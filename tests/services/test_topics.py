@@ -22,7 +22,8 @@ from bot.services.mention_search import MentionFilter, search_mentions
 from bot.services.watches import do_add_watch, get_watch_by_name
 from bot.sources.base import Author as FetchedAuthor
 from bot.sources.base import FetchedMention
-from storage.db import transaction
+from storage import migrations
+from storage.db import make_engine, transaction
 from storage.models import Mention, OutboxMessage
 from storage.models_watches import MentionWatch
 from tests.harness.constants import CHANNEL_ID
@@ -176,6 +177,25 @@ def test_backfill_fills_mentions_stored_before_the_migration(
         sample = session.scalar(select(Mention).where(Mention.external_id == "2"))
     assert masks == [0, 1 << 1, 1 << 2]
     assert sample is not None and sample.topics[0]["name"] == "account"
+
+
+def test_downgrade_keeps_the_triggers_on_mentions(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'down.db'}"
+    migrations.upgrade(url)
+    engine = make_engine(url)
+
+    def triggers() -> list[str]:
+        with engine.connect() as conn:
+            return sorted(conn.scalars(sa.text(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                "AND tbl_name = 'mentions'")))
+    try:
+        before = triggers()
+        migrations.downgrade(url, "0016")
+        assert before and triggers() == before
+        assert "topics" not in {c["name"] for c in sa.inspect(engine).get_columns("mentions")}
+    finally:
+        engine.dispose()
 
 
 def _load_migration() -> ModuleType:
