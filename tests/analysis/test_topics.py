@@ -16,7 +16,7 @@ from bot.analysis.topics import (
     topics_json,
 )
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data" / "topics"
 HELD_OUT = DATA / "topics_heldout_b_en.tsv"
 DEV = DATA / "topics_dev_twcs_en.tsv"
 
