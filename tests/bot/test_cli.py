@@ -249,7 +249,7 @@ def test_topic_routes_and_topic_filter_from_the_terminal(tmp_path: Path) -> None
     assert bad_topic.returncode == 2 and "`weather` is not a topic" in bad_topic.stderr
     bad_channel = vigie(tmp_path, "watch", "route", "acme", "--topic", "outage", "--channel",
                         "product-bugs")
-    assert bad_channel.returncode == 2 and "is not a channel" in bad_channel.stderr
+    assert bad_channel.returncode == 2 and "is not a Slack channel id" in bad_channel.stderr
     assert "no longer go to C0PRODUCT1" in vigie(
         tmp_path, "watch", "unroute", "acme", "--topic", "outage").stdout
     missing = vigie(tmp_path, "watch", "unroute", "acme", "--topic", "outage")
