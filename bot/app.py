@@ -100,10 +100,11 @@ def _quiet_bolt_request_logs() -> None:
 def register_listeners(app: App, runtime: Runtime) -> None:
     """Attach every surface's listeners and the error handler."""
     _quiet_bolt_request_logs()
-    from handlers import actions, commands, guard, home, views
+    from handlers import actions, commands, guard, home, triage, views
 
     guard.register(app, runtime)
     commands.register(app, runtime)
+    triage.register(app, runtime)  # before actions: its catch-all takes any vigie.* left
     actions.register(app, runtime)
     views.register(app, runtime)
     home.register(app, runtime)

@@ -12,6 +12,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.metrics import DIGEST_RUNS, INGESTED, POLLS
 from bot.runtime import Runtime
+from bot.services.actors import SCHEDULER
 from bot.services.digest import run_due_digests
 from bot.services.http_clients import http_factory
 from bot.services.polling import run_poll_tick
@@ -19,6 +20,7 @@ from bot.services.privacy import purge_older_than
 from bot.services.replies import flush_replies
 from bot.services.sla import run_sla_checks
 from bot.services.spikes import run_spike_checks
+from bot.services.triage_learning import run_nightly
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,12 @@ def _retention(runtime: Runtime) -> None:
                  runtime.settings.retention_days)
 
 
+def _triage_learning(runtime: Runtime) -> None:
+    for result in run_nightly(runtime.sessions, runtime.clock(), SCHEDULER):
+        log.info("triage learning %s: %s, shift %+d -> %+d", result.team_id, result.outcome,
+                 result.offset_before, result.offset_after)
+
+
 def build_scheduler(runtime: Runtime, *, blocking: bool) -> BaseScheduler:
     """A scheduler with Vigie's recurring jobs; ``blocking`` for a dedicated worker process."""
     scheduler: BaseScheduler = (
@@ -105,6 +113,9 @@ def build_scheduler(runtime: Runtime, *, blocking: bool) -> BaseScheduler:
     if runtime.settings.retention_days:
         scheduler.add_job(_retention, IntervalTrigger(hours=6), args=[runtime],
                           id="retention", name="Purge old mentions", **common)
+    # Hourly, but each workspace learns once per UTC day (the run's unique key).
+    scheduler.add_job(_triage_learning, IntervalTrigger(hours=1), args=[runtime],
+                      id="triage_learning", name="Nightly triage learning", **common)
     scheduler.add_job(_post_due_digests, IntervalTrigger(minutes=1), args=[runtime],
                       id="daily_digests", name="Post due daily digests", **common)
     return scheduler

@@ -234,7 +234,11 @@ class Mention(Base):
         Index(None, "workspace_id", "published_at"),
         Index(None, "workspace_id", "fingerprint"),
         Index(None, "workspace_id", "story_key"),
-        Index(None, "workspace_id", "assignee_user_id", "status"),
+        # Listings page newest first (ORDER BY id DESC) under one equality filter.
+        Index(None, "workspace_id", "id"),
+        Index(None, "workspace_id", "assignee_user_id", "id"),
+        Index(None, "workspace_id", "sentiment_label", "id"),
+        Index(None, "workspace_id", "network", "id"),
         Index(None, "story_id"),
     )
 
@@ -383,8 +387,10 @@ from storage import (  # noqa: E402
     models_privacy,  # noqa: F401
     models_replies,  # noqa: F401
     models_reporting,  # noqa: F401
+    models_search,  # noqa: F401
     models_sla,  # noqa: F401
     models_spikes,  # noqa: F401
     models_topics,  # noqa: F401
+    models_triage,  # noqa: F401
     models_watches,  # noqa: F401
 )

@@ -34,6 +34,8 @@ class MentionWatch(Base):
     __table_args__ = (
         UniqueConstraint("mention_id", "watch_id"),
         Index(None, "watch_id", "published_at"),
+        # A watch's listing (`/cm mentions watch:X`): its links, newest mention first.
+        Index(None, "watch_id", "mention_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,6 +9,7 @@ from bot.cli import (  # noqa: F401  (registers the subcommands)
     privacy,
     reporting,
     secrets,
+    triage,
 )
 from bot.cli.root import main
 

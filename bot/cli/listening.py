@@ -350,7 +350,8 @@ def poll(once: bool, dry_run: bool, source_ids: tuple[int, ...], due: bool) -> N
 @click.option("--status", default=None)
 @click.option("--sentiment", default=None, type=click.Choice(["negative", "neutral", "positive"]))
 @click.option("--network", default=None)
-@click.option("--text", default=None, help="Words the text contains.")
+@click.option("--text", default=None,
+              help='A search: words, "phrases", prefix*, OR, -word (accents and case ignored).')
 @click.option("--topic", default=None,
               help="billing, delivery, account, outage, quality or churn.")
 @click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)

@@ -74,11 +74,13 @@ def _export_to_file(output: Path, write: Callable[[TextIO], int]) -> int:
 @click.option("--since", default="30d", show_default=True, help="e.g. 24h, 7d, 30d.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
 @click.option("--watch", "watch_name", default=None, help="Only this watch's mentions.")
+@click.option("--text", default=None,
+              help='Only mentions this search finds (words, "phrases", prefix*, -word).')
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file (default: standard output).")
 @team_option
-def export(since: str, fmt: str, watch_name: str | None, output: Path | None,
-           team: str | None) -> None:
+def export(since: str, fmt: str, watch_name: str | None, text: str | None,
+           output: Path | None, team: str | None) -> None:
     """Export mentions with their status, owner, reply and times (newest first)."""
     settings = settings_or_exit()
     with open_runtime(settings) as runtime:
@@ -86,11 +88,12 @@ def export(since: str, fmt: str, watch_name: str | None, output: Path | None,
         try:
             if output is None:
                 count = export_mentions(runtime.sessions, workspace.id, sys.stdout, since=since,
-                                        fmt=fmt, now=runtime.clock(), watch=watch_name)
+                                        fmt=fmt, now=runtime.clock(), watch=watch_name,
+                                        text=text)
             else:
                 count = _export_to_file(output, lambda handle: export_mentions(
                     runtime.sessions, workspace.id, handle, since=since, fmt=fmt,
-                    now=runtime.clock(), watch=watch_name))
+                    now=runtime.clock(), watch=watch_name, text=text))
         except ServiceError as err:
             _fail(err)
             return

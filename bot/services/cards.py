@@ -19,6 +19,7 @@ from bot.services.ports import OutgoingMessage
 from bot.services.reply_policy import card_actions
 from bot.services.reply_queue import FAILED, PENDING, can_post, latest_reply
 from bot.services.sla import due_at
+from bot.services.triage_labels import card_offers_not_urgent
 from bot.services.watch_links import watch_names
 from bot.services.workflow import allowed_actions, latest_draft, text_hash
 from bot.services.workspaces import workspace_language
@@ -52,6 +53,8 @@ def load_card_view(session: Session, mention_id: int, channel: str | None = None
         actions = [a for a in actions if a != "replied"]  # the post is on its way
     elif reply is not None and reply.status == FAILED and mention.status == "approved":
         actions = ["retry", *actions]
+    if card_offers_not_urgent(session, mention):
+        actions.append("not_urgent")
     return CardView(
         mention_id=mention.id, network=mention.network, url=mention.url,
         author_handle=author.handle if author else "?",

@@ -43,6 +43,7 @@ from bot.services.reporting_queries import (
 )
 from bot.services.reporting_schedule import DigestChannel
 from bot.services.reporting_time import day_window, local_days
+from bot.services.triage_learning import effective_threshold, workspace_offset
 from storage.models import Mention, Watch
 from storage.models_watches import MentionWatch
 
@@ -297,7 +298,9 @@ def _watches(session: Session, scope: Scope) -> dict[int, tuple[str, int]]:
         Watch.workspace_id == scope.workspace_id)
     if scope.watch_ids is not None:
         query = query.where(Watch.id.in_(scope.watch_ids))
-    return {wid: (name, threshold) for wid, name, threshold in session.execute(query)}
+    offset = workspace_offset(session, scope.workspace_id)  # what ingest alerted at
+    return {wid: (name, effective_threshold(threshold, offset))
+            for wid, name, threshold in session.execute(query)}
 
 
 def series_key(config: DigestChannel) -> dict[str, Any]:

@@ -21,14 +21,17 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
+from bot.matching.query import MatchInput
+from bot.matching.search_terms import fts5_query, tsquery
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
-from bot.services.mention_search import parse_duration
+from bot.services.mention_search import parse_duration, parse_text
 from bot.services.outbox import KIND_UPLOAD, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.reporting_queries import card_url
 from bot.services.watch_links import in_watches
 from bot.services.watches import get_watch_by_name
+from storage import search_index
 from storage.db import transaction
 from storage.models import Author, Mention, Role, Watch
 
@@ -110,15 +113,35 @@ def _record(m: Mention, handle: str | None, followers: int | None, watch: str | 
 
 
 def iter_mentions(session: Session, workspace_id: int, *, since: datetime, until: datetime,
-                  watch: str | None = None, limit: int | None = None
+                  watch: str | None = None, limit: int | None = None, text: str | None = None
                   ) -> Iterator[dict[str, Any]]:
-    """Mentions published in [since, until), newest first, as flat records (streamed)."""
+    """Mentions published in [since, until), newest first, as flat records (streamed).
+
+    ``text`` is a search in the watch query language, as in `/cm mentions` (full-text
+    index, each candidate confirmed with ``Query.matches``).
+    """
+    text_query = parse_text(text) if text else None
     watch_id = get_watch_by_name(session, workspace_id, watch).id if watch else None
     query = _query(workspace_id, since, until, watch_id).order_by(Mention.id.desc())
-    if limit is not None:
+    params: dict[str, Any] = {}
+    if text_query is not None:
+        found = search_index.candidates(session, fts5_query(text_query), tsquery(text_query))
+        if found is not None:
+            query = query.where(found.condition)
+            params = found.params
+    if limit is not None and text_query is None:
         query = query.limit(limit)
-    for row in session.execute(query.execution_options(yield_per=BATCH)):
-        yield _record(*row)
+    count = 0
+    for m, handle, followers, watch_name in session.execute(
+            query.execution_options(yield_per=BATCH), params):
+        if text_query is not None and not text_query.matches(MatchInput(
+                text=m.text, title=m.title, author_handle=handle, language=m.language,
+                network=m.network)):
+            continue
+        yield _record(m, handle, followers, watch_name)
+        count += 1
+        if limit is not None and count >= limit:
+            return
 
 
 def write_csv(records: Iterable[dict[str, Any]], out: TextIO) -> int:
@@ -142,13 +165,18 @@ def write_jsonl(records: Iterable[dict[str, Any]], out: TextIO) -> int:
 
 
 def export_mentions(sessions: sessionmaker[Session], workspace_id: int, out: TextIO, *,
-                    since: str, fmt: str, now: datetime, watch: str | None = None) -> int:
-    """`vigie export`: every mention of the last ``since`` (``30d``...) as CSV or JSONL."""
+                    since: str, fmt: str, now: datetime, watch: str | None = None,
+                    text: str | None = None) -> int:
+    """`vigie export`: every mention of the last ``since`` (``30d``...) as CSV or JSONL,
+    optionally only those a ``text`` search finds."""
     if fmt not in FORMATS:
         raise ServiceError("export.bad_format", value=fmt, valid=", ".join(FORMATS))
     start = now - parse_duration(since)
+    if text:
+        parse_text(text)  # a bad search fails before the header is written
     with sessions() as session:
-        records = iter_mentions(session, workspace_id, since=start, until=now, watch=watch)
+        records = iter_mentions(session, workspace_id, since=start, until=now, watch=watch,
+                                text=text)
         return write_csv(records, out) if fmt == "csv" else write_jsonl(records, out)
 
 

@@ -39,6 +39,7 @@ from bot.matching.fingerprint import content_fingerprint, story_key_for
 from bot.matching.query import MatchInput, Query, QueryError, parse_query
 from bot.services.outbox import KIND_CARD, KIND_UPDATE_CARD, do_enqueue
 from bot.services.topic_channels import channel_picker
+from bot.services.triage_learning import alert_threshold
 from bot.services.watch_links import (
     Known,
     card_dedupe_key,
@@ -535,17 +536,18 @@ def _queue_alerts(session: Session, watch: Watch, priorities: dict[int, int],
                   story_links: dict[int, int], report: IngestReport,
                   channel_for: Callable[[int], str]) -> None:
     updated_primaries: set[int] = set()
+    threshold = alert_threshold(session, watch)  # the watch's, shifted by triage learning
     for mention_id in sorted(priorities):
         primary = story_links.get(mention_id)
         if primary is not None:
-            if priorities[mention_id] >= watch.alert_threshold and _card(
+            if priorities[mention_id] >= threshold and _card(
                     session, watch, primary, channel_for(mention_id)):
                 # The story's first post waited for the digest; this one makes it urgent.
                 report.alerts += 1
                 continue
             updated_primaries.add(primary)
             continue
-        if priorities[mention_id] >= watch.alert_threshold:
+        if priorities[mention_id] >= threshold:
             _card(session, watch, mention_id, channel_for(mention_id))
             report.alerts += 1
     for primary in sorted(updated_primaries):
@@ -560,8 +562,9 @@ def _queue_linked_alerts(session: Session, watch: Watch, linked: dict[int, int],
     """This watch's alert decision on the stored mentions just linked to it: a card in its
     channel (or its topic route's), or, when that channel has the mention's card already,
     the card names it too."""
+    threshold = alert_threshold(session, watch)  # the watch's, shifted by triage learning
     for mention_id in sorted(linked):
-        if linked[mention_id] < watch.alert_threshold:
+        if linked[mention_id] < threshold:
             continue
         channel = channel_for(mention_id)
         if _card(session, watch, mention_id, channel):

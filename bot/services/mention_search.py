@@ -7,14 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Connection, Row, Select, bindparam, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.analysis.topics import TOPICS, parse_topic, topic_mask
+from bot.matching.query import MatchInput, Query, QueryError, parse_query
+from bot.matching.search_terms import fts5_query, tsquery
 from bot.services.errors import ServiceError
-from bot.services.watch_links import in_watches
 from bot.services.watches import get_watch_by_name
+from storage import search_index
 from storage.models import Author, Mention, MentionStatus, Watch
+from storage.models_watches import MentionWatch
 
 DURATION = re.compile(r"^(\d{1,12})([mhdw])$")
 LONGEST_PERIOD = timedelta(days=36_500)
@@ -22,6 +25,10 @@ LONGEST_PERIOD = timedelta(days=36_500)
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 SENTIMENTS = ("negative", "neutral", "positive")
 MAX_LIMIT = 500
+MAX_CONFIRM_PAGE = 2000
+"""Most index candidates read at once when many of them fail the query's exclusions."""
+SINCE_PROBE = 2000
+"""Most mentions read from the published_at index to bound a ``since`` listing by id."""
 
 
 def parse_duration(text: str) -> timedelta:
@@ -46,8 +53,8 @@ class MentionFilter:
     network: str | None = None
     assignee: str | None = None
     text: str | None = None
-    before_id: int | None = None
     topic: str | None = None
+    before_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,58 +113,198 @@ def topic_of(value: str) -> str:
     return topic
 
 
+def parse_text(text: str) -> Query:
+    """A listing's text filter in the watch query language (words, "phrases", prefix*,
+    OR, -exclusions, fields), with a clear ServiceError when it cannot search."""
+    try:
+        query = parse_query(text)
+    except QueryError as err:
+        raise ServiceError("mentions.bad_text", error=err.message,
+                           pointer=err.pointer()) from None
+    if query.is_empty or (fts5_query(query) is None and tsquery(query) is None):
+        raise ServiceError("mentions.text_needs_words", value=text)
+    return query
+
+
+_M = Mention.__table__.c
+_A = Author.__table__.c
+_W = Watch.__table__.c
+_COLUMNS = (
+    _M.id, _M.network, _M.external_id, _M.text, _M.title, _M.url, _M.published_at, _M.status,
+    _M.language, _M.sentiment, _M.sentiment_label, _M.intent, _M.priority,
+    _M.priority_reason, _M.assignee_user_id, _A.handle, _A.followers, _W.name, _M.topics,
+)
+_L = MentionWatch.__table__.c
+# Equality filters: MentionFilter field -> column (``watch`` goes through the links).
+_EQUALS = {"status": _M.status, "sentiment": _M.sentiment_label, "network": _M.network,
+           "assignee": _M.assignee_user_id}
+_STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
+
+
+def _statement(dialect: str, shape: tuple[str, ...], search: search_index.Candidates | None
+               ) -> Select[Any]:
+    """The listing statement for one combination of filters, built once and reused
+    (building and hashing a statement costs more than running an indexed listing)."""
+    key = (dialect, shape, search.key if search else None)
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        # Given a short list of full-text hits, read exactly those rows by primary key:
+        # the other filters are wrapped so that no index on them looks cheaper (SQLite
+        # without statistics guesses ~10 rows for any equality on an indexed column).
+        by_id = search is not None and search.key.startswith("ids")
+
+        def col(column: Any) -> Any:
+            return func.coalesce(column, column) if by_id else column
+
+        # A watch's listing holds every mention linked to it, whichever watch stored it
+        # first, and its rows name that watch; other listings name the first watch. It
+        # reads the watch's links newest first ((watch_id, mention_id) index) and each
+        # mention by primary key; a short list of full-text hits is read by id instead.
+        linked = "watch" in shape and not by_id
+        rows: Any = Mention.__table__
+        named: Any = _M.watch_id
+        if linked:
+            rows = MentionWatch.__table__.join(Mention.__table__, _M.id == _L.mention_id)
+            named = _L.watch_id
+        elif "watch" in shape:
+            named = bindparam("watch")
+        order = _L.mention_id if linked else _M.id
+        statement = (
+            select(*_COLUMNS)
+            .select_from(rows.outerjoin(Author.__table__, _A.id == _M.author_id)
+                         .outerjoin(Watch.__table__, _W.id == named))
+            .where(col(_M.workspace_id) == bindparam("ws"))
+        )
+        if linked:
+            statement = statement.where(_L.watch_id == bindparam("watch"))
+        elif "watch" in shape:
+            statement = statement.where(col(_M.id).in_(
+                select(_L.mention_id).where(_L.watch_id == bindparam("watch"))))
+        for name in shape:
+            if name in _EQUALS:
+                statement = statement.where(col(_EQUALS[name]) == bindparam(name))
+        if "topic" in shape:
+            statement = statement.where(col(_M.topic_mask).op("&")(bindparam("topic")) != 0)
+        if "since" in shape:
+            statement = statement.where(col(_M.published_at) >= bindparam("since"))
+        if "lowest" in shape:
+            statement = statement.where(order >= bindparam("lowest"))
+        if "before" in shape:
+            statement = statement.where(order < bindparam("before"))
+        if search is not None:
+            statement = statement.where(search.condition)
+        statement = statement.order_by(order.desc()).limit(bindparam("limit"))
+        _STATEMENTS[key] = statement
+    return statement
+
+
+def _row(r: Row[Any]) -> MentionRow:
+    return MentionRow(
+        id=r[0], network=r[1], external_id=r[2], text=r[3], title=r[4], url=r[5],
+        published_at=r[6], status=r[7], language=r[8], sentiment=r[9], sentiment_label=r[10],
+        intent=r[11], priority=r[12], priority_reason=r[13], assignee=r[14], author=r[15],
+        author_followers=r[16], watch=r[17], topics=topic_names_of(r[18]),
+    )
+
+
+def _matches(query: Query, row: MentionRow) -> bool:
+    return query.matches(MatchInput(text=row.text, title=row.title, author_handle=row.author,
+                                    language=row.language, network=row.network))
+
+
 def search_mentions(
     sessions: sessionmaker[Session], workspace_id: int, filters: MentionFilter, *,
     limit: int = 20, now: datetime,
 ) -> list[MentionRow]:
-    """The newest mentions matching ``filters`` (keyset pagination with ``before_id``)."""
+    """The newest mentions matching ``filters`` (keyset pagination with ``before_id``).
+
+    The text filter is the watch query language, answered by the full-text index and
+    confirmed mention by mention with ``Query.matches`` (the index may over-select, never
+    miss), so a listing shows exactly what a watch with that query would match.
+    """
     _validate(filters)
+    text_query = parse_text(filters.text) if filters.text else None
     limit = max(1, min(limit, MAX_LIMIT))
     with sessions() as session:
-        query = (
-            select(Mention, Author.handle, Author.followers, Watch.name)
-            .join(Author, Author.id == Mention.author_id, isouter=True)
-            .join(Watch, Watch.id == Mention.watch_id, isouter=True)
-            .where(Mention.workspace_id == workspace_id)
-        )
-        watch_name: str | None = None
+        params: dict[str, Any] = {"ws": workspace_id, "limit": limit}
         if filters.watch:
-            # Every mention the watch holds, whichever watch stored it first.
-            watch = get_watch_by_name(session, workspace_id, filters.watch)
-            query = query.where(in_watches([watch.id]))
-            watch_name = watch.name
-        if filters.since is not None:
-            query = query.where(Mention.published_at >= now - filters.since)
-        if filters.status:
-            query = query.where(Mention.status == filters.status)
-        if filters.sentiment:
-            query = query.where(Mention.sentiment_label == filters.sentiment)
+            params["watch"] = get_watch_by_name(session, workspace_id, filters.watch).id
+        for name in ("status", "sentiment", "assignee"):
+            if getattr(filters, name):
+                params[name] = getattr(filters, name)
         if filters.network:
-            query = query.where(Mention.network == filters.network.lower())
-        if filters.assignee:
-            query = query.where(Mention.assignee_user_id == filters.assignee)
-        if filters.text:
-            pattern = "%" + filters.text.lower().replace("\\", "\\\\").replace(
-                "%", "\\%").replace("_", "\\_") + "%"
-            query = query.where(or_(func.lower(Mention.text).like(pattern, escape="\\"),
-                                    func.lower(Mention.title).like(pattern, escape="\\")))
+            params["network"] = filters.network.lower()
         if filters.topic:
-            query = query.where(
-                Mention.topic_mask.op("&")(topic_mask([filters.topic])) != 0)
+            params["topic"] = topic_mask([filters.topic])
+        if filters.since is not None:
+            params["since"] = now - filters.since
+            lowest = _lowest_id_since(session, workspace_id, params["since"])
+            if lowest == 0:
+                return []
+            if lowest is not None:
+                params["lowest"] = lowest
         if filters.before_id is not None:
-            query = query.where(Mention.id < filters.before_id)
-        rows = session.execute(query.order_by(Mention.id.desc()).limit(limit)).all()
-        return [
-            MentionRow(
-                id=m.id, network=m.network, external_id=m.external_id, author=handle,
-                author_followers=followers, text=m.text, title=m.title, url=m.url,
-                published_at=m.published_at, status=m.status, watch=watch_name or first,
-                language=m.language, sentiment=m.sentiment, sentiment_label=m.sentiment_label,
-                intent=m.intent, priority=m.priority, priority_reason=m.priority_reason,
-                assignee=m.assignee_user_id, topics=topic_names_of(m.topics),
-            )
-            for m, handle, followers, first in rows
-        ]
+            params["before"] = filters.before_id
+        search = None
+        if text_query is not None:
+            search = search_index.candidates(session, fts5_query(text_query),
+                                             tsquery(text_query))
+            params.update(search.params if search else {})
+        conn = session.connection()
+        if text_query is None:
+            statement = _statement(conn.dialect.name, tuple(sorted(
+                n for n in params if n not in ("ws", "limit"))), None)
+            return [_row(r) for r in conn.execute(statement, params)]
+        return _confirmed(conn, params, search, text_query, limit)
+
+
+def _confirmed(conn: Connection, params: dict[str, Any],
+               search: search_index.Candidates | None, text_query: Query, limit: int
+               ) -> list[MentionRow]:
+    """Pages of index candidates, newest first, kept when the query really matches."""
+    shape = tuple(sorted(n for n in (*params, "before") if n in _FILTER_PARAMS))
+    statement = _statement(conn.dialect.name, shape, search)
+    found: list[MentionRow] = []
+    size = limit
+    before = params.get("before", MAX_ID)
+    while len(found) < limit:
+        rows = [_row(r) for r in conn.execute(statement, {**params, "before": before,
+                                                          "limit": size})]
+        found.extend(row for row in rows if _matches(text_query, row))
+        if len(rows) < size:
+            break
+        before = rows[-1].id
+        # Exclusions and fields are only checked here: read faster when they reject many.
+        size = min(size * 4, MAX_CONFIRM_PAGE)
+    return found[:limit]
+
+
+_FILTER_PARAMS = frozenset({*_EQUALS, "watch", "topic", "since", "lowest", "before"})
+MAX_ID = 2**31 - 1  # mentions.id is an INTEGER column
+
+
+def _lowest_id_since(session: Session, workspace_id: int, since: datetime) -> int | None:
+    """The smallest id among mentions published since ``since`` (0: there are none), when
+    there are at most SINCE_PROBE of them; None for a larger window.
+
+    The bound is read from every mention of the window, never inferred from insertion
+    order: a backfill stores old posts after new ones, so ids do not follow published
+    time, yet no mention of the window has an id below its smallest.
+
+    Listings read newest ids first; with ``id >= lowest`` added, an index on
+    (workspace, column, id) stops at the window's edge instead of reading every older
+    row when the window holds fewer matches than a page (``since:1h status:approved``).
+    """
+    # Ordered by published_at so that both engines read the (workspace_id, published_at)
+    # index, whatever their statistics say.
+    ids = session.execute(
+        select(Mention.id).where(Mention.workspace_id == workspace_id,
+                                 Mention.published_at >= since)
+        .order_by(Mention.published_at).limit(SINCE_PROBE)
+    ).scalars().all()
+    if len(ids) >= SINCE_PROBE:
+        return None
+    return min(ids, default=0)
 
 
 def topic_names_of(stored: object) -> tuple[str, ...]:

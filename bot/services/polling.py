@@ -37,6 +37,7 @@ from bot.sources.http import HttpClient
 from bot.sources.registry import POLLABLE_KINDS, get_source, parse_config
 from storage.db import transaction
 from storage.models import SourceRow, Watch, utcnow
+from storage.search_index import index_pending
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +195,7 @@ def _store(sessions: sessionmaker[Session], source: ClaimedSource, result: Fetch
         watch = session.get(Watch, row.watch_id)
         if watch is not None and result.mentions:
             outcome.report = do_ingest(session, watch, row.id, result.mentions, now=now)
+            index_pending(session)  # the new mentions' words, in the same transaction
         # The cursor moves in the same transaction as the mentions it covers.
         row.cursor = result.cursor
         row.consecutive_failures = 0

@@ -18,6 +18,7 @@ from bot.sources.webhook import (
 )
 from storage.db import transaction
 from storage.models import SourceRow, Watch, utcnow
+from storage.search_index import index_pending
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ def do_ingest_webhook(
         if row is None or watch is None:
             return WebhookResult(404, {"error": "no webhook source with this id"})
         report: IngestReport = do_ingest(session, watch, row.id, mentions, now=now)
+        index_pending(session)  # the new mentions' words, in the same transaction
         row.last_success_at = now
         row.consecutive_failures = 0
         row.last_error = report.skipped_note

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
 from bot.replies.risk import check_draft
-from bot.services import notifications
+from bot.services import notifications, triage_labels
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import Forbidden, NotFound, ServiceError
@@ -221,6 +221,7 @@ def _transition(session: Session, workspace_id: int, mention: Mention, actor: Ac
     _note(session, mention, note)
     notifications.on_transition(session, workspace_id, mention, actor, action,
                                 reason=reason, detail=detail)
+    triage_labels.on_transition(session, mention, actor, action)
     return Outcome(mention.id, after, f"workflow.done_{action}", {"id": mention.id})
 
 

@@ -125,7 +125,23 @@ def _waited(report: Any, language: str) -> list[dict[str, Any]]:
                    count=group.count, threshold=group.threshold)]
         lines += [mention_line(line, language) for line in group.examples]
         blocks.append(section("\n".join(lines)))
+        if group.examples:
+            blocks.append(should_alert_buttons([line.id for line in group.examples], language))
     return blocks
+
+
+SHOULD_ALERT_ACTION = "vigie.should_alert"
+
+
+def should_alert_buttons(mention_ids: list[int], language: str) -> dict[str, Any]:
+    """One "Should have alerted #N" button per mention that waited (feeds triage learning);
+    action ids differ per button, as Slack wants within a block."""
+    return {"type": "actions", "elements": [
+        {"type": "button", "action_id": f"{SHOULD_ALERT_ACTION}.{mention_id}",
+         "value": str(mention_id),
+         "text": {"type": "plain_text", "text": t(language, "triage.button_should_alert",
+                                                  id=mention_id)}}
+        for mention_id in mention_ids[:5]]}
 
 
 def build_digest_blocks(report: Any, language: str) -> tuple[str, list[dict[str, Any]]]:

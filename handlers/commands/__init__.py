@@ -15,6 +15,7 @@ from handlers.commands import notify as _notify  # noqa: F401
 from handlers.commands import reporting as _reporting  # noqa: F401
 from handlers.commands import settings as _settings  # noqa: F401
 from handlers.commands import sla as _sla  # noqa: F401
+from handlers.commands import triage as _triage  # noqa: F401
 from handlers.commands import voice as _voice  # noqa: F401
 from handlers.commands import workflow as _workflow  # noqa: F401
 from handlers.commands.parsing import ArgumentError, split_args

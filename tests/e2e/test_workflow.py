@@ -86,7 +86,7 @@ def test_full_path_assign_draft_approve_replied(vigie: VigieApp) -> None:
     first = card(vigie, mention_id)
     # The seeded source holds no account to post with: Vigie says so and offers the link.
     assert buttons(first) == ["vigie.open_reply", "vigie.assign", "vigie.draft",
-                              "vigie.replied", "vigie.ignore"]
+                              "vigie.replied", "vigie.ignore", "vigie.not_urgent"]
     assert validate_blocks(first["blocks"], "message") == []
 
     reply = vigie.slack.slash_command(f"assign {mention_id} <@{USER_ID}|alice>").json()

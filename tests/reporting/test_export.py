@@ -98,3 +98,24 @@ def test_write_csv_counts_rows() -> None:
     out = io.StringIO()
     assert write_csv([], out) == 0
     assert out.getvalue().startswith("id,created_at,")
+
+
+def test_export_of_a_text_search(sessions: sessionmaker[Session], dataset: Dataset) -> None:
+    with transaction(sessions) as session:  # edited texts are queued for the index
+        for key, words in (("m11", "Le RAPPEL produit arrive"), ("m3", "rappel du produit"),
+                           ("m4", "produit rappelé")):
+            mention = session.get(Mention, dataset.mentions[key])
+            assert mention is not None
+            mention.text = words
+    out = io.StringIO()
+    count = export_mentions(sessions, dataset.workspace_id, out, since="30d", fmt="jsonl",
+                            now=DIGEST_END, text="rappel produit -arrive")
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert count == 1 and [r["id"] for r in records] == [dataset.mentions["m3"]]
+    out = io.StringIO()
+    assert export_mentions(sessions, dataset.workspace_id, out, since="30d", fmt="csv",
+                           now=DIGEST_END, text="rappel*") == 3
+    with pytest.raises(ServiceError) as err:
+        export_mentions(sessions, dataset.workspace_id, io.StringIO(), since="7d", fmt="csv",
+                        now=DIGEST_END, text='"rappel')
+    assert err.value.key == "mentions.bad_text"

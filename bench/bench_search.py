@@ -1,0 +1,317 @@
+"""`/cm mentions` listings at scale: every filter kind, before and after migration 0023.
+
+Usage: python bench/bench_search.py [--rows 1000000] [--repeat 15]
+       [--sqlite-only | --postgres-only] [--postgres-url URL]
+
+Builds --rows mentions over a year in one workspace (the digest bench's generator: its
+watches, statuses, sentiments, networks and assignees), each with a real tweet's text from
+the shared data (VIGIE_SHARED_DATA, sentiment/umsab_*_text.txt) plus a number; 12 mentions
+say "zeppelin" and 40 "product recall notice". The database is first at the revision before
+0023 (no full-text index, the old listing indexes): each query kind is timed as the SQL the
+old service ran (text: LIKE '%word%'). Then it upgrades to head (timed: the backfill of the
+index) and times each kind through ``search_mentions`` and through the equivalent
+hand-written SQL, interleaved. Prints one JSON object per engine: p50/p95 in ms per kind,
+the service/hand-written ratio, and the old p50. SQLite is a temporary file; PostgreSQL a
+fresh database ``vigie_bench_<random>``, dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from alembic.script import ScriptDirectory  # noqa: E402
+from bench_digest import END, _load_postgres, _load_sqlite, _setup, generate  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
+
+from bot.matching.query import parse_query  # noqa: E402
+from bot.matching.search_terms import fts5_query, tsquery  # noqa: E402
+from bot.services.mention_search import MentionFilter, search_mentions  # noqa: E402
+from storage import migrations  # noqa: E402
+from storage.db import make_engine, make_session_factory  # noqa: E402
+
+POSTGRES_URL = os.environ.get("VIGIE_BENCH_POSTGRES_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+SHARED = Path(os.environ.get("VIGIE_SHARED_DATA", REPO.parent / "shared" / "data"))
+PAGE = 11  # /cm mentions asks for a page of 10 and one more to know if there is a next
+TEXT_COLUMN = 6  # in bench_digest.COLUMNS
+SELECT = ("SELECT m.id, m.network, m.external_id, m.text, m.title, m.url, m.published_at, "
+          "m.status, m.language, m.sentiment, m.sentiment_label, m.intent, m.priority, "
+          "m.priority_reason, m.assignee_user_id, a.handle, a.followers, w.name "
+          "FROM {rows} LEFT JOIN authors a ON a.id = m.author_id "
+          "LEFT JOIN watches w ON w.id = {named} WHERE m.workspace_id = :ws")
+# A watch lists every mention linked to it (mention_watches, 0016), named after it.
+IN_WATCH = " AND m.id IN (SELECT mention_id FROM mention_watches WHERE watch_id = :watch)"
+LINKED = "mention_watches l JOIN mentions m ON m.id = l.mention_id"
+
+
+@dataclass
+class Kind:
+    """One query kind: the service's filters, and what the hand-written SQL adds."""
+
+    name: str
+    filters: dict[str, Any] = field(default_factory=dict)
+    page2: bool = False
+
+
+KINDS = [
+    Kind("newest"),
+    Kind("status", {"status": "awaiting_approval"}),
+    Kind("status_new", {"status": "new"}),
+    Kind("sentiment", {"sentiment": "negative"}),
+    Kind("network", {"network": "reddit"}),
+    Kind("watch", {"watch": "w1"}),
+    Kind("assignee", {"assignee": "U07AGENT03"}),
+    Kind("assignee_no_rows", {"assignee": "U07NOBODY"}),
+    Kind("since_24h", {"since": timedelta(hours=24)}),
+    Kind("since_1h_status", {"since": timedelta(hours=1), "status": "approved"}),
+    Kind("status_sentiment", {"status": "new", "sentiment": "negative"}),
+    Kind("assignee_status", {"assignee": "U07AGENT03", "status": "replied"}),
+    Kind("network_since_7d", {"network": "reddit", "since": timedelta(days=7)}),
+    Kind("watch_since_24h", {"watch": "w1", "since": timedelta(hours=24)}),
+    Kind("text_rare_word", {"text": "zeppelin"}),
+    Kind("text_phrase", {"text": '"product recall notice"'}),
+    Kind("text_prefix_rare", {"text": "zeppel*"}),
+    Kind("text_common_word", {"text": "love"}),
+    Kind("text_very_common_word", {"text": "the"}),
+    Kind("text_common_page2", {"text": "love"}, page2=True),
+    Kind("text_accents", {"text": "Ecologie"}),
+    Kind("text_rare_status", {"text": "zeppelin", "status": "new"}),
+    Kind("text_common_sentiment", {"text": "love", "sentiment": "negative"}),
+    Kind("text_common_assignee_no_rows", {"text": "love", "assignee": "U07NOBODY"}),
+]
+
+
+def _texts() -> list[str]:
+    texts: list[str] = []
+    for path in sorted((SHARED / "sentiment").glob("umsab_*_text.txt")):
+        texts += [line.strip() for line in path.read_text(encoding="utf-8").splitlines()
+                  if line.strip()]
+    if not texts:
+        sys.exit(f"no tweets under {SHARED / 'sentiment'}; set VIGIE_SHARED_DATA")
+    return texts
+
+
+def rows_for(count: int, workspace_id: int, watch_ids: list[int],
+             thresholds: dict[int, int]) -> list[tuple[Any, ...]]:
+    """The digest bench's rows over a year, with real tweet texts."""
+    rows = generate(count, max(1, count // 365), workspace_id, watch_ids, thresholds)
+    texts = _texts()
+    rng = random.Random(20)
+    rare = set(rng.sample(range(count), min(12, count)))
+    phrase = set(rng.sample(range(count), min(40, count)))
+    for index, row in enumerate(rows):
+        body = f"{texts[index % len(texts)]} #{index}"
+        if index in rare:
+            body = f"Saw the Zeppelin ad again. {body}"
+        if index in phrase:
+            body = f"Product recall notice: {body}"
+        rows[index] = (*row[:TEXT_COLUMN], body, *row[TEXT_COLUMN + 1:])
+    rows.reverse()  # the generator goes back in time; ids grow with time as in real use
+    return rows
+
+
+def _old_sql(kind: Kind, watch_id: int) -> tuple[str, dict[str, Any]]:
+    """The statement the service ran before 0023 (text: lower(...) LIKE)."""
+    sql, params = _conditions(kind, watch_id, linked=False)
+    word = kind.filters.get("text")
+    if word:
+        sql += (" AND (lower(m.text) LIKE :like ESCAPE '\\' "
+                "OR lower(m.title) LIKE :like ESCAPE '\\')")
+        params["like"] = f"%{word.strip(chr(34)).rstrip('*').lower()}%"
+    return sql, params
+
+
+def _conditions(kind: Kind, watch_id: int, *, linked: bool) -> tuple[str, dict[str, Any]]:
+    """The listing's conditions; a watch through its links, as a semi-join or (``linked``)
+    read from the link table."""
+    f = kind.filters
+    params: dict[str, Any] = {}
+    if "watch" not in f:
+        sql = SELECT.format(rows="mentions m", named="m.watch_id")
+    elif linked:
+        sql = SELECT.format(rows=LINKED, named="l.watch_id") + " AND l.watch_id = :watch"
+    else:
+        sql = SELECT.format(rows="mentions m", named=":watch") + IN_WATCH
+    if "watch" in f:
+        params["watch"] = watch_id
+    if "since" in f:
+        sql += " AND m.published_at >= :since"
+        params["since"] = END - f["since"]
+    for name, column in (("status", "status"), ("sentiment", "sentiment_label"),
+                         ("network", "network"), ("assignee", "assignee_user_id")):
+        if name in f:
+            sql += f" AND m.{column} = :{name}"
+            params[name] = f[name]
+    return sql, params
+
+
+def _new_sql(kind: Kind, watch_id: int, postgres: bool) -> tuple[str, dict[str, Any]]:
+    """Hand-written SQL for the same listing, with the full-text index."""
+    sql, params = _conditions(kind, watch_id, linked="text" not in kind.filters)
+    if "text" in kind.filters:
+        query = parse_query(kind.filters["text"])
+        if postgres:
+            sql += (" AND m.id IN (SELECT mention_id FROM mention_search "
+                    "WHERE doc @@ CAST(:q AS tsquery))")
+            params["q"] = tsquery(query)
+        else:
+            sql += (" AND m.id IN (SELECT rowid FROM mention_search_fts "
+                    "WHERE mention_search_fts MATCH :q)")
+            params["q"] = fts5_query(query)
+    return sql, params
+
+
+def _timed(action: Callable[[], Any]) -> float:
+    began = time.perf_counter()
+    action()
+    return (time.perf_counter() - began) * 1000
+
+
+def _p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+
+
+def _sql_runner(sessions: sessionmaker[Session], sql: str, params: dict[str, Any],
+                workspace_id: int, before: int | None, limit: int = PAGE
+                ) -> Callable[[], Any]:
+    key = "l.mention_id" if sql.startswith(SELECT.split("{rows}")[0] + LINKED) else "m.id"
+    full = sql + (f" AND {key} < :before" if before is not None else "") + \
+        f" ORDER BY {key} DESC LIMIT :limit"
+    values = {**params, "ws": workspace_id, "limit": limit,
+              **({"before": before} if before is not None else {})}
+
+    def run() -> Any:
+        with sessions() as session:
+            return session.execute(text(full), values).all()
+
+    return run
+
+
+def _before_id(sessions: sessionmaker[Session], workspace_id: int, kind: Kind) -> int | None:
+    if not kind.page2:
+        return None
+    rows = search_mentions(sessions, workspace_id, MentionFilter(**kind.filters),
+                           limit=PAGE - 1, now=END)
+    return rows[-1].id if rows else None
+
+
+def run(url: str, label: str, count: int, repeat: int) -> dict[str, Any]:
+    """Load, time the old statements, upgrade, time the service and hand-written SQL."""
+    script = ScriptDirectory.from_config(migrations.alembic_config(url))
+    before_revision = script.get_revision("0023").down_revision
+    migrations.upgrade(url, str(before_revision))
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    postgres = engine.dialect.name == "postgresql"
+    report: dict[str, Any] = {"engine": label, "rows": count, "kinds": {}}
+    try:
+        workspace_id, watch_ids, thresholds = _setup(sessions)
+        began = time.perf_counter()
+        rows = rows_for(count, workspace_id, watch_ids, thresholds)
+        (_load_postgres if postgres else _load_sqlite)(engine, rows)
+        report["load_s"] = round(time.perf_counter() - began, 1)
+        del rows
+        old: dict[str, list[float]] = {k.name: [] for k in KINDS}
+        for _ in range(max(3, repeat // 3)):  # the old full scans are slow: fewer rounds
+            for kind in KINDS:
+                sql, params = _old_sql(kind, watch_ids[1])
+                before = None
+                if kind.page2:  # the last row of page 1, as the "more" button carries it
+                    first = _sql_runner(sessions, sql, params, workspace_id, None, PAGE - 1)()
+                    before = first[-1][0] if first else None
+                old[kind.name].append(_timed(_sql_runner(sessions, sql, params,
+                                                         workspace_id, before)))
+        began = time.perf_counter()
+        migrations.upgrade(url)
+        report["upgrade_s"] = round(time.perf_counter() - began, 1)
+        with engine.begin() as conn:  # statistics for the new indexes, as at load time
+            conn.execute(text("ANALYZE"))
+        service: dict[str, list[float]] = {k.name: [] for k in KINDS}
+        hand: dict[str, list[float]] = {k.name: [] for k in KINDS}
+        found: dict[str, int] = {}
+        befores = {k.name: _before_id(sessions, workspace_id, k) for k in KINDS}
+        for round_ in range(repeat + 1):  # round 0 warms caches and statement caches
+            for kind in KINDS:
+                before = befores[kind.name]
+                filters = MentionFilter(**kind.filters, before_id=before)
+                sql, params = _new_sql(kind, watch_ids[1], postgres)
+                runner = _sql_runner(sessions, sql, params, workspace_id, before)
+                pair = [("service", lambda f=filters: search_mentions(  # type: ignore[misc]
+                    sessions, workspace_id, f, limit=PAGE, now=END)), ("hand", runner)]
+                if round_ % 2:
+                    pair.reverse()
+                for which, action in pair:
+                    elapsed = _timed(action)
+                    if round_:
+                        (service if which == "service" else hand)[kind.name].append(elapsed)
+                if not round_:
+                    found[kind.name] = len(search_mentions(
+                        sessions, workspace_id, filters, limit=PAGE, now=END))
+        for kind in KINDS:
+            s, h = service[kind.name], hand[kind.name]
+            report["kinds"][kind.name] = {
+                "rows": found[kind.name],
+                "service_p50": _p(s, 0.5), "service_p95": _p(s, 0.95),
+                "hand_p50": _p(h, 0.5), "hand_p95": _p(h, 0.95),
+                "ratio_p50": round(statistics.median(s) / max(statistics.median(h), 1e-3), 2),
+                "before_p50": _p(old[kind.name], 0.5),
+            }
+    finally:
+        engine.dispose()
+    return report
+
+
+def main() -> None:
+    """Run the benchmark on SQLite and PostgreSQL; print one JSON object per engine."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--postgres-only", action="store_true")
+    parser.add_argument("--postgres-url", default=POSTGRES_URL)
+    args = parser.parse_args()
+    if not args.postgres_only:
+        with tempfile.TemporaryDirectory() as folder:
+            print(json.dumps(run(f"sqlite:///{Path(folder) / 'bench.db'}", "sqlite",
+                                 args.rows, args.repeat), indent=1), flush=True)
+    if not args.sqlite_only:
+        admin = create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
+        name = f"vigie_bench_{uuid.uuid4().hex[:10]}"
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        except Exception as err:  # noqa: BLE001  (no server: say so and stop)
+            print(f"[postgres] skipped: {type(err).__name__}: {str(err).splitlines()[0]}")
+            return
+        try:
+            url = make_url(args.postgres_url).set(database=name)
+            print(json.dumps(run(url.render_as_string(hide_password=False), "postgres",
+                                 args.rows, args.repeat), indent=1), flush=True)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

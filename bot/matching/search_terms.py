@@ -1,0 +1,178 @@
+"""The words a full-text index stores for a mention, and index queries built from a ``Query``.
+
+Both indexes (SQLite FTS5 and PostgreSQL ``tsvector``) store the query language's own
+tokens (``bot.matching.text``), so folding (case, accents, ``œ``/``ß``...) and word
+boundaries are exactly those of watch matching; no database tokenizer, dictionary or
+``unaccent`` decides what a word is. Each token is stored as one *index term*:
+
+- a hashtag or handle loses its sigil (``#vigie`` and ``@vigie`` are stored as ``vigie``),
+  because a bare query word also matches them;
+- a fediverse/Bluesky handle keeps only its first part (``@vigie@mastodon.social`` is
+  ``vigie``), as ``@vigie`` matches it too, and it stays one position for phrases;
+- terms are cut at ``MAX_TERM_CHARS`` (both sides the same way).
+
+An index query built here is a *superset* of the query: it may let through a mention the
+query rejects (``#vigie`` also finds a plain ``vigie``; exclusions and fields are not
+translated), never the reverse. The caller re-checks every candidate with
+``Query.matches``, so listings are exactly what watch matching would say.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Final
+
+from bot.matching.query import Field, Node, Not, Or, Phrase, Query, Word
+from bot.matching.text import fold, tokenize_folded
+
+__all__ = [
+    "MAX_TERM_CHARS",
+    "fts5_document",
+    "fts5_query",
+    "index_term",
+    "index_terms",
+    "tsquery",
+    "tsvector_literal",
+]
+
+MAX_TERM_CHARS: Final = 100
+"""Longest stored term (PostgreSQL refuses lexemes over 2,047 bytes)."""
+
+# PostgreSQL keeps positions 1..16383 and at most 256 per lexeme; a document beyond
+# either limit would lose phrase positions, so it is not given a vector (see tsvector_literal).
+_PG_MAX_POSITION: Final = 16383
+_PG_MAX_POSITIONS_PER_LEXEME: Final = 256
+
+_HANDLE_PART_RE: Final = re.compile(r"[.@]")
+
+
+def index_term(token: str) -> str:
+    """The index term of one token of ``tokenize`` (see the module docstring)."""
+    if token[0] == "#":
+        token = token[1:]
+    elif token[0] == "@":
+        token = _HANDLE_PART_RE.split(token[1:], maxsplit=1)[0]
+    return token[:MAX_TERM_CHARS]
+
+
+def index_terms(text: str | None) -> list[str]:
+    """The index terms of a text, in order (one per token)."""
+    if not text:
+        return []
+    return [index_term(token) for token in tokenize_folded(fold(text))]
+
+
+def fts5_document(terms: Sequence[str]) -> str:
+    """Terms as one FTS5 column value (the FTS5 table splits it on spaces)."""
+    return " ".join(terms)
+
+
+def tsvector_literal(title_terms: Sequence[str], body_terms: Sequence[str]) -> str | None:
+    """A ``tsvector`` input literal with the terms at their positions; ``None`` when
+    PostgreSQL's position limits would cut it (such mentions are always re-checked).
+
+    Title positions come first; one position is skipped before the body, so a phrase
+    never spans title and text (as in ``Query.matches``).
+    """
+    offset = len(title_terms) + 1 if title_terms else 0
+    if offset + len(body_terms) > _PG_MAX_POSITION:
+        return None
+    positions: dict[str, list[str]] = {}
+    get = positions.get
+    for start, terms in ((1, title_terms), (offset + 1, body_terms)):
+        for index, term in enumerate(terms, start=start):
+            found = get(term)
+            if found is None:
+                positions[term] = [str(index)]
+            else:
+                found.append(str(index))
+    if any(len(found) > _PG_MAX_POSITIONS_PER_LEXEME for found in positions.values()):
+        return None
+    return " ".join(
+        f"{_pg_quote(term)}:{','.join(found)}" for term, found in positions.items()
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Query translation (None = "cannot narrow": every mention is a candidate)
+
+
+def _word_term(word: Word) -> tuple[str, bool]:
+    """The index term a query word looks for, and whether it is a prefix."""
+    token = word.token
+    if word.prefix and token[0] == "@" and _HANDLE_PART_RE.search(token[1:]):
+        # "@vigie@mast*": every token it matches is stored as the complete term "vigie".
+        return index_term(token), False
+    term = index_term(token)
+    # A prefix cut at MAX_TERM_CHARS still prefixes the (equally cut) stored terms.
+    return term, word.prefix
+
+
+def _fts5_string(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _fts5(node: Node) -> str | None:
+    if isinstance(node, Word):
+        term, prefix = _word_term(node)
+        return _fts5_string(term) + ("*" if prefix else "")
+    if isinstance(node, Phrase):
+        words = [_word_term(w) for w in node.words]
+        if any(prefix for _, prefix in words[:-1]):
+            # FTS5 allows '*' only at a phrase's end: require each word instead.
+            return "(" + " AND ".join(
+                _fts5_string(t) + ("*" if p else "") for t, p in words) + ")"
+        return _fts5_string(" ".join(t for t, _ in words)) + ("*" if words[-1][1] else "")
+    if isinstance(node, (Field, Not)):
+        return None  # fields and exclusions are checked on the candidates
+    parts = [_fts5(child) for child in node.children]
+    if isinstance(node, Or):
+        if any(part is None for part in parts):
+            return None
+        return "(" + " OR ".join(p for p in parts if p) + ")"
+    kept = [p for p in parts if p is not None]
+    if not kept:
+        return None
+    return kept[0] if len(kept) == 1 else "(" + " AND ".join(kept) + ")"
+
+
+def fts5_query(query: Query) -> str | None:
+    """An FTS5 MATCH expression finding every mention ``query`` matches (and maybe more);
+    ``None`` when the index cannot narrow the search (only fields or exclusions)."""
+    return _fts5(query.root) if query.root is not None else None
+
+
+def _pg_quote(term: str) -> str:
+    if "'" in term or "\\" in term:
+        term = term.replace("\\", "\\\\").replace("'", "''")
+    return f"'{term}'"
+
+
+def _pg_word(word: Word) -> str:
+    term, prefix = _word_term(word)
+    return _pg_quote(term) + (":*" if prefix else "")
+
+
+def _tsquery(node: Node) -> str | None:
+    if isinstance(node, Word):
+        return _pg_word(node)
+    if isinstance(node, Phrase):
+        return "(" + " <-> ".join(_pg_word(w) for w in node.words) + ")"
+    if isinstance(node, (Field, Not)):
+        return None
+    parts = [_tsquery(child) for child in node.children]
+    if isinstance(node, Or):
+        if any(part is None for part in parts):
+            return None
+        return "(" + " | ".join(p for p in parts if p) + ")"
+    kept = [p for p in parts if p is not None]
+    if not kept:
+        return None
+    return kept[0] if len(kept) == 1 else "(" + " & ".join(kept) + ")"
+
+
+def tsquery(query: Query) -> str | None:
+    """A ``tsquery`` input literal finding every mention ``query`` matches (and maybe
+    more); ``None`` when the index cannot narrow the search."""
+    return _tsquery(query.root) if query.root is not None else None

@@ -1,0 +1,140 @@
+"""Labels for triage learning: every action the team takes on a mention says whether it
+needed attention, and the "Not urgent" / "Should have alerted" buttons say it outright.
+
+Positive (the team wanted it now): assign, draft, replied, "Should have alerted".
+Negative: ignore, "Not urgent". One row per mention: the latest label wins, except that a
+workflow action never replaces an explicit button label (a reply to a mention someone
+called not urgent says it needed an answer, not that it needed one now).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.i18n import t
+from bot.services.actors import Actor
+from bot.services.audit import record
+from bot.services.errors import NotFound, ServiceError
+from bot.services.outbox import KIND_THREAD, KIND_UPDATE_CARD, do_enqueue
+from bot.services.permissions import require_role
+from bot.services.workspaces import workspace_language
+from storage.db import transaction
+from storage.models import Mention, MentionStatus, Role, Watch, utcnow
+from storage.models_triage import TriageLabel
+
+WORKFLOW, FEEDBACK = "workflow", "feedback"
+NOT_URGENT, SHOULD_ALERT = "not_urgent", "should_alert"
+WORKFLOW_LABELS = {"assign": True, "draft": True, "replied": True, "ignore": False}
+"""Workflow actions that are labels, and whether they say "it needed attention"."""
+FEEDBACK_LABELS = {NOT_URGENT: False, SHOULD_ALERT: True}
+DEFAULT_THRESHOLD = 50
+OPEN = frozenset({MentionStatus.NEW, MentionStatus.ASSIGNED, MentionStatus.DRAFTING,
+                  MentionStatus.AWAITING_APPROVAL, MentionStatus.APPROVED})
+
+
+def _dialect_insert(session: Session) -> Any:
+    return (postgresql.insert if session.get_bind().dialect.name == "postgresql"
+            else sqlite.insert)
+
+
+def _was_alerted(mention: Mention) -> bool:
+    return bool(mention.alerted or mention.slack_ts)
+
+
+def upsert_label(session: Session, mention: Mention, actor: Actor, action: str, *,
+                 positive: bool, source: str) -> None:
+    """Record ``action`` as the mention's label in the caller's transaction (one statement:
+    concurrent labels of one mention cannot collide)."""
+    threshold = DEFAULT_THRESHOLD
+    if mention.watch_id is not None:
+        watch = session.get(Watch, mention.watch_id)
+        threshold = watch.alert_threshold if watch is not None else DEFAULT_THRESHOLD
+    insert = _dialect_insert(session)(TriageLabel)
+    values = {
+        "workspace_id": mention.workspace_id, "mention_id": mention.id,
+        "watch_id": mention.watch_id, "positive": positive, "action": action,
+        "source": source, "actor": actor.name[:32], "surface": actor.surface[:24],
+        "priority": mention.priority, "threshold": threshold,
+        "alerted": _was_alerted(mention), "decided_at": mention.created_at,
+        "labelled_at": utcnow(),
+    }
+    table = TriageLabel.__table__
+    replaceable = (insert.excluded.source == FEEDBACK) | (table.c.source == WORKFLOW)
+    session.execute(insert.values(**values).on_conflict_do_update(
+        index_elements=["mention_id"],
+        set_={name: insert.excluded[name] for name in (
+            "positive", "action", "source", "actor", "surface", "priority", "threshold",
+            "alerted", "labelled_at")},
+        where=replaceable))
+
+
+def on_transition(session: Session, mention: Mention, actor: Actor, action: str) -> None:
+    """The workflow's hook: record the label a transition gives, if it gives one."""
+    positive = WORKFLOW_LABELS.get(action)
+    if positive is not None:
+        upsert_label(session, mention, actor, action, positive=positive, source=WORKFLOW)
+
+
+def feedback_of(session: Session, mention_id: int) -> str | None:
+    """The explicit button label of a mention (``not_urgent``/``should_alert``), if any."""
+    return session.scalar(select(TriageLabel.action).where(
+        TriageLabel.mention_id == mention_id, TriageLabel.source == FEEDBACK))
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackOutcome:
+    """What a "Not urgent" / "Should have alerted" click recorded."""
+
+    mention_id: int
+    action: str
+    labels: int
+    """How many labelled mentions the workspace has now."""
+
+    def message(self, language: str) -> str:
+        """The confirmation shown to the person who clicked."""
+        return t(language, f"triage.done_{self.action}", id=self.mention_id, labels=self.labels)
+
+
+def do_feedback(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+                mention_id: int, action: str) -> FeedbackOutcome:
+    """Record "Not urgent" (on an alerted mention) or "Should have alerted" (on one that
+    waited for the digest): agents and above; the card and its thread show it."""
+    if action not in FEEDBACK_LABELS:
+        raise ValueError(action)
+    with transaction(sessions) as session:
+        mention = session.get(Mention, mention_id)
+        if mention is None or mention.workspace_id != workspace_id:
+            raise NotFound("workflow.not_found", id=str(mention_id))
+        if actor.user_id is not None:
+            require_role(session, workspace_id, actor.user_id, Role.AGENT)
+        alerted = _was_alerted(mention)
+        if action == NOT_URGENT and not alerted:
+            raise ServiceError("triage.not_alerted", id=str(mention_id))
+        if action == SHOULD_ALERT and alerted:
+            raise ServiceError("triage.already_alerted", id=str(mention_id))
+        upsert_label(session, mention, actor, action, positive=FEEDBACK_LABELS[action],
+                     source=FEEDBACK)
+        record(session, workspace_id, actor, f"mention.{action}", mention_id=mention.id,
+               detail={"priority": mention.priority})
+        if mention.slack_channel and mention.slack_ts:
+            language = workspace_language(session, workspace_id)
+            who = f"<@{actor.user_id}>" if actor.user_id else actor.surface
+            do_enqueue(session, workspace_id=workspace_id, kind=KIND_UPDATE_CARD,
+                       channel=mention.slack_channel, mention_id=mention.id)
+            do_enqueue(session, workspace_id=workspace_id, kind=KIND_THREAD,
+                       channel=mention.slack_channel, mention_id=mention.id,
+                       payload={"text": t(language, f"triage.note_{action}", actor=who)})
+        count = int(session.scalar(select(func.count()).select_from(TriageLabel).where(
+            TriageLabel.workspace_id == workspace_id)) or 0)
+        return FeedbackOutcome(mention.id, action, count)
+
+
+def card_offers_not_urgent(session: Session, mention: Mention) -> bool:
+    """Whether the card shows "Not urgent": an open mention nobody has judged explicitly."""
+    return (MentionStatus(mention.status) in OPEN
+            and feedback_of(session, mention.id) is None)

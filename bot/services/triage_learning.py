@@ -1,0 +1,414 @@
+"""Per-workspace calibration of the alert decision, learned from the team's labels.
+
+The shipped priority stays as it is; what a workspace learns is a shift of every watch's
+alert threshold (``offset`` points, the same for all its watches). A learning run:
+
+1. takes the workspace's labelled mentions in the order their alert decisions were made;
+2. fits the shift on the older three quarters: the one whose alerts best match the labels
+   (F1 of "needed attention now"; ties go to the shift nearest the current one);
+3. moves the current shift toward it by at most ``STEP`` points, and never beyond
+   ``MAX_OFFSET`` either way;
+4. measures precision and recall on the newest quarter, which the fit never saw, of the
+   current shift, of the one the labels asked for and of the bounded step toward it; the
+   step is taken only if the shift asked for does better there and the step no worse.
+
+Every run is recorded (``triage_runs``) with its figures, and `/cm triage` shows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services.actors import Actor
+from bot.services.audit import record
+from bot.services.errors import ServiceError
+from bot.services.permissions import require_role
+from storage.db import transaction
+from storage.models import Role, Watch, Workspace, utcnow
+from storage.models_triage import TriageCalibration, TriageLabel, TriageRun
+
+MIN_LABELS = 40
+MIN_PER_CLASS = 10
+STEP = 10
+"""The most a run moves the threshold, in priority points."""
+MAX_OFFSET = 30
+"""The furthest the learned shift may take any watch from its own threshold."""
+TEST_SHARE = 0.25
+MAX_LABELS = 5000
+"""The newest labels a run reads: old habits fade, and a run stays cheap."""
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One labelled alert decision: the priority's margin over the watch's threshold."""
+
+    margin: int
+    positive: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """Precision and recall of the alert decision on a set of labels."""
+
+    labels: int
+    tp: int
+    fp: int
+    fn: int
+
+    @property
+    def precision(self) -> float | None:
+        """Share of alerts the team wanted now (None without alerts)."""
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else None
+
+    @property
+    def recall(self) -> float | None:
+        """Share of what the team wanted now that alerted (None without such labels)."""
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else None
+
+    @property
+    def f1(self) -> float:
+        """Harmonic mean of precision and recall (0 when either is undefined)."""
+        return 2 * self.tp / (2 * self.tp + self.fp + self.fn) if self.tp else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready, with the derived figures."""
+        return {**asdict(self), "precision": self.precision, "recall": self.recall,
+                "f1": self.f1}
+
+
+def evaluate(examples: Sequence[Example], offset: int) -> Figures:
+    """The figures of "alert when margin >= offset" on ``examples``."""
+    tp = fp = fn = 0
+    for example in examples:
+        alert = example.margin >= offset
+        if alert and example.positive:
+            tp += 1
+        elif alert:
+            fp += 1
+        elif example.positive:
+            fn += 1
+    return Figures(len(examples), tp, fp, fn)
+
+
+def best_offset(examples: Sequence[Example], current: int) -> int:
+    """The shift in [-MAX_OFFSET, MAX_OFFSET] with the best F1 on ``examples`` (the nearest
+    to ``current`` among equals)."""
+    # Counts per margin (clipped to the range), then one sweep from the top: a margin
+    # m alerts at every offset <= m.
+    low, high = -MAX_OFFSET, MAX_OFFSET
+    positives = [0] * (high - low + 2)
+    negatives = [0] * (high - low + 2)
+    for example in examples:
+        slot = min(max(example.margin, low - 1), high) - low + 1
+        (positives if example.positive else negatives)[slot] += 1
+    total_positive = sum(positives)
+    best: tuple[float, int, int] | None = None
+    tp = fp = 0
+    for offset in range(high, low - 1, -1):
+        tp += positives[offset - low + 1]
+        fp += negatives[offset - low + 1]
+        f1 = 2 * tp / (tp + fp + total_positive) if tp else 0.0
+        key = (round(f1, 9), -abs(offset - current), offset)
+        if best is None or key > best:
+            best = key
+    assert best is not None
+    return best[2]
+
+
+def bounded(current: int, proposed: int) -> int:
+    """``proposed``, at most STEP points from ``current`` and within ±MAX_OFFSET."""
+    step = max(-STEP, min(STEP, proposed - current))
+    return max(-MAX_OFFSET, min(MAX_OFFSET, current + step))
+
+
+def effective_threshold(threshold: int, offset: int) -> int:
+    """A watch's threshold with the workspace's shift; 0 ("alert on everything") stays 0."""
+    if threshold <= 0:
+        return threshold
+    return max(1, min(100, threshold + offset))
+
+
+def workspace_offset(session: Session, workspace_id: int) -> int:
+    """The shift applied to the workspace's thresholds now (0 when off or never learned)."""
+    row = session.get(TriageCalibration, workspace_id)
+    return row.offset if row is not None and row.enabled else 0
+
+
+def alert_threshold(session: Session, watch: Watch) -> int:
+    """The threshold ingest compares a mention's priority with, for ``watch``."""
+    return effective_threshold(watch.alert_threshold,
+                               workspace_offset(session, watch.workspace_id))
+
+
+@dataclass
+class LearnResult:
+    """What a learning run found, and what it did."""
+
+    team_id: str
+    outcome: str
+    offset_before: int
+    offset_after: int
+    proposed: int | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    before: Figures | None = None
+    after: Figures | None = None
+    target: Figures | None = None
+    """The held-out figures of the shift the labels asked for (``after``: of the bounded
+    step taken toward it)."""
+    dry_run: bool = False
+
+    @property
+    def applied(self) -> bool:
+        """True when the run changed the workspace's shift."""
+        return self.outcome == "applied" and not self.dry_run
+
+    @property
+    def figures(self) -> dict[str, Any]:
+        """What the run record keeps."""
+        return {"counts": self.counts,
+                "before": self.before.as_dict() if self.before else None,
+                "after": self.after.as_dict() if self.after else None,
+                "target": self.target.as_dict() if self.target else None}
+
+
+def load_examples(session: Session, workspace_id: int) -> list[Example]:
+    """The workspace's newest labels, oldest decision first."""
+    rows = session.execute(
+        select(TriageLabel.priority, TriageLabel.threshold, TriageLabel.positive)
+        .where(TriageLabel.workspace_id == workspace_id)
+        .order_by(TriageLabel.decided_at.desc(), TriageLabel.id.desc()).limit(MAX_LABELS)).all()
+    return [Example(int(priority) - int(threshold), bool(positive))
+            for priority, threshold, positive in reversed(rows)]
+
+
+def _counts(examples: Sequence[Example]) -> dict[str, int]:
+    positive = sum(1 for e in examples if e.positive)
+    return {"labels": len(examples), "positive": positive,
+            "negative": len(examples) - positive}
+
+
+def propose(examples: Sequence[Example], current: int, team_id: str = "") -> LearnResult:
+    """The run's decision on ``examples`` (oldest first), without touching the database."""
+    counts = _counts(examples)
+    result = LearnResult(team_id, "too_few_labels", current, current, counts=counts)
+    if (counts["labels"] < MIN_LABELS or counts["positive"] < MIN_PER_CLASS
+            or counts["negative"] < MIN_PER_CLASS):
+        return result
+    cut = len(examples) - max(1, round(len(examples) * TEST_SHARE))
+    train, test = examples[:cut], examples[cut:]
+    counts.update(train=len(train), test=len(test))
+    result.proposed = best_offset(train, current)
+    new = bounded(current, result.proposed)
+    result.before, result.after = evaluate(test, current), evaluate(test, new)
+    result.target = evaluate(test, result.proposed)
+    if new == current:
+        result.outcome = "unchanged"
+    elif result.after.f1 < result.before.f1 or result.target.f1 < result.before.f1:
+        result.outcome = "held_out_worse"
+    elif result.target.f1 == result.before.f1:
+        # The newest labels cannot tell the two apart: no evidence, no change (labels of
+        # mentions that waited are mostly "Should have alerted", so the older ones alone
+        # would always ask for a lower threshold).
+        result.outcome = "held_out_same"
+    else:
+        result.outcome, result.offset_after = "applied", new
+    return result
+
+
+def _calibration(session: Session, workspace_id: int) -> TriageCalibration:
+    row = session.get(TriageCalibration, workspace_id)
+    if row is None:
+        row = TriageCalibration(workspace_id=workspace_id, enabled=True, offset=0)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def _record_run(session: Session, workspace_id: int, actor: Actor, kind: str,
+                result: LearnResult, run_key: str | None = None) -> None:
+    session.add(TriageRun(
+        workspace_id=workspace_id, run_key=run_key, kind=kind, actor=actor.name[:32],
+        outcome=result.outcome, applied=result.applied, offset_before=result.offset_before,
+        offset_after=result.offset_after, proposed=result.proposed, figures=result.figures,
+        created_at=utcnow()))
+    record(session, workspace_id, actor, f"triage.{kind}",
+           detail={"outcome": result.outcome, "offset_before": result.offset_before,
+                   "offset_after": result.offset_after})
+
+
+def learn(session: Session, workspace: Workspace, actor: Actor, *, dry_run: bool = False,
+          run_key: str | None = None) -> LearnResult:
+    """One learning run for ``workspace`` in the caller's transaction (``dry_run``: compute
+    and record nothing). A workspace whose calibration is off is left alone."""
+    calibration = _calibration(session, workspace.id) if not dry_run else (
+        session.get(TriageCalibration, workspace.id))
+    current = calibration.offset if calibration is not None else 0
+    if calibration is not None and not calibration.enabled:
+        return LearnResult(workspace.team_id, "off", current, current, dry_run=dry_run)
+    result = propose(load_examples(session, workspace.id), current, workspace.team_id)
+    result.dry_run = dry_run
+    if dry_run:
+        return result
+    assert calibration is not None
+    if result.applied:
+        calibration.offset = result.offset_after
+        calibration.updated_by = actor.name[:32]
+        calibration.updated_at = utcnow()
+    _record_run(session, workspace.id, actor, "learn", result, run_key)
+    return result
+
+
+def do_learn(sessions: sessionmaker[Session], actor: Actor, team_ids: Sequence[str] = (),
+             *, dry_run: bool = False) -> list[LearnResult]:
+    """`vigie triage learn`: a run for each named workspace (all when none is named)."""
+    with sessions() as session:
+        known = dict(session.execute(select(Workspace.team_id, Workspace.id)).tuples().all())
+    unknown = [team for team in team_ids if team not in known]
+    if unknown:
+        raise ServiceError("triage.unknown_workspace", teams=", ".join(unknown),
+                           known=", ".join(sorted(known)) or "-")
+    results = []
+    for team in team_ids or sorted(known):
+        with transaction(sessions) as session:
+            workspace = session.get(Workspace, known[team])
+            assert workspace is not None
+            results.append(learn(session, workspace, actor, dry_run=dry_run))
+    return results
+
+
+def do_learn_workspace(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+                       *, dry_run: bool = False) -> LearnResult:
+    """`/cm triage learn`: a run now for the admin's workspace."""
+    with transaction(sessions) as session:
+        if actor.user_id is not None:
+            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+        workspace = session.get(Workspace, workspace_id)
+        if workspace is None:
+            raise ServiceError("triage.unknown_workspace", teams=str(workspace_id), known="-")
+        return learn(session, workspace, actor, dry_run=dry_run)
+
+
+def run_nightly(sessions: sessionmaker[Session], now: datetime, actor: Actor) -> list[LearnResult]:
+    """The nightly job: one run per workspace and UTC day, whichever worker gets there
+    first (the run's unique key); safe to call every hour."""
+    key = f"nightly:{now.date().isoformat()}"
+    with sessions() as session:
+        done = set(session.scalars(select(TriageRun.workspace_id).where(
+            TriageRun.run_key == key)))
+        todo = [wid for wid in session.scalars(select(Workspace.id).order_by(Workspace.id))
+                if wid not in done]
+    results = []
+    for workspace_id in todo:
+        try:
+            with transaction(sessions) as session:
+                workspace = session.get(Workspace, workspace_id)
+                if workspace is None:
+                    continue
+                results.append(learn(session, workspace, actor, run_key=key))
+        except IntegrityError:
+            continue  # another worker ran this workspace's nightly run
+    return results
+
+
+def _switch(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+            kind: str) -> LearnResult:
+    with transaction(sessions) as session:
+        if actor.user_id is not None:
+            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+        calibration = _calibration(session, workspace_id)
+        before = calibration.offset
+        if kind == "reset":
+            calibration.offset = 0
+        calibration.enabled = kind != "off"
+        calibration.updated_by = actor.name[:32]
+        calibration.updated_at = utcnow()
+        workspace = session.get(Workspace, workspace_id)
+        outcome = {"off": "switched_off", "on": "switched_on"}.get(kind, kind)
+        result = LearnResult(workspace.team_id if workspace else "", outcome, before,
+                             calibration.offset)
+        _record_run(session, workspace_id, actor, kind, result)
+        return result
+
+
+def do_reset(sessions: sessionmaker[Session], workspace_id: int, actor: Actor) -> LearnResult:
+    """Back to the shipped thresholds (admins); learning goes on from there."""
+    return _switch(sessions, workspace_id, actor, "reset")
+
+
+def do_set_enabled(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+                   enabled: bool) -> LearnResult:
+    """Apply and learn the calibration, or not (admins); "off" keeps the shift for later."""
+    return _switch(sessions, workspace_id, actor, "on" if enabled else "off")
+
+
+@dataclass(frozen=True, slots=True)
+class RunView:
+    """A past run as `/cm triage` shows it."""
+
+    kind: str
+    outcome: str
+    actor: str
+    at: datetime
+    offset_before: int
+    offset_after: int
+    proposed: int | None
+    figures: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class TriageStatus:
+    """What `/cm triage` shows."""
+
+    enabled: bool
+    offset: int
+    counts: dict[str, int]
+    by_action: dict[str, int]
+    watches: list[tuple[str, int, int]]
+    """(name, own threshold, effective threshold)."""
+    last_run: RunView | None
+    last_change: RunView | None
+    min_labels: int = MIN_LABELS
+    min_per_class: int = MIN_PER_CLASS
+    step: int = STEP
+    max_offset: int = MAX_OFFSET
+
+
+def _run_view(row: TriageRun | None) -> RunView | None:
+    if row is None:
+        return None
+    return RunView(row.kind, row.outcome, row.actor, row.created_at, row.offset_before,
+                   row.offset_after, row.proposed, row.figures or {})
+
+
+def triage_status(sessions: sessionmaker[Session], workspace_id: int) -> TriageStatus:
+    """The workspace's labels, calibration, and its last run and last change."""
+    with sessions() as session:
+        calibration = session.get(TriageCalibration, workspace_id)
+        enabled = calibration.enabled if calibration is not None else True
+        offset = calibration.offset if calibration is not None else 0
+        by_action = dict(session.execute(
+            select(TriageLabel.action, func.count()).where(
+                TriageLabel.workspace_id == workspace_id).group_by(TriageLabel.action))
+            .tuples().all())
+        positive = int(session.scalar(select(func.count()).select_from(TriageLabel).where(
+            TriageLabel.workspace_id == workspace_id, TriageLabel.positive.is_(True))) or 0)
+        total = sum(by_action.values())
+        watches = [(name, threshold, effective_threshold(threshold, offset if enabled else 0))
+                   for name, threshold in session.execute(
+                       select(Watch.name, Watch.alert_threshold).where(
+                           Watch.workspace_id == workspace_id).order_by(Watch.name))]
+        runs = select(TriageRun).where(TriageRun.workspace_id == workspace_id).order_by(
+            TriageRun.id.desc()).limit(1)
+        last_run = session.scalar(runs)
+        last_change = session.scalar(runs.where(or_(
+            TriageRun.offset_after != TriageRun.offset_before, TriageRun.kind.in_(("on", "off")))))
+        return TriageStatus(enabled, offset,
+                            {"labels": total, "positive": positive, "negative": total - positive},
+                            by_action, watches, _run_view(last_run), _run_view(last_change))

@@ -1,0 +1,90 @@
+"""`/cm triage`: what the workspace's triage learning knows, did last, and why (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.i18n import t
+from bot.slack.digest_blocks import context, header, section, signed
+from bot.slack.escape import escape, slack_date
+
+MAX_WATCHES_SHOWN = 20
+
+
+def ratio(value: float | None) -> str:
+    """0.8333 -> ``0.83``; a dash when undefined."""
+    return "–" if value is None else f"{value:.2f}"
+
+
+def figures_line(figures: dict[str, Any], language: str) -> str | None:
+    """Before/after precision and recall on the held-out labels, if the run measured them."""
+    before, after = figures.get("before"), figures.get("after")
+    if not before or not after:
+        return None
+    return t(language, "triage.figures", test=before["labels"],
+             p0=ratio(before["precision"]), p1=ratio(after["precision"]),
+             r0=ratio(before["recall"]), r1=ratio(after["recall"]),
+             n0=before["tp"] + before["fp"], n1=after["tp"] + after["fp"])
+
+
+def outcome_text(run: Any, language: str, status: Any) -> str:
+    """One run's outcome in words (``run``: a RunView or LearnResult)."""
+    counts = run.figures.get("counts", {})
+    proposed = run.proposed
+    return t(language, f"triage.outcome_{run.outcome}", before=signed(run.offset_before),
+             after=signed(run.offset_after),
+             proposed=signed(proposed) if proposed is not None else "–",
+             step=status.step, labels=counts.get("labels", 0),
+             positive=counts.get("positive", 0), negative=counts.get("negative", 0),
+             min=status.min_labels, per_class=status.min_per_class)
+
+
+def _who(actor: str) -> str:
+    return f"<@{actor}>" if actor[:1] in {"U", "W"} and actor.isalnum() else escape(actor)
+
+
+def build_triage_status(status: Any, language: str, result: Any = None
+                        ) -> tuple[str, list[dict[str, Any]]]:
+    """The `/cm triage` answer; ``result`` is a run just made (shown first)."""
+    title = t(language, "triage.title")
+    blocks: list[dict[str, Any]] = [header(title)]
+    if result is not None:
+        lines = [outcome_text(result, language, status)]
+        figures = figures_line(result.figures, language)
+        if figures:
+            lines.append(figures)
+        if result.dry_run:
+            lines.append(t(language, "triage.dry_run"))
+        blocks.append(section("\n".join(lines)))
+    state = "triage.state_on" if status.enabled else "triage.state_off"
+    lines = [t(language, state, offset=signed(status.offset))]
+    lines += [t(language, "triage.watch_line", watch=escape(name), own=own, effective=eff)
+              for name, own, eff in status.watches[:MAX_WATCHES_SHOWN]]
+    blocks.append(section("\n".join(lines)))
+    actions = ", ".join(f"{count} {escape(action)}"
+                        for action, count in sorted(status.by_action.items())) or "–"
+    blocks.append(section(t(language, "triage.labels", actions=actions, **status.counts)))
+    history: list[str] = []
+    if status.last_run is not None:
+        run = status.last_run
+        history.append(t(language, "triage.last_run", when=slack_date(run.at),
+                         actor=_who(run.actor), outcome=outcome_text(run, language, status)))
+        figures = figures_line(run.figures, language)
+        if figures:
+            history.append(figures)
+    else:
+        history.append(t(language, "triage.no_runs"))
+    change = status.last_change
+    if change is not None and change != status.last_run:
+        why = t(language, f"triage.why_{change.kind}")
+        history.append(t(language, "triage.last_change", when=slack_date(change.at),
+                         actor=_who(change.actor), before=signed(change.offset_before),
+                         after=signed(change.offset_after), why=why))
+        figures = figures_line(change.figures, language)
+        if figures:
+            history.append(figures)
+    blocks.append(section("\n".join(history)))
+    blocks.append(context(t(language, "triage.rules", min=status.min_labels,
+                            per_class=status.min_per_class, step=status.step,
+                            max=status.max_offset)))
+    return title, blocks

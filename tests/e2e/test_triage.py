@@ -1,0 +1,122 @@
+"""Triage feedback and `/cm triage` as Slack sends them: the "Not urgent" button on an alert
+card, "Should have alerted" on the digest's lines, the command's status, learning and admin
+switches, through the HTTP app, the request guard and the Slack stand-in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.services.triage_learning import MIN_LABELS
+from storage.models_triage import TriageLabel
+from tests.e2e.conftest import ADMIN_ID, VigieApp
+from tests.e2e.test_workflow import VIEWER, buttons, card, grant, seed, settle
+from tests.harness.blockkit_limits import validate_blocks
+from tests.harness.constants import CHANNEL_ID, USER_ID
+from tests.reporting.dataset import CHANNEL, DIGEST_END, build_dataset
+from tests.reporting.test_e2e_reporting import command
+
+
+def labels(vigie: VigieApp) -> list[tuple[int, str, bool, str]]:
+    with vigie.runtime.sessions() as session:
+        return [(row.mention_id, row.action, row.positive, row.actor) for row in session.scalars(
+            select(TriageLabel).order_by(TriageLabel.id))]
+
+
+def last_response(vigie: VigieApp, count: int) -> dict[str, Any]:
+    vigie.standin.wait_until(lambda s: len(s.responses()) >= count, timeout=15)
+    return vigie.standin.responses()[-1]
+
+
+def test_not_urgent_on_a_card(vigie: VigieApp) -> None:
+    mention_id = seed(vigie)
+    shown = card(vigie, mention_id)
+    assert buttons(shown)[-1] == "vigie.not_urgent"
+    assert validate_blocks(shown["blocks"], "message") == []
+
+    grant(vigie, VIEWER, "viewer")
+    refused = vigie.slack.block_action("vigie.not_urgent", message_ts=shown["ts"],
+                                       user_id=VIEWER)
+    assert refused.status_code == 200
+    assert "*agent* role" in last_response(vigie, 1)["text"]
+    assert labels(vigie) == []
+
+    clicked = vigie.slack.block_action("vigie.not_urgent", message_ts=shown["ts"])
+    assert clicked.status_code == 200
+    answer = last_response(vigie, 2)
+    assert answer["text"].startswith(f"Noted: #{mention_id} could have waited")
+    assert answer["response_type"] == "ephemeral" and answer["replace_original"] is False
+    assert labels(vigie) == [(mention_id, "not_urgent", False, USER_ID)]
+    settle(vigie)
+    updated = card(vigie, mention_id)
+    assert "vigie.not_urgent" not in buttons(updated)
+    assert validate_blocks(updated["blocks"], "message") == []
+
+    # The same card's other buttons still label: assigning is "wanted", but the explicit
+    # "Not urgent" stands.
+    vigie.slack.slash_command(f"assign {mention_id} <@{USER_ID}|alice>")
+    assert labels(vigie) == [(mention_id, "not_urgent", False, USER_ID)]
+
+
+def test_should_have_alerted_from_the_digest(vigie: VigieApp) -> None:
+    data = build_dataset(vigie.runtime.sessions)
+    vigie.runtime.clock = lambda: DIGEST_END
+    assert "on its way" in command(vigie, "digest now")["text"]
+    vigie.standin.clear()
+    vigie.runtime.outbox.flush(wait=True)
+    digest = next(call for call in vigie.standin.calls("chat.postMessage", ok=True)
+                  if call.args.get("channel") == CHANNEL and call.args.get("blocks"))
+    blocks = digest.args["blocks"]
+    assert validate_blocks(blocks, "message") == []
+    flags = [element for block in blocks if block["type"] == "actions"
+             for element in block["elements"]]
+    waited = [data.mentions[name] for name in ("m2", "m8", "m16")]
+    assert [int(e["value"]) for e in flags][:3] == waited
+    assert flags[0]["text"]["text"] == f"Should have alerted #{waited[0]}"
+    ts = digest.response["ts"]
+
+    clicked = vigie.slack.block_action(flags[0]["action_id"], message_ts=ts, channel_id=CHANNEL)
+    assert clicked.status_code == 200
+    assert last_response(vigie, 1)["text"].startswith(f"Noted: #{waited[0]} should have alerted")
+    assert labels(vigie) == [(waited[0], "should_alert", True, USER_ID)]
+
+    # A value that is not a mention id (forged) does nothing; an alerted one is refused.
+    vigie.slack.block_action(flags[1]["action_id"], message_ts=ts, channel_id=CHANNEL,
+                             value="12; drop")
+    alerted = data.mentions["m1"]
+    vigie.slack.block_action(flags[1]["action_id"], message_ts=ts, channel_id=CHANNEL,
+                             value=str(alerted))
+    assert "was alerted already" in last_response(vigie, 2)["text"]
+    assert labels(vigie) == [(waited[0], "should_alert", True, USER_ID)]
+
+
+def test_cm_triage_status_learn_and_admin_switches(vigie: VigieApp) -> None:
+    mention_id = seed(vigie)
+    vigie.slack.slash_command(f"ignore {mention_id}")
+    status = vigie.slack.slash_command("triage").json()
+    assert status["response_type"] == "ephemeral"
+    assert validate_blocks(status["blocks"], "message") == []
+    text = str(status["blocks"])
+    assert "*On*: alerts use each watch's threshold shifted by *±0* points" in text
+    assert "acme: threshold 50 → *50*" in text
+    assert "*Labels:* 1 (0 wanted now, 1 could wait): 1 ignore." in text
+    assert "No learning run yet" in text
+
+    for sub in ("learn", "reset", "off", "on"):
+        refused = vigie.slack.slash_command(f"triage {sub}").json()
+        assert "You need the *admin* role" in refused["text"], sub
+    learned = vigie.slack.slash_command("triage learn", user_id=ADMIN_ID).json()
+    assert validate_blocks(learned["blocks"], "message") == []
+    assert (f"not enough labels yet: 1 (0 wanted now, 1 could wait); learning needs "
+            f"{MIN_LABELS}, with at least 10 of each.") in str(learned["blocks"])
+    off = vigie.slack.slash_command("triage off", user_id=ADMIN_ID).json()
+    assert "*Off*: alerts use each watch's own threshold" in str(off["blocks"])
+    assert f"<@{ADMIN_ID}>): turned off: alerts use each watch's own threshold." in str(
+        off["blocks"])
+    back = str(vigie.slack.slash_command("triage on", user_id=ADMIN_ID).json()["blocks"])
+    assert "turned on: alerts use the learned shift again." in back
+    usage = vigie.slack.slash_command("triage bogus").json()
+    assert usage["text"].startswith("Say `/cm triage` (status)")
+    help_text = vigie.slack.slash_command("help triage").json()["text"]
+    assert "triage learn [dry-run]" in help_text and CHANNEL_ID

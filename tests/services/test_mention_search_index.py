@@ -1,0 +1,197 @@
+"""Full-text search of mentions gives exactly what watch matching gives, on real text.
+
+Corpus: real tweets from the repository's fixtures (tests/data, origins in
+sentiment/eval/INDEX.tsv): sentiment/eval/en_tweets_test.tsv, fr_tweets_val.tsv and
+en_sentiment140_test.tsv (the last for its @handles). Queries are drawn from the
+corpus itself (words of every frequency, hashtags, handles, two- and three-word phrases,
+prefixes), then re-typed the way people type them (capitals, accents dropped or added).
+Each runs through ``search_mentions`` (index + confirmation) and through ``Query.matches``
+over every stored mention; the two answers must be identical.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.matching.query import MatchInput, parse_query
+from bot.matching.search_terms import fts5_query, tsquery
+from bot.matching.text import tokenize
+from bot.services.errors import ServiceError
+from bot.services.mention_search import MentionFilter, search_mentions
+from storage import search_index
+from storage.db import transaction
+from storage.models import Author, Mention
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+FILES = ("sentiment/eval/en_tweets_test.tsv", "sentiment/eval/fr_tweets_val.tsv",
+         "sentiment/eval/en_sentiment140_test.tsv")
+
+
+def _texts(shared: Path) -> list[str]:
+    texts: list[str] = []
+    for name in FILES:
+        with (shared / name).open(encoding="utf-8", newline="") as handle:
+            for row in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
+                if len(row) >= 2:
+                    texts.append(row[1])
+    return [text for text in texts if text.strip()]
+
+
+def _store(sessions: sessionmaker[Session], workspace_id: int, texts: list[str]) -> None:
+    with transaction(sessions) as session:
+        author = Author(workspace_id=workspace_id, network="x", handle="Ana_Support")
+        session.add(author)
+        session.flush()
+        session.add_all(
+            Mention(workspace_id=workspace_id, network="x" if i % 3 else "mastodon",
+                    external_id=str(i), url=f"https://example.org/{i}",
+                    # Every seventh mention has a title: searched too, never bridged by a phrase.
+                    title=texts[(i * 7) % len(texts)][:60] if i % 7 == 0 else None,
+                    text=text, language="fr" if "é" in text else "en",
+                    author_id=author.id if i % 2 else None,
+                    published_at=NOW - timedelta(minutes=i), created_at=NOW)
+            for i, text in enumerate(texts))
+
+
+def _queries(texts: list[str]) -> list[str]:
+    rng = random.Random(20)
+    token_lists = [tokenize(text) for text in texts]
+    counts: dict[str, int] = {}
+    for tokens in token_lists:
+        for token in set(tokens):
+            counts[token] = counts.get(token, 0) + 1
+    by_count = sorted(counts, key=lambda t: (counts[t], t))
+    plain = [t for t in by_count if t[0] not in "#@" and len(t) > 1]
+    queries = rng.sample(plain[:len(plain) // 2], 25)  # rare words (mostly in one mention)
+    queries += plain[-15:]  # the most frequent words
+    queries += rng.sample(plain, 25)
+    queries += rng.sample([t for t in by_count if t[0] == "#"], 10)
+    queries += [t for t in by_count if t[0] == "@"][-5:]
+    queries += [w[:4] + "*" for w in rng.sample([t for t in plain if len(t) > 5], 15)]
+    words = [text.split() for text in texts if len(text.split()) > 4]
+    for chosen in rng.sample(words, 25):  # phrases as written, punctuation and all
+        start = rng.randrange(len(chosen) - 2)
+        size = rng.choice((2, 3))
+        phrase = " ".join(chosen[start:start + size]).replace('"', "")
+        queries.append(f'"{phrase}"')
+    # Re-typed: capitals, accents dropped, a prefix inside a phrase, OR, exclusions.
+    queries += ["THE", "Service", "ecologie", "écologie", "Énergie", "#ECOLOGIE", "user",
+                "@USER", '"the customer*"', '"customer serv*"', "phone OR internet",
+                "help -please", "(bad OR worst) service", "l'appli", "c'est", "cust* -@user",
+                "vote lang:en", "help source:mastodon", "thanks from:ana_support"]
+    return queries
+
+
+def _all_pages(sessions: sessionmaker[Session], workspace_id: int, text: str) -> list[int]:
+    ids: list[int] = []
+    before: int | None = None
+    while True:
+        rows = search_mentions(sessions, workspace_id,
+                               MentionFilter(text=text, before_id=before), limit=200, now=NOW)
+        ids += [row.id for row in rows]
+        if len(rows) < 200:
+            return ids
+        before = rows[-1].id
+
+
+def _stored(sessions: sessionmaker[Session], workspace_id: int) -> list[tuple[int, MatchInput]]:
+    with sessions() as session:
+        rows = session.execute(
+            select(Mention.id, Mention.text, Mention.title, Author.handle, Mention.language,
+                   Mention.network)
+            .join(Author, Author.id == Mention.author_id, isouter=True)
+            .where(Mention.workspace_id == workspace_id).order_by(Mention.id.desc())).all()
+    return [(r[0], MatchInput(text=r[1], title=r[2], author_handle=r[3], language=r[4],
+                              network=r[5])) for r in rows]
+
+
+def _expected(stored: list[tuple[int, MatchInput]], text: str) -> list[int]:
+    query = parse_query(text)
+    return [mention_id for mention_id, item in stored if query.matches(item)]
+
+
+def _index_hits(sessions: sessionmaker[Session], text: str) -> int:
+    query = parse_query(text)
+    with sessions() as session:
+        found = search_index.candidates(session, fts5_query(query), tsquery(query))
+        assert found is not None
+        return int(session.execute(select(func.count()).select_from(Mention)
+                                   .where(found.condition), found.params).scalar_one())
+
+
+def test_search_equals_watch_matching_on_real_text(
+    sessions: sessionmaker[Session], workspace_id: int, shared_data: Path,
+) -> None:
+    texts = _texts(shared_data)
+    assert len(texts) > 1500
+    _store(sessions, workspace_id, texts)
+    with transaction(sessions) as session:
+        assert search_index.index_pending(session) == len(texts)
+        assert search_index.pending_count(session) == 0
+    queries = _queries(texts)
+    stored = _stored(sessions, workspace_id)
+    over_selected = 0
+    found = 0
+    for text in queries:
+        expected = _expected(stored, text)
+        found += bool(expected)
+        assert _all_pages(sessions, workspace_id, text) == expected, text
+        hits = _index_hits(sessions, text)
+        assert hits >= len(expected), text
+        over_selected += hits > len(expected)
+    # The index narrows the search: most queries find exactly their mentions already.
+    assert over_selected < len(queries) // 4, over_selected
+    assert found > len(queries) * 3 // 4  # the corpus queries do find mentions
+
+
+def test_mentions_are_found_before_they_are_indexed_and_leave_the_index_when_deleted(
+    sessions: sessionmaker[Session], workspace_id: int,
+) -> None:
+    texts = ["Le réseau est en panne à Lyon", "Panne générale du réseau", "Tout va bien"]
+    _store(sessions, workspace_id, texts)  # the triggers queue them; nobody indexes yet
+    with sessions() as session:
+        assert search_index.pending_count(session) == 3
+    assert [r.text for r in search_mentions(sessions, workspace_id, MentionFilter(
+        text="RESEAU panne"), now=NOW)] == [texts[1], texts[0]]
+    with transaction(sessions) as session:
+        search_index.index_pending(session)
+        assert search_index.pending_count(session) == 0
+    assert len(search_mentions(sessions, workspace_id, MentionFilter(text='"reseau est"'),
+                               now=NOW)) == 1
+    with transaction(sessions) as session:  # an edited text is queued and found again
+        session.execute(update(Mention).where(Mention.text == texts[2])
+                        .values(text="Le réseau revient"))
+        assert search_index.pending_count(session) == 1
+    assert len(search_mentions(sessions, workspace_id, MentionFilter(text="réseau"),
+                               now=NOW)) == 3
+    with transaction(sessions) as session:
+        search_index.index_pending(session)
+        session.execute(delete(Mention).where(Mention.text.like("Panne%")))
+    assert [r.text for r in search_mentions(sessions, workspace_id, MentionFilter(
+        text="reseau"), now=NOW)] == ["Le réseau revient", texts[0]]
+    assert _index_hits(sessions, "reseau") == 2
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ('"free trial', "mentions.bad_text"),
+    ("spam AND", "mentions.bad_text"),
+    ("-spam", "mentions.bad_text"),
+    ("lang:fr", "mentions.text_needs_words"),
+    ("a* OR -b", "mentions.bad_text"),
+    ("🎉", "mentions.bad_text"),
+    ("vigie OR -spam", "mentions.text_needs_words"),
+])
+def test_searches_that_cannot_run_are_refused_clearly(
+    sessions: sessionmaker[Session], workspace_id: int, text: str, key: str,
+) -> None:
+    with pytest.raises(ServiceError) as err:
+        search_mentions(sessions, workspace_id, MentionFilter(text=text), now=NOW)
+    assert err.value.key == key
+    assert text.split()[0].strip('"') in err.value.message(plain=True) or key == "mentions.bad_text"

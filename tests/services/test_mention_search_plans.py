@@ -1,0 +1,179 @@
+"""`/cm mentions` listings read an index for every filter, on SQLite and PostgreSQL.
+
+The statement ``search_mentions`` really runs is captured and EXPLAINed over 20,000
+mentions (statistics gathered on PostgreSQL, whose planner weighs them): each filter and
+combination must read the index made for it, never the whole table, and never sort a
+whole filter's rows to find the newest page. Times are in bench/bench_search.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services.mention_search import MentionFilter, search_mentions
+from storage import search_index
+from storage.db import transaction
+from storage.models import Watch
+from tests.harness.constants import CHANNEL_ID
+
+ROWS = 20_000
+# The listing statement: newest mentions first, or (a watch's listing) its newest links.
+LISTING = re.compile(r"ORDER BY (mentions\.id|mention_watches\.mention_id) DESC")
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+# One mention a minute up to NOW: ids grow with time, as in real use.
+COLUMNS = ("workspace_id, watch_id, network, external_id, url, text, published_at, status, "
+           "sentiment_label, assignee_user_id, priority, engagement, intent_flags, alerted, "
+           "version, created_at, updated_at")
+VALUES = (
+    ":ws, CASE WHEN i % 3 = 0 THEN :w1 ELSE :w2 END, "
+    "CASE i % 4 WHEN 0 THEN 'reddit' WHEN 1 THEN 'x' WHEN 2 THEN 'rss' ELSE 'mastodon' END, "
+    "'e' || i, 'https://example.org/' || i, "
+    "'mention ' || i || CASE WHEN i % 2000 = 0 THEN ' zeppelin sighted' "
+    "ELSE ' love the product' END, {ts}, "
+    "CASE WHEN i % 50 = 0 THEN 'approved' WHEN i % 5 = 0 THEN 'replied' ELSE 'new' END, "
+    "CASE i % 3 WHEN 0 THEN 'negative' WHEN 1 THEN 'neutral' ELSE 'positive' END, "
+    "CASE WHEN i % 7 = 0 THEN 'U07AGENT' || (i % 5) END, i % 100, 0, '[]', {false}, 1, "
+    "{ts}, {ts}"
+)
+
+
+def _load(sessions: sessionmaker[Session], workspace_id: int) -> None:
+    with transaction(sessions) as session:
+        watches = [Watch(workspace_id=workspace_id, name=name, channel_id=CHANNEL_ID)
+                   for name in ("w1", "w2")]
+        session.add_all(watches)
+        session.flush()
+        params = {"ws": workspace_id, "w1": watches[0].id, "w2": watches[1].id, "n": ROWS}
+        if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+            values = VALUES.format(
+                ts=f"TIMESTAMPTZ '{NOW.isoformat()}' - (:n - i) * interval '1 minute'",
+                false="false")
+            source = "generate_series(1, :n) AS i"
+        else:
+            values = VALUES.format(
+                ts=f"datetime('{NOW:%Y-%m-%d %H:%M:%S}', '-' || (:n - i) || ' minutes')",
+                false="0")
+            source = ("(WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s "
+                      "WHERE i < :n) SELECT i FROM s)")
+        session.execute(text(f"INSERT INTO mentions ({COLUMNS}) "  # noqa: S608
+                             f"SELECT {values} FROM {source}"), params)
+        search_index.index_pending(session)
+    if sessions.kw["bind"].dialect.name == "postgresql":
+        with sessions.kw["bind"].connect() as conn:
+            conn.execute(text("ANALYZE"))
+            conn.commit()
+
+
+@pytest.fixture
+def listing(sessions: sessionmaker[Session], workspace_id: int) -> Iterator[Any]:
+    """Run a listing and return the plan of its main statement."""
+    _load(sessions, workspace_id)
+    engine: Engine = sessions.kw["bind"]
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
+               _many: bool) -> None:
+        seen.append((statement, parameters))
+
+    def plan(filters: MentionFilter) -> tuple[str, int]:
+        seen.clear()
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            rows = search_mentions(sessions, workspace_id, filters, limit=11, now=NOW)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        statement, parameters = next(
+            (s, p) for s, p in reversed(seen) if LISTING.search(s))
+        with engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            cursor = raw.cursor()  # type: ignore[union-attr]
+            if engine.dialect.name == "postgresql":
+                cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
+                return json.dumps(cursor.fetchone()[0]), len(rows)
+            cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+            return "\n".join(str(r[-1]) for r in cursor.fetchall()), len(rows)
+
+    yield plan
+
+
+SQLITE_FULL_SCAN = ("SCAN mentions\n", "SCAN mentions USING")
+CASES: list[tuple[dict[str, Any], str | None, int, bool]] = [
+    # (filters, index the listing must read, rows on the page, selective: a small share
+    # of the table, where PostgreSQL too must take the index)
+    ({"assignee": "U07NOBODY"}, "ix_mentions_workspace_id_assignee_user_id_id", 0, True),
+    ({"assignee": "U07AGENT3"}, "ix_mentions_workspace_id_assignee_user_id_id", 11, True),
+    ({"status": "approved"}, "ix_mentions_workspace_id_status_id", 11, True),
+    ({"sentiment": "negative"}, "ix_mentions_workspace_id_sentiment_label_id", 11, False),
+    ({"network": "reddit"}, "ix_mentions_workspace_id_network_id", 11, False),
+    ({"watch": "w1"}, "ix_mention_watches_watch_id_mention_id", 11, False),
+    ({"assignee": "U07AGENT3", "status": "new"},
+     "ix_mentions_workspace_id_assignee_user_id_id", 11, True),
+    ({"status": "approved", "since": timedelta(minutes=30)},
+     "ix_mentions_workspace_id_status_id", 1, True),
+    ({"watch": "w1", "since": timedelta(hours=2), "sentiment": "negative"}, None, 11, False),
+]
+
+
+def test_each_filter_reads_its_index(listing: Any) -> None:
+    for filters, index, expected, selective in CASES:
+        plan, found = listing(MentionFilter(**filters))
+        assert found == expected, filters
+        assert "TEMP B-TREE FOR ORDER BY" not in plan, plan  # SQLite: no sort of a filter
+        assert not any(scan in plan + "\n" for scan in SQLITE_FULL_SCAN), plan
+        assert '"Relation Name": "mentions"' not in _seq_scans(plan), plan
+        if index is not None and (plan.startswith("[") and not selective):
+            # PostgreSQL weighs its statistics: for a third of the table, reading the
+            # newest mentions backwards finds a page at once, and is what it does.
+            assert index in plan or '"Index Name": "pk_mentions"' in plan, (filters, plan)
+            assert '"Scan Direction": "Backward"' in plan, (filters, plan)
+        elif index is not None:
+            assert index in plan, (filters, plan)
+        if "since" in filters:  # bounded by the window's lowest id, not read to the start
+            assert "id>" in plan.replace(" ", ""), (filters, plan)
+
+
+def _seq_scans(plan: str) -> str:
+    """The PostgreSQL plan nodes that read a whole table (JSON), as text."""
+    if not plan.startswith("["):
+        return ""
+    found: list[dict[str, Any]] = []
+
+    def walk(node: dict[str, Any]) -> None:
+        if node.get("Node Type") == "Seq Scan":
+            found.append(node)
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(json.loads(plan)[0]["Plan"])
+    return json.dumps(found)
+
+
+TEXT_CASES = [("zeppelin", 10), ('"zeppelin sighted"', 10), ("zepp*", 10), ("love", 11),
+              ("love -product", 0)]
+FEW_HITS = ("zeppelin", '"zeppelin sighted"', "zepp*")  # 10 of 20,000 mentions
+
+
+def test_text_search_reads_the_full_text_index(listing: Any) -> None:
+    for words, expected in TEXT_CASES:
+        plan, found = listing(MentionFilter(text=words))
+        assert found == expected, words
+        assert not any(scan in plan + "\n" for scan in SQLITE_FULL_SCAN), plan
+        if plan.startswith("["):
+            assert '"Relation Name": "mentions"' not in _seq_scans(plan), plan
+            # Few hits arrive as an id list read through the primary key; many as a
+            # subquery on the index table.
+            assert "pk_mentions" in plan or "mention_search" in plan, plan
+        else:
+            # Few hits: read by primary key; many (a common word): the index's hits as a
+            # sorted list, walked newest first.
+            assert ("USING INTEGER PRIMARY KEY (rowid=?)" in plan.splitlines()[0]
+                    if words in FEW_HITS else "mention_search_fts VIRTUAL TABLE" in plan), plan
+            assert "TEMP B-TREE FOR ORDER BY" not in plan, plan

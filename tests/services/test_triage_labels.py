@@ -1,0 +1,157 @@
+"""Labels for triage learning, written by the workflow's transitions and by the "Not urgent"
+/ "Should have alerted" feedback, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services import triage_labels, workflow
+from bot.services.actors import Actor
+from bot.services.cards import load_card_view
+from bot.services.errors import Forbidden, NotFound, ServiceError
+from bot.services.members import do_set_role
+from storage.db import transaction
+from storage.models import AuditEvent, Mention, OutboxMessage, Watch
+from storage.models_triage import TriageLabel
+from tests.harness.constants import CHANNEL_ID, OTHER_USER_ID, USER_ID
+
+ALICE = Actor(USER_ID, "button")
+BOB = Actor(OTHER_USER_ID, "slash_command")
+DECIDED = datetime(2026, 11, 21, 8, tzinfo=UTC)
+
+
+def mention(sessions: sessionmaker[Session], workspace_id: int, *, priority: int = 62,
+            alerted: bool = True, threshold: int = 50, external_id: str = "1") -> int:
+    """A stored mention; ``alerted`` ones have their card in the channel, as the outbox
+    leaves them."""
+    with transaction(sessions) as session:
+        watch = session.scalar(select(Watch).where(Watch.workspace_id == workspace_id))
+        if watch is None:
+            watch = Watch(workspace_id=workspace_id, name="acme", channel_id=CHANNEL_ID,
+                          alert_threshold=threshold)
+            session.add(watch)
+            session.flush()
+        row = Mention(workspace_id=workspace_id, watch_id=watch.id, network="x",
+                      external_id=external_id, url=f"https://x.com/a/status/{external_id}",
+                      text="@acme my card was charged twice", published_at=DECIDED,
+                      priority=priority, alerted=alerted, created_at=DECIDED,
+                      slack_channel=CHANNEL_ID if alerted else None,
+                      slack_ts=f"1761000000.{external_id:0>6}" if alerted else None)
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def label(sessions: sessionmaker[Session], mention_id: int) -> TriageLabel | None:
+    with sessions() as session:
+        return session.scalar(select(TriageLabel).where(TriageLabel.mention_id == mention_id))
+
+
+def test_workflow_actions_are_labels_and_the_latest_wins(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    mention_id = mention(sessions, workspace_id, priority=62)
+    workflow.do_assign(sessions, workspace_id, ALICE, mention_id, OTHER_USER_ID)
+    first = label(sessions, mention_id)
+    assert first is not None
+    assert (first.positive, first.action, first.source, first.actor, first.surface) == (
+        True, "assign", "workflow", USER_ID, "button")
+    assert (first.priority, first.threshold, first.alerted) == (62, 50, True)
+    assert first.decided_at == DECIDED and first.workspace_id == workspace_id
+
+    workflow.do_simple(sessions, workspace_id, BOB, mention_id, "ignore", reason="bot spam")
+    second = label(sessions, mention_id)
+    assert second is not None and second.id == first.id  # one row per mention
+    assert (second.positive, second.action, second.actor) == (False, "ignore", OTHER_USER_ID)
+
+    workflow.do_simple(sessions, workspace_id, BOB, mention_id, "reopen")  # not a label
+    assert label(sessions, mention_id).action == "ignore"  # type: ignore[union-attr]
+    workflow.do_save_draft(sessions, workspace_id, ALICE, mention_id, "Sorry, we fix it.")
+    assert label(sessions, mention_id).action == "draft"  # type: ignore[union-attr]
+    workflow.do_mark_replied(sessions, workspace_id, ALICE, mention_id)
+    replied = label(sessions, mention_id)
+    assert replied is not None and (replied.positive, replied.action) == (True, "replied")
+    with sessions() as session:
+        assert session.scalar(select(TriageLabel.id).where(
+            TriageLabel.mention_id == mention_id)) == first.id
+
+
+def test_a_refused_transition_leaves_no_label(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    mention_id = mention(sessions, workspace_id)
+    do_set_role(sessions, workspace_id, Actor(None, "cli"), USER_ID, "viewer")
+    with pytest.raises(Forbidden):
+        workflow.do_simple(sessions, workspace_id, ALICE, mention_id, "ignore")
+    assert label(sessions, mention_id) is None
+
+
+def test_not_urgent_on_an_alerted_card_outranks_later_workflow_labels(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    mention_id = mention(sessions, workspace_id, priority=71)
+    with sessions() as session:
+        view = load_card_view(session, mention_id)
+    assert view is not None and view.actions[-1] == "not_urgent"
+
+    outcome = triage_labels.do_feedback(sessions, workspace_id, ALICE, mention_id,
+                                        "not_urgent")
+    assert outcome.labels == 1 and "could have waited" in outcome.message("en")
+    row = label(sessions, mention_id)
+    assert row is not None and (row.positive, row.action, row.source) == (
+        False, "not_urgent", "feedback")
+    with sessions() as session:
+        view = load_card_view(session, mention_id)
+        assert view is not None and "not_urgent" not in view.actions  # judged: no button
+        kinds = list(session.scalars(select(OutboxMessage.kind).where(
+            OutboxMessage.mention_id == mention_id).order_by(OutboxMessage.id)))
+        notes = [m.payload["text"] for m in session.scalars(select(OutboxMessage).where(
+            OutboxMessage.kind == "thread"))]
+        events = list(session.scalars(select(AuditEvent.action).where(
+            AuditEvent.mention_id == mention_id)))
+    assert kinds == ["update_card", "thread"]
+    assert notes == [f"<@{USER_ID}> marked this *not urgent*: it could have waited for the "
+                     "digest."]
+    assert events == ["mention.not_urgent"]
+
+    # Answering it anyway says it needed an answer, not that it needed one now.
+    workflow.do_mark_replied(sessions, workspace_id, BOB, mention_id)
+    row = label(sessions, mention_id)
+    assert row is not None and (row.action, row.source) == ("not_urgent", "feedback")
+
+
+def test_should_have_alerted_on_a_mention_that_waited(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    waited = mention(sessions, workspace_id, priority=32, alerted=False)
+    outcome = triage_labels.do_feedback(sessions, workspace_id, BOB, waited, "should_alert")
+    assert outcome.message("fr").startswith("Noté : #")
+    row = label(sessions, waited)
+    assert row is not None and (row.positive, row.action, row.alerted, row.priority) == (
+        True, "should_alert", False, 32)
+    with sessions() as session:  # no card: nothing to update, no thread
+        assert session.scalar(select(OutboxMessage.id)) is None
+    # A later explicit label replaces an earlier one.
+    workflow.do_simple(sessions, workspace_id, BOB, waited, "ignore")
+    assert label(sessions, waited).action == "should_alert"  # type: ignore[union-attr]
+
+
+def test_feedback_refusals_are_specific(sessions: sessionmaker[Session],
+                                        workspace_id: int) -> None:
+    alerted = mention(sessions, workspace_id, external_id="1")
+    waited = mention(sessions, workspace_id, alerted=False, external_id="2")
+    with pytest.raises(ServiceError) as err:
+        triage_labels.do_feedback(sessions, workspace_id, ALICE, waited, "not_urgent")
+    assert err.value.key == "triage.not_alerted"
+    with pytest.raises(ServiceError) as err:
+        triage_labels.do_feedback(sessions, workspace_id, ALICE, alerted, "should_alert")
+    assert err.value.key == "triage.already_alerted"
+    assert "use *Not urgent*" in err.value.message("en")
+    with pytest.raises(NotFound):
+        triage_labels.do_feedback(sessions, workspace_id, ALICE, 999_999, "not_urgent")
+    do_set_role(sessions, workspace_id, Actor(None, "cli"), USER_ID, "viewer")
+    with pytest.raises(Forbidden) as denied:
+        triage_labels.do_feedback(sessions, workspace_id, ALICE, alerted, "not_urgent")
+    assert "*agent* role" in denied.value.message("en")
+    with sessions() as session:
+        assert session.scalar(select(TriageLabel.id)) is None
