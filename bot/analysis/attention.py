@@ -12,7 +12,7 @@ like an order or case id. ``waiting_for_answer`` turns them, with the intent, in
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.analysis.intent import IntentResult
 from bot.analysis.sentiment import SUPPORTED_LANGUAGES
@@ -27,6 +27,8 @@ _HANDLE_RE = re.compile(r"(?<![\w@])@\w{1,30}")
 # handle, a link or a decimal ("iOS 11.0.3", "@115714" and "2017" are not order ids).
 _ORDER_ID_RE = re.compile(r"(?<![\w@/.#-])#?(?=[A-Za-z0-9-]*\d{5})[A-Za-z0-9-]{6,20}(?![\w/.@])")
 _FIVE_DIGITS_RE = re.compile(r"\d{5}")
+# Support agents sign their replies "*JoanO" or "^PS": the brand wrote it, nobody waits.
+_AGENT_SIGNATURE_RE = re.compile(r"(?:^|\s)[*^][A-Z][A-Za-z]{0,11}\s*$")
 _WORD_RE = re.compile(r"[^\W\d_]{2,}")
 _LETTERS_RE = re.compile(r"[A-Za-z]+")
 SHORT_LETTERS = 24
@@ -47,6 +49,7 @@ class Signals:
     negative_emoji: int
     order_number: bool
     language_analysed: bool
+    agent_signed: bool = False
 
 
 def language_analysed(language: str | None) -> bool:
@@ -77,6 +80,7 @@ def read_signals(text: str, language: str | None, addressed: bool | None = None)
         order_number=_FIVE_DIGITS_RE.search(words) is not None
         and _ORDER_ID_RE.search(words) is not None,
         language_analysed=language_analysed(language) or _too_short_to_tell(bare, words),
+        agent_signed=("*" in bare or "^" in bare) and _AGENT_SIGNATURE_RE.search(bare) is not None,
     )
 
 
@@ -91,11 +95,12 @@ def _too_short_to_tell(bare: str, words: str) -> bool:
 def waiting_for_answer(intent: IntentResult, signals: Signals, sentiment_label: str) -> bool:
     """Whether the author, having written to the brand, now waits for its answer.
 
-    Not for praise, spam, a lone handle, link or emoji, a customer closing the case or
-    acknowledging ("solved", "will do"), friendly banter (positive, asking nothing), or
-    a question or remark among a crowd of tagged accounts; always for a complaint.
+    Not for praise, spam, a support agent's signed reply ("... *JoanO"), a lone handle,
+    link or emoji, a customer closing the case or acknowledging ("solved", "will do"),
+    friendly banter (positive, asking nothing), or a question or remark among a crowd of
+    tagged accounts; always for a customer's complaint.
     """
-    if not signals.addressed or intent.intent in ("spam", "praise"):
+    if not signals.addressed or signals.agent_signed or intent.intent in ("spam", "praise"):
         return False
     if intent.intent in ("complaint", "risk"):
         return True
@@ -110,3 +115,41 @@ def waiting_for_answer(intent: IntentResult, signals: Signals, sentiment_label: 
         return False
     friendly = sentiment_label == "positive" and "courtesy" not in names
     return not (signals.language_analysed and friendly)
+
+
+COMPLAINT_CONFIRMED = 0.8
+"""From this complaint probability the learned model's word alone makes a complaint."""
+COMPLAINT_REJECTED = 0.3
+"""Under this probability the model overrules a rule complaint read in a friendly text."""
+COMPLAINT_MODEL_LANGUAGES = frozenset({"en"})
+"""Languages whose complaint model was checked against alert labels (the French one
+learned language-independent features only, and no French alert labels exist)."""
+
+
+def weigh_complaint(
+    intent: IntentResult,
+    complaint_probability: float | None,
+    language: str | None,
+    signals: Signals,
+    sentiment_label: str,
+) -> IntentResult:
+    """``intent`` once the learned complaint model has had its say; flags and terms kept.
+
+    A rule complaint the model rejects in a friendly text ("still not working, but I'm
+    ecstatic 😊"), or does not confirm among a crowd of tagged accounts (brands bantering
+    about a contest), becomes "other"; praise or "other" the model is confident about
+    becomes a complaint. Questions, purchase intent, risk and spam keep the rules' word.
+    Unchanged without a probability or for a language not in ``COMPLAINT_MODEL_LANGUAGES``.
+    """
+    p = complaint_probability
+    if p is None or language not in COMPLAINT_MODEL_LANGUAGES:
+        return intent
+    crowd = signals.handles >= CROWD_HANDLES
+    if intent.intent == "complaint":
+        names = intent.flag_names
+        friendly = sentiment_label == "positive" or "courtesy" in names or "closing" in names
+        if (friendly and p < COMPLAINT_REJECTED) or (crowd and p < COMPLAINT_CONFIRMED):
+            return replace(intent, intent="other")
+    elif intent.intent in ("other", "praise") and p >= COMPLAINT_CONFIRMED and not crowd:
+        return replace(intent, intent="complaint")
+    return intent

@@ -42,6 +42,7 @@ RULES: dict[str, str] = {
         | thanks/thank/thx/ty in advance | let me know | advise | i have a question
         | quick question | any way/chance | anyway i/to | wondering | who do/can/should i
         | il vous plait | svp | aidez moi | besoin aide | merci avance
+        | would/will be grateful | be grateful if
     """,
     "complaint": f"""
         {_NEGATORS}/stopped/won't/wont work*/load*/arriv*/respond*
@@ -98,7 +99,7 @@ RULES: dict[str, str] = {
         love* | thank* | thx | great | great job/service/product/experience/support/app/work
         | awesome | amazing | excellent* | fantastic | perfect | best app/service/product/ever/team
         | well done | kudos | impressed | recommend* | brilliant | outstanding | superb
-        | good job | nice work | you rock | so good
+        | good job | nice work | you rock | so good | fab | grateful | no fuss
         | merci | bravo | genial* | parfait* | au top | est top | trop top/bien/bon | adore
         | aime | meilleur* | felicitation* | chapeau | impeccable | recommand*
         | ravi | ravie | ravis | magnifique | formidable | incroyable | est super

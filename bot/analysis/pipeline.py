@@ -6,7 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from bot.analysis.attention import LANGUAGE_NOT_ANALYSED, read_signals, waiting_for_answer
+from bot.analysis.attention import (
+    LANGUAGE_NOT_ANALYSED,
+    read_signals,
+    waiting_for_answer,
+    weigh_complaint,
+)
 from bot.analysis.classifiers import Classification, SharedFeatures, load_classifiers
 from bot.analysis.classifiers import classify as classify_request
 from bot.analysis.intent import Intent, IntentFlag, detect_intent
@@ -143,6 +148,7 @@ def analyze_many(
             signals = replace(signals, language_analysed=True)
         if not signals.language_analysed:
             flags = (*flags, IntentFlag(LANGUAGE_NOT_ANALYSED, (language or "?",)))
+        intent = weigh_complaint(intent, request.complaint, language, signals, sentiment.label)
         waiting = waiting_for_answer(intent, signals, sentiment.label)
         priority, reason = score_priority(
             intent=intent.intent,

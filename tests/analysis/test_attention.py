@@ -7,6 +7,7 @@ from bot.analysis.attention import (
     language_analysed,
     read_signals,
     waiting_for_answer,
+    weigh_complaint,
 )
 from bot.analysis.intent import IntentFlag, detect_intent
 from bot.analysis.pipeline import AnalysisInput, analyze_many
@@ -38,6 +39,7 @@ def priorities(*texts: str) -> list[tuple[int, str]]:
         "@acme Your app is a joke #fail #fix #now #angry #customer #service",
         "@acme someone hacked my account and changed the email",
         "@acme my driver got into an accident during my ride",
+        "@acme I used to use that feature as an example of great UX. 😂🙈🙉🙊",
     ],
 )
 def test_a_customer_waiting_for_the_brand_reaches_the_alert_threshold(text: str) -> None:
@@ -51,6 +53,10 @@ def test_a_customer_waiting_for_the_brand_reaches_the_alert_threshold(text: str)
         "@acme Thanks!!",
         "@acme Love the new app, you guys are great!",
         "@acme Solved this via phone support",
+        "@acme Fab customer service from @acme today. Shoes exchanged with no fuss 😁",
+        "@115910 No sir! You can still preorder at https://t.co/E7pnnCVItW *JoanO",
+        "@acme Desktop app still not working, but I got to see the cool thing (Easter egg) "
+        "so I’m ecstatic! 😊😊",
         "@acme ok will do",
         "@acme 🎃🎃 https://t.co/abc",
         "@acme",
@@ -134,3 +140,67 @@ def test_waiting_needs_the_brand_to_be_addressed_and_something_to_answer() -> No
     text = "@acme iPhone 7, iOS 11.1"
     assert waiting_for_answer(detect_intent(text), read_signals(text, "en"), "neutral")
     assert not waiting_for_answer(detect_intent(text), read_signals(text, "en", False), "neutral")
+
+
+@pytest.mark.parametrize(
+    ("text", "signed"),
+    [
+        ("@115910 No sir! You can still preorder at https://t.co/E7pnnCVItW *JoanO", True),
+        ("@117041 let us know if you've got any question! ^PS", True),
+        ("@acme still broken *sigh*", False),
+        ("@acme price went up 5*2 ^ again", False),
+        ("@acme my bill is wrong", False),
+    ],
+)
+def test_a_support_agents_signed_reply_waits_for_nobody(text: str, signed: bool) -> None:
+    signals = read_signals(text, "en")
+    assert signals.agent_signed is signed
+    assert waiting_for_answer(detect_intent(text), signals, "neutral") is not signed
+
+
+CROWD = "@a @b @c @d @acme "
+
+
+@pytest.mark.parametrize(
+    ("text", "probability", "sentiment", "before", "after"),
+    [
+        ("@acme app still not working but I'm ecstatic", 0.2, "positive", "complaint", "other"),
+        ("@acme app still not working on my phone after the update, thanks", 0.2, "neutral",
+         "complaint", "other"),
+        ("@acme app still not working", 0.2, "neutral", "complaint", "complaint"),
+        ("@acme app still not working but I'm ecstatic", 0.4, "positive", "complaint",
+         "complaint"),
+        (CROWD + "we were sweating a bit, still not working", 0.7, "neutral", "complaint",
+         "other"),
+        (CROWD + "we were sweating a bit, still not working", 0.9, "neutral", "complaint",
+         "complaint"),
+        ("@acme I used to love that feature", 0.85, "negative", "praise", "complaint"),
+        ("@acme 10 hours ago.", 0.85, "neutral", "other", "complaint"),
+        ("@acme 10 hours ago.", 0.75, "neutral", "other", "other"),
+        (CROWD + "10 hours ago.", 0.95, "neutral", "other", "other"),
+        ("@acme how do I reset it", 0.95, "neutral", "question", "question"),
+        ("@acme someone hacked my account", 0.01, "positive", "risk", "risk"),
+    ],
+)  # fmt: skip
+def test_the_complaint_model_confirms_overrules_or_adds_a_complaint(
+    text: str, probability: float, sentiment: str, before: str, after: str
+) -> None:
+    intent = detect_intent(text)
+    assert intent.intent == before
+    weighed = weigh_complaint(intent, probability, "en", read_signals(text, "en"), sentiment)
+    assert weighed.intent == after
+    assert weighed.flags == intent.flags  # the rules' terms stay as the explanation
+
+
+def test_without_a_checked_complaint_model_the_rules_decide() -> None:
+    text = "@acme app still not working but I'm ecstatic"
+    intent = detect_intent(text)
+    for probability, language in ((None, "en"), (0.01, "fr"), (0.01, None)):
+        signals = read_signals(text, language)
+        assert weigh_complaint(intent, probability, language, signals, "positive") is intent
+
+
+def test_a_model_complaint_reads_as_one_on_the_card() -> None:
+    [(priority, reason)] = priorities("@acme 10 hours ago and customer service rep was NO help.")
+    assert priority >= DEFAULT_ALERT_THRESHOLD
+    assert reason == "complaint · waiting for an answer"
