@@ -13,10 +13,12 @@ import gzip
 import hashlib
 import json
 import math
+import threading
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, Self
+from importlib import resources
+from typing import Any, Protocol, Self, TypeVar
 
 from bot.analysis.features import FeatureConfig, TextFeatures, char_ngrams, extract
 from bot.analysis.lexicon import LexiconScorer
@@ -215,3 +217,23 @@ class LinearSentimentModel(CharGramModel):
         exps = [math.exp(v - top) for v in logits]
         total = sum(exps)
         return exps[0] / total, exps[1] / total, exps[2] / total
+
+
+_K = TypeVar("_K", bound=Hashable)
+_M = TypeVar("_M", bound=CharGramModel)
+
+
+def load_shipped(
+    models: dict[_K, _M], lock: threading.Lock, key: _K, name: str, kind: type[_M]
+) -> _M:
+    """The shipped model file ``name`` (in ``bot.analysis.models``) as a ``kind``, loaded
+    once per process and kept in ``models`` under ``key``; ``lock`` guards the first load."""
+    model = models.get(key)
+    if model is None:
+        with lock:
+            model = models.get(key)
+            if model is None:
+                data = resources.files("bot.analysis.models").joinpath(name)
+                model = kind.from_bytes(data.read_bytes())
+                models[key] = model
+    return model
