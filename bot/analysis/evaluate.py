@@ -103,15 +103,7 @@ class EvalReport:
             "n": self.n,
             "accuracy": round(self.accuracy, 4),
             "macro_f1": round(self.macro_f1, 4),
-            "per_class": {
-                label: {
-                    "precision": round(m.precision, 4),
-                    "recall": round(m.recall, 4),
-                    "f1": round(m.f1, 4),
-                    "support": m.support,
-                }
-                for label, m in self.per_class.items()
-            },
+            "per_class": class_metrics_json(self.per_class),
         }
 
 
@@ -121,6 +113,19 @@ def _ratio(a: int, b: int) -> float:
 
 def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values)
+
+
+def class_metrics_json(per_class: Mapping[str, ClassMetrics]) -> dict[str, dict[str, Any]]:
+    """Each label's ``{"precision", "recall", "f1", "support"}``, ratios to four places."""
+    return {
+        label: {
+            "precision": round(m.precision, 4),
+            "recall": round(m.recall, 4),
+            "f1": round(m.f1, 4),
+            "support": m.support,
+        }
+        for label, m in per_class.items()
+    }
 
 
 def class_metrics(

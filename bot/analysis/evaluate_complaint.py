@@ -11,6 +11,7 @@ from bot.analysis.classifiers import probability
 from bot.analysis.evaluate import (
     ClassMetrics,
     class_metrics,
+    class_metrics_json,
     format_class_table,
     read_labelled_lines,
 )
@@ -79,15 +80,7 @@ class ComplaintReport:
             "f1": round(positive.f1, 4),
             "threshold": self.threshold,
             "without_model": self.without_model,
-            "per_class": {
-                label: {
-                    "precision": round(m.precision, 4),
-                    "recall": round(m.recall, 4),
-                    "f1": round(m.f1, 4),
-                    "support": m.support,
-                }
-                for label, m in self.per_class.items()
-            },
+            "per_class": class_metrics_json(self.per_class),
         }
 
 
