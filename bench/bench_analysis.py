@@ -10,7 +10,8 @@ Prints:
 - per-mention time of ``analyze`` on one core: the first pass (cold per-token caches,
   as for a new process) and the best of --repeat later passes (steady state);
 - the same split by step: detect_language, score_sentiment, classify (complaint +
-  question), detect_intent, read_signals (language-independent signals), score_priority;
+  question), detect_intent, read_signals (language-independent signals), detect_topics,
+  score_priority;
 - language-detection accuracy per file (every line of an en_* file is English, of fr_* French).
 Budget (issue 4): under 0.3 ms per tweet-length mention.
 """
@@ -82,6 +83,7 @@ def main() -> None:
     from bot.analysis.intent import detect_intent
     from bot.analysis.pipeline import analyze
     from bot.analysis.priority import score_priority
+    from bot.analysis.topics import detect_topics
 
     import_s = time.perf_counter() - started
     started = time.perf_counter()
@@ -137,6 +139,7 @@ def main() -> None:
         "classify": min(classify_ms() for _ in range(args.repeat)),
         "detect_intent": best(detect_intent, texts),
         "read_signals": best(lambda t: read_signals(t, "en"), texts),
+        "detect_topics": best(detect_topics, texts),
         "score_priority": best(
             lambda _t: score_priority(
                 intent="complaint",

@@ -29,7 +29,7 @@ from handlers.home import refresh_home
 CARD_ACTION = re.compile(
     r"^vigie\.(assign|draft|approve|reject|replied|ignore|reopen|close|retry)\Z")
 FILTER_FIELDS = {"watch", "since", "status", "sentiment", "network", "assignee", "text",
-                 "before_id"}
+                 "before_id", "topic"}
 MAX_VALUE = 2000
 """Slack's limit for a button value: anything longer was not sent by a button of ours
 (https://docs.slack.dev/reference/block-kit/block-elements/button-element)."""

@@ -263,6 +263,10 @@ class Mention(Base):
     sentiment_label: Mapped[str | None] = mapped_column(String(16))
     intent: Mapped[str | None] = mapped_column(String(32))
     intent_flags: Mapped[list[Any]] = mapped_column(default=list)
+    topics: Mapped[list[Any]] = mapped_column(default=list)
+    """Request topics and the terms that raised them (``[{"name", "terms"}]``)."""
+    topic_mask: Mapped[int] = mapped_column(Integer, default=0)
+    """The same topics as bits (bot.analysis.topics.topic_mask), for filtering."""
     priority: Mapped[int] = mapped_column(Integer, default=0)
     priority_reason: Mapped[str | None] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(24), default=MentionStatus.NEW.value)
@@ -387,6 +391,7 @@ from storage import (  # noqa: E402
     models_search,  # noqa: F401
     models_sla,  # noqa: F401
     models_spikes,  # noqa: F401
+    models_topics,  # noqa: F401
     models_triage,  # noqa: F401
     models_watches,  # noqa: F401
 )

@@ -10,21 +10,18 @@ and squared idf are lanes of one integer, so a block is one C-level ``sum``.
 
 from __future__ import annotations
 
-import gzip
-import json
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.analysis.features import FeatureConfig, TextFeatures, char_ngrams, extract
+from bot.analysis.features import FeatureConfig, TextFeatures, extract
 from bot.analysis.lexicon import LexiconScorer
-from bot.analysis.linear_model import decode_int16, feature_key
+from bot.analysis.linear_model import CharGramModel, decode_int16, feature_key
 from bot.analysis.text import clean_text
 
 BINARY_FORMAT = 1
-_CACHE_LIMIT = 50_000
 
 CARE_DENSE = ("long_number", "addressed", "url", "first_person", "question_marks")
 """Names of the extra dense features, in the order ``care_features`` returns them."""
@@ -132,11 +129,12 @@ class _Block:
         return cls(packed)
 
 
-class BinaryLinearModel:
+class BinaryLinearModel(CharGramModel):
     """A trained yes/no classifier for one language; ``probability(text)`` is the API."""
 
     def __init__(self, payload: Mapping[str, Any]) -> None:
         """Build from the decoded JSON payload of a model file."""
+        super().__init__(payload)
         if payload.get("format") != BINARY_FORMAT or payload.get("kind") != "binary":
             raise ValueError(
                 f"unsupported classifier model (format {payload.get('format')!r}, "
@@ -155,22 +153,6 @@ class BinaryLinearModel:
             raise ValueError("classifier dense weights do not match its lexicons")
         self.words = _Block.from_json(payload["word"])
         self.chars = _Block.from_json(payload["char"])
-        self._char_cache: dict[str, int] = {}
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> BinaryLinearModel:
-        """Load from the gzip-compressed JSON bytes of a model file."""
-        return cls(json.loads(gzip.decompress(data)))
-
-    def _token_chars(self, token: str) -> int:
-        cached = self._char_cache.get(token)
-        if cached is None:
-            grams = char_ngrams(token, self.config.char_min, self.config.char_max)
-            cached = sum(filter(None, map(self.chars.packed.get, grams)))
-            if len(self._char_cache) >= _CACHE_LIMIT:
-                self._char_cache.clear()
-            self._char_cache[token] = cached
-        return cached
 
     def features(self, text: str) -> TextFeatures:
         """What this model reads of ``text`` (shareable between equal ``feature_key``s;

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from importlib import resources
 from typing import Literal
 
 from bot.analysis.binary_model import BinaryLinearModel, sigmoid, with_care
 from bot.analysis.features import TextFeatures
+from bot.analysis.linear_model import load_shipped
 
 Task = Literal["complaint", "question"]
 TASKS: tuple[Task, ...] = ("complaint", "question")
@@ -51,16 +51,7 @@ def load_model(task: Task, lang: str) -> BinaryLinearModel:
     """
     if not has_model(task, lang):
         raise KeyError(f"no {task} model for language {lang!r}")
-    key = (task, lang)
-    model = _models.get(key)
-    if model is None:
-        with _lock:
-            model = _models.get(key)
-            if model is None:
-                data = resources.files("bot.analysis.models").joinpath(f"{task}_{lang}.json.gz")
-                model = BinaryLinearModel.from_bytes(data.read_bytes())
-                _models[key] = model
-    return model
+    return load_shipped(_models, _lock, (task, lang), f"{task}_{lang}.json.gz", BinaryLinearModel)
 
 
 def load_classifiers() -> None:

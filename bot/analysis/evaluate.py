@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,15 +103,7 @@ class EvalReport:
             "n": self.n,
             "accuracy": round(self.accuracy, 4),
             "macro_f1": round(self.macro_f1, 4),
-            "per_class": {
-                label: {
-                    "precision": round(m.precision, 4),
-                    "recall": round(m.recall, 4),
-                    "f1": round(m.f1, 4),
-                    "support": m.support,
-                }
-                for label, m in self.per_class.items()
-            },
+            "per_class": class_metrics_json(self.per_class),
         }
 
 
@@ -121,6 +113,35 @@ def _ratio(a: int, b: int) -> float:
 
 def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values)
+
+
+def class_metrics_json(per_class: Mapping[str, ClassMetrics]) -> dict[str, dict[str, Any]]:
+    """Each label's ``{"precision", "recall", "f1", "support"}``, ratios to four places."""
+    return {
+        label: {
+            "precision": round(m.precision, 4),
+            "recall": round(m.recall, 4),
+            "f1": round(m.f1, 4),
+            "support": m.support,
+        }
+        for label, m in per_class.items()
+    }
+
+
+def class_metrics(
+    confusion: Mapping[str, Mapping[str, int]], labels: Sequence[str]
+) -> dict[str, ClassMetrics]:
+    """Precision, recall, F1 and support of each of ``labels`` from ``confusion``
+    (``confusion[gold][predicted]`` counts)."""
+    per_class: dict[str, ClassMetrics] = {}
+    for label in labels:
+        tp = confusion[label][label]
+        predicted = sum(confusion[g][label] for g in labels)
+        support = sum(confusion[label].values())
+        precision, recall = _ratio(tp, predicted), _ratio(tp, support)
+        f1 = _ratio(2 * tp, predicted + support)
+        per_class[label] = ClassMetrics(precision, recall, f1, support)
+    return per_class
 
 
 def score_predictions(name: str, predictions: Sequence[Prediction]) -> EvalReport:
@@ -133,14 +154,7 @@ def score_predictions(name: str, predictions: Sequence[Prediction]) -> EvalRepor
     confusion = {g: dict.fromkeys(LABELS, 0) for g in LABELS}
     for p in predictions:
         confusion[p.gold][p.label] += 1
-    per_class: dict[str, ClassMetrics] = {}
-    for label in LABELS:
-        tp = confusion[label][label]
-        predicted = sum(confusion[g][label] for g in LABELS)
-        support = sum(confusion[label].values())
-        precision, recall = _ratio(tp, predicted), _ratio(tp, support)
-        f1 = _ratio(2 * tp, predicted + support)
-        per_class[label] = ClassMetrics(precision, recall, f1, support)
+    per_class = class_metrics(confusion, LABELS)
     n = len(predictions)
     correct = sum(confusion[label][label] for label in LABELS)
     return EvalReport(
@@ -185,17 +199,32 @@ def format_report(report: EvalReport) -> str:
         f"{report.name}: {report.n} lines",
         f"accuracy {report.accuracy:.4f}   macro-F1 {report.macro_f1:.4f}",
         "",
-        f"{'class':<10} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}",
     ]
-    for label, m in report.per_class.items():
+    lines += format_class_table(report.per_class, report.confusion, LABELS, 10)
+    return "\n".join(lines)
+
+
+def format_class_table(
+    per_class: Mapping[str, ClassMetrics],
+    confusion: Mapping[str, Mapping[str, int]],
+    labels: Sequence[str],
+    width: int,
+) -> list[str]:
+    """The lines of the per-class table and of the confusion matrix of ``labels``, with a
+    label column ``width`` wide (the confusion cells one narrower)."""
+    lines = [f"{'class':<{width}} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}"]
+    for label, m in per_class.items():
         lines.append(
-            f"{label:<10} {m.precision:>9.4f} {m.recall:>7.4f} {m.f1:>7.4f} {m.support:>8d}"
+            f"{label:<{width}} {m.precision:>9.4f} {m.recall:>7.4f} {m.f1:>7.4f} {m.support:>8d}"
         )
     lines += ["", "confusion (rows: gold, columns: predicted)"]
-    lines.append(f"{'':<10} " + " ".join(f"{label:>9}" for label in LABELS))
-    for gold in LABELS:
-        lines.append(f"{gold:<10} " + " ".join(f"{report.confusion[gold][p]:>9d}" for p in LABELS))
-    return "\n".join(lines)
+    cell = width - 1
+    lines.append(f"{'':<{width}} " + " ".join(f"{label:>{cell}}" for label in labels))
+    for gold in labels:
+        lines.append(
+            f"{gold:<{width}} " + " ".join(f"{confusion[gold][p]:>{cell}d}" for p in labels)
+        )
+    return lines
 
 
 def format_predictions(report: EvalReport) -> str:

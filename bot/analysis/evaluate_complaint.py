@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.analysis.classifiers import probability
-from bot.analysis.evaluate import read_labelled_lines
+from bot.analysis.evaluate import (
+    ClassMetrics,
+    class_metrics,
+    class_metrics_json,
+    format_class_table,
+    read_labelled_lines,
+)
 from bot.analysis.language import detect_language
 
 POSITIVE = "complaint"
@@ -31,23 +37,13 @@ class ComplaintPrediction:
     lang: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class BinaryMetrics:
-    """Precision, recall and F1 of one class, and how many lines have it as gold."""
-
-    precision: float
-    recall: float
-    f1: float
-    support: int
-
-
 @dataclass(frozen=True)
 class ComplaintReport:
     """Scores of one run; ``to_json()`` is what ``--json`` prints."""
 
     name: str
     threshold: float
-    per_class: dict[str, BinaryMetrics]
+    per_class: dict[str, ClassMetrics]
     confusion: dict[str, dict[str, int]]
     predictions: tuple[ComplaintPrediction, ...] = field(repr=False)
 
@@ -84,20 +80,8 @@ class ComplaintReport:
             "f1": round(positive.f1, 4),
             "threshold": self.threshold,
             "without_model": self.without_model,
-            "per_class": {
-                label: {
-                    "precision": round(m.precision, 4),
-                    "recall": round(m.recall, 4),
-                    "f1": round(m.f1, 4),
-                    "support": m.support,
-                }
-                for label, m in self.per_class.items()
-            },
+            "per_class": class_metrics_json(self.per_class),
         }
-
-
-def _ratio(a: int, b: int) -> float:
-    return a / b if b else 0.0
 
 
 def score_complaints(
@@ -107,14 +91,7 @@ def score_complaints(
     confusion = {g: dict.fromkeys(LABELS, 0) for g in LABELS}
     for p in predictions:
         confusion[p.gold][p.label] += 1
-    per_class = {}
-    for label in LABELS:
-        tp = confusion[label][label]
-        predicted = sum(confusion[g][label] for g in LABELS)
-        support = sum(confusion[label].values())
-        per_class[label] = BinaryMetrics(
-            _ratio(tp, predicted), _ratio(tp, support), _ratio(2 * tp, predicted + support), support
-        )
+    per_class = class_metrics(confusion, LABELS)
     return ComplaintReport(name, threshold, per_class, confusion, tuple(predictions))
 
 
@@ -157,18 +134,8 @@ def format_complaint_report(report: ComplaintReport) -> str:
         f"{report.name}: {report.n} lines (threshold {report.threshold})",
         f"accuracy {report.accuracy:.4f}   macro-F1 {report.macro_f1:.4f}",
         "",
-        f"{'class':<14} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}",
     ]
-    for label, m in report.per_class.items():
-        lines.append(
-            f"{label:<14} {m.precision:>9.4f} {m.recall:>7.4f} {m.f1:>7.4f} {m.support:>8d}"
-        )
-    lines += ["", "confusion (rows: gold, columns: predicted)"]
-    lines.append(f"{'':<14} " + " ".join(f"{label:>13}" for label in LABELS))
-    for gold in LABELS:
-        lines.append(
-            f"{gold:<14} " + " ".join(f"{report.confusion[gold][p]:>13d}" for p in LABELS)
-        )
+    lines += format_class_table(report.per_class, report.confusion, LABELS, 14)
     if report.without_model:
         lines += ["", f"{report.without_model} line(s) in a language without a complaint "
                       "model were counted as not_complaint"]

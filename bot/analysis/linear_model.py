@@ -13,10 +13,12 @@ import gzip
 import hashlib
 import json
 import math
+import threading
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from importlib import resources
+from typing import Any, Protocol, Self, TypeVar
 
 from bot.analysis.features import FeatureConfig, TextFeatures, char_ngrams, extract
 from bot.analysis.lexicon import LexiconScorer
@@ -110,11 +112,48 @@ class _Block:
         return cls(packed)
 
 
-class LinearSentimentModel:
+class PackedBlock(Protocol):
+    """A sparse block of a model: feature -> its lanes packed in one integer."""
+
+    @property
+    def packed(self) -> dict[str, int]:
+        """The packed integer of each feature of the block."""
+        ...
+
+
+class CharGramModel:
+    """What the shipped linear models share: loading from a model file's bytes, and the
+    per-token sum of a token's character n-grams, cached because most tokens recur."""
+
+    config: FeatureConfig
+    chars: PackedBlock
+
+    def __init__(self, payload: Mapping[str, Any]) -> None:
+        """Start with an empty character cache; subclasses read ``payload``."""
+        self._char_cache: dict[str, int] = {}
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        """Load from the gzip-compressed JSON bytes of a model file."""
+        return cls(json.loads(gzip.decompress(data)))
+
+    def _token_chars(self, token: str) -> int:
+        cached = self._char_cache.get(token)
+        if cached is None:
+            grams = char_ngrams(token, self.config.char_min, self.config.char_max)
+            cached = sum(filter(None, map(self.chars.packed.get, grams)))
+            if len(self._char_cache) >= _CACHE_LIMIT:
+                self._char_cache.clear()
+            self._char_cache[token] = cached
+        return cached
+
+
+class LinearSentimentModel(CharGramModel):
     """A trained model for one language; ``probabilities(text)`` is the whole API."""
 
     def __init__(self, payload: Mapping[str, Any]) -> None:
         """Build from the decoded JSON payload of a model file."""
+        super().__init__(payload)
         if payload.get("format") != MODEL_FORMAT:
             raise ValueError(f"unsupported sentiment model format {payload.get('format')!r}")
         if tuple(payload["classes"]) != CLASSES:
@@ -130,22 +169,6 @@ class LinearSentimentModel:
         ]
         self.words = _Block.from_json(payload["word"])
         self.chars = _Block.from_json(payload["char"])
-        self._char_cache: dict[str, int] = {}
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> LinearSentimentModel:
-        """Load from the gzip-compressed JSON bytes of a model file."""
-        return cls(json.loads(gzip.decompress(data)))
-
-    def _token_chars(self, token: str) -> int:
-        cached = self._char_cache.get(token)
-        if cached is None:
-            grams = char_ngrams(token, self.config.char_min, self.config.char_max)
-            cached = sum(filter(None, map(self.chars.packed.get, grams)))
-            if len(self._char_cache) >= _CACHE_LIMIT:
-                self._char_cache.clear()
-            self._char_cache[token] = cached
-        return cached
 
     def features(self, text: str) -> TextFeatures:
         """What the model reads of ``text``; ``logits_of`` scores it."""
@@ -194,3 +217,23 @@ class LinearSentimentModel:
         exps = [math.exp(v - top) for v in logits]
         total = sum(exps)
         return exps[0] / total, exps[1] / total, exps[2] / total
+
+
+_K = TypeVar("_K", bound=Hashable)
+_M = TypeVar("_M", bound=CharGramModel)
+
+
+def load_shipped(
+    models: dict[_K, _M], lock: threading.Lock, key: _K, name: str, kind: type[_M]
+) -> _M:
+    """The shipped model file ``name`` (in ``bot.analysis.models``) as a ``kind``, loaded
+    once per process and kept in ``models`` under ``key``; ``lock`` guards the first load."""
+    model = models.get(key)
+    if model is None:
+        with lock:
+            model = models.get(key)
+            if model is None:
+                data = resources.files("bot.analysis.models").joinpath(name)
+                model = kind.from_bytes(data.read_bytes())
+                models[key] = model
+    return model

@@ -25,6 +25,7 @@ from bot.analysis.sentiment import (
     load_model,
     sentiment_from_probabilities,
 )
+from bot.analysis.topics import TopicMatch, detect_topics
 
 
 def _read_words(flags: tuple[IntentFlag, ...]) -> bool:
@@ -59,6 +60,8 @@ class Analysis:
     """P(complaint) from the learned model of the language; None: no model for it."""
     question_probability: float | None = None
     """P(a question or request the brand must answer); None: no model for the language."""
+    topics: tuple[TopicMatch, ...] = ()
+    """Request topics (billing, outage...) with the terms that raised them."""
 
     @property
     def flag_names(self) -> tuple[str, ...]:
@@ -176,6 +179,7 @@ def analyze_many(
             language_analysed=signals.language_analysed,
             complaint_probability=request.complaint,
             question_probability=request.question,
+            topics=detect_topics(item.text),
         ))
     return out
 

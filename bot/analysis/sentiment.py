@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from importlib import resources
 from typing import Literal, Protocol
 
-from bot.analysis.linear_model import CLASSES, LinearSentimentModel
+from bot.analysis.linear_model import CLASSES, LinearSentimentModel, load_shipped
 
 Label = Literal["negative", "neutral", "positive"]
 
@@ -75,15 +74,7 @@ def model_language(lang: str | None) -> str:
 def load_model(lang: str | None) -> LinearSentimentModel:
     """The shipped model for ``lang`` (or its fallback), loaded once per process."""
     key = model_language(lang)
-    model = _models.get(key)
-    if model is None:
-        with _lock:
-            model = _models.get(key)
-            if model is None:
-                data = resources.files("bot.analysis.models").joinpath(f"sentiment_{key}.json.gz")
-                model = LinearSentimentModel.from_bytes(data.read_bytes())
-                _models[key] = model
-    return model
+    return load_shipped(_models, _lock, key, f"sentiment_{key}.json.gz", LinearSentimentModel)
 
 
 class LinearSentimentClassifier:

@@ -16,11 +16,16 @@ import click
 from bot.cli.common import cli_workspace, open_runtime, settings_or_exit
 from bot.cli.root import main
 from bot.runtime import Runtime
-from bot.services import query_trial, sources_admin, watches
+from bot.services import query_trial, sources_admin, topic_routes, watches
 from bot.services.actors import CLI
 from bot.services.errors import ServiceError
 from bot.services.http_clients import http_factory
-from bot.services.mention_search import MentionFilter, parse_duration, search_mentions
+from bot.services.mention_search import (
+    MentionFilter,
+    parse_duration,
+    search_mentions,
+    topic_of,
+)
 from bot.services.polling import SourceOutcome, run_poll_tick
 from bot.services.workspaces import WorkspaceRef
 from bot.sources.registry import SOURCES, describe_config
@@ -110,6 +115,47 @@ def watch_test(query: str, since: str, limit: int, team: str | None) -> None:
 
 def _asdict(obj: Any) -> dict[str, Any]:
     return {name: getattr(obj, name) for name in obj.__slots__}
+
+
+@watch.command("route")
+@click.argument("name")
+@click.option("--topic", required=True,
+              help="billing, delivery, account, outage, quality or churn.")
+@click.option("--channel", "channel", required=True, help="Slack channel id (C0123ABCD).")
+@team_option
+def watch_route(name: str, topic: str, channel: str, team: str | None) -> None:
+    """Send the alerts of watch NAME about a topic to another channel (instead of the
+    watch's channel)."""
+    with _workspace(team) as (runtime, ws):
+        view = _service(lambda: topic_routes.do_add_route(
+            runtime.sessions, ws.id, CLI, watch_name=name, topic=topic, channel_id=channel))
+    click.echo(f"Alerts of watch {view.watch} about {view.topic} now go to {view.channel_id}.")
+
+
+@watch.command("unroute")
+@click.argument("name")
+@click.option("--topic", required=True, help="The topic whose route to remove.")
+@team_option
+def watch_unroute(name: str, topic: str, team: str | None) -> None:
+    """Stop routing the alerts of watch NAME about a topic."""
+    with _workspace(team) as (runtime, ws):
+        view = _service(lambda: topic_routes.do_remove_route(
+            runtime.sessions, ws.id, CLI, watch_name=name, topic=topic))
+    click.echo(f"Alerts of watch {view.watch} about {view.topic} no longer go to "
+               f"{view.channel_id}.")
+
+
+@watch.command("routes")
+@click.argument("name", required=False)
+@team_option
+def watch_routes(name: str | None, team: str | None) -> None:
+    """List topic routes (of watch NAME, or all)."""
+    with _workspace(team) as (runtime, ws):
+        views = _service(lambda: topic_routes.list_routes(runtime.sessions, ws.id, name))
+    if not views:
+        click.echo("No topic routes: every alert goes to its watch's channel.")
+    for v in views:
+        click.echo(f"{v.watch:<20} {v.topic:<9} -> {v.channel_id}")
 
 
 @watch.command("pause")
@@ -316,17 +362,20 @@ def poll(once: bool, dry_run: bool, source_ids: tuple[int, ...], due: bool) -> N
 @click.option("--network", default=None)
 @click.option("--text", default=None,
               help='A search: words, "phrases", prefix*, OR, -word (accents and case ignored).')
+@click.option("--topic", default=None,
+              help="billing, delivery, account, outage, quality or churn.")
 @click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
 @team_option
 def mentions(watch_name: str | None, since: str | None, status: str | None,
-             sentiment: str | None, network: str | None, text: str | None, limit: int,
-             as_json: bool, team: str | None) -> None:
+             sentiment: str | None, network: str | None, text: str | None,
+             topic: str | None, limit: int, as_json: bool, team: str | None) -> None:
     """Print stored mentions, newest first."""
     with _workspace(team) as (runtime, ws):
         filters = _service(lambda: MentionFilter(
             watch=watch_name, since=parse_duration(since) if since else None, status=status,
-            sentiment=sentiment, network=network, text=text))
+            sentiment=sentiment, network=network, text=text,
+            topic=topic_of(topic) if topic is not None else None))
         rows = _service(lambda: search_mentions(runtime.sessions, ws.id, filters, limit=limit,
                                                 now=runtime.clock()))
     if as_json:
@@ -340,3 +389,5 @@ def mentions(watch_name: str | None, since: str | None, status: str | None,
                    f"{' '.join(row.text.split())[:90]}")
         if row.priority_reason:
             click.echo(f"        why: {row.priority_reason}")
+        if row.topics:
+            click.echo(f"        topics: {', '.join(row.topics)}")

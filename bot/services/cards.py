@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from bot.analysis.attention import LANGUAGE_NOT_ANALYSED
 from bot.analysis.conversation import direct_handle
 from bot.services.cases import case_summary
+from bot.services.mention_search import topic_names_of
 from bot.services.notifications import register_notification_renderers
 from bot.services.outbox import (
     EVENT_TYPE_MENTION,
@@ -66,6 +67,7 @@ def load_card_view(session: Session, mention_id: int, channel: str | None = None
         watch_name=", ".join(names) or None, status=mention.status,
         sentiment_label=mention.sentiment_label, intent=mention.intent,
         priority=mention.priority, priority_reason=mention.priority_reason,
+        topics=topic_names_of(mention.topics),
         assignee_user_id=mention.assignee_user_id,
         story=[StoryMember(network, handle or "?", url, followers)
                for network, url, handle, followers in members],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import chain
@@ -35,10 +35,12 @@ from sqlalchemy.orm import Session
 from bot.analysis.conversation import apply_direct
 from bot.analysis.language import detect_language
 from bot.analysis.pipeline import Analysis, AnalysisInput, analyze_many
+from bot.analysis.topics import topic_mask, topics_json
 from bot.matching.fingerprint import content_fingerprint, story_key_for
 from bot.matching.query import MatchInput, Query, QueryError, parse_query
 from bot.services import backfill, cases
 from bot.services.outbox import KIND_CARD, KIND_UPDATE_CARD, do_enqueue
+from bot.services.topic_channels import channel_picker
 from bot.services.triage_learning import alert_threshold
 from bot.services.watch_links import (
     Known,
@@ -310,6 +312,8 @@ def _row(workspace_id: int, watch: Watch, source_id: int | None, candidate: Cand
         "sentiment": analysis.sentiment_score, "sentiment_label": analysis.sentiment_label,
         "intent": analysis.intent,
         "intent_flags": [{"name": f.name, "terms": list(f.terms)} for f in analysis.flags],
+        "topics": topics_json(analysis.topics),
+        "topic_mask": topic_mask([t.name for t in analysis.topics]),
         "priority": analysis.priority, "priority_reason": analysis.reason,
         "status": MentionStatus.NEW.value, "created_at": now, "updated_at": now,
     }
@@ -492,6 +496,7 @@ def _ingest(
     priorities: dict[int, int] = {}
     story_links: dict[int, int] = {}
     silenced: set[int] = set()
+    topics: dict[int, set[str]] = {}
     if matched:
         candidates = _analysed(session, watch, matched, handles, continuing, now)
         author_ids = _upsert_authors(session, workspace_id, candidates, now)
@@ -507,15 +512,19 @@ def _ingest(
         story_links = _link_stories(session, watch, inserted, candidates, report)
         silenced = _conversation_hooks(session, watch, inserted, candidates, priorities,
                                        backfill_before, handles, now, report)
+        topics = {inserted[c.fetched.external_id]: {t.name for t in c.analysis.topics}
+                  for c in candidates if c.fetched.external_id in inserted}
         if len(inserted) < len(rows):
             # Another worker stored some of them a moment ago: this watch links to them.
             _add_raced(session, watch, matched, inserted, to_link)
     linked = _link_known(session, watch, to_link, handles, continuing, now=now)
     report.linked = len(linked)
     if not watch.paused:
+        channel_for = channel_picker(session, watch, topics)
         _queue_alerts(session, watch, {m: p for m, p in priorities.items() if m not in silenced},
-                      story_links, report)
-        _queue_linked_alerts(session, watch, _alerting_links(session, linked), report)
+                      story_links, report, channel_for)
+        _queue_linked_alerts(session, watch, _alerting_links(session, linked), report,
+                             channel_for)
     return report
 
 
@@ -559,11 +568,12 @@ def _link_known(session: Session, watch: Watch, to_link: dict[int, Matched],
                                     for i, c in zip(ids, analysed, strict=True)}, now)
 
 
-def _card(session: Session, watch: Watch, mention_id: int) -> bool:
-    """Queue the mention's card in the watch's channel (once per channel); True if queued."""
+def _card(session: Session, watch: Watch, mention_id: int, channel: str) -> bool:
+    """Queue the mention's card in ``channel``, the watch's channel or a topic route's (once
+    per channel); True if queued."""
     return do_enqueue(session, workspace_id=watch.workspace_id, kind=KIND_CARD,
-                      channel=watch.channel_id, mention_id=mention_id,
-                      dedupe_key=card_dedupe_key(mention_id, watch.channel_id)) is not None
+                      channel=channel, mention_id=mention_id,
+                      dedupe_key=card_dedupe_key(mention_id, channel)) is not None
 
 
 def _continuing(session: Session, workspace_id: int, fetched: Sequence[FetchedMention]
@@ -634,21 +644,22 @@ def _conversation_hooks(session: Session, watch: Watch, inserted: dict[str, int]
 
 
 def _queue_alerts(session: Session, watch: Watch, priorities: dict[int, int],
-                  story_links: dict[int, int], report: IngestReport) -> None:
+                  story_links: dict[int, int], report: IngestReport,
+                  channel_for: Callable[[int], str]) -> None:
     updated_primaries: set[int] = set()
     threshold = alert_threshold(session, watch)  # the watch's, shifted by triage learning
     for mention_id in sorted(priorities):
         primary = story_links.get(mention_id)
         if primary is not None:
             if priorities[mention_id] >= threshold and _card(
-                    session, watch, primary):
+                    session, watch, primary, channel_for(mention_id)):
                 # The story's first post waited for the digest; this one makes it urgent.
                 report.alerts += 1
                 continue
             updated_primaries.add(primary)
             continue
         if priorities[mention_id] >= threshold:
-            _card(session, watch, mention_id)
+            _card(session, watch, mention_id, channel_for(mention_id))
             report.alerts += 1
     for primary in sorted(updated_primaries):
         card = session.get(Mention, primary)
@@ -658,18 +669,20 @@ def _queue_alerts(session: Session, watch: Watch, priorities: dict[int, int],
 
 
 def _queue_linked_alerts(session: Session, watch: Watch, linked: dict[int, int],
-                         report: IngestReport) -> None:
+                         report: IngestReport, channel_for: Callable[[int], str]) -> None:
     """This watch's alert decision on the stored mentions just linked to it: a card in its
-    channel, or, when that channel has the mention's card already, the card names it too."""
+    channel (or its topic route's), or, when that channel has the mention's card already,
+    the card names it too."""
     threshold = alert_threshold(session, watch)  # the watch's, shifted by triage learning
     for mention_id in sorted(linked):
         if linked[mention_id] < threshold:
             continue
-        if _card(session, watch, mention_id):
+        channel = channel_for(mention_id)
+        if _card(session, watch, mention_id, channel):
             report.alerts += 1
             continue
-        ts = posted_card(session, mention_id, watch.channel_id)
+        ts = posted_card(session, mention_id, channel)
         if ts is not None:
-            do_share_card(session, mention_id, watch.id, watch.channel_id, ts)
+            do_share_card(session, mention_id, watch.id, channel, ts)
             do_enqueue(session, workspace_id=watch.workspace_id, kind=KIND_UPDATE_CARD,
-                       channel=watch.channel_id, mention_id=mention_id, payload={"ts": ts})
+                       channel=channel, mention_id=mention_id, payload={"ts": ts})

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, Select, bindparam, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.analysis.topics import TOPICS, parse_topic, topic_mask
 from bot.matching.query import MatchInput, Query, QueryError, parse_query
 from bot.matching.search_terms import fts5_query, tsquery
 from bot.services.errors import ServiceError
@@ -52,6 +53,7 @@ class MentionFilter:
     network: str | None = None
     assignee: str | None = None
     text: str | None = None
+    topic: str | None = None
     before_id: int | None = None
 
 
@@ -77,6 +79,7 @@ class MentionRow:
     priority: int
     priority_reason: str | None
     assignee: str | None
+    topics: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready dict (times in ISO 8601 UTC)."""
@@ -88,7 +91,7 @@ class MentionRow:
             "watch": self.watch, "language": self.language, "sentiment": self.sentiment,
             "sentiment_label": self.sentiment_label, "intent": self.intent,
             "priority": self.priority, "priority_reason": self.priority_reason,
-            "assignee": self.assignee,
+            "assignee": self.assignee, "topics": list(self.topics),
         }
 
 
@@ -98,6 +101,16 @@ def _validate(filters: MentionFilter) -> None:
                            valid=", ".join(s.value for s in MentionStatus))
     if filters.sentiment and filters.sentiment not in SENTIMENTS:
         raise ServiceError("mentions.bad_sentiment", value=filters.sentiment)
+    if filters.topic and filters.topic not in TOPICS:
+        raise ServiceError("mentions.bad_topic", value=filters.topic, valid=", ".join(TOPICS))
+
+
+def topic_of(value: str) -> str:
+    """The topic a user typed (``billing``, ``Outage``, ``bug``...) or ServiceError."""
+    topic = parse_topic(value)
+    if topic is None:
+        raise ServiceError("mentions.bad_topic", value=value[:40], valid=", ".join(TOPICS))
+    return topic
 
 
 def parse_text(text: str) -> Query:
@@ -119,7 +132,7 @@ _W = Watch.__table__.c
 _COLUMNS = (
     _M.id, _M.network, _M.external_id, _M.text, _M.title, _M.url, _M.published_at, _M.status,
     _M.language, _M.sentiment, _M.sentiment_label, _M.intent, _M.priority,
-    _M.priority_reason, _M.assignee_user_id, _A.handle, _A.followers, _W.name,
+    _M.priority_reason, _M.assignee_user_id, _A.handle, _A.followers, _W.name, _M.topics,
 )
 _L = MentionWatch.__table__.c
 # Equality filters: MentionFilter field -> column (``watch`` goes through the links).
@@ -170,6 +183,8 @@ def _statement(dialect: str, shape: tuple[str, ...], search: search_index.Candid
         for name in shape:
             if name in _EQUALS:
                 statement = statement.where(col(_EQUALS[name]) == bindparam(name))
+        if "topic" in shape:
+            statement = statement.where(col(_M.topic_mask).op("&")(bindparam("topic")) != 0)
         if "since" in shape:
             statement = statement.where(col(_M.published_at) >= bindparam("since"))
         if "lowest" in shape:
@@ -188,7 +203,7 @@ def _row(r: Row[Any]) -> MentionRow:
         id=r[0], network=r[1], external_id=r[2], text=r[3], title=r[4], url=r[5],
         published_at=r[6], status=r[7], language=r[8], sentiment=r[9], sentiment_label=r[10],
         intent=r[11], priority=r[12], priority_reason=r[13], assignee=r[14], author=r[15],
-        author_followers=r[16], watch=r[17],
+        author_followers=r[16], watch=r[17], topics=topic_names_of(r[18]),
     )
 
 
@@ -219,6 +234,8 @@ def search_mentions(
                 params[name] = getattr(filters, name)
         if filters.network:
             params["network"] = filters.network.lower()
+        if filters.topic:
+            params["topic"] = topic_mask([filters.topic])
         if filters.since is not None:
             params["since"] = now - filters.since
             lowest = _lowest_id_since(session, workspace_id, params["since"])
@@ -262,7 +279,7 @@ def _confirmed(conn: Connection, params: dict[str, Any],
     return found[:limit]
 
 
-_FILTER_PARAMS = frozenset({*_EQUALS, "watch", "since", "lowest", "before"})
+_FILTER_PARAMS = frozenset({*_EQUALS, "watch", "topic", "since", "lowest", "before"})
 MAX_ID = 2**31 - 1  # mentions.id is an INTEGER column
 
 
@@ -288,3 +305,11 @@ def _lowest_id_since(session: Session, workspace_id: int, since: datetime) -> in
     if len(ids) >= SINCE_PROBE:
         return None
     return min(ids, default=0)
+
+
+def topic_names_of(stored: object) -> tuple[str, ...]:
+    """Topic names from a mention's stored ``topics`` (unknown or malformed entries skipped)."""
+    if not isinstance(stored, list):
+        return ()
+    return tuple(item["name"] for item in stored
+                 if isinstance(item, dict) and item.get("name") in TOPICS)

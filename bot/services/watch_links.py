@@ -18,7 +18,9 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bot.services.topic_channels import alert_channels, topics_of_mask
 from storage.models import Mention, Watch
+from storage.models_topics import TopicRoute
 from storage.models_watches import MentionWatch
 
 
@@ -91,11 +93,28 @@ def posted_card(session: Session, mention_id: int, channel: str) -> str | None:
         MentionWatch.slack_ts.is_not(None)).limit(1))
 
 
+def alerting_in(session: Session, mention_id: int, channel: str) -> list[int]:
+    """The ids of the mention's watches whose card for it goes to ``channel``: the watch's
+    own channel, unless a topic route of the mention's topics sends it elsewhere."""
+    links = session.execute(
+        select(Watch.id, Watch.channel_id).join(MentionWatch, MentionWatch.watch_id == Watch.id)
+        .where(MentionWatch.mention_id == mention_id)).all()
+    routes: dict[int, list[tuple[str, str]]] = {}
+    for watch_id, topic, route_channel in session.execute(
+            select(TopicRoute.watch_id, TopicRoute.topic, TopicRoute.channel_id)
+            .where(TopicRoute.watch_id.in_([watch_id for watch_id, _ in links]))
+            .order_by(TopicRoute.id)):
+        routes.setdefault(watch_id, []).append((topic, route_channel))
+    topics = topics_of_mask(session.scalar(
+        select(Mention.topic_mask).where(Mention.id == mention_id)) or 0) if routes else ()
+    return [watch_id for watch_id, watch_channel in links
+            if alert_channels(watch_channel, routes.get(watch_id, []), topics)[0] == channel]
+
+
 def do_record_card(session: Session, mention: Mention, channel: str, ts: str) -> None:
     """Record a card posted in ``channel``: the links of the watches alerting there (else
     the first link) are alerted with it; the first card is the mention's thread."""
-    watches = select(Watch.id).where(Watch.workspace_id == mention.workspace_id,
-                                     Watch.channel_id == channel)
+    watches = alerting_in(session, mention.id, channel)
     values = {"slack_channel": channel, "slack_ts": ts, "alerted": True}
     result = session.execute(
         update(MentionWatch).where(MentionWatch.mention_id == mention.id,
@@ -136,7 +155,7 @@ def watch_names(session: Session, mention_id: int, channel: str | None) -> list[
     query = (select(Watch.name).join(MentionWatch, MentionWatch.watch_id == Watch.id)
              .where(MentionWatch.mention_id == mention_id).order_by(Watch.name))
     if channel is not None:
-        query = query.where(Watch.channel_id == channel)
+        query = query.where(Watch.id.in_(alerting_in(session, mention_id, channel)))
     return list(session.scalars(query))
 
 

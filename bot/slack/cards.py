@@ -79,6 +79,7 @@ class CardView:
     """Posts in the case this card carries (0: no conversation yet)."""
     case_follow_ups: int = 0
     case_reopened: int = 0
+    topics: tuple[str, ...] = ()
 
 
 def format_reach(followers: int | None) -> str:
@@ -206,6 +207,12 @@ def conversation_line(view: CardView, language: str) -> str | None:
     return " · ".join(parts) or None
 
 
+def topic_chip(topics: tuple[str, ...], language: str) -> str:
+    """The card's short topic chip, ":label: billing, outage"."""
+    names = [t(language, f"topics.{name}") for name in topics[:6]]
+    return ":label: " + ", ".join(escape(name) for name in names)
+
+
 def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str, Any]]]:
     """The card's fallback text and blocks."""
     analysis = _analysis_line(view, language)
@@ -220,6 +227,8 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
     ]
     if view.watch_name:
         context.append(t(language, "card.watch", watch=escape(view.watch_name)))
+    if view.topics:
+        context.append(topic_chip(view.topics, language))
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": _mrkdwn(_author_line(view, language))},
         {"type": "section", "text": _mrkdwn(_body(view, language))},

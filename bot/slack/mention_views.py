@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from bot.i18n import has, t
-from bot.slack.cards import NETWORK_ICONS, SENTIMENT_ICONS
+from bot.slack.cards import NETWORK_ICONS, SENTIMENT_ICONS, topic_chip
 from bot.slack.escape import clip_mrkdwn, escape, link, slack_date, slack_len, truncate
 
 MORE_ACTION = "vigie.more"
@@ -28,6 +28,9 @@ def _row_text(row: Any, language: str) -> str:
     mood = SENTIMENT_ICONS.get(row.sentiment_label or "", ":white_circle:")
     who = escape(truncate(row.author or "?", 60))
     owner = f" · <@{row.assignee}>" if row.assignee else ""
+    topics = getattr(row, "topics", ())  # rows built before topics existed have none
+    if topics:
+        owner += " · " + topic_chip(topics, language)
     status = t(language, f"status.{row.status}")
     body = escape(truncate(" ".join((row.title or row.text).split()), 180))
     head = f"*#{row.id}* {icon} {who} · {mood} {row.priority} · {status}{owner}\n"

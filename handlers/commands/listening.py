@@ -6,7 +6,7 @@ import re
 
 from bot.i18n import t
 from bot.runtime import Runtime
-from bot.services import ratelimit, sources_admin, watches
+from bot.services import ratelimit, sources_admin, topic_routes, watches
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
 from bot.services.http_clients import http_factory
@@ -60,11 +60,40 @@ def _watch_add(request: CommandRequest, runtime: Runtime) -> Reply:
                    threshold=view.alert_threshold))
 
 
+def _watch_routes(request: CommandRequest, runtime: Runtime, action: str) -> Reply | None:
+    """`watch route NAME topic:T #channel`, `watch unroute NAME topic:T`, `watch routes
+    [NAME]`; None when the arguments fit none of them."""
+    args, language = request.args[1:], request.language
+    workspace_id = _workspace_id(request, runtime)
+    if action == "routes" and len(args) <= 1:
+        routes = topic_routes.list_routes(runtime.sessions, workspace_id,
+                                          args[0] if args else None)
+        if not routes:
+            return Reply(t(language, "topics.no_routes"))
+        return Reply("\n".join(t(language, "topics.route_line", watch=r.watch, topic=r.topic,
+                                 channel=r.channel_id) for r in routes))
+    expected = 3 if action == "route" else 2
+    if len(args) != expected or not args[1].lower().startswith("topic:"):
+        return None
+    topic = unescape(args[1].split(":", 1)[1])
+    if action == "route":
+        channel = channel_id_of(args[2]) or unescape(args[2])
+        view = topic_routes.do_add_route(runtime.sessions, workspace_id, _actor(request),
+                                         watch_name=args[0], topic=topic, channel_id=channel)
+        return Reply(t(language, "topics.route_added", watch=view.watch, topic=view.topic,
+                       channel=view.channel_id))
+    view = topic_routes.do_remove_route(runtime.sessions, workspace_id, _actor(request),
+                                        watch_name=args[0], topic=topic)
+    return Reply(t(language, "topics.route_removed", watch=view.watch, topic=view.topic,
+                   channel=view.channel_id))
+
+
 @REGISTRY.subcommand(
     "watch", usage="watch add NAME [#channel] [threshold:N] QUERY | list | pause NAME | "
-                   "resume NAME | remove NAME",
+                   "resume NAME | remove NAME | route NAME topic:T #channel | "
+                   "unroute NAME topic:T | routes [NAME]",
     examples=('watch add acme #social threshold:40 acme OR "acme app" -jobs lang:fr',
-              "watch list", "watch pause acme"))
+              "watch list", "watch pause acme", "watch route acme topic:outage #product-bugs"))
 def cmd_watch(request: CommandRequest, runtime: Runtime) -> Reply:
     """Manage watches."""
     action = request.args[0].lower() if request.args else "list"
@@ -77,6 +106,11 @@ def cmd_watch(request: CommandRequest, runtime: Runtime) -> Reply:
             text, blocks = build_watch_list(watches.list_watches(runtime.sessions, workspace_id),
                                             language)
             return Reply(text, blocks)
+        if action in {"route", "unroute", "routes"}:
+            reply = _watch_routes(request, runtime, action)
+            if reply is not None:
+                return reply
+            return Reply(t(language, "topics.route_usage"))
         if action in {"pause", "resume", "remove"} and len(request.args) == 2:
             name = request.args[1]
             if action == "remove":

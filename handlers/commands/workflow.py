@@ -17,7 +17,12 @@ from bot.services import cases, members, privacy, workflow
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
 from bot.services.history import load_mention
-from bot.services.mention_search import MentionFilter, parse_duration, search_mentions
+from bot.services.mention_search import (
+    MentionFilter,
+    parse_duration,
+    search_mentions,
+    topic_of,
+)
 from bot.slack.approval import build_draft_to_approve
 from bot.slack.cards import build_card
 from bot.slack.conversation_blocks import build_conversation
@@ -31,7 +36,7 @@ from handlers.drafting import open_draft_editor
 log = logging.getLogger(__name__)
 
 SURFACE = "slash_command"
-FILTER_KEYS = {"status", "sentiment", "source", "watch", "assignee", "since"}
+FILTER_KEYS = {"status", "sentiment", "source", "watch", "assignee", "since", "topic"}
 
 
 def _workspace_id(request: CommandRequest, runtime: Runtime) -> int:
@@ -73,6 +78,8 @@ def parse_filters(args: list[str]) -> MentionFilter:
                 values["assignee"] = user
             elif key == "source":
                 values["network"] = value.lower()
+            elif key == "topic":
+                values["topic"] = topic_of(unescape(value))
             else:
                 values[key] = value.lower() if key != "watch" else value
         elif sep and key.isalpha() and key.lower() not in {"http", "https"}:
@@ -119,9 +126,10 @@ def _guarded(run: Callable[[CommandRequest, Runtime], Reply]
 
 
 @REGISTRY.subcommand("mentions", usage="mentions [status:S] [sentiment:S] [source:NETWORK] "
-                     "[watch:W] [assignee:@user|me] [since:24h] [words]",
+                     "[watch:W] [assignee:@user|me] [topic:T] [since:24h] [words]",
                      examples=("mentions status:new since:24h", "mentions sentiment:negative "
-                               "source:mastodon", "mentions assignee:me", "mentions refund"))
+                               "source:mastodon", "mentions assignee:me",
+                               "mentions topic:billing", "mentions refund"))
 @_guarded
 def cmd_mentions(request: CommandRequest, runtime: Runtime) -> Reply:
     """List mentions with filters."""

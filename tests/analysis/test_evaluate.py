@@ -9,6 +9,7 @@ from bot.analysis.evaluate import (
     read_labelled_lines,
 )
 from bot.analysis.sentiment import Sentiment
+from tests.analysis.tsv_files import write_tsv
 
 
 class KeywordClassifier:
@@ -22,14 +23,8 @@ class KeywordClassifier:
         return Sentiment(0.0, "neutral")
 
 
-def write(tmp_path: Path, content: str) -> Path:
-    path = tmp_path / "set.tsv"
-    path.write_text(content, encoding="utf-8")
-    return path
-
-
 def test_metrics_on_a_known_file(tmp_path: Path) -> None:
-    path = write(
+    path = write_tsv(
         tmp_path,
         "positive\tgood stuff\n"
         "positive\tso bad\n"
@@ -51,7 +46,7 @@ def test_metrics_on_a_known_file(tmp_path: Path) -> None:
 
 
 def test_to_json_has_the_agreed_keys(tmp_path: Path) -> None:
-    report = evaluate_file(write(tmp_path, "negative\tbad\n"), classifier=KeywordClassifier())
+    report = evaluate_file(write_tsv(tmp_path, "negative\tbad\n"), classifier=KeywordClassifier())
     data = report.to_json()
     assert set(data) == {"n", "accuracy", "macro_f1", "per_class"}
     assert set(data["per_class"]["negative"]) == {"precision", "recall", "f1", "support"}
@@ -59,7 +54,7 @@ def test_to_json_has_the_agreed_keys(tmp_path: Path) -> None:
 
 
 def test_format_report_and_predictions(tmp_path: Path) -> None:
-    report = evaluate_file(write(tmp_path, "\ufeffpositive\tgood\tday\r\n"), lang="en",
+    report = evaluate_file(write_tsv(tmp_path, "\ufeffpositive\tgood\tday\r\n"), lang="en",
                            classifier=KeywordClassifier())  # fmt: skip
     table = format_report(report)
     assert "macro-F1" in table and "precision" in table and "confusion" in table
@@ -67,7 +62,7 @@ def test_format_report_and_predictions(tmp_path: Path) -> None:
 
 
 def test_default_classifier_detects_each_line_language(tmp_path: Path) -> None:
-    path = write(
+    path = write_tsv(
         tmp_path,
         "positive\tThank you so much, this is wonderful and I love it\n"
         "negative\tService client nul, colis jamais reçu, je suis très déçu\n",
@@ -88,13 +83,13 @@ def test_default_classifier_detects_each_line_language(tmp_path: Path) -> None:
 )
 def test_bad_lines_name_their_number(tmp_path: Path, content: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        read_labelled_lines(write(tmp_path, content))
+        read_labelled_lines(write_tsv(tmp_path, content))
 
 
 def test_macro_f1_averages_the_classes_the_file_has(tmp_path: Path) -> None:
     # A two-class file (reviews): neutral is not averaged in, but predicting it still
     # costs the recall of the class it was taken from.
-    path = write(tmp_path, "positive\tgood\npositive\tplain\nnegative\tbad\n")
+    path = write_tsv(tmp_path, "positive\tgood\npositive\tplain\nnegative\tbad\n")
     report = evaluate_file(path, lang="en", classifier=KeywordClassifier())
     assert report.per_class["neutral"].support == 0
     assert report.per_class["positive"].f1 == pytest.approx(2 / 3)

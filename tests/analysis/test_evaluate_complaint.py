@@ -7,6 +7,7 @@ from bot.analysis.evaluate_complaint import (
     format_complaint_predictions,
     format_complaint_report,
 )
+from tests.analysis.tsv_files import write_tsv
 
 
 def keyword_scorer(text: str, lang: str | None) -> float | None:
@@ -16,14 +17,8 @@ def keyword_scorer(text: str, lang: str | None) -> float | None:
     return 0.9 if "broken" in text else 0.1
 
 
-def write(tmp_path: Path, content: str) -> Path:
-    path = tmp_path / "set.tsv"
-    path.write_text(content, encoding="utf-8")
-    return path
-
-
 def test_metrics_on_a_known_file(tmp_path: Path) -> None:
-    path = write(
+    path = write_tsv(
         tmp_path,
         "complaint\tmy phone is broken\n"
         "complaint\twhere is my parcel\n"
@@ -49,7 +44,7 @@ def test_metrics_on_a_known_file(tmp_path: Path) -> None:
 
 
 def test_threshold_moves_the_decision(tmp_path: Path) -> None:
-    path = write(tmp_path, "complaint\tbroken\nnot_complaint\tfine\n")
+    path = write_tsv(tmp_path, "complaint\tbroken\nnot_complaint\tfine\n")
     strict = evaluate_complaint_file(path, lang="en", threshold=0.95, scorer=keyword_scorer)
     assert strict.per_class["complaint"].recall == 0.0
     with pytest.raises(ValueError, match="threshold"):
@@ -57,7 +52,7 @@ def test_threshold_moves_the_decision(tmp_path: Path) -> None:
 
 
 def test_lines_without_a_model_are_counted_not_guessed(tmp_path: Path) -> None:
-    path = write(tmp_path, "complaint\tbroken\n")
+    path = write_tsv(tmp_path, "complaint\tbroken\n")
     report = evaluate_complaint_file(path, lang="de", scorer=keyword_scorer)
     assert report.without_model == 1
     assert report.predictions[0].label == "not_complaint"
@@ -76,7 +71,7 @@ def test_lines_without_a_model_are_counted_not_guessed(tmp_path: Path) -> None:
 )
 def test_bad_files_are_refused_with_the_line(tmp_path: Path, content: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        evaluate_complaint_file(write(tmp_path, content), scorer=keyword_scorer)
+        evaluate_complaint_file(write_tsv(tmp_path, content), scorer=keyword_scorer)
 
 
 def test_a_binary_file_is_refused(tmp_path: Path) -> None:

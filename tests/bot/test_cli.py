@@ -248,3 +248,27 @@ def test_account_commands_from_the_terminal(tmp_path: Path) -> None:
     assert "x           @acmecare" in vigie(tmp_path, "account", "list").stdout
     assert vigie(tmp_path, "account", "remove", "x", "acmecare").returncode == 0
     assert "No brand accounts yet" in vigie(tmp_path, "account", "list").stdout
+
+
+def test_topic_routes_and_topic_filter_from_the_terminal(tmp_path: Path) -> None:
+    assert vigie(tmp_path, "db", "upgrade").returncode == 0
+    assert vigie(tmp_path, "watch", "add", "acme", "--channel", "C0ACME123").returncode == 0
+    routed = vigie(tmp_path, "watch", "route", "acme", "--topic", "bug", "--channel",
+                   "C0PRODUCT1")
+    assert routed.returncode == 0, routed.stderr
+    assert "about outage now go to C0PRODUCT1" in routed.stdout
+    assert "acme" in vigie(tmp_path, "watch", "routes").stdout
+    bad_topic = vigie(tmp_path, "watch", "route", "acme", "--topic", "weather", "--channel",
+                      "C0PRODUCT1")
+    assert bad_topic.returncode == 2 and "`weather` is not a topic" in bad_topic.stderr
+    bad_channel = vigie(tmp_path, "watch", "route", "acme", "--topic", "outage", "--channel",
+                        "product-bugs")
+    assert bad_channel.returncode == 2 and "is not a Slack channel id" in bad_channel.stderr
+    assert "no longer go to C0PRODUCT1" in vigie(
+        tmp_path, "watch", "unroute", "acme", "--topic", "outage").stdout
+    missing = vigie(tmp_path, "watch", "unroute", "acme", "--topic", "outage")
+    assert missing.returncode == 2 and "no route for topic" in missing.stderr
+    listed = vigie(tmp_path, "mentions", "--topic", "billing", "--json")
+    assert listed.returncode == 0 and json.loads(listed.stdout) == []
+    wrong = vigie(tmp_path, "mentions", "--topic", "weather")
+    assert wrong.returncode == 2 and "is not a topic" in wrong.stderr

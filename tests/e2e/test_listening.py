@@ -130,3 +130,65 @@ def test_alert_reaches_slack_from_a_poll(vigie: VigieApp, httpserver: HTTPServer
     assert len(cards) == report.totals.alerts
     for call in vigie.standin.calls("chat.postMessage"):
         assert validate_blocks(call.args["blocks"], "message") == []
+
+
+def test_topic_route_sends_the_card_to_the_product_channel(vigie: VigieApp) -> None:
+    admin(vigie, f"watch add acme <#{CHANNEL_ID}|feed> threshold:0")
+    added = admin(vigie, "watch route acme topic:outage <#C07PRODUCT1|product-bugs>")
+    assert "now go to <#C07PRODUCT1>" in added
+    assert "acme` · outage → <#C07PRODUCT1>" in admin(vigie, "watch routes")
+    assert "not a topic" in admin(vigie, "watch route acme topic:weather <#C07PRODUCT1|x>")
+    assert "is not a channel" in admin(vigie, "watch route acme topic:outage #product-bugs")
+    assert "Usage" in admin(vigie, "watch route acme outage")
+    refused = vigie.slack.slash_command("watch route acme topic:billing <#C07BILL001|b>").json()
+    assert "You need the *admin* role" in refused["text"]
+    source_id, secret = webhook_from_answer(admin(vigie, "source add webhook acme"))
+    body = json.dumps([
+        {"id": "t-1", "url": "https://x.example/1", "author": {"handle": "zed"},
+         "text": "acme the app keeps crashing since the update", "published_at":
+         "2026-11-20T10:00:00Z"},
+        {"id": "t-2", "url": "https://x.example/2", "author": {"handle": "amy"},
+         "text": "acme charged me twice, I want a refund", "published_at":
+         "2026-11-20T10:01:00Z"}]).encode()
+    ok = httpx.post(f"{vigie.url}/ingest/{source_id}", content=body,
+                    headers=webhook_headers(secret, body))
+    assert ok.status_code == 200 and ok.json()["stored"] == 2
+    vigie.runtime.outbox.flush(wait=True, limit=100)
+    routed, = vigie.standin.messages_in("C07PRODUCT1")
+    assert "crashing" in str(routed["blocks"]) and ":label: outage" in str(routed["blocks"])
+    assert validate_blocks(routed["blocks"], "message") == []
+    main, = vigie.standin.messages_in(CHANNEL_ID)
+    assert ":label: billing" in str(main["blocks"])
+    listing = vigie.slack.slash_command("mentions topic:billing", user_id=ADMIN_ID).json()
+    assert "refund" in str(listing["blocks"]) and "crashing" not in str(listing["blocks"])
+    bad = vigie.slack.slash_command("mentions topic:weather", user_id=ADMIN_ID).json()
+    assert "`weather` is not a topic" in bad["text"]
+    assert "no longer go to" in admin(vigie, "watch unroute acme topic:outage")
+    assert "No topic routes" in admin(vigie, "watch routes acme")
+
+
+def test_topic_filter_survives_paging(vigie: VigieApp) -> None:
+    admin(vigie, f"watch add acme <#{CHANNEL_ID}|feed> threshold:100")
+    source_id, secret = webhook_from_answer(admin(vigie, "source add webhook acme"))
+    items = [{"id": f"b-{n}", "url": f"https://x.example/b{n}", "author": {"handle": f"u{n}"},
+              "text": f"acme refund {n} please, you charged my card twice",
+              "published_at": "2026-11-20T10:00:00Z"} for n in range(12)]
+    items += [{"id": f"o-{n}", "url": f"https://x.example/o{n}", "author": {"handle": f"o{n}"},
+               "text": f"acme app {n} keeps crashing", "published_at": "2026-11-20T10:00:00Z"}
+              for n in range(3)]
+    body = json.dumps(items).encode()
+    stored = httpx.post(f"{vigie.url}/ingest/{source_id}", content=body,
+                        headers=webhook_headers(secret, body))
+    assert stored.json()["stored"] == 15
+    page = vigie.slack.slash_command("mentions topic:payment", user_id=ADMIN_ID).json()
+    assert validate_blocks(page["blocks"], "message") == []
+    assert str(page["blocks"]).count(":label: billing") == 10
+    assert "crashing" not in str(page["blocks"])
+    more = page["blocks"][-1]["elements"][0]
+    assert more["action_id"] == "vigie.more" and '"topic":"billing"' in more["value"]
+    vigie.slack.block_action("vigie.more", user_id=ADMIN_ID,
+                             message={"ts": "1.2", "blocks": page["blocks"]})
+    vigie.standin.wait_until(lambda standin: len(standin.responses()) > 0)
+    second = vigie.standin.responses()[-1]
+    assert str(second["blocks"]).count(":label: billing") == 2
+    assert "crashing" not in str(second["blocks"])

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.analysis.evaluate import read_labelled_lines
+from bot.analysis.evaluate_attention import ATTENTION_LABELS
 from bot.analysis.pipeline import AnalysisInput, analyze_many
 
 SEED = 20261205
@@ -31,12 +33,9 @@ class Tweet:
 
 def load_history(shared_data: Path) -> list[Tweet]:
     """The 400 labelled tweets in a fixed pseudo-random time order, analysed."""
-    rows = []
-    for line in (shared_data / "intent" / "eval" / "attention_en_dev.tsv").read_text(
-            encoding="utf-8").splitlines():
-        label, _, text = line.partition("\t")
-        if label in {"alert", "digest"} and text:
-            rows.append((label == "alert", text))
+    path = shared_data / "intent" / "eval" / "attention_en_dev.tsv"
+    rows = [(row.label == "alert", row.text)
+            for row in read_labelled_lines(path, ATTENTION_LABELS)]
     random.Random(SEED).shuffle(rows)
     now = START
     analyses = analyze_many([AnalysisInput(text, published_at=now - timedelta(minutes=5))

@@ -7,11 +7,28 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import ColumnDefault, MetaData, Table, text
+from sqlalchemy.orm import Session
 
 from storage import migrations
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import Draft, Mention, Workspace
+
+
+def _insert_mention(session: Session, workspace_id: int) -> int:
+    """A mention row as the schema at 0009 has it: the model's later columns (added by
+    later migrations) must not be in the INSERT."""
+    table = Table("mentions", MetaData(), autoload_with=session.connection())
+    row: dict[str, object] = {
+        "workspace_id": workspace_id, "network": "rss", "external_id": "1",
+        "url": "https://blog.example/1", "text": "Where is it?",
+        "published_at": datetime(2026, 11, 20, tzinfo=UTC)}
+    for column in Mention.__table__.columns:
+        if column.name in table.c and column.name not in row and not column.primary_key \
+                and isinstance(column.default, ColumnDefault):
+            arg = column.default.arg
+            row[column.name] = arg(None) if callable(arg) else arg
+    return int(session.execute(table.insert().values(**row).returning(table.c.id)).scalar_one())
 
 
 def _check(url: str) -> None:
@@ -22,12 +39,8 @@ def _check(url: str) -> None:
             workspace = Workspace(team_id="T0MIGRATE1")
             session.add(workspace)
             session.flush()
-            mention = Mention(workspace_id=workspace.id, network="rss", external_id="1",
-                              url="https://blog.example/1", text="Where is it?",
-                              published_at=datetime(2026, 11, 20, tzinfo=UTC))
-            session.add(mention)
-            session.flush()
-            drafts = [Draft(mention_id=mention.id, version=version, text=body,
+            mention_id = _insert_mention(session, workspace.id)
+            drafts = [Draft(mention_id=mention_id, version=version, text=body,
                             author_user_id=author)
                       for version, body, author in [(1, "Hi", "U0LEA0001"), (2, "Hi", "U0AGENT01"),
                                                     (3, "Hello", None)]]
@@ -38,7 +51,7 @@ def _check(url: str) -> None:
             conn.execute(text(
                 "INSERT INTO approvals (draft_id, mention_id, approver_user_id, decision, "
                 "override, created_at) VALUES (:d, :m, 'U0MAX0001', 'approved', false, :t)"),
-                {"d": ids[2], "m": mention.id, "t": datetime(2026, 11, 20, tzinfo=UTC)})
+                {"d": ids[2], "m": mention_id, "t": datetime(2026, 11, 20, tzinfo=UTC)})
         migrations.upgrade(url)
         with engine.connect() as conn:
             authors = conn.execute(text(

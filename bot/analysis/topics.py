@@ -1,0 +1,372 @@
+"""Topics of a customer's request: billing, delivery, account, outage, quality, churn.
+
+Rules over English and French customer-care vocabulary, matched on lowercased
+accent-free words ("facturé", "facture" and "FACTURÉ" all match). A mention can have
+several topics, or none; every topic keeps the terms that raised it, so a card can say
+*why*. Topics say what a request is about, not whether it is urgent: "my parcel came
+early, thanks" is about delivery too.
+
+- ``billing``: payments, charges, bills, refunds, prices paid, cards, subscriptions' fees.
+- ``delivery``: orders and bookings, shipping, parcels, tracking, missing or wrong items.
+- ``account``: logging in, passwords, locked, hacked or recovered accounts, profiles.
+- ``outage``: something that does not work: service down, app crash, bug, error,
+  no connection or signal, pages that will not load.
+- ``quality``: the product itself: defective, damaged, faulty, stale or bad food.
+- ``churn``: cancelling, leaving, switching to a competitor, "never again".
+
+Rule syntax: phrases are separated by ``|``; a phrase is a sequence of word slots; a slot
+lists alternatives separated by ``/``; a trailing ``*`` makes an alternative a stem
+("rembours*"); a trailing ``?`` makes the slot optional. Precision and recall on
+hand-labelled customer tweets: tests/analysis/test_topics.py and the README.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.analysis.text import URL_RE, fold_accents
+
+TOPICS = ("billing", "delivery", "account", "outage", "quality", "churn")
+"""Every topic, in the order cards and listings show them."""
+
+TOPIC_LABELS = {
+    "billing": "billing/payment", "delivery": "delivery/order", "account": "account/login",
+    "outage": "outage/bug", "quality": "product quality", "churn": "cancellation/churn",
+}
+
+RULES: dict[str, str] = {
+    "billing": """
+        bill | bills | billed | billing | invoice* | charged | charges | overcharg*
+        | double charged | charge me/us/you/for/on/my/twice | charging me/us/you/for/my/customers
+        | refund* | reimburs* | payment* | pay | paid | paying | pays | prepaid
+        | credit/debit card* | my card | direct debit | fee | fees | price gouging
+        | subscription fee* | money back | my money | transaction* | deposit* | collections
+        | chargeback* | paypal | apple pay | google pay | receipt* | discount code | promo code
+        | voucher* | coupon* | price | prices | pricing | overpriced | too expensive
+        | billing cycle | autopay | auto renew* | renewal fee | credit | credits | balance | owe
+        | owed | owes | blocked my card | discount* | bank | factur* | paiement* | payer | paye
+        | payee | payes | prelev* | rembours* | carte bancaire/bleue | carte de credit | frais
+        | tarif* | prix | trop cher | argent | debit | debite | debitee | bon d'achat | reduction
+        | reductions | abonnement paye | echeance* | mensualite* | ticket de caisse | encaiss*
+        | subscription | price increase | prices went up | reimbursement*
+    """,
+    "delivery": """
+        deliver* | delievered | shipping | shipped | ship | shipment* | package* | parcel
+        | parcels | tracking | track my | tracking number | courier* | dispatch* | order | orders
+        | ordered | my order | order number | preorder* | pre order* | arrive | arrived | arrives
+        | arriving | arrival | hasn't arrived | never arrived | not arrived | still waiting for
+        | in transit | lost in transit | out for delivery | left at | signed for | driver
+        | mail room | missing item* | wrong item* | wrong size | wrong order | missing from
+        | booking* | booked | reservation* | confirmation email | postage | postman | ups | fedex
+        | usps | received | not/never received
+        | haven't/havent/didn't/didnt/never receive/received | did not receive | dhl | royal mail
+        | hermes | collection slot* | delivery slot* | slots | packing | return label | exchange
+        | wrong address | sent to the wrong
+        | lost my?/the?/our? package/parcel/order/gift/delivery/item/items | my slot | orders
+        | my/the/your/a/our package/packages | package delivered/lost/stolen/missing | livraison*
+        | livree | livrees | livreur* | livre | livres | livrer | pas/jamais livre
+        | pas/jamais/toujours arrive/arrivee | arrivee | colis | commande* | commander | commande
+        | expedi* | suivi de? colis | suivi de commande | numero de suivi | transporteur
+        | livreur* | relais | reception | recu | pas recu | jamais recu | chronopost | colissimo
+        | la poste | mondial relay | retour | reservation* | reserve | billet* | en retard
+        | i/we ordered | what/that i/we ordered | our/an/the/online order | ship with/via
+        | fulfil* | fulfill* | expedit* | came/arrived/arrives missing | missing part*/piece*/items
+        | out for delivery | pick up the parcel
+    """,
+    "account": """
+        account | accounts | log in | login | logging in | logged out | log on | sign in | signin
+        | signing in | password* | username | user name | locked out | locked | lock out | 2fa
+        | two factor | verification code | security code | verify my | account recovery
+        | recover my | reset my | hacked | hack | compromised | my profile | my email address
+        | email address | phone number | security alert | apple id | my id | sim | sim card
+        | membership | my membership | my account | account back | account number | my acc
+        | reset password | forgot my | compte | comptes | connexion | connecter | identifiant*
+        | mot de passe | mdp | code de verification | authentification | pirate | piratage
+        | bloque | bloquee | verrouill* | mon profil | adresse mail/email/e-mail
+        | numero de telephone | espace client | carte sim
+        | can't/cant/cannot/couldn't/couldnt/unable log/login/sign
+        | unable to log/login/sign | login issue*/problem* | logged in | asks for login
+    """,
+    "outage": """
+        down | is/was/are/were/went/goes/still down | link is broken | outage* | not working
+        | isn't working | isnt working | stopped working | doesn't work | doesnt work | don't work
+        | dont work | won't work | wont work | not work | no longer works/working | stop working
+        | still broken | broken link | broke | crash* | bug | bugs | buggy | bugfest | glitch*
+        | error* | freez* | frozen | won't load | wont load | not loading | nothing loading
+        | nothing is loading | can't load | cant load | load | loading | lag | lags | lagging
+        | laggy | slow | no service | no signal | no internet | no connection | connection
+        | connectivity | disconnect* | offline | timed out | time out | timeout
+        | keeps/keep dropping/restarting/crashing/closing | blank screen | black screen | fix
+        | fixed | fixing | troubleshoot* | reboot* | restart* | reinstall* | update | updated
+        | updates | ios | android | wifi | wi fi | network | server* | website | site | app | apps
+        | signal | mbps | internet | can't connect | cannot connect | cant connect | unable to
+        | can't access | cannot access | not responding | unresponsive | issue | issues | problem*
+        | en panne | panne | pannes | marche pas/plus | fonctionne pas/plus | plante | plantent
+        | beug* | bug* | bogue | erreur | erreurs | message/code d'erreur | hors service
+        | coupure* | coupe | reseau | pas de reseau | connexion impossible | impossible de | appli
+        | application | site | mise a jour | charge pas | bloque | lent | lenteur | lenteurs
+        | debit | deconnect* | redemarr* | reinstall* | wifi | box | fibre
+        | didn't/didnt/dosent/dosnt/doesnt/does/did/do/never not? work/works/working
+        | fix your/it/this/the/that | please fix | dropped | reconnect | can't/cannot reconnect
+        | speed | download speed | upload speed | without internet/service/power/wifi/cable
+        | no wifi/cable/tv/power/data | where's my internet | restored
+        | can't/cant/cannot/couldn't/couldnt/won't/wont
+          load/open/connect/install/download/update/sync/stream/play/upload/send
+        | can't/cant/cannot/couldn't/couldnt/won't/wont
+          activate/redeem/validate/checkout/save/print/watch/reconnect/order/book/subscribe
+        | unable/trying/tried to
+          load/open/connect/install/download/update/sync/stream/play/upload/send
+        | unable/trying/tried to
+          activate/redeem/validate/checkout/save/print/watch/reconnect/order/book/subscribe
+        | same problem/issue | power went out | lost power
+        | power outage | no power | login issue*/problem* | broadband | server errors
+    """,
+    "quality": """
+        quality | poor quality | bad quality | defect* | faulty | fault | damaged | damage
+        | broken | is/was/arrived/came/arrives/already broken | broke | tore | torn | ripped
+        | cracked | cracks | leak* | leaking | stale | mouldy | moldy | rotten | raw | undercooked
+        | cold food | expired | taste* | tasted | tasting | disgusting | gross | inedible | soggy
+        | burnt | ingredient* | battery | batteries | dies quick* | dies fast | overheat*
+        | fell apart | falls apart | falling/coming apart | falls/fell/came off | shreds | charger
+        | chargers | not/no/stopped charging | stopped charging | wont charge | won't charge
+        | smell* | hair in | stopped/stops working after | worn out | counterfeit | fake | served
+        | portion* | terrible idea | flavour* | flavor* | qualite | mauvaise qualite
+        | qualite mediocre/deplorable/nulle | defectu* | defaut* | abime* | endommag* | casse
+        | cassee | casses | dechire* | fuit | fuite | perime* | pourri* | moisi* | gout | degueu*
+        | immangeable | pas frais | pas cuit | mauvaise qualite | batterie | ne charge plus
+        | contrefacon | arnaque qualite | odeur
+        | battery life | battery dies/drains/drain/died | drains/dies very? quick*/fast
+        | won't/wont/doesn't/doesnt turn/power/switch on | not turning/powering/switching on
+        | ripped | stained | stain* | hole in | holes | peeling | faded | shrunk | scratch*
+        | design defect | stopped working after
+    """,
+    "churn": """
+        cancel* | cancelling | unsubscrib* | close my account | closing my account
+        | delete my account | deleting my account | switch to | switching to | switched to
+        | moving to | move to | going to switch | leave | leaving | left you | never again
+        | neveragain | last time i | done with you | done with | getting rid of | get rid of
+        | other companies/providers/carriers/options/choices | another provider/carrier
+        | competitor* | take my business | lost a customer | lost my business | not be going back
+        | won't/wont be back/returning | never/not going back | former customer | ex customer
+        | disconnect my | disconnected | terminate* | end my contract | drop | dropping
+        | not renewing | won't renew | wont renew | shop/shopping/go/going elsewhere
+        | somewhere else | switching/switch from | thinking of switching | stop being a customer
+        | no longer a customer | will never fly/use/shop/buy/order/come/go/book/recommend/return
+        | never using/shopping/flying/ordering/buying again
+        | cancel/cancelled/canceled/cancelling my/the/our
+          service/account/subscription/membership/contract/plan/order
+        | resilier | resiliation | resilie | resiliee | desabonn* | desinscri* | annuler
+        | annulation | annule | annulee | supprimer mon compte | fermer mon compte | je pars
+        | je quitte | quitter | changer d'operateur | changer de fournisseur
+        | aller chez/voir la concurrence | concurrent* | plus jamais | dernier/derniere fois
+        | ailleurs | fini pour moi | adieu
+        | cancel it/this/that | disconnected my/our account/service
+        | cancel my act/acct | will cancel
+    """,
+}
+
+# Words that are too ambiguous alone are only counted with a second term of the same
+# topic (one strong word, or two weak ones): "app" alone is no outage, "app crashes" is.
+WEAK: dict[str, frozenset[str]] = {
+    "billing": frozenset({"amount", "argent", "balance", "bank", "credit", "credits",
+                          "debit", "debite", "debitee", "deposit", "deposits", "discount",
+                          "discounts", "fee", "fees", "frais", "owe", "pay", "payer", "pays",
+                          "price", "prices", "pricing", "prix", "receipt", "receipts",
+                          "reduction", "reductions", "transaction", "transactions",
+                          "subscription"}),
+    "delivery": frozenset({"arrival", "arrive", "arrived", "arrivee", "arrives", "arriving",
+                           "billet", "billets", "booked", "commande", "commander", "driver",
+                           "en retard", "exchange", "livre", "livrer", "livres", "my slot",
+                           "order", "ordered", "orders", "package", "packages", "packing",
+                           "received", "reception", "recu", "reservation", "reservations",
+                           "reserve", "retour", "ship", "slots"}),
+    "account": frozenset({"account", "accounts", "bloque", "bloquee", "compte", "comptes",
+                          "connexion", "email address", "hack", "locked", "membership", "my id",
+                          "phone number", "pirate", "sim"}),
+    "outage": frozenset({"android", "app", "appli", "application", "apps", "bloque", "box",
+                         "broke", "connection", "connectivity", "coupe", "debit", "down",
+                         "download speed", "dropped", "erreur", "erreurs", "fibre", "fix",
+                         "fixed", "fixing", "impossible de", "internet", "ios", "issue", "issues",
+                         "lag", "lagging", "latency", "lent", "lenteur", "lenteurs", "load",
+                         "loading", "mbps", "network", "problem", "probleme",
+                         "problemes", "problems", "reinstall", "reinstalled", "reseau", "restart",
+                         "restarted", "restarting", "restored", "server", "servers", "signal",
+                         "site", "slow", "speed", "speeds", "unable to", "update", "updated",
+                         "updates", "website", "wi fi", "wifi"}),
+    "quality": frozenset({"batterie", "batteries", "battery", "broke", "broken", "damage",
+                          "expired", "fake", "fault", "flavor", "flavour", "gout", "gross",
+                          "ingredient", "ingredients", "leak", "odeur", "portion", "portions",
+                          "pourri", "pourrie", "pourries", "pourris", "qualite", "raw", "served",
+                          "smell", "smells", "taste", "tasted", "tasting"}),
+    "churn": frozenset({"ailleurs", "annulation", "annule", "annulee", "annuler", "cancel",
+                        "canceled", "cancellation", "cancelled", "cancels", "concurrence",
+                        "concurrent", "dernier fois", "derniere fois", "disconnected",
+                        "done with", "drop", "dropping", "last time i", "leave", "leaving",
+                        "move to", "moving to", "quitter", "somewhere else", "terminate"}),
+}
+
+_WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_ELISION_RE = re.compile(r"\b(?:[ldjmstc]|qu|jusqu|lorsqu|puisqu)'")
+_MENTION_RE = re.compile(r"@\w+")
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
+_STEM_KEY = 3
+# "don't fucking work", "nothing works": a negation up to three words before "work".
+_WORK = frozenset({"work", "works", "working", "worked"})
+_WORK_NEGATORS = frozenset({
+    "not", "no", "don't", "dont", "doesn't", "doesnt", "didn't", "didnt", "won't", "wont",
+    "isn't", "isnt", "aren't", "never", "stopped", "can't", "cant", "cannot", "wasn't",
+    "nothing", "pas", "plus"})
+_AMOUNT_RE = re.compile(r"[$£€]\s?\d|\d\s?(?:[$£€]|euros?\b|dollars?\b|bucks\b)")
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    words: frozenset[str]
+    stems: tuple[str, ...]
+    optional: bool
+
+    def matches(self, word: str) -> bool:
+        return word in self.words or (bool(self.stems) and word.startswith(self.stems))
+
+
+@dataclass(frozen=True, slots=True)
+class _Phrase:
+    topic: str
+    rest: tuple[_Slot, ...]
+
+
+def _parse_slot(spec: str) -> _Slot:
+    optional = spec.endswith("?")
+    alternatives = spec.rstrip("?").split("/")
+    words = frozenset(a for a in alternatives if not a.endswith("*"))
+    stems = tuple(a[:-1] for a in alternatives if a.endswith("*"))
+    return _Slot(words, stems, optional)
+
+
+class _PhraseTable:
+    """Phrases indexed by their first word (or the first letters of a first-word stem)."""
+
+    def __init__(self, rules: dict[str, str]) -> None:
+        self.by_word: dict[str, list[_Phrase]] = {}
+        self.by_stem: dict[str, list[tuple[str, _Phrase]]] = {}
+        for topic, body in rules.items():
+            for phrase in fold_accents(" ".join(body.split())).split(" | "):
+                words = _ELISION_RE.sub("", phrase.replace("-", " ")).split()
+                self._add(topic, [_parse_slot(s) for s in words])
+
+    def _add(self, topic: str, slots: list[_Slot]) -> None:
+        if slots[0].optional:
+            self._add(topic, slots[1:])
+            slots = [_Slot(slots[0].words, slots[0].stems, False), *slots[1:]]
+        entry = _Phrase(topic, tuple(slots[1:]))
+        for word in slots[0].words:
+            self.by_word.setdefault(word, []).append(entry)
+        for stem in slots[0].stems:
+            if len(stem) < _STEM_KEY:
+                raise ValueError(f"stem {stem!r} is too short to index")
+            self.by_stem.setdefault(stem[:_STEM_KEY], []).append((stem, entry))
+
+
+def _match_rest(slots: tuple[_Slot, ...], words: list[str], start: int) -> int:
+    """End index of the phrase tail matched from ``start``, or -1."""
+    i = start
+    for slot in slots:
+        if i < len(words) and slot.matches(words[i]):
+            i += 1
+        elif not slot.optional:
+            return -1
+    return i
+
+
+_TABLE = _PhraseTable(RULES)
+
+
+@dataclass(frozen=True, slots=True)
+class TopicMatch:
+    """A topic found in a text and the terms that raised it."""
+
+    name: str
+    terms: tuple[str, ...]
+
+
+def words_of(text: str) -> list[str]:
+    """Lowercase accent-free words of ``text``, without links, @handles or French elisions
+    ("l'appli" -> "appli"); a hashtag counts as its word ("#neveragain" -> "neveragain")."""
+    text = URL_RE.sub(" ", text)
+    text = _MENTION_RE.sub(" ", text.translate(_APOSTROPHES))
+    folded = _ELISION_RE.sub("", fold_accents(text).lower())
+    return _WORD_RE.findall(folded)
+
+
+def detect_topics(text: str) -> tuple[TopicMatch, ...]:
+    """The topics of ``text`` in ``TOPICS`` order, each with its matched terms.
+
+    A topic needs one strong term, or two different weak ones (see ``WEAK``).
+    """
+    words = words_of(text)
+    found: dict[str, dict[str, None]] = {}
+    by_word, by_stem = _TABLE.by_word, _TABLE.by_stem
+    for i, word in enumerate(words):
+        phrases = by_word.get(word)
+        stemmed = by_stem.get(word[:_STEM_KEY])
+        if stemmed:
+            phrases = [*(phrases or ()), *(p for stem, p in stemmed if word.startswith(stem))]
+        if not phrases:
+            continue  # most words start no phrase
+        longest: dict[str, int] = {}  # per topic, so "not working" wins over "working"
+        for phrase in phrases:
+            end = _match_rest(phrase.rest, words, i + 1) if phrase.rest else i + 1
+            if end > longest.get(phrase.topic, -1):
+                longest[phrase.topic] = end
+        for topic, end in longest.items():
+            found.setdefault(topic, {})[" ".join(words[i:end])] = None
+    for i, word in enumerate(words):
+        if word in _WORK and _WORK_NEGATORS.intersection(words[max(0, i - 3):i]):
+            found.setdefault("outage", {})["not working"] = None
+    if _AMOUNT_RE.search(text):  # "$30 after tax", "12 €": a sum of money, alone weak
+        found.setdefault("billing", {})["amount"] = None
+    out: list[TopicMatch] = []
+    for topic in TOPICS:
+        terms = tuple(found.get(topic, ()))
+        if not terms:
+            continue
+        weak = WEAK[topic]
+        if all(term in weak for term in terms) and len(terms) < 2:
+            continue
+        out.append(TopicMatch(topic, terms))
+    return tuple(out)
+
+
+def topic_names(matches: tuple[TopicMatch, ...]) -> tuple[str, ...]:
+    """Names of ``matches`` (``("billing", "churn")``)."""
+    return tuple(m.name for m in matches)
+
+
+def parse_topic(value: str) -> str | None:
+    """A topic from what a user typed ("billing", "Outage", "product quality", "bug"...),
+    or None when it names none."""
+    key = fold_accents(value.strip().lower()).replace("_", " ").replace("-", " ")
+    if key in TOPICS:
+        return key
+    return _ALIASES.get(key)
+
+
+_ALIASES = {
+    alias: topic for topic, label in TOPIC_LABELS.items()
+    for alias in (label, *label.split("/"), *label.split())
+    if alias not in {"product"}
+} | {"payment": "billing", "payments": "billing", "order": "delivery", "orders": "delivery",
+     "login": "account", "bug": "outage", "bugs": "outage", "cancellation": "churn",
+     "cancel": "churn", "facturation": "billing", "livraison": "delivery",
+     "compte": "account", "panne": "outage", "qualite": "quality", "resiliation": "churn"}
+
+
+def topic_mask(names: tuple[str, ...] | list[str]) -> int:
+    """One bit per topic (bit ``i`` for ``TOPICS[i]``): how listings filter on topics."""
+    return sum(1 << TOPICS.index(name) for name in set(names) if name in TOPICS)
+
+
+def topics_json(matches: tuple[TopicMatch, ...]) -> list[dict[str, object]]:
+    """``matches`` as stored on a mention: ``[{"name": "billing", "terms": [...]}]``."""
+    return [{"name": m.name, "terms": list(m.terms)} for m in matches]
