@@ -161,3 +161,38 @@ def test_train_classifiers_needs_the_data(tmp_path: Path) -> None:
     from bot.analysis.training import train_classifiers
 
     assert train_classifiers.main(["--data", str(tmp_path)]) == 2
+
+
+def test_classifier_search_keeps_near_duplicates_in_one_fold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("sklearn", reason="training needs scikit-learn (train extra)")
+    from bot.analysis.lexicon import LexiconScorer
+    from bot.analysis.training import train_classifiers as tc
+
+    things = ["parcel", "phone", "sofa", "ticket", "refund", "laptop", "card", "bike"]
+    texts = [f"@shop{i} my {t} never arrived, awful" for t in things for i in range(3)]
+    texts += [f"@shop{i} thanks, the {t} is lovely" for t in things for i in range(3)]
+    examples = [tc.Example(t, n < 24, tc.group_key(t)) for n, t in enumerate(texts)]
+    scorer = LexiconScorer(tc.load_lexicons("en"), "en")
+    main = tc.featurize(examples, 1.0, "en", scorer, dense_only=False)
+    group_of = {id(f): e.group for f, e in zip(main.feats, examples, strict=True)}
+    seen_folds: list[list[str]] = []
+    real_fit = tc.fit_set
+
+    def spying_fit(data: tc.Featurized, params: tc.HyperParams, dense_only: bool) -> tc.Fitted:
+        seen_folds.append([group_of[id(f)] for f in data.feats])
+        return real_fit(data, params, dense_only)
+
+    monkeypatch.setattr(tc, "GRID_C", (1.0,))
+    monkeypatch.setattr(tc, "GRID_DENSE_SCALE", (1.0,))
+    monkeypatch.setattr(tc, "GRID_BALANCED", (True,))
+    monkeypatch.setattr(tc, "fit_set", spying_fit)
+    params = tc.cross_validate(main, [e.group for e in examples], tc.Featurized([], [], [], []),
+                               dense_only=False, name="complaint_en")
+    assert params == tc.HyperParams(c=1.0, dense_scale=1.0, balanced=True)
+    assert len(seen_folds) == 5
+    # Each training fold holds every near-duplicate of an item (three each) or none of them.
+    for trained in seen_folds:
+        assert 0 < len(trained) < len(examples)
+        assert all(trained.count(group) == 3 for group in trained)

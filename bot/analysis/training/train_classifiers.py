@@ -49,7 +49,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, precision_recall_fscore_support
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold
 from threadpoolctl import threadpool_limits
 
 from bot.analysis.binary_model import (
@@ -300,12 +300,14 @@ def fit_set(data: Featurized, params: HyperParams, dense_only: bool) -> Fitted:
     return fit(data.feats, data.cdocs, data.labels, params, dense_only, data.weights)
 
 
-def cross_validate(main: Featurized, extra: Featurized, dense_only: bool,
-                   name: str) -> HyperParams:
-    """Grid search by stratified 5-fold CV macro-F1 over ``main`` (the training part only);
+def cross_validate(main: Featurized, groups: Sequence[str], extra: Featurized,
+                   dense_only: bool, name: str) -> HyperParams:
+    """Grid search by stratified 5-fold CV macro-F1 over ``main`` (the training part only),
+    near-duplicates (same ``groups`` key) in one fold, as the held-out split keeps them;
     ``extra`` joins every training fold and is never scored."""
     y = np.array(main.labels, dtype=bool)
-    folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(np.zeros(len(y)), y))
+    splitter = StratifiedGroupKFold(5, shuffle=True, random_state=0)
+    folds = list(splitter.split(np.zeros(len(y)), y, list(groups)))
     best: tuple[float, HyperParams] | None = None
     for c, scale, balanced in itertools.product(GRID_C, GRID_DENSE_SCALE, GRID_BALANCED):
         params = HyperParams(c=c, dense_scale=scale, balanced=balanced)
@@ -414,7 +416,8 @@ def train_task(task: Task, data_dir: Path, search: bool, out_dir: Path,
     if len(set(train_part.labels)) < 2 or not held_idx:
         raise ValueError(f"{task.source}: too few distinct examples of each class to split")
     if search:
-        params = cross_validate(train_part, extra_set, task.dense_only, task.name)
+        groups = [examples[i].group for i in train_idx]
+        params = cross_validate(train_part, groups, extra_set, task.dense_only, task.name)
     else:
         params = DEFAULTS[task.name]
     report: dict[str, Any] = {"task": task.name, "hyper_params": params_text(params)}
