@@ -163,6 +163,24 @@ def test_train_classifiers_needs_the_data(tmp_path: Path) -> None:
     assert train_classifiers.main(["--data", str(tmp_path)]) == 2
 
 
+def test_train_classifiers_without_extra_leaves_the_airline_tweets_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("sklearn", reason="training needs scikit-learn (train extra)")
+    import gzip
+
+    from bot.analysis.training import train_classifiers
+
+    data, extra = _tiny_intent_data(tmp_path)
+    out = tmp_path / "out"
+    argv = ["--data", str(data), "--extra-data", str(extra), "--out", str(out),
+            "--task", "complaint_en", "--without-extra"]
+    assert train_classifiers.main(argv) == 0
+    assert "airline_tweets_en.tsv" not in capsys.readouterr().out
+    payload = json.loads(gzip.decompress((out / "complaint_en.json.gz").read_bytes()))
+    assert payload["trained_on"] == "complaints_en_train.tsv"
+
+
 def test_classifier_search_keeps_near_duplicates_in_one_fold(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
