@@ -2,6 +2,7 @@
 
 Usage: python bench/bench_search.py [--rows 1000000] [--repeat 15]
        [--sqlite-only | --postgres-only] [--postgres-url URL]
+       [--sqlite-file FILE] [--postgres-db NAME]
 
 Builds --rows mentions over a year in one workspace (the digest bench's generator: its
 watches, statuses, sentiments, networks and assignees), each with a real tweet's text from
@@ -13,6 +14,10 @@ index) and times each kind through ``search_mentions`` and through the equivalen
 hand-written SQL, interleaved. Prints one JSON object per engine: p50/p95 in ms per kind,
 the service/hand-written ratio, and the old p50. SQLite is a temporary file; PostgreSQL a
 fresh database ``vigie_bench_<random>``, dropped at the end.
+
+Building a million mentions takes minutes: ``--sqlite-file FILE`` and ``--postgres-db NAME``
+keep the database, and a later run given the same file or name reuses it (upgraded to
+head, no load and no "before" figures) when it already holds the mentions.
 """
 
 from __future__ import annotations
@@ -215,16 +220,41 @@ def _before_id(sessions: sessionmaker[Session], workspace_id: int, kind: Kind) -
     return rows[-1].id if rows else None
 
 
+def _built(url: str) -> tuple[int, list[int], int] | None:
+    """The workspace, watches and mention count of a database an earlier run built."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            if "mentions" not in conn.dialect.get_table_names(conn):
+                return None
+            count = conn.execute(text("SELECT count(*) FROM mentions")).scalar_one()
+            workspace = conn.execute(text("SELECT min(id) FROM workspaces")).scalar()
+            watches = conn.execute(text(
+                "SELECT id FROM watches WHERE workspace_id = :ws ORDER BY id LIMIT 3"),
+                {"ws": workspace}).scalars().all()
+    finally:
+        engine.dispose()
+    return (workspace, list(watches), count) if count and workspace else None
+
+
 def run(url: str, label: str, count: int, repeat: int) -> dict[str, Any]:
-    """Load, time the old statements, upgrade, time the service and hand-written SQL."""
-    script = ScriptDirectory.from_config(migrations.alembic_config(url))
-    before_revision = script.get_revision("0023").down_revision
-    migrations.upgrade(url, str(before_revision))
+    """Load, time the old statements, upgrade, time the service and hand-written SQL;
+    or, on a database an earlier run kept, upgrade and time the service and SQL."""
+    built = _built(url)
+    if built is None:
+        script = ScriptDirectory.from_config(migrations.alembic_config(url))
+        before_revision = script.get_revision("0023").down_revision
+        migrations.upgrade(url, str(before_revision))
     engine = make_engine(url)
     sessions = make_session_factory(engine)
     postgres = engine.dialect.name == "postgresql"
     report: dict[str, Any] = {"engine": label, "rows": count, "kinds": {}}
     try:
+        if built is not None:
+            workspace_id, watch_ids, report["rows"] = built
+            report["reused"] = True
+            migrations.upgrade(url)
+            return _time_kinds(sessions, report, workspace_id, watch_ids, postgres, {}, repeat)
         workspace_id, watch_ids, thresholds = _setup(sessions)
         began = time.perf_counter()
         rows = rows_for(count, workspace_id, watch_ids, thresholds)
@@ -246,38 +276,45 @@ def run(url: str, label: str, count: int, repeat: int) -> dict[str, Any]:
         report["upgrade_s"] = round(time.perf_counter() - began, 1)
         with engine.begin() as conn:  # statistics for the new indexes, as at load time
             conn.execute(text("ANALYZE"))
-        service: dict[str, list[float]] = {k.name: [] for k in KINDS}
-        hand: dict[str, list[float]] = {k.name: [] for k in KINDS}
-        found: dict[str, int] = {}
-        befores = {k.name: _before_id(sessions, workspace_id, k) for k in KINDS}
-        for round_ in range(repeat + 1):  # round 0 warms caches and statement caches
-            for kind in KINDS:
-                before = befores[kind.name]
-                filters = MentionFilter(**kind.filters, before_id=before)
-                sql, params = _new_sql(kind, watch_ids[1], postgres)
-                runner = _sql_runner(sessions, sql, params, workspace_id, before)
-                pair = [("service", lambda f=filters: search_mentions(  # type: ignore[misc]
-                    sessions, workspace_id, f, limit=PAGE, now=END)), ("hand", runner)]
-                if round_ % 2:
-                    pair.reverse()
-                for which, action in pair:
-                    elapsed = _timed(action)
-                    if round_:
-                        (service if which == "service" else hand)[kind.name].append(elapsed)
-                if not round_:
-                    found[kind.name] = len(search_mentions(
-                        sessions, workspace_id, filters, limit=PAGE, now=END))
-        for kind in KINDS:
-            s, h = service[kind.name], hand[kind.name]
-            report["kinds"][kind.name] = {
-                "rows": found[kind.name],
-                "service_p50": _p(s, 0.5), "service_p95": _p(s, 0.95),
-                "hand_p50": _p(h, 0.5), "hand_p95": _p(h, 0.95),
-                "ratio_p50": round(statistics.median(s) / max(statistics.median(h), 1e-3), 2),
-                "before_p50": _p(old[kind.name], 0.5),
-            }
+        return _time_kinds(sessions, report, workspace_id, watch_ids, postgres, old, repeat)
     finally:
         engine.dispose()
+
+
+def _time_kinds(sessions: sessionmaker[Session], report: dict[str, Any], workspace_id: int,
+                watch_ids: list[int], postgres: bool, old: dict[str, list[float]],
+                repeat: int) -> dict[str, Any]:
+    """Time every kind through the service and the hand-written SQL, interleaved."""
+    service: dict[str, list[float]] = {k.name: [] for k in KINDS}
+    hand: dict[str, list[float]] = {k.name: [] for k in KINDS}
+    found: dict[str, int] = {}
+    befores = {k.name: _before_id(sessions, workspace_id, k) for k in KINDS}
+    for round_ in range(repeat + 1):  # round 0 warms caches and statement caches
+        for kind in KINDS:
+            before = befores[kind.name]
+            filters = MentionFilter(**kind.filters, before_id=before)
+            sql, params = _new_sql(kind, watch_ids[1], postgres)
+            runner = _sql_runner(sessions, sql, params, workspace_id, before)
+            pair = [("service", lambda f=filters: search_mentions(  # type: ignore[misc]
+                sessions, workspace_id, f, limit=PAGE, now=END)), ("hand", runner)]
+            if round_ % 2:
+                pair.reverse()
+            for which, action in pair:
+                elapsed = _timed(action)
+                if round_:
+                    (service if which == "service" else hand)[kind.name].append(elapsed)
+            if not round_:
+                found[kind.name] = len(search_mentions(
+                    sessions, workspace_id, filters, limit=PAGE, now=END))
+    for kind in KINDS:
+        s, h = service[kind.name], hand[kind.name]
+        report["kinds"][kind.name] = {
+            "rows": found[kind.name],
+            "service_p50": _p(s, 0.5), "service_p95": _p(s, 0.95),
+            "hand_p50": _p(h, 0.5), "hand_p95": _p(h, 0.95),
+            "ratio_p50": round(statistics.median(s) / max(statistics.median(h), 1e-3), 2),
+            **({"before_p50": _p(old[kind.name], 0.5)} if old else {}),
+        }
     return report
 
 
@@ -289,28 +326,44 @@ def main() -> None:
     parser.add_argument("--sqlite-only", action="store_true")
     parser.add_argument("--postgres-only", action="store_true")
     parser.add_argument("--postgres-url", default=POSTGRES_URL)
+    parser.add_argument("--sqlite-file", type=Path,
+                        help="keep the SQLite database in FILE (reused if already built)")
+    parser.add_argument("--postgres-db",
+                        help="keep the PostgreSQL database NAME (reused if already built)")
     args = parser.parse_args()
     if not args.postgres_only:
-        with tempfile.TemporaryDirectory() as folder:
-            print(json.dumps(run(f"sqlite:///{Path(folder) / 'bench.db'}", "sqlite",
+        if args.sqlite_file:
+            print(json.dumps(run(f"sqlite:///{args.sqlite_file.resolve()}", "sqlite",
                                  args.rows, args.repeat), indent=1), flush=True)
+        else:
+            with tempfile.TemporaryDirectory() as folder:
+                print(json.dumps(run(f"sqlite:///{Path(folder) / 'bench.db'}", "sqlite",
+                                     args.rows, args.repeat), indent=1), flush=True)
     if not args.sqlite_only:
-        admin = create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
-        name = f"vigie_bench_{uuid.uuid4().hex[:10]}"
-        try:
-            with admin.connect() as conn:
+        _postgres(args)
+
+
+def _postgres(args: argparse.Namespace) -> None:
+    admin = create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
+    name = args.postgres_db or f"vigie_bench_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                  {"n": name}).first()
+            if not exists:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
-        except Exception as err:  # noqa: BLE001  (no server: say so and stop)
-            print(f"[postgres] skipped: {type(err).__name__}: {str(err).splitlines()[0]}")
-            return
-        try:
-            url = make_url(args.postgres_url).set(database=name)
-            print(json.dumps(run(url.render_as_string(hide_password=False), "postgres",
-                                 args.rows, args.repeat), indent=1), flush=True)
-        finally:
+    except Exception as err:  # noqa: BLE001  (no server: say so and stop)
+        print(f"[postgres] skipped: {type(err).__name__}: {str(err).splitlines()[0]}")
+        return
+    try:
+        url = make_url(args.postgres_url).set(database=name)
+        print(json.dumps(run(url.render_as_string(hide_password=False), "postgres",
+                             args.rows, args.repeat), indent=1), flush=True)
+    finally:
+        if not args.postgres_db:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+        admin.dispose()
 
 
 if __name__ == "__main__":
