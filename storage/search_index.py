@@ -113,13 +113,68 @@ def candidates(db: Session | Connection, match: str | None, dialect_query: str |
 
     ``match`` is the FTS5 expression (SQLite) and ``dialect_query`` the ``tsquery`` literal
     (PostgreSQL), from ``bot.matching.search_terms``; ``None`` when the query cannot use
-    the index (then every mention is a candidate and this returns ``None``).
+    the index (then every mention is a candidate and this returns ``None``). Many hits
+    (a common word) are a subquery: right for reading all of them (an export); a listing
+    that wants the newest few walks them with ``hits_below`` instead.
     """
     conn = _connection(db)
-    postgres = conn.dialect.name == "postgresql"
-    needle = dialect_query if postgres else match
+    needle = _needle(conn, match, dialect_query)
     if needle is None:
         return None
+    few = few_candidates(conn, match, dialect_query)
+    if few is not None:
+        return few
+    if conn.dialect.name == "postgresql":
+        return _with_unindexed(conn, "tsquery", Mention.id.in_(text(
+            "SELECT mention_id FROM mention_search WHERE doc @@ CAST(:search_q AS tsquery)")
+            .columns(literal_column("mention_id"))), {"search_q": needle})
+    return _with_unindexed(conn, "fts", Mention.id.in_(_SQLITE_HITS), {"search_q": needle})
+
+
+def _needle(conn: Connection, match: str | None, dialect_query: str | None) -> str | None:
+    return dialect_query if conn.dialect.name == "postgresql" else match
+
+
+def few_candidates(db: Session | Connection, match: str | None, dialect_query: str | None
+                   ) -> Candidates | None:
+    """The candidates as an id list when the index has at most FEW_HITS hits; ``None``
+    when it has more (or the query cannot use the index).
+
+    SQLite: FTS5 hands over its hits newest first and stops at FEW_HITS + 1. PostgreSQL
+    estimates a rare word's hits from the GIN statistics' floor (hundreds instead of a
+    dozen) and would then read the newest mentions backwards until it has a page, which
+    reads the whole table for a rare word; fetching up to FEW_HITS ids first (the GIN
+    index answers; a common word stops at the limit) gives the listing a short id list,
+    read through the primary key whatever other index looks cheaper to a planner.
+    """
+    conn = _connection(db)
+    needle = _needle(conn, match, dialect_query)
+    if needle is None:
+        return None
+    if conn.dialect.name == "postgresql":
+        probe = ("SELECT mention_id FROM mention_search WHERE doc @@ CAST(:q AS tsquery) "
+                 "LIMIT :n")
+    else:
+        probe = ("SELECT rowid FROM mention_search_fts WHERE mention_search_fts MATCH :q "
+                 "ORDER BY rowid DESC LIMIT :n")
+    ids = list(conn.execute(text(probe), {"q": needle, "n": FEW_HITS + 1}).scalars())
+    if len(ids) > FEW_HITS:
+        return None
+    found = by_ids(conn.dialect.name)
+    return _with_unindexed(conn, found.key, found.condition, {"search_ids": ids})
+
+
+def by_ids(dialect: str) -> Candidates:
+    """Candidates given as a list of ids (parameter ``search_ids``, to be supplied)."""
+    if dialect == "postgresql":
+        return Candidates("ids", Mention.id == any_(bindparam("search_ids",
+                                                              type_=ARRAY(Integer))), {})
+    return Candidates("ids", Mention.id.in_(bindparam("search_ids", expanding=True)), {})
+
+
+def _with_unindexed(conn: Connection, key: str, hit: ColumnElement[bool],
+                    params: dict[str, Any]) -> Candidates:
+    """``hit`` or a mention that waits in the queue or has no vector (PostgreSQL)."""
     always = list(conn.execute(text(
         "SELECT mention_id FROM mention_search_pending LIMIT :n"), {"n": PENDING_INLINE + 1}
     ).scalars())
@@ -130,17 +185,14 @@ def candidates(db: Session | Connection, match: str | None, dialect_query: str |
                                     .columns(literal_column("mention_id"))))
         keys.append("queued")
         always = []
-    if postgres:
+    if conn.dialect.name == "postgresql":
         # Mentions too long for a tsvector's positions have none: always candidates.
         always += conn.execute(text(
             "SELECT mention_id FROM mention_search WHERE doc IS NULL")).scalars().all()
-        key, hit, params = _postgres_hits(conn, needle)
-    else:
-        key, hit, params = _sqlite_hits(conn, needle)
     if always:
         parts.append(Mention.id.in_(bindparam("search_always", expanding=True)))
         keys.append("always")
-        params["search_always"] = always
+        params = {**params, "search_always": always}
     condition = or_(hit, *parts) if parts else hit
     return Candidates("+".join([key, *keys]), condition, params)
 
@@ -150,46 +202,51 @@ _SQLITE_HITS = text(
 ).columns(literal_column("rowid"))
 
 
-def _sqlite_hits(conn: Connection, match: str
-                 ) -> tuple[str, ColumnElement[bool], dict[str, Any]]:
-    """The ids of matching mentions when there are few, else a subquery.
+def hits_below(db: Session | Connection, match: str | None, dialect_query: str | None, *,
+               below: int, floor: int, limit: int) -> list[int]:
+    """The ids of up to ``limit`` indexed mentions matching the index query, newest first,
+    with ``floor <= id < below`` (all workspaces).
 
-    FTS5 hands over its hits newest first and stops at FEW_HITS + 1. Few hits become an
-    id list (read through the primary key, whatever other index looks cheaper to a
-    planner without statistics). Many hits (a common word) stay a subquery, which SQLite
-    turns into a sorted list it walks newest first. (A per-row ``rowid = mentions.id``
-    check was measured: FTS5 re-reads the word's postings for every row, 1.2 s for a
-    common word at 200,000 mentions.)
+    Both engines walk the hits newest first and stop at the limit: FTS5 reads the
+    word's postings backwards from ``below``; PostgreSQL, for a word its statistics say
+    is common, reads the index of ids backwards and checks each vector.
     """
-    ids = list(conn.execute(text(
-        "SELECT rowid FROM mention_search_fts WHERE mention_search_fts MATCH :q "
-        "ORDER BY rowid DESC LIMIT :n"), {"q": match, "n": FEW_HITS + 1}).scalars())
-    if len(ids) <= FEW_HITS:
-        return ("ids", Mention.id.in_(bindparam("search_ids", expanding=True)),
-                {"search_ids": ids})
-    return "fts", Mention.id.in_(_SQLITE_HITS), {"search_q": match}
+    conn = _connection(db)
+    if conn.dialect.name == "postgresql":
+        sql = ("SELECT mention_id FROM mention_search WHERE doc @@ CAST(:q AS tsquery) "
+               "AND mention_id < :below AND mention_id >= :floor "
+               "ORDER BY mention_id DESC LIMIT :n")
+    else:
+        sql = ("SELECT rowid FROM mention_search_fts WHERE mention_search_fts MATCH :q "
+               "AND rowid < :below AND rowid >= :floor ORDER BY rowid DESC LIMIT :n")
+    return list(conn.execute(text(sql), {"q": _needle(conn, match, dialect_query),
+                                         "below": below, "floor": floor, "n": limit}
+                             ).scalars())
 
 
-def _postgres_hits(conn: Connection, tsquery: str
-                   ) -> tuple[str, ColumnElement[bool], dict[str, Any]]:
-    """The ids of matching mentions when there are few, else a subquery.
-
-    PostgreSQL estimates a rare word's hits from the GIN statistics' floor (hundreds
-    instead of a dozen) and then prefers reading the newest mentions backwards until it
-    has a page, which reads the whole table for a rare word. Fetching up to
-    FEW_HITS ids first (the GIN index answers; a common word stops at the limit) gives
-    the listing a short id list; a common word keeps the backwards read, which is then
-    right: a page of hits is among the newest mentions.
-    """
-    ids = list(conn.execute(text(
-        "SELECT mention_id FROM mention_search WHERE doc @@ CAST(:q AS tsquery) LIMIT :n"),
-        {"q": tsquery, "n": FEW_HITS + 1}).scalars())
-    if len(ids) <= FEW_HITS:
-        return ("ids", Mention.id == any_(bindparam("search_ids", type_=ARRAY(Integer))),
-                {"search_ids": ids})
-    return "tsquery", Mention.id.in_(text(
-        "SELECT mention_id FROM mention_search WHERE doc @@ CAST(:search_q AS tsquery)")
-        .columns(literal_column("mention_id"))), {"search_q": tsquery}
+def unindexed_below(db: Session | Connection, *, below: int, floor: int, limit: int
+                    ) -> list[int]:
+    """Up to ``limit`` ids (newest first, ``floor <= id < below``) of mentions the index
+    cannot answer for: queued, or (PostgreSQL) without a vector. Always candidates."""
+    conn = _connection(db)
+    sql = ("SELECT mention_id FROM mention_search_pending "
+           "WHERE mention_id < :below AND mention_id >= :floor")
+    if conn.dialect.name == "postgresql":
+        sql = (f"SELECT mention_id FROM ({sql} UNION "  # noqa: S608
+               "SELECT mention_id FROM mention_search WHERE doc IS NULL "
+               "AND mention_id < :below AND mention_id >= :floor) AS unindexed")
+    return list(conn.execute(text(f"{sql} ORDER BY mention_id DESC LIMIT :n"),
+                             {"below": below, "floor": floor, "n": limit}).scalars())
 
 
-__all__ = ["BATCH", "Candidates", "candidates", "index_pending", "pending_count"]
+__all__ = [
+    "BATCH",
+    "Candidates",
+    "by_ids",
+    "candidates",
+    "few_candidates",
+    "hits_below",
+    "index_pending",
+    "pending_count",
+    "unindexed_below",
+]

@@ -245,17 +245,16 @@ def search_mentions(
                 params["lowest"] = lowest
         if filters.before_id is not None:
             params["before"] = filters.before_id
-        search = None
-        if text_query is not None:
-            search = search_index.candidates(session, fts5_query(text_query),
-                                             tsquery(text_query))
-            params.update(search.params if search else {})
         conn = session.connection()
         if text_query is None:
             statement = _statement(conn.dialect.name, tuple(sorted(
                 n for n in params if n not in ("ws", "limit"))), None)
             return [_row(r) for r in conn.execute(statement, params)]
-        return _confirmed(conn, params, search, text_query, limit)
+        search = search_index.few_candidates(conn, fts5_query(text_query),
+                                             tsquery(text_query))
+        if search is None:
+            return _walked(conn, params, text_query, limit)
+        return _confirmed(conn, params | search.params, search, text_query, limit)
 
 
 def _confirmed(conn: Connection, params: dict[str, Any],
@@ -276,6 +275,71 @@ def _confirmed(conn: Connection, params: dict[str, Any],
         before = rows[-1].id
         # Exclusions and fields are only checked here: read faster when they reject many.
         size = min(size * 4, MAX_CONFIRM_PAGE)
+    return found[:limit]
+
+
+WALK_FIRST = 32
+"""Ids read by each side's first step when walking a common word's hits."""
+WALK_STEP_COST = 40
+"""What one statement costs, in rows read (for choosing the side to walk)."""
+
+
+def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: int
+            ) -> list[MentionRow]:
+    """The newest mentions matching a query with many index hits, by two walks down the
+    ids that share one cursor, each step settling every id between the cursor and its
+    last row.
+
+    - *hits*: the index's next hits below the cursor (newest first; both engines stop
+      early), plus the mentions the index cannot answer for, read by primary key with
+      the other filters;
+    - *rows*: the next mentions passing the other filters (their listing index), each
+      checked with ``Query.matches``.
+
+    A common word with no other filter fills a page from its first hits; with a filter
+    that keeps few mentions (``assignee:`` with none), the rows walk ends at once. After
+    one step of each, the side that settled more ids per row read goes on, reading four
+    times more each step.
+    """
+    dialect = conn.dialect.name
+    match, dialect_query = fts5_query(text_query), tsquery(text_query)
+    shape = tuple(sorted(n for n in (*params, "before") if n in _FILTER_PARAMS))
+    by_rows = _statement(dialect, shape, None)
+    by_hits = _statement(dialect, shape, search_index.by_ids(dialect))
+    cursor = params.get("before", MAX_ID)  # every id >= cursor is settled
+    floor = params.get("lowest", 0)
+    size = {"hits": WALK_FIRST, "rows": WALK_FIRST}
+    settled = {"hits": 0, "rows": 0}
+    spent = {"hits": 0, "rows": 0}
+    side = "hits"
+    found: list[MentionRow] = []
+    while len(found) < limit and cursor > floor:
+        if side == "hits":
+            hits = search_index.hits_below(conn, match, dialect_query, below=cursor,
+                                           floor=floor, limit=size[side])
+            low = hits[-1] if len(hits) == size[side] else floor
+            unindexed = search_index.unindexed_below(conn, below=cursor, floor=low,
+                                                     limit=size[side])
+            if len(unindexed) == size[side]:  # a backlog: settle fewer ids this step
+                low = unindexed[-1]
+                hits = [h for h in hits if h >= low]
+            ids = sorted({*hits, *unindexed}, reverse=True)
+            rows = [_row(r) for r in conn.execute(by_hits, {
+                **params, "before": cursor, "limit": len(ids), "search_ids": ids})] if ids else []
+            spent[side] += WALK_STEP_COST + len(ids) + len(rows)
+        else:
+            rows = [_row(r) for r in conn.execute(by_rows, {**params, "before": cursor,
+                                                            "limit": size[side]})]
+            low = rows[-1].id if len(rows) == size[side] else floor
+            spent[side] += WALK_STEP_COST + 2 * len(rows)  # each row is matched here
+        found.extend(row for row in rows if _matches(text_query, row))
+        settled[side] += cursor - low
+        cursor = low
+        size[side] = min(size[side] * 4, MAX_CONFIRM_PAGE)
+        if not spent["rows"]:
+            side = "rows"
+        else:
+            side = max(("hits", "rows"), key=lambda s: settled[s] / spent[s])
     return found[:limit]
 
 

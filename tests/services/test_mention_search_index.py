@@ -15,6 +15,7 @@ import csv
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, func, select, update
@@ -27,7 +28,7 @@ from bot.services.errors import ServiceError
 from bot.services.mention_search import MentionFilter, search_mentions
 from storage import search_index
 from storage.db import transaction
-from storage.models import Author, Mention
+from storage.models import Author, Mention, Workspace
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 FILES = ("sentiment/eval/en_tweets_test.tsv", "sentiment/eval/fr_tweets_val.tsv",
@@ -44,11 +45,16 @@ def _texts(shared: Path) -> list[str]:
     return [text for text in texts if text.strip()]
 
 
-def _store(sessions: sessionmaker[Session], workspace_id: int, texts: list[str]) -> None:
+def _store(sessions: sessionmaker[Session], workspace_id: int, texts: list[str],
+           start: int = 0) -> None:
+    """Mentions saying ``texts``, the i-th published i minutes before NOW (from ``start``)."""
     with transaction(sessions) as session:
-        author = Author(workspace_id=workspace_id, network="x", handle="Ana_Support")
-        session.add(author)
-        session.flush()
+        author = session.scalars(select(Author).where(
+            Author.workspace_id == workspace_id, Author.handle == "Ana_Support")).first()
+        if author is None:
+            author = Author(workspace_id=workspace_id, network="x", handle="Ana_Support")
+            session.add(author)
+            session.flush()
         session.add_all(
             Mention(workspace_id=workspace_id, network="x" if i % 3 else "mastodon",
                     external_id=str(i), url=f"https://example.org/{i}",
@@ -57,7 +63,7 @@ def _store(sessions: sessionmaker[Session], workspace_id: int, texts: list[str])
                     text=text, language="fr" if "é" in text else "en",
                     author_id=author.id if i % 2 else None,
                     published_at=NOW - timedelta(minutes=i), created_at=NOW)
-            for i, text in enumerate(texts))
+            for i, text in enumerate(texts, start=start))
 
 
 def _queries(texts: list[str]) -> list[str]:
@@ -195,3 +201,80 @@ def test_searches_that_cannot_run_are_refused_clearly(
         search_mentions(sessions, workspace_id, MentionFilter(text=text), now=NOW)
     assert err.value.key == key
     assert text.split()[0].strip('"') in err.value.message(plain=True) or key == "mentions.bad_text"
+
+
+def _filtered(sessions: sessionmaker[Session], workspace_id: int, filters: MentionFilter
+              ) -> list[int]:
+    """Every page of a listing, 7 rows at a time (keyset pagination)."""
+    ids: list[int] = []
+    before: int | None = None
+    fields = {name: getattr(filters, name) for name in MentionFilter.__dataclass_fields__}
+    while True:
+        rows = search_mentions(sessions, workspace_id, MentionFilter(
+            **{**fields, "before_id": before}), limit=7, now=NOW)
+        ids += [row.id for row in rows]
+        if len(rows) < 7:
+            return ids
+        before = rows[-1].id
+
+
+def test_common_words_walked_newest_first_equal_watch_matching_with_every_filter(
+    sessions: sessionmaker[Session], workspace_id: int, shared_data: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past FEW_HITS index hits a listing walks the hits and the filtered rows newest
+    first (``_walked``); lowered here so that the corpus's words of every frequency take
+    that path, with small steps so that both walks and the switch between them run."""
+    monkeypatch.setattr(search_index, "FEW_HITS", 2)
+    monkeypatch.setattr("bot.services.mention_search.WALK_FIRST", 3)
+    texts = _texts(shared_data)
+    with transaction(sessions) as session:
+        other = Workspace(team_id="T07OTHER01")
+        session.add(other)
+        session.flush()
+        other_id = other.id
+    _store(sessions, other_id, texts[::5])  # the index holds other workspaces' hits too
+    _store(sessions, workspace_id, texts[40:], start=40)
+    with transaction(sessions) as session:
+        search_index.index_pending(session)
+        for mention_id in session.execute(select(Mention.id).where(
+                Mention.workspace_id == workspace_id)).scalars().all():
+            if mention_id % 5 == 0:
+                session.execute(update(Mention).where(Mention.id == mention_id).values(
+                    status="assigned", assignee_user_id="U07AGENT01"))
+            elif mention_id % 11 == 0:
+                session.execute(update(Mention).where(Mention.id == mention_id)
+                                .values(status="replied"))
+    _store(sessions, workspace_id, texts[:40])  # the newest: queued, not indexed yet
+    with sessions() as session:
+        assert search_index.pending_count(session) == 40
+    with sessions() as session:
+        attrs = {r[0]: r[1:] for r in session.execute(select(
+            Mention.id, Mention.network, Mention.status, Mention.assignee_user_id,
+            Mention.published_at).where(Mention.workspace_id == workspace_id))}
+    stored = _stored(sessions, workspace_id)
+    queries = [*_queries(texts)[34:40], "help -please", "cust* -@user", '"the customer*"',
+               "(bad OR worst) service", "help source:mastodon"]
+    since = NOW - timedelta(hours=3)
+    filters: list[tuple[MentionFilter, Any]] = [
+        (MentionFilter(), lambda a: True),
+        (MentionFilter(network="mastodon"), lambda a: a[0] == "mastodon"),
+        (MentionFilter(status="replied"), lambda a: a[1] == "replied"),
+        (MentionFilter(assignee="U07AGENT01"), lambda a: a[2] == "U07AGENT01"),
+        (MentionFilter(assignee="U07NOBODY"), lambda a: False),
+        (MentionFilter(since=timedelta(hours=3)),
+         lambda a: a[3].replace(tzinfo=UTC) >= since),
+        (MentionFilter(since=timedelta(hours=3), network="x"),
+         lambda a: a[3].replace(tzinfo=UTC) >= since and a[0] == "x"),
+    ]
+    walked = 0
+    for text in queries:
+        expected = _expected(stored, text)
+        for listing, keep in filters:
+            want = [i for i in expected if keep(attrs[i])]
+            walked += bool(want)
+            assert _filtered(sessions, workspace_id, MentionFilter(
+                **{**{n: getattr(listing, n) for n in ("network", "status", "assignee",
+                                                         "since")}, "text": text})) == want, (
+                text, listing)
+    assert walked > len(queries) * 4
