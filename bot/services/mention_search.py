@@ -14,7 +14,7 @@ from bot.analysis.topics import TOPICS, parse_topic, topic_mask
 from bot.matching.query import MatchInput, Query, QueryError, parse_query
 from bot.matching.search_terms import fts5_query, tsquery
 from bot.services.errors import ServiceError
-from bot.services.watches import get_watch_by_name
+from bot.services.watches import watch_id_by_name
 from storage import search_index
 from storage.models import Author, Mention, MentionStatus, Watch
 from storage.models_watches import MentionWatch
@@ -226,9 +226,10 @@ def search_mentions(
     text_query = parse_text(filters.text) if filters.text else None
     limit = max(1, min(limit, MAX_LIMIT))
     with sessions() as session:
+        conn = session.connection()
         params: dict[str, Any] = {"ws": workspace_id, "limit": limit}
         if filters.watch:
-            params["watch"] = get_watch_by_name(session, workspace_id, filters.watch).id
+            params["watch"] = watch_id_by_name(conn, workspace_id, filters.watch)
         for name in ("status", "sentiment", "assignee"):
             if getattr(filters, name):
                 params[name] = getattr(filters, name)
@@ -238,14 +239,13 @@ def search_mentions(
             params["topic"] = topic_mask([filters.topic])
         if filters.since is not None:
             params["since"] = now - filters.since
-            lowest = _lowest_id_since(session, workspace_id, params["since"])
+            lowest = _lowest_id_since(conn, workspace_id, params["since"])
             if lowest == 0:
                 return []
             if lowest is not None:
                 params["lowest"] = lowest
         if filters.before_id is not None:
             params["before"] = filters.before_id
-        conn = session.connection()
         if text_query is None:
             statement = _statement(conn.dialect.name, tuple(sorted(
                 n for n in params if n not in ("ws", "limit"))), None)
@@ -347,7 +347,7 @@ _FILTER_PARAMS = frozenset({*_EQUALS, "watch", "topic", "since", "lowest", "befo
 MAX_ID = 2**31 - 1  # mentions.id is an INTEGER column
 
 
-def _lowest_id_since(session: Session, workspace_id: int, since: datetime) -> int | None:
+def _lowest_id_since(conn: Connection, workspace_id: int, since: datetime) -> int | None:
     """The smallest id among mentions published since ``since`` (0: there are none), when
     there are at most SINCE_PROBE of them; None for a larger window.
 
@@ -359,16 +359,19 @@ def _lowest_id_since(session: Session, workspace_id: int, since: datetime) -> in
     (workspace, column, id) stops at the window's edge instead of reading every older
     row when the window holds fewer matches than a page (``since:1h status:approved``).
     """
-    # Ordered by published_at so that both engines read the (workspace_id, published_at)
-    # index, whatever their statistics say.
-    ids = session.execute(
-        select(Mention.id).where(Mention.workspace_id == workspace_id,
-                                 Mention.published_at >= since)
-        .order_by(Mention.published_at).limit(SINCE_PROBE)
-    ).scalars().all()
-    if len(ids) >= SINCE_PROBE:
+    count, lowest = conn.execute(_WINDOW, {"ws": workspace_id, "since": since,
+                                              "n": SINCE_PROBE}).one()
+    if count >= SINCE_PROBE:
         return None
-    return min(ids, default=0)
+    return int(lowest or 0)
+
+
+# Ordered by published_at so that both engines read the (workspace_id, published_at)
+# index, whatever their statistics say; counted and bounded in SQL (no row reaches Python).
+_WINDOW_IDS = (select(_M.id).where(_M.workspace_id == bindparam("ws"),
+                                   _M.published_at >= bindparam("since"))
+               .order_by(_M.published_at).limit(bindparam("n")).subquery())
+_WINDOW = select(func.count(), func.min(_WINDOW_IDS.c.id))
 
 
 def topic_names_of(stored: object) -> tuple[str, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.matching.query import QueryError, parse_query
@@ -60,6 +60,21 @@ def get_watch_by_name(session: Session, workspace_id: int, name: str) -> Watch:
     if watch is None:
         raise NotFound("watch.not_found", name=name)
     return watch
+
+
+_WATCH_ID = (select(Watch.id)
+             .where(Watch.workspace_id == bindparam("ws"),
+                    func.lower(Watch.name) == bindparam("name"))
+             .limit(1))
+
+
+def watch_id_by_name(db: Session | Connection, workspace_id: int, name: str) -> int:
+    """The id of the watch called ``name`` (case-insensitive) or NotFound; one cached
+    column-only statement, for listings that need no more of the watch."""
+    watch_id = db.execute(_WATCH_ID, {"ws": workspace_id, "name": name.lower()}).scalar()
+    if watch_id is None:
+        raise NotFound("watch.not_found", name=name)
+    return int(watch_id)
 
 
 def do_add_watch(
