@@ -1,7 +1,8 @@
 """Exports of mentions with their workflow state: CSV or JSON Lines.
 
-`/cm export [7d|30d] [watch]` uploads a CSV to the channel (the newest 10,000 mentions at
-most, so the file fits in an outbox row); `vigie export` streams any period to a file or
+`/cm export [7d|30d] [watch:NAME] [words]` sends a CSV to the requester's DM (the newest
+10,000 mentions at most, so the file fits in an outbox row; words search as in
+`/cm mentions`); `vigie export` streams any period to a file or
 stdout. CSV cells that a spreadsheet would run as a formula (starting with ``=``, ``+``,
 ``-``, ``@``, a tab or a carriage return) are prefixed with a quote.
 """
@@ -190,20 +191,31 @@ def parse_export_period(text: str | None) -> timedelta:
 
 def do_export_to_slack(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,
                        channel_id: str, period: str | None, watch: str | None, now: datetime,
-                       language: str) -> ExportResult:
-    """Upload a CSV of the period's mentions to ``channel_id`` through the outbox."""
+                       language: str, text: str | None = None) -> ExportResult:
+    """Upload a CSV of the period's mentions to ``channel_id`` through the outbox; with
+    ``text``, only those the search finds (the `/cm mentions` query language)."""
     start = now - parse_export_period(period)
+    if text:
+        parse_text(text)  # a bad search fails before anything is read
     with sessions() as session:
         if actor.user_id:
             require_role(session, workspace_id, actor.user_id, Role.AGENT)
         watch_id = get_watch_by_name(session, workspace_id, watch).id if watch else None
-        total = int(session.scalar(select(func.count()).select_from(Mention).where(
-            *_conditions(workspace_id, start, now, watch_id))) or 0)
         buffer = io.StringIO()
-        rows = write_csv(iter_mentions(session, workspace_id, since=start, until=now,
-                                       watch=watch, limit=SLACK_ROW_LIMIT), buffer)
+        if text:
+            found = _Counted(iter_mentions(session, workspace_id, since=start, until=now,
+                                           watch=watch, text=text), SLACK_ROW_LIMIT)
+            rows = write_csv(found, buffer)
+            total = found.total()
+        else:
+            total = int(session.scalar(select(func.count()).select_from(Mention).where(
+                *_conditions(workspace_id, start, now, watch_id))) or 0)
+            rows = write_csv(iter_mentions(session, workspace_id, since=start, until=now,
+                                           watch=watch, limit=SLACK_ROW_LIMIT), buffer)
     day = now.date().isoformat()
-    filename = f"vigie-mentions-{(watch or 'all').lower()}-{period or SLACK_PERIODS[0]}-{day}.csv"
+    searched = "-search" if text else ""
+    filename = (f"vigie-mentions-{(watch or 'all').lower()}{searched}-"
+                f"{period or SLACK_PERIODS[0]}-{day}.csv")
     comment = t(language, "export.comment", rows=rows, total=total)
     with transaction(sessions) as session:
         do_enqueue(session, workspace_id=workspace_id, kind=KIND_UPLOAD, channel=channel_id,
@@ -213,3 +225,23 @@ def do_export_to_slack(sessions: sessionmaker[Session], workspace_id: int, actor
                                 buffer.getvalue().encode("utf-8-sig")).decode("ascii"),
                             "title": filename, "comment": comment})
     return ExportResult(rows, total, filename)
+
+
+class _Counted:
+    """The first ``most`` records of a search; ``total()`` goes on counting the rest
+    (a search's total is known only by matching every candidate)."""
+
+    def __init__(self, records: Iterator[dict[str, Any]], most: int) -> None:
+        self.records, self.most = records, most
+        self.seen = 0
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for record in self.records:
+            self.seen += 1
+            yield record
+            if self.seen >= self.most:
+                return
+
+    def total(self) -> int:
+        """How many records the search found (reads what was not written)."""
+        return self.seen + sum(1 for _ in self.records)

@@ -10,12 +10,16 @@ from bot.runtime import Runtime
 from bot.services import digest, export, ratelimit, reporting_schedule, stats
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
+from bot.services.mention_search import MentionFilter
 from bot.services.reporting_time import at_local, shift_local_days
 from bot.slack.digest_blocks import build_stats_blocks
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply
+from handlers.commands.workflow import parse_filters
 
 SURFACE = "slash_command"
 PERIOD_LIKE = re.compile(r"^\d+[a-z]+$", re.IGNORECASE)
+EXPORT_FILTERS = ("watch", "text")
+"""The `/cm mentions` filters `/cm export` takes (the period is its own argument)."""
 
 
 def _actor(request: CommandRequest) -> Actor:
@@ -111,26 +115,31 @@ def cmd_stats(request: CommandRequest, runtime: Runtime) -> Reply:
     return Reply(text, blocks)
 
 
-@REGISTRY.subcommand("export", usage="export [7d|30d] [WATCH]",
-                     examples=("export", "export 30d", "export 7d acme"), slow=True,
+@REGISTRY.subcommand("export", usage="export [7d|30d] [watch:NAME] [words]",
+                     examples=("export", "export 30d", "export 7d watch:acme",
+                               'export 30d "product recall" -refund'), slow=True,
                      rate_limit=lambda r, _: ratelimit.EXPORT)
 def cmd_export(request: CommandRequest, runtime: Runtime) -> Reply:
     """Send a CSV of the period's mentions (status, owner, reply, times) to the requester's
-    DM: it names authors and holds full texts, so it never lands in a shared channel."""
+    DM: it names authors and holds full texts, so it never lands in a shared channel.
+    ``watch:NAME`` and search words are written as in `/cm mentions`."""
     language = request.language
-    period = watch = None
+    period = None
+    rest: list[str] = []
     for arg in request.args:
-        if PERIOD_LIKE.match(arg) and period is None:
+        if PERIOD_LIKE.match(arg) and period is None and not rest:
             period = arg
-        elif watch is None:
-            watch = arg
         else:
-            return Reply(t(language, "export.usage"), did_no_work=True)
+            rest.append(arg)
     try:
+        filters = parse_filters(rest)
+        if any(getattr(filters, name) is not None for name in MentionFilter.__dataclass_fields__
+               if name not in EXPORT_FILTERS):
+            return Reply(t(language, "export.usage"), did_no_work=True)
         result = export.do_export_to_slack(
             runtime.sessions, _workspace_id(request, runtime), _actor(request),
-            channel_id=request.user_id, period=period, watch=watch, now=runtime.clock(),
-            language=language)
+            channel_id=request.user_id, period=period, watch=filters.watch,
+            now=runtime.clock(), language=language, text=filters.text)
     except ServiceError as err:
         return Reply(err.message(language), did_no_work=True)
     key = "export.queued_truncated_dm" if result.truncated else "export.queued_dm"

@@ -3,6 +3,8 @@ app and the Slack stand-in; then the scheduler's daily run."""
 
 from __future__ import annotations
 
+import csv
+import io
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
@@ -136,7 +138,7 @@ def _dm_of(vigie: VigieApp, user_id: str = ADMIN_ID) -> str:
 def test_export_sends_the_csv_to_the_requesters_dm(vigie: VigieApp) -> None:
     build_dataset(vigie.runtime.sessions)
     vigie.runtime.clock = lambda: DIGEST_END
-    answer = command(vigie, "export 30d acme")
+    answer = command(vigie, "export 30d watch:acme")
     assert "CSV of 10 mention(s) will arrive in your DM with Vigie" in answer["text"]
     assert answer.get("response_type", "ephemeral") == "ephemeral"
     vigie.runtime.outbox.flush(wait=True)
@@ -149,6 +151,24 @@ def test_export_sends_the_csv_to_the_requesters_dm(vigie: VigieApp) -> None:
     assert lines[0].startswith("id,created_at,published_at,network,watch")
 
 
+def test_export_of_a_search_sends_only_what_it_finds_to_the_requesters_dm(
+        vigie: VigieApp) -> None:
+    """Words search as in `/cm mentions` (the query language, index and confirmation)."""
+    build_dataset(vigie.runtime.sessions)
+    vigie.runtime.clock = lambda: DIGEST_END
+    answer = command(vigie, "export 7d m11 OR m3 OR M4 -beta")
+    assert "CSV of 3 mention(s) will arrive in your DM with Vigie" in answer["text"]
+    vigie.runtime.outbox.flush(wait=True)
+    assert _upload_channels(vigie) == [_dm_of(vigie)]
+    (sent,) = vigie.standin.files()
+    assert sent.filename == "vigie-mentions-all-search-7d-2026-10-25.csv"
+    assert sent.data is not None
+    rows = list(csv.DictReader(io.StringIO(sent.data.decode("utf-8-sig"))))
+    assert sorted(r["text"] for r in rows) == ["text of m11", "text of m3", "text of m4"]
+    watched = command(vigie, 'export 7d watch:acme "text of" m11')
+    assert "CSV of 1 mention(s)" in watched["text"]
+
+
 def test_bad_inputs_get_specific_errors(vigie: VigieApp) -> None:
     build_dataset(vigie.runtime.sessions)
     expectations = {
@@ -159,8 +179,10 @@ def test_bad_inputs_get_specific_errors(vigie: VigieApp) -> None:
         "stats 12d": "`12d` is not a period for statistics: use one of 7d, 30d, 90d",
         "stats 7d extra": "Usage: `/cm stats",
         "export 90d": "`90d` is not an export period here",
-        "export 7d nope": "There is no watch called `nope`",
-        "export 7d acme beta": "Usage: `/cm export",
+        "export 7d watch:nope": "There is no watch called `nope`",
+        "export 7d status:new": "Usage: `/cm export",
+        "export 7d text AND": "That search does not parse",
+        "export 7d lang:fr": "`lang:fr` is not a filter",
     }
     for text, expected in expectations.items():
         answer = command(vigie, text)
