@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -21,6 +21,7 @@ from bot.services.replies import flush_replies
 from bot.services.sla import run_sla_checks
 from bot.services.spikes import run_spike_checks
 from bot.services.triage_learning import run_nightly
+from storage.db import optimize
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,10 @@ def _triage_learning(runtime: Runtime) -> None:
                  result.offset_before, result.offset_after)
 
 
+def _optimize(runtime: Runtime) -> None:
+    log.info("sqlite statistics: %s", optimize(runtime.engine))
+
+
 def build_scheduler(runtime: Runtime, *, blocking: bool) -> BaseScheduler:
     """A scheduler with Vigie's recurring jobs; ``blocking`` for a dedicated worker process."""
     scheduler: BaseScheduler = (
@@ -119,4 +124,8 @@ def build_scheduler(runtime: Runtime, *, blocking: bool) -> BaseScheduler:
                       id="triage_learning", name="Nightly triage learning", **common)
     scheduler.add_job(_post_due_digests, IntervalTrigger(minutes=1), args=[runtime],
                       id="daily_digests", name="Post due daily digests", **common)
+    if runtime.engine.dialect.name == "sqlite":
+        scheduler.add_job(_optimize, IntervalTrigger(hours=1), args=[runtime],
+                          next_run_time=datetime.now(UTC) + timedelta(minutes=1),
+                          id="sqlite_optimize", name="SQLite planner statistics", **common)
     return scheduler

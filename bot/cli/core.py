@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.i18n import t
 from bot.runtime import CONSOLE_TEAM_ID, Runtime, build_runtime, prepare_worker_process
 from storage import migrations
-from storage.db import make_engine
+from storage.db import make_engine, optimize
 
 log = logging.getLogger("vigie")
 
@@ -221,6 +221,11 @@ def db_upgrade(revision: str) -> None:
     """Migrate the database up to REVISION (default: the newest)."""
     settings = settings_or_exit()
     _migrate(settings, lambda: migrations.upgrade(settings.database_url, revision))
+    engine = make_engine(settings.database_url)
+    try:  # new tables and indexes: give SQLite's planner statistics for them now
+        optimize(engine)
+    finally:
+        engine.dispose()
     click.echo(f"Database upgraded to {revision}.")
 
 
