@@ -140,28 +140,32 @@ def few_candidates(db: Session | Connection, match: str | None, dialect_query: s
     """The candidates as an id list when the index has at most FEW_HITS hits; ``None``
     when it has more (or the query cannot use the index).
 
-    SQLite: FTS5 hands over its hits newest first and stops at FEW_HITS + 1. PostgreSQL
+    The hits are counted in SQL up to FEW_HITS + 1 (a common word stops there). PostgreSQL
     estimates a rare word's hits from the GIN statistics' floor (hundreds instead of a
     dozen) and would then read the newest mentions backwards until it has a page, which
-    reads the whole table for a rare word; fetching up to FEW_HITS ids first (the GIN
-    index answers; a common word stops at the limit) gives the listing a short id list,
+    reads the whole table for a rare word; the short id list (the GIN index answers) is
     read through the primary key whatever other index looks cheaper to a planner.
     """
     conn = _connection(db)
     needle = _needle(conn, match, dialect_query)
     if needle is None:
         return None
-    if conn.dialect.name == "postgresql":
-        probe = ("SELECT mention_id FROM mention_search WHERE doc @@ CAST(:q AS tsquery) "
-                 "LIMIT :n")
-    else:
-        probe = ("SELECT rowid FROM mention_search_fts WHERE mention_search_fts MATCH :q "
-                 "ORDER BY rowid DESC LIMIT :n")
-    ids = list(conn.execute(text(probe), {"q": needle, "n": FEW_HITS + 1}).scalars())
-    if len(ids) > FEW_HITS:
+    count = conn.execute(_COUNT_PG if conn.dialect.name == "postgresql" else _COUNT_SQLITE,
+                         {"q": needle, "n": FEW_HITS + 1}).scalar_one()
+    if count > FEW_HITS:  # counted in SQL: a common word's ids never reach Python
         return None
+    ids = conn.execute(_IDS_PG if conn.dialect.name == "postgresql" else _IDS_SQLITE,
+                       {"q": needle}).scalars().all()
     found = by_ids(conn.dialect.name)
     return _with_unindexed(conn, found.key, found.condition, {"search_ids": ids})
+
+
+_MATCH_PG = "SELECT mention_id FROM mention_search WHERE doc @@ CAST(:q AS tsquery)"
+_MATCH_SQLITE = "SELECT rowid FROM mention_search_fts WHERE mention_search_fts MATCH :q"
+_COUNT_PG = text(f"SELECT count(*) FROM ({_MATCH_PG} LIMIT :n) AS hits")  # noqa: S608
+_COUNT_SQLITE = text(f"SELECT count(*) FROM ({_MATCH_SQLITE} LIMIT :n)")  # noqa: S608
+_IDS_PG = text(_MATCH_PG)
+_IDS_SQLITE = text(_MATCH_SQLITE)
 
 
 def by_ids(dialect: str) -> Candidates:
@@ -221,7 +225,7 @@ def hits_below(db: Session | Connection, match: str | None, dialect_query: str |
                "AND rowid < :below AND rowid >= :floor ORDER BY rowid DESC LIMIT :n")
     return list(conn.execute(text(sql), {"q": _needle(conn, match, dialect_query),
                                          "below": below, "floor": floor, "n": limit}
-                             ).scalars())
+                             ).scalars().all())
 
 
 def unindexed_below(db: Session | Connection, *, below: int, floor: int, limit: int
@@ -236,7 +240,7 @@ def unindexed_below(db: Session | Connection, *, below: int, floor: int, limit: 
                "SELECT mention_id FROM mention_search WHERE doc IS NULL "
                "AND mention_id < :below AND mention_id >= :floor) AS unindexed")
     return list(conn.execute(text(f"{sql} ORDER BY mention_id DESC LIMIT :n"),
-                             {"below": below, "floor": floor, "n": limit}).scalars())
+                             {"below": below, "floor": floor, "n": limit}).scalars().all())
 
 
 __all__ = [

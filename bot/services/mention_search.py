@@ -256,8 +256,11 @@ def search_mentions(
             statement = _statement(conn.dialect.name, tuple(sorted(
                 n for n in params if n not in ("ws", "limit"))), None)
             return [_row(r) for r in conn.execute(statement, params)]
-        search = search_index.few_candidates(conn, fts5_query(text_query),
-                                             tsquery(text_query))
+        # SQLite walks every search: FTS5 reads a word's postings newest first, so a rare
+        # word's first step is all its hits. PostgreSQL's planner needs to be told a
+        # word is rare (see few_candidates).
+        search = None if conn.dialect.name == "sqlite" else search_index.few_candidates(
+            conn, fts5_query(text_query), tsquery(text_query))
         if search is None:
             return _walked(conn, params, text_query, limit)
         return _confirmed(conn, params | search.params, search, text_query, limit)
@@ -286,6 +289,8 @@ def _confirmed(conn: Connection, params: dict[str, Any],
 
 WALK_FIRST = 32
 """Ids read by each side's first step when walking a common word's hits."""
+WALK_TRY_ROWS = 8
+"""The rows walk is tried once fewer than 1 hit in WALK_TRY_ROWS passes the filters."""
 WALK_STEP_COST = 40
 """What one statement costs, in rows read (for choosing the side to walk)."""
 
@@ -302,10 +307,10 @@ def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: 
     - *rows*: the next mentions passing the other filters (their listing index), each
       checked with ``Query.matches``.
 
-    A common word with no other filter fills a page from its first hits; with a filter
-    that keeps few mentions (``assignee:`` with none), the rows walk ends at once. After
-    one step of each, the side that settled more ids per row read goes on, reading four
-    times more each step.
+    A common word with no other filter fills a page from its first hits, a rare word's
+    first step reads all its hits; when the other filters keep few of the hits, the rows
+    walk is tried (``assignee:`` with no mention ends at once). Once both ran, the side
+    that settled more ids per row read goes on, reading four times more each step.
     """
     dialect = conn.dialect.name
     match, dialect_query = fts5_query(text_query), tsquery(text_query)
@@ -338,14 +343,15 @@ def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: 
                                                             "limit": size[side]})]
             low = rows[-1].id if len(rows) == size[side] else floor
             spent[side] += WALK_STEP_COST + 2 * len(rows)  # each row is matched here
+        before = len(found)
         found.extend(row for row in rows if _matches(text_query, row))
         settled[side] += cursor - low
         cursor = low
         size[side] = min(size[side] * 4, MAX_CONFIRM_PAGE)
-        if not spent["rows"]:
-            side = "rows"
-        else:
+        if spent["rows"]:
             side = max(("hits", "rows"), key=lambda s: settled[s] / spent[s])
+        elif (len(found) - before) * WALK_TRY_ROWS < len(ids):
+            side = "rows"  # the other filters keep few hits: try walking their rows
     return found[:limit]
 
 
