@@ -23,13 +23,14 @@ import re
 from collections.abc import Sequence
 from typing import Final
 
-from bot.matching.query import Field, Node, Not, Or, Phrase, Query, Word
+from bot.matching.query import And, Field, Node, Not, Or, Phrase, Query, Word
 from bot.matching.text import fold, tokenize_folded
 
 __all__ = [
     "MAX_TERM_CHARS",
     "fts5_document",
     "fts5_query",
+    "index_is_exact",
     "index_term",
     "index_terms",
     "tsquery",
@@ -176,3 +177,24 @@ def tsquery(query: Query) -> str | None:
     """A ``tsquery`` input literal finding every mention ``query`` matches (and maybe
     more); ``None`` when the index cannot narrow the search."""
     return _tsquery(query.root) if query.root is not None else None
+
+
+# ASCII letters and digits: stored as this very term (FTS5 keeps it one token) from the
+# token itself, its hashtag and its handles, which are exactly the forms a bare word matches.
+_PLAIN_WORD_RE: Final = re.compile(r"[a-z0-9]+")
+
+
+def _exact(node: Node) -> bool:
+    if isinstance(node, Word):
+        return (not node.prefix and len(node.token) < MAX_TERM_CHARS
+                and _PLAIN_WORD_RE.fullmatch(node.token) is not None)
+    if isinstance(node, (And, Or)):
+        return all(_exact(child) for child in node.children)
+    return False  # phrases, prefixes, fields and exclusions are confirmed
+
+
+def index_is_exact(query: Query) -> bool:
+    """True when the index's hits are exactly the mentions ``query`` matches: whole plain
+    words (ASCII letters and digits) joined by AND and OR. Only mentions the index has
+    caught up with may then skip ``Query.matches`` (queued ones are always checked)."""
+    return query.root is not None and _exact(query.root)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.analysis.topics import TOPICS, parse_topic, topic_mask
 from bot.matching.query import MatchInput, Query, QueryError, parse_query
-from bot.matching.search_terms import fts5_query, tsquery
+from bot.matching.search_terms import fts5_query, index_is_exact, tsquery
 from bot.services.errors import ServiceError
 from bot.services.watches import watch_id_by_name
 from storage import search_index
@@ -226,7 +226,8 @@ def search_mentions(
 
     The text filter is the watch query language, answered by the full-text index and
     confirmed mention by mention with ``Query.matches`` (the index may over-select, never
-    miss), so a listing shows exactly what a watch with that query would match.
+    miss; plain words the index answers exactly skip it), so a listing shows exactly what
+    a watch with that query would match.
     """
     _validate(filters)
     text_query = parse_text(filters.text) if filters.text else None
@@ -275,10 +276,14 @@ def _confirmed(conn: Connection, params: dict[str, Any],
     found: list[MentionRow] = []
     size = limit
     before = params.get("before", MAX_ID)
+    checked: set[int] | None = None  # None: every row is checked
+    if search is not None and "queued" not in search.key and index_is_exact(text_query):
+        checked = set(search.params.get("search_always", ()))
     while len(found) < limit:
         rows = [_row(r) for r in conn.execute(statement, {**params, "before": before,
                                                           "limit": size})]
-        found.extend(row for row in rows if _matches(text_query, row))
+        found.extend(row for row in rows if (checked is not None and row.id not in checked)
+                     or _matches(text_query, row))
         if len(rows) < size:
             break
         before = rows[-1].id
@@ -324,7 +329,9 @@ def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: 
     spent = {"hits": 0, "rows": 0}
     side = "hits"
     found: list[MentionRow] = []
+    exact = index_is_exact(text_query)
     while len(found) < limit and cursor > floor:
+        checked: set[int] | None = None  # None: every row is checked
         if side == "hits":
             hits = search_index.hits_below(conn, match, dialect_query, below=cursor,
                                            floor=floor, limit=size[side])
@@ -335,6 +342,8 @@ def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: 
                 low = unindexed[-1]
                 hits = [h for h in hits if h >= low]
             ids = sorted({*hits, *unindexed}, reverse=True)
+            if exact:
+                checked = set(unindexed)
             rows = [_row(r) for r in conn.execute(by_hits, {
                 **params, "before": cursor, "limit": len(ids), "search_ids": ids})] if ids else []
             spent[side] += WALK_STEP_COST + len(ids) + len(rows)
@@ -344,7 +353,8 @@ def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: 
             low = rows[-1].id if len(rows) == size[side] else floor
             spent[side] += WALK_STEP_COST + 2 * len(rows)  # each row is matched here
         before = len(found)
-        found.extend(row for row in rows if _matches(text_query, row))
+        found.extend(row for row in rows if (checked is not None and row.id not in checked)
+                     or _matches(text_query, row))
         settled[side] += cursor - low
         cursor = low
         size[side] = min(size[side] * 4, MAX_CONFIRM_PAGE)

@@ -22,7 +22,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.matching.query import MatchInput, parse_query
-from bot.matching.search_terms import fts5_query, tsquery
+from bot.matching.search_terms import fts5_query, index_is_exact, tsquery
 from bot.matching.text import tokenize
 from bot.services.errors import ServiceError
 from bot.services.mention_search import MentionFilter, search_mentions
@@ -177,9 +177,15 @@ def test_mentions_are_found_before_they_are_indexed_and_leave_the_index_when_del
         assert search_index.pending_count(session) == 1
     assert len(search_mentions(sessions, workspace_id, MentionFilter(text="réseau"),
                                now=NOW)) == 3
+    with transaction(sessions) as session:  # edited away from a word the index still has
+        search_index.index_pending(session)
+        session.execute(update(Mention).where(Mention.text == texts[1])
+                        .values(text="Générale du réseau"))
+    assert [r.text for r in search_mentions(sessions, workspace_id, MentionFilter(
+        text="panne"), now=NOW)] == [texts[0]]
     with transaction(sessions) as session:
         search_index.index_pending(session)
-        session.execute(delete(Mention).where(Mention.text.like("Panne%")))
+        session.execute(delete(Mention).where(Mention.text.like("Générale%")))
     assert [r.text for r in search_mentions(sessions, workspace_id, MentionFilter(
         text="reseau"), now=NOW)] == ["Le réseau revient", texts[0]]
     assert _index_hits(sessions, "reseau") == 2
@@ -278,3 +284,13 @@ def test_common_words_walked_newest_first_equal_watch_matching_with_every_filter
                                                          "since")}, "text": text})) == want, (
                 text, listing)
     assert walked > len(queries) * 4
+
+
+@pytest.mark.parametrize(("text", "exact"), [
+    ("love", True), ("Love OR hate", True), ("(bad OR worst) service", True),
+    ("2fa", True), ("écologie", True),  # folded to plain letters
+    ("lov*", False), ('"customer service"', False), ("#vigie", False), ("@vigie", False),
+    ("c++", False), ("help -please", False), ("help lang:en", False), ("東京", False),
+])
+def test_only_plain_words_skip_the_confirmation(text: str, exact: bool) -> None:
+    assert index_is_exact(parse_query(text)) is exact
