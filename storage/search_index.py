@@ -10,6 +10,8 @@ was stored but not yet indexed.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -206,20 +208,52 @@ _SQLITE_HITS = text(
 ).columns(literal_column("rowid"))
 
 
+COMMON_TERMS_SECONDS = 600.0
+"""How long PostgreSQL's list of common terms is reused before it is read again."""
+_common_terms: dict[str, tuple[float, frozenset[str] | None]] = {}
+_common_terms_lock = threading.Lock()
+
+
+def common_terms(db: Session | Connection) -> frozenset[str] | None:
+    """PostgreSQL: the terms its statistics list as frequent in the index (the most
+    common elements ANALYZE found, each in roughly 1 in 500 mentions or more); a term
+    not listed is rare. ``None`` before the first ANALYZE, and on SQLite. Read at most
+    every COMMON_TERMS_SECONDS per database."""
+    conn = _connection(db)
+    if conn.dialect.name != "postgresql":
+        return None
+    key = conn.engine.url.render_as_string(hide_password=True)
+    now = time.monotonic()
+    with _common_terms_lock:
+        cached = _common_terms.get(key)
+    if cached is not None and now - cached[0] < COMMON_TERMS_SECONDS:
+        return cached[1]
+    elements = conn.execute(text(
+        "SELECT most_common_elems::text::text[] FROM pg_stats "
+        "WHERE schemaname = current_schema() AND tablename = 'mention_search' "
+        "AND attname = 'doc'")).scalar()
+    found = frozenset(elements) if elements is not None else None
+    with _common_terms_lock:
+        _common_terms[key] = (now, found)
+    return found
+
+
 def hits_below(db: Session | Connection, match: str | None, dialect_query: str | None, *,
-               below: int, floor: int, limit: int) -> list[int]:
+               below: int, floor: int, limit: int, rare: bool = False) -> list[int]:
     """The ids of up to ``limit`` indexed mentions matching the index query, newest first,
     with ``floor <= id < below`` (all workspaces).
 
-    Both engines walk the hits newest first and stop at the limit: FTS5 reads the
-    word's postings backwards from ``below``; PostgreSQL, for a word its statistics say
-    is common, reads the index of ids backwards and checks each vector.
+    FTS5 reads the postings backwards from ``below`` and stops at the limit. PostgreSQL
+    reads a common word's hits by walking the ids backwards and checking each vector
+    (stopping at the limit); a ``rare`` one's from the GIN index, sorted, since the walk
+    would read every row to find a dozen.
     """
     conn = _connection(db)
     if conn.dialect.name == "postgresql":
-        sql = ("SELECT mention_id FROM mention_search WHERE doc @@ CAST(:q AS tsquery) "
-               "AND mention_id < :below AND mention_id >= :floor "
-               "ORDER BY mention_id DESC LIMIT :n")
+        order = "mention_id + 0" if rare else "mention_id"  # + 0: no id-order walk
+        sql = ("SELECT mention_id FROM mention_search WHERE doc @@ CAST(:q AS tsquery) "  # noqa: S608
+               f"AND mention_id < :below AND mention_id >= :floor "
+               f"ORDER BY {order} DESC LIMIT :n")
     else:
         sql = ("SELECT rowid FROM mention_search_fts WHERE mention_search_fts MATCH :q "
                "AND rowid < :below AND rowid >= :floor ORDER BY rowid DESC LIMIT :n")
@@ -248,6 +282,7 @@ __all__ = [
     "Candidates",
     "by_ids",
     "candidates",
+    "common_terms",
     "few_candidates",
     "hits_below",
     "index_pending",

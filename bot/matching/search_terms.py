@@ -20,7 +20,7 @@ translated), never the reverse. The caller re-checks every candidate with
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from bot.matching.query import And, Field, Node, Not, Or, Phrase, Query, Word
@@ -33,6 +33,7 @@ __all__ = [
     "index_is_exact",
     "index_term",
     "index_terms",
+    "only_rare_terms",
     "tsquery",
     "tsvector_literal",
 ]
@@ -198,3 +199,42 @@ def index_is_exact(query: Query) -> bool:
     words (ASCII letters and digits) joined by AND and OR. Only mentions the index has
     caught up with may then skip ``Query.matches`` (queued ones are always checked)."""
     return query.root is not None and _exact(query.root)
+
+
+_SKIP: Final = "skip"  # a part the index query leaves out (fields, exclusions)
+
+
+def _rare(node: Node, common: Callable[[str], bool]) -> bool | str | None:
+    if isinstance(node, Word):
+        term, prefix = _word_term(node)
+        return None if prefix else not common(term)
+    if isinstance(node, Phrase):
+        words = [_word_term(w) for w in node.words]
+        if any(not prefix and not common(term) for term, prefix in words):
+            return True
+        return None if any(prefix for _, prefix in words) else False
+    if isinstance(node, (Field, Not)):
+        return _SKIP
+    parts = [_rare(child, common) for child in node.children]
+    if isinstance(node, Or):
+        if _SKIP in parts:
+            return _SKIP
+        if all(part is True for part in parts):
+            return True
+        return False if any(part is False for part in parts) else None
+    kept = [part for part in parts if part != _SKIP]
+    if not kept:
+        return _SKIP
+    if any(part is True for part in kept):
+        return True
+    return None if any(part is None for part in kept) else False
+
+
+def only_rare_terms(query: Query, common: Callable[[str], bool]) -> bool | None:
+    """Whether every hit of the index query must hold a term ``common`` says is not
+    common (True), or may come from common terms only (False); None when a prefix
+    keeps it from telling."""
+    if query.root is None:
+        return None
+    found = _rare(query.root, common)
+    return found if isinstance(found, bool) else None

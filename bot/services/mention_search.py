@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.analysis.topics import TOPICS, parse_topic, topic_mask
 from bot.matching.query import MatchInput, Query, QueryError, parse_query
-from bot.matching.search_terms import fts5_query, index_is_exact, tsquery
+from bot.matching.search_terms import fts5_query, index_is_exact, only_rare_terms, tsquery
 from bot.services.errors import ServiceError
 from bot.services.watches import watch_id_by_name
 from storage import search_index
@@ -258,10 +258,15 @@ def search_mentions(
                 n for n in params if n not in ("ws", "limit"))), None)
             return [_row(r) for r in conn.execute(statement, params)]
         # SQLite walks every search: FTS5 reads a word's postings newest first, so a rare
-        # word's first step is all its hits. PostgreSQL's planner needs to be told a
-        # word is rare (see few_candidates).
-        search = None if conn.dialect.name == "sqlite" else search_index.few_candidates(
-            conn, fts5_query(text_query), tsquery(text_query))
+        # word's first step is all its hits. PostgreSQL's planner must be told whether a
+        # word is rare: by its statistics' common terms, else by counting its hits.
+        if conn.dialect.name == "sqlite":
+            return _walked(conn, params, text_query, limit)
+        common = search_index.common_terms(conn)
+        rare = None if common is None else only_rare_terms(text_query, common.__contains__)
+        if rare is not None:
+            return _walked(conn, params, text_query, limit, rare=rare)
+        search = search_index.few_candidates(conn, fts5_query(text_query), tsquery(text_query))
         if search is None:
             return _walked(conn, params, text_query, limit)
         return _confirmed(conn, params | search.params, search, text_query, limit)
@@ -300,8 +305,8 @@ WALK_STEP_COST = 40
 """What one statement costs, in rows read (for choosing the side to walk)."""
 
 
-def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: int
-            ) -> list[MentionRow]:
+def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: int, *,
+            rare: bool = False) -> list[MentionRow]:
     """The newest mentions matching a query with many index hits, by two walks down the
     ids that share one cursor, each step settling every id between the cursor and its
     last row.
@@ -334,7 +339,7 @@ def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: 
         checked: set[int] | None = None  # None: every row is checked
         if side == "hits":
             hits = search_index.hits_below(conn, match, dialect_query, below=cursor,
-                                           floor=floor, limit=size[side])
+                                           floor=floor, limit=size[side], rare=rare)
             low = hits[-1] if len(hits) == size[side] else floor
             unindexed = search_index.unindexed_below(conn, below=cursor, floor=low,
                                                      limit=size[side])

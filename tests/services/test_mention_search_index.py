@@ -19,10 +19,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import delete, func, select, update
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.matching.query import MatchInput, parse_query
-from bot.matching.search_terms import fts5_query, index_is_exact, tsquery
+from bot.matching.search_terms import fts5_query, index_is_exact, only_rare_terms, tsquery
 from bot.matching.text import tokenize
 from bot.services.errors import ServiceError
 from bot.services.mention_search import MentionFilter, search_mentions
@@ -252,8 +253,15 @@ def test_common_words_walked_newest_first_equal_watch_matching_with_every_filter
                 session.execute(update(Mention).where(Mention.id == mention_id)
                                 .values(status="replied"))
     _store(sessions, workspace_id, texts[:40])  # the newest: queued, not indexed yet
-    with sessions() as session:
+    with transaction(sessions) as session:
         assert search_index.pending_count(session) == 40
+        # Statistics: PostgreSQL then tells common words (walked by id) from rare ones
+        # (read from the GIN index); a prefix still counts its hits first.
+        session.execute(sql("ANALYZE"))
+    with sessions() as session:
+        common = search_index.common_terms(session)
+        if session.connection().dialect.name == "postgresql":
+            assert common is not None and {"the", "to"} <= common
     with sessions() as session:
         attrs = {r[0]: r[1:] for r in session.execute(select(
             Mention.id, Mention.network, Mention.status, Mention.assignee_user_id,
@@ -294,3 +302,13 @@ def test_common_words_walked_newest_first_equal_watch_matching_with_every_filter
 ])
 def test_only_plain_words_skip_the_confirmation(text: str, exact: bool) -> None:
     assert index_is_exact(parse_query(text)) is exact
+
+
+@pytest.mark.parametrize(("text", "rare"), [
+    ("zeppelin", True), ("the", False), ("the zeppelin", True), ("the OR zeppelin", False),
+    ("zeppelin OR blimp", True), ('"the zeppelin"', True), ('"the end"', False),
+    ("zeppel*", None), ("the zeppel*", None), ("zeppelin zep*", True),
+    ("the -zeppelin", False), ("zeppelin lang:en", True),
+])
+def test_rare_terms_are_told_from_common_ones(text: str, rare: bool | None) -> None:
+    assert only_rare_terms(parse_query(text), {"the", "end"}.__contains__) is rare
