@@ -210,15 +210,15 @@ _SQLITE_HITS = text(
 
 COMMON_TERMS_SECONDS = 600.0
 """How long PostgreSQL's list of common terms is reused before it is read again."""
-_common_terms: dict[str, tuple[float, frozenset[str] | None]] = {}
+_common_terms: dict[str, tuple[float, frozenset[str]]] = {}
 _common_terms_lock = threading.Lock()
 
 
 def common_terms(db: Session | Connection) -> frozenset[str] | None:
     """PostgreSQL: the terms its statistics list as frequent in the index (the most
     common elements ANALYZE found, each in roughly 1 in 500 mentions or more); a term
-    not listed is rare. ``None`` before the first ANALYZE, and on SQLite. Read at most
-    every COMMON_TERMS_SECONDS per database."""
+    not listed is rare. ``None`` before the first ANALYZE, and on SQLite. Once found,
+    read again at most every COMMON_TERMS_SECONDS per database."""
     conn = _connection(db)
     if conn.dialect.name != "postgresql":
         return None
@@ -232,7 +232,9 @@ def common_terms(db: Session | Connection) -> frozenset[str] | None:
         "SELECT most_common_elems::text::text[] FROM pg_stats "
         "WHERE schemaname = current_schema() AND tablename = 'mention_search' "
         "AND attname = 'doc'")).scalar()
-    found = frozenset(elements) if elements is not None else None
+    if elements is None:  # not analyzed yet: ask again next time
+        return None
+    found = frozenset(elements)
     with _common_terms_lock:
         _common_terms[key] = (now, found)
     return found
