@@ -139,6 +139,13 @@ _L = MentionWatch.__table__.c
 _EQUALS = {"status": _M.status, "sentiment": _M.sentiment_label, "network": _M.network,
            "assignee": _M.assignee_user_id}
 _STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
+_NAMED = Watch.__table__.alias("named_watch")
+# The watch asked for, by name, inside the listing statement (one round trip); an empty
+# listing then checks that the watch exists.
+_WATCH_ID = (select(_NAMED.c.id)
+             .where(_NAMED.c.workspace_id == bindparam("ws"),
+                    func.lower(_NAMED.c.name) == bindparam("watch"))
+             .limit(1).scalar_subquery())
 
 
 def _statement(dialect: str, shape: tuple[str, ...], search: search_index.Candidates | None
@@ -167,7 +174,7 @@ def _statement(dialect: str, shape: tuple[str, ...], search: search_index.Candid
             rows = MentionWatch.__table__.join(Mention.__table__, _M.id == _L.mention_id)
             named = _L.watch_id
         elif "watch" in shape:
-            named = bindparam("watch")
+            named = _WATCH_ID
         order = _L.mention_id if linked else _M.id
         statement = (
             select(*_COLUMNS)
@@ -176,10 +183,10 @@ def _statement(dialect: str, shape: tuple[str, ...], search: search_index.Candid
             .where(col(_M.workspace_id) == bindparam("ws"))
         )
         if linked:
-            statement = statement.where(_L.watch_id == bindparam("watch"))
+            statement = statement.where(_L.watch_id == _WATCH_ID)
         elif "watch" in shape:
             statement = statement.where(col(_M.id).in_(
-                select(_L.mention_id).where(_L.watch_id == bindparam("watch"))))
+                select(_L.mention_id).where(_L.watch_id == _WATCH_ID)))
         for name in shape:
             if name in _EQUALS:
                 statement = statement.where(col(_EQUALS[name]) == bindparam(name))
@@ -234,42 +241,50 @@ def search_mentions(
     limit = max(1, min(limit, MAX_LIMIT))
     with sessions() as session:
         conn = session.connection()
-        params: dict[str, Any] = {"ws": workspace_id, "limit": limit}
-        if filters.watch:
-            params["watch"] = watch_id_by_name(conn, workspace_id, filters.watch)
-        for name in ("status", "sentiment", "assignee"):
-            if getattr(filters, name):
-                params[name] = getattr(filters, name)
-        if filters.network:
-            params["network"] = filters.network.lower()
-        if filters.topic:
-            params["topic"] = topic_mask([filters.topic])
-        if filters.since is not None:
-            params["since"] = now - filters.since
-            lowest = _lowest_id_since(conn, workspace_id, params["since"])
-            if lowest == 0:
-                return []
-            if lowest is not None:
-                params["lowest"] = lowest
-        if filters.before_id is not None:
-            params["before"] = filters.before_id
-        if text_query is None:
-            statement = _statement(conn.dialect.name, tuple(sorted(
-                n for n in params if n not in ("ws", "limit"))), None)
-            return [_row(r) for r in conn.execute(statement, params)]
-        # SQLite walks every search: FTS5 reads a word's postings newest first, so a rare
-        # word's first step is all its hits. PostgreSQL's planner must be told whether a
-        # word is rare: by its statistics' common terms, else by counting its hits.
-        if conn.dialect.name == "sqlite":
-            return _walked(conn, params, text_query, limit)
-        common = search_index.common_terms(conn)
-        rare = None if common is None else only_rare_terms(text_query, common.__contains__)
-        if rare is not None:
-            return _walked(conn, params, text_query, limit, rare=rare)
-        search = search_index.few_candidates(conn, fts5_query(text_query), tsquery(text_query))
-        if search is None:
-            return _walked(conn, params, text_query, limit)
-        return _confirmed(conn, params | search.params, search, text_query, limit)
+        rows = _listing(conn, workspace_id, filters, text_query, limit, now)
+        if not rows and filters.watch:
+            watch_id_by_name(conn, workspace_id, filters.watch)  # NotFound if there is none
+        return rows
+
+
+def _listing(conn: Connection, workspace_id: int, filters: MentionFilter,
+             text_query: Query | None, limit: int, now: datetime) -> list[MentionRow]:
+    params: dict[str, Any] = {"ws": workspace_id, "limit": limit}
+    if filters.watch:
+        params["watch"] = filters.watch.lower()  # the statement looks its id up
+    for name in ("status", "sentiment", "assignee"):
+        if getattr(filters, name):
+            params[name] = getattr(filters, name)
+    if filters.network:
+        params["network"] = filters.network.lower()
+    if filters.topic:
+        params["topic"] = topic_mask([filters.topic])
+    if filters.since is not None:
+        params["since"] = now - filters.since
+        lowest = _lowest_id_since(conn, workspace_id, params["since"])
+        if lowest == 0:
+            return []
+        if lowest is not None:
+            params["lowest"] = lowest
+    if filters.before_id is not None:
+        params["before"] = filters.before_id
+    if text_query is None:
+        statement = _statement(conn.dialect.name, tuple(sorted(
+            n for n in params if n not in ("ws", "limit"))), None)
+        return [_row(r) for r in conn.execute(statement, params)]
+    # SQLite walks every search: FTS5 reads a word's postings newest first, so a rare
+    # word's first step is all its hits. PostgreSQL's planner must be told whether a
+    # word is rare: by its statistics' common terms, else by counting its hits.
+    if conn.dialect.name == "sqlite":
+        return _walked(conn, params, text_query, limit)
+    common = search_index.common_terms(conn)
+    rare = None if common is None else only_rare_terms(text_query, common.__contains__)
+    if rare is not None:
+        return _walked(conn, params, text_query, limit, rare=rare)
+    search = search_index.few_candidates(conn, fts5_query(text_query), tsquery(text_query))
+    if search is None:
+        return _walked(conn, params, text_query, limit)
+    return _confirmed(conn, params | search.params, search, text_query, limit)
 
 
 def _confirmed(conn: Connection, params: dict[str, Any],
