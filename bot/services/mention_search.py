@@ -322,9 +322,8 @@ WALK_STEP_COST = 40
 
 def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: int, *,
             rare: bool = False) -> list[MentionRow]:
-    """The newest mentions matching a query with many index hits, by two walks down the
-    ids that share one cursor, each step settling every id between the cursor and its
-    last row.
+    """The newest mentions matching a text query, by two walks down the ids that share
+    one cursor, each step settling every id between the cursor and its last row.
 
     - *hits*: the index's next hits below the cursor (newest first; both engines stop
       early), plus the mentions the index cannot answer for, read by primary key with
@@ -336,6 +335,7 @@ def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: 
     first step reads all its hits; when the other filters keep few of the hits, the rows
     walk is tried (``assignee:`` with no mention ends at once). Once both ran, the side
     that settled more ids per row read goes on, reading four times more each step.
+    ``rare``: PostgreSQL reads the hits from the GIN index (see ``hits_below``).
     """
     dialect = conn.dialect.name
     match, dialect_query = fts5_query(text_query), tsquery(text_query)
