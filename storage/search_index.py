@@ -20,6 +20,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Integer,
+    TextClause,
     any_,
     bindparam,
     literal_column,
@@ -241,9 +242,12 @@ def common_terms(db: Session | Connection) -> frozenset[str] | None:
 
 
 def hits_below(db: Session | Connection, match: str | None, dialect_query: str | None, *,
-               below: int, floor: int, limit: int, rare: bool = False) -> list[int]:
-    """The ids of up to ``limit`` indexed mentions matching the index query, newest first,
-    with ``floor <= id < below`` (all workspaces).
+               below: int, floor: int, limit: int, rare: bool = False
+               ) -> tuple[list[int], list[int]]:
+    """Two id lists, newest first, with ``floor <= id < below`` (all workspaces), read in
+    one statement: up to ``limit`` indexed mentions matching the index query, and up to
+    ``limit`` mentions the index cannot answer for (queued, or on PostgreSQL without a
+    vector), which are candidates of every search.
 
     FTS5 reads the postings backwards from ``below`` and stops at the limit. PostgreSQL
     reads a common word's hits by walking the ids backwards and checking each vector
@@ -252,31 +256,40 @@ def hits_below(db: Session | Connection, match: str | None, dialect_query: str |
     """
     conn = _connection(db)
     if conn.dialect.name == "postgresql":
-        order = "mention_id + 0" if rare else "mention_id"  # + 0: no id-order walk
-        sql = ("SELECT mention_id FROM mention_search WHERE doc @@ CAST(:q AS tsquery) "  # noqa: S608
-               f"AND mention_id < :below AND mention_id >= :floor "
-               f"ORDER BY {order} DESC LIMIT :n")
+        statement = _BELOW_PG_RARE if rare else _BELOW_PG
     else:
-        sql = ("SELECT rowid FROM mention_search_fts WHERE mention_search_fts MATCH :q "
-               "AND rowid < :below AND rowid >= :floor ORDER BY rowid DESC LIMIT :n")
-    return list(conn.execute(text(sql), {"q": _needle(conn, match, dialect_query),
-                                         "below": below, "floor": floor, "n": limit}
-                             ).scalars().all())
+        statement = _BELOW_SQLITE
+    hits: list[int] = []
+    unindexed: list[int] = []
+    for kind, mention_id in conn.execute(statement, {
+            "q": _needle(conn, match, dialect_query), "below": below, "floor": floor,
+            "n": limit}):
+        (unindexed if kind else hits).append(mention_id)
+    hits.sort(reverse=True)
+    unindexed.sort(reverse=True)
+    return hits, unindexed
 
 
-def unindexed_below(db: Session | Connection, *, below: int, floor: int, limit: int
-                    ) -> list[int]:
-    """Up to ``limit`` ids (newest first, ``floor <= id < below``) of mentions the index
-    cannot answer for: queued, or (PostgreSQL) without a vector. Always candidates."""
-    conn = _connection(db)
-    sql = ("SELECT mention_id FROM mention_search_pending "
-           "WHERE mention_id < :below AND mention_id >= :floor")
-    if conn.dialect.name == "postgresql":
-        sql = (f"SELECT mention_id FROM ({sql} UNION "  # noqa: S608
-               "SELECT mention_id FROM mention_search WHERE doc IS NULL "
-               "AND mention_id < :below AND mention_id >= :floor) AS unindexed")
-    return list(conn.execute(text(f"{sql} ORDER BY mention_id DESC LIMIT :n"),
-                             {"below": below, "floor": floor, "n": limit}).scalars().all())
+_RANGE = "mention_id < :below AND mention_id >= :floor"
+_BELOW_SQLITE = text(
+    "SELECT 0, rowid FROM (SELECT rowid FROM mention_search_fts "  # noqa: S608
+    "WHERE mention_search_fts MATCH :q AND rowid < :below AND rowid >= :floor "
+    "ORDER BY rowid DESC LIMIT :n) UNION ALL "
+    f"SELECT 1, mention_id FROM (SELECT mention_id FROM mention_search_pending "
+    f"WHERE {_RANGE} ORDER BY mention_id DESC LIMIT :n)")
+
+
+def _below_pg(order: str) -> TextClause:
+    return text(
+        "(SELECT 0, mention_id FROM mention_search WHERE doc @@ CAST(:q AS tsquery) "  # noqa: S608
+        f"AND {_RANGE} ORDER BY {order} DESC LIMIT :n) UNION ALL "
+        f"(SELECT 1, mention_id FROM (SELECT mention_id FROM mention_search_pending "
+        f"WHERE {_RANGE} UNION SELECT mention_id FROM mention_search "
+        f"WHERE doc IS NULL AND {_RANGE}) AS unindexed ORDER BY mention_id DESC LIMIT :n)")
+
+
+_BELOW_PG = _below_pg("mention_id")
+_BELOW_PG_RARE = _below_pg("mention_id + 0")  # + 0: no walk of the ids backwards
 
 
 __all__ = [
@@ -289,5 +302,4 @@ __all__ = [
     "hits_below",
     "index_pending",
     "pending_count",
-    "unindexed_below",
 ]

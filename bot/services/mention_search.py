@@ -302,8 +302,11 @@ def _confirmed(conn: Connection, params: dict[str, Any],
     while len(found) < limit:
         rows = [_row(r) for r in conn.execute(statement, {**params, "before": before,
                                                           "limit": size})]
-        found.extend(row for row in rows if (checked is not None and row.id not in checked)
-                     or _matches(text_query, row))
+        for row in rows:  # newest first: once the page is full, the rest need no check
+            if (checked is not None and row.id not in checked) or _matches(text_query, row):
+                found.append(row)
+                if len(found) == limit:
+                    return found
         if len(rows) < size:
             break
         before = rows[-1].id
@@ -353,15 +356,14 @@ def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: 
     while len(found) < limit and cursor > floor:
         checked: set[int] | None = None  # None: every row is checked
         if side == "hits":
-            hits = search_index.hits_below(conn, match, dialect_query, below=cursor,
-                                           floor=floor, limit=size[side], rare=rare)
+            hits, unindexed = search_index.hits_below(
+                conn, match, dialect_query, below=cursor, floor=floor, limit=size[side],
+                rare=rare)
             low = hits[-1] if len(hits) == size[side] else floor
-            unindexed = search_index.unindexed_below(conn, below=cursor, floor=low,
-                                                     limit=size[side])
             if len(unindexed) == size[side]:  # a backlog: settle fewer ids this step
-                low = unindexed[-1]
-                hits = [h for h in hits if h >= low]
-            ids = sorted({*hits, *unindexed}, reverse=True)
+                low = max(low, unindexed[-1])
+            ids = sorted({*(h for h in hits if h >= low), *(u for u in unindexed if u >= low)},
+                         reverse=True)
             if exact:
                 checked = set(unindexed)
             rows = [_row(r) for r in conn.execute(by_hits, {
@@ -373,8 +375,11 @@ def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: 
             low = rows[-1].id if len(rows) == size[side] else floor
             spent[side] += WALK_STEP_COST + 2 * len(rows)  # each row is matched here
         before = len(found)
-        found.extend(row for row in rows if (checked is not None and row.id not in checked)
-                     or _matches(text_query, row))
+        for row in rows:  # newest first: once the page is full, the rest need no check
+            if (checked is not None and row.id not in checked) or _matches(text_query, row):
+                found.append(row)
+                if len(found) == limit:
+                    return found
         settled[side] += cursor - low
         cursor = low
         size[side] = min(size[side] * 4, MAX_CONFIRM_PAGE)
