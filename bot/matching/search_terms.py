@@ -185,20 +185,21 @@ def tsquery(query: Query) -> str | None:
 _PLAIN_WORD_RE: Final = re.compile(r"[a-z0-9]+")
 
 
-def _exact(node: Node) -> bool:
+def _exact(node: Node, *, prefix: bool = True) -> bool:
     if isinstance(node, Word):
-        return (not node.prefix and len(node.token) < MAX_TERM_CHARS
+        return ((prefix or not node.prefix) and len(node.token) < MAX_TERM_CHARS
                 and _PLAIN_WORD_RE.fullmatch(node.token) is not None)
     if isinstance(node, Phrase):  # one position per token on both sides
-        return all(_exact(word) for word in node.words)
+        return all(_exact(word, prefix=False) for word in node.words)
     if isinstance(node, (And, Or)):
         return all(_exact(child) for child in node.children)
-    return False  # prefixes, fields and exclusions are confirmed
+    return False  # fields and exclusions are confirmed
 
 
 def index_is_exact(query: Query) -> bool:
-    """True when the index's hits are exactly the mentions ``query`` matches: whole plain
-    words (ASCII letters and digits) and phrases of them, joined by AND and OR. Only
+    """True when the index's hits are exactly the mentions ``query`` matches: plain words
+    (ASCII letters and digits, whole or prefix*) and phrases of whole ones, joined by
+    AND and OR. Only
     mentions the index has caught up with may then skip ``Query.matches`` (queued ones,
     and on PostgreSQL those without a vector, are always checked)."""
     return query.root is not None and _exact(query.root)

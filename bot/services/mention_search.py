@@ -364,10 +364,15 @@ def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: 
                 low = max(low, unindexed[-1])
             ids = sorted({*(h for h in hits if h >= low), *(u for u in unindexed if u >= low)},
                          reverse=True)
+            wanted = len(ids)
             if exact:
                 checked = set(unindexed)
+                if not checked:  # every row read is a result: read no more than the page
+                    wanted = min(wanted, limit - len(found))
             rows = [_row(r) for r in conn.execute(by_hits, {
-                **params, "before": cursor, "limit": len(ids), "search_ids": ids})] if ids else []
+                **params, "before": cursor, "limit": wanted, "search_ids": ids})] if ids else []
+            if len(rows) == wanted < len(ids):  # the page is full
+                return [*found, *rows]
             spent[side] += WALK_STEP_COST + len(ids) + len(rows)
         else:
             rows = [_row(r) for r in conn.execute(by_rows, {**params, "before": cursor,
