@@ -7,7 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, bindparam, func, select
+from sqlalchemy import (
+    Connection,
+    Row,
+    Select,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.analysis.topics import TOPICS, parse_topic, topic_mask
@@ -27,7 +36,7 @@ SENTIMENTS = ("negative", "neutral", "positive")
 MAX_LIMIT = 500
 MAX_CONFIRM_PAGE = 2000
 """Most index candidates read at once when many of them fail the query's exclusions."""
-SINCE_PROBE = 2000
+SINCE_PROBE = 1000
 """Most mentions read from the published_at index to bound a ``since`` listing by id."""
 
 
@@ -194,7 +203,7 @@ def _statement(dialect: str, shape: tuple[str, ...], search: search_index.Candid
             statement = statement.where(col(_M.topic_mask).op("&")(bindparam("topic")) != 0)
         if "since" in shape:
             published: Any = _M.published_at
-            if by_id or (dialect == "sqlite" and "lowest" not in shape):
+            if by_id or dialect == "sqlite":
                 # A window of more than SINCE_PROBE mentions (no id bound): read newest ids
                 # first and check the time. SQLite with sampled or no statistics guesses
                 # the published_at range keeps few rows and reads the whole window instead.
@@ -202,6 +211,8 @@ def _statement(dialect: str, shape: tuple[str, ...], search: search_index.Candid
             statement = statement.where(published >= bindparam("since"))
         if "lowest" in shape:
             statement = statement.where(order >= bindparam("lowest"))
+        elif "since" in shape and search is None:
+            statement = statement.where(order >= _SINCE_BOUND)
         if "before" in shape:
             statement = statement.where(order < bindparam("before"))
         if search is not None:
@@ -261,11 +272,14 @@ def _listing(conn: Connection, workspace_id: int, filters: MentionFilter,
         params["topic"] = topic_mask([filters.topic])
     if filters.since is not None:
         params["since"] = now - filters.since
-        lowest = _lowest_id_since(conn, workspace_id, params["since"])
-        if lowest == 0:
-            return []
-        if lowest is not None:
-            params["lowest"] = lowest
+        if text_query is None:  # the listing statement bounds the ids itself
+            params["probe"] = SINCE_PROBE
+        else:
+            lowest = _lowest_id_since(conn, workspace_id, params["since"])
+            if lowest == 0:
+                return []
+            if lowest is not None:
+                params["lowest"] = lowest
     if filters.before_id is not None:
         params["before"] = filters.before_id
     if text_query is None:
@@ -411,19 +425,28 @@ def _lowest_id_since(conn: Connection, workspace_id: int, since: datetime) -> in
     (workspace, column, id) stops at the window's edge instead of reading every older
     row when the window holds fewer matches than a page (``since:1h status:approved``).
     """
-    count, lowest = conn.execute(_WINDOW, {"ws": workspace_id, "since": since,
-                                              "n": SINCE_PROBE}).one()
-    if count >= SINCE_PROBE:
+    bound = conn.execute(select(_SINCE_BOUND), {"ws": workspace_id, "since": since,
+                                                "probe": SINCE_PROBE}).scalar_one()
+    if bound == 0:
         return None
-    return int(lowest or 0)
+    return 0 if bound == MAX_ID else int(bound)
 
 
-# Ordered by published_at so that both engines read the (workspace_id, published_at)
-# index, whatever their statistics say; counted and bounded in SQL (no row reaches Python).
-_WINDOW_IDS = (select(_M.id).where(_M.workspace_id == bindparam("ws"),
-                                   _M.published_at >= bindparam("since"))
-               .order_by(_M.published_at).limit(bindparam("n")).subquery())
-_WINDOW = select(func.count(), func.min(_WINDOW_IDS.c.id))
+_IN_WINDOW = (_M.workspace_id == bindparam("ws"), _M.published_at >= bindparam("since"))
+# Counted from the (workspace_id, published_at) index alone; the smallest id (read from
+# the rows on PostgreSQL, whose index does not hold it) only for a window under
+# SINCE_PROBE mentions: both engines evaluate a CASE branch's subquery only when taken.
+_WINDOW_COUNT = select(func.count()).select_from(
+    select(literal_column("1").label("one")).where(*_IN_WINDOW).order_by(_M.published_at)
+    .limit(bindparam("probe")).subquery()).scalar_subquery()
+_WINDOW_IDS = (select(_M.id.label("id")).where(*_IN_WINDOW).order_by(_M.published_at)
+               .limit(bindparam("probe")).subquery())
+# Through the window's index (ORDER BY ... LIMIT), never a walk of every older id.
+_WINDOW_LOWEST = select(func.min(_WINDOW_IDS.c.id)).scalar_subquery()
+_SINCE_BOUND = case((bindparam("probe") <= _WINDOW_COUNT, 0),
+                    else_=func.coalesce(_WINDOW_LOWEST, MAX_ID))
+"""The lowest id of a ``since`` window: 0 for a window of SINCE_PROBE mentions or more,
+past every id (MAX_ID) for an empty one. Inside a listing statement: one round trip."""
 
 
 def topic_names_of(stored: object) -> tuple[str, ...]:
