@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.services import mention_search
 from bot.services.mention_search import MentionFilter, MentionRow, search_mentions
 from bot.services.watch_links import do_link
 from storage import search_index
@@ -71,8 +73,13 @@ def _fields(filters: MentionFilter) -> dict[str, object]:
     return {name: getattr(filters, name) for name in MentionFilter.__dataclass_fields__}
 
 
+@pytest.mark.parametrize("probe", [1000, 3])
 def test_watch_listings_follow_links_and_since_counts_by_published_time(
-        sessions: sessionmaker[Session], workspace_id: int) -> None:
+        sessions: sessionmaker[Session], workspace_id: int, probe: int,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the default probe every window here gets its id bound; with 3, none does
+    (each holds more mentions) and listings read newest ids first: same answers."""
+    monkeypatch.setattr(mention_search, "SINCE_PROBE", probe)
     made = _store(sessions, workspace_id)
     window = timedelta(hours=2, minutes=30)
     cases: list[tuple[MentionFilter, set[str], str | None]] = [
