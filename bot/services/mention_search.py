@@ -366,7 +366,11 @@ def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: 
     size = {"hits": WALK_FIRST * (4 if filtered else 1), "rows": WALK_FIRST}
     settled = {"hits": 0, "rows": 0}
     spent = {"hits": 0, "rows": 0}
-    side = "hits"
+    # PostgreSQL reads a common word's hits row by row: with other filters, first see
+    # whether they keep any mention at all (one page of their rows).
+    side = "rows" if filtered and dialect == "postgresql" and not rare else "hits"
+    if side == "rows":
+        size["rows"] = limit
     found: list[MentionRow] = []
     exact = index_is_exact(text_query)
     while len(found) < limit and cursor > floor:
@@ -404,8 +408,10 @@ def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: 
         settled[side] += cursor - low
         cursor = low
         size[side] = min(size[side] * 4, MAX_CONFIRM_PAGE)
-        if spent["rows"]:
+        if spent["rows"] and spent["hits"]:
             side = max(("hits", "rows"), key=lambda s: settled[s] / spent[s])
+        elif spent["rows"]:
+            side = "hits"
         elif (len(found) - before) * WALK_TRY_ROWS < len(ids):
             side = "rows"  # the other filters keep few hits: try walking their rows
     return found[:limit]
