@@ -363,7 +363,11 @@ def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: 
     floor = params.get("lowest", 0)
     # Other filters keep only some hits: start with more of them (fewer round trips).
     filtered = any(name in params for name in (*_EQUALS, "watch", "topic", "since"))
-    size = {"hits": WALK_FIRST * (4 if filtered else 1), "rows": WALK_FIRST}
+    exact = index_is_exact(text_query)
+    first = WALK_FIRST * 4 if filtered else WALK_FIRST
+    if exact and not filtered:
+        first = limit + 1  # each hit of the workspace is a result: a page of hits will do
+    size = {"hits": first, "rows": WALK_FIRST}
     settled = {"hits": 0, "rows": 0}
     spent = {"hits": 0, "rows": 0}
     # PostgreSQL reads a common word's hits row by row: with other filters, first see
@@ -372,7 +376,6 @@ def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: 
     if side == "rows":
         size["rows"] = limit
     found: list[MentionRow] = []
-    exact = index_is_exact(text_query)
     while len(found) < limit and cursor > floor:
         checked: set[int] | None = None  # None: every row is checked
         if side == "hits":
