@@ -47,7 +47,8 @@ lint: install-dev  ## ruff, mypy and the dependency rules
 
 check: test lint
 
-bench: install-dev
+bench: install-dev  ## every benchmark (with the stacks bench_ingest compares Vigie with)
+	$(BIN)/pip install --quiet -e '.[bench]'
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:

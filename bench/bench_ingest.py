@@ -1,14 +1,20 @@
-"""End-to-end ingest throughput on one process, against the common approach.
+"""End-to-end ingest throughput on one process, against the common approach and two stacks.
 
 Usage: python bench/bench_ingest.py [--items 1000] [--rounds 5] [--no-postgres]
+       [--no-stacks]
 
 Vigie: HTTP fetch -> fast feed parse -> normalize -> analysis -> watch query -> dedupe ->
 bulk store (one transaction per source batch).
 Baseline: httpx.get -> feedparser -> one ORM insert and commit per entry (no analysis, no
 dedupe beyond the unique key), the way a first version of such a tool is usually written.
+It runs in Vigie's process, as it always has, so its ratio compares across versions.
+Two stacks (the ``bench`` extra), each in a process of its own with a database of its own:
+- common: httpx -> feedparser -> langdetect -> VADER -> one ORM insert and commit per entry;
+- tuned: httpx -> fastfeedparser -> py3langid -> VADER -> one batched SQLAlchemy Core
+  insert with ON CONFLICT DO NOTHING.
 Feed items are built from real tweets (shared sentiment data); each round serves new GUIDs.
-Rounds of the two sides alternate. Prints mentions/s for both on SQLite and PostgreSQL,
-the ratio, and the median and best of the per-round ratios.
+Rounds of all sides alternate. Prints mentions/s for each on SQLite and PostgreSQL, and
+Vigie's ratio to each: overall, and the median and best of the per-round ratios.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -26,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,7 +41,17 @@ sys.path.insert(0, str(REPO))
 
 import feedparser  # noqa: E402
 import httpx  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import (  # noqa: E402
+    DateTime,
+    Engine,
+    Float,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column  # noqa: E402
 
 from bot.runtime import prepare_worker_process  # noqa: E402
 from bot.services.actors import CLI  # noqa: E402
@@ -165,6 +183,139 @@ def run_baseline(url: str, server: FeedServer, texts: list[str], items: int,
         yield stored, elapsed
 
 
+class StackBase(DeclarativeBase):
+    """The stacks' own schema: one table of posts, unique by GUID."""
+
+
+class Post(StackBase):
+    """A stored feed entry with its language and VADER compound score."""
+
+    __tablename__ = "posts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guid: Mapped[str] = mapped_column(String(500), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(300))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    language: Mapped[str | None] = mapped_column(String(8))
+    sentiment: Mapped[float] = mapped_column(Float)
+
+
+def _common_round(engine: Engine, feed_url: str) -> int:
+    """httpx -> feedparser -> langdetect -> VADER -> one ORM insert and commit per entry."""
+    from langdetect import LangDetectException, detect
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    vader = _vader(SentimentIntensityAnalyzer)
+    stored = 0
+    for entry in feedparser.parse(httpx.get(feed_url).content).entries:
+        body = entry.get("summary", "")
+        try:
+            language: str | None = detect(body)
+        except LangDetectException:
+            language = None
+        with Session(engine) as session:
+            session.add(Post(
+                guid=entry.id, url=entry.link, title=entry.get("title"), text=body,
+                author=entry.get("author"), language=language,
+                published_at=datetime(*entry.published_parsed[:6]).replace(tzinfo=UTC),
+                sentiment=vader.polarity_scores(body)["compound"]))
+            session.commit()
+            stored += 1
+    return stored
+
+
+def _tuned_round(engine: Engine, feed_url: str) -> int:
+    """httpx -> fastfeedparser -> py3langid -> VADER -> one batched Core insert with ON
+    CONFLICT DO NOTHING."""
+    import fastfeedparser
+    import py3langid
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    vader = _vader(SentimentIntensityAnalyzer)
+    rows = []
+    for entry in fastfeedparser.parse(httpx.get(feed_url).content).entries:
+        body = entry.get("description") or ""
+        published = entry.get("published")
+        rows.append({
+            "guid": entry.get("id") or entry.get("link"), "url": entry.get("link"),
+            "title": entry.get("title"), "text": body, "author": entry.get("author"),
+            "language": py3langid.classify(body)[0],
+            "published_at": datetime.fromisoformat(published) if published else None,
+            "sentiment": vader.polarity_scores(body)["compound"]})
+    if not rows:
+        return 0
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    statement: Any = dialect.insert(Post).on_conflict_do_nothing(index_elements=["guid"])
+    with engine.begin() as conn:
+        result = conn.execute(statement, rows)
+    return int(result.rowcount) if result.rowcount >= 0 else len(rows)
+
+
+_VADER: list[Any] = []
+
+
+def _vader(factory: Any) -> Any:
+    """One VADER analyser per process (its lexicon loads in about 100 ms)."""
+    if not _VADER:
+        _VADER.append(factory())
+    return _VADER[0]
+
+
+STACKS = {"common": _common_round, "tuned": _tuned_round}
+
+
+def serve_stack(name: str, url: str, feed_url: str) -> None:
+    """A stack's process: set up its database, then run one round per line read from
+    stdin and answer ``stored seconds`` (the first round is the unmeasured warm-up; ANALYZE
+    follows it, as for Vigie)."""
+    if name == "common":
+        from langdetect import DetectorFactory
+
+        DetectorFactory.seed = 0  # langdetect is random otherwise
+    engine = create_engine(url)
+    StackBase.metadata.create_all(engine)
+    round_of = STACKS[name]
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        started = time.perf_counter()
+        stored = round_of(engine, feed_url)
+        elapsed = time.perf_counter() - started
+        if line.strip() == "warm":
+            with engine.begin() as conn:
+                conn.execute(text("ANALYZE"))
+        print(f"{stored} {elapsed:.6f}", flush=True)
+    engine.dispose()
+
+
+def run_stack(name: str, url: str, server: FeedServer, texts: list[str], items: int,
+              rounds: int) -> Iterator[tuple[int, float]]:
+    """A stack's rounds, run in a process of its own: (stored, seconds) per round, after
+    one unmeasured round and ANALYZE."""
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--stack", name, "--url", url, "--feed-url", server.url],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        for r in range(rounds + 1):
+            server.body = build_feed(texts, items, f"{name[0]}{r}-{uuid.uuid4().hex[:6]}")
+            child.stdin.write("warm\n" if r == 0 else "round\n")
+            child.stdin.flush()
+            answer = child.stdout.readline().split()
+            if len(answer) != 2:
+                raise RuntimeError(f"the {name} stack's process stopped")
+            if r == 0:
+                continue
+            yield int(answer[0]), float(answer[1])
+    finally:
+        child.stdin.close()
+        child.wait()
+
+
 def postgres_url() -> str | None:
     try:
         admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
@@ -185,39 +336,60 @@ def drop_postgres(url: str) -> None:
     admin.dispose()
 
 
+def _report(name: str, side: str, ours: list[tuple[int, float]],
+            theirs: list[tuple[int, float]]) -> str:
+    rate_v = sum(v[0] for v in ours) / sum(v[1] for v in ours)
+    rate_o = sum(o[0] for o in theirs) / sum(o[1] for o in theirs)
+    ratios = sorted((v[0] / v[1]) / (o[0] / o[1]) for v, o in zip(ours, theirs, strict=True))
+    return (f"{name:<10} vigie {rate_v:8.0f} mentions/s   {side:<8} {rate_o:8.0f} mentions/s"
+            f"   ratio {rate_v / rate_o:5.1f}x   (per round: median "
+            f"{statistics.median(ratios):.2f}x, best {ratios[-1]:.2f}x; "
+            f"{' '.join(f'{x:.2f}' for x in ratios)})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-stacks", action="store_true",
+                        help="only Vigie and the baseline (no bench extra needed)")
+    parser.add_argument("--stack", choices=sorted(STACKS), help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--feed-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.stack:
+        serve_stack(args.stack, args.url, args.feed_url)
+        return
+    stacks = [] if args.no_stacks else sorted(STACKS)
     texts = tweets()
     server = FeedServer()
     with tempfile.TemporaryDirectory() as folder:
-        targets = [("SQLite", f"sqlite:///{folder}/vigie.db", f"sqlite:///{folder}/base.db")]
+        targets = [("SQLite", {side: f"sqlite:///{folder}/{side}.db"
+                               for side in ["vigie", "baseline", *stacks]})]
         pg_urls: list[str] = []
         if not args.no_postgres:
-            first, second = postgres_url(), postgres_url()
-            if first and second:
-                pg_urls = [first, second]
-                targets.append(("PostgreSQL", first, second))
-        # Both sides are measured in a process set up as Vigie's worker sets itself up:
-        # every model loaded, and what exists then frozen out of the garbage collector.
+            made = {side: postgres_url() for side in ["vigie", "baseline", *stacks]}
+            pg_urls = [u for u in made.values() if u]
+            if len(pg_urls) == len(made):
+                targets.append(("PostgreSQL", {side: str(u) for side, u in made.items()}))
+        # Vigie and the baseline are measured in a process set up as Vigie's worker sets
+        # itself up: every model loaded, and what exists then frozen out of the garbage
+        # collector.
         list(run_vigie(f"sqlite:///{folder}/warm.db", server, texts, 50, 1))
         prepare_worker_process()
         print(f"{args.items} items x {args.rounds} rounds per measurement")
-        for name, vigie_url, base_url in targets:
-            # Rounds alternate between the two sides, so load from other processes on
-            # the machine weighs on both alike; per-round ratios show how much it varied.
-            ours = run_vigie(vigie_url, server, texts, args.items, args.rounds)
-            base = run_baseline(base_url, server, texts, args.items, args.rounds)
-            pairs = list(zip(ours, base, strict=True))
-            rate_v = sum(v[0] for v, _ in pairs) / sum(v[1] for v, _ in pairs)
-            rate_b = sum(b[0] for _, b in pairs) / sum(b[1] for _, b in pairs)
-            ratios = sorted((v[0] / v[1]) / (b[0] / b[1]) for v, b in pairs)
-            print(f"{name:<10} vigie {rate_v:8.0f} mentions/s   baseline {rate_b:8.0f} mentions/s"
-                  f"   ratio {rate_v / rate_b:5.1f}x   (per round: median "
-                  f"{statistics.median(ratios):.1f}x, best {ratios[-1]:.1f}x)")
+        for name, urls in targets:
+            # Rounds alternate between the sides, so load from other processes on the
+            # machine weighs on all alike; per-round ratios show how much it varied.
+            sides = [run_vigie(urls["vigie"], server, texts, args.items, args.rounds),
+                     run_baseline(urls["baseline"], server, texts, args.items, args.rounds),
+                     *(run_stack(stack, urls[stack], server, texts, args.items, args.rounds)
+                       for stack in stacks)]
+            rounds = list(zip(*sides, strict=True))
+            ours = [r[0] for r in rounds]
+            for n, side in enumerate(["baseline", *stacks], start=1):
+                print(_report(name, side, ours, [r[n] for r in rounds]))
         for url in pg_urls:
             drop_postgres(url)
     server.server.shutdown()
