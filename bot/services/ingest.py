@@ -52,7 +52,7 @@ from bot.services.watch_links import (
 )
 from bot.sources.base import FetchedMention
 from bot.sources.text import to_utc
-from storage.models import Author, Mention, MentionStatus, Watch
+from storage.models import Author, Mention, MentionStatus, OutboxMessage, Watch
 
 log = logging.getLogger(__name__)
 
@@ -271,8 +271,16 @@ def _upsert_authors(session: Session, workspace_id: int, candidates: list[Candid
         return {}
     # One upsert: new authors arrive with their count, known ones add to theirs and keep
     # their name, reach and URL unless this batch brings new values.
-    table = Author.__table__
-    insert = _insert(session)(table)
+    table: Any = Author.__table__
+    rows = [{"workspace_id": workspace_id, "network": n, "handle": h,
+             "name": (m.author.name or "")[:300] or None, "url": m.author.url,
+             "followers": m.author.followers, "verified": m.author.verified,
+             "mention_count": counts[(n, h)], "first_seen_at": now, "last_seen_at": now}
+            # Sorted: concurrent batches lock shared authors in one order, no deadlock.
+            for (n, h), m in sorted(latest.items(), key=lambda item: item[0])]
+    postgres = _insert(session) is postgresql.insert
+    insert = (postgresql.insert(table).from_select(list(rows[0]), _json_rows(table, rows))
+              if postgres else sqlite.insert(table))
     statement = insert.on_conflict_do_update(
         index_elements=["workspace_id", "network", "handle"],
         set_={
@@ -283,14 +291,8 @@ def _upsert_authors(session: Session, workspace_id: int, candidates: list[Candid
             "verified": table.c.verified | insert.excluded.verified,
         },
     ).returning(table.c.id, table.c.network, table.c.handle)
-    rows = [{"workspace_id": workspace_id, "network": n, "handle": h,
-             "name": (m.author.name or "")[:300] or None, "url": m.author.url,
-             "followers": m.author.followers, "verified": m.author.verified,
-             "mention_count": counts[(n, h)], "first_seen_at": now, "last_seen_at": now}
-            # Sorted: concurrent batches lock shared authors in one order, no deadlock.
-            for (n, h), m in sorted(latest.items(), key=lambda item: item[0])]
-    return {(network, handle): author_id
-            for author_id, network, handle in session.execute(statement, rows)}
+    return {(network, handle): author_id for author_id, network, handle in (
+        session.execute(statement) if postgres else session.execute(statement, rows))}
 
 
 def _published(published_at: datetime, now: datetime) -> datetime:
@@ -353,24 +355,28 @@ def _insert_mentions(session: Session, rows: list[dict[str, Any]]) -> Sequence[A
     """Insert ``rows`` (skipping known external ids); return (id, external_id, priority)."""
     if _insert(session) is sqlite.insert:
         return _sqlite_insert_mentions(session, rows)
-    # The whole batch as one JSON parameter, read back as rows by jsonb_to_recordset: no
-    # placeholder per value for psycopg to parse, no per-element quoting of text arrays in
-    # Python; json.dumps and PostgreSQL's JSON parser are both C.
-    table = Mention.__table__
+    source = _json_rows(Mention.__table__, rows)
+    return session.execute(
+        postgresql.insert(Mention).from_select(list(rows[0]), source)
+        .on_conflict_do_nothing(index_elements=["workspace_id", "network", "external_id"])
+        .returning(Mention.id, Mention.external_id, Mention.priority)
+    ).all()
+
+
+def _json_rows(table: Any, rows: list[dict[str, Any]]) -> Any:
+    """``rows`` (dicts of ``table``'s columns, times made ISO strings in place) as a
+    PostgreSQL SELECT over one JSON parameter read by ``jsonb_to_recordset``: no placeholder
+    per value for psycopg to parse, no per-element quoting in Python; ``json.dumps`` and
+    PostgreSQL's JSON parser are both C."""
     columns = list(rows[0])
     dialect = postgresql.dialect()
     shape = ", ".join(f'"{name}" {table.c[name].type.compile(dialect=dialect)}'
                       for name in columns)
     _times_as_iso(rows, columns)
     batch = json.dumps(rows, ensure_ascii=False)
-    source = select(*[literal_column(f'r."{name}"') for name in columns]).select_from(
+    return select(*[literal_column(f'r."{name}"') for name in columns]).select_from(
         text(f"jsonb_to_recordset(CAST(:batch AS jsonb)) AS r({shape})")
         .bindparams(batch=batch))
-    return session.execute(
-        postgresql.insert(Mention).from_select(columns, source)
-        .on_conflict_do_nothing(index_elements=["workspace_id", "network", "external_id"])
-        .returning(Mention.id, Mention.external_id, Mention.priority)
-    ).all()
 
 
 def _sqlite_insert_mentions(session: Session, rows: list[dict[str, Any]]) -> list[Any]:
@@ -648,24 +654,62 @@ def _queue_alerts(session: Session, watch: Watch, priorities: dict[int, int],
                   channel_for: Callable[[int], str]) -> None:
     updated_primaries: set[int] = set()
     threshold = alert_threshold(session, watch)  # the watch's, shifted by triage learning
+    cards = _CardQueue(session, watch.workspace_id, [
+        (story_links.get(mention_id, mention_id), channel_for(mention_id))
+        for mention_id in sorted(priorities) if priorities[mention_id] >= threshold])
     for mention_id in sorted(priorities):
         primary = story_links.get(mention_id)
         if primary is not None:
-            if priorities[mention_id] >= threshold and _card(
-                    session, watch, primary, channel_for(mention_id)):
+            if priorities[mention_id] >= threshold and cards.add(
+                    primary, channel_for(mention_id)):
                 # The story's first post waited for the digest; this one makes it urgent.
                 report.alerts += 1
                 continue
             updated_primaries.add(primary)
             continue
         if priorities[mention_id] >= threshold:
-            _card(session, watch, mention_id, channel_for(mention_id))
+            cards.add(mention_id, channel_for(mention_id))
             report.alerts += 1
+    cards.flush()
     for primary in sorted(updated_primaries):
         card = session.get(Mention, primary)
         if card is not None and card.slack_ts and card.slack_channel:
             do_enqueue(session, workspace_id=watch.workspace_id, kind=KIND_UPDATE_CARD,
                        channel=card.slack_channel, mention_id=primary)
+
+
+class _CardQueue:
+    """``_card`` for a batch's alerts: the cards already queued are read in one query and
+    the new ones written in one flush, in the order they were added (``do_enqueue`` per
+    card cost a query and a flush each)."""
+
+    def __init__(self, session: Session, workspace_id: int,
+                 wanted: Sequence[tuple[int, str]]) -> None:
+        self.session = session
+        self.workspace_id = workspace_id
+        keys = sorted({card_dedupe_key(m, c) for m, c in wanted})
+        self.taken: set[str] = set() if not keys else {str(k) for k in session.scalars(
+            select(OutboxMessage.dedupe_key).where(
+                _one_of(session, OutboxMessage.dedupe_key, keys)))}
+        self.rows: list[OutboxMessage] = []
+
+    def add(self, mention_id: int, channel: str) -> bool:
+        """Queue the mention's card in ``channel`` unless queued already; True if queued."""
+        key = card_dedupe_key(mention_id, channel)
+        if key in self.taken:
+            return False
+        self.taken.add(key)
+        self.rows.append(OutboxMessage(workspace_id=self.workspace_id, kind=KIND_CARD,
+                                       channel=channel, payload={}, mention_id=mention_id,
+                                       dedupe_key=key))
+        return True
+
+    def flush(self) -> None:
+        """Write the cards queued."""
+        if self.rows:
+            self.session.add_all(self.rows)
+            self.session.flush()
+            self.rows = []
 
 
 def _queue_linked_alerts(session: Session, watch: Watch, linked: dict[int, int],
