@@ -717,6 +717,8 @@ def _queue_linked_alerts(session: Session, watch: Watch, linked: dict[int, int],
     """This watch's alert decision on the stored mentions just linked to it: a card in its
     channel (or its topic route's), or, when that channel has the mention's card already,
     the card names it too."""
+    if not linked:
+        return
     threshold = alert_threshold(session, watch)  # the watch's, shifted by triage learning
     for mention_id in sorted(linked):
         if linked[mention_id] < threshold:
