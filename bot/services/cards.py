@@ -5,10 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.analysis.attention import LANGUAGE_NOT_ANALYSED
 from bot.analysis.conversation import direct_handle
 from bot.services.cases import case_summary
-from bot.services.mention_search import topic_names_of
+from bot.services.mention_search import language_read, topic_names_of
 from bot.services.notifications import register_notification_renderers
 from bot.services.outbox import (
     EVENT_TYPE_MENTION,
@@ -83,8 +82,7 @@ def load_card_view(session: Session, mention_id: int, channel: str | None = None
         reply_state=reply.status if reply else None,
         reply_error=reply.error if reply else None,
         language=mention.language,
-        language_analysed=not any(isinstance(f, dict) and f.get("name") == LANGUAGE_NOT_ANALYSED
-                                  for f in mention.intent_flags or ()),
+        language_analysed=language_read(mention.intent_flags),
         reply_elsewhere=not can_post(session, mention),
         direct_to=direct_handle(mention.intent_flags),
         case_posts=case.posts if case else 0,

@@ -40,6 +40,7 @@ from bot.services.reporting_queries import (
     sentiment_series,
     sla_overdue,
     top_authors,
+    topic_counts,
 )
 from bot.services.reporting_schedule import DigestChannel
 from bot.services.reporting_time import day_window, local_days
@@ -120,6 +121,8 @@ class DigestReport:
     waited: list[WaitedGroup]
     chart: list[DayCounts]
     spikes: list[SpikeNote] = field(default_factory=list)
+    open_by_topic: list[tuple[str, int]] = field(default_factory=list)
+    """Open work by request topic (billing, outage...), most first."""
 
     @property
     def empty(self) -> bool:
@@ -175,7 +178,7 @@ def _volume(counts: _DayCounts
 
 
 def _open(session: Session, scope: Scope, now: datetime
-          ) -> tuple[dict[str, int], int, list[MentionLine]]:
+          ) -> tuple[dict[str, int], int, list[MentionLine], list[tuple[str, int]]]:
     still_open = and_(*scope.where(), open_work(), Mention.published_at <= now)
     overdue = sla_overdue(scope_slas(session, scope), now)
     # One pass over the open-work partial index counts both by status, grouped in the
@@ -192,7 +195,8 @@ def _open(session: Session, scope: Scope, now: datetime
     lines = mention_lines(session, still_open, overdue,
                           order_by=(Mention.priority.desc(), Mention.published_at, Mention.id),
                           limit=OVERDUE_SHOWN) if overdue_count else []
-    return by_status, overdue_count, lines
+    by_topic = topic_counts(session, still_open) if by_status else []
+    return by_status, overdue_count, lines, by_topic
 
 
 def _top_priority(session: Session, scope: Scope, start: datetime, end: datetime
@@ -276,7 +280,7 @@ def build_digest_report(session: Session, config: DigestChannel, *, end: datetim
     counts = _day_pass(session, scope, {wid: th for wid, (_n, th) in watches.items()},
                        previous_start, start, end)
     total, by_network, by_sentiment = _volume(counts)
-    open_by_status, overdue_count, overdue = _open(session, scope, now)
+    open_by_status, overdue_count, overdue, open_by_topic = _open(session, scope, now)
     top = _top_priority(session, scope, start, end) if total.current else []
     return DigestReport(
         channel_id=config.channel_id, timezone=config.timezone_name, window_start=start,
@@ -284,6 +288,7 @@ def build_digest_report(session: Session, config: DigestChannel, *, end: datetim
         by_sentiment=by_sentiment,
         responses=response_times(session, scope, start, end, total=total.current),
         open_by_status=open_by_status, overdue_count=overdue_count, overdue=overdue,
+        open_by_topic=open_by_topic,
         top_authors=top_authors(session, scope, start, end, TOP_AUTHORS) if total.current
         else [],
         top_priority=top,

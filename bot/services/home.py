@@ -9,12 +9,17 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import Select
 
+from bot.analysis.conversation import direct_handle
+from bot.services.mention_search import language_read, topic_names_of
 from bot.services.permissions import role_of
 from bot.services.workflow import OPEN
 from storage.models import Draft, DraftAuthor, Mention, MentionStatus, Role, Watch
+from storage.models_triage import TriageCalibration, TriageRun
 
 LIST_SIZE = 10
 URGENT, HIGH = 80, 60
+LEARN_RUN = "learn"
+"""The kind of triage run that learns (nightly or `/cm triage learn`), not reset/on/off."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +35,24 @@ class HomeItem:
     created_at: datetime
     channel: str | None
     ts: str | None
+    reason: str | None = None
+    intent: str | None = None
+    topics: tuple[str, ...] = ()
+    direct_to: str | None = None
+    language: str | None = None
+    language_analysed: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class HomeTriage:
+    """The workspace's triage calibration at a glance (`/cm triage` has the details)."""
+
+    enabled: bool
+    offset: int
+    last_run_at: datetime | None = None
+    last_run_outcome: str | None = None
+    last_run_before: int = 0
+    last_run_after: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +64,29 @@ class HomeSummary:
     to_approve: list[HomeItem]
     overdue: list[HomeItem]
     counts: dict[str, int]
+    triage: HomeTriage | None = None
 
 
 def _item(m: Mention) -> HomeItem:
     return HomeItem(m.id, m.network, m.title or m.text, m.url, m.priority, m.status,
-                    m.created_at, m.slack_channel, m.slack_ts)
+                    m.created_at, m.slack_channel, m.slack_ts, reason=m.priority_reason,
+                    intent=m.intent, topics=topic_names_of(m.topics),
+                    direct_to=direct_handle(m.intent_flags), language=m.language,
+                    language_analysed=language_read(m.intent_flags))
+
+
+def _triage(session: Session, workspace_id: int) -> HomeTriage:
+    calibration = session.get(TriageCalibration, workspace_id)
+    last = session.scalar(select(TriageRun).where(
+        TriageRun.workspace_id == workspace_id, TriageRun.kind == LEARN_RUN)
+        .order_by(TriageRun.id.desc()).limit(1))
+    return HomeTriage(
+        enabled=calibration.enabled if calibration is not None else True,
+        offset=calibration.offset if calibration is not None else 0,
+        last_run_at=last.created_at if last else None,
+        last_run_outcome=last.outcome if last else None,
+        last_run_before=last.offset_before if last else 0,
+        last_run_after=last.offset_after if last else 0)
 
 
 def _items(session: Session, query: Select[tuple[Mention]]) -> list[HomeItem]:
@@ -98,4 +139,5 @@ def home_summary(sessions: sessionmaker[Session], workspace_id: int, user_id: st
                 Mention.workspace_id == workspace_id, Mention.status.in_(open_states))
             .group_by(Mention.status))}
         return HomeSummary(role.value, assigned, to_approve,
-                           _overdue(session, workspace_id, now), counts)
+                           _overdue(session, workspace_id, now), counts,
+                           _triage(session, workspace_id))

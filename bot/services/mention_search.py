@@ -19,6 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.analysis.attention import LANGUAGE_NOT_ANALYSED
+from bot.analysis.conversation import direct_handle
 from bot.analysis.topics import TOPICS, parse_topic, topic_mask
 from bot.matching.query import MatchInput, Query, QueryError, parse_query
 from bot.matching.search_terms import fts5_query, index_is_exact, only_rare_terms, tsquery
@@ -89,6 +91,9 @@ class MentionRow:
     priority_reason: str | None
     assignee: str | None
     topics: tuple[str, ...] = ()
+    direct_to: str | None = None
+    """The brand account the mention was addressed to."""
+    language_analysed: bool = True
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready dict (times in ISO 8601 UTC)."""
@@ -101,6 +106,7 @@ class MentionRow:
             "sentiment_label": self.sentiment_label, "intent": self.intent,
             "priority": self.priority, "priority_reason": self.priority_reason,
             "assignee": self.assignee, "topics": list(self.topics),
+            "direct_to": self.direct_to, "language_analysed": self.language_analysed,
         }
 
 
@@ -142,6 +148,7 @@ _COLUMNS = (
     _M.id, _M.network, _M.external_id, _M.text, _M.title, _M.url, _M.published_at, _M.status,
     _M.language, _M.sentiment, _M.sentiment_label, _M.intent, _M.priority,
     _M.priority_reason, _M.assignee_user_id, _A.handle, _A.followers, _W.name, _M.topics,
+    _M.intent_flags,
 )
 _L = MentionWatch.__table__.c
 # Equality filters: MentionFilter field -> column (``watch`` goes through the links).
@@ -228,6 +235,7 @@ def _row(r: Row[Any]) -> MentionRow:
         published_at=r[6], status=r[7], language=r[8], sentiment=r[9], sentiment_label=r[10],
         intent=r[11], priority=r[12], priority_reason=r[13], assignee=r[14], author=r[15],
         author_followers=r[16], watch=r[17], topics=topic_names_of(r[18]),
+        direct_to=direct_handle(r[19]), language_analysed=language_read(r[19]),
     )
 
 
@@ -458,6 +466,15 @@ _SINCE_BOUND = case((bindparam("probe") <= _WINDOW_COUNT, 0),
                     else_=func.coalesce(_WINDOW_LOWEST, MAX_ID))
 """The lowest id of a ``since`` window: 0 for a window of SINCE_PROBE mentions or more,
 past every id (MAX_ID) for an empty one. Inside a listing statement: one round trip."""
+
+
+def language_read(flags: object) -> bool:
+    """Whether a model read the language of a mention with these stored ``intent_flags``
+    (False when the analysis flagged it "language not analysed")."""
+    if not isinstance(flags, list):
+        return True
+    return not any(isinstance(f, dict) and f.get("name") == LANGUAGE_NOT_ANALYSED
+                   for f in flags)
 
 
 def topic_names_of(stored: object) -> tuple[str, ...]:

@@ -35,7 +35,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, and_, case, false, func, literal, or_, select, text
 from sqlalchemy.orm import Session
 
+from bot.analysis.topics import TOPICS, topic_mask
 from bot.services.cases import follow_ups_stored
+from bot.services.mention_search import topic_names_of
 from bot.services.reporting_counts import utc_hour_totals, volume_by_bucket
 from bot.services.watch_links import in_watches
 from storage.models import Author, Mention, MentionStatus, Watch
@@ -114,6 +116,7 @@ class MentionLine:
     watch_name: str | None
     url: str
     card_url: str | None
+    topics: tuple[str, ...] = ()
 
     @property
     def link(self) -> str:
@@ -333,7 +336,7 @@ def mention_lines(session: Session, *where: ColumnElement[bool], order_by: Seque
     rows = session.execute(
         select(Mention.id, Mention.network, Author.handle, Mention.text, Mention.title,
                Mention.priority, Mention.status, Mention.created_at, Watch.name, Mention.url,
-               Mention.slack_channel, Mention.slack_ts)
+               Mention.slack_channel, Mention.slack_ts, Mention.topics)
         .select_from(top).join(Mention, Mention.id == top.c.id)
         .join(Author, Author.id == Mention.author_id, isouter=True)
         .join(Watch, Watch.id == Mention.watch_id, isouter=True)
@@ -341,7 +344,18 @@ def mention_lines(session: Session, *where: ColumnElement[bool], order_by: Seque
     ).all()
     return [MentionLine(id=row[0], network=row[1], author=row[2], text=row[3], title=row[4],
                         priority=row[5], status=row[6], created_at=row[7], watch_name=row[8],
-                        url=row[9], card_url=card_url(row[10], row[11])) for row in rows]
+                        url=row[9], card_url=card_url(row[10], row[11]),
+                        topics=topic_names_of(row[12])) for row in rows]
+
+
+def topic_counts(session: Session, *where: ColumnElement[bool]) -> list[tuple[str, int]]:
+    """How many mentions matching ``where`` have each topic, most first (topics with none
+    left out); one pass, a conditional count per topic bit."""
+    row = session.execute(select(*(
+        count_if(Mention.topic_mask.op("&")(topic_mask((name,))) != 0) for name in TOPICS))
+        .where(*where, Mention.topic_mask != 0)).one()
+    counts = [(name, int(count)) for name, count in zip(TOPICS, row, strict=True) if count]
+    return sorted(counts, key=lambda item: -item[1])
 
 
 def bucket_case(edges: Sequence[datetime]) -> Any:

@@ -10,6 +10,7 @@ from bot.i18n import t
 from bot.slack.card_reply import open_reply_buttons, reply_elsewhere_note
 from bot.slack.escape import clip_mrkdwn, escape, fit_source, link, slack_date, slack_len, truncate
 from bot.slack.risk_words import approve_confirm, flag_words
+from bot.slack.signals import reason_line
 
 CARD_TEXT_LIMIT = 700
 # Slack allows 3,000 characters in a text object; its unit is not documented, so texts are
@@ -176,19 +177,18 @@ def _also_on(view: CardView, language: str) -> str | None:
 
 
 def _analysis_line(view: CardView, language: str) -> list[str]:
-    """Sentiment icon, priority and reason; a mention in a language no model reads gets a
-    question mark instead of a sentiment icon and says so, rather than look routine."""
+    """Sentiment icon, priority and the reason line (with the topics); a mention in a
+    language no model reads gets a question mark instead of a sentiment icon and says so,
+    rather than look routine."""
     icon = SENTIMENT_ICONS.get(view.sentiment_label or "", ":white_circle:")
     if not view.language_analysed:
         icon = ":grey_question:"
     parts = [f"{icon} {t(language, 'card.priority', priority=view.priority)}"]
-    reason = view.priority_reason or ""
-    if not view.language_analysed and "language not analysed" not in reason:
-        # The reason is stored text; the flag is what says no model read the words.
-        parts.append(t(language, "card.language_not_analysed",
-                       code=escape(view.language or "?")))
+    # The reason is stored text; the flag is what says no model read the words.
+    reason = reason_line(view.priority_reason, view.intent, view.topics, language,
+                         language_analysed=view.language_analysed, language_code=view.language)
     if reason:
-        parts.append(escape(reason))
+        parts.append(reason)
     return parts
 
 
@@ -207,12 +207,6 @@ def conversation_line(view: CardView, language: str) -> str | None:
     return " · ".join(parts) or None
 
 
-def topic_chip(topics: tuple[str, ...], language: str) -> str:
-    """The card's short topic chip, ":label: billing, outage"."""
-    names = [t(language, f"topics.{name}") for name in topics[:6]]
-    return ":label: " + ", ".join(escape(name) for name in names)
-
-
 def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str, Any]]]:
     """The card's fallback text and blocks."""
     analysis = _analysis_line(view, language)
@@ -227,8 +221,6 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
     ]
     if view.watch_name:
         context.append(t(language, "card.watch", watch=escape(view.watch_name)))
-    if view.topics:
-        context.append(topic_chip(view.topics, language))
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": _mrkdwn(_author_line(view, language))},
         {"type": "section", "text": _mrkdwn(_body(view, language))},

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from bot.i18n import t
 from bot.slack.escape import clip_mrkdwn, escape, link, truncate
 from bot.slack.plaintext import mrkdwn_to_plain
+from bot.slack.signals import topic_words
 
 SECTION_LIMIT = 2900
 HEADER_LIMIT = 150
@@ -69,11 +70,13 @@ def local_time(moment: datetime, zone: str) -> str:
 
 
 def mention_line(line: Any, language: str, *, show_status: bool = False) -> str:
-    """``• #12 [85] mastodon @ana: text…`` linking to the card (or the post)."""
+    """``• #12 [85] _billing_ mastodon @ana: text…`` linking to the card (or the post)."""
     who = f" {escape(truncate(line.author, 60))}" if line.author else ""
+    topics = topic_words(getattr(line, "topics", ()), language)
+    about = f" _{', '.join(topics)}_" if topics else ""
     body = escape(truncate(" ".join((line.title or line.text or "").split()), TEXT_LIMIT))
     status = f" · {t(language, f'status.{line.status}')}" if show_status else ""
-    return (f"• {link(line.link, f'#{line.id}')} [{line.priority}] "
+    return (f"• {link(line.link, f'#{line.id}')} [{line.priority}]{about} "
             f"{escape(line.network)}{who}: {body}{status}")
 
 
@@ -101,6 +104,12 @@ def _open(report: Any, language: str) -> str:
     statuses = ", ".join(f"{count} {t(language, f'status.{status}').lower()}"
                          for status, count in sorted(report.open_by_status.items()))
     lines = [t(language, "digest.open", count=report.open_total, statuses=statuses)]
+    by_topic = getattr(report, "open_by_topic", [])
+    if by_topic:
+        lines.append(t(language, "digest.open_topics", topics=" · ".join(
+            f"{word} {count}" for word, (_name, count) in zip(
+                topic_words([name for name, _c in by_topic], language, len(by_topic)),
+                by_topic, strict=True))))
     if report.overdue_count:
         lines.append(t(language, "digest.overdue", count=report.overdue_count))
         lines += [mention_line(line, language, show_status=True) for line in report.overdue]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.i18n import t
+from bot.i18n import has, t
+from bot.slack.digest_blocks import signed
 from bot.slack.escape import clip_mrkdwn, escape, link, slack_date, truncate
+from bot.slack.signals import reason_line
 
 HOME_BLOCK_LIMIT = 100
 
@@ -24,16 +26,49 @@ def _section(title: str, items: list[Any], empty: str, language: str
     if not items:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": empty}]})
         return blocks
-    lines = [f"• {card_link(i.channel, i.ts, i.url, f'#{i.id}')} [{i.priority}] "
-             f"{t(language, f'status.{i.status}')} · {slack_date(i.created_at)}\n"
-             f"   {escape(truncate(' '.join(i.text.split()), 140))}" for i in items]
+    lines = [_item_line(item, language) for item in items]
     blocks.append({"type": "section", "text": {"type": "mrkdwn",
                                                "text": clip_mrkdwn("\n".join(lines), 2900)}})
     return blocks
 
 
+def _item_line(item: Any, language: str) -> str:
+    """``• #12 [72] New · date``, the reason line with topics, then the text."""
+    head = (f"• {card_link(item.channel, item.ts, item.url, f'#{item.id}')} [{item.priority}] "
+            f"{t(language, f'status.{item.status}')} · {slack_date(item.created_at)}")
+    reason = reason_line(item.reason, item.intent, item.topics, language,
+                         language_analysed=item.language_analysed,
+                         language_code=item.language, direct_to=item.direct_to)
+    lines = [head, f"   {reason}"] if reason else [head]
+    lines.append(f"   {escape(truncate(' '.join(item.text.split()), 140))}")
+    return "\n".join(lines)
+
+
+def _triage_section(triage: Any, language: str) -> list[dict[str, Any]]:
+    """Triage learning at a glance: the shift alerts use now and the last learning run."""
+    state = "home.triage_on" if triage.enabled else "home.triage_off"
+    lines = [t(language, state, offset=signed(triage.offset))]
+    if triage.last_run_at is None:
+        lines.append(t(language, "home.triage_never"))
+    else:
+        outcome = triage.last_run_outcome or ""
+        key = f"home.triage_outcome_{outcome}"
+        words = t(language, key if has(key) else "home.triage_outcome_other",
+                  before=signed(triage.last_run_before), after=signed(triage.last_run_after))
+        lines.append(t(language, "home.triage_last", when=slack_date(triage.last_run_at),
+                       outcome=words))
+    return [
+        {"type": "header", "text": {"type": "plain_text", "text": t(language,
+                                                                    "home.triage_title")}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": t(language,
+                                                                      "home.triage_more")}]},
+    ]
+
+
 def build_home(summary: Any, language: str) -> dict[str, Any]:
-    """The Home view: my assigned mentions, drafts to approve, overdue items, team counts."""
+    """The Home view: my assigned mentions, drafts to approve, overdue items (each with
+    its reason line and topics), team counts, and triage learning at a glance."""
     counts = " · ".join(f"{t(language, f'status.{status}')}: *{count}*"
                         for status, count in sorted(summary.counts.items())) \
         or t(language, "home.nothing_open")
@@ -51,4 +86,6 @@ def build_home(summary: Any, language: str) -> dict[str, Any]:
                            t(language, "home.to_approve_empty"), language)
     blocks += _section(t(language, "home.overdue"), summary.overdue,
                        t(language, "home.overdue_empty"), language)
+    if summary.triage is not None:
+        blocks += _triage_section(summary.triage, language)
     return {"type": "home", "blocks": blocks[:HOME_BLOCK_LIMIT]}

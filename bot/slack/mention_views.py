@@ -6,8 +6,9 @@ import json
 from typing import Any
 
 from bot.i18n import has, t
-from bot.slack.cards import NETWORK_ICONS, SENTIMENT_ICONS, topic_chip
+from bot.slack.cards import NETWORK_ICONS, SENTIMENT_ICONS
 from bot.slack.escape import clip_mrkdwn, escape, link, slack_date, slack_len, truncate
+from bot.slack.signals import reason_line
 
 MORE_ACTION = "vigie.more"
 PAGE_SIZE = 10
@@ -28,12 +29,18 @@ def _row_text(row: Any, language: str) -> str:
     mood = SENTIMENT_ICONS.get(row.sentiment_label or "", ":white_circle:")
     who = escape(truncate(row.author or "?", 60))
     owner = f" · <@{row.assignee}>" if row.assignee else ""
-    topics = getattr(row, "topics", ())  # rows built before topics existed have none
-    if topics:
-        owner += " · " + topic_chip(topics, language)
     status = t(language, f"status.{row.status}")
     body = escape(truncate(" ".join((row.title or row.text).split()), 180))
+    # Rows built before topics and flags were listed have none.
+    language_analysed = getattr(row, "language_analysed", True)
+    if not language_analysed:
+        mood = ":grey_question:"
     head = f"*#{row.id}* {icon} {who} · {mood} {row.priority} · {status}{owner}\n"
+    reason = reason_line(row.priority_reason, row.intent, getattr(row, "topics", ()), language,
+                         language_analysed=language_analysed, language_code=row.language,
+                         direct_to=getattr(row, "direct_to", None))
+    if reason:
+        head += reason + "\n"
     label = t(language, "card.open_post")
     text = f"{head}{body}\n{slack_date(row.published_at)} · {link(row.url, label)}"
     if slack_len(text) > TEXT_BUDGET:  # a very long URL: the label without the link

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bot.analysis.topics import topic_mask
 from bot.services.outbox import KIND_CARD, do_enqueue
 from storage.db import transaction
 from storage.models import Approval, AuditEvent, Author, Mention, Watch
@@ -273,6 +274,11 @@ def test_mentions_listing_with_more_button(vigie_sqlite: VigieApp) -> None:
 def test_app_home_is_published(vigie_sqlite: VigieApp) -> None:
     vigie = vigie_sqlite
     mention_id = seed(vigie)
+    with transaction(vigie.runtime.sessions) as session:
+        mention = session.get(Mention, mention_id)
+        assert mention is not None
+        mention.topics = [{"name": "delivery", "terms": ["order", "arrived"]}]
+        mention.topic_mask = topic_mask(("delivery",))
     vigie.slack.slash_command(f"assign {mention_id} <@{USER_ID}|alice>")
     vigie.slack.app_home_opened(USER_ID)
     vigie.standin.wait_until(lambda standin: standin.home_view(USER_ID) is not None)
@@ -280,6 +286,10 @@ def test_app_home_is_published(vigie_sqlite: VigieApp) -> None:
     assert home is not None
     assert validate_blocks(home["blocks"], "home") == []
     assert f"#{mention_id}" in str(home["blocks"])
+    # The stand-in accepted the view (slack_sdk's View model); it shows the reason line
+    # with the topic, and where the triage calibration stands.
+    assert "complaint · delivery · negative · 48k followers" in str(home["blocks"])
+    assert "Triage" in str(home["blocks"]) and "`/cm triage`" in str(home["blocks"])
 
 
 @pytest.mark.parametrize("text", ["role add", "role add <@U1|x> overlord", "role remove bob"])

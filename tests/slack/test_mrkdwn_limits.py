@@ -177,6 +177,11 @@ def test_mention_list_rows_are_whole_with_long_urls() -> None:
         url: str
         published_at: datetime
         priority: int
+        priority_reason: str | None = "complaint · waiting for an answer"
+        intent: str | None = "complaint"
+        language: str | None = "en"
+        topics: tuple[str, ...] = ("billing", "churn")
+        direct_to: str | None = "<!channel>&" * 20
 
     rows = [Row(i, "x", "neutral", "<a>&" * 30, None, "new", None, "&<>" * 80, LONG_URL,
                 WHEN, 50) for i in range(10)]
@@ -196,16 +201,17 @@ def test_service_error_escapes_echoed_input() -> None:
 
 # ------------------------------------------------------- other renderers' long lists
 def test_home_lists_are_cut_between_items_not_inside_dates() -> None:
-    from types import SimpleNamespace
-
+    from bot.services.home import HomeItem, HomeSummary
     from bot.slack.home import build_home
 
-    items = [SimpleNamespace(channel="C1", ts=f"1700000000.{i:06d}", url="https://x/1",
-                             id=i, priority=50, status="assigned",
-                             created_at=WHEN + timedelta(minutes=i), text="&" * 43)
+    items = [HomeItem(channel="C1", ts=f"1700000000.{i:06d}", url="https://x/1", network="x",
+                      id=i, priority=50, status="assigned",
+                      created_at=WHEN + timedelta(minutes=i), text="&" * 43,
+                      reason="complaint · waiting for an answer", intent="complaint",
+                      topics=("billing",), direct_to="<@U1>&")
              for i in range(12)]
-    summary = SimpleNamespace(counts={"assigned": 12}, role="agent", assigned=items,
-                              to_approve=[], overdue=[])
+    summary = HomeSummary(counts={"assigned": 12}, role="agent", assigned=items,
+                          to_approve=[], overdue=[])
     blocks = build_home(summary, "en")["blocks"]
     assert validate_blocks(blocks, "home") == []
     for text in texts_of(blocks):
