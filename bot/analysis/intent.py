@@ -6,11 +6,9 @@ say *why*. Risk has four kinds (legal, safety, data breach, crisis), each its ow
 (``risk:legal``...). A praise term right after a negation ("not great", "pas top")
 counts as a complaint instead.
 
-Rule syntax (compiled once into a word-indexed phrase table, which is several times
-faster than regular-expression alternations): phrases are separated by ``|``; a
-phrase is a sequence of word slots; a slot lists alternatives separated by ``/``; a
-trailing ``*`` makes an alternative a stem ("rembours*"); a trailing ``?`` makes the
-slot optional.
+Rules are phrase rules (syntax in ``bot.analysis.phrases``), compiled once into a
+word-indexed phrase table, which is several times faster than regular-expression
+alternations.
 """
 
 from __future__ import annotations
@@ -19,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.analysis.phrases import STEM_KEY, PhraseTable, match_rest
 from bot.analysis.text import URL_RE, fold_accents
 
 Intent = Literal["risk", "spam", "complaint", "purchase_intent", "question", "praise", "other"]
@@ -201,7 +200,6 @@ _HASHTAG_RE = re.compile(r"#\w+")
 _MANY_HASHTAGS = 6
 _MANY_LINKS = 3
 _NOT_NEGATABLE = ("thank", "thx", "merci")  # "no thanks" is polite, not a complaint
-_STEM_KEY = 3
 _HASHTAG_STEM_SLACK = 3
 FLAG_ORDER = (
     "risk:legal", "risk:safety", "risk:data_breach", "risk:crisis",
@@ -214,66 +212,7 @@ _THANKS = ("thank", "thx", "ty", "merci", "cheers")
 _COURTESY_MIN_WORDS = 6
 
 
-@dataclass(frozen=True, slots=True)
-class _Slot:
-    words: frozenset[str]
-    stems: tuple[str, ...]
-    optional: bool
-
-    def matches(self, word: str) -> bool:
-        """Whether ``word`` is one of the slot's words or starts with one of its stems."""
-        return word in self.words or (bool(self.stems) and word.startswith(self.stems))
-
-
-@dataclass(frozen=True, slots=True)
-class _Phrase:
-    flag: str
-    rest: tuple[_Slot, ...]
-
-
-def _parse_slot(spec: str) -> _Slot:
-    optional = spec.endswith("?")
-    alternatives = spec.rstrip("?").split("/")
-    words = frozenset(a for a in alternatives if not a.endswith("*"))
-    stems = tuple(a[:-1] for a in alternatives if a.endswith("*"))
-    return _Slot(words, stems, optional)
-
-
-class _PhraseTable:
-    """Phrases indexed by their first word (or the first letters of a first-word stem)."""
-
-    def __init__(self, rules: dict[str, str]) -> None:
-        self.by_word: dict[str, list[_Phrase]] = {}
-        self.by_stem: dict[str, list[tuple[str, _Phrase]]] = {}
-        for flag, body in rules.items():
-            for phrase in fold_accents(" ".join(body.split())).split(" | "):
-                self._add(flag, [_parse_slot(s) for s in phrase.replace("-", " ").split()])
-
-    def _add(self, flag: str, slots: list[_Slot]) -> None:
-        if slots[0].optional:  # "x? y" is both "x y" and "y"
-            self._add(flag, slots[1:])
-            slots = [_Slot(slots[0].words, slots[0].stems, False), *slots[1:]]
-        entry = _Phrase(flag, tuple(slots[1:]))
-        for word in slots[0].words:
-            self.by_word.setdefault(word, []).append(entry)
-        for stem in slots[0].stems:
-            if len(stem) < _STEM_KEY:
-                raise ValueError(f"stem {stem!r} is too short to index")
-            self.by_stem.setdefault(stem[:_STEM_KEY], []).append((stem, entry))
-
-
-def _match_rest(slots: tuple[_Slot, ...], words: list[str], start: int) -> int:
-    """End index of the phrase tail matched from ``start``, or -1."""
-    i = start
-    for slot in slots:
-        if i < len(words) and slot.matches(words[i]):
-            i += 1
-        elif not slot.optional:
-            return -1
-    return i
-
-
-_TABLE = _PhraseTable(RULES)
+_TABLE = PhraseTable(RULES)
 _NEGATOR_WORDS = frozenset(_NEGATORS.split("/")) | {"ne"}
 
 
@@ -354,7 +293,7 @@ def detect_intent(text: str) -> IntentResult:
             word = words[i] = word.lstrip("#")
             slack = _HASHTAG_STEM_SLACK
         phrases = by_word.get(word)
-        stemmed = by_stem.get(word[:_STEM_KEY])
+        stemmed = by_stem.get(word[:STEM_KEY])
         if phrases is None:
             if not stemmed:
                 continue  # most words start no phrase
@@ -365,9 +304,9 @@ def detect_intent(text: str) -> IntentResult:
             ]
         longest: dict[str, int] = {}  # per flag, so "great job" wins over "great"
         for phrase in phrases:
-            end = _match_rest(phrase.rest, words, i + 1) if phrase.rest else i + 1
-            if end > longest.get(phrase.flag, -1):
-                longest[phrase.flag] = end
+            end = match_rest(phrase.rest, words, i + 1) if phrase.rest else i + 1
+            if end > longest.get(phrase.key, -1):
+                longest[phrase.key] = end
         for flag, end in longest.items():
             term = " ".join(words[i:end])
             if flag == "praise" and not term.startswith(_NOT_NEGATABLE) and _negated(words, i):

@@ -14,10 +14,9 @@ early, thanks" is about delivery too.
 - ``quality``: the product itself: defective, damaged, faulty, stale or bad food.
 - ``churn``: cancelling, leaving, switching to a competitor, "never again".
 
-Rule syntax: phrases are separated by ``|``; a phrase is a sequence of word slots; a slot
-lists alternatives separated by ``/``; a trailing ``*`` makes an alternative a stem
-("rembours*"); a trailing ``?`` makes the slot optional. Precision and recall on
-hand-labelled customer tweets: tests/analysis/test_topics.py and the README.
+Rules are phrase rules (syntax in ``bot.analysis.phrases``), with French elisions
+dropped from them as from the texts. Precision and recall on hand-labelled customer
+tweets: tests/analysis/test_topics.py and the README.
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.analysis.phrases import STEM_KEY, PhraseTable, match_rest
 from bot.analysis.text import URL_RE, fold_accents
 
 TOPICS = ("billing", "delivery", "account", "outage", "quality", "churn")
@@ -210,7 +210,6 @@ _WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _ELISION_RE = re.compile(r"\b(?:[ldjmstc]|qu|jusqu|lorsqu|puisqu)'")
 _MENTION_RE = re.compile(r"@\w+")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
-_STEM_KEY = 3
 # "don't fucking work", "nothing works": a negation up to three words before "work".
 _WORK = frozenset({"work", "works", "working", "worked"})
 _WORK_NEGATORS = frozenset({
@@ -220,66 +219,7 @@ _WORK_NEGATORS = frozenset({
 _AMOUNT_RE = re.compile(r"[$£€]\s?\d|\d\s?(?:[$£€]|euros?\b|dollars?\b|bucks\b)")
 
 
-@dataclass(frozen=True, slots=True)
-class _Slot:
-    words: frozenset[str]
-    stems: tuple[str, ...]
-    optional: bool
-
-    def matches(self, word: str) -> bool:
-        return word in self.words or (bool(self.stems) and word.startswith(self.stems))
-
-
-@dataclass(frozen=True, slots=True)
-class _Phrase:
-    topic: str
-    rest: tuple[_Slot, ...]
-
-
-def _parse_slot(spec: str) -> _Slot:
-    optional = spec.endswith("?")
-    alternatives = spec.rstrip("?").split("/")
-    words = frozenset(a for a in alternatives if not a.endswith("*"))
-    stems = tuple(a[:-1] for a in alternatives if a.endswith("*"))
-    return _Slot(words, stems, optional)
-
-
-class _PhraseTable:
-    """Phrases indexed by their first word (or the first letters of a first-word stem)."""
-
-    def __init__(self, rules: dict[str, str]) -> None:
-        self.by_word: dict[str, list[_Phrase]] = {}
-        self.by_stem: dict[str, list[tuple[str, _Phrase]]] = {}
-        for topic, body in rules.items():
-            for phrase in fold_accents(" ".join(body.split())).split(" | "):
-                words = _ELISION_RE.sub("", phrase.replace("-", " ")).split()
-                self._add(topic, [_parse_slot(s) for s in words])
-
-    def _add(self, topic: str, slots: list[_Slot]) -> None:
-        if slots[0].optional:
-            self._add(topic, slots[1:])
-            slots = [_Slot(slots[0].words, slots[0].stems, False), *slots[1:]]
-        entry = _Phrase(topic, tuple(slots[1:]))
-        for word in slots[0].words:
-            self.by_word.setdefault(word, []).append(entry)
-        for stem in slots[0].stems:
-            if len(stem) < _STEM_KEY:
-                raise ValueError(f"stem {stem!r} is too short to index")
-            self.by_stem.setdefault(stem[:_STEM_KEY], []).append((stem, entry))
-
-
-def _match_rest(slots: tuple[_Slot, ...], words: list[str], start: int) -> int:
-    """End index of the phrase tail matched from ``start``, or -1."""
-    i = start
-    for slot in slots:
-        if i < len(words) and slot.matches(words[i]):
-            i += 1
-        elif not slot.optional:
-            return -1
-    return i
-
-
-_TABLE = _PhraseTable(RULES)
+_TABLE = PhraseTable(RULES, elisions=_ELISION_RE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,16 +249,16 @@ def detect_topics(text: str) -> tuple[TopicMatch, ...]:
     by_word, by_stem = _TABLE.by_word, _TABLE.by_stem
     for i, word in enumerate(words):
         phrases = by_word.get(word)
-        stemmed = by_stem.get(word[:_STEM_KEY])
+        stemmed = by_stem.get(word[:STEM_KEY])
         if stemmed:
             phrases = [*(phrases or ()), *(p for stem, p in stemmed if word.startswith(stem))]
         if not phrases:
             continue  # most words start no phrase
         longest: dict[str, int] = {}  # per topic, so "not working" wins over "working"
         for phrase in phrases:
-            end = _match_rest(phrase.rest, words, i + 1) if phrase.rest else i + 1
-            if end > longest.get(phrase.topic, -1):
-                longest[phrase.topic] = end
+            end = match_rest(phrase.rest, words, i + 1) if phrase.rest else i + 1
+            if end > longest.get(phrase.key, -1):
+                longest[phrase.key] = end
         for topic, end in longest.items():
             found.setdefault(topic, {})[" ".join(words[i:end])] = None
     for i, word in enumerate(words):
