@@ -47,6 +47,10 @@ def _database_lock(database: str | None) -> threading.RLock:
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite's legacy transaction control begins a transaction only before DML, so a
+    # SAVEPOINT that came first would start one of its own and its RELEASE would commit
+    # the caller's work. SQLAlchemy's recipe: the driver emits no BEGIN, _begin_sqlite does.
+    dbapi_connection.isolation_level = None
     # WAL lets readers work while the single writer commits; foreign keys are off by default.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -56,11 +60,18 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _begin_sqlite(connection: Any) -> None:
+    # Every transaction begins at its first statement (a read or a SAVEPOINT too), so its
+    # savepoints and reads belong to it (see _configure_sqlite).
+    connection.exec_driver_sql("BEGIN")
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` with Vigie's connection settings.
 
-    SQLite gets WAL, foreign keys and a busy timeout; PostgreSQL gets pre-ping so a
-    restarted server does not break long-running workers.
+    SQLite gets WAL, foreign keys, a busy timeout and transactions that begin at their
+    first statement (savepoints included); PostgreSQL gets pre-ping so a restarted server
+    does not break long-running workers.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -70,6 +81,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             **kwargs,
         )
         event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "begin", _begin_sqlite)
         _WRITE_LOCKS[engine] = _database_lock(parsed.database)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)

@@ -103,9 +103,10 @@ def add_business_time(start: datetime, minutes: float, hours: BusinessHours) -> 
 
 def _notify(session: Session, mention: Mention, kind: str, channel: str, text: str,
             *, thread: bool) -> bool:
-    session.add(SlaNotice(mention_id=mention.id, kind=kind, recipient=channel))
     try:
+        # Added inside the savepoint: a notice another worker sent first fails there alone.
         with session.begin_nested():
+            session.add(SlaNotice(mention_id=mention.id, kind=kind, recipient=channel))
             session.flush()
     except IntegrityError:
         return False
