@@ -60,10 +60,17 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+_WRITE_OPTION = "vigie_sqlite_write"
+"""Execution option of the connection of a ``transaction``: it begins IMMEDIATE."""
+
+
 def _begin_sqlite(connection: Any) -> None:
     # Every transaction begins at its first statement (a read or a SAVEPOINT too), so its
-    # savepoints and reads belong to it (see _configure_sqlite).
-    connection.exec_driver_sql("BEGIN")
+    # savepoints and reads belong to it (see _configure_sqlite). A write transaction takes
+    # the write lock up front, waiting under the busy timeout: a deferred one that read
+    # first would fail at once ("database is locked") when another process wrote since.
+    immediate = connection.get_execution_options().get(_WRITE_OPTION)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -106,6 +113,8 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     acquired = lock.acquire(timeout=SQLITE_WRITE_QUEUE_SECONDS) if lock is not None else False
     try:
         with factory() as session, session.begin():
+            if lock is not None:
+                session.connection(execution_options={_WRITE_OPTION: True})
             yield session
     finally:
         if acquired and lock is not None:

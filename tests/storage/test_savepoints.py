@@ -11,7 +11,11 @@ the caller's transaction, and checks nothing was left. SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime
 
 import pytest
@@ -111,3 +115,34 @@ def test_a_notice_another_worker_sent_first_is_skipped_and_the_rest_goes_on(
         assert sla._notify(session, mention, "escalation:U07BOSS001", "U07BOSS001", "late",
                            thread=False)
     assert count(sessions, SlaNotice) == 2 and count(sessions, OutboxMessage) == 1
+
+
+def test_a_write_transaction_that_read_first_survives_another_process_writing(
+        sqlite_url: str) -> None:
+    """Now that a SQLite transaction begins at its first read, a deferred one that read
+    before another process (a CLI command next to `vigie run`) committed could not write
+    any more ("database is locked" at once); a write transaction takes the write lock at
+    its first statement instead, and the other process waits for it."""
+    sessions = make_session_factory(make_engine(sqlite_url))
+    path = sqlite_url.removeprefix("sqlite:///")
+    errors: list[BaseException] = []
+
+    def other_process_writes() -> None:
+        try:
+            with closing(sqlite3.connect(path, timeout=20)) as other, other:
+                other.execute(
+                    "INSERT INTO workspaces (team_id, locale, timezone, allow_self_approval,"
+                    " settings, created_at) VALUES ('T07OTHER1', 'en', 'UTC', 0, '{}',"
+                    " '2026-11-21 08:00:00')")
+        except BaseException as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+
+    writer = threading.Thread(target=other_process_writes)
+    with transaction(sessions) as session:
+        seen = session.scalar(select(func.count()).select_from(Workspace))
+        writer.start()
+        time.sleep(0.3)  # the other writer tries while this transaction is open
+        session.add(Workspace(team_id=f"T07SEEN{seen}"))
+    writer.join(timeout=30)
+    assert errors == []
+    assert count(sessions, Workspace) == 2
