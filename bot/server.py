@@ -14,8 +14,11 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import os
 import signal
+import socket
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -197,3 +200,63 @@ def serve_processes(application_path: str, config: Config) -> int:
 
     config.application_path = application_path
     return run(config)
+
+
+class BackgroundServer:
+    """The web front served from a thread, for a process whose main thread does something
+    else (`vigie run` in Socket Mode serves webhooks and health checks this way).
+
+    The listening socket is bound when the server is made, in the caller's thread, so a
+    port already in use is an ``OSError`` there rather than a thread dying silently.
+    """
+
+    def __init__(self, app: WSGIApp, host: str, port: int, *, log_level: str) -> None:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._socket = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._socket.bind((host, port))
+            self._socket.listen(128)
+        except OSError:
+            self._socket.close()
+            raise
+        self.port = int(self._socket.getsockname()[1])
+        self._config = server_config(host, self.port, workers=1, log_level=log_level)
+        # Hypercorn closes the socket it serves: it gets its own descriptor of ours.
+        self._config.bind = [f"fd://{os.dup(self._socket.fileno())}"]
+        self._app = BufferedWSGI(app)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._started = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="vigie-web-front",
+                                        daemon=True)
+
+    def start(self) -> None:
+        """Serve in the background (returns once the server's loop runs)."""
+        self._thread.start()
+        self._started.wait(timeout=10)
+
+    def _serve(self) -> None:
+        from hypercorn.asyncio import serve as hypercorn_serve
+
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            self._started.set()
+            await hypercorn_serve(self._app, self._config, mode="asgi",  # type: ignore[arg-type]
+                                  shutdown_trigger=self._stop.wait)
+
+        try:
+            asyncio.run(main())
+        except Exception:
+            log.exception("the web front stopped")
+        finally:
+            self._started.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop serving and wait for the thread (requests in flight finish first)."""
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(stop.set)
+        self._thread.join(timeout)
+        self._socket.close()

@@ -27,6 +27,8 @@ log = logging.getLogger("vigie")
 def run() -> None:
     """Run everything in one process: Slack listener (Socket Mode, or HTTP) and scheduler.
 
+    In Socket Mode, webhook sources and GET /healthz are served on PORT (default 3000).
+
     Without Slack credentials, alerts are printed to the console.
     """
     settings = settings_or_exit()
@@ -89,6 +91,7 @@ def _run_socket_mode(runtime: Runtime) -> None:
     assert settings.slack_app_token is not None
     app = _build_app_or_exit(runtime)
     handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
+    front = _start_web_front(runtime)
     stopped = threading.Event()
     # Process managers and `docker stop` send SIGTERM: stop as on Ctrl-C (close the socket,
     # stop the scheduler) instead of dying mid-job.
@@ -116,9 +119,39 @@ def _run_socket_mode(runtime: Runtime) -> None:
         pass
     finally:
         handler.close()
+        if front is not None:
+            front.stop()
         if scheduler is not None:
             scheduler.shutdown(wait=False)
     click.echo("Vigie stopped.")
+
+
+def _start_web_front(runtime: Runtime) -> Any:
+    """In Socket Mode, serve the web front without Slack's events endpoint on PORT:
+    webhook sources (POST /ingest/<source id>) and health checks would be unreachable
+    otherwise. A PORT set on purpose that cannot be bound stops `vigie run`; the default
+    one only warns (nothing may need it)."""
+    from bot.server import BackgroundServer
+    from bot.web import build_wsgi_app
+
+    port = _default_port()
+    try:
+        front = BackgroundServer(build_wsgi_app(runtime, None), "0.0.0.0", port,  # noqa: S104
+                                 log_level=runtime.settings.log_level)
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        if "PORT" in os.environ:
+            click.echo(f"Cannot serve webhooks and /healthz on PORT {port} ({reason}): "
+                       "set PORT to a free port.", err=True)
+            raise SystemExit(2) from None
+        click.echo(f"Warning: port {port} is not free ({reason}), so webhook sources "
+                   "(POST /ingest/<source id>) and GET /healthz are not served: their "
+                   "senders cannot reach Vigie. Set PORT to a free port.", err=True)
+        return None
+    front.start()
+    click.echo(f"Webhooks and health checks on http://0.0.0.0:{front.port} "
+               "(POST /ingest/<source id>, GET /healthz); Slack events come over the socket.")
+    return front
 
 
 def _build_app_or_exit(runtime: Runtime) -> Any:

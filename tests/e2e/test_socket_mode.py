@@ -10,8 +10,10 @@ shared, so the tests check that every envelope is acknowledged, and the figures 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -35,6 +38,7 @@ from tests.harness.constants import BOT_TOKEN, CHANNEL_ID, OTHER_USER_ID, TEAM_I
 from tests.harness.slack_requests import find_element
 from tests.harness.slack_standin import RESPONSE_URL_METHOD, SlackStandIn
 from tests.harness.socket_mode import APP_TOKEN, Ack, SocketModeServer, token_of
+from tests.harness.webhooks import webhook_from_answer, webhook_headers
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_ID = USER_ID  # alice runs the admin commands too
@@ -50,6 +54,8 @@ class SocketVigie:
     runtime: Runtime
     """This process's view of the same database (to seed mentions and read states)."""
     log: Path
+    web_url: str
+    """The web front `vigie run` serves on PORT in Socket Mode (webhooks, health)."""
 
     def log_tail(self) -> str:
         """The end of the child's output (for failure messages)."""
@@ -65,11 +71,18 @@ def eventually(predicate: Callable[[], object], timeout: float = 20.0) -> None:
         time.sleep(0.05)
 
 
-def _child_env(db_url: str, standin: SlackStandIn) -> dict[str, str]:
+def free_port() -> int:
+    """A loopback port nothing listens on (the OS picks it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _child_env(db_url: str, standin: SlackStandIn, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("SLACK_", "VIGIE_")) and k != "PORT"}
     env.update(
-        PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1",
+        PORT=str(port), PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1",
         SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN, SLACK_API_URL=standin.base_url,
         VIGIE_DATABASE_URL=db_url, VIGIE_ADMINS=ADMIN_ID, VIGIE_LOG_LEVEL="INFO",
         VIGIE_OUTBOX_TICK_SECONDS="0.2", VIGIE_POLL_TICK_SECONDS="3600",
@@ -89,11 +102,12 @@ def vigie(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SocketVigie]:
         socket.attach(standin)
         runtime = build_runtime(load_settings(
             database_url=db_url, slack_bot_token=BOT_TOKEN, slack_api_url=standin.base_url))
+        port = free_port()
         with log.open("ab") as out:
             process = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=tmp,
-                                       env=_child_env(db_url, standin), stdout=out,
+                                       env=_child_env(db_url, standin, port), stdout=out,
                                        stderr=subprocess.STDOUT)
-        app = SocketVigie(process, standin, socket, runtime, log)
+        app = SocketVigie(process, standin, socket, runtime, log, f"http://127.0.0.1:{port}")
         try:
             try:
                 link = socket.wait_connected(timeout=60)
@@ -217,6 +231,42 @@ def test_slash_commands_answer_in_the_ack(vigie: SocketVigie) -> None:
     assert answer["text"]
 
 
+def _answer(vigie: SocketVigie, ack: Ack) -> str:
+    """A slash command's answer: in the ack, or (slow ones) through the response URL."""
+    if ack.payload is not None:
+        return ack.text
+    eventually(lambda: bool(vigie.standin.responses()))
+    return str(vigie.standin.responses()[-1]["text"])
+
+
+def test_webhooks_and_health_are_served_on_port_in_socket_mode(vigie: SocketVigie) -> None:
+    """Socket Mode has no Slack HTTP endpoint, but a webhook source still needs one: the
+    web front listens on PORT (real HTTP on loopback), without /slack/events."""
+    health = httpx.get(f"{vigie.web_url}/healthz", timeout=10)
+    assert health.status_code == 200 and health.json() == {"status": "ok"}
+    assert httpx.post(f"{vigie.web_url}/slack/events", content=b"{}",
+                      timeout=10).status_code == 404  # Slack events come over the socket
+    assert "Webhooks and health checks on http://0.0.0.0:" in vigie.log.read_text()
+
+    acked(vigie.socket.slash_command(f"watch add hooks <#{CHANNEL_ID}|vigie-feed> threshold:0",
+                                     user_id=ADMIN_ID), payload=True)
+    vigie.standin.clear()
+    source_id, secret = webhook_from_answer(_answer(vigie, vigie.socket.slash_command(
+        "source add webhook hooks", user_id=ADMIN_ID)))
+    body = json.dumps([{"id": "hook-1", "url": "https://forum.example/t/1",
+                        "author": {"handle": "zed"}, "text": "hooks: my parcel never came",
+                        "published_at": "2026-11-20T10:00:00Z"}]).encode()
+    forged = httpx.post(f"{vigie.web_url}/ingest/{source_id}", content=body, timeout=10,
+                        headers=webhook_headers("not-the-secret", body))
+    assert forged.status_code == 401
+    stored = httpx.post(f"{vigie.web_url}/ingest/{source_id}", content=body, timeout=10,
+                        headers=webhook_headers(secret, body))
+    assert stored.status_code == 200 and stored.json()["stored"] == 1, stored.text
+    with vigie.runtime.sessions() as session:
+        assert session.scalar(select(Mention.text).where(Mention.external_id == "hook-1")) \
+            == "hooks: my parcel never came"
+
+
 def test_card_buttons_and_modals_over_the_socket(vigie: SocketVigie) -> None:
     mention_id = seed(vigie, "My order never arrived, this is a scam")
     message = card(vigie, mention_id)
@@ -309,12 +359,34 @@ def test_dropped_connection_is_reopened(vigie: SocketVigie) -> None:
     assert ack.link == new.number
 
 
-def _start(tmp: Path, standin: SlackStandIn) -> subprocess.Popen[str]:
+def _start(tmp: Path, standin: SlackStandIn, port: int | None = None
+           ) -> subprocess.Popen[str]:
     db_url = f"sqlite:///{tmp / 'vigie.db'}"
     migrations.upgrade(db_url, "head")
     return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=tmp,
-                            env=_child_env(db_url, standin), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            env=_child_env(db_url, standin, port or free_port()),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_a_port_in_use_stops_socket_mode_with_one_clear_line(tmp_path: Path) -> None:
+    """PORT was set on purpose: webhooks that cannot be served must not fail silently."""
+    with SlackStandIn(valid_tokens=(BOT_TOKEN, APP_TOKEN)) as standin, \
+            SocketModeServer() as server, socket.socket() as taken:
+        server.attach(standin)
+        taken.bind(("0.0.0.0", 0))  # where `vigie run` listens
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        process = _start(tmp_path, standin, port)
+        try:
+            out, err = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=15)
+    assert process.returncode == 2, (out, err)
+    assert "Traceback" not in err, err
+    assert f"Cannot serve webhooks and /healthz on PORT {port}" in err
+    assert "set PORT to a free port" in err and server.links == []
 
 
 @pytest.mark.parametrize("problem", ["invalid_auth", "unreachable"])
