@@ -128,6 +128,11 @@ class StaleDraft(ServiceError):
         self.draft = draft
 
 
+class WarningsToConfirm(StaleDraft):
+    """Nothing was approved: the draft's risk check warned and the approver has not
+    confirmed it yet (``draft`` is what to show, warnings included)."""
+
+
 def allowed_actions(status: str) -> list[str]:
     """The actions the card offers in ``status`` (buttons are filtered by this)."""
     return [name for name, rule in RULES.items() if MentionStatus(status) in rule.sources]
@@ -351,9 +356,14 @@ def _draft_to_decide(session: Session, workspace_id: int, actor: Actor, action: 
 
 def do_approve(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                mention_id: int, *, version: int | None = None, digest: str | None = None,
-               override_reason: str | None = None) -> Outcome:
+               override_reason: str | None = None, warnings_confirmed: bool = True
+               ) -> Outcome:
     """Approve the draft version the approver read: approver role, nobody whose words are
     in it (four eyes), one approval per draft.
+
+    A draft whose risk check warned needs the approver to confirm the warnings: the
+    Approve button asks before it sends; a command passes ``warnings_confirmed=False``
+    unless the approver said so, and then WarningsToConfirm carries the draft to show.
 
     ``version`` (and, from a button, ``digest``: a prefix of the text's SHA-256) name what
     the approver was shown; unless they name the current draft, nothing is approved and
@@ -376,6 +386,10 @@ def do_approve(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
             if draft.risk_level == "high" and reason is None:
                 raise ServiceError("workflow.needs_override", id=str(mention_id),
                                    version=draft.version)
+            shown = _shown(draft)
+            if shown.risk_flags and not warnings_confirmed and reason is None:
+                raise WarningsToConfirm("workflow.confirm_warnings", shown, id=mention_id,
+                                        version=draft.version)
             session.add(Approval(draft_id=draft.id, mention_id=mention.id,
                                  approver_user_id=actor.name, decision="approved",
                                  draft_version=draft.version, text_hash=current_hash,
@@ -409,12 +423,18 @@ def do_approve(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
         raise ServiceError("workflow.conflict", id=str(mention_id)) from None
 
 
+def _shown(draft: Draft) -> DraftToApprove:
+    """``draft`` as an approver is shown it."""
+    return DraftToApprove(draft.mention_id, draft.version, draft.text, draft.risk_level,
+                          text_hash(draft.text),
+                          tuple(str(flag.get("code")) for flag in draft.risk_flags or []
+                                if isinstance(flag, dict) and flag.get("code")))
+
+
 def _bound_hash(actor: Actor, draft: Draft, version: int | None, digest: str | None) -> str:
     """The draft's text hash, if ``version``/``digest`` name it; StaleDraft otherwise."""
-    current = text_hash(draft.text)
-    shown = DraftToApprove(draft.mention_id, draft.version, draft.text, draft.risk_level,
-                           current, tuple(str(flag.get("code")) for flag in draft.risk_flags or []
-                                          if isinstance(flag, dict) and flag.get("code")))
+    shown = _shown(draft)
+    current = shown.text_hash
     if version is None and digest is None:
         if actor.trusted:
             return current

@@ -36,6 +36,8 @@ from handlers.drafting import open_draft_editor
 log = logging.getLogger(__name__)
 
 SURFACE = "slash_command"
+CONFIRM_WORDS = frozenset({"confirm", "confirmer"})
+"""What `/cm approve ID vN confirm` says to acknowledge a draft's warnings."""
 FILTER_KEYS = {"status", "sentiment", "source", "watch", "assignee", "since", "topic"}
 
 
@@ -192,8 +194,10 @@ def _open_editor(runtime: Runtime, request: CommandRequest, ctx: UserContext,
                     err.response.get("error"))
 
 
-@REGISTRY.subcommand("approve", usage="approve ID vN [reason, for a high-risk draft]",
-                     examples=("approve 42", "approve 42 v3",
+@REGISTRY.subcommand("approve",
+                     usage="approve ID vN [confirm, for a draft with warnings] "
+                           "[reason, for a high-risk draft]",
+                     examples=("approve 42", "approve 42 v3", "approve 42 v3 confirm",
                                "approve 42 v3 legal checked the wording"))
 @_guarded
 def cmd_approve(request: CommandRequest, runtime: Runtime) -> Reply:
@@ -205,11 +209,14 @@ def cmd_approve(request: CommandRequest, runtime: Runtime) -> Reply:
                            id=mention_id)
     # Without a version the approver is shown the current draft and approves nothing: a
     # command cannot approve a text its author did not name.
+    rest = _rest(request, 2) if version is not None else ""
+    # "confirm" acknowledges the warnings, as the button's dialog does; a reason does too.
+    confirmed = rest.strip().lower() in CONFIRM_WORDS
     try:
         outcome = workflow.do_approve(
             runtime.sessions, _workspace_id(request, runtime), _actor(request), mention_id,
-            version=version,
-            override_reason=(_rest(request, 2) or None) if version is not None else None)
+            version=version, override_reason=None if confirmed else (rest or None),
+            warnings_confirmed=confirmed or bool(rest))
     except workflow.StaleDraft as err:
         return Reply(*build_draft_to_approve(err.message(request.language), err.draft,
                                              request.language))

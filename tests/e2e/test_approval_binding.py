@@ -87,10 +87,21 @@ def test_the_command_approves_only_the_version_it_names(vigie_sqlite: VigieApp) 
                                       user_id=APPROVER).json()
     assert f"/cm approve {mention_id} v2" in shown["text"]
     assert approvals(vigie) == []
-    ok = vigie.slack.slash_command(f"approve {mention_id} v2", user_id=APPROVER).json()
+    # v2's risk check warned (a link): as the button's dialog does, the command asks the
+    # approver to confirm, with the draft, its warnings and a button that asks again.
+    ask = vigie.slack.slash_command(f"approve {mention_id} v2", user_id=APPROVER).json()
+    assert ask["text"].startswith("Nothing approved yet: the risk check of draft v2")
+    assert f"`/cm approve {mention_id} v2 confirm`" in ask["text"]
+    assert validate_blocks(ask["blocks"], "message") == []
+    assert approve_button(ask["blocks"])["confirm"]["title"]["text"] == (
+        "Approve a draft with warnings?")
+    assert approvals(vigie) == [] and status(vigie, mention_id) == "awaiting_approval"
+    ok = vigie.slack.slash_command(f"approve {mention_id} v2 confirm", user_id=APPROVER).json()
     assert ok["text"] == (f"Mention #{mention_id} approved. Vigie cannot post on mastodon: "
                           "copy the draft, post it there, then press Mark replied.")
     assert approvals(vigie) == [(2, APPROVER, "approved")]
+    with vigie.runtime.sessions() as session:  # "confirm" is not an override reason
+        assert session.scalars(select(Approval.reason)).all() == [None]
 
 
 def test_an_agent_resaving_the_approvers_draft_does_not_let_them_approve_it(

@@ -113,7 +113,7 @@ def test_drafter_is_told_when_the_reply_is_posted(
     fake, mention_id = mastodon_setup(vigie, httpserver, shared_data)
     command(vigie, f"draft {mention_id} Sorry @alice, we're on it!")
     grant(vigie, BOB, "approver")
-    assert "being posted" in command(vigie, f"approve {mention_id} v1", BOB)
+    assert "being posted" in command(vigie, f"approve {mention_id} v1 confirm", BOB)
     eventually(lambda: status(vigie, mention_id) == "replied")
     delivered_until(vigie, lambda: len(dms(vigie, ALICE)) == 2)
     approved, posted = (m["text"] for m in dms(vigie, ALICE))

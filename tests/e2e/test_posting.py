@@ -74,7 +74,9 @@ def approve(vigie: VigieApp, mention_id: int) -> None:
     drafted = vigie.slack.slash_command(f"draft {mention_id} Sorry @alice, we're on it!").json()
     assert "saved" in drafted["text"], drafted
     grant(vigie, OTHER_USER_ID, "approver")
-    reply = vigie.slack.slash_command(f"approve {mention_id} v1", user_id=OTHER_USER_ID).json()
+    # The draft tags @alice, who is not in the conversation: its warning is confirmed.
+    reply = vigie.slack.slash_command(f"approve {mention_id} v1 confirm",
+                                      user_id=OTHER_USER_ID).json()
     assert "being posted" in reply["text"], reply
 
 
