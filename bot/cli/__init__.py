@@ -10,6 +10,7 @@ from bot.cli import (  # noqa: F401  (registers the subcommands)
     privacy,
     reporting,
     secrets,
+    settings,
     triage,
 )
 from bot.cli.root import main

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -248,6 +249,37 @@ def test_account_commands_from_the_terminal(tmp_path: Path) -> None:
     assert "x           @acmecare" in vigie(tmp_path, "account", "list").stdout
     assert vigie(tmp_path, "account", "remove", "x", "acmecare").returncode == 0
     assert "No brand accounts yet" in vigie(tmp_path, "account", "list").stdout
+
+
+def test_settings_from_the_terminal_are_those_of_cm_settings(tmp_path: Path) -> None:
+    assert vigie(tmp_path, "db", "upgrade").returncode == 0
+    shown = vigie(tmp_path, "settings")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines()[0] == (
+        "four_eyes on: nobody approves a draft holding their own words")
+    assert "timezone UTC: digests, statistics and SLA hours" in shown.stdout
+    changed = vigie(tmp_path, "settings", "four-eyes", "off")
+    assert changed.stdout == "four_eyes changed from on to off.\n", changed.stderr
+    assert vigie(tmp_path, "settings", "four_eyes", "no").stdout == "four_eyes is already off.\n"
+    assert vigie(tmp_path, "settings", "timezone", "Europe/Paris").returncode == 0
+    assert "timezone Europe/Paris:" in vigie(tmp_path, "settings").stdout
+    for args, expected in (
+            (("colour", "red"), "Error: colour is not a setting: use one of four_eyes, "
+                                "default_role, backfill_hours, timezone."),
+            (("backfill_hours", "999"), "Error: 999 is not a number of hours from 0 to 168."),
+            (("timezone", "Mars/Base"), "Error: Mars/Base is not a time zone"),
+            (("four_eyes",), "Usage: vigie settings (show them), vigie settings NAME VALUE")):
+        refused = vigie(tmp_path, "settings", *args)
+        assert refused.returncode == 2 and refused.stderr.startswith(expected), refused.stderr
+        assert "Traceback" not in refused.stderr
+    # The same audit event as `/cm settings`, by the terminal's actor; refusals write none.
+    with sqlite3.connect(tmp_path / "vigie.db") as db:
+        events = db.execute("SELECT actor, action, detail FROM audit_events "
+                            "ORDER BY id").fetchall()
+    assert [(actor, action, json.loads(detail)) for actor, action, detail in events] == [
+        ("cli", "settings.changed", {"setting": "four_eyes", "before": "on", "after": "off"}),
+        ("cli", "settings.changed",
+         {"setting": "timezone", "before": "UTC", "after": "Europe/Paris"})]
 
 
 def test_topic_routes_and_topic_filter_from_the_terminal(tmp_path: Path) -> None:
