@@ -117,8 +117,9 @@ def _buckets(start: datetime, end: datetime, days: int, tz_name: str
     return edges
 
 
-def _workload(session: Session, scope: Scope, start: datetime, end: datetime
-              ) -> list[AgentLoad]:
+def workload(session: Session, scope: Scope, start: datetime, end: datetime
+             ) -> list[AgentLoad]:
+    """Mentions of [start, end) per assignee: assigned, still open, answered."""
     rows = session.execute(
         select(Mention.assignee_user_id, func.count(), count_if(open_work()),
                count_if(answered()))
@@ -130,8 +131,9 @@ def _workload(session: Session, scope: Scope, start: datetime, end: datetime
             for user, total, still_open, done in rows]
 
 
-def _approvals(session: Session, workspace_id: int, start: datetime, end: datetime
-               ) -> list[ApproverLoad]:
+def approvals(session: Session, workspace_id: int, start: datetime, end: datetime
+              ) -> list[ApproverLoad]:
+    """Decisions taken in [start, end) per approver."""
     rows = session.execute(
         select(Approval.approver_user_id, count_if(Approval.decision == "approved"),
                count_if(Approval.decision == "rejected"))
@@ -180,8 +182,8 @@ def build_stats_report(session: Session, workspace_id: int, *, days: int, now: d
         days=days, timezone=tz.key, start=start, end=end, total=total,
         by_sentiment=by_sentiment, by_network=by_network, buckets=buckets,
         trend=_trend(buckets), responses=response_times(session, scope, start, end, total),
-        workload=_workload(session, scope, start, end),
-        approvals=_approvals(session, workspace_id, start, end),
+        workload=workload(session, scope, start, end),
+        approvals=approvals(session, workspace_id, start, end),
         top_authors=top_authors(session, scope, start, end, 5),
         hours=hour_histogram(session, scope, offset_segments(start, end, tz), end),
     )
