@@ -1,4 +1,4 @@
-"""APScheduler jobs: outbox flush, polling, daily digests and SLA checks."""
+"""APScheduler jobs: outbox flush, polling, daily digests, monthly reports and SLA checks."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from bot.services.http_clients import http_factory
 from bot.services.polling import run_poll_tick
 from bot.services.privacy import purge_older_than
 from bot.services.replies import flush_replies
+from bot.services.report_monthly import run_due_reports
 from bot.services.sla import run_sla_checks
 from bot.services.spikes import run_spike_checks
 from bot.services.triage_learning import run_nightly
@@ -68,6 +69,15 @@ def _post_due_digests(runtime: Runtime) -> None:
         log.info("digest %s %s: %s", outcome.channel_id, outcome.local_date, outcome.status)
         DIGEST_RUNS.labels(outcome.status).inc()
     runtime.nudge_outbox()
+
+
+def _monthly_reports(runtime: Runtime) -> None:
+    queued = run_due_reports(runtime.sessions, now=runtime.clock(),
+                             default_timezone=runtime.settings.timezone)
+    for channel_id, month in queued:
+        log.info("monthly report %s queued for %s", month, channel_id)
+    if queued:
+        runtime.nudge_outbox()
 
 
 def _sla(runtime: Runtime) -> None:
@@ -128,4 +138,6 @@ def build_scheduler(runtime: Runtime, *, blocking: bool) -> BaseScheduler:
         scheduler.add_job(_optimize, IntervalTrigger(hours=1), args=[runtime],
                           next_run_time=datetime.now(UTC) + timedelta(minutes=1),
                           id="sqlite_optimize", name="SQLite planner statistics", **common)
+    scheduler.add_job(_monthly_reports, IntervalTrigger(minutes=15), args=[runtime],
+                      id="monthly_reports", name="Queue due monthly reports", **common)
     return scheduler

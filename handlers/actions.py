@@ -11,13 +11,17 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
+from bot.i18n import t
 from bot.runtime import Runtime
-from bot.services import replies, workflow
+from bot.services import influencers, replies, workflow
+from bot.services.actors import Actor
 from bot.services.errors import ServiceError
 from bot.services.mention_search import MentionFilter
 from bot.services.workflow import StaleDraft
 from bot.slack.approval import build_draft_to_approve
 from bot.slack.cards import ACTION_PREFIX
+from bot.slack.escape import escape
+from bot.slack.influencer_blocks import TRACK_ACTION
 from bot.slack.mention_views import MORE_ACTION
 from bot.slack.modals import build_assign_modal, build_reason_modal
 from handlers.commands.workflow import mention_page
@@ -36,6 +40,7 @@ MAX_VALUE = 2000
 MAX_SINCE = 9999 * 7 * 86400
 """The longest `since:` a listing accepts (9999w); a More button carries it in seconds."""
 MAX_ID = 2**63 - 1
+BUTTON_ID = re.compile(r"[0-9]{1,12}")
 BUTTON_VALUE = re.compile(r"([0-9]{1,12})(?::v([0-9]{1,9}):([0-9a-f]{16,64}))?")
 """``ID`` or, on Approve, ``ID:vVERSION:HASH`` (ASCII digits only: ``"¹".isdigit()``)."""
 
@@ -168,6 +173,26 @@ def register(app: App, runtime: Runtime) -> None:
                     replace_original=False)
             return
         respond(**reply.as_kwargs(), replace_original=True)
+
+    @app.action(TRACK_ACTION)
+    def on_track(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient,
+                 respond: Respond) -> None:
+        ack()
+        ctx = user_context(runtime, body, "button", client)
+        value = str(action.get("value") or "")
+        if not BUTTON_ID.fullmatch(value):
+            return
+        try:
+            handle, network = influencers.do_track_author(
+                runtime.sessions, ctx.workspace_id, Actor(ctx.user_id, "button"),
+                author_id=int(value), now=runtime.clock())
+        except ServiceError as err:
+            respond(text=err.message(ctx.language), response_type="ephemeral",
+                    replace_original=False)
+            return
+        respond(text=t(ctx.language, "influencers.tracked", handle=escape(handle),
+                       network=escape(network)), response_type="ephemeral",
+                replace_original=False)
 
     @app.action(re.compile(r"^vigie\.open"))
     def on_link(ack: Ack) -> None:

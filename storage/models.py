@@ -383,6 +383,7 @@ class OutboxMessage(Base):
 # Alembic and for anyone who imports the models.
 from storage import (  # noqa: E402
     models_cases,  # noqa: F401
+    models_influencers,  # noqa: F401
     models_notifications,  # noqa: F401
     models_outbox,  # noqa: F401
     models_privacy,  # noqa: F401

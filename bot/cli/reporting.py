@@ -13,6 +13,8 @@ import click
 
 from bot.cli.common import cli_workspace, open_runtime, settings_or_exit
 from bot.cli.root import main
+from bot.services import report_monthly
+from bot.services.actors import Actor
 from bot.services.digest import preview_digests
 from bot.services.errors import ServiceError
 from bot.services.export import FORMATS, export_mentions
@@ -99,3 +101,43 @@ def export(since: str, fmt: str, watch_name: str | None, text: str | None,
             return
     if output is not None:
         click.echo(f"Exported {count} mention(s) to {output}.", err=True)
+
+
+@main.command()
+@click.option("--month", default=None, metavar="YYYY-MM",
+              help="The month to report on (default: the last complete month).")
+@click.option("--format", "fmt", type=click.Choice(report_monthly.FORMATS), default="pdf",
+              show_default=True)
+@click.option("--out", "output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file (default: vigie-report-YYYY-MM.pdf|html here).")
+@team_option
+def report(month: str | None, fmt: str, output: Path | None, team: str | None) -> None:
+    """Build the monthly report for management (PDF or HTML, with charts)."""
+    from bot.reports.monthly import render_html, render_pdf
+
+    if output is not None and not output.parent.is_dir():
+        click.echo(f"Error: the folder {output.parent} does not exist.", err=True)
+        raise SystemExit(2)
+    settings = settings_or_exit()
+    with open_runtime(settings) as runtime:
+        workspace = cli_workspace(runtime, team)
+        try:
+            built, spec = report_monthly.get_monthly_report(
+                runtime.sessions, workspace.id, Actor(None, "cli"), month=month,
+                now=runtime.clock(), default_timezone=settings.timezone)
+        except ServiceError as err:
+            _fail(err)
+            return
+    content = render_pdf(spec) if fmt == "pdf" else render_html(spec).encode("utf-8")
+    target = output or Path(report_monthly.report_filename(built.month, fmt))
+    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115  (closed below, renamed on success)
+        "wb", dir=target.parent, prefix=f".{target.name}.", suffix=".part", delete=False)
+    try:
+        with handle:
+            handle.write(content)
+        os.replace(handle.name, target)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+    click.echo(f"Report of {built.month} ({built.total} mention(s)) written to {target}.",
+               err=True)

@@ -38,7 +38,7 @@ from bot.analysis.pipeline import Analysis, AnalysisInput, analyze_many
 from bot.analysis.topics import topic_mask, topics_json
 from bot.matching.fingerprint import content_fingerprint, story_key_for
 from bot.matching.query import MatchInput, Query, QueryError, parse_query
-from bot.services import backfill, cases
+from bot.services import backfill, cases, influencers
 from bot.services.outbox import KIND_CARD, KIND_UPDATE_CARD, do_enqueue
 from bot.services.topic_channels import channel_picker
 from bot.services.triage_learning import alert_threshold
@@ -503,6 +503,7 @@ def _ingest(
     story_links: dict[int, int] = {}
     silenced: set[int] = set()
     topics: dict[int, set[str]] = {}
+    loud: set[int] = set()
     if matched:
         candidates = _analysed(session, watch, matched, handles, continuing, now)
         author_ids = _upsert_authors(session, workspace_id, candidates, now)
@@ -513,6 +514,10 @@ def _ingest(
             inserted[external_id] = mention_id
             priorities[mention_id] = priority
         report.duplicates += len(rows) - len(inserted)
+        # A tracked influencer's new post alerts whatever its priority (one lookup).
+        loud = influencers.tracked_posts(session, workspace_id, {
+            inserted[r["external_id"]]: r["author_id"] for r in rows
+            if r["external_id"] in inserted})
         report.stored = len(inserted)
         report.stored_ids = sorted(inserted.values())
         story_links = _link_stories(session, watch, inserted, candidates, report)
@@ -528,7 +533,7 @@ def _ingest(
     if not watch.paused:
         channel_for = channel_picker(session, watch, topics)
         _queue_alerts(session, watch, {m: p for m, p in priorities.items() if m not in silenced},
-                      story_links, report, channel_for)
+                      story_links, report, channel_for, loud)
         _queue_linked_alerts(session, watch, _alerting_links(session, linked), report,
                              channel_for)
     return report
@@ -651,23 +656,24 @@ def _conversation_hooks(session: Session, watch: Watch, inserted: dict[str, int]
 
 def _queue_alerts(session: Session, watch: Watch, priorities: dict[int, int],
                   story_links: dict[int, int], report: IngestReport,
-                  channel_for: Callable[[int], str]) -> None:
+                  channel_for: Callable[[int], str], loud: set[int]) -> None:
     updated_primaries: set[int] = set()
     threshold = alert_threshold(session, watch)  # the watch's, shifted by triage learning
     cards = _CardQueue(session, watch.workspace_id, [
         (story_links.get(mention_id, mention_id), channel_for(mention_id))
-        for mention_id in sorted(priorities) if priorities[mention_id] >= threshold])
+        for mention_id in sorted(priorities)
+        if priorities[mention_id] >= threshold or mention_id in loud])
     for mention_id in sorted(priorities):
+        alerts = priorities[mention_id] >= threshold or mention_id in loud
         primary = story_links.get(mention_id)
         if primary is not None:
-            if priorities[mention_id] >= threshold and cards.add(
-                    primary, channel_for(mention_id)):
+            if alerts and cards.add(primary, channel_for(mention_id)):
                 # The story's first post waited for the digest; this one makes it urgent.
                 report.alerts += 1
                 continue
             updated_primaries.add(primary)
             continue
-        if priorities[mention_id] >= threshold:
+        if alerts:
             cards.add(mention_id, channel_for(mention_id))
             report.alerts += 1
     cards.flush()

@@ -93,7 +93,8 @@ KIND_UPLOAD = "upload"
 Files carry no metadata, so a crash right after an upload may upload it once more."""
 KIND_CHART = "chart"
 """An upload whose PNG is drawn at send time from ``payload["chart"]``
-(``bot.slack.charts.render_chart_spec``), by a sender that draws charts: the worker, so the
+(``bot.slack.charts.render_chart_spec``), or whose PDF is drawn from ``payload["report"]``
+(``bot.reports.monthly.render_pdf``), by a sender that draws charts: the worker, so the
 web processes spend their CPU on acknowledging Slack."""
 
 Renderer = Callable[[Session, OutboxMessage], OutgoingMessage | None]
@@ -399,6 +400,7 @@ class OutboxSender:
                 report: FlushReport) -> bool:
         try:
             content = (_draw_chart(payload["chart"]) if "chart" in payload
+                       else _draw_report(payload["report"]) if "report" in payload
                        else base64.b64decode(payload["content_b64"]))
             self._notifier.upload_file(
                 channel, str(payload["filename"]), content,
@@ -599,4 +601,14 @@ def _draw_chart(spec: Any) -> bytes:
         return render_chart_spec(spec)
     except Exception as err:  # any failure to draw fails the row with its reason
         raise DeliveryError(f"the chart could not be drawn: {type(err).__name__}: {err}"
+                            ) from err
+
+
+def _draw_report(spec: Any) -> bytes:
+    from bot.reports.monthly import render_pdf
+
+    try:
+        return render_pdf(spec)
+    except Exception as err:  # any failure to draw fails the row with its reason
+        raise DeliveryError(f"the report could not be drawn: {type(err).__name__}: {err}"
                             ) from err

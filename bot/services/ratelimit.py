@@ -25,6 +25,8 @@ EXPORT = "export"
 STATS = "stats"
 DIGEST_NOW = "digest_now"
 LLM_DRAFT = "llm_draft"
+INFLUENCERS = "influencers"
+REPORT = "report"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,8 @@ DEFAULT_POLICIES: dict[str, Policy] = {
     STATS: Policy(user=Rate(5, 60), workspace=Rate(20, 60)),
     DIGEST_NOW: Policy(user=Rate(2, 300), workspace=Rate(6, 300)),
     LLM_DRAFT: Policy(user=Rate(10, 60), workspace=Rate(40, 60)),
+    INFLUENCERS: Policy(user=Rate(5, 60), workspace=Rate(20, 60)),
+    REPORT: Policy(user=Rate(2, 300), workspace=Rate(6, 300)),
 }
 
 

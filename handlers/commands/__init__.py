@@ -11,6 +11,7 @@ from bot.i18n import t
 from bot.runtime import Runtime
 from handlers.commands import accounts as _accounts  # noqa: F401
 from handlers.commands import help as _help  # noqa: F401  (registers its subcommands)
+from handlers.commands import influence as _influence  # noqa: F401
 from handlers.commands import listening as _listening  # noqa: F401
 from handlers.commands import notify as _notify  # noqa: F401
 from handlers.commands import reporting as _reporting  # noqa: F401

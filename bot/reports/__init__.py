@@ -1,0 +1,1 @@
+"""Reports drawn from JSON-able specs (PDF, HTML): pure, no storage, no Slack."""

@@ -1,0 +1,383 @@
+"""Draw the monthly report (``bot.services.report_monthly.report_spec``) as PDF or HTML.
+
+Pure: the spec in, bytes or text out. The PDF is written by matplotlib's own PDF backend
+(``PdfPages``), one A4 page per part, with TrueType fonts embedded (``pdf.fonttype`` 42)
+so the text can be searched and copied. The HTML is one self-contained page (charts as
+inline PNG), every value escaped. matplotlib is imported only when a report is drawn.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.i18n import t
+
+A4_INCHES = (8.27, 11.69)
+COLORS = {"negative": "#d64545", "neutral": "#9aa5b1", "positive": "#2f9e44",
+          "unknown": "#d9dde3"}
+SENTIMENTS = ("negative", "neutral", "positive", "unknown")
+ACCENT = "#4c6ef5"
+TEXT_WIDTH = 95
+"""Characters per line of wrapped text on an A4 page at the body font size."""
+MAX_POST_CHARS = 140
+RC: dict[Any, Any] = {"pdf.fonttype": 42, "font.size": 9, "text.parse_math": False}
+"""TrueType fonts (searchable text); "$" in a post is text, never mathtext."""
+
+
+def _language(spec: Mapping[str, Any]) -> str:
+    return str(spec.get("language") or "en")
+
+
+def _percent(value: float | None, language: str) -> str:
+    return t(language, "monthly.none") if value is None else f"{value * 100:.0f}%"
+
+
+def _duration(seconds: float | None, language: str) -> str:
+    if seconds is None:
+        return t(language, "monthly.none")
+    minutes = seconds / 60
+    if minutes < 90:
+        return f"{minutes:.0f} min"
+    hours = minutes / 60
+    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} d"
+
+
+def _date(value: str, fmt: str = "%Y-%m-%d") -> str:
+    return datetime.fromisoformat(value).strftime(fmt)
+
+
+def _clip(value: str, limit: int) -> str:
+    value = " ".join(str(value).split())
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def _change(current: int, previous: int) -> str:
+    if not previous:
+        return "n/a" if not current else "+∞"
+    delta = (current - previous) / previous * 100
+    return f"{delta:+.0f}%"
+
+
+def _trend(item: Mapping[str, Any], language: str) -> str:
+    return t(language, f"influencers.trend_{item.get('trend', 'unknown')}")
+
+
+def text_sections(spec: Mapping[str, Any]) -> list[tuple[str, str, list[str]]]:
+    """The report's words, section by section (key, title, lines): both renderers print
+    them."""
+    lang = _language(spec)
+    sentiment = spec["by_sentiment"]
+    responses, sla = spec["responses"], spec["sla"]
+    answered_share = responses.get("answered_share")
+    sections: list[tuple[str, str, list[str]]] = []
+    volume = [t(lang, "monthly.volume_line", total=spec["total"],
+                change=_change(spec["total"], spec["previous_total"]),
+                previous=spec["previous_total"]),
+              t(lang, "monthly.sentiment_line", **{k: sentiment.get(k, 0) for k in SENTIMENTS})]
+    if spec["by_network"]:
+        volume.append(t(lang, "monthly.networks_line", networks=", ".join(
+            f"{name} {count}" for name, count in spec["by_network"])))
+    if not spec["total"]:
+        volume.insert(0, t(lang, "monthly.empty", month=spec["month"]))
+    sections.append(("volume", t(lang, "monthly.section_volume"), volume))
+    sections.append(("responses", t(lang, "monthly.section_responses"), [
+        t(lang, "monthly.responses_line", actionable=responses["actionable"],
+          answered=responses["answered"], share=_percent(answered_share, lang),
+          gap=_percent(None if answered_share is None else 1 - answered_share, lang)),
+        t(lang, "monthly.percentiles_line", median=_duration(responses["median_seconds"], lang),
+          p90=_duration(responses["p90_seconds"], lang)),
+        t(lang, "monthly.sla_line", share=_percent(sla.get("share"), lang),
+          on_time=sla["on_time"], answered=sla["answered"])]))
+    if spec.get("share_of_voice") is not None:
+        sections.append(("sov", t(lang, "monthly.section_sov"), [
+            _clip(str(line), 200) for line in spec["share_of_voice"]]))
+    sections.append(("spikes", t(lang, "monthly.section_spikes"), [
+        t(lang, "monthly.spike_line", when=_date(s["hour_start"], "%d %b %H:00"),
+          watch=s["watch"], total=s["total"], summary=_clip(s["summary"], 160))
+        for s in spec["spikes"]] or [t(lang, "monthly.no_spikes")]))
+    influencer_lines = []
+    for rank, item in enumerate(spec["influencers"], 1):
+        followers = item["followers"] if item["followers"] is not None else "?"
+        influencer_lines.append(
+            f"{rank}. {item['handle']} ({item['network']}) · {followers} · "
+            f"{item['mentions']} · {item['engagement']} · {_trend(item, lang)}"
+            + (f" · {t(lang, 'monthly.col_tracked')}" if item["tracked"] else ""))
+        influencer_lines += [f"    {_date(p['published_at'], '%d %b')}: "
+                             f"{_clip(p['text'], MAX_POST_CHARS)}" for p in item["last_posts"]]
+    sections.append(("influencers", t(lang, "monthly.section_influencers"),
+                     influencer_lines or [t(lang, "monthly.no_influencers")]))
+    sections.append(("topics", t(lang, "monthly.section_topics"), [
+        f"{name}: {count}" for name, count in spec["topics"]] or [t(lang, "monthly.no_topics")]))
+    workload = [f"{w['user_id']}: {t(lang, 'monthly.col_assigned')} {w['assigned']} · "
+                f"{t(lang, 'monthly.col_open')} {w['open']} · "
+                f"{t(lang, 'monthly.col_answered')} {w['answered']}" for w in spec["workload"]]
+    if spec["approvals"]:
+        workload.append(t(lang, "monthly.approvals_line", lines=", ".join(
+            t(lang, "monthly.approval_item", user=a["user_id"], approved=a["approved"],
+              rejected=a["rejected"]) for a in spec["approvals"])))
+    sections.append(("workload", t(lang, "monthly.section_workload"),
+                     workload or [t(lang, "monthly.no_workload")]))
+    return sections
+
+
+def _local(spec: Mapping[str, Any], value: str) -> datetime:
+    return datetime.fromisoformat(value).astimezone(ZoneInfo(spec["timezone"]))
+
+
+def _heading(spec: Mapping[str, Any]) -> tuple[str, list[str]]:
+    lang = _language(spec)
+    # The window's end is exclusive: its last day is the one before a complete month's end.
+    last = _local(spec, spec["end"]) - timedelta(microseconds=1)
+    lines = [t(lang, "monthly.subtitle", workspace=spec.get("workspace") or "Vigie",
+               start=f"{_local(spec, spec['start']):%Y-%m-%d}", end=f"{last:%Y-%m-%d}",
+               zone=spec["timezone"])]
+    if not spec["complete"]:
+        lines.append(t(lang, "monthly.partial",
+                       end=f"{_local(spec, spec['end']):%Y-%m-%d %H:%M}"))
+    return t(lang, "monthly.title", month=spec["month"]), lines
+
+
+# --------------------------------------------------------------------------- charts
+ChartFn = Callable[[Any, Mapping[str, Any]], None]
+
+
+def _style(axes: Any) -> None:
+    axes.grid(axis="y", alpha=0.3)
+    axes.set_axisbelow(True)
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+
+
+def chart_volume(axes: Any, spec: Mapping[str, Any]) -> None:
+    """Mentions per day, stacked by sentiment."""
+    lang = _language(spec)
+    labels = [label for label, _counts in spec["days"]]
+    positions = list(range(len(labels)))
+    bottoms = [0] * len(labels)
+    for key in SENTIMENTS:
+        values = [counts.get(key, 0) for _label, counts in spec["days"]]
+        if key == "unknown" and not any(values):
+            continue
+        axes.bar(positions, values, bottom=bottoms, color=COLORS[key], width=0.8,
+                 label=t(lang, f"report.sentiment_{key}"))
+        bottoms = [low + value for low, value in zip(bottoms, values, strict=True)]
+    axes.set_title(t(lang, "monthly.chart_days"), fontsize=11)
+    axes.set_xlabel(t(lang, "monthly.chart_x", zone=spec["timezone"]), fontsize=8)
+    axes.set_ylabel(t(lang, "monthly.chart_y"), fontsize=8)
+    axes.set_xticks(positions)
+    axes.set_xticklabels(labels, fontsize=7)
+    axes.set_ylim(0, max([*bottoms, 1]) * 1.25)
+    axes.legend(loc="upper left", frameon=False, ncols=4, fontsize=7)
+    _style(axes)
+
+
+def chart_responses(axes: Any, spec: Mapping[str, Any]) -> None:
+    """Answered vs not answered actionable mentions (the reply gap)."""
+    lang = _language(spec)
+    answered = spec["responses"]["answered"]
+    gap = max(spec["responses"]["actionable"] - answered, 0)
+    axes.barh([0], [answered], color=COLORS["positive"], label=t(lang, "monthly.answered_label"))
+    axes.barh([0], [gap], left=[answered], color=COLORS["negative"],
+              label=t(lang, "monthly.unanswered_label"))
+    axes.set_yticks([])
+    axes.set_title(t(lang, "monthly.chart_responses"), fontsize=11)
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), frameon=False, ncols=2,
+                fontsize=8)
+    _style(axes)
+
+
+def _barh(axes: Any, names: Sequence[str], values: Sequence[int], title: str) -> None:
+    positions = list(range(len(names)))
+    axes.barh(positions, values, color=ACCENT)
+    axes.set_yticks(positions)
+    axes.set_yticklabels(names, fontsize=8)
+    axes.invert_yaxis()
+    axes.set_title(title, fontsize=11)
+    _style(axes)
+
+
+def chart_topics(axes: Any, spec: Mapping[str, Any]) -> None:
+    """Mentions per request topic."""
+    _barh(axes, [name for name, _count in spec["topics"]],
+          [count for _name, count in spec["topics"]],
+          t(_language(spec), "monthly.chart_topics"))
+
+
+def chart_workload(axes: Any, spec: Mapping[str, Any]) -> None:
+    """Mentions assigned per team member."""
+    items = spec["workload"][:12]
+    _barh(axes, [w["user_id"] for w in items], [w["assigned"] for w in items],
+          t(_language(spec), "monthly.section_workload"))
+
+
+def charts_for(spec: Mapping[str, Any]) -> list[ChartFn]:
+    """The charts this report has data for, in page order."""
+    charts: list[ChartFn] = []
+    if spec["total"]:
+        charts.append(chart_volume)
+    if spec["responses"]["actionable"]:
+        charts.append(chart_responses)
+    if spec["topics"]:
+        charts.append(chart_topics)
+    if spec["workload"]:
+        charts.append(chart_workload)
+    return charts
+
+
+def _figure(size: tuple[float, float]) -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=size)
+
+
+# --------------------------------------------------------------------------- PDF
+def _wrap(line: str) -> list[str]:
+    import textwrap
+
+    indent = len(line) - len(line.lstrip())
+    return textwrap.wrap(line, TEXT_WIDTH, subsequent_indent=" " * (indent + 2)) or [""]
+
+
+def render_pdf(spec: Mapping[str, Any]) -> bytes:
+    """The report as an A4 PDF: a first page with the heading, the key figures and the
+    daily chart; then the other charts; then the sections' text, as many pages as needed."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    title, subtitle = _heading(spec)
+    lang = _language(spec)
+    buffer = io.BytesIO()
+    with matplotlib.rc_context(RC), \
+            PdfPages(buffer, metadata={"Title": title, "Creator": "Vigie"}) as pdf:
+        charts = charts_for(spec)
+        sections = text_sections(spec)
+        page = _figure(A4_INCHES)
+        page.text(0.07, 0.95, title, fontsize=18, weight="bold")
+        y = 0.925
+        for line in subtitle:
+            page.text(0.07, y, line, fontsize=9, color="#444444")
+            y -= 0.02
+        y = _write_lines(page, *sections[0][1:], y - 0.01)
+        y = _write_lines(page, *sections[1][1:], y)
+        if charts:
+            charts[0](page.add_axes((0.1, 0.08, 0.82, max(y - 0.15, 0.2))), spec)
+        pdf.savefig(page)
+        for pair_start in range(1, len(charts), 2):
+            page = _figure(A4_INCHES)
+            for slot, chart in enumerate(charts[pair_start:pair_start + 2]):
+                chart(page.add_axes((0.22, 0.56 - slot * 0.47, 0.7, 0.36)), spec)
+            pdf.savefig(page)
+        lines: list[tuple[str, bool]] = []
+        for _key, heading, body in sections[2:]:
+            lines.append((heading, True))
+            lines += [(wrapped, False) for line in body for wrapped in _wrap(line)]
+            lines.append(("", False))
+        lines.append((t(lang, "monthly.generated",
+                        when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")), False))
+        per_page = 52
+        for start in range(0, len(lines), per_page):
+            page = _figure(A4_INCHES)
+            y = 0.95
+            for text, bold in lines[start:start + per_page]:
+                page.text(0.07, y, text, fontsize=11 if bold else 8,
+                          weight="bold" if bold else "normal",)
+                y -= 0.0175
+            pdf.savefig(page)
+    return buffer.getvalue()
+
+
+def _write_lines(page: Any, heading: str, body: list[str], y: float) -> float:
+    page.text(0.07, y, heading, fontsize=12, weight="bold")
+    y -= 0.022
+    for line in body:
+        for wrapped in _wrap(line):
+            page.text(0.07, y, wrapped, fontsize=9)
+            y -= 0.018
+    return y - 0.012
+
+
+# --------------------------------------------------------------------------- HTML
+def _png(chart: ChartFn, spec: Mapping[str, Any]) -> str:
+    figure = _figure((8, 3.6))
+    chart(figure.add_axes((0.18, 0.2, 0.78, 0.68)), spec)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _table(head: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = "".join(f"<th>{html.escape(str(h))}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
+                   for row in rows)
+    return f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
+
+
+STYLE = """body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:60rem;
+margin:2rem auto;padding:0 1rem;color:#1f2328}h1{margin-bottom:.2rem}.sub{color:#57606a}
+table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}td,th{border:1px solid #d0d7de;
+padding:.25rem .5rem;text-align:left}img{max-width:100%}li{margin:.2rem 0}"""
+
+
+def render_html(spec: Mapping[str, Any]) -> str:
+    """The report as one self-contained HTML page (charts inline, text escaped)."""
+    lang = _language(spec)
+    title, subtitle = _heading(spec)
+    sections = text_sections(spec)
+    import matplotlib
+
+    with matplotlib.rc_context(RC):
+        images = {chart.__name__: _png(chart, spec) for chart in charts_for(spec)}
+    parts = [f"<!DOCTYPE html><html lang=\"{html.escape(lang)}\"><head><meta charset=\"utf-8\">"
+             f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
+             f"<h1>{html.escape(title)}</h1>"]
+    parts += [f"<p class=\"sub\">{html.escape(line)}</p>" for line in subtitle]
+    for key, heading, body in sections:
+        parts.append(f"<section><h2>{html.escape(heading)}</h2>")
+        if key == "influencers" and spec["influencers"]:
+            parts.append(_influencer_table(spec))
+        else:
+            parts.append("<ul>" + "".join(f"<li>{html.escape(line.strip())}</li>"
+                                          for line in body) + "</ul>")
+        name = f"chart_{key}"
+        if name in images:
+            parts.append(f"<img alt=\"{html.escape(name)}\" "
+                         f"src=\"data:image/png;base64,{images[name]}\">")
+        parts.append("</section>")
+    generated = t(lang, "monthly.generated",
+                  when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    parts.append(f"<p class=\"sub\">{html.escape(generated)}</p>")
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+def _influencer_table(spec: Mapping[str, Any]) -> str:
+    lang = _language(spec)
+    head = [t(lang, f"monthly.col_{c}") for c in
+            ("author", "network", "followers", "mentions", "engagement", "trend", "tracked")]
+    rows = [[item["handle"], item["network"],
+             item["followers"] if item["followers"] is not None else "?", item["mentions"],
+             item["engagement"], _trend(item, lang),
+             t(lang, "monthly.yes") if item["tracked"] else ""] for item in spec["influencers"]]
+    posts = "".join(
+        f"<li>{html.escape(item['handle'])}, {html.escape(_date(p['published_at'], '%d %b'))}: "
+        f"{_link(p['url'], _clip(p['text'], MAX_POST_CHARS))}</li>"
+        for item in spec["influencers"] for p in item["last_posts"])
+    return _table(head, rows) + (f"<ul>{posts}</ul>" if posts else "")
+
+
+def _link(url: str, label: str) -> str:
+    # Only web links become links: a post's URL comes from outside (no javascript:).
+    if str(url).lower().startswith(("https://", "http://")):
+        return f"<a href=\"{html.escape(str(url))}\">{html.escape(label)}</a>"
+    return html.escape(label)

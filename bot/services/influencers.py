@@ -1,0 +1,343 @@
+"""Influencers: the authors who talked about the brand (or its competitors) in a period,
+ranked, and the ones the team tracks (`/cm influencers`, App Home, the monthly report).
+
+Ranking: an author's score over the period is ``reach × engagement × frequency`` with
+
+- reach = log10(10 + followers) (1 when the follower count is unknown),
+- engagement = log10(10 + the average engagement of their posts in the period),
+- frequency = their number of mentions in the period.
+
+The logarithms keep one account with millions of followers from drowning everyone who
+talks about the brand every day. The sentiment trend compares the average sentiment score
+of their posts in the first and the second half of the period.
+
+The period's figures come from one GROUP BY over ``ix_mentions_influencer_window`` (an
+index-only read of the period's entries); last posts are read for the listed authors only,
+through ``(author_id, published_at)``.
+
+A tracked influencer's new posts alert whatever their priority: ingest asks
+``tracked_authors`` once per batch. Agents (and above) may track and untrack: following
+someone is everyday listening work, like assigning a mention.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services.actors import Actor
+from bot.services.audit import record
+from bot.services.errors import NotFound, ServiceError
+from bot.services.permissions import require_role
+from bot.services.reporting_time import local_midnight, zone_or_default
+from storage.db import transaction
+from storage.models import Author, Mention, Role, Workspace
+from storage.models_influencers import TrackedInfluencer
+
+PERIODS = {"7d": 7, "30d": 30, "90d": 90}
+DEFAULT_PERIOD = "30d"
+DEFAULT_LIMIT = 10
+LAST_POSTS = 3
+TREND_STEP = 0.15
+"""A change of average sentiment (scores in [-1, 1]) smaller than this is "stable"."""
+NETWORK_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,31}")
+HANDLE_LIMIT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class PostLine:
+    """One of an influencer's recent posts."""
+
+    mention_id: int
+    url: str
+    text: str
+    published_at: datetime
+    sentiment_label: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Influencer:
+    """An author's standing over a period."""
+
+    author_id: int
+    handle: str
+    name: str | None
+    network: str
+    url: str | None
+    followers: int | None
+    mentions: int
+    engagement: int
+    score: float
+    sentiment_before: float | None
+    sentiment_after: float | None
+    tracked: bool
+    last_posts: list[PostLine] = field(default_factory=list)
+
+    @property
+    def trend(self) -> str:
+        """``improving``, ``worsening``, ``stable``, or ``new`` (no post in the first half)."""
+        if self.sentiment_after is None and self.sentiment_before is None:
+            return "unknown"
+        if self.sentiment_before is None:
+            return "new"
+        if self.sentiment_after is None:
+            return "quiet"
+        delta = self.sentiment_after - self.sentiment_before
+        if delta >= TREND_STEP:
+            return "improving"
+        if delta <= -TREND_STEP:
+            return "worsening"
+        return "stable"
+
+
+@dataclass(frozen=True)
+class InfluencerReport:
+    """What `/cm influencers` shows: the ranking of a period, and who is tracked."""
+
+    days: int
+    start: datetime
+    end: datetime
+    ranked: list[Influencer]
+    tracked: list[tuple[str, str]]
+    """(network, handle) of every tracked author, tracked or not active in the period."""
+
+
+def score(followers: int | None, engagement: int, mentions: int) -> float:
+    """reach × engagement × frequency (see the module docstring)."""
+    if mentions <= 0:
+        return 0.0
+    reach = math.log10(10 + max(followers or 0, 0))
+    average = max(engagement, 0) / mentions
+    return reach * math.log10(10 + average) * mentions
+
+
+def parse_period(text: str | None) -> int:
+    """``7d``, ``30d`` or ``90d`` (default 30d) -> days; ServiceError
+    ``influencers.bad_period`` otherwise."""
+    key = (text or DEFAULT_PERIOD).strip().lower()
+    if key not in PERIODS:
+        raise ServiceError("influencers.bad_period", value=text or "", valid=", ".join(PERIODS))
+    return PERIODS[key]
+
+
+def rank_influencers(session: Session, workspace_id: int, start: datetime, end: datetime,
+                     limit: int = DEFAULT_LIMIT, *, last_posts: int = LAST_POSTS
+                     ) -> list[Influencer]:
+    """The ``limit`` authors with the highest score among the mentions published in
+    [start, end), best first (ties: more mentions, then the older author)."""
+    middle = start + (end - start) / 2
+    grouped = (
+        select(Mention.author_id.label("author_id"), func.count().label("n"),
+               func.coalesce(func.sum(Mention.engagement), 0).label("engagement"),
+               func.avg(case((Mention.published_at < middle, Mention.sentiment))).label("s1"),
+               func.avg(case((Mention.published_at >= middle, Mention.sentiment))).label("s2"))
+        .where(Mention.workspace_id == workspace_id, Mention.published_at >= start,
+               Mention.published_at < end, Mention.author_id.is_not(None))
+        .group_by(Mention.author_id)
+    ).subquery()
+    rows = session.execute(
+        select(grouped.c.author_id, grouped.c.n, grouped.c.engagement, grouped.c.s1,
+               grouped.c.s2, Author.followers)
+        .join(Author, Author.id == grouped.c.author_id)).all()
+    scored = sorted(((score(followers, int(eng), int(n)), int(n), author_id, int(eng), s1, s2)
+                     for author_id, n, eng, s1, s2, followers in rows),
+                    key=lambda item: (-item[0], -item[1], item[2]))[:limit]
+    if not scored:
+        return []
+    ids = [item[2] for item in scored]
+    authors = {a.id: a for a in session.scalars(select(Author).where(Author.id.in_(ids)))}
+    tracked = tracked_authors(session, workspace_id, ids)
+    posts = _last_posts(session, ids, start, end, last_posts) if last_posts else {}
+    return [Influencer(
+        author_id=author_id, handle=authors[author_id].handle, name=authors[author_id].name,
+        network=authors[author_id].network, url=authors[author_id].url,
+        followers=authors[author_id].followers, mentions=n, engagement=eng,
+        score=round(value, 3), sentiment_before=_rounded(s1), sentiment_after=_rounded(s2),
+        tracked=author_id in tracked, last_posts=posts.get(author_id, []))
+        for value, n, author_id, eng, s1, s2 in scored]
+
+
+def _rounded(value: object) -> float | None:
+    return None if value is None else round(float(value), 3)  # type: ignore[arg-type]
+
+
+def _last_posts(session: Session, author_ids: list[int], start: datetime, end: datetime,
+                count: int) -> dict[int, list[PostLine]]:
+    # A few index probes per listed author (author_id, published_at), newest first.
+    out: dict[int, list[PostLine]] = {}
+    for author_id in author_ids:
+        out[author_id] = [PostLine(m.id, m.url, m.title or m.text, m.published_at,
+                                   m.sentiment_label)
+                          for m in session.scalars(
+                              select(Mention).where(Mention.author_id == author_id,
+                                                    Mention.published_at >= start,
+                                                    Mention.published_at < end)
+                              .order_by(Mention.published_at.desc()).limit(count))]
+    return out
+
+
+def tracked_authors(session: Session, workspace_id: int, author_ids: Iterable[int]
+                    ) -> set[int]:
+    """Which of ``author_ids`` the workspace tracks: one query, whatever their number."""
+    ids = sorted(set(author_ids))
+    if not ids:
+        return set()
+    return set(session.scalars(select(TrackedInfluencer.author_id).where(
+        TrackedInfluencer.workspace_id == workspace_id, TrackedInfluencer.author_id.in_(ids))))
+
+
+def tracked_list(session: Session, workspace_id: int) -> list[tuple[str, str]]:
+    """(network, handle) of every tracked author, sorted."""
+    return [(network, handle) for network, handle in session.execute(
+        select(Author.network, Author.handle).join(
+            TrackedInfluencer, TrackedInfluencer.author_id == Author.id)
+        .where(TrackedInfluencer.workspace_id == workspace_id)
+        .order_by(Author.network, Author.handle))]
+
+
+def period_window(now: datetime, days: int, timezone: str) -> tuple[datetime, datetime]:
+    """The last ``days`` local days up to ``now`` (as `/cm stats` counts them)."""
+    tz = zone_or_default(timezone)
+    return local_midnight(now.astimezone(tz).date() - timedelta(days=days - 1), tz), now
+
+
+def get_influencers(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,
+                    period: str | None, now: datetime, default_timezone: str = "UTC",
+                    limit: int = DEFAULT_LIMIT) -> InfluencerReport:
+    """The influencers of the last period (any member may see them)."""
+    days = parse_period(period)
+    with sessions() as session:
+        if actor.user_id:
+            require_role(session, workspace_id, actor.user_id, Role.VIEWER)
+        workspace = session.get(Workspace, workspace_id)
+        zone_name = workspace.timezone if workspace and workspace.timezone else default_timezone
+        start, end = period_window(now, days, zone_or_default(zone_name, default_timezone).key)
+        return InfluencerReport(days, start, end,
+                                rank_influencers(session, workspace_id, start, end, limit),
+                                tracked_list(session, workspace_id))
+
+
+def _clean(handle: str, network: str) -> tuple[str, str]:
+    handle = " ".join(handle.split())
+    network = network.strip().lower()
+    if not handle or len(handle) > HANDLE_LIMIT or handle.startswith("<"):
+        raise ServiceError("influencers.bad_handle", value=handle[:80])
+    if not NETWORK_NAME.fullmatch(network):
+        raise ServiceError("influencers.bad_network", value=network[:40])
+    return handle, network
+
+
+def _find_author(session: Session, workspace_id: int, handle: str, network: str
+                 ) -> Author | None:
+    # People type "@alice" for a handle stored as "alice", and the other way round.
+    bare = handle.lstrip("@")
+    candidates = list(dict.fromkeys((handle, bare, f"@{bare}")))
+    found = {a.handle: a for a in session.scalars(select(Author).where(
+        Author.workspace_id == workspace_id, Author.network == network,
+        Author.handle.in_(candidates)))}
+    return next((found[c] for c in candidates if c in found), None)
+
+
+def do_track(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,
+             handle: str, network: str, now: datetime) -> tuple[str, bool]:
+    """Track the author ``handle`` on ``network`` (created when not seen yet, so their
+    first post alerts too); returns (the stored handle, False when already tracked)."""
+    handle, network = _clean(handle, network)
+    with transaction(sessions) as session:
+        if actor.user_id:
+            require_role(session, workspace_id, actor.user_id, Role.AGENT)
+        author = _find_author(session, workspace_id, handle, network)
+        if author is None:
+            author = Author(workspace_id=workspace_id, network=network, handle=handle,
+                            mention_count=0, first_seen_at=now, last_seen_at=now)
+            session.add(author)
+            session.flush()
+        if tracked_authors(session, workspace_id, [author.id]):
+            return author.handle, False
+        session.add(TrackedInfluencer(workspace_id=workspace_id, author_id=author.id,
+                                      tracked_by=actor.user_id, created_at=now))
+        record(session, workspace_id, actor, "influencer.tracked",
+               detail={"network": network, "handle": author.handle})
+        handle = author.handle
+    forget_home_cache(workspace_id)
+    return handle, True
+
+
+def do_untrack(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,
+               handle: str, network: str) -> str:
+    """Stop tracking ``handle`` on ``network``; NotFound when it was not tracked."""
+    handle, network = _clean(handle, network)
+    with transaction(sessions) as session:
+        if actor.user_id:
+            require_role(session, workspace_id, actor.user_id, Role.AGENT)
+        author = _find_author(session, workspace_id, handle, network)
+        row = None if author is None else session.scalar(select(TrackedInfluencer).where(
+            TrackedInfluencer.workspace_id == workspace_id,
+            TrackedInfluencer.author_id == author.id))
+        if author is None or row is None:
+            raise NotFound("influencers.not_tracked", handle=handle, network=network)
+        session.delete(row)
+        record(session, workspace_id, actor, "influencer.untracked",
+               detail={"network": network, "handle": author.handle})
+        handle = author.handle
+    forget_home_cache(workspace_id)
+    return handle
+
+
+def do_track_author(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,
+                    author_id: int, now: datetime) -> tuple[str, str]:
+    """Track an author by id (the button on `/cm influencers`); returns (handle, network)."""
+    with sessions() as session:
+        author = session.get(Author, author_id)
+        if author is None or author.workspace_id != workspace_id:
+            raise NotFound("influencers.no_author")
+        handle, network = author.handle, author.network
+    do_track(sessions, workspace_id, actor, handle=handle, network=network, now=now)
+    return handle, network
+
+
+def tracked_posts(session: Session, workspace_id: int, authors: dict[int, int | None]
+                  ) -> set[int]:
+    """The mentions (id -> author id) written by a tracked author: one query per batch."""
+    tracked = tracked_authors(session, workspace_id,
+                              (a for a in authors.values() if a is not None))
+    return {mention_id for mention_id, author_id in authors.items() if author_id in tracked}
+
+
+HOME_DAYS = 30
+HOME_CACHE_SECONDS = 900
+_home_cache: dict[int, tuple[datetime, list[Influencer]]] = {}
+_home_lock = threading.Lock()
+
+
+def home_influencers(sessions: sessionmaker[Session], workspace_id: int, *, now: datetime,
+                     default_timezone: str = "UTC", limit: int = 5) -> list[Influencer]:
+    """The top influencers of the last 30 days for App Home, computed at most every 15
+    minutes per workspace and process (Home is opened often; the ranking moves slowly)."""
+    with _home_lock:
+        cached = _home_cache.get(workspace_id)
+    if cached is not None and timedelta(0) <= now - cached[0] < timedelta(
+            seconds=HOME_CACHE_SECONDS):
+        return cached[1]
+    with sessions() as session:
+        workspace = session.get(Workspace, workspace_id)
+        zone_name = workspace.timezone if workspace and workspace.timezone else default_timezone
+        start, end = period_window(now, HOME_DAYS,
+                                   zone_or_default(zone_name, default_timezone).key)
+        ranked = rank_influencers(session, workspace_id, start, end, limit, last_posts=0)
+    with _home_lock:
+        _home_cache[workspace_id] = (now, ranked)
+    return ranked
+
+
+def forget_home_cache(workspace_id: int) -> None:
+    """Drop the cached Home ranking (after tracking someone, so the mark shows)."""
+    with _home_lock:
+        _home_cache.pop(workspace_id, None)

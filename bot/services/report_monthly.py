@@ -1,0 +1,408 @@
+"""The monthly report for management (`/cm report month`, `vigie report --month`).
+
+A calendar month in the workspace's time zone: volume and sentiment per day, networks,
+response-time percentiles and the reply gap, SLA kept, spikes and what they were about,
+top influencers, top topics, team workload and approvals. Every figure comes from the
+queries the digest and `/cm stats` use (``bot.services.reporting_queries``,
+``bot.services.reporting_counts``, ``bot.services.stats``), the influencer ranking
+(``bot.services.influencers``) and the spikes the detector recorded.
+
+Definitions beyond those of ``reporting_queries``:
+
+- *Reply gap*: the share of actionable mentions of the month not answered.
+- *SLA kept*: of the actionable mentions answered, the share first answered within their
+  watch's SLA for their priority band, counted on the clock from publication (as the
+  overdue lists count it; business hours are not applied here).
+
+The report is built as data (``MonthlyReport``), then turned into a JSON-able spec
+(``report_spec``) that the renderers (``bot.reports``) draw as PDF or HTML. In Slack the
+spec travels through the outbox and the worker draws the PDF, as it draws charts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import and_, case, func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.i18n import t
+from bot.services.actors import Actor
+from bot.services.audit import record
+from bot.services.errors import ServiceError
+from bot.services.influencers import Influencer, rank_influencers
+from bot.services.outbox import KIND_CHART, do_enqueue
+from bot.services.permissions import require_role
+from bot.services.reporting_counts import volume_by_bucket
+from bot.services.reporting_queries import (
+    DEFAULT_SLA_MINUTES,
+    HIGH_PRIORITY,
+    SENTIMENT_LABELS,
+    UNKNOWN,
+    URGENT_PRIORITY,
+    ResponseTimes,
+    Scope,
+    actionable,
+    count_if,
+    dialect,
+    in_window,
+    response_times,
+    seconds_between,
+    sentiment_series,
+)
+from bot.services.reporting_time import local_midnight, zone_or_default
+from bot.services.stats import AgentLoad, ApproverLoad, approvals, workload
+from bot.services.topic_channels import topics_of_mask
+from storage.db import transaction
+from storage.models import Mention, Role, Watch, Workspace
+from storage.models_influencers import ReportRun, ReportSchedule
+from storage.models_reporting import ANSWERED_SQL
+from storage.models_spikes import Spike
+
+MONTH = re.compile(r"(\d{4})-(\d{2})")
+FORMATS = ("pdf", "html")
+TOP_INFLUENCERS = 10
+TOP_TOPICS = 6
+MAX_SPIKES = 20
+SEND_AFTER = time(8, 0)
+"""Scheduled reports go out from 08:00 local time on the first day of the month."""
+
+
+@dataclass(frozen=True, slots=True)
+class SlaKept:
+    """Answered mentions of the month, and how many were answered within their SLA."""
+
+    answered: int
+    on_time: int
+
+    @property
+    def share(self) -> float | None:
+        """on_time / answered, or None when nothing was answered."""
+        return self.on_time / self.answered if self.answered else None
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeLine:
+    """A spike the detector recorded in the month."""
+
+    watch: str
+    hour_start: datetime
+    kind: str
+    total: int
+    summary: str
+
+
+@dataclass(frozen=True)
+class MonthlyReport:
+    """Everything the monthly report shows."""
+
+    month: str
+    timezone: str
+    start: datetime
+    end: datetime
+    complete: bool
+    total: int
+    previous_total: int
+    by_sentiment: dict[str, int]
+    by_network: list[tuple[str, int]]
+    days: list[tuple[str, dict[str, int]]]
+    responses: ResponseTimes
+    sla: SlaKept
+    spikes: list[SpikeLine]
+    influencers: list[Influencer]
+    topics: list[tuple[str, int]]
+    workload: list[AgentLoad]
+    approvals: list[ApproverLoad]
+    share_of_voice: list[dict[str, Any]] | None = field(default=None)
+    """Filled in from the share-of-voice service once it exists; None: no section."""
+
+    @property
+    def empty(self) -> bool:
+        """True when no mention was published in the month."""
+        return self.total == 0
+
+
+def parse_month(value: str | None, now: datetime, timezone: str) -> date:
+    """``YYYY-MM`` -> the month's first day; None -> the last complete month.
+
+    ServiceError ``monthly.bad_month`` for anything else and ``monthly.future_month`` for a
+    month that has not started yet (the current month is allowed: it runs to now).
+    """
+    local_today = now.astimezone(zone_or_default(timezone)).date()
+    if value is None or not value.strip():
+        first = local_today.replace(day=1)
+        return date(first.year - 1, 12, 1) if first.month == 1 else first.replace(
+            month=first.month - 1)
+    match = MONTH.fullmatch(value.strip())
+    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1970:
+        raise ServiceError("monthly.bad_month", value=value[:40])
+    first = date(int(match.group(1)), int(match.group(2)), 1)
+    if first > local_today:
+        raise ServiceError("monthly.future_month", value=value.strip())
+    return first
+
+
+def _next_month(first: date) -> date:
+    return date(first.year + 1, 1, 1) if first.month == 12 else first.replace(
+        month=first.month + 1)
+
+
+def _previous_month(first: date) -> date:
+    return date(first.year - 1, 12, 1) if first.month == 1 else first.replace(
+        month=first.month - 1)
+
+
+def sla_kept(session: Session, scope: Scope, start: datetime, end: datetime) -> SlaKept:
+    """Answered actionable mentions of [start, end) and those answered within their SLA
+    (read through the answered mentions' partial index)."""
+    slas = list(session.execute(
+        select(Watch.id, Watch.sla_urgent_minutes, Watch.sla_high_minutes,
+               Watch.sla_normal_minutes).where(Watch.workspace_id == scope.workspace_id)))
+    minutes_of = case(*[(Mention.watch_id == wid, case(
+        (Mention.priority >= URGENT_PRIORITY, urgent), (Mention.priority >= HIGH_PRIORITY, high),
+        else_=normal)) for wid, urgent, high, normal in slas],
+        else_=case((Mention.priority >= URGENT_PRIORITY, DEFAULT_SLA_MINUTES[0]),
+                   (Mention.priority >= HIGH_PRIORITY, DEFAULT_SLA_MINUTES[1]),
+                   else_=DEFAULT_SLA_MINUTES[2]))
+    answer_at = func.coalesce(Mention.first_response_at, Mention.replied_at)
+    waited = seconds_between(answer_at, Mention.published_at, dialect(session))
+    answered, on_time = session.execute(
+        select(count_if(actionable()), count_if(and_(actionable(), waited <= minutes_of * 60)))
+        .where(*scope.where(), *in_window(start, end), text(ANSWERED_SQL))).one()
+    return SlaKept(int(answered), int(on_time))
+
+
+def _spikes(session: Session, workspace_id: int, start: datetime, end: datetime
+            ) -> list[SpikeLine]:
+    return [SpikeLine(name, hour, kind, total, summary) for name, hour, kind, total, summary
+            in session.execute(
+                select(Watch.name, Spike.hour_start, Spike.kind, Spike.total, Spike.summary)
+                .join(Watch, Watch.id == Spike.watch_id)
+                .where(Spike.workspace_id == workspace_id, Spike.hour_start >= start,
+                       Spike.hour_start < end)
+                .order_by(Spike.total.desc(), Spike.hour_start).limit(MAX_SPIKES))]
+
+
+def top_topics(session: Session, workspace_id: int, start: datetime, end: datetime,
+               limit: int = TOP_TOPICS) -> list[tuple[str, int]]:
+    """Request topics of the mentions of [start, end), most frequent first (an index-only
+    read of ``ix_mentions_influencer_window``: one GROUP BY over the distinct masks)."""
+    counts: dict[str, int] = {}
+    for mask, count in session.execute(
+            select(Mention.topic_mask, func.count())
+            .where(Mention.workspace_id == workspace_id, *in_window(start, end),
+                   Mention.topic_mask != 0)
+            .group_by(Mention.topic_mask)):
+        for name in topics_of_mask(int(mask)):
+            counts[name] = counts.get(name, 0) + int(count)
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
+
+
+def build_monthly_report(session: Session, workspace_id: int, first: date, *,
+                         now: datetime, timezone: str) -> MonthlyReport:
+    """The report of the month starting ``first`` (local days in ``timezone``); a month not
+    over yet runs to ``now``."""
+    tz = zone_or_default(timezone)
+    scope = Scope(workspace_id)
+    start = local_midnight(first, tz)
+    month_end = local_midnight(_next_month(first), tz)
+    end = min(month_end, now)
+    day_edges: list[datetime] = []
+    day = first
+    while (moment := local_midnight(day, tz)) < end:
+        day_edges.append(moment)
+        day = date.fromordinal(day.toordinal() + 1)
+    labels = [edge.astimezone(tz).strftime("%d") for edge in day_edges]
+    series = sentiment_series(session, scope, [*day_edges, end]) if day_edges else []
+    days = list(zip(labels, series, strict=True))
+    by_sentiment = {key: sum(counts[key] for _label, counts in days)
+                    for key in (*SENTIMENT_LABELS, UNKNOWN)}
+    total = sum(by_sentiment.values())
+    previous_start = local_midnight(_previous_month(first), tz)
+    networks: dict[str, int] = {}
+    previous, current = volume_by_bucket(session, workspace_id, None,
+                                         [previous_start, start, end])
+    for (_watch, network, _sentiment), count in current.items():
+        networks[network] = networks.get(network, 0) + count
+    return MonthlyReport(
+        month=f"{first:%Y-%m}", timezone=tz.key, start=start, end=end,
+        complete=end >= month_end, total=total, previous_total=sum(previous.values()),
+        by_sentiment=by_sentiment,
+        by_network=sorted(networks.items(), key=lambda item: (-item[1], item[0])),
+        days=days, responses=response_times(session, scope, start, end, total),
+        sla=sla_kept(session, scope, start, end),
+        spikes=_spikes(session, workspace_id, start, end),
+        influencers=rank_influencers(session, workspace_id, start, end, TOP_INFLUENCERS)
+        if total else [],
+        topics=top_topics(session, workspace_id, start, end) if total else [],
+        workload=workload(session, scope, start, end),
+        approvals=approvals(session, workspace_id, start, end),
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def report_spec(report: MonthlyReport, language: str, workspace_name: str | None
+                ) -> dict[str, Any]:
+    """The report as JSON-able data for the renderers (``bot.reports.monthly``)."""
+    spec: dict[str, Any] = _jsonable(asdict(report))
+    spec["language"] = language
+    spec["workspace"] = workspace_name or ""
+    spec["responses"]["answered_share"] = report.responses.answered_share
+    spec["sla"]["share"] = report.sla.share
+    for item, influencer in zip(spec["influencers"], report.influencers, strict=True):
+        item["trend"] = influencer.trend
+    return spec
+
+
+def _workspace(session: Session, workspace_id: int) -> Workspace:
+    workspace = session.get(Workspace, workspace_id)
+    if workspace is None:
+        raise ServiceError("digest.no_workspace")
+    return workspace
+
+
+def get_monthly_report(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,
+                       month: str | None, now: datetime, default_timezone: str = "UTC",
+                       language: str | None = None) -> tuple[MonthlyReport, dict[str, Any]]:
+    """The report of ``month`` (``YYYY-MM``; None: the last complete month) and its spec,
+    in the workspace's time zone and ``language`` (default: the workspace's). Any member
+    may read it (it goes to them privately)."""
+    with sessions() as session:
+        if actor.user_id:
+            require_role(session, workspace_id, actor.user_id, Role.VIEWER)
+        workspace = _workspace(session, workspace_id)
+        zone_name = zone_or_default(workspace.timezone, default_timezone).key
+        first = parse_month(month, now, zone_name)
+        report = build_monthly_report(session, workspace_id, first, now=now,
+                                      timezone=zone_name)
+        return report, report_spec(report, language or workspace.locale or "en",
+                                   workspace.name)
+
+
+def report_filename(month: str, fmt: str = "pdf") -> str:
+    """``vigie-report-2026-11.pdf``."""
+    return f"vigie-report-{month}.{fmt}"
+
+
+def enqueue_report(session: Session, workspace_id: int, channel: str,
+                   spec: dict[str, Any], *, title: str, comment: str,
+                   dedupe_key: str | None = None) -> bool:
+    """Queue the PDF of ``spec`` for ``channel`` (a user id: their DM); the worker draws
+    it at send time. False when ``dedupe_key`` was queued already."""
+    return do_enqueue(session, workspace_id=workspace_id, kind=KIND_CHART, channel=channel,
+                      payload={"filename": report_filename(spec["month"]), "report": spec,
+                               "title": title, "comment": comment},
+                      dedupe_key=dedupe_key) is not None
+
+
+def do_send_report(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,
+                   user_id: str, month: str | None, now: datetime, language: str,
+                   default_timezone: str = "UTC") -> MonthlyReport:
+    """Build the report (in ``language``) and queue its PDF for ``user_id``'s DM."""
+    report, spec = get_monthly_report(sessions, workspace_id, actor, month=month, now=now,
+                                      default_timezone=default_timezone, language=language)
+    with transaction(sessions) as session:
+        enqueue_report(session, workspace_id, user_id, spec,
+                       title=t(language, "monthly.file_title", month=report.month),
+                       comment=t(language, "monthly.comment", month=report.month,
+                                 total=report.total))
+    return report
+
+
+def _check_channel(channel_id: str) -> None:
+    if not channel_id or channel_id[:1] not in ("C", "G") or not channel_id.isalnum():
+        raise ServiceError("monthly.bad_channel", channel=channel_id)
+
+
+def do_schedule_monthly(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,
+                        channel_id: str, enabled: bool) -> None:
+    """Send (or stop sending) the monthly report to ``channel_id``. Admins only: the
+    report names the team's members and their workload."""
+    _check_channel(channel_id)
+    with transaction(sessions) as session:
+        if actor.user_id:
+            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+        row = session.scalar(select(ReportSchedule).where(
+            ReportSchedule.workspace_id == workspace_id,
+            ReportSchedule.channel_id == channel_id))
+        if row is None:
+            row = ReportSchedule(workspace_id=workspace_id, channel_id=channel_id)
+            session.add(row)
+        row.enabled = enabled
+        row.updated_by = actor.user_id
+        record(session, workspace_id, actor,
+               "report.scheduled" if enabled else "report.unscheduled",
+               detail={"channel": channel_id})
+
+
+def monthly_schedule(sessions: sessionmaker[Session], workspace_id: int, channel_id: str
+                     ) -> bool:
+    """True when ``channel_id`` gets the monthly report."""
+    with sessions() as session:
+        return bool(session.scalar(select(ReportSchedule.enabled).where(
+            ReportSchedule.workspace_id == workspace_id,
+            ReportSchedule.channel_id == channel_id)))
+
+
+def run_due_reports(sessions: sessionmaker[Session], *, now: datetime,
+                    default_timezone: str) -> list[tuple[str, str]]:
+    """Queue last month's report for every channel that asked for it, once per month
+    (from 08:00 local time on the 1st); call it from any number of workers. Returns the
+    (channel, month) pairs queued now."""
+    due: list[tuple[int, str, date, str]] = []
+    with sessions() as session:
+        rows = session.execute(
+            select(ReportSchedule, Workspace).join(
+                Workspace, Workspace.id == ReportSchedule.workspace_id)
+            .where(ReportSchedule.enabled.is_(True))).all()
+        for schedule, workspace in rows:
+            tz = zone_or_default(workspace.timezone, default_timezone)
+            this_month = now.astimezone(tz).date().replace(day=1)
+            send_from = datetime.combine(this_month, SEND_AFTER, tzinfo=tz)
+            # Asked for before the month began: a schedule set on the 5th starts next month.
+            if now < send_from or schedule.updated_at >= local_midnight(this_month, tz):
+                continue
+            due.append((workspace.id, schedule.channel_id, _previous_month(this_month),
+                        tz.key))
+        if not due:
+            return []
+        done = set(session.execute(
+            select(ReportRun.workspace_id, ReportRun.channel_id, ReportRun.month)
+            .where(ReportRun.month.in_({f"{first:%Y-%m}" for _w, _c, first, _z in due}))
+        ).tuples())
+    queued = []
+    for workspace_id, channel_id, first, _zone in due:
+        month = f"{first:%Y-%m}"
+        if (workspace_id, channel_id, month) in done:
+            continue
+        report, spec = get_monthly_report(sessions, workspace_id, Actor(None, "scheduler"),
+                                          month=month, now=now,
+                                          default_timezone=default_timezone)
+        language = spec["language"]
+        try:
+            with transaction(sessions) as session:
+                session.add(ReportRun(workspace_id=workspace_id, channel_id=channel_id,
+                                      month=month))
+                session.flush()
+                enqueue_report(session, workspace_id, channel_id, spec,
+                               title=t(language, "monthly.file_title", month=month),
+                               comment=t(language, "monthly.comment", month=month,
+                                         total=report.total),
+                               dedupe_key=f"report:{workspace_id}:{channel_id}:{month}")
+        except IntegrityError:
+            continue  # another worker queued it
+        queued.append((channel_id, month))
+    return queued

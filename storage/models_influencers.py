@@ -1,0 +1,67 @@
+"""Influencers the team follows, and the channels that get the monthly report.
+
+Registered on ``Base.metadata`` by the import at the end of ``storage.models``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models import Base, Mention, utcnow
+
+
+class TrackedInfluencer(Base):
+    """An author the team follows: each new post of theirs alerts, whatever its priority.
+
+    Tracking someone not seen yet creates their ``authors`` row, so ingest finds them by
+    the author id it already has (one lookup per batch).
+    """
+
+    __tablename__ = "tracked_influencers"
+    __table_args__ = (UniqueConstraint("workspace_id", "author_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("authors.id", ondelete="CASCADE"))
+    tracked_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReportSchedule(Base):
+    """A channel that asked for the monthly report (`/cm report schedule monthly`)."""
+
+    __tablename__ = "report_schedules"
+    __table_args__ = (UniqueConstraint("workspace_id", "channel_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ReportRun(Base):
+    """One monthly report sent to a channel: the unique key makes it happen once across
+    workers and restarts (inserted with the report's outbox row)."""
+
+    __tablename__ = "report_runs"
+    __table_args__ = (UniqueConstraint("workspace_id", "channel_id", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    month: Mapped[str] = mapped_column(String(7))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# Influencers and topics of a period: one pass over the period's index entries, no table
+# row read (an index-only scan on both engines), whatever the table holds outside it.
+MENTIONS_AUTHOR_WINDOW_INDEX = Index(
+    "ix_mentions_influencer_window", Mention.workspace_id, Mention.published_at,
+    Mention.author_id, Mention.engagement, Mention.sentiment, Mention.topic_mask,
+)
