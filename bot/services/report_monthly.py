@@ -171,7 +171,9 @@ def sla_kept(session: Session, scope: Scope, start: datetime, end: datetime) -> 
     answer_at = func.coalesce(Mention.first_response_at, Mention.replied_at)
     waited = seconds_between(answer_at, Mention.published_at, dialect(session))
     answered, on_time = session.execute(
-        select(count_if(actionable()), count_if(and_(actionable(), waited <= minutes_of * 60)))
+        # Within the SLA to the second: SQLite's julianday arithmetic is not exact.
+        select(count_if(actionable()),
+               count_if(and_(actionable(), waited < minutes_of * 60 + 1)))
         .where(*scope.where(), *in_window(start, end), text(ANSWERED_SQL))).one()
     return SlaKept(int(answered), int(on_time))
 
