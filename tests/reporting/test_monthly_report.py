@@ -1,0 +1,160 @@
+"""The monthly report: its numbers on the hand-counted data set, the month argument and its
+bad inputs, the PDF's pages and text, the HTML (escaped), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.reports.monthly import render_html, render_pdf
+from bot.services import influencers, report_monthly
+from bot.services.actors import Actor
+from bot.services.errors import ServiceError
+from storage.db import transaction
+from storage.models import Author, Mention, Watch
+from storage.models_spikes import Spike
+from tests.reporting.dataset import Dataset, utc
+
+CLI = Actor(None, "cli")
+NOW = datetime(2026, 12, 5, 10, tzinfo=UTC)
+
+
+def _report(sessions: sessionmaker[Session], dataset: Dataset, month: str | None = "2026-10",
+            language: str | None = None) -> tuple[report_monthly.MonthlyReport, dict]:
+    return report_monthly.get_monthly_report(sessions, dataset.workspace_id, CLI, month=month,
+                                             now=NOW, language=language)
+
+
+def _pdf_text(content: bytes) -> tuple[int, str]:
+    reader = PdfReader(io.BytesIO(content))
+    return len(reader.pages), "\n".join(page.extract_text() for page in reader.pages)
+
+
+def test_the_numbers_of_a_month(sessions: sessionmaker[Session], dataset: Dataset) -> None:
+    with transaction(sessions) as session:
+        session.add(Spike(workspace_id=dataset.workspace_id, watch_id=dataset.watches["acme"],
+                          hour_start=utc(10, 24, 9), kind="volume", total=42, baseline=3.0,
+                          negative=30, negative_share=0.7, baseline_negative_share=0.2,
+                          summary="42 mentions in an hour: app crash after the update"))
+        session.add(Spike(workspace_id=dataset.workspace_id, watch_id=dataset.watches["acme"],
+                          hour_start=utc(11, 2, 9), kind="volume", total=9, baseline=3.0,
+                          negative=1, negative_share=0.1, baseline_negative_share=0.2,
+                          summary="next month"))
+        session.get(Mention, dataset.mentions["m1"]).topic_mask = 0b1  # billing
+        session.get(Mention, dataset.mentions["m3"]).topic_mask = 0b1001  # billing, outage
+    report, spec = _report(sessions, dataset)
+    assert report.month == "2026-10" and report.complete
+    assert report.start == datetime(2026, 9, 30, 22, tzinfo=UTC)
+    assert report.end == datetime(2026, 10, 31, 23, tzinfo=UTC)  # clocks went back
+    assert report.total == 16 and report.previous_total == 0
+    assert report.by_sentiment == {"negative": 9, "neutral": 3, "positive": 4, "unknown": 0}
+    assert report.by_network[0] == ("mastodon", 10)
+    # 24 Oct in Paris (UTC+2): m1, m10, m11, m12, m15 negative; m3, m7 neutral; m2, m6
+    # positive (m16, 22:30 UTC, is the 25th there).
+    assert len(report.days) == 31 and report.days[23] == ("24", {
+        "negative": 5, "neutral": 2, "positive": 2, "unknown": 0})
+    # Same definitions as the digest: 16 less an ignored and a spam mention.
+    assert (report.responses.actionable, report.responses.answered) == (14, 4)
+    assert report.responses.median_seconds == 3600.0
+    # m1 (urgent, 30 min), m6 (normal, 90 min), m11 (high, 10 min), m12 (high, 240 min:
+    # exactly its SLA) are all on time.
+    assert (report.sla.answered, report.sla.on_time) == (4, 4)
+    assert [(s.watch, s.total) for s in report.spikes] == [("acme", 42)]
+    assert [i.handle for i in report.influencers] == ["@ana", "@bob", "@dan", "@carl"]
+    assert report.topics == [("billing", 2), ("outage", 1)]
+    assert [(w.user_id, w.assigned) for w in report.workload] == [
+        ("U07AGENT01", 2), ("U07AGENT02", 2)]
+    assert {a.user_id for a in report.approvals} == {"U07APPROVA", "U07APPROVB"}
+    assert spec["sla"]["share"] == 1.0 and spec["influencers"][0]["trend"] == "unknown"
+    assert spec["share_of_voice"] is None
+
+
+def test_pdf_pages_and_text(sessions: sessionmaker[Session], dataset: Dataset) -> None:
+    influencers.do_track(sessions, dataset.workspace_id, CLI, handle="@ana",
+                         network="mastodon", now=NOW)
+    _report_, spec = _report(sessions, dataset)
+    content = render_pdf(spec)
+    assert content.startswith(b"%PDF-")
+    pages, words = _pdf_text(content)
+    assert pages >= 3
+    for expected in ("Monthly report · 2026-10", "2026-10-01 to 2026-10-31 (Europe/Paris)",
+                     "16 mention(s)", "Actionable 14 · answered 4 (29%) · reply gap 71%",
+                     "median 60 min", "SLA kept: 100%", "Top influencers",
+                     "1. @ana (mastodon) · 48213 · 3 · 0", "Tracked", "text of m12",
+                     "Team workload", "U07AGENT01: Assigned 2", "No spike was detected",
+                     "Mentions per day by sentiment"):
+        assert expected in words, expected
+    assert PdfReader(io.BytesIO(content)).metadata.title == "Monthly report · 2026-10"
+
+
+def test_french_pdf(sessions: sessionmaker[Session], dataset: Dataset) -> None:
+    _report_, spec = _report(sessions, dataset, language="fr")
+    _pages, words = _pdf_text(render_pdf(spec))
+    assert "Rapport mensuel · 2026-10" in words and "Principaux influenceurs" in words
+
+
+def test_html_is_escaped_and_self_contained(sessions: sessionmaker[Session],
+                                            dataset: Dataset) -> None:
+    with transaction(sessions) as session:
+        evil = Author(workspace_id=dataset.workspace_id, network="x",
+                      handle="<script>alert(1)</script>", followers=10**9)
+        session.add(evil)
+        session.flush()
+        session.add(Mention(workspace_id=dataset.workspace_id, author_id=evil.id,
+                            watch_id=dataset.watches["acme"], network="x", external_id="evil",
+                            url="javascript:alert(2)", text="costs $5 or $10 <b>bold</b>",
+                            published_at=utc(10, 12, 10)))
+    _report_, spec = _report(sessions, dataset)
+    page = render_html(spec)
+    assert page.startswith("<!DOCTYPE html>") and "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "costs $5 or $10 &lt;b&gt;bold&lt;/b&gt;" in page
+    assert 'href="javascript:' not in page
+    assert page.count("data:image/png;base64,") == 3  # volume, responses, workload
+    assert "Monthly report · 2026-10" in page and "reply gap" in page
+    # "$" is text in the PDF too (no mathtext).
+    _pages, words = _pdf_text(render_pdf(spec))
+    assert "costs $5 or $10" in words
+
+
+def test_month_argument_and_bad_inputs(sessions: sessionmaker[Session],
+                                       dataset: Dataset) -> None:
+    now = datetime(2026, 1, 15, tzinfo=UTC)
+    assert report_monthly.parse_month(None, now, "UTC") == date(2025, 12, 1)
+    assert report_monthly.parse_month("2026-01", now, "UTC") == date(2026, 1, 1)
+    # 1 Feb 00:30 in Paris is still 31 Jan in UTC: the workspace's zone decides.
+    assert report_monthly.parse_month("2026-02", datetime(2026, 1, 31, 23, 30, tzinfo=UTC),
+                                      "Europe/Paris") == date(2026, 2, 1)
+    for value, key in [("2026-13", "monthly.bad_month"), ("2026-00", "monthly.bad_month"),
+                       ("26-11", "monthly.bad_month"), ("2026-1", "monthly.bad_month"),
+                       ("november", "monthly.bad_month"), ("1969-12", "monthly.bad_month"),
+                       ("2026-02", "monthly.future_month"), ("2999-01", "monthly.future_month")]:
+        with pytest.raises(ServiceError) as caught:
+            report_monthly.parse_month(value, now, "UTC")
+        assert caught.value.key == key, value
+    with pytest.raises(ServiceError):
+        _report(sessions, dataset, month="2027-01")
+
+
+def test_empty_and_running_months(sessions: sessionmaker[Session], dataset: Dataset) -> None:
+    report, spec = _report(sessions, dataset, month="2026-08")
+    assert report.empty and report.influencers == [] and report.topics == []
+    pages, words = _pdf_text(render_pdf(spec))
+    assert pages >= 2 and "No mention was published in 2026-08." in words
+    assert "No mention was published in 2026-08." in render_html(spec)
+    # The month now running stops at now.
+    running, spec = _report(sessions, dataset, month="2026-12")
+    assert not running.complete and running.end == NOW and len(running.days) == 5
+    assert "Month in progress" in _pdf_text(render_pdf(spec))[1]
+
+
+def test_sla_uses_each_watchs_targets(sessions: sessionmaker[Session],
+                                      dataset: Dataset) -> None:
+    with transaction(sessions) as session:
+        session.get(Watch, dataset.watches["acme"]).sla_high_minutes = 60  # m12 took 240
+    report, _spec = _report(sessions, dataset)
+    assert (report.sla.answered, report.sla.on_time) == (4, 3)
