@@ -52,7 +52,6 @@ from bot.services.reporting_queries import (
     in_window,
     response_times,
     seconds_between,
-    sentiment_series,
 )
 from bot.services.reporting_time import local_midnight, zone_or_default
 from bot.services.stats import AgentLoad, ApproverLoad, approvals, workload
@@ -219,20 +218,24 @@ def build_monthly_report(session: Session, workspace_id: int, first: date, *,
         day_edges.append(moment)
         day = date.fromordinal(day.toordinal() + 1)
     labels = [edge.astimezone(tz).strftime("%d") for edge in day_edges]
-    series = sentiment_series(session, scope, [*day_edges, end]) if day_edges else []
-    days = list(zip(labels, series, strict=True))
+    # One read of the hourly counts: the previous month, then each day of this one.
+    previous_start = local_midnight(_previous_month(first), tz)
+    buckets = volume_by_bucket(session, workspace_id, None, [previous_start, *day_edges, end])
+    previous_total = sum(buckets[0].values())
+    days: list[tuple[str, dict[str, int]]] = []
+    networks: dict[str, int] = {}
+    for label, volume in zip(labels, buckets[1:], strict=True):
+        counts = dict.fromkeys((*SENTIMENT_LABELS, UNKNOWN), 0)
+        for (_watch, network, sentiment), count in volume.items():
+            counts[sentiment if sentiment in counts else UNKNOWN] += count
+            networks[network] = networks.get(network, 0) + count
+        days.append((label, counts))
     by_sentiment = {key: sum(counts[key] for _label, counts in days)
                     for key in (*SENTIMENT_LABELS, UNKNOWN)}
     total = sum(by_sentiment.values())
-    previous_start = local_midnight(_previous_month(first), tz)
-    networks: dict[str, int] = {}
-    previous, current = volume_by_bucket(session, workspace_id, None,
-                                         [previous_start, start, end])
-    for (_watch, network, _sentiment), count in current.items():
-        networks[network] = networks.get(network, 0) + count
     return MonthlyReport(
         month=f"{first:%Y-%m}", timezone=tz.key, start=start, end=end,
-        complete=end >= month_end, total=total, previous_total=sum(previous.values()),
+        complete=end >= month_end, total=total, previous_total=previous_total,
         by_sentiment=by_sentiment,
         by_network=sorted(networks.items(), key=lambda item: (-item[1], item[0])),
         days=days, responses=response_times(session, scope, start, end, total),
