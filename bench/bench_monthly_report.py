@@ -57,7 +57,7 @@ def rows_factory(count: int, per_day: int) -> Callable[[int, list[int], dict[int
                                                      list[tuple[Any, ...]]]:
     """bench_digest's rows plus a topic mask (a quarter of mentions have 1-2 topics) and a
     sentiment score."""
-    bench_digest.COLUMNS = (*bench_digest.COLUMNS, "topic_mask", "sentiment")
+    bench_digest.COLUMNS = (*bench_digest.COLUMNS, "topic_mask", "sentiment")  # type: ignore[assignment]
 
     def rows(workspace_id: int, watch_ids: list[int], thresholds: dict[int, int]
              ) -> list[tuple[Any, ...]]:

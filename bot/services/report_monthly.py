@@ -116,8 +116,9 @@ class MonthlyReport:
     topics: list[tuple[str, int]]
     workload: list[AgentLoad]
     approvals: list[ApproverLoad]
-    share_of_voice: list[dict[str, Any]] | None = field(default=None)
-    """Filled in from the share-of-voice service once it exists; None: no section."""
+    share_of_voice: list[str] | None = field(default=None)
+    """The share-of-voice section's lines (from ``bot.services.share_of_voice``, wired in
+    when that service lands); None leaves the section out."""
 
     @property
     def empty(self) -> bool:

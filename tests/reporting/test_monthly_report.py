@@ -44,8 +44,8 @@ def test_the_numbers_of_a_month(sessions: sessionmaker[Session], dataset: Datase
                           hour_start=utc(11, 2, 9), kind="volume", total=9, baseline=3.0,
                           negative=1, negative_share=0.1, baseline_negative_share=0.2,
                           summary="next month"))
-        session.get(Mention, dataset.mentions["m1"]).topic_mask = 0b1  # billing
-        session.get(Mention, dataset.mentions["m3"]).topic_mask = 0b1001  # billing, outage
+        session.get_one(Mention, dataset.mentions["m1"]).topic_mask = 0b1  # billing
+        session.get_one(Mention, dataset.mentions["m3"]).topic_mask = 0b1001  # billing, outage
     report, spec = _report(sessions, dataset)
     assert report.month == "2026-10" and report.complete
     assert report.start == datetime(2026, 9, 30, 22, tzinfo=UTC)
@@ -76,7 +76,7 @@ def test_the_numbers_of_a_month(sessions: sessionmaker[Session], dataset: Datase
 def test_pdf_pages_and_text(sessions: sessionmaker[Session], dataset: Dataset) -> None:
     influencers.do_track(sessions, dataset.workspace_id, CLI, handle="@ana",
                          network="mastodon", now=NOW)
-    _report_, spec = _report(sessions, dataset)
+    _built, spec = _report(sessions, dataset)
     content = render_pdf(spec)
     assert content.startswith(b"%PDF-")
     pages, words = _pdf_text(content)
@@ -88,11 +88,12 @@ def test_pdf_pages_and_text(sessions: sessionmaker[Session], dataset: Dataset) -
                      "Team workload", "U07AGENT01: Assigned 2", "No spike was detected",
                      "Mentions per day by sentiment"):
         assert expected in words, expected
-    assert PdfReader(io.BytesIO(content)).metadata.title == "Monthly report · 2026-10"
+    metadata = PdfReader(io.BytesIO(content)).metadata
+    assert metadata is not None and metadata.title == "Monthly report · 2026-10"
 
 
 def test_french_pdf(sessions: sessionmaker[Session], dataset: Dataset) -> None:
-    _report_, spec = _report(sessions, dataset, language="fr")
+    _built, spec = _report(sessions, dataset, language="fr")
     _pages, words = _pdf_text(render_pdf(spec))
     assert "Rapport mensuel · 2026-10" in words and "Principaux influenceurs" in words
 
@@ -108,7 +109,7 @@ def test_html_is_escaped_and_self_contained(sessions: sessionmaker[Session],
                             watch_id=dataset.watches["acme"], network="x", external_id="evil",
                             url="javascript:alert(2)", text="costs $5 or $10 <b>bold</b>",
                             published_at=utc(10, 12, 10)))
-    _report_, spec = _report(sessions, dataset)
+    _built, spec = _report(sessions, dataset)
     page = render_html(spec)
     assert page.startswith("<!DOCTYPE html>") and "<script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -155,6 +156,19 @@ def test_empty_and_running_months(sessions: sessionmaker[Session], dataset: Data
 def test_sla_uses_each_watchs_targets(sessions: sessionmaker[Session],
                                       dataset: Dataset) -> None:
     with transaction(sessions) as session:
-        session.get(Watch, dataset.watches["acme"]).sla_high_minutes = 60  # m12 took 240
+        session.get_one(Watch, dataset.watches["acme"]).sla_high_minutes = 60  # m12 took 240
     report, _spec = _report(sessions, dataset)
     assert (report.sla.answered, report.sla.on_time) == (4, 3)
+
+
+def test_share_of_voice_section_when_given(sessions: sessionmaker[Session],
+                                           dataset: Dataset) -> None:
+    """The renderers print the share-of-voice lines the report carries (filled in from the
+    share-of-voice service; None leaves the section out)."""
+    _built, spec = _report(sessions, dataset)
+    assert "Share of voice" not in render_html(spec)
+    spec["share_of_voice"] = ["acme (brand): 62% of mentions, +4 points",
+                              "rival-a (competitor): 38% of mentions, -4 points"]
+    page = render_html(spec)
+    assert "<h2>Share of voice</h2>" in page and "rival-a (competitor): 38%" in page
+    assert "acme (brand): 62% of mentions" in _pdf_text(render_pdf(spec))[1]
