@@ -48,9 +48,9 @@ MONTH = date(2026, 10, 1)
 ZONE = bench_digest.ZONE
 NOW = bench_digest.END + timedelta(days=40)  # early December: October is complete
 INFLUENCER_QUERY = (
-    "SELECT author_id, count(*), sum(engagement) FROM mentions WHERE workspace_id = :w "
+    "SELECT author_id + 0, count(*), sum(engagement) FROM mentions WHERE workspace_id = :w "
     "AND published_at >= :a AND published_at < :b AND author_id IS NOT NULL "
-    "GROUP BY author_id")
+    "GROUP BY author_id + 0")
 
 
 def rows_factory(count: int, per_day: int) -> Callable[[int, list[int], dict[int, int]],

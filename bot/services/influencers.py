@@ -133,14 +133,18 @@ def rank_influencers(session: Session, workspace_id: int, start: datetime, end: 
     """The ``limit`` authors with the highest score among the mentions published in
     [start, end), best first (ties: more mentions, then the older author)."""
     middle = start + (end - start) / 2
+    # Grouped by an expression: with the author index able to hand rows over in author
+    # order, SQLite's planner walks every author's history (5 s at 1M mentions) instead
+    # of the period's entries in ix_mentions_influencer_window (index only, one sort).
+    author = (Mention.author_id + 0).label("author_id")
     grouped = (
-        select(Mention.author_id.label("author_id"), func.count().label("n"),
+        select(author, func.count().label("n"),
                func.coalesce(func.sum(Mention.engagement), 0).label("engagement"),
                func.avg(case((Mention.published_at < middle, Mention.sentiment))).label("s1"),
                func.avg(case((Mention.published_at >= middle, Mention.sentiment))).label("s2"))
         .where(Mention.workspace_id == workspace_id, Mention.published_at >= start,
                Mention.published_at < end, Mention.author_id.is_not(None))
-        .group_by(Mention.author_id)
+        .group_by(author)
     ).subquery()
     rows = session.execute(
         select(grouped.c.author_id, grouped.c.n, grouped.c.engagement, grouped.c.s1,
