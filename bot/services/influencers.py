@@ -270,7 +270,7 @@ def do_track(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *
         record(session, workspace_id, actor, "influencer.tracked",
                detail={"network": network, "handle": author.handle})
         handle = author.handle
-    forget_home_cache(workspace_id)
+    forget_home_cache(sessions, workspace_id)
     return handle, True
 
 
@@ -291,7 +291,7 @@ def do_untrack(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
         record(session, workspace_id, actor, "influencer.untracked",
                detail={"network": network, "handle": author.handle})
         handle = author.handle
-    forget_home_cache(workspace_id)
+    forget_home_cache(sessions, workspace_id)
     return handle
 
 
@@ -317,7 +317,7 @@ def tracked_posts(session: Session, workspace_id: int, authors: dict[int, int | 
 
 HOME_DAYS = 30
 HOME_CACHE_SECONDS = 900
-_home_cache: dict[int, tuple[datetime, list[Influencer]]] = {}
+_home_cache: dict[tuple[str, int], tuple[datetime, list[Influencer]]] = {}
 _home_lock = threading.Lock()
 
 
@@ -325,8 +325,9 @@ def home_influencers(sessions: sessionmaker[Session], workspace_id: int, *, now:
                      default_timezone: str = "UTC", limit: int = 5) -> list[Influencer]:
     """The top influencers of the last 30 days for App Home, computed at most every 15
     minutes per workspace and process (Home is opened often; the ranking moves slowly)."""
+    key = _cache_key(sessions, workspace_id)
     with _home_lock:
-        cached = _home_cache.get(workspace_id)
+        cached = _home_cache.get(key)
     if cached is not None and timedelta(0) <= now - cached[0] < timedelta(
             seconds=HOME_CACHE_SECONDS):
         return cached[1]
@@ -337,11 +338,17 @@ def home_influencers(sessions: sessionmaker[Session], workspace_id: int, *, now:
                                    zone_or_default(zone_name, default_timezone).key)
         ranked = rank_influencers(session, workspace_id, start, end, limit, last_posts=0)
     with _home_lock:
-        _home_cache[workspace_id] = (now, ranked)
+        _home_cache[key] = (now, ranked)
     return ranked
 
 
-def forget_home_cache(workspace_id: int) -> None:
+def _cache_key(sessions: sessionmaker[Session], workspace_id: int) -> tuple[str, int]:
+    # The database as well as the workspace: one process may serve several databases.
+    bind = sessions.kw.get("bind")
+    return (repr(bind.url) if bind is not None else str(id(sessions)), workspace_id)
+
+
+def forget_home_cache(sessions: sessionmaker[Session], workspace_id: int) -> None:
     """Drop the cached Home ranking (after tracking someone, so the mark shows)."""
     with _home_lock:
-        _home_cache.pop(workspace_id, None)
+        _home_cache.pop(_cache_key(sessions, workspace_id), None)
