@@ -123,16 +123,25 @@ def run(url: str, label: str, rows: Callable[..., list[tuple[Any, ...]]], repeat
                 return rank_influencers(session, workspace_id, start, report.end, 10)
 
         rank_best, rank_median, _ranked = _best(ranking, repeat)
+        week_start = report.end - timedelta(days=7)
+
+        def week() -> Any:
+            with sessions() as session:
+                return rank_influencers(session, workspace_id, week_start, report.end, 10)
+
+        week_best, week_median, _week = _best(week, repeat)
         pdf_best, pdf_median, pdf = _best(lambda: render_pdf(spec), repeat)
         html_best, html_median, page = _best(lambda: render_html(spec), repeat)
+        plans = {}
         with engine.connect() as conn:
             sqlite = engine.dialect.name == "sqlite"
-            bounds = [moment.replace(tzinfo=None) if sqlite else moment
-                      for moment in (report.start, report.end)]
-            params = {"w": workspace_id, "a": bounds[0], "b": bounds[1]}
             explain = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN "
-            plan = " | ".join(str(r[-1]).strip() for r in conn.execute(
-                text(explain + INFLUENCER_QUERY), params))
+            for name, first in (("month", report.start), ("7 days", week_start)):
+                bounds = [moment.replace(tzinfo=None) if sqlite else moment
+                          for moment in (first, report.end)]
+                params = {"w": workspace_id, "a": bounds[0], "b": bounds[1]}
+                plans[name] = " | ".join(str(r[-1]).strip() for r in conn.execute(
+                    text(explain + INFLUENCER_QUERY), params))
         print(f"[{label}] month {report.month}: {report.total:,} mentions "
               f"(previous {report.previous_total:,}), answered {report.responses.answered:,}/"
               f"{report.responses.actionable:,}, SLA kept {report.sla.on_time:,}/"
@@ -143,11 +152,14 @@ def run(url: str, label: str, rows: Callable[..., list[tuple[Any, ...]]], repeat
               f"{numbers_median:8.1f} ms median")
         print(f"[{label}] influencers (30 days, top 10 + last posts): {rank_best:8.1f} ms best,"
               f" {rank_median:8.1f} ms median")
+        print(f"[{label}] influencers (last 7 days): {week_best:8.1f} ms best, "
+              f"{week_median:8.1f} ms median")
         print(f"[{label}] PDF ({len(pdf) // 1024} KiB): {pdf_best:8.1f} ms best, "
               f"{pdf_median:8.1f} ms median; HTML ({len(page) // 1024} KiB): "
               f"{html_best:8.1f} ms best, {html_median:8.1f} ms median")
         print(f"[{label}] total, numbers + PDF: {numbers_best + pdf_best:8.1f} ms best")
-        print(f"[{label}] influencer GROUP BY plan: {plan}")
+        for name, plan in plans.items():
+            print(f"[{label}] influencer GROUP BY plan ({name}): {plan}")
     finally:
         engine.dispose()
 
