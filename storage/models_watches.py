@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base, utcnow
@@ -36,6 +36,10 @@ class MentionWatch(Base):
         Index(None, "watch_id", "published_at"),
         # A watch's listing (`/cm mentions watch:X`): its links, newest mention first.
         Index(None, "watch_id", "mention_id"),
+        # The links beyond a mention's first (posts in several watches): what a report over
+        # several watches takes off its sum so that a post counts once (reporting_counts).
+        Index("ix_mention_watches_doubles", "watch_id", "published_at",
+              sqlite_where=text("NOT is_first"), postgresql_where=text("NOT is_first")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

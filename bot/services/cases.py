@@ -425,8 +425,9 @@ def load_conversation(sessions: sessionmaker[Session], workspace_id: int, mentio
 def follow_ups_stored(session: Session, workspace_id: int, watch_ids: Sequence[int] | None,
                       start: datetime, end: datetime) -> int:
     """Actionable follow-ups published in [start, end): reports count the case (its first
-    mention) once, not each of them. Counted like the report's hourly totals: once per
-    mention workspace-wide (``watch_ids`` None), once per watch link for some watches."""
+    mention) once, not each of them. Counted like the report's totals: once per mention,
+    workspace-wide (``watch_ids`` None) or in a scope of some watches (a follow-up two of
+    them hold is one follow-up)."""
     query = (select(func.count()).select_from(CasePost)
              .join(Case, Case.id == CasePost.case_id)
              .join(Mention, Mention.id == CasePost.mention_id)
@@ -438,6 +439,6 @@ def follow_ups_stored(session: Session, workspace_id: int, watch_ids: Sequence[i
     if watch_ids is not None:
         if not watch_ids:
             return 0
-        query = query.join(MentionWatch, MentionWatch.mention_id == Mention.id).where(
-            MentionWatch.watch_id.in_(list(watch_ids)))
+        query = query.where(Mention.id.in_(select(MentionWatch.mention_id).where(
+            MentionWatch.watch_id.in_(list(watch_ids)))))
     return int(session.scalar(query) or 0)

@@ -1,7 +1,8 @@
 """Data retention and the right to be forgotten.
 
 Retention purges mentions older than N days in batches, first folding them into daily
-aggregates (``mention_rollups``) so long-term volumes survive. ``do_forget`` deletes an
+aggregates (``mention_rollups``, per watch link) so long-term volumes survive, each
+watch's exact. ``do_forget`` deletes an
 author's data everywhere and records that it was done, with a hash instead of the handle.
 """
 
@@ -11,7 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, func, literal_column, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
@@ -113,17 +114,21 @@ def _drop_emptied_counts(session: Session, cutoff: datetime) -> None:
 
 
 def _fold(session: Session, ids: list[int]) -> None:
+    """Fold the mentions ``ids`` into the rollups, once per watch link: a mention of two
+    watches counts in both watches' history, and once (its first link) workspace-wide."""
+    link = MentionWatch
     day = func.date(Mention.created_at)
-    sentiment = func.coalesce(Mention.sentiment_label, literal_column("'unknown'"))
     rows = session.execute(
-        select(Mention.workspace_id, Mention.watch_id, Mention.network, sentiment, day,
-               func.count(), func.sum(case((Mention.replied_at.is_not(None), 1), else_=0)))
-        .where(Mention.id.in_(ids))
-        .group_by(Mention.workspace_id, Mention.watch_id, Mention.network, sentiment,
-                  day)).all()
-    for workspace_id, watch_id, network, sentiment, when, count, replied in rows:
+        select(link.workspace_id, link.watch_id, link.network, link.sentiment, day,
+               link.is_first, func.count(),
+               func.sum(case((Mention.replied_at.is_not(None), 1), else_=0)))
+        .join(Mention, Mention.id == link.mention_id)
+        .where(link.mention_id.in_(ids))
+        .group_by(link.workspace_id, link.watch_id, link.network, link.sentiment, day,
+                  link.is_first)).all()
+    for workspace_id, watch_id, network, sentiment, when, is_first, count, replied in rows:
         key = {"workspace_id": workspace_id, "watch_id": watch_id, "network": network,
-               "sentiment": sentiment, "day": str(when)}
+               "sentiment": sentiment, "day": str(when), "is_first": bool(is_first)}
         rollup = session.scalar(select(MentionRollup).filter_by(**key))
         if rollup is None:
             session.add(MentionRollup(**key, mentions=int(count), replied=int(replied or 0)))

@@ -1,0 +1,53 @@
+"""exact figures over several watches: an index of the links beyond a mention's first,
+retention rollups per watch link
+
+Revision ID: 0024
+Revises: 0017
+Create Date: 2026-12-05 11:45:00
+
+``ix_mention_watches_doubles`` holds only the links other than a mention's first (posts in
+several watches): a report over several watches reads them to count each post once.
+``mention_rollups`` gets ``is_first``: retention folds every link of a purged mention into
+its watch's rollup, and a workspace-wide sum reads the first links only. Existing rollups
+were folded from first watches: they keep ``is_first`` true.
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from alembic import op
+
+revision: str = '0024'
+down_revision: str | None = '0017'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+DOUBLES_SQL = "NOT is_first"
+OLD_KEY = ['workspace_id', 'watch_id', 'network', 'sentiment', 'day']
+NEW_KEY = [*OLD_KEY, 'is_first']
+
+
+def _name(key: list[str]) -> str:
+    # The new key's conventional name is longer than PostgreSQL's 63 characters.
+    return 'uq_mention_rollups_key' if key == NEW_KEY else 'uq_mention_rollups_' + '_'.join(key)
+
+
+def upgrade() -> None:
+    op.create_index('ix_mention_watches_doubles', 'mention_watches',
+                    ['watch_id', 'published_at'], unique=False,
+                    sqlite_where=sa.text(DOUBLES_SQL), postgresql_where=sa.text(DOUBLES_SQL))
+    with op.batch_alter_table('mention_rollups') as batch:
+        batch.add_column(sa.Column('is_first', sa.Boolean(), server_default=sa.true(),
+                                   nullable=False))
+        batch.drop_constraint(_name(OLD_KEY), type_='unique')
+        batch.create_unique_constraint(_name(NEW_KEY), NEW_KEY)
+
+
+def downgrade() -> None:
+    # The rollups of links beyond a mention's first cannot be kept under the old key.
+    op.execute("DELETE FROM mention_rollups WHERE NOT is_first")
+    with op.batch_alter_table('mention_rollups') as batch:
+        batch.drop_constraint(_name(NEW_KEY), type_='unique')
+        batch.create_unique_constraint(_name(OLD_KEY), OLD_KEY)
+        batch.drop_column('is_first')
+    op.drop_index('ix_mention_watches_doubles', table_name='mention_watches')

