@@ -8,8 +8,9 @@ Ingest calls three hooks, inside its transaction:
 - ``conversation_items`` (before matching): posts replying into a known conversation are
   kept even when they do not match the watch's query ("still nothing", an order number).
 - ``attach_mentions`` (after insert): a customer's follow-up joins the case instead of
-  getting a card of its own; the case's card is updated and its thread gets the follow-up,
-  and a replied case reopens with its SLA restarted.
+  getting a card of its own; the case's cards (one per channel its watches and topic
+  routes sent it to) are updated and their threads get the follow-up, and a replied case
+  reopens with its SLA restarted.
 
 Cases are created lazily, when a second post of a conversation arrives. Several workers
 and sources never create a case or file a post twice: inserts go through the unique keys
@@ -33,6 +34,7 @@ from bot.services.actors import Actor
 from bot.services.brand_accounts import BrandHandles
 from bot.services.errors import ServiceError
 from bot.services.outbox import KIND_CARD, do_enqueue
+from bot.services.topic_channels import channel_picker
 from bot.services.triage_learning import alert_threshold
 from bot.services.watch_links import card_dedupe_key
 from bot.services.workflow import OPEN, RULES, mark_replied, note_card, transition
@@ -304,11 +306,13 @@ def _join(session: Session, watch: Watch, case: Case, mention_id: int, item: Fet
         return
     if (not root.alerted and not root.slack_ts and not watch.paused
             and priority >= alert_threshold(session, watch) and root.status != "ignored"):
-        # The case waited for the digest; this follow-up makes it urgent: its card, once
-        # (queued first, so that the notes below go to its thread).
+        # The case waited for the digest; this follow-up makes it urgent: its card, once,
+        # where the watch sends the root's alerts (its channel or a topic route's); queued
+        # first, so that the notes below go to its thread.
+        channel = channel_picker(session, watch, {})(root.id)
         do_enqueue(session, workspace_id=watch.workspace_id, kind=KIND_CARD,
-                   channel=watch.channel_id, mention_id=root.id,
-                   dedupe_key=card_dedupe_key(root.id, watch.channel_id))
+                   channel=channel, mention_id=root.id,
+                   dedupe_key=card_dedupe_key(root.id, channel))
     language = workspace_language(session, watch.workspace_id)
     note = t(language, "cases.note_follow_up", id=mention_id,
              author=escape(truncate(item.author.handle, 80)),

@@ -45,7 +45,7 @@ from bot.i18n import t
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.ports import DeliveryError, Notifier, OutgoingMessage
-from bot.services.watch_links import do_record_card, other_cards
+from bot.services.watch_links import do_record_card, other_cards, posted_card
 from bot.services.workspaces import workspace_language
 from bot.slack.escape import escape, slack_date
 from storage.db import transaction
@@ -114,10 +114,14 @@ def do_enqueue(
     payload: dict[str, Any] | None = None,
     mention_id: int | None = None,
     dedupe_key: str | None = None,
+    every_card: bool = True,
 ) -> OutboxMessage | None:
     """Add a message to the outbox inside the caller's transaction.
 
-    With ``dedupe_key``, a second row with the same key is not added (returns None).
+    With ``dedupe_key``, a second row with the same key is not added (returns None). A
+    card update or a thread note of a mention reaches every card of the mention (one per
+    channel): rows for its other cards are added too, unless ``every_card`` is False (a
+    note about one channel's card).
     """
     if dedupe_key is not None and session.scalar(
         select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
@@ -129,6 +133,15 @@ def do_enqueue(
             session.add(OutboxMessage(workspace_id=workspace_id, kind=kind,
                                       channel=other_channel, payload={"ts": ts},
                                       mention_id=mention_id))
+    if kind == KIND_THREAD and mention_id is not None and every_card \
+            and not (payload or {}).get("thread_ts"):
+        # The note goes to the thread of each of the mention's cards (one per channel),
+        # posted or on its way; each row finds its channel's card at send time.
+        for other_channel in card_channels(session, mention_id):
+            if other_channel != channel:
+                session.add(OutboxMessage(workspace_id=workspace_id, kind=kind,
+                                          channel=other_channel, payload=dict(payload or {}),
+                                          mention_id=mention_id))
     row = OutboxMessage(
         workspace_id=workspace_id, kind=kind, channel=channel, payload=payload or {},
         mention_id=mention_id, dedupe_key=dedupe_key,
@@ -141,9 +154,9 @@ def do_enqueue(
 def _payload_message(session: Session, row: OutboxMessage) -> OutgoingMessage:
     payload = row.payload
     thread_ts = payload.get("thread_ts")
-    if row.kind == KIND_THREAD:
+    if row.kind == KIND_THREAD and not thread_ts:
         mention = session.get(Mention, row.mention_id) if row.mention_id else None
-        thread_ts = mention.slack_ts if mention is not None else None
+        thread_ts = card_ts(session, mention, row.channel) if mention is not None else None
         if thread_ts is None:
             raise NotReady("the card of this mention is not posted yet")
     return OutgoingMessage(
@@ -391,7 +404,7 @@ class OutboxSender:
         target = row.payload.get("ts")
         if not target and row.mention_id is not None:
             mention = session.get(Mention, row.mention_id)
-            target = mention.slack_ts if mention else None
+            target = card_ts(session, mention, row.channel) if mention else None
         if not target:
             raise NotReady("the card to update is not posted yet")
         return str(target)
@@ -538,41 +551,73 @@ class OutboxSender:
                                   f"{user_id}")
 
 
+def card_ts(session: Session, mention: Mention, channel: str) -> str | None:
+    """The ts of the mention's card in ``channel`` (None while it is not posted there)."""
+    if mention.slack_channel == channel and mention.slack_ts:
+        return mention.slack_ts
+    return posted_card(session, mention.id, channel)
+
+
+def card_channels(session: Session, mention_id: int) -> list[str]:
+    """The channels the mention's cards are posted in or on their way to, the first card's
+    channel first."""
+    mention = session.get(Mention, mention_id)
+    posted = [channel for channel, _ts in other_cards(session, mention_id)]
+    queued = session.scalars(select(OutboxMessage.channel).where(
+        OutboxMessage.mention_id == mention_id, OutboxMessage.kind == KIND_CARD,
+        OutboxMessage.status == OutboxStatus.PENDING.value).order_by(OutboxMessage.id))
+    first = [mention.slack_channel] if mention is not None and mention.slack_channel else []
+    return list(dict.fromkeys([*first, *posted, *queued]))
+
+
 def card_on_its_way(session: Session, row: OutboxMessage) -> bool:
-    """True while a card that ``row`` waits for may still be posted."""
+    """True while the card that ``row`` waits for (the mention's card in the row's
+    channel) may still be posted."""
     if row.mention_id is None:
         return False
     mention = session.get(Mention, row.mention_id)
     if mention is None:
         return False
-    return mention.slack_ts is not None or session.scalar(select(OutboxMessage.id).where(
-        OutboxMessage.mention_id == row.mention_id, OutboxMessage.kind == KIND_CARD,
-        OutboxMessage.status == OutboxStatus.PENDING.value).limit(1)) is not None
+    return card_ts(session, mention, row.channel) is not None or session.scalar(
+        select(OutboxMessage.id).where(
+            OutboxMessage.mention_id == row.mention_id, OutboxMessage.kind == KIND_CARD,
+            OutboxMessage.channel == row.channel,
+            OutboxMessage.status == OutboxStatus.PENDING.value).limit(1)) is not None
 
 
-def repost_lost_card(session: Session, mention: Mention, channel: str | None = None
-                     ) -> list[int]:
-    """Inside the caller's transaction: if Slack refused the mention's card for good and no
-    card is on its way, queue it again, with the notes that failed waiting for it.
+def repost_lost_card(session: Session, mention: Mention) -> list[int]:
+    """Inside the caller's transaction: queue again each card of the mention Slack refused
+    for good (and that is neither posted nor on its way in its channel), with the notes
+    that failed waiting for it.
 
-    The card row itself is requeued (it renders the mention's current state at send time),
-    then its thread notes in their order, then a note saying the card was posted again;
-    ``channel`` (the watch's channel now) replaces the channel it was refused in. Returns
-    the ids of the rows requeued (none when no card was lost).
+    Each card row is requeued in its own channel (a mention has one card per channel:
+    its watches' and topic routes' channels), rendering the mention's current state at
+    send time, then its channel's thread notes in their order, then a note in that
+    thread saying the card was posted again. Returns the ids of the rows requeued (none
+    when no card was lost).
     """
-    if mention.slack_ts is not None:
-        return []
     cards = session.scalars(select(OutboxMessage).where(
         OutboxMessage.mention_id == mention.id, OutboxMessage.kind == KIND_CARD)
         .order_by(OutboxMessage.id.desc())).all()
-    if not cards or cards[0].status != OutboxStatus.FAILED.value or any(
-            card.status == OutboxStatus.PENDING.value for card in cards):
-        return []
-    card = cards[0]
+    latest: dict[str, OutboxMessage] = {}
+    pending: set[str] = set()
+    for card in cards:
+        latest.setdefault(card.channel, card)
+        if card.status == OutboxStatus.PENDING.value:
+            pending.add(card.channel)
+    requeued: list[int] = []
+    for channel, card in sorted(latest.items()):
+        if (card.status != OutboxStatus.FAILED.value or channel in pending
+                or card_ts(session, mention, channel) is not None):
+            continue
+        requeued.extend(_repost(session, mention, card))
+    return requeued
+
+
+def _repost(session: Session, mention: Mention, card: OutboxMessage) -> list[int]:
     refused = card.last_error or "?"
-    target = channel or card.channel
     waiting = session.scalars(select(OutboxMessage).where(
-        OutboxMessage.mention_id == mention.id,
+        OutboxMessage.mention_id == mention.id, OutboxMessage.channel == card.channel,
         OutboxMessage.kind.in_((KIND_THREAD, KIND_UPDATE_CARD)),
         OutboxMessage.status == OutboxStatus.FAILED.value,
         OutboxMessage.last_error.startswith(CARD_LOST, autoescape=True),
@@ -582,13 +627,12 @@ def repost_lost_card(session: Session, mention: Mention, channel: str | None = N
         row.status = OutboxStatus.PENDING.value
         row.attempts = 0
         row.next_attempt_at = now
-        row.channel = target
     record(session, mention.workspace_id, OUTBOX_ACTOR, "outbox.card_reposted",
            mention_id=mention.id, reason=refused,
-           detail={"outbox_id": card.id, "channel": target, "notes": len(waiting)})
+           detail={"outbox_id": card.id, "channel": card.channel, "notes": len(waiting)})
     language = workspace_language(session, mention.workspace_id)
-    do_enqueue(session, workspace_id=mention.workspace_id, kind=KIND_THREAD, channel=target,
-               mention_id=mention.id,
+    do_enqueue(session, workspace_id=mention.workspace_id, kind=KIND_THREAD,
+               channel=card.channel, mention_id=mention.id, every_card=False,
                payload={"text": t(language, "outbox.note_card_reposted",
                                   error=escape(refused))})
     return [card.id, *(row.id for row in waiting)]

@@ -10,7 +10,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.services.outbox import CARD_LOST, KIND_CARD, card_on_its_way, repost_lost_card
+from bot.services.outbox import (
+    CARD_LOST,
+    KIND_CARD,
+    card_on_its_way,
+    card_ts,
+    repost_lost_card,
+)
 from storage.db import transaction
 from storage.models import Mention, OutboxMessage, OutboxStatus, Workspace, utcnow
 from storage.models_outbox import OutboxPause
@@ -167,10 +173,9 @@ def _retry_one(session: Session, row: OutboxMessage) -> list[int] | str:
     """Requeue ``row`` (and, for a card, its notes): the ids requeued, or why not."""
     mention = session.get(Mention, row.mention_id) if row.mention_id is not None else None
     if row.kind == KIND_CARD and mention is not None:
-        if mention.slack_ts is not None:
+        if card_ts(session, mention, row.channel) is not None:
             return f"the card of mention {mention.id} is in Slack already"
-        channel = mention.watch.channel_id if mention.watch else None
-        return (repost_lost_card(session, mention, channel)
+        return (repost_lost_card(session, mention)
                 or f"a newer card of mention {mention.id} is queued or failed")
     if (row.last_error or "").startswith(CARD_LOST) and not card_on_its_way(session, row):
         return (f"it waits for the card of mention {row.mention_id}, which is not queued: "

@@ -28,6 +28,7 @@ from bot.services.outbox import (
     KIND_CARD,
     KIND_THREAD,
     KIND_UPDATE_CARD,
+    card_channels,
     do_enqueue,
     repost_lost_card,
 )
@@ -189,15 +190,17 @@ def _note(session: Session, mention: Mention, text: str) -> None:
     """Queue the card update and a thread note (only once the card exists or will)."""
     if not (mention.slack_channel or mention.alerted or _card_queued(session, mention.id)):
         return
-    channel = mention.slack_channel or (mention.watch.channel_id if mention.watch else None)
-    if channel is None:
+    # A card Slack refused is queued again in its channel (rendered at send time: it needs
+    # no update); the update and the note reach every card of the mention (do_enqueue).
+    lost = repost_lost_card(session, mention)
+    channels = card_channels(session, mention.id)
+    if not channels:
         return
-    # A card Slack refused is queued again (rendered at send time: it needs no update).
-    if not repost_lost_card(session, mention, channel):
+    if mention.slack_ts is not None or not lost:
         do_enqueue(session, workspace_id=mention.workspace_id, kind=KIND_UPDATE_CARD,
-                   channel=channel, mention_id=mention.id)
-    do_enqueue(session, workspace_id=mention.workspace_id, kind=KIND_THREAD, channel=channel,
-               mention_id=mention.id, payload={"text": text})
+                   channel=channels[0], mention_id=mention.id)
+    do_enqueue(session, workspace_id=mention.workspace_id, kind=KIND_THREAD,
+               channel=channels[0], mention_id=mention.id, payload={"text": text})
 
 
 def note_card(session: Session, mention: Mention, text: str) -> None:
