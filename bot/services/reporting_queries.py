@@ -14,9 +14,10 @@ Definitions used everywhere in reports:
   awaiting_approval or approved, and it is in the reply workflow: it was alerted as a card
   or someone took it up (status other than new). Low-priority mentions that only waited for
   the digest are not counted as open work until someone picks one up.
-- It is *overdue* when it has been open longer than its watch's SLA for its priority:
-  priority >= 80 uses ``sla_urgent_minutes``, >= 60 ``sla_high_minutes``, else
-  ``sla_normal_minutes``.
+- It is *overdue* when it has been open longer than its SLA: the strictest target among
+  the watches that alerted on it (all its watches when none did), each watch's for the
+  mention's priority in that watch: priority >= 80 uses ``sla_urgent_minutes``, >= 60
+  ``sla_high_minutes``, else ``sla_normal_minutes`` (``bot.services.sla``).
 
 Report windows select on ``published_at`` (indexed with the workspace): a post counts in
 the period it was published (its discovery time when that is unknown or in the future, as
@@ -32,8 +33,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, case, false, func, literal, or_, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.orm import Session, aliased
 
 from bot.analysis.topics import TOPICS, topic_mask
 from bot.services.cases import follow_ups_stored
@@ -42,6 +55,7 @@ from bot.services.reporting_counts import utc_hour_totals, volume_by_bucket
 from bot.services.watch_links import in_watches
 from storage.models import Author, Mention, MentionStatus, Watch
 from storage.models_reporting import ANSWERED_SQL, NOT_ACTIONABLE_SQL, OPEN_WORK_SQL
+from storage.models_watches import MentionWatch
 
 OPEN_STATUSES = (
     MentionStatus.NEW.value, MentionStatus.ASSIGNED.value, MentionStatus.DRAFTING.value,
@@ -171,31 +185,38 @@ def card_url(channel: str | None, ts: str | None) -> str | None:
 
 def sla_overdue(watches: Sequence[tuple[int | None, int, int, int]],
                 now: datetime) -> ColumnElement[bool]:
-    """Open longer than the SLA of the mention's watch and priority band.
+    """Open longer than the mention's SLA: the strictest target among the watches that
+    alerted on it (among all its watches when none did), each for the mention's priority
+    in that watch (``bot.services.sla``).
 
-    ``watches`` holds (watch id or None for mentions without a watch, urgent, high, normal
-    minutes). The cut-offs are computed here, so the SQL only compares ``published_at`` with
-    constants and works the same on both engines.
+    ``watches`` holds (watch id or None for links whose watch was deleted, urgent, high,
+    normal minutes). The cut-offs are computed here, so the SQL only compares
+    ``published_at`` with constants and works the same on both engines.
     """
+    link, other = aliased(MentionWatch), aliased(MentionWatch)
     clauses: list[ColumnElement[bool]] = []
     for watch_id, urgent, high, normal in watches:
-        same_watch = Mention.watch_id.is_(None) if watch_id is None else (
-            Mention.watch_id == watch_id)
+        same_watch = link.watch_id.is_(None) if watch_id is None else (
+            link.watch_id == watch_id)
         clauses.append(and_(same_watch, or_(
-            and_(Mention.priority >= URGENT_PRIORITY,
+            and_(link.priority >= URGENT_PRIORITY,
                  Mention.published_at < now - timedelta(minutes=urgent)),
-            and_(Mention.priority >= HIGH_PRIORITY, Mention.priority < URGENT_PRIORITY,
+            and_(link.priority >= HIGH_PRIORITY, link.priority < URGENT_PRIORITY,
                  Mention.published_at < now - timedelta(minutes=high)),
-            and_(Mention.priority < HIGH_PRIORITY,
+            and_(link.priority < HIGH_PRIORITY,
                  Mention.published_at < now - timedelta(minutes=normal)),
         )))
-    return or_(*clauses) if clauses else false()
+    if not clauses:
+        return false()
+    none_alerted = ~exists().where(other.mention_id == Mention.id, other.alerted.is_(True))
+    return exists().where(link.mention_id == Mention.id,
+                          or_(link.alerted.is_(True), none_alerted), or_(*clauses))
 
 
 def scope_slas(session: Session, scope: Scope) -> list[tuple[int | None, int, int, int]]:
-    """SLA minutes of the watches in ``scope`` (plus the defaults for watch-less mentions)."""
-    # Every watch of the workspace: a mention of the scope runs on its first watch's SLA,
-    # which may be a watch outside the scope.
+    """SLA minutes of the workspace's watches (plus the defaults for deleted watches)."""
+    # Every watch of the workspace: a mention of the scope may run on the SLA of a watch
+    # outside the scope (the strictest of those that alerted).
     query = select(Watch.id, Watch.sla_urgent_minutes, Watch.sla_high_minutes,
                    Watch.sla_normal_minutes).where(Watch.workspace_id == scope.workspace_id)
     rows: list[tuple[int | None, int, int, int]] = [

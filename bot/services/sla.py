@@ -1,5 +1,11 @@
 """SLA: response targets per watch and priority, counted in business hours.
 
+A mention belongs to every watch it matches, and is one piece of work with one deadline:
+its SLA is the *strictest* target among the watches that alerted on it (each watch's
+target for the mention's priority in that watch), or among all its watches when none
+alerted (a mention taken up from a listing or the digest). A watch that only holds the
+mention without alerting never shortens its deadline.
+
 A reminder goes to the assignee (DM) at 75 % of the time, a notice to the card's thread on
 breach, and an escalation to approvers when an urgent mention breaches. Each is sent once
 per mention: a ``sla_notices`` row (unique per mention and kind) is written in the same
@@ -30,6 +36,7 @@ from bot.slack.escape import escape, slack_date
 from storage.db import transaction
 from storage.models import Member, Mention, Role, Watch, Workspace
 from storage.models_sla import SlaNotice
+from storage.models_watches import MentionWatch
 
 URGENT, HIGH = 80, 60
 REMIND_AT = 0.75
@@ -68,6 +75,38 @@ def parse_days(text: str) -> frozenset[int]:
         a, b = DAYS.index(first), DAYS.index(last or first)
         chosen.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
     return frozenset(chosen)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The SLA a mention runs on: the minutes, and the watch (and its priority there)
+    they come from."""
+
+    minutes: int
+    watch_name: str
+    channel_id: str
+    priority: int
+
+
+def sla_targets(session: Session, mention_ids: list[int]) -> dict[int, Target]:
+    """Mention id -> its SLA target (the rule in the module docstring), in one query;
+    mentions without a watch are left out."""
+    if not mention_ids:
+        return {}
+    candidates: dict[int, list[tuple[bool, int, str, Target]]] = {}
+    for mention_id, priority, alerted, watch in session.execute(
+            select(MentionWatch.mention_id, MentionWatch.priority, MentionWatch.alerted, Watch)
+            .join(Watch, Watch.id == MentionWatch.watch_id)
+            .where(MentionWatch.mention_id.in_(mention_ids))):
+        minutes = target_minutes(watch, priority)
+        candidates.setdefault(mention_id, []).append(
+            (bool(alerted), minutes, watch.name,
+             Target(minutes, watch.name, watch.channel_id, priority)))
+    targets: dict[int, Target] = {}
+    for mention_id, links in candidates.items():
+        alerted = [link for link in links if link[0]] or links
+        targets[mention_id] = min(alerted, key=lambda link: (link[1], link[2]))[3]
+    return targets
 
 
 def target_minutes(watch: Watch, priority: int) -> int:
@@ -127,24 +166,24 @@ def run_sla_checks(sessions: sessionmaker[Session], now: datetime, default_tz: s
     sent = 0
     with transaction(sessions) as session:
         rows = session.execute(
-            select(Mention, Watch, Workspace)
-            .join(Watch, Watch.id == Mention.watch_id)
+            select(Mention, Workspace)
             .join(Workspace, Workspace.id == Mention.workspace_id)
             .where(Mention.status.in_([s.value for s in OPEN]),
                    Mention.published_at >= now - LOOKBACK,
                    (Mention.alerted.is_(True)) | (Mention.assignee_user_id.is_not(None)))
         ).all()
-        done = {(m, k) for m, k in session.execute(select(SlaNotice.mention_id, SlaNotice.kind)
-                                                   .where(SlaNotice.mention_id.in_(
-                                                       [r[0].id for r in rows])))}
-        approvers: dict[int, list[str]] = {}
         ids = [r[0].id for r in rows]
+        done = {(m, k) for m, k in session.execute(select(SlaNotice.mention_id, SlaNotice.kind)
+                                                   .where(SlaNotice.mention_id.in_(ids)))}
+        approvers: dict[int, list[str]] = {}
         quiet, restarted = backfill.quiet_among(session, ids), cases.sla_starts(session, ids)
-        for mention, watch, workspace in rows:
-            if mention.id in quiet:
-                continue  # backfilled: never given an SLA
+        targets = sla_targets(session, ids)
+        for mention, workspace in rows:
+            target = targets.get(mention.id)
+            if mention.id in quiet or target is None:
+                continue  # backfilled (never given an SLA), or in no watch any more
             start = restarted.get(mention.id, mention.published_at)
-            minutes = target_minutes(watch, mention.priority)
+            minutes = target.minutes
             hours = BusinessHours.from_settings(workspace.settings or {},
                                                 workspace.timezone or default_tz)
             due = add_business_time(start, minutes, hours)
@@ -155,32 +194,33 @@ def run_sla_checks(sessions: sessionmaker[Session], now: datetime, default_tz: s
                     and (mention.id, "reminder") not in done):
                 sent += _notify(session, mention, "reminder", mention.assignee_user_id,
                                 t(language, "sla.reminder", id=ref, due=slack_date(due),
-                                  watch=escape(watch.name)), thread=False)
+                                  watch=escape(target.watch_name)), thread=False)
             if now >= due and (mention.id, "breach") not in done:
-                channel = mention.slack_channel or watch.channel_id
+                channel = mention.slack_channel or target.channel_id
                 sent += _notify(session, mention, "breach", channel,
                                 t(language, "sla.breach", id=ref, due=slack_date(due)),
                                 thread=mention.slack_channel is not None)
-                if mention.priority >= URGENT:
+                if target.priority >= URGENT:
                     if mention.workspace_id not in approvers:
                         approvers[mention.workspace_id] = _approvers(session,
                                                                      mention.workspace_id)
                     for user in approvers[mention.workspace_id]:
                         sent += _notify(session, mention, f"escalation:{user}", user,
                                         t(language, "sla.escalation", id=ref,
-                                          due=slack_date(due), watch=escape(watch.name)),
+                                          due=slack_date(due),
+                                          watch=escape(target.watch_name)),
                                         thread=False)
     return sent
 
 
 def due_at(session: Session, mention: Mention) -> datetime | None:
-    """When the mention's SLA ends (None when it has no watch); the checks use the same."""
-    watch = session.get(Watch, mention.watch_id) if mention.watch_id else None
+    """When the mention's SLA ends (None when it is in no watch); the checks use the same."""
+    target = sla_targets(session, [mention.id]).get(mention.id)
     workspace = session.get(Workspace, mention.workspace_id)
-    if watch is None or workspace is None or backfill.quiet_among(session, [mention.id]):
+    if target is None or workspace is None or backfill.quiet_among(session, [mention.id]):
         return None
     start = cases.sla_starts(session, [mention.id]).get(mention.id, mention.published_at)
-    return add_business_time(start, target_minutes(watch, mention.priority),
+    return add_business_time(start, target.minutes,
                              BusinessHours.from_settings(workspace.settings or {},
                                                          workspace.timezone or "UTC"))
 

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.services.actors import CLI
 from bot.services.outbox import EVENT_TYPE_MENTION
 from bot.services.topic_routes import do_add_route
-from bot.services.watches import do_add_watch
 from bot.services.workflow import do_assign
 from storage.models import Mention
 from tests.harness.constants import CHANNEL_ID, OTHER_USER_ID

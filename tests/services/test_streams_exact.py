@@ -13,16 +13,20 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.services.actors import CLI
 from bot.services.digest_report import build_digest_report
 from bot.services.ingest import IngestReport, do_ingest
+from bot.services.outbox import KIND_CARD
 from bot.services.privacy import purge_older_than
 from bot.services.reporting_counts import priority_floor, utc_hour_totals
 from bot.services.reporting_queries import Scope, hour_histogram, response_times
 from bot.services.reporting_schedule import DigestChannel
+from bot.services.sla import do_set_targets, due_at, run_sla_checks, target_minutes
+from bot.services.watch_links import do_record_card
 from bot.services.watches import do_add_watch, get_watch_by_name
 from bot.sources.base import Author as FetchedAuthor
 from bot.sources.base import FetchedMention
 from storage.db import transaction
-from storage.models import Mention
+from storage.models import Mention, OutboxMessage
 from storage.models_privacy import MentionRollup
+from storage.models_sla import SlaNotice
 from tests.harness.constants import CHANNEL_ID
 
 NOW = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
@@ -45,12 +49,11 @@ def feed(published: datetime = NOW - timedelta(hours=1)) -> list[FetchedMention]
     return [item(e, text, published - timedelta(minutes=int(e))) for e, text in FEED]
 
 
-def watches(sessions: sessionmaker[Session], workspace_id: int, recall_channel: str,
-            **recall: int) -> None:
+def watches(sessions: sessionmaker[Session], workspace_id: int, recall_channel: str) -> None:
     do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=CHANNEL_ID,
                  alert_threshold=0)
     do_add_watch(sessions, workspace_id, CLI, name="recall", query="recall",
-                 channel_id=recall_channel, alert_threshold=0, **recall)
+                 channel_id=recall_channel, alert_threshold=0)
 
 
 def poll(sessions: sessionmaker[Session], workspace_id: int, name: str,
@@ -111,3 +114,59 @@ def test_retention_keeps_every_watch_history_exact(
         assert per_watch == {"acme": 2, "recall": 2}  # 1 and 2; 1 and 3
         assert sum(r.mentions for r in rollups if r.is_first) == 3  # each post once
         assert {r.day for r in rollups} == {NOW.date().isoformat()}
+
+
+def record_cards(sessions: sessionmaker[Session]) -> None:
+    """Every queued card posted, as the outbox records them."""
+    with transaction(sessions) as session:
+        for n, row in enumerate(session.scalars(select(OutboxMessage).where(
+                OutboxMessage.kind == KIND_CARD).order_by(OutboxMessage.id)).all()):
+            mention = session.get(Mention, row.mention_id)
+            assert mention is not None
+            do_record_card(session, mention, row.channel, f"1700000000.{n:06d}")
+
+
+def test_the_sla_is_the_strictest_of_the_watches_that_alerted(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    watches(sessions, workspace_id, RECALL_CHANNEL)
+    do_set_targets(sessions, workspace_id, CLI, "recall",
+                   {"urgent": 30, "high": 30, "normal": 30})
+    for name in ("acme", "recall"):  # acme first: post 1's first watch, 24 h targets
+        poll(sessions, workspace_id, name, feed())
+    record_cards(sessions)
+    with sessions() as session:
+        one, two = (session.scalars(select(Mention).where(Mention.external_id == e)).one()
+                    for e in ("1", "2"))
+        assert due_at(session, one) == one.published_at + timedelta(minutes=30)
+        assert due_at(session, two) == two.published_at + timedelta(
+            minutes=target_minutes(get_watch_by_name(session, workspace_id, "acme"),
+                                   two.priority))
+        scope = Scope(workspace_id, (get_watch_by_name(session, workspace_id, "acme").id,))
+        config = DigestChannel(workspace_id, CHANNEL_ID, NOW.time(), ZoneInfo("UTC"), False,
+                               True, scope, "en", None)
+        late = one.published_at + timedelta(minutes=40)
+        assert build_digest_report(session, config, end=late, now=late).overdue_count == 1
+    assert run_sla_checks(sessions, one.published_at + timedelta(minutes=40), "UTC") >= 1
+    with sessions() as session:
+        breached = select(SlaNotice.mention_id).where(SlaNotice.kind == "breach")
+        # 1 (in both, recall alerted) and 3 (recall's only); 2 is acme's: 24 h.
+        assert sorted(session.scalars(select(Mention.external_id).where(
+            Mention.id.in_(breached)))) == ["1", "3"]
+
+
+def test_a_watch_that_did_not_alert_does_not_shorten_the_sla(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    watches(sessions, workspace_id, RECALL_CHANNEL)
+    do_set_targets(sessions, workspace_id, CLI, "recall",
+                   {"urgent": 30, "high": 30, "normal": 30})
+    with transaction(sessions) as session:  # recall holds its posts without alerting
+        get_watch_by_name(session, workspace_id, "recall").alert_threshold = 101
+    for name in ("acme", "recall"):
+        poll(sessions, workspace_id, name, feed())
+    record_cards(sessions)
+    with sessions() as session:
+        one = session.scalars(select(Mention).where(Mention.external_id == "1")).one()
+        acme = get_watch_by_name(session, workspace_id, "acme")
+        assert due_at(session, one) == one.published_at + timedelta(
+            minutes=target_minutes(acme, one.priority))
+    assert run_sla_checks(sessions, one.published_at + timedelta(minutes=40), "UTC") == 0
