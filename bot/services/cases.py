@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Integer, cast, delete, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -173,15 +173,19 @@ def take_brand_posts(session: Session, workspace_id: int, fetched: Sequence[Fetc
     if not handles:
         return list(fetched), handles, 0
     others: list[FetchedMention] = []
+    replies: list[FetchedMention] = []
     brand = 0
     for item in fetched:
         if not handles.is_brand(item):
             others.append(item)
             continue
         brand += 1
-        if not _file_post(session, workspace_id, item, case_id=None, mention_id=None,
-                          by_brand=True) or not item.parent_external_id:
-            continue
+        if _file_post(session, workspace_id, item, case_id=None, mention_id=None,
+                      by_brand=True) and item.parent_external_id:
+            replies.append(item)
+    if replies:
+        _rendezvous(session, workspace_id, exclusive=True)
+    for item in replies:
         case = _case_for(session, workspace_id, item, None)
         if case is not None:
             session.execute(update(CasePost).where(
@@ -189,6 +193,26 @@ def take_brand_posts(session: Session, workspace_id: int, fetched: Sequence[Fetc
                 CasePost.external_id == item.external_id).values(case_id=case.id))
             _mark_replied(session, case, item.url, item.published_at, item.author.handle)
     return others, handles, brand
+
+
+RENDEZVOUS = 0x56494745
+"""First key of the advisory locks by which brand replies and customer mentions of one
+workspace meet (the second is the workspace id)."""
+
+
+def _rendezvous(session: Session, workspace_id: int, *, exclusive: bool) -> None:
+    """On PostgreSQL, until the transaction ends: brand replies look for the mentions they
+    answer (``exclusive``) only when no batch that stored mentions is still uncommitted,
+    and mentions look for the brand replies filed before them (shared) only once the
+    batches filing replies have committed. A reply and the post it answers, stored at
+    the same instant by two workers, each invisible to the other's transaction, are
+    linked whichever arrives first: the second to take the lock sees the first. (One
+    process holds SQLite, and one batch sees its own rows.)"""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    lock = func.pg_advisory_xact_lock if exclusive else func.pg_advisory_xact_lock_shared
+    session.execute(select(lock(cast(literal(RENDEZVOUS), Integer),
+                                cast(literal(workspace_id), Integer))))
 
 
 def _mark_replied(session: Session, case: Case, url: str | None, when: datetime,
@@ -289,7 +313,8 @@ def attach_mentions(session: Session, watch: Watch, items: dict[int, FetchedMent
             continue
         _join(session, watch, case, mention_id, item, priorities.get(mention_id, 0),
               mention_id in quiet, now, done)
-    if handles:
+    if handles and items:
+        _rendezvous(session, watch.workspace_id, exclusive=False)
         _answered_before(session, watch.workspace_id, items, done)
     return done
 

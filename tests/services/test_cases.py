@@ -10,6 +10,7 @@ data); the Bluesky reply record is the "example of a reply" of the official Post
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -409,3 +410,97 @@ def test_a_follow_up_several_watches_hold_joins_once_and_updates_every_card(
     notes = [row.channel for row in outbox(sessions, KIND_THREAD, root.id)
              if "hello??" in row.payload["text"]]
     assert sorted(notes) == sorted([CHANNEL_ID, ORDERS_CHANNEL])  # once in each card's thread
+
+
+def _concurrent_ingests(sessions: sessionmaker[Session], workspace_id: int,
+                        batches: list[tuple[str, list[Any]]]) -> list[IngestReport]:
+    """Each batch ingested by its own worker; every worker ingests before any commits
+    (a worker that waits for another's commit is let go after a few seconds)."""
+    barrier = threading.Barrier(len(batches))
+    reports: list[IngestReport] = []
+    errors: list[BaseException] = []
+
+    def work(watch: str, batch: list[Any]) -> None:
+        try:
+            with transaction(sessions) as session:
+                reports.append(do_ingest(session, get_watch_by_name(
+                    session, workspace_id, watch), None, batch, now=NOW))
+                # A worker waiting for the other's commit breaks the barrier: go on.
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    barrier.wait(timeout=3)
+        except BaseException as err:  # noqa: BLE001
+            errors.append(err)
+
+    threads = [threading.Thread(target=work, args=batch) for batch in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    return reports
+
+
+def _postgres_workspace(url: str, *watches: tuple[str, str]
+                        ) -> tuple[Any, sessionmaker[Session], int]:
+    migrations.upgrade(url)
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    with transaction(sessions) as session:
+        workspace = Workspace(team_id="T0CASES02")
+        session.add(workspace)
+        session.flush()
+        workspace_id = workspace.id
+    for name, channel in watches:
+        do_add_watch(sessions, workspace_id, CLI, name=name, query="", channel_id=channel,
+                     alert_threshold=0)
+    do_add_account(sessions, workspace_id, CLI, "x", "@AcmeCare")
+    return engine, sessions, workspace_id
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("brand_first", [True, False])
+def test_a_brand_reply_stored_at_the_same_instant_as_the_customer_post_is_linked(
+        fresh_postgres_url: str, brand_first: bool) -> None:
+    """Two workers, two sources: one carries the brand's reply, the other the customer's
+    post, both ingested before either commits."""
+    engine, sessions, workspace_id = _postgres_workspace(
+        fresh_postgres_url, ("acme", "C0CASES01"), ("support", "C0SUPPORT"))
+    batches = [("support", x_batch(BRAND_REPLY)), ("acme", x_batch(ROOT))]
+    _concurrent_ingests(sessions, workspace_id, batches if brand_first else batches[::-1])
+    root = mention(sessions, "1001")
+    assert root.status == "replied"
+    assert root.first_response_at == datetime(2026, 12, 5, 8, 20, tzinfo=UTC)
+    with sessions() as session:
+        assert session.scalar(select(CasePost.case_id).where(
+            CasePost.external_id == "1002")) is not None
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_two_workers_two_sources_one_conversation_make_one_case_and_no_duplicate_card(
+        fresh_postgres_url: str) -> None:
+    """The same conversation from two sources, ingested by two workers at once."""
+    engine, sessions, workspace_id = _postgres_workspace(
+        fresh_postgres_url, ("acme", "C0CASES01"), ("support", "C0CASES01"))
+    conversation = [ROOT, BRAND_REPLY, FOLLOW_UP]
+    reports = _concurrent_ingests(sessions, workspace_id, [
+        ("acme", x_batch(*conversation)), ("support", x_batch(*conversation))])
+    assert sum(r.stored for r in reports) == 2  # the root and the follow-up, once each
+    assert count(sessions, Case) == 1 and count(sessions, CasePost) == 3
+    with sessions() as session:
+        cards = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.kind == KIND_CARD)).all()
+        # One channel, both watches: at most one card, for the case's root.
+        assert len(cards) <= 1 and {c.mention_id for c in cards} <= {
+            mention(sessions, "1001").id}
+    engine.dispose()
+
+
+@pytest.mark.parametrize("brand_first", [True, False])
+def test_a_brand_reply_in_the_same_batch_as_the_customer_post_is_linked(
+        sessions: sessionmaker[Session], workspace_id: int, brand: str,
+        brand_first: bool) -> None:
+    batch = [BRAND_REPLY, ROOT] if brand_first else [ROOT, BRAND_REPLY]
+    report = ingest(sessions, workspace_id, x_batch(*batch))
+    assert (report.stored, report.brand_posts, report.alerts) == (1, 1, 0)
+    assert mention(sessions, "1001").status == "replied"
