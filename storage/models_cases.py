@@ -105,3 +105,19 @@ class SourceBackfill(Base):
     backfilled: Mapped[int] = mapped_column(Integer, default=0)
     window_hours: Mapped[int | None] = mapped_column(Integer)
     polled_at: Mapped[datetime | None]
+
+
+class PostAlias(Base):
+    """Another name a network gives a stored post: a Mastodon status's id local to the
+    instance it was fetched through (``{instance}/statuses/{id}``), which replies fetched
+    through that instance use for their parent, mapped to the status URI Vigie keys it by."""
+
+    __tablename__ = "post_aliases"
+    __table_args__ = (UniqueConstraint("workspace_id", "network", "alias"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    network: Mapped[str] = mapped_column(String(32))
+    alias: Mapped[str] = mapped_column(String(500))
+    external_id: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,5 +1,5 @@
 """exact figures over several watches: an index of the links beyond a mention's first,
-retention rollups per watch link
+retention rollups per watch link; post aliases (Mastodon instance-local status ids)
 
 Revision ID: 0024
 Revises: 0017
@@ -9,7 +9,9 @@ Create Date: 2026-12-05 11:45:00
 several watches): a report over several watches reads them to count each post once.
 ``mention_rollups`` gets ``is_first``: retention folds every link of a purged mention into
 its watch's rollup, and a workspace-wide sum reads the first links only. Existing rollups
-were folded from first watches: they keep ``is_first`` true.
+were folded from first watches: they keep ``is_first`` true. ``post_aliases`` maps the
+instance-local id of a Mastodon status (what replies fetched through that instance name
+their parent by) to its URI.
 """
 from collections.abc import Sequence
 
@@ -33,6 +35,21 @@ def _name(key: list[str]) -> str:
 
 
 def upgrade() -> None:
+    op.create_table(
+        'post_aliases',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('workspace_id', sa.Integer(), nullable=False),
+        sa.Column('network', sa.String(length=32), nullable=False),
+        sa.Column('alias', sa.String(length=500), nullable=False),
+        sa.Column('external_id', sa.String(length=500), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'],
+                                name=op.f('fk_post_aliases_workspace_id_workspaces'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_post_aliases')),
+        sa.UniqueConstraint('workspace_id', 'network', 'alias',
+                            name=op.f('uq_post_aliases_workspace_id_network_alias')),
+    )
     op.create_index('ix_mention_watches_doubles', 'mention_watches',
                     ['watch_id', 'published_at'], unique=False,
                     sqlite_where=sa.text(DOUBLES_SQL), postgresql_where=sa.text(DOUBLES_SQL))
@@ -51,3 +68,4 @@ def downgrade() -> None:
         batch.create_unique_constraint(_name(OLD_KEY), OLD_KEY)
         batch.drop_column('is_first')
     op.drop_index('ix_mention_watches_doubles', table_name='mention_watches')
+    op.drop_table('post_aliases')

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -41,8 +41,8 @@ from bot.services.workflow import OPEN, RULES, mark_replied, note_card, transiti
 from bot.services.workspaces import workspace_language
 from bot.slack.escape import escape, truncate
 from bot.sources.base import FetchedMention
-from storage.models import Author, Mention, MentionStatus, Watch
-from storage.models_cases import Case, CasePost
+from storage.models import Author, Mention, MentionStatus, Watch, utcnow
+from storage.models_cases import Case, CasePost, PostAlias
 from storage.models_sla import SlaNotice
 from storage.models_watches import MentionWatch
 
@@ -163,6 +163,36 @@ def _case_for(session: Session, workspace_id: int, item: FetchedMention,
             Case.workspace_id == workspace_id, Case.network == item.network,
             Case.thread_key == root, Case.customer == customer))
     return None
+
+
+def resolve_local_parents(session: Session, workspace_id: int,
+                          fetched: Sequence[FetchedMention]) -> list[FetchedMention]:
+    """``fetched`` with each parent named by a local key (a Mastodon ``in_reply_to_id``,
+    see ``bot.sources.mastodon``) replaced by the parent's external id when a post
+    fetched through the same instance had that key (in this batch or stored before);
+    the batch's own local keys are remembered for the replies to come. Two statements
+    for a batch that has local keys, none otherwise."""
+    own = {(item.network, str(item.extra["local_key"])): item.external_id
+           for item in fetched if item.extra.get("local_key")}
+    if not own:
+        return list(fetched)
+    session.execute(_insert(session)(PostAlias).on_conflict_do_nothing(), [
+        {"workspace_id": workspace_id, "network": network, "alias": alias[:500],
+         "external_id": external_id, "created_at": utcnow()}
+        for (network, alias), external_id in sorted(own.items())])
+    wanted = {(item.network, str(item.extra["in_reply_to_local"])) for item in fetched
+              if item.extra.get("in_reply_to_local")
+              and item.parent_external_id == item.extra["in_reply_to_local"]}
+    missing = sorted(key for key in wanted if key not in own)
+    known = dict(own)
+    for network in {network for network, _alias in missing}:
+        known.update(((network, alias), external_id) for alias, external_id in session.execute(
+            select(PostAlias.alias, PostAlias.external_id).where(
+                PostAlias.workspace_id == workspace_id, PostAlias.network == network,
+                PostAlias.alias.in_([a for n, a in missing if n == network]))))
+    return [replace(item, parent_external_id=known[key])
+            if (key := (item.network, str(item.extra.get("in_reply_to_local")))) in wanted
+            and key in known else item for item in fetched]
 
 
 def take_brand_posts(session: Session, workspace_id: int, fetched: Sequence[FetchedMention]
@@ -301,6 +331,11 @@ def attach_mentions(session: Session, watch: Watch, items: dict[int, FetchedMent
                     handles: BrandHandles) -> Attached:
     """File the batch's new mentions (id -> fetched) into cases; see the module docstring."""
     done = Attached()
+    if handles and items:
+        # First the brand replies filed before the posts they answer (in this batch too):
+        # a follow-up to such a reply then finds its case.
+        _rendezvous(session, watch.workspace_id, exclusive=False)
+        _answered_before(session, watch.workspace_id, items, done)
     for mention_id in sorted(items):
         item = items[mention_id]
         if not (item.parent_external_id or thread_root(item)):
@@ -313,9 +348,6 @@ def attach_mentions(session: Session, watch: Watch, items: dict[int, FetchedMent
             continue
         _join(session, watch, case, mention_id, item, priorities.get(mention_id, 0),
               mention_id in quiet, now, done)
-    if handles and items:
-        _rendezvous(session, watch.workspace_id, exclusive=False)
-        _answered_before(session, watch.workspace_id, items, done)
     return done
 
 
@@ -366,6 +398,8 @@ def _answered_before(session: Session, workspace_id: int, items: dict[int, Fetch
     by_network: dict[str, dict[str, int]] = {}
     for mention_id, item in items.items():
         by_network.setdefault(item.network, {})[item.external_id] = mention_id
+        if item.extra.get("local_key"):  # a reply filed before its parent's URI was known
+            by_network[item.network][str(item.extra["local_key"])] = mention_id
     for network, ids in by_network.items():
         rows = session.execute(select(CasePost).where(
             CasePost.workspace_id == workspace_id, CasePost.network == network,

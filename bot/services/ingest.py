@@ -492,6 +492,7 @@ def _ingest(
 ) -> IngestReport:
     report = IngestReport(received=len(fetched))
     workspace_id = watch.workspace_id
+    fetched = cases.resolve_local_parents(session, workspace_id, fetched)
     customers, handles, report.brand_posts = cases.take_brand_posts(session, workspace_id,
                                                                     fetched)
     # Mentions already stored are dropped before the analysis, the costliest step; those

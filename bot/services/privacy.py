@@ -25,6 +25,7 @@ from bot.services.reporting_counts import hour_of
 from bot.services.workspaces import workspace_language
 from storage.db import transaction
 from storage.models import Author, Mention, Role
+from storage.models_cases import PostAlias
 from storage.models_privacy import MentionRollup
 from storage.models_reporting import MentionHourCount, MentionPriorityCount
 from storage.models_watches import MentionWatch
@@ -111,6 +112,8 @@ def _drop_emptied_counts(session: Session, cutoff: datetime) -> None:
     for table in (MentionHourCount, MentionPriorityCount):
         session.execute(delete(table).where(table.mentions == 0,
                                             table.hour < hour_of(cutoff)))
+    # Other names of posts older than the retention: their replies came long ago.
+    session.execute(delete(PostAlias).where(PostAlias.created_at < cutoff))
 
 
 def _fold(session: Session, ids: list[int]) -> None:

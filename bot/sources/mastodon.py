@@ -109,7 +109,19 @@ def status_to_mention(raw: dict[str, Any], instance: str) -> FetchedMention | No
     """Normalize one status (a reblog is replaced by the reblogged status).
 
     The external id is the status ``uri`` (its ActivityPub id, the same on every
-    instance); the instance-local id is kept in ``extra``.
+    instance); the instance-local id is kept in ``extra``, with ``local_key``
+    (``{instance}/statuses/{id}``, what other statuses fetched through this instance
+    call it).
+
+    A reply's ``in_reply_to_id`` is an id *local to this instance*, not the parent's URI.
+    The parent's URI is known here only for a self-reply by an account of this instance
+    (``in_reply_to_account_id`` is the author's and the status URI is the account URI
+    plus its id, as local statuses' are): then it is the ``parent_external_id``.
+    Otherwise the parent is named by its local key (``extra["in_reply_to_local"]``, also
+    the ``parent_external_id``), which ingest resolves through the local keys of the
+    posts fetched through the same instance (``bot.services.cases.resolve_local_parents``).
+    A parent seen only through another instance has another local id there: nothing in
+    the status links the two, so that reply is not joined to its case.
     """
     status = raw.get("reblog") or raw
     status_id = status.get("id")
@@ -123,11 +135,15 @@ def status_to_mention(raw: dict[str, Any], instance: str) -> FetchedMention | No
     links = extract_links(content, skip_classes=_SKIP_LINK_CLASSES)
     if card.get("url") and card["url"] not in links:
         links += (card["url"],)
-    extra: dict[str, Any] = {"instance": instance, "status_id": str(status_id)}
+    extra: dict[str, Any] = {"instance": instance, "status_id": str(status_id),
+                             "local_key": local_url}
     if raw.get("reblog"):
         extra["reblogged_by"] = _handle(raw.get("account") or {})
+    parent = None
     if status.get("in_reply_to_id"):
         extra["in_reply_to_id"] = str(status["in_reply_to_id"])
+        extra["in_reply_to_local"] = f"{instance}/statuses/{status['in_reply_to_id']}"
+        parent = _self_reply_parent(status) or extra["in_reply_to_local"]
     return FetchedMention(
         network=NETWORK,
         external_id=str(status.get("uri") or status.get("url") or local_url),
@@ -142,7 +158,19 @@ def status_to_mention(raw: dict[str, Any], instance: str) -> FetchedMention | No
         ),
         links=links,
         extra=extra,
+        parent_external_id=parent,
     )
+
+
+def _self_reply_parent(status: dict[str, Any]) -> str | None:
+    """The parent's URI of a local account's reply to itself (a thread), else None."""
+    account = status.get("account") or {}
+    account_uri = account.get("uri")
+    if (not isinstance(account_uri, str) or not account_uri
+            or str(status.get("in_reply_to_account_id")) != str(account.get("id"))
+            or status.get("uri") != f"{account_uri}/statuses/{status.get('id')}"):
+        return None
+    return f"{account_uri}/statuses/{status['in_reply_to_id']}"
 
 
 def _statuses(payload: Any, mode: str) -> list[dict[str, Any]]:
