@@ -6,7 +6,8 @@ Revises: 0017
 Create Date: 2026-12-05 11:45:00
 
 ``ix_mention_watches_doubles`` holds only the links other than a mention's first (posts in
-several watches): a report over several watches reads them to count each post once.
+several watches): a report over several watches reads them to count each post once, and
+the overdue count finds there the few mentions whose SLA several watches decide.
 ``mention_rollups`` gets ``is_first``: retention folds every link of a purged mention into
 its watch's rollup, and a workspace-wide sum reads the first links only. Existing rollups
 were folded from first watches: they keep ``is_first`` true. ``post_aliases`` maps the
@@ -51,7 +52,7 @@ def upgrade() -> None:
                             name=op.f('uq_post_aliases_workspace_id_network_alias')),
     )
     op.create_index('ix_mention_watches_doubles', 'mention_watches',
-                    ['watch_id', 'published_at'], unique=False,
+                    ['watch_id', 'published_at', 'mention_id'], unique=False,
                     sqlite_where=sa.text(DOUBLES_SQL), postgresql_where=sa.text(DOUBLES_SQL))
     with op.batch_alter_table('mention_rollups') as batch:
         batch.add_column(sa.Column('is_first', sa.Boolean(), server_default=sa.true(),

@@ -193,24 +193,34 @@ def sla_overdue(watches: Sequence[tuple[int | None, int, int, int]],
     normal minutes). The cut-offs are computed here, so the SQL only compares
     ``published_at`` with constants and works the same on both engines.
     """
-    link, other = aliased(MentionWatch), aliased(MentionWatch)
+    link, other, beyond = (aliased(MentionWatch), aliased(MentionWatch),
+                           aliased(MentionWatch))
+    single: list[ColumnElement[bool]] = []
     clauses: list[ColumnElement[bool]] = []
     for watch_id, urgent, high, normal in watches:
-        same_watch = link.watch_id.is_(None) if watch_id is None else (
-            link.watch_id == watch_id)
-        clauses.append(and_(same_watch, or_(
-            and_(link.priority >= URGENT_PRIORITY,
-                 Mention.published_at < now - timedelta(minutes=urgent)),
-            and_(link.priority >= HIGH_PRIORITY, link.priority < URGENT_PRIORITY,
-                 Mention.published_at < now - timedelta(minutes=high)),
-            and_(link.priority < HIGH_PRIORITY,
-                 Mention.published_at < now - timedelta(minutes=normal)),
-        )))
+        for clause, watch, priority in (
+                (single, Mention.watch_id, Mention.priority),
+                (clauses, link.watch_id, link.priority)):
+            clause.append(and_(watch.is_(None) if watch_id is None else (watch == watch_id), or_(
+                and_(priority >= URGENT_PRIORITY,
+                     Mention.published_at < now - timedelta(minutes=urgent)),
+                and_(priority >= HIGH_PRIORITY, priority < URGENT_PRIORITY,
+                     Mention.published_at < now - timedelta(minutes=high)),
+                and_(priority < HIGH_PRIORITY,
+                     Mention.published_at < now - timedelta(minutes=normal)),
+            )))
     if not clauses:
         return false()
+    # Most mentions are in one watch: their first link's watch and priority are the
+    # mention's own, compared without a subquery; the few in several (a link beyond the
+    # first, in its partial index) look at their links.
+    several = select(beyond.mention_id).where(beyond.is_first.is_(False))
     none_alerted = ~exists().where(other.mention_id == Mention.id, other.alerted.is_(True))
-    return exists().where(link.mention_id == Mention.id,
-                          or_(link.alerted.is_(True), none_alerted), or_(*clauses))
+    return or_(
+        and_(Mention.id.not_in(several), or_(*single)),
+        and_(Mention.id.in_(several), exists().where(
+            link.mention_id == Mention.id, or_(link.alerted.is_(True), none_alerted),
+            or_(*clauses))))
 
 
 def scope_slas(session: Session, scope: Scope) -> list[tuple[int | None, int, int, int]]:
