@@ -34,6 +34,7 @@ from bot.services.reporting_queries import (
     count_if,
     in_window,
     mention_lines,
+    open_in_several_watches,
     open_work,
     response_times,
     scope_slas,
@@ -180,7 +181,8 @@ def _volume(counts: _DayCounts
 def _open(session: Session, scope: Scope, now: datetime
           ) -> tuple[dict[str, int], int, list[MentionLine], list[tuple[str, int]]]:
     still_open = and_(*scope.where(), open_work(), Mention.published_at <= now)
-    overdue = sla_overdue(scope_slas(session, scope), now)
+    overdue = sla_overdue(scope_slas(session, scope), now,
+                          open_in_several_watches(session, scope))
     # One pass over the open-work partial index counts both by status, grouped in the
     # index's order (status, watch, priority): no sort, no temporary table.
     by_status: dict[str, int] = {}

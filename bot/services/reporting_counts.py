@@ -90,7 +90,7 @@ def _doubles(workspace_id: int, watch_ids: tuple[int, ...] | None
         return None
     link, other = MentionWatch, aliased(MentionWatch)
     return [link.workspace_id == workspace_id, link.watch_id.in_(watch_ids),
-            link.is_first.is_(False),
+            ~link.is_first,
             exists().where(other.mention_id == link.mention_id,
                            other.watch_id.in_(watch_ids),
                            or_(other.is_first.is_(True), other.watch_id < link.watch_id))]

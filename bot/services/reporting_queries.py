@@ -184,17 +184,19 @@ def card_url(channel: str | None, ts: str | None) -> str | None:
 
 
 def sla_overdue(watches: Sequence[tuple[int | None, int, int, int]],
-                now: datetime) -> ColumnElement[bool]:
+                now: datetime, several: Sequence[int] = ()) -> ColumnElement[bool]:
     """Open longer than the mention's SLA: the strictest target among the watches that
     alerted on it (among all its watches when none did), each for the mention's priority
     in that watch (``bot.services.sla``).
 
     ``watches`` holds (watch id or None for links whose watch was deleted, urgent, high,
-    normal minutes). The cut-offs are computed here, so the SQL only compares
-    ``published_at`` with constants and works the same on both engines.
+    normal minutes); ``several`` the ids of the mentions in several watches (see
+    ``open_in_several_watches``): the others are in one watch, whose id and priority for
+    them are their own, compared without a subquery. The cut-offs are computed here, so
+    the SQL only compares ``published_at`` with constants and works the same on both
+    engines.
     """
-    link, other, beyond = (aliased(MentionWatch), aliased(MentionWatch),
-                           aliased(MentionWatch))
+    link, other = aliased(MentionWatch), aliased(MentionWatch)
     single: list[ColumnElement[bool]] = []
     clauses: list[ColumnElement[bool]] = []
     for watch_id, urgent, high, normal in watches:
@@ -211,16 +213,26 @@ def sla_overdue(watches: Sequence[tuple[int | None, int, int, int]],
             )))
     if not clauses:
         return false()
-    # Most mentions are in one watch: their first link's watch and priority are the
-    # mention's own, compared without a subquery; the few in several (a link beyond the
-    # first, in its partial index) look at their links.
-    several = select(beyond.mention_id).where(beyond.is_first.is_(False))
+    if not several:
+        return or_(*single)
+    listed = sorted(set(several))
     none_alerted = ~exists().where(other.mention_id == Mention.id, other.alerted.is_(True))
     return or_(
-        and_(Mention.id.not_in(several), or_(*single)),
-        and_(Mention.id.in_(several), exists().where(
+        and_(Mention.id.not_in(listed), or_(*single)),
+        and_(Mention.id.in_(listed), exists().where(
             link.mention_id == Mention.id, or_(link.alerted.is_(True), none_alerted),
             or_(*clauses))))
+
+
+def open_in_several_watches(session: Session, scope: Scope) -> list[int]:
+    """The ids of the scope's open mentions that are in several watches (a link beyond
+    their first, read through its partial index): the few whose SLA several watches
+    decide."""
+    beyond = MentionWatch
+    still_open = select(Mention.id).where(*scope.where(), open_work())
+    return sorted(set(session.scalars(
+        select(beyond.mention_id).where(beyond.workspace_id == scope.workspace_id,
+                                        ~beyond.is_first, beyond.mention_id.in_(still_open)))))
 
 
 def scope_slas(session: Session, scope: Scope) -> list[tuple[int | None, int, int, int]]:
