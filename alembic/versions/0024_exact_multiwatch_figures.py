@@ -2,7 +2,7 @@
 retention rollups per watch link; post aliases (Mastodon instance-local status ids)
 
 Revision ID: 0024
-Revises: 0017
+Revises: 0026
 Create Date: 2026-12-05 11:45:00
 
 ``ix_mention_watches_doubles`` holds only the links other than a mention's first (posts in
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0024'
-down_revision: str | None = '0017'
+down_revision: str | None = '0026'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
