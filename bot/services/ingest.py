@@ -59,6 +59,8 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 40_000
 MAX_EXTERNAL_ID = 500
 MAX_SKIPPED_SHOWN = 5
+MAX_REACH = 2**31 - 1
+"""A mention's reach is an INTEGER column: a follower count beyond it (a bad source) is capped."""
 
 
 @dataclass
@@ -311,6 +313,7 @@ def _row(workspace_id: int, watch: Watch, source_id: int | None, candidate: Cand
         "language": analysis.language, "published_at": _published(item.published_at, now),
         "fingerprint": candidate.fingerprint, "story_key": candidate.story_key,
         "parent_external_id": item.parent_external_id, "engagement": item.engagement,
+        "reach": max(0, min(item.author.followers or 0, MAX_REACH)),
         "sentiment": analysis.sentiment_score, "sentiment_label": analysis.sentiment_label,
         "intent": analysis.intent,
         "intent_flags": [{"name": f.name, "terms": list(f.terms)} for f in analysis.flags],
