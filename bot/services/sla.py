@@ -29,7 +29,9 @@ from bot.services.workflow import OPEN
 from bot.slack.escape import escape, slack_date
 from storage.db import transaction
 from storage.models import Member, Mention, Role, Watch, Workspace
+from storage.models_competitors import WATCH_BRAND
 from storage.models_sla import SlaNotice
+from storage.models_watches import MentionWatch
 
 URGENT, HIGH = 80, 60
 REMIND_AT = 0.75
@@ -116,6 +118,20 @@ def _notify(session: Session, mention: Mention, kind: str, channel: str, text: s
     return True
 
 
+def _brand_watches(session: Session, mention_ids: list[int]) -> dict[int, Watch]:
+    """Per mention, the brand watch whose SLA it gets when its first watch is a competitor's
+    (competitor watches never give one): the first brand watch linked to it, if any."""
+    if not mention_ids:
+        return {}
+    out: dict[int, Watch] = {}
+    for mention_id, watch in session.execute(
+            select(MentionWatch.mention_id, Watch).join(Watch, Watch.id == MentionWatch.watch_id)
+            .where(MentionWatch.mention_id.in_(mention_ids), Watch.kind == WATCH_BRAND)
+            .order_by(MentionWatch.mention_id, Watch.id)).tuples():
+        out.setdefault(int(mention_id), watch)
+    return out
+
+
 def _approvers(session: Session, workspace_id: int) -> list[str]:
     return list(session.scalars(select(Member.user_id).where(
         Member.workspace_id == workspace_id,
@@ -140,9 +156,13 @@ def run_sla_checks(sessions: sessionmaker[Session], now: datetime, default_tz: s
         approvers: dict[int, list[str]] = {}
         ids = [r[0].id for r in rows]
         quiet, restarted = backfill.quiet_among(session, ids), cases.sla_starts(session, ids)
-        for mention, watch, workspace in rows:
+        brands = _brand_watches(session, [m.id for m, w, _ in rows if w.kind != WATCH_BRAND])
+        for mention, first_watch, workspace in rows:
             if mention.id in quiet:
                 continue  # backfilled: never given an SLA
+            watch = first_watch if first_watch.kind == WATCH_BRAND else brands.get(mention.id)
+            if watch is None:
+                continue  # only competitors' watches hold it: no SLA
             start = restarted.get(mention.id, mention.published_at)
             minutes = target_minutes(watch, mention.priority)
             hours = BusinessHours.from_settings(workspace.settings or {},
@@ -176,6 +196,8 @@ def run_sla_checks(sessions: sessionmaker[Session], now: datetime, default_tz: s
 def due_at(session: Session, mention: Mention) -> datetime | None:
     """When the mention's SLA ends (None when it has no watch); the checks use the same."""
     watch = session.get(Watch, mention.watch_id) if mention.watch_id else None
+    if watch is not None and watch.kind != WATCH_BRAND:
+        watch = _brand_watches(session, [mention.id]).get(mention.id)
     workspace = session.get(Workspace, mention.workspace_id)
     if watch is None or workspace is None or backfill.quiet_among(session, [mention.id]):
         return None
