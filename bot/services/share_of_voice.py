@@ -12,16 +12,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.i18n import t
 from bot.services.actors import Actor
 from bot.services.competitors import GroupView, get_group, groups_of
 from bot.services.errors import ServiceError
+from bot.services.outbox import KIND_CHART, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.reporting_counts import measures_by_bucket
 from bot.services.reporting_time import local_midnight, zone_or_default
+from storage.db import transaction
 from storage.models import Role, Workspace
 from storage.models_competitors import Opportunity
 
@@ -194,3 +198,31 @@ def get_share_of_voice(sessions: sessionmaker[Session], workspace_id: int, actor
             zone_or_default(zone))
         return days, zone, share_of_voice_between(session, workspace_id, start, end,
                                                   group=group, previous_start=previous_start)
+
+
+def sov_chart(report: SovReport, language: str) -> dict[str, Any]:
+    """The group's shares of mentions, reach, positive and negative mentions, as the chart
+    description the outbox draws (``bot.slack.charts.render_chart_spec``, kind ``share``)."""
+    return {
+        "kind": "share", "members": [m.watch for m in report.members],
+        "metrics": [t(language, f"sov.chart_{metric}") for metric in METRICS],
+        "shares": [[round((m.share[metric] or 0) * 100, 1) for metric in METRICS]
+                   for m in report.members],
+        "title": t(language, "sov.chart_title", group=report.group),
+        "xlabel": t(language, "sov.chart_x")}
+
+
+def do_share_sov_charts(sessions: sessionmaker[Session], workspace_id: int, *,
+                        channel_id: str, reports: list[SovReport], language: str) -> int:
+    """Upload each group's share-of-voice chart to ``channel_id`` through the outbox (groups
+    with no mention in the period have none); returns how many were queued."""
+    drawn = [r for r in reports if r.total.mentions]
+    if not drawn:
+        return 0
+    with transaction(sessions) as session:
+        for report in drawn:
+            do_enqueue(session, workspace_id=workspace_id, kind=KIND_CHART, channel=channel_id,
+                       payload={"filename": f"vigie-sov-{report.group}.png",
+                                "chart": sov_chart(report, language),
+                                "title": t(language, "sov.chart_title", group=report.group)})
+    return len(drawn)

@@ -7,12 +7,13 @@ import re
 
 from bot.i18n import t
 from bot.runtime import Runtime
-from bot.services import digest, export, ratelimit, reporting_schedule, stats
+from bot.services import digest, export, ratelimit, reporting_schedule, share_of_voice, stats
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
 from bot.services.mention_search import MentionFilter
 from bot.services.reporting_time import at_local, shift_local_days
 from bot.slack.digest_blocks import build_stats_blocks
+from bot.slack.opportunity_blocks import build_sov_blocks
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply
 from handlers.commands.workflow import parse_filters
 
@@ -94,12 +95,41 @@ def cmd_digest(request: CommandRequest, runtime: Runtime) -> Reply:
         return Reply(err.message(request.language), did_no_work=True)
 
 
-@REGISTRY.subcommand("stats", usage="stats [7d|30d|90d]", examples=("stats", "stats 30d"),
+def _sov(request: CommandRequest, runtime: Runtime) -> Reply:
+    """`/cm stats sov [period] [group]`: shown only to the requester, charts in their DM."""
+    language = request.language
+    period = group = None
+    for arg in request.args[1:]:
+        if PERIOD_LIKE.match(arg) and period is None:
+            period = arg
+        elif group is None:
+            group = arg
+        else:
+            return Reply(t(language, "sov.usage"), did_no_work=True)
+    try:
+        workspace_id = _workspace_id(request, runtime)
+        days, _zone, reports = share_of_voice.get_share_of_voice(
+            runtime.sessions, workspace_id, _actor(request), period=period, group=group,
+            now=runtime.clock(), default_timezone=runtime.settings.timezone)
+        share_of_voice.do_share_sov_charts(runtime.sessions, workspace_id,
+                                           channel_id=request.user_id, reports=reports,
+                                           language=language)
+    except ServiceError as err:
+        return Reply(err.message(language), did_no_work=True)
+    text, blocks = build_sov_blocks(days, reports, language)
+    return Reply(text, blocks)
+
+
+@REGISTRY.subcommand("stats", usage="stats [7d|30d|90d] | stats sov [1d|7d|30d|90d] [GROUP]",
+                     examples=("stats", "stats 30d", "stats sov", "stats sov 30d acme-vs"),
                      slow=True, rate_limit=lambda r, _: ratelimit.STATS)
 def cmd_stats(request: CommandRequest, runtime: Runtime) -> Reply:
     """Statistics of the workspace over a period, shown only to the requester (the workload
-    names people: no pings, nothing shared), with the chart in their DM."""
+    names people: no pings, nothing shared), with the chart in their DM; `stats sov`: share
+    of voice of the watch groups."""
     language = request.language
+    if request.args and request.args[0].lower() == "sov":
+        return _sov(request, runtime)
     if len(request.args) > 1:
         return Reply(t(language, "stats.usage"), did_no_work=True)
     try:

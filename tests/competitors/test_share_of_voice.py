@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services import competitors
 from bot.services.actors import CLI
@@ -29,7 +30,7 @@ NETWORKS = ("mastodon", "rss", "bluesky")
 LABELS = ("negative", "neutral", "positive", None)
 
 
-def _setup(db_url: str):
+def _setup(db_url: str) -> tuple[sessionmaker[Session], int, dict[str, int]]:
     sessions = make_session_factory(make_engine(db_url))
     with transaction(sessions) as session:
         workspace = Workspace(team_id="T0SOV0001")
@@ -62,8 +63,8 @@ def _setup(db_url: str):
     return sessions, workspace_id, ids
 
 
-def _direct(sessions, ids: dict[str, int], start: datetime, end: datetime, network=None
-            ) -> dict[str, SovFigures]:
+def _direct(sessions: sessionmaker[Session], ids: dict[str, int], start: datetime,
+            end: datetime, network: str | None = None) -> dict[str, SovFigures]:
     out = {}
     with sessions() as session:
         links = session.scalars(select(MentionWatch)).all()

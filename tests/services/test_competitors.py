@@ -149,7 +149,7 @@ def test_opportunity_workflow_updates_its_card_and_never_posts_elsewhere(
     assert len(_outbox(sessions, KIND_UPDATE_OPPORTUNITY)) == 5
     sender.flush()
     updates = slack_standin.calls("chat.update", ok=True)
-    assert updates and all(u.args["ts"] == posted.response["ts"] for u in updates)  # type: ignore[union-attr]
+    assert updates and all(u.args["ts"] == posted.response["ts"] for u in updates)
     assert "dismissed" in str(updates[-1].args["blocks"]).lower()
     # Only Slack was called: an opportunity is never answered on the network.
     assert {c.method for c in slack_standin.calls()} <= {"chat.postMessage", "chat.update"}
