@@ -7,7 +7,15 @@ import re
 
 from bot.i18n import t
 from bot.runtime import Runtime
-from bot.services import digest, export, ratelimit, reporting_schedule, share_of_voice, stats
+from bot.services import (
+    digest,
+    export,
+    ratelimit,
+    reporting_schedule,
+    share_of_voice,
+    sov_export,
+    stats,
+)
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
 from bot.services.mention_search import MentionFilter
@@ -145,15 +153,40 @@ def cmd_stats(request: CommandRequest, runtime: Runtime) -> Reply:
     return Reply(text, blocks)
 
 
-@REGISTRY.subcommand("export", usage="export [7d|30d] [watch:NAME] [words]",
+def _export_sov(request: CommandRequest, runtime: Runtime) -> Reply:
+    """`/cm export sov [period] [group]`: the share-of-voice CSV, in the requester's DM."""
+    language = request.language
+    period = group = None
+    for arg in request.args[1:]:
+        if PERIOD_LIKE.match(arg) and period is None:
+            period = arg
+        elif group is None:
+            group = arg
+        else:
+            return Reply(t(language, "export.usage"), did_no_work=True)
+    try:
+        rows = sov_export.do_export_sov_to_slack(
+            runtime.sessions, _workspace_id(request, runtime), _actor(request),
+            channel_id=request.user_id, period=period, group=group, now=runtime.clock(),
+            language=language, default_timezone=runtime.settings.timezone)
+    except ServiceError as err:
+        return Reply(err.message(language), did_no_work=True)
+    return Reply(t(language, "sov.export_queued", rows=rows))
+
+
+@REGISTRY.subcommand("export", usage="export [7d|30d] [watch:NAME] [words] | export sov "
+                                      "[7d|30d|90d] [GROUP]",
                      examples=("export", "export 30d", "export 7d watch:acme",
-                               'export 30d "product recall" -refund'), slow=True,
+                               'export 30d "product recall" -refund', "export sov 30d"),
+                     slow=True,
                      rate_limit=lambda r, _: ratelimit.EXPORT)
 def cmd_export(request: CommandRequest, runtime: Runtime) -> Reply:
     """Send a CSV of the period's mentions (status, owner, reply, times) to the requester's
     DM: it names authors and holds full texts, so it never lands in a shared channel.
     ``watch:NAME`` and search words are written as in `/cm mentions`."""
     language = request.language
+    if request.args and request.args[0].lower() == "sov":
+        return _export_sov(request, runtime)
     period = None
     rest: list[str] = []
     for arg in request.args:
