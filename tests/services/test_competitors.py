@@ -208,3 +208,31 @@ def test_group_bad_inputs(sessions: sessionmaker[Session], workspace_id: int) ->
     assert [m.name for m in view.competitors] == ["rival-b", "rivalo"]
     competitors.do_delete_group(sessions, workspace_id, CLI, "ACME-vs")
     assert competitors.list_groups(sessions, workspace_id) == []
+
+
+def test_the_digest_carries_a_share_of_voice_line_and_chart(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    from bot.services.digest import do_post_digest_now
+    from bot.services.outbox import KIND_CHART, KIND_POST
+    from bot.slack.charts import render_chart_spec
+
+    _setup(sessions, workspace_id, conquest=True)
+    _poll(sessions, workspace_id, "rivalo", [_item(e, t) for e, t in FEED])
+    _poll(sessions, workspace_id, "acme", [_item("5", FEED[4][1])])
+    report = do_post_digest_now(sessions, workspace_id, CLI, channel_id=CHANNEL_ID,
+                                now=NOW, language="en")
+    (sov,) = report.share_of_voice
+    assert [(m.watch, m.current.mentions) for m in sov.members] == [("acme", 1),
+                                                                     ("rivalo", 5)]
+    assert sov.opportunities == 4  # #5 too: the competitor watch saw it before the brand
+    with sessions() as session:
+        rows = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.kind.in_([KIND_POST, KIND_CHART]))).all()
+    post = next(r for r in rows if r.kind == KIND_POST)
+    assert "Share of voice* (acme-vs, 6 mention(s)): acme 17%" in str(post.payload["blocks"])
+    assert "conquest opportunities: 4" in str(post.payload["blocks"])
+    charts = [r.payload["chart"] for r in rows if r.kind == KIND_CHART]
+    share = next(c for c in charts if c.get("kind") == "share")
+    assert share["members"] == ["acme", "rivalo"]
+    assert share["shares"][0][0] == pytest.approx(16.7)
+    assert render_chart_spec(share)[:8] == b"\x89PNG\r\n\x1a\n"
