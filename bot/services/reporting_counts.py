@@ -264,18 +264,19 @@ def measures_by_bucket(session: Session, workspace_id: int, watch_ids: tuple[int
             old = buckets[index].get(key, (0, 0))
             buckets[index][key] = (old[0] + int(count), old[1] + int(reach or 0))
 
-    whole = [split for split in splits if split.first < split.last]
-    if whole:
-        table = MentionHourCount
-        bucket = _hour_bucket(table.hour, splits).label("bucket")
+    table = MentionHourCount
+    # One range query per bucket: cheaper than bucketing every row with a CASE (a share of
+    # voice reads tens of thousands of count rows per 30 days).
+    for index, split in enumerate(splits):
+        if split.first >= split.last:
+            continue
         for row in session.execute(
-                select(bucket, table.watch_id, table.network, table.sentiment,
+                select(table.watch_id, table.network, table.sentiment,
                        func.sum(table.mentions), func.sum(table.reach))
                 .where(*_count_scope(table, workspace_id, watch_ids),
-                       table.hour >= min(s.first for s in whole),
-                       table.hour < max(s.last for s in whole))
-                .group_by(bucket, table.watch_id, table.network, table.sentiment)):
-            add(*row)
+                       table.hour >= split.first, table.hour < split.last)
+                .group_by(table.watch_id, table.network, table.sentiment)):
+            add(index, *row)
     link = MentionWatch
     fringe = _fringe_bucket(splits, link.published_at)
     if fringe is not None:
