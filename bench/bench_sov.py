@@ -16,6 +16,7 @@ links), and checks it against a direct count over the links.
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import tempfile
 import time
@@ -80,15 +81,18 @@ def run(url: str, label: str, count: int, days: int, repeat: int) -> None:
                                     watch_names=["w0", "w1", "w2"])
         began = time.perf_counter()
         rows = bench_digest.generate(count, count // days, workspace_id, watch_ids, thresholds)
-        followers = [0] + [int(__import__("random").Random(i).paretovariate(1) * 100)
+        # The followers bench_digest gives its authors (ids 1..AUTHORS), as each post's reach.
+        followers = [0] + [int(random.Random(i).paretovariate(1) * 100)
                            for i in range(bench_digest.AUTHORS)]
         rows = [(*row, followers[row[2]]) for row in rows]
-        bench_digest.COLUMNS = (*bench_digest.COLUMNS, "reach")
+        columns = bench_digest.COLUMNS
+        # bench_digest's loaders insert its COLUMNS: the reach column is added for this load.
+        bench_digest.COLUMNS = (*columns, "reach")  # type: ignore[assignment]
         try:
             (bench_digest._load_sqlite if engine.dialect.name == "sqlite"
              else bench_digest._load_postgres)(engine, rows)
         finally:
-            bench_digest.COLUMNS = bench_digest.COLUMNS[:-1]
+            bench_digest.COLUMNS = columns
         del rows
         with engine.begin() as conn:
             conn.execute(text(
