@@ -241,6 +241,12 @@ def build_stats_blocks(report: Any, language: str) -> tuple[str, list[dict[str, 
                  approved=row.approved, rejected=row.rejected) for row in report.approvals[:15])
     blocks.append(section(t(language, "stats.approvals") + "\n"
                           + (approvals or t(language, "stats.no_approvals"))))
+    found = getattr(report, "opportunities", {})
+    if sum(found.values()):
+        blocks.append(section(t(language, "opp.stats_line", total=sum(found.values()),
+                                **{k: found.get(k, 0) for k in
+                                   ("open", "assigned", "drafted", "contacted",
+                                    "dismissed")})))
     if report.top_authors:
         blocks.append(section(t(language, "digest.top_authors") + "\n"
                               + author_lines(report.top_authors, language)))

@@ -236,3 +236,10 @@ def test_the_digest_carries_a_share_of_voice_line_and_chart(
     assert share["members"] == ["acme", "rivalo"]
     assert share["shares"][0][0] == pytest.approx(16.7)
     assert render_chart_spec(share)[:8] == b"\x89PNG\r\n\x1a\n"
+    from bot.services.stats import build_stats_report
+    from bot.slack.digest_blocks import build_stats_blocks
+
+    with sessions() as session:
+        stats = build_stats_report(session, workspace_id, days=7, now=NOW, timezone="UTC")
+    assert stats.opportunities["open"] == 4
+    assert "*Conquest opportunities:* 4 (4 open" in str(build_stats_blocks(stats, "en")[1])
