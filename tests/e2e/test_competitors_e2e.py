@@ -16,7 +16,7 @@ from bot.sources.base import FetchedMention
 from storage.db import transaction
 from storage.models import OutboxMessage
 from storage.models_competitors import Opportunity
-from tests.e2e.conftest import ADMIN_ID, VigieApp
+from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually
 from tests.e2e.test_listening import admin
 from tests.harness.blockkit_limits import validate_blocks
 from tests.harness.constants import CHANNEL_ID, TEAM_ID, USER_ID
@@ -99,10 +99,16 @@ def test_stats_sov_and_opportunities_from_slack(vigie: VigieApp) -> None:
                           ("stats sov 7d acme-vs extra", "Usage")):
         assert expected in _answer(vigie, bad)["text"]
     # The opportunity card sits in the brand's channel; its buttons run its workflow.
+    def card_ts() -> str | None:
+        vigie.runtime.outbox.flush(wait=True)  # a background flush may hold the row a moment
+        with vigie.runtime.sessions() as session:
+            return session.scalar(select(OutboxMessage.result_ts).where(
+                OutboxMessage.kind == "opportunity"))
+
+    eventually(lambda: card_ts() is not None)
+    ts = card_ts()
     with vigie.runtime.sessions() as session:
         (opportunity,) = session.scalars(select(Opportunity))
-        ts = session.scalar(select(OutboxMessage.result_ts).where(
-            OutboxMessage.kind == "opportunity"))
     assert ts is not None
     card = vigie.standin.message(CHANNEL_ID, ts)
     assert card is not None
