@@ -39,7 +39,7 @@ from bot.analysis.topics import topic_mask, topics_json
 from bot.matching.fingerprint import content_fingerprint, story_key_for
 from bot.matching.query import MatchInput, Query, QueryError, parse_query
 from bot.services import backfill, cases, influencers
-from bot.services.opportunities import do_find_opportunities
+from bot.services.opportunities import do_find_opportunities, do_retire_held_by_brand
 from bot.services.outbox import KIND_CARD, KIND_UPDATE_CARD, do_enqueue
 from bot.services.topic_channels import channel_picker
 from bot.services.triage_learning import alert_threshold
@@ -544,6 +544,8 @@ def _ingest(
         report.opportunities = do_find_opportunities(
             session, watch, fresh + list(_alerting_links(session, linked)), now)
     elif not watch.paused:
+        # A post a competitor's watch offered as an opportunity alerts here: one card.
+        do_retire_held_by_brand(session, watch, list(linked))
         channel_for = channel_picker(session, watch, topics)
         _queue_alerts(session, watch, {m: p for m, p in priorities.items() if m not in silenced},
                       story_links, report, channel_for, loud)

@@ -52,6 +52,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "reopen": (CONTACTED, DISMISSED),
 }
 MAX_DRAFT = 3000
+INGEST = Actor(None, "ingest")
+"""Who the audit trail names for an opportunity dismissed because the brand's watch holds it."""
 
 
 def _dedupe(opportunity_id: int) -> str:
@@ -104,6 +106,29 @@ def do_find_opportunities(session: Session, watch: Watch, mention_ids: Sequence[
                    dedupe_key=_dedupe(row.id))
         queued += 1
     return queued
+
+
+def do_retire_held_by_brand(session: Session, watch: Watch, mention_ids: Sequence[int]
+                            ) -> int:
+    """The brand ``watch`` now holds these mentions (its card speaks for them): their
+    opportunities in its group that nobody took up yet are dismissed, their cards updated.
+    Returns how many."""
+    if not mention_ids or watch.kind != WATCH_BRAND:
+        return 0
+    group_id = session.scalar(select(WatchGroupMember.group_id).where(
+        WatchGroupMember.watch_id == watch.id))
+    if group_id is None:
+        return 0
+    rows = session.scalars(select(Opportunity).where(
+        Opportunity.group_id == group_id, Opportunity.status == OPEN,
+        Opportunity.mention_id.in_(sorted(mention_ids)))).all()
+    for row in rows:
+        row.status = DISMISSED
+        record(session, watch.workspace_id, INGEST, "opportunity.dismiss",
+               detail={"opportunity": row.id, "from": OPEN, "to": DISMISSED,
+                       "why": "the brand's watch holds the post", "watch": watch.name})
+        _refresh_card(session, row)
+    return len(rows)
 
 
 def load_view(session: Session, opportunity_id: int) -> OpportunityView | None:

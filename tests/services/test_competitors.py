@@ -224,7 +224,8 @@ def test_the_digest_carries_a_share_of_voice_line_and_chart(
     (sov,) = report.share_of_voice
     assert [(m.watch, m.current.mentions) for m in sov.members] == [("acme", 1),
                                                                      ("rivalo", 5)]
-    assert sov.opportunities == 4  # #5 too: the competitor watch saw it before the brand
+    # #5 too (the competitor's watch saw it first), dismissed when the brand's watch took it.
+    assert sov.opportunities == 4
     with sessions() as session:
         rows = session.scalars(select(OutboxMessage).where(
             OutboxMessage.kind.in_([KIND_POST, KIND_CHART]))).all()
@@ -241,5 +242,5 @@ def test_the_digest_carries_a_share_of_voice_line_and_chart(
 
     with sessions() as session:
         stats = build_stats_report(session, workspace_id, days=7, now=NOW, timezone="UTC")
-    assert stats.opportunities["open"] == 4
-    assert "*Conquest opportunities:* 4 (4 open" in str(build_stats_blocks(stats, "en")[1])
+    assert (stats.opportunities["open"], stats.opportunities["dismissed"]) == (3, 1)
+    assert "*Conquest opportunities:* 4 (3 open" in str(build_stats_blocks(stats, "en")[1])
