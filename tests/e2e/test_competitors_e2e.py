@@ -114,7 +114,9 @@ def test_stats_sov_and_opportunities_from_slack(vigie: VigieApp) -> None:
     assert card is not None
     assert validate_blocks(card["blocks"], "message") == []
     assert vigie.slack.block_action("vigie.opp_take", message_ts=ts).status_code == 200
-    vigie.standin.wait_until(lambda s: len(s.calls("chat.update", ok=True)) > 0)
+    # The DM's chart (drawn by the sender, matplotlib's first import) may go first.
+    eventually(lambda: (vigie.runtime.outbox.flush(wait=True) is not None
+                        and len(vigie.standin.calls("chat.update", ok=True)) > 0), timeout=60)
     assert "assigned" in str((vigie.standin.message(CHANNEL_ID, ts) or {})["blocks"])
     assert "now draft ready" in _answer(vigie, f"opp draft {opportunity.id} Hi!  Try Acme")["text"]
     with vigie.runtime.sessions() as session:
