@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 
 from bot.i18n import t
 from bot.runtime import Runtime
-from bot.services import influencers, replies, workflow
+from bot.services import influencers, opportunities, replies, workflow
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
 from bot.services.mention_search import MentionFilter
@@ -32,6 +32,9 @@ from handlers.home import refresh_home
 # \Z, not $: "$" also matches before a final newline, and "vigie.ignore\n" is no action.
 CARD_ACTION = re.compile(
     r"^vigie\.(assign|draft|approve|reject|replied|ignore|reopen|close|retry)\Z")
+OPPORTUNITY_ACTION = re.compile(r"^vigie\.opp_(take|contacted|dismiss|reopen)\Z")
+OPPORTUNITY_VERBS = {"take": "assign", "contacted": "contacted", "dismiss": "dismiss",
+                     "reopen": "reopen"}
 FILTER_FIELDS = {"watch", "since", "status", "sentiment", "network", "assignee", "text",
                  "before_id", "topic"}
 MAX_VALUE = 2000
@@ -157,6 +160,26 @@ def register(app: App, runtime: Runtime) -> None:
                 runtime.nudge_replies()
             runtime.nudge_outbox()
             refresh_home(runtime, client, ctx.workspace_id, [ctx.user_id])
+
+    @app.action(OPPORTUNITY_ACTION)
+    def on_opportunity_button(ack: Ack, body: dict[str, Any], action: dict[str, Any],
+                              client: WebClient, respond: Respond) -> None:
+        """An opportunity card's buttons: take it, mark contacted, dismiss, reopen."""
+        ack()
+        ctx = user_context(runtime, body, "button", client)
+        target = _target(action)
+        match = OPPORTUNITY_ACTION.match(str(action.get("action_id", "")))
+        if target is None or match is None or target.version is not None:
+            return
+        try:
+            opportunities.do_opportunity_action(
+                runtime.sessions, ctx.workspace_id, ctx.actor, target.mention_id,
+                OPPORTUNITY_VERBS[match.group(1)])
+        except ServiceError as err:
+            respond(text=err.message(ctx.language), response_type="ephemeral",
+                    replace_original=False)
+            return
+        runtime.nudge_outbox()
 
     @app.action(MORE_ACTION)
     def on_more(ack: Ack, body: dict[str, Any], action: dict[str, Any],

@@ -167,6 +167,8 @@ class Watch(Base):
     sla_high_minutes: Mapped[int] = mapped_column(Integer, default=240)
     sla_normal_minutes: Mapped[int] = mapped_column(Integer, default=1440)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    kind: Mapped[str] = mapped_column(String(16), default="brand", server_default="brand")
+    """``brand`` (the team's own) or ``competitor`` (counted and compared, never alerted)."""
     created_by: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -259,6 +261,9 @@ class Mention(Base):
     story_key: Mapped[str | None] = mapped_column(String(64))
     parent_external_id: Mapped[str | None] = mapped_column(String(500))
     engagement: Mapped[int] = mapped_column(Integer, default=0)
+    reach: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """The author's followers when the mention was stored (0 when unknown): share of voice
+    sums it per hour (``mention_hour_counts.reach``)."""
     sentiment: Mapped[float | None] = mapped_column(Float)
     sentiment_label: Mapped[str | None] = mapped_column(String(16))
     intent: Mapped[str | None] = mapped_column(String(32))
@@ -383,6 +388,7 @@ class OutboxMessage(Base):
 # Alembic and for anyone who imports the models.
 from storage import (  # noqa: E402
     models_cases,  # noqa: F401
+    models_competitors,  # noqa: F401
     models_influencers,  # noqa: F401
     models_notifications,  # noqa: F401
     models_outbox,  # noqa: F401

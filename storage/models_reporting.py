@@ -8,7 +8,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Author, Base, Mention, utcnow
@@ -116,6 +126,8 @@ class MentionHourCount(Base):
     sentiment: Mapped[str] = mapped_column(String(16))
     is_first: Mapped[bool] = mapped_column(Boolean)
     mentions: Mapped[int] = mapped_column(Integer, default=0)
+    reach: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """The summed reach (``mention_watches.reach``) of the counted links (migration 0025)."""
 
 
 class MentionPriorityCount(Base):

@@ -22,7 +22,8 @@ class MentionWatch(Base):
     step, so code writing ``mentions`` alone stays right. Other watches get a link when one
     of their sources delivers the post and their query matches it.
 
-    ``network``, ``sentiment`` (the label or ``unknown``) and ``published_at`` are copies of
+    ``network``, ``sentiment`` (the label or ``unknown``), ``published_at`` and ``reach`` are
+    copies of
     the mention's, kept by those triggers: the hourly count tables count links, per watch,
     by published hour, without reading the mentions. ``priority`` is the mention's priority
     for this watch (its weight); ``alerted``, ``slack_channel`` and ``slack_ts`` say whether
@@ -51,6 +52,7 @@ class MentionWatch(Base):
     sentiment: Mapped[str] = mapped_column(String(16), default="unknown")
     published_at: Mapped[datetime]
     priority: Mapped[int] = mapped_column(Integer, default=0)
+    reach: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     alerted: Mapped[bool] = mapped_column(Boolean, default=False)
     slack_channel: Mapped[str | None] = mapped_column(String(32))
     slack_ts: Mapped[str | None] = mapped_column(String(32))

@@ -16,7 +16,7 @@ import click
 from bot.cli.common import cli_workspace, open_runtime, settings_or_exit
 from bot.cli.root import main
 from bot.runtime import Runtime
-from bot.services import query_trial, sources_admin, topic_routes, watches
+from bot.services import competitors, query_trial, sources_admin, topic_routes, watches
 from bot.services.actors import CLI
 from bot.services.errors import ServiceError
 from bot.services.http_clients import http_factory
@@ -60,16 +60,27 @@ def watch() -> None:
 @click.option("--channel", "channel", required=True, help="Slack channel id (C0123ABCD).")
 @click.option("--alert-threshold", type=int, default=50, show_default=True,
               help="Priority 0-100 at or above which a mention alerts at once; 0 alerts all.")
+@click.option("--competitor", is_flag=True,
+              help="A competitor's watch: counted and compared, never alerts, no SLA.")
+@click.option("--group", "group", default=None, help="An existing watch group it joins.")
 @team_option
-def watch_add(name: str, query: str, channel: str, alert_threshold: int, team: str | None
-              ) -> None:
+def watch_add(name: str, query: str, channel: str, alert_threshold: int, competitor: bool,
+              group: str | None, team: str | None) -> None:
     """Create a watch NAME."""
     with _workspace(team) as (runtime, ws):
         view = _service(lambda: watches.do_add_watch(
             runtime.sessions, ws.id, CLI, name=name, query=query, channel_id=channel,
-            alert_threshold=alert_threshold))
-    click.echo(f"Watch {view.name} created: {view.query_description}; alerts in "
-               f"{view.channel_id} at priority >= {view.alert_threshold}.")
+            alert_threshold=alert_threshold,
+            kind=competitors.WATCH_COMPETITOR if competitor else competitors.WATCH_BRAND,
+            group=group))
+    if view.kind == competitors.WATCH_COMPETITOR:
+        click.echo(f"Competitor watch {view.name} created: {view.query_description}; its "
+                   "mentions are counted and compared, never alerted, never given an SLA.")
+    else:
+        click.echo(f"Watch {view.name} created: {view.query_description}; alerts in "
+                   f"{view.channel_id} at priority >= {view.alert_threshold}.")
+    if view.group:
+        click.echo(f"It is in group {view.group}.")
 
 
 @watch.command("list")
@@ -86,8 +97,109 @@ def watch_list(as_json: bool, team: str | None) -> None:
         click.echo("No watches yet: vigie watch add NAME --query QUERY --channel C0123ABCD")
     for v in views:
         state = "paused" if v.paused else "active"
-        click.echo(f"{v.name:<20} {state:<7} {v.channel_id:<12} threshold {v.alert_threshold:<3} "
-                   f"{v.source_count} sources, {v.mention_count} mentions  query: {v.query!r}")
+        group = f"  group {v.group}" if v.group else ""
+        click.echo(f"{v.name:<20} {state:<7} {v.kind:<10} {v.channel_id:<12} threshold "
+                   f"{v.alert_threshold:<3} {v.source_count} sources, {v.mention_count} "
+                   f"mentions  query: {v.query!r}{group}")
+
+
+@watch.command("kind")
+@click.argument("name")
+@click.argument("kind")
+@team_option
+def watch_kind(name: str, kind: str, team: str | None) -> None:
+    """Mark watch NAME as the brand's (brand) or a competitor's (competitor)."""
+    with _workspace(team) as (runtime, ws):
+        done = _service(lambda: competitors.do_set_watch_kind(
+            runtime.sessions, ws.id, CLI, watch_name=name, kind=kind))
+    click.echo(f"Watch {name} is now a {done} watch.")
+
+
+@watch.group("group")
+def watch_group() -> None:
+    """Groups comparing the brand's watches with competitors' (share of voice)."""
+
+
+def _group_line(view: competitors.GroupView) -> str:
+    return (f"{view.name}: brand {', '.join(m.name for m in view.brands) or '-'}; "
+            f"competitors {', '.join(m.name for m in view.competitors) or '-'}; "
+            f"conquest opportunities {'on' if view.conquest else 'off'}")
+
+
+@watch_group.command("create")
+@click.argument("name")
+@click.argument("watch_names", nargs=-1, required=True)
+@click.option("--conquest", is_flag=True, help="Offer competitors' unhappy customers as "
+                                               "opportunities in the brand's channel.")
+@team_option
+def group_create(name: str, watch_names: tuple[str, ...], conquest: bool, team: str | None
+                 ) -> None:
+    """Create group NAME of WATCH_NAMES (at least one brand and one competitor watch)."""
+    with _workspace(team) as (runtime, ws):
+        view = _service(lambda: competitors.do_create_group(
+            runtime.sessions, ws.id, CLI, name=name, watch_names=list(watch_names),
+            conquest=conquest))
+    click.echo("Created " + _group_line(view))
+
+
+@watch_group.command("add")
+@click.argument("name")
+@click.argument("watch_names", nargs=-1, required=True)
+@team_option
+def group_add(name: str, watch_names: tuple[str, ...], team: str | None) -> None:
+    """Add WATCH_NAMES to group NAME."""
+    with _workspace(team) as (runtime, ws):
+        view = _service(lambda: competitors.do_add_to_group(
+            runtime.sessions, ws.id, CLI, name=name, watch_names=list(watch_names)))
+    click.echo(_group_line(view))
+
+
+@watch_group.command("drop")
+@click.argument("name")
+@click.argument("watch_name")
+@team_option
+def group_drop(name: str, watch_name: str, team: str | None) -> None:
+    """Take WATCH_NAME out of group NAME."""
+    with _workspace(team) as (runtime, ws):
+        view = _service(lambda: competitors.do_remove_from_group(
+            runtime.sessions, ws.id, CLI, name=name, watch_name=watch_name))
+    click.echo(_group_line(view))
+
+
+@watch_group.command("conquest")
+@click.argument("name")
+@click.argument("switch", type=click.Choice(["on", "off"]))
+@team_option
+def group_conquest(name: str, switch: str, team: str | None) -> None:
+    """Turn conquest opportunities on or off for group NAME."""
+    with _workspace(team) as (runtime, ws):
+        view = _service(lambda: competitors.do_set_conquest(
+            runtime.sessions, ws.id, CLI, name=name, enabled=switch == "on"))
+    click.echo(_group_line(view))
+
+
+@watch_group.command("delete")
+@click.argument("name")
+@team_option
+def group_delete(name: str, team: str | None) -> None:
+    """Delete group NAME (its watches and mentions stay)."""
+    with _workspace(team) as (runtime, ws):
+        done = _service(lambda: competitors.do_delete_group(runtime.sessions, ws.id, CLI,
+                                                            name))
+    click.echo(f"Group {done} deleted.")
+
+
+@watch_group.command("list")
+@team_option
+def group_list(team: str | None) -> None:
+    """List watch groups."""
+    with _workspace(team) as (runtime, ws):
+        views = competitors.list_groups(runtime.sessions, ws.id)
+    if not views:
+        click.echo("No watch groups yet: vigie watch group create NAME BRAND_WATCH "
+                   "COMPETITOR_WATCH")
+    for view in views:
+        click.echo(_group_line(view))
 
 
 @watch.command("test")

@@ -1,4 +1,4 @@
-"""`vigie digest --preview` and `vigie export`: reports from the terminal."""
+"""`vigie digest --preview`, `vigie stats [--sov]` and `vigie export`: reports from the terminal."""
 
 from __future__ import annotations
 
@@ -14,11 +14,16 @@ import click
 from bot.cli.common import cli_workspace, open_runtime, settings_or_exit
 from bot.cli.root import main
 from bot.services import report_monthly
-from bot.services.actors import Actor
+from bot.services.actors import CLI, Actor
 from bot.services.digest import preview_digests
 from bot.services.errors import ServiceError
 from bot.services.export import FORMATS, export_mentions
-from bot.slack.digest_blocks import blocks_as_text, build_digest_blocks
+from bot.services.share_of_voice import get_share_of_voice
+from bot.services.sov_export import FORMATS as SOV_FORMATS
+from bot.services.sov_export import write_sov
+from bot.services.stats import get_stats
+from bot.slack.digest_blocks import blocks_as_text, build_digest_blocks, build_stats_blocks
+from bot.slack.opportunity_blocks import build_sov_blocks
 
 team_option = click.option("--team", default=None, help="Slack team id (several workspaces).")
 
@@ -54,6 +59,40 @@ def digest(preview: bool, channel: str | None, team: str | None) -> None:
         click.echo(f"--- #{config.channel_id} · daily at {config.local_time:%H:%M} "
                    f"{config.timezone_name} ---")
         click.echo(blocks_as_text(blocks, config.tz))
+
+
+@main.command()
+@click.option("--period", default=None, help="1d, 7d, 30d or 90d (default 7d).")
+@click.option("--sov", is_flag=True, help="Share of voice of the watch groups.")
+@click.option("--group", default=None, help="With --sov: only this group.")
+@click.option("--format", "fmt", type=click.Choice(["text", *SOV_FORMATS]), default="text",
+              show_default=True, help="With --sov: text, csv or jsonl.")
+@team_option
+def stats(period: str | None, sov: bool, group: str | None, fmt: str, team: str | None
+          ) -> None:
+    """Statistics over a period, or (--sov) the share of voice of the watch groups."""
+    settings = settings_or_exit()
+    with open_runtime(settings) as runtime:
+        workspace = cli_workspace(runtime, team)
+        language = workspace.locale or "en"
+        try:
+            if not sov:
+                report = get_stats(runtime.sessions, workspace.id, CLI, period=period,
+                                   now=runtime.clock(), default_timezone=settings.timezone)
+                _text, blocks = build_stats_blocks(report, language)
+                click.echo(blocks_as_text(blocks))
+                return
+            days, _zone, reports = get_share_of_voice(
+                runtime.sessions, workspace.id, CLI, period=period, group=group,
+                now=runtime.clock(), default_timezone=settings.timezone)
+        except ServiceError as err:
+            _fail(err)
+            return
+    if fmt != "text":
+        write_sov(reports, sys.stdout, fmt)
+        return
+    _text, blocks = build_sov_blocks(days, reports, language)
+    click.echo(blocks_as_text(blocks))
 
 
 def _export_to_file(output: Path, write: Callable[[TextIO], int]) -> int:

@@ -9,6 +9,7 @@ from bot.analysis.conversation import direct_handle
 from bot.services.cases import case_summary
 from bot.services.mention_search import language_read, topic_names_of
 from bot.services.notifications import register_notification_renderers
+from bot.services.opportunities import register_opportunity_renderers
 from bot.services.outbox import (
     EVENT_TYPE_MENTION,
     KIND_CARD,
@@ -118,3 +119,4 @@ def register_card_renderers(sender: OutboxSender) -> None:
     sender.register_renderer(KIND_CARD, render_card_row)
     sender.register_renderer(KIND_UPDATE_CARD, render_card_row)
     register_notification_renderers(sender)
+    register_opportunity_renderers(sender)

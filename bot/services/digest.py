@@ -32,6 +32,7 @@ from bot.services.outbox import KIND_CHART, KIND_POST, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.reporting_schedule import DigestChannel, channel_config, digest_channels
 from bot.services.reporting_time import at_local
+from bot.services.share_of_voice import sov_chart
 from bot.slack.digest_blocks import build_digest_blocks, chart_labels
 from storage.db import transaction
 from storage.models import Role, Workspace
@@ -39,6 +40,8 @@ from storage.models_reporting import DigestRun
 
 log = logging.getLogger(__name__)
 
+SOV_CHARTS = 3
+"""Share-of-voice charts a digest uploads at most (one per group, with its main chart)."""
 POSTED = "posted"
 SKIPPED_EMPTY = "skipped_empty"
 ALREADY_DONE = "already_done"
@@ -93,6 +96,15 @@ def _enqueue(session: Session, workspace_id: int, channel: str, report: DigestRe
                             "title": t(language, "digest.chart_title", zone=report.timezone),
                             "comment": None},
                    dedupe_key=f"{dedupe}:chart" if dedupe else None)
+        for sov in report.share_of_voice[:SOV_CHARTS]:
+            if not sov.total.mentions:
+                continue
+            do_enqueue(session, workspace_id=workspace_id, kind=KIND_CHART, channel=channel,
+                       payload={"filename": f"vigie-sov-{sov.group}-{day}.png",
+                                "chart": sov_chart(sov, language),
+                                "title": t(language, "sov.chart_title", group=sov.group),
+                                "comment": None},
+                       dedupe_key=f"{dedupe}:sov:{sov.group}" if dedupe else None)
 
 
 def _due(config: DigestChannel, now: datetime) -> tuple[date, datetime] | None:

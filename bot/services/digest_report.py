@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from bot.services.competitors import groups_of
 from bot.services.reporting_counts import (
     priority_floor,
     volume_by_bucket,
@@ -45,6 +46,7 @@ from bot.services.reporting_queries import (
 )
 from bot.services.reporting_schedule import DigestChannel
 from bot.services.reporting_time import day_window, local_days
+from bot.services.share_of_voice import SovReport, share_of_voice
 from bot.services.triage_learning import effective_threshold, workspace_offset
 from storage.models import Mention, Watch
 from storage.models_watches import MentionWatch
@@ -124,6 +126,9 @@ class DigestReport:
     spikes: list[SpikeNote] = field(default_factory=list)
     open_by_topic: list[tuple[str, int]] = field(default_factory=list)
     """Open work by request topic (billing, outage...), most first."""
+    share_of_voice: list[SovReport] = field(default_factory=list)
+    """The day's share of voice of the groups holding one of the channel's watches, against
+    the day before."""
 
     @property
     def empty(self) -> bool:
@@ -297,7 +302,18 @@ def build_digest_report(session: Session, config: DigestChannel, *, end: datetim
         waited=_waited(session, scope, watches, counts.waited, start, end),
         chart=chart_series(session, config, end, cached_days),
         spikes=list(spikes(session, scope, start, end)) if spikes else [],
+        share_of_voice=_share_of_voice(session, scope, previous_start, start, end),
     )
+
+
+def _share_of_voice(session: Session, scope: Scope, previous_start: datetime,
+                    start: datetime, end: datetime) -> list[SovReport]:
+    """Share of voice of the groups one of the channel's watches belongs to."""
+    groups = [g for g in groups_of(session, scope.workspace_id)
+              if scope.watch_ids is None or any(m.watch_id in scope.watch_ids
+                                                for m in g.members)]
+    return [share_of_voice(session, scope.workspace_id, g, start, end, previous_start)
+            for g in groups]
 
 
 def _watches(session: Session, scope: Scope) -> dict[int, tuple[str, int]]:

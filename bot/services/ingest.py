@@ -39,6 +39,7 @@ from bot.analysis.topics import topic_mask, topics_json
 from bot.matching.fingerprint import content_fingerprint, story_key_for
 from bot.matching.query import MatchInput, Query, QueryError, parse_query
 from bot.services import backfill, cases, influencers
+from bot.services.opportunities import do_find_opportunities, do_retire_held_by_brand
 from bot.services.outbox import KIND_CARD, KIND_UPDATE_CARD, do_enqueue
 from bot.services.topic_channels import channel_picker
 from bot.services.triage_learning import alert_threshold
@@ -53,12 +54,15 @@ from bot.services.watch_links import (
 from bot.sources.base import FetchedMention
 from bot.sources.text import to_utc
 from storage.models import Author, Mention, MentionStatus, OutboxMessage, Watch
+from storage.models_competitors import WATCH_COMPETITOR
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 40_000
 MAX_EXTERNAL_ID = 500
 MAX_SKIPPED_SHOWN = 5
+MAX_REACH = 2**31 - 1
+"""A mention's reach is an INTEGER column: a follower count beyond it (a bad source) is capped."""
 
 
 @dataclass
@@ -79,6 +83,8 @@ class IngestReport:
     brand_posts: int = 0
     follow_ups: int = 0
     reopened: int = 0
+    opportunities: int = 0
+    """Conquest opportunities queued (a competitor watch in a group with conquest on)."""
     stored_ids: list[int] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     """Items the database refused (``network:external id (error kind)``), dropped alone."""
@@ -87,7 +93,7 @@ class IngestReport:
         """Accumulate ``other`` into this report."""
         for name in ("received", "filtered", "duplicates", "near_duplicates", "stored",
                      "linked", "alerts", "joined_stories", "backfilled", "brand_posts",
-                     "follow_ups", "reopened"):
+                     "follow_ups", "reopened", "opportunities"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.stored_ids.extend(other.stored_ids)
         self.skipped.extend(other.skipped)
@@ -311,6 +317,7 @@ def _row(workspace_id: int, watch: Watch, source_id: int | None, candidate: Cand
         "language": analysis.language, "published_at": _published(item.published_at, now),
         "fingerprint": candidate.fingerprint, "story_key": candidate.story_key,
         "parent_external_id": item.parent_external_id, "engagement": item.engagement,
+        "reach": max(0, min(item.author.followers or 0, MAX_REACH)),
         "sentiment": analysis.sentiment_score, "sentiment_label": analysis.sentiment_label,
         "intent": analysis.intent,
         "intent_flags": [{"name": f.name, "terms": list(f.terms)} for f in analysis.flags],
@@ -531,7 +538,15 @@ def _ingest(
             _add_raced(session, watch, matched, inserted, to_link)
     linked = _link_known(session, watch, to_link, handles, continuing, now=now)
     report.linked = len(linked)
-    if not watch.paused:
+    if not watch.paused and watch.kind == WATCH_COMPETITOR:
+        # A competitor's mentions are counted, never alerted; the unhappy ones may be
+        # offered to the brand's team (conquest opportunities), never the backfilled ones.
+        fresh = [m for m in priorities if m not in silenced]
+        report.opportunities = do_find_opportunities(
+            session, watch, fresh + list(_alerting_links(session, linked)), now)
+    elif not watch.paused:
+        # A post a competitor's watch offered as an opportunity alerts here: one card.
+        do_retire_held_by_brand(session, watch, list(linked))
         channel_for = channel_picker(session, watch, topics)
         _queue_alerts(session, watch, {m: p for m, p in priorities.items() if m not in silenced},
                       story_links, report, channel_for, loud)

@@ -97,6 +97,12 @@ KIND_CHART = "chart"
 (``bot.reports.monthly.render_pdf``), by a sender that draws charts: the worker, so the
 web processes spend their CPU on acknowledging Slack."""
 
+KIND_OPPORTUNITY = "opportunity"
+"""A conquest opportunity's card, rendered from the database at send time
+(``bot.services.opportunities``)."""
+KIND_UPDATE_OPPORTUNITY = "update_opportunity"
+"""Re-render an opportunity's card in place (payload ``ts``)."""
+
 Renderer = Callable[[Session, OutboxMessage], OutgoingMessage | None]
 """Builds the message for a row at send time, so a card always shows the latest state."""
 
@@ -397,7 +403,7 @@ class OutboxSender:
     @staticmethod
     def _update_target(session: Session, row: OutboxMessage) -> str | None:
         """The ts a card update replaces; NotReady while the card is not posted yet."""
-        if row.kind == KIND_REDACT:
+        if row.kind in (KIND_REDACT, KIND_UPDATE_OPPORTUNITY):
             return str(row.payload["ts"])
         if row.kind != KIND_UPDATE_CARD:
             return None

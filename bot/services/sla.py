@@ -4,7 +4,8 @@ A mention belongs to every watch it matches, and is one piece of work with one d
 its SLA is the *strictest* target among the watches that alerted on it (each watch's
 target for the mention's priority in that watch), or among all its watches when none
 alerted (a mention taken up from a listing or the digest). A watch that only holds the
-mention without alerting never shortens its deadline.
+mention without alerting never shortens its deadline. Competitors' watches never give an
+SLA: a mention only they hold has none, and one a brand watch also holds gets the brand's.
 
 A reminder goes to the assignee (DM) at 75 % of the time, a notice to the card's thread on
 breach, and an escalation to approvers when an urgent mention breaches. Each is sent once
@@ -35,6 +36,7 @@ from bot.services.workflow import OPEN
 from bot.slack.escape import escape, slack_date
 from storage.db import transaction
 from storage.models import Member, Mention, Role, Watch, Workspace
+from storage.models_competitors import WATCH_BRAND
 from storage.models_sla import SlaNotice
 from storage.models_watches import MentionWatch
 
@@ -90,14 +92,14 @@ class Target:
 
 def sla_targets(session: Session, mention_ids: list[int]) -> dict[int, Target]:
     """Mention id -> its SLA target (the rule in the module docstring), in one query;
-    mentions without a watch are left out."""
+    mentions in no brand watch are left out."""
     if not mention_ids:
         return {}
     candidates: dict[int, list[tuple[bool, int, str, Target]]] = {}
     for mention_id, priority, alerted, watch in session.execute(
             select(MentionWatch.mention_id, MentionWatch.priority, MentionWatch.alerted, Watch)
             .join(Watch, Watch.id == MentionWatch.watch_id)
-            .where(MentionWatch.mention_id.in_(mention_ids))):
+            .where(MentionWatch.mention_id.in_(mention_ids), Watch.kind == WATCH_BRAND)):
         minutes = target_minutes(watch, priority)
         candidates.setdefault(mention_id, []).append(
             (bool(alerted), minutes, watch.name,

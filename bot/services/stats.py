@@ -8,7 +8,7 @@ by ``created_at``; approvals by the time the decision was taken.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.i18n import t
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
+from bot.services.opportunities import opportunity_counts
 from bot.services.outbox import KIND_CHART, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.reporting_counts import volume_by_bucket
@@ -88,6 +89,8 @@ class StatsReport:
     approvals: list[ApproverLoad]
     top_authors: list[AuthorReach]
     hours: list[int]
+    opportunities: dict[str, int] = field(default_factory=dict)
+    """Conquest opportunities of the period's posts, per status."""
 
     @property
     def busiest_hours(self) -> list[tuple[int, int]]:
@@ -186,6 +189,7 @@ def build_stats_report(session: Session, workspace_id: int, *, days: int, now: d
         approvals=approvals(session, workspace_id, start, end),
         top_authors=top_authors(session, scope, start, end, 5),
         hours=hour_histogram(session, scope, offset_segments(start, end, tz), end),
+        opportunities=opportunity_counts(session, workspace_id, start, end),
     )
 
 

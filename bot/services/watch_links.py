@@ -66,14 +66,15 @@ def do_link(session: Session, watch: Watch, priorities: dict[int, int], now: dat
     if not priorities:
         return {}
     ids = sorted(priorities)
-    shared = {mention_id: (network, sentiment, published_at) for
-              mention_id, network, sentiment, published_at in session.execute(
+    shared = {mention_id: (network, sentiment, published_at, reach) for
+              mention_id, network, sentiment, published_at, reach in session.execute(
                   select(Mention.id, Mention.network, Mention.sentiment_label,
-                         Mention.published_at).where(Mention.id.in_(ids)))}
+                         Mention.published_at, Mention.reach).where(Mention.id.in_(ids)))}
     rows = [{"workspace_id": watch.workspace_id, "mention_id": mention_id,
              "watch_id": watch.id, "is_first": False, "network": shared[mention_id][0],
              "sentiment": shared[mention_id][1] or "unknown",
-             "published_at": shared[mention_id][2], "priority": priorities[mention_id],
+             "published_at": shared[mention_id][2], "reach": shared[mention_id][3],
+             "priority": priorities[mention_id],
              "alerted": False, "created_at": now}
             for mention_id in ids if mention_id in shared]
     if not rows:

@@ -15,6 +15,7 @@ from bot.services.errors import NotFound, ServiceError
 from bot.services.permissions import require_role
 from storage.db import transaction
 from storage.models import Role, SourceRow, Watch
+from storage.models_competitors import WATCH_BRAND, WATCH_KINDS, WatchGroup, WatchGroupMember
 from storage.models_watches import MentionWatch
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
@@ -34,6 +35,8 @@ class WatchView:
     paused: bool
     source_count: int
     mention_count: int
+    kind: str = WATCH_BRAND
+    group: str | None = None
 
 
 def check_query(query: str) -> str:
@@ -80,9 +83,14 @@ def watch_id_by_name(db: Session | Connection, workspace_id: int, name: str) -> 
 def do_add_watch(
     sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,
     name: str, query: str, channel_id: str, alert_threshold: int = 50,
+    kind: str = WATCH_BRAND, group: str | None = None,
 ) -> WatchView:
-    """Create a watch after checking its name, channel, threshold and query."""
+    """Create a watch after checking its name, channel, threshold and query; ``kind`` is
+    ``brand`` or ``competitor`` (see ``bot.services.competitors.parse_kind``), ``group`` an
+    existing group it joins."""
     _validate(name, channel_id, alert_threshold)
+    if kind not in WATCH_KINDS:
+        raise ServiceError("compete.bad_kind", value=kind, hint="competitor")
     description = check_query(query)
     with transaction(sessions) as session:
         if actor.user_id:
@@ -92,14 +100,23 @@ def do_add_watch(
         if exists:
             raise ServiceError("watch.exists", name=name)
         watch = Watch(workspace_id=workspace_id, name=name, query=query, channel_id=channel_id,
-                      alert_threshold=alert_threshold, created_by=actor.user_id)
+                      alert_threshold=alert_threshold, created_by=actor.user_id, kind=kind)
         session.add(watch)
         session.flush()
+        group_name = None
+        if group is not None:
+            found = session.scalar(select(WatchGroup).where(
+                WatchGroup.workspace_id == workspace_id,
+                func.lower(WatchGroup.name) == group.lower()))
+            if found is None:
+                raise NotFound("compete.group_not_found", name=group)
+            session.add(WatchGroupMember(group_id=found.id, watch_id=watch.id))
+            group_name = found.name
         record(session, workspace_id, actor, "watch.added",
                detail={"watch": name, "query": query, "channel": channel_id,
-                       "alert_threshold": alert_threshold})
+                       "alert_threshold": alert_threshold, "kind": kind, "group": group_name})
         return WatchView(watch.id, name, query, description, channel_id, alert_threshold,
-                         False, 0, 0)
+                         False, 0, 0, kind, group_name)
 
 
 def list_watches(sessions: sessionmaker[Session], workspace_id: int) -> list[WatchView]:
@@ -114,12 +131,17 @@ def list_watches(sessions: sessionmaker[Session], workspace_id: int) -> list[Wat
                 select(MentionWatch.watch_id, func.count()).where(
                     MentionWatch.workspace_id == workspace_id)
                 .group_by(MentionWatch.watch_id))}
+        groups: dict[int, str] = {
+            watch_id: name for watch_id, name in session.execute(
+                select(WatchGroupMember.watch_id, WatchGroup.name)
+                .join(WatchGroup, WatchGroup.id == WatchGroupMember.group_id)
+                .where(WatchGroup.workspace_id == workspace_id))}
         watches = session.scalars(
             select(Watch).where(Watch.workspace_id == workspace_id).order_by(Watch.name)).all()
         return [
             WatchView(w.id, w.name, w.query, _describe(w.query), w.channel_id,
                       w.alert_threshold, w.paused, int(source_counts.get(w.id, 0)),
-                      int(mention_counts.get(w.id, 0)))
+                      int(mention_counts.get(w.id, 0)), w.kind, groups.get(w.id))
             for w in watches
         ]
 

@@ -31,10 +31,28 @@ def build_watch_list(views: list[Any], language: str) -> tuple[str, list[dict[st
         + t(language, "admin.watch_line", threshold=v.alert_threshold, sources=v.source_count,
             mentions=v.mention_count)
         + (" · " + t(language, "admin.paused") if v.paused else "")
+        + (" · " + t(language, "compete.competitor_tag") if v.kind == "competitor" else "")
+        + (" · " + t(language, "compete.group_tag", group=escape(v.group)) if v.group else "")
         + f"\n`{escape(truncate(v.query, 300)) or '*'}` "
         + escape(truncate(v.query_description, 500))
     ) for v in views[:45]]
     return t(language, "admin.watches_title", count=len(views)), blocks
+
+
+def build_group_list(views: list[Any], language: str) -> tuple[str, list[dict[str, Any]]]:
+    """One section per watch group (at most 45): its brand watches, competitors, and
+    whether conquest opportunities are on; or how to create one."""
+    if not views:
+        text = t(language, "compete.no_groups")
+        return text, [_section(text)]
+    blocks = [_section(
+        f"*{escape(v.name)}* · "
+        + t(language, "compete.group_line",
+            brands=", ".join(escape(m.name) for m in v.brands) or "-",
+            competitors=", ".join(escape(m.name) for m in v.competitors) or "-",
+            conquest=t(language, "compete.on" if v.conquest else "compete.off"))
+    ) for v in views[:45]]
+    return t(language, "compete.groups_title", count=len(views)), blocks
 
 
 def _backfill_line(view: Any, language: str) -> str:

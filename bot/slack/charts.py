@@ -62,13 +62,61 @@ def render_sentiment_chart(labels: Sequence[str], series: Mapping[str, Sequence[
     return buffer.getvalue()
 
 
+SHARE_COLORS = ("#1c7ed6", "#f08c00", "#7048e8", "#0ca678", "#e64980", "#868e96", "#fab005",
+                "#15aabf")
+
+
+def render_share_chart(members: Sequence[str], metrics: Sequence[str],
+                       shares: Sequence[Sequence[float]], *, title: str, xlabel: str) -> bytes:
+    """Share of voice as horizontal 100 % bars, one per metric (mentions, reach...), split
+    between the group's members; ``shares[i][j]`` is member i's percentage of metric j."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
+    axes: Any = figure.add_subplot()
+    positions = list(range(len(metrics)))[::-1]  # the first metric on top
+    lefts = [0.0] * len(metrics)
+    for index, (member, values) in enumerate(zip(members, shares, strict=True)):
+        widths = [float(v) for v in values]
+        bars = axes.barh(positions, widths, left=lefts, height=0.6, label=member,
+                         color=SHARE_COLORS[index % len(SHARE_COLORS)], edgecolor="white")
+        for bar, width in zip(bars, widths, strict=True):
+            if width >= 7:
+                axes.text(bar.get_x() + width / 2, bar.get_y() + bar.get_height() / 2,
+                          f"{width:.0f}%", ha="center", va="center", color="white",
+                          fontsize=9)
+        lefts = [left + width for left, width in zip(lefts, widths, strict=True)]
+    axes.set_yticks(positions)
+    axes.set_yticklabels(list(metrics))
+    axes.set_xlim(0, 100)
+    axes.set_title(title, fontsize=14, pad=12)
+    axes.set_xlabel(xlabel)
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False,
+                ncols=min(len(members), 6) or 1)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
 def render_chart_spec(spec: Mapping[str, Any]) -> bytes:
     """Draw a chart described as JSON (``labels``, ``series``, ``title``, ``xlabel``,
     ``ylabel``, ``legend``: the arguments of ``render_sentiment_chart``), as a PNG.
 
     Charts travel through the outbox as such descriptions and are drawn by the process that
-    uploads them, never in a web process answering Slack.
+    uploads them, never in a web process answering Slack. A spec with ``"kind": "share"``
+    (``members``, ``metrics``, ``shares``, ``title``, ``xlabel``) draws share of voice.
     """
+    if spec.get("kind") == "share":
+        return render_share_chart(
+            [str(m) for m in spec["members"]], [str(m) for m in spec["metrics"]],
+            [[float(v) for v in row] for row in spec["shares"]], title=str(spec["title"]),
+            xlabel=str(spec["xlabel"]))
     return render_sentiment_chart(
         [str(label) for label in spec["labels"]],
         {str(key): [int(value) for value in values] for key, values in spec["series"].items()},

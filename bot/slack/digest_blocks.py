@@ -9,9 +9,11 @@ from zoneinfo import ZoneInfo
 
 from bot.i18n import t
 from bot.slack.escape import clip_mrkdwn, escape, link, truncate
+from bot.slack.opportunity_blocks import sov_line
 from bot.slack.plaintext import mrkdwn_to_plain
 from bot.slack.signals import topic_words
 
+SOV_GROUPS_SHOWN = 5
 SECTION_LIMIT = 2900
 HEADER_LIMIT = 150
 TEXT_LIMIT = 120
@@ -167,6 +169,8 @@ def build_digest_blocks(report: Any, language: str) -> tuple[str, list[dict[str,
                                     section(_volume(report, language)),
                                     section(_responses(report.responses, language)),
                                     section(_open(report, language))]
+    blocks += [section(sov_line(sov, language)) for sov in
+               getattr(report, "share_of_voice", [])[:SOV_GROUPS_SHOWN]]
     if report.top_authors:
         blocks.append(section(t(language, "digest.top_authors") + "\n"
                               + author_lines(report.top_authors, language)))
@@ -237,6 +241,12 @@ def build_stats_blocks(report: Any, language: str) -> tuple[str, list[dict[str, 
                  approved=row.approved, rejected=row.rejected) for row in report.approvals[:15])
     blocks.append(section(t(language, "stats.approvals") + "\n"
                           + (approvals or t(language, "stats.no_approvals"))))
+    found = getattr(report, "opportunities", {})
+    if sum(found.values()):
+        blocks.append(section(t(language, "opp.stats_line", total=sum(found.values()),
+                                **{k: found.get(k, 0) for k in
+                                   ("open", "assigned", "drafted", "contacted",
+                                    "dismissed")})))
     if report.top_authors:
         blocks.append(section(t(language, "digest.top_authors") + "\n"
                               + author_lines(report.top_authors, language)))

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from bot.i18n import t
 from bot.runtime import Runtime
 from handlers.commands import accounts as _accounts  # noqa: F401
+from handlers.commands import competitors as _competitors  # noqa: F401
 from handlers.commands import help as _help  # noqa: F401  (registers its subcommands)
 from handlers.commands import influence as _influence  # noqa: F401
 from handlers.commands import listening as _listening  # noqa: F401

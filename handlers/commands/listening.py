@@ -6,11 +6,12 @@ import re
 
 from bot.i18n import t
 from bot.runtime import Runtime
-from bot.services import ratelimit, sources_admin, topic_routes, watches
+from bot.services import competitors, ratelimit, sources_admin, topic_routes, watches
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
 from bot.services.http_clients import http_factory
 from bot.slack.admin_views import build_source_list, build_source_test, build_watch_list
+from handlers.commands import competitors as competitor_commands
 from handlers.commands.parsing import (
     SMART_QUOTES,
     channel_id_of,
@@ -21,7 +22,8 @@ from handlers.commands.parsing import (
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply
 
 SURFACE = "slash_command"
-WATCH_ADD = re.compile(r"^add\s+(?P<name>\S+)(?P<opts>(?:\s+(?:<#[^>]+>|threshold:\S+))*)"
+WATCH_ADD = re.compile(r"^add\s+(?P<name>\S+)"
+                       r"(?P<opts>(?:\s+(?:<#[^>]+>|(?:threshold|kind|group):\S+))*)"
                        r"(?:\s+(?P<query>.*))?$", re.DOTALL | re.IGNORECASE)
 
 
@@ -42,8 +44,13 @@ def _watch_add(request: CommandRequest, runtime: Runtime) -> Reply:
     if not match:
         return Reply(t(request.language, "admin.watch_usage"))
     channel, threshold = request.channel_id, 50
+    kind, group = competitors.WATCH_BRAND, None
     for option in (match.group("opts") or "").split():
-        if option.lower().startswith("threshold:"):
+        if option.lower().startswith("kind:"):
+            kind = competitors.parse_kind(unescape(option.split(":", 1)[1]))
+        elif option.lower().startswith("group:"):
+            group = unescape(option.split(":", 1)[1])
+        elif option.lower().startswith("threshold:"):
             value = option.split(":", 1)[1]
             number = number_of(value)
             if number is None:
@@ -54,10 +61,18 @@ def _watch_add(request: CommandRequest, runtime: Runtime) -> Reply:
     query = unescape(match.group("query") or "").translate(SMART_QUOTES).strip()
     view = watches.do_add_watch(
         runtime.sessions, _workspace_id(request, runtime), _actor(request),
-        name=match.group("name"), query=query, channel_id=channel, alert_threshold=threshold)
-    return Reply(t(request.language, "admin.watch_added", name=view.name,
-                   description=view.query_description, channel=view.channel_id,
-                   threshold=view.alert_threshold))
+        name=match.group("name"), query=query, channel_id=channel, alert_threshold=threshold,
+        kind=kind, group=group)
+    if view.kind == competitors.WATCH_COMPETITOR:
+        return Reply(t(request.language, "compete.watch_added", name=view.name,
+                       description=view.query_description, channel=view.channel_id,
+                       group=view.group or "-"))
+    added = t(request.language, "admin.watch_added", name=view.name,
+              description=view.query_description, channel=view.channel_id,
+              threshold=view.alert_threshold)
+    if view.group:
+        added += " " + t(request.language, "compete.in_group", group=view.group)
+    return Reply(added)
 
 
 def _watch_routes(request: CommandRequest, runtime: Runtime, action: str) -> Reply | None:
@@ -89,10 +104,13 @@ def _watch_routes(request: CommandRequest, runtime: Runtime, action: str) -> Rep
 
 
 @REGISTRY.subcommand(
-    "watch", usage="watch add NAME [#channel] [threshold:N] QUERY | list | pause NAME | "
-                   "resume NAME | remove NAME | route NAME topic:T #channel | "
-                   "unroute NAME topic:T | routes [NAME]",
+    "watch", usage="watch add NAME [#channel] [threshold:N] [kind:brand|competitor] "
+                   "[group:G] QUERY | list | pause NAME | resume NAME | remove NAME | "
+                   "kind NAME brand|competitor | group create|add|drop|conquest|delete|list "
+                   "... | route NAME topic:T #channel | unroute NAME topic:T | routes [NAME]",
     examples=('watch add acme #social threshold:40 acme OR "acme app" -jobs lang:fr',
+              "watch add rival-a #veille kind:competitor group:acme-vs rivala",
+              "watch group create acme-vs acme rival-a conquest:on",
               "watch list", "watch pause acme", "watch route acme topic:outage #product-bugs"))
 def cmd_watch(request: CommandRequest, runtime: Runtime) -> Reply:
     """Manage watches."""
@@ -106,6 +124,10 @@ def cmd_watch(request: CommandRequest, runtime: Runtime) -> Reply:
             text, blocks = build_watch_list(watches.list_watches(runtime.sessions, workspace_id),
                                             language)
             return Reply(text, blocks)
+        if action in {"group", "groups"}:
+            return competitor_commands.watch_group(request, runtime)
+        if action == "kind":
+            return competitor_commands.watch_kind(request, runtime)
         if action in {"route", "unroute", "routes"}:
             reply = _watch_routes(request, runtime, action)
             if reply is not None:

@@ -7,12 +7,21 @@ import re
 
 from bot.i18n import t
 from bot.runtime import Runtime
-from bot.services import digest, export, ratelimit, reporting_schedule, stats
+from bot.services import (
+    digest,
+    export,
+    ratelimit,
+    reporting_schedule,
+    share_of_voice,
+    sov_export,
+    stats,
+)
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
 from bot.services.mention_search import MentionFilter
 from bot.services.reporting_time import at_local, shift_local_days
 from bot.slack.digest_blocks import build_stats_blocks
+from bot.slack.opportunity_blocks import build_sov_blocks
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply
 from handlers.commands.workflow import parse_filters
 
@@ -94,12 +103,41 @@ def cmd_digest(request: CommandRequest, runtime: Runtime) -> Reply:
         return Reply(err.message(request.language), did_no_work=True)
 
 
-@REGISTRY.subcommand("stats", usage="stats [7d|30d|90d]", examples=("stats", "stats 30d"),
+def _sov(request: CommandRequest, runtime: Runtime) -> Reply:
+    """`/cm stats sov [period] [group]`: shown only to the requester, charts in their DM."""
+    language = request.language
+    period = group = None
+    for arg in request.args[1:]:
+        if PERIOD_LIKE.match(arg) and period is None:
+            period = arg
+        elif group is None:
+            group = arg
+        else:
+            return Reply(t(language, "sov.usage"), did_no_work=True)
+    try:
+        workspace_id = _workspace_id(request, runtime)
+        days, _zone, reports = share_of_voice.get_share_of_voice(
+            runtime.sessions, workspace_id, _actor(request), period=period, group=group,
+            now=runtime.clock(), default_timezone=runtime.settings.timezone)
+        share_of_voice.do_share_sov_charts(runtime.sessions, workspace_id,
+                                           channel_id=request.user_id, reports=reports,
+                                           language=language)
+    except ServiceError as err:
+        return Reply(err.message(language), did_no_work=True)
+    text, blocks = build_sov_blocks(days, reports, language)
+    return Reply(text, blocks)
+
+
+@REGISTRY.subcommand("stats", usage="stats [7d|30d|90d] | stats sov [1d|7d|30d|90d] [GROUP]",
+                     examples=("stats", "stats 30d", "stats sov", "stats sov 30d acme-vs"),
                      slow=True, rate_limit=lambda r, _: ratelimit.STATS)
 def cmd_stats(request: CommandRequest, runtime: Runtime) -> Reply:
     """Statistics of the workspace over a period, shown only to the requester (the workload
-    names people: no pings, nothing shared), with the chart in their DM."""
+    names people: no pings, nothing shared), with the chart in their DM; `stats sov`: share
+    of voice of the watch groups."""
     language = request.language
+    if request.args and request.args[0].lower() == "sov":
+        return _sov(request, runtime)
     if len(request.args) > 1:
         return Reply(t(language, "stats.usage"), did_no_work=True)
     try:
@@ -115,15 +153,40 @@ def cmd_stats(request: CommandRequest, runtime: Runtime) -> Reply:
     return Reply(text, blocks)
 
 
-@REGISTRY.subcommand("export", usage="export [7d|30d] [watch:NAME] [words]",
+def _export_sov(request: CommandRequest, runtime: Runtime) -> Reply:
+    """`/cm export sov [period] [group]`: the share-of-voice CSV, in the requester's DM."""
+    language = request.language
+    period = group = None
+    for arg in request.args[1:]:
+        if PERIOD_LIKE.match(arg) and period is None:
+            period = arg
+        elif group is None:
+            group = arg
+        else:
+            return Reply(t(language, "export.usage"), did_no_work=True)
+    try:
+        rows = sov_export.do_export_sov_to_slack(
+            runtime.sessions, _workspace_id(request, runtime), _actor(request),
+            channel_id=request.user_id, period=period, group=group, now=runtime.clock(),
+            language=language, default_timezone=runtime.settings.timezone)
+    except ServiceError as err:
+        return Reply(err.message(language), did_no_work=True)
+    return Reply(t(language, "sov.export_queued", rows=rows))
+
+
+@REGISTRY.subcommand("export", usage="export [7d|30d] [watch:NAME] [words] | export sov "
+                                      "[7d|30d|90d] [GROUP]",
                      examples=("export", "export 30d", "export 7d watch:acme",
-                               'export 30d "product recall" -refund'), slow=True,
+                               'export 30d "product recall" -refund', "export sov 30d"),
+                     slow=True,
                      rate_limit=lambda r, _: ratelimit.EXPORT)
 def cmd_export(request: CommandRequest, runtime: Runtime) -> Reply:
     """Send a CSV of the period's mentions (status, owner, reply, times) to the requester's
     DM: it names authors and holds full texts, so it never lands in a shared channel.
     ``watch:NAME`` and search words are written as in `/cm mentions`."""
     language = request.language
+    if request.args and request.args[0].lower() == "sov":
+        return _export_sov(request, runtime)
     period = None
     rest: list[str] = []
     for arg in request.args:

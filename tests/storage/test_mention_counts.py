@@ -36,7 +36,7 @@ NETWORKS = ("mastodon", "rss", "bluesky")
 LABELS = ("negative", "neutral", "positive", None)
 
 
-def _live(session: Session) -> tuple[Counter[tuple], Counter[tuple]]:
+def _live(session: Session) -> tuple[Counter[tuple], Counter[tuple], Counter[tuple]]:
     """The counts a GROUP BY over the mention-watch links gives, after checking that every
     mention's first link mirrors it."""
     links = list(session.scalars(select(MentionWatch)))
@@ -44,41 +44,48 @@ def _live(session: Session) -> tuple[Counter[tuple], Counter[tuple]]:
     for m in session.scalars(select(Mention)):
         first = firsts.pop(m.id)
         assert (first.watch_id, first.network, first.sentiment, first.published_at,
-                first.priority) == (m.watch_id, m.network, m.sentiment_label or "unknown",
-                                    m.published_at, m.priority)
+                first.priority, first.reach) == (m.watch_id, m.network,
+                                                 m.sentiment_label or "unknown",
+                                                 m.published_at, m.priority, m.reach)
     assert not firsts, "links outlived their mentions"
     hours: Counter[tuple] = Counter()
+    reach: Counter[tuple] = Counter()
     priorities: Counter[tuple] = Counter()
     for link in links:
         watch = link.watch_id or 0
         hour = hour_of(link.published_at)
-        hours[(link.workspace_id, watch, hour, link.network, link.sentiment,
-               link.is_first)] += 1
+        key = (link.workspace_id, watch, hour, link.network, link.sentiment, link.is_first)
+        hours[key] += 1
+        reach[key] += link.reach
         priorities[(link.workspace_id, watch, hour, link.priority, bool(link.alerted),
                     link.is_first)] += 1
-    return hours, priorities
+    return hours, priorities, +reach
 
 
-def _stored(session: Session) -> tuple[Counter[tuple], Counter[tuple]]:
+def _stored(session: Session) -> tuple[Counter[tuple], Counter[tuple], Counter[tuple]]:
     hours: Counter[tuple] = Counter()
+    reach: Counter[tuple] = Counter()
     for r in session.scalars(select(MentionHourCount)):
+        key = (r.workspace_id, r.watch_id, r.hour, r.network, r.sentiment, r.is_first)
         if r.mentions:
-            hours[(r.workspace_id, r.watch_id, r.hour, r.network, r.sentiment,
-                   r.is_first)] = r.mentions
+            hours[key] = r.mentions
+        if r.reach:
+            reach[key] = r.reach
     priorities: Counter[tuple] = Counter()
     for p in session.scalars(select(MentionPriorityCount)):
         if p.mentions:
             priorities[(p.workspace_id, p.watch_id, p.hour, p.priority, bool(p.alerted),
                         p.is_first)] = p.mentions
-    return hours, priorities
+    return hours, priorities, reach
 
 
 def _assert_in_step(sessions: sessionmaker[Session]) -> None:
     with sessions() as session:
-        live_hours, live_priorities = _live(session)
-        stored_hours, stored_priorities = _stored(session)
+        live_hours, live_priorities, live_reach = _live(session)
+        stored_hours, stored_priorities, stored_reach = _stored(session)
     assert stored_hours == live_hours
     assert stored_priorities == live_priorities
+    assert stored_reach == live_reach
 
 
 def _mention(workspace_id: int, watch_id: int | None, n: int, rng: random.Random) -> Mention:
@@ -87,6 +94,7 @@ def _mention(workspace_id: int, watch_id: int | None, n: int, rng: random.Random
         external_id=f"m{n}", url=f"https://example.com/{n}", text=f"mention {n}",
         published_at=BASE + timedelta(minutes=rng.randint(0, 6 * 60)),
         sentiment_label=rng.choice(LABELS), priority=rng.randint(0, 100),
+        reach=rng.choice([0, 12, 5_000, 2_000_000_000]),
         alerted=rng.random() < 0.3, created_at=BASE + timedelta(hours=7))
 
 
@@ -130,7 +138,7 @@ def test_counts_follow_inserts_updates_and_deletes(db_url: str) -> None:
         session.add_all([MentionWatch(
             workspace_id=workspace_id, mention_id=m.id, watch_id=watch_ids[1],
             network=m.network, sentiment=m.sentiment_label or "unknown",
-            published_at=m.published_at, priority=rng.randint(0, 100),
+            published_at=m.published_at, priority=rng.randint(0, 100), reach=m.reach,
             alerted=rng.random() < 0.3) for m in session.scalars(select(Mention).where(
                 Mention.id.in_(ids[::2]), Mention.watch_id.is_distinct_from(watch_ids[1])))])
     _assert_in_step(sessions)
@@ -144,6 +152,9 @@ def test_counts_follow_inserts_updates_and_deletes(db_url: str) -> None:
                         .values(alerted=True))
         session.execute(update(Mention).where(Mention.id.in_(ids[50:80]))
                         .values(alerted=True, priority=99))
+        # The author's reach, copied to every link of the mention (several watches).
+        session.execute(update(Mention).where(Mention.id.in_(ids[::4]))
+                        .values(reach=777))
         # Not a counted column: nothing moves.
         session.execute(update(Mention).where(Mention.id.in_(ids[80:100]))
                         .values(status="replied"))

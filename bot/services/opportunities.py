@@ -1,0 +1,258 @@
+"""Conquest opportunities: a competitor's mention whose author is unhappy or asks for an
+alternative, offered as a card in the brand's channel when the group asks for them.
+
+Their workflow is light and their own: open -> assigned -> drafted -> contacted, or
+dismissed (and reopened). Nothing is ever posted to the network: the team contacts the
+author themselves and marks it. The card goes through the outbox like alert cards (created
+in the ingest transaction, rendered from the database at send time, updated in place).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.analysis.conquest import conquest_reason
+from bot.services.actors import Actor
+from bot.services.audit import record
+from bot.services.errors import NotFound, ServiceError
+from bot.services.outbox import (
+    EVENT_TYPE_MESSAGE,
+    KIND_OPPORTUNITY,
+    KIND_UPDATE_OPPORTUNITY,
+    OutboxSender,
+    do_enqueue,
+    message_metadata,
+)
+from bot.services.permissions import require_role
+from bot.services.ports import OutgoingMessage
+from bot.services.workspaces import workspace_language
+from bot.slack.opportunity_blocks import OpportunityView, build_opportunity_card
+from storage.db import transaction
+from storage.models import Author, Mention, OutboxMessage, OutboxStatus, Role, Watch
+from storage.models_competitors import (
+    WATCH_BRAND,
+    Opportunity,
+    WatchGroup,
+    WatchGroupMember,
+)
+from storage.models_watches import MentionWatch
+
+OPEN, ASSIGNED, DRAFTED, CONTACTED, DISMISSED = (
+    "open", "assigned", "drafted", "contacted", "dismissed")
+STATUSES = (OPEN, ASSIGNED, DRAFTED, CONTACTED, DISMISSED)
+ACTIVE = (OPEN, ASSIGNED, DRAFTED)
+ACTIONS: dict[str, tuple[str, ...]] = {
+    "assign": ACTIVE, "draft": ACTIVE, "contacted": ACTIVE, "dismiss": ACTIVE,
+    "reopen": (CONTACTED, DISMISSED),
+}
+MAX_DRAFT = 3000
+INGEST = Actor(None, "ingest")
+"""Who the audit trail names for an opportunity dismissed because the brand's watch holds it."""
+
+
+def _dedupe(opportunity_id: int) -> str:
+    return f"opportunity:{opportunity_id}"
+
+
+def do_find_opportunities(session: Session, watch: Watch, mention_ids: Sequence[int],
+                          now: datetime) -> int:
+    """Offer the competitor ``watch``'s new mentions that are opportunities to its group's
+    brand channel, when the group has conquest on; return how many were queued.
+
+    A post the group's brand watches hold too is left to them (it alerts there)."""
+    if not mention_ids or watch.kind == WATCH_BRAND:
+        return 0
+    group = session.scalar(select(WatchGroup).join(
+        WatchGroupMember, WatchGroupMember.group_id == WatchGroup.id).where(
+        WatchGroupMember.watch_id == watch.id, WatchGroup.conquest.is_(True)))
+    if group is None:
+        return 0
+    brands = session.execute(
+        select(Watch.id, Watch.channel_id).join(
+            WatchGroupMember, WatchGroupMember.watch_id == Watch.id)
+        .where(WatchGroupMember.group_id == group.id, Watch.kind == WATCH_BRAND)
+        .order_by(Watch.name)).all()
+    if not brands:
+        return 0
+    ids = sorted(mention_ids)
+    held = set(session.scalars(select(MentionWatch.mention_id).where(
+        MentionWatch.mention_id.in_(ids), MentionWatch.watch_id.in_([b[0] for b in brands]))))
+    known = set(session.scalars(select(Opportunity.mention_id).where(
+        Opportunity.group_id == group.id, Opportunity.mention_id.in_(ids))))
+    queued = 0
+    for mention_id, text, title, label, intent, published in session.execute(
+            select(Mention.id, Mention.text, Mention.title, Mention.sentiment_label,
+                   Mention.intent, Mention.published_at).where(Mention.id.in_(ids))
+            .order_by(Mention.id)):
+        if mention_id in held or mention_id in known:
+            continue
+        reason = conquest_reason(f"{title or ''}\n{text}", label, intent)
+        if reason is None:
+            continue
+        row = Opportunity(workspace_id=watch.workspace_id, mention_id=mention_id,
+                          group_id=group.id, competitor_watch_id=watch.id,
+                          channel_id=brands[0][1], reason=reason, status=OPEN,
+                          published_at=published, created_at=now, updated_at=now)
+        session.add(row)
+        session.flush()
+        do_enqueue(session, workspace_id=watch.workspace_id, kind=KIND_OPPORTUNITY,
+                   channel=row.channel_id, payload={"opportunity_id": row.id},
+                   dedupe_key=_dedupe(row.id))
+        queued += 1
+    return queued
+
+
+def do_retire_held_by_brand(session: Session, watch: Watch, mention_ids: Sequence[int]
+                            ) -> int:
+    """The brand ``watch`` now holds these mentions (its card speaks for them): their
+    opportunities in its group that nobody took up yet are dismissed, their cards updated.
+    Returns how many."""
+    if not mention_ids or watch.kind != WATCH_BRAND:
+        return 0
+    group_id = session.scalar(select(WatchGroupMember.group_id).where(
+        WatchGroupMember.watch_id == watch.id))
+    if group_id is None:
+        return 0
+    rows = session.scalars(select(Opportunity).where(
+        Opportunity.group_id == group_id, Opportunity.status == OPEN,
+        Opportunity.mention_id.in_(sorted(mention_ids)))).all()
+    for row in rows:
+        row.status = DISMISSED
+        record(session, watch.workspace_id, INGEST, "opportunity.dismiss",
+               detail={"opportunity": row.id, "from": OPEN, "to": DISMISSED,
+                       "why": "the brand's watch holds the post", "watch": watch.name})
+        _refresh_card(session, row)
+    return len(rows)
+
+
+def load_view(session: Session, opportunity_id: int) -> OpportunityView | None:
+    """What the opportunity's card shows (None when it is gone)."""
+    row = session.get(Opportunity, opportunity_id)
+    if row is None:
+        return None
+    mention = session.get(Mention, row.mention_id)
+    if mention is None:
+        return None
+    author = session.get(Author, mention.author_id) if mention.author_id else None
+    competitor = session.get(Watch, row.competitor_watch_id) if row.competitor_watch_id \
+        else None
+    group = session.get(WatchGroup, row.group_id)
+    return OpportunityView(
+        id=row.id, reason=row.reason, status=row.status, group=group.name if group else "?",
+        competitor=competitor.name if competitor else None, network=mention.network,
+        url=mention.url, author_handle=author.handle if author else "?",
+        followers=author.followers if author else None, text=mention.text,
+        title=mention.title, published_at=mention.published_at,
+        assignee_user_id=row.assignee_user_id, draft=row.draft)
+
+
+def _render(session: Session, row: OutboxMessage) -> OutgoingMessage | None:
+    opportunity_id = row.payload.get("opportunity_id")
+    if not isinstance(opportunity_id, int):
+        return None
+    view = load_view(session, opportunity_id)
+    if view is None:
+        return None
+    text, blocks = build_opportunity_card(view, workspace_language(session, row.workspace_id))
+    return OutgoingMessage(channel=row.channel, text=text, blocks=blocks,
+                           event_type=EVENT_TYPE_MESSAGE, event_payload=message_metadata(row))
+
+
+def register_opportunity_renderers(sender: OutboxSender) -> None:
+    """Teach the outbox sender to render opportunity cards and their updates."""
+    sender.register_renderer(KIND_OPPORTUNITY, _render)
+    sender.register_renderer(KIND_UPDATE_OPPORTUNITY, _render)
+
+
+def _refresh_card(session: Session, row: Opportunity) -> None:
+    """Re-render the posted card; a card still waiting is rendered fresh when it goes."""
+    ts = session.scalar(select(OutboxMessage.result_ts).where(
+        OutboxMessage.dedupe_key == _dedupe(row.id),
+        OutboxMessage.status == OutboxStatus.SENT.value))
+    if ts:
+        do_enqueue(session, workspace_id=row.workspace_id, kind=KIND_UPDATE_OPPORTUNITY,
+                   channel=row.channel_id, payload={"opportunity_id": row.id, "ts": ts})
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What an action did: the opportunity's new status and owner."""
+
+    id: int
+    status: str
+    assignee_user_id: str | None
+
+
+def do_opportunity_action(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+                          opportunity_id: int, action: str, *, assignee: str | None = None,
+                          draft: str | None = None) -> Outcome:
+    """Assign (to ``assignee``, by default the actor), save a draft (it is never posted),
+    mark contacted, dismiss or reopen an opportunity; agents and above."""
+    if action not in ACTIONS:
+        raise ServiceError("opp.bad_action", action=action, valid=", ".join(ACTIONS))
+    if action == "draft":
+        draft = (draft or "").strip()
+        if not draft:
+            raise ServiceError("opp.empty_draft", id=opportunity_id)
+        if len(draft) > MAX_DRAFT:
+            raise ServiceError("opp.long_draft", limit=MAX_DRAFT)
+    with transaction(sessions) as session:
+        if actor.user_id:
+            require_role(session, workspace_id, actor.user_id, Role.AGENT)
+        row = session.get(Opportunity, opportunity_id, with_for_update=True)
+        if row is None or row.workspace_id != workspace_id:
+            raise NotFound("opp.not_found", id=opportunity_id)
+        if row.status not in ACTIONS[action]:
+            raise ServiceError("opp.not_allowed", id=opportunity_id, action=action,
+                               status=row.status)
+        detail: dict[str, Any] = {"opportunity": row.id, "from": row.status}
+        if action == "assign":
+            row.assignee_user_id = assignee or actor.user_id
+            row.status = DRAFTED if row.status == DRAFTED else ASSIGNED
+            detail["assignee"] = row.assignee_user_id
+        elif action == "draft":
+            row.draft = draft
+            row.status = DRAFTED
+            row.assignee_user_id = row.assignee_user_id or actor.user_id
+        elif action == "contacted":
+            row.status = CONTACTED
+        elif action == "dismiss":
+            row.status = DISMISSED
+        else:
+            row.status = ASSIGNED if row.assignee_user_id else OPEN
+        row.updated_by = actor.user_id
+        detail["to"] = row.status
+        record(session, workspace_id, actor, f"opportunity.{action}", detail=detail)
+        _refresh_card(session, row)
+        return Outcome(row.id, row.status, row.assignee_user_id)
+
+
+def list_opportunities(sessions: sessionmaker[Session], workspace_id: int, *,
+                       active_only: bool = True, limit: int = 20) -> list[OpportunityView]:
+    """The newest opportunities (only those still to act on, by default)."""
+    with sessions() as session:
+        query = select(Opportunity.id).where(Opportunity.workspace_id == workspace_id)
+        if active_only:
+            query = query.where(Opportunity.status.in_(ACTIVE))
+        ids = list(session.scalars(query.order_by(Opportunity.id.desc()).limit(limit)))
+        return [view for view in (load_view(session, i) for i in ids) if view is not None]
+
+
+def opportunity_counts(session: Session, workspace_id: int, start: datetime, end: datetime,
+                       group_ids: Sequence[int] | None = None) -> dict[str, int]:
+    """Opportunities of posts published in [start, end), per status (every status keyed)."""
+    query = select(Opportunity.status, func.count()).where(
+        Opportunity.workspace_id == workspace_id, Opportunity.published_at >= start,
+        Opportunity.published_at < end)
+    if group_ids is not None:
+        query = query.where(Opportunity.group_id.in_(list(group_ids)))
+    counts = dict.fromkeys(STATUSES, 0)
+    for status, count in session.execute(query.group_by(Opportunity.status)):
+        counts[str(status)] = int(count)
+    return counts

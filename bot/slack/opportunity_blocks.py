@@ -1,0 +1,144 @@
+"""Block Kit for conquest opportunities (pure): the card in the brand's channel, and the
+share-of-voice lines of the digest and `/cm stats sov`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.i18n import t
+from bot.slack.cards import ACTION_PREFIX, format_reach, quote
+from bot.slack.escape import clip_mrkdwn, escape, link, slack_date, truncate
+
+OPP_ACTIONS = ("opp_take", "opp_contacted", "opp_dismiss", "opp_reopen")
+TEXT_BUDGET = 2900
+SOV_MEMBERS_SHOWN = 8
+
+
+@dataclass(frozen=True, slots=True)
+class OpportunityView:
+    """What an opportunity card shows."""
+
+    id: int
+    reason: str
+    status: str
+    group: str
+    competitor: str | None
+    network: str
+    url: str
+    author_handle: str
+    followers: int | None
+    text: str
+    title: str | None
+    published_at: datetime
+    assignee_user_id: str | None
+    draft: str | None
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": clip_mrkdwn(text, TEXT_BUDGET)}
+
+
+def _button(action: str, opportunity_id: int, language: str) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button", "action_id": ACTION_PREFIX + action, "value": str(opportunity_id),
+        "text": {"type": "plain_text", "text": t(language, f"opp.button_{action}")}}
+    if action == "opp_take":
+        button["style"] = "primary"
+    return button
+
+
+def build_opportunity_card(view: OpportunityView, language: str = "en"
+                           ) -> tuple[str, list[dict[str, Any]]]:
+    """The opportunity card's fallback text and blocks: who, what they said about which
+    competitor, why it is an opportunity, its state, and the buttons of its workflow."""
+    competitor = escape(view.competitor or "?")
+    head = t(language, f"opp.reason_{view.reason}", competitor=competitor)
+    author = t(language, "opp.author", network=escape(view.network),
+               handle=escape(truncate(view.author_handle, 80)),
+               reach=format_reach(view.followers))
+    body = quote(escape(truncate(view.text.strip() or (view.title or ""), 1200)))
+    status = t(language, f"opp.status_{view.status}")
+    if view.assignee_user_id:
+        status += " · " + t(language, "opp.owner", user=f"<@{view.assignee_user_id}>")
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": _mrkdwn(f":dart: *{head}*\n{author}")},
+        {"type": "section", "text": _mrkdwn(body or "-")},
+        {"type": "context", "elements": [
+            _mrkdwn(f"*{t(language, 'opp.ref', id=view.id)}* · {status}"),
+            _mrkdwn(" · ".join([slack_date(view.published_at),
+                                link(view.url, t(language, "card.open_post")),
+                                t(language, "opp.group", group=escape(view.group))]))]},
+    ]
+    if view.draft:
+        blocks.append({"type": "section", "text": _mrkdwn(
+            f"*{t(language, 'opp.draft_head')}*\n" + quote(escape(truncate(view.draft, 1500))))})
+    blocks.append({"type": "context", "elements": [_mrkdwn(t(language, "opp.never_posted",
+                                                             id=view.id))]})
+    actions = (["opp_reopen"] if view.status in {"contacted", "dismissed"}
+               else ["opp_take", "opp_contacted", "opp_dismiss"])
+    blocks.append({"type": "actions", "block_id": f"opp_{view.id}",
+                   "elements": [_button(a, view.id, language) for a in actions]})
+    fallback = t(language, "opp.fallback", id=view.id, competitor=competitor,
+                 author=escape(truncate(view.author_handle, 80)))
+    return fallback, blocks
+
+
+def _points(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:+.1f}".replace("+0.0", "±0.0").replace("-0.0", "±0.0")
+
+
+def _percent(share: float | None) -> str:
+    return "–" if share is None else f"{share * 100:.0f}%"
+
+
+def sov_line(report: Any, language: str) -> str:
+    """One line per group: each member's share of mentions and its trend in points, the
+    share of the negative mentions, and the period's opportunities."""
+    parts = [t(language, "sov.member", watch=escape(m.watch), share=_percent(m.share["mentions"]),
+               trend=_points(m.trend("mentions")))
+             for m in report.members[:SOV_MEMBERS_SHOWN]]
+    line = t(language, "sov.line", group=escape(report.group), members=", ".join(parts),
+             total=report.total.mentions)
+    if report.conquest:
+        line += " · " + t(language, "sov.opportunities", count=report.opportunities)
+    return line
+
+
+def sov_table(report: Any, language: str) -> str:
+    """Each member's shares of mentions, reach, positive and negative mentions (trend in
+    points), all networks, then one line per network with the shares of mentions."""
+    lines = [t(language, "sov.table_head", group=escape(report.group))]
+    for m in report.members[:SOV_MEMBERS_SHOWN]:
+        tag = " " + t(language, "compete.competitor_tag") if m.kind == "competitor" else ""
+        lines.append(t(language, "sov.table_line", watch=escape(m.watch), tag=tag,
+                       mentions=m.current.mentions,
+                       **{f"{k}_share": _percent(m.share[k]) for k in
+                          ("mentions", "reach", "positive", "negative")},
+                       **{f"{k}_trend": _points(m.trend(k)) for k in
+                          ("mentions", "reach", "positive", "negative")}))
+    for network, members in sorted(report.by_network.items()):
+        lines.append(t(language, "sov.network_line", network=escape(network), shares=", ".join(
+            f"{escape(m.watch)} {_percent(m.share['mentions'])}"
+            for m in members[:SOV_MEMBERS_SHOWN])))
+    if report.conquest:
+        lines.append(t(language, "sov.opportunities", count=report.opportunities))
+    return "\n".join(lines)
+
+
+def build_sov_blocks(days: int, reports: list[Any], language: str
+                     ) -> tuple[str, list[dict[str, Any]]]:
+    """`/cm stats sov`: one section per group (at most 20), or how to make a group."""
+    title = t(language, "sov.title", days=days)
+    if not reports:
+        text = t(language, "sov.no_groups")
+        return text, [{"type": "section", "text": _mrkdwn(text)}]
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": title[:150]}}]
+    for report in reports[:20]:
+        blocks.append({"type": "section", "text": _mrkdwn(sov_table(report, language))})
+    blocks.append({"type": "context", "elements": [_mrkdwn(t(language, "sov.definitions"))]})
+    return title, blocks

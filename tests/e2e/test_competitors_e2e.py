@@ -1,0 +1,129 @@
+"""Competitors end to end, as Slack sends them: `/cm watch add ... kind:competitor group:`,
+`/cm watch kind`, `/cm watch group ...` (admins only, specific errors), `/cm stats sov`
+(ephemeral, chart in the DM), the opportunity card's buttons and `/cm opp`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.services.ingest import do_ingest
+from bot.services.watches import get_watch_by_name
+from bot.sources.base import Author as FetchedAuthor
+from bot.sources.base import FetchedMention
+from storage.db import transaction
+from storage.models import OutboxMessage
+from storage.models_competitors import Opportunity
+from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually
+from tests.e2e.test_listening import admin
+from tests.harness.blockkit_limits import validate_blocks
+from tests.harness.constants import CHANNEL_ID, TEAM_ID, USER_ID
+
+VEILLE = "C07VEILLE1"
+
+
+def _answer(vigie: VigieApp, text: str, user: str = USER_ID) -> dict[str, Any]:
+    response = vigie.slack.slash_command(text, user_id=user)
+    assert response.status_code == 200
+    body = response.json() if response.content else {}
+    if body.get("text"):
+        return body
+    vigie.standin.wait_until(lambda standin: len(standin.responses()) > 0)
+    answer = vigie.standin.responses()[-1]
+    vigie.standin.clear()
+    return answer
+
+
+def _setup(vigie: VigieApp) -> None:
+    assert "Watch *acme* created" in admin(vigie, "watch add acme acme")
+    assert "kind:competitor" in admin(vigie, "watch add rivalo kind:competiter rivalo")
+    text = admin(vigie, f"watch add rivalo <#{VEILLE}|veille> kind:competitor rivalo")
+    assert "Competitor watch *rivalo* created" in text and "never as alerts" in text
+    text = admin(vigie, "watch group create acme-vs acme rivalo conquest:on")
+    assert "Group *acme-vs* created" in text and "rivalo" in text
+
+
+def test_watch_groups_from_slack(vigie: VigieApp) -> None:
+    _setup(vigie)
+    listing = vigie.slack.slash_command("watch list", user_id=ADMIN_ID).json()
+    assert validate_blocks(listing["blocks"], "message") == []
+    assert "competitor" in str(listing["blocks"]) and "group acme-vs" in str(listing["blocks"])
+    groups = vigie.slack.slash_command("watch group list", user_id=ADMIN_ID).json()
+    assert validate_blocks(groups["blocks"], "message") == []
+    assert "conquest opportunities: on" in str(groups["blocks"])
+    assert "acme-vs" in admin(vigie, "watch add beta group:acme-vs beta")
+    assert "already in group `acme-vs`" in admin(vigie, "watch group create other beta rivalo")
+    assert "no watch group called `nope`" in admin(vigie, "watch group add nope beta")
+    assert "now the brand's" in admin(vigie, "watch kind acme brand")
+    assert "brand acme, competitors rivalo" in admin(vigie, "watch group drop acme-vs beta")
+    assert "at least one brand watch" in admin(vigie, "watch kind acme competitor")
+    assert "at least one brand watch" in admin(vigie, "watch group drop acme-vs rivalo")
+    assert "neither `on` nor `off`" in admin(vigie, "watch group conquest acme-vs maybe")
+    assert "Usage" in admin(vigie, "watch group frobnicate")
+    assert "Usage" in admin(vigie, "watch kind acme")
+    # Agents cannot manage groups.
+    refused = vigie.slack.slash_command("watch group delete acme-vs", user_id=USER_ID).json()
+    assert "admin" in refused["text"].lower()
+    assert "deleted" in admin(vigie, "watch group delete acme-vs")
+
+
+def test_stats_sov_and_opportunities_from_slack(vigie: VigieApp) -> None:
+    _setup(vigie)
+    workspace = vigie.runtime.workspaces.ensure(TEAM_ID)
+    now = datetime.now(UTC)
+    items = [FetchedMention(network="mastodon", external_id=str(n),
+                            url=f"https://masto.example/@u/{n}", text=text,
+                            author=FetchedAuthor(handle=f"u{n}", followers=500),
+                            published_at=now - timedelta(hours=2))
+             for n, text in enumerate(["Anyone know an alternative to Rivalo?",
+                                       "Rivalo opens a shop in Lyon", "acme rocks"])]
+    for name, batch in (("rivalo", items[:2]), ("acme", items[2:])):
+        with transaction(vigie.runtime.sessions) as session:
+            do_ingest(session, get_watch_by_name(session, workspace.id, name), None, batch,
+                      now=now)
+    vigie.runtime.outbox.flush(wait=True)
+    answer = _answer(vigie, "stats sov 7d")
+    assert validate_blocks(answer["blocks"], "message") == []
+    text = str(answer["blocks"])
+    assert "acme: 1 mention(s) · 33%" in text and "rivalo" in text
+    assert "conquest opportunities: 1" in text
+    assert answer.get("response_type", "ephemeral") == "ephemeral"
+    with vigie.runtime.sessions() as session:
+        charts = session.scalars(select(OutboxMessage.channel).where(
+            OutboxMessage.kind == "chart")).all()
+    assert USER_ID in charts
+    for bad, expected in (("stats sov 7days", "not a period"),
+                          ("stats sov 7d nope", "no watch group called `nope`"),
+                          ("stats sov 7d acme-vs extra", "Usage")):
+        assert expected in _answer(vigie, bad)["text"]
+    # The opportunity card sits in the brand's channel; its buttons run its workflow.
+    def card_ts() -> str | None:
+        vigie.runtime.outbox.flush(wait=True)  # a background flush may hold the row a moment
+        with vigie.runtime.sessions() as session:
+            return session.scalar(select(OutboxMessage.result_ts).where(
+                OutboxMessage.kind == "opportunity"))
+
+    eventually(lambda: card_ts() is not None)
+    ts = card_ts()
+    with vigie.runtime.sessions() as session:
+        (opportunity,) = session.scalars(select(Opportunity))
+    assert ts is not None
+    card = vigie.standin.message(CHANNEL_ID, ts)
+    assert card is not None
+    assert validate_blocks(card["blocks"], "message") == []
+    assert vigie.slack.block_action("vigie.opp_take", message_ts=ts).status_code == 200
+    # The DM's chart (drawn by the sender, matplotlib's first import) may go first.
+    eventually(lambda: (vigie.runtime.outbox.flush(wait=True) is not None
+                        and len(vigie.standin.calls("chat.update", ok=True)) > 0), timeout=60)
+    assert "assigned" in str((vigie.standin.message(CHANNEL_ID, ts) or {})["blocks"])
+    assert "now draft ready" in _answer(vigie, f"opp draft {opportunity.id} Hi!  Try Acme")["text"]
+    with vigie.runtime.sessions() as session:
+        assert session.get(Opportunity, opportunity.id).draft == "Hi!  Try Acme"  # type: ignore[union-attr]
+    assert "now contacted" in _answer(vigie, f"opp contacted {opportunity.id}")["text"]
+    assert "cannot be dismiss" in _answer(vigie, f"opp dismiss {opportunity.id}")["text"]
+    assert "not an opportunity number" in _answer(vigie, "opp dismiss abc")["text"]
+    assert "no opportunity 999" in _answer(vigie, "opp reopen 999")["text"]
+    assert "Usage" in _answer(vigie, "opp frobnicate")["text"]
+    assert "No open conquest opportunity" in _answer(vigie, "opp list")["text"]

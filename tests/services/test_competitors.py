@@ -1,0 +1,246 @@
+"""Competitor watches and conquest opportunities (issue 18): a competitor's watch stores and
+counts its mentions but never alerts and never gives an SLA; a post the brand's watch holds
+too alerts through it (with the brand's SLA); a group with conquest on offers a competitor's
+unhappy or leaving customers to the brand's channel as an opportunity card with its own
+workflow, updated in place, never posted to the network. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services import competitors, opportunities
+from bot.services.actors import CLI, Actor
+from bot.services.errors import ServiceError
+from bot.services.ingest import IngestReport, do_ingest
+from bot.services.outbox import KIND_CARD, KIND_OPPORTUNITY, KIND_UPDATE_OPPORTUNITY
+from bot.services.sla import due_at, run_sla_checks
+from bot.services.watches import do_add_watch, get_watch_by_name, list_watches
+from bot.services.workflow import do_assign
+from bot.sources.base import Author as FetchedAuthor
+from bot.sources.base import FetchedMention
+from storage.db import transaction
+from storage.models import Mention, OutboxMessage
+from storage.models_competitors import Opportunity
+from storage.models_sla import SlaNotice
+from tests.harness.constants import CHANNEL_ID, USER_ID
+from tests.harness.slack_standin import SlackStandIn
+from tests.services.test_outbox import Clock, sender_for
+
+NOW = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
+VEILLE = "C07VEILLE1"
+FEED = [
+    ("1", "Anyone know an alternative to Rivalo? Their app keeps logging me out."),
+    ("2", "Rivalo launches a new bike line this spring"),
+    ("3", "Rivalo support is the worst, still no refund after three weeks"),
+    ("4", "Je cherche une alternative à Rivalo, des idées ?"),
+    ("5", "Switching from Rivalo to Acme, much better service"),
+]
+
+
+def _item(external_id: str, text: str) -> FetchedMention:
+    return FetchedMention(network="mastodon", external_id=external_id,
+                          url=f"https://masto.example/@u{external_id}/{external_id}", text=text,
+                          author=FetchedAuthor(handle=f"user{external_id}", followers=1_200),
+                          published_at=NOW - timedelta(minutes=10 + int(external_id)))
+
+
+def _setup(sessions: sessionmaker[Session], workspace_id: int, *, conquest: bool) -> None:
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=CHANNEL_ID,
+                 alert_threshold=0)
+    do_add_watch(sessions, workspace_id, CLI, name="rivalo", query="rivalo", channel_id=VEILLE,
+                 alert_threshold=0, kind="competitor")
+    competitors.do_create_group(sessions, workspace_id, CLI, name="acme-vs",
+                                watch_names=["acme", "rivalo"], conquest=conquest)
+
+
+def _poll(sessions: sessionmaker[Session], workspace_id: int, name: str,
+          items: list[FetchedMention]) -> IngestReport:
+    with transaction(sessions) as session:
+        watch = get_watch_by_name(session, workspace_id, name)
+        return do_ingest(session, watch, None, items, now=NOW)
+
+
+def _outbox(sessions: sessionmaker[Session], kind: str) -> list[tuple[int | None, str]]:
+    with sessions() as session:
+        return sorted((m, c) for m, c in session.execute(
+            select(OutboxMessage.mention_id, OutboxMessage.channel)
+            .where(OutboxMessage.kind == kind)).tuples())
+
+
+def test_a_competitor_watch_never_alerts_nor_gets_an_sla(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    _setup(sessions, workspace_id, conquest=False)
+    report = _poll(sessions, workspace_id, "rivalo", [_item(e, t) for e, t in FEED])
+    assert (report.stored, report.alerts, report.opportunities) == (5, 0, 0)
+    assert _outbox(sessions, KIND_CARD) == []
+    kinds = {v.name: (v.kind, v.group) for v in list_watches(sessions, workspace_id)}
+    assert kinds == {"acme": ("brand", "acme-vs"), "rivalo": ("competitor", "acme-vs")}
+    # The brand's watch then sees the post that names Acme: it alerts there, with Acme's SLA.
+    brand = _poll(sessions, workspace_id, "acme", [_item("5", FEED[4][1])])
+    assert (brand.linked, brand.alerts) == (1, 1)
+    with sessions() as session:
+        ids = {m.external_id: m for m in session.scalars(select(Mention))}
+        assert _outbox(sessions, KIND_CARD) == [(ids["5"].id, CHANNEL_ID)]
+        assert due_at(session, ids["5"]) == ids["5"].published_at + timedelta(minutes=1440)
+        assert due_at(session, ids["3"]) is None
+    # Even assigned by hand, a mention only a competitor's watch holds gets no SLA notice.
+    do_assign(sessions, workspace_id, Actor(None, "test"), ids["3"].id, USER_ID)
+    run_sla_checks(sessions, NOW + timedelta(days=3), "UTC")
+    with sessions() as session:
+        noticed = set(session.scalars(select(SlaNotice.mention_id)))
+    assert ids["3"].id not in noticed
+
+
+def test_conquest_opportunities_are_opt_in_and_skip_what_the_brand_holds(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    _setup(sessions, workspace_id, conquest=True)
+    _poll(sessions, workspace_id, "acme", [_item("5", FEED[4][1])])  # the brand holds #5
+    report = _poll(sessions, workspace_id, "rivalo", [_item(e, t) for e, t in FEED])
+    assert report.opportunities == 3
+    with sessions() as session:
+        rows = {session.get(Mention, o.mention_id).external_id: o.reason  # type: ignore[union-attr]
+                for o in session.scalars(select(Opportunity))}
+    assert rows == {"1": "alternative", "3": "unhappy", "4": "alternative"}
+    assert {c for _m, c in _outbox(sessions, KIND_OPPORTUNITY)} == {CHANNEL_ID}
+    # Polled again: nothing new.
+    assert _poll(sessions, workspace_id, "rivalo", [_item(e, t) for e, t in FEED]
+                 ).opportunities == 0
+    competitors.do_set_conquest(sessions, workspace_id, CLI, name="acme-vs", enabled=False)
+    assert _poll(sessions, workspace_id, "rivalo", [_item("9", "Leaving Rivalo today")]
+                 ).opportunities == 0
+
+
+def test_opportunity_workflow_updates_its_card_and_never_posts_elsewhere(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    _setup(sessions, workspace_id, conquest=True)
+    _poll(sessions, workspace_id, "rivalo", [_item("1", FEED[0][1])])
+    sender = sender_for(sessions, slack_standin, Clock())
+    sender.flush()
+    (posted,) = slack_standin.calls("chat.postMessage", ok=True)
+    assert posted.args["channel"] == CHANNEL_ID
+    text = str(posted.args["blocks"])
+    assert "alternative" in text.lower() and "rivalo" in text.lower()
+    with sessions() as session:
+        (opportunity_id,) = session.scalars(select(Opportunity.id))
+    act = opportunities.do_opportunity_action
+    agent = Actor(None, "test")
+    assert act(sessions, workspace_id, agent, opportunity_id, "assign",
+               assignee=USER_ID).status == "assigned"
+    assert act(sessions, workspace_id, agent, opportunity_id, "draft",
+               draft="Hi! Happy to show you Acme.").status == "drafted"
+    assert act(sessions, workspace_id, agent, opportunity_id, "contacted").status == "contacted"
+    with pytest.raises(ServiceError) as err:
+        act(sessions, workspace_id, agent, opportunity_id, "dismiss")
+    assert err.value.key == "opp.not_allowed"
+    assert act(sessions, workspace_id, agent, opportunity_id, "reopen").status == "assigned"
+    assert act(sessions, workspace_id, agent, opportunity_id, "dismiss").status == "dismissed"
+    for bad, key in (({"opportunity_id": 99999, "action": "assign"}, "opp.not_found"),
+                     ({"opportunity_id": opportunity_id, "action": "post"}, "opp.bad_action"),
+                     ({"opportunity_id": opportunity_id, "action": "draft"}, "opp.empty_draft")):
+        with pytest.raises(ServiceError) as err:
+            act(sessions, workspace_id, agent, bad["opportunity_id"],  # type: ignore[arg-type]
+                str(bad["action"]))
+        assert err.value.key == key
+    assert len(_outbox(sessions, KIND_UPDATE_OPPORTUNITY)) == 5
+    sender.flush()
+    updates = slack_standin.calls("chat.update", ok=True)
+    assert updates and all(u.args["ts"] == posted.response["ts"] for u in updates)
+    assert "dismissed" in str(updates[-1].args["blocks"]).lower()
+    # Only Slack was called: an opportunity is never answered on the network.
+    assert {c.method for c in slack_standin.calls()} <= {"chat.postMessage", "chat.update"}
+    with sessions() as session:
+        counts = opportunities.opportunity_counts(session, workspace_id, NOW - timedelta(days=1),
+                                                  NOW)
+    assert counts["dismissed"] == 1 and sum(counts.values()) == 1
+
+
+def test_group_bad_inputs(sessions: sessionmaker[Session], workspace_id: int) -> None:
+    _setup(sessions, workspace_id, conquest=False)
+    do_add_watch(sessions, workspace_id, CLI, name="beta", query="beta", channel_id=CHANNEL_ID)
+    do_add_watch(sessions, workspace_id, CLI, name="rival-b", query="x", channel_id=VEILLE,
+                 kind="competitor")
+    cases = [
+        (lambda: competitors.do_create_group(sessions, workspace_id, CLI, name="other",
+                                             watch_names=["beta", "rivalo"]),
+         "compete.watch_taken"),
+        (lambda: competitors.do_create_group(sessions, workspace_id, CLI, name="other",
+                                             watch_names=["beta", "nope"]), "watch.not_found"),
+        (lambda: competitors.do_create_group(sessions, workspace_id, CLI, name="other",
+                                             watch_names=["beta"]), "compete.group_incomplete"),
+        (lambda: competitors.do_create_group(sessions, workspace_id, CLI, name="acme-VS",
+                                             watch_names=["beta", "rival-b"]),
+         "compete.group_exists"),
+        (lambda: competitors.do_create_group(sessions, workspace_id, CLI, name="bad name!",
+                                             watch_names=["beta", "rival-b"]),
+         "compete.bad_group_name"),
+        (lambda: competitors.do_add_to_group(sessions, workspace_id, CLI, name="nope",
+                                             watch_names=["beta"]), "compete.group_not_found"),
+        (lambda: competitors.do_remove_from_group(sessions, workspace_id, CLI, name="acme-vs",
+                                                  watch_name="rivalo"),
+         "compete.group_incomplete"),
+        (lambda: competitors.do_remove_from_group(sessions, workspace_id, CLI, name="acme-vs",
+                                                  watch_name="beta"), "compete.not_member"),
+        (lambda: competitors.do_set_watch_kind(sessions, workspace_id, CLI, watch_name="acme",
+                                               kind="competitor"), "compete.group_incomplete"),
+        (lambda: competitors.do_set_watch_kind(sessions, workspace_id, CLI, watch_name="beta",
+                                               kind="competitior"), "compete.bad_kind"),
+        (lambda: do_add_watch(sessions, workspace_id, CLI, name="gamma", query="g",
+                              channel_id=CHANNEL_ID, group="nope"), "compete.group_not_found"),
+    ]
+    for call, key in cases:
+        with pytest.raises(ServiceError) as err:
+            call()
+        assert err.value.key == key
+    with pytest.raises(ServiceError) as err:
+        competitors.parse_kind("competiter")
+    assert err.value.params["hint"] == "competitor"
+    # Nothing half-written: the refused group and the refused watch do not exist.
+    assert [g.name for g in competitors.list_groups(sessions, workspace_id)] == ["acme-vs"]
+    assert "gamma" not in {v.name for v in list_watches(sessions, workspace_id)}
+    view = competitors.do_add_to_group(sessions, workspace_id, CLI, name="acme-vs",
+                                       watch_names=["beta", "rival-b"])
+    assert [m.name for m in view.brands] == ["acme", "beta"]
+    assert [m.name for m in view.competitors] == ["rival-b", "rivalo"]
+    competitors.do_delete_group(sessions, workspace_id, CLI, "ACME-vs")
+    assert competitors.list_groups(sessions, workspace_id) == []
+
+
+def test_the_digest_carries_a_share_of_voice_line_and_chart(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    from bot.services.digest import do_post_digest_now
+    from bot.services.outbox import KIND_CHART, KIND_POST
+    from bot.slack.charts import render_chart_spec
+
+    _setup(sessions, workspace_id, conquest=True)
+    _poll(sessions, workspace_id, "rivalo", [_item(e, t) for e, t in FEED])
+    _poll(sessions, workspace_id, "acme", [_item("5", FEED[4][1])])
+    report = do_post_digest_now(sessions, workspace_id, CLI, channel_id=CHANNEL_ID,
+                                now=NOW, language="en")
+    (sov,) = report.share_of_voice
+    assert [(m.watch, m.current.mentions) for m in sov.members] == [("acme", 1),
+                                                                     ("rivalo", 5)]
+    # #5 too (the competitor's watch saw it first), dismissed when the brand's watch took it.
+    assert sov.opportunities == 4
+    with sessions() as session:
+        rows = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.kind.in_([KIND_POST, KIND_CHART]))).all()
+    post = next(r for r in rows if r.kind == KIND_POST)
+    assert "Share of voice* (acme-vs, 6 mention(s)): acme 17%" in str(post.payload["blocks"])
+    assert "conquest opportunities: 4" in str(post.payload["blocks"])
+    charts = [r.payload["chart"] for r in rows if r.kind == KIND_CHART]
+    share = next(c for c in charts if c.get("kind") == "share")
+    assert share["members"] == ["acme", "rivalo"]
+    assert share["shares"][0][0] == pytest.approx(16.7)
+    assert render_chart_spec(share)[:8] == b"\x89PNG\r\n\x1a\n"
+    from bot.services.stats import build_stats_report
+    from bot.slack.digest_blocks import build_stats_blocks
+
+    with sessions() as session:
+        stats = build_stats_report(session, workspace_id, days=7, now=NOW, timezone="UTC")
+    assert (stats.opportunities["open"], stats.opportunities["dismissed"]) == (3, 1)
+    assert "*Conquest opportunities:* 4 (3 open" in str(build_stats_blocks(stats, "en")[1])
