@@ -1,7 +1,7 @@
 """competitors: watch kinds, watch groups, reach in the hourly counts, conquest opportunities
 
 Revision ID: 0025
-Revises: 0026
+Revises: 0024
 Create Date: 2026-12-05 11:30:00
 
 A watch is the brand's or a competitor's (``watches.kind``); groups of watches compare the
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0025'
-down_revision: str | None = '0026'
+down_revision: str | None = '0024'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
