@@ -48,7 +48,7 @@ class FeedServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_GET(self) -> None:
                 if server.first_hit is None:
                     server.first_hit = time.perf_counter()
                     server.hit.set()
@@ -78,10 +78,17 @@ class FeedServer:
 
 def child_env(database_url: str) -> dict[str, str]:
     """A console-mode environment: no Slack or Vigie variables but ours."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SLACK_", "VIGIE_")) and k != "PORT"}
-    env.update(VIGIE_DATABASE_URL=database_url, VIGIE_LOG_LEVEL="WARNING",
-               VIGIE_ALLOWED_SOURCE_HOSTS="127.0.0.1", PYTHONPATH=str(REPO))
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "VIGIE_")) and k != "PORT"
+    }
+    env.update(
+        VIGIE_DATABASE_URL=database_url,
+        VIGIE_LOG_LEVEL="WARNING",
+        VIGIE_ALLOWED_SOURCE_HOSTS="127.0.0.1",
+        PYTHONPATH=str(REPO),
+    )
     return env
 
 
@@ -94,8 +101,9 @@ def cpu_seconds(pid: int) -> float:
 def timed(args: list[str], env: dict[str, str]) -> tuple[float, float, float]:
     """(seconds, CPU seconds, peak RSS in MB) of one process run to completion."""
     start = time.perf_counter()
-    process = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        args, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -105,13 +113,13 @@ def timed(args: list[str], env: dict[str, str]) -> tuple[float, float, float]:
     return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
-def time_run(env: dict[str, str], feed: FeedServer, settle: float
-             ) -> tuple[float, float, float]:
+def time_run(env: dict[str, str], feed: FeedServer, settle: float) -> tuple[float, float, float]:
     """(seconds and CPU seconds to the first poll, peak RSS in MB) of one ``vigie run``."""
     feed.reset()
     start = time.perf_counter()
-    process = subprocess.Popen([*VIGIE, "run"], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [*VIGIE, "run"], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         if not feed.hit.wait(60):
             raise SystemExit("vigie run did not poll the feed within 60 s")
@@ -130,18 +138,22 @@ def prepare(folder: Path, feed_url: str) -> Path:
     """A migrated SQLite database with one watch and one RSS source on ``feed_url``."""
     template = folder / "template.db"
     env = child_env(f"sqlite:///{template}")
-    for args in (["db", "upgrade"],
-                 ["watch", "add", "bench", "--channel", "C0BENCH01", "--query", ""],
-                 ["source", "add", "rss", "--watch", "bench", "--url", feed_url]):
-        subprocess.run([*VIGIE, *args], cwd=REPO, env=env, check=True,
-                       stdout=subprocess.DEVNULL)
+    for args in (
+        ["db", "upgrade"],
+        ["watch", "add", "bench", "--channel", "C0BENCH01", "--query", ""],
+        ["source", "add", "rss", "--watch", "bench", "--url", feed_url],
+    ):
+        subprocess.run([*VIGIE, *args], cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
     return template
 
 
 def summary(values: list[float]) -> dict[str, float]:
     """Median, min and max, rounded."""
-    return {"median": round(statistics.median(values), 3), "min": round(min(values), 3),
-            "max": round(max(values), 3)}
+    return {
+        "median": round(statistics.median(values), 3),
+        "min": round(min(values), 3),
+        "max": round(max(values), 3),
+    }
 
 
 def main() -> None:
@@ -149,8 +161,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--feed", type=Path, default=DEFAULT_FEED)
-    parser.add_argument("--settle", type=float, default=2.0,
-                        help="seconds `vigie run` goes on after its first poll")
+    parser.add_argument(
+        "--settle", type=float, default=2.0, help="seconds `vigie run` goes on after its first poll"
+    )
     args = parser.parse_args()
     feed = FeedServer(args.feed.read_bytes())
     folder = Path(tempfile.mkdtemp(prefix="vigie-bench-startup-"))
@@ -159,11 +172,13 @@ def main() -> None:
         database = folder / "run.db"
         env = child_env(f"sqlite:///{database}")
         measures: dict[str, list[tuple[float, float, float]]] = {
-            "import bot.cli": [], "vigie --version": [], "vigie --help": [],
-            "vigie run to first poll": []}
+            "import bot.cli": [],
+            "vigie --version": [],
+            "vigie --help": [],
+            "vigie run to first poll": [],
+        }
         for _ in range(args.repeat):
-            measures["import bot.cli"].append(
-                timed([sys.executable, "-c", "import bot.cli"], env))
+            measures["import bot.cli"].append(timed([sys.executable, "-c", "import bot.cli"], env))
             measures["vigie --version"].append(timed([*VIGIE, "--version"], env))
             measures["vigie --help"].append(timed([*VIGIE, "--help"], env))
             shutil.copyfile(template, database)
@@ -171,13 +186,15 @@ def main() -> None:
     finally:
         feed.close()
         shutil.rmtree(folder, ignore_errors=True)
-    result = {
-        name: {"seconds": summary([s for s, _, _ in runs]),
-               "cpu_seconds": summary([c for _, c, _ in runs]),
-               "peak_rss_mb": round(max(r for _, _, r in runs), 1)}
+    result: dict[str, object] = {
+        name: {
+            "seconds": summary([s for s, _, _ in runs]),
+            "cpu_seconds": summary([c for _, c, _ in runs]),
+            "peak_rss_mb": round(max(r for _, _, r in runs), 1),
+        }
         for name, runs in measures.items()
     }
-    result["repeat"] = args.repeat  # type: ignore[assignment]
+    result["repeat"] = args.repeat
     print(json.dumps(result, indent=2))
 
 
