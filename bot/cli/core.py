@@ -7,18 +7,16 @@ import logging
 import os
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bot.cli.common import open_runtime, settings_or_exit
-from bot.cli.demo import startup_lines
 from bot.cli.root import main
-from bot.config import Settings
-from bot.i18n import t
-from bot.runtime import CONSOLE_TEAM_ID, Runtime, build_runtime, prepare_worker_process
-from storage import migrations
-from storage.db import make_engine, optimize
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.runtime import Runtime
 
 log = logging.getLogger("vigie")
 
@@ -31,6 +29,10 @@ def run() -> None:
 
     Without Slack credentials, alerts are printed to the console.
     """
+    from bot.cli.demo import startup_lines
+    from bot.i18n import t
+    from bot.runtime import CONSOLE_TEAM_ID
+
     settings = settings_or_exit()
     with open_runtime(settings) as runtime:
         if not settings.has_slack:
@@ -59,6 +61,7 @@ def run() -> None:
 
 
 def _start_background_scheduler(runtime: Runtime) -> Any:
+    from bot.runtime import prepare_worker_process
     from bot.scheduler import build_scheduler
 
     prepare_worker_process()
@@ -68,6 +71,7 @@ def _start_background_scheduler(runtime: Runtime) -> Any:
 
 
 def _run_scheduler_until_stopped(runtime: Runtime) -> None:
+    from bot.runtime import prepare_worker_process
     from bot.scheduler import build_scheduler
 
     # Ctrl-C while the models load (a second or two) stops as cleanly as Ctrl-C later.
@@ -183,6 +187,7 @@ def _default_port() -> int:
 
 def _web_app(settings: Settings) -> Any:
     """The WSGI app of one web process, with its own runtime."""
+    from bot.runtime import build_runtime
     from bot.web import build_wsgi_app
 
     # Web processes acknowledge Slack; charts are drawn by the worker's outbox sender.
@@ -252,6 +257,9 @@ def db() -> None:
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Migrate the database up to REVISION (default: the newest)."""
+    from storage import migrations
+    from storage.db import make_engine, optimize
+
     settings = settings_or_exit()
     _migrate(settings, lambda: migrations.upgrade(settings.database_url, revision))
     engine = make_engine(settings.database_url)
@@ -266,6 +274,8 @@ def db_upgrade(revision: str) -> None:
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Migrate the database down to REVISION (``base`` removes every table, ``-1`` one step)."""
+    from storage import migrations
+
     settings = settings_or_exit()
     _migrate(settings, lambda: migrations.downgrade(settings.database_url, revision))
     click.echo(f"Database downgraded to {revision}.")
@@ -274,13 +284,16 @@ def db_downgrade(revision: str) -> None:
 @db.command("current")
 def db_current() -> None:
     """Show the database's revision and the newest one."""
+    from bot.schema_revision import current_revision, head_revision
+    from storage.db import make_engine
+
     settings = settings_or_exit()
     engine = make_engine(settings.database_url)
     try:
-        current = migrations.current_revision(engine)
+        current = current_revision(engine)
     finally:
         engine.dispose()
-    click.echo(f"database: {current or 'not migrated'}; newest: {migrations.head_revision()}")
+    click.echo(f"database: {current or 'not migrated'}; newest: {head_revision()}")
 
 
 def _migrate(settings: Settings, action: Any) -> None:

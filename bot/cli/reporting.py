@@ -11,14 +11,10 @@ from typing import TextIO, cast
 
 import click
 
-from bot.cli.common import cli_workspace, open_runtime, settings_or_exit
+from bot.cli.common import LazyChoice, cli_workspace, open_runtime, settings_or_exit
 from bot.cli.root import main
-from bot.services import report_monthly
 from bot.services.actors import Actor
-from bot.services.digest import preview_digests
 from bot.services.errors import ServiceError
-from bot.services.export import FORMATS, export_mentions
-from bot.slack.digest_blocks import blocks_as_text, build_digest_blocks
 
 team_option = click.option("--team", default=None, help="Slack team id (several workspaces).")
 
@@ -36,6 +32,9 @@ def _fail(err: ServiceError) -> None:
 @team_option
 def digest(preview: bool, channel: str | None, team: str | None) -> None:
     """Print the daily digest as it would be posted now."""
+    from bot.services.digest import preview_digests
+    from bot.slack.digest_blocks import blocks_as_text, build_digest_blocks
+
     settings = settings_or_exit()
     with open_runtime(settings) as runtime:
         workspace = cli_workspace(runtime, team)
@@ -72,9 +71,15 @@ def _export_to_file(output: Path, write: Callable[[TextIO], int]) -> int:
     return count
 
 
+def _export_formats() -> tuple[str, ...]:
+    from bot.services.export import FORMATS
+
+    return FORMATS
+
+
 @main.command()
 @click.option("--since", default="30d", show_default=True, help="e.g. 24h, 7d, 30d.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
+@click.option("--format", "fmt", type=LazyChoice(_export_formats), default="csv", show_default=True)
 @click.option("--watch", "watch_name", default=None, help="Only this watch's mentions.")
 @click.option("--text", default=None,
               help='Only mentions this search finds (words, "phrases", prefix*, -word).')
@@ -84,6 +89,8 @@ def _export_to_file(output: Path, write: Callable[[TextIO], int]) -> int:
 def export(since: str, fmt: str, watch_name: str | None, text: str | None,
            output: Path | None, team: str | None) -> None:
     """Export mentions with their status, owner, reply and times (newest first)."""
+    from bot.services.export import export_mentions
+
     settings = settings_or_exit()
     with open_runtime(settings) as runtime:
         workspace = cli_workspace(runtime, team)
@@ -103,10 +110,16 @@ def export(since: str, fmt: str, watch_name: str | None, text: str | None,
         click.echo(f"Exported {count} mention(s) to {output}.", err=True)
 
 
+def _report_formats() -> tuple[str, ...]:
+    from bot.services.report_monthly import FORMATS
+
+    return tuple(FORMATS)
+
+
 @main.command()
 @click.option("--month", default=None, metavar="YYYY-MM",
               help="The month to report on (default: the last complete month).")
-@click.option("--format", "fmt", type=click.Choice(report_monthly.FORMATS), default="pdf",
+@click.option("--format", "fmt", type=LazyChoice(_report_formats), default="pdf",
               show_default=True)
 @click.option("--out", "output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file (default: vigie-report-YYYY-MM.pdf|html here).")
@@ -114,6 +127,7 @@ def export(since: str, fmt: str, watch_name: str | None, text: str | None,
 def report(month: str | None, fmt: str, output: Path | None, team: str | None) -> None:
     """Build the monthly report for management (PDF or HTML, with charts)."""
     from bot.reports.monthly import render_html, render_pdf
+    from bot.services import report_monthly
 
     if output is not None and not output.parent.is_dir():
         click.echo(f"Error: the folder {output.parent} does not exist.", err=True)
