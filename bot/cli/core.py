@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import signal
 import sys
 from typing import TYPE_CHECKING, Any
@@ -55,7 +54,7 @@ def run() -> None:
             raise SystemExit(2)
         scheduler = _start_background_scheduler(runtime)
         try:
-            _serve_http(runtime, host="0.0.0.0", port=_default_port(), workers=1)  # noqa: S104
+            _serve_http(runtime, host="0.0.0.0", port=settings.port, workers=1)  # noqa: S104
         finally:
             scheduler.shutdown(wait=False)
 
@@ -177,14 +176,6 @@ def _build_app_or_exit(runtime: Runtime) -> Any:
         raise SystemExit(2) from None
 
 
-def _default_port() -> int:
-    value = os.environ.get("PORT", "3000")
-    if not value.isdigit():
-        click.echo(f"Configuration error: PORT must be a number, not {value!r}", err=True)
-        raise SystemExit(2)
-    return int(value)
-
-
 def _web_app(settings: Settings) -> Any:
     """The WSGI app of one web process, with its own runtime."""
     from bot.runtime import build_runtime
@@ -236,7 +227,7 @@ def web(host: str, port: int | None, workers: int | None) -> None:
         if settings.is_sqlite and workers > 1:
             click.echo("SQLite serves one process: use PostgreSQL for several workers.", err=True)
             raise SystemExit(2)
-        _serve_http(runtime, host=host, port=port or _default_port(), workers=workers)
+        _serve_http(runtime, host=host, port=port or settings.port, workers=workers)
 
 
 @main.command()
