@@ -63,7 +63,7 @@ def _start_background_scheduler(runtime: Runtime) -> Any:
     from bot.runtime import prepare_worker_process
     from bot.scheduler import build_scheduler
 
-    prepare_worker_process()
+    prepare_worker_process(models_in_background=True)
     scheduler = build_scheduler(runtime, blocking=False)
     scheduler.start()
     return scheduler
@@ -73,9 +73,9 @@ def _run_scheduler_until_stopped(runtime: Runtime) -> None:
     from bot.runtime import prepare_worker_process
     from bot.scheduler import build_scheduler
 
-    # Ctrl-C while the models load (a second or two) stops as cleanly as Ctrl-C later.
+    # Ctrl-C while the scheduler starts stops as cleanly as Ctrl-C later.
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
-        prepare_worker_process()
+        prepare_worker_process(models_in_background=True)
         scheduler = build_scheduler(runtime, blocking=True)
         signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
         scheduler.start()

@@ -35,3 +35,34 @@ def test_prepare_worker_process_loads_models_and_freezes() -> None:
                             timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("ok ")
+
+
+_CHILD_BACKGROUND = textwrap.dedent("""
+    import gc
+    import threading
+    from bot.analysis import classifiers, language, sentiment
+    from bot.analysis.pipeline import analyze
+    from bot.runtime import prepare_worker_process
+    from datetime import UTC, datetime
+
+    prepare_worker_process(models_in_background=True)
+    assert gc.get_freeze_count() > 10_000
+    # The first analysis does not wait for the thread: it loads what it needs itself, once.
+    result = analyze("My order never arrived, where is it?", now=datetime.now(UTC))
+    assert result.language == "en" and result.complaint_probability is not None
+    for thread in threading.enumerate():  # the loader, unless it is done already
+        if thread.name == "load-models":
+            thread.join(60)
+    assert language._model is not None
+    assert sorted(sentiment._models) == sorted(sentiment.SENTIMENT_LANGUAGES)
+    assert len(classifiers._models) == 4
+    print("ok")
+""")
+
+
+def test_models_can_load_in_the_background() -> None:
+    """``vigie run`` and ``vigie worker`` start their scheduler while the models load."""
+    result = subprocess.run([sys.executable, "-c", _CHILD_BACKGROUND], capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "ok\n"
