@@ -210,7 +210,8 @@ def prepare_worker_process(*, models_in_background: bool = False) -> None:
     a full collection walks only what the work allocates: ~60 ms per full collection
     before, under 1 ms after. (A model's tables are dicts of strings and integers,
     which the collector does not track: loading them after the freeze costs it nothing.)
-    Young collections run every ``YOUNG_GC_THRESHOLD``
+    The collector is on afterwards, whatever it was before. Young collections run every
+    ``YOUNG_GC_THRESHOLD``
     allocations instead of 700: ingesting 1,000 mentions spent 6.9 ms in ~40 of them,
     1.4 ms after (``bench/bench_ingest.py`` sets its process up this way).
     """
@@ -222,6 +223,7 @@ def prepare_worker_process(*, models_in_background: bool = False) -> None:
     gc.freeze()
     _, older, oldest = gc.get_threshold()
     gc.set_threshold(YOUNG_GC_THRESHOLD, older, oldest)
+    gc.enable()  # `vigie run` and `worker` start with it off (see bot.cli.core)
 
 
 def _load_models_logged() -> None:
