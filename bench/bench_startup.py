@@ -14,6 +14,8 @@ its source due. Prints one JSON object: per measure the median, min and max of t
 seconds and of the process's CPU seconds (user + system: less sensitive to other load on
 the machine; for `run`, read from /proc at the first poll), and the peak resident memory
 (ru_maxrss of the process, from wait4) in MB.
+With ``--compare TREE`` (another source tree of Vigie, such as ``git archive main``
+unpacked) each round times both trees, one after the other.
 Targets (issue 20): import < 0.8 s, run to first poll < 2.5 s, RSS < 250 MB.
 """
 
@@ -76,8 +78,9 @@ class FeedServer:
         self.httpd.server_close()
 
 
-def child_env(database_url: str) -> dict[str, str]:
-    """A console-mode environment: no Slack or Vigie variables but ours."""
+def child_env(database_url: str, code: Path = REPO) -> dict[str, str]:
+    """A console-mode environment running the tree ``code``: no Slack or Vigie variables
+    but ours."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -87,7 +90,7 @@ def child_env(database_url: str) -> dict[str, str]:
         VIGIE_DATABASE_URL=database_url,
         VIGIE_LOG_LEVEL="WARNING",
         VIGIE_ALLOWED_SOURCE_HOSTS="127.0.0.1",
-        PYTHONPATH=str(REPO),
+        PYTHONPATH=str(code),
     )
     return env
 
@@ -102,7 +105,7 @@ def timed(args: list[str], env: dict[str, str]) -> tuple[float, float, float]:
     """(seconds, CPU seconds, peak RSS in MB) of one process run to completion."""
     start = time.perf_counter()
     process = subprocess.Popen(
-        args, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        args, cwd=env["PYTHONPATH"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
@@ -118,7 +121,11 @@ def time_run(env: dict[str, str], feed: FeedServer, settle: float) -> tuple[floa
     feed.reset()
     start = time.perf_counter()
     process = subprocess.Popen(
-        [*VIGIE, "run"], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [*VIGIE, "run"],
+        cwd=env["PYTHONPATH"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         if not feed.hit.wait(60):
@@ -134,16 +141,17 @@ def time_run(env: dict[str, str], feed: FeedServer, settle: float) -> tuple[floa
     return elapsed, cpu, usage.ru_maxrss / 1024
 
 
-def prepare(folder: Path, feed_url: str) -> Path:
-    """A migrated SQLite database with one watch and one RSS source on ``feed_url``."""
+def prepare(folder: Path, feed_url: str, code: Path) -> Path:
+    """A SQLite database migrated by the tree ``code``, with one watch and one RSS source
+    on ``feed_url``."""
     template = folder / "template.db"
-    env = child_env(f"sqlite:///{template}")
+    env = child_env(f"sqlite:///{template}", code)
     for args in (
         ["db", "upgrade"],
         ["watch", "add", "bench", "--channel", "C0BENCH01", "--query", ""],
         ["source", "add", "rss", "--watch", "bench", "--url", feed_url],
     ):
-        subprocess.run([*VIGIE, *args], cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([*VIGIE, *args], cwd=code, env=env, check=True, stdout=subprocess.DEVNULL)
     return template
 
 
@@ -164,35 +172,55 @@ def main() -> None:
     parser.add_argument(
         "--settle", type=float, default=2.0, help="seconds `vigie run` goes on after its first poll"
     )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        default=None,
+        help="another source tree of Vigie (e.g. `git archive main` unpacked) to time in the "
+        "same rounds",
+    )
     args = parser.parse_args()
+    trees = {"this tree": REPO}
+    if args.compare is not None:
+        trees["compared"] = args.compare.resolve()
     feed = FeedServer(args.feed.read_bytes())
     folder = Path(tempfile.mkdtemp(prefix="vigie-bench-startup-"))
+    names = ("import bot.cli", "vigie --version", "vigie --help", "vigie run to first poll")
+    measures: dict[str, dict[str, list[tuple[float, float, float]]]] = {
+        tree: {name: [] for name in names} for tree in trees
+    }
     try:
-        template = prepare(folder, feed.url)
-        database = folder / "run.db"
-        env = child_env(f"sqlite:///{database}")
-        measures: dict[str, list[tuple[float, float, float]]] = {
-            "import bot.cli": [],
-            "vigie --version": [],
-            "vigie --help": [],
-            "vigie run to first poll": [],
-        }
+        setups = {}
+        for index, (tree, code) in enumerate(trees.items()):
+            own = folder / str(index)
+            own.mkdir()
+            database = own / "run.db"
+            setups[tree] = (
+                prepare(own, feed.url, code),
+                database,
+                child_env(f"sqlite:///{database}", code),
+            )
         for _ in range(args.repeat):
-            measures["import bot.cli"].append(timed([sys.executable, "-c", "import bot.cli"], env))
-            measures["vigie --version"].append(timed([*VIGIE, "--version"], env))
-            measures["vigie --help"].append(timed([*VIGIE, "--help"], env))
-            shutil.copyfile(template, database)
-            measures["vigie run to first poll"].append(time_run(env, feed, args.settle))
+            for tree, (template, database, env) in setups.items():
+                runs = measures[tree]
+                runs["import bot.cli"].append(timed([sys.executable, "-c", "import bot.cli"], env))
+                runs["vigie --version"].append(timed([*VIGIE, "--version"], env))
+                runs["vigie --help"].append(timed([*VIGIE, "--help"], env))
+                shutil.copyfile(template, database)
+                runs["vigie run to first poll"].append(time_run(env, feed, args.settle))
     finally:
         feed.close()
         shutil.rmtree(folder, ignore_errors=True)
     result: dict[str, object] = {
-        name: {
-            "seconds": summary([s for s, _, _ in runs]),
-            "cpu_seconds": summary([c for _, c, _ in runs]),
-            "peak_rss_mb": round(max(r for _, _, r in runs), 1),
+        tree: {
+            name: {
+                "seconds": summary([s for s, _, _ in runs]),
+                "cpu_seconds": summary([c for _, c, _ in runs]),
+                "peak_rss_mb": round(max(r for _, _, r in runs), 1),
+            }
+            for name, runs in by_name.items()
         }
-        for name, runs in measures.items()
+        for tree, by_name in measures.items()
     }
     result["repeat"] = args.repeat
     print(json.dumps(result, indent=2))
