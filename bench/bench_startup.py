@@ -128,8 +128,8 @@ def time_run(env: dict[str, str], feed: FeedServer, settle: float) -> tuple[floa
         stderr=subprocess.DEVNULL,
     )
     try:
-        if not feed.hit.wait(60):
-            raise SystemExit("vigie run did not poll the feed within 60 s")
+        if not feed.hit.wait(120):
+            raise SystemExit(f"vigie run ({env['PYTHONPATH']}) did not poll the feed within 120 s")
         assert feed.first_hit is not None
         elapsed = feed.first_hit - start
         cpu = cpu_seconds(process.pid)
