@@ -12,10 +12,16 @@ from bot.analysis.attention import (
     waiting_for_answer,
     weigh_complaint,
 )
-from bot.analysis.classifiers import Classification, SharedFeatures, load_classifiers
+from bot.analysis.classifiers import (
+    Classification,
+    SharedFeatures,
+    load_classifiers,
+    request_models,
+)
 from bot.analysis.classifiers import classify as classify_request
 from bot.analysis.intent import Intent, IntentFlag, detect_intent
 from bot.analysis.language import detect_language, load_language_model
+from bot.analysis.linear_model import warm_char_caches
 from bot.analysis.priority import score_priority
 from bot.analysis.sentiment import (
     SENTIMENT_LANGUAGES,
@@ -194,6 +200,8 @@ def _embedded_models(
     for item, language in pairs:
         model = load_model(language)
         feats = model.features(item.text)
+        # A token the models have not met yet is cut into n-grams once for the three.
+        warm_char_caches([model, *request_models(language, model.feature_key)], feats.tokens)
         sentiments.append(sentiment_from_probabilities(*model.probabilities_of(feats)))
         shared = SharedFeatures(model.feature_key, feats)
         requests.append(classify_request(item.text, language, shared))
