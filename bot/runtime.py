@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import gc
 import logging
+import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TextIO
@@ -219,11 +221,34 @@ def prepare_worker_process(*, models_in_background: bool = False) -> None:
         threading.Thread(target=_load_models_logged, name="load-models", daemon=True).start()
     else:
         load_models()
-    gc.collect()
+    with _ctrl_c_held():
+        gc.collect()
     gc.freeze()
     _, older, oldest = gc.get_threshold()
     gc.set_threshold(YOUNG_GC_THRESHOLD, older, oldest)
     gc.enable()  # `vigie run` and `worker` start with it off (see bot.cli.core)
+
+
+@contextmanager
+def _ctrl_c_held() -> Iterator[None]:
+    """Hold a Ctrl-C (SIGINT) back until the block is done, then deliver it as it would
+    have been (KeyboardInterrupt, or nothing where SIGINT is ignored).
+
+    A full collection runs the finalizers (``__del__``) of start-up's garbage, and a
+    KeyboardInterrupt raised inside a finalizer is printed and dropped: Ctrl-C pressed
+    then would be lost and the process would go on running.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda number, _frame: caught.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        signal.raise_signal(signal.SIGINT)
 
 
 def _load_models_logged() -> None:

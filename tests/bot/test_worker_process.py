@@ -67,3 +67,30 @@ def test_models_can_load_in_the_background() -> None:
                             text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "ok\n"
+
+
+_CHILD_CTRL_C = textwrap.dedent("""
+    import os
+    import signal
+    from bot.runtime import _ctrl_c_held
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    reached = False
+    try:
+        with _ctrl_c_held():
+            os.kill(os.getpid(), signal.SIGINT)  # while finalizers could swallow it
+            reached = True
+    except KeyboardInterrupt:
+        print("interrupted after the block" if reached else "interrupted inside")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with _ctrl_c_held():
+        os.kill(os.getpid(), signal.SIGINT)
+    print("ignored stays ignored")
+""")
+
+
+def test_ctrl_c_during_the_start_up_collection_is_delivered_after_it() -> None:
+    result = subprocess.run([sys.executable, "-c", _CHILD_CTRL_C], capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "interrupted after the block\nignored stays ignored\n"
