@@ -119,25 +119,31 @@ def timed(args: list[str], env: dict[str, str]) -> tuple[float, float, float]:
 def time_run(env: dict[str, str], feed: FeedServer, settle: float) -> tuple[float, float, float]:
     """(seconds and CPU seconds to the first poll, peak RSS in MB) of one ``vigie run``."""
     feed.reset()
-    start = time.perf_counter()
-    process = subprocess.Popen(
-        [*VIGIE, "run"],
-        cwd=env["PYTHONPATH"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        if not feed.hit.wait(120):
-            raise SystemExit(f"vigie run ({env['PYTHONPATH']}) did not poll the feed within 120 s")
-        assert feed.first_hit is not None
-        elapsed = feed.first_hit - start
-        cpu = cpu_seconds(process.pid)
-        time.sleep(settle)
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    _, _, usage = os.wait4(process.pid, 0)
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            [*VIGIE, "run"],
+            cwd=env["PYTHONPATH"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
+        try:
+            while not feed.hit.wait(0.05):
+                if process.poll() is not None or time.perf_counter() > start + 120:
+                    errors.seek(0)
+                    raise SystemExit(
+                        f"vigie run ({env['PYTHONPATH']}) did not poll the feed (exit code "
+                        f"{process.returncode}):\n{errors.read().decode(errors='replace')[-3000:]}"
+                    )
+            assert feed.first_hit is not None
+            elapsed = feed.first_hit - start
+            cpu = cpu_seconds(process.pid)
+            time.sleep(settle)
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        _, _, usage = os.wait4(process.pid, 0)
     return elapsed, cpu, usage.ru_maxrss / 1024
 
 
