@@ -161,6 +161,14 @@ def prepare(folder: Path, feed_url: str, code: Path) -> Path:
     return template
 
 
+def fresh_copy(template: Path, database: Path) -> None:
+    """``database`` as ``template`` is, without the write-ahead log a stopped run left
+    beside it (SQLite would replay it onto the copy: the source would not be due)."""
+    for suffix in ("-wal", "-shm", "-journal"):
+        database.with_name(database.name + suffix).unlink(missing_ok=True)
+    shutil.copyfile(template, database)
+
+
 def summary(values: list[float]) -> dict[str, float]:
     """Median, min and max, rounded."""
     return {
@@ -212,7 +220,7 @@ def main() -> None:
                 runs["import bot.cli"].append(timed([sys.executable, "-c", "import bot.cli"], env))
                 runs["vigie --version"].append(timed([*VIGIE, "--version"], env))
                 runs["vigie --help"].append(timed([*VIGIE, "--help"], env))
-                shutil.copyfile(template, database)
+                fresh_copy(template, database)
                 runs["vigie run to first poll"].append(time_run(env, feed, args.settle))
     finally:
         feed.close()
