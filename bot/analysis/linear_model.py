@@ -160,7 +160,10 @@ def warm_char_caches(models: Sequence[CharGramModel], tokens: Sequence[str]) -> 
     alike (equal ``char_min`` and ``char_max``); those with an empty character block are
     left alone.
     """
-    models = [m for m in models if m.chars.packed]
+    # Most texts bring no new token: one C-level pass per model says so.
+    models = [
+        m for m in models if m.chars.packed and not all(map(m._char_cache.__contains__, tokens))
+    ]
     if not models:
         return
     lo, hi = models[0].config.char_min, models[0].config.char_max
