@@ -158,9 +158,13 @@ def warm_char_caches(models: Sequence[CharGramModel], tokens: Sequence[str]) -> 
     cached yet, cutting each such token into n-grams once for all of them (what the
     models would each do on their own, with the same sums). The models must cut tokens
     alike (equal ``char_min`` and ``char_max``); those with an empty character block are
-    left alone.
+    left alone. When the first model holds every token already, nothing is done: a model
+    still computes, as it scores, any token it misses.
     """
-    # Most texts bring no new token: one C-level pass per model says so.
+    # Once warm, most texts bring no token new to the first model: one C-level pass says
+    # so, and the others (warmed together with it) compute any token they miss themselves.
+    if not models or all(map(models[0]._char_cache.__contains__, tokens)):
+        return
     models = [
         m for m in models if m.chars.packed and not all(map(m._char_cache.__contains__, tokens))
     ]
