@@ -141,13 +141,13 @@ def _start_web_front(runtime: Runtime) -> Any:
     from bot.server import BackgroundServer
     from bot.web import build_wsgi_app
 
-    port = _default_port()
+    port = runtime.settings.port
     try:
         front = BackgroundServer(build_wsgi_app(runtime, None), "0.0.0.0", port,  # noqa: S104
                                  log_level=runtime.settings.log_level)
     except OSError as err:
         reason = err.strerror or type(err).__name__
-        if "PORT" in os.environ:
+        if "port" in runtime.settings.model_fields_set:  # PORT was set, not defaulted
             click.echo(f"Cannot serve webhooks and /healthz on PORT {port} ({reason}): "
                        "set PORT to a free port.", err=True)
             raise SystemExit(2) from None
