@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     """Longest one source's fetch may take in a poll tick (requests, retries, pauses)."""
     backfill_hours: int = Field(48, ge=0, le=24 * 365, validation_alias="VIGIE_BACKFILL_HOURS")
     """A new or resumed source's posts older than this are stored without alert or SLA."""
+
+    port: int = Field(3000, validation_alias="PORT")
+    """Where `vigie web` and `vigie run` in HTTP mode listen (platforms such as Heroku set it)."""
     outbox_tick_seconds: float = Field(
         1.0, gt=0, le=60, validation_alias="VIGIE_OUTBOX_TICK_SECONDS"
     )
@@ -124,6 +127,14 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL such as https://slack.com/api/")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("port", mode="before")
+    @classmethod
+    def _check_port(cls, value: Any) -> Any:
+        text = str(value).strip()
+        if not text.isdigit() or not 1 <= int(text) <= 65535:
+            raise ValueError(f"must be a port number (1-65535), not {text[:20]!r}")
+        return int(text)
 
     @field_validator("log_level")
     @classmethod

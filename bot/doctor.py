@@ -10,8 +10,8 @@ from sqlalchemy.engine import make_url
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.llm import LLMError, from_config
+from bot.schema_revision import current_revision, head_revision
 from storage.db import make_engine, ping
-from storage.migrations import current_revision, head_revision
 from storage.models import utcnow
 
 OK, WARN, FAIL, SKIP = "OK", "WARN", "FAIL", "SKIP"

@@ -17,11 +17,11 @@ from bot.logging_setup import REQUEST_ID
 from bot.metrics import database_registry
 from bot.metrics import render as render_metrics
 from bot.runtime import Runtime
+from bot.schema_revision import is_current
 from bot.services.webhook_ingest import do_ingest_webhook
 from bot.slack.bolt_wsgi import VigieSlackRequestHandler
 from bot.sources.webhook import MAX_BODY_BYTES, SIGNATURE_HEADER, TIMESTAMP_HEADER
 from storage.db import ping
-from storage.migrations import is_current
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]

@@ -68,6 +68,15 @@ def probability(task: Task, text: str, lang: str | None) -> float | None:
     return round(load_model(task, lang).probability(text), 4)
 
 
+def request_models(lang: str | None, key: tuple[object, ...]) -> list[BinaryLinearModel]:
+    """The complaint and question models of ``lang`` when both ship and read the features
+    of ``key`` (as ``classify`` then scores them from one extraction); else none."""
+    if lang is None or not (has_model("complaint", lang) and has_model("question", lang)):
+        return []
+    models = [load_model("complaint", lang), load_model("question", lang)]
+    return models if all(m.feature_key == key for m in models) else []
+
+
 @dataclass(frozen=True, slots=True)
 class SharedFeatures:
     """Features a sentiment model already extracted from the text, with that model's key."""

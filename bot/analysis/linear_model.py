@@ -141,11 +141,44 @@ class CharGramModel:
         cached = self._char_cache.get(token)
         if cached is None:
             grams = char_ngrams(token, self.config.char_min, self.config.char_max)
-            cached = sum(filter(None, map(self.chars.packed.get, grams)))
-            if len(self._char_cache) >= _CACHE_LIMIT:
-                self._char_cache.clear()
-            self._char_cache[token] = cached
+            cached = self._cache_chars(token, grams)
         return cached
+
+    def _cache_chars(self, token: str, grams: list[str]) -> int:
+        """Sum ``token``'s n-grams ``grams`` in this model's character block and cache it."""
+        value = sum(filter(None, map(self.chars.packed.get, grams)))
+        if len(self._char_cache) >= _CACHE_LIMIT:
+            self._char_cache.clear()
+        self._char_cache[token] = value
+        return value
+
+
+def warm_char_caches(models: Sequence[CharGramModel], tokens: Sequence[str]) -> None:
+    """Cache in each of ``models`` its character sum of every token of ``tokens`` it has not
+    cached yet, cutting each such token into n-grams once for all of them (what the
+    models would each do on their own, with the same sums). The models must cut tokens
+    alike (equal ``char_min`` and ``char_max``); those with an empty character block are
+    left alone. When the first model holds every token already, nothing is done: a model
+    still computes, as it scores, any token it misses.
+    """
+    # Once warm, most texts bring no token new to the first model: one C-level pass says
+    # so, and the others (warmed together with it) compute any token they miss themselves.
+    if not models or all(map(models[0]._char_cache.__contains__, tokens)):
+        return
+    models = [
+        m for m in models if m.chars.packed and not all(map(m._char_cache.__contains__, tokens))
+    ]
+    if not models:
+        return
+    lo, hi = models[0].config.char_min, models[0].config.char_max
+    if any((m.config.char_min, m.config.char_max) != (lo, hi) for m in models):
+        raise ValueError("models cut tokens into different character n-grams")
+    for token in set(tokens):
+        missing = [m for m in models if token not in m._char_cache]
+        if missing:
+            grams = char_ngrams(token, lo, hi)
+            for model in missing:
+                model._cache_chars(token, grams)
 
 
 class LinearSentimentModel(CharGramModel):

@@ -12,10 +12,16 @@ from bot.analysis.attention import (
     waiting_for_answer,
     weigh_complaint,
 )
-from bot.analysis.classifiers import Classification, SharedFeatures, load_classifiers
+from bot.analysis.classifiers import (
+    Classification,
+    SharedFeatures,
+    load_classifiers,
+    request_models,
+)
 from bot.analysis.classifiers import classify as classify_request
 from bot.analysis.intent import Intent, IntentFlag, detect_intent
 from bot.analysis.language import detect_language, load_language_model
+from bot.analysis.linear_model import CharGramModel, LinearSentimentModel, warm_char_caches
 from bot.analysis.priority import score_priority
 from bot.analysis.sentiment import (
     SENTIMENT_LANGUAGES,
@@ -184,6 +190,19 @@ def analyze_many(
     return out
 
 
+_char_groups: dict[str | None, list[CharGramModel]] = {}
+
+
+def _char_group(language: str | None, model: LinearSentimentModel) -> list[CharGramModel]:
+    """The sentiment model of ``language`` and the classifiers reading its features (the
+    models whose character caches ``warm_char_caches`` fills together), found once."""
+    group = _char_groups.get(language)
+    if group is None or group[0] is not model:
+        group = [model, *request_models(language, model.feature_key)]
+        _char_groups[language] = group
+    return group
+
+
 def _embedded_models(
     pairs: Sequence[tuple[AnalysisInput, str | None]],
 ) -> tuple[list[Sentiment], list[Classification]]:
@@ -194,6 +213,8 @@ def _embedded_models(
     for item, language in pairs:
         model = load_model(language)
         feats = model.features(item.text)
+        # A token the models have not met yet is cut into n-grams once for the three.
+        warm_char_caches(_char_group(language, model), feats.tokens)
         sentiments.append(sentiment_from_probabilities(*model.probabilities_of(feats)))
         shared = SharedFeatures(model.feature_key, feats)
         requests.append(classify_request(item.text, language, shared))

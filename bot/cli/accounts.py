@@ -6,7 +6,6 @@ import click
 
 from bot.cli.common import cli_workspace, open_runtime, settings_or_exit
 from bot.cli.root import main
-from bot.services import brand_accounts
 from bot.services.actors import CLI
 from bot.services.errors import ServiceError
 
@@ -19,6 +18,8 @@ def account() -> None:
 
 
 def _run(team: str | None, action: str, network: str = "", handle: str = "") -> None:
+    from bot.services import brand_accounts
+
     settings = settings_or_exit()
     with open_runtime(settings) as runtime:
         ws = cli_workspace(runtime, team)

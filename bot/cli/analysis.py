@@ -7,18 +7,6 @@ from pathlib import Path
 
 import click
 
-from bot.analysis.evaluate import evaluate_file, format_predictions, format_report
-from bot.analysis.evaluate_attention import (
-    evaluate_attention_file,
-    format_attention_predictions,
-    format_attention_report,
-)
-from bot.analysis.evaluate_complaint import (
-    DEFAULT_THRESHOLD,
-    evaluate_complaint_file,
-    format_complaint_predictions,
-    format_complaint_report,
-)
 from bot.cli.root import main
 
 
@@ -35,6 +23,8 @@ def eval_group() -> None:
               help="Write one 'SCORE<TAB>LABEL' line per input line.")
 def eval_sentiment(file: Path, lang: str | None, as_json: bool, out: Path | None) -> None:
     """Score FILE's LABEL<TAB>TEXT lines: n, accuracy, macro-F1, per-class P/R/F1."""
+    from bot.analysis.evaluate import evaluate_file, format_predictions, format_report
+
     try:
         report = evaluate_file(file, lang=lang)
     except (OSError, ValueError) as err:
@@ -57,6 +47,12 @@ def eval_attention(file: Path, as_json: bool, out: Path | None) -> None:
     Each line is analysed as an X mention addressed to the brand, posted five minutes
     ago, author reach unknown, under a watch with default settings.
     """
+    from bot.analysis.evaluate_attention import (
+        evaluate_attention_file,
+        format_attention_predictions,
+        format_attention_report,
+    )
+
     try:
         report = evaluate_attention_file(file)
     except (OSError, ValueError) as err:
@@ -71,18 +67,27 @@ def eval_attention(file: Path, as_json: bool, out: Path | None) -> None:
 @eval_group.command("complaint")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--lang", default=None, help="Language of every line (default: detected).")
-@click.option("--threshold", type=float, default=DEFAULT_THRESHOLD, show_default=True,
-              help="Probability from which a line is predicted a complaint.")
+@click.option("--threshold", type=float, default=None,
+              help="Probability from which a line is predicted a complaint "
+                   "[default: the model's decision threshold, 0.5].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write one 'PROBABILITY<TAB>LABEL' line per input line.")
 def eval_complaint(
-    file: Path, lang: str | None, threshold: float, as_json: bool, out: Path | None
+    file: Path, lang: str | None, threshold: float | None, as_json: bool, out: Path | None
 ) -> None:
     """Score FILE's complaint|not_complaint<TAB>TEXT lines with the complaint model:
     n, accuracy, macro-F1, precision/recall/F1 of complaints, per-class figures."""
+    from bot.analysis.evaluate_complaint import (
+        DEFAULT_THRESHOLD,
+        evaluate_complaint_file,
+        format_complaint_predictions,
+        format_complaint_report,
+    )
+
     try:
-        report = evaluate_complaint_file(file, lang=lang, threshold=threshold)
+        report = evaluate_complaint_file(
+            file, lang=lang, threshold=DEFAULT_THRESHOLD if threshold is None else threshold)
     except (OSError, ValueError) as err:
         click.echo(f"Error: {err}", err=True)
         raise SystemExit(2) from None

@@ -1,27 +1,70 @@
-"""Helpers shared by the `vigie` subcommands: settings, runtime, the workspace to act on."""
+"""Helpers shared by the `vigie` subcommands: settings, runtime, the workspace to act on.
+
+The `vigie` command imports every subcommand module to list them, so these modules import
+only click at load time: settings (pydantic), the runtime (SQLAlchemy, services) and the
+analysis are imported by the commands that use them, when they run. `vigie --help` and
+`vigie --version` answer without loading them.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy import select
 
-from bot.config import ConfigError, Settings, load_settings
-from bot.logging_setup import configure_logging
-from bot.runtime import CONSOLE_TEAM_ID, Runtime, build_runtime
-from bot.services.workspaces import WorkspaceRef
-from storage import migrations
-from storage.models import Workspace
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.runtime import Runtime
+    from bot.services.workspaces import WorkspaceRef
 
 log = logging.getLogger("vigie")
 
 
+class LazyChoice(click.Choice[str]):
+    """A ``click.Choice`` whose choices come from ``load`` when first needed (checking a
+    value, or the command's own ``--help``), not when the `vigie` command is imported."""
+
+    def __init__(self, load: Callable[[], Iterable[str]], case_sensitive: bool = True) -> None:
+        """Keep ``load`` for later; see ``click.Choice`` for ``case_sensitive``."""
+        self._load = load
+        self._choices: tuple[str, ...] | None = None
+        self.case_sensitive = case_sensitive
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        """The choices, loaded once."""
+        if self._choices is None:
+            self._choices = tuple(self._load())
+        return self._choices
+
+    @choices.setter
+    def choices(self, value: Iterable[str]) -> None:
+        self._choices = tuple(value)
+
+
+class LazyEpilogCommand(click.Command):
+    """A ``click.Command`` whose epilog ``epilog_factory`` writes when its help is shown."""
+
+    def __init__(self, *args: Any, epilog_factory: Callable[[], str], **kwargs: Any) -> None:
+        """See ``click.Command``; ``epilog_factory`` gives the epilog's text."""
+        super().__init__(*args, **kwargs)
+        self._epilog_factory = epilog_factory
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Build the epilog (once), then write it as click does."""
+        if self.epilog is None:
+            self.epilog = self._epilog_factory()
+        super().format_epilog(ctx, formatter)
+
+
 def settings_or_exit(**overrides: Any) -> Settings:
     """Load settings and configure logging; print one line per problem and exit 2 if invalid."""
+    from bot.config import ConfigError, load_settings
+    from bot.logging_setup import configure_logging
+
     try:
         settings = load_settings(**overrides)
     except ConfigError as err:
@@ -35,6 +78,8 @@ def settings_or_exit(**overrides: Any) -> Settings:
 @contextmanager
 def open_runtime(settings: Settings, *, migrated: bool = True) -> Iterator[Runtime]:
     """The process's runtime; with ``migrated`` it first checks the schema is current."""
+    from bot.runtime import build_runtime
+
     runtime = build_runtime(settings)
     try:
         if migrated:
@@ -46,24 +91,29 @@ def open_runtime(settings: Settings, *, migrated: bool = True) -> Iterator[Runti
 
 def require_migrated(runtime: Runtime) -> None:
     """Exit with a clear line unless the database is reachable and at the newest revision."""
+    from bot import schema_revision
+
     try:
-        current = migrations.current_revision(runtime.engine)
+        current = schema_revision.current_revision(runtime.engine)
     except Exception as err:  # noqa: BLE001  (a clear line instead of a traceback)
         click.echo(f"Database error: cannot open {runtime.settings.database_url.split('@')[-1]} "
                    f"({type(err).__name__}); check VIGIE_DATABASE_URL", err=True)
         raise SystemExit(2) from None
-    head = migrations.head_revision()
+    head = schema_revision.head_revision()
     if current != head:
         click.echo(f"The database is at {current or 'nothing'} and Vigie needs {head}: "
                    "run `vigie db upgrade` first.", err=True)
         raise SystemExit(2)
 
 
-
-
 def cli_workspace(runtime: Runtime, team: str | None = None) -> WorkspaceRef:
     """The workspace a local command acts on: ``--team``, else the only one there is
     (the console workspace when there is none yet)."""
+    from sqlalchemy import select
+
+    from bot.runtime import CONSOLE_TEAM_ID
+    from storage.models import Workspace
+
     with runtime.sessions() as session:
         teams = list(session.scalars(select(Workspace.team_id).order_by(Workspace.id)))
     if team:

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
-import os
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bot.cli.common import open_runtime, settings_or_exit
-from bot.cli.demo import startup_lines
 from bot.cli.root import main
-from bot.config import Settings
-from bot.i18n import t
-from bot.runtime import CONSOLE_TEAM_ID, Runtime, build_runtime, prepare_worker_process
-from storage import migrations
-from storage.db import make_engine, optimize
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.runtime import Runtime
 
 log = logging.getLogger("vigie")
 
@@ -31,6 +29,13 @@ def run() -> None:
 
     Without Slack credentials, alerts are printed to the console.
     """
+    # Start-up allocates ~100,000 long-lived objects and no garbage worth a collection:
+    # prepare_worker_process collects once, freezes them and turns the collector back on.
+    gc.disable()
+    from bot.cli.demo import startup_lines
+    from bot.i18n import t
+    from bot.runtime import CONSOLE_TEAM_ID
+
     settings = settings_or_exit()
     with open_runtime(settings) as runtime:
         if not settings.has_slack:
@@ -53,26 +58,28 @@ def run() -> None:
             raise SystemExit(2)
         scheduler = _start_background_scheduler(runtime)
         try:
-            _serve_http(runtime, host="0.0.0.0", port=_default_port(), workers=1)  # noqa: S104
+            _serve_http(runtime, host="0.0.0.0", port=settings.port, workers=1)  # noqa: S104
         finally:
             scheduler.shutdown(wait=False)
 
 
 def _start_background_scheduler(runtime: Runtime) -> Any:
+    from bot.runtime import prepare_worker_process
     from bot.scheduler import build_scheduler
 
-    prepare_worker_process()
+    prepare_worker_process(models_in_background=True)
     scheduler = build_scheduler(runtime, blocking=False)
     scheduler.start()
     return scheduler
 
 
 def _run_scheduler_until_stopped(runtime: Runtime) -> None:
+    from bot.runtime import prepare_worker_process
     from bot.scheduler import build_scheduler
 
-    # Ctrl-C while the models load (a second or two) stops as cleanly as Ctrl-C later.
+    # Ctrl-C while the scheduler starts stops as cleanly as Ctrl-C later.
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
-        prepare_worker_process()
+        prepare_worker_process(models_in_background=True)
         scheduler = build_scheduler(runtime, blocking=True)
         signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
         scheduler.start()
@@ -134,13 +141,13 @@ def _start_web_front(runtime: Runtime) -> Any:
     from bot.server import BackgroundServer
     from bot.web import build_wsgi_app
 
-    port = _default_port()
+    port = runtime.settings.port
     try:
         front = BackgroundServer(build_wsgi_app(runtime, None), "0.0.0.0", port,  # noqa: S104
                                  log_level=runtime.settings.log_level)
     except OSError as err:
         reason = err.strerror or type(err).__name__
-        if "PORT" in os.environ:
+        if "port" in runtime.settings.model_fields_set:  # PORT was set, not defaulted
             click.echo(f"Cannot serve webhooks and /healthz on PORT {port} ({reason}): "
                        "set PORT to a free port.", err=True)
             raise SystemExit(2) from None
@@ -173,16 +180,9 @@ def _build_app_or_exit(runtime: Runtime) -> Any:
         raise SystemExit(2) from None
 
 
-def _default_port() -> int:
-    value = os.environ.get("PORT", "3000")
-    if not value.isdigit():
-        click.echo(f"Configuration error: PORT must be a number, not {value!r}", err=True)
-        raise SystemExit(2)
-    return int(value)
-
-
 def _web_app(settings: Settings) -> Any:
     """The WSGI app of one web process, with its own runtime."""
+    from bot.runtime import build_runtime
     from bot.web import build_wsgi_app
 
     # Web processes acknowledge Slack; charts are drawn by the worker's outbox sender.
@@ -231,12 +231,13 @@ def web(host: str, port: int | None, workers: int | None) -> None:
         if settings.is_sqlite and workers > 1:
             click.echo("SQLite serves one process: use PostgreSQL for several workers.", err=True)
             raise SystemExit(2)
-        _serve_http(runtime, host=host, port=port or _default_port(), workers=workers)
+        _serve_http(runtime, host=host, port=port or settings.port, workers=workers)
 
 
 @main.command()
 def worker() -> None:
     """Run the scheduler only (polling, outbox, digests, SLA checks)."""
+    gc.disable()  # until prepare_worker_process, as in `run`
     settings = settings_or_exit()
     with open_runtime(settings) as runtime:
         click.echo("Vigie worker started. Ctrl-C to stop.")
@@ -252,6 +253,9 @@ def db() -> None:
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Migrate the database up to REVISION (default: the newest)."""
+    from storage import migrations
+    from storage.db import make_engine, optimize
+
     settings = settings_or_exit()
     _migrate(settings, lambda: migrations.upgrade(settings.database_url, revision))
     engine = make_engine(settings.database_url)
@@ -266,6 +270,8 @@ def db_upgrade(revision: str) -> None:
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Migrate the database down to REVISION (``base`` removes every table, ``-1`` one step)."""
+    from storage import migrations
+
     settings = settings_or_exit()
     _migrate(settings, lambda: migrations.downgrade(settings.database_url, revision))
     click.echo(f"Database downgraded to {revision}.")
@@ -274,13 +280,16 @@ def db_downgrade(revision: str) -> None:
 @db.command("current")
 def db_current() -> None:
     """Show the database's revision and the newest one."""
+    from bot.schema_revision import current_revision, head_revision
+    from storage.db import make_engine
+
     settings = settings_or_exit()
     engine = make_engine(settings.database_url)
     try:
-        current = migrations.current_revision(engine)
+        current = current_revision(engine)
     finally:
         engine.dispose()
-    click.echo(f"database: {current or 'not migrated'}; newest: {migrations.head_revision()}")
+    click.echo(f"database: {current or 'not migrated'}; newest: {head_revision()}")
 
 
 def _migrate(settings: Settings, action: Any) -> None:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from bot.cli.common import cli_workspace, open_runtime, settings_or_exit
 from bot.cli.root import main
-from bot.demo import serve_sample_feed
-from bot.runtime import Runtime
-from bot.services import sources_admin, watches
-from bot.services.demo import DEMO_QUERY, DEMO_THRESHOLD, DEMO_WATCH, do_run_demo
-from bot.services.http_clients import http_factory
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 DEMO_CHANNEL = "C0VIGIEDEMO"
 """Where the demo's alerts go in console mode (any id: they are printed)."""
@@ -29,6 +29,8 @@ Slack: README "Connect to Slack", then `vigie doctor`. Stop with Ctrl-C."""
 def startup_lines(runtime: Runtime, workspace_id: int) -> list[str]:
     """What to do next, from what is set up: the first steps, a missing source, or a
     one-line summary of what is watched."""
+    from bot.services import sources_admin, watches
+
     views = watches.list_watches(runtime.sessions, workspace_id)
     if not views:
         return FIRST_STEPS.splitlines()
@@ -47,6 +49,10 @@ def startup_lines(runtime: Runtime, workspace_id: int) -> list[str]:
 @click.option("--team", default=None, help="Slack team id (several workspaces).")
 def demo(channel: str | None, team: str | None) -> None:
     """Set up a demo watch on a bundled sample feed, poll it once and show the alerts."""
+    from bot.demo import serve_sample_feed
+    from bot.services.demo import DEMO_QUERY, DEMO_THRESHOLD, DEMO_WATCH, do_run_demo
+    from bot.services.http_clients import http_factory
+
     settings = settings_or_exit()
     if channel is None:
         if settings.has_slack:

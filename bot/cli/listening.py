@@ -9,26 +9,26 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from bot.cli.common import cli_workspace, open_runtime, settings_or_exit
+from bot.cli.common import (
+    LazyChoice,
+    LazyEpilogCommand,
+    cli_workspace,
+    open_runtime,
+    settings_or_exit,
+)
 from bot.cli.root import main
-from bot.runtime import Runtime
-from bot.services import competitors, query_trial, sources_admin, topic_routes, watches
 from bot.services.actors import CLI
 from bot.services.errors import ServiceError
-from bot.services.http_clients import http_factory
-from bot.services.mention_search import (
-    MentionFilter,
-    parse_duration,
-    search_mentions,
-    topic_of,
-)
-from bot.services.polling import SourceOutcome, run_poll_tick
-from bot.services.workspaces import WorkspaceRef
-from bot.sources.registry import SOURCES, describe_config
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+    from bot.services.competitors import GroupView
+    from bot.services.polling import SourceOutcome
+    from bot.services.workspaces import WorkspaceRef
 
 
 @contextmanager
@@ -67,6 +67,8 @@ def watch() -> None:
 def watch_add(name: str, query: str, channel: str, alert_threshold: int, competitor: bool,
               group: str | None, team: str | None) -> None:
     """Create a watch NAME."""
+    from bot.services import competitors, watches
+
     with _workspace(team) as (runtime, ws):
         view = _service(lambda: watches.do_add_watch(
             runtime.sessions, ws.id, CLI, name=name, query=query, channel_id=channel,
@@ -88,6 +90,8 @@ def watch_add(name: str, query: str, channel: str, alert_threshold: int, competi
 @team_option
 def watch_list(as_json: bool, team: str | None) -> None:
     """List watches."""
+    from bot.services import watches
+
     with _workspace(team) as (runtime, ws):
         views = watches.list_watches(runtime.sessions, ws.id)
     if as_json:
@@ -109,6 +113,8 @@ def watch_list(as_json: bool, team: str | None) -> None:
 @team_option
 def watch_kind(name: str, kind: str, team: str | None) -> None:
     """Mark watch NAME as the brand's (brand) or a competitor's (competitor)."""
+    from bot.services import competitors
+
     with _workspace(team) as (runtime, ws):
         done = _service(lambda: competitors.do_set_watch_kind(
             runtime.sessions, ws.id, CLI, watch_name=name, kind=kind))
@@ -120,7 +126,7 @@ def watch_group() -> None:
     """Groups comparing the brand's watches with competitors' (share of voice)."""
 
 
-def _group_line(view: competitors.GroupView) -> str:
+def _group_line(view: GroupView) -> str:
     return (f"{view.name}: brand {', '.join(m.name for m in view.brands) or '-'}; "
             f"competitors {', '.join(m.name for m in view.competitors) or '-'}; "
             f"conquest opportunities {'on' if view.conquest else 'off'}")
@@ -135,6 +141,8 @@ def _group_line(view: competitors.GroupView) -> str:
 def group_create(name: str, watch_names: tuple[str, ...], conquest: bool, team: str | None
                  ) -> None:
     """Create group NAME of WATCH_NAMES (at least one brand and one competitor watch)."""
+    from bot.services import competitors
+
     with _workspace(team) as (runtime, ws):
         view = _service(lambda: competitors.do_create_group(
             runtime.sessions, ws.id, CLI, name=name, watch_names=list(watch_names),
@@ -148,6 +156,8 @@ def group_create(name: str, watch_names: tuple[str, ...], conquest: bool, team: 
 @team_option
 def group_add(name: str, watch_names: tuple[str, ...], team: str | None) -> None:
     """Add WATCH_NAMES to group NAME."""
+    from bot.services import competitors
+
     with _workspace(team) as (runtime, ws):
         view = _service(lambda: competitors.do_add_to_group(
             runtime.sessions, ws.id, CLI, name=name, watch_names=list(watch_names)))
@@ -160,6 +170,8 @@ def group_add(name: str, watch_names: tuple[str, ...], team: str | None) -> None
 @team_option
 def group_drop(name: str, watch_name: str, team: str | None) -> None:
     """Take WATCH_NAME out of group NAME."""
+    from bot.services import competitors
+
     with _workspace(team) as (runtime, ws):
         view = _service(lambda: competitors.do_remove_from_group(
             runtime.sessions, ws.id, CLI, name=name, watch_name=watch_name))
@@ -172,6 +184,8 @@ def group_drop(name: str, watch_name: str, team: str | None) -> None:
 @team_option
 def group_conquest(name: str, switch: str, team: str | None) -> None:
     """Turn conquest opportunities on or off for group NAME."""
+    from bot.services import competitors
+
     with _workspace(team) as (runtime, ws):
         view = _service(lambda: competitors.do_set_conquest(
             runtime.sessions, ws.id, CLI, name=name, enabled=switch == "on"))
@@ -183,6 +197,8 @@ def group_conquest(name: str, switch: str, team: str | None) -> None:
 @team_option
 def group_delete(name: str, team: str | None) -> None:
     """Delete group NAME (its watches and mentions stay)."""
+    from bot.services import competitors
+
     with _workspace(team) as (runtime, ws):
         done = _service(lambda: competitors.do_delete_group(runtime.sessions, ws.id, CLI,
                                                             name))
@@ -193,6 +209,8 @@ def group_delete(name: str, team: str | None) -> None:
 @team_option
 def group_list(team: str | None) -> None:
     """List watch groups."""
+    from bot.services import competitors
+
     with _workspace(team) as (runtime, ws):
         views = competitors.list_groups(runtime.sessions, ws.id)
     if not views:
@@ -210,6 +228,9 @@ def group_list(team: str | None) -> None:
 @team_option
 def watch_test(query: str, since: str, limit: int, team: str | None) -> None:
     """Show what QUERY would have matched among stored mentions (stores nothing)."""
+    from bot.services import query_trial
+    from bot.services.mention_search import parse_duration
+
     with _workspace(team) as (runtime, ws):
         period = _service(lambda: parse_duration(since))
         trial = _service(lambda: query_trial.try_query(
@@ -238,6 +259,8 @@ def _asdict(obj: Any) -> dict[str, Any]:
 def watch_route(name: str, topic: str, channel: str, team: str | None) -> None:
     """Send the alerts of watch NAME about a topic to another channel (instead of the
     watch's channel)."""
+    from bot.services import topic_routes
+
     with _workspace(team) as (runtime, ws):
         view = _service(lambda: topic_routes.do_add_route(
             runtime.sessions, ws.id, CLI, watch_name=name, topic=topic, channel_id=channel))
@@ -250,6 +273,8 @@ def watch_route(name: str, topic: str, channel: str, team: str | None) -> None:
 @team_option
 def watch_unroute(name: str, topic: str, team: str | None) -> None:
     """Stop routing the alerts of watch NAME about a topic."""
+    from bot.services import topic_routes
+
     with _workspace(team) as (runtime, ws):
         view = _service(lambda: topic_routes.do_remove_route(
             runtime.sessions, ws.id, CLI, watch_name=name, topic=topic))
@@ -262,6 +287,8 @@ def watch_unroute(name: str, topic: str, team: str | None) -> None:
 @team_option
 def watch_routes(name: str | None, team: str | None) -> None:
     """List topic routes (of watch NAME, or all)."""
+    from bot.services import topic_routes
+
     with _workspace(team) as (runtime, ws):
         views = _service(lambda: topic_routes.list_routes(runtime.sessions, ws.id, name))
     if not views:
@@ -275,6 +302,8 @@ def watch_routes(name: str | None, team: str | None) -> None:
 @team_option
 def watch_pause(name: str, team: str | None) -> None:
     """Pause a watch (no polling, no alerts)."""
+    from bot.services import watches
+
     with _workspace(team) as (runtime, ws):
         _service(lambda: watches.do_set_watch_paused(runtime.sessions, ws.id, CLI, name, True))
     click.echo(f"Watch {name} paused.")
@@ -285,6 +314,8 @@ def watch_pause(name: str, team: str | None) -> None:
 @team_option
 def watch_resume(name: str, team: str | None) -> None:
     """Resume a paused watch."""
+    from bot.services import watches
+
     with _workspace(team) as (runtime, ws):
         _service(lambda: watches.do_set_watch_paused(runtime.sessions, ws.id, CLI, name, False))
     click.echo(f"Watch {name} resumed.")
@@ -295,6 +326,8 @@ def watch_resume(name: str, team: str | None) -> None:
 @team_option
 def watch_remove(name: str, team: str | None) -> None:
     """Delete a watch and its sources (mentions are kept)."""
+    from bot.services import watches
+
     with _workspace(team) as (runtime, ws):
         _service(lambda: watches.do_remove_watch(runtime.sessions, ws.id, CLI, name))
     click.echo(f"Watch {name} removed.")
@@ -317,6 +350,8 @@ def _parse_settings(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _kinds_help() -> str:
+    from bot.sources.registry import SOURCES, describe_config
+
     lines = []
     for kind, cls in SOURCES.items():
         fields = ", ".join(f"{name}{'*' if default == '(required)' else ''}"
@@ -330,9 +365,15 @@ def source() -> None:
     """Sources of a watch: feeds, networks and webhooks."""
 
 
-@source.command("add", epilog="Kinds and their settings (* required):\n\n" + "\n\n".join(
-    _kinds_help().splitlines()))
-@click.argument("kind", type=click.Choice(sorted(SOURCES)))
+def _kinds() -> list[str]:
+    from bot.sources.registry import SOURCES
+
+    return sorted(SOURCES)
+
+
+@source.command("add", cls=LazyEpilogCommand, epilog_factory=lambda: (
+    "Kinds and their settings (* required):\n\n" + "\n\n".join(_kinds_help().splitlines())))
+@click.argument("kind", type=LazyChoice(_kinds))
 @click.option("--watch", "watch_name", required=True, help="Watch the source feeds.")
 @click.option("--url", default=None, help="Feed or instance URL (sets the 'url' setting).")
 @click.option("--set", "pairs", multiple=True, metavar="KEY=VALUE", help="Any other setting.")
@@ -341,6 +382,8 @@ def source() -> None:
 def source_add(kind: str, watch_name: str, url: str | None, pairs: tuple[str, ...],
                interval: int | None, team: str | None) -> None:
     """Add a source of KIND to a watch."""
+    from bot.services import sources_admin
+
     values = _parse_settings(pairs)
     if url:
         values["url"] = url
@@ -366,6 +409,8 @@ def source_add(kind: str, watch_name: str, url: str | None, pairs: tuple[str, ..
 @team_option
 def source_list(watch_name: str | None, as_json: bool, team: str | None) -> None:
     """List sources with their health."""
+    from bot.services import sources_admin
+
     with _workspace(team) as (runtime, ws):
         views = _service(lambda: sources_admin.list_sources(runtime.sessions, ws.id, watch_name))
     if as_json:
@@ -394,6 +439,9 @@ def source_list(watch_name: str | None, as_json: bool, team: str | None) -> None
 @team_option
 def source_test(source_id: int, team: str | None) -> None:
     """Fetch SOURCE_ID once now and show what would be stored (stores nothing)."""
+    from bot.services import sources_admin
+    from bot.services.http_clients import http_factory
+
     with _workspace(team) as (runtime, ws):
         result = _service(lambda: sources_admin.test_source(
             runtime.sessions, ws.id, CLI, source_id, http_factory(runtime.settings)))
@@ -410,6 +458,8 @@ def source_test(source_id: int, team: str | None) -> None:
 @team_option
 def source_remove(source_id: int, team: str | None) -> None:
     """Delete a source (its mentions are kept)."""
+    from bot.services import sources_admin
+
     with _workspace(team) as (runtime, ws):
         _service(lambda: sources_admin.do_remove_source(runtime.sessions, ws.id, CLI, source_id))
     click.echo(f"Source #{source_id} removed.")
@@ -441,6 +491,9 @@ def _progress_line(outcome: SourceOutcome, done: int, total: int) -> None:
 @click.option("--due", is_flag=True, help="Only sources due now (default: all active).")
 def poll(once: bool, dry_run: bool, source_ids: tuple[int, ...], due: bool) -> None:
     """Poll sources once, store what is new, and send the alerts it produced."""
+    from bot.services.http_clients import http_factory
+    from bot.services.polling import run_poll_tick
+
     del once  # kept so that `vigie poll --once` (the documented form) still works
     settings = settings_or_exit()
     with open_runtime(settings) as runtime:
@@ -483,6 +536,13 @@ def mentions(watch_name: str | None, since: str | None, status: str | None,
              sentiment: str | None, network: str | None, text: str | None,
              topic: str | None, limit: int, as_json: bool, team: str | None) -> None:
     """Print stored mentions, newest first."""
+    from bot.services.mention_search import (
+        MentionFilter,
+        parse_duration,
+        search_mentions,
+        topic_of,
+    )
+
     with _workspace(team) as (runtime, ws):
         filters = _service(lambda: MentionFilter(
             watch=watch_name, since=parse_duration(since) if since else None, status=status,

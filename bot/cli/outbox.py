@@ -6,26 +6,25 @@ import json
 from dataclasses import asdict
 from datetime import datetime
 from itertools import groupby
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.cli.common import open_runtime, settings_or_exit
 from bot.cli.root import main
 from bot.services.errors import ServiceError
-from bot.services.mention_search import parse_duration
-from bot.services.outbox_admin import (
-    FAILED,
-    PAUSED,
-    PENDING,
-    OutboxHealth,
-    age,
-    do_retry_failed,
-    list_rows,
-    outbox_health,
-)
-from storage.models import utcnow
 
-STATUSES = {"failed": (FAILED,), "pending": (PENDING,), "all": (FAILED, PENDING)}
+if TYPE_CHECKING:
+    from bot.services.outbox_admin import OutboxHealth
+
+STATUS_CHOICES = ("all", "failed", "pending")
+"""What ``--status`` lists: failed rows, pending rows (paused ones included), or both."""
+
+
+def _statuses(choice: str) -> tuple[str, ...]:
+    from bot.services.outbox_admin import FAILED, PENDING
+
+    return {"failed": (FAILED,), "pending": (PENDING,), "all": (FAILED, PENDING)}[choice]
 
 
 def _when(moment: datetime) -> str:
@@ -34,6 +33,8 @@ def _when(moment: datetime) -> str:
 
 def health_lines(health: OutboxHealth, now: datetime) -> list[str]:
     """The outbox's health in a few lines (also what `vigie doctor` summarises)."""
+    from bot.services.outbox_admin import age
+
     lines = [f"{health.pending} pending (oldest {age(health.oldest_pending_at, now)}), "
              f"{health.failed_last_day} failed in the last 24 h"]
     lines += [f"PAUSED {p.team_id} since {_when(p.paused_at)}: Slack refuses the bot token "
@@ -43,7 +44,7 @@ def health_lines(health: OutboxHealth, now: datetime) -> list[str]:
 
 
 @main.group(invoke_without_command=True)
-@click.option("--status", type=click.Choice(sorted(STATUSES)), default="all",
+@click.option("--status", type=click.Choice(STATUS_CHOICES), default="all",
               show_default=True, help="Which rows to list (paused rows are pending).")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=200, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -52,11 +53,14 @@ def outbox(ctx: click.Context, status: str, limit: int, as_json: bool) -> None:
     """List what waits to reach Slack or failed, per channel, with its error and age."""
     if ctx.invoked_subcommand is not None:
         return
+    from bot.services.outbox_admin import FAILED, PAUSED, PENDING, age, list_rows, outbox_health
+    from storage.models import utcnow
+
     settings = settings_or_exit()
     with open_runtime(settings) as runtime:
         now = utcnow()
         health = outbox_health(runtime.sessions, now)
-        rows = list_rows(runtime.sessions, statuses=STATUSES[status], limit=limit)
+        rows = list_rows(runtime.sessions, statuses=_statuses(status), limit=limit)
     if as_json:
         click.echo(json.dumps({"health": asdict(health), "rows": [asdict(r) for r in rows]},
                               indent=2, default=str))
@@ -90,6 +94,9 @@ def outbox(ctx: click.Context, status: str, limit: int, as_json: bool) -> None:
               help="With --all-failed: how far back (30m, 24h, 7d); older rows are stale.")
 def outbox_retry(ids: tuple[int, ...], all_failed: bool, since: str) -> None:
     """Queue failed rows again (IDS from `vigie outbox`, or --all-failed)."""
+    from bot.services.mention_search import parse_duration
+    from bot.services.outbox_admin import do_retry_failed
+
     if bool(ids) == all_failed:
         click.echo("Give the ids of failed rows, or --all-failed (not both).", err=True)
         raise SystemExit(2)

@@ -8,7 +8,6 @@ from bot.cli.common import cli_workspace, open_runtime, settings_or_exit
 from bot.cli.root import main
 from bot.services.actors import CLI
 from bot.services.errors import ServiceError
-from bot.services.privacy import do_forget, purge_older_than
 
 
 @main.command()
@@ -16,6 +15,8 @@ from bot.services.privacy import do_forget, purge_older_than
 @click.option("--team", default=None, help="Slack team id (several workspaces).")
 def forget(handle: str, team: str | None) -> None:
     """Delete an author's data everywhere (privacy request)."""
+    from bot.services.privacy import do_forget
+
     settings = settings_or_exit()
     with open_runtime(settings) as runtime:
         workspace = cli_workspace(runtime, team)
@@ -33,6 +34,8 @@ def forget(handle: str, team: str | None) -> None:
               help="Days to keep.")
 def purge(days: int) -> None:
     """Delete mentions older than DAYS now, keeping daily aggregates."""
+    from bot.services.privacy import purge_older_than
+
     settings = settings_or_exit()
     with open_runtime(settings) as runtime:
         purged = purge_older_than(runtime.sessions, days, runtime.clock())

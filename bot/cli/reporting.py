@@ -11,19 +11,10 @@ from typing import TextIO, cast
 
 import click
 
-from bot.cli.common import cli_workspace, open_runtime, settings_or_exit
+from bot.cli.common import LazyChoice, cli_workspace, open_runtime, settings_or_exit
 from bot.cli.root import main
-from bot.services import report_monthly
-from bot.services.actors import CLI, Actor
-from bot.services.digest import preview_digests
+from bot.services.actors import Actor
 from bot.services.errors import ServiceError
-from bot.services.export import FORMATS, export_mentions
-from bot.services.share_of_voice import get_share_of_voice
-from bot.services.sov_export import FORMATS as SOV_FORMATS
-from bot.services.sov_export import write_sov
-from bot.services.stats import get_stats
-from bot.slack.digest_blocks import blocks_as_text, build_digest_blocks, build_stats_blocks
-from bot.slack.opportunity_blocks import build_sov_blocks
 
 team_option = click.option("--team", default=None, help="Slack team id (several workspaces).")
 
@@ -41,6 +32,9 @@ def _fail(err: ServiceError) -> None:
 @team_option
 def digest(preview: bool, channel: str | None, team: str | None) -> None:
     """Print the daily digest as it would be posted now."""
+    from bot.services.digest import preview_digests
+    from bot.slack.digest_blocks import blocks_as_text, build_digest_blocks
+
     settings = settings_or_exit()
     with open_runtime(settings) as runtime:
         workspace = cli_workspace(runtime, team)
@@ -61,16 +55,29 @@ def digest(preview: bool, channel: str | None, team: str | None) -> None:
         click.echo(blocks_as_text(blocks, config.tz))
 
 
+def _sov_formats() -> tuple[str, ...]:
+    from bot.services.sov_export import FORMATS
+
+    return ("text", *FORMATS)
+
+
 @main.command()
 @click.option("--period", default=None, help="1d, 7d, 30d or 90d (default 7d).")
 @click.option("--sov", is_flag=True, help="Share of voice of the watch groups.")
 @click.option("--group", default=None, help="With --sov: only this group.")
-@click.option("--format", "fmt", type=click.Choice(["text", *SOV_FORMATS]), default="text",
+@click.option("--format", "fmt", type=LazyChoice(_sov_formats), default="text",
               show_default=True, help="With --sov: text, csv or jsonl.")
 @team_option
 def stats(period: str | None, sov: bool, group: str | None, fmt: str, team: str | None
           ) -> None:
     """Statistics over a period, or (--sov) the share of voice of the watch groups."""
+    from bot.services.actors import CLI
+    from bot.services.share_of_voice import get_share_of_voice
+    from bot.services.sov_export import write_sov
+    from bot.services.stats import get_stats
+    from bot.slack.digest_blocks import blocks_as_text, build_stats_blocks
+    from bot.slack.opportunity_blocks import build_sov_blocks
+
     settings = settings_or_exit()
     with open_runtime(settings) as runtime:
         workspace = cli_workspace(runtime, team)
@@ -111,9 +118,15 @@ def _export_to_file(output: Path, write: Callable[[TextIO], int]) -> int:
     return count
 
 
+def _export_formats() -> tuple[str, ...]:
+    from bot.services.export import FORMATS
+
+    return FORMATS
+
+
 @main.command()
 @click.option("--since", default="30d", show_default=True, help="e.g. 24h, 7d, 30d.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
+@click.option("--format", "fmt", type=LazyChoice(_export_formats), default="csv", show_default=True)
 @click.option("--watch", "watch_name", default=None, help="Only this watch's mentions.")
 @click.option("--text", default=None,
               help='Only mentions this search finds (words, "phrases", prefix*, -word).')
@@ -123,6 +136,8 @@ def _export_to_file(output: Path, write: Callable[[TextIO], int]) -> int:
 def export(since: str, fmt: str, watch_name: str | None, text: str | None,
            output: Path | None, team: str | None) -> None:
     """Export mentions with their status, owner, reply and times (newest first)."""
+    from bot.services.export import export_mentions
+
     settings = settings_or_exit()
     with open_runtime(settings) as runtime:
         workspace = cli_workspace(runtime, team)
@@ -142,10 +157,16 @@ def export(since: str, fmt: str, watch_name: str | None, text: str | None,
         click.echo(f"Exported {count} mention(s) to {output}.", err=True)
 
 
+def _report_formats() -> tuple[str, ...]:
+    from bot.services.report_monthly import FORMATS
+
+    return tuple(FORMATS)
+
+
 @main.command()
 @click.option("--month", default=None, metavar="YYYY-MM",
               help="The month to report on (default: the last complete month).")
-@click.option("--format", "fmt", type=click.Choice(report_monthly.FORMATS), default="pdf",
+@click.option("--format", "fmt", type=LazyChoice(_report_formats), default="pdf",
               show_default=True)
 @click.option("--out", "output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file (default: vigie-report-YYYY-MM.pdf|html here).")
@@ -153,6 +174,7 @@ def export(since: str, fmt: str, watch_name: str | None, text: str | None,
 def report(month: str | None, fmt: str, output: Path | None, team: str | None) -> None:
     """Build the monthly report for management (PDF or HTML, with charts)."""
     from bot.reports.monthly import render_html, render_pdf
+    from bot.services import report_monthly
 
     if output is not None and not output.parent.is_dir():
         click.echo(f"Error: the folder {output.parent} does not exist.", err=True)

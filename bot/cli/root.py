@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 import click
 
 
 def _version() -> str:
+    # importlib.metadata (with email, zipfile, csv) is only worth importing for --version.
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("vigie-cm")
     except PackageNotFoundError:  # run from a source tree that was never installed
@@ -36,8 +37,14 @@ class _Vigie(click.Group):
         return super().parse_args(ctx, args)
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"vigie {_version()}")
+        ctx.exit()
+
+
 @click.group(cls=_Vigie, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(_version(), "--version", "-V", prog_name="vigie",
-                      message="%(prog)s %(version)s")
+@click.option("--version", "-V", is_flag=True, expose_value=False, is_eager=True,
+              callback=_print_version, help="Show the version and exit.")
 def main() -> None:
     """Vigie: social listening and the community-management reply workflow, in Slack."""

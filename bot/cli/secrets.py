@@ -6,8 +6,6 @@ import click
 
 from bot.cli.common import open_runtime, settings_or_exit
 from bot.cli.root import main
-from bot.services.secrets import do_rotate_secrets
-from storage.secret_box import SecretBox, SecretKeyError, generate_key
 
 
 @main.group()
@@ -18,6 +16,8 @@ def secrets() -> None:
 @secrets.command("new-key")
 def new_key() -> None:
     """Print a new random key to put first in VIGIE_SECRET_KEY."""
+    from storage.secret_box import generate_key
+
     click.echo(generate_key())
 
 
@@ -31,7 +31,9 @@ def rotate() -> None:
         click.echo("Error: VIGIE_SECRET_KEY is not set; create a key with "
                    "`vigie secrets new-key`.", err=True)
         raise SystemExit(2)
+    from bot.services.secrets import do_rotate_secrets
     from bot.slack.oauth import EncryptedInstallationStore
+    from storage.secret_box import SecretBox, SecretKeyError
 
     with open_runtime(settings) as runtime:
         try:

@@ -3,17 +3,23 @@ shows and changes them (same service, same audit event)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from bot.cli.common import cli_workspace, open_runtime, settings_or_exit
 from bot.cli.root import main
 from bot.i18n import t
-from bot.services import workspace_settings
 from bot.services.actors import CLI
 from bot.services.errors import ServiceError
 
+if TYPE_CHECKING:
+    from bot.services.workspace_settings import WorkspaceSettings
 
-def _lines(values: workspace_settings.WorkspaceSettings) -> list[str]:
+
+def _lines(values: WorkspaceSettings) -> list[str]:
+    from bot.services import workspace_settings
+
     return [t("en", f"settings.line_{name}", value=values.shown(name)).replace("`", "")
             for name in workspace_settings.SETTING_NAMES]
 
@@ -25,6 +31,8 @@ def _lines(values: workspace_settings.WorkspaceSettings) -> list[str]:
 def settings_command(name: str | None, value: str | None, team: str | None) -> None:
     """Show the workspace's rules, or set one: four_eyes on|off, default_role viewer|agent,
     backfill_hours 0-168, timezone ZONE (e.g. `vigie settings timezone Europe/Paris`)."""
+    from bot.services import workspace_settings
+
     if name is not None and value is None:
         click.echo("Usage: vigie settings (show them), vigie settings NAME VALUE, e.g. "
                    "vigie settings default_role viewer", err=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
@@ -10,9 +11,9 @@ from bot.cli.common import open_runtime, settings_or_exit
 from bot.cli.root import main
 from bot.services.actors import CLI
 from bot.services.errors import ServiceError
-from bot.services.triage_learning import MIN_LABELS, MIN_PER_CLASS, LearnResult, do_learn
-from bot.slack.digest_blocks import signed
-from bot.slack.triage_blocks import ratio
+
+if TYPE_CHECKING:
+    from bot.services.triage_learning import LearnResult
 
 
 @main.group()
@@ -21,6 +22,10 @@ def triage() -> None:
 
 
 def _describe(result: LearnResult) -> str:
+    from bot.services.triage_learning import MIN_LABELS, MIN_PER_CLASS
+    from bot.slack.digest_blocks import signed
+    from bot.slack.triage_blocks import ratio
+
     counts = result.counts
     line = (f"{result.team_id}: {result.outcome}; shift {signed(result.offset_before)} -> "
             f"{signed(result.offset_after)}")
@@ -45,6 +50,8 @@ def _describe(result: LearnResult) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def learn(teams: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
     """Fit each workspace's threshold shift on its labels (what the nightly job does)."""
+    from bot.services.triage_learning import do_learn
+
     settings = settings_or_exit()
     with open_runtime(settings) as runtime:
         try:

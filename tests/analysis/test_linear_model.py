@@ -65,3 +65,42 @@ def test_packed_sums_round_trip() -> None:
     values = [(-1.25, 0.5, 3.0, 4.0), (0.75, -0.5, -2.0, 1.0), (0.0, 0.0, 0.0, 9.0)]
     total = sum(_pack(v) for v in values)
     assert unpack_sums(total) == pytest.approx((-0.5, 0.0, 1.0, 14.0), abs=1e-5)
+
+
+def test_warming_the_char_caches_together_gives_each_models_own_sums() -> None:
+    """A token cut into n-grams once for the sentiment, complaint and question models sums
+    to what each model computes alone."""
+    from bot.analysis import classifiers, sentiment
+    from bot.analysis.features import char_ngrams
+    from bot.analysis.linear_model import warm_char_caches
+
+    models = [
+        sentiment.load_model("en"),
+        classifiers.load_model("complaint", "en"),
+        classifiers.load_model("question", "en"),
+    ]
+    tokens = ["zqxunseen", "refund", "zqxunseen", "déjà", ":-)", "@user"]
+    for model in models:
+        for token in set(tokens):
+            model._char_cache.pop(token, None)
+    warm_char_caches(models, tokens)
+    for model in models:
+        for token in tokens:
+            grams = char_ngrams(token, model.config.char_min, model.config.char_max)
+            alone = sum(filter(None, map(model.chars.packed.get, grams)))
+            assert model._char_cache[token] == alone
+
+
+def test_models_cutting_tokens_differently_are_not_warmed_together() -> None:
+    from dataclasses import replace
+
+    from bot.analysis import sentiment
+    from bot.analysis.linear_model import warm_char_caches
+
+    model = sentiment.load_model("en")
+    other = LinearSentimentModel.__new__(LinearSentimentModel)
+    other.config = replace(model.config, char_max=model.config.char_max + 1)
+    other.chars = model.chars
+    other._char_cache = {}
+    with pytest.raises(ValueError, match="different character n-grams"):
+        warm_char_caches([model, other], ["word"])

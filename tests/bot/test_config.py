@@ -11,7 +11,8 @@ from bot.config import ConfigError, load_settings
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
     for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL",
                  "VIGIE_DATABASE_URL", "VIGIE_ADMINS", "VIGIE_TIMEZONE", "VIGIE_LLM_BASE_URL",
-                 "VIGIE_LLM_API_KEY", "VIGIE_LLM_MODEL", "VIGIE_LOG_LEVEL", "VIGIE_LOG_FORMAT"):
+                 "VIGIE_LLM_API_KEY", "VIGIE_LLM_MODEL", "VIGIE_LOG_LEVEL", "VIGIE_LOG_FORMAT",
+                 "PORT"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # type: ignore[arg-type]
 
@@ -85,3 +86,17 @@ def test_admins_can_name_their_workspace() -> None:
     assert settings.admins == ["U01ABCDEF", "T01TEAMID:U02GHIJKL"]
     with pytest.raises(ConfigError, match="not a Slack team id"):
         load_settings(admins="acme:U02GHIJKL")
+
+
+def test_port_comes_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().port == 3000
+    monkeypatch.setenv("PORT", "8080")
+    assert load_settings().port == 8080
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "70000", "-1", "80.5"])
+def test_a_bad_port_is_one_clear_line(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("PORT", value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert caught.value.lines == [f"PORT: must be a port number (1-65535), not {value!r}"]
