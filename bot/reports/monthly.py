@@ -36,8 +36,34 @@ def _language(spec: Mapping[str, Any]) -> str:
     return str(spec.get("language") or "en")
 
 
+SOV_MEMBERS = 8
+"""Watches shown per group: a report line stays readable."""
+
+
 def _percent(value: float | None, language: str) -> str:
     return t(language, "monthly.none") if value is None else f"{value * 100:.0f}%"
+
+
+def _points(value: float | None) -> str:
+    return "–" if value is None else f"{value:+.1f}"
+
+
+def _sov_lines(groups: Sequence[Mapping[str, Any]], lang: str) -> list[str]:
+    """Per group: one line of shares of mentions (and their change in points), one of
+    shares of the negative mentions, and the opportunities when the group has conquest."""
+    lines: list[str] = []
+    for group in groups:
+        members = group["members"][:SOV_MEMBERS]
+        lines.append(_clip(t(lang, "monthly.sov_line", group=group["group"], total=group["total"],
+                             members=", ".join(
+                                 t(lang, "monthly.sov_member", watch=m["watch"],
+                                   share=_percent(m["share"], lang), trend=_points(m["trend"]))
+                                 for m in members)), 300))
+        lines.append(_clip(t(lang, "monthly.sov_negative", members=", ".join(
+            f"{m['watch']} {_percent(m['negative_share'], lang)}" for m in members)), 300))
+        if group["opportunities"] is not None:
+            lines.append(t(lang, "monthly.sov_opportunities", count=group["opportunities"]))
+    return lines
 
 
 def _duration(seconds: float | None, language: str) -> str:
@@ -97,8 +123,8 @@ def text_sections(spec: Mapping[str, Any]) -> list[tuple[str, str, list[str]]]:
         t(lang, "monthly.sla_line", share=_percent(sla.get("share"), lang),
           on_time=sla["on_time"], answered=sla["answered"])]))
     if spec.get("share_of_voice") is not None:
-        sections.append(("sov", t(lang, "monthly.section_sov"), [
-            _clip(str(line), 200) for line in spec["share_of_voice"]]))
+        sections.append(("sov", t(lang, "monthly.section_sov"),
+                         _sov_lines(spec["share_of_voice"], lang)))
     sections.append(("spikes", t(lang, "monthly.section_spikes"), [
         t(lang, "monthly.spike_line", when=_date(s["hour_start"], "%d %b %H:00"),
           watch=s["watch"], total=s["total"], summary=_clip(s["summary"], 160))

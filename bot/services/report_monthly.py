@@ -54,6 +54,7 @@ from bot.services.reporting_queries import (
     seconds_between,
 )
 from bot.services.reporting_time import local_midnight, zone_or_default
+from bot.services.share_of_voice import SovReport, share_of_voice_between
 from bot.services.stats import AgentLoad, ApproverLoad, approvals, workload
 from bot.services.topic_channels import topics_of_mask
 from storage.db import transaction
@@ -116,9 +117,9 @@ class MonthlyReport:
     topics: list[tuple[str, int]]
     workload: list[AgentLoad]
     approvals: list[ApproverLoad]
-    share_of_voice: list[str] | None = field(default=None)
-    """The share-of-voice section's lines (from ``bot.services.share_of_voice``, wired in
-    when that service lands); None leaves the section out."""
+    share_of_voice: list[SovGroup] | None = field(default=None)
+    """Share of voice of each watch group over the month against the month before; None
+    (no group in the workspace) leaves the section out."""
 
     @property
     def empty(self) -> bool:
@@ -204,6 +205,43 @@ def top_topics(session: Session, workspace_id: int, start: datetime, end: dateti
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
 
 
+@dataclass(frozen=True, slots=True)
+class SovMember:
+    """One watch of a group in the report: its share of the group's mentions and of its
+    negative mentions (fractions, None when the group has none), and the change of its share
+    of mentions since the previous month in points."""
+
+    watch: str
+    kind: str
+    mentions: int
+    share: float | None
+    trend: float | None
+    negative_share: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class SovGroup:
+    """One watch group's share of voice in the report (opportunities only when the group
+    turns competitors' unhappy customers into opportunities)."""
+
+    group: str
+    total: int
+    members: list[SovMember]
+    opportunities: int | None
+
+
+def _sov_groups(reports: list[SovReport]) -> list[SovGroup] | None:
+    if not reports:
+        return None
+    return [SovGroup(group=r.group, total=r.total.mentions,
+                     opportunities=r.opportunities if r.conquest else None,
+                     members=[SovMember(watch=m.watch, kind=m.kind, mentions=m.current.mentions,
+                                        share=m.share["mentions"], trend=m.trend("mentions"),
+                                        negative_share=m.share["negative"])
+                              for m in r.members])
+            for r in reports]
+
+
 def build_monthly_report(session: Session, workspace_id: int, first: date, *,
                          now: datetime, timezone: str) -> MonthlyReport:
     """The report of the month starting ``first`` (local days in ``timezone``); a month not
@@ -247,6 +285,8 @@ def build_monthly_report(session: Session, workspace_id: int, first: date, *,
         topics=top_topics(session, workspace_id, start, end) if total else [],
         workload=workload(session, scope, start, end),
         approvals=approvals(session, workspace_id, start, end),
+        share_of_voice=_sov_groups(share_of_voice_between(
+            session, workspace_id, start, end, previous_start=previous_start)),
     )
 
 

@@ -8,10 +8,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.reports.monthly import render_html, render_pdf
-from bot.services import influencers, report_monthly
+from bot.services import competitors, influencers, report_monthly
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
 from storage.db import transaction
@@ -161,14 +162,29 @@ def test_sla_uses_each_watchs_targets(sessions: sessionmaker[Session],
     assert (report.sla.answered, report.sla.on_time) == (4, 3)
 
 
-def test_share_of_voice_section_when_given(sessions: sessionmaker[Session],
-                                           dataset: Dataset) -> None:
-    """The renderers print the share-of-voice lines the report carries (filled in from the
-    share-of-voice service; None leaves the section out)."""
-    _built, spec = _report(sessions, dataset)
-    assert "Share of voice" not in render_html(spec)
-    spec["share_of_voice"] = ["acme (brand): 62% of mentions, +4 points",
-                              "rival-a (competitor): 38% of mentions, -4 points"]
+def test_share_of_voice_of_each_group(sessions: sessionmaker[Session], dataset: Dataset) -> None:
+    """A workspace with a watch group gets the month's share of voice, from the share-of-voice
+    service, against a direct count of the month's mentions per watch; the renderers print
+    it. Without a group the section is left out (see test_the_numbers_of_a_month)."""
+    competitors.do_set_watch_kind(sessions, dataset.workspace_id, CLI, watch_name="beta",
+                                  kind="competitor")
+    competitors.do_create_group(sessions, dataset.workspace_id, CLI, name="market",
+                                watch_names=["acme", "beta"], conquest=True)
+    report, spec = _report(sessions, dataset)
+    with sessions() as session:
+        counted = {name: session.scalar(select(func.count()).select_from(Mention).where(
+            Mention.watch_id == watch_id, Mention.published_at >= report.start,
+            Mention.published_at < report.end)) for name, watch_id in dataset.watches.items()}
+    assert report.share_of_voice is not None
+    [group] = report.share_of_voice
+    assert group.group == "market" and group.opportunities == 0
+    shares = {m.watch: (m.kind, m.mentions, m.share) for m in group.members}
+    total = counted["acme"] + counted["beta"]
+    assert group.total == total and total > 0
+    assert shares == {"acme": ("brand", counted["acme"], counted["acme"] / total),
+                      "beta": ("competitor", counted["beta"], counted["beta"] / total)}
     page = render_html(spec)
-    assert "<h2>Share of voice</h2>" in page and "rival-a (competitor): 38%" in page
-    assert "acme (brand): 62% of mentions" in _pdf_text(render_pdf(spec))[1]
+    assert "<h2>Share of voice</h2>" in page
+    assert f"market ({total} mention(s)): acme {round(100 * counted['acme'] / total)}%" in page
+    assert "Conquest opportunities found: 0" in page
+    assert f"beta {round(100 * counted['beta'] / total)}%" in _pdf_text(render_pdf(spec))[1]
