@@ -116,8 +116,9 @@ CASES: list[tuple[dict[str, Any], str | None, int, bool]] = [
     ({"watch": "w1"}, "ix_mention_watches_watch_id_mention_id", 11, False),
     ({"assignee": "U07AGENT3", "status": "new"},
      "ix_mentions_workspace_id_assignee_user_id_id", 11, True),
-    ({"status": "approved", "since": timedelta(minutes=30)},
-     "ix_mentions_workspace_id_status_id", 1, True),
+    # A 30-minute window is itself selective: the engine may read it through a
+    # published_at index and check the status, or the status index bounded by the window.
+    ({"status": "approved", "since": timedelta(minutes=30)}, None, 1, True),
     ({"watch": "w1", "since": timedelta(hours=2), "sentiment": "negative"}, None, 11, False),
 ]
 
@@ -158,7 +159,6 @@ def _seq_scans(plan: str) -> str:
 
 TEXT_CASES = [("zeppelin", 10), ('"zeppelin sighted"', 10), ("zepp*", 10), ("love", 11),
               ("love -product", 0)]
-FEW_HITS = ("zeppelin", '"zeppelin sighted"', "zepp*")  # 10 of 20,000 mentions
 
 
 def test_text_search_reads_the_full_text_index(listing: Any) -> None:
@@ -172,8 +172,7 @@ def test_text_search_reads_the_full_text_index(listing: Any) -> None:
             # subquery on the index table.
             assert "pk_mentions" in plan or "mention_search" in plan, plan
         else:
-            # Few hits: read by primary key; many (a common word): the index's hits as a
-            # sorted list, walked newest first.
-            assert ("USING INTEGER PRIMARY KEY (rowid=?)" in plan.splitlines()[0]
-                    if words in FEW_HITS else "mention_search_fts VIRTUAL TABLE" in plan), plan
+            # Every text search walks the index's hits newest first (a page of ids at a
+            # time) and reads those mentions by primary key.
+            assert "USING INTEGER PRIMARY KEY (rowid=?)" in plan.splitlines()[0], plan
             assert "TEMP B-TREE FOR ORDER BY" not in plan, plan
