@@ -61,6 +61,10 @@ class Settings(BaseSettings):
 
     port: int = Field(3000, validation_alias="PORT")
     """Where `vigie web` and `vigie run` in HTTP mode listen (platforms such as Heroku set it)."""
+    socket_mode_web_host: str = Field("127.0.0.1", validation_alias="VIGIE_SOCKET_MODE_WEB_HOST")
+    """In Socket Mode, the address the webhook and health front binds on ``port``: this
+    machine only by default (Socket Mode needs no inbound port), ``0.0.0.0`` to take
+    webhooks from elsewhere, ``off`` to serve nothing."""
     outbox_tick_seconds: float = Field(
         1.0, gt=0, le=60, validation_alias="VIGIE_OUTBOX_TICK_SECONDS"
     )
@@ -135,6 +139,21 @@ class Settings(BaseSettings):
         if not text.isdigit() or not 1 <= int(text) <= 65535:
             raise ValueError(f"must be a port number (1-65535), not {text[:20]!r}")
         return int(text)
+
+    @field_validator("socket_mode_web_host")
+    @classmethod
+    def _check_web_host(cls, value: str) -> str:
+        import ipaddress
+
+        text = value.strip().lower()
+        if text == "off":
+            return text
+        try:
+            ipaddress.ip_address(text)
+        except ValueError:
+            raise ValueError("must be an IP address to listen on (127.0.0.1, 0.0.0.0, ::) "
+                             f"or off, not {value[:40]!r}") from None
+        return text
 
     @field_validator("log_level")
     @classmethod

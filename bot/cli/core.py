@@ -134,16 +134,21 @@ def _run_socket_mode(runtime: Runtime) -> None:
 
 
 def _start_web_front(runtime: Runtime) -> Any:
-    """In Socket Mode, serve the web front without Slack's events endpoint on PORT:
-    webhook sources (POST /ingest/<source id>) and health checks would be unreachable
-    otherwise. A PORT set on purpose that cannot be bound stops `vigie run`; the default
+    """In Socket Mode, serve the web front without Slack's events endpoint on PORT, bound to
+    VIGIE_SOCKET_MODE_WEB_HOST (this machine by default, ``off`` for none): webhook sources
+    (POST /ingest/<source id>) and health checks would be unreachable otherwise.
+    A PORT set on purpose that cannot be bound stops `vigie run`; the default
     one only warns (nothing may need it)."""
     from bot.server import BackgroundServer
     from bot.web import build_wsgi_app
 
-    port = runtime.settings.port
+    port, host = runtime.settings.port, runtime.settings.socket_mode_web_host
+    if host == "off":
+        click.echo("Webhook sources and health checks are not served "
+                   "(VIGIE_SOCKET_MODE_WEB_HOST=off).")
+        return None
     try:
-        front = BackgroundServer(build_wsgi_app(runtime, None), "0.0.0.0", port,  # noqa: S104
+        front = BackgroundServer(build_wsgi_app(runtime, None), host, port,
                                  log_level=runtime.settings.log_level)
     except OSError as err:
         reason = err.strerror or type(err).__name__
@@ -156,8 +161,12 @@ def _start_web_front(runtime: Runtime) -> Any:
                    "senders cannot reach Vigie. Set PORT to a free port.", err=True)
         return None
     front.start()
-    click.echo(f"Webhooks and health checks on http://0.0.0.0:{front.port} "
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"Webhooks and health checks on http://{shown}:{front.port} "
                "(POST /ingest/<source id>, GET /healthz); Slack events come over the socket.")
+    if host in ("127.0.0.1", "::1"):
+        click.echo("Only this machine can reach them: set VIGIE_SOCKET_MODE_WEB_HOST=0.0.0.0 "
+                   "for webhook senders elsewhere.")
     return front
 
 

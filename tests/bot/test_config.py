@@ -100,3 +100,22 @@ def test_a_bad_port_is_one_clear_line(monkeypatch: pytest.MonkeyPatch, value: st
     with pytest.raises(ConfigError) as caught:
         load_settings()
     assert caught.value.lines == [f"PORT: must be a port number (1-65535), not {value!r}"]
+
+
+def test_socket_mode_web_host_is_this_machine_unless_set(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    assert load_settings().socket_mode_web_host == "127.0.0.1"
+    for value, kept in (("0.0.0.0", "0.0.0.0"), ("::", "::"), (" OFF ", "off")):
+        monkeypatch.setenv("VIGIE_SOCKET_MODE_WEB_HOST", value)
+        assert load_settings().socket_mode_web_host == kept
+
+
+@pytest.mark.parametrize("value", ["localhost", "0.0.0.0:3000", "", "example.com"])
+def test_a_bad_socket_mode_web_host_is_one_clear_line(monkeypatch: pytest.MonkeyPatch,
+                                                      value: str) -> None:
+    monkeypatch.setenv("VIGIE_SOCKET_MODE_WEB_HOST", value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert caught.value.lines == [
+        "VIGIE_SOCKET_MODE_WEB_HOST: must be an IP address to listen on (127.0.0.1, 0.0.0.0, "
+        f"::) or off, not {value!r}"]

@@ -246,7 +246,10 @@ def test_webhooks_and_health_are_served_on_port_in_socket_mode(vigie: SocketVigi
     assert health.status_code == 200 and health.json() == {"status": "ok"}
     assert httpx.post(f"{vigie.web_url}/slack/events", content=b"{}",
                       timeout=10).status_code == 404  # Slack events come over the socket
-    assert "Webhooks and health checks on http://0.0.0.0:" in vigie.log.read_text()
+    log = vigie.log.read_text()
+    # This machine only, by default: Socket Mode is chosen to need no inbound port.
+    assert "Webhooks and health checks on http://127.0.0.1:" in log
+    assert "VIGIE_SOCKET_MODE_WEB_HOST=0.0.0.0" in log
 
     acked(vigie.socket.slash_command(f"watch add hooks <#{CHANNEL_ID}|vigie-feed> threshold:0",
                                      user_id=ADMIN_ID), payload=True)
@@ -373,7 +376,7 @@ def test_a_port_in_use_stops_socket_mode_with_one_clear_line(tmp_path: Path) -> 
     with SlackStandIn(valid_tokens=(BOT_TOKEN, APP_TOKEN)) as standin, \
             SocketModeServer() as server, socket.socket() as taken:
         server.attach(standin)
-        taken.bind(("0.0.0.0", 0))  # where `vigie run` listens
+        taken.bind(("127.0.0.1", 0))  # where `vigie run` listens by default
         taken.listen()
         port = int(taken.getsockname()[1])
         process = _start(tmp_path, standin, port)
