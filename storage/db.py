@@ -5,9 +5,11 @@ polls with growing sleeps, so under `vigie run` (dozens of listener, polling and
 threads) one could wait past the busy timeout while others kept taking the lock, and
 "database is locked" reached users. Write transactions of one process therefore queue
 on a lock of their database file before they touch it; the busy timeout is left for
-other processes (a CLI command next to `vigie run`). The lock also makes each
-transaction's reads and writes atomic with respect to the other writers of the process
-(pysqlite only begins a transaction at the first write).
+other processes (a CLI command next to `vigie run`). Each SQLite transaction begins at its
+first statement (SQLAlchemy's recipe for pysqlite, which on its own begins only at the first
+write), and a ``transaction`` begins IMMEDIATE, holding the file's write lock from its first
+read. A plain session (``factory()``, reads only) holds a read snapshot until it closes:
+keep such sessions short, and never write through one.
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+_HELD = threading.local()
+"""Per thread: the write locks (by id) of the transactions it has open."""
+
 _WRITE_OPTION = "vigie_sqlite_write"
 """Execution option of the connection of a ``transaction``: it begins IMMEDIATE."""
 
@@ -110,13 +115,22 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """
     bind = factory.kw.get("bind")
     lock = _WRITE_LOCKS.get(bind) if isinstance(bind, Engine) else None
+    held: set[int] = _HELD.__dict__.setdefault("locks", set())
+    if lock is not None and id(lock) in held:
+        # The inner BEGIN IMMEDIATE would wait out the busy timeout behind the outer one.
+        raise RuntimeError("a SQLite transaction() was opened inside another on the same "
+                           "thread and database: pass the outer session down instead")
     acquired = lock.acquire(timeout=SQLITE_WRITE_QUEUE_SECONDS) if lock is not None else False
+    if lock is not None:
+        held.add(id(lock))
     try:
         with factory() as session, session.begin():
             if lock is not None:
                 session.connection(execution_options={_WRITE_OPTION: True})
             yield session
     finally:
+        if lock is not None:
+            held.discard(id(lock))
         if acquired and lock is not None:
             lock.release()
 
@@ -140,7 +154,8 @@ def optimize(engine: Engine) -> str:
     lock = _WRITE_LOCKS.get(engine)
     acquired = lock.acquire(timeout=SQLITE_WRITE_QUEUE_SECONDS) if lock is not None else False
     try:
-        with engine.connect() as conn:
+        # IMMEDIATE, as a transaction(): it reads sqlite_master, then writes statistics.
+        with engine.connect().execution_options(**{_WRITE_OPTION: True}) as conn:
             conn.exec_driver_sql(f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}")
             analyzed = conn.exec_driver_sql(
                 "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first() is not None

@@ -464,8 +464,8 @@ def do_ingest(
     On PostgreSQL the batch runs in a savepoint: when the database refuses it (an item
     normalisation let through), each item is retried alone and the ones refused are
     dropped and listed in ``report.skipped``, so one poison item never fails its batch
-    (nor freezes its source's cursor). SQLite stores any text and any clamped count, and
-    its driver would let a first SAVEPOINT's RELEASE commit the caller's transaction.
+    (nor freezes its source's cursor). SQLite stores any text and any clamped count, so it
+    needs no such fallback (and skips the savepoint's cost).
     """
     if session.get_bind().dialect.name != "postgresql":
         return _ingest(session, watch, source_id, fetched, now=now,

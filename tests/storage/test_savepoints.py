@@ -146,3 +146,22 @@ def test_a_write_transaction_that_read_first_survives_another_process_writing(
     writer.join(timeout=30)
     assert errors == []
     assert count(sessions, Workspace) == 2
+
+
+def test_a_transaction_inside_another_on_one_thread_fails_at_once(
+        sessions: sessionmaker[Session], db_url: str) -> None:
+    """On SQLite the inner BEGIN IMMEDIATE would wait out the 30 s busy timeout behind the
+    outer one: it fails at once, naming the mistake, and the outer one goes on. PostgreSQL
+    has no such wait, so nesting is left alone there; after the error both work again."""
+    with transaction(sessions) as outer:
+        outer.add(Workspace(team_id="T07NEST001"))
+        if db_url.startswith("sqlite"):
+            with pytest.raises(RuntimeError, match="inside another"), \
+                    transaction(sessions) as _inner:
+                pass
+        else:
+            with transaction(sessions) as inner:
+                inner.scalar(select(func.count()).select_from(Workspace))
+    with transaction(sessions) as again:
+        assert again.scalar(select(func.count()).select_from(Workspace).where(
+            Workspace.team_id == "T07NEST001")) == 1
