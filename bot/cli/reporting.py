@@ -13,7 +13,6 @@ import click
 
 from bot.cli.common import LazyChoice, cli_workspace, open_runtime, settings_or_exit
 from bot.cli.root import main
-from bot.services.actors import Actor
 from bot.services.errors import ServiceError
 
 team_option = click.option("--team", default=None, help="Slack team id (several workspaces).")
@@ -175,6 +174,7 @@ def report(month: str | None, fmt: str, output: Path | None, team: str | None) -
     """Build the monthly report for management (PDF or HTML, with charts)."""
     from bot.reports.monthly import render_html, render_pdf
     from bot.services import report_monthly
+    from bot.services.actors import CLI
 
     if output is not None and not output.parent.is_dir():
         click.echo(f"Error: the folder {output.parent} does not exist.", err=True)
@@ -184,7 +184,7 @@ def report(month: str | None, fmt: str, output: Path | None, team: str | None) -
         workspace = cli_workspace(runtime, team)
         try:
             built, spec = report_monthly.get_monthly_report(
-                runtime.sessions, workspace.id, Actor(None, "cli"), month=month,
+                runtime.sessions, workspace.id, CLI, month=month,
                 now=runtime.clock(), default_timezone=settings.timezone)
         except ServiceError as err:
             _fail(err)

@@ -36,7 +36,7 @@ from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
 from bot.services.permissions import require_role
-from bot.services.reporting_time import local_midnight, zone_or_default
+from bot.services.reporting_time import last_days, parse_days, zone_or_default
 from storage.db import transaction
 from storage.models import Author, Mention, Role, Workspace
 from storage.models_influencers import TrackedInfluencer
@@ -121,10 +121,7 @@ def score(followers: int | None, engagement: int, mentions: int) -> float:
 def parse_period(text: str | None) -> int:
     """``7d``, ``30d`` or ``90d`` (default 30d) -> days; ServiceError
     ``influencers.bad_period`` otherwise."""
-    key = (text or DEFAULT_PERIOD).strip().lower()
-    if key not in PERIODS:
-        raise ServiceError("influencers.bad_period", value=text or "", valid=", ".join(PERIODS))
-    return PERIODS[key]
+    return parse_days(text, PERIODS, DEFAULT_PERIOD, "influencers.bad_period")
 
 
 def rank_influencers(session: Session, workspace_id: int, start: datetime, end: datetime,
@@ -208,8 +205,7 @@ def tracked_list(session: Session, workspace_id: int) -> list[tuple[str, str]]:
 
 def period_window(now: datetime, days: int, timezone: str) -> tuple[datetime, datetime]:
     """The last ``days`` local days up to ``now`` (as `/cm stats` counts them)."""
-    tz = zone_or_default(timezone)
-    return local_midnight(now.astimezone(tz).date() - timedelta(days=days - 1), tz), now
+    return last_days(now, days, timezone)
 
 
 def get_influencers(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,

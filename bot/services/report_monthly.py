@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
-from bot.services.actors import Actor
+from bot.services.actors import SCHEDULER, Actor
 from bot.services.audit import record
 from bot.services.errors import ServiceError
 from bot.services.influencers import Influencer, rank_influencers
@@ -434,7 +434,7 @@ def run_due_reports(sessions: sessionmaker[Session], *, now: datetime,
         month = f"{first:%Y-%m}"
         if (workspace_id, channel_id, month) in done:
             continue
-        report, spec = get_monthly_report(sessions, workspace_id, Actor(None, "scheduler"),
+        report, spec = get_monthly_report(sessions, workspace_id, SCHEDULER,
                                           month=month, now=now,
                                           default_timezone=default_timezone)
         language = spec["language"]

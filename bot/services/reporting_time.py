@@ -109,3 +109,19 @@ def offset_segments(start: datetime, end: datetime, tz: ZoneInfo) -> list[tuple[
             segments.append((change, offset_minutes(change, tz)))
         probe = following
     return segments
+
+
+def parse_days(text: str | None, periods: dict[str, int], default: str, error: str) -> int:
+    """A period such as ``7d`` (``default`` when none is given) -> days, from ``periods``;
+    ServiceError ``error`` (with the value and the valid ones) otherwise."""
+    key = (text or default).strip().lower()
+    if key not in periods:
+        raise ServiceError(error, value=text or "", valid=", ".join(periods))
+    return periods[key]
+
+
+def last_days(now: datetime, days: int, timezone: str | None) -> tuple[datetime, datetime]:
+    """The last ``days`` local days in ``timezone`` ending ``now`` (today until now): the
+    window `/cm stats`, share of voice and influencers count over."""
+    tz = zone_or_default(timezone)
+    return local_midnight(now.astimezone(tz).date() - timedelta(days=days - 1), tz), now

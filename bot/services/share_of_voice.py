@@ -20,11 +20,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.i18n import t
 from bot.services.actors import Actor
 from bot.services.competitors import GroupView, get_group, groups_of
-from bot.services.errors import ServiceError
 from bot.services.outbox import KIND_CHART, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.reporting_counts import measures_by_bucket
-from bot.services.reporting_time import local_midnight, zone_or_default
+from bot.services.reporting_time import last_days, local_midnight, parse_days, zone_or_default
 from storage.db import transaction
 from storage.models import Role, Workspace
 from storage.models_competitors import Opportunity
@@ -98,10 +97,7 @@ class SovReport:
 
 def parse_period(text: str | None) -> int:
     """``1d``, ``7d``, ``30d`` or ``90d`` (default 7d) -> days; ServiceError ``sov.bad_period``."""
-    key = (text or DEFAULT_PERIOD).strip().lower()
-    if key not in PERIODS:
-        raise ServiceError("sov.bad_period", value=text or "", valid=", ".join(PERIODS))
-    return PERIODS[key]
+    return parse_days(text, PERIODS, DEFAULT_PERIOD, "sov.bad_period")
 
 
 def _shares(members: list[tuple[str, str, SovFigures, SovFigures]]) -> tuple[SovShare, ...]:
@@ -175,8 +171,7 @@ def share_of_voice_between(session: Session, workspace_id: int, start: datetime,
 
 def period_window(days: int, now: datetime, timezone: str) -> tuple[datetime, datetime]:
     """The last ``days`` local days ending ``now`` (today until now), as `/cm stats`."""
-    tz = zone_or_default(timezone)
-    return local_midnight(now.astimezone(tz).date() - timedelta(days=days - 1), tz), now
+    return last_days(now, days, timezone)
 
 
 def get_share_of_voice(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,

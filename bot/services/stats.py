@@ -9,7 +9,7 @@ by ``created_at``; approvals by the time the decision was taken.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
 from bot.services.actors import Actor
-from bot.services.errors import ServiceError
 from bot.services.opportunities import opportunity_counts
 from bot.services.outbox import KIND_CHART, do_enqueue
 from bot.services.permissions import require_role
@@ -38,8 +37,9 @@ from bot.services.reporting_queries import (
     top_authors,
 )
 from bot.services.reporting_time import (
-    local_midnight,
+    last_days,
     offset_segments,
+    parse_days,
     shift_local_days,
     zone_or_default,
 )
@@ -101,10 +101,7 @@ class StatsReport:
 
 def parse_period(text: str | None) -> int:
     """``7d``, ``30d`` or ``90d`` (default 7d) -> days; ServiceError ``stats.bad_period``."""
-    key = (text or DEFAULT_PERIOD).strip().lower()
-    if key not in PERIODS:
-        raise ServiceError("stats.bad_period", value=text or "", valid=", ".join(PERIODS))
-    return PERIODS[key]
+    return parse_days(text, PERIODS, DEFAULT_PERIOD, "stats.bad_period")
 
 
 def _buckets(start: datetime, end: datetime, days: int, tz_name: str
@@ -168,8 +165,7 @@ def build_stats_report(session: Session, workspace_id: int, *, days: int, now: d
     """Statistics of the workspace over the last ``days`` local days ending ``now``."""
     tz = zone_or_default(timezone)
     scope = Scope(workspace_id)
-    start = local_midnight(now.astimezone(tz).date() - timedelta(days=days - 1), tz)
-    end = now
+    start, end = last_days(now, days, timezone)
     edges = _buckets(start, end, days, tz.key)
     counted = sentiment_series(session, scope, [edge for _label, edge in edges] + [end])
     buckets = [(label, counts) for (label, _edge), counts in zip(edges, counted, strict=True)]
