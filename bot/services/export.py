@@ -56,6 +56,9 @@ class ExportResult:
     rows: int
     total: int
     filename: str
+    watch_named: str | None = None
+    """The watch whose name the search was, word for word (`/cm export 7d acme` searches the
+    text; before `watch:` existed it meant that watch, so the answer says how to ask for it)."""
 
     @property
     def truncated(self) -> bool:
@@ -201,6 +204,11 @@ def do_export_to_slack(sessions: sessionmaker[Session], workspace_id: int, actor
         if actor.user_id:
             require_role(session, workspace_id, actor.user_id, Role.AGENT)
         watch_id = get_watch_by_name(session, workspace_id, watch).id if watch else None
+        watch_named = None
+        if text and watch is None and " " not in text.strip():
+            watch_named = session.scalar(select(Watch.name).where(
+                Watch.workspace_id == workspace_id,
+                func.lower(Watch.name) == text.strip().lower()))
         buffer = io.StringIO()
         if text:
             found = _Counted(iter_mentions(session, workspace_id, since=start, until=now,
@@ -224,7 +232,7 @@ def do_export_to_slack(sessions: sessionmaker[Session], workspace_id: int, actor
                             "content_b64": base64.b64encode(
                                 buffer.getvalue().encode("utf-8-sig")).decode("ascii"),
                             "title": filename, "comment": comment})
-    return ExportResult(rows, total, filename)
+    return ExportResult(rows, total, filename, watch_named)
 
 
 class _Counted:

@@ -206,4 +206,7 @@ def cmd_export(request: CommandRequest, runtime: Runtime) -> Reply:
     except ServiceError as err:
         return Reply(err.message(language), did_no_work=True)
     key = "export.queued_truncated_dm" if result.truncated else "export.queued_dm"
-    return Reply(t(language, key, rows=result.rows, total=result.total))
+    answer = t(language, key, rows=result.rows, total=result.total)
+    if result.watch_named is not None:
+        answer += " " + t(language, "export.watch_hint", name=result.watch_named)
+    return Reply(answer)

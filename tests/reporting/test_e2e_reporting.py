@@ -166,7 +166,19 @@ def test_export_of_a_search_sends_only_what_it_finds_to_the_requesters_dm(
     rows = list(csv.DictReader(io.StringIO(sent.data.decode("utf-8-sig"))))
     assert sorted(r["text"] for r in rows) == ["text of m11", "text of m3", "text of m4"]
     watched = command(vigie, 'export 7d watch:acme "text of" m11')
-    assert "CSV of 1 mention(s)" in watched["text"]
+    assert "CSV of 1 mention(s)" in watched["text"] and "watch:" not in watched["text"]
+
+
+def test_an_export_of_a_watchs_name_says_how_to_ask_for_the_watch(vigie: VigieApp) -> None:
+    """A bare word searches the text, as in `/cm mentions`; when it is a watch's name (which
+    it used to mean) the answer says to write `watch:NAME` for the watch."""
+    build_dataset(vigie.runtime.sessions)
+    vigie.runtime.clock = lambda: DIGEST_END
+    named = command(vigie, "export 7d ACME")
+    assert "the word `acme`" in named["text"]
+    assert "for the mentions of the watch acme, write `watch:acme`" in named["text"]
+    other = command(vigie, "export 7d m11")
+    assert "CSV of 1 mention(s)" in other["text"] and "watch:" not in other["text"]
 
 
 def test_bad_inputs_get_specific_errors(vigie: VigieApp) -> None:
