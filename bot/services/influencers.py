@@ -29,14 +29,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.matching.query import normalize_network
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
 from bot.services.permissions import require_role
 from bot.services.reporting_time import last_days, parse_days, zone_or_default
+from bot.sources import handles
+from bot.sources.hackernews import HackerNewsSource
+from bot.sources.registry import SOURCES
 from storage.db import transaction
 from storage.models import Author, Mention, Role, Workspace
 from storage.models_influencers import TrackedInfluencer
@@ -224,36 +228,87 @@ def get_influencers(sessions: sessionmaker[Session], workspace_id: int, actor: A
                                 tracked_list(session, workspace_id))
 
 
-def _clean(handle: str, network: str) -> tuple[str, str]:
+def network_name(text: str) -> str:
+    """The network name the sources store, from what a person types: the source kinds and
+    the aliases `source:` accepts in queries (``hn``, ``twitter``, ``bsky``...)."""
+    value = normalize_network(text.strip()[:40])
+    return _HN if value == "hn" else value
+
+
+_HN = HackerNewsSource.kind
+
+
+def _clean(session: Session, workspace_id: int, handle: str, network: str
+           ) -> tuple[str, str]:
     handle = " ".join(handle.split())
-    network = network.strip().lower()
     if not handle or len(handle) > HANDLE_LIMIT or handle.startswith("<"):
         raise ServiceError("influencers.bad_handle", value=handle[:80])
-    if not NETWORK_NAME.fullmatch(network):
-        raise ServiceError("influencers.bad_network", value=network[:40])
+    typed = network.strip().lower()
+    network = network_name(typed)
+    # RSS feeds and webhooks may name their own network ("news"): known once seen.
+    if network not in SOURCES and (not NETWORK_NAME.fullmatch(network) or session.scalar(
+            select(Author.id).where(Author.workspace_id == workspace_id,
+                                    Author.network == network).limit(1)) is None):
+        raise ServiceError("influencers.bad_network", value=typed[:40],
+                           valid=", ".join(sorted(SOURCES)))
     return handle, network
 
 
 def _find_author(session: Session, workspace_id: int, handle: str, network: str
-                 ) -> Author | None:
-    # People type "@alice" for a handle stored as "alice", and the other way round.
-    bare = handle.lstrip("@")
-    candidates = list(dict.fromkeys((handle, bare, f"@{bare}")))
-    found = {a.handle: a for a in session.scalars(select(Author).where(
+                 ) -> tuple[str, Author | None]:
+    """(the stored form of ``handle``, its author if already known)."""
+    try:
+        stored = handles.stored_handle(network, handle)
+    except handles.HandleError as err:
+        if err.reason == "no_instance":
+            return _mastodon_without_instance(session, workspace_id, err)
+        raise ServiceError("influencers.bad_handle_form", value=err.value[:80],
+                           network=network, example=err.example) from None
+    if network in handles.CASE_INSENSITIVE:
+        found = session.scalars(select(Author).where(
+            Author.workspace_id == workspace_id, Author.network == network,
+            func.lower(Author.handle) == stored.lower()).order_by(Author.id)).first()
+        return (found.handle, found) if found else (stored, None)
+    if network in handles.STORED_FORMS:
+        found = session.scalar(select(Author).where(
+            Author.workspace_id == workspace_id, Author.network == network,
+            Author.handle == stored))
+        return (stored, found)
+    # Free-text authors (feeds, webhooks): people type "@alice" for "alice" and back.
+    bare = stored.lstrip("@")
+    candidates = list(dict.fromkeys((stored, bare, f"@{bare}")))
+    by_handle = {a.handle: a for a in session.scalars(select(Author).where(
         Author.workspace_id == workspace_id, Author.network == network,
         Author.handle.in_(candidates)))}
-    return next((found[c] for c in candidates if c in found), None)
+    author = next((by_handle[c] for c in candidates if c in by_handle), None)
+    return (author.handle, author) if author else (stored, None)
+
+
+def _mastodon_without_instance(session: Session, workspace_id: int,
+                               err: handles.HandleError) -> tuple[str, Author | None]:
+    # "@alice" is fine when exactly one known Mastodon author is alice on some instance
+    # (or was stored without one, as a webhook may send it).
+    bare = "@" + err.value.strip().lstrip("@").lower()
+    found = session.scalars(select(Author).where(
+        Author.workspace_id == workspace_id, Author.network == err.network,
+        or_(func.lower(Author.handle) == bare,
+            func.lower(Author.handle).startswith(bare + "@", autoescape=True))).limit(2)).all()
+    if len(found) == 1:
+        return found[0].handle, found[0]
+    raise ServiceError("influencers.no_instance", value=err.value.strip()[:80],
+                       example=err.example, known=str(len(found)))
 
 
 def do_track(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,
              handle: str, network: str, now: datetime) -> tuple[str, bool]:
-    """Track the author ``handle`` on ``network`` (created when not seen yet, so their
-    first post alerts too); returns (the stored handle, False when already tracked)."""
-    handle, network = _clean(handle, network)
+    """Track the author ``handle`` on ``network`` (created in the form ingest stores when
+    not seen yet, so their first post alerts too); returns (the stored handle, False when
+    already tracked)."""
     with transaction(sessions) as session:
         if actor.user_id:
             require_role(session, workspace_id, actor.user_id, Role.AGENT)
-        author = _find_author(session, workspace_id, handle, network)
+        handle, network = _clean(session, workspace_id, handle, network)
+        handle, author = _find_author(session, workspace_id, handle, network)
         if author is None:
             author = Author(workspace_id=workspace_id, network=network, handle=handle,
                             mention_count=0, first_seen_at=now, last_seen_at=now)
@@ -273,11 +328,11 @@ def do_track(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *
 def do_untrack(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,
                handle: str, network: str) -> str:
     """Stop tracking ``handle`` on ``network``; NotFound when it was not tracked."""
-    handle, network = _clean(handle, network)
     with transaction(sessions) as session:
         if actor.user_id:
             require_role(session, workspace_id, actor.user_id, Role.AGENT)
-        author = _find_author(session, workspace_id, handle, network)
+        handle, network = _clean(session, workspace_id, handle, network)
+        handle, author = _find_author(session, workspace_id, handle, network)
         row = None if author is None else session.scalar(select(TrackedInfluencer).where(
             TrackedInfluencer.workspace_id == workspace_id,
             TrackedInfluencer.author_id == author.id))

@@ -33,11 +33,11 @@ def _track(request: CommandRequest, runtime: Runtime, action: str) -> Reply:
         stored = influencers.do_untrack(runtime.sessions, workspace_id, _actor(request),
                                         handle=handle, network=network)
         return Reply(t(language, "influencers.untracked", handle=stored,
-                       network=network.lower()))
+                       network=influencers.network_name(network)))
     stored, added = influencers.do_track(runtime.sessions, workspace_id, _actor(request),
                                          handle=handle, network=network, now=runtime.clock())
     key = "influencers.tracked" if added else "influencers.already_tracked"
-    return Reply(t(language, key, handle=stored, network=network.lower()))
+    return Reply(t(language, key, handle=stored, network=influencers.network_name(network)))
 
 
 def _is_listing(request: CommandRequest) -> bool:

@@ -76,17 +76,17 @@ def test_track_untrack_and_bad_inputs(sessions: sessionmaker[Session],
                                       dataset: Dataset) -> None:
     now = datetime(2026, 11, 1, tzinfo=UTC)
     workspace_id = dataset.workspace_id
-    # A handle typed without its "@" finds the author stored with it.
+    # A handle typed without its "@" (or its instance) finds the one author stored with it.
     assert influencers.do_track(sessions, workspace_id, CLI, handle="ana", network="Mastodon",
                                 now=now) == ("@ana", True)
     assert influencers.do_track(sessions, workspace_id, CLI, handle="@ana",
                                 network="mastodon", now=now) == ("@ana", False)
     # Someone never seen is created, so their first post alerts too.
-    assert influencers.do_track(sessions, workspace_id, CLI, handle="@newcomer",
-                                network="bluesky", now=now) == ("@newcomer", True)
+    assert influencers.do_track(sessions, workspace_id, CLI, handle="@newcomer.bsky.social",
+                                network="bluesky", now=now) == ("@newcomer.bsky.social", True)
     with sessions() as session:
         assert influencers.tracked_list(session, workspace_id) == [
-            ("bluesky", "@newcomer"), ("mastodon", "@ana")]
+            ("bluesky", "@newcomer.bsky.social"), ("mastodon", "@ana")]
         ranked = influencers.rank_influencers(session, workspace_id, *OCTOBER)
     assert ranked[0].tracked and not ranked[1].tracked
     assert influencers.do_untrack(sessions, workspace_id, CLI, handle="@ana",

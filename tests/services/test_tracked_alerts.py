@@ -37,9 +37,9 @@ def test_tracked_authors_posts_alert_below_the_threshold(db_url: str) -> None:
     # Threshold 100: nothing alerts on its priority alone.
     do_add_watch(sessions, workspace_id, CLI, name="acme", query="", channel_id="C0TRACK01",
                  alert_threshold=100)
-    influencers.do_track(sessions, workspace_id, CLI, handle="@star", network="mastodon",
+    influencers.do_track(sessions, workspace_id, CLI, handle="@star@m.example", network="mastodon",
                          now=NOW)
-    batch = [_post(n, "@star" if n in (2, 7) else f"@fan{n}") for n in range(1, 21)]
+    batch = [_post(n, "@star@m.example" if n in (2, 7) else f"@fan{n}") for n in range(1, 21)]
     statements: list[str] = []
 
     def count(*args: object) -> None:
@@ -61,8 +61,9 @@ def test_tracked_authors_posts_alert_below_the_threshold(db_url: str) -> None:
         priorities = set(session.scalars(select(Mention.priority)))
     assert carded == {"2", "7"} and max(priorities) < 100
     # Untracked: the next post waits for the digest like the others.
-    influencers.do_untrack(sessions, workspace_id, CLI, handle="@star", network="mastodon")
+    influencers.do_untrack(sessions, workspace_id, CLI, handle="@star@m.example",
+                           network="mastodon")
     with transaction(sessions) as session:
         watch = get_watch_by_name(session, workspace_id, "acme")
-        again = do_ingest(session, watch, None, [_post(30, "@star")], now=NOW)
+        again = do_ingest(session, watch, None, [_post(30, "@star@m.example")], now=NOW)
     assert again.stored == 1 and again.alerts == 0
