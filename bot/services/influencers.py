@@ -314,15 +314,22 @@ def do_track(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *
                             mention_count=0, first_seen_at=now, last_seen_at=now)
             session.add(author)
             session.flush()
-        if tracked_authors(session, workspace_id, [author.id]):
-            return author.handle, False
-        session.add(TrackedInfluencer(workspace_id=workspace_id, author_id=author.id,
-                                      tracked_by=actor.user_id, created_at=now))
-        record(session, workspace_id, actor, "influencer.tracked",
-               detail={"network": network, "handle": author.handle})
+        added = _start_tracking(session, workspace_id, actor, author, now)
         handle = author.handle
-    forget_home_cache(sessions, workspace_id)
-    return handle, True
+    if added:
+        forget_home_cache(sessions, workspace_id)
+    return handle, added
+
+
+def _start_tracking(session: Session, workspace_id: int, actor: Actor, author: Author,
+                    now: datetime) -> bool:
+    if tracked_authors(session, workspace_id, [author.id]):
+        return False
+    session.add(TrackedInfluencer(workspace_id=workspace_id, author_id=author.id,
+                                  tracked_by=actor.user_id, created_at=now))
+    record(session, workspace_id, actor, "influencer.tracked",
+           detail={"network": author.network, "handle": author.handle})
+    return True
 
 
 def do_untrack(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,
@@ -348,13 +355,19 @@ def do_untrack(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
 
 def do_track_author(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,
                     author_id: int, now: datetime) -> tuple[str, str]:
-    """Track an author by id (the button on `/cm influencers`); returns (handle, network)."""
-    with sessions() as session:
+    """Track an author by id (the button on `/cm influencers`); returns (handle, network).
+    By id, not by handle: a stored handle need not be one a person could type
+    (``u/[deleted]``, ``id:123``)."""
+    with transaction(sessions) as session:
+        if actor.user_id:
+            require_role(session, workspace_id, actor.user_id, Role.AGENT)
         author = session.get(Author, author_id)
         if author is None or author.workspace_id != workspace_id:
             raise NotFound("influencers.no_author")
         handle, network = author.handle, author.network
-    do_track(sessions, workspace_id, actor, handle=handle, network=network, now=now)
+        added = _start_tracking(session, workspace_id, actor, author, now)
+    if added:
+        forget_home_cache(sessions, workspace_id)
     return handle, network
 
 

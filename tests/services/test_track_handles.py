@@ -160,3 +160,18 @@ def test_feed_networks_are_known_once_seen(db_url: str) -> None:
                            mention_count=1, first_seen_at=NOW, last_seen_at=NOW))
     assert influencers.do_track(sessions, workspace_id, CLI, handle="Jane Doe",
                                 network="news", now=NOW) == ("Jane Doe", True)
+
+
+def test_the_track_button_tracks_by_id_whatever_the_handle(db_url: str) -> None:
+    sessions, workspace_id = _workspace(db_url)
+    with transaction(sessions) as session:
+        # What reddit.py stores for a deleted account: no one could type it.
+        author = Author(workspace_id=workspace_id, network="reddit", handle="u/[deleted]",
+                        mention_count=1, first_seen_at=NOW, last_seen_at=NOW)
+        session.add(author)
+        session.flush()
+        author_id = author.id
+    assert influencers.do_track_author(sessions, workspace_id, CLI, author_id=author_id,
+                                       now=NOW) == ("u/[deleted]", "reddit")
+    with sessions() as session:
+        assert influencers.tracked_list(session, workspace_id) == [("reddit", "u/[deleted]")]
