@@ -103,17 +103,27 @@ def cmd_digest(request: CommandRequest, runtime: Runtime) -> Reply:
         return Reply(err.message(request.language), did_no_work=True)
 
 
-def _sov(request: CommandRequest, runtime: Runtime) -> Reply:
-    """`/cm stats sov [period] [group]`: shown only to the requester, charts in their DM."""
-    language = request.language
+def _period_and_group(args: list[str]) -> tuple[str | None, str | None] | None:
+    """``[period] [group]`` in any order (the share-of-voice commands); None when there is
+    anything more."""
     period = group = None
-    for arg in request.args[1:]:
+    for arg in args:
         if PERIOD_LIKE.match(arg) and period is None:
             period = arg
         elif group is None:
             group = arg
         else:
-            return Reply(t(language, "sov.usage"), did_no_work=True)
+            return None
+    return period, group
+
+
+def _sov(request: CommandRequest, runtime: Runtime) -> Reply:
+    """`/cm stats sov [period] [group]`: shown only to the requester, charts in their DM."""
+    language = request.language
+    parsed = _period_and_group(request.args[1:])
+    if parsed is None:
+        return Reply(t(language, "sov.usage"), did_no_work=True)
+    period, group = parsed
     try:
         workspace_id = _workspace_id(request, runtime)
         days, _zone, reports = share_of_voice.get_share_of_voice(
@@ -156,14 +166,10 @@ def cmd_stats(request: CommandRequest, runtime: Runtime) -> Reply:
 def _export_sov(request: CommandRequest, runtime: Runtime) -> Reply:
     """`/cm export sov [period] [group]`: the share-of-voice CSV, in the requester's DM."""
     language = request.language
-    period = group = None
-    for arg in request.args[1:]:
-        if PERIOD_LIKE.match(arg) and period is None:
-            period = arg
-        elif group is None:
-            group = arg
-        else:
-            return Reply(t(language, "export.usage"), did_no_work=True)
+    parsed = _period_and_group(request.args[1:])
+    if parsed is None:
+        return Reply(t(language, "export.usage"), did_no_work=True)
+    period, group = parsed
     try:
         rows = sov_export.do_export_sov_to_slack(
             runtime.sessions, _workspace_id(request, runtime), _actor(request),
