@@ -234,11 +234,15 @@ def do_opportunity_action(sessions: sessionmaker[Session], workspace_id: int, ac
 
 
 def list_opportunities(sessions: sessionmaker[Session], workspace_id: int, *,
-                       active_only: bool = True, limit: int = 20) -> list[OpportunityView]:
-    """The newest opportunities (only those still to act on, by default)."""
+                       active_only: bool = True, limit: int = 20,
+                       statuses: Sequence[str] | None = None) -> list[OpportunityView]:
+    """The newest opportunities (only those still to act on, by default; ``statuses``:
+    only those in these statuses)."""
     with sessions() as session:
         query = select(Opportunity.id).where(Opportunity.workspace_id == workspace_id)
-        if active_only:
+        if statuses is not None:
+            query = query.where(Opportunity.status.in_(list(statuses)))
+        elif active_only:
             query = query.where(Opportunity.status.in_(ACTIVE))
         ids = list(session.scalars(query.order_by(Opportunity.id.desc()).limit(limit)))
         return [view for view in (load_view(session, i) for i in ids) if view is not None]
