@@ -122,7 +122,7 @@ def test_stats_sov_and_opportunities_from_slack(vigie: VigieApp) -> None:
     with vigie.runtime.sessions() as session:
         assert session.get(Opportunity, opportunity.id).draft == "Hi!  Try Acme"  # type: ignore[union-attr]
     assert "now contacted" in _answer(vigie, f"opp contacted {opportunity.id}")["text"]
-    assert "cannot be dismiss" in _answer(vigie, f"opp dismiss {opportunity.id}")["text"]
+    assert "`dismiss` does not apply" in _answer(vigie, f"opp dismiss {opportunity.id}")["text"]
     assert "not an opportunity number" in _answer(vigie, "opp dismiss abc")["text"]
     assert "no opportunity 999" in _answer(vigie, "opp reopen 999")["text"]
     assert "Usage" in _answer(vigie, "opp frobnicate")["text"]
