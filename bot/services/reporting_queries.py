@@ -54,6 +54,7 @@ from bot.services.mention_search import topic_names_of
 from bot.services.reporting_counts import utc_hour_totals, volume_by_bucket
 from bot.services.watch_links import in_watches
 from storage.models import Author, Mention, MentionStatus, Watch
+from storage.models_competitors import WATCH_BRAND
 from storage.models_reporting import ANSWERED_SQL, NOT_ACTIONABLE_SQL, OPEN_WORK_SQL
 from storage.models_watches import MentionWatch
 
@@ -236,11 +237,14 @@ def open_in_several_watches(session: Session, scope: Scope) -> list[int]:
 
 
 def scope_slas(session: Session, scope: Scope) -> list[tuple[int | None, int, int, int]]:
-    """SLA minutes of the workspace's watches (plus the defaults for deleted watches)."""
-    # Every watch of the workspace: a mention of the scope may run on the SLA of a watch
-    # outside the scope (the strictest of those that alerted).
+    """SLA minutes of the workspace's brand watches (plus the defaults for deleted
+    watches)."""
+    # Every brand watch of the workspace: a mention of the scope may run on the SLA of a
+    # watch outside the scope (the strictest of those that alerted); competitors' watches
+    # never give one (bot.services.sla).
     query = select(Watch.id, Watch.sla_urgent_minutes, Watch.sla_high_minutes,
-                   Watch.sla_normal_minutes).where(Watch.workspace_id == scope.workspace_id)
+                   Watch.sla_normal_minutes).where(Watch.workspace_id == scope.workspace_id,
+                                                   Watch.kind == WATCH_BRAND)
     rows: list[tuple[int | None, int, int, int]] = [
         (row[0], row[1], row[2], row[3]) for row in session.execute(query)]
     rows.append((None, *DEFAULT_SLA_MINUTES))

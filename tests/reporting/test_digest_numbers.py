@@ -7,8 +7,12 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.services import sla
 from bot.services.digest_report import build_digest_report
 from bot.services.reporting_schedule import channel_config
+from storage.db import transaction
+from storage.models import Mention, Watch
+from storage.models_competitors import WATCH_COMPETITOR
 from tests.reporting.dataset import CHANNEL, DIGEST_END, Dataset, utc
 
 
@@ -72,6 +76,21 @@ def test_overdue_moves_with_now(sessions: sessionmaker[Session], dataset: Datase
         later = build_digest_report(session, config, end=DIGEST_END, now=utc(10, 25, 8, 31))
     # m4 has now waited 61 minutes: over its urgent SLA.
     assert later.overdue_count == 3
+
+
+def test_a_competitors_watch_gives_no_sla(sessions: sessionmaker[Session],
+                                          dataset: Dataset) -> None:
+    """The digest's overdue count follows bot.services.sla: a mention only a competitor's
+    watch holds has no SLA, so m4 (beta, urgent, 61 minutes) is not overdue once beta is a
+    competitor's watch."""
+    with transaction(sessions) as session:
+        session.get_one(Watch, dataset.watches["beta"]).kind = WATCH_COMPETITOR
+    with sessions() as session:
+        config = channel_config(session, dataset.workspace_id, CHANNEL)
+        later = build_digest_report(session, config, end=DIGEST_END, now=utc(10, 25, 8, 31))
+        assert sla.due_at(session, session.get_one(Mention, dataset.mentions["m4"])) is None
+    assert later.overdue_count == 2
+    assert dataset.mentions["m4"] not in [line.id for line in later.overdue]
 
 
 def test_top_priority_authors_and_waited(sessions: sessionmaker[Session],
