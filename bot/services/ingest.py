@@ -544,6 +544,12 @@ def _ingest(
         fresh = [m for m in priorities if m not in silenced]
         report.opportunities = do_find_opportunities(
             session, watch, fresh + list(_alerting_links(session, linked)), now)
+        tracked = {m: p for m, p in priorities.items() if m in loud and m not in silenced}
+        if tracked:
+            # A tracked influencer is followed wherever they post: about a competitor too
+            # (a card; never an SLA, which competitors' watches do not give).
+            _queue_alerts(session, watch, tracked, story_links, report,
+                          channel_picker(session, watch, topics), loud)
     elif not watch.paused:
         # A post a competitor's watch offered as an opportunity alerts here: one card.
         do_retire_held_by_brand(session, watch, list(linked))

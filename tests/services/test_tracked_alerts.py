@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event, select
 
-from bot.services import influencers
+from bot.services import influencers, sla
 from bot.services.actors import CLI
 from bot.services.ingest import do_ingest
 from bot.services.watches import do_add_watch, get_watch_by_name
@@ -67,3 +67,30 @@ def test_tracked_authors_posts_alert_below_the_threshold(db_url: str) -> None:
         watch = get_watch_by_name(session, workspace_id, "acme")
         again = do_ingest(session, watch, None, [_post(30, "@star@m.example")], now=NOW)
     assert again.stored == 1 and again.alerts == 0
+
+
+def test_a_tracked_authors_post_about_a_competitor_alerts_without_an_sla(db_url: str) -> None:
+    """Competitors' watches never alert on priority, but tracking is an explicit choice:
+    the tracked author's post gets a card in the competitor watch's channel, and no SLA."""
+    sessions = make_session_factory(make_engine(db_url))
+    with transaction(sessions) as session:
+        workspace = Workspace(team_id="T0TRACK02")
+        session.add(workspace)
+        session.flush()
+        workspace_id = workspace.id
+    do_add_watch(sessions, workspace_id, CLI, name="rival", query="", channel_id="C0RIVAL01",
+                 alert_threshold=0, kind="competitor")
+    influencers.do_track(sessions, workspace_id, CLI, handle="@star@m.example",
+                         network="mastodon", now=NOW)
+    batch = [_post(1, "@star@m.example"), _post(2, "@fan2")]
+    with transaction(sessions) as session:
+        watch = get_watch_by_name(session, workspace_id, "rival")
+        report = do_ingest(session, watch, None, batch, now=NOW)
+    assert report.stored == 2 and report.alerts == 1
+    with sessions() as session:
+        cards = session.execute(select(Mention.external_id, OutboxMessage.channel).join(
+            OutboxMessage, OutboxMessage.mention_id == Mention.id)
+            .where(OutboxMessage.kind == "card")).all()
+        assert [tuple(c) for c in cards] == [("1", "C0RIVAL01")]
+        tracked = session.scalars(select(Mention).where(Mention.external_id == "1")).one()
+        assert sla.due_at(session, tracked) is None
