@@ -25,7 +25,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -221,6 +222,28 @@ def run(url: str, label: str, rows_factory: Callable[[int, list[int], dict[int, 
         engine.dispose()
 
 
+@contextmanager
+def scratch_postgres(server_url: str) -> Iterator[str | None]:
+    """A throwaway database on the PostgreSQL server at ``server_url`` (its URL), dropped
+    afterwards; None, with a line saying why, when the server cannot be reached."""
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    name = f"vigie_bench_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as err:  # noqa: BLE001  (no server: say so and stop)
+        print(f"[postgres] skipped: {type(err).__name__}: {str(err).splitlines()[0]}")
+        admin.dispose()
+        yield None
+        return
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def main() -> None:
     """Run the benchmark on SQLite and PostgreSQL."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -240,21 +263,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             run(f"sqlite:///{Path(folder) / 'bench.db'}", "sqlite", rows, args.repeat)
     if not args.sqlite_only:
-        admin = create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
-        name = f"vigie_bench_{uuid.uuid4().hex[:10]}"
-        try:
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-        except Exception as err:  # noqa: BLE001  (no server: say so and stop)
-            print(f"[postgres] skipped: {type(err).__name__}: {str(err).splitlines()[0]}")
-            return
-        try:
-            url = make_url(args.postgres_url).set(database=name)
-            run(url.render_as_string(hide_password=False), "postgres", rows, args.repeat)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+        with scratch_postgres(args.postgres_url) as url:
+            if url is not None:
+                run(url, "postgres", rows, args.repeat)
 
 
 if __name__ == "__main__":

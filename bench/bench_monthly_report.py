@@ -22,7 +22,6 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -33,8 +32,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 import bench_digest  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 from bot.reports.monthly import render_html, render_pdf  # noqa: E402
 from bot.services.influencers import rank_influencers  # noqa: E402
@@ -181,21 +179,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             run(f"sqlite:///{Path(folder) / 'bench.db'}", "sqlite", rows, args.repeat)
     if not args.sqlite_only:
-        admin = create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
-        name = f"vigie_bench_{uuid.uuid4().hex[:10]}"
-        try:
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-        except Exception as err:  # noqa: BLE001  (no server: say so and stop)
-            print(f"[postgres] skipped: {type(err).__name__}: {str(err).splitlines()[0]}")
-            return
-        try:
-            url = make_url(args.postgres_url).set(database=name)
-            run(url.render_as_string(hide_password=False), "postgres", rows, args.repeat)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+        with bench_digest.scratch_postgres(args.postgres_url) as url:
+            if url is not None:
+                run(url, "postgres", rows, args.repeat)
 
 
 if __name__ == "__main__":

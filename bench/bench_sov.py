@@ -20,7 +20,6 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -30,8 +29,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_digest  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 from bot.services import competitors  # noqa: E402
 from bot.services.actors import CLI  # noqa: E402
@@ -141,22 +139,9 @@ def main() -> None:
             run(f"sqlite:///{Path(folder) / 'bench.db'}", "sqlite", args.mentions, args.days,
                 args.repeat)
     if not args.sqlite_only:
-        admin = create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
-        name = f"vigie_bench_{uuid.uuid4().hex[:10]}"
-        try:
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-        except Exception as err:  # noqa: BLE001  (no server: say so and stop)
-            print(f"[postgres] skipped: {type(err).__name__}: {str(err).splitlines()[0]}")
-            return
-        try:
-            url = make_url(args.postgres_url).set(database=name)
-            run(url.render_as_string(hide_password=False), "postgres", args.mentions,
-                args.days, args.repeat)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+        with bench_digest.scratch_postgres(args.postgres_url) as url:
+            if url is not None:
+                run(url, "postgres", args.mentions, args.days, args.repeat)
 
 
 if __name__ == "__main__":
