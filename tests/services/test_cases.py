@@ -125,6 +125,10 @@ def test_handles_are_validated_per_network() -> None:
         "mastodon", "@acme@mastodon.social")
     assert normalize_handle("bluesky", "acme.bsky.social") == ("bluesky", "@acme.bsky.social")
     assert normalize_handle("reddit", "/u/Acme_Support") == ("reddit", "u/acme_support")
+    # The same rules as tracked influencers (bot.sources.handles): "@name" reads on Reddit
+    # and Hacker News too, as people type it there.
+    assert normalize_handle("reddit", "@Acme_Support") == ("reddit", "u/acme_support")
+    assert normalize_handle("hackernews", "@Acme") == ("hackernews", "acme")
     for network, handle, key in (
             ("myspace", "@acme", "account.bad_network"),
             ("x", "@acme care", "account.bad_handle"),
