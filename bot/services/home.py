@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,12 +12,12 @@ from sqlalchemy.sql import Select
 from bot.analysis.conversation import direct_handle
 from bot.services.mention_search import language_read, topic_names_of
 from bot.services.permissions import role_of
+from bot.services.sla import due_times
 from bot.services.workflow import OPEN
-from storage.models import Draft, DraftAuthor, Mention, MentionStatus, Role, Watch
+from storage.models import Draft, DraftAuthor, Mention, MentionStatus, Role
 from storage.models_triage import TriageCalibration, TriageRun
 
 LIST_SIZE = 10
-URGENT, HIGH = 80, 60
 LEARN_RUN = "learn"
 """The kind of triage run that learns (nightly or `/cm triage learn`), not reset/on/off."""
 
@@ -94,20 +94,15 @@ def _items(session: Session, query: Select[tuple[Mention]]) -> list[HomeItem]:
 
 
 def _overdue(session: Session, workspace_id: int, now: datetime) -> list[HomeItem]:
-    # Python-side SLA check over the oldest open mentions keeps this portable and bounded.
-    candidates = session.execute(
-        select(Mention, Watch.sla_urgent_minutes, Watch.sla_high_minutes,
-               Watch.sla_normal_minutes)
-        .join(Watch, Watch.id == Mention.watch_id)
+    # The oldest open mentions, checked by the SLA rule the checks apply (bot.services.sla),
+    # keeps this bounded on a large workspace.
+    candidates = list(session.scalars(
+        select(Mention)
         .where(Mention.workspace_id == workspace_id,
                Mention.status.in_([s.value for s in OPEN]))
-        .order_by(Mention.created_at).limit(500)).all()
-    late = []
-    for mention, urgent, high, normal in candidates:
-        minutes = urgent if mention.priority >= URGENT else high if mention.priority >= HIGH \
-            else normal
-        if mention.created_at + timedelta(minutes=minutes) < now:
-            late.append(mention)
+        .order_by(Mention.published_at, Mention.id).limit(500)))
+    due = due_times(session, candidates)
+    late = [m for m in candidates if m.id in due and due[m.id] < now]
     late.sort(key=lambda m: -m.priority)
     return [_item(m) for m in late[:LIST_SIZE]]
 

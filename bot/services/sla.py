@@ -15,6 +15,7 @@ transaction as its outbox message, so a restart never repeats one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -217,14 +218,32 @@ def run_sla_checks(sessions: sessionmaker[Session], now: datetime, default_tz: s
 
 def due_at(session: Session, mention: Mention) -> datetime | None:
     """When the mention's SLA ends (None when it is in no watch); the checks use the same."""
-    target = sla_targets(session, [mention.id]).get(mention.id)
-    workspace = session.get(Workspace, mention.workspace_id)
-    if target is None or workspace is None or backfill.quiet_among(session, [mention.id]):
-        return None
-    start = cases.sla_starts(session, [mention.id]).get(mention.id, mention.published_at)
-    return add_business_time(start, target.minutes,
-                             BusinessHours.from_settings(workspace.settings or {},
-                                                         workspace.timezone or "UTC"))
+    return due_times(session, [mention]).get(mention.id)
+
+
+def due_times(session: Session, mentions: Sequence[Mention], default_tz: str = "UTC"
+              ) -> dict[int, datetime]:
+    """Mention id -> when its SLA ends, by the rule the checks apply: the target of the
+    module docstring, counted in the workspace's business hours from the post's published
+    time, or from when its case's current wait began if it reopened. Mentions with no SLA
+    (backfilled, in no brand watch) are left out."""
+    ids = [m.id for m in mentions]
+    targets = sla_targets(session, ids)
+    quiet, restarted = backfill.quiet_among(session, ids), cases.sla_starts(session, ids)
+    hours: dict[int, BusinessHours] = {}
+    due: dict[int, datetime] = {}
+    for mention in mentions:
+        target = targets.get(mention.id)
+        if target is None or mention.id in quiet:
+            continue
+        if mention.workspace_id not in hours:
+            workspace = session.get(Workspace, mention.workspace_id)
+            hours[mention.workspace_id] = BusinessHours.from_settings(
+                (workspace.settings if workspace else None) or {},
+                (workspace.timezone if workspace else None) or default_tz)
+        start = restarted.get(mention.id, mention.published_at)
+        due[mention.id] = add_business_time(start, target.minutes, hours[mention.workspace_id])
+    return due
 
 
 def do_set_targets(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,

@@ -1,0 +1,87 @@
+"""App Home's "overdue" list applies the SLA rule of bot.services.sla, the one the SLA checks
+and the card's due time use: counted from the post's published time (not from when Vigie
+found it), never for a mention only a competitor's watch holds, and from the restart of a
+reopened case. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services.actors import CLI
+from bot.services.home import home_summary
+from bot.services.ingest import do_ingest
+from bot.services.sla import due_at
+from bot.services.watches import do_add_watch, get_watch_by_name
+from bot.sources.base import Author as FetchedAuthor
+from bot.sources.base import FetchedMention
+from storage.db import transaction
+from storage.models import Mention
+from storage.models_cases import Case
+from tests.harness.constants import CHANNEL_ID, USER_ID
+
+NOW = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
+VEILLE = "C07VEILLE1"
+
+
+def _item(external_id: str, text: str, published: datetime) -> FetchedMention:
+    return FetchedMention(network="mastodon", external_id=external_id,
+                          url=f"https://masto.example/@u{external_id}/{external_id}", text=text,
+                          author=FetchedAuthor(handle=f"user{external_id}", followers=120),
+                          published_at=published)
+
+
+def _poll(sessions: sessionmaker[Session], workspace_id: int, name: str,
+          items: list[FetchedMention]) -> None:
+    with transaction(sessions) as session:
+        do_ingest(session, get_watch_by_name(session, workspace_id, name), None, items, now=NOW)
+
+
+def _ids(sessions: sessionmaker[Session]) -> dict[str, int]:
+    with sessions() as session:
+        return {m.external_id: m.id for m in session.query(Mention)}
+
+
+def _overdue(sessions: sessionmaker[Session], workspace_id: int, now: datetime) -> set[int]:
+    return {item.id for item in home_summary(sessions, workspace_id, USER_ID, now).overdue}
+
+
+def test_home_overdue_follows_the_sla_rule(sessions: sessionmaker[Session],
+                                           workspace_id: int) -> None:
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=CHANNEL_ID,
+                 alert_threshold=0)
+    do_add_watch(sessions, workspace_id, CLI, name="rivalo", query="rivalo", channel_id=VEILLE,
+                 alert_threshold=0, kind="competitor")
+    # Published 30 h before Vigie found it (inside the 48 h backfill window): its 24 h target
+    # ran out 6 h before it was found.
+    _poll(sessions, workspace_id, "acme",
+          [_item("1", "acme support never answered my refund request", NOW - timedelta(hours=30)),
+           _item("2", "acme app keeps logging me out", NOW - timedelta(minutes=10))])
+    _poll(sessions, workspace_id, "rivalo",
+          [_item("3", "rivalo support is the worst, still no refund", NOW - timedelta(hours=30))])
+    ids = _ids(sessions)
+    with sessions() as session:
+        late = session.get(Mention, ids["1"])
+        assert late is not None and due_at(session, late) is not None
+        competitor = session.get(Mention, ids["3"])
+        assert competitor is not None and due_at(session, competitor) is None
+
+    assert _overdue(sessions, workspace_id, NOW + timedelta(minutes=1)) == {ids["1"]}
+    # A day later the fresh post is late too; the competitor's never is.
+    assert _overdue(sessions, workspace_id, NOW + timedelta(days=1)) == {ids["1"], ids["2"]}
+
+    # A reopened case's wait restarts when the customer wrote again.
+    with transaction(sessions) as session:
+        case = session.query(Case).filter_by(root_mention_id=ids["1"]).one_or_none()
+        if case is None:
+            case = Case(workspace_id=workspace_id, network="mastodon", thread_key="t1",
+                        customer="user1", root_mention_id=ids["1"])
+            session.add(case)
+        case.state, case.sla_started_at, case.reopened = "open", NOW, 1
+    assert _overdue(sessions, workspace_id, NOW + timedelta(hours=1)) == set()
+    with transaction(sessions) as session:
+        session.execute(update(Case).where(Case.root_mention_id == ids["1"])
+                        .values(sla_started_at=NOW - timedelta(days=2)))
+    assert _overdue(sessions, workspace_id, NOW + timedelta(hours=1)) == {ids["1"]}
