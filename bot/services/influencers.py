@@ -373,9 +373,35 @@ def do_track_author(sessions: sessionmaker[Session], workspace_id: int, actor: A
 
 def tracked_posts(session: Session, workspace_id: int, authors: dict[int, int | None]
                   ) -> set[int]:
-    """The mentions (id -> author id) written by a tracked author: one query per batch."""
-    tracked = tracked_authors(session, workspace_id,
-                              (a for a in authors.values() if a is not None))
+    """The mentions (id -> author id) written by a tracked author: one query per batch.
+
+    An author tracked before Vigie saw them is stored as typed; on the networks whose
+    handles ignore case the network may write them otherwise ("@AcmeFan" typed, "@acmefan"
+    sent), so their first post under the network's spelling takes the tracking over."""
+    ids = sorted({a for a in authors.values() if a is not None})
+    if not ids:
+        return set()
+    tracked: set[int] = set()
+    unseen: dict[tuple[str, str], TrackedInfluencer] = {}
+    for row, network, handle, count in session.execute(
+            select(TrackedInfluencer, Author.network, Author.handle, Author.mention_count)
+            .join(Author, Author.id == TrackedInfluencer.author_id)
+            .where(TrackedInfluencer.workspace_id == workspace_id, or_(
+                TrackedInfluencer.author_id.in_(ids),
+                (Author.mention_count == 0) & Author.network.in_(
+                    sorted(handles.CASE_INSENSITIVE))))):
+        if row.author_id in authors.values():
+            tracked.add(row.author_id)
+        elif not count:
+            unseen[(network, handle.lower())] = row
+    others = [a for a in ids if a not in tracked]
+    if unseen and others:
+        for author_id, network, handle in session.execute(
+                select(Author.id, Author.network, Author.handle).where(Author.id.in_(others))):
+            row = unseen.pop((network, handle.lower()), None)
+            if row is not None:
+                row.author_id = author_id
+                tracked.add(author_id)
     return {mention_id for mention_id, author_id in authors.items() if author_id in tracked}
 
 

@@ -6,7 +6,7 @@ sources' own parsers."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from bot.services.errors import ServiceError
 from bot.services.ingest import do_ingest
 from bot.services.watches import do_add_watch, get_watch_by_name
 from bot.sources import bluesky, hackernews, mastodon, reddit, x
+from bot.sources.base import Author as FetchedAuthor
 from bot.sources.base import FetchedMention
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import Author, OutboxMessage, Workspace
@@ -175,3 +176,30 @@ def test_the_track_button_tracks_by_id_whatever_the_handle(db_url: str) -> None:
                                        now=NOW) == ("u/[deleted]", "reddit")
     with sessions() as session:
         assert influencers.tracked_list(session, workspace_id) == [("reddit", "u/[deleted]")]
+
+
+def test_an_unseen_author_typed_in_another_case_alerts_on_their_first_post(db_url: str) -> None:
+    """X and Mastodon handles ignore case: "@AcmeFan" tracked before Vigie saw them, then
+    a post the network sends as "@acmefan", is the tracked author's (the tracking moves to
+    the network's spelling); on Hacker News, whose names are case-sensitive, it is not."""
+    sessions, workspace_id = _workspace(db_url)
+    for network, typed in (("x", "@AcmeFan"), ("mastodon", "@Star@M.example"),
+                           ("hackernews", "CaseFan")):
+        influencers.do_track(sessions, workspace_id, CLI, handle=typed, network=network,
+                             now=NOW)
+    posts = [FetchedMention(network=network, external_id=f"{network}-1",
+                            url=f"https://example.com/{network}/1",
+                            text=text,
+                            author=FetchedAuthor(handle=handle, followers=3),
+                            published_at=NOW - timedelta(minutes=5))
+             for network, handle, text in (
+                 ("x", "@acmefan", "lovely weather for a ride this morning"),
+                 ("mastodon", "@star@m.example", "new blog post about bread baking is up"),
+                 ("hackernews", "casefan", "Show HN: a tiny static site generator in Go"))]
+    with transaction(sessions) as session:
+        watch = get_watch_by_name(session, workspace_id, "all")
+        report = do_ingest(session, watch, None, posts, now=NOW)
+    assert report.stored == 3 and report.alerts == 2
+    with sessions() as session:
+        assert influencers.tracked_list(session, workspace_id) == [
+            ("hackernews", "CaseFan"), ("mastodon", "@star@m.example"), ("x", "@acmefan")]
