@@ -92,13 +92,27 @@ def _too_short_to_tell(bare: str, words: str) -> bool:
     return sum(len(w) for w in _LETTERS_RE.findall(words)) < SHORT_LETTERS
 
 
-def waiting_for_answer(intent: IntentResult, signals: Signals, sentiment_label: str) -> bool:
+def waiting_for_answer(
+    intent: IntentResult,
+    signals: Signals,
+    sentiment_label: str,
+    sentiment_score: float | None = None,
+    complaint_probability: float | None = None,
+    language: str | None = None,
+    *,
+    friendly_from: float | None = None,
+    unlikely_under: float | None = None,
+) -> bool:
     """Whether the author, having written to the brand, now waits for its answer.
 
     Not for praise, spam, a support agent's signed reply ("... *JoanO"), a lone handle,
     link or emoji, a customer closing the case or acknowledging ("solved", "will do"),
     friendly banter (positive, asking nothing), or a question or remark among a crowd of
-    tagged accounts; always for a customer's complaint.
+    tagged accounts; always for a customer's complaint. ``friendly_from`` and
+    ``unlikely_under`` are the tie-breaks ``training/cv_attention.py`` tries on a remark
+    ("other"): friendly once ``sentiment_score`` is above ``friendly_from``, and no
+    answer owed when the complaint model of a language in ``COMPLAINT_MODEL_LANGUAGES``
+    gives it under ``unlikely_under`` (None: that tie-break is off, as shipped).
     """
     if not signals.addressed or signals.agent_signed or intent.intent in ("spam", "praise"):
         return False
@@ -113,8 +127,17 @@ def waiting_for_answer(intent: IntentResult, signals: Signals, sentiment_label: 
         return True
     if not signals.substance or "closing" in names:
         return False
-    friendly = sentiment_label == "positive" and "courtesy" not in names
-    return not (signals.language_analysed and friendly)
+    warm = sentiment_label == "positive" or (
+        friendly_from is not None and sentiment_score is not None
+        and sentiment_score > friendly_from
+    )
+    friendly = warm and "courtesy" not in names
+    if signals.language_analysed and friendly:
+        return False
+    return not (
+        unlikely_under is not None and complaint_probability is not None
+        and language in COMPLAINT_MODEL_LANGUAGES and complaint_probability < unlikely_under
+    )
 
 
 COMPLAINT_CONFIRMED = 0.8

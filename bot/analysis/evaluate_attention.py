@@ -102,11 +102,22 @@ class AttentionReport:
         """Number of labelled lines."""
         return len(self.predictions)
 
+    @property
+    def at_threshold(self) -> tuple[int, int]:
+        """``(lines, labelled alert)`` among the lines scored exactly at the threshold:
+        alerts that one point less would hold back (a remark waiting for an answer scores
+        15 + 35 = 50, the default threshold)."""
+        threshold = self.at_default.threshold
+        tied = [p for p in self.predictions if p.priority == threshold]
+        return len(tied), sum(p.gold == "alert" for p in tied)
+
     def to_json(self) -> dict[str, Any]:
         """``{"n", "threshold", "precision", "recall", "f1", "best_threshold", "best_f1",
-        "confusion"}``: figures of the alert class at the default threshold, and the
-        threshold that would have maximised F1 on this file."""
+        "confusion", "at_threshold"}``: figures of the alert class at the default
+        threshold, the threshold that would have maximised F1 on this file, and the lines
+        scored exactly at the threshold (``{"n", "alert"}``)."""
         c = self.at_default
+        tied, tied_alerts = self.at_threshold
         return {
             "n": self.n,
             "threshold": c.threshold,
@@ -116,6 +127,7 @@ class AttentionReport:
             "best_threshold": self.best.threshold,
             "best_f1": round(self.best.f1, 4),
             "confusion": {"tp": c.tp, "fp": c.fp, "fn": c.fn, "tn": c.tn},
+            "at_threshold": {"n": tied, "alert": tied_alerts},
         }
 
 
@@ -148,6 +160,7 @@ def evaluate_attention_file(
 def format_attention_report(report: AttentionReport) -> str:
     """A plain-text summary of the report, for the terminal."""
     c, b = report.at_default, report.best
+    tied, tied_alerts = report.at_threshold
     return "\n".join([
         f"{report.name}: {report.n} lines, "
         f"{c.tp + c.fn} labelled alert, {c.fp + c.tn} labelled digest",
@@ -155,6 +168,7 @@ def format_attention_report(report: AttentionReport) -> str:
         f"f1 {c.f1:.4f}",
         f"  alerts sent {c.tp + c.fp} (right {c.tp}, wrong {c.fp}); "
         f"alerts missed {c.fn}",
+        f"  scored exactly {c.threshold}: {tied} ({tied_alerts} labelled alert)",
         f"best threshold on this file: {b.threshold} (f1 {b.f1:.4f}, precision "
         f"{b.precision:.4f}, recall {b.recall:.4f})",
     ])

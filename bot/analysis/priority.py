@@ -11,7 +11,9 @@ needs them to alert. The reason lists what carried weight, e.g. "complaint · wa
 for an answer · 48k followers". A pure function of its inputs: pass ``now``.
 
 The points were set, and the default threshold checked, on the tuning part of
-``intent/twcs_attention_dev.tsv`` (see the README, "How priority is decided").
+``intent/twcs_attention_dev.tsv`` (see the README, "How priority is decided"). A remark
+waiting for an answer scores exactly the threshold (15 + 35) and alerts: the tie-breaks
+``training/cv_attention.py`` cross-validates there did not generalise.
 """
 
 from __future__ import annotations

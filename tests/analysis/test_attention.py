@@ -142,6 +142,23 @@ def test_waiting_needs_the_brand_to_be_addressed_and_something_to_answer() -> No
     assert not waiting_for_answer(detect_intent(text), read_signals(text, "en", False), "neutral")
 
 
+def test_the_tie_breaks_cv_attention_tries_are_off_unless_asked() -> None:
+    text = "@acme You'd be my first choice if only money grew on trees"
+    intent, signals = detect_intent(text), read_signals(text, "en")
+    assert intent.intent == "other"
+    assert waiting_for_answer(intent, signals, "neutral", 0.25, 0.05, "en")
+    assert not waiting_for_answer(intent, signals, "neutral", 0.25, 0.5, "en",
+                                  friendly_from=0.2)
+    assert waiting_for_answer(intent, signals, "neutral", 0.15, 0.5, "en", friendly_from=0.2)
+    assert not waiting_for_answer(intent, signals, "neutral", 0.0, 0.05, "en",
+                                  unlikely_under=0.1)
+    # Only a complaint model checked against alert labels may say no answer is owed.
+    assert waiting_for_answer(intent, signals, "neutral", 0.0, 0.05, "fr", unlikely_under=0.1)
+    sent = "@acme I've sent you a DM with the details, thanks so much"
+    assert waiting_for_answer(detect_intent(sent), read_signals(sent, "en"), "positive", 0.6,
+                              0.01, "en", friendly_from=0.2, unlikely_under=0.1)
+
+
 @pytest.mark.parametrize(
     ("text", "signed"),
     [

@@ -50,7 +50,7 @@ def test_a_file_of_clear_cases(tmp_path: Path) -> None:
     assert [p.line for p in report.predictions] == [1, 3, 4]
     data = report.to_json()
     assert set(data) == {"n", "threshold", "precision", "recall", "f1", "best_threshold",
-                         "best_f1", "confusion"}
+                         "best_f1", "confusion", "at_threshold"}
     assert data["threshold"] == DEFAULT_ALERT_THRESHOLD
     assert (data["precision"], data["recall"], data["f1"]) == (1.0, 1.0, 1.0)
     assert data["confusion"] == {"tp": 2, "fp": 0, "fn": 0, "tn": 1}
@@ -58,6 +58,20 @@ def test_a_file_of_clear_cases(tmp_path: Path) -> None:
     assert [line.split("\t")[1] for line in lines] == ["alert", "alert", "digest"]
     assert all(0 <= int(line.split("\t")[0]) <= 100 for line in lines)
     assert "precision 1.0000" in format_attention_report(report)
+
+
+def test_the_report_counts_the_lines_scored_exactly_at_the_threshold(tmp_path: Path) -> None:
+    # A remark waiting for an answer scores 15 + 35: exactly the default threshold.
+    path = write(tmp_path, "alert\t@acme iPhone 7, iOS 11.1\n"
+                           "digest\t@acme I need limes today\n"
+                           "alert\t@acme my order never arrived and I want a refund\n")
+    report = evaluate_attention_file(path)
+    assert [p.priority for p in report.predictions][:2] == [DEFAULT_ALERT_THRESHOLD] * 2
+    assert report.at_threshold == (2, 1)
+    assert report.to_json()["at_threshold"] == {"n": 2, "alert": 1}
+    assert f"scored exactly {DEFAULT_ALERT_THRESHOLD}: 2 (1 labelled alert)" in (
+        format_attention_report(report))
+    assert evaluate_attention_file(path, threshold=10).at_threshold == (0, 0)
 
 
 def test_the_default_threshold_is_what_the_report_uses(tmp_path: Path) -> None:

@@ -214,3 +214,34 @@ def test_classifier_search_keeps_near_duplicates_in_one_fold(
     for trained in seen_folds:
         assert 0 < len(trained) < len(examples)
         assert all(trained.count(group) == 3 for group in trained)
+
+
+def test_cv_attention_reads_only_the_tuning_part(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("sklearn", reason="training needs scikit-learn (train extra)")
+    from bot.analysis.training import cv_attention, split_attention
+
+    things = ["parcel", "phone", "sofa", "ticket", "refund", "laptop", "card", "bike", "lamp",
+              "desk", "chair", "boots", "coat", "plan", "modem", "router", "watch", "tv"]
+    rows = ["tweet_id\tintent\tsentiment\tattention\tfirst_message\ttext"]
+    # Ids 1,000 apart: every tweet is its own approximate conversation.
+    for i, thing in enumerate(things):
+        rows.append(f"{1000 * (2 * i + 1)}\tcomplaint\tnegative\talert\tyes\t"
+                    f"@brand my {thing} never arrived, awful")
+        rows.append(f"{1000 * (2 * i + 2)}\tother\tneutral\t{('alert', 'digest')[i % 2]}"
+                    f"\tno\t@brand {thing} model {i} in the box")
+    folder = tmp_path / "intent"
+    folder.mkdir()
+    (folder / "twcs_attention_dev.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    header, parsed = split_attention.read_rows(folder / "twcs_attention_dev.tsv")
+    tune, held = split_attention.split(
+        split_attention.conversation_groups(header, parsed), split_attention.DEFAULT_SEED)
+    lines = cv_attention.tuning_lines(tmp_path)
+    assert len(lines) == len(tune) and held
+    assert sum(line.alert for line in lines) == sum(r[3] == "alert" for r in tune)
+    assert cv_attention.main(["--data", str(tmp_path), "--seeds", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert f"tuning part: {len(tune)} lines" in printed
+    assert "out of fold, mean of 2 seeds" in printed
+    assert cv_attention.main(["--data", str(tmp_path / "missing")]) == 2
