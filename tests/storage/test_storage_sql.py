@@ -14,9 +14,11 @@ from storage.bulk import insert_mentions, one_of, upsert_authors
 from storage.claims import advisory_lock, skip_locked, take_lease
 from storage.db import make_engine, make_session_factory, transaction
 from storage.dialect import is_postgresql
+from storage.mention_listing import MAX_ID, listing_statement, lowest_id_since
 from storage.models import Author, Mention, OutboxMessage, Workspace
 from storage.models_cases import QuietMention
 from storage.models_triage import TriageLabel
+from storage.search_index import hits_come_newest_first
 from storage.time_buckets import hour_start
 from storage.upserts import insert_or_skip, upsert_triage_label
 
@@ -257,3 +259,36 @@ def test_hour_start_buckets_a_stored_time_by_its_utc_hour(
     assert [s.replace(tzinfo=None) for s in starts] == [datetime(2026, 3, 4, 10),
                                                         datetime(2026, 3, 4, 11)]
     assert [n for _, n in rows] == [2, 1]
+
+
+def test_lowest_id_since_bounds_a_small_window_only(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    # Stored out of published order (a backfill): the bound is the window's smallest id.
+    with transaction(sessions) as session:
+        stored = insert_mentions(session, [
+            _mention_row(workspace_id, "new", published_at=NOW),
+            _mention_row(workspace_id, "old", published_at=NOW - timedelta(days=3)),
+            _mention_row(workspace_id, "mid", published_at=NOW - timedelta(hours=2))])
+    ids = {str(external_id): int(mention_id) for mention_id, external_id, _ in stored}
+    with sessions() as session:
+        conn = session.connection()
+        day = NOW - timedelta(days=1)
+        assert lowest_id_since(conn, workspace_id, day, 10) == min(ids["new"], ids["mid"])
+        assert lowest_id_since(conn, workspace_id, day, 2) is None  # not fewer than probe
+        assert lowest_id_since(conn, workspace_id, NOW + timedelta(hours=1), 10) == 0
+        assert lowest_id_since(conn, workspace_id + 1, day, 10) == 0  # another workspace
+
+
+def test_listing_statement_lists_newest_first_with_its_filters(
+        sessions: sessionmaker[Session], workspace_id: int, db_url: str) -> None:
+    _store_mentions(sessions, workspace_id, "a", "b", "c")
+    with sessions() as session:
+        conn = session.connection()
+        assert hits_come_newest_first(conn) is db_url.startswith("sqlite")
+        statement = listing_statement(conn, ("before", "network"))
+        assert listing_statement(conn, ("before", "network")) is statement  # built once
+        rows = conn.execute(statement, {"ws": workspace_id, "limit": 2, "network": "rss",
+                                        "before": MAX_ID}).all()
+        assert [r.external_id for r in rows] == ["c", "b"]
+        assert conn.execute(statement, {"ws": workspace_id, "limit": 2, "network": "x",
+                                        "before": MAX_ID}).all() == []
