@@ -6,75 +6,43 @@ Enumerations are stored as short strings so that adding a value is not a schema 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
+    text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware UTC (the only clock the models use)."""
-    return datetime.now(UTC)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Stores aware datetimes as UTC and always returns aware UTC datetimes.
-
-    SQLite has no time zone support; normalizing here keeps comparisons right on both engines.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        """Convert to UTC (naive values are taken as UTC); SQLite gets a naive UTC value."""
-        if value is None:
-            return None
-        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        """Return an aware UTC datetime."""
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-JSONType = JSON().with_variant(JSONB(), "postgresql")
-
-NAMING = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    """Declarative base with a naming convention so migrations stay portable."""
-
-    metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {
-        datetime: UTCDateTime(), dict[str, Any]: JSONType, list[Any]: JSONType,
-    }
+# The other model modules extend Base; importing them here registers their tables for
+# Alembic and for anyone who imports the models.
+from storage import (
+    models_cases,  # noqa: F401
+    models_competitors,  # noqa: F401
+    models_influencers,  # noqa: F401
+    models_notifications,  # noqa: F401
+    models_outbox,  # noqa: F401
+    models_privacy,  # noqa: F401
+    models_replies,  # noqa: F401
+    models_reporting,  # noqa: F401
+    models_search,  # noqa: F401
+    models_sla,  # noqa: F401
+    models_spikes,  # noqa: F401
+    models_topics,  # noqa: F401
+    models_triage,  # noqa: F401
+    models_watches,  # noqa: F401
+)
+from storage.models_base import Base, utcnow
+from storage.models_reporting import ANSWERED_SQL, NOT_ACTIONABLE_SQL, OPEN_WORK_SQL
 
 
 class Role(StrEnum):
@@ -384,21 +352,47 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
 
-# The other model modules extend Base; importing them here registers their tables for
-# Alembic and for anyone who imports the models.
-from storage import (  # noqa: E402
-    models_cases,  # noqa: F401
-    models_competitors,  # noqa: F401
-    models_influencers,  # noqa: F401
-    models_notifications,  # noqa: F401
-    models_outbox,  # noqa: F401
-    models_privacy,  # noqa: F401
-    models_replies,  # noqa: F401
-    models_reporting,  # noqa: F401
-    models_search,  # noqa: F401
-    models_sla,  # noqa: F401
-    models_spikes,  # noqa: F401
-    models_topics,  # noqa: F401
-    models_triage,  # noqa: F401
-    models_watches,  # noqa: F401
+
+# Indexes of the mentions and authors tables that reports and influencer views read; their
+# partial-index predicates are spelled in storage.models_reporting.
+# Open work is a small, shifting part of the table: a partial index keeps counting it and
+# finding what is overdue independent of how many mentions were ever stored.
+# Its predicate's own columns come last so SQLite can answer from the index alone.
+MENTIONS_OPEN_WORK_INDEX = Index(
+    "ix_mentions_open_work", Mention.workspace_id, Mention.status, Mention.watch_id,
+    Mention.priority, Mention.published_at, Mention.alerted, Mention.intent,
+    sqlite_where=text(OPEN_WORK_SQL), postgresql_where=text(OPEN_WORK_SQL),
+)
+# The most urgent open work first (overdue lines): read in order, no sort.
+MENTIONS_OPEN_BY_URGENCY_INDEX = Index(
+    "ix_mentions_open_by_urgency", Mention.workspace_id, Mention.priority.desc(),
+    Mention.published_at, Mention.id,
+    sqlite_where=text(OPEN_WORK_SQL), postgresql_where=text(OPEN_WORK_SQL),
+)
+# The highest priorities of a day (and of a watch below its threshold) without sorting it.
+MENTIONS_PRIORITY_INDEX = Index(
+    "ix_mentions_priority", Mention.workspace_id, Mention.priority, Mention.published_at,
+    Mention.watch_id, Mention.alerted,
+)
+# Both sets are a small part of a day: counting them through a partial index (and taking
+# the day's total from the hourly counts) avoids reading every mention of the day.
+MENTIONS_NOT_ACTIONABLE_INDEX = Index(
+    "ix_mentions_not_actionable", Mention.workspace_id, Mention.published_at, Mention.watch_id,
+    sqlite_where=text(NOT_ACTIONABLE_SQL), postgresql_where=text(NOT_ACTIONABLE_SQL),
+)
+MENTIONS_ANSWERED_INDEX = Index(
+    "ix_mentions_answered", Mention.workspace_id, Mention.published_at, Mention.watch_id,
+    Mention.status, Mention.intent, Mention.first_response_at,
+    sqlite_where=text(ANSWERED_SQL), postgresql_where=text(ANSWERED_SQL),
+)
+# Top authors of a window: walk authors by reach and probe each one's mentions in it.
+MENTIONS_AUTHOR_INDEX = Index("ix_mentions_author_id_published_at", Mention.author_id,
+                              Mention.published_at)
+AUTHORS_REACH_INDEX = Index("ix_authors_workspace_id_followers", Author.workspace_id,
+                            Author.followers)
+# Influencers and topics of a period: one pass over the period's index entries, no table
+# row read (an index-only scan on both engines), whatever the table holds outside it.
+MENTIONS_AUTHOR_WINDOW_INDEX = Index(
+    "ix_mentions_influencer_window", Mention.workspace_id, Mention.published_at,
+    Mention.author_id, Mention.engagement, Mention.sentiment, Mention.topic_mask,
 )

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base, utcnow
+from storage.models_base import Base, utcnow
 
 
 class BrandAccount(Base):

@@ -1,7 +1,7 @@
 """Competitive listening: groups comparing the brand's watches with competitors' watches, and
 conquest opportunities (a competitor's unhappy customer, offered to the brand's team).
 
-Registered on ``Base.metadata`` by the import at the end of ``storage.models``.
+Registered on ``Base.metadata`` by the imports of ``storage.models``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base, utcnow
+from storage.models_base import Base, utcnow
 
 WATCH_BRAND = "brand"
 WATCH_COMPETITOR = "competitor"

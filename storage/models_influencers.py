@@ -1,16 +1,16 @@
 """Influencers the team follows, and the channels that get the monthly report.
 
-Registered on ``Base.metadata`` by the import at the end of ``storage.models``.
+Registered on ``Base.metadata`` by the imports of ``storage.models``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base, Mention, utcnow
+from storage.models_base import Base, utcnow
 
 
 class TrackedInfluencer(Base):
@@ -59,9 +59,3 @@ class ReportRun(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-# Influencers and topics of a period: one pass over the period's index entries, no table
-# row read (an index-only scan on both engines), whatever the table holds outside it.
-MENTIONS_AUTHOR_WINDOW_INDEX = Index(
-    "ix_mentions_influencer_window", Mention.workspace_id, Mention.published_at,
-    Mention.author_id, Mention.engagement, Mention.sentiment, Mention.topic_mask,
-)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base
+from storage.models_base import Base
 
 
 class NotificationState(Base):

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base, utcnow
+from storage.models_base import Base, utcnow
 
 
 class ReplyPost(Base):

@@ -1,6 +1,6 @@
 """Reporting tables: per-channel digest schedules and the record of digests already sent.
 
-Registered on ``Base.metadata`` by the import at the end of ``storage.models``.
+Registered on ``Base.metadata`` by the imports of ``storage.models``.
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Author, Base, Mention, utcnow
+from storage.models_base import Base, utcnow
 
 DEFAULT_DIGEST_TIME = "09:00"
 
@@ -82,25 +81,6 @@ OPEN_WORK_SQL = (
 """Open work (see ``bot.services.reporting_queries``), spelled exactly as the partial index's
 predicate: both engines use a partial index only for a query repeating its terms."""
 
-# Open work is a small, shifting part of the table: a partial index keeps counting it and
-# finding what is overdue independent of how many mentions were ever stored.
-# Its predicate's own columns come last so SQLite can answer from the index alone.
-MENTIONS_OPEN_WORK_INDEX = Index(
-    "ix_mentions_open_work", Mention.workspace_id, Mention.status, Mention.watch_id,
-    Mention.priority, Mention.published_at, Mention.alerted, Mention.intent,
-    sqlite_where=text(OPEN_WORK_SQL), postgresql_where=text(OPEN_WORK_SQL),
-)
-# The most urgent open work first (overdue lines): read in order, no sort.
-MENTIONS_OPEN_BY_URGENCY_INDEX = Index(
-    "ix_mentions_open_by_urgency", Mention.workspace_id, Mention.priority.desc(),
-    Mention.published_at, Mention.id,
-    sqlite_where=text(OPEN_WORK_SQL), postgresql_where=text(OPEN_WORK_SQL),
-)
-# The highest priorities of a day (and of a watch below its threshold) without sorting it.
-MENTIONS_PRIORITY_INDEX = Index(
-    "ix_mentions_priority", Mention.workspace_id, Mention.priority, Mention.published_at,
-    Mention.watch_id, Mention.alerted,
-)
 
 
 class MentionHourCount(Base):
@@ -157,19 +137,3 @@ NOT_ACTIONABLE_SQL = "(status = 'ignored' OR COALESCE(intent, '') = 'spam')"
 ANSWERED_SQL = "(first_response_at IS NOT NULL OR replied_at IS NOT NULL)"
 """Answered mentions, spelled as the partial index's predicate."""
 
-# Both sets are a small part of a day: counting them through a partial index (and taking
-# the day's total from the hourly counts) avoids reading every mention of the day.
-MENTIONS_NOT_ACTIONABLE_INDEX = Index(
-    "ix_mentions_not_actionable", Mention.workspace_id, Mention.published_at, Mention.watch_id,
-    sqlite_where=text(NOT_ACTIONABLE_SQL), postgresql_where=text(NOT_ACTIONABLE_SQL),
-)
-MENTIONS_ANSWERED_INDEX = Index(
-    "ix_mentions_answered", Mention.workspace_id, Mention.published_at, Mention.watch_id,
-    Mention.status, Mention.intent, Mention.first_response_at,
-    sqlite_where=text(ANSWERED_SQL), postgresql_where=text(ANSWERED_SQL),
-)
-# Top authors of a window: walk authors by reach and probe each one's mentions in it.
-MENTIONS_AUTHOR_INDEX = Index("ix_mentions_author_id_published_at", Mention.author_id,
-                              Mention.published_at)
-AUTHORS_REACH_INDEX = Index("ix_authors_workspace_id_followers", Author.workspace_id,
-                            Author.followers)

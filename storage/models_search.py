@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base
+from storage.models_base import Base
 
 SEARCH_INDEX_TABLES = ("mention_search_fts", "mention_search")
 """Engine-specific index tables, made by migration 0023 outside the ORM metadata."""

@@ -1,7 +1,7 @@
 """Triage learning: the labels the team's actions give, each workspace's calibration of the
 alert threshold, and the record of every learning run (what changed and why).
 
-Registered on ``Base.metadata`` by the import at the end of ``storage.models``.
+Registered on ``Base.metadata`` by the imports of ``storage.models``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base, utcnow
+from storage.models_base import Base, utcnow
 
 
 class TriageLabel(Base):

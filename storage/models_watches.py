@@ -1,7 +1,7 @@
 """A mention's links to the watches it matches (a post is stored once per workspace and
 belongs to every watch whose query it matches).
 
-Registered on ``Base.metadata`` by the import at the end of ``storage.models``.
+Registered on ``Base.metadata`` by the imports of ``storage.models``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base, utcnow
+from storage.models_base import Base, utcnow
 
 
 class MentionWatch(Base):

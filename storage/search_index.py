@@ -171,6 +171,14 @@ _IDS_PG = text(_MATCH_PG)
 _IDS_SQLITE = text(_MATCH_SQLITE)
 
 
+def hits_come_newest_first(conn: Connection) -> bool:
+    """Whether the index reads any word's hits newest first and stops early (SQLite's
+    FTS5): a rare word's first step is all its hits, so walking the hits suits every
+    search. False on PostgreSQL, which reads a common word's hits row by row: a search
+    must learn whether its words are rare (``common_terms``, ``few_candidates``)."""
+    return conn.dialect.name == "sqlite"
+
+
 def by_ids(dialect: str) -> Candidates:
     """Candidates given as a list of ids (parameter ``search_ids``, to be supplied)."""
     if dialect == "postgresql":

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import SourceRow, Workspace
 from storage.models_cases import QuietMention, SourceBackfill
+from storage.upserts import insert_or_skip
 
 DEFAULT_HOURS = 48
 MAX_HOURS = 24 * 365
@@ -73,9 +73,7 @@ def mark_quiet(session: Session, mention_ids: Sequence[int]) -> None:
     """Record that these mentions were backfilled: no alert, no SLA, ever."""
     if not mention_ids:
         return
-    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql"
-              else sqlite.insert)
-    session.execute(insert(QuietMention).on_conflict_do_nothing(),
+    session.execute(insert_or_skip(session, QuietMention),
                     [{"mention_id": m, "reason": "backfill"} for m in mention_ids])
 
 

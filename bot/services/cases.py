@@ -23,10 +23,8 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Integer, cast, delete, func, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
@@ -41,10 +39,12 @@ from bot.services.workflow import OPEN, RULES, mark_replied, note_card, transiti
 from bot.services.workspaces import workspace_language
 from bot.slack.escape import escape, truncate
 from bot.sources.base import FetchedMention
+from storage.claims import advisory_lock
 from storage.models import Author, Mention, MentionStatus, Watch, utcnow
 from storage.models_cases import Case, CasePost, PostAlias
 from storage.models_sla import SlaNotice
 from storage.models_watches import MentionWatch
+from storage.upserts import insert_or_skip
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +60,6 @@ def thread_root(item: FetchedMention) -> str | None:
     """The conversation root a source gave (X ``conversation_id``, Bluesky reply root)."""
     value = item.extra.get("conversation_id") or item.extra.get("thread_root")
     return str(value)[:500] if value and str(value) != item.external_id else None
-
-
-def _insert(session: Session) -> Any:
-    return (postgresql.insert if session.get_bind().dialect.name == "postgresql"
-            else sqlite.insert)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,12 +92,12 @@ def _stored(session: Session, workspace_id: int, network: str, external_id: str
 def _file_post(session: Session, workspace_id: int, item: FetchedMention, *,
                case_id: int | None, mention_id: int | None, by_brand: bool) -> bool:
     """Insert ``item`` as a case post; False when it was already filed."""
-    statement = _insert(session)(CasePost).values(
+    statement = insert_or_skip(session, CasePost).values(
         workspace_id=workspace_id, case_id=case_id, mention_id=mention_id,
         network=item.network, external_id=item.external_id,
         parent_external_id=item.parent_external_id, by_brand=by_brand,
         author=item.author.handle.lower(), url=item.url, text=item.text[:4000],
-        published_at=item.published_at).on_conflict_do_nothing()
+        published_at=item.published_at)
     return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
 
 
@@ -118,23 +113,23 @@ def _case_of_mention(session: Session, workspace_id: int, mention_id: int,
     assert mention is not None
     customer = (mention.author.handle if mention.author else "unknown").lower()
     key = thread or mention.external_id
-    session.execute(_insert(session)(Case).values(
+    session.execute(insert_or_skip(session, Case).values(
         workspace_id=workspace_id, network=mention.network, thread_key=key,
         customer=customer, root_mention_id=mention.id, state="open",
         follow_ups=0, reopened=0, created_at=mention.created_at,
-        updated_at=mention.created_at).on_conflict_do_nothing())
+        updated_at=mention.created_at))
     case = session.scalar(select(Case).where(
         (Case.root_mention_id == mention.id) | (
             (Case.workspace_id == workspace_id) & (Case.network == mention.network)
             & (Case.thread_key == key) & (Case.customer == customer))).order_by(Case.id)
         .limit(1))
     assert case is not None
-    session.execute(_insert(session)(CasePost).values(
+    session.execute(insert_or_skip(session, CasePost).values(
         workspace_id=workspace_id, case_id=case.id, mention_id=mention.id,
         network=mention.network, external_id=mention.external_id,
         parent_external_id=mention.parent_external_id, by_brand=False, author=customer,
         url=mention.url, text=mention.text[:4000], published_at=mention.published_at,
-    ).on_conflict_do_nothing())
+    ))
     return case
 
 
@@ -176,7 +171,7 @@ def resolve_local_parents(session: Session, workspace_id: int,
            for item in fetched if item.extra.get("local_key")}
     if not own:
         return list(fetched)
-    session.execute(_insert(session)(PostAlias).on_conflict_do_nothing(), [
+    session.execute(insert_or_skip(session, PostAlias), [
         {"workspace_id": workspace_id, "network": network, "alias": alias[:500],
          "external_id": external_id, "created_at": utcnow()}
         for (network, alias), external_id in sorted(own.items())])
@@ -238,11 +233,7 @@ def _rendezvous(session: Session, workspace_id: int, *, exclusive: bool) -> None
     the same instant by two workers, each invisible to the other's transaction, are
     linked whichever arrives first: the second to take the lock sees the first. (One
     process holds SQLite, and one batch sees its own rows.)"""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    lock = func.pg_advisory_xact_lock if exclusive else func.pg_advisory_xact_lock_shared
-    session.execute(select(lock(cast(literal(RENDEZVOUS), Integer),
-                                cast(literal(workspace_id), Integer))))
+    advisory_lock(session, RENDEZVOUS, workspace_id, exclusive=exclusive)
 
 
 def _mark_replied(session: Session, case: Case, url: str | None, when: datetime,

@@ -7,28 +7,13 @@ nothing twice). Work is done in bulk: a few queries per batch, not per row.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from itertools import chain
 from typing import Any
 
-from sqlalchemy import (
-    ColumnDefault,
-    ColumnElement,
-    any_,
-    cast,
-    func,
-    literal,
-    literal_column,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -53,7 +38,9 @@ from bot.services.watch_links import (
 )
 from bot.sources.base import FetchedMention
 from bot.sources.text import to_utc
-from storage.models import Author, Mention, MentionStatus, OutboxMessage, Watch
+from storage.bulk import insert_mentions, one_of, upsert_authors
+from storage.dialect import is_postgresql
+from storage.models import Mention, MentionStatus, OutboxMessage, Watch
 from storage.models_competitors import WATCH_COMPETITOR
 
 log = logging.getLogger(__name__)
@@ -128,22 +115,6 @@ class Candidate:
     analysis: Analysis
     fingerprint: str | None
     story_key: str | None
-
-
-def _insert(session: Session) -> Any:
-    return postgresql.insert if session.bind and session.bind.dialect.name == "postgresql" \
-        else sqlite.insert
-
-
-def _one_of(session: Session, column: Any, values: Sequence[str]) -> ColumnElement[bool]:
-    """``column IN values`` with the whole list as one parameter: an array (``= ANY``) on
-    PostgreSQL, a JSON array read by ``json_each`` on SQLite. A placeholder per value would
-    make the driver parse and the database prepare a new statement for every batch size."""
-    if _insert(session) is postgresql.insert:
-        return column == any_(cast(literal(list(values), ARRAY(column.type)),
-                                   ARRAY(column.type)))
-    listed = func.json_each(json.dumps(list(values))).table_valued("value")
-    return column.in_(select(listed.c.value))
 
 
 def _by_network(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
@@ -240,14 +211,14 @@ def _drop_known(session: Session, watch: Watch, candidates: list[Matched],
     for network, external_ids in _by_network(
             (c.fetched.network, c.fetched.external_id) for c in candidates).items():
         found = known_mentions(session, workspace_id, watch.id, network,
-                               _one_of(session, Mention.external_id, external_ids))
+                               one_of(session, Mention.external_id, external_ids))
         known.update(((network, e), k) for e, k in found.items())
     fingerprints = [c.fingerprint for c in candidates if c.fingerprint]
     known_prints: set[str] = set()
     if fingerprints:
         known_prints.update(fp for fp in session.scalars(select(Mention.fingerprint).where(
             Mention.workspace_id == workspace_id,
-            _one_of(session, Mention.fingerprint, fingerprints))) if fp)
+            one_of(session, Mention.fingerprint, fingerprints))) if fp)
     kept: list[Matched] = []
     to_link: dict[int, Matched] = {}
     for candidate in candidates:
@@ -277,28 +248,13 @@ def _upsert_authors(session: Session, workspace_id: int, candidates: list[Candid
         return {}
     # One upsert: new authors arrive with their count, known ones add to theirs and keep
     # their name, reach and URL unless this batch brings new values.
-    table: Any = Author.__table__
     rows = [{"workspace_id": workspace_id, "network": n, "handle": h,
              "name": (m.author.name or "")[:300] or None, "url": m.author.url,
              "followers": m.author.followers, "verified": m.author.verified,
              "mention_count": counts[(n, h)], "first_seen_at": now, "last_seen_at": now}
             # Sorted: concurrent batches lock shared authors in one order, no deadlock.
             for (n, h), m in sorted(latest.items(), key=lambda item: item[0])]
-    postgres = _insert(session) is postgresql.insert
-    insert = (postgresql.insert(table).from_select(list(rows[0]), _json_rows(table, rows))
-              if postgres else sqlite.insert(table))
-    statement = insert.on_conflict_do_update(
-        index_elements=["workspace_id", "network", "handle"],
-        set_={
-            "mention_count": table.c.mention_count + insert.excluded.mention_count,
-            "last_seen_at": insert.excluded.last_seen_at,
-            "followers": func.coalesce(insert.excluded.followers, table.c.followers),
-            "name": func.coalesce(insert.excluded.name, table.c.name),
-            "verified": table.c.verified | insert.excluded.verified,
-        },
-    ).returning(table.c.id, table.c.network, table.c.handle)
-    return {(network, handle): author_id for author_id, network, handle in (
-        session.execute(statement) if postgres else session.execute(statement, rows))}
+    return upsert_authors(session, rows)
 
 
 def _published(published_at: datetime, now: datetime) -> datetime:
@@ -343,7 +299,7 @@ def _link_stories(session: Session, watch: Watch, inserted: dict[str, int],
     for key, mention_id in session.execute(
         select(Mention.story_key, Mention.id).where(
             Mention.workspace_id == watch.workspace_id, Mention.watch_id == watch.id,
-            _one_of(session, Mention.story_key, list(by_key)), Mention.story_id.is_(None))
+            one_of(session, Mention.story_key, list(by_key)), Mention.story_id.is_(None))
             .order_by(Mention.id)).all():
         primaries.setdefault(str(key), int(mention_id))
     links: dict[int, int] = {}
@@ -356,99 +312,6 @@ def _link_stories(session: Session, watch: Watch, inserted: dict[str, int],
         session.execute(update(Mention), [{"id": m, "story_id": p} for m, p in links.items()])
         report.joined_stories += len(links)
     return links
-
-
-def _insert_mentions(session: Session, rows: list[dict[str, Any]]) -> Sequence[Any]:
-    """Insert ``rows`` (skipping known external ids); return (id, external_id, priority)."""
-    if _insert(session) is sqlite.insert:
-        return _sqlite_insert_mentions(session, rows)
-    source = _json_rows(Mention.__table__, rows)
-    return session.execute(
-        postgresql.insert(Mention).from_select(list(rows[0]), source)
-        .on_conflict_do_nothing(index_elements=["workspace_id", "network", "external_id"])
-        .returning(Mention.id, Mention.external_id, Mention.priority)
-    ).all()
-
-
-def _json_rows(table: Any, rows: list[dict[str, Any]]) -> Any:
-    """``rows`` (dicts of ``table``'s columns, times made ISO strings in place) as a
-    PostgreSQL SELECT over one JSON parameter read by ``jsonb_to_recordset``: no placeholder
-    per value for psycopg to parse, no per-element quoting in Python; ``json.dumps`` and
-    PostgreSQL's JSON parser are both C."""
-    columns = list(rows[0])
-    dialect = postgresql.dialect()
-    shape = ", ".join(f'"{name}" {table.c[name].type.compile(dialect=dialect)}'
-                      for name in columns)
-    _times_as_iso(rows, columns)
-    batch = json.dumps(rows, ensure_ascii=False)
-    return select(*[literal_column(f'r."{name}"') for name in columns]).select_from(
-        text(f"jsonb_to_recordset(CAST(:batch AS jsonb)) AS r({shape})")
-        .bindparams(batch=batch))
-
-
-def _sqlite_insert_mentions(session: Session, rows: list[dict[str, Any]]) -> list[Any]:
-    """``_insert_mentions`` on SQLite: multi-row VALUES statements run by the driver.
-
-    Values go through each column type's own bind processor, a column at a time, and the
-    table's scalar defaults are added, so rows are stored exactly as a Core insert stores
-    them; what is skipped is Core's per-row parameter assembly (most of its cost here).
-    """
-    connection = session.connection()
-    dialect = connection.dialect
-    table = Mention.__table__
-    defaults = {column.name: column.default.arg for column in table.c
-                if column.name not in rows[0] and isinstance(column.default, ColumnDefault)
-                and column.default.is_scalar}
-    names = [*rows[0], *defaults]
-    values = [[row[name] for row in rows] for name in rows[0]]
-    values += [[value] * len(rows) for value in defaults.values()]
-    for n, name in enumerate(names):
-        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            values[n] = _processed(process, values[n])
-    quote = dialect.identifier_preparer.quote
-    # Identifiers from the table definition; every value is a bound parameter.
-    head = f"INSERT INTO {quote(Mention.__tablename__)} ({', '.join(map(quote, names))}) VALUES "  # noqa: S608
-    tail = (" ON CONFLICT (workspace_id, network, external_id) DO NOTHING"
-            " RETURNING id, external_id, priority")
-    placeholders = "(" + ", ".join("?" * len(names)) + ")"
-    page = max(1, min(dialect.insertmanyvalues_page_size,
-                      dialect.insertmanyvalues_max_parameters // len(names)))
-    records = list(zip(*values, strict=True))
-    out: list[Any] = []
-    for start in range(0, len(records), page):
-        chunk = records[start:start + page]
-        sql = head + ", ".join([placeholders] * len(chunk)) + tail
-        out.extend(connection.exec_driver_sql(sql, tuple(chain.from_iterable(chunk))).all())
-    return out
-
-
-def _processed(process: Any, values: list[Any]) -> list[Any]:
-    """``process`` applied to each value; once when they are all the same object (times)."""
-    first = values[0]
-    if all(value is first for value in values):
-        return [process(first)] * len(values)
-    return [process(value) for value in values]
-
-
-def _times_as_iso(rows: list[dict[str, Any]], columns: list[str]) -> None:
-    """Replace the datetimes of ``rows`` by their ISO strings, in place.
-
-    ``json.dumps`` would call back into Python once per datetime; a time every row
-    shares (the batch's ``now``) is formatted once.
-    """
-    for name in columns:
-        first = rows[0][name]
-        # UTC as UTCDateTime stores it: a naive time is taken as UTC, not as the server's.
-        if isinstance(first, datetime) and all(row[name] is first for row in rows):
-            shared = to_utc(first).isoformat()
-            for row in rows:
-                row[name] = shared
-        elif isinstance(first, datetime) or first is None:  # other columns hold no times
-            for row in rows:
-                value = row[name]
-                if isinstance(value, datetime):
-                    row[name] = to_utc(value).isoformat()
 
 
 def do_ingest(
@@ -467,7 +330,7 @@ def do_ingest(
     (nor freezes its source's cursor). SQLite stores any text and any clamped count, so it
     needs no such fallback (and skips the savepoint's cost).
     """
-    if session.get_bind().dialect.name != "postgresql":
+    if not is_postgresql(session):
         return _ingest(session, watch, source_id, fetched, now=now,
                        backfill_before=backfill_before)
     try:
@@ -518,7 +381,7 @@ def _ingest(
         rows = [_row(workspace_id, watch, source_id, c, author_ids.get(
             (c.fetched.network, c.fetched.author.handle[:200])), now) for c in candidates]
         inserted: dict[str, int] = {}
-        for mention_id, external_id, priority in _insert_mentions(session, rows):
+        for mention_id, external_id, priority in insert_mentions(session, rows):
             inserted[external_id] = mention_id
             priorities[mention_id] = priority
         report.duplicates += len(rows) - len(inserted)
@@ -581,7 +444,7 @@ def _add_raced(session: Session, watch: Watch, matched: Sequence[Matched],
             (m.fetched.network, m.fetched.external_id) for m in matched
             if m.fetched.external_id not in inserted).items():
         found = known_mentions(session, watch.workspace_id, watch.id, network,
-                               _one_of(session, Mention.external_id, external_ids))
+                               one_of(session, Mention.external_id, external_ids))
         by_id = {m.fetched.external_id: m for m in matched if m.fetched.network == network}
         for external_id, stored in found.items():
             if not stored.linked and external_id in by_id:
@@ -718,7 +581,7 @@ class _CardQueue:
         keys = sorted({card_dedupe_key(m, c) for m, c in wanted})
         self.taken: set[str] = set() if not keys else {str(k) for k in session.scalars(
             select(OutboxMessage.dedupe_key).where(
-                _one_of(session, OutboxMessage.dedupe_key, keys)))}
+                one_of(session, OutboxMessage.dedupe_key, keys)))}
         self.rows: list[OutboxMessage] = []
 
     def add(self, mention_id: int, channel: str) -> bool:

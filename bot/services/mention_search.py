@@ -10,12 +10,6 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Row,
-    Select,
-    bindparam,
-    case,
-    func,
-    literal_column,
-    select,
 )
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,8 +21,14 @@ from bot.matching.search_terms import fts5_query, index_is_exact, only_rare_term
 from bot.services.errors import ServiceError
 from bot.services.watches import watch_id_by_name
 from storage import search_index
-from storage.models import Author, Mention, MentionStatus, Watch
-from storage.models_watches import MentionWatch
+from storage.mention_listing import (
+    EQUAL_FILTERS,
+    MAX_ID,
+    hits_statement,
+    listing_statement,
+    lowest_id_since,
+)
+from storage.models import MentionStatus
 
 DURATION = re.compile(r"^(\d{1,12})([mhdw])$")
 LONGEST_PERIOD = timedelta(days=36_500)
@@ -141,94 +141,6 @@ def parse_text(text: str) -> Query:
     return query
 
 
-_M = Mention.__table__.c
-_A = Author.__table__.c
-_W = Watch.__table__.c
-_COLUMNS = (
-    _M.id, _M.network, _M.external_id, _M.text, _M.title, _M.url, _M.published_at, _M.status,
-    _M.language, _M.sentiment, _M.sentiment_label, _M.intent, _M.priority,
-    _M.priority_reason, _M.assignee_user_id, _A.handle, _A.followers, _W.name, _M.topics,
-    _M.intent_flags,
-)
-_L = MentionWatch.__table__.c
-# Equality filters: MentionFilter field -> column (``watch`` goes through the links).
-_EQUALS = {"status": _M.status, "sentiment": _M.sentiment_label, "network": _M.network,
-           "assignee": _M.assignee_user_id}
-_STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
-_NAMED = Watch.__table__.alias("named_watch")
-# The watch asked for, by name, inside the listing statement (one round trip); an empty
-# listing then checks that the watch exists.
-_WATCH_ID = (select(_NAMED.c.id)
-             .where(_NAMED.c.workspace_id == bindparam("ws"),
-                    func.lower(_NAMED.c.name) == bindparam("watch"))
-             .limit(1).scalar_subquery())
-
-
-def _statement(dialect: str, shape: tuple[str, ...], search: search_index.Candidates | None
-               ) -> Select[Any]:
-    """The listing statement for one combination of filters, built once and reused
-    (building and hashing a statement costs more than running an indexed listing)."""
-    key = (dialect, shape, search.key if search else None)
-    statement = _STATEMENTS.get(key)
-    if statement is None:
-        # Given a short list of full-text hits, read exactly those rows by primary key:
-        # the other filters are wrapped so that no index on them looks cheaper (SQLite
-        # without statistics guesses ~10 rows for any equality on an indexed column).
-        by_id = search is not None and search.key.startswith("ids")
-
-        def col(column: Any) -> Any:
-            return func.coalesce(column, column) if by_id else column
-
-        # A watch's listing holds every mention linked to it, whichever watch stored it
-        # first, and its rows name that watch; other listings name the first watch. It
-        # reads the watch's links newest first ((watch_id, mention_id) index) and each
-        # mention by primary key; a short list of full-text hits is read by id instead.
-        linked = "watch" in shape and not by_id
-        rows: Any = Mention.__table__
-        named: Any = _M.watch_id
-        if linked:
-            rows = MentionWatch.__table__.join(Mention.__table__, _M.id == _L.mention_id)
-            named = _L.watch_id
-        elif "watch" in shape:
-            named = _WATCH_ID
-        order = _L.mention_id if linked else _M.id
-        statement = (
-            select(*_COLUMNS)
-            .select_from(rows.outerjoin(Author.__table__, _A.id == _M.author_id)
-                         .outerjoin(Watch.__table__, _W.id == named))
-            .where(col(_M.workspace_id) == bindparam("ws"))
-        )
-        if linked:
-            statement = statement.where(_L.watch_id == _WATCH_ID)
-        elif "watch" in shape:
-            statement = statement.where(col(_M.id).in_(
-                select(_L.mention_id).where(_L.watch_id == _WATCH_ID)))
-        for name in shape:
-            if name in _EQUALS:
-                statement = statement.where(col(_EQUALS[name]) == bindparam(name))
-        if "topic" in shape:
-            statement = statement.where(col(_M.topic_mask).op("&")(bindparam("topic")) != 0)
-        if "since" in shape:
-            published: Any = _M.published_at
-            if by_id or dialect == "sqlite":
-                # A window of more than SINCE_PROBE mentions (no id bound): read newest ids
-                # first and check the time. SQLite with sampled or no statistics guesses
-                # the published_at range keeps few rows and reads the whole window instead.
-                published = func.coalesce(published, published)
-            statement = statement.where(published >= bindparam("since"))
-        if "lowest" in shape:
-            statement = statement.where(order >= bindparam("lowest"))
-        elif "since" in shape and search is None:
-            statement = statement.where(order >= _SINCE_BOUND)
-        if "before" in shape:
-            statement = statement.where(order < bindparam("before"))
-        if search is not None:
-            statement = statement.where(search.condition)
-        statement = statement.order_by(order.desc()).limit(bindparam("limit"))
-        _STATEMENTS[key] = statement
-    return statement
-
-
 def _row(r: Row[Any]) -> MentionRow:
     return MentionRow(
         id=r[0], network=r[1], external_id=r[2], text=r[3], title=r[4], url=r[5],
@@ -283,7 +195,7 @@ def _listing(conn: Connection, workspace_id: int, filters: MentionFilter,
         if text_query is None:  # the listing statement bounds the ids itself
             params["probe"] = SINCE_PROBE
         else:
-            lowest = _lowest_id_since(conn, workspace_id, params["since"])
+            lowest = lowest_id_since(conn, workspace_id, params["since"], SINCE_PROBE)
             if lowest == 0:
                 return []
             if lowest is not None:
@@ -291,13 +203,13 @@ def _listing(conn: Connection, workspace_id: int, filters: MentionFilter,
     if filters.before_id is not None:
         params["before"] = filters.before_id
     if text_query is None:
-        statement = _statement(conn.dialect.name, tuple(sorted(
-            n for n in params if n not in ("ws", "limit"))), None)
+        statement = listing_statement(conn, tuple(sorted(
+            n for n in params if n not in ("ws", "limit"))))
         return [_row(r) for r in conn.execute(statement, params)]
     # SQLite walks every search: FTS5 reads a word's postings newest first, so a rare
     # word's first step is all its hits. PostgreSQL's planner must be told whether a
     # word is rare: by its statistics' common terms, else by counting its hits.
-    if conn.dialect.name == "sqlite":
+    if search_index.hits_come_newest_first(conn):
         return _walked(conn, params, text_query, limit)
     common = search_index.common_terms(conn)
     rare = None if common is None else only_rare_terms(text_query, common.__contains__)
@@ -314,7 +226,7 @@ def _confirmed(conn: Connection, params: dict[str, Any],
                ) -> list[MentionRow]:
     """Pages of index candidates, newest first, kept when the query really matches."""
     shape = tuple(sorted(n for n in (*params, "before") if n in _FILTER_PARAMS))
-    statement = _statement(conn.dialect.name, shape, search)
+    statement = listing_statement(conn, shape, search)
     found: list[MentionRow] = []
     size = limit
     before = params.get("before", MAX_ID)
@@ -362,15 +274,14 @@ def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: 
     that settled more ids per row read goes on, reading four times more each step.
     ``rare``: PostgreSQL reads the hits from the GIN index (see ``hits_below``).
     """
-    dialect = conn.dialect.name
     match, dialect_query = fts5_query(text_query), tsquery(text_query)
     shape = tuple(sorted(n for n in (*params, "before") if n in _FILTER_PARAMS))
-    by_rows = _statement(dialect, shape, None)
-    by_hits = _statement(dialect, shape, search_index.by_ids(dialect))
+    by_rows = listing_statement(conn, shape)
+    by_hits = hits_statement(conn, shape)
     cursor = params.get("before", MAX_ID)  # every id >= cursor is settled
     floor = params.get("lowest", 0)
     # Other filters keep only some hits: start with more of them (fewer round trips).
-    filtered = any(name in params for name in (*_EQUALS, "watch", "topic", "since"))
+    filtered = any(name in params for name in (*EQUAL_FILTERS, "watch", "topic", "since"))
     exact = index_is_exact(text_query)
     first = WALK_FIRST * 4 if filtered else WALK_FIRST
     if exact and not filtered:
@@ -380,7 +291,8 @@ def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: 
     spent = {"hits": 0, "rows": 0}
     # PostgreSQL reads a common word's hits row by row: with other filters, first see
     # whether they keep any mention at all (one page of their rows).
-    side = "rows" if filtered and dialect == "postgresql" and not rare else "hits"
+    side = ("rows" if filtered and not search_index.hits_come_newest_first(conn) and not rare
+            else "hits")
     if side == "rows":
         size["rows"] = limit
     found: list[MentionRow] = []
@@ -428,44 +340,7 @@ def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: 
     return found[:limit]
 
 
-_FILTER_PARAMS = frozenset({*_EQUALS, "watch", "topic", "since", "lowest", "before"})
-MAX_ID = 2**31 - 1  # mentions.id is an INTEGER column
-
-
-def _lowest_id_since(conn: Connection, workspace_id: int, since: datetime) -> int | None:
-    """The smallest id among mentions published since ``since`` (0: there are none), when
-    there are at most SINCE_PROBE of them; None for a larger window.
-
-    The bound is read from every mention of the window, never inferred from insertion
-    order: a backfill stores old posts after new ones, so ids do not follow published
-    time, yet no mention of the window has an id below its smallest.
-
-    Listings read newest ids first; with ``id >= lowest`` added, an index on
-    (workspace, column, id) stops at the window's edge instead of reading every older
-    row when the window holds fewer matches than a page (``since:1h status:approved``).
-    """
-    bound = conn.execute(select(_SINCE_BOUND), {"ws": workspace_id, "since": since,
-                                                "probe": SINCE_PROBE}).scalar_one()
-    if bound == 0:
-        return None
-    return 0 if bound == MAX_ID else int(bound)
-
-
-_IN_WINDOW = (_M.workspace_id == bindparam("ws"), _M.published_at >= bindparam("since"))
-# Counted from the (workspace_id, published_at) index alone; the smallest id (read from
-# the rows on PostgreSQL, whose index does not hold it) only for a window under
-# SINCE_PROBE mentions: both engines evaluate a CASE branch's subquery only when taken.
-_WINDOW_COUNT = select(func.count()).select_from(
-    select(literal_column("1").label("one")).where(*_IN_WINDOW).order_by(_M.published_at)
-    .limit(bindparam("probe")).subquery()).scalar_subquery()
-_WINDOW_IDS = (select(_M.id.label("id")).where(*_IN_WINDOW).order_by(_M.published_at)
-               .limit(bindparam("probe")).subquery())
-# Through the window's index (ORDER BY ... LIMIT), never a walk of every older id.
-_WINDOW_LOWEST = select(func.min(_WINDOW_IDS.c.id)).scalar_subquery()
-_SINCE_BOUND = case((bindparam("probe") <= _WINDOW_COUNT, 0),
-                    else_=func.coalesce(_WINDOW_LOWEST, MAX_ID))
-"""The lowest id of a ``since`` window: 0 for a window of SINCE_PROBE mentions or more,
-past every id (MAX_ID) for an empty one. Inside a listing statement: one round trip."""
+_FILTER_PARAMS = frozenset({*EQUAL_FILTERS, "watch", "topic", "since", "lowest", "before"})
 
 
 def language_read(flags: object) -> bool:

@@ -33,6 +33,7 @@ from bot.services.outbox import EVENT_TYPE_MESSAGE, OutboxSender, do_enqueue, me
 from bot.services.ports import DeliveryError, HomePublisher, OutgoingMessage
 from bot.slack.escape import escape, truncate
 from bot.slack.home import card_link
+from storage.claims import skip_locked
 from storage.db import transaction
 from storage.models import (
     Draft,
@@ -204,9 +205,8 @@ def send_approval_digests(sessions: sessionmaker[Session], now: datetime,
     window = timedelta(minutes=window_minutes)
     queued = 0
     with transaction(sessions) as session:
-        states = session.scalars(select(NotificationState).where(
-            NotificationState.digest_owed.is_(True)).order_by(NotificationState.id)
-            .with_for_update(skip_locked=True)).all()
+        states = session.scalars(skip_locked(session, select(NotificationState).where(
+            NotificationState.digest_owed.is_(True)).order_by(NotificationState.id))).all()
         for state in states:
             if state.digest_sent_at is not None and state.digest_sent_at + window > now:
                 continue

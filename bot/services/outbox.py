@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -48,6 +48,7 @@ from bot.services.ports import DeliveryError, Notifier, OutgoingMessage
 from bot.services.watch_links import do_record_card, other_cards, posted_card
 from bot.services.workspaces import workspace_language
 from bot.slack.escape import escape, slack_date
+from storage.claims import take_lease
 from storage.db import transaction
 from storage.models import (
     Member,
@@ -390,15 +391,8 @@ class OutboxSender:
         The lease makes the row "not due" for every other sender while we call Slack.
         """
         now = self._clock()
-        result = session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row.id,
-                   OutboxMessage.status == OutboxStatus.PENDING.value,
-                   OutboxMessage.attempts == row.attempts,
-                   OutboxMessage.next_attempt_at <= now)
-            .values(attempts=row.attempts + 1, next_attempt_at=now + SEND_LEASE)
-            .execution_options(synchronize_session=False))
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return take_lease(session, OutboxMessage, row.id, pending=OutboxStatus.PENDING.value,
+                          attempts=row.attempts, now=now, until=now + SEND_LEASE)
 
     @staticmethod
     def _update_target(session: Session, row: OutboxMessage) -> str | None:

@@ -36,6 +36,7 @@ from bot.services.secrets import (
 from bot.sources.base import FetchResult, SourceError, SourceRateLimited
 from bot.sources.http import HttpClient
 from bot.sources.registry import POLLABLE_KINDS, get_source, parse_config
+from storage.claims import skip_locked
 from storage.db import transaction
 from storage.models import SourceRow, Watch, utcnow
 from storage.search_index import index_pending
@@ -129,8 +130,8 @@ def claim_due_sources(
             query = query.where(SourceRow.next_poll_at <= now)
         if only_ids is not None:
             query = query.where(SourceRow.id.in_(list(only_ids)))
-        if lease and session.bind is not None and session.bind.dialect.name == "postgresql":
-            query = query.with_for_update(of=SourceRow, skip_locked=True)
+        if lease:
+            query = skip_locked(session, query, of=SourceRow)
         claimed = []
         for row, watch_name in session.execute(query).all():
             if lease:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
@@ -44,6 +44,7 @@ from bot.services.workflow import mark_replied, require_action
 from bot.services.workspaces import workspace_language
 from bot.slack.escape import escape
 from bot.sources.http import HttpClient
+from storage.claims import skip_locked, take_lease
 from storage.db import transaction
 from storage.models import Draft, Mention, MentionStatus, SourceRow, utcnow
 from storage.models_replies import ReplyPost
@@ -84,9 +85,7 @@ def _claim(sessions: sessionmaker[Session], now: datetime, limit: int) -> list[_
         query = (select(ReplyPost).where(ReplyPost.status == PENDING,
                                          ReplyPost.next_attempt_at <= now)
                  .order_by(ReplyPost.id).limit(limit))
-        if session.bind is not None and session.bind.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        for row in session.scalars(query).all():
+        for row in session.scalars(skip_locked(session, query)).all():
             mention = session.get(Mention, row.mention_id)
             draft = session.get(Draft, row.draft_id)
             source = session.get(SourceRow, mention.source_id) if mention and \
@@ -101,13 +100,8 @@ def _claim(sessions: sessionmaker[Session], now: datetime, limit: int) -> list[_
                 continue
             # Compare-and-set: another process may have read the same row (SQLite has no
             # row locks); only the one whose update lands calls the network.
-            claimed = session.execute(
-                update(ReplyPost)
-                .where(ReplyPost.id == row.id, ReplyPost.status == PENDING,
-                       ReplyPost.attempts == row.attempts, ReplyPost.next_attempt_at <= now)
-                .values(attempts=row.attempts + 1, next_attempt_at=now + LEASE)
-                .execution_options(synchronize_session=False))
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            if not take_lease(session, ReplyPost, row.id, pending=PENDING,
+                              attempts=row.attempts, now=now, until=now + LEASE):
                 continue
             jobs.append(_Job(row.id, row.attempts > 0, row.network, credentials,
                              ReplyTarget(network=mention.network,

@@ -9,12 +9,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.sql import ColumnElement
 
 from bot.analysis.spike_explain import SpikeMention, explain_spike
 from bot.analysis.spikes import HourBucket, SpikeConfig, SpikeDecision, detect_spike
@@ -25,6 +23,7 @@ from storage.db import transaction
 from storage.models import Author, Mention, Watch, Workspace
 from storage.models_spikes import Spike
 from storage.models_watches import MentionWatch
+from storage.time_buckets import hour_start
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +38,11 @@ class SpikeReport:
     decision: SpikeDecision
 
 
-def _hour(session: Session, column: Any) -> ColumnElement[Any]:
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        return func.date_trunc("hour", column)
-    return func.strftime("%Y-%m-%d %H:00:00", column)
-
-
 def hourly_buckets(session: Session, watch_id: int, since: datetime, until: datetime
                    ) -> list[HourBucket]:
     """Mentions per hour (total, negative) of a watch, by publication time."""
     link = MentionWatch
-    hour = _hour(session, link.published_at)
+    hour = hour_start(session, link.published_at)
     rows = session.execute(
         select(hour, func.count(), func.sum(case((link.sentiment == "negative", 1), else_=0)))
         .where(link.watch_id == watch_id, link.published_at >= since,

@@ -10,10 +10,8 @@ called not urgent says it needed an answer, not that it needed one now).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
@@ -26,6 +24,7 @@ from bot.services.workspaces import workspace_language
 from storage.db import transaction
 from storage.models import Mention, MentionStatus, Role, Watch, utcnow
 from storage.models_triage import TriageLabel
+from storage.upserts import upsert_triage_label
 
 WORKFLOW, FEEDBACK = "workflow", "feedback"
 NOT_URGENT, SHOULD_ALERT = "not_urgent", "should_alert"
@@ -35,11 +34,6 @@ FEEDBACK_LABELS = {NOT_URGENT: False, SHOULD_ALERT: True}
 DEFAULT_THRESHOLD = 50
 OPEN = frozenset({MentionStatus.NEW, MentionStatus.ASSIGNED, MentionStatus.DRAFTING,
                   MentionStatus.AWAITING_APPROVAL, MentionStatus.APPROVED})
-
-
-def _dialect_insert(session: Session) -> Any:
-    return (postgresql.insert if session.get_bind().dialect.name == "postgresql"
-            else sqlite.insert)
 
 
 def _was_alerted(mention: Mention) -> bool:
@@ -54,7 +48,6 @@ def upsert_label(session: Session, mention: Mention, actor: Actor, action: str, 
     if mention.watch_id is not None:
         watch = session.get(Watch, mention.watch_id)
         threshold = watch.alert_threshold if watch is not None else DEFAULT_THRESHOLD
-    insert = _dialect_insert(session)(TriageLabel)
     values = {
         "workspace_id": mention.workspace_id, "mention_id": mention.id,
         "watch_id": mention.watch_id, "positive": positive, "action": action,
@@ -63,14 +56,9 @@ def upsert_label(session: Session, mention: Mention, actor: Actor, action: str, 
         "alerted": _was_alerted(mention), "decided_at": mention.created_at,
         "labelled_at": utcnow(),
     }
-    table = TriageLabel.__table__
-    replaceable = (insert.excluded.source == FEEDBACK) | (table.c.source == WORKFLOW)
-    session.execute(insert.values(**values).on_conflict_do_update(
-        index_elements=["mention_id"],
-        set_={name: insert.excluded[name] for name in (
-            "positive", "action", "source", "actor", "surface", "priority", "threshold",
-            "alerted", "labelled_at")},
-        where=replaceable))
+    # Feedback from Slack overrides any label; a workflow label only a workflow label.
+    upsert_triage_label(session, values, overriding_source=FEEDBACK,
+                        overridable_source=WORKFLOW)
 
 
 def on_transition(session: Session, mention: Mention, actor: Actor, action: str) -> None:

@@ -15,13 +15,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.services.topic_channels import alert_channels, topics_of_mask
 from storage.models import Mention, Watch
 from storage.models_topics import TopicRoute
 from storage.models_watches import MentionWatch
+from storage.upserts import insert_or_skip
 
 
 def card_dedupe_key(mention_id: int, channel: str) -> str:
@@ -79,10 +79,8 @@ def do_link(session: Session, watch: Watch, priorities: dict[int, int], now: dat
             for mention_id in ids if mention_id in shared]
     if not rows:
         return {}
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     made = session.execute(
-        insert(MentionWatch).on_conflict_do_nothing(index_elements=["mention_id", "watch_id"])
+        insert_or_skip(session, MentionWatch, ["mention_id", "watch_id"])
         .returning(MentionWatch.mention_id, MentionWatch.priority), rows).all()
     return {int(mention_id): int(priority) for mention_id, priority in made}
 

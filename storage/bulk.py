@@ -1,0 +1,170 @@
+"""Bulk writes and batch filters of ingest: a batch's rows in one statement, on both engines.
+
+Ingest stores thousands of mentions a second; these statements are shaped for that (one
+parameter for a whole list, one JSON document per batch on PostgreSQL, driver-level
+multi-row VALUES on SQLite). The caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from itertools import chain
+from typing import Any
+
+from sqlalchemy import (
+    ColumnDefault,
+    ColumnElement,
+    any_,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+
+from storage.models import Author, Mention
+from storage.models_base import as_utc
+
+
+def _on_postgresql(session: Session) -> bool:
+    return bool(session.bind and session.bind.dialect.name == "postgresql")
+
+
+def one_of(session: Session, column: Any, values: Sequence[str]) -> ColumnElement[bool]:
+    """``column IN values`` with the whole list as one parameter: an array (``= ANY``) on
+    PostgreSQL, a JSON array read by ``json_each`` on SQLite. A placeholder per value would
+    make the driver parse and the database prepare a new statement for every batch size."""
+    if _on_postgresql(session):
+        return column == any_(cast(literal(list(values), ARRAY(column.type)),
+                                   ARRAY(column.type)))
+    listed = func.json_each(json.dumps(list(values))).table_valued("value")
+    return column.in_(select(listed.c.value))
+
+
+def upsert_authors(session: Session, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
+    """Insert or update the ``authors`` rows of a batch in one statement; return
+    (network, handle) -> author id.
+
+    ``rows`` are full author rows (``rows[0]``'s keys are the columns; sort them by key so
+    concurrent batches lock shared authors in one order). New authors arrive with their
+    count; known ones add to theirs, take the latest time, and keep their name and reach
+    unless the row brings new values (``verified`` once true stays true).
+    """
+    table: Any = Author.__table__
+    postgres = _on_postgresql(session)
+    insert = (postgresql.insert(table).from_select(list(rows[0]), _json_rows(table, rows))
+              if postgres else sqlite.insert(table))
+    statement = insert.on_conflict_do_update(
+        index_elements=["workspace_id", "network", "handle"],
+        set_={
+            "mention_count": table.c.mention_count + insert.excluded.mention_count,
+            "last_seen_at": insert.excluded.last_seen_at,
+            "followers": func.coalesce(insert.excluded.followers, table.c.followers),
+            "name": func.coalesce(insert.excluded.name, table.c.name),
+            "verified": table.c.verified | insert.excluded.verified,
+        },
+    ).returning(table.c.id, table.c.network, table.c.handle)
+    return {(network, handle): author_id for author_id, network, handle in (
+        session.execute(statement) if postgres else session.execute(statement, rows))}
+
+
+def insert_mentions(session: Session, rows: list[dict[str, Any]]) -> Sequence[Any]:
+    """Insert the ``mentions`` rows of a batch (``rows[0]``'s keys are the columns), skipping
+    the (workspace, network, external id) already stored; return the stored rows' (id,
+    external_id, priority). Datetimes of ``rows`` may be replaced by ISO strings.
+    """
+    if not _on_postgresql(session):
+        return _sqlite_insert_mentions(session, rows)
+    source = _json_rows(Mention.__table__, rows)
+    return session.execute(
+        postgresql.insert(Mention).from_select(list(rows[0]), source)
+        .on_conflict_do_nothing(index_elements=["workspace_id", "network", "external_id"])
+        .returning(Mention.id, Mention.external_id, Mention.priority)
+    ).all()
+
+
+def _json_rows(table: Any, rows: list[dict[str, Any]]) -> Any:
+    """``rows`` (dicts of ``table``'s columns, times made ISO strings in place) as a
+    PostgreSQL SELECT over one JSON parameter read by ``jsonb_to_recordset``: no placeholder
+    per value for psycopg to parse, no per-element quoting in Python; ``json.dumps`` and
+    PostgreSQL's JSON parser are both C."""
+    columns = list(rows[0])
+    dialect = postgresql.dialect()
+    shape = ", ".join(f'"{name}" {table.c[name].type.compile(dialect=dialect)}'
+                      for name in columns)
+    _times_as_iso(rows, columns)
+    batch = json.dumps(rows, ensure_ascii=False)
+    return select(*[literal_column(f'r."{name}"') for name in columns]).select_from(
+        text(f"jsonb_to_recordset(CAST(:batch AS jsonb)) AS r({shape})")
+        .bindparams(batch=batch))
+
+
+def _sqlite_insert_mentions(session: Session, rows: list[dict[str, Any]]) -> list[Any]:
+    """``insert_mentions`` on SQLite: multi-row VALUES statements run by the driver.
+
+    Values go through each column type's own bind processor, a column at a time, and the
+    table's scalar defaults are added, so rows are stored exactly as a Core insert stores
+    them; what is skipped is Core's per-row parameter assembly (most of its cost here).
+    """
+    connection = session.connection()
+    dialect = connection.dialect
+    table = Mention.__table__
+    defaults = {column.name: column.default.arg for column in table.c
+                if column.name not in rows[0] and isinstance(column.default, ColumnDefault)
+                and column.default.is_scalar}
+    names = [*rows[0], *defaults]
+    values = [[row[name] for row in rows] for name in rows[0]]
+    values += [[value] * len(rows) for value in defaults.values()]
+    for n, name in enumerate(names):
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            values[n] = _processed(process, values[n])
+    quote = dialect.identifier_preparer.quote
+    # Identifiers from the table definition; every value is a bound parameter.
+    head = f"INSERT INTO {quote(Mention.__tablename__)} ({', '.join(map(quote, names))}) VALUES "  # noqa: S608
+    tail = (" ON CONFLICT (workspace_id, network, external_id) DO NOTHING"
+            " RETURNING id, external_id, priority")
+    placeholders = "(" + ", ".join("?" * len(names)) + ")"
+    page = max(1, min(dialect.insertmanyvalues_page_size,
+                      dialect.insertmanyvalues_max_parameters // len(names)))
+    records = list(zip(*values, strict=True))
+    out: list[Any] = []
+    for start in range(0, len(records), page):
+        chunk = records[start:start + page]
+        sql = head + ", ".join([placeholders] * len(chunk)) + tail
+        out.extend(connection.exec_driver_sql(sql, tuple(chain.from_iterable(chunk))).all())
+    return out
+
+
+def _processed(process: Any, values: list[Any]) -> list[Any]:
+    """``process`` applied to each value; once when they are all the same object (times)."""
+    first = values[0]
+    if all(value is first for value in values):
+        return [process(first)] * len(values)
+    return [process(value) for value in values]
+
+
+def _times_as_iso(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    """Replace the datetimes of ``rows`` by their ISO strings, in place.
+
+    ``json.dumps`` would call back into Python once per datetime; a time every row
+    shares (the batch's ``now``) is formatted once.
+    """
+    for name in columns:
+        first = rows[0][name]
+        # UTC as UTCDateTime stores it: a naive time is taken as UTC, not as the server's.
+        if isinstance(first, datetime) and all(row[name] is first for row in rows):
+            shared = as_utc(first).isoformat()
+            for row in rows:
+                row[name] = shared
+        elif isinstance(first, datetime) or first is None:  # other columns hold no times
+            for row in rows:
+                value = row[name]
+                if isinstance(value, datetime):
+                    row[name] = as_utc(value).isoformat()

@@ -1,0 +1,52 @@
+"""How workers share work through the database: claims, leases and advisory locks.
+
+Several workers may run against PostgreSQL: due rows are claimed with ``FOR UPDATE SKIP
+LOCKED`` and a lease taken by compare-and-set, so each row is worked on by one worker at
+a time. SQLite serves one process and has no row locks; the compare-and-set still guards
+against two flushes of that process. The caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Integer, Select, cast, func, literal, select, update
+from sqlalchemy.orm import Session
+
+QueryT = TypeVar("QueryT", bound=Select[Any])
+
+
+def skip_locked(session: Session, query: QueryT, *, of: Any = None) -> QueryT:
+    """``query`` locking the rows it reads (of ``of`` only, when given) and skipping the
+    rows another transaction holds (``FOR UPDATE SKIP LOCKED``) on PostgreSQL; unchanged
+    on SQLite."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        if of is None:
+            return query.with_for_update(skip_locked=True)
+        return query.with_for_update(of=of, skip_locked=True)
+    return query
+
+
+def take_lease(session: Session, model: Any, row_id: int, *, pending: str, attempts: int,
+               now: datetime, until: datetime) -> bool:
+    """Take the lease of a queued row (``model`` has ``status``, ``attempts`` and
+    ``next_attempt_at``) by compare-and-set: count one more attempt and make it not due
+    before ``until``, only if it is still ``pending``, at ``attempts`` and due at ``now``.
+    False when another worker took it first."""
+    result = session.execute(
+        update(model)
+        .where(model.id == row_id, model.status == pending, model.attempts == attempts,
+               model.next_attempt_at <= now)
+        .values(attempts=attempts + 1, next_attempt_at=until)
+        .execution_options(synchronize_session=False))
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def advisory_lock(session: Session, key: int, sub_key: int, *, exclusive: bool) -> None:
+    """On PostgreSQL, hold the advisory lock (``key``, ``sub_key``) until the transaction
+    ends, ``exclusive`` or shared; nothing on SQLite (one process holds the database)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    lock = func.pg_advisory_xact_lock if exclusive else func.pg_advisory_xact_lock_shared
+    session.execute(select(lock(cast(literal(key), Integer), cast(literal(sub_key), Integer))))

@@ -1,0 +1,164 @@
+"""The SQL of mention listings (``/cm mentions``, ``vigie mentions``): one statement per
+combination of filters, built once, shaped for each engine's planner.
+
+``bot.services.mention_search`` decides what to read (filters, full-text walks); the
+statements here read it. Parameters are bound by name: ``ws`` (workspace id), ``limit``,
+and one per filter in the statement's shape (``status``, ``sentiment``, ``network``,
+``assignee``, ``watch`` (lower-cased name), ``topic`` (mask), ``since``, ``probe``,
+``lowest``, ``before``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Select,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    select,
+)
+
+from storage import search_index
+from storage.models import Author, Mention, Watch
+from storage.models_watches import MentionWatch
+
+MAX_ID = 2**31 - 1  # mentions.id is an INTEGER column
+
+_M = Mention.__table__.c
+_A = Author.__table__.c
+_W = Watch.__table__.c
+LISTING_COLUMNS = (  # a listing row, read by position: add columns at the end
+    _M.id, _M.network, _M.external_id, _M.text, _M.title, _M.url, _M.published_at, _M.status,
+    _M.language, _M.sentiment, _M.sentiment_label, _M.intent, _M.priority,
+    _M.priority_reason, _M.assignee_user_id, _A.handle, _A.followers, _W.name, _M.topics,
+    _M.intent_flags,
+)
+_L = MentionWatch.__table__.c
+EQUAL_FILTERS = {"status": _M.status, "sentiment": _M.sentiment_label, "network": _M.network,
+                 "assignee": _M.assignee_user_id}
+"""Equality filters: parameter name -> column (``watch`` goes through the links)."""
+_STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
+_NAMED = Watch.__table__.alias("named_watch")
+# The watch asked for, by name, inside the listing statement (one round trip); an empty
+# listing then checks that the watch exists.
+_WATCH_ID = (select(_NAMED.c.id)
+             .where(_NAMED.c.workspace_id == bindparam("ws"),
+                    func.lower(_NAMED.c.name) == bindparam("watch"))
+             .limit(1).scalar_subquery())
+
+
+def listing_statement(conn: Connection, shape: tuple[str, ...],
+                      search: search_index.Candidates | None = None) -> Select[Any]:
+    """The listing statement for one combination of filters (``shape``: the sorted names of
+    its parameters besides ``ws`` and ``limit``), newest first, selecting
+    ``LISTING_COLUMNS``; ``search``: full-text candidates the rows must be among. Built
+    once per engine and reused (building and hashing a statement costs more than running
+    an indexed listing)."""
+    dialect = conn.dialect.name
+    key = (dialect, shape, search.key if search else None)
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        # Given a short list of full-text hits, read exactly those rows by primary key:
+        # the other filters are wrapped so that no index on them looks cheaper (SQLite
+        # without statistics guesses ~10 rows for any equality on an indexed column).
+        by_id = search is not None and search.key.startswith("ids")
+
+        def col(column: Any) -> Any:
+            return func.coalesce(column, column) if by_id else column
+
+        # A watch's listing holds every mention linked to it, whichever watch stored it
+        # first, and its rows name that watch; other listings name the first watch. It
+        # reads the watch's links newest first ((watch_id, mention_id) index) and each
+        # mention by primary key; a short list of full-text hits is read by id instead.
+        linked = "watch" in shape and not by_id
+        rows: Any = Mention.__table__
+        named: Any = _M.watch_id
+        if linked:
+            rows = MentionWatch.__table__.join(Mention.__table__, _M.id == _L.mention_id)
+            named = _L.watch_id
+        elif "watch" in shape:
+            named = _WATCH_ID
+        order = _L.mention_id if linked else _M.id
+        statement = (
+            select(*LISTING_COLUMNS)
+            .select_from(rows.outerjoin(Author.__table__, _A.id == _M.author_id)
+                         .outerjoin(Watch.__table__, _W.id == named))
+            .where(col(_M.workspace_id) == bindparam("ws"))
+        )
+        if linked:
+            statement = statement.where(_L.watch_id == _WATCH_ID)
+        elif "watch" in shape:
+            statement = statement.where(col(_M.id).in_(
+                select(_L.mention_id).where(_L.watch_id == _WATCH_ID)))
+        for name in shape:
+            if name in EQUAL_FILTERS:
+                statement = statement.where(col(EQUAL_FILTERS[name]) == bindparam(name))
+        if "topic" in shape:
+            statement = statement.where(col(_M.topic_mask).op("&")(bindparam("topic")) != 0)
+        if "since" in shape:
+            published: Any = _M.published_at
+            if by_id or dialect == "sqlite":
+                # A window of more than ``probe`` mentions (no id bound): read newest ids
+                # first and check the time. SQLite with sampled or no statistics guesses
+                # the published_at range keeps few rows and reads the whole window instead.
+                published = func.coalesce(published, published)
+            statement = statement.where(published >= bindparam("since"))
+        if "lowest" in shape:
+            statement = statement.where(order >= bindparam("lowest"))
+        elif "since" in shape and search is None:
+            statement = statement.where(order >= _SINCE_BOUND)
+        if "before" in shape:
+            statement = statement.where(order < bindparam("before"))
+        if search is not None:
+            statement = statement.where(search.condition)
+        statement = statement.order_by(order.desc()).limit(bindparam("limit"))
+        _STATEMENTS[key] = statement
+    return statement
+
+
+def hits_statement(conn: Connection, shape: tuple[str, ...]) -> Select[Any]:
+    """``listing_statement`` restricted to a list of full-text hits by id (parameter
+    ``search_ids``, to be supplied)."""
+    return listing_statement(conn, shape, search_index.by_ids(conn.dialect.name))
+
+
+_IN_WINDOW = (_M.workspace_id == bindparam("ws"), _M.published_at >= bindparam("since"))
+# Counted from the (workspace_id, published_at) index alone; the smallest id (read from
+# the rows on PostgreSQL, whose index does not hold it) only for a window under
+# ``probe`` mentions: both engines evaluate a CASE branch's subquery only when taken.
+_WINDOW_COUNT = select(func.count()).select_from(
+    select(literal_column("1").label("one")).where(*_IN_WINDOW).order_by(_M.published_at)
+    .limit(bindparam("probe")).subquery()).scalar_subquery()
+_WINDOW_IDS = (select(_M.id.label("id")).where(*_IN_WINDOW).order_by(_M.published_at)
+               .limit(bindparam("probe")).subquery())
+# Through the window's index (ORDER BY ... LIMIT), never a walk of every older id.
+_WINDOW_LOWEST = select(func.min(_WINDOW_IDS.c.id)).scalar_subquery()
+_SINCE_BOUND = case((bindparam("probe") <= _WINDOW_COUNT, 0),
+                    else_=func.coalesce(_WINDOW_LOWEST, MAX_ID))
+"""The lowest id of a ``since`` window: 0 for a window of ``probe`` mentions or more,
+past every id (MAX_ID) for an empty one. Inside a listing statement: one round trip."""
+
+
+def lowest_id_since(conn: Connection, workspace_id: int, since: datetime, probe: int
+                    ) -> int | None:
+    """The smallest id among mentions published since ``since`` (0: there are none), when
+    there are fewer than ``probe`` of them; None for a larger window.
+
+    The bound is read from every mention of the window, never inferred from insertion
+    order: a backfill stores old posts after new ones, so ids do not follow published
+    time, yet no mention of the window has an id below its smallest.
+
+    Listings read newest ids first; with ``id >= lowest`` added, an index on
+    (workspace, column, id) stops at the window's edge instead of reading every older
+    row when the window holds fewer matches than a page (``since:1h status:approved``).
+    """
+    bound = conn.execute(select(_SINCE_BOUND), {"ws": workspace_id, "since": since,
+                                                "probe": probe}).scalar_one()
+    if bound == 0:
+        return None
+    return 0 if bound == MAX_ID else int(bound)

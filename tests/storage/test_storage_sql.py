@@ -1,0 +1,294 @@
+"""The SQL that services hand to storage (bulk writes, upserts, claims, time buckets),
+checked directly on SQLite and PostgreSQL: what each function stores and returns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.bulk import insert_mentions, one_of, upsert_authors
+from storage.claims import advisory_lock, skip_locked, take_lease
+from storage.db import make_engine, make_session_factory, transaction
+from storage.dialect import is_postgresql
+from storage.mention_listing import MAX_ID, listing_statement, lowest_id_since
+from storage.models import Author, Mention, OutboxMessage, Workspace
+from storage.models_cases import QuietMention
+from storage.models_triage import TriageLabel
+from storage.search_index import hits_come_newest_first
+from storage.time_buckets import hour_start
+from storage.upserts import insert_or_skip, upsert_triage_label
+
+NOW = datetime(2026, 3, 4, 10, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(db_url)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def workspace_id(sessions: sessionmaker[Session]) -> int:
+    with transaction(sessions) as session:
+        workspace = Workspace(team_id="T07STORAGE")
+        session.add(workspace)
+        session.flush()
+        return workspace.id
+
+
+def _mention_row(workspace_id: int, external_id: str, **extra: object) -> dict[str, object]:
+    return {"workspace_id": workspace_id, "network": "rss", "external_id": external_id,
+            "url": f"https://example.com/{external_id}", "text": f"post {external_id}",
+            "published_at": NOW, "priority": 40, "intent_flags": [], "topics": [],
+            "created_at": NOW, "updated_at": NOW, **extra}
+
+
+def _store_mentions(sessions: sessionmaker[Session], workspace_id: int,
+                    *external_ids: str) -> dict[str, int]:
+    with transaction(sessions) as session:
+        stored = insert_mentions(session, [_mention_row(workspace_id, e)
+                                           for e in external_ids])
+        return {str(external_id): int(mention_id) for mention_id, external_id, _ in stored}
+
+
+def test_is_postgresql_names_the_engine(sessions: sessionmaker[Session], db_url: str) -> None:
+    with sessions() as session:
+        assert is_postgresql(session) is db_url.startswith("postgresql")
+
+
+def test_insert_mentions_stores_new_rows_and_skips_known_ones(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    first = _store_mentions(sessions, workspace_id, "a", "b")
+    assert set(first) == {"a", "b"}
+    naive_time = datetime(2026, 3, 4, 8, 0)  # taken as UTC, as UTCDateTime stores it
+    with transaction(sessions) as session:
+        stored = insert_mentions(session, [
+            _mention_row(workspace_id, "b", priority=90),
+            _mention_row(workspace_id, "c", priority=75, published_at=naive_time)])
+    assert [(external_id, priority) for _, external_id, priority in stored] == [("c", 75)]
+    with sessions() as session:
+        c = session.scalars(select(Mention).where(Mention.external_id == "c")).one()
+        b = session.scalars(select(Mention).where(Mention.external_id == "b")).one()
+        assert c.published_at == naive_time.replace(tzinfo=UTC)
+        assert c.created_at == NOW
+        # Scalar column defaults are applied as a Core insert applies them.
+        assert (c.version, c.alerted, c.status, c.engagement) == (1, False, "new", 0)
+        assert b.priority == 40  # the known row is left as it was
+
+
+def test_insert_mentions_handles_a_batch_larger_than_one_statement(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    ids = [f"m{n}" for n in range(2500)]
+    stored = _store_mentions(sessions, workspace_id, *ids)
+    assert sorted(stored) == sorted(ids)
+    assert len(set(stored.values())) == len(ids)
+
+
+def test_one_of_is_an_in_list_with_one_parameter(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    stored = _store_mentions(sessions, workspace_id, "a", "b", "c")
+    with sessions() as session:
+        found = session.scalars(select(Mention.id).where(
+            one_of(session, Mention.external_id, ["a", "c", "missing"]))).all()
+        assert sorted(found) == sorted([stored["a"], stored["c"]])
+        assert session.scalars(select(Mention.id).where(
+            one_of(session, Mention.external_id, []))).all() == []
+
+
+def _author(workspace_id: int, handle: str, **extra: object) -> dict[str, object]:
+    return {"workspace_id": workspace_id, "network": "x", "handle": handle, "name": None,
+            "url": None, "followers": None, "verified": False, "mention_count": 1,
+            "first_seen_at": NOW, "last_seen_at": NOW, **extra}
+
+
+def test_upsert_authors_adds_counts_and_keeps_what_a_batch_does_not_bring(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    with transaction(sessions) as session:
+        first = upsert_authors(session, [
+            _author(workspace_id, "ann", name="Ann", followers=1200, verified=True,
+                    mention_count=2),
+            _author(workspace_id, "bob")])
+    assert set(first) == {("x", "ann"), ("x", "bob")}
+    later = NOW + timedelta(hours=1)
+    with transaction(sessions) as session:
+        second = upsert_authors(session, [
+            _author(workspace_id, "ann", mention_count=3, last_seen_at=later),
+            _author(workspace_id, "bob", name="Bob", followers=7),
+            _author(workspace_id, "cid")])
+    assert second[("x", "ann")] == first[("x", "ann")]
+    assert second[("x", "bob")] == first[("x", "bob")]
+    with sessions() as session:
+        rows = {a.handle: a for a in session.scalars(select(Author))}
+    ann, bob = rows["ann"], rows["bob"]
+    assert (ann.mention_count, ann.name, ann.followers, ann.verified) == (5, "Ann", 1200, True)
+    assert (ann.first_seen_at, ann.last_seen_at) == (NOW, later)
+    assert (bob.mention_count, bob.name, bob.followers, bob.verified) == (2, "Bob", 7, False)
+    assert rows["cid"].id == second[("x", "cid")]
+
+
+def test_insert_or_skip_skips_conflicting_rows(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    ids = _store_mentions(sessions, workspace_id, "a", "b")
+    with transaction(sessions) as session:
+        session.execute(insert_or_skip(session, QuietMention),
+                        [{"mention_id": ids["a"], "reason": "backfill"}])
+    with transaction(sessions) as session:
+        made = session.execute(
+            insert_or_skip(session, QuietMention, ["mention_id"])
+            .returning(QuietMention.mention_id),
+            [{"mention_id": ids["a"], "reason": "other"},
+             {"mention_id": ids["b"], "reason": "backfill"}]).all()
+    assert [m for (m,) in made] == [ids["b"]]
+    with sessions() as session:
+        assert dict(session.execute(select(QuietMention.mention_id, QuietMention.reason))
+                    .tuples().all()) == {ids["a"]: "backfill", ids["b"]: "backfill"}
+
+
+def _label(workspace_id: int, mention_id: int, source: str, action: str,
+           positive: bool) -> dict[str, object]:
+    return {"workspace_id": workspace_id, "mention_id": mention_id, "watch_id": None,
+            "positive": positive, "action": action, "source": source, "actor": "U1",
+            "surface": "card", "priority": 40, "threshold": 50, "alerted": True,
+            "decided_at": NOW, "labelled_at": NOW}
+
+
+def test_upsert_triage_label_replaces_only_what_the_rule_allows(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    mention_id = _store_mentions(sessions, workspace_id, "a")["a"]
+
+    def store(source: str, action: str, positive: bool) -> tuple[str, str, bool]:
+        with transaction(sessions) as session:
+            upsert_triage_label(session, _label(workspace_id, mention_id, source, action,
+                                                positive),
+                                overriding_source="feedback", overridable_source="workflow")
+        with sessions() as session:
+            label = session.scalars(select(TriageLabel)).one()
+            return label.source, label.action, label.positive
+
+    assert store("workflow", "assign", True) == ("workflow", "assign", True)
+    assert store("workflow", "ignore", False) == ("workflow", "ignore", False)
+    assert store("feedback", "should_alert", True) == ("feedback", "should_alert", True)
+    assert store("workflow", "ignore", False) == ("feedback", "should_alert", True)
+    assert store("feedback", "not_urgent", False) == ("feedback", "not_urgent", False)
+
+
+def _outbox(sessions: sessionmaker[Session], workspace_id: int, n: int) -> list[int]:
+    with transaction(sessions) as session:
+        rows = [OutboxMessage(workspace_id=workspace_id, kind="post", channel="C1",
+                              payload={}, status="pending", attempts=0,
+                              next_attempt_at=NOW - timedelta(minutes=1))
+                for _ in range(n)]
+        session.add_all(rows)
+        session.flush()
+        return [row.id for row in rows]
+
+
+def test_take_lease_is_a_compare_and_set(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    row_id = _outbox(sessions, workspace_id, 1)[0]
+    until = NOW + timedelta(minutes=5)
+    with transaction(sessions) as session:
+        assert take_lease(session, OutboxMessage, row_id, pending="pending", attempts=0,
+                          now=NOW, until=until)
+    with transaction(sessions) as session:
+        # Read before the lease was taken: the attempts no longer match.
+        assert not take_lease(session, OutboxMessage, row_id, pending="pending",
+                              attempts=0, now=until, until=until + timedelta(minutes=5))
+        # The lease holds: the row is not due before ``until``.
+        assert not take_lease(session, OutboxMessage, row_id, pending="pending",
+                              attempts=1, now=NOW, until=until)
+        assert not take_lease(session, OutboxMessage, row_id, pending="sent", attempts=1,
+                              now=until, until=until)
+    with sessions() as session:
+        row = session.get(OutboxMessage, row_id)
+        assert row is not None
+        assert (row.attempts, row.next_attempt_at) == (1, until)
+
+
+def test_skip_locked_skips_the_rows_another_transaction_holds(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    ids = _outbox(sessions, workspace_id, 3)
+    query = select(OutboxMessage.id).order_by(OutboxMessage.id)
+    with transaction(sessions) as first:
+        held = first.scalars(skip_locked(first, query.limit(1), of=OutboxMessage)).all()
+        assert held == ids[:1]
+        if not is_postgresql(first):
+            # One process holds SQLite: the query is left as it was (no row locks).
+            assert "FOR UPDATE" not in str(skip_locked(first, query).compile(first.get_bind()))
+            return
+        with transaction(sessions) as second:
+            assert second.scalars(skip_locked(second, query)).all() == ids[1:]
+    with transaction(sessions) as third:
+        assert third.scalars(skip_locked(third, query)).all() == ids
+
+
+def test_advisory_lock_is_held_until_the_transaction_ends(
+        sessions: sessionmaker[Session]) -> None:
+    with transaction(sessions) as first:
+        advisory_lock(first, 7, 42, exclusive=True)
+        if not is_postgresql(first):
+            return  # nothing to take on SQLite: one process holds the database
+        with transaction(sessions) as second:
+            assert second.scalar(select(func.pg_try_advisory_xact_lock_shared(7, 42))) is False
+            assert second.scalar(select(func.pg_try_advisory_xact_lock_shared(7, 43))) is True
+    with transaction(sessions) as third:
+        advisory_lock(third, 7, 42, exclusive=False)
+        with transaction(sessions) as fourth:
+            # Shared locks do not exclude each other; they exclude an exclusive one.
+            assert fourth.scalar(select(func.pg_try_advisory_xact_lock_shared(7, 42))) is True
+            assert fourth.scalar(select(func.pg_try_advisory_xact_lock(7, 42))) is False
+
+
+def test_hour_start_buckets_a_stored_time_by_its_utc_hour(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    with transaction(sessions) as session:
+        insert_mentions(session, [
+            _mention_row(workspace_id, "a", published_at=NOW),
+            _mention_row(workspace_id, "b", published_at=NOW + timedelta(minutes=29)),
+            _mention_row(workspace_id, "c", published_at=NOW + timedelta(minutes=30))])
+    with sessions() as session:
+        hour = hour_start(session, Mention.published_at)
+        rows = session.execute(select(hour, func.count()).group_by(hour).order_by(hour)).all()
+    starts = [start if isinstance(start, datetime) else datetime.fromisoformat(str(start))
+              for start, _ in rows]
+    assert [s.replace(tzinfo=None) for s in starts] == [datetime(2026, 3, 4, 10),
+                                                        datetime(2026, 3, 4, 11)]
+    assert [n for _, n in rows] == [2, 1]
+
+
+def test_lowest_id_since_bounds_a_small_window_only(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    # Stored out of published order (a backfill): the bound is the window's smallest id.
+    with transaction(sessions) as session:
+        stored = insert_mentions(session, [
+            _mention_row(workspace_id, "new", published_at=NOW),
+            _mention_row(workspace_id, "old", published_at=NOW - timedelta(days=3)),
+            _mention_row(workspace_id, "mid", published_at=NOW - timedelta(hours=2))])
+    ids = {str(external_id): int(mention_id) for mention_id, external_id, _ in stored}
+    with sessions() as session:
+        conn = session.connection()
+        day = NOW - timedelta(days=1)
+        assert lowest_id_since(conn, workspace_id, day, 10) == min(ids["new"], ids["mid"])
+        assert lowest_id_since(conn, workspace_id, day, 2) is None  # not fewer than probe
+        assert lowest_id_since(conn, workspace_id, NOW + timedelta(hours=1), 10) == 0
+        assert lowest_id_since(conn, workspace_id + 1, day, 10) == 0  # another workspace
+
+
+def test_listing_statement_lists_newest_first_with_its_filters(
+        sessions: sessionmaker[Session], workspace_id: int, db_url: str) -> None:
+    _store_mentions(sessions, workspace_id, "a", "b", "c")
+    with sessions() as session:
+        conn = session.connection()
+        assert hits_come_newest_first(conn) is db_url.startswith("sqlite")
+        statement = listing_statement(conn, ("before", "network"))
+        assert listing_statement(conn, ("before", "network")) is statement  # built once
+        rows = conn.execute(statement, {"ws": workspace_id, "limit": 2, "network": "rss",
+                                        "before": MAX_ID}).all()
+        assert [r.external_id for r in rows] == ["c", "b"]
+        assert conn.execute(statement, {"ws": workspace_id, "limit": 2, "network": "x",
+                                        "before": MAX_ID}).all() == []
