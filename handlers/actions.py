@@ -15,7 +15,7 @@ from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import influencers, opportunities, replies, workflow
 from bot.services.actors import Actor
-from bot.services.errors import ServiceError
+from bot.services.errors import NeedsOverride, ServiceError
 from bot.services.mention_search import MentionFilter
 from bot.services.workflow import StaleDraft
 from bot.slack.approval import build_draft_to_approve
@@ -112,9 +112,7 @@ def _run(runtime: Runtime, ctx: UserContext, name: str, target: Target, body: di
         try:
             workflow.do_approve(runtime.sessions, ctx.workspace_id, ctx.actor, mention_id,
                                 version=target.version, digest=target.digest)
-        except ServiceError as err:
-            if err.key != "workflow.needs_override":
-                raise
+        except NeedsOverride:
             # The reason modal approves the version this button showed, or nothing.
             bound = {"version": target.version, "digest": target.digest}
             client.views_open(trigger_id=body["trigger_id"], view=build_reason_modal(
