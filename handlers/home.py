@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from slack_bolt import App
@@ -39,12 +38,10 @@ def publish_home(runtime: Runtime, client: WebClient, workspace_id: int, user_id
 
 def refresh_home(runtime: Runtime, client: WebClient, workspace_id: int,
                  user_ids: list[str]) -> None:
-    """Republish the Home tabs of the users a change concerns, in the background."""
-    def run() -> None:
-        for user_id in dict.fromkeys(u for u in user_ids if u):
-            publish_home(runtime, client, workspace_id, user_id)
-
-    threading.Thread(target=run, name="vigie-home", daemon=True).start()
+    """Republish the Home tabs of the users a change concerns (after the ack: a button's
+    lazy listener, a modal's listener once it has acknowledged)."""
+    for user_id in dict.fromkeys(u for u in user_ids if u):
+        publish_home(runtime, client, workspace_id, user_id)
 
 
 def register(app: App, runtime: Runtime) -> None:

@@ -90,12 +90,14 @@ def register(app: App, runtime: Runtime) -> None:
             ack(**refusal.as_kwargs())
             return
         if not sub.slow:
-            answer = sub.listener(parsed, runtime)
+            answer = sub.run(parsed, runtime)
             _refund_if_no_work(action, parsed, runtime, answer)
             ack(**(answer.as_kwargs() if answer else {}))
-            return
-        ack()
-        result = sub.listener(parsed, runtime)
-        _refund_if_no_work(action, parsed, runtime, result)
-        if result is not None:
-            respond(**result.as_kwargs())
+        else:
+            ack()
+            answer = sub.run(parsed, runtime)
+            _refund_if_no_work(action, parsed, runtime, answer)
+            if answer is not None:
+                respond(**answer.as_kwargs())
+        if answer is not None and answer.after is not None:
+            answer.after()

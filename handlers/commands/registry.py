@@ -12,6 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.runtime import Runtime
+from bot.services.actors import Actor
+from bot.services.errors import ServiceError
+from bot.services.workflow import StaleDraft
+from bot.slack.approval import build_draft_to_approve
+
+SURFACE = "slash_command"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +35,15 @@ class CommandRequest:
     client: Any = None
     """The Slack WebClient, for listeners that open a modal."""
 
+    @property
+    def actor(self) -> Actor:
+        """Who runs the command, as the services' audit names them."""
+        return Actor(self.user_id, SURFACE)
+
+    def workspace_id(self, runtime: Runtime) -> int:
+        """The id of the workspace the command comes from."""
+        return runtime.workspaces.ensure(self.team_id).id
+
 
 @dataclass(frozen=True, slots=True)
 class Reply:
@@ -39,6 +54,16 @@ class Reply:
     in_channel: bool = False
     did_no_work: bool = False
     """A usage error or a refusal: it does not count against the command's rate limit."""
+    after: Callable[[], None] | None = None
+    """Work to do once this answer has acknowledged the command (opening a modal)."""
+
+    @classmethod
+    def for_error(cls, err: ServiceError, language: str) -> Reply:
+        """The user's explanation of ``err``; for StaleDraft, with the draft to read first."""
+        if isinstance(err, StaleDraft):
+            text, blocks = build_draft_to_approve(err.message(language), err.draft, language)
+            return cls(text, blocks, did_no_work=True)
+        return cls(err.message(language), did_no_work=True)
 
     def as_kwargs(self) -> dict[str, Any]:
         """Arguments for Bolt's ``ack``/``respond``."""
@@ -66,6 +91,19 @@ class Subcommand:
     examples: tuple[str, ...] = ()
     slow: bool = False
     rate_limit: RateLimitKey | None = None
+    nudges_outbox: bool = False
+    """A success may have queued Slack messages: wake the outbox sender."""
+
+    def run(self, request: CommandRequest, runtime: Runtime) -> Reply | None:
+        """Run the listener; a ServiceError becomes the user's explanation (the one place
+        `/cm` catches it)."""
+        try:
+            reply = self.listener(request, runtime)
+        except ServiceError as err:
+            return Reply.for_error(err, request.language)
+        if self.nudges_outbox:
+            runtime.nudge_outbox()
+        return reply
 
     @property
     def summary_key(self) -> str:
@@ -81,14 +119,15 @@ class CommandRegistry:
 
     def subcommand(
         self, name: str, *, usage: str, examples: tuple[str, ...] = (), slow: bool = False,
-        rate_limit: RateLimitKey | None = None,
+        rate_limit: RateLimitKey | None = None, nudges_outbox: bool = False,
     ) -> Callable[[Listener], Listener]:
         """Decorator registering ``listener`` as `/cm NAME` (``rate_limit``: see RateLimitKey)."""
 
         def decorate(listener: Listener) -> Listener:
             if name in self._items:
                 raise ValueError(f"/cm {name} is registered twice")
-            self._items[name] = Subcommand(name, usage, listener, examples, slow, rate_limit)
+            self._items[name] = Subcommand(name, usage, listener, examples, slow, rate_limit,
+                                           nudges_outbox)
             return listener
 
         return decorate

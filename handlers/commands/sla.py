@@ -5,7 +5,6 @@ from __future__ import annotations
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import sla
-from bot.services.actors import Actor
 from bot.services.errors import ServiceError
 from handlers.commands.parsing import number_of
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply
@@ -33,30 +32,27 @@ def _show(request: CommandRequest, runtime: Runtime, workspace_id: int) -> Reply
 def cmd_sla(request: CommandRequest, runtime: Runtime) -> Reply:
     """Show or change response targets and business hours."""
     language = request.language
-    workspace_id = runtime.workspaces.ensure(request.team_id).id
-    actor = Actor(request.user_id, "slash_command")
+    workspace_id = request.workspace_id(runtime)
+    actor = request.actor
     action = request.args[0].lower() if request.args else "show"
-    try:
-        if action == "show":
-            return _show(request, runtime, workspace_id)
-        if action == "set" and len(request.args) >= 3:
-            targets: dict[str, int] = {}
-            for item in request.args[2:]:
-                level, _, minutes = item.partition("=")
-                number = number_of(minutes)
-                if number is None:
-                    raise ServiceError("sla.bad_target", value=item[:40])
-                targets[level.lower()] = number
-            sla.do_set_targets(runtime.sessions, workspace_id, actor, request.args[1], targets)
-            return Reply(t(language, "sla.updated"))
-        if action == "hours" and request.args[1:2] == ["off"]:
-            sla.do_set_hours(runtime.sessions, workspace_id, actor, None, "mon-sun",
-                             runtime.settings.timezone)
-            return Reply(t(language, "sla.updated"))
-        if action == "hours" and len(request.args) == 4:
-            sla.do_set_hours(runtime.sessions, workspace_id, actor, request.args[1],
-                             request.args[2], request.args[3])
-            return Reply(t(language, "sla.updated"))
-    except ServiceError as err:
-        return Reply(err.message(language))
+    if action == "show":
+        return _show(request, runtime, workspace_id)
+    if action == "set" and len(request.args) >= 3:
+        targets: dict[str, int] = {}
+        for item in request.args[2:]:
+            level, _, minutes = item.partition("=")
+            number = number_of(minutes)
+            if number is None:
+                raise ServiceError("sla.bad_target", value=item[:40])
+            targets[level.lower()] = number
+        sla.do_set_targets(runtime.sessions, workspace_id, actor, request.args[1], targets)
+        return Reply(t(language, "sla.updated"))
+    if action == "hours" and request.args[1:2] == ["off"]:
+        sla.do_set_hours(runtime.sessions, workspace_id, actor, None, "mon-sun",
+                         runtime.settings.timezone)
+        return Reply(t(language, "sla.updated"))
+    if action == "hours" and len(request.args) == 4:
+        sla.do_set_hours(runtime.sessions, workspace_id, actor, request.args[1],
+                         request.args[2], request.args[3])
+        return Reply(t(language, "sla.updated"))
     return Reply(t(language, "sla.usage"))
