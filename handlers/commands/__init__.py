@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -9,21 +11,22 @@ from slack_sdk import WebClient
 
 from bot.i18n import t
 from bot.runtime import Runtime
-from handlers.commands import accounts as _accounts  # noqa: F401
-from handlers.commands import competitors as _competitors  # noqa: F401
-from handlers.commands import help as _help  # noqa: F401  (registers its subcommands)
-from handlers.commands import influence as _influence  # noqa: F401
-from handlers.commands import listening as _listening  # noqa: F401
-from handlers.commands import notify as _notify  # noqa: F401
-from handlers.commands import reporting as _reporting  # noqa: F401
-from handlers.commands import settings as _settings  # noqa: F401
-from handlers.commands import sla as _sla  # noqa: F401
-from handlers.commands import triage as _triage  # noqa: F401
-from handlers.commands import voice as _voice  # noqa: F401
-from handlers.commands import workflow as _workflow  # noqa: F401
 from handlers.commands.parsing import ArgumentError, split_args
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply
 from handlers.context import user_context
+
+
+def load_subcommands() -> list[str]:
+    """Import every module of this package, in name order (the order help lists them in):
+    each registers its subcommands on import, so none can be silently left out. Returns
+    the modules' names."""
+    names = [info.name for info in pkgutil.iter_modules(__path__)]
+    for name in names:
+        importlib.import_module(f"{__name__}.{name}")
+    return names
+
+
+load_subcommands()
 
 
 def parse_command(command: dict[str, Any], language: str, client: Any = None
