@@ -18,7 +18,7 @@ from handlers.commands.parsing import (
     unescape,
     url_of,
 )
-from handlers.commands.registry import REGISTRY, CommandRequest, Reply
+from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
 
 WATCH_ADD = re.compile(r"^add\s+(?P<name>\S+)"
                        r"(?P<opts>(?:\s+(?:<#[^>]+>|(?:threshold|kind|group):\S+))*)"
@@ -89,44 +89,48 @@ def _watch_routes(request: CommandRequest, runtime: Runtime, action: str) -> Rep
                    channel=view.channel_id))
 
 
-@REGISTRY.subcommand(
-    "watch", usage="watch add NAME [#channel] [threshold:N] [kind:brand|competitor] "
-                   "[group:G] QUERY | list | pause NAME | resume NAME | remove NAME | "
-                   "kind NAME brand|competitor | group create|add|drop|conquest|delete|list "
-                   "... | route NAME topic:T #channel | unroute NAME topic:T | routes [NAME]",
+def _watch_list(request: CommandRequest, runtime: Runtime) -> Reply:
+    views = watches.list_watches(runtime.sessions, request.workspace_id(runtime))
+    return Reply(*build_watch_list(views, request.language))
+
+
+def _watch_state(request: CommandRequest, runtime: Runtime) -> Reply:
+    """`watch pause|resume|remove NAME`."""
+    action, name = request.args[0].lower(), request.args[1]
+    workspace_id = request.workspace_id(runtime)
+    if action == "remove":
+        watches.do_remove_watch(runtime.sessions, workspace_id, request.actor, name)
+    else:
+        watches.do_set_watch_paused(runtime.sessions, workspace_id, request.actor, name,
+                                    action == "pause")
+    return Reply(t(request.language, f"admin.watch_{action}d", name=name))
+
+
+def _watch_route(request: CommandRequest, runtime: Runtime) -> Reply:
+    """`watch route|unroute|routes ...`, or how to write them."""
+    reply = _watch_routes(request, runtime, request.args[0].lower())
+    return reply if reply is not None else Reply(t(request.language, "topics.route_usage"))
+
+
+REGISTRY.verbs("watch", Verbs((
+    Verb("add", _watch_add,
+         ("NAME [#channel] [threshold:N] [kind:brand|competitor] [group:G] QUERY",)),
+    Verb("list", _watch_list),
+    Verb("pause", _watch_state, ("NAME",), count=(1, 1)),
+    Verb("resume", _watch_state, ("NAME",), count=(1, 1)),
+    Verb("remove", _watch_state, ("NAME",), count=(1, 1)),
+    Verb("kind", competitor_commands.watch_kind, ("NAME brand|competitor",)),
+    Verb("group", competitor_commands.watch_group,
+         ("create|add|drop|conquest|delete|list ...",), aliases=("groups",)),
+    Verb("route", _watch_route, ("NAME topic:T #channel",)),
+    Verb("unroute", _watch_route, ("NAME topic:T",)),
+    Verb("routes", _watch_route, ("[NAME]",)),
+), usage_key="admin.watch_usage", default="list"),
     examples=('watch add acme #social threshold:40 acme OR "acme app" -jobs lang:fr',
               "watch add rival-a #veille kind:competitor group:acme-vs rivala",
               "watch group create acme-vs acme rival-a conquest:on",
-              "watch list", "watch pause acme", "watch route acme topic:outage #product-bugs"))
-def cmd_watch(request: CommandRequest, runtime: Runtime) -> Reply:
-    """Manage watches."""
-    action = request.args[0].lower() if request.args else "list"
-    language = request.language
-    if action == "add":
-        return _watch_add(request, runtime)
-    workspace_id = request.workspace_id(runtime)
-    if action == "list":
-        text, blocks = build_watch_list(watches.list_watches(runtime.sessions, workspace_id),
-                                        language)
-        return Reply(text, blocks)
-    if action in {"group", "groups"}:
-        return competitor_commands.watch_group(request, runtime)
-    if action == "kind":
-        return competitor_commands.watch_kind(request, runtime)
-    if action in {"route", "unroute", "routes"}:
-        reply = _watch_routes(request, runtime, action)
-        if reply is not None:
-            return reply
-        return Reply(t(language, "topics.route_usage"))
-    if action in {"pause", "resume", "remove"} and len(request.args) == 2:
-        name = request.args[1]
-        if action == "remove":
-            watches.do_remove_watch(runtime.sessions, workspace_id, request.actor, name)
-        else:
-            watches.do_set_watch_paused(runtime.sessions, workspace_id, request.actor,
-                                        name, action == "pause")
-        return Reply(t(language, f"admin.watch_{action}d", name=name))
-    return Reply(t(language, "admin.watch_usage"))
+              "watch list", "watch pause acme", "watch route acme topic:outage #product-bugs"),
+    module=__name__)
 
 
 def _source_id(request: CommandRequest) -> int:
@@ -177,38 +181,43 @@ def _source_rate_limit(request: CommandRequest, runtime: Runtime) -> str | None:
     return ratelimit.SOURCE_TEST
 
 
-@REGISTRY.subcommand(
-    "source", usage="source add KIND WATCH [URL] [key=value ...] | list [WATCH] | test ID | "
-                    "pause ID | resume ID | remove ID",
+def _source_list(request: CommandRequest, runtime: Runtime) -> Reply:
+    watch_name = request.args[1] if len(request.args) > 1 else None
+    views = sources_admin.list_sources(runtime.sessions, request.workspace_id(runtime),
+                                       watch_name)
+    return Reply(*build_source_list(views, request.language))
+
+
+def _source_test(request: CommandRequest, runtime: Runtime) -> Reply:
+    source_id = _source_id(request)
+    result = sources_admin.test_source(runtime.sessions, request.workspace_id(runtime),
+                                       request.actor, source_id, http_factory(runtime.settings))
+    return Reply(*build_source_test(source_id, result, request.language))
+
+
+def _source_state(request: CommandRequest, runtime: Runtime) -> Reply:
+    """`source pause|resume|remove ID`."""
+    action, source_id = request.args[0].lower(), _source_id(request)
+    workspace_id = request.workspace_id(runtime)
+    if action == "remove":
+        sources_admin.do_remove_source(runtime.sessions, workspace_id, request.actor,
+                                       source_id)
+    else:
+        sources_admin.do_set_source_paused(runtime.sessions, workspace_id, request.actor,
+                                           source_id, action == "pause")
+    return Reply(t(request.language, f"admin.source_{action}d", id=source_id))
+
+
+# Answered after the ack: tests fetch over the network.
+REGISTRY.verbs("source", Verbs((
+    Verb("add", _source_add, ("KIND WATCH [URL] [key=value ...]",)),
+    Verb("list", _source_list, ("[WATCH]",)),
+    Verb("test", _source_test, ("ID",)),
+    Verb("pause", _source_state, ("ID",)),
+    Verb("resume", _source_state, ("ID",)),
+    Verb("remove", _source_state, ("ID",)),
+), usage_key="admin.source_usage", default="list"),
     examples=("source add rss acme https://news.example.com/feed.xml",
               "source add mastodon acme base_url=https://mastodon.social query=acme",
               "source list", "source test 3"),
-    slow=True, rate_limit=_source_rate_limit)
-def cmd_source(request: CommandRequest, runtime: Runtime) -> Reply:
-    """Manage sources (answered after the ack: tests fetch over the network)."""
-    action = request.args[0].lower() if request.args else "list"
-    language = request.language
-    workspace_id = request.workspace_id(runtime)
-    if action == "add":
-        return _source_add(request, runtime)
-    if action == "list":
-        watch_name = request.args[1] if len(request.args) > 1 else None
-        text, blocks = build_source_list(
-            sources_admin.list_sources(runtime.sessions, workspace_id, watch_name), language)
-        return Reply(text, blocks)
-    if action == "test":
-        source_id = _source_id(request)
-        result = sources_admin.test_source(runtime.sessions, workspace_id, request.actor,
-                                           source_id, http_factory(runtime.settings))
-        text, blocks = build_source_test(source_id, result, language)
-        return Reply(text, blocks)
-    if action in {"pause", "resume", "remove"}:
-        source_id = _source_id(request)
-        if action == "remove":
-            sources_admin.do_remove_source(runtime.sessions, workspace_id, request.actor,
-                                           source_id)
-        else:
-            sources_admin.do_set_source_paused(runtime.sessions, workspace_id,
-                                               request.actor, source_id, action == "pause")
-        return Reply(t(language, f"admin.source_{action}d", id=source_id))
-    return Reply(t(language, "admin.source_usage"))
+    slow=True, rate_limit=_source_rate_limit, module=__name__)

@@ -26,7 +26,7 @@ from bot.slack.conversation_blocks import build_conversation
 from bot.slack.escape import escape
 from bot.slack.mention_views import PAGE_SIZE, build_history, build_mention_list
 from handlers.commands.parsing import number_of, unescape, user_id_of, version_of
-from handlers.commands.registry import REGISTRY, CommandRequest, Reply
+from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
 from handlers.context import UserContext
 from handlers.drafting import editor_context, open_draft_editor
 
@@ -224,33 +224,38 @@ REGISTRY.subcommand("reopen", usage="reopen ID", examples=("reopen 42",),
                     nudges_outbox=True)(_simple("reopen"))
 
 
-@REGISTRY.subcommand("role", usage="role add @user admin|approver|agent|viewer | "
-                     "role remove @user | role list",
-                     examples=("role add @lea approver", "role list"), nudges_outbox=True)
-def cmd_role(request: CommandRequest, runtime: Runtime) -> Reply:
-    """Manage roles."""
+def _role_list(request: CommandRequest, runtime: Runtime) -> Reply:
     language = request.language
-    action = request.args[0].lower() if request.args else "list"
+    views = members.list_roles(runtime.sessions, request.workspace_id(runtime))
+    if not views:
+        return Reply(t(language, "role.list_empty"))
+    lines = [f"<@{v.user_id}>: *{v.role}*" for v in views]
+    return Reply("\n".join([f"*{t(language, 'role.list_title')}*", *lines]))
+
+
+def _role_change(request: CommandRequest, runtime: Runtime) -> Reply:
+    """`role add @user ROLE` or `role remove @user` (a bad user is named before the usage)."""
+    language, action = request.language, request.args[0].lower()
+    user = user_id_of(request.args[1])
+    if user is None:
+        return Reply(t(language, "role.bad_user", value=escape(unescape(request.args[1])[:40])))
     workspace_id = request.workspace_id(runtime)
-    if action == "list":
-        views = members.list_roles(runtime.sessions, workspace_id)
-        if not views:
-            return Reply(t(language, "role.list_empty"))
-        lines = [f"<@{v.user_id}>: *{v.role}*" for v in views]
-        return Reply("\n".join([f"*{t(language, 'role.list_title')}*", *lines]))
-    if action in {"add", "remove"} and len(request.args) >= 2:
-        user = user_id_of(request.args[1])
-        if user is None:
-            return Reply(t(language, "role.bad_user",
-                           value=escape(unescape(request.args[1])[:40])))
-        if action == "add" and len(request.args) == 3:
-            view = members.do_set_role(runtime.sessions, workspace_id, request.actor, user,
-                                       request.args[2])
-            return Reply(t(language, "role.granted", user=f"<@{user}>", role=view.role))
-        if action == "remove" and len(request.args) == 2:
-            members.do_remove_role(runtime.sessions, workspace_id, request.actor, user)
-            return Reply(t(language, "role.removed", user=f"<@{user}>"))
+    if action == "add" and len(request.args) == 3:
+        view = members.do_set_role(runtime.sessions, workspace_id, request.actor, user,
+                                   request.args[2])
+        return Reply(t(language, "role.granted", user=f"<@{user}>", role=view.role))
+    if action == "remove" and len(request.args) == 2:
+        members.do_remove_role(runtime.sessions, workspace_id, request.actor, user)
+        return Reply(t(language, "role.removed", user=f"<@{user}>"))
     return Reply(t(language, "role.usage"))
+
+
+REGISTRY.verbs("role", Verbs((
+    Verb("add", _role_change, ("@user admin|approver|agent|viewer",), count=(1, None)),
+    Verb("remove", _role_change, ("@user",), count=(1, None)),
+    Verb("list", _role_list),
+), usage_key="role.usage", default="list", name_each=True),
+    examples=("role add @lea approver", "role list"), nudges_outbox=True, module=__name__)
 
 
 @REGISTRY.subcommand("lang", usage="lang en|fr", examples=("lang fr",), nudges_outbox=True)

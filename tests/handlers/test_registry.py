@@ -20,7 +20,7 @@ def test_every_command_module_is_loaded() -> None:
 
 
 def test_every_command_module_registers_a_subcommand() -> None:
-    modules = {sub.listener.__module__.rsplit(".", 1)[-1] for sub in REGISTRY.all()}
+    modules = {sub.module.rsplit(".", 1)[-1] for sub in REGISTRY.all()}
     on_disk = {path.stem for path in Path(handlers.commands.__file__).parent.glob("*.py")
                if path.stem != "__init__"}
     assert modules == on_disk - HELPERS
