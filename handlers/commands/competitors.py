@@ -12,7 +12,7 @@ from bot.services.errors import ServiceError
 from bot.slack.admin_views import build_group_list
 from bot.slack.escape import escape, truncate
 from handlers.commands.parsing import number_of, unescape, user_id_of
-from handlers.commands.registry import REGISTRY, CommandRequest, Reply
+from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
 
 
 def _group_text(view: competitors.GroupView, key: str, language: str) -> str:
@@ -99,34 +99,37 @@ def _list(request: CommandRequest, runtime: Runtime) -> Reply:
     return Reply("\n".join(lines))
 
 
-@REGISTRY.subcommand(
-    "opp", usage="opp list | assign ID [@user] | draft ID TEXT | contacted ID | dismiss ID | "
-                 "reopen ID",
-    examples=("opp list", "opp assign 12 @ana", "opp draft 12 Hi! Happy to help you switch.",
-              "opp contacted 12"))
-def cmd_opp(request: CommandRequest, runtime: Runtime) -> Reply:
-    """Conquest opportunities: competitors' unhappy customers offered to the team."""
-    language = request.language
-    action = request.args[0].lower() if request.args else "list"
-    if action == "list" and len(request.args) <= 1:
-        return _list(request, runtime)
-    if action in opportunities.ACTIONS and len(request.args) >= 2:
-        opportunity_id = _opportunity_id(request)
-        assignee = draft = None
-        if action == "assign" and len(request.args) > 2:
-            assignee = user_id_of(request.args[2])
-            if assignee is None or len(request.args) > 3:
-                return Reply(t(language, "opp.usage"), did_no_work=True)
-        elif action == "draft":
-            # The text as typed (spacing, quotes), after "draft ID".
-            draft = unescape(request.raw_args.split(None, 2)[2]) \
-                if len(request.args) > 2 else ""
-        elif len(request.args) > 2:
+def _act(request: CommandRequest, runtime: Runtime) -> Reply:
+    """`opp assign|draft|contacted|dismiss|reopen ID ...`: the id is read first."""
+    language, action = request.language, request.args[0].lower()
+    opportunity_id = _opportunity_id(request)
+    assignee = draft = None
+    if action == "assign" and len(request.args) > 2:
+        assignee = user_id_of(request.args[2])
+        if assignee is None or len(request.args) > 3:
             return Reply(t(language, "opp.usage"), did_no_work=True)
-        outcome = opportunities.do_opportunity_action(
-            runtime.sessions, request.workspace_id(runtime), request.actor,
-            opportunity_id, action, assignee=assignee, draft=draft)
-        runtime.nudge_outbox()
-        return Reply(t(language, "opp.done", id=outcome.id,
-                       status=t(language, f"opp.status_{outcome.status}")))
-    return Reply(t(language, "opp.usage"), did_no_work=True)
+    elif action == "draft":
+        # The text as typed (spacing, quotes), after "draft ID".
+        draft = unescape(request.raw_args.split(None, 2)[2]) if len(request.args) > 2 else ""
+    elif len(request.args) > 2:
+        return Reply(t(language, "opp.usage"), did_no_work=True)
+    outcome = opportunities.do_opportunity_action(
+        runtime.sessions, request.workspace_id(runtime), request.actor,
+        opportunity_id, action, assignee=assignee, draft=draft)
+    runtime.nudge_outbox()
+    return Reply(t(language, "opp.done", id=outcome.id,
+                   status=t(language, f"opp.status_{outcome.status}")))
+
+
+OPP_FORMS = {"assign": "ID [@user]", "draft": "ID TEXT", "contacted": "ID", "dismiss": "ID",
+             "reopen": "ID"}
+"""How help writes each opportunity action's arguments."""
+
+# Conquest opportunities: competitors' unhappy customers offered to the team.
+REGISTRY.verbs("opp", Verbs((
+    Verb("list", _list, count=(0, 0)),
+    *(Verb(action, _act, (OPP_FORMS[action],), count=(1, None))
+      for action in opportunities.ACTIONS),
+), usage_key="opp.usage", default="list"),
+    examples=("opp list", "opp assign 12 @ana", "opp draft 12 Hi! Happy to help you switch.",
+              "opp contacted 12"), module=__name__)

@@ -20,7 +20,7 @@ from bot.services.mention_search import MentionFilter
 from bot.services.reporting_time import at_local, shift_local_days
 from bot.slack.digest_blocks import build_stats_blocks
 from bot.slack.opportunity_blocks import build_sov_blocks
-from handlers.commands.registry import REGISTRY, CommandRequest, Reply
+from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
 from handlers.commands.workflow import parse_filters
 
 PERIOD_LIKE = re.compile(r"^\d+[a-z]+$", re.IGNORECASE)
@@ -43,50 +43,63 @@ def _schedule_text(request: CommandRequest, config: reporting_schedule.DigestCha
              next=upcoming.astimezone(config.tz).strftime("%d %b %H:%M"), empty=empty)
 
 
-def _digest(request: CommandRequest, runtime: Runtime) -> Reply:
-    action = request.args[0].lower() if request.args else "status"
+def _digest_now(request: CommandRequest, runtime: Runtime) -> Reply:
+    report = digest.do_post_digest_now(
+        runtime.sessions, request.workspace_id(runtime), request.actor,
+        channel_id=request.channel_id, now=runtime.clock(), language=request.language,
+        default_timezone=runtime.settings.timezone)
+    return Reply(t(request.language, "digest.posted_now", channel=request.channel_id,
+                   count=report.total.current))
+
+
+def _digest_set(request: CommandRequest, runtime: Runtime) -> Reply:
     rest = request.args[1:]
-    language = request.language
-    workspace_id = request.workspace_id(runtime)
-    default_zone = runtime.settings.timezone
-    if action == "now" and not rest:
-        report = digest.do_post_digest_now(
-            runtime.sessions, workspace_id, request.actor, channel_id=request.channel_id,
-            now=runtime.clock(), language=language, default_timezone=default_zone)
-        return Reply(t(language, "digest.posted_now", channel=request.channel_id,
-                       count=report.total.current))
-    if action == "set" and 1 <= len(rest) <= 2:
-        config = reporting_schedule.do_set_digest_time(
-            runtime.sessions, workspace_id, request.actor, channel_id=request.channel_id,
-            local_time=rest[0], zone_name=rest[1] if len(rest) > 1 else None,
-            default_timezone=default_zone)
-        return Reply(_schedule_text(request, config, runtime))
-    if action == "off" and not rest:
-        reporting_schedule.do_disable_digest(runtime.sessions, workspace_id, request.actor,
-                                             channel_id=request.channel_id)
-        return Reply(t(language, "digest.turned_off", channel=request.channel_id))
-    if action == "empty" and len(rest) == 1 and rest[0].lower() in {"skip", "post"}:
-        reporting_schedule.do_set_digest_skip_empty(
-            runtime.sessions, workspace_id, request.actor, channel_id=request.channel_id,
-            skip=rest[0].lower() == "skip")
-        return Reply(t(language, "digest.empty_skip" if rest[0].lower() == "skip"
-                       else "digest.empty_post"))
-    if action == "status" and not rest:
-        config = reporting_schedule.get_channel_config(
-            runtime.sessions, workspace_id, request.channel_id, default_zone)
-        return Reply(_schedule_text(request, config, runtime))
-    return Reply(t(language, "digest.usage"))
+    config = reporting_schedule.do_set_digest_time(
+        runtime.sessions, request.workspace_id(runtime), request.actor,
+        channel_id=request.channel_id, local_time=rest[0],
+        zone_name=rest[1] if len(rest) > 1 else None,
+        default_timezone=runtime.settings.timezone)
+    return Reply(_schedule_text(request, config, runtime))
 
 
-@REGISTRY.subcommand(
-    "digest", usage="digest now | set HH:MM [ZONE] | off | empty skip|post | status",
+def _digest_off(request: CommandRequest, runtime: Runtime) -> Reply:
+    reporting_schedule.do_disable_digest(runtime.sessions, request.workspace_id(runtime),
+                                         request.actor, channel_id=request.channel_id)
+    return Reply(t(request.language, "digest.turned_off", channel=request.channel_id))
+
+
+def _digest_empty(request: CommandRequest, runtime: Runtime) -> Reply:
+    choice = request.args[1].lower()
+    if choice not in {"skip", "post"}:
+        return Reply(t(request.language, "digest.usage"))
+    reporting_schedule.do_set_digest_skip_empty(
+        runtime.sessions, request.workspace_id(runtime), request.actor,
+        channel_id=request.channel_id, skip=choice == "skip")
+    return Reply(t(request.language, "digest.empty_skip" if choice == "skip"
+                   else "digest.empty_post"))
+
+
+def _digest_status(request: CommandRequest, runtime: Runtime) -> Reply:
+    config = reporting_schedule.get_channel_config(
+        runtime.sessions, request.workspace_id(runtime), request.channel_id,
+        runtime.settings.timezone)
+    return Reply(_schedule_text(request, config, runtime))
+
+
+# The daily digest of this channel: post it now, set its time and zone, turn it off.
+REGISTRY.verbs("digest", Verbs((
+    Verb("now", _digest_now, count=(0, 0)),
+    Verb("set", _digest_set, ("HH:MM [ZONE]",), count=(1, 2)),
+    Verb("off", _digest_off, count=(0, 0)),
+    Verb("empty", _digest_empty, ("skip|post",), count=(1, 1)),
+    Verb("status", _digest_status, count=(0, 0)),
+), usage_key="digest.usage", default="status"),
     examples=("digest now", "digest set 08:30 Europe/Paris", "digest off", "digest empty skip"),
     slow=True,
     rate_limit=lambda r, _: ratelimit.DIGEST_NOW if [a.lower() for a in r.args] == ["now"]
-    else None)
-def cmd_digest(request: CommandRequest, runtime: Runtime) -> Reply:
-    """The daily digest of this channel: post it now, set its time and zone, turn it off."""
-    return _digest(request, runtime)
+    else None, module=__name__)
+
+
 def _period_and_group(args: list[str]) -> tuple[str | None, str | None] | None:
     """``[period] [group]`` in any order (the share-of-voice commands); None when there is
     anything more."""

@@ -199,6 +199,5 @@ def test_help_order_is_unchanged() -> None:
     assert [sub.name for sub in REGISTRY.all()] == list(USAGES)
 
 
-
 def test_examples_are_unchanged() -> None:
     assert {sub.name: sub.examples for sub in REGISTRY.all()} == EXAMPLES
