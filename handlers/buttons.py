@@ -20,7 +20,7 @@ from slack_sdk import WebClient
 from bot.runtime import Runtime
 from bot.services.errors import ServiceError
 from handlers.commands.registry import Reply
-from handlers.context import UserContext, user_context
+from handlers.context import UserContext, locale_lookup, user_context
 from handlers.errors import apologize
 
 
@@ -47,7 +47,7 @@ def on_button(app: App, runtime: Runtime, action_id: str | re.Pattern[str], work
     """Listen to the buttons ``action_id`` names: ack at once, then ``work`` lazily.
 
     ``look_up_locale``: a user seen for the first time has their Slack locale looked up
-    (``handlers.context.user_context``).
+    (``handlers.context.locale_lookup``, another lazy listener).
     """
 
     def ack_at_once(ack: Ack) -> None:
@@ -56,7 +56,7 @@ def on_button(app: App, runtime: Runtime, action_id: str | re.Pattern[str], work
     def after_ack(body: dict[str, Any], action: dict[str, Any], client: WebClient,
                   respond: Respond) -> None:
         try:
-            ctx = user_context(runtime, body, "button", client if look_up_locale else None)
+            ctx = user_context(runtime, body, "button")
             try:
                 work(runtime, Click(ctx, body, action, client, respond))
             except ServiceError as err:
@@ -67,4 +67,5 @@ def on_button(app: App, runtime: Runtime, action_id: str | re.Pattern[str], work
 
     # Bolt tells lazy listeners apart by name (in FaaS mode it runs them by name).
     after_ack.__name__ = after_ack.__qualname__ = work.__name__
-    app.action(action_id)(ack=ack_at_once, lazy=[after_ack])
+    lazy = [after_ack, locale_lookup(runtime)] if look_up_locale else [after_ack]
+    app.action(action_id)(ack=ack_at_once, lazy=lazy)

@@ -13,7 +13,7 @@ from bot.i18n import t
 from bot.runtime import Runtime
 from handlers.commands.parsing import ArgumentError, split_args
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply
-from handlers.context import user_context
+from handlers.context import locale_lookup, user_context
 
 
 def load_subcommands() -> list[str]:
@@ -73,9 +73,8 @@ def _refund_if_no_work(action: str | None, request: CommandRequest, runtime: Run
 def register(app: App, runtime: Runtime) -> None:
     """Attach the `/cm` listener to ``app``."""
 
-    @app.command("/cm")
     def on_cm(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        language = user_context(runtime, command, "slash_command", client).language
+        language = user_context(runtime, command, "slash_command").language
         parsed = parse_command(command, language, client)
         if isinstance(parsed, Reply):
             ack(**parsed.as_kwargs())
@@ -104,3 +103,5 @@ def register(app: App, runtime: Runtime) -> None:
                 respond(**answer.as_kwargs())
         if answer is not None and answer.after is not None:
             answer.after()
+
+    app.command("/cm")(ack=on_cm, lazy=[locale_lookup(runtime)])

@@ -12,3 +12,10 @@ def test_app_home_opened_publishes_the_home(vigie: VigieApp) -> None:
     assert published.args["user_id"] == USER_ID
     assert published.args["view"]["type"] == "home"
 
+
+
+def test_a_new_users_locale_is_looked_up_after_the_ack(vigie: VigieApp) -> None:
+    """Every surface has the locale lookup as a lazy listener; App Home's is one of them."""
+    vigie.slack.app_home_opened()
+    calls = vigie.standin.wait_for("users.info", timeout=15)
+    assert calls[0].args["user"] == USER_ID
