@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -11,12 +10,9 @@ from slack_bolt import App, BoltResponse
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 
 from bot.config import Settings
-from bot.i18n import language_for, t
 from bot.runtime import Runtime
 from bot.slack.client import build_web_client
 from bot.slack.oauth import build_oauth_settings
-
-log = logging.getLogger("vigie.app")
 
 
 class SlackNotConfigured(RuntimeError):
@@ -101,6 +97,7 @@ def register_listeners(app: App, runtime: Runtime) -> None:
     """Attach every surface's listeners and the error handler."""
     _quiet_bolt_request_logs()
     from handlers import actions, commands, guard, home, triage, views
+    from handlers.errors import apologize
 
     guard.register(app, runtime)
     commands.register(app, runtime)
@@ -111,13 +108,5 @@ def register_listeners(app: App, runtime: Runtime) -> None:
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], respond: Any = None) -> BoltResponse:
-        error_id = uuid.uuid4().hex[:8]
-        log.error("unhandled error %s", error_id, exc_info=error)
-        language = language_for((body.get("user") or {}).get("locale"))
-        message = t(language, "app.apology", error_id=error_id)
-        if respond is not None and (body.get("response_url") or body.get("response_urls")):
-            try:
-                respond(text=message, response_type="ephemeral", replace_original=False)
-            except Exception:  # noqa: BLE001  (the apology is best effort)
-                log.warning("could not send the apology for error %s", error_id)
+        apologize(error, body, respond)
         return BoltResponse(status=200, body="")

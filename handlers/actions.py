@@ -8,25 +8,21 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
-from slack_sdk import WebClient
+from slack_bolt import Ack, App
 
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import influencers, opportunities, replies, workflow
-from bot.services.actors import Actor
-from bot.services.errors import ServiceError
+from bot.services.errors import NeedsOverride
 from bot.services.mention_search import MentionFilter
-from bot.services.workflow import StaleDraft
-from bot.slack.approval import build_draft_to_approve
 from bot.slack.cards import ACTION_PREFIX
 from bot.slack.escape import escape
 from bot.slack.influencer_blocks import TRACK_ACTION
 from bot.slack.mention_views import MORE_ACTION
 from bot.slack.modals import build_assign_modal, build_reason_modal
+from handlers.buttons import Click, on_button
 from handlers.commands.workflow import mention_page
-from handlers.context import UserContext, user_context
-from handlers.drafting import open_draft_editor
+from handlers.drafting import editor_context, open_draft_editor
 from handlers.home import refresh_home
 
 # \Z, not $: "$" also matches before a final newline, and "vigie.ignore\n" is no action.
@@ -93,129 +89,89 @@ def _filters_from(value: str) -> MentionFilter | None:
     return MentionFilter(**values)
 
 
-def _run(runtime: Runtime, ctx: UserContext, name: str, target: Target, body: dict[str, Any],
-         client: WebClient) -> bool:
-    """Perform the clicked action; True when it changed the mention, False when a modal
-    opened instead (the card and its thread show the change, so no extra message)."""
+def card_button(runtime: Runtime, click: Click) -> None:
+    """An alert card's buttons: open a modal (assign, draft, reject, approve anyway) or
+    change the mention; the card and its thread show the change, so no extra message."""
+    ctx, body, client = click.ctx, click.body, click.client
+    target = _target(click.action)
+    name = str(click.action.get("action_id", "")).removeprefix(ACTION_PREFIX)
+    if target is None or not CARD_ACTION.match(ACTION_PREFIX + name):
+        return
     mention_id = target.mention_id
-    if name in {"assign", "draft", "reject"}:
+    if name == "draft":
+        open_draft_editor(runtime, client, ctx, editor_context(runtime, ctx, mention_id),
+                          body["trigger_id"])
+        return
+    if name in {"assign", "reject"}:
         workflow.check_allowed(runtime.sessions, ctx.workspace_id, ctx.actor, mention_id,
                                name)
-        if name == "draft":
-            open_draft_editor(runtime, client, ctx, mention_id, body["trigger_id"])
-            return False
         view = (build_assign_modal(mention_id, ctx.language) if name == "assign"
                 else build_reason_modal("reject", mention_id, ctx.language))
         client.views_open(trigger_id=body["trigger_id"], view=view)
-        return False
+        return
     if name == "approve":
         try:
             workflow.do_approve(runtime.sessions, ctx.workspace_id, ctx.actor, mention_id,
                                 version=target.version, digest=target.digest)
-        except ServiceError as err:
-            if err.key != "workflow.needs_override":
-                raise
+        except NeedsOverride:
             # The reason modal approves the version this button showed, or nothing.
             bound = {"version": target.version, "digest": target.digest}
             client.views_open(trigger_id=body["trigger_id"], view=build_reason_modal(
                 "override", mention_id, ctx.language, bound))
-            return False
+            return
+        runtime.nudge_replies()
     elif name == "retry":
         replies.do_retry_reply(runtime.sessions, ctx.workspace_id, ctx.actor, mention_id)
         runtime.nudge_replies()
-        return True
     elif name == "replied":
         workflow.do_mark_replied(runtime.sessions, ctx.workspace_id, ctx.actor, mention_id)
     else:
         workflow.do_simple(runtime.sessions, ctx.workspace_id, ctx.actor, mention_id, name)
-    return True
+    runtime.nudge_outbox()
+    refresh_home(runtime, client, ctx.workspace_id, [ctx.user_id])
+
+
+def opportunity_button(runtime: Runtime, click: Click) -> None:
+    """An opportunity card's buttons: take it, mark contacted, dismiss, reopen."""
+    target = _target(click.action)
+    match = OPPORTUNITY_ACTION.match(str(click.action.get("action_id", "")))
+    if target is None or match is None or target.version is not None:
+        return
+    opportunities.do_opportunity_action(
+        runtime.sessions, click.ctx.workspace_id, click.ctx.actor, target.mention_id,
+        OPPORTUNITY_VERBS[match.group(1)])
+    runtime.nudge_outbox()
+
+
+def more_button(runtime: Runtime, click: Click) -> None:
+    """A listing's More button: the next page, in place of this one."""
+    ctx = click.ctx
+    filters = _filters_from(str(click.action.get("value") or "{}"))
+    if filters is None:
+        return
+    reply = mention_page(runtime, ctx.workspace_id, ctx.user_id, filters, ctx.language)
+    click.respond(**reply.as_kwargs(), replace_original=True)
+
+
+def track_button(runtime: Runtime, click: Click) -> None:
+    """An influencer line's Track button."""
+    ctx = click.ctx
+    value = str(click.action.get("value") or "")
+    if not BUTTON_ID.fullmatch(value):
+        return
+    handle, network = influencers.do_track_author(
+        runtime.sessions, ctx.workspace_id, ctx.actor, author_id=int(value),
+        now=runtime.clock())
+    click.tell(t(ctx.language, "influencers.tracked", handle=escape(handle),
+                 network=escape(network)))
 
 
 def register(app: App, runtime: Runtime) -> None:
     """Attach the button listeners."""
-
-    @app.action(CARD_ACTION)
-    def on_card_button(ack: Ack, body: dict[str, Any], action: dict[str, Any],
-                       client: WebClient, respond: Respond) -> None:
-        ack()
-        ctx = user_context(runtime, body, "button", client)
-        target = _target(action)
-        name = str(action.get("action_id", "")).removeprefix(ACTION_PREFIX)
-        if target is None or not CARD_ACTION.match(ACTION_PREFIX + name):
-            return
-        try:
-            changed = _run(runtime, ctx, name, target, body, client)
-        except StaleDraft as err:
-            text, blocks = build_draft_to_approve(err.message(ctx.language), err.draft,
-                                                  ctx.language)
-            respond(text=text, blocks=blocks, response_type="ephemeral",
-                    replace_original=False)
-            return
-        except ServiceError as err:
-            respond(text=err.message(ctx.language), response_type="ephemeral",
-                    replace_original=False)
-            return
-        if changed:
-            if name == "approve":
-                runtime.nudge_replies()
-            runtime.nudge_outbox()
-            refresh_home(runtime, client, ctx.workspace_id, [ctx.user_id])
-
-    @app.action(OPPORTUNITY_ACTION)
-    def on_opportunity_button(ack: Ack, body: dict[str, Any], action: dict[str, Any],
-                              client: WebClient, respond: Respond) -> None:
-        """An opportunity card's buttons: take it, mark contacted, dismiss, reopen."""
-        ack()
-        ctx = user_context(runtime, body, "button", client)
-        target = _target(action)
-        match = OPPORTUNITY_ACTION.match(str(action.get("action_id", "")))
-        if target is None or match is None or target.version is not None:
-            return
-        try:
-            opportunities.do_opportunity_action(
-                runtime.sessions, ctx.workspace_id, ctx.actor, target.mention_id,
-                OPPORTUNITY_VERBS[match.group(1)])
-        except ServiceError as err:
-            respond(text=err.message(ctx.language), response_type="ephemeral",
-                    replace_original=False)
-            return
-        runtime.nudge_outbox()
-
-    @app.action(MORE_ACTION)
-    def on_more(ack: Ack, body: dict[str, Any], action: dict[str, Any],
-                respond: Respond) -> None:
-        ack()
-        ctx = user_context(runtime, body, "button")
-        filters = _filters_from(str(action.get("value") or "{}"))
-        if filters is None:
-            return
-        try:
-            reply = mention_page(runtime, ctx.workspace_id, ctx.user_id, filters, ctx.language)
-        except ServiceError as err:
-            respond(text=err.message(ctx.language), response_type="ephemeral",
-                    replace_original=False)
-            return
-        respond(**reply.as_kwargs(), replace_original=True)
-
-    @app.action(TRACK_ACTION)
-    def on_track(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient,
-                 respond: Respond) -> None:
-        ack()
-        ctx = user_context(runtime, body, "button", client)
-        value = str(action.get("value") or "")
-        if not BUTTON_ID.fullmatch(value):
-            return
-        try:
-            handle, network = influencers.do_track_author(
-                runtime.sessions, ctx.workspace_id, Actor(ctx.user_id, "button"),
-                author_id=int(value), now=runtime.clock())
-        except ServiceError as err:
-            respond(text=err.message(ctx.language), response_type="ephemeral",
-                    replace_original=False)
-            return
-        respond(text=t(ctx.language, "influencers.tracked", handle=escape(handle),
-                       network=escape(network)), response_type="ephemeral",
-                replace_original=False)
+    on_button(app, runtime, CARD_ACTION, card_button)
+    on_button(app, runtime, OPPORTUNITY_ACTION, opportunity_button)
+    on_button(app, runtime, MORE_ACTION, more_button, look_up_locale=False)
+    on_button(app, runtime, TRACK_ACTION, track_button)
 
     @app.action(re.compile(r"^vigie\.open"))
     def on_link(ack: Ack) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,23 +33,40 @@ class UserContext:
     actor: Actor
 
 
-def user_context(runtime: Runtime, body: dict[str, Any], surface: str,
-                 client: WebClient | None = None) -> UserContext:
-    """Read team, user and locale from any Slack payload (command, action, view, event).
-
-    With ``client``, a user seen for the first time has their Slack locale looked up in
-    the background (``users.info``) so the next answers are in their language.
-    """
+def _team_and_user(body: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
     user: dict[str, Any] = body["user"] if isinstance(body.get("user"), dict) else {}
     team: dict[str, Any] = body["team"] if isinstance(body.get("team"), dict) else {}
     event: dict[str, Any] = body["event"] if isinstance(body.get("event"), dict) else {}
     team_id = str(body.get("team_id") or team.get("id") or user.get("team_id") or "")
     user_id = str(body.get("user_id") or user.get("id") or event.get("user") or "")
+    return team_id, user_id, user
+
+
+def user_context(runtime: Runtime, body: dict[str, Any], surface: str) -> UserContext:
+    """Read team, user and locale from any Slack payload (command, action, view, event)."""
+    team_id, user_id, user = _team_and_user(body)
     workspace = runtime.workspaces.ensure(team_id)
     language = language_of(runtime.sessions, workspace.id, user_id, user.get("locale"))
-    if client is not None and user_id and (workspace.id, user_id) not in runtime.locale_lookups:
+    return UserContext(workspace.id, user_id, language, Actor(user_id, surface))
+
+
+LazyListener = Callable[[dict[str, Any], WebClient], None]
+
+
+def locale_lookup(runtime: Runtime) -> LazyListener:
+    """A Bolt lazy listener for any surface: a user seen for the first time has their Slack
+    locale looked up (``users.info``) after the ack, so the next answers are in their
+    language."""
+
+    def remember_locale(body: dict[str, Any], client: WebClient) -> None:
+        team_id, user_id, _user = _team_and_user(body)
+        if not user_id:
+            return
+        workspace = runtime.workspaces.ensure(team_id)
+        if (workspace.id, user_id) in runtime.locale_lookups:
+            return
         runtime.locale_lookups.add((workspace.id, user_id))
         if stored_language(runtime.sessions, workspace.id, user_id) is None:
-            threading.Thread(target=_remember_locale, name="vigie-locale", daemon=True,
-                             args=(runtime, client, workspace.id, user_id)).start()
-    return UserContext(workspace.id, user_id, language, Actor(user_id, surface))
+            _remember_locale(runtime, client, workspace.id, user_id)
+
+    return remember_locale

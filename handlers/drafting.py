@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.i18n import t
 from bot.runtime import Runtime
-from bot.services.drafting import draft_context
+from bot.services.drafting import DraftContext, draft_context
 from bot.services.ratelimit import LLM_DRAFT
 from bot.services.suggestions import suggest_reply
 from bot.slack.modals import build_draft_modal
@@ -19,12 +19,17 @@ from handlers.context import UserContext
 log = logging.getLogger(__name__)
 
 
-def open_draft_editor(runtime: Runtime, client: WebClient, ctx: UserContext, mention_id: int,
-                      trigger_id: str) -> None:
+def editor_context(runtime: Runtime, ctx: UserContext, mention_id: int) -> DraftContext:
+    """What the editor opens with, if the user may draft a reply to the mention now (the
+    explanation otherwise): one load of the mention for the check and the editor."""
+    return draft_context(runtime.sessions, ctx.workspace_id, mention_id,
+                         link_allowlist=runtime.settings.reply_link_domains, actor=ctx.actor)
+
+
+def open_draft_editor(runtime: Runtime, client: WebClient, ctx: UserContext,
+                      context: DraftContext, trigger_id: str) -> None:
     """Open the editor now (the trigger expires in 3 s); ask the LLM after, then update."""
     allowlist = runtime.settings.reply_link_domains
-    context = draft_context(runtime.sessions, ctx.workspace_id, mention_id,
-                            link_allowlist=allowlist)
     wants_llm = runtime.llm is not None and context.origin.value != "human"
     note = t(ctx.language, "modal.llm_working") if wants_llm else None
     refusal = runtime.limiter.check(LLM_DRAFT, ctx.workspace_id, ctx.user_id) if wants_llm else None

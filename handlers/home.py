@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from slack_bolt import App
@@ -16,7 +15,7 @@ from bot.services.influencers import home_influencers
 from bot.services.members import language_of
 from bot.slack.home import HOME_BLOCK_LIMIT, build_home
 from bot.slack.influencer_blocks import build_home_influencers
-from handlers.context import user_context
+from handlers.context import locale_lookup, user_context
 
 log = logging.getLogger(__name__)
 
@@ -39,20 +38,19 @@ def publish_home(runtime: Runtime, client: WebClient, workspace_id: int, user_id
 
 def refresh_home(runtime: Runtime, client: WebClient, workspace_id: int,
                  user_ids: list[str]) -> None:
-    """Republish the Home tabs of the users a change concerns, in the background."""
-    def run() -> None:
-        for user_id in dict.fromkeys(u for u in user_ids if u):
-            publish_home(runtime, client, workspace_id, user_id)
-
-    threading.Thread(target=run, name="vigie-home", daemon=True).start()
+    """Republish the Home tabs of the users a change concerns (after the ack: a button's
+    lazy listener, a modal's listener once it has acknowledged)."""
+    for user_id in dict.fromkeys(u for u in user_ids if u):
+        publish_home(runtime, client, workspace_id, user_id)
 
 
 def register(app: App, runtime: Runtime) -> None:
     """Attach the app_home_opened listener."""
 
-    @app.event("app_home_opened")
     def on_home_opened(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
         if event.get("tab") not in (None, "home"):
             return
-        ctx = user_context(runtime, body, "home", client)
+        ctx = user_context(runtime, body, "home")
         publish_home(runtime, client, ctx.workspace_id, ctx.user_id, ctx.language)
+
+    app.event("app_home_opened")(ack=on_home_opened, lazy=[locale_lookup(runtime)])

@@ -15,7 +15,7 @@ from bot.services.errors import ServiceError
 from bot.services.workflow import DraftOrigin, StaleDraft
 from bot.slack.escape import clip_mrkdwn
 from bot.slack.modals import ASSIGN, DRAFT, OVERRIDE, REJECT, text_digest
-from handlers.context import user_context
+from handlers.context import locale_lookup, user_context
 from handlers.home import refresh_home
 
 FIELDS = {ASSIGN: ("assignee", "user", "selected_user"), DRAFT: ("draft", "text", "value"),
@@ -75,11 +75,10 @@ def draft_origin(view: dict[str, Any], text: str) -> DraftOrigin:
 def register(app: App, runtime: Runtime) -> None:
     """Attach the view-submission listeners."""
 
-    @app.view(re.compile(r"^vigie\.modal\."))
     def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any],
                   client: WebClient) -> None:
         callback = str(view.get("callback_id"))
-        ctx = user_context(runtime, body, "modal", client)
+        ctx = user_context(runtime, body, "modal")
         mention_id = _mention_id(view)
         if callback not in FIELDS or mention_id is None:
             ack()
@@ -113,3 +112,5 @@ def register(app: App, runtime: Runtime) -> None:
         runtime.nudge_outbox()
         users = [ctx.user_id] + ([value] if callback == ASSIGN else [])
         refresh_home(runtime, client, ws, users)
+
+    app.view(re.compile(r"^vigie\.modal\."))(ack=on_submit, lazy=[locale_lookup(runtime)])

@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.replies.limits import measure
 from bot.replies.risk import check_draft
 from bot.replies.templates import choose_template, render_template
+from bot.services.actors import Actor
 from bot.services.errors import NotFound
 from bot.services.voice import custom_templates
-from bot.services.workflow import latest_draft
+from bot.services.workflow import latest_draft, require_action
 from storage.models import DraftOrigin, Mention, Workspace
 
 
@@ -33,10 +34,16 @@ class DraftContext:
 
 
 def draft_context(sessions: sessionmaker[Session], workspace_id: int, mention_id: int, *,
-                  link_allowlist: list[str] | None = None) -> DraftContext:
-    """The latest draft if there is one, else a template chosen by intent and language."""
+                  link_allowlist: list[str] | None = None,
+                  actor: Actor | None = None) -> DraftContext:
+    """The latest draft if there is one, else a template chosen by intent and language.
+
+    With ``actor``: only if they may draft a reply to the mention now (the explanation
+    otherwise), checked on the same load.
+    """
     with sessions() as session:
-        mention = session.get(Mention, mention_id)
+        mention = (require_action(session, workspace_id, actor, mention_id, "draft")
+                   if actor is not None else session.get(Mention, mention_id))
         if mention is None or mention.workspace_id != workspace_id:
             raise NotFound("workflow.not_found", id=str(mention_id))
         workspace = session.get(Workspace, workspace_id)

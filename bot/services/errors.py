@@ -46,3 +46,8 @@ class NotFound(ServiceError):
 
 class Forbidden(ServiceError):
     """The user's role does not allow this."""
+
+
+class NeedsOverride(ServiceError):
+    """Nothing was approved: the draft is high-risk and approving it needs a written reason
+    (the Approve button then opens the reason modal)."""

@@ -23,7 +23,7 @@ from bot.replies.risk import check_draft
 from bot.services import notifications, triage_labels
 from bot.services.actors import Actor
 from bot.services.audit import record
-from bot.services.errors import Forbidden, NotFound, ServiceError
+from bot.services.errors import Forbidden, NeedsOverride, NotFound, ServiceError
 from bot.services.outbox import (
     KIND_CARD,
     KIND_THREAD,
@@ -387,7 +387,7 @@ def do_approve(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
             current_hash = _bound_hash(actor, draft, version, digest)
             reason = _reason(override_reason, required=False)
             if draft.risk_level == "high" and reason is None:
-                raise ServiceError("workflow.needs_override", id=str(mention_id),
+                raise NeedsOverride("workflow.needs_override", id=str(mention_id),
                                    version=draft.version)
             shown = _shown(draft)
             if shown.risk_flags and not warnings_confirmed and reason is None:

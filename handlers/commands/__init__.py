@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -9,21 +11,22 @@ from slack_sdk import WebClient
 
 from bot.i18n import t
 from bot.runtime import Runtime
-from handlers.commands import accounts as _accounts  # noqa: F401
-from handlers.commands import competitors as _competitors  # noqa: F401
-from handlers.commands import help as _help  # noqa: F401  (registers its subcommands)
-from handlers.commands import influence as _influence  # noqa: F401
-from handlers.commands import listening as _listening  # noqa: F401
-from handlers.commands import notify as _notify  # noqa: F401
-from handlers.commands import reporting as _reporting  # noqa: F401
-from handlers.commands import settings as _settings  # noqa: F401
-from handlers.commands import sla as _sla  # noqa: F401
-from handlers.commands import triage as _triage  # noqa: F401
-from handlers.commands import voice as _voice  # noqa: F401
-from handlers.commands import workflow as _workflow  # noqa: F401
 from handlers.commands.parsing import ArgumentError, split_args
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply
-from handlers.context import user_context
+from handlers.context import locale_lookup, user_context
+
+
+def load_subcommands() -> list[str]:
+    """Import every module of this package, in name order (the order help lists them in):
+    each registers its subcommands on import, so none can be silently left out. Returns
+    the modules' names."""
+    names = [info.name for info in pkgutil.iter_modules(__path__)]
+    for name in names:
+        importlib.import_module(f"{__name__}.{name}")
+    return names
+
+
+load_subcommands()
 
 
 def parse_command(command: dict[str, Any], language: str, client: Any = None
@@ -70,9 +73,8 @@ def _refund_if_no_work(action: str | None, request: CommandRequest, runtime: Run
 def register(app: App, runtime: Runtime) -> None:
     """Attach the `/cm` listener to ``app``."""
 
-    @app.command("/cm")
     def on_cm(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        language = user_context(runtime, command, "slash_command", client).language
+        language = user_context(runtime, command, "slash_command").language
         parsed = parse_command(command, language, client)
         if isinstance(parsed, Reply):
             ack(**parsed.as_kwargs())
@@ -90,12 +92,16 @@ def register(app: App, runtime: Runtime) -> None:
             ack(**refusal.as_kwargs())
             return
         if not sub.slow:
-            answer = sub.listener(parsed, runtime)
+            answer = sub.run(parsed, runtime)
             _refund_if_no_work(action, parsed, runtime, answer)
             ack(**(answer.as_kwargs() if answer else {}))
-            return
-        ack()
-        result = sub.listener(parsed, runtime)
-        _refund_if_no_work(action, parsed, runtime, result)
-        if result is not None:
-            respond(**result.as_kwargs())
+        else:
+            ack()
+            answer = sub.run(parsed, runtime)
+            _refund_if_no_work(action, parsed, runtime, answer)
+            if answer is not None:
+                respond(**answer.as_kwargs())
+        if answer is not None and answer.after is not None:
+            answer.after()
+
+    app.command("/cm")(ack=on_cm, lazy=[locale_lookup(runtime)])

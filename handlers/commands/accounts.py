@@ -5,41 +5,36 @@ from __future__ import annotations
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import brand_accounts
-from bot.services.actors import Actor
-from bot.services.errors import ServiceError
 from bot.slack.escape import escape
 from handlers.commands.parsing import unescape
-from handlers.commands.registry import REGISTRY, CommandRequest, Reply
+from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
 
 
-@REGISTRY.subcommand(
-    "account", usage="account add NETWORK HANDLE | list | remove NETWORK HANDLE",
-    examples=("account add x @acmecare", "account add mastodon @acme@mastodon.social",
-              "account list", "account remove x @acmecare"))
-def cmd_account(request: CommandRequest, runtime: Runtime) -> Reply:
-    """Declare, list or forget the handles the brand posts from (admins change them)."""
+def _list(request: CommandRequest, runtime: Runtime) -> Reply:
     language = request.language
-    action = request.args[0].lower() if request.args else "list"
-    workspace_id = runtime.workspaces.ensure(request.team_id).id
-    try:
-        if action == "list" and len(request.args) <= 1:
-            views = brand_accounts.list_accounts(runtime.sessions, workspace_id)
-            if not views:
-                return Reply(t(language, "account.none"))
-            lines = [f"*{t(language, 'account.title', count=len(views))}*"]
-            lines += [f"• {escape(v.network)}: {escape(v.handle)}" for v in views]
-            return Reply("\n".join(lines))
-        if action in {"add", "remove"} and len(request.args) == 3:
-            network, handle = unescape(request.args[1]), unescape(request.args[2])
-            actor = Actor(request.user_id, "slash_command")
-            if action == "add":
-                view = brand_accounts.do_add_account(runtime.sessions, workspace_id, actor,
-                                                     network, handle)
-            else:
-                view = brand_accounts.do_remove_account(runtime.sessions, workspace_id,
-                                                        actor, network, handle)
-            return Reply(t(language, f"account.{'added' if action == 'add' else 'removed'}",
-                           network=view.network, handle=escape(view.handle)))
-    except ServiceError as err:
-        return Reply(err.message(language), did_no_work=True)
-    return Reply(t(language, "account.usage"), did_no_work=True)
+    views = brand_accounts.list_accounts(runtime.sessions, request.workspace_id(runtime))
+    if not views:
+        return Reply(t(language, "account.none"))
+    lines = [f"*{t(language, 'account.title', count=len(views))}*"]
+    lines += [f"• {escape(v.network)}: {escape(v.handle)}" for v in views]
+    return Reply("\n".join(lines))
+
+
+def _add_or_remove(request: CommandRequest, runtime: Runtime) -> Reply:
+    action = request.args[0].lower()
+    network, handle = unescape(request.args[1]), unescape(request.args[2])
+    change = brand_accounts.do_add_account if action == "add" else \
+        brand_accounts.do_remove_account
+    view = change(runtime.sessions, request.workspace_id(runtime), request.actor, network,
+                  handle)
+    return Reply(t(request.language, f"account.{'added' if action == 'add' else 'removed'}",
+                   network=view.network, handle=escape(view.handle)))
+
+
+REGISTRY.verbs("account", Verbs((
+    Verb("add", _add_or_remove, ("NETWORK HANDLE",), count=(2, 2)),
+    Verb("list", _list, count=(0, 0)),
+    Verb("remove", _add_or_remove, ("NETWORK HANDLE",), count=(2, 2)),
+), usage_key="account.usage", default="list"),
+    examples=("account add x @acmecare", "account add mastodon @acme@mastodon.social",
+              "account list", "account remove x @acmecare"), module=__name__)

@@ -8,22 +8,11 @@ from __future__ import annotations
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import competitors, opportunities
-from bot.services.actors import Actor
 from bot.services.errors import ServiceError
 from bot.slack.admin_views import build_group_list
 from bot.slack.escape import escape, truncate
 from handlers.commands.parsing import number_of, unescape, user_id_of
-from handlers.commands.registry import REGISTRY, CommandRequest, Reply
-
-SURFACE = "slash_command"
-
-
-def _actor(request: CommandRequest) -> Actor:
-    return Actor(request.user_id, SURFACE)
-
-
-def _workspace_id(request: CommandRequest, runtime: Runtime) -> int:
-    return runtime.workspaces.ensure(request.team_id).id
+from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
 
 
 def _group_text(view: competitors.GroupView, key: str, language: str) -> str:
@@ -37,7 +26,7 @@ def watch_group(request: CommandRequest, runtime: Runtime) -> Reply:
     """`/cm watch group create|add|drop|conquest|delete|list ...` (ServiceError passes up)."""
     args, language = request.args[2:], request.language
     action = request.args[1].lower() if len(request.args) > 1 else "list"
-    workspace_id = _workspace_id(request, runtime)
+    workspace_id = request.workspace_id(runtime)
     if action == "list" and not args:
         text, blocks = build_group_list(competitors.list_groups(runtime.sessions,
                                                                 workspace_id), language)
@@ -50,27 +39,27 @@ def watch_group(request: CommandRequest, runtime: Runtime) -> Reply:
                 conquest = competitors.parse_switch(arg.split(":", 1)[1])
             else:
                 names.append(unescape(arg))
-        view = competitors.do_create_group(runtime.sessions, workspace_id, _actor(request),
+        view = competitors.do_create_group(runtime.sessions, workspace_id, request.actor,
                                            name=unescape(args[0]), watch_names=names,
                                            conquest=conquest)
         return Reply(_group_text(view, "compete.group_created", language))
     if action == "add" and len(args) >= 2:
-        view = competitors.do_add_to_group(runtime.sessions, workspace_id, _actor(request),
+        view = competitors.do_add_to_group(runtime.sessions, workspace_id, request.actor,
                                            name=unescape(args[0]),
                                            watch_names=[unescape(a) for a in args[1:]])
         return Reply(_group_text(view, "compete.group_updated", language))
     if action == "drop" and len(args) == 2:
         view = competitors.do_remove_from_group(runtime.sessions, workspace_id,
-                                                _actor(request), name=unescape(args[0]),
+                                                request.actor, name=unescape(args[0]),
                                                 watch_name=unescape(args[1]))
         return Reply(_group_text(view, "compete.group_updated", language))
     if action == "conquest" and len(args) == 2:
-        view = competitors.do_set_conquest(runtime.sessions, workspace_id, _actor(request),
+        view = competitors.do_set_conquest(runtime.sessions, workspace_id, request.actor,
                                            name=unescape(args[0]),
                                            enabled=competitors.parse_switch(args[1]))
         return Reply(_group_text(view, "compete.group_updated", language))
     if action == "delete" and len(args) == 1:
-        name = competitors.do_delete_group(runtime.sessions, workspace_id, _actor(request),
+        name = competitors.do_delete_group(runtime.sessions, workspace_id, request.actor,
                                            unescape(args[0]))
         return Reply(t(language, "compete.group_deleted", name=escape(name)))
     return Reply(t(language, "compete.group_usage"), did_no_work=True)
@@ -81,7 +70,7 @@ def watch_kind(request: CommandRequest, runtime: Runtime) -> Reply:
     if len(request.args) != 3:
         return Reply(t(request.language, "compete.kind_usage"), did_no_work=True)
     kind = competitors.do_set_watch_kind(
-        runtime.sessions, _workspace_id(request, runtime), _actor(request),
+        runtime.sessions, request.workspace_id(runtime), request.actor,
         watch_name=unescape(request.args[1]), kind=unescape(request.args[2]))
     return Reply(t(request.language, "compete.kind_set", watch=escape(request.args[1]),
                    kind=t(request.language, f"compete.kind_{kind}")))
@@ -98,7 +87,7 @@ def _opportunity_id(request: CommandRequest) -> int:
 def _list(request: CommandRequest, runtime: Runtime) -> Reply:
     language = request.language
     views = opportunities.list_opportunities(runtime.sessions,
-                                             _workspace_id(request, runtime))
+                                             request.workspace_id(runtime))
     if not views:
         return Reply(t(language, "opp.list_empty"))
     lines = [t(language, "opp.list_title", count=len(views))]
@@ -110,37 +99,37 @@ def _list(request: CommandRequest, runtime: Runtime) -> Reply:
     return Reply("\n".join(lines))
 
 
-@REGISTRY.subcommand(
-    "opp", usage="opp list | assign ID [@user] | draft ID TEXT | contacted ID | dismiss ID | "
-                 "reopen ID",
+def _act(request: CommandRequest, runtime: Runtime) -> Reply:
+    """`opp assign|draft|contacted|dismiss|reopen ID ...`: the id is read first."""
+    language, action = request.language, request.args[0].lower()
+    opportunity_id = _opportunity_id(request)
+    assignee = draft = None
+    if action == "assign" and len(request.args) > 2:
+        assignee = user_id_of(request.args[2])
+        if assignee is None or len(request.args) > 3:
+            return Reply(t(language, "opp.usage"), did_no_work=True)
+    elif action == "draft":
+        # The text as typed (spacing, quotes), after "draft ID".
+        draft = unescape(request.raw_args.split(None, 2)[2]) if len(request.args) > 2 else ""
+    elif len(request.args) > 2:
+        return Reply(t(language, "opp.usage"), did_no_work=True)
+    outcome = opportunities.do_opportunity_action(
+        runtime.sessions, request.workspace_id(runtime), request.actor,
+        opportunity_id, action, assignee=assignee, draft=draft)
+    runtime.nudge_outbox()
+    return Reply(t(language, "opp.done", id=outcome.id,
+                   status=t(language, f"opp.status_{outcome.status}")))
+
+
+OPP_FORMS = {"assign": "ID [@user]", "draft": "ID TEXT", "contacted": "ID", "dismiss": "ID",
+             "reopen": "ID"}
+"""How help writes each opportunity action's arguments."""
+
+# Conquest opportunities: competitors' unhappy customers offered to the team.
+REGISTRY.verbs("opp", Verbs((
+    Verb("list", _list, count=(0, 0)),
+    *(Verb(action, _act, (OPP_FORMS[action],), count=(1, None))
+      for action in opportunities.ACTIONS),
+), usage_key="opp.usage", default="list"),
     examples=("opp list", "opp assign 12 @ana", "opp draft 12 Hi! Happy to help you switch.",
-              "opp contacted 12"))
-def cmd_opp(request: CommandRequest, runtime: Runtime) -> Reply:
-    """Conquest opportunities: competitors' unhappy customers offered to the team."""
-    language = request.language
-    action = request.args[0].lower() if request.args else "list"
-    try:
-        if action == "list" and len(request.args) <= 1:
-            return _list(request, runtime)
-        if action in opportunities.ACTIONS and len(request.args) >= 2:
-            opportunity_id = _opportunity_id(request)
-            assignee = draft = None
-            if action == "assign" and len(request.args) > 2:
-                assignee = user_id_of(request.args[2])
-                if assignee is None or len(request.args) > 3:
-                    return Reply(t(language, "opp.usage"), did_no_work=True)
-            elif action == "draft":
-                # The text as typed (spacing, quotes), after "draft ID".
-                draft = unescape(request.raw_args.split(None, 2)[2]) \
-                    if len(request.args) > 2 else ""
-            elif len(request.args) > 2:
-                return Reply(t(language, "opp.usage"), did_no_work=True)
-            outcome = opportunities.do_opportunity_action(
-                runtime.sessions, _workspace_id(request, runtime), _actor(request),
-                opportunity_id, action, assignee=assignee, draft=draft)
-            runtime.nudge_outbox()
-            return Reply(t(language, "opp.done", id=outcome.id,
-                           status=t(language, f"opp.status_{outcome.status}")))
-    except ServiceError as err:
-        return Reply(err.message(language), did_no_work=True)
-    return Reply(t(language, "opp.usage"), did_no_work=True)
+              "opp contacted 12"), module=__name__)

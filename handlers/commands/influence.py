@@ -6,21 +6,9 @@ from __future__ import annotations
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import influencers, ratelimit, report_monthly
-from bot.services.actors import Actor
-from bot.services.errors import ServiceError
 from bot.slack.influencer_blocks import build_influencer_blocks
 from handlers.commands.parsing import unescape
-from handlers.commands.registry import REGISTRY, CommandRequest, Reply
-
-SURFACE = "slash_command"
-
-
-def _actor(request: CommandRequest) -> Actor:
-    return Actor(request.user_id, SURFACE)
-
-
-def _workspace_id(request: CommandRequest, runtime: Runtime) -> int:
-    return runtime.workspaces.ensure(request.team_id).id
+from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
 
 
 def _track(request: CommandRequest, runtime: Runtime, action: str) -> Reply:
@@ -28,13 +16,13 @@ def _track(request: CommandRequest, runtime: Runtime, action: str) -> Reply:
     if len(request.args) != 3:
         return Reply(t(language, "influencers.usage"), did_no_work=True)
     handle, network = unescape(request.args[1]), request.args[2]
-    workspace_id = _workspace_id(request, runtime)
+    workspace_id = request.workspace_id(runtime)
     if action == "untrack":
-        stored = influencers.do_untrack(runtime.sessions, workspace_id, _actor(request),
+        stored = influencers.do_untrack(runtime.sessions, workspace_id, request.actor,
                                         handle=handle, network=network)
         return Reply(t(language, "influencers.untracked", handle=stored,
                        network=influencers.network_name(network)))
-    stored, added = influencers.do_track(runtime.sessions, workspace_id, _actor(request),
+    stored, added = influencers.do_track(runtime.sessions, workspace_id, request.actor,
                                          handle=handle, network=network, now=runtime.clock())
     key = "influencers.tracked" if added else "influencers.already_tracked"
     return Reply(t(language, key, handle=stored, network=influencers.network_name(network)))
@@ -53,56 +41,52 @@ def cmd_influencers(request: CommandRequest, runtime: Runtime) -> Reply:
     """Who talked about the brand most (ranked by reach × engagement × frequency), shown
     only to the requester; track or untrack an author (agents and above)."""
     language = request.language
-    try:
-        if not _is_listing(request):
-            return _track(request, runtime, request.args[0].lower())
-        if len(request.args) > 1:
-            return Reply(t(language, "influencers.usage"), did_no_work=True)
-        report = influencers.get_influencers(
-            runtime.sessions, _workspace_id(request, runtime), _actor(request),
-            period=request.args[0] if request.args else None, now=runtime.clock(),
-            default_timezone=runtime.settings.timezone)
-    except ServiceError as err:
-        return Reply(err.message(language), did_no_work=True)
+    if not _is_listing(request):
+        return _track(request, runtime, request.args[0].lower())
+    if len(request.args) > 1:
+        return Reply(t(language, "influencers.usage"), did_no_work=True)
+    report = influencers.get_influencers(
+        runtime.sessions, request.workspace_id(runtime), request.actor,
+        period=request.args[0] if request.args else None, now=runtime.clock(),
+        default_timezone=runtime.settings.timezone)
     text, blocks = build_influencer_blocks(report, language)
     return Reply(text, blocks)
 
 
-def _report(request: CommandRequest, runtime: Runtime) -> Reply:
-    language = request.language
-    args = [arg.lower() for arg in request.args]
-    workspace_id = _workspace_id(request, runtime)
-    if args[:1] == ["month"] and len(args) <= 2:
-        month = request.args[1] if len(args) == 2 else None
-        report = report_monthly.do_send_report(
-            runtime.sessions, workspace_id, _actor(request), user_id=request.user_id,
-            month=month, now=runtime.clock(), default_timezone=runtime.settings.timezone,
-            language=language)
-        return Reply(t(language, "monthly.queued_dm", month=report.month, total=report.total))
-    if args[:1] == ["schedule"] and len(args) == 2 and args[1] in {"monthly", "off"}:
-        report_monthly.do_schedule_monthly(runtime.sessions, workspace_id, _actor(request),
-                                           channel_id=request.channel_id,
-                                           enabled=args[1] == "monthly")
-        return Reply(t(language, "monthly.scheduled" if args[1] == "monthly"
-                       else "monthly.unscheduled"))
-    if args == ["schedule"]:
+def _report_month(request: CommandRequest, runtime: Runtime) -> Reply:
+    """A PDF in the requester's DM: it names the team and authors, so it never lands in a
+    shared channel unless an admin schedules it there."""
+    report = report_monthly.do_send_report(
+        runtime.sessions, request.workspace_id(runtime), request.actor,
+        user_id=request.user_id, month=request.args[1] if len(request.args) == 2 else None,
+        now=runtime.clock(), default_timezone=runtime.settings.timezone,
+        language=request.language)
+    return Reply(t(request.language, "monthly.queued_dm", month=report.month,
+                   total=report.total))
+
+
+def _report_schedule(request: CommandRequest, runtime: Runtime) -> Reply:
+    language, workspace_id = request.language, request.workspace_id(runtime)
+    if len(request.args) == 1:
         on = report_monthly.monthly_schedule(runtime.sessions, workspace_id,
                                              request.channel_id)
         return Reply(t(language, "monthly.status_on" if on else "monthly.status_off"))
-    return Reply(t(language, "monthly.usage"), did_no_work=True)
+    choice = request.args[1].lower()
+    if choice not in {"monthly", "off"}:
+        return Reply(t(language, "monthly.usage"), did_no_work=True)
+    report_monthly.do_schedule_monthly(runtime.sessions, workspace_id, request.actor,
+                                       channel_id=request.channel_id,
+                                       enabled=choice == "monthly")
+    return Reply(t(language, "monthly.scheduled" if choice == "monthly"
+                   else "monthly.unscheduled"))
 
 
-@REGISTRY.subcommand(
-    "report", usage="report month [YYYY-MM] | schedule [monthly|off]",
+# The monthly report for management.
+REGISTRY.verbs("report", Verbs((
+    Verb("month", _report_month, ("[YYYY-MM]",), count=(0, 1)),
+    Verb("schedule", _report_schedule, ("[monthly|off]",), count=(0, 1)),
+), usage_key="monthly.usage"),
     examples=("report month", "report month 2026-11", "report schedule monthly",
               "report schedule off"),
     slow=True, rate_limit=lambda r, _: ratelimit.REPORT if r.args[:1] and
-    r.args[0].lower() == "month" else None)
-def cmd_report(request: CommandRequest, runtime: Runtime) -> Reply:
-    """The monthly report for management: a PDF in the requester's DM (it names the team
-    and authors, so it never lands in a shared channel unless an admin schedules it
-    there)."""
-    try:
-        return _report(request, runtime)
-    except ServiceError as err:
-        return Reply(err.message(request.language), did_no_work=True)
+    r.args[0].lower() == "month" else None, module=__name__)

@@ -7,7 +7,6 @@ import re
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import competitors, ratelimit, sources_admin, topic_routes, watches
-from bot.services.actors import Actor
 from bot.services.errors import ServiceError
 from bot.services.http_clients import http_factory
 from bot.slack.admin_views import build_source_list, build_source_test, build_watch_list
@@ -19,24 +18,11 @@ from handlers.commands.parsing import (
     unescape,
     url_of,
 )
-from handlers.commands.registry import REGISTRY, CommandRequest, Reply
+from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
 
-SURFACE = "slash_command"
 WATCH_ADD = re.compile(r"^add\s+(?P<name>\S+)"
                        r"(?P<opts>(?:\s+(?:<#[^>]+>|(?:threshold|kind|group):\S+))*)"
                        r"(?:\s+(?P<query>.*))?$", re.DOTALL | re.IGNORECASE)
-
-
-def _actor(request: CommandRequest) -> Actor:
-    return Actor(request.user_id, SURFACE)
-
-
-def _workspace_id(request: CommandRequest, runtime: Runtime) -> int:
-    return runtime.workspaces.ensure(request.team_id).id
-
-
-def _error(request: CommandRequest, err: ServiceError) -> Reply:
-    return Reply(err.message(request.language), did_no_work=True)
 
 
 def _watch_add(request: CommandRequest, runtime: Runtime) -> Reply:
@@ -60,7 +46,7 @@ def _watch_add(request: CommandRequest, runtime: Runtime) -> Reply:
             channel = channel_id_of(option) or channel
     query = unescape(match.group("query") or "").translate(SMART_QUOTES).strip()
     view = watches.do_add_watch(
-        runtime.sessions, _workspace_id(request, runtime), _actor(request),
+        runtime.sessions, request.workspace_id(runtime), request.actor,
         name=match.group("name"), query=query, channel_id=channel, alert_threshold=threshold,
         kind=kind, group=group)
     if view.kind == competitors.WATCH_COMPETITOR:
@@ -79,7 +65,7 @@ def _watch_routes(request: CommandRequest, runtime: Runtime, action: str) -> Rep
     """`watch route NAME topic:T #channel`, `watch unroute NAME topic:T`, `watch routes
     [NAME]`; None when the arguments fit none of them."""
     args, language = request.args[1:], request.language
-    workspace_id = _workspace_id(request, runtime)
+    workspace_id = request.workspace_id(runtime)
     if action == "routes" and len(args) <= 1:
         routes = topic_routes.list_routes(runtime.sessions, workspace_id,
                                           args[0] if args else None)
@@ -93,57 +79,58 @@ def _watch_routes(request: CommandRequest, runtime: Runtime, action: str) -> Rep
     topic = unescape(args[1].split(":", 1)[1])
     if action == "route":
         channel = channel_id_of(args[2]) or unescape(args[2])
-        view = topic_routes.do_add_route(runtime.sessions, workspace_id, _actor(request),
+        view = topic_routes.do_add_route(runtime.sessions, workspace_id, request.actor,
                                          watch_name=args[0], topic=topic, channel_id=channel)
         return Reply(t(language, "topics.route_added", watch=view.watch, topic=view.topic,
                        channel=view.channel_id))
-    view = topic_routes.do_remove_route(runtime.sessions, workspace_id, _actor(request),
+    view = topic_routes.do_remove_route(runtime.sessions, workspace_id, request.actor,
                                         watch_name=args[0], topic=topic)
     return Reply(t(language, "topics.route_removed", watch=view.watch, topic=view.topic,
                    channel=view.channel_id))
 
 
-@REGISTRY.subcommand(
-    "watch", usage="watch add NAME [#channel] [threshold:N] [kind:brand|competitor] "
-                   "[group:G] QUERY | list | pause NAME | resume NAME | remove NAME | "
-                   "kind NAME brand|competitor | group create|add|drop|conquest|delete|list "
-                   "... | route NAME topic:T #channel | unroute NAME topic:T | routes [NAME]",
+def _watch_list(request: CommandRequest, runtime: Runtime) -> Reply:
+    views = watches.list_watches(runtime.sessions, request.workspace_id(runtime))
+    return Reply(*build_watch_list(views, request.language))
+
+
+def _watch_state(request: CommandRequest, runtime: Runtime) -> Reply:
+    """`watch pause|resume|remove NAME`."""
+    action, name = request.args[0].lower(), request.args[1]
+    workspace_id = request.workspace_id(runtime)
+    if action == "remove":
+        watches.do_remove_watch(runtime.sessions, workspace_id, request.actor, name)
+    else:
+        watches.do_set_watch_paused(runtime.sessions, workspace_id, request.actor, name,
+                                    action == "pause")
+    return Reply(t(request.language, f"admin.watch_{action}d", name=name))
+
+
+def _watch_route(request: CommandRequest, runtime: Runtime) -> Reply:
+    """`watch route|unroute|routes ...`, or how to write them."""
+    reply = _watch_routes(request, runtime, request.args[0].lower())
+    return reply if reply is not None else Reply(t(request.language, "topics.route_usage"))
+
+
+REGISTRY.verbs("watch", Verbs((
+    Verb("add", _watch_add,
+         ("NAME [#channel] [threshold:N] [kind:brand|competitor] [group:G] QUERY",)),
+    Verb("list", _watch_list),
+    Verb("pause", _watch_state, ("NAME",), count=(1, 1)),
+    Verb("resume", _watch_state, ("NAME",), count=(1, 1)),
+    Verb("remove", _watch_state, ("NAME",), count=(1, 1)),
+    Verb("kind", competitor_commands.watch_kind, ("NAME brand|competitor",)),
+    Verb("group", competitor_commands.watch_group,
+         ("create|add|drop|conquest|delete|list ...",), aliases=("groups",)),
+    Verb("route", _watch_route, ("NAME topic:T #channel",)),
+    Verb("unroute", _watch_route, ("NAME topic:T",)),
+    Verb("routes", _watch_route, ("[NAME]",)),
+), usage_key="admin.watch_usage", default="list"),
     examples=('watch add acme #social threshold:40 acme OR "acme app" -jobs lang:fr',
               "watch add rival-a #veille kind:competitor group:acme-vs rivala",
               "watch group create acme-vs acme rival-a conquest:on",
-              "watch list", "watch pause acme", "watch route acme topic:outage #product-bugs"))
-def cmd_watch(request: CommandRequest, runtime: Runtime) -> Reply:
-    """Manage watches."""
-    action = request.args[0].lower() if request.args else "list"
-    language = request.language
-    try:
-        if action == "add":
-            return _watch_add(request, runtime)
-        workspace_id = _workspace_id(request, runtime)
-        if action == "list":
-            text, blocks = build_watch_list(watches.list_watches(runtime.sessions, workspace_id),
-                                            language)
-            return Reply(text, blocks)
-        if action in {"group", "groups"}:
-            return competitor_commands.watch_group(request, runtime)
-        if action == "kind":
-            return competitor_commands.watch_kind(request, runtime)
-        if action in {"route", "unroute", "routes"}:
-            reply = _watch_routes(request, runtime, action)
-            if reply is not None:
-                return reply
-            return Reply(t(language, "topics.route_usage"))
-        if action in {"pause", "resume", "remove"} and len(request.args) == 2:
-            name = request.args[1]
-            if action == "remove":
-                watches.do_remove_watch(runtime.sessions, workspace_id, _actor(request), name)
-            else:
-                watches.do_set_watch_paused(runtime.sessions, workspace_id, _actor(request),
-                                            name, action == "pause")
-            return Reply(t(language, f"admin.watch_{action}d", name=name))
-    except ServiceError as err:
-        return _error(request, err)
-    return Reply(t(language, "admin.watch_usage"))
+              "watch list", "watch pause acme", "watch route acme topic:outage #product-bugs"),
+    module=__name__)
 
 
 def _source_id(request: CommandRequest) -> int:
@@ -170,7 +157,7 @@ def _source_add(request: CommandRequest, runtime: Runtime) -> Reply:
         else:
             raise ServiceError("admin.bad_setting", value=unescape(item)[:80])
     view = sources_admin.do_add_source(
-        runtime.sessions, _workspace_id(request, runtime), _actor(request), kind=kind,
+        runtime.sessions, request.workspace_id(runtime), request.actor, kind=kind,
         watch_name=watch_name, values=values,
         allow_hosts=runtime.settings.allowed_source_hosts)
     added = "admin.source_added" if view.polled else "admin.source_added_push"
@@ -188,47 +175,49 @@ def _source_rate_limit(request: CommandRequest, runtime: Runtime) -> str | None:
     refused attempts must not use up the workspace's budget."""
     if not (request.args[:1] and request.args[0].lower() == "test"):
         return None
-    workspace_id = _workspace_id(request, runtime)
+    workspace_id = request.workspace_id(runtime)
     if not sources_admin.may_manage_sources(runtime.sessions, workspace_id, request.user_id):
         return None
     return ratelimit.SOURCE_TEST
 
 
-@REGISTRY.subcommand(
-    "source", usage="source add KIND WATCH [URL] [key=value ...] | list [WATCH] | test ID | "
-                    "pause ID | resume ID | remove ID",
+def _source_list(request: CommandRequest, runtime: Runtime) -> Reply:
+    watch_name = request.args[1] if len(request.args) > 1 else None
+    views = sources_admin.list_sources(runtime.sessions, request.workspace_id(runtime),
+                                       watch_name)
+    return Reply(*build_source_list(views, request.language))
+
+
+def _source_test(request: CommandRequest, runtime: Runtime) -> Reply:
+    source_id = _source_id(request)
+    result = sources_admin.test_source(runtime.sessions, request.workspace_id(runtime),
+                                       request.actor, source_id, http_factory(runtime.settings))
+    return Reply(*build_source_test(source_id, result, request.language))
+
+
+def _source_state(request: CommandRequest, runtime: Runtime) -> Reply:
+    """`source pause|resume|remove ID`."""
+    action, source_id = request.args[0].lower(), _source_id(request)
+    workspace_id = request.workspace_id(runtime)
+    if action == "remove":
+        sources_admin.do_remove_source(runtime.sessions, workspace_id, request.actor,
+                                       source_id)
+    else:
+        sources_admin.do_set_source_paused(runtime.sessions, workspace_id, request.actor,
+                                           source_id, action == "pause")
+    return Reply(t(request.language, f"admin.source_{action}d", id=source_id))
+
+
+# Answered after the ack: tests fetch over the network.
+REGISTRY.verbs("source", Verbs((
+    Verb("add", _source_add, ("KIND WATCH [URL] [key=value ...]",)),
+    Verb("list", _source_list, ("[WATCH]",)),
+    Verb("test", _source_test, ("ID",)),
+    Verb("pause", _source_state, ("ID",)),
+    Verb("resume", _source_state, ("ID",)),
+    Verb("remove", _source_state, ("ID",)),
+), usage_key="admin.source_usage", default="list"),
     examples=("source add rss acme https://news.example.com/feed.xml",
               "source add mastodon acme base_url=https://mastodon.social query=acme",
               "source list", "source test 3"),
-    slow=True, rate_limit=_source_rate_limit)
-def cmd_source(request: CommandRequest, runtime: Runtime) -> Reply:
-    """Manage sources (answered after the ack: tests fetch over the network)."""
-    action = request.args[0].lower() if request.args else "list"
-    language = request.language
-    try:
-        workspace_id = _workspace_id(request, runtime)
-        if action == "add":
-            return _source_add(request, runtime)
-        if action == "list":
-            watch_name = request.args[1] if len(request.args) > 1 else None
-            text, blocks = build_source_list(
-                sources_admin.list_sources(runtime.sessions, workspace_id, watch_name), language)
-            return Reply(text, blocks)
-        if action == "test":
-            source_id = _source_id(request)
-            result = sources_admin.test_source(runtime.sessions, workspace_id, _actor(request),
-                                               source_id, http_factory(runtime.settings))
-            text, blocks = build_source_test(source_id, result, language)
-            return Reply(text, blocks)
-        if action in {"pause", "resume", "remove"}:
-            source_id = _source_id(request)
-            if action == "remove":
-                sources_admin.do_remove_source(runtime.sessions, workspace_id, _actor(request),
-                                               source_id)
-            else:
-                sources_admin.do_set_source_paused(runtime.sessions, workspace_id,
-                                                   _actor(request), source_id, action == "pause")
-            return Reply(t(language, f"admin.source_{action}d", id=source_id))
-    except ServiceError as err:
-        return _error(request, err)
-    return Reply(t(language, "admin.source_usage"))
+    slow=True, rate_limit=_source_rate_limit, module=__name__)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import notifications
-from bot.services.actors import Actor
 from bot.slack.escape import escape
 from handlers.commands.parsing import unescape
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply
@@ -21,9 +20,9 @@ def cmd_notify(request: CommandRequest, runtime: Runtime) -> Reply:
         given = escape(unescape(" ".join(request.args))[:40])
         return Reply(t(language, "notify.usage", value=given) if given
                      else t(language, "notify.usage_empty"))
-    workspace_id = runtime.workspaces.ensure(request.team_id).id
+    workspace_id = request.workspace_id(runtime)
     if choice != "status":
         notifications.do_set_dms(runtime.sessions, workspace_id,
-                                 Actor(request.user_id, "slash_command"), choice == "on")
+                                 request.actor, choice == "on")
     enabled = notifications.dms_enabled(runtime.sessions, workspace_id, request.user_id)
     return Reply(t(language, "notify.status_on" if enabled else "notify.status_off"))

@@ -16,27 +16,16 @@ from bot.services import (
     sov_export,
     stats,
 )
-from bot.services.actors import Actor
-from bot.services.errors import ServiceError
 from bot.services.mention_search import MentionFilter
 from bot.services.reporting_time import at_local, shift_local_days
 from bot.slack.digest_blocks import build_stats_blocks
 from bot.slack.opportunity_blocks import build_sov_blocks
-from handlers.commands.registry import REGISTRY, CommandRequest, Reply
+from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
 from handlers.commands.workflow import parse_filters
 
-SURFACE = "slash_command"
 PERIOD_LIKE = re.compile(r"^\d+[a-z]+$", re.IGNORECASE)
 EXPORT_FILTERS = ("watch", "text")
 """The `/cm mentions` filters `/cm export` takes (the period is its own argument)."""
-
-
-def _actor(request: CommandRequest) -> Actor:
-    return Actor(request.user_id, SURFACE)
-
-
-def _workspace_id(request: CommandRequest, runtime: Runtime) -> int:
-    return runtime.workspaces.ensure(request.team_id).id
 
 
 def _schedule_text(request: CommandRequest, config: reporting_schedule.DigestChannel,
@@ -54,53 +43,61 @@ def _schedule_text(request: CommandRequest, config: reporting_schedule.DigestCha
              next=upcoming.astimezone(config.tz).strftime("%d %b %H:%M"), empty=empty)
 
 
-def _digest(request: CommandRequest, runtime: Runtime) -> Reply:
-    action = request.args[0].lower() if request.args else "status"
+def _digest_now(request: CommandRequest, runtime: Runtime) -> Reply:
+    report = digest.do_post_digest_now(
+        runtime.sessions, request.workspace_id(runtime), request.actor,
+        channel_id=request.channel_id, now=runtime.clock(), language=request.language,
+        default_timezone=runtime.settings.timezone)
+    return Reply(t(request.language, "digest.posted_now", channel=request.channel_id,
+                   count=report.total.current))
+
+
+def _digest_set(request: CommandRequest, runtime: Runtime) -> Reply:
     rest = request.args[1:]
-    language = request.language
-    workspace_id = _workspace_id(request, runtime)
-    default_zone = runtime.settings.timezone
-    if action == "now" and not rest:
-        report = digest.do_post_digest_now(
-            runtime.sessions, workspace_id, _actor(request), channel_id=request.channel_id,
-            now=runtime.clock(), language=language, default_timezone=default_zone)
-        return Reply(t(language, "digest.posted_now", channel=request.channel_id,
-                       count=report.total.current))
-    if action == "set" and 1 <= len(rest) <= 2:
-        config = reporting_schedule.do_set_digest_time(
-            runtime.sessions, workspace_id, _actor(request), channel_id=request.channel_id,
-            local_time=rest[0], zone_name=rest[1] if len(rest) > 1 else None,
-            default_timezone=default_zone)
-        return Reply(_schedule_text(request, config, runtime))
-    if action == "off" and not rest:
-        reporting_schedule.do_disable_digest(runtime.sessions, workspace_id, _actor(request),
-                                             channel_id=request.channel_id)
-        return Reply(t(language, "digest.turned_off", channel=request.channel_id))
-    if action == "empty" and len(rest) == 1 and rest[0].lower() in {"skip", "post"}:
-        reporting_schedule.do_set_digest_skip_empty(
-            runtime.sessions, workspace_id, _actor(request), channel_id=request.channel_id,
-            skip=rest[0].lower() == "skip")
-        return Reply(t(language, "digest.empty_skip" if rest[0].lower() == "skip"
-                       else "digest.empty_post"))
-    if action == "status" and not rest:
-        config = reporting_schedule.get_channel_config(
-            runtime.sessions, workspace_id, request.channel_id, default_zone)
-        return Reply(_schedule_text(request, config, runtime))
-    return Reply(t(language, "digest.usage"))
+    config = reporting_schedule.do_set_digest_time(
+        runtime.sessions, request.workspace_id(runtime), request.actor,
+        channel_id=request.channel_id, local_time=rest[0],
+        zone_name=rest[1] if len(rest) > 1 else None,
+        default_timezone=runtime.settings.timezone)
+    return Reply(_schedule_text(request, config, runtime))
 
 
-@REGISTRY.subcommand(
-    "digest", usage="digest now | set HH:MM [ZONE] | off | empty skip|post | status",
+def _digest_off(request: CommandRequest, runtime: Runtime) -> Reply:
+    reporting_schedule.do_disable_digest(runtime.sessions, request.workspace_id(runtime),
+                                         request.actor, channel_id=request.channel_id)
+    return Reply(t(request.language, "digest.turned_off", channel=request.channel_id))
+
+
+def _digest_empty(request: CommandRequest, runtime: Runtime) -> Reply:
+    choice = request.args[1].lower()
+    if choice not in {"skip", "post"}:
+        return Reply(t(request.language, "digest.usage"))
+    reporting_schedule.do_set_digest_skip_empty(
+        runtime.sessions, request.workspace_id(runtime), request.actor,
+        channel_id=request.channel_id, skip=choice == "skip")
+    return Reply(t(request.language, "digest.empty_skip" if choice == "skip"
+                   else "digest.empty_post"))
+
+
+def _digest_status(request: CommandRequest, runtime: Runtime) -> Reply:
+    config = reporting_schedule.get_channel_config(
+        runtime.sessions, request.workspace_id(runtime), request.channel_id,
+        runtime.settings.timezone)
+    return Reply(_schedule_text(request, config, runtime))
+
+
+# The daily digest of this channel: post it now, set its time and zone, turn it off.
+REGISTRY.verbs("digest", Verbs((
+    Verb("now", _digest_now, count=(0, 0)),
+    Verb("set", _digest_set, ("HH:MM [ZONE]",), count=(1, 2)),
+    Verb("off", _digest_off, count=(0, 0)),
+    Verb("empty", _digest_empty, ("skip|post",), count=(1, 1)),
+    Verb("status", _digest_status, count=(0, 0)),
+), usage_key="digest.usage", default="status"),
     examples=("digest now", "digest set 08:30 Europe/Paris", "digest off", "digest empty skip"),
     slow=True,
     rate_limit=lambda r, _: ratelimit.DIGEST_NOW if [a.lower() for a in r.args] == ["now"]
-    else None)
-def cmd_digest(request: CommandRequest, runtime: Runtime) -> Reply:
-    """The daily digest of this channel: post it now, set its time and zone, turn it off."""
-    try:
-        return _digest(request, runtime)
-    except ServiceError as err:
-        return Reply(err.message(request.language), did_no_work=True)
+    else None, module=__name__)
 
 
 def _period_and_group(args: list[str]) -> tuple[str | None, str | None] | None:
@@ -124,16 +121,13 @@ def _sov(request: CommandRequest, runtime: Runtime) -> Reply:
     if parsed is None:
         return Reply(t(language, "sov.usage"), did_no_work=True)
     period, group = parsed
-    try:
-        workspace_id = _workspace_id(request, runtime)
-        days, _zone, reports = share_of_voice.get_share_of_voice(
-            runtime.sessions, workspace_id, _actor(request), period=period, group=group,
-            now=runtime.clock(), default_timezone=runtime.settings.timezone)
-        share_of_voice.do_share_sov_charts(runtime.sessions, workspace_id,
-                                           channel_id=request.user_id, reports=reports,
-                                           language=language)
-    except ServiceError as err:
-        return Reply(err.message(language), did_no_work=True)
+    workspace_id = request.workspace_id(runtime)
+    days, _zone, reports = share_of_voice.get_share_of_voice(
+        runtime.sessions, workspace_id, request.actor, period=period, group=group,
+        now=runtime.clock(), default_timezone=runtime.settings.timezone)
+    share_of_voice.do_share_sov_charts(runtime.sessions, workspace_id,
+                                       channel_id=request.user_id, reports=reports,
+                                       language=language)
     text, blocks = build_sov_blocks(days, reports, language)
     return Reply(text, blocks)
 
@@ -150,15 +144,12 @@ def cmd_stats(request: CommandRequest, runtime: Runtime) -> Reply:
         return _sov(request, runtime)
     if len(request.args) > 1:
         return Reply(t(language, "stats.usage"), did_no_work=True)
-    try:
-        workspace_id = _workspace_id(request, runtime)
-        report = stats.get_stats(runtime.sessions, workspace_id, _actor(request),
-                                 period=request.args[0] if request.args else None,
-                                 now=runtime.clock(), default_timezone=runtime.settings.timezone)
-        stats.do_share_stats_chart(runtime.sessions, workspace_id, channel_id=request.user_id,
-                                   report=report, language=language)
-    except ServiceError as err:
-        return Reply(err.message(language), did_no_work=True)
+    workspace_id = request.workspace_id(runtime)
+    report = stats.get_stats(runtime.sessions, workspace_id, request.actor,
+                             period=request.args[0] if request.args else None,
+                             now=runtime.clock(), default_timezone=runtime.settings.timezone)
+    stats.do_share_stats_chart(runtime.sessions, workspace_id, channel_id=request.user_id,
+                               report=report, language=language)
     text, blocks = build_stats_blocks(report, language)
     return Reply(text, blocks)
 
@@ -170,13 +161,10 @@ def _export_sov(request: CommandRequest, runtime: Runtime) -> Reply:
     if parsed is None:
         return Reply(t(language, "export.usage"), did_no_work=True)
     period, group = parsed
-    try:
-        rows = sov_export.do_export_sov_to_slack(
-            runtime.sessions, _workspace_id(request, runtime), _actor(request),
-            channel_id=request.user_id, period=period, group=group, now=runtime.clock(),
-            language=language, default_timezone=runtime.settings.timezone)
-    except ServiceError as err:
-        return Reply(err.message(language), did_no_work=True)
+    rows = sov_export.do_export_sov_to_slack(
+        runtime.sessions, request.workspace_id(runtime), request.actor,
+        channel_id=request.user_id, period=period, group=group, now=runtime.clock(),
+        language=language, default_timezone=runtime.settings.timezone)
     return Reply(t(language, "sov.export_queued", rows=rows))
 
 
@@ -200,17 +188,14 @@ def cmd_export(request: CommandRequest, runtime: Runtime) -> Reply:
             period = arg
         else:
             rest.append(arg)
-    try:
-        filters = parse_filters(rest)
-        if any(getattr(filters, name) is not None for name in MentionFilter.__dataclass_fields__
-               if name not in EXPORT_FILTERS):
-            return Reply(t(language, "export.usage"), did_no_work=True)
-        result = export.do_export_to_slack(
-            runtime.sessions, _workspace_id(request, runtime), _actor(request),
-            channel_id=request.user_id, period=period, watch=filters.watch,
-            now=runtime.clock(), language=language, text=filters.text)
-    except ServiceError as err:
-        return Reply(err.message(language), did_no_work=True)
+    filters = parse_filters(rest)
+    if any(getattr(filters, name) is not None for name in MentionFilter.__dataclass_fields__
+           if name not in EXPORT_FILTERS):
+        return Reply(t(language, "export.usage"), did_no_work=True)
+    result = export.do_export_to_slack(
+        runtime.sessions, request.workspace_id(runtime), request.actor,
+        channel_id=request.user_id, period=period, watch=filters.watch,
+        now=runtime.clock(), language=language, text=filters.text)
     key = "export.queued_truncated_dm" if result.truncated else "export.queued_dm"
     answer = t(language, key, rows=result.rows, total=result.total)
     if result.watch_named is not None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import workspace_settings
-from bot.services.actors import Actor
-from bot.services.errors import ServiceError
 from handlers.commands.parsing import unescape
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply
 
@@ -24,19 +22,16 @@ def _show(values: workspace_settings.WorkspaceSettings, language: str) -> str:
 def cmd_settings(request: CommandRequest, runtime: Runtime) -> Reply:
     """Show the workspace's rules, or change one (admins); each change is audited."""
     language = request.language
-    workspace_id = runtime.workspaces.ensure(request.team_id).id
-    try:
-        if not request.args:
-            return Reply(_show(workspace_settings.get_settings(runtime.sessions, workspace_id),
-                               language))
-        if len(request.args) != 2:
-            return Reply(t(language, "settings.usage"), did_no_work=True)
-        name, value = request.args[0].lower(), unescape(request.args[1])
-        before = workspace_settings.get_settings(runtime.sessions, workspace_id)
-        after = workspace_settings.do_set_setting(
-            runtime.sessions, workspace_id, Actor(request.user_id, "slash_command"), name, value)
-    except ServiceError as err:
-        return Reply(err.message(language), did_no_work=True)
+    workspace_id = request.workspace_id(runtime)
+    if not request.args:
+        return Reply(_show(workspace_settings.get_settings(runtime.sessions, workspace_id),
+                           language))
+    if len(request.args) != 2:
+        return Reply(t(language, "settings.usage"), did_no_work=True)
+    name, value = request.args[0].lower(), unescape(request.args[1])
+    before = workspace_settings.get_settings(runtime.sessions, workspace_id)
+    after = workspace_settings.do_set_setting(
+        runtime.sessions, workspace_id, request.actor, name, value)
     name = name.replace("-", "_")
     if before.shown(name) == after.shown(name):
         return Reply(t(language, "settings.unchanged", name=name, value=after.shown(name)))

@@ -5,15 +5,15 @@ from __future__ import annotations
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import sla
-from bot.services.actors import Actor
 from bot.services.errors import ServiceError
 from handlers.commands.parsing import number_of
-from handlers.commands.registry import REGISTRY, CommandRequest, Reply
+from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
 
 
-def _show(request: CommandRequest, runtime: Runtime, workspace_id: int) -> Reply:
+def _show(request: CommandRequest, runtime: Runtime) -> Reply:
     language = request.language
-    hours, watches = sla.describe(runtime.sessions, workspace_id, runtime.settings.timezone)
+    hours, watches = sla.describe(runtime.sessions, request.workspace_id(runtime),
+                                  runtime.settings.timezone)
     if hours.start is None or hours.end is None:
         when = t(language, "sla.hours_always", tz=hours.timezone)
     else:
@@ -26,37 +26,38 @@ def _show(request: CommandRequest, runtime: Runtime, workspace_id: int) -> Reply
     return Reply("\n".join(lines))
 
 
-@REGISTRY.subcommand("sla", usage="sla | sla set WATCH urgent=MIN high=MIN normal=MIN | "
-                     "sla hours HH:MM-HH:MM DAYS ZONE | sla hours off",
-                     examples=("sla", "sla set acme urgent=30 high=120",
-                               "sla hours 09:00-18:00 mon-fri Europe/Paris"))
-def cmd_sla(request: CommandRequest, runtime: Runtime) -> Reply:
-    """Show or change response targets and business hours."""
-    language = request.language
-    workspace_id = runtime.workspaces.ensure(request.team_id).id
-    actor = Actor(request.user_id, "slash_command")
-    action = request.args[0].lower() if request.args else "show"
-    try:
-        if action == "show":
-            return _show(request, runtime, workspace_id)
-        if action == "set" and len(request.args) >= 3:
-            targets: dict[str, int] = {}
-            for item in request.args[2:]:
-                level, _, minutes = item.partition("=")
-                number = number_of(minutes)
-                if number is None:
-                    raise ServiceError("sla.bad_target", value=item[:40])
-                targets[level.lower()] = number
-            sla.do_set_targets(runtime.sessions, workspace_id, actor, request.args[1], targets)
-            return Reply(t(language, "sla.updated"))
-        if action == "hours" and request.args[1:2] == ["off"]:
-            sla.do_set_hours(runtime.sessions, workspace_id, actor, None, "mon-sun",
-                             runtime.settings.timezone)
-            return Reply(t(language, "sla.updated"))
-        if action == "hours" and len(request.args) == 4:
-            sla.do_set_hours(runtime.sessions, workspace_id, actor, request.args[1],
-                             request.args[2], request.args[3])
-            return Reply(t(language, "sla.updated"))
-    except ServiceError as err:
-        return Reply(err.message(language))
-    return Reply(t(language, "sla.usage"))
+def _set(request: CommandRequest, runtime: Runtime) -> Reply:
+    """`sla set WATCH level=MINUTES ...`."""
+    targets: dict[str, int] = {}
+    for item in request.args[2:]:
+        level, _, minutes = item.partition("=")
+        number = number_of(minutes)
+        if number is None:
+            raise ServiceError("sla.bad_target", value=item[:40])
+        targets[level.lower()] = number
+    sla.do_set_targets(runtime.sessions, request.workspace_id(runtime), request.actor,
+                       request.args[1], targets)
+    return Reply(t(request.language, "sla.updated"))
+
+
+def _hours(request: CommandRequest, runtime: Runtime) -> Reply:
+    """`sla hours HH:MM-HH:MM DAYS ZONE` or `sla hours off`."""
+    workspace_id = request.workspace_id(runtime)
+    if request.args[1:2] == ["off"]:
+        sla.do_set_hours(runtime.sessions, workspace_id, request.actor, None, "mon-sun",
+                         runtime.settings.timezone)
+    elif len(request.args) == 4:
+        sla.do_set_hours(runtime.sessions, workspace_id, request.actor, request.args[1],
+                         request.args[2], request.args[3])
+    else:
+        return Reply(t(request.language, "sla.usage"))
+    return Reply(t(request.language, "sla.updated"))
+
+
+REGISTRY.verbs("sla", Verbs((
+    Verb("", _show, aliases=("show",)),
+    Verb("set", _set, ("WATCH urgent=MIN high=MIN normal=MIN",), count=(2, None)),
+    Verb("hours", _hours, ("HH:MM-HH:MM DAYS ZONE", "off")),
+), usage_key="sla.usage", default="", name_each=True),
+    examples=("sla", "sla set acme urgent=30 high=120",
+              "sla hours 09:00-18:00 mon-fri Europe/Paris"), module=__name__)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import triage_learning
-from bot.services.actors import Actor
-from bot.services.errors import ServiceError
 from bot.slack.triage_blocks import build_triage_status
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply
 
@@ -24,20 +22,17 @@ def cmd_triage(request: CommandRequest, runtime: Runtime) -> Reply:
     dry_run = args[1:] == ["dry-run"]
     if choice not in CHOICES or (len(args) > 1 and not (choice == "learn" and dry_run)):
         return Reply(t(language, "triage.usage"), did_no_work=True)
-    workspace_id = runtime.workspaces.ensure(request.team_id).id
-    actor = Actor(request.user_id, "slash_command")
+    workspace_id = request.workspace_id(runtime)
+    actor = request.actor
     result = None
-    try:
-        if choice == "learn":
-            result = triage_learning.do_learn_workspace(runtime.sessions, workspace_id, actor,
-                                                        dry_run=dry_run)
-        elif choice == "reset":
-            result = triage_learning.do_reset(runtime.sessions, workspace_id, actor)
-        elif choice in {"on", "off"}:
-            result = triage_learning.do_set_enabled(runtime.sessions, workspace_id, actor,
-                                                    choice == "on")
-    except ServiceError as err:
-        return Reply(err.message(language), did_no_work=True)
+    if choice == "learn":
+        result = triage_learning.do_learn_workspace(runtime.sessions, workspace_id, actor,
+                                                    dry_run=dry_run)
+    elif choice == "reset":
+        result = triage_learning.do_reset(runtime.sessions, workspace_id, actor)
+    elif choice in {"on", "off"}:
+        result = triage_learning.do_set_enabled(runtime.sessions, workspace_id, actor,
+                                                choice == "on")
     status = triage_learning.triage_status(runtime.sessions, workspace_id)
     text, blocks = build_triage_status(status, language,
                                        result if choice == "learn" else None)

@@ -5,63 +5,55 @@ from __future__ import annotations
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import voice
-from bot.services.actors import Actor
-from bot.services.errors import ServiceError
 from bot.slack.escape import escape, truncate
 from handlers.commands.parsing import unescape
-from handlers.commands.registry import REGISTRY, CommandRequest, Reply
-
-
-def _ids(request: CommandRequest, runtime: Runtime) -> tuple[int, Actor]:
-    return (runtime.workspaces.ensure(request.team_id).id,
-            Actor(request.user_id, "slash_command"))
+from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
 
 
 @REGISTRY.subcommand("voice", usage="voice | voice TEXT | voice off",
                      examples=("voice Warm and brief. Use first names. Never promise refunds.",))
 def cmd_voice(request: CommandRequest, runtime: Runtime) -> Reply:
     """Show or set the brand's voice guide for LLM drafts."""
-    workspace_id, actor = _ids(request, runtime)
+    workspace_id, actor = request.workspace_id(runtime), request.actor
     language = request.language
     text = unescape(request.raw_args).strip()
-    try:
-        if not text:
-            current = voice.get_voice(runtime.sessions, workspace_id)
-            return Reply(t(language, "voice.current", text=current) if current
-                         else t(language, "voice.default"))
-        voice.do_set_voice(runtime.sessions, workspace_id, actor,
-                           None if text.lower() == "off" else text)
-    except ServiceError as err:
-        return Reply(err.message(language))
+    if not text:
+        current = voice.get_voice(runtime.sessions, workspace_id)
+        return Reply(t(language, "voice.current", text=current) if current
+                     else t(language, "voice.default"))
+    voice.do_set_voice(runtime.sessions, workspace_id, actor,
+                       None if text.lower() == "off" else text)
     return Reply(t(language, "voice.saved"))
 
 
-@REGISTRY.subcommand("template", usage="template add NAME INTENT LANG TEXT | template list | "
-                     "template remove NAME",
-                     examples=("template add late-order complaint en Sorry {author}, we're "
-                               "checking your order now.", "template list"))
-def cmd_template(request: CommandRequest, runtime: Runtime) -> Reply:
-    """Manage canned replies (placeholders {author} and {brand})."""
-    workspace_id, actor = _ids(request, runtime)
-    language = request.language
-    action = request.args[0].lower() if request.args else "list"
-    try:
-        if action == "list":
-            templates = voice.list_templates(runtime.sessions, workspace_id)
-            if not templates:
-                return Reply(t(language, "voice.no_templates"))
-            return Reply("\n".join(f"*{escape(tpl.name)}* · {escape(tpl.intent)} · "
-                                   f"{escape(tpl.language)}: {escape(truncate(tpl.text, 200))}"
-                                   for tpl in templates))
-        if action == "add" and len(request.args) >= 5:
-            _, name, intent, lang, *_rest = request.args
-            text = unescape(request.raw_args).split(None, 4)[4]
-            voice.do_add_template(runtime.sessions, workspace_id, actor, name=name,
-                                  intent=intent.lower(), language=lang.lower(), text=text)
-            return Reply(t(language, "voice.template_added", name=name))
-        if action == "remove" and len(request.args) == 2:
-            voice.do_remove_template(runtime.sessions, workspace_id, actor, request.args[1])
-            return Reply(t(language, "voice.template_removed", name=request.args[1]))
-    except ServiceError as err:
-        return Reply(err.message(language))
-    return Reply(t(language, "voice.usage"))
+def _template_list(request: CommandRequest, runtime: Runtime) -> Reply:
+    templates = voice.list_templates(runtime.sessions, request.workspace_id(runtime))
+    if not templates:
+        return Reply(t(request.language, "voice.no_templates"))
+    return Reply("\n".join(f"*{escape(tpl.name)}* · {escape(tpl.intent)} · "
+                           f"{escape(tpl.language)}: {escape(truncate(tpl.text, 200))}"
+                           for tpl in templates))
+
+
+def _template_add(request: CommandRequest, runtime: Runtime) -> Reply:
+    _, name, intent, lang, *_rest = request.args
+    text = unescape(request.raw_args).split(None, 4)[4]
+    voice.do_add_template(runtime.sessions, request.workspace_id(runtime), request.actor,
+                          name=name, intent=intent.lower(), language=lang.lower(), text=text)
+    return Reply(t(request.language, "voice.template_added", name=name))
+
+
+def _template_remove(request: CommandRequest, runtime: Runtime) -> Reply:
+    voice.do_remove_template(runtime.sessions, request.workspace_id(runtime), request.actor,
+                             request.args[1])
+    return Reply(t(request.language, "voice.template_removed", name=request.args[1]))
+
+
+# Canned replies, with the placeholders {author} and {brand}.
+REGISTRY.verbs("template", Verbs((
+    Verb("add", _template_add, ("NAME INTENT LANG TEXT",), count=(4, None)),
+    Verb("list", _template_list),
+    Verb("remove", _template_remove, ("NAME",), count=(1, 1)),
+), usage_key="voice.usage", default="list", name_each=True),
+    examples=("template add late-order complaint en Sorry {author}, we're checking your "
+              "order now.", "template list"), module=__name__)

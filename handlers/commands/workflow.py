@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
@@ -14,7 +13,6 @@ from slack_sdk.errors import SlackApiError
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import cases, members, privacy, workflow
-from bot.services.actors import Actor
 from bot.services.errors import ServiceError
 from bot.services.history import load_mention
 from bot.services.mention_search import (
@@ -23,30 +21,20 @@ from bot.services.mention_search import (
     search_mentions,
     topic_of,
 )
-from bot.slack.approval import build_draft_to_approve
 from bot.slack.cards import build_card
 from bot.slack.conversation_blocks import build_conversation
 from bot.slack.escape import escape
 from bot.slack.mention_views import PAGE_SIZE, build_history, build_mention_list
 from handlers.commands.parsing import number_of, unescape, user_id_of, version_of
-from handlers.commands.registry import REGISTRY, CommandRequest, Reply
+from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
 from handlers.context import UserContext
-from handlers.drafting import open_draft_editor
+from handlers.drafting import editor_context, open_draft_editor
 
 log = logging.getLogger(__name__)
 
-SURFACE = "slash_command"
 CONFIRM_WORDS = frozenset({"confirm", "confirmer"})
 """What `/cm approve ID vN confirm` says to acknowledge a draft's warnings."""
 FILTER_KEYS = {"status", "sentiment", "source", "watch", "assignee", "since", "topic"}
-
-
-def _workspace_id(request: CommandRequest, runtime: Runtime) -> int:
-    return runtime.workspaces.ensure(request.team_id).id
-
-
-def _actor(request: CommandRequest) -> Actor:
-    return Actor(request.user_id, SURFACE)
 
 
 def _mention_id(request: CommandRequest, position: int = 0) -> int:
@@ -111,39 +99,21 @@ def mention_page(runtime: Runtime, workspace_id: int, user_id: str, filters: Men
     return Reply(text, blocks)
 
 
-def _guarded(run: Callable[[CommandRequest, Runtime], Reply]
-             ) -> Callable[[CommandRequest, Runtime], Reply]:
-    """Turn service errors into the user's explanation, and nudge the outbox on success."""
-
-    def wrapper(request: CommandRequest, runtime: Runtime) -> Reply:
-        try:
-            reply = run(request, runtime)
-        except ServiceError as err:
-            return Reply(err.message(request.language))
-        runtime.nudge_outbox()
-        return reply
-
-    wrapper.__doc__ = run.__doc__
-    return wrapper
-
-
 @REGISTRY.subcommand("mentions", usage="mentions [status:S] [sentiment:S] [source:NETWORK] "
                      "[watch:W] [assignee:@user|me] [topic:T] [since:24h] [words]",
                      examples=("mentions status:new since:24h", "mentions sentiment:negative "
                                "source:mastodon", "mentions assignee:me",
-                               "mentions topic:billing", "mentions refund"))
-@_guarded
+                               "mentions topic:billing", "mentions refund"), nudges_outbox=True)
 def cmd_mentions(request: CommandRequest, runtime: Runtime) -> Reply:
     """List mentions with filters."""
-    return mention_page(runtime, _workspace_id(request, runtime), request.user_id,
+    return mention_page(runtime, request.workspace_id(runtime), request.user_id,
                         parse_filters(request.args), request.language)
 
 
-@REGISTRY.subcommand("show", usage="show ID", examples=("show 42",))
-@_guarded
+@REGISTRY.subcommand("show", usage="show ID", examples=("show 42",), nudges_outbox=True)
 def cmd_show(request: CommandRequest, runtime: Runtime) -> Reply:
     """The card and its history."""
-    workspace_id, mention_id = _workspace_id(request, runtime), _mention_id(request)
+    workspace_id, mention_id = request.workspace_id(runtime), _mention_id(request)
     view, history = load_mention(runtime.sessions, workspace_id, mention_id)
     text, blocks = build_card(view, request.language)
     posts = cases.load_conversation(runtime.sessions, workspace_id, mention_id)
@@ -151,55 +121,51 @@ def cmd_show(request: CommandRequest, runtime: Runtime) -> Reply:
                  + build_history(history, request.language))
 
 
-@REGISTRY.subcommand("assign", usage="assign ID @user", examples=("assign 42 @ana",))
-@_guarded
+@REGISTRY.subcommand("assign", usage="assign ID @user", examples=("assign 42 @ana",),
+                     nudges_outbox=True)
 def cmd_assign(request: CommandRequest, runtime: Runtime) -> Reply:
     """Assign a mention."""
     mention_id = _mention_id(request)
     user = user_id_of(request.args[1]) if len(request.args) > 1 else None
     if user is None:
         return Reply(t(request.language, "list.usage_assign"))
-    outcome = workflow.do_assign(runtime.sessions, _workspace_id(request, runtime),
-                                 _actor(request), mention_id, user)
+    outcome = workflow.do_assign(runtime.sessions, request.workspace_id(runtime),
+                                 request.actor, mention_id, user)
     return Reply(outcome.message(request.language))
 
 
 @REGISTRY.subcommand("draft", usage="draft ID [text]",
-                     examples=("draft 42", "draft 42 Thanks for the heads-up, we're on it!"))
-@_guarded
+                     examples=("draft 42", "draft 42 Thanks for the heads-up, we're on it!"),
+                     nudges_outbox=True)
 def cmd_draft(request: CommandRequest, runtime: Runtime) -> Reply:
     """Save a draft, or open the editor."""
     mention_id = _mention_id(request)
-    workspace_id = _workspace_id(request, runtime)
+    workspace_id = request.workspace_id(runtime)
     text = _rest(request, 1)
     if text:
         outcome = workflow.do_save_draft(
-            runtime.sessions, workspace_id, _actor(request), mention_id, text,
+            runtime.sessions, workspace_id, request.actor, mention_id, text,
             link_allowlist=runtime.settings.reply_link_domains)
         return Reply(outcome.message(request.language))
-    workflow.check_allowed(runtime.sessions, workspace_id, _actor(request), mention_id, "draft")
-    ctx = UserContext(workspace_id, request.user_id, request.language, _actor(request))
+    ctx = UserContext(workspace_id, request.user_id, request.language, request.actor)
+    context = editor_context(runtime, ctx, mention_id)
+
+    def open_editor() -> None:
+        try:
+            open_draft_editor(runtime, request.client, ctx, context, request.trigger_id or "")
+        except SlackApiError as err:
+            log.warning("draft editor for #%s not opened: %s", mention_id,
+                        err.response.get("error"))
+
     # The editor opens (and the LLM is asked) right after this reply acknowledges.
-    threading.Thread(target=_open_editor, name="vigie-draft-editor", daemon=True,
-                     args=(runtime, request, ctx, mention_id)).start()
-    return Reply(t(request.language, "list.editor_opened", id=mention_id))
-
-
-def _open_editor(runtime: Runtime, request: CommandRequest, ctx: UserContext,
-                 mention_id: int) -> None:
-    try:
-        open_draft_editor(runtime, request.client, ctx, mention_id, request.trigger_id or "")
-    except SlackApiError as err:
-        log.warning("draft editor for #%s not opened: %s", mention_id,
-                    err.response.get("error"))
+    return Reply(t(request.language, "list.editor_opened", id=mention_id), after=open_editor)
 
 
 @REGISTRY.subcommand("approve",
                      usage="approve ID vN [confirm, for a draft with warnings] "
                            "[reason, for a high-risk draft]",
                      examples=("approve 42", "approve 42 v3", "approve 42 v3 confirm",
-                               "approve 42 v3 legal checked the wording"))
-@_guarded
+                               "approve 42 v3 legal checked the wording"), nudges_outbox=True)
 def cmd_approve(request: CommandRequest, runtime: Runtime) -> Reply:
     """Approve draft version N (as shown by `/cm approve ID` or on the card), nothing else."""
     mention_id = _mention_id(request)
@@ -212,43 +178,39 @@ def cmd_approve(request: CommandRequest, runtime: Runtime) -> Reply:
     rest = _rest(request, 2) if version is not None else ""
     # "confirm" acknowledges the warnings, as the button's dialog does; a reason does too.
     confirmed = rest.strip().lower() in CONFIRM_WORDS
-    try:
-        outcome = workflow.do_approve(
-            runtime.sessions, _workspace_id(request, runtime), _actor(request), mention_id,
-            version=version, override_reason=None if confirmed else (rest or None),
-            warnings_confirmed=confirmed or bool(rest))
-    except workflow.StaleDraft as err:
-        return Reply(*build_draft_to_approve(err.message(request.language), err.draft,
-                                             request.language))
+    # StaleDraft (a draft to read first) is answered with that draft, as every ServiceError.
+    outcome = workflow.do_approve(
+        runtime.sessions, request.workspace_id(runtime), request.actor, mention_id,
+        version=version, override_reason=None if confirmed else (rest or None),
+        warnings_confirmed=confirmed or bool(rest))
     runtime.nudge_replies()
     return Reply(outcome.message(request.language))
 
 
 @REGISTRY.subcommand("reject", usage="reject ID reason",
-                     examples=("reject 42 too formal, use the first name",))
-@_guarded
+                     examples=("reject 42 too formal, use the first name",), nudges_outbox=True)
 def cmd_reject(request: CommandRequest, runtime: Runtime) -> Reply:
     """Send the draft back."""
-    outcome = workflow.do_reject(runtime.sessions, _workspace_id(request, runtime),
-                                 _actor(request), _mention_id(request), _rest(request, 1))
+    outcome = workflow.do_reject(runtime.sessions, request.workspace_id(runtime),
+                                 request.actor, _mention_id(request), _rest(request, 1))
     return Reply(outcome.message(request.language))
 
 
 @REGISTRY.subcommand("replied", usage="replied ID [reply URL]",
-                     examples=("replied 42", "replied 42 https://mastodon.social/@acme/1"))
-@_guarded
+                     examples=("replied 42", "replied 42 https://mastodon.social/@acme/1"),
+                     nudges_outbox=True)
 def cmd_replied(request: CommandRequest, runtime: Runtime) -> Reply:
     """Mark as answered."""
     url = _rest(request, 1).strip("<>").split("|")[0] or None
-    outcome = workflow.do_mark_replied(runtime.sessions, _workspace_id(request, runtime),
-                                       _actor(request), _mention_id(request), reply_url=url)
+    outcome = workflow.do_mark_replied(runtime.sessions, request.workspace_id(runtime),
+                                       request.actor, _mention_id(request), reply_url=url)
     return Reply(outcome.message(request.language))
 
 
 def _simple(action: str) -> Callable[[CommandRequest, Runtime], Reply]:
     def run(request: CommandRequest, runtime: Runtime) -> Reply:
-        outcome = workflow.do_simple(runtime.sessions, _workspace_id(request, runtime),
-                                     _actor(request), _mention_id(request), action,
+        outcome = workflow.do_simple(runtime.sessions, request.workspace_id(runtime),
+                                     request.actor, _mention_id(request), action,
                                      reason=_rest(request, 1) or None)
         return Reply(outcome.message(request.language))
 
@@ -256,59 +218,62 @@ def _simple(action: str) -> Callable[[CommandRequest, Runtime], Reply]:
     return run
 
 
-REGISTRY.subcommand("ignore", usage="ignore ID [reason]",
-                    examples=("ignore 42", "ignore 42 spam"))(_guarded(_simple("ignore")))
-REGISTRY.subcommand("reopen", usage="reopen ID", examples=("reopen 42",))(
-    _guarded(_simple("reopen")))
+REGISTRY.subcommand("ignore", usage="ignore ID [reason]", examples=("ignore 42", "ignore 42 spam"),
+                    nudges_outbox=True)(_simple("ignore"))
+REGISTRY.subcommand("reopen", usage="reopen ID", examples=("reopen 42",),
+                    nudges_outbox=True)(_simple("reopen"))
 
 
-@REGISTRY.subcommand("role", usage="role add @user admin|approver|agent|viewer | "
-                     "role remove @user | role list",
-                     examples=("role add @lea approver", "role list"))
-@_guarded
-def cmd_role(request: CommandRequest, runtime: Runtime) -> Reply:
-    """Manage roles."""
+def _role_list(request: CommandRequest, runtime: Runtime) -> Reply:
     language = request.language
-    action = request.args[0].lower() if request.args else "list"
-    workspace_id = _workspace_id(request, runtime)
-    if action == "list":
-        views = members.list_roles(runtime.sessions, workspace_id)
-        if not views:
-            return Reply(t(language, "role.list_empty"))
-        lines = [f"<@{v.user_id}>: *{v.role}*" for v in views]
-        return Reply("\n".join([f"*{t(language, 'role.list_title')}*", *lines]))
-    if action in {"add", "remove"} and len(request.args) >= 2:
-        user = user_id_of(request.args[1])
-        if user is None:
-            return Reply(t(language, "role.bad_user",
-                           value=escape(unescape(request.args[1])[:40])))
-        if action == "add" and len(request.args) == 3:
-            view = members.do_set_role(runtime.sessions, workspace_id, _actor(request), user,
-                                       request.args[2])
-            return Reply(t(language, "role.granted", user=f"<@{user}>", role=view.role))
-        if action == "remove" and len(request.args) == 2:
-            members.do_remove_role(runtime.sessions, workspace_id, _actor(request), user)
-            return Reply(t(language, "role.removed", user=f"<@{user}>"))
+    views = members.list_roles(runtime.sessions, request.workspace_id(runtime))
+    if not views:
+        return Reply(t(language, "role.list_empty"))
+    lines = [f"<@{v.user_id}>: *{v.role}*" for v in views]
+    return Reply("\n".join([f"*{t(language, 'role.list_title')}*", *lines]))
+
+
+def _role_change(request: CommandRequest, runtime: Runtime) -> Reply:
+    """`role add @user ROLE` or `role remove @user` (a bad user is named before the usage)."""
+    language, action = request.language, request.args[0].lower()
+    user = user_id_of(request.args[1])
+    if user is None:
+        return Reply(t(language, "role.bad_user", value=escape(unescape(request.args[1])[:40])))
+    workspace_id = request.workspace_id(runtime)
+    if action == "add" and len(request.args) == 3:
+        view = members.do_set_role(runtime.sessions, workspace_id, request.actor, user,
+                                   request.args[2])
+        return Reply(t(language, "role.granted", user=f"<@{user}>", role=view.role))
+    if action == "remove" and len(request.args) == 2:
+        members.do_remove_role(runtime.sessions, workspace_id, request.actor, user)
+        return Reply(t(language, "role.removed", user=f"<@{user}>"))
     return Reply(t(language, "role.usage"))
 
 
-@REGISTRY.subcommand("lang", usage="lang en|fr", examples=("lang fr",))
-@_guarded
+REGISTRY.verbs("role", Verbs((
+    Verb("add", _role_change, ("@user admin|approver|agent|viewer",), count=(1, None)),
+    Verb("remove", _role_change, ("@user",), count=(1, None)),
+    Verb("list", _role_list),
+), usage_key="role.usage", default="list", name_each=True),
+    examples=("role add @lea approver", "role list"), nudges_outbox=True, module=__name__)
+
+
+@REGISTRY.subcommand("lang", usage="lang en|fr", examples=("lang fr",), nudges_outbox=True)
 def cmd_lang(request: CommandRequest, runtime: Runtime) -> Reply:
     """Choose your language."""
     language = (request.args[0].lower() if request.args else "")
-    members.do_set_language(runtime.sessions, _workspace_id(request, runtime),
+    members.do_set_language(runtime.sessions, request.workspace_id(runtime),
                             request.user_id, language)
     return Reply(t(language, "role.lang_set"))
 
 
-@REGISTRY.subcommand("forget", usage="forget @handle", examples=("forget @ana@mastodon.social",))
-@_guarded
+@REGISTRY.subcommand("forget", usage="forget @handle", examples=("forget @ana@mastodon.social",),
+                     nudges_outbox=True)
 def cmd_forget(request: CommandRequest, runtime: Runtime) -> Reply:
     """Delete an author's data everywhere."""
     if len(request.args) != 1:
         return Reply(t(request.language, "privacy.usage"))
-    report = privacy.do_forget(runtime.sessions, _workspace_id(request, runtime),
-                               _actor(request), unescape(request.args[0]))
+    report = privacy.do_forget(runtime.sessions, request.workspace_id(runtime),
+                               request.actor, unescape(request.args[0]))
     return Reply(t(request.language, "privacy.forgotten", authors=report.authors,
                    mentions=report.mentions))

@@ -1,0 +1,71 @@
+"""The one shape of a button listener: acknowledge at once, then do the work in a Bolt lazy
+listener, where a ServiceError becomes the user's ephemeral explanation and anything else
+the apology (``handlers.errors``).
+
+Lazy listeners run on the app's listener pool after the ack in Socket Mode and over HTTP
+alike, and would still run after the HTTP response with ``process_before_response`` (FaaS),
+which the app does not set.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.runtime import Runtime
+from bot.services.errors import ServiceError
+from handlers.commands.registry import Reply
+from handlers.context import UserContext, locale_lookup, user_context
+from handlers.errors import apologize
+
+
+@dataclass(frozen=True, slots=True)
+class Click:
+    """One button click, as a button's work needs it."""
+
+    ctx: UserContext
+    body: dict[str, Any]
+    action: dict[str, Any]
+    client: WebClient
+    respond: Respond
+
+    def tell(self, text: str) -> None:
+        """Answer the clicker alone, leaving the message clicked as it is."""
+        self.respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+ButtonWork = Callable[[Runtime, Click], None]
+
+
+def on_button(app: App, runtime: Runtime, action_id: str | re.Pattern[str], work: ButtonWork,
+              *, look_up_locale: bool = True) -> None:
+    """Listen to the buttons ``action_id`` names: ack at once, then ``work`` lazily.
+
+    ``look_up_locale``: a user seen for the first time has their Slack locale looked up
+    (``handlers.context.locale_lookup``, another lazy listener).
+    """
+
+    def ack_at_once(ack: Ack) -> None:
+        ack()
+
+    def after_ack(body: dict[str, Any], action: dict[str, Any], client: WebClient,
+                  respond: Respond) -> None:
+        try:
+            ctx = user_context(runtime, body, "button")
+            try:
+                work(runtime, Click(ctx, body, action, client, respond))
+            except ServiceError as err:
+                respond(**Reply.for_error(err, ctx.language).as_kwargs(),
+                        replace_original=False)
+        except Exception as err:  # noqa: BLE001  (Bolt only logs a lazy listener's errors)
+            apologize(err, body, respond)
+
+    # Bolt tells lazy listeners apart by name (in FaaS mode it runs them by name).
+    after_ack.__name__ = after_ack.__qualname__ = work.__name__
+    lazy = [after_ack, locale_lookup(runtime)] if look_up_locale else [after_ack]
+    app.action(action_id)(ack=ack_at_once, lazy=lazy)
