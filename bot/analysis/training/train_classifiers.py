@@ -223,7 +223,8 @@ TASKS = {
     "complaint_fr": Task("complaint_fr", "fr", "complaint", "not_complaint",
                          "complaints_en_train.tsv", read_complaints, dense_only=True),
     "question_fr": Task("question_fr", "fr", "question", "not_question",
-                        "twcs_attention_dev.tsv", read_questions, dense_only=True),
+                        "twcs_attention_dev.tsv", read_questions_tuning, dense_only=True,
+                        part=f"tuning part (split_attention seed {split_attention.DEFAULT_SEED})"),
 }  # fmt: skip
 EXTERNAL: dict[str, tuple[tuple[str, Callable[[Path], list[Example]], str], ...]] = {
     "complaint_en": (("twcs_attention_dev.tsv", read_attention_complaints, "out-of-domain"),),
