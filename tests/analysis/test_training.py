@@ -97,9 +97,11 @@ def _tiny_intent_data(root: Path) -> tuple[Path, Path]:
     (data / "intent" / "complaints_en_train.tsv").write_text("\n".join(rows) + "\n")
     attention = ["tweet_id\tintent\tsentiment\tattention\tfirst_message\ttext"]
     things = ["password", "plan", "bill", "order", "app", "card", "box", "seat"]
-    attention += [f"{i}\tquestion\tneutral\talert\tyes\t@brand how do I change my {thing}?"
-                  for i, thing in enumerate(things)]
-    attention += [f"1{i}\tpraise\tpositive\tdigest\tyes\t@brand thank you, {a} {b}!"
+    # Ids 1,000 apart: each tweet is its own approximate conversation for split_attention,
+    # so both its tuning and held-out parts hold some.
+    attention += [f"{1000 * (i + 1)}\tquestion\tneutral\talert\tyes\t"
+                  f"@brand how do I change my {thing}?" for i, thing in enumerate(things)]
+    attention += [f"{1000 * (i + 20)}\tpraise\tpositive\tdigest\tyes\t@brand thank you, {a} {b}!"
                   for i, (a, b) in enumerate(zip(things * 2, things[::-1] + things, strict=True))]
     (data / "intent" / "twcs_attention_dev.tsv").write_text("\n".join(attention) + "\n")
     extra = root / "extra"
@@ -136,6 +138,48 @@ def test_train_classifiers_is_deterministic_and_loadable(
         "@brand thanks for the quick help")
     french = BinaryLinearModel.from_bytes(outputs[0]["complaint_fr.json.gz"])
     assert french.lang == "fr" and not french.words.packed
+
+
+def test_question_en_never_trains_on_the_attention_held_out_part(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("sklearn", reason="training needs scikit-learn (train extra)")
+    import gzip
+
+    from bot.analysis.training import split_attention, train_classifiers
+
+    data = tmp_path / "data"
+    (data / "intent").mkdir(parents=True)
+    rows = ["tweet_id\tintent\tsentiment\tattention\tfirst_message\ttext"]
+    # Every tweet its own approximate conversation (ids 1,000 apart), each with a word of
+    # its own (letters: near-duplicate keys drop digits), so the shipped vocabulary tells
+    # which tweets were trained on.
+    def word(tweet_id: str) -> str:
+        return "zq" + "".join(chr(ord("a") + int(d)) for d in str(int(tweet_id) // 1000))
+
+    for i in range(30):
+        tweet_id = str(1000 * (i + 1))
+        intent, text = (("question", f"@brand how do I reset my {word(tweet_id)}?") if i % 3 == 0
+                        else ("praise", f"@brand thank you, the {word(tweet_id)} is lovely!"))
+        rows.append(f"{tweet_id}\t{intent}\tneutral\tdigest\tyes\t{text}")
+    source = data / "intent" / "twcs_attention_dev.tsv"
+    source.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    header, parsed = split_attention.read_rows(source)
+    tune, held = split_attention.split(
+        split_attention.conversation_groups(header, parsed), split_attention.DEFAULT_SEED)
+    assert train_classifiers.attention_parts(source) == (
+        frozenset(r[0] for r in tune), frozenset(r[0] for r in held))
+    out = tmp_path / "out"
+    argv = ["--data", str(data), "--out", str(out), "--task", "question_en"]
+    assert train_classifiers.main(argv) == 0
+    payload = json.loads(gzip.decompress((out / "question_en.json.gz").read_bytes()))
+    words = set(payload["word"]["vocab"].split("\n"))
+    assert {word(r[0]) for r in tune} <= words
+    assert not {word(r[0]) for r in held} & words
+    assert payload["trained_on"].startswith("twcs_attention_dev.tsv tuning part")
+    printed = capsys.readouterr().out
+    assert f"attention held-out part of twcs_attention_dev.tsv (never trained on): {{'n': " \
+           f"{len(held)}," in printed
 
 
 def test_holdout_split_keeps_near_duplicates_together() -> None:

@@ -8,9 +8,11 @@ else ``../shared/data``), splits off a held-out fifth first (fixed seed, stratif
 near-duplicates grouped so none straddles the split), chooses hyper-parameters by
 5-fold cross-validation on the other four fifths (``--search``; otherwise the defaults
 below, which that search chose), reports the held-out figures of that model through
-the run-time code, then fits the shipped model on the whole file and writes
+the run-time code, then fits the shipped model on the whole file (for question_en: the
+whole tuning part) and writes
 ``bot/analysis/models/{task}.json.gz``. Files named in ``EXTERNAL`` are never trained on
-by that task; they are scored with the shipped model as an out-of-domain check.
+by that task; they are scored with the shipped model (out of domain, or rows held out
+for another report).
 
 Tasks:
   complaint_en  complaints_en_train.tsv (Preotiuc-Pietro et al. 2019), complaint / not,
@@ -20,8 +22,10 @@ Tasks:
                 The airline tweets are CC BY-NC-SA: ``--without-extra`` trains on the
                 complaints file alone (grouped 5-fold CV macro-F1 on the training part
                 0.794 at C=4 against 0.803 with them).
-  question_en   twcs_attention_dev.tsv: intent question or purchase_intent (a request the
-                brand must answer) / anything else.
+  question_en   the tuning part of twcs_attention_dev.tsv (``split_attention``, its default
+                seed): intent question or purchase_intent (a request the brand must answer) /
+                anything else. The held-out part reports the attention figures, so it is never
+                trained on; the shipped model is scored on it instead.
   complaint_fr, question_fr
                 No public French data labelled for these was found. These models learn
                 only the language-independent dense features (lexicon valence sums, "!",
@@ -63,6 +67,7 @@ from bot.analysis.binary_model import (
 )
 from bot.analysis.features import EXTRA_DENSE, FeatureConfig, TextFeatures
 from bot.analysis.lexicon import LexiconScorer
+from bot.analysis.training import split_attention
 from bot.analysis.training.train_sentiment import (
     MODELS_DIR,
     Vocabulary,
@@ -104,6 +109,8 @@ class Task:
     extra: tuple[tuple[str, Callable[[Path], list[Example]], float], ...] = ()
     """More labelled files (under the repository's ``training-data/intent``), each with
     its sample weight: always in training, never held out, never scored."""
+    part: str = ""
+    """Which rows of ``source`` the reader keeps, when not all (said in ``trained_on``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +160,36 @@ def read_questions(path: Path) -> list[Example]:
     ]
 
 
+def attention_parts(path: Path) -> tuple[frozenset[str], frozenset[str]]:
+    """Tweet ids of the (tuning, held-out) parts of ``twcs_attention_dev.tsv``, split as
+    ``split_attention`` splits it with its default seed (the held-out part reports the
+    attention figures)."""
+    header, rows = split_attention.read_rows(path)
+    groups = split_attention.conversation_groups(header, rows)
+    tune, held = split_attention.split(groups, split_attention.DEFAULT_SEED)
+    id_col = header.index("tweet_id")
+    return frozenset(r[id_col] for r in tune), frozenset(r[id_col] for r in held)
+
+
+def _questions_of_part(path: Path, held_out: bool) -> list[Example]:
+    ids = attention_parts(path)[held_out]
+    return [
+        Example(row["text"], row["intent"] in QUESTION_INTENTS, group_key(row["text"]))
+        for row in _read_tsv(path) if row["tweet_id"] in ids
+    ]
+
+
+def read_questions_tuning(path: Path) -> list[Example]:
+    """``read_questions`` of the tuning part of ``twcs_attention_dev.tsv`` only, in file order."""
+    return _questions_of_part(path, held_out=False)
+
+
+def read_questions_held_out(path: Path) -> list[Example]:
+    """``read_questions`` of the held-out part of ``twcs_attention_dev.tsv`` only, in file
+    order: never trained on, scored with the shipped question model."""
+    return _questions_of_part(path, held_out=True)
+
+
 def read_airline_complaints(path: Path) -> list[Example]:
     """``airline_tweets_en.tsv`` (sentiment of tweets to US airlines) as weak complaint labels:
     a negative tweet to an airline is a complaint, a neutral or positive one is not."""
@@ -181,15 +218,20 @@ TASKS = {
                          extra=(("airline_tweets_en.tsv", read_airline_complaints,
                                  AIRLINE_WEIGHT),)),
     "question_en": Task("question_en", "en", "question", "not_question",
-                        "twcs_attention_dev.tsv", read_questions),
+                        "twcs_attention_dev.tsv", read_questions_tuning,
+                        part=f"tuning part (split_attention seed {split_attention.DEFAULT_SEED})"),
     "complaint_fr": Task("complaint_fr", "fr", "complaint", "not_complaint",
                          "complaints_en_train.tsv", read_complaints, dense_only=True),
     "question_fr": Task("question_fr", "fr", "question", "not_question",
-                        "twcs_attention_dev.tsv", read_questions, dense_only=True),
+                        "twcs_attention_dev.tsv", read_questions_tuning, dense_only=True,
+                        part=f"tuning part (split_attention seed {split_attention.DEFAULT_SEED})"),
 }  # fmt: skip
-EXTERNAL: dict[str, tuple[tuple[str, Callable[[Path], list[Example]]], ...]] = {
-    "complaint_en": (("twcs_attention_dev.tsv", read_attention_complaints),),
+EXTERNAL: dict[str, tuple[tuple[str, Callable[[Path], list[Example]], str], ...]] = {
+    "complaint_en": (("twcs_attention_dev.tsv", read_attention_complaints, "out-of-domain"),),
+    "question_en": (("twcs_attention_dev.tsv", read_questions_held_out,
+                     "attention held-out part of"),),
 }
+"""Files scored with the shipped model of a task, never trained on by it, and what they are."""
 DEFAULTS = {
     "complaint_en": HyperParams(c=4.0, dense_scale=2.0, balanced=True, min_df_word=2),
     "question_en": HyperParams(c=0.5, dense_scale=2.0, balanced=True),
@@ -437,23 +479,24 @@ def train_task(task: Task, data_dir: Path, search: bool, out_dir: Path,
     held = [examples[i] for i in held_idx]
     report["held_out"] = figures([ex.positive for ex in held],
                                  [runtime.probability(ex.text) for ex in held])
-    print(f"  held-out fifth of {task.source}: {report['held_out']}")
+    source = f"{task.source} {task.part}".strip()
+    print(f"  held-out fifth of {source}: {report['held_out']}")
     # The shipped model: the same choices, fitted on the whole file (and the extra files).
     full = fit_set(main_set + extra_set, params, task.dense_only)
     ship_lexicons = load_lexicons(task.lang)
-    trained_on = " + ".join([task.source] + [name for name, _, _ in extras])
+    trained_on = " + ".join([source] + [name for name, _, _ in extras])
     payload = to_payload(full, task, ship_lexicons, task.lang, trained_on)
     path = out_dir / f"{task.name}.json.gz"
     shipped = write_model(payload, path)
     print(f"wrote {path.name}: {path.stat().st_size / 1e6:.2f} MB, "
           f"{len(full.words.index)} word + {len(full.chars.index)} char features")
-    for name, reader in EXTERNAL.get(task.name, ()):
+    for name, reader, what in EXTERNAL.get(task.name, ()):
         file = intent_dir / name
         if file.exists():
             rows = reader(file)
             report[name] = figures([ex.positive for ex in rows],
                                    [shipped.probability(ex.text) for ex in rows])
-            print(f"  out-of-domain {name} (never trained on): {report[name]}")
+            print(f"  {what} {name} (never trained on): {report[name]}")
     return report
 
 
