@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.net.errors import SourceError, SourceRateLimited
 from bot.net.http import HttpClient
+from bot.net.retry import exponential, retry_delay
 from bot.services import backfill
 from bot.services.ingest import IngestReport, do_ingest, match_and_analyze
 from bot.services.secrets import (
@@ -161,9 +162,8 @@ def fetch_source(source: ClaimedSource, http_factory: HttpFactory, *,
 
 def backoff_delay(interval_seconds: int, failures: int, retry_after: float | None) -> timedelta:
     """How long to wait after ``failures`` consecutive failures (capped at six hours)."""
-    delay = timedelta(seconds=interval_seconds * 2 ** min(max(failures - 1, 0), 8))
-    if retry_after is not None:
-        delay = max(delay, timedelta(seconds=retry_after))
+    backoff = exponential(max(failures - 1, 0), base=interval_seconds, max_exponent=8)
+    delay = timedelta(seconds=retry_delay(backoff, retry_after, floor=True))
     return min(delay, MAX_BACKOFF)
 
 

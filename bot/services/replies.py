@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
 from bot.net.http import HttpClient
+from bot.net.retry import exponential, retry_delay
 from bot.publishers.base import (
     PublisherCredentials,
     PublishError,
@@ -146,8 +147,8 @@ def _record(sessions: sessionmaker[Session], job: _Job, now: datetime,
         message = redact(str(error), credential_secrets(job.credentials)) or str(error)
         row.error = message
         if error.retryable and row.attempts < MAX_ATTEMPTS:
-            wait = error.retry_after if isinstance(error, PublishRateLimited) and \
-                error.retry_after else 30 * 2 ** row.attempts
+            asked = error.retry_after if isinstance(error, PublishRateLimited) else None
+            wait = retry_delay(exponential(row.attempts, base=30), asked or None)
             row.next_attempt_at = now + timedelta(seconds=min(wait, 3600))
             return ReplyOutcome(row.mention_id, PENDING, error=message)
         row.status = FAILED

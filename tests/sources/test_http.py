@@ -14,13 +14,8 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from bot.net.errors import SourceAuthError, SourceError, SourceRateLimited
-from bot.net.http import (
-    USER_AGENT,
-    HttpClient,
-    HttpLimits,
-    HttpStatusError,
-    parse_retry_after,
-)
+from bot.net.http import USER_AGENT, HttpClient, HttpLimits, HttpStatusError
+from bot.net.retry import parse_retry_after
 
 from .conftest import SleepRecorder
 
