@@ -173,6 +173,19 @@ def call_with_retries(
         if before_sleep is not None:
             before_sleep(failure(state), state.attempt_number, state.upcoming_sleep)
 
+    # Most calls succeed at once: they skip tenacity's bookkeeping (a Future, a lock and
+    # a dozen thread-local reads per call). A first failure is handed to tenacity as its
+    # first attempt, so counting and waits are the same as if it had run from the start.
+    try:
+        return attempt()
+    except BaseException as error:  # noqa: BLE001 - tenacity decides, as for later attempts
+        first: list[BaseException] = [error]
+
+    def replay() -> T:
+        if first:
+            raise first.pop()
+        return attempt()
+
     retrying = tenacity.Retrying(
         stop=tenacity.stop_after_attempt(attempts),
         retry=tenacity.retry_if_exception(retry_if),
@@ -181,4 +194,4 @@ def call_with_retries(
         sleep=lambda seconds: sleep(float(seconds)),  # tenacity hands a float subclass
         reraise=True,
     )
-    return retrying(attempt)
+    return retrying(replay)
