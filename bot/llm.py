@@ -13,16 +13,21 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 import httpx
+
+from bot.net.retry import (
+    added_jitter,
+    call_with_retries,
+    exponential,
+    parse_retry_after,
+    retry_delay,
+)
 
 __all__ = [
     "ChatResult",
@@ -315,81 +320,77 @@ class LLMClient:
     def _request_json(self, method: str, path: str, payload: dict[str, Any] | None) -> Any:
         """Send one request with retries; return the decoded JSON of a 2xx answer."""
         url = self._url(path)
-        attempt = 0
-        while True:
-            try:
-                response = self._http.request(method, url, json=payload)
-            except httpx.TimeoutException as exc:
-                error: LLMError = LLMTimeoutError(
+        try:
+            return call_with_retries(
+                lambda: self._attempt_json(method, url, payload),
+                attempts=self.max_retries + 1,
+                retry_if=lambda err: isinstance(err, _Retry),
+                wait=self._retry_wait,
+                before_sleep=self._log_retry,
+                sleep=self._sleep,
+            )
+        except _Retry as failed:
+            error, cause = failed.error, failed.cause
+        if cause is error:
+            raise error
+        raise error from cause
+
+    def _attempt_json(self, method: str, url: httpx.URL, payload: dict[str, Any] | None) -> Any:
+        """One try: the decoded JSON of a 2xx answer, or a ``_Retry`` for what may pass."""
+        try:
+            response = self._http.request(method, url, json=payload)
+        except httpx.TimeoutException as exc:
+            raise _Retry(
+                LLMTimeoutError(
                     f"The LLM provider took too long to answer "
                     f"(more than {self.timeout:g} s); try again later"
-                )
-                cause: Exception = exc
-                wait = self._backoff(attempt)
-            except httpx.DecodingError as exc:
-                raise LLMBadResponseError(
-                    "The LLM returned an answer Vigie could not read (bad encoding)"
-                ) from exc
-            except httpx.RequestError as exc:
-                error = LLMUnavailableError(
+                ),
+                exc,
+            ) from None
+        except httpx.DecodingError as exc:
+            raise LLMBadResponseError(
+                "The LLM returned an answer Vigie could not read (bad encoding)"
+            ) from exc
+        except httpx.RequestError as exc:
+            raise _Retry(
+                LLMUnavailableError(
                     f"Vigie could not reach the LLM provider at {self.base_url}; "
                     "check VIGIE_LLM_BASE_URL and that the server is running"
-                )
-                cause = exc
-                wait = self._backoff(attempt)
-            else:
-                if 200 <= response.status_code < 300:
-                    return self._decode(response)
-                error = self._error_from_response(response)
-                if not error.retryable:
-                    raise error
-                cause = error
-                asked = self._retry_after(response)
-                wait = self._backoff(attempt) if asked is None else asked
-            if attempt >= self.max_retries:
-                if cause is error:
-                    raise error
-                raise error from cause
-            attempt += 1
+                ),
+                exc,
+            ) from None
+        if 200 <= response.status_code < 300:
+            return self._decode(response)
+        error = self._error_from_response(response)
+        if not error.retryable:
+            raise error
+        raise _Retry(error, error, self._retry_after(response))
+
+    def _retry_wait(self, failed: BaseException, attempt: int) -> float:
+        """Seconds to wait after failed ``attempt`` (from 1): what was asked, else backoff."""
+        asked = failed.asked if isinstance(failed, _Retry) else None
+        return retry_delay(self._backoff(attempt - 1), asked)
+
+    def _log_retry(self, failed: BaseException, attempt: int, wait: float) -> None:
+        if isinstance(failed, _Retry):
             logger.warning(
                 "LLM request failed (%s); retry %d/%d in %.1f s",
-                _describe(error, cause),
+                _describe(failed.error, failed.cause),
                 attempt,
                 self.max_retries,
                 wait,
             )
-            self._sleep(wait)
 
     def _backoff(self, attempt: int) -> float:
-        base = min(self.BACKOFF_CAP_S, self.BACKOFF_BASE_S * (2**attempt))
-        return base + random.uniform(0, self.BACKOFF_BASE_S)
+        base = exponential(attempt, base=self.BACKOFF_BASE_S, cap=self.BACKOFF_CAP_S)
+        return added_jitter(base, self.BACKOFF_BASE_S)
 
     def _retry_after(self, response: httpx.Response) -> float | None:
         """Seconds the provider asked us to wait (Retry-After / retry-after-ms), capped."""
-        wait: float | None = None
-        millis = response.headers.get("retry-after-ms")
-        value = response.headers.get("retry-after")
-        if millis:
-            try:
-                wait = float(millis) / 1000
-            except ValueError:
-                wait = None
-        if wait is None and value:
-            value = value.strip()
-            try:
-                wait = float(value)
-            except ValueError:
-                try:
-                    when = parsedate_to_datetime(value)
-                except (TypeError, ValueError, IndexError):
-                    when = None
-                if when is not None:
-                    if when.tzinfo is None:
-                        when = when.replace(tzinfo=UTC)
-                    wait = (when - datetime.now(UTC)).total_seconds()
-        if wait is None or wait != wait:  # NaN guard
+        wait = parse_retry_after(response.headers, time.time(), millis=True, reset_headers=())
+        if wait is None:
             return None
-        return min(max(wait, 0.0), self.RETRY_AFTER_CAP_S)
+        return min(wait, self.RETRY_AFTER_CAP_S)
 
     def _decode(self, response: httpx.Response) -> Any:
         try:
@@ -524,6 +525,16 @@ class LLMClient:
         if self._api_key:
             text = text.replace(self._api_key, "[redacted]")
         return _SECRET_LIKE.sub("[redacted]", text)
+
+
+class _Retry(Exception):
+    """A failed try that may pass: the error to raise if none is left, its cause, the wait asked."""
+
+    def __init__(self, error: LLMError, cause: Exception, asked: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.cause = cause
+        self.asked = asked
 
 
 def _describe(error: LLMError, cause: Exception) -> str:

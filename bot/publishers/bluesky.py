@@ -27,6 +27,9 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
+from bot.net.errors import SourceError
+from bot.net.fetcher import Fetcher
+from bot.net.http import HttpStatusError
 from bot.publishers.base import (
     PostedReply,
     Publisher,
@@ -41,9 +44,7 @@ from bot.publishers.base import (
     write_error,
 )
 from bot.replies.text import find_urls, grapheme_count
-from bot.sources.base import Fetcher, SourceError
 from bot.sources.bluesky import BlueskySession, signed_in
-from bot.sources.http import HttpStatusError
 from bot.sources.text import parse_iso
 
 __all__ = [

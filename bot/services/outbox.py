@@ -42,6 +42,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
+from bot.net.retry import exponential, retry_delay
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.ports import DeliveryError, Notifier, OutgoingMessage
@@ -458,10 +459,10 @@ class OutboxSender:
                 self._pause(session, row.workspace_id, err)
                 return False
             if err.retryable and row.attempts < MAX_ATTEMPTS:
-                delay = max(err.retry_after or 0.0, min(
-                    BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (row.attempts - 1)))
-                if err.retry_after is not None and err.retry_after <= BACKOFF_BASE_SECONDS:
-                    delay = err.retry_after
+                backoff = exponential(row.attempts - 1, base=BACKOFF_BASE_SECONDS,
+                                      cap=BACKOFF_CAP_SECONDS)
+                delay = retry_delay(backoff, err.retry_after, floor=True,
+                                    trust_up_to=BACKOFF_BASE_SECONDS)
                 row.next_attempt_at = self._clock() + timedelta(seconds=delay)
                 row.last_error = str(err)
                 report.deferred += 1
@@ -515,7 +516,8 @@ class OutboxSender:
         pause.probes += 1
         pause.last_probe_at = now
         pause.error, pause.detail = str(err.code), str(err)
-        delay = min(PROBE_CAP_SECONDS, PROBE_BASE_SECONDS * 2 ** min(pause.probes, 16))
+        delay = exponential(pause.probes, base=PROBE_BASE_SECONDS, cap=PROBE_CAP_SECONDS,
+                            max_exponent=16)
         pause.next_probe_at = now + timedelta(seconds=delay)
         self._pauses[workspace_id] = pause.next_probe_at
         log.info("workspace %s still refuses its token (%s): next try in %.0fs",

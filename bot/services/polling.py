@@ -24,6 +24,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.net.errors import SourceError, SourceRateLimited
+from bot.net.http import HttpClient
+from bot.net.retry import exponential, retry_delay
 from bot.services import backfill
 from bot.services.ingest import IngestReport, do_ingest, match_and_analyze
 from bot.services.secrets import (
@@ -33,8 +36,7 @@ from bot.services.secrets import (
     redact_for_row,
     secret_values,
 )
-from bot.sources.base import FetchResult, SourceError, SourceRateLimited
-from bot.sources.http import HttpClient
+from bot.sources.base import FetchResult
 from bot.sources.registry import POLLABLE_KINDS, get_source, parse_config
 from storage.claims import skip_locked
 from storage.db import transaction
@@ -161,9 +163,8 @@ def fetch_source(source: ClaimedSource, http_factory: HttpFactory, *,
 
 def backoff_delay(interval_seconds: int, failures: int, retry_after: float | None) -> timedelta:
     """How long to wait after ``failures`` consecutive failures (capped at six hours)."""
-    delay = timedelta(seconds=interval_seconds * 2 ** min(max(failures - 1, 0), 8))
-    if retry_after is not None:
-        delay = max(delay, timedelta(seconds=retry_after))
+    backoff = exponential(max(failures - 1, 0), base=interval_seconds, max_exponent=8)
+    delay = timedelta(seconds=retry_delay(backoff, retry_after, floor=True))
     return min(delay, MAX_BACKOFF)
 
 

@@ -19,6 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
+from bot.net.http import HttpClient
+from bot.net.retry import exponential, retry_delay
 from bot.publishers.base import (
     PublisherCredentials,
     PublishError,
@@ -43,7 +45,6 @@ from bot.services.secrets import credential_secrets, open_config, redact
 from bot.services.workflow import mark_replied, require_action
 from bot.services.workspaces import workspace_language
 from bot.slack.escape import escape
-from bot.sources.http import HttpClient
 from storage.claims import skip_locked, take_lease
 from storage.db import transaction
 from storage.models import Draft, Mention, MentionStatus, SourceRow, utcnow
@@ -140,8 +141,8 @@ def _record(sessions: sessionmaker[Session], job: _Job, now: datetime,
         message = redact(str(error), credential_secrets(job.credentials)) or str(error)
         row.error = message
         if error.retryable and row.attempts < MAX_ATTEMPTS:
-            wait = error.retry_after if isinstance(error, PublishRateLimited) and \
-                error.retry_after else 30 * 2 ** row.attempts
+            asked = error.retry_after if isinstance(error, PublishRateLimited) else None
+            wait = retry_delay(exponential(row.attempts, base=30), asked or None)
             row.next_attempt_at = now + timedelta(seconds=min(wait, 3600))
             return ReplyOutcome(row.mention_id, PENDING, error=message)
         row.status = FAILED

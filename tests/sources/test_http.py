@@ -13,14 +13,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from bot.sources.base import SourceAuthError, SourceError, SourceRateLimited
-from bot.sources.http import (
-    USER_AGENT,
-    HttpClient,
-    HttpLimits,
-    HttpStatusError,
-    parse_retry_after,
-)
+from bot.net.errors import SourceAuthError, SourceError, SourceRateLimited
+from bot.net.http import USER_AGENT, HttpClient, HttpLimits, HttpStatusError
+from bot.net.retry import parse_retry_after
 
 from .conftest import SleepRecorder
 

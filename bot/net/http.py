@@ -1,11 +1,11 @@
-"""The shared HTTP layer every source fetches through (implements ``base.Fetcher``).
+"""The shared HTTP layer sources and publishers fetch through (implements ``Fetcher``).
 
 One place enforces DESIGN.md "Reliability rules" for all networks: timeouts (connect,
 read and a total deadline per attempt), a response size cap that also bounds the
 *decompressed* size (a gzip bomb stops at the cap), a redirect cap with loop detection,
 conditional GET (ETag / Last-Modified kept in the source's cursor), retries with
 ``Retry-After`` or exponential backoff and jitter on 429/5xx, an honest User-Agent,
-and, for URLs that came through Slack, the SSRF guard of :mod:`bot.sources.netguard`.
+and, for URLs that came through Slack, the SSRF guard of :mod:`bot.net.netguard`.
 
 The total deadline is enforced from outside the read loop: a watchdog timer shuts down
 the attempt's sockets when it passes, so a server that trickles its headers (or its TLS
@@ -24,7 +24,6 @@ import contextlib
 import functools
 import json as jsonlib
 import logging
-import random
 import socket
 import ssl
 import threading
@@ -32,8 +31,6 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from importlib import metadata
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -41,21 +38,22 @@ from typing import TYPE_CHECKING, Any
 import httpcore
 import httpx
 
-from bot.sources.base import (
-    Cursor,
-    Fetcher,
-    SourceAuthError,
-    SourceConfigError,
-    SourceError,
-    SourceRateLimited,
-)
-from bot.sources.netguard import (
+from bot.net.errors import SourceAuthError, SourceConfigError, SourceError, SourceRateLimited
+from bot.net.fetcher import Fetcher, Validators
+from bot.net.netguard import (
     AddressPolicy,
     BlockedAddressError,
     GuardedBackend,
     Resolver,
     system_resolver,
     validate_public_url,
+)
+from bot.net.retry import (
+    call_with_retries,
+    equal_jitter,
+    exponential,
+    parse_retry_after,
+    retry_delay,
 )
 
 __all__ = [
@@ -66,7 +64,6 @@ __all__ = [
     "HttpLimits",
     "HttpStatusError",
     "Response",
-    "parse_retry_after",
     "validate_public_url",
 ]
 
@@ -142,7 +139,7 @@ class HttpLimits:
 
 @dataclass(slots=True)
 class Response:
-    """A fully read response (satisfies ``base.HttpResponse``)."""
+    """A fully read response (satisfies ``bot.net.fetcher.HttpResponse``)."""
 
     status_code: int
     headers: httpx.Headers
@@ -189,45 +186,6 @@ def _fmt_size(limit: int) -> str:
     if limit >= 1024 * 1024:
         return f"{limit / (1024 * 1024):g} MB"
     return f"{limit / 1024:g} KB"
-
-
-def parse_retry_after(headers: httpx.Headers, now: float) -> float | None:
-    """Seconds to wait from ``Retry-After`` (seconds or HTTP date) or rate-limit resets.
-
-    Falls back on the reset headers networks use instead: ``x-ratelimit-reset``
-    (Mastodon: ISO time; Reddit: seconds left), ``x-rate-limit-reset`` (X: epoch
-    seconds) and ``ratelimit-reset`` (Bluesky: epoch seconds).
-    """
-    value = headers.get("retry-after")
-    if value is not None:
-        return _seconds_until(value.strip(), now, allow_http_date=True)
-    for name in ("x-ratelimit-reset", "x-rate-limit-reset", "ratelimit-reset"):
-        value = headers.get(name)
-        if value is not None:
-            return _seconds_until(value.strip(), now, allow_http_date=False)
-    return None
-
-
-def _seconds_until(value: str, now: float, *, allow_http_date: bool) -> float | None:
-    try:
-        number = float(value)
-    except ValueError:
-        number = None
-    if number is not None:
-        if number > 1_000_000_000:  # an epoch timestamp, not a delay
-            return max(0.0, number - now)
-        return max(0.0, number)
-    try:
-        when = (
-            parsedate_to_datetime(value)
-            if allow_http_date and not value[:4].isdigit()
-            else datetime.fromisoformat(value.replace("Z", "+00:00"))
-        )
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - now)
 
 
 def _server_message(body: bytes) -> tuple[str | None, str | None]:
@@ -544,7 +502,7 @@ class HttpClient:
         *,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
-        cursor: Cursor | None = None,
+        cursor: Validators | None = None,
     ) -> Response:
         """GET ``url``; with ``cursor`` send and update ETag/Last-Modified validators.
 
@@ -586,46 +544,48 @@ class HttpClient:
             start = httpx.URL(url, params=params) if params else httpx.URL(url)
         except (httpx.InvalidURL, TypeError, ValueError) as err:
             raise SourceConfigError("the URL is not valid") from err
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response = self._attempt(method, start, headers, json, data)
-            except _Retryable as err:
-                status = err.response.status_code
-                retryable = method != "POST" or status in _RETRYABLE_POST
-                wait = self._retry_wait(err.response, attempt) if retryable else None
-                if wait is None:
-                    raise _final_error(err.response, self._now()) from None
-                self._pause(start, wait, err.reason)
-                continue
-            except _TransientNetworkError as err:
-                if attempt >= self.limits.max_attempts or (method == "POST" and err.maybe_sent):
-                    raise err.error from None
-                self._pause(start, self._backoff(attempt), "connection failure")
-                continue
-            return response
+        try:
+            return call_with_retries(
+                lambda: self._attempt(method, start, headers, json, data),
+                attempts=self.limits.max_attempts,
+                retry_if=lambda err: self._may_retry(method, err),
+                wait=self._retry_wait,
+                before_sleep=lambda err, _attempt, seconds: self._pause(start, seconds, err),
+                sleep=self._sleep,
+            )
+        except _Retryable as err:
+            raise _final_error(err.response, self._now()) from None
+        except _TransientNetworkError as err:
+            raise err.error from None
 
-    def _pause(self, url: httpx.URL, seconds: float, reason: str) -> None:
+    def _may_retry(self, method: str, err: BaseException) -> bool:
+        """Whether a failed attempt may be tried again (attempts left aside)."""
+        if isinstance(err, _Retryable):
+            if method == "POST" and err.response.status_code not in _RETRYABLE_POST:
+                return False
+            # A long Retry-After fails fast: the scheduler backs off the source instead
+            # of a worker blocking on it.
+            return err.retry_after is None or err.retry_after <= self.limits.max_retry_wait
+        if isinstance(err, _TransientNetworkError):
+            return not (method == "POST" and err.maybe_sent)
+        return False
+
+    def _retry_wait(self, err: BaseException, attempt: int) -> float:
+        """Seconds to wait after failed ``attempt``: what the server asked, else backoff."""
+        asked = err.retry_after if isinstance(err, _Retryable) else None
+        return retry_delay(self._backoff(attempt), asked)
+
+    def _pause(self, url: httpx.URL, seconds: float, err: BaseException) -> None:
         if self._budget_deadline is not None and self._clock() + seconds > self._budget_deadline:
             raise self._budget_error()
+        reason = err.reason if isinstance(err, _Retryable) else "connection failure"
         log.info("retrying %s in %.1fs after %s", url.host, seconds, reason)
-        self._sleep(seconds)
 
     def _backoff(self, attempt: int) -> float:
-        ceiling = min(self.limits.max_retry_wait, self.limits.backoff_base * 2 ** (attempt - 1))
-        return random.uniform(ceiling / 2, ceiling)  # jitter spreads retries of many workers
-
-    def _retry_wait(self, response: Response, attempt: int) -> float | None:
-        """Seconds to wait before the next try, or None to give up now."""
-        if attempt >= self.limits.max_attempts:
-            return None
-        hinted = parse_retry_after(response.headers, self._now())
-        if hinted is None:
-            return self._backoff(attempt)
-        if hinted > self.limits.max_retry_wait:
-            return None  # let the scheduler back off the source instead of blocking a worker
-        return hinted
+        ceiling = exponential(
+            attempt - 1, base=self.limits.backoff_base, cap=self.limits.max_retry_wait
+        )
+        return equal_jitter(ceiling)  # jitter spreads retries of many workers
 
     def _attempt(
         self,
@@ -764,7 +724,8 @@ class HttpClient:
             body = b""
         response = Response(status, raw.headers, body, str(url))
         if status in _RETRYABLE:
-            raise _Retryable(response, f"HTTP {status}")
+            hint = parse_retry_after(response.headers, self._now())
+            raise _Retryable(response, f"HTTP {status}", hint)
         raise _status_error(response)
 
     def _read_body(self, raw: httpx.Response, url: httpx.URL, deadline: float, limit: int) -> bytes:
@@ -802,10 +763,11 @@ class HttpClient:
 
 
 class _Retryable(Exception):
-    def __init__(self, response: Response, reason: str) -> None:
+    def __init__(self, response: Response, reason: str, retry_after: float | None) -> None:
         super().__init__(reason)
         self.response = response
         self.reason = reason
+        self.retry_after = retry_after
 
 
 class _TransientNetworkError(Exception):
@@ -860,7 +822,7 @@ def _final_error(response: Response, now: float) -> SourceError:
     )
 
 
-def _store_validators(cursor: Cursor, headers: httpx.Headers) -> None:
+def _store_validators(cursor: Validators, headers: httpx.Headers) -> None:
     """Remember the validators of a 200 so the next GET can be conditional."""
     for key, header in ((ETAG_KEY, "etag"), (LAST_MODIFIED_KEY, "last-modified")):
         value = headers.get(header)
