@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
+from bot.networks import NETWORKS
 from bot.publishers.base import (
     PostedReply,
     Publisher,
@@ -56,7 +57,7 @@ __all__ = [
     "record_key",
 ]
 
-NETWORK_TITLE = "Bluesky"
+NETWORK_TITLE = NETWORKS["bluesky"].display_name
 POST_COLLECTION = "app.bsky.feed.post"
 MAX_GRAPHEMES = 300
 MAX_BYTES = 3000

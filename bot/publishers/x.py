@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
+from bot.networks import NETWORKS
 from bot.publishers.base import (
     PostedReply,
     Publisher,
@@ -36,7 +37,7 @@ from bot.sources.text import collapse_whitespace, parse_iso
 
 __all__ = ["XCredentials", "XPublisher", "comparable_text"]
 
-NETWORK_TITLE = "X"
+NETWORK_TITLE = NETWORKS["x"].display_name
 RECONCILE_PAGE_SIZE = 100
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 _TWEET_ID = re.compile(r"^\d{1,20}$")
