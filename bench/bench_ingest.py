@@ -53,11 +53,11 @@ from sqlalchemy import (  # noqa: E402
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column  # noqa: E402
 
+from bot.net.http import HttpClient  # noqa: E402
 from bot.runtime import prepare_worker_process  # noqa: E402
 from bot.services.actors import CLI  # noqa: E402
 from bot.services.ingest import do_ingest  # noqa: E402
 from bot.services.watches import do_add_watch, get_watch_by_name  # noqa: E402
-from bot.sources.http import HttpClient  # noqa: E402
 from bot.sources.rss import RssConfig, RssSource  # noqa: E402
 from storage import migrations  # noqa: E402
 from storage.db import make_engine, make_session_factory, transaction  # noqa: E402

@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot.sources.base import SourceError  # noqa: E402
+from bot.net.errors import SourceError  # noqa: E402
 from bot.sources.feedparse import (  # noqa: E402
     ParsedFeed,
     _NotFastPath,

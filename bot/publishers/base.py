@@ -32,8 +32,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.sources.base import Fetcher, SourceAuthError, SourceConfigError, SourceRateLimited
-from bot.sources.http import HttpStatusError
+from bot.net.errors import SourceAuthError, SourceConfigError, SourceRateLimited
+from bot.net.fetcher import Fetcher
+from bot.net.http import HttpStatusError
 
 if TYPE_CHECKING:
     from bot.sources.base import FetchedMention

@@ -27,6 +27,9 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
+from bot.net.errors import SourceError
+from bot.net.fetcher import Fetcher
+from bot.net.http import HttpStatusError
 from bot.networks import NETWORKS
 from bot.publishers.base import (
     PostedReply,
@@ -42,9 +45,7 @@ from bot.publishers.base import (
     write_error,
 )
 from bot.replies.text import find_urls, grapheme_count
-from bot.sources.base import Fetcher, SourceError
 from bot.sources.bluesky import BlueskySession, signed_in
-from bot.sources.http import HttpStatusError
 from bot.sources.text import parse_iso
 
 __all__ = [

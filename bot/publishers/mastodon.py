@@ -23,6 +23,9 @@ from urllib.parse import quote, urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
+from bot.net.errors import SourceError
+from bot.net.fetcher import Fetcher
+from bot.net.http import HttpStatusError
 from bot.networks import NETWORKS
 from bot.publishers.base import (
     PostedReply,
@@ -37,8 +40,6 @@ from bot.publishers.base import (
     lookup_error,
     write_error,
 )
-from bot.sources.base import Fetcher, SourceError
-from bot.sources.http import HttpStatusError
 from bot.sources.text import collapse_whitespace, html_to_text, parse_iso
 
 __all__ = ["MastodonCredentials", "MastodonPublisher", "comparable_text", "reply_visibility"]

@@ -17,6 +17,9 @@ from urllib.parse import quote, urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
+from bot.net.errors import SourceAuthError, SourceError
+from bot.net.fetcher import Fetcher
+from bot.net.http import HttpStatusError
 from bot.networks import NETWORKS
 from bot.publishers.base import (
     PostedReply,
@@ -31,8 +34,6 @@ from bot.publishers.base import (
     lookup_error,
     write_error,
 )
-from bot.sources.base import Fetcher, SourceAuthError, SourceError
-from bot.sources.http import HttpStatusError
 from bot.sources.text import collapse_whitespace, parse_iso
 
 __all__ = ["XCredentials", "XPublisher", "comparable_text"]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.config import Settings
+from bot.net.http import HttpClient
 from bot.services.polling import HttpFactory
-from bot.sources.http import HttpClient
 
 
 def http_factory(settings: Settings) -> HttpFactory:

@@ -24,6 +24,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.net.errors import SourceError, SourceRateLimited
+from bot.net.http import HttpClient
 from bot.services import backfill
 from bot.services.ingest import IngestReport, do_ingest, match_and_analyze
 from bot.services.secrets import (
@@ -33,8 +35,7 @@ from bot.services.secrets import (
     redact_for_row,
     secret_values,
 )
-from bot.sources.base import FetchResult, SourceError, SourceRateLimited
-from bot.sources.http import HttpClient
+from bot.sources.base import FetchResult
 from bot.sources.registry import POLLABLE_KINDS, get_source, parse_config
 from storage.db import transaction
 from storage.models import SourceRow, Watch, utcnow

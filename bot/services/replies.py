@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
+from bot.net.http import HttpClient
 from bot.publishers.base import (
     PublisherCredentials,
     PublishError,
@@ -43,7 +44,6 @@ from bot.services.secrets import credential_secrets, open_config, redact
 from bot.services.workflow import mark_replied, require_action
 from bot.services.workspaces import workspace_language
 from bot.slack.escape import escape
-from bot.sources.http import HttpClient
 from storage.db import transaction
 from storage.models import Draft, Mention, MentionStatus, SourceRow, utcnow
 from storage.models_replies import ReplyPost

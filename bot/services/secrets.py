@@ -15,7 +15,7 @@ from pydantic import BaseModel, SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
-from bot.sources.base import SourceConfigError
+from bot.net.errors import SourceConfigError
 from bot.sources.registry import get_source
 from storage.db import transaction
 from storage.models import SourceRow

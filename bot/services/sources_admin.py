@@ -11,6 +11,8 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.net.errors import SourceConfigError, SourceError
+from bot.net.netguard import validate_public_url
 from bot.services import backfill
 from bot.services.actors import Actor
 from bot.services.audit import record
@@ -20,8 +22,7 @@ from bot.services.permissions import require_role, role_of
 from bot.services.polling import HttpFactory, fetch_source, snapshot
 from bot.services.secrets import redact, redact_for_row, seal_config, secret_values
 from bot.services.watches import get_watch_by_name
-from bot.sources.base import SourceConfig, SourceConfigError, SourceError
-from bot.sources.netguard import validate_public_url
+from bot.sources.base import SourceConfig
 from bot.sources.registry import POLLABLE_KINDS, get_source, parse_config
 from storage.db import transaction
 from storage.models import Role, SourceRow, Watch, utcnow

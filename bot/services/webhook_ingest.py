@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.net.errors import SourceAuthError, SourceConfigError
 from bot.services.ingest import IngestReport, do_ingest
 from bot.services.secrets import ensure_openable, open_config
-from bot.sources.base import SourceAuthError, SourceConfigError
 from bot.sources.webhook import (
     MAX_BODY_BYTES,
     WebhookPayloadError,

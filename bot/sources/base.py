@@ -10,10 +10,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.net.fetcher import Fetcher
 from bot.networks import get_network
 from bot.text_hygiene import clean_id, clean_name, clean_text
 
@@ -118,26 +119,6 @@ class FetchResult:
     not_modified: bool = False
 
 
-class SourceError(Exception):
-    """A fetch failed; ``str(err)`` is a plain-words message safe to show in Slack."""
-
-
-class SourceConfigError(SourceError):
-    """The source's configuration is invalid or incomplete."""
-
-
-class SourceAuthError(SourceError):
-    """The network refused our credentials (401/403)."""
-
-
-class SourceRateLimited(SourceError):
-    """The network asked us to slow down; retry after ``retry_after`` seconds."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
 class SourceConfig(BaseModel):
     """Base of every source's typed configuration; unknown keys are refused."""
 
@@ -145,42 +126,6 @@ class SourceConfig(BaseModel):
 
 
 C = TypeVar("C", bound=SourceConfig)
-
-
-class HttpResponse(Protocol):
-    """The subset of a response a source may read."""
-
-    status_code: int
-    headers: Any
-    content: bytes
-    url: str
-
-    def json(self) -> Any:
-        """Decode the body as JSON."""
-
-
-class Fetcher(Protocol):
-    """The shared HTTP layer as seen by a source (implemented in ``bot.sources.http``)."""
-
-    def get(
-        self,
-        url: str,
-        *,
-        params: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-        cursor: Cursor | None = None,
-    ) -> HttpResponse:
-        """GET ``url``; with ``cursor`` it sends and updates ETag/Last-Modified validators."""
-
-    def post(
-        self,
-        url: str,
-        *,
-        json: Any = None,
-        data: dict[str, str] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> HttpResponse:
-        """POST to ``url`` (authentication handshakes)."""
 
 
 class Source(ABC, Generic[C]):

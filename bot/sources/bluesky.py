@@ -12,18 +12,11 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
-from bot.sources.base import (
-    Author,
-    Cursor,
-    FetchedMention,
-    Fetcher,
-    FetchResult,
-    Source,
-    SourceConfig,
-    SourceError,
-)
+from bot.net.errors import SourceError
+from bot.net.fetcher import Fetcher
+from bot.net.http import HttpAuthError, HttpStatusError
+from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
 from bot.sources.cursors import SeenIds, cursor_time
-from bot.sources.http import HttpAuthError, HttpStatusError
 from bot.sources.text import collapse_whitespace, language_tag, parse_iso
 
 NETWORK = "bluesky"

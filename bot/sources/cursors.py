@@ -6,8 +6,8 @@ import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 
+from bot.net.http import ETAG_KEY, LAST_MODIFIED_KEY
 from bot.sources.base import Cursor
-from bot.sources.http import ETAG_KEY, LAST_MODIFIED_KEY
 from bot.sources.text import parse_iso
 
 

@@ -26,7 +26,7 @@ from typing import Any, Literal
 import feedparser
 from feedparser import datetimes as fp_datetimes
 
-from bot.sources.base import SourceError
+from bot.net.errors import SourceError
 from bot.sources.text import (
     collapse_whitespace,
     extract_links,

@@ -8,16 +8,9 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
-from bot.sources.base import (
-    Author,
-    Cursor,
-    FetchedMention,
-    Fetcher,
-    FetchResult,
-    Source,
-    SourceConfig,
-    SourceError,
-)
+from bot.net.errors import SourceError
+from bot.net.fetcher import Fetcher
+from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
 from bot.sources.text import collapse_whitespace, extract_links, from_epoch, html_to_text, parse_iso
 
 NETWORK = "hackernews"

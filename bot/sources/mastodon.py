@@ -8,16 +8,9 @@ from urllib.parse import quote, urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from bot.sources.base import (
-    Author,
-    Cursor,
-    FetchedMention,
-    Fetcher,
-    FetchResult,
-    Source,
-    SourceConfig,
-    SourceError,
-)
+from bot.net.errors import SourceError
+from bot.net.fetcher import Fetcher
+from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
 from bot.sources.text import extract_links, html_to_text, language_tag, parse_iso
 
 NETWORK = "mastodon"

@@ -13,18 +13,11 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from bot.sources.base import (
-    Author,
-    Cursor,
-    FetchedMention,
-    Fetcher,
-    FetchResult,
-    Source,
-    SourceConfig,
-    SourceError,
-)
+from bot.net.errors import SourceError
+from bot.net.fetcher import Fetcher
+from bot.net.http import HttpAuthError
+from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
 from bot.sources.cursors import SeenIds, cursor_time
-from bot.sources.http import HttpAuthError
 from bot.sources.rss import fetch_feed
 from bot.sources.text import collapse_whitespace, from_epoch, html_to_text
 

@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr, ValidationError
 from pydantic_core import PydanticUndefined
 
-from bot.sources.base import Source, SourceConfig, SourceConfigError
+from bot.net.errors import SourceConfigError
+from bot.sources.base import Source, SourceConfig
 from bot.sources.bluesky import BlueskySource
 from bot.sources.hackernews import HackerNewsSource
 from bot.sources.mastodon import MastodonSource

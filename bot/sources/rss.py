@@ -9,15 +9,8 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
-from bot.sources.base import (
-    Author,
-    Cursor,
-    FetchedMention,
-    Fetcher,
-    FetchResult,
-    Source,
-    SourceConfig,
-)
+from bot.net.fetcher import Fetcher
+from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
 from bot.sources.cursors import SeenIds, cursor_time, validators
 from bot.sources.feedparse import FeedEntry, ParsedFeed, parse_feed
 from bot.sources.text import short_hash, unwrap_redirect

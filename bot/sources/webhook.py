@@ -36,17 +36,9 @@ from pydantic import (
     field_validator,
 )
 
-from bot.sources.base import (
-    Author,
-    Cursor,
-    FetchedMention,
-    Fetcher,
-    FetchResult,
-    Source,
-    SourceAuthError,
-    SourceConfig,
-    SourceError,
-)
+from bot.net.errors import SourceAuthError, SourceError
+from bot.net.fetcher import Fetcher
+from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
 from bot.sources.text import language_tag, to_utc
 
 SIGNATURE_HEADER = "X-Vigie-Signature"

@@ -9,16 +9,9 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
-from bot.sources.base import (
-    Author,
-    Cursor,
-    FetchedMention,
-    Fetcher,
-    FetchResult,
-    Source,
-    SourceConfig,
-    SourceError,
-)
+from bot.net.errors import SourceError
+from bot.net.fetcher import Fetcher
+from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
 from bot.sources.text import collapse_whitespace, language_tag, parse_iso
 
 NETWORK = "x"

@@ -10,10 +10,10 @@ import httpx
 from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 
+from bot.net.http import HttpClient
 from bot.services.actors import CLI
 from bot.services.polling import run_poll_tick
 from bot.services.sources_admin import do_add_source
-from bot.sources.http import HttpClient
 from storage.models import Mention
 from tests.e2e.conftest import ADMIN_ID, VigieApp
 from tests.harness.blockkit_limits import validate_blocks

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
+from bot.net.http import HttpClient, HttpLimits
 from bot.sources import bluesky
-from bot.sources.http import HttpClient, HttpLimits
 from tests.publishers.fakes import wait_until_dropped_are_logged
 
 NOW = 1_746_093_600.0

@@ -12,6 +12,7 @@ import pytest
 from pydantic import SecretStr
 from pytest_httpserver import HTTPServer
 
+from bot.net.http import HttpClient
 from bot.publishers.base import (
     PublishAuthError,
     PublishRateLimited,
@@ -28,7 +29,6 @@ from bot.publishers.bluesky import (
     record_key,
 )
 from bot.sources.bluesky import post_to_mention
-from bot.sources.http import HttpClient
 from tests.publishers.conftest import NOW
 from tests.publishers.fakes import Failure, FakeBluesky
 

@@ -10,6 +10,7 @@ import pytest
 from pydantic import SecretStr
 from pytest_httpserver import HTTPServer
 
+from bot.net.http import HttpClient
 from bot.publishers.base import (
     PublishAuthError,
     PublishError,
@@ -26,7 +27,6 @@ from bot.publishers.mastodon import (
     comparable_text,
     reply_visibility,
 )
-from bot.sources.http import HttpClient
 from bot.sources.mastodon import status_to_mention
 from tests.publishers.fakes import Failure, FakeMastodon
 

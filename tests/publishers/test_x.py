@@ -9,6 +9,7 @@ import pytest
 from pydantic import SecretStr
 from pytest_httpserver import HTTPServer
 
+from bot.net.http import HttpClient
 from bot.publishers.base import (
     PublishAuthError,
     PublishRateLimited,
@@ -19,7 +20,6 @@ from bot.publishers.base import (
     publish_once,
 )
 from bot.publishers.x import XCredentials, XPublisher, comparable_text
-from bot.sources.http import HttpClient
 from bot.sources.x import tweet_to_mention
 from tests.publishers.conftest import NOW, SleepRecorder
 from tests.publishers.fakes import Failure, FakeX

@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bot.sources.base import SourceError
-from bot.sources.http import HttpClient
+from bot.net.errors import SourceError
+from bot.net.http import HttpClient
 from bot.sources.registry import get_source, parse_config
 
 

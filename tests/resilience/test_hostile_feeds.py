@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.net.http import HttpClient, HttpLimits
 from bot.services.actors import CLI
 from bot.services.polling import SourceOutcome, TickReport, run_poll_tick
 from bot.services.sources_admin import do_add_source
-from bot.sources.http import HttpClient, HttpLimits
 from storage.models import SourceRow
 from tests.harness.hostile_servers import StaticServer, TricklingServer
 

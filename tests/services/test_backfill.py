@@ -11,6 +11,7 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.net.http import HttpClient
 from bot.services.actors import CLI, Actor
 from bot.services.ingest import do_ingest
 from bot.services.members import do_set_role
@@ -22,7 +23,6 @@ from bot.services.watches import get_watch_by_name
 from bot.services.workflow import do_assign
 from bot.slack.admin_views import build_source_list
 from bot.sources.base import Author, FetchedMention
-from bot.sources.http import HttpClient
 from storage.db import transaction
 from storage.models import Mention, OutboxMessage, Role
 from storage.models_cases import QuietMention

@@ -19,10 +19,10 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.net.http import HttpClient
 from bot.services.actors import CLI
 from bot.services.polling import run_poll_tick
 from bot.services.sources_admin import do_add_source, list_sources
-from bot.sources.http import HttpClient
 from storage.models import Author, Mention, SourceRow
 from tests.e2e.conftest import VigieApp, start_vigie
 from tests.e2e.test_listening import admin

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug import Request, Response
 
+from bot.net.http import HttpClient
 from bot.services.actors import CLI
 from bot.services.ingest import do_ingest
 from bot.services.outbox import KIND_CARD
@@ -22,7 +23,6 @@ from bot.services.sources_admin import do_add_source, list_sources
 from bot.services.watches import do_add_watch, get_watch_by_name
 from bot.sources.base import Author as FetchedAuthor
 from bot.sources.base import FetchedMention
-from bot.sources.http import HttpClient
 from storage import migrations
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import Author, Mention, OutboxMessage, SourceRow, Workspace

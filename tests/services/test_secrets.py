@@ -20,6 +20,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.doctor import run_checks
+from bot.net.http import HttpClient
 from bot.services import sources_admin
 from bot.services.actors import CLI
 from bot.services.errors import ServiceError
@@ -27,7 +28,6 @@ from bot.services.polling import run_poll_tick
 from bot.services.secrets import MASK, do_rotate_secrets
 from bot.services.sources_admin import do_add_source, list_sources
 from bot.slack.oauth import EncryptedInstallationStore
-from bot.sources.http import HttpClient
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import SourceRow
 from storage.models_replies import ReplyPost

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
+from bot.net.http import HttpClient, HttpLimits
 from bot.sources import bluesky, reddit
-from bot.sources.http import HttpClient, HttpLimits
 
 
 @pytest.fixture(scope="session")

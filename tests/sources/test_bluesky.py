@@ -16,9 +16,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from bot.sources.base import SourceAuthError
+from bot.net.errors import SourceAuthError
+from bot.net.http import HttpClient
 from bot.sources.bluesky import BlueskyConfig, BlueskySource, post_to_mention
-from bot.sources.http import HttpClient
 
 SEARCH = "/xrpc/app.bsky.feed.searchPosts"
 LOGIN = "/xrpc/com.atproto.server.createSession"

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
+from bot.net.http import HttpClient
 from bot.sources.hackernews import HackerNewsConfig, HackerNewsSource, hit_to_mention, parse_hits
-from bot.sources.http import HttpClient
 
 SEARCH_FILES = [
     "algolia_apidoc_search_query_pg_elided.json",

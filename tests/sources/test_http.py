@@ -13,8 +13,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from bot.sources.base import SourceAuthError, SourceError, SourceRateLimited
-from bot.sources.http import (
+from bot.net.errors import SourceAuthError, SourceError, SourceRateLimited
+from bot.net.http import (
     USER_AGENT,
     HttpClient,
     HttpLimits,

@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bot.sources.base import SourceError
-from bot.sources.http import HttpClient, HttpLimits
+from bot.net.errors import SourceError
+from bot.net.http import HttpClient, HttpLimits
 from tests.harness.hostile_servers import TricklingServer
 
 LIVENESS = 30.0

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from bot.sources.base import SourceAuthError
-from bot.sources.http import HttpClient, HttpStatusError
+from bot.net.errors import SourceAuthError
+from bot.net.http import HttpClient, HttpStatusError
 from bot.sources.mastodon import MastodonConfig, MastodonSource, parse_statuses, status_to_mention
 
 SINGLE_STATUSES = [

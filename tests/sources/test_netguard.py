@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator
 import pytest
 from pytest_httpserver import HTTPServer
 
-from bot.sources.base import SourceConfigError, SourceError
-from bot.sources.http import HttpClient, HttpLimits
-from bot.sources.netguard import BlockedAddressError, blocked_reason, validate_public_url
+from bot.net.errors import SourceConfigError, SourceError
+from bot.net.http import HttpClient, HttpLimits
+from bot.net.netguard import BlockedAddressError, blocked_reason, validate_public_url
 
 from .conftest import SleepRecorder
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from bot.sources.base import SourceAuthError
-from bot.sources.http import HttpClient
+from bot.net.errors import SourceAuthError
+from bot.net.http import HttpClient
 from bot.sources.reddit import RedditConfig, RedditSource, parse_listing
 
 TOKEN_PATH = "/api/v1/access_token"

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.sources.base import Source, SourceConfig, SourceConfigError
+from bot.net.errors import SourceConfigError
+from bot.sources.base import Source, SourceConfig
 from bot.sources.registry import (
     POLLABLE_KINDS,
     REQUIRED,

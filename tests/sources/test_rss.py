@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from bot.sources.base import FetchResult, SourceError
+from bot.net.errors import SourceError
+from bot.net.http import HttpClient
+from bot.sources.base import FetchResult
 from bot.sources.feedparse import (
     _NotFastPath,
     defuse_dtd,
@@ -17,7 +19,6 @@ from bot.sources.feedparse import (
     parse_feed,
     parse_tolerant,
 )
-from bot.sources.http import HttpClient
 from bot.sources.rss import RssConfig, RssSource, select_new
 
 FEED_FILES = [

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.sources.base import SourceAuthError
+from bot.net.errors import SourceAuthError
 from bot.sources.webhook import (
     MAX_ITEMS,
     WebhookPayloadError,

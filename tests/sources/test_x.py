@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from bot.sources.base import SourceRateLimited
-from bot.sources.http import HttpClient
+from bot.net.errors import SourceRateLimited
+from bot.net.http import HttpClient
 from bot.sources.x import XConfig, XSource, parse_search
 
 PATH = "/2/tweets/search/recent"

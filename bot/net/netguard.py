@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import httpcore
 
-from bot.sources.base import SourceConfigError, SourceError
+from bot.net.errors import SourceConfigError, SourceError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network

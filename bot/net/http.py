@@ -1,11 +1,11 @@
-"""The shared HTTP layer every source fetches through (implements ``base.Fetcher``).
+"""The shared HTTP layer sources and publishers fetch through (implements ``Fetcher``).
 
 One place enforces DESIGN.md "Reliability rules" for all networks: timeouts (connect,
 read and a total deadline per attempt), a response size cap that also bounds the
 *decompressed* size (a gzip bomb stops at the cap), a redirect cap with loop detection,
 conditional GET (ETag / Last-Modified kept in the source's cursor), retries with
 ``Retry-After`` or exponential backoff and jitter on 429/5xx, an honest User-Agent,
-and, for URLs that came through Slack, the SSRF guard of :mod:`bot.sources.netguard`.
+and, for URLs that came through Slack, the SSRF guard of :mod:`bot.net.netguard`.
 
 The total deadline is enforced from outside the read loop: a watchdog timer shuts down
 the attempt's sockets when it passes, so a server that trickles its headers (or its TLS
@@ -41,15 +41,9 @@ from typing import TYPE_CHECKING, Any
 import httpcore
 import httpx
 
-from bot.sources.base import (
-    Cursor,
-    Fetcher,
-    SourceAuthError,
-    SourceConfigError,
-    SourceError,
-    SourceRateLimited,
-)
-from bot.sources.netguard import (
+from bot.net.errors import SourceAuthError, SourceConfigError, SourceError, SourceRateLimited
+from bot.net.fetcher import Fetcher, Validators
+from bot.net.netguard import (
     AddressPolicy,
     BlockedAddressError,
     GuardedBackend,
@@ -142,7 +136,7 @@ class HttpLimits:
 
 @dataclass(slots=True)
 class Response:
-    """A fully read response (satisfies ``base.HttpResponse``)."""
+    """A fully read response (satisfies ``bot.net.fetcher.HttpResponse``)."""
 
     status_code: int
     headers: httpx.Headers
@@ -544,7 +538,7 @@ class HttpClient:
         *,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
-        cursor: Cursor | None = None,
+        cursor: Validators | None = None,
     ) -> Response:
         """GET ``url``; with ``cursor`` send and update ETag/Last-Modified validators.
 
@@ -860,7 +854,7 @@ def _final_error(response: Response, now: float) -> SourceError:
     )
 
 
-def _store_validators(cursor: Cursor, headers: httpx.Headers) -> None:
+def _store_validators(cursor: Validators, headers: httpx.Headers) -> None:
     """Remember the validators of a 200 so the next GET can be conditional."""
     for key, header in ((ETAG_KEY, "etag"), (LAST_MODIFIED_KEY, "last-modified")):
         value = headers.get(header)
