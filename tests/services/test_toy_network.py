@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.matching.query import Field, parse_query
+from bot.net.fetcher import Fetcher
 from bot.networks import Network, register, unregister
 from bot.publishers.base import PublishError
 from bot.publishers.registry import can_publish, get_publisher
@@ -34,7 +35,6 @@ from bot.sources.base import (
     Author,
     Cursor,
     FetchedMention,
-    Fetcher,
     FetchResult,
     Source,
     SourceConfig,
