@@ -19,8 +19,8 @@ so ``and``, ``or`` and ``not`` in lower case are searched as words)::
                               an unknown code is refused with the list of known ones
     from:vigie  from:@Vigie   the author's handle (``from:vigie`` also matches
                               ``vigie@mastodon.social`` and ``vigie.bsky.social``)
-    source:mastodon           the network kind (rss, mastodon, bluesky, hn, reddit, x,
-                              webhook; aliases such as twitter, bsky, hackernews)
+    source:mastodon           the network (rss, mastodon, bluesky, hackernews, reddit, x,
+                              webhook; aliases such as twitter, bsky, hn: see bot.networks)
 
 Matching is case- and accent-insensitive (``é`` = ``e``) and word-aware (``cat`` does
 not match ``concatenate``); see ``bot.matching.text`` for how text becomes words. A query
@@ -48,10 +48,10 @@ from functools import lru_cache
 from typing import Final, TypeAlias
 
 from bot.matching.text import fold, tokenize, tokenize_folded
+from bot.networks import get_network, network_names, normalize_network
 
 __all__ = [
     "FIELDS",
-    "KNOWN_NETWORKS",
     "MAX_DEPTH",
     "MAX_PARENTHESES",
     "MAX_QUERY_LENGTH",
@@ -68,7 +68,6 @@ __all__ = [
     "Query",
     "QueryError",
     "Word",
-    "normalize_network",
     "parse_query",
     "prepare",
 ]
@@ -89,32 +88,6 @@ MIN_PREFIX_LENGTH: Final = 2
 
 FIELDS: Final = ("lang", "from", "source")
 """The ``name:value`` fields a query may use."""
-
-KNOWN_NETWORKS: Final = ("rss", "mastodon", "bluesky", "hn", "reddit", "x", "webhook")
-"""Default network kinds accepted by ``source:`` (the sources' ``Source.kind`` values)."""
-
-_NETWORK_ALIASES: Final = {
-    "twitter": "x",
-    "bsky": "bluesky",
-    "hackernews": "hn",
-    "hacker_news": "hn",
-    "hacker-news": "hn",
-    "ycombinator": "hn",
-    "atom": "rss",
-    "feed": "rss",
-    "feeds": "rss",
-    "fediverse": "mastodon",
-}
-
-_NETWORK_DESCRIPTIONS: Final = {
-    "rss": "in RSS/Atom feeds",
-    "mastodon": "on Mastodon",
-    "bluesky": "on Bluesky",
-    "hn": "on Hacker News",
-    "reddit": "on Reddit",
-    "x": "on X",
-    "webhook": "from the webhook",
-}
 
 _LANGUAGE_NAMES: Final = {
     "af": "Afrikaans",
@@ -338,13 +311,6 @@ Node: TypeAlias = Word | Phrase | Field | Not | And | Or
 
 # ---------------------------------------------------------------------------------------
 # What a query is matched against
-
-
-@lru_cache(maxsize=256)
-def normalize_network(network: str) -> str:
-    """Fold a network kind and resolve aliases (``Twitter`` -> ``x``, ``bsky`` -> ``bluesky``)."""
-    value = fold(network.strip())
-    return _NETWORK_ALIASES.get(value, value)
 
 
 @lru_cache(maxsize=256)
@@ -766,17 +732,15 @@ def _has_positive(node: Node, negated: bool = False) -> bool:
 def parse_query(text: str, *, networks: Collection[str] | None = None) -> Query:
     """Parse a watch query; raise ``QueryError`` (with position) if it is invalid.
 
-    ``networks`` lists the kinds ``source:`` accepts (default ``KNOWN_NETWORKS``); pass
-    the registered sources' kinds when they differ. Results are cached: parsing the same
+    ``networks`` lists the networks ``source:`` accepts (default: every network of
+    ``bot.networks``, aliases included). Results are cached: parsing the same
     text again is a dictionary lookup, and the returned ``Query`` is immutable.
     """
     allowed = (
-        frozenset(normalize_network(n) for n in networks) if networks is not None else _DEFAULT_NETS
+        frozenset(normalize_network(n) for n in networks) if networks is not None
+        else network_names()
     )
     return _parse_cached(text, allowed)
-
-
-_DEFAULT_NETS: Final = frozenset(KNOWN_NETWORKS)
 
 
 @lru_cache(maxsize=1024)
@@ -1009,7 +973,8 @@ def _describe_field(node: Field) -> str:
             return f"in language '{node.value}'"
         return f"in {name} ({region.upper()})" if region else f"in {name}"
     if node.name == "source":
-        return _NETWORK_DESCRIPTIONS.get(node.value, f"from source '{node.value}'")
+        network = get_network(node.value)
+        return network.query_phrase if network else f"from source '{node.value}'"
     return f"from @{node.value}"
 
 

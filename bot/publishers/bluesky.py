@@ -30,6 +30,7 @@ from pydantic import Field, SecretStr, field_validator
 from bot.net.errors import SourceError
 from bot.net.fetcher import Fetcher
 from bot.net.http import HttpStatusError
+from bot.networks import NETWORKS
 from bot.publishers.base import (
     PostedReply,
     Publisher,
@@ -57,7 +58,7 @@ __all__ = [
     "record_key",
 ]
 
-NETWORK_TITLE = "Bluesky"
+NETWORK_TITLE = NETWORKS["bluesky"].display_name
 POST_COLLECTION = "app.bsky.feed.post"
 MAX_GRAPHEMES = 300
 MAX_BYTES = 3000

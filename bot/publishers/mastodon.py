@@ -26,6 +26,7 @@ from pydantic import Field, SecretStr, field_validator
 from bot.net.errors import SourceError
 from bot.net.fetcher import Fetcher
 from bot.net.http import HttpStatusError
+from bot.networks import NETWORKS
 from bot.publishers.base import (
     PostedReply,
     Publisher,
@@ -43,7 +44,7 @@ from bot.sources.text import collapse_whitespace, html_to_text, parse_iso
 
 __all__ = ["MastodonCredentials", "MastodonPublisher", "comparable_text", "reply_visibility"]
 
-NETWORK_TITLE = "Mastodon"
+NETWORK_TITLE = NETWORKS["mastodon"].display_name
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 """From the widest audience to the narrowest."""
 RECONCILE_PAGES = 3

@@ -1,4 +1,5 @@
-"""Every network Vigie can post replies to, by kind."""
+"""Every network Vigie can post replies to, by kind (the networks whose descriptor in
+``bot.networks`` says ``posts_replies``; a test holds the two together)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from bot.networks import get_network
 from bot.publishers.base import Publisher, PublishError
 from bot.publishers.bluesky import BlueskyPublisher
 from bot.publishers.mastodon import MastodonPublisher
@@ -24,9 +26,10 @@ def _kind(network: str | None) -> str:
 
 
 def can_publish(network: str | None) -> bool:
-    """True when Vigie can post replies to ``network``; elsewhere the card offers
-    "open and reply" and "mark replied" instead."""
-    return _kind(network) in PUBLISHERS
+    """True when Vigie can post replies to ``network`` (a stored network name); elsewhere
+    the card offers "open and reply" and "mark replied" instead."""
+    descriptor = get_network(network)
+    return descriptor is not None and descriptor.posts_replies and descriptor.name in PUBLISHERS
 
 
 def get_publisher(kind: str) -> Publisher[Any]:

@@ -20,6 +20,7 @@ from pydantic import Field, SecretStr, field_validator
 from bot.net.errors import SourceAuthError, SourceError
 from bot.net.fetcher import Fetcher
 from bot.net.http import HttpStatusError
+from bot.networks import NETWORKS
 from bot.publishers.base import (
     PostedReply,
     Publisher,
@@ -37,7 +38,7 @@ from bot.sources.text import collapse_whitespace, parse_iso
 
 __all__ = ["XCredentials", "XPublisher", "comparable_text"]
 
-NETWORK_TITLE = "X"
+NETWORK_TITLE = NETWORKS["x"].display_name
 RECONCILE_PAGE_SIZE = 100
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 _TWEET_ID = re.compile(r"^\d{1,20}$")

@@ -1,5 +1,7 @@
 """How long a reply may be on each network, counted the way the network counts.
 
+Each network's limit and counting rule come from its descriptor (``bot.networks``):
+
 - X: 280 "weighted" characters (twitter-text v3): every link counts as 23, Latin and most
   punctuation count 1, CJK and other scripts count 2, each emoji counts 2, text is
   NFC-normalized first.
@@ -17,6 +19,7 @@ from types import MappingProxyType
 
 import regex
 
+from bot.networks import NETWORKS, ReplyCounting, resolve_network
 from bot.replies.text import find_urls, grapheme_count, graphemes
 
 __all__ = [
@@ -25,7 +28,6 @@ __all__ = [
     "fits",
     "limit_for",
     "measure",
-    "normalize_network",
     "trim_to_limit",
 ]
 
@@ -33,11 +35,10 @@ URL_LENGTH = 23
 """Characters one link counts for on X and Mastodon, whatever its real length."""
 
 NETWORK_LIMITS: Mapping[str, int | None] = MappingProxyType(
-    {"x": 280, "bluesky": 300, "mastodon": 500}
+    {n.name: n.reply_limit for n in NETWORKS.values() if n.reply_limit is not None}
 )
-"""Default reply length limit per network; networks not listed have no limit."""
-
-_ALIASES = {"twitter": "x", "x.com": "x", "bsky": "bluesky", "bsky.app": "bluesky"}
+"""Default reply length limit of the built-in networks; networks not listed have no limit
+(``limit_for`` reads the descriptors, networks registered later included)."""
 
 # twitter-text v3: code points in these ranges weigh 100, everything else 200 (scale 100).
 _X_LIGHT_RANGES = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
@@ -51,18 +52,18 @@ _MASTODON_REMOTE_MENTION = regex.compile(
 )
 
 
-def normalize_network(network: str | None) -> str:
-    """Canonical network name: lower-case, with aliases resolved ("twitter" -> "x")."""
-    name = (network or "").strip().lower()
-    return _ALIASES.get(name, name)
-
-
 def limit_for(network: str | None, *, limit: int | None = None) -> int | None:
     """The reply length limit for ``network``; ``limit`` overrides the default
     (e.g. a Mastodon instance configured for 1000 characters)."""
     if limit is not None:
         return limit
-    return NETWORK_LIMITS.get(normalize_network(network))
+    descriptor = resolve_network(network)
+    return descriptor.reply_limit if descriptor is not None else None
+
+
+def _counting(network: str | None) -> ReplyCounting:
+    descriptor = resolve_network(network)
+    return descriptor.reply_counting if descriptor is not None else "graphemes"
 
 
 def measure(text: str, network: str | None, *, limit: int | None = None) -> tuple[int, int | None]:
@@ -70,14 +71,14 @@ def measure(text: str, network: str | None, *, limit: int | None = None) -> tupl
 
     ``limit`` is None when the network has no length limit.
     """
-    name = normalize_network(network)
-    if name == "x":
+    counting = _counting(network)
+    if counting == "x":
         used = _x_length(text)
-    elif name == "mastodon":
+    elif counting == "mastodon":
         used = _mastodon_length(text)
     else:
         used = grapheme_count(text)
-    return used, limit_for(name, limit=limit)
+    return used, limit_for(network, limit=limit)
 
 
 def fits(text: str, network: str | None, *, limit: int | None = None) -> bool:

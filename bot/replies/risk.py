@@ -19,8 +19,9 @@ from typing import Any, Literal
 
 import regex
 
+from bot.networks import resolve_network
 from bot.replies.injection import find_injection
-from bot.replies.limits import measure, normalize_network
+from bot.replies.limits import measure
 from bot.replies.text import FoldedText, find_urls, fold, url_host
 
 __all__ = [
@@ -359,9 +360,8 @@ def _check_length(draft: str, network: str, limit: int | None) -> list[RiskFlag]
     used, max_len = measure(draft, network, limit=limit)
     if max_len is None or used <= max_len:
         return []
-    name = {"x": "X", "bluesky": "Bluesky", "mastodon": "Mastodon"}.get(
-        normalize_network(network), network
-    )
+    descriptor = resolve_network(network)
+    name = descriptor.display_name if descriptor is not None else network
     return [
         _flag(
             "too_long",

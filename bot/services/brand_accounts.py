@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.networks import normalize_network
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
@@ -43,9 +44,7 @@ class AccountView:
 
 def normalize_handle(network: str, raw: str) -> tuple[str, str]:
     """``(network, handle)`` in stored form; ServiceError naming the expected shape."""
-    network = network.strip().lower()
-    if network == "twitter":
-        network = "x"
+    network = normalize_network(network)
     if network not in _EXAMPLES:
         raise ServiceError("account.bad_network", value=network[:40],
                            valid=", ".join(NETWORKS))

@@ -32,14 +32,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.matching.query import normalize_network
+from bot.networks import normalize_network
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
 from bot.services.permissions import require_role
 from bot.services.reporting_time import last_days, parse_days, zone_or_default
 from bot.sources import handles
-from bot.sources.hackernews import HackerNewsSource
 from bot.sources.registry import SOURCES
 from storage.db import transaction
 from storage.models import Author, Mention, Role, Workspace
@@ -231,11 +230,7 @@ def get_influencers(sessions: sessionmaker[Session], workspace_id: int, actor: A
 def network_name(text: str) -> str:
     """The network name the sources store, from what a person types: the source kinds and
     the aliases `source:` accepts in queries (``hn``, ``twitter``, ``bsky``...)."""
-    value = normalize_network(text.strip()[:40])
-    return _HN if value == "hn" else value
-
-
-_HN = HackerNewsSource.kind
+    return normalize_network(text.strip()[:40])
 
 
 def _clean(session: Session, workspace_id: int, handle: str, network: str

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-NO_DRAFT_NETWORKS = frozenset({"rss"})
-"""Networks whose items are articles or pages: no reply to draft."""
+from bot.networks import get_network
 
 
 def card_actions(actions: Sequence[str], network: str) -> list[str]:
     """``actions`` (allowed by the status) without Draft where a reply makes no sense.
     Where Vigie cannot post, nothing else is hidden: a draft can still be approved and
     posted by hand, and the card adds "Open and reply there"."""
-    if network.lower() in NO_DRAFT_NETWORKS:
+    descriptor = get_network(network)
+    if descriptor is not None and not descriptor.drafts_replies:
         return [action for action in actions if action != "draft"]
     return list(actions)

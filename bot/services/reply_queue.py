@@ -8,6 +8,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.networks import get_network
 from bot.publishers.base import PublisherCredentials
 from bot.publishers.registry import can_publish, get_publisher
 from bot.services.secrets import open_config
@@ -23,17 +24,10 @@ def credentials_for(network: str, config: dict[str, Any]) -> PublisherCredential
     (decrypted: see ``bot.services.secrets.open_config``); None when there are none."""
     if any(SecretBox.is_sealed(value) for value in config.values()):
         return None  # encrypted with a key Vigie no longer has
-    values: dict[str, Any] | None = None
-    if network == "mastodon" and config.get("access_token"):
-        values = {"instance_url": config.get("base_url"), "access_token": config["access_token"]}
-    elif network == "bluesky" and config.get("app_password"):
-        values = {"handle": config.get("handle"), "app_password": config["app_password"]}
-        if config.get("service_url"):
-            values["service_url"] = config["service_url"]
-    elif network == "x" and config.get("reply_token"):
-        values = {"access_token": config["reply_token"]}
-        if config.get("base_url"):
-            values["base_url"] = config["base_url"]
+    descriptor = get_network(network)
+    if descriptor is None or descriptor.credentials is None:
+        return None
+    values = descriptor.credentials.from_settings(config)
     if values is None:
         return None
     try:

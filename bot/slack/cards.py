@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.i18n import t
+from bot.networks import icon_for
 from bot.slack.card_reply import open_reply_buttons, reply_elsewhere_note
 from bot.slack.escape import clip_mrkdwn, escape, fit_source, link, slack_date, slack_len, truncate
 from bot.slack.risk_words import approve_confirm, flag_words
@@ -16,11 +17,6 @@ CARD_TEXT_LIMIT = 700
 # Slack allows 3,000 characters in a text object; its unit is not documented, so texts are
 # measured in UTF-16 units (slack_len) and kept under this budget.
 TEXT_BUDGET = 2900
-NETWORK_ICONS = {
-    "rss": ":newspaper:", "mastodon": ":elephant:", "bluesky": ":butterfly:",
-    "hackernews": ":large_orange_square:", "reddit": ":speech_balloon:", "x": ":bird:",
-    "webhook": ":inbox_tray:",
-}
 ACTION_PREFIX = "vigie."
 OPEN_STATUSES = frozenset({"new", "assigned", "drafting", "awaiting_approval", "approved"})
 BUTTON_STYLES = {"approve": "primary", "reject": "danger"}
@@ -97,7 +93,7 @@ def format_reach(followers: int | None) -> str:
 
 
 def _author_line(view: CardView, language: str) -> str:
-    icon = NETWORK_ICONS.get(view.network, ":speech_balloon:")
+    icon = icon_for(view.network)
     who = escape(truncate(view.author_name, 80)) if view.author_name else ""
     handle = escape(truncate(view.author_handle, 80))
     label = f"*{who}* ({handle})" if who else f"*{handle}*"

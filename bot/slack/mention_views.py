@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 from bot.i18n import has, t
-from bot.slack.cards import NETWORK_ICONS, SENTIMENT_ICONS
+from bot.networks import icon_for
+from bot.slack.cards import SENTIMENT_ICONS
 from bot.slack.escape import clip_mrkdwn, escape, link, slack_date, slack_len, truncate
 from bot.slack.signals import reason_line
 
@@ -25,7 +26,7 @@ def _mrkdwn_section(text: str) -> dict[str, Any]:
 
 
 def _row_text(row: Any, language: str) -> str:
-    icon = NETWORK_ICONS.get(row.network, ":speech_balloon:")
+    icon = icon_for(row.network)
     mood = SENTIMENT_ICONS.get(row.sentiment_label or "", ":white_circle:")
     who = escape(truncate(row.author or "?", 60))
     owner = f" · <@{row.assignee}>" if row.assignee else ""

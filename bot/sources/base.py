@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from bot.net.fetcher import Fetcher
+from bot.networks import get_network
 from bot.text_hygiene import clean_id, clean_name, clean_text
 
 Cursor = dict[str, Any]
@@ -131,12 +132,21 @@ class Source(ABC, Generic[C]):
     """One network: its name, typed config, default interval, and ``fetch``."""
 
     kind: ClassVar[str]
-    """Short stable identifier used in commands and storage, e.g. ``"rss"``."""
+    """Short stable identifier used in commands and storage, e.g. ``"rss"``: the name of
+    its network's descriptor in ``bot.networks``."""
     title: ClassVar[str]
     """Human name shown in Slack, e.g. ``"RSS / Atom feed"``."""
     config_model: ClassVar[type[SourceConfig]]
     default_interval: ClassVar[timedelta]
     can_reply: ClassVar[bool] = False
+    """Whether Vigie can post replies there: set from the network's descriptor."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Take what the network's descriptor says (``bot.networks``) onto the class."""
+        super().__init_subclass__(**kwargs)
+        network = get_network(cls.__dict__.get("kind"))
+        if network is not None:
+            cls.can_reply = network.posts_replies
 
     @abstractmethod
     def fetch(self, http: Fetcher, config: C, cursor: Cursor) -> FetchResult:

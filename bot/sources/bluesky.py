@@ -275,11 +275,10 @@ def parse_search(payload: Any) -> list[dict[str, Any]]:
 class BlueskySource(Source[BlueskyConfig]):
     """Posts matching a search on Bluesky, newest first, incremental by time."""
 
-    kind: ClassVar[str] = "bluesky"
+    kind: ClassVar[str] = NETWORK
     title: ClassVar[str] = "Bluesky"
     config_model: ClassVar[type[SourceConfig]] = BlueskyConfig
     default_interval: ClassVar[timedelta] = timedelta(minutes=5)
-    can_reply: ClassVar[bool] = True
 
     def fetch(self, http: Fetcher, config: BlueskyConfig, cursor: Cursor) -> FetchResult:
         """Search posts since the cursor's time; sign in again when the token expired."""

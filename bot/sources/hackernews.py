@@ -99,11 +99,10 @@ def parse_hits(payload: Any) -> list[dict[str, Any]]:
 class HackerNewsSource(Source[HackerNewsConfig]):
     """Stories and comments mentioning the query, newest first."""
 
-    kind: ClassVar[str] = "hackernews"
+    kind: ClassVar[str] = NETWORK
     title: ClassVar[str] = "Hacker News"
     config_model: ClassVar[type[SourceConfig]] = HackerNewsConfig
     default_interval: ClassVar[timedelta] = timedelta(minutes=10)
-    can_reply: ClassVar[bool] = False
 
     def fetch(self, http: Fetcher, config: HackerNewsConfig, cursor: Cursor) -> FetchResult:
         """Items created at or after the cursor's second, minus those already seen."""

@@ -197,11 +197,10 @@ def _request(config: MastodonConfig, min_id: str | None) -> tuple[str, dict[str,
 class MastodonSource(Source[MastodonConfig]):
     """Statuses from a Mastodon instance, incremental with ``min_id``."""
 
-    kind: ClassVar[str] = "mastodon"
+    kind: ClassVar[str] = NETWORK
     title: ClassVar[str] = "Mastodon"
     config_model: ClassVar[type[SourceConfig]] = MastodonConfig
     default_interval: ClassVar[timedelta] = timedelta(minutes=5)
-    can_reply: ClassVar[bool] = True
 
     def fetch(self, http: Fetcher, config: MastodonConfig, cursor: Cursor) -> FetchResult:
         """One page of statuses newer than the cursor's ``min_id``."""

@@ -267,11 +267,10 @@ def rss_url(config: RedditConfig) -> str:
 class RedditSource(Source[RedditConfig]):
     """Reddit posts or comments, through the OAuth API or the public RSS feed."""
 
-    kind: ClassVar[str] = "reddit"
+    kind: ClassVar[str] = NETWORK
     title: ClassVar[str] = "Reddit"
     config_model: ClassVar[type[SourceConfig]] = RedditConfig
     default_interval: ClassVar[timedelta] = timedelta(minutes=10)
-    can_reply: ClassVar[bool] = False
 
     def fetch(self, http: Fetcher, config: RedditConfig, cursor: Cursor) -> FetchResult:
         """Fetch new posts or comments since the cursor."""

@@ -192,7 +192,6 @@ class RssSource(Source[RssConfig]):
     title: ClassVar[str] = "RSS / Atom feed"
     config_model: ClassVar[type[SourceConfig]] = RssConfig
     default_interval: ClassVar[timedelta] = timedelta(minutes=15)
-    can_reply: ClassVar[bool] = False
 
     def fetch(self, http: Fetcher, config: RssConfig, cursor: Cursor) -> FetchResult:
         """Fetch the feed and return its new entries."""

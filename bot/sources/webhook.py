@@ -219,7 +219,6 @@ class WebhookSource(Source[WebhookConfig]):
     title: ClassVar[str] = "Inbound webhook"
     config_model: ClassVar[type[SourceConfig]] = WebhookConfig
     default_interval: ClassVar[timedelta] = timedelta(0)
-    can_reply: ClassVar[bool] = False
 
     def fetch(self, http: Fetcher, config: WebhookConfig, cursor: Cursor) -> FetchResult:
         """Nothing to poll: returns no mentions and the cursor unchanged."""

@@ -144,11 +144,10 @@ def parse_search(payload: Any) -> tuple[list[FetchedMention], dict[str, Any]]:
 class XSource(Source[XConfig]):
     """Posts matching a query on X (last 7 days), incremental with ``since_id``."""
 
-    kind: ClassVar[str] = "x"
+    kind: ClassVar[str] = NETWORK
     title: ClassVar[str] = "X (Twitter)"
     config_model: ClassVar[type[SourceConfig]] = XConfig
     default_interval: ClassVar[timedelta] = timedelta(minutes=15)
-    can_reply: ClassVar[bool] = True
 
     def fetch(self, http: Fetcher, config: XConfig, cursor: Cursor) -> FetchResult:
         """Posts newer than the cursor's ``since_id``, a few pages at most."""

@@ -304,7 +304,7 @@ def test_unknown_field_suggests_the_closest() -> None:
 
 def test_unknown_source_lists_known_ones() -> None:
     message = error_of("source:myspace").message
-    assert "known: bluesky, hn, mastodon, reddit, rss, webhook, x" in message
+    assert "known: bluesky, hackernews, mastodon, reddit, rss, webhook, x" in message
 
 
 def test_too_long() -> None:
