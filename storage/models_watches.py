@@ -39,7 +39,7 @@ class MentionWatch(Base):
         Index(None, "watch_id", "mention_id"),
         # The links beyond a mention's first (posts in several watches): what a report over
         # several watches takes off its sum so that a post counts once
-        # (bot.services.reporting.counts).
+        # (storage.reporting_counts).
         Index("ix_mention_watches_doubles", "watch_id", "published_at", "mention_id",
               sqlite_where=text("NOT is_first"), postgresql_where=text("NOT is_first")),
     )

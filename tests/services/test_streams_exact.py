@@ -14,7 +14,6 @@ from bot.services.actors import CLI
 from bot.services.ingest import IngestReport, do_ingest
 from bot.services.outbox import KIND_CARD
 from bot.services.privacy import purge_older_than
-from bot.services.reporting.counts import priority_floor, utc_hour_totals
 from bot.services.reporting.digest_sections import build_digest_report
 from bot.services.reporting.queries import Scope, hour_histogram, response_times
 from bot.services.reporting.schedule import DigestChannel
@@ -27,6 +26,7 @@ from storage.db import transaction
 from storage.models import Mention, OutboxMessage
 from storage.models_privacy import MentionRollup
 from storage.models_sla import SlaNotice
+from storage.reporting_counts import priority_floor, utc_hour_totals
 from tests.harness.constants import CHANNEL_ID
 
 NOW = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)

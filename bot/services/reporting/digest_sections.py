@@ -18,12 +18,6 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from bot.services.competitors import groups_of
-from bot.services.reporting.counts import (
-    priority_floor,
-    volume_by_bucket,
-    waited_by_watch,
-    waiting_floors,
-)
 from bot.services.reporting.periods import day_window, local_days
 from bot.services.reporting.queries import (
     MAX_PRIORITY,
@@ -50,6 +44,12 @@ from bot.services.reporting.share_of_voice import SovReport, share_of_voice
 from bot.services.triage_learning import effective_threshold, workspace_offset
 from storage.models import Mention, Watch
 from storage.models_watches import MentionWatch
+from storage.reporting_counts import (
+    priority_floor,
+    volume_by_bucket,
+    waited_by_watch,
+    waiting_floors,
+)
 
 CHART_DAYS = 14
 TOP_PRIORITY = 5

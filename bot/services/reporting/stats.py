@@ -20,7 +20,6 @@ from bot.services.actors import Actor
 from bot.services.opportunities import opportunity_counts
 from bot.services.outbox import KIND_CHART, do_enqueue
 from bot.services.permissions import require_role
-from bot.services.reporting.counts import volume_by_bucket
 from bot.services.reporting.periods import (
     last_days,
     offset_segments,
@@ -46,6 +45,7 @@ from bot.services.reporting.queries import (
 from bot.slack.digest_blocks import chart_labels
 from storage.db import transaction
 from storage.models import Approval, Mention, Role, Workspace
+from storage.reporting_counts import volume_by_bucket
 
 PERIODS = {"7d": 7, "30d": 30, "90d": 90}
 DEFAULT_PERIOD = "7d"
