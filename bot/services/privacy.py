@@ -21,7 +21,6 @@ from bot.services.audit import record
 from bot.services.errors import ServiceError
 from bot.services.outbox import KIND_REDACT, do_enqueue
 from bot.services.permissions import require_role
-from bot.services.reporting_counts import hour_of
 from bot.services.workspaces import workspace_language
 from storage.db import transaction
 from storage.models import Author, Mention, Role
@@ -29,6 +28,7 @@ from storage.models_cases import PostAlias
 from storage.models_privacy import MentionRollup
 from storage.models_reporting import MentionHourCount, MentionPriorityCount
 from storage.models_watches import MentionWatch
+from storage.reporting_counts import hour_of
 
 BATCH = 5000
 

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from bot.services.privacy import handle_digest, purge_older_than
-from bot.services.reporting_counts import hour_of
 from storage.db import transaction
 from storage.models import AuditEvent, Author, Mention
 from storage.models_privacy import MentionRollup
 from storage.models_reporting import MentionHourCount
+from storage.reporting_counts import hour_of
 from tests.e2e.conftest import ADMIN_ID, VigieApp
 from tests.e2e.test_workflow import card, seed, settle
 from tests.harness.constants import CHANNEL_ID

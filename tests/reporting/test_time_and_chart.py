@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.services.errors import ServiceError
-from bot.services.reporting_time import (
+from bot.services.reporting.periods import (
     at_local,
     day_window,
     local_days,

@@ -19,17 +19,17 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.services.reporting_counts import (
-    hour_of,
-    priority_floor,
-    volume_by_bucket,
-    waited_by_watch,
-)
 from storage import migrations
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import Mention, Watch, Workspace
 from storage.models_reporting import MentionHourCount, MentionPriorityCount
 from storage.models_watches import MentionWatch
+from storage.reporting_counts import (
+    hour_of,
+    priority_floor,
+    volume_by_bucket,
+    waited_by_watch,
+)
 
 BASE = datetime(2026, 3, 28, 20, 0, tzinfo=UTC)
 NETWORKS = ("mastodon", "rss", "bluesky")

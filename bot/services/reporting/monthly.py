@@ -3,11 +3,11 @@
 A calendar month in the workspace's time zone: volume and sentiment per day, networks,
 response-time percentiles and the reply gap, SLA kept, spikes and what they were about,
 top influencers, top topics, team workload and approvals. Every figure comes from the
-queries the digest and `/cm stats` use (``bot.services.reporting_queries``,
-``bot.services.reporting_counts``, ``bot.services.stats``), the influencer ranking
+queries the digest and `/cm stats` use (``bot.services.reporting.queries``,
+``storage.reporting_counts``, ``bot.services.reporting.stats``), the influencer ranking
 (``bot.services.influencers``) and the spikes the detector recorded.
 
-Definitions beyond those of ``reporting_queries``:
+Definitions beyond those of ``bot.services.reporting.queries``:
 
 - *Reply gap*: the share of actionable mentions of the month not answered.
 - *SLA kept*: of the actionable mentions answered, the share first answered within their
@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import and_, case, func, select, text
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,8 +37,8 @@ from bot.services.errors import ServiceError
 from bot.services.influencers import Influencer, rank_influencers
 from bot.services.outbox import KIND_CHART, do_enqueue
 from bot.services.permissions import require_role
-from bot.services.reporting_counts import volume_by_bucket
-from bot.services.reporting_queries import (
+from bot.services.reporting.periods import local_midnight, zone_or_default
+from bot.services.reporting.queries import (
     DEFAULT_SLA_MINUTES,
     HIGH_PRIORITY,
     SENTIMENT_LABELS,
@@ -48,20 +48,18 @@ from bot.services.reporting_queries import (
     Scope,
     actionable,
     count_if,
-    dialect,
     in_window,
     response_times,
-    seconds_between,
 )
-from bot.services.reporting_time import local_midnight, zone_or_default
-from bot.services.share_of_voice import SovReport, share_of_voice_between
-from bot.services.stats import AgentLoad, ApproverLoad, approvals, workload
+from bot.services.reporting.share_of_voice import SovReport, share_of_voice_between
+from bot.services.reporting.stats import AgentLoad, ApproverLoad, approvals, workload
 from bot.services.topic_channels import topics_of_mask
+from storage import reporting_sql
 from storage.db import transaction
 from storage.models import Mention, Role, Watch, Workspace
 from storage.models_influencers import ReportRun, ReportSchedule
-from storage.models_reporting import ANSWERED_SQL
 from storage.models_spikes import Spike
+from storage.reporting_counts import volume_by_bucket
 
 MONTH = re.compile(r"(\d{4})-(\d{2})")
 FORMATS = ("pdf", "html")
@@ -170,12 +168,13 @@ def sla_kept(session: Session, scope: Scope, start: datetime, end: datetime) -> 
                    (Mention.priority >= HIGH_PRIORITY, DEFAULT_SLA_MINUTES[1]),
                    else_=DEFAULT_SLA_MINUTES[2]))
     answer_at = func.coalesce(Mention.first_response_at, Mention.replied_at)
-    waited = seconds_between(answer_at, Mention.published_at, dialect(session))
+    waited = reporting_sql.seconds_between(session, answer_at, Mention.published_at)
     answered, on_time = session.execute(
         # Within the SLA to the second: SQLite's julianday arithmetic is not exact.
         select(count_if(actionable()),
                count_if(and_(actionable(), waited < minutes_of * 60 + 1)))
-        .where(*scope.where(), *in_window(start, end), text(ANSWERED_SQL))).one()
+        .where(*scope.where(), *in_window(start, end),
+               reporting_sql.answered_indexed())).one()
     return SlaKept(int(answered), int(on_time))
 
 

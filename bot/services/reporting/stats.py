@@ -2,7 +2,7 @@
 authors and busiest hours over a period, all from SQL aggregates.
 
 The period is the last N local days up to now in the workspace's time zone (same
-definitions as the digest: see ``bot.services.reporting_queries``). Mentions are selected
+definitions as the digest: see ``bot.services.reporting.queries``). Mentions are selected
 by ``created_at``; approvals by the time the decision was taken.
 """
 
@@ -20,8 +20,14 @@ from bot.services.actors import Actor
 from bot.services.opportunities import opportunity_counts
 from bot.services.outbox import KIND_CHART, do_enqueue
 from bot.services.permissions import require_role
-from bot.services.reporting_counts import volume_by_bucket
-from bot.services.reporting_queries import (
+from bot.services.reporting.periods import (
+    last_days,
+    offset_segments,
+    parse_days,
+    shift_local_days,
+    zone_or_default,
+)
+from bot.services.reporting.queries import (
     SENTIMENT_LABELS,
     UNKNOWN,
     AuthorReach,
@@ -36,16 +42,10 @@ from bot.services.reporting_queries import (
     sentiment_series,
     top_authors,
 )
-from bot.services.reporting_time import (
-    last_days,
-    offset_segments,
-    parse_days,
-    shift_local_days,
-    zone_or_default,
-)
 from bot.slack.digest_blocks import chart_labels
 from storage.db import transaction
 from storage.models import Approval, Mention, Role, Workspace
+from storage.reporting_counts import volume_by_bucket
 
 PERIODS = {"7d": 7, "30d": 30, "90d": 90}
 DEFAULT_PERIOD = "7d"

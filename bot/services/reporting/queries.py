@@ -27,7 +27,6 @@ matches: a scope of some watches holds the mentions linked to any of them, once 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,7 +34,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     and_,
     case,
     exists,
@@ -44,19 +42,18 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    text,
 )
 from sqlalchemy.orm import Session, aliased
 
 from bot.analysis.topics import TOPICS, topic_mask
 from bot.services.cases import follow_ups_stored
 from bot.services.mention_search import topic_names_of
-from bot.services.reporting_counts import utc_hour_totals, volume_by_bucket
 from bot.services.watch_links import in_watches
+from storage import reporting_sql
 from storage.models import Author, Mention, MentionStatus, Watch
 from storage.models_competitors import WATCH_BRAND
-from storage.models_reporting import ANSWERED_SQL, NOT_ACTIONABLE_SQL, OPEN_WORK_SQL
 from storage.models_watches import MentionWatch
+from storage.reporting_counts import utc_hour_totals, volume_by_bucket
 
 OPEN_STATUSES = (
     MentionStatus.NEW.value, MentionStatus.ASSIGNED.value, MentionStatus.DRAFTING.value,
@@ -139,11 +136,6 @@ class MentionLine:
         return self.card_url or self.url
 
 
-def dialect(session: Session) -> str:
-    """``sqlite`` or ``postgresql``."""
-    return session.get_bind().dialect.name
-
-
 def in_window(start: datetime, end: datetime) -> list[ColumnElement[bool]]:
     """Mentions published in [start, end)."""
     return [Mention.published_at >= start, Mention.published_at < end]
@@ -162,19 +154,12 @@ def answered() -> ColumnElement[bool]:
 
 def open_work() -> ColumnElement[bool]:
     """See the module docstring (the SQL is the partial index's predicate, verbatim)."""
-    return text(OPEN_WORK_SQL)  # type: ignore[return-value]
+    return reporting_sql.open_work()
 
 
 def count_if(condition: ColumnElement[bool]) -> Any:
     """SUM(CASE WHEN condition THEN 1 ELSE 0 END), portable conditional count."""
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
-def seconds_between(later: Any, earlier: Any, dialect_name: str) -> Any:
-    """``later - earlier`` in seconds as a SQL expression."""
-    if dialect_name == "postgresql":
-        return func.extract("epoch", later - earlier)
-    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 
 def card_url(channel: str | None, ts: str | None) -> str | None:
@@ -265,11 +250,12 @@ def response_times(session: Session, scope: Scope, start: datetime, end: datetim
             session, scope.workspace_id, scope.watch_ids, [start, end]))
     not_actionable = int(session.scalar(
         select(func.count()).select_from(Mention)
-        .where(*scope.where(), *in_window(start, end), text(NOT_ACTIONABLE_SQL))) or 0)
+        .where(*scope.where(), *in_window(start, end),
+               reporting_sql.not_actionable_indexed())) or 0)
     counts = session.execute(
         select(count_if(actionable()),
                count_if(and_(actionable(), Mention.first_response_at.is_not(None))))
-        .where(*scope.where(), *in_window(start, end), text(ANSWERED_SQL))
+        .where(*scope.where(), *in_window(start, end), reporting_sql.answered_indexed())
     ).one()
     total_answered, total_responded = (int(value) for value in counts)
     median, p90 = response_percentiles(session, scope, start, end, total_responded)
@@ -285,48 +271,19 @@ def response_percentiles(session: Session, scope: Scope, start: datetime, end: d
     ``responded`` actionable mentions stored in [start, end) that have a first response."""
     if not responded:
         return None, None
-    name = dialect(session)
-    duration = seconds_between(Mention.first_response_at, Mention.created_at, name)
+    duration = reporting_sql.seconds_between(session, Mention.first_response_at,
+                                             Mention.created_at)
     # The partial index's predicate, repeated so both engines read only answered rows.
-    condition = and_(text(ANSWERED_SQL), actionable(), Mention.first_response_at.is_not(None))
-    if name == "postgresql":
-        median, p90 = session.execute(
-            select(func.percentile_cont(0.5).within_group(duration),
-                   func.percentile_cont(0.9).within_group(duration))
-            .where(*scope.where(), *in_window(start, end), condition)
-        ).one()
-    else:
-        median, p90 = _percentiles_by_rank(session, scope, start, end, duration, condition,
-                                           responded, (0.5, 0.9))
+    condition = and_(reporting_sql.answered_indexed(), actionable(),
+                     Mention.first_response_at.is_not(None))
+    median, p90 = reporting_sql.percentiles(
+        session, duration, [*scope.where(), *in_window(start, end), condition], responded,
+        (0.5, 0.9))
     return _rounded(median), _rounded(p90)
 
 
 def _rounded(value: Any) -> float | None:
     return None if value is None else round(float(value), 3)
-
-
-def _percentiles_by_rank(session: Session, scope: Scope, start: datetime, end: datetime,
-                         duration: Any, condition: ColumnElement[bool], count: int,
-                         fractions: tuple[float, ...]) -> tuple[float, ...]:
-    # percentile_cont semantics (linear interpolation between closest ranks), computed from
-    # the two ranks around each fraction: the database sorts, only a few rows come back.
-    ranks: set[int] = set()
-    for fraction in fractions:
-        position = fraction * (count - 1)
-        ranks.update({math.floor(position) + 1, math.ceil(position) + 1})
-    ranked = (
-        select(duration.label("d"), func.row_number().over(order_by=duration).label("rn"))
-        .where(*scope.where(), *in_window(start, end), condition)
-    ).subquery()
-    values = dict(session.execute(
-        select(ranked.c.rn, ranked.c.d).where(ranked.c.rn.in_(sorted(ranks)))).tuples().all())
-    results = []
-    for fraction in fractions:
-        position = fraction * (count - 1)
-        low = float(values[math.floor(position) + 1])
-        high = float(values[math.ceil(position) + 1])
-        results.append(low + (position - math.floor(position)) * (high - low))
-    return tuple(results)
 
 
 def top_authors(session: Session, scope: Scope, start: datetime, end: datetime,
@@ -437,14 +394,7 @@ def hour_histogram(session: Session, scope: Scope, segments: Sequence[tuple[date
     from_counts = _hour_histogram_from_counts(session, scope, segments, end)
     if from_counts is not None:
         return from_counts
-    name = dialect(session)
-    if name == "postgresql":
-        utc_time = func.timezone("UTC", Mention.published_at)
-        quarter = (func.extract("hour", utc_time) * 4
-                   + func.floor(func.extract("minute", utc_time) / 15))
-    else:
-        quarter = (func.cast(func.strftime("%H", Mention.published_at), Integer()) * 4
-                   + func.cast(func.strftime("%M", Mention.published_at), Integer()) / 15)
+    quarter = reporting_sql.utc_quarter_of_day(session, Mention.published_at)
     edges = [start for start, _offset in segments] + [end]
     segment = bucket_case(edges).label("segment")
     quarter_label = quarter.label("quarter")

@@ -1,7 +1,7 @@
 """Share of voice: each watch of a group's share of the group's mentions, reach, positive and
 negative mentions over a period, per network and overall, with the previous period's.
 
-Read from the hourly count tables (``bot.services.reporting_counts.measures_by_bucket``):
+Read from the hourly count tables (``storage.reporting_counts.measures_by_bucket``):
 whole hours from ``mention_hour_counts``, the fringes of a window from the links, never a
 pass over the mentions. Each watch counts the mentions linked to it; a post in the brand's
 watch and a competitor's counts in both (it is part of each one's voice), so the group's
@@ -22,11 +22,11 @@ from bot.services.actors import Actor
 from bot.services.competitors import GroupView, get_group, groups_of
 from bot.services.outbox import KIND_CHART, do_enqueue
 from bot.services.permissions import require_role
-from bot.services.reporting_counts import measures_by_bucket
-from bot.services.reporting_time import last_days, local_midnight, parse_days, zone_or_default
+from bot.services.reporting.periods import last_days, local_midnight, parse_days, zone_or_default
 from storage.db import transaction
 from storage.models import Role, Workspace
 from storage.models_competitors import Opportunity
+from storage.reporting_counts import measures_by_bucket
 
 PERIODS = {"1d": 1, "7d": 7, "30d": 30, "90d": 90}
 DEFAULT_PERIOD = "7d"
