@@ -3,7 +3,7 @@ and PostgreSQL, across the night clocks go back in Paris."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -12,6 +12,7 @@ from bot.services.reporting.digest_sections import build_digest_report
 from bot.services.reporting.schedule import channel_config
 from storage.db import transaction
 from storage.models import Mention, Watch
+from storage.models_cases import Case, QuietMention
 from storage.models_competitors import WATCH_COMPETITOR
 from tests.reporting.dataset import CHANNEL, DIGEST_END, Dataset, utc
 
@@ -91,6 +92,31 @@ def test_a_competitors_watch_gives_no_sla(sessions: sessionmaker[Session],
         assert sla.due_at(session, session.get_one(Mention, dataset.mentions["m4"])) is None
     assert later.overdue_count == 2
     assert dataset.mentions["m4"] not in [line.id for line in later.overdue]
+
+
+def test_backfilled_mentions_and_reopened_cases_follow_the_sla_rule(
+        sessions: sessionmaker[Session], dataset: Dataset) -> None:
+    """The digest's overdue count follows bot.services.sla: a backfilled mention never gets
+    an SLA, and a reopened case's wait restarts when the customer wrote again."""
+    m = dataset.mentions
+    with transaction(sessions) as session:
+        session.add(QuietMention(mention_id=m["m14"]))
+        session.add(Case(workspace_id=dataset.workspace_id, network="mastodon",
+                         thread_key="m3-thread", customer="someone", root_mention_id=m["m3"],
+                         state="open", reopened=1,
+                         sla_started_at=DIGEST_END - timedelta(hours=1)))
+    report = _report(sessions, dataset)
+    with sessions() as session:
+        for name in ("m14", "m3"):
+            assert sla.due_at(session, session.get_one(Mention, m[name])) in (
+                None, DIGEST_END + timedelta(hours=3))
+    # m14 was backfilled; m3 (high, 240 min) has waited one hour since its case reopened.
+    assert report.overdue_count == 0 and report.overdue == []
+    with transaction(sessions) as session:
+        session.query(Case).filter_by(root_mention_id=m["m3"]).one().sla_started_at = \
+            DIGEST_END - timedelta(hours=5)
+    report = _report(sessions, dataset)
+    assert report.overdue_count == 1 and [line.id for line in report.overdue] == [m["m3"]]
 
 
 def test_top_priority_authors_and_waited(sessions: sessionmaker[Session],

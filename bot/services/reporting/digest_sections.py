@@ -32,6 +32,7 @@ from bot.services.reporting.queries import (
     mention_lines,
     open_in_several_watches,
     open_work,
+    reopened_cases,
     response_times,
     scope_slas,
     sentiment_series,
@@ -187,7 +188,8 @@ def _open(session: Session, scope: Scope, now: datetime
           ) -> tuple[dict[str, int], int, list[MentionLine], list[tuple[str, int]]]:
     still_open = and_(*scope.where(), open_work(), Mention.published_at <= now)
     overdue = sla_overdue(scope_slas(session, scope), now,
-                          open_in_several_watches(session, scope))
+                          open_in_several_watches(session, scope),
+                          reopened_cases(session, scope))
     # One pass over the open-work partial index counts both by status, grouped in the
     # index's order (status, watch, priority): no sort, no temporary table.
     by_status: dict[str, int] = {}

@@ -43,7 +43,7 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from bot.analysis.topics import TOPICS, topic_mask
 from bot.services.cases import follow_ups_stored
@@ -51,6 +51,7 @@ from bot.services.mention_search import topic_names_of
 from bot.services.watch_links import in_watches
 from storage import reporting_sql
 from storage.models import Author, Mention, MentionStatus, Watch
+from storage.models_cases import Case, QuietMention
 from storage.models_competitors import WATCH_BRAND
 from storage.models_watches import MentionWatch
 from storage.reporting_counts import utc_hour_totals, volume_by_bucket
@@ -170,18 +171,40 @@ def card_url(channel: str | None, ts: str | None) -> str | None:
 
 
 def sla_overdue(watches: Sequence[tuple[int | None, int, int, int]],
-                now: datetime, several: Sequence[int] = ()) -> ColumnElement[bool]:
+                now: datetime, several: Sequence[int] = (),
+                restarted: Sequence[int] = ()) -> ColumnElement[bool]:
     """Open longer than the mention's SLA: the strictest target among the watches that
     alerted on it (among all its watches when none did), each for the mention's priority
-    in that watch (``bot.services.sla``).
+    in that watch, counted from its published time or, for a case that reopened, from when
+    its current wait began; backfilled mentions have none (``bot.services.sla``).
 
     ``watches`` holds (watch id or None for links whose watch was deleted, urgent, high,
     normal minutes); ``several`` the ids of the mentions in several watches (see
     ``open_in_several_watches``): the others are in one watch, whose id and priority for
-    them are their own, compared without a subquery. The cut-offs are computed here, so
-    the SQL only compares ``published_at`` with constants and works the same on both
-    engines.
+    them are their own, compared without a subquery; ``restarted`` the ids of the root
+    mentions of reopened cases (``reopened_cases``), the few whose wait is read from their
+    case. The cut-offs are computed here, so the SQL only compares times with constants
+    and works the same on both engines.
     """
+    if not watches:
+        return false()
+    restarted_at = func.coalesce(
+        select(Case.sla_started_at).where(Case.root_mention_id == Mention.id)
+        .order_by(Case.id.desc()).limit(1).scalar_subquery(), Mention.published_at)
+    listed = sorted(set(restarted))
+    if not listed:
+        late = _late_from(Mention.published_at, watches, now, several)
+    else:
+        late = or_(
+            and_(Mention.id.not_in(listed), _late_from(Mention.published_at, watches, now,
+                                                       several)),
+            and_(Mention.id.in_(listed), _late_from(restarted_at, watches, now, several)))
+    return and_(~exists().where(QuietMention.mention_id == Mention.id), late)
+
+
+def _late_from(start: ColumnElement[Any] | InstrumentedAttribute[datetime],
+               watches: Sequence[tuple[int | None, int, int, int]], now: datetime,
+               several: Sequence[int]) -> ColumnElement[bool]:
     link, other = aliased(MentionWatch), aliased(MentionWatch)
     single: list[ColumnElement[bool]] = []
     clauses: list[ColumnElement[bool]] = []
@@ -190,15 +213,11 @@ def sla_overdue(watches: Sequence[tuple[int | None, int, int, int]],
                 (single, Mention.watch_id, Mention.priority),
                 (clauses, link.watch_id, link.priority)):
             clause.append(and_(watch.is_(None) if watch_id is None else (watch == watch_id), or_(
-                and_(priority >= URGENT_PRIORITY,
-                     Mention.published_at < now - timedelta(minutes=urgent)),
+                and_(priority >= URGENT_PRIORITY, start < now - timedelta(minutes=urgent)),
                 and_(priority >= HIGH_PRIORITY, priority < URGENT_PRIORITY,
-                     Mention.published_at < now - timedelta(minutes=high)),
-                and_(priority < HIGH_PRIORITY,
-                     Mention.published_at < now - timedelta(minutes=normal)),
+                     start < now - timedelta(minutes=high)),
+                and_(priority < HIGH_PRIORITY, start < now - timedelta(minutes=normal)),
             )))
-    if not clauses:
-        return false()
     if not several:
         return or_(*single)
     listed = sorted(set(several))
@@ -208,6 +227,16 @@ def sla_overdue(watches: Sequence[tuple[int | None, int, int, int]],
         and_(Mention.id.in_(listed), exists().where(
             link.mention_id == Mention.id, or_(link.alerted.is_(True), none_alerted),
             or_(*clauses))))
+
+
+def reopened_cases(session: Session, scope: Scope) -> list[int]:
+    """The ids of the scope's open mentions that root a case which reopened (its SLA
+    restarted when the customer wrote again): few, read through the cases."""
+    still_open = select(Mention.id).where(*scope.where(), open_work())
+    return sorted(set(session.scalars(
+        select(Case.root_mention_id).where(Case.workspace_id == scope.workspace_id,
+                                           Case.sla_started_at.is_not(None),
+                                           Case.root_mention_id.in_(still_open)))))
 
 
 def open_in_several_watches(session: Session, scope: Scope) -> list[int]:
