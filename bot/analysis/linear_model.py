@@ -130,6 +130,7 @@ class CharGramModel:
     per-token sum of a token's character n-grams, cached because most tokens recur."""
 
     config: FeatureConfig
+    words: PackedBlock
     chars: PackedBlock
 
     def __init__(self, payload: Mapping[str, Any]) -> None:

@@ -14,14 +14,15 @@ from bot.analysis.attention import (
 )
 from bot.analysis.classifiers import (
     Classification,
-    SharedFeatures,
+    classification_of_logits,
     load_classifiers,
     request_models,
 )
 from bot.analysis.classifiers import classify as classify_request
 from bot.analysis.intent import Intent, IntentFlag, detect_intent
+from bot.analysis.joint import JointScorer
 from bot.analysis.language import detect_language, load_language_model
-from bot.analysis.linear_model import CharGramModel, LinearSentimentModel, warm_char_caches
+from bot.analysis.linear_model import LinearSentimentModel
 from bot.analysis.priority import score_priority
 from bot.analysis.sentiment import (
     SENTIMENT_LANGUAGES,
@@ -42,11 +43,12 @@ def _read_words(flags: tuple[IntentFlag, ...]) -> bool:
 
 def load_models() -> None:
     """Load every shipped model (language, sentiment for each language, complaint and
-    question classifiers) now, so the first mentions a process analyses do not wait."""
+    question classifiers, scored together) now, so the first mentions a process analyses
+    do not wait."""
     load_language_model()
-    for language in SENTIMENT_LANGUAGES:
-        load_model(language)
     load_classifiers()
+    for language in SENTIMENT_LANGUAGES:
+        _joint_scorer(language, load_model(language))
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,32 +192,34 @@ def analyze_many(
     return out
 
 
-_char_groups: dict[str | None, list[CharGramModel]] = {}
+_joint_scorers: dict[str | None, JointScorer] = {}
 
 
-def _char_group(language: str | None, model: LinearSentimentModel) -> list[CharGramModel]:
-    """The sentiment model of ``language`` and the classifiers reading its features (the
-    models whose character caches ``warm_char_caches`` fills together), found once."""
-    group = _char_groups.get(language)
-    if group is None or group[0] is not model:
-        group = [model, *request_models(language, model.feature_key)]
-        _char_groups[language] = group
-    return group
+def _joint_scorer(language: str | None, model: LinearSentimentModel) -> JointScorer:
+    """The sentiment model of ``language`` and the classifiers reading its features (when
+    both ship and read them), scored together; built once per model."""
+    scorer = _joint_scorers.get(language)
+    if scorer is None or scorer.sentiment is not model:
+        scorer = JointScorer(model, request_models(language, model.feature_key))
+        _joint_scorers[language] = scorer
+    return scorer
 
 
 def _embedded_models(
     pairs: Sequence[tuple[AnalysisInput, str | None]],
 ) -> tuple[list[Sentiment], list[Classification]]:
     """Sentiment and complaint/question probabilities from the shipped models, reading
-    each text once: the classifiers reuse what the sentiment model extracted."""
+    each text once and summing its features once for all of them (``JointScorer``)."""
     sentiments: list[Sentiment] = []
     requests: list[Classification] = []
     for item, language in pairs:
         model = load_model(language)
+        scorer = _joint_scorer(language, model)
         feats = model.features(item.text)
-        # A token the models have not met yet is cut into n-grams once for the three.
-        warm_char_caches(_char_group(language, model), feats.tokens)
-        sentiments.append(sentiment_from_probabilities(*model.probabilities_of(feats)))
-        shared = SharedFeatures(model.feature_key, feats)
-        requests.append(classify_request(item.text, language, shared))
+        probabilities, logits = scorer.score(item.text, feats)
+        sentiments.append(sentiment_from_probabilities(*probabilities))
+        if logits:
+            requests.append(classification_of_logits(*logits))
+        else:
+            requests.append(classify_request(item.text, language))
     return sentiments, requests
