@@ -145,9 +145,10 @@ def analyze_many(
         sentiments = [classifier.classify(item.text, language) for item, language in pairs]
         requests = [classify_request(item.text, language) for item, language in pairs]
     intents = [detect_intent(item.text) for item in items]
+    topics = [detect_topics(item.text) for item in items]
     out: list[Analysis] = []
-    for (item, language), sentiment, intent, request in zip(
-        pairs, sentiments, intents, requests, strict=True
+    for (item, language), sentiment, intent, request, found in zip(
+        pairs, sentiments, intents, requests, topics, strict=True
     ):
         signals = read_signals(item.text, language, item.addressed)
         flags = intent.flags
@@ -187,7 +188,7 @@ def analyze_many(
             language_analysed=signals.language_analysed,
             complaint_probability=request.complaint,
             question_probability=request.question,
-            topics=detect_topics(item.text),
+            topics=found,
         ))
     return out
 
@@ -210,12 +211,14 @@ def _embedded_models(
 ) -> tuple[list[Sentiment], list[Classification]]:
     """Sentiment and complaint/question probabilities from the shipped models, reading
     each text once and summing its features once for all of them (``JointScorer``)."""
+    scorers = [_joint_scorer(language, load_model(language)) for _, language in pairs]
+    # Every text's features first, then every score: each pass keeps its own tables
+    # (lexicons, then the models' weights) in the CPU cache.
+    features = [scorer.sentiment.features(item.text)
+                for scorer, (item, _) in zip(scorers, pairs, strict=True)]
     sentiments: list[Sentiment] = []
     requests: list[Classification] = []
-    for item, language in pairs:
-        model = load_model(language)
-        scorer = _joint_scorer(language, model)
-        feats = model.features(item.text)
+    for scorer, feats, (item, language) in zip(scorers, features, pairs, strict=True):
         probabilities, logits = scorer.score(item.text, feats)
         sentiments.append(sentiment_from_probabilities(*probabilities))
         if logits:
