@@ -194,14 +194,20 @@ def analyze_many(
 
 
 _joint_scorers: dict[str | None, JointScorer] = {}
+_scorers_by_models: dict[tuple[int, ...], JointScorer] = {}
 
 
 def _joint_scorer(language: str | None, model: LinearSentimentModel) -> JointScorer:
     """The sentiment model of ``language`` and the classifiers reading its features (when
-    both ship and read them), scored together; built once per model."""
+    both ship and read them), scored together. Built once per set of models: languages
+    read by the same models (those falling back to English) share one, and its caches."""
     scorer = _joint_scorers.get(language)
     if scorer is None or scorer.sentiment is not model:
-        scorer = JointScorer(model, request_models(language, model.feature_key))
+        binaries = request_models(language, model.feature_key)
+        key = (id(model), *map(id, binaries))
+        scorer = _scorers_by_models.get(key)
+        if scorer is None or scorer.sentiment is not model:
+            scorer = _scorers_by_models[key] = JointScorer(model, binaries)
         _joint_scorers[language] = scorer
     return scorer
 
