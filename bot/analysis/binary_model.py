@@ -12,13 +12,21 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bot.analysis.features import FeatureConfig, TextFeatures, extract
 from bot.analysis.lexicon import LexiconScorer
-from bot.analysis.linear_model import CharGramModel, decode_int16, feature_key
+from bot.analysis.linear_model import (
+    LANE_BITS,
+    LANE_FIXED,
+    LANE_MASK,
+    LANE_OFFSET,
+    CharGramModel,
+    decode_int16,
+    feature_key,
+)
 from bot.analysis.text import clean_text
 
 BINARY_FORMAT = 1
@@ -32,28 +40,24 @@ _FIRST_PERSON = frozenset({
     "je", "j'", "moi", "mon", "ma", "mes", "nous", "notre", "nos",
 })
 
-# Two fixed-point lanes (weight, squared idf) and a count lane in one integer; each
-# lane carries an offset to stay positive while summing.
-_LANE = 56
-_LANE_MASK = (1 << _LANE) - 1
-_FIXED = float(1 << 20)
-_OFFSET = 1 << 40
-_COUNT_SHIFT = 2 * _LANE
+# Two fixed-point lanes (weight, squared idf) and a count lane in one integer, laid out
+# as the sentiment models lay out theirs (see linear_model).
+_COUNT_SHIFT = 2 * LANE_BITS
 
 
 def _pack(weight: float, idf_squared: float) -> int:
     return (
         (1 << _COUNT_SHIFT)
-        | (round(weight * _FIXED) + _OFFSET)
-        | ((round(idf_squared * _FIXED) + _OFFSET) << _LANE)
+        | (round(weight * LANE_FIXED) + LANE_OFFSET)
+        | ((round(idf_squared * LANE_FIXED) + LANE_OFFSET) << LANE_BITS)
     )
 
 
 def _unpack(total: int) -> tuple[float, float]:
-    base = (total >> _COUNT_SHIFT) * _OFFSET
+    base = (total >> _COUNT_SHIFT) * LANE_OFFSET
     return (
-        ((total & _LANE_MASK) - base) / _FIXED,
-        (((total >> _LANE) & _LANE_MASK) - base) / _FIXED,
+        ((total & LANE_MASK) - base) / LANE_FIXED,
+        (((total >> LANE_BITS) & LANE_MASK) - base) / LANE_FIXED,
     )
 
 
@@ -117,7 +121,7 @@ class _Block:
             raise ValueError("model block sizes do not match its vocabulary")
         # _pack inlined (the same arithmetic, in the same order): this loop is most of a
         # model's start-up.
-        count, offset, fixed, lane = 1 << _COUNT_SHIFT, _OFFSET, _FIXED, _LANE
+        count, offset, fixed, lane = 1 << _COUNT_SHIFT, LANE_OFFSET, LANE_FIXED, LANE_BITS
         packed = {}
         for feature, w, i in zip(vocab, raw, idf_raw, strict=True):
             idf = i * idf_scale
@@ -165,7 +169,6 @@ class BinaryLinearModel(CharGramModel):
 
     def logit_of(self, feats: TextFeatures) -> float:
         """``logit`` from features already extracted (by a model of the same key)."""
-        out = self.intercept
         packed = self.words.packed
         words = sum(map(packed.__getitem__, packed.keys() & feats.words))
         if packed:
@@ -176,12 +179,22 @@ class BinaryLinearModel(CharGramModel):
             chars = sum(per_token)  # type: ignore[arg-type]
         else:
             chars = 0
-        for total in (words, chars):
-            if total:
-                weight, q = _unpack(total)
+        return self.logit_from(
+            _unpack(words) if words else None, _unpack(chars) if chars else None, feats.dense
+        )
+
+    def logit_from(
+        self, words: Sequence[float] | None, chars: Sequence[float] | None, dense: Sequence[float]
+    ) -> float:
+        """``logit_of`` from the decoded lane sums of the word and character blocks
+        (``(weight, squared idf)``, None for no feature) and the dense block."""
+        out = self.intercept
+        for sums in (words, chars):
+            if sums:
+                weight, q = sums
                 if q > 0.0:
                     out += weight / math.sqrt(q)
-        for value, weight in zip(feats.dense, self.dense_weights, strict=True):
+        for value, weight in zip(dense, self.dense_weights, strict=True):
             if value:
                 out += value * weight
         return out

@@ -107,6 +107,9 @@ def classify(text: str, lang: str | None, shared: SharedFeatures | None = None) 
         feats = with_care(text, shared.features)
     else:
         feats = complaint.features(text)
-    return Classification(
-        round(sigmoid(complaint.logit_of(feats)), 4), round(sigmoid(question.logit_of(feats)), 4)
-    )
+    return classification_of_logits(complaint.logit_of(feats), question.logit_of(feats))
+
+
+def classification_of_logits(complaint: float, question: float) -> Classification:
+    """The classification given by the logits of the complaint and question models."""
+    return Classification(round(sigmoid(complaint), 4), round(sigmoid(question), 4))

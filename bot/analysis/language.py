@@ -207,7 +207,7 @@ def detect_language(text: str, hint: str | None = None) -> str | None:
         return hint
     if hint in model.languages:
         costs[model.languages.index(hint)] -= HINT_NATS
-    first = min(range(len(costs)), key=costs.__getitem__)
+    first = costs.index(min(costs))  # the first of equal minima, as min(key=...) gives
     if hint and hint not in model.languages:
         ranked = sorted(range(len(costs)), key=costs.__getitem__)
         if costs[ranked[1]] - costs[ranked[0]] < HINT_NATS:

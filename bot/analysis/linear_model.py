@@ -46,28 +46,32 @@ def decode_int16(text: str) -> array[int]:
 # Per feature, its three class weights and its squared idf are stored as fixed-point
 # lanes of one Python integer (plus a count lane), so summing a text's features is a
 # single C-level ``sum`` over integers; each lane carries an offset to stay positive.
-_LANE = 56
-_LANE_MASK = (1 << _LANE) - 1
-_FIXED = float(1 << 20)
-_OFFSET = 1 << 40
-_COUNT_SHIFT = 4 * _LANE
+# The binary classifiers lay out their lanes the same way.
+LANE_BITS = 56
+"""Bits per lane."""
+LANE_MASK = (1 << LANE_BITS) - 1
+LANE_FIXED = float(1 << 20)
+"""Fixed-point units per 1.0 in a lane."""
+LANE_OFFSET = 1 << 40
+"""What each packed feature adds to every lane, so that sums stay positive."""
+_COUNT_SHIFT = 4 * LANE_BITS
 
 
 def _pack(values: Sequence[float]) -> int:
     packed = 1 << _COUNT_SHIFT
     for j, value in enumerate(values):
-        packed |= (round(value * _FIXED) + _OFFSET) << (_LANE * j)
+        packed |= (round(value * LANE_FIXED) + LANE_OFFSET) << (LANE_BITS * j)
     return packed
 
 
 def unpack_sums(total: int) -> tuple[float, float, float, float]:
     """Decode a sum of packed features: (w_neg, w_neu, w_pos, squared idf) sums."""
-    base = (total >> _COUNT_SHIFT) * _OFFSET
+    base = (total >> _COUNT_SHIFT) * LANE_OFFSET
     return (
-        ((total & _LANE_MASK) - base) / _FIXED,
-        (((total >> _LANE) & _LANE_MASK) - base) / _FIXED,
-        (((total >> (2 * _LANE)) & _LANE_MASK) - base) / _FIXED,
-        (((total >> (3 * _LANE)) & _LANE_MASK) - base) / _FIXED,
+        ((total & LANE_MASK) - base) / LANE_FIXED,
+        (((total >> LANE_BITS) & LANE_MASK) - base) / LANE_FIXED,
+        (((total >> (2 * LANE_BITS)) & LANE_MASK) - base) / LANE_FIXED,
+        (((total >> (3 * LANE_BITS)) & LANE_MASK) - base) / LANE_FIXED,
     )
 
 
@@ -96,7 +100,7 @@ class _Block:
             raise ValueError("model block sizes do not match its vocabulary")
         # _pack inlined (the same arithmetic, in the same order): this loop is most of a
         # model's start-up.
-        fixed, offset, lane, count = _FIXED, _OFFSET, _LANE, 1 << _COUNT_SHIFT
+        fixed, offset, lane, count = LANE_FIXED, LANE_OFFSET, LANE_BITS, 1 << _COUNT_SHIFT
         packed = {}
         for i, feature in enumerate(vocab):
             idf = idf_raw[i] * idf_scale
@@ -126,6 +130,7 @@ class CharGramModel:
     per-token sum of a token's character n-grams, cached because most tokens recur."""
 
     config: FeatureConfig
+    words: PackedBlock
     chars: PackedBlock
 
     def __init__(self, payload: Mapping[str, Any]) -> None:
@@ -213,7 +218,6 @@ class LinearSentimentModel(CharGramModel):
 
     def logits_of(self, feats: TextFeatures) -> list[float]:
         """``logits`` of features already extracted by a model with the same ``feature_key``."""
-        out = list(self.intercept)
         # Word features are binary: each distinct known word counts once (the C-level
         # intersection keeps only those, with no set of every word built first).
         packed = self.words.packed
@@ -224,15 +228,26 @@ class LinearSentimentModel(CharGramModel):
             per_token = [self._token_chars(t) if v is None else v
                          for t, v in zip(feats.tokens, per_token, strict=True)]
         chars = sum(per_token)  # type: ignore[arg-type]
-        for total in (words, chars):
-            if total:
-                s0, s1, s2, q = unpack_sums(total)
+        return self.logits_from(
+            unpack_sums(words) if words else None, unpack_sums(chars) if chars else None,
+            feats.dense,
+        )
+
+    def logits_from(
+        self, words: Sequence[float] | None, chars: Sequence[float] | None, dense: Sequence[float]
+    ) -> list[float]:
+        """``logits_of`` from the decoded lane sums of the word and character blocks
+        (``(w_neg, w_neu, w_pos, squared idf)``, None for no feature) and the dense block."""
+        out = list(self.intercept)
+        for sums in (words, chars):
+            if sums:
+                s0, s1, s2, q = sums
                 if q > 0.0:
                     norm = 1.0 / math.sqrt(q)
                     out[0] += s0 * norm
                     out[1] += s1 * norm
                     out[2] += s2 * norm
-        for value, weights in zip(feats.dense, self.dense_weights, strict=True):
+        for value, weights in zip(dense, self.dense_weights, strict=True):
             if value:
                 out[0] += value * weights[0]
                 out[1] += value * weights[1]
@@ -245,11 +260,15 @@ class LinearSentimentModel(CharGramModel):
 
     def probabilities_of(self, feats: TextFeatures) -> tuple[float, float, float]:
         """``probabilities`` of features already extracted (see ``logits_of``)."""
-        logits = self.logits_of(feats)
-        top = max(logits)
-        exps = [math.exp(v - top) for v in logits]
-        total = sum(exps)
-        return exps[0] / total, exps[1] / total, exps[2] / total
+        return softmax(self.logits_of(feats))
+
+
+def softmax(logits: Sequence[float]) -> tuple[float, float, float]:
+    """Class probabilities (negative, neutral, positive) of a model's three logits."""
+    top = max(logits)
+    exps = [math.exp(v - top) for v in logits]
+    total = sum(exps)
+    return exps[0] / total, exps[1] / total, exps[2] / total
 
 
 _K = TypeVar("_K", bound=Hashable)

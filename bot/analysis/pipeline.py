@@ -14,14 +14,15 @@ from bot.analysis.attention import (
 )
 from bot.analysis.classifiers import (
     Classification,
-    SharedFeatures,
+    classification_of_logits,
     load_classifiers,
     request_models,
 )
 from bot.analysis.classifiers import classify as classify_request
 from bot.analysis.intent import Intent, IntentFlag, detect_intent
+from bot.analysis.joint import JointScorer
 from bot.analysis.language import detect_language, load_language_model
-from bot.analysis.linear_model import CharGramModel, LinearSentimentModel, warm_char_caches
+from bot.analysis.linear_model import LinearSentimentModel
 from bot.analysis.priority import score_priority
 from bot.analysis.sentiment import (
     SENTIMENT_LANGUAGES,
@@ -42,11 +43,12 @@ def _read_words(flags: tuple[IntentFlag, ...]) -> bool:
 
 def load_models() -> None:
     """Load every shipped model (language, sentiment for each language, complaint and
-    question classifiers) now, so the first mentions a process analyses do not wait."""
+    question classifiers, scored together) now, so the first mentions a process analyses
+    do not wait."""
     load_language_model()
-    for language in SENTIMENT_LANGUAGES:
-        load_model(language)
     load_classifiers()
+    for language in SENTIMENT_LANGUAGES:
+        _joint_scorer(language, load_model(language))
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,9 +145,10 @@ def analyze_many(
         sentiments = [classifier.classify(item.text, language) for item, language in pairs]
         requests = [classify_request(item.text, language) for item, language in pairs]
     intents = [detect_intent(item.text) for item in items]
+    topics = [detect_topics(item.text) for item in items]
     out: list[Analysis] = []
-    for (item, language), sentiment, intent, request in zip(
-        pairs, sentiments, intents, requests, strict=True
+    for (item, language), sentiment, intent, request, found in zip(
+        pairs, sentiments, intents, requests, topics, strict=True
     ):
         signals = read_signals(item.text, language, item.addressed)
         flags = intent.flags
@@ -185,37 +188,47 @@ def analyze_many(
             language_analysed=signals.language_analysed,
             complaint_probability=request.complaint,
             question_probability=request.question,
-            topics=detect_topics(item.text),
+            topics=found,
         ))
     return out
 
 
-_char_groups: dict[str | None, list[CharGramModel]] = {}
+_joint_scorers: dict[str | None, JointScorer] = {}
+_scorers_by_models: dict[tuple[int, ...], JointScorer] = {}
 
 
-def _char_group(language: str | None, model: LinearSentimentModel) -> list[CharGramModel]:
-    """The sentiment model of ``language`` and the classifiers reading its features (the
-    models whose character caches ``warm_char_caches`` fills together), found once."""
-    group = _char_groups.get(language)
-    if group is None or group[0] is not model:
-        group = [model, *request_models(language, model.feature_key)]
-        _char_groups[language] = group
-    return group
+def _joint_scorer(language: str | None, model: LinearSentimentModel) -> JointScorer:
+    """The sentiment model of ``language`` and the classifiers reading its features (when
+    both ship and read them), scored together. Built once per set of models: languages
+    read by the same models (those falling back to English) share one, and its caches."""
+    scorer = _joint_scorers.get(language)
+    if scorer is None or scorer.sentiment is not model:
+        binaries = request_models(language, model.feature_key)
+        key = (id(model), *map(id, binaries))
+        scorer = _scorers_by_models.get(key)
+        if scorer is None or scorer.sentiment is not model:
+            scorer = _scorers_by_models[key] = JointScorer(model, binaries)
+        _joint_scorers[language] = scorer
+    return scorer
 
 
 def _embedded_models(
     pairs: Sequence[tuple[AnalysisInput, str | None]],
 ) -> tuple[list[Sentiment], list[Classification]]:
     """Sentiment and complaint/question probabilities from the shipped models, reading
-    each text once: the classifiers reuse what the sentiment model extracted."""
+    each text once and summing its features once for all of them (``JointScorer``)."""
+    scorers = [_joint_scorer(language, load_model(language)) for _, language in pairs]
+    # Every text's features first, then every score: each pass keeps its own tables
+    # (lexicons, then the models' weights) in the CPU cache.
+    features = [scorer.sentiment.features(item.text)
+                for scorer, (item, _) in zip(scorers, pairs, strict=True)]
     sentiments: list[Sentiment] = []
     requests: list[Classification] = []
-    for item, language in pairs:
-        model = load_model(language)
-        feats = model.features(item.text)
-        # A token the models have not met yet is cut into n-grams once for the three.
-        warm_char_caches(_char_group(language, model), feats.tokens)
-        sentiments.append(sentiment_from_probabilities(*model.probabilities_of(feats)))
-        shared = SharedFeatures(model.feature_key, feats)
-        requests.append(classify_request(item.text, language, shared))
+    for scorer, feats, (item, language) in zip(scorers, features, pairs, strict=True):
+        probabilities, logits = scorer.score(item.text, feats)
+        sentiments.append(sentiment_from_probabilities(*probabilities))
+        if logits:
+            requests.append(classification_of_logits(*logits))
+        else:
+            requests.append(classify_request(item.text, language))
     return sentiments, requests

@@ -233,9 +233,17 @@ class TopicMatch:
 def words_of(text: str) -> list[str]:
     """Lowercase accent-free words of ``text``, without links, @handles or French elisions
     ("l'appli" -> "appli"); a hashtag counts as its word ("#neveragain" -> "neveragain")."""
-    text = URL_RE.sub(" ", text)
-    text = _MENTION_RE.sub(" ", text.translate(_APOSTROPHES))
-    folded = _ELISION_RE.sub("", fold_accents(text).lower())
+    # Each step runs only when the text holds what it replaces: every URL_RE match
+    # holds "://" or "w." in some case, and the four apostrophes are "`" or not ASCII.
+    if "://" in text or "w." in text or "W." in text:
+        text = URL_RE.sub(" ", text)
+    if "`" in text or (not text.isascii() and ("’" in text or "‘" in text or "´" in text)):
+        text = text.translate(_APOSTROPHES)
+    if "@" in text:
+        text = _MENTION_RE.sub(" ", text)
+    folded = fold_accents(text)  # lowercase already
+    if "'" in folded:
+        folded = _ELISION_RE.sub("", folded)
     return _WORD_RE.findall(folded)
 
 
@@ -261,11 +269,14 @@ def detect_topics(text: str) -> tuple[TopicMatch, ...]:
                 longest[phrase.key] = end
         for topic, end in longest.items():
             found.setdefault(topic, {})[" ".join(words[i:end])] = None
-    for i, word in enumerate(words):
-        if word in _WORK and _WORK_NEGATORS.intersection(words[max(0, i - 3):i]):
-            found.setdefault("outage", {})["not working"] = None
+    if not _WORK.isdisjoint(words):
+        for i, word in enumerate(words):
+            if word in _WORK and _WORK_NEGATORS.intersection(words[max(0, i - 3):i]):
+                found.setdefault("outage", {})["not working"] = None
     if _AMOUNT_RE.search(text):  # "$30 after tax", "12 €": a sum of money, alone weak
         found.setdefault("billing", {})["amount"] = None
+    if not found:
+        return ()
     out: list[TopicMatch] = []
     for topic in TOPICS:
         terms = tuple(found.get(topic, ()))

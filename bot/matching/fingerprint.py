@@ -91,13 +91,11 @@ def fingerprint_text(text: str) -> str | None:
         if _SUFFIX_START_RE.search(body):
             body = _SUFFIX_RE.sub("", body)
     truncated = body.rstrip().endswith(("…", "..."))
-    tokens: list[str] = []
-    for token in tokenize_folded(fold(body)):
-        if token[0] == "@":
-            token = _HANDLE_LABEL_RE.split(token[1:], maxsplit=1)[0]
-        elif token[0] == "#":
-            token = token[1:]
-        tokens.append(token)
+    folded = fold(body)
+    tokens = tokenize_folded(folded)
+    if "@" in folded or "#" in folded:  # else no token is a handle or a hashtag
+        tokens = [_HANDLE_LABEL_RE.split(token[1:], maxsplit=1)[0] if token[0] == "@"
+                  else token[1:] if token[0] == "#" else token for token in tokens]
     if truncated and len(tokens) > 1:
         tokens.pop()  # likely cut mid-word by the cross-poster
     tokens = tokens[:FINGERPRINT_MAX_TOKENS]
