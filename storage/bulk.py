@@ -28,19 +28,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from storage.dialect import is_postgresql
 from storage.models import Author, Mention
 from storage.models_base import as_utc
-
-
-def _on_postgresql(session: Session) -> bool:
-    return bool(session.bind and session.bind.dialect.name == "postgresql")
 
 
 def one_of(session: Session, column: Any, values: Sequence[str]) -> ColumnElement[bool]:
     """``column IN values`` with the whole list as one parameter: an array (``= ANY``) on
     PostgreSQL, a JSON array read by ``json_each`` on SQLite. A placeholder per value would
     make the driver parse and the database prepare a new statement for every batch size."""
-    if _on_postgresql(session):
+    if is_postgresql(session):
         return column == any_(cast(literal(list(values), ARRAY(column.type)),
                                    ARRAY(column.type)))
     listed = func.json_each(json.dumps(list(values))).table_valued("value")
@@ -57,7 +54,7 @@ def upsert_authors(session: Session, rows: list[dict[str, Any]]) -> dict[tuple[s
     unless the row brings new values (``verified`` once true stays true).
     """
     table: Any = Author.__table__
-    postgres = _on_postgresql(session)
+    postgres = is_postgresql(session)
     insert = (postgresql.insert(table).from_select(list(rows[0]), _json_rows(table, rows))
               if postgres else sqlite.insert(table))
     statement = insert.on_conflict_do_update(
@@ -79,7 +76,7 @@ def insert_mentions(session: Session, rows: list[dict[str, Any]]) -> Sequence[An
     the (workspace, network, external id) already stored; return the stored rows' (id,
     external_id, priority). Datetimes of ``rows`` may be replaced by ISO strings.
     """
-    if not _on_postgresql(session):
+    if not is_postgresql(session):
         return _sqlite_insert_mentions(session, rows)
     source = _json_rows(Mention.__table__, rows)
     return session.execute(

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Integer, Select, cast, func, literal, select, update
 from sqlalchemy.orm import Session
 
+from storage.dialect import is_postgresql
+
 QueryT = TypeVar("QueryT", bound=Select[Any])
 
 
@@ -21,7 +23,7 @@ def skip_locked(session: Session, query: QueryT, *, of: Any = None) -> QueryT:
     """``query`` locking the rows it reads (of ``of`` only, when given) and skipping the
     rows another transaction holds (``FOR UPDATE SKIP LOCKED``) on PostgreSQL; unchanged
     on SQLite."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    if is_postgresql(session):
         if of is None:
             return query.with_for_update(skip_locked=True)
         return query.with_for_update(of=of, skip_locked=True)

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, exists, false, func, literal, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
+from storage.dialect import is_postgresql
 from storage.models import Mention
 from storage.models_reporting import MentionHourCount, MentionPriorityCount
 from storage.models_watches import MentionWatch
@@ -99,7 +100,7 @@ def _doubles(workspace_id: int, watch_ids: tuple[int, ...] | None
 def _link_hour(session: Session) -> Any:
     """The count tables' hour of a link's published time, in SQL (as the triggers of
     migration 0016 compute it)."""
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgresql(session):
         return text("floor(extract(epoch FROM mention_watches.published_at) / 3600)::integer")
     return text("CAST(strftime('%s', substr(mention_watches.published_at, 1, 19)) AS INTEGER)"
                 " / 3600")

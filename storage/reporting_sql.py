@@ -15,11 +15,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, func, select, text
 from sqlalchemy.orm import Session
 
+from storage.dialect import is_postgresql
 from storage.models_reporting import ANSWERED_SQL, NOT_ACTIONABLE_SQL, OPEN_WORK_SQL
-
-
-def _is_postgresql(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 def open_work() -> ColumnElement[bool]:
@@ -42,14 +39,14 @@ def not_actionable_indexed() -> ColumnElement[bool]:
 
 def seconds_between(session: Session, later: Any, earlier: Any) -> Any:
     """``later - earlier`` in seconds as a SQL expression for the session's engine."""
-    if _is_postgresql(session):
+    if is_postgresql(session):
         return func.extract("epoch", later - earlier)
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 
 def utc_quarter_of_day(session: Session, column: Any) -> Any:
     """The UTC quarter-hour of the day (0-95) of a stored time, as a SQL expression."""
-    if _is_postgresql(session):
+    if is_postgresql(session):
         utc_time = func.timezone("UTC", column)
         return (func.extract("hour", utc_time) * 4
                 + func.floor(func.extract("minute", utc_time) / 15))
@@ -62,7 +59,7 @@ def percentiles(session: Session, value: Any, where: Sequence[ColumnElement[bool
     """The ``fractions`` percentiles (``percentile_cont`` semantics) of ``value`` over the
     ``count`` rows matching ``where`` (``count`` > 0): PostgreSQL's ``percentile_cont``,
     else the two ranks around each fraction, interpolated."""
-    if _is_postgresql(session):
+    if is_postgresql(session):
         return tuple(session.execute(
             select(*(func.percentile_cont(fraction).within_group(value)
                      for fraction in fractions))

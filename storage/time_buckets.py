@@ -8,10 +8,12 @@ from sqlalchemy import func
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
+from storage.dialect import is_postgresql
+
 
 def hour_start(session: Session, column: Any) -> ColumnElement[Any]:
     """The start of the UTC hour ``column`` (a stored time) falls in: a timestamp on
     PostgreSQL, a ``YYYY-MM-DD HH:00:00`` string on SQLite (the caller parses it)."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    if is_postgresql(session):
         return func.date_trunc("hour", column)
     return func.strftime("%Y-%m-%d %H:00:00", column)

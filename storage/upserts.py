@@ -13,11 +13,12 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage.dialect import is_postgresql
 from storage.models_triage import TriageLabel
 
 
 def _insert(session: Session) -> Any:
-    return (postgresql.insert if session.get_bind().dialect.name == "postgresql"
+    return (postgresql.insert if is_postgresql(session)
             else sqlite.insert)
 
 
