@@ -29,7 +29,7 @@ from sqlalchemy import Integer, cast, delete, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.i18n import t
+from bot.messages.notes import Note, Text
 from bot.services.actors import Actor
 from bot.services.brand_accounts import BrandHandles
 from bot.services.errors import ServiceError
@@ -39,7 +39,6 @@ from bot.services.triage_learning import alert_threshold
 from bot.services.watch_links import card_dedupe_key
 from bot.services.workflow import OPEN, RULES, mark_replied, note_card, transition
 from bot.services.workspaces import workspace_language
-from bot.slack.escape import escape, truncate
 from bot.sources.base import FetchedMention
 from storage.models import Author, Mention, MentionStatus, Watch, utcnow
 from storage.models_cases import Case, CasePost, PostAlias
@@ -371,9 +370,8 @@ def _join(session: Session, watch: Watch, case: Case, mention_id: int, item: Fet
                    channel=channel, mention_id=root.id,
                    dedupe_key=card_dedupe_key(root.id, channel))
     language = workspace_language(session, watch.workspace_id)
-    note = t(language, "cases.note_follow_up", id=mention_id,
-             author=escape(truncate(item.author.handle, 80)),
-             text=escape(truncate(item.text, NOTE_TEXT)))
+    note = Note.of(language, "cases.note_follow_up", id=mention_id,
+                   author=Text(item.author.handle, 80), text=Text(item.text, NOTE_TEXT))
     if root.status in REOPENS:
         # The customer writes again after the brand's answer: the case waits on the brand.
         started = min(item.published_at, now)
@@ -382,7 +380,7 @@ def _join(session: Session, watch: Watch, case: Case, mention_id: int, item: Fet
         session.execute(delete(SlaNotice).where(SlaNotice.mention_id == root.id))
         try:
             transition(session, watch.workspace_id, root, CUSTOMER, "reopen", RULES["reopen"],
-                       note=note + "\n" + t(language, "cases.note_reopened"),
+                       note=note.then("cases.note_reopened"),
                        detail={"follow_up": mention_id})
             done.reopened += 1
         except ServiceError as err:

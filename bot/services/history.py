@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.messages.cards import CardView
 from bot.services.cards import load_card_view
 from bot.services.errors import NotFound
-from bot.slack.cards import CardView
 from storage.models import AuditEvent, Mention
 
 

@@ -27,10 +27,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import language_for, t
+from bot.messages.delivery import DeliveryError, HomePublisher, OutgoingMessage
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.outbox import EVENT_TYPE_MESSAGE, OutboxSender, do_enqueue, message_metadata
-from bot.services.ports import DeliveryError, HomePublisher, OutgoingMessage
 from bot.slack.escape import escape, truncate
 from bot.slack.home import card_link
 from storage.db import transaction

@@ -41,13 +41,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.i18n import t
+from bot.messages.delivery import DeliveryError, Notifier, OutgoingMessage
+from bot.messages.notes import Date, Note, Text, note_from_json, note_to_json
 from bot.services.actors import Actor
 from bot.services.audit import record
-from bot.services.ports import DeliveryError, Notifier, OutgoingMessage
 from bot.services.watch_links import do_record_card, other_cards, posted_card
 from bot.services.workspaces import workspace_language
-from bot.slack.escape import escape, slack_date
 from storage.db import transaction
 from storage.models import (
     Member,
@@ -165,10 +164,13 @@ def _payload_message(session: Session, row: OutboxMessage) -> OutgoingMessage:
         thread_ts = card_ts(session, mention, row.channel) if mention is not None else None
         if thread_ts is None:
             raise NotReady("the card of this mention is not posted yet")
+    # Rows written before notes were data carry their rendered ``text``: still sent as is.
+    note = payload.get("note")
     return OutgoingMessage(
         channel=row.channel,
         text=str(payload.get("text", "")),
         blocks=payload.get("blocks"),
+        spec=note_from_json(note) if note else None,
         thread_ts=thread_ts,
         event_type=EVENT_TYPE_MESSAGE,
         event_payload=message_metadata(row),
@@ -545,14 +547,14 @@ class OutboxSender:
                     "%s (%s) resumed with %d messages waiting", workspace_id,
                     paused_at.isoformat(timespec="seconds"), error, waiting)
         language = workspace_language(session, workspace_id)
-        text = t(language, "outbox.resumed_dm", since=slack_date(paused_at),
-                 until=slack_date(now), error=escape(error), waiting=waiting)
+        note = Note.of(language, "outbox.resumed_dm", since=Date(paused_at), until=Date(now),
+                       error=Text(error), waiting=waiting)
         admins = session.scalars(select(Member.user_id).where(
             Member.workspace_id == workspace_id, Member.role == Role.ADMIN.value)
             .order_by(Member.user_id)).all()
         for user_id in admins:
             do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST, channel=user_id,
-                       payload={"text": text},
+                       payload={"note": note_to_json(note)},
                        dedupe_key=f"outbox-resumed:{workspace_id}:{paused_at.isoformat()}:"
                                   f"{user_id}")
 
@@ -639,8 +641,8 @@ def _repost(session: Session, mention: Mention, card: OutboxMessage) -> list[int
     language = workspace_language(session, mention.workspace_id)
     do_enqueue(session, workspace_id=mention.workspace_id, kind=KIND_THREAD,
                channel=card.channel, mention_id=mention.id, every_card=False,
-               payload={"text": t(language, "outbox.note_card_reposted",
-                                  error=escape(refused))})
+               payload={"note": note_to_json(Note.of(language, "outbox.note_card_reposted",
+                                                     error=Text(refused)))})
     return [card.id, *(row.id for row in waiting)]
 
 

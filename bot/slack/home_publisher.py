@@ -8,7 +8,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.services.ports import DeliveryError
+from bot.messages.delivery import DeliveryError
 
 RETRY_AFTER_DEFAULT = 30.0
 

@@ -3,37 +3,16 @@ share-of-voice lines of the digest and `/cm stats sov`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from bot.i18n import t
+from bot.messages.opportunities import OpportunityView
 from bot.slack.cards import ACTION_PREFIX, format_reach, quote
 from bot.slack.escape import clip_mrkdwn, escape, link, slack_date, truncate
 
 OPP_ACTIONS = ("opp_take", "opp_contacted", "opp_dismiss", "opp_reopen")
 TEXT_BUDGET = 2900
 SOV_MEMBERS_SHOWN = 8
-
-
-@dataclass(frozen=True, slots=True)
-class OpportunityView:
-    """What an opportunity card shows."""
-
-    id: int
-    reason: str
-    status: str
-    group: str
-    competitor: str | None
-    network: str
-    url: str
-    author_handle: str
-    followers: int | None
-    text: str
-    title: str | None
-    published_at: datetime
-    assignee_user_id: str | None
-    draft: str | None
 
 
 def _mrkdwn(text: str) -> dict[str, Any]:

@@ -14,8 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from slack_sdk import WebClient
 
+from bot.messages.cards import CardView, StoryMember
 from bot.services.errors import Mrkdwn, ServiceError
-from bot.slack.cards import CardView, StoryMember, build_card
+from bot.slack.cards import build_card
 from bot.slack.escape import clip_mrkdwn, escape, fit_source, slack_date, slack_len
 from bot.slack.mention_views import build_history, build_mention_list, more_button_value
 from handlers.actions import _filters_from

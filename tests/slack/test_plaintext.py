@@ -5,7 +5,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from bot.console_notifier import ConsoleNotifier
-from bot.services.ports import OutgoingMessage
+from bot.messages.delivery import OutgoingMessage
 from bot.services.reporting_queries import card_url
 from bot.slack.plaintext import blocks_to_plain, mrkdwn_to_plain
 

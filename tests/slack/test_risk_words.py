@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.slack.cards import CardView, build_card
+from bot.messages.cards import CardView
+from bot.slack.cards import build_card
 from bot.slack.risk_words import approve_confirm, flag_words
 from tests.harness.blockkit_limits import validate_blocks
 

@@ -5,19 +5,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.messages.cards import CardSpec
+from bot.messages.notes import Note
+from bot.messages.opportunities import OpportunitySpec
+
+MessageSpec = Note | CardSpec | OpportunitySpec
+"""What a service hands over instead of Block Kit; the notifier renders it when sending."""
+
 
 @dataclass(frozen=True, slots=True)
 class OutgoingMessage:
-    """A message to post or update: plain-text fallback, Block Kit blocks and metadata."""
+    """A message to post or update: plain-text fallback, Block Kit blocks and metadata.
+
+    Services give a ``spec`` (and no text or blocks); the notifier renders it
+    (``bot.slack.render``) into ``text`` and ``blocks`` when it sends the message."""
 
     channel: str
-    text: str
+    text: str = ""
     blocks: list[dict[str, Any]] | None = None
     thread_ts: str | None = None
     event_type: str | None = None
     event_payload: dict[str, Any] | None = None
     team_id: str | None = None
     """The workspace it goes to (picks the bot token when Vigie is installed in several)."""
+    spec: MessageSpec | None = None
+    """Typed content rendered at send time; when set, ``text`` and ``blocks`` are ignored."""
 
 
 TOKEN_ERRORS = frozenset({
