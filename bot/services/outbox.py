@@ -92,7 +92,7 @@ KIND_UPLOAD = "upload"
 Files carry no metadata, so a crash right after an upload may upload it once more."""
 KIND_CHART = "chart"
 """An upload whose PNG is drawn at send time from ``payload["chart"]``
-(``bot.slack.charts.render_chart_spec``), or whose PDF is drawn from ``payload["report"]``
+(``bot.reports.charts.render_chart_spec``), or whose PDF is drawn from ``payload["report"]``
 (``bot.reports.monthly.render_pdf``), by a sender that draws charts: the worker, so the
 web processes spend their CPU on acknowledging Slack."""
 
@@ -647,7 +647,7 @@ def _repost(session: Session, mention: Mention, card: OutboxMessage) -> list[int
 
 
 def _draw_chart(spec: Any) -> bytes:
-    from bot.slack.charts import render_chart_spec
+    from bot.reports.charts import render_chart_spec
 
     try:
         return render_chart_spec(spec)

@@ -212,9 +212,9 @@ def test_group_bad_inputs(sessions: sessionmaker[Session], workspace_id: int) ->
 
 def test_the_digest_carries_a_share_of_voice_line_and_chart(
         sessions: sessionmaker[Session], workspace_id: int) -> None:
+    from bot.reports.charts import render_chart_spec
     from bot.services.digest import do_post_digest_now
     from bot.services.outbox import KIND_CHART, KIND_POST
-    from bot.slack.charts import render_chart_spec
 
     _setup(sessions, workspace_id, conquest=True)
     _poll(sessions, workspace_id, "rivalo", [_item(e, t) for e, t in FEED])
