@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.messages.cards import CardSpec
-from bot.messages.notes import Note
+from bot.messages.home import HomeSpec
+from bot.messages.notes import Note, NoteWithMentions
 from bot.messages.opportunities import OpportunitySpec
 
-MessageSpec = Note | CardSpec | OpportunitySpec
+MessageSpec = Note | NoteWithMentions | CardSpec | OpportunitySpec
 """What a service hands over instead of Block Kit; the notifier renders it when sending."""
 
 
@@ -87,5 +88,5 @@ class Notifier(Protocol):
 class HomePublisher(Protocol):
     """Publishes a user's App Home view (Slack's ``views.publish``)."""
 
-    def publish_home(self, team_id: str | None, user_id: str, view: dict[str, Any]) -> None:
-        """Publish ``view`` as ``user_id``'s Home tab. Raises DeliveryError."""
+    def publish_home(self, team_id: str | None, user_id: str, home: HomeSpec) -> None:
+        """Render ``home`` and publish it as ``user_id``'s Home tab. Raises DeliveryError."""

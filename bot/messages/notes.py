@@ -44,7 +44,15 @@ class RiskFlags:
     codes: tuple[str, ...]
 
 
-Arg = str | int | Text | Date | Link | RiskFlags
+@dataclass(frozen=True, slots=True)
+class Who:
+    """Someone named in a message: a Slack user id (``U…``/``W…``) is shown as a mention,
+    any other name as escaped text."""
+
+    name: str
+
+
+Arg = str | int | Text | Date | Link | RiskFlags | Who
 """A phrase argument. ``str`` and ``int`` are our own values (ids, counts, network names,
 ``<@U…>`` references) and are inserted as they are; anything from outside is a ``Text``."""
 
@@ -88,6 +96,8 @@ def _arg_to_json(value: Arg) -> Any:
         return {"url": value.url, "label": value.label}
     if isinstance(value, RiskFlags):
         return {"flags": list(value.codes)}
+    if isinstance(value, Who):
+        return {"who": value.name}
     return value
 
 
@@ -100,6 +110,8 @@ def _arg_from_json(value: Any) -> Arg:
         return Date(datetime.fromisoformat(value["date"]))
     if "url" in value:
         return Link(value["url"], str(value["label"]))
+    if "who" in value:
+        return Who(str(value["who"]))
     return RiskFlags(tuple(str(code) for code in value["flags"]))
 
 
@@ -117,3 +129,26 @@ def note_from_json(data: dict[str, Any]) -> Note:
         Phrase(str(phrase["key"]), tuple((name, _arg_from_json(arg))
                                          for name, arg in phrase["args"].items()))
         for phrase in data["phrases"]))
+
+
+@dataclass(frozen=True, slots=True)
+class MentionRef:
+    """A mention named in a DM: its id (linking to its card when posted, else to the post),
+    author, network and an excerpt of its text."""
+
+    id: int
+    channel: str | None
+    ts: str | None
+    url: str
+    author: str
+    network: str
+    excerpt: str
+
+
+@dataclass(frozen=True, slots=True)
+class NoteWithMentions:
+    """A note followed by one line per mention (bulleted when it lists several)."""
+
+    note: Note
+    mentions: tuple[MentionRef, ...]
+    bullets: bool = False

@@ -9,10 +9,10 @@ from typing import Any, assert_never
 
 from bot.messages.cards import CardSpec
 from bot.messages.delivery import MessageSpec, OutgoingMessage
-from bot.messages.notes import Note, note_from_json
+from bot.messages.notes import Note, NoteWithMentions, note_from_json
 from bot.messages.opportunities import OpportunitySpec
 from bot.slack.cards import build_card
-from bot.slack.notes import render_note
+from bot.slack.notes import render_note, render_note_with_mentions
 from bot.slack.opportunity_blocks import build_opportunity_card
 
 
@@ -20,6 +20,8 @@ def render_spec(spec: MessageSpec) -> tuple[str, list[dict[str, Any]] | None]:
     """The fallback text and blocks (None: a text-only message) of ``spec``."""
     if isinstance(spec, Note):
         return render_note(spec), None
+    if isinstance(spec, NoteWithMentions):
+        return render_note_with_mentions(spec), None
     if isinstance(spec, CardSpec):
         return build_card(spec.view, spec.language)
     if isinstance(spec, OpportunitySpec):

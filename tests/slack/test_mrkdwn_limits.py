@@ -202,7 +202,7 @@ def test_service_error_escapes_echoed_input() -> None:
 
 # ------------------------------------------------------- other renderers' long lists
 def test_home_lists_are_cut_between_items_not_inside_dates() -> None:
-    from bot.services.home import HomeItem, HomeSummary
+    from bot.messages.home import HomeItem, HomeSummary
     from bot.slack.home import build_home
 
     items = [HomeItem(channel="C1", ts=f"1700000000.{i:06d}", url="https://x/1", network="x",
