@@ -9,8 +9,9 @@ from bot.messages.cards import CardSpec
 from bot.messages.home import HomeSpec
 from bot.messages.notes import Note, NoteWithMentions
 from bot.messages.opportunities import OpportunitySpec
+from bot.messages.spikes import SpikeAlertSpec
 
-MessageSpec = Note | NoteWithMentions | CardSpec | OpportunitySpec
+MessageSpec = Note | NoteWithMentions | CardSpec | OpportunitySpec | SpikeAlertSpec
 """What a service hands over instead of Block Kit; the notifier renders it when sending."""
 
 

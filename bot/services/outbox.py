@@ -42,7 +42,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.messages.delivery import DeliveryError, Notifier, OutgoingMessage
-from bot.messages.notes import Date, Note, Text, note_from_json, note_to_json
+from bot.messages.notes import Date, Note, Text
+from bot.messages.stored import payload_spec, spec_payload
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.watch_links import do_record_card, other_cards, posted_card
@@ -164,13 +165,12 @@ def _payload_message(session: Session, row: OutboxMessage) -> OutgoingMessage:
         thread_ts = card_ts(session, mention, row.channel) if mention is not None else None
         if thread_ts is None:
             raise NotReady("the card of this mention is not posted yet")
-    # Rows written before notes were data carry their rendered ``text``: still sent as is.
-    note = payload.get("note")
+    # Rows written before specs were data carry their rendered text and blocks: sent as is.
     return OutgoingMessage(
         channel=row.channel,
         text=str(payload.get("text", "")),
         blocks=payload.get("blocks"),
-        spec=note_from_json(note) if note else None,
+        spec=payload_spec(payload),
         thread_ts=thread_ts,
         event_type=EVENT_TYPE_MESSAGE,
         event_payload=message_metadata(row),
@@ -554,7 +554,7 @@ class OutboxSender:
             .order_by(Member.user_id)).all()
         for user_id in admins:
             do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST, channel=user_id,
-                       payload={"note": note_to_json(note)},
+                       payload=spec_payload(note),
                        dedupe_key=f"outbox-resumed:{workspace_id}:{paused_at.isoformat()}:"
                                   f"{user_id}")
 
@@ -641,8 +641,8 @@ def _repost(session: Session, mention: Mention, card: OutboxMessage) -> list[int
     language = workspace_language(session, mention.workspace_id)
     do_enqueue(session, workspace_id=mention.workspace_id, kind=KIND_THREAD,
                channel=card.channel, mention_id=mention.id, every_card=False,
-               payload={"note": note_to_json(Note.of(language, "outbox.note_card_reposted",
-                                                     error=Text(refused)))})
+               payload=spec_payload(Note.of(language, "outbox.note_card_reposted",
+                                            error=Text(refused))))
     return [card.id, *(row.id for row in waiting)]
 
 

@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.messages.notes import Arg, Note, Text, note_to_json
+from bot.messages.notes import Arg, Note, Text
+from bot.messages.stored import spec_payload
 from bot.publishers.base import (
     PublisherCredentials,
     PublishError,
@@ -123,8 +124,7 @@ def _note(session: Session, row: ReplyPost, key: str, **params: Arg) -> None:
         return
     language = workspace_language(session, row.workspace_id)
     for kind, payload in ((KIND_UPDATE_CARD, {}),
-                          (KIND_THREAD, {"note": note_to_json(Note.of(language, key,
-                                                                       **params))})):
+                          (KIND_THREAD, spec_payload(Note.of(language, key, **params)))):
         do_enqueue(session, workspace_id=row.workspace_id, kind=kind,
                    channel=mention.slack_channel, mention_id=mention.id, payload=payload)
 

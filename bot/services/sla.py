@@ -24,7 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.messages.notes import Date, Note, Text, note_to_json
+from bot.messages.notes import Date, Note, Text
+from bot.messages.stored import spec_payload
 from bot.services import backfill, cases
 from bot.services.actors import Actor
 from bot.services.audit import record
@@ -152,7 +153,7 @@ def _notify(session: Session, mention: Mention, kind: str, channel: str, note: N
         return False
     do_enqueue(session, workspace_id=mention.workspace_id,
                kind=KIND_THREAD if thread else KIND_POST, channel=channel,
-               mention_id=mention.id, payload={"note": note_to_json(note)})
+               mention_id=mention.id, payload=spec_payload(note))
     return True
 
 

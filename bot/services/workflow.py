@@ -19,7 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
-from bot.messages.notes import Link, Note, RiskFlags, Text, note_to_json
+from bot.messages.notes import Link, Note, RiskFlags, Text
+from bot.messages.stored import spec_payload
 from bot.replies.risk import check_draft
 from bot.services import notifications, triage_labels
 from bot.services.actors import Actor
@@ -200,7 +201,7 @@ def _note(session: Session, mention: Mention, note: Note) -> None:
         do_enqueue(session, workspace_id=mention.workspace_id, kind=KIND_UPDATE_CARD,
                    channel=channels[0], mention_id=mention.id)
     do_enqueue(session, workspace_id=mention.workspace_id, kind=KIND_THREAD,
-               channel=channels[0], mention_id=mention.id, payload={"note": note_to_json(note)})
+               channel=channels[0], mention_id=mention.id, payload=spec_payload(note))
 
 
 def note_card(session: Session, mention: Mention, note: Note) -> None:

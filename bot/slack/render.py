@@ -9,11 +9,14 @@ from typing import Any, assert_never
 
 from bot.messages.cards import CardSpec
 from bot.messages.delivery import MessageSpec, OutgoingMessage
-from bot.messages.notes import Note, NoteWithMentions, note_from_json
+from bot.messages.notes import Note, NoteWithMentions
 from bot.messages.opportunities import OpportunitySpec
+from bot.messages.spikes import SpikeAlertSpec
+from bot.messages.stored import payload_spec
 from bot.slack.cards import build_card
 from bot.slack.notes import render_note, render_note_with_mentions
 from bot.slack.opportunity_blocks import build_opportunity_card
+from bot.slack.spike_blocks import build_spike_alert
 
 
 def render_spec(spec: MessageSpec) -> tuple[str, list[dict[str, Any]] | None]:
@@ -26,6 +29,8 @@ def render_spec(spec: MessageSpec) -> tuple[str, list[dict[str, Any]] | None]:
         return build_card(spec.view, spec.language)
     if isinstance(spec, OpportunitySpec):
         return build_opportunity_card(spec.view, spec.language)
+    if isinstance(spec, SpikeAlertSpec):
+        return build_spike_alert(spec)
     assert_never(spec)
 
 
@@ -37,8 +42,15 @@ def rendered(message: OutgoingMessage) -> OutgoingMessage:
     return replace(message, text=text, blocks=blocks, spec=None)
 
 
+def render_payload(payload: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]] | None]:
+    """The text and blocks an outbox row's payload sends: its spec rendered, or the text and
+    blocks that rows written before specs were data carry."""
+    spec = payload_spec(dict(payload))
+    if spec is None:
+        return str(payload.get("text", "")), payload.get("blocks")
+    return render_spec(spec)
+
+
 def payload_text(payload: Mapping[str, Any]) -> str:
-    """The text of a text-only outbox row's payload: its note rendered, or the text that
-    rows written before notes were data carry."""
-    note = payload.get("note")
-    return render_note(note_from_json(note)) if note else str(payload.get("text", ""))
+    """The text an outbox row's payload sends (see ``render_payload``)."""
+    return render_payload(payload)[0]

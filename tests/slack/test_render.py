@@ -9,10 +9,13 @@ from bot.messages.cards import CardSpec, CardView
 from bot.messages.delivery import OutgoingMessage
 from bot.messages.notes import Date, Link, Note, RiskFlags, Text, note_from_json, note_to_json
 from bot.messages.opportunities import OpportunitySpec, OpportunityView
+from bot.messages.spikes import SpikeAlertSpec, SpikeSample
+from bot.messages.stored import payload_spec, spec_payload
 from bot.slack.cards import build_card
 from bot.slack.notes import render_note
 from bot.slack.opportunity_blocks import build_opportunity_card
-from bot.slack.render import payload_text, render_spec, rendered
+from bot.slack.render import payload_text, render_payload, render_spec, rendered
+from bot.slack.spike_blocks import build_spike_alert
 
 WHEN = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 
@@ -81,3 +84,23 @@ def test_a_note_spec_is_text_only() -> None:
     note = Note.of("en", "workflow.note_reject", actor="<@U1>", reason=Text("no <b>"))
     assert render_spec(note) == (
         ":leftwards_arrow_with_hook: <@U1> sent the draft back: no &lt;b&gt;", None)
+
+
+def test_a_spike_alert_is_stored_as_data_and_rendered_when_sent() -> None:
+    spec = SpikeAlertSpec(
+        language="en", watch="acme <x>", kind="volume", total=40, baseline=2.0,
+        negative_share=0.5, baseline_negative_share=0.1, terms=(("refund", 12),),
+        links=(("https://example.com/a", 3),), authors=(("@loud", 48_213), ("@anon", None)),
+        samples=(SpikeSample("@loud", "where is my <refund>", "https://example.com/p"),))
+    payload = spec_payload(spec)
+    assert payload_spec(payload) == spec
+    text, blocks = render_payload(payload)
+    assert (text, blocks) == build_spike_alert(spec)
+    assert text.startswith("Unusual") or "acme &lt;x&gt;" in text
+    assert blocks is not None and "48k" in str(blocks) and "&lt;refund&gt;" in str(blocks)
+
+
+def test_a_row_written_before_specs_were_data_is_sent_as_stored() -> None:
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*old*"}}]
+    assert render_payload({"text": "old", "blocks": blocks}) == ("old", blocks)
+    assert payload_spec({"text": "old", "blocks": blocks}) is None
