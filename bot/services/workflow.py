@@ -38,7 +38,6 @@ from bot.services.permissions import role_of
 from bot.services.reply_queue import PENDING as REPLY_PENDING
 from bot.services.reply_queue import latest_reply, queue_reply
 from bot.services.workspaces import workspace_language
-from bot.slack.escape import escape, truncate
 from storage.db import transaction
 from storage.models import (
     Approval,
@@ -258,7 +257,8 @@ def do_assign(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
               mention_id: int, assignee: str) -> Outcome:
     """Give the mention to ``assignee`` (a Slack user id)."""
     if not USER_ID.fullmatch(assignee):
-        raise ServiceError("workflow.bad_assignee", value=escape(truncate(assignee, 40)))
+        # ServiceError escapes its parameters for mrkdwn itself: the value goes as typed.
+        raise ServiceError("workflow.bad_assignee", value=assignee[:40])
     with transaction(sessions) as session:
         mention = _load(session, workspace_id, mention_id)
         rule = _check(session, workspace_id, actor, "assign", mention)
