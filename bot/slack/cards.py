@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.analysis.reach import format_reach
 from bot.i18n import t
 from bot.messages.cards import CardView
 from bot.slack.card_reply import open_reply_buttons, reply_elsewhere_note
@@ -25,19 +26,6 @@ OPEN_STATUSES = frozenset({"new", "assigned", "drafting", "awaiting_approval", "
 BUTTON_STYLES = {"approve": "primary", "reject": "danger"}
 SENTIMENT_ICONS = {"negative": ":red_circle:", "neutral": ":white_circle:",
                    "positive": ":large_green_circle:"}
-
-
-def format_reach(followers: int | None) -> str:
-    """48213 -> "48k", 1200000 -> "1.2M"; empty when unknown."""
-    if followers is None:
-        return ""
-    if followers >= 1_000_000:
-        return f"{followers / 1_000_000:.1f}M".replace(".0M", "M")
-    if followers >= 10_000:
-        return f"{followers // 1000}k"
-    if followers >= 1000:
-        return f"{followers / 1000:.1f}k".replace(".0k", "k")
-    return str(followers)
 
 
 def _author_line(view: CardView, language: str) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.analysis.reach import format_reach
 from bot.i18n import t
 from bot.messages.opportunities import OpportunityView
-from bot.slack.cards import ACTION_PREFIX, format_reach, quote
+from bot.slack.cards import ACTION_PREFIX, quote
 from bot.slack.escape import clip_mrkdwn, escape, link, slack_date, truncate
 
 OPP_ACTIONS = ("opp_take", "opp_contacted", "opp_dismiss", "opp_reopen")
