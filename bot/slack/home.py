@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.i18n import has, t
 from bot.messages.home import HomeItem, HomeSummary, HomeTriage
+from bot.messages.permalink import card_permalink
 from bot.slack.digest_blocks import signed
 from bot.slack.escape import clip_mrkdwn, escape, link, slack_date, truncate
 from bot.slack.signals import reason_line
@@ -15,9 +16,7 @@ HOME_BLOCK_LIMIT = 100
 
 def card_link(channel: str | None, ts: str | None, url: str, label: str) -> str:
     """A link to the card in Slack when it was posted, else to the post."""
-    if channel and ts:
-        return link(f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}", label)
-    return link(url, label)
+    return link(card_permalink(channel, ts) or url, label)
 
 
 def _section(title: str, items: list[HomeItem], empty: str, language: str
