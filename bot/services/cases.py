@@ -30,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.messages.notes import Note, Text
+from bot.messages.show import ConversationPost
 from bot.services.actors import Actor
 from bot.services.brand_accounts import BrandHandles
 from bot.services.errors import ServiceError
@@ -411,18 +412,6 @@ def _answered_before(session: Session, workspace_id: int, items: dict[int, Fetch
             _mark_replied(session, case, post.url, post.published_at, post.author)
             done.silenced.add(mention_id)
             done.replied += 1
-
-
-@dataclass(frozen=True, slots=True)
-class ConversationPost:
-    """One post of a case, in order, for ``/cm show``."""
-
-    mention_id: int | None
-    by_brand: bool
-    author: str
-    text: str
-    url: str | None
-    published_at: datetime
 
 
 def conversation(session: Session, workspace_id: int, mention_id: int

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
 from bot.messages.notes import Link, Note, RiskFlags, Text
+from bot.messages.show import DraftToApprove
 from bot.messages.stored import spec_payload
 from bot.replies.risk import check_draft
 from bot.services import notifications, triage_labels
@@ -105,19 +106,6 @@ class Outcome:
 def text_hash(text: str) -> str:
     """The SHA-256 (hex) of a draft's text: what an approval is bound to."""
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class DraftToApprove:
-    """A draft version as an approver is shown it, with what binds an approval to it."""
-
-    mention_id: int
-    version: int
-    text: str
-    risk_level: str | None
-    text_hash: str
-    risk_flags: tuple[str, ...] = ()
-    """Flag codes of the draft's risk check (the Approve button asks to confirm them)."""
 
 
 class StaleDraft(ServiceError):

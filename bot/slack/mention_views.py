@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from bot.i18n import has, t
+from bot.messages.show import HistoryEntry
 from bot.slack.cards import NETWORK_ICONS, SENTIMENT_ICONS
 from bot.slack.escape import clip_mrkdwn, escape, link, slack_date, slack_len, truncate
 from bot.slack.signals import reason_line
@@ -83,7 +85,7 @@ def build_mention_list(rows: list[Any], language: str, *, more_value: dict[str, 
     return t(language, title, count=len(rows)), blocks
 
 
-def _history_line(entry: Any, language: str) -> str:
+def _history_line(entry: HistoryEntry, language: str) -> str:
     actor = f"<@{entry.actor}>" if entry.actor[:1] in {"U", "W"} else escape(entry.actor)
     change = (f" ({t(language, f'status.{entry.from_status}')} → "
               f"{t(language, f'status.{entry.to_status}')})"
@@ -106,7 +108,7 @@ def _surface_words(surface: str, language: str) -> str:
     return t(language, key) if has(key) else escape(surface.replace("_", " "))
 
 
-def build_history(entries: list[Any], language: str) -> list[dict[str, Any]]:
+def build_history(entries: Sequence[HistoryEntry], language: str) -> list[dict[str, Any]]:
     """The audit trail (oldest first) as one section: the newest entries that fit, whole,
     after a line saying how many earlier ones are left out."""
     header = f"*{t(language, 'list.history')}*"

@@ -49,7 +49,7 @@ def test_a_clean_draft_approves_in_one_click() -> None:
 
 
 def test_the_draft_shown_for_approval_also_asks_to_confirm() -> None:
-    from bot.services.workflow import DraftToApprove
+    from bot.messages.show import DraftToApprove
     from bot.slack.approval import build_draft_to_approve
 
     draft = DraftToApprove(4, 2, "Call +33 6 12 34 56 78", "warn", "cd" * 16, ("pii_phone",))
