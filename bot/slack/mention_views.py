@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from bot.i18n import has, t
 from bot.messages.show import HistoryEntry
@@ -22,11 +23,45 @@ MORE_VALUE_BUDGET = 1900
 MORE_FIELD_MAX = 200  # characters per filter value carried by the More button
 
 
+class MentionListRow(Protocol):
+    """What a `/cm mentions` line shows (``bot.services.mention_search.MentionRow`` has it;
+    ``topics``, ``direct_to`` and ``language_analysed`` are read when present)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def network(self) -> str: ...
+    @property
+    def author(self) -> str | None: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def published_at(self) -> datetime: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def language(self) -> str | None: ...
+    @property
+    def sentiment_label(self) -> str | None: ...
+    @property
+    def intent(self) -> str | None: ...
+    @property
+    def priority(self) -> int: ...
+    @property
+    def priority_reason(self) -> str | None: ...
+    @property
+    def assignee(self) -> str | None: ...
+
+
 def _mrkdwn_section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": clip_mrkdwn(text, TEXT_BUDGET)}}
 
 
-def _row_text(row: Any, language: str) -> str:
+def _row_text(row: MentionListRow, language: str) -> str:
     icon = NETWORK_ICONS.get(row.network, ":speech_balloon:")
     mood = SENTIMENT_ICONS.get(row.sentiment_label or "", ":white_circle:")
     who = escape(truncate(row.author or "?", 60))
@@ -67,8 +102,8 @@ def more_button_value(state: dict[str, Any]) -> str | None:
     return text if slack_len(text) <= MORE_VALUE_BUDGET else None
 
 
-def build_mention_list(rows: list[Any], language: str, *, more_value: dict[str, Any] | None
-                       ) -> tuple[str, list[dict[str, Any]]]:
+def build_mention_list(rows: Sequence[MentionListRow], language: str, *,
+                       more_value: dict[str, Any] | None) -> tuple[str, list[dict[str, Any]]]:
     """One section per mention; a More button carrying the next page's filters."""
     if not rows:
         text = t(language, "list.empty")
