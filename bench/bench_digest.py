@@ -39,9 +39,9 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from bot.reports.charts import render_chart_spec  # noqa: E402
-from bot.services.digest import digest_chart  # noqa: E402
-from bot.services.digest_report import build_digest_report, complete_days, series_key  # noqa: E402
-from bot.services.reporting_schedule import channel_config  # noqa: E402
+from bot.services.reporting.digest import digest_chart  # noqa: E402
+from bot.services.reporting.digest_sections import build_digest_report, complete_days, series_key  # noqa: E402
+from bot.services.reporting.schedule import channel_config  # noqa: E402
 from bot.slack.digest_blocks import build_digest_blocks  # noqa: E402
 from storage import migrations  # noqa: E402
 from storage.db import make_engine, make_session_factory, transaction  # noqa: E402
@@ -198,7 +198,7 @@ def run(url: str, label: str, rows_factory: Callable[[int, list[int], dict[int, 
                         "days": complete_days(previous.chart, config, yesterday)}))
 
         def warm() -> Any:
-            from bot.services.digest import _cached_days
+            from bot.services.reporting.digest import _cached_days
 
             with sessions() as session:
                 return build_digest_report(session, config, end=END, now=END,

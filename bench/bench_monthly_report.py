@@ -36,7 +36,7 @@ from sqlalchemy import text  # noqa: E402
 
 from bot.reports.monthly import render_html, render_pdf  # noqa: E402
 from bot.services.influencers import rank_influencers  # noqa: E402
-from bot.services.report_monthly import build_monthly_report, report_spec  # noqa: E402
+from bot.services.reporting.monthly import build_monthly_report, report_spec  # noqa: E402
 from storage import migrations  # noqa: E402
 from storage.db import make_engine, make_session_factory, transaction  # noqa: E402
 from storage.models_influencers import TrackedInfluencer  # noqa: E402

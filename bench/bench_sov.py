@@ -33,7 +33,7 @@ from sqlalchemy import text  # noqa: E402
 
 from bot.services import competitors  # noqa: E402
 from bot.services.actors import CLI  # noqa: E402
-from bot.services.share_of_voice import get_share_of_voice  # noqa: E402
+from bot.services.reporting.share_of_voice import get_share_of_voice  # noqa: E402
 from storage import migrations  # noqa: E402
 from storage.db import make_engine, make_session_factory, transaction  # noqa: E402
 from storage.models import Watch  # noqa: E402

@@ -13,12 +13,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.metrics import DIGEST_RUNS, INGESTED, POLLS
 from bot.runtime import Runtime
 from bot.services.actors import SCHEDULER
-from bot.services.digest import run_due_digests
 from bot.services.http_clients import http_factory
 from bot.services.polling import run_poll_tick
 from bot.services.privacy import purge_older_than
 from bot.services.replies import flush_replies
-from bot.services.report_monthly import run_due_reports
+from bot.services.reporting.digest import run_due_digests
+from bot.services.reporting.monthly import run_due_reports
 from bot.services.sla import run_sla_checks
 from bot.services.spikes import run_spike_checks
 from bot.services.triage_learning import run_nightly

@@ -79,7 +79,7 @@ OPEN_WORK_SQL = (
     "status IN ('new', 'assigned', 'drafting', 'awaiting_approval', 'approved') "
     "AND (alerted OR status <> 'new') AND COALESCE(intent, '') <> 'spam'"
 )
-"""Open work (see ``bot.services.reporting_queries``), spelled exactly as the partial index's
+"""Open work (see ``bot.services.reporting.queries``), spelled exactly as the partial index's
 predicate: both engines use a partial index only for a query repeating its terms."""
 
 # Open work is a small, shifting part of the table: a partial index keeps counting it and

@@ -38,7 +38,8 @@ class MentionWatch(Base):
         # A watch's listing (`/cm mentions watch:X`): its links, newest mention first.
         Index(None, "watch_id", "mention_id"),
         # The links beyond a mention's first (posts in several watches): what a report over
-        # several watches takes off its sum so that a post counts once (reporting_counts).
+        # several watches takes off its sum so that a post counts once
+        # (bot.services.reporting.counts).
         Index("ix_mention_watches_doubles", "watch_id", "published_at", "mention_id",
               sqlite_where=text("NOT is_first"), postgresql_where=text("NOT is_first")),
     )

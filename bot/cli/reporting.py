@@ -31,7 +31,7 @@ def _fail(err: ServiceError) -> None:
 @team_option
 def digest(preview: bool, channel: str | None, team: str | None) -> None:
     """Print the daily digest as it would be posted now."""
-    from bot.services.digest import preview_digests
+    from bot.services.reporting.digest import preview_digests
     from bot.slack.digest_blocks import blocks_as_text, build_digest_blocks
 
     settings = settings_or_exit()
@@ -55,7 +55,7 @@ def digest(preview: bool, channel: str | None, team: str | None) -> None:
 
 
 def _sov_formats() -> tuple[str, ...]:
-    from bot.services.sov_export import FORMATS
+    from bot.services.reporting.sov_export import FORMATS
 
     return ("text", *FORMATS)
 
@@ -71,9 +71,9 @@ def stats(period: str | None, sov: bool, group: str | None, fmt: str, team: str 
           ) -> None:
     """Statistics over a period, or (--sov) the share of voice of the watch groups."""
     from bot.services.actors import CLI
-    from bot.services.share_of_voice import get_share_of_voice
-    from bot.services.sov_export import write_sov
-    from bot.services.stats import get_stats
+    from bot.services.reporting.share_of_voice import get_share_of_voice
+    from bot.services.reporting.sov_export import write_sov
+    from bot.services.reporting.stats import get_stats
     from bot.slack.digest_blocks import blocks_as_text, build_stats_blocks
     from bot.slack.opportunity_blocks import build_sov_blocks
 
@@ -157,7 +157,7 @@ def export(since: str, fmt: str, watch_name: str | None, text: str | None,
 
 
 def _report_formats() -> tuple[str, ...]:
-    from bot.services.report_monthly import FORMATS
+    from bot.services.reporting.monthly import FORMATS
 
     return tuple(FORMATS)
 
@@ -173,8 +173,8 @@ def _report_formats() -> tuple[str, ...]:
 def report(month: str | None, fmt: str, output: Path | None, team: str | None) -> None:
     """Build the monthly report for management (PDF or HTML, with charts)."""
     from bot.reports.monthly import render_html, render_pdf
-    from bot.services import report_monthly
     from bot.services.actors import CLI
+    from bot.services.reporting import monthly
 
     if output is not None and not output.parent.is_dir():
         click.echo(f"Error: the folder {output.parent} does not exist.", err=True)
@@ -183,14 +183,14 @@ def report(month: str | None, fmt: str, output: Path | None, team: str | None) -
     with open_runtime(settings) as runtime:
         workspace = cli_workspace(runtime, team)
         try:
-            built, spec = report_monthly.get_monthly_report(
+            built, spec = monthly.get_monthly_report(
                 runtime.sessions, workspace.id, CLI, month=month,
                 now=runtime.clock(), default_timezone=settings.timezone)
         except ServiceError as err:
             _fail(err)
             return
     content = render_pdf(spec) if fmt == "pdf" else render_html(spec).encode("utf-8")
-    target = output or Path(report_monthly.report_filename(built.month, fmt))
+    target = output or Path(monthly.report_filename(built.month, fmt))
     handle = tempfile.NamedTemporaryFile(  # noqa: SIM115  (closed below, renamed on success)
         "wb", dir=target.parent, prefix=f".{target.name}.", suffix=".part", delete=False)
     try:

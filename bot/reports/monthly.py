@@ -1,4 +1,4 @@
-"""Draw the monthly report (``bot.services.report_monthly.report_spec``) as PDF or HTML.
+"""Draw the monthly report (``bot.services.reporting.monthly.report_spec``) as PDF or HTML.
 
 Pure: the spec in, bytes or text out. The PDF is written by matplotlib's own PDF backend
 (``PdfPages``), one A4 page per part; its text can be searched and copied. The HTML is one

@@ -29,7 +29,7 @@ from bot.services.errors import ServiceError
 from bot.services.mention_search import parse_duration, parse_text
 from bot.services.outbox import KIND_UPLOAD, do_enqueue
 from bot.services.permissions import require_role
-from bot.services.reporting_queries import card_url
+from bot.services.reporting.queries import card_url
 from bot.services.watch_links import in_watches
 from bot.services.watches import get_watch_by_name
 from storage import search_index

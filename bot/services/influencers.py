@@ -37,7 +37,7 @@ from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
 from bot.services.permissions import require_role
-from bot.services.reporting_time import last_days, parse_days, zone_or_default
+from bot.services.reporting.periods import last_days, parse_days, zone_or_default
 from bot.sources import handles
 from bot.sources.hackernews import HackerNewsSource
 from bot.sources.registry import SOURCES

@@ -21,7 +21,7 @@ from bot.services.audit import record
 from bot.services.errors import ServiceError
 from bot.services.outbox import KIND_REDACT, do_enqueue
 from bot.services.permissions import require_role
-from bot.services.reporting_counts import hour_of
+from bot.services.reporting.counts import hour_of
 from bot.services.workspaces import workspace_language
 from storage.db import transaction
 from storage.models import Author, Mention, Role

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from bot.i18n import t
 from bot.runtime import Runtime
-from bot.services import influencers, ratelimit, report_monthly
+from bot.services import influencers, ratelimit
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
+from bot.services.reporting import monthly as report_monthly
 from bot.slack.influencer_blocks import build_influencer_blocks
 from handlers.commands.parsing import unescape
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply

@@ -7,19 +7,13 @@ import re
 
 from bot.i18n import t
 from bot.runtime import Runtime
-from bot.services import (
-    digest,
-    export,
-    ratelimit,
-    reporting_schedule,
-    share_of_voice,
-    sov_export,
-    stats,
-)
+from bot.services import export, ratelimit
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
 from bot.services.mention_search import MentionFilter
-from bot.services.reporting_time import at_local, shift_local_days
+from bot.services.reporting import digest, share_of_voice, sov_export, stats
+from bot.services.reporting import schedule as reporting_schedule
+from bot.services.reporting.periods import at_local, shift_local_days
 from bot.slack.digest_blocks import build_stats_blocks
 from bot.slack.opportunity_blocks import build_sov_blocks
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.services import competitors
 from bot.services.actors import CLI
 from bot.services.errors import ServiceError
-from bot.services.share_of_voice import (
+from bot.services.reporting.share_of_voice import (
     METRICS,
     SovFigures,
     get_share_of_voice,

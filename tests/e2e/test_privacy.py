@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from bot.services.privacy import handle_digest, purge_older_than
-from bot.services.reporting_counts import hour_of
+from bot.services.reporting.counts import hour_of
 from storage.db import transaction
 from storage.models import AuditEvent, Author, Mention
 from storage.models_privacy import MentionRollup

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.services.digest_report import SpikeNote, build_digest_report
-from bot.services.reporting_schedule import channel_config
-from bot.services.stats import build_stats_report
+from bot.services.reporting.digest_sections import SpikeNote, build_digest_report
+from bot.services.reporting.schedule import channel_config
+from bot.services.reporting.stats import build_stats_report
 from bot.slack.digest_blocks import blocks_as_text, build_digest_blocks, build_stats_blocks
 from storage.db import transaction
 from storage.models import Author, Mention

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services import sla
-from bot.services.digest_report import build_digest_report
-from bot.services.reporting_schedule import channel_config
+from bot.services.reporting.digest_sections import build_digest_report
+from bot.services.reporting.schedule import channel_config
 from storage.db import transaction
 from storage.models import Mention, Watch
 from storage.models_competitors import WATCH_COMPETITOR

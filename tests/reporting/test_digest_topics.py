@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.analysis.topics import topic_mask
-from bot.services.digest_report import build_digest_report
-from bot.services.reporting_schedule import channel_config
+from bot.services.reporting.digest_sections import build_digest_report
+from bot.services.reporting.schedule import channel_config
 from bot.slack.digest_blocks import build_digest_blocks
 from storage.db import transaction
 from storage.models import Mention

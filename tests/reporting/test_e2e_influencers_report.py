@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pypdf import PdfReader
 
-from bot.services.report_monthly import run_due_reports
+from bot.services.reporting.monthly import run_due_reports
 from tests.e2e.conftest import ADMIN_ID, VigieApp, start_vigie
 from tests.harness.blockkit_limits import validate_blocks
 from tests.harness.slack_standin import SlackStandIn

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.services.digest import POSTED, run_due_digests
-from bot.services.reporting_time import at_local
+from bot.services.reporting.digest import POSTED, run_due_digests
+from bot.services.reporting.periods import at_local
 from handlers.commands import reporting as _reporting  # noqa: F401  (registers /cm digest...)
 from tests.e2e.conftest import ADMIN_ID, VigieApp, start_vigie
 from tests.harness.blockkit_limits import validate_blocks

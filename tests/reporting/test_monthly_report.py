@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.reports.monthly import render_html, render_pdf
-from bot.services import competitors, influencers, report_monthly
+from bot.services import competitors, influencers
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
+from bot.services.reporting import monthly
 from storage.db import transaction
 from storage.models import Author, Mention, Watch
 from storage.models_spikes import Spike
@@ -25,8 +26,8 @@ NOW = datetime(2026, 12, 5, 10, tzinfo=UTC)
 
 
 def _report(sessions: sessionmaker[Session], dataset: Dataset, month: str | None = "2026-10",
-            language: str | None = None) -> tuple[report_monthly.MonthlyReport, dict]:
-    return report_monthly.get_monthly_report(sessions, dataset.workspace_id, CLI, month=month,
+            language: str | None = None) -> tuple[monthly.MonthlyReport, dict]:
+    return monthly.get_monthly_report(sessions, dataset.workspace_id, CLI, month=month,
                                              now=NOW, language=language)
 
 
@@ -126,17 +127,17 @@ def test_html_is_escaped_and_self_contained(sessions: sessionmaker[Session],
 def test_month_argument_and_bad_inputs(sessions: sessionmaker[Session],
                                        dataset: Dataset) -> None:
     now = datetime(2026, 1, 15, tzinfo=UTC)
-    assert report_monthly.parse_month(None, now, "UTC") == date(2025, 12, 1)
-    assert report_monthly.parse_month("2026-01", now, "UTC") == date(2026, 1, 1)
+    assert monthly.parse_month(None, now, "UTC") == date(2025, 12, 1)
+    assert monthly.parse_month("2026-01", now, "UTC") == date(2026, 1, 1)
     # 1 Feb 00:30 in Paris is still 31 Jan in UTC: the workspace's zone decides.
-    assert report_monthly.parse_month("2026-02", datetime(2026, 1, 31, 23, 30, tzinfo=UTC),
+    assert monthly.parse_month("2026-02", datetime(2026, 1, 31, 23, 30, tzinfo=UTC),
                                       "Europe/Paris") == date(2026, 2, 1)
     for value, key in [("2026-13", "monthly.bad_month"), ("2026-00", "monthly.bad_month"),
                        ("26-11", "monthly.bad_month"), ("2026-1", "monthly.bad_month"),
                        ("november", "monthly.bad_month"), ("1969-12", "monthly.bad_month"),
                        ("2026-02", "monthly.future_month"), ("2999-01", "monthly.future_month")]:
         with pytest.raises(ServiceError) as caught:
-            report_monthly.parse_month(value, now, "UTC")
+            monthly.parse_month(value, now, "UTC")
         assert caught.value.key == key, value
     with pytest.raises(ServiceError):
         _report(sessions, dataset, month="2027-01")

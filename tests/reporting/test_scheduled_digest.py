@@ -11,10 +11,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.actors import CLI, Actor
-from bot.services.digest import ALREADY_DONE, POSTED, SKIPPED_EMPTY, run_due_digests
 from bot.services.errors import Forbidden, ServiceError
 from bot.services.outbox import KIND_CHART, KIND_POST
-from bot.services.reporting_schedule import (
+from bot.services.reporting.digest import ALREADY_DONE, POSTED, SKIPPED_EMPTY, run_due_digests
+from bot.services.reporting.schedule import (
     do_disable_digest,
     do_set_digest_skip_empty,
     do_set_digest_time,

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.actors import CLI
 from bot.services.errors import ServiceError
-from bot.services.stats import build_stats_report, get_stats, parse_period
+from bot.services.reporting.stats import build_stats_report, get_stats, parse_period
 from tests.reporting.dataset import DIGEST_END, ZONE, Dataset, utc
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from bot.reports.charts import HEIGHT_PX, WIDTH_PX, render_sentiment_chart
 from bot.services.errors import ServiceError
-from bot.services.reporting_time import (
+from bot.services.reporting.periods import (
     at_local,
     day_window,
     local_days,

@@ -32,7 +32,7 @@ from bot.services.errors import Forbidden, ServiceError
 from bot.services.ingest import IngestReport, do_ingest
 from bot.services.members import do_set_role
 from bot.services.outbox import KIND_CARD, KIND_THREAD, KIND_UPDATE_CARD
-from bot.services.reporting_queries import Scope, response_times
+from bot.services.reporting.queries import Scope, response_times
 from bot.services.sla import due_at
 from bot.services.watch_links import do_record_card
 from bot.services.watches import do_add_watch, get_watch_by_name

@@ -213,8 +213,8 @@ def test_group_bad_inputs(sessions: sessionmaker[Session], workspace_id: int) ->
 def test_the_digest_carries_a_share_of_voice_line_and_chart(
         sessions: sessionmaker[Session], workspace_id: int) -> None:
     from bot.reports.charts import render_chart_spec
-    from bot.services.digest import do_post_digest_now
     from bot.services.outbox import KIND_CHART, KIND_POST
+    from bot.services.reporting.digest import do_post_digest_now
 
     _setup(sessions, workspace_id, conquest=True)
     _poll(sessions, workspace_id, "rivalo", [_item(e, t) for e, t in FEED])
@@ -237,7 +237,7 @@ def test_the_digest_carries_a_share_of_voice_line_and_chart(
     assert share["members"] == ["acme", "rivalo"]
     assert share["shares"][0][0] == pytest.approx(16.7)
     assert render_chart_spec(share)[:8] == b"\x89PNG\r\n\x1a\n"
-    from bot.services.stats import build_stats_report
+    from bot.services.reporting.stats import build_stats_report
     from bot.slack.digest_blocks import build_stats_blocks
 
     with sessions() as session:

@@ -20,8 +20,8 @@ from bot.services.export import export_mentions
 from bot.services.ingest import IngestReport, do_ingest
 from bot.services.mention_search import MentionFilter, search_mentions
 from bot.services.outbox import KIND_CARD, KIND_UPDATE_CARD
-from bot.services.reporting_counts import volume_by_bucket
-from bot.services.reporting_queries import Scope, in_window
+from bot.services.reporting.counts import volume_by_bucket
+from bot.services.reporting.queries import Scope, in_window
 from bot.services.watches import do_add_watch, get_watch_by_name, list_watches
 from bot.services.workflow import do_assign
 from bot.sources.base import Author as FetchedAuthor
@@ -246,8 +246,8 @@ def test_concurrent_ingest_makes_one_mention_one_link_per_watch_no_duplicate_car
 
 def test_digest_scope_of_one_watch_counts_its_linked_posts(
         sessions: sessionmaker[Session], workspace_id: int) -> None:
-    from bot.services.digest_report import build_digest_report
-    from bot.services.reporting_schedule import DigestChannel
+    from bot.services.reporting.digest_sections import build_digest_report
+    from bot.services.reporting.schedule import DigestChannel
 
     _watches(sessions, workspace_id)
     _poll(sessions, workspace_id, "acme", _feed())

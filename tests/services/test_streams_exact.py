@@ -11,13 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.actors import CLI
-from bot.services.digest_report import build_digest_report
 from bot.services.ingest import IngestReport, do_ingest
 from bot.services.outbox import KIND_CARD
 from bot.services.privacy import purge_older_than
-from bot.services.reporting_counts import priority_floor, utc_hour_totals
-from bot.services.reporting_queries import Scope, hour_histogram, response_times
-from bot.services.reporting_schedule import DigestChannel
+from bot.services.reporting.counts import priority_floor, utc_hour_totals
+from bot.services.reporting.digest_sections import build_digest_report
+from bot.services.reporting.queries import Scope, hour_histogram, response_times
+from bot.services.reporting.schedule import DigestChannel
 from bot.services.sla import do_set_targets, due_at, run_sla_checks, target_minutes
 from bot.services.watch_links import do_record_card
 from bot.services.watches import do_add_watch, get_watch_by_name

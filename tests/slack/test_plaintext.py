@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from bot.console_notifier import ConsoleNotifier
 from bot.messages.delivery import OutgoingMessage
-from bot.services.reporting_queries import card_url
+from bot.services.reporting.queries import card_url
 from bot.slack.plaintext import blocks_to_plain, mrkdwn_to_plain
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -19,7 +19,7 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.services.reporting_counts import (
+from bot.services.reporting.counts import (
     hour_of,
     priority_floor,
     volume_by_bucket,

@@ -19,7 +19,7 @@ from bot.services.actors import Actor
 from bot.services.errors import ServiceError
 from bot.services.export import csv_safe
 from bot.services.outbox import KIND_UPLOAD, do_enqueue
-from bot.services.share_of_voice import METRICS, SovReport, SovShare, get_share_of_voice
+from bot.services.reporting.share_of_voice import METRICS, SovReport, SovShare, get_share_of_voice
 from storage.db import transaction
 
 ALL_NETWORKS = "all"

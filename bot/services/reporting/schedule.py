@@ -19,8 +19,8 @@ from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import ServiceError
 from bot.services.permissions import require_role
-from bot.services.reporting_queries import Scope
-from bot.services.reporting_time import parse_local_time, zone, zone_or_default
+from bot.services.reporting.periods import parse_local_time, zone, zone_or_default
+from bot.services.reporting.queries import Scope
 from storage.db import transaction
 from storage.models import Role, Watch, Workspace
 from storage.models_reporting import DEFAULT_DIGEST_TIME, DigestSchedule

@@ -1,7 +1,7 @@
 """The numbers of a channel's daily digest, computed with SQL aggregates (build_digest_report).
 
 Definitions (actionable, answered, open, overdue, first-response time) are those of
-``bot.services.reporting_queries``. The digest's day is the local day ending at ``end``:
+``bot.services.reporting.queries``. The digest's day is the local day ending at ``end``:
 from the same wall-clock time the day before (23 or 25 hours when clocks change), compared
 with the local day before it.
 """
@@ -18,13 +18,14 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from bot.services.competitors import groups_of
-from bot.services.reporting_counts import (
+from bot.services.reporting.counts import (
     priority_floor,
     volume_by_bucket,
     waited_by_watch,
     waiting_floors,
 )
-from bot.services.reporting_queries import (
+from bot.services.reporting.periods import day_window, local_days
+from bot.services.reporting.queries import (
     MAX_PRIORITY,
     SENTIMENT_LABELS,
     UNKNOWN,
@@ -44,9 +45,8 @@ from bot.services.reporting_queries import (
     top_authors,
     topic_counts,
 )
-from bot.services.reporting_schedule import DigestChannel
-from bot.services.reporting_time import day_window, local_days
-from bot.services.share_of_voice import SovReport, share_of_voice
+from bot.services.reporting.schedule import DigestChannel
+from bot.services.reporting.share_of_voice import SovReport, share_of_voice
 from bot.services.triage_learning import effective_threshold, workspace_offset
 from storage.models import Mention, Watch
 from storage.models_watches import MentionWatch

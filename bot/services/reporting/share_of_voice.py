@@ -1,7 +1,7 @@
 """Share of voice: each watch of a group's share of the group's mentions, reach, positive and
 negative mentions over a period, per network and overall, with the previous period's.
 
-Read from the hourly count tables (``bot.services.reporting_counts.measures_by_bucket``):
+Read from the hourly count tables (``bot.services.reporting.counts.measures_by_bucket``):
 whole hours from ``mention_hour_counts``, the fringes of a window from the links, never a
 pass over the mentions. Each watch counts the mentions linked to it; a post in the brand's
 watch and a competitor's counts in both (it is part of each one's voice), so the group's
@@ -22,8 +22,8 @@ from bot.services.actors import Actor
 from bot.services.competitors import GroupView, get_group, groups_of
 from bot.services.outbox import KIND_CHART, do_enqueue
 from bot.services.permissions import require_role
-from bot.services.reporting_counts import measures_by_bucket
-from bot.services.reporting_time import last_days, local_midnight, parse_days, zone_or_default
+from bot.services.reporting.counts import measures_by_bucket
+from bot.services.reporting.periods import last_days, local_midnight, parse_days, zone_or_default
 from storage.db import transaction
 from storage.models import Role, Workspace
 from storage.models_competitors import Opportunity
@@ -197,7 +197,7 @@ def get_share_of_voice(sessions: sessionmaker[Session], workspace_id: int, actor
 
 def sov_chart(report: SovReport, language: str) -> dict[str, Any]:
     """The group's shares of mentions, reach, positive and negative mentions, as the chart
-    description the outbox draws (``bot.slack.charts.render_chart_spec``, kind ``share``)."""
+    description the outbox draws (``bot.reports.charts.render_chart_spec``, kind ``share``)."""
     return {
         "kind": "share", "members": [m.watch for m in report.members],
         "metrics": [t(language, f"sov.chart_{metric}") for metric in METRICS],

@@ -20,19 +20,19 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
 from bot.services.actors import Actor
-from bot.services.digest_report import (
+from bot.services.errors import ServiceError
+from bot.services.outbox import KIND_CHART, KIND_POST, do_enqueue
+from bot.services.permissions import require_role
+from bot.services.reporting.digest_sections import (
     DigestReport,
     SpikeProvider,
     build_digest_report,
     complete_days,
     series_key,
 )
-from bot.services.errors import ServiceError
-from bot.services.outbox import KIND_CHART, KIND_POST, do_enqueue
-from bot.services.permissions import require_role
-from bot.services.reporting_schedule import DigestChannel, channel_config, digest_channels
-from bot.services.reporting_time import at_local
-from bot.services.share_of_voice import sov_chart
+from bot.services.reporting.periods import at_local
+from bot.services.reporting.schedule import DigestChannel, channel_config, digest_channels
+from bot.services.reporting.share_of_voice import sov_chart
 from bot.slack.digest_blocks import build_digest_blocks, chart_labels
 from storage.db import transaction
 from storage.models import Role, Workspace
@@ -73,7 +73,7 @@ def _cached_days(session: Session, config: DigestChannel) -> dict[str, list[int]
 
 def digest_chart(report: DigestReport, language: str) -> dict[str, Any]:
     """The digest's 14-day chart, as the description the outbox draws
-    (``bot.slack.charts.render_chart_spec``)."""
+    (``bot.reports.charts.render_chart_spec``)."""
     labels = chart_labels(language)
     return {
         "labels": [item.day.strftime("%d %b") for item in report.chart],

@@ -51,7 +51,7 @@ from sqlalchemy.orm import Session, aliased
 from bot.analysis.topics import TOPICS, topic_mask
 from bot.services.cases import follow_ups_stored
 from bot.services.mention_search import topic_names_of
-from bot.services.reporting_counts import utc_hour_totals, volume_by_bucket
+from bot.services.reporting.counts import utc_hour_totals, volume_by_bucket
 from bot.services.watch_links import in_watches
 from storage.models import Author, Mention, MentionStatus, Watch
 from storage.models_competitors import WATCH_BRAND

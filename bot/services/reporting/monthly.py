@@ -3,11 +3,11 @@
 A calendar month in the workspace's time zone: volume and sentiment per day, networks,
 response-time percentiles and the reply gap, SLA kept, spikes and what they were about,
 top influencers, top topics, team workload and approvals. Every figure comes from the
-queries the digest and `/cm stats` use (``bot.services.reporting_queries``,
-``bot.services.reporting_counts``, ``bot.services.stats``), the influencer ranking
+queries the digest and `/cm stats` use (``bot.services.reporting.queries``,
+``bot.services.reporting.counts``, ``bot.services.reporting.stats``), the influencer ranking
 (``bot.services.influencers``) and the spikes the detector recorded.
 
-Definitions beyond those of ``reporting_queries``:
+Definitions beyond those of ``bot.services.reporting.queries``:
 
 - *Reply gap*: the share of actionable mentions of the month not answered.
 - *SLA kept*: of the actionable mentions answered, the share first answered within their
@@ -37,8 +37,9 @@ from bot.services.errors import ServiceError
 from bot.services.influencers import Influencer, rank_influencers
 from bot.services.outbox import KIND_CHART, do_enqueue
 from bot.services.permissions import require_role
-from bot.services.reporting_counts import volume_by_bucket
-from bot.services.reporting_queries import (
+from bot.services.reporting.counts import volume_by_bucket
+from bot.services.reporting.periods import local_midnight, zone_or_default
+from bot.services.reporting.queries import (
     DEFAULT_SLA_MINUTES,
     HIGH_PRIORITY,
     SENTIMENT_LABELS,
@@ -53,9 +54,8 @@ from bot.services.reporting_queries import (
     response_times,
     seconds_between,
 )
-from bot.services.reporting_time import local_midnight, zone_or_default
-from bot.services.share_of_voice import SovReport, share_of_voice_between
-from bot.services.stats import AgentLoad, ApproverLoad, approvals, workload
+from bot.services.reporting.share_of_voice import SovReport, share_of_voice_between
+from bot.services.reporting.stats import AgentLoad, ApproverLoad, approvals, workload
 from bot.services.topic_channels import topics_of_mask
 from storage.db import transaction
 from storage.models import Mention, Role, Watch, Workspace

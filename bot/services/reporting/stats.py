@@ -2,7 +2,7 @@
 authors and busiest hours over a period, all from SQL aggregates.
 
 The period is the last N local days up to now in the workspace's time zone (same
-definitions as the digest: see ``bot.services.reporting_queries``). Mentions are selected
+definitions as the digest: see ``bot.services.reporting.queries``). Mentions are selected
 by ``created_at``; approvals by the time the decision was taken.
 """
 
@@ -20,8 +20,15 @@ from bot.services.actors import Actor
 from bot.services.opportunities import opportunity_counts
 from bot.services.outbox import KIND_CHART, do_enqueue
 from bot.services.permissions import require_role
-from bot.services.reporting_counts import volume_by_bucket
-from bot.services.reporting_queries import (
+from bot.services.reporting.counts import volume_by_bucket
+from bot.services.reporting.periods import (
+    last_days,
+    offset_segments,
+    parse_days,
+    shift_local_days,
+    zone_or_default,
+)
+from bot.services.reporting.queries import (
     SENTIMENT_LABELS,
     UNKNOWN,
     AuthorReach,
@@ -35,13 +42,6 @@ from bot.services.reporting_queries import (
     response_times,
     sentiment_series,
     top_authors,
-)
-from bot.services.reporting_time import (
-    last_days,
-    offset_segments,
-    parse_days,
-    shift_local_days,
-    zone_or_default,
 )
 from bot.slack.digest_blocks import chart_labels
 from storage.db import transaction
@@ -191,7 +191,7 @@ def build_stats_report(session: Session, workspace_id: int, *, days: int, now: d
 
 def stats_chart(report: StatsReport, language: str) -> dict[str, Any]:
     """The period's mentions by sentiment (daily, or weekly beyond a month), as the chart
-    description the outbox draws (``bot.slack.charts.render_chart_spec``)."""
+    description the outbox draws (``bot.reports.charts.render_chart_spec``)."""
     legend = chart_labels(language)["series"]
     return {
         "labels": [label for label, _counts in report.buckets],
