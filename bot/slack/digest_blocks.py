@@ -19,13 +19,6 @@ HEADER_LIMIT = 150
 TEXT_LIMIT = 120
 SENTIMENT_EMOJI = {"negative": ":red_circle:", "neutral": ":white_circle:",
                    "positive": ":large_green_circle:", "unknown": ":grey_question:"}
-SERIES = ("negative", "neutral", "positive", "unknown")
-
-
-def chart_labels(language: str) -> dict[str, dict[str, str]]:
-    """Legend labels of the sentiment chart, by series key."""
-    return {"series": {key: t(language, f"report.sentiment_{key}") for key in SERIES}}
-
 
 def section(text: str) -> dict[str, Any]:
     """A mrkdwn section, cut to Slack's limit."""

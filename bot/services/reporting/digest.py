@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
+from bot.reports.charts import chart_labels
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
 from bot.services.outbox import KIND_CHART, KIND_POST, do_enqueue
@@ -33,7 +34,7 @@ from bot.services.reporting.digest_sections import (
 from bot.services.reporting.periods import at_local
 from bot.services.reporting.schedule import DigestChannel, channel_config, digest_channels
 from bot.services.reporting.share_of_voice import sov_chart
-from bot.slack.digest_blocks import build_digest_blocks, chart_labels
+from bot.slack.digest_blocks import build_digest_blocks
 from storage.db import transaction
 from storage.models import Role, Workspace
 from storage.models_reporting import DigestRun

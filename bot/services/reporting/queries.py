@@ -49,6 +49,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from bot.analysis.topics import TOPICS, topic_mask
+from bot.messages.permalink import card_permalink
 from bot.services.cases import follow_ups_stored
 from bot.services.mention_search import topic_names_of
 from bot.services.reporting.counts import utc_hour_totals, volume_by_bucket
@@ -175,13 +176,6 @@ def seconds_between(later: Any, earlier: Any, dialect_name: str) -> Any:
     if dialect_name == "postgresql":
         return func.extract("epoch", later - earlier)
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-
-
-def card_url(channel: str | None, ts: str | None) -> str | None:
-    """The permalink of a posted card, built without calling ``chat.getPermalink``."""
-    if not channel or not ts or not ts[:1].isdigit():
-        return None  # printed in console mode (ts "console-..."): no Slack message to link
-    return f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}"
 
 
 def sla_overdue(watches: Sequence[tuple[int | None, int, int, int]],
@@ -391,7 +385,7 @@ def mention_lines(session: Session, *where: ColumnElement[bool], order_by: Seque
     ).all()
     return [MentionLine(id=row[0], network=row[1], author=row[2], text=row[3], title=row[4],
                         priority=row[5], status=row[6], created_at=row[7], watch_name=row[8],
-                        url=row[9], card_url=card_url(row[10], row[11]),
+                        url=row[9], card_url=card_permalink(row[10], row[11]),
                         topics=topic_names_of(row[12])) for row in rows]
 
 

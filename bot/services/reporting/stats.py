@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
+from bot.reports.charts import chart_labels
 from bot.services.actors import Actor
 from bot.services.opportunities import opportunity_counts
 from bot.services.outbox import KIND_CHART, do_enqueue
@@ -43,7 +44,6 @@ from bot.services.reporting.queries import (
     sentiment_series,
     top_authors,
 )
-from bot.slack.digest_blocks import chart_labels
 from storage.db import transaction
 from storage.models import Approval, Mention, Role, Workspace
 
