@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.messages.cards import CardSpec
+from bot.messages.digest import DigestSpec
 from bot.messages.home import HomeSpec
 from bot.messages.notes import Note, NoteWithMentions
 from bot.messages.opportunities import OpportunitySpec
 from bot.messages.spikes import SpikeAlertSpec
 
-MessageSpec = Note | NoteWithMentions | CardSpec | OpportunitySpec | SpikeAlertSpec
+MessageSpec = (Note | NoteWithMentions | CardSpec | OpportunitySpec | SpikeAlertSpec
+               | DigestSpec)
 """What a service hands over instead of Block Kit; the notifier renders it when sending."""
 
 

@@ -9,11 +9,13 @@ from typing import Any, assert_never
 
 from bot.messages.cards import CardSpec
 from bot.messages.delivery import MessageSpec, OutgoingMessage
+from bot.messages.digest import DigestSpec
 from bot.messages.notes import Note, NoteWithMentions
 from bot.messages.opportunities import OpportunitySpec
 from bot.messages.spikes import SpikeAlertSpec
 from bot.messages.stored import payload_spec
 from bot.slack.cards import build_card
+from bot.slack.digest_blocks import build_digest_blocks
 from bot.slack.notes import render_note, render_note_with_mentions
 from bot.slack.opportunity_blocks import build_opportunity_card
 from bot.slack.spike_blocks import build_spike_alert
@@ -31,6 +33,8 @@ def render_spec(spec: MessageSpec) -> tuple[str, list[dict[str, Any]] | None]:
         return build_opportunity_card(spec.view, spec.language)
     if isinstance(spec, SpikeAlertSpec):
         return build_spike_alert(spec)
+    if isinstance(spec, DigestSpec):
+        return build_digest_blocks(spec.report, spec.language)
     assert_never(spec)
 
 
