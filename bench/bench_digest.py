@@ -38,10 +38,10 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
+from bot.reports.charts import render_chart_spec  # noqa: E402
 from bot.services.reporting.digest import digest_chart  # noqa: E402
 from bot.services.reporting.digest_sections import build_digest_report, complete_days, series_key  # noqa: E402
 from bot.services.reporting.schedule import channel_config  # noqa: E402
-from bot.slack.charts import render_chart_spec  # noqa: E402
 from bot.slack.digest_blocks import build_digest_blocks  # noqa: E402
 from storage import migrations  # noqa: E402
 from storage.db import make_engine, make_session_factory, transaction  # noqa: E402

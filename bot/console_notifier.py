@@ -11,8 +11,9 @@ from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.services.ports import OutgoingMessage
+from bot.messages.delivery import OutgoingMessage
 from bot.slack.plaintext import blocks_to_plain, mrkdwn_to_plain
+from bot.slack.render import rendered
 
 RECENT = 1000
 
@@ -24,6 +25,7 @@ CONSOLE_TS_PREFIX = "console-"
 def render_text(message: OutgoingMessage, zone: tzinfo = UTC) -> str:
     """A readable plain-text rendering of a message's blocks (or its fallback text): no
     Slack markup, dates in ``zone``."""
+    message = rendered(message)
     if not message.blocks:
         return mrkdwn_to_plain(message.text, zone)
     return blocks_to_plain(message.blocks, zone)
@@ -48,6 +50,7 @@ class ConsoleNotifier:
     def post(self, message: OutgoingMessage) -> str:
         """Print the message; return a ts-like id."""
         ts = f"{CONSOLE_TS_PREFIX}{int(time.time())}.{next(self._counter):06d}"
+        message = rendered(message)
         self._posted.append((ts, message))
         self._write("thread reply" if message.thread_ts else "alert", message)
         return ts

@@ -20,10 +20,10 @@ from bot.analysis.pipeline import load_models
 from bot.config import Settings
 from bot.console_notifier import ConsoleNotifier
 from bot.llm import LLMClient, from_config
+from bot.messages.delivery import HomePublisher, Notifier
 from bot.services.cards import register_card_renderers
 from bot.services.notifications import refresh_homes, send_approval_digests
 from bot.services.outbox import OutboxSender
-from bot.services.ports import HomePublisher, Notifier
 from bot.services.ratelimit import RateLimiter
 from bot.services.workspaces import CONSOLE_TEAM_ID, WorkspaceDirectory
 from storage.db import make_engine, make_session_factory

@@ -6,6 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.analysis.conversation import direct_handle
+from bot.messages.cards import CardSpec, CardView, StoryMember
+from bot.messages.delivery import OutgoingMessage
 from bot.services.cases import case_summary
 from bot.services.mention_search import language_read, topic_names_of
 from bot.services.notifications import register_notification_renderers
@@ -17,7 +19,6 @@ from bot.services.outbox import (
     OutboxSender,
     message_metadata,
 )
-from bot.services.ports import OutgoingMessage
 from bot.services.reply_policy import card_actions
 from bot.services.reply_queue import FAILED, PENDING, can_post, latest_reply
 from bot.services.sla import due_at
@@ -25,7 +26,6 @@ from bot.services.triage_labels import card_offers_not_urgent
 from bot.services.watch_links import watch_names
 from bot.services.workflow import allowed_actions, latest_draft, text_hash
 from bot.services.workspaces import workspace_language
-from bot.slack.cards import CardView, StoryMember, build_card
 from storage.models import Author, Mention, OutboxMessage, OutboxStatus, Watch
 
 STORY_MEMBERS_SHOWN = 20
@@ -108,8 +108,8 @@ def render_card_row(session: Session, row: OutboxMessage) -> OutgoingMessage | N
     view = load_card_view(session, row.mention_id, row.channel)
     if view is None:
         return None
-    text, blocks = build_card(view, workspace_language(session, row.workspace_id))
-    return OutgoingMessage(channel=row.channel, text=text, blocks=blocks,
+    return OutgoingMessage(channel=row.channel,
+                           spec=CardSpec(view, workspace_language(session, row.workspace_id)),
                            event_type=EVENT_TYPE_MENTION, event_payload=message_metadata(row))
 
 

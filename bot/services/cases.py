@@ -27,7 +27,8 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.i18n import t
+from bot.messages.notes import Note, Text
+from bot.messages.show import ConversationPost
 from bot.services.actors import Actor
 from bot.services.brand_accounts import BrandHandles
 from bot.services.errors import ServiceError
@@ -37,7 +38,6 @@ from bot.services.triage_learning import alert_threshold
 from bot.services.watch_links import card_dedupe_key
 from bot.services.workflow import OPEN, RULES, mark_replied, note_card, transition
 from bot.services.workspaces import workspace_language
-from bot.slack.escape import escape, truncate
 from bot.sources.base import FetchedMention
 from storage.claims import advisory_lock
 from storage.models import Author, Mention, MentionStatus, Watch, utcnow
@@ -362,9 +362,8 @@ def _join(session: Session, watch: Watch, case: Case, mention_id: int, item: Fet
                    channel=channel, mention_id=root.id,
                    dedupe_key=card_dedupe_key(root.id, channel))
     language = workspace_language(session, watch.workspace_id)
-    note = t(language, "cases.note_follow_up", id=mention_id,
-             author=escape(truncate(item.author.handle, 80)),
-             text=escape(truncate(item.text, NOTE_TEXT)))
+    note = Note.of(language, "cases.note_follow_up", id=mention_id,
+                   author=Text(item.author.handle, 80), text=Text(item.text, NOTE_TEXT))
     if root.status in REOPENS:
         # The customer writes again after the brand's answer: the case waits on the brand.
         started = min(item.published_at, now)
@@ -373,7 +372,7 @@ def _join(session: Session, watch: Watch, case: Case, mention_id: int, item: Fet
         session.execute(delete(SlaNotice).where(SlaNotice.mention_id == root.id))
         try:
             transition(session, watch.workspace_id, root, CUSTOMER, "reopen", RULES["reopen"],
-                       note=note + "\n" + t(language, "cases.note_reopened"),
+                       note=note.then("cases.note_reopened"),
                        detail={"follow_up": mention_id})
             done.reopened += 1
         except ServiceError as err:
@@ -404,18 +403,6 @@ def _answered_before(session: Session, workspace_id: int, items: dict[int, Fetch
             _mark_replied(session, case, post.url, post.published_at, post.author)
             done.silenced.add(mention_id)
             done.replied += 1
-
-
-@dataclass(frozen=True, slots=True)
-class ConversationPost:
-    """One post of a case, in order, for ``/cm show``."""
-
-    mention_id: int | None
-    by_brand: bool
-    author: str
-    text: str
-    url: str | None
-    published_at: datetime
 
 
 def conversation(session: Session, workspace_id: int, mention_id: int

@@ -24,12 +24,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.i18n import t
 from bot.matching.query import MatchInput
 from bot.matching.search_terms import fts5_query, tsquery
+from bot.messages.permalink import card_permalink
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
 from bot.services.mention_search import parse_duration, parse_text
 from bot.services.outbox import KIND_UPLOAD, do_enqueue
 from bot.services.permissions import require_role
-from bot.services.reporting.queries import card_url
 from bot.services.watch_links import in_watches
 from bot.services.watches import get_watch_by_name
 from storage import search_index
@@ -110,7 +110,7 @@ def _record(m: Mention, handle: str | None, followers: int | None, watch: str | 
         "url": m.url, "title": m.title, "text": m.text, "language": m.language,
         "sentiment": m.sentiment, "sentiment_label": m.sentiment_label, "intent": m.intent,
         "priority": m.priority, "status": m.status, "owner": m.assignee_user_id,
-        "alerted": m.alerted, "card_url": card_url(m.slack_channel, m.slack_ts),
+        "alerted": m.alerted, "card_url": card_permalink(m.slack_channel, m.slack_ts),
         "first_response_at": _iso(m.first_response_at), "first_response_minutes": minutes,
         "replied_at": _iso(m.replied_at), "reply_url": m.reply_url,
     }

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.messages.cards import CardView
+from bot.messages.show import HistoryEntry
 from bot.services.cards import load_card_view
 from bot.services.errors import NotFound
-from bot.slack.cards import CardView
 from storage.models import AuditEvent, Mention
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryEntry:
-    """One audit event as shown under a mention."""
-
-    at: datetime
-    actor: str
-    action: str
-    surface: str
-    from_status: str | None
-    to_status: str | None
-    reason: str | None
 
 
 def load_mention(sessions: sessionmaker[Session], workspace_id: int, mention_id: int

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, func, select
@@ -10,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import Select
 
 from bot.analysis.conversation import direct_handle
+from bot.messages.home import HomeItem, HomeSummary, HomeTriage
 from bot.services.mention_search import language_read, topic_names_of
 from bot.services.permissions import role_of
 from bot.services.sla import due_times
@@ -20,51 +20,6 @@ from storage.models_triage import TriageCalibration, TriageRun
 LIST_SIZE = 10
 LEARN_RUN = "learn"
 """The kind of triage run that learns (nightly or `/cm triage learn`), not reset/on/off."""
-
-
-@dataclass(frozen=True, slots=True)
-class HomeItem:
-    """A mention line on the Home tab."""
-
-    id: int
-    network: str
-    text: str
-    url: str
-    priority: int
-    status: str
-    created_at: datetime
-    channel: str | None
-    ts: str | None
-    reason: str | None = None
-    intent: str | None = None
-    topics: tuple[str, ...] = ()
-    direct_to: str | None = None
-    language: str | None = None
-    language_analysed: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class HomeTriage:
-    """The workspace's triage calibration at a glance (`/cm triage` has the details)."""
-
-    enabled: bool
-    offset: int
-    last_run_at: datetime | None = None
-    last_run_outcome: str | None = None
-    last_run_before: int = 0
-    last_run_after: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class HomeSummary:
-    """Everything the Home tab shows."""
-
-    role: str
-    assigned: list[HomeItem]
-    to_approve: list[HomeItem]
-    overdue: list[HomeItem]
-    counts: dict[str, int]
-    triage: HomeTriage | None = None
 
 
 def _item(m: Mention) -> HomeItem:

@@ -26,13 +26,13 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.i18n import language_for, t
+from bot.i18n import language_for
+from bot.messages.delivery import DeliveryError, HomePublisher, OutgoingMessage
+from bot.messages.home import HomeSpec
+from bot.messages.notes import MentionRef, Note, NoteWithMentions, Text, Who
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.outbox import EVENT_TYPE_MESSAGE, OutboxSender, do_enqueue, message_metadata
-from bot.services.ports import DeliveryError, HomePublisher, OutgoingMessage
-from bot.slack.escape import escape, truncate
-from bot.slack.home import card_link
 from storage.claims import skip_locked
 from storage.db import transaction
 from storage.models import (
@@ -54,7 +54,6 @@ KIND_NOTIFY = "notify"
 """A DM to ``channel`` (a user id), rendered at send time from ``payload["event"]``."""
 DEFAULT_DIGEST_MINUTES = 10
 DIGEST_SIZE = 10
-EXCERPT = 120
 HOME_BATCH = 50
 APPROVER_ROLES = (Role.APPROVER.value, Role.ADMIN.value)
 
@@ -231,17 +230,11 @@ def _language(session: Session, workspace_id: int, user_id: str) -> str:
     return language_for(stored, workspace)
 
 
-def mention_line(mention: Mention) -> str:
-    """``#12 · @ana (mastodon): "excerpt…"``, the id linking to the card (or the post)."""
+def mention_ref(mention: Mention) -> MentionRef:
+    """What a DM shows of ``mention``: its card (or post), author, network and text."""
     author = mention.author.handle if mention.author is not None else "?"
-    excerpt = truncate(" ".join((mention.title or mention.text or "").split()), EXCERPT)
-    ref = card_link(mention.slack_channel, mention.slack_ts, mention.url, f"#{mention.id}")
-    line = f"{ref} · {escape(truncate(author, 80))} ({escape(mention.network)})"
-    return f"{line}: _{escape(excerpt)}_" if excerpt else line
-
-
-def _who(name: str) -> str:
-    return f"<@{name}>" if name[:1] in {"U", "W"} and name.isalnum() else escape(name)
+    return MentionRef(mention.id, mention.slack_channel, mention.slack_ts, mention.url, author,
+                      mention.network, " ".join((mention.title or mention.text or "").split()))
 
 
 def render_notification(session: Session, row: OutboxMessage) -> OutgoingMessage | None:
@@ -256,17 +249,19 @@ def render_notification(session: Session, row: OutboxMessage) -> OutgoingMessage
         waiting = waiting_for(session, row.workspace_id, user_id)
         if not waiting:
             return None
-        text = "\n".join([t(language, "notify.approval_digest", count=len(waiting)),
-                          *(f"• {mention_line(m)}" for m in waiting)])
+        spec = NoteWithMentions(
+            Note.of(language, "notify.approval_digest", count=len(waiting)),
+            tuple(mention_ref(m) for m in waiting), bullets=True)
     else:
         mention = session.get(Mention, row.payload.get("mention_id"))
         if mention is None or mention.workspace_id != row.workspace_id:
             return None
-        params = {"actor": _who(str(row.payload.get("actor") or "")),
-                  "network": escape(mention.network),
-                  "reason": escape(str(row.payload.get("reason") or ""))}
-        text = f"{t(language, f'notify.{event}', **params)}\n{mention_line(mention)}"
-    return OutgoingMessage(channel=user_id, text=text, event_type=EVENT_TYPE_MESSAGE,
+        note = Note.of(language, f"notify.{event}",
+                       actor=Who(str(row.payload.get("actor") or "")),
+                       network=Text(mention.network),
+                       reason=Text(str(row.payload.get("reason") or "")))
+        spec = NoteWithMentions(note, (mention_ref(mention),))
+    return OutgoingMessage(channel=user_id, spec=spec, event_type=EVENT_TYPE_MESSAGE,
                            event_payload=message_metadata(row))
 
 
@@ -281,7 +276,6 @@ def refresh_homes(sessions: sessionmaker[Session], publisher: HomePublisher,
     """Publish again the App Homes marked stale; returns how many were published."""
     # Imported here: the Home summary reads workflow states, and workflow calls this module.
     from bot.services.home import home_summary
-    from bot.slack.home import build_home
 
     with sessions() as session:
         stale = session.execute(
@@ -297,7 +291,7 @@ def refresh_homes(sessions: sessionmaker[Session], publisher: HomePublisher,
         summary = home_summary(sessions, workspace_id, user_id, now)
         try:
             publisher.publish_home(team_id, user_id,
-                                   build_home(summary, languages[(workspace_id, user_id)]))
+                                   HomeSpec(summary, languages[(workspace_id, user_id)]))
             published += 1
         except DeliveryError as err:
             log.warning("App Home of %s not refreshed: %s", user_id, err)

@@ -18,6 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.analysis.conquest import conquest_reason
+from bot.messages.delivery import OutgoingMessage
+from bot.messages.opportunities import OpportunitySpec, OpportunityView
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
@@ -30,9 +32,7 @@ from bot.services.outbox import (
     message_metadata,
 )
 from bot.services.permissions import require_role
-from bot.services.ports import OutgoingMessage
 from bot.services.workspaces import workspace_language
-from bot.slack.opportunity_blocks import OpportunityView, build_opportunity_card
 from storage.db import transaction
 from storage.models import Author, Mention, OutboxMessage, OutboxStatus, Role, Watch
 from storage.models_competitors import (
@@ -159,8 +159,8 @@ def _render(session: Session, row: OutboxMessage) -> OutgoingMessage | None:
     view = load_view(session, opportunity_id)
     if view is None:
         return None
-    text, blocks = build_opportunity_card(view, workspace_language(session, row.workspace_id))
-    return OutgoingMessage(channel=row.channel, text=text, blocks=blocks,
+    language = workspace_language(session, row.workspace_id)
+    return OutgoingMessage(channel=row.channel, spec=OpportunitySpec(view, language),
                            event_type=EVENT_TYPE_MESSAGE, event_payload=message_metadata(row))
 
 

@@ -41,14 +41,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.i18n import t
+from bot.messages.delivery import DeliveryError, Notifier, OutgoingMessage
+from bot.messages.notes import Date, Note, Text
+from bot.messages.stored import payload_spec, spec_payload
 from bot.net.retry import exponential, retry_delay
 from bot.services.actors import Actor
 from bot.services.audit import record
-from bot.services.ports import DeliveryError, Notifier, OutgoingMessage
 from bot.services.watch_links import do_record_card, other_cards, posted_card
 from bot.services.workspaces import workspace_language
-from bot.slack.escape import escape, slack_date
 from storage.claims import take_lease
 from storage.db import transaction
 from storage.models import (
@@ -95,7 +95,7 @@ KIND_UPLOAD = "upload"
 Files carry no metadata, so a crash right after an upload may upload it once more."""
 KIND_CHART = "chart"
 """An upload whose PNG is drawn at send time from ``payload["chart"]``
-(``bot.slack.charts.render_chart_spec``), or whose PDF is drawn from ``payload["report"]``
+(``bot.reports.charts.render_chart_spec``), or whose PDF is drawn from ``payload["report"]``
 (``bot.reports.monthly.render_pdf``), by a sender that draws charts: the worker, so the
 web processes spend their CPU on acknowledging Slack."""
 
@@ -167,10 +167,12 @@ def _payload_message(session: Session, row: OutboxMessage) -> OutgoingMessage:
         thread_ts = card_ts(session, mention, row.channel) if mention is not None else None
         if thread_ts is None:
             raise NotReady("the card of this mention is not posted yet")
+    # Rows written before specs were data carry their rendered text and blocks: sent as is.
     return OutgoingMessage(
         channel=row.channel,
         text=str(payload.get("text", "")),
         blocks=payload.get("blocks"),
+        spec=payload_spec(payload),
         thread_ts=thread_ts,
         event_type=EVENT_TYPE_MESSAGE,
         event_payload=message_metadata(row),
@@ -541,14 +543,14 @@ class OutboxSender:
                     "%s (%s) resumed with %d messages waiting", workspace_id,
                     paused_at.isoformat(timespec="seconds"), error, waiting)
         language = workspace_language(session, workspace_id)
-        text = t(language, "outbox.resumed_dm", since=slack_date(paused_at),
-                 until=slack_date(now), error=escape(error), waiting=waiting)
+        note = Note.of(language, "outbox.resumed_dm", since=Date(paused_at), until=Date(now),
+                       error=Text(error), waiting=waiting)
         admins = session.scalars(select(Member.user_id).where(
             Member.workspace_id == workspace_id, Member.role == Role.ADMIN.value)
             .order_by(Member.user_id)).all()
         for user_id in admins:
             do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST, channel=user_id,
-                       payload={"text": text},
+                       payload=spec_payload(note),
                        dedupe_key=f"outbox-resumed:{workspace_id}:{paused_at.isoformat()}:"
                                   f"{user_id}")
 
@@ -635,13 +637,13 @@ def _repost(session: Session, mention: Mention, card: OutboxMessage) -> list[int
     language = workspace_language(session, mention.workspace_id)
     do_enqueue(session, workspace_id=mention.workspace_id, kind=KIND_THREAD,
                channel=card.channel, mention_id=mention.id, every_card=False,
-               payload={"text": t(language, "outbox.note_card_reposted",
-                                  error=escape(refused))})
+               payload=spec_payload(Note.of(language, "outbox.note_card_reposted",
+                                            error=Text(refused))))
     return [card.id, *(row.id for row in waiting)]
 
 
 def _draw_chart(spec: Any) -> bytes:
-    from bot.slack.charts import render_chart_spec
+    from bot.reports.charts import render_chart_spec
 
     try:
         return render_chart_spec(spec)

@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.i18n import t
+from bot.messages.notes import Arg, Note, Text
+from bot.messages.stored import spec_payload
 from bot.net.http import HttpClient
 from bot.net.retry import exponential, retry_delay
 from bot.publishers.base import (
@@ -44,7 +45,6 @@ from bot.services.reply_queue import (
 from bot.services.secrets import credential_secrets, open_config, redact
 from bot.services.workflow import mark_replied, require_action
 from bot.services.workspaces import workspace_language
-from bot.slack.escape import escape
 from storage.claims import skip_locked, take_lease
 from storage.db import transaction
 from storage.models import Draft, Mention, MentionStatus, SourceRow, utcnow
@@ -113,13 +113,13 @@ def _claim(sessions: sessionmaker[Session], now: datetime, limit: int) -> list[_
     return jobs
 
 
-def _note(session: Session, row: ReplyPost, key: str, **params: Any) -> None:
+def _note(session: Session, row: ReplyPost, key: str, **params: Arg) -> None:
     mention = session.get(Mention, row.mention_id)
     if mention is None or not mention.slack_channel:
         return
     language = workspace_language(session, row.workspace_id)
     for kind, payload in ((KIND_UPDATE_CARD, {}),
-                          (KIND_THREAD, {"text": t(language, key, **params)})):
+                          (KIND_THREAD, spec_payload(Note.of(language, key, **params)))):
         do_enqueue(session, workspace_id=row.workspace_id, kind=kind,
                    channel=mention.slack_channel, mention_id=mention.id, payload=payload)
 
@@ -146,7 +146,7 @@ def _record(sessions: sessionmaker[Session], job: _Job, now: datetime,
             row.next_attempt_at = now + timedelta(seconds=min(wait, 3600))
             return ReplyOutcome(row.mention_id, PENDING, error=message)
         row.status = FAILED
-        _note(session, row, "replies.note_failed", error=escape(message))
+        _note(session, row, "replies.note_failed", error=Text(message))
         return ReplyOutcome(row.mention_id, FAILED, error=message)
 
 

@@ -25,7 +25,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.i18n import t
+from bot.messages.notes import Date, Note, Text
+from bot.messages.stored import spec_payload
 from bot.services import backfill, cases
 from bot.services.actors import Actor
 from bot.services.audit import record
@@ -34,7 +35,6 @@ from bot.services.outbox import KIND_POST, KIND_THREAD, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.watches import get_watch_by_name
 from bot.services.workflow import OPEN
-from bot.slack.escape import escape, slack_date
 from storage.db import transaction
 from storage.models import Member, Mention, Role, Watch, Workspace
 from storage.models_competitors import WATCH_BRAND
@@ -143,7 +143,7 @@ def add_business_time(start: datetime, minutes: float, hours: BusinessHours) -> 
     raise ServiceError("sla.no_business_days")
 
 
-def _notify(session: Session, mention: Mention, kind: str, channel: str, text: str,
+def _notify(session: Session, mention: Mention, kind: str, channel: str, note: Note,
             *, thread: bool) -> bool:
     try:
         # Added inside the savepoint: a notice another worker sent first fails there alone.
@@ -154,7 +154,7 @@ def _notify(session: Session, mention: Mention, kind: str, channel: str, text: s
         return False
     do_enqueue(session, workspace_id=mention.workspace_id,
                kind=KIND_THREAD if thread else KIND_POST, channel=channel,
-               mention_id=mention.id, payload={"text": text})
+               mention_id=mention.id, payload=spec_payload(note))
     return True
 
 
@@ -196,12 +196,12 @@ def run_sla_checks(sessions: sessionmaker[Session], now: datetime, default_tz: s
                     and now < due and mention.assignee_user_id
                     and (mention.id, "reminder") not in done):
                 sent += _notify(session, mention, "reminder", mention.assignee_user_id,
-                                t(language, "sla.reminder", id=ref, due=slack_date(due),
-                                  watch=escape(target.watch_name)), thread=False)
+                                Note.of(language, "sla.reminder", id=ref, due=Date(due),
+                                        watch=Text(target.watch_name)), thread=False)
             if now >= due and (mention.id, "breach") not in done:
                 channel = mention.slack_channel or target.channel_id
                 sent += _notify(session, mention, "breach", channel,
-                                t(language, "sla.breach", id=ref, due=slack_date(due)),
+                                Note.of(language, "sla.breach", id=ref, due=Date(due)),
                                 thread=mention.slack_channel is not None)
                 if target.priority >= URGENT:
                     if mention.workspace_id not in approvers:
@@ -209,9 +209,8 @@ def run_sla_checks(sessions: sessionmaker[Session], now: datetime, default_tz: s
                                                                      mention.workspace_id)
                     for user in approvers[mention.workspace_id]:
                         sent += _notify(session, mention, f"escalation:{user}", user,
-                                        t(language, "sla.escalation", id=ref,
-                                          due=slack_date(due),
-                                          watch=escape(target.watch_name)),
+                                        Note.of(language, "sla.escalation", id=ref,
+                                                due=Date(due), watch=Text(target.watch_name)),
                                         thread=False)
     return sent
 

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.analysis.spike_explain import SpikeMention, explain_spike
 from bot.analysis.spikes import HourBucket, SpikeConfig, SpikeDecision, detect_spike
+from bot.messages.spikes import SpikeAlertSpec
+from bot.messages.stored import spec_payload
 from bot.services.outbox import KIND_POST, do_enqueue
 from bot.services.watch_links import in_watches
-from bot.slack.spike_blocks import build_spike_alert
 from storage.db import transaction
 from storage.models import Author, Mention, Watch, Workspace
 from storage.models_spikes import Spike
@@ -75,9 +76,9 @@ def _explain_and_alert(session: Session, watch: Watch, decision: SpikeDecision,
                       links=(m.url,), url=m.url, mention_id=str(m.id))
          for m, handle, followers in rows],
         [SpikeMention(text=text, author="") for text in baseline_rows])
-    text, blocks = build_spike_alert(watch.name, decision, explanation, language)
+    alert = SpikeAlertSpec.of(watch.name, decision, explanation, language)
     do_enqueue(session, workspace_id=watch.workspace_id, kind=KIND_POST,
-               channel=watch.channel_id, payload={"text": text, "blocks": blocks},
+               channel=watch.channel_id, payload=spec_payload(alert),
                dedupe_key=f"spike:{watch.id}:{start.isoformat()}")
 
 

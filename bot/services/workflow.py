@@ -19,6 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
+from bot.messages.notes import Link, Note, RiskFlags, Text
+from bot.messages.show import DraftToApprove
+from bot.messages.stored import spec_payload
 from bot.replies.risk import check_draft
 from bot.services import notifications, triage_labels
 from bot.services.actors import Actor
@@ -36,8 +39,6 @@ from bot.services.permissions import role_of
 from bot.services.reply_queue import PENDING as REPLY_PENDING
 from bot.services.reply_queue import latest_reply, queue_reply
 from bot.services.workspaces import workspace_language
-from bot.slack.escape import escape, link, truncate
-from bot.slack.risk_words import flag_words
 from storage.db import transaction
 from storage.models import (
     Approval,
@@ -107,19 +108,6 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class DraftToApprove:
-    """A draft version as an approver is shown it, with what binds an approval to it."""
-
-    mention_id: int
-    version: int
-    text: str
-    risk_level: str | None
-    text_hash: str
-    risk_flags: tuple[str, ...] = ()
-    """Flag codes of the draft's risk check (the Approve button asks to confirm them)."""
-
-
 class StaleDraft(ServiceError):
     """Nothing was approved: the approver did not name the current draft version (``draft``),
     which they must read first."""
@@ -186,7 +174,7 @@ def _bump(session: Session, mention: Mention, **values: Any) -> None:
     session.expire(mention)
 
 
-def _note(session: Session, mention: Mention, text: str) -> None:
+def _note(session: Session, mention: Mention, note: Note) -> None:
     """Queue the card update and a thread note (only once the card exists or will)."""
     if not (mention.slack_channel or mention.alerted or _card_queued(session, mention.id)):
         return
@@ -200,13 +188,13 @@ def _note(session: Session, mention: Mention, text: str) -> None:
         do_enqueue(session, workspace_id=mention.workspace_id, kind=KIND_UPDATE_CARD,
                    channel=channels[0], mention_id=mention.id)
     do_enqueue(session, workspace_id=mention.workspace_id, kind=KIND_THREAD,
-               channel=channels[0], mention_id=mention.id, payload={"text": text})
+               channel=channels[0], mention_id=mention.id, payload=spec_payload(note))
 
 
-def note_card(session: Session, mention: Mention, text: str) -> None:
-    """Inside the caller's transaction: update the mention's card and add ``text`` to its
+def note_card(session: Session, mention: Mention, note: Note) -> None:
+    """Inside the caller's transaction: update the mention's card and add ``note`` to its
     thread (when it has a card or one is queued)."""
-    _note(session, mention, text)
+    _note(session, mention, note)
 
 
 def _card_queued(session: Session, mention_id: int) -> bool:
@@ -226,7 +214,7 @@ def _reason(reason: str | None, *, required: bool) -> str | None:
 
 def _transition(session: Session, workspace_id: int, mention: Mention, actor: Actor,
                 action: str, rule: Rule, *, reason: str | None = None,
-                detail: dict[str, Any] | None = None, note: str, **values: Any) -> Outcome:
+                detail: dict[str, Any] | None = None, note: Note, **values: Any) -> Outcome:
     before = mention.status
     after = rule.target.value if rule.target is not None else values.pop("status", before)
     _bump(session, mention, status=after, **values)
@@ -240,7 +228,7 @@ def _transition(session: Session, workspace_id: int, mention: Mention, actor: Ac
 
 
 def transition(session: Session, workspace_id: int, mention: Mention, actor: Actor,
-               action: str, rule: Rule, *, note: str, detail: dict[str, Any] | None = None
+               action: str, rule: Rule, *, note: Note, detail: dict[str, Any] | None = None
                ) -> Outcome:
     """Inside the caller's transaction: ``action`` by a system actor (the rule's states
     are checked), audited and noted on the card like any other."""
@@ -257,7 +245,8 @@ def do_assign(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
               mention_id: int, assignee: str) -> Outcome:
     """Give the mention to ``assignee`` (a Slack user id)."""
     if not USER_ID.fullmatch(assignee):
-        raise ServiceError("workflow.bad_assignee", value=escape(truncate(assignee, 40)))
+        # ServiceError escapes its parameters for mrkdwn itself: the value goes as typed.
+        raise ServiceError("workflow.bad_assignee", value=assignee[:40])
     with transaction(sessions) as session:
         mention = _load(session, workspace_id, mention_id)
         rule = _check(session, workspace_id, actor, "assign", mention)
@@ -266,7 +255,8 @@ def do_assign(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
         outcome = _transition(
             session, workspace_id, mention, actor, "assign", rule,
             detail={"assignee": assignee, "previous": mention.assignee_user_id},
-            note=t(language, "workflow.note_assign", actor=_who(actor), user=f"<@{assignee}>"),
+            note=Note.of(language, "workflow.note_assign", actor=_who(actor),
+                         user=f"<@{assignee}>"),
             assignee_user_id=assignee, status=status)
         outcome.params["user"] = f"<@{assignee}>"
         return outcome
@@ -310,11 +300,11 @@ def _save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
         if mention.assignee_user_id is None and actor.user_id:
             values["assignee_user_id"] = actor.user_id
         language = workspace_language(session, workspace_id)
-        note = t(language, "workflow.note_draft", actor=_who(actor), version=version,
-                 text=escape(truncate(text, 2500)))
+        note = Note.of(language, "workflow.note_draft", actor=_who(actor), version=version,
+                       text=Text(text, 2500))
         if risk.flags:
-            note += "\n" + t(language, "workflow.note_risk", level=risk.level,
-                             flags=", ".join(flag_words(risk.codes, language)))
+            note = note.then("workflow.note_risk", level=risk.level,
+                             flags=RiskFlags(tuple(risk.codes)))
         outcome = _transition(session, workspace_id, mention, actor, "draft", rule,
                               detail={"version": version, "origin": origin.value,
                                       "risk": risk.level}, note=note, **values)
@@ -399,15 +389,15 @@ def do_approve(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                                  reason=reason, override=reason is not None))
             session.flush()
             language = workspace_language(session, workspace_id)
-            note = t(language, "workflow.note_approve", actor=_who(actor), version=draft.version)
+            note = Note.of(language, "workflow.note_approve", actor=_who(actor),
+                           version=draft.version)
             if reason:
-                note += "\n" + t(language, "workflow.note_override", reason=escape(reason))
+                note = note.then("workflow.note_override", reason=Text(reason))
             posting = queue_reply(session, mention, draft, actor.name)
             if posting:
-                note += "\n" + t(language, "workflow.note_posting", network=mention.network)
+                note = note.then("workflow.note_posting", network=mention.network)
             else:
-                note += "\n" + t(language, "workflow.note_post_elsewhere",
-                                  network=mention.network)
+                note = note.then("workflow.note_post_elsewhere", network=mention.network)
             outcome = _transition(session, workspace_id, mention, actor, "approve", rule,
                                   reason=reason, note=note,
                                   detail={"draft_version": draft.version,
@@ -467,8 +457,8 @@ def do_reject(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
             return _transition(
                 session, workspace_id, mention, actor, "reject", rule, reason=cleaned,
                 detail={"draft_version": draft.version},
-                note=t(language, "workflow.note_reject", actor=_who(actor),
-                       reason=escape(cleaned or "")))
+                note=Note.of(language, "workflow.note_reject", actor=_who(actor),
+                             reason=Text(cleaned or "")))
     except IntegrityError:
         raise ServiceError("workflow.conflict", id=str(mention_id)) from None
 
@@ -476,7 +466,7 @@ def do_reject(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
 def mark_replied(session: Session, workspace_id: int, actor: Actor, mention: Mention, *,
                  reply_url: str | None = None, now: datetime | None = None,
                  note_key: str = "workflow.note_replied",
-                 note_params: dict[str, Any] | None = None) -> Outcome:
+                 note_params: dict[str, str] | None = None) -> Outcome:
     """Inside the caller's transaction: the mention was answered (by hand, or posted)."""
     rule = _check(session, workspace_id, actor, "replied", mention)
     if actor.surface != "network":
@@ -490,8 +480,8 @@ def mark_replied(session: Session, workspace_id: int, actor: Actor, mention: Men
     if reply_url:
         values["reply_url"] = reply_url
     language = workspace_language(session, workspace_id)
-    note = t(language, note_key, actor=_who(actor), url=link(reply_url, reply_url or ""),
-             **{k: escape(v) for k, v in (note_params or {}).items()})
+    note = Note.of(language, note_key, actor=_who(actor), url=Link(reply_url, reply_url or ""),
+                   **{k: Text(v) for k, v in (note_params or {}).items()})
     return _transition(session, workspace_id, mention, actor, "replied", rule, note=note,
                        detail={"reply_url": reply_url}, **values)
 
@@ -516,8 +506,8 @@ def do_simple(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
         mention = _load(session, workspace_id, mention_id)
         rule = _check(session, workspace_id, actor, action, mention)
         language = workspace_language(session, workspace_id)
-        note = t(language, f"workflow.note_{action}", actor=_who(actor))
+        note = Note.of(language, f"workflow.note_{action}", actor=_who(actor))
         if cleaned:
-            note += "\n" + t(language, "workflow.note_reason", reason=escape(cleaned))
+            note = note.then("workflow.note_reason", reason=Text(cleaned))
         return _transition(session, workspace_id, mention, actor, action, rule,
                            reason=cleaned, note=note)

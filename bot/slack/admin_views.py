@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from bot.i18n import t
 from bot.slack.escape import clip_mrkdwn, escape, slack_date, truncate
@@ -17,11 +18,128 @@ def _date(moment: datetime | None, language: str) -> str:
     return slack_date(moment)
 
 
+
+class WatchLine(Protocol):
+    """What a watch's line shows (``bot.services.watches.WatchView`` has it)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def channel_id(self) -> str: ...
+    @property
+    def alert_threshold(self) -> int: ...
+    @property
+    def source_count(self) -> int: ...
+    @property
+    def mention_count(self) -> int: ...
+    @property
+    def paused(self) -> bool: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def group(self) -> str | None: ...
+    @property
+    def query(self) -> str: ...
+    @property
+    def query_description(self) -> str: ...
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+class GroupLine(Protocol):
+    """What a watch group's line shows (``bot.services.competitors.GroupView`` has it)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def conquest(self) -> bool: ...
+    @property
+    def brands(self) -> Sequence[_Named]: ...
+    @property
+    def competitors(self) -> Sequence[_Named]: ...
+
+
+class SourceLine(Protocol):
+    """What a source's line shows (``bot.services.sources_admin.SourceView`` has it)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def watch_name(self) -> str: ...
+    @property
+    def settings(self) -> Mapping[str, str]: ...
+    @property
+    def interval_minutes(self) -> int: ...
+    @property
+    def paused(self) -> bool: ...
+    @property
+    def polled(self) -> bool: ...
+    @property
+    def last_success_at(self) -> datetime | None: ...
+    @property
+    def last_error(self) -> str | None: ...
+    @property
+    def consecutive_failures(self) -> int: ...
+    @property
+    def next_poll_at(self) -> datetime: ...
+    @property
+    def backfilled(self) -> int | None: ...
+    @property
+    def backfill_hours(self) -> int | None: ...
+
+
+class _Author(Protocol):
+    @property
+    def handle(self) -> str: ...
+
+
+class _Fetched(Protocol):
+    @property
+    def network(self) -> str: ...
+    @property
+    def author(self) -> _Author: ...
+    @property
+    def text(self) -> str: ...
+
+
+class _Priority(Protocol):
+    @property
+    def priority(self) -> int: ...
+
+
+class _Candidate(Protocol):
+    @property
+    def fetched(self) -> _Fetched: ...
+    @property
+    def analysis(self) -> _Priority: ...
+
+
+class _Filtered(Protocol):
+    @property
+    def filtered(self) -> int: ...
+
+
+class SourceTest(Protocol):
+    """What a test fetch found (``bot.services.sources_admin.SourceTestResult`` has it)."""
+
+    @property
+    def fetched(self) -> int: ...
+    @property
+    def candidates(self) -> Sequence[_Candidate]: ...
+    @property
+    def report(self) -> _Filtered: ...
+
+
 def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": clip_mrkdwn(text, SECTION_LIMIT)}}
 
 
-def build_watch_list(views: list[Any], language: str) -> tuple[str, list[dict[str, Any]]]:
+def build_watch_list(views: Sequence[WatchLine], language: str) -> tuple[str, list[dict[str, Any]]]:
     """One section per watch (at most 45), or how to add one."""
     if not views:
         text = t(language, "admin.no_watches")
@@ -39,7 +157,7 @@ def build_watch_list(views: list[Any], language: str) -> tuple[str, list[dict[st
     return t(language, "admin.watches_title", count=len(views)), blocks
 
 
-def build_group_list(views: list[Any], language: str) -> tuple[str, list[dict[str, Any]]]:
+def build_group_list(views: Sequence[GroupLine], language: str) -> tuple[str, list[dict[str, Any]]]:
     """One section per watch group (at most 45): its brand watches, competitors, and
     whether conquest opportunities are on; or how to create one."""
     if not views:
@@ -55,12 +173,13 @@ def build_group_list(views: list[Any], language: str) -> tuple[str, list[dict[st
     return t(language, "compete.groups_title", count=len(views)), blocks
 
 
-def _backfill_line(view: Any, language: str) -> str:
+def _backfill_line(view: SourceLine, language: str) -> str:
     return t(language, "admin.source_backfilled", count=view.backfilled,
              hours=view.backfill_hours)
 
 
-def build_source_list(views: list[Any], language: str) -> tuple[str, list[dict[str, Any]]]:
+def build_source_list(views: Sequence[SourceLine], language: str
+                      ) -> tuple[str, list[dict[str, Any]]]:
     """One section per source with its health (at most 45)."""
     if not views:
         text = t(language, "admin.no_sources")
@@ -86,7 +205,7 @@ def build_source_list(views: list[Any], language: str) -> tuple[str, list[dict[s
     return t(language, "admin.sources_title", count=len(views)), blocks
 
 
-def build_source_test(source_id: int, result: Any, language: str
+def build_source_test(source_id: int, result: SourceTest, language: str
                       ) -> tuple[str, list[dict[str, Any]]]:
     """What a test fetch found: counts and up to ten matching mentions."""
     head = t(language, "admin.test_head", id=source_id, fetched=result.fetched,

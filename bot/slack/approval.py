@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.i18n import t
+from bot.messages.show import DraftToApprove
 from bot.slack.cards import ACTION_PREFIX, approve_value
 from bot.slack.escape import escape, truncate
 from bot.slack.risk_words import approve_confirm, flag_words
@@ -44,11 +45,11 @@ def _pieces(line: str) -> list[str]:
     return pieces
 
 
-def build_draft_to_approve(message: str, draft: Any, language: str
+def build_draft_to_approve(message: str, draft: DraftToApprove, language: str
                            ) -> tuple[str, list[dict[str, Any]]]:
     """``message``, then draft ``draft.version`` in full and a button approving exactly it."""
     heading = f"*{t(language, 'card.draft', version=draft.version)}*"
-    flags = tuple(getattr(draft, "risk_flags", ()) or ())
+    flags = draft.risk_flags
     if draft.risk_level not in (None, "none"):
         heading += f" · {t(language, 'card.risk', level=draft.risk_level)}"
         if flags:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
+from bot.analysis.reach import format_reach
 from bot.i18n import t
+from bot.messages.cards import CardView
 from bot.networks import icon_for
 from bot.slack.card_reply import open_reply_buttons, reply_elsewhere_note
 from bot.slack.escape import clip_mrkdwn, escape, fit_source, link, slack_date, slack_len, truncate
@@ -22,74 +22,6 @@ OPEN_STATUSES = frozenset({"new", "assigned", "drafting", "awaiting_approval", "
 BUTTON_STYLES = {"approve": "primary", "reject": "danger"}
 SENTIMENT_ICONS = {"negative": ":red_circle:", "neutral": ":white_circle:",
                    "positive": ":large_green_circle:"}
-
-
-@dataclass(frozen=True, slots=True)
-class StoryMember:
-    """Another mention carrying the same link."""
-
-    network: str
-    author: str
-    url: str
-    followers: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class CardView:
-    """Everything the card shows, read from the database."""
-
-    mention_id: int
-    network: str
-    url: str
-    author_handle: str
-    author_name: str | None
-    followers: int | None
-    title: str | None
-    text: str
-    published_at: datetime
-    watch_name: str | None
-    status: str
-    sentiment_label: str | None
-    intent: str | None
-    priority: int
-    priority_reason: str | None
-    assignee_user_id: str | None = None
-    story: list[StoryMember] = field(default_factory=list)
-    actions: tuple[str, ...] = ()
-    draft_text: str | None = None
-    draft_version: int | None = None
-    draft_risk: str | None = None
-    draft_hash: str | None = None
-    reply_url: str | None = None
-    sla_due: datetime | None = None
-    reply_state: str | None = None
-    reply_error: str | None = None
-    language: str | None = None
-    language_analysed: bool = True
-    reply_elsewhere: bool = False
-    """Vigie cannot post this reply: the card offers "Open and reply there"."""
-    draft_flags: tuple[str, ...] = ()
-    """The draft's risk flag codes, shown in words; Approve then asks to confirm."""
-    direct_to: str | None = None
-    """The brand account the mention was addressed to."""
-    case_posts: int = 0
-    """Posts in the case this card carries (0: no conversation yet)."""
-    case_follow_ups: int = 0
-    case_reopened: int = 0
-    topics: tuple[str, ...] = ()
-
-
-def format_reach(followers: int | None) -> str:
-    """48213 -> "48k", 1200000 -> "1.2M"; empty when unknown."""
-    if followers is None:
-        return ""
-    if followers >= 1_000_000:
-        return f"{followers / 1_000_000:.1f}M".replace(".0M", "M")
-    if followers >= 10_000:
-        return f"{followers // 1000}k"
-    if followers >= 1000:
-        return f"{followers / 1000:.1f}k".replace(".0k", "k")
-    return str(followers)
 
 
 def _author_line(view: CardView, language: str) -> str:

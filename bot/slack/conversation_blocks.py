@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bot.i18n import t
+from bot.messages.show import ConversationPost
 from bot.slack.escape import clip_mrkdwn, escape, link, slack_date, slack_len, truncate
 
 TEXT_BUDGET = 2900
@@ -12,7 +14,7 @@ POST_TEXT = 300
 MAX_POSTS = 40
 
 
-def build_conversation(posts: list[Any], language: str) -> list[dict[str, Any]]:
+def build_conversation(posts: Sequence[ConversationPost], language: str) -> list[dict[str, Any]]:
     """One section listing the posts in order (the newest that fit, when many); nothing
     when the mention is in no conversation."""
     if len(posts) < 2:

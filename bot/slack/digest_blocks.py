@@ -3,8 +3,9 @@ rendering of any of them for the terminal (`vigie digest --preview`)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
-from typing import Any
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, tzinfo
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.i18n import t
@@ -19,12 +20,191 @@ HEADER_LIMIT = 150
 TEXT_LIMIT = 120
 SENTIMENT_EMOJI = {"negative": ":red_circle:", "neutral": ":white_circle:",
                    "positive": ":large_green_circle:", "unknown": ":grey_question:"}
-SERIES = ("negative", "neutral", "positive", "unknown")
+
+class DigestMention(Protocol):
+    """A mention line of a report (``bot.services.reporting.queries.MentionLine``);
+    ``topics`` is read when present."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def network(self) -> str: ...
+    @property
+    def author(self) -> str | None: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def priority(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def link(self) -> str: ...
 
 
-def chart_labels(language: str) -> dict[str, dict[str, str]]:
-    """Legend labels of the sentiment chart, by series key."""
-    return {"series": {key: t(language, f"report.sentiment_{key}") for key in SERIES}}
+class ReportAuthor(Protocol):
+    """An author with their reach (``AuthorReach``)."""
+
+    @property
+    def handle(self) -> str: ...
+    @property
+    def network(self) -> str: ...
+    @property
+    def followers(self) -> int | None: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def mentions(self) -> int: ...
+
+
+class Responses(Protocol):
+    """Response times of a period (``ResponseTimes``)."""
+
+    @property
+    def actionable(self) -> int: ...
+    @property
+    def answered(self) -> int: ...
+    @property
+    def responded(self) -> int: ...
+    @property
+    def median_seconds(self) -> float | None: ...
+    @property
+    def p90_seconds(self) -> float | None: ...
+    @property
+    def answered_share(self) -> float | None: ...
+
+
+class Count(Protocol):
+    """A count and the previous period's (``Change``)."""
+
+    @property
+    def current(self) -> int: ...
+    @property
+    def previous(self) -> int: ...
+    @property
+    def delta(self) -> int: ...
+
+
+class WaitedMentions(Protocol):
+    """A watch's mentions that waited for the digest (``WaitedGroup``)."""
+
+    @property
+    def watch_name(self) -> str: ...
+    @property
+    def threshold(self) -> int: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def examples(self) -> Sequence[DigestMention]: ...
+
+
+class SpikeLine(Protocol):
+    """A spike of the day (``SpikeNote``)."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def detail(self) -> str: ...
+    @property
+    def url(self) -> str | None: ...
+
+
+class DigestView(Protocol):
+    """What the daily digest shows (``bot.services.reporting.digest_sections.DigestReport``
+    has it; ``open_by_topic`` and ``share_of_voice`` are read when present)."""
+
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def window_start(self) -> datetime: ...
+    @property
+    def window_end(self) -> datetime: ...
+    @property
+    def local_date(self) -> date: ...
+    @property
+    def empty(self) -> bool: ...
+    @property
+    def total(self) -> Count: ...
+    @property
+    def by_network(self) -> Sequence[tuple[str, Count]]: ...
+    @property
+    def by_sentiment(self) -> Sequence[tuple[str, Count]]: ...
+    @property
+    def responses(self) -> Responses: ...
+    @property
+    def open_total(self) -> int: ...
+    @property
+    def open_by_status(self) -> Mapping[str, int]: ...
+    @property
+    def overdue_count(self) -> int: ...
+    @property
+    def overdue(self) -> Sequence[DigestMention]: ...
+    @property
+    def top_authors(self) -> Sequence[ReportAuthor]: ...
+    @property
+    def top_priority(self) -> Sequence[DigestMention]: ...
+    @property
+    def waited(self) -> Sequence[WaitedMentions]: ...
+    @property
+    def spikes(self) -> Sequence[SpikeLine]: ...
+
+
+class _UserCount(Protocol):
+    @property
+    def user_id(self) -> str: ...
+
+
+class AgentWork(_UserCount, Protocol):
+    """An agent's workload (``AgentLoad``)."""
+
+    @property
+    def assigned(self) -> int: ...
+    @property
+    def open(self) -> int: ...
+    @property
+    def answered(self) -> int: ...
+
+
+class ApproverWork(_UserCount, Protocol):
+    """An approver's decisions (``ApproverLoad``)."""
+
+    @property
+    def approved(self) -> int: ...
+    @property
+    def rejected(self) -> int: ...
+
+
+class StatsView(Protocol):
+    """What `/cm stats` shows (``bot.services.reporting.stats.StatsReport`` has it;
+    ``opportunities`` is read when present)."""
+
+    @property
+    def days(self) -> int: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def start(self) -> datetime: ...
+    @property
+    def end(self) -> datetime: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def by_sentiment(self) -> Mapping[str, int]: ...
+    @property
+    def by_network(self) -> Sequence[tuple[str, int]]: ...
+    @property
+    def trend(self) -> Sequence[tuple[str, float | None]]: ...
+    @property
+    def responses(self) -> Responses: ...
+    @property
+    def workload(self) -> Sequence[AgentWork]: ...
+    @property
+    def approvals(self) -> Sequence[ApproverWork]: ...
+    @property
+    def top_authors(self) -> Sequence[ReportAuthor]: ...
+    @property
+    def busiest_hours(self) -> Sequence[tuple[int, int]]: ...
 
 
 def section(text: str) -> dict[str, Any]:
@@ -71,7 +251,7 @@ def local_time(moment: datetime, zone: str) -> str:
     return moment.astimezone(ZoneInfo(zone)).strftime("%d %b %H:%M")
 
 
-def mention_line(line: Any, language: str, *, show_status: bool = False) -> str:
+def mention_line(line: DigestMention, language: str, *, show_status: bool = False) -> str:
     """``• #12 [85] _billing_ mastodon @ana: text…`` linking to the card (or the post)."""
     who = f" {escape(truncate(line.author, 60))}" if line.author else ""
     topics = topic_words(getattr(line, "topics", ()), language)
@@ -82,7 +262,7 @@ def mention_line(line: Any, language: str, *, show_status: bool = False) -> str:
             f"{escape(line.network)}{who}: {body}{status}")
 
 
-def _volume(report: Any, language: str) -> str:
+def _volume(report: DigestView, language: str) -> str:
     lines = [t(language, "digest.volume", total=report.total.current,
                delta=signed(report.total.delta), previous=report.total.previous)]
     lines.append("  ".join(
@@ -93,14 +273,14 @@ def _volume(report: Any, language: str) -> str:
     return "\n".join(lines)
 
 
-def _responses(responses: Any, language: str) -> str:
+def _responses(responses: Responses, language: str) -> str:
     return t(language, "digest.responses", answered=responses.answered,
              actionable=responses.actionable, share=percent(responses.answered_share, language),
              median=duration(responses.median_seconds, language),
              p90=duration(responses.p90_seconds, language), count=responses.responded)
 
 
-def _open(report: Any, language: str) -> str:
+def _open(report: DigestView, language: str) -> str:
     if not report.open_total:
         return t(language, "digest.nothing_open")
     statuses = ", ".join(f"{count} {t(language, f'status.{status}').lower()}"
@@ -120,7 +300,7 @@ def _open(report: Any, language: str) -> str:
     return "\n".join(lines)
 
 
-def author_lines(authors: Any, language: str) -> str:
+def author_lines(authors: Sequence[ReportAuthor], language: str) -> str:
     """``• @ana (mastodon) · 48,213 followers · 3 mentions`` per author."""
     return "\n".join(
         f"• {link(a.url, a.handle) if a.url else escape(a.handle)} ({escape(a.network)}) · "
@@ -129,7 +309,7 @@ def author_lines(authors: Any, language: str) -> str:
             mentions=a.mentions) for a in authors)
 
 
-def _waited(report: Any, language: str) -> list[dict[str, Any]]:
+def _waited(report: DigestView, language: str) -> list[dict[str, Any]]:
     blocks = []
     for group in report.waited[:8]:
         lines = [t(language, "digest.waited_group", watch=escape(group.watch_name),
@@ -155,7 +335,8 @@ def should_alert_buttons(mention_ids: list[int], language: str) -> dict[str, Any
         for mention_id in mention_ids[:5]]}
 
 
-def build_digest_blocks(report: Any, language: str) -> tuple[str, list[dict[str, Any]]]:
+def build_digest_blocks(report: DigestView, language: str
+                        ) -> tuple[str, list[dict[str, Any]]]:
     """The digest message: fallback text and blocks (one line when the day was empty)."""
     zone = report.timezone
     window = t(language, "digest.window", start=local_time(report.window_start, zone),
@@ -208,7 +389,8 @@ def blocks_as_text(blocks: list[dict[str, Any]], zone: tzinfo = UTC) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def build_stats_blocks(report: Any, language: str) -> tuple[str, list[dict[str, Any]]]:
+def build_stats_blocks(report: StatsView, language: str
+                       ) -> tuple[str, list[dict[str, Any]]]:
     """`/cm stats`: volume, sentiment trend, responses, workload, approvals, authors, hours."""
     title = t(language, "stats.title", days=report.days)
     window = t(language, "digest.window", start=local_time(report.start, report.timezone),

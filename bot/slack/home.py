@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.i18n import has, t
+from bot.messages.home import HomeItem, HomeSummary, HomeTriage
+from bot.messages.permalink import card_permalink
 from bot.slack.digest_blocks import signed
 from bot.slack.escape import clip_mrkdwn, escape, link, slack_date, truncate
 from bot.slack.signals import reason_line
@@ -14,12 +16,10 @@ HOME_BLOCK_LIMIT = 100
 
 def card_link(channel: str | None, ts: str | None, url: str, label: str) -> str:
     """A link to the card in Slack when it was posted, else to the post."""
-    if channel and ts:
-        return link(f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}", label)
-    return link(url, label)
+    return link(card_permalink(channel, ts) or url, label)
 
 
-def _section(title: str, items: list[Any], empty: str, language: str
+def _section(title: str, items: list[HomeItem], empty: str, language: str
              ) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": truncate(title, 150)}}]
@@ -32,7 +32,7 @@ def _section(title: str, items: list[Any], empty: str, language: str
     return blocks
 
 
-def _item_line(item: Any, language: str) -> str:
+def _item_line(item: HomeItem, language: str) -> str:
     """``• #12 [72] New · date``, the reason line with topics, then the text."""
     head = (f"• {card_link(item.channel, item.ts, item.url, f'#{item.id}')} [{item.priority}] "
             f"{t(language, f'status.{item.status}')} · {slack_date(item.created_at)}")
@@ -44,7 +44,7 @@ def _item_line(item: Any, language: str) -> str:
     return "\n".join(lines)
 
 
-def _triage_section(triage: Any, language: str) -> list[dict[str, Any]]:
+def _triage_section(triage: HomeTriage, language: str) -> list[dict[str, Any]]:
     """Triage learning at a glance: the shift alerts use now and the last learning run."""
     state = "home.triage_on" if triage.enabled else "home.triage_off"
     lines = [t(language, state, offset=signed(triage.offset))]
@@ -66,7 +66,7 @@ def _triage_section(triage: Any, language: str) -> list[dict[str, Any]]:
     ]
 
 
-def build_home(summary: Any, language: str) -> dict[str, Any]:
+def build_home(summary: HomeSummary, language: str) -> dict[str, Any]:
     """The Home view: my assigned mentions, drafts to approve, overdue items (each with
     its reason line and topics), team counts, and triage learning at a glance."""
     counts = " · ".join(f"{t(language, f'status.{status}')}: *{count}*"

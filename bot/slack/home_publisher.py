@@ -8,7 +8,9 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.services.ports import DeliveryError
+from bot.messages.delivery import DeliveryError
+from bot.messages.home import HomeSpec
+from bot.slack.home import build_home
 
 RETRY_AFTER_DEFAULT = 30.0
 
@@ -21,9 +23,11 @@ class SlackHomePublisher:
         self._client = client
         self._token_for_team = token_for_team
 
-    def publish_home(self, team_id: str | None, user_id: str, view: dict[str, Any]) -> None:
-        """Publish ``view`` as ``user_id``'s Home tab; errors become DeliveryError."""
-        args: dict[str, Any] = {"user_id": user_id, "view": view}
+    def publish_home(self, team_id: str | None, user_id: str, home: HomeSpec) -> None:
+        """Render ``home`` and publish it as ``user_id``'s Home tab; errors become
+        DeliveryError."""
+        args: dict[str, Any] = {"user_id": user_id,
+                                "view": build_home(home.summary, home.language)}
         if self._token_for_team is not None and team_id:
             token = self._token_for_team(team_id)
             if token is None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from bot.i18n import t
 from bot.slack.escape import clip_mrkdwn, escape, link, truncate
@@ -13,7 +14,50 @@ HOME_SHOWN = 5
 POST_CHARS = 90
 
 
-def _line(rank: int, item: Any, language: str, *, posts: bool = True) -> str:
+class _Post(Protocol):
+    @property
+    def url(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+
+
+class InfluencerLine(Protocol):
+    """What an influencer's line shows (``bot.services.influencers.Influencer`` has it)."""
+
+    @property
+    def author_id(self) -> int: ...
+    @property
+    def handle(self) -> str: ...
+    @property
+    def network(self) -> str: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def followers(self) -> int | None: ...
+    @property
+    def mentions(self) -> int: ...
+    @property
+    def engagement(self) -> int: ...
+    @property
+    def trend(self) -> str: ...
+    @property
+    def tracked(self) -> bool: ...
+    @property
+    def last_posts(self) -> Sequence[_Post]: ...
+
+
+class InfluencerRanking(Protocol):
+    """What `/cm influencers` shows (``bot.services.influencers.InfluencerReport`` has it)."""
+
+    @property
+    def days(self) -> int: ...
+    @property
+    def ranked(self) -> Sequence[InfluencerLine]: ...
+    @property
+    def tracked(self) -> Sequence[tuple[str, str]]: ...
+
+
+def _line(rank: int, item: InfluencerLine, language: str, *, posts: bool = True) -> str:
     author = link(item.url, item.handle) if item.url else escape(item.handle)
     followers = (f"{item.followers:,}" if item.followers is not None
                  else t(language, "influencers.unknown_followers"))
@@ -29,7 +73,8 @@ def _line(rank: int, item: Any, language: str, *, posts: bool = True) -> str:
     return text
 
 
-def build_influencer_blocks(report: Any, language: str) -> tuple[str, list[dict[str, Any]]]:
+def build_influencer_blocks(report: InfluencerRanking, language: str
+                            ) -> tuple[str, list[dict[str, Any]]]:
     """`/cm influencers`: the ranking (with a Track button for whoever is not tracked) and
     the tracked authors."""
     title = t(language, "influencers.title", days=report.days)
@@ -56,7 +101,7 @@ def build_influencer_blocks(report: Any, language: str) -> tuple[str, list[dict[
     return title, blocks
 
 
-def build_home_influencers(ranked: list[Any], language: str) -> list[dict[str, Any]]:
+def build_home_influencers(ranked: Sequence[InfluencerLine], language: str) -> list[dict[str, Any]]:
     """The App Home section: the top influencers of the last 30 days, one line each."""
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {
         "type": "plain_text", "text": t(language, "influencers.home_title")}}]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
 
 from bot.i18n import has, t
+from bot.messages.show import HistoryEntry
 from bot.networks import icon_for
 from bot.slack.cards import SENTIMENT_ICONS
 from bot.slack.escape import clip_mrkdwn, escape, link, slack_date, slack_len, truncate
@@ -21,11 +24,45 @@ MORE_VALUE_BUDGET = 1900
 MORE_FIELD_MAX = 200  # characters per filter value carried by the More button
 
 
+class MentionListRow(Protocol):
+    """What a `/cm mentions` line shows (``bot.services.mention_search.MentionRow`` has it;
+    ``topics``, ``direct_to`` and ``language_analysed`` are read when present)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def network(self) -> str: ...
+    @property
+    def author(self) -> str | None: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def published_at(self) -> datetime: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def language(self) -> str | None: ...
+    @property
+    def sentiment_label(self) -> str | None: ...
+    @property
+    def intent(self) -> str | None: ...
+    @property
+    def priority(self) -> int: ...
+    @property
+    def priority_reason(self) -> str | None: ...
+    @property
+    def assignee(self) -> str | None: ...
+
+
 def _mrkdwn_section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": clip_mrkdwn(text, TEXT_BUDGET)}}
 
 
-def _row_text(row: Any, language: str) -> str:
+def _row_text(row: MentionListRow, language: str) -> str:
     icon = icon_for(row.network)
     mood = SENTIMENT_ICONS.get(row.sentiment_label or "", ":white_circle:")
     who = escape(truncate(row.author or "?", 60))
@@ -66,8 +103,8 @@ def more_button_value(state: dict[str, Any]) -> str | None:
     return text if slack_len(text) <= MORE_VALUE_BUDGET else None
 
 
-def build_mention_list(rows: list[Any], language: str, *, more_value: dict[str, Any] | None
-                       ) -> tuple[str, list[dict[str, Any]]]:
+def build_mention_list(rows: Sequence[MentionListRow], language: str, *,
+                       more_value: dict[str, Any] | None) -> tuple[str, list[dict[str, Any]]]:
     """One section per mention; a More button carrying the next page's filters."""
     if not rows:
         text = t(language, "list.empty")
@@ -84,7 +121,7 @@ def build_mention_list(rows: list[Any], language: str, *, more_value: dict[str, 
     return t(language, title, count=len(rows)), blocks
 
 
-def _history_line(entry: Any, language: str) -> str:
+def _history_line(entry: HistoryEntry, language: str) -> str:
     actor = f"<@{entry.actor}>" if entry.actor[:1] in {"U", "W"} else escape(entry.actor)
     change = (f" ({t(language, f'status.{entry.from_status}')} → "
               f"{t(language, f'status.{entry.to_status}')})"
@@ -107,7 +144,7 @@ def _surface_words(surface: str, language: str) -> str:
     return t(language, key) if has(key) else escape(surface.replace("_", " "))
 
 
-def build_history(entries: list[Any], language: str) -> list[dict[str, Any]]:
+def build_history(entries: Sequence[HistoryEntry], language: str) -> list[dict[str, Any]]:
     """The audit trail (oldest first) as one section: the newest entries that fit, whole,
     after a line saying how many earlier ones are left out."""
     header = f"*{t(language, 'list.history')}*"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from bot.i18n import has, t
 from bot.slack.escape import escape, truncate
@@ -14,6 +15,32 @@ DRAFT = "vigie.modal.draft"
 REJECT = "vigie.modal.reject"
 OVERRIDE = "vigie.modal.override"
 DRAFT_BLOCK = "draft"
+
+
+class _Origin(Protocol):
+    @property
+    def value(self) -> str: ...
+
+
+class DraftEditor(Protocol):
+    """What the draft editor shows (``bot.services.drafting.DraftContext`` has it)."""
+
+    @property
+    def mention_id(self) -> int: ...
+    @property
+    def network(self) -> str: ...
+    @property
+    def mention_text(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def origin(self) -> _Origin: ...
+    @property
+    def used(self) -> int: ...
+    @property
+    def limit(self) -> int | None: ...
+    @property
+    def risk_keys(self) -> Sequence[str]: ...
 
 
 def _modal(callback_id: str, title: str, submit: str, language: str, mention_id: int,
@@ -53,7 +80,7 @@ def build_assign_modal(mention_id: int, language: str) -> dict[str, Any]:
                              {"type": "users_select", "action_id": "user"})])
 
 
-def build_draft_modal(context: Any, language: str, *, note: str | None = None
+def build_draft_modal(context: DraftEditor, language: str, *, note: str | None = None
                       ) -> dict[str, Any]:
     """The draft editor: mention excerpt, text pre-filled, length and risk warnings."""
     limit = (t(language, "modal.draft_count", used=context.used, limit=context.limit,

@@ -11,8 +11,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.metadata import Metadata
 
+from bot.messages.delivery import DeliveryError, OutgoingMessage
 from bot.metrics import SLACK_RATE_LIMITED
-from bot.services.ports import DeliveryError, OutgoingMessage
+from bot.slack.render import rendered
 
 # Slack errors that will not go away by retrying the same call.
 PERMANENT_ERRORS = {
@@ -119,7 +120,8 @@ class SlackNotifier:
         return args
 
     def post(self, message: OutgoingMessage) -> str:
-        """Post ``message`` and return its ``ts``."""
+        """Post ``message`` (its spec rendered now) and return its ``ts``."""
+        message = rendered(message)
         args = self._args(message)
         if message.thread_ts:
             args["thread_ts"] = message.thread_ts
@@ -139,8 +141,8 @@ class SlackNotifier:
         return str(response["ts"])
 
     def update(self, ts: str, message: OutgoingMessage) -> None:
-        """Replace message ``ts`` with ``message``."""
-        args = self._args(message)
+        """Replace message ``ts`` with ``message`` (its spec rendered now)."""
+        args = self._args(rendered(message))
         try:
             self._client.chat_update(ts=ts, **args)
         except SlackApiError as err:

@@ -3,12 +3,13 @@ share-of-voice lines of the digest and `/cm stats sov`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
+from bot.analysis.reach import format_reach
 from bot.i18n import t
-from bot.slack.cards import ACTION_PREFIX, format_reach, quote
+from bot.messages.opportunities import OpportunityView
+from bot.slack.cards import ACTION_PREFIX, quote
 from bot.slack.escape import clip_mrkdwn, escape, link, slack_date, truncate
 
 OPP_ACTIONS = ("opp_take", "opp_contacted", "opp_dismiss", "opp_reopen")
@@ -16,24 +17,42 @@ TEXT_BUDGET = 2900
 SOV_MEMBERS_SHOWN = 8
 
 
-@dataclass(frozen=True, slots=True)
-class OpportunityView:
-    """What an opportunity card shows."""
+class _Count(Protocol):
+    @property
+    def mentions(self) -> int: ...
 
-    id: int
-    reason: str
-    status: str
-    group: str
-    competitor: str | None
-    network: str
-    url: str
-    author_handle: str
-    followers: int | None
-    text: str
-    title: str | None
-    published_at: datetime
-    assignee_user_id: str | None
-    draft: str | None
+
+class SovMember(Protocol):
+    """One watch's share of voice (``bot.services.share_of_voice.SovShare`` has it)."""
+
+    @property
+    def watch(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def current(self) -> _Count: ...
+    @property
+    def share(self) -> Mapping[str, float | None]: ...
+
+    def trend(self, metric: str) -> float | None:
+        """The change of the share of ``metric`` since the previous period, in points."""
+
+
+class SovGroup(Protocol):
+    """A watch group's share of voice (``bot.services.share_of_voice.SovReport`` has it)."""
+
+    @property
+    def group(self) -> str: ...
+    @property
+    def conquest(self) -> bool: ...
+    @property
+    def members(self) -> Sequence[SovMember]: ...
+    @property
+    def by_network(self) -> Mapping[str, Sequence[SovMember]]: ...
+    @property
+    def opportunities(self) -> int: ...
+    @property
+    def total(self) -> _Count: ...
 
 
 def _mrkdwn(text: str) -> dict[str, Any]:
@@ -95,7 +114,7 @@ def _percent(share: float | None) -> str:
     return "–" if share is None else f"{share * 100:.0f}%"
 
 
-def sov_line(report: Any, language: str) -> str:
+def sov_line(report: SovGroup, language: str) -> str:
     """One line per group: each member's share of mentions and its trend in points, the
     share of the negative mentions, and the period's opportunities."""
     parts = [t(language, "sov.member", watch=escape(m.watch), share=_percent(m.share["mentions"]),
@@ -108,7 +127,7 @@ def sov_line(report: Any, language: str) -> str:
     return line
 
 
-def sov_table(report: Any, language: str) -> str:
+def sov_table(report: SovGroup, language: str) -> str:
     """Each member's shares of mentions, reach, positive and negative mentions (trend in
     points), all networks, then one line per network with the shares of mentions."""
     lines = [t(language, "sov.table_head", group=escape(report.group))]
@@ -129,7 +148,7 @@ def sov_table(report: Any, language: str) -> str:
     return "\n".join(lines)
 
 
-def build_sov_blocks(days: int, reports: list[Any], language: str
+def build_sov_blocks(days: int, reports: Sequence[SovGroup], language: str
                      ) -> tuple[str, list[dict[str, Any]]]:
     """`/cm stats sov`: one section per group (at most 20), or how to make a group."""
     title = t(language, "sov.title", days=days)

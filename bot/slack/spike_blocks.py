@@ -6,35 +6,35 @@ from typing import Any
 
 from bot.analysis.reach import format_reach
 from bot.i18n import t
+from bot.messages.spikes import SpikeAlertSpec
 from bot.slack.escape import clip_mrkdwn, escape, link, truncate
 
 
-def build_spike_alert(watch: str, decision: Any, explanation: Any, language: str
-                      ) -> tuple[str, list[dict[str, Any]]]:
+def build_spike_alert(spec: SpikeAlertSpec) -> tuple[str, list[dict[str, Any]]]:
     """The alert's fallback text and blocks."""
-    kind_key = {"volume": "volume", "negative_share": "negative"}.get(decision.kind, "both")
+    language = spec.language
+    kind_key = {"volume": "volume", "negative_share": "negative"}.get(spec.kind, "both")
     kind = t(language, f"spike.kind_{kind_key}")
-    head = t(language, "spike.title", watch=escape(watch), kind=kind)
-    numbers = t(language, "spike.numbers", total=decision.total,
-                baseline=f"{decision.baseline:.1f}",
-                share=f"{decision.negative_share:.0%}",
-                base_share=f"{decision.baseline_negative_share:.0%}")
+    head = t(language, "spike.title", watch=escape(spec.watch), kind=kind)
+    numbers = t(language, "spike.numbers", total=spec.total,
+                baseline=f"{spec.baseline:.1f}",
+                share=f"{spec.negative_share:.0%}",
+                base_share=f"{spec.baseline_negative_share:.0%}")
     lines = [f":rotating_light: *{head}*", numbers]
-    if explanation.terms:
+    if spec.terms:
         lines.append(t(language, "spike.terms", terms=", ".join(
-            f"`{escape(truncate(term.term, 40))}` ×{term.count}" for term in explanation.terms)))
-    if explanation.links:
+            f"`{escape(truncate(term, 40))}` ×{count}" for term, count in spec.terms)))
+    if spec.links:
         lines.append(t(language, "spike.links", links=", ".join(
-            link(item.url, f"{truncate(item.url, 60)} ×{item.count}")
-            for item in explanation.links)))
-    if explanation.negative_authors:
+            link(url, f"{truncate(url, 60)} ×{count}") for url, count in spec.links)))
+    if spec.authors:
         lines.append(t(language, "spike.authors", authors=", ".join(
-            f"{escape(truncate(a.handle, 40))} ({format_reach(a.followers) or '?'})"
-            for a in explanation.negative_authors)))
+            f"{escape(truncate(handle, 40))} ({format_reach(followers) or '?'})"
+            for handle, followers in spec.authors)))
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": clip_mrkdwn("\n".join(lines),
                                                                           2900)}}]
-    for sample in explanation.samples:
+    for sample in spec.samples:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": clip_mrkdwn(
             f"{escape(truncate(sample.author, 40))}: "
             f"{escape(truncate(' '.join(sample.text.split()), 240))} "

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
 
 from bot.i18n import t
 from bot.slack.digest_blocks import context, header, section, signed
@@ -11,12 +13,77 @@ from bot.slack.escape import escape, slack_date
 MAX_WATCHES_SHOWN = 20
 
 
+class TriageRun(Protocol):
+    """A learning run's outcome (``bot.services.triage_learning`` RunView or LearnResult)."""
+
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def offset_before(self) -> int: ...
+    @property
+    def offset_after(self) -> int: ...
+    @property
+    def proposed(self) -> int | None: ...
+    @property
+    def figures(self) -> Mapping[str, Any]: ...
+
+
+class TriageResult(TriageRun, Protocol):
+    """A run just made by `/cm triage learn` (``LearnResult``)."""
+
+    @property
+    def dry_run(self) -> bool: ...
+
+
+class TriageChange(TriageRun, Protocol):
+    """A past run or offset change (``RunView``)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def actor(self) -> str: ...
+    @property
+    def at(self) -> datetime: ...
+
+
+class TriageRules(Protocol):
+    """The learning rules a run's outcome is explained with."""
+
+    @property
+    def step(self) -> int: ...
+    @property
+    def min_labels(self) -> int: ...
+    @property
+    def min_per_class(self) -> int: ...
+
+
+class TriageState(TriageRules, Protocol):
+    """What `/cm triage` shows (``bot.services.triage_learning.TriageStatus`` has it)."""
+
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def counts(self) -> Mapping[str, int]: ...
+    @property
+    def by_action(self) -> Mapping[str, int]: ...
+    @property
+    def watches(self) -> Sequence[tuple[str, int, int]]: ...
+    @property
+    def last_run(self) -> TriageChange | None: ...
+    @property
+    def last_change(self) -> TriageChange | None: ...
+    @property
+    def max_offset(self) -> int: ...
+
+
 def ratio(value: float | None) -> str:
     """0.8333 -> ``0.83``; a dash when undefined."""
     return "–" if value is None else f"{value:.2f}"
 
 
-def figures_line(figures: dict[str, Any], language: str) -> str | None:
+def figures_line(figures: Mapping[str, Any], language: str) -> str | None:
     """Before/after precision and recall on the held-out labels, if the run measured them."""
     before, after = figures.get("before"), figures.get("after")
     if not before or not after:
@@ -27,7 +94,7 @@ def figures_line(figures: dict[str, Any], language: str) -> str | None:
              n0=before["tp"] + before["fp"], n1=after["tp"] + after["fp"])
 
 
-def outcome_text(run: Any, language: str, status: Any) -> str:
+def outcome_text(run: TriageRun, language: str, status: TriageRules) -> str:
     """One run's outcome in words (``run``: a RunView or LearnResult)."""
     counts = run.figures.get("counts", {})
     proposed = run.proposed
@@ -43,7 +110,8 @@ def _who(actor: str) -> str:
     return f"<@{actor}>" if actor[:1] in {"U", "W"} and actor.isalnum() else escape(actor)
 
 
-def build_triage_status(status: Any, language: str, result: Any = None
+def build_triage_status(status: TriageState, language: str,
+                        result: TriageResult | None = None
                         ) -> tuple[str, list[dict[str, Any]]]:
     """The `/cm triage` answer; ``result`` is a run just made (shown first)."""
     title = t(language, "triage.title")

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from bot.services.workflow import DraftToApprove
+from bot.messages.show import DraftToApprove
 from bot.slack.approval import build_draft_to_approve
 from tests.harness.blockkit_limits import validate_blocks
 

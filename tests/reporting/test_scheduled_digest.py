@@ -20,6 +20,7 @@ from bot.services.reporting.schedule import (
     do_set_digest_time,
     get_channel_config,
 )
+from bot.slack.render import render_payload
 from storage.models import OutboxMessage
 from storage.models_reporting import DigestRun, DigestSchedule
 from tests.reporting.dataset import CHANNEL, OTHER_CHANNEL, Dataset, utc
@@ -120,7 +121,8 @@ def test_configured_time_zone_and_empty_days(sessions: sessionmaker[Session],
     with sessions() as session:
         last = session.scalar(select(OutboxMessage).order_by(OutboxMessage.id.desc()))
     assert last is not None and last.channel == CHANNEL
-    assert len(last.payload["blocks"]) == 1 and "No new mention" in last.payload["text"]
+    text, blocks = render_payload(last.payload)
+    assert blocks is not None and len(blocks) == 1 and "No new mention" in text
 
 
 def test_settings_are_validated(sessions: sessionmaker[Session], dataset: Dataset) -> None:

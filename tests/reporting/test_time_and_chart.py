@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.reports.charts import HEIGHT_PX, WIDTH_PX, chart_labels, render_sentiment_chart
 from bot.services.errors import ServiceError
 from bot.services.reporting.periods import (
     at_local,
@@ -19,8 +20,6 @@ from bot.services.reporting.periods import (
     parse_local_time,
     zone,
 )
-from bot.slack.charts import HEIGHT_PX, WIDTH_PX, render_sentiment_chart
-from bot.slack.digest_blocks import chart_labels
 
 PARIS = ZoneInfo("Europe/Paris")
 

@@ -223,3 +223,14 @@ def test_the_assignee_must_be_a_user_id(sessions: sessionmaker[Session], workspa
     with sessions() as session:
         assert session.get(Mention, mention_id).assignee_user_id == AGENT.user_id  # type: ignore[union-attr]
     do_assign(sessions, workspace_id, AGENT, mention_id, "W0LEA1234")
+
+
+def test_a_refused_assignee_is_echoed_escaped_once(
+        sessions: sessionmaker[Session], workspace_id: int, mention_id: int) -> None:
+    with pytest.raises(ServiceError) as refused:
+        do_assign(sessions, workspace_id, AGENT, mention_id, "<!channel> & co")
+    assert "`&lt;!channel&gt; &amp; co`" in refused.value.message()  # was &amp;lt;…
+    assert "`<!channel> & co`" in refused.value.message(plain=True)  # the terminal as typed
+    with pytest.raises(ServiceError) as long:
+        do_assign(sessions, workspace_id, AGENT, mention_id, "x" * 60)
+    assert f"`{'x' * 40}`" in long.value.message()

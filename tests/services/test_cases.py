@@ -37,6 +37,7 @@ from bot.services.sla import due_at
 from bot.services.watch_links import do_record_card
 from bot.services.watches import do_add_watch, get_watch_by_name
 from bot.slack.cards import build_card
+from bot.slack.render import payload_text
 from bot.sources.bluesky import post_to_mention
 from bot.sources.x import parse_search
 from storage import migrations
@@ -192,7 +193,7 @@ def test_a_brand_reply_made_outside_vigie_marks_the_case_replied(
     assert replied.first_response_at == datetime(2026, 12, 5, 8, 20, tzinfo=UTC)
     assert replied.reply_url == "https://x.com/AcmeCare/status/1002"
     assert count(sessions, Mention) == 1  # the brand's post is not a mention
-    notes = [row.payload["text"] for row in outbox(sessions, KIND_THREAD, root.id)]
+    notes = [payload_text(row.payload) for row in outbox(sessions, KIND_THREAD, root.id)]
     assert any("replied from the brand's account" in note for note in notes)
     with sessions() as session:
         case = session.scalars(select(Case)).one()
@@ -229,7 +230,7 @@ def test_a_follow_up_after_the_brand_reply_reopens_the_case_and_restarts_its_sla
         posts = cases.conversation(session, workspace_id, follow_up.id)
     assert [(p.author, p.by_brand) for p in posts] == [
         ("@ana_r", False), ("@acmecare", True), ("@ana_r", False)]
-    notes = [row.payload["text"] for row in outbox(sessions, KIND_THREAD, root.id)]
+    notes = [payload_text(row.payload) for row in outbox(sessions, KIND_THREAD, root.id)]
     assert any("Follow-up" in note and "still nothing" in note for note in notes), notes
     assert outbox(sessions, KIND_UPDATE_CARD, root.id)
 
@@ -412,7 +413,7 @@ def test_a_follow_up_several_watches_hold_joins_once_and_updates_every_card(
     updated = {row.channel for row in outbox(sessions, KIND_UPDATE_CARD, root.id)}
     assert updated == {CHANNEL_ID, ORDERS_CHANNEL}  # every card of the case hears it
     notes = [row.channel for row in outbox(sessions, KIND_THREAD, root.id)
-             if "hello??" in row.payload["text"]]
+             if "hello??" in payload_text(row.payload)]
     assert sorted(notes) == sorted([CHANNEL_ID, ORDERS_CHANNEL])  # once in each card's thread
 
 

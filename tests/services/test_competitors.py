@@ -212,9 +212,10 @@ def test_group_bad_inputs(sessions: sessionmaker[Session], workspace_id: int) ->
 
 def test_the_digest_carries_a_share_of_voice_line_and_chart(
         sessions: sessionmaker[Session], workspace_id: int) -> None:
+    from bot.reports.charts import render_chart_spec
     from bot.services.outbox import KIND_CHART, KIND_POST
     from bot.services.reporting.digest import do_post_digest_now
-    from bot.slack.charts import render_chart_spec
+    from bot.slack.render import render_payload
 
     _setup(sessions, workspace_id, conquest=True)
     _poll(sessions, workspace_id, "rivalo", [_item(e, t) for e, t in FEED])
@@ -230,8 +231,9 @@ def test_the_digest_carries_a_share_of_voice_line_and_chart(
         rows = session.scalars(select(OutboxMessage).where(
             OutboxMessage.kind.in_([KIND_POST, KIND_CHART]))).all()
     post = next(r for r in rows if r.kind == KIND_POST)
-    assert "Share of voice* (acme-vs, 6 mention(s)): acme 17%" in str(post.payload["blocks"])
-    assert "conquest opportunities: 4" in str(post.payload["blocks"])
+    blocks = str(render_payload(post.payload)[1])
+    assert "Share of voice* (acme-vs, 6 mention(s)): acme 17%" in blocks
+    assert "conquest opportunities: 4" in blocks
     charts = [r.payload["chart"] for r in rows if r.kind == KIND_CHART]
     share = next(c for c in charts if c.get("kind") == "share")
     assert share["members"] == ["acme", "rivalo"]

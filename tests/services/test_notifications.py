@@ -19,6 +19,7 @@ from bot.services.outbox import KIND_CARD, OutboxSender
 from bot.services.replies import NETWORK_ACTOR
 from bot.slack.home_publisher import SlackHomePublisher
 from bot.slack.notifier import SlackNotifier
+from bot.slack.render import rendered
 from storage.db import transaction
 from storage.models import Author, Member, Mention, OutboxMessage, Watch, Workspace
 from storage.models_notifications import NotificationState
@@ -76,7 +77,7 @@ def _texts(sessions: sessionmaker[Session]) -> dict[int, str | None]:
         out: dict[int, str | None] = {}
         for row in rows:
             message = notes.render_notification(session, row)
-            out[row.id] = message.text if message is not None else None
+            out[row.id] = rendered(message).text if message is not None else None
         return out
 
 

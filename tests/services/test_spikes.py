@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.outbox import KIND_POST
 from bot.services.spikes import check_watch, hourly_buckets, run_spike_checks
+from bot.slack.render import render_payload
 from storage.db import transaction
 from storage.models import Author, Mention, OutboxMessage, Watch
 from storage.models_spikes import Spike
@@ -59,7 +60,8 @@ def test_a_burst_is_detected_explained_and_alerted_once(
     with sessions() as session:
         alert = session.scalars(select(OutboxMessage).where(
             OutboxMessage.kind == KIND_POST)).one()
-        blocks = alert.payload["blocks"]
+        _, blocks = render_payload(alert.payload)
+        assert blocks is not None
         assert validate_blocks(blocks, "message") == []
         text = str(blocks)
         assert "40 mentions this hour" in text and "refund" in text and "loud" in text

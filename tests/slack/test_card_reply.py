@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.messages.cards import CardView
 from bot.replies.prompt import PromptMention, build_messages
 from bot.replies.templates import BUILTIN_TEMPLATES
 from bot.services.reply_policy import card_actions
-from bot.slack.cards import CardView, build_card
+from bot.slack.cards import build_card
 
 WHEN = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 

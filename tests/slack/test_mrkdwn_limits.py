@@ -14,8 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from slack_sdk import WebClient
 
+from bot.messages.cards import CardView, StoryMember
 from bot.services.errors import Mrkdwn, ServiceError
-from bot.slack.cards import CardView, StoryMember, build_card
+from bot.slack.cards import build_card
 from bot.slack.escape import clip_mrkdwn, escape, fit_source, slack_date, slack_len
 from bot.slack.mention_views import build_history, build_mention_list, more_button_value
 from handlers.actions import _filters_from
@@ -201,7 +202,7 @@ def test_service_error_escapes_echoed_input() -> None:
 
 # ------------------------------------------------------- other renderers' long lists
 def test_home_lists_are_cut_between_items_not_inside_dates() -> None:
-    from bot.services.home import HomeItem, HomeSummary
+    from bot.messages.home import HomeItem, HomeSummary
     from bot.slack.home import build_home
 
     items = [HomeItem(channel="C1", ts=f"1700000000.{i:06d}", url="https://x/1", network="x",

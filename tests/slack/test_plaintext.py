@@ -5,8 +5,8 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from bot.console_notifier import ConsoleNotifier
-from bot.services.ports import OutgoingMessage
-from bot.services.reporting.queries import card_url
+from bot.messages.delivery import OutgoingMessage
+from bot.messages.permalink import card_permalink
 from bot.slack.plaintext import blocks_to_plain, mrkdwn_to_plain
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -51,6 +51,6 @@ def test_console_messages_have_no_slack_permalink() -> None:
     notifier = ConsoleNotifier(sink, zone=PARIS)  # type: ignore[arg-type]
     ts = notifier.post(OutgoingMessage(channel="C0SOCIAL1", text="*hi* <@U07ALICE01>"))
     assert "hi @U07ALICE01" in sink.text and "*" not in sink.text
-    assert card_url("C0SOCIAL1", ts) is None
-    assert card_url("C0SOCIAL1", "1796530758.000100") == (
+    assert card_permalink("C0SOCIAL1", ts) is None
+    assert card_permalink("C0SOCIAL1", "1796530758.000100") == (
         "https://slack.com/archives/C0SOCIAL1/p1796530758000100")

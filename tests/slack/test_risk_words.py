@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.slack.cards import CardView, build_card
+from bot.messages.cards import CardView
+from bot.slack.cards import build_card
 from bot.slack.risk_words import approve_confirm, flag_words
 from tests.harness.blockkit_limits import validate_blocks
 
@@ -48,7 +49,7 @@ def test_a_clean_draft_approves_in_one_click() -> None:
 
 
 def test_the_draft_shown_for_approval_also_asks_to_confirm() -> None:
-    from bot.services.workflow import DraftToApprove
+    from bot.messages.show import DraftToApprove
     from bot.slack.approval import build_draft_to_approve
 
     draft = DraftToApprove(4, 2, "Call +33 6 12 34 56 78", "warn", "cd" * 16, ("pii_phone",))

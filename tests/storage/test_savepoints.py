@@ -22,12 +22,16 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.messages.notes import Note, Text
 from bot.services import sla
 from bot.services.notifications import mark_homes_stale
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import Mention, OutboxMessage, Watch, Workspace
 from storage.models_notifications import NotificationState
 from storage.models_sla import SlaNotice
+
+LATE = Note.of("en", "workflow.note_reason", reason=Text("late"))
+"""The notice's message (its words do not matter here)."""
 
 
 class CallerFailed(Exception):
@@ -95,7 +99,7 @@ def test_an_sla_notice_is_not_kept_without_its_message(
     with pytest.raises(CallerFailed), transaction(sessions) as session:
         mention = session.get(Mention, mention_id)
         assert mention is not None
-        assert sla._notify(session, mention, "breach", "C07ALERTS1", "late", thread=False)
+        assert sla._notify(session, mention, "breach", "C07ALERTS1", LATE, thread=False)
         raise CallerFailed
     # The notice says the breach was announced: without its message it would never be.
     assert count(sessions, SlaNotice) == 0 and count(sessions, OutboxMessage) == 0
@@ -111,8 +115,8 @@ def test_a_notice_another_worker_sent_first_is_skipped_and_the_rest_goes_on(
     with transaction(sessions) as session:
         mention = session.get(Mention, mention_id)
         assert mention is not None
-        assert not sla._notify(session, mention, "breach", "C07ALERTS1", "late", thread=False)
-        assert sla._notify(session, mention, "escalation:U07BOSS001", "U07BOSS001", "late",
+        assert not sla._notify(session, mention, "breach", "C07ALERTS1", LATE, thread=False)
+        assert sla._notify(session, mention, "escalation:U07BOSS001", "U07BOSS001", LATE,
                            thread=False)
     assert count(sessions, SlaNotice) == 2 and count(sessions, OutboxMessage) == 1
 

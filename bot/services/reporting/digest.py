@@ -19,11 +19,27 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
+from bot.messages.digest import (
+    AuthorData,
+    CountData,
+    DigestData,
+    DigestSpec,
+    MentionData,
+    ResponsesData,
+    SovCountData,
+    SovData,
+    SovMemberData,
+    SpikeData,
+    WaitedData,
+)
+from bot.messages.stored import spec_payload
+from bot.reports.charts import chart_labels
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
 from bot.services.outbox import KIND_CHART, KIND_POST, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.reporting.digest_sections import (
+    Change,
     DigestReport,
     SpikeProvider,
     build_digest_report,
@@ -31,9 +47,9 @@ from bot.services.reporting.digest_sections import (
     series_key,
 )
 from bot.services.reporting.periods import at_local
+from bot.services.reporting.queries import MentionLine
 from bot.services.reporting.schedule import DigestChannel, channel_config, digest_channels
-from bot.services.reporting.share_of_voice import sov_chart
-from bot.slack.digest_blocks import build_digest_blocks, chart_labels
+from bot.services.reporting.share_of_voice import METRICS, SovReport, SovShare, sov_chart
 from storage.db import transaction
 from storage.models import Role, Workspace
 from storage.models_reporting import DigestRun
@@ -73,7 +89,7 @@ def _cached_days(session: Session, config: DigestChannel) -> dict[str, list[int]
 
 def digest_chart(report: DigestReport, language: str) -> dict[str, Any]:
     """The digest's 14-day chart, as the description the outbox draws
-    (``bot.slack.charts.render_chart_spec``)."""
+    (``bot.reports.charts.render_chart_spec``)."""
     labels = chart_labels(language)
     return {
         "labels": [item.day.strftime("%d %b") for item in report.chart],
@@ -83,11 +99,58 @@ def digest_chart(report: DigestReport, language: str) -> dict[str, Any]:
         "ylabel": t(language, "digest.chart_y"), "legend": dict(labels["series"])}
 
 
+def _count(change: Change) -> CountData:
+    return CountData(change.current, change.previous)
+
+
+def _mention(line: MentionLine) -> MentionData:
+    return MentionData(line.id, line.network, line.author, line.text, line.title, line.priority,
+                       line.status, line.link, tuple(line.topics))
+
+
+def _sov_member(member: SovShare) -> SovMemberData:
+    return SovMemberData(member.watch, member.kind, SovCountData(member.current.mentions),
+                         dict(member.share), {metric: member.trend(metric) for metric in METRICS})
+
+
+def _sov(report: SovReport) -> SovData:
+    return SovData(report.group, report.conquest,
+                   tuple(_sov_member(m) for m in report.members),
+                   {network: tuple(_sov_member(m) for m in members)
+                    for network, members in report.by_network.items()},
+                   report.opportunities, SovCountData(report.total.mentions))
+
+
+def digest_spec(report: DigestReport, language: str) -> DigestSpec:
+    """What the digest message shows of ``report``, as data rendered when it is sent."""
+    responses = report.responses
+    return DigestSpec(DigestData(
+        timezone=report.timezone, window_start=report.window_start,
+        window_end=report.window_end, local_date=report.local_date, empty=report.empty,
+        total=_count(report.total),
+        by_network=tuple((name, _count(change)) for name, change in report.by_network),
+        by_sentiment=tuple((key, _count(change)) for key, change in report.by_sentiment),
+        responses=ResponsesData(responses.actionable, responses.answered, responses.responded,
+                                responses.median_seconds, responses.p90_seconds,
+                                responses.answered_share),
+        open_total=report.open_total, open_by_status=dict(report.open_by_status),
+        overdue_count=report.overdue_count,
+        overdue=tuple(_mention(line) for line in report.overdue),
+        top_authors=tuple(AuthorData(a.handle, a.network, a.followers, a.url, a.mentions)
+                          for a in report.top_authors),
+        top_priority=tuple(_mention(line) for line in report.top_priority),
+        waited=tuple(WaitedData(group.watch_name, group.threshold, group.count,
+                                tuple(_mention(line) for line in group.examples))
+                     for group in report.waited),
+        spikes=tuple(SpikeData(spike.title, spike.detail, spike.url) for spike in report.spikes),
+        open_by_topic=tuple(report.open_by_topic),
+        share_of_voice=tuple(_sov(sov) for sov in report.share_of_voice)), language)
+
+
 def _enqueue(session: Session, workspace_id: int, channel: str, report: DigestReport,
              language: str, chart: dict[str, Any] | None, dedupe: str | None) -> None:
-    text, blocks = build_digest_blocks(report, language)
     do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST, channel=channel,
-               payload={"text": text, "blocks": blocks},
+               payload=spec_payload(digest_spec(report, language)),
                dedupe_key=f"{dedupe}:post" if dedupe else None)
     if chart is not None:
         day = report.local_date.isoformat()

@@ -46,6 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from bot.analysis.topics import TOPICS, topic_mask
+from bot.messages.permalink import card_permalink
 from bot.services.cases import follow_ups_stored
 from bot.services.mention_search import topic_names_of
 from bot.services.watch_links import in_watches
@@ -163,11 +164,6 @@ def count_if(condition: ColumnElement[bool]) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def card_url(channel: str | None, ts: str | None) -> str | None:
-    """The permalink of a posted card, built without calling ``chat.getPermalink``."""
-    if not channel or not ts or not ts[:1].isdigit():
-        return None  # printed in console mode (ts "console-..."): no Slack message to link
-    return f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}"
 
 
 def sla_overdue(watches: Sequence[tuple[int | None, int, int, int]],
@@ -377,7 +373,7 @@ def mention_lines(session: Session, *where: ColumnElement[bool], order_by: Seque
     ).all()
     return [MentionLine(id=row[0], network=row[1], author=row[2], text=row[3], title=row[4],
                         priority=row[5], status=row[6], created_at=row[7], watch_name=row[8],
-                        url=row[9], card_url=card_url(row[10], row[11]),
+                        url=row[9], card_url=card_permalink(row[10], row[11]),
                         topics=topic_names_of(row[12])) for row in rows]
 
 

@@ -197,7 +197,7 @@ def get_share_of_voice(sessions: sessionmaker[Session], workspace_id: int, actor
 
 def sov_chart(report: SovReport, language: str) -> dict[str, Any]:
     """The group's shares of mentions, reach, positive and negative mentions, as the chart
-    description the outbox draws (``bot.slack.charts.render_chart_spec``, kind ``share``)."""
+    description the outbox draws (``bot.reports.charts.render_chart_spec``, kind ``share``)."""
     return {
         "kind": "share", "members": [m.watch for m in report.members],
         "metrics": [t(language, f"sov.chart_{metric}") for metric in METRICS],

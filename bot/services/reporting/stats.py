@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
+from bot.reports.charts import chart_labels
 from bot.services.actors import Actor
 from bot.services.opportunities import opportunity_counts
 from bot.services.outbox import KIND_CHART, do_enqueue
@@ -42,7 +43,6 @@ from bot.services.reporting.queries import (
     sentiment_series,
     top_authors,
 )
-from bot.slack.digest_blocks import chart_labels
 from storage.db import transaction
 from storage.models import Approval, Mention, Role, Workspace
 from storage.reporting_counts import volume_by_bucket
@@ -191,7 +191,7 @@ def build_stats_report(session: Session, workspace_id: int, *, days: int, now: d
 
 def stats_chart(report: StatsReport, language: str) -> dict[str, Any]:
     """The period's mentions by sentiment (daily, or weekly beyond a month), as the chart
-    description the outbox draws (``bot.slack.charts.render_chart_spec``)."""
+    description the outbox draws (``bot.reports.charts.render_chart_spec``)."""
     legend = chart_labels(language)["series"]
     return {
         "labels": [label for label, _counts in report.buckets],

@@ -10,12 +10,21 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bot.i18n import t
+
+SERIES = ("negative", "neutral", "positive", "unknown")
+"""The sentiment chart's series, bottom to top."""
 WIDTH_PX = 1000
 HEIGHT_PX = 500
 DPI = 100
 COLORS = {"negative": "#d64545", "neutral": "#9aa5b1", "positive": "#2f9e44",
           "unknown": "#d9dde3"}
 
+
+
+def chart_labels(language: str) -> dict[str, dict[str, str]]:
+    """Legend labels of the sentiment chart, by series key."""
+    return {"series": {key: t(language, f"report.sentiment_{key}") for key in SERIES}}
 
 def render_sentiment_chart(labels: Sequence[str], series: Mapping[str, Sequence[int]], *,
                            title: str, xlabel: str, ylabel: str,

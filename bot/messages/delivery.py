@@ -5,19 +5,35 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.messages.cards import CardSpec
+from bot.messages.digest import DigestSpec
+from bot.messages.home import HomeSpec
+from bot.messages.notes import Note, NoteWithMentions
+from bot.messages.opportunities import OpportunitySpec
+from bot.messages.spikes import SpikeAlertSpec
+
+MessageSpec = (Note | NoteWithMentions | CardSpec | OpportunitySpec | SpikeAlertSpec
+               | DigestSpec)
+"""What a service hands over instead of Block Kit; the notifier renders it when sending."""
+
 
 @dataclass(frozen=True, slots=True)
 class OutgoingMessage:
-    """A message to post or update: plain-text fallback, Block Kit blocks and metadata."""
+    """A message to post or update: plain-text fallback, Block Kit blocks and metadata.
+
+    Services give a ``spec`` (and no text or blocks); the notifier renders it
+    (``bot.slack.render``) into ``text`` and ``blocks`` when it sends the message."""
 
     channel: str
-    text: str
+    text: str = ""
     blocks: list[dict[str, Any]] | None = None
     thread_ts: str | None = None
     event_type: str | None = None
     event_payload: dict[str, Any] | None = None
     team_id: str | None = None
     """The workspace it goes to (picks the bot token when Vigie is installed in several)."""
+    spec: MessageSpec | None = None
+    """Typed content rendered at send time; when set, ``text`` and ``blocks`` are ignored."""
 
 
 TOKEN_ERRORS = frozenset({
@@ -75,5 +91,5 @@ class Notifier(Protocol):
 class HomePublisher(Protocol):
     """Publishes a user's App Home view (Slack's ``views.publish``)."""
 
-    def publish_home(self, team_id: str | None, user_id: str, view: dict[str, Any]) -> None:
-        """Publish ``view`` as ``user_id``'s Home tab. Raises DeliveryError."""
+    def publish_home(self, team_id: str | None, user_id: str, home: HomeSpec) -> None:
+        """Render ``home`` and publish it as ``user_id``'s Home tab. Raises DeliveryError."""

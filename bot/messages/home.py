@@ -1,0 +1,60 @@
+"""What App Home shows a user, as typed data read by ``bot.services.home`` and rendered by
+``bot.slack.home``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HomeItem:
+    """A mention line on the Home tab."""
+
+    id: int
+    network: str
+    text: str
+    url: str
+    priority: int
+    status: str
+    created_at: datetime
+    channel: str | None
+    ts: str | None
+    reason: str | None = None
+    intent: str | None = None
+    topics: tuple[str, ...] = ()
+    direct_to: str | None = None
+    language: str | None = None
+    language_analysed: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class HomeTriage:
+    """The workspace's triage calibration at a glance (`/cm triage` has the details)."""
+
+    enabled: bool
+    offset: int
+    last_run_at: datetime | None = None
+    last_run_outcome: str | None = None
+    last_run_before: int = 0
+    last_run_after: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class HomeSummary:
+    """Everything the Home tab shows."""
+
+    role: str
+    assigned: list[HomeItem]
+    to_approve: list[HomeItem]
+    overdue: list[HomeItem]
+    counts: dict[str, int]
+    triage: HomeTriage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HomeSpec:
+    """A Home tab to publish: the summary, rendered in ``language`` when published."""
+
+    summary: HomeSummary
+    language: str

@@ -1,0 +1,154 @@
+"""A note as data: translated phrases whose arguments say what they are (outside text,
+a date, a link, risk flags), so services never write mrkdwn and the renderer in
+``bot.slack.notes`` escapes, cuts and formats each argument in one place.
+
+Notes go through the outbox as JSON (``note_to_json`` / ``note_from_json``) and are
+rendered when the row is sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """Outside text (a name, a reason, a post): escaped, and cut to ``limit`` characters
+    at a word boundary when a limit is given."""
+
+    value: str | None
+    limit: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Date:
+    """A moment, shown in each reader's time zone."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A link with an escaped label; only the label when the URL is missing or unsafe."""
+
+    url: str | None
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class RiskFlags:
+    """A draft's risk flag codes, shown in words in the note's language."""
+
+    codes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Who:
+    """Someone named in a message: a Slack user id (``U…``/``W…``) is shown as a mention,
+    any other name as escaped text."""
+
+    name: str
+
+
+Arg = str | int | Text | Date | Link | RiskFlags | Who
+"""A phrase argument. ``str`` and ``int`` are our own values (ids, counts, network names,
+``<@U…>`` references) and are inserted as they are; anything from outside is a ``Text``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """One translated message (an ``bot.i18n`` key) and its arguments."""
+
+    key: str
+    args: tuple[tuple[str, Arg], ...] = ()
+
+    @classmethod
+    def of(cls, key: str, **args: Arg) -> Phrase:
+        """A phrase from keyword arguments (kept in the order given)."""
+        return cls(key, tuple(args.items()))
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A thread note or a short message: its phrases, one per line, in ``language``."""
+
+    language: str
+    phrases: tuple[Phrase, ...]
+
+    @classmethod
+    def of(cls, language: str, key: str, **args: Arg) -> Note:
+        """A note of one phrase."""
+        return cls(language, (Phrase.of(key, **args),))
+
+    def then(self, key: str, **args: Arg) -> Note:
+        """This note with one more line."""
+        return Note(self.language, (*self.phrases, Phrase.of(key, **args)))
+
+
+def _arg_to_json(value: Arg) -> Any:
+    if isinstance(value, Text):
+        return {"text": value.value, "limit": value.limit}
+    if isinstance(value, Date):
+        return {"date": value.at.isoformat()}
+    if isinstance(value, Link):
+        return {"url": value.url, "label": value.label}
+    if isinstance(value, RiskFlags):
+        return {"flags": list(value.codes)}
+    if isinstance(value, Who):
+        return {"who": value.name}
+    return value
+
+
+def _arg_from_json(value: Any) -> Arg:
+    if not isinstance(value, dict):
+        return value if isinstance(value, int) else str(value)
+    if "text" in value:
+        return Text(value["text"], value.get("limit"))
+    if "date" in value:
+        return Date(datetime.fromisoformat(value["date"]))
+    if "url" in value:
+        return Link(value["url"], str(value["label"]))
+    if "who" in value:
+        return Who(str(value["who"]))
+    return RiskFlags(tuple(str(code) for code in value["flags"]))
+
+
+def note_to_json(note: Note) -> dict[str, Any]:
+    """The note as JSON for an outbox row's payload."""
+    return {"language": note.language,
+            "phrases": [{"key": phrase.key,
+                         "args": {name: _arg_to_json(arg) for name, arg in phrase.args}}
+                        for phrase in note.phrases]}
+
+
+def note_from_json(data: dict[str, Any]) -> Note:
+    """The note stored by ``note_to_json``."""
+    return Note(str(data["language"]), tuple(
+        Phrase(str(phrase["key"]), tuple((name, _arg_from_json(arg))
+                                         for name, arg in phrase["args"].items()))
+        for phrase in data["phrases"]))
+
+
+@dataclass(frozen=True, slots=True)
+class MentionRef:
+    """A mention named in a DM: its id (linking to its card when posted, else to the post),
+    author, network and an excerpt of its text."""
+
+    id: int
+    channel: str | None
+    ts: str | None
+    url: str
+    author: str
+    network: str
+    excerpt: str
+
+
+@dataclass(frozen=True, slots=True)
+class NoteWithMentions:
+    """A note followed by one line per mention (bulleted when it lists several)."""
+
+    note: Note
+    mentions: tuple[MentionRef, ...]
+    bullets: bool = False

@@ -1,0 +1,77 @@
+"""A spike alert as typed data: what ``bot.services.spikes`` detected and explained, rendered
+by ``bot.slack.spike_blocks`` when the outbox sends it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.analysis.spike_explain import SpikeExplanation
+from bot.analysis.spikes import SpikeDecision
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeSample:
+    """An example post of the spike."""
+
+    author: str
+    text: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeAlertSpec:
+    """What a spike alert shows: the watch, the numbers, the terms, links and negative
+    authors that explain it, and a few examples."""
+
+    language: str
+    watch: str
+    kind: str
+    total: int
+    baseline: float
+    negative_share: float
+    baseline_negative_share: float
+    terms: tuple[tuple[str, int], ...] = ()
+    links: tuple[tuple[str, int], ...] = ()
+    authors: tuple[tuple[str, int | None], ...] = ()
+    """Negative authors: handle and followers (None when unknown)."""
+    samples: tuple[SpikeSample, ...] = ()
+
+    @classmethod
+    def of(cls, watch: str, decision: SpikeDecision, explanation: SpikeExplanation,
+           language: str) -> SpikeAlertSpec:
+        """The alert of ``decision`` on ``watch``, explained by ``explanation``."""
+        return cls(
+            language=language, watch=watch, kind=decision.kind, total=decision.total,
+            baseline=decision.baseline, negative_share=decision.negative_share,
+            baseline_negative_share=decision.baseline_negative_share,
+            terms=tuple((term.term, term.count) for term in explanation.terms),
+            links=tuple((item.url, item.count) for item in explanation.links),
+            authors=tuple((a.handle, a.followers) for a in explanation.negative_authors),
+            samples=tuple(SpikeSample(s.author, s.text, s.url) for s in explanation.samples))
+
+
+def spike_to_json(spec: SpikeAlertSpec) -> dict[str, Any]:
+    """The alert as JSON for an outbox row's payload."""
+    return {"language": spec.language, "watch": spec.watch, "kind": spec.kind,
+            "total": spec.total, "baseline": spec.baseline,
+            "negative_share": spec.negative_share,
+            "baseline_negative_share": spec.baseline_negative_share,
+            "terms": [list(pair) for pair in spec.terms],
+            "links": [list(pair) for pair in spec.links],
+            "authors": [list(pair) for pair in spec.authors],
+            "samples": [[s.author, s.text, s.url] for s in spec.samples]}
+
+
+def spike_from_json(data: dict[str, Any]) -> SpikeAlertSpec:
+    """The alert stored by ``spike_to_json``."""
+    return SpikeAlertSpec(
+        language=str(data["language"]), watch=str(data["watch"]), kind=str(data["kind"]),
+        total=int(data["total"]), baseline=float(data["baseline"]),
+        negative_share=float(data["negative_share"]),
+        baseline_negative_share=float(data["baseline_negative_share"]),
+        terms=tuple((str(term), int(count)) for term, count in data["terms"]),
+        links=tuple((str(url), int(count)) for url, count in data["links"]),
+        authors=tuple((str(handle), followers) for handle, followers in data["authors"]),
+        samples=tuple(SpikeSample(str(author), str(text), url)
+                      for author, text, url in data["samples"]))

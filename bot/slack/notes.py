@@ -1,0 +1,63 @@
+"""Renders a note (``bot.messages.notes``) as mrkdwn: each argument escaped, cut or
+formatted by what it is."""
+
+from __future__ import annotations
+
+from bot.i18n import t
+from bot.messages.notes import (
+    Arg,
+    Date,
+    Link,
+    MentionRef,
+    Note,
+    NoteWithMentions,
+    RiskFlags,
+    Text,
+    Who,
+)
+from bot.slack.escape import escape, link, slack_date, truncate
+from bot.slack.home import card_link
+from bot.slack.risk_words import flag_words
+
+EXCERPT = 120
+"""Characters of a mention's text quoted in a DM."""
+
+
+def render_arg(arg: Arg, language: str) -> str | int:
+    """One phrase argument as mrkdwn (our own ``str``/``int`` values as they are)."""
+    if isinstance(arg, Text):
+        value = arg.value or ""
+        return escape(truncate(value, arg.limit) if arg.limit is not None else value)
+    if isinstance(arg, Date):
+        return slack_date(arg.at)
+    if isinstance(arg, Link):
+        return link(arg.url, arg.label)
+    if isinstance(arg, RiskFlags):
+        return ", ".join(flag_words(arg.codes, language))
+    if isinstance(arg, Who):
+        name = arg.name
+        return f"<@{name}>" if name[:1] in {"U", "W"} and name.isalnum() else escape(name)
+    return arg
+
+
+def render_note(note: Note) -> str:
+    """The note's phrases, translated with their rendered arguments, one per line."""
+    return "\n".join(
+        t(note.language, phrase.key,
+          **{name: render_arg(arg, note.language) for name, arg in phrase.args})
+        for phrase in note.phrases)
+
+
+def mention_line(ref: MentionRef) -> str:
+    """``#12 · @ana (mastodon): _excerpt…_``, the id linking to the card (or the post)."""
+    excerpt = truncate(ref.excerpt, EXCERPT)
+    label = card_link(ref.channel, ref.ts, ref.url, f"#{ref.id}")
+    line = f"{label} · {escape(truncate(ref.author, 80))} ({escape(ref.network)})"
+    return f"{line}: _{escape(excerpt)}_" if excerpt else line
+
+
+def render_note_with_mentions(spec: NoteWithMentions) -> str:
+    """The note, then one line per mention."""
+    bullet = "• " if spec.bullets else ""
+    return "\n".join([render_note(spec.note),
+                      *(f"{bullet}{mention_line(ref)}" for ref in spec.mentions)])

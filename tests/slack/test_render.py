@@ -1,0 +1,106 @@
+"""Typed specs in, Slack text and blocks out: notes, cards and the send-time rendering of
+``OutgoingMessage.spec`` (the notifiers call ``rendered``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.messages.cards import CardSpec, CardView
+from bot.messages.delivery import OutgoingMessage
+from bot.messages.notes import Date, Link, Note, RiskFlags, Text, note_from_json, note_to_json
+from bot.messages.opportunities import OpportunitySpec, OpportunityView
+from bot.messages.spikes import SpikeAlertSpec, SpikeSample
+from bot.messages.stored import payload_spec, spec_payload
+from bot.slack.cards import build_card
+from bot.slack.notes import render_note
+from bot.slack.opportunity_blocks import build_opportunity_card
+from bot.slack.render import payload_text, render_payload, render_spec, rendered
+from bot.slack.spike_blocks import build_spike_alert
+
+WHEN = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+
+
+def _card() -> CardView:
+    return CardView(
+        mention_id=7, network="mastodon", url="https://social.example/@ana/1",
+        author_handle="@ana", author_name="Ana <!channel>", followers=48_213, title=None,
+        text="Where is my <order>?", published_at=WHEN, watch_name="acme", status="new",
+        sentiment_label="negative", intent="complaint", priority=72,
+        priority_reason="complaint · negative · 48k followers", actions=("assign", "draft"))
+
+
+def test_a_note_escapes_outside_text_and_formats_dates_links_and_flags() -> None:
+    note = (Note.of("en", "workflow.note_draft", actor="<@U1>", version=2,
+                    text=Text("<!channel> & " + "word " * 600, 2500))
+            .then("workflow.note_risk", level="warn", flags=RiskFlags(("pii_phone",))))
+    text = render_note(note)
+    first, second = text.split("\n>>> ", 1)[0], text.rsplit("\n", 1)[1]
+    assert first == "<@U1> wrote draft v2:"
+    assert "&lt;!channel&gt; &amp; word" in text and "<!channel>" not in text
+    assert text.split("\n>>> ", 1)[1].split("\n")[0].endswith("…")
+    assert second == ":warning: Risk *warn*: a phone number"
+    breach = render_note(Note.of("en", "sla.breach", id="#7", due=Date(WHEN)))
+    assert f"<!date^{int(WHEN.timestamp())}^" in breach and "2026-12-05 09:00 UTC" in breach
+    replied = render_note(Note.of("fr", "workflow.note_replied", actor="<@U1>",
+                                  url=Link("javascript:alert(1)", "x <y>")))
+    assert "javascript" not in replied
+
+
+def test_a_note_survives_the_outbox_json_and_renders_the_same() -> None:
+    note = Note.of("fr", "sla.reminder", id="#7", due=Date(WHEN), watch=Text("a<b"))
+    note = note.then("workflow.note_reason", reason=Text(None)).then(
+        "workflow.note_replied", actor="outbox", url=Link(None, "https://x"))
+    assert note_from_json(note_to_json(note)) == note
+    assert payload_text({"note": note_to_json(note)}) == render_note(note)
+
+
+def test_rows_written_before_notes_were_data_keep_their_text() -> None:
+    assert payload_text({"text": ":wave: already *mrkdwn*"}) == ":wave: already *mrkdwn*"
+    message = OutgoingMessage(channel="C1", text="kept", blocks=[{"type": "divider"}])
+    assert rendered(message) is message
+
+
+def test_a_card_spec_renders_as_build_card_would() -> None:
+    view = _card()
+    assert render_spec(CardSpec(view, "fr")) == build_card(view, "fr")
+    message = rendered(OutgoingMessage(channel="C1", spec=CardSpec(view, "en"),
+                                       event_type="vigie_mention_posted"))
+    text, blocks = build_card(view, "en")
+    assert (message.text, message.blocks, message.spec) == (text, blocks, None)
+    assert message.event_type == "vigie_mention_posted"
+    assert "&lt;order&gt;" in str(blocks) and "<!channel>" not in str(blocks)
+
+
+def test_an_opportunity_spec_renders_as_its_card() -> None:
+    view = OpportunityView(
+        id=3, reason="alternative", status="open", group="acme-vs", competitor="Rival",
+        network="bluesky", url="https://bsky.app/x", author_handle="bob", followers=1_250,
+        text="Rival lost my parcel", title=None, published_at=WHEN, assignee_user_id=None,
+        draft=None)
+    assert render_spec(OpportunitySpec(view, "en")) == build_opportunity_card(view, "en")
+
+
+def test_a_note_spec_is_text_only() -> None:
+    note = Note.of("en", "workflow.note_reject", actor="<@U1>", reason=Text("no <b>"))
+    assert render_spec(note) == (
+        ":leftwards_arrow_with_hook: <@U1> sent the draft back: no &lt;b&gt;", None)
+
+
+def test_a_spike_alert_is_stored_as_data_and_rendered_when_sent() -> None:
+    spec = SpikeAlertSpec(
+        language="en", watch="acme <x>", kind="volume", total=40, baseline=2.0,
+        negative_share=0.5, baseline_negative_share=0.1, terms=(("refund", 12),),
+        links=(("https://example.com/a", 3),), authors=(("@loud", 48_213), ("@anon", None)),
+        samples=(SpikeSample("@loud", "where is my <refund>", "https://example.com/p"),))
+    payload = spec_payload(spec)
+    assert payload_spec(payload) == spec
+    text, blocks = render_payload(payload)
+    assert (text, blocks) == build_spike_alert(spec)
+    assert text.startswith("Unusual") or "acme &lt;x&gt;" in text
+    assert blocks is not None and "48k" in str(blocks) and "&lt;refund&gt;" in str(blocks)
+
+
+def test_a_row_written_before_specs_were_data_is_sent_as_stored() -> None:
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*old*"}}]
+    assert render_payload({"text": "old", "blocks": blocks}) == ("old", blocks)
+    assert payload_spec({"text": "old", "blocks": blocks}) is None
