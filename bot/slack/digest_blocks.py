@@ -76,7 +76,7 @@ class Responses(Protocol):
 
 
 class Count(Protocol):
-    """A count and the previous period's (``Change``)."""
+    """A count and the previous period's (``bot.messages.digest.CountData``)."""
 
     @property
     def current(self) -> int: ...

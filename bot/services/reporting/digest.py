@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.i18n import t
 from bot.messages.digest import (
     AuthorData,
-    CountData,
     DigestData,
     DigestSpec,
     MentionData,
@@ -39,7 +38,6 @@ from bot.services.errors import ServiceError
 from bot.services.outbox import KIND_CHART, KIND_POST, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.reporting.digest_sections import (
-    Change,
     DigestReport,
     SpikeProvider,
     build_digest_report,
@@ -99,10 +97,6 @@ def digest_chart(report: DigestReport, language: str) -> dict[str, Any]:
         "ylabel": t(language, "digest.chart_y"), "legend": dict(labels["series"])}
 
 
-def _count(change: Change) -> CountData:
-    return CountData(change.current, change.previous)
-
-
 def _mention(line: MentionLine) -> MentionData:
     return MentionData(line.id, line.network, line.author, line.text, line.title, line.priority,
                        line.status, line.link, tuple(line.topics))
@@ -127,9 +121,9 @@ def digest_spec(report: DigestReport, language: str) -> DigestSpec:
     return DigestSpec(DigestData(
         timezone=report.timezone, window_start=report.window_start,
         window_end=report.window_end, local_date=report.local_date, empty=report.empty,
-        total=_count(report.total),
-        by_network=tuple((name, _count(change)) for name, change in report.by_network),
-        by_sentiment=tuple((key, _count(change)) for key, change in report.by_sentiment),
+        total=report.total,
+        by_network=tuple(report.by_network),
+        by_sentiment=tuple(report.by_sentiment),
         responses=ResponsesData(responses.actionable, responses.answered, responses.responded,
                                 responses.median_seconds, responses.p90_seconds,
                                 responses.answered_share),

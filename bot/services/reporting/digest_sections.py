@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from bot.messages.digest import CountData
 from bot.services.competitors import groups_of
 from bot.services.reporting.periods import day_window, local_days
 from bot.services.reporting.queries import (
@@ -74,19 +75,6 @@ SpikeProvider = Callable[[Session, Scope, datetime, datetime], Sequence[SpikeNot
 
 
 @dataclass(frozen=True, slots=True)
-class Change:
-    """A count in the digest's day and in the day before."""
-
-    current: int
-    previous: int
-
-    @property
-    def delta(self) -> int:
-        """current - previous."""
-        return self.current - self.previous
-
-
-@dataclass(frozen=True, slots=True)
 class WaitedGroup:
     """Mentions of one watch that stayed below its alert threshold: they waited for this."""
 
@@ -113,9 +101,9 @@ class DigestReport:
     window_start: datetime
     window_end: datetime
     as_of: datetime
-    total: Change
-    by_network: list[tuple[str, Change]]
-    by_sentiment: list[tuple[str, Change]]
+    total: CountData
+    by_network: list[tuple[str, CountData]]
+    by_sentiment: list[tuple[str, CountData]]
     responses: ResponseTimes
     open_by_status: dict[str, int]
     overdue_count: int
@@ -176,12 +164,12 @@ def _day_pass(session: Session, scope: Scope, thresholds: dict[int, int],
 
 
 def _volume(counts: _DayCounts
-            ) -> tuple[Change, list[tuple[str, Change]], list[tuple[str, Change]]]:
-    by_network = sorted(((name, Change(*pair)) for name, pair in counts.networks.items()),
+            ) -> tuple[CountData, list[tuple[str, CountData]], list[tuple[str, CountData]]]:
+    by_network = sorted(((name, CountData(*pair)) for name, pair in counts.networks.items()),
                         key=lambda item: (-item[1].current, -item[1].previous, item[0]))
-    by_sentiment = [(key, Change(*counts.sentiments[key])) for key in SERIES_KEYS
+    by_sentiment = [(key, CountData(*counts.sentiments[key])) for key in SERIES_KEYS
                     if key != UNKNOWN or any(counts.sentiments[UNKNOWN])]
-    return Change(*counts.totals), by_network, by_sentiment
+    return CountData(*counts.totals), by_network, by_sentiment
 
 
 def _open(session: Session, scope: Scope, now: datetime
