@@ -14,6 +14,7 @@ from storage.db import transaction
 from storage.models import Mention, Watch
 from storage.models_cases import Case, QuietMention
 from storage.models_competitors import WATCH_COMPETITOR
+from storage.models_watches import MentionWatch
 from tests.reporting.dataset import CHANNEL, DIGEST_END, Dataset, utc
 
 
@@ -117,6 +118,42 @@ def test_backfilled_mentions_and_reopened_cases_follow_the_sla_rule(
             DIGEST_END - timedelta(hours=5)
     report = _report(sessions, dataset)
     assert report.overdue_count == 1 and [line.id for line in report.overdue] == [m["m3"]]
+
+
+def _link(session: Session, data: Dataset, mention: str, watch: str, *, alerted: bool) -> None:
+    row = session.get_one(Mention, data.mentions[mention])
+    session.add(MentionWatch(workspace_id=data.workspace_id, mention_id=row.id,
+                             watch_id=data.watches[watch], network=row.network,
+                             published_at=row.published_at, priority=row.priority,
+                             alerted=alerted))
+
+
+def test_a_mention_in_several_watches_reads_its_own_case_and_links(
+        sessions: sessionmaker[Session], dataset: Dataset) -> None:
+    """In several watches, the SLA reads the mention's own case (not the newest case of the
+    table) and, when no watch alerted, every one of its watches."""
+    m = dataset.mentions
+    with transaction(sessions) as session:
+        _link(session, dataset, "m3", "beta", alerted=True)
+        session.add(Case(workspace_id=dataset.workspace_id, network="mastodon",
+                         thread_key="m3-thread", customer="someone", root_mention_id=m["m3"],
+                         state="open", reopened=1,
+                         sla_started_at=DIGEST_END - timedelta(hours=1)))
+        session.flush()
+        session.add(Case(workspace_id=dataset.workspace_id, network="mastodon",
+                         thread_key="m13-thread", customer="other", root_mention_id=m["m13"],
+                         state="open"))
+    report = _report(sessions, dataset)
+    assert [line.id for line in report.overdue] == [m["m14"]]
+    # m13 (normal) is in beta (3000 min) and now acme too, neither alerted: acme's target
+    # (the strictest) has run out.
+    with transaction(sessions) as session:
+        _link(session, dataset, "m13", "acme", alerted=False)
+    with sessions() as session:
+        due = sla.due_at(session, session.get_one(Mention, m["m13"]))
+    assert due is not None and due < DIGEST_END
+    report = _report(sessions, dataset)
+    assert m["m13"] in [line.id for line in report.overdue]
 
 
 def test_top_priority_authors_and_waited(sessions: sessionmaker[Session],

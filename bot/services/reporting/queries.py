@@ -186,7 +186,8 @@ def sla_overdue(watches: Sequence[tuple[int | None, int, int, int]],
         return false()
     restarted_at = func.coalesce(
         select(Case.sla_started_at).where(Case.root_mention_id == Mention.id)
-        .order_by(Case.id.desc()).limit(1).scalar_subquery(), Mention.published_at)
+        .order_by(Case.id.desc()).limit(1).correlate(Mention).scalar_subquery(),
+        Mention.published_at)
     listed = sorted(set(restarted))
     if not listed:
         late = _late_from(Mention.published_at, watches, now, several)
@@ -217,7 +218,10 @@ def _late_from(start: ColumnElement[Any] | InstrumentedAttribute[datetime],
     if not several:
         return or_(*single)
     listed = sorted(set(several))
-    none_alerted = ~exists().where(other.mention_id == Mention.id, other.alerted.is_(True))
+    # Correlated to the outer mention explicitly: nested in the exists() below, SQLAlchemy
+    # would otherwise add ``mentions`` to this subquery's FROM.
+    none_alerted = ~exists().where(other.mention_id == Mention.id,
+                                   other.alerted.is_(True)).correlate(Mention)
     return or_(
         and_(Mention.id.not_in(listed), or_(*single)),
         and_(Mention.id.in_(listed), exists().where(
