@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, delete, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.networks import normalize_network
@@ -395,8 +395,13 @@ def tracked_posts(session: Session, workspace_id: int, authors: dict[int, int | 
                 select(Author.id, Author.network, Author.handle).where(Author.id.in_(others))):
             row = unseen.pop((network, handle.lower()), None)
             if row is not None:
-                row.author_id = author_id
+                placeholder, row.author_id = row.author_id, author_id
                 tracked.add(author_id)
+                session.flush()
+                # The typed spelling wrote nothing: one author row, found by untrack and
+                # track, is the network's.
+                session.execute(delete(Author).where(Author.id == placeholder,
+                                                     Author.mention_count == 0))
     return {mention_id for mention_id, author_id in authors.items() if author_id in tracked}
 
 

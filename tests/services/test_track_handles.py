@@ -203,3 +203,10 @@ def test_an_unseen_author_typed_in_another_case_alerts_on_their_first_post(db_ur
     with sessions() as session:
         assert influencers.tracked_list(session, workspace_id) == [
             ("hackernews", "CaseFan"), ("mastodon", "@star@m.example"), ("x", "@acmefan")]
+        # The typed spelling's author row went with it: untrack and track find the network's.
+        assert session.scalar(select(func.count()).select_from(Author).where(
+            Author.network == "x")) == 1
+    assert influencers.do_untrack(sessions, workspace_id, CLI, handle="@AcmeFan",
+                                  network="x") is not None
+    assert influencers.do_track(sessions, workspace_id, CLI, handle="@ACMEFAN", network="x",
+                                now=NOW) == ("@acmefan", True)
