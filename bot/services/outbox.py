@@ -353,6 +353,9 @@ class OutboxSender:
                     # It waits for its card without holding its channel: see the docstring.
                     report.deferred += 1
                     return True
+                except Exception as err:  # noqa: BLE001  (a payload that cannot be read never will be)
+                    self._fail(session, row, _unrenderable(err), report)
+                    return True
                 if message is None:
                     row.status = OutboxStatus.SENT.value
                     row.sent_at = self._clock()
@@ -383,6 +386,14 @@ class OutboxSender:
                     ts = self._notifier.post(message)
         except DeliveryError as err:
             return self._record_failure(row_id, err, report)
+        except Exception as err:  # noqa: BLE001  (the notifier renders the spec as it sends)
+            # A spec that cannot be rendered never will be: retrying it would stop every
+            # flush at this row and hold its channel for ever.
+            with transaction(self._sessions) as session:
+                failed = session.get(OutboxMessage, row_id)
+                if failed is not None:
+                    self._fail(session, failed, _unrenderable(err), report)
+            return True
         self._last_sent[message.channel] = self._monotonic()
         self._record_success(row_id, ts)
         report.sent += 1
@@ -640,6 +651,11 @@ def _repost(session: Session, mention: Mention, card: OutboxMessage) -> list[int
                payload=spec_payload(Note.of(language, "outbox.note_card_reposted",
                                             error=Text(refused))))
     return [card.id, *(row.id for row in waiting)]
+
+
+def _unrenderable(err: Exception) -> str:
+    log.exception("outbox: a message could not be rendered")
+    return f"the message could not be rendered: {type(err).__name__}: {err}"[:500]
 
 
 def _draw_chart(spec: Any) -> bytes:

@@ -14,6 +14,7 @@ from bot.services.outbox import KIND_POST, do_enqueue
 from bot.slack.notes import render_note
 from bot.slack.spike_blocks import build_spike_alert
 from storage.db import transaction
+from storage.models import OutboxMessage
 from tests.harness.constants import CHANNEL_ID
 from tests.harness.slack_standin import SlackStandIn
 from tests.services.test_outbox import Clock, sender_for
@@ -50,3 +51,27 @@ def test_old_rows_and_spec_rows_are_sent_in_order(
 def _as_sent(blocks: list[dict[str, object]]) -> list[dict[str, object]]:
     """The blocks without the block_id Slack adds to those sent without one."""
     return [{k: v for k, v in block.items() if k != "block_id"} for block in blocks]
+
+
+def test_a_row_that_cannot_be_rendered_fails_and_the_others_go_out(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn) -> None:
+    """A stored spec that cannot be rendered (a phrase key a later version renamed, a field
+    an earlier version did not write) fails for good with its reason; it neither stops the
+    flush nor holds other rows."""
+    good = Note.of("en", "sla.breach", id="#8", due=Date(WHEN))
+    with transaction(sessions) as session:
+        bad_key = do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST,
+                             channel="C0BADKEY01", payload={"note": {
+                                 "language": "en",
+                                 "phrases": [{"key": "no.such.key", "args": {}}]}})
+        bad_shape = do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST,
+                               channel="C0BADSHAPE", payload={"note": {"phrases": "?"}})
+        do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST, channel=CHANNEL_ID,
+                   payload=spec_payload(good))
+    report = sender_for(sessions, slack_standin, Clock()).flush()
+    assert (report.sent, report.failed) == (1, 2)
+    assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == [render_note(good)]
+    with sessions() as session:
+        for row_id in (bad_key.id, bad_shape.id):
+            row = session.get_one(OutboxMessage, row_id)
+            assert row.status == "failed" and "could not be rendered" in (row.last_error or "")
