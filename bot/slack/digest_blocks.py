@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.i18n import t
 from bot.slack.escape import clip_mrkdwn, escape, link, truncate
+from bot.slack.mention_views import MentionBasics
 from bot.slack.opportunity_blocks import sov_line
 from bot.slack.plaintext import mrkdwn_to_plain
 from bot.slack.signals import topic_words
@@ -21,24 +22,10 @@ TEXT_LIMIT = 120
 SENTIMENT_EMOJI = {"negative": ":red_circle:", "neutral": ":white_circle:",
                    "positive": ":large_green_circle:", "unknown": ":grey_question:"}
 
-class DigestMention(Protocol):
+class DigestMention(MentionBasics, Protocol):
     """A mention line of a report (``bot.services.reporting.queries.MentionLine``);
     ``topics`` is read when present."""
 
-    @property
-    def id(self) -> int: ...
-    @property
-    def network(self) -> str: ...
-    @property
-    def author(self) -> str | None: ...
-    @property
-    def text(self) -> str: ...
-    @property
-    def title(self) -> str | None: ...
-    @property
-    def priority(self) -> int: ...
-    @property
-    def status(self) -> str: ...
     @property
     def link(self) -> str: ...
 

@@ -24,9 +24,8 @@ MORE_VALUE_BUDGET = 1900
 MORE_FIELD_MAX = 200  # characters per filter value carried by the More button
 
 
-class MentionListRow(Protocol):
-    """What a `/cm mentions` line shows (``bot.services.mention_search.MentionRow`` has it;
-    ``topics``, ``direct_to`` and ``language_analysed`` are read when present)."""
+class MentionBasics(Protocol):
+    """What every mention line shows: who wrote what, where, and how urgent it is."""
 
     @property
     def id(self) -> int: ...
@@ -39,19 +38,25 @@ class MentionListRow(Protocol):
     @property
     def title(self) -> str | None: ...
     @property
+    def priority(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+
+
+class MentionListRow(MentionBasics, Protocol):
+    """What a `/cm mentions` line shows (``bot.services.mention_search.MentionRow`` has it;
+    ``topics``, ``direct_to`` and ``language_analysed`` are read when present)."""
+
+    @property
     def url(self) -> str: ...
     @property
     def published_at(self) -> datetime: ...
-    @property
-    def status(self) -> str: ...
     @property
     def language(self) -> str | None: ...
     @property
     def sentiment_label(self) -> str | None: ...
     @property
     def intent(self) -> str | None: ...
-    @property
-    def priority(self) -> int: ...
     @property
     def priority_reason(self) -> str | None: ...
     @property
