@@ -15,6 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
+from bot.messages.notes import Note
+from bot.messages.stored import spec_payload
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
@@ -116,7 +118,8 @@ def do_feedback(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
                        channel=mention.slack_channel, mention_id=mention.id)
             do_enqueue(session, workspace_id=workspace_id, kind=KIND_THREAD,
                        channel=mention.slack_channel, mention_id=mention.id,
-                       payload={"text": t(language, f"triage.note_{action}", actor=who)})
+                       payload=spec_payload(Note.of(language, f"triage.note_{action}",
+                                                    actor=who)))
         count = int(session.scalar(select(func.count()).select_from(TriageLabel).where(
             TriageLabel.workspace_id == workspace_id)) or 0)
         return FeedbackOutcome(mention.id, action, count)

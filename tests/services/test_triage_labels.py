@@ -14,8 +14,9 @@ from bot.services.actors import Actor
 from bot.services.cards import load_card_view
 from bot.services.errors import Forbidden, NotFound, ServiceError
 from bot.services.members import do_set_role
+from bot.slack.render import payload_text, render_payload
 from storage.db import transaction
-from storage.models import AuditEvent, Mention, OutboxMessage, Watch
+from storage.models import AuditEvent, Mention, OutboxMessage, Watch, Workspace
 from storage.models_triage import TriageLabel
 from tests.harness.constants import CHANNEL_ID, OTHER_USER_ID, USER_ID
 
@@ -106,7 +107,7 @@ def test_not_urgent_on_an_alerted_card_outranks_later_workflow_labels(
         assert view is not None and "not_urgent" not in view.actions  # judged: no button
         kinds = list(session.scalars(select(OutboxMessage.kind).where(
             OutboxMessage.mention_id == mention_id).order_by(OutboxMessage.id)))
-        notes = [m.payload["text"] for m in session.scalars(select(OutboxMessage).where(
+        notes = [payload_text(m.payload) for m in session.scalars(select(OutboxMessage).where(
             OutboxMessage.kind == "thread"))]
         events = list(session.scalars(select(AuditEvent.action).where(
             AuditEvent.mention_id == mention_id)))
@@ -119,6 +120,30 @@ def test_not_urgent_on_an_alerted_card_outranks_later_workflow_labels(
     workflow.do_mark_replied(sessions, workspace_id, BOB, mention_id)
     row = label(sessions, mention_id)
     assert row is not None and (row.action, row.source) == ("not_urgent", "feedback")
+
+
+@pytest.mark.parametrize(("locale", "actor", "sent"), [
+    ("en", ALICE, f"<@{USER_ID}> marked this *not urgent*: it could have waited for the digest."),
+    ("fr", ALICE, f"<@{USER_ID}> a marqué ceci *pas urgent* : cela pouvait attendre le résumé."),
+    ("en", Actor(None, "cli"),
+     "cli marked this *not urgent*: it could have waited for the digest."),
+])
+def test_the_feedback_note_is_a_spec_that_sends_the_same_text(
+        sessions: sessionmaker[Session], workspace_id: int, locale: str, actor: Actor,
+        sent: str) -> None:
+    """The thread note is queued as a note spec (rendered when sent, as every other service's
+    messages) and sends the text it sent when it was queued rendered; a row queued rendered
+    by an older version still sends as stored."""
+    with transaction(sessions) as session:
+        session.get_one(Workspace, workspace_id).locale = locale
+    mention_id = mention(sessions, workspace_id, priority=71)
+    triage_labels.do_feedback(sessions, workspace_id, actor, mention_id, "not_urgent")
+    with sessions() as session:
+        payload = session.scalars(select(OutboxMessage.payload).where(
+            OutboxMessage.kind == "thread")).one()
+    assert set(payload) == {"note"}  # no rendered text stored
+    assert render_payload(payload) == (sent, None)
+    assert render_payload({"text": sent}) == (sent, None)
 
 
 def test_should_have_alerted_on_a_mention_that_waited(
