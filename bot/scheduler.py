@@ -15,7 +15,7 @@ from bot.runtime import Runtime
 from bot.services.actors import SCHEDULER
 from bot.services.http_clients import http_factory
 from bot.services.polling import run_poll_tick
-from bot.services.privacy import purge_older_than
+from bot.services.privacy import AliasSweep, purge_older_than
 from bot.services.replies import flush_replies
 from bot.services.reporting.digest import run_due_digests
 from bot.services.reporting.monthly import run_due_reports
@@ -93,6 +93,12 @@ def _retention(runtime: Runtime) -> None:
                  runtime.settings.retention_days)
 
 
+def _expire_aliases(runtime: Runtime, sweep: AliasSweep) -> None:
+    expired = sweep.run(runtime.sessions, runtime.clock())
+    if expired:
+        log.info("aliases: %d other names of posts not kept expired", expired)
+
+
 def _triage_learning(runtime: Runtime) -> None:
     for result in run_nightly(runtime.sessions, runtime.clock(), SCHEDULER):
         log.info("triage learning %s: %s, shift %+d -> %+d", result.team_id, result.outcome,
@@ -129,6 +135,8 @@ def build_scheduler(runtime: Runtime, *, blocking: bool) -> BaseScheduler:
     if runtime.settings.retention_days:
         scheduler.add_job(_retention, IntervalTrigger(hours=6), args=[runtime],
                           id="retention", name="Purge old mentions", **common)
+    scheduler.add_job(_expire_aliases, IntervalTrigger(hours=1), args=[runtime, AliasSweep()],
+                      id="aliases", name="Expire other names of posts not kept", **common)
     # Hourly, but each workspace learns once per UTC day (the run's unique key).
     scheduler.add_job(_triage_learning, IntervalTrigger(hours=1), args=[runtime],
                       id="triage_learning", name="Nightly triage learning", **common)

@@ -4,6 +4,12 @@ Retention purges mentions older than N days in batches, first folding them into 
 aggregates (``mention_rollups``, per watch link) so long-term volumes survive, each
 watch's exact. ``do_forget`` deletes an
 author's data everywhere and records that it was done, with a hash instead of the handle.
+
+A post's other names (``post_aliases``: the id a Mastodon status has on the instance it was
+fetched through, by which replies name their parent) live as long as the post they name:
+they go with their mention (retention, forget), and ``AliasSweep`` removes those of posts
+Vigie did not keep (neither a mention nor a case post) once ``ALIAS_GRACE`` has passed. A
+reply weeks later still joins its case while the case's posts are kept.
 """
 
 from __future__ import annotations
@@ -11,8 +17,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import case, delete, exists, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
@@ -24,13 +31,16 @@ from bot.services.permissions import require_role
 from bot.services.workspaces import workspace_language
 from storage.db import transaction
 from storage.models import Author, Mention, Role
-from storage.models_cases import PostAlias
+from storage.models_cases import CasePost, PostAlias
 from storage.models_privacy import MentionRollup
 from storage.models_reporting import MentionHourCount, MentionPriorityCount
 from storage.models_watches import MentionWatch
 from storage.reporting_counts import hour_of
 
 BATCH = 5000
+ALIAS_GRACE = timedelta(days=2)
+"""How long the other name of a post Vigie did not keep is remembered (a reply fetched
+meanwhile still names its parent by the parent's URI)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +86,10 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
             do_enqueue(session, workspace_id=workspace_id, kind=KIND_REDACT,
                        channel=str(channel), payload={"ts": ts, "text": text, "blocks": [
                            {"type": "section", "text": {"type": "mrkdwn", "text": text}}]})
-        # Drafts, approvals, replies, audit rows and outbox rows of their mentions cascade.
+        # Drafts, approvals, replies, audit rows and outbox rows of their mentions cascade;
+        # their other names (which name the author in the status URI) go too.
+        _drop_aliases_of(session, select(Mention.id).where(
+            Mention.workspace_id == workspace_id, Mention.author_id.in_(author_ids)))
         mentions = session.execute(delete(Mention).where(
             Mention.workspace_id == workspace_id, Mention.author_id.in_(author_ids)))
         session.execute(delete(Author).where(Author.id.in_(author_ids)))
@@ -102,6 +115,7 @@ def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime) 
                 _drop_emptied_counts(session, cutoff)
                 return purged
             _fold(session, ids)
+            _drop_aliases_of(session, ids)
             session.execute(delete(Mention).where(Mention.id.in_(ids)))
             purged += len(ids)
 
@@ -112,8 +126,63 @@ def _drop_emptied_counts(session: Session, cutoff: datetime) -> None:
     for table in (MentionHourCount, MentionPriorityCount):
         session.execute(delete(table).where(table.mentions == 0,
                                             table.hour < hour_of(cutoff)))
-    # Other names of posts older than the retention: their replies came long ago.
-    session.execute(delete(PostAlias).where(PostAlias.created_at < cutoff))
+
+
+def _drop_aliases_of(session: Session, mention_ids: Any) -> None:
+    """Delete the other names of the mentions ``mention_ids`` (a list or a select of ids),
+    by their keys: one statement per workspace and network, reading the aliases' key index."""
+    keys: dict[tuple[int, str], list[str]] = {}
+    for workspace_id, network, external_id in session.execute(
+            select(Mention.workspace_id, Mention.network, Mention.external_id)
+            .where(Mention.id.in_(mention_ids))):
+        keys.setdefault((workspace_id, network), []).append(external_id)
+    for (workspace_id, network), external_ids in keys.items():
+        session.execute(delete(PostAlias).where(
+            PostAlias.workspace_id == workspace_id, PostAlias.network == network,
+            PostAlias.external_id.in_(external_ids)))
+
+
+class AliasSweep:
+    """Removes the other names of posts Vigie did not keep, ``ALIAS_GRACE`` after they were
+    written, walking ``post_aliases`` in the order they were written from where its last run
+    stopped: each alias is read once (the first run of a process reads them all once).
+    Aliases of kept posts stay; they go with their mention (``purge_older_than``,
+    ``do_forget``). The walk is by (created_at, id), not by id alone: SQLite gives a
+    deleted highest id to the next row."""
+
+    def __init__(self) -> None:
+        self.after: tuple[datetime, int] | None = None
+        """The (created_at, id) of the last alias read and settled."""
+
+    def run(self, sessions: sessionmaker[Session], now: datetime) -> int:
+        """Delete the aliases that are due, one batch per transaction; how many went."""
+        cutoff = now - ALIAS_GRACE
+        kept = or_(
+            exists().where(Mention.workspace_id == PostAlias.workspace_id,
+                           Mention.network == PostAlias.network,
+                           Mention.external_id == PostAlias.external_id),
+            exists().where(CasePost.workspace_id == PostAlias.workspace_id,
+                           CasePost.network == PostAlias.network,
+                           CasePost.external_id == PostAlias.external_id))
+        deleted, more = 0, True
+        while more:
+            query = (select(PostAlias.id, PostAlias.created_at, kept)
+                     .where(PostAlias.created_at < cutoff)
+                     .order_by(PostAlias.created_at, PostAlias.id).limit(BATCH))
+            if self.after is not None:
+                query = query.where(tuple_(PostAlias.created_at, PostAlias.id)
+                                    > tuple_(literal(self.after[0], PostAlias.created_at.type),
+                                             literal(self.after[1])))
+            with transaction(sessions) as session:
+                rows = session.execute(query).all()
+                due = [alias_id for alias_id, _created, is_kept in rows if not is_kept]
+                if due:
+                    session.execute(delete(PostAlias).where(PostAlias.id.in_(due)))
+            if rows:
+                self.after = (rows[-1].created_at, rows[-1].id)
+            deleted += len(due)
+            more = len(rows) == BATCH
+        return deleted
 
 
 def _fold(session: Session, ids: list[int]) -> None:
