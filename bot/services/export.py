@@ -13,7 +13,7 @@ import base64
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TextIO
@@ -22,8 +22,8 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
-from bot.matching.query import MatchInput
-from bot.matching.search_terms import fts5_query, tsquery
+from bot.matching.query import MatchInput, Query
+from bot.matching.search_terms import fts5_query, index_is_exact, tsquery
 from bot.messages.permalink import card_permalink
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
@@ -118,7 +118,7 @@ def _record(m: Mention, handle: str | None, followers: int | None, watch: str | 
 
 def iter_mentions(session: Session, workspace_id: int, *, since: datetime, until: datetime,
                   watch: str | None = None, limit: int | None = None, text: str | None = None
-                  ) -> Iterator[dict[str, Any]]:
+                  ) -> Generator[dict[str, Any]]:
     """Mentions published in [since, until), newest first, as flat records (streamed).
 
     ``text`` is a search in the watch query language, as in `/cm mentions` (full-text
@@ -214,7 +214,10 @@ def do_export_to_slack(sessions: sessionmaker[Session], workspace_id: int, actor
             found = _Counted(iter_mentions(session, workspace_id, since=start, until=now,
                                            watch=watch, text=text), SLACK_ROW_LIMIT)
             rows = write_csv(found, buffer)
-            total = found.total()
+            total = rows
+            if found.last_id is not None:  # the file is full: count what it leaves out
+                total += count_search(session, workspace_id, since=start, until=now,
+                                      watch_id=watch_id, text=text, below=found.last_id)
         else:
             total = int(session.scalar(select(func.count()).select_from(Mention).where(
                 *_conditions(workspace_id, start, now, watch_id))) or 0)
@@ -236,20 +239,55 @@ def do_export_to_slack(sessions: sessionmaker[Session], workspace_id: int, actor
 
 
 class _Counted:
-    """The first ``most`` records of a search; ``total()`` goes on counting the rest
-    (a search's total is known only by matching every candidate)."""
+    """The first ``most`` records of a search; ``last_id`` is the id of the last one when
+    there were ``most`` (others may follow), else None."""
 
-    def __init__(self, records: Iterator[dict[str, Any]], most: int) -> None:
+    def __init__(self, records: Generator[dict[str, Any]], most: int) -> None:
         self.records, self.most = records, most
-        self.seen = 0
+        self.last_id: int | None = None
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        for record in self.records:
-            self.seen += 1
+        for seen, record in enumerate(self.records, start=1):
             yield record
-            if self.seen >= self.most:
+            if seen >= self.most:
+                self.last_id = int(record["id"])
+                self.records.close()  # its result (a cursor) is not read any further
                 return
 
-    def total(self) -> int:
-        """How many records the search found (reads what was not written)."""
-        return self.seen + sum(1 for _ in self.records)
+
+def count_search(session: Session, workspace_id: int, *, since: datetime, until: datetime,
+                 watch_id: int | None, text: str, below: int) -> int:
+    """How many mentions published in [since, until) with an id below ``below`` the search
+    ``text`` finds (what ``iter_mentions`` would go on to yield), without reading them as
+    records: counted in SQL when the full-text index answers the query exactly (then only
+    the mentions it has not indexed yet are matched one by one), else matching each
+    candidate on the five columns ``Query.matches`` reads."""
+    query = parse_text(text)
+    conditions = [*_conditions(workspace_id, since, until, watch_id), Mention.id < below]
+    found = search_index.candidates(session, fts5_query(query), tsquery(query))
+    if found is None:
+        return _matched(session, conditions, {}, query)
+    conditions.append(found.condition)
+    if not index_is_exact(query) or "queued" in found.key:
+        return _matched(session, conditions, found.params, query)
+    unindexed = list(found.params.get("search_always", ()))
+    counted = int(session.scalar(
+        select(func.count()).select_from(Mention)
+        .where(*conditions, *([Mention.id.not_in(unindexed)] if unindexed else [])),
+        found.params) or 0)
+    if unindexed:
+        counted += _matched(session, [*conditions, Mention.id.in_(unindexed)], found.params,
+                            query)
+    return counted
+
+
+def _matched(session: Session, conditions: list[ColumnElement[bool]], params: dict[str, Any],
+             query: Query) -> int:
+    """How many mentions meeting ``conditions`` ``query`` matches (streamed)."""
+    rows = (select(Mention.text, Mention.title, Author.handle, Mention.language,
+                   Mention.network)
+            .join(Author, Author.id == Mention.author_id, isouter=True).where(*conditions))
+    return sum(1 for body, title, handle, language, network in session.execute(
+        rows.execution_options(yield_per=BATCH), params)
+        if query.matches(MatchInput(text=body, title=title, author_handle=handle,
+                                    language=language, network=network)))

@@ -8,9 +8,10 @@ import io
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.services import export
 from bot.services.actors import CLI
 from bot.services.errors import ServiceError
 from bot.services.export import (
@@ -21,6 +22,7 @@ from bot.services.export import (
     parse_export_period,
     write_csv,
 )
+from storage import search_index
 from storage.db import transaction
 from storage.models import Mention, OutboxMessage
 from tests.reporting.dataset import CHANNEL, DIGEST_END, Dataset
@@ -119,3 +121,45 @@ def test_export_of_a_text_search(sessions: sessionmaker[Session], dataset: Datas
         export_mentions(sessions, dataset.workspace_id, io.StringIO(), since="7d", fmt="csv",
                         now=DIGEST_END, text='"rappel')
     assert err.value.key == "mentions.bad_text"
+
+
+@pytest.mark.parametrize("text", ["zeppelin", "zeppelin -blimp", "zepp*", '"red zeppelin"'])
+def test_a_full_search_export_counts_the_rest_without_reading_it(
+        sessions: sessionmaker[Session], dataset: Dataset, monkeypatch: pytest.MonkeyPatch,
+        text: str) -> None:
+    """`/cm export` of a search that fills its file: the same first rows as the full
+    export, and the total that export finds, counted without loading the mentions the file
+    leaves out (some indexed, some still queued for the index)."""
+    texts = ("red zeppelin over the bay", "zeppelin blimp", "a red zeppelin", "nothing here")
+    with transaction(sessions) as session:
+        for number, key in enumerate(sorted(dataset.mentions)):
+            session.get_one(Mention, dataset.mentions[key]).text = texts[number % len(texts)]
+        session.flush()
+        search_index.index_pending(session, limit=len(dataset.mentions) // 2)
+        assert search_index.pending_count(session) > 0
+    out = io.StringIO()
+    expected = export_mentions(sessions, dataset.workspace_id, out, since="30d", fmt="csv",
+                               now=DIGEST_END, text=text)
+    full = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert expected >= 4
+    monkeypatch.setattr(export, "SLACK_ROW_LIMIT", 2)
+    monkeypatch.setattr(export, "BATCH", 2)
+    loaded: list[int] = []
+
+    def on_load(target: Mention, _context: object) -> None:
+        loaded.append(target.id)
+
+    event.listen(Mention, "load", on_load)
+    try:
+        result = do_export_to_slack(sessions, dataset.workspace_id, CLI, channel_id=CHANNEL,
+                                    period="30d", watch=None, now=DIGEST_END, language="en",
+                                    text=text)
+    finally:
+        event.remove(Mention, "load", on_load)
+    assert (result.rows, result.total, result.truncated) == (2, expected, True)
+    with sessions() as session:
+        row = session.scalars(select(OutboxMessage)).one()
+    content = base64.b64decode(row.payload["content_b64"]).decode("utf-8-sig")
+    assert [r["id"] for r in csv.DictReader(io.StringIO(content))] == [
+        r["id"] for r in full[:2]]
+    assert len(loaded) < expected  # the rest was counted, not read as mentions
