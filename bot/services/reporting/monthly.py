@@ -10,9 +10,11 @@ queries the digest and `/cm stats` use (``bot.services.reporting.queries``,
 Definitions beyond those of ``bot.services.reporting.queries``:
 
 - *Reply gap*: the share of actionable mentions of the month not answered.
-- *SLA kept*: of the actionable mentions answered, the share first answered within their
-  watch's SLA for their priority band, counted on the clock from publication (as the
-  overdue lists count it; business hours are not applied here).
+- *SLA kept*: of the actionable mentions answered that have an SLA, the share first
+  answered within it. The target is the one ``bot.services.sla`` gives (brand watches only,
+  the strictest of those that alerted; none for a competitor's mention or a backfilled
+  one), counted on the clock from publication (as the overdue lists count it; business
+  hours are not applied here).
 
 The report is built as data (``MonthlyReport``), then turned into a JSON-able spec
 (``report_spec``) that the renderers (``bot.reports``) draw as PDF or HTML. In Slack the
@@ -26,9 +28,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import case, exists, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot.i18n import t
 from bot.services.actors import SCHEDULER, Actor
@@ -39,7 +41,6 @@ from bot.services.outbox import KIND_CHART, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.reporting.periods import local_midnight, zone_or_default
 from bot.services.reporting.queries import (
-    DEFAULT_SLA_MINUTES,
     HIGH_PRIORITY,
     SENTIMENT_LABELS,
     UNKNOWN,
@@ -57,8 +58,11 @@ from bot.services.topic_channels import topics_of_mask
 from storage import reporting_sql
 from storage.db import transaction
 from storage.models import Mention, Role, Watch, Workspace
+from storage.models_cases import QuietMention
+from storage.models_competitors import WATCH_BRAND
 from storage.models_influencers import ReportRun, ReportSchedule
 from storage.models_spikes import Spike
+from storage.models_watches import MentionWatch
 from storage.reporting_counts import volume_by_bucket
 
 MONTH = re.compile(r"(\d{4})-(\d{2})")
@@ -156,26 +160,42 @@ def _previous_month(first: date) -> date:
 
 
 def sla_kept(session: Session, scope: Scope, start: datetime, end: datetime) -> SlaKept:
-    """Answered actionable mentions of [start, end) and those answered within their SLA
-    (read through the answered mentions' partial index)."""
-    slas = list(session.execute(
-        select(Watch.id, Watch.sla_urgent_minutes, Watch.sla_high_minutes,
-               Watch.sla_normal_minutes).where(Watch.workspace_id == scope.workspace_id)))
-    minutes_of = case(*[(Mention.watch_id == wid, case(
-        (Mention.priority >= URGENT_PRIORITY, urgent), (Mention.priority >= HIGH_PRIORITY, high),
-        else_=normal)) for wid, urgent, high, normal in slas],
-        else_=case((Mention.priority >= URGENT_PRIORITY, DEFAULT_SLA_MINUTES[0]),
-                   (Mention.priority >= HIGH_PRIORITY, DEFAULT_SLA_MINUTES[1]),
-                   else_=DEFAULT_SLA_MINUTES[2]))
+    """Answered actionable mentions of [start, end) that have an SLA, and those answered
+    within it (read through the answered mentions' partial index).
+
+    The target is the one ``bot.services.sla`` gives: the strictest among the brand watches
+    that alerted on the mention (all its brand watches when none did), each for the
+    mention's priority in that watch; a mention only competitors' watches hold, or one that
+    was backfilled, has none and is not counted."""
     answer_at = func.coalesce(Mention.first_response_at, Mention.replied_at)
     waited = reporting_sql.seconds_between(session, answer_at, Mention.published_at)
+    target = func.coalesce(_strictest_brand_target(alerted_only=True),
+                           _strictest_brand_target(alerted_only=False))
+    rows = (select(waited.label("waited"), target.label("minutes"))
+            .where(*scope.where(), *in_window(start, end), reporting_sql.answered_indexed(),
+                   actionable(), ~exists().where(QuietMention.mention_id == Mention.id))
+            .subquery())
     answered, on_time = session.execute(
         # Within the SLA to the second: SQLite's julianday arithmetic is not exact.
-        select(count_if(actionable()),
-               count_if(and_(actionable(), waited < minutes_of * 60 + 1)))
-        .where(*scope.where(), *in_window(start, end),
-               reporting_sql.answered_indexed())).one()
+        select(func.count(rows.c.minutes),
+               count_if(rows.c.waited < rows.c.minutes * 60 + 1))).one()
     return SlaKept(int(answered), int(on_time))
+
+
+def _strictest_brand_target(*, alerted_only: bool) -> Any:
+    """The smallest target, in minutes, among the outer mention's links to brand watches
+    (those that alerted, with ``alerted_only``), each for its priority in that watch; NULL
+    when there is no such link."""
+    link = aliased(MentionWatch)
+    minutes = case((link.priority >= URGENT_PRIORITY, Watch.sla_urgent_minutes),
+                   (link.priority >= HIGH_PRIORITY, Watch.sla_high_minutes),
+                   else_=Watch.sla_normal_minutes)
+    query = (select(func.min(minutes)).select_from(link)
+             .join(Watch, Watch.id == link.watch_id)
+             .where(link.mention_id == Mention.id, Watch.kind == WATCH_BRAND))
+    if alerted_only:
+        query = query.where(link.alerted.is_(True))
+    return query.correlate(Mention).scalar_subquery()
 
 
 def _spikes(session: Session, workspace_id: int, start: datetime, end: datetime
