@@ -11,6 +11,7 @@ from sqlalchemy.sql import Select
 from bot.analysis.conversation import direct_handle
 from bot.messages.home import HomeItem, HomeSummary, HomeTriage
 from bot.services.mention_search import language_read, topic_names_of
+from bot.services.opportunities import home_opportunities
 from bot.services.permissions import role_of
 from bot.services.reporting.queries import Scope, scope_slas, sla_overdue
 from bot.services.sla import due_times
@@ -115,4 +116,5 @@ def home_summary(sessions: sessionmaker[Session], workspace_id: int, user_id: st
             .group_by(Mention.status))}
         return HomeSummary(role.value, assigned, to_approve,
                            _overdue(session, workspace_id, now), counts,
-                           _triage(session, workspace_id))
+                           _triage(session, workspace_id),
+                           home_opportunities(session, workspace_id))
