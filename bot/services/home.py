@@ -64,14 +64,17 @@ def _overdue(session: Session, workspace_id: int, now: datetime) -> list[HomeIte
     open_states = [s.value for s in OPEN]
     still_open = select(Mention.id).where(Mention.workspace_id == workspace_id,
                                           Mention.status.in_(open_states))
+    slas = scope_slas(session, Scope(workspace_id))
+    # In several watches, as the SLA sees it: a link beyond the first to a brand watch (a
+    # competitor's link gives no SLA; the first watch's is read from the mention itself).
     several = sorted(set(session.scalars(select(MentionWatch.mention_id).where(
         MentionWatch.workspace_id == workspace_id, ~MentionWatch.is_first,
+        MentionWatch.watch_id.in_([row[0] for row in slas if row[0] is not None]),
         MentionWatch.mention_id.in_(still_open)))))
     restarted = sorted(set(session.scalars(select(Case.root_mention_id).where(
         Case.workspace_id == workspace_id, Case.sla_started_at.is_not(None),
         Case.root_mention_id.in_(still_open)))))
-    late_on_the_clock = sla_overdue(scope_slas(session, Scope(workspace_id)), now, several,
-                                    restarted)
+    late_on_the_clock = sla_overdue(slas, now, several, restarted)
     query = (select(Mention)
              .where(Mention.workspace_id == workspace_id, Mention.status.in_(open_states),
                     late_on_the_clock)
