@@ -13,7 +13,7 @@ from slack_bolt import Ack, App
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import influencers, opportunities, replies, workflow
-from bot.services.errors import NeedsOverride
+from bot.services.errors import NeedsOverride, ServiceError
 from bot.services.mention_search import MentionFilter
 from bot.slack.cards import ACTION_PREFIX
 from bot.slack.escape import escape
@@ -22,13 +22,13 @@ from bot.slack.mention_views import MORE_ACTION
 from bot.slack.modals import build_assign_modal, build_reason_modal
 from handlers.buttons import Click, on_button
 from handlers.commands.workflow import mention_page
-from handlers.drafting import editor_context, open_draft_editor
+from handlers.drafting import editor_context, open_draft_editor, open_opportunity_editor
 from handlers.home import refresh_home
 
 # \Z, not $: "$" also matches before a final newline, and "vigie.ignore\n" is no action.
 CARD_ACTION = re.compile(
     r"^vigie\.(assign|draft|approve|reject|replied|ignore|reopen|close|retry)\Z")
-OPPORTUNITY_ACTION = re.compile(r"^vigie\.opp_(take|contacted|dismiss|reopen)\Z")
+OPPORTUNITY_ACTION = re.compile(r"^vigie\.opp_(take|draft|contacted|dismiss|reopen)\Z")
 OPPORTUNITY_VERBS = {"take": "assign", "contacted": "contacted", "dismiss": "dismiss",
                      "reopen": "reopen"}
 FILTER_FIELDS = {"watch", "since", "status", "sentiment", "network", "assignee", "text",
@@ -132,15 +132,30 @@ def card_button(runtime: Runtime, click: Click) -> None:
 
 
 def opportunity_button(runtime: Runtime, click: Click) -> None:
-    """An opportunity card's buttons: take it, mark contacted, dismiss, reopen."""
+    """An opportunity's buttons, on its card or in App Home: take it, draft (the editor),
+    mark contacted, dismiss, reopen. From App Home (no response URL) a refusal is sent to
+    the clicker's DM and their Home is republished as things now are."""
+    ctx = click.ctx
     target = _target(click.action)
     match = OPPORTUNITY_ACTION.match(str(click.action.get("action_id", "")))
     if target is None or match is None or target.version is not None:
         return
-    opportunities.do_opportunity_action(
-        runtime.sessions, click.ctx.workspace_id, click.ctx.actor, target.mention_id,
-        OPPORTUNITY_VERBS[match.group(1)])
+    try:
+        if match.group(1) == "draft":
+            open_opportunity_editor(runtime, click.client, ctx, target.mention_id,
+                                    click.body["trigger_id"])
+            return
+        opportunities.do_opportunity_action(runtime.sessions, ctx.workspace_id, ctx.actor,
+                                            target.mention_id,
+                                            OPPORTUNITY_VERBS[match.group(1)])
+    except ServiceError as err:
+        if (click.body.get("container") or {}).get("type") != "view":
+            raise
+        click.client.chat_postMessage(channel=ctx.user_id, text=err.message(ctx.language))
+        refresh_home(runtime, click.client, ctx.workspace_id, [ctx.user_id])
+        return
     runtime.nudge_outbox()
+    refresh_home(runtime, click.client, ctx.workspace_id, [ctx.user_id])
 
 
 def more_button(runtime: Runtime, click: Click) -> None:

@@ -1,4 +1,4 @@
-"""Modal submissions: assign, draft editor, reject, approve anyway."""
+"""Modal submissions: assign, draft editor, reject, approve anyway, an opportunity's draft."""
 
 from __future__ import annotations
 
@@ -10,16 +10,20 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.runtime import Runtime
-from bot.services import workflow
+from bot.services import opportunities, workflow
 from bot.services.errors import ServiceError
 from bot.services.workflow import DraftOrigin, StaleDraft
 from bot.slack.escape import clip_mrkdwn
 from bot.slack.modals import ASSIGN, DRAFT, OVERRIDE, REJECT, text_digest
+from bot.slack.opportunity_blocks import DRAFT_ACTION as OPP_DRAFT_ACTION
+from bot.slack.opportunity_blocks import DRAFT_BLOCK as OPP_DRAFT_BLOCK
+from bot.slack.opportunity_blocks import DRAFT_CALLBACK as OPP_DRAFT
 from handlers.context import locale_lookup, user_context
 from handlers.home import refresh_home
 
 FIELDS = {ASSIGN: ("assignee", "user", "selected_user"), DRAFT: ("draft", "text", "value"),
-          REJECT: ("reason", "text", "value"), OVERRIDE: ("reason", "text", "value")}
+          REJECT: ("reason", "text", "value"), OVERRIDE: ("reason", "text", "value"),
+          OPP_DRAFT: (OPP_DRAFT_BLOCK, OPP_DRAFT_ACTION, "value")}
 
 
 def _field(view: dict[str, Any], callback: str) -> tuple[str, str]:
@@ -114,3 +118,27 @@ def register(app: App, runtime: Runtime) -> None:
         refresh_home(runtime, client, ws, users)
 
     app.view(re.compile(r"^vigie\.modal\."))(ack=on_submit, lazy=[locale_lookup(runtime)])
+
+    def on_opportunity_draft(ack: Ack, body: dict[str, Any], view: dict[str, Any],
+                             client: WebClient) -> None:
+        """An opportunity's draft editor: save the draft (never posted), or say under the
+        field why not (empty, too long for the network, the opportunity gone or closed)."""
+        ctx = user_context(runtime, body, "modal")
+        opportunity_id = _metadata(view).get("opportunity_id")
+        if not isinstance(opportunity_id, int) or isinstance(opportunity_id, bool) \
+                or opportunity_id <= 0:
+            ack()
+            return
+        block_id, value = _field(view, OPP_DRAFT)
+        try:
+            opportunities.do_opportunity_action(runtime.sessions, ctx.workspace_id, ctx.actor,
+                                                opportunity_id, "draft", draft=value)
+        except ServiceError as err:
+            ack(response_action="errors", errors={block_id: clip_mrkdwn(err.message(
+                ctx.language), 1900)})
+            return
+        ack()
+        runtime.nudge_outbox()
+        refresh_home(runtime, client, ctx.workspace_id, [ctx.user_id])
+
+    app.view(OPP_DRAFT)(ack=on_opportunity_draft, lazy=[locale_lookup(runtime)])

@@ -110,6 +110,26 @@ class MentionHourCount(Base):
     """The summed reach (``mention_watches.reach``) of the counted links (migration 0025)."""
 
 
+class MentionDayCount(Base):
+    """``mention_hour_counts`` summed per UTC day (``day``: days since 1970-01-01 UTC, the
+    day of the counted hour), kept by the same link triggers (migration 0030): a report over
+    many days reads its whole days here and only the hours at its edges by the hour."""
+
+    __tablename__ = "mention_day_counts"
+    __table_args__ = (UniqueConstraint("workspace_id", "watch_id", "day", "network",
+                                       "sentiment", "is_first"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    watch_id: Mapped[int] = mapped_column(Integer)
+    day: Mapped[int] = mapped_column(Integer)
+    network: Mapped[str] = mapped_column(String(32))
+    sentiment: Mapped[str] = mapped_column(String(16))
+    is_first: Mapped[bool] = mapped_column(Boolean)
+    mentions: Mapped[int] = mapped_column(Integer, default=0)
+    reach: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
 class MentionPriorityCount(Base):
     """How many mentions a watch holds per UTC hour of publication, priority (for that
     watch) and alerted flag (that watch's card).

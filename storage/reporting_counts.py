@@ -24,12 +24,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, false, func, literal, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from storage.dialect import is_postgresql
 from storage.models import Mention
-from storage.models_reporting import MentionHourCount, MentionPriorityCount
+from storage.models_reporting import MentionDayCount, MentionHourCount, MentionPriorityCount
 from storage.models_watches import MentionWatch
 
 UNKNOWN_SENTIMENT = "unknown"
@@ -305,6 +317,28 @@ def waiting_floors(session: Session, workspace_id: int, thresholds: dict[int, in
     return floors
 
 
+HOURS_PER_DAY = 24
+
+
+def _day_and_hour_ranges(split: _Split) -> list[tuple[Any, Any, int, int]]:
+    """A split's whole hours as (table, column, first, last) ranges: its whole UTC days in
+    ``mention_day_counts``, the hours before the first and after the last of them in
+    ``mention_hour_counts``."""
+    if split.first >= split.last:
+        return []
+    first_day = -(-split.first // HOURS_PER_DAY)
+    last_day = split.last // HOURS_PER_DAY
+    if first_day >= last_day:
+        return [(MentionHourCount, MentionHourCount.hour, split.first, split.last)]
+    ranges: list[tuple[Any, Any, int, int]] = [
+        (MentionDayCount, MentionDayCount.day, first_day, last_day)]
+    for first, last in ((split.first, first_day * HOURS_PER_DAY),
+                        (last_day * HOURS_PER_DAY, split.last)):
+        if first < last:
+            ranges.append((MentionHourCount, MentionHourCount.hour, first, last))
+    return ranges
+
+
 Measures = tuple[int, int]
 """(mentions, summed reach)."""
 
@@ -312,8 +346,9 @@ Measures = tuple[int, int]
 def measures_by_bucket(session: Session, workspace_id: int, watch_ids: tuple[int, ...],
                        edges: Sequence[datetime]) -> list[dict[VolumeKey, Measures]]:
     """Per (watch, network, sentiment), the links of ``watch_ids`` and their summed reach in
-    each [edges[i], edges[i+1]) bucket: whole hours from ``mention_hour_counts``, the
-    fringes from the links. A mention linked to two of the watches counts in each."""
+    each [edges[i], edges[i+1]) bucket: whole UTC days from ``mention_day_counts``, the
+    other whole hours from ``mention_hour_counts``, the fringes from the links. A mention
+    linked to two of the watches counts in each."""
     buckets: list[dict[VolumeKey, Measures]] = [{} for _ in edges[1:]]
     if len(edges) < 2 or not watch_ids:
         return buckets
@@ -326,28 +361,29 @@ def measures_by_bucket(session: Session, workspace_id: int, watch_ids: tuple[int
             old = buckets[index].get(key, (0, 0))
             buckets[index][key] = (old[0] + int(count), old[1] + int(reach or 0))
 
-    table = MentionHourCount
-    # One range query per bucket: cheaper than bucketing every row with a CASE (a share of
-    # voice reads tens of thousands of count rows per 30 days).
+    # Each bucket's whole UTC days from the day counts, the hours at its edges from the
+    # hour counts, every part a range read of its own (cheaper than bucketing each row with
+    # a CASE), and the fringes from the links: one statement.
+    parts = []
     for index, split in enumerate(splits):
-        if split.first >= split.last:
-            continue
-        for row in session.execute(
-                select(table.watch_id, table.network, table.sentiment,
-                       func.sum(table.mentions), func.sum(table.reach))
-                .where(*_count_scope(table, workspace_id, watch_ids),
-                       table.hour >= split.first, table.hour < split.last)
-                .group_by(table.watch_id, table.network, table.sentiment)):
-            add(index, *row)
+        for table, column, first, last in _day_and_hour_ranges(split):
+            parts.append(
+                select(literal(index).label("bucket"), table.watch_id, table.network,
+                       table.sentiment, func.sum(table.mentions).label("mentions"),
+                       func.sum(table.reach).label("reach"))
+                .where(*_count_scope(table, workspace_id, watch_ids), column >= first,
+                       column < last)
+                .group_by(table.watch_id, table.network, table.sentiment))
     link = MentionWatch
     fringe = _fringe_bucket(splits, link.published_at)
     if fringe is not None:
         bucket_expr, where = fringe
         bucket = bucket_expr.label("bucket")
-        for row in session.execute(
-                select(bucket, link.watch_id, link.network, link.sentiment, func.count(),
-                       func.sum(link.reach))
-                .where(*_count_scope(link, workspace_id, watch_ids), where)
-                .group_by(bucket, link.watch_id, link.network, link.sentiment)):
+        parts.append(select(bucket, link.watch_id, link.network, link.sentiment,
+                            func.count().label("mentions"), func.sum(link.reach).label("reach"))
+                     .where(*_count_scope(link, workspace_id, watch_ids), where)
+                     .group_by(bucket, link.watch_id, link.network, link.sentiment))
+    if parts:
+        for row in session.execute(union_all(*parts)):
             add(*row)
     return buckets

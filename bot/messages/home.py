@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.messages.opportunities import HomeOpportunities
+
 
 @dataclass(frozen=True, slots=True)
 class HomeItem:
@@ -50,6 +52,8 @@ class HomeSummary:
     overdue: list[HomeItem]
     counts: dict[str, int]
     triage: HomeTriage | None = None
+    opportunities: HomeOpportunities | None = None
+    """None: no watch group has conquest on (no section)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
-"""What a conquest opportunity's card shows, as typed data read from the database
-(``bot.services.opportunities``) and rendered by ``bot.slack.opportunity_blocks``."""
+"""What a conquest opportunity's card (and App Home's list of them) shows, as typed data
+read from the database (``bot.services.opportunities``) and rendered by
+``bot.slack.opportunity_blocks``."""
 
 from __future__ import annotations
 
@@ -33,3 +34,11 @@ class OpportunitySpec:
 
     view: OpportunityView
     language: str
+
+
+@dataclass(frozen=True, slots=True)
+class HomeOpportunities:
+    """App Home's conquest opportunities: the first few to act on, and how many there are."""
+
+    shown: list[OpportunityView]
+    total: int

@@ -11,13 +11,19 @@ from sqlalchemy.sql import Select
 from bot.analysis.conversation import direct_handle
 from bot.messages.home import HomeItem, HomeSummary, HomeTriage
 from bot.services.mention_search import language_read, topic_names_of
+from bot.services.opportunities import home_opportunities
 from bot.services.permissions import role_of
+from bot.services.reporting.queries import Scope, scope_slas, sla_overdue
 from bot.services.sla import due_times
 from bot.services.workflow import OPEN
 from storage.models import Draft, DraftAuthor, Mention, MentionStatus, Role
+from storage.models_cases import Case
 from storage.models_triage import TriageCalibration, TriageRun
+from storage.models_watches import MentionWatch
 
 LIST_SIZE = 10
+OVERDUE_PAGE = 100
+"""Late-on-the-clock candidates checked by the SLA rule at a time."""
 LEARN_RUN = "learn"
 """The kind of triage run that learns (nightly or `/cm triage learn`), not reset/on/off."""
 
@@ -49,16 +55,39 @@ def _items(session: Session, query: Select[tuple[Mention]]) -> list[HomeItem]:
 
 
 def _overdue(session: Session, workspace_id: int, now: datetime) -> list[HomeItem]:
-    # The oldest open mentions, checked by the SLA rule the checks apply (bot.services.sla),
-    # keeps this bounded on a large workspace.
-    candidates = list(session.scalars(
-        select(Mention)
-        .where(Mention.workspace_id == workspace_id,
-               Mention.status.in_([s.value for s in OPEN]))
-        .order_by(Mention.published_at, Mention.id).limit(500)))
-    due = due_times(session, candidates)
-    late = [m for m in candidates if m.id in due and due[m.id] < now]
-    late.sort(key=lambda m: -m.priority)
+    """The open mentions past their SLA, highest priority first.
+
+    SQL keeps the ones late on the clock (``sla_overdue``: the SLA rule's targets, counted
+    without business hours, so a superset of the late ones), highest priority first; each
+    page is then checked by the rule itself (``due_times``, business hours included) until
+    the list is full, so no late mention hides behind older ones without an SLA."""
+    open_states = [s.value for s in OPEN]
+    still_open = select(Mention.id).where(Mention.workspace_id == workspace_id,
+                                          Mention.status.in_(open_states))
+    slas = scope_slas(session, Scope(workspace_id))
+    # In several watches, as the SLA sees it: a link beyond the first to a brand watch (a
+    # competitor's link gives no SLA; the first watch's is read from the mention itself).
+    several = sorted(set(session.scalars(select(MentionWatch.mention_id).where(
+        MentionWatch.workspace_id == workspace_id, ~MentionWatch.is_first,
+        MentionWatch.watch_id.in_([row[0] for row in slas if row[0] is not None]),
+        MentionWatch.mention_id.in_(still_open)))))
+    restarted = sorted(set(session.scalars(select(Case.root_mention_id).where(
+        Case.workspace_id == workspace_id, Case.sla_started_at.is_not(None),
+        Case.root_mention_id.in_(still_open)))))
+    late_on_the_clock = sla_overdue(slas, now, several, restarted)
+    query = (select(Mention)
+             .where(Mention.workspace_id == workspace_id, Mention.status.in_(open_states),
+                    late_on_the_clock)
+             .order_by(Mention.priority.desc(), Mention.published_at, Mention.id))
+    late: list[Mention] = []
+    offset = 0
+    while len(late) < LIST_SIZE:
+        page = list(session.scalars(query.offset(offset).limit(OVERDUE_PAGE)))
+        due = due_times(session, page)
+        late += [m for m in page if m.id in due and due[m.id] < now]
+        if len(page) < OVERDUE_PAGE:
+            break
+        offset += OVERDUE_PAGE
     return [_item(m) for m in late[:LIST_SIZE]]
 
 
@@ -90,4 +119,5 @@ def home_summary(sessions: sessionmaker[Session], workspace_id: int, user_id: st
             .group_by(Mention.status))}
         return HomeSummary(role.value, assigned, to_approve,
                            _overdue(session, workspace_id, now), counts,
-                           _triage(session, workspace_id))
+                           _triage(session, workspace_id),
+                           home_opportunities(session, workspace_id))

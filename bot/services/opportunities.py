@@ -10,16 +10,21 @@ in the ingest transaction, rendered from the database at send time, updated in p
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.analysis.conquest import conquest_reason
+from bot.llm import LLMClient, LLMError
 from bot.messages.delivery import OutgoingMessage
-from bot.messages.opportunities import OpportunitySpec, OpportunityView
+from bot.messages.opportunities import HomeOpportunities, OpportunitySpec, OpportunityView
+from bot.metrics import LLM_LATENCY
+from bot.networks import resolve_network
+from bot.replies.limits import limit_for, measure
+from bot.replies.prompt import PromptMention, build_messages, clean_suggestion, conquest_task
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
@@ -32,9 +37,18 @@ from bot.services.outbox import (
     message_metadata,
 )
 from bot.services.permissions import require_role
+from bot.services.suggestions import DEFAULT_VOICE
 from bot.services.workspaces import workspace_language
 from storage.db import transaction
-from storage.models import Author, Mention, OutboxMessage, OutboxStatus, Role, Watch
+from storage.models import (
+    Author,
+    Mention,
+    OutboxMessage,
+    OutboxStatus,
+    Role,
+    Watch,
+    Workspace,
+)
 from storage.models_competitors import (
     WATCH_BRAND,
     Opportunity,
@@ -52,6 +66,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "reopen": (CONTACTED, DISMISSED),
 }
 MAX_DRAFT = 3000
+HOME_SIZE = 5
+"""Opportunities App Home lists (each is two blocks of the view's 100)."""
 INGEST = Actor(None, "ingest")
 """Who the audit trail names for an opportunity dismissed because the brand's watch holds it."""
 
@@ -211,6 +227,9 @@ def do_opportunity_action(sessions: sessionmaker[Session], workspace_id: int, ac
         if row.status not in ACTIONS[action]:
             raise ServiceError("opp.not_allowed", id=opportunity_id, action=action,
                                status=row.status)
+        if action == "draft" and draft:
+            _check_length(draft, session.scalar(select(Mention.network).where(
+                Mention.id == row.mention_id)))
         detail: dict[str, Any] = {"opportunity": row.id, "from": row.status}
         if action == "assign":
             row.assignee_user_id = assignee or actor.user_id
@@ -231,6 +250,16 @@ def do_opportunity_action(sessions: sessionmaker[Session], workspace_id: int, ac
         record(session, workspace_id, actor, f"opportunity.{action}", detail=detail)
         _refresh_card(session, row)
         return Outcome(row.id, row.status, row.assignee_user_id)
+
+
+def _check_length(draft: str, network: str | None) -> None:
+    """ServiceError ``opp.too_long_for_network`` when ``draft`` is over the reply limit of
+    the author's network (counted as the network counts)."""
+    used, limit = measure(draft, network)
+    if limit is not None and used > limit:
+        descriptor = resolve_network(network)
+        raise ServiceError("opp.too_long_for_network", used=used, limit=limit,
+                           network=descriptor.display_name if descriptor else str(network))
 
 
 def list_opportunities(sessions: sessionmaker[Session], workspace_id: int, *,
@@ -260,3 +289,89 @@ def opportunity_counts(session: Session, workspace_id: int, start: datetime, end
     for status, count in session.execute(query.group_by(Opportunity.status)):
         counts[str(status)] = int(count)
     return counts
+
+
+def home_opportunities(session: Session, workspace_id: int, limit: int = HOME_SIZE
+                       ) -> HomeOpportunities | None:
+    """The opportunities still to act on for App Home, those asking for an alternative
+    first, then the newest; None when no group of the workspace has conquest on."""
+    if session.scalar(select(WatchGroup.id).where(
+            WatchGroup.workspace_id == workspace_id, WatchGroup.conquest.is_(True))
+            .limit(1)) is None:
+        return None
+    active = (Opportunity.workspace_id == workspace_id, Opportunity.status.in_(ACTIVE))
+    total = int(session.scalar(select(func.count()).select_from(Opportunity).where(*active))
+                or 0)
+    ids = session.scalars(select(Opportunity.id).where(*active).order_by(
+        case((Opportunity.reason == "alternative", 0), else_=1),
+        Opportunity.published_at.desc(), Opportunity.id.desc()).limit(limit))
+    views = [view for view in (load_view(session, i) for i in ids) if view is not None]
+    return HomeOpportunities(views, total)
+
+
+@dataclass(frozen=True, slots=True)
+class DraftStart:
+    """What the opportunity's draft editor opens with."""
+
+    opportunity_id: int
+    network: str
+    author_handle: str
+    post_text: str
+    competitor: str | None
+    text: str
+    limit: int | None
+    has_draft: bool
+
+
+def draft_start(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+                opportunity_id: int) -> DraftStart:
+    """The editor's starting point (the saved draft, if any), if ``actor`` may draft for
+    this opportunity now; the explanation (ServiceError) otherwise."""
+    with sessions() as session:
+        if actor.user_id:
+            require_role(session, workspace_id, actor.user_id, Role.AGENT)
+        row = session.get(Opportunity, opportunity_id)
+        if row is None or row.workspace_id != workspace_id:
+            raise NotFound("opp.not_found", id=opportunity_id)
+        if row.status not in ACTIONS["draft"]:
+            raise ServiceError("opp.not_allowed", id=opportunity_id, action="draft",
+                               status=row.status)
+        view = load_view(session, opportunity_id)
+        if view is None:
+            raise NotFound("opp.not_found", id=opportunity_id)
+        return DraftStart(view.id, view.network, view.author_handle,
+                          view.text.strip() or (view.title or ""), view.competitor,
+                          view.draft or "", limit_for(view.network), bool(view.draft))
+
+
+def suggest_draft(sessions: sessionmaker[Session], llm: LLMClient, start: DraftStart
+                  ) -> tuple[DraftStart, str | None]:
+    """Ask the LLM for a first message to the author; returns the start with the
+    suggestion, or unchanged with why it could not (never raises for LLM failures)."""
+    with sessions() as session:
+        row = session.get(Opportunity, start.opportunity_id)
+        mention = session.get(Mention, row.mention_id) if row is not None else None
+        if row is None or mention is None:
+            return start, "opportunity gone"
+        workspace = session.get(Workspace, row.workspace_id)
+        settings = (workspace.settings if workspace else None) or {}
+        author = session.get(Author, mention.author_id) if mention.author_id else None
+        messages = build_messages(
+            str(settings.get("voice") or DEFAULT_VOICE),
+            PromptMention(text=mention.text[:4000], author=start.author_handle,
+                          network=mention.network,
+                          author_name=author.name if author else None, title=mention.title,
+                          url=mention.url, intent=mention.intent,
+                          sentiment=mention.sentiment_label),
+            network_limit=start.limit or 1000, language=mention.language or "en",
+            brand_name=str(settings.get("brand_name") or "our team"),
+            task=conquest_task(start.competitor))
+    try:
+        result = llm.chat(messages)
+        LLM_LATENCY.observe(result.latency_s)
+    except LLMError as err:
+        return start, str(err)
+    text = clean_suggestion(result.text, start.limit or MAX_DRAFT, network=start.network)
+    if not text:
+        return start, "The LLM returned an empty suggestion."
+    return replace(start, text=text), None

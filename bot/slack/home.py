@@ -9,6 +9,7 @@ from bot.messages.home import HomeItem, HomeSummary, HomeTriage
 from bot.messages.permalink import card_permalink
 from bot.slack.digest_blocks import signed
 from bot.slack.escape import clip_mrkdwn, escape, link, slack_date, truncate
+from bot.slack.opportunity_blocks import build_home_opportunities
 from bot.slack.signals import reason_line
 
 HOME_BLOCK_LIMIT = 100
@@ -68,7 +69,8 @@ def _triage_section(triage: HomeTriage, language: str) -> list[dict[str, Any]]:
 
 def build_home(summary: HomeSummary, language: str) -> dict[str, Any]:
     """The Home view: my assigned mentions, drafts to approve, overdue items (each with
-    its reason line and topics), team counts, and triage learning at a glance."""
+    its reason line and topics), team counts, the conquest opportunities to act on (when a
+    group has them on), and triage learning at a glance."""
     counts = " · ".join(f"{t(language, f'status.{status}')}: *{count}*"
                         for status, count in sorted(summary.counts.items())) \
         or t(language, "home.nothing_open")
@@ -86,6 +88,8 @@ def build_home(summary: HomeSummary, language: str) -> dict[str, Any]:
                            t(language, "home.to_approve_empty"), language)
     blocks += _section(t(language, "home.overdue"), summary.overdue,
                        t(language, "home.overdue_empty"), language)
+    if summary.opportunities is not None:
+        blocks += build_home_opportunities(summary.opportunities, language)
     if summary.triage is not None:
         blocks += _triage_section(summary.triage, language)
     return {"type": "home", "blocks": blocks[:HOME_BLOCK_LIMIT]}

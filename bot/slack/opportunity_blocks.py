@@ -1,8 +1,10 @@
-"""Block Kit for conquest opportunities (pure): the card in the brand's channel, and the
-share-of-voice lines of the digest and `/cm stats sov`."""
+"""Block Kit for conquest opportunities (pure): the card in the brand's channel, App Home's
+list of them, the draft editor, and the share-of-voice lines of the digest and
+`/cm stats sov`."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -11,8 +13,15 @@ from bot.i18n import t
 from bot.messages.opportunities import OpportunityView
 from bot.slack.cards import ACTION_PREFIX, quote
 from bot.slack.escape import clip_mrkdwn, escape, link, slack_date, truncate
+from bot.slack.modals import text_digest
 
-OPP_ACTIONS = ("opp_take", "opp_contacted", "opp_dismiss", "opp_reopen")
+OPP_ACTIONS = ("opp_take", "opp_draft", "opp_contacted", "opp_dismiss", "opp_reopen")
+ACTIVE_ACTIONS = ("opp_take", "opp_draft", "opp_contacted", "opp_dismiss")
+DRAFT_CALLBACK = "vigie.opp_draft"
+"""The draft editor's callback_id (outside ``vigie.modal.``, the mention modals' prefix)."""
+DRAFT_BLOCK = "opp_draft"
+DRAFT_ACTION = "text"
+DRAFT_MAX = 3000
 TEXT_BUDGET = 2900
 SOV_MEMBERS_SHOWN = 8
 
@@ -95,13 +104,120 @@ def build_opportunity_card(view: OpportunityView, language: str = "en"
             f"*{t(language, 'opp.draft_head')}*\n" + quote(escape(truncate(view.draft, 1500))))})
     blocks.append({"type": "context", "elements": [_mrkdwn(t(language, "opp.never_posted",
                                                              id=view.id))]})
-    actions = (["opp_reopen"] if view.status in {"contacted", "dismissed"}
-               else ["opp_take", "opp_contacted", "opp_dismiss"])
-    blocks.append({"type": "actions", "block_id": f"opp_{view.id}",
-                   "elements": [_button(a, view.id, language) for a in actions]})
+    blocks.append(opportunity_actions(view, language, f"opp_{view.id}"))
     fallback = t(language, "opp.fallback", id=view.id, competitor=competitor,
                  author=escape(truncate(view.author_handle, 80)))
     return fallback, blocks
+
+
+def opportunity_actions(view: OpportunityView, language: str, block_id: str
+                        ) -> dict[str, Any]:
+    """The workflow's buttons, the same on the card and in App Home: take it, draft, mark
+    contacted, dismiss (reopen once contacted or dismissed)."""
+    actions = (("opp_reopen",) if view.status in {"contacted", "dismissed"}
+               else ACTIVE_ACTIONS)
+    return {"type": "actions", "block_id": block_id,
+            "elements": [_button(a, view.id, language) for a in actions]}
+
+
+class HomeList(Protocol):
+    """App Home's opportunities (``bot.messages.opportunities.HomeOpportunities``)."""
+
+    @property
+    def shown(self) -> Sequence[OpportunityView]: ...
+    @property
+    def total(self) -> int: ...
+
+
+def build_home_opportunities(home: HomeList, language: str) -> list[dict[str, Any]]:
+    """App Home's section: a header, then per opportunity a line (why, who, where, its
+    state, an excerpt) and the card's buttons; an empty state when none is open, and how
+    many more `/cm opp list` shows. Two blocks per opportunity, at most 3 + 2 x shown."""
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": {
+        "type": "plain_text", "text": truncate(t(language, "opp.home_title", count=home.total),
+                                               150)}}]
+    if not home.shown:
+        blocks.append({"type": "context", "elements": [_mrkdwn(t(language, "opp.home_empty"))]})
+        return blocks
+    for view in home.shown:
+        competitor = escape(view.competitor or "?")
+        status = t(language, f"opp.status_{view.status}")
+        if view.assignee_user_id:
+            status += " · " + t(language, "opp.owner", user=f"<@{view.assignee_user_id}>")
+        head = t(language, "opp.home_line", id=view.id, competitor=competitor,
+                 reason=t(language, f"opp.reason_short_{view.reason}"),
+                 author=escape(truncate(view.author_handle, 80)), network=escape(view.network),
+                 reach=format_reach(view.followers), status=status,
+                 when=slack_date(view.published_at),
+                 post=link(view.url, t(language, "card.open_post")))
+        excerpt = escape(truncate(" ".join((view.text or view.title or "").split()), 200))
+        text = f"{head}\n{quote(excerpt)}" if excerpt else head
+        if view.draft:
+            text += "\n" + t(language, "opp.home_has_draft")
+        blocks.append({"type": "section", "text": _mrkdwn(text)})
+        blocks.append(opportunity_actions(view, language, f"home_opp_{view.id}"))
+    if home.total > len(home.shown):
+        blocks.append({"type": "context", "elements": [_mrkdwn(t(
+            language, "opp.home_more", count=home.total - len(home.shown)))]})
+    return blocks
+
+
+class DraftEditor(Protocol):
+    """What the opportunity's draft editor shows (``bot.services.opportunities.DraftStart``)."""
+
+    @property
+    def opportunity_id(self) -> int: ...
+    @property
+    def network(self) -> str: ...
+    @property
+    def author_handle(self) -> str: ...
+    @property
+    def post_text(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def limit(self) -> int | None: ...
+
+
+def draft_block_id(text: str) -> str:
+    """The input's block_id, derived from the text it is pre-filled with: on
+    ``views.update`` Slack keeps what an input shows while its block_id stays the same, so
+    a suggestion replacing the text needs a new one (as ``bot.slack.modals``)."""
+    return f"{DRAFT_BLOCK}.{text_digest(text)}"
+
+
+def build_opportunity_draft_modal(editor: DraftEditor, language: str, *,
+                                  note: str | None = None) -> dict[str, Any]:
+    """The draft editor: the author's post, the draft (pre-filled with the saved one or a
+    suggestion), the network's limit, and a reminder that Vigie never posts it."""
+    excerpt = "\n".join(f"> {line}" for line in escape(truncate(
+        editor.post_text, 600)).splitlines()) or ">"
+    hint = (t(language, "opp.draft_hint_limit", limit=editor.limit, network=editor.network)
+            if editor.limit else t(language, "opp.draft_hint_free"))
+    element: dict[str, Any] = {"type": "plain_text_input", "action_id": DRAFT_ACTION,
+                               "multiline": True, "max_length": DRAFT_MAX}
+    if editor.text:
+        element["initial_value"] = truncate(editor.text, DRAFT_MAX)
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": _mrkdwn(t(language, "opp.draft_author", handle=escape(
+            truncate(editor.author_handle, 80)), network=escape(editor.network)) + "\n"
+            + excerpt)},
+        {"type": "input", "block_id": draft_block_id(editor.text),
+         "label": {"type": "plain_text", "text": t(language, "opp.draft_label")},
+         "hint": {"type": "plain_text", "text": truncate(hint, 2000)}, "element": element},
+        {"type": "context", "elements": [_mrkdwn(t(language, "opp.draft_never_posted"))]},
+    ]
+    if note:
+        blocks.append({"type": "context", "elements": [_mrkdwn(truncate(note, 2000))]})
+    return {
+        "type": "modal", "callback_id": DRAFT_CALLBACK,
+        "private_metadata": json.dumps({"opportunity_id": editor.opportunity_id}),
+        "title": {"type": "plain_text", "text": truncate(
+            t(language, "opp.draft_title", id=editor.opportunity_id), 24)},
+        "submit": {"type": "plain_text", "text": truncate(t(language, "opp.draft_submit"), 24)},
+        "close": {"type": "plain_text", "text": t(language, "modal.cancel")},
+        "blocks": blocks,
+    }
 
 
 def _points(value: float | None) -> str:

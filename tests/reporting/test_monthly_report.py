@@ -18,7 +18,10 @@ from bot.services.errors import ServiceError
 from bot.services.reporting import monthly
 from storage.db import transaction
 from storage.models import Author, Mention, Watch
+from storage.models_cases import QuietMention
+from storage.models_competitors import WATCH_COMPETITOR
 from storage.models_spikes import Spike
+from storage.models_watches import MentionWatch
 from tests.reporting.dataset import Dataset, utc
 
 CLI = Actor(None, "cli")
@@ -189,3 +192,47 @@ def test_share_of_voice_of_each_group(sessions: sessionmaker[Session], dataset: 
     assert f"market ({total} mention(s)): acme {round(100 * counted['acme'] / total)}%" in page
     assert "Conquest opportunities found: 0" in page
     assert f"beta {round(100 * counted['beta'] / total)}%" in _pdf_text(render_pdf(spec))[1]
+
+
+def _link(session: Session, dataset: Dataset, mention: str, watch: str, *,
+          alerted: bool) -> None:
+    row = session.get_one(Mention, dataset.mentions[mention])
+    session.add(MentionWatch(workspace_id=dataset.workspace_id, mention_id=row.id,
+                             watch_id=dataset.watches[watch], network=row.network,
+                             published_at=row.published_at, priority=row.priority,
+                             alerted=alerted))
+
+
+def test_sla_kept_follows_the_sla_rule(sessions: sessionmaker[Session],
+                                       dataset: Dataset) -> None:
+    """SLA kept counts the mentions bot.services.sla gives an SLA, on the target it gives:
+    a competitor's watch gives none (its own targets are never read), a brand watch that
+    also holds the post gives its own, the strictest of those that alerted wins, and a
+    backfilled mention has none."""
+    m = dataset.mentions
+    with transaction(sessions) as session:
+        acme = session.get_one(Watch, dataset.watches["acme"])
+        acme.kind = WATCH_COMPETITOR
+        acme.sla_urgent_minutes = acme.sla_high_minutes = acme.sla_normal_minutes = 1
+    report, _spec = _report(sessions, dataset)
+    # The four answered mentions are acme's alone: none has an SLA.
+    assert (report.sla.answered, report.sla.on_time) == (0, 0)
+    with transaction(sessions) as session:
+        beta = session.get_one(Watch, dataset.watches["beta"])
+        beta.sla_urgent_minutes = 20
+        # m1 (urgent, answered in 30 min) and m6 (normal, 90 min) are in beta too: beta's
+        # targets (20 min, 3000 min) decide, not acme's minute.
+        _link(session, dataset, "m1", "beta", alerted=True)
+        _link(session, dataset, "m6", "beta", alerted=False)
+        # m11 (high, 10 min) in beta and in other (brand, high 240 min): only other alerted,
+        # so its target decides even though beta's would be stricter.
+        session.get_one(Watch, dataset.watches["other"]).sla_high_minutes = 240
+        beta.sla_high_minutes = 5
+        _link(session, dataset, "m11", "beta", alerted=False)
+        _link(session, dataset, "m11", "other", alerted=True)
+    report, _spec = _report(sessions, dataset)
+    assert (report.sla.answered, report.sla.on_time) == (3, 2)
+    with transaction(sessions) as session:
+        session.add(QuietMention(mention_id=m["m6"]))
+    report, _spec = _report(sessions, dataset)
+    assert (report.sla.answered, report.sla.on_time) == (2, 1)

@@ -19,7 +19,8 @@ from bot.sources.base import Author as FetchedAuthor
 from bot.sources.base import FetchedMention
 from storage.db import transaction
 from storage.models import Mention
-from storage.models_cases import Case
+from storage.models_cases import Case, QuietMention
+from storage.models_watches import MentionWatch
 from tests.harness.constants import CHANNEL_ID, USER_ID
 
 NOW = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
@@ -85,3 +86,41 @@ def test_home_overdue_follows_the_sla_rule(sessions: sessionmaker[Session],
         session.execute(update(Case).where(Case.root_mention_id == ids["1"])
                         .values(sla_started_at=NOW - timedelta(days=2)))
     assert _overdue(sessions, workspace_id, NOW + timedelta(hours=1)) == {ids["1"]}
+
+
+def test_an_overdue_mention_behind_many_older_open_ones_is_listed(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """The SLA filters run in SQL: 600 older open mentions with no SLA (a competitor's,
+    backfilled ones) do not hide a later overdue one, and the list stays in priority
+    order."""
+    acme = do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme",
+                        channel_id=CHANNEL_ID, alert_threshold=0)
+    rivalo = do_add_watch(sessions, workspace_id, CLI, name="rivalo", query="rivalo",
+                          channel_id=VEILLE, alert_threshold=0, kind="competitor")
+    old = NOW - timedelta(days=20)
+    with transaction(sessions) as session:
+        for n in range(600):
+            session.add(Mention(
+                workspace_id=workspace_id, watch_id=rivalo.id if n % 2 else acme.id,
+                network="mastodon", external_id=f"old{n}", url=f"https://masto.example/{n}",
+                text="rivalo is down", published_at=old + timedelta(seconds=n), priority=90,
+                status="new", created_at=old, updated_at=old))
+        session.flush()
+        backfilled = [m.id for m in session.query(Mention).filter(Mention.watch_id == acme.id)]
+        session.add_all([QuietMention(mention_id=i) for i in backfilled])
+    _poll(sessions, workspace_id, "acme",
+          [_item("1", "acme support never answered my refund request", NOW - timedelta(hours=30)),
+           _item("2", "acme is great", NOW - timedelta(minutes=5))])
+    ids = _ids(sessions)
+    # A mention in the competitor's watch (whose link alerted) and the brand's (whose did
+    # not) runs on the brand's target, as bot.services.sla says.
+    with transaction(sessions) as session:
+        both = session.get_one(Mention, ids["old1"])
+        session.query(MentionWatch).filter_by(mention_id=both.id).update({"alerted": True})
+        session.add(MentionWatch(workspace_id=workspace_id, mention_id=both.id,
+                                 watch_id=acme.id, network=both.network,
+                                 published_at=both.published_at, priority=50, alerted=False))
+    overdue = home_summary(sessions, workspace_id, USER_ID, NOW + timedelta(minutes=1)).overdue
+    # old1 (priority 90) before the refund request (lower).
+    assert [item.id for item in overdue] == [ids["old1"], ids["1"]]
+    assert overdue[0].priority > overdue[1].priority

@@ -1,7 +1,8 @@
 """The hourly count tables stay equal to a GROUP BY over the mention-watch links (by published
 hour), and each mention's first link mirrors it, whatever writes them.
 
-Reports read volumes from ``mention_hour_counts`` and ``mention_priority_counts``; database
+Reports read volumes from ``mention_hour_counts``, ``mention_priority_counts`` and
+``mention_day_counts`` (the hourly counts per UTC day); database
 triggers keep them in step on insert (ORM, bulk upsert, a second watch's link), update of a
 counted column, a watch deleted under its mentions, and delete. Checked on SQLite and
 PostgreSQL, and through the report helpers on windows that do not fall on whole hours.
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage import migrations
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import Mention, Watch, Workspace
-from storage.models_reporting import MentionHourCount, MentionPriorityCount
+from storage.models_reporting import MentionDayCount, MentionHourCount, MentionPriorityCount
 from storage.models_watches import MentionWatch
 from storage.reporting_counts import (
     hour_of,
@@ -86,6 +87,23 @@ def _assert_in_step(sessions: sessionmaker[Session]) -> None:
     assert stored_hours == live_hours
     assert stored_priorities == live_priorities
     assert stored_reach == live_reach
+    # The day counts are the hour counts summed per UTC day (migration 0030).
+    with sessions() as session:
+        days: Counter[tuple] = Counter()
+        day_reach: Counter[tuple] = Counter()
+        for r in session.scalars(select(MentionDayCount)):
+            key = (r.workspace_id, r.watch_id, r.day, r.network, r.sentiment, r.is_first)
+            days[key] = r.mentions
+            day_reach[key] = r.reach
+    live_days: Counter[tuple] = Counter()
+    live_day_reach: Counter[tuple] = Counter()
+    for (workspace, watch, hour, network, sentiment, first), count in live_hours.items():
+        key = (workspace, watch, hour // 24, network, sentiment, first)
+        live_days[key] += count
+        live_day_reach[key] += live_reach.get((workspace, watch, hour, network, sentiment,
+                                               first), 0)
+    assert +days == live_days
+    assert +day_reach == +live_day_reach
 
 
 def _mention(workspace_id: int, watch_id: int | None, n: int, rng: random.Random) -> Mention:

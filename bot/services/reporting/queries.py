@@ -220,7 +220,9 @@ def _late_from(start: ColumnElement[Any] | InstrumentedAttribute[datetime],
     listed = sorted(set(several))
     # Correlated to the outer mention explicitly: nested in the exists() below, SQLAlchemy
     # would otherwise add ``mentions`` to this subquery's FROM.
-    none_alerted = ~exists().where(other.mention_id == Mention.id,
+    # Only brand watches' alerts count (a competitor's watch gives no SLA, bot.services.sla).
+    brand = [watch_id for watch_id, *_minutes in watches if watch_id is not None]
+    none_alerted = ~exists().where(other.mention_id == Mention.id, other.watch_id.in_(brand),
                                    other.alerted.is_(True)).correlate(Mention)
     return or_(
         and_(Mention.id.not_in(listed), or_(*single)),

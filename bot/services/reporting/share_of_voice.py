@@ -1,11 +1,11 @@
 """Share of voice: each watch of a group's share of the group's mentions, reach, positive and
 negative mentions over a period, per network and overall, with the previous period's.
 
-Read from the hourly count tables (``storage.reporting_counts.measures_by_bucket``):
-whole hours from ``mention_hour_counts``, the fringes of a window from the links, never a
-pass over the mentions. Each watch counts the mentions linked to it; a post in the brand's
-watch and a competitor's counts in both (it is part of each one's voice), so the group's
-total is the sum of its members'.
+Read from the count tables (``storage.reporting_counts.measures_by_bucket``): whole UTC
+days from ``mention_day_counts``, the other whole hours from ``mention_hour_counts``, the
+fringes of a window from the links, never a pass over the mentions. Each watch counts the
+mentions linked to it; a post in the brand's watch and a competitor's counts in both (it
+is part of each one's voice), so the group's total is the sum of its members'.
 """
 
 from __future__ import annotations
