@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnDefault,
     ColumnElement,
+    String,
     any_,
     cast,
     func,
@@ -88,18 +89,31 @@ def insert_mentions(session: Session, rows: list[dict[str, Any]]) -> Sequence[An
 
 def _json_rows(table: Any, rows: list[dict[str, Any]]) -> Any:
     """``rows`` (dicts of ``table``'s columns, times made ISO strings in place) as a
-    PostgreSQL SELECT over one JSON parameter read by ``jsonb_to_recordset``: no placeholder
-    per value for psycopg to parse, no per-element quoting in Python; ``json.dumps`` and
-    PostgreSQL's JSON parser are both C."""
+    PostgreSQL SELECT over one JSON parameter, an array of arrays (a row's values in
+    column order) read by ``jsonb_array_elements``: no placeholder per value for psycopg to
+    parse, no per-element quoting in Python; ``json.dumps`` and PostgreSQL's JSON parser
+    are both C. Arrays, not objects: without the column names repeated in every row the
+    document is about 40% smaller, and an element is read by its position instead of a
+    record being built by name (about 10% of the server's time for a batch of mentions).
+
+    Strings are read as unbounded text and stored by the INSERT's assignment, which refuses
+    a value longer than its column (an explicit cast to ``VARCHAR(n)`` would cut it).
+    """
     columns = list(rows[0])
     dialect = postgresql.dialect()
-    shape = ", ".join(f'"{name}" {table.c[name].type.compile(dialect=dialect)}'
-                      for name in columns)
+    values: list[Any] = []
+    for n, name in enumerate(columns):
+        kind = table.c[name].type
+        shape = kind.compile(dialect=dialect)
+        if shape in ("JSON", "JSONB"):
+            values.append(literal_column(f"CAST(r.e -> {n} AS {shape})"))
+        else:
+            shape = "TEXT" if isinstance(kind, String) else shape
+            values.append(literal_column(f"CAST(r.e ->> {n} AS {shape})"))
     _times_as_iso(rows, columns)
-    batch = json.dumps(rows, ensure_ascii=False)
-    return select(*[literal_column(f'r."{name}"') for name in columns]).select_from(
-        text(f"jsonb_to_recordset(CAST(:batch AS jsonb)) AS r({shape})")
-        .bindparams(batch=batch))
+    batch = json.dumps([[row[name] for name in columns] for row in rows], ensure_ascii=False)
+    return select(*values).select_from(
+        text("jsonb_array_elements(CAST(:batch AS jsonb)) AS r(e)").bindparams(batch=batch))
 
 
 def _sqlite_insert_mentions(session: Session, rows: list[dict[str, Any]]) -> list[Any]:
