@@ -32,9 +32,10 @@ from sqlalchemy.orm import Session
 from storage.dialect import is_postgresql
 from storage.models import Author, Mention
 from storage.models_base import as_utc
+from storage.models_watches import MentionWatch
 
 
-def one_of(session: Session, column: Any, values: Sequence[str]) -> ColumnElement[bool]:
+def one_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
     """``column IN values`` with the whole list as one parameter: an array (``= ANY``) on
     PostgreSQL, a JSON array read by ``json_each`` on SQLite. A placeholder per value would
     make the driver parse and the database prepare a new statement for every batch size."""
@@ -84,6 +85,27 @@ def insert_mentions(session: Session, rows: list[dict[str, Any]]) -> Sequence[An
         postgresql.insert(Mention).from_select(list(rows[0]), source)
         .on_conflict_do_nothing(index_elements=["workspace_id", "network", "external_id"])
         .returning(Mention.id, Mention.external_id, Mention.priority)
+    ).all()
+
+
+def insert_links(session: Session, rows: list[dict[str, Any]]) -> Sequence[Any]:
+    """Insert the ``mention_watches`` rows of a batch (``rows[0]``'s keys are the columns),
+    skipping the (mention, watch) links already made; return the made links' (mention_id,
+    priority). Datetimes of ``rows`` may be replaced by ISO strings.
+
+    On PostgreSQL the batch is one JSON parameter, like ``insert_mentions``: a multi-row
+    VALUES of a thousand links has eleven thousand placeholders, which psycopg rewrites in
+    Python for every batch (most of the cost of linking a batch to a second watch).
+    """
+    table: Any = MentionWatch.__table__
+    if not is_postgresql(session):
+        return session.execute(
+            sqlite.insert(table).on_conflict_do_nothing(index_elements=["mention_id", "watch_id"])
+            .returning(table.c.mention_id, table.c.priority), rows).all()
+    return session.execute(
+        postgresql.insert(table).from_select(list(rows[0]), _json_rows(table, rows))
+        .on_conflict_do_nothing(index_elements=["mention_id", "watch_id"])
+        .returning(table.c.mention_id, table.c.priority)
     ).all()
 
 
