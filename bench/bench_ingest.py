@@ -1,7 +1,7 @@
 """End-to-end ingest throughput on one process, against the common approach and two stacks.
 
 Usage: python bench/bench_ingest.py [--items 1000] [--rounds 5] [--no-postgres]
-       [--no-stacks]
+       [--no-stacks] [--overlap N]
 
 Vigie: HTTP fetch -> fast feed parse -> normalize -> analysis -> watch query -> dedupe ->
 bulk store (one transaction per source batch).
@@ -15,6 +15,11 @@ Two stacks (the ``bench`` extra), each in a process of its own with a database o
 Feed items are built from real tweets (shared sentiment data); each round serves new GUIDs.
 Rounds of all sides alternate. Prints mentions/s for each on SQLite and PostgreSQL, and
 Vigie's ratio to each: overall, and the median and best of the per-round ratios.
+``--overlap N`` (N > 1) adds a Vigie side with N watches matching every post (brand,
+competitor and topic watches overlap): each round's feed is ingested by each watch in turn,
+as N sources delivering the same posts would (one transaction each); the first stores the
+mentions, the others link them. It prints that side's new mentions/s, and its rate against
+one-watch Vigie's in the same rounds (what the overlap costs).
 """
 
 from __future__ import annotations
@@ -114,7 +119,7 @@ class FeedServer:
         self.url = f"http://127.0.0.1:{self.server.server_port}/feed.xml"
 
 
-def prepare(url: str, *, tuned: bool = True) -> tuple[object, int]:
+def prepare(url: str, *, tuned: bool = True, watches: int = 1) -> tuple[object, int]:
     migrations.upgrade(url)
     # The baseline uses the engine as SQLAlchemy creates it by default.
     engine = make_engine(url) if tuned else create_engine(url)
@@ -124,9 +129,15 @@ def prepare(url: str, *, tuned: bool = True) -> tuple[object, int]:
         session.add(workspace)
         session.flush()
         workspace_id = workspace.id
-    do_add_watch(sessions, workspace_id, CLI, name="news", query="", channel_id="C0BENCH01",
-                 alert_threshold=101 - 1)
+    for name in watch_names(watches):
+        do_add_watch(sessions, workspace_id, CLI, name=name, query="",
+                     channel_id="C0BENCH01", alert_threshold=101 - 1)
     return sessions, workspace_id
+
+
+def watch_names(count: int) -> list[str]:
+    """The bench's watch names: ``news``, then ``news2``... (all match every post)."""
+    return ["news", *(f"news{n}" for n in range(2, count + 1))]
 
 
 def settle(sessions: object) -> None:
@@ -138,20 +149,28 @@ def settle(sessions: object) -> None:
 
 
 def run_vigie(url: str, server: FeedServer, texts: list[str], items: int,
-              rounds: int) -> Iterator[tuple[int, float]]:
+              rounds: int, watches: int = 1) -> Iterator[tuple[int, float]]:
     """Vigie rounds: (mentions stored, seconds) per round, after one unmeasured round and
-    ANALYZE (both sides get the same)."""
-    sessions, workspace_id = prepare(url)
+    ANALYZE (both sides get the same). With several ``watches``, the feed is fetched and
+    ingested once per watch, as each watch's source would; every watch links every post."""
+    sessions, workspace_id = prepare(url, watches=watches)
     for r in range(rounds + 1):
         server.body = build_feed(texts, items, f"v{r}-{uuid.uuid4().hex[:6]}")
         started = time.perf_counter()
-        with HttpClient() as http:
-            result = RssSource().fetch(http, RssConfig(url=server.url, max_entries=items), {})
-        with transaction(sessions) as session:  # type: ignore[arg-type]
-            watch = get_watch_by_name(session, workspace_id, "news")
-            stored = do_ingest(session, watch, None, result.mentions,
-                               now=datetime.now(UTC)).stored
+        stored = linked = 0
+        for name in watch_names(watches):
+            with HttpClient() as http:
+                result = RssSource().fetch(http, RssConfig(url=server.url, max_entries=items),
+                                           {})
+            with transaction(sessions) as session:  # type: ignore[arg-type]
+                watch = get_watch_by_name(session, workspace_id, name)
+                report = do_ingest(session, watch, None, result.mentions,
+                                   now=datetime.now(UTC))
+            stored += report.stored
+            linked += report.linked
         elapsed = time.perf_counter() - started
+        if stored * (watches - 1) != linked:
+            raise RuntimeError(f"{watches} watches: {stored} stored but {linked} linked")
         if r == 0:
             settle(sessions)
             continue
@@ -354,6 +373,8 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-stacks", action="store_true",
                         help="only Vigie and the baseline (no bench extra needed)")
+    parser.add_argument("--overlap", type=int, default=1, metavar="N",
+                        help="also run Vigie with N watches matching every post (N > 1)")
     parser.add_argument("--stack", choices=sorted(STACKS), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--feed-url", help=argparse.SUPPRESS)
@@ -361,15 +382,19 @@ def main() -> None:
     if args.stack:
         serve_stack(args.stack, args.url, args.feed_url)
         return
+    if args.overlap < 1:
+        parser.error("--overlap must be at least 1")
     stacks = [] if args.no_stacks else sorted(STACKS)
+    overlap = [f"overlap{args.overlap}"] if args.overlap > 1 else []
     texts = tweets()
     server = FeedServer()
     with tempfile.TemporaryDirectory() as folder:
         targets = [("SQLite", {side: f"sqlite:///{folder}/{side}.db"
-                               for side in ["vigie", "baseline", *stacks]})]
+                               for side in ["vigie", "baseline", *stacks, *overlap]})]
         pg_urls: list[str] = []
         if not args.no_postgres:
-            made = {side: postgres_url() for side in ["vigie", "baseline", *stacks]}
+            made = {side: postgres_url()
+                    for side in ["vigie", "baseline", *stacks, *overlap]}
             pg_urls = [u for u in made.values() if u]
             if len(pg_urls) == len(made):
                 targets.append(("PostgreSQL", {side: str(u) for side, u in made.items()}))
@@ -385,11 +410,17 @@ def main() -> None:
             sides = [run_vigie(urls["vigie"], server, texts, args.items, args.rounds),
                      run_baseline(urls["baseline"], server, texts, args.items, args.rounds),
                      *(run_stack(stack, urls[stack], server, texts, args.items, args.rounds)
-                       for stack in stacks)]
+                       for stack in stacks),
+                     *(run_vigie(urls[side], server, texts, args.items, args.rounds,
+                                 args.overlap) for side in overlap)]
             rounds = list(zip(*sides, strict=True))
             ours = [r[0] for r in rounds]
             for n, side in enumerate(["baseline", *stacks], start=1):
                 print(_report(name, side, ours, [r[n] for r in rounds]))
+            if overlap:
+                # The overlap side's rate against one-watch Vigie's, in the same rounds.
+                print(_report(name, "1 watch", [r[-1] for r in rounds], ours)
+                      .replace("vigie", f"{args.overlap} watches", 1))
         for url in pg_urls:
             drop_postgres(url)
     server.server.shutdown()

@@ -201,7 +201,7 @@ class Mention(Base):
         Index(None, "workspace_id", "status", "id"),
         Index(None, "workspace_id", "watch_id", "published_at"),
         Index(None, "workspace_id", "created_at"),
-        Index(None, "workspace_id", "published_at"),
+        # (workspace_id, published_at): ix_mentions_influencer_window starts with both.
         Index(None, "workspace_id", "fingerprint"),
         Index(None, "workspace_id", "story_key"),
         # Listings page newest first (ORDER BY id DESC) under one equality filter.

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.bulk import one_of
 from storage.models import SourceRow, Workspace
 from storage.models_cases import QuietMention, SourceBackfill
 from storage.upserts import insert_or_skip
@@ -82,7 +83,7 @@ def quiet_among(session: Session, mention_ids: Sequence[int]) -> set[int]:
     if not mention_ids:
         return set()
     return set(session.scalars(select(QuietMention.mention_id).where(
-        QuietMention.mention_id.in_(list(mention_ids)))))
+        one_of(session, QuietMention.mention_id, list(mention_ids)))))
 
 
 def backfilled_counts(session: Session, source_ids: Sequence[int]

@@ -39,6 +39,7 @@ from bot.services.watch_links import card_dedupe_key
 from bot.services.workflow import OPEN, RULES, mark_replied, note_card, transition
 from bot.services.workspaces import workspace_language
 from bot.sources.base import FetchedMention
+from storage.bulk import one_of
 from storage.claims import advisory_lock
 from storage.models import Author, Mention, MentionStatus, Watch, utcnow
 from storage.models_cases import Case, CasePost, PostAlias
@@ -425,7 +426,7 @@ def follow_ups_among(session: Session, mention_ids: Sequence[int]) -> set[int]:
         return set()
     return set(session.scalars(select(CasePost.mention_id).join(
         Case, Case.id == CasePost.case_id).where(
-        CasePost.mention_id.in_(list(mention_ids)),
+        one_of(session, CasePost.mention_id, list(mention_ids)),
         CasePost.mention_id != Case.root_mention_id)))
 
 

@@ -464,14 +464,6 @@ def _link_known(session: Session, watch: Watch, to_link: dict[int, Matched],
                                     for i, c in zip(ids, analysed, strict=True)}, now)
 
 
-def _card(session: Session, watch: Watch, mention_id: int, channel: str) -> bool:
-    """Queue the mention's card in ``channel``, the watch's channel or a topic route's (once
-    per channel); True if queued."""
-    return do_enqueue(session, workspace_id=watch.workspace_id, kind=KIND_CARD,
-                      channel=channel, mention_id=mention_id,
-                      dedupe_key=card_dedupe_key(mention_id, channel)) is not None
-
-
 def _continuing(session: Session, workspace_id: int, fetched: Sequence[FetchedMention]
                 ) -> dict[tuple[str, str], bool]:
     """Posts replying into a conversation Vigie holds: True when by its customer (writing
@@ -570,9 +562,9 @@ def _queue_alerts(session: Session, watch: Watch, priorities: dict[int, int],
 
 
 class _CardQueue:
-    """``_card`` for a batch's alerts: the cards already queued are read in one query and
-    the new ones written in one flush, in the order they were added (``do_enqueue`` per
-    card cost a query and a flush each)."""
+    """A batch's cards, each queued once per channel (its dedupe key): the cards already
+    queued are read in one query and the new ones written in one flush, in the order they
+    were added (``do_enqueue`` per card cost a query and a flush each)."""
 
     def __init__(self, session: Session, workspace_id: int,
                  wanted: Sequence[tuple[int, str]]) -> None:
@@ -611,15 +603,17 @@ def _queue_linked_alerts(session: Session, watch: Watch, linked: dict[int, int],
     if not linked:
         return
     threshold = alert_threshold(session, watch)  # the watch's, shifted by triage learning
-    for mention_id in sorted(linked):
-        if linked[mention_id] < threshold:
-            continue
-        channel = channel_for(mention_id)
-        if _card(session, watch, mention_id, channel):
+    alerting = [(mention_id, channel_for(mention_id)) for mention_id in sorted(linked)
+                if linked[mention_id] >= threshold]
+    cards = _CardQueue(session, watch.workspace_id, alerting)
+    for mention_id, channel in alerting:
+        if cards.add(mention_id, channel):
             report.alerts += 1
             continue
         ts = posted_card(session, mention_id, channel)
         if ts is not None:
+            cards.flush()  # the outbox keeps the order the decisions were made in
             do_share_card(session, mention_id, watch.id, channel, ts)
             do_enqueue(session, workspace_id=watch.workspace_id, kind=KIND_UPDATE_CARD,
                        channel=channel, mention_id=mention_id, payload={"ts": ts})
+    cards.flush()

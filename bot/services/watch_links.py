@@ -18,10 +18,10 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from bot.services.topic_channels import alert_channels, topics_of_mask
+from storage.bulk import insert_links, one_of
 from storage.models import Mention, Watch
 from storage.models_topics import TopicRoute
 from storage.models_watches import MentionWatch
-from storage.upserts import insert_or_skip
 
 
 def card_dedupe_key(mention_id: int, channel: str) -> str:
@@ -69,7 +69,8 @@ def do_link(session: Session, watch: Watch, priorities: dict[int, int], now: dat
     shared = {mention_id: (network, sentiment, published_at, reach) for
               mention_id, network, sentiment, published_at, reach in session.execute(
                   select(Mention.id, Mention.network, Mention.sentiment_label,
-                         Mention.published_at, Mention.reach).where(Mention.id.in_(ids)))}
+                         Mention.published_at, Mention.reach)
+                  .where(one_of(session, Mention.id, ids)))}
     rows = [{"workspace_id": watch.workspace_id, "mention_id": mention_id,
              "watch_id": watch.id, "is_first": False, "network": shared[mention_id][0],
              "sentiment": shared[mention_id][1] or "unknown",
@@ -79,9 +80,7 @@ def do_link(session: Session, watch: Watch, priorities: dict[int, int], now: dat
             for mention_id in ids if mention_id in shared]
     if not rows:
         return {}
-    made = session.execute(
-        insert_or_skip(session, MentionWatch, ["mention_id", "watch_id"])
-        .returning(MentionWatch.mention_id, MentionWatch.priority), rows).all()
+    made = insert_links(session, rows)
     return {int(mention_id): int(priority) for mention_id, priority in made}
 
 

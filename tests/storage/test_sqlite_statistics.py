@@ -29,7 +29,7 @@ def test_a_database_never_analyzed_is_analyzed_then_optimized(sqlite_url: str) -
     with engine.connect() as conn:
         indexes: dict[str, str] = {idx: stat for idx, stat in conn.execute(text(
             "SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'mentions'"))}
-    assert indexes["ix_mentions_workspace_id_published_at"].startswith("300 ")
+    assert indexes["ix_mentions_influencer_window"].startswith("300 ")
     assert optimize(engine) == "optimize"
     engine.dispose()
 

@@ -10,14 +10,15 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.bulk import insert_mentions, one_of, upsert_authors
+from storage.bulk import insert_links, insert_mentions, one_of, upsert_authors
 from storage.claims import advisory_lock, skip_locked, take_lease
 from storage.db import make_engine, make_session_factory, transaction
 from storage.dialect import is_postgresql
 from storage.mention_listing import MAX_ID, listing_statement, lowest_id_since
-from storage.models import Author, Mention, OutboxMessage, Workspace
+from storage.models import Author, Mention, OutboxMessage, Watch, Workspace
 from storage.models_cases import QuietMention
 from storage.models_triage import TriageLabel
+from storage.models_watches import MentionWatch
 from storage.search_index import hits_come_newest_first
 from storage.time_buckets import hour_start
 from storage.upserts import insert_or_skip, upsert_triage_label
@@ -87,6 +88,36 @@ def test_insert_mentions_handles_a_batch_larger_than_one_statement(
     stored = _store_mentions(sessions, workspace_id, *ids)
     assert sorted(stored) == sorted(ids)
     assert len(set(stored.values())) == len(ids)
+
+
+def test_insert_links_makes_new_links_and_skips_made_ones(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    stored = _store_mentions(sessions, workspace_id, "a", "b")
+    with transaction(sessions) as session:
+        watch = Watch(workspace_id=workspace_id, name="second", query="", channel_id="C07LINKS")
+        session.add(watch)
+        session.flush()
+        watch_id = watch.id
+
+    def link(external_id: str, priority: int) -> dict[str, object]:
+        return {"workspace_id": workspace_id, "mention_id": stored[external_id],
+                "watch_id": watch_id, "is_first": False, "network": "rss",
+                "sentiment": "negative", "published_at": NOW, "reach": 12,
+                "priority": priority, "alerted": False, "created_at": NOW}
+
+    with transaction(sessions) as session:
+        assert [tuple(r) for r in insert_links(session, [link("a", 70)])] == [
+            (stored["a"], 70)]
+    with transaction(sessions) as session:
+        made = insert_links(session, [link("a", 10), link("b", 55)])
+    assert [tuple(r) for r in made] == [(stored["b"], 55)]  # the made one is left alone
+    with sessions() as session:
+        rows = session.execute(select(
+            MentionWatch.mention_id, MentionWatch.priority, MentionWatch.is_first,
+            MentionWatch.sentiment, MentionWatch.reach, MentionWatch.published_at)
+            .where(MentionWatch.watch_id == watch_id).order_by(MentionWatch.mention_id)).all()
+    assert [tuple(r) for r in rows] == [(stored["a"], 70, False, "negative", 12, NOW),
+                                        (stored["b"], 55, False, "negative", 12, NOW)]
 
 
 def test_one_of_is_an_in_list_with_one_parameter(
