@@ -113,7 +113,13 @@ class PostAlias(Base):
     through that instance use for their parent, mapped to the status URI Vigie keys it by."""
 
     __tablename__ = "post_aliases"
-    __table_args__ = (UniqueConstraint("workspace_id", "network", "alias"),)
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "network", "alias"),
+        # Deleting a mention's aliases by its key, and the hourly sweep's keyset walk.
+        Index("ix_post_aliases_workspace_id_network_external_id",
+              "workspace_id", "network", "external_id"),
+        Index("ix_post_aliases_created_at_id", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))

@@ -1,7 +1,7 @@
 """daily mention counts: the hourly counts rolled up per UTC day, kept by the same triggers
 
 Revision ID: 0030
-Revises: 0025
+Revises: 0027
 Create Date: 2026-12-05 17:50:00
 
 Share of voice over 30 days read about 60,000 hourly count rows per period at 1,000,000
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0030'
-down_revision: str | None = '0025'
+down_revision: str | None = '0027'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
