@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import brand_accounts
+from bot.services.permissions import ANYONE, Role
 from bot.slack.escape import escape
 from handlers.commands.parsing import unescape
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
@@ -32,9 +33,9 @@ def _add_or_remove(request: CommandRequest, runtime: Runtime) -> Reply:
 
 
 REGISTRY.verbs("account", Verbs((
-    Verb("add", _add_or_remove, ("NETWORK HANDLE",), count=(2, 2)),
-    Verb("list", _list, count=(0, 0)),
-    Verb("remove", _add_or_remove, ("NETWORK HANDLE",), count=(2, 2)),
+    Verb("add", _add_or_remove, ("NETWORK HANDLE",), count=(2, 2), role=Role.ADMIN),
+    Verb("list", _list, count=(0, 0), role=ANYONE),
+    Verb("remove", _add_or_remove, ("NETWORK HANDLE",), count=(2, 2), role=Role.ADMIN),
 ), usage_key="account.usage", default="list"),
     examples=("account add x @acmecare", "account add mastodon @acme@mastodon.social",
               "account list", "account remove x @acmecare"), module=__name__)
