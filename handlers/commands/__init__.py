@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 
 from bot.i18n import t
 from bot.runtime import Runtime
+from bot.services.errors import ServiceError
 from handlers.commands.parsing import ArgumentError, split_args
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply
 from handlers.context import locale_lookup, user_context
@@ -85,6 +86,11 @@ def register(app: App, runtime: Runtime) -> None:
             key = "help.unknown" if suggestion else "help.unknown_no_suggestion"
             reply = Reply(t(language, key, name=parsed.name, suggestion=suggestion or ""))
             ack(**reply.as_kwargs())
+            return
+        try:
+            sub.authorize(parsed, runtime)
+        except ServiceError as err:
+            ack(**Reply.for_error(err, language).as_kwargs())
             return
         action = sub.rate_limit(parsed, runtime) if sub.rate_limit is not None else None
         refusal = _rate_limited(action, parsed, runtime)

@@ -97,9 +97,9 @@ class Verb:
     """One verb of a subcommand, `/cm NAME VERB ARGS`: its argument spec and what it runs.
 
     ``run`` gets the whole request (``request.args[0]`` is the verb as typed). ``role`` is
-    who may run it, checked by ``Subcommand.run`` before ``run``; the service checks it
-    again (its own callers: the CLI, buttons), and tests/handlers/test_permissions.py holds
-    the two to the same role.
+    who may run it, checked by ``Subcommand.authorize`` before the arguments are read or a
+    rate-limit token is spent; the service checks it again (its own callers: the CLI,
+    buttons), and tests/handlers/test_permissions.py holds the two to the same role.
     """
 
     name: str

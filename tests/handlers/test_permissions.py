@@ -155,3 +155,19 @@ def test_a_member_below_the_role_hears_the_same_refusal_through_slack(
         answer = vigie.slack.slash_command(text, user_id=user).json()
         assert expected in answer["text"], answer
         assert answer.get("response_type", "ephemeral") == "ephemeral"
+
+
+def test_the_role_is_checked_before_the_arguments_are_read(members: tuple[VigieApp, int]) -> None:
+    """A member without the role learns nothing from a command they may not run: not the
+    arguments' mistakes, nor whether a mention exists."""
+    vigie, _mention_id = members
+    for text, user, expected in (
+        ("watch add acme threshold:lots acme", VIEWER, "You need the *admin* role"),
+        ("source test x", VIEWER, "You need the *admin* role"),
+        ("approve 999 vx", AGENT, "Only an *approver* (or above) can approve a mention"),
+    ):
+        answer = vigie.slack.slash_command(text, user_id=user).json()
+        assert expected in answer["text"], (text, answer)
+    # Members with the role still hear about their arguments.
+    assert "lots" in vigie.slack.slash_command("watch add acme threshold:lots acme",
+                                               user_id=ADMIN_ID).json()["text"]
