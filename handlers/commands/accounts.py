@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot import verbs
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import brand_accounts
@@ -33,9 +34,9 @@ def _add_or_remove(request: CommandRequest, runtime: Runtime) -> Reply:
 
 
 REGISTRY.verbs("account", Verbs((
-    Verb("add", _add_or_remove, ("NETWORK HANDLE",), count=(2, 2), role=Role.ADMIN),
-    Verb("list", _list, count=(0, 0), role=ANYONE),
-    Verb("remove", _add_or_remove, ("NETWORK HANDLE",), count=(2, 2), role=Role.ADMIN),
+    Verb.shared(verbs.ACCOUNT_ADD, _add_or_remove, role=Role.ADMIN),
+    Verb.shared(verbs.ACCOUNT_LIST, _list, role=ANYONE),
+    Verb.shared(verbs.ACCOUNT_REMOVE, _add_or_remove, role=Role.ADMIN),
 ), usage_key="account.usage", default="list"),
     examples=("account add x @acmecare", "account add mastodon @acme@mastodon.social",
               "account list", "account remove x @acmecare"), module=__name__)

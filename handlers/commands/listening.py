@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from bot import verbs
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import competitors, ratelimit, sources_admin, topic_routes, watches
@@ -118,9 +119,9 @@ REGISTRY.verbs("watch", Verbs((
          ("NAME [#channel] [threshold:N] [kind:brand|competitor] [group:G] QUERY",),
          role=Role.ADMIN),
     Verb("list", _watch_list, role=ANYONE),
-    Verb("pause", _watch_state, ("NAME",), count=(1, 1), role=Role.ADMIN),
-    Verb("resume", _watch_state, ("NAME",), count=(1, 1), role=Role.ADMIN),
-    Verb("remove", _watch_state, ("NAME",), count=(1, 1), role=Role.ADMIN),
+    Verb.shared(verbs.WATCH_PAUSE, _watch_state, role=Role.ADMIN),
+    Verb.shared(verbs.WATCH_RESUME, _watch_state, role=Role.ADMIN),
+    Verb.shared(verbs.WATCH_REMOVE, _watch_state, role=Role.ADMIN),
     Verb("kind", competitor_commands.watch_kind, ("NAME brand|competitor",), role=Role.ADMIN),
     Verb("group", competitor_commands.watch_group,
          ("create|add|drop|conquest|delete|list ...",), aliases=("groups",),

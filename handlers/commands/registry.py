@@ -19,6 +19,7 @@ from bot.services.errors import ServiceError
 from bot.services.permissions import ANYONE, Role, check_role
 from bot.services.workflow import StaleDraft
 from bot.slack.approval import build_draft_to_approve
+from bot.verbs import SharedVerb
 
 SURFACE = "slash_command"
 
@@ -112,6 +113,11 @@ class Verb:
     """How many arguments may follow the verb (at least, at most; None: no limit); a request
     outside it gets the usage. None: ``run`` checks its arguments itself."""
     aliases: tuple[str, ...] = ()
+
+    @classmethod
+    def shared(cls, spec: SharedVerb, run: Listener, *, role: RoleSpec) -> Verb:
+        """The `/cm` form of a verb the CLI has too: arguments and their count from ``spec``."""
+        return cls(spec.name, run, (spec.form(),), count=spec.count(), role=role)
 
     def alternatives(self) -> list[str]:
         """The verb's usage alternatives, without the subcommand's name."""
