@@ -182,7 +182,8 @@ class Verbs:
 
 @dataclass(frozen=True, slots=True)
 class Subcommand:
-    """One `/cm` subcommand. ``slow`` ones are acknowledged first and answered after."""
+    """One `/cm` subcommand. ``slow`` ones are acknowledged first and answered by the `/cm`
+    lazy listener."""
 
     name: str
     usage: str
