@@ -24,6 +24,12 @@ class SharedVerb:
     name: str
     args: tuple[str, ...]
     help: str
+    params: tuple[str, ...] = ()
+    """The CLI function's parameter names for ``args`` (default: the names lower-cased)."""
+
+    def param_names(self) -> tuple[str, ...]:
+        """The CLI function's parameter name of each argument."""
+        return self.params or tuple(arg.strip("[]").lower() for arg in self.args)
 
     def form(self) -> str:
         """The arguments as usage lines write them (``NETWORK HANDLE``)."""
@@ -45,5 +51,17 @@ WATCH_RESUME = SharedVerb("watch", "resume", ("NAME",), "Resume a paused watch."
 WATCH_REMOVE = SharedVerb("watch", "remove", ("NAME",),
                           "Delete a watch and its sources (mentions are kept).")
 
-SHARED = (ACCOUNT_ADD, ACCOUNT_LIST, ACCOUNT_REMOVE, WATCH_PAUSE, WATCH_RESUME, WATCH_REMOVE)
+OPP_CONTACTED = SharedVerb("opp", "contacted", ("ID",),
+                           "Mark an opportunity contacted (the team reached the author).",
+                           params=("opportunity_id",))
+OPP_DISMISS = SharedVerb("opp", "dismiss", ("ID",), "Dismiss an opportunity.",
+                         params=("opportunity_id",))
+OPP_REOPEN = SharedVerb("opp", "reopen", ("ID",),
+                        "Reopen a contacted or dismissed opportunity.", params=("opportunity_id",))
+OPP_SHARED = {verb.name: verb for verb in (OPP_CONTACTED, OPP_DISMISS, OPP_REOPEN)}
+"""The opportunity actions that read the same in both (`assign`'s user is optional in Slack,
+required in the terminal; `draft` checks its text in the service in Slack)."""
+
+SHARED = (ACCOUNT_ADD, ACCOUNT_LIST, ACCOUNT_REMOVE, WATCH_PAUSE, WATCH_RESUME, WATCH_REMOVE,
+          OPP_CONTACTED, OPP_DISMISS, OPP_REOPEN)
 """Every shared verb."""

@@ -131,12 +131,12 @@ def cli_workspace(runtime: Runtime, team: str | None = None) -> WorkspaceRef:
 def shared_command(group: click.Group, verb: SharedVerb
                    ) -> Callable[[Callable[..., None]], click.Command]:
     """Register the decorated function as `vigie GROUP VERB` with ``verb``'s arguments (each
-    passed by its lower-cased name) and help: the same definition `/cm` reads."""
+    passed by its ``param_names``) and help: the same definition `/cm` reads."""
 
     def decorate(func: Callable[..., None]) -> click.Command:
-        for metavar in reversed(verb.args):  # as stacked decorators apply: last first
-            name = metavar.strip("[]")
-            func = click.argument(name.lower(), metavar=name,
+        # As stacked decorators apply: the last argument first.
+        for metavar, param in reversed(list(zip(verb.args, verb.param_names(), strict=True))):
+            func = click.argument(param, metavar=metavar.strip("[]"),
                                   required=not metavar.startswith("["))(func)
         return group.command(verb.name, help=verb.help)(func)
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from bot import verbs
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import competitors, opportunities
@@ -128,14 +129,16 @@ def _act(request: CommandRequest, runtime: Runtime) -> Reply:
                    status=t(language, f"opp.status_{outcome.status}")))
 
 
-OPP_FORMS = {"assign": "ID [@user]", "draft": "ID TEXT", "contacted": "ID", "dismiss": "ID",
-             "reopen": "ID"}
-"""How help writes each opportunity action's arguments."""
+OPP_FORMS = {"assign": "ID [@user]", "draft": "ID TEXT"}
+"""How help writes the arguments of the opportunity actions the CLI writes differently (the
+others: ``bot.verbs.OPP_SHARED``)."""
 
 # Conquest opportunities: competitors' unhappy customers offered to the team.
 REGISTRY.verbs("opp", Verbs((
     Verb("list", _list, count=(0, 0), role=ANYONE),
-    *(Verb(action, _act, (OPP_FORMS[action],), count=(1, None), role=Role.AGENT)
+    *(Verb.shared(verbs.OPP_SHARED[action], _act, role=Role.AGENT)
+      if action in verbs.OPP_SHARED
+      else Verb(action, _act, (OPP_FORMS[action],), count=(1, None), role=Role.AGENT)
       for action in opportunities.ACTIONS),
 ), usage_key="opp.usage", default="list"),
     examples=("opp list", "opp assign 12 @ana", "opp draft 12 Hi! Happy to help you switch.",
