@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from bot.cli.common import cli_workspace, open_runtime, settings_or_exit
+from bot import verbs
+from bot.cli.common import cli_workspace, open_runtime, settings_or_exit, shared_command
 from bot.cli.root import main
 from bot.services.actors import CLI
 from bot.services.errors import ServiceError
@@ -45,26 +46,22 @@ def _run(team: str | None, action: str, network: str = "", handle: str = "") -> 
             raise SystemExit(2) from None
 
 
-@account.command("add")
-@click.argument("network")
-@click.argument("handle")
+@shared_command(account, verbs.ACCOUNT_ADD)
 @team_option
 def account_add(network: str, handle: str, team: str | None) -> None:
-    """Declare HANDLE on NETWORK (x, mastodon, bluesky, reddit, hackernews) as the brand's."""
+    """`vigie account add` (its help: ``verbs.ACCOUNT_ADD``, shared with `/cm`)."""
     _run(team, "add", network, handle)
 
 
-@account.command("list")
+@shared_command(account, verbs.ACCOUNT_LIST)
 @team_option
 def account_list(team: str | None) -> None:
-    """List the brand's accounts."""
+    """`vigie account list` (its help: ``verbs.ACCOUNT_LIST``, shared with `/cm`)."""
     _run(team, "list")
 
 
-@account.command("remove")
-@click.argument("network")
-@click.argument("handle")
+@shared_command(account, verbs.ACCOUNT_REMOVE)
 @team_option
 def account_remove(network: str, handle: str, team: str | None) -> None:
-    """Forget HANDLE on NETWORK."""
+    """`vigie account remove` (its help: ``verbs.ACCOUNT_REMOVE``, shared with `/cm`)."""
     _run(team, "remove", network, handle)

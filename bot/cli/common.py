@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from bot.runtime import Runtime
     from bot.services.workspaces import WorkspaceRef
+    from bot.verbs import SharedVerb
 
 log = logging.getLogger("vigie")
 
@@ -125,3 +126,18 @@ def cli_workspace(runtime: Runtime, team: str | None = None) -> WorkspaceRef:
         click.echo(f"Several workspaces ({', '.join(teams)}): choose one with --team", err=True)
         raise SystemExit(2)
     return runtime.workspaces.ensure(teams[0] if teams else CONSOLE_TEAM_ID)
+
+
+def shared_command(group: click.Group, verb: SharedVerb
+                   ) -> Callable[[Callable[..., None]], click.Command]:
+    """Register the decorated function as `vigie GROUP VERB` with ``verb``'s arguments (each
+    passed by its ``param_names``) and help: the same definition `/cm` reads."""
+
+    def decorate(func: Callable[..., None]) -> click.Command:
+        # As stacked decorators apply: the last argument first.
+        for metavar, param in reversed(list(zip(verb.args, verb.param_names(), strict=True))):
+            func = click.argument(param, metavar=metavar.strip("[]"),
+                                  required=not metavar.startswith("["))(func)
+        return group.command(verb.name, help=verb.help)(func)
+
+    return decorate

@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from bot import verbs
 from bot.cli.common import (
     LazyChoice,
     LazyEpilogCommand,
     cli_workspace,
     open_runtime,
     settings_or_exit,
+    shared_command,
 )
 from bot.cli.root import main
 from bot.services.actors import CLI
@@ -297,11 +299,10 @@ def watch_routes(name: str | None, team: str | None) -> None:
         click.echo(f"{v.watch:<20} {v.topic:<9} -> {v.channel_id}")
 
 
-@watch.command("pause")
-@click.argument("name")
+@shared_command(watch, verbs.WATCH_PAUSE)
 @team_option
 def watch_pause(name: str, team: str | None) -> None:
-    """Pause a watch (no polling, no alerts)."""
+    """`vigie watch pause` (its help: ``verbs.WATCH_PAUSE``, shared with `/cm`)."""
     from bot.services import watches
 
     with _workspace(team) as (runtime, ws):
@@ -309,11 +310,10 @@ def watch_pause(name: str, team: str | None) -> None:
     click.echo(f"Watch {name} paused.")
 
 
-@watch.command("resume")
-@click.argument("name")
+@shared_command(watch, verbs.WATCH_RESUME)
 @team_option
 def watch_resume(name: str, team: str | None) -> None:
-    """Resume a paused watch."""
+    """`vigie watch resume` (its help: ``verbs.WATCH_RESUME``, shared with `/cm`)."""
     from bot.services import watches
 
     with _workspace(team) as (runtime, ws):
@@ -321,11 +321,10 @@ def watch_resume(name: str, team: str | None) -> None:
     click.echo(f"Watch {name} resumed.")
 
 
-@watch.command("remove")
-@click.argument("name")
+@shared_command(watch, verbs.WATCH_REMOVE)
 @team_option
 def watch_remove(name: str, team: str | None) -> None:
-    """Delete a watch and its sources (mentions are kept)."""
+    """`vigie watch remove` (its help: ``verbs.WATCH_REMOVE``, shared with `/cm`)."""
     from bot.services import watches
 
     with _workspace(team) as (runtime, ws):

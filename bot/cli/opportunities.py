@@ -8,8 +8,10 @@ import re
 
 import click
 
-from bot.cli.common import cli_workspace, open_runtime, settings_or_exit
+from bot import verbs
+from bot.cli.common import cli_workspace, open_runtime, settings_or_exit, shared_command
 from bot.cli.root import main
+from bot.verbs import SharedVerb
 
 team_option = click.option("--team", default=None, help="Slack team id (several workspaces).")
 STATUS_CHOICES = ("active", "all", "open", "assigned", "drafted", "contacted", "dismissed")
@@ -109,14 +111,12 @@ def draft_command(opportunity_id: str, text: tuple[str, ...], team: str | None) 
     _act(_id_argument(opportunity_id), "draft", team, draft=" ".join(text))
 
 
-def _simple(action: str, doc: str) -> None:
-    @opp.command(action, help=doc)
-    @click.argument("opportunity_id", metavar="ID")
+def _simple(verb: SharedVerb) -> None:
+    @shared_command(opp, verb)
     @team_option
     def command(opportunity_id: str, team: str | None) -> None:
-        _act(_id_argument(opportunity_id), action, team)
+        _act(_id_argument(opportunity_id), verb.name, team)
 
 
-_simple("contacted", "Mark an opportunity contacted (the team reached the author).")
-_simple("dismiss", "Dismiss an opportunity.")
-_simple("reopen", "Reopen a contacted or dismissed opportunity.")
+for _verb in verbs.OPP_SHARED.values():
+    _simple(_verb)

@@ -1,12 +1,17 @@
-"""Who may do what: roles are hierarchical (viewer < agent < approver < admin)."""
+"""Who may do what: roles are hierarchical (viewer < agent < approver < admin).
+
+``Role`` is re-exported for the `/cm` table (handlers declare each verb's role with it)."""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.errors import Forbidden
 from storage import repositories as repo
 from storage.models import Role, Workspace
+
+__all__ = ["ANYONE", "DEFAULT_ROLE", "Role", "check_role", "default_role", "require_role",
+           "role_of"]
 
 DEFAULT_ROLE = Role.AGENT
 """The role of a member nobody granted one, unless the workspace chose viewer
@@ -35,3 +40,20 @@ def require_role(session: Session, workspace_id: int, user_id: str, needed: Role
     if role.rank < needed.rank:
         raise Forbidden("perm.denied", needed=needed.value, role=role.value)
     return role
+
+
+ANYONE = Role.VIEWER
+"""The role every member has at least: a command declared for it refuses nobody."""
+
+
+def check_role(sessions: sessionmaker[Session], workspace_id: int, user_id: str,
+               needed: Role, refusal: str = "perm.denied", **params: str) -> None:
+    """Raise Forbidden (``refusal`` naming ``needed`` and the user's role, with ``params``)
+    unless the user has ``needed`` or better. An empty ``user_id`` is the trusted local
+    operator, as in every service; ``ANYONE`` costs no query."""
+    if needed.rank <= ANYONE.rank or not user_id:
+        return
+    with sessions() as session:
+        role = role_of(session, workspace_id, user_id)
+    if role.rank < needed.rank:
+        raise Forbidden(refusal, needed=needed.value, role=role.value, **params)

@@ -1,9 +1,12 @@
-"""The `/cm` slash command: parse, find the subcommand in the registry, ack, run it."""
+"""The `/cm` slash command: parse, find the subcommand in the registry, check who asks and
+how often, ack; run it in the ack or, when slow, in a Bolt lazy listener."""
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -11,9 +14,11 @@ from slack_sdk import WebClient
 
 from bot.i18n import t
 from bot.runtime import Runtime
+from bot.services.errors import ServiceError
 from handlers.commands.parsing import ArgumentError, split_args
-from handlers.commands.registry import REGISTRY, CommandRequest, Reply
+from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Subcommand
 from handlers.context import locale_lookup, user_context
+from handlers.errors import apologize
 
 
 def load_subcommands() -> list[str]:
@@ -70,38 +75,125 @@ def _refund_if_no_work(action: str | None, request: CommandRequest, runtime: Run
         runtime.limiter.refund(action, request.team_id, request.user_id)
 
 
-def register(app: App, runtime: Runtime) -> None:
-    """Attach the `/cm` listener to ``app``."""
+Later = Callable[[Respond], None]
+"""The work the ack left to the lazy listener, given the command's ``respond``."""
 
-    def on_cm(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
+
+class Handoff:
+    """What each `/cm` ack left to do, for the lazy listener of the same command.
+
+    Bolt hands a lazy listener a copy of the request taken before the ack function runs
+    (with an HTTP or Socket Mode app they run side by side; on FaaS the lazy one is a new
+    invocation), so the decision cannot ride on the request's context. The ack has already
+    checked the role and spent the rate-limit token; the lazy listener must neither do it
+    again nor guess, so it waits for the ack's word, keyed by the command's trigger id and
+    response URL (unique to one invocation). Vigie's web and socket processes run both in
+    one process; a FaaS deployment would need a shared store instead.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._slots: dict[str, tuple[threading.Event, list[Later | None]]] = {}
+
+    @staticmethod
+    def key(command: dict[str, Any]) -> str:
+        """The invocation's key: Slack gives every slash command its own trigger id and
+        response URL."""
+        return f"{command.get('trigger_id') or ''}|{command.get('response_url') or ''}"
+
+    def _slot(self, key: str) -> tuple[threading.Event, list[Later | None]]:
+        with self._lock:
+            return self._slots.setdefault(key, (threading.Event(), []))
+
+    def give(self, key: str, later: Later | None) -> None:
+        """The ack's word: ``later`` to run, or None (answered in the ack, or refused)."""
+        done, box = self._slot(key)
+        box.append(later)
+        done.set()
+
+    def take(self, key: str, timeout: float) -> Later | None:
+        """The ack's word for ``key``, waiting up to ``timeout`` seconds for it."""
+        done, box = self._slot(key)
+        arrived = done.wait(timeout)
+        with self._lock:
+            self._slots.pop(key, None)
+        return box[0] if arrived and box else None
+
+
+HANDOFF_WAIT = 30.0
+"""How long the lazy listener waits for its ack (which answers within Slack's 3 seconds, or
+has failed and said so)."""
+
+
+def _answer_later(sub: Subcommand, request: CommandRequest, runtime: Runtime,
+                  action: str | None) -> Later:
+    """A slow subcommand's work: run it, refund a request that did no work, respond."""
+
+    def later(respond: Respond) -> None:
+        answer = sub.run(request, runtime)
+        _refund_if_no_work(action, request, runtime, answer)
+        if answer is not None:
+            respond(**answer.as_kwargs())
+        if answer is not None and answer.after is not None:
+            answer.after()
+
+    return later
+
+
+def _after_only(after: Callable[[], None]) -> Later:
+    return lambda _respond: after()
+
+
+def register(app: App, runtime: Runtime) -> None:
+    """Attach the `/cm` listener to ``app``: the ack function parses, checks the role and
+    the rate limit, and answers a quick subcommand itself; a slow one's work, and what an
+    answer leaves for after it (opening a modal), run in the lazy listener."""
+    handoff = Handoff()
+
+    def decide(ack: Ack, command: dict[str, Any], client: WebClient) -> Later | None:
         language = user_context(runtime, command, "slash_command").language
         parsed = parse_command(command, language, client)
         if isinstance(parsed, Reply):
             ack(**parsed.as_kwargs())
-            return
+            return None
         sub = REGISTRY.get(parsed.name)
         if sub is None:
             suggestion = REGISTRY.suggest(parsed.name)
             key = "help.unknown" if suggestion else "help.unknown_no_suggestion"
-            reply = Reply(t(language, key, name=parsed.name, suggestion=suggestion or ""))
-            ack(**reply.as_kwargs())
-            return
+            ack(**Reply(t(language, key, name=parsed.name,
+                          suggestion=suggestion or "")).as_kwargs())
+            return None
+        try:
+            sub.authorize(parsed, runtime)
+        except ServiceError as err:
+            ack(**Reply.for_error(err, language).as_kwargs())
+            return None
         action = sub.rate_limit(parsed, runtime) if sub.rate_limit is not None else None
         refusal = _rate_limited(action, parsed, runtime)
         if refusal is not None:
             ack(**refusal.as_kwargs())
-            return
-        if not sub.slow:
-            answer = sub.run(parsed, runtime)
-            _refund_if_no_work(action, parsed, runtime, answer)
-            ack(**(answer.as_kwargs() if answer else {}))
-        else:
+            return None
+        if sub.slow:
             ack()
-            answer = sub.run(parsed, runtime)
-            _refund_if_no_work(action, parsed, runtime, answer)
-            if answer is not None:
-                respond(**answer.as_kwargs())
-        if answer is not None and answer.after is not None:
-            answer.after()
+            return _answer_later(sub, parsed, runtime, action)
+        answer = sub.run(parsed, runtime)
+        _refund_if_no_work(action, parsed, runtime, answer)
+        ack(**(answer.as_kwargs() if answer else {}))
+        return _after_only(answer.after) if answer is not None and answer.after else None
 
-    app.command("/cm")(ack=on_cm, lazy=[locale_lookup(runtime)])
+    def on_cm(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+        later = None
+        try:
+            later = decide(ack, command, client)
+        finally:
+            handoff.give(Handoff.key(command), later)
+
+    def answer_cm(command: dict[str, Any], respond: Respond) -> None:
+        later = handoff.take(Handoff.key(command), HANDOFF_WAIT)
+        try:
+            if later is not None:
+                later(respond)
+        except Exception as err:  # noqa: BLE001  (Bolt only logs a lazy listener's errors)
+            apologize(err, command, respond)
+
+    app.command("/cm")(ack=on_cm, lazy=[answer_cm, locale_lookup(runtime)])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from bot import verbs
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import brand_accounts
+from bot.services.permissions import ANYONE, Role
 from bot.slack.escape import escape
 from handlers.commands.parsing import unescape
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
@@ -32,9 +34,9 @@ def _add_or_remove(request: CommandRequest, runtime: Runtime) -> Reply:
 
 
 REGISTRY.verbs("account", Verbs((
-    Verb("add", _add_or_remove, ("NETWORK HANDLE",), count=(2, 2)),
-    Verb("list", _list, count=(0, 0)),
-    Verb("remove", _add_or_remove, ("NETWORK HANDLE",), count=(2, 2)),
+    Verb.shared(verbs.ACCOUNT_ADD, _add_or_remove, role=Role.ADMIN),
+    Verb.shared(verbs.ACCOUNT_LIST, _list, role=ANYONE),
+    Verb.shared(verbs.ACCOUNT_REMOVE, _add_or_remove, role=Role.ADMIN),
 ), usage_key="account.usage", default="list"),
     examples=("account add x @acmecare", "account add mastodon @acme@mastodon.social",
               "account list", "account remove x @acmecare"), module=__name__)

@@ -5,10 +5,12 @@
 
 from __future__ import annotations
 
+from bot import verbs
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import competitors, opportunities
 from bot.services.errors import ServiceError
+from bot.services.permissions import ANYONE, Role
 from bot.slack.admin_views import build_group_list
 from bot.slack.escape import escape, truncate
 from handlers.commands.parsing import number_of, unescape, user_id_of
@@ -63,6 +65,12 @@ def watch_group(request: CommandRequest, runtime: Runtime) -> Reply:
                                            unescape(args[0]))
         return Reply(t(language, "compete.group_deleted", name=escape(name)))
     return Reply(t(language, "compete.group_usage"), did_no_work=True)
+
+
+def group_role(args: list[str]) -> Role:
+    """Who may run `/cm watch group ARGS`: anyone lists, admins change."""
+    changes = {"create", "add", "drop", "conquest", "delete"}
+    return Role.ADMIN if args and args[0].lower() in changes else ANYONE
 
 
 def watch_kind(request: CommandRequest, runtime: Runtime) -> Reply:
@@ -121,14 +129,16 @@ def _act(request: CommandRequest, runtime: Runtime) -> Reply:
                    status=t(language, f"opp.status_{outcome.status}")))
 
 
-OPP_FORMS = {"assign": "ID [@user]", "draft": "ID TEXT", "contacted": "ID", "dismiss": "ID",
-             "reopen": "ID"}
-"""How help writes each opportunity action's arguments."""
+OPP_FORMS = {"assign": "ID [@user]", "draft": "ID TEXT"}
+"""How help writes the arguments of the opportunity actions the CLI writes differently (the
+others: ``bot.verbs.OPP_SHARED``)."""
 
 # Conquest opportunities: competitors' unhappy customers offered to the team.
 REGISTRY.verbs("opp", Verbs((
-    Verb("list", _list, count=(0, 0)),
-    *(Verb(action, _act, (OPP_FORMS[action],), count=(1, None))
+    Verb("list", _list, count=(0, 0), role=ANYONE),
+    *(Verb.shared(verbs.OPP_SHARED[action], _act, role=Role.AGENT)
+      if action in verbs.OPP_SHARED
+      else Verb(action, _act, (OPP_FORMS[action],), count=(1, None), role=Role.AGENT)
       for action in opportunities.ACTIONS),
 ), usage_key="opp.usage", default="list"),
     examples=("opp list", "opp assign 12 @ana", "opp draft 12 Hi! Happy to help you switch.",

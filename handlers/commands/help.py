@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.i18n import t
 from bot.runtime import Runtime
+from bot.services.permissions import ANYONE
 from bot.slack.help import HelpEntry, build_help, build_subcommand_help
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Subcommand
 
@@ -13,7 +14,8 @@ def help_entry(sub: Subcommand, language: str) -> HelpEntry:
     return HelpEntry(sub.name, sub.usage, t(language, sub.summary_key), sub.examples)
 
 
-@REGISTRY.subcommand("help", usage="help [COMMAND]", examples=("help", "help watch"))
+@REGISTRY.subcommand("help", usage="help [COMMAND]", examples=("help", "help watch"),
+                     role=ANYONE)
 def cmd_help(request: CommandRequest, runtime: Runtime) -> Reply:
     """List every subcommand, or explain one."""
     language = request.language

@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import influencers, ratelimit
+from bot.services.permissions import ANYONE, Role
 from bot.services.reporting import monthly as report_monthly
 from bot.slack.influencer_blocks import build_influencer_blocks
 from handlers.commands.parsing import unescape
@@ -37,6 +38,8 @@ def _is_listing(request: CommandRequest) -> bool:
     "influencers", usage="influencers [7d|30d|90d] | track @handle NETWORK | untrack @handle "
                          "NETWORK",
     examples=("influencers", "influencers 90d", "influencers track @alice mastodon"),
+    role=lambda args: ANYONE if not args or args[0].lower() not in {"track", "untrack"}
+    else Role.AGENT,
     slow=True, rate_limit=lambda r, _: ratelimit.INFLUENCERS if _is_listing(r) else None)
 def cmd_influencers(request: CommandRequest, runtime: Runtime) -> Reply:
     """Who talked about the brand most (ranked by reach × engagement × frequency), shown
@@ -84,8 +87,10 @@ def _report_schedule(request: CommandRequest, runtime: Runtime) -> Reply:
 
 # The monthly report for management.
 REGISTRY.verbs("report", Verbs((
-    Verb("month", _report_month, ("[YYYY-MM]",), count=(0, 1)),
-    Verb("schedule", _report_schedule, ("[monthly|off]",), count=(0, 1)),
+    Verb("month", _report_month, ("[YYYY-MM]",), count=(0, 1), role=ANYONE),
+    Verb("schedule", _report_schedule, ("[monthly|off]",), count=(0, 1),
+         role=lambda args: Role.ADMIN if args and args[0].lower() in {"monthly", "off"}
+         else ANYONE),
 ), usage_key="monthly.usage"),
     examples=("report month", "report month 2026-11", "report schedule monthly",
               "report schedule off"),

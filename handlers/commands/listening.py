@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 
+from bot import verbs
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import competitors, ratelimit, sources_admin, topic_routes, watches
 from bot.services.errors import ServiceError
 from bot.services.http_clients import http_factory
+from bot.services.permissions import ANYONE, Role
 from bot.slack.admin_views import build_source_list, build_source_test, build_watch_list
 from handlers.commands import competitors as competitor_commands
 from handlers.commands.parsing import (
@@ -114,17 +116,19 @@ def _watch_route(request: CommandRequest, runtime: Runtime) -> Reply:
 
 REGISTRY.verbs("watch", Verbs((
     Verb("add", _watch_add,
-         ("NAME [#channel] [threshold:N] [kind:brand|competitor] [group:G] QUERY",)),
-    Verb("list", _watch_list),
-    Verb("pause", _watch_state, ("NAME",), count=(1, 1)),
-    Verb("resume", _watch_state, ("NAME",), count=(1, 1)),
-    Verb("remove", _watch_state, ("NAME",), count=(1, 1)),
-    Verb("kind", competitor_commands.watch_kind, ("NAME brand|competitor",)),
+         ("NAME [#channel] [threshold:N] [kind:brand|competitor] [group:G] QUERY",),
+         role=Role.ADMIN),
+    Verb("list", _watch_list, role=ANYONE),
+    Verb.shared(verbs.WATCH_PAUSE, _watch_state, role=Role.ADMIN),
+    Verb.shared(verbs.WATCH_RESUME, _watch_state, role=Role.ADMIN),
+    Verb.shared(verbs.WATCH_REMOVE, _watch_state, role=Role.ADMIN),
+    Verb("kind", competitor_commands.watch_kind, ("NAME brand|competitor",), role=Role.ADMIN),
     Verb("group", competitor_commands.watch_group,
-         ("create|add|drop|conquest|delete|list ...",), aliases=("groups",)),
-    Verb("route", _watch_route, ("NAME topic:T #channel",)),
-    Verb("unroute", _watch_route, ("NAME topic:T",)),
-    Verb("routes", _watch_route, ("[NAME]",)),
+         ("create|add|drop|conquest|delete|list ...",), aliases=("groups",),
+         role=competitor_commands.group_role),
+    Verb("route", _watch_route, ("NAME topic:T #channel",), role=Role.ADMIN),
+    Verb("unroute", _watch_route, ("NAME topic:T",), role=Role.ADMIN),
+    Verb("routes", _watch_route, ("[NAME]",), role=ANYONE),
 ), usage_key="admin.watch_usage", default="list"),
     examples=('watch add acme #social threshold:40 acme OR "acme app" -jobs lang:fr',
               "watch add rival-a #veille kind:competitor group:acme-vs rivala",
@@ -170,15 +174,11 @@ def _source_add(request: CommandRequest, runtime: Runtime) -> Reply:
     return Reply(text)
 
 
-def _source_rate_limit(request: CommandRequest, runtime: Runtime) -> str | None:
-    """`source test` counts against the rate only for admins, who may run it: a viewer's
-    refused attempts must not use up the workspace's budget."""
-    if not (request.args[:1] and request.args[0].lower() == "test"):
-        return None
-    workspace_id = request.workspace_id(runtime)
-    if not sources_admin.may_manage_sources(runtime.sessions, workspace_id, request.user_id):
-        return None
-    return ratelimit.SOURCE_TEST
+def _source_rate_limit(request: CommandRequest, _runtime: Runtime) -> str | None:
+    """`source test` counts against the rate (the role is checked before: a viewer's refused
+    attempts do not use up the workspace's budget)."""
+    return ratelimit.SOURCE_TEST if request.args[:1] and request.args[0].lower() == "test" \
+        else None
 
 
 def _source_list(request: CommandRequest, runtime: Runtime) -> Reply:
@@ -210,12 +210,12 @@ def _source_state(request: CommandRequest, runtime: Runtime) -> Reply:
 
 # Answered after the ack: tests fetch over the network.
 REGISTRY.verbs("source", Verbs((
-    Verb("add", _source_add, ("KIND WATCH [URL] [key=value ...]",)),
-    Verb("list", _source_list, ("[WATCH]",)),
-    Verb("test", _source_test, ("ID",)),
-    Verb("pause", _source_state, ("ID",)),
-    Verb("resume", _source_state, ("ID",)),
-    Verb("remove", _source_state, ("ID",)),
+    Verb("add", _source_add, ("KIND WATCH [URL] [key=value ...]",), role=Role.ADMIN),
+    Verb("list", _source_list, ("[WATCH]",), role=ANYONE),
+    Verb("test", _source_test, ("ID",), role=Role.ADMIN),
+    Verb("pause", _source_state, ("ID",), role=Role.ADMIN),
+    Verb("resume", _source_state, ("ID",), role=Role.ADMIN),
+    Verb("remove", _source_state, ("ID",), role=Role.ADMIN),
 ), usage_key="admin.source_usage", default="list"),
     examples=("source add rss acme https://news.example.com/feed.xml",
               "source add mastodon acme base_url=https://mastodon.social query=acme",

@@ -5,13 +5,14 @@ from __future__ import annotations
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import notifications
+from bot.services.permissions import ANYONE
 from bot.slack.escape import escape
 from handlers.commands.parsing import unescape
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply
 
 
 @REGISTRY.subcommand("notify", usage="notify on|off|status",
-                     examples=("notify off", "notify on", "notify status"))
+                     examples=("notify off", "notify on", "notify status"), role=ANYONE)
 def cmd_notify(request: CommandRequest, runtime: Runtime) -> Reply:
     """Turn your notification DMs on or off, or see whether they are on."""
     language = request.language

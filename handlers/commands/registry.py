@@ -1,7 +1,8 @@
-"""The single registry of `/cm` subcommands: names, usage, examples and their listeners.
+"""The single registry of `/cm` subcommands: names, usage, examples, who may run them and
+their listeners.
 
-Help text, dispatch and "did you mean" suggestions all come from here; summaries are
-looked up in the string catalogue under ``cmd.<name>.summary``.
+Help text, dispatch, the role check and "did you mean" suggestions all come from here;
+summaries are looked up in the string catalogue under ``cmd.<name>.summary``.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
+from bot.services.permissions import ANYONE, Role, check_role
 from bot.services.workflow import StaleDraft
 from bot.slack.approval import build_draft_to_approve
+from bot.verbs import SharedVerb
 
 SURFACE = "slash_command"
 
@@ -80,26 +83,41 @@ class Reply:
 Listener = Callable[[CommandRequest, Runtime], Reply | None]
 RateLimitKey = Callable[[CommandRequest, Runtime], str | None]
 """The rate-limited action a request is (``bot.services.ratelimit``), or None when free."""
+RoleSpec = Role | Callable[[list[str]], Role]
+"""Who may run a verb: a role, or, where it depends on them, a function of the arguments
+after the verb (the subcommand's arguments for a subcommand without verbs). ``ANYONE``:
+every member."""
+
+
+def _resolve(spec: RoleSpec, args: list[str]) -> Role:
+    return spec if isinstance(spec, Role) else spec(args)
 
 
 @dataclass(frozen=True, slots=True)
 class Verb:
     """One verb of a subcommand, `/cm NAME VERB ARGS`: its argument spec and what it runs.
 
-    ``run`` gets the whole request (``request.args[0]`` is the verb as typed). Who may run
-    it is the service's to check (``bot.services.permissions``), not the table's, so the
-    rule has one home and the user hears the same refusal from Slack and the terminal.
+    ``run`` gets the whole request (``request.args[0]`` is the verb as typed). ``role`` is
+    who may run it, checked by ``Subcommand.authorize`` before the arguments are read or a
+    rate-limit token is spent; the service checks it again (its own callers: the CLI,
+    buttons), and tests/handlers/test_permissions.py holds the two to the same role.
     """
 
     name: str
     """The word after the subcommand; "" for the subcommand alone (`/cm sla`)."""
     run: Listener
+    role: RoleSpec = field(kw_only=True)
     forms: tuple[str, ...] = ("",)
     """The arguments after the verb as help shows them, one per alternative."""
     count: tuple[int, int | None] | None = None
     """How many arguments may follow the verb (at least, at most; None: no limit); a request
     outside it gets the usage. None: ``run`` checks its arguments itself."""
     aliases: tuple[str, ...] = ()
+
+    @classmethod
+    def shared(cls, spec: SharedVerb, run: Listener, *, role: RoleSpec) -> Verb:
+        """The `/cm` form of a verb the CLI has too: arguments and their count from ``spec``."""
+        return cls(spec.name, run, (spec.form(),), count=spec.count(), role=role)
 
     def alternatives(self) -> list[str]:
         """The verb's usage alternatives, without the subcommand's name."""
@@ -138,25 +156,40 @@ class Verbs:
         return next((verb for verb in self.items
                      if word == verb.name or word in verb.aliases), None)
 
-    def dispatch(self, request: CommandRequest, runtime: Runtime) -> Reply | None:
-        """Run the verb the request names, or answer with the usage."""
+    def chosen(self, request: CommandRequest) -> Verb | None:
+        """The verb the request names, when its arguments fit its spec; None: the usage."""
         if request.args:
             word = request.args[0].lower()
             verb = self.find(word) if word else None  # "" names the default, never typed
         else:
             verb = self.find(self.default) if self.default is not None else None
         if verb is None or not verb.accepts(max(len(request.args) - 1, 0)):
+            return None
+        return verb
+
+    def role_for(self, request: CommandRequest) -> Role:
+        """Who may run the request's verb (``ANYONE`` for a request answered by the usage)."""
+        verb = self.chosen(request)
+        return ANYONE if verb is None else _resolve(verb.role, request.args[1:])
+
+    def dispatch(self, request: CommandRequest, runtime: Runtime) -> Reply | None:
+        """Run the verb the request names, or answer with the usage."""
+        verb = self.chosen(request)
+        if verb is None:
             return Reply(t(request.language, self.usage_key), did_no_work=True)
         return verb.run(request, runtime)
 
 
 @dataclass(frozen=True, slots=True)
 class Subcommand:
-    """One `/cm` subcommand. ``slow`` ones are acknowledged first and answered after."""
+    """One `/cm` subcommand. ``slow`` ones are acknowledged first and answered by the `/cm`
+    lazy listener."""
 
     name: str
     usage: str
     listener: Listener
+    role: RoleSpec | Verbs
+    """Who may run it; for a subcommand with verbs, each verb's own ``role``."""
     examples: tuple[str, ...] = ()
     slow: bool = False
     rate_limit: RateLimitKey | None = None
@@ -165,6 +198,23 @@ class Subcommand:
 
     module: str = ""
     """The module that registered it."""
+    refusal: str = "perm.denied"
+    """Catalogue key of the refusal for a member below the role (with ``needed``, ``role``
+    and ``action``, the subcommand's name)."""
+
+    def role_for(self, request: CommandRequest) -> Role:
+        """Who may run this request."""
+        if isinstance(self.role, Verbs):
+            return self.role.role_for(request)
+        return _resolve(self.role, request.args)
+
+    def authorize(self, request: CommandRequest, runtime: Runtime) -> None:
+        """Raise Forbidden unless the user has the role the request needs (the one place
+        `/cm` checks roles)."""
+        needed = self.role_for(request)
+        if needed != ANYONE:
+            check_role(runtime.sessions, request.workspace_id(runtime), request.user_id,
+                       needed, self.refusal, action=self.name)
 
     def run(self, request: CommandRequest, runtime: Runtime) -> Reply | None:
         """Run the listener; a ServiceError becomes the user's explanation (the one place
@@ -190,16 +240,19 @@ class CommandRegistry:
     _items: dict[str, Subcommand] = field(default_factory=dict)
 
     def subcommand(
-        self, name: str, *, usage: str, examples: tuple[str, ...] = (), slow: bool = False,
-        rate_limit: RateLimitKey | None = None, nudges_outbox: bool = False,
+        self, name: str, *, usage: str, role: RoleSpec, examples: tuple[str, ...] = (),
+        slow: bool = False, rate_limit: RateLimitKey | None = None,
+        nudges_outbox: bool = False, refusal: str = "perm.denied",
     ) -> Callable[[Listener], Listener]:
-        """Decorator registering ``listener`` as `/cm NAME` (``rate_limit``: see RateLimitKey)."""
+        """Decorator registering ``listener`` as `/cm NAME` (``role``: see RoleSpec;
+        ``rate_limit``: see RateLimitKey)."""
 
         def decorate(listener: Listener) -> Listener:
             if name in self._items:
                 raise ValueError(f"/cm {name} is registered twice")
-            self._items[name] = Subcommand(name, usage, listener, examples, slow, rate_limit,
-                                           nudges_outbox, listener.__module__)
+            self._items[name] = Subcommand(name, usage, listener, role, examples, slow,
+                                           rate_limit, nudges_outbox, listener.__module__,
+                                           refusal)
             return listener
 
         return decorate
@@ -208,12 +261,12 @@ class CommandRegistry:
         self, name: str, verbs: Verbs, *, examples: tuple[str, ...] = (), slow: bool = False,
         rate_limit: RateLimitKey | None = None, nudges_outbox: bool = False, module: str,
     ) -> None:
-        """Register `/cm NAME VERB ...` from its table of verbs (usage generated from it);
-        ``module``: the registering module's ``__name__``."""
+        """Register `/cm NAME VERB ...` from its table of verbs (usage and roles come from
+        it); ``module``: the registering module's ``__name__``."""
         if name in self._items:
             raise ValueError(f"/cm {name} is registered twice")
-        self._items[name] = Subcommand(name, verbs.usage(name), verbs.dispatch, examples, slow,
-                                       rate_limit, nudges_outbox, module)
+        self._items[name] = Subcommand(name, verbs.usage(name), verbs.dispatch, verbs,
+                                       examples, slow, rate_limit, nudges_outbox, module)
 
     def get(self, name: str) -> Subcommand | None:
         """The subcommand called ``name`` (case-insensitive), if any."""

@@ -9,6 +9,7 @@ from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import export, ratelimit
 from bot.services.mention_search import MentionFilter
+from bot.services.permissions import ANYONE, Role
 from bot.services.reporting import digest, share_of_voice, sov_export, stats
 from bot.services.reporting import schedule as reporting_schedule
 from bot.services.reporting.periods import at_local, shift_local_days
@@ -82,11 +83,11 @@ def _digest_status(request: CommandRequest, runtime: Runtime) -> Reply:
 
 # The daily digest of this channel: post it now, set its time and zone, turn it off.
 REGISTRY.verbs("digest", Verbs((
-    Verb("now", _digest_now, count=(0, 0)),
-    Verb("set", _digest_set, ("HH:MM [ZONE]",), count=(1, 2)),
-    Verb("off", _digest_off, count=(0, 0)),
-    Verb("empty", _digest_empty, ("skip|post",), count=(1, 1)),
-    Verb("status", _digest_status, count=(0, 0)),
+    Verb("now", _digest_now, count=(0, 0), role=Role.AGENT),
+    Verb("set", _digest_set, ("HH:MM [ZONE]",), count=(1, 2), role=Role.ADMIN),
+    Verb("off", _digest_off, count=(0, 0), role=Role.ADMIN),
+    Verb("empty", _digest_empty, ("skip|post",), count=(1, 1), role=Role.ADMIN),
+    Verb("status", _digest_status, count=(0, 0), role=ANYONE),
 ), usage_key="digest.usage", default="status"),
     examples=("digest now", "digest set 08:30 Europe/Paris", "digest off", "digest empty skip"),
     slow=True,
@@ -128,7 +129,7 @@ def _sov(request: CommandRequest, runtime: Runtime) -> Reply:
 
 @REGISTRY.subcommand("stats", usage="stats [7d|30d|90d] | stats sov [1d|7d|30d|90d] [GROUP]",
                      examples=("stats", "stats 30d", "stats sov", "stats sov 30d acme-vs"),
-                     slow=True, rate_limit=lambda r, _: ratelimit.STATS)
+                     role=ANYONE, slow=True, rate_limit=lambda r, _: ratelimit.STATS)
 def cmd_stats(request: CommandRequest, runtime: Runtime) -> Reply:
     """Statistics of the workspace over a period, shown only to the requester (the workload
     names people: no pings, nothing shared), with the chart in their DM; `stats sov`: share
@@ -166,8 +167,9 @@ def _export_sov(request: CommandRequest, runtime: Runtime) -> Reply:
                                       "[7d|30d|90d] [GROUP]",
                      examples=("export", "export 30d", "export 7d watch:acme",
                                'export 30d "product recall" -refund', "export sov 30d"),
-                     slow=True,
-                     rate_limit=lambda r, _: ratelimit.EXPORT)
+                     role=lambda args: ANYONE if args[:1] and args[0].lower() == "sov"
+                     else Role.AGENT,
+                     slow=True, rate_limit=lambda r, _: ratelimit.EXPORT)
 def cmd_export(request: CommandRequest, runtime: Runtime) -> Reply:
     """Send a CSV of the period's mentions (status, owner, reply, times) to the requester's
     DM: it names authors and holds full texts, so it never lands in a shared channel.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import workspace_settings
+from bot.services.permissions import ANYONE, Role
 from handlers.commands.parsing import unescape
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply
 
@@ -18,7 +19,8 @@ def _show(values: workspace_settings.WorkspaceSettings, language: str) -> str:
 
 @REGISTRY.subcommand("settings", usage="settings [NAME VALUE]",
                      examples=("settings", "settings default_role viewer",
-                               "settings four_eyes on", "settings timezone Europe/Paris"))
+                               "settings four_eyes on", "settings timezone Europe/Paris"),
+                     role=lambda args: Role.ADMIN if len(args) == 2 else ANYONE)
 def cmd_settings(request: CommandRequest, runtime: Runtime) -> Reply:
     """Show the workspace's rules, or change one (admins); each change is audited."""
     language = request.language

@@ -6,6 +6,7 @@ from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import sla
 from bot.services.errors import ServiceError
+from bot.services.permissions import ANYONE, Role
 from handlers.commands.parsing import number_of
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
 
@@ -55,9 +56,10 @@ def _hours(request: CommandRequest, runtime: Runtime) -> Reply:
 
 
 REGISTRY.verbs("sla", Verbs((
-    Verb("", _show, aliases=("show",)),
-    Verb("set", _set, ("WATCH urgent=MIN high=MIN normal=MIN",), count=(2, None)),
-    Verb("hours", _hours, ("HH:MM-HH:MM DAYS ZONE", "off")),
+    Verb("", _show, aliases=("show",), role=ANYONE),
+    Verb("set", _set, ("WATCH urgent=MIN high=MIN normal=MIN",), count=(2, None),
+         role=Role.ADMIN),
+    Verb("hours", _hours, ("HH:MM-HH:MM DAYS ZONE", "off"), role=Role.ADMIN),
 ), usage_key="sla.usage", default="", name_each=True),
     examples=("sla", "sla set acme urgent=30 high=120",
               "sla hours 09:00-18:00 mon-fri Europe/Paris"), module=__name__)

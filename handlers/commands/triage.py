@@ -5,15 +5,20 @@ from __future__ import annotations
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import triage_learning
+from bot.services.permissions import ANYONE, Role
 from bot.slack.triage_blocks import build_triage_status
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply
 
-CHOICES = {"status", "learn", "reset", "off", "on"}
+CHANGES = {"learn", "reset", "off", "on"}
+"""The choices only admins make."""
+CHOICES = {"status", *CHANGES}
 
 
 @REGISTRY.subcommand("triage", usage="triage | triage learn [dry-run] | triage reset | "
                      "triage off | triage on",
-                     examples=("triage", "triage learn dry-run", "triage reset"))
+                     examples=("triage", "triage learn dry-run", "triage reset"),
+                     role=lambda args: Role.ADMIN if args and args[0].lower() in CHANGES
+                     else ANYONE)
 def cmd_triage(request: CommandRequest, runtime: Runtime) -> Reply:
     """Show the triage calibration, or (admins) learn now, reset it, turn it off or on."""
     language = request.language

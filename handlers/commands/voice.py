@@ -5,13 +5,15 @@ from __future__ import annotations
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import voice
+from bot.services.permissions import ANYONE, Role
 from bot.slack.escape import escape, truncate
 from handlers.commands.parsing import unescape
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
 
 
 @REGISTRY.subcommand("voice", usage="voice | voice TEXT | voice off",
-                     examples=("voice Warm and brief. Use first names. Never promise refunds.",))
+                     examples=("voice Warm and brief. Use first names. Never promise refunds.",),
+                     role=lambda args: Role.ADMIN if args else ANYONE)
 def cmd_voice(request: CommandRequest, runtime: Runtime) -> Reply:
     """Show or set the brand's voice guide for LLM drafts."""
     workspace_id, actor = request.workspace_id(runtime), request.actor
@@ -51,9 +53,10 @@ def _template_remove(request: CommandRequest, runtime: Runtime) -> Reply:
 
 # Canned replies, with the placeholders {author} and {brand}.
 REGISTRY.verbs("template", Verbs((
-    Verb("add", _template_add, ("NAME INTENT LANG TEXT",), count=(4, None)),
-    Verb("list", _template_list),
-    Verb("remove", _template_remove, ("NAME",), count=(1, 1)),
+    Verb("add", _template_add, ("NAME INTENT LANG TEXT",), count=(4, None),
+         role=Role.APPROVER),
+    Verb("list", _template_list, role=ANYONE),
+    Verb("remove", _template_remove, ("NAME",), count=(1, 1), role=Role.APPROVER),
 ), usage_key="voice.usage", default="list", name_each=True),
     examples=("template add late-order complaint en Sorry {author}, we're checking your "
               "order now.", "template list"), module=__name__)

@@ -21,6 +21,7 @@ from bot.services.mention_search import (
     search_mentions,
     topic_of,
 )
+from bot.services.permissions import ANYONE, Role
 from bot.slack.cards import build_card
 from bot.slack.conversation_blocks import build_conversation
 from bot.slack.escape import escape
@@ -103,14 +104,16 @@ def mention_page(runtime: Runtime, workspace_id: int, user_id: str, filters: Men
                      "[watch:W] [assignee:@user|me] [topic:T] [since:24h] [words]",
                      examples=("mentions status:new since:24h", "mentions sentiment:negative "
                                "source:mastodon", "mentions assignee:me",
-                               "mentions topic:billing", "mentions refund"), nudges_outbox=True)
+                               "mentions topic:billing", "mentions refund"),
+                     role=ANYONE, nudges_outbox=True)
 def cmd_mentions(request: CommandRequest, runtime: Runtime) -> Reply:
     """List mentions with filters."""
     return mention_page(runtime, request.workspace_id(runtime), request.user_id,
                         parse_filters(request.args), request.language)
 
 
-@REGISTRY.subcommand("show", usage="show ID", examples=("show 42",), nudges_outbox=True)
+@REGISTRY.subcommand("show", usage="show ID", examples=("show 42",),
+                     role=ANYONE, nudges_outbox=True)
 def cmd_show(request: CommandRequest, runtime: Runtime) -> Reply:
     """The card and its history."""
     workspace_id, mention_id = request.workspace_id(runtime), _mention_id(request)
@@ -122,7 +125,7 @@ def cmd_show(request: CommandRequest, runtime: Runtime) -> Reply:
 
 
 @REGISTRY.subcommand("assign", usage="assign ID @user", examples=("assign 42 @ana",),
-                     nudges_outbox=True)
+                     role=Role.AGENT, refusal="workflow.denied", nudges_outbox=True)
 def cmd_assign(request: CommandRequest, runtime: Runtime) -> Reply:
     """Assign a mention."""
     mention_id = _mention_id(request)
@@ -136,7 +139,7 @@ def cmd_assign(request: CommandRequest, runtime: Runtime) -> Reply:
 
 @REGISTRY.subcommand("draft", usage="draft ID [text]",
                      examples=("draft 42", "draft 42 Thanks for the heads-up, we're on it!"),
-                     nudges_outbox=True)
+                     role=Role.AGENT, refusal="workflow.denied", nudges_outbox=True)
 def cmd_draft(request: CommandRequest, runtime: Runtime) -> Reply:
     """Save a draft, or open the editor."""
     mention_id = _mention_id(request)
@@ -165,7 +168,8 @@ def cmd_draft(request: CommandRequest, runtime: Runtime) -> Reply:
                      usage="approve ID vN [confirm, for a draft with warnings] "
                            "[reason, for a high-risk draft]",
                      examples=("approve 42", "approve 42 v3", "approve 42 v3 confirm",
-                               "approve 42 v3 legal checked the wording"), nudges_outbox=True)
+                               "approve 42 v3 legal checked the wording"),
+                     role=Role.APPROVER, refusal="workflow.denied", nudges_outbox=True)
 def cmd_approve(request: CommandRequest, runtime: Runtime) -> Reply:
     """Approve draft version N (as shown by `/cm approve ID` or on the card), nothing else."""
     mention_id = _mention_id(request)
@@ -188,7 +192,8 @@ def cmd_approve(request: CommandRequest, runtime: Runtime) -> Reply:
 
 
 @REGISTRY.subcommand("reject", usage="reject ID reason",
-                     examples=("reject 42 too formal, use the first name",), nudges_outbox=True)
+                     examples=("reject 42 too formal, use the first name",),
+                     role=Role.APPROVER, refusal="workflow.denied", nudges_outbox=True)
 def cmd_reject(request: CommandRequest, runtime: Runtime) -> Reply:
     """Send the draft back."""
     outcome = workflow.do_reject(runtime.sessions, request.workspace_id(runtime),
@@ -198,7 +203,7 @@ def cmd_reject(request: CommandRequest, runtime: Runtime) -> Reply:
 
 @REGISTRY.subcommand("replied", usage="replied ID [reply URL]",
                      examples=("replied 42", "replied 42 https://mastodon.social/@acme/1"),
-                     nudges_outbox=True)
+                     role=Role.AGENT, refusal="workflow.denied", nudges_outbox=True)
 def cmd_replied(request: CommandRequest, runtime: Runtime) -> Reply:
     """Mark as answered."""
     url = _rest(request, 1).strip("<>").split("|")[0] or None
@@ -219,8 +224,10 @@ def _simple(action: str) -> Callable[[CommandRequest, Runtime], Reply]:
 
 
 REGISTRY.subcommand("ignore", usage="ignore ID [reason]", examples=("ignore 42", "ignore 42 spam"),
+                    role=Role.AGENT, refusal="workflow.denied",
                     nudges_outbox=True)(_simple("ignore"))
 REGISTRY.subcommand("reopen", usage="reopen ID", examples=("reopen 42",),
+                    role=Role.AGENT, refusal="workflow.denied",
                     nudges_outbox=True)(_simple("reopen"))
 
 
@@ -251,14 +258,16 @@ def _role_change(request: CommandRequest, runtime: Runtime) -> Reply:
 
 
 REGISTRY.verbs("role", Verbs((
-    Verb("add", _role_change, ("@user admin|approver|agent|viewer",), count=(1, None)),
-    Verb("remove", _role_change, ("@user",), count=(1, None)),
-    Verb("list", _role_list),
+    Verb("add", _role_change, ("@user admin|approver|agent|viewer",), count=(1, None),
+         role=Role.ADMIN),
+    Verb("remove", _role_change, ("@user",), count=(1, None), role=Role.ADMIN),
+    Verb("list", _role_list, role=ANYONE),
 ), usage_key="role.usage", default="list", name_each=True),
     examples=("role add @lea approver", "role list"), nudges_outbox=True, module=__name__)
 
 
-@REGISTRY.subcommand("lang", usage="lang en|fr", examples=("lang fr",), nudges_outbox=True)
+@REGISTRY.subcommand("lang", usage="lang en|fr", examples=("lang fr",),
+                     role=ANYONE, nudges_outbox=True)
 def cmd_lang(request: CommandRequest, runtime: Runtime) -> Reply:
     """Choose your language."""
     language = (request.args[0].lower() if request.args else "")
@@ -268,7 +277,7 @@ def cmd_lang(request: CommandRequest, runtime: Runtime) -> Reply:
 
 
 @REGISTRY.subcommand("forget", usage="forget @handle", examples=("forget @ana@mastodon.social",),
-                     nudges_outbox=True)
+                     role=Role.ADMIN, nudges_outbox=True)
 def cmd_forget(request: CommandRequest, runtime: Runtime) -> Reply:
     """Delete an author's data everywhere."""
     if len(request.args) != 1:

@@ -1,0 +1,76 @@
+"""`/cm`'s slow work runs in a Bolt lazy listener: the ack is empty and quick, the answer
+comes to the response URL; role and rate-limit refusals stay in the ack, and the lazy
+listener neither spends a second rate-limit token nor runs refused work."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from bot.services.ratelimit import STATS, Policy, Rate, RateLimiter
+from handlers.commands import Handoff
+from tests.e2e.conftest import ADMIN_ID, VigieApp
+from tests.e2e.test_workflow import VIEWER, grant
+from tests.handlers.conftest import nth_response
+
+
+def _ack(vigie: VigieApp, text: str, user_id: str = ADMIN_ID) -> dict[str, Any]:
+    response = vigie.slack.slash_command(text, user_id=user_id)
+    assert response.status_code == 200
+    return response.json() if response.content else {}
+
+
+def test_a_slow_subcommand_is_acknowledged_empty_and_answered_after(vigie: VigieApp) -> None:
+    assert not _ack(vigie, "stats 7d").get("text"), "nothing but the ack"
+    answer = nth_response(vigie, 1)
+    assert "7 days" in answer["text"] or "7d" in answer["text"], answer["text"]
+    assert answer["response_type"] == "ephemeral"
+
+
+def test_the_lazy_listener_spends_no_second_token(vigie: VigieApp) -> None:
+    """Two stats a minute: both run (one token each, the ack's), the third is refused in the
+    ack and its lazy listener answers nothing."""
+    vigie.runtime.limiter = RateLimiter(
+        {STATS: Policy(user=Rate(2, 60), workspace=Rate(10, 60))}, clock=lambda: 0.0)
+    for count in (1, 2):
+        assert not _ack(vigie, "stats").get("text")
+        nth_response(vigie, count)
+    refused = _ack(vigie, "stats")
+    assert "You ran `/cm stats` too often" in refused["text"]
+    assert refused["response_type"] == "ephemeral"
+    # A later slow command's answer is the next response: the refused one sent none.
+    assert not _ack(vigie, "digest status").get("text")
+    later = nth_response(vigie, 3)
+    assert "digest" in later["text"].lower()
+    assert len(vigie.standin.responses()) == 3
+
+
+def test_a_role_refusal_of_a_slow_subcommand_is_in_the_ack(vigie: VigieApp) -> None:
+    grant(vigie, VIEWER, "viewer")
+    refused = _ack(vigie, "digest set 08:30", user_id=VIEWER)
+    assert "You need the *admin* role" in refused["text"]
+    assert not _ack(vigie, "digest status", user_id=VIEWER).get("text")
+    assert "digest" in nth_response(vigie, 1)["text"].lower()
+    assert len(vigie.standin.responses()) == 1
+
+
+def test_the_handoff_waits_for_the_ack_word() -> None:
+    """The lazy listener may start before its ack function has decided (Bolt runs them side
+    by side): it waits for that decision."""
+    handoff = Handoff()
+    command = {"trigger_id": "1.2.abc", "response_url": "https://hooks.example/1"}
+    taken: list[object] = []
+    waiting = threading.Thread(
+        target=lambda: taken.append(handoff.take(Handoff.key(command), timeout=30)))
+    waiting.start()
+
+    def work(_respond: object) -> None:
+        return None
+
+    handoff.give(Handoff.key(command), work)
+    waiting.join()
+    assert taken == [work]
+    # Another invocation (another trigger id) gets its own word.
+    other = {**command, "trigger_id": "1.2.def"}
+    handoff.give(Handoff.key(other), None)
+    assert handoff.take(Handoff.key(other), timeout=30) is None
