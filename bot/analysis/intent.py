@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import compress
 from typing import Literal
 
-from bot.analysis.phrases import STEM_KEY, PhraseTable, match_rest
+from bot.analysis.phrases import Phrase, PhraseTable, match_rest, starts_of
 from bot.analysis.text import URL_RE, fold_accents
 
 Intent = Literal["risk", "spam", "complaint", "purchase_intent", "question", "praise", "other"]
@@ -213,6 +214,20 @@ _COURTESY_MIN_WORDS = 6
 
 
 _TABLE = PhraseTable(RULES)
+_WORD_SLACK = 100
+# A hashtag's phrases depend on the word without its "#", read with less stem slack:
+# found where it is met (see detect_intent).
+_HASHTAG_STARTS = (Phrase("#", ()),)
+_STARTS: dict[str, tuple[Phrase, ...]] = {}
+
+
+def _starts(word: str) -> tuple[Phrase, ...]:
+    """The phrases that can start at ``word`` (``_HASHTAG_STARTS`` for a hashtag)."""
+    if word.startswith("#"):
+        return _HASHTAG_STARTS
+    return _TABLE.starting(word, _WORD_SLACK)
+
+
 _NEGATOR_WORDS = frozenset(_NEGATORS.split("/")) | {"ne"}
 
 
@@ -283,25 +298,16 @@ def detect_intent(text: str) -> IntentResult:
     without_urls = URL_RE.sub(" ", text) if has_url else text
     words = _words(without_urls)
     found: dict[str, list[str]] = {}
-    by_word = _TABLE.by_word
-    by_stem = _TABLE.by_stem
-    has_hashtag = "#" in without_urls
-    for i, word in enumerate(words):
-        # A hashtag glues words: "#ResilienceDuVivant" must not pass for "resili*".
-        slack = 100
-        if has_hashtag and word.startswith("#"):
-            word = words[i] = word.lstrip("#")
-            slack = _HASHTAG_STEM_SLACK
-        phrases = by_word.get(word)
-        stemmed = by_stem.get(word[:STEM_KEY])
-        if phrases is None:
-            if not stemmed:
-                continue  # most words start no phrase
-            phrases = []
-        if stemmed:
-            phrases = phrases + [
-                p for stem, p in stemmed if word.startswith(stem) and len(word) - len(stem) <= slack
-            ]
+    starts = starts_of(words, _STARTS, _starts)
+    # Only the words that start a phrase, or are hashtags, are visited (most start none).
+    for i in compress(range(len(words)), starts):
+        phrases = starts[i]
+        if phrases is _HASHTAG_STARTS:
+            # A hashtag glues words: "#ResilienceDuVivant" must not pass for "resili*".
+            word = words[i] = words[i].lstrip("#")
+            phrases = _TABLE.starting(word, _HASHTAG_STEM_SLACK)
+            if not phrases:
+                continue
         longest: dict[str, int] = {}  # per flag, so "great job" wins over "great"
         for phrase in phrases:
             end = match_rest(phrase.rest, words, i + 1) if phrase.rest else i + 1

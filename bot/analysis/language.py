@@ -49,6 +49,10 @@ PRIOR_NATS = {"en": 6.0, "fr": 4.0, "es": 3.5, "de": 3.0, "pt": 3.0, "it": 2.5, 
 # The lookahead holds the first character of every branch: positions that cannot start
 # a match are skipped without trying the branches one by one.
 _STRIP_RE = re.compile(r"(?=[hw@#&])(?:(?:https?://|www\.)\S+|[@#]\w+|&\w+;)", re.IGNORECASE)
+# _STRIP_RE for a text where its link branch cannot match (no "://", no "w." in any
+# case): the same matches, but the leading set lets ``re`` skip to the next "@", "#" or
+# "&" instead of trying the pattern at every position.
+_STRIP_NO_LINK_RE = re.compile(r"[@#&](?:(?<=[@#])\w+|(?<=&)\w+;)")
 _LETTERS_RE = re.compile(r"[^\W\d_]+")
 _KANA_RE = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff]")
 _HANGUL_RE = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
@@ -188,9 +192,10 @@ def detect_language(text: str, hint: str | None = None) -> str | None:
     hint = normalize_language_code(hint)
     stripped = clean_text(text)
     # Every _STRIP_RE match holds one of these (only "w" and "W" match "w" under IGNORECASE).
-    if ("@" in stripped or "#" in stripped or "&" in stripped or "://" in stripped
-            or "w." in stripped or "W." in stripped):
+    if "://" in stripped or "w." in stripped or "W." in stripped:
         stripped = _STRIP_RE.sub(" ", stripped)
+    elif "@" in stripped or "#" in stripped or "&" in stripped:
+        stripped = _STRIP_NO_LINK_RE.sub(" ", stripped)
     words = _LETTERS_RE.findall(stripped.lower())
     letters = sum(map(len, words))
     if letters == 0:

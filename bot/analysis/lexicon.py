@@ -124,9 +124,10 @@ class LexiconScorer:
         if hits:
             rules = self.rules
             # any(map(...)) first: a C-level pass that rules out most texts.
+            # Only the upper-case tokens are read in Python ("I" makes most English
+            # texts pass the first test).
             shouting = (
-                any(map(str.isupper, tokens))
-                and any(t.isupper() and len(t) > 1 for t in tokens)
+                any(len(t) > 1 for t in filter(str.isupper, tokens))
                 and not all(t.isupper() for t in tokens if t.isalpha())
             )
             contrast_at = -1

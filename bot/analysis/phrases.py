@@ -13,12 +13,14 @@ once and tries only the phrases that can start there.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.analysis.text import fold_accents
 
 STEM_KEY = 3
 """Letters of a stem the table indexes it by (shorter stems are refused)."""
+_CACHE_LIMIT = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,33 @@ class PhraseTable:
             if len(stem) < STEM_KEY:
                 raise ValueError(f"stem {stem!r} is too short to index")
             self.by_stem.setdefault(stem[:STEM_KEY], []).append((stem, entry))
+
+    def starting(self, word: str, slack: int | None = None) -> tuple[Phrase, ...]:
+        """The phrases that can start at ``word``: those whose first word it is, then
+        those whose first-word stem it extends by at most ``slack`` letters (None: any
+        number), in table order."""
+        phrases = self.by_word.get(word)
+        stemmed = self.by_stem.get(word[:STEM_KEY])
+        if not stemmed:
+            return tuple(phrases) if phrases else ()
+        return (*(phrases or ()), *(
+            p for stem, p in stemmed
+            if word.startswith(stem) and (slack is None or len(word) - len(stem) <= slack)
+        ))
+
+
+def starts_of(words: list[str], cache: dict[str, tuple[Phrase, ...]],
+              compute: Callable[[str], tuple[Phrase, ...]]) -> list[tuple[Phrase, ...]]:
+    """``compute(word)`` for each of ``words``, kept in ``cache``: most words recur, so
+    they are all looked up at C speed and only the new ones computed."""
+    found = list(map(cache.get, words))
+    if None in found:
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        for i, word in enumerate(words):
+            if found[i] is None:
+                found[i] = cache[word] = compute(word)
+    return found  # type: ignore[return-value]
 
 
 def match_rest(slots: tuple[Slot, ...], words: list[str], start: int) -> int:

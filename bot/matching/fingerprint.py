@@ -88,7 +88,12 @@ def fingerprint_text(text: str) -> str | None:
     body = _URL_RE.sub(" ", text) if "/" in text or "w." in text or "W." in text else text
     if "@" in body:
         body = _PREFIX_RE.sub("", body)
-        if _SUFFIX_START_RE.search(body):
+        # A match needs "via", "h/t" or "cc" in some case; under IGNORECASE "i" also
+        # matches "İ" and "ı", which lower() makes "i̇" and "ı". Most texts are ruled
+        # out by these searches in C.
+        lowered = body.lower()
+        if ("vi" in lowered or "vı" in lowered or "h/t" in lowered or "cc" in lowered
+                ) and _SUFFIX_START_RE.search(body):
             body = _SUFFIX_RE.sub("", body)
     truncated = body.rstrip().endswith(("…", "..."))
     folded = fold(body)

@@ -224,16 +224,8 @@ _RSS_AUTHORS = (f"{{{DC}}}creator", "author")
 _ATOM_AUTHOR_NAME = f"{{{ATOM10}}}author/{{{ATOM10}}}name"
 
 
-def _children(parent: ET.Element) -> dict[Any, ET.Element]:
-    """Each child tag's first element: what ``parent.find(tag)`` returns, in one pass."""
-    first: dict[Any, ET.Element] = {}
-    for child in parent:
-        first.setdefault(child.tag, child)
-    return first
-
-
 def _first_child_text(children: dict[Any, ET.Element], tags: tuple[str, ...]) -> str | None:
-    """``_first_text`` over a ``_children`` map."""
+    """``_first_text`` over a map of each child tag's first element."""
     for tag in tags:
         element = children.get(tag)
         if element is not None:
@@ -250,34 +242,43 @@ def _rss_author(item: ET.Element, children: dict[Any, ET.Element]) -> str | None
     return collapse_whitespace(raw) if raw else None
 
 
+_XML_BASE = f"{{{XML}}}base"
+_XML_LANG = f"{{{XML}}}lang"
+_RDF_ABOUT = f"{{{RDF}}}about"
+_ATOM_LINK = f"{{{ATOM10}}}link"
+_DC_LANGUAGE = (f"{{{DC}}}language",)
+
+
 def _rss_item(item: ET.Element, base: str, feed_lang: str | None, about: bool) -> FeedEntry:
-    base = _base(item, base)
-    # One pass over the children instead of a find() per candidate tag (~20 per item).
-    children = _children(item)
+    xml_base = item.get(_XML_BASE)
+    if xml_base:
+        base = join_url(base, xml_base.strip())
+    # One pass over the children instead of a find() per candidate tag (~20 per item):
+    # each tag's first element, as find() would return it.
+    children = {child.tag: child for child in reversed(item)}
     guid_el = children.get("guid")
     guid = _text(guid_el)
     link = _first_child_text(children, _RSS_LINKS)
     if not link:
-        atom_link = children.get(f"{{{ATOM10}}}link")
+        atom_link = children.get(_ATOM_LINK)
         link = atom_link.get("href") if atom_link is not None else None
     if not link and guid and guid_el is not None and guid_el.get("isPermaLink", "true") != "false":
         link = guid if guid.startswith(("http://", "https://")) else None
-    entry_id = guid or (item.get(f"{{{RDF}}}about") if about else None)
+    entry_id = guid or (item.get(_RDF_ABOUT) if about else None)
     html = _first_child_text(children, _RSS_TEXTS)
     title = _first_child_text(children, _RSS_TITLES)
-    date = _first_child_text(children, _RSS_DATES)
-    language = (language_tag(_first_child_text(children, (f"{{{DC}}}language",)))
-                or _lang(item, feed_lang))
+    language = (language_tag(_first_child_text(children, _DC_LANGUAGE))
+                or language_tag(item.get(_XML_LANG)) or feed_lang)
     return FeedEntry(
         entry_id=entry_id,
         link=_join(base, link),
-        title=_html_or_text(title) or None,
-        text=_html_or_text(html),
+        title=(html_to_text(title) or None) if title else None,
+        text=html_to_text(html) if html else "",
         author_name=_rss_author(item, children),
         author_uri=None,
-        published=_parse_date(date),
+        published=_parse_date(_first_child_text(children, _RSS_DATES)),
         language=language,
-        links=extract_links(html, base=base),
+        links=extract_links(html, base=base) if html and "<" in html else (),
     )
 
 
