@@ -18,7 +18,7 @@ from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
 from bot.services.ingest import Candidate, IngestReport, match_and_analyze
-from bot.services.permissions import require_role, role_of
+from bot.services.permissions import require_role
 from bot.services.polling import HttpFactory, fetch_source, snapshot
 from bot.services.secrets import redact, redact_for_row, seal_config, secret_values
 from bot.services.watches import get_watch_by_name
@@ -116,15 +116,6 @@ def _view(row: SourceRow, watch_name: str, new_secret: str | None = None,
         last_error_at=row.last_error_at, consecutive_failures=row.consecutive_failures,
         next_poll_at=row.next_poll_at, new_secret=new_secret,
     )
-
-
-def may_manage_sources(sessions: sessionmaker[Session], workspace_id: int,
-                       user_id: str) -> bool:
-    """Whether ``user_id`` may add, test or remove sources (admins; "" is the local CLI)."""
-    if not user_id:
-        return True
-    with sessions() as session:
-        return role_of(session, workspace_id, user_id).rank >= Role.ADMIN.rank
 
 
 def _check_urls(values: dict[str, Any], allow_hosts: list[str]) -> dict[str, Any]:
