@@ -23,6 +23,7 @@ from storage.models_watches import MentionWatch
 
 LIST_SIZE = 10
 OVERDUE_PAGE = 100
+OVERDUE_PAGES = 10
 """Late-on-the-clock candidates checked by the SLA rule at a time."""
 LEARN_RUN = "learn"
 """The kind of triage run that learns (nightly or `/cm triage learn`), not reset/on/off."""
@@ -81,7 +82,11 @@ def _overdue(session: Session, workspace_id: int, now: datetime) -> list[HomeIte
              .order_by(Mention.priority.desc(), Mention.published_at, Mention.id))
     late: list[Mention] = []
     offset = 0
-    while len(late) < LIST_SIZE:
+    # Late on the clock but not in business time stays a candidate: bound the walk, so a
+    # long weekend's backlog costs a Home refresh at most OVERDUE_PAGES pages.
+    for _ in range(OVERDUE_PAGES):
+        if len(late) >= LIST_SIZE:
+            break
         page = list(session.scalars(query.offset(offset).limit(OVERDUE_PAGE)))
         due = due_times(session, page)
         late += [m for m in page if m.id in due and due[m.id] < now]

@@ -31,9 +31,9 @@ from bot.services.permissions import require_role
 from bot.services.workspaces import workspace_language
 from storage.db import transaction
 from storage.models import Author, Mention, Role
-from storage.models_cases import CasePost, PostAlias
+from storage.models_cases import Case, CasePost, PostAlias
 from storage.models_privacy import MentionRollup
-from storage.models_reporting import MentionHourCount, MentionPriorityCount
+from storage.models_reporting import MentionDayCount, MentionHourCount, MentionPriorityCount
 from storage.models_watches import MentionWatch
 from storage.reporting_counts import hour_of
 
@@ -126,15 +126,22 @@ def _drop_emptied_counts(session: Session, cutoff: datetime) -> None:
     for table in (MentionHourCount, MentionPriorityCount):
         session.execute(delete(table).where(table.mentions == 0,
                                             table.hour < hour_of(cutoff)))
+    session.execute(delete(MentionDayCount).where(MentionDayCount.mentions == 0,
+                                                  MentionDayCount.day < hour_of(cutoff) // 24))
 
 
 def _drop_aliases_of(session: Session, mention_ids: Any) -> None:
     """Delete the other names of the mentions ``mention_ids`` (a list or a select of ids),
     by their keys: one statement per workspace and network, reading the aliases' key index."""
     keys: dict[tuple[int, str], list[str]] = {}
-    for workspace_id, network, external_id in session.execute(
+    # The brand's replies in the cases these mentions root go with their case (cascade);
+    # the customers' posts there are mentions, whose aliases their own mention keeps.
+    brand_posts = (select(CasePost.workspace_id, CasePost.network, CasePost.external_id)
+                   .join(Case, Case.id == CasePost.case_id)
+                   .where(Case.root_mention_id.in_(mention_ids), CasePost.mention_id.is_(None)))
+    for workspace_id, network, external_id in [*session.execute(
             select(Mention.workspace_id, Mention.network, Mention.external_id)
-            .where(Mention.id.in_(mention_ids))):
+            .where(Mention.id.in_(mention_ids))), *session.execute(brand_posts)]:
         keys.setdefault((workspace_id, network), []).append(external_id)
     for (workspace_id, network), external_ids in keys.items():
         session.execute(delete(PostAlias).where(

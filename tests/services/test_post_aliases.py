@@ -10,15 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.actors import CLI
 from bot.services.privacy import ALIAS_GRACE, AliasSweep, do_forget, purge_older_than
 from bot.services.watches import do_add_watch
-from storage.db import transaction
-from storage.models import Author, Mention
-from storage.models_cases import PostAlias
+from storage.db import make_engine, make_session_factory, transaction
+from storage.models import Author, Mention, Watch, Workspace
+from storage.models_cases import Case, CasePost, PostAlias
 from tests.harness.constants import CHANNEL_ID
 from tests.services.test_mastodon_cases import (
     ANA,
@@ -123,3 +123,47 @@ def test_forget_takes_the_names_of_the_authors_mentions(
     with sessions() as session:
         assert session.scalars(select(PostAlias.external_id)).all() == [
             "https://other.social/users/bob/statuses/1"]
+
+
+ALIAS_NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+
+
+def test_retention_takes_the_names_of_the_brand_replies_of_purged_cases(db_url: str) -> None:
+    """A brand reply's alias is kept by its case post when the sweep reads it; retention
+    then deletes the case (root mention purged, case and case posts cascade): the reply's
+    alias goes with it (no later sweep reads it again). Found in review."""
+    sessions = make_session_factory(make_engine(db_url))
+    old = ALIAS_NOW - timedelta(days=100)
+    with transaction(sessions) as session:
+        ws = Workspace(team_id="T0PROBE02")
+        session.add(ws)
+        session.flush()
+        watch = Watch(workspace_id=ws.id, name="w", channel_id="C0PROBE1", alert_threshold=40)
+        session.add(watch)
+        session.flush()
+        root = Mention(workspace_id=ws.id, watch_id=watch.id, network="mastodon",
+                       external_id="https://x.social/users/ana/statuses/1", url="https://x",
+                       text="x", published_at=old, priority=10, created_at=old)
+        session.add(root)
+        session.flush()
+        case = Case(workspace_id=ws.id, network="mastodon", thread_key=root.external_id,
+                    customer="ana", root_mention_id=root.id)
+        session.add(case)
+        session.flush()
+        session.add(CasePost(workspace_id=ws.id, case_id=case.id, network="mastodon",
+                             external_id="https://x.social/users/acme/statuses/2",
+                             by_brand=True, author="acme", text="sorry", published_at=old))
+        session.add(PostAlias(workspace_id=ws.id, network="mastodon",
+                              alias="https://m.social/statuses/2",
+                              external_id="https://x.social/users/acme/statuses/2",
+                              created_at=old))
+    sweep = AliasSweep()
+    assert sweep.run(sessions, ALIAS_NOW) == 0  # kept by its case post
+    assert purge_older_than(sessions, 30, ALIAS_NOW) == 1
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(CasePost)) == 0
+    sweep.run(sessions, ALIAS_NOW + timedelta(hours=1))
+    sweep.run(sessions, ALIAS_NOW + timedelta(days=30))
+    with sessions() as session:
+        left = session.scalar(select(func.count()).select_from(PostAlias))
+    assert left == 0, "the brand reply's alias outlived its case post"

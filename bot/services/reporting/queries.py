@@ -68,8 +68,6 @@ HIGH_PRIORITY = 60
 MAX_PRIORITY = 100
 MAX_LISTED_AUTHORS = 1000
 """Priorities are scores from 0 to 100 (``bot.analysis.priority``)."""
-DEFAULT_SLA_MINUTES = (60, 240, 1440)
-"""Urgent, high, normal: the Watch defaults, used for mentions without a watch."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,10 +172,11 @@ def sla_overdue(watches: Sequence[tuple[int | None, int, int, int]],
     in that watch, counted from its published time or, for a case that reopened, from when
     its current wait began; backfilled mentions have none (``bot.services.sla``).
 
-    ``watches`` holds (watch id or None for links whose watch was deleted, urgent, high,
-    normal minutes); ``several`` the ids of the mentions in several watches (see
-    ``open_in_several_watches``): the others are in one watch, whose id and priority for
-    them are their own, compared without a subquery; ``restarted`` the ids of the root
+    ``watches`` holds (watch id, urgent, high, normal minutes) of the brand watches
+    (``scope_slas``; a None id would stand for links whose watch was deleted); ``several``
+    the ids of the mentions in several watches (see ``open_in_several_watches``): the
+    others are in one watch, whose id and priority for them are their own, compared
+    without a subquery; ``restarted`` the ids of the root
     mentions of reopened cases (``reopened_cases``), the few whose wait is read from their
     case. The cut-offs are computed here, so the SQL only compares times with constants
     and works the same on both engines.
@@ -253,18 +252,15 @@ def open_in_several_watches(session: Session, scope: Scope) -> list[int]:
 
 
 def scope_slas(session: Session, scope: Scope) -> list[tuple[int | None, int, int, int]]:
-    """SLA minutes of the workspace's brand watches (plus the defaults for deleted
-    watches)."""
+    """SLA minutes of the workspace's brand watches. A mention whose watch was deleted
+    has none, as ``bot.services.sla`` says (it reads targets from the watches)."""
     # Every brand watch of the workspace: a mention of the scope may run on the SLA of a
     # watch outside the scope (the strictest of those that alerted); competitors' watches
     # never give one (bot.services.sla).
     query = select(Watch.id, Watch.sla_urgent_minutes, Watch.sla_high_minutes,
                    Watch.sla_normal_minutes).where(Watch.workspace_id == scope.workspace_id,
                                                    Watch.kind == WATCH_BRAND)
-    rows: list[tuple[int | None, int, int, int]] = [
-        (row[0], row[1], row[2], row[3]) for row in session.execute(query)]
-    rows.append((None, *DEFAULT_SLA_MINUTES))
-    return rows
+    return [(row[0], row[1], row[2], row[3]) for row in session.execute(query)]
 
 
 def response_times(session: Session, scope: Scope, start: datetime, end: datetime,
