@@ -200,6 +200,8 @@ def _listing(conn: Connection, workspace_id: int, filters: MentionFilter,
                 return []
             if lowest is not None:
                 params["lowest"] = lowest
+            else:  # a wide window: the walk's listing statement bounds the ids itself
+                params["probe"] = SINCE_PROBE
     if filters.before_id is not None:
         params["before"] = filters.before_id
     if text_query is None:
