@@ -217,10 +217,13 @@ def _listing(conn: Connection, workspace_id: int, filters: MentionFilter,
     rare = None if common is None else only_rare_terms(text_query, common.__contains__)
     if rare:
         return _walked(conn, params, text_query, limit, rare=rare)
+    filtered = _filtered(params)
     search = None
-    if rare is None:
+    if rare is None or filtered:
+        # A word among the common terms may still have under FEW_HITS hits: their id
+        # list is cheaper than any plan checking vectors row by row.
         search = search_index.few_candidates(conn, fts5_query(text_query), tsquery(text_query))
-    if search is None and _filtered(params):
+    if search is None and filtered:
         # A common word and other filters: one statement, the planner choosing between
         # walking the filters' index checking each vector and intersecting the index's
         # hits with it (its statistics know both how common the word is and how
