@@ -112,6 +112,14 @@ KINDS = [
     Kind("text_rare_status", {"text": "zeppelin", "status": "new"}),
     Kind("text_common_sentiment", {"text": "love", "sentiment": "negative"}),
     Kind("text_common_assignee_no_rows", {"text": "love", "assignee": "U07NOBODY"}),
+    # A common word with a filter keeping few of its mentions (PostgreSQL: 7-8 statements
+    # and 100-200 ms at 300k mentions before one statement was planned for it).
+    Kind("text_common_status_few", {"text": "love", "status": "approved"}),
+    Kind("text_common_assignee", {"text": "love", "assignee": "U07AGENT03"}),
+    Kind("text_exclusion_status_few", {"text": "love -hate",
+                                       "status": "awaiting_approval"}),
+    Kind("text_common_since_7d_status", {"text": "love", "since": timedelta(days=7),
+                                         "status": "approved"}),
 ]
 
 
