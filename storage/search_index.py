@@ -127,6 +127,17 @@ def candidates(db: Session | Connection, match: str | None, dialect_query: str |
     few = few_candidates(conn, match, dialect_query)
     if few is not None:
         return few
+    return many_candidates(conn, match, dialect_query)
+
+
+def many_candidates(db: Session | Connection, match: str | None, dialect_query: str | None
+                    ) -> Candidates | None:
+    """``candidates`` as a subquery over the index, whatever the number of hits (no count
+    first); ``None`` when the query cannot use the index."""
+    conn = _connection(db)
+    needle = _needle(conn, match, dialect_query)
+    if needle is None:
+        return None
     if conn.dialect.name == "postgresql":
         return _with_unindexed(conn, "tsquery", Mention.id.in_(text(
             "SELECT mention_id FROM mention_search WHERE doc @@ CAST(:search_q AS tsquery)")
@@ -309,5 +320,6 @@ __all__ = [
     "few_candidates",
     "hits_below",
     "index_pending",
+    "many_candidates",
     "pending_count",
 ]

@@ -200,6 +200,8 @@ def _listing(conn: Connection, workspace_id: int, filters: MentionFilter,
                 return []
             if lowest is not None:
                 params["lowest"] = lowest
+            else:  # a wide window: the walk's listing statement bounds the ids itself
+                params["probe"] = SINCE_PROBE
     if filters.before_id is not None:
         params["before"] = filters.before_id
     if text_query is None:
@@ -213,9 +215,21 @@ def _listing(conn: Connection, workspace_id: int, filters: MentionFilter,
         return _walked(conn, params, text_query, limit)
     common = search_index.common_terms(conn)
     rare = None if common is None else only_rare_terms(text_query, common.__contains__)
-    if rare is not None:
+    if rare:
         return _walked(conn, params, text_query, limit, rare=rare)
-    search = search_index.few_candidates(conn, fts5_query(text_query), tsquery(text_query))
+    filtered = _filtered(params)
+    search = None
+    if rare is None or filtered:
+        # A word among the common terms may still have under FEW_HITS hits: their id
+        # list is cheaper than any plan checking vectors row by row.
+        search = search_index.few_candidates(conn, fts5_query(text_query), tsquery(text_query))
+    if search is None and filtered:
+        # A common word and other filters: one statement, the planner choosing between
+        # walking the filters' index checking each vector and intersecting the index's
+        # hits with it (its statistics know both how common the word is and how
+        # selective the filters are).
+        search = search_index.many_candidates(conn, fts5_query(text_query),
+                                              tsquery(text_query))
     if search is None:
         return _walked(conn, params, text_query, limit)
     return _confirmed(conn, params | search.params, search, text_query, limit)
@@ -281,7 +295,7 @@ def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: 
     cursor = params.get("before", MAX_ID)  # every id >= cursor is settled
     floor = params.get("lowest", 0)
     # Other filters keep only some hits: start with more of them (fewer round trips).
-    filtered = any(name in params for name in (*EQUAL_FILTERS, "watch", "topic", "since"))
+    filtered = _filtered(params)
     exact = index_is_exact(text_query)
     first = WALK_FIRST * 4 if filtered else WALK_FIRST
     if exact and not filtered:
@@ -338,6 +352,11 @@ def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: 
         elif (len(found) - before) * WALK_TRY_ROWS < len(ids):
             side = "rows"  # the other filters keep few hits: try walking their rows
     return found[:limit]
+
+
+def _filtered(params: dict[str, Any]) -> bool:
+    """Whether filters other than the text keep only some mentions."""
+    return any(name in params for name in (*EQUAL_FILTERS, "watch", "topic", "since"))
 
 
 _FILTER_PARAMS = frozenset({*EQUAL_FILTERS, "watch", "topic", "since", "lowest", "before"})
