@@ -94,30 +94,41 @@ class Handoff:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._slots: dict[str, tuple[threading.Event, list[Later | None]]] = {}
+        self._abandoned: set[str] = set()
+        """Keys whose lazy listener stopped waiting: their ack's word, when it comes, is
+        not stored (nothing would take it) but handed back to the ack to run itself."""
 
     @staticmethod
     def key(command: dict[str, Any]) -> str:
         """The invocation's key: Slack gives every slash command its own trigger id and
-        response URL."""
-        return f"{command.get('trigger_id') or ''}|{command.get('response_url') or ''}"
+        response URL; "" when the command has neither (no key is unique to it)."""
+        trigger, url = command.get("trigger_id") or "", command.get("response_url") or ""
+        return f"{trigger}|{url}" if trigger or url else ""
 
-    def _slot(self, key: str) -> tuple[threading.Event, list[Later | None]]:
+    def give(self, key: str, later: Later | None) -> bool:
+        """The ack's word: ``later`` to run, or None (answered in the ack, or refused).
+        False when the lazy listener already gave up waiting: the ack runs ``later``."""
         with self._lock:
-            return self._slots.setdefault(key, (threading.Event(), []))
-
-    def give(self, key: str, later: Later | None) -> None:
-        """The ack's word: ``later`` to run, or None (answered in the ack, or refused)."""
-        done, box = self._slot(key)
-        box.append(later)
+            if key in self._abandoned:
+                self._abandoned.discard(key)
+                return False
+            done, box = self._slots.setdefault(key, (threading.Event(), []))
+            box.append(later)
         done.set()
+        return True
 
     def take(self, key: str, timeout: float) -> Later | None:
-        """The ack's word for ``key``, waiting up to ``timeout`` seconds for it."""
-        done, box = self._slot(key)
-        arrived = done.wait(timeout)
+        """The ack's word for ``key``, waiting up to ``timeout`` seconds for it; None when
+        it did not come in time (the ack then runs the work itself when it gives it)."""
+        with self._lock:
+            done, box = self._slots.setdefault(key, (threading.Event(), []))
+        done.wait(timeout)
         with self._lock:
             self._slots.pop(key, None)
-        return box[0] if arrived and box else None
+            if box:  # read under the lock: a word given just after the wait timed out counts
+                return box[0]
+            self._abandoned.add(key)
+            return None
 
 
 HANDOFF_WAIT = 30.0
@@ -181,19 +192,29 @@ def register(app: App, runtime: Runtime) -> None:
         ack(**(answer.as_kwargs() if answer else {}))
         return _after_only(answer.after) if answer is not None and answer.after else None
 
-    def on_cm(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+    def run_later(later: Later, command: dict[str, Any], respond: Respond) -> None:
+        try:
+            later(respond)
+        except Exception as err:  # noqa: BLE001  (Bolt only logs a lazy listener's errors)
+            apologize(err, command, respond)
+
+    def on_cm(ack: Ack, command: dict[str, Any], client: WebClient,
+              respond: Respond) -> None:
         later = None
         try:
             later = decide(ack, command, client)
         finally:
-            handoff.give(Handoff.key(command), later)
+            key = Handoff.key(command)
+            handed = bool(key) and handoff.give(key, later)
+            # No key to hand it over by, or its lazy listener gave up waiting (the ack took
+            # longer than HANDOFF_WAIT): the work the ack decided on still runs, here.
+            if not handed and later is not None and respond is not None:
+                run_later(later, command, respond)
 
     def answer_cm(command: dict[str, Any], respond: Respond) -> None:
-        later = handoff.take(Handoff.key(command), HANDOFF_WAIT)
-        try:
-            if later is not None:
-                later(respond)
-        except Exception as err:  # noqa: BLE001  (Bolt only logs a lazy listener's errors)
-            apologize(err, command, respond)
+        key = Handoff.key(command)
+        later = handoff.take(key, HANDOFF_WAIT) if key else None
+        if later is not None:
+            run_later(later, command, respond)
 
     app.command("/cm")(ack=on_cm, lazy=[answer_cm, locale_lookup(runtime)])

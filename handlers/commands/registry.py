@@ -168,8 +168,14 @@ class Verbs:
         return verb
 
     def role_for(self, request: CommandRequest) -> Role:
-        """Who may run the request's verb (``ANYONE`` for a request answered by the usage)."""
-        verb = self.chosen(request)
+        """Who may run the verb the request names, whether or not its arguments fit (a
+        member below its role hears the refusal, not the usage); ``ANYONE`` when it names
+        no verb."""
+        if request.args:
+            word = request.args[0].lower()
+            verb = self.find(word) if word else None
+        else:
+            verb = self.find(self.default) if self.default is not None else None
         return ANYONE if verb is None else _resolve(verb.role, request.args[1:])
 
     def dispatch(self, request: CommandRequest, runtime: Runtime) -> Reply | None:

@@ -5,6 +5,8 @@ listener neither spends a second rate-limit token nor runs refused work."""
 from __future__ import annotations
 
 import threading
+import time
+from types import SimpleNamespace
 from typing import Any
 
 from bot.services.ratelimit import STATS, Policy, Rate, RateLimiter
@@ -74,3 +76,47 @@ def test_the_handoff_waits_for_the_ack_word() -> None:
     other = {**command, "trigger_id": "1.2.def"}
     handoff.give(Handoff.key(other), None)
     assert handoff.take(Handoff.key(other), timeout=30) is None
+
+
+def test_a_word_given_after_the_lazy_listener_gave_up_goes_back_to_the_ack() -> None:
+    """An ack slower than the lazy listener's wait (a database pool timeout): its word is
+    not stored where nothing would take it; ``give`` says so and the ack runs the work."""
+    handoff = Handoff()
+    key = Handoff.key({"trigger_id": "t1", "response_url": "https://hooks.example/1"})
+    assert handoff.take(key, timeout=0.01) is None
+    assert handoff.give(key, lambda _respond: None) is False
+    assert handoff._slots == {} and handoff._abandoned == set()
+    # The next command with that key (none in practice) is handed over as usual.
+    assert handoff.give(key, None) is True
+    assert handoff.take(key, timeout=0.01) is None
+    assert handoff._slots == {}
+
+
+def test_a_word_given_as_the_wait_times_out_is_not_lost(monkeypatch) -> None:
+    """The ack gives its word between the end of the lazy listener's wait and its look at
+    the slot: the work is taken, not dropped."""
+    handoff = Handoff()
+    key = "t2|https://hooks.example/2"
+
+    def work(_respond: object) -> None:
+        return None
+
+    class LateEvent(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            arrived = super().wait(0)
+            threading.Thread(target=handoff.give, args=(key, work)).start()
+            time.sleep(0.05)  # the ack lands before take() looks again
+            return arrived
+
+    # Only the module's own name: the real threading module stays as it is.
+    monkeypatch.setattr("handlers.commands.threading",
+                        SimpleNamespace(Lock=threading.Lock, Event=LateEvent))
+    assert handoff.take(key, timeout=0.01) is work
+
+
+def test_a_command_without_ids_is_not_handed_over_by_a_shared_key() -> None:
+    """Without a trigger id or response URL no key is unique to the command: there is none,
+    so two such commands can never take each other's work."""
+    assert Handoff.key({}) == ""
+    assert Handoff.key({"trigger_id": None, "response_url": ""}) == ""
+    assert Handoff.key({"trigger_id": "t3"}) != Handoff.key({"response_url": "t3"})

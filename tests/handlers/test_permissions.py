@@ -165,6 +165,8 @@ def test_the_role_is_checked_before_the_arguments_are_read(members: tuple[VigieA
         ("watch add acme threshold:lots acme", VIEWER, "You need the *admin* role"),
         ("source test x", VIEWER, "You need the *admin* role"),
         ("approve 999 vx", AGENT, "Only an *approver* (or above) can approve a mention"),
+        # More arguments than the verb takes: still the verb's role first (found in review).
+        ("opp contacted 12 extra", VIEWER, "You need the *agent* role"),
     ):
         answer = vigie.slack.slash_command(text, user_id=user).json()
         assert expected in answer["text"], (text, answer)
