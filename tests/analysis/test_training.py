@@ -289,3 +289,22 @@ def test_cv_attention_reads_only_the_tuning_part(
     assert f"tuning part: {len(tune)} lines" in printed
     assert "out of fold, mean of 2 seeds" in printed
     assert cv_attention.main(["--data", str(tmp_path / "missing")]) == 2
+
+
+def test_static_embedding_wordpiece_cuts_run_time_tokens_as_bert_does() -> None:
+    pytest.importorskip("sklearn", reason="training needs scikit-learn (train extra)")
+    from bot.analysis.training.cv_static_embedding import WordPiece
+
+    vocab = ["[PAD]", "[UNK]", "un", "##aff", "##able", "won", "'", "t", "@", "user", "#",
+             "123", "##45", "cafe", "!"]
+    pieces = WordPiece(vocab)
+    ids = {p: i for i, p in enumerate(vocab)}
+    # Longest match first, "##" inside a word; punctuation split off; accents and case folded.
+    assert pieces(["Unaffable"]) == [ids["un"], ids["##aff"], ids["##able"]]
+    assert pieces(["won't", "@user", "#12345", "Café", "!"]) == [
+        ids["won"], ids["'"], ids["t"], ids["@"], ids["user"], ids["#"], ids["123"],
+        ids["##45"], ids["cafe"], ids["!"]]
+    # A word with no full cut is one unknown piece, not a partial cut.
+    assert pieces(["unaffablex", "zzz"]) == [ids["[UNK]"], ids["[UNK]"]]
+    # The cache answers a token seen before with the same pieces.
+    assert pieces(["Unaffable"]) == [ids["un"], ids["##aff"], ids["##able"]]

@@ -22,6 +22,9 @@ Tasks:
                 The airline tweets are CC BY-NC-SA: ``--without-extra`` trains on the
                 complaints file alone (grouped 5-fold CV macro-F1 on the training part
                 0.794 at C=4 against 0.803 with them).
+                A static embedding distilled from all-MiniLM-L6-v2 did not help in that CV
+                (0.805); mixing in the encoder's own predictions did (0.841) but needs the
+                encoder at run time: ``cv_static_embedding`` has the figures.
   question_en   the tuning part of twcs_attention_dev.tsv (``split_attention``, its default
                 seed): intent question or purchase_intent (a request the brand must answer) /
                 anything else. The held-out part reports the attention figures, so it is never
