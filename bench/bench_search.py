@@ -61,7 +61,7 @@ from bot.matching.search_terms import fts5_query, tsquery  # noqa: E402
 from bot.services.mention_search import MentionFilter, search_mentions  # noqa: E402
 from storage import migrations  # noqa: E402
 from storage.db import make_engine, make_session_factory  # noqa: E402
-from storage.models import Author, Watch, Workspace  # noqa: E402
+from storage.models import TOPIC_BITS, Author, Watch, Workspace  # noqa: E402
 
 POSTGRES_URL = os.environ.get("VIGIE_BENCH_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -102,6 +102,12 @@ KINDS = [
     Kind("assignee_status", {"assignee": "U07AGENT03", "status": "replied"}),
     Kind("network_since_7d", {"network": "reddit", "since": timedelta(days=7)}),
     Kind("watch_since_24h", {"watch": "w1", "since": timedelta(hours=24)}),
+    Kind("topic_rare", {"topic": "billing"}),
+    Kind("topic_common", {"topic": "delivery"}),
+    Kind("topic_none", {"topic": "churn"}),
+    Kind("topic_rare_status_new", {"topic": "billing", "status": "new"}),
+    Kind("topic_common_status_few", {"topic": "delivery", "status": "approved"}),
+    Kind("topic_rare_since_7d", {"topic": "billing", "since": timedelta(days=7)}),
     Kind("text_rare_word", {"text": "zeppelin"}),
     Kind("text_phrase", {"text": '"product recall notice"'}),
     Kind("text_prefix_rare", {"text": "zeppel*"}),
@@ -118,6 +124,9 @@ KINDS = [
     Kind("text_common_assignee", {"text": "love", "assignee": "U07AGENT03"}),
     Kind("text_exclusion_status_few", {"text": "love -hate",
                                        "status": "awaiting_approval"}),
+    Kind("text_common_topic_rare", {"text": "love", "topic": "billing"}),
+    Kind("text_common_topic_common", {"text": "love", "topic": "delivery"}),
+    Kind("text_rare_topic", {"text": "zeppelin", "topic": "billing"}),
     Kind("text_common_since_7d_status", {"text": "love", "since": timedelta(days=7),
                                          "status": "approved"}),
 ]
@@ -131,6 +140,24 @@ def _texts() -> list[str]:
     if not texts:
         sys.exit(f"no tweets under {SHARED / 'sentiment'}; set VIGIE_SHARED_DATA")
     return texts
+
+
+TOPIC_RATE = {"billing": (1000, 7, 1), "delivery": (5, 1, 2)}
+"""Topics given to the bench's mentions: name -> (every nth id, remainder, bit). Billing is
+rare (1 in 1,000), delivery common (1 in 5); the other topics have no mention."""
+
+
+def give_topics(engine: Engine) -> None:
+    """Set the topics of TOPIC_RATE on the loaded mentions (the generator sets none)."""
+    with engine.begin() as conn:
+        if conn.execute(text("SELECT 1 FROM mentions WHERE topic_mask <> 0 LIMIT 1")).first():
+            return
+        for name, (every, remainder, bit) in TOPIC_RATE.items():
+            conn.execute(text(
+                "UPDATE mentions SET topic_mask = :bit, topics = :topics "
+                "WHERE id % :every = :remainder"),
+                {"bit": bit, "every": every, "remainder": remainder,
+                 "topics": json.dumps([{"name": name, "terms": [name]}])})
 
 
 def rows_for(count: int, workspace_id: int, watch_ids: list[int],
@@ -184,6 +211,8 @@ def _conditions(kind: Kind, watch_id: int, *, linked: bool) -> tuple[str, dict[s
         if name in f:
             sql += f" AND m.{column} = :{name}"
             params[name] = f[name]
+    if "topic" in f:
+        sql += f" AND m.topic_mask & {TOPIC_BITS[f['topic']]} <> 0"
     return sql, params
 
 
@@ -305,12 +334,14 @@ def run(url: str, label: str, count: int, repeat: int) -> dict[str, Any]:
         if built is not None:
             workspace_id, watch_ids, report["rows"] = built
             report["reused"] = True
+            give_topics(engine)
             migrations.upgrade(url)
             return _time_kinds(sessions, report, workspace_id, watch_ids, postgres, {}, repeat)
         workspace_id, watch_ids, thresholds = _setup(engine)
         began = time.perf_counter()
         rows = rows_for(count, workspace_id, watch_ids, thresholds)
         (_load_postgres if postgres else _load_sqlite)(engine, rows)
+        give_topics(engine)
         report["load_s"] = round(time.perf_counter() - began, 1)
         del rows
         old: dict[str, list[float]] = {k.name: [] for k in KINDS}

@@ -396,3 +396,23 @@ MENTIONS_AUTHOR_WINDOW_INDEX = Index(
     "ix_mentions_influencer_window", Mention.workspace_id, Mention.published_at,
     Mention.author_id, Mention.engagement, Mention.sentiment, Mention.topic_mask,
 )
+# One partial index per topic (bit ``i`` of topic_mask for bot.analysis.topics.TOPICS[i]):
+# a topic's listing (``topic:billing``) walks its own mentions newest first, however few
+# of them there are; no index can answer ``topic_mask & :bit`` for a bound bit. Listings
+# spell the same condition with the bit written out (storage.mention_listing), which both
+# planners need to see that the index holds every row the query wants.
+TOPIC_BITS = {"billing": 1, "delivery": 2, "account": 4, "outage": 8, "quality": 16,
+              "churn": 32}
+
+
+def topic_index_where(bit: int) -> str:
+    """The predicate of the partial index for the topic with bit ``bit``."""
+    return f"topic_mask & {bit} <> 0"
+
+
+MENTIONS_TOPIC_INDEXES = tuple(
+    Index(f"ix_mentions_topic_{name}", Mention.workspace_id, Mention.id,
+          sqlite_where=text(topic_index_where(bit)),
+          postgresql_where=text(topic_index_where(bit)))
+    for name, bit in TOPIC_BITS.items()
+)

@@ -342,7 +342,11 @@ def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: 
                 found.append(row)
                 if len(found) == limit:
                     return found
-        settled[side] += cursor - low
+        # Settled from the newest id read, not from MAX_ID: a first step would otherwise
+        # seem to settle two billion ids and keep its side walking (``love topic:billing``
+        # read thousands of hits by id while the topic's rows walk ended in a few steps).
+        newest = (ids[0] if ids else low) if side == "hits" else (rows[0].id if rows else low)
+        settled[side] += (cursor if cursor < MAX_ID else newest + 1) - low
         cursor = low
         size[side] = min(size[side] * 4, MAX_CONFIRM_PAGE)
         if spent["rows"] and spent["hits"]:

@@ -257,6 +257,12 @@ def test_common_words_walked_newest_first_equal_watch_matching_with_every_filter
             elif mention_id % 11 == 0:
                 session.execute(update(Mention).where(Mention.id == mention_id)
                                 .values(status="replied"))
+            # Topics (bits as bot.analysis.topics.topic_mask): billing on a third,
+            # delivery on a seventh, some with both; churn on none.
+            mask = (1 if mention_id % 3 == 0 else 0) | (2 if mention_id % 7 == 0 else 0)
+            if mask:
+                session.execute(update(Mention).where(Mention.id == mention_id)
+                                .values(topic_mask=mask))
     _store(sessions, workspace_id, texts[:40])  # the newest: queued, not indexed yet
     with transaction(sessions) as session:
         assert search_index.pending_count(session) == 40
@@ -270,7 +276,8 @@ def test_common_words_walked_newest_first_equal_watch_matching_with_every_filter
     with sessions() as session:
         attrs = {r[0]: r[1:] for r in session.execute(select(
             Mention.id, Mention.network, Mention.status, Mention.assignee_user_id,
-            Mention.published_at).where(Mention.workspace_id == workspace_id))}
+            Mention.published_at, Mention.topic_mask).where(
+                Mention.workspace_id == workspace_id))}
     stored = _stored(sessions, workspace_id)
     queries = [*_queries(texts)[34:40], "help -please", "cust* -@user", '"the customer*"',
                "(bad OR worst) service", "help source:mastodon"]
@@ -287,6 +294,16 @@ def test_common_words_walked_newest_first_equal_watch_matching_with_every_filter
          lambda a: a[3].replace(tzinfo=UTC) >= since and a[0] == "x"),
         (MentionFilter(since=timedelta(hours=3), status="replied"),
          lambda a: a[3].replace(tzinfo=UTC) >= since and a[1] == "replied"),
+        (MentionFilter(topic="billing"), lambda a: a[4] & 1),
+        (MentionFilter(topic="churn"), lambda a: False),
+        (MentionFilter(topic="delivery", status="replied"),
+         lambda a: a[4] & 2 and a[1] == "replied"),
+        (MentionFilter(topic="billing", network="mastodon"),
+         lambda a: a[4] & 1 and a[0] == "mastodon"),
+        (MentionFilter(topic="delivery", assignee="U07AGENT01"),
+         lambda a: a[4] & 2 and a[2] == "U07AGENT01"),
+        (MentionFilter(since=timedelta(hours=3), topic="billing"),
+         lambda a: a[3].replace(tzinfo=UTC) >= since and a[4] & 1),
     ]
     walked = 0
     for text in queries:
@@ -296,7 +313,8 @@ def test_common_words_walked_newest_first_equal_watch_matching_with_every_filter
             walked += bool(want)
             assert _filtered(sessions, workspace_id, MentionFilter(
                 **{**{n: getattr(listing, n) for n in ("network", "status", "assignee",
-                                                         "since")}, "text": text})) == want, (
+                                                         "since", "topic")}, "text": text})
+            ) == want, (
                 text, listing)
     assert walked > len(queries) * 4
 
