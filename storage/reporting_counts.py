@@ -12,7 +12,9 @@ in several watches), so a post counts once per scope.
 A window is read as its whole UTC hours from those tables plus, from the links themselves,
 the fringes at either end that do not fill an hour (a digest asked for at 14:37, a zone
 offset by 30 minutes): a day costs a few hundred count rows instead of a pass over its
-mentions.
+mentions. Over many days, the whole UTC days inside a window come from
+``mention_day_counts`` (the hourly counts summed per UTC day, kept by the same triggers)
+and only the hours at their edges from ``mention_hour_counts``.
 """
 
 from __future__ import annotations
@@ -136,9 +138,37 @@ def _fringe_bucket(splits: Sequence[_Split], at: Any
     return bucket, where
 
 
+HOURS_PER_DAY = 24
+
+
+def _day_and_hour_ranges(split: _Split) -> list[tuple[Any, Any, int, int]]:
+    """A split's whole hours as (table, column, first, last) ranges: its whole UTC days in
+    ``mention_day_counts``, the hours before the first and after the last of them in
+    ``mention_hour_counts``."""
+    if split.first >= split.last:
+        return []
+    first_day = -(-split.first // HOURS_PER_DAY)
+    last_day = split.last // HOURS_PER_DAY
+    if first_day >= last_day:
+        return [(MentionHourCount, MentionHourCount.hour, split.first, split.last)]
+    ranges: list[tuple[Any, Any, int, int]] = [
+        (MentionDayCount, MentionDayCount.day, first_day, last_day)]
+    for first, last in ((split.first, first_day * HOURS_PER_DAY),
+                        (last_day * HOURS_PER_DAY, split.last)):
+        if first < last:
+            ranges.append((MentionHourCount, MentionHourCount.hour, first, last))
+    return ranges
+
+
 def volume_by_bucket(session: Session, workspace_id: int, watch_ids: tuple[int, ...] | None,
-                     edges: Sequence[datetime]) -> list[dict[VolumeKey, int]]:
-    """Mentions per (watch, network, sentiment) in each [edges[i], edges[i+1]) bucket."""
+                     edges: Sequence[datetime], *, days: bool = True
+                     ) -> list[dict[VolumeKey, int]]:
+    """Mentions per (watch, network, sentiment) in each [edges[i], edges[i+1]) bucket.
+
+    The whole UTC days inside a bucket are read from ``mention_day_counts``, its other
+    whole hours from ``mention_hour_counts`` (``days=False``: every whole hour from the
+    hourly counts, the same figures; kept to compare the two), the fringes from the links.
+    """
     buckets: list[dict[VolumeKey, int]] = [{} for _ in edges[1:]]
     if len(edges) < 2:
         return buckets
@@ -152,7 +182,18 @@ def volume_by_bucket(session: Session, workspace_id: int, watch_ids: tuple[int, 
             buckets[index][key] = buckets[index].get(key, 0) + int(count)
 
     whole = [split for split in splits if split.first < split.last]
-    if whole:
+    if whole and days:
+        # Each bucket's whole days and edge hours, every part a range read of its own.
+        parts = [select(literal(index).label("bucket"), table.watch_id, table.network,
+                        table.sentiment, func.sum(table.mentions).label("mentions"))
+                 .where(*_count_scope(table, workspace_id, watch_ids), column >= first,
+                        column < last)
+                 .group_by(table.watch_id, table.network, table.sentiment)
+                 for index, split in enumerate(splits)
+                 for table, column, first, last in _day_and_hour_ranges(split)]
+        for row in session.execute(union_all(*parts)):
+            add(*row)
+    elif whole:
         table = MentionHourCount
         bucket = _hour_bucket(table.hour, splits).label("bucket")
         rows = session.execute(
@@ -315,28 +356,6 @@ def waiting_floors(session: Session, workspace_id: int, thresholds: dict[int, in
         if seen[watch_id] >= needed:
             floors[watch_id] = int(priority)
     return floors
-
-
-HOURS_PER_DAY = 24
-
-
-def _day_and_hour_ranges(split: _Split) -> list[tuple[Any, Any, int, int]]:
-    """A split's whole hours as (table, column, first, last) ranges: its whole UTC days in
-    ``mention_day_counts``, the hours before the first and after the last of them in
-    ``mention_hour_counts``."""
-    if split.first >= split.last:
-        return []
-    first_day = -(-split.first // HOURS_PER_DAY)
-    last_day = split.last // HOURS_PER_DAY
-    if first_day >= last_day:
-        return [(MentionHourCount, MentionHourCount.hour, split.first, split.last)]
-    ranges: list[tuple[Any, Any, int, int]] = [
-        (MentionDayCount, MentionDayCount.day, first_day, last_day)]
-    for first, last in ((split.first, first_day * HOURS_PER_DAY),
-                        (last_day * HOURS_PER_DAY, split.last)):
-        if first < last:
-            ranges.append((MentionHourCount, MentionHourCount.hour, first, last))
-    return ranges
 
 
 Measures = tuple[int, int]
