@@ -42,7 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from storage.dialect import is_postgresql
-from storage.models import Mention
+from storage.models import Mention, Watch
 from storage.models_reporting import MentionDayCount, MentionHourCount, MentionPriorityCount
 from storage.models_watches import MentionWatch
 
@@ -160,6 +160,18 @@ def _day_and_hour_ranges(split: _Split) -> list[tuple[Any, Any, int, int]]:
     return ranges
 
 
+def _count_scope_by_watch(session: Session, workspace_id: int,
+                          watch_ids: tuple[int, ...] | None) -> list[int]:
+    """The count tables' watch ids a scope reads: its watches, or the workspace's watches
+    and ``NO_WATCH`` (the links of a deleted watch move there). Listing them lets a read of
+    a few hours use the count tables' (workspace, watch, hour) index instead of scanning
+    every row of the workspace."""
+    if watch_ids is not None:
+        return list(watch_ids)
+    return [NO_WATCH, *session.scalars(select(Watch.id).where(
+        Watch.workspace_id == workspace_id))]
+
+
 def volume_by_bucket(session: Session, workspace_id: int, watch_ids: tuple[int, ...] | None,
                      edges: Sequence[datetime], *, days: bool = True
                      ) -> list[dict[VolumeKey, int]]:
@@ -182,18 +194,42 @@ def volume_by_bucket(session: Session, workspace_id: int, watch_ids: tuple[int, 
             buckets[index][key] = buckets[index].get(key, 0) + int(count)
 
     whole = [split for split in splits if split.first < split.last]
-    if whole and days:
-        # Each bucket's whole days and edge hours, every part a range read of its own.
-        parts = [select(literal(index).label("bucket"), table.watch_id, table.network,
-                        table.sentiment, func.sum(table.mentions).label("mentions"))
-                 .where(*_count_scope(table, workspace_id, watch_ids), column >= first,
-                        column < last)
-                 .group_by(table.watch_id, table.network, table.sentiment)
-                 for index, split in enumerate(splits)
-                 for table, column, first, last in _day_and_hour_ranges(split)]
-        for row in session.execute(union_all(*parts)):
-            add(*row)
+    ranges = [(index, *part) for index, split in enumerate(splits)
+              for part in _day_and_hour_ranges(split)] if days else []
+    if ranges:
+        # Whole UTC days from the day counts, the other whole hours from the hour counts:
+        # one read of each table, every row placed in its bucket by a CASE.
+        scope_watches = _count_scope_by_watch(session, workspace_id, watch_ids)
+        for count_table in (MentionDayCount, MentionHourCount):
+            mine = [(index, column, first, last)
+                    for index, table, column, first, last in ranges if table is count_table]
+            if not mine:
+                continue
+            column = mine[0][1]
+            mine.sort(key=lambda part: part[2])
+            # The WHERE keeps rows inside the ranges (adjacent ones merged: few terms), so
+            # the CASE places a row by its first range ending after it.
+            spans: list[list[int]] = []
+            for _index, _column, first, last in mine:
+                if spans and spans[-1][1] == first:
+                    spans[-1][1] = last
+                else:
+                    spans.append([first, last])
+            bucket = case(*[(column < last, literal(index))
+                            for index, _column, _first, last in mine],
+                          else_=literal(-1)).label("bucket")
+            rows = session.execute(
+                select(bucket, count_table.watch_id, count_table.network,
+                       count_table.sentiment, func.sum(count_table.mentions))
+                .where(*_count_scope(count_table, workspace_id, watch_ids),
+                       count_table.watch_id.in_(scope_watches),
+                       or_(*[and_(column >= first, column < last) for first, last in spans]))
+                .group_by(bucket, count_table.watch_id, count_table.network,
+                          count_table.sentiment)).all()
+            for row in rows:
+                add(*row)
     elif whole:
+        # Hour by hour, as before the day counts (kept to compare the two).
         table = MentionHourCount
         bucket = _hour_bucket(table.hour, splits).label("bucket")
         rows = session.execute(

@@ -11,7 +11,7 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import make_engine, make_session_factory, transaction
@@ -35,7 +35,7 @@ def _setup(db_url: str) -> tuple[sessionmaker[Session], int, list[int]]:
         session.add(workspace)
         session.flush()
         watches = [Watch(workspace_id=workspace.id, name=f"w{i}", channel_id="C0DAYS01")
-                   for i in range(3)]
+                   for i in range(4)]
         session.add_all(watches)
         session.flush()
         watch_ids = [w.id for w in watches]
@@ -59,6 +59,9 @@ def _setup(db_url: str) -> tuple[sessionmaker[Session], int, list[int]]:
                     workspace_id=workspace.id, mention_id=m.id, watch_id=watch_id,
                     network=m.network, sentiment=m.sentiment_label or "unknown",
                     published_at=m.published_at, priority=m.priority))
+    # A deleted watch leaves its mentions without a watch (and its count rows at zero).
+    with transaction(sessions) as session:
+        session.delete(session.get_one(Watch, watch_ids.pop()))
     # Deleted mentions leave count rows at zero behind.
     with transaction(sessions) as session:
         doomed = list(session.scalars(select(Mention.id).where(
@@ -115,6 +118,9 @@ def test_day_reads_equal_hour_reads_on_random_windows(db_url: str) -> None:
                 [BASE - timedelta(days=2), BASE, BASE + timedelta(days=3),
                  BASE + timedelta(days=11)]]
     with sessions() as session:
+        # Links of the deleted watch, and mentions stored without one, are in the figures.
+        assert session.scalar(select(func.count()).select_from(MentionWatch).where(
+            MentionWatch.is_first, MentionWatch.watch_id.is_(None))) > 100
         for edges, scope in itertools.product(windows, scopes):
             by_days = volume_by_bucket(session, workspace_id, scope, edges)
             by_hours = volume_by_bucket(session, workspace_id, scope, edges, days=False)
