@@ -13,6 +13,13 @@ fresh database ``vigie_bench_<random>`` created and dropped here) it prints, bes
 - digest numbers, cold: the same with no earlier run, so 14 days are counted (1,000,000 rows);
 - blocks: rendering the Block Kit message;
 - chart: drawing the PNG (matplotlib, imported before timing).
+
+``--readers-against URL`` loads nothing: it times, on the existing database at URL (read
+only; e.g. the one ``bench_sov.py --keep-postgres`` keeps), the reporting readers of
+hourly counts over long windows with whole UTC days read from ``mention_day_counts``
+against the hour-only reads, and the digest's overdue count with the id list of mentions
+in several watches as it was (every extra link) and as it is (extra links to brand
+watches), old and new alternated in one process, checking that both give the same figures.
 """
 
 from __future__ import annotations
@@ -244,6 +251,104 @@ def scratch_postgres(server_url: str) -> Iterator[str | None]:
         admin.dispose()
 
 
+def _alternated(label: str, old: Callable[[], Any], new: Callable[[], Any],
+                repeat: int) -> None:
+    old_result, new_result = old(), new()  # warm-up
+    assert old_result == new_result, f"{label}: old and new reads differ"
+    times: dict[str, list[float]] = {"old": [], "new": []}
+    for _ in range(repeat):
+        for name, action in (("old", old), ("new", new)):
+            began = time.perf_counter()
+            action()
+            times[name].append((time.perf_counter() - began) * 1000)
+    print(f"{label}: old {min(times['old']):7.1f} ms best {statistics.median(times['old']):7.1f}"
+          f" median | new {min(times['new']):7.1f} ms best "
+          f"{statistics.median(times['new']):7.1f} median (n={repeat} each, alternated)")
+
+
+def readers_against(url: str, repeat: int) -> None:
+    """Time the long-window volume readers and the overdue id list on an existing database
+    (see the module docstring); reads only."""
+    from sqlalchemy import func, select
+
+    from bot.services.reporting import queries
+    from bot.services.reporting.monthly import _next_month, _previous_month
+    from bot.services.reporting.periods import last_days, local_midnight, zone_or_default
+    from bot.services.reporting.queries import Scope, open_in_several_watches, scope_slas
+    from bot.services.reporting.stats import _buckets
+    from storage.models import Mention
+    from storage.models_watches import MentionWatch
+    from storage.reporting_counts import volume_by_bucket
+
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    tz = zone_or_default(ZONE)
+    with sessions() as session:
+        workspace_id = int(session.scalar(select(func.min(Workspace.id))) or 0)
+        now = session.scalar(select(func.max(Mention.published_at)).where(
+            Mention.workspace_id == workspace_id))
+        brand = tuple(sorted(watch_id for watch_id, *_m in scope_slas(
+            session, Scope(workspace_id)) if watch_id is not None))
+    assert now is not None
+    now = now.astimezone(UTC)
+    day_end = local_midnight(now.astimezone(tz).date(), tz) + timedelta(hours=9)
+    digest_edges = [day_end - timedelta(days=2), day_end - timedelta(days=1), day_end]
+    month_first = now.astimezone(tz).date().replace(day=1)
+    month_edges = [local_midnight(_previous_month(month_first), tz)]
+    day = month_first
+    while (moment := local_midnight(day, tz)) < now:
+        month_edges.append(moment)
+        day = date.fromordinal(day.toordinal() + 1)
+    month_edges.append(min(now, local_midnight(_next_month(month_first), tz)))
+    cases: list[tuple[str, tuple[int, ...] | None, list[datetime]]] = [
+        ("digest, Paris local days", None, digest_edges),
+        ("digest, UTC days", None, [now.replace(hour=0, minute=0, second=0, microsecond=0)
+                                    - timedelta(days=n) for n in (2, 1, 0)]),
+        ("monthly, previous month + days", None, month_edges)]
+    for days in (30, 60):
+        start, end = last_days(now, days, ZONE)
+        cases.append((f"stats {days} days, total", None, [start, end]))
+        cases.append((f"stats {days} days, bars", None,
+                      [edge for _label, edge in _buckets(start, end, days, ZONE)] + [end]))
+    cases.append(("stats 30 days, brand watches", brand, list(last_days(now, 30, ZONE))))
+    print(f"[readers] {url.rsplit('/', 1)[-1]}: workspace {workspace_id}, now {now:%Y-%m-%d %H:%M}"
+          f" UTC, load {os.getloadavg()[0]:.1f}")
+    for label, scope, edges in cases:
+        def read(days: bool, scope: tuple[int, ...] | None = scope,
+                 edges: list[datetime] = edges) -> Any:
+            with sessions() as session:
+                return volume_by_bucket(session, workspace_id, scope, edges, days=days)
+        _alternated(f"[readers] {label} ({len(edges) - 1} buckets)",
+                    lambda read=read: read(False), lambda read=read: read(True), repeat)
+
+    scope = Scope(workspace_id)
+
+    def every_extra_link(session: Session) -> list[int]:
+        # open_in_several_watches before: every link beyond the first, competitors' too.
+        still_open = select(Mention.id).where(*scope.where(), queries.open_work())
+        return sorted(set(session.scalars(select(MentionWatch.mention_id).where(
+            MentionWatch.workspace_id == workspace_id, ~MentionWatch.is_first,
+            MentionWatch.mention_id.in_(still_open)))))
+
+    def overdue(listed: Callable[[Session], list[int]]) -> tuple[int, int]:
+        with sessions() as session:
+            several = listed(session)
+            late = queries.sla_overdue(scope_slas(session, scope), now, several,
+                                       queries.reopened_cases(session, scope))
+            count = session.scalar(select(queries.count_if(late)).where(
+                *scope.where(), queries.open_work(), Mention.published_at <= now))
+            return len(several), int(count or 0)
+
+    with sessions() as session:
+        print(f"[readers] overdue id list: {len(every_extra_link(session)):,} ids before, "
+              f"{len(open_in_several_watches(session, scope)):,} now; overdue "
+              f"{overdue(lambda s: open_in_several_watches(s, scope))[1]:,}")
+    _alternated("[readers] digest overdue count (id list + count)",
+                lambda: overdue(every_extra_link)[1],
+                lambda: overdue(lambda s: open_in_several_watches(s, scope))[1], repeat)
+    engine.dispose()
+
+
 def main() -> None:
     """Run the benchmark on SQLite and PostgreSQL."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -253,7 +358,12 @@ def main() -> None:
     parser.add_argument("--sqlite-only", action="store_true")
     parser.add_argument("--postgres-only", action="store_true")
     parser.add_argument("--postgres-url", default=POSTGRES_URL)
+    parser.add_argument("--readers-against", metavar="URL",
+                        help="time the count readers on this existing database (read only)")
     args = parser.parse_args()
+    if args.readers_against:
+        readers_against(args.readers_against, args.repeat)
+        return
 
     def rows(workspace_id: int, watch_ids: list[int], thresholds: dict[int, int]
              ) -> list[tuple[Any, ...]]:

@@ -12,7 +12,9 @@ in several watches), so a post counts once per scope.
 A window is read as its whole UTC hours from those tables plus, from the links themselves,
 the fringes at either end that do not fill an hour (a digest asked for at 14:37, a zone
 offset by 30 minutes): a day costs a few hundred count rows instead of a pass over its
-mentions.
+mentions. Over many days, the whole UTC days inside a window come from
+``mention_day_counts`` (the hourly counts summed per UTC day, kept by the same triggers)
+and only the hours at their edges from ``mention_hour_counts``.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from storage.dialect import is_postgresql
-from storage.models import Mention
+from storage.models import Mention, Watch
 from storage.models_reporting import MentionDayCount, MentionHourCount, MentionPriorityCount
 from storage.models_watches import MentionWatch
 
@@ -136,9 +138,49 @@ def _fringe_bucket(splits: Sequence[_Split], at: Any
     return bucket, where
 
 
+HOURS_PER_DAY = 24
+
+
+def _day_and_hour_ranges(split: _Split) -> list[tuple[Any, Any, int, int]]:
+    """A split's whole hours as (table, column, first, last) ranges: its whole UTC days in
+    ``mention_day_counts``, the hours before the first and after the last of them in
+    ``mention_hour_counts``."""
+    if split.first >= split.last:
+        return []
+    first_day = -(-split.first // HOURS_PER_DAY)
+    last_day = split.last // HOURS_PER_DAY
+    if first_day >= last_day:
+        return [(MentionHourCount, MentionHourCount.hour, split.first, split.last)]
+    ranges: list[tuple[Any, Any, int, int]] = [
+        (MentionDayCount, MentionDayCount.day, first_day, last_day)]
+    for first, last in ((split.first, first_day * HOURS_PER_DAY),
+                        (last_day * HOURS_PER_DAY, split.last)):
+        if first < last:
+            ranges.append((MentionHourCount, MentionHourCount.hour, first, last))
+    return ranges
+
+
+def _count_scope_by_watch(session: Session, workspace_id: int,
+                          watch_ids: tuple[int, ...] | None) -> list[int]:
+    """The count tables' watch ids a scope reads: its watches, or the workspace's watches
+    and ``NO_WATCH`` (the links of a deleted watch move there). Listing them lets a read of
+    a few hours use the count tables' (workspace, watch, hour) index instead of scanning
+    every row of the workspace."""
+    if watch_ids is not None:
+        return list(watch_ids)
+    return [NO_WATCH, *session.scalars(select(Watch.id).where(
+        Watch.workspace_id == workspace_id))]
+
+
 def volume_by_bucket(session: Session, workspace_id: int, watch_ids: tuple[int, ...] | None,
-                     edges: Sequence[datetime]) -> list[dict[VolumeKey, int]]:
-    """Mentions per (watch, network, sentiment) in each [edges[i], edges[i+1]) bucket."""
+                     edges: Sequence[datetime], *, days: bool = True
+                     ) -> list[dict[VolumeKey, int]]:
+    """Mentions per (watch, network, sentiment) in each [edges[i], edges[i+1]) bucket.
+
+    The whole UTC days inside a bucket are read from ``mention_day_counts``, its other
+    whole hours from ``mention_hour_counts`` (``days=False``: every whole hour from the
+    hourly counts, the same figures; kept to compare the two), the fringes from the links.
+    """
     buckets: list[dict[VolumeKey, int]] = [{} for _ in edges[1:]]
     if len(edges) < 2:
         return buckets
@@ -152,7 +194,42 @@ def volume_by_bucket(session: Session, workspace_id: int, watch_ids: tuple[int, 
             buckets[index][key] = buckets[index].get(key, 0) + int(count)
 
     whole = [split for split in splits if split.first < split.last]
-    if whole:
+    ranges = [(index, *part) for index, split in enumerate(splits)
+              for part in _day_and_hour_ranges(split)] if days else []
+    if ranges:
+        # Whole UTC days from the day counts, the other whole hours from the hour counts:
+        # one read of each table, every row placed in its bucket by a CASE.
+        scope_watches = _count_scope_by_watch(session, workspace_id, watch_ids)
+        for count_table in (MentionDayCount, MentionHourCount):
+            mine = [(index, column, first, last)
+                    for index, table, column, first, last in ranges if table is count_table]
+            if not mine:
+                continue
+            column = mine[0][1]
+            mine.sort(key=lambda part: part[2])
+            # The WHERE keeps rows inside the ranges (adjacent ones merged: few terms), so
+            # the CASE places a row by its first range ending after it.
+            spans: list[list[int]] = []
+            for _index, _column, first, last in mine:
+                if spans and spans[-1][1] == first:
+                    spans[-1][1] = last
+                else:
+                    spans.append([first, last])
+            bucket = case(*[(column < last, literal(index))
+                            for index, _column, _first, last in mine],
+                          else_=literal(-1)).label("bucket")
+            rows = session.execute(
+                select(bucket, count_table.watch_id, count_table.network,
+                       count_table.sentiment, func.sum(count_table.mentions))
+                .where(*_count_scope(count_table, workspace_id, watch_ids),
+                       count_table.watch_id.in_(scope_watches),
+                       or_(*[and_(column >= first, column < last) for first, last in spans]))
+                .group_by(bucket, count_table.watch_id, count_table.network,
+                          count_table.sentiment)).all()
+            for row in rows:
+                add(*row)
+    elif whole:
+        # Hour by hour, as before the day counts (kept to compare the two).
         table = MentionHourCount
         bucket = _hour_bucket(table.hour, splits).label("bucket")
         rows = session.execute(
@@ -315,28 +392,6 @@ def waiting_floors(session: Session, workspace_id: int, thresholds: dict[int, in
         if seen[watch_id] >= needed:
             floors[watch_id] = int(priority)
     return floors
-
-
-HOURS_PER_DAY = 24
-
-
-def _day_and_hour_ranges(split: _Split) -> list[tuple[Any, Any, int, int]]:
-    """A split's whole hours as (table, column, first, last) ranges: its whole UTC days in
-    ``mention_day_counts``, the hours before the first and after the last of them in
-    ``mention_hour_counts``."""
-    if split.first >= split.last:
-        return []
-    first_day = -(-split.first // HOURS_PER_DAY)
-    last_day = split.last // HOURS_PER_DAY
-    if first_day >= last_day:
-        return [(MentionHourCount, MentionHourCount.hour, split.first, split.last)]
-    ranges: list[tuple[Any, Any, int, int]] = [
-        (MentionDayCount, MentionDayCount.day, first_day, last_day)]
-    for first, last in ((split.first, first_day * HOURS_PER_DAY),
-                        (last_day * HOURS_PER_DAY, split.last)):
-        if first < last:
-            ranges.append((MentionHourCount, MentionHourCount.hour, first, last))
-    return ranges
 
 
 Measures = tuple[int, int]

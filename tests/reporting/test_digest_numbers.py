@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services import sla
 from bot.services.reporting.digest_sections import build_digest_report
+from bot.services.reporting.queries import Scope, open_in_several_watches
 from bot.services.reporting.schedule import channel_config
 from storage.db import transaction
 from storage.models import Mention, Watch
@@ -154,6 +155,40 @@ def test_a_mention_in_several_watches_reads_its_own_case_and_links(
     assert due is not None and due < DIGEST_END
     report = _report(sessions, dataset)
     assert m["m13"] in [line.id for line in report.overdue]
+
+
+def test_links_to_competitor_watches_leave_the_overdue_figures_and_the_id_list_alone(
+        sessions: sessionmaker[Session], dataset: Dataset) -> None:
+    """A competitor watch's link gives no SLA (bot.services.sla): open mentions whose only
+    extra links go to a competitor's watch keep the overdue figures they had and stay out
+    of the ids the overdue SQL lists; an extra link to a brand watch is listed."""
+    m = dataset.mentions
+    before = _report(sessions, dataset)
+    with transaction(sessions) as session:
+        rival = Watch(workspace_id=dataset.workspace_id, name="rival", channel_id=CHANNEL,
+                      kind=WATCH_COMPETITOR, sla_urgent_minutes=1, sla_high_minutes=1,
+                      sla_normal_minutes=1, created_at=utc(1, 1, 0))
+        session.add(rival)
+        session.flush()
+        dataset.watches["rival"] = rival.id
+        for name in ("m3", "m4", "m13", "m14"):
+            _link(session, dataset, name, "rival", alerted=True)
+    with sessions() as session:
+        scope = Scope(dataset.workspace_id)
+        assert open_in_several_watches(session, scope) == []
+        config = channel_config(session, dataset.workspace_id, CHANNEL)
+        assert open_in_several_watches(session, config.scope) == []
+    after = _report(sessions, dataset)
+    assert (after.overdue_count, [line.id for line in after.overdue]) == (
+        before.overdue_count, [line.id for line in before.overdue]) == (
+        2, [m["m14"], m["m3"]])
+    assert after.open_by_status == before.open_by_status
+    # An extra link to a brand watch does make the mention one of several watches.
+    with transaction(sessions) as session:
+        _link(session, dataset, "m13", "acme", alerted=False)
+    with sessions() as session:
+        assert open_in_several_watches(session, Scope(dataset.workspace_id)) == [m["m13"]]
+    assert m["m13"] in [line.id for line in _report(sessions, dataset).overdue]
 
 
 def test_top_priority_authors_and_waited(sessions: sessionmaker[Session],

@@ -175,8 +175,9 @@ def _volume(counts: _DayCounts
 def _open(session: Session, scope: Scope, now: datetime
           ) -> tuple[dict[str, int], int, list[MentionLine], list[tuple[str, int]]]:
     still_open = and_(*scope.where(), open_work(), Mention.published_at <= now)
-    overdue = sla_overdue(scope_slas(session, scope), now,
-                          open_in_several_watches(session, scope),
+    slas = scope_slas(session, scope)
+    overdue = sla_overdue(slas, now,
+                          open_in_several_watches(session, scope, [row[0] for row in slas]),
                           reopened_cases(session, scope))
     # One pass over the open-work partial index counts both by status, grouped in the
     # index's order (status, watch, priority): no sort, no temporary table.

@@ -240,15 +240,25 @@ def reopened_cases(session: Session, scope: Scope) -> list[int]:
                                            Case.root_mention_id.in_(still_open)))))
 
 
-def open_in_several_watches(session: Session, scope: Scope) -> list[int]:
-    """The ids of the scope's open mentions that are in several watches (a link beyond
-    their first, read through its partial index): the few whose SLA several watches
-    decide."""
+def open_in_several_watches(session: Session, scope: Scope,
+                            brand_watches: Sequence[int | None] | None = None) -> list[int]:
+    """The ids of the scope's open mentions that are in several watches as the SLA sees it
+    (a link beyond their first to a brand watch, read through its partial index): the few
+    whose SLA several watches decide. A competitor watch's link gives no SLA, so a mention
+    whose extra links all go to competitors is decided by its first watch alone.
+
+    ``brand_watches``: the workspace's brand watch ids (``scope_slas``), read when None."""
+    if brand_watches is None:
+        brand_watches = [row[0] for row in scope_slas(session, scope)]
+    brand = [watch_id for watch_id in brand_watches if watch_id is not None]
+    if not brand:
+        return []
     beyond = MentionWatch
     still_open = select(Mention.id).where(*scope.where(), open_work())
     return sorted(set(session.scalars(
         select(beyond.mention_id).where(beyond.workspace_id == scope.workspace_id,
-                                        ~beyond.is_first, beyond.mention_id.in_(still_open)))))
+                                        ~beyond.is_first, beyond.watch_id.in_(brand),
+                                        beyond.mention_id.in_(still_open)))))
 
 
 def scope_slas(session: Session, scope: Scope) -> list[tuple[int | None, int, int, int]]:
