@@ -23,8 +23,9 @@ from storage.models_watches import MentionWatch
 
 LIST_SIZE = 10
 OVERDUE_PAGE = 100
-OVERDUE_PAGES = 10
 """Late-on-the-clock candidates checked by the SLA rule at a time."""
+OVERDUE_PAGES = 10
+"""At most this many pages per Home refresh."""
 LEARN_RUN = "learn"
 """The kind of triage run that learns (nightly or `/cm triage learn`), not reset/on/off."""
 
@@ -61,7 +62,9 @@ def _overdue(session: Session, workspace_id: int, now: datetime) -> list[HomeIte
     SQL keeps the ones late on the clock (``sla_overdue``: the SLA rule's targets, counted
     without business hours, so a superset of the late ones), highest priority first; each
     page is then checked by the rule itself (``due_times``, business hours included) until
-    the list is full, so no late mention hides behind older ones without an SLA."""
+    the list is full, so no late mention hides behind older ones without an SLA. The walk
+    stops after ``OVERDUE_PAGES`` pages: after a long weekend, a mention late in business
+    time can wait behind a thousand higher-priority ones late only on the clock."""
     open_states = [s.value for s in OPEN]
     still_open = select(Mention.id).where(Mention.workspace_id == workspace_id,
                                           Mention.status.in_(open_states))

@@ -208,7 +208,7 @@ def register(app: App, runtime: Runtime) -> None:
             handed = bool(key) and handoff.give(key, later)
             # No key to hand it over by, or its lazy listener gave up waiting (the ack took
             # longer than HANDOFF_WAIT): the work the ack decided on still runs, here.
-            if not handed and later is not None and respond is not None:
+            if not handed and later is not None and command.get("response_url"):
                 run_later(later, command, respond)
 
     def answer_cm(command: dict[str, Any], respond: Respond) -> None:
