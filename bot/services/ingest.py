@@ -11,15 +11,23 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast, get_args
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from bot.analysis.conversation import apply_direct
+from bot.analysis.intent import Intent, IntentFlag
 from bot.analysis.language import detect_language
-from bot.analysis.pipeline import Analysis, AnalysisInput, analyze_many
+from bot.analysis.pipeline import (
+    Analysis,
+    AnalysisInput,
+    StoredAnalysis,
+    analyze_many,
+    prioritize_stored,
+)
+from bot.analysis.sentiment import Label
 from bot.analysis.topics import topic_mask, topics_json
 from bot.matching.fingerprint import content_fingerprint, story_key_for
 from bot.matching.query import MatchInput, Query, QueryError, parse_query
@@ -430,12 +438,26 @@ def _analysed(session: Session, watch: Watch, matched: Sequence[Matched],
     """``analyse_matched`` told whether each mention is addressed to the brand and writes
     again in a case; a direct mention's flag names the brand account (for the card)."""
     direct = _direct(session, watch.workspace_id, handles, [m.fetched for m in matched])
-    signals = {key: (None if handle is None and not handles.covers(key[0]) else bool(handle),
-                     continuing.get(key, False))
-               for key, handle in direct.items()}
+    signals = _signals_of(direct, handles, continuing)
     return [replace(c, analysis=apply_direct(c.analysis, handle)) if (
         handle := direct.get((c.fetched.network, c.fetched.external_id))) else c
         for c in analyse_matched(watch, matched, now=now, signals=signals)]
+
+
+def _signals_of(direct: dict[tuple[str, str], str | None], handles: cases.BrandHandles,
+                continuing: dict[tuple[str, str], bool]
+                ) -> dict[tuple[str, str], tuple[bool | None, bool]]:
+    """Per mention, addressed to the brand (None: unknown) and writing again in a case."""
+    return {key: (None if handle is None and not handles.covers(key[0]) else bool(handle),
+                  continuing.get(key, False))
+            for key, handle in direct.items()}
+
+
+def _signals(session: Session, watch: Watch, matched: Sequence[Matched],
+             handles: cases.BrandHandles, continuing: dict[tuple[str, str], bool]
+             ) -> dict[tuple[str, str], tuple[bool | None, bool]]:
+    return _signals_of(_direct(session, watch.workspace_id, handles,
+                               [m.fetched for m in matched]), handles, continuing)
 
 
 def _add_raced(session: Session, watch: Watch, matched: Sequence[Matched],
@@ -459,9 +481,56 @@ def _link_known(session: Session, watch: Watch, to_link: dict[int, Matched],
     if not to_link:
         return {}
     ids = sorted(to_link)
-    analysed = _analysed(session, watch, [to_link[i] for i in ids], handles, continuing, now)
-    return do_link(session, watch, {i: c.analysis.priority
-                                    for i, c in zip(ids, analysed, strict=True)}, now)
+    stored = _stored_analyses(session, to_link)
+    priorities: dict[int, int] = {}
+    if stored:
+        # Language, sentiment and intent depend on the text only: read, not worked out
+        # again; the signals (addressed, writing again) and the priority are this watch's.
+        reused = [i for i in ids if i in stored]
+        signals = _signals(session, watch, [to_link[i] for i in reused], handles, continuing)
+        inputs = [(_analysis_input(f, signals[(f.network, f.external_id)]), stored[i])
+                  for i in reused for f in (to_link[i].fetched,)]
+        priorities.update((i, p) for i, (p, _) in zip(
+            reused, prioritize_stored(inputs, now=now, watch_weight=watch.weight), strict=True))
+    rest = [i for i in ids if i not in stored]
+    if rest:
+        analysed = _analysed(session, watch, [to_link[i] for i in rest], handles, continuing,
+                             now)
+        priorities.update((i, c.analysis.priority) for i, c in zip(rest, analysed, strict=True))
+    return do_link(session, watch, {i: priorities[i] for i in ids}, now)
+
+
+_LABELS = frozenset(get_args(Label))
+_INTENTS = frozenset(get_args(Intent))
+
+
+def _stored_analyses(session: Session, to_link: dict[int, Matched]
+                     ) -> dict[int, StoredAnalysis]:
+    """The stored analyses of the mentions to link whose stored text is the one fetched
+    (then the analysis of the text is the stored one; an edited or cut text is analysed
+    again)."""
+    out: dict[int, StoredAnalysis] = {}
+    for chunk in _chunks(sorted(to_link), 1000):
+        for row in session.execute(select(
+                Mention.id, Mention.title, Mention.text, Mention.language, Mention.sentiment,
+                Mention.sentiment_label, Mention.intent, Mention.intent_flags).where(
+                one_of(session, Mention.id, chunk))):
+            item = to_link[row.id].fetched
+            if (row.title != item.title or row.text != item.text or row.sentiment is None
+                    or row.sentiment_label not in _LABELS or row.intent not in _INTENTS
+                    or not isinstance(row.intent_flags, list)):
+                continue
+            out[row.id] = StoredAnalysis(
+                row.language, row.sentiment, cast(Label, row.sentiment_label),
+                cast(Intent, row.intent),
+                tuple(IntentFlag(str(f["name"]), tuple(map(str, f["terms"])))
+                      for f in row.intent_flags if isinstance(f, dict)
+                      and isinstance(f.get("terms"), list)))
+    return out
+
+
+def _chunks(ids: list[int], size: int) -> Iterable[list[int]]:
+    return (ids[n:n + size] for n in range(0, len(ids), size))
 
 
 def _continuing(session: Session, workspace_id: int, fetched: Sequence[FetchedMention]
