@@ -147,9 +147,11 @@ def _needs_language(query: Query) -> bool:
 
 
 def match_batch(
-    watch: Watch, fetched: Sequence[FetchedMention], *, report: IngestReport
+    watch: Watch, fetched: Sequence[FetchedMention], *, report: IngestReport,
+    keys: bool = True,
 ) -> list[Matched]:
-    """Keep the mentions matching the watch's query (first of each id), with their keys."""
+    """Keep the mentions matching the watch's query (first of each id), with their keys
+    (``keys=False``: without, for ``_drop_known`` to add to the mentions not stored yet)."""
     try:
         query = parse_query(watch.query or "")
     except QueryError:
@@ -181,9 +183,16 @@ def match_batch(
                 kept.append(n)
             else:
                 report.filtered += 1
-    return [Matched(unique[n], content_fingerprint(unique[n].text),
-                    story_key_for(list(unique[n].links), unique[n].url), languages[n])
-            for n in kept]
+    if not keys:
+        return [Matched(unique[n], None, None, languages[n]) for n in kept]
+    return [_with_keys(Matched(unique[n], None, None, languages[n])) for n in kept]
+
+
+def _with_keys(matched: Matched) -> Matched:
+    """``matched`` with its dedupe keys (content fingerprint, story key)."""
+    item = matched.fetched
+    return replace(matched, fingerprint=content_fingerprint(item.text),
+                   story_key=story_key_for(list(item.links), item.url))
 
 
 def analyse_matched(watch: Watch, matched: Sequence[Matched], *, now: datetime,
@@ -221,6 +230,9 @@ def _drop_known(session: Session, watch: Watch, candidates: list[Matched],
         found = known_mentions(session, workspace_id, watch.id, network,
                                one_of(session, Mention.external_id, external_ids))
         known.update(((network, e), k) for e, k in found.items())
+    # The keys of a stored post are not needed (it is linked, not stored again).
+    candidates = [c if (c.fetched.network, c.fetched.external_id) in known else _with_keys(c)
+                  for c in candidates]
     fingerprints = [c.fingerprint for c in candidates if c.fingerprint]
     known_prints: set[str] = set()
     if fingerprints:
@@ -377,7 +389,8 @@ def _ingest(
     # another watch stored are linked to this one.
     continuing = _continuing(session, workspace_id, customers)
     matched, to_link = _drop_known(session, watch, _with_follow_ups(
-        customers, match_batch(watch, customers, report=report), continuing, report), report)
+        customers, match_batch(watch, customers, report=report, keys=False), continuing,
+        report), report)
     priorities: dict[int, int] = {}
     story_links: dict[int, int] = {}
     silenced: set[int] = set()
@@ -555,8 +568,7 @@ def _with_follow_ups(fetched: Sequence[FetchedMention], matched: list[Matched],
         key = (item.network, item.external_id)
         if key in continuing and key not in kept:
             kept.add(key)
-            added.append(Matched(item, content_fingerprint(item.text),
-                                 story_key_for(list(item.links), item.url)))
+            added.append(Matched(item, None, None))
     report.filtered -= len(added)
     return matched + added
 
