@@ -191,8 +191,8 @@ def match_batch(
 def _with_keys(matched: Matched) -> Matched:
     """``matched`` with its dedupe keys (content fingerprint, story key)."""
     item = matched.fetched
-    return replace(matched, fingerprint=content_fingerprint(item.text),
-                   story_key=story_key_for(list(item.links), item.url))
+    return Matched(item, content_fingerprint(item.text),
+                   story_key_for(list(item.links), item.url), matched.language)
 
 
 def analyse_matched(watch: Watch, matched: Sequence[Matched], *, now: datetime,
