@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bot.analysis.attention import (
     LANGUAGE_NOT_ANALYSED,
+    Signals,
     read_signals,
     waiting_for_answer,
     weigh_complaint,
@@ -19,7 +20,7 @@ from bot.analysis.classifiers import (
     request_models,
 )
 from bot.analysis.classifiers import classify as classify_request
-from bot.analysis.intent import Intent, IntentFlag, detect_intent
+from bot.analysis.intent import FLAG_ORDER, Intent, IntentFlag, IntentResult, detect_intent
 from bot.analysis.joint import JointScorer
 from bot.analysis.language import detect_language, load_language_model
 from bot.analysis.linear_model import LinearSentimentModel
@@ -150,32 +151,13 @@ def analyze_many(
     for (item, language), sentiment, intent, request, found in zip(
         pairs, sentiments, intents, requests, topics, strict=True
     ):
-        signals = read_signals(item.text, language, item.addressed)
+        signals = _signals(item, language, intent.flags)
         flags = intent.flags
-        if not signals.language_analysed and _read_words(intent.flags):
-            # The English and French rules found their words: the text was read.
-            signals = replace(signals, language_analysed=True)
         if not signals.language_analysed:
             flags = (*flags, IntentFlag(LANGUAGE_NOT_ANALYSED, (language or "?",)))
         intent = weigh_complaint(intent, request.complaint, language, signals, sentiment.label)
-        waiting = waiting_for_answer(intent, signals, sentiment.label)
-        priority, reason = score_priority(
-            intent=intent.intent,
-            sentiment_score=sentiment.score,
-            sentiment_label=sentiment.label,
-            followers=item.followers,
-            verified=item.verified,
-            engagement=item.engagement,
-            published_at=item.published_at,
-            now=now,
-            watch_weight=watch_weight,
-            risk_kinds=intent.risk_kinds,
-            waiting=waiting,
-            repeat_contact=item.repeat_contact,
-            language_analysed=signals.language_analysed,
-            negative_emoji=signals.negative_emoji,
-            order_number=signals.order_number,
-        )
+        priority, reason, waiting = _priority(item, intent, sentiment.score, sentiment.label,
+                                              signals, now, watch_weight)
         out.append(Analysis(
             language=language,
             sentiment_score=sentiment.score,
@@ -190,6 +172,75 @@ def analyze_many(
             question_probability=request.question,
             topics=found,
         ))
+    return out
+
+
+def _signals(item: AnalysisInput, language: str | None,
+             flags: tuple[IntentFlag, ...]) -> Signals:
+    signals = read_signals(item.text, language, item.addressed)
+    if not signals.language_analysed and _read_words(flags):
+        # The English and French rules found their words: the text was read.
+        signals = replace(signals, language_analysed=True)
+    return signals
+
+
+def _priority(item: AnalysisInput, intent: IntentResult, sentiment_score: float,
+              sentiment_label: Label, signals: Signals, now: datetime, watch_weight: float,
+              ) -> tuple[int, str, bool]:
+    """Priority, its reason and whether the author waits for an answer, from the intent
+    once weighed by the complaint model."""
+    waiting = waiting_for_answer(intent, signals, sentiment_label)
+    priority, reason = score_priority(
+        intent=intent.intent,
+        sentiment_score=sentiment_score,
+        sentiment_label=sentiment_label,
+        followers=item.followers,
+        verified=item.verified,
+        engagement=item.engagement,
+        published_at=item.published_at,
+        now=now,
+        watch_weight=watch_weight,
+        risk_kinds=intent.risk_kinds,
+        waiting=waiting,
+        repeat_contact=item.repeat_contact,
+        language_analysed=signals.language_analysed,
+        negative_emoji=signals.negative_emoji,
+        order_number=signals.order_number,
+    )
+    return priority, reason, waiting
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAnalysis:
+    """What a stored mention keeps of its analysis: the part that depends on its text
+    only (``intent`` as the complaint model weighed it; ``flags`` as stored, extra flags
+    such as ``direct`` included)."""
+
+    language: str | None
+    sentiment_score: float
+    sentiment_label: Label
+    intent: Intent
+    flags: tuple[IntentFlag, ...]
+
+
+def prioritize_stored(
+    items: Sequence[tuple[AnalysisInput, StoredAnalysis]],
+    *,
+    now: datetime,
+    watch_weight: float = 1.0,
+) -> list[tuple[int, str]]:
+    """``(priority, reason)`` of mentions already analysed and stored, for another watch
+    (its weight) or another moment: what ``analyze_many`` gives for the same text, read
+    from what is stored instead of running the models again. Only the signals (addressed
+    to the brand, writing again) and the priority are worked out anew."""
+    out: list[tuple[int, str]] = []
+    for item, stored in items:
+        flags = tuple(f for f in stored.flags if f.name in FLAG_ORDER)
+        signals = _signals(item, stored.language, flags)
+        priority, reason, _ = _priority(
+            item, IntentResult(stored.intent, flags), stored.sentiment_score,
+            stored.sentiment_label, signals, now, watch_weight)
+        out.append((priority, reason))
     return out
 
 

@@ -11,15 +11,23 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast, get_args
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from bot.analysis.conversation import apply_direct
+from bot.analysis.intent import Intent, IntentFlag
 from bot.analysis.language import detect_language
-from bot.analysis.pipeline import Analysis, AnalysisInput, analyze_many
+from bot.analysis.pipeline import (
+    Analysis,
+    AnalysisInput,
+    StoredAnalysis,
+    analyze_many,
+    prioritize_stored,
+)
+from bot.analysis.sentiment import Label
 from bot.analysis.topics import topic_mask, topics_json
 from bot.matching.fingerprint import content_fingerprint, story_key_for
 from bot.matching.query import MatchInput, Query, QueryError, parse_query
@@ -139,9 +147,11 @@ def _needs_language(query: Query) -> bool:
 
 
 def match_batch(
-    watch: Watch, fetched: Sequence[FetchedMention], *, report: IngestReport
+    watch: Watch, fetched: Sequence[FetchedMention], *, report: IngestReport,
+    keys: bool = True,
 ) -> list[Matched]:
-    """Keep the mentions matching the watch's query (first of each id), with their keys."""
+    """Keep the mentions matching the watch's query (first of each id), with their keys
+    (``keys=False``: without, for ``_drop_known`` to add to the mentions not stored yet)."""
     try:
         query = parse_query(watch.query or "")
     except QueryError:
@@ -173,9 +183,16 @@ def match_batch(
                 kept.append(n)
             else:
                 report.filtered += 1
-    return [Matched(unique[n], content_fingerprint(unique[n].text),
-                    story_key_for(list(unique[n].links), unique[n].url), languages[n])
-            for n in kept]
+    if not keys:
+        return [Matched(unique[n], None, None, languages[n]) for n in kept]
+    return [_with_keys(Matched(unique[n], None, None, languages[n])) for n in kept]
+
+
+def _with_keys(matched: Matched) -> Matched:
+    """``matched`` with its dedupe keys (content fingerprint, story key)."""
+    item = matched.fetched
+    return Matched(item, content_fingerprint(item.text),
+                   story_key_for(list(item.links), item.url), matched.language)
 
 
 def analyse_matched(watch: Watch, matched: Sequence[Matched], *, now: datetime,
@@ -213,6 +230,9 @@ def _drop_known(session: Session, watch: Watch, candidates: list[Matched],
         found = known_mentions(session, workspace_id, watch.id, network,
                                one_of(session, Mention.external_id, external_ids))
         known.update(((network, e), k) for e, k in found.items())
+    # The keys of a stored post are not needed (it is linked, not stored again).
+    candidates = [c if (c.fetched.network, c.fetched.external_id) in known else _with_keys(c)
+                  for c in candidates]
     fingerprints = [c.fingerprint for c in candidates if c.fingerprint]
     known_prints: set[str] = set()
     if fingerprints:
@@ -369,7 +389,8 @@ def _ingest(
     # another watch stored are linked to this one.
     continuing = _continuing(session, workspace_id, customers)
     matched, to_link = _drop_known(session, watch, _with_follow_ups(
-        customers, match_batch(watch, customers, report=report), continuing, report), report)
+        customers, match_batch(watch, customers, report=report, keys=False), continuing,
+        report), report)
     priorities: dict[int, int] = {}
     story_links: dict[int, int] = {}
     silenced: set[int] = set()
@@ -430,12 +451,26 @@ def _analysed(session: Session, watch: Watch, matched: Sequence[Matched],
     """``analyse_matched`` told whether each mention is addressed to the brand and writes
     again in a case; a direct mention's flag names the brand account (for the card)."""
     direct = _direct(session, watch.workspace_id, handles, [m.fetched for m in matched])
-    signals = {key: (None if handle is None and not handles.covers(key[0]) else bool(handle),
-                     continuing.get(key, False))
-               for key, handle in direct.items()}
+    signals = _signals_of(direct, handles, continuing)
     return [replace(c, analysis=apply_direct(c.analysis, handle)) if (
         handle := direct.get((c.fetched.network, c.fetched.external_id))) else c
         for c in analyse_matched(watch, matched, now=now, signals=signals)]
+
+
+def _signals_of(direct: dict[tuple[str, str], str | None], handles: cases.BrandHandles,
+                continuing: dict[tuple[str, str], bool]
+                ) -> dict[tuple[str, str], tuple[bool | None, bool]]:
+    """Per mention, addressed to the brand (None: unknown) and writing again in a case."""
+    return {key: (None if handle is None and not handles.covers(key[0]) else bool(handle),
+                  continuing.get(key, False))
+            for key, handle in direct.items()}
+
+
+def _signals(session: Session, watch: Watch, matched: Sequence[Matched],
+             handles: cases.BrandHandles, continuing: dict[tuple[str, str], bool]
+             ) -> dict[tuple[str, str], tuple[bool | None, bool]]:
+    return _signals_of(_direct(session, watch.workspace_id, handles,
+                               [m.fetched for m in matched]), handles, continuing)
 
 
 def _add_raced(session: Session, watch: Watch, matched: Sequence[Matched],
@@ -459,9 +494,56 @@ def _link_known(session: Session, watch: Watch, to_link: dict[int, Matched],
     if not to_link:
         return {}
     ids = sorted(to_link)
-    analysed = _analysed(session, watch, [to_link[i] for i in ids], handles, continuing, now)
-    return do_link(session, watch, {i: c.analysis.priority
-                                    for i, c in zip(ids, analysed, strict=True)}, now)
+    stored = _stored_analyses(session, to_link)
+    priorities: dict[int, int] = {}
+    if stored:
+        # Language, sentiment and intent depend on the text only: read, not worked out
+        # again; the signals (addressed, writing again) and the priority are this watch's.
+        reused = [i for i in ids if i in stored]
+        signals = _signals(session, watch, [to_link[i] for i in reused], handles, continuing)
+        inputs = [(_analysis_input(f, signals[(f.network, f.external_id)]), stored[i])
+                  for i in reused for f in (to_link[i].fetched,)]
+        priorities.update((i, p) for i, (p, _) in zip(
+            reused, prioritize_stored(inputs, now=now, watch_weight=watch.weight), strict=True))
+    rest = [i for i in ids if i not in stored]
+    if rest:
+        analysed = _analysed(session, watch, [to_link[i] for i in rest], handles, continuing,
+                             now)
+        priorities.update((i, c.analysis.priority) for i, c in zip(rest, analysed, strict=True))
+    return do_link(session, watch, {i: priorities[i] for i in ids}, now)
+
+
+_LABELS = frozenset(get_args(Label))
+_INTENTS = frozenset(get_args(Intent))
+
+
+def _stored_analyses(session: Session, to_link: dict[int, Matched]
+                     ) -> dict[int, StoredAnalysis]:
+    """The stored analyses of the mentions to link whose stored text is the one fetched
+    (then the analysis of the text is the stored one; an edited or cut text is analysed
+    again)."""
+    out: dict[int, StoredAnalysis] = {}
+    for chunk in _chunks(sorted(to_link), 1000):
+        for row in session.execute(select(
+                Mention.id, Mention.title, Mention.text, Mention.language, Mention.sentiment,
+                Mention.sentiment_label, Mention.intent, Mention.intent_flags).where(
+                one_of(session, Mention.id, chunk))):
+            item = to_link[row.id].fetched
+            if (row.title != item.title or row.text != item.text or row.sentiment is None
+                    or row.sentiment_label not in _LABELS or row.intent not in _INTENTS
+                    or not isinstance(row.intent_flags, list)):
+                continue
+            out[row.id] = StoredAnalysis(
+                row.language, row.sentiment, cast(Label, row.sentiment_label),
+                cast(Intent, row.intent),
+                tuple(IntentFlag(str(f["name"]), tuple(map(str, f["terms"])))
+                      for f in row.intent_flags if isinstance(f, dict)
+                      and isinstance(f.get("terms"), list)))
+    return out
+
+
+def _chunks(ids: list[int], size: int) -> Iterable[list[int]]:
+    return (ids[n:n + size] for n in range(0, len(ids), size))
 
 
 def _continuing(session: Session, workspace_id: int, fetched: Sequence[FetchedMention]
@@ -486,8 +568,7 @@ def _with_follow_ups(fetched: Sequence[FetchedMention], matched: list[Matched],
         key = (item.network, item.external_id)
         if key in continuing and key not in kept:
             kept.add(key)
-            added.append(Matched(item, content_fingerprint(item.text),
-                                 story_key_for(list(item.links), item.url)))
+            added.append(Matched(item, None, None))
     report.filtered -= len(added)
     return matched + added
 
