@@ -76,6 +76,12 @@ def draft_origin(view: dict[str, Any], text: str) -> DraftOrigin:
     return DraftOrigin.HUMAN
 
 
+def _refuse_under_field(ack: Ack, block_id: str, err: ServiceError, language: str) -> None:
+    """Keep the modal open with the service's reason under the field (Slack shows an
+    error's text there, so it is clipped to fit)."""
+    ack(response_action="errors", errors={block_id: clip_mrkdwn(err.message(language), 1900)})
+
+
 def register(app: App, runtime: Runtime) -> None:
     """Attach the view-submission listeners."""
 
@@ -109,8 +115,7 @@ def register(app: App, runtime: Runtime) -> None:
                 err.message(ctx.language) + "\n\n" + err.draft.text)[:1900]})
             return
         except ServiceError as err:
-            ack(response_action="errors", errors={block_id: clip_mrkdwn(err.message(
-                ctx.language), 1900)})
+            _refuse_under_field(ack, block_id, err, ctx.language)
             return
         ack()
         runtime.nudge_outbox()
@@ -134,8 +139,7 @@ def register(app: App, runtime: Runtime) -> None:
             opportunities.do_opportunity_action(runtime.sessions, ctx.workspace_id, ctx.actor,
                                                 opportunity_id, "draft", draft=value)
         except ServiceError as err:
-            ack(response_action="errors", errors={block_id: clip_mrkdwn(err.message(
-                ctx.language), 1900)})
+            _refuse_under_field(ack, block_id, err, ctx.language)
             return
         ack()
         runtime.nudge_outbox()

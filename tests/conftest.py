@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.logging_setup import SECRET_PATTERN
 from storage import migrations
-from storage.db import make_engine
-from storage.models import Base
+from storage.db import make_engine, make_session_factory, transaction
+from storage.models import Base, Workspace
+from tests.harness.constants import TEAM_ID
 from tests.harness.fixtures import *  # noqa: F403  (the Slack stand-in fixtures)
 from tests.harness.skip_guard import missing_file_skips
 
@@ -170,6 +172,24 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     _truncate_all(engine)
     engine.dispose()
     return url
+
+
+@pytest.fixture
+def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a migrated, empty database (SQLite, then PostgreSQL)."""
+    engine = make_engine(db_url)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def workspace_id(sessions: sessionmaker[Session]) -> int:
+    """A workspace row."""
+    with transaction(sessions) as session:
+        workspace = Workspace(team_id=TEAM_ID)
+        session.add(workspace)
+        session.flush()
+        return workspace.id
 
 
 @pytest.fixture

@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.db import make_engine, make_session_factory
 from tests.reporting.dataset import Dataset, build_dataset
-
-
-@pytest.fixture
-def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
-    """Sessions on a migrated, empty database (SQLite, then PostgreSQL)."""
-    engine = make_engine(db_url)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 @pytest.fixture

@@ -2,34 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.actors import CLI
 from bot.services.watches import do_add_watch
-from storage.db import make_engine, make_session_factory, transaction
-from storage.models import Workspace
-from tests.harness.constants import CHANNEL_ID, TEAM_ID
-
-
-@pytest.fixture
-def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
-    """Sessions on a migrated, empty database (SQLite, then PostgreSQL)."""
-    engine = make_engine(db_url)
-    yield make_session_factory(engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def workspace_id(sessions: sessionmaker[Session]) -> int:
-    """A workspace row."""
-    with transaction(sessions) as session:
-        workspace = Workspace(team_id=TEAM_ID)
-        session.add(workspace)
-        session.flush()
-        return workspace.id
+from tests.harness.constants import CHANNEL_ID
 
 
 @pytest.fixture

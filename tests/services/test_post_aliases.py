@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.services.actors import CLI
 from bot.services.privacy import ALIAS_GRACE, AliasSweep, do_forget, purge_older_than
 from bot.services.watches import do_add_watch
-from storage.db import make_engine, make_session_factory, transaction
+from storage.db import transaction
 from storage.models import Author, Mention, Watch, Workspace
 from storage.models_cases import Case, CasePost, PostAlias
 from tests.harness.constants import CHANNEL_ID
@@ -128,11 +128,11 @@ def test_forget_takes_the_names_of_the_authors_mentions(
 ALIAS_NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 
 
-def test_retention_takes_the_names_of_the_brand_replies_of_purged_cases(db_url: str) -> None:
+def test_retention_takes_the_names_of_the_brand_replies_of_purged_cases(
+        sessions: sessionmaker[Session]) -> None:
     """A brand reply's alias is kept by its case post when the sweep reads it; retention
     then deletes the case (root mention purged, case and case posts cascade): the reply's
     alias goes with it (no later sweep reads it again). Found in review."""
-    sessions = make_session_factory(make_engine(db_url))
     old = ALIAS_NOW - timedelta(days=100)
     with transaction(sessions) as session:
         ws = Workspace(team_id="T0PROBE02")

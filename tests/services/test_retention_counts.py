@@ -6,17 +6,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.privacy import purge_older_than
-from storage.db import make_engine, make_session_factory, transaction
+from storage.db import transaction
 from storage.models import Mention, Watch, Workspace
 from storage.models_reporting import MentionDayCount, MentionHourCount
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 
 
-def test_retention_drops_emptied_day_counts_like_hour_counts(db_url: str) -> None:
-    sessions = make_session_factory(make_engine(db_url))
+def test_retention_drops_emptied_day_counts_like_hour_counts(
+        sessions: sessionmaker[Session]) -> None:
     with transaction(sessions) as session:
         ws = Workspace(team_id="T0PROBE01")
         session.add(ws)

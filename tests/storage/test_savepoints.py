@@ -14,7 +14,6 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from contextlib import closing
 from datetime import UTC, datetime
 
@@ -38,20 +37,6 @@ class CallerFailed(Exception):
     """What the caller's transaction ran into after the savepoint."""
 
 
-@pytest.fixture
-def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(db_url)
-    yield make_session_factory(engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def workspace_id(sessions: sessionmaker[Session]) -> int:
-    with transaction(sessions) as session:
-        workspace = Workspace(team_id="T07SAVEPT")
-        session.add(workspace)
-        session.flush()
-        return workspace.id
 
 
 def count(sessions: sessionmaker[Session], model: type) -> int:

@@ -3,19 +3,17 @@ checked directly on SQLite and PostgreSQL: what each function stores and returns
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.bulk import insert_links, insert_mentions, one_of, upsert_authors
 from storage.claims import advisory_lock, skip_locked, take_lease
-from storage.db import make_engine, make_session_factory, transaction
+from storage.db import transaction
 from storage.dialect import is_postgresql
 from storage.mention_listing import MAX_ID, listing_statement, lowest_id_since
-from storage.models import Author, Mention, OutboxMessage, Watch, Workspace
+from storage.models import Author, Mention, OutboxMessage, Watch
 from storage.models_cases import QuietMention
 from storage.models_triage import TriageLabel
 from storage.models_watches import MentionWatch
@@ -26,20 +24,6 @@ from storage.upserts import insert_or_skip, upsert_triage_label
 NOW = datetime(2026, 3, 4, 10, 30, tzinfo=UTC)
 
 
-@pytest.fixture
-def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(db_url)
-    yield make_session_factory(engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def workspace_id(sessions: sessionmaker[Session]) -> int:
-    with transaction(sessions) as session:
-        workspace = Workspace(team_id="T07STORAGE")
-        session.add(workspace)
-        session.flush()
-        return workspace.id
 
 
 def _mention_row(workspace_id: int, external_id: str, **extra: object) -> dict[str, object]:
