@@ -139,6 +139,7 @@ this margin; 0 was chosen by ``training/cv_attention.py`` on the tuning part."""
 
 def friendly_remark(
     intent: str,
+    signals: Signals,
     complaint_probability: float | None,
     sentiment_score: float | None,
     language: str | None,
@@ -148,9 +149,12 @@ def friendly_remark(
     a language in ``COMPLAINT_MODEL_LANGUAGES`` gives it a probability under its
     sentiment score (in [-1, 1]) plus ``margin``. "@brand I need limes!" (complaint 0.07,
     sentiment +0.11) is friendly; "@brand Correct" (0.04, -0.05) answers the brand and is
-    not. ``margin`` None: never (the rule off, as ``cv_attention`` compares)."""
+    not, nor is a remark giving an order number ("my order is 88412093, thanks!": the
+    details the brand asked for). ``margin`` None: never (the rule off, as
+    ``cv_attention`` compares)."""
     return (
-        margin is not None and intent == "other" and complaint_probability is not None
+        margin is not None and intent == "other" and not signals.order_number
+        and complaint_probability is not None
         and sentiment_score is not None and language in COMPLAINT_MODEL_LANGUAGES
         and complaint_probability < sentiment_score + margin
     )
@@ -175,7 +179,8 @@ def weigh_complaint(
     Unchanged without a probability or for a language not in ``COMPLAINT_MODEL_LANGUAGES``.
     """
     weighed = _weigh(intent, complaint_probability, language, signals, sentiment_label)
-    if friendly_remark(weighed.intent, complaint_probability, sentiment_score, language):
+    if friendly_remark(weighed.intent, signals, complaint_probability, sentiment_score,
+                       language):
         return replace(weighed, flags=(*weighed.flags, IntentFlag(FRIENDLY_REMARK, ())))
     return weighed
 

@@ -176,15 +176,27 @@ def test_a_remark_friendlier_than_aggrieved_waits_for_no_answer(
 
 
 def test_only_a_remark_read_by_a_checked_complaint_model_can_be_friendly() -> None:
-    assert friendly_remark("other", 0.07, 0.11, "en")
-    assert not friendly_remark("other", 0.07, 0.11, "en", None)  # the rule off
-    assert not friendly_remark("other", 0.07, 0.11, "en", -0.05)
-    assert friendly_remark("other", 0.12, 0.11, "en", 0.05)
+    s = read_signals("@acme I need limes!", "en")
+    assert friendly_remark("other", s, 0.07, 0.11, "en")
+    assert not friendly_remark("other", s, 0.07, 0.11, "en", None)  # the rule off
+    assert not friendly_remark("other", s, 0.07, 0.11, "en", -0.05)
+    assert friendly_remark("other", s, 0.12, 0.11, "en", 0.05)
     for intent in ("question", "complaint", "purchase_intent", "praise", "risk", "spam"):
-        assert not friendly_remark(intent, 0.01, 0.9, "en")
-    assert not friendly_remark("other", 0.07, 0.11, "fr")
-    assert not friendly_remark("other", None, 0.11, "en")
-    assert not friendly_remark("other", 0.07, None, "en")
+        assert not friendly_remark(intent, s, 0.01, 0.9, "en")
+    assert not friendly_remark("other", s, 0.07, 0.11, "fr")
+    assert not friendly_remark("other", s, None, 0.11, "en")
+    assert not friendly_remark("other", s, 0.07, None, "en")
+
+
+def test_a_remark_giving_an_order_number_is_never_friendly() -> None:
+    # The details the brand asked for, with a courtesy thanks: the case waits on the brand.
+    text = "@acme my order number is 12345678, thanks!"
+    intent, signals = detect_intent(text), read_signals(text, "en")
+    assert intent.intent == "other" and signals.order_number
+    assert not friendly_remark("other", signals, 0.08, 0.47, "en")
+    weighed = weigh_complaint(intent, 0.08, "en", signals, "positive", 0.47)
+    assert FRIENDLY_REMARK not in weighed.flag_names
+    assert waiting_for_answer(weighed, signals, "positive")
 
 
 def test_a_friendly_remark_that_sent_what_was_asked_still_waits() -> None:

@@ -102,8 +102,8 @@ def alerts(line: Line, rule: TieBreak, threshold: int = DEFAULT_ALERT_THRESHOLD)
     waits for an answer (weight 1, no repeat contact: as ``vigie eval attention`` runs).
     """
     flags = tuple(f for f in line.intent.flags if f.name != FRIENDLY_REMARK)
-    if friendly_remark(line.intent.intent, line.complaint_probability, line.sentiment_score,
-                       line.language, rule):
+    if friendly_remark(line.intent.intent, line.signals, line.complaint_probability,
+                       line.sentiment_score, line.language, rule):
         flags = (*flags, IntentFlag(FRIENDLY_REMARK, ()))
     waiting = waiting_for_answer(IntentResult(line.intent.intent, flags), line.signals,
                                  line.sentiment_label)
