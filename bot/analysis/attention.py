@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from bot.analysis.intent import IntentResult
+from bot.analysis.intent import IntentFlag, IntentResult
 from bot.analysis.sentiment import SUPPORTED_LANGUAGES
 from bot.analysis.text import URL_RE
 
@@ -96,23 +96,14 @@ def waiting_for_answer(
     intent: IntentResult,
     signals: Signals,
     sentiment_label: str,
-    sentiment_score: float | None = None,
-    complaint_probability: float | None = None,
-    language: str | None = None,
-    *,
-    friendly_from: float | None = None,
-    unlikely_under: float | None = None,
 ) -> bool:
     """Whether the author, having written to the brand, now waits for its answer.
 
     Not for praise, spam, a support agent's signed reply ("... *JoanO"), a lone handle,
     link or emoji, a customer closing the case or acknowledging ("solved", "will do"),
-    friendly banter (positive, asking nothing), or a question or remark among a crowd of
-    tagged accounts; always for a customer's complaint. ``friendly_from`` and
-    ``unlikely_under`` are the tie-breaks ``training/cv_attention.py`` tries on a remark
-    ("other"): friendly once ``sentiment_score`` is above ``friendly_from``, and no
-    answer owed when the complaint model of a language in ``COMPLAINT_MODEL_LANGUAGES``
-    gives it under ``unlikely_under`` (None: that tie-break is off, as shipped).
+    friendly banter (positive, or a remark ``weigh_complaint`` flagged ``FRIENDLY_REMARK``,
+    asking nothing), or a question or remark among a crowd of tagged accounts; always for
+    a customer's complaint.
     """
     if not signals.addressed or signals.agent_signed or intent.intent in ("spam", "praise"):
         return False
@@ -125,19 +116,10 @@ def waiting_for_answer(
         return False
     if intent.intent != "other":
         return True
-    if not signals.substance or "closing" in names:
+    if not signals.substance or "closing" in names or FRIENDLY_REMARK in names:
         return False
-    warm = sentiment_label == "positive" or (
-        friendly_from is not None and sentiment_score is not None
-        and sentiment_score > friendly_from
-    )
-    friendly = warm and "courtesy" not in names
-    if signals.language_analysed and friendly:
-        return False
-    return not (
-        unlikely_under is not None and complaint_probability is not None
-        and language in COMPLAINT_MODEL_LANGUAGES and complaint_probability < unlikely_under
-    )
+    friendly = sentiment_label == "positive" and "courtesy" not in names
+    return not (signals.language_analysed and friendly)
 
 
 COMPLAINT_CONFIRMED = 0.8
@@ -147,6 +129,35 @@ COMPLAINT_REJECTED = 0.3
 COMPLAINT_MODEL_LANGUAGES = frozenset({"en"})
 """Languages whose complaint model was checked against alert labels (the French one
 learned language-independent features only, and no French alert labels exist)."""
+FRIENDLY_REMARK = "friendly_remark"
+"""Flag of a remark ("other") that reads friendlier than aggrieved: its complaint
+probability is under its sentiment score. It owes no answer (see ``friendly_remark``)."""
+FRIENDLY_MARGIN = 0.0
+"""A remark is friendly when its complaint probability is under its sentiment score plus
+this margin; 0 was chosen by ``training/cv_attention.py`` on the tuning part."""
+
+
+def friendly_remark(
+    intent: str,
+    signals: Signals,
+    complaint_probability: float | None,
+    sentiment_score: float | None,
+    language: str | None,
+    margin: float | None = FRIENDLY_MARGIN,
+) -> bool:
+    """Whether a remark ("other") reads friendlier than aggrieved: the complaint model of
+    a language in ``COMPLAINT_MODEL_LANGUAGES`` gives it a probability under its
+    sentiment score (in [-1, 1]) plus ``margin``. "@brand I need limes!" (complaint 0.07,
+    sentiment +0.11) is friendly; "@brand Correct" (0.04, -0.05) answers the brand and is
+    not, nor is a remark giving an order number ("my order is 88412093, thanks!": the
+    details the brand asked for). ``margin`` None: never (the rule off, as
+    ``cv_attention`` compares)."""
+    return (
+        margin is not None and intent == "other" and not signals.order_number
+        and complaint_probability is not None
+        and sentiment_score is not None and language in COMPLAINT_MODEL_LANGUAGES
+        and complaint_probability < sentiment_score + margin
+    )
 
 
 def weigh_complaint(
@@ -155,6 +166,7 @@ def weigh_complaint(
     language: str | None,
     signals: Signals,
     sentiment_label: str,
+    sentiment_score: float | None = None,
 ) -> IntentResult:
     """``intent`` once the learned complaint model has had its say; flags and terms kept.
 
@@ -162,8 +174,24 @@ def weigh_complaint(
     ecstatic 😊"), or does not confirm among a crowd of tagged accounts (brands bantering
     about a contest), becomes "other"; praise or "other" the model is confident about
     becomes a complaint. Questions, purchase intent, risk and spam keep the rules' word.
+    A remark ("other") that reads friendlier than aggrieved (``friendly_remark`` with
+    ``sentiment_score``) gains the ``FRIENDLY_REMARK`` flag, stored with the mention.
     Unchanged without a probability or for a language not in ``COMPLAINT_MODEL_LANGUAGES``.
     """
+    weighed = _weigh(intent, complaint_probability, language, signals, sentiment_label)
+    if friendly_remark(weighed.intent, signals, complaint_probability, sentiment_score,
+                       language):
+        return replace(weighed, flags=(*weighed.flags, IntentFlag(FRIENDLY_REMARK, ())))
+    return weighed
+
+
+def _weigh(
+    intent: IntentResult,
+    complaint_probability: float | None,
+    language: str | None,
+    signals: Signals,
+    sentiment_label: str,
+) -> IntentResult:
     p = complaint_probability
     if p is None or language not in COMPLAINT_MODEL_LANGUAGES:
         return intent

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.analysis.attention import (
+    FRIENDLY_REMARK,
     LANGUAGE_NOT_ANALYSED,
     Signals,
     read_signals,
@@ -152,10 +153,11 @@ def analyze_many(
         pairs, sentiments, intents, requests, topics, strict=True
     ):
         signals = _signals(item, language, intent.flags)
+        intent = weigh_complaint(intent, request.complaint, language, signals, sentiment.label,
+                                 sentiment.score)
         flags = intent.flags
         if not signals.language_analysed:
             flags = (*flags, IntentFlag(LANGUAGE_NOT_ANALYSED, (language or "?",)))
-        intent = weigh_complaint(intent, request.complaint, language, signals, sentiment.label)
         priority, reason, waiting = _priority(item, intent, sentiment.score, sentiment.label,
                                               signals, now, watch_weight)
         out.append(Analysis(
@@ -235,7 +237,7 @@ def prioritize_stored(
     to the brand, writing again) and the priority are worked out anew."""
     out: list[tuple[int, str]] = []
     for item, stored in items:
-        flags = tuple(f for f in stored.flags if f.name in FLAG_ORDER)
+        flags = tuple(f for f in stored.flags if f.name in _PRIORITY_FLAGS)
         signals = _signals(item, stored.language, flags)
         priority, reason, _ = _priority(
             item, IntentResult(stored.intent, flags), stored.sentiment_score,
@@ -243,6 +245,10 @@ def prioritize_stored(
         out.append((priority, reason))
     return out
 
+
+_PRIORITY_FLAGS = frozenset((*FLAG_ORDER, FRIENDLY_REMARK))
+"""Stored flags the priority reads: the rules' and the complaint model's (a friendly
+remark); not those of the language or the address."""
 
 _joint_scorers: dict[str | None, JointScorer] = {}
 _scorers_by_models: dict[tuple[int, ...], JointScorer] = {}

@@ -12,8 +12,9 @@ for an answer · 48k followers". A pure function of its inputs: pass ``now``.
 
 The points were set, and the default threshold checked, on the tuning part of
 ``intent/twcs_attention_dev.tsv`` (see the README, "How priority is decided"). A remark
-waiting for an answer scores exactly the threshold (15 + 35) and alerts: the tie-breaks
-``training/cv_attention.py`` cross-validates there did not generalise.
+waiting for an answer scores exactly the threshold (15 + 35) and alerts; one that reads
+friendlier than aggrieved owes no answer (``attention.friendly_remark``, the tie-break
+``training/cv_attention.py`` cross-validates), so it scores 15.
 """
 
 from __future__ import annotations

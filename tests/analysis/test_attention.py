@@ -3,14 +3,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.analysis.attention import (
+    FRIENDLY_REMARK,
     LANGUAGE_NOT_ANALYSED,
+    friendly_remark,
     language_analysed,
     read_signals,
     waiting_for_answer,
     weigh_complaint,
 )
 from bot.analysis.intent import IntentFlag, detect_intent
-from bot.analysis.pipeline import AnalysisInput, analyze_many
+from bot.analysis.pipeline import AnalysisInput, StoredAnalysis, analyze_many, prioritize_stored
 from bot.analysis.priority import DEFAULT_ALERT_THRESHOLD
 
 NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
@@ -142,21 +144,100 @@ def test_waiting_needs_the_brand_to_be_addressed_and_something_to_answer() -> No
     assert not waiting_for_answer(detect_intent(text), read_signals(text, "en", False), "neutral")
 
 
-def test_the_tie_breaks_cv_attention_tries_are_off_unless_asked() -> None:
-    text = "@acme You'd be my first choice if only money grew on trees"
+# Real tweets from the tuning part of intent/twcs_attention_dev.tsv (Customer Support on
+# Twitter, Thought Vector, CC BY-NC-SA 4.0), with the probability and sentiment score the
+# shipped models gave them, so that the rule is tested apart from the models' exact output.
+@pytest.mark.parametrize(
+    ("text", "probability", "score", "friendly"),
+    [
+        ("@ChipotleTweets I need limes!", 0.07, 0.11, True),  # tweet 4389, digest
+        ("@SouthwestAir You’d be my first choice! If only money fell in the same category "
+         "as sky’s the limit .", 0.19, 0.23, True),  # tweet 2050, digest
+        ("@GWRHelp Thank you so much for getting back to me - ange", 0.04, 0.27,
+         True),  # tweet 5445, digest (a courtesy thanks by the rules)
+        ("@VerizonSupport Correct", 0.04, -0.05, False),  # tweet 3964, alert
+        ("@AppleSupport This is what it looks like https://t.co/XCQU2l4xUB", 0.07, -0.03,
+         False),  # tweet 704, alert
+        ("@AskAmex Amex Platinum and Amex everyday card.", 0.35, -0.08, False),  # 399, alert
+    ],
+)  # fmt: skip
+def test_a_remark_friendlier_than_aggrieved_waits_for_no_answer(
+    text: str, probability: float, score: float, friendly: bool
+) -> None:
     intent, signals = detect_intent(text), read_signals(text, "en")
     assert intent.intent == "other"
-    assert waiting_for_answer(intent, signals, "neutral", 0.25, 0.05, "en")
-    assert not waiting_for_answer(intent, signals, "neutral", 0.25, 0.5, "en",
-                                  friendly_from=0.2)
-    assert waiting_for_answer(intent, signals, "neutral", 0.15, 0.5, "en", friendly_from=0.2)
-    assert not waiting_for_answer(intent, signals, "neutral", 0.0, 0.05, "en",
-                                  unlikely_under=0.1)
-    # Only a complaint model checked against alert labels may say no answer is owed.
-    assert waiting_for_answer(intent, signals, "neutral", 0.0, 0.05, "fr", unlikely_under=0.1)
-    sent = "@acme I've sent you a DM with the details, thanks so much"
-    assert waiting_for_answer(detect_intent(sent), read_signals(sent, "en"), "positive", 0.6,
-                              0.01, "en", friendly_from=0.2, unlikely_under=0.1)
+    label = "neutral"
+    weighed = weigh_complaint(intent, probability, "en", signals, label, score)
+    assert weighed.intent == "other"
+    assert (FRIENDLY_REMARK in weighed.flag_names) is friendly
+    assert weighed.flags[: len(intent.flags)] == intent.flags  # the rules' terms stay
+    assert waiting_for_answer(intent, signals, label)  # the rules alone: a tie at 50
+    assert waiting_for_answer(weighed, signals, label) is not friendly
+
+
+def test_only_a_remark_read_by_a_checked_complaint_model_can_be_friendly() -> None:
+    s = read_signals("@acme I need limes!", "en")
+    assert friendly_remark("other", s, 0.07, 0.11, "en")
+    assert not friendly_remark("other", s, 0.07, 0.11, "en", None)  # the rule off
+    assert not friendly_remark("other", s, 0.07, 0.11, "en", -0.05)
+    assert friendly_remark("other", s, 0.12, 0.11, "en", 0.05)
+    for intent in ("question", "complaint", "purchase_intent", "praise", "risk", "spam"):
+        assert not friendly_remark(intent, s, 0.01, 0.9, "en")
+    assert not friendly_remark("other", s, 0.07, 0.11, "fr")
+    assert not friendly_remark("other", s, None, 0.11, "en")
+    assert not friendly_remark("other", s, 0.07, None, "en")
+
+
+def test_a_remark_giving_an_order_number_is_never_friendly() -> None:
+    # The details the brand asked for, with a courtesy thanks: the case waits on the brand.
+    text = "@acme my order number is 12345678, thanks!"
+    intent, signals = detect_intent(text), read_signals(text, "en")
+    assert intent.intent == "other" and signals.order_number
+    assert not friendly_remark("other", signals, 0.08, 0.47, "en")
+    weighed = weigh_complaint(intent, 0.08, "en", signals, "positive", 0.47)
+    assert FRIENDLY_REMARK not in weighed.flag_names
+    assert waiting_for_answer(weighed, signals, "positive")
+
+
+def test_a_friendly_remark_that_sent_what_was_asked_still_waits() -> None:
+    text = "@AirbnbHelp I've just sent you a message with details. Thanks for your help"
+    intent, signals = detect_intent(text), read_signals(text, "en")  # tweet 304, alert
+    weighed = weigh_complaint(intent, 0.19, "en", signals, "positive", 0.46)
+    assert FRIENDLY_REMARK in weighed.flag_names
+    assert waiting_for_answer(weighed, signals, "positive")
+
+
+def test_a_question_or_complaint_never_becomes_a_friendly_remark() -> None:
+    for text in ("@acme how do I reset my password?", "@acme app still not working"):
+        intent, signals = detect_intent(text), read_signals(text, "en")
+        weighed = weigh_complaint(intent, 0.4, "en", signals, "positive", 0.6)
+        assert weighed.intent == intent.intent
+        assert FRIENDLY_REMARK not in weighed.flag_names
+        assert waiting_for_answer(weighed, signals, "positive")
+
+
+# Through the shipped models, with a wide margin either way between the complaint
+# probability and the sentiment score (tuning part tweets 5445, 6437 and 702).
+@pytest.mark.parametrize(
+    ("text", "alerts"),
+    [
+        ("@GWRHelp Thank you so much for getting back to me - ange", False),
+        ("@CenturyLinkHelp I don’t know my Account Number", True),
+        ("@AppleSupport Tried resetting my settings .. restarting my phone .. all that", True),
+    ],
+)
+def test_thanks_alone_waits_for_the_digest_and_an_answer_to_the_brand_alerts(
+    text: str, alerts: bool
+) -> None:
+    item = AnalysisInput(text, published_at=NOW - timedelta(minutes=5), addressed=True)
+    [a] = analyze_many([item], now=NOW)
+    assert (a.priority >= DEFAULT_ALERT_THRESHOLD) is alerts
+    assert (FRIENDLY_REMARK in a.flag_names) is not alerts
+    assert ("waiting for an answer" in a.reason) is alerts
+    # Another watch linking the stored mention reads the same priority and reason.
+    stored = StoredAnalysis(a.language, a.sentiment_score, a.sentiment_label, a.intent,
+                            a.flags)
+    assert prioritize_stored([(item, stored)], now=NOW) == [(a.priority, a.reason)]
 
 
 @pytest.mark.parametrize(

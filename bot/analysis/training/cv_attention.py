@@ -1,21 +1,22 @@
-"""Cross-validate ways to break the priority tie, on the tuning part of the attention set only.
+"""Cross-validate the tie-break of a remark waiting for an answer, on the tuning part only.
 
     python -m bot.analysis.training.cv_attention [--data DIR] [--seeds 10] [--min-recall 0.9]
 
 A mention the rules call "other" that waits for an answer scores 15 + 35 = 50, exactly
-the default alert threshold, so it alerts; these ties are most of the wrong alerts. This
-command asks whether a tie-break generalises: a remark owes no answer (so loses the 35
-points of "waiting for an answer") when its sentiment score is above ``s0`` (friendly)
-or its English complaint probability is below ``c0``, as ``attention.waiting_for_answer``
-computes with ``friendly_from=s0, unlikely_under=c0``. It reads
-``intent/twcs_attention_dev.tsv``, keeps the tuning part of ``split_attention`` (the
-held-out part is never analysed), analyses it as ``vigie eval attention`` does, and runs
-grouped stratified 5-fold cross-validation (approximate conversations in one fold): each
-training fold chooses ``(s0, c0)`` by the highest precision among the choices whose recall
-is at least ``--min-recall`` (then F1, then the smallest change), and the choice is scored
-on the other fold. It prints the shipped rule's figures and the out-of-fold figures,
-averaged over ``--seeds`` shuffles. A tie-break is worth shipping only when its
-out-of-fold precision beats the shipped rule's without losing the recall the target needs.
+the default alert threshold, so it alerts; these ties are most of the wrong alerts. The
+tie-break shipped: a remark that reads friendlier than aggrieved (its English complaint
+probability under its sentiment score plus a margin ``m``, ``attention.friendly_remark``)
+owes no answer, so it loses the 35 points of "waiting for an answer". This command asks
+whether the margin generalises: it reads ``intent/twcs_attention_dev.tsv``, keeps the
+tuning part of ``split_attention`` (the held-out part is never analysed), analyses it as
+``vigie eval attention`` does, and runs grouped stratified 5-fold cross-validation
+(approximate conversations in one fold): each training fold chooses ``m`` among
+``MARGINS`` (None: no tie-break, every tie alerts) by the highest precision among the
+choices whose recall is at least ``--min-recall`` (then F1, then no tie-break), and the
+choice is scored on the other fold. It prints the figures without the tie-break and as
+shipped on the whole tuning part, each margin's in-sample figures (a margin moved by
+0.05 is every complaint probability moved by 0.05: a retrained complaint model), and the
+out-of-fold figures, averaged over ``--seeds`` shuffles.
 
 Needs scikit-learn (the ``train`` extra) for the folds.
 """
@@ -23,7 +24,6 @@ Needs scikit-learn (the ``train`` extra) for the folds.
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import sys
 from collections.abc import Sequence
@@ -32,9 +32,16 @@ from pathlib import Path
 
 from sklearn.model_selection import StratifiedGroupKFold
 
-from bot.analysis.attention import Signals, read_signals, waiting_for_answer
+from bot.analysis.attention import (
+    FRIENDLY_MARGIN,
+    FRIENDLY_REMARK,
+    Signals,
+    friendly_remark,
+    read_signals,
+    waiting_for_answer,
+)
 from bot.analysis.evaluate_attention import EVAL_NOW, POSTED_AGO
-from bot.analysis.intent import IntentResult
+from bot.analysis.intent import IntentFlag, IntentResult
 from bot.analysis.pipeline import AnalysisInput, analyze_many
 from bot.analysis.priority import DEFAULT_ALERT_THRESHOLD, WAITING_POINTS
 from bot.analysis.training.split_attention import (
@@ -45,13 +52,11 @@ from bot.analysis.training.split_attention import (
     split,
 )
 
-FRIENDLY_FROM = (None, 0.1, 0.2, 0.3)
-"""Candidate ``s0``: a remark whose sentiment score is above it is friendly (None: off)."""
-UNLIKELY_COMPLAINT_UNDER = (None, 0.05, 0.1, 0.2)
-"""Candidate ``c0``: a remark less likely a complaint than this owes nothing (None: off)."""
+MARGINS = (None, -0.2, -0.1, -0.05, 0.0, 0.05, 0.1, 0.2)
+"""Candidate margins ``m`` of ``friendly_remark`` (None: the tie-break off)."""
 FOLDS = 5
 
-TieBreak = tuple[float | None, float | None]
+TieBreak = float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,30 +96,29 @@ def figures(gold: Sequence[bool], sent: Sequence[bool]) -> Figures:
 
 
 def alerts(line: Line, rule: TieBreak, threshold: int = DEFAULT_ALERT_THRESHOLD) -> bool:
-    """Whether ``line`` alerts under the tie-break ``rule`` (``(None, None)``: as shipped).
+    """Whether ``line`` alerts when a remark is friendly with margin ``rule`` (None: never).
 
-    A line the rule leaves without "waiting for an answer" loses exactly its
-    ``WAITING_POINTS`` (weight 1, no repeat contact: as ``vigie eval attention`` runs).
+    A line gains or loses exactly ``WAITING_POINTS`` when the margin changes whether it
+    waits for an answer (weight 1, no repeat contact: as ``vigie eval attention`` runs).
     """
-    priority = line.priority
-    if line.waiting and not waiting_for_answer(
-        line.intent, line.signals, line.sentiment_label, line.sentiment_score,
-        line.complaint_probability, line.language,
-        friendly_from=rule[0], unlikely_under=rule[1],
-    ):
-        priority -= round(WAITING_POINTS)
+    flags = tuple(f for f in line.intent.flags if f.name != FRIENDLY_REMARK)
+    if friendly_remark(line.intent.intent, line.signals, line.complaint_probability,
+                       line.sentiment_score, line.language, rule):
+        flags = (*flags, IntentFlag(FRIENDLY_REMARK, ()))
+    waiting = waiting_for_answer(IntentResult(line.intent.intent, flags), line.signals,
+                                 line.sentiment_label)
+    priority = line.priority + round(WAITING_POINTS) * (int(waiting) - int(line.waiting))
     return priority >= threshold
 
 
 def choose(lines: Sequence[Line], rules: Sequence[TieBreak], min_recall: float) -> TieBreak:
     """The rule with the best precision among those keeping ``min_recall`` on ``lines``
-    (then F1, then the fewest changes; the shipped rule when none keeps the recall)."""
+    (then F1, then no tie-break; the first rule when none keeps the recall)."""
     gold = [line.alert for line in lines]
 
-    def key(rule: TieBreak) -> tuple[bool, float, float, int]:
+    def key(rule: TieBreak) -> tuple[bool, float, float, bool]:
         f = figures(gold, [alerts(line, rule) for line in lines])
-        return (f.recall >= min_recall, round(f.precision, 9), round(f.f1, 9),
-                -sum(part is not None for part in rule))
+        return (f.recall >= min_recall, round(f.precision, 9), round(f.f1, 9), rule is None)
 
     return max(rules, key=key)
 
@@ -179,28 +183,29 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     lines = tuning_lines(data)
     gold = [line.alert for line in lines]
-    rules: list[TieBreak] = list(itertools.product(FRIENDLY_FROM, UNLIKELY_COMPLAINT_UNDER))
-    ties = [line for line in lines if line.priority == DEFAULT_ALERT_THRESHOLD]
+    rules: list[TieBreak] = list(MARGINS)
+    ties = [line for line in lines if alerts(line, None) and not alerts(line, None, 51)]
     print(f"tuning part: {len(lines)} lines, {sum(gold)} alert; "
-          f"{len(ties)} at exactly {DEFAULT_ALERT_THRESHOLD} ({sum(t.alert for t in ties)} alert)")
-    shipped = figures(gold, [alerts(line, (None, None)) for line in lines])
-    print(f"shipped (ties alert), whole tuning part: {_text(shipped)}")
+          f"{len(ties)} at exactly {DEFAULT_ALERT_THRESHOLD} without the tie-break "
+          f"({sum(t.alert for t in ties)} alert)")
+    for rule in rules:
+        name = "no tie-break" if rule is None else f"margin {rule:+.2f}"
+        shipped = "  (shipped)" if rule == FRIENDLY_MARGIN else ""
+        f = figures(gold, [alerts(line, rule) for line in lines])
+        print(f"whole tuning part, {name:>14}: {_text(f)}{shipped}")
     runs = [cross_validate(lines, rules, args.min_recall, seed) for seed in range(args.seeds)]
     mean = Figures(*(sum(getattr(f, name) for f, _ in runs) / len(runs)
                      for name in ("precision", "recall", "f1")))
-    print(f"tie-break chosen per fold (recall >= {args.min_recall}), out of fold, "
+    print(f"margin chosen per fold (recall >= {args.min_recall}), out of fold, "
           f"mean of {args.seeds} seeds: {_text(mean)}")
     counts: dict[TieBreak, int] = {}
     for _, chosen in runs:
         for rule in chosen:
             counts[rule] = counts.get(rule, 0) + 1
     for rule, n in sorted(counts.items(), key=lambda kv: -kv[1]):
-        print(f"  chosen {n} times: friendly above {rule[0]}, complaint probability under "
-              f"{rule[1]}")
+        print(f"  chosen {n} times: margin {rule}")
     final = choose(lines, rules, args.min_recall)
-    whole = figures(gold, [alerts(line, final) for line in lines])
-    print(f"chosen on the whole tuning part: friendly above {final[0]}, complaint probability "
-          f"under {final[1]} ({_text(whole)}, in sample)")
+    print(f"chosen on the whole tuning part: margin {final}")
     return 0
 
 
