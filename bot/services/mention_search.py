@@ -27,6 +27,7 @@ from storage.mention_listing import (
     hits_statement,
     listing_statement,
     lowest_id_since,
+    smallest_index,
 )
 from storage.models import MentionStatus
 
@@ -206,7 +207,7 @@ def _listing(conn: Connection, workspace_id: int, filters: MentionFilter,
         params["before"] = filters.before_id
     if text_query is None:
         statement = listing_statement(conn, tuple(sorted(
-            n for n in params if n not in ("ws", "limit"))))
+            n for n in params if n not in ("ws", "limit"))), walk=smallest_index(conn, params))
         return [_row(r) for r in conn.execute(statement, params)]
     # SQLite walks every search: FTS5 reads a word's postings newest first, so a rare
     # word's first step is all its hits. PostgreSQL's planner must be told whether a
