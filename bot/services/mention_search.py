@@ -17,7 +17,13 @@ from bot.analysis.attention import LANGUAGE_NOT_ANALYSED
 from bot.analysis.conversation import direct_handle
 from bot.analysis.topics import TOPICS, parse_topic, topic_mask
 from bot.matching.query import MatchInput, Query, QueryError, parse_query
-from bot.matching.search_terms import fts5_query, index_is_exact, only_rare_terms, tsquery
+from bot.matching.search_terms import (
+    fts5_query,
+    index_is_exact,
+    least_hits,
+    only_rare_terms,
+    tsquery,
+)
 from bot.services.errors import ServiceError
 from bot.services.watches import watch_id_by_name
 from storage import search_index
@@ -41,6 +47,9 @@ MAX_CONFIRM_PAGE = 2000
 """Most index candidates read at once when many of them fail the query's exclusions."""
 SINCE_PROBE = 1000
 """Most mentions read from the published_at index to bound a ``since`` listing by id."""
+MANY_HITS = 4
+"""PostgreSQL counts a word's hits unless its statistics estimate MANY_HITS times
+FEW_HITS or more (an estimate from a sample: a margin)."""
 
 
 def parse_duration(text: str) -> timedelta:
@@ -214,13 +223,17 @@ def _listing(conn: Connection, workspace_id: int, filters: MentionFilter,
     # word is rare: by its statistics' common terms, else by counting its hits.
     if search_index.hits_come_newest_first(conn):
         return _walked(conn, params, text_query, limit)
-    common = search_index.common_terms(conn)
+    common = search_index.common_term_hits(conn)
     rare = None if common is None else only_rare_terms(text_query, common.__contains__)
     if rare:
         return _walked(conn, params, text_query, limit, rare=rare)
     filtered = _filtered(params)
     search = None
-    if rare is None or filtered:
+    # Counting a common word's hits reads thousands of them (most of ``love
+    # topic:billing``): not when the statistics say there are far more than FEW_HITS.
+    surely_many = common is not None and least_hits(
+        text_query, lambda term: common.get(term, 0.0)) > search_index.FEW_HITS * MANY_HITS
+    if (rare is None or filtered) and not surely_many:
         # A word among the common terms may still have under FEW_HITS hits: their id
         # list is cheaper than any plan checking vectors row by row.
         search = search_index.few_candidates(conn, fts5_query(text_query), tsquery(text_query))

@@ -18,12 +18,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, event, func, select, update
 from sqlalchemy import text as sql
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.matching.query import MatchInput, parse_query
-from bot.matching.search_terms import fts5_query, index_is_exact, only_rare_terms, tsquery
+from bot.matching.search_terms import (
+    fts5_query,
+    index_is_exact,
+    least_hits,
+    only_rare_terms,
+    tsquery,
+)
 from bot.matching.text import tokenize
 from bot.services.errors import ServiceError
 from bot.services.mention_search import MentionFilter, search_mentions
@@ -305,6 +311,24 @@ def test_common_words_walked_newest_first_equal_watch_matching_with_every_filter
         (MentionFilter(since=timedelta(hours=3), topic="billing"),
          lambda a: a[3].replace(tzinfo=UTC) >= since and a[4] & 1),
     ]
+    counted: list[str] = []
+    engine = sessions.kw["bind"]
+
+    def record(_c: Any, _cur: Any, statement: str, *_args: Any) -> None:
+        if "count(*)" in statement and "mention_search" in statement:
+            counted.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:  # PostgreSQL: a word its statistics hold in far more than FEW_HITS is not counted
+        search_mentions(sessions, workspace_id, MentionFilter(text="the", status="replied"),
+                        now=NOW)
+        with engine.connect() as conn:
+            common_hits = search_index.common_term_hits(conn)
+        assert (common_hits is None) is (engine.dialect.name == "sqlite")
+        if common_hits is not None:
+            assert common_hits["the"] > 8 and not counted, (common_hits["the"], counted)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
     walked = 0
     for text in queries:
         expected = _expected(stored, text)
@@ -338,3 +362,14 @@ def test_only_plain_words_skip_the_confirmation(text: str, exact: bool) -> None:
 ])
 def test_rare_terms_are_told_from_common_ones(text: str, rare: bool | None) -> None:
     assert only_rare_terms(parse_query(text), {"the", "end"}.__contains__) is rare
+
+
+@pytest.mark.parametrize(("text", "least"), [
+    ("the", 5000.0), ("zeppelin", 0.0), ("the -zeppelin", 5000.0), ("the lang:en", 5000.0),
+    ("the OR end", 5000.0), ("end OR zeppelin", 300.0), ("the end", 0.0),
+    ('"the end"', 0.0), ("th*", 0.0), ("the*", 5000.0), ("(the OR end) -x", 5000.0),
+])
+def test_the_least_hits_of_a_query_are_bounded_from_its_terms(text: str, least: float
+                                                               ) -> None:
+    hits = {"the": 5000.0, "end": 300.0}
+    assert least_hits(parse_query(text), lambda term: hits.get(term, 0.0)) == least
