@@ -231,18 +231,21 @@ def _filtered(sessions: sessionmaker[Session], workspace_id: int, filters: Menti
         before = rows[-1].id
 
 
-@pytest.mark.parametrize("since_probe", [1000, 5])
+@pytest.mark.parametrize(("since_probe", "join_hits"), [(1000, 0), (5, 0), (5, 50_000)])
 def test_common_words_walked_newest_first_equal_watch_matching_with_every_filter(
     sessions: sessionmaker[Session], workspace_id: int, shared_data: Path,
-    monkeypatch: pytest.MonkeyPatch, since_probe: int,
+    monkeypatch: pytest.MonkeyPatch, since_probe: int, join_hits: int,
 ) -> None:
     """Past FEW_HITS index hits a listing walks the hits and the filtered rows newest
     first (``_walked``; on PostgreSQL, a common word with other filters is one statement
     the planner shapes); lowered here so that the corpus's words of every frequency take
     that path, with small steps so that both walks and the switch between them run.
     ``since_probe`` 5: the 3-hour window holds more mentions than the probe reads, so the
-    listing bounds it itself (``since:7d`` on a busy workspace)."""
+    listing bounds it itself (``since:7d`` on a busy workspace). ``join_hits`` 0: SQLite
+    walks every filtered search; otherwise, its words having few hits, it reads the rest
+    in one statement after the first step."""
     monkeypatch.setattr(search_index, "FEW_HITS", 2)
+    monkeypatch.setattr("bot.services.mention_search.JOIN_HITS", join_hits)
     monkeypatch.setattr("bot.services.mention_search.WALK_FIRST", 3)
     monkeypatch.setattr("bot.services.mention_search.SINCE_PROBE", since_probe)
     texts = _texts(shared_data)
