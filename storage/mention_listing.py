@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 
 from storage import search_index
-from storage.models import Author, Mention, Watch
+from storage.models import TOPIC_BITS, Author, Mention, Watch
 from storage.models_watches import MentionWatch
 
 MAX_ID = 2**31 - 1  # mentions.id is an INTEGER column
@@ -167,10 +167,19 @@ def smallest_index(conn: Connection, params: dict[str, Any], probe: int = WALK_P
     below = " AND id < :before" if "before" in params else ""
     counts = []
     for name in names:
-        condition = (f"topic_mask & {int(params['topic'])} <> 0" if name == "topic"
-                     else f"{EQUAL_FILTERS[name].name} = :{name}")
+        # Each counted from its own index: SQLite would count a topic from another
+        # index holding topic_mask (ix_mentions_influencer_window), every mention's entry.
+        if name == "topic":
+            bit = int(params["topic"])
+            topic = next(t for t, b in TOPIC_BITS.items() if b == bit)
+            index, condition = f"ix_mentions_topic_{topic}", f"topic_mask & {bit} <> 0"
+        else:
+            column = EQUAL_FILTERS[name].name
+            index = f"ix_mentions_workspace_id_{column}_id"
+            condition = f"{column} = :{name}"
         counts.append(f"(SELECT count(*) FROM (SELECT 1 FROM mentions "  # noqa: S608
-                      f"WHERE workspace_id = :ws AND {condition}{below} LIMIT :probe))")
+                      f"INDEXED BY {index} WHERE workspace_id = :ws AND {condition}{below} "
+                      "LIMIT :probe))")
     sizes = conn.execute(text(f"SELECT {', '.join(counts)}"), {
         **{n: params[n] for n in (*names, "ws", "before") if n in params}, "probe": probe,
     }).one()
