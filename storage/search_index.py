@@ -201,9 +201,11 @@ def by_ids(dialect: str) -> Candidates:
 def _with_unindexed(conn: Connection, key: str, hit: ColumnElement[bool],
                     params: dict[str, Any]) -> Candidates:
     """``hit`` or a mention that waits in the queue or has no vector (PostgreSQL)."""
-    always = list(conn.execute(text(
-        "SELECT mention_id FROM mention_search_pending LIMIT :n"), {"n": PENDING_INLINE + 1}
-    ).scalars())
+    # Mentions too long for a tsvector's positions have none: always candidates. Read
+    # with the queue (one round trip).
+    postgres = conn.dialect.name == "postgresql"
+    found = conn.execute(_UNINDEXED_PG if postgres else _QUEUED, {"n": PENDING_INLINE + 1}).all()
+    always = [mention_id for vectorless, mention_id in found if not vectorless]
     parts: list[ColumnElement[bool]] = []
     keys: list[str] = []
     if len(always) > PENDING_INLINE:  # a backlog: keep it as a subquery
@@ -211,16 +213,19 @@ def _with_unindexed(conn: Connection, key: str, hit: ColumnElement[bool],
                                     .columns(literal_column("mention_id"))))
         keys.append("queued")
         always = []
-    if conn.dialect.name == "postgresql":
-        # Mentions too long for a tsvector's positions have none: always candidates.
-        always += conn.execute(text(
-            "SELECT mention_id FROM mention_search WHERE doc IS NULL")).scalars().all()
+    always += [mention_id for vectorless, mention_id in found if vectorless]
     if always:
         parts.append(Mention.id.in_(bindparam("search_always", expanding=True)))
         keys.append("always")
         params = {**params, "search_always": always}
     condition = or_(hit, *parts) if parts else hit
     return Candidates("+".join([key, *keys]), condition, params)
+
+
+_QUEUED = text("SELECT 0, mention_id FROM mention_search_pending LIMIT :n")
+_UNINDEXED_PG = text(
+    "(SELECT 0, mention_id FROM mention_search_pending LIMIT :n) UNION ALL "
+    "(SELECT 1, mention_id FROM mention_search WHERE doc IS NULL)")
 
 
 _SQLITE_HITS = text(

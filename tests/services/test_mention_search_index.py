@@ -198,6 +198,31 @@ def test_mentions_are_found_before_they_are_indexed_and_leave_the_index_when_del
     assert _index_hits(sessions, "reseau") == 2
 
 
+def test_mentions_without_a_vector_and_queued_ones_are_always_candidates(
+    sessions: sessionmaker[Session], workspace_id: int,
+) -> None:
+    """PostgreSQL keeps no vector for a text too long for its positions: such a mention,
+    like a queued one, is a candidate of every search, read with the queue."""
+    texts = ["Panne du réseau à Lyon", "Tout va bien", "Panne encore", "Rien à signaler"]
+    _store(sessions, workspace_id, texts)
+    with transaction(sessions) as session:
+        search_index.index_pending(session)
+        if session.connection().dialect.name == "postgresql":
+            session.execute(sql("UPDATE mention_search SET doc = NULL WHERE mention_id IN "
+                                "(SELECT id FROM mentions WHERE text LIKE 'Panne du%')"))
+        else:  # SQLite has no such mentions: queue it again instead
+            session.execute(sql("INSERT INTO mention_search_pending (mention_id) "
+                                "SELECT id FROM mentions WHERE text LIKE 'Panne du%'"))
+            session.execute(sql("DELETE FROM mention_search_fts WHERE rowid IN "
+                                "(SELECT id FROM mentions WHERE text LIKE 'Panne du%')"))
+    for filters, panne in (({}, [texts[2], texts[0]]), ({"network": "mastodon"}, [texts[0]]),
+                           ({"status": "new"}, [texts[2], texts[0]])):
+        assert [r.text for r in search_mentions(sessions, workspace_id, MentionFilter(
+            text="panne", **filters), now=NOW)] == panne, filters
+        assert [r.text for r in search_mentions(sessions, workspace_id, MentionFilter(
+            text="lyon", **filters), now=NOW)] == [texts[0]], filters
+
+
 @pytest.mark.parametrize(("text", "key"), [
     ('"free trial', "mentions.bad_text"),
     ("spam AND", "mentions.bad_text"),
