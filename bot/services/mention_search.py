@@ -285,7 +285,7 @@ WALK_STEP_COST = 40
 """What one statement costs, in rows read (for choosing the side to walk)."""
 JOIN_HITS = 50_000
 """SQLite: a filtered search whose word has at most this many hits (estimated from the
-first step's) is one statement with the hits as a subquery, not a walk."""
+first step's) is, after its second step, one statement with the hits as a subquery."""
 
 
 def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: int, *,
@@ -329,6 +329,7 @@ def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: 
     found: list[MentionRow] = []
     hits: list[int] = []
     steps = 0
+    density = (0, 1)  # the first step's hits and the ids they spread over
     while len(found) < limit and cursor > floor:
         checked: set[int] | None = None  # None: every row is checked
         if side == "hits":
@@ -367,13 +368,17 @@ def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: 
         newest = (ids[0] if ids else low) if side == "hits" else (rows[0].id if rows else low)
         settled[side] += (cursor if cursor < MAX_ID else newest + 1) - low
         cursor = low
-        if (side == "hits" and steps == 0 and filtered and cursor > floor
+        if side == "hits" and steps == 0 and cursor > floor:
+            density = (len(hits), max(newest + 1 - low, 1))
+        if (steps == 1 and density[0] and filtered and cursor > floor
                 and search_index.hits_come_newest_first(conn)
-                and len(hits) * (cursor - floor) <= JOIN_HITS * max(newest + 1 - low, 1)):
-            # SQLite: the first hits say the word has at most JOIN_HITS below them: one
-            # statement reads them once into a list and probes the filters' index with
-            # each, instead of a walk turning hundreds of rows into Python objects
-            # (``love status:approved``, ``love topic:billing``).
+                and density[0] * (cursor - floor) <= JOIN_HITS * density[1]):
+            # SQLite: the first hits say the word has at most JOIN_HITS below the cursor,
+            # and the second step (often the filters' rows: an assignee with no mention
+            # ends there) did not settle them: one statement reads the hits once into a
+            # list and probes the filters' index with each, instead of a walk turning
+            # hundreds of rows into Python objects (``love status:approved``, ``love
+            # topic:billing``).
             search = search_index.many_candidates(conn, match, dialect_query)
             if search is not None:
                 return [*found, *_confirmed(conn, {**params, **search.params, "before": cursor},
