@@ -21,10 +21,11 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    text,
 )
 
 from storage import search_index
-from storage.models import Author, Mention, Watch
+from storage.models import TOPIC_BITS, Author, Mention, Watch
 from storage.models_watches import MentionWatch
 
 MAX_ID = 2**31 - 1  # mentions.id is an INTEGER column
@@ -53,14 +54,21 @@ _WATCH_ID = (select(_NAMED.c.id)
 
 
 def listing_statement(conn: Connection, shape: tuple[str, ...],
-                      search: search_index.Candidates | None = None) -> Select[Any]:
+                      search: search_index.Candidates | None = None, *,
+                      walk: str | None = None) -> Select[Any]:
     """The listing statement for one combination of filters (``shape``: the sorted names of
     its parameters besides ``ws`` and ``limit``), newest first, selecting
     ``LISTING_COLUMNS``; ``search``: full-text candidates the rows must be among. Built
     once per engine and reused (building and hashing a statement costs more than running
-    an indexed listing)."""
+    an indexed listing).
+
+    ``walk`` (SQLite, with a topic): the filter whose index the statement reads, ``topic``
+    (the default) or one of ``status``, ``sentiment``, ``network`` (see
+    ``smallest_index``); the other filters are checked on each row it reads."""
     dialect = conn.dialect.name
-    key = (dialect, shape, search.key if search else None)
+    if dialect != "sqlite" or "topic" not in shape or walk == "topic":
+        walk = None
+    key = (dialect, shape, search.key if search else None, walk)
     statement = _STATEMENTS.get(key)
     if statement is None:
         # Given a short list of full-text hits, read exactly those rows by primary key:
@@ -99,18 +107,22 @@ def listing_statement(conn: Connection, shape: tuple[str, ...],
         # status, sentiment and network (often half the mentions) must not look cheaper
         # to walk than the topic's own index (``topic:churn status:new`` read every new
         # mention when none had that topic). An assignee's index stays usable.
+        # ``walk``: the other way round, the topic's index must not be read.
         by_topic = "topic" in shape and dialect == "sqlite"
         for name in shape:
             if name in EQUAL_FILTERS:
                 column: Any = EQUAL_FILTERS[name]
-                if by_topic and name != "assignee":
+                if by_topic and name not in ("assignee", walk):
                     column = func.coalesce(column, column)
                 statement = statement.where(col(column) == bindparam(name))
         if "topic" in shape:
             # The bit is written into the SQL sent (one statement per topic): only then do
             # both planners see that the topic's partial index (storage.models) holds
             # every row wanted, and walk it newest first.
-            statement = statement.where(col(_M.topic_mask).op("&")(
+            mask: Any = _M.topic_mask
+            if walk is not None:
+                mask = func.coalesce(mask, mask)
+            statement = statement.where(col(mask).op("&")(
                 bindparam("topic", literal_execute=True)) != 0)
         if "since" in shape:
             published: Any = _M.published_at
@@ -131,6 +143,48 @@ def listing_statement(conn: Connection, shape: tuple[str, ...],
         statement = statement.order_by(order.desc()).limit(bindparam("limit"))
         _STATEMENTS[key] = statement
     return statement
+
+
+WALK_PROBE = 10_000
+"""Most index entries ``smallest_index`` counts per filter."""
+_WALKABLE = ("topic", "status", "sentiment", "network")
+
+
+def smallest_index(conn: Connection, params: dict[str, Any], probe: int = WALK_PROBE) -> str:
+    """SQLite, a topic with status, sentiment or network filters: which of these filters'
+    indexes holds the fewest of the workspace's mentions below ``before`` (each counted up
+    to ``probe`` entries, from the index alone, in one statement); ``topic`` when the
+    topic's is among the smallest or all hold ``probe`` or more.
+
+    SQLite ranks the topic's partial index as if it held the whole table and has no
+    statistics per value: walking a common topic's index for a status that few of its
+    mentions have (or none) reads every mention of the topic. With filters independent of
+    each other, walking the smallest index reads the fewest rows to fill a page.
+    """
+    names = [n for n in _WALKABLE if n in params]
+    if conn.dialect.name != "sqlite" or "topic" not in names or len(names) < 2:
+        return "topic"
+    below = " AND id < :before" if "before" in params else ""
+    counts = []
+    for name in names:
+        # Each counted from its own index: SQLite would count a topic from another
+        # index holding topic_mask (ix_mentions_influencer_window), every mention's entry.
+        if name == "topic":
+            bit = int(params["topic"])
+            topic = next(t for t, b in TOPIC_BITS.items() if b == bit)
+            index, condition = f"ix_mentions_topic_{topic}", f"topic_mask & {bit} <> 0"
+        else:
+            column = EQUAL_FILTERS[name].name
+            index = f"ix_mentions_workspace_id_{column}_id"
+            condition = f"{column} = :{name}"
+        counts.append(f"(SELECT count(*) FROM (SELECT 1 FROM mentions "  # noqa: S608
+                      f"INDEXED BY {index} WHERE workspace_id = :ws AND {condition}{below} "
+                      "LIMIT :probe))")
+    sizes = conn.execute(text(f"SELECT {', '.join(counts)}"), {
+        **{n: params[n] for n in (*names, "ws", "before") if n in params}, "probe": probe,
+    }).one()
+    smallest = min(range(len(names)), key=lambda i: (sizes[i], i))  # topic first on ties
+    return names[smallest] if sizes[smallest] < probe else "topic"
 
 
 def hits_statement(conn: Connection, shape: tuple[str, ...]) -> Select[Any]:

@@ -201,9 +201,11 @@ def by_ids(dialect: str) -> Candidates:
 def _with_unindexed(conn: Connection, key: str, hit: ColumnElement[bool],
                     params: dict[str, Any]) -> Candidates:
     """``hit`` or a mention that waits in the queue or has no vector (PostgreSQL)."""
-    always = list(conn.execute(text(
-        "SELECT mention_id FROM mention_search_pending LIMIT :n"), {"n": PENDING_INLINE + 1}
-    ).scalars())
+    # Mentions too long for a tsvector's positions have none: always candidates. Read
+    # with the queue (one round trip).
+    postgres = conn.dialect.name == "postgresql"
+    found = conn.execute(_UNINDEXED_PG if postgres else _QUEUED, {"n": PENDING_INLINE + 1}).all()
+    always = [mention_id for vectorless, mention_id in found if not vectorless]
     parts: list[ColumnElement[bool]] = []
     keys: list[str] = []
     if len(always) > PENDING_INLINE:  # a backlog: keep it as a subquery
@@ -211,16 +213,19 @@ def _with_unindexed(conn: Connection, key: str, hit: ColumnElement[bool],
                                     .columns(literal_column("mention_id"))))
         keys.append("queued")
         always = []
-    if conn.dialect.name == "postgresql":
-        # Mentions too long for a tsvector's positions have none: always candidates.
-        always += conn.execute(text(
-            "SELECT mention_id FROM mention_search WHERE doc IS NULL")).scalars().all()
+    always += [mention_id for vectorless, mention_id in found if vectorless]
     if always:
         parts.append(Mention.id.in_(bindparam("search_always", expanding=True)))
         keys.append("always")
         params = {**params, "search_always": always}
     condition = or_(hit, *parts) if parts else hit
     return Candidates("+".join([key, *keys]), condition, params)
+
+
+_QUEUED = text("SELECT 0, mention_id FROM mention_search_pending LIMIT :n")
+_UNINDEXED_PG = text(
+    "(SELECT 0, mention_id FROM mention_search_pending LIMIT :n) UNION ALL "
+    "(SELECT 1, mention_id FROM mention_search WHERE doc IS NULL)")
 
 
 _SQLITE_HITS = text(
@@ -230,7 +235,7 @@ _SQLITE_HITS = text(
 
 COMMON_TERMS_SECONDS = 600.0
 """How long PostgreSQL's list of common terms is reused before it is read again."""
-_common_terms: dict[str, tuple[float, frozenset[str]]] = {}
+_common_terms: dict[str, tuple[float, dict[str, float]]] = {}
 _common_terms_lock = threading.Lock()
 
 
@@ -239,6 +244,14 @@ def common_terms(db: Session | Connection) -> frozenset[str] | None:
     common elements ANALYZE found, each in roughly 1 in 500 mentions or more); a term
     not listed is rare. ``None`` before the first ANALYZE, and on SQLite. Once found,
     read again at most every COMMON_TERMS_SECONDS per database."""
+    hits = common_term_hits(db)
+    return None if hits is None else frozenset(hits)
+
+
+def common_term_hits(db: Session | Connection) -> dict[str, float] | None:
+    """``common_terms`` with the number of indexed mentions holding each, as estimated by
+    the statistics (the term's share of the rows ANALYZE sampled times the table's
+    estimated rows)."""
     conn = _connection(db)
     if conn.dialect.name != "postgresql":
         return None
@@ -248,16 +261,20 @@ def common_terms(db: Session | Connection) -> frozenset[str] | None:
         cached = _common_terms.get(key)
     if cached is not None and now - cached[0] < COMMON_TERMS_SECONDS:
         return cached[1]
-    elements = conn.execute(text(
-        "SELECT most_common_elems::text::text[] FROM pg_stats "
-        "WHERE schemaname = current_schema() AND tablename = 'mention_search' "
-        "AND attname = 'doc'")).scalar()
-    if elements is None:  # not analyzed yet: ask again next time
+    found = conn.execute(text(
+        "SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs, c.reltuples "
+        "FROM pg_stats s JOIN pg_class c ON c.oid = to_regclass('mention_search') "
+        "WHERE s.schemaname = current_schema() AND s.tablename = 'mention_search' "
+        "AND s.attname = 'doc'")).first()
+    if found is None or found[0] is None:  # not analyzed yet: ask again next time
         return None
-    found = frozenset(elements)
+    elements, freqs, rows = found
+    # The frequencies list one per element, then the lowest, highest and null share.
+    hits = {term: float(freq) * max(float(rows), 0.0)
+            for term, freq in zip(elements, freqs or (), strict=False)}
     with _common_terms_lock:
-        _common_terms[key] = (now, found)
-    return found
+        _common_terms[key] = (now, hits)
+    return hits
 
 
 def hits_below(db: Session | Connection, match: str | None, dialect_query: str | None, *,
@@ -316,6 +333,7 @@ __all__ = [
     "Candidates",
     "by_ids",
     "candidates",
+    "common_term_hits",
     "common_terms",
     "few_candidates",
     "hits_below",

@@ -242,3 +242,28 @@ def only_rare_terms(query: Query, common: Callable[[str], bool]) -> bool | None:
         return None
     found = _rare(query.root, common)
     return found if isinstance(found, bool) else None
+
+
+def _least(node: Node, hits: Callable[[str], float]) -> float | str:
+    if isinstance(node, Word):  # a prefix's hits include its whole term's
+        return hits(_word_term(node)[0])
+    if isinstance(node, Phrase):
+        return 0.0  # its words may all be common and never follow each other
+    if isinstance(node, (Field, Not)):
+        return _SKIP
+    parts = [p for p in (_least(child, hits) for child in node.children) if p != _SKIP]
+    if not parts:
+        return _SKIP
+    if isinstance(node, Or):
+        return max(float(p) for p in parts)
+    return float(parts[0]) if len(parts) == 1 else 0.0  # terms together: no bound known
+
+
+def least_hits(query: Query, hits: Callable[[str], float]) -> float:
+    """How many hits the index query has at least, given ``hits`` of single terms (0 for
+    a term it does not know): a word's own, the largest part of an OR; 0 for phrases and
+    for several terms that must all be present (no bound is known)."""
+    if query.root is None:
+        return 0.0
+    found = _least(query.root, hits)
+    return 0.0 if found == _SKIP else float(found)

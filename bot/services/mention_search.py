@@ -17,7 +17,13 @@ from bot.analysis.attention import LANGUAGE_NOT_ANALYSED
 from bot.analysis.conversation import direct_handle
 from bot.analysis.topics import TOPICS, parse_topic, topic_mask
 from bot.matching.query import MatchInput, Query, QueryError, parse_query
-from bot.matching.search_terms import fts5_query, index_is_exact, only_rare_terms, tsquery
+from bot.matching.search_terms import (
+    fts5_query,
+    index_is_exact,
+    least_hits,
+    only_rare_terms,
+    tsquery,
+)
 from bot.services.errors import ServiceError
 from bot.services.watches import watch_id_by_name
 from storage import search_index
@@ -27,6 +33,7 @@ from storage.mention_listing import (
     hits_statement,
     listing_statement,
     lowest_id_since,
+    smallest_index,
 )
 from storage.models import MentionStatus
 
@@ -40,6 +47,9 @@ MAX_CONFIRM_PAGE = 2000
 """Most index candidates read at once when many of them fail the query's exclusions."""
 SINCE_PROBE = 1000
 """Most mentions read from the published_at index to bound a ``since`` listing by id."""
+MANY_HITS = 4
+"""PostgreSQL counts a word's hits unless its statistics estimate MANY_HITS times
+FEW_HITS or more (an estimate from a sample: a margin)."""
 
 
 def parse_duration(text: str) -> timedelta:
@@ -206,20 +216,24 @@ def _listing(conn: Connection, workspace_id: int, filters: MentionFilter,
         params["before"] = filters.before_id
     if text_query is None:
         statement = listing_statement(conn, tuple(sorted(
-            n for n in params if n not in ("ws", "limit"))))
+            n for n in params if n not in ("ws", "limit"))), walk=smallest_index(conn, params))
         return [_row(r) for r in conn.execute(statement, params)]
     # SQLite walks every search: FTS5 reads a word's postings newest first, so a rare
     # word's first step is all its hits. PostgreSQL's planner must be told whether a
     # word is rare: by its statistics' common terms, else by counting its hits.
     if search_index.hits_come_newest_first(conn):
         return _walked(conn, params, text_query, limit)
-    common = search_index.common_terms(conn)
+    common = search_index.common_term_hits(conn)
     rare = None if common is None else only_rare_terms(text_query, common.__contains__)
     if rare:
         return _walked(conn, params, text_query, limit, rare=rare)
     filtered = _filtered(params)
     search = None
-    if rare is None or filtered:
+    # Counting a common word's hits reads thousands of them (most of ``love
+    # topic:billing``): not when the statistics say there are far more than FEW_HITS.
+    surely_many = common is not None and least_hits(
+        text_query, lambda term: common.get(term, 0.0)) > search_index.FEW_HITS * MANY_HITS
+    if (rare is None or filtered) and not surely_many:
         # A word among the common terms may still have under FEW_HITS hits: their id
         # list is cheaper than any plan checking vectors row by row.
         search = search_index.few_candidates(conn, fts5_query(text_query), tsquery(text_query))
@@ -269,6 +283,9 @@ WALK_TRY_ROWS = 8
 """The rows walk is tried once fewer than 1 hit in WALK_TRY_ROWS passes the filters."""
 WALK_STEP_COST = 40
 """What one statement costs, in rows read (for choosing the side to walk)."""
+JOIN_HITS = 50_000
+"""SQLite: a filtered search whose word has at most this many hits (estimated from the
+first step's) is, after its second step, one statement with the hits as a subquery."""
 
 
 def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: int, *,
@@ -310,6 +327,9 @@ def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: 
     if side == "rows":
         size["rows"] = limit
     found: list[MentionRow] = []
+    hits: list[int] = []
+    steps = 0
+    density = (0, 1)  # the first step's hits and the ids they spread over
     while len(found) < limit and cursor > floor:
         checked: set[int] | None = None  # None: every row is checked
         if side == "hits":
@@ -348,6 +368,22 @@ def _walked(conn: Connection, params: dict[str, Any], text_query: Query, limit: 
         newest = (ids[0] if ids else low) if side == "hits" else (rows[0].id if rows else low)
         settled[side] += (cursor if cursor < MAX_ID else newest + 1) - low
         cursor = low
+        if side == "hits" and steps == 0 and cursor > floor:
+            density = (len(hits), max(newest + 1 - low, 1))
+        if (steps == 1 and density[0] and filtered and cursor > floor
+                and search_index.hits_come_newest_first(conn)
+                and density[0] * (cursor - floor) <= JOIN_HITS * density[1]):
+            # SQLite: the first hits say the word has at most JOIN_HITS below the cursor,
+            # and the second step (often the filters' rows: an assignee with no mention
+            # ends there) did not settle them: one statement reads the hits once into a
+            # list and probes the filters' index with each, instead of a walk turning
+            # hundreds of rows into Python objects (``love status:approved``, ``love
+            # topic:billing``).
+            search = search_index.many_candidates(conn, match, dialect_query)
+            if search is not None:
+                return [*found, *_confirmed(conn, {**params, **search.params, "before": cursor},
+                                            search, text_query, limit - len(found))]
+        steps += 1
         size[side] = min(size[side] * 4, MAX_CONFIRM_PAGE)
         if spent["rows"] and spent["hits"]:
             side = max(("hits", "rows"), key=lambda s: settled[s] / spent[s])

@@ -18,12 +18,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, event, func, select, update
 from sqlalchemy import text as sql
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.matching.query import MatchInput, parse_query
-from bot.matching.search_terms import fts5_query, index_is_exact, only_rare_terms, tsquery
+from bot.matching.search_terms import (
+    fts5_query,
+    index_is_exact,
+    least_hits,
+    only_rare_terms,
+    tsquery,
+)
 from bot.matching.text import tokenize
 from bot.services.errors import ServiceError
 from bot.services.mention_search import MentionFilter, search_mentions
@@ -192,6 +198,31 @@ def test_mentions_are_found_before_they_are_indexed_and_leave_the_index_when_del
     assert _index_hits(sessions, "reseau") == 2
 
 
+def test_mentions_without_a_vector_and_queued_ones_are_always_candidates(
+    sessions: sessionmaker[Session], workspace_id: int,
+) -> None:
+    """PostgreSQL keeps no vector for a text too long for its positions: such a mention,
+    like a queued one, is a candidate of every search, read with the queue."""
+    texts = ["Panne du réseau à Lyon", "Tout va bien", "Panne encore", "Rien à signaler"]
+    _store(sessions, workspace_id, texts)
+    with transaction(sessions) as session:
+        search_index.index_pending(session)
+        if session.connection().dialect.name == "postgresql":
+            session.execute(sql("UPDATE mention_search SET doc = NULL WHERE mention_id IN "
+                                "(SELECT id FROM mentions WHERE text LIKE 'Panne du%')"))
+        else:  # SQLite has no such mentions: queue it again instead
+            session.execute(sql("INSERT INTO mention_search_pending (mention_id) "
+                                "SELECT id FROM mentions WHERE text LIKE 'Panne du%'"))
+            session.execute(sql("DELETE FROM mention_search_fts WHERE rowid IN "
+                                "(SELECT id FROM mentions WHERE text LIKE 'Panne du%')"))
+    for filters, panne in (({}, [texts[2], texts[0]]), ({"network": "mastodon"}, [texts[0]]),
+                           ({"status": "new"}, [texts[2], texts[0]])):
+        assert [r.text for r in search_mentions(sessions, workspace_id, MentionFilter(
+            text="panne", **filters), now=NOW)] == panne, filters
+        assert [r.text for r in search_mentions(sessions, workspace_id, MentionFilter(
+            text="lyon", **filters), now=NOW)] == [texts[0]], filters
+
+
 @pytest.mark.parametrize(("text", "key"), [
     ('"free trial', "mentions.bad_text"),
     ("spam AND", "mentions.bad_text"),
@@ -225,18 +256,21 @@ def _filtered(sessions: sessionmaker[Session], workspace_id: int, filters: Menti
         before = rows[-1].id
 
 
-@pytest.mark.parametrize("since_probe", [1000, 5])
+@pytest.mark.parametrize(("since_probe", "join_hits"), [(1000, 0), (5, 0), (5, 50_000)])
 def test_common_words_walked_newest_first_equal_watch_matching_with_every_filter(
     sessions: sessionmaker[Session], workspace_id: int, shared_data: Path,
-    monkeypatch: pytest.MonkeyPatch, since_probe: int,
+    monkeypatch: pytest.MonkeyPatch, since_probe: int, join_hits: int,
 ) -> None:
     """Past FEW_HITS index hits a listing walks the hits and the filtered rows newest
     first (``_walked``; on PostgreSQL, a common word with other filters is one statement
     the planner shapes); lowered here so that the corpus's words of every frequency take
     that path, with small steps so that both walks and the switch between them run.
     ``since_probe`` 5: the 3-hour window holds more mentions than the probe reads, so the
-    listing bounds it itself (``since:7d`` on a busy workspace)."""
+    listing bounds it itself (``since:7d`` on a busy workspace). ``join_hits`` 0: SQLite
+    walks every filtered search; otherwise, its words having few hits, it reads the rest
+    in one statement after the first step."""
     monkeypatch.setattr(search_index, "FEW_HITS", 2)
+    monkeypatch.setattr("bot.services.mention_search.JOIN_HITS", join_hits)
     monkeypatch.setattr("bot.services.mention_search.WALK_FIRST", 3)
     monkeypatch.setattr("bot.services.mention_search.SINCE_PROBE", since_probe)
     texts = _texts(shared_data)
@@ -305,6 +339,24 @@ def test_common_words_walked_newest_first_equal_watch_matching_with_every_filter
         (MentionFilter(since=timedelta(hours=3), topic="billing"),
          lambda a: a[3].replace(tzinfo=UTC) >= since and a[4] & 1),
     ]
+    counted: list[str] = []
+    engine = sessions.kw["bind"]
+
+    def record(_c: Any, _cur: Any, statement: str, *_args: Any) -> None:
+        if "count(*)" in statement and "mention_search" in statement:
+            counted.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:  # PostgreSQL: a word its statistics hold in far more than FEW_HITS is not counted
+        search_mentions(sessions, workspace_id, MentionFilter(text="the", status="replied"),
+                        now=NOW)
+        with engine.connect() as conn:
+            common_hits = search_index.common_term_hits(conn)
+        assert (common_hits is None) is (engine.dialect.name == "sqlite")
+        if common_hits is not None:
+            assert common_hits["the"] > 8 and not counted, (common_hits["the"], counted)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
     walked = 0
     for text in queries:
         expected = _expected(stored, text)
@@ -338,3 +390,14 @@ def test_only_plain_words_skip_the_confirmation(text: str, exact: bool) -> None:
 ])
 def test_rare_terms_are_told_from_common_ones(text: str, rare: bool | None) -> None:
     assert only_rare_terms(parse_query(text), {"the", "end"}.__contains__) is rare
+
+
+@pytest.mark.parametrize(("text", "least"), [
+    ("the", 5000.0), ("zeppelin", 0.0), ("the -zeppelin", 5000.0), ("the lang:en", 5000.0),
+    ("the OR end", 5000.0), ("end OR zeppelin", 300.0), ("the end", 0.0),
+    ('"the end"', 0.0), ("th*", 0.0), ("the*", 5000.0), ("(the OR end) -x", 5000.0),
+])
+def test_the_least_hits_of_a_query_are_bounded_from_its_terms(text: str, least: float
+                                                               ) -> None:
+    hits = {"the": 5000.0, "end": 300.0}
+    assert least_hits(parse_query(text), lambda term: hits.get(term, 0.0)) == least

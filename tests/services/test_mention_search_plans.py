@@ -176,3 +176,54 @@ def test_text_search_reads_the_full_text_index(listing: Any) -> None:
             # time) and reads those mentions by primary key.
             assert "USING INTEGER PRIMARY KEY (rowid=?)" in plan.splitlines()[0], plan
             assert "TEMP B-TREE FOR ORDER BY" not in plan, plan
+
+
+TOPIC_CASES: list[tuple[dict[str, Any], str]] = [
+    # (filters, index SQLite must walk): the smallest of the filters' indexes.
+    ({"topic": "delivery", "status": "approved"}, "ix_mentions_workspace_id_status_id"),
+    ({"topic": "delivery", "network": "youtube"}, "ix_mentions_workspace_id_network_id"),
+    ({"topic": "billing", "status": "new"}, "ix_mentions_topic_billing"),
+    ({"topic": "delivery", "status": "new", "sentiment": "negative"},
+     "ix_mentions_workspace_id_sentiment_label_id"),  # 6,667 against 10,000 and more
+    ({"topic": "delivery", "status": "new"}, "ix_mentions_topic_delivery"),  # both >= probe
+    ({"topic": "churn", "status": "approved"}, "ix_mentions_topic_churn"),
+]
+
+
+def test_a_topic_with_other_filters_walks_the_smallest_index(
+    listing: Any, sessions: sessionmaker[Session], workspace_id: int,
+) -> None:
+    """A common topic with a status few of its mentions have (or a network none has)
+    walks the status's (network's) index, not every mention of the topic; a rare topic
+    its own. Same rows as the filters read by plain SQL."""
+    with transaction(sessions) as session:  # delivery: half the mentions; billing: 20
+        session.execute(text(
+            "UPDATE mentions SET topic_mask = CASE WHEN id % 2 = 0 THEN 2 ELSE 0 END "
+            "+ CASE WHEN id % 1000 = 0 THEN 1 ELSE 0 END WHERE workspace_id = :ws"),
+            {"ws": workspace_id})
+    engine: Engine = sessions.kw["bind"]
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("ANALYZE mentions"))
+            conn.commit()
+    bits = {"delivery": 2, "billing": 1, "churn": 32}
+    for filters, index in TOPIC_CASES:
+        plan, _found = listing(MentionFilter(**filters))
+        for before in (None, 15_000):
+            got = [r.id for r in search_mentions(sessions, workspace_id, MentionFilter(
+                **filters, before_id=before), limit=11, now=NOW)]
+            conditions = " AND ".join(
+                f"topic_mask & {bits[v]} <> 0" if n == "topic" else
+                f"{'sentiment_label' if n == 'sentiment' else n} = '{v}'"
+                for n, v in filters.items())
+            with sessions() as session:
+                want = list(session.execute(text(
+                    f"SELECT id FROM mentions WHERE workspace_id = :ws AND {conditions} "  # noqa: S608
+                    "AND id < :before ORDER BY id DESC LIMIT 11"),
+                    {"ws": workspace_id, "before": before or 2**31 - 1}).scalars())
+            assert got == want, (filters, before)
+        assert "TEMP B-TREE FOR ORDER BY" not in plan, plan
+        assert not any(scan in plan + "\n" for scan in SQLITE_FULL_SCAN), plan
+        assert '"Relation Name": "mentions"' not in _seq_scans(plan), plan
+        if not plan.startswith("["):
+            assert index in plan, (filters, plan)
