@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from bot.analysis.intent import IntentFlag, IntentResult
+from bot.analysis.intent import IntentFlag, IntentResult, intent_without_complaint
 from bot.analysis.sentiment import SUPPORTED_LANGUAGES
 from bot.analysis.text import URL_RE
 
@@ -172,7 +172,10 @@ def weigh_complaint(
 
     A rule complaint the model rejects in a friendly text ("still not working, but I'm
     ecstatic 😊"), or does not confirm among a crowd of tagged accounts (brands bantering
-    about a contest), becomes "other"; praise or "other" the model is confident about
+    about a contest), becomes "other", or the question or purchase intent the rules also
+    saw ("I'd love a refund please" still asks); not when the complaint is what the text
+    comes to after a contrast ("love the new app but I can't log in": the model reads
+    the tone, the point is the failure). Praise or "other" the model is confident about
     becomes a complaint. Questions, purchase intent, risk and spam keep the rules' word.
     A remark ("other") that reads friendlier than aggrieved (``friendly_remark`` with
     ``sentiment_score``) gains the ``FRIENDLY_REMARK`` flag, stored with the mention.
@@ -199,8 +202,9 @@ def _weigh(
     if intent.intent == "complaint":
         names = intent.flag_names
         friendly = sentiment_label == "positive" or "courtesy" in names or "closing" in names
-        if (friendly and p < COMPLAINT_REJECTED) or (crowd and p < COMPLAINT_CONFIRMED):
-            return replace(intent, intent="other")
+        rejected = friendly and p < COMPLAINT_REJECTED and not intent.complaint_after_contrast
+        if rejected or (crowd and p < COMPLAINT_CONFIRMED):
+            return replace(intent, intent=intent_without_complaint(intent))
     elif intent.intent in ("other", "praise") and p >= COMPLAINT_CONFIRMED and not crowd:
         return replace(intent, intent="complaint")
     return intent
