@@ -14,7 +14,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.analysis.attention import read_signals, waiting_for_answer, weigh_complaint
+from bot.analysis.attention import (
+    FRIENDLY_REMARK,
+    friendly_remark,
+    read_signals,
+    waiting_for_answer,
+    weigh_complaint,
+)
 from bot.analysis.intent import detect_intent
 from bot.analysis.pipeline import AnalysisInput, analyze_many
 from bot.analysis.priority import DEFAULT_ALERT_THRESHOLD
@@ -46,6 +52,7 @@ ASKS_COMPLAINS_OR_LEAVES = [
     "@acme thinking about cancelling tbh, third outage this week",
     "@acme je vais résilier mon abonnement",
     # an open case: the customer gave what was asked, with a courtesy thanks
+    "@acme it's an iPhone 8 on iOS 11.1, thank you",
     "@acme Just sent you a DM with my details, thanks!",
 ]
 
@@ -57,6 +64,8 @@ PRAISE_THANKS_CHITCHAT_OR_NOISE = [
     "@acme j'adore votre nouvelle collection 😍",
     "@acme happy friday everyone!",
     "@acme awesome service as always 👍",
+    "@acme lol",
+    "@acme haha",
     "@acme 😂😂",
     "@acme ok will do",
     "@acme all sorted now, thanks!",
@@ -121,3 +130,46 @@ def test_an_overruled_complaint_that_also_asks_is_a_question(text: str, intent: 
     assert weighed.intent == intent
     assert weighed.flags[: len(found.flags)] == found.flags  # the rules' terms stay
     assert waiting_for_answer(weighed, signals, "positive") is (intent == "question")
+
+
+@pytest.mark.parametrize(
+    ("text", "substance"),
+    [
+        ("@acme lol", False),
+        ("@acme HAHAHA 😂", False),
+        ("@acme lmao xD", False),
+        ("@acme mdr", False),
+        ("@acme lol my order never came", True),
+        ("@acme ok", True),
+        ("@acme Correct", True),
+    ],
+)
+def test_laughter_alone_has_nothing_to_answer(text: str, substance: bool) -> None:
+    assert read_signals(text, "en").substance is substance
+
+
+@pytest.mark.parametrize(
+    ("text", "version"),
+    [
+        ("@acme iOS 11.1, thank you", True),
+        ("@acme on 11.2.5 (15d60) thanks!", True),
+        ("@acme it was $4.99, thanks", False),
+        ("@acme from 9-10:30 today", False),
+        ("@acme Congrats on your 30,000 career points.", False),
+        ("@acme live stream 2017", False),
+        ("@acme see https://t.co/v1.2.3 ok", False),
+    ],
+)
+def test_version_numbers(text: str, version: bool) -> None:
+    assert read_signals(text, "en").version_number is version
+
+
+def test_a_remark_giving_a_version_number_is_never_friendly() -> None:
+    # The details the brand asked for ("which iOS?"), with a courtesy thanks.
+    text = "@acme it's an iPhone 8 on iOS 11.1, thank you"
+    intent, signals = detect_intent(text), read_signals(text, "en")
+    assert intent.intent == "other" and signals.version_number
+    assert not friendly_remark("other", signals, 0.08, 0.29, "en")
+    weighed = weigh_complaint(intent, 0.08, "en", signals, "positive", 0.29)
+    assert FRIENDLY_REMARK not in weighed.flag_names
+    assert waiting_for_answer(weighed, signals, "positive")
