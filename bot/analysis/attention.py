@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from bot.analysis.intent import IntentFlag, IntentResult
+from bot.analysis.intent import IntentFlag, IntentResult, intent_without_complaint
 from bot.analysis.sentiment import SUPPORTED_LANGUAGES
 from bot.analysis.text import URL_RE
 
@@ -27,9 +27,15 @@ _HANDLE_RE = re.compile(r"(?<![\w@])@\w{1,30}")
 # handle, a link or a decimal ("iOS 11.0.3", "@115714" and "2017" are not order ids).
 _ORDER_ID_RE = re.compile(r"(?<![\w@/.#-])#?(?=[A-Za-z0-9-]*\d{5})[A-Za-z0-9-]{6,20}(?![\w/.@])")
 _FIVE_DIGITS_RE = re.compile(r"\d{5}")
+# A software version ("iOS 11.1", "11.2.5"), not an amount ("$4.99") or a time ("10:30").
+_VERSION_RE = re.compile(r"(?<![\w.$£€])\d{1,3}(?:\.\d{1,3}){1,3}(?!\.?\d)(?!\w)")
+_DOT_DIGIT_RE = re.compile(r"\d\.\d")  # a cheap first look: most texts have none
 # Support agents sign their replies "*JoanO" or "^PS": the brand wrote it, nobody waits.
 _AGENT_SIGNATURE_RE = re.compile(r"(?:^|\s)[*^][A-Z][A-Za-z]{0,11}\s*$")
 _WORD_RE = re.compile(r"[^\W\d_]{2,}")
+# Laughter says nothing to answer: "@brand lol" is as content-free as a lone emoji.
+_LAUGHTER_RE = re.compile(
+    r"(?i)l+o+l+|lmf?ao+|rofl|(?:ha)+h?|(?:he){2,}h?|(?:hi){2,}|p?tdr+|mdr+|x+d+")
 _LETTERS_RE = re.compile(r"[A-Za-z]+")
 SHORT_LETTERS = 24
 """Under this many letters a plain ASCII text's detected language is not trusted."""
@@ -50,6 +56,8 @@ class Signals:
     order_number: bool
     language_analysed: bool
     agent_signed: bool = False
+    version_number: bool = False
+    """The words (not handles or links) hold a software version ("iOS 11.1")."""
 
 
 def language_analysed(language: str | None) -> bool:
@@ -73,7 +81,7 @@ def read_signals(text: str, language: str | None, addressed: bool | None = None)
     return Signals(
         addressed=handles > 0 if addressed is None else addressed,
         handles=handles,
-        substance=_WORD_RE.search(words) is not None,
+        substance=_substance(words),
         question_marks=bare.count("?") + (0 if plain else bare.count("？")),
         exclamations=bare.count("!") + (0 if plain else bare.count("！")),
         negative_emoji=negative,
@@ -81,7 +89,17 @@ def read_signals(text: str, language: str | None, addressed: bool | None = None)
         and _ORDER_ID_RE.search(words) is not None,
         language_analysed=language_analysed(language) or _too_short_to_tell(bare, words),
         agent_signed=("*" in bare or "^" in bare) and _AGENT_SIGNATURE_RE.search(bare) is not None,
+        version_number="." in words and _DOT_DIGIT_RE.search(words) is not None
+        and _VERSION_RE.search(words) is not None,
     )
+
+
+def _substance(words: str) -> bool:
+    """Whether ``words`` (no handles, no links) hold a word that is not laughter."""
+    found = _WORD_RE.search(words)
+    if found is None or not _LAUGHTER_RE.fullmatch(found.group()):
+        return found is not None
+    return any(not _LAUGHTER_RE.fullmatch(w) for w in _WORD_RE.findall(words))
 
 
 def _too_short_to_tell(bare: str, words: str) -> bool:
@@ -100,10 +118,10 @@ def waiting_for_answer(
     """Whether the author, having written to the brand, now waits for its answer.
 
     Not for praise, spam, a support agent's signed reply ("... *JoanO"), a lone handle,
-    link or emoji, a customer closing the case or acknowledging ("solved", "will do"),
-    friendly banter (positive, or a remark ``weigh_complaint`` flagged ``FRIENDLY_REMARK``,
-    asking nothing), or a question or remark among a crowd of tagged accounts; always for
-    a customer's complaint.
+    link, emoji or laugh ("lol"), a customer closing the case or acknowledging ("solved",
+    "will do"), friendly banter (positive, or a remark ``weigh_complaint`` flagged
+    ``FRIENDLY_REMARK``, asking nothing), or a question or remark among a crowd of tagged
+    accounts; always for a customer's complaint.
     """
     if not signals.addressed or signals.agent_signed or intent.intent in ("spam", "praise"):
         return False
@@ -149,11 +167,12 @@ def friendly_remark(
     a language in ``COMPLAINT_MODEL_LANGUAGES`` gives it a probability under its
     sentiment score (in [-1, 1]) plus ``margin``. "@brand I need limes!" (complaint 0.07,
     sentiment +0.11) is friendly; "@brand Correct" (0.04, -0.05) answers the brand and is
-    not, nor is a remark giving an order number ("my order is 88412093, thanks!": the
-    details the brand asked for). ``margin`` None: never (the rule off, as
-    ``cv_attention`` compares)."""
+    not, nor is a remark giving an order or version number ("my order is 88412093,
+    thanks!", "iPhone 8 on iOS 11.1, thank you": the details the brand asked for).
+    ``margin`` None: never (the rule off, as ``cv_attention`` compares)."""
     return (
-        margin is not None and intent == "other" and not signals.order_number
+        margin is not None and intent == "other"
+        and not (signals.order_number or signals.version_number)
         and complaint_probability is not None
         and sentiment_score is not None and language in COMPLAINT_MODEL_LANGUAGES
         and complaint_probability < sentiment_score + margin
@@ -172,7 +191,10 @@ def weigh_complaint(
 
     A rule complaint the model rejects in a friendly text ("still not working, but I'm
     ecstatic 😊"), or does not confirm among a crowd of tagged accounts (brands bantering
-    about a contest), becomes "other"; praise or "other" the model is confident about
+    about a contest), becomes "other", or the question or purchase intent the rules also
+    saw ("I'd love a refund please" still asks); not when the complaint is what the text
+    comes to after a contrast ("love the new app but I can't log in": the model reads
+    the tone, the point is the failure). Praise or "other" the model is confident about
     becomes a complaint. Questions, purchase intent, risk and spam keep the rules' word.
     A remark ("other") that reads friendlier than aggrieved (``friendly_remark`` with
     ``sentiment_score``) gains the ``FRIENDLY_REMARK`` flag, stored with the mention.
@@ -199,8 +221,9 @@ def _weigh(
     if intent.intent == "complaint":
         names = intent.flag_names
         friendly = sentiment_label == "positive" or "courtesy" in names or "closing" in names
-        if (friendly and p < COMPLAINT_REJECTED) or (crowd and p < COMPLAINT_CONFIRMED):
-            return replace(intent, intent="other")
+        rejected = friendly and p < COMPLAINT_REJECTED and not intent.complaint_after_contrast
+        if rejected or (crowd and p < COMPLAINT_CONFIRMED):
+            return replace(intent, intent=intent_without_complaint(intent))
     elif intent.intent in ("other", "praise") and p >= COMPLAINT_CONFIRMED and not crowd:
         return replace(intent, intent="complaint")
     return intent

@@ -43,6 +43,7 @@ RULES: dict[str, str] = {
         | quick question | any way/chance | anyway i/to | wondering | who do/can/should i
         | il vous plait | svp | aidez moi | besoin aide | merci avance
         | would/will be grateful | be grateful if
+        | hope/hoping you/u can/could/will/would | espere que vous pourrez/pouvez/pourriez/allez
     """,
     "complaint": f"""
         {_NEGATORS}/stopped/won't/wont work*/load*/arriv*/respond*
@@ -94,6 +95,10 @@ RULES: dict[str, str] = {
         | 1st/2nd/3rd/4th/5th/third/fourth/fifth/second call/time/attempt/email/message
         | unjustifiabl* | inconvenien* | unprofessional | nothing has been | no one has
         | expired | declined | denied | worse | evil | timed out | nothing works
+        | package/parcel/order/delivery/shipment/luggage/bag/suitcase is/was/got/has/have been? lost
+        | lost again | arrived/came cold/wrong/stale | was/were cold/stale
+        | didn't/didnt receive/arrive | did not receive/arrive | impossible to | impossible de
+        | impossible acceder/joindre/ouvrir/utiliser/installer/envoyer/obtenir
     """,
     "praise": """
         love* | thank* | thx | great | great job/service/product/experience/support/app/work
@@ -211,6 +216,13 @@ FLAG_ORDER = (
 # "Thanks for your reply but the box still reboots" asks for more help.
 _THANKS = ("thank", "thx", "ty", "merci", "cheers")
 _COURTESY_MIN_WORDS = 6
+# "love the app but I can't log in": what follows the contrast is the author's point.
+_CONTRAST = frozenset((
+    "but", "however", "yet", "unfortunately", "sadly", "except",
+    "mais", "cependant", "pourtant", "malheureusement", "sauf", "toutefois", "neanmoins",
+))  # fmt: skip
+# "Thanks! It still hasn't arrived though": a final "though" marks what came before.
+_FINAL_CONTRAST = ("though", "tho")
 
 
 _TABLE = PhraseTable(RULES)
@@ -241,10 +253,16 @@ class IntentFlag:
 
 @dataclass(frozen=True, slots=True)
 class IntentResult:
-    """The main intent and every flag raised, in ``FLAG_ORDER``."""
+    """The main intent and every flag raised, in ``FLAG_ORDER``.
+
+    ``complaint_after_contrast``: the last complaint term is what the text comes to
+    after a contrast ("love the new app but I can't log in", "Thanks! It still hasn't
+    arrived though"), so the grievance is the author's point whatever the tone around it.
+    """
 
     intent: Intent
     flags: tuple[IntentFlag, ...]
+    complaint_after_contrast: bool = False
 
     @property
     def flag_names(self) -> tuple[str, ...]:
@@ -298,6 +316,7 @@ def detect_intent(text: str) -> IntentResult:
     without_urls = URL_RE.sub(" ", text) if has_url else text
     words = _words(without_urls)
     found: dict[str, list[str]] = {}
+    last_complaint = -1
     starts = starts_of(words, _STARTS, _starts)
     # Only the words that start a phrase, or are hashtags, are visited (most start none).
     for i in compress(range(len(words)), starts):
@@ -317,6 +336,8 @@ def detect_intent(text: str) -> IntentResult:
             term = " ".join(words[i:end])
             if flag == "praise" and not term.startswith(_NOT_NEGATABLE) and _negated(words, i):
                 flag, term = "complaint", f"not {term}"
+            if flag == "complaint":
+                last_complaint = i
             found.setdefault(flag, []).append(term)
     if "?" in without_urls:
         found.setdefault("question", []).append("?")
@@ -334,13 +355,42 @@ def detect_intent(text: str) -> IntentResult:
     flags = tuple(
         IntentFlag(name, tuple(dict.fromkeys(found[name]))) for name in FLAG_ORDER if name in found
     )
-    return IntentResult(intent=_main_intent(flags), flags=flags)
+    contrast = last_complaint >= 0 and _after_contrast(words, last_complaint)
+    return IntentResult(intent=_main_intent(flags), flags=flags, complaint_after_contrast=contrast)
+
+
+def _after_contrast(words: list[str], i: int) -> bool:
+    """Whether the word at ``i`` follows a contrast word ("but", "mais"...) with none
+    after it, or comes before a final "though" ("it still hasn't arrived though"); not
+    when it is negated ("hit or miss, but not awful"; "n'est jamais arrivé" is the
+    term itself)."""
+    if words[i] not in _NEGATOR_WORDS and _negated(words, i):
+        return False
+    last = len(words) - 1
+    end = last if words[last] in _FINAL_CONTRAST else len(words)
+    if any(w in _CONTRAST for w in words[i + 1 : end]):
+        return False
+    return end == last or any(w in _CONTRAST for w in words[:i])
 
 
 def _rest(words: list[str], terms: list[str]) -> bool:
     """Whether ``words`` say more than the ``terms`` (and handles) do."""
     said = sum(len(t.split()) for t in terms)
     return len(words) - said >= _COURTESY_MIN_WORDS
+
+
+def intent_without_complaint(result: IntentResult) -> Intent:
+    """The main intent once the complaint flag is set aside: purchase intent or a
+    question when the rules also saw one ("I'd love a refund please" still asks),
+    else "other"."""
+    names = result.flag_names
+    for name in _REQUEST_INTENTS:
+        if name in names:
+            return name
+    return "other"
+
+
+_REQUEST_INTENTS: tuple[Intent, ...] = ("purchase_intent", "question")
 
 
 def _main_intent(flags: tuple[IntentFlag, ...]) -> Intent:

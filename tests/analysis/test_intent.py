@@ -31,6 +31,14 @@ from bot.analysis.intent import FLAG_ORDER, RULES, detect_intent
         ("#boycott this racist brand", "risk", "risk:crisis", "boycott"),
         ("Free followers! click here, crypto giveaway", "spam", "spam", "free followers"),
         ("Just posted a photo", "other", None, None),
+        ("great, my parcel is lost again", "complaint", "complaint", "parcel is lost"),
+        ("my order arrived cold", "complaint", "complaint", "arrived cold"),
+        ("I did not receive the code", "complaint", "complaint", "did not receive"),
+        ("It's impossible to reach anyone", "complaint", "complaint", "impossible to"),
+        ("Impossible de me connecter depuis hier", "complaint", "complaint", "impossible de"),
+        ("hope you can look at my account", "question", "question", "hope you can"),
+        ("J'espère que vous pourrez m'aider", "question", "question",
+         "espere que vous pourrez"),
     ],
 )  # fmt: skip
 def test_rules(text: str, intent: str, flag: str | None, term: str | None) -> None:
@@ -86,3 +94,20 @@ def test_quotes_that_strip_to_nothing_next_to_a_hashtag() -> None:
     # "''" becomes an empty word once its quotes are stripped.
     result = detect_intent("'' this is broken #refund ''")
     assert result.intent == "complaint"
+
+
+@pytest.mark.parametrize(
+    ("text", "after"),
+    [
+        ("love the new app but I can't log in", True),
+        ("Thank you! The replacement still hasn't arrived though", True),
+        ("J'adore la marque mais ma commande n'est jamais arrivée", True),
+        ("Desktop app still not working, but I got to see the Easter egg so I'm ecstatic", False),
+        ("it can be hit or miss, but not awful", False),  # a negated complaint term
+        ("app still not working", False),  # no contrast: the tone may still weigh
+        ("I'd love a refund please", False),
+        ("love the app but it's a bit pricey", False),  # no complaint term
+    ],
+)
+def test_a_complaint_after_a_contrast_is_the_point(text: str, after: bool) -> None:
+    assert detect_intent(text).complaint_after_contrast is after

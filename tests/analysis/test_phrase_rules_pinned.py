@@ -23,15 +23,15 @@ from bot.analysis.topics import detect_topics
 DATA = Path(__file__).resolve().parents[1] / "data"
 PINNED = {
     "intent/eval/complaints_en_train.tsv":
-        "f0f6b15efb14d908555e09cfa2aa0c6a3e454a2739b638e4e24ac1ca0c68a4f8",
+        "49754a3985e1f89921b54eec62de2b4eaff85c9c921b155321d172a080e54dd0",
     "intent/eval/attention_en_dev.tsv":
-        "51be9deef5c552984b6c0ed9d1ae63ff0208d652a68ba4a33c4f98dae388fc03",
+        "286fdfe4839b7a9486aa53a16d1b1e94f5f52c9ff54a45a243c1c3750d744bc9",
     "sentiment/eval/en_tweets_test.tsv":
         "d0ae72496c3666c5e5fe547b55633f2f51902b7ac2744d67c72a67265631f05d",
     "sentiment/eval/fr_tweets_val.tsv":
         "751c821f1676baf0aed78cafa4c40cb20c48b035fc392a3f96f8e879aca3f939",
     "sentiment/eval/fr_reviews_dev.tsv":
-        "e2ad68f666893dbba18bf2895fba268e6df61c6edba4dd7b29befa4b297c80f8",
+        "f310d4389ed494cac99dd3a755dae75ce1453d2499f22ee6a7fcbabbb888f05d",
 }
 
 
