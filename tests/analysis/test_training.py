@@ -145,20 +145,45 @@ def test_train_classifiers_is_deterministic_and_loadable(
                                   "question_en.json.gz"]
     printed = capsys.readouterr().out
     assert "held-out fifth of complaints_en_train.tsv" in printed
+    assert "+ 5 examples of airline_tweets_en.tsv" in printed
+    assert "teacher" not in printed
+    complaint = BinaryLinearModel.from_bytes(outputs[0]["complaint_en.json.gz"])
+    assert complaint.probability("@brand my order never arrived") > complaint.probability(
+        "@brand thanks for the quick help")
+    french = BinaryLinearModel.from_bytes(outputs[0]["complaint_fr.json.gz"])
+    assert french.lang == "fr" and not french.words.packed
+
+
+def test_the_teacher_pool_trains_a_deterministic_student(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("sklearn", reason="training needs scikit-learn (train extra)")
+    from bot.analysis.binary_model import BinaryLinearModel
+    from bot.analysis.training import train_classifiers
+
+    data, extra = _tiny_intent_data(tmp_path)
+    outputs = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        argv = ["--data", str(data), "--extra-data", str(extra), "--out", str(out),
+                "--task", "complaint_en", "--teacher-pool"]
+        assert train_classifiers.main(argv) == 0
+        outputs.append((out / "complaint_en.json.gz").read_bytes())
+    assert outputs[0] == outputs[1]
+    printed = capsys.readouterr().out
     tune, _ = train_classifiers.attention_parts(data / "intent" / "twcs_attention_dev.tsv")
     assert (f"+ {5 + len(tune)} unlabelled tweets with the teacher's soft labels of "
             "complaint_teacher_pool.tsv at weight 1.0") in printed
-    complaint = BinaryLinearModel.from_bytes(outputs[0]["complaint_en.json.gz"])
+    assert "examples of airline_tweets_en.tsv" not in printed
+    complaint = BinaryLinearModel.from_bytes(outputs[0])
     assert complaint.probability("@brand my order never arrived") > complaint.probability(
         "@brand thanks for the quick help")
     # The teacher's soft labels are learned: only they tell the two pool words apart.
     assert complaint.probability("@air the zqxfoo again") > complaint.probability(
         "@air the zqxbar again")
-    payload = json.loads(gzip.decompress(outputs[0]["complaint_en.json.gz"]))
+    payload = json.loads(gzip.decompress(outputs[0]))
     assert payload["trained_on"] == ("complaints_en_train.tsv + complaint_teacher_pool.tsv "
                                      "(soft labels)")
-    french = BinaryLinearModel.from_bytes(outputs[0]["complaint_fr.json.gz"])
-    assert french.lang == "fr" and not french.words.packed
 
 
 def test_a_stale_teacher_pool_is_refused(tmp_path: Path) -> None:
@@ -178,7 +203,7 @@ def test_a_stale_teacher_pool_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="other tweets"):
         tc.read_teacher_pool(pool_file, [*pool, tc.PoolTweet("twcs", "1", "@brand hi")])
     argv = ["--data", str(data), "--extra-data", str(extra), "--out", str(tmp_path / "out"),
-            "--task", "complaint_en"]
+            "--task", "complaint_en", "--teacher-pool"]
     pool_file.write_text(pool_file.read_text().replace("airline\t1\t", "airline\t7\t"))
     with pytest.raises(ValueError, match="other tweets"):
         tc.main(argv)
@@ -258,7 +283,7 @@ def test_train_classifiers_without_extra_leaves_the_airline_tweets_out(
     data, extra = _tiny_intent_data(tmp_path)
     out = tmp_path / "out"
     argv = ["--data", str(data), "--extra-data", str(extra), "--out", str(out),
-            "--task", "complaint_en", "--without-extra"]
+            "--task", "complaint_en", "--without-extra", "--teacher-pool"]
     assert train_classifiers.main(argv) == 0
     printed = capsys.readouterr().out
     assert "airline_tweets_en.tsv" not in printed and "teacher" not in printed
