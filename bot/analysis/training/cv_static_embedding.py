@@ -346,10 +346,10 @@ def cv_teacher(setup: Setup, out_dir: Path) -> None:
     _fused(setup, "sentence embedding", emb, shipped)
 
 
-def _finetune_fold(texts: Sequence[str], y: np.ndarray, train_idx: np.ndarray,
-                   test_idx: np.ndarray, epochs: int, lr: float, seed: int,
-                   batch_size: int = 16) -> np.ndarray:
-    """Fine-tune a fresh encoder with a linear head on ``train_idx``; labels of ``test_idx``."""
+def finetune_encoder(texts: Sequence[str], y: np.ndarray, train_idx: np.ndarray, epochs: int,
+                     lr: float, seed: int, batch_size: int = 16) -> tuple[Any, Any, Any]:
+    """Fine-tune a fresh encoder with a linear head on ``train_idx``: (tokenizer, encoder,
+    head), the encoder in eval mode."""
     import torch
 
     tokenizer, encoder = _encoder()
@@ -380,9 +380,33 @@ def _finetune_fold(texts: Sequence[str], y: np.ndarray, train_idx: np.ndarray,
             optimizer.step()
             schedule.step()
     encoder.eval()
+    return tokenizer, encoder, head
+
+
+def finetuned_probabilities(model: tuple[Any, Any, Any], texts: Sequence[str]) -> np.ndarray:
+    """Positive-class probabilities of a fine-tuned (tokenizer, encoder, head) for ``texts``
+    (read in batches of similar length)."""
+    import torch
+
+    tokenizer, encoder, head = model
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out = np.zeros(len(texts))
     with torch.no_grad():
-        out = [forward(test_idx[s:s + 64]).argmax(1).numpy() for s in range(0, len(test_idx), 64)]
-    return np.concatenate(out)
+        for start in range(0, len(order), 64):
+            rows = order[start:start + 64]
+            batch = tokenizer([texts[i] for i in rows], padding=True, truncation=True,
+                              max_length=MAX_LENGTH, return_tensors="pt")
+            logits = head(_mean_pool(encoder(**batch).last_hidden_state, batch["attention_mask"]))
+            out[rows] = torch.softmax(logits, dim=1)[:, 1].numpy()
+    return out
+
+
+def _finetune_fold(texts: Sequence[str], y: np.ndarray, train_idx: np.ndarray,
+                   test_idx: np.ndarray, epochs: int, lr: float, seed: int,
+                   batch_size: int = 16) -> np.ndarray:
+    """Fine-tune a fresh encoder with a linear head on ``train_idx``; labels of ``test_idx``."""
+    model = finetune_encoder(texts, y, train_idx, epochs, lr, seed, batch_size)
+    return (finetuned_probabilities(model, [texts[i] for i in test_idx]) >= 0.5).astype(int)
 
 
 def cv_finetune(setup: Setup, epochs: int, lr: float) -> None:

@@ -2,6 +2,7 @@
 
     python -m bot.analysis.training.train_classifiers [--data DIR] [--task complaint_en ...]
                                                       [--search] [--out DIR] [--without-extra]
+                                                      [--teacher-pool]
 
 Each task reads one labelled file under DIR/intent (DIR defaults to $VIGIE_SHARED_DATA,
 else ``../shared/data``), splits off a held-out fifth first (fixed seed, stratified,
@@ -23,8 +24,22 @@ Tasks:
                 complaints file alone (grouped 5-fold CV macro-F1 on the training part
                 0.794 at C=4 against 0.803 with them).
                 A static embedding distilled from all-MiniLM-L6-v2 did not help in that CV
-                (0.805); mixing in the encoder's own predictions did (0.841) but needs the
-                encoder at run time: ``cv_static_embedding`` has the figures.
+                (0.805): ``cv_static_embedding`` has the figures.
+                ``--teacher-pool`` trains the distilled student instead: the airline weak
+                labels give way to an unlabelled pool of 14,772 tweets to brands with a
+                teacher's soft labels, training-data/intent/complaint_teacher_pool.tsv;
+                every pool tweet counts twice, as complaint at weight p and as not at
+                weight 1 - p, p being the probability of the teacher (the mean of a
+                logistic regression on all-MiniLM-L6-v2 sentence embeddings and the model
+                above, both fitted on the training part only; ``cv_distill pool`` wrote
+                the file, the encoder is not needed here). The pool is the airline tweets
+                (less the near-duplicates of the complaints file) and the tuning part of
+                twcs_attention_dev.tsv (``split_attention``; its held-out part is never
+                read). Grouped 5-fold CV macro-F1 on the training part, the teacher
+                refitted per fold (``cv_distill cv``): 0.824 ± 0.012 against 0.803 ±
+                0.017; held-out fifth 0.840 against 0.817. Not the default yet: the
+                student's probabilities are less extreme (fewer at 0.8 or more), and the
+                attention rules' thresholds on them were chosen with the model above.
   question_en   the tuning part of twcs_attention_dev.tsv (``split_attention``, its default
                 seed): intent question or purchase_intent (a request the brand must answer) /
                 anything else. The held-out part reports the attention figures, so it is never
@@ -36,7 +51,10 @@ Tasks:
                 at run time the French lexicons fill the same features. Their figures are
                 English held-out figures of that reduced model; French quality is unmeasured.
 
-Training needs numpy, scipy and scikit-learn; the run time needs none of them.
+Training needs numpy, scipy and scikit-learn; the run time needs none of them. ``--search``
+on a task with a teacher pool is optimistic: the committed soft labels come from a teacher
+fitted on the whole training part, validation folds included (``cv_distill`` refits it
+per fold).
 """
 
 from __future__ import annotations
@@ -44,6 +62,7 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
+import hashlib
 import itertools
 import json
 import random
@@ -51,7 +70,7 @@ import re
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +106,11 @@ SEED = 20261205
 HOLDOUT_SHARE = 0.2
 EXTRA_DIR = Path(__file__).resolve().parents[3] / "training-data"
 AIRLINE_WEIGHT = 0.3
+"""Weight of the airline tweets as weak labels in the former complaint model (the
+teacher's fast half; ``cv_static_embedding`` and ``cv_distill`` compare with it)."""
+TEACHER_POOL = "complaint_teacher_pool.tsv"
+POOL_WEIGHT = 1.0
+"""Weight of the teacher's soft labels, chosen by ``cv_distill`` (0.3 and 3 were worse)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +138,9 @@ class Task:
     its sample weight: always in training, never held out, never scored."""
     part: str = ""
     """Which rows of ``source`` the reader keeps, when not all (said in ``trained_on``)."""
+    soft: tuple[str, float] | None = None
+    """A teacher's soft labels of the unlabelled complaint pool (file under the repository's
+    ``training-data/intent``, weight): always in training, never held out, never scored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +242,78 @@ def read_attention_complaints(path: Path) -> list[Example]:
     ]
 
 
+def read_attention_complaints_held_out(path: Path) -> list[Example]:
+    """``read_attention_complaints`` of the held-out part of ``twcs_attention_dev.tsv`` only
+    (its tuning part is in the complaint model's unlabelled pool), in file order."""
+    ids = attention_parts(path)[True]
+    return [
+        Example(row["text"], row["intent"] in ("complaint", "risk"), group_key(row["text"]))
+        for row in _read_tsv(path) if row["tweet_id"] in ids
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class PoolTweet:
+    """One unlabelled tweet of the complaint pool: where it comes from and its text."""
+
+    source: str
+    """``airline`` (``key``: line number in airline_tweets_en.tsv) or ``twcs`` (``key``:
+    tweet id in twcs_attention_dev.tsv)."""
+    key: str
+    text: str
+
+
+def complaint_pool(data_dir: Path, extra_dir: Path = EXTRA_DIR) -> list[PoolTweet]:
+    """The unlabelled pool the complaint teacher labels: the airline tweets that are no
+    near-duplicate of the complaints file, in file order, then the tuning part of
+    ``twcs_attention_dev.tsv`` in ``split_attention``'s order."""
+    task = TASKS["complaint_en"]
+    seen = {ex.group for ex in task.reader(data_dir / "intent" / task.source)}
+    airline = read_airline_complaints(extra_dir / "intent" / "airline_tweets_en.tsv")
+    pool = [PoolTweet("airline", str(line), ex.text)
+            for line, ex in enumerate(airline, start=1) if ex.group not in seen]
+    header, rows = split_attention.read_rows(data_dir / split_attention.SOURCE)
+    tune, _ = split_attention.split(split_attention.conversation_groups(header, rows),
+                                    split_attention.DEFAULT_SEED)
+    id_col, text_col = header.index("tweet_id"), header.index("text")
+    return pool + [PoolTweet("twcs", row[id_col], row[text_col]) for row in tune]
+
+
+def pool_digest(pool: Sequence[PoolTweet]) -> str:
+    """First 16 hex digits of the SHA-256 of the pool's texts, one a line, in order."""
+    return hashlib.sha256("\n".join(t.text for t in pool).encode("utf-8")).hexdigest()[:16]
+
+
+POOL_HEADER = "source\tkey\tp_complaint"
+
+
+def write_teacher_pool(path: Path, pool: Sequence[PoolTweet], probabilities: Sequence[float],
+                       comment: str) -> None:
+    """Write the teacher's probabilities of ``pool`` (4 decimals) with the texts' digest."""
+    if len(pool) != len(probabilities):
+        raise ValueError("one probability per pool tweet")
+    lines = [f"# {comment}", f"# texts sha256_16 {pool_digest(pool)}", POOL_HEADER]
+    lines += [f"{t.source}\t{t.key}\t{p:.4f}" for t, p in zip(pool, probabilities, strict=True)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def read_teacher_pool(path: Path, pool: Sequence[PoolTweet]) -> np.ndarray:
+    """The teacher's probabilities written for ``pool``; refused unless the file lists the
+    same tweets in the same order and their texts have the digest it records."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    digests = [ln.split()[-1] for ln in lines if ln.startswith("# texts sha256_16 ")]
+    rows = [ln.split("\t") for ln in lines if ln and not ln.startswith("#")]
+    if not rows or "\t".join(rows[0]) != POOL_HEADER:
+        raise ValueError(f"{path.name}: expected the header {POOL_HEADER!r}")
+    keys = [(r[0], r[1]) for r in rows[1:]]
+    if keys != [(t.source, t.key) for t in pool]:
+        raise ValueError(f"{path.name}: lists other tweets than the pool ({len(keys)} rows for "
+                         f"{len(pool)} tweets); write it again with cv_distill pool")
+    if digests != [pool_digest(pool)]:
+        raise ValueError(f"{path.name}: the pool's texts changed since it was written")
+    return np.array([float(r[2]) for r in rows[1:]])
+
+
 TASKS = {
     "complaint_en": Task("complaint_en", "en", "complaint", "not_complaint",
                          "complaints_en_train.tsv", read_complaints,
@@ -229,8 +328,12 @@ TASKS = {
                         "twcs_attention_dev.tsv", read_questions_tuning, dense_only=True,
                         part=f"tuning part (split_attention seed {split_attention.DEFAULT_SEED})"),
 }  # fmt: skip
+STUDENTS = {"complaint_en": (TEACHER_POOL, POOL_WEIGHT)}
+"""``--teacher-pool``: the teacher's soft labels (file, weight) that replace a task's extra
+files (as in ``cv_distill``)."""
 EXTERNAL: dict[str, tuple[tuple[str, Callable[[Path], list[Example]], str], ...]] = {
-    "complaint_en": (("twcs_attention_dev.tsv", read_attention_complaints, "out-of-domain"),),
+    "complaint_en": (("twcs_attention_dev.tsv", read_attention_complaints_held_out,
+                      "out-of-domain attention held-out part of"),),
     "question_en": (("twcs_attention_dev.tsv", read_questions_held_out,
                      "attention held-out part of"),),
 }
@@ -293,20 +396,46 @@ def design(feats: Sequence[TextFeatures], cdocs: Sequence[Sequence[str]], fitted
     return sp.hstack(blocks).tocsr()
 
 
+@dataclass(slots=True)
+class SoftLabels:
+    """Unlabelled texts with a teacher's probability of the positive class."""
+
+    feats: list[TextFeatures]
+    cdocs: list[list[str]]
+    probability: np.ndarray
+    weight: float
+
+
 def fit(feats: Sequence[TextFeatures], cdocs: Sequence[Sequence[str]], labels: Sequence[bool],
-        params: HyperParams, dense_only: bool, weights: Sequence[float] | None = None) -> Fitted:
-    """Fit vocabularies and the logistic regression on one training set."""
+        params: HyperParams, dense_only: bool, weights: Sequence[float] | None = None,
+        soft: SoftLabels | None = None) -> Fitted:
+    """Fit vocabularies and the logistic regression on one training set.
+
+    With ``soft``, the vocabularies also learn from its texts (once each), and every soft
+    text is trained on twice (log loss under soft labels): positive at weight
+    ``weight * p``, negative at ``weight * (1 - p)``, after the labelled rows."""
+    soft_feats = soft.feats if soft else []
+    soft_cdocs = soft.cdocs if soft else []
     if dense_only:
         words, chars = _empty_vocabulary(), _empty_vocabulary()
     else:
-        words = fit_vocabulary([f.words for f in feats], params.min_df_word)
-        chars = fit_vocabulary(cdocs, params.min_df_char)
+        words = fit_vocabulary([f.words for f in [*feats, *soft_feats]], params.min_df_word)
+        chars = fit_vocabulary([*cdocs, *soft_cdocs], params.min_df_char)
     x = design(feats, cdocs, words, chars, params.dense_scale)
+    y = np.array(labels, dtype=int)
+    w = None if weights is None else np.array(weights, dtype=float)
+    if soft is not None:
+        x_soft = design(soft_feats, soft_cdocs, words, chars, params.dense_scale)
+        x = sp.vstack([x, x_soft, x_soft]).tocsr()
+        n = len(soft_feats)
+        y = np.concatenate([y, np.ones(n, dtype=int), np.zeros(n, dtype=int)])
+        w = np.concatenate([np.ones(len(labels)) if w is None else w,
+                            soft.weight * soft.probability,
+                            soft.weight * (1.0 - soft.probability)])
     model = LogisticRegression(
         C=params.c, max_iter=5000, class_weight="balanced" if params.balanced else None
     )
-    model.fit(x, np.array(labels, dtype=int),
-              sample_weight=None if weights is None else np.array(weights, dtype=float))
+    model.fit(x, y, sample_weight=w)
     return Fitted(params, words, chars, model)
 
 
@@ -343,16 +472,17 @@ class Featurized:
                           self.labels + other.labels, self.weights + other.weights)
 
 
-def fit_set(data: Featurized, params: HyperParams, dense_only: bool) -> Fitted:
-    """``fit`` on a featurized set, with its sample weights."""
-    return fit(data.feats, data.cdocs, data.labels, params, dense_only, data.weights)
+def fit_set(data: Featurized, params: HyperParams, dense_only: bool,
+            soft: SoftLabels | None = None) -> Fitted:
+    """``fit`` on a featurized set, with its sample weights (and ``soft`` labels)."""
+    return fit(data.feats, data.cdocs, data.labels, params, dense_only, data.weights, soft)
 
 
 def cross_validate(main: Featurized, groups: Sequence[str], extra: Featurized,
-                   dense_only: bool, name: str) -> HyperParams:
+                   dense_only: bool, name: str, soft: SoftLabels | None = None) -> HyperParams:
     """Grid search by stratified 5-fold CV macro-F1 over ``main`` (the training part only),
     near-duplicates (same ``groups`` key) in one fold, as the held-out split keeps them;
-    ``extra`` joins every training fold and is never scored."""
+    ``extra`` (and ``soft``) join every training fold and are never scored."""
     y = np.array(main.labels, dtype=bool)
     splitter = StratifiedGroupKFold(5, shuffle=True, random_state=0)
     folds = list(splitter.split(np.zeros(len(y)), y, list(groups)))
@@ -361,7 +491,7 @@ def cross_validate(main: Featurized, groups: Sequence[str], extra: Featurized,
         params = HyperParams(c=c, dense_scale=scale, balanced=balanced)
         predicted = np.zeros(len(y), dtype=bool)
         for train_idx, test_idx in folds:
-            fitted = fit_set(main.pick(train_idx) + extra, params, dense_only)
+            fitted = fit_set(main.pick(train_idx) + extra, params, dense_only, soft)
             test = main.pick(test_idx)
             predicted[test_idx] = predict(fitted, test.feats, test.cdocs)
         score = float(f1_score(y, predicted, average="macro"))
@@ -442,8 +572,9 @@ def train_task(task: Task, data_dir: Path, search: bool, out_dir: Path,
                extra_dir: Path = EXTRA_DIR, use_extra: bool = True) -> dict[str, Any]:
     """Split, choose, report held-out figures, fit on everything, write; returns the figures.
 
-    ``use_extra=False`` leaves out the task's extra files (``--without-extra``: the airline
-    tweets are CC BY-NC-SA, so a model trained without them does not carry that licence).
+    ``use_extra=False`` leaves out the task's extra files and teacher pool
+    (``--without-extra``: the airline tweets are CC BY-NC-SA, so a model trained without
+    them does not carry that licence; the pool holds them and its teacher learned from them).
     """
     intent_dir = data_dir / "intent"
     examples = task.reader(intent_dir / task.source)
@@ -464,18 +595,29 @@ def train_task(task: Task, data_dir: Path, search: bool, out_dir: Path,
         extra_examples += rows
         extra_set = extra_set + featurize(rows, weight, train_lang, scorer, task.dense_only)
         print(f"  + {len(rows)} examples of {name} at weight {weight}")
+    soft = None
+    if task.soft and use_extra:
+        name, weight = task.soft
+        pool = complaint_pool(data_dir, extra_dir)
+        probability = read_teacher_pool(extra_dir / "intent" / name, pool)
+        pool_set = featurize([Example(t.text, False, t.key) for t in pool], 1.0, train_lang,
+                             scorer, task.dense_only)
+        soft = SoftLabels(pool_set.feats, pool_set.cdocs, probability, weight)
+        print(f"  + {len(pool)} unlabelled tweets with the teacher's soft labels of {name} "
+              f"at weight {weight}")
     train_idx, held_idx = holdout_split(examples, HOLDOUT_SHARE, SEED)
     train_part = main_set.pick(train_idx)
     if len(set(train_part.labels)) < 2 or not held_idx:
         raise ValueError(f"{task.source}: too few distinct examples of each class to split")
     if search:
         groups = [examples[i].group for i in train_idx]
-        params = cross_validate(train_part, groups, extra_set, task.dense_only, task.name)
+        params = cross_validate(train_part, groups, extra_set, task.dense_only, task.name,
+                                soft)
     else:
         params = DEFAULTS[task.name]
     report: dict[str, Any] = {"task": task.name, "hyper_params": params_text(params)}
     # Held-out figures: a model fitted without the held-out fifth, run through the run time.
-    partial = fit_set(train_part + extra_set, params, task.dense_only)
+    partial = fit_set(train_part + extra_set, params, task.dense_only, soft)
     tmp = out_dir / f".{task.name}.holdout.json.gz"
     runtime = write_model(to_payload(partial, task, lexicons, train_lang, "train part"), tmp)
     tmp.unlink()
@@ -485,9 +627,10 @@ def train_task(task: Task, data_dir: Path, search: bool, out_dir: Path,
     source = f"{task.source} {task.part}".strip()
     print(f"  held-out fifth of {source}: {report['held_out']}")
     # The shipped model: the same choices, fitted on the whole file (and the extra files).
-    full = fit_set(main_set + extra_set, params, task.dense_only)
+    full = fit_set(main_set + extra_set, params, task.dense_only, soft)
     ship_lexicons = load_lexicons(task.lang)
-    trained_on = " + ".join([source] + [name for name, _, _ in extras])
+    pools = [f"{task.soft[0]} (soft labels)"] if soft and task.soft else []
+    trained_on = " + ".join([source] + [name for name, _, _ in extras] + pools)
     payload = to_payload(full, task, ship_lexicons, task.lang, trained_on)
     path = out_dir / f"{task.name}.json.gz"
     shipped = write_model(payload, path)
@@ -512,8 +655,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=MODELS_DIR, help="where models are written")
     parser.add_argument("--extra-data", type=Path, default=EXTRA_DIR,
                         help="folder of the extra public training files (training-data/)")
+    parser.add_argument("--teacher-pool", action="store_true",
+                        help="complaint_en: the teacher's soft labels of the unlabelled pool "
+                             "instead of the airline weak labels (the distilled student)")
     parser.add_argument("--without-extra", action="store_true",
-                        help="train on the main file only (no airline tweets: CC BY-NC-SA)")
+                        help="train on the main file only (no airline tweets, CC BY-NC-SA, nor "
+                             "the teacher pool holding them)")
     args = parser.parse_args(argv)
     data_dir = args.data or default_data_dir()
     if not (data_dir / "intent").is_dir():
@@ -522,7 +669,10 @@ def main(argv: list[str] | None = None) -> int:
     with threadpool_limits(limits=1):
         for name in args.task:
             print(f"== {name}")
-            train_task(TASKS[name], data_dir, args.search, args.out, args.extra_data,
+            task = TASKS[name]
+            if args.teacher_pool and name in STUDENTS:
+                task = replace(task, extra=(), soft=STUDENTS[name])
+            train_task(task, data_dir, args.search, args.out, args.extra_data,
                        use_extra=not args.without_extra)
     return 0
 
