@@ -56,6 +56,9 @@ _STRIP_RE = re.compile(r"(?=[hw@#&])(?:(?:https?://|www\.)\S+|[@#]\w+|&\w+;)", r
 # "&" instead of trying the pattern at every position.
 _STRIP_NO_LINK_RE = re.compile(r"[@#&](?:(?<=[@#])\w+|(?<=&)\w+;)")
 _LETTERS_RE = re.compile(r"[^\W\d_]+")
+# In ASCII text the letters _LETTERS_RE finds are [A-Za-z]: every other byte becomes a
+# space, and splitting gives the same words without trying the pattern at each position.
+_NOT_LETTERS = bytes(c if chr(c).isascii() and chr(c).isalpha() else 32 for c in range(256))
 _KANA_RE = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff]")
 _HANGUL_RE = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
 _HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -207,7 +210,11 @@ def detect_language(text: str, hint: str | None = None) -> str | None:
         stripped = _STRIP_RE.sub(" ", stripped)
     elif "@" in stripped or "#" in stripped or "&" in stripped:
         stripped = _STRIP_NO_LINK_RE.sub(" ", stripped)
-    words = _LETTERS_RE.findall(stripped.lower())
+    lowered = stripped.lower()
+    if lowered.isascii():
+        words = lowered.encode("ascii").translate(_NOT_LETTERS).decode("ascii").split()
+    else:
+        words = _LETTERS_RE.findall(lowered)
     letters = sum(map(len, words))
     if letters == 0:
         return hint
