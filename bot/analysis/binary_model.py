@@ -34,7 +34,9 @@ BINARY_FORMAT = 1
 CARE_DENSE = ("long_number", "addressed", "url", "first_person", "question_marks")
 """Names of the extra dense features, in the order ``care_features`` returns them."""
 
-_LONG_NUMBER_RE = re.compile(r"\d{4,}")
+# Only searched for: four digits in a row match where \d{4,} does. A pattern opening on a
+# character class lets ``re`` skip to the next digit instead of trying every position.
+_LONG_NUMBER_RE = re.compile(r"\d\d\d\d")
 _FIRST_PERSON = frozenset({
     "i", "i'm", "im", "i've", "ive", "my", "me", "mine", "we", "our", "us",
     "je", "j'", "moi", "mon", "ma", "mes", "nous", "notre", "nos",

@@ -16,10 +16,13 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import math
 import re
 import struct
 import threading
 from importlib import resources
+from operator import sub
+from typing import cast
 
 from bot.analysis.text import clean_text
 
@@ -38,8 +41,7 @@ MIN_LETTERS = 12
 
 HINT_NATS = 6.0
 MAX_WORDS = 200
-_LANE = 24
-_LANE_MASK = (1 << _LANE) - 1
+_LANE = 32
 _CACHE_LIMIT = 50_000
 
 # Social text leans heavily towards a few languages: a prior in nats settles short
@@ -54,6 +56,9 @@ _STRIP_RE = re.compile(r"(?=[hw@#&])(?:(?:https?://|www\.)\S+|[@#]\w+|&\w+;)", r
 # "&" instead of trying the pattern at every position.
 _STRIP_NO_LINK_RE = re.compile(r"[@#&](?:(?<=[@#])\w+|(?<=&)\w+;)")
 _LETTERS_RE = re.compile(r"[^\W\d_]+")
+# In ASCII text the letters _LETTERS_RE finds are [A-Za-z]: every other byte becomes a
+# space, and splitting gives the same words without trying the pattern at each position.
+_NOT_LETTERS = bytes(c if chr(c).isascii() and chr(c).isalpha() else 32 for c in range(256))
 _KANA_RE = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff]")
 _HANGUL_RE = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
 _HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -90,10 +95,12 @@ class LanguageModel:
         names = grams.split("\n")
         if len(costs) != width * len(names):
             raise ValueError("language model table does not match its n-grams")
-        # Widen each 8-bit cost to a 24-bit little-endian lane in one slice assignment.
-        spread = bytearray(3 * len(costs))
-        spread[0::3] = costs
-        row = 3 * width
+        # Widen each 8-bit cost to a 32-bit little-endian lane in one slice assignment: the
+        # lanes of a sum are then read by struct in one call. A text's sums stay far
+        # below 2**24 in every lane (analysis reads at most MAX_ANALYZED_CHARS).
+        spread = bytearray(4 * len(costs))
+        spread[0::4] = costs
+        row = 4 * width
         self.table: dict[str, int] = {
             gram: int.from_bytes(spread[i * row : (i + 1) * row], "little")
             for i, gram in enumerate(names)
@@ -112,6 +119,13 @@ class LanguageModel:
         self._cache: dict[str, int] = {}
         self._all_lanes = (1 << (_LANE * len(self.languages))) - 1
         self._lanes = struct.Struct(f"<{len(self.languages)}I")
+        mantissa, _ = math.frexp(self.quant)
+        hint_units = HINT_NATS * self.quant
+        self.hint_units: int | None = (
+            int(hint_units) if mantissa == 0.5 and hint_units.is_integer() else None)
+        """``HINT_NATS`` in the units of ``lane_costs`` when comparing those integers decides
+        as comparing ``costs`` does (``quant`` a power of two: every cost, and every cost
+        less ``HINT_NATS``, is then an exact float); None otherwise."""
 
     def _word_cost(self, word: str) -> int:
         cost = self._cache.get(word)
@@ -128,8 +142,9 @@ class LanguageModel:
             self._cache[word] = cost
         return cost
 
-    def costs(self, words: list[str]) -> list[float]:
-        """Per-language cost in nats (lower is likelier), priors included; [] if no evidence."""
+    def lane_costs(self, words: list[str]) -> list[int] | None:
+        """Per-language cost in units of 1/``quant`` nats, priors included (the integers
+        ``costs`` divides by ``quant``); None if no evidence."""
         # Most words are cached: look them all up at C speed, compute only the misses.
         per_word = list(map(self._cache.get, words))
         if None in per_word:
@@ -137,19 +152,18 @@ class LanguageModel:
                         for w, c in zip(words, per_word, strict=True)]
         total: int = sum(per_word)  # type: ignore[arg-type]
         if not total:
+            return None
+        lanes = self._lanes.unpack((total & self._all_lanes).to_bytes(4 * len(self.languages),
+                                                                        "little"))
+        return list(map(sub, lanes, self._prior))
+
+    def costs(self, words: list[str]) -> list[float]:
+        """Per-language cost in nats (lower is likelier), priors included; [] if no evidence."""
+        lane_costs = self.lane_costs(words)
+        if lane_costs is None:
             return []
-        # Lanes are 3 bytes wide: widen them to 4 and let struct split the integer.
-        width = len(self.languages)
-        packed = (total & self._all_lanes).to_bytes(3 * width, "little")
-        wide = bytearray(4 * width)
-        wide[0::4] = packed[0::3]
-        wide[1::4] = packed[1::3]
-        wide[2::4] = packed[2::3]
         quant = self.quant
-        return [
-            (lane - prior) / quant
-            for lane, prior in zip(self._lanes.unpack(wide), self._prior, strict=True)
-        ]
+        return [cost / quant for cost in lane_costs]
 
 
 _model: LanguageModel | None = None
@@ -196,7 +210,11 @@ def detect_language(text: str, hint: str | None = None) -> str | None:
         stripped = _STRIP_RE.sub(" ", stripped)
     elif "@" in stripped or "#" in stripped or "&" in stripped:
         stripped = _STRIP_NO_LINK_RE.sub(" ", stripped)
-    words = _LETTERS_RE.findall(stripped.lower())
+    lowered = stripped.lower()
+    if lowered.isascii():
+        words = lowered.encode("ascii").translate(_NOT_LETTERS).decode("ascii").split()
+    else:
+        words = _LETTERS_RE.findall(lowered)
     letters = sum(map(len, words))
     if letters == 0:
         return hint
@@ -207,14 +225,22 @@ def detect_language(text: str, hint: str | None = None) -> str | None:
     if hint and letters < MIN_LETTERS:
         return hint
     model = load_language_model()
-    costs = model.costs(words[:MAX_WORDS])
+    # Integer costs when they decide exactly as the costs in nats would (they do for the
+    # shipped model), which spares a division per language.
+    costs: list[float] | None  # integers (int is a float to the type checker) or floats
+    hint_cost: float
+    if model.hint_units is None:
+        costs, hint_cost = model.costs(words[:MAX_WORDS]), HINT_NATS
+    else:
+        costs = cast("list[float] | None", model.lane_costs(words[:MAX_WORDS]))
+        hint_cost = model.hint_units
     if not costs:
         return hint
     if hint in model.languages:
-        costs[model.languages.index(hint)] -= HINT_NATS
+        costs[model.languages.index(hint)] -= hint_cost
     first = costs.index(min(costs))  # the first of equal minima, as min(key=...) gives
     if hint and hint not in model.languages:
         ranked = sorted(range(len(costs)), key=costs.__getitem__)
-        if costs[ranked[1]] - costs[ranked[0]] < HINT_NATS:
+        if costs[ranked[1]] - costs[ranked[0]] < hint_cost:
             return hint
     return model.languages[first]

@@ -208,6 +208,9 @@ WEAK: dict[str, frozenset[str]] = {
 }
 
 _WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+# Without an apostrophe the words _WORD_RE finds are the runs of [a-z0-9]: every other
+# character becomes a space (non-ASCII ones a "?" first) and splitting gives them.
+_NOT_WORD = bytes(c if chr(c) in "abcdefghijklmnopqrstuvwxyz0123456789" else 32 for c in range(256))
 _ELISION_RE = re.compile(r"\b(?:[ldjmstc]|qu|jusqu|lorsqu|puisqu)'")
 _MENTION_RE = re.compile(r"@\w+")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
@@ -246,7 +249,8 @@ def words_of(text: str) -> list[str]:
     folded = fold_accents(text)  # lowercase already
     if "'" in folded:
         folded = _ELISION_RE.sub("", folded)
-    return _WORD_RE.findall(folded)
+        return _WORD_RE.findall(folded)
+    return folded.encode("ascii", "replace").translate(_NOT_WORD).decode("ascii").split()
 
 
 def detect_topics(text: str) -> tuple[TopicMatch, ...]:

@@ -219,9 +219,14 @@ _YOUTUBE_ID_PATH_RE: Final = re.compile(r"/(?:shorts|embed|live|v|e)/([\w-]+)")
 _UNRESERVED_ESCAPE_RE: Final = re.compile(r"%([0-9A-Fa-f]{2})")
 _UNRESERVED: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _PATH_SAFE: Final = "/%:@!$&'()*+,;="
+# What quote(path, safe=_PATH_SAFE) leaves as it is: letters, digits, "_.-~" and the safe.
+_KEPT_BY_QUOTE: Final = (
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~" + _PATH_SAFE.encode()
+)
 
 # Post, profile and tag pages of networks: discussion around a story, not a story.
 _SOCIAL_HOSTS: Final = ("news.ycombinator.com", "reddit.com", "redd.it", "bsky.app", "x.com")
+_SOCIAL_SUBDOMAINS: Final = tuple("." + host for host in _SOCIAL_HOSTS)
 _FEDIVERSE_PATH_RE: Final = re.compile(
     r"/(?:@[^/]+(?:/\d+)?|web/@[^/]+(?:/\d+)?|users/[^/]+(?:/statuses/\d+)?"
     r"|web/statuses/\d+|notice/[^/]+|objects/[^/]+|tags/[^/]+)/?",
@@ -234,7 +239,7 @@ def _normalize_host(host: str) -> str:
         # An undecodable name stays as it is and fails the validity check later.
         with contextlib.suppress(UnicodeError):
             host = host.encode("idna").decode("ascii")
-    stripped = True
+    stripped = host.startswith(("www.", "m.", "mobile."))
     while stripped:  # "www.m.example.com": strip to a fixed point, so keys are stable
         stripped = False
         for prefix in ("www.", "m.", "mobile."):
@@ -255,8 +260,11 @@ def _normalize_escapes(text: str) -> str:
 
 
 def _normalize_path(path: str) -> str:
-    path = quote(path, safe=_PATH_SAFE)  # encodes spaces and non-ASCII, keeps escapes
-    path = _normalize_escapes(path)
+    # A path of characters quote keeps, without escapes, is left as it is by both steps:
+    # the check quote makes first, without its calls.
+    if not (path.isascii() and "%" not in path and not path.encode().rstrip(_KEPT_BY_QUOTE)):
+        path = quote(path, safe=_PATH_SAFE)  # encodes spaces and non-ASCII, keeps escapes
+        path = _normalize_escapes(path)
     if "/." in path:  # resolve "." and ".." segments
         path = "/" + posixpath.normpath(path).lstrip("/").removeprefix(".")
     return path.rstrip("/")
@@ -424,9 +432,8 @@ def is_social_post_url(url: str) -> bool:
 
 
 def _is_social(host: str, path: str) -> bool:
-    for social in _SOCIAL_HOSTS:
-        if host == social or host.endswith("." + social):
-            return True
+    if host in _SOCIAL_HOSTS or host.endswith(_SOCIAL_SUBDOMAINS):
+        return True
     return bool(_FEDIVERSE_PATH_RE.fullmatch(path))
 
 
