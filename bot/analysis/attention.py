@@ -205,10 +205,20 @@ def weigh_complaint(
     Unchanged without a probability or for a language not in ``COMPLAINT_MODEL_LANGUAGES``.
     """
     weighed = _weigh(intent, complaint_probability, language, signals, sentiment_label)
-    if friendly_remark(weighed.intent, signals, complaint_probability, sentiment_score,
-                       language):
+    # A grievance the rules read in words ("didn't receive", "still waiting") still waits
+    # when the model talks it away in a friendly text: "thanks, I didn't receive my
+    # refund" scores low on the model and high on sentiment. A bare word ("refund" in
+    # "the refund came through, thank you!") does not.
+    if not _worded_grievance(intent) and friendly_remark(
+            weighed.intent, signals, complaint_probability, sentiment_score, language):
         return replace(weighed, flags=(*weighed.flags, IntentFlag(FRIENDLY_REMARK, ())))
     return weighed
+
+
+def _worded_grievance(intent: IntentResult) -> bool:
+    """Whether the rules read a complaint in a phrase of several words."""
+    return intent.intent == "complaint" and any(
+        " " in term for flag in intent.flags if flag.name == "complaint" for term in flag.terms)
 
 
 def _weigh(

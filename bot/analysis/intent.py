@@ -43,7 +43,9 @@ RULES: dict[str, str] = {
         | quick question | any way/chance | anyway i/to | wondering | who do/can/should i
         | il vous plait | svp | aidez moi | besoin aide | merci avance
         | would/will be grateful | be grateful if
-        | hope/hoping you/u can/could/will/would | espere que vous pourrez/pouvez/pourriez/allez
+        | hope/hoping you/u can/could/will/would help/fix/sort/refund/resolve/assist/look/check
+        | espere que vous pourrez/pouvez/pourriez/allez m/me/nous/aider/regler/rembourser
+        | espere que vous pourrez/pouvez/pourriez/allez resoudre/corriger/repondre/verifier
     """,
     "complaint": f"""
         {_NEGATORS}/stopped/won't/wont work*/load*/arriv*/respond*
@@ -97,7 +99,11 @@ RULES: dict[str, str] = {
         | expired | declined | denied | worse | evil | timed out | nothing works
         | package/parcel/order/delivery/shipment/luggage/bag/suitcase is/was/got/has/have been? lost
         | lost again | arrived/came cold/wrong/stale | was/were cold/stale
-        | didn't/didnt receive/arrive | did not receive/arrive | impossible to | impossible de
+        | didn't/didnt receive/arrive | did not receive/arrive
+        | impossible to
+        | impossible de me/m/nous/se/joindre/acceder/ouvrir/utiliser/installer/envoyer
+        | impossible de obtenir/payer/commander/annuler/contacter/telecharger/suivre
+        | impossible de recevoir/parler/avoir/charger/modifier
         | impossible acceder/joindre/ouvrir/utiliser/installer/envoyer/obtenir
     """,
     "praise": """
@@ -223,6 +229,7 @@ _CONTRAST = frozenset((
 ))  # fmt: skip
 # "Thanks! It still hasn't arrived though": a final "though" marks what came before.
 _FINAL_CONTRAST = ("though", "tho")
+_FINAL_CONTRAST_REACH = 3  # words between a grievance's last word and "though", at most
 
 
 _TABLE = PhraseTable(RULES)
@@ -370,7 +377,10 @@ def _after_contrast(words: list[str], i: int) -> bool:
     end = last if words[last] in _FINAL_CONTRAST else len(words)
     if any(w in _CONTRAST for w in words[i + 1 : end]):
         return False
-    return end == last or any(w in _CONTRAST for w in words[:i])
+    # Only a grievance in the clause that "though" closes: "lost again lol, great game
+    # though" ends on praise, and the words carry no punctuation to tell clauses apart.
+    closes = end == last and i >= last - _FINAL_CONTRAST_REACH
+    return closes or any(w in _CONTRAST for w in words[:i])
 
 
 def _rest(words: list[str], terms: list[str]) -> bool:

@@ -46,6 +46,8 @@ ASKS_COMPLAINS_OR_LEAVES = [
     "@acme J'adore votre marque mais ma commande n'est jamais arrivée",
     "@acme j'adore l'appli mais impossible de me connecter depuis hier",
     "@acme merci mais toujours pas de remboursement",
+    "@acme thanks, I didn't receive my refund",
+    "@acme Thanks for the quick reply! Still waiting on my refund",
     # threatens to leave
     "@acme I'm cancelling my subscription",
     "@acme if this isn't sorted by Friday I'm switching to Globex",
@@ -70,6 +72,14 @@ PRAISE_THANKS_CHITCHAT_OR_NOISE = [
     "@acme ok will do",
     "@acme all sorted now, thanks!",
     "@acme c'est réglé, merci !",
+    # wishes and praise that read like a request or a grievance
+    "@acme hope you will have a great weekend!",
+    "@acme hope you can keep up the great work!",
+    "@acme Bonjour, j'espère que vous allez bien !",
+    "@acme J'espère que vous allez continuer comme ça, bravo !",
+    "@acme Impossible de faire mieux, bravo l'équipe !",
+    "@acme impossible de trouver mieux, merci !",
+    "@acme lost again lol, great game though",
 ]
 
 

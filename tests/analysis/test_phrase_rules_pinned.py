@@ -25,13 +25,13 @@ PINNED = {
     "intent/eval/complaints_en_train.tsv":
         "49754a3985e1f89921b54eec62de2b4eaff85c9c921b155321d172a080e54dd0",
     "intent/eval/attention_en_dev.tsv":
-        "286fdfe4839b7a9486aa53a16d1b1e94f5f52c9ff54a45a243c1c3750d744bc9",
+        "8ed05a8d250defecff0c17a57d002e4ba051fd3aa789fdb8f167e04734433627",
     "sentiment/eval/en_tweets_test.tsv":
         "d0ae72496c3666c5e5fe547b55633f2f51902b7ac2744d67c72a67265631f05d",
     "sentiment/eval/fr_tweets_val.tsv":
         "751c821f1676baf0aed78cafa4c40cb20c48b035fc392a3f96f8e879aca3f939",
     "sentiment/eval/fr_reviews_dev.tsv":
-        "f310d4389ed494cac99dd3a755dae75ce1453d2499f22ee6a7fcbabbb888f05d",
+        "186ec016a4d41a93fde60897c73b7962f0832ab357aaa8b7ac001fb45a226277",
 }
 
 
