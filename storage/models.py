@@ -357,10 +357,12 @@ POSTGRES_TRIGGER_KEPT_KEYS = frozenset({
     "fk_mentions_author_id_authors",
     "fk_mention_watches_workspace_id_workspaces",
     "fk_mention_search_pending_mention_id_mentions",
+    "fk_mentions_watch_id_watches",
+    "fk_mention_watches_watch_id_watches",
 })
 """Foreign keys the models declare (SQLite has them) that PostgreSQL does not: their per-row
 checks cannot fail for the rows ingest writes, and what they do on delete is done by
-statement-level triggers (migration 0033 says why, key by key)."""
+statement-level triggers (migrations 0033 and 0034 say why, key by key)."""
 
 
 # Indexes of the mentions and authors tables that reports and influencer views read; their
