@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from storage.dialect import is_postgresql
-from storage.models import Author, Mention
+from storage.models import Author, Mention, Watch
 from storage.models_base import as_utc
 from storage.models_watches import MentionWatch
 
@@ -44,6 +44,19 @@ def one_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElemen
                                    ARRAY(column.type)))
     listed = func.json_each(json.dumps(list(values))).table_valued("value")
     return column.in_(select(listed.c.value))
+
+
+def hold_watch(session: Session, watch_id: int) -> bool:
+    """Lock the watch's row until the transaction ends so that no one deletes it meanwhile
+    (``FOR KEY SHARE``: edits of the watch and other batches of it are not held up); False
+    when it is gone. On PostgreSQL this is what keeps the ``watch_id`` of the mentions and
+    links a batch writes valid (migration 0034 dropped their per-row key checks); SQLite
+    keeps its keys and serialises writers, so there it only says whether the watch exists.
+    """
+    found = select(Watch.id).where(Watch.id == watch_id)
+    if is_postgresql(session):
+        found = found.with_for_update(key_share=True)
+    return session.execute(found).first() is not None
 
 
 def upsert_authors(session: Session, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:

@@ -353,6 +353,18 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
 
 
+POSTGRES_TRIGGER_KEPT_KEYS = frozenset({
+    "fk_mentions_author_id_authors",
+    "fk_mention_watches_workspace_id_workspaces",
+    "fk_mention_search_pending_mention_id_mentions",
+    "fk_mentions_watch_id_watches",
+    "fk_mention_watches_watch_id_watches",
+})
+"""Foreign keys the models declare (SQLite has them) that PostgreSQL does not: their per-row
+checks cannot fail for the rows ingest writes, and what they do on delete is done by
+statement-level triggers (migrations 0033 and 0034 say why, key by key)."""
+
+
 # Indexes of the mentions and authors tables that reports and influencer views read; their
 # partial-index predicates are spelled in storage.models_reporting.
 # Open work is a small, shifting part of the table: a partial index keeps counting it and

@@ -46,7 +46,7 @@ from bot.services.watch_links import (
 )
 from bot.sources.base import FetchedMention
 from bot.sources.text import to_utc
-from storage.bulk import insert_mentions, one_of, upsert_authors
+from storage.bulk import hold_watch, insert_mentions, one_of, upsert_authors
 from storage.dialect import is_postgresql
 from storage.models import Mention, MentionStatus, OutboxMessage, Watch
 from storage.models_competitors import WATCH_COMPETITOR
@@ -344,15 +344,22 @@ def do_ingest(
     Mentions published before ``backfill_before`` (a new or resumed source's history) are
     stored and counted, never alerted and never given an SLA.
 
-    On PostgreSQL the batch runs in a savepoint: when the database refuses it (an item
-    normalisation let through), each item is retried alone and the ones refused are
-    dropped and listed in ``report.skipped``, so one poison item never fails its batch
-    (nor freezes its source's cursor). SQLite stores any text and any clamped count, so it
+    On PostgreSQL the watch's row is locked first (``hold_watch``): no one can delete it
+    before the batch commits, and a batch whose watch is gone stores nothing. The batch then
+    runs in a savepoint: when the database refuses it (an item normalisation let through),
+    each item is retried alone and the ones refused are dropped and listed in
+    ``report.skipped``, so one poison item never fails its batch (nor freezes its source's
+    cursor). SQLite stores any text and any clamped count, so it
     needs no such fallback (and skips the savepoint's cost).
     """
     if not is_postgresql(session):
         return _ingest(session, watch, source_id, fetched, now=now,
                        backfill_before=backfill_before)
+    if not hold_watch(session, watch.id):
+        # Deleted since it was read: nothing is stored for it (PostgreSQL does not check
+        # the watch key of each row a batch writes; this lock is what keeps it valid).
+        return IngestReport(received=len(fetched), skipped=[
+            f"{item.network}:{item.external_id[:100]} (watch deleted)" for item in fetched])
     try:
         with session.begin_nested():
             return _ingest(session, watch, source_id, fetched, now=now,
