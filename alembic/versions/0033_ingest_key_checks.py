@@ -26,11 +26,12 @@ for the rows ingest writes:
 What the keys did on delete is kept, set-based, by statement-level triggers with a
 transition table: deleting authors sets their mentions' ``author_id`` to NULL (the key's
 ``ON DELETE SET NULL``), deleting mentions removes their queued search rows (``ON DELETE
-CASCADE``). The other keys of these tables stay (``mention_watches.mention_id`` and
-``watch_id`` also guard links made for mentions and watches read earlier in the
-transaction, which another one may delete meanwhile). SQLite keeps its keys: its checks are
+CASCADE``). The other keys of these tables stay here (``mention_watches.mention_id``
+guards links made for mentions read earlier in the transaction, which another one may
+delete meanwhile; the watch keys are migration 0034's). SQLite keeps its keys: its checks are
 cheap look-ups in the same process, and dropping one would mean rebuilding the table.
-The downgrade drops the triggers and adds the keys back.
+The downgrade drops the triggers, does what the keys would have done to rows a TRUNCATE
+left behind, and adds the keys back.
 """
 from collections.abc import Sequence
 
@@ -87,4 +88,12 @@ def downgrade() -> None:
     for statement in DOWN:
         op.execute(statement)
     for table, name, column, target, action in KEYS:
+        # Rows left pointing at a deleted row (a TRUNCATE or hand-written SQL skips the
+        # triggers) would refuse the key: do first what the key would have done.
+        orphan = (f"{column} IS NOT NULL AND NOT EXISTS "
+                  f"(SELECT 1 FROM {target} t WHERE t.id = {table}.{column})")
+        if action == "SET NULL":
+            op.execute(f"UPDATE {table} SET {column} = NULL WHERE {orphan}")
+        else:
+            op.execute(f"DELETE FROM {table} WHERE {orphan}")
         op.create_foreign_key(name, table, target, [column], ["id"], ondelete=action)

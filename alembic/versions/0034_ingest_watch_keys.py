@@ -17,7 +17,8 @@ What the keys did on delete is kept by one statement-level trigger on ``watches`
 deleted watch's mentions and links get ``watch_id`` NULL, in one UPDATE each (the links'
 counts move to watch 0 through 0030's triggers, as they did). SQLite keeps its keys (its
 checks are cheap look-ups in the same process; dropping one would rebuild the table). The
-downgrade drops the trigger and adds the keys back.
+downgrade drops the trigger, unsets ids of watches that no longer exist, and adds the keys
+back. A TRUNCATE fires no delete trigger: truncating watches is refused by the other keys.
 """
 from collections.abc import Sequence
 
@@ -67,5 +68,9 @@ def downgrade() -> None:
     for statement in DOWN:
         op.execute(statement)
     for table, name in KEYS:
+        # Rows left pointing at a deleted watch (a TRUNCATE or hand-written SQL skips the
+        # trigger) would refuse the key: unset them first, as the key would have.
+        op.execute(f"UPDATE {table} SET watch_id = NULL WHERE watch_id IS NOT NULL "
+                   "AND NOT EXISTS (SELECT 1 FROM watches w WHERE w.id = watch_id)")
         op.create_foreign_key(name, table, "watches", ["watch_id"], ["id"],
                               ondelete="SET NULL")

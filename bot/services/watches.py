@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, bindparam, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.matching.query import QueryError, parse_query
@@ -175,4 +175,7 @@ def do_remove_watch(
             require_role(session, workspace_id, actor.user_id, Role.ADMIN)
         watch = get_watch_by_name(session, workspace_id, name)
         record(session, workspace_id, actor, "watch.removed", detail={"watch": watch.name})
+        # Sources first, then the watch: the order a poll locks them in (its source, then
+        # the watch it ingests for), so a removal during a poll waits instead of deadlocking.
+        session.execute(delete(SourceRow).where(SourceRow.watch_id == watch.id))
         session.delete(watch)

@@ -99,3 +99,39 @@ def test_sqlite_keeps_its_keys(tmp_path: Path) -> None:
 @pytest.mark.postgres
 def test_postgres_triggers_do_what_the_keys_did(fresh_postgres_url: str) -> None:
     _round_trip(fresh_postgres_url, postgres=True)
+
+
+@pytest.mark.postgres
+def test_postgres_downgrade_clears_rows_a_truncate_left_behind(fresh_postgres_url: str) -> None:
+    """A TRUNCATE fires no delete trigger, so it can leave ids of rows that are gone; the
+    downgrade does to them what the keys would have done instead of failing to add them."""
+    url = fresh_postgres_url
+    migrations.upgrade(url, "0032")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        for statement in SETUP:
+            conn.execute(text(statement))
+    engine.dispose()
+    migrations.upgrade(url)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        author = conn.execute(text(AUTHOR + " RETURNING id"), {"handle": "t"}).scalar()
+        mention = conn.execute(text(MENTION + " RETURNING id"),
+                               {"author": author, "eid": "t-1"}).scalar()
+        conn.execute(text("INSERT INTO mention_search_pending (mention_id) VALUES (:m)"),
+                     {"m": mention + 1000})
+        conn.execute(text("UPDATE mentions SET author_id = :a WHERE id = :m"),
+                     {"a": author + 1000, "m": mention})
+        conn.execute(text("UPDATE mentions SET watch_id = 999 WHERE id = :m"), {"m": mention})
+    engine.dispose()
+    migrations.downgrade(url, "0032")
+    assert _keys(url) >= POSTGRES_TRIGGER_KEPT_KEYS
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        row = conn.execute(text("SELECT author_id, watch_id FROM mentions WHERE id = :m"),
+                           {"m": mention}).one()
+        assert tuple(row) == (None, None)
+        assert not conn.execute(text(
+            "SELECT 1 FROM mention_search_pending WHERE mention_id = :m"),
+            {"m": mention + 1000}).first()
+    engine.dispose()
