@@ -165,21 +165,30 @@ def smallest_index(conn: Connection, params: dict[str, Any], probe: int = WALK_P
     if conn.dialect.name != "sqlite" or "topic" not in names or len(names) < 2:
         return "topic"
     below = " AND id < :before" if "before" in params else ""
-    counts = []
+    counted: list[tuple[str, str]] = []
     for name in names:
         # Each counted from its own index: SQLite would count a topic from another
         # index holding topic_mask (ix_mentions_influencer_window), every mention's entry.
         if name == "topic":
             bit = int(params["topic"])
-            topic = next(t for t, b in TOPIC_BITS.items() if b == bit)
-            index, condition = f"ix_mentions_topic_{topic}", f"topic_mask & {bit} <> 0"
+            topic = next((t for t, b in TOPIC_BITS.items() if b == bit), None)
+            if topic is None:
+                return "topic"
+            counted.append((f"ix_mentions_topic_{topic}", f"topic_mask & {bit} <> 0"))
         else:
             column = EQUAL_FILTERS[name].name
-            index = f"ix_mentions_workspace_id_{column}_id"
-            condition = f"{column} = :{name}"
-        counts.append(f"(SELECT count(*) FROM (SELECT 1 FROM mentions "  # noqa: S608
-                      f"INDEXED BY {index} WHERE workspace_id = :ws AND {condition}{below} "
-                      "LIMIT :probe))")
+            counted.append((f"ix_mentions_workspace_id_{column}_id", f"{column} = :{name}"))
+    # INDEXED BY refuses a missing index (a database behind its migrations, an index an
+    # operator dropped): then the listing keeps its usual plan rather than failing.
+    present = set(conn.execute(
+        text("SELECT name FROM sqlite_master WHERE type = 'index' AND name IN :names")
+        .bindparams(bindparam("names", expanding=True)),
+        {"names": [index for index, _ in counted]}).scalars())
+    if len(present) < len(counted):
+        return "topic"
+    counts = [f"(SELECT count(*) FROM (SELECT 1 FROM mentions "  # noqa: S608
+              f"INDEXED BY {index} WHERE workspace_id = :ws AND {condition}{below} "
+              "LIMIT :probe))" for index, condition in counted]
     sizes = conn.execute(text(f"SELECT {', '.join(counts)}"), {
         **{n: params[n] for n in (*names, "ws", "before") if n in params}, "probe": probe,
     }).one()

@@ -227,3 +227,25 @@ def test_a_topic_with_other_filters_walks_the_smallest_index(
         assert '"Relation Name": "mentions"' not in _seq_scans(plan), plan
         if not plan.startswith("["):
             assert index in plan, (filters, plan)
+
+
+def test_a_topic_listing_without_its_index_still_answers(
+    sessions: sessionmaker[Session], workspace_id: int,
+) -> None:
+    """SQLite's smallest-index count names each index (INDEXED BY), which refuses a missing
+    one: a database behind migration 0032, or an index an operator dropped, keeps the
+    listing's usual plan and rows instead of failing."""
+    engine: Engine = sessions.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        pytest.skip("INDEXED BY is SQLite's")
+    _load(sessions, workspace_id)
+    with transaction(sessions) as session:
+        session.execute(text(
+            "UPDATE mentions SET topic_mask = CASE WHEN id % 2 = 0 THEN 2 ELSE 0 END "
+            "WHERE workspace_id = :ws"), {"ws": workspace_id})
+    filters = MentionFilter(topic="delivery", status="approved")
+    before = [r.id for r in search_mentions(sessions, workspace_id, filters, limit=11, now=NOW)]
+    with engine.begin() as conn:
+        conn.execute(text("DROP INDEX ix_mentions_topic_delivery"))
+    after = [r.id for r in search_mentions(sessions, workspace_id, filters, limit=11, now=NOW)]
+    assert after == before and after
