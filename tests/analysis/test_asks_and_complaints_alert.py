@@ -80,6 +80,7 @@ PRAISE_THANKS_CHITCHAT_OR_NOISE = [
     "@acme Impossible de faire mieux, bravo l'équipe !",
     "@acme impossible de trouver mieux, merci !",
     "@acme lost again lol, great game though",
+    "@acme best pizza ever 🙃",
 ]
 
 
@@ -183,3 +184,9 @@ def test_a_remark_giving_a_version_number_is_never_friendly() -> None:
     weighed = weigh_complaint(intent, 0.08, "en", signals, "positive", 0.29)
     assert FRIENDLY_REMARK not in weighed.flag_names
     assert waiting_for_answer(weighed, signals, "positive")
+
+
+def test_a_short_text_with_an_emoji_is_read() -> None:
+    # An emoji is no script: "best pizza ever 🙃" is as short as "best pizza ever".
+    assert read_signals("@acme best pizza ever 🙃", "it").language_analysed
+    assert not read_signals("@acme ありがとうございます 🙃", "ja").language_analysed
