@@ -107,9 +107,10 @@ def _substance(words: str) -> bool:
 
 
 def _too_short_to_tell(bare: str, words: str) -> bool:
-    """A short Latin-script text ("iOS 11.1", "HELP ME") is too short for the language
-    detector's verdict to mean no model could read it."""
-    if not bare.isascii():
+    """A short Latin-script text ("iOS 11.1", "HELP ME", "best pizza ever 🙃": emoji
+    are no script) is too short for the language detector's verdict to mean no model
+    could read it."""
+    if not bare.isascii() and not all(c.isascii() for c in bare if c.isalpha()):
         return False
     return sum(len(w) for w in _LETTERS_RE.findall(words)) < SHORT_LETTERS
 
@@ -198,8 +199,12 @@ def weigh_complaint(
     about a contest), becomes "other", or the question or purchase intent the rules also
     saw ("I'd love a refund please" still asks); not when the complaint is what the text
     comes to after a contrast ("love the new app but I can't log in": the model reads
-    the tone, the point is the failure). Praise or "other" the model is confident about
-    becomes a complaint. Questions, purchase intent, risk and spam keep the rules' word.
+    the tone, the point is the failure), nor when it threatens to leave ("ok, switching
+    to your competitor") or is sarcastic ("Amazing, my order arrived wrong again 😊").
+    Praise or "other" the model is confident about becomes a complaint, unless the praise
+    says the customer stays or came to the brand ("switched to you from Verizon, never
+    been better": ``IntentResult.loyalty``). Questions, purchase intent, risk and spam
+    keep the rules' word.
     A remark ("other") that reads friendlier than aggrieved (``friendly_remark`` with
     ``sentiment_score``) gains the ``FRIENDLY_REMARK`` flag, stored with the mention.
     Unchanged without a probability or for a language not in ``COMPLAINT_MODEL_LANGUAGES``.
@@ -221,6 +226,14 @@ def _worded_grievance(intent: IntentResult) -> bool:
         " " in term for flag in intent.flags if flag.name == "complaint" for term in flag.terms)
 
 
+def _stands(intent: IntentResult) -> bool:
+    """Whether a rule complaint stands whatever the tone the model reads: it follows a
+    contrast ("love the app but I can't log in"), threatens to leave ("ok, switching to
+    your competitor": "ok" does not close that case) or is sarcastic ("Amazing, my order
+    arrived wrong again 😊", "thanks for nothing")."""
+    return intent.complaint_after_contrast or intent.churn_threat or intent.sarcasm
+
+
 def _weigh(
     intent: IntentResult,
     complaint_probability: float | None,
@@ -235,9 +248,10 @@ def _weigh(
     if intent.intent == "complaint":
         names = intent.flag_names
         friendly = sentiment_label == "positive" or "courtesy" in names or "closing" in names
-        rejected = friendly and p < COMPLAINT_REJECTED and not intent.complaint_after_contrast
+        rejected = friendly and p < COMPLAINT_REJECTED and not _stands(intent)
         if rejected or (crowd and p < COMPLAINT_CONFIRMED):
             return replace(intent, intent=intent_without_complaint(intent))
-    elif intent.intent in ("other", "praise") and p >= COMPLAINT_CONFIRMED and not crowd:
+    elif (intent.intent in ("other", "praise") and p >= COMPLAINT_CONFIRMED and not crowd
+          and not intent.loyalty):
         return replace(intent, intent="complaint")
     return intent

@@ -62,6 +62,7 @@ RULES: dict[str, str] = {
         | marche/fonctionne pas/plus | en panne | bug* | beug*
         | ca/appli/application/site/qui plante
         | rembours* | toujours pas/rien | jamais recu/arrive/livre | pas recu/livre
+        | panne | pannes | retard | retards
         | pas top/terrible/genial/super/ouf/fou
         | colis perdu | arnaqu* | honteu* | inadmissible | inacceptable | nul | nulle
         | decu | decue | decus | decues | decevant* | aucune reponse/nouvelle
@@ -86,7 +87,7 @@ RULES: dict[str, str] = {
         | needs/need to be fixed | get/need this/it fixed | needs fixing | sort it/this out
         | unhelpful | rude | lie/lied/lies/lying/liar/liars | fraud* | worst | horrible
         | terrible | awful | pissed | angry | furious | upset | sad | smh | wtf | ridiculous
-        | lame | a joke | sick of | tired of | done with you | i'm/im done | i am done | never again
+        | lame | a joke | sick of | tired of | done with you | never again
         | will never | switching to | switch to | other companies/carriers/providers
         | getting rid | waste | been waiting | waiting for/on | waited | for hours | days without
         | another day without | haven't/havent/hasn't/hasnt received/got/gotten/heard
@@ -115,6 +116,56 @@ RULES: dict[str, str] = {
         | aime | meilleur* | felicitation* | chapeau | impeccable | recommand*
         | ravi | ravie | ravis | magnifique | formidable | incroyable | est super
         | super service/produit/equipe/boulot/travail/accueil/sympa
+        | guys rock | y'all rock
+    """,
+    # The customer stays, or came from a competitor: praise the complaint model must not
+    # read as leaving ("switched to you from Verizon, never been better"); raised as
+    # "praise" with ``IntentResult.loyalty``.
+    "loyalty": """
+        switched/moved/came over? to you/u/y'all | never been better/happier | no regrets
+        | never leave/leaving you/u/y'all | never going to leave you/u
+        | aucun regret | jamais sans vous | ne vous quitterai/quitterais/quitte jamais
+        | passe/passee/passes/passees chez vous
+    """,
+    # A threat to leave: a complaint however friendly the words around it ("ok, switching
+    # to your competitor"); raised as "complaint" with ``IntentResult.churn_threat``.
+    "churn": """
+        switching to | switching/switch/change/changing carriers/providers/networks/banks
+        | switching/switch/change/changing airlines/companies/isps
+        | cancel/cancelling/canceling my/our | will/gonna/i'll cancel*
+        | going/about/planning/time/thinking/ready to cancel* | thinking about/of cancel*
+        | will/gonna/i'll switch | going/about/planning/time/ready to switch
+        | thinking about/of switching | done with you/u/y'all/your
+        | take/taking/took my/our business | lost/lose/losing my/our business
+        | go/going/shop/shopping/look/looking/buy/buying/order/ordering elsewhere
+        | last time i order/fly/buy/use/shop/book/deal/travel/stay/will/am | last time i'll/i'm
+        | lost/lose/losing a/an/another? loyal/longtime/faithful? customer
+        | lost/lose/losing a/an? long time customer
+        | lost/lose/losing me as a? customer | no longer a customer | stop being a customer
+        | a new carrier/provider/isp/bank/airline | another carrier/provider/isp/bank/airline
+        | other companies/carriers/providers
+        | won't/wont be back/returning/ordering/flying/using/buying/shopping/booking
+        | je pars chez/ailleurs | je vais ailleurs | voir ailleurs | aller ailleurs
+        | chez/a la concurrence | je vous quitte | je resilie | vais resilier
+        | resilier mon/ma/mes | change/changer/changerai/changement de? operateur/fournisseur
+        | plus jamais chez/avec/ca | ne commanderai/reviendrai/prendrai/acheterai plus/jamais
+        | ne recommanderai plus/jamais | derniere fois que je commande/prends/achete/voyage
+        | derniere fois que je passe/reserve/vole/viens
+        | perdre/perdu/perdez un client | perdre/perdu/perdez une cliente
+    """,
+    # "never flying with you again": a threat to leave only when "again" (or "ever
+    # again", "encore") follows within a few words; "never using cash, love Apple Pay" is not.
+    "churn_again": """
+        never/not/won't/wont fly/flying/use/using/buy/buying/order/ordering/shop/shopping
+        | never/not/won't/wont book/booking/travel/travelling/traveling/deal/dealing
+        | never/not/won't/wont recommend/recommending/return/returning/stay/staying
+        | never/not/won't/wont be ordering/flying/using/buying/shopping/booking/staying
+    """,
+    # Thanks that mean the opposite: a complaint however friendly the words
+    # (``IntentResult.sarcasm``).
+    "sarcasm": """
+        thanks/thank/thx for nothing | thank you for nothing | thanks a lot for nothing
+        | merci pour rien
     """,
     "purchase_intent": """
         want/wanna/going/plan/planning/looking/like to buy/order/purchase/subscribe
@@ -200,6 +251,10 @@ RULES: dict[str, str] = {
     """,
 }
 
+RAISES = {"churn": "complaint", "churn_again": "complaint", "sarcasm": "complaint",
+          "loyalty": "praise"}
+"""Rules that raise another rule's flag (and set a field of ``IntentResult``)."""
+
 # Everything but letters, digits and the apostrophe becomes a space, then str.split().
 # Every ASCII character but letters, digits, "'" and "#" separates words. A bytes table:
 # the text is ASCII by then, and bytes.translate is twice as fast as str.translate.
@@ -230,6 +285,19 @@ _CONTRAST = frozenset((
 # "Thanks! It still hasn't arrived though": a final "though" marks what came before.
 _FINAL_CONTRAST = ("though", "tho")
 _FINAL_CONTRAST_REACH = 3  # words between a grievance's last word and "though", at most
+# "never flying with you again": "again" at most this many words after the verb.
+_AGAIN = frozenset(("again", "anymore", "encore"))
+_AGAIN_REACH = 4
+# ... with the brand in between, named or not: "with you", "from them", "a VW", "this
+# app"; "never using cash again" is a habit, not a threat.
+_AGAIN_LINKS = frozenset((
+    "with", "from", "at", "on", "you", "u", "y'all", "them", "your", "ur", "their", "this",
+    "that", "these", "those", "a", "an", "the", "here", "there", "it",
+))  # fmt: skip
+# Irony: praise over a failure with one of these words or emoji ("great, lost again 🙃").
+_IRONY_CUES = frozenset(("again", "another", "encore", "usual", "nouveau", "nouvelle"))
+_IRONY_EMOJI = ("🙃", "🙄")  # a plain smiley is as often sincere
+_CUE_REACH = 2  # a cue word at most this many words before a one-word grievance
 
 
 _TABLE = PhraseTable(RULES)
@@ -265,11 +333,20 @@ class IntentResult:
     ``complaint_after_contrast``: the last complaint term is what the text comes to
     after a contrast ("love the new app but I can't log in", "Thanks! It still hasn't
     arrived though"), so the grievance is the author's point whatever the tone around it.
+    ``churn_threat``: a complaint term is a threat to leave ("switching to", "je résilie",
+    "never flying with you again"). ``sarcasm``: thanks that mean the opposite ("thanks
+    for nothing") or praise over a concrete failure with a cue of irony ("Amazing, my
+    order arrived wrong again 😊"). Either way the complaint stands whatever the tone.
+    ``loyalty``: a praise term says the customer stays or came to the brand ("never
+    been better", "switched to you"), which a model may read as leaving.
     """
 
     intent: Intent
     flags: tuple[IntentFlag, ...]
     complaint_after_contrast: bool = False
+    churn_threat: bool = False
+    sarcasm: bool = False
+    loyalty: bool = False
 
     @property
     def flag_names(self) -> tuple[str, ...]:
@@ -324,6 +401,9 @@ def detect_intent(text: str) -> IntentResult:
     words = _words(without_urls)
     found: dict[str, list[str]] = {}
     last_complaint = -1
+    first_praise = -1
+    churn = sarcasm = loyalty = False
+    grievances: list[tuple[int, int]] = []  # (start, end) of complaint terms not negated
     starts = starts_of(words, _STARTS, _starts)
     # Only the words that start a phrase, or are hashtags, are visited (most start none).
     for i in compress(range(len(words)), starts):
@@ -339,12 +419,30 @@ def detect_intent(text: str) -> IntentResult:
             end = match_rest(phrase.rest, words, i + 1) if phrase.rest else i + 1
             if end > longest.get(phrase.key, -1):
                 longest[phrase.key] = end
+        if "sarcasm" in longest:  # "thanks for nothing" is no thanks
+            longest.pop("praise", None)
         for flag, end in longest.items():
             term = " ".join(words[i:end])
+            if flag == "churn_again":
+                if not _again(words, end):
+                    continue
+                flag = "churn"
+            if flag == "churn" and words[end - 1].startswith("switch") and (
+                    end < len(words) and words[end] == "from"):
+                continue  # "thinking of switching from X": a customer won, not lost
+            if flag in RAISES:
+                churn = churn or flag == "churn"
+                sarcasm = sarcasm or flag == "sarcasm"
+                loyalty = loyalty or flag == "loyalty"
+                flag = RAISES[flag]
             if flag == "praise" and not term.startswith(_NOT_NEGATABLE) and _negated(words, i):
                 flag, term = "complaint", f"not {term}"
+            elif flag == "praise" and first_praise < 0 and not term.startswith(_THANKS):
+                first_praise = i  # not thanks: "thanks, it was not working" is sincere
             if flag == "complaint":
                 last_complaint = i
+                if words[i] in _NEGATOR_WORDS or not _negated(words, i):
+                    grievances.append((i, end))
             found.setdefault(flag, []).append(term)
     if "?" in without_urls:
         found.setdefault("question", []).append("?")
@@ -363,7 +461,42 @@ def detect_intent(text: str) -> IntentResult:
         IntentFlag(name, tuple(dict.fromkeys(found[name]))) for name in FLAG_ORDER if name in found
     )
     contrast = last_complaint >= 0 and _after_contrast(words, last_complaint)
-    return IntentResult(intent=_main_intent(flags), flags=flags, complaint_after_contrast=contrast)
+    if not sarcasm and 0 <= first_praise < last_complaint:
+        sarcasm = _praise_over_grievance(text, words, first_praise, grievances)
+    return IntentResult(intent=_main_intent(flags), flags=flags, complaint_after_contrast=contrast,
+                        churn_threat=churn, sarcasm=sarcasm, loyalty=loyalty)
+
+
+def _again(words: list[str], end: int) -> bool:
+    """Whether "again" (or "anymore", "encore") closes, within a few words, the verb of
+    leaving that ends at ``end``: right after it ("never flying again") or after a word
+    naming the brand or its product ("never flying with you again", "never buying a VW
+    again")."""
+    for j in range(end, min(len(words), end + _AGAIN_REACH)):
+        if words[j] in _AGAIN:
+            return j == end or any(w in _AGAIN_LINKS for w in words[end:j])
+    return False
+
+
+def _praise_over_grievance(
+    text: str, words: list[str], first_praise: int, grievances: list[tuple[int, int]],
+) -> bool:
+    """Whether praise wraps a concrete grievance with a cue of irony: "Amazing, my order
+    arrived wrong again 😊", "oh great, another outage". The grievance comes after the
+    praise with no contrast word after the praise ("great, it broke, but you fixed it
+    fast" is sincere), is worded (a phrase: "arrived wrong", "charged twice") or comes
+    just after a cue word ("another outage", "encore une panne"), and the text holds a cue: one
+    of those words or an ironic emoji (🙃, 🙄). Thanks are not the praise here ("thanks,
+    it was not working since Monday 😊" is sincere)."""
+    if any(w in _CONTRAST for w in words[first_praise:]):
+        return False
+    after = [(i, end) for i, end in grievances if i > first_praise]
+    if not after:
+        return False
+    cue_at = [j for j, w in enumerate(words) if w in _IRONY_CUES]
+    if not cue_at and not any(e in text for e in _IRONY_EMOJI):
+        return False
+    return any(end - i > 1 or any(i - _CUE_REACH <= j < i for j in cue_at) for i, end in after)
 
 
 def _after_contrast(words: list[str], i: int) -> bool:

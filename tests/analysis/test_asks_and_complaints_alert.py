@@ -53,6 +53,36 @@ ASKS_COMPLAINS_OR_LEAVES = [
     "@acme if this isn't sorted by Friday I'm switching to Globex",
     "@acme thinking about cancelling tbh, third outage this week",
     "@acme je vais résilier mon abonnement",
+    # ... even after "ok", thanks or a smiley, which the model reads as friendly
+    "@acme ok, switching to your competitor",
+    "@acme great, thanks, switching to Globex now",
+    "@acme I'm done with you guys",
+    "@acme taking my business elsewhere",
+    "@acme never flying with you again",
+    "@acme never flying with you again 😊",
+    "@acme this is the last time I order from you",
+    "@acme you just lost a loyal customer",
+    "@acme won't be ordering from you again, thanks",
+    "@acme time to find a new carrier",
+    "@acme thinking about switching providers tbh",
+    "@acme je pars chez Free",
+    "@acme je résilie demain, ok",
+    "@acme plus jamais chez vous",
+    "@acme c'est la dernière fois que je commande chez vous",
+    "@acme je change d'opérateur, merci",
+    "@acme je vais voir ailleurs 😊",
+    "@acme vous venez de perdre un client",
+    # sarcasm: praise, thanks or a smiley over a concrete failure
+    "@acme Amazing, my order arrived wrong again 😊",
+    "@acme great, my parcel is lost again 🙃",
+    "@acme fantastic, charged twice again 😊",
+    "@acme oh great, another outage. thanks a lot",
+    "@acme wow great service, 3 hours on hold 🙂",
+    "@acme thanks for nothing",
+    "@acme merci pour rien",
+    "@acme bravo, encore un colis perdu 🙃",
+    "@acme super, ma commande est encore en retard 😊",
+    "@acme génial, encore une panne 🙃",
     # an open case: the customer gave what was asked, with a courtesy thanks
     "@acme it's an iPhone 8 on iOS 11.1, thank you",
     "@acme Just sent you a DM with my details, thanks!",
@@ -80,6 +110,24 @@ PRAISE_THANKS_CHITCHAT_OR_NOISE = [
     "@acme Impossible de faire mieux, bravo l'équipe !",
     "@acme impossible de trouver mieux, merci !",
     "@acme lost again lol, great game though",
+    # look-alikes of a threat to leave or of sarcasm
+    "@acme I switched to you from Verizon and never been better!",
+    "@acme just switched to acme, best decision ever",
+    "@acme never been better, thanks!",
+    "@acme I'll never leave you ❤️",
+    "@acme never going back to Verizon, you guys rock",
+    "@acme finally left Comcast for you, so happy",
+    "@acme done! thanks",
+    "@acme I'm done! thanks for the help",
+    "@acme love you guys 🙃",
+    "@acme best pizza ever 🙃",
+    "@acme amazing, my order arrived early 😊",
+    "@acme last time I ordered from you it was perfect, ordering again!",
+    "@acme j'ai quitté Orange pour vous, aucun regret !",
+    "@acme je suis passée chez vous, trop contente",
+    "@acme plus jamais sans vous ❤️",
+    "@acme je ne vous quitterai jamais",
+    "@acme merci, c'est parfait 😊",
 ]
 
 
@@ -183,3 +231,68 @@ def test_a_remark_giving_a_version_number_is_never_friendly() -> None:
     weighed = weigh_complaint(intent, 0.08, "en", signals, "positive", 0.29)
     assert FRIENDLY_REMARK not in weighed.flag_names
     assert waiting_for_answer(weighed, signals, "positive")
+
+
+@pytest.mark.parametrize(
+    ("text", "churn", "sarcasm"),
+    [
+        ("@acme ok, switching to your competitor", True, False),
+        ("@acme great, thanks, switching to Globex now", True, False),
+        ("@acme never flying with you again 😊", True, False),
+        ("@acme je résilie demain, ok", True, False),
+        ("@acme Amazing, my order arrived wrong again 😊", False, True),
+        ("@acme oh great, another outage. thanks a lot", False, True),
+        ("@acme thanks for nothing", False, True),
+    ],
+)
+def test_a_threat_to_leave_or_sarcasm_is_never_talked_away(
+        text: str, churn: bool, sarcasm: bool) -> None:
+    # Neither a "closing" word ("ok") nor the friendliest model reading overrules it.
+    intent, signals = detect_intent(text), read_signals(text, "en")
+    assert (intent.intent, intent.churn_threat, intent.sarcasm) == ("complaint", churn, sarcasm)
+    weighed = weigh_complaint(intent, 0.01, "en", signals, "positive", 0.9)
+    assert weighed.intent == "complaint"
+    assert waiting_for_answer(weighed, signals, "positive")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@acme never using cash again, love Apple Pay",  # no "again" right after: not churn
+        "@acme thinking of switching from Verizon, what plans do you have?",
+        "@acme last time I ordered from you it was perfect",
+        "@acme I'm done! thanks for the help",
+    ],
+)
+def test_look_alikes_are_no_threat_to_leave(text: str) -> None:
+    assert not detect_intent(text).churn_threat
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@acme great, it broke again, but you fixed it fast",  # a contrast after the praise
+        "@acme thanks, it was not working since Monday 😊",  # thanks are no praise here
+        "@acme Amazing support, fixed my issue again 🙂",  # "again" after a one-word issue
+        "@acme love it, no more crashes 🙃",  # a negated grievance
+    ],
+)
+def test_sincere_praise_next_to_a_grievance_is_no_sarcasm(text: str) -> None:
+    assert not detect_intent(text).sarcasm
+
+
+def test_the_model_cannot_turn_a_loyal_customer_into_a_complaint() -> None:
+    # "never been better" after a competitor's name reads as leaving to the model.
+    text = "@acme I switched to you from Verizon and never been better!"
+    intent, signals = detect_intent(text), read_signals(text, "en")
+    assert intent.intent == "praise" and intent.loyalty
+    assert weigh_complaint(intent, 0.95, "en", signals, "negative", -0.4).intent == "praise"
+    other = "@acme I used to use that feature as an example of great UX"
+    assert weigh_complaint(detect_intent(other), 0.95, "en", read_signals(other, "en"),
+                           "negative", -0.4).intent == "complaint"
+
+
+def test_a_short_text_with_an_emoji_is_read() -> None:
+    # An emoji is no script: "best pizza ever 🙃" is as short as "best pizza ever".
+    assert read_signals("@acme best pizza ever 🙃", "it").language_analysed
+    assert not read_signals("@acme ありがとうございます 🙃", "ja").language_analysed

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.analysis.intent import FLAG_ORDER, RULES, detect_intent
+from bot.analysis.intent import FLAG_ORDER, RAISES, RULES, detect_intent
 
 
 @pytest.mark.parametrize(
@@ -87,7 +87,8 @@ def test_urls_do_not_raise_flags() -> None:
 
 
 def test_every_rule_flag_has_a_rank() -> None:
-    assert set(RULES) <= set(FLAG_ORDER)
+    assert {RAISES.get(name, name) for name in RULES} <= set(FLAG_ORDER)
+    assert set(RAISES) <= set(RULES)
 
 
 def test_quotes_that_strip_to_nothing_next_to_a_hashtag() -> None:

@@ -23,9 +23,9 @@ from bot.analysis.topics import detect_topics
 DATA = Path(__file__).resolve().parents[1] / "data"
 PINNED = {
     "intent/eval/complaints_en_train.tsv":
-        "49754a3985e1f89921b54eec62de2b4eaff85c9c921b155321d172a080e54dd0",
+        "e5d2cffb71d80155deac0eb2e5f0b19b01632b7b94457f4d4f00a3ee5066fc9c",
     "intent/eval/attention_en_dev.tsv":
-        "8ed05a8d250defecff0c17a57d002e4ba051fd3aa789fdb8f167e04734433627",
+        "e61a430af11b6e386522233ac73ec04b8b0e4a6c514064cb5b901fae1ab1ad1a",
     "sentiment/eval/en_tweets_test.tsv":
         "d0ae72496c3666c5e5fe547b55633f2f51902b7ac2744d67c72a67265631f05d",
     "sentiment/eval/fr_tweets_val.tsv":
