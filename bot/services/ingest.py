@@ -132,7 +132,11 @@ def _by_network(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     return grouped
 
 
-def _analysis_input(item: FetchedMention, signal: tuple[bool | None, bool] = (None, False)
+_NO_SIGNAL: tuple[bool | None, bool] = (None, False)
+"""A mention's signals when nothing is known: addressed unknown, not writing again."""
+
+
+def _analysis_input(item: FetchedMention, signal: tuple[bool | None, bool] = _NO_SIGNAL
                     ) -> AnalysisInput:
     return AnalysisInput(
         f"{item.title}\n{item.text}" if item.title else item.text,
@@ -204,9 +208,10 @@ def analyse_matched(watch: Watch, matched: Sequence[Matched], *, now: datetime,
     if matched and _needs_language(parse_query(watch.query or "")):
         languages = [m.language for m in matched]
     known = signals or {}
-    analyses = analyze_many([_analysis_input(m.fetched, known.get(
-        (m.fetched.network, m.fetched.external_id), (None, False))) for m in matched], now=now,
-                            watch_weight=watch.weight, languages=languages)
+    inputs = [_analysis_input(m.fetched, known.get(
+        (m.fetched.network, m.fetched.external_id), _NO_SIGNAL)) for m in matched] if known else [
+        _analysis_input(m.fetched) for m in matched]
+    analyses = analyze_many(inputs, now=now, watch_weight=watch.weight, languages=languages)
     return [Candidate(m.fetched, analysis, m.fingerprint, m.story_key)
             for m, analysis in zip(matched, analyses, strict=True)]
 
@@ -459,6 +464,8 @@ def _analysed(session: Session, watch: Watch, matched: Sequence[Matched],
     again in a case; a direct mention's flag names the brand account (for the card)."""
     direct = _direct(session, watch.workspace_id, handles, [m.fetched for m in matched])
     signals = _signals_of(direct, handles, continuing)
+    if not direct:  # no brand account: no mention is direct
+        return analyse_matched(watch, matched, now=now, signals=signals)
     return [replace(c, analysis=apply_direct(c.analysis, handle)) if (
         handle := direct.get((c.fetched.network, c.fetched.external_id))) else c
         for c in analyse_matched(watch, matched, now=now, signals=signals)]
@@ -467,7 +474,10 @@ def _analysed(session: Session, watch: Watch, matched: Sequence[Matched],
 def _signals_of(direct: dict[tuple[str, str], str | None], handles: cases.BrandHandles,
                 continuing: dict[tuple[str, str], bool]
                 ) -> dict[tuple[str, str], tuple[bool | None, bool]]:
-    """Per mention, addressed to the brand (None: unknown) and writing again in a case."""
+    """Per mention, addressed to the brand (None: unknown) and writing again in a case;
+    a mention not listed has neither (``_NO_SIGNAL``)."""
+    if not handles:  # no brand account: addressed is unknown; only writing again is known
+        return {key: (None, True) for key, again in continuing.items() if again}
     return {key: (None if handle is None and not handles.covers(key[0]) else bool(handle),
                   continuing.get(key, False))
             for key, handle in direct.items()}
@@ -508,7 +518,8 @@ def _link_known(session: Session, watch: Watch, to_link: dict[int, Matched],
         # again; the signals (addressed, writing again) and the priority are this watch's.
         reused = [i for i in ids if i in stored]
         signals = _signals(session, watch, [to_link[i] for i in reused], handles, continuing)
-        inputs = [(_analysis_input(f, signals[(f.network, f.external_id)]), stored[i])
+        inputs = [(_analysis_input(f, signals.get((f.network, f.external_id), _NO_SIGNAL)),
+                   stored[i])
                   for i in reused for f in (to_link[i].fetched,)]
         priorities.update((i, p) for i, (p, _) in zip(
             reused, prioritize_stored(inputs, now=now, watch_weight=watch.weight), strict=True))
@@ -582,9 +593,10 @@ def _with_follow_ups(fetched: Sequence[FetchedMention], matched: list[Matched],
 
 def _direct(session: Session, workspace_id: int, handles: cases.BrandHandles,
             items: list[FetchedMention]) -> dict[tuple[str, str], str | None]:
-    """Per item, the brand account it is addressed to (None: not addressed, or unknown)."""
+    """Per item, the brand account it is addressed to (None: not addressed, or unknown);
+    empty when the workspace has no brand account (no item is addressed to one)."""
     if not handles:
-        return {(i.network, i.external_id): None for i in items}
+        return {}
     replies_to_brand = cases.brand_parents(session, workspace_id, items)
     return {(i.network, i.external_id): handles.addressed(i) or replies_to_brand.get(
         (i.network, i.parent_external_id or "")) for i in items}
