@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast, get_args
 
 from sqlalchemy import select, update
@@ -285,6 +285,8 @@ def _upsert_authors(session: Session, workspace_id: int, candidates: list[Candid
 def _published(published_at: datetime, now: datetime) -> datetime:
     """The time periods count a post by: its published time, or the discovery time when
     that is in the future (a wrong clock, a bad feed)."""
+    if published_at.tzinfo is UTC and now.tzinfo is UTC:  # what sources give: no conversion
+        return published_at if published_at <= now else now
     return published_at if to_utc(published_at) <= to_utc(now) else now
 
 
