@@ -401,7 +401,11 @@ def _ingest(
                                                                     fetched)
     # Mentions already stored are dropped before the analysis, the costliest step; those
     # another watch stored are linked to this one.
-    continuing = _continuing(session, workspace_id, customers)
+    # Replies and thread posts only (and a cut id, which can read as one once cut): the
+    # conversation look-ups and the cases skip a batch of none.
+    threaded = any(item.parent_external_id or len(item.external_id) > MAX_EXTERNAL_ID
+                   or cases.thread_root(item) for item in customers)
+    continuing = _continuing(session, workspace_id, customers) if threaded else {}
     matched, to_link = _drop_known(session, watch, _with_follow_ups(
         customers, match_batch(watch, customers, report=report, keys=False), continuing,
         report), report)
@@ -427,8 +431,10 @@ def _ingest(
         report.stored = len(inserted)
         report.stored_ids = sorted(inserted.values())
         story_links = _link_stories(session, watch, inserted, candidates, report)
-        silenced = _conversation_hooks(session, watch, inserted, candidates, priorities,
-                                       backfill_before, handles, now, report)
+        if threaded or handles or backfill_before is not None:
+            # (else no mention is quiet, and none is a reply, a thread post or a brand's)
+            silenced = _conversation_hooks(session, watch, inserted, candidates, priorities,
+                                           backfill_before, handles, now, report)
         topics = {inserted[c.fetched.external_id]: {t.name for t in c.analysis.topics}
                   for c in candidates if c.fetched.external_id in inserted}
         if len(inserted) < len(rows):
@@ -570,8 +576,6 @@ def _continuing(session: Session, workspace_id: int, fetched: Sequence[FetchedMe
                 ) -> dict[tuple[str, str], bool]:
     """Posts replying into a conversation Vigie holds: True when by its customer (writing
     again), False when only replying to a brand post."""
-    if not any(item.parent_external_id or cases.thread_root(item) for item in fetched):
-        return {}
     return cases.conversation_items(session, workspace_id, fetched)
 
 
