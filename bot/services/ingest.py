@@ -293,6 +293,7 @@ def _published(published_at: datetime, now: datetime) -> datetime:
 def _row(workspace_id: int, watch: Watch, source_id: int | None, candidate: Candidate,
          author_id: int | None, now: datetime) -> dict[str, Any]:
     item, analysis = candidate.fetched, candidate.analysis
+    topics, flags = analysis.topics, analysis.flags  # most mentions have neither
     return {
         "workspace_id": workspace_id, "watch_id": watch.id, "source_id": source_id,
         "author_id": author_id, "network": item.network, "external_id": item.external_id,
@@ -303,9 +304,9 @@ def _row(workspace_id: int, watch: Watch, source_id: int | None, candidate: Cand
         "reach": max(0, min(item.author.followers or 0, MAX_REACH)),
         "sentiment": analysis.sentiment_score, "sentiment_label": analysis.sentiment_label,
         "intent": analysis.intent,
-        "intent_flags": [{"name": f.name, "terms": list(f.terms)} for f in analysis.flags],
-        "topics": topics_json(analysis.topics),
-        "topic_mask": topic_mask([t.name for t in analysis.topics]),
+        "intent_flags": [{"name": f.name, "terms": list(f.terms)} for f in flags] if flags else [],
+        "topics": topics_json(topics) if topics else [],
+        "topic_mask": topic_mask([t.name for t in topics]) if topics else 0,
         "priority": analysis.priority, "priority_reason": analysis.reason,
         "status": MentionStatus.NEW.value, "created_at": now, "updated_at": now,
     }
