@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast, get_args
 
 from sqlalchemy import select, update
@@ -132,7 +132,11 @@ def _by_network(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     return grouped
 
 
-def _analysis_input(item: FetchedMention, signal: tuple[bool | None, bool] = (None, False)
+_NO_SIGNAL: tuple[bool | None, bool] = (None, False)
+"""A mention's signals when nothing is known: addressed unknown, not writing again."""
+
+
+def _analysis_input(item: FetchedMention, signal: tuple[bool | None, bool] = _NO_SIGNAL
                     ) -> AnalysisInput:
     return AnalysisInput(
         f"{item.title}\n{item.text}" if item.title else item.text,
@@ -204,9 +208,10 @@ def analyse_matched(watch: Watch, matched: Sequence[Matched], *, now: datetime,
     if matched and _needs_language(parse_query(watch.query or "")):
         languages = [m.language for m in matched]
     known = signals or {}
-    analyses = analyze_many([_analysis_input(m.fetched, known.get(
-        (m.fetched.network, m.fetched.external_id), (None, False))) for m in matched], now=now,
-                            watch_weight=watch.weight, languages=languages)
+    inputs = [_analysis_input(m.fetched, known.get(
+        (m.fetched.network, m.fetched.external_id), _NO_SIGNAL)) for m in matched] if known else [
+        _analysis_input(m.fetched) for m in matched]
+    analyses = analyze_many(inputs, now=now, watch_weight=watch.weight, languages=languages)
     return [Candidate(m.fetched, analysis, m.fingerprint, m.story_key)
             for m, analysis in zip(matched, analyses, strict=True)]
 
@@ -280,12 +285,15 @@ def _upsert_authors(session: Session, workspace_id: int, candidates: list[Candid
 def _published(published_at: datetime, now: datetime) -> datetime:
     """The time periods count a post by: its published time, or the discovery time when
     that is in the future (a wrong clock, a bad feed)."""
+    if published_at.tzinfo is UTC and now.tzinfo is UTC:  # what sources give: no conversion
+        return published_at if published_at <= now else now
     return published_at if to_utc(published_at) <= to_utc(now) else now
 
 
 def _row(workspace_id: int, watch: Watch, source_id: int | None, candidate: Candidate,
          author_id: int | None, now: datetime) -> dict[str, Any]:
     item, analysis = candidate.fetched, candidate.analysis
+    topics, flags = analysis.topics, analysis.flags  # most mentions have neither
     return {
         "workspace_id": workspace_id, "watch_id": watch.id, "source_id": source_id,
         "author_id": author_id, "network": item.network, "external_id": item.external_id,
@@ -296,9 +304,9 @@ def _row(workspace_id: int, watch: Watch, source_id: int | None, candidate: Cand
         "reach": max(0, min(item.author.followers or 0, MAX_REACH)),
         "sentiment": analysis.sentiment_score, "sentiment_label": analysis.sentiment_label,
         "intent": analysis.intent,
-        "intent_flags": [{"name": f.name, "terms": list(f.terms)} for f in analysis.flags],
-        "topics": topics_json(analysis.topics),
-        "topic_mask": topic_mask([t.name for t in analysis.topics]),
+        "intent_flags": [{"name": f.name, "terms": list(f.terms)} for f in flags] if flags else [],
+        "topics": topics_json(topics) if topics else [],
+        "topic_mask": topic_mask([t.name for t in topics]) if topics else 0,
         "priority": analysis.priority, "priority_reason": analysis.reason,
         "status": MentionStatus.NEW.value, "created_at": now, "updated_at": now,
     }
@@ -394,7 +402,11 @@ def _ingest(
                                                                     fetched)
     # Mentions already stored are dropped before the analysis, the costliest step; those
     # another watch stored are linked to this one.
-    continuing = _continuing(session, workspace_id, customers)
+    # Replies and thread posts only (and a cut id, which can read as one once cut): the
+    # conversation look-ups and the cases skip a batch of none.
+    threaded = any(item.parent_external_id or len(item.external_id) > MAX_EXTERNAL_ID
+                   or cases.thread_root(item) for item in customers)
+    continuing = _continuing(session, workspace_id, customers) if threaded else {}
     matched, to_link = _drop_known(session, watch, _with_follow_ups(
         customers, match_batch(watch, customers, report=report, keys=False), continuing,
         report), report)
@@ -420,8 +432,10 @@ def _ingest(
         report.stored = len(inserted)
         report.stored_ids = sorted(inserted.values())
         story_links = _link_stories(session, watch, inserted, candidates, report)
-        silenced = _conversation_hooks(session, watch, inserted, candidates, priorities,
-                                       backfill_before, handles, now, report)
+        if threaded or handles or backfill_before is not None:
+            # (else no mention is quiet, and none is a reply, a thread post or a brand's)
+            silenced = _conversation_hooks(session, watch, inserted, candidates, priorities,
+                                           backfill_before, handles, now, report)
         topics = {inserted[c.fetched.external_id]: {t.name for t in c.analysis.topics}
                   for c in candidates if c.fetched.external_id in inserted}
         if len(inserted) < len(rows):
@@ -459,6 +473,8 @@ def _analysed(session: Session, watch: Watch, matched: Sequence[Matched],
     again in a case; a direct mention's flag names the brand account (for the card)."""
     direct = _direct(session, watch.workspace_id, handles, [m.fetched for m in matched])
     signals = _signals_of(direct, handles, continuing)
+    if not direct:  # no brand account: no mention is direct
+        return analyse_matched(watch, matched, now=now, signals=signals)
     return [replace(c, analysis=apply_direct(c.analysis, handle)) if (
         handle := direct.get((c.fetched.network, c.fetched.external_id))) else c
         for c in analyse_matched(watch, matched, now=now, signals=signals)]
@@ -467,7 +483,10 @@ def _analysed(session: Session, watch: Watch, matched: Sequence[Matched],
 def _signals_of(direct: dict[tuple[str, str], str | None], handles: cases.BrandHandles,
                 continuing: dict[tuple[str, str], bool]
                 ) -> dict[tuple[str, str], tuple[bool | None, bool]]:
-    """Per mention, addressed to the brand (None: unknown) and writing again in a case."""
+    """Per mention, addressed to the brand (None: unknown) and writing again in a case;
+    a mention not listed has neither (``_NO_SIGNAL``)."""
+    if not handles:  # no brand account: addressed is unknown; only writing again is known
+        return {key: (None, True) for key, again in continuing.items() if again}
     return {key: (None if handle is None and not handles.covers(key[0]) else bool(handle),
                   continuing.get(key, False))
             for key, handle in direct.items()}
@@ -508,7 +527,8 @@ def _link_known(session: Session, watch: Watch, to_link: dict[int, Matched],
         # again; the signals (addressed, writing again) and the priority are this watch's.
         reused = [i for i in ids if i in stored]
         signals = _signals(session, watch, [to_link[i] for i in reused], handles, continuing)
-        inputs = [(_analysis_input(f, signals[(f.network, f.external_id)]), stored[i])
+        inputs = [(_analysis_input(f, signals.get((f.network, f.external_id), _NO_SIGNAL)),
+                   stored[i])
                   for i in reused for f in (to_link[i].fetched,)]
         priorities.update((i, p) for i, (p, _) in zip(
             reused, prioritize_stored(inputs, now=now, watch_weight=watch.weight), strict=True))
@@ -557,8 +577,6 @@ def _continuing(session: Session, workspace_id: int, fetched: Sequence[FetchedMe
                 ) -> dict[tuple[str, str], bool]:
     """Posts replying into a conversation Vigie holds: True when by its customer (writing
     again), False when only replying to a brand post."""
-    if not any(item.parent_external_id or cases.thread_root(item) for item in fetched):
-        return {}
     return cases.conversation_items(session, workspace_id, fetched)
 
 
@@ -582,9 +600,10 @@ def _with_follow_ups(fetched: Sequence[FetchedMention], matched: list[Matched],
 
 def _direct(session: Session, workspace_id: int, handles: cases.BrandHandles,
             items: list[FetchedMention]) -> dict[tuple[str, str], str | None]:
-    """Per item, the brand account it is addressed to (None: not addressed, or unknown)."""
+    """Per item, the brand account it is addressed to (None: not addressed, or unknown);
+    empty when the workspace has no brand account (no item is addressed to one)."""
     if not handles:
-        return {(i.network, i.external_id): None for i in items}
+        return {}
     replies_to_brand = cases.brand_parents(session, workspace_id, items)
     return {(i.network, i.external_id): handles.addressed(i) or replies_to_brand.get(
         (i.network, i.parent_external_id or "")) for i in items}

@@ -61,3 +61,21 @@ def test_batch_insert_round_trips_every_value(db_url: str) -> None:
     assert again.stored == 0 and again.duplicates == 2
     with sessions() as session:
         assert session.scalar(select(Author.mention_count).where(Author.id == ana.id)) == 1
+
+
+def test_period_time_is_the_published_time_unless_in_the_future() -> None:
+    """The same instant in UTC, in another zone or naive (taken as UTC) gives one answer."""
+    from bot.services.ingest import _published
+
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    paris = timezone(timedelta(hours=1))
+    earlier = datetime(2026, 3, 1, 12, 30, tzinfo=paris)  # 11:30 UTC
+    later = datetime(2026, 3, 1, 13, 30, tzinfo=paris)  # 12:30 UTC
+    assert _published(now - timedelta(minutes=1), now) == now - timedelta(minutes=1)
+    assert _published(now, now) == now
+    assert _published(now + timedelta(seconds=1), now) is now
+    assert _published(earlier, now) is earlier
+    assert _published(later, now) is now
+    assert _published(datetime(2026, 3, 1, 11, 59), now) == datetime(2026, 3, 1, 11, 59)
+    assert _published(datetime(2026, 3, 1, 12, 1), now) is now
+    assert _published(later, now.astimezone(paris)) == now.astimezone(paris)
