@@ -72,13 +72,18 @@ def _deletes_follow(url: str, suffix: str) -> None:
     engine.dispose()
 
 
-def _round_trip(url: str, postgres: bool) -> None:
+def _at_0032_with_setup(url: str) -> None:
+    """Migrate ``url`` to 0032 and write the rows the tests start from."""
     migrations.upgrade(url, "0032")
     engine = make_engine(url)
     with engine.begin() as conn:
         for statement in SETUP:
             conn.execute(text(statement))
     engine.dispose()
+
+
+def _round_trip(url: str, postgres: bool) -> None:
+    _at_0032_with_setup(url)
     assert _keys(url) >= POSTGRES_TRIGGER_KEPT_KEYS
     _deletes_follow(url, "before")
     migrations.upgrade(url)
@@ -106,12 +111,7 @@ def test_postgres_downgrade_clears_rows_a_truncate_left_behind(fresh_postgres_ur
     """A TRUNCATE fires no delete trigger, so it can leave ids of rows that are gone; the
     downgrade does to them what the keys would have done instead of failing to add them."""
     url = fresh_postgres_url
-    migrations.upgrade(url, "0032")
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        for statement in SETUP:
-            conn.execute(text(statement))
-    engine.dispose()
+    _at_0032_with_setup(url)
     migrations.upgrade(url)
     engine = make_engine(url)
     with engine.begin() as conn:
