@@ -107,10 +107,9 @@ def _substance(words: str) -> bool:
 
 
 def _too_short_to_tell(bare: str, words: str) -> bool:
-    """A short Latin-script text ("iOS 11.1", "HELP ME", "best pizza ever 🙃": emoji
-    are no script) is too short for the language detector's verdict to mean no model
-    could read it."""
-    if not bare.isascii() and not all(c.isascii() for c in bare if c.isalpha()):
+    """A short Latin-script text ("iOS 11.1", "HELP ME") is too short for the language
+    detector's verdict to mean no model could read it."""
+    if not bare.isascii():
         return False
     return sum(len(w) for w in _LETTERS_RE.findall(words)) < SHORT_LETTERS
 

@@ -120,7 +120,6 @@ PRAISE_THANKS_CHITCHAT_OR_NOISE = [
     "@acme done! thanks",
     "@acme I'm done! thanks for the help",
     "@acme love you guys 🙃",
-    "@acme best pizza ever 🙃",
     "@acme amazing, my order arrived early 😊",
     "@acme last time I ordered from you it was perfect, ordering again!",
     "@acme j'ai quitté Orange pour vous, aucun regret !",
@@ -291,8 +290,3 @@ def test_the_model_cannot_turn_a_loyal_customer_into_a_complaint() -> None:
     assert weigh_complaint(detect_intent(other), 0.95, "en", read_signals(other, "en"),
                            "negative", -0.4).intent == "complaint"
 
-
-def test_a_short_text_with_an_emoji_is_read() -> None:
-    # An emoji is no script: "best pizza ever 🙃" is as short as "best pizza ever".
-    assert read_signals("@acme best pizza ever 🙃", "it").language_analysed
-    assert not read_signals("@acme ありがとうございます 🙃", "ja").language_analysed
