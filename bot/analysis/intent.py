@@ -62,7 +62,7 @@ RULES: dict[str, str] = {
         | marche/fonctionne pas/plus | en panne | bug* | beug*
         | ca/appli/application/site/qui plante
         | rembours* | toujours pas/rien | jamais recu/arrive/livre | pas recu/livre
-        | panne | pannes | retard | retards
+        | encore une panne | encore en panne | en retard | du retard | des retards
         | pas top/terrible/genial/super/ouf/fou
         | colis perdu | arnaqu* | honteu* | inadmissible | inacceptable | nul | nulle
         | decu | decue | decus | decues | decevant* | aucune reponse/nouvelle
@@ -122,7 +122,8 @@ RULES: dict[str, str] = {
     # read as leaving ("switched to you from Verizon, never been better"); raised as
     # "praise" with ``IntentResult.loyalty``.
     "loyalty": """
-        switched/moved/came over? to you/u/y'all | never been better/happier | no regrets
+        switched/moved/came over? to you/u/y'all | switching/switch to you/u/y'all
+        | never been better/happier | no regrets
         | never leave/leaving you/u/y'all | never going to leave you/u
         | aucun regret | jamais sans vous | ne vous quitterai/quitterais/quitte jamais
         | passe/passee/passes/passees chez vous
@@ -130,15 +131,17 @@ RULES: dict[str, str] = {
     # A threat to leave: a complaint however friendly the words around it ("ok, switching
     # to your competitor"); raised as "complaint" with ``IntentResult.churn_threat``.
     "churn": """
-        switching to | switching/switch/change/changing carriers/providers/networks/banks
+        switching/switch to your/a competitor/competitors | switching/switch to the competition
+        | switching/switch/change/changing carriers/providers/networks/banks
         | switching/switch/change/changing airlines/companies/isps
         | cancel/cancelling/canceling my/our | will/gonna/i'll cancel*
         | going/about/planning/time/thinking/ready to cancel* | thinking about/of cancel*
         | will/gonna/i'll switch | going/about/planning/time/ready to switch
-        | thinking about/of switching | done with you/u/y'all/your
+        | thinking about/of switching | done with you/u/y'all
+        | i'm/im done with you/u/y'all/this/the | i am done with you/u/y'all/this/the
         | take/taking/took my/our business | lost/lose/losing my/our business
         | go/going/shop/shopping/look/looking/buy/buying/order/ordering elsewhere
-        | last time i order/fly/buy/use/shop/book/deal/travel/stay/will/am | last time i'll/i'm
+        | last time i order/fly/buy/use/shop/book/deal/travel/stay
         | lost/lose/losing a/an/another? loyal/longtime/faithful? customer
         | lost/lose/losing a/an? long time customer
         | lost/lose/losing me as a? customer | no longer a customer | stop being a customer
@@ -287,6 +290,8 @@ _FINAL_CONTRAST = ("though", "tho")
 _FINAL_CONTRAST_REACH = 3  # words between a grievance's last word and "though", at most
 # "never flying with you again": "again" at most this many words after the verb.
 _AGAIN = frozenset(("again", "anymore", "encore"))
+_UNTIL = frozenset(("until", "till", "til", "before"))
+_TO_THE_BRAND = ("you", "u", "y'all", "your")
 _AGAIN_REACH = 4
 # ... with the brand in between, named or not: "with you", "from them", "a VW", "this
 # app"; "never using cash again" is a habit, not a threat.
@@ -421,6 +426,9 @@ def detect_intent(text: str) -> IntentResult:
                 longest[phrase.key] = end
         if "sarcasm" in longest:  # "thanks for nothing" is no thanks
             longest.pop("praise", None)
+        if "loyalty" in longest:  # "switching to you" is no "switching to"
+            longest.pop("complaint", None)
+            longest.pop("churn", None)
         for flag, end in longest.items():
             term = " ".join(words[i:end])
             if flag == "churn_again":
@@ -430,6 +438,16 @@ def detect_intent(text: str) -> IntentResult:
             if flag == "churn" and words[end - 1].startswith("switch") and (
                     end < len(words) and words[end] == "from"):
                 continue  # "thinking of switching from X": a customer won, not lost
+            if flag == "churn" and (
+                    (words[i] not in _NEGATOR_WORDS
+                     and any(w in _NEGATOR_WORDS for w in words[max(0, i - 4) : i]))
+                    or (end < len(words) and words[end] in _UNTIL)
+                    or (words[end - 1].startswith("switch")
+                        and words[end : end + 2] in (["to", w] for w in _TO_THE_BRAND))):
+                # "I'll never cancel my subscription", "I'm not switching to another
+                # carrier", "je ne pars pas chez la concurrence", "won't be back until next
+                # summer", "ready to switch to your new app": no threat.
+                continue
             if flag in RAISES:
                 churn = churn or flag == "churn"
                 sarcasm = sarcasm or flag == "sarcasm"

@@ -46,6 +46,8 @@ ASKS_COMPLAINS_OR_LEAVES = [
     "@acme J'adore votre marque mais ma commande n'est jamais arrivée",
     "@acme j'adore l'appli mais impossible de me connecter depuis hier",
     "@acme merci mais toujours pas de remboursement",
+    "@acme thanks, I'm done with this app",
+    "@acme mon colis est en retard, merci",
     "@acme thanks, I didn't receive my refund",
     "@acme Thanks for the quick reply! Still waiting on my refund",
     # threatens to leave
@@ -55,7 +57,7 @@ ASKS_COMPLAINS_OR_LEAVES = [
     "@acme je vais résilier mon abonnement",
     # ... even after "ok", thanks or a smiley, which the model reads as friendly
     "@acme ok, switching to your competitor",
-    "@acme great, thanks, switching to Globex now",
+    "@acme great, thanks, switching to a competitor now",
     "@acme I'm done with you guys",
     "@acme taking my business elsewhere",
     "@acme never flying with you again",
@@ -127,6 +129,14 @@ PRAISE_THANKS_CHITCHAT_OR_NOISE = [
     "@acme plus jamais sans vous ❤️",
     "@acme je ne vous quitterai jamais",
     "@acme merci, c'est parfait 😊",
+    # look-alikes the review of the churn rules found alerting at 85
+    "@acme my wife is switching to you next week too",
+    "@acme je ne pars pas chez la concurrence, vous êtes les meilleurs",
+    "@acme Done with your course, loved every minute!",
+    "@acme last time I'll say it: you're the best",
+    "@acme won't be back until next summer, great holiday, thanks!",
+    "@acme pas de retard aujourd'hui, bravo",
+    "@acme la panne a été réparée en 10 minutes, bravo",
 ]
 
 
@@ -236,7 +246,7 @@ def test_a_remark_giving_a_version_number_is_never_friendly() -> None:
     ("text", "churn", "sarcasm"),
     [
         ("@acme ok, switching to your competitor", True, False),
-        ("@acme great, thanks, switching to Globex now", True, False),
+        ("@acme great, thanks, switching to a competitor now", True, False),
         ("@acme never flying with you again 😊", True, False),
         ("@acme je résilie demain, ok", True, False),
         ("@acme Amazing, my order arrived wrong again 😊", False, True),

@@ -23,9 +23,9 @@ from bot.analysis.topics import detect_topics
 DATA = Path(__file__).resolve().parents[1] / "data"
 PINNED = {
     "intent/eval/complaints_en_train.tsv":
-        "e5d2cffb71d80155deac0eb2e5f0b19b01632b7b94457f4d4f00a3ee5066fc9c",
+        "b6437a6db05637232da1a476c1a432fd5c17112d89f92a3abb50d4c18937706c",
     "intent/eval/attention_en_dev.tsv":
-        "e61a430af11b6e386522233ac73ec04b8b0e4a6c514064cb5b901fae1ab1ad1a",
+        "7150d3bcb898275e4e72fbfe8b2c7768375626100dc9669e5221b1eec5fe7b00",
     "sentiment/eval/en_tweets_test.tsv":
         "d0ae72496c3666c5e5fe547b55633f2f51902b7ac2744d67c72a67265631f05d",
     "sentiment/eval/fr_tweets_val.tsv":
