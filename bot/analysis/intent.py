@@ -167,7 +167,9 @@ RULES: dict[str, str] = {
     # Thanks that mean the opposite: a complaint however friendly the words
     # (``IntentResult.sarcasm``).
     "sarcasm": """
-        thanks/thank/thx for nothing | thank you for nothing | thanks a lot for nothing
+        thanks/thank/thx/ty for nothing | thank you/u for nothing | thanks/thx u/you for nothing
+        | thanks/thank/thx 4 nothing | thank you/u 4 nothing
+        | thanks/thx a lot/bunch/ton for nothing | thanks for absolutely/literally nothing
         | merci pour rien
     """,
     "purchase_intent": """

@@ -47,6 +47,8 @@ ASKS_COMPLAINS_OR_LEAVES = [
     "@acme j'adore l'appli mais impossible de me connecter depuis hier",
     "@acme merci mais toujours pas de remboursement",
     "@acme thanks, I'm done with this app",
+    "@acme thank u for nothing",
+    "@acme thanks for absolutely nothing",
     "@acme mon colis est en retard, merci",
     "@acme thanks, I didn't receive my refund",
     "@acme Thanks for the quick reply! Still waiting on my refund",
