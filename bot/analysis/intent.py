@@ -443,18 +443,7 @@ def detect_intent(text: str) -> IntentResult:
                 if not _again(words, end):
                     continue
                 flag = "churn"
-            if flag == "churn" and words[end - 1].startswith("switch") and (
-                    end < len(words) and words[end] == "from"):
-                continue  # "thinking of switching from X": a customer won, not lost
-            if flag == "churn" and (
-                    (words[i] not in _NEGATOR_WORDS and _threat_negated(words, i))
-                    or (words[i] in ("won't", "wont") and end < len(words)
-                        and words[end] in _UNTIL)
-                    or (words[end - 1].startswith("switch")
-                        and words[end : end + 2] in (["to", w] for w in _TO_THE_BRAND))):
-                # "I'll never cancel my subscription", "je ne pars pas chez la
-                # concurrence", "won't be back until next summer", "ready to switch to
-                # your new app": no threat.
+            if flag == "churn" and not _threat(words, i, end):
                 continue
             if flag in RAISES:
                 churn = churn or flag == "churn"
@@ -494,6 +483,20 @@ def detect_intent(text: str) -> IntentResult:
         sarcasm = _praise_over_grievance(text, words, first_praise, grievances)
     return IntentResult(intent=_main_intent(flags), flags=flags, complaint_after_contrast=contrast,
                         churn_threat=churn, sarcasm=sarcasm, loyalty=loyalty)
+
+
+def _threat(words: list[str], i: int, end: int) -> bool:
+    """Whether the churn term ``words[i:end]`` threatens to leave. Not when negated ("I'll
+    never cancel my subscription", "je ne pars pas chez la concurrence"), postponed ("won't
+    be back until next summer"), or a switch from a competitor or to the brand ("thinking
+    of switching from X", "ready to switch to your new app")."""
+    after = words[end : end + 2]
+    if words[end - 1].startswith("switch") and after and (
+            after[0] == "from" or (after[0] == "to" and after[1:] and after[1] in _TO_THE_BRAND)):
+        return False
+    if words[i] in ("won't", "wont") and after and after[0] in _UNTIL:
+        return False
+    return words[i] in _NEGATOR_WORDS or not _threat_negated(words, i)
 
 
 def _threat_negated(words: list[str], i: int) -> bool:
