@@ -186,6 +186,50 @@ def test_the_teacher_pool_trains_a_deterministic_student(
                                      "(soft labels)")
 
 
+def test_calibration_scales_the_logit_and_keeps_every_decision(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("sklearn", reason="training needs scikit-learn (train extra)")
+    from bot.analysis.binary_model import BinaryLinearModel
+    from bot.analysis.training import train_classifiers
+
+    data, extra = _tiny_intent_data(tmp_path)
+    base = ["--data", str(data), "--extra-data", str(extra), "--task", "complaint_en",
+            "--teacher-pool"]
+    outputs = {}
+    for run, flags in (("plain", []), ("a", ["--calibrate"]), ("b", ["--calibrate"])):
+        out = tmp_path / run
+        assert train_classifiers.main([*base, "--out", str(out), *flags]) == 0
+        outputs[run] = (out / "complaint_en.json.gz").read_bytes()
+    assert outputs["a"] == outputs["b"]
+    payload = json.loads(gzip.decompress(outputs["a"]))
+    temperature = payload["temperature"]
+    assert temperature in train_classifiers.TEMPERATURES
+    assert f"temperature {temperature} (least out-of-fold log loss" in capsys.readouterr().out
+    assert "temperature" not in json.loads(gzip.decompress(outputs["plain"]))
+    plain = BinaryLinearModel.from_bytes(outputs["plain"])
+    calibrated = BinaryLinearModel.from_bytes(outputs["a"])
+    texts = [f"@brand {t}" for t in [*COMPLAINTS, *OTHERS, "the zqxfoo again", "hello"]]
+    for text in texts:
+        z = plain.logit(text)
+        assert calibrated.logit(text) == pytest.approx(z / temperature, rel=1e-3, abs=1e-3)
+        assert (calibrated.probability(text) >= 0.5) is (plain.probability(text) >= 0.5)
+
+
+def test_the_temperature_of_least_log_loss_undoes_a_known_scaling() -> None:
+    np = pytest.importorskip("numpy", reason="training needs numpy (train extra)")
+    pytest.importorskip("sklearn", reason="training needs scikit-learn (train extra)")
+    from bot.analysis.training.train_classifiers import fit_temperature
+
+    rng = np.random.default_rng(7)
+    true = rng.normal(0.0, 2.0, 20000)
+    labels = (rng.random(true.size) < 1.0 / (1.0 + np.exp(-true))).tolist()
+    # A model whose logit is half (too timid) or twice (too sure) the true one.
+    assert fit_temperature(true / 2, labels) == pytest.approx(0.5, abs=0.05)
+    assert fit_temperature(true * 2, labels) == pytest.approx(2.0, abs=0.2)
+    assert fit_temperature(true, labels) == pytest.approx(1.0, abs=0.1)
+
+
 def test_a_stale_teacher_pool_is_refused(tmp_path: Path) -> None:
     pytest.importorskip("sklearn", reason="training needs scikit-learn (train extra)")
     from bot.analysis.training import train_classifiers as tc

@@ -2,7 +2,7 @@
 
     python -m bot.analysis.training.train_classifiers [--data DIR] [--task complaint_en ...]
                                                       [--search] [--out DIR] [--without-extra]
-                                                      [--teacher-pool]
+                                                      [--teacher-pool] [--calibrate]
 
 Each task reads one labelled file under DIR/intent (DIR defaults to $VIGIE_SHARED_DATA,
 else ``../shared/data``), splits off a held-out fifth first (fixed seed, stratified,
@@ -40,6 +40,20 @@ Tasks:
                 0.017; held-out fifth 0.840 against 0.817. Not the default yet: the
                 student's probabilities are less extreme (fewer at 0.8 or more), and the
                 attention rules' thresholds on them were chosen with the model above.
+                ``--calibrate`` does not make it one (2026-12-05): the temperature of least
+                out-of-fold log loss is 0.61 (a sharper student; same decisions at 0.5,
+                held-out fifth 0.840), which restores the share at 0.8 or more on the
+                attention tuning part (26.7% against 27.8% for the model above, 18.4%
+                uncalibrated) but also the share under 0.3 (43.7%, against 32.9% and
+                37.9%), and the friendly-remark tie-break (a probability under the
+                sentiment score) reads that low end: ``cv_attention`` (10 seeds, out of
+                fold) precision 0.917 recall 0.929 calibrated, 0.921 and 0.947
+                uncalibrated, 0.928 and 0.957 with the model above; fixed temperatures
+                0.8, 0.9, 1.1 and 1.25 give recall 0.947, 0.947, 0.952, 0.952 (precision
+                0.915, 0.920, 0.919, 0.924). Either way the student gives 0.38 (0.31
+                calibrated) to a sarcastic complaint the model above scores 0.86 ("I used
+                to use that feature as an example of great UX. 😂🙈🙉🙊", tuning part),
+                which the rules do not read as sarcasm.
   question_en   the tuning part of twcs_attention_dev.tsv (``split_attention``, its default
                 seed): intent question or purchase_intent (a request the brand must answer) /
                 anything else. The held-out part reports the attention figures, so it is never
@@ -50,6 +64,13 @@ Tasks:
                 "?", order numbers, addressed, first person) from the English data above;
                 at run time the French lexicons fill the same features. Their figures are
                 English held-out figures of that reduced model; French quality is unmeasured.
+
+``--calibrate`` (any task) divides the written models' logit by one temperature, chosen
+on the training part's out-of-fold logits (``fit_temperature``): the probabilities become
+as extreme as the gold labels warrant, every decision at 0.5 stays. The run time reads the
+same weights, only scaled; the file records the ``temperature``. With a teacher pool the
+folds' students learn from a teacher that saw their validation rows, so the temperature
+is too low (0.61 here; ``cv_distill cv``, the teacher refitted per fold, gives 0.74).
 
 Training needs numpy, scipy and scikit-learn; the run time needs none of them. ``--search``
 on a task with a teacher pool is optimistic: the committed soft labels come from a teacher
@@ -382,6 +403,8 @@ class Fitted:
     words: Vocabulary
     chars: Vocabulary
     model: LogisticRegression
+    temperature: float = 1.0
+    """The written model's logit is the fitted one divided by this (``fit_temperature``)."""
 
 
 def _empty_vocabulary() -> Vocabulary:
@@ -478,14 +501,21 @@ def fit_set(data: Featurized, params: HyperParams, dense_only: bool,
     return fit(data.feats, data.cdocs, data.labels, params, dense_only, data.weights, soft)
 
 
+def cv_folds(labels: Sequence[bool], groups: Sequence[str]) -> list[tuple[Any, Any]]:
+    """Stratified 5-fold (train, validation) indices, near-duplicates (same ``groups`` key)
+    in one fold, as the held-out split keeps them (fixed seed)."""
+    y = np.array(labels, dtype=bool)
+    splitter = StratifiedGroupKFold(5, shuffle=True, random_state=0)
+    return list(splitter.split(np.zeros(len(y)), y, list(groups)))
+
+
 def cross_validate(main: Featurized, groups: Sequence[str], extra: Featurized,
                    dense_only: bool, name: str, soft: SoftLabels | None = None) -> HyperParams:
     """Grid search by stratified 5-fold CV macro-F1 over ``main`` (the training part only),
     near-duplicates (same ``groups`` key) in one fold, as the held-out split keeps them;
     ``extra`` (and ``soft``) join every training fold and are never scored."""
     y = np.array(main.labels, dtype=bool)
-    splitter = StratifiedGroupKFold(5, shuffle=True, random_state=0)
-    folds = list(splitter.split(np.zeros(len(y)), y, list(groups)))
+    folds = cv_folds(main.labels, groups)
     best: tuple[float, HyperParams] | None = None
     for c, scale, balanced in itertools.product(GRID_C, GRID_DENSE_SCALE, GRID_BALANCED):
         params = HyperParams(c=c, dense_scale=scale, balanced=balanced)
@@ -503,12 +533,44 @@ def cross_validate(main: Featurized, groups: Sequence[str], extra: Featurized,
     return best[1]
 
 
+TEMPERATURES = tuple(t / 100 for t in range(20, 501))
+"""Temperatures ``fit_temperature`` chooses between: 0.20 to 5.00 by 0.01."""
+
+
+def fit_temperature(logits: Sequence[float] | np.ndarray,
+                    labels: Sequence[bool] | np.ndarray) -> float:
+    """The temperature T of ``TEMPERATURES`` whose probabilities ``sigmoid(logit / T)`` have
+    the least mean log loss against ``labels`` (the smallest T on a tie).
+
+    Dividing a logit by T > 0 keeps its sign, so every decision at probability 0.5 (and
+    macro-F1) stays; only how extreme the probabilities are changes."""
+    z = np.asarray(logits, dtype=float)
+    sign = np.where(np.asarray(labels, dtype=bool), -1.0, 1.0)
+    losses = [float(np.mean(np.logaddexp(0.0, sign * z / t))) for t in TEMPERATURES]
+    return TEMPERATURES[int(np.argmin(losses))]
+
+
+def out_of_fold_logits(main: Featurized, groups: Sequence[str], extra: Featurized,
+                       params: HyperParams, dense_only: bool,
+                       soft: SoftLabels | None = None) -> np.ndarray:
+    """Logits of every row of ``main`` (the training part) by the model fitted, with
+    ``params``, on the other four folds of ``cv_folds`` plus ``extra`` (and ``soft``)."""
+    logits = np.zeros(len(main.labels))
+    for train_idx, test_idx in cv_folds(main.labels, groups):
+        fitted = fit_set(main.pick(train_idx) + extra, params, dense_only, soft)
+        test = main.pick(test_idx)
+        x = design(test.feats, test.cdocs, fitted.words, fitted.chars, params.dense_scale)
+        logits[test_idx] = fitted.model.decision_function(x)
+    return logits
+
+
 def to_payload(fitted: Fitted, task: Task, lexicons: list[dict[str, float]],
                feature_lang: str, trained_on: str) -> dict[str, Any]:
     """The JSON payload of a binary model file."""
-    coef = fitted.model.coef_[0]
+    coef = fitted.model.coef_[0] / fitted.temperature
     n_words, n_chars = len(fitted.words.index), len(fitted.chars.index)
     dense = coef[n_words + n_chars:] * fitted.params.dense_scale
+    calibration = {} if fitted.temperature == 1.0 else {"temperature": fitted.temperature}
     return {
         "format": BINARY_FORMAT,
         "kind": "binary",
@@ -519,7 +581,8 @@ def to_payload(fitted: Fitted, task: Task, lexicons: list[dict[str, float]],
         "config": FEATURES.to_json(),
         "trained_on": trained_on,
         "hyper_params": params_text(fitted.params),
-        "intercept": float(fitted.model.intercept_[0]),
+        **calibration,
+        "intercept": float(fitted.model.intercept_[0]) / fitted.temperature,
         "dense_names": [
             f"lexicon{i // 3}_{('pos', 'neg', 'compound')[i % 3]}" for i in range(3 * len(lexicons))
         ] + list(EXTRA_DENSE) + list(CARE_DENSE),
@@ -569,12 +632,16 @@ def featurize(examples: Sequence[Example], weight: float, lang: str, scorer: Lex
 
 
 def train_task(task: Task, data_dir: Path, search: bool, out_dir: Path,
-               extra_dir: Path = EXTRA_DIR, use_extra: bool = True) -> dict[str, Any]:
+               extra_dir: Path = EXTRA_DIR, use_extra: bool = True,
+               calibrate: bool = False) -> dict[str, Any]:
     """Split, choose, report held-out figures, fit on everything, write; returns the figures.
 
     ``use_extra=False`` leaves out the task's extra files and teacher pool
     (``--without-extra``: the airline tweets are CC BY-NC-SA, so a model trained without
     them does not carry that licence; the pool holds them and its teacher learned from them).
+    ``calibrate`` (``--calibrate``): both written models divide their logit by the
+    temperature ``fit_temperature`` chooses on the training part's out-of-fold logits
+    (``out_of_fold_logits``, the chosen hyper-parameters), reported as ``temperature``.
     """
     intent_dir = data_dir / "intent"
     examples = task.reader(intent_dir / task.source)
@@ -616,8 +683,16 @@ def train_task(task: Task, data_dir: Path, search: bool, out_dir: Path,
     else:
         params = DEFAULTS[task.name]
     report: dict[str, Any] = {"task": task.name, "hyper_params": params_text(params)}
+    temperature = 1.0
+    if calibrate:
+        groups = [examples[i].group for i in train_idx]
+        oof = out_of_fold_logits(train_part, groups, extra_set, params, task.dense_only, soft)
+        temperature = fit_temperature(oof, train_part.labels)
+        report["temperature"] = temperature
+        print(f"  temperature {temperature} (least out-of-fold log loss on the training part)")
     # Held-out figures: a model fitted without the held-out fifth, run through the run time.
     partial = fit_set(train_part + extra_set, params, task.dense_only, soft)
+    partial.temperature = temperature
     tmp = out_dir / f".{task.name}.holdout.json.gz"
     runtime = write_model(to_payload(partial, task, lexicons, train_lang, "train part"), tmp)
     tmp.unlink()
@@ -628,6 +703,7 @@ def train_task(task: Task, data_dir: Path, search: bool, out_dir: Path,
     print(f"  held-out fifth of {source}: {report['held_out']}")
     # The shipped model: the same choices, fitted on the whole file (and the extra files).
     full = fit_set(main_set + extra_set, params, task.dense_only, soft)
+    full.temperature = temperature
     ship_lexicons = load_lexicons(task.lang)
     pools = [f"{task.soft[0]} (soft labels)"] if soft and task.soft else []
     trained_on = " + ".join([source] + [name for name, _, _ in extras] + pools)
@@ -658,6 +734,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--teacher-pool", action="store_true",
                         help="complaint_en: the teacher's soft labels of the unlabelled pool "
                              "instead of the airline weak labels (the distilled student)")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="divide the logit by the temperature of least out-of-fold log "
+                             "loss on the training part (same decisions at 0.5)")
     parser.add_argument("--without-extra", action="store_true",
                         help="train on the main file only (no airline tweets, CC BY-NC-SA, nor "
                              "the teacher pool holding them)")
@@ -673,7 +752,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.teacher_pool and name in STUDENTS:
                 task = replace(task, extra=(), soft=STUDENTS[name])
             train_task(task, data_dir, args.search, args.out, args.extra_data,
-                       use_extra=not args.without_extra)
+                       use_extra=not args.without_extra, calibrate=args.calibrate)
     return 0
 
 
