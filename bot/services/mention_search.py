@@ -203,7 +203,13 @@ def _listing(conn: Connection, workspace_id: int, filters: MentionFilter,
         params["topic"] = topic_mask([filters.topic])
     if filters.since is not None:
         params["since"] = now - filters.since
-        if text_query is None:  # the listing statement bounds the ids itself
+        # PostgreSQL plans a watch's listing before the statement computes its bound: taking
+        # it to keep a third of the links, it read and sorted the whole window instead of
+        # walking the links (``watch:w1 since:24h``, 9 ms against 0.3 at 1M). It is given
+        # the bound's value (a wide window: none), one round trip more.
+        bound_first = text_query is not None or (
+            filters.watch is not None and conn.dialect.name == "postgresql")
+        if not bound_first:  # the listing statement bounds the ids itself
             params["probe"] = SINCE_PROBE
         else:
             lowest = lowest_id_since(conn, workspace_id, params["since"], SINCE_PROBE)
@@ -211,6 +217,8 @@ def _listing(conn: Connection, workspace_id: int, filters: MentionFilter,
                 return []
             if lowest is not None:
                 params["lowest"] = lowest
+            elif text_query is None:  # a wide window: no bound
+                params["lowest"] = 0
             else:  # a wide window: the walk's listing statement bounds the ids itself
                 params["probe"] = SINCE_PROBE
     if filters.before_id is not None:
