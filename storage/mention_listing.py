@@ -109,11 +109,14 @@ def listing_statement(conn: Connection, shape: tuple[str, ...],
         # to walk than the topic's own index (``topic:churn status:new`` read every new
         # mention when none had that topic). An assignee's index stays usable.
         # ``walk``: the other way round, the topic's index must not be read.
+        # Likewise an assignee's index is read rather than the status's, which SQLite
+        # without statistics took for as small since it holds published_at (0035).
         by_topic = "topic" in shape and dialect == "sqlite"
+        by_assignee = "assignee" in shape and dialect == "sqlite"
         for name in shape:
             if name in EQUAL_FILTERS:
                 column: Any = EQUAL_FILTERS[name]
-                if by_topic and name not in ("assignee", walk):
+                if (by_topic or by_assignee) and name not in ("assignee", walk):
                     column = func.coalesce(column, column)
                 statement = statement.where(col(column) == bindparam(name))
         if "topic" in shape:
@@ -149,6 +152,9 @@ def listing_statement(conn: Connection, shape: tuple[str, ...],
 WALK_PROBE = 250
 """Newest index entries ``smallest_index`` reads per filter."""
 _WALKABLE = ("topic", "status", "sentiment", "network")
+_WALK_INDEXES = {"status": "ix_mentions_workspace_id_status_id_published_at",
+                 "sentiment": "ix_mentions_workspace_id_sentiment_label_id",
+                 "network": "ix_mentions_workspace_id_network_id"}
 
 
 def smallest_index(conn: Connection, params: dict[str, Any], probe: int = WALK_PROBE) -> str:
@@ -181,7 +187,7 @@ def smallest_index(conn: Connection, params: dict[str, Any], probe: int = WALK_P
             counted.append((f"ix_mentions_topic_{topic}", f"topic_mask & {bit} <> 0"))
         else:
             column = EQUAL_FILTERS[name].name
-            counted.append((f"ix_mentions_workspace_id_{column}_id", f"{column} = :{name}"))
+            counted.append((_WALK_INDEXES[name], f"{column} = :{name}"))
     below = int(params.get("before", MAX_ID))
     newest = " UNION ALL ".join(
         f"SELECT {i}, count(*), min(id) FROM (SELECT id FROM mentions "  # noqa: S608
