@@ -362,9 +362,15 @@ def run(url: str, label: str, count: int, repeat: int, *, time_old: bool = True
         began = time.perf_counter()
         migrations.upgrade(url)
         report["upgrade_s"] = round(time.perf_counter() - began, 1)
-        with engine.connect() as conn:  # as at load time (autovacuum would, in time)
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(
-                text("VACUUM ANALYZE" if postgres else "ANALYZE"))
+        if postgres:  # as at load time (autovacuum would, in time)
+            with engine.connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+                    text("VACUUM ANALYZE"))
+        else:
+            # Committed: storage.db begins every SQLite transaction itself, AUTOCOMMIT too,
+            # and a connection closed unfinished rolled the statistics back.
+            with engine.begin() as conn:
+                conn.execute(text("ANALYZE"))
         return _time_kinds(sessions, report, workspace_id, watch_ids, postgres, old, repeat)
     finally:
         engine.dispose()

@@ -198,7 +198,8 @@ class Mention(Base):
     __tablename__ = "mentions"
     __table_args__ = (
         UniqueConstraint("workspace_id", "network", "external_id"),
-        Index(None, "workspace_id", "status", "id"),
+        # published_at: a since: window is tested on the index entry (migration 0035).
+        Index(None, "workspace_id", "status", "id", "published_at"),
         Index(None, "workspace_id", "watch_id", "published_at"),
         Index(None, "workspace_id", "created_at"),
         # (workspace_id, published_at): ix_mentions_influencer_window starts with both.

@@ -256,10 +256,11 @@ def _filtered(sessions: sessionmaker[Session], workspace_id: int, filters: Menti
         before = rows[-1].id
 
 
-@pytest.mark.parametrize(("since_probe", "join_hits"), [(1000, 0), (5, 0), (5, 50_000)])
+@pytest.mark.parametrize(("since_probe", "join_hits", "window_probe"), [
+    (1000, 0, 50_000), (5, 0, 50_000), (5, 50_000, 50_000), (5, 50_000, 5)])
 def test_common_words_walked_newest_first_equal_watch_matching_with_every_filter(
     sessions: sessionmaker[Session], workspace_id: int, shared_data: Path,
-    monkeypatch: pytest.MonkeyPatch, since_probe: int, join_hits: int,
+    monkeypatch: pytest.MonkeyPatch, since_probe: int, join_hits: int, window_probe: int,
 ) -> None:
     """Past FEW_HITS index hits a listing walks the hits and the filtered rows newest
     first (``_walked``; on PostgreSQL, a common word with other filters is one statement
@@ -268,11 +269,14 @@ def test_common_words_walked_newest_first_equal_watch_matching_with_every_filter
     ``since_probe`` 5: the 3-hour window holds more mentions than the probe reads, so the
     listing bounds it itself (``since:7d`` on a busy workspace). ``join_hits`` 0: SQLite
     walks every filtered search; otherwise, its words having few hits, it reads the rest
-    in one statement after the first step."""
+    in one statement after the first step, walking the filters' index and checking ids
+    against the hits; with ``since``, bounded to the window's ids (``window_probe`` 5:
+    the window is too wide to bound, the statement reads every id below the cursor)."""
     monkeypatch.setattr(search_index, "FEW_HITS", 2)
     monkeypatch.setattr("bot.services.mention_search.JOIN_HITS", join_hits)
     monkeypatch.setattr("bot.services.mention_search.WALK_FIRST", 3)
     monkeypatch.setattr("bot.services.mention_search.SINCE_PROBE", since_probe)
+    monkeypatch.setattr("bot.services.mention_search.WINDOW_PROBE", window_probe)
     texts = _texts(shared_data)
     with transaction(sessions) as session:
         other = Workspace(team_id="T07OTHER01")
