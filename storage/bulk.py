@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     ColumnDefault,
     ColumnElement,
     String,
@@ -27,11 +28,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
 from sqlalchemy.orm import Session
 
 from storage.dialect import is_postgresql
 from storage.models import Author, Mention, Watch
-from storage.models_base import as_utc
+from storage.models_base import UTCDateTime, as_utc
 from storage.models_watches import MentionWatch
 
 
@@ -165,27 +167,61 @@ def _sqlite_insert_mentions(session: Session, rows: list[dict[str, Any]]) -> lis
                 if column.name not in rows[0] and isinstance(column.default, ColumnDefault)
                 and column.default.is_scalar}
     names = [*rows[0], *defaults]
-    values = [[row[name] for row in rows] for name in rows[0]]
-    values += [[value] * len(rows) for value in defaults.values()]
+    width, count = len(names), len(rows)
+    # The parameters of all rows in one flat list, filled a column at a time by slice
+    # assignment (no tuple per row to build, chain and free).
+    flat: list[Any] = [None] * (width * count)
     for n, name in enumerate(names):
-        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            values[n] = _processed(process, values[n])
+        values = list(map(itemgetter(name), rows)) if n < len(rows[0]) else [
+            defaults[name]] * count
+        process = _sqlite_processor(table.c[name].type, dialect)
+        flat[n::width] = values if process is None else _processed(process, values)
     quote = dialect.identifier_preparer.quote
     # Identifiers from the table definition; every value is a bound parameter.
     head = f"INSERT INTO {quote(Mention.__tablename__)} ({', '.join(map(quote, names))}) VALUES "  # noqa: S608
     tail = (" ON CONFLICT (workspace_id, network, external_id) DO NOTHING"
             " RETURNING id, external_id, priority")
-    placeholders = "(" + ", ".join("?" * len(names)) + ")"
+    placeholders = "(" + ", ".join("?" * width) + ")"
     page = max(1, min(dialect.insertmanyvalues_page_size,
-                      dialect.insertmanyvalues_max_parameters // len(names)))
-    records = list(zip(*values, strict=True))
+                      dialect.insertmanyvalues_max_parameters // width))
     out: list[Any] = []
-    for start in range(0, len(records), page):
-        chunk = records[start:start + page]
-        sql = head + ", ".join([placeholders] * len(chunk)) + tail
-        out.extend(connection.exec_driver_sql(sql, tuple(chain.from_iterable(chunk))).all())
+    for start in range(0, count, page):
+        size = min(page, count - start)
+        sql = head + ", ".join([placeholders] * size) + tail
+        result = connection.exec_driver_sql(
+            sql, tuple(flat[start * width:(start + size) * width]))
+        # The driver's tuples: a Row object per stored mention is not needed.
+        out.extend(result.cursor.fetchall())
+        result.close()
     return out
+
+
+_SQLITE_DATETIME = SQLITE_DATETIME()._storage_format
+
+
+def _sqlite_processor(kind: Any, dialect: Any) -> Any:
+    """The bind processor of a column type on SQLite, specialised for the two kinds every
+    mention row has: a ``UTCDateTime`` (with the dialect's default storage format) gives
+    the same string without two ``replace`` calls and a dict formatting per value; a JSON
+    column serialises the empty list (most mentions' topics and flags) once."""
+    process = kind.dialect_impl(dialect).bind_processor(dialect)
+    if process is None:
+        return None
+    if (isinstance(kind, UTCDateTime) and getattr(
+            kind.impl.dialect_impl(dialect), "_storage_format", None) == _SQLITE_DATETIME):
+        def utc_time(value: Any) -> Any:
+            # An aware UTC time's ISO form without its offset: naive UTC, microseconds.
+            if type(value) is datetime:
+                return as_utc(value).isoformat(" ", "microseconds")[:26]
+            return process(value)
+        return utc_time
+    if isinstance(kind, JSON):
+        empty = process([])
+
+        def json_value(value: Any) -> Any:
+            return empty if type(value) is list and not value else process(value)
+        return json_value
+    return process
 
 
 def _processed(process: Any, values: list[Any]) -> list[Any]:
