@@ -8,16 +8,18 @@ multi-row VALUES on SQLite). The caller owns the transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     ColumnDefault,
     ColumnElement,
     String,
     any_,
+    bindparam,
     cast,
     func,
     literal,
@@ -27,11 +29,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
 from sqlalchemy.orm import Session
 
 from storage.dialect import is_postgresql
 from storage.models import Author, Mention, Watch
-from storage.models_base import as_utc
+from storage.models_base import UTCDateTime, as_utc
 from storage.models_watches import MentionWatch
 
 
@@ -69,21 +72,29 @@ def upsert_authors(session: Session, rows: list[dict[str, Any]]) -> dict[tuple[s
     unless the row brings new values (``verified`` once true stays true).
     """
     table: Any = Author.__table__
-    postgres = is_postgresql(session)
-    insert = (postgresql.insert(table).from_select(list(rows[0]), _json_rows(table, rows))
-              if postgres else sqlite.insert(table))
-    statement = insert.on_conflict_do_update(
-        index_elements=["workspace_id", "network", "handle"],
-        set_={
-            "mention_count": table.c.mention_count + insert.excluded.mention_count,
-            "last_seen_at": insert.excluded.last_seen_at,
-            "followers": func.coalesce(insert.excluded.followers, table.c.followers),
-            "name": func.coalesce(insert.excluded.name, table.c.name),
-            "verified": table.c.verified | insert.excluded.verified,
-        },
-    ).returning(table.c.id, table.c.network, table.c.handle)
-    return {(network, handle): author_id for author_id, network, handle in (
-        session.execute(statement) if postgres else session.execute(statement, rows))}
+    columns = list(rows[0])
+
+    def statement(postgres: bool) -> Any:
+        insert = (postgresql.insert(table).from_select(columns, _json_select(table, columns))
+                  if postgres else sqlite.insert(table).values(
+                      {name: bindparam(name) for name in columns}))
+        return insert.on_conflict_do_update(
+            index_elements=["workspace_id", "network", "handle"],
+            set_={
+                "mention_count": table.c.mention_count + insert.excluded.mention_count,
+                "last_seen_at": insert.excluded.last_seen_at,
+                "followers": func.coalesce(insert.excluded.followers, table.c.followers),
+                "name": func.coalesce(insert.excluded.name, table.c.name),
+                "verified": table.c.verified | insert.excluded.verified,
+            },
+        ).returning(table.c.id, table.c.network, table.c.handle)
+
+    if is_postgresql(session):
+        found = _run_json(session, ("authors", *columns), lambda: statement(True), table, rows)
+    else:
+        found = _sqlite_insert(session, table, rows, _conflict_clause(
+            session, ("authors", *columns), lambda: statement(False)))
+    return {(network, handle): author_id for author_id, network, handle in found}
 
 
 def insert_mentions(session: Session, rows: list[dict[str, Any]]) -> Sequence[Any]:
@@ -91,14 +102,14 @@ def insert_mentions(session: Session, rows: list[dict[str, Any]]) -> Sequence[An
     the (workspace, network, external id) already stored; return the stored rows' (id,
     external_id, priority). Datetimes of ``rows`` may be replaced by ISO strings.
     """
+    table: Any = Mention.__table__
     if not is_postgresql(session):
-        return _sqlite_insert_mentions(session, rows)
-    source = _json_rows(Mention.__table__, rows)
-    return session.execute(
-        postgresql.insert(Mention).from_select(list(rows[0]), source)
+        return _sqlite_insert(session, table, rows, _MENTIONS_CONFLICT)
+    columns = list(rows[0])
+    return _run_json(session, ("mentions", *columns), lambda: (
+        postgresql.insert(table).from_select(columns, _json_select(table, columns))
         .on_conflict_do_nothing(index_elements=["workspace_id", "network", "external_id"])
-        .returning(Mention.id, Mention.external_id, Mention.priority)
-    ).all()
+        .returning(table.c.id, table.c.external_id, table.c.priority)), table, rows)
 
 
 def insert_links(session: Session, rows: list[dict[str, Any]]) -> Sequence[Any]:
@@ -115,26 +126,67 @@ def insert_links(session: Session, rows: list[dict[str, Any]]) -> Sequence[Any]:
         return session.execute(
             sqlite.insert(table).on_conflict_do_nothing(index_elements=["mention_id", "watch_id"])
             .returning(table.c.mention_id, table.c.priority), rows).all()
-    return session.execute(
-        postgresql.insert(table).from_select(list(rows[0]), _json_rows(table, rows))
+    columns = list(rows[0])
+    return _run_json(session, ("links", *columns), lambda: (
+        postgresql.insert(table).from_select(columns, _json_select(table, columns))
         .on_conflict_do_nothing(index_elements=["mention_id", "watch_id"])
-        .returning(table.c.mention_id, table.c.priority)
-    ).all()
+        .returning(table.c.mention_id, table.c.priority)), table, rows)
 
 
-def _json_rows(table: Any, rows: list[dict[str, Any]]) -> Any:
-    """``rows`` (dicts of ``table``'s columns, times made ISO strings in place) as a
-    PostgreSQL SELECT over one JSON parameter, an array of arrays (a row's values in
-    column order) read by ``jsonb_array_elements``: no placeholder per value for psycopg to
-    parse, no per-element quoting in Python; ``json.dumps`` and PostgreSQL's JSON parser
-    are both C. Arrays, not objects: without the column names repeated in every row the
-    document is about 40% smaller, and an element is read by its position instead of a
-    record being built by name (about 10% of the server's time for a batch of mentions).
+_COMPILED: dict[tuple[str, ...], tuple[str, dict[str, Any]]] = {}
+"""SQL of the bulk statements and the values of their constant parameters (the defaults
+of the columns a batch leaves out), per dialect and statement shape (table and columns):
+the dialects' INSERT ... ON CONFLICT has no cache key, so SQLAlchemy would build and
+compile it again for every batch."""
+
+
+def _compiled(session: Session, key: tuple[str, ...], build: Callable[[], Any],
+              table: Any = None) -> tuple[str, dict[str, Any]]:
+    """The SQL ``build()``'s statement compiles to on this session's dialect, compiled once
+    per process for each ``key``, and (with ``table``) the values of its parameters other
+    than ``batch``: the scalar defaults of the columns the rows leave out, which the
+    statement binds as the INSERT ... SELECT of a Core execution would."""
+    dialect = session.get_bind().dialect
+    full = (dialect.name, dialect.driver, *key)
+    found = _COMPILED.get(full)
+    if found is None:
+        compiled = build().compile(dialect=dialect)
+        params: dict[str, Any] = {}
+        for name in compiled.params if table is not None else ():
+            if name == "batch":
+                continue
+            default = table.c[name].default
+            if not (isinstance(default, ColumnDefault) and default.is_scalar):
+                raise ValueError(f"{table.name}.{name}: a batch leaves out a column whose "
+                                 "default is not a constant")
+            params[name] = default.arg
+        found = _COMPILED[full] = (str(compiled), params)
+    return found
+
+
+def _run_json(session: Session, key: tuple[str, ...], build: Callable[[], Any], table: Any,
+              rows: list[dict[str, Any]]) -> list[Any]:
+    """Run ``build()``'s statement (reading its rows from ``_json_select``) with ``rows``
+    as its JSON parameter; return the rows it returns."""
+    sql, params = _compiled(session, key, build, table)
+    result = session.connection().exec_driver_sql(sql, {**params, "batch": _json_batch(rows)})
+    found = list(result.cursor.fetchall())
+    result.close()
+    return found
+
+
+def _json_select(table: Any, columns: list[str]) -> Any:
+    """A PostgreSQL SELECT of ``table``'s ``columns`` over one JSON parameter (``batch``),
+    an array of arrays (a row's values in column order, ``_json_batch``) read by
+    ``jsonb_array_elements``: no placeholder per value for psycopg to parse, no
+    per-element quoting in Python; ``json.dumps`` and PostgreSQL's JSON parser are both
+    C. Arrays, not objects: without the column names repeated in every row the document
+    is about 40% smaller, and an element is read by its position instead of a record being
+    built by name (about 10% of the server's time for a batch of mentions).
 
     Strings are read as unbounded text and stored by the INSERT's assignment, which refuses
     a value longer than its column (an explicit cast to ``VARCHAR(n)`` would cut it).
     """
-    columns = list(rows[0])
     dialect = postgresql.dialect()
     values: list[Any] = []
     for n, name in enumerate(columns):
@@ -145,14 +197,34 @@ def _json_rows(table: Any, rows: list[dict[str, Any]]) -> Any:
         else:
             shape = "TEXT" if isinstance(kind, String) else shape
             values.append(literal_column(f"CAST(r.e ->> {n} AS {shape})"))
-    _times_as_iso(rows, columns)
-    batch = json.dumps([[row[name] for name in columns] for row in rows], ensure_ascii=False)
     return select(*values).select_from(
-        text("jsonb_array_elements(CAST(:batch AS jsonb)) AS r(e)").bindparams(batch=batch))
+        text("jsonb_array_elements(CAST(:batch AS jsonb)) AS r(e)"))
 
 
-def _sqlite_insert_mentions(session: Session, rows: list[dict[str, Any]]) -> list[Any]:
-    """``insert_mentions`` on SQLite: multi-row VALUES statements run by the driver.
+def _json_batch(rows: list[dict[str, Any]]) -> str:
+    """``rows`` as the JSON array of arrays ``_json_select`` reads (times made ISO strings
+    in place)."""
+    columns = list(rows[0])
+    _times_as_iso(rows, columns)
+    return json.dumps([[row[name] for name in columns] for row in rows], ensure_ascii=False)
+
+
+_MENTIONS_CONFLICT = (" ON CONFLICT (workspace_id, network, external_id) DO NOTHING"
+                      " RETURNING id, external_id, priority")
+
+
+def _conflict_clause(session: Session, key: tuple[str, ...], build: Callable[[], Any]) -> str:
+    """What follows the VALUES of ``build()``'s one-row INSERT on SQLite (its ON CONFLICT
+    and RETURNING clauses), compiled once per process."""
+    sql, _ = _compiled(session, key, build)
+    at = sql.index(") ON CONFLICT ")
+    return sql[at + 1:]
+
+
+def _sqlite_insert(session: Session, table: Any, rows: list[dict[str, Any]], tail: str
+                   ) -> list[Any]:
+    """An INSERT of ``rows`` into ``table`` on SQLite, ``tail`` (its ON CONFLICT and
+    RETURNING clauses) after the VALUES: multi-row VALUES statements run by the driver.
 
     Values go through each column type's own bind processor, a column at a time, and the
     table's scalar defaults are added, so rows are stored exactly as a Core insert stores
@@ -160,32 +232,63 @@ def _sqlite_insert_mentions(session: Session, rows: list[dict[str, Any]]) -> lis
     """
     connection = session.connection()
     dialect = connection.dialect
-    table = Mention.__table__
     defaults = {column.name: column.default.arg for column in table.c
                 if column.name not in rows[0] and isinstance(column.default, ColumnDefault)
                 and column.default.is_scalar}
     names = [*rows[0], *defaults]
-    values = [[row[name] for row in rows] for name in rows[0]]
-    values += [[value] * len(rows) for value in defaults.values()]
+    width, count = len(names), len(rows)
+    # The parameters of all rows in one flat list, filled a column at a time by slice
+    # assignment (no tuple per row to build, chain and free).
+    flat: list[Any] = [None] * (width * count)
     for n, name in enumerate(names):
-        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            values[n] = _processed(process, values[n])
+        values = list(map(itemgetter(name), rows)) if n < len(rows[0]) else [
+            defaults[name]] * count
+        process = _sqlite_processor(table.c[name].type, dialect)
+        flat[n::width] = values if process is None else _processed(process, values)
     quote = dialect.identifier_preparer.quote
     # Identifiers from the table definition; every value is a bound parameter.
-    head = f"INSERT INTO {quote(Mention.__tablename__)} ({', '.join(map(quote, names))}) VALUES "  # noqa: S608
-    tail = (" ON CONFLICT (workspace_id, network, external_id) DO NOTHING"
-            " RETURNING id, external_id, priority")
-    placeholders = "(" + ", ".join("?" * len(names)) + ")"
+    head = f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, names))}) VALUES "  # noqa: S608
+    placeholders = "(" + ", ".join("?" * width) + ")"
     page = max(1, min(dialect.insertmanyvalues_page_size,
-                      dialect.insertmanyvalues_max_parameters // len(names)))
-    records = list(zip(*values, strict=True))
+                      dialect.insertmanyvalues_max_parameters // width))
     out: list[Any] = []
-    for start in range(0, len(records), page):
-        chunk = records[start:start + page]
-        sql = head + ", ".join([placeholders] * len(chunk)) + tail
-        out.extend(connection.exec_driver_sql(sql, tuple(chain.from_iterable(chunk))).all())
+    for start in range(0, count, page):
+        size = min(page, count - start)
+        sql = head + ", ".join([placeholders] * size) + tail
+        result = connection.exec_driver_sql(
+            sql, tuple(flat[start * width:(start + size) * width]))
+        # The driver's tuples: a Row object per stored mention is not needed.
+        out.extend(result.cursor.fetchall())
+        result.close()
     return out
+
+
+_SQLITE_DATETIME = SQLITE_DATETIME()._storage_format
+
+
+def _sqlite_processor(kind: Any, dialect: Any) -> Any:
+    """The bind processor of a column type on SQLite, specialised for the two kinds every
+    mention row has: a ``UTCDateTime`` (with the dialect's default storage format) gives
+    the same string without two ``replace`` calls and a dict formatting per value; a JSON
+    column serialises the empty list (most mentions' topics and flags) once."""
+    process = kind.dialect_impl(dialect).bind_processor(dialect)
+    if process is None:
+        return None
+    if (isinstance(kind, UTCDateTime) and getattr(
+            kind.impl.dialect_impl(dialect), "_storage_format", None) == _SQLITE_DATETIME):
+        def utc_time(value: Any) -> Any:
+            # An aware UTC time's ISO form without its offset: naive UTC, microseconds.
+            if type(value) is datetime:
+                return as_utc(value).isoformat(" ", "microseconds")[:26]
+            return process(value)
+        return utc_time
+    if isinstance(kind, JSON):
+        empty = process([])
+
+        def json_value(value: Any) -> Any:
+            return empty if type(value) is list and not value else process(value)
+        return json_value
+    return process
 
 
 def _processed(process: Any, values: list[Any]) -> list[Any]:

@@ -323,16 +323,21 @@ def _link_stories(session: Session, watch: Watch, inserted: dict[str, int],
             by_key.setdefault(candidate.story_key, []).append(mention_id)
     if not by_key:
         return {}
+    # The stored mentions of these stories other than the batch's own (which the loop
+    # below sees already): most batches share no story with a stored mention, and then
+    # no row comes back instead of one per mention just stored.
+    ours = sorted(mention_id for ids in by_key.values() for mention_id in ids)
     primaries: dict[str, int] = {}
     for key, mention_id in session.execute(
         select(Mention.story_key, Mention.id).where(
             Mention.workspace_id == watch.workspace_id, Mention.watch_id == watch.id,
-            one_of(session, Mention.story_key, list(by_key)), Mention.story_id.is_(None))
+            one_of(session, Mention.story_key, list(by_key)), Mention.story_id.is_(None),
+            ~one_of(session, Mention.id, ours))
             .order_by(Mention.id)).all():
         primaries.setdefault(str(key), int(mention_id))
     links: dict[int, int] = {}
     for key, ids in by_key.items():
-        primary = primaries.get(key, min(ids))
+        primary = min(ids) if key not in primaries else min(primaries[key], *ids)
         for mention_id in ids:
             if mention_id != primary:
                 links[mention_id] = primary

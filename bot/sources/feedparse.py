@@ -228,9 +228,9 @@ def _first_child_text(children: dict[Any, ET.Element], tags: tuple[str, ...]) ->
     """``_first_text`` over a map of each child tag's first element."""
     for tag in tags:
         element = children.get(tag)
-        if element is not None:
-            value = _text(element)
-            if value:
+        if element is not None:  # _text inline: called for most children of every item
+            value = element.text if len(element) == 0 else "".join(element.itertext())
+            if value and (value := value.strip()):
                 return value
     return None
 

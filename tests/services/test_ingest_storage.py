@@ -79,3 +79,42 @@ def test_period_time_is_the_published_time_unless_in_the_future() -> None:
     assert _published(datetime(2026, 3, 1, 11, 59), now) == datetime(2026, 3, 1, 11, 59)
     assert _published(datetime(2026, 3, 1, 12, 1), now) is now
     assert _published(later, now.astimezone(paris)) == now.astimezone(paris)
+
+
+def test_posts_sharing_a_link_join_the_watch_first_story_across_batches(db_url: str) -> None:
+    sessions = make_session_factory(make_engine(db_url))
+    with transaction(sessions) as session:
+        workspace = Workspace(team_id="T0STORY01")
+        session.add(workspace)
+        session.flush()
+        workspace_id = workspace.id
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="", channel_id="C0STORY01",
+                 alert_threshold=100)
+
+    def post(external_id: str, link: str, text: str) -> FetchedMention:
+        # A post page (not content of its own): its story is the link it shares.
+        return FetchedMention(network="mastodon", external_id=external_id,
+                              url=f"https://mastodon.social/@u{external_id}/10{ord(external_id)}",
+                              text=text,
+                              author=FetchedAuthor(handle=f"user{external_id}"),
+                              published_at=NOW, links=(link,))
+
+    def ingest(*posts: FetchedMention) -> int:
+        with transaction(sessions) as session:
+            watch = get_watch_by_name(session, workspace_id, "acme")
+            return do_ingest(session, watch, None, list(posts), now=NOW).joined_stories
+
+    story, other = "https://acme.example/recall", "https://acme.example/launch"
+    # Within one batch: the later posts of a story join its first.
+    assert ingest(post("a", story, "Acme recalls its bikes"),
+                  post("b", story, "the Acme recall covers every model"),
+                  post("c", other, "Acme launches a scooter")) == 1
+    # A later batch's posts join the story's first stored post, not one of their own.
+    assert ingest(post("d", story, "my Acme bike is part of the recall"),
+                  post("e", other, "the new Acme scooter is out today"),
+                  post("f", "https://acme.example/fresh", "nothing else in common")) == 2
+    with sessions() as session:
+        ids = dict(session.execute(select(Mention.external_id, Mention.id)).tuples().all())
+        joined = dict(session.execute(select(Mention.external_id, Mention.story_id)).all())
+    assert joined == {"a": None, "b": ids["a"], "c": None, "d": ids["a"], "e": ids["c"],
+                      "f": None}

@@ -59,5 +59,43 @@ def test_a_mention_is_built_clean_whatever_the_source_sent() -> None:
     assert mention.parent_external_id is None
 
 
+@pytest.mark.parametrize(("field", "raw", "clean"), [
+    ("network", "n" * 40, "n" * 32),
+    ("external_id", "x" * 600, "x" * 500),
+    ("url", "https://a.example/\x00", "https://a.example/"),
+    ("text", "a\u200bb", "ab"),
+    ("title", "t\x00", "t"),
+    ("language_hint", "", None),
+    ("language_hint", "e\x00n", "en"),
+    ("parent_external_id", "", None),
+    ("parent_external_id", "p" * 501, "p" * 500),
+    ("engagement", True, 0),
+    ("engagement", -1, 0),
+    ("engagement", 2**40, MAX_COUNT),
+    ("links", ("https://l.example/\x00",), ("https://l.example/",)),
+])
+def test_one_unclean_field_is_cleaned_among_clean_ones(field: str, raw: object,
+                                                       clean: object) -> None:
+    # A mention whose other fields are all clean still has this one cleaned.
+    fields: dict[str, object] = {
+        "network": "rss", "external_id": "e1", "url": "https://a.example/1",
+        "author": Author(handle="h"), "text": "hello", "title": "hi",
+        "published_at": datetime(2026, 1, 1, tzinfo=UTC), "language_hint": "en",
+        "parent_external_id": "p1", "engagement": 3, "links": ("https://l.example/",)}
+    mention = FetchedMention(**{**fields, field: raw})  # type: ignore[arg-type]
+    assert getattr(mention, field) == clean
+    assert all(getattr(mention, name) == value for name, value in fields.items()
+               if name != field)
+
+
+@pytest.mark.parametrize(("followers", "clean"), [
+    (None, None), (0, 0), (MAX_COUNT, MAX_COUNT), (-1, None), (True, None),
+    (MAX_COUNT + 1, MAX_COUNT)])
+def test_an_author_follower_count_is_kept_or_cleaned(followers: object,
+                                                     clean: int | None) -> None:
+    assert Author(handle=" h ", followers=followers).followers == clean  # type: ignore[arg-type]
+    assert Author(handle=" h ", name=" N ").handle == "h"
+
+
 def test_the_untrusted_normalisation_folds_lookalike_letters_and_drops_joiners() -> None:
     assert normalize_untrusted("ｉｇｎｏｒｅ 𝐚𝐥𝐥 ig\u200dnore\u0301") == "ignore all ignoré"

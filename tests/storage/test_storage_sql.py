@@ -3,9 +3,9 @@ checked directly on SQLite and PostgreSQL: what each function stores and returns
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.bulk import insert_links, insert_mentions, one_of, upsert_authors
@@ -64,6 +64,35 @@ def test_insert_mentions_stores_new_rows_and_skips_known_ones(
         # Scalar column defaults are applied as a Core insert applies them.
         assert (c.version, c.alerted, c.status, c.engagement) == (1, False, "new", 0)
         assert b.priority == 40  # the known row is left as it was
+
+
+def test_insert_mentions_stores_what_a_core_insert_stores(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    # Times in every shape (aware UTC, another zone, naive, whole seconds, a small year)
+    # and JSON lists empty or not: the bulk path stores the values a Core insert stores.
+    paris = timezone(timedelta(hours=1))
+    shapes: list[dict[str, object]] = [
+        {"published_at": datetime(2026, 3, 4, 10, 30, 0, 5, tzinfo=UTC)},
+        {"published_at": datetime(2026, 3, 4, 11, 30, tzinfo=paris), "topics": [
+            {"name": "billing", "terms": ["invoice"]}]},
+        {"published_at": datetime(2026, 3, 4, 10, 30), "intent_flags": [
+            {"name": "churn", "terms": ["cancel", "é"]}]},
+        {"published_at": datetime(999, 1, 2, 3, 4, 5, 600, tzinfo=UTC), "title": "t"},
+        {"published_at": datetime(2026, 3, 4, 10, 30, 59, 999999, tzinfo=UTC),
+         "topics": [], "intent_flags": []},
+    ]
+    with transaction(sessions) as session:
+        insert_mentions(session, [_mention_row(workspace_id, f"bulk{n}", **shape)
+                                  for n, shape in enumerate(shapes)])
+        session.execute(Mention.__table__.insert(), [
+            _mention_row(workspace_id, f"core{n}", **shape) for n, shape in enumerate(shapes)])
+    with sessions() as session:
+        stored = {str(row._mapping["external_id"]): {
+            k: v for k, v in row._mapping.items() if k not in ("id", "external_id", "url",
+                                                               "text")}
+            for row in session.execute(text("SELECT * FROM mentions"))}
+    for n in range(len(shapes)):
+        assert stored[f"bulk{n}"] == stored[f"core{n}"]
 
 
 def test_insert_mentions_handles_a_batch_larger_than_one_statement(
