@@ -100,7 +100,7 @@ def upsert_authors(session: Session, rows: list[dict[str, Any]]) -> dict[tuple[s
 def insert_mentions(session: Session, rows: list[dict[str, Any]]) -> Sequence[Any]:
     """Insert the ``mentions`` rows of a batch (``rows[0]``'s keys are the columns), skipping
     the (workspace, network, external id) already stored; return the stored rows' (id,
-    external_id, priority). Datetimes of ``rows`` may be replaced by ISO strings.
+    network, external_id, priority). Datetimes of ``rows`` may be replaced by ISO strings.
     """
     table: Any = Mention.__table__
     if not is_postgresql(session):
@@ -109,7 +109,8 @@ def insert_mentions(session: Session, rows: list[dict[str, Any]]) -> Sequence[An
     return _run_json(session, ("mentions", *columns), lambda: (
         postgresql.insert(table).from_select(columns, _json_select(table, columns))
         .on_conflict_do_nothing(index_elements=["workspace_id", "network", "external_id"])
-        .returning(table.c.id, table.c.external_id, table.c.priority)), table, rows)
+        .returning(table.c.id, table.c.network, table.c.external_id, table.c.priority)),
+        table, rows)
 
 
 def insert_links(session: Session, rows: list[dict[str, Any]]) -> Sequence[Any]:
@@ -210,7 +211,7 @@ def _json_batch(rows: list[dict[str, Any]]) -> str:
 
 
 _MENTIONS_CONFLICT = (" ON CONFLICT (workspace_id, network, external_id) DO NOTHING"
-                      " RETURNING id, external_id, priority")
+                      " RETURNING id, network, external_id, priority")
 
 
 def _conflict_clause(session: Session, key: tuple[str, ...], build: Callable[[], Any]) -> str:

@@ -125,6 +125,11 @@ class Candidate:
     story_key: str | None
 
 
+def _key(item: FetchedMention) -> tuple[str, str]:
+    """A fetched mention's (network, external id): what identifies it in a workspace."""
+    return item.network, item.external_id
+
+
 def _by_network(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     grouped: dict[str, list[str]] = {}
     for network, value in pairs:
@@ -312,13 +317,13 @@ def _row(workspace_id: int, watch: Watch, source_id: int | None, candidate: Cand
     }
 
 
-def _link_stories(session: Session, watch: Watch, inserted: dict[str, int],
+def _link_stories(session: Session, watch: Watch, inserted: dict[tuple[str, str], int],
                   candidates: list[Candidate], report: IngestReport) -> dict[int, int]:
     """Attach mentions sharing a link to the watch's first mention of that story (the card
     lives in the watch's channel); return id -> primary id."""
     by_key: dict[str, list[int]] = {}
     for candidate in candidates:
-        mention_id = inserted.get(candidate.fetched.external_id)
+        mention_id = inserted.get(_key(candidate.fetched))
         if candidate.story_key and mention_id is not None:
             by_key.setdefault(candidate.story_key, []).append(mention_id)
     if not by_key:
@@ -425,15 +430,16 @@ def _ingest(
         author_ids = _upsert_authors(session, workspace_id, candidates, now)
         rows = [_row(workspace_id, watch, source_id, c, author_ids.get(
             (c.fetched.network, c.fetched.author.handle[:200])), now) for c in candidates]
-        inserted: dict[str, int] = {}
-        for mention_id, external_id, priority in insert_mentions(session, rows):
-            inserted[external_id] = mention_id
+        # Keyed by network too: a webhook batch may hold the same id on two networks.
+        inserted: dict[tuple[str, str], int] = {}
+        for mention_id, network, external_id, priority in insert_mentions(session, rows):
+            inserted[(network, external_id)] = mention_id
             priorities[mention_id] = priority
         report.duplicates += len(rows) - len(inserted)
         # A tracked influencer's new post alerts whatever its priority (one lookup).
         loud = influencers.tracked_posts(session, workspace_id, {
-            inserted[r["external_id"]]: r["author_id"] for r in rows
-            if r["external_id"] in inserted})
+            inserted[key]: r["author_id"] for r in rows
+            if (key := (r["network"], r["external_id"])) in inserted})
         report.stored = len(inserted)
         report.stored_ids = sorted(inserted.values())
         story_links = _link_stories(session, watch, inserted, candidates, report)
@@ -441,8 +447,8 @@ def _ingest(
             # (else no mention is quiet, and none is a reply, a thread post or a brand's)
             silenced = _conversation_hooks(session, watch, inserted, candidates, priorities,
                                            backfill_before, handles, now, report)
-        topics = {inserted[c.fetched.external_id]: {t.name for t in c.analysis.topics}
-                  for c in candidates if c.fetched.external_id in inserted}
+        topics = {inserted[key]: {t.name for t in c.analysis.topics}
+                  for c in candidates if (key := _key(c.fetched)) in inserted}
         if len(inserted) < len(rows):
             # Another worker stored some of them a moment ago: this watch links to them.
             _add_raced(session, watch, matched, inserted, to_link)
@@ -505,10 +511,9 @@ def _signals(session: Session, watch: Watch, matched: Sequence[Matched],
 
 
 def _add_raced(session: Session, watch: Watch, matched: Sequence[Matched],
-               inserted: dict[str, int], to_link: dict[int, Matched]) -> None:
+               inserted: dict[tuple[str, str], int], to_link: dict[int, Matched]) -> None:
     for network, external_ids in _by_network(
-            (m.fetched.network, m.fetched.external_id) for m in matched
-            if m.fetched.external_id not in inserted).items():
+            key for m in matched if (key := _key(m.fetched)) not in inserted).items():
         found = known_mentions(session, watch.workspace_id, watch.id, network,
                                one_of(session, Mention.external_id, external_ids))
         by_id = {m.fetched.external_id: m for m in matched if m.fetched.network == network}
@@ -624,13 +629,13 @@ def _alerting_links(session: Session, linked: dict[int, int]) -> dict[int, int]:
     return {m: p for m, p in linked.items() if m not in silent}
 
 
-def _conversation_hooks(session: Session, watch: Watch, inserted: dict[str, int],
+def _conversation_hooks(session: Session, watch: Watch, inserted: dict[tuple[str, str], int],
                         candidates: list[Candidate], priorities: dict[int, int],
                         backfill_before: datetime | None, handles: cases.BrandHandles,
                         now: datetime, report: IngestReport) -> set[int]:
     """Quiet backfill and cases for the stored mentions; the ids that get no card."""
-    by_id = {inserted[c.fetched.external_id]: c.fetched for c in candidates
-             if c.fetched.external_id in inserted}
+    by_id = {inserted[key]: c.fetched for c in candidates
+             if (key := _key(c.fetched)) in inserted}
     quiet: set[int] = set()
     if backfill_before is not None:
         quiet = {m for m, item in by_id.items() if item.published_at < backfill_before}

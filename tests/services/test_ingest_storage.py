@@ -118,3 +118,41 @@ def test_posts_sharing_a_link_join_the_watch_first_story_across_batches(db_url: 
         joined = dict(session.execute(select(Mention.external_id, Mention.story_id)).all())
     assert joined == {"a": None, "b": ids["a"], "c": None, "d": ids["a"], "e": ids["c"],
                       "f": None}
+
+
+def test_the_same_id_on_two_networks_are_two_posts_with_their_own_stories(db_url: str) -> None:
+    # A webhook batch takes each item's network from the payload, so one batch can hold
+    # the same id on two networks: two posts, each joined by its own link only.
+    sessions = make_session_factory(make_engine(db_url))
+    with transaction(sessions) as session:
+        workspace = Workspace(team_id="T0STORY02")
+        session.add(workspace)
+        session.flush()
+        workspace_id = workspace.id
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="", channel_id="C0STORY02",
+                 alert_threshold=100)
+
+    def post(network: str, external_id: str, link: str, text: str) -> FetchedMention:
+        return FetchedMention(network=network, external_id=external_id,
+                              url=f"https://{network}.social/@u/{sum(map(ord, external_id))}",
+                              text=text,
+                              author=FetchedAuthor(handle=f"{network}{external_id}"),
+                              published_at=NOW, links=(link,))
+
+    recall, launch = "https://acme.example/recall", "https://acme.example/launch"
+    with transaction(sessions) as session:
+        watch = get_watch_by_name(session, workspace_id, "acme")
+        report = do_ingest(session, watch, None, [
+            post("mastodon", "same0", recall, "Acme recalls its bikes"),
+            post("bluesky", "same0", launch, "Acme launches a scooter"),
+            post("mastodon", "later", launch, "the new Acme scooter is out"),
+        ], now=NOW)
+    assert (report.stored, report.joined_stories) == (3, 1)
+    with sessions() as session:
+        rows = session.execute(select(Mention.network, Mention.external_id, Mention.id,
+                                      Mention.story_id)).all()
+    ids = {(network, external_id): mention_id for network, external_id, mention_id, _ in rows}
+    joined = {(network, external_id): story for network, external_id, _, story in rows}
+    assert joined == {("mastodon", "same0"): None, ("bluesky", "same0"): None,
+                      ("mastodon", "later"): ids[("bluesky", "same0")]}
+    assert len(set(ids.values())) == 3

@@ -38,7 +38,7 @@ def _store_mentions(sessions: sessionmaker[Session], workspace_id: int,
     with transaction(sessions) as session:
         stored = insert_mentions(session, [_mention_row(workspace_id, e)
                                            for e in external_ids])
-        return {str(external_id): int(mention_id) for mention_id, external_id, _ in stored}
+        return {str(external_id): int(mention_id) for mention_id, _, external_id, _ in stored}
 
 
 def test_is_postgresql_names_the_engine(sessions: sessionmaker[Session], db_url: str) -> None:
@@ -55,7 +55,8 @@ def test_insert_mentions_stores_new_rows_and_skips_known_ones(
         stored = insert_mentions(session, [
             _mention_row(workspace_id, "b", priority=90),
             _mention_row(workspace_id, "c", priority=75, published_at=naive_time)])
-    assert [(external_id, priority) for _, external_id, priority in stored] == [("c", 75)]
+    assert [(network, external_id, priority) for _, network, external_id, priority in stored
+            ] == [("rss", "c", 75)]
     with sessions() as session:
         c = session.scalars(select(Mention).where(Mention.external_id == "c")).one()
         b = session.scalars(select(Mention).where(Mention.external_id == "b")).one()
@@ -313,7 +314,7 @@ def test_lowest_id_since_bounds_a_small_window_only(
             _mention_row(workspace_id, "new", published_at=NOW),
             _mention_row(workspace_id, "old", published_at=NOW - timedelta(days=3)),
             _mention_row(workspace_id, "mid", published_at=NOW - timedelta(hours=2))])
-    ids = {str(external_id): int(mention_id) for mention_id, external_id, _ in stored}
+    ids = {str(external_id): int(mention_id) for mention_id, _, external_id, _ in stored}
     with sessions() as session:
         conn = session.connection()
         day = NOW - timedelta(days=1)
