@@ -27,6 +27,7 @@ from bot.matching.search_terms import (
 from bot.services.errors import ServiceError
 from bot.services.watches import watch_id_by_name
 from storage import search_index
+from storage.dialect import is_postgresql
 from storage.mention_listing import (
     EQUAL_FILTERS,
     MAX_ID,
@@ -167,6 +168,10 @@ def _matches(query: Query, row: MentionRow) -> bool:
                                     language=row.language, network=row.network))
 
 
+_ONE_SNAPSHOT = {"isolation_level": "REPEATABLE READ"}
+"""PostgreSQL's isolation for a listing: every statement reads the snapshot of its first."""
+
+
 def search_mentions(
     sessions: sessionmaker[Session], workspace_id: int, filters: MentionFilter, *,
     limit: int = 20, now: datetime,
@@ -182,7 +187,12 @@ def search_mentions(
     text_query = parse_text(filters.text) if filters.text else None
     limit = max(1, min(limit, MAX_LIMIT))
     with sessions() as session:
-        conn = session.connection()
+        # A listing may take several statements (a window's id bound, a word's hits, then
+        # the rows): on PostgreSQL they share one snapshot, as they do in SQLite's read
+        # transaction, or a row committed between two of them (ids are not committed in
+        # order by several workers) could show while an older one did not.
+        conn = session.connection(execution_options=_ONE_SNAPSHOT if is_postgresql(session)
+                                  else None)
         rows = _listing(conn, workspace_id, filters, text_query, limit, now)
         if not rows and filters.watch:
             watch_id_by_name(conn, workspace_id, filters.watch)  # NotFound if there is none

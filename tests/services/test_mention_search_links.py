@@ -11,14 +11,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services import mention_search
 from bot.services.mention_search import MentionFilter, MentionRow, search_mentions
 from bot.services.watch_links import do_link
 from storage import search_index
-from storage.db import transaction
+from storage.db import make_engine, make_session_factory, transaction
 from storage.models import Mention, Watch
 from tests.harness.constants import CHANNEL_ID
 
@@ -102,3 +102,57 @@ def test_watch_listings_follow_links_and_since_counts_by_published_time(
         assert {row.watch for row in rows} <= {watch}, filters
     # The backfill is what makes ids disagree with published time here.
     assert any(e.startswith("b") and p >= NOW - window for e, (p, _) in made.items())
+
+
+@pytest.mark.parametrize("filters", [
+    MentionFilter(watch="acme", since=timedelta(hours=1)),
+    MentionFilter(text="alpha", since=timedelta(hours=1)),
+    MentionFilter(watch="acme", text="alpha", since=timedelta(hours=1)),
+])
+def test_a_listing_reads_one_snapshot_while_other_workers_commit(
+        sessions: sessionmaker[Session], workspace_id: int, filters: MentionFilter) -> None:
+    # Several workers draw ids in one order and commit in another. A listing that takes
+    # several statements (the window's id bound, the word's hits, the rows) must not show
+    # a row committed after its first statement while an older one committed just before
+    # it is missing: both or neither (here neither: the snapshot is the first statement's).
+    with transaction(sessions) as session:
+        watch = Watch(workspace_id=workspace_id, name="acme", channel_id=CHANNEL_ID)
+        session.add(watch)
+        session.flush()
+        watch_id = watch.id
+
+        def mention(mention_id: int, minutes: int) -> Mention:
+            return Mention(id=mention_id, workspace_id=workspace_id, watch_id=watch_id,
+                           network="x", external_id=f"e{mention_id}",
+                           url=f"https://example.org/{mention_id}", text="alpha bikes",
+                           published_at=NOW - timedelta(minutes=minutes), created_at=NOW)
+
+        session.add_all([mention(1000 + n, n) for n in range(5)])
+        session.flush()
+        search_index.index_pending(session)
+    engine = sessions.kw["bind"]
+    other = make_session_factory(make_engine(engine.url.render_as_string(hide_password=False)))
+    committed: list[int] = []
+
+    def another_worker_commits(*_: object) -> None:
+        if committed:
+            return
+        committed.append(1)
+        with transaction(other) as session:  # an id drawn earlier, committed late
+            session.add(mention(500, 10))
+        with transaction(other) as session:
+            session.add(mention(1005, 1))
+            session.flush()
+            search_index.index_pending(session)
+
+    event.listen(engine, "after_cursor_execute", another_worker_commits)
+    try:
+        listed = {row.id for row in search_mentions(sessions, workspace_id, filters, limit=50,
+                                                    now=NOW)}
+    finally:
+        event.remove(engine, "after_cursor_execute", another_worker_commits)
+        other.kw["bind"].dispose()
+    assert committed
+    assert (500 in listed) == (1005 in listed), sorted(listed)
+    assert {row.id for row in search_mentions(sessions, workspace_id, filters, limit=50,
+                                              now=NOW)} >= {500, 1005}
