@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from bot.analysis.frozen import fast_init
 from bot.analysis.intent import IntentFlag, IntentResult, intent_without_complaint
 from bot.analysis.sentiment import SUPPORTED_LANGUAGES
 from bot.analysis.text import URL_RE
@@ -47,6 +48,7 @@ CROWD_HANDLES = 5
 """A mention tagging this many accounts talks to a crowd, not to the brand alone."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Signals:
     """What the characters of a mention say, whatever its language."""

@@ -15,6 +15,7 @@ from typing import Literal
 
 from bot.analysis.binary_model import BinaryLinearModel, sigmoid, with_care
 from bot.analysis.features import TextFeatures
+from bot.analysis.frozen import fast_init
 from bot.analysis.linear_model import load_shipped
 
 Task = Literal["complaint", "question"]
@@ -27,6 +28,7 @@ MODEL_LANGUAGES: dict[Task, tuple[str, ...]] = {
 """Languages with a shipped model, per task."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Classification:
     """Probabilities in [0, 1], or None when the text's language has no model for the task."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
+from bot.analysis.frozen import fast_init
 from bot.analysis.lexicon import LexiconScorer
 from bot.analysis.text import normalize_social, tokenize
 
@@ -34,6 +35,7 @@ class FeatureConfig:
         }
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TextFeatures:
     """What one text contributes to each block, before weighting."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from itertools import compress
 from typing import Literal
 
+from bot.analysis.frozen import fast_init
 from bot.analysis.phrases import Phrase, PhraseTable, match_rest, starts_of
 from bot.analysis.text import URL_RE, fold_accents
 
@@ -331,6 +332,7 @@ def _starts(word: str) -> tuple[Phrase, ...]:
 _NEGATOR_WORDS = frozenset(_NEGATORS.split("/")) | {"ne"}
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class IntentFlag:
     """A raised flag (``"complaint"``, ``"risk:legal"``...) and the terms that raised it."""
@@ -339,6 +341,7 @@ class IntentFlag:
     terms: tuple[str, ...]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class IntentResult:
     """The main intent and every flag raised, in ``FLAG_ORDER``.

@@ -21,6 +21,7 @@ from bot.analysis.classifiers import (
     request_models,
 )
 from bot.analysis.classifiers import classify as classify_request
+from bot.analysis.frozen import fast_init
 from bot.analysis.intent import FLAG_ORDER, Intent, IntentFlag, IntentResult, detect_intent
 from bot.analysis.joint import JointScorer
 from bot.analysis.language import detect_language, load_language_model
@@ -53,6 +54,7 @@ def load_models() -> None:
         _joint_scorer(language, load_model(language))
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Analysis:
     """Everything the analysis says about one mention."""
@@ -105,6 +107,7 @@ def analyze(
     return analyze_many([item], now=now, watch_weight=watch_weight, classifier=classifier)[0]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AnalysisInput:
     """One mention to analyse with ``analyze_many`` (fields as in ``analyze``).

@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from bot.analysis.frozen import fast_init
 from bot.analysis.linear_model import CLASSES, LinearSentimentModel, load_shipped
 
 Label = Literal["negative", "neutral", "positive"]
@@ -28,6 +29,7 @@ for the last three)."""
 FALLBACK_LANGUAGE = "en"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Sentiment:
     """``score`` runs from -1 (negative) to +1 (positive); ``label`` is the likeliest class."""

@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 from itertools import compress
 
+from bot.analysis.frozen import fast_init
 from bot.analysis.phrases import Phrase, PhraseTable, match_rest, starts_of
 from bot.analysis.text import URL_RE, fold_accents
 
@@ -227,6 +228,7 @@ _TABLE = PhraseTable(RULES, elisions=_ELISION_RE)
 _STARTS: dict[str, tuple[Phrase, ...]] = {}
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TopicMatch:
     """A topic found in a text and the terms that raised it."""
