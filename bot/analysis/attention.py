@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from bot.analysis.frozen import fast_init
 from bot.analysis.intent import IntentFlag, IntentResult, intent_without_complaint
 from bot.analysis.sentiment import SUPPORTED_LANGUAGES
-from bot.analysis.text import URL_RE
+from bot.analysis.text import URL_RE, digit_shape
 
 LANGUAGE_NOT_ANALYSED = "language_not_analysed"
 """Flag stored with a mention no model read; its term is the detected language."""
@@ -84,6 +84,13 @@ def read_signals(text: str, language: str | None, addressed: bool | None = None)
     negative = 0 if plain else sum(map(NEGATIVE_EMOJI.__contains__, bare))
     if "(" in bare:
         negative += len(_NEGATIVE_EMOTICON_RE.findall(bare))
+    if plain:  # words are ASCII too
+        shape = digit_shape(words)
+        five_digits = b"11111" in shape
+        dot_digit = b"1.1" in shape
+    else:
+        five_digits = _FIVE_DIGITS_RE.search(words) is not None
+        dot_digit = "." in words and _DOT_DIGIT_RE.search(words) is not None
     return Signals(
         addressed=handles > 0 if addressed is None else addressed,
         handles=handles,
@@ -91,12 +98,10 @@ def read_signals(text: str, language: str | None, addressed: bool | None = None)
         question_marks=bare.count("?") + (0 if plain else bare.count("？")),
         exclamations=bare.count("!") + (0 if plain else bare.count("！")),
         negative_emoji=negative,
-        order_number=_FIVE_DIGITS_RE.search(words) is not None
-        and _ORDER_ID_RE.search(words) is not None,
+        order_number=five_digits and _ORDER_ID_RE.search(words) is not None,
         language_analysed=language_analysed(language) or _too_short_to_tell(bare, words),
         agent_signed=("*" in bare or "^" in bare) and _AGENT_SIGNATURE_RE.search(bare) is not None,
-        version_number="." in words and _DOT_DIGIT_RE.search(words) is not None
-        and _VERSION_RE.search(words) is not None,
+        version_number=dot_digit and _VERSION_RE.search(words) is not None,
     )
 
 

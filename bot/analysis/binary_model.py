@@ -27,7 +27,7 @@ from bot.analysis.linear_model import (
     decode_int16,
     feature_key,
 )
-from bot.analysis.text import clean_text
+from bot.analysis.text import clean_text, digit_shape
 
 BINARY_FORMAT = 1
 
@@ -71,8 +71,12 @@ def care_features(text: str, feats: TextFeatures) -> list[float]:
     """
     cleaned = clean_text(text)
     tokens = feats.tokens
+    if cleaned.isascii():
+        long_number = b"1111" in digit_shape(cleaned)
+    else:
+        long_number = _LONG_NUMBER_RE.search(cleaned) is not None
     return [
-        1.0 if _LONG_NUMBER_RE.search(cleaned) else 0.0,
+        1.0 if long_number else 0.0,
         1.0 if cleaned.lstrip().startswith("@") else 0.0,
         1.0 if "http" in tokens else 0.0,
         1.0 if not _FIRST_PERSON.isdisjoint(tokens) else 0.0,

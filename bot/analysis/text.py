@@ -28,6 +28,10 @@ TOKEN_RE = re.compile(
     re.VERBOSE,
 )
 
+# Every ASCII digit becomes "1", "." stays and every other byte becomes "0" (see
+# digit_shape).
+_DIGIT_SHAPE = bytes(49 if 48 <= c <= 57 else 46 if c == 46 else 48 for c in range(256))
+
 _FRENCH_ELISIONS = frozenset(
     {"l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu", "quoiqu"}
 )
@@ -106,6 +110,14 @@ def fold_accents(text: str) -> str:
     if text.isascii():
         return text
     return text.translate(_ACCENTS)
+
+
+def digit_shape(ascii_text: str) -> bytes:
+    """``ascii_text`` with every digit as ``1``, every ``.`` as is and every other character
+    as ``0``: in ASCII text, where ``\\d`` is a digit, ``\\d\\d\\d\\d`` matches when
+    ``b"1111"`` is in the shape and ``\\d\\.\\d`` when ``b"1.1"`` is; finding those bytes
+    is far cheaper than trying a pattern at every position."""
+    return ascii_text.encode("ascii").translate(_DIGIT_SHAPE)
 
 
 def extract_urls(text: str) -> list[str]:
