@@ -4,13 +4,20 @@ characters"; item 6: a NUL in a name froze a source on PostgreSQL)."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 
 import pytest
 
-from bot.sources.base import MAX_COUNT, Author, FetchedMention
+from bot.sources.base import (
+    MAX_COUNT,
+    MAX_ID_CHARS,
+    MAX_NETWORK_CHARS,
+    Author,
+    FetchedMention,
+)
 from bot.sources.mastodon import parse_statuses
-from bot.text_hygiene import clean_name, clean_text, normalize_untrusted
+from bot.text_hygiene import clean_id, clean_name, clean_text, normalize_untrusted
 
 
 def test_a_mastodon_display_name_with_an_rtl_override_is_shown_as_written() -> None:
@@ -86,6 +93,54 @@ def test_one_unclean_field_is_cleaned_among_clean_ones(field: str, raw: object,
     assert getattr(mention, field) == clean
     assert all(getattr(mention, name) == value for name, value in fields.items()
                if name != field)
+
+
+# Printable and not: accents, emoji, CJK, spaces of every kind, controls, bidi, zero-width,
+# a lone surrogate.
+_PIECES = ["a", "Z", "9", " ", "é", "ß", "😀", "👍🏽", "漢", "-", "/", ":", ".", "\u00a0",
+           "\u3000", "\n", "\t", "\r", "\x00", "\x1f", "\x7f", "\u200b", "\u200d", "\u202e",
+           "\u2028", "\ufeff", "\ud800", "\U000e0041"]
+
+
+def test_a_mention_holds_what_each_field_cleaner_makes_of_it_clean_or_not() -> None:
+    # The gate skips the per-field cleaners when every field looks clean: whatever the
+    # fields, a mention must hold exactly what the cleaners make of them, so a step added
+    # to a cleaner (or a new length limit) cannot be skipped silently.
+    rng = random.Random(2026)
+    unchanged = 0
+    for _ in range(3000):
+        clean_looking = rng.random() < 0.5  # printable pieces only (NBSP is not)
+        pieces = _PIECES[:13] if clean_looking else _PIECES
+
+        def text(longest: int, pieces: list[str] = pieces) -> str:
+            return "".join(rng.choice(pieces) for _ in range(rng.randrange(longest)))
+
+        fields = {
+            "network": text(40) or "x", "external_id": text(600) or "e",
+            "url": text(30), "text": text(60), "title": rng.choice([None, text(20)]),
+            "language_hint": rng.choice([None, "", text(4)]),
+            "parent_external_id": rng.choice([None, "", text(520)]),
+            "engagement": rng.choice([0, 5, -1, MAX_COUNT, MAX_COUNT + 1, True]),
+            "links": tuple(text(20) for _ in range(rng.randrange(3)))}
+        mention = FetchedMention(author=Author(handle="h"),
+                                 published_at=datetime(2026, 1, 1, tzinfo=UTC),
+                                 **fields)  # type: ignore[arg-type]
+        hint, parent = fields["language_hint"], fields["parent_external_id"]
+        assert (mention.network, mention.external_id, mention.url, mention.text) == (
+            clean_id(str(fields["network"]))[:MAX_NETWORK_CHARS],
+            clean_id(str(fields["external_id"]))[:MAX_ID_CHARS],
+            clean_id(str(fields["url"])), clean_text(str(fields["text"])))
+        title = fields["title"]
+        assert mention.title == (None if title is None else clean_text(str(title)))
+        assert mention.language_hint == (None if hint is None else clean_id(str(hint)) or None)
+        assert mention.parent_external_id == (
+            None if parent is None else clean_id(str(parent))[:MAX_ID_CHARS] or None)
+        engagement = fields["engagement"]
+        assert mention.engagement == (
+            0 if engagement is True or engagement == -1 else min(int(engagement), MAX_COUNT))
+        assert mention.links == tuple(clean_id(link) for link in fields["links"])  # type: ignore[union-attr]
+        unchanged += all(getattr(mention, name) == value for name, value in fields.items())
+    assert unchanged > 100  # the gate's fast check ran on many of them (148)
 
 
 @pytest.mark.parametrize(("followers", "clean"), [
