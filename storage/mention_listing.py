@@ -190,7 +190,7 @@ def smallest_index(conn: Connection, params: dict[str, Any], probe: int = WALK_P
             counted.append((_WALK_INDEXES[name], f"{column} = :{name}"))
     below = int(params.get("before", MAX_ID))
     newest = " UNION ALL ".join(
-        f"SELECT {i}, count(*), min(id) FROM (SELECT id FROM mentions "  # noqa: S608
+        f"SELECT {i}, count(*), min(id), max(id) FROM (SELECT id FROM mentions "  # noqa: S608
         f"INDEXED BY {index} WHERE workspace_id = :ws AND {condition} AND id < :below "
         "ORDER BY id DESC LIMIT :probe)" for i, (index, condition) in enumerate(counted))
     try:
@@ -205,10 +205,14 @@ def smallest_index(conn: Connection, params: dict[str, Any], probe: int = WALK_P
         if "no such index" not in str(err.orig):
             raise
         return "topic"
+    # The ids a listing would walk: below ``before``, else below the newest entry read
+    # (MAX_ID would make every span about 2**31, the densities near equal).
+    top = below if "before" in params else 1 + max(
+        (int(highest) for _, count, _, highest in read if count), default=0)
     density = [0.0] * len(names)
-    for i, count, lowest in read:
+    for i, count, lowest, _ in read:
         # A full read spans the ids from its oldest entry; a short one is every entry.
-        span = below - int(lowest) if count >= probe else below
+        span = top - int(lowest) if count >= probe else top
         density[i] = count / max(span, 1)
     return names[min(range(len(names)), key=lambda i: (density[i], i))]  # topic first
 
@@ -254,7 +258,6 @@ def lowest_id_since(conn: Connection, workspace_id: int, since: datetime, probe:
     if bound == 0:
         return None
     return 0 if bound == MAX_ID else int(bound)
-
 
 
 # Any ``probe`` mentions of the window, in one pass over its index (no order): all of
