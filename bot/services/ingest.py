@@ -171,7 +171,7 @@ def match_batch(
     for item in fetched:
         if len(item.external_id) > MAX_EXTERNAL_ID:
             item = replace(item, external_id=item.external_id[:MAX_EXTERNAL_ID])
-        key = (item.network, item.external_id)
+        key = _key(item)
         if key in seen:
             report.duplicates += 1
             continue
@@ -214,7 +214,7 @@ def analyse_matched(watch: Watch, matched: Sequence[Matched], *, now: datetime,
         languages = [m.language for m in matched]
     known = signals or {}
     inputs = [_analysis_input(m.fetched, known.get(
-        (m.fetched.network, m.fetched.external_id), _NO_SIGNAL)) for m in matched] if known else [
+        _key(m.fetched), _NO_SIGNAL)) for m in matched] if known else [
         _analysis_input(m.fetched) for m in matched]
     analyses = analyze_many(inputs, now=now, watch_weight=watch.weight, languages=languages)
     return [Candidate(m.fetched, analysis, m.fingerprint, m.story_key)
@@ -236,12 +236,12 @@ def _drop_known(session: Session, watch: Watch, candidates: list[Matched],
     workspace_id = watch.workspace_id
     known: dict[tuple[str, str], Known] = {}
     for network, external_ids in _by_network(
-            (c.fetched.network, c.fetched.external_id) for c in candidates).items():
+            _key(c.fetched) for c in candidates).items():
         found = known_mentions(session, workspace_id, watch.id, network,
                                one_of(session, Mention.external_id, external_ids))
         known.update(((network, e), k) for e, k in found.items())
     # The keys of a stored post are not needed (it is linked, not stored again).
-    candidates = [c if (c.fetched.network, c.fetched.external_id) in known else _with_keys(c)
+    candidates = [c if _key(c.fetched) in known else _with_keys(c)
                   for c in candidates]
     fingerprints = [c.fingerprint for c in candidates if c.fingerprint]
     known_prints: set[str] = set()
@@ -252,7 +252,7 @@ def _drop_known(session: Session, watch: Watch, candidates: list[Matched],
     kept: list[Matched] = []
     to_link: dict[int, Matched] = {}
     for candidate in candidates:
-        stored = known.get((candidate.fetched.network, candidate.fetched.external_id))
+        stored = known.get(_key(candidate.fetched))
         if stored is not None:
             report.duplicates += 1
             if not stored.linked:
@@ -487,7 +487,7 @@ def _analysed(session: Session, watch: Watch, matched: Sequence[Matched],
     if not direct:  # no brand account: no mention is direct
         return analyse_matched(watch, matched, now=now, signals=signals)
     return [replace(c, analysis=apply_direct(c.analysis, handle)) if (
-        handle := direct.get((c.fetched.network, c.fetched.external_id))) else c
+        handle := direct.get(_key(c.fetched))) else c
         for c in analyse_matched(watch, matched, now=now, signals=signals)]
 
 
@@ -537,7 +537,7 @@ def _link_known(session: Session, watch: Watch, to_link: dict[int, Matched],
         # again; the signals (addressed, writing again) and the priority are this watch's.
         reused = [i for i in ids if i in stored]
         signals = _signals(session, watch, [to_link[i] for i in reused], handles, continuing)
-        inputs = [(_analysis_input(f, signals.get((f.network, f.external_id), _NO_SIGNAL)),
+        inputs = [(_analysis_input(f, signals.get(_key(f), _NO_SIGNAL)),
                    stored[i])
                   for i in reused for f in (to_link[i].fetched,)]
         priorities.update((i, p) for i, (p, _) in zip(
@@ -597,10 +597,10 @@ def _with_follow_ups(fetched: Sequence[FetchedMention], matched: list[Matched],
     ("still nothing", an order number are follow-ups, not noise)."""
     if not continuing:
         return matched
-    kept = {(m.fetched.network, m.fetched.external_id) for m in matched}
+    kept = {_key(m.fetched) for m in matched}
     added: list[Matched] = []
     for item in fetched:
-        key = (item.network, item.external_id)
+        key = _key(item)
         if key in continuing and key not in kept:
             kept.add(key)
             added.append(Matched(item, None, None))
@@ -615,7 +615,7 @@ def _direct(session: Session, workspace_id: int, handles: cases.BrandHandles,
     if not handles:
         return {}
     replies_to_brand = cases.brand_parents(session, workspace_id, items)
-    return {(i.network, i.external_id): handles.addressed(i) or replies_to_brand.get(
+    return {_key(i): handles.addressed(i) or replies_to_brand.get(
         (i.network, i.parent_external_id or "")) for i in items}
 
 
