@@ -171,14 +171,38 @@ def _copy_of(template: Path, folder: Path) -> str:
     return f"sqlite:///{target}"
 
 
-def _truncate_all(engine: Engine) -> None:
+def _emptying_statement(engine: Engine) -> str:
+    """One PostgreSQL statement that empties every table of the models, and the tables
+    referencing them (``mention_search``), and restarts their id sequences: what TRUNCATE
+    ... RESTART IDENTITY CASCADE does, in 5 ms instead of about a second (TRUNCATE makes
+    new files for every table and index). Triggers, foreign keys included, are off while
+    it runs, so the order of the deletes does not matter and no count is maintained."""
     tables = [table.name for table in Base.metadata.sorted_tables]
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for name in reversed(tables):
-                conn.execute(text(f"DELETE FROM {name}"))  # noqa: S608
+    with engine.connect() as conn:
+        referencing = conn.execute(text(
+            "SELECT DISTINCT r.relname FROM pg_constraint k"
+            " JOIN pg_class r ON r.oid = k.conrelid JOIN pg_class t ON t.oid = k.confrelid"
+            " WHERE k.contype = 'f' AND t.relname = ANY(:tables)"
+            " AND NOT r.relname = ANY(:tables)"), {"tables": tables}).scalars().all()
+        tables += referencing
+        sequences = conn.execute(text(
+            "SELECT s.relname FROM pg_class s"
+            " JOIN pg_depend d ON d.objid = s.oid AND d.deptype = 'a'"
+            " JOIN pg_class t ON t.oid = d.refobjid"
+            " WHERE s.relkind = 'S' AND t.relname = ANY(:tables)"),
+            {"tables": tables}).scalars().all()
+    # The names are the schema's own, read from the catalog above.
+    deletes = "".join(f"DELETE FROM {name};" for name in tables)  # noqa: S608
+    restarts = ", ".join(f"setval('{name}', 1, false)" for name in sequences)
+    return f"SET LOCAL session_replication_role = replica;{deletes}SELECT {restarts}"
+
+
+@pytest.fixture(scope="session")
+def _postgres_emptying(_postgres_migrated: str) -> str:
+    engine = make_engine(_postgres_migrated)
+    statement = _emptying_statement(engine)
+    engine.dispose()
+    return statement
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -188,7 +212,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return _copy_of(request.getfixturevalue("_sqlite_migrated"), tmp_path)
     url = str(request.getfixturevalue("_postgres_migrated"))
     engine = make_engine(url)
-    _truncate_all(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(request.getfixturevalue("_postgres_emptying"))
     engine.dispose()
     return url
 
