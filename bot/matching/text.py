@@ -152,24 +152,34 @@ def _mark_class() -> str:
     )
 
 
+def _branches(group: str, wc: str, *, words_first: bool = False) -> str:
+    """The tokenizer's alternatives (hashtag, handle, word with its suffix), each opening
+    with ``group`` ("(" to capture, "(?:" not to), for the word characters ``wc``."""
+    # Every branch starts by consuming a character (the lookbehinds come after), which
+    # lets ``re`` skip spaces and punctuation quickly.
+    tag = rf"#(?<![{wc}]#){group}[{wc}]+)"  # 1: hashtag body
+    handle = rf"@(?<![{wc}]@){group}[{wc}]+(?:[.@\-][{wc}]+)*)"  # 2: handle body
+    word = rf"{group}[{wc}]+){group}\+\+?(?![{wc}+])|#(?![{wc}]))?"  # 3: word, 4: suffix
+    # The branches start with different characters: their order only numbers the groups.
+    return f"{word}|{tag}|{handle}" if words_first else f"{tag}|{handle}|{word}"
+
+
 @cache
 def _token_res() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     """The tokenizer patterns (full, full without groups, plain words), built on first
     use (~15 ms)."""
     wc = rf"\w{_mark_class()}"
-    # Every branch starts by consuming a character (the lookbehinds come after), which
-    # lets ``re`` skip spaces and punctuation quickly.
-
-    def branches(group: str) -> str:
-        return (
-            rf"#(?<![{wc}]#){group}[{wc}]+)"  # 1: hashtag body
-            rf"|@(?<![{wc}]@){group}[{wc}]+(?:[.@\-][{wc}]+)*)"  # 2: handle body
-            rf"|{group}[{wc}]+){group}\+\+?(?![{wc}+])|#(?![{wc}]))?"  # 3: word, 4: suffix
-        )
-
     # The same matches without groups, read whole: "#tag", "@handle", "c++" as they are.
-    full, whole = branches("("), branches("(?:")
-    return re.compile(full), re.compile(whole), re.compile(f"[{wc}]+")
+    return (re.compile(_branches("(", wc)), re.compile(_branches("(?:", wc)),
+            re.compile(f"[{wc}]+"))
+
+
+_ASCII_WC = "A-Za-z0-9_"
+# The patterns for ASCII text, where a word character (\w or a mark kept) is a letter, a
+# digit or "_": a plain class tests it faster, and words, the most frequent, come first.
+_ASCII_TOKEN_RES = (re.compile(_branches("(", _ASCII_WC)),
+                    re.compile(_branches("(?:", _ASCII_WC, words_first=True)),
+                    re.compile(f"[{_ASCII_WC}]+"))
 
 
 # Text without these characters needs only the plain-word pattern (most mentions).
@@ -188,7 +198,7 @@ def tokenize_folded(folded: str) -> list[str]:
     Hashtags keep their ``#`` and handles their ``@``; everything else is a plain word.
     Use ``tokenize`` unless the text is known to be folded already.
     """
-    full, whole, plain = _token_res()
+    full, whole, plain = _ASCII_TOKEN_RES if folded.isascii() else _token_res()
     if not _NEEDS_FULL_RE.search(folded):
         return plain.findall(folded)
     # Without underscores to trim or CJK to split, every match is a token as it stands.
