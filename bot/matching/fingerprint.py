@@ -58,7 +58,6 @@ _FINGERPRINT_PERSON: Final = f"vigie-fp-v{FINGERPRINT_VERSION}".encode()
 _STORY_PERSON: Final = f"vigie-story-v{STORY_KEY_VERSION}".encode()
 _URL_RE: Final = re.compile(r"(?:https?://|www\.)\S+|\bpic\.twitter\.com/\S+", re.IGNORECASE)
 _HANDLE: Final = r"@[\w.\-]+(?:@[\w.\-]+)?"
-_HANDLE_LABEL_RE: Final = re.compile(r"[.@]")
 # Repost and reply prefixes: "RT @x: ", "MT @x:", "@a @b " (a reply's addressees).
 _PREFIX_RE: Final = re.compile(
     rf"^\s*(?:(?:rt|mt|qt|repost(?:ed)?)\s*:?\s*{_HANDLE}\s*:?\s*|{_HANDLE}[\s,:]+)+",
@@ -98,12 +97,13 @@ def fingerprint_text(text: str) -> str | None:
     truncated = body.rstrip().endswith(("…", "..."))
     folded = fold(body)
     tokens = tokenize_folded(folded)
-    if "@" in folded or "#" in folded:  # else no token is a handle or a hashtag
-        tokens = [_HANDLE_LABEL_RE.split(token[1:], maxsplit=1)[0] if token[0] == "@"
-                  else token[1:] if token[0] == "#" else token for token in tokens]
     if truncated and len(tokens) > 1:
         tokens.pop()  # likely cut mid-word by the cross-poster
     tokens = tokens[:FINGERPRINT_MAX_TOKENS]
+    if "@" in folded or "#" in folded:  # else no token is a handle or a hashtag
+        # A handle's first label: what precedes its first "@" or ".", if any.
+        tokens = [token[1:].partition("@")[0].partition(".")[0] if token[0] == "@"
+                  else token[1:] if token[0] == "#" else token for token in tokens]
     if len(tokens) < FINGERPRINT_MIN_TOKENS or sum(map(len, tokens)) < FINGERPRINT_MIN_CHARS:
         return None
     return " ".join(tokens)
@@ -279,7 +279,7 @@ def _is_tracking(key: str, host: str) -> bool:
 
 def _unwrap(host: str, path: str, query: str) -> str | None:
     """The destination of a known redirector link, or ``None``."""
-    if _GOOGLE_HOST_RE.fullmatch(host):
+    if "google." in host and _GOOGLE_HOST_RE.fullmatch(host):  # the search in C first
         if path == "/url":
             params = dict(parse_qsl(query))
             target = params.get("url") or params.get("q")
@@ -341,10 +341,11 @@ def _canonical(url: str) -> tuple[str, str, str] | None:
     """``canonical_url`` with the host and path it holds (what ``urlsplit`` would read
     back from it), or ``None``."""
     current = url.strip()
-    try:
-        current.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates: not a URL anyone can visit
-        return None
+    if not current.isascii():
+        try:
+            current.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: not a URL anyone can visit
+            return None
     if current.startswith("//"):
         current = "https:" + current
     elif current[:4].lower() == "www.":
