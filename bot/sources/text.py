@@ -219,6 +219,7 @@ _RFC822 = re.compile(
 )
 _MONTHS = {name: n for n, name in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+_MONTH_DIGITS = {name: f"{n:02d}" for name, n in _MONTHS.items()}
 _DAY_SECONDS = 86_400
 
 
@@ -239,8 +240,10 @@ def _rfc822_canonical(match: re.Match[str]) -> datetime:
     """What ``parsedate_to_datetime`` + ``to_utc`` give for a canonical RFC 822 date;
     ValueError where they raise it (no such day, time or time zone)."""
     day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = match.groups()
-    moment = datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute),
-                      int(second), tzinfo=UTC)
+    # The UTC time written in ISO form and read in C (one call instead of six int() and a
+    # datetime()): the same time, and a ValueError for the same days, hours... past range.
+    moment = datetime.fromisoformat(
+        f"{year}-{_MONTH_DIGITS[month]}-{day.zfill(2)}T{hour}:{minute}:{second}+00:00")
     if not sign:
         return moment
     offset = int(zone_hours) * 3600 + int(zone_minutes) * 60
