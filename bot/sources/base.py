@@ -115,7 +115,7 @@ class FetchedMention:
             _set(self, "parent_external_id",
                  clean_id(self.parent_external_id)[:MAX_ID_CHARS] or None)
         _set(self, "engagement", _count(self.engagement, unknown=0))
-        if not all(link.isprintable() for link in self.links):
+        if not "".join(self.links).isprintable():
             _set(self, "links", tuple(clean_id(link) for link in self.links))
 
     def _clean(self) -> bool:
@@ -130,7 +130,8 @@ class FetchedMention:
                 and (parent is None or (parent != "" and parent.isprintable()
                                         and len(parent) <= MAX_ID_CHARS))
                 and type(engagement) is int and 0 <= engagement <= MAX_COUNT
-                and all(link.isprintable() for link in self.links))
+                # Printable joined when each is (no generator to run per mention).
+                and "".join(self.links).isprintable())
 
 
 @dataclass(frozen=True, slots=True)
