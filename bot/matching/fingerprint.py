@@ -214,6 +214,10 @@ _HOST_RE: Final = re.compile(r"[a-z0-9_\-]+(?:\.[a-z0-9_\-]+)*|[0-9a-f:.]*:[0-9a
 _PLAIN_URL_RE: Final = re.compile(
     r"(https?)://([A-Za-z0-9.-]+)(/[^?#\s]*)?(?:\?([^#\s]*))?(?:#\S*)?", re.IGNORECASE
 )
+# The same matches on ASCII links (nearly all), without IGNORECASE's per-character folding.
+_PLAIN_ASCII_URL_RE: Final = re.compile(
+    r"([hH][tT][tT][pP][sS]?)://([A-Za-z0-9.-]+)(/[^?#\s]*)?(?:\?([^#\s]*))?(?:#\S*)?"
+)
 
 _YOUTUBE_ID_PATH_RE: Final = re.compile(r"/(?:shorts|embed|live|v|e)/([\w-]+)")
 _UNRESERVED_ESCAPE_RE: Final = re.compile(r"%([0-9A-Fa-f]{2})")
@@ -385,7 +389,7 @@ def _canonical(url: str) -> tuple[str, str, str] | None:
 def _split(url: str) -> tuple[str, str | None, int | None, str, str] | None:
     """(scheme, hostname, port, path, query) as urlsplit reads them, or ``None`` when
     it cannot; plain links are read by one regex instead."""
-    plain = _PLAIN_URL_RE.fullmatch(url)
+    plain = (_PLAIN_ASCII_URL_RE if url.isascii() else _PLAIN_URL_RE).fullmatch(url)
     if plain is not None:
         scheme, host, path, query = plain.groups()
         return scheme.lower(), host.lower(), None, path or "", query or ""
