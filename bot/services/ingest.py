@@ -295,12 +295,12 @@ def _published(published_at: datetime, now: datetime) -> datetime:
     return published_at if to_utc(published_at) <= to_utc(now) else now
 
 
-def _row(workspace_id: int, watch: Watch, source_id: int | None, candidate: Candidate,
+def _row(workspace_id: int, watch_id: int, source_id: int | None, candidate: Candidate,
          author_id: int | None, now: datetime) -> dict[str, Any]:
     item, analysis = candidate.fetched, candidate.analysis
     topics, flags = analysis.topics, analysis.flags  # most mentions have neither
     return {
-        "workspace_id": workspace_id, "watch_id": watch.id, "source_id": source_id,
+        "workspace_id": workspace_id, "watch_id": watch_id, "source_id": source_id,
         "author_id": author_id, "network": item.network, "external_id": item.external_id,
         "url": item.url, "title": item.title, "text": item.text[:MAX_TEXT],
         "language": analysis.language, "published_at": _published(item.published_at, now),
@@ -428,7 +428,8 @@ def _ingest(
     if matched:
         candidates = _analysed(session, watch, matched, handles, continuing, now)
         author_ids = _upsert_authors(session, workspace_id, candidates, now)
-        rows = [_row(workspace_id, watch, source_id, c, author_ids.get(
+        watch_id = watch.id  # read once: an ORM attribute costs a Python call per read
+        rows = [_row(workspace_id, watch_id, source_id, c, author_ids.get(
             (c.fetched.network, c.fetched.author.handle[:200])), now) for c in candidates]
         # Keyed by network too: a webhook batch may hold the same id on two networks.
         inserted: dict[tuple[str, str], int] = {}
