@@ -295,6 +295,18 @@ def _published(published_at: datetime, now: datetime) -> datetime:
     return published_at if to_utc(published_at) <= to_utc(now) else now
 
 
+_NEW = MentionStatus.NEW.value
+"""A new mention's status (an enum member's value is a Python property: read once)."""
+
+
+def _reach(followers: int | None) -> int:
+    """The stored reach of a follower count: unknown is 0, a count past the column is
+    capped (``max(0, min(followers or 0, MAX_REACH))``, without two builtin calls)."""
+    if not followers or followers < 0:
+        return 0
+    return followers if followers <= MAX_REACH else MAX_REACH
+
+
 def _row(workspace_id: int, watch_id: int, source_id: int | None, candidate: Candidate,
          author_id: int | None, now: datetime) -> dict[str, Any]:
     item, analysis = candidate.fetched, candidate.analysis
@@ -306,14 +318,14 @@ def _row(workspace_id: int, watch_id: int, source_id: int | None, candidate: Can
         "language": analysis.language, "published_at": _published(item.published_at, now),
         "fingerprint": candidate.fingerprint, "story_key": candidate.story_key,
         "parent_external_id": item.parent_external_id, "engagement": item.engagement,
-        "reach": max(0, min(item.author.followers or 0, MAX_REACH)),
+        "reach": _reach(item.author.followers),
         "sentiment": analysis.sentiment_score, "sentiment_label": analysis.sentiment_label,
         "intent": analysis.intent,
         "intent_flags": [{"name": f.name, "terms": list(f.terms)} for f in flags] if flags else [],
         "topics": topics_json(topics) if topics else [],
         "topic_mask": topic_mask([t.name for t in topics]) if topics else 0,
         "priority": analysis.priority, "priority_reason": analysis.reason,
-        "status": MentionStatus.NEW.value, "created_at": now, "updated_at": now,
+        "status": _NEW, "created_at": now, "updated_at": now,
     }
 
 
