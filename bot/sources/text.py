@@ -22,7 +22,6 @@ _BLOCK_TAG = re.compile(
     r"<\s*(?:br|/?p|/?div|/?li|/?ul|/?ol|/?h[1-6]|/?tr|/?td|/?th|/?blockquote|/?pre|hr)\b[^<>]*>",
     re.IGNORECASE,
 )
-_WHITESPACE = re.compile(r"\s+")
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)[^<>]*?(/?)>")
 _ANY_TAG = re.compile(r"<[^>]*>?")
 _HIDDEN_CONTENT = re.compile(
@@ -72,7 +71,9 @@ def collapse_whitespace(text: str) -> str:
     if "  " not in text and text.isprintable():
         return text.strip()[:MAX_TEXT_CHARS]
     text = _CONTROL.sub("", fix_mojibake(text))
-    return _WHITESPACE.sub(" ", text).strip()[:MAX_TEXT_CHARS]
+    # Words joined by single spaces: what replacing each whitespace run (\s+, the
+    # characters str.split splits on) by a space and stripping gives, in C.
+    return " ".join(text.split())[:MAX_TEXT_CHARS]
 
 
 def html_to_text(markup: str | None) -> str:
