@@ -190,6 +190,8 @@ def parse_iso(value: object) -> datetime | None:
         text = text[:-1] + "+00:00"
     try:
         return to_utc(datetime.fromisoformat(text))
+    except OverflowError:  # a time near year 1 or 9999 whose offset leaves the calendar
+        return None
     except ValueError:
         return _parse_iso_loose(text)
 
@@ -210,7 +212,7 @@ def _parse_iso_loose(text: str) -> datetime | None:
         iso += offset if ":" in offset else f"{offset[:3]}:{offset[3:]}"
     try:
         return to_utc(datetime.fromisoformat(iso))
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 
@@ -233,7 +235,9 @@ def parse_rfc822(value: str) -> datetime | None:
         if match is not None:
             return _rfc822_canonical(match)
         return to_utc(parsedate_to_datetime(value.strip()))
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
+        # OverflowError: a time zone that moves a time past year 9999 (one such entry
+        # made the whole feed fail).
         return None
 
 
@@ -241,6 +245,8 @@ def _rfc822_canonical(match: re.Match[str]) -> datetime:
     """What ``parsedate_to_datetime`` + ``to_utc`` give for a canonical RFC 822 date;
     ValueError where they raise it (no such day, time or time zone)."""
     day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = match.groups()
+    if hour == "24":  # newer Pythons read ISO 24:00 as the next midnight; datetime() did not
+        raise ValueError("hour must be in 0..23")
     # The UTC time written in ISO form and read in C (one call instead of six int() and a
     # datetime()): the same time, and a ValueError for the same days, hours... past range.
     moment = datetime.fromisoformat(

@@ -388,6 +388,25 @@ def test_old_entries_forgotten_by_the_id_set_are_not_new_again() -> None:
     assert new_cursor["newest"] == "2024-04-30T00:00:00+00:00"  # the bogus date is ignored
 
 
+@pytest.mark.parametrize("date", [
+    "Fri, 31 Dec 9999 23:00:00 -0500", "9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+05:00"])
+def test_a_date_past_the_calendar_loses_its_date_not_the_feed(date: str) -> None:
+    # Such a date made the whole feed fail (OverflowError), every poll, so nothing new of
+    # the source was ever seen again.
+    item = "<item><guid>{}</guid><title>{}</title><pubDate>{}</pubDate></item>"
+    text = "<rss version='2.0'><channel>"
+    text += item.format("bogus", "Bogus", date)
+    text += item.format("new", "New", "Tue, 30 Apr 2024 00:00:00 GMT")
+    text += "</channel></rss>"
+    atom = ("<feed xmlns='http://www.w3.org/2005/Atom'><entry><id>bogus</id><title>Bogus"
+            f"</title><updated>{date}</updated></entry><entry><id>new</id><title>New</title>"
+            "<updated>2024-04-30T00:00:00Z</updated></entry></feed>")
+    for content in (text, atom):
+        entries = parse_feed(content.encode()).entries
+        assert [(e.entry_id, e.published) for e in entries] == [
+            ("bogus", None), ("new", datetime(2024, 4, 30, tzinfo=UTC))]
+
+
 def test_max_entries_keeps_the_newest_and_remembers_the_rest(
     shared_data: Path, httpserver: HTTPServer, http: HttpClient
 ) -> None:

@@ -112,6 +112,21 @@ def test_dates_are_aware_utc() -> None:
     )
 
 
+@pytest.mark.parametrize("value", [
+    "9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+05:00", "9999-12-31 23:00-0500",
+    "9999-12-31T23:59:59.5-01:00"])
+def test_an_iso_time_whose_offset_leaves_the_calendar_has_no_date(value: str) -> None:
+    assert parse_iso(value) is None
+
+
+@pytest.mark.parametrize("value", [
+    "Fri, 31 Dec 9999 23:00:00 -0500", "31 Dec 9999 23:59:59 -0100",
+    "Mon, 01 Jan 2024 24:00:00 GMT", "Mon, 01 Jan 2024 24:00:00 +0100",
+    "Mon, 01 Jan 2024 23:60:00 GMT", "Mon, 32 Jan 2024 10:00:00 GMT"])
+def test_an_rfc822_time_out_of_range_has_no_date(value: str) -> None:
+    assert parse_rfc822(value) is None
+
+
 @pytest.mark.parametrize(
     ("tag", "primary"), [("en-US", "en"), ("pt_BR", "pt"), ("und", None), ("", None), ("x1", None)]
 )
