@@ -68,27 +68,39 @@ def _id_key(status_id: str) -> tuple[int, str]:
     return (len(status_id), status_id)
 
 
+def _str(value: object) -> str | None:
+    """``value`` if it is a non-empty string: an instance may send any JSON in any field,
+    and one status of the wrong shape must not fail the whole fetch."""
+    return value if isinstance(value, str) and value else None
+
+
+def _dict(value: object) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
 def _handle(account: dict[str, Any]) -> str:
     """``@user@instance``, also for local accounts whose ``acct`` has no domain."""
     acct = str(account.get("acct") or account.get("username") or "unknown")
     if "@" not in acct:
-        host = urlsplit(str(account.get("url") or "")).hostname
+        host = urlsplit(_str(account.get("url")) or "").hostname
         if host:
             acct = f"{acct}@{host}"
     return "@" + acct
 
 
-def _author(account: dict[str, Any] | None) -> Author:
+def _author(raw: object) -> Author:
+    account = _dict(raw)
     if not account:
         return Author(handle="unknown")
     followers = account.get("followers_count")
     return Author(
         handle=_handle(account),
-        name=(account.get("display_name") or account.get("username") or None),
+        name=_str(account.get("display_name")) or _str(account.get("username")),
         followers=followers if isinstance(followers, int) else None,
-        url=account.get("url") or None,
-        verified=any(
-            f.get("verified_at") for f in account.get("fields") or [] if isinstance(f, dict)
+        url=_str(account.get("url")),
+        verified=isinstance(fields := account.get("fields"), list) and any(
+            f.get("verified_at") for f in fields if isinstance(f, dict)
         ),
     )
 
@@ -116,22 +128,22 @@ def status_to_mention(raw: dict[str, Any], instance: str) -> FetchedMention | No
     A parent seen only through another instance has another local id there: nothing in
     the status links the two, so that reply is not joined to its case.
     """
-    status = raw.get("reblog") or raw
+    status = _dict(raw.get("reblog")) or raw
     status_id = status.get("id")
     published = parse_iso(status.get("created_at"))
     if not status_id or published is None:
         return None
     local_url = f"{instance}/statuses/{status_id}"
-    content = status.get("content") or ""
-    spoiler = html_to_text(status.get("spoiler_text")) or None
-    card = status.get("card") or {}
+    content = _str(status.get("content")) or ""
+    spoiler = html_to_text(_str(status.get("spoiler_text"))) or None
+    card_url = _str(_dict(status.get("card")).get("url"))
     links = extract_links(content, skip_classes=_SKIP_LINK_CLASSES)
-    if card.get("url") and card["url"] not in links:
-        links += (card["url"],)
+    if card_url and card_url not in links:
+        links += (card_url,)
     extra: dict[str, Any] = {"instance": instance, "status_id": str(status_id),
                              "local_key": local_url}
-    if raw.get("reblog"):
-        extra["reblogged_by"] = _handle(raw.get("account") or {})
+    if status is not raw:
+        extra["reblogged_by"] = _handle(_dict(raw.get("account")))
     parent = None
     if status.get("in_reply_to_id"):
         extra["in_reply_to_id"] = str(status["in_reply_to_id"])
@@ -139,13 +151,13 @@ def status_to_mention(raw: dict[str, Any], instance: str) -> FetchedMention | No
         parent = _self_reply_parent(status) or extra["in_reply_to_local"]
     return FetchedMention(
         network=NETWORK,
-        external_id=str(status.get("uri") or status.get("url") or local_url),
-        url=str(status.get("url") or status.get("uri") or local_url),
+        external_id=_str(status.get("uri")) or _str(status.get("url")) or local_url,
+        url=_str(status.get("url")) or _str(status.get("uri")) or local_url,
         author=_author(status.get("account")),
         text=html_to_text(content),
         published_at=published,
         title=spoiler,
-        language_hint=language_tag(status.get("language")),
+        language_hint=language_tag(_str(status.get("language"))),
         engagement=sum(
             _count(status, k) for k in ("favourites_count", "reblogs_count", "replies_count")
         ),
@@ -157,7 +169,7 @@ def status_to_mention(raw: dict[str, Any], instance: str) -> FetchedMention | No
 
 def _self_reply_parent(status: dict[str, Any]) -> str | None:
     """The parent's URI of a local account's reply to itself (a thread), else None."""
-    account = status.get("account") or {}
+    account = _dict(status.get("account"))
     account_uri = account.get("uri")
     if (not isinstance(account_uri, str) or not account_uri
             or str(status.get("in_reply_to_account_id")) != str(account.get("id"))

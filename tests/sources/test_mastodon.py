@@ -214,3 +214,32 @@ def test_config_rules() -> None:
     cfg = MastodonConfig(query="  acme ", access_token="secret-token")
     assert cfg.base_url == "https://mastodon.social" and cfg.query == "acme"
     assert "secret-token" not in repr(cfg)
+
+
+WRONG_SHAPES = [5, 1.5, True, "x", [], [1], {"url": 5}, None]
+HOSTILE_FIELDS = [("content",), ("spoiler_text",), ("language",), ("card",), ("card", "url"),
+                  ("reblog",), ("account",), ("account", "display_name"), ("account", "url"),
+                  ("account", "fields"), ("uri",), ("url",)]
+
+
+@pytest.mark.parametrize("path", HOSTILE_FIELDS, ids="/".join)
+def test_a_status_field_of_the_wrong_shape_costs_that_field_not_the_fetch(
+    load_json: Callable[[str], Any], path: tuple[str, ...]
+) -> None:
+    # One status whose card URL was a number made every fetch of the source fail.
+    good = load_json("mastodon/docs_status_example.json")
+    for value in WRONG_SHAPES:
+        if path == ("reblog",) and isinstance(value, dict):
+            continue  # an object: a reblogged status, one without an id (no mention)
+        bad = load_json("mastodon/docs_status_example.json")
+        holder = bad
+        for key in path[:-1]:
+            holder = holder.setdefault(key, {}) if isinstance(holder.get(key), dict) else {}
+        holder[path[-1]] = value
+        bad["id"] = "1"
+        mentions = parse_statuses([bad, good], "https://m.s")
+        assert [m.extra["status_id"] for m in mentions] == ["1", good["id"]]
+        mention = mentions[0]
+        assert all(isinstance(link, str) for link in mention.links)
+        assert isinstance(mention.text, str) and isinstance(mention.external_id, str)
+        assert mention.author.url is None or isinstance(mention.author.url, str)
