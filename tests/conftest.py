@@ -187,7 +187,7 @@ def _emptying_statement(engine: Engine) -> str:
         tables += referencing
         sequences = conn.execute(text(
             "SELECT s.relname FROM pg_class s"
-            " JOIN pg_depend d ON d.objid = s.oid AND d.deptype = 'a'"
+            " JOIN pg_depend d ON d.objid = s.oid AND d.deptype IN ('a', 'i')"
             " JOIN pg_class t ON t.oid = d.refobjid"
             " WHERE s.relkind = 'S' AND t.relname = ANY(:tables)"),
             {"tables": tables}).scalars().all()
