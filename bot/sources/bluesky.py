@@ -134,15 +134,31 @@ def _xrpc(config: BlueskyAccount, method: str) -> str:
     return f"{config.service_url}/xrpc/{method}"
 
 
+def _str(value: object) -> str | None:
+    """``value`` if it is a non-empty string: a server may send any JSON in any field,
+    and one post of the wrong shape must not fail the whole fetch."""
+    return value if isinstance(value, str) and value else None
+
+
+def _dict(value: object) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: object) -> list[Any]:
+    """``value`` if it is a JSON array, else an empty one."""
+    return value if isinstance(value, list) else []
+
+
 def _session_from(payload: Any) -> _Session:
-    if not isinstance(payload, dict) or not payload.get("accessJwt"):
+    access = _str(payload.get("accessJwt")) if isinstance(payload, dict) else None
+    if access is None:
         raise SourceError("Bluesky sent an unexpected answer when signing in")
-    did, handle = payload.get("did"), payload.get("handle")
     return _Session(
-        str(payload["accessJwt"]),
-        str(payload.get("refreshJwt") or ""),
-        did=did if isinstance(did, str) and did else None,
-        handle=handle if isinstance(handle, str) and handle else None,
+        access,
+        _str(payload.get("refreshJwt")) or "",
+        did=_str(payload.get("did")),
+        handle=_str(payload.get("handle")),
     )
 
 
@@ -196,35 +212,36 @@ def _rkey(uri: str) -> str:
 
 def _links(record: dict[str, Any], post: dict[str, Any]) -> tuple[str, ...]:
     links: list[str] = []
-    for facet in record.get("facets") or []:
-        for feature in (facet or {}).get("features") or []:
+    for facet in _list(record.get("facets")):
+        for feature in _list(_dict(facet).get("features")):
             if isinstance(feature, dict) and str(feature.get("$type", "")).endswith("#link"):
-                links.append(str(feature.get("uri") or ""))
+                links.append(_str(feature.get("uri")) or "")
     for embed in (record.get("embed"), post.get("embed")):
-        external = (embed or {}).get("external") if isinstance(embed, dict) else None
-        if isinstance(external, dict) and external.get("uri"):
-            links.append(str(external["uri"]))
+        external_uri = _str(_dict(_dict(embed).get("external")).get("uri"))
+        if external_uri:
+            links.append(external_uri)
     return tuple(dict.fromkeys(x for x in links if x.startswith(("http://", "https://"))))
 
 
-def _author(author: dict[str, Any]) -> Author:
-    handle = str(author.get("handle") or author.get("did") or "unknown")
-    if handle == "handle.invalid" and author.get("did"):
-        handle = str(author["did"])
+def _author(raw: object) -> Author:
+    author = _dict(raw)
+    did = _str(author.get("did"))
+    handle = _str(author.get("handle")) or did or "unknown"
+    if handle == "handle.invalid" and did:
+        handle = did
     followers = author.get("followersCount")
-    verification = author.get("verification") or {}
     return Author(
         handle="@" + handle,
-        name=(collapse_whitespace(author.get("displayName") or "") or None),
+        name=(collapse_whitespace(_str(author.get("displayName")) or "") or None),
         followers=followers if isinstance(followers, int) else None,
         url=f"https://bsky.app/profile/{handle}",
-        verified=verification.get("verifiedStatus") == "valid",
+        verified=_dict(author.get("verification")).get("verifiedStatus") == "valid",
     )
 
 
 def sort_time(post: dict[str, Any]) -> datetime | None:
     """The time search sorts by: the earlier of createdAt and indexedAt."""
-    record = post.get("record") or {}
+    record = _dict(post.get("record"))
     times = [t for t in (parse_iso(record.get("createdAt")), parse_iso(post.get("indexedAt"))) if t]
     return min(times) if times else None
 
@@ -232,17 +249,17 @@ def sort_time(post: dict[str, Any]) -> datetime | None:
 def post_to_mention(post: dict[str, Any]) -> FetchedMention | None:
     """Normalize one ``app.bsky.feed.defs#postView``."""
     uri = post.get("uri")
-    record = post.get("record") or {}
+    record = _dict(post.get("record"))
     published = parse_iso(record.get("createdAt")) or parse_iso(post.get("indexedAt"))
     if not isinstance(uri, str) or not uri.startswith("at://") or published is None:
         return None
-    author = _author(post.get("author") or {})
+    author = _author(post.get("author"))
     profile = author.handle.lstrip("@")
-    langs = record.get("langs") or []
-    reply = record.get("reply")
-    reply = reply if isinstance(reply, dict) else {}
-    parent = (reply.get("parent") or {}).get("uri")
-    root = (reply.get("root") or {}).get("uri")
+    langs = _list(record.get("langs"))
+    reply = _dict(record.get("reply"))
+    parent = _dict(reply.get("parent")).get("uri")
+    root = _dict(reply.get("root")).get("uri")
+    cid = _str(post.get("cid"))
     engagement = sum(
         v
         for k in ("likeCount", "repostCount", "replyCount", "quoteCount")
@@ -253,13 +270,13 @@ def post_to_mention(post: dict[str, Any]) -> FetchedMention | None:
         external_id=uri,
         url=f"https://bsky.app/profile/{profile}/post/{_rkey(uri)}",
         author=author,
-        text=str(record.get("text") or "").strip(),
+        text=(_str(record.get("text")) or "").strip(),
         published_at=published,
-        language_hint=language_tag(langs[0]) if langs else None,
+        language_hint=language_tag(_str(langs[0])) if langs else None,
         parent_external_id=parent if isinstance(parent, str) else None,
         engagement=engagement,
         links=_links(record, post),
-        extra={**({"cid": post.get("cid")} if post.get("cid") else {}),
+        extra={**({"cid": cid} if cid else {}),
                **({"thread_root": root} if isinstance(root, str) and root != parent else {})},
     )
 
@@ -303,7 +320,7 @@ class BlueskySource(Source[BlueskyConfig]):
             ).json()
             page = parse_search(payload)
             posts.extend(page)
-            next_cursor = payload.get("cursor")
+            next_cursor = _str(payload.get("cursor"))
             if not next_cursor or len(page) < config.limit:
                 break
             params["cursor"] = next_cursor

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,6 +51,41 @@ class SleepRecorder:
 
     def __call__(self, seconds: float) -> None:
         self.calls.append(seconds)
+
+
+class _JsonResponse:
+    def __init__(self, payload: Any) -> None:
+        self.status_code, self.headers, self.content, self.url = 200, {}, b"", ""
+        self._payload = payload
+
+    def json(self) -> Any:
+        """A fresh copy of the answer, as each decode of a body is."""
+        return copy.deepcopy(self._payload)
+
+
+class JsonAnswers:
+    """Stands in for the HTTP layer without a server: a request gets the JSON of the
+    first route whose text is in its URL (for tests that fetch many payloads)."""
+
+    def __init__(self, routes: dict[str, Any]) -> None:
+        self.routes = routes
+
+    def _answer(self, url: str) -> _JsonResponse:
+        return _JsonResponse(next(v for k, v in self.routes.items() if k in url))
+
+    def get(self, url: str, **_: Any) -> _JsonResponse:
+        """The answer routed for ``url``."""
+        return self._answer(url)
+
+    def post(self, url: str, **_: Any) -> _JsonResponse:
+        """The answer routed for ``url``."""
+        return self._answer(url)
+
+
+@pytest.fixture
+def json_answers() -> type[JsonAnswers]:
+    """``json_answers({"searchPosts": payload})``: a fetcher answering without a server."""
+    return JsonAnswers
 
 
 @pytest.fixture

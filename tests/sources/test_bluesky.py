@@ -219,3 +219,43 @@ def test_wrong_app_password_is_an_auth_error_without_the_password(
         BlueskySource().fetch(http, config(httpserver), {})
     assert "Invalid identifier or password" in str(caught.value)
     assert "app-pass-word" not in str(caught.value)
+
+
+WRONG_SHAPES = [5, 1.5, True, "x", [], [1], {"a": 1}, None]
+HOSTILE_FIELDS = [("cid",), ("author",), ("author", "handle"), ("author", "displayName"),
+                  ("author", "verification"), ("record",), ("record", "text"),
+                  ("record", "langs"), ("record", "langs", 0), ("record", "facets"),
+                  ("record", "facets", 0), ("record", "facets", 0, "features"),
+                  ("record", "facets", 0, "features", 0, "uri"), ("record", "reply", "parent"),
+                  ("record", "reply", "root"), ("record", "embed", "external")]
+
+
+def _set(item: Any, path: tuple[str | int, ...], value: Any) -> None:
+    for key in path[:-1]:
+        item = item[key]
+    item[path[-1]] = value
+
+
+@pytest.mark.parametrize("path", HOSTILE_FIELDS, ids=lambda p: "/".join(map(str, p)))
+def test_a_post_field_of_the_wrong_shape_costs_that_field_not_the_fetch(
+    load_json: Callable[[str], Any], json_answers: Any, path: tuple[str | int, ...]
+) -> None:
+    # One post whose author was a string (or facets a number, ...) failed every fetch.
+    record = load_json("bluesky/indigo_automod_capture_atprotocom.json")["postRecords"][3]
+    good = _view(record["value"], record["uri"])
+    for value in WRONG_SHAPES:
+        bad = _view(json.loads(json.dumps(record["value"])), record["uri"] + "-bad")
+        _set(bad, path, value)
+        http = json_answers({"createSession": {"accessJwt": "a", "refreshJwt": "r"},
+                             "searchPosts": {"posts": [bad, good]}})
+        result = BlueskySource().fetch(http, BlueskyConfig(
+            query="acme", handle="brand.bsky.social", app_password="pw"), {})
+        assert [m.external_id for m in result.mentions] == [bad["uri"], good["uri"]]
+        mention = result.mentions[0]
+        assert all(link.startswith("https://") for link in mention.links)
+        assert isinstance(mention.text, str) and "{" not in mention.text
+        assert mention.author.name is None or isinstance(mention.author.name, str)
+        assert mention.author.handle in {"@atproto.com", "@did:plc:ewvi7nxzyoun6zhxrhs64oiz",
+                                         "@unknown", "@x"}
+        assert mention.extra.get("cid", "x") in {"bafy", "x"}
+        assert mention.language_hint in {"en", None}
