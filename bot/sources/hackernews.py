@@ -41,33 +41,54 @@ class HackerNewsConfig(SourceConfig):
         return value
 
 
+def _str(value: object) -> str | None:
+    """``value`` if it is a non-empty string: the API may send any JSON in any field,
+    and one hit of the wrong shape must not fail the whole fetch."""
+    return value if isinstance(value, str) and value else None
+
+
+def _id(value: object) -> str | None:
+    """An item id, sent as a number or a string; None when it is neither (or empty)."""
+    if not value or isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    return str(value)
+
+
+def _stamp(value: object) -> int | None:
+    """``created_at_i``: epoch seconds, an integer (not a boolean)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _created(hit: dict[str, Any]) -> datetime | None:
-    return from_epoch(hit.get("created_at_i")) or parse_iso(hit.get("created_at"))
+    stamp = hit.get("created_at_i")
+    return from_epoch(None if isinstance(stamp, bool) else stamp) or parse_iso(
+        hit.get("created_at"))
 
 
 def hit_to_mention(
     hit: dict[str, Any], fetched_at: datetime | None = None
 ) -> FetchedMention | None:
     """Normalize one Algolia hit (story, comment, poll or poll option)."""
-    object_id = hit.get("objectID")
+    object_id = _id(hit.get("objectID"))
     if object_id is None:
         return None
-    object_id = str(object_id)
-    tags = hit.get("_tags") or []
-    is_comment = "comment" in tags or bool(hit.get("comment_text"))
-    body_html = hit.get("comment_text") if is_comment else hit.get("story_text")
-    title = hit.get("title") or hit.get("story_title")
+    tags = hit.get("_tags")
+    is_comment = (isinstance(tags, list) and "comment" in tags) or bool(
+        _str(hit.get("comment_text")))
+    body_html = _str(hit.get("comment_text") if is_comment else hit.get("story_text"))
+    title = _str(hit.get("title")) or _str(hit.get("story_title"))
     text = html_to_text(body_html) or (collapse_whitespace(title) if title else "")
     published = _created(hit)
     links = extract_links(body_html)
     story_url = hit.get("url") if not is_comment else hit.get("story_url")
     if isinstance(story_url, str) and story_url.startswith(("http://", "https://")):
         links = (story_url, *[x for x in links if x != story_url])
-    author = str(hit.get("author") or "unknown")
-    parent = hit.get("parent_id")
+    author = _str(hit.get("author")) or "unknown"
+    parent = _id(hit.get("parent_id"))
     extra: dict[str, Any] = {"kind": "comment" if is_comment else "story"}
-    if hit.get("story_id"):
-        extra["story_id"] = str(hit["story_id"])
+    story_id = _id(hit.get("story_id"))
+    if story_id:
+        extra["story_id"] = story_id
     if published is None:
         extra["date_missing"] = True
     points = hit.get("points") if isinstance(hit.get("points"), int) else 0
@@ -81,7 +102,7 @@ def hit_to_mention(
         published_at=published or fetched_at or datetime.now(UTC),
         title=collapse_whitespace(title) if title else None,
         language_hint=None,
-        parent_external_id=str(parent) if parent and is_comment else None,
+        parent_external_id=parent if is_comment else None,
         engagement=max(0, points or 0) + max(0, comments or 0),
         links=links,
         extra=extra,
@@ -106,8 +127,7 @@ class HackerNewsSource(Source[HackerNewsConfig]):
 
     def fetch(self, http: Fetcher, config: HackerNewsConfig, cursor: Cursor) -> FetchResult:
         """Items created at or after the cursor's second, minus those already seen."""
-        since = cursor.get("created_at_i")
-        since = since if isinstance(since, int) else None
+        since = _stamp(cursor.get("created_at_i"))
         hits = self._hits(http, config, since)
         boundary = set(cursor.get("ids_at") or []) if since is not None else set()
         fresh = [h for h in hits if str(h.get("objectID")) not in boundary]
@@ -141,7 +161,7 @@ class HackerNewsSource(Source[HackerNewsConfig]):
 
     @staticmethod
     def _cursor(hits: list[dict[str, Any]], since: int | None, boundary: set[str]) -> Cursor:
-        stamps = [h["created_at_i"] for h in hits if isinstance(h.get("created_at_i"), int)]
+        stamps = [s for h in hits if (s := _stamp(h.get("created_at_i"))) is not None]
         newest = max([*stamps, *([since] if since is not None else [])], default=None)
         if newest is None:
             return {}

@@ -148,3 +148,40 @@ def test_fetch_follows_pages_when_many_items_are_new(
     result = HackerNewsSource().fetch(http, config(httpserver, tags="story"), {"created_at_i": 100})
     assert [m.external_id for m in result.mentions] == ["0", "1", "2"]
     assert result.cursor["created_at_i"] == 1403235348
+
+
+WRONG_SHAPES = [5, 1.5, True, "x", [], [1], {"a": 1}, None]
+HOSTILE_FIELDS = [
+    *(("fraction_search_by_date_comment_query_apple.json", field) for field in (
+        "_tags", "comment_text", "story_title", "author", "parent_id", "story_id",
+        "created_at_i", "story_url")),
+    *(("fraction_search_by_date_story.json", field) for field in (
+        "_tags", "story_text", "title", "author", "url", "points", "objectID")),
+]
+
+
+@pytest.mark.parametrize(("name", "field"), HOSTILE_FIELDS,
+                         ids=lambda v: v.split("_")[4].removesuffix(".json") if ".json" in v else v)
+def test_a_hit_field_of_the_wrong_shape_costs_that_field_not_the_fetch(
+    load_json: Callable[[str], Any], json_answers: Any, name: str, field: str
+) -> None:
+    # One hit whose text was a number (or _tags a number, ...) failed every fetch.
+    (good,) = load_json(f"hn/{name}")["hits"]
+    for value in WRONG_SHAPES:
+        (bad,) = load_json(f"hn/{name}")["hits"]
+        bad["objectID"] = "1"
+        bad[field] = value
+        http = json_answers({"search_by_date": {"hits": [bad, good], "nbPages": 1}})
+        result = HackerNewsSource().fetch(http, HackerNewsConfig(query="apple"), {})
+        ids = [m.external_id for m in result.mentions]
+        if field == "objectID":  # no id, no mention; a number or a string is an id
+            assert ids == ([str(value)] if value in (5, "x") else []) + [good["objectID"]]
+            continue
+        assert ids == ["1", good["objectID"]]
+        mention = result.mentions[0]
+        assert mention.author.handle in {good["author"], "unknown", "x"}
+        assert mention.parent_external_id in {str(good["parent_id"]), "5", "x", None}
+        assert mention.extra.get("story_id") in {str(good["story_id"]), "5", "x", None}
+        assert mention.published_at.year > 2000 or value in (5, 1.5)  # epoch seconds 5
+        assert all(link.startswith("http") for link in mention.links)
+        assert result.cursor["created_at_i"] == good["created_at_i"]
