@@ -195,3 +195,46 @@ def test_rss_mode_uses_the_feed_parser(
 def test_config_rules(values: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         RedditConfig(**values)
+
+
+WRONG_SHAPES = [5, 1.5, True, "x", [], [1], {"a": 1}, None]
+SEARCH_2020 = "reddit/asyncpraw_r_all_search_q_praw_oauth_search_2020.json"
+COMMENTS_2020 = "reddit/asyncpraw_r_askreddit_comments_2020.json"
+HOSTILE_FIELDS = [
+    *((SEARCH_2020, field) for field in (
+        "kind", "name", "title", "selftext", "selftext_html", "permalink", "author",
+        "subreddit", "url")),
+    *((COMMENTS_2020, field) for field in (
+        "kind", "body", "body_html", "link_title", "author", "parent_id", "replies")),
+]
+
+
+@pytest.mark.parametrize(("name", "field"), HOSTILE_FIELDS,
+                         ids=lambda v: "comment" if v == COMMENTS_2020 else
+                         "post" if v == SEARCH_2020 else v)
+def test_a_thing_field_of_the_wrong_shape_costs_that_field_not_the_fetch(
+    load_json: Callable[[str], Any], name: str, field: str
+) -> None:
+    # One comment whose body was a number (or author an object, ...) failed every fetch.
+    good = load_json(name)["data"]["children"][0]
+    for value in WRONG_SHAPES:
+        bad = load_json(name)["data"]["children"][0]
+        bad["data"]["name"] += "bad"
+        bad["data"]["id"] += "bad"
+        (bad if field == "kind" else bad["data"])[field] = value
+        mentions = parse_listing({"kind": "Listing", "data": {"children": [bad, good]}})
+        ids = [m.external_id for m in mentions]
+        # no kind or permalink, no mention; no name, the kind and id make one
+        expected = {"kind": [], "permalink": [],
+                    "name": [f"{good['kind']}_{bad['data']['id']}"]}.get(
+            field, [bad["data"]["name"]])
+        if value == "x" and field in {"kind", "name", "permalink"}:
+            expected = {"kind": [], "name": ["x"]}.get(field, [bad["data"]["name"]])
+        assert ids == [*expected, good["data"]["name"]]
+        if not expected:
+            continue
+        mention = mentions[0]
+        assert isinstance(mention.text, str) and isinstance(mention.url, str)
+        assert mention.title is None or isinstance(mention.title, str)
+        assert mention.author.handle in {f"u/{good['data']['author']}", "u/[deleted]", "u/x"}
+        assert mention.extra["subreddit"] in {good["data"]["subreddit"], "x", None}
