@@ -8,6 +8,7 @@ test after the documented v2 response shape of GET /2/tweets/search/recent with
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -209,3 +210,46 @@ def test_rate_limit_uses_the_reset_header(httpserver: HTTPServer, sleeps: Any) -
     assert caught.value.retry_after is not None and 880 <= caught.value.retry_after <= 900
     assert sleeps.calls == []
     assert "AAAA-bearer" not in str(caught.value)
+
+
+WRONG_SHAPES = [5, 1.5, True, "x", [], [1], {"a": 1}, None]
+TWEET_FIELDS = [("id",), ("text",), ("lang",), ("author_id",), ("public_metrics",),
+                ("entities",), ("entities", "urls"), ("entities", "urls", 0, "expanded_url"),
+                ("referenced_tweets",), ("referenced_tweets", 0, "id"), ("conversation_id",)]
+ANSWER_FIELDS = [("includes",), ("includes", "users"), ("includes", "users", 0, "name"),
+                 ("includes", "users", 0, "username"), ("includes", "users", 0, "public_metrics"),
+                 ("meta", "newest_id"), ("meta", "next_token")]
+
+
+def _set(item: Any, path: tuple[str | int, ...], value: Any) -> None:
+    for key in path[:-1]:
+        item = item[key]
+    item[path[-1]] = value
+
+
+@pytest.mark.parametrize("path", [("data", 0, *p) for p in TWEET_FIELDS] + ANSWER_FIELDS,
+                         ids=lambda p: "/".join(map(str, p)))
+def test_a_field_of_the_wrong_shape_costs_that_field_not_the_fetch(
+    json_answers: Any, path: tuple[str | int, ...]
+) -> None:
+    # One post whose entities were a string (or lang a number, ...) failed every fetch.
+    good_ids = ["1780000000000000001", "1780000000000000002"]
+    for value in WRONG_SHAPES:
+        answer = json.loads(json.dumps(PAGE_1))
+        answer["data"].insert(0, json.loads(json.dumps(PAGE_1["data"][0])))
+        answer["data"][0]["id"] = "1780000000000000003"
+        _set(answer, path, value)
+        http = json_answers({"/2/tweets/search/recent": answer})
+        result = XSource().fetch(http, XConfig(query="acme", bearer_token="b"), {})
+        ids = sorted(m.external_id for m in result.mentions)
+        if path == ("data", 0, "id"):  # no id, no post; a number or a string is an id
+            assert ids == sorted(good_ids + ([str(value)] if value in (5, "x") else []))
+        else:
+            assert ids == [*good_ids, "1780000000000000003"]
+        assert result.cursor in ({"since_id": "1780000000000000002"}, {"since_id": "5"}, {})
+        for mention in result.mentions:
+            shown = [mention.external_id, mention.text, mention.author.handle,
+                     mention.author.name or "", mention.parent_external_id or "",
+                     *mention.links, *mention.extra.values()]
+            assert not any(r in s for r in ("{'a': 1}", "[1]", "[]", "True", "1.5") for s in shown)
+            assert all(link.startswith("http") for link in mention.links)
