@@ -185,3 +185,23 @@ def test_too_many_items_or_bytes() -> None:
 def test_webhook_source_has_nothing_to_poll() -> None:
     result = WebhookSource().fetch(None, None, {"x": 1})  # type: ignore[arg-type]
     assert result.mentions == [] and result.cursor == {"x": 1}
+
+
+WRONG_SHAPES = [5, 1.5, True, "x", [], [1], {"a": 1}, None]
+
+
+@pytest.mark.parametrize("path", [(k,) for k in ITEM] + [("author", k) for k in ITEM["author"]]
+                         + [("title",), ("parent_id",), ("author", "url")],
+                         ids="/".join)
+def test_a_field_of_the_wrong_shape_is_a_named_payload_error(path: tuple[str, ...]) -> None:
+    # The other sources read such a field as missing; a pushed body is validated whole
+    # instead, and the sender is told which field is wrong (never another exception).
+    for value in WRONG_SHAPES:
+        item = json.loads(json.dumps(ITEM))
+        (item if len(path) == 1 else item["author"])[path[-1]] = value
+        try:
+            (mention,) = parse_webhook_body(json.dumps(item).encode())
+        except WebhookPayloadError as err:
+            assert str(err).startswith(f"item 0: {'.'.join(path)}")
+        else:
+            assert isinstance(mention.text, str) and isinstance(mention.external_id, str)
