@@ -17,6 +17,7 @@ from bot.net.fetcher import Fetcher
 from bot.net.http import HttpAuthError, HttpStatusError
 from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
 from bot.sources.cursors import SeenIds, cursor_time
+from bot.sources.json_fields import as_dict, as_list, as_str
 from bot.sources.text import collapse_whitespace, language_tag, parse_iso
 
 NETWORK = "bluesky"
@@ -134,31 +135,15 @@ def _xrpc(config: BlueskyAccount, method: str) -> str:
     return f"{config.service_url}/xrpc/{method}"
 
 
-def _str(value: object) -> str | None:
-    """``value`` if it is a non-empty string: a server may send any JSON in any field,
-    and one post of the wrong shape must not fail the whole fetch."""
-    return value if isinstance(value, str) and value else None
-
-
-def _dict(value: object) -> dict[str, Any]:
-    """``value`` if it is a JSON object, else an empty one."""
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: object) -> list[Any]:
-    """``value`` if it is a JSON array, else an empty one."""
-    return value if isinstance(value, list) else []
-
-
 def _session_from(payload: Any) -> _Session:
-    access = _str(payload.get("accessJwt")) if isinstance(payload, dict) else None
+    access = as_str(payload.get("accessJwt")) if isinstance(payload, dict) else None
     if access is None:
         raise SourceError("Bluesky sent an unexpected answer when signing in")
     return _Session(
         access,
-        _str(payload.get("refreshJwt")) or "",
-        did=_str(payload.get("did")),
-        handle=_str(payload.get("handle")),
+        as_str(payload.get("refreshJwt")) or "",
+        did=as_str(payload.get("did")),
+        handle=as_str(payload.get("handle")),
     )
 
 
@@ -212,36 +197,36 @@ def _rkey(uri: str) -> str:
 
 def _links(record: dict[str, Any], post: dict[str, Any]) -> tuple[str, ...]:
     links: list[str] = []
-    for facet in _list(record.get("facets")):
-        for feature in _list(_dict(facet).get("features")):
+    for facet in as_list(record.get("facets")):
+        for feature in as_list(as_dict(facet).get("features")):
             if isinstance(feature, dict) and str(feature.get("$type", "")).endswith("#link"):
-                links.append(_str(feature.get("uri")) or "")
+                links.append(as_str(feature.get("uri")) or "")
     for embed in (record.get("embed"), post.get("embed")):
-        external_uri = _str(_dict(_dict(embed).get("external")).get("uri"))
+        external_uri = as_str(as_dict(as_dict(embed).get("external")).get("uri"))
         if external_uri:
             links.append(external_uri)
     return tuple(dict.fromkeys(x for x in links if x.startswith(("http://", "https://"))))
 
 
 def _author(raw: object) -> Author:
-    author = _dict(raw)
-    did = _str(author.get("did"))
-    handle = _str(author.get("handle")) or did or "unknown"
+    author = as_dict(raw)
+    did = as_str(author.get("did"))
+    handle = as_str(author.get("handle")) or did or "unknown"
     if handle == "handle.invalid" and did:
         handle = did
     followers = author.get("followersCount")
     return Author(
         handle="@" + handle,
-        name=(collapse_whitespace(_str(author.get("displayName")) or "") or None),
+        name=(collapse_whitespace(as_str(author.get("displayName")) or "") or None),
         followers=followers if isinstance(followers, int) else None,
         url=f"https://bsky.app/profile/{handle}",
-        verified=_dict(author.get("verification")).get("verifiedStatus") == "valid",
+        verified=as_dict(author.get("verification")).get("verifiedStatus") == "valid",
     )
 
 
 def sort_time(post: dict[str, Any]) -> datetime | None:
     """The time search sorts by: the earlier of createdAt and indexedAt."""
-    record = _dict(post.get("record"))
+    record = as_dict(post.get("record"))
     times = [t for t in (parse_iso(record.get("createdAt")), parse_iso(post.get("indexedAt"))) if t]
     return min(times) if times else None
 
@@ -249,17 +234,17 @@ def sort_time(post: dict[str, Any]) -> datetime | None:
 def post_to_mention(post: dict[str, Any]) -> FetchedMention | None:
     """Normalize one ``app.bsky.feed.defs#postView``."""
     uri = post.get("uri")
-    record = _dict(post.get("record"))
+    record = as_dict(post.get("record"))
     published = parse_iso(record.get("createdAt")) or parse_iso(post.get("indexedAt"))
     if not isinstance(uri, str) or not uri.startswith("at://") or published is None:
         return None
     author = _author(post.get("author"))
     profile = author.handle.lstrip("@")
-    langs = _list(record.get("langs"))
-    reply = _dict(record.get("reply"))
-    parent = _dict(reply.get("parent")).get("uri")
-    root = _dict(reply.get("root")).get("uri")
-    cid = _str(post.get("cid"))
+    langs = as_list(record.get("langs"))
+    reply = as_dict(record.get("reply"))
+    parent = as_dict(reply.get("parent")).get("uri")
+    root = as_dict(reply.get("root")).get("uri")
+    cid = as_str(post.get("cid"))
     engagement = sum(
         v
         for k in ("likeCount", "repostCount", "replyCount", "quoteCount")
@@ -270,9 +255,9 @@ def post_to_mention(post: dict[str, Any]) -> FetchedMention | None:
         external_id=uri,
         url=f"https://bsky.app/profile/{profile}/post/{_rkey(uri)}",
         author=author,
-        text=(_str(record.get("text")) or "").strip(),
+        text=(as_str(record.get("text")) or "").strip(),
         published_at=published,
-        language_hint=language_tag(_str(langs[0])) if langs else None,
+        language_hint=language_tag(as_str(langs[0])) if langs else None,
         parent_external_id=parent if isinstance(parent, str) else None,
         engagement=engagement,
         links=_links(record, post),
@@ -320,7 +305,7 @@ class BlueskySource(Source[BlueskyConfig]):
             ).json()
             page = parse_search(payload)
             posts.extend(page)
-            next_cursor = _str(payload.get("cursor"))
+            next_cursor = as_str(payload.get("cursor"))
             if not next_cursor or len(page) < config.limit:
                 break
             params["cursor"] = next_cursor

@@ -11,6 +11,7 @@ from pydantic import Field, field_validator
 from bot.net.errors import SourceError
 from bot.net.fetcher import Fetcher
 from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
+from bot.sources.json_fields import as_id, as_str
 from bot.sources.text import collapse_whitespace, extract_links, from_epoch, html_to_text, parse_iso
 
 NETWORK = "hackernews"
@@ -41,19 +42,6 @@ class HackerNewsConfig(SourceConfig):
         return value
 
 
-def _str(value: object) -> str | None:
-    """``value`` if it is a non-empty string: the API may send any JSON in any field,
-    and one hit of the wrong shape must not fail the whole fetch."""
-    return value if isinstance(value, str) and value else None
-
-
-def _id(value: object) -> str | None:
-    """An item id, sent as a number or a string; None when it is neither (or empty)."""
-    if not value or isinstance(value, bool) or not isinstance(value, int | str):
-        return None
-    return str(value)
-
-
 def _stamp(value: object) -> int | None:
     """``created_at_i``: epoch seconds, an integer (not a boolean)."""
     return value if isinstance(value, int) and not isinstance(value, bool) else None
@@ -69,24 +57,24 @@ def hit_to_mention(
     hit: dict[str, Any], fetched_at: datetime | None = None
 ) -> FetchedMention | None:
     """Normalize one Algolia hit (story, comment, poll or poll option)."""
-    object_id = _id(hit.get("objectID"))
+    object_id = as_id(hit.get("objectID"))
     if object_id is None:
         return None
     tags = hit.get("_tags")
     is_comment = (isinstance(tags, list) and "comment" in tags) or bool(
-        _str(hit.get("comment_text")))
-    body_html = _str(hit.get("comment_text") if is_comment else hit.get("story_text"))
-    title = _str(hit.get("title")) or _str(hit.get("story_title"))
+        as_str(hit.get("comment_text")))
+    body_html = as_str(hit.get("comment_text") if is_comment else hit.get("story_text"))
+    title = as_str(hit.get("title")) or as_str(hit.get("story_title"))
     text = html_to_text(body_html) or (collapse_whitespace(title) if title else "")
     published = _created(hit)
     links = extract_links(body_html)
     story_url = hit.get("url") if not is_comment else hit.get("story_url")
     if isinstance(story_url, str) and story_url.startswith(("http://", "https://")):
         links = (story_url, *[x for x in links if x != story_url])
-    author = _str(hit.get("author")) or "unknown"
-    parent = _id(hit.get("parent_id"))
+    author = as_str(hit.get("author")) or "unknown"
+    parent = as_id(hit.get("parent_id"))
     extra: dict[str, Any] = {"kind": "comment" if is_comment else "story"}
-    story_id = _id(hit.get("story_id"))
+    story_id = as_id(hit.get("story_id"))
     if story_id:
         extra["story_id"] = story_id
     if published is None:

@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from bot.net.errors import SourceError
 from bot.net.fetcher import Fetcher
 from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
+from bot.sources.json_fields import as_dict, as_str
 from bot.sources.text import extract_links, html_to_text, language_tag, parse_iso
 
 NETWORK = "mastodon"
@@ -68,37 +69,26 @@ def _id_key(status_id: str) -> tuple[int, str]:
     return (len(status_id), status_id)
 
 
-def _str(value: object) -> str | None:
-    """``value`` if it is a non-empty string: an instance may send any JSON in any field,
-    and one status of the wrong shape must not fail the whole fetch."""
-    return value if isinstance(value, str) and value else None
-
-
-def _dict(value: object) -> dict[str, Any]:
-    """``value`` if it is a JSON object, else an empty one."""
-    return value if isinstance(value, dict) else {}
-
-
 def _handle(account: dict[str, Any]) -> str:
     """``@user@instance``, also for local accounts whose ``acct`` has no domain."""
     acct = str(account.get("acct") or account.get("username") or "unknown")
     if "@" not in acct:
-        host = urlsplit(_str(account.get("url")) or "").hostname
+        host = urlsplit(as_str(account.get("url")) or "").hostname
         if host:
             acct = f"{acct}@{host}"
     return "@" + acct
 
 
 def _author(raw: object) -> Author:
-    account = _dict(raw)
+    account = as_dict(raw)
     if not account:
         return Author(handle="unknown")
     followers = account.get("followers_count")
     return Author(
         handle=_handle(account),
-        name=_str(account.get("display_name")) or _str(account.get("username")),
+        name=as_str(account.get("display_name")) or as_str(account.get("username")),
         followers=followers if isinstance(followers, int) else None,
-        url=_str(account.get("url")),
+        url=as_str(account.get("url")),
         verified=isinstance(fields := account.get("fields"), list) and any(
             f.get("verified_at") for f in fields if isinstance(f, dict)
         ),
@@ -128,22 +118,22 @@ def status_to_mention(raw: dict[str, Any], instance: str) -> FetchedMention | No
     A parent seen only through another instance has another local id there: nothing in
     the status links the two, so that reply is not joined to its case.
     """
-    status = _dict(raw.get("reblog")) or raw
+    status = as_dict(raw.get("reblog")) or raw
     status_id = status.get("id")
     published = parse_iso(status.get("created_at"))
     if not status_id or published is None:
         return None
     local_url = f"{instance}/statuses/{status_id}"
-    content = _str(status.get("content")) or ""
-    spoiler = html_to_text(_str(status.get("spoiler_text"))) or None
-    card_url = _str(_dict(status.get("card")).get("url"))
+    content = as_str(status.get("content")) or ""
+    spoiler = html_to_text(as_str(status.get("spoiler_text"))) or None
+    card_url = as_str(as_dict(status.get("card")).get("url"))
     links = extract_links(content, skip_classes=_SKIP_LINK_CLASSES)
     if card_url and card_url not in links:
         links += (card_url,)
     extra: dict[str, Any] = {"instance": instance, "status_id": str(status_id),
                              "local_key": local_url}
     if status is not raw:
-        extra["reblogged_by"] = _handle(_dict(raw.get("account")))
+        extra["reblogged_by"] = _handle(as_dict(raw.get("account")))
     parent = None
     if status.get("in_reply_to_id"):
         extra["in_reply_to_id"] = str(status["in_reply_to_id"])
@@ -151,13 +141,13 @@ def status_to_mention(raw: dict[str, Any], instance: str) -> FetchedMention | No
         parent = _self_reply_parent(status) or extra["in_reply_to_local"]
     return FetchedMention(
         network=NETWORK,
-        external_id=_str(status.get("uri")) or _str(status.get("url")) or local_url,
-        url=_str(status.get("url")) or _str(status.get("uri")) or local_url,
+        external_id=as_str(status.get("uri")) or as_str(status.get("url")) or local_url,
+        url=as_str(status.get("url")) or as_str(status.get("uri")) or local_url,
         author=_author(status.get("account")),
         text=html_to_text(content),
         published_at=published,
         title=spoiler,
-        language_hint=language_tag(_str(status.get("language"))),
+        language_hint=language_tag(as_str(status.get("language"))),
         engagement=sum(
             _count(status, k) for k in ("favourites_count", "reblogs_count", "replies_count")
         ),
@@ -169,7 +159,7 @@ def status_to_mention(raw: dict[str, Any], instance: str) -> FetchedMention | No
 
 def _self_reply_parent(status: dict[str, Any]) -> str | None:
     """The parent's URI of a local account's reply to itself (a thread), else None."""
-    account = _dict(status.get("account"))
+    account = as_dict(status.get("account"))
     account_uri = account.get("uri")
     if (not isinstance(account_uri, str) or not account_uri
             or str(status.get("in_reply_to_account_id")) != str(account.get("id"))

@@ -18,6 +18,7 @@ from bot.net.fetcher import Fetcher
 from bot.net.http import HttpAuthError
 from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
 from bot.sources.cursors import SeenIds, cursor_time
+from bot.sources.json_fields import as_str
 from bot.sources.rss import fetch_feed
 from bot.sources.text import collapse_whitespace, from_epoch, html_to_text
 
@@ -144,12 +145,6 @@ def request_token(http: Fetcher, config: RedditConfig) -> tuple[str, float]:
     return token, max(0.0, ttl - _TOKEN_MARGIN)
 
 
-def _str(value: object) -> str | None:
-    """``value`` if it is a non-empty string: the API may send any JSON in any field,
-    and one post or comment of the wrong shape must not fail the whole fetch."""
-    return value if isinstance(value, str) and value else None
-
-
 def _permalink(path: str | None) -> str | None:
     if not path:
         return None
@@ -165,17 +160,17 @@ def _author(name: str | None) -> Author:
 
 def thing_to_mention(kind: str, data: dict[str, Any]) -> FetchedMention | None:
     """Normalize a submission (t3) or a comment (t1)."""
-    thing_id = _str(data.get("id"))
-    fullname = _str(data.get("name")) or (f"{kind}_{thing_id}" if thing_id else None)
+    thing_id = as_str(data.get("id"))
+    fullname = as_str(data.get("name")) or (f"{kind}_{thing_id}" if thing_id else None)
     published = from_epoch(data.get("created_utc"))
-    url = _permalink(_str(data.get("permalink")))
+    url = _permalink(as_str(data.get("permalink")))
     if not fullname or published is None or url is None:
         return None
     if kind == "t3":
-        title = collapse_whitespace(_str(data.get("title")) or "") or None
+        title = collapse_whitespace(as_str(data.get("title")) or "") or None
         text = (
-            collapse_whitespace(_str(data.get("selftext")) or "")
-            or html_to_text(_str(data.get("selftext_html")))
+            collapse_whitespace(as_str(data.get("selftext")) or "")
+            or html_to_text(as_str(data.get("selftext_html")))
             or title
             or ""
         )
@@ -190,9 +185,9 @@ def thing_to_mention(kind: str, data: dict[str, Any]) -> FetchedMention | None:
         parent = None
         engagement = _int(data.get("score")) + _int(data.get("num_comments"))
     else:
-        title = collapse_whitespace(_str(data.get("link_title")) or "") or None
-        text = collapse_whitespace(_str(data.get("body")) or "") or html_to_text(
-            _str(data.get("body_html")))
+        title = collapse_whitespace(as_str(data.get("link_title")) or "") or None
+        text = collapse_whitespace(as_str(data.get("body")) or "") or html_to_text(
+            as_str(data.get("body_html")))
         links = ()
         parent = data.get("parent_id") if isinstance(data.get("parent_id"), str) else None
         engagement = _int(data.get("score"))
@@ -200,14 +195,14 @@ def thing_to_mention(kind: str, data: dict[str, Any]) -> FetchedMention | None:
         network=NETWORK,
         external_id=fullname,
         url=url,
-        author=_author(_str(data.get("author"))),
+        author=_author(as_str(data.get("author"))),
         text=text,
         published_at=published,
         title=title,
         parent_external_id=parent,
         engagement=engagement,
         links=links,
-        extra={"subreddit": _str(data.get("subreddit")), "kind": kind},
+        extra={"subreddit": as_str(data.get("subreddit")), "kind": kind},
     )
 
 
@@ -222,7 +217,7 @@ def _walk(node: Any, out: list[tuple[str, dict[str, Any]]]) -> None:
         return
     if not isinstance(node, dict):
         return
-    kind, data = _str(node.get("kind")), node.get("data")
+    kind, data = as_str(node.get("kind")), node.get("data")
     if not isinstance(data, dict):
         return
     if kind == "Listing":

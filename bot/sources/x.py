@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, field_validator
 from bot.net.errors import SourceError
 from bot.net.fetcher import Fetcher
 from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
+from bot.sources.json_fields import as_dict, as_id, as_list, as_str
 from bot.sources.text import collapse_whitespace, language_tag, parse_iso
 
 NETWORK = "x"
@@ -50,37 +51,14 @@ def _id_key(tweet_id: str) -> tuple[int, str]:
     return (len(tweet_id), tweet_id)
 
 
-def _str(value: object) -> str | None:
-    """``value`` if it is a non-empty string: the API may send any JSON in any field,
-    and one post of the wrong shape must not fail the whole fetch."""
-    return value if isinstance(value, str) and value else None
-
-
-def _id(value: object) -> str | None:
-    """An id (a string; a number is taken too); None when it is neither, or empty."""
-    if not value or isinstance(value, bool) or not isinstance(value, str | int):
-        return None
-    return str(value)
-
-
-def _dict(value: object) -> dict[str, Any]:
-    """``value`` if it is a JSON object, else an empty one."""
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: object) -> list[Any]:
-    """``value`` if it is a JSON array, else an empty one."""
-    return value if isinstance(value, list) else []
-
-
 def _author(user: dict[str, Any] | None, author_id: str | None) -> Author:
     if not user:
         return Author(handle=f"id:{author_id}" if author_id else "unknown")
-    username = _str(user.get("username")) or author_id or "unknown"
-    followers = _dict(user.get("public_metrics")).get("followers_count")
+    username = as_str(user.get("username")) or author_id or "unknown"
+    followers = as_dict(user.get("public_metrics")).get("followers_count")
     return Author(
         handle="@" + username,
-        name=_str(user.get("name")),
+        name=as_str(user.get("name")),
         followers=followers if isinstance(followers, int) else None,
         url=f"https://x.com/{username}",
         verified=bool(user.get("verified")),
@@ -88,8 +66,8 @@ def _author(user: dict[str, Any] | None, author_id: str | None) -> Author:
 
 
 def _links(tweet: dict[str, Any]) -> tuple[str, ...]:
-    urls = _list(_dict(tweet.get("entities")).get("urls"))
-    found = [_str(u.get("unwound_url")) or _str(u.get("expanded_url"))
+    urls = as_list(as_dict(tweet.get("entities")).get("urls"))
+    found = [as_str(u.get("unwound_url")) or as_str(u.get("expanded_url"))
              for u in urls if isinstance(u, dict)]
     return tuple(dict.fromkeys(x for x in found if x and x.startswith("http")))
 
@@ -98,14 +76,14 @@ def tweet_to_mention(
     tweet: dict[str, Any], users: dict[str, dict[str, Any]]
 ) -> FetchedMention | None:
     """Normalize one v2 tweet object (with the users of ``includes.users`` by id)."""
-    tweet_id = _id(tweet.get("id"))
+    tweet_id = as_id(tweet.get("id"))
     published = parse_iso(tweet.get("created_at"))
     if not tweet_id or published is None:
         return None
-    author_id = _id(tweet.get("author_id"))
+    author_id = as_id(tweet.get("author_id"))
     author = _author(users.get(author_id) if author_id else None, author_id)
     username = author.handle.lstrip("@") if author.url else "i/web"
-    metrics = _dict(tweet.get("public_metrics"))
+    metrics = as_dict(tweet.get("public_metrics"))
     engagement = sum(
         v
         for k in ("like_count", "retweet_count", "reply_count", "quote_count")
@@ -114,9 +92,9 @@ def tweet_to_mention(
     parent = next(
         (
             replied_id
-            for r in _list(tweet.get("referenced_tweets"))
+            for r in as_list(tweet.get("referenced_tweets"))
             if isinstance(r, dict) and r.get("type") == "replied_to"
-            and (replied_id := _id(r.get("id")))
+            and (replied_id := as_id(r.get("id")))
         ),
         None,
     )
@@ -126,9 +104,9 @@ def tweet_to_mention(
         url=f"https://x.com/{username}/status/{tweet_id}",
         author=author,
         # v2 returns text with &amp; &lt; &gt; escaped
-        text=collapse_whitespace(html.unescape(_str(tweet.get("text")) or "")),
+        text=collapse_whitespace(html.unescape(as_str(tweet.get("text")) or "")),
         published_at=published,
-        language_hint=language_tag(_str(tweet.get("lang"))),
+        language_hint=language_tag(as_str(tweet.get("lang"))),
         parent_external_id=parent,
         engagement=engagement,
         links=_links(tweet),
@@ -139,10 +117,10 @@ def tweet_to_mention(
 def _conversation(tweet: dict[str, Any], users: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The conversation id and, for a reply, the handle replied to (from includes.users)."""
     extra: dict[str, Any] = {}
-    conversation_id = _id(tweet.get("conversation_id"))
+    conversation_id = as_id(tweet.get("conversation_id"))
     if conversation_id:
         extra["conversation_id"] = conversation_id
-    replied = users.get(_id(tweet.get("in_reply_to_user_id")) or "")
+    replied = users.get(as_id(tweet.get("in_reply_to_user_id")) or "")
     if replied and isinstance(replied.get("username"), str):
         extra["in_reply_to_handle"] = "@" + replied["username"]
     return extra
@@ -157,8 +135,8 @@ def parse_search(payload: Any) -> tuple[list[FetchedMention], dict[str, Any]]:
         raise SourceError("X sent an unexpected answer")
     users = {
         user_id: u
-        for u in _list(_dict(payload.get("includes")).get("users"))
-        if isinstance(u, dict) and (user_id := _id(u.get("id")))
+        for u in as_list(as_dict(payload.get("includes")).get("users"))
+        if isinstance(u, dict) and (user_id := as_id(u.get("id")))
     }
     mentions = [tweet_to_mention(t, users) for t in data if isinstance(t, dict)]
     meta = payload.get("meta")
@@ -195,11 +173,11 @@ class XSource(Source[XConfig]):
             ).json()
             page, meta = parse_search(payload)
             mentions.extend(page)
-            newest_id = _id(meta.get("newest_id"))
+            newest_id = as_id(meta.get("newest_id"))
             if newest_id and newest_id.isascii() and newest_id.isdigit():
                 # the next since_id: anything else would have every later search refused
                 newest_ids.append(newest_id)
-            next_token = _str(meta.get("next_token"))
+            next_token = as_str(meta.get("next_token"))
             if not next_token:
                 break
             params["next_token"] = next_token
