@@ -11,7 +11,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from bot.net.errors import SourceError
 from bot.net.fetcher import Fetcher
 from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
-from bot.sources.json_fields import as_dict, as_str
+from bot.sources.json_fields import as_dict, as_id, as_str
 from bot.sources.text import extract_links, html_to_text, language_tag, parse_iso
 
 NETWORK = "mastodon"
@@ -71,7 +71,7 @@ def _id_key(status_id: str) -> tuple[int, str]:
 
 def _handle(account: dict[str, Any]) -> str:
     """``@user@instance``, also for local accounts whose ``acct`` has no domain."""
-    acct = str(account.get("acct") or account.get("username") or "unknown")
+    acct = as_str(account.get("acct")) or as_str(account.get("username")) or "unknown"
     if "@" not in acct:
         host = urlsplit(as_str(account.get("url")) or "").hostname
         if host:
@@ -119,7 +119,7 @@ def status_to_mention(raw: dict[str, Any], instance: str) -> FetchedMention | No
     the status links the two, so that reply is not joined to its case.
     """
     status = as_dict(raw.get("reblog")) or raw
-    status_id = status.get("id")
+    status_id = as_id(status.get("id"))
     published = parse_iso(status.get("created_at"))
     if not status_id or published is None:
         return None
@@ -130,14 +130,15 @@ def status_to_mention(raw: dict[str, Any], instance: str) -> FetchedMention | No
     links = extract_links(content, skip_classes=_SKIP_LINK_CLASSES)
     if card_url and card_url not in links:
         links += (card_url,)
-    extra: dict[str, Any] = {"instance": instance, "status_id": str(status_id),
+    extra: dict[str, Any] = {"instance": instance, "status_id": status_id,
                              "local_key": local_url}
     if status is not raw:
         extra["reblogged_by"] = _handle(as_dict(raw.get("account")))
     parent = None
-    if status.get("in_reply_to_id"):
-        extra["in_reply_to_id"] = str(status["in_reply_to_id"])
-        extra["in_reply_to_local"] = f"{instance}/statuses/{status['in_reply_to_id']}"
+    reply_to = as_id(status.get("in_reply_to_id"))
+    if reply_to:
+        extra["in_reply_to_id"] = reply_to
+        extra["in_reply_to_local"] = f"{instance}/statuses/{reply_to}"
         parent = _self_reply_parent(status) or extra["in_reply_to_local"]
     return FetchedMention(
         network=NETWORK,
@@ -214,7 +215,7 @@ class MastodonSource(Source[MastodonConfig]):
         payload = http.get(url, params=params, headers=headers).json()
         statuses = _statuses(payload, config.mode)
         mentions = parse_statuses(payload, config.base_url, config.mode)
-        ids = [str(s["id"]) for s in statuses if s.get("id")]
+        ids = [status_id for s in statuses if (status_id := as_id(s.get("id")))]
         newest = max([*ids, *([str(min_id)] if min_id else [])], key=_id_key, default=None)
         new_cursor = dict(cursor)
         if newest:

@@ -243,3 +243,30 @@ def test_a_status_field_of_the_wrong_shape_costs_that_field_not_the_fetch(
         assert all(isinstance(link, str) for link in mention.links)
         assert isinstance(mention.text, str) and isinstance(mention.external_id, str)
         assert mention.author.url is None or isinstance(mention.author.url, str)
+
+
+@pytest.mark.parametrize("bad_id", [{"a": "x" * 40}, ["1" * 30], True, 1.5])
+def test_a_status_id_of_the_wrong_shape_is_neither_a_mention_nor_the_cursor(
+    bad_id: Any, httpserver: HTTPServer, http: HttpClient, load_json: Callable[[str], Any]
+) -> None:
+    # Its repr ("{'a': 'xxx...'}", longer than any real id) became the min_id every later
+    # poll asked for.
+    good = load_json("mastodon/docs_status_example.json")
+    bad = {**good, "id": bad_id, "uri": "https://m.s/users/x/statuses/bad",
+           "in_reply_to_id": {"a": 1}, "account": {**good["account"], "acct": 5}}
+    httpserver.expect_request("/api/v1/timelines/tag/hoot").respond_with_json([bad, good])
+    result = MastodonSource().fetch(http, config(httpserver, query="#hoot"), {"min_id": "1"})
+    assert [m.external_id for m in result.mentions] == [good["uri"]]
+    assert result.cursor == {"min_id": good["id"]}
+
+
+def test_a_reply_id_or_handle_of_the_wrong_shape_is_read_as_missing(
+    load_json: Callable[[str], Any]
+) -> None:
+    status = {**load_json("mastodon/docs_status_example.json"), "in_reply_to_id": [1],
+              "account": {"acct": {"a": 1}, "username": "Gargron",
+                          "url": "https://mastodon.social/@Gargron"}}
+    mention = status_to_mention(status, "https://m.s")
+    assert mention is not None and mention.parent_external_id is None
+    assert "in_reply_to_id" not in mention.extra
+    assert mention.author.handle == "@Gargron@mastodon.social"
