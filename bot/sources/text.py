@@ -263,6 +263,8 @@ def _rfc822_canonical(match: re.Match[str]) -> datetime:
 
 def from_epoch(value: object) -> datetime | None:
     """Aware UTC datetime from epoch seconds (int, float or numeric string)."""
+    if isinstance(value, bool):  # JSON true is not a time (float(True) is 1970)
+        return None
     try:
         seconds = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):

@@ -15,6 +15,7 @@ from bot.sources.text import (
     collapse_whitespace,
     extract_links,
     fix_mojibake,
+    from_epoch,
     html_to_text,
     join_url,
     language_tag,
@@ -110,6 +111,12 @@ def test_dates_are_aware_utc() -> None:
     assert parse_rfc822("Thu, 01 Jan 2004 21:48:21 +0200") == datetime(
         2004, 1, 1, 19, 48, 21, tzinfo=UTC
     )
+
+
+def test_epoch_seconds_are_numbers_not_booleans() -> None:
+    assert from_epoch(True) is None and from_epoch(False) is None
+    assert from_epoch(86400) == from_epoch("86400") == datetime(1970, 1, 2, tzinfo=UTC)
+    assert from_epoch(1.5e300) is None and from_epoch("soon") is None
 
 
 @pytest.mark.parametrize("value", [
