@@ -8,8 +8,10 @@ time can cache it per token), and dense features (lexicon sums, punctuation).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import pairwise
+from operator import add
 
 from bot.analysis.frozen import fast_init
 from bot.analysis.lexicon import LexiconScorer
@@ -52,12 +54,24 @@ _NEGATION_END = frozenset(".,;:!?")
 def char_ngrams(token: str, lo: int, hi: int) -> list[str]:
     """The character n-grams (lo..hi) of ``token`` padded with spaces: ``" ok "``."""
     padded = f" {token} "
-    size = len(padded)
-    out: list[str] = []
-    for n in range(lo, hi + 1):
-        if n > size:
+    if lo < 1:
+        size = len(padded)
+        out: list[str] = []
+        for n in range(lo, hi + 1):
+            if n > size:
+                break
+            out.extend([padded[i : i + n] for i in range(size - n + 1)])
+        return out
+    # The n-grams are the (n-1)-grams each joined to the character after them: one
+    # C-level map per n instead of a slice per n-gram (the same strings, in the same order).
+    out = list(padded) if lo <= 1 <= hi else []
+    grams: Iterable[str] = padded
+    for n in range(2, hi + 1):
+        grams = list(map(add, grams, padded[n - 1 :]))
+        if not grams:
             break
-        out.extend([padded[i : i + n] for i in range(size - n + 1)])
+        if n >= lo:
+            out += grams
     return out
 
 

@@ -21,7 +21,7 @@ import re
 import struct
 import threading
 from importlib import resources
-from operator import sub
+from operator import add, sub
 from typing import cast
 
 from bot.analysis.text import clean_text
@@ -131,10 +131,12 @@ class LanguageModel:
         cost = self._cache.get(word)
         if cost is None:
             padded = f" {word} "
-            size = len(padded)
+            # Each trigram is a bigram joined to the character after it: C-level maps
+            # instead of a slice per n-gram (the same strings, in the same order).
+            bigrams = list(map(add, padded, padded[1:]))
             grams = list(word)
-            grams += [padded[i : i + 2] for i in range(size - 1)]
-            grams += [padded[i : i + 3] for i in range(size - 2)]
+            grams += bigrams
+            grams += map(add, bigrams, padded[2:])
             cost = sum(filter(None, map(self.table.get, grams)))
             cost += self.word_penalty.get(word, 0)
             if len(self._cache) >= _CACHE_LIMIT:
