@@ -64,6 +64,10 @@ def normalize_social(text: str) -> str:
         text = URL_RE.sub(" http ", text)
     if "@" in text:
         text = _MENTION_RE.sub("@user", text)
+    # sub() with a template hands it to a Python helper on every call; most texts have
+    # no elongation, which search() tells without it.
+    if _ELONGATION_RE.search(text) is None:
+        return text
     return _ELONGATION_RE.sub(r"\1\1", text)
 
 
