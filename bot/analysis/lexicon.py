@@ -10,8 +10,11 @@ sentiment model as dense features; the same code runs in training and at run tim
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from bisect import bisect_left
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import compress
+from typing import cast
 
 from bot.analysis.text import fold_accents
 
@@ -71,10 +74,6 @@ FR_RULES = LanguageRules(
 RULES_BY_LANG: Mapping[str, LanguageRules] = {"en": EN_RULES, "fr": FR_RULES}
 
 
-def _is_negator(word: str, rules: LanguageRules) -> bool:
-    return word in rules.negators or word.endswith("n't")
-
-
 def compound(total: float) -> float:
     """VADER's squashing of a valence sum into [-1, 1]."""
     return total / math.sqrt(total * total + ALPHA)
@@ -118,54 +117,63 @@ class LexiconScorer:
             for i, word in enumerate(lowered):
                 if found[i] is None and not word.isascii():
                     found[i] = get(fold_accents(word))
-        hits = [(i, valences) for i, valences in enumerate(found) if valences is not None]
+        if found.count(None) == len(found):
+            # No lexicon word: every sum is 0.0, and so is its compound score.
+            return [0.0] * (3 * self.n_lexicons)
+        # A word's valences are a non-empty tuple (true), a word without any None.
+        hits = cast("Iterator[tuple[int, tuple[float | None, ...]]]",
+                    compress(enumerate(found), found))
         pos = [0.0] * self.n_lexicons
         neg = [0.0] * self.n_lexicons
-        if hits:
-            rules = self.rules
-            # any(map(...)) first: a C-level pass that rules out most texts.
-            # Only the upper-case tokens are read in Python ("I" makes most English
-            # texts pass the first test).
-            shouting = (
-                any(len(t) > 1 for t in filter(str.isupper, tokens))
-                and not all(t.isupper() for t in tokens if t.isalpha())
-            )
-            contrast_at = -1
-            if not rules.contrast.isdisjoint(lowered):
-                for i, word in enumerate(lowered):
-                    if word in rules.contrast:
-                        contrast_at = i
-            # Where the negators are, found once: most texts have none.
-            negators: list[int] = []
-            if not rules.negators.isdisjoint(lowered) or "n't" in " ".join(lowered):
-                negators = [i for i, word in enumerate(lowered) if _is_negator(word, rules)]
-            boosters = rules.boosters
-            dampeners = rules.dampeners
-            for i, valences in hits:
-                caps = shouting and tokens[i].isupper()
-                boost = 0.0
-                negated = False
-                if i:
-                    before = lowered[i - 1]
-                    if before in boosters:
-                        boost = B_INCR
-                    elif before in dampeners:
-                        boost = -B_INCR
-                    if negators:
-                        negated = any(i - NEGATION_WINDOW <= j < i for j in negators)
-                scale = N_SCALAR if negated else 1.0
-                if contrast_at >= 0 and i != contrast_at:
-                    scale *= 0.5 if i < contrast_at else 1.5
-                for j, valence in enumerate(valences):
-                    if valence is None:
-                        continue
-                    sign = 1.0 if valence > 0 else -1.0
-                    value = (valence + sign * (boost + (C_INCR if caps else 0.0))) * scale
-                    if value > 0:
-                        pos[j] += value
-                    else:
-                        neg[j] += value
+        rules = self.rules
+        # any(map(...)) first: a C-level pass that rules out most texts.
+        # Only the upper-case tokens are read in Python ("I" makes most English
+        # texts pass the first test).
+        shouting = (
+            any(len(t) > 1 for t in filter(str.isupper, tokens))
+            and not all(t.isupper() for t in tokens if t.isalpha())
+        )
+        contrast_at = -1
+        if not rules.contrast.isdisjoint(lowered):
+            for i, word in enumerate(lowered):
+                if word in rules.contrast:
+                    contrast_at = i
+        # Where the negators are, found once (in order): most texts have none.
+        negators: list[int] = []
+        if not rules.negators.isdisjoint(lowered) or "n't" in " ".join(lowered):
+            words = rules.negators
+            negators = [i for i, word in enumerate(lowered)
+                        if word in words or word.endswith("n't")]
+        boosters = rules.boosters
+        dampeners = rules.dampeners
+        for i, valences in hits:
+            boost = 0.0
+            negated = False
+            if i:
+                before = lowered[i - 1]
+                if before in boosters:
+                    boost = B_INCR
+                elif before in dampeners:
+                    boost = -B_INCR
+                if negators:
+                    # A negator in the window before i: the last one before i is in it.
+                    k = bisect_left(negators, i)
+                    negated = k > 0 and negators[k - 1] >= i - NEGATION_WINDOW
+            scale = N_SCALAR if negated else 1.0
+            if contrast_at >= 0 and i != contrast_at:
+                scale *= 0.5 if i < contrast_at else 1.5
+            # sign * extra of each valence, the sign being +-1.0: exactly +-extra.
+            extra = boost + (C_INCR if shouting and tokens[i].isupper() else 0.0)
+            for j, valence in enumerate(valences):
+                if valence is None:
+                    continue
+                value = (valence + (extra if valence > 0 else -extra)) * scale
+                if value > 0:
+                    pos[j] += value
+                else:
+                    neg[j] += value
         out: list[float] = []
         for p, n in zip(pos, neg, strict=True):
-            out += [p / 4.0, n / 4.0, compound(p + n)]
+            total = p + n
+            out += (p / 4.0, n / 4.0, total / math.sqrt(total * total + ALPHA))  # compound
         return out
