@@ -12,8 +12,10 @@ its own, and scores them with its own arithmetic: the same bits as scoring alone
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
+from operator import add
 
 from bot.analysis.binary_model import BinaryLinearModel, care_features
 from bot.analysis.features import TextFeatures, char_ngrams
@@ -106,7 +108,15 @@ class JointScorer:
 
     def _token_chars(self, token: str) -> int:
         """The fused sum of ``token``'s character n-grams, cached."""
-        value = sum(filter(None, map(self._chars.get, char_ngrams(token, self._lo, self._hi))))
+        if self._lo == 2 and self._hi == 5:  # the shipped models: char_ngrams written out
+            padded = f" {token} "
+            two = list(map(add, padded, padded[1:]))
+            three = list(map(add, two, padded[2:]))
+            four = list(map(add, three, padded[3:]))
+            grams: Iterable[str] = chain(two, three, four, map(add, four, padded[4:]))
+        else:
+            grams = char_ngrams(token, self._lo, self._hi)
+        value = sum(filter(None, map(self._chars.get, grams)))
         if len(self._char_cache) >= _CACHE_LIMIT:
             self._char_cache.clear()
         self._char_cache[token] = value
