@@ -21,6 +21,7 @@ import re
 import struct
 import threading
 from importlib import resources
+from itertools import chain
 from operator import add, sub
 from typing import cast
 
@@ -134,9 +135,7 @@ class LanguageModel:
             # Each trigram is a bigram joined to the character after it: C-level maps
             # instead of a slice per n-gram (the same strings, in the same order).
             bigrams = list(map(add, padded, padded[1:]))
-            grams = list(word)
-            grams += bigrams
-            grams += map(add, bigrams, padded[2:])
+            grams = chain(word, bigrams, map(add, bigrams, padded[2:]))  # 1-, 2-, 3-grams
             cost = sum(filter(None, map(self.table.get, grams)))
             cost += self.word_penalty.get(word, 0)
             if len(self._cache) >= _CACHE_LIMIT:
