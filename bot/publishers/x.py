@@ -34,6 +34,7 @@ from bot.publishers.base import (
     lookup_error,
     write_error,
 )
+from bot.sources.json_fields import as_dict, as_id, as_list, as_str
 from bot.sources.text import collapse_whitespace, parse_iso
 
 __all__ = ["XCredentials", "XPublisher", "comparable_text"]
@@ -73,10 +74,17 @@ def _auth(credentials: XCredentials) -> dict[str, str]:
     return {"Authorization": f"Bearer {credentials.access_token.get_secret_value()}"}
 
 
+def _id(value: object) -> str | None:
+    """A tweet or user id (a string or number of digits), or None for anything else."""
+    text = as_id(value)
+    return text if text is not None and _TWEET_ID.match(text) else None
+
+
 def _replied_to(tweet: dict[str, Any]) -> str | None:
-    for ref in tweet.get("referenced_tweets") or []:
-        if isinstance(ref, dict) and ref.get("type") == "replied_to" and ref.get("id"):
-            return str(ref["id"])
+    for ref in as_list(tweet.get("referenced_tweets")):
+        replied = _id(as_dict(ref).get("id"))
+        if as_dict(ref).get("type") == "replied_to" and replied:
+            return replied
     return None
 
 
@@ -122,15 +130,14 @@ class XPublisher(Publisher[XCredentials]):
                     "duplicate",
                 ) from None
             raise _write_error(err) from None
-        data = payload.get("data") if isinstance(payload, dict) else None
-        new_id = data.get("id") if isinstance(data, dict) else None
-        if not new_id:
+        new_id = _id(as_dict(as_dict(payload).get("data")).get("id"))
+        if new_id is None:
             raise PublishUnknownOutcome(
                 "X answered without the new post; it may have been posted, "
                 "Vigie will check before trying again"
             )
         return PostedReply(
-            external_id=str(new_id),
+            external_id=new_id,
             url=f"https://x.com/i/web/status/{new_id}",
             posted_at=self._now(),
         )
@@ -150,11 +157,12 @@ class XPublisher(Publisher[XCredentials]):
         wanted = comparable_text(text)
         try:
             me = http.get(f"{credentials.base_url}/2/users/me", headers=_auth(credentials)).json()
-            user = me.get("data") if isinstance(me, dict) else None
-            if not isinstance(user, dict) or not user.get("id"):
+            user = as_dict(as_dict(me).get("data"))
+            user_id = _id(user.get("id"))
+            if user_id is None:
                 raise PublishError("X did not say which account the token belongs to")
             payload = http.get(
-                f"{credentials.base_url}/2/users/{quote(str(user['id']), safe='')}/tweets",
+                f"{credentials.base_url}/2/users/{quote(user_id, safe='')}/tweets",
                 params={
                     "max_results": RECONCILE_PAGE_SIZE,
                     "exclude": "retweets",
@@ -164,21 +172,17 @@ class XPublisher(Publisher[XCredentials]):
             ).json()
         except SourceError as err:
             raise lookup_error(err, NETWORK_TITLE) from None
-        tweets = payload.get("data") if isinstance(payload, dict) else None
-        for tweet in tweets if isinstance(tweets, list) else []:
-            if not isinstance(tweet, dict) or not tweet.get("id"):
+        for tweet in as_list(as_dict(payload).get("data")):
+            found_id = _id(as_dict(tweet).get("id"))
+            if found_id is None or _replied_to(tweet) != tweet_id:
                 continue
-            if _replied_to(tweet) != tweet_id:
+            if comparable_text(as_str(tweet.get("text")) or "") != wanted:
                 continue
-            if comparable_text(str(tweet.get("text") or "")) != wanted:
-                continue
-            username = user.get("username")
-            path = (
-                f"{username}/status" if isinstance(username, str) and username else "i/web/status"
-            )
+            username = as_str(user.get("username"))
+            path = f"{username}/status" if username else "i/web/status"
             return PostedReply(
-                external_id=str(tweet["id"]),
-                url=f"https://x.com/{path}/{tweet['id']}",
+                external_id=found_id,
+                url=f"https://x.com/{path}/{found_id}",
                 posted_at=parse_iso(tweet.get("created_at")) or self._now(),
             )
         return None

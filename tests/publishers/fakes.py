@@ -37,6 +37,36 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     )
 
 
+WRONG_SHAPES: list[Any] = [5, 1.5, True, "x", [], [1], {"a": 1}, None]
+"""Values of every other JSON type, for a field a network (or a hostile server) got wrong."""
+
+
+def set_field(body: Any, path: tuple[Any, ...], value: Any) -> Any:
+    """``body`` with the field at ``path`` (object keys and array indexes) set to ``value``;
+    the empty path replaces the whole body."""
+    if not path:
+        return copy.deepcopy(value)
+    holder = body
+    for key in path[:-1]:
+        holder = holder[key]
+    holder[path[-1]] = copy.deepcopy(value)
+    return body
+
+
+def with_field(
+    handler: Callable[[Request], Response], path: tuple[Any, ...], value: Any
+) -> Callable[[Request], Response]:
+    """``handler`` (a fake's route: what it does still happens) with the field at ``path``
+    of its JSON answer set to ``value``."""
+
+    def respond(request: Request) -> Response:
+        response = handler(request)
+        body = set_field(json.loads(response.get_data()), path, value)
+        return json_response(body, response.status_code)
+
+    return respond
+
+
 DROPPED: list[Request] = []
 """Requests whose connection a fake dropped. The server logs a request only after its
 handler returns, and the client of a dropped connection (then the next test, sharing the

@@ -12,6 +12,7 @@ from pytest_httpserver import HTTPServer
 from bot.net.http import HttpClient
 from bot.publishers.base import (
     PublishAuthError,
+    PublishError,
     PublishRateLimited,
     PublishRejected,
     PublishTargetGone,
@@ -22,7 +23,7 @@ from bot.publishers.base import (
 from bot.publishers.x import XCredentials, XPublisher, comparable_text
 from bot.sources.x import tweet_to_mention
 from tests.publishers.conftest import NOW, SleepRecorder
-from tests.publishers.fakes import Failure, FakeX
+from tests.publishers.fakes import WRONG_SHAPES, Failure, FakeX, with_field
 
 KEY = "draft-9-v1"
 TARGET_ID = "1917000000000000001"
@@ -221,3 +222,52 @@ def test_503_is_retried_because_nothing_was_processed(
     posted = publisher.publish(http, creds(fake), target, "Hi", KEY)
     assert [t["id"] for t in fake.tweets] == [posted.external_id]
     assert len(sleeps.calls) == 1
+
+
+def test_a_created_post_id_of_the_wrong_shape_is_an_unknown_outcome(
+    http: HttpClient, httpserver: HTTPServer, publisher: XPublisher, target: ReplyTarget
+) -> None:
+    # An object as the new post's id was recorded as the reply's id ("{'a': 1}"), and its
+    # link: the post may exist, but Vigie does not know which it is.
+    for value in WRONG_SHAPES:
+        if value == 5:
+            continue  # a number is an id
+        httpserver.clear()
+        fake = FakeX(httpserver)
+        httpserver.expect_oneshot_request("/2/tweets", method="POST").respond_with_handler(
+            with_field(fake._post, ("data", "id"), value)
+        )
+        with pytest.raises(PublishUnknownOutcome):
+            publisher.publish(http, creds(fake), target, "On it!", KEY)
+        assert len(fake.tweets) == 1
+
+
+@pytest.mark.parametrize("field", ["id", "referenced_tweets"])
+def test_a_timeline_post_field_of_the_wrong_shape_costs_that_post_not_the_reconciliation(
+    http: HttpClient, fake: FakeX, publisher: XPublisher, target: ReplyTarget, field: str
+) -> None:
+    # A number as referenced_tweets failed every reconciliation while that post was among
+    # the account's latest; an object as id was taken for the reply's id.
+    posted = publisher.publish(http, creds(fake), target, "On it!", KEY)
+    found = publisher.find_existing(http, creds(fake), target, KEY, "On it!")
+    assert found is not None and found.external_id == posted.external_id
+    reply = fake.tweets[0]
+    for value in WRONG_SHAPES:
+        if field == "id" and value == 5:
+            continue  # a number is an id
+        fake.tweets[:] = [{**reply, field: value}, reply]
+        assert publisher.find_existing(http, creds(fake), target, KEY, "On it!") == found
+
+
+def test_an_account_id_of_the_wrong_shape_is_a_clear_error(
+    http: HttpClient, fake: FakeX, httpserver: HTTPServer, publisher: XPublisher,
+    target: ReplyTarget,
+) -> None:
+    # Its repr ("[1]") was asked for as the account whose posts to read.
+    for value in WRONG_SHAPES:
+        if value == 5:
+            continue  # a number is an id
+        fake.USER = {**FakeX.USER, "id": value}
+        with pytest.raises(PublishError, match="which account"):
+            publisher.find_existing(http, creds(fake), target, KEY, "On it!")
+    assert not [r for r, _ in httpserver.log if r.path.endswith("/tweets")]
