@@ -46,6 +46,7 @@ from bot.publishers.base import (
 )
 from bot.replies.text import find_urls, grapheme_count
 from bot.sources.bluesky import BlueskySession, signed_in
+from bot.sources.json_fields import as_dict, as_str
 from bot.sources.text import parse_iso
 
 __all__ = [
@@ -307,11 +308,15 @@ class BlueskyPublisher(Publisher[BlueskyCredentials]):
             raise lookup_error(err, NETWORK_TITLE) from None
         except SourceError as err:
             raise lookup_error(err, NETWORK_TITLE) from None
-        value = found.get("value") if isinstance(found, dict) else None
-        uri = found.get("uri") if isinstance(found, dict) else None
-        if not isinstance(value, dict) or not isinstance(uri, str):
+        value = as_dict(found).get("value")
+        uri = as_str(as_dict(found).get("uri"))
+        if not isinstance(value, dict) or uri is None or not uri.startswith("at://"):
             raise PublishError("Bluesky sent an unexpected answer about the reply")
-        parent_uri = ((value.get("reply") or {}).get("parent") or {}).get("uri")
+        reply = value.get("reply")
+        parent_uri = as_str(as_dict(as_dict(reply).get("parent")).get("uri"))
+        if reply is not None and parent_uri is None:
+            # Some reply, but not one we can read: neither ours nor provably another post.
+            raise PublishError("Bluesky sent an unexpected answer about the reply")
         if parent_uri != target.external_id:
             raise PublishRejected(
                 "this reply's key already holds another Bluesky post", "duplicate"
@@ -350,13 +355,20 @@ class BlueskyPublisher(Publisher[BlueskyCredentials]):
         )
         if post is None:
             raise PublishTargetGone("the Bluesky post was deleted or is no longer visible")
-        if not isinstance(post.get("cid"), str):
+        cid, record = as_str(post.get("cid")), post.get("record")
+        if cid is None or not isinstance(record, dict):
             raise PublishError("Bluesky sent an unexpected answer about the post")
-        parent = _StrongRef(target.external_id, post["cid"])
-        root = ((post.get("record") or {}).get("reply") or {}).get("root") or {}
-        if isinstance(root.get("uri"), str) and isinstance(root.get("cid"), str):
-            return parent, _StrongRef(root["uri"], root["cid"])
-        return parent, parent
+        parent = _StrongRef(target.external_id, cid)
+        reply = record.get("reply")
+        if reply is None:
+            return parent, parent
+        root = as_dict(as_dict(reply).get("root"))
+        root_uri, root_cid = as_str(root.get("uri")), as_str(root.get("cid"))
+        if root_uri is None or root_cid is None:
+            # A reply whose thread root is unreadable: answering it as a root would start
+            # a broken thread on the network.
+            raise PublishError("Bluesky sent an unexpected answer about the post")
+        return parent, _StrongRef(root_uri, root_cid)
 
     def _facets(
         self, http: Fetcher, credentials: BlueskyCredentials, text: str

@@ -3,6 +3,7 @@ bodies): record keys, reply refs, facets in UTF-8 bytes, create-only writes, err
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from pytest_httpserver import HTTPServer
 from bot.net.http import HttpClient
 from bot.publishers.base import (
     PublishAuthError,
+    PublishError,
     PublishRateLimited,
     PublishRejected,
     PublishTargetGone,
@@ -30,7 +32,7 @@ from bot.publishers.bluesky import (
 )
 from bot.sources.bluesky import post_to_mention
 from tests.publishers.conftest import NOW
-from tests.publishers.fakes import Failure, FakeBluesky
+from tests.publishers.fakes import WRONG_SHAPES, Failure, FakeBluesky, set_field
 
 KEY = "draft-7-v1"
 TID = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
@@ -318,3 +320,53 @@ def test_server_error_or_dropped_connection_is_unknown_outcome(
         publisher.publish(http, creds(fake), target_of(fake.add_post()), "Hi", KEY)
     assert fake.PASSWORD not in str(caught.value)
     assert "access-1" not in str(caught.value)
+
+
+@pytest.mark.parametrize("path", [("record",), ("record", "reply"), ("record", "reply", "root")],
+                         ids="/".join)
+def test_a_parent_post_field_of_the_wrong_shape_is_a_clear_error_before_posting(
+    http: HttpClient,
+    fake: FakeBluesky,
+    load_json: Callable[[str], Any],
+    publisher: BlueskyPublisher,
+    path: tuple[str, ...],
+) -> None:
+    # A number as the parent's record or reply raised AttributeError; posting under the
+    # parent as the thread root would have started a broken thread.
+    root = load_json("bluesky/bskydocs_post_record_examples.json")[4]["record"]["reply"]["root"]
+    good = fake.add_post("3kaheyt6vpc33", reply_root=root)
+    target = target_of(good)
+    for value in WRONG_SHAPES:
+        fake.posts[good["uri"]] = set_field(copy.deepcopy(good), path, value)
+        read_as_no_reply = (path == ("record",) and isinstance(value, dict)) or (
+            path == ("record", "reply") and value is None
+        )
+        if read_as_no_reply:
+            posted = publisher.publish(http, creds(fake), target, "Hi", KEY)
+            parent = {"uri": good["uri"], "cid": good["cid"]}
+            assert fake.records[posted.extra["rkey"]]["value"]["reply"]["root"] == parent
+            fake.records.clear()
+            fake.created.clear()
+            continue
+        with pytest.raises(PublishError, match="unexpected answer"):
+            publisher.publish(http, creds(fake), target, "Hi", KEY)
+        assert fake.created == []
+
+
+@pytest.mark.parametrize("path", [("uri",), ("value", "reply"), ("value", "reply", "parent")],
+                         ids="/".join)
+def test_a_stored_reply_field_of_the_wrong_shape_is_an_error_never_a_match(
+    http: HttpClient, fake: FakeBluesky, publisher: BlueskyPublisher, path: tuple[str, ...]
+) -> None:
+    # A number as the stored reply's reply or parent raised AttributeError; a uri that is
+    # no at:// address became the reply's id.
+    target = target_of(fake.add_post())
+    posted = publisher.publish(http, creds(fake), target, "On it!", KEY)
+    good = fake.records[posted.extra["rkey"]]
+    for value in WRONG_SHAPES:
+        fake.records[posted.extra["rkey"]] = set_field(copy.deepcopy(good), path, value)
+        with pytest.raises(PublishError):
+            publisher.find_existing(http, creds(fake), target, KEY, "On it!")
+        with pytest.raises(PublishError):
+            publisher.publish(http, creds(fake), target, "On it!", KEY)  # the key is taken
+    assert fake.created == [posted.extra["rkey"]]
