@@ -40,6 +40,7 @@ from bot.publishers.base import (
     lookup_error,
     write_error,
 )
+from bot.sources.json_fields import as_dict, as_id, as_str
 from bot.sources.text import collapse_whitespace, html_to_text, parse_iso
 
 __all__ = ["MastodonCredentials", "MastodonPublisher", "comparable_text", "reply_visibility"]
@@ -185,21 +186,19 @@ class MastodonPublisher(Publisher[MastodonCredentials]):
             me = http.get(
                 f"{base}/api/v1/accounts/verify_credentials", headers=_auth(credentials)
             ).json()
-            account_id = me.get("id") if isinstance(me, dict) else None
-            if not account_id:
+            account_id = as_id(as_dict(me).get("id"))
+            if account_id is None:
                 raise PublishError("Mastodon did not say which account the token belongs to")
-            seen: set[str] = set()
+            seen: set[str | None] = set()
             for statuses in (
                 lambda: self._thread_replies(http, credentials, parent.status_id),
-                lambda: self._recent(http, credentials, str(account_id)),
+                lambda: self._recent(http, credentials, account_id),
             ):
                 mine = [
                     s for s in statuses()
-                    if str(s.get("in_reply_to_id") or "") == parent.status_id
-                    and str((s.get("account") or {}).get("id") or "") == str(account_id)
-                    and str(s.get("id")) not in seen
+                    if _is_reply(s, parent.status_id, account_id) and as_id(s.get("id")) not in seen
                 ]
-                seen.update(str(s.get("id")) for s in mine)
+                seen.update(as_id(s.get("id")) for s in mine)
                 found = self._same_text(http, credentials, mine, wanted)
                 if found is not None:
                     return found
@@ -216,10 +215,10 @@ class MastodonPublisher(Publisher[MastodonCredentials]):
     ) -> PostedReply | None:
         """The first status whose rendered text, else plain-text source, is ``wanted``."""
         for status in statuses:
-            if comparable_text(html_to_text(status.get("content"))) == wanted:
+            if comparable_text(html_to_text(as_str(status.get("content")))) == wanted:
                 return self._posted(status)
         for status in statuses[:SOURCE_CHECKS]:
-            if self._source_text(http, credentials, str(status.get("id"))) == wanted:
+            if self._source_text(http, credentials, as_id(status.get("id")) or "") == wanted:
                 return self._posted(status)
         return None
 
@@ -249,7 +248,7 @@ class MastodonPublisher(Publisher[MastodonCredentials]):
             page = http.get(url, params=params, headers=_auth(credentials)).json()
             statuses = [s for s in page if isinstance(s, dict)] if isinstance(page, list) else []
             found.extend(statuses)
-            ids = [str(s["id"]) for s in statuses if s.get("id")]
+            ids = [i for i in (as_id(s.get("id")) for s in statuses) if i is not None]
             if len(statuses) < PAGE_SIZE or not ids:
                 break
             params["max_id"] = min(ids, key=lambda i: (len(i), i))
@@ -264,7 +263,7 @@ class MastodonPublisher(Publisher[MastodonCredentials]):
             if err.status_code in {404, 410}:
                 return ""
             raise
-        return comparable_text(str(source.get("text") or "")) if isinstance(source, dict) else ""
+        return comparable_text(as_str(as_dict(source).get("text")) or "")
 
     def _parent(
         self, http: Fetcher, credentials: MastodonCredentials, target: ReplyTarget
@@ -291,17 +290,16 @@ class MastodonPublisher(Publisher[MastodonCredentials]):
 
     def _posted(self, status: Any) -> PostedReply | None:
         """The PostedReply of a status entity, or None if it is not one."""
-        if not isinstance(status, dict) or not status.get("id"):
-            return None
-        uri = str(status.get("uri") or status.get("url") or "")
-        url = str(status.get("url") or status.get("uri") or "")
-        if not uri:
+        status = as_dict(status)
+        status_id = as_id(status.get("id"))
+        uri = as_str(status.get("uri")) or as_str(status.get("url"))
+        if status_id is None or uri is None:
             return None
         return PostedReply(
             external_id=uri,
-            url=url,
+            url=as_str(status.get("url")) or uri,
             posted_at=parse_iso(status.get("created_at")) or self._now(),
-            extra={"status_id": str(status["id"])},
+            extra={"status_id": status_id},
         )
 
 
@@ -330,11 +328,22 @@ def _search_hit(
 
 
 def _parent_of(status: Any, credentials: MastodonCredentials) -> _Parent:
-    if not isinstance(status, dict) or not status.get("id"):
+    status = as_dict(status)
+    status_id = as_id(status.get("id"))
+    if status_id is None:
         host = urlsplit(credentials.instance_url).hostname or "the instance"
         raise PublishError(f"{host} sent an unexpected answer about the post")
-    visibility = status.get("visibility")
-    return _Parent(str(status["id"]), visibility if isinstance(visibility, str) else None)
+    return _Parent(status_id, as_str(status.get("visibility")))
+
+
+def _is_reply(status: dict[str, Any], parent_id: str, account_id: str) -> bool:
+    """Whether ``status`` has an id, answers ``parent_id`` and was written by ``account_id``
+    (ids of any other JSON type are no ids: such a status is skipped, never matched)."""
+    return (
+        as_id(status.get("id")) is not None
+        and as_id(status.get("in_reply_to_id")) == parent_id
+        and as_id(as_dict(status.get("account")).get("id")) == account_id
+    )
 
 
 def _write_error(err: SourceError) -> PublishError:

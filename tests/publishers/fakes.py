@@ -296,7 +296,8 @@ class FakeMastodon:
             parent = frontier.pop(0)
             children = [s for s in self.statuses.values() if s.get("in_reply_to_id") == parent]
             below.extend(children)
-            frontier.extend(s["id"] for s in children)
+            # A test's malformed id (null would find every top-level status) has no replies.
+            frontier.extend(s["id"] for s in children if isinstance(s["id"], str))
         return json_response({"ancestors": [], "descendants": below[:4096]})
 
     def _search(self, request: Request) -> Response:

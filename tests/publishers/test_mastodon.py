@@ -28,7 +28,7 @@ from bot.publishers.mastodon import (
     reply_visibility,
 )
 from bot.sources.mastodon import status_to_mention
-from tests.publishers.fakes import Failure, FakeMastodon
+from tests.publishers.fakes import WRONG_SHAPES, Failure, FakeMastodon, with_field
 
 KEY = "draft-41-v2"
 
@@ -303,3 +303,87 @@ def test_find_existing_ignores_someone_elses_reply_with_the_same_text(
     fake.add_status(text="Same words", in_reply_to_id=parent["id"], account=other)
     assert publisher.find_existing(http, creds(fake), local_target(fake, parent), KEY,
                                    "Same words") is None
+
+
+@pytest.mark.parametrize("field", ["id", "uri", "url"])
+def test_a_created_status_field_of_the_wrong_shape_is_an_unknown_outcome_or_read_as_missing(
+    http: HttpClient, httpserver: HTTPServer, load_json: Callable[[str], Any], field: str
+) -> None:
+    # An object as the new status's id or uri was recorded as the reply's id or link
+    # ("{'a': 1}"): without an id the post may exist but is unknown, a uri or url of the
+    # wrong type is read as missing (the other one stands in, as when one is absent).
+    for value in WRONG_SHAPES:
+        if value in (5, "x"):
+            continue  # a number or a string is an id, a string is a uri (a Mastodon id is any)
+        httpserver.clear()
+        fake = FakeMastodon(httpserver, load_json)
+        target = local_target(fake, fake.add_status())
+        httpserver.expect_oneshot_request("/api/v1/statuses", method="POST").respond_with_handler(
+            with_field(fake._post, (field,), value)
+        )
+        try:
+            posted = MastodonPublisher().publish(http, creds(fake), target, "On it!", KEY)
+        except PublishUnknownOutcome:
+            assert field == "id"
+        else:
+            (new_id,) = fake.created
+            status = fake.statuses[new_id]
+            assert posted.external_id in (status["uri"], status["url"])
+            assert posted.url in (status["uri"], status["url"])
+            assert posted.extra == {"status_id": new_id}
+        assert len(fake.created) == 1
+
+
+@pytest.mark.parametrize("field", ["id", "content", "account"])
+def test_a_reply_field_of_the_wrong_shape_costs_that_reply_not_the_reconciliation(
+    http: HttpClient, fake: FakeMastodon, field: str
+) -> None:
+    # A number as a reply's content or account raised TypeError or AttributeError, which
+    # failed every reconciliation while it stayed among the status's replies; an object as
+    # its id was matched and recorded as the reply's id.
+    publisher = MastodonPublisher()
+    target = local_target(fake, fake.add_status())
+    publisher.publish(http, creds(fake), target, "On it!", KEY)
+    found = publisher.find_existing(http, creds(fake), target, KEY, "On it!")
+    assert found is not None
+    statuses = dict(fake.statuses)
+    reply = statuses[found.extra["status_id"]]
+    for value in WRONG_SHAPES:
+        if field == "id" and value in (5, "x"):
+            continue  # a number or a string is an id (of a status with the same text)
+        fake.statuses = {"1": {**reply, field: value}} | statuses  # the first of the replies
+        assert publisher.find_existing(http, creds(fake), target, KEY, "On it!") == found
+
+
+def test_an_account_id_of_the_wrong_shape_is_a_clear_error(
+    http: HttpClient, fake: FakeMastodon, httpserver: HTTPServer
+) -> None:
+    # Its repr ("[1]") was asked for as the account whose statuses to read.
+    publisher = MastodonPublisher()
+    target = local_target(fake, fake.add_status())
+    for value in WRONG_SHAPES:
+        if value in (5, "x"):
+            continue  # a number or a string is an id
+        fake.account = {**fake.account, "id": value}
+        with pytest.raises(PublishError, match="which account"):
+            publisher.find_existing(http, creds(fake), target, KEY, "On it!")
+    assert not [r for r, _ in httpserver.log if r.path.endswith("/statuses")]
+
+
+@pytest.mark.parametrize("remote", [False, True], ids=["same instance", "searched"])
+def test_a_parent_status_id_of_the_wrong_shape_is_a_clear_error_before_posting(
+    http: HttpClient, fake: FakeMastodon, httpserver: HTTPServer, remote: bool
+) -> None:
+    # Its repr ("[1]") was sent as in_reply_to_id.
+    parent = fake.add_status(remote=remote)
+    target = (
+        ReplyTarget(network="mastodon", external_id=parent["uri"])
+        if remote else local_target(fake, parent)
+    )
+    for value in WRONG_SHAPES:
+        if value in (5, "x"):
+            continue  # a number or a string is an id
+        parent["id"] = value
+        with pytest.raises(PublishError, match="unexpected answer"):
+            MastodonPublisher().publish(http, creds(fake), target, "On it!", KEY)
+    assert posts(httpserver) == []
