@@ -189,7 +189,8 @@ class MastodonPublisher(Publisher[MastodonCredentials]):
             account_id = as_id(as_dict(me).get("id"))
             if account_id is None:
                 raise PublishError("Mastodon did not say which account the token belongs to")
-            seen: set[str | None] = set()
+            seen: set[str] = set()
+            unreadable = False
             for statuses in (
                 lambda: self._thread_replies(http, credentials, parent.status_id),
                 lambda: self._recent(http, credentials, account_id),
@@ -198,12 +199,19 @@ class MastodonPublisher(Publisher[MastodonCredentials]):
                     s for s in statuses()
                     if _is_reply(s, parent.status_id, account_id) and as_id(s.get("id")) not in seen
                 ]
-                seen.update(as_id(s.get("id")) for s in mine)
-                found = self._same_text(http, credentials, mine, wanted)
+                seen.update(i for s in mine if (i := as_id(s.get("id"))) is not None)
+                matches = self._same_text(http, credentials, mine, wanted)
+                found = next(filter(None, map(self._posted, matches)), None)
                 if found is not None:
                     return found
+                unreadable = unreadable or bool(matches)
         except SourceError as err:
             raise lookup_error(err, NETWORK_TITLE) from None
+        if unreadable:
+            # It is there: "not found" would have it posted a second time.
+            raise PublishError(
+                "Mastodon shows this reply already posted by the account, but without its id "
+                "or link; check the thread on Mastodon instead of posting it again")
         return None
 
     def _same_text(
@@ -212,15 +220,18 @@ class MastodonPublisher(Publisher[MastodonCredentials]):
         credentials: MastodonCredentials,
         statuses: list[dict[str, Any]],
         wanted: str,
-    ) -> PostedReply | None:
-        """The first status whose rendered text, else plain-text source, is ``wanted``."""
-        for status in statuses:
-            if comparable_text(html_to_text(as_str(status.get("content")))) == wanted:
-                return self._posted(status)
-        for status in statuses[:SOURCE_CHECKS]:
+    ) -> list[dict[str, Any]]:
+        """The statuses whose rendered text is ``wanted``; if none, the first whose
+        plain-text source is (read for statuses with an id only)."""
+        matches = [s for s in statuses
+                   if comparable_text(html_to_text(as_str(s.get("content")))) == wanted]
+        if matches:
+            return matches
+        readable = [s for s in statuses if as_id(s.get("id")) is not None]
+        for status in readable[:SOURCE_CHECKS]:
             if self._source_text(http, credentials, as_id(status.get("id")) or "") == wanted:
-                return self._posted(status)
-        return None
+                return [status]
+        return []
 
     def _thread_replies(
         self, http: Fetcher, credentials: MastodonCredentials, status_id: str
@@ -337,11 +348,10 @@ def _parent_of(status: Any, credentials: MastodonCredentials) -> _Parent:
 
 
 def _is_reply(status: dict[str, Any], parent_id: str, account_id: str) -> bool:
-    """Whether ``status`` has an id, answers ``parent_id`` and was written by ``account_id``
-    (ids of any other JSON type are no ids: such a status is skipped, never matched)."""
+    """Whether ``status`` answers ``parent_id`` and was written by ``account_id`` (ids of
+    any other JSON type are no ids). Its own id may be unreadable: it may still be ours."""
     return (
-        as_id(status.get("id")) is not None
-        and as_id(status.get("in_reply_to_id")) == parent_id
+        as_id(status.get("in_reply_to_id")) == parent_id
         and as_id(as_dict(status.get("account")).get("id")) == account_id
     )
 

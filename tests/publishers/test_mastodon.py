@@ -387,3 +387,20 @@ def test_a_parent_status_id_of_the_wrong_shape_is_a_clear_error_before_posting(
         with pytest.raises(PublishError, match="unexpected answer"):
             MastodonPublisher().publish(http, creds(fake), target, "On it!", KEY)
     assert posts(httpserver) == []
+
+
+@pytest.mark.parametrize("broken", [{"uri": {"a": 1}, "url": None}, {"id": {"a": 1}},
+                                    {"id": [1], "uri": 5, "url": 5}])
+def test_our_reply_shown_only_without_an_id_or_link_is_an_error_not_a_second_post(
+    http: HttpClient, fake: FakeMastodon, broken: dict[str, Any]
+) -> None:
+    # "Not found" would have the reply posted again once the idempotency key is forgotten.
+    publisher = MastodonPublisher()
+    target = local_target(fake, fake.add_status())
+    publisher.publish(http, creds(fake), target, "On it!", KEY)
+    (new_id,) = fake.created
+    fake.statuses[new_id] = {**fake.statuses[new_id], **broken}
+    with pytest.raises(PublishError, match="already posted") as caught:
+        publisher.find_existing(http, creds(fake), target, KEY, "On it!")
+    assert not caught.value.retryable
+    assert len(fake.created) == 1
