@@ -6,28 +6,21 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
-from bot.services.actors import CLI
 from bot.services.ingest import do_ingest
-from bot.services.watches import do_add_watch, get_watch_by_name
+from bot.services.watches import get_watch_by_name
 from bot.sources.base import Author as FetchedAuthor
 from bot.sources.base import FetchedMention
-from storage.db import make_engine, make_session_factory, transaction
-from storage.models import Author, Mention, Workspace
+from storage.db import transaction
+from storage.models import Author, Mention
+from tests.services.watching import workspace_watching_all
 
 NOW = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
 
 
 def test_batch_insert_round_trips_every_value(db_url: str) -> None:
-    sessions = make_session_factory(make_engine(db_url))
-    with transaction(sessions) as session:
-        workspace = Workspace(team_id="T0INGEST1")
-        session.add(workspace)
-        session.flush()
-        workspace_id = workspace.id
-    do_add_watch(sessions, workspace_id, CLI, name="acme", query="", channel_id="C0INGEST1",
-                 alert_threshold=100)
+    sessions, workspace_id = workspace_watching_all(db_url, "T0INGEST1", watch="acme",
+                                                    channel_id="C0INGEST1")
     paris = timezone(timedelta(hours=1))
     fetched = [
         FetchedMention(network="mastodon", external_id="1", url="https://m.example/1",
@@ -82,22 +75,9 @@ def test_period_time_is_the_published_time_unless_in_the_future() -> None:
     assert _published(later, now.astimezone(paris)) == now.astimezone(paris)
 
 
-def _workspace_watching_acme(db_url: str, team_id: str) -> tuple[sessionmaker[Session], int]:
-    """Sessions on ``db_url`` and a new workspace with a watch ``acme`` matching every post
-    that never alerts (threshold 100)."""
-    sessions = make_session_factory(make_engine(db_url))
-    with transaction(sessions) as session:
-        workspace = Workspace(team_id=team_id)
-        session.add(workspace)
-        session.flush()
-        workspace_id = workspace.id
-    do_add_watch(sessions, workspace_id, CLI, name="acme", query="", channel_id="C0STORY01",
-                 alert_threshold=100)
-    return sessions, workspace_id
-
-
 def test_posts_sharing_a_link_join_the_watch_first_story_across_batches(db_url: str) -> None:
-    sessions, workspace_id = _workspace_watching_acme(db_url, "T0STORY01")
+    sessions, workspace_id = workspace_watching_all(db_url, "T0STORY01", watch="acme",
+                                                    channel_id="C0STORY01")
 
     def post(external_id: str, link: str, text: str) -> FetchedMention:
         # A post page (not content of its own): its story is the link it shares.
@@ -131,7 +111,8 @@ def test_posts_sharing_a_link_join_the_watch_first_story_across_batches(db_url: 
 def test_the_same_id_on_two_networks_are_two_posts_with_their_own_stories(db_url: str) -> None:
     # A webhook batch takes each item's network from the payload, so one batch can hold
     # the same id on two networks: two posts, each joined by its own link only.
-    sessions, workspace_id = _workspace_watching_acme(db_url, "T0STORY02")
+    sessions, workspace_id = workspace_watching_all(db_url, "T0STORY02", watch="acme",
+                                                    channel_id="C0STORY01")
 
     def post(network: str, external_id: str, link: str, text: str) -> FetchedMention:
         return FetchedMention(network=network, external_id=external_id,

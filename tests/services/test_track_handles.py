@@ -18,12 +18,13 @@ from bot.services import influencers
 from bot.services.actors import CLI
 from bot.services.errors import ServiceError
 from bot.services.ingest import do_ingest
-from bot.services.watches import do_add_watch, get_watch_by_name
+from bot.services.watches import get_watch_by_name
 from bot.sources import bluesky, hackernews, mastodon, reddit, x
 from bot.sources.base import Author as FetchedAuthor
 from bot.sources.base import FetchedMention
-from storage.db import make_engine, make_session_factory, transaction
-from storage.models import Author, OutboxMessage, Workspace
+from storage.db import transaction
+from storage.models import Author, OutboxMessage
+from tests.services.watching import workspace_watching_all
 
 NOW = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
 
@@ -57,16 +58,8 @@ def _real_posts(shared_data: Path) -> dict[str, FetchedMention]:
 
 
 def _workspace(db_url: str) -> tuple[sessionmaker[Session], int]:
-    sessions = make_session_factory(make_engine(db_url))
-    with transaction(sessions) as session:
-        workspace = Workspace(team_id="T0HANDLE1")
-        session.add(workspace)
-        session.flush()
-        workspace_id = workspace.id
     # Threshold 100: only tracking can make these posts alert.
-    do_add_watch(sessions, workspace_id, CLI, name="all", query="", channel_id="C0HANDLE1",
-                 alert_threshold=100)
-    return sessions, workspace_id
+    return workspace_watching_all(db_url, "T0HANDLE1", watch="all", channel_id="C0HANDLE1")
 
 
 # (network as typed, handle as typed, stored network, stored handle)
