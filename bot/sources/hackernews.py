@@ -48,9 +48,7 @@ def _stamp(value: object) -> int | None:
 
 
 def _created(hit: dict[str, Any]) -> datetime | None:
-    stamp = hit.get("created_at_i")
-    return from_epoch(None if isinstance(stamp, bool) else stamp) or parse_iso(
-        hit.get("created_at"))
+    return from_epoch(hit.get("created_at_i")) or parse_iso(hit.get("created_at"))
 
 
 def hit_to_mention(
