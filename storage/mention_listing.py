@@ -126,8 +126,11 @@ def listing_statement(conn: Connection, shape: tuple[str, ...],
             mask: Any = _M.topic_mask
             if walk is not None:
                 mask = func.coalesce(mask, mask)
+            # The 0 too: SQLite prepares again, at every run, a statement whose plan
+            # depended on a bound value (the partial index's WHERE), which took half of
+            # ``topic:billing since:7d``'s time.
             statement = statement.where(col(mask).op("&")(
-                bindparam("topic", literal_execute=True)) != 0)
+                bindparam("topic", literal_execute=True)) != literal_column("0"))
         if "since" in shape:
             published: Any = _M.published_at
             if by_id or dialect == "sqlite":
