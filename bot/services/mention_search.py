@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,7 +15,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.analysis.attention import LANGUAGE_NOT_ANALYSED
-from bot.analysis.conversation import direct_handle
+from bot.analysis.conversation import DIRECT_FLAG, direct_handle
 from bot.analysis.topics import TOPICS, parse_topic, topic_mask
 from bot.matching.query import MatchInput, Query, QueryError, parse_query
 from bot.matching.search_terms import (
@@ -25,6 +26,7 @@ from bot.matching.search_terms import (
     tsquery,
 )
 from bot.services.errors import ServiceError
+from bot.services.topic_channels import topics_of_mask
 from bot.services.watches import watch_id_by_name
 from storage import search_index
 from storage.dialect import is_postgresql
@@ -80,9 +82,10 @@ class MentionFilter:
     before_id: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MentionRow:
-    """One mention as listings show it."""
+    """One mention as listings show it (not frozen: a frozen dataclass sets each of its 21
+    fields through object.__setattr__, half the cost of turning a listing row into one)."""
 
     id: int
     network: str
@@ -154,13 +157,34 @@ def parse_text(text: str) -> Query:
 
 
 def _row(r: Row[Any]) -> MentionRow:
+    direct_to, analysed = _signals_of_flags(r[19])
     return MentionRow(
         id=r[0], network=r[1], external_id=r[2], text=r[3], title=r[4], url=r[5],
         published_at=r[6], status=r[7], language=r[8], sentiment=r[9], sentiment_label=r[10],
         intent=r[11], priority=r[12], priority_reason=r[13], assignee=r[14], author=r[15],
-        author_followers=r[16], watch=r[17], topics=topic_names_of(r[18]),
-        direct_to=direct_handle(r[19]), language_analysed=language_read(r[19]),
+        author_followers=r[16], watch=r[17],
+        topics=_TOPICS_OF_MASK[r[18] & _ALL_TOPICS] if r[18] else (),
+        direct_to=direct_to, language_analysed=analysed,
     )
+
+
+_ALL_TOPICS = (1 << len(TOPICS)) - 1
+_TOPICS_OF_MASK = tuple(topics_of_mask(mask) for mask in range(_ALL_TOPICS + 1))
+"""Topic names per stored ``topic_mask`` (bits past the known topics ignored)."""
+_FLAG_NAMES = (f'"{DIRECT_FLAG}"', f'"{LANGUAGE_NOT_ANALYSED}"')
+
+
+def _signals_of_flags(raw: str | None) -> tuple[str | None, bool]:
+    """The brand handle a mention was addressed to and whether its language was read,
+    from its ``intent_flags`` as JSON text: decoded only when it names either flag
+    (JSON writes these ASCII names as they are)."""
+    if raw is None or not any(name in raw for name in _FLAG_NAMES):
+        return None, True
+    try:
+        flags = json.loads(raw)
+    except ValueError:
+        return None, True
+    return direct_handle(flags if isinstance(flags, list) else None), language_read(flags)
 
 
 def _matches(query: Query, row: MentionRow) -> bool:
