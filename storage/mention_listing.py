@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Select,
+    String,
     Text,
     bindparam,
     case,
@@ -123,7 +124,7 @@ def listing_statement(conn: Connection, shape: tuple[str, ...],
                 column: Any = EQUAL_FILTERS[name]
                 if (by_topic or by_assignee) and name not in ("assignee", walk):
                     column = func.coalesce(column, column)
-                statement = statement.where(col(column) == bindparam(name))
+                statement = statement.where(col(column) == _equal_value(name))
         if "topic" in shape:
             # The bit is written into the SQL sent (one statement per topic): only then do
             # both planners see that the topic's partial index (storage.models) holds
@@ -165,6 +166,14 @@ _WALK_INDEXES = {"status": "ix_mentions_workspace_id_status_id_published_at",
                  "network": "ix_mentions_workspace_id_network_id"}
 
 
+def _equal_value(name: str) -> Any:
+    """An equality filter's value in a statement. A status is written into the SQL sent:
+    the partial indexes of open work and answered mentions name statuses, and SQLite
+    prepares a statement again at every run when the planner used a bound value to
+    decide whether such an index applied (every ``status:`` listing did)."""
+    return bindparam(name, type_=String(), literal_execute=name == "status")
+
+
 def smallest_index(conn: Connection, params: dict[str, Any], probe: int = WALK_PROBE) -> str:
     """SQLite, a topic with status, sentiment or network filters: which of these filters'
     indexes is the sparsest among the workspace's mentions below ``before``, judged from
@@ -201,8 +210,11 @@ def smallest_index(conn: Connection, params: dict[str, Any], probe: int = WALK_P
         f"SELECT {i}, count(*), min(id), max(id) FROM (SELECT id FROM mentions "  # noqa: S608
         f"INDEXED BY {index} WHERE workspace_id = :ws AND {condition} AND id < :below "
         "ORDER BY id DESC LIMIT :probe)" for i, (index, condition) in enumerate(counted))
+    statement = text(newest)
+    if "status" in names:
+        statement = statement.bindparams(_equal_value("status"))
     try:
-        read = conn.execute(text(newest), {
+        read = conn.execute(statement, {
             **{n: params[n] for n in (*names, "ws") if n in params}, "below": below,
             "probe": probe}).all()
     except OperationalError as err:

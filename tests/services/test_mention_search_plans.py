@@ -315,3 +315,36 @@ def test_topic_listings_bind_nothing_in_the_topic_index_condition(
                            for bit, _op, zero in topic), (filters, topic)
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def test_status_listings_write_the_status_into_the_sql(
+    sessions: sessionmaker[Session], workspace_id: int,
+) -> None:
+    """A status filter's value is written into every statement of the listing, the
+    smallest-index count included: the partial indexes of open work name statuses, and
+    SQLite prepared every ``status:`` listing again at each run when it was bound."""
+    _load(sessions, workspace_id)
+    engine: Engine = sessions.kw["bind"]
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        for filters in ({"status": "approved"}, {"status": "new", "sentiment": "negative"},
+                        {"status": "approved", "since": timedelta(hours=1)},
+                        {"status": "replied", "topic": "billing"},
+                        {"status": "new", "text": "zeppelin"},
+                        {"status": "approved", "watch": "w1", "assignee": "U07AGENT3"}):
+            seen.clear()
+            rows = search_mentions(sessions, workspace_id, MentionFilter(**filters), limit=11,
+                                   now=NOW)
+            assert all(r.status == filters["status"] for r in rows), filters
+            naming = [s for s in seen if re.search(r"\bstatus\)? = ", s)]
+            assert naming, (filters, seen)
+            for statement in naming:
+                assert re.findall(r"\bstatus\)? = (\S+)", statement) == [
+                    f"'{filters['status']}'"], (filters, statement)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
