@@ -283,14 +283,9 @@ def test_a_topic_listing_without_its_index_still_answers(
     assert after == before and after
 
 
-def test_topic_listings_bind_nothing_in_the_topic_index_condition(
-    sessions: sessionmaker[Session], workspace_id: int,
-) -> None:
-    """The topic condition ``topic_mask & bit <> 0`` is written whole into the SQL: SQLite
-    prepares a statement again at every run when a bound value decided whether a partial
-    index's WHERE holds (``!= ?`` with 0 bound made ``topic:billing since:7d`` twice as
-    slow at 1M mentions), and PostgreSQL's generic plans cannot prove it either."""
-    _load(sessions, workspace_id)
+def _statements_of(sessions: sessionmaker[Session], workspace_id: int,
+                   filters: dict[str, Any]) -> tuple[list[str], list[Any]]:
+    """The SQL statements a listing with ``filters`` sends, and its rows."""
     engine: Engine = sessions.kw["bind"]
     seen: list[str] = []
 
@@ -299,22 +294,33 @@ def test_topic_listings_bind_nothing_in_the_topic_index_condition(
 
     event.listen(engine, "before_cursor_execute", record)
     try:
-        for filters in ({"topic": "billing"}, {"topic": "delivery", "status": "approved"},
-                        {"topic": "billing", "since": timedelta(days=7)},
-                        {"topic": "outage", "text": "zeppelin"},
-                        {"topic": "churn", "watch": "w1", "before_id": 10}):
-            seen.clear()
-            search_mentions(sessions, workspace_id, MentionFilter(**filters), limit=11,
-                            now=NOW)
-            listings = [s for s in seen if LISTING.search(s)]
-            assert listings, filters
-            for statement in listings:
-                topic = re.findall(r"topic_mask\)? & (\S+?)\)? (!=|<>) (\S+)", statement)
-                assert topic, (filters, statement)
-                assert all(bit.isdigit() and zero.rstrip(")") == "0"
-                           for bit, _op, zero in topic), (filters, topic)
+        rows = search_mentions(sessions, workspace_id, MentionFilter(**filters), limit=11,
+                               now=NOW)
     finally:
         event.remove(engine, "before_cursor_execute", record)
+    return seen, rows
+
+
+def test_topic_listings_bind_nothing_in_the_topic_index_condition(
+    sessions: sessionmaker[Session], workspace_id: int,
+) -> None:
+    """The topic condition ``topic_mask & bit <> 0`` is written whole into the SQL: SQLite
+    prepares a statement again at every run when a bound value decided whether a partial
+    index's WHERE holds (``!= ?`` with 0 bound made ``topic:billing since:7d`` twice as
+    slow at 1M mentions), and PostgreSQL's generic plans cannot prove it either."""
+    _load(sessions, workspace_id)
+    for filters in ({"topic": "billing"}, {"topic": "delivery", "status": "approved"},
+                    {"topic": "billing", "since": timedelta(days=7)},
+                    {"topic": "outage", "text": "zeppelin"},
+                    {"topic": "churn", "watch": "w1", "before_id": 10}):
+        seen, _rows = _statements_of(sessions, workspace_id, filters)
+        listings = [s for s in seen if LISTING.search(s)]
+        assert listings, filters
+        for statement in listings:
+            topic = re.findall(r"topic_mask\)? & (\S+?)\)? (!=|<>) (\S+)", statement)
+            assert topic, (filters, statement)
+            assert all(bit.isdigit() and zero.rstrip(")") == "0"
+                       for bit, _op, zero in topic), (filters, topic)
 
 
 def test_status_listings_write_the_status_into_the_sql(
@@ -324,27 +330,15 @@ def test_status_listings_write_the_status_into_the_sql(
     smallest-index count included: the partial indexes of open work name statuses, and
     SQLite prepared every ``status:`` listing again at each run when it was bound."""
     _load(sessions, workspace_id)
-    engine: Engine = sessions.kw["bind"]
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        for filters in ({"status": "approved"}, {"status": "new", "sentiment": "negative"},
-                        {"status": "approved", "since": timedelta(hours=1)},
-                        {"status": "replied", "topic": "billing"},
-                        {"status": "new", "text": "zeppelin"},
-                        {"status": "approved", "watch": "w1", "assignee": "U07AGENT3"}):
-            seen.clear()
-            rows = search_mentions(sessions, workspace_id, MentionFilter(**filters), limit=11,
-                                   now=NOW)
-            assert all(r.status == filters["status"] for r in rows), filters
-            naming = [s for s in seen if re.search(r"\bstatus\)? = ", s)]
-            assert naming, (filters, seen)
-            for statement in naming:
-                assert re.findall(r"\bstatus\)? = (\S+)", statement) == [
-                    f"'{filters['status']}'"], (filters, statement)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    for filters in ({"status": "approved"}, {"status": "new", "sentiment": "negative"},
+                    {"status": "approved", "since": timedelta(hours=1)},
+                    {"status": "replied", "topic": "billing"},
+                    {"status": "new", "text": "zeppelin"},
+                    {"status": "approved", "watch": "w1", "assignee": "U07AGENT3"}):
+        seen, rows = _statements_of(sessions, workspace_id, filters)
+        assert all(r.status == filters["status"] for r in rows), filters
+        naming = [s for s in seen if re.search(r"\bstatus\)? = ", s)]
+        assert naming, (filters, seen)
+        for statement in naming:
+            assert re.findall(r"\bstatus\)? = (\S+)", statement) == [
+                f"'{filters['status']}'"], (filters, statement)
