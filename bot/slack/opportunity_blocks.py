@@ -77,6 +77,12 @@ def _button(action: str, opportunity_id: int, language: str) -> dict[str, Any]:
     return button
 
 
+def _reach(language: str, key: str, followers: int | None) -> str:
+    """The author's followers as ``key`` words them, or nothing when unknown."""
+    reach = format_reach(followers)
+    return t(language, key, reach=reach) if reach else ""
+
+
 def build_opportunity_card(view: OpportunityView, language: str = "en"
                            ) -> tuple[str, list[dict[str, Any]]]:
     """The opportunity card's fallback text and blocks: who, what they said about which
@@ -85,7 +91,7 @@ def build_opportunity_card(view: OpportunityView, language: str = "en"
     head = t(language, f"opp.reason_{view.reason}", competitor=competitor)
     author = t(language, "opp.author", network=escape(view.network),
                handle=escape(truncate(view.author_handle, 80)),
-               reach=format_reach(view.followers))
+               reach=_reach(language, "opp.author_reach", view.followers))
     body = quote(escape(truncate(view.text.strip() or (view.title or ""), 1200)))
     status = t(language, f"opp.status_{view.status}")
     if view.assignee_user_id:
@@ -147,7 +153,7 @@ def build_home_opportunities(home: HomeList, language: str) -> list[dict[str, An
         head = t(language, "opp.home_line", id=view.id, competitor=competitor,
                  reason=t(language, f"opp.reason_short_{view.reason}"),
                  author=escape(truncate(view.author_handle, 80)), network=escape(view.network),
-                 reach=format_reach(view.followers), status=status,
+                 reach=_reach(language, "opp.home_reach", view.followers), status=status,
                  when=slack_date(view.published_at),
                  post=link(view.url, t(language, "card.open_post")))
         excerpt = escape(truncate(" ".join((view.text or view.title or "").split()), 200))

@@ -4,15 +4,16 @@ one place and "1.9M followers" in another."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
 from bot.analysis.reach import format_reach
 from bot.messages.cards import CardView, StoryMember
-from bot.messages.opportunities import OpportunityView
+from bot.messages.opportunities import HomeOpportunities, OpportunityView
 from bot.slack.cards import build_card
-from bot.slack.opportunity_blocks import build_opportunity_card
+from bot.slack.opportunity_blocks import build_home_opportunities, build_opportunity_card
 
 WHEN = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 
@@ -49,3 +50,23 @@ def test_the_opportunity_card_uses_the_same_formatter() -> None:
         text="Rival lost my parcel", title=None, published_at=WHEN, assignee_user_id=None,
         draft=None)
     assert "1.9k" in str(build_opportunity_card(view, "en")[1])
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_an_opportunity_whose_reach_is_unknown_shows_no_follower_count(language: str) -> None:
+    """Unknown followers (an RSS author): the card and App Home's line leave the count
+    out, instead of "rss · *ivy* · followers" and "*ivy* ( followers)"."""
+    view = OpportunityView(
+        id=3, reason="alternative", status="open", group="acme-vs", competitor="Rival",
+        network="rss", url="https://news.example.com/1", author_handle="ivy", followers=None,
+        text="Rival lost my parcel", title=None, published_at=WHEN, assignee_user_id=None,
+        draft=None)
+    word = {"en": "followers", "fr": "abonnés"}[language]
+    card = str(build_opportunity_card(view, language)[1])
+    home = str(build_home_opportunities(HomeOpportunities(shown=[view], total=1), language))
+    for text in (card, home):
+        assert "*ivy*" in text and word not in text and "()" not in text and "( " not in text
+    known = replace(view, followers=1_999)
+    assert f"*ivy* · 1.9k {word}" in str(build_opportunity_card(known, language)[1])
+    assert f"*ivy* (1.9k {word})" in str(build_home_opportunities(
+        HomeOpportunities(shown=[known], total=1), language))
