@@ -243,7 +243,7 @@ def watch_test(query: str, since: str, limit: int, team: str | None) -> None:
                           else "") + ".")
     for hit in trial.hits:
         click.echo(f"#{hit.id:<6} {hit.published_at:%Y-%m-%d %H:%M} {hit.network:<10} "
-                   f"@{hit.author or '?'}: {' '.join(hit.text.split())[:90]}")
+                   f"{hit.author or '?'}: {' '.join(hit.text.split())[:90]}")
     if trial.matched > len(trial.hits):
         click.echo(f"... and {trial.matched - len(trial.hits)} more (--limit to see more).")
 
@@ -448,7 +448,7 @@ def source_test(source_id: int, team: str | None) -> None:
                f"({result.report.filtered} filtered out).")
     for candidate in result.candidates[:20]:
         item, analysis = candidate.fetched, candidate.analysis
-        click.echo(f"- [{analysis.priority:>3}] {item.network} @{item.author.handle} "
+        click.echo(f"- [{analysis.priority:>3}] {item.network} {item.author.handle or '?'} "
                    f"{item.published_at:%Y-%m-%d %H:%M}: {item.text[:100]!r} ({item.url})")
 
 
@@ -556,7 +556,7 @@ def mentions(watch_name: str | None, since: str | None, status: str | None,
         click.echo("No mentions match.")
     for row in rows:
         click.echo(f"#{row.id:<6} {row.published_at:%Y-%m-%d %H:%M} {row.network:<10} "
-                   f"[{row.priority:>3}] {row.status:<9} @{row.author}: "
+                   f"[{row.priority:>3}] {row.status:<9} {row.author or '?'}: "
                    f"{' '.join(row.text.split())[:90]}")
         if row.priority_reason:
             click.echo(f"        why: {row.priority_reason}")

@@ -1,0 +1,64 @@
+"""What `vigie mentions` and `vigie watch test` print, on a real SQLite file, as a user
+reads it: handles as the network writes them, a search error's pointer under its column."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from storage.db import make_engine, make_session_factory, transaction
+from storage.models import Author, Mention, Watch
+from tests.bot.test_cli import vigie
+
+HANDLES = [("x", "@ana"), ("bluesky", "@bob.bsky.social"), ("mastodon", "@cy@m.social"),
+           ("reddit", "u/dee"), ("rss", "Eve Reporter")]
+
+
+def _store_mentions(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'vigie.db'}")
+    try:
+        sessions = make_session_factory(engine)
+        now = datetime.now(UTC)
+        with transaction(sessions) as session:
+            watch = session.scalars(select(Watch).where(Watch.name == "acme")).one()
+            for n, (network, handle) in enumerate(HANDLES):
+                author = Author(workspace_id=watch.workspace_id, network=network,
+                                handle=handle)
+                session.add(author)
+                session.flush()
+                session.add(Mention(
+                    workspace_id=watch.workspace_id, watch_id=watch.id, author_id=author.id,
+                    network=network, external_id=str(n), url=f"https://example.org/{n}",
+                    text=f"acme post {n}", published_at=now - timedelta(minutes=n)))
+    finally:
+        engine.dispose()
+
+
+def test_listings_show_each_handle_as_the_network_writes_it(tmp_path: Path) -> None:
+    assert vigie(tmp_path, "db", "upgrade").returncode == 0
+    assert vigie(tmp_path, "watch", "add", "acme", "--query", "acme",
+                 "--channel", "C0ACME123").returncode == 0
+    _store_mentions(tmp_path)
+    listed = vigie(tmp_path, "mentions")
+    tried = vigie(tmp_path, "watch", "test", "acme", "--since", "1d")
+    for shown in (listed, tried):
+        assert shown.returncode == 0, shown.stderr
+        for _network, handle in HANDLES:
+            assert f" {handle}: acme post" in shown.stdout, (handle, shown.stdout)
+        assert "@@" not in shown.stdout and "@u/" not in shown.stdout
+        assert "@Eve" not in shown.stdout
+
+
+def test_a_search_error_points_under_the_column_it_names(tmp_path: Path) -> None:
+    assert vigie(tmp_path, "db", "upgrade").returncode == 0
+    for args in (("mentions", "--text", 'acme "x'), ("watch", "test", 'acme "x')):
+        failed = vigie(tmp_path, *args)
+        assert failed.returncode == 2 and "Traceback" not in failed.stderr
+        lines = failed.stderr.splitlines()
+        typed = next(i for i, line in enumerate(lines) if line.endswith('acme "x'))
+        pointer = lines[typed + 1]
+        assert "`" not in lines[typed] + pointer, failed.stderr
+        # the pointer's caret sits under the opening quote, column for column
+        assert lines[typed][pointer.index("^")] == '"', failed.stderr
