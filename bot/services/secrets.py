@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
 
 from pydantic import BaseModel, SecretStr
 from sqlalchemy import select
@@ -70,14 +70,39 @@ def ensure_openable(config: dict[str, Any]) -> None:
 
 
 def secret_values(kind: str, config: dict[str, Any]) -> list[str]:
-    """The plain secret values of a decrypted config (what must never be shown)."""
+    """The plain secret values of a decrypted config (what must never be shown): its
+    secret fields, and the password of any URL written with one (``https://user:pw@...``,
+    a private feed's basic authentication)."""
     values = []
     for name in secret_fields(kind):
         value = config.get(name)
         if isinstance(value, str) and len(value) >= MIN_REDACTED_CHARS \
                 and not SecretBox.is_sealed(value):
             values.append(value)
+    for value in config.values():
+        password = url_password(value)
+        if password is not None and len(password) >= MIN_REDACTED_CHARS:
+            values.append(password)
     return values
+
+
+def url_password(value: object) -> str | None:
+    """The password in a URL's user info (``https://user:pw@host/``), or None."""
+    if not isinstance(value, str) or "@" not in value:
+        return None
+    try:
+        return urlsplit(value).password or None
+    except ValueError:  # not a URL (an unbalanced "[" in its host, say)
+        return None
+
+
+def without_password(value: str) -> str:
+    """``value`` as shown to users: the password of its URL's user info masked."""
+    if url_password(value) is None:
+        return value
+    parts = urlsplit(value)
+    userinfo, _, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{userinfo.partition(':')[0]}:{MASK}@{host}"))
 
 
 def redact(text: str | None, secrets: list[str]) -> str | None:

@@ -20,7 +20,13 @@ from bot.services.errors import NotFound, ServiceError
 from bot.services.ingest import Candidate, IngestReport, match_and_analyze
 from bot.services.permissions import require_role
 from bot.services.polling import HttpFactory, fetch_source, snapshot
-from bot.services.secrets import redact, redact_for_row, seal_config, secret_values
+from bot.services.secrets import (
+    redact,
+    redact_for_row,
+    seal_config,
+    secret_values,
+    without_password,
+)
 from bot.services.watches import get_watch_by_name
 from bot.sources.base import SourceConfig
 from bot.sources.registry import POLLABLE_KINDS, get_source, parse_config
@@ -99,7 +105,7 @@ def masked_settings(kind: str, stored: dict[str, Any]) -> dict[str, str]:
         if name not in stored or stored[name] in (None, "", [], {}):
             continue
         is_secret = "SecretStr" in str(info.annotation)
-        shown[name] = MASK if is_secret else str(stored[name])[:200]
+        shown[name] = MASK if is_secret else without_password(str(stored[name]))[:200]
     return shown
 
 

@@ -251,3 +251,28 @@ def test_a_webhook_whose_secret_no_key_opens_answers_503(
     finally:
         engine.dispose()
     assert result.status == 503 and "cannot check signatures" in str(result.body["error"])
+
+
+def test_a_feed_url_password_is_masked_where_the_source_is_shown(
+    sessions: sessionmaker[Session], workspace_id: int, watch_name: str, httpserver: HTTPServer,
+) -> None:
+    """A private feed's URL with basic authentication (``https://reader:pw@host/feed``) is
+    listed with its password masked, and a server error repeating the password is masked
+    too; the fetch still authenticates with it."""
+    password = "s3cret-feed-pw"
+    url = httpserver.url_for("/private.xml").replace("://", f"://reader:{password}@")
+    do_add_source(sessions, workspace_id, CLI, kind="rss", watch_name=watch_name,
+                  values={"url": url})
+    httpserver.expect_request("/private.xml").respond_with_data(
+        f"wrong password {password} for reader", status=403)
+    report = run_poll_tick(sessions, client, force=True)
+    (outcome,) = report.outcomes
+    assert outcome.error and password not in outcome.error
+    (view,) = list_sources(sessions, workspace_id)
+    assert view.settings["url"] == url.replace(password, MASK)
+    assert "reader:" in view.settings["url"]
+    assert view.last_error and password not in view.last_error
+    (request, _response), = httpserver.log
+    assert request.authorization is not None
+    assert (request.authorization.username, request.authorization.password) == (
+        "reader", password)
