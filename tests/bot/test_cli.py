@@ -256,7 +256,11 @@ def test_settings_from_the_terminal_are_those_of_cm_settings(tmp_path: Path) -> 
     shown = vigie(tmp_path, "settings")
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.splitlines()[0] == (
-        "four_eyes on: nobody approves a draft holding their own words")
+        "four_eyes on: when on, nobody approves a draft holding their own words")
+    # Each line says what the setting does, not what it does at its current value: off
+    # and 0 no longer read as the opposite ("backfill_hours 0: how far back ... may alert").
+    assert ("backfill_hours 48: a new source's first fetch stores posts older than this "
+            "many hours without alerting (0: off, every post may alert)") in shown.stdout
     assert "timezone UTC: digests, statistics and SLA hours" in shown.stdout
     changed = vigie(tmp_path, "settings", "four-eyes", "off")
     assert changed.stdout == "four_eyes changed from on to off.\n", changed.stderr
