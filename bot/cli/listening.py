@@ -502,7 +502,14 @@ def poll(once: bool, dry_run: bool, source_ids: tuple[int, ...], due: bool) -> N
                                budget=settings.poll_source_budget_seconds,
                                backfill_hours=settings.backfill_hours)
         totals = report.totals
+        skipped = sorted(set(source_ids) - {o.source.id for o in report.outcomes})
+        if skipped:
+            why = "no such source, not due yet," if due else "no such source, or"
+            click.echo(f"Not polled: {', '.join(f'#{n}' for n in skipped)} ({why} it or its "
+                       "watch is paused; vigie source list shows them).", err=True)
         if not report.outcomes:
+            if skipped:
+                raise SystemExit(2)
             click.echo("No source to poll: vigie source add KIND --watch NAME --url URL")
             return
         verb = "would store" if dry_run else "stored"

@@ -62,3 +62,15 @@ def test_a_search_error_points_under_the_column_it_names(tmp_path: Path) -> None
         assert "`" not in lines[typed] + pointer, failed.stderr
         # the pointer's caret sits under the opening quote, column for column
         assert lines[typed][pointer.index("^")] == '"', failed.stderr
+
+
+def test_polling_a_source_that_is_not_there_says_so(tmp_path: Path) -> None:
+    assert vigie(tmp_path, "db", "upgrade").returncode == 0
+    assert vigie(tmp_path, "watch", "add", "acme", "--query", "acme",
+                 "--channel", "C0ACME123").returncode == 0
+    hook = vigie(tmp_path, "source", "add", "webhook", "--watch", "acme")
+    assert hook.returncode == 0, hook.stderr
+    missing = vigie(tmp_path, "poll", "--source", "9999")
+    assert missing.returncode == 2, missing.stdout + missing.stderr
+    assert "Not polled: #9999 (no such source" in missing.stderr
+    assert "vigie source add" not in missing.stdout  # there are sources: not "add one"
