@@ -608,13 +608,15 @@ class HttpClient:
         except (SourceError, _TransientNetworkError, _Retryable):
             if not alarm.fired:
                 raise
-            if total < self.limits.total_timeout:
-                raise self._budget_error() from None
-            raise SourceError(
-                f"timed out after {_fmt_seconds(self.limits.total_timeout)}"
-            ) from None
+            raise self._deadline_error(total) from None
         finally:
             alarm.cancel()
+
+    def _deadline_error(self, total: float) -> SourceError:
+        """The error of an attempt cut off at its deadline of ``total`` seconds."""
+        if total < self.limits.total_timeout:
+            return self._budget_error()
+        return SourceError(f"timed out after {_fmt_seconds(self.limits.total_timeout)}")
 
     def _budget_error(self) -> SourceError:
         if self._aborted:
