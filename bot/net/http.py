@@ -10,9 +10,10 @@ and, for URLs that came through Slack, the SSRF guard of :mod:`bot.net.netguard`
 The total deadline is enforced from outside the read loop: a watchdog timer shuts down
 the attempt's sockets when it passes, so a server that trickles its headers (or its TLS
 handshake, or its body) one byte at a time cannot hold a worker past the deadline; httpx's
-own timeouts are per operation and never fire while bytes keep arriving. A client may
-also be given an overall budget (:meth:`HttpClient.set_budget`) that bounds every
-attempt, retry and pause of one fetch.
+own timeouts are per operation and never fire while bytes keep arriving. An attempt whose
+sockets were shut down under it fails even when what it read looks complete (a body that
+ends at connection close). A client may also be given an overall budget
+(:meth:`HttpClient.set_budget`) that bounds every attempt, retry and pause of one fetch.
 
 Errors are always the ``SourceError`` family with a short message that names the host
 but never a full URL, header or token.
@@ -604,17 +605,27 @@ class HttpClient:
         deadline = self._clock() + total
         alarm = _Alarm(total, self._streams)
         try:
-            return self._follow(method, url, headers, json, data, deadline)
+            response = self._follow(method, url, headers, json, data, deadline)
         except (SourceError, _TransientNetworkError, _Retryable):
-            if not alarm.fired:
+            if not self._cut_off(alarm):
                 raise
             raise self._deadline_error(total) from None
         finally:
             alarm.cancel()
+        if self._cut_off(alarm):
+            # A body that ends at connection close reads as complete when we shut the
+            # socket under it: what was read is only the part that came in time.
+            raise self._deadline_error(total)
+        return response
+
+    def _cut_off(self, alarm: _Alarm) -> bool:
+        """Whether this client shut the attempt's sockets (watchdog or abort): whatever
+        ended then was cut off, however complete it looks."""
+        return alarm.fired or self._aborted
 
     def _deadline_error(self, total: float) -> SourceError:
         """The error of an attempt cut off at its deadline of ``total`` seconds."""
-        if total < self.limits.total_timeout:
+        if self._aborted or total < self.limits.total_timeout:
             return self._budget_error()
         return SourceError(f"timed out after {_fmt_seconds(self.limits.total_timeout)}")
 

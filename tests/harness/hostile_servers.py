@@ -2,8 +2,9 @@
 
 ``TricklingServer`` answers every request with an endless status line and headers sent
 one byte at a time: each byte arrives well within any read timeout, so only an overall
-deadline enforced from outside the read loop ends the fetch. ``StaticServer`` serves one
-fixed body (e.g. a nested-HTML bomb) to any GET.
+deadline enforced from outside the read loop ends the fetch. ``StallingServer`` sends a
+whole status line and headers, the start of a body, then stalls the body the same way.
+``StaticServer`` serves one fixed body (e.g. a nested-HTML bomb) to any GET.
 """
 
 from __future__ import annotations
@@ -114,6 +115,53 @@ class TricklingServer(_RawServer):
                 self.bytes_sent += 1
                 index += 1
                 self.stopped.wait(self.interval)
+
+
+class StallingServer(_RawServer):
+    """Answers ``200 OK``, sends ``body``, then keeps the body going one space every
+    ``interval`` s, forever.
+
+    ``framing`` says how the body's end would be known: ``"close"`` (no Content-Length:
+    the body ends when the connection closes), ``"chunked"`` (the stall is one-space
+    chunks, never the last chunk) or ``"length"`` (a Content-Length never reached).
+    """
+
+    def __init__(self, body: bytes, framing: str = "close", interval: float = 0.05) -> None:
+        """Serve ``body`` then stall, with ``framing`` (see the class)."""
+        super().__init__()
+        self.body = body
+        self.framing = framing
+        self.interval = interval
+        self.stall_bytes = 0
+        """Bytes of stall sent after ``body`` (the server did keep the body going)."""
+
+    def __enter__(self) -> StallingServer:
+        super().__enter__()
+        return self
+
+    def _head(self) -> bytes:
+        framing = {"close": "Connection: close\r\n",
+                   "chunked": "Transfer-Encoding: chunked\r\n",
+                   "length": f"Content-Length: {len(self.body) + 10_000_000}\r\n"}
+        return ("HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml; charset=utf-8\r\n"
+                f"{framing[self.framing]}\r\n").encode("ascii")
+
+    def _piece(self, data: bytes) -> bytes:
+        if self.framing == "chunked":
+            return f"{len(data):x}\r\n".encode("ascii") + data + b"\r\n"
+        return data
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            if not self._read_request(conn):
+                return
+            try:
+                conn.sendall(self._head() + self._piece(self.body))
+                while not self.stopped.wait(self.interval):
+                    conn.sendall(self._piece(b" "))
+                    self.stall_bytes += 1
+            except OSError:
+                return
 
 
 class StaticServer(_RawServer):

@@ -2,7 +2,8 @@
 
 Issue 19 items 2 and 7: a feed that trickles its headers one byte at a time held a poll
 tick (and so every later tick) forever; a fetch stuck outside HTTP (a DNS lookup) must
-not hold the tick either; a nested-HTML bomb must not cost minutes of CPU.
+not hold the tick either; a nested-HTML bomb must not cost minutes of CPU. A feed whose
+body stalls past the budget is a failed fetch, not a short feed.
 """
 
 from __future__ import annotations
@@ -14,18 +15,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.net.http import HttpClient, HttpLimits
 from bot.services.actors import CLI
 from bot.services.polling import SourceOutcome, TickReport, run_poll_tick
 from bot.services.sources_admin import do_add_source
-from storage.models import SourceRow
-from tests.harness.hostile_servers import StaticServer, TricklingServer
+from storage.models import Mention, SourceRow
+from tests.harness.hostile_servers import StallingServer, StaticServer, TricklingServer
 
 from .conftest import add_channel_watches, add_workspace
-from .support import FeedItem, FeedServer, child_env, dated, item_text, run_to_completion
+from .support import (
+    FeedItem,
+    FeedServer,
+    child_env,
+    dated,
+    item_text,
+    render_rss,
+    run_to_completion,
+)
 
 LIVENESS = 60.0
 """Generous bound after which a tick counts as stalled (the old tick never ended)."""
@@ -136,6 +145,37 @@ def test_a_fetch_stuck_outside_http_is_abandoned_and_the_others_go_on(
     stuck = source_row(sessions, stuck_id)
     assert stuck.consecutive_failures == 1
     assert stuck.last_error == "gave up after 0.5s (time budget of a fetch)"
+
+
+def test_a_feed_stalling_its_body_fails_and_stores_nothing(
+    sqlite_sessions: sessionmaker[Session],
+) -> None:
+    """No Content-Length, one complete item, then a space every so often: the body
+    looked complete when the budget shut the socket, so the item was stored and the
+    source shown healthy."""
+    sessions = sqlite_sessions
+    workspace_id = add_workspace(sessions)
+    add_channel_watches(sessions, workspace_id, ("C07VIGIEFEED",))
+    feed = render_rss("acme", feed_items(1), "http://127.0.0.1")
+    one_item = feed[: feed.index(b"</item>") + len(b"</item>")]
+
+    def factory(_trusted: bool) -> HttpClient:
+        return HttpClient()
+
+    with StallingServer(one_item, "close") as stall:
+        stalled_id = add_rss(sessions, workspace_id, stall.url("/f.xml"))
+        report = run_tick_in_thread(lambda: run_poll_tick(sessions, factory, budget=1),
+                                    stall.close)
+        assert stall.stall_bytes > 3, "the feed did stall its body"
+    (outcome,) = report.outcomes
+    assert outcome.error == "gave up after 1s (time budget of a fetch)"
+    stalled = source_row(sessions, stalled_id)
+    assert stalled.consecutive_failures == 1
+    assert stalled.last_error == "gave up after 1s (time budget of a fetch)"
+    assert stalled.last_success_at is None
+    assert stalled.next_poll_at > datetime.now(UTC), "backed off"
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Mention)) == 0
 
 
 BOMB_BYTES = 9_900_000
