@@ -74,3 +74,15 @@ def test_polling_a_source_that_is_not_there_says_so(tmp_path: Path) -> None:
     assert missing.returncode == 2, missing.stdout + missing.stderr
     assert "Not polled: #9999 (no such source" in missing.stderr
     assert "vigie source add" not in missing.stdout  # there are sources: not "add one"
+
+
+def test_terminal_errors_name_the_terminal_command_not_slack(tmp_path: Path) -> None:
+    assert vigie(tmp_path, "db", "upgrade").returncode == 0
+    assert vigie(tmp_path, "watch", "add", "acme", "--channel", "C0ACME123").returncode == 0
+    for args, fix in ((("watch", "unroute", "acme", "--topic", "outage"),
+                       "vigie watch routes acme"),
+                      (("account", "remove", "x", "@nobody"), "vigie account list"),
+                      (("forget", "@"), "vigie forget @ana")):
+        refused = vigie(tmp_path, *args)
+        assert refused.returncode == 2 and fix in refused.stderr, (args, refused.stderr)
+        assert "/cm" not in refused.stderr and "`" not in refused.stderr, refused.stderr
