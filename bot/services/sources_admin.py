@@ -240,6 +240,8 @@ def test_source(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
         if actor.user_id:
             require_role(session, workspace_id, actor.user_id, Role.ADMIN)
         row, watch = _get(session, workspace_id, source_id)
+        if row.kind not in POLLABLE_KINDS:  # a webhook is pushed to: nothing to fetch
+            raise ServiceError("source.test_pushed", id=str(source_id))
         # From scratch, not from the cursor: show what the source yields today.
         claimed = replace(snapshot(row, watch.name), cursor={})
         session.expunge(watch)

@@ -74,6 +74,10 @@ def test_polling_a_source_that_is_not_there_says_so(tmp_path: Path) -> None:
     assert missing.returncode == 2, missing.stdout + missing.stderr
     assert "Not polled: #9999 (no such source" in missing.stderr
     assert "vigie source add" not in missing.stdout  # there are sources: not "add one"
+    tested = vigie(tmp_path, "source", "test", "1")
+    assert tested.returncode == 2 and "Fetched" not in tested.stdout
+    assert "Source #1 is a webhook: Vigie fetches nothing from it" in tested.stderr
+    assert "/ingest/1" in tested.stderr
 
 
 def test_terminal_errors_name_the_terminal_command_not_slack(tmp_path: Path) -> None:
