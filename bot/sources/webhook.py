@@ -39,6 +39,7 @@ from pydantic import (
 from bot.net.errors import SourceAuthError, SourceError
 from bot.net.fetcher import Fetcher
 from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
+from bot.sources.handles import HandleError, stored_handle
 from bot.sources.text import language_tag, to_utc
 
 SIGNATURE_HEADER = "X-Vigie-Signature"
@@ -134,13 +135,20 @@ class WebhookMention(BaseModel):
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     def to_mention(self, default_network: str) -> FetchedMention:
-        """The normalized mention."""
+        """The normalized mention; an author handle on a known network in the form its
+        source writes (``acmecare`` on x is ``@acmecare``: the brand's accounts and the
+        authors table compare that form), or as sent when it is not one."""
+        network = self.network or default_network
+        try:
+            handle = stored_handle(network, self.author.handle)
+        except HandleError:
+            handle = self.author.handle
         return FetchedMention(
-            network=self.network or default_network,
+            network=network,
             external_id=self.id,
             url=str(self.url),
             author=Author(
-                handle=self.author.handle,
+                handle=handle,
                 name=self.author.name,
                 followers=self.author.followers,
                 url=str(self.author.url) if self.author.url else None,

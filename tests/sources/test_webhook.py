@@ -205,3 +205,19 @@ def test_a_field_of_the_wrong_shape_is_a_named_payload_error(path: tuple[str, ..
             assert str(err).startswith(f"item 0: {'.'.join(path)}")
         else:
             assert isinstance(mention.text, str) and isinstance(mention.external_id, str)
+
+
+@pytest.mark.parametrize(("network", "sent", "stored"), [
+    ("x", "acmecare", "@acmecare"), ("x", "@AcmeCare", "@AcmeCare"),
+    ("reddit", "dee", "u/dee"), ("mastodon", "ana@m.social", "@ana@m.social"),
+    ("x", "john doe", "john doe"),  # not an X handle: kept as sent
+    ("forum", "jane", "jane"),  # a network without a handle form: as sent
+])
+def test_an_author_handle_is_stored_as_its_network_writes_it(
+        network: str, sent: str, stored: str) -> None:
+    """The form the network's own source stores (and the brand's accounts are compared
+    in): a brand post pushed as ``acmecare`` on x is the brand's ``@acmecare``."""
+    item = dict(ITEM, network=network, author={"handle": sent})
+    (mention,) = parse_webhook_body(json.dumps(item).encode())
+    assert mention.author.handle == stored
+
