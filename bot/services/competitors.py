@@ -167,7 +167,8 @@ def do_create_group(sessions: sessionmaker[Session], workspace_id: int, actor: A
 
 def do_add_to_group(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,
                     name: str, watch_names: list[str]) -> GroupView:
-    """Add watches to a group (none may be in another group); admins only."""
+    """Add watches to a group (none may be in another group); a group left without a brand
+    or a competitor watch (by an older Vigie) must get what it lacks. Admins only."""
     with transaction(sessions) as session:
         if actor.user_id:
             require_role(session, workspace_id, actor.user_id, Role.ADMIN)
@@ -178,6 +179,9 @@ def do_add_to_group(sessions: sessionmaker[Session], workspace_id: int, actor: A
         view = _view(session, group)
         if len(view.members) > MAX_GROUP_WATCHES:
             raise ServiceError("compete.too_many", limit=MAX_GROUP_WATCHES)
+        if not view.brands or not view.competitors:
+            # Only a group an older Vigie emptied lacks one: adding must repair it.
+            raise ServiceError("compete.group_broken", name=group.name)
         record(session, workspace_id, actor, "group.watches_added",
                detail={"group": group.name, "watches": [w.name for w in watches]})
         return view

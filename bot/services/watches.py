@@ -111,6 +111,11 @@ def do_add_watch(
             if found is None:
                 raise NotFound("compete.group_not_found", name=group)
             session.add(WatchGroupMember(group_id=found.id, watch_id=watch.id))
+            session.flush()
+            if missing_kinds(session, found.id):
+                # Only a group an older Vigie emptied lacks one: joining it alone would
+                # make no comparison and no opportunity, silently.
+                raise ServiceError("compete.group_broken", name=found.name)
             group_name = found.name
         record(session, workspace_id, actor, "watch.added",
                detail={"watch": name, "query": query, "channel": channel_id,
@@ -174,8 +179,33 @@ def do_remove_watch(
         if actor.user_id:
             require_role(session, workspace_id, actor.user_id, Role.ADMIN)
         watch = get_watch_by_name(session, workspace_id, name)
+        _check_groups_keep_both_kinds(session, watch)
         record(session, workspace_id, actor, "watch.removed", detail={"watch": watch.name})
         # Sources first, then the watch: the order a poll locks them in (its source, then
         # the watch it ingests for), so a removal during a poll waits instead of deadlocking.
         session.execute(delete(SourceRow).where(SourceRow.watch_id == watch.id))
         session.delete(watch)
+
+
+def missing_kinds(session: Session, group_id: int, *, without: int | None = None
+                  ) -> list[str]:
+    """The kinds (brand, competitor) the group has no watch of, leaving out watch
+    ``without``: a group needs one of each to compare and to find opportunities."""
+    query = (select(Watch.kind).join(WatchGroupMember, WatchGroupMember.watch_id == Watch.id)
+             .where(WatchGroupMember.group_id == group_id))
+    if without is not None:
+        query = query.where(Watch.id != without)
+    present = set(session.scalars(query))
+    return [kind for kind in WATCH_KINDS if kind not in present]
+
+
+def _check_groups_keep_both_kinds(session: Session, watch: Watch) -> None:
+    """Refuse to remove the last brand watch or the last competitor watch of the group
+    ``watch`` is in: a group holds one of each (``watch group drop`` and ``watch kind``
+    keep the same rule)."""
+    group = session.scalar(select(WatchGroup).join(
+        WatchGroupMember, WatchGroupMember.group_id == WatchGroup.id).where(
+        WatchGroupMember.watch_id == watch.id))
+    if group is not None and watch.kind in missing_kinds(session, group.id, without=watch.id):
+        raise ServiceError(f"compete.remove_last_{watch.kind}", watch=watch.name,
+                           group=group.name)

@@ -51,6 +51,13 @@ def test_groups_and_share_of_voice_from_the_terminal(env: dict[str, str]) -> Non
     assert code == 2 and "kind:competitor" in out
     code, out = _run(env, "watch", "list")
     assert "competitor" in out and "group acme-vs" in out
+    code, out = _run(env, "watch", "remove", "rivalo")
+    assert code == 2 and "last competitor watch of group 'acme-vs'" in out
+    assert "vigie watch group delete acme-vs" in out and "Traceback" not in out
+    code, out = _run(env, "watch", "remove", "acme")
+    assert code == 2 and "last brand watch of group 'acme-vs'" in out
+    code, out = _run(env, "watch", "group", "list")
+    assert "brand acme; competitors rivalo" in out
     engine = make_engine(env["VIGIE_DATABASE_URL"])
     now = datetime.now(UTC)
     with transaction(make_session_factory(engine)) as session:

@@ -60,6 +60,8 @@ def test_watch_groups_from_slack(vigie: VigieApp) -> None:
     assert "brand acme, competitors rivalo" in admin(vigie, "watch group drop acme-vs beta")
     assert "at least one brand watch" in admin(vigie, "watch kind acme competitor")
     assert "at least one brand watch" in admin(vigie, "watch group drop acme-vs rivalo")
+    assert "last competitor watch of group `acme-vs`" in admin(vigie, "watch remove rivalo")
+    assert "last brand watch of group `acme-vs`" in admin(vigie, "watch remove acme")
     assert "neither `on` nor `off`" in admin(vigie, "watch group conquest acme-vs maybe")
     assert "Usage" in admin(vigie, "watch group frobnicate")
     assert "Usage" in admin(vigie, "watch kind acme")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services import competitors, opportunities
@@ -18,13 +18,18 @@ from bot.services.errors import ServiceError
 from bot.services.ingest import IngestReport, do_ingest
 from bot.services.outbox import KIND_CARD, KIND_OPPORTUNITY, KIND_UPDATE_OPPORTUNITY
 from bot.services.sla import due_at, run_sla_checks
-from bot.services.watches import do_add_watch, get_watch_by_name, list_watches
+from bot.services.watches import (
+    do_add_watch,
+    do_remove_watch,
+    get_watch_by_name,
+    list_watches,
+)
 from bot.services.workflow import do_assign
 from bot.sources.base import Author as FetchedAuthor
 from bot.sources.base import FetchedMention
 from storage.db import transaction
 from storage.models import Mention, OutboxMessage
-from storage.models_competitors import Opportunity
+from storage.models_competitors import Opportunity, WatchGroupMember
 from storage.models_sla import SlaNotice
 from tests.harness.constants import CHANNEL_ID, USER_ID
 from tests.harness.slack_standin import SlackStandIn
@@ -208,6 +213,66 @@ def test_group_bad_inputs(sessions: sessionmaker[Session], workspace_id: int) ->
     assert [m.name for m in view.competitors] == ["rival-b", "rivalo"]
     competitors.do_delete_group(sessions, workspace_id, CLI, "ACME-vs")
     assert competitors.list_groups(sessions, workspace_id) == []
+
+
+def _group(sessions: sessionmaker[Session], workspace_id: int) -> competitors.GroupView:
+    with sessions() as session:
+        return competitors.get_group(session, workspace_id, "acme-vs")
+
+
+def _refused(call: object, key: str) -> ServiceError:
+    with pytest.raises(ServiceError) as err:
+        call()  # type: ignore[operator]
+    assert err.value.key == key
+    return err.value
+
+
+def test_removing_a_watch_never_leaves_its_group_without_a_brand_or_a_competitor(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    _setup(sessions, workspace_id, conquest=True)
+    err = _refused(lambda: do_remove_watch(sessions, workspace_id, CLI, "rivalo"),
+                   "compete.remove_last_competitor")
+    assert "watch group delete acme-vs" in err.message(plain=True)
+    assert "vigie watch group delete acme-vs" in err.message(plain=True)
+    _refused(lambda: do_remove_watch(sessions, workspace_id, CLI, "ACME"),
+             "compete.remove_last_brand")
+    view = _group(sessions, workspace_id)
+    assert ([m.name for m in view.brands], [m.name for m in view.competitors]) == (
+        ["acme"], ["rivalo"])
+    # One of two competitors may go; the group still compares and finds opportunities.
+    do_add_watch(sessions, workspace_id, CLI, name="rival-b", query="rival-b",
+                 channel_id=VEILLE, kind="competitor", group="acme-vs")
+    do_remove_watch(sessions, workspace_id, CLI, "rivalo")
+    view = _group(sessions, workspace_id)
+    assert [m.name for m in view.competitors] == ["rival-b"]
+    # Once the group is deleted, its watches go freely.
+    competitors.do_delete_group(sessions, workspace_id, CLI, "acme-vs")
+    do_remove_watch(sessions, workspace_id, CLI, "rival-b")
+    do_remove_watch(sessions, workspace_id, CLI, "acme")
+    assert list_watches(sessions, workspace_id) == []
+
+
+def test_a_group_left_without_a_brand_takes_no_watch_until_repaired(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    _setup(sessions, workspace_id, conquest=True)
+    # What an older Vigie left: `watch remove` took the group's brand and competitor away.
+    with transaction(sessions) as session:
+        session.execute(delete(WatchGroupMember))
+    _refused(lambda: do_add_watch(sessions, workspace_id, CLI, name="rival-c", query="rival",
+                                  channel_id=VEILLE, kind="competitor", group="acme-vs"),
+             "compete.group_broken")
+    assert "rival-c" not in {v.name for v in list_watches(sessions, workspace_id)}
+    _refused(lambda: competitors.do_add_to_group(sessions, workspace_id, CLI, name="acme-vs",
+                                                 watch_names=["rivalo"]),
+             "compete.group_broken")
+    assert _group(sessions, workspace_id).members == ()
+    # Given a brand and a competitor in one go, the group works again.
+    view = competitors.do_add_to_group(sessions, workspace_id, CLI, name="acme-vs",
+                                       watch_names=["acme", "rivalo"])
+    assert ([m.name for m in view.brands], [m.name for m in view.competitors]) == (
+        ["acme"], ["rivalo"])
+    report = _poll(sessions, workspace_id, "rivalo", [_item("3", FEED[2][1])])
+    assert report.opportunities == 1
 
 
 def test_the_digest_carries_a_share_of_voice_line_and_chart(
