@@ -189,30 +189,38 @@ def _store(sessions: sessionmaker[Session], source: ClaimedSource, result: Fetch
            now: datetime, outcome: SourceOutcome,
            backfill_hours: int = backfill.DEFAULT_HOURS) -> None:
     with transaction(sessions) as session:
-        row = session.get(SourceRow, source.id, with_for_update=True)
-        if row is None:  # removed while we fetched
-            return
-        if source.claimed_at is not None and row.last_polled_at != source.claimed_at:
-            # Our lease ran out and another worker claimed it: its result will be stored.
-            outcome.error = "claim expired during a slow tick; skipped"
-            return
-        watch = session.get(Watch, row.watch_id)
-        quiet_before = backfill.cutoff(session, row, now, backfill_hours)
-        if watch is not None and result.mentions:
-            outcome.report = do_ingest(session, watch, row.id, result.mentions, now=now,
-                                       backfill_before=quiet_before)
+        _apply(session, source, result, now, outcome, backfill_hours)
+
+
+def _apply(session: Session, source: ClaimedSource, result: FetchResult, now: datetime,
+           outcome: SourceOutcome, backfill_hours: int, *, index: bool = True) -> None:
+    """Ingest one source's fetch in ``session`` and record its success: mentions, alerts,
+    quiet backfill, cursor and health (``index``: the new mentions' search words too)."""
+    row = session.get(SourceRow, source.id, with_for_update=True)
+    if row is None:  # removed while we fetched
+        return
+    if source.claimed_at is not None and row.last_polled_at != source.claimed_at:
+        # Our lease ran out and another worker claimed it: its result will be stored.
+        outcome.error = "claim expired during a slow tick; skipped"
+        return
+    watch = session.get(Watch, row.watch_id)
+    quiet_before = backfill.cutoff(session, row, now, backfill_hours)
+    if watch is not None and result.mentions:
+        outcome.report = do_ingest(session, watch, row.id, result.mentions, now=now,
+                                   backfill_before=quiet_before)
+        if index:
             index_pending(session)  # the new mentions' words, in the same transaction
-        if quiet_before is not None:
-            backfill.record(session, row.id, outcome.report.backfilled,
-                            round((now - quiet_before).total_seconds() / 3600), now)
-        # The cursor moves in the same transaction as the mentions it covers.
-        row.cursor = result.cursor
-        row.consecutive_failures = 0
-        row.last_error = outcome.report.skipped_note
-        if row.last_error:  # stored, but some items were dropped: say so in the health
-            row.last_error_at = now
-        row.last_success_at = now
-        row.next_poll_at = now + timedelta(seconds=row.interval_seconds)
+    if quiet_before is not None:
+        backfill.record(session, row.id, outcome.report.backfilled,
+                        round((now - quiet_before).total_seconds() / 3600), now)
+    # The cursor moves in the same transaction as the mentions it covers.
+    row.cursor = result.cursor
+    row.consecutive_failures = 0
+    row.last_error = outcome.report.skipped_note
+    if row.last_error:  # stored, but some items were dropped: say so in the health
+        row.last_error_at = now
+    row.last_success_at = now
+    row.next_poll_at = now + timedelta(seconds=row.interval_seconds)
 
 
 def _dry_run(sessions: sessionmaker[Session], source: ClaimedSource, result: FetchResult,
