@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,7 +29,7 @@ from bot.net.errors import SourceError, SourceRateLimited
 from bot.net.http import HttpClient
 from bot.net.retry import exponential, retry_delay
 from bot.services import backfill
-from bot.services.ingest import IngestReport, do_ingest, match_and_analyze
+from bot.services.ingest import IngestReport, do_ingest
 from bot.services.secrets import (
     ensure_openable,
     open_config,
@@ -223,15 +224,60 @@ def _apply(session: Session, source: ClaimedSource, result: FetchResult, now: da
     row.next_poll_at = now + timedelta(seconds=row.interval_seconds)
 
 
-def _dry_run(sessions: sessionmaker[Session], source: ClaimedSource, result: FetchResult,
-             now: datetime, outcome: SourceOutcome) -> None:
-    with sessions() as session:
-        row = session.get(SourceRow, source.id)
-        watch = session.get(Watch, row.watch_id) if row else None
-        if watch is not None:
-            outcome.report.received = len(result.mentions)
-            outcome.report.stored = len(match_and_analyze(watch, result.mentions, now=now,
-                                                          report=outcome.report))
+_Settled = tuple[ClaimedSource, "Future[FetchResult] | None", float]
+"""A source, its finished fetch (None: abandoned) and the seconds the fetch took."""
+
+
+class _Discarded(Exception):
+    """Raised at the end of a dry run's transaction so that it rolls back."""
+
+
+@contextmanager
+def _rolled_back(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A write transaction that always rolls back: a dry run ingests for real in it (the
+    same dedupe, backfill and alert decisions as a poll) and keeps only the counts; its
+    mentions, outbox rows, cursors and health never reach the database."""
+    try:
+        with transaction(sessions) as session:
+            yield session
+            raise _Discarded
+    except _Discarded:
+        pass
+
+
+def _dry_run(sessions: sessionmaker[Session], settled: list[_Settled], now: datetime,
+             budget: float, backfill_hours: int) -> list[SourceOutcome]:
+    """Each settled fetch's outcome as a poll would have it, nothing written: the sources
+    are ingested one after the other, in the order a poll stores them, in one transaction
+    rolled back at the end (so a source sees what the ones before it would have stored)."""
+    outcomes = []
+    with _rolled_back(sessions) as session:
+        for source, future, seconds in settled:
+            outcome = SourceOutcome(source, seconds=seconds)
+            try:
+                result = _fetched(future, budget, outcome)
+                with session.begin_nested():  # a failing source leaves the others' work
+                    _apply(session, source, result, now, outcome, backfill_hours,
+                           index=False)
+            except Exception as err:
+                if not isinstance(err, SourceError):
+                    log.exception("dry run of source %s (%s) failed", source.id, source.kind)
+                outcome.error = redact(
+                    str(err) if isinstance(err, SourceError) else repr(err),
+                    secret_values(source.kind, source.config))
+            outcomes.append(outcome)
+    return outcomes
+
+
+def _fetched(future: Future[FetchResult] | None, budget: float, outcome: SourceOutcome
+             ) -> FetchResult:
+    """The fetch's result, counted in ``outcome``; SourceError when it was abandoned."""
+    if future is None:
+        raise SourceError(f"gave up after {budget:g}s (time budget of a fetch)")
+    result = future.result()
+    outcome.fetched = len(result.mentions)
+    outcome.not_modified = result.not_modified
+    return result
 
 
 class _Fetches:
@@ -301,6 +347,10 @@ class _Fetches:
             if self._pool is not None:
                 self._pool.shutdown(wait=False, cancel_futures=True)
 
+    def seconds(self, source: ClaimedSource) -> float:
+        """Seconds since ``source``'s fetch started (0 when it never started)."""
+        return time.monotonic() - self.started.get(source.id, time.monotonic())
+
     def _next_check(self, pending: set[Future[FetchResult]], limit: float) -> float:
         now = time.monotonic()
         ends = [self.started[self.sources[f].id] + limit for f in pending
@@ -318,7 +368,8 @@ def run_poll_tick(
     """Poll every due source once: claim, fetch concurrently, ingest, record health.
 
     ``budget`` bounds each source's fetch; a fetch past it is abandoned and counts as a
-    failure. ``dry_run`` fetches and matches but stores nothing and moves no cursor.
+    failure. ``dry_run`` fetches and ingests as a poll would (same counts: new, duplicates,
+    alerts, quiet backfill) but writes nothing: no mention, cursor, outbox row or health.
     A new or resumed source's posts older than ``backfill_hours`` are stored quietly.
     """
     now = now or utcnow()
@@ -330,30 +381,34 @@ def run_poll_tick(
     fetches = _Fetches(http_factory, concurrency, budget)
     for source in claimed:
         fetches.submit(source)
-    for source, future in fetches.settle():
-        outcome = SourceOutcome(source)
-        try:
-            if future is None:
-                raise SourceError(f"gave up after {budget:g}s (time budget of a fetch)")
-            result = future.result()
-            outcome.fetched = len(result.mentions)
-            outcome.not_modified = result.not_modified
-            if dry_run:
-                _dry_run(sessions, source, result, now, outcome)
-            else:
-                _store(sessions, source, result, now, outcome, backfill_hours)
-        except Exception as err:
-            if not isinstance(err, SourceError):
-                log.exception("polling source %s (%s) failed", source.id, source.kind)
-            if dry_run:
-                outcome.error = redact(
-                    str(err) if isinstance(err, SourceError) else repr(err),
-                    secret_values(source.kind, source.config))
-            else:
-                with transaction(sessions) as session:
-                    outcome.error = record_failure(session, source.id, err, now)
-        outcome.seconds = time.monotonic() - fetches.started.get(source.id, time.monotonic())
+    if dry_run:
+        # Every fetch first: the dry run's transaction then holds no lock while they run.
+        settled = [(source, future, fetches.seconds(source))
+                   for source, future in fetches.settle()]
+        outcomes: Iterable[SourceOutcome] = _dry_run(sessions, settled, now, budget,
+                                                     backfill_hours)
+    else:
+        outcomes = _poll(sessions, fetches, now, budget, backfill_hours)
+    for outcome in outcomes:
         report.outcomes.append(outcome)
         if progress is not None:
             progress(outcome, len(report.outcomes), len(claimed))
     return report
+
+
+def _poll(sessions: sessionmaker[Session], fetches: _Fetches, now: datetime, budget: float,
+          backfill_hours: int) -> Iterator[SourceOutcome]:
+    """Store each fetch as it settles, each source in its own transaction; a failure is
+    recorded in the source's health, with backoff."""
+    for source, future in fetches.settle():
+        outcome = SourceOutcome(source)
+        try:
+            _store(sessions, source, _fetched(future, budget, outcome), now, outcome,
+                   backfill_hours)
+        except Exception as err:
+            if not isinstance(err, SourceError):
+                log.exception("polling source %s (%s) failed", source.id, source.kind)
+            with transaction(sessions) as session:
+                outcome.error = record_failure(session, source.id, err, now)
+        outcome.seconds = fetches.seconds(source)
+        yield outcome

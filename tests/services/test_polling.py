@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, literal_column, select, table
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug import Request, Response
 
@@ -18,7 +18,7 @@ from bot.net.http import HttpClient
 from bot.services.actors import CLI
 from bot.services.ingest import do_ingest
 from bot.services.outbox import KIND_CARD
-from bot.services.polling import run_poll_tick
+from bot.services.polling import TickReport, run_poll_tick
 from bot.services.sources_admin import do_add_source, list_sources
 from bot.services.watches import do_add_watch, get_watch_by_name
 from bot.sources.base import Author as FetchedAuthor
@@ -117,6 +117,64 @@ def test_dry_run_stores_nothing(
     assert count(sessions, Mention) == 0
     with sessions() as session:
         assert session.scalars(select(SourceRow.cursor)).one() == {}
+
+
+def _database(sessions: sessionmaker[Session]) -> dict[str, list[str]]:
+    """Every row of every table, as text: what a dry run must leave as it found it."""
+    with sessions() as session:
+        connection = session.connection()
+        return {name: sorted(repr(tuple(row)) for row in connection.execute(
+                    select(literal_column("*")).select_from(table(name))))
+                for name in sorted(inspect(connection).get_table_names())}
+
+
+def _figures(report: TickReport) -> dict[int, tuple[object, ...]]:
+    return {o.source.id: (o.fetched, o.not_modified, o.error, o.report.received,
+                          o.report.stored, o.report.duplicates, o.report.near_duplicates,
+                          o.report.filtered, o.report.alerts, o.report.backfilled,
+                          o.report.linked, o.report.joined_stories, o.report.skipped)
+            for o in report.outcomes}
+
+
+def _dry_run_then_poll(sessions: sessionmaker[Session]) -> dict[int, tuple[object, ...]]:
+    """A dry run's figures, checked equal to the real poll's that follows; the database
+    the same after the dry run as before it."""
+    now = datetime.now(UTC)
+    before = _database(sessions)
+    dry = run_poll_tick(sessions, trusted_client, force=True, dry_run=True, now=now,
+                        concurrency=1)
+    assert _database(sessions) == before
+    real = run_poll_tick(sessions, trusted_client, force=True, now=now, concurrency=1)
+    assert _figures(dry) == _figures(real)
+    assert (dry.totals.stored, dry.totals.alerts) == (real.totals.stored, real.totals.alerts)
+    return _figures(real)
+
+
+def test_a_dry_run_counts_what_the_poll_then_does(
+    sessions: sessionmaker[Session], workspace_id: int,
+    httpserver: HTTPServer, shared_data: Path,
+) -> None:
+    do_add_watch(sessions, workspace_id, CLI, name="all", query="", channel_id=CHANNEL_ID)
+    urls = [serve_feed(httpserver, shared_data, name, path) for name, path in (
+        ("fp__atom10_entry_title_type_empty-no-crash.xml", "/undated"),
+        ("rssparser__guardian.rss", "/guardian"),
+        ("rssparser__heise.atom", "/heise"))]
+    for url in urls[:2]:
+        do_add_source(sessions, workspace_id, CLI, kind="rss", watch_name="all",
+                      values={"url": url})
+    # New sources: the undated post alerts (at the threshold of 50); the Guardian's years
+    # old posts are backfilled quietly.
+    first = _dry_run_then_poll(sessions)
+    assert [first[i][4:5] + first[i][8:10] for i in sorted(first)] == [(1, 1, 0), (50, 0, 50)]
+    # The same feed again under another address, and a new feed added twice: duplicates,
+    # of what is stored and of what the same poll stores first.
+    for url in (urls[1] + "?x=1", urls[2], urls[2] + "?copy=2"):
+        do_add_source(sessions, workspace_id, CLI, kind="rss", watch_name="all",
+                      values={"url": url})
+    second = _dry_run_then_poll(sessions)
+    guardian_again, heise, heise_again = [second[i] for i in sorted(second)][2:]
+    assert (guardian_again[4], guardian_again[5]) == (0, 50)
+    assert heise[4] > 0 and (heise_again[4], heise_again[5]) == (0, heise[4])
 
 
 def mention(external_id: str, text: str, *, handle: str = "ana", network: str = "mastodon",
