@@ -172,6 +172,15 @@ def _render(session: Session, row: OutboxMessage) -> OutgoingMessage | None:
     opportunity_id = row.payload.get("opportunity_id")
     if not isinstance(opportunity_id, int):
         return None
+    if row.kind == KIND_UPDATE_OPPORTUNITY and session.scalar(
+        select(OutboxMessage.id).where(
+            OutboxMessage.kind == KIND_UPDATE_OPPORTUNITY,
+            OutboxMessage.channel == row.channel,
+            OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.id > row.id,
+            OutboxMessage.payload["opportunity_id"].as_integer() == opportunity_id,
+        ).limit(1)
+    ):
+        return None  # a newer update waits: it renders the card as it is then
     view = load_view(session, opportunity_id)
     if view is None:
         return None
