@@ -525,13 +525,22 @@ def poll(once: bool, dry_run: bool, source_ids: tuple[int, ...], due: bool) -> N
         raise SystemExit(1)
 
 
+def _given(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An option's value, refused when given empty (``--status ""`` is not "any status")."""
+    del ctx
+    if value is not None and not value.strip():
+        raise click.BadParameter("needs a value (leave the option out for no filter)",
+                                 param=param)
+    return value
+
+
 @main.command()
-@click.option("--watch", "watch_name", default=None)
-@click.option("--since", default=None, help="e.g. 30m, 24h, 7d.")
-@click.option("--status", default=None)
+@click.option("--watch", "watch_name", default=None, callback=_given)
+@click.option("--since", default=None, callback=_given, help="e.g. 30m, 24h, 7d.")
+@click.option("--status", default=None, callback=_given)
 @click.option("--sentiment", default=None, type=click.Choice(["negative", "neutral", "positive"]))
-@click.option("--network", default=None)
-@click.option("--text", default=None,
+@click.option("--network", default=None, callback=_given)
+@click.option("--text", default=None, callback=_given,
               help='A search: words, "phrases", prefix*, OR, -word (accents and case ignored).')
 @click.option("--topic", default=None,
               help="billing, delivery, account, outage, quality or churn.")

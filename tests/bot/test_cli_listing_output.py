@@ -90,3 +90,11 @@ def test_terminal_errors_name_the_terminal_command_not_slack(tmp_path: Path) -> 
         refused = vigie(tmp_path, *args)
         assert refused.returncode == 2 and fix in refused.stderr, (args, refused.stderr)
         assert "/cm" not in refused.stderr and "`" not in refused.stderr, refused.stderr
+
+
+def test_an_empty_filter_is_refused_not_read_as_no_filter(tmp_path: Path) -> None:
+    assert vigie(tmp_path, "db", "upgrade").returncode == 0
+    for option in ("--since", "--status", "--network", "--text", "--watch"):
+        refused = vigie(tmp_path, "mentions", option, " ")
+        assert refused.returncode == 2, (option, refused.stdout)
+        assert "Traceback" not in refused.stderr and option in refused.stderr, refused.stderr
