@@ -177,9 +177,12 @@ def evaluate_file(
     """Score every line of ``path`` and compare with its label.
 
     Each line's language is detected unless ``lang`` is given. ``classifier`` defaults
-    to the embedded models. Raises ``ValueError`` (with the line number) on a bad line.
+    to the embedded models. Raises ``ValueError`` (with the line number) on a bad line,
+    or when the file holds no labelled line (all-zero metrics would look like a result).
     """
     rows = read_labelled_lines(path)
+    if not rows:
+        raise ValueError(f"{Path(path).name}: no labelled lines")
     predictions = []
     for row in rows:
         line_lang = lang or detect_language(row.text)

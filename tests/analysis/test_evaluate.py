@@ -86,6 +86,13 @@ def test_bad_lines_name_their_number(tmp_path: Path, content: str, message: str)
         read_labelled_lines(write_tsv(tmp_path, content))
 
 
+@pytest.mark.parametrize("content", ["", "\n  \n\r\n"])
+def test_a_file_without_labelled_lines_is_refused(tmp_path: Path, content: str) -> None:
+    # As `eval attention` and `eval complaint` do: all-zero metrics are no result.
+    with pytest.raises(ValueError, match=r"^set\.tsv: no labelled lines$"):
+        evaluate_file(write_tsv(tmp_path, content), classifier=KeywordClassifier())
+
+
 def test_macro_f1_averages_the_classes_the_file_has(tmp_path: Path) -> None:
     # A two-class file (reviews): neutral is not averaged in, but predicting it still
     # costs the recall of the class it was taken from.

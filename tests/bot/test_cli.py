@@ -164,6 +164,9 @@ def test_eval_sentiment(tmp_path: Path) -> None:
     data.write_text("happy\toops\n", encoding="utf-8")
     bad = vigie(tmp_path, "eval", "sentiment", str(data))
     assert bad.returncode == 2 and "set.tsv:1" in bad.stderr
+    data.write_text("\n", encoding="utf-8")  # as `eval attention|complaint`: no result
+    empty = vigie(tmp_path, "eval", "sentiment", str(data))
+    assert empty.returncode == 2 and empty.stderr == "Error: set.tsv: no labelled lines\n"
 
 
 def test_eval_attention(tmp_path: Path) -> None:
