@@ -135,6 +135,16 @@ def _check_urls(values: dict[str, Any], allow_hosts: list[str]) -> dict[str, Any
     return checked
 
 
+def _interval(minutes: int | None, default: timedelta) -> timedelta:
+    """The poll interval asked for (``default`` when none); ServiceError when out of range."""
+    if minutes is None:
+        return default
+    # Compared in seconds before making a timedelta: a huge number of minutes overflows it.
+    if not MIN_INTERVAL.total_seconds() <= minutes * 60 <= MAX_INTERVAL.total_seconds():
+        raise ServiceError("source.bad_interval", value=str(minutes))
+    return timedelta(minutes=minutes)
+
+
 def do_add_source(
     sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *, kind: str,
     watch_name: str, values: dict[str, Any], interval_minutes: int | None = None,
@@ -160,10 +170,7 @@ def do_add_source(
         config = parse_config(source_cls.kind, values)
     except SourceConfigError as err:
         raise ServiceError("source.bad_config", kind=source_cls.kind, error=str(err)) from None
-    interval = (timedelta(minutes=interval_minutes) if interval_minutes is not None
-                else source_cls.default_interval)
-    if source_cls.kind in POLLABLE_KINDS and not MIN_INTERVAL <= interval <= MAX_INTERVAL:
-        raise ServiceError("source.bad_interval", value=str(interval_minutes))
+    interval = _interval(interval_minutes, source_cls.default_interval)
     with transaction(sessions) as session:
         if actor.user_id:
             require_role(session, workspace_id, actor.user_id, Role.ADMIN)

@@ -121,3 +121,24 @@ def test_console_start_says_what_to_do_next(tmp_path: Path) -> None:
     assert "console mode" in lines[0]
     assert lines[1].startswith("Nothing to watch yet")
     assert "vigie demo" in lines[2]
+
+
+def test_source_interval_out_of_range_is_one_clear_line(tmp_path: Path) -> None:
+    # A huge --interval overflowed Python's timedelta (OverflowError traceback) before the
+    # range was checked; 0 and -3 already had this line.
+    _ready(tmp_path)
+    assert vigie(tmp_path, "watch", "add", "acme", "--query", "acme", "--channel",
+                 "C0SOCIAL1").returncode == 0
+    for kind, url, interval in [("rss", "http://x.example/a.rss", "999999999999999999999"),
+                                ("webhook", None, "999999999999999999999"),
+                                ("rss", "http://x.example/a.rss", "0"),
+                                ("rss", "http://x.example/a.rss", "1441")]:
+        args = ["source", "add", kind, "--watch", "acme", "--interval", interval]
+        result = vigie(tmp_path, *args, *(["--url", url] if url else []))
+        assert result.returncode == 2, result.stderr
+        assert result.stderr == ("Error: The interval must be between 1 and 1440 minutes; "
+                                 f"got {interval}.\n")
+    assert "Source" not in vigie(tmp_path, "source", "list").stdout
+    added = vigie(tmp_path, "source", "add", "rss", "--watch", "acme", "--url",
+                  "http://x.example/a.rss", "--interval", "1440")
+    assert added.returncode == 0 and "every 1440 min" in added.stdout, added.stderr
