@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO, cast
 
 import click
 
 from bot.cli.common import LazyChoice, cli_workspace, open_runtime, settings_or_exit
+from bot.cli.outfile import write_atomically
 from bot.cli.root import main
 from bot.services.errors import ServiceError
 
@@ -101,22 +99,6 @@ def stats(period: str | None, sov: bool, group: str | None, fmt: str, team: str 
     click.echo(blocks_as_text(blocks))
 
 
-def _export_to_file(output: Path, write: Callable[[TextIO], int]) -> int:
-    """Write into a temporary file beside ``output`` and put it in place only when the
-    export succeeded: a failed export leaves an existing file as it was."""
-    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115  (closed below, renamed on success)
-        "w", encoding="utf-8", newline="", dir=output.parent, prefix=f".{output.name}.",
-        suffix=".part", delete=False)
-    try:
-        with handle:
-            count = write(cast(TextIO, handle))
-        os.replace(handle.name, output)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
-    return count
-
-
 def _export_formats() -> tuple[str, ...]:
     from bot.services.export import FORMATS
 
@@ -146,9 +128,9 @@ def export(since: str, fmt: str, watch_name: str | None, text: str | None,
                                         fmt=fmt, now=runtime.clock(), watch=watch_name,
                                         text=text)
             else:
-                count = _export_to_file(output, lambda handle: export_mentions(
-                    runtime.sessions, workspace.id, handle, since=since, fmt=fmt,
-                    now=runtime.clock(), watch=watch_name, text=text))
+                count = write_atomically(output, lambda handle: export_mentions(
+                    runtime.sessions, workspace.id, cast(TextIO, handle), since=since,
+                    fmt=fmt, now=runtime.clock(), watch=watch_name, text=text))
         except ServiceError as err:
             _fail(err)
             return
@@ -191,14 +173,6 @@ def report(month: str | None, fmt: str, output: Path | None, team: str | None) -
             return
     content = render_pdf(spec) if fmt == "pdf" else render_html(spec).encode("utf-8")
     target = output or Path(monthly.report_filename(built.month, fmt))
-    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115  (closed below, renamed on success)
-        "wb", dir=target.parent, prefix=f".{target.name}.", suffix=".part", delete=False)
-    try:
-        with handle:
-            handle.write(content)
-        os.replace(handle.name, target)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    write_atomically(target, lambda handle: handle.write(content), binary=True)
     click.echo(f"Report of {built.month} ({built.total} mention(s)) written to {target}.",
                err=True)
