@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
+from bot.cli.outfile import check_output_file, write_atomically
 from bot.cli.root import main
+
+
+def _write(out: Path, text: str) -> None:
+    """Put the predictions in ``out`` whole (a failed write leaves the file as it was)."""
+    write_atomically(out, lambda handle: handle.write(text))
 
 
 @main.group(name="eval")
@@ -25,6 +31,8 @@ def eval_sentiment(file: Path, lang: str | None, as_json: bool, out: Path | None
     """Score FILE's LABEL<TAB>TEXT lines: n, accuracy, macro-F1, per-class P/R/F1."""
     from bot.analysis.evaluate import evaluate_file, format_predictions, format_report
 
+    if out is not None:
+        check_output_file(out, "--out")
     try:
         report = evaluate_file(file, lang=lang)
     except (OSError, ValueError) as err:
@@ -32,7 +40,7 @@ def eval_sentiment(file: Path, lang: str | None, as_json: bool, out: Path | None
         raise SystemExit(2) from None
     click.echo(json.dumps(report.to_json(), indent=2) if as_json else format_report(report))
     if out is not None:
-        out.write_text(format_predictions(report), encoding="utf-8")
+        _write(out, format_predictions(report))
 
 
 @eval_group.command("attention")
@@ -53,6 +61,8 @@ def eval_attention(file: Path, as_json: bool, out: Path | None) -> None:
         format_attention_report,
     )
 
+    if out is not None:
+        check_output_file(out, "--out")
     try:
         report = evaluate_attention_file(file)
     except (OSError, ValueError) as err:
@@ -61,7 +71,7 @@ def eval_attention(file: Path, as_json: bool, out: Path | None) -> None:
     text = json.dumps(report.to_json(), indent=2) if as_json else format_attention_report(report)
     click.echo(text)
     if out is not None:
-        out.write_text(format_attention_predictions(report), encoding="utf-8")
+        _write(out, format_attention_predictions(report))
 
 
 @eval_group.command("complaint")
@@ -85,6 +95,8 @@ def eval_complaint(
         format_complaint_report,
     )
 
+    if out is not None:
+        check_output_file(out, "--out")
     try:
         report = evaluate_complaint_file(
             file, lang=lang, threshold=DEFAULT_THRESHOLD if threshold is None else threshold)
@@ -95,4 +107,4 @@ def eval_complaint(
         json.dumps(report.to_json(), indent=2) if as_json else format_complaint_report(report)
     )
     if out is not None:
-        out.write_text(format_complaint_predictions(report), encoding="utf-8")
+        _write(out, format_complaint_predictions(report))

@@ -6,24 +6,52 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, NoReturn, TypeVar
+
+import click
 
 T = TypeVar("T")
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    raise SystemExit(2)
+
+
+def check_output_file(path: Path, option: str) -> None:
+    """Exit 2 with one line unless a file can be put at ``path`` (given with ``option``):
+    it has a name and its folder exists and takes new files. Checked before the work,
+    so a command fails before it prints or computes anything."""
+    if not path.name:  # "" reads as ".", the current folder
+        _fail(f"{option} needs a file name.")
+    if not path.parent.is_dir():
+        _fail(f"the folder {path.parent} does not exist.")
+    try:  # what write_atomically does first, so its failure is known now
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.",
+                                         suffix=".part"):
+            pass
+    except OSError as err:
+        _fail(f"cannot write {path}: {err.strerror or type(err).__name__}.")
 
 
 def write_atomically(path: Path, write: Callable[[IO[Any]], T], *, binary: bool = False) -> T:
     """Write with ``write`` into a temporary file beside ``path`` and put it in place only
     when that succeeded: a failed write leaves an existing file as it was. Text is UTF-8,
-    its line ends as written."""
-    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115  (closed below, renamed on success)
-        "wb" if binary else "w", encoding=None if binary else "utf-8",
-        newline=None if binary else "", dir=path.parent, prefix=f".{path.name}.",
-        suffix=".part", delete=False)
+    its line ends as written. A file that cannot be written is one line and exit 2."""
+    try:
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115  (closed below, renamed on success)
+            "wb" if binary else "w", encoding=None if binary else "utf-8",
+            newline=None if binary else "", dir=path.parent, prefix=f".{path.name}.",
+            suffix=".part", delete=False)
+    except OSError as err:
+        _fail(f"cannot write {path}: {err.strerror or type(err).__name__}.")
     try:
         with handle:
             result = write(handle)
         os.replace(handle.name, path)
-    except BaseException:
+    except BaseException as err:
         Path(handle.name).unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            _fail(f"cannot write {path}: {err.strerror or type(err).__name__}.")
         raise
     return result

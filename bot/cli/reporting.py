@@ -9,7 +9,7 @@ from typing import TextIO, cast
 import click
 
 from bot.cli.common import LazyChoice, cli_workspace, open_runtime, settings_or_exit
-from bot.cli.outfile import write_atomically
+from bot.cli.outfile import check_output_file, write_atomically
 from bot.cli.root import main
 from bot.services.errors import ServiceError
 
@@ -119,6 +119,8 @@ def export(since: str, fmt: str, watch_name: str | None, text: str | None,
     """Export mentions with their status, owner, reply and times (newest first)."""
     from bot.services.export import export_mentions
 
+    if output is not None:
+        check_output_file(output, "--output")
     settings = settings_or_exit()
     with open_runtime(settings) as runtime:
         workspace = cli_workspace(runtime, team)
@@ -158,9 +160,8 @@ def report(month: str | None, fmt: str, output: Path | None, team: str | None) -
     from bot.services.actors import CLI
     from bot.services.reporting import monthly
 
-    if output is not None and not output.parent.is_dir():
-        click.echo(f"Error: the folder {output.parent} does not exist.", err=True)
-        raise SystemExit(2)
+    if output is not None:
+        check_output_file(output, "--out")
     settings = settings_or_exit()
     with open_runtime(settings) as runtime:
         workspace = cli_workspace(runtime, team)

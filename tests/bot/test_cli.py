@@ -211,6 +211,30 @@ def test_eval_complaint(tmp_path: Path) -> None:
     assert threshold.returncode == 2 and "threshold must be between 0 and 1" in threshold.stderr
 
 
+EVAL_SETS = {
+    "sentiment": "positive\tI love this, great job!\nnegative\tThis is awful, I hate it\n",
+    "attention": "alert\t@acme I was charged twice, I want a refund\n"
+                 "digest\t@acme thank you, great job!\n",
+    "complaint": "complaint\t@ShopCo my order never arrived. Useless.\n"
+                 "not_complaint\t@ShopCo thank you, the new store is lovely!\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(EVAL_SETS))
+def test_eval_out_that_cannot_be_written_fails_before_evaluating(tmp_path: Path, kind: str
+                                                                  ) -> None:
+    # It was a FileNotFoundError traceback after the report was printed.
+    data = tmp_path / "set.tsv"
+    data.write_text(EVAL_SETS[kind], encoding="utf-8")
+    for out, message in [("/nonexistent-folder/x.tsv",
+                          "Error: the folder /nonexistent-folder does not exist.\n"),
+                         ("", "Error: --out needs a file name.\n"),
+                         ("/proc/x.tsv",
+                          "Error: cannot write /proc/x.tsv: No such file or directory.\n")]:
+        result = vigie(tmp_path, "eval", kind, str(data), "--out", out)
+        assert (result.returncode, result.stdout, result.stderr) == (2, "", message)
+
+
 def test_secrets_new_key_and_rotate(tmp_path: Path) -> None:
     assert vigie(tmp_path, "db", "upgrade").returncode == 0
     refused = vigie(tmp_path, "secrets", "rotate")

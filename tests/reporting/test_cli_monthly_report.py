@@ -47,8 +47,12 @@ def test_pdf_and_html_files(env: dict[str, str], tmp_path: Path) -> None:
     (["--month", "2999-01"], "has not started yet"),
     (["--month", "2026-10", "--format", "docx"], "Invalid value for '--format'"),
     (["--month", "2026-10", "--out", "/nonexistent-folder/r.pdf"], "does not exist"),
+    (["--month", "2026-10", "--out", ""], "Error: --out needs a file name."),
+    (["--month", "2026-10", "--out", "/proc/r.pdf"],
+     "Error: cannot write /proc/r.pdf: No such file or directory."),
 ])
 def test_bad_inputs(env: dict[str, str], tmp_path: Path, args: list[str], message: str
                     ) -> None:
     result = CliRunner().invoke(main, ["report", *args], env=env)
     assert result.exit_code == 2 and message in result.output, result.output
+    assert isinstance(result.exception, SystemExit)  # a line, not a traceback

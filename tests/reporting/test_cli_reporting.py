@@ -89,3 +89,16 @@ def test_export_errors_are_one_line(env: dict[str, str]) -> None:
     assert "There is no watch called 'nope'. vigie watch list shows them." in result.output
     result = CliRunner().invoke(main, ["export", "--since", "forever"], env=env)
     assert result.exit_code == 2 and "is not a duration" in result.output
+
+
+@pytest.mark.parametrize("output, message", [
+    ("/nonexistent-folder/x.csv", "Error: the folder /nonexistent-folder does not exist."),
+    ("", "Error: --output needs a file name."),
+    ("/proc/x.csv", "Error: cannot write /proc/x.csv: No such file or directory."),
+])
+def test_export_to_a_file_that_cannot_be_written_is_one_line(
+        env: dict[str, str], output: str, message: str) -> None:
+    # These were FileNotFoundError and "OSError: [Errno 16] ... -> '.'" tracebacks.
+    result = CliRunner().invoke(main, ["export", "--output", output], env=env)
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert result.output == message + "\n"
