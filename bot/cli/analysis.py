@@ -32,7 +32,7 @@ def eval_sentiment(file: Path, lang: str | None, as_json: bool, out: Path | None
     from bot.analysis.evaluate import evaluate_file, format_predictions, format_report
 
     if out is not None:
-        check_output_file(out, "--out")
+        check_output_file(out, "--out", input_file=file)
     try:
         report = evaluate_file(file, lang=lang)
     except (OSError, ValueError) as err:
@@ -62,7 +62,7 @@ def eval_attention(file: Path, as_json: bool, out: Path | None) -> None:
     )
 
     if out is not None:
-        check_output_file(out, "--out")
+        check_output_file(out, "--out", input_file=file)
     try:
         report = evaluate_attention_file(file)
     except (OSError, ValueError) as err:
@@ -96,7 +96,7 @@ def eval_complaint(
     )
 
     if out is not None:
-        check_output_file(out, "--out")
+        check_output_file(out, "--out", input_file=file)
     try:
         report = evaluate_complaint_file(
             file, lang=lang, threshold=DEFAULT_THRESHOLD if threshold is None else threshold)

@@ -18,12 +18,15 @@ def _fail(message: str) -> NoReturn:
     raise SystemExit(2)
 
 
-def check_output_file(path: Path, option: str) -> None:
+def check_output_file(path: Path, option: str, *, input_file: Path | None = None) -> None:
     """Exit 2 with one line unless a file can be put at ``path`` (given with ``option``):
-    it has a name and its folder exists and takes new files. Checked before the work,
-    so a command fails before it prints or computes anything."""
+    it has a name, its folder exists and takes new files, and it is not ``input_file``
+    (the command's input, which it would overwrite). Checked before the work, so a
+    command fails before it prints or computes anything."""
     if not path.name:  # "" reads as ".", the current folder
         _fail(f"{option} needs a file name.")
+    if input_file is not None and path.exists() and os.path.samefile(path, input_file):
+        _fail(f"{option} {path} is the input file: it would be overwritten; give another file.")
     if not path.parent.is_dir():
         _fail(f"the folder {path.parent} does not exist.")
     try:  # what write_atomically does first, so its failure is known now

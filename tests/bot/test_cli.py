@@ -235,6 +235,23 @@ def test_eval_out_that_cannot_be_written_fails_before_evaluating(tmp_path: Path,
         assert (result.returncode, result.stdout, result.stderr) == (2, "", message)
 
 
+@pytest.mark.parametrize("kind", sorted(EVAL_SETS))
+def test_eval_out_refuses_to_overwrite_the_labelled_input(tmp_path: Path, kind: str) -> None:
+    # `--out FILE` on FILE itself replaced the labelled texts with predictions.
+    data = tmp_path / "set.tsv"
+    data.write_text(EVAL_SETS[kind], encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "link.tsv").symlink_to(data)
+    for out in [str(data), "set.tsv", "sub/../set.tsv", "link.tsv"]:
+        result = vigie(tmp_path, "eval", kind, str(data), "--out", out)
+        assert (result.returncode, result.stdout) == (2, ""), result.stderr
+        assert result.stderr == (f"Error: --out {out} is the input file: it would be "
+                                 "overwritten; give another file.\n")
+    assert data.read_text(encoding="utf-8") == EVAL_SETS[kind]
+    other = vigie(tmp_path, "eval", kind, "set.tsv", "--out", "pred.tsv")
+    assert other.returncode == 0, other.stderr
+
+
 def test_secrets_new_key_and_rotate(tmp_path: Path) -> None:
     assert vigie(tmp_path, "db", "upgrade").returncode == 0
     refused = vigie(tmp_path, "secrets", "rotate")
