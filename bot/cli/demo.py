@@ -50,28 +50,40 @@ def startup_lines(runtime: Runtime, workspace_id: int) -> list[str]:
 def demo(channel: str | None, team: str | None) -> None:
     """Set up a demo watch on a bundled sample feed, poll it once and show the alerts."""
     from bot.demo import serve_sample_feed
-    from bot.services.demo import DEMO_QUERY, DEMO_THRESHOLD, DEMO_WATCH, do_run_demo
+    from bot.services.demo import (
+        DEMO_QUERY,
+        DEMO_THRESHOLD,
+        DEMO_WATCH,
+        do_bind_demo_watch,
+        do_run_demo,
+    )
+    from bot.services.errors import ServiceError
     from bot.services.http_clients import http_factory
 
     settings = settings_or_exit()
-    if channel is None:
-        if settings.has_slack:
-            click.echo("Error: Slack is connected: give --channel C0123ABCD, a channel the bot "
-                       "is in, for the demo's alerts.", err=True)
-            raise SystemExit(2)
-        channel = DEMO_CHANNEL
+    if channel is None and settings.has_slack:
+        click.echo("Error: Slack is connected: give --channel C0123ABCD, a channel the bot "
+                   "is in, for the demo's alerts.", err=True)
+        raise SystemExit(2)
     with open_runtime(settings) as runtime:
         workspace = cli_workspace(runtime, team)
+        try:
+            bound = do_bind_demo_watch(runtime.sessions, workspace.id, channel, DEMO_CHANNEL)
+        except ServiceError as err:
+            click.echo(f"Error: {err.message(plain=True)}", err=True)
+            raise SystemExit(2) from None
+        if bound.moved_from:
+            click.echo(f"Moved the watch {DEMO_WATCH!r} from {bound.moved_from} to {channel}: "
+                       "its alerts go there now.")
         with serve_sample_feed() as url:
             click.echo(f"Serving the sample feed (fictional posts about 'Acme Cloud') at {url}")
             result = do_run_demo(runtime.sessions, workspace.id, http_factory(settings),
-                                 feed_url=url, channel_id=channel,
-                                 budget=settings.poll_source_budget_seconds)
+                                 feed_url=url, budget=settings.poll_source_budget_seconds)
         flushed = runtime.outbox.flush(wait=True, limit=1000)
     if result.error:
         click.echo(f"Error: the demo poll failed: {result.error}", err=True)
         raise SystemExit(1)
-    verb = "Created" if result.created_watch else "Reused"
+    verb = "Created" if bound.created else "Reused"
     click.echo(f"\n{verb} the watch {DEMO_WATCH!r} (query: {DEMO_QUERY}, alerts at priority "
                f">= {DEMO_THRESHOLD}). Fetched {result.fetched} post(s): {result.stored} new, "
                f"{result.filtered} filtered out by the query, {result.alerts} alert(s)"

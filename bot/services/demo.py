@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services import sources_admin, watches
 from bot.services.actors import CLI
-from bot.services.errors import NotFound
+from bot.services.audit import record
+from bot.services.errors import NotFound, ServiceError
 from bot.services.polling import HttpFactory, run_poll_tick
+from storage.db import transaction
 
 DEMO_WATCH = "demo"
 DEMO_QUERY = "acme -jobs -hiring"
@@ -23,10 +25,18 @@ DEMO_THRESHOLD = 40
 
 
 @dataclass(frozen=True, slots=True)
+class DemoWatch:
+    """What became of the demo watch before the poll."""
+
+    created: bool
+    moved_from: str | None
+    """The channel it alerted in before it was moved to the one asked for (None: stayed)."""
+
+
+@dataclass(frozen=True, slots=True)
 class DemoResult:
     """What the demo poll did."""
 
-    created_watch: bool
     fetched: int
     stored: int
     filtered: int
@@ -34,18 +44,34 @@ class DemoResult:
     error: str | None
 
 
-def do_run_demo(sessions: sessionmaker[Session], workspace_id: int, http_factory: HttpFactory,
-                *, feed_url: str, channel_id: str, budget: float) -> DemoResult:
-    """Create the demo watch (once), poll ``feed_url`` for it once, then drop the source."""
-    created = False
-    with sessions() as session:
+def do_bind_demo_watch(sessions: sessionmaker[Session], workspace_id: int,
+                       channel_id: str | None, default_channel: str) -> DemoWatch:
+    """Make sure the demo watch exists and alerts in ``channel_id`` when given: created
+    there (or in ``default_channel``) the first time, moved there when it alerts elsewhere.
+    A ``channel_id`` that is no channel id is a ServiceError, before anything changes."""
+    if channel_id is not None and not watches.CHANNEL_PATTERN.match(channel_id):
+        raise ServiceError("watch.bad_channel", channel=channel_id)
+    with transaction(sessions) as session:
         try:
-            watches.get_watch_by_name(session, workspace_id, DEMO_WATCH)
+            watch = watches.get_watch_by_name(session, workspace_id, DEMO_WATCH)
         except NotFound:
-            created = True
-    if created:
+            watch = None
+        if watch is not None and channel_id is not None and watch.channel_id != channel_id:
+            moved_from, watch.channel_id = watch.channel_id, channel_id
+            record(session, workspace_id, CLI, "watch.moved",
+                   detail={"watch": watch.name, "from": moved_from, "to": channel_id})
+            return DemoWatch(False, moved_from)
+    if watch is None:
         watches.do_add_watch(sessions, workspace_id, CLI, name=DEMO_WATCH, query=DEMO_QUERY,
-                             channel_id=channel_id, alert_threshold=DEMO_THRESHOLD)
+                             channel_id=channel_id or default_channel,
+                             alert_threshold=DEMO_THRESHOLD)
+    return DemoWatch(watch is None, None)
+
+
+def do_run_demo(sessions: sessionmaker[Session], workspace_id: int, http_factory: HttpFactory,
+                *, feed_url: str, budget: float) -> DemoResult:
+    """Poll ``feed_url`` once for the demo watch (``do_bind_demo_watch`` first), then drop
+    the source."""
     source = sources_admin.do_add_source(sessions, workspace_id, CLI, kind="rss",
                                          watch_name=DEMO_WATCH, values={"url": feed_url})
     try:
@@ -55,5 +81,5 @@ def do_run_demo(sessions: sessionmaker[Session], workspace_id: int, http_factory
         sources_admin.do_remove_source(sessions, workspace_id, CLI, source.id)
     totals = report.totals
     outcome = report.outcomes[0] if report.outcomes else None
-    return DemoResult(created, outcome.fetched if outcome else 0, totals.stored,
+    return DemoResult(outcome.fetched if outcome else 0, totals.stored,
                       totals.filtered, totals.alerts, outcome.error if outcome else "not polled")

@@ -142,3 +142,31 @@ def test_source_interval_out_of_range_is_one_clear_line(tmp_path: Path) -> None:
     added = vigie(tmp_path, "source", "add", "rss", "--watch", "acme", "--url",
                   "http://x.example/a.rss", "--interval", "1440")
     assert added.returncode == 0 and "every 1440 min" in added.stdout, added.stderr
+
+
+def test_demo_channel_is_checked_and_moves_the_demo_watch(tmp_path: Path) -> None:
+    # A bad --channel was a ServiceError traceback; a new one was ignored once the demo
+    # watch existed ("Reused", alerts still in the first channel).
+    _ready(tmp_path)
+    bad_channel = ("Error: 'bad' is not a Slack channel id: give it like C0123ABCD (in Slack: "
+                   "channel details > About, at the bottom).\n")
+    bad = vigie(tmp_path, "demo", "--channel", "bad")
+    assert (bad.returncode, bad.stdout, bad.stderr) == (2, "", bad_channel)
+    assert vigie(tmp_path, "watch", "list").stdout.startswith("No watches yet")
+    # The demo watch as a first `vigie demo` leaves it, before any post is stored.
+    assert vigie(tmp_path, "watch", "add", "demo", "--query", "acme -jobs -hiring",
+                 "--channel", "C0VIGIEDEMO").returncode == 0
+    moved = vigie(tmp_path, "demo", "--channel", "C0OTHER001")
+    assert moved.returncode == 0, moved.stderr
+    assert moved.stdout.startswith("Moved the watch 'demo' from C0VIGIEDEMO to C0OTHER001: "
+                                   "its alerts go there now.\n")
+    assert moved.stdout.count("=== alert [C0OTHER001] ===") >= 2
+    assert "[C0VIGIEDEMO]" not in moved.stdout
+    listed = vigie(tmp_path, "watch", "list").stdout
+    assert "C0OTHER001" in listed and "C0VIGIEDEMO" not in listed
+    again = vigie(tmp_path, "demo", "--channel", "C0OTHER001")
+    assert again.returncode == 0 and "Moved" not in again.stdout
+    assert "Reused the watch 'demo'" in again.stdout
+    bad = vigie(tmp_path, "demo", "--channel", "bad")
+    assert (bad.returncode, bad.stdout, bad.stderr) == (2, "", bad_channel)
+    assert "C0OTHER001" in vigie(tmp_path, "watch", "list").stdout
