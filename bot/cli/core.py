@@ -6,6 +6,7 @@ import contextlib
 import gc
 import logging
 import signal
+import socket
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -58,7 +59,8 @@ def run() -> None:
             raise SystemExit(2)
         scheduler = _start_background_scheduler(runtime)
         try:
-            _serve_http(runtime, host="0.0.0.0", port=settings.port, workers=1)  # noqa: S104
+            _serve_http(runtime, host="0.0.0.0", port=settings.port, workers=1,  # noqa: S104
+                        fix="set PORT to a free port.")
         finally:
             scheduler.shutdown(wait=False)
 
@@ -151,7 +153,7 @@ def _start_web_front(runtime: Runtime) -> Any:
         front = BackgroundServer(build_wsgi_app(runtime, None), host, port,
                                  log_level=runtime.settings.log_level)
     except OSError as err:
-        reason = err.strerror or type(err).__name__
+        reason = _bind_reason(err)
         if "port" in runtime.settings.model_fields_set:  # PORT was set, not defaulted
             click.echo(f"Cannot serve webhooks and /healthz on PORT {port} ({reason}): "
                        "set PORT to a free port.", err=True)
@@ -208,7 +210,28 @@ def web_process_app() -> Any:
     return BufferedWSGI(_web_app(settings_or_exit()))
 
 
-def _serve_http(runtime: Runtime, *, host: str, port: int, workers: int) -> None:
+def _bind_reason(err: OSError) -> str:
+    """Why a listening socket could not be bound, in the system's words."""
+    return err.strerror or type(err).__name__
+
+
+def _require_bindable(host: str, port: int, fix: str) -> None:
+    """Exit 2 with one line (ending with ``fix``) when ``host:port`` cannot be listened on:
+    the port is taken, or the host is no address of this machine. The server would
+    otherwise stop with a traceback."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            probe.bind((host, port))
+        except OSError as err:
+            shown = f"[{host}]" if ":" in host else host
+            click.echo(f"Cannot serve HTTP on {shown}:{port} ({_bind_reason(err)}): {fix}",
+                       err=True)
+            raise SystemExit(2) from None
+
+
+def _serve_http(runtime: Runtime, *, host: str, port: int, workers: int, fix: str) -> None:
     from bot.server import serve, serve_processes, server_config
 
     settings = runtime.settings
@@ -216,6 +239,7 @@ def _serve_http(runtime: Runtime, *, host: str, port: int, workers: int) -> None
         click.echo("Configuration error: SLACK_SIGNING_SECRET is required in HTTP mode "
                    "(Basic Information > App Credentials > Signing Secret).", err=True)
         raise SystemExit(2)
+    _require_bindable(host, port, fix)
     click.echo(f"Vigie HTTP app on http://{host}:{port} (POST /slack/events, GET /healthz)")
     config = server_config(host, port, workers=workers, log_level=settings.log_level)
     if workers == 1:
@@ -228,7 +252,8 @@ def _serve_http(runtime: Runtime, *, host: str, port: int, workers: int) -> None
 
 @main.command()
 @click.option("--host", default="0.0.0.0", show_default=True, help="Interface to listen on.")  # noqa: S104
-@click.option("--port", type=int, default=None, help="Port (default: $PORT, else 3000).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="Port (default: $PORT, else 3000).")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Worker processes (default: 1 on SQLite, 2 otherwise).")
 def web(host: str, port: int | None, workers: int | None) -> None:
@@ -240,7 +265,8 @@ def web(host: str, port: int | None, workers: int | None) -> None:
         if settings.is_sqlite and workers > 1:
             click.echo("SQLite serves one process: use PostgreSQL for several workers.", err=True)
             raise SystemExit(2)
-        _serve_http(runtime, host=host, port=port or settings.port, workers=workers)
+        _serve_http(runtime, host=host, port=port or settings.port, workers=workers,
+                    fix="give a free --port (or PORT) and a --host of this machine.")
 
 
 @main.command()

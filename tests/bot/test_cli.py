@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -250,6 +251,35 @@ def test_eval_out_refuses_to_overwrite_the_labelled_input(tmp_path: Path, kind: 
     assert data.read_text(encoding="utf-8") == EVAL_SETS[kind]
     other = vigie(tmp_path, "eval", kind, "set.tsv", "--out", "pred.tsv")
     assert other.returncode == 0, other.stderr
+
+
+def test_web_port_and_host_that_cannot_be_served_are_one_line(tmp_path: Path) -> None:
+    # Each of these was a traceback (OverflowError, gaierror, "Address already in use").
+    assert vigie(tmp_path, "db", "upgrade").returncode == 0
+    for port in ("99999", "0", "-1"):
+        result = vigie(tmp_path, "web", "--port", port)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert "Invalid value for '--port'" in result.stderr
+        assert "1<=x<=65535" in result.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        busy = vigie(tmp_path, "web", "--host", "127.0.0.1", "--port", port)
+        assert (busy.returncode, busy.stdout) == (2, ""), busy.stderr
+        assert busy.stderr == (f"Cannot serve HTTP on 127.0.0.1:{port} (Address already in "
+                               "use): give a free --port (or PORT) and a --host of this "
+                               "machine.\n")
+        # `vigie run` in HTTP mode says it its way: PORT is all it takes.
+        run = vigie(tmp_path, "run", PORT=port, SLACK_BOT_TOKEN="xoxb-1-2-abc",
+                    SLACK_SIGNING_SECRET="s3cret")
+        assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+        assert (f"Cannot serve HTTP on 0.0.0.0:{port} (Address already in use): set PORT to "
+                "a free port.") in run.stderr
+    host = vigie(tmp_path, "web", "--host", "999.1.1.1", "--port", port)
+    assert (host.returncode, host.stdout) == (2, ""), host.stderr
+    assert host.stderr.startswith(f"Cannot serve HTTP on 999.1.1.1:{port} (")
+    assert len(host.stderr.splitlines()) == 1
 
 
 def test_secrets_new_key_and_rotate(tmp_path: Path) -> None:
