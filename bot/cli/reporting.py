@@ -59,7 +59,7 @@ def _sov_formats() -> tuple[str, ...]:
 
 
 @main.command()
-@click.option("--period", default=None, help="1d, 7d, 30d or 90d (default 7d).")
+@click.option("--period", default=None, help="7d, 30d or 90d; with --sov also 1d (default 7d).")
 @click.option("--sov", is_flag=True, help="Share of voice of the watch groups.")
 @click.option("--group", default=None, help="With --sov: only this group.")
 @click.option("--format", "fmt", type=LazyChoice(_sov_formats), default="text",
@@ -75,6 +75,8 @@ def stats(period: str | None, sov: bool, group: str | None, fmt: str, team: str 
     from bot.slack.digest_blocks import blocks_as_text, build_stats_blocks
     from bot.slack.opportunity_blocks import build_sov_blocks
 
+    if not sov and (fmt != "text" or group is not None):
+        raise click.UsageError("--format and --group apply to --sov only (the share of voice).")
     settings = settings_or_exit()
     with open_runtime(settings) as runtime:
         workspace = cli_workspace(runtime, team)

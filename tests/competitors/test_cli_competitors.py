@@ -84,6 +84,11 @@ def test_groups_and_share_of_voice_from_the_terminal(env: dict[str, str]) -> Non
     assert code == 2 and "not a period for share of voice" in out
     code, out = _run(env, "stats", "--sov", "--group", "nope")
     assert code == 2 and "no watch group called 'nope'" in out
+    for args in (("--format", "csv"), ("--group", "acme-vs")):  # --sov's options alone
+        code, out = _run(env, "stats", *args)
+        assert code == 2 and "apply to --sov only" in out, out
+    code, out = _run(env, "stats", "--help")
+    assert "7d, 30d or 90d; with --sov also 1d" in " ".join(out.split())
     assert _run(env, "watch", "group", "conquest", "acme-vs", "off")[0] == 0
     code, out = _run(env, "watch", "group", "list")
     assert "conquest opportunities off" in out
