@@ -24,6 +24,7 @@ from bot.services.secrets import (
     redact,
     redact_for_row,
     seal_config,
+    secret_fields,
     secret_values,
     without_password,
 )
@@ -175,6 +176,9 @@ def do_add_source(
         if actor.user_id:
             require_role(session, workspace_id, actor.user_id, Role.ADMIN)
         watch = get_watch_by_name(session, workspace_id, watch_name)
+        same = _same_source(session, watch.id, source_cls.kind, config_for_storage(config))
+        if same is not None:
+            raise ServiceError("source.exists", id=str(same), watch=watch.name)
         row = SourceRow(workspace_id=workspace_id, watch_id=watch.id, kind=source_cls.kind,
                         config=seal_config(session, source_cls.kind, config_for_storage(config)),
                         interval_seconds=int(interval.total_seconds()),
@@ -185,6 +189,26 @@ def do_add_source(
                detail={"source_id": row.id, "kind": row.kind, "watch": watch.name,
                        "settings": masked_settings(row.kind, row.config)})
         return _view(row, watch.name, new_secret)
+
+
+def _same_source(session: Session, watch_id: int, kind: str, stored: dict[str, Any]
+                 ) -> int | None:
+    """The id of the watch's source of ``kind`` with the same settings (secrets aside: a
+    token does not make the same feed another source), or None. Webhooks are pushed to,
+    each by its own sender: two are never the same."""
+    if kind not in POLLABLE_KINDS:
+        return None
+    hidden = set(secret_fields(kind))
+
+    def shown(config: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in config.items() if k not in hidden and v not in (None, "")}
+
+    wanted = shown(stored)
+    for row in session.scalars(select(SourceRow).where(
+            SourceRow.watch_id == watch_id, SourceRow.kind == kind).order_by(SourceRow.id)):
+        if shown(row.config or {}) == wanted:
+            return row.id
+    return None
 
 
 def _get(session: Session, workspace_id: int, source_id: int) -> tuple[SourceRow, Watch]:
