@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -19,6 +20,12 @@ ITEM_URL = "https://news.ycombinator.com/item?id={}"
 USER_URL = "https://news.ycombinator.com/user?id={}"
 
 
+_TAG = (r"(?:story|comment|poll|pollopt|show_hn|ask_hn|launch_hn|job|front_page"
+        r"|author_[A-Za-z0-9_-]{1,40}|story_[0-9]{1,12})")
+_TAGS = re.compile(rf"(?:\({_TAG}(?:,{_TAG})*\)|{_TAG})(?:,(?:\({_TAG}(?:,{_TAG})*\)|{_TAG}))*")
+"""HN Search's ``tags`` filter (hn.algolia.com/api): commas AND, parentheses OR."""
+
+
 class HackerNewsConfig(SourceConfig):
     """Settings of a Hacker News search source."""
 
@@ -32,6 +39,18 @@ class HackerNewsConfig(SourceConfig):
     )
     hits_per_page: int = Field(default=50, ge=1, le=1000, description="Items asked per page.")
     max_pages: int = Field(default=3, ge=1, le=20, description="Most pages read per fetch.")
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: str) -> str:
+        value = "".join(value.split())
+        if not _TAGS.fullmatch(value):
+            raise ValueError(
+                f"{value[:60]!r} is not an HN Search tags filter: tags joined by commas (all "
+                "of them), a group in parentheses for any of them, e.g. '(story,comment)' or "
+                "'story,author_pg'; tags are story, comment, poll, pollopt, show_hn, ask_hn, "
+                "launch_hn, job, front_page, author_NAME, story_ID")
+        return value
 
     @field_validator("base_url")
     @classmethod

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from pytest_httpserver import HTTPServer
 
 from bot.net.http import HttpClient
@@ -185,3 +186,21 @@ def test_a_hit_field_of_the_wrong_shape_costs_that_field_not_the_fetch(
         assert mention.published_at.year > 2000 or value in (5, 1.5)  # epoch seconds 5
         assert all(link.startswith("http") for link in mention.links)
         assert result.cursor["created_at_i"] == good["created_at_i"]
+
+
+@pytest.mark.parametrize(("tags", "kept"), [
+    ("(story,comment)", "(story,comment)"), ("( story , comment )", "(story,comment)"),
+    ("story,author_pg", "story,author_pg"), ("ask_hn", "ask_hn"), ("story_8863", "story_8863"),
+    ("(show_hn,ask_hn),front_page", "(show_hn,ask_hn),front_page"),
+])
+def test_an_hn_tags_filter_is_kept_in_the_api_s_syntax(tags: str, kept: str) -> None:
+    assert HackerNewsConfig(query="acme", tags=tags).tags == kept
+
+
+@pytest.mark.parametrize("tags", ["bogus", "(story,bogus)", "story,,comment", "(story", "",
+                                  "author_", "story;comment"])
+def test_an_hn_tags_filter_the_api_does_not_know_is_refused(tags: str) -> None:
+    """HN Search answers an unknown tag with no hits, every poll: a source that can never
+    find anything, shown healthy. Refused when added, with the syntax."""
+    with pytest.raises(ValidationError, match="not an HN Search tags filter"):
+        HackerNewsConfig(query="acme", tags=tags)
