@@ -21,9 +21,38 @@ def eval_group() -> None:
     """Measure analysis quality on labelled data."""
 
 
+def _sentiment_language(ctx: click.Context, param: click.Parameter, value: str | None
+                        ) -> str | None:
+    """``--lang`` of ``eval sentiment``: a language a sentiment model reads, or refused."""
+    from bot.analysis.sentiment import SENTIMENT_LANGUAGES
+
+    return _known_language(param, value, SENTIMENT_LANGUAGES)
+
+
+def _complaint_language(ctx: click.Context, param: click.Parameter, value: str | None
+                        ) -> str | None:
+    """``--lang`` of ``eval complaint``: a language a complaint model ships for, or refused."""
+    from bot.analysis.classifiers import MODEL_LANGUAGES
+
+    return _known_language(param, value, tuple(sorted(MODEL_LANGUAGES["complaint"])))
+
+
+def _known_language(param: click.Parameter, value: str | None, known: tuple[str, ...]
+                    ) -> str | None:
+    if value is None:
+        return None
+    lang = value.strip().lower()
+    if lang not in known:
+        raise click.BadParameter(f"no model reads '{value}': use one of {', '.join(known)} "
+                                 "(or leave it out: each line's language is detected)",
+                                 param=param)
+    return lang
+
+
 @eval_group.command("sentiment")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--lang", default=None, help="Language of every line (default: detected).")
+@click.option("--lang", default=None, callback=_sentiment_language,
+              help="Language of every line (default: detected).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write one 'SCORE<TAB>LABEL' line per input line.")
@@ -76,7 +105,8 @@ def eval_attention(file: Path, as_json: bool, out: Path | None) -> None:
 
 @eval_group.command("complaint")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--lang", default=None, help="Language of every line (default: detected).")
+@click.option("--lang", default=None, callback=_complaint_language,
+              help="Language of every line (default: detected).")
 @click.option("--threshold", type=float, default=None,
               help="Probability from which a line is predicted a complaint "
                    "[default: the model's decision threshold, 0.5].")

@@ -98,3 +98,16 @@ def test_an_empty_filter_is_refused_not_read_as_no_filter(tmp_path: Path) -> Non
         refused = vigie(tmp_path, "mentions", option, " ")
         assert refused.returncode == 2, (option, refused.stdout)
         assert "Traceback" not in refused.stderr and option in refused.stderr, refused.stderr
+
+
+def test_eval_refuses_a_language_no_model_reads(tmp_path: Path) -> None:
+    labelled = tmp_path / "lines.tsv"
+    labelled.write_text("complaint\tmy parcel never came\nnot_complaint\tlove it\n")
+    sentiment = tmp_path / "sentiment.tsv"
+    sentiment.write_text("negative\tawful\npositive\tgreat\n")
+    for kind, file in (("complaint", labelled), ("sentiment", sentiment)):
+        refused = vigie(tmp_path, "eval", kind, str(file), "--lang", "xx")
+        assert refused.returncode == 2 and "no model reads 'xx'" in refused.stderr, (
+            kind, refused.stderr)
+        assert "Traceback" not in refused.stderr
+        assert vigie(tmp_path, "eval", kind, str(file), "--lang", "EN").returncode == 0
