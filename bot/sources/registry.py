@@ -64,7 +64,8 @@ def parse_config(kind: str, values: Mapping[str, Any]) -> SourceConfig:
         lines = []
         for detail in err.errors(include_url=False, include_input=False, include_context=False):
             field = ".".join(str(p) for p in detail["loc"]) or "settings"
-            lines.append(f"{field}: {detail['msg']}")
+            # A validator's own sentence, without pydantic's "Value error, " before it.
+            lines.append(f"{field}: {detail['msg'].removeprefix('Value error, ')}")
         raise SourceConfigError("; ".join(lines)) from None
     # The sources check the scheme; an address without a host (``http://``) passes that.
     hostless = [name for name, value in config.model_dump().items()

@@ -54,17 +54,27 @@ class WebhookPayloadError(SourceError):
     """The body is not acceptable; the message lists what is wrong, item by item."""
 
 
+MIN_SECRET_CHARS = 16
+
+
 class WebhookConfig(SourceConfig):
     """Settings of an inbound webhook source."""
 
-    secret: SecretStr = Field(
-        min_length=16, description="Shared secret the sender signs each request with."
-    )
+    secret: SecretStr = Field(description="Shared secret the sender signs each request with.")
     network: str = Field(
         default="webhook",
         pattern=r"^[a-z0-9_-]{1,32}$",
         description="Network name used when an item does not give one.",
     )
+
+    @field_validator("secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr) -> SecretStr:
+        # Checked here: pydantic words a SecretStr's min_length as "16 items".
+        if len(value.get_secret_value()) < MIN_SECRET_CHARS:
+            raise ValueError(f"must be at least {MIN_SECRET_CHARS} characters (leave it out "
+                             "and Vigie generates one)")
+        return value
 
 
 def verify_signature(

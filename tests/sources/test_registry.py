@@ -64,3 +64,16 @@ def test_parse_config_names_fields_but_never_echoes_values() -> None:
     message = str(caught.value)
     assert "query:" in message and "colour: Extra inputs are not permitted" in message
     assert "super-secret" not in message
+
+
+def test_a_setting_s_own_check_is_worded_as_a_sentence() -> None:
+    """A short webhook secret says how long it must be in characters (pydantic words a
+    secret's length as "items"), and a validator's reason comes without "Value error,"."""
+    with pytest.raises(SourceConfigError) as caught:
+        parse_config("webhook", {"secret": "short"})
+    assert str(caught.value) == (
+        "secret: must be at least 16 characters (leave it out and Vigie generates one)")
+    with pytest.raises(SourceConfigError) as caught:
+        parse_config("hackernews", {"query": "acme", "base_url": "ftp://hn.example"})
+    assert str(caught.value) == "base_url: the API address must start with https://"
+    assert parse_config("webhook", {"secret": "s" * 16})
