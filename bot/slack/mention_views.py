@@ -21,7 +21,6 @@ HISTORY_MAX_ENTRIES = 40
 # does not document: lengths are measured in UTF-16 units (slack_len) and kept below these.
 TEXT_BUDGET = 2900
 MORE_VALUE_BUDGET = 1900
-MORE_FIELD_MAX = 200  # characters per filter value carried by the More button
 
 
 class MentionBasics(Protocol):
@@ -92,17 +91,14 @@ def _row_text(row: MentionListRow, language: str) -> str:
 
 
 def more_button_value(state: dict[str, Any]) -> str | None:
-    """The More button's value: the next page's filters as compact JSON, always valid and
-    under Slack's 2,000-character limit (None if it cannot be: no button then).
-
-    Only short fields travel: ids and numbers, and filter words capped at
-    ``MORE_FIELD_MAX`` characters without control characters, so even if every character
-    needed escaping the JSON stays well under the limit. Never cut JSON text.
-    """
+    """The More button's value: the next page's filters as compact JSON, whole and under
+    Slack's 2,000-character limit, or None when they do not fit (no button then: a filter
+    cut short would page through another search, e.g. one without its last -exclusion).
+    Control characters are dropped (Slack's command text carries none)."""
     compact: dict[str, Any] = {}
     for key, value in state.items():
         if isinstance(value, str):
-            value = "".join(ch for ch in value if ch >= " " and ch != "\x7f")[:MORE_FIELD_MAX]
+            value = "".join(ch for ch in value if ch >= " " and ch != "\x7f")
         compact[key] = value
     text = json.dumps(compact, separators=(",", ":"), ensure_ascii=False)
     return text if slack_len(text) <= MORE_VALUE_BUDGET else None
@@ -122,6 +118,9 @@ def build_mention_list(rows: Sequence[MentionListRow], language: str, *,
             "text": {"type": "plain_text", "text": t(language, "list.more")},
             "value": value,
         }]})
+    elif more_value is not None:  # older mentions match, but no button can carry the search
+        blocks.append({"type": "context", "elements": [
+            {"type": "mrkdwn", "text": t(language, "list.more_too_long")}]})
     title = "list_page.title_more" if value is not None else "list.title"
     return t(language, title, count=len(rows)), blocks
 

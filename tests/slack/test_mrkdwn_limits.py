@@ -164,6 +164,45 @@ def test_more_button_value_is_valid_json_under_the_limit(text: str) -> None:
     assert filters.text == "".join(ch for ch in text if ch >= " ")
 
 
+def test_the_more_button_carries_a_long_search_whole_or_not_at_all() -> None:
+    """Page 2 is the same search: a query past 200 characters used to be cut there, which
+    dropped its last -exclusion (`-crash`) and showed the mentions it excluded."""
+    query = "refund " + " ".join(f"-zzzzqq{n}" for n in range(30)) + " -crash"
+    value = more_button_value({"text": query, "before_id": 99})
+    assert value is not None
+    filters = _filters_from(value)
+    assert filters is not None and filters.text == query and filters.text.endswith("-crash")
+    huge = "refund " + " ".join(f'-"{n}"' for n in range(400))  # ~2,800 characters
+    assert more_button_value({"text": huge, "before_id": 99}) is None
+
+
+def test_a_list_whose_search_no_button_can_carry_says_so() -> None:
+    @dataclass
+    class Row:
+        id: int = 1
+        network: str = "x"
+        author: str = "@ana"
+        text: str = "refund please"
+        title: str | None = None
+        priority: int = 40
+        status: str = "new"
+        sentiment_label: str = "negative"
+        assignee: str | None = None
+        url: str = "https://x.com/ana/status/1"
+        published_at: datetime = datetime(2026, 12, 1, tzinfo=UTC)
+        language: str | None = "en"
+        intent: str | None = "complaint"
+        priority_reason: str | None = None
+
+    huge = "refund " + " ".join(f'-"{n}"' for n in range(400))
+    for language in ("en", "fr"):
+        _text, blocks = build_mention_list([Row()], language,
+                                           more_value={"text": huge, "before_id": 1})
+        assert not [b for b in blocks if b["type"] == "actions"]
+        assert blocks[-1]["type"] == "context"
+        assert {"en": "More button", "fr": "bouton Plus"}[language] in str(blocks[-1])
+
+
 def test_mention_list_rows_are_whole_with_long_urls() -> None:
     @dataclass
     class Row:
