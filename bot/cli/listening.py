@@ -485,7 +485,8 @@ def _progress_line(outcome: SourceOutcome, done: int, total: int) -> None:
 @main.command()
 @click.option("--once", is_flag=True, help="One tick in the foreground (the only mode; "
               "`vigie worker` polls continuously).")
-@click.option("--dry-run", is_flag=True, help="Fetch and match, store nothing.")
+@click.option("--dry-run", is_flag=True,
+              help="Fetch and count as a poll would (new, duplicates, alerts), store nothing.")
 @click.option("--source", "source_ids", type=int, multiple=True, help="Only these sources.")
 @click.option("--due", is_flag=True, help="Only sources due now (default: all active).")
 def poll(once: bool, dry_run: bool, source_ids: tuple[int, ...], due: bool) -> None:

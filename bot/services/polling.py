@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -194,13 +193,15 @@ def _store(sessions: sessionmaker[Session], source: ClaimedSource, result: Fetch
 
 
 def _apply(session: Session, source: ClaimedSource, result: FetchResult, now: datetime,
-           outcome: SourceOutcome, backfill_hours: int, *, index: bool = True) -> None:
+           outcome: SourceOutcome, backfill_hours: int, *, dry_run: bool = False) -> None:
     """Ingest one source's fetch in ``session`` and record its success: mentions, alerts,
-    quiet backfill, cursor and health (``index``: the new mentions' search words too)."""
+    quiet backfill, cursor, health and the new mentions' search words (``dry_run``: all
+    but the words, in a transaction the caller rolls back; a dry run holds no lease)."""
     row = session.get(SourceRow, source.id, with_for_update=True)
     if row is None:  # removed while we fetched
         return
-    if source.claimed_at is not None and row.last_polled_at != source.claimed_at:
+    if (not dry_run and source.claimed_at is not None
+            and row.last_polled_at != source.claimed_at):
         # Our lease ran out and another worker claimed it: its result will be stored.
         outcome.error = "claim expired during a slow tick; skipped"
         return
@@ -209,7 +210,7 @@ def _apply(session: Session, source: ClaimedSource, result: FetchResult, now: da
     if watch is not None and result.mentions:
         outcome.report = do_ingest(session, watch, row.id, result.mentions, now=now,
                                    backfill_before=quiet_before)
-        if index:
+        if not dry_run:
             index_pending(session)  # the new mentions' words, in the same transaction
     if quiet_before is not None:
         backfill.record(session, row.id, outcome.report.backfilled,
@@ -224,49 +225,23 @@ def _apply(session: Session, source: ClaimedSource, result: FetchResult, now: da
     row.next_poll_at = now + timedelta(seconds=row.interval_seconds)
 
 
-_Settled = tuple[ClaimedSource, "Future[FetchResult] | None", float]
-"""A source, its finished fetch (None: abandoned) and the seconds the fetch took."""
-
-
 class _Discarded(Exception):
     """Raised at the end of a dry run's transaction so that it rolls back."""
 
 
-@contextmanager
-def _rolled_back(sessions: sessionmaker[Session]) -> Iterator[Session]:
-    """A write transaction that always rolls back: a dry run ingests for real in it (the
-    same dedupe, backfill and alert decisions as a poll) and keeps only the counts; its
-    mentions, outbox rows, cursors and health never reach the database."""
+def _try_store(sessions: sessionmaker[Session], source: ClaimedSource, result: FetchResult,
+               now: datetime, outcome: SourceOutcome, backfill_hours: int) -> None:
+    """What ``_store`` would do, in a transaction always rolled back: the same dedupe
+    against stored posts, backfill and alert decisions as a poll, so the same counts; its
+    mentions, outbox rows, cursor and health never reach the database. One transaction
+    per source, as a poll's, so a dry run holds no lock longer than a poll does (one
+    transaction for every source deadlocked with the worker polling the same posts)."""
     try:
         with transaction(sessions) as session:
-            yield session
+            _apply(session, source, result, now, outcome, backfill_hours, dry_run=True)
             raise _Discarded
     except _Discarded:
         pass
-
-
-def _dry_run(sessions: sessionmaker[Session], settled: list[_Settled], now: datetime,
-             budget: float, backfill_hours: int) -> list[SourceOutcome]:
-    """Each settled fetch's outcome as a poll would have it, nothing written: the sources
-    are ingested one after the other, in the order a poll stores them, in one transaction
-    rolled back at the end (so a source sees what the ones before it would have stored)."""
-    outcomes = []
-    with _rolled_back(sessions) as session:
-        for source, future, seconds in settled:
-            outcome = SourceOutcome(source, seconds=seconds)
-            try:
-                result = _fetched(future, budget, outcome)
-                with session.begin_nested():  # a failing source leaves the others' work
-                    _apply(session, source, result, now, outcome, backfill_hours,
-                           index=False)
-            except Exception as err:
-                if not isinstance(err, SourceError):
-                    log.exception("dry run of source %s (%s) failed", source.id, source.kind)
-                outcome.error = redact(
-                    str(err) if isinstance(err, SourceError) else repr(err),
-                    secret_values(source.kind, source.config))
-            outcomes.append(outcome)
-    return outcomes
 
 
 def _fetched(future: Future[FetchResult] | None, budget: float, outcome: SourceOutcome
@@ -368,8 +343,10 @@ def run_poll_tick(
     """Poll every due source once: claim, fetch concurrently, ingest, record health.
 
     ``budget`` bounds each source's fetch; a fetch past it is abandoned and counts as a
-    failure. ``dry_run`` fetches and ingests as a poll would (same counts: new, duplicates,
-    alerts, quiet backfill) but writes nothing: no mention, cursor, outbox row or health.
+    failure. ``dry_run`` fetches and ingests as a poll would (same counts: new, duplicates
+    of stored posts, alerts, quiet backfill) but writes nothing: no mention, cursor, outbox
+    row or health. Each source is tried against what is stored, not against what another
+    source of the same tick would store first.
     A new or resumed source's posts older than ``backfill_hours`` are stored quietly.
     """
     now = now or utcnow()
@@ -381,15 +358,7 @@ def run_poll_tick(
     fetches = _Fetches(http_factory, concurrency, budget)
     for source in claimed:
         fetches.submit(source)
-    if dry_run:
-        # Every fetch first: the dry run's transaction then holds no lock while they run.
-        settled = [(source, future, fetches.seconds(source))
-                   for source, future in fetches.settle()]
-        outcomes: Iterable[SourceOutcome] = _dry_run(sessions, settled, now, budget,
-                                                     backfill_hours)
-    else:
-        outcomes = _poll(sessions, fetches, now, budget, backfill_hours)
-    for outcome in outcomes:
+    for outcome in _poll(sessions, fetches, now, budget, backfill_hours, dry_run=dry_run):
         report.outcomes.append(outcome)
         if progress is not None:
             progress(outcome, len(report.outcomes), len(claimed))
@@ -397,18 +366,24 @@ def run_poll_tick(
 
 
 def _poll(sessions: sessionmaker[Session], fetches: _Fetches, now: datetime, budget: float,
-          backfill_hours: int) -> Iterator[SourceOutcome]:
+          backfill_hours: int, *, dry_run: bool) -> Iterator[SourceOutcome]:
     """Store each fetch as it settles, each source in its own transaction; a failure is
-    recorded in the source's health, with backoff."""
+    recorded in the source's health, with backoff (``dry_run``: rolled back, and a
+    failure only reported)."""
+    store = _try_store if dry_run else _store
     for source, future in fetches.settle():
         outcome = SourceOutcome(source)
         try:
-            _store(sessions, source, _fetched(future, budget, outcome), now, outcome,
-                   backfill_hours)
+            store(sessions, source, _fetched(future, budget, outcome), now, outcome,
+                  backfill_hours)
         except Exception as err:
             if not isinstance(err, SourceError):
                 log.exception("polling source %s (%s) failed", source.id, source.kind)
-            with transaction(sessions) as session:
-                outcome.error = record_failure(session, source.id, err, now)
+            if dry_run:
+                outcome.error = redact(str(err) if isinstance(err, SourceError)
+                                       else repr(err), secret_values(source.kind, source.config))
+            else:
+                with transaction(sessions) as session:
+                    outcome.error = record_failure(session, source.id, err, now)
         outcome.seconds = fetches.seconds(source)
         yield outcome
