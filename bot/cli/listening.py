@@ -482,6 +482,16 @@ def _progress_line(outcome: SourceOutcome, done: int, total: int) -> None:
                    + f" ({outcome.seconds:.1f}s)")
 
 
+_NOT_POLLED = {
+    "missing": "is no source of this database (vigie source list shows them)",
+    "pushed": "is a webhook: its sender posts to /ingest/{id}, nothing is polled",
+    "paused": "is paused (/cm source resume {id} in Slack resumes it)",
+    "watch_paused": "belongs to a paused watch (vigie watch resume NAME)",
+    "not_due": "is not due yet (leave out --due to poll it now)",
+    "busy": "is being polled by a worker right now (try again in a minute)",
+}
+
+
 @main.command()
 @click.option("--once", is_flag=True, help="One tick in the foreground (the only mode; "
               "`vigie worker` polls continuously).")
@@ -492,7 +502,7 @@ def _progress_line(outcome: SourceOutcome, done: int, total: int) -> None:
 def poll(once: bool, dry_run: bool, source_ids: tuple[int, ...], due: bool) -> None:
     """Poll sources once, store what is new, and send the alerts it produced."""
     from bot.services.http_clients import http_factory
-    from bot.services.polling import run_poll_tick
+    from bot.services.polling import run_poll_tick, why_not_polled
 
     del once  # kept so that `vigie poll --once` (the documented form) still works
     settings = settings_or_exit()
@@ -504,10 +514,9 @@ def poll(once: bool, dry_run: bool, source_ids: tuple[int, ...], due: bool) -> N
                                backfill_hours=settings.backfill_hours)
         totals = report.totals
         skipped = sorted(set(source_ids) - {o.source.id for o in report.outcomes})
-        if skipped:
-            why = "no such source, not due yet," if due else "no such source, or"
-            click.echo(f"Not polled: {', '.join(f'#{n}' for n in skipped)} ({why} it or its "
-                       "watch is paused; vigie source list shows them).", err=True)
+        for source_id, why in why_not_polled(runtime.sessions, skipped, due=due).items():
+            click.echo(f"Not polled: #{source_id} {_NOT_POLLED[why].format(id=source_id)}.",
+                       err=True)
         if not report.outcomes:
             if skipped:
                 raise SystemExit(2)

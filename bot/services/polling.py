@@ -185,6 +185,26 @@ def record_failure(session: Session, source_id: int, error: BaseException, now: 
     return message
 
 
+def why_not_polled(sessions: sessionmaker[Session], source_ids: Sequence[int], *, due: bool
+                   ) -> dict[int, str]:
+    """Why each of ``source_ids`` is not polled: ``missing``, ``pushed`` (a webhook),
+    ``paused``, ``watch_paused``, ``not_due`` (with ``due``, its next poll is later), or
+    ``busy`` (another worker holds it for its poll)."""
+    with sessions() as session:
+        found = {row.id: (row, paused) for row, paused in session.execute(
+            select(SourceRow, Watch.paused).join(Watch, Watch.id == SourceRow.watch_id)
+            .where(SourceRow.id.in_(list(source_ids))))}
+    reasons = {}
+    for source_id in source_ids:
+        row, watch_paused = found.get(source_id, (None, False))
+        reasons[source_id] = ("missing" if row is None else
+                              "pushed" if row.kind not in POLLABLE_KINDS else
+                              "paused" if row.paused else
+                              "watch_paused" if watch_paused else
+                              "not_due" if due else "busy")
+    return reasons
+
+
 def _store(sessions: sessionmaker[Session], source: ClaimedSource, result: FetchResult,
            now: datetime, outcome: SourceOutcome,
            backfill_hours: int = backfill.DEFAULT_HOURS) -> None:

@@ -70,9 +70,10 @@ def test_polling_a_source_that_is_not_there_says_so(tmp_path: Path) -> None:
                  "--channel", "C0ACME123").returncode == 0
     hook = vigie(tmp_path, "source", "add", "webhook", "--watch", "acme")
     assert hook.returncode == 0, hook.stderr
-    missing = vigie(tmp_path, "poll", "--source", "9999")
+    missing = vigie(tmp_path, "poll", "--source", "9999", "--source", "1")
     assert missing.returncode == 2, missing.stdout + missing.stderr
-    assert "Not polled: #9999 (no such source" in missing.stderr
+    assert "Not polled: #9999 is no source of this database" in missing.stderr
+    assert "Not polled: #1 is a webhook: its sender posts to /ingest/1" in missing.stderr
     assert "vigie source add" not in missing.stdout  # there are sources: not "add one"
     tested = vigie(tmp_path, "source", "test", "1")
     assert tested.returncode == 2 and "Fetched" not in tested.stdout

@@ -19,7 +19,7 @@ from bot.net.http import HttpClient
 from bot.services.actors import CLI
 from bot.services.ingest import do_ingest
 from bot.services.outbox import KIND_CARD
-from bot.services.polling import TickReport, run_poll_tick
+from bot.services.polling import TickReport, run_poll_tick, why_not_polled
 from bot.services.sources_admin import do_add_source, list_sources
 from bot.services.watches import do_add_watch, get_watch_by_name
 from bot.sources.base import Author as FetchedAuthor
@@ -335,3 +335,21 @@ def test_several_workers_fetch_each_source_exactly_once(
     assert sum(len(r.outcomes) for r in reports) == 200
     assert len(hits) == 200 and set(hits.values()) == {1}
     assert sum(r.totals.stored for r in reports) == 200
+
+
+def test_why_a_source_is_not_polled(sessions: sessionmaker[Session], workspace_id: int) -> None:
+    do_add_watch(sessions, workspace_id, CLI, name="on", query="", channel_id=CHANNEL_ID)
+    do_add_watch(sessions, workspace_id, CLI, name="off", query="", channel_id=CHANNEL_ID)
+    ids = [do_add_source(sessions, workspace_id, CLI, kind=kind, watch_name=watch,
+                         values=values).id for kind, watch, values in (
+        ("rss", "on", {"url": "https://a.example/feed"}), ("webhook", "on", {}),
+        ("rss", "on", {"url": "https://b.example/feed"}),
+        ("rss", "off", {"url": "https://c.example/feed"}))]
+    with transaction(sessions) as session:
+        session.get(SourceRow, ids[2]).paused = True  # type: ignore[union-attr]
+        watch = get_watch_by_name(session, workspace_id, "off")
+        watch.paused = True
+    assert why_not_polled(sessions, [*ids, 9999], due=True) == {
+        ids[0]: "not_due", ids[1]: "pushed", ids[2]: "paused", ids[3]: "watch_paused",
+        9999: "missing"}
+    assert why_not_polled(sessions, [ids[0]], due=False) == {ids[0]: "busy"}
