@@ -51,6 +51,9 @@ def write_atomically(path: Path, write: Callable[[IO[Any]], T], *, binary: bool 
     try:
         with handle:
             result = write(handle)
+        # mkstemp's file is private (0600): give it the mode the file had, or the one a
+        # new file gets under this umask, as open() would have.
+        os.chmod(handle.name, _mode_for(path))
         os.replace(handle.name, path)
     except BaseException as err:
         Path(handle.name).unlink(missing_ok=True)
@@ -58,3 +61,13 @@ def write_atomically(path: Path, write: Callable[[IO[Any]], T], *, binary: bool 
             _fail(f"cannot write {path}: {err.strerror or type(err).__name__}.")
         raise
     return result
+
+
+def _mode_for(path: Path) -> int:
+    """The permission bits a rewritten ``path`` keeps: its own, else 0666 less the umask."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
