@@ -24,6 +24,7 @@ _TAG = (r"(?:story|comment|poll|pollopt|show_hn|ask_hn|launch_hn|job|front_page"
         r"|author_[A-Za-z0-9_-]{1,40}|story_[0-9]{1,12})")
 _TAGS = re.compile(rf"(?:\({_TAG}(?:,{_TAG})*\)|{_TAG})(?:,(?:\({_TAG}(?:,{_TAG})*\)|{_TAG}))*")
 """HN Search's ``tags`` filter (hn.algolia.com/api): commas AND, parentheses OR."""
+_TAG_WORD = re.compile(r"(?<![A-Za-z0-9_])(?!author_)[A-Za-z_]+(?![A-Za-z0-9_])", re.I)
 
 
 class HackerNewsConfig(SourceConfig):
@@ -44,6 +45,10 @@ class HackerNewsConfig(SourceConfig):
     @classmethod
     def _tags(cls, value: str) -> str:
         value = "".join(value.split())
+        if not value:  # no tag filter: every kind of item
+            return value
+        # Tag names without case ("Story"); an author's name (author_Name) keeps its own.
+        value = _TAG_WORD.sub(lambda m: m.group(0).lower(), value)
         if not _TAGS.fullmatch(value):
             raise ValueError(
                 f"{value[:60]!r} is not an HN Search tags filter: tags joined by commas (all "
