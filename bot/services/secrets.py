@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
+from urllib.parse import quote, quote_plus, unquote, urlsplit, urlunsplit
 
 from pydantic import BaseModel, SecretStr
 from sqlalchemy import select
@@ -81,8 +81,9 @@ def secret_values(kind: str, config: dict[str, Any]) -> list[str]:
             values.append(value)
     for value in config.values():
         password = url_password(value)
-        if password is not None and len(password) >= MIN_REDACTED_CHARS:
-            values.append(password)
+        if password is not None:  # as written in the URL, and as a server decodes it
+            values += [form for form in dict.fromkeys((password, unquote(password)))
+                       if len(form) >= MIN_REDACTED_CHARS]
     return values
 
 

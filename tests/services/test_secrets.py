@@ -25,7 +25,13 @@ from bot.services import sources_admin
 from bot.services.actors import CLI
 from bot.services.errors import ServiceError
 from bot.services.polling import run_poll_tick
-from bot.services.secrets import MASK, do_rotate_secrets
+from bot.services.secrets import (
+    MASK,
+    do_rotate_secrets,
+    redact,
+    secret_values,
+    without_password,
+)
 from bot.services.sources_admin import do_add_source, list_sources
 from bot.slack.oauth import EncryptedInstallationStore
 from storage.db import make_engine, make_session_factory, transaction
@@ -276,3 +282,15 @@ def test_a_feed_url_password_is_masked_where_the_source_is_shown(
     assert request.authorization is not None
     assert (request.authorization.username, request.authorization.password) == (
         "reader", password)
+
+
+def test_a_url_password_is_masked_as_written_and_as_decoded() -> None:
+    """``p%40ssw0rd`` in the URL is ``p@ssw0rd`` to the server, which may repeat it so."""
+    config = {"url": "https://reader:p%40ssw0rd@feeds.example.org/feed.xml"}
+    secrets = secret_values("rss", config)
+    assert "p%40ssw0rd" in secrets and "p@ssw0rd" in secrets
+    assert redact("bad password p@ssw0rd", secrets) == f"bad password {MASK}"
+    assert without_password(config["url"]) == f"https://reader:{MASK}@feeds.example.org/feed.xml"
+    for url in ("https://feeds.example.org/a@b", "https://reader@feeds.example.org/",
+                "https://[::1]:8443/feed"):
+        assert without_password(url) == url  # no password: as it is
