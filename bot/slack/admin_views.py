@@ -139,8 +139,20 @@ def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": clip_mrkdwn(text, SECTION_LIMIT)}}
 
 
+SHOWN = 45
+"""Sections a list shows (Slack takes 50 blocks per message): the rest are named below."""
+
+
+def _rest(language: str, key: str, names: Sequence[str]) -> list[dict[str, Any]]:
+    """A context line naming what a list had no room to show, or nothing."""
+    if not names:
+        return []
+    return [{"type": "context", "elements": [{"type": "mrkdwn", "text": clip_mrkdwn(t(
+        language, key, count=len(names), names=", ".join(names)), SECTION_LIMIT)}]}]
+
+
 def build_watch_list(views: Sequence[WatchLine], language: str) -> tuple[str, list[dict[str, Any]]]:
-    """One section per watch (at most 45), or how to add one."""
+    """One section per watch (the first ``SHOWN``, the others named), or how to add one."""
     if not views:
         text = t(language, "admin.no_watches")
         return text, [_section(text)]
@@ -153,13 +165,16 @@ def build_watch_list(views: Sequence[WatchLine], language: str) -> tuple[str, li
         + (" · " + t(language, "compete.group_tag", group=escape(v.group)) if v.group else "")
         + f"\n`{escape(truncate(v.query, 300)) or '*'}` "
         + escape(truncate(v.query_description, 500))
-    ) for v in views[:45]]
+    ) for v in views[:SHOWN]]
+    blocks += _rest(language, "admin.more_watches",
+                    [f"*{escape(v.name)}*" for v in views[SHOWN:]])
     return t(language, "admin.watches_title", count=len(views)), blocks
 
 
 def build_group_list(views: Sequence[GroupLine], language: str) -> tuple[str, list[dict[str, Any]]]:
-    """One section per watch group (at most 45): its brand watches, competitors, and
-    whether conquest opportunities are on; or how to create one."""
+    """One section per watch group (the first ``SHOWN``, the others named): its brand
+    watches, competitors, and whether conquest opportunities are on; or how to create
+    one."""
     if not views:
         text = t(language, "compete.no_groups")
         return text, [_section(text)]
@@ -169,7 +184,9 @@ def build_group_list(views: Sequence[GroupLine], language: str) -> tuple[str, li
             brands=", ".join(escape(m.name) for m in v.brands) or "-",
             competitors=", ".join(escape(m.name) for m in v.competitors) or "-",
             conquest=t(language, "compete.on" if v.conquest else "compete.off"))
-    ) for v in views[:45]]
+    ) for v in views[:SHOWN]]
+    blocks += _rest(language, "admin.more_groups",
+                    [f"*{escape(v.name)}*" for v in views[SHOWN:]])
     return t(language, "compete.groups_title", count=len(views)), blocks
 
 
@@ -180,12 +197,12 @@ def _backfill_line(view: SourceLine, language: str) -> str:
 
 def build_source_list(views: Sequence[SourceLine], language: str
                       ) -> tuple[str, list[dict[str, Any]]]:
-    """One section per source with its health (at most 45)."""
+    """One section per source with its health (the first ``SHOWN``, the others named)."""
     if not views:
         text = t(language, "admin.no_sources")
         return text, [_section(text)]
     blocks = []
-    for v in views[:45]:
+    for v in views[:SHOWN]:
         if v.paused:
             health = ":double_vertical_bar: " + t(language, "admin.paused")
         elif v.consecutive_failures:
@@ -202,6 +219,8 @@ def build_source_list(views: Sequence[SourceLine], language: str
                 minutes=v.interval_minutes, id=v.id)
             + (f"\n{settings}" if settings else "")
             + (f"\n{_backfill_line(v, language)}" if v.backfilled is not None else "")))
+    blocks += _rest(language, "admin.more_sources",
+                    [f"#{v.id} ({escape(v.watch_name)})" for v in views[SHOWN:]])
     return t(language, "admin.sources_title", count=len(views)), blocks
 
 
