@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -489,11 +490,24 @@ def mark_replied(session: Session, workspace_id: int, actor: Actor, mention: Men
 def do_mark_replied(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                     mention_id: int, *, reply_url: str | None = None,
                     now: datetime | None = None) -> Outcome:
-    """Record that the mention was answered by hand ("Mark replied")."""
+    """Record that the mention was answered by hand ("Mark replied"); ``reply_url``, the
+    reply's address, must be an http(s) link (the card links to it)."""
+    if reply_url is not None and not _is_link(reply_url):
+        raise ServiceError("workflow.bad_reply_url", value=reply_url[:80])
     with transaction(sessions) as session:
         return mark_replied(session, workspace_id, actor,
                             _load(session, workspace_id, mention_id),
                             reply_url=reply_url, now=now)
+
+
+def _is_link(url: str) -> bool:
+    """Whether ``url`` is an http(s) address a card can link to."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return (parts.scheme in {"http", "https"} and bool(parts.hostname) and len(url) <= 2000
+            and not any(ch in url for ch in "<>| \t\r\n"))
 
 
 def do_simple(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,

@@ -9,7 +9,16 @@ from bot.i18n import t
 from bot.messages.cards import CardView
 from bot.networks import icon_for
 from bot.slack.card_reply import open_reply_buttons, reply_elsewhere_note
-from bot.slack.escape import clip_mrkdwn, escape, fit_source, link, slack_date, slack_len, truncate
+from bot.slack.escape import (
+    clip_mrkdwn,
+    escape,
+    fit_source,
+    link,
+    safe_url,
+    slack_date,
+    slack_len,
+    truncate,
+)
 from bot.slack.risk_words import approve_confirm, flag_words
 from bot.slack.signals import reason_line
 
@@ -178,7 +187,7 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
         failed, _ = fit_source(view.reply_error or "?", TEXT_BUDGET,
                                lambda e: t(language, "replies.failed", error=escape(e)))
         blocks.append({"type": "context", "elements": [_mrkdwn(failed)]})
-    if view.reply_url:
+    if safe_url(view.reply_url):  # a label linking nowhere would only mislead
         blocks.append({"type": "context", "elements": [_mrkdwn(link(
             view.reply_url, t(language, "card.reply_link")))]})
     # Approve binds to the draft shown, and only if all of it is shown; a cut draft's
