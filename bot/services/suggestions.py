@@ -114,9 +114,14 @@ def suggest_reply(sessions: sessionmaker[Session], llm: LLMClient, context: Draf
                             network=context.network)
     if not text:
         return Suggestion(context, "The LLM returned an empty suggestion.")
+    return Suggestion(suggested_context(context, text, link_allowlist=link_allowlist))
+
+
+def suggested_context(context: DraftContext, text: str, *,
+                      link_allowlist: list[str] | None = None) -> DraftContext:
+    """``context`` with the LLM's ``text`` in it: its origin, length and risks."""
     risk = check_draft(text, network=context.network, mention_text=context.mention_text,
                        link_allowlist=link_allowlist or [])
     used, limit = measure(text, context.network)
-    return Suggestion(replace(context, text=text, origin=DraftOrigin.LLM, used=used,
-                              limit=limit, risk_keys=tuple(f.message_key for f in risk.flags),
-                              risk_level=risk.level))
+    return replace(context, text=text, origin=DraftOrigin.LLM, used=used, limit=limit,
+                   risk_keys=tuple(f.message_key for f in risk.flags), risk_level=risk.level)
