@@ -19,10 +19,17 @@ from bot.slack.cards import ACTION_PREFIX
 from bot.slack.escape import escape
 from bot.slack.influencer_blocks import TRACK_ACTION
 from bot.slack.mention_views import MORE_ACTION
-from bot.slack.modals import build_assign_modal, build_reason_modal
+from bot.slack.modals import USE_SUGGESTION, build_assign_modal, build_reason_modal
+from bot.slack.opportunity_blocks import USE_SUGGESTION as USE_OPP_SUGGESTION
 from handlers.buttons import Click, on_button
 from handlers.commands.workflow import mention_page
-from handlers.drafting import editor_context, open_draft_editor, open_opportunity_editor
+from handlers.drafting import (
+    editor_context,
+    open_draft_editor,
+    open_opportunity_editor,
+    use_opportunity_suggestion,
+    use_suggestion,
+)
 from handlers.home import refresh_home
 
 # \Z, not $: "$" also matches before a final newline, and "vigie.ignore\n" is no action.
@@ -187,6 +194,8 @@ def register(app: App, runtime: Runtime) -> None:
     on_button(app, runtime, OPPORTUNITY_ACTION, opportunity_button)
     on_button(app, runtime, MORE_ACTION, more_button, look_up_locale=False)
     on_button(app, runtime, TRACK_ACTION, track_button)
+    on_button(app, runtime, USE_SUGGESTION, use_suggestion)
+    on_button(app, runtime, USE_OPP_SUGGESTION, use_opportunity_suggestion)
 
     @app.action(re.compile(r"^vigie\.open"))
     def on_link(ack: Ack) -> None:

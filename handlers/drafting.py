@@ -1,10 +1,13 @@
 """Opening the draft editors (a mention's reply, an opportunity's message): at once with
-what we have, then filled by the LLM if any."""
+what we have, then the LLM's suggestion beside the input if any, which replaces the input's
+text only when the user presses "Use this suggestion"."""
 
 from __future__ import annotations
 
+import json
 import logging
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -13,11 +16,15 @@ from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import opportunities
 from bot.services.drafting import DraftContext, draft_context
+from bot.services.errors import ServiceError
 from bot.services.ratelimit import LLM_DRAFT
-from bot.services.suggestions import suggest_reply
-from bot.slack.modals import build_draft_modal
+from bot.services.suggestions import suggest_reply, suggested_context
+from bot.slack.modals import build_draft_modal, suggestion_text
 from bot.slack.opportunity_blocks import build_opportunity_draft_modal
 from handlers.context import UserContext
+
+if TYPE_CHECKING:  # handlers.buttons imports the commands, which import this module
+    from handlers.buttons import Click
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +51,16 @@ def open_draft_editor(runtime: Runtime, client: WebClient, ctx: UserContext,
     if not wants_llm or runtime.llm is None:
         return
     suggestion = suggest_reply(runtime.sessions, runtime.llm, context, link_allowlist=allowlist)
-    note = t(ctx.language, "modal.llm_failed", error=suggestion.error) \
-        if suggestion.error else t(ctx.language, "modal.llm_done")
-    view: dict[str, Any] = opened.get("view") or {}
-    try:
-        client.views_update(view_id=view.get("id"), hash=view.get("hash"),
-                            view=build_draft_modal(suggestion.context, ctx.language, note=note))
-    except SlackApiError as err:
-        # hash_conflict: the user already changed the view; their text wins.
-        log.info("draft editor not updated: %s", err.response.get("error"))
+    # The input keeps its block_id, so Slack keeps whatever the user typed meanwhile (typing
+    # sends us nothing and leaves the hash alone); the suggestion waits beside it for the
+    # user's "Use this suggestion".
+    if suggestion.error:
+        update = build_draft_modal(context, ctx.language, note=t(
+            ctx.language, "modal.llm_failed", error=suggestion.error))
+    else:
+        update = build_draft_modal(context, ctx.language, note=t(
+            ctx.language, "modal.llm_ready"), suggestion=suggestion.context)
+    _update(client, opened.get("view") or {}, update)
 
 
 def open_opportunity_editor(runtime: Runtime, client: WebClient, ctx: UserContext,
@@ -72,12 +80,70 @@ def open_opportunity_editor(runtime: Runtime, client: WebClient, ctx: UserContex
     if not wants_llm or runtime.llm is None:
         return
     suggested, error = opportunities.suggest_draft(runtime.sessions, runtime.llm, start)
-    note = (t(ctx.language, "opp.llm_failed", error=error) if error
-            else t(ctx.language, "opp.llm_done"))
-    view: dict[str, Any] = opened.get("view") or {}
+    # As the mention editor: the input stays as the user left it, the suggestion waits.
+    if error:
+        update = build_opportunity_draft_modal(start, ctx.language, note=t(
+            ctx.language, "opp.llm_failed", error=error))
+    else:
+        update = build_opportunity_draft_modal(start, ctx.language, note=t(
+            ctx.language, "opp.llm_ready"), suggestion=suggested.text)
+    _update(client, opened.get("view") or {}, update)
+
+
+def use_suggestion(runtime: Runtime, click: Click) -> None:
+    """The draft editor's "Use this suggestion": the LLM's text replaces the input's (a new
+    block_id, so Slack shows it), and is recorded as the LLM's until the user edits it."""
+    view = click.body.get("view") or {}
+    mention_id, text = _metadata(view).get("mention_id"), suggestion_text(view)
+    if not isinstance(mention_id, int) or text is None:
+        return
+    ctx = click.ctx
     try:
-        client.views_update(view_id=view.get("id"), hash=view.get("hash"),
-                            view=build_opportunity_draft_modal(suggested, ctx.language,
-                                                               note=note))
+        context = editor_context(runtime, ctx, mention_id)
+    except ServiceError as err:
+        _tell(click, err)
+        return
+    chosen = suggested_context(context, text,
+                               link_allowlist=runtime.settings.reply_link_domains)
+    _update(click.client, view, build_draft_modal(
+        chosen, ctx.language, note=t(ctx.language, "modal.llm_done"), replaced=True))
+
+
+def use_opportunity_suggestion(runtime: Runtime, click: Click) -> None:
+    """The opportunity editor's "Use this suggestion": the LLM's text replaces the input's."""
+    view = click.body.get("view") or {}
+    opportunity_id, text = _metadata(view).get("opportunity_id"), suggestion_text(view)
+    if not isinstance(opportunity_id, int) or text is None:
+        return
+    ctx = click.ctx
+    try:
+        start = opportunities.draft_start(runtime.sessions, ctx.workspace_id, ctx.actor,
+                                          opportunity_id)
+    except ServiceError as err:
+        _tell(click, err)
+        return
+    _update(click.client, view, build_opportunity_draft_modal(
+        replace(start, text=text), ctx.language, note=t(ctx.language, "opp.llm_done"),
+        replaced=True))
+
+
+def _update(client: WebClient, view: dict[str, Any], new: dict[str, Any]) -> None:
+    try:
+        client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=new)
     except SlackApiError as err:
-        log.info("opportunity draft editor not updated: %s", err.response.get("error"))
+        # hash_conflict: the view changed meanwhile (closed, or updated by another click).
+        log.info("draft editor not updated: %s", err.response.get("error"))
+
+
+def _tell(click: Click, err: ServiceError) -> None:
+    """A click in a modal has no response URL: the refusal goes to the clicker's DM."""
+    click.client.chat_postMessage(channel=click.ctx.user_id,
+                                  text=err.message(click.ctx.language))
+
+
+def _metadata(view: dict[str, Any]) -> dict[str, Any]:
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -15,6 +15,9 @@ DRAFT = "vigie.modal.draft"
 REJECT = "vigie.modal.reject"
 OVERRIDE = "vigie.modal.override"
 DRAFT_BLOCK = "draft"
+SUGGESTION_BLOCK = "suggestion"
+USE_SUGGESTION = "vigie.draft_suggestion"
+REPLACED = ".use"
 
 
 class _Origin(Protocol):
@@ -80,29 +83,70 @@ def build_assign_modal(mention_id: int, language: str) -> dict[str, Any]:
                              {"type": "users_select", "action_id": "user"})])
 
 
-def build_draft_modal(context: DraftEditor, language: str, *, note: str | None = None
+def build_draft_modal(context: DraftEditor, language: str, *, note: str | None = None,
+                      suggestion: DraftEditor | None = None, replaced: bool = False
                       ) -> dict[str, Any]:
-    """The draft editor: mention excerpt, text pre-filled, length and risk warnings."""
+    """The draft editor: mention excerpt, text pre-filled, length and risk warnings.
+
+    ``suggestion``: the LLM's text, shown under the input (which keeps its block_id, so
+    Slack keeps what the user typed) with a button that puts it in the input.
+    ``replaced``: the input takes a new block_id, so Slack shows ``context.text`` in place
+    of what the user typed (the button was pressed).
+    """
     limit = (t(language, "modal.draft_count", used=context.used, limit=context.limit,
                network=context.network) if context.limit else
              t(language, "modal.draft_count_free", used=context.used))
+    block_id = draft_block_id(context.text) + (REPLACED if replaced else "")
     blocks: list[dict[str, Any]] = [
         _excerpt(context.mention_text),
-        _input(draft_block_id(context.text), t(language, "modal.draft_label"), {
+        _input(block_id, t(language, "modal.draft_label"), {
             "type": "plain_text_input", "action_id": "text", "multiline": True,
             "initial_value": truncate(context.text, 3000), "max_length": 3000,
         }, hint=limit),
     ]
-    warnings = [t(language, key) if has(key) else key for key in context.risk_keys]
-    if warnings:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(
-            ":warning: " + " · ".join(warnings), 2000)}]})
+    blocks += _warnings(context, language)
     if note:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn",
-                                                        "text": truncate(note, 2000)}]})
+        blocks.append(_note(note))
+    if suggestion is not None:
+        blocks.append(suggestion_block(suggestion.text, t(language, "modal.use_suggestion"),
+                                       USE_SUGGESTION))
+        blocks += _warnings(suggestion, language)
     return _modal(DRAFT, t(language, "modal.draft_title", id=context.mention_id),
                   t(language, "modal.draft_submit"), language, context.mention_id, blocks,
                   {"origin": context.origin.value, "suggested": text_digest(context.text)})
+
+
+def _warnings(context: DraftEditor, language: str) -> list[dict[str, Any]]:
+    warnings = [t(language, key) if has(key) else key for key in context.risk_keys]
+    if not warnings:
+        return []
+    return [_note(":warning: " + " · ".join(warnings))]
+
+
+def _note(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text, 2000)}]}
+
+
+def suggestion_block(text: str, button: str, action_id: str) -> dict[str, Any]:
+    """The LLM's suggestion beside the editor, with the button that puts it in the input.
+
+    Plain text: Slack shows it as written (no mention, link or formatting is parsed), and
+    it comes back as written in the button's payload (``suggestion_text``); 3,000 is both
+    a section's limit and the input's.
+    """
+    return {"type": "section", "block_id": SUGGESTION_BLOCK,
+            "text": {"type": "plain_text", "text": truncate(text, 3000), "emoji": False},
+            "accessory": {"type": "button", "action_id": action_id,
+                          "text": {"type": "plain_text", "text": truncate(button, 75)}}}
+
+
+def suggestion_text(view: dict[str, Any]) -> str | None:
+    """The suggestion a view shows (see ``suggestion_block``), if any."""
+    for block in view.get("blocks") or []:
+        if isinstance(block, dict) and block.get("block_id") == SUGGESTION_BLOCK:
+            text = (block.get("text") or {}).get("text")
+            return text if isinstance(text, str) and text.strip() else None
+    return None
 
 
 def draft_block_id(text: str) -> str:

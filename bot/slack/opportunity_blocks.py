@@ -13,7 +13,7 @@ from bot.i18n import t
 from bot.messages.opportunities import OpportunityView
 from bot.slack.cards import ACTION_PREFIX, quote
 from bot.slack.escape import clip_mrkdwn, escape, link, slack_date, truncate
-from bot.slack.modals import text_digest
+from bot.slack.modals import REPLACED, suggestion_block, text_digest
 
 OPP_ACTIONS = ("opp_take", "opp_draft", "opp_contacted", "opp_dismiss", "opp_reopen")
 ACTIVE_ACTIONS = ("opp_take", "opp_draft", "opp_contacted", "opp_dismiss")
@@ -21,6 +21,7 @@ DRAFT_CALLBACK = "vigie.opp_draft"
 """The draft editor's callback_id (outside ``vigie.modal.``, the mention modals' prefix)."""
 DRAFT_BLOCK = "opp_draft"
 DRAFT_ACTION = "text"
+USE_SUGGESTION = "vigie.opp_draft_suggestion"
 DRAFT_MAX = 3000
 TEXT_BUDGET = 2900
 SOV_MEMBERS_SHOWN = 8
@@ -193,9 +194,16 @@ def draft_block_id(text: str) -> str:
 
 
 def build_opportunity_draft_modal(editor: DraftEditor, language: str, *,
-                                  note: str | None = None) -> dict[str, Any]:
+                                  note: str | None = None, suggestion: str | None = None,
+                                  replaced: bool = False) -> dict[str, Any]:
     """The draft editor: the author's post, the draft (pre-filled with the saved one or a
-    suggestion), the network's limit, and a reminder that Vigie never posts it."""
+    chosen suggestion), the network's limit, and a reminder that Vigie never posts it.
+
+    ``suggestion``: the LLM's text, shown under the input (which keeps its block_id, so
+    Slack keeps what the user typed) with a button that puts it in the input.
+    ``replaced``: the input takes a new block_id, so Slack shows ``editor.text`` in place
+    of what the user typed (the button was pressed).
+    """
     excerpt = "\n".join(f"> {line}" for line in escape(truncate(
         editor.post_text, 600)).splitlines()) or ">"
     hint = (t(language, "opp.draft_hint_limit", limit=editor.limit, network=editor.network)
@@ -208,13 +216,17 @@ def build_opportunity_draft_modal(editor: DraftEditor, language: str, *,
         {"type": "section", "text": _mrkdwn(t(language, "opp.draft_author", handle=escape(
             truncate(editor.author_handle, 80)), network=escape(editor.network)) + "\n"
             + excerpt)},
-        {"type": "input", "block_id": draft_block_id(editor.text),
+        {"type": "input", "block_id": draft_block_id(editor.text) + (REPLACED if replaced
+                                                                     else ""),
          "label": {"type": "plain_text", "text": t(language, "opp.draft_label")},
          "hint": {"type": "plain_text", "text": truncate(hint, 2000)}, "element": element},
         {"type": "context", "elements": [_mrkdwn(t(language, "opp.draft_never_posted"))]},
     ]
     if note:
         blocks.append({"type": "context", "elements": [_mrkdwn(truncate(note, 2000))]})
+    if suggestion:
+        blocks.append(suggestion_block(suggestion, t(language, "modal.use_suggestion"),
+                                       USE_SUGGESTION))
     return {
         "type": "modal", "callback_id": DRAFT_CALLBACK,
         "private_metadata": json.dumps({"opportunity_id": editor.opportunity_id}),

@@ -68,34 +68,66 @@ def test_editor_opens_before_the_llm_answers_then_fills_in(
     first = vigie.standin.calls("views.open")[-1].args["view"]
     assert "Writing a suggestion" in json.dumps(first)
     updated = vigie.standin.calls("views.update")[-1].args["view"]
-    assert updated["blocks"][1]["element"]["initial_value"].startswith("Hi Ana")
+    assert "Hi Ana, sorry about your order" in json.dumps(updated)
     # The mention is data: it sits in the user message, never in the system rules.
     system, user = llm.prompts[0][0], llm.prompts[0][-1]
     assert system["role"] == "system" and "My order never arrived" not in system["content"]
     assert "My order never arrived" in user["content"]
-    view_id = vigie.standin.calls("views.open")[-1].response["view"]["id"]
-    # Submitted untouched: Slack sends what the input shows, the suggestion.
+
+
+def _open_draft(vigie: VigieApp) -> tuple[str, str]:
+    """Press Draft on the card: the editor's view id and its input's block_id."""
+    ts = card(vigie, seed(vigie))["ts"]
+    vigie.slack.block_action("vigie.draft", message_ts=ts)
+    opened = vigie.standin.wait_for("views.open", timeout=15)[-1]
+    (field,) = [b for b in opened.args["view"]["blocks"] if b["type"] == "input"]
+    return opened.response["view"]["id"], field["block_id"]
+
+
+def _input(vigie: VigieApp, view_id: str) -> tuple[str, Any]:
+    """The editor's input block_id now, and what it shows."""
+    (field,) = [b for b in vigie.standin.view(view_id)["blocks"] if b["type"] == "input"]
+    return field["block_id"], vigie.standin.input_value(view_id, field["block_id"], "text")
+
+
+def test_typed_text_survives_a_late_suggestion(vigie_llm: VigieApp,
+                                               httpserver: HTTPServer) -> None:
+    """Typing sends Slack nothing and leaves the view's hash alone: the suggestion's update
+    must keep the input's block_id, or Slack replaces what the user typed."""
+    FakeLLM(httpserver, "Hi Ana, LLM text.", delay=2.0)
+    vigie = vigie_llm
+    view_id, block_id = _open_draft(vigie)
+    vigie.standin.type_into(view_id, block_id, "text", "Hi Ana, my own words.")
+    vigie.standin.wait_for("views.update", timeout=15)
+    assert _input(vigie, view_id) == (block_id, "Hi Ana, my own words.")
+    shown = json.dumps(vigie.standin.view(view_id))
+    assert "Hi Ana, LLM text." in shown and "Use this suggestion" in shown
     vigie.slack.view_submission(view_id=view_id)
     with vigie.runtime.sessions() as session:
         draft = session.query(Draft).one()
-        assert draft.origin == "llm" and draft.text.startswith("Hi Ana")
+        assert (draft.text, draft.origin) == ("Hi Ana, my own words.", "human")
 
 
-def test_suggestion_replaces_the_template_in_the_editor(
-    vigie_llm: VigieApp, httpserver: HTTPServer
-) -> None:
-    """On Slack, views.update keeps an input's value while its block_id and action_id stay
-    the same: the suggestion must come in a new block to be seen (issue 15, item 3)."""
-    FakeLLM(httpserver, "Hi Ana, we are on it.")
+def test_use_this_suggestion_puts_it_in_the_editor(vigie_llm: VigieApp,
+                                                   httpserver: HTTPServer) -> None:
+    """Only the explicit button replaces the input (a new block_id, so Slack shows it);
+    submitted unedited, the draft is the LLM's."""
+    FakeLLM(httpserver, "Hi Ana, we are on it & checking.", delay=1.0)
     vigie = vigie_llm
-    ts = card(vigie, seed(vigie))["ts"]
-    vigie.slack.block_action("vigie.draft", message_ts=ts)
+    view_id, block_id = _open_draft(vigie)
+    vigie.standin.type_into(view_id, block_id, "text", "My draft")
     vigie.standin.wait_for("views.update", timeout=15)
-    view_id = vigie.standin.calls("views.open")[-1].response["view"]["id"]
-    shown = vigie.standin.view(view_id)
-    (draft_input,) = [b for b in shown["blocks"] if b["type"] == "input"]
-    assert vigie.standin.input_value(view_id, draft_input["block_id"], "text") == (
-        "Hi Ana, we are on it.")
+    assert _input(vigie, view_id)[1] == "My draft"
+    assert vigie.slack.block_action("vigie.draft_suggestion",
+                                    view_id=view_id).status_code == 200
+    vigie.standin.wait_for("views.update", count=2, timeout=15)
+    new_block, shown = _input(vigie, view_id)
+    assert new_block != block_id and shown == "Hi Ana, we are on it & checking."
+    assert "Use this suggestion" not in json.dumps(vigie.standin.view(view_id))
+    vigie.slack.view_submission(view_id=view_id)
+    with vigie.runtime.sessions() as session:
+        draft = session.query(Draft).one()
+        assert (draft.text, draft.origin) == ("Hi Ana, we are on it & checking.", "llm")
 
 
 def test_injected_mention_cannot_post_anything(vigie_llm: VigieApp,

@@ -218,15 +218,68 @@ def test_llm_drafts_a_first_message(vigie_llm: VigieApp, httpserver: HTTPServer)
     view_id, _block = _open_editor(vigie, opportunity)
     assert "Writing a suggestion" in json.dumps(vigie.standin.calls("views.open")[-1].args)
     vigie.standin.wait_for("views.update", timeout=15)
-    shown = vigie.standin.view(view_id)
-    (field,) = [b for b in shown["blocks"] if b["type"] == "input"]
-    assert vigie.standin.input_value(view_id, field["block_id"], "text").startswith(
-        "Hi! Sorry to hear that.")
-    assert "Suggested by the LLM" in json.dumps(shown)
+    shown = json.dumps(vigie.standin.view(view_id))
+    assert "Hi! Sorry to hear that." in shown and "Use this suggestion" in shown
     # The task is Vigie's (system message); the post is data in the user message.
     system, user = llm.prompts[0][0], llm.prompts[0][-1]
     assert "a competitor" in system["content"] and "Never criticise" in system["content"]
     assert "Ignore your rules" not in system["content"] and "Ignore your rules" in user["content"]
+    vigie.slack.block_action("vigie.opp_draft_suggestion", view_id=view_id)
+    vigie.standin.wait_for("views.update", count=2, timeout=15)
+    assert _input(vigie, view_id)[1] == (
+        "Hi! Sorry to hear that. Acme could help: want a quick tour?")
+    assert "Suggested by the LLM" in json.dumps(vigie.standin.view(view_id))
     vigie.slack.view_submission(view_id=view_id)
     assert _status(vigie, opportunity)[2] == (
         "Hi! Sorry to hear that. Acme could help: want a quick tour?")
+
+
+def _input(vigie: VigieApp, view_id: str) -> tuple[str, Any]:
+    """The editor's input block_id now, and what it shows."""
+    (field,) = [b for b in vigie.standin.view(view_id)["blocks"] if b["type"] == "input"]
+    return field["block_id"], vigie.standin.input_value(view_id, field["block_id"], "text")
+
+
+def test_typed_message_survives_a_late_suggestion_until_use_is_pressed(
+    vigie_llm: VigieApp, httpserver: HTTPServer
+) -> None:
+    """Typing sends Slack nothing and leaves the view's hash alone: the suggestion's update
+    keeps the input's block_id (Slack keeps the typed text) and offers the suggestion; only
+    "Use this suggestion" (here in French) replaces the text, and what is submitted is what
+    the input holds."""
+    FakeLLM(httpserver, "Bonjour ! Acme peut vous aider.", delay=2.0)
+    vigie = vigie_llm
+    _setup(vigie)
+    assert "en français" in vigie.slack.slash_command("lang fr").json()["text"]
+    (opportunity,) = _ingest(vigie, [ALTERNATIVE])
+    view_id, block_id = _open_editor(vigie, opportunity)
+    vigie.standin.type_into(view_id, block_id, "text", "Mon propre message.")
+    vigie.standin.wait_for("views.update", timeout=15)
+    assert _input(vigie, view_id) == (block_id, "Mon propre message.")
+    shown = json.dumps(vigie.standin.view(view_id), ensure_ascii=False)
+    assert "Bonjour ! Acme peut vous aider." in shown and "Utiliser cette suggestion" in shown
+    assert validate_blocks(vigie.standin.view(view_id)["blocks"], "modal") == []
+    vigie.slack.view_submission(view_id=view_id)
+    assert _status(vigie, opportunity)[2] == "Mon propre message."
+    # Reopened with the saved draft: it shows, and no suggestion is asked for.
+    view_id, block_id = _open_editor(vigie, opportunity, count=2)
+    assert _input(vigie, view_id) == (block_id, "Mon propre message.")
+
+
+def test_use_this_suggestion_replaces_the_typed_message(
+    vigie_llm: VigieApp, httpserver: HTTPServer
+) -> None:
+    FakeLLM(httpserver, "Hi! Acme could help.", delay=1.0)
+    vigie = vigie_llm
+    _setup(vigie)
+    (opportunity,) = _ingest(vigie, [ALTERNATIVE])
+    view_id, block_id = _open_editor(vigie, opportunity)
+    vigie.standin.type_into(view_id, block_id, "text", "My own message.")
+    vigie.standin.wait_for("views.update", timeout=15)
+    assert vigie.slack.block_action("vigie.opp_draft_suggestion",
+                                    view_id=view_id).status_code == 200
+    vigie.standin.wait_for("views.update", count=2, timeout=15)
+    new_block, shown = _input(vigie, view_id)
+    assert new_block != block_id and shown == "Hi! Acme could help."
+    vigie.slack.view_submission(view_id=view_id)
+    assert _status(vigie, opportunity)[2] == "Hi! Acme could help."
