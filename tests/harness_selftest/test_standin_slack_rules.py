@@ -99,6 +99,21 @@ def test_views_update_keeps_what_the_user_typed(
         "my own words")
 
 
+def test_typing_leaves_the_view_hash_alone(
+    slack_standin: SlackStandIn, slack_client: WebClient
+) -> None:
+    """Typing sends the app nothing and does not change the view's hash: an update sent
+    with the hash from views.open still succeeds, so the hash never protects typed text
+    (views.update docs: the hash guards against the app's own racing updates)."""
+    opened = slack_client.views_open(
+        trigger_id=slack_standin.issue_trigger_id(), view=_modal("template"))["view"]
+    slack_standin.type_into(opened["id"], "draft", "text", "typed")
+    assert slack_standin.view(opened["id"])["hash"] == opened["hash"]
+    slack_client.views_update(view_id=opened["id"], hash=opened["hash"],
+                              view=_modal("LLM suggestion"))
+    assert slack_standin.input_value(opened["id"], "draft", "text") == "typed"
+
+
 def test_views_update_ignores_a_new_initial_value_for_the_same_input(
     slack_standin: SlackStandIn, slack_client: WebClient
 ) -> None:
