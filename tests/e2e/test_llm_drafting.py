@@ -14,8 +14,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from storage.models import Draft
-from tests.e2e.conftest import VigieApp, start_vigie
+from tests.e2e.conftest import VigieApp, eventually, start_vigie
 from tests.e2e.test_workflow import card, seed, status
+from tests.harness.constants import USER_ID
 from tests.harness.slack_standin import SlackStandIn
 
 
@@ -128,6 +129,28 @@ def test_use_this_suggestion_puts_it_in_the_editor(vigie_llm: VigieApp,
     with vigie.runtime.sessions() as session:
         draft = session.query(Draft).one()
         assert (draft.text, draft.origin) == ("Hi Ana, we are on it & checking.", "llm")
+
+
+def test_use_this_suggestion_on_a_mention_closed_meanwhile_explains(
+        vigie_llm: VigieApp, httpserver: HTTPServer) -> None:
+    FakeLLM(httpserver, "Hi Ana, we are on it.")
+    vigie = vigie_llm
+    mention_id = seed(vigie)
+    ts = card(vigie, mention_id)["ts"]
+    vigie.slack.block_action("vigie.draft", message_ts=ts)
+    view_id = vigie.standin.wait_for("views.open", timeout=15)[-1].response["view"]["id"]
+    vigie.standin.wait_for("views.update", timeout=15)
+    vigie.slack.block_action("vigie.ignore", message_ts=ts)
+    eventually(lambda: status(vigie, mention_id) == "ignored")
+    vigie.slack.block_action("vigie.draft_suggestion", view_id=view_id)
+    vigie.standin.wait_until(lambda s: any(
+        c.args.get("channel") == USER_ID and str(mention_id) in str(c.args.get("text"))
+        for c in s.calls("chat.postMessage")), timeout=15)
+    told = [c.args["text"] for c in vigie.standin.calls("chat.postMessage")
+            if c.args.get("channel") == USER_ID]
+    assert "ignored" in told[-1], told
+    assert len(vigie.standin.calls("views.update")) == 1
+    assert _input(vigie, view_id)[1] != "Hi Ana, we are on it."
 
 
 def test_injected_mention_cannot_post_anything(vigie_llm: VigieApp,
