@@ -12,7 +12,7 @@ from bot.i18n import SUPPORTED_LANGUAGES, language_for
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import Mrkdwn, ServiceError
-from bot.services.permissions import DEFAULT_ROLE, require_role
+from bot.services.permissions import DEFAULT_ROLE, default_role, is_grant, require_role
 from storage import repositories as repo
 from storage.db import transaction
 from storage.models import Member, Role, Workspace
@@ -88,12 +88,20 @@ def do_set_language(sessions: sessionmaker[Session], workspace_id: int, user_id:
 
 
 def list_roles(sessions: sessionmaker[Session], workspace_id: int) -> list[RoleView]:
-    """Members with an explicit role, admins first."""
+    """Members with an explicit role, admins first (not the rows Vigie made on its own,
+    whose members have the workspace's default role: ``workspace_default_role``)."""
     order = {role.value: -role.rank for role in Role}
     with sessions() as session:
         members = session.scalars(select(Member).where(Member.workspace_id == workspace_id))
-        views = [RoleView(m.user_id, m.role, m.granted_by) for m in members]
+        views = [RoleView(m.user_id, m.role, m.granted_by) for m in members
+                 if is_grant(m.role, m.granted_by)]
     return sorted(views, key=lambda v: (order.get(v.role, 0), v.user_id))
+
+
+def workspace_default_role(sessions: sessionmaker[Session], workspace_id: int) -> Role:
+    """The role of everyone nobody granted one (agent, or viewer if the workspace chose it)."""
+    with sessions() as session:
+        return default_role(session, workspace_id)
 
 
 def do_set_role(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
@@ -116,18 +124,22 @@ def do_set_role(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
 
 
 def do_remove_role(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
-                   user_id: str) -> None:
-    """Drop a member's explicit role: they are an agent again (admins only)."""
+                   user_id: str) -> Role:
+    """Drop a member's explicit role (admins only); returns the workspace's default role,
+    which they have again."""
     with transaction(sessions) as session:
         if actor.user_id:
             require_role(session, workspace_id, actor.user_id, Role.ADMIN)
-        _keep_an_admin(session, workspace_id, user_id, DEFAULT_ROLE)
+        fallback = default_role(session, workspace_id)
+        _keep_an_admin(session, workspace_id, user_id, fallback)
         member = repo.get_member(session, workspace_id, user_id)
-        if member is None:
-            raise ServiceError("role.no_role", user=Mrkdwn(f"<@{user_id}>"))
+        if member is None or not is_grant(member.role, member.granted_by):
+            raise ServiceError("role.no_role", user=Mrkdwn(f"<@{user_id}>"),
+                               role=fallback.value)
         member.role = DEFAULT_ROLE.value
         member.granted_by = None  # no grant: the workspace's default role applies
         record(session, workspace_id, actor, "role.removed", detail={"user_id": user_id})
+        return fallback
 
 
 def _keep_an_admin(session: Session, workspace_id: int, user_id: str, new_role: Role) -> None:

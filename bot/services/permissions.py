@@ -10,8 +10,8 @@ from bot.services.errors import Forbidden
 from storage import repositories as repo
 from storage.models import Role, Workspace
 
-__all__ = ["ANYONE", "DEFAULT_ROLE", "Role", "check_role", "default_role", "require_role",
-           "role_of"]
+__all__ = ["ANYONE", "DEFAULT_ROLE", "Role", "check_role", "default_role", "is_grant",
+           "require_role", "role_of"]
 
 DEFAULT_ROLE = Role.AGENT
 """The role of a member nobody granted one, unless the workspace chose viewer
@@ -25,11 +25,16 @@ def default_role(session: Session, workspace_id: int) -> Role:
     return Role.VIEWER if chosen == Role.VIEWER.value else DEFAULT_ROLE
 
 
+def is_grant(role: str, granted_by: str | None) -> bool:
+    """True when a member row holds a role someone gave: a row Vigie made on its own (no
+    ``granted_by``, e.g. to keep a language, or a grant removed) holds none."""
+    return granted_by is not None or role != DEFAULT_ROLE.value
+
+
 def role_of(session: Session, workspace_id: int, user_id: str) -> Role:
-    """The user's role: the one granted, else the workspace's default role. A row Vigie
-    made on its own (no ``granted_by``, e.g. to keep a language) holds no grant."""
+    """The user's role: the one granted, else the workspace's default role."""
     member = repo.get_member(session, workspace_id, user_id)
-    if member is None or (member.granted_by is None and member.role == DEFAULT_ROLE.value):
+    if member is None or not is_grant(member.role, member.granted_by):
         return default_role(session, workspace_id)
     return Role(member.role)
 

@@ -233,11 +233,13 @@ REGISTRY.subcommand("reopen", usage="reopen ID", examples=("reopen 42",),
 
 def _role_list(request: CommandRequest, runtime: Runtime) -> Reply:
     language = request.language
-    views = members.list_roles(runtime.sessions, request.workspace_id(runtime))
+    workspace_id = request.workspace_id(runtime)
+    views = members.list_roles(runtime.sessions, workspace_id)
+    default = members.workspace_default_role(runtime.sessions, workspace_id).value
     if not views:
-        return Reply(t(language, "role.list_empty"))
+        return Reply(t(language, "role.list_empty", role=default))
     lines = [f"<@{v.user_id}>: *{v.role}*" for v in views]
-    return Reply("\n".join([f"*{t(language, 'role.list_title')}*", *lines]))
+    return Reply("\n".join([f"*{t(language, 'role.list_title', role=default)}*", *lines]))
 
 
 def _role_change(request: CommandRequest, runtime: Runtime) -> Reply:
@@ -252,8 +254,8 @@ def _role_change(request: CommandRequest, runtime: Runtime) -> Reply:
                                    request.args[2])
         return Reply(t(language, "role.granted", user=f"<@{user}>", role=view.role))
     if action == "remove" and len(request.args) == 2:
-        members.do_remove_role(runtime.sessions, workspace_id, request.actor, user)
-        return Reply(t(language, "role.removed", user=f"<@{user}>"))
+        default = members.do_remove_role(runtime.sessions, workspace_id, request.actor, user)
+        return Reply(t(language, "role.removed", user=f"<@{user}>", role=default.value))
     return Reply(t(language, "role.usage"))
 
 

@@ -307,6 +307,34 @@ def test_only_admins_grant_roles_and_the_last_admin_stays(vigie_sqlite: VigieApp
     assert "without an admin" in reply
 
 
+def test_role_list_shows_only_grants_and_names_the_default_role(vigie_sqlite: VigieApp
+                                                                   ) -> None:
+    vigie = vigie_sqlite
+
+    def say(text: str, user_id: str = ADMIN_ID) -> str:
+        return str(vigie.slack.slash_command(text, user_id=user_id).json()["text"])
+
+    mention_id = seed(vigie)
+    say("settings default_role viewer")
+    say("lang en", USER_ID)  # Vigie keeps her language in a member row nobody granted
+    vigie.slack.block_action("vigie.ignore", message_ts=card(vigie, mention_id)["ts"],
+                             user_id=USER_ID)
+    vigie.standin.wait_until(lambda standin: len(standin.responses()) > 0)
+    assert "you are *viewer*" in vigie.standin.responses()[-1]["text"]
+    grant(vigie, APPROVER, "approver")
+
+    listed = say("role list")
+    assert listed.splitlines() == ["*Roles (everyone else has the default role: viewer)*",
+                                   f"<@{ADMIN_ID}>: *admin*", f"<@{APPROVER}>: *approver*"]
+    assert say(f"role remove <@{USER_ID}|alice>") == (
+        f"<@{USER_ID}> has no explicit role (they have the default role, *viewer*).")
+    assert say(f"role remove <@{APPROVER}|bob>") == (
+        f"<@{APPROVER}> has the default role again: *viewer*.")
+    assert f"<@{APPROVER}>" not in say("role list")
+    say("settings default_role agent")
+    assert say("role list").startswith("*Roles (everyone else has the default role: agent)*")
+
+
 def test_templates_and_voice(vigie_sqlite: VigieApp) -> None:
     vigie = vigie_sqlite
     grant(vigie, APPROVER, "approver")
