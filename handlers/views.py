@@ -18,6 +18,7 @@ from bot.slack.modals import ASSIGN, DRAFT, OVERRIDE, REJECT, text_digest
 from bot.slack.opportunity_blocks import DRAFT_ACTION as OPP_DRAFT_ACTION
 from bot.slack.opportunity_blocks import DRAFT_BLOCK as OPP_DRAFT_BLOCK
 from bot.slack.opportunity_blocks import DRAFT_CALLBACK as OPP_DRAFT
+from bot.slack.users import SlackUserDirectory
 from handlers.context import locale_lookup, user_context
 from handlers.home import refresh_home
 
@@ -97,7 +98,8 @@ def register(app: App, runtime: Runtime) -> None:
         sessions, ws, actor = runtime.sessions, ctx.workspace_id, ctx.actor
         try:
             if callback == ASSIGN:
-                workflow.do_assign(sessions, ws, actor, mention_id, value)
+                workflow.do_assign(sessions, ws, actor, mention_id, value,
+                                   users=SlackUserDirectory(client))
             elif callback == DRAFT:
                 workflow.do_save_draft(sessions, ws, actor, mention_id, value,
                                        origin=draft_origin(view, value),

@@ -88,6 +88,25 @@ class Notifier(Protocol):
         ``key == key_value``) so a crash between posting and recording does not post twice."""
 
 
+@dataclass(frozen=True, slots=True)
+class SlackAccount:
+    """What Slack says about a user id (``users.info``), as far as giving them work goes."""
+
+    found: bool
+    """False when Slack knows no such user in the workspace (or may not show them)."""
+    is_bot: bool = False
+    """A bot or app user (Slackbot included), which cannot answer anyone."""
+    deleted: bool = False
+    """A deactivated account."""
+
+
+class UserDirectory(Protocol):
+    """Looks a user up (Slack's ``users.info``); absent without Slack (console, CLI)."""
+
+    def account(self, user_id: str) -> SlackAccount | None:
+        """What Slack says about ``user_id``; None when Slack could not be asked."""
+
+
 class HomePublisher(Protocol):
     """Publishes a user's App Home view (Slack's ``views.publish``)."""
 

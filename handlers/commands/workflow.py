@@ -26,6 +26,7 @@ from bot.slack.cards import build_card
 from bot.slack.conversation_blocks import build_conversation
 from bot.slack.escape import escape
 from bot.slack.mention_views import PAGE_SIZE, build_history, build_mention_list
+from bot.slack.users import SlackUserDirectory
 from handlers.commands.parsing import number_of, unescape, user_id_of, version_of
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
 from handlers.context import UserContext
@@ -132,8 +133,9 @@ def cmd_assign(request: CommandRequest, runtime: Runtime) -> Reply:
     user = user_id_of(request.args[1]) if len(request.args) > 1 else None
     if user is None:
         return Reply(t(request.language, "list.usage_assign"))
+    users = SlackUserDirectory(request.client) if request.client is not None else None
     outcome = workflow.do_assign(runtime.sessions, request.workspace_id(runtime),
-                                 request.actor, mention_id, user)
+                                 request.actor, mention_id, user, users=users)
     return Reply(outcome.message(request.language))
 
 

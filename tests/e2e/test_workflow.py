@@ -10,12 +10,15 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.analysis.topics import topic_mask
+from bot.services import workflow
+from bot.services.actors import CLI
+from bot.services.errors import ServiceError
 from bot.services.outbox import KIND_CARD, do_enqueue
 from storage.db import transaction
 from storage.models import Approval, AuditEvent, Author, Mention, Watch
 from tests.e2e.conftest import ADMIN_ID, VigieApp
 from tests.harness.blockkit_limits import validate_blocks
-from tests.harness.constants import CHANNEL_ID, OTHER_USER_ID, TEAM_ID, USER_ID
+from tests.harness.constants import BOT_USER_ID, CHANNEL_ID, OTHER_USER_ID, TEAM_ID, USER_ID
 
 APPROVER = OTHER_USER_ID
 VIEWER = "U07VIEWER1"
@@ -333,6 +336,91 @@ def test_role_list_shows_only_grants_and_names_the_default_role(vigie_sqlite: Vi
     assert f"<@{APPROVER}>" not in say("role list")
     say("settings default_role agent")
     assert say("role list").startswith("*Roles (everyone else has the default role: agent)*")
+
+
+GONE = "U07DELETED1"
+
+
+def assigned_to(vigie: VigieApp, mention_id: int) -> str | None:
+    with vigie.runtime.sessions() as session:
+        return session.get(Mention, mention_id).assignee_user_id  # type: ignore[union-attr]
+
+
+def test_assign_refuses_bots_deactivated_and_unknown_users(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    vigie.standin.set_user(GONE, name="gone", deleted=True)
+    vigie.standin.remove_user("U07NOBODY1")
+
+    def assign(user: str) -> str:
+        return str(vigie.slack.slash_command(f"assign {mention_id} <@{user}|x>").json()["text"])
+
+    assert assign(BOT_USER_ID) == ("That is a bot or an app, which cannot answer anyone: "
+                                   "assign the mention to a person.")
+    assert "a bot or an app" in assign("USLACKBOT")  # Slack says is_bot false for it
+    assert assign(GONE) == ("That account is deactivated: assign the mention to someone "
+                            "active.")
+    assert assign("U07NOBODY1").startswith("Slack knows no such user in this workspace")
+    settle(vigie)
+    assert status(vigie, mention_id) == "new" and assigned_to(vigie, mention_id) is None
+    assert not [c for c in vigie.standin.calls("conversations.open")
+                if GONE in str(c.args.get("users"))]
+    assert f"assigned to <@{OTHER_USER_ID}>" in assign(OTHER_USER_ID)
+
+
+def test_assign_modal_refuses_a_bot_under_the_field(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    vigie.slack.block_action("vigie.assign", message_ts=card(vigie, mention_id)["ts"])
+    opened = vigie.standin.wait_for("views.open")[-1]
+    refused = vigie.slack.view_submission(view_id=opened.response["view"]["id"],
+                                          values={"assignee": {"user": BOT_USER_ID}}).json()
+    assert refused["response_action"] == "errors"
+    assert "a bot or an app" in refused["errors"]["assignee"]
+    assert assigned_to(vigie, mention_id) is None
+
+
+def test_assign_refuses_a_viewer_and_says_how_to_grant_agent(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    grant(vigie, VIEWER, "viewer")
+    refused = vigie.slack.slash_command(f"assign {mention_id} <@{VIEWER}|v>").json()["text"]
+    assert refused == (f"They are *viewer*, so they could not draft or reply to mention "
+                       f"#{mention_id}: assign it to an *agent* (or above), or an admin can "
+                       "make them one with `/cm role add @name agent`.")
+    vigie.slack.block_action("vigie.assign", message_ts=card(vigie, mention_id)["ts"])
+    opened = vigie.standin.wait_for("views.open")[-1]
+    in_modal = vigie.slack.view_submission(view_id=opened.response["view"]["id"],
+                                           values={"assignee": {"user": VIEWER}}).json()
+    assert "They are *viewer*" in in_modal["errors"]["assignee"]
+    # Without Slack (the local operator's path) the role still decides.
+    workspace = vigie.runtime.workspaces.ensure(TEAM_ID)
+    with pytest.raises(ServiceError) as err:
+        workflow.do_assign(vigie.runtime.sessions, workspace.id, CLI, mention_id, VIEWER)
+    assert err.value.key == "workflow.assignee_role"
+    # A workspace whose default role is viewer: members nobody granted agent cannot be given
+    # work either, until an admin grants it.
+    vigie.slack.slash_command("settings default_role viewer", user_id=ADMIN_ID)
+    grant(vigie, USER_ID, "agent")
+    assert "They are *viewer*" in vigie.slack.slash_command(
+        f"assign {mention_id} <@{OTHER_USER_ID}|b>").json()["text"]
+    grant(vigie, OTHER_USER_ID, "agent")
+    assert "assigned to" in vigie.slack.slash_command(
+        f"assign {mention_id} <@{OTHER_USER_ID}|b>").json()["text"]
+    assert status(vigie, mention_id) == "assigned"
+
+
+def test_assign_goes_on_when_slack_cannot_say_who_the_user_is(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    vigie.slack.slash_command(f"show {mention_id}")
+    # The first command's locale lookup is done: the next users.info is the assignee's.
+    vigie.standin.wait_for("users.info")
+    vigie.standin.error_next("users.info", "internal_error")
+    reply = vigie.slack.slash_command(f"assign {mention_id} <@{OTHER_USER_ID}|b>").json()
+    assert reply["text"] == f"Mention #{mention_id} assigned to <@{OTHER_USER_ID}>."
+    asked = vigie.standin.calls("users.info")[-1]
+    assert asked.args["user"] == OTHER_USER_ID and not asked.ok
 
 
 def test_templates_and_voice(vigie_sqlite: VigieApp) -> None:

@@ -1,0 +1,43 @@
+"""The Slack implementation of the UserDirectory port (``users.info``)."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.messages.delivery import SlackAccount
+
+log = logging.getLogger(__name__)
+
+SLACKBOT = "USLACKBOT"
+"""Slackbot's id: Slack's user object says ``is_bot`` false for it ("Slackbot is special"),
+but it is no one to hand work to."""
+UNKNOWN_USER = frozenset({"user_not_found", "user_not_visible"})
+"""users.info answers meaning there is no such user to see in this workspace."""
+
+
+class SlackUserDirectory:
+    """Looks users up with the listener's client (the right token for its workspace)."""
+
+    def __init__(self, client: WebClient) -> None:
+        self._client = client
+
+    def account(self, user_id: str) -> SlackAccount | None:
+        """What ``users.info`` says about ``user_id``; None when Slack could not answer
+        (network, rate limit, missing scope), which the caller treats as unknown."""
+        try:
+            user = self._client.users_info(user=user_id).get("user") or {}
+        except SlackApiError as err:
+            code = err.response.get("error") if err.response is not None else None
+            if code in UNKNOWN_USER:
+                return SlackAccount(found=False)
+            log.warning("users.info for %s failed: %s", user_id, code)
+            return None
+        except (SlackClientError, OSError) as err:
+            log.warning("users.info for %s failed: %s", user_id, type(err).__name__)
+            return None
+        return SlackAccount(found=True,
+                            is_bot=bool(user.get("is_bot")) or user_id == SLACKBOT,
+                            deleted=bool(user.get("deleted")))
