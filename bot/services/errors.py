@@ -11,6 +11,15 @@ class Mrkdwn(str):
     """A ServiceError parameter that is already mrkdwn (``<@U123>``): shown as is."""
 
 
+class Term(str):
+    """A ServiceError parameter that is a catalogue key: shown as its text in the reader's
+    language (``status.approved`` -> "Approved"), not as the code."""
+
+
+def _worded(language: str, params: dict[str, Any]) -> dict[str, Any]:
+    return {k: t(language, v) if isinstance(v, Term) else v for k, v in params.items()}
+
+
 def _escaped(value: Any) -> Any:
     # Parameters often echo what the user typed: escape them (&, <, >) so an echo can never
     # ping (<!channel>), link or mention in the ephemeral answer.
@@ -33,8 +42,9 @@ class ServiceError(Exception):
         if plain:
             # The terminal has its own way to fix things (`vigie watch list`, not `/cm`).
             key = f"cli.{self.key}" if has(f"cli.{self.key}") else self.key
-            return t(language, key, **self.params)
-        return t(language, self.key, **{k: _escaped(v) for k, v in self.params.items()})
+            return t(language, key, **_worded(language, self.params))
+        return t(language, self.key,
+                 **{k: _escaped(v) for k, v in _worded(language, self.params).items()})
 
     def __str__(self) -> str:
         return self.message(plain=True)

@@ -52,7 +52,7 @@ ANYONE = Role.VIEWER
 
 
 def check_role(sessions: sessionmaker[Session], workspace_id: int, user_id: str,
-               needed: Role, refusal: str = "perm.denied", **params: str) -> None:
+               needed: Role, refusal: str = "perm.denied", **params: object) -> None:
     """Raise Forbidden (``refusal`` naming ``needed`` and the user's role, with ``params``)
     unless the user has ``needed`` or better. An empty ``user_id`` is the trusted local
     operator, as in every service; ``ANYONE`` costs no query."""

@@ -28,7 +28,7 @@ from bot.replies.risk import check_draft
 from bot.services import notifications, triage_labels
 from bot.services.actors import Actor
 from bot.services.audit import record
-from bot.services.errors import Forbidden, NeedsOverride, NotFound, ServiceError
+from bot.services.errors import Forbidden, NeedsOverride, NotFound, ServiceError, Term
 from bot.services.outbox import (
     KIND_CARD,
     KIND_THREAD,
@@ -157,11 +157,12 @@ def _check(session: Session, workspace_id: int, actor: Actor, action: str,
     if actor.user_id is not None:
         role = role_of(session, workspace_id, actor.user_id)
         if role.rank < rule.role.rank:
-            raise Forbidden("workflow.denied", action=action, needed=rule.role.value,
-                            role=role.value)
+            raise Forbidden("workflow.denied", action=Term(f"card.button_{action}"),
+                            needed=rule.role.value, role=role.value)
     if MentionStatus(mention.status) not in rule.sources:
-        raise ServiceError("workflow.bad_state", id=str(mention.id), action=action,
-                           status=mention.status)
+        raise ServiceError("workflow.bad_state", id=str(mention.id),
+                           action=Term(f"card.button_{action}"),
+                           status=Term(f"status.{mention.status}"))
     return rule
 
 

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.i18n import t
+from bot.i18n import has, t
 from bot.runtime import Runtime
 from bot.services.actors import Actor
-from bot.services.errors import ServiceError
+from bot.services.errors import ServiceError, Term
 from bot.services.permissions import ANYONE, Role, check_role
 from bot.services.workflow import StaleDraft
 from bot.slack.approval import build_draft_to_approve
@@ -219,8 +219,10 @@ class Subcommand:
         `/cm` checks roles)."""
         needed = self.role_for(request)
         if needed != ANYONE:
+            # The action as its card button names it ("Mark replied"), in the reader's words.
+            button = f"card.button_{self.name}"
             check_role(runtime.sessions, request.workspace_id(runtime), request.user_id,
-                       needed, self.refusal, action=self.name)
+                       needed, self.refusal, action=Term(button) if has(button) else self.name)
 
     def run(self, request: CommandRequest, runtime: Runtime) -> Reply | None:
         """Run the listener; a ServiceError becomes the user's explanation (the one place

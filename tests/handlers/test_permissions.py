@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.i18n import t
+from bot.i18n import has, t
 from bot.services.errors import Forbidden
 from bot.services.permissions import ANYONE, Role
 from handlers.commands import parse_command
@@ -109,7 +109,9 @@ def test_the_services_refuse_below_the_declared_role_with_the_tables_text(
             continue
         below = _below(needed)
         sub, request = _request(text, MEMBERS[below], mention_id)
-        expected = t("en", sub.refusal, needed=needed.value, role=below.value, action=sub.name)
+        button = f"card.button_{sub.name}"  # the action as the card's button names it
+        action = t("en", button) if has(button) else sub.name
+        expected = t("en", sub.refusal, needed=needed.value, role=below.value, action=action)
         try:
             sub.listener(request, vigie.runtime)
             wrong.append(f"{text}: not refused")
@@ -147,8 +149,8 @@ def test_a_member_below_the_role_hears_the_same_refusal_through_slack(
     vigie, mention_id = members
     for text, user, expected in (
         ("watch pause acme", VIEWER, "You need the *admin* role for this (you are *viewer*)"),
-        (f"approve {mention_id} v1", AGENT, "Only an *approver* (or above) can approve a "
-                                            "mention; you are *agent*"),
+        (f"approve {mention_id} v1", AGENT, "Only an *approver* (or above) can use *Approve* "
+                                            "on a mention; you are *agent*"),
         ("settings four_eyes on", APPROVER, "You need the *admin* role for this (you are "
                                             "*approver*)"),
     ):
@@ -164,7 +166,7 @@ def test_the_role_is_checked_before_the_arguments_are_read(members: tuple[VigieA
     for text, user, expected in (
         ("watch add acme threshold:lots acme", VIEWER, "You need the *admin* role"),
         ("source test x", VIEWER, "You need the *admin* role"),
-        ("approve 999 vx", AGENT, "Only an *approver* (or above) can approve a mention"),
+        ("approve 999 vx", AGENT, "Only an *approver* (or above) can use *Approve*"),
         # More arguments than the verb takes: still the verb's role first (found in review).
         ("opp contacted 12 extra", VIEWER, "You need the *agent* role"),
     ):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.i18n import t
 from bot.services import workflow
 from bot.services.actors import CLI
 from bot.services.cards import load_card_view
@@ -47,3 +48,19 @@ def test_the_card_links_the_reply_or_shows_no_reply_label(
     with sessions() as session:
         view = load_card_view(session, mention_id, CHANNEL_ID)
     assert view is not None and "Our reply" not in str(build_card(view, "en")[1])
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_a_refused_action_is_worded_as_its_button_and_the_status_as_shown(
+    sessions: sessionmaker[Session], workspace_id: int, language: str,
+) -> None:
+    """Not "is *ignored*, so `ignore` is not possible" (codes, in French too), but the
+    status and the button as the reader sees them on the card."""
+    mention_id = add_mention(sessions, workspace_id)
+    workflow.do_simple(sessions, workspace_id, CLI, mention_id, "ignore")
+    with pytest.raises(ServiceError) as refused:
+        workflow.do_simple(sessions, workspace_id, CLI, mention_id, "ignore")
+    text = refused.value.message(language)
+    assert f"*{t(language, 'status.ignored')}*" in text
+    assert t(language, "card.button_ignore") in text
+    assert "`ignore`" not in text and "*ignored*" not in text
