@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -52,3 +53,14 @@ def t(language: str, key: str, **params: Any) -> str:
 def has(key: str) -> bool:
     """True when the English catalogue defines ``key``."""
     return key in catalogue(DEFAULT_LANGUAGE)
+
+
+def day_month(moment: date, language: str, *, year: bool = False, clock: bool = False) -> str:
+    """``06 Dec`` (``06 déc.`` in French), with `` 2026`` and `` 09:00`` when asked: a date
+    in the reader's language (strftime's %b is the C locale's English whatever it is)."""
+    text = f"{moment.day:02d} {t(language, f'month.m{moment.month}')}"
+    if year:
+        text += f" {moment.year}"
+    if clock and isinstance(moment, datetime):
+        text += f" {moment:%H:%M}"
+    return text

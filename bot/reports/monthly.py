@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.i18n import t
+from bot.i18n import day_month, t
 
 A4_INCHES = (8.27, 11.69)
 COLORS = {"negative": "#d64545", "neutral": "#9aa5b1", "positive": "#2f9e44",
@@ -80,6 +80,11 @@ def _date(value: str, fmt: str = "%Y-%m-%d") -> str:
     return datetime.fromisoformat(value).strftime(fmt)
 
 
+def _day(value: str, language: str) -> str:
+    """``06 Dec`` of an ISO time, the month in ``language``."""
+    return day_month(datetime.fromisoformat(value), language)
+
+
 def _clip(value: str, limit: int) -> str:
     value = " ".join(str(value).split())
     return value if len(value) <= limit else value[: limit - 1] + "…"
@@ -126,7 +131,8 @@ def text_sections(spec: Mapping[str, Any]) -> list[tuple[str, str, list[str]]]:
         sections.append(("sov", t(lang, "monthly.section_sov"),
                          _sov_lines(spec["share_of_voice"], lang)))
     sections.append(("spikes", t(lang, "monthly.section_spikes"), [
-        t(lang, "monthly.spike_line", when=_date(s["hour_start"], "%d %b %H:00"),
+        t(lang, "monthly.spike_line", when=_day(s["hour_start"], lang) + _date(
+            s["hour_start"], " %H:00"),
           watch=s["watch"], total=s["total"], summary=_clip(s["summary"], 160))
         for s in spec["spikes"]] or [t(lang, "monthly.no_spikes")]))
     influencer_lines = []
@@ -136,7 +142,7 @@ def text_sections(spec: Mapping[str, Any]) -> list[tuple[str, str, list[str]]]:
             f"{rank}. {item['handle']} ({item['network']}) · {followers} · "
             f"{item['mentions']} · {item['engagement']} · {_trend(item, lang)}"
             + (f" · {t(lang, 'monthly.col_tracked')}" if item["tracked"] else ""))
-        influencer_lines += [f"    {_date(p['published_at'], '%d %b')}: "
+        influencer_lines += [f"    {_day(p['published_at'], lang)}: "
                              f"{_clip(p['text'], MAX_POST_CHARS)}" for p in item["last_posts"]]
     sections.append(("influencers", t(lang, "monthly.section_influencers"),
                      influencer_lines or [t(lang, "monthly.no_influencers")]))
@@ -398,7 +404,7 @@ def _influencer_table(spec: Mapping[str, Any]) -> str:
              item["engagement"], _trend(item, lang),
              t(lang, "monthly.yes") if item["tracked"] else ""] for item in spec["influencers"]]
     posts = "".join(
-        f"<li>{html.escape(item['handle'])}, {html.escape(_date(p['published_at'], '%d %b'))}: "
+        f"<li>{html.escape(item['handle'])}, {html.escape(_day(p['published_at'], lang))}: "
         f"{_link(p['url'], _clip(p['text'], MAX_POST_CHARS))}</li>"
         for item in spec["influencers"] for p in item["last_posts"])
     return _table(head, rows) + (f"<ul>{posts}</ul>" if posts else "")

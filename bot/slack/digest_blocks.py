@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.i18n import t
+from bot.i18n import day_month, t
 from bot.slack.escape import clip_mrkdwn, escape, link, truncate
 from bot.slack.mention_views import MentionBasics
 from bot.slack.opportunity_blocks import sov_line
@@ -181,7 +181,7 @@ class StatsView(Protocol):
     @property
     def by_network(self) -> Sequence[tuple[str, int]]: ...
     @property
-    def trend(self) -> Sequence[tuple[str, float | None]]: ...
+    def trend(self) -> Sequence[tuple[date, float | None]]: ...
     @property
     def responses(self) -> Responses: ...
     @property
@@ -233,9 +233,9 @@ def duration(seconds: float | None, language: str) -> str:
     return t(language, "report.days", d=minutes // 1440, h=(minutes % 1440) // 60)
 
 
-def local_time(moment: datetime, zone: str) -> str:
-    """``25 Oct 09:00`` in ``zone``."""
-    return moment.astimezone(ZoneInfo(zone)).strftime("%d %b %H:%M")
+def local_time(moment: datetime, zone: str, language: str) -> str:
+    """``25 Oct 09:00`` in ``zone``, the month in ``language``."""
+    return day_month(moment.astimezone(ZoneInfo(zone)), language, clock=True)
 
 
 def mention_line(line: DigestMention, language: str, *, show_status: bool = False) -> str:
@@ -326,9 +326,9 @@ def build_digest_blocks(report: DigestView, language: str
                         ) -> tuple[str, list[dict[str, Any]]]:
     """The digest message: fallback text and blocks (one line when the day was empty)."""
     zone = report.timezone
-    window = t(language, "digest.window", start=local_time(report.window_start, zone),
-               end=local_time(report.window_end, zone), zone=zone)
-    title = t(language, "digest.title", date=report.local_date.strftime("%d %b %Y"))
+    window = t(language, "digest.window", start=local_time(report.window_start, zone, language),
+               end=local_time(report.window_end, zone, language), zone=zone)
+    title = t(language, "digest.title", date=day_month(report.local_date, language, year=True))
     if report.empty:
         text = t(language, "digest.empty", window=window, open=report.open_total,
                  overdue=report.overdue_count)
@@ -380,8 +380,9 @@ def build_stats_blocks(report: StatsView, language: str
                        ) -> tuple[str, list[dict[str, Any]]]:
     """`/cm stats`: volume, sentiment trend, responses, workload, approvals, authors, hours."""
     title = t(language, "stats.title", days=report.days)
-    window = t(language, "digest.window", start=local_time(report.start, report.timezone),
-               end=local_time(report.end, report.timezone), zone=report.timezone)
+    window = t(language, "digest.window",
+               start=local_time(report.start, report.timezone, language),
+               end=local_time(report.end, report.timezone, language), zone=report.timezone)
     blocks: list[dict[str, Any]] = [header(title), context(window)]
     if not report.total:
         text = t(language, "stats.empty", days=report.days)
@@ -396,7 +397,8 @@ def build_stats_blocks(report: StatsView, language: str
                           + "\n" + networks))
     trend = report.trend
     if trend:
-        blocks.append(section(t(language, "stats.trend", first=trend[0][0], last=trend[-1][0],
+        blocks.append(section(t(language, "stats.trend", first=day_month(trend[0][0], language),
+                                last=day_month(trend[-1][0], language),
                                 before=percent(trend[0][1], language),
                                 after=percent(trend[-1][1], language))))
     blocks.append(section(_responses(report.responses, language)))

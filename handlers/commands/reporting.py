@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bot.i18n import t
+from bot.i18n import day_month, t
 from bot.runtime import Runtime
 from bot.services import export, ratelimit
 from bot.services.mention_search import MentionFilter
@@ -35,7 +35,7 @@ def _schedule_text(request: CommandRequest, config: reporting_schedule.DigestCha
     empty = t(language, "digest.empty_skip" if config.skip_empty else "digest.empty_post")
     return t(language, "digest.status_on", channel=request.channel_id,
              time=config.local_time.strftime("%H:%M"), zone=config.timezone_name,
-             next=upcoming.astimezone(config.tz).strftime("%d %b %H:%M"), empty=empty)
+             next=day_month(upcoming.astimezone(config.tz), language, clock=True), empty=empty)
 
 
 def _digest_now(request: CommandRequest, runtime: Runtime) -> Reply:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.actors import CLI
 from bot.services.errors import ServiceError
-from bot.services.reporting.stats import build_stats_report, get_stats, parse_period
+from bot.services.reporting.stats import build_stats_report, get_stats, parse_period, stats_chart
+from bot.slack.digest_blocks import build_stats_blocks
 from tests.reporting.dataset import DIGEST_END, ZONE, Dataset, utc
 
 
@@ -21,8 +24,10 @@ def test_week_statistics(sessions: sessionmaker[Session], dataset: Dataset) -> N
     assert report.total == 15
     assert report.by_sentiment == {"negative": 8, "neutral": 3, "positive": 4, "unknown": 0}
     assert dict(report.by_network) == {"mastodon": 9, "bluesky": 3, "rss": 2, "x": 1}
-    assert [label for label, _counts in report.buckets] == [
-        "19 Oct", "20 Oct", "21 Oct", "22 Oct", "23 Oct", "24 Oct", "25 Oct"]
+    assert [day for day, _counts in report.buckets] == [date(2026, 10, d) for d in range(19, 26)]
+    # The bars are labelled in the reader's language when drawn.
+    assert stats_chart(report, "en")["labels"][0] == "19 Oct"
+    assert stats_chart(report, "fr")["labels"][-1] == "25 oct."
     assert report.buckets[6][1] == {"negative": 2, "neutral": 1, "positive": 1, "unknown": 0}
     responses = report.responses
     assert (responses.actionable, responses.answered) == (13, 4)
@@ -74,3 +79,14 @@ def test_get_stats_uses_the_workspace_zone(sessions: sessionmaker[Session],
                                            dataset: Dataset) -> None:
     report = get_stats(sessions, dataset.workspace_id, CLI, period="7d", now=DIGEST_END)
     assert report.timezone == ZONE and report.total == 15
+
+
+def test_dates_read_in_the_reader_s_language(sessions: sessionmaker[Session],
+                                            dataset: Dataset) -> None:
+    """Not "Du 19 Oct 00:00 au 25 Oct ..." in French: strftime's %b is always English."""
+    with sessions() as session:
+        report = build_stats_report(session, dataset.workspace_id, days=7, now=DIGEST_END,
+                                    timezone=ZONE)
+    french = str(build_stats_blocks(report, "fr")[1])
+    assert "19 oct. 00:00" in french and "Oct" not in french
+    assert "19 Oct 00:00" in str(build_stats_blocks(report, "en")[1])

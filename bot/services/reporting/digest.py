@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.i18n import t
+from bot.i18n import day_month, t
 from bot.messages.digest import (
     AuthorData,
     DigestData,
@@ -90,7 +90,7 @@ def digest_chart(report: DigestReport, language: str) -> dict[str, Any]:
     (``bot.reports.charts.render_chart_spec``)."""
     labels = chart_labels(language)
     return {
-        "labels": [item.day.strftime("%d %b") for item in report.chart],
+        "labels": [day_month(item.day, language) for item in report.chart],
         "series": {key: [item.counts[key] for item in report.chart] for key in labels["series"]},
         "title": t(language, "digest.chart_title", zone=report.timezone),
         "xlabel": t(language, "digest.chart_x", zone=report.timezone),

@@ -9,13 +9,13 @@ by ``created_at``; approvals by the time the decision was taken.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.i18n import t
+from bot.i18n import day_month, t
 from bot.reports.charts import chart_labels
 from bot.services.actors import Actor
 from bot.services.opportunities import opportunity_counts
@@ -82,8 +82,8 @@ class StatsReport:
     total: int
     by_sentiment: dict[str, int]
     by_network: list[tuple[str, int]]
-    buckets: list[tuple[str, dict[str, int]]]
-    trend: list[tuple[str, float | None]]
+    buckets: list[tuple[date, dict[str, int]]]
+    trend: list[tuple[date, float | None]]
     responses: ResponseTimes
     workload: list[AgentLoad]
     approvals: list[ApproverLoad]
@@ -105,14 +105,15 @@ def parse_period(text: str | None) -> int:
 
 
 def _buckets(start: datetime, end: datetime, days: int, tz_name: str
-             ) -> list[tuple[str, datetime]]:
+             ) -> list[tuple[date, datetime]]:
+    """Each bar's local first day and its start (labels are worded when drawn)."""
     # Daily bars up to a month, weekly bars beyond (13 readable bars for 90 days).
     tz = zone_or_default(tz_name)
     step = 1 if days <= 31 else 7
-    edges: list[tuple[str, datetime]] = []
+    edges: list[tuple[date, datetime]] = []
     moment = start
     while moment < end:
-        edges.append((moment.astimezone(tz).strftime("%d %b"), moment))
+        edges.append((moment.astimezone(tz).date(), moment))
         moment = shift_local_days(moment, step, tz)
     return edges
 
@@ -146,11 +147,11 @@ def approvals(session: Session, workspace_id: int, start: datetime, end: datetim
     return [ApproverLoad(str(user), int(ok), int(no)) for user, ok, no in rows]
 
 
-def _trend(buckets: list[tuple[str, dict[str, int]]]) -> list[tuple[str, float | None]]:
+def _trend(buckets: list[tuple[date, dict[str, int]]]) -> list[tuple[date, float | None]]:
     # Share of negative mentions in the first and in the second half of the period.
     half = len(buckets) // 2
     halves = [buckets[:half], buckets[half:]] if half else [buckets]
-    trend: list[tuple[str, float | None]] = []
+    trend: list[tuple[date, float | None]] = []
     for part in halves:
         if not part:
             continue
@@ -194,7 +195,7 @@ def stats_chart(report: StatsReport, language: str) -> dict[str, Any]:
     description the outbox draws (``bot.reports.charts.render_chart_spec``)."""
     legend = chart_labels(language)["series"]
     return {
-        "labels": [label for label, _counts in report.buckets],
+        "labels": [day_month(day, language) for day, _counts in report.buckets],
         "series": {key: [counts[key] for _label, counts in report.buckets] for key in legend},
         "title": t(language, "stats.chart_title", days=report.days),
         "xlabel": t(language, "stats.chart_x" if report.days <= 31 else "stats.chart_x_weeks",
