@@ -76,7 +76,7 @@ def watch_add(name: str, query: str, channel: str, alert_threshold: int, competi
             runtime.sessions, ws.id, CLI, name=name, query=query, channel_id=channel,
             alert_threshold=alert_threshold,
             kind=competitors.WATCH_COMPETITOR if competitor else competitors.WATCH_BRAND,
-            group=group))
+            group=group, notifier=runtime.notifier, team_id=ws.team_id))
     if view.kind == competitors.WATCH_COMPETITOR:
         click.echo(f"Competitor watch {view.name} created: {view.query_description}; its "
                    "mentions are counted and compared, never alerted, never given an SLA.")
@@ -265,7 +265,8 @@ def watch_route(name: str, topic: str, channel: str, team: str | None) -> None:
 
     with _workspace(team) as (runtime, ws):
         view = _service(lambda: topic_routes.do_add_route(
-            runtime.sessions, ws.id, CLI, watch_name=name, topic=topic, channel_id=channel))
+            runtime.sessions, ws.id, CLI, watch_name=name, topic=topic, channel_id=channel,
+            notifier=runtime.notifier, team_id=ws.team_id))
     click.echo(f"Alerts of watch {view.watch} about {view.topic} now go to {view.channel_id}.")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from bot.messages.cards import CardSpec
 from bot.messages.digest import DigestSpec
@@ -105,6 +105,16 @@ class UserDirectory(Protocol):
 
     def account(self, user_id: str) -> SlackAccount | None:
         """What Slack says about ``user_id``; None when Slack could not be asked."""
+
+
+@runtime_checkable
+class ChannelChecker(Protocol):
+    """A notifier that can ask Slack, before a watch is bound to a channel, whether Vigie
+    may post there (the console cannot: it has no channels)."""
+
+    def channel_problem(self, channel: str, team_id: str | None = None) -> str | None:
+        """Slack's reason Vigie cannot post in ``channel`` (``channel_not_found``,
+        ``is_archived``), or None when it can or when Slack could not tell."""
 
 
 class HomePublisher(Protocol):

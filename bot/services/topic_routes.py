@@ -20,7 +20,7 @@ from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
 from bot.services.mention_search import topic_of
 from bot.services.permissions import require_role
-from bot.services.watches import CHANNEL_PATTERN, get_watch_by_name
+from bot.services.watches import CHANNEL_PATTERN, check_alert_channel, get_watch_by_name
 from storage.db import transaction
 from storage.models import Role, Watch
 from storage.models_topics import TopicRoute
@@ -36,12 +36,15 @@ class RouteView:
 
 
 def do_add_route(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,
-                 watch_name: str, topic: str, channel_id: str) -> RouteView:
+                 watch_name: str, topic: str, channel_id: str, notifier: object = None,
+                 team_id: str | None = None) -> RouteView:
     """Send the watch's alerts about ``topic`` to ``channel_id`` (admins; replaces the
-    topic's earlier channel)."""
+    topic's earlier channel). With a Slack ``notifier`` the channel is checked first
+    (``check_alert_channel``)."""
     topic = topic_of(topic)
     if not CHANNEL_PATTERN.match(channel_id):
         raise ServiceError("watch.bad_channel", channel=channel_id[:40])
+    check_alert_channel(notifier, team_id, channel_id)
     with transaction(sessions) as session:
         if actor.user_id:
             require_role(session, workspace_id, actor.user_id, Role.ADMIN)

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, bindparam, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.matching.query import QueryError, parse_query
+from bot.messages.delivery import ChannelChecker
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
@@ -56,6 +57,19 @@ def _validate(name: str, channel_id: str, threshold: int) -> None:
         raise ServiceError("watch.bad_threshold", value=str(threshold))
 
 
+def check_alert_channel(notifier: object, team_id: str | None, channel_id: str) -> None:
+    """Refuse, with what to do, a channel Slack says Vigie cannot post alerts in (private
+    without the bot, deleted, archived): its alerts would all be lost. Nothing is checked
+    without Slack (the console notifier), nor when Slack cannot tell."""
+    if not isinstance(notifier, ChannelChecker):
+        return
+    problem = notifier.channel_problem(channel_id, team_id)
+    if problem == "is_archived":
+        raise ServiceError("watch.channel_archived", channel=channel_id)
+    if problem is not None:
+        raise ServiceError("watch.channel_unreachable", channel=channel_id)
+
+
 def get_watch_by_name(session: Session, workspace_id: int, name: str) -> Watch:
     """The watch called ``name`` (case-insensitive) or NotFound."""
     watch = session.scalar(select(Watch).where(
@@ -84,14 +98,18 @@ def do_add_watch(
     sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,
     name: str, query: str, channel_id: str, alert_threshold: int = 50,
     kind: str = WATCH_BRAND, group: str | None = None,
+    notifier: object = None, team_id: str | None = None,
 ) -> WatchView:
     """Create a watch after checking its name, channel, threshold and query; ``kind`` is
     ``brand`` or ``competitor`` (see ``bot.services.competitors.parse_kind``), ``group`` an
-    existing group it joins."""
+    existing group it joins. With a Slack ``notifier``, a brand watch's channel is checked
+    with Slack first (``check_alert_channel``; competitor watches never alert)."""
     _validate(name, channel_id, alert_threshold)
     if kind not in WATCH_KINDS:
         raise ServiceError("compete.bad_kind", value=kind, hint="competitor")
     description = check_query(query)
+    if kind == WATCH_BRAND:
+        check_alert_channel(notifier, team_id, channel_id)
     with transaction(sessions) as session:
         if actor.user_id:
             require_role(session, workspace_id, actor.user_id, Role.ADMIN)

@@ -204,6 +204,33 @@ class SlackNotifier:
             self._dm_ids[key] = dm
         return dm
 
+    def channel_problem(self, channel: str, team_id: str | None = None) -> str | None:
+        """Ask Slack (``conversations.info``) whether Vigie can post in ``channel``: its
+        reason when it cannot (``channel_not_found``: deleted, or private without the bot;
+        ``is_archived``), None when it can or Slack could not say.
+
+        A public channel the bot is not in is fine: the manifest grants
+        ``chat:write.public``, so Vigie posts there without joining. Any other refusal
+        (a missing scope, a transient error, no network) says nothing about the channel:
+        the watch is not refused for it, and a later failed alert is still reported."""
+        try:
+            response = self._client.conversations_info(channel=channel, **self._token(team_id))
+        except SlackApiError as err:
+            error = err.response.get("error")
+            if error == "channel_not_found":
+                return error
+            log.warning("could not check channel %s with Slack: %s", channel, error)
+            return None
+        except (SlackClientError, OSError, DeliveryError) as err:
+            log.warning("could not check channel %s with Slack: %s", channel, err)
+            return None
+        info = response.get("channel") or {}
+        if info.get("is_archived"):
+            return "is_archived"
+        if info.get("is_private") and not info.get("is_member", True):
+            return "channel_not_found"
+        return None
+
     def find_posted(self, channel: str, event_type: str, key: str, key_value: Any,
                     team_id: str | None = None, thread_ts: str | None = None) -> str | None:
         """Look through the channel's recent history (or the thread's replies) for a message

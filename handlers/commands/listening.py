@@ -50,7 +50,7 @@ def _watch_add(request: CommandRequest, runtime: Runtime) -> Reply:
     view = watches.do_add_watch(
         runtime.sessions, request.workspace_id(runtime), request.actor,
         name=match.group("name"), query=query, channel_id=channel, alert_threshold=threshold,
-        kind=kind, group=group)
+        kind=kind, group=group, notifier=runtime.notifier, team_id=request.team_id)
     if view.kind == competitors.WATCH_COMPETITOR:
         return Reply(t(request.language, "compete.watch_added", name=view.name,
                        description=view.query_description, channel=view.channel_id,
@@ -82,7 +82,8 @@ def _watch_routes(request: CommandRequest, runtime: Runtime, action: str) -> Rep
     if action == "route":
         channel = channel_id_of(args[2]) or unescape(args[2])
         view = topic_routes.do_add_route(runtime.sessions, workspace_id, request.actor,
-                                         watch_name=args[0], topic=topic, channel_id=channel)
+                                         watch_name=args[0], topic=topic, channel_id=channel,
+                                         notifier=runtime.notifier, team_id=request.team_id)
         return Reply(t(language, "topics.route_added", watch=view.watch, topic=view.topic,
                        channel=view.channel_id))
     view = topic_routes.do_remove_route(runtime.sessions, workspace_id, request.actor,

@@ -45,7 +45,13 @@ Rules of real Slack the stand-in enforces (each has a test in tests/harness_self
    ``channel_not_found``), while ``chat.postMessage``/``chat.update`` to a public channel
    work with ``chat:write.public`` (``not_in_channel`` without it). conversations.history
    docs; chat:write.public scope docs (https://api.slack.com/scopes/chat:write.public);
-   slackapi/deno-slack-sdk issue 128.
+   slackapi/deno-slack-sdk issue 128. ``conversations.info`` is the exception: with
+   ``channels:read`` it describes any public channel, the bot a member or not (the
+   conversation object carries ``is_member``); a private channel the bot is not in answers
+   ``channel_not_found``, an archived one is described with ``is_archived: true``.
+   conversations.info docs (https://docs.slack.dev/reference/methods/conversations.info:
+   bot scopes channels:read/groups:read, error ``channel_not_found``); conversation object
+   docs (https://docs.slack.dev/reference/objects/conversation-object).
 7. Scopes are enforced: a method called without its scope answers ``missing_scope`` with
    ``needed`` and ``provided`` (each method's "Required scopes"; the scopes per method come
    from Slack's Web API spec, slackapi/slack-api-specs web-api/slack_web_openapi_v2.json, and
@@ -1316,7 +1322,8 @@ class SlackStandIn:
         return None
 
     def _resolve_channel(
-        self, args: dict[str, Any], key: str = "channel", *, post: bool, read: bool = False
+        self, args: dict[str, Any], key: str = "channel", *, post: bool, read: bool = False,
+        describe: bool = False,
     ) -> str:
         """The conversation id named by ``args[key]``, or the error Slack would answer.
 
@@ -1324,6 +1331,9 @@ class SlackStandIn:
         and a public channel the bot is not in is fine with ``chat:write.public``.
         ``read``: a read (``conversations.history``...): user ids are not conversations
         (``channel_not_found``) and the bot must be a member (``not_in_channel``).
+        ``describe``: ``conversations.info``: a read, except that a public channel the bot
+        is not in is described all the same (``is_member: false``), as ``channels:read``
+        allows; a private one stays ``channel_not_found``.
         """
         raw = args.get(key)
         if not raw or not isinstance(raw, str):
@@ -1347,7 +1357,8 @@ class SlackStandIn:
             if not info["is_member"]:
                 if info["is_private"]:
                     raise _SlackError("channel_not_found")  # bots cannot see it at all
-                if read or not post or "chat:write.public" not in self.scopes:
+                if not describe and (read or not post
+                                     or "chat:write.public" not in self.scopes):
                     raise _SlackError("not_in_channel")
         elif channel[:1] == "D" and channel not in self._dms.values():
             raise _SlackError("channel_not_found")
@@ -1665,7 +1676,7 @@ class SlackStandIn:
         }
 
     def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self._resolve_channel(args, post=False, read=True)
+        channel = self._resolve_channel(args, post=False, read=True, describe=True)
         self._conversation_scope(channel, "read")
         if channel[:1] == "D":
             user = self._dm_user(channel)

@@ -214,6 +214,8 @@ def test_public_channel_the_bot_is_not_in(
     assert slack_client.chat_postMessage(channel="C0OUTSIDE", text="alert")["ok"]
     assert _error(lambda: slack_client.conversations_history(channel="C0OUTSIDE")) == (
         "not_in_channel")
+    # conversations.info describes a public channel to channels:read, member or not.
+    assert slack_client.conversations_info(channel="C0OUTSIDE")["channel"]["is_member"] is False
     slack_standin.set_scopes(slack_standin.scopes - {"chat:write.public"})
     assert _error(lambda: slack_client.chat_postMessage(channel="C0OUTSIDE", text="x")) == (
         "not_in_channel")
@@ -227,6 +229,17 @@ def test_private_channel_the_bot_is_not_in_is_invisible(
         "channel_not_found")
     assert _error(lambda: slack_client.conversations_history(channel="G0SECRET")) == (
         "channel_not_found")
+    assert _error(lambda: slack_client.conversations_info(channel="G0SECRET")) == (
+        "channel_not_found")
+
+
+def test_archived_channel_is_described_but_refuses_posts(
+    slack_standin: SlackStandIn, slack_client: WebClient
+) -> None:
+    slack_standin.set_channel("C0ARCHIVED", is_archived=True)
+    assert slack_client.conversations_info(channel="C0ARCHIVED")["channel"]["is_archived"]
+    assert _error(lambda: slack_client.chat_postMessage(channel="C0ARCHIVED", text="x")) == (
+        "is_archived")
 
 
 # ---------------------------------------------------------------------- 7. scopes
