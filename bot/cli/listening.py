@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -97,7 +98,7 @@ def watch_list(as_json: bool, team: str | None) -> None:
     with _workspace(team) as (runtime, ws):
         views = watches.list_watches(runtime.sessions, ws.id)
     if as_json:
-        click.echo(json.dumps([_asdict(v) for v in views], indent=2))
+        click.echo(json.dumps([_asdict(v) for v in views], indent=2, default=_json_value))
         return
     if not views:
         click.echo("No watches yet: vigie watch add NAME --query QUERY --channel C0123ABCD")
@@ -107,6 +108,10 @@ def watch_list(as_json: bool, team: str | None) -> None:
         click.echo(f"{v.name:<20} {state:<7} {v.kind:<10} {v.channel_id:<12} threshold "
                    f"{v.alert_threshold:<3} {v.source_count} sources, {v.mention_count} "
                    f"mentions  query: {v.query!r}{group}")
+        if v.refused:
+            click.echo(f"  ! alerts cannot reach {v.refused.channel_id} since "
+                       f"{v.refused.since:%Y-%m-%d %H:%M} UTC ({v.refused.error}): invite the "
+                       "bot (/invite @Vigie) or move the watch")
 
 
 @watch.command("kind")
@@ -250,6 +255,13 @@ def watch_test(query: str, since: str, limit: int, team: str | None) -> None:
 
 def _asdict(obj: Any) -> dict[str, Any]:
     return {name: getattr(obj, name) for name in obj.__slots__}
+
+
+def _json_value(value: Any) -> Any:
+    """What JSON shows for a nested view (a refused channel) or a moment."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return _asdict(value)
 
 
 @watch.command("route")

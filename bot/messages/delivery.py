@@ -47,6 +47,18 @@ so its outbox is paused instead of failing every row. ``not_installed`` is ours:
 installation store has no bot token for the team."""
 
 
+CHANNEL_ERRORS = frozenset({
+    "channel_not_found", "is_archived", "not_in_channel", "restricted_action",
+    "restricted_action_read_only_channel", "restricted_action_thread_only_channel",
+    "restricted_action_non_threadable_channel",
+})
+"""Answers of chat.postMessage that mean the bot cannot post in that channel (a private
+channel it is not in or a deleted one, an archived one, a public one without
+``chat:write.public``, a channel where posting is restricted; chat.postMessage's Errors
+table): nothing more will reach that channel until a human invites the bot or moves the
+watch, so its admins are told."""
+
+
 class DeliveryError(Exception):
     """Posting failed. ``retry_after`` is set when it may succeed later (429, 5xx, network);
     ``code`` is Slack's error code when Slack answered one."""
@@ -66,6 +78,11 @@ class DeliveryError(Exception):
     def token_dead(self) -> bool:
         """True when the workspace's token was refused: hold its messages, tell a human."""
         return self.code in TOKEN_ERRORS
+
+    @property
+    def channel_refused(self) -> bool:
+        """True when Slack refused the channel itself, not the message: see CHANNEL_ERRORS."""
+        return self.code in CHANNEL_ERRORS
 
 
 class Notifier(Protocol):

@@ -24,6 +24,10 @@ What a row that cannot go out does to the others:
   tried again: that delivery is the probe. When it goes through, the pause ends, the rows
   flow, and every admin of the workspace gets a DM saying from when to when delivery was
   paused (a DM is impossible while the token is dead).
+- A channel Slack refuses (archived, private without the bot... see ``CHANNEL_ERRORS``)
+  fails its row for good (it stays failed, for ``vigie outbox retry`` once fixed), is
+  written in the audit trail (``watch list`` flags the watches alerting there until a
+  message goes through again) and DMs every admin of the workspace, once per channel a day.
 """
 
 from __future__ import annotations
@@ -52,15 +56,18 @@ from bot.services.workspaces import workspace_language
 from storage.claims import take_lease
 from storage.db import transaction
 from storage.models import (
+    AuditEvent,
     Member,
     Mention,
     OutboxMessage,
     OutboxStatus,
     Role,
+    Watch,
     Workspace,
     utcnow,
 )
 from storage.models_outbox import OutboxPause
+from storage.models_topics import TopicRoute
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +83,8 @@ PROBE_CAP_SECONDS = 900.0
 """A paused workspace is tried again after 1, 2, 4... minutes, then every 15 minutes."""
 CARD_LOST = "its card could not be posted: "
 """Prefix of ``last_error`` for rows failed because their mention's card was refused."""
+CHANNEL_REFUSED = "outbox.channel_refused"
+"""Audit action of a message Slack refused because of its channel (see CHANNEL_ERRORS)."""
 OUTBOX_ACTOR = Actor(None, "outbox")
 """Who the audit trail names for what the sender records."""
 
@@ -482,6 +491,8 @@ class OutboxSender:
                 log.warning("outbox row %s will be retried in %.0fs: %s", row_id, delay, err)
                 return False
             self._fail(session, row, str(err), report)
+            if err.channel_refused and row.channel[:1] in ("C", "G"):
+                self._channel_refused(session, row, str(err.code))
             return True
 
     def _fail(self, session: Session, row: OutboxMessage, error: str,
@@ -495,6 +506,33 @@ class OutboxSender:
             record(session, row.workspace_id, OUTBOX_ACTOR, "outbox.card_failed",
                    mention_id=row.mention_id, reason=error,
                    detail={"outbox_id": row.id, "channel": row.channel})
+
+    def _channel_refused(self, session: Session, row: OutboxMessage, code: str) -> None:
+        """Slack refused the channel itself (archived, private without the bot...): every
+        later message there would be lost too, silently. Record it (``watch list`` flags
+        the channel's watches from it) and DM the workspace's admins, once per channel a
+        day."""
+        workspace_id, channel = row.workspace_id, row.channel
+        record(session, workspace_id, OUTBOX_ACTOR, CHANNEL_REFUSED, reason=code,
+               detail={"outbox_id": row.id, "channel": channel})
+        names = sorted(set(session.scalars(select(Watch.name).where(
+            Watch.workspace_id == workspace_id, Watch.channel_id == channel))) | set(
+            session.scalars(select(Watch.name).join(TopicRoute, TopicRoute.watch_id == Watch.id)
+                            .where(TopicRoute.workspace_id == workspace_id,
+                                   TopicRoute.channel_id == channel))))
+        language = workspace_language(session, workspace_id)
+        note = (Note.of(language, "outbox.channel_refused_dm", channel=channel,
+                        error=Text(code), watches=Text(", ".join(names))) if names else
+                Note.of(language, "outbox.channel_refused_dm_other", channel=channel,
+                        error=Text(code)))
+        day = self._clock().date().isoformat()
+        admins = session.scalars(select(Member.user_id).where(
+            Member.workspace_id == workspace_id, Member.role == Role.ADMIN.value)
+            .order_by(Member.user_id)).all()
+        for user_id in admins:
+            do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST, channel=user_id,
+                       payload=spec_payload(note),
+                       dedupe_key=f"channel-refused:{workspace_id}:{channel}:{day}:{user_id}")
 
     def _pause(self, session: Session, workspace_id: int, err: DeliveryError) -> None:
         """Start or extend the pause of ``workspace_id`` (inside the caller's transaction)."""
@@ -564,6 +602,28 @@ class OutboxSender:
                        payload=spec_payload(note),
                        dedupe_key=f"outbox-resumed:{workspace_id}:{paused_at.isoformat()}:"
                                   f"{user_id}")
+
+
+def refused_channels(session: Session, workspace_id: int) -> dict[str, tuple[datetime, str]]:
+    """The channels Slack refuses Vigie's messages in -> (since when, Slack's reason):
+    those with a channel refusal after their last message that went through."""
+    refusals: dict[str, list[tuple[datetime, str]]] = {}
+    for at, reason, detail in session.execute(
+            select(AuditEvent.created_at, AuditEvent.reason, AuditEvent.detail).where(
+                AuditEvent.workspace_id == workspace_id, AuditEvent.action == CHANNEL_REFUSED)
+            .order_by(AuditEvent.id.desc()).limit(500)):
+        channel = (detail or {}).get("channel")
+        if channel:
+            refusals.setdefault(str(channel), []).append((at, reason or "?"))
+    refused: dict[str, tuple[datetime, str]] = {}
+    for channel, events in refusals.items():
+        last_sent = session.scalar(select(func.max(OutboxMessage.sent_at)).where(
+            OutboxMessage.workspace_id == workspace_id, OutboxMessage.channel == channel,
+            OutboxMessage.status == OutboxStatus.SENT.value))
+        since = [event for event in events if last_sent is None or event[0] > last_sent]
+        if since:
+            refused[channel] = (since[-1][0], since[0][1])  # first refusal, latest reason
+    return refused
 
 
 def card_ts(session: Session, mention: Mention, channel: str) -> str | None:

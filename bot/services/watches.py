@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,10 +15,12 @@ from bot.messages.delivery import ChannelChecker
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
+from bot.services.outbox import refused_channels
 from bot.services.permissions import require_role
 from storage.db import transaction
 from storage.models import Role, SourceRow, Watch
 from storage.models_competitors import WATCH_BRAND, WATCH_KINDS, WatchGroup, WatchGroupMember
+from storage.models_topics import TopicRoute
 from storage.models_watches import MentionWatch
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
@@ -38,6 +42,18 @@ class WatchView:
     mention_count: int
     kind: str = WATCH_BRAND
     group: str | None = None
+    refused: RefusedChannel | None = None
+    """Set when Slack refuses the channel its alerts go to (the watch's or a topic
+    route's): its alerts are lost until someone invites the bot or moves the watch."""
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedChannel:
+    """A channel Slack refuses Vigie's messages in, since when and why (Slack's code)."""
+
+    channel_id: str
+    since: datetime
+    error: str
 
 
 def check_query(query: str) -> str:
@@ -143,7 +159,8 @@ def do_add_watch(
 
 
 def list_watches(sessions: sessionmaker[Session], workspace_id: int) -> list[WatchView]:
-    """Every watch of the workspace, with its source and mention counts."""
+    """Every watch of the workspace, with its source and mention counts, and the channel
+    Slack refuses its alerts in, if any."""
     with sessions() as session:
         source_counts: dict[int | None, int] = {
             watch_id: count for watch_id, count in session.execute(
@@ -161,12 +178,36 @@ def list_watches(sessions: sessionmaker[Session], workspace_id: int) -> list[Wat
                 .where(WatchGroup.workspace_id == workspace_id))}
         watches = session.scalars(
             select(Watch).where(Watch.workspace_id == workspace_id).order_by(Watch.name)).all()
+        refused = _refused_by_watch(session, workspace_id, watches)
         return [
             WatchView(w.id, w.name, w.query, _describe(w.query), w.channel_id,
                       w.alert_threshold, w.paused, int(source_counts.get(w.id, 0)),
-                      int(mention_counts.get(w.id, 0)), w.kind, groups.get(w.id))
+                      int(mention_counts.get(w.id, 0)), w.kind, groups.get(w.id),
+                      refused.get(w.id))
             for w in watches
         ]
+
+
+def _refused_by_watch(session: Session, workspace_id: int, watches: Sequence[Watch]
+                      ) -> dict[int, RefusedChannel]:
+    """Each watch whose alerts Slack refuses -> the refused channel (its own first, then
+    its topic routes')."""
+    refused = refused_channels(session, workspace_id)
+    if not refused:
+        return {}
+    channels: dict[int, list[str]] = {w.id: [w.channel_id] for w in watches}
+    for watch_id, channel in session.execute(
+            select(TopicRoute.watch_id, TopicRoute.channel_id).where(
+                TopicRoute.workspace_id == workspace_id).order_by(TopicRoute.id)):
+        channels.setdefault(watch_id, []).append(channel)
+    found: dict[int, RefusedChannel] = {}
+    for watch_id, watch_channels in channels.items():
+        for channel in watch_channels:
+            if channel in refused:
+                since, error = refused[channel]
+                found[watch_id] = RefusedChannel(channel, since, error)
+                break
+    return found
 
 
 def _describe(query: str) -> str:

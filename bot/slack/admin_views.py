@@ -42,6 +42,19 @@ class WatchLine(Protocol):
     def query(self) -> str: ...
     @property
     def query_description(self) -> str: ...
+    @property
+    def refused(self) -> RefusedLine | None: ...
+
+
+class RefusedLine(Protocol):
+    """A channel Slack refuses a watch's alerts in."""
+
+    @property
+    def channel_id(self) -> str: ...
+    @property
+    def since(self) -> datetime: ...
+    @property
+    def error(self) -> str: ...
 
 
 class _Named(Protocol):
@@ -165,6 +178,9 @@ def build_watch_list(views: Sequence[WatchLine], language: str) -> tuple[str, li
         + (" · " + t(language, "compete.group_tag", group=escape(v.group)) if v.group else "")
         + f"\n`{escape(truncate(v.query, 300)) or '*'}` "
         + escape(truncate(v.query_description, 500))
+        + ("\n" + t(language, "watch.channel_refused", channel=v.refused.channel_id,
+                     since=slack_date(v.refused.since), error=escape(v.refused.error))
+           if v.refused else "")
     ) for v in views[:SHOWN]]
     blocks += _rest(language, "admin.more_watches",
                     [f"*{escape(v.name)}*" for v in views[SHOWN:]])
