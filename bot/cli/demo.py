@@ -68,7 +68,8 @@ def demo(channel: str | None, team: str | None) -> None:
     with open_runtime(settings) as runtime:
         workspace = cli_workspace(runtime, team)
         try:
-            bound = do_bind_demo_watch(runtime.sessions, workspace.id, channel, DEMO_CHANNEL)
+            bound = do_bind_demo_watch(runtime.sessions, workspace.id, channel, DEMO_CHANNEL,
+                                       notifier=runtime.notifier, team_id=workspace.team_id)
         except ServiceError as err:
             click.echo(f"Error: {err.message(plain=True)}", err=True)
             raise SystemExit(2) from None

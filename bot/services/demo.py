@@ -45,12 +45,17 @@ class DemoResult:
 
 
 def do_bind_demo_watch(sessions: sessionmaker[Session], workspace_id: int,
-                       channel_id: str | None, default_channel: str) -> DemoWatch:
+                       channel_id: str | None, default_channel: str, *,
+                       notifier: object = None, team_id: str | None = None) -> DemoWatch:
     """Make sure the demo watch exists and alerts in ``channel_id`` when given: created
     there (or in ``default_channel``) the first time, moved there when it alerts elsewhere.
-    A ``channel_id`` that is no channel id is a ServiceError, before anything changes."""
+    A ``channel_id`` that is no channel id, or that Slack says Vigie cannot post in (with a
+    Slack ``notifier``: ``watches.check_alert_channel``), is a ServiceError, before
+    anything changes."""
     if channel_id is not None and not watches.CHANNEL_PATTERN.match(channel_id):
         raise ServiceError("watch.bad_channel", channel=channel_id)
+    if channel_id is not None:
+        watches.check_alert_channel(notifier, team_id, channel_id)
     with transaction(sessions) as session:
         try:
             watch = watches.get_watch_by_name(session, workspace_id, DEMO_WATCH)

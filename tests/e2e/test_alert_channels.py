@@ -101,3 +101,7 @@ def test_cli_watch_add_checks_the_channel_only_with_slack(tmp_path: Path,
     added = run_vigie(tmp_path, "watch", "add", "priv", "--query", "acme",
                   "--channel", "C07PRIVATE1")
     assert added.returncode == 0, added.stderr
+    # Moving the demo watch there is refused the same way.
+    slack_standin.set_channel("C07ARCHIVE1", is_archived=True)
+    moved = run_vigie(tmp_path, "demo", "--channel", "C07ARCHIVE1", **slack)
+    assert moved.returncode == 2 and "C07ARCHIVE1 is archived" in moved.stderr, moved.stderr
