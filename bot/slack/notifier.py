@@ -34,6 +34,9 @@ TRANSIENT_RETRY_SECONDS = 5.0
 UNREACHABLE_USER_ERRORS = {"user_not_found", "user_disabled", "cannot_dm_bot",
                            "user_not_visible"}
 RECOVERY_SCAN_LIMIT = 200
+CHANNEL_CHECK_TIMEOUT_SECONDS = 2
+# The channel check runs inside a slash command's 3-second acknowledgement: a Slack that
+# does not answer in time is a check that could not tell, not a command that times out.
 # The bot cannot read this conversation (a public channel it posts to with chat:write.public
 # without being a member): the recovery look-up can only say "nothing found".
 UNREADABLE_ERRORS = {"not_in_channel"}
@@ -90,6 +93,9 @@ class SlackNotifier:
     def __init__(self, client: WebClient,
                  token_for_team: Callable[[str], str | None] | None = None) -> None:
         self._client = client
+        self._check_client = WebClient(
+            token=client.token, base_url=client.base_url, timeout=CHANNEL_CHECK_TIMEOUT_SECONDS,
+            ssl=client.ssl, proxy=client.proxy, headers=client.headers, retry_handlers=[])
         self._token_for_team = token_for_team
         self._dm_ids: dict[tuple[str | None, str], str] = {}
         self._dm_lock = threading.Lock()
@@ -214,7 +220,8 @@ class SlackNotifier:
         (a missing scope, a transient error, no network) says nothing about the channel:
         the watch is not refused for it, and a later failed alert is still reported."""
         try:
-            response = self._client.conversations_info(channel=channel, **self._token(team_id))
+            response = self._check_client.conversations_info(channel=channel,
+                                                             **self._token(team_id))
         except SlackApiError as err:
             error = err.response.get("error")
             if error == "channel_not_found":

@@ -5,6 +5,7 @@ and flagged in the watch list."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -44,6 +45,14 @@ def test_watch_add_refuses_a_channel_vigie_cannot_post_in(vigie: VigieApp) -> No
     assert "No topic routes" in admin(vigie, "watch routes")
 
 
+
+
+def test_a_slow_channel_check_does_not_hold_the_command(vigie: VigieApp) -> None:
+    vigie.standin.delay("conversations.info", 4)
+    started = time.monotonic()
+    created = admin(vigie, "watch add slow <#C07SLOW001|slow> acme")
+    assert time.monotonic() - started < 3  # Slack's acknowledgement deadline
+    assert "Watch *slow* created" in created  # a check that could not tell refuses nothing
 
 def test_a_channel_archived_after_the_watch_is_reported_and_flagged(vigie: VigieApp,
                                                                    tmp_path: Path) -> None:
