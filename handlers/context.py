@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -70,3 +71,12 @@ def locale_lookup(runtime: Runtime) -> LazyListener:
             _remember_locale(runtime, client, workspace.id, user_id)
 
     return remember_locale
+
+
+def view_metadata(view: dict[str, Any]) -> dict[str, Any]:
+    """A modal's ``private_metadata`` as the dict Vigie put there ({} when it is not one)."""
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -4,7 +4,6 @@ text only when the user presses "Use this suggestion"."""
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -21,7 +20,7 @@ from bot.services.ratelimit import LLM_DRAFT
 from bot.services.suggestions import suggest_reply, suggested_context
 from bot.slack.modals import build_draft_modal, suggestion_text
 from bot.slack.opportunity_blocks import build_opportunity_draft_modal
-from handlers.context import UserContext
+from handlers.context import UserContext, view_metadata
 
 if TYPE_CHECKING:  # handlers.buttons imports the commands, which import this module
     from handlers.buttons import Click
@@ -94,7 +93,7 @@ def use_suggestion(runtime: Runtime, click: Click) -> None:
     """The draft editor's "Use this suggestion": the LLM's text replaces the input's (a new
     block_id, so Slack shows it), and is recorded as the LLM's until the user edits it."""
     view = click.body.get("view") or {}
-    mention_id, text = _metadata(view).get("mention_id"), suggestion_text(view)
+    mention_id, text = view_metadata(view).get("mention_id"), suggestion_text(view)
     if not isinstance(mention_id, int) or text is None:
         return
     ctx = click.ctx
@@ -112,7 +111,7 @@ def use_suggestion(runtime: Runtime, click: Click) -> None:
 def use_opportunity_suggestion(runtime: Runtime, click: Click) -> None:
     """The opportunity editor's "Use this suggestion": the LLM's text replaces the input's."""
     view = click.body.get("view") or {}
-    opportunity_id, text = _metadata(view).get("opportunity_id"), suggestion_text(view)
+    opportunity_id, text = view_metadata(view).get("opportunity_id"), suggestion_text(view)
     if not isinstance(opportunity_id, int) or text is None:
         return
     ctx = click.ctx
@@ -139,11 +138,3 @@ def _tell(click: Click, err: ServiceError) -> None:
     """A click in a modal has no response URL: the refusal goes to the clicker's DM."""
     click.client.chat_postMessage(channel=click.ctx.user_id,
                                   text=err.message(click.ctx.language))
-
-
-def _metadata(view: dict[str, Any]) -> dict[str, Any]:
-    try:
-        data = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -19,7 +18,7 @@ from bot.slack.opportunity_blocks import DRAFT_ACTION as OPP_DRAFT_ACTION
 from bot.slack.opportunity_blocks import DRAFT_BLOCK as OPP_DRAFT_BLOCK
 from bot.slack.opportunity_blocks import DRAFT_CALLBACK as OPP_DRAFT
 from bot.slack.users import SlackUserDirectory
-from handlers.context import locale_lookup, user_context
+from handlers.context import locale_lookup, user_context, view_metadata
 from handlers.home import refresh_home
 
 FIELDS = {ASSIGN: ("assignee", "user", "selected_user"), DRAFT: ("draft", "text", "value"),
@@ -45,22 +44,14 @@ def _field(view: dict[str, Any], callback: str) -> tuple[str, str]:
     return found, ""
 
 
-def _metadata(view: dict[str, Any]) -> dict[str, Any]:
-    try:
-        data = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _mention_id(view: dict[str, Any]) -> int | None:
-    value = _metadata(view).get("mention_id")
+    value = view_metadata(view).get("mention_id")
     return value if isinstance(value, int) and value > 0 else None
 
 
 def _bound_draft(view: dict[str, Any]) -> tuple[int | None, str | None]:
     """The draft version and text hash an "approve anyway" modal was opened for."""
-    metadata = _metadata(view)
+    metadata = view_metadata(view)
     version, digest = metadata.get("version"), metadata.get("digest")
     return (version if isinstance(version, int) and not isinstance(version, bool) else None,
             digest if isinstance(digest, str) else None)
@@ -68,7 +59,7 @@ def _bound_draft(view: dict[str, Any]) -> tuple[int | None, str | None]:
 
 def draft_origin(view: dict[str, Any], text: str) -> DraftOrigin:
     """The suggestion's origin if it was submitted unedited, else human."""
-    metadata = _metadata(view)
+    metadata = view_metadata(view)
     if metadata.get("suggested") == text_digest(text):
         try:
             return DraftOrigin(str(metadata.get("origin")))
@@ -131,7 +122,7 @@ def register(app: App, runtime: Runtime) -> None:
         """An opportunity's draft editor: save the draft (never posted), or say under the
         field why not (empty, too long for the network, the opportunity gone or closed)."""
         ctx = user_context(runtime, body, "modal")
-        opportunity_id = _metadata(view).get("opportunity_id")
+        opportunity_id = view_metadata(view).get("opportunity_id")
         if not isinstance(opportunity_id, int) or isinstance(opportunity_id, bool) \
                 or opportunity_id <= 0:
             ack()
