@@ -122,6 +122,16 @@ class NotReady(Exception):
     """The row cannot be sent yet (its card is not posted); try again on a later flush."""
 
 
+def _tell_admins(session: Session, workspace_id: int, note: Note, key: str) -> None:
+    """Queue ``note`` as a DM to each admin of the workspace, once per ``key`` and admin."""
+    admins = session.scalars(select(Member.user_id).where(
+        Member.workspace_id == workspace_id, Member.role == Role.ADMIN.value)
+        .order_by(Member.user_id)).all()
+    for user_id in admins:
+        do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST, channel=user_id,
+                   payload=spec_payload(note), dedupe_key=f"{key}:{user_id}")
+
+
 def do_enqueue(
     session: Session,
     *,
@@ -526,13 +536,8 @@ class OutboxSender:
                 Note.of(language, "outbox.channel_refused_dm_other", channel=channel,
                         error=Text(code)))
         day = self._clock().date().isoformat()
-        admins = session.scalars(select(Member.user_id).where(
-            Member.workspace_id == workspace_id, Member.role == Role.ADMIN.value)
-            .order_by(Member.user_id)).all()
-        for user_id in admins:
-            do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST, channel=user_id,
-                       payload=spec_payload(note),
-                       dedupe_key=f"channel-refused:{workspace_id}:{channel}:{day}:{user_id}")
+        _tell_admins(session, workspace_id, note,
+                     f"channel-refused:{workspace_id}:{channel}:{day}")
 
     def _pause(self, session: Session, workspace_id: int, err: DeliveryError) -> None:
         """Start or extend the pause of ``workspace_id`` (inside the caller's transaction)."""
@@ -594,14 +599,8 @@ class OutboxSender:
         language = workspace_language(session, workspace_id)
         note = Note.of(language, "outbox.resumed_dm", since=Date(paused_at), until=Date(now),
                        error=Text(error), waiting=waiting)
-        admins = session.scalars(select(Member.user_id).where(
-            Member.workspace_id == workspace_id, Member.role == Role.ADMIN.value)
-            .order_by(Member.user_id)).all()
-        for user_id in admins:
-            do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST, channel=user_id,
-                       payload=spec_payload(note),
-                       dedupe_key=f"outbox-resumed:{workspace_id}:{paused_at.isoformat()}:"
-                                  f"{user_id}")
+        _tell_admins(session, workspace_id, note,
+                     f"outbox-resumed:{workspace_id}:{paused_at.isoformat()}")
 
 
 def refused_channels(session: Session, workspace_id: int) -> dict[str, tuple[datetime, str]]:
