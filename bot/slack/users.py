@@ -18,11 +18,18 @@ UNKNOWN_USER = frozenset({"user_not_found", "user_not_visible"})
 """users.info answers meaning there is no such user to see in this workspace."""
 
 
+LOOKUP_TIMEOUT_SECONDS = 1
+"""A look-up runs before the request is acknowledged (Slack waits 3 s): one short try, no
+retry (the listener client waits out a rate limit and retries, seconds past that)."""
+
+
 class SlackUserDirectory:
-    """Looks users up with the listener's client (the right token for its workspace)."""
+    """Looks users up with the listener's token (the right one for its workspace), quickly."""
 
     def __init__(self, client: WebClient) -> None:
-        self._client = client
+        self._client = WebClient(
+            token=client.token, base_url=client.base_url, timeout=LOOKUP_TIMEOUT_SECONDS,
+            ssl=client.ssl, proxy=client.proxy, headers=client.headers, retry_handlers=[])
 
     def account(self, user_id: str) -> SlackAccount | None:
         """What ``users.info`` says about ``user_id``; None when Slack could not answer

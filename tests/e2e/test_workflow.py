@@ -423,6 +423,21 @@ def test_assign_goes_on_when_slack_cannot_say_who_the_user_is(vigie_sqlite: Vigi
     assert asked.args["user"] == OTHER_USER_ID and not asked.ok
 
 
+def test_assign_does_not_wait_out_a_slack_rate_limit(vigie_sqlite: VigieApp) -> None:
+    """The look-up runs before Slack's 3-second acknowledgement: one short try (1 s), no
+    retry after a 429 (the listener client would wait Retry-After and try twice more);
+    the assignment goes on."""
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    vigie.slack.slash_command(f"show {mention_id}")
+    vigie.standin.wait_for("users.info")
+    before = len(vigie.standin.calls("users.info"))
+    vigie.standin.fail_next("users.info", 429, retry_after=2)
+    reply = vigie.slack.slash_command(f"assign {mention_id} <@{OTHER_USER_ID}|b>").json()
+    assert reply["text"] == f"Mention #{mention_id} assigned to <@{OTHER_USER_ID}>."
+    assert len(vigie.standin.calls("users.info")) == before + 1  # tried once, not retried
+
+
 def test_templates_and_voice(vigie_sqlite: VigieApp) -> None:
     vigie = vigie_sqlite
     grant(vigie, APPROVER, "approver")
