@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from bot.i18n import has, t
-from bot.slack.escape import escape, truncate
+from bot.slack.escape import escape, slack_len, truncate
 
 ASSIGN = "vigie.modal.assign"
 DRAFT = "vigie.modal.draft"
@@ -135,9 +135,17 @@ def suggestion_block(text: str, button: str, action_id: str) -> dict[str, Any]:
     a section's limit and the input's.
     """
     return {"type": "section", "block_id": SUGGESTION_BLOCK,
-            "text": {"type": "plain_text", "text": truncate(text, 3000), "emoji": False},
+            "text": {"type": "plain_text", "text": _fit(text, 3000), "emoji": False},
             "accessory": {"type": "button", "action_id": action_id,
                           "text": {"type": "plain_text", "text": truncate(button, 75)}}}
+
+
+def _fit(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` as Slack may count it (UTF-16 units: an emoji is 2)."""
+    shown = truncate(text, limit)
+    while slack_len(shown) > limit:
+        shown = truncate(text, len(shown) - (slack_len(shown) - limit) - 1)
+    return shown
 
 
 def suggestion_text(view: dict[str, Any]) -> str | None:
@@ -145,7 +153,11 @@ def suggestion_text(view: dict[str, Any]) -> str | None:
     for block in view.get("blocks") or []:
         if isinstance(block, dict) and block.get("block_id") == SUGGESTION_BLOCK:
             text = (block.get("text") or {}).get("text")
-            return text if isinstance(text, str) and text.strip() else None
+            if not isinstance(text, str) or not text.strip():
+                return None
+            # Slack is reported to hand text back in interaction payloads with &, < and >
+            # as entities (slackapi/bolt-python#513); read them as the characters sent.
+            return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return None
 
 
