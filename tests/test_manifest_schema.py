@@ -50,6 +50,8 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "conversations.history": {"channels:history", "groups:history", "im:history"},
     "conversations.replies": {"channels:history", "groups:history", "im:history"},
     "conversations.open": {"im:write"},
+    # A watch's alert channel checked before it is bound: public and private channels.
+    "conversations.info": {"channels:read", "groups:read"},
     "files.getUploadURLExternal": {"files:write"},
     "files.completeUploadExternal": {"files:write"},
     "users.info": {"users:read"},
