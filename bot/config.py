@@ -62,8 +62,8 @@ class Settings(BaseSettings):
     port: int = Field(3000, validation_alias="PORT")
     """Where `vigie web` and `vigie run` in HTTP mode listen (platforms such as Heroku set it)."""
     socket_mode_web_host: str = Field("127.0.0.1", validation_alias="VIGIE_SOCKET_MODE_WEB_HOST")
-    """In Socket Mode, the address the webhook and health front binds on ``port``: this
-    machine only by default (Socket Mode needs no inbound port), ``0.0.0.0`` to take
+    """In Socket Mode and console mode, the address the webhook and health front binds on
+    ``port``: this machine only by default (neither needs an inbound port), ``0.0.0.0`` to take
     webhooks from elsewhere, ``off`` to serve nothing."""
     outbox_tick_seconds: float = Field(
         1.0, gt=0, le=60, validation_alias="VIGIE_OUTBOX_TICK_SECONDS"

@@ -26,7 +26,8 @@ log = logging.getLogger("vigie")
 def run() -> None:
     """Run everything in one process: Slack listener (Socket Mode, or HTTP) and scheduler.
 
-    In Socket Mode, webhook sources and GET /healthz are served on PORT (default 3000).
+    In Socket Mode and without Slack, webhook sources and GET /healthz are served on PORT
+    (default 3000).
 
     Without Slack credentials, alerts are printed to the console.
     """
@@ -46,7 +47,14 @@ def run() -> None:
                 click.echo(t("en", "app.console_mode"))
                 for line in next_steps:
                     click.echo(line)
-                _run_scheduler_until_stopped(runtime)
+                # Webhook sources push their posts: without this front a console user
+                # could add one and never see a post of it.
+                front = _start_web_front(runtime, slack_events="no Slack: alerts print here")
+                try:
+                    _run_scheduler_until_stopped(runtime)
+                finally:
+                    if front is not None:
+                        front.stop()
             except KeyboardInterrupt:  # Ctrl-C before the scheduler took over
                 click.echo("Vigie stopped.")
             return
@@ -135,11 +143,13 @@ def _run_socket_mode(runtime: Runtime) -> None:
     click.echo("Vigie stopped.")
 
 
-def _start_web_front(runtime: Runtime) -> Any:
-    """In Socket Mode, serve the web front without Slack's events endpoint on PORT, bound to
-    VIGIE_SOCKET_MODE_WEB_HOST (this machine by default, ``off`` for none): webhook sources
-    (POST /ingest/<source id>) and health checks would be unreachable otherwise.
-    A PORT set on purpose that cannot be bound stops `vigie run`; the default
+def _start_web_front(runtime: Runtime,
+                     slack_events: str = "Slack events come over the socket") -> Any:
+    """In Socket Mode or console mode, serve the web front without Slack's events endpoint
+    on PORT, bound to VIGIE_SOCKET_MODE_WEB_HOST (this machine by default, ``off`` for
+    none): webhook sources (POST /ingest/<source id>) and health checks would be
+    unreachable otherwise. ``slack_events`` ends the start-up line (where Slack's events
+    come from). A PORT set on purpose that cannot be bound stops `vigie run`; the default
     one only warns (nothing may need it)."""
     from bot.server import BackgroundServer
     from bot.web import build_wsgi_app
@@ -165,7 +175,7 @@ def _start_web_front(runtime: Runtime) -> Any:
     front.start()
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"Webhooks and health checks on http://{shown}:{front.port} "
-               "(POST /ingest/<source id>, GET /healthz); Slack events come over the socket.")
+               f"(POST /ingest/<source id>, GET /healthz); {slack_events}.")
     if host in ("127.0.0.1", "::1"):
         click.echo("Only this machine can reach them: set VIGIE_SOCKET_MODE_WEB_HOST=0.0.0.0 "
                    "for webhook senders elsewhere.")

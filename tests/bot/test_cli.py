@@ -111,6 +111,68 @@ def test_run_without_slack_starts_in_console_mode_until_stopped(tmp_path: Path) 
     assert "Traceback" not in err
 
 
+def _unused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_run_without_slack_serves_webhook_sources_and_prints_their_alerts(
+        tmp_path: Path) -> None:
+    """Console mode takes webhook pushes as Socket Mode does (real HTTP on loopback): a
+    user trying a webhook source before connecting Slack sees its alert printed."""
+    import httpx
+
+    from tests.harness.webhooks import webhook_headers
+
+    assert vigie(tmp_path, "db", "upgrade").returncode == 0
+    assert vigie(tmp_path, "watch", "add", "hooks", "--channel", "C0CONSOLE1",
+                 "--alert-threshold", "0").returncode == 0
+    added = vigie(tmp_path, "source", "add", "webhook", "--watch", "hooks")
+    assert added.returncode == 0, added.stderr
+    secret = added.stdout.split("Webhook secret (shown once): ")[1].split()[0]
+    port = _unused_port()
+    proc = subprocess.Popen([*VIGIE, "run"], cwd=tmp_path, env=_env(tmp_path, PORT=str(port)),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(3)]
+        assert f"Webhooks and health checks on http://127.0.0.1:{port}" in lines[2], lines
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:  # the server thread may still be binding
+            try:
+                assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "the web front never answered"
+                time.sleep(0.2)
+        body = json.dumps([{"id": "hook-1", "url": "https://forum.example/t/1",
+                            "author": {"handle": "zed"},
+                            "text": "hooks: my parcel never came, where is it?",
+                            "published_at": "2026-11-20T10:00:00Z"}]).encode()
+        forged = httpx.post(f"{url}/ingest/1", content=body, timeout=10,
+                            headers=webhook_headers("not-the-secret", body))
+        assert forged.status_code == 401
+        stored = httpx.post(f"{url}/ingest/1", content=body, timeout=10,
+                            headers=webhook_headers(secret, body))
+        assert stored.status_code == 200 and stored.json()["stored"] == 1, stored.text
+        printed = ""
+        while "my parcel never came" not in printed:  # the outbox prints it within seconds
+            assert time.monotonic() < deadline + 20, printed
+            printed += proc.stdout.readline()
+        assert "[C0CONSOLE1]" in printed
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "Vigie stopped." in out
+    assert "Traceback" not in err
+
+
 def test_poll_once_shows_the_whole_path_in_console_mode(
     tmp_path: Path, httpserver: object, shared_data: Path
 ) -> None:
