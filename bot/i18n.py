@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from datetime import date, datetime
 from functools import cache
@@ -11,6 +12,8 @@ from typing import Any
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 DEFAULT_LANGUAGE = "en"
 SUPPORTED_LANGUAGES = ("en", "fr")
+_COMPACT = re.compile(r"(\d+(?:\.\d+)?)([kMB]?)")
+_SUFFIXES = {"k": "number.thousand", "M": "number.million", "B": "number.billion"}
 
 
 def _flatten(prefix: str, node: dict[str, Any], out: dict[str, str]) -> None:
@@ -64,3 +67,27 @@ def day_month(moment: date, language: str, *, year: bool = False, clock: bool = 
     if clock and isinstance(moment, datetime):
         text += f" {moment:%H:%M}"
     return text
+
+
+def digits(text: str, language: str) -> str:
+    """A number written the English way (``1,234.5``) with ``language``'s separators:
+    ``1 234,5`` in French (a narrow no-break space groups the thousands)."""
+    group, point = t(language, "number.group"), t(language, "number.decimal")
+    return "".join(group if c == "," else point if c == "." else c for c in text)
+
+
+def number(value: float, language: str, *, decimals: int = 0) -> str:
+    """``value`` grouped by thousands with ``decimals`` places, in ``language``:
+    ``12,345`` and ``0.5`` in English, ``12 345`` and ``0,5`` in French."""
+    return digits(f"{value:,.{decimals}f}", language)
+
+
+def compact(text: str, language: str) -> str:
+    """A compact count as ``bot.analysis.reach.format_reach`` writes it (``1.9k``, ``48k``,
+    ``2.4M``, ``3.1B``) in ``language``: ``1,9 k``, ``48 k``, ``2,4 M``, ``3,1 Md`` in
+    French. Any other text is returned as it is."""
+    match = _COMPACT.fullmatch(text)
+    if match is None:
+        return text
+    value, suffix = match.groups()
+    return digits(value, language) + (t(language, _SUFFIXES[suffix]) if suffix else "")

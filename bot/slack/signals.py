@@ -3,13 +3,16 @@
 "complaint · billing · waiting for an answer": the stored priority reason with the
 request's topics placed after what the mention is, a note when no model read its
 language, and, where a surface asks for it, the brand account it was addressed to.
+The reason is stored in English (``bot.analysis.priority`` writes it; exports read it)
+and worded in the reader's language here, part by part.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
-from bot.i18n import t
+from bot.i18n import compact, has, t
 from bot.slack.escape import escape, truncate
 
 MAX_TOPICS_SHOWN = 3
@@ -17,11 +20,54 @@ MAX_TOPICS_SHOWN = 3
 LANGUAGE_NOT_ANALYSED = "language not analysed"
 """How the priority reason says no model read the words (bot.analysis.priority)."""
 
+_PLAIN_PARTS = {
+    "complaint": "complaint", "question": "question", "praise": "praise", "spam": "spam",
+    "purchase intent": "purchase_intent", "risk": "risk",
+    LANGUAGE_NOT_ANALYSED: "language_not_analysed", "negative emoji": "negative_emoji",
+    "negative": "negative", "positive": "positive", "order number": "order_number",
+    "writes again": "writes_again", "waiting for an answer": "waiting",
+    "verified": "verified", "routine mention": "routine",
+}
+"""The fixed parts ``score_priority`` writes, and their keys under ``signals.reason``."""
+_COUNT = r"(\d+(?:\.\d+)?[kMB]?)"
+_COUNTED_PARTS = (
+    (re.compile(_COUNT + " followers"), "followers", "reach"),
+    (re.compile(_COUNT + " interactions"), "interactions", "count"),
+    (re.compile(r"(\d+) h old"), "hours_old", "hours"),
+    (re.compile(r"(\d+) d old"), "days_old", "days"),
+    (re.compile(r"watch ×(\d+(?:\.\d+)?)"), "watch", "weight"),
+)
+"""The parts with a number: pattern, key under ``signals.reason``, the key's placeholder."""
+_RISK_PREFIX = "risk: "
+
 
 def topic_words(topics: Sequence[str], language: str, limit: int = MAX_TOPICS_SHOWN
                 ) -> list[str]:
     """The topics' names in ``language`` (escaped), at most ``limit`` of them."""
     return [escape(t(language, f"topics.{name}")) for name in topics[:limit]]
+
+
+def _risk_kind_words(kind: str, language: str) -> str:
+    key = f"signals.risk_kind.{kind.replace(' ', '_')}"
+    return t(language, key) if has(key) else kind
+
+
+def reason_part_words(part: str, language: str) -> str:
+    """One part of a stored priority reason ("waiting for an answer", "48k followers",
+    "risk: legal, data breach") in ``language``, its numbers with that language's
+    separators; a part Vigie does not know comes back as it is. Not escaped."""
+    if part in _PLAIN_PARTS:
+        return t(language, f"signals.reason.{_PLAIN_PARTS[part]}")
+    if part.startswith(_RISK_PREFIX):
+        kinds = part.removeprefix(_RISK_PREFIX).split(", ")
+        return t(language, "signals.reason.risk_kinds",
+                 kinds=", ".join(_risk_kind_words(kind, language) for kind in kinds))
+    for pattern, key, name in _COUNTED_PARTS:
+        match = pattern.fullmatch(part)
+        if match:
+            return t(language, f"signals.reason.{key}",
+                     **{name: compact(match.group(1), language)})
+    return part
 
 
 def _leads_with_intent(first: str, intent: str | None) -> bool:
@@ -42,10 +88,11 @@ def reason_line(reason: str | None, intent: str | None, topics: Sequence[str], l
     says so even when its stored reason predates that note. ``direct_to`` adds the brand
     account it was addressed to (surfaces without the card's conversation line).
     """
-    parts = [escape(part) for part in (reason or "").split(" · ") if part]
-    at = 1 if parts and _leads_with_intent(parts[0], intent) else 0
+    stored = [part for part in (reason or "").split(" · ") if part]
+    at = 1 if stored and _leads_with_intent(stored[0], intent) else 0
+    parts = [escape(reason_part_words(part, language)) for part in stored]
     words = topic_words(topics, language)
-    if not language_analysed and not any(LANGUAGE_NOT_ANALYSED in p for p in parts):
+    if not language_analysed and not any(LANGUAGE_NOT_ANALYSED in p for p in stored):
         # Where the analysis itself puts it: right after what the mention is.
         words.append(t(language, "card.language_not_analysed",
                        code=escape(truncate(language_code or "?", 12))))

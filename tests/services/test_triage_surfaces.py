@@ -13,14 +13,16 @@ from bot.analysis.attention import LANGUAGE_NOT_ANALYSED
 from bot.analysis.conversation import DIRECT_FLAG
 from bot.analysis.pipeline import AnalysisInput, analyze_many
 from bot.analysis.topics import topic_mask, topic_names, topics_json
-from bot.services.cards import load_card_view
+from bot.services.cards import load_card_view, render_card_row
 from bot.services.home import home_summary
 from bot.services.mention_search import MentionFilter, search_mentions
+from bot.services.outbox import KIND_CARD, do_enqueue
 from bot.slack.cards import build_card
 from bot.slack.home import build_home
 from bot.slack.mention_views import build_mention_list
+from bot.slack.render import rendered
 from storage.db import transaction
-from storage.models import Mention, Watch
+from storage.models import Mention, Watch, Workspace
 from storage.models_triage import TriageCalibration, TriageRun
 from tests.harness.blockkit_limits import validate_blocks
 from tests.harness.constants import CHANNEL_ID
@@ -79,7 +81,7 @@ def test_card_and_listing_say_complaint_topic_and_waiting(
     assert rows[0].direct_to == "@acmecare" and rows[0].as_json()["direct_to"] == "@acmecare"
     _, listing = build_mention_list(rows, "fr", more_value=None)
     assert validate_blocks(listing, "message") == [] and sdk_block_errors(listing) == []
-    assert "complaint · facturation · waiting for an answer · :dart: à @acmecare" in str(
+    assert "réclamation · facturation · attend une réponse · :dart: à @acmecare" in str(
         listing)
 
 
@@ -125,3 +127,47 @@ def test_home_shows_reason_lines_and_the_triage_calibration(
     rendered = str(view["blocks"])
     assert "décalé de *-3* points" in rendered
     assert "Dernier apprentissage" in rendered and "décalage passé de ±0 à -3" in rendered
+
+
+def test_a_french_workspace_reads_the_reason_in_french_everywhere(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """The reason is stored in English and worded for the reader: the card a French
+    workspace's channel gets, its `/cm mentions` rows and App Home; English as stored."""
+    with transaction(sessions) as session:
+        workspace = session.get(Workspace, workspace_id)
+        assert workspace is not None
+        workspace.locale = "fr"
+    mention_id = _store(sessions, workspace_id, BILLING, "1", direct="@acmecare")
+    with transaction(sessions) as session:
+        mention = session.get(Mention, mention_id)
+        assert mention is not None
+        assert mention.priority_reason == "complaint · waiting for an answer"
+        # As a risk with reach and age would store it (a reason the analysis writes).
+        mention.priority_reason = ("risk: legal, data breach · waiting for an answer · "
+                                   "48k followers · 2 d old")
+        mention.intent = "risk"
+        row = do_enqueue(session, workspace_id=workspace_id, kind=KIND_CARD,
+                         channel=CHANNEL_ID, mention_id=mention_id)
+        assert row is not None
+        session.flush()
+        message = render_card_row(session, row)
+    assert message is not None
+    blocks = rendered(message).blocks or []
+    assert validate_blocks(blocks, "message") == [] and sdk_block_errors(blocks) == []
+    french = ("risque : juridique, fuite de données · facturation · attend une réponse · "
+              "48\u00a0k abonnés · il y a 2 j")
+    assert blocks[2]["elements"][0]["text"].endswith(f"· {french}")
+
+    rows = search_mentions(sessions, workspace_id, MentionFilter(), now=NOW)
+    _, listing = build_mention_list(rows, "fr", more_value=None)
+    assert f"{french} · :dart: à @acmecare" in listing[0]["text"]["text"]
+    view = build_home(home_summary(sessions, workspace_id, AGENT, NOW), "fr")
+    assert sdk_view_errors(view) == [] and validate_blocks(view["blocks"], "home") == []
+    assert f"{french} · :dart: à @acmecare" in view["blocks"][4]["text"]["text"]
+
+    english = ("risk: legal, data breach · billing · waiting for an answer · 48k followers"
+               " · 2 d old")
+    _, listing = build_mention_list(rows, "en", more_value=None)
+    assert f"{english} · :dart: to @acmecare" in listing[0]["text"]["text"]
+    view = build_home(home_summary(sessions, workspace_id, AGENT, NOW), "en")
+    assert f"{english} · :dart: to @acmecare" in view["blocks"][4]["text"]["text"]
