@@ -91,3 +91,8 @@ def compact(text: str, language: str) -> str:
         return text
     value, suffix = match.groups()
     return digits(value, language) + (t(language, _SUFFIXES[suffix]) if suffix else "")
+
+
+def percent(share: float, language: str) -> str:
+    """A share (0.53) as a whole percentage in ``language``: ``53%``, ``53 %`` in French."""
+    return t(language, "number.percent", value=number(share * 100, language))

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.i18n import day_month, t
+from bot.i18n import percent as percent_words
 from bot.slack.escape import clip_mrkdwn, escape, link, truncate
 from bot.slack.mention_views import MentionBasics
 from bot.slack.opportunity_blocks import sov_line
@@ -218,7 +219,7 @@ def percent(share: float | None, language: str) -> str:
     """A share as a whole percentage, or a dash."""
     if share is None:
         return "–"
-    return t(language, "report.percent", value=round(share * 100))
+    return percent_words(share, language)
 
 
 def duration(seconds: float | None, language: str) -> str:
