@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.analysis.reach import format_reach
-from bot.i18n import t
+from bot.i18n import compact, t
 from bot.messages.cards import CardView
 from bot.networks import icon_for
 from bot.slack.card_reply import open_reply_buttons, reply_elsewhere_note
@@ -38,14 +38,15 @@ def _author_line(view: CardView, language: str) -> str:
     who = escape(truncate(view.author_name, 80)) if view.author_name else ""
     handle = escape(truncate(view.author_handle, 80))
     label = f"*{who}* ({handle})" if who else f"*{handle}*"
-    reach = format_reach(view.followers)
+    reach = compact(format_reach(view.followers), language)
     story_reach = sum(member.followers or 0 for member in view.story)
     parts = [f"{icon} {label}"]
     if reach:
         parts.append(t(language, "card.followers", reach=reach))
     if view.story:
         parts.append(t(language, "card.story", count=len(view.story) + 1,
-                       reach=format_reach((view.followers or 0) + story_reach)))
+                       reach=compact(format_reach((view.followers or 0) + story_reach),
+                                     language)))
     return " · ".join(parts)
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.i18n import day_month, t
+from bot.i18n import day_month, number, t
 from bot.i18n import percent as percent_words
 from bot.slack.escape import clip_mrkdwn, escape, link, truncate
 from bot.slack.mention_views import MentionBasics
@@ -293,7 +293,7 @@ def author_lines(authors: Sequence[ReportAuthor], language: str) -> str:
     return "\n".join(
         f"• {link(a.url, a.handle) if a.url else escape(a.handle)} ({escape(a.network)}) · "
         + t(language, "report.author_line",
-            followers=f"{a.followers:,}" if a.followers is not None else "?",
+            followers=number(a.followers, language) if a.followers is not None else "?",
             mentions=a.mentions) for a in authors)
 
 
@@ -394,7 +394,8 @@ def build_stats_blocks(report: StatsView, language: str
         for key, count in report.by_sentiment.items() if count or key != "unknown")
     networks = ", ".join(f"{escape(name)} {count}" for name, count in report.by_network[:12])
     blocks.append(section(t(language, "stats.volume", total=report.total,
-                            per_day=f"{report.total / report.days:.1f}") + "\n" + sentiments
+                            per_day=number(report.total / report.days, language,
+                                           decimals=1)) + "\n" + sentiments
                           + "\n" + networks))
     trend = report.trend
     if trend:

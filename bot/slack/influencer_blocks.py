@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from bot.i18n import t
+from bot.i18n import number, t
 from bot.slack.escape import clip_mrkdwn, escape, link, truncate
 
 TRACK_ACTION = "vigie.influencer_track"
@@ -59,7 +59,7 @@ class InfluencerRanking(Protocol):
 
 def _line(rank: int, item: InfluencerLine, language: str, *, posts: bool = True) -> str:
     author = link(item.url, item.handle) if item.url else escape(item.handle)
-    followers = (f"{item.followers:,}" if item.followers is not None
+    followers = (number(item.followers, language) if item.followers is not None
                  else t(language, "influencers.unknown_followers"))
     text = t(language, "influencers.line", rank=rank, author=author,
              network=escape(item.network), followers=followers, mentions=item.mentions,

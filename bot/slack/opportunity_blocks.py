@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from bot.analysis.reach import format_reach
-from bot.i18n import t
+from bot.i18n import compact, digits, percent, t
 from bot.messages.opportunities import OpportunityView
 from bot.slack.cards import ACTION_PREFIX, quote
 from bot.slack.escape import clip_mrkdwn, escape, link, slack_date, truncate
@@ -80,7 +80,7 @@ def _button(action: str, opportunity_id: int, language: str) -> dict[str, Any]:
 
 def _reach(language: str, key: str, followers: int | None) -> str:
     """The author's followers as ``key`` words them, or nothing when unknown."""
-    reach = format_reach(followers)
+    reach = compact(format_reach(followers), language)
     return t(language, key, reach=reach) if reach else ""
 
 
@@ -238,21 +238,22 @@ def build_opportunity_draft_modal(editor: DraftEditor, language: str, *,
     }
 
 
-def _points(value: float | None) -> str:
+def _points(value: float | None, language: str) -> str:
     if value is None:
         return "–"
-    return f"{value:+.1f}".replace("+0.0", "±0.0").replace("-0.0", "±0.0")
+    return digits(f"{value:+.1f}".replace("+0.0", "±0.0").replace("-0.0", "±0.0"), language)
 
 
-def _percent(share: float | None) -> str:
-    return "–" if share is None else f"{share * 100:.0f}%"
+def _percent(share: float | None, language: str) -> str:
+    return "–" if share is None else percent(share, language)
 
 
 def sov_line(report: SovGroup, language: str) -> str:
     """One line per group: each member's share of mentions and its trend in points, the
     share of the negative mentions, and the period's opportunities."""
-    parts = [t(language, "sov.member", watch=escape(m.watch), share=_percent(m.share["mentions"]),
-               trend=_points(m.trend("mentions")))
+    parts = [t(language, "sov.member", watch=escape(m.watch),
+               share=_percent(m.share["mentions"], language),
+               trend=_points(m.trend("mentions"), language))
              for m in report.members[:SOV_MEMBERS_SHOWN]]
     line = t(language, "sov.line", group=escape(report.group), members=", ".join(parts),
              total=report.total.mentions)
@@ -269,13 +270,13 @@ def sov_table(report: SovGroup, language: str) -> str:
         tag = " " + t(language, "compete.competitor_tag") if m.kind == "competitor" else ""
         lines.append(t(language, "sov.table_line", watch=escape(m.watch), tag=tag,
                        mentions=m.current.mentions,
-                       **{f"{k}_share": _percent(m.share[k]) for k in
+                       **{f"{k}_share": _percent(m.share[k], language) for k in
                           ("mentions", "reach", "positive", "negative")},
-                       **{f"{k}_trend": _points(m.trend(k)) for k in
+                       **{f"{k}_trend": _points(m.trend(k), language) for k in
                           ("mentions", "reach", "positive", "negative")}))
     for network, members in sorted(report.by_network.items()):
         lines.append(t(language, "sov.network_line", network=escape(network), shares=", ".join(
-            f"{escape(m.watch)} {_percent(m.share['mentions'])}"
+            f"{escape(m.watch)} {_percent(m.share['mentions'], language)}"
             for m in members[:SOV_MEMBERS_SHOWN])))
     if report.conquest:
         lines.append(t(language, "sov.opportunities", count=report.opportunities))

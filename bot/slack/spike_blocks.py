@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.analysis.reach import format_reach
-from bot.i18n import t
+from bot.i18n import compact, number, percent, t
 from bot.messages.spikes import SpikeAlertSpec
 from bot.slack.escape import clip_mrkdwn, escape, link, truncate
 
@@ -17,9 +17,9 @@ def build_spike_alert(spec: SpikeAlertSpec) -> tuple[str, list[dict[str, Any]]]:
     kind = t(language, f"spike.kind_{kind_key}")
     head = t(language, "spike.title", watch=escape(spec.watch), kind=kind)
     numbers = t(language, "spike.numbers", total=spec.total,
-                baseline=f"{spec.baseline:.1f}",
-                share=f"{spec.negative_share:.0%}",
-                base_share=f"{spec.baseline_negative_share:.0%}")
+                baseline=number(spec.baseline, language, decimals=1),
+                share=percent(spec.negative_share, language),
+                base_share=percent(spec.baseline_negative_share, language))
     lines = [f":rotating_light: *{head}*", numbers]
     if spec.terms:
         lines.append(t(language, "spike.terms", terms=", ".join(
@@ -29,7 +29,7 @@ def build_spike_alert(spec: SpikeAlertSpec) -> tuple[str, list[dict[str, Any]]]:
             link(url, f"{truncate(url, 60)} ×{count}") for url, count in spec.links)))
     if spec.authors:
         lines.append(t(language, "spike.authors", authors=", ".join(
-            f"{escape(truncate(handle, 40))} ({format_reach(followers) or '?'})"
+            f"{escape(truncate(handle, 40))} ({compact(format_reach(followers), language) or '?'})"
             for handle, followers in spec.authors)))
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": clip_mrkdwn("\n".join(lines),

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from bot.i18n import t
+from bot.i18n import number, t
 from bot.slack.digest_blocks import context, header, section, signed
 from bot.slack.escape import escape, slack_date
 
@@ -78,9 +78,9 @@ class TriageState(TriageRules, Protocol):
     def max_offset(self) -> int: ...
 
 
-def ratio(value: float | None) -> str:
-    """0.8333 -> ``0.83``; a dash when undefined."""
-    return "–" if value is None else f"{value:.2f}"
+def ratio(value: float | None, language: str = "en") -> str:
+    """0.8333 -> ``0.83`` (``0,83`` in French); a dash when undefined."""
+    return "–" if value is None else number(value, language, decimals=2)
 
 
 def figures_line(figures: Mapping[str, Any], language: str) -> str | None:
@@ -89,8 +89,8 @@ def figures_line(figures: Mapping[str, Any], language: str) -> str | None:
     if not before or not after:
         return None
     return t(language, "triage.figures", test=before["labels"],
-             p0=ratio(before["precision"]), p1=ratio(after["precision"]),
-             r0=ratio(before["recall"]), r1=ratio(after["recall"]),
+             p0=ratio(before["precision"], language), p1=ratio(after["precision"], language),
+             r0=ratio(before["recall"], language), r1=ratio(after["recall"], language),
              n0=before["tp"] + before["fp"], n1=after["tp"] + after["fp"])
 
 

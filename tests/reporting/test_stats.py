@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -90,3 +91,18 @@ def test_dates_read_in_the_reader_s_language(sessions: sessionmaker[Session],
     french = str(build_stats_blocks(report, "fr")[1])
     assert "19 oct. 00:00" in french and "Oct" not in french
     assert "19 Oct 00:00" in str(build_stats_blocks(report, "en")[1])
+
+
+def test_numbers_read_the_reader_s_way(sessions: sessionmaker[Session],
+                                       dataset: Dataset) -> None:
+    """15 mentions in 7 days are "2,1 par jour" in French, @dan's followers "900 000" (a
+    narrow no-break space) and a share "53 %"; English keeps "2.1", "900,000" and "53%"."""
+    with sessions() as session:
+        report = build_stats_report(session, dataset.workspace_id, days=7, now=DIGEST_END,
+                                    timezone=ZONE)
+    french = json.dumps(build_stats_blocks(report, "fr")[1], ensure_ascii=False)
+    assert "*15* mention(s), 2,1 par jour" in french
+    assert "900\u202f000 abonnés" in french and "53\u202f%" in french
+    english = json.dumps(build_stats_blocks(report, "en")[1], ensure_ascii=False)
+    assert "*15* mention(s), 2.1 a day" in english
+    assert "900,000 followers" in english and "53%" in english

@@ -4,6 +4,7 @@ one place and "1.9M followers" in another."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -67,6 +68,8 @@ def test_an_opportunity_whose_reach_is_unknown_shows_no_follower_count(language:
     for text in (card, home):
         assert "*ivy*" in text and word not in text and "()" not in text and "( " not in text
     known = replace(view, followers=1_999)
-    assert f"*ivy* · 1.9k {word}" in str(build_opportunity_card(known, language)[1])
-    assert f"*ivy* (1.9k {word})" in str(build_home_opportunities(
-        HomeOpportunities(shown=[known], total=1), language))
+    reach = {"en": "1.9k", "fr": "1,9\u00a0k"}[language]  # French: decimal comma, no-break space
+    assert f"*ivy* · {reach} {word}" in json.dumps(build_opportunity_card(known, language)[1],
+                                                  ensure_ascii=False)
+    assert f"*ivy* ({reach} {word})" in json.dumps(build_home_opportunities(
+        HomeOpportunities(shown=[known], total=1), language), ensure_ascii=False)
