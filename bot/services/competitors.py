@@ -20,7 +20,7 @@ from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
 from bot.services.permissions import require_role
-from bot.services.watches import get_watch_by_name
+from bot.services.watches import get_watch_by_name, lock_group
 from storage.db import transaction
 from storage.models import Role, Watch
 from storage.models_competitors import (
@@ -91,9 +91,12 @@ class GroupView:
         return self.brands[0].channel_id if self.brands else ""
 
 
-def _get_group(session: Session, workspace_id: int, name: str) -> WatchGroup:
+def _get_group(session: Session, workspace_id: int, name: str, *, lock: bool = False
+               ) -> WatchGroup:
     group = session.scalar(select(WatchGroup).where(
         WatchGroup.workspace_id == workspace_id, func.lower(WatchGroup.name) == name.lower()))
+    if group is not None and lock:
+        group = lock_group(session, group_id=group.id)
     if group is None:
         raise NotFound("compete.group_not_found", name=name)
     return group
@@ -194,7 +197,7 @@ def do_remove_from_group(sessions: sessionmaker[Session], workspace_id: int, act
     with transaction(sessions) as session:
         if actor.user_id:
             require_role(session, workspace_id, actor.user_id, Role.ADMIN)
-        group = _get_group(session, workspace_id, name)
+        group = _get_group(session, workspace_id, name, lock=True)
         watch = get_watch_by_name(session, workspace_id, watch_name)
         member = session.scalar(select(WatchGroupMember).where(
             WatchGroupMember.group_id == group.id, WatchGroupMember.watch_id == watch.id))
@@ -244,13 +247,10 @@ def do_set_watch_kind(sessions: sessionmaker[Session], workspace_id: int, actor:
         if actor.user_id:
             require_role(session, workspace_id, actor.user_id, Role.ADMIN)
         watch = get_watch_by_name(session, workspace_id, watch_name)
+        group = lock_group(session, watch_id=watch.id)  # before the change: see lock_group
         watch.kind = kind
         session.flush()
-        group_id = session.scalar(select(WatchGroupMember.group_id).where(
-            WatchGroupMember.watch_id == watch.id))
-        if group_id is not None:
-            group = session.get(WatchGroup, group_id)
-            assert group is not None
+        if group is not None:
             _check_complete(_view(session, group))
         record(session, workspace_id, actor, "watch.kind",
                detail={"watch": watch.name, "kind": kind})

@@ -258,13 +258,35 @@ def missing_kinds(session: Session, group_id: int, *, without: int | None = None
     return [kind for kind in WATCH_KINDS if kind not in present]
 
 
+def lock_group(session: Session, *, group_id: int | None = None,
+               watch_id: int | None = None) -> WatchGroup | None:
+    """The group ``group_id``, or the group watch ``watch_id`` is in, locked until the
+    caller's transaction ends (None when there is none).
+
+    Whatever can take a brand or a competitor out of a group (``watch remove``, ``watch
+    kind``, ``watch group drop``) locks the group first, then checks what the group keeps:
+    two admins taking the group's last two brands away at the same moment are served one
+    after the other, and the second one's check sees the first one's change. On PostgreSQL
+    this is ``FOR NO KEY UPDATE`` (it waits for another holder, not for a poll inserting an
+    opportunity of the group, which only takes ``FOR KEY SHARE``); SQLite serializes write
+    transactions (``storage.db.transaction`` begins IMMEDIATE), so the check already runs
+    alone there."""
+    query = select(WatchGroup)
+    if watch_id is not None:
+        query = query.join(WatchGroupMember, WatchGroupMember.group_id == WatchGroup.id).where(
+            WatchGroupMember.watch_id == watch_id)
+    if group_id is not None:
+        query = query.where(WatchGroup.id == group_id)
+    # populate_existing: a group read earlier in the session is refreshed by the locked read.
+    return session.scalar(query.with_for_update(key_share=True, of=WatchGroup)
+                          .execution_options(populate_existing=True))
+
+
 def _check_groups_keep_both_kinds(session: Session, watch: Watch) -> None:
     """Refuse to remove the last brand watch or the last competitor watch of the group
     ``watch`` is in: a group holds one of each (``watch group drop`` and ``watch kind``
-    keep the same rule)."""
-    group = session.scalar(select(WatchGroup).join(
-        WatchGroupMember, WatchGroupMember.group_id == WatchGroup.id).where(
-        WatchGroupMember.watch_id == watch.id))
+    keep the same rule). The group stays locked until the removal commits."""
+    group = lock_group(session, watch_id=watch.id)
     if group is not None and watch.kind in missing_kinds(session, group.id, without=watch.id):
         raise ServiceError(f"compete.remove_last_{watch.kind}", watch=watch.name,
                            group=group.name)

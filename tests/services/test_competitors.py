@@ -33,6 +33,7 @@ from storage.models_competitors import Opportunity, WatchGroupMember
 from storage.models_sla import SlaNotice
 from tests.harness.constants import CHANNEL_ID, USER_ID
 from tests.harness.slack_standin import SlackStandIn
+from tests.services.racing import race
 from tests.services.test_outbox import Clock, sender_for
 
 NOW = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
@@ -252,6 +253,36 @@ def test_removing_a_watch_never_leaves_its_group_without_a_brand_or_a_competitor
     do_remove_watch(sessions, workspace_id, CLI, "rival-b")
     do_remove_watch(sessions, workspace_id, CLI, "acme")
     assert list_watches(sessions, workspace_id) == []
+
+
+def _second_brand_goes(sessions: sessionmaker[Session], workspace_id: int, how: str) -> None:
+    if how == "remove":
+        do_remove_watch(sessions, workspace_id, CLI, "acme-eu")
+    elif how == "kind":
+        competitors.do_set_watch_kind(sessions, workspace_id, CLI, watch_name="acme-eu",
+                                      kind="competitor")
+    else:
+        competitors.do_remove_from_group(sessions, workspace_id, CLI, name="acme-vs",
+                                         watch_name="acme-eu")
+
+
+@pytest.mark.parametrize("how", ["remove", "kind", "drop"])
+def test_two_admins_taking_the_two_brands_away_at_once_leave_one(
+        sessions: sessionmaker[Session], workspace_id: int, how: str) -> None:
+    """One admin removes the brand watch acme while another takes acme-eu, the group's other
+    brand, away (`watch remove`, `watch kind`, `watch group drop`): each alone is allowed,
+    both together would leave the group without a brand. One of them must be refused."""
+    _setup(sessions, workspace_id, conquest=True)
+    do_add_watch(sessions, workspace_id, CLI, name="acme-eu", query="acme", channel_id=VEILLE,
+                 group="acme-vs")
+    results = race(sessions, lambda: do_remove_watch(sessions, workspace_id, CLI, "acme"),
+                   lambda: _second_brand_goes(sessions, workspace_id, how))
+    refused = [r for r in results if isinstance(r, ServiceError)]
+    assert len(refused) == 1, results
+    assert refused[0].key in ("compete.remove_last_brand", "compete.group_incomplete")
+    assert not [r for r in results if isinstance(r, Exception) and r not in refused], results
+    view = _group(sessions, workspace_id)
+    assert len(view.brands) == 1 and "rivalo" in [m.name for m in view.competitors]
 
 
 def test_a_group_left_without_a_brand_takes_no_watch_until_repaired(
