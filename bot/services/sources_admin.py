@@ -175,7 +175,8 @@ def do_add_source(
     with transaction(sessions) as session:
         if actor.user_id:
             require_role(session, workspace_id, actor.user_id, Role.ADMIN)
-        watch = get_watch_by_name(session, workspace_id, watch_name)
+        # Locked: two admins adding the same feed at once must not both pass the check.
+        watch = get_watch_by_name(session, workspace_id, watch_name, lock=True)
         same = _same_source(session, watch.id, source_cls.kind, config_for_storage(config))
         if same is not None:
             raise ServiceError("source.exists", id=str(same), watch=watch.name)

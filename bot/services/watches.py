@@ -86,10 +86,21 @@ def check_alert_channel(notifier: object, team_id: str | None, channel_id: str) 
         raise ServiceError("watch.channel_unreachable", channel=channel_id)
 
 
-def get_watch_by_name(session: Session, workspace_id: int, name: str) -> Watch:
-    """The watch called ``name`` (case-insensitive) or NotFound."""
-    watch = session.scalar(select(Watch).where(
-        Watch.workspace_id == workspace_id, func.lower(Watch.name) == name.lower()))
+def get_watch_by_name(session: Session, workspace_id: int, name: str, *,
+                      lock: bool = False) -> Watch:
+    """The watch called ``name`` (case-insensitive) or NotFound.
+
+    ``lock``: its row stays locked until the caller's transaction ends, so that a check on
+    what the watch holds (its sources) and the write it allows run as one: another admin's
+    same change waits, then checks again (``FOR NO KEY UPDATE`` on PostgreSQL: rows merely
+    referencing the watch are written meanwhile; SQLite serializes write transactions). A
+    watch removed meanwhile is NotFound."""
+    query = select(Watch).where(
+        Watch.workspace_id == workspace_id, func.lower(Watch.name) == name.lower())
+    if lock:
+        query = (query.with_for_update(key_share=True)
+                 .execution_options(populate_existing=True))
+    watch = session.scalar(query)
     if watch is None:
         raise NotFound("watch.not_found", name=name)
     return watch

@@ -11,6 +11,7 @@ from bot.services.errors import ServiceError
 from bot.services.sources_admin import do_add_source, list_sources
 from bot.services.watches import do_add_watch
 from tests.harness.constants import CHANNEL_ID
+from tests.services.racing import race
 
 FEED = "https://news.example.org/feed.xml"
 
@@ -47,3 +48,14 @@ def test_other_feeds_other_watches_and_webhooks_are_not_the_same_source(
     _add(sessions, workspace_id, watch_name, "webhook")
     _add(sessions, workspace_id, watch_name, "webhook")  # two senders, two secrets
     assert len(list_sources(sessions, workspace_id)) == 5
+
+
+def test_two_admins_adding_the_same_feed_at_once_get_one_source(
+    sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+) -> None:
+    """Both adds check for the same source before either writes: one must be refused."""
+    results = race(sessions, lambda: _add(sessions, workspace_id, watch_name, "rss", url=FEED),
+                   lambda: _add(sessions, workspace_id, watch_name, "rss", url=FEED))
+    refused = [r for r in results if isinstance(r, ServiceError)]
+    assert [r.key for r in refused] == ["source.exists"], results
+    assert len(list_sources(sessions, workspace_id)) == 1
