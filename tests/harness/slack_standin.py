@@ -67,6 +67,13 @@ Rules of real Slack the stand-in enforces (each has a test in tests/harness_self
 10. Dead tokens: :meth:`SlackStandIn.revoke_token` makes every call with a token answer
     ``token_revoked``, ``invalid_auth`` or ``account_inactive`` (Web API docs, "Common
     errors"; https://api.slack.com/authentication/token-types).
+11. A channel where threads are turned off (``set_channel(..., non_threadable=True)``)
+    refuses every ``chat.postMessage`` that carries ``thread_ts`` with
+    ``restricted_action_non_threadable_channel`` and takes top-level messages as usual.
+    chat.postMessage docs, Errors table
+    (https://docs.slack.dev/reference/methods/chat.postMessage):
+    ``restricted_action_non_threadable_channel``, "Cannot post thread replies into a
+    non_threadable channel".
 
 Not modelled (documented Slack behaviour a test cannot rely on here): rate-limit tiers and
 the 1 message/second/channel burst limit (only injected 429s), the 2025 limits on
@@ -76,7 +83,8 @@ Socket Mode itself (``tests/harness/socket_mode.py`` serves it; this server only
 ``apps.connections.open`` through a handler that harness adds), mrkdwn rendering (broken
 ``<...>`` entities are stored as sent), metadata ``event_type`` registration and the 8 KB
 metadata size, file sharing delays, user tokens, Enterprise Grid, and per-channel posting
-permissions (announcement-only channels).
+permissions other than threads turned off (announcement-only, read-only and thread-only
+channels, locked threads).
 
 Example::
 
@@ -519,6 +527,8 @@ class SlackStandIn:
         self._ephemerals: list[dict[str, Any]] = []
         self._channels: dict[str, dict[str, Any]] = {}
         self._missing_channels: set[str] = set()
+        self._non_threadable: set[str] = set()
+        """Channels where threads are turned off (rule 11)."""
         self._dms: dict[tuple[str, ...], str] = {}
         self._users: dict[str, dict[str, Any]] = {}
         self._missing_users: set[str] = set()
@@ -778,14 +788,20 @@ class SlackStandIn:
         is_member: bool | None = None,
         is_archived: bool | None = None,
         locale: str | None = None,
+        non_threadable: bool | None = None,
     ) -> None:
         """Configure a channel (undeclared C/G ids exist, public, with the bot a member).
 
         ``is_member=False`` makes posts fail with ``not_in_channel``; ``is_archived``
-        with ``is_archived``.
+        with ``is_archived``; ``non_threadable`` makes thread replies fail with
+        ``restricted_action_non_threadable_channel`` (rule 11).
         """
         with self._cond:
             self._missing_channels.discard(channel_id)
+            if non_threadable:
+                self._non_threadable.add(channel_id)
+            elif non_threadable is not None:
+                self._non_threadable.discard(channel_id)
             info = self._channels.setdefault(channel_id, self._default_channel(channel_id))
             updates = {
                 "name": name,
@@ -1516,6 +1532,8 @@ class SlackStandIn:
 
     def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._resolve_channel(args, post=True)
+        if args.get("thread_ts") and channel in self._non_threadable:
+            raise _SlackError("restricted_action_non_threadable_channel")
         self._check_message_content(args)
         stored = self._store_message(channel, args)
         message = copy.deepcopy(stored.message)

@@ -306,3 +306,17 @@ def test_dead_tokens(slack_standin: SlackStandIn, slack_client: WebClient, error
         assert _error(call) == error
     with pytest.raises(ValueError):
         slack_standin.revoke_token(BOT_TOKEN, "ratelimited")
+
+
+# ---------------------------------------------------------------------- 11. threads off
+def test_a_non_threadable_channel_refuses_thread_replies_only(
+    slack_standin: SlackStandIn, slack_client: WebClient
+) -> None:
+    slack_standin.set_channel("C0NOTHREAD", non_threadable=True)
+    parent = slack_client.chat_postMessage(channel="C0NOTHREAD", text="card")["ts"]
+    assert _error(lambda: slack_client.chat_postMessage(
+        channel="C0NOTHREAD", text="note", thread_ts=parent)) == (
+        "restricted_action_non_threadable_channel")
+    assert [m["text"] for m in slack_standin.messages_in("C0NOTHREAD")] == ["card"]
+    slack_standin.set_channel("C0NOTHREAD", non_threadable=False)
+    slack_client.chat_postMessage(channel="C0NOTHREAD", text="note", thread_ts=parent)
