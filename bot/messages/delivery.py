@@ -50,13 +50,16 @@ installation store has no bot token for the team."""
 CHANNEL_ERRORS = frozenset({
     "channel_not_found", "is_archived", "not_in_channel", "restricted_action",
     "restricted_action_read_only_channel", "restricted_action_thread_only_channel",
-    "restricted_action_non_threadable_channel",
 })
-"""Answers of chat.postMessage that mean the bot cannot post in that channel (a private
-channel it is not in or a deleted one, an archived one, a public one without
-``chat:write.public``, a channel where posting is restricted; chat.postMessage's Errors
-table): nothing more will reach that channel until a human invites the bot or moves the
-watch, so its admins are told."""
+"""Answers of chat.postMessage that mean the bot cannot post its alerts in that channel (a
+private channel it is not in or a deleted one, an archived one, a public one without
+``chat:write.public``, a channel where posting, or posting outside threads, is restricted;
+chat.postMessage's Errors table): nothing more will reach that channel until a human
+invites the bot or moves the watch, so its admins are told.
+
+Not ``restricted_action_non_threadable_channel`` ("Cannot post thread replies into a
+non_threadable channel") nor ``restricted_action_thread_locked``: they refuse a reply in a
+thread, never the card itself, so the alerts still arrive and only that note fails."""
 
 
 class DeliveryError(Exception):

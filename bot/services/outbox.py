@@ -28,6 +28,8 @@ What a row that cannot go out does to the others:
   fails its row for good (it stays failed, for ``vigie outbox retry`` once fixed), is
   written in the audit trail (``watch list`` flags the watches alerting there until a
   message goes through again) and DMs every admin of the workspace, once per channel a day.
+  A channel with threads turned off still takes the cards: a note refused in a card's
+  thread fails for good like any refused message, and the channel is not reported.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from bot.services.actors import CLI
 from bot.services.cards import register_card_renderers
 from bot.services.outbox import (
     CARD_LOST,
+    CHANNEL_REFUSED,
     EVENT_TYPE_MENTION,
     KIND_CARD,
     KIND_POST,
@@ -28,6 +29,7 @@ from bot.services.outbox import (
     OutboxSender,
     do_enqueue,
 )
+from bot.services.watches import list_watches
 from bot.services.workflow import do_assign, do_simple
 from bot.slack.client import build_web_client
 from bot.slack.notifier import SlackNotifier
@@ -355,3 +357,36 @@ def test_a_paused_backlog_does_not_fill_the_flush_window(
     assert sender.flush(limit=4).paused == 0  # not even read until the next probe
     assert [m["text"] for m in slack_standin.messages_in(OTHER_CHANNEL)] == ["elsewhere"]
     assert len(slack_standin.calls("chat.postMessage", ok=False)) == 1
+
+
+def test_a_channel_refusing_only_thread_notes_is_not_reported_as_losing_its_alerts(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Threads are turned off in the alert channel: the cards go out, only the notes in
+    their threads are refused. The admins are not told the watch's alerts are lost, and
+    `watch list` does not flag it; the note fails (kept, logged) like any refused note."""
+    with transaction(sessions) as session:
+        session.add(Member(workspace_id=workspace_id, user_id=USER_ID, role=Role.ADMIN.value))
+    (mention_id,) = add_mentions(sessions, workspace_id, 1)
+    queue_card(sessions, workspace_id, mention_id)
+    slack_standin.set_channel(CHANNEL_ID, non_threadable=True)
+    sender = sender_for(sessions, slack_standin, Clock())
+    sender.flush()
+    do_assign(sessions, workspace_id, CLI, mention_id, OTHER_USER_ID)
+    with caplog.at_level(logging.INFO, logger="bot.services.outbox"):
+        sender.flush()
+        sender.flush()
+    assert cards_in(slack_standin, CHANNEL_ID) == [mention_id]
+    with sessions() as session:
+        rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    notes = [r for r in rows if r.kind == KIND_THREAD]
+    assert notes and all(r.status == "failed" for r in notes)
+    assert all("restricted_action_non_threadable_channel" in (r.last_error or "")
+               for r in notes)
+    assert {r.status for r in rows if r.kind != KIND_THREAD} == {"sent"}
+    assert "failed for good" in caplog.text
+    assert slack_standin.messages_in(USER_ID) == []  # no "your alerts are lost" DM
+    assert CHANNEL_REFUSED not in history(sessions)
+    (watch,) = list_watches(sessions, workspace_id)
+    assert watch.refused is None
