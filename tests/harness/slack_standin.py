@@ -832,11 +832,17 @@ class SlackStandIn:
         is_bot: bool | None = None,
         is_admin: bool | None = None,
         deleted: bool | None = None,
+        guest: str | None = None,
     ) -> None:
         """Configure what ``users.info`` returns for ``user_id`` (unset fields keep defaults).
 
+        ``guest``: ``"multi"`` for a multi-channel guest, ``"single"`` for a single-channel
+        guest (see :meth:`_user_object` for the fields Slack sets for each).
+
         Note: like Slack, ``users.info`` returns ``locale`` only with ``include_locale=true``.
         """
+        if guest not in (None, "multi", "single"):
+            raise ValueError("guest must be 'multi' or 'single'")
         with self._cond:
             self._missing_users.discard(user_id)
             cfg = self._users.setdefault(user_id, {})
@@ -850,6 +856,7 @@ class SlackStandIn:
                 "is_bot": is_bot,
                 "is_admin": is_admin,
                 "deleted": deleted,
+                "guest": guest,
             }
             cfg.update({key: v for key, v in values.items() if v is not None})
 
@@ -1785,6 +1792,12 @@ class SlackStandIn:
             profile.update(
                 {"bot_id": self.bot_id, "api_app_id": self.app_id, "always_active": True}
             )
+        # The user object as Slack documents it (https://api.slack.com/types/user):
+        # is_restricted "indicates whether or not the user is a guest user. Use in combination
+        # with the is_ultra_restricted field to check if the user is a single-channel guest
+        # user"; is_ultra_restricted "indicates whether or not the user is a single-channel
+        # guest". So a multi-channel guest is restricted only, a single-channel one both.
+        guest = cfg.get("guest")
         user: dict[str, Any] = {
             "id": user_id,
             "team_id": self.team_id,
@@ -1799,8 +1812,8 @@ class SlackStandIn:
             "is_admin": bool(cfg.get("is_admin", False)),
             "is_owner": False,
             "is_primary_owner": False,
-            "is_restricted": False,
-            "is_ultra_restricted": False,
+            "is_restricted": guest in ("multi", "single"),
+            "is_ultra_restricted": guest == "single",
             "is_bot": is_bot,
             "is_app_user": False,
             "updated": 1_690_000_000,

@@ -227,6 +227,22 @@ def test_users_info_locale_and_tz(slack_standin: SlackStandIn, slack_client: Web
     assert _error(lambda: slack_client.users_info(user="U0GONE")) == "user_not_found"
 
 
+def test_users_info_says_who_is_a_guest_as_slack_documents(
+        slack_standin: SlackStandIn, slack_client: WebClient) -> None:
+    """https://api.slack.com/types/user: is_restricted marks any guest, is_ultra_restricted
+    (with it) a single-channel guest; a full member has both false."""
+    slack_standin.set_user("U0MULTI", guest="multi")
+    slack_standin.set_user("U0SINGLE", guest="single")
+
+    def flags(user_id: str) -> tuple[bool, bool]:
+        user = slack_client.users_info(user=user_id)["user"]
+        return user["is_restricted"], user["is_ultra_restricted"]
+
+    assert flags("U0MULTI") == (True, False)
+    assert flags("U0SINGLE") == (True, True)
+    assert flags(USER_ID) == (False, False)
+
+
 def test_conversations_open_and_info(slack_standin: SlackStandIn, slack_client: WebClient) -> None:
     dm = slack_client.conversations_open(users=USER_ID)["channel"]["id"]
     assert dm.startswith("D")
