@@ -25,7 +25,7 @@ from bot.messages.notes import Link, Note, RiskFlags, Text
 from bot.messages.show import DraftToApprove
 from bot.messages.stored import spec_payload
 from bot.replies.risk import check_draft
-from bot.services import notifications, triage_labels
+from bot.services import assignees, notifications, triage_labels
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import Forbidden, NeedsOverride, NotFound, ServiceError, Term
@@ -252,12 +252,12 @@ def do_assign(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
     if not USER_ID.fullmatch(assignee):
         # ServiceError escapes its parameters for mrkdwn itself: the value goes as typed.
         raise ServiceError("workflow.bad_assignee", value=assignee[:40])
-    if users is not None and assignee != actor.user_id:
-        _check_account(users, assignee)
+    assignees.check_account(users, assignee, actor.user_id)
     with transaction(sessions) as session:
         mention = _load(session, workspace_id, mention_id)
         rule = _check(session, workspace_id, actor, "assign", mention)
-        _check_assignee_role(session, workspace_id, mention, assignee)
+        assignees.check_can_work(session, workspace_id, assignee, RULES["draft"].role,
+                                 mention_id=mention.id)
         status = S.ASSIGNED.value if mention.status == S.NEW.value else mention.status
         language = workspace_language(session, workspace_id)
         outcome = _transition(
@@ -268,33 +268,6 @@ def do_assign(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
             assignee_user_id=assignee, status=status)
         outcome.params["user"] = f"<@{assignee}>"
         return outcome
-
-
-def _check_account(users: UserDirectory, assignee: str) -> None:
-    """Refuse a user Slack does not know, a bot or app, or a deactivated account. When
-    Slack cannot be asked, the assignment goes on: the role check still applies, and a
-    Slack outage should not stop triage."""
-    account = users.account(assignee)
-    if account is None:
-        return
-    # The messages do not name the user: a modal shows them as plain text, where a
-    # mention would read as its raw id.
-    if not account.found:
-        raise ServiceError("workflow.assignee_unknown")
-    if account.is_bot:
-        raise ServiceError("workflow.assignee_bot")
-    if account.deleted:
-        raise ServiceError("workflow.assignee_deactivated")
-
-
-def _check_assignee_role(session: Session, workspace_id: int, mention: Mention,
-                         assignee: str) -> None:
-    """Refuse an assignee whose role could not draft or mark the mention replied."""
-    needed = RULES["draft"].role
-    role = role_of(session, workspace_id, assignee)
-    if role.rank < needed.rank:
-        raise ServiceError("workflow.assignee_role", role=role.value, needed=needed.value,
-                           id=str(mention.id))
 
 
 def do_save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,

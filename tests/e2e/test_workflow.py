@@ -397,7 +397,7 @@ def test_assign_refuses_a_viewer_and_says_how_to_grant_agent(vigie_sqlite: Vigie
     workspace = vigie.runtime.workspaces.ensure(TEAM_ID)
     with pytest.raises(ServiceError) as err:
         workflow.do_assign(vigie.runtime.sessions, workspace.id, CLI, mention_id, VIEWER)
-    assert err.value.key == "workflow.assignee_role"
+    assert err.value.key == "assignee.role"
     # A workspace whose default role is viewer: members nobody granted agent cannot be given
     # work either, until an admin grants it.
     vigie.slack.slash_command("settings default_role viewer", user_id=ADMIN_ID)

@@ -1,0 +1,51 @@
+"""Who may be given work: the checks every assign path shares (a mention's, by `/cm assign`
+or the card's Assign modal, and a conquest opportunity's), so each refuses the same people
+with the same words.
+
+Two steps, because one asks Slack and the other the database: :func:`check_account` runs
+before the caller's transaction (a network call should not hold row locks), and
+:func:`check_can_work` inside it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from bot.messages.delivery import SlackAccount, UserDirectory
+from bot.services.errors import ServiceError
+from bot.services.permissions import role_of
+from storage.models import Role
+
+__all__ = ["check_account", "check_can_work"]
+
+
+def check_account(users: UserDirectory | None, assignee: str, actor_user_id: str | None
+                  ) -> SlackAccount | None:
+    """What Slack says about ``assignee``, refusing a user Slack does not know, a bot or
+    app, or a deactivated account. None when Slack is not asked (no Slack, as on the
+    console; or the actor takes the work themselves) or could not answer: the assignment
+    then goes on, the role check still applies, and a Slack outage does not stop triage."""
+    if users is None or assignee == actor_user_id:
+        return None
+    account = users.account(assignee)
+    if account is None:
+        return None
+    # The messages do not name the user: a modal shows them as plain text, where a
+    # mention would read as its raw id.
+    if not account.found:
+        raise ServiceError("assignee.unknown")
+    if account.is_bot:
+        raise ServiceError("assignee.bot")
+    if account.deleted:
+        raise ServiceError("assignee.deactivated")
+    return account
+
+
+def check_can_work(session: Session, workspace_id: int, assignee: str, needed: Role, *,
+                   mention_id: int) -> None:
+    """Inside the caller's transaction: refuse an assignee whose role is below ``needed``
+    (the role the work itself needs)."""
+    role = role_of(session, workspace_id, assignee)
+    if role.rank < needed.rank:
+        raise ServiceError("assignee.role", role=role.value, needed=needed.value,
+                           id=str(mention_id))
