@@ -41,11 +41,10 @@ def check_account(users: UserDirectory | None, assignee: str, actor_user_id: str
     return account
 
 
-def check_can_work(session: Session, workspace_id: int, assignee: str, needed: Role, *,
-                   mention_id: int) -> None:
+def check_can_work(session: Session, workspace_id: int, assignee: str, needed: Role
+                   ) -> None:
     """Inside the caller's transaction: refuse an assignee whose role is below ``needed``
     (the role the work itself needs)."""
     role = role_of(session, workspace_id, assignee)
     if role.rank < needed.rank:
-        raise ServiceError("assignee.role", role=role.value, needed=needed.value,
-                           id=str(mention_id))
+        raise ServiceError("assignee.role", role=role.value, needed=needed.value)

@@ -19,12 +19,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.analysis.conquest import conquest_reason
 from bot.llm import LLMClient, LLMError
-from bot.messages.delivery import OutgoingMessage
+from bot.messages.delivery import OutgoingMessage, UserDirectory
 from bot.messages.opportunities import HomeOpportunities, OpportunitySpec, OpportunityView
 from bot.metrics import LLM_LATENCY
 from bot.networks import resolve_network
 from bot.replies.limits import limit_for, measure
 from bot.replies.prompt import PromptMention, build_messages, clean_suggestion, conquest_task
+from bot.services import assignees
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
@@ -216,11 +217,15 @@ class Outcome:
 
 def do_opportunity_action(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                           opportunity_id: int, action: str, *, assignee: str | None = None,
-                          draft: str | None = None) -> Outcome:
+                          draft: str | None = None, users: UserDirectory | None = None
+                          ) -> Outcome:
     """Assign (to ``assignee``, by default the actor), save a draft (it is never posted),
-    mark contacted, dismiss or reopen an opportunity; agents and above."""
+    mark contacted, dismiss or reopen an opportunity; agents and above. A named assignee is
+    checked as a mention's is (Slack's directory ``users``, when there is one, and roles)."""
     if action not in ACTIONS:
         raise ServiceError("opp.bad_action", action=action, valid=", ".join(ACTIONS))
+    if action == "assign" and assignee is not None:
+        assignees.check_account(users, assignee, actor.user_id)
     if action == "draft":
         draft = (draft or "").strip()
         if not draft:
@@ -240,6 +245,8 @@ def do_opportunity_action(sessions: sessionmaker[Session], workspace_id: int, ac
             _check_length(draft, session.scalar(select(Mention.network).where(
                 Mention.id == row.mention_id)))
         detail: dict[str, Any] = {"opportunity": row.id, "from": row.status}
+        if action == "assign" and assignee is not None:
+            assignees.check_can_work(session, workspace_id, assignee, Role.AGENT)
         if action == "assign":
             row.assignee_user_id = assignee or actor.user_id
             row.status = DRAFTED if row.status == DRAFTED else ASSIGNED

@@ -256,8 +256,7 @@ def do_assign(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
     with transaction(sessions) as session:
         mention = _load(session, workspace_id, mention_id)
         rule = _check(session, workspace_id, actor, "assign", mention)
-        assignees.check_can_work(session, workspace_id, assignee, RULES["draft"].role,
-                                 mention_id=mention.id)
+        assignees.check_can_work(session, workspace_id, assignee, RULES["draft"].role)
         status = S.ASSIGNED.value if mention.status == S.NEW.value else mention.status
         language = workspace_language(session, workspace_id)
         outcome = _transition(

@@ -13,6 +13,7 @@ from bot.services.errors import ServiceError
 from bot.services.permissions import ANYONE, Role
 from bot.slack.admin_views import build_group_list
 from bot.slack.escape import escape, truncate
+from bot.slack.users import SlackUserDirectory
 from handlers.commands.parsing import number_of, unescape, user_id_of
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
 
@@ -121,9 +122,10 @@ def _act(request: CommandRequest, runtime: Runtime) -> Reply:
         draft = unescape(request.raw_args.split(None, 2)[2]) if len(request.args) > 2 else ""
     elif len(request.args) > 2:
         return Reply(t(language, "opp.usage"), did_no_work=True)
+    users = SlackUserDirectory(request.client) if request.client is not None else None
     outcome = opportunities.do_opportunity_action(
         runtime.sessions, request.workspace_id(runtime), request.actor,
-        opportunity_id, action, assignee=assignee, draft=draft)
+        opportunity_id, action, assignee=assignee, draft=draft, users=users)
     runtime.nudge_outbox()
     return Reply(t(language, "opp.done", id=outcome.id,
                    status=t(language, f"opp.status_{outcome.status}")))

@@ -19,9 +19,11 @@ from storage.models_competitors import Opportunity
 from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually
 from tests.e2e.test_listening import admin
 from tests.harness.blockkit_limits import validate_blocks
-from tests.harness.constants import CHANNEL_ID, TEAM_ID, USER_ID
+from tests.harness.constants import BOT_USER_ID, CHANNEL_ID, OTHER_USER_ID, TEAM_ID, USER_ID
 
 VEILLE = "C07VEILLE1"
+GONE = "U07DELETED1"
+VIEWER = "U07VIEWER1"
 
 
 def _answer(vigie: VigieApp, text: str, user: str = USER_ID) -> dict[str, Any]:
@@ -129,3 +131,54 @@ def test_stats_sov_and_opportunities_from_slack(vigie: VigieApp) -> None:
     assert "no opportunity 999" in _answer(vigie, "opp reopen 999")["text"]
     assert "Usage" in _answer(vigie, "opp frobnicate")["text"]
     assert "No open conquest opportunity" in _answer(vigie, "opp list")["text"]
+
+
+def _opportunity(vigie: VigieApp) -> int:
+    """A conquest opportunity, as ingest leaves it (open, nobody on it)."""
+    _setup(vigie)
+    workspace = vigie.runtime.workspaces.ensure(TEAM_ID)
+    now = datetime.now(UTC)
+    post = FetchedMention(network="mastodon", external_id="alt", text="Anyone know an "
+                          "alternative to Rivalo?", url="https://masto.example/@u/alt",
+                          author=FetchedAuthor(handle="u", followers=500),
+                          published_at=now - timedelta(hours=1))
+    with transaction(vigie.runtime.sessions) as session:
+        do_ingest(session, get_watch_by_name(session, workspace.id, "rivalo"), None, [post],
+                  now=now)
+    with vigie.runtime.sessions() as session:
+        (opportunity,) = session.scalars(select(Opportunity))
+        return opportunity.id
+
+
+def _owner(vigie: VigieApp, opportunity_id: int) -> tuple[str, str | None]:
+    with vigie.runtime.sessions() as session:
+        row = session.get(Opportunity, opportunity_id)
+        assert row is not None
+        return row.status, row.assignee_user_id
+
+
+def test_opportunity_assign_refuses_whom_a_mention_assign_refuses(
+        vigie_sqlite: VigieApp) -> None:
+    """`/cm opp assign` asks Slack (users.info) and the roles table like `/cm assign`, and
+    says no in the same words: a bot (Slackbot too), a deactivated or unknown account, a
+    viewer."""
+    vigie = vigie_sqlite
+    opportunity_id = _opportunity(vigie)
+    vigie.standin.set_user(GONE, name="gone", deleted=True)
+    vigie.standin.remove_user("U07NOBODY1")
+    assert "is now *viewer*" in admin(vigie, f"role add <@{VIEWER}|v> viewer")
+
+    def assign(user: str) -> str:
+        return str(_answer(vigie, f"opp assign {opportunity_id} <@{user}|x>")["text"])
+
+    assert assign(BOT_USER_ID) == ("That is a bot or an app, which cannot answer anyone: "
+                                   "assign it to a person.")
+    assert "a bot or an app" in assign("USLACKBOT")
+    assert assign(GONE) == "That account is deactivated: assign it to someone active."
+    assert assign("U07NOBODY1").startswith("Slack knows no such user in this workspace")
+    assert assign(VIEWER) == ("They are *viewer*, so they could not work on it: assign it "
+                              "to an *agent* (or above), or an admin can make them one with "
+                              "`/cm role add @name agent`.")
+    assert _owner(vigie, opportunity_id) == ("open", None)
+    assert "now assigned" in assign(OTHER_USER_ID)
+    assert _owner(vigie, opportunity_id) == ("assigned", OTHER_USER_ID)

@@ -356,10 +356,9 @@ def test_assign_refuses_bots_deactivated_and_unknown_users(vigie_sqlite: VigieAp
         return str(vigie.slack.slash_command(f"assign {mention_id} <@{user}|x>").json()["text"])
 
     assert assign(BOT_USER_ID) == ("That is a bot or an app, which cannot answer anyone: "
-                                   "assign the mention to a person.")
+                                   "assign it to a person.")
     assert "a bot or an app" in assign("USLACKBOT")  # Slack says is_bot false for it
-    assert assign(GONE) == ("That account is deactivated: assign the mention to someone "
-                            "active.")
+    assert assign(GONE) == "That account is deactivated: assign it to someone active."
     assert assign("U07NOBODY1").startswith("Slack knows no such user in this workspace")
     settle(vigie)
     assert status(vigie, mention_id) == "new" and assigned_to(vigie, mention_id) is None
@@ -385,9 +384,9 @@ def test_assign_refuses_a_viewer_and_says_how_to_grant_agent(vigie_sqlite: Vigie
     mention_id = seed(vigie)
     grant(vigie, VIEWER, "viewer")
     refused = vigie.slack.slash_command(f"assign {mention_id} <@{VIEWER}|v>").json()["text"]
-    assert refused == (f"They are *viewer*, so they could not draft or reply to mention "
-                       f"#{mention_id}: assign it to an *agent* (or above), or an admin can "
-                       "make them one with `/cm role add @name agent`.")
+    assert refused == ("They are *viewer*, so they could not work on it: assign it to an "
+                       "*agent* (or above), or an admin can make them one with "
+                       "`/cm role add @name agent`.")
     vigie.slack.block_action("vigie.assign", message_ts=card(vigie, mention_id)["ts"])
     opened = vigie.standin.wait_for("views.open")[-1]
     in_modal = vigie.slack.view_submission(view_id=opened.response["view"]["id"],
