@@ -118,6 +118,8 @@ class SlackAccount:
     """A bot or app user (Slackbot included), which cannot answer anyone."""
     deleted: bool = False
     """A deactivated account."""
+    guest: bool = False
+    """A multi- or single-channel guest, who sees only the channels they were invited to."""
 
 
 class UserDirectory(Protocol):

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.messages.delivery import SlackAccount, UserDirectory
 from bot.services.errors import ServiceError
-from bot.services.permissions import role_of
+from bot.services.permissions import default_role, granted_role
 from storage.models import Role
 
 __all__ = ["check_account", "check_can_work"]
@@ -22,9 +22,11 @@ __all__ = ["check_account", "check_can_work"]
 def check_account(users: UserDirectory | None, assignee: str, actor_user_id: str | None
                   ) -> SlackAccount | None:
     """What Slack says about ``assignee``, refusing a user Slack does not know, a bot or
-    app, or a deactivated account. None when Slack is not asked (no Slack, as on the
-    console; or the actor takes the work themselves) or could not answer: the assignment
-    then goes on, the role check still applies, and a Slack outage does not stop triage."""
+    app, or a deactivated account (a guest is for :func:`check_can_work` to judge).
+
+    None when Slack is not asked (no Slack, as on the console; or the actor takes the work
+    themselves) or could not answer: the assignment then goes on, the role check still
+    applies, and a Slack outage does not stop triage."""
     if users is None or assignee == actor_user_id:
         return None
     account = users.account(assignee)
@@ -41,10 +43,17 @@ def check_account(users: UserDirectory | None, assignee: str, actor_user_id: str
     return account
 
 
-def check_can_work(session: Session, workspace_id: int, assignee: str, needed: Role
-                   ) -> None:
-    """Inside the caller's transaction: refuse an assignee whose role is below ``needed``
-    (the role the work itself needs)."""
-    role = role_of(session, workspace_id, assignee)
+def check_can_work(session: Session, workspace_id: int, assignee: str, needed: Role,
+                   account: SlackAccount | None) -> None:
+    """Inside the caller's transaction: refuse a Slack guest (``account``, from
+    :func:`check_account`) no admin gave a role, and an assignee whose role is below
+    ``needed`` (the role the work itself needs)."""
+    # A guest sees only the channels they were invited to, maybe not the card's: an explicit
+    # grant is an admin saying they may work the alerts. Without Slack's word (console, an
+    # outage, the actor taking it) there is nothing to go on, and the role decides alone.
+    granted = granted_role(session, workspace_id, assignee)
+    if account is not None and account.guest and granted is None:
+        raise ServiceError("assignee.guest", needed=needed.value)
+    role = granted if granted is not None else default_role(session, workspace_id)
     if role.rank < needed.rank:
         raise ServiceError("assignee.role", role=role.value, needed=needed.value)

@@ -224,8 +224,9 @@ def do_opportunity_action(sessions: sessionmaker[Session], workspace_id: int, ac
     checked as a mention's is (Slack's directory ``users``, when there is one, and roles)."""
     if action not in ACTIONS:
         raise ServiceError("opp.bad_action", action=action, valid=", ".join(ACTIONS))
+    account = None
     if action == "assign" and assignee is not None:
-        assignees.check_account(users, assignee, actor.user_id)
+        account = assignees.check_account(users, assignee, actor.user_id)
     if action == "draft":
         draft = (draft or "").strip()
         if not draft:
@@ -246,7 +247,7 @@ def do_opportunity_action(sessions: sessionmaker[Session], workspace_id: int, ac
                 Mention.id == row.mention_id)))
         detail: dict[str, Any] = {"opportunity": row.id, "from": row.status}
         if action == "assign" and assignee is not None:
-            assignees.check_can_work(session, workspace_id, assignee, Role.AGENT)
+            assignees.check_can_work(session, workspace_id, assignee, Role.AGENT, account)
         if action == "assign":
             row.assignee_user_id = assignee or actor.user_id
             row.status = DRAFTED if row.status == DRAFTED else ASSIGNED

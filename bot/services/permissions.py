@@ -10,8 +10,8 @@ from bot.services.errors import Forbidden
 from storage import repositories as repo
 from storage.models import Role, Workspace
 
-__all__ = ["ANYONE", "DEFAULT_ROLE", "Role", "check_role", "default_role", "is_grant",
-           "require_role", "role_of"]
+__all__ = ["ANYONE", "DEFAULT_ROLE", "Role", "check_role", "default_role", "granted_role",
+           "is_grant", "require_role", "role_of"]
 
 DEFAULT_ROLE = Role.AGENT
 """The role of a member nobody granted one, unless the workspace chose viewer
@@ -31,12 +31,19 @@ def is_grant(role: str, granted_by: str | None) -> bool:
     return granted_by is not None or role != DEFAULT_ROLE.value
 
 
-def role_of(session: Session, workspace_id: int, user_id: str) -> Role:
-    """The user's role: the one granted, else the workspace's default role."""
+def granted_role(session: Session, workspace_id: int, user_id: str) -> Role | None:
+    """The role someone gave the user (`/cm role add`, or the configured admins); None when
+    they only have the workspace's default role."""
     member = repo.get_member(session, workspace_id, user_id)
     if member is None or not is_grant(member.role, member.granted_by):
-        return default_role(session, workspace_id)
+        return None
     return Role(member.role)
+
+
+def role_of(session: Session, workspace_id: int, user_id: str) -> Role:
+    """The user's role: the one granted, else the workspace's default role."""
+    granted = granted_role(session, workspace_id, user_id)
+    return granted if granted is not None else default_role(session, workspace_id)
 
 
 def require_role(session: Session, workspace_id: int, user_id: str, needed: Role) -> Role:

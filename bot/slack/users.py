@@ -45,6 +45,10 @@ class SlackUserDirectory:
         except (SlackClientError, OSError) as err:
             log.warning("users.info for %s failed: %s", user_id, type(err).__name__)
             return None
+        # is_restricted is any guest; is_ultra_restricted, a single-channel one, comes with
+        # it, but either one is enough to tell.
         return SlackAccount(found=True,
                             is_bot=bool(user.get("is_bot")) or user_id == SLACKBOT,
-                            deleted=bool(user.get("deleted")))
+                            deleted=bool(user.get("deleted")),
+                            guest=bool(user.get("is_restricted"))
+                            or bool(user.get("is_ultra_restricted")))

@@ -179,6 +179,8 @@ def test_opportunity_assign_refuses_whom_a_mention_assign_refuses(
     assert assign(VIEWER) == ("They are *viewer*, so they could not work on it: assign it "
                               "to an *agent* (or above), or an admin can make them one with "
                               "`/cm role add @name agent`.")
+    vigie.standin.set_user("U07GUEST01", name="guest", guest="multi")
+    assert "a guest in this Slack workspace" in assign("U07GUEST01")
     assert _owner(vigie, opportunity_id) == ("open", None)
     assert "now assigned" in assign(OTHER_USER_ID)
     assert _owner(vigie, opportunity_id) == ("assigned", OTHER_USER_ID)

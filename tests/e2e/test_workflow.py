@@ -409,6 +409,42 @@ def test_assign_refuses_a_viewer_and_says_how_to_grant_agent(vigie_sqlite: Vigie
     assert status(vigie, mention_id) == "assigned"
 
 
+GUEST = "U07GUEST01"
+SINGLE_GUEST = "U07GUEST02"
+GUEST_REFUSAL = ("They are a guest in this Slack workspace, and a guest may not see the "
+                 "channel the card is in: assign it to a member, or an admin can allow this "
+                 "guest by giving them a role with `/cm role add @name agent`.")
+
+
+def test_assign_refuses_a_slack_guest_until_an_admin_gives_them_a_role(
+        vigie_sqlite: VigieApp) -> None:
+    """A multi- or single-channel guest (users.info is_restricted, is_ultra_restricted) is
+    refused, by command and in the modal, until an admin grants them a role: the grant is
+    the admin's word that they may see and work the alerts."""
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    vigie.standin.set_user(GUEST, name="guest", guest="multi")
+    vigie.standin.set_user(SINGLE_GUEST, name="single", guest="single")
+
+    def assign(user: str) -> str:
+        return str(vigie.slack.slash_command(f"assign {mention_id} <@{user}|x>").json()["text"])
+
+    assert assign(GUEST) == GUEST_REFUSAL
+    assert assign(SINGLE_GUEST) == GUEST_REFUSAL
+    vigie.slack.block_action("vigie.assign", message_ts=card(vigie, mention_id)["ts"])
+    opened = vigie.standin.wait_for("views.open")[-1]
+    in_modal = vigie.slack.view_submission(view_id=opened.response["view"]["id"],
+                                           values={"assignee": {"user": GUEST}}).json()
+    assert "guest" in in_modal["errors"]["assignee"]
+    assert assigned_to(vigie, mention_id) is None
+    # An explicit grant lets the guest in; a viewer grant is explicit but still a viewer.
+    grant(vigie, GUEST, "agent")
+    assert f"assigned to <@{GUEST}>" in assign(GUEST)
+    grant(vigie, SINGLE_GUEST, "viewer")
+    assert assign(SINGLE_GUEST).startswith("They are *viewer*")
+    assert assigned_to(vigie, mention_id) == GUEST
+
+
 def test_assign_goes_on_when_slack_cannot_say_who_the_user_is(vigie_sqlite: VigieApp) -> None:
     vigie = vigie_sqlite
     mention_id = seed(vigie)
