@@ -12,11 +12,12 @@ from bot.runtime import Runtime
 from bot.services import opportunities, workflow
 from bot.services.errors import ServiceError
 from bot.services.workflow import DraftOrigin, StaleDraft
-from bot.slack.escape import clip_mrkdwn
+from bot.slack.escape import truncate
 from bot.slack.modals import ASSIGN, DRAFT, OVERRIDE, REJECT, text_digest
 from bot.slack.opportunity_blocks import DRAFT_ACTION as OPP_DRAFT_ACTION
 from bot.slack.opportunity_blocks import DRAFT_BLOCK as OPP_DRAFT_BLOCK
 from bot.slack.opportunity_blocks import DRAFT_CALLBACK as OPP_DRAFT
+from bot.slack.plaintext import mrkdwn_to_plain
 from bot.slack.users import SlackUserDirectory
 from handlers.context import locale_lookup, user_context, view_metadata
 from handlers.home import refresh_home
@@ -68,10 +69,21 @@ def draft_origin(view: dict[str, Any], text: str) -> DraftOrigin:
     return DraftOrigin.HUMAN
 
 
+MAX_ERROR = 1900
+"""Characters of an error under a modal's field (Slack shows it there, so it is cut)."""
+
+
+def modal_error(err: ServiceError, language: str) -> str:
+    """The service's reason as a modal shows it: plain text, which Slack does not read as
+    mrkdwn (``*agent*`` would show its stars, ``&lt;`` as such), worded for the modal where
+    the catalogue has a ``modal_error`` version (a `/cm` example means little there)."""
+    return mrkdwn_to_plain(err.message(language, surface="modal_error"))
+
+
 def _refuse_under_field(ack: Ack, block_id: str, err: ServiceError, language: str) -> None:
-    """Keep the modal open with the service's reason under the field (Slack shows an
-    error's text there, so it is clipped to fit)."""
-    ack(response_action="errors", errors={block_id: clip_mrkdwn(err.message(language), 1900)})
+    """Keep the modal open with the service's reason under the field."""
+    ack(response_action="errors", errors={block_id: truncate(modal_error(err, language),
+                                                             MAX_ERROR)})
 
 
 def register(app: App, runtime: Runtime) -> None:
@@ -105,7 +117,7 @@ def register(app: App, runtime: Runtime) -> None:
         except StaleDraft as err:
             # A modal error is plain text under the field: the current draft goes with it.
             ack(response_action="errors", errors={FIELDS[callback][0]: (
-                err.message(ctx.language) + "\n\n" + err.draft.text)[:1900]})
+                modal_error(err, ctx.language) + "\n\n" + err.draft.text)[:MAX_ERROR]})
             return
         except ServiceError as err:
             _refuse_under_field(ack, block_id, err, ctx.language)

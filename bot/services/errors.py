@@ -36,14 +36,18 @@ class ServiceError(Exception):
         self.key = key
         self.params = params
 
-    def message(self, language: str = "en", *, plain: bool = False) -> str:
+    def message(self, language: str = "en", *, plain: bool = False,
+                surface: str | None = None) -> str:
         """The explanation in ``language``, its parameters escaped for mrkdwn (``plain``:
-        as typed, for the terminal)."""
+        as typed, for the terminal). ``surface`` names a catalogue section that words some
+        explanations for where they are shown (``modal_error``: under a modal's field), if
+        it holds this one."""
         if plain:
             # The terminal has its own way to fix things (`vigie watch list`, not `/cm`).
             key = f"cli.{self.key}" if has(f"cli.{self.key}") else self.key
             return t(language, key, **_worded(language, self.params))
-        return t(language, self.key,
+        key = f"{surface}.{self.key}" if surface and has(f"{surface}.{self.key}") else self.key
+        return t(language, key,
                  **{k: _escaped(v) for k, v in _worded(language, self.params).items()})
 
     def __str__(self) -> str:

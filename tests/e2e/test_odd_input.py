@@ -35,8 +35,10 @@ def test_a_forged_assignee_is_refused_in_the_modal(vigie_sqlite: VigieApp) -> No
         values={"assignee": {"user": {"type": "users_select", "selected_user": "<!channel>"}}})
     answer = refused.json()
     assert answer["response_action"] == "errors"
-    assert "is not a Slack user" in answer["errors"]["assignee"]
-    assert "<!channel>" not in answer["errors"]["assignee"]
+    # Plain text, shown to the submitter only: the value as sent, neither mrkdwn-escaped
+    # (&lt; would show as such) nor parsed (Slack reads no mention in a modal's error).
+    assert answer["errors"]["assignee"] == (
+        "<!channel> is not a Slack user: pick someone in the list or type @name.")
     settle(vigie)
     with vigie.runtime.sessions() as session:
         assert session.get(Mention, mention_id).assignee_user_id is None  # type: ignore[union-attr]

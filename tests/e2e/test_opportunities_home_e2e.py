@@ -162,12 +162,13 @@ def test_draft_editor_saves_a_draft_and_refuses_bad_ones(vigie: VigieApp) -> Non
     shown = json.dumps(vigie.standin.view(view_id))
     assert "Their app keeps crashing" in shown and "At most 500 characters on mastodon" in shown
     assert "Vigie never posts this" in shown
-    for typed, expected in (("   ", "The draft is empty"),
+    for typed, expected in (("   ", "The draft is empty: write the message for the author."),
                             ("x" * 501, "501 characters: Mastodon allows 500")):
         vigie.standin.type_into(view_id, block_id, "text", typed)
         refused = vigie.slack.view_submission(view_id=view_id)
         assert refused.json()["response_action"] == "errors"
         assert expected in refused.json()["errors"][block_id]
+        assert "`" not in refused.json()["errors"][block_id]  # plain text, no mrkdwn marks
     assert _status(vigie, opportunity) == ("open", None, None)
     vigie.standin.type_into(view_id, block_id, "text", "Hi! Acme imports Rivalo data.")
     saved = vigie.slack.view_submission(view_id=view_id)

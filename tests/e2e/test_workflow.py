@@ -156,6 +156,8 @@ def test_buttons_and_modals(vigie_sqlite: VigieApp) -> None:
     empty = vigie.slack.view_submission(view_id=view_id)
     assert empty.json()["response_action"] == "errors"
     assert list(empty.json()["errors"]) == [block_id]  # Slack needs the view's block_id
+    # Plain text, as Slack shows it, without the /cm example of the command's answer.
+    assert empty.json()["errors"][block_id] == "The draft is empty: write the reply text."
     vigie.standin.type_into(view_id, block_id, "text", "We're sorry, Ana.")
     sent = vigie.slack.view_submission(view_id=view_id)
     assert sent.status_code == 200 and not sent.content
@@ -166,6 +168,10 @@ def test_buttons_and_modals(vigie_sqlite: VigieApp) -> None:
     vigie.slack.block_action("vigie.reject", message_ts=ts, user_id=APPROVER)
     vigie.standin.wait_for("views.open", count=2)
     reject_view = vigie.standin.calls("views.open")[-1].response["view"]["id"]
+    no_reason = vigie.slack.view_submission(view_id=reject_view, user_id=APPROVER,
+                                            values={"reason": {"text": "  "}}).json()
+    assert no_reason["errors"] == {
+        "reason": "Please give a reason, e.g. too formal, use the customer's first name."}
     vigie.slack.view_submission(view_id=reject_view, user_id=APPROVER,
                                 values={"reason": {"text": "Too short <!channel>"}})
     assert status(vigie, mention_id) == "drafting"
@@ -391,7 +397,10 @@ def test_assign_refuses_a_viewer_and_says_how_to_grant_agent(vigie_sqlite: Vigie
     opened = vigie.standin.wait_for("views.open")[-1]
     in_modal = vigie.slack.view_submission(view_id=opened.response["view"]["id"],
                                            values={"assignee": {"user": VIEWER}}).json()
-    assert "They are *viewer*" in in_modal["errors"]["assignee"]
+    # A modal's error is plain text: the same words, without mrkdwn's marks.
+    assert in_modal["errors"]["assignee"] == (
+        "They are viewer, so they could not work on it: assign it to an agent (or above), or "
+        "an admin can make them one with /cm role add @name agent.")
     # Without Slack (the local operator's path) the role still decides.
     workspace = vigie.runtime.workspaces.ensure(TEAM_ID)
     with pytest.raises(ServiceError) as err:
@@ -435,7 +444,7 @@ def test_assign_refuses_a_slack_guest_until_an_admin_gives_them_a_role(
     opened = vigie.standin.wait_for("views.open")[-1]
     in_modal = vigie.slack.view_submission(view_id=opened.response["view"]["id"],
                                            values={"assignee": {"user": GUEST}}).json()
-    assert "guest" in in_modal["errors"]["assignee"]
+    assert in_modal["errors"]["assignee"] == GUEST_REFUSAL.replace("`", "")
     assert assigned_to(vigie, mention_id) is None
     # An explicit grant lets the guest in; a viewer grant is explicit but still a viewer.
     grant(vigie, GUEST, "agent")
