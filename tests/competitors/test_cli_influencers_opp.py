@@ -162,3 +162,15 @@ def test_opportunities_bad_inputs(env: dict[str, str], args: list[str], message:
     _run(env, "opp")
     code, out = _run(env, "opp", *args)
     assert code == 2 and message in out, out
+
+
+def test_opportunity_assign_refuses_a_viewer_without_slack(env: dict[str, str]) -> None:
+    """Without Slack to ask, `vigie opp assign` still checks the role, as `/cm opp assign`
+    does, and says it in the terminal's words."""
+    opportunity_id = _seed(env)
+    assert _run(env, "settings", "default_role", "viewer")[0] == 0
+    code, out = _run(env, "opp", "assign", str(opportunity_id), "U07AGENT01")
+    assert code == 2, out
+    assert out.strip() == (
+        "Error: They are viewer, so they could not work on it: assign it to an agent (or "
+        "above), or an admin can make them one in Slack with /cm role add @name agent.")
