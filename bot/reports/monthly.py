@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.i18n import day_month, t
+from bot.i18n import day_month, digits, percent, t
 
 A4_INCHES = (8.27, 11.69)
 COLORS = {"negative": "#d64545", "neutral": "#9aa5b1", "positive": "#2f9e44",
@@ -41,11 +41,11 @@ SOV_MEMBERS = 8
 
 
 def _percent(value: float | None, language: str) -> str:
-    return t(language, "monthly.none") if value is None else f"{value * 100:.0f}%"
+    return t(language, "monthly.none") if value is None else percent(value, language)
 
 
-def _points(value: float | None) -> str:
-    return "–" if value is None else f"{value:+.1f}"
+def _points(value: float | None, language: str) -> str:
+    return "–" if value is None else digits(f"{value:+.1f}", language)
 
 
 def _sov_lines(groups: Sequence[Mapping[str, Any]], lang: str) -> list[str]:
@@ -57,7 +57,8 @@ def _sov_lines(groups: Sequence[Mapping[str, Any]], lang: str) -> list[str]:
         lines.append(_clip(t(lang, "monthly.sov_line", group=group["group"], total=group["total"],
                              members=", ".join(
                                  t(lang, "monthly.sov_member", watch=m["watch"],
-                                   share=_percent(m["share"], lang), trend=_points(m["trend"]))
+                                   share=_percent(m["share"], lang),
+                                   trend=_points(m["trend"], lang))
                                  for m in members)), 300))
         lines.append(_clip(t(lang, "monthly.sov_negative", members=", ".join(
             f"{m['watch']} {_percent(m['negative_share'], lang)}" for m in members)), 300))
@@ -71,9 +72,11 @@ def _duration(seconds: float | None, language: str) -> str:
         return t(language, "monthly.none")
     minutes = seconds / 60
     if minutes < 90:
-        return f"{minutes:.0f} min"
+        return t(language, "monthly.minutes", value=f"{minutes:.0f}")
     hours = minutes / 60
-    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} d"
+    if hours < 48:
+        return t(language, "monthly.hours", value=digits(f"{hours:.1f}", language))
+    return t(language, "monthly.days", value=digits(f"{hours / 24:.1f}", language))
 
 
 def _date(value: str, fmt: str = "%Y-%m-%d") -> str:

@@ -103,6 +103,20 @@ def test_french_pdf(sessions: sessionmaker[Session], dataset: Dataset) -> None:
     assert "Rapport mensuel · 2026-10" in words and "Principaux influenceurs" in words
 
 
+def test_french_numbers_read_the_french_way(sessions: sessionmaker[Session],
+                                           dataset: Dataset) -> None:
+    """Shares, durations and points in a French report: "29 %" (narrow no-break space),
+    "3,2 h" (decimal comma); the English report keeps "29%" and "3.2 h"."""
+    _built, spec = _report(sessions, dataset, language="fr")
+    html = render_html(spec)
+    assert "(29\u202f%)" in html and "sans réponse 71\u202f%" in html
+    assert "90e centile 3,2\u00a0h" in html
+    assert "100\u202f% des mentions" in html
+    _built, spec = _report(sessions, dataset)
+    english = render_html(spec)
+    assert "(29%)" in english and "3.2 h" in english
+
+
 def test_html_is_escaped_and_self_contained(sessions: sessionmaker[Session],
                                             dataset: Dataset) -> None:
     with transaction(sessions) as session:
