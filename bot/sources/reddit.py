@@ -146,10 +146,10 @@ def request_token(http: Fetcher, config: RedditConfig) -> tuple[str, float]:
 
 
 def _permalink(path: str | None) -> str | None:
-    if not path:
-        return None
-    path = path.split("?", 1)[0]  # e.g. "?ref=search_posts"
-    return path if path.startswith("http") else WEB + path
+    """The item's address on the site, or None when ``path`` is not a path on it (Reddit
+    sends site paths; anything else made links like ``https://www.reddit.comx``)."""
+    path = (path or "").split("?", 1)[0]  # e.g. "?ref=search_posts"
+    return WEB + path if path.startswith("/") else None
 
 
 def _author(name: str | None) -> Author:
@@ -227,11 +227,25 @@ def _walk(node: Any, out: list[tuple[str, dict[str, Any]]]) -> None:
         _walk(data.get("replies"), out)  # a nested Listing, or "" when there are none
 
 
+def _is_listing(node: Any) -> bool:
+    """Whether ``node`` is a Listing: ``{"kind": "Listing", "data": {"children": [...]}}``."""
+    return (isinstance(node, dict) and node.get("kind") == "Listing"
+            and isinstance(data := node.get("data"), dict)
+            and isinstance(data.get("children"), list))
+
+
 def parse_listing(payload: Any) -> list[FetchedMention]:
     """Mentions from a Listing, a list of Listings (a post and its comments), with
-    nested replies flattened; 'more' placeholders are skipped."""
-    if not isinstance(payload, dict | list):
-        raise SourceError("Reddit sent an unexpected answer")
+    nested replies flattened; 'more' placeholders are skipped.
+
+    Any other answer (an error object, a Listing without children...) is a SourceError:
+    read as an empty Listing, it made every poll look like a quiet one.
+    """
+    listings = payload if isinstance(payload, list) else [payload]
+    if not listings or not all(map(_is_listing, listings)):
+        error = isinstance(payload, dict) and ("error" in payload or "message" in payload)
+        raise SourceError("Reddit sent an unexpected answer: "
+                          + ("an error instead of a listing" if error else "not a listing"))
     things: list[tuple[str, dict[str, Any]]] = []
     _walk(payload, things)
     mentions = [thing_to_mention(kind, data) for kind, data in things]

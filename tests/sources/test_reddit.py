@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from bot.net.errors import SourceAuthError
+from bot.net.errors import SourceAuthError, SourceError
 from bot.net.http import HttpClient
 from bot.sources.reddit import RedditConfig, RedditSource, parse_listing
 
@@ -228,8 +228,8 @@ def test_a_thing_field_of_the_wrong_shape_costs_that_field_not_the_fetch(
         expected = {"kind": [], "permalink": [],
                     "name": [f"{good['kind']}_{bad['data']['id']}"]}.get(
             field, [bad["data"]["name"]])
-        if value == "x" and field in {"kind", "name", "permalink"}:
-            expected = {"kind": [], "name": ["x"]}.get(field, [bad["data"]["name"]])
+        if value == "x" and field in {"kind", "name"}:
+            expected = {"kind": [], "name": ["x"]}[field]
         assert ids == [*expected, good["data"]["name"]]
         if not expected:
             continue
@@ -238,3 +238,53 @@ def test_a_thing_field_of_the_wrong_shape_costs_that_field_not_the_fetch(
         assert mention.title is None or isinstance(mention.title, str)
         assert mention.author.handle in {f"u/{good['data']['author']}", "u/[deleted]", "u/x"}
         assert mention.extra["subreddit"] in {good["data"]["subreddit"], "x", None}
+
+
+NOT_A_LISTING = [
+    {"message": "Forbidden", "error": 403},  # Reddit's error object
+    {"kind": "t3", "data": {"id": "abc"}},
+    {"kind": "Listing"},
+    {"kind": "Listing", "data": {"after": None}},  # a Listing without data.children
+    {"kind": "Listing", "data": {"children": {"a": 1}}},
+    {"kind": "Listing", "data": []},
+    [],
+    [1],
+    [{"kind": "Listing", "data": {"children": []}}, {"error": 500}],
+    "Listing",
+]
+
+
+@pytest.mark.parametrize("payload", NOT_A_LISTING, ids=repr)
+def test_an_answer_that_is_not_a_listing_is_a_source_error(
+    httpserver: HTTPServer, http: HttpClient, payload: Any
+) -> None:
+    # It read as an empty listing: the poll "succeeded" with nothing new, for as long as
+    # Reddit kept answering that way, and no one was told.
+    token_ok(httpserver)
+    httpserver.expect_request("/search").respond_with_json(payload)
+    with pytest.raises(SourceError, match="Reddit sent an unexpected answer"):
+        RedditSource().fetch(http, config(httpserver), {"seen": ["x"]})
+
+
+def test_an_empty_listing_is_no_news(httpserver: HTTPServer, http: HttpClient) -> None:
+    token_ok(httpserver)
+    httpserver.expect_request("/search").respond_with_json(
+        {"kind": "Listing", "data": {"after": None, "dist": 0, "children": [], "before": None}})
+    assert RedditSource().fetch(http, config(httpserver), {}).mentions == []
+
+
+@pytest.mark.parametrize("permalink", [
+    "x", "r/redditdev/comments/3gpbiu/", "https://evil.example/r/redditdev/comments/3gpbiu/",
+    "http", "?ref=search_posts",
+])
+def test_a_permalink_that_is_not_a_site_path_costs_that_item(
+    load_json: Callable[[str], Any], permalink: str
+) -> None:
+    # "x" made the item's link https://www.reddit.comx, and an absolute address was taken
+    # as it came, though Reddit's permalinks are paths on the site.
+    payload = load_json(SEARCH_2020)
+    good, bad = payload["data"]["children"][:2]
+    bad["data"]["permalink"] = permalink
+    mentions = parse_listing({"kind": "Listing", "data": {"children": [bad, good]}})
+    assert [m.external_id for m in mentions] == [good["data"]["name"]]
+    assert mentions[0].url == "https://www.reddit.com" + good["data"]["permalink"]
