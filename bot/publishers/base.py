@@ -118,7 +118,8 @@ class PostedReply:
     """
 
     external_id: str
-    url: str
+    url: str | None
+    """Where the reply can be read; None when the network gave no usable address."""
     posted_at: datetime
     extra: Mapping[str, str] = field(default_factory=dict)
     """Network ids useful later (Mastodon ``status_id``, Bluesky ``cid`` and ``rkey``)."""

@@ -15,6 +15,7 @@ then among the account's recent statuses (a thread too large for ``/context``).
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ from bot.sources.json_fields import as_dict, as_id, as_str
 from bot.sources.text import collapse_whitespace, html_to_text, parse_iso
 
 __all__ = ["MastodonCredentials", "MastodonPublisher", "comparable_text", "reply_visibility"]
+
+log = logging.getLogger(__name__)
 
 NETWORK_TITLE = NETWORKS["mastodon"].display_name
 VISIBILITIES = ("public", "unlisted", "private", "direct")
@@ -110,6 +113,17 @@ def _same_host(first: str, second: str) -> bool:
     return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
 
 
+def _on_instance(url: str, instance_url: str) -> bool:
+    """Whether ``url`` is an http(s) address on the host of ``instance_url``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return (parts.scheme in {"http", "https"} and parts.hostname is not None
+            and parts.hostname == urlsplit(instance_url).hostname
+            and not any(ch in url for ch in "<>| \t\r\n"))
+
+
 def _language(tag: str | None) -> str | None:
     """The ISO 639 code Mastodon wants ("fr" from "fr-CA"), or None."""
     primary = (tag or "").split("-")[0].strip().lower()
@@ -155,7 +169,7 @@ class MastodonPublisher(Publisher[MastodonCredentials]):
             ).json()
         except SourceError as err:
             raise _write_error(err) from None
-        posted = self._posted(status)
+        posted = self._posted(status, credentials.instance_url)
         if posted is None:
             raise PublishUnknownOutcome(
                 "Mastodon answered without the new status; it may have been posted, "
@@ -201,7 +215,7 @@ class MastodonPublisher(Publisher[MastodonCredentials]):
                 ]
                 seen.update(i for s in mine if (i := as_id(s.get("id"))) is not None)
                 matches = self._same_text(http, credentials, mine, wanted)
-                found = next(filter(None, map(self._posted, matches)), None)
+                found = next(filter(None, (self._posted(s, base) for s in matches)), None)
                 if found is not None:
                     return found
                 unreadable = unreadable or bool(matches)
@@ -299,16 +313,26 @@ class MastodonPublisher(Publisher[MastodonCredentials]):
             f"the Mastodon post could not be found from {host}; it may have been deleted"
         )
 
-    def _posted(self, status: Any) -> PostedReply | None:
-        """The PostedReply of a status entity, or None if it is not one."""
+    def _posted(self, status: Any, instance_url: str) -> PostedReply | None:
+        """The PostedReply of a status entity, or None if it is not one.
+
+        Its link is its ``url`` (else ``uri``) only if that is an http(s) address on the
+        account's instance, where our own status lives; otherwise the reply is recorded
+        without a link (and a warning), rather than with one that leads nowhere.
+        """
         status = as_dict(status)
         status_id = as_id(status.get("id"))
-        uri = as_str(status.get("uri")) or as_str(status.get("url"))
-        if status_id is None or uri is None:
+        uri, url = as_str(status.get("uri")), as_str(status.get("url"))
+        if status_id is None or (uri or url) is None:
             return None
+        link = next((x for x in (url, uri) if x and _on_instance(x, instance_url)), None)
+        if link is None:
+            log.warning("Mastodon answered reply status %s without a link on %s (url %.100r, "
+                        "uri %.100r); it is recorded without a link", status_id,
+                        urlsplit(instance_url).hostname, url, uri)
         return PostedReply(
-            external_id=uri,
-            url=as_str(status.get("url")) or uri,
+            external_id=uri or url or "",
+            url=link,
             posted_at=parse_iso(status.get("created_at")) or self._now(),
             extra={"status_id": status_id},
         )

@@ -22,6 +22,7 @@ from bot.messages.notes import Arg, Note, Text
 from bot.messages.stored import spec_payload
 from bot.net.http import HttpClient
 from bot.net.retry import exponential, retry_delay
+from bot.networks import get_network
 from bot.publishers.base import (
     PublisherCredentials,
     PublishError,
@@ -134,8 +135,13 @@ def _record(sessions: sessionmaker[Session], job: _Job, now: datetime,
             row.posted_at, row.error = now, None
             mention = session.get(Mention, row.mention_id)
             if mention is not None and mention.status == MentionStatus.APPROVED.value:
+                network = get_network(row.network)
                 mark_replied(session, row.workspace_id, NETWORK_ACTOR, mention,
-                             reply_url=result.url, now=now, note_key="replies.note_posted")
+                             reply_url=result.url, now=now,
+                             note_key="replies.note_posted" if result.url
+                             else "replies.note_posted_no_link",
+                             note_params={"network": network.display_name if network
+                                          else row.network})
             return ReplyOutcome(row.mention_id, POSTED, url=result.url)
         # A network's error can repeat the token it refused: it goes to a Slack thread.
         message = redact(str(error), credential_secrets(job.credentials)) or str(error)

@@ -21,7 +21,7 @@ from storage.models_replies import ReplyPost
 from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually
 from tests.e2e.test_workflow import buttons, card, grant, settle, status, thread_notes
 from tests.harness.constants import CHANNEL_ID, OTHER_USER_ID, TEAM_ID
-from tests.publishers.fakes import Failure, FakeMastodon
+from tests.publishers.fakes import Failure, FakeMastodon, with_field
 
 
 def mastodon_setup(vigie: VigieApp, httpserver: HTTPServer, shared_data: Path
@@ -98,6 +98,30 @@ def test_approved_reply_is_posted_once_and_recorded(
         assert mention.reply_url == row.url and mention.first_response_at is not None
     assert any("Reply posted" in note for note in thread_notes(vigie))
     assert flush_replies(vigie.runtime.sessions, http_factory(vigie.runtime.settings)) == []
+    assert len(fake.created) == 1
+
+
+def test_a_reply_answered_without_a_valid_link_is_recorded_without_one(
+    vigie_sqlite: VigieApp, httpserver: HTTPServer, shared_data: Path
+) -> None:
+    # The instance answered uri and url "x": the thread said "Reply posted: x" and the
+    # mention's reply link (exports, App Home) was "x".
+    vigie = vigie_sqlite
+    fake, mention_id = mastodon_setup(vigie, httpserver, shared_data)
+    httpserver.expect_oneshot_request("/api/v1/statuses", method="POST").respond_with_handler(
+        with_field(with_field(fake._post, ("uri",), "x"), ("url",), "x"))
+    approve(vigie, mention_id)
+    eventually(lambda: status(vigie, mention_id) == "replied", timeout=15)
+    settle(vigie)
+    with vigie.runtime.sessions() as session:
+        row = session.scalars(select(ReplyPost)).one()
+        mention = session.get(Mention, mention_id)
+        assert row.status == "posted" and row.url is None
+        assert mention is not None and mention.reply_url is None
+    (note,) = [n for n in thread_notes(vigie) if "Reply posted" in n]
+    assert note == (":white_check_mark: Reply posted (Mastodon gave no valid link to it: "
+                    "find it on the brand account).")
+    assert "Our reply" not in str(card(vigie, mention_id)["blocks"])
     assert len(fake.created) == 1
 
 

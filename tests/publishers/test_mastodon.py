@@ -404,3 +404,42 @@ def test_our_reply_shown_only_without_an_id_or_link_is_an_error_not_a_second_pos
         publisher.find_existing(http, creds(fake), target, KEY, "On it!")
     assert not caught.value.retryable
     assert len(fake.created) == 1
+
+
+@pytest.mark.parametrize(("links", "kept"), [
+    ({"uri": "x", "url": "x"}, None),
+    ({"uri": "x", "url": None}, None),
+    ({"url": "javascript:alert(1)", "uri": "/users/brand/statuses/1"}, None),
+    ({"url": "https:///@brand/1", "uri": "mailto:brand@example.com"}, None),
+    # our account's reply is on our instance: a link elsewhere is no link to it
+    ({"url": "https://elsewhere.example/@brand/1",
+      "uri": "https://elsewhere.example/users/brand/statuses/1"}, None),
+    ({"url": "x"}, "uri"),
+    ({"uri": "x"}, "url"),
+])
+def test_a_reply_link_that_is_not_an_address_on_the_instance_is_not_recorded(
+    http: HttpClient, httpserver: HTTPServer, load_json: Callable[[str], Any],
+    caplog: pytest.LogCaptureFixture, links: dict[str, Any], kept: str | None,
+) -> None:
+    # A well-typed but meaningless uri or url ("x") was recorded as the reply's link: the
+    # thread said "Reply posted: x" and exports carried it.
+    fake = FakeMastodon(httpserver, load_json)
+    target = local_target(fake, fake.add_status())
+    answer = fake._post
+    for field, value in links.items():
+        answer = with_field(answer, (field,), value)
+    httpserver.expect_oneshot_request("/api/v1/statuses", method="POST").respond_with_handler(
+        answer)
+    publisher = MastodonPublisher()
+    with caplog.at_level("WARNING", logger="bot.publishers.mastodon"):
+        posted = publisher.publish(http, creds(fake), target, "On it!", KEY)
+    (new_id,) = fake.created
+    status = fake.statuses[new_id]
+    assert posted.extra == {"status_id": new_id}
+    assert posted.url == (status[kept] if kept else None)
+    warned = [r for r in caplog.records if "without a link" in r.getMessage()]
+    assert len(warned) == (0 if kept else 1)
+    # The same status found again when reconciling is read the same way.
+    fake.statuses[new_id] = status | links
+    found = publisher.find_existing(http, creds(fake), target, KEY, "On it!")
+    assert found is not None and found.url == posted.url
