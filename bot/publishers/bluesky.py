@@ -11,7 +11,9 @@ Before writing, the parent post is read from the AppView (``app.bsky.feed.getPos
 proxied by the PDS): that gives its CID, the thread root (the parent's own root when it
 is itself a reply) and tells a deleted post apart. Links and ``@handle`` mentions get
 facets with UTF-8 byte offsets; a mention's DID comes from
-``com.atproto.identity.resolveHandle`` and a handle that does not resolve gets no facet.
+``com.atproto.identity.resolveHandle`` and a handle that does not resolve (HandleNotFound)
+gets no facet; a malformed answer fails the attempt (retried) rather than post the mention
+as plain text.
 
 Signing in reuses the source's session code and cache (``bot.sources.bluesky.signed_in``).
 """
@@ -390,7 +392,13 @@ class BlueskyPublisher(Publisher[BlueskyCredentials]):
     def _resolve_handle(
         self, http: Fetcher, credentials: BlueskyCredentials, handle: str
     ) -> str | None:
-        """The DID of ``handle``, or None when the network says it does not resolve."""
+        """The DID of ``handle``, or None when the network says it does not resolve.
+
+        The lexicon's output requires a ``did``; its one documented error, HandleNotFound
+        (a 400), is the only "no DID". Any other answer raises a retryable PublishError
+        before anything is posted: read as "no DID", the reply went out with the mention
+        as plain text.
+        """
         try:
             payload = http.get(
                 _xrpc(credentials, "com.atproto.identity.resolveHandle"),
@@ -403,7 +411,16 @@ class BlueskyPublisher(Publisher[BlueskyCredentials]):
         except SourceError as err:
             raise lookup_error(err, NETWORK_TITLE) from None
         did = payload.get("did") if isinstance(payload, dict) else None
-        return did if isinstance(did, str) and did.startswith("did:") else None
+        if not isinstance(did, str) or len(did) > MAX_DID_CHARS or not _DID.match(did):
+            raise PublishError(
+                f"Bluesky sent an unexpected answer and Vigie could not check who @{handle} "
+                "is; nothing was posted, Vigie will try again", retryable=True)
+        return did
+
+
+_DID = re.compile(r"did:[a-z]+:[a-zA-Z0-9._:%-]*[a-zA-Z0-9._-]\Z")
+"""DID syntax, as the AT Protocol's DID specification gives it."""
+MAX_DID_CHARS = 2048
 
 
 def _xrpc(credentials: BlueskyCredentials, method: str) -> str:

@@ -370,3 +370,42 @@ def test_a_stored_reply_field_of_the_wrong_shape_is_an_error_never_a_match(
         with pytest.raises(PublishError):
             publisher.publish(http, creds(fake), target, "On it!", KEY)  # the key is taken
     assert fake.created == [posted.extra["rkey"]]
+
+
+@pytest.mark.parametrize("answer", [
+    *({"did": value} for value in WRONG_SHAPES),
+    {"did": "did:"}, {"did": "did:plc:"}, {"did": "alice.bsky.social"}, {"did": "did:PLC:abc"},
+    {"handle": "alice.bsky.social"}, [], "did:plc:alice2alice3alice4alice5",
+], ids=repr)
+def test_a_malformed_handle_resolution_fails_the_post_for_a_retry(
+    http: HttpClient, fake: FakeBluesky, httpserver: HTTPServer, publisher: BlueskyPublisher,
+    answer: Any,
+) -> None:
+    # The lexicon's output requires a did; the only documented "no DID" is the
+    # HandleNotFound error. A 200 answer without a valid did was read as "does not
+    # resolve" and the reply went out with @alice as plain text, not a mention.
+    target = target_of(fake.add_post())
+    fake.handles["alice.bsky.social"] = "did:plc:alice2alice3alice4alice5"
+    httpserver.expect_oneshot_request(
+        "/xrpc/com.atproto.identity.resolveHandle", method="GET").respond_with_json(answer)
+    with pytest.raises(PublishError, match=r"could not check who @alice\.bsky\.social") as caught:
+        publisher.publish(http, creds(fake), target, "Sorry @alice.bsky.social, on it", KEY)
+    assert caught.value.retryable
+    assert fake.created == []
+    # The next attempt, with a proper answer, posts the reply with its mention.
+    posted = publisher.publish(http, creds(fake), target, "Sorry @alice.bsky.social, on it", KEY)
+    (facet,) = fake.records[posted.extra["rkey"]]["value"]["facets"]
+    assert facet["features"][0]["did"] == "did:plc:alice2alice3alice4alice5"
+
+
+def test_a_handle_the_network_cannot_resolve_is_left_plain(
+    http: HttpClient, fake: FakeBluesky, httpserver: HTTPServer, publisher: BlueskyPublisher
+) -> None:
+    # The documented answer for an unknown handle (400 HandleNotFound) still means "post
+    # the handle as plain text", as Bluesky's own guide does.
+    target = target_of(fake.add_post())
+    httpserver.expect_oneshot_request(
+        "/xrpc/com.atproto.identity.resolveHandle", method="GET").respond_with_json(
+        {"error": "HandleNotFound", "message": "Unable to resolve handle"}, status=400)
+    posted = publisher.publish(http, creds(fake), target, "Sorry @ghost.example, on it", KEY)
+    assert "facets" not in fake.records[posted.extra["rkey"]]["value"]
