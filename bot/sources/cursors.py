@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterable
 from datetime import datetime
 
 from bot.net.http import ETAG_KEY, LAST_MODIFIED_KEY
 from bot.sources.base import Cursor
 from bot.sources.text import parse_iso
+
+log = logging.getLogger(__name__)
+
+MAX_ID_DIGITS = 20
+"""Digits of the largest unsigned 64-bit number: no Mastodon or X id is longer."""
 
 
 def id_digest(external_id: str) -> str:
@@ -54,3 +60,29 @@ def validators(cursor: Cursor) -> Cursor:
 def cursor_time(cursor: Cursor, key: str) -> datetime | None:
     """A timestamp stored in the cursor as ISO 8601, or None."""
     return parse_iso(cursor.get(key))
+
+
+def numeric_id(value: object) -> str | None:
+    """``value`` as a decimal id (ASCII digits, or a non-negative integer), or None: the
+    only ids a numeric cursor (Mastodon ``min_id``, X ``since_id``) may hold."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        value = str(value)
+    if isinstance(value, str) and 0 < len(value) <= MAX_ID_DIGITS and value.isascii() \
+            and value.isdigit():
+        return value
+    return None
+
+
+def stored_numeric_id(cursor: Cursor, key: str, source: str) -> str | None:
+    """The id stored under ``key``, or None; a value that is no id (the repr or text an
+    earlier bug wrote) is dropped with one warning: sent as it was, every poll of the
+    source asked from it, forever. The caller then starts as on a first poll (the ingest
+    dedupe keeps stored posts from being stored twice) and stores a valid id instead."""
+    value = cursor.get(key)
+    if value is None:
+        return None
+    found = numeric_id(value)
+    if found is None:
+        log.warning("%s: the stored cursor %s=%.80r is not an id; dropped, this poll starts "
+                    "as a first one", source, key, value)
+    return found

@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from bot.net.errors import SourceError
 from bot.net.fetcher import Fetcher
 from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
+from bot.sources.cursors import numeric_id, stored_numeric_id
 from bot.sources.json_fields import as_dict, as_id, as_str
 from bot.sources.text import extract_links, html_to_text, language_tag, parse_iso
 
@@ -207,17 +208,17 @@ class MastodonSource(Source[MastodonConfig]):
 
     def fetch(self, http: Fetcher, config: MastodonConfig, cursor: Cursor) -> FetchResult:
         """One page of statuses newer than the cursor's ``min_id``."""
-        min_id = cursor.get("min_id")
-        url, params = _request(config, str(min_id) if min_id else None)
+        min_id = stored_numeric_id(cursor, "min_id", f"Mastodon {config.base_url} {config.query}")
+        url, params = _request(config, min_id)
         headers = {"Accept": "application/json"}
         if config.access_token is not None:
             headers["Authorization"] = f"Bearer {config.access_token.get_secret_value()}"
         payload = http.get(url, params=params, headers=headers).json()
         statuses = _statuses(payload, config.mode)
         mentions = parse_statuses(payload, config.base_url, config.mode)
-        ids = [status_id for s in statuses if (status_id := as_id(s.get("id")))]
-        newest = max([*ids, *([str(min_id)] if min_id else [])], key=_id_key, default=None)
-        new_cursor = dict(cursor)
+        ids = [status_id for s in statuses if (status_id := numeric_id(s.get("id")))]
+        newest = max([*ids, *([min_id] if min_id else [])], key=_id_key, default=None)
+        new_cursor = {k: v for k, v in cursor.items() if k != "min_id"}
         if newest:
             new_cursor["min_id"] = newest
         return FetchResult(mentions=mentions, cursor=new_cursor)

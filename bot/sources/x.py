@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, field_validator
 from bot.net.errors import SourceError
 from bot.net.fetcher import Fetcher
 from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
+from bot.sources.cursors import numeric_id, stored_numeric_id
 from bot.sources.json_fields import as_dict, as_id, as_list, as_str
 from bot.sources.text import collapse_whitespace, language_tag, parse_iso
 
@@ -154,7 +155,7 @@ class XSource(Source[XConfig]):
 
     def fetch(self, http: Fetcher, config: XConfig, cursor: Cursor) -> FetchResult:
         """Posts newer than the cursor's ``since_id``, a few pages at most."""
-        since_id = cursor.get("since_id")
+        since_id = stored_numeric_id(cursor, "since_id", f"X search {config.query!r}")
         params: dict[str, Any] = {
             "query": config.query,
             "max_results": config.max_results,
@@ -163,18 +164,18 @@ class XSource(Source[XConfig]):
             "tweet.fields": TWEET_FIELDS,
         }
         if since_id:
-            params["since_id"] = str(since_id)
+            params["since_id"] = since_id
         headers = {"Authorization": f"Bearer {config.bearer_token.get_secret_value()}"}
         mentions: list[FetchedMention] = []
-        newest_ids: list[str] = [str(since_id)] if since_id else []
+        newest_ids: list[str] = [since_id] if since_id else []
         for _ in range(config.max_pages if since_id else 1):
             payload = http.get(
                 f"{config.base_url}/2/tweets/search/recent", params=params, headers=headers
             ).json()
             page, meta = parse_search(payload)
             mentions.extend(page)
-            newest_id = as_id(meta.get("newest_id"))
-            if newest_id and newest_id.isascii() and newest_id.isdigit():
+            newest_id = numeric_id(meta.get("newest_id"))
+            if newest_id:
                 # the next since_id: anything else would have every later search refused
                 newest_ids.append(newest_id)
             next_token = as_str(meta.get("next_token"))

@@ -353,3 +353,33 @@ def test_why_a_source_is_not_polled(sessions: sessionmaker[Session], workspace_i
         ids[0]: "not_due", ids[1]: "pushed", ids[2]: "paused", ids[3]: "watch_paused",
         9999: "missing"}
     assert why_not_polled(sessions, [ids[0]], due=False) == {ids[0]: "busy"}
+
+
+def test_a_broken_stored_cursor_is_repaired_without_storing_a_post_twice(
+    sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+    httpserver: HTTPServer, shared_data: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A min_id written by an earlier bug (an object's repr) stayed stored: every poll
+    # asked from it and found nothing new, for good.
+    hoot = (shared_data / "api" / "mastodon" / "mastodonpy_timelines_tag_hoot.json").read_text()
+    httpserver.expect_request("/api/v1/timelines/tag/hoot").respond_with_data(
+        hoot, content_type="application/json")
+    do_add_source(sessions, workspace_id, CLI, kind="mastodon", watch_name=watch_name,
+                  values={"base_url": httpserver.url_for("").rstrip("/"), "query": "#hoot"})
+    stored = run_poll_tick(sessions, trusted_client, force=True, backfill_hours=0).totals.stored
+    assert stored > 0
+    with transaction(sessions) as session:
+        row = session.scalars(select(SourceRow)).one()
+        good_cursor = row.cursor
+        row.cursor = {"min_id": "{'a': '" + "x" * 40 + "'}"}
+    with caplog.at_level("WARNING", logger="bot.sources"):
+        repaired = run_poll_tick(sessions, trusted_client, force=True)
+        again = run_poll_tick(sessions, trusted_client, force=True)
+    assert repaired.failures == again.failures == 0
+    assert repaired.totals.stored == again.totals.stored == 0  # the dedupe: none twice
+    assert count(sessions, Mention) == stored
+    with sessions() as session:
+        assert session.scalars(select(SourceRow.cursor)).one() == good_cursor
+    asked = [r.args.get("min_id") for r, _ in httpserver.log]
+    assert asked == [None, None, good_cursor["min_id"]]
+    assert len([r for r in caplog.records if "min_id" in r.getMessage()]) == 1

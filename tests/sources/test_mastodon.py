@@ -270,3 +270,54 @@ def test_a_reply_id_or_handle_of_the_wrong_shape_is_read_as_missing(
     assert mention is not None and mention.parent_external_id is None
     assert "in_reply_to_id" not in mention.extra
     assert mention.author.handle == "@Gargron@mastodon.social"
+
+
+BROKEN_CURSOR_IDS = ["{'a': '" + "x" * 40 + "'}", "abc", "1" * 30, "12a", " 12", "١٢٣", True,
+                     [1], 1.5, -3]
+
+
+@pytest.mark.parametrize("stored", BROKEN_CURSOR_IDS, ids=repr)
+def test_a_stored_min_id_that_is_not_an_id_is_dropped_once_with_a_warning(
+    stored: Any, httpserver: HTTPServer, http: HttpClient, load_json: Callable[[str], Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A cursor written by an earlier bug (the repr of an object, text) stayed stored and was
+    # sent as min_id on every poll, which then found nothing new, for good.
+    good = load_json("mastodon/docs_status_example.json")
+    httpserver.expect_request("/api/v1/timelines/tag/hoot").respond_with_json([good])
+    source, cfg = MastodonSource(), config(httpserver, query="#hoot")
+    with caplog.at_level("WARNING", logger="bot.sources"):
+        first = source.fetch(http, cfg, {"min_id": stored})
+        source.fetch(http, cfg, first.cursor)
+    first_request, second_request = (r for r, _ in httpserver.log)
+    assert "min_id" not in first_request.args  # as a first poll: the latest statuses
+    assert [m.external_id for m in first.mentions] == [good["uri"]]
+    assert first.cursor == {"min_id": good["id"]}
+    assert second_request.args["min_id"] == good["id"]
+    (warning,) = [r for r in caplog.records if "min_id" in r.getMessage()]
+    assert warning.levelname == "WARNING" and "dropped" in warning.getMessage()
+
+
+def test_a_status_id_that_is_not_numeric_never_becomes_the_cursor(
+    httpserver: HTTPServer, http: HttpClient, load_json: Callable[[str], Any]
+) -> None:
+    # Written, it would be dropped (and warned about) at every later poll.
+    good = load_json("mastodon/docs_status_example.json")
+    odd = {**good, "id": "AeZ9mX0lD3nVq7tR4sKc8b", "uri": "https://m.s/users/x/statuses/abc"}
+    httpserver.expect_request("/api/v1/timelines/tag/hoot").respond_with_json([odd, good])
+    result = MastodonSource().fetch(http, config(httpserver, query="#hoot"), {})
+    assert len(result.mentions) == 2
+    assert result.cursor == {"min_id": good["id"]}
+
+
+def test_a_numeric_min_id_stored_as_a_number_is_still_sent(
+    httpserver: HTTPServer, http: HttpClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    httpserver.expect_request("/api/v1/timelines/tag/hoot").respond_with_json([])
+    with caplog.at_level("WARNING", logger="bot.sources"):
+        result = MastodonSource().fetch(http, config(httpserver, query="#hoot"),
+                                        {"min_id": 103270115826048975})
+    (request, _), = httpserver.log
+    assert request.args["min_id"] == "103270115826048975"
+    assert result.cursor == {"min_id": "103270115826048975"}
+    assert not caplog.records

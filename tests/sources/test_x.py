@@ -253,3 +253,23 @@ def test_a_field_of_the_wrong_shape_costs_that_field_not_the_fetch(
                      *mention.links, *mention.extra.values()]
             assert not any(r in s for r in ("{'a': 1}", "[1]", "[]", "True", "1.5") for s in shown)
             assert all(link.startswith("http") for link in mention.links)
+
+
+@pytest.mark.parametrize("stored", ["{'a': 1}", "abc", "1" * 30, "17800000000000000x2", True,
+                                    [1], 1.5, -3], ids=repr)
+def test_a_stored_since_id_that_is_not_numeric_is_dropped_once_with_a_warning(
+    stored: Any, httpserver: HTTPServer, http: HttpClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # X refuses a since_id that is not a post id: every later search of the source failed
+    # (or found nothing) as long as the cursor stayed stored.
+    httpserver.expect_request(PATH).respond_with_json(PAGE_1)
+    source, cfg = XSource(), config(httpserver)
+    with caplog.at_level("WARNING", logger="bot.sources"):
+        first = source.fetch(http, cfg, {"since_id": stored})
+        source.fetch(http, cfg, first.cursor)
+    first_request, second_request, _ = (r for r, _ in httpserver.log)
+    assert "since_id" not in first_request.args  # a first poll: one page, no since_id
+    assert len(first.mentions) == 2 and first.cursor == {"since_id": "1780000000000000002"}
+    assert second_request.args["since_id"] == "1780000000000000002"
+    (warning,) = [r for r in caplog.records if "since_id" in r.getMessage()]
+    assert "dropped" in warning.getMessage()
