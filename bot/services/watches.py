@@ -250,6 +250,9 @@ def do_remove_watch(
             require_role(session, workspace_id, actor.user_id, Role.ADMIN)
         watch = get_watch_by_name(session, workspace_id, name)
         _check_groups_keep_both_kinds(session, watch)
+        # Then the watch itself (after its group: the order `watch kind` locks them in):
+        # another admin removing it at the same moment waits here, and finds it gone.
+        watch = get_watch_by_name(session, workspace_id, name, lock=True)
         record(session, workspace_id, actor, "watch.removed", detail={"watch": watch.name})
         # Sources first, then the watch: the order a poll locks them in (its source, then
         # the watch it ingests for), so a removal during a poll waits instead of deadlocking.

@@ -344,3 +344,22 @@ def test_the_digest_carries_a_share_of_voice_line_and_chart(
         stats = build_stats_report(session, workspace_id, days=7, now=NOW, timezone="UTC")
     assert (stats.opportunities["open"], stats.opportunities["dismissed"]) == (3, 1)
     assert "*Conquest opportunities:* 4 (3 open" in str(build_stats_blocks(stats, "en")[1])
+
+
+@pytest.mark.parametrize("in_group", [False, True], ids=["alone", "in a group"])
+def test_two_admins_removing_the_same_watch_at_once_one_is_told_it_is_gone(
+        sessions: sessionmaker[Session], workspace_id: int, in_group: bool) -> None:
+    """The second removal deleted no row: SQLAlchemy's StaleDataError (a generic failure
+    with a traceback) instead of 'There is no watch called ...'."""
+    _setup(sessions, workspace_id, conquest=False)
+    do_add_watch(sessions, workspace_id, CLI, name="rival-b", query="rival-b",
+                 channel_id=VEILLE, kind="competitor", group="acme-vs" if in_group else None)
+    results = race(sessions, lambda: do_remove_watch(sessions, workspace_id, CLI, "rival-b"),
+                   lambda: do_remove_watch(sessions, workspace_id, CLI, "RIVAL-B"))
+    assert None in results, results
+    (refused,) = [r for r in results if r is not None]
+    assert isinstance(refused, ServiceError) and refused.key == "watch.not_found", results
+    assert "rival-b" not in {v.name for v in list_watches(sessions, workspace_id)}
+    view = _group(sessions, workspace_id)
+    assert [m.name for m in view.competitors] == ["rivalo"]
+
