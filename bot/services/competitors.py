@@ -130,14 +130,29 @@ def _watches(session: Session, workspace_id: int, names: list[str]) -> list[Watc
 
 
 def _join(session: Session, group: WatchGroup, watches: list[Watch]) -> None:
-    taken = dict(session.execute(
-        select(WatchGroupMember.watch_id, WatchGroup.name)
-        .join(WatchGroup, WatchGroup.id == WatchGroupMember.group_id)
-        .where(WatchGroupMember.watch_id.in_([w.id for w in watches]))).tuples().all())
+    """Put ``watches`` in ``group`` (those already in it stay as they are); a watch in
+    another group is refused with that group's name.
+
+    The watches' rows are locked first (``FOR NO KEY UPDATE`` on PostgreSQL, in id order),
+    so two admins putting the same watch in a group at the same moment are served one after
+    the other: the second sees the first's membership (refused, or nothing to add) instead
+    of breaking the one-group rule's unique key. A watch removed meanwhile is NotFound.
+    SQLite serializes write transactions: the check already runs alone there."""
+    ids = sorted(w.id for w in watches)
+    locked = set(session.scalars(select(Watch.id).where(Watch.id.in_(ids)).order_by(Watch.id)
+                                 .with_for_update(key_share=True)))
     for watch in watches:
-        if watch.id in taken:
-            raise ServiceError("compete.watch_taken", watch=watch.name, group=taken[watch.id])
-    session.add_all([WatchGroupMember(group_id=group.id, watch_id=w.id) for w in watches])
+        if watch.id not in locked:
+            raise NotFound("watch.not_found", name=watch.name)
+    taken = {watch_id: (group_id, name) for watch_id, group_id, name in session.execute(
+        select(WatchGroupMember.watch_id, WatchGroup.id, WatchGroup.name)
+        .join(WatchGroup, WatchGroup.id == WatchGroupMember.group_id)
+        .where(WatchGroupMember.watch_id.in_(ids)))}
+    for watch in watches:
+        if watch.id in taken and taken[watch.id][0] != group.id:
+            raise ServiceError("compete.watch_taken", watch=watch.name, group=taken[watch.id][1])
+    session.add_all([WatchGroupMember(group_id=group.id, watch_id=w.id)
+                     for w in watches if w.id not in taken])
     session.flush()
 
 
@@ -177,8 +192,7 @@ def do_add_to_group(sessions: sessionmaker[Session], workspace_id: int, actor: A
             require_role(session, workspace_id, actor.user_id, Role.ADMIN)
         group = _get_group(session, workspace_id, name)
         watches = _watches(session, workspace_id, watch_names)
-        current = {m.watch_id for m in _view(session, group).members}
-        _join(session, group, [w for w in watches if w.id not in current])
+        _join(session, group, watches)
         view = _view(session, group)
         if len(view.members) > MAX_GROUP_WATCHES:
             raise ServiceError("compete.too_many", limit=MAX_GROUP_WATCHES)

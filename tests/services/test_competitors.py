@@ -363,3 +363,42 @@ def test_two_admins_removing_the_same_watch_at_once_one_is_told_it_is_gone(
     view = _group(sessions, workspace_id)
     assert [m.name for m in view.competitors] == ["rivalo"]
 
+
+def test_two_admins_putting_one_watch_in_two_groups_at_once_one_is_refused(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """Both passed the 'already in a group' check; the second insert broke the one-group
+    rule (unique watch_id) and the admin got an IntegrityError instead of the refusal."""
+    _setup(sessions, workspace_id, conquest=False)
+    do_add_watch(sessions, workspace_id, CLI, name="beta", query="beta", channel_id=CHANNEL_ID)
+    do_add_watch(sessions, workspace_id, CLI, name="rival-b", query="x", channel_id=VEILLE,
+                 kind="competitor")
+    results = race(
+        sessions,
+        lambda: competitors.do_add_to_group(sessions, workspace_id, CLI, name="acme-vs",
+                                            watch_names=["rival-b"]),
+        lambda: competitors.do_create_group(sessions, workspace_id, CLI, name="beta-vs",
+                                            watch_names=["beta", "rival-b"]))
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert len(refused) == 1, results
+    assert isinstance(refused[0], ServiceError) and refused[0].key == "compete.watch_taken", (
+        results)
+    groups = {g.name: [m.name for m in g.members]
+              for g in competitors.list_groups(sessions, workspace_id)}
+    assert sum(members.count("rival-b") for members in groups.values()) == 1
+    assert ("beta-vs" in groups) == isinstance(results[0], ServiceError)  # nothing half-made
+
+
+def test_two_admins_adding_one_watch_to_the_same_group_at_once_both_see_it_in(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """As one after the other: the second finds the watch already in and adds nothing."""
+    _setup(sessions, workspace_id, conquest=False)
+    do_add_watch(sessions, workspace_id, CLI, name="rival-b", query="x", channel_id=VEILLE,
+                 kind="competitor")
+
+    def add() -> object:
+        return competitors.do_add_to_group(sessions, workspace_id, CLI, name="acme-vs",
+                                           watch_names=["rival-b"])
+
+    results = race(sessions, add, add)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert [m.name for m in _group(sessions, workspace_id).competitors] == ["rival-b", "rivalo"]
