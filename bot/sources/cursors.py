@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from bot.net.http import ETAG_KEY, LAST_MODIFIED_KEY
@@ -73,15 +74,33 @@ def numeric_id(value: object) -> str | None:
     return None
 
 
-def stored_numeric_id(cursor: Cursor, key: str, source: str) -> str | None:
-    """The id stored under ``key``, or None; a value that is no id (the repr or text an
-    earlier bug wrote) is dropped with one warning: sent as it was, every poll of the
-    source asked from it, forever. The caller then starts as on a first poll (the ingest
-    dedupe keeps stored posts from being stored twice) and stores a valid id instead."""
+_OPAQUE_ID = re.compile(r"(?=[0-9]*[A-Za-z])[0-9A-Za-z]{12,40}")
+"""A status id that is no number: Pleroma's and Akkoma's flake ids (base62, about 18
+characters), GoToSocial's ULIDs (26); both sort by time as (length, text), as numbers do."""
+
+
+def status_id(value: object) -> str | None:
+    """``value`` as a fediverse status id, or None: a decimal id (Mastodon) or an opaque
+    alphanumeric one (see ``_OPAQUE_ID``). What an earlier bug stored (a repr, a short
+    word, 30 digits) is neither."""
+    found = numeric_id(value)
+    if found is None and isinstance(value, str) and value.isascii() \
+            and _OPAQUE_ID.fullmatch(value):
+        return value
+    return found
+
+
+def stored_numeric_id(cursor: Cursor, key: str, source: str, *,
+                      valid: Callable[[object], str | None] = numeric_id) -> str | None:
+    """The id stored under ``key``, or None; a value that is no id by ``valid`` (the repr
+    or text an earlier bug wrote) is dropped with one warning: sent as it was, every poll
+    of the source asked from it, forever. The caller then starts as on a first poll (the
+    ingest dedupe keeps stored posts from being stored twice) and stores a valid id
+    instead."""
     value = cursor.get(key)
     if value is None:
         return None
-    found = numeric_id(value)
+    found = valid(value)
     if found is None:
         log.warning("%s: the stored cursor %s=%.80r is not an id; dropped, this poll starts "
                     "as a first one", source, key, value)

@@ -11,7 +11,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from bot.net.errors import SourceError
 from bot.net.fetcher import Fetcher
 from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
-from bot.sources.cursors import numeric_id, stored_numeric_id
+from bot.sources.cursors import status_id, stored_numeric_id
 from bot.sources.json_fields import as_dict, as_id, as_str
 from bot.sources.text import extract_links, html_to_text, language_tag, parse_iso
 
@@ -66,7 +66,8 @@ class MastodonConfig(SourceConfig):
 
 
 def _id_key(status_id: str) -> tuple[int, str]:
-    """Sort key for Mastodon ids (numeric strings of varying length)."""
+    """Sort key for status ids: Mastodon's numbers of varying length, or the flake ids and
+    ULIDs of other servers (one kind per server), all in time order."""
     return (len(status_id), status_id)
 
 
@@ -208,7 +209,8 @@ class MastodonSource(Source[MastodonConfig]):
 
     def fetch(self, http: Fetcher, config: MastodonConfig, cursor: Cursor) -> FetchResult:
         """One page of statuses newer than the cursor's ``min_id``."""
-        min_id = stored_numeric_id(cursor, "min_id", f"Mastodon {config.base_url} {config.query}")
+        min_id = stored_numeric_id(cursor, "min_id", f"Mastodon {config.base_url} {config.query}",
+                                   valid=status_id)
         url, params = _request(config, min_id)
         headers = {"Accept": "application/json"}
         if config.access_token is not None:
@@ -216,7 +218,7 @@ class MastodonSource(Source[MastodonConfig]):
         payload = http.get(url, params=params, headers=headers).json()
         statuses = _statuses(payload, config.mode)
         mentions = parse_statuses(payload, config.base_url, config.mode)
-        ids = [status_id for s in statuses if (status_id := numeric_id(s.get("id")))]
+        ids = [found for s in statuses if (found := status_id(s.get("id")))]
         newest = max([*ids, *([min_id] if min_id else [])], key=_id_key, default=None)
         new_cursor = {k: v for k, v in cursor.items() if k != "min_id"}
         if newest:

@@ -298,16 +298,28 @@ def test_a_stored_min_id_that_is_not_an_id_is_dropped_once_with_a_warning(
     assert warning.levelname == "WARNING" and "dropped" in warning.getMessage()
 
 
-def test_a_status_id_that_is_not_numeric_never_becomes_the_cursor(
-    httpserver: HTTPServer, http: HttpClient, load_json: Callable[[str], Any]
+@pytest.mark.parametrize("older, newer", [
+    ("9uHDKMsg8lHrW6BpKK", "AaZ9mX0lD3nVq7tR4s"),  # Pleroma / Akkoma flake ids (base62)
+    ("01HF3ZJ4QK8N2V5X7Y9A0B1C2D", "01HF3ZK0000000000000000000"),  # GoToSocial ULIDs
+])
+def test_a_server_whose_status_ids_are_not_numbers_keeps_its_cursor(
+    older: str, newer: str, httpserver: HTTPServer, http: HttpClient,
+    load_json: Callable[[str], Any], caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # Written, it would be dropped (and warned about) at every later poll.
+    # Mastodon-compatible servers other than Mastodon give opaque ids: without a cursor
+    # every poll would start as a first one.
     good = load_json("mastodon/docs_status_example.json")
-    odd = {**good, "id": "AeZ9mX0lD3nVq7tR4sKc8b", "uri": "https://m.s/users/x/statuses/abc"}
-    httpserver.expect_request("/api/v1/timelines/tag/hoot").respond_with_json([odd, good])
-    result = MastodonSource().fetch(http, config(httpserver, query="#hoot"), {})
-    assert len(result.mentions) == 2
-    assert result.cursor == {"min_id": good["id"]}
+    statuses = [{**good, "id": newer, "uri": "https://m.s/users/x/statuses/b"},
+                {**good, "id": older, "uri": "https://m.s/users/x/statuses/a"}]
+    httpserver.expect_request("/api/v1/timelines/tag/hoot").respond_with_json(statuses)
+    source, cfg = MastodonSource(), config(httpserver, query="#hoot")
+    with caplog.at_level("WARNING", logger="bot.sources"):
+        first = source.fetch(http, cfg, {})
+        source.fetch(http, cfg, first.cursor)
+    assert len(first.mentions) == 2
+    assert first.cursor == {"min_id": newer}
+    assert [r.args.get("min_id") for r, _ in httpserver.log] == [None, newer]
+    assert not caplog.records
 
 
 def test_a_numeric_min_id_stored_as_a_number_is_still_sent(
