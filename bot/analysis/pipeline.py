@@ -113,7 +113,8 @@ class AnalysisInput:
     """One mention to analyse with ``analyze_many`` (fields as in ``analyze``).
 
     ``addressed``: written to the brand (``None``: unknown, then naming an @handle
-    counts); ``repeat_contact``: the author writes again in an open case.
+    counts); ``repeat_contact``: the author writes again in an open case (to the brand,
+    then; it adds weight only when there is something to answer).
     """
 
     text: str
@@ -182,7 +183,9 @@ def analyze_many(
 
 def _signals(item: AnalysisInput, language: str | None,
              flags: tuple[IntentFlag, ...]) -> Signals:
-    signals = read_signals(item.text, language, item.addressed)
+    # Writing again in a case is writing to the brand, handle or not ("still nothing").
+    addressed = True if item.repeat_contact else item.addressed
+    signals = read_signals(item.text, language, addressed)
     if not signals.language_analysed and _read_words(flags):
         # The English and French rules found their words: the text was read.
         signals = replace(signals, language_analysed=True)

@@ -91,9 +91,10 @@ def score_priority(
 
     ``sentiment_score`` is in [-1, 1]; ``engagement`` counts likes, replies and reposts;
     naive datetimes are taken as UTC. ``waiting``: the author wrote to the brand and
-    waits for its answer; ``repeat_contact``: they write again in an open case. When
-    ``language_analysed`` is false no model read the words, so the sentiment is ignored
-    and negative emoji stand for it. Spam never scores above ``SPAM_CAP``.
+    waits for its answer; ``repeat_contact``: they write again in an open case, which adds
+    weight only to a mention that waits ("👍" or "solved, thanks!" in a case owes no
+    answer). When ``language_analysed`` is false no model read the words, so the
+    sentiment is ignored and negative emoji stand for it. Spam never scores above ``SPAM_CAP``.
     """
     if intent not in INTENT_POINTS:
         raise ValueError(f"unknown intent {intent!r}")
@@ -124,12 +125,14 @@ def score_priority(
         points += ORDER_NUMBER_POINTS
         reasons.append("order number")
 
-    if repeat_contact:
-        points += WAITING_POINTS + REPEAT_CONTACT_POINTS
-        reasons.append("writes again")
-    elif waiting:
+    if waiting:
         points += WAITING_POINTS
-        reasons.append("waiting for an answer")
+        if repeat_contact:
+            # Only what waits for an answer: "👍" or "solved, thanks!" in a case owes none.
+            points += REPEAT_CONTACT_POINTS
+            reasons.append("writes again")
+        else:
+            reasons.append("waiting for an answer")
 
     points += REACH_POINTS * reach_points(followers, verified)
     if followers is not None and followers >= REACH_SHOWN_FROM:

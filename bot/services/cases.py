@@ -314,6 +314,8 @@ class Attached:
 
     silenced: set[int] = field(default_factory=set)
     follow_ups: int = 0
+    alerts: int = 0
+    """Cases a follow-up made urgent: their root's card was queued."""
     reopened: int = 0
     replied: int = 0
 
@@ -359,9 +361,10 @@ def _join(session: Session, watch: Watch, case: Case, mention_id: int, item: Fet
         # where the watch sends the root's alerts (its channel or a topic route's); queued
         # first, so that the notes below go to its thread.
         channel = channel_picker(session, watch, {})(root.id)
-        do_enqueue(session, workspace_id=watch.workspace_id, kind=KIND_CARD,
-                   channel=channel, mention_id=root.id,
-                   dedupe_key=card_dedupe_key(root.id, channel))
+        if do_enqueue(session, workspace_id=watch.workspace_id, kind=KIND_CARD,
+                      channel=channel, mention_id=root.id,
+                      dedupe_key=card_dedupe_key(root.id, channel)) is not None:
+            done.alerts += 1
     language = workspace_language(session, watch.workspace_id)
     note = Note.of(language, "cases.note_follow_up", id=mention_id,
                    author=Text(item.author.handle, 80), text=Text(item.text, NOTE_TEXT))

@@ -72,6 +72,7 @@ class IngestReport:
     linked: int = 0
     """Mentions another watch had stored, linked to this watch."""
     alerts: int = 0
+    """Cards queued: new mentions, and stories or cases a new post made urgent."""
     joined_stories: int = 0
     backfilled: int = 0
     """Stored quietly: older than the backfill window of a new or resumed source."""
@@ -659,6 +660,7 @@ def _conversation_hooks(session: Session, watch: Watch, inserted: dict[tuple[str
     attached = cases.attach_mentions(session, watch, by_id, priorities, quiet, now=now,
                                      handles=handles)
     report.follow_ups += attached.follow_ups
+    report.alerts += attached.alerts
     report.reopened += attached.reopened
     return quiet | attached.silenced
 

@@ -302,3 +302,20 @@ def test_a_model_complaint_reads_as_one_on_the_card() -> None:
     [(priority, reason)] = priorities("@acme 10 hours ago and customer service rep was NO help.")
     assert priority >= DEFAULT_ALERT_THRESHOLD
     assert reason == "complaint · waiting for an answer"
+
+
+@pytest.mark.parametrize("text", ["@acme 👍", "@acme lol", "@acme solved, thanks!",
+                                  "@acme ok will do", "👍"])
+def test_writing_again_with_nothing_to_answer_waits_for_the_digest(text: str) -> None:
+    item = AnalysisInput(text, published_at=NOW - timedelta(minutes=5), repeat_contact=True)
+    [again] = analyze_many([item], now=NOW)
+    assert again.priority < DEFAULT_ALERT_THRESHOLD, again.reason
+    assert not again.waiting and "writes again" not in again.reason
+
+
+def test_writing_again_in_a_case_is_writing_to_the_brand() -> None:
+    # A reply in the customer's case names no handle: still addressed to the brand.
+    item = AnalysisInput("any update on this?", published_at=NOW, repeat_contact=True)
+    [again] = analyze_many([item], now=NOW)
+    assert again.waiting and again.reason == "question · writes again"
+    assert again.priority >= DEFAULT_ALERT_THRESHOLD

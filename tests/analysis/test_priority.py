@@ -120,9 +120,16 @@ def test_praise_chitchat_and_noise_never_alert_on_their_own() -> None:
 
 
 def test_writing_again_counts_more_than_a_first_message() -> None:
-    again, reason = score(intent="question", repeat_contact=True)
+    again, reason = score(intent="question", waiting=True, repeat_contact=True)
     assert again > score(intent="question", waiting=True)[0]
     assert reason == "question · writes again"
+
+
+@pytest.mark.parametrize("intent", ["other", "praise", "spam"])
+def test_writing_again_with_nothing_to_answer_adds_nothing(intent: str) -> None:
+    # "👍", "lol" or "solved, thanks!" in a case: nobody waits for an answer.
+    assert score(intent=intent, repeat_contact=True) == score(intent=intent)
+    assert score(intent=intent, repeat_contact=True)[0] < ALERT
 
 
 def test_a_language_no_model_reads_is_scored_from_its_signs() -> None:

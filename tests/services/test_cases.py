@@ -209,9 +209,10 @@ def test_a_follow_up_after_the_brand_reply_reopens_the_case_and_restarts_its_sla
         session.add(SlaNotice(mention_id=root.id, kind="breach", recipient="C0ALERTS1"))
     report = ingest(sessions, workspace_id, x_batch(FOLLOW_UP), now=NOW + timedelta(hours=2))
     assert report.stored == 1 and report.follow_ups == 1 and report.reopened == 1
-    assert report.alerts == 0  # no card of its own
     follow_up = mention(sessions, "1003")
-    assert outbox(sessions, KIND_CARD, follow_up.id) == []
+    assert outbox(sessions, KIND_CARD, follow_up.id) == []  # no card of its own
+    # The case had no card (answered before any went out): the follow-up makes it urgent.
+    assert len(outbox(sessions, KIND_CARD, root.id)) == 1 and report.alerts == 1
     assert "writes again" in (follow_up.priority_reason or "")  # repeat_contact reached it
     again = mention(sessions, "1001")
     assert again.status == "new"
@@ -312,6 +313,43 @@ def test_another_customer_in_the_thread_is_not_a_follow_up(
     report = ingest(sessions, workspace_id, x_batch(bob))
     assert report.follow_ups == 0 and report.alerts == 1
     assert mention(sessions, "1001").status == "replied"
+
+
+PRAISE = tweet("1101", "11", "@AcmeCare love the new acme app, great job!", 0)
+
+
+def reply_to_praise(tweet_id: str, text: str, minutes: int) -> dict[str, Any]:
+    """The praise's author replying under it (a thread of their own)."""
+    return tweet(tweet_id, "11", text, minutes, conversation="1101", reply_to="1101",
+                 reply_to_user="11")
+
+
+@pytest.mark.parametrize("text", ["@AcmeCare 👍", "@AcmeCare lol", "@AcmeCare solved, thanks!"])
+def test_a_follow_up_with_nothing_to_answer_does_not_alert_its_case(
+        sessions: sessionmaker[Session], workspace_id: int, brand: str, text: str) -> None:
+    do_add_watch(sessions, workspace_id, CLI, name="brand", query="acme",
+                 channel_id=ORDERS_CHANNEL)  # the default threshold
+    assert ingest(sessions, workspace_id, x_batch(PRAISE), watch="brand").alerts == 0
+    report = ingest(sessions, workspace_id, x_batch(reply_to_praise("1102", text, 30)),
+                    watch="brand")
+    assert report.follow_ups == 1 and report.alerts == 0
+    follow_up = mention(sessions, "1102")
+    assert follow_up.priority < 50 and "writes again" not in (follow_up.priority_reason or "")
+    assert outbox(sessions, KIND_CARD, mention(sessions, "1101").id) == []
+
+
+def test_a_follow_up_that_makes_its_case_urgent_is_counted_as_an_alert(
+        sessions: sessionmaker[Session], workspace_id: int, brand: str) -> None:
+    do_add_watch(sessions, workspace_id, CLI, name="brand", query="acme",
+                 channel_id=ORDERS_CHANNEL)
+    ingest(sessions, workspace_id, x_batch(PRAISE), watch="brand")
+    chaser = reply_to_praise("1103", "@AcmeCare now it won't let me log in at all", 30)
+    report = ingest(sessions, workspace_id, x_batch(chaser), watch="brand")
+    follow_up = mention(sessions, "1103")
+    assert "writes again" in (follow_up.priority_reason or "")
+    root_cards = outbox(sessions, KIND_CARD, mention(sessions, "1101").id)
+    assert [row.channel for row in root_cards] == [ORDERS_CHANNEL]
+    assert report.follow_ups == 1 and report.alerts == 1  # the case's card went out
 
 
 @pytest.mark.postgres
