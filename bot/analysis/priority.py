@@ -5,10 +5,11 @@ leave must reach the channel now, whoever wrote it; praise, thanks, chit-chat an
 wait for the digest. So the points start from what the mention is (risk first, then a
 complaint, which alone reaches ``DEFAULT_ALERT_THRESHOLD``), add what the customer is
 owed ("waiting for an answer": written to the brand, with something to answer), then
-how negative it is, who wrote it and how far it travelled; age takes points away and
-the watch's weight scales the sum. Reach and engagement raise a mention but no mention
-needs them to alert. The reason lists what carried weight, e.g. "complaint · waiting
-for an answer · 48k followers". A pure function of its inputs: pass ``now``.
+how negative it is, who wrote it and how far it travelled; age takes points away (never
+taking a mention that owes an answer below ``DEFAULT_ALERT_THRESHOLD``: a complaint found
+late still needs one) and the watch's weight scales the sum. Reach and engagement raise a
+mention but no mention needs them to alert. The reason lists what carried weight, e.g.
+"complaint · waiting for an answer · 48k followers". A pure function of its inputs: pass ``now``.
 
 The points were set, and the default threshold checked, on the tuning part of
 ``intent/twcs_attention_dev.tsv`` (see the README, "How priority is decided"). A remark
@@ -46,6 +47,9 @@ ENGAGEMENT_POINTS = 10.0
 STALE_POINTS = 10.0
 RECENCY_HOURS = 24.0
 SPAM_CAP = 10
+OWED_INTENTS = frozenset({"complaint", "risk"})
+"""Intents that owe an answer whoever wrote them (with any mention waiting for one): age
+never takes them below ``DEFAULT_ALERT_THRESHOLD``."""
 REACH_SHOWN_FROM = 1_000
 ENGAGEMENT_SHOWN_FROM = 10
 
@@ -93,8 +97,10 @@ def score_priority(
     naive datetimes are taken as UTC. ``waiting``: the author wrote to the brand and
     waits for its answer; ``repeat_contact``: they write again in an open case, which adds
     weight only to a mention that waits ("👍" or "solved, thanks!" in a case owes no
-    answer). When ``language_analysed`` is false no model read the words, so the
-    sentiment is ignored and negative emoji stand for it. Spam never scores above ``SPAM_CAP``.
+    answer). Age takes up to ``STALE_POINTS`` over ``RECENCY_HOURS``, but never takes a
+    mention that owes an answer (waiting, complaint, risk) below the default threshold. When
+    ``language_analysed`` is false no model read the words, so the sentiment is ignored
+    and negative emoji stand for it. Spam never scores above ``SPAM_CAP``.
     """
     if intent not in INTENT_POINTS:
         raise ValueError(f"unknown intent {intent!r}")
@@ -147,7 +153,13 @@ def score_priority(
 
     age = _age_hours(published_at, now)
     if age is not None:
-        points -= STALE_POINTS * min(1.0, age / RECENCY_HOURS)
+        stale = STALE_POINTS * min(1.0, age / RECENCY_HOURS)
+        if waiting or intent in OWED_INTENTS:
+            # Old news is less urgent, but an answer owed does not expire: a complaint
+            # found two hours late (a feed polled late, a catch-up) still needs one, so
+            # age only takes what the mention has above the default threshold.
+            stale = min(stale, max(0.0, points - DEFAULT_ALERT_THRESHOLD))
+        points -= stale
         if age >= RECENCY_HOURS:
             reasons.append(_age_text(age))
 

@@ -319,3 +319,24 @@ def test_writing_again_in_a_case_is_writing_to_the_brand() -> None:
     [again] = analyze_many([item], now=NOW)
     assert again.waiting and again.reason == "question · writes again"
     assert again.priority >= DEFAULT_ALERT_THRESHOLD
+
+
+@pytest.mark.parametrize("hours", [0.1, 1.2, 2, 6, 20, 72])
+@pytest.mark.parametrize("text", [
+    "My acme order never arrived",
+    "I will cancel my acme subscription",
+    "@acme sent you a DM",
+    "@acme how do I change my payment method",
+])
+def test_what_alerts_fresh_still_alerts_found_late(text: str, hours: float) -> None:
+    item = AnalysisInput(text, published_at=NOW - timedelta(hours=hours))
+    [late] = analyze_many([item], now=NOW)
+    assert late.priority >= DEFAULT_ALERT_THRESHOLD, late.reason
+
+
+@pytest.mark.parametrize("text", ["acme is my favourite, love it", "what a day at acme"])
+def test_age_still_lowers_what_owes_no_answer(text: str) -> None:
+    fresh, old = analyze_many([AnalysisInput(text, published_at=NOW - timedelta(minutes=5)),
+                               AnalysisInput(text, published_at=NOW - timedelta(hours=20))],
+                              now=NOW)
+    assert old.priority < fresh.priority < DEFAULT_ALERT_THRESHOLD

@@ -145,6 +145,28 @@ def test_a_language_no_model_reads_is_scored_from_its_signs() -> None:
 
 
 def test_age_takes_points_away() -> None:
-    fresh = score(intent="complaint", published_at=NOW)[0]
-    assert fresh == score(intent="complaint")[0]
-    assert score(intent="complaint", published_at=NOW - timedelta(days=2))[0] < fresh
+    fresh = score(intent="complaint", followers=48_000, published_at=NOW)[0]
+    assert fresh == score(intent="complaint", followers=48_000)[0]
+    old = score(intent="complaint", followers=48_000, published_at=NOW - timedelta(days=2))
+    assert old[0] == fresh - 10 and old[1] == "complaint · 48k followers · 2 d old"
+    assert score(intent="question", published_at=NOW - timedelta(days=2))[0] == 25
+    assert score(intent="praise", published_at=NOW - timedelta(hours=12))[0] == 5
+
+
+AGES = [timedelta(minutes=5), timedelta(minutes=72), timedelta(hours=2), timedelta(hours=6),
+        timedelta(hours=23), timedelta(days=3)]
+
+
+@pytest.mark.parametrize("age", AGES)
+@pytest.mark.parametrize("kwargs", [
+    {"intent": "complaint"},
+    {"intent": "risk", "risk_kinds": ("legal",)},
+    {"intent": "other", "waiting": True},
+    {"intent": "question", "waiting": True},
+    {"intent": "other", "waiting": True, "language_analysed": False},
+])
+def test_what_owes_an_answer_still_alerts_when_found_late(
+        kwargs: dict[str, object], age: timedelta) -> None:
+    # A complaint found two hours late (a feed polled late, a catch-up) still needs one.
+    assert score(**kwargs, published_at=NOW - age)[0] >= ALERT
+    assert score(**kwargs, published_at=NOW - age)[0] <= score(**kwargs)[0]
