@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from bot.analysis.frozen import fast_init
 from bot.analysis.intent import IntentFlag, IntentResult, intent_without_complaint
 from bot.analysis.sentiment import SUPPORTED_LANGUAGES
-from bot.analysis.text import URL_RE, digit_shape
+from bot.analysis.text import ORDER_ID_RE, URL_RE, VERSION_RE, digit_shape
 
 LANGUAGE_NOT_ANALYSED = "language_not_analysed"
 """Flag stored with a mention no model read; its term is the detected language."""
@@ -26,14 +26,9 @@ _NEGATIVE_EMOTICON_RE = re.compile(r"(?:^|\s)(?:>?:-?\(+|:'\(|D:)(?=\s|$)")
 # "@" first, then the look-behind over it and the character before (the same matches as
 # (?<![\w@])@\w{1,30}): ``re`` then skips to the next "@" instead of trying every position.
 _HANDLE_RE = re.compile(r"@(?<![\w@]@)\w{1,30}")
-# 6 to 20 letters, digits or dashes with at least 5 digits in a row, not part of a
-# handle, a link or a decimal ("iOS 11.0.3", "@115714" and "2017" are not order ids).
-_ORDER_ID_RE = re.compile(r"(?<![\w@/.#-])#?(?=[A-Za-z0-9-]*\d{5})[A-Za-z0-9-]{6,20}(?![\w/.@])")
 # \d{5} written out: a pattern opening on a character class lets ``re`` skip to the next
 # digit instead of trying every position.
 _FIVE_DIGITS_RE = re.compile(r"\d\d\d\d\d")
-# A software version ("iOS 11.1", "11.2.5"), not an amount ("$4.99") or a time ("10:30").
-_VERSION_RE = re.compile(r"(?<![\w.$£€])\d{1,3}(?:\.\d{1,3}){1,3}(?!\.?\d)(?!\w)")
 _DOT_DIGIT_RE = re.compile(r"\d\.\d")  # a cheap first look: most texts have none
 # Support agents sign their replies "*JoanO" or "^PS": the brand wrote it, nobody waits.
 _AGENT_SIGNATURE_RE = re.compile(r"(?:^|\s)[*^][A-Z][A-Za-z]{0,11}\s*$")
@@ -98,10 +93,10 @@ def read_signals(text: str, language: str | None, addressed: bool | None = None)
         question_marks=bare.count("?") + (0 if plain else bare.count("？")),
         exclamations=bare.count("!") + (0 if plain else bare.count("！")),
         negative_emoji=negative,
-        order_number=five_digits and _ORDER_ID_RE.search(words) is not None,
+        order_number=five_digits and ORDER_ID_RE.search(words) is not None,
         language_analysed=language_analysed(language) or _too_short_to_tell(bare, words),
         agent_signed=("*" in bare or "^" in bare) and _AGENT_SIGNATURE_RE.search(bare) is not None,
-        version_number=dot_digit and _VERSION_RE.search(words) is not None,
+        version_number=dot_digit and VERSION_RE.search(words) is not None,
     )
 
 
