@@ -20,7 +20,7 @@ from typing import Literal
 
 from bot.analysis.frozen import fast_init
 from bot.analysis.phrases import Phrase, PhraseTable, match_rest, starts_of
-from bot.analysis.text import URL_RE, fold_accents
+from bot.analysis.text import ORDER_ID_RE, URL_RE, VERSION_RE, fold_accents
 
 Intent = Literal["risk", "spam", "complaint", "purchase_intent", "question", "praise", "other"]
 RISK_KINDS = ("legal", "safety", "data_breach", "crisis")
@@ -282,7 +282,8 @@ FLAG_ORDER = (
     "closing",
 )  # fmt: skip
 # A thank-you inside a message with more to say is a courtesy, not praise:
-# "Thanks for your reply but the box still reboots" asks for more help.
+# "Thanks for your reply but the box still reboots" asks for more help; so does one after
+# an order id or version, however short ("my order is 88412093, thanks").
 _THANKS = ("thank", "thx", "ty", "merci", "cheers")
 _COURTESY_MIN_WORDS = 6
 # "love the app but I can't log in": what follows the contrast is the author's point.
@@ -476,7 +477,8 @@ def detect_intent(text: str) -> IntentResult:
         if hashtags >= _MANY_HASHTAGS:
             found.setdefault("spam", []).append(f"{hashtags} hashtags")
     praise = found.get("praise")
-    if praise and all(t.startswith(_THANKS) for t in praise) and _rest(words, praise):
+    if praise and all(t.startswith(_THANKS) for t in praise) and (
+            _rest(words, praise) or _gives_details(without_urls)):
         found["courtesy"] = found.pop("praise")
     flags = tuple(
         IntentFlag(name, tuple(dict.fromkeys(found[name]))) for name in FLAG_ORDER if name in found
@@ -562,6 +564,13 @@ def _rest(words: list[str], terms: list[str]) -> bool:
     """Whether ``words`` say more than the ``terms`` (and handles) do."""
     said = sum(len(t.split()) for t in terms)
     return len(words) - said >= _COURTESY_MIN_WORDS
+
+
+def _gives_details(text: str) -> bool:
+    """Whether ``text`` (links removed) gives an order or case id or a software version:
+    the details a brand asks for, so a short thanks after them ("my order is 88412093,
+    thanks", "iOS 11.1, thanks") is a courtesy, not praise."""
+    return ORDER_ID_RE.search(text) is not None or VERSION_RE.search(text) is not None
 
 
 def intent_without_complaint(result: IntentResult) -> Intent:

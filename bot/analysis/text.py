@@ -12,8 +12,9 @@ MAX_ANALYZED_CHARS = 2000
 URL_RE = re.compile(r"(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
 _MENTION_RE = re.compile(r"@\w+")
 # 6 to 20 letters, digits or dashes with at least 5 digits in a row, not part of a
-# handle, a link or a decimal ("iOS 11.0.3", "@115714" and "2017" are not order ids).
-ORDER_ID_RE = re.compile(r"(?<![\w@/.#-])#?(?=[A-Za-z0-9-]*\d{5})[A-Za-z0-9-]{6,20}(?![\w/.@])")
+# handle, a link or a decimal ("iOS 11.0.3", "@115714" and "2017" are not order ids); a
+# sentence may end right after it ("my order number is 88412093. Thanks").
+ORDER_ID_RE = re.compile(r"(?<![\w@/.#-])#?(?=[A-Za-z0-9-]*\d{5})[A-Za-z0-9-]{6,20}(?![\w/@]|\.\w)")
 """A number shaped like an order or case id ("88412093", "AB-123456", "#4417829930")."""
 # A software version ("iOS 11.1", "11.2.5"), not an amount ("$4.99") or a time ("10:30").
 VERSION_RE = re.compile(r"(?<![\w.$£€])\d{1,3}(?:\.\d{1,3}){1,3}(?!\.?\d)(?!\w)")

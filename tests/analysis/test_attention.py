@@ -119,6 +119,22 @@ def test_addressed_is_given_or_read_from_handles() -> None:
         ("@115714 iOS 11.0.3 on 2017 model", False),
         ("see https://t.co/1234567890 now", False),
         ("paid 300000 yen?", True),
+        # Sentence punctuation after the number ends it.
+        ("my order number is 88412093. Thanks", True),
+        ("my order number is 88412093.", True),
+        ("order 88412093, thanks", True),
+        ("order 88412093! now", True),
+        ("is it 88412093? or", True),
+        ("ref 88412093; also", True),
+        ("ref: 88412093: lost", True),
+        ("ref 88412093...", True),
+        # Still not an order id: a decimal, a domain or file, a handle, a date.
+        ("paid 1234567.50 for it", False),
+        ("see acme12345.com now", False),
+        ("file 88412093.pdf", False),
+        ("ask @88412093.", False),
+        ("since 2017.", False),
+        ("on 12.05.2017, thanks", False),
     ],
 )
 def test_order_numbers(text: str, order: bool) -> None:
@@ -340,3 +356,24 @@ def test_age_still_lowers_what_owes_no_answer(text: str) -> None:
                                AnalysisInput(text, published_at=NOW - timedelta(hours=20))],
                               now=NOW)
     assert old.priority < fresh.priority < DEFAULT_ALERT_THRESHOLD
+
+
+@pytest.mark.parametrize("text", [
+    "@acme my order number is 88412093. Thanks",
+    "@acme my order number is 88412093 Thanks",
+    "@acme my order is 88412093, thanks",
+    "@acme my order is 88412093, thank you",
+    "@acme order 88412093, thx!",
+    "@acme iOS 11.1, thanks",
+])
+def test_a_short_thanks_after_the_details_asked_for_waits_for_an_answer(text: str) -> None:
+    item = AnalysisInput(text, published_at=NOW - timedelta(minutes=5), addressed=True)
+    [a] = analyze_many([item], now=NOW)
+    assert a.intent == "other" and "courtesy" in a.flag_names, a.flag_names
+    assert a.waiting and a.priority >= DEFAULT_ALERT_THRESHOLD, a.reason
+
+
+@pytest.mark.parametrize("text", ["@acme thanks!", "@acme thanks for 2017!",
+                                  "@acme thank you @115714"])
+def test_a_short_thanks_without_details_is_still_praise(text: str) -> None:
+    assert detect_intent(text).intent == "praise"
