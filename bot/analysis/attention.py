@@ -17,7 +17,15 @@ from dataclasses import dataclass, replace
 from bot.analysis.frozen import fast_init
 from bot.analysis.intent import IntentFlag, IntentResult, intent_without_complaint
 from bot.analysis.sentiment import SUPPORTED_LANGUAGES
-from bot.analysis.text import ORDER_ID_RE, URL_RE, VERSION_RE, digit_shape
+from bot.analysis.text import (
+    EXCLAMATION_MARKS,
+    ORDER_ID_RE,
+    QUESTION_MARKS,
+    URL_RE,
+    VERSION_RE,
+    count_marks,
+    digit_shape,
+)
 
 LANGUAGE_NOT_ANALYSED = "language_not_analysed"
 """Flag stored with a mention no model read; its term is the detected language."""
@@ -90,8 +98,8 @@ def read_signals(text: str, language: str | None, addressed: bool | None = None)
         addressed=handles > 0 if addressed is None else addressed,
         handles=handles,
         substance=_substance(words),
-        question_marks=bare.count("?") + (0 if plain else bare.count("？")),
-        exclamations=bare.count("!") + (0 if plain else bare.count("！")),
+        question_marks=bare.count("?") if plain else count_marks(bare, QUESTION_MARKS),
+        exclamations=bare.count("!") if plain else count_marks(bare, EXCLAMATION_MARKS),
         negative_emoji=negative,
         order_number=five_digits and ORDER_ID_RE.search(words) is not None,
         language_analysed=language_analysed(language) or _too_short_to_tell(bare, words),

@@ -20,7 +20,13 @@ from typing import Literal
 
 from bot.analysis.frozen import fast_init
 from bot.analysis.phrases import Phrase, PhraseTable, match_rest, starts_of
-from bot.analysis.text import ORDER_ID_RE, URL_RE, VERSION_RE, fold_accents
+from bot.analysis.text import (
+    ORDER_ID_RE,
+    URL_RE,
+    VERSION_RE,
+    fold_accents,
+    has_question_mark,
+)
 
 Intent = Literal["risk", "spam", "complaint", "purchase_intent", "question", "praise", "other"]
 RISK_KINDS = ("legal", "safety", "data_breach", "crisis")
@@ -466,7 +472,7 @@ def detect_intent(text: str) -> IntentResult:
                 if words[i] in _NEGATOR_WORDS or not _negated(words, i):
                     grievances.append((i, end))
             found.setdefault(flag, []).append(term)
-    if "?" in without_urls:
+    if has_question_mark(without_urls):  # "？", "؟" too: a question in any script
         found.setdefault("question", []).append("?")
     if has_url:
         links = len(URL_RE.findall(text))

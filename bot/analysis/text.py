@@ -11,6 +11,11 @@ MAX_ANALYZED_CHARS = 2000
 
 URL_RE = re.compile(r"(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
 _MENTION_RE = re.compile(r"@\w+")
+QUESTION_MARKS = "?？﹖؟՞፧"
+"""Question marks of every script that has its own: ASCII, full-width and small (CJK),
+Arabic, Armenian, Ethiopic. Not the Greek one, which is the ASCII semicolon."""
+EXCLAMATION_MARKS = "!！﹗"
+"""Exclamation marks: ASCII, full-width and small (CJK)."""
 # 6 to 20 letters, digits or dashes with at least 5 digits in a row, not part of a
 # handle, a link or a decimal ("iOS 11.0.3", "@115714" and "2017" are not order ids); a
 # sentence may end right after it ("my order number is 88412093. Thanks").
@@ -122,6 +127,20 @@ def fold_accents(text: str) -> str:
     if text.isascii():
         return text
     return text.translate(_ACCENTS)
+
+
+def has_question_mark(text: str) -> bool:
+    """Whether ``text`` holds a question mark of any script (``QUESTION_MARKS``)."""
+    if "?" in text:
+        return True
+    return not text.isascii() and any(mark in text for mark in QUESTION_MARKS[1:])
+
+
+def count_marks(text: str, marks: str) -> int:
+    """How many of ``marks`` (``QUESTION_MARKS``, ``EXCLAMATION_MARKS``) ``text`` holds."""
+    if text.isascii():
+        return text.count(marks[0])
+    return sum(text.count(mark) for mark in marks)
 
 
 def digit_shape(ascii_text: str) -> bytes:

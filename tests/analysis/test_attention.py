@@ -377,3 +377,32 @@ def test_a_short_thanks_after_the_details_asked_for_waits_for_an_answer(text: st
                                   "@acme thank you @115714"])
 def test_a_short_thanks_without_details_is_still_praise(text: str) -> None:
     assert detect_intent(text).intent == "praise"
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("なんかacmeの支払い方法変わりました？", "ja"),
+    ("acmeの支払い方法は変わりましたか﹖", "ja"),
+    ("acme 的付款方式变了吗？", "zh"),
+    ("هل تغيرت طريقة الدفع في acme؟", "ar"),
+    ("acme-ի վճարման եղանակը փոխվե՞լ է", "hy"),
+    ("የacme የክፍያ ዘዴ ተቀይሯል፧", "am"),
+    ("¿Cambió el método de pago de acme?", "es"),
+])
+def test_a_question_mark_of_any_script_asks(text: str, lang: str) -> None:
+    assert detect_intent(text).intent == "question"
+    [a] = analyze_many([AnalysisInput(text, lang_hint=lang, published_at=NOW)], now=NOW)
+    assert a.intent == "question" and a.reason.startswith("question"), a.reason
+    asked = analyze_many([AnalysisInput(text, lang_hint=lang, published_at=NOW,
+                                        addressed=True)], now=NOW)[0]
+    assert asked.priority >= DEFAULT_ALERT_THRESHOLD, asked.reason
+
+
+def test_signals_count_marks_of_every_script() -> None:
+    s = read_signals("@acme 変わりました？？ هل؟ ！！﹗", "ja")
+    assert (s.question_marks, s.exclamations) == (3, 3)
+    assert read_signals("@acme why? now!", "en").question_marks == 1
+
+
+def test_a_semicolon_is_no_question_mark() -> None:
+    # The Greek question mark is the ASCII semicolon, which every language uses otherwise.
+    assert detect_intent("acme; the app; my day").intent != "question"
