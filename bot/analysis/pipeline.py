@@ -81,6 +81,15 @@ class Analysis:
         return tuple(f.name for f in self.flags)
 
     @property
+    def stored_sentiment(self) -> tuple[float | None, Label | None]:
+        """``(score, label)`` to store and count: none for a language no model read (the
+        English model's guess on Japanese is no sentiment), so counts, digests and the
+        ``sentiment:`` filter see it as not analysed rather than negative or positive."""
+        if not self.language_analysed:
+            return None, None
+        return self.sentiment_score, self.sentiment_label
+
+    @property
     def risk_kinds(self) -> tuple[str, ...]:
         """Kinds of risk raised, for warnings on the draft editor."""
         return tuple(f.name.split(":", 1)[1] for f in self.flags if f.name.startswith("risk:"))

@@ -314,6 +314,7 @@ def _row(workspace_id: int, watch_id: int, source_id: int | None, candidate: Can
          author_id: int | None, now: datetime) -> dict[str, Any]:
     item, analysis = candidate.fetched, candidate.analysis
     topics, flags = analysis.topics, analysis.flags  # most mentions have neither
+    sentiment, sentiment_label = analysis.stored_sentiment
     return {
         "workspace_id": workspace_id, "watch_id": watch_id, "source_id": source_id,
         "author_id": author_id, "network": item.network, "external_id": item.external_id,
@@ -322,7 +323,7 @@ def _row(workspace_id: int, watch_id: int, source_id: int | None, candidate: Can
         "fingerprint": candidate.fingerprint, "story_key": candidate.story_key,
         "parent_external_id": item.parent_external_id, "engagement": item.engagement,
         "reach": _reach(item.author.followers),
-        "sentiment": analysis.sentiment_score, "sentiment_label": analysis.sentiment_label,
+        "sentiment": sentiment, "sentiment_label": sentiment_label,
         "intent": analysis.intent,
         "intent_flags": [{"name": f.name, "terms": list(f.terms)} for f in flags] if flags else [],
         "topics": topics_json(topics) if topics else [],
