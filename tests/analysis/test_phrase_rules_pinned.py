@@ -25,7 +25,7 @@ PINNED = {
     "intent/eval/complaints_en_train.tsv":
         "b6437a6db05637232da1a476c1a432fd5c17112d89f92a3abb50d4c18937706c",
     "intent/eval/attention_en_dev.tsv":
-        "7150d3bcb898275e4e72fbfe8b2c7768375626100dc9669e5221b1eec5fe7b00",
+        "43779988398d0b82a6b648649fd698db8eb4f98860c73b65cd2d3ad6de71216a",
     "sentiment/eval/en_tweets_test.tsv":
         "d0ae72496c3666c5e5fe547b55633f2f51902b7ac2744d67c72a67265631f05d",
     "sentiment/eval/fr_tweets_val.tsv":
