@@ -26,6 +26,7 @@ def read_labelled_lines(
     path: str | Path, labels: Sequence[str] = LABELS
 ) -> list[LabelledLine]:
     """Read ``LABEL<TAB>TEXT`` lines (UTF-8, BOM and CRLF tolerated); blank lines are skipped.
+    Only LF and CRLF end a line: a lone CR inside a text is read as a space.
 
     Raises ``ValueError`` naming the file and line number for a line without a tab,
     with a label not in ``labels`` or with an empty text, and for a file that is not
@@ -35,25 +36,27 @@ def read_labelled_lines(
     rows: list[LabelledLine] = []
     with path.open(encoding="utf-8-sig", newline="") as handle:
         try:
-            numbered = list(enumerate(handle, start=1))
+            content = handle.read()
         except UnicodeDecodeError as err:
             raise ValueError(f"{path.name}: not UTF-8 text ({err.reason})") from None
-        for number, raw in numbered:
-            line = raw.rstrip("\r\n")
-            if not line.strip():
-                continue
-            label, sep, text = line.partition("\t")
-            label = label.strip().lower()
-            if not sep:
-                raise ValueError(f"{path.name}:{number}: expected LABEL<TAB>TEXT, found no tab")
-            if label not in labels:
-                raise ValueError(
-                    f"{path.name}:{number}: unknown label {label!r} "
-                    f"(expected one of {', '.join(labels)})"
-                )
-            if not text.strip():
-                raise ValueError(f"{path.name}:{number}: empty text")
-            rows.append(LabelledLine(number, label, text))
+    # Only LF and CRLF end a line: iterating the file would also split on a lone CR, which
+    # a pasted post may hold, and every later error would name the wrong line.
+    for number, raw in enumerate(content.split("\n"), start=1):
+        line = raw.removesuffix("\r").replace("\r", " ")
+        if not line.strip():
+            continue
+        label, sep, text = line.partition("\t")
+        label = label.strip().lower()
+        if not sep:
+            raise ValueError(f"{path.name}:{number}: expected LABEL<TAB>TEXT, found no tab")
+        if label not in labels:
+            raise ValueError(
+                f"{path.name}:{number}: unknown label {label!r} "
+                f"(expected one of {', '.join(labels)})"
+            )
+        if not text.strip():
+            raise ValueError(f"{path.name}:{number}: empty text")
+        rows.append(LabelledLine(number, label, text))
     return rows
 
 

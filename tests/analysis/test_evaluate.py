@@ -101,3 +101,14 @@ def test_macro_f1_averages_the_classes_the_file_has(tmp_path: Path) -> None:
     assert report.per_class["neutral"].support == 0
     assert report.per_class["positive"].f1 == pytest.approx(2 / 3)
     assert report.macro_f1 == pytest.approx((2 / 3 + 1.0) / 2)
+
+
+def test_a_lone_carriage_return_inside_a_text_is_whitespace(tmp_path: Path) -> None:
+    # Only LF and CRLF end a line: a CR pasted inside a post stays in its line (read as a
+    # space), and the lines after it keep their numbers in errors.
+    path = write_tsv(tmp_path, "positive\tgood\rday\r\nneutral\tso so\nbad line\n")
+    with pytest.raises(ValueError, match=r"set\.tsv:3: expected LABEL<TAB>TEXT"):
+        read_labelled_lines(path)
+    rows = read_labelled_lines(write_tsv(tmp_path, "positive\tgood\rday\r\nnegative\tbad\n"))
+    assert [(r.line, r.label, r.text) for r in rows] == [
+        (1, "positive", "good day"), (2, "negative", "bad")]
