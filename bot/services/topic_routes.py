@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.analysis.topics import TOPICS
 from bot.services.actors import Actor
 from bot.services.audit import record
-from bot.services.errors import NotFound, ServiceError
+from bot.services.errors import NotFound, ServiceError, Term
 from bot.services.mention_search import topic_of
 from bot.services.permissions import require_role
 from bot.services.watches import CHANNEL_PATTERN, check_alert_channel, get_watch_by_name
@@ -40,7 +40,8 @@ def do_add_route(sessions: sessionmaker[Session], workspace_id: int, actor: Acto
                  team_id: str | None = None) -> RouteView:
     """Send the watch's alerts about ``topic`` to ``channel_id`` (admins; replaces the
     topic's earlier channel). With a Slack ``notifier`` the channel is checked first
-    (``check_alert_channel``)."""
+    (``check_alert_channel``). The watch's own channel is refused: its alerts go there
+    unless routed, and ``do_remove_route`` brings a routed topic back."""
     topic = topic_of(topic)
     if not CHANNEL_PATTERN.match(channel_id):
         raise ServiceError("watch.bad_channel", channel=channel_id[:40])
@@ -51,6 +52,16 @@ def do_add_route(sessions: sessionmaker[Session], workspace_id: int, actor: Acto
         watch = get_watch_by_name(session, workspace_id, watch_name)
         route = session.scalar(select(TopicRoute).where(
             TopicRoute.watch_id == watch.id, TopicRoute.topic == topic))
+        if channel_id == watch.channel_id:
+            # Unrouted alerts go there already: a route to it would change nothing, and
+            # for a routed topic the way back is to remove its route.
+            if route is None:
+                raise ServiceError("watch.route_own_channel", name=watch.name,
+                                   topic=Term(f"topics.{topic}"), topic_key=topic,
+                                   channel=channel_id)
+            raise ServiceError("watch.route_own_channel_routed", name=watch.name,
+                               topic=Term(f"topics.{topic}"), topic_key=topic,
+                               channel=channel_id, routed=route.channel_id)
         if route is None:
             session.add(TopicRoute(workspace_id=workspace_id, watch_id=watch.id, topic=topic,
                                    channel_id=channel_id, created_by=actor.user_id))

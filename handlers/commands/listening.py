@@ -73,8 +73,9 @@ def _watch_routes(request: CommandRequest, runtime: Runtime, action: str) -> Rep
                                           args[0] if args else None)
         if not routes:
             return Reply(t(language, "topics.no_routes"))
-        return Reply("\n".join(t(language, "topics.route_line", watch=r.watch, topic=r.topic,
-                                 channel=r.channel_id) for r in routes))
+        return Reply("\n".join(t(language, "topics.route_line", watch=r.watch,
+                                 topic=t(language, f"topics.{r.topic}"), channel=r.channel_id)
+                               for r in routes))
     expected = 3 if action == "route" else 2
     if len(args) != expected or not args[1].lower().startswith("topic:"):
         return None
@@ -84,12 +85,12 @@ def _watch_routes(request: CommandRequest, runtime: Runtime, action: str) -> Rep
         view = topic_routes.do_add_route(runtime.sessions, workspace_id, request.actor,
                                          watch_name=args[0], topic=topic, channel_id=channel,
                                          notifier=runtime.notifier, team_id=request.team_id)
-        return Reply(t(language, "topics.route_added", watch=view.watch, topic=view.topic,
-                       channel=view.channel_id))
+        return Reply(t(language, "topics.route_added", watch=view.watch,
+                       topic=t(language, f"topics.{view.topic}"), channel=view.channel_id))
     view = topic_routes.do_remove_route(runtime.sessions, workspace_id, request.actor,
                                         watch_name=args[0], topic=topic)
-    return Reply(t(language, "topics.route_removed", watch=view.watch, topic=view.topic,
-                   channel=view.channel_id))
+    return Reply(t(language, "topics.route_removed", watch=view.watch,
+                   topic=t(language, f"topics.{view.topic}"), channel=view.channel_id))
 
 
 def _watch_list(request: CommandRequest, runtime: Runtime) -> Reply:

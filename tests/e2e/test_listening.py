@@ -168,6 +168,18 @@ def test_topic_route_sends_the_card_to_the_product_channel(vigie: VigieApp) -> N
     assert "No topic routes" in admin(vigie, "watch routes acme")
 
 
+def test_route_answers_in_french_name_the_french_topic(vigie: VigieApp) -> None:
+    admin(vigie, f"watch add acme <#{CHANNEL_ID}|feed> acme")
+    admin(vigie, "lang fr")
+    added = admin(vigie, "watch route acme topic:outage <#C07PRODUCT1|product-bugs>")
+    assert "sur *panne* vont désormais dans <#C07PRODUCT1>" in added, added
+    assert "acme` · panne → <#C07PRODUCT1>" in admin(vigie, "watch routes")
+    assert "sur *panne* ne vont plus" in admin(vigie, "watch unroute acme topic:outage")
+    own = admin(vigie, f"watch route acme topic:churn <#{CHANNEL_ID}|feed>")
+    assert "sur *résiliation* vont déjà dans" in own and "désormais" not in own
+    assert "Aucun routage" in admin(vigie, "watch routes")
+
+
 def reason_of(card_blocks: list[dict[str, Any]]) -> str:
     """The card's analysis line: priority and reason line (with the topics)."""
     return str(card_blocks[2]["elements"][0]["text"])

@@ -206,3 +206,26 @@ def _load_migration() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def test_routing_a_topic_to_the_watchs_own_channel_is_refused_truthfully(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
+    def refused(language: str = "en", **kwargs: bool) -> str:
+        with pytest.raises(ServiceError) as err:
+            topic_routes.do_add_route(sessions, workspace_id, CLI, watch_name="acme",
+                                      topic="outage", channel_id=CHANNEL_ID)
+        return err.value.message(language, **kwargs)
+
+    # Unrouted, its alerts go there already: nothing to do, and nothing stored.
+    assert "already go to <#" + CHANNEL_ID + ">, the watch's own channel" in refused()
+    assert "sur *panne* vont déjà dans" in refused("fr")
+    assert topic_routes.list_routes(sessions, workspace_id) == []
+    # Routed elsewhere: the way back there is to remove the route, which the answer names.
+    topic_routes.do_add_route(sessions, workspace_id, CLI, watch_name="acme",
+                              topic="outage", channel_id=PRODUCT)
+    answer = refused()
+    assert f"they now go to <#{PRODUCT}>" in answer
+    assert "`/cm watch unroute acme topic:outage`" in answer
+    assert "vigie watch unroute acme --topic outage" in refused(plain=True)
+    assert [(r.topic, r.channel_id) for r in topic_routes.list_routes(
+        sessions, workspace_id)] == [("outage", PRODUCT)]
