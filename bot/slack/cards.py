@@ -124,7 +124,8 @@ def _analysis_line(view: CardView, language: str) -> list[str]:
     parts = [f"{icon} {t(language, 'card.priority', priority=view.priority)}"]
     # The reason is stored text; the flag is what says no model read the words.
     reason = reason_line(view.priority_reason, view.intent, view.topics, language,
-                         language_analysed=view.language_analysed, language_code=view.language)
+                         language_analysed=view.language_analysed, language_code=view.language,
+                         status=view.status)
     if reason:
         parts.append(reason)
     return parts

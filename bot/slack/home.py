@@ -39,7 +39,8 @@ def _item_line(item: HomeItem, language: str) -> str:
             f"{t(language, f'status.{item.status}')} · {slack_date(item.created_at)}")
     reason = reason_line(item.reason, item.intent, item.topics, language,
                          language_analysed=item.language_analysed,
-                         language_code=item.language, direct_to=item.direct_to)
+                         language_code=item.language, direct_to=item.direct_to,
+                         status=item.status)
     lines = [head, f"   {reason}"] if reason else [head]
     lines.append(f"   {escape(truncate(' '.join(item.text.split()), 140))}")
     return "\n".join(lines)

@@ -80,7 +80,7 @@ def _row_text(row: MentionListRow, language: str) -> str:
     head = f"*#{row.id}* {icon} {who} · {mood} {row.priority} · {status}{owner}\n"
     reason = reason_line(row.priority_reason, row.intent, getattr(row, "topics", ()), language,
                          language_analysed=language_analysed, language_code=row.language,
-                         direct_to=getattr(row, "direct_to", None))
+                         direct_to=getattr(row, "direct_to", None), status=row.status)
     if reason:
         head += reason + "\n"
     label = t(language, "card.open_post")

@@ -2,7 +2,8 @@
 
 "complaint · billing · waiting for an answer": the stored priority reason with the
 request's topics placed after what the mention is, a note when no model read its
-language, and, where a surface asks for it, the brand account it was addressed to.
+language, and, where a surface asks for it, the brand account it was addressed to. Once
+the mention is replied, closed or ignored, the parts saying it waits for the brand go.
 The reason is stored in English (``bot.analysis.priority`` writes it; exports read it)
 and worded in the reader's language here, part by part.
 """
@@ -29,6 +30,11 @@ _PLAIN_PARTS = {
     "verified": "verified", "routine mention": "routine",
 }
 """The fixed parts ``score_priority`` writes, and their keys under ``signals.reason``."""
+_WHILE_OPEN = frozenset({"waiting for an answer", "writes again"})
+"""Parts that describe a mention still awaiting the brand: stored when it was scored,
+they stop being true once it is replied, closed or ignored."""
+SETTLED_STATUSES = frozenset({"replied", "closed", "ignored"})
+"""Statuses in which nobody waits for the brand any more."""
 _COUNT = r"(\d+(?:\.\d+)?[kMB]?)"
 _COUNTED_PARTS = (
     (re.compile(_COUNT + " followers"), "followers", "reach"),
@@ -80,15 +86,19 @@ def _leads_with_intent(first: str, intent: str | None) -> bool:
 
 def reason_line(reason: str | None, intent: str | None, topics: Sequence[str], language: str,
                 *, language_analysed: bool = True, language_code: str | None = None,
-                direct_to: str | None = None) -> str:
+                direct_to: str | None = None, status: str | None = None) -> str:
     """The mention's reason line as escaped mrkdwn, e.g. "complaint · billing · waiting
     for an answer"; empty when there is nothing to say.
 
     Topics follow the intent (or lead when the reason names none). A mention no model read
     says so even when its stored reason predates that note. ``direct_to`` adds the brand
     account it was addressed to (surfaces without the card's conversation line).
+    ``status``: the mention's status now; once replied, closed or ignored the line no
+    longer says "waiting for an answer" or "writes again" (the rest of the reason stays).
     """
-    stored = [part for part in (reason or "").split(" · ") if part]
+    settled = status in SETTLED_STATUSES
+    stored = [part for part in (reason or "").split(" · ")
+              if part and not (settled and part in _WHILE_OPEN)]
     at = 1 if stored and _leads_with_intent(stored[0], intent) else 0
     parts = [escape(reason_part_words(part, language)) for part in stored]
     words = topic_words(topics, language)

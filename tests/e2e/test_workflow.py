@@ -85,6 +85,24 @@ def grant(vigie: VigieApp, user: str, role: str) -> None:
     assert "is now" in text["text"], text
 
 
+def test_a_replied_mention_no_longer_says_it_waits_for_an_answer(vigie: VigieApp) -> None:
+    mention_id = seed(vigie)
+    with transaction(vigie.runtime.sessions) as session:
+        session.get(Mention, mention_id).priority_reason = (  # type: ignore[union-attr]
+            "complaint · writes again · waiting for an answer · 48k followers")
+    listed = vigie.slack.slash_command("mentions status:new").json()
+    assert "complaint · writes again · waiting for an answer" in str(listed["blocks"])
+    assert vigie.slack.slash_command(f"replied {mention_id}").json()["text"].endswith(
+        "marked as replied.")
+    settle(vigie)
+    updated = str(card(vigie, mention_id)["blocks"])
+    assert "Replied" in updated and "complaint · 48k followers" in updated
+    listed = vigie.slack.slash_command("mentions status:replied").json()
+    assert "complaint · 48k followers" in str(listed["blocks"])
+    for shown in (updated, str(listed["blocks"])):
+        assert "waiting for an answer" not in shown and "writes again" not in shown
+
+
 def test_full_path_assign_draft_approve_replied(vigie: VigieApp) -> None:
     mention_id = seed(vigie)
     first = card(vigie, mention_id)

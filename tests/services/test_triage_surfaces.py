@@ -36,7 +36,7 @@ OUTAGE_ES = "@acmecare la aplicación no funciona desde ayer, ¿qué pasa? 😡"
 
 
 def _store(sessions: sessionmaker[Session], workspace_id: int, text: str, external_id: str,
-           *, direct: str | None = None) -> int:
+           *, direct: str | None = None, status: str = "assigned") -> int:
     analysis, = analyze_many([AnalysisInput(text, addressed=True,
                                             published_at=NOW - timedelta(minutes=5))], now=NOW)
     flags = [{"name": f.name, "terms": list(f.terms)} for f in analysis.flags]
@@ -55,7 +55,7 @@ def _store(sessions: sessionmaker[Session], workspace_id: int, text: str, extern
             priority=analysis.priority, priority_reason=analysis.reason,
             sentiment_label=analysis.sentiment_label, sentiment=analysis.sentiment_score,
             intent=analysis.intent, intent_flags=flags, topics=topics_json(analysis.topics),
-            topic_mask=topic_mask(topic_names(analysis.topics)), status="assigned",
+            topic_mask=topic_mask(topic_names(analysis.topics)), status=status,
             assignee_user_id=AGENT, alerted=True)
         session.add(mention)
         session.flush()
@@ -83,6 +83,24 @@ def test_card_and_listing_say_complaint_topic_and_waiting(
     assert validate_blocks(listing, "message") == [] and sdk_block_errors(listing) == []
     assert "réclamation · facturation · attend une réponse · :dart: à @acmecare" in str(
         listing)
+
+
+def test_an_answered_mention_no_longer_says_it_waits(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    mention_id = _store(sessions, workspace_id, BILLING, "1", direct="@acmecare",
+                        status="replied")
+    with sessions() as session:
+        view = load_card_view(session, mention_id)
+        stored = session.get(Mention, mention_id)
+        assert stored is not None and "waiting for an answer" in (stored.priority_reason or "")
+    assert view is not None
+    _, blocks = build_card(view, "en")
+    line = blocks[2]["elements"][0]["text"]
+    assert line.endswith(" · complaint · billing") and "waiting" not in line
+    rows = search_mentions(sessions, workspace_id, MentionFilter(status="replied"), now=NOW)
+    _, listing = build_mention_list(rows, "fr", more_value=None)
+    assert "réclamation · facturation · :dart: à @acmecare" in str(listing)
+    assert "attend une réponse" not in str(listing)
 
 
 def test_a_language_no_model_reads_says_so_everywhere(

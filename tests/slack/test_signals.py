@@ -125,3 +125,23 @@ def test_every_reason_the_analysis_writes_is_worded_in_french() -> None:
                 language_analysed=analysed, negative_emoji=2, order_number=True)
             words = set(reason_line(reason, intent, (), "fr").replace(",", " ").split())
             assert words & english == set(), reason
+
+
+@pytest.mark.parametrize("status", ["replied", "closed", "ignored"])
+def test_an_answered_mention_no_longer_waits(status: str) -> None:
+    # The reason was stored when the mention was scored; its status is what holds now.
+    reason = "complaint · writes again · waiting for an answer · 48k followers"
+    assert reason_line(reason, "complaint", ("billing",), "en", status=status) == (
+        "complaint · billing · 48k followers")
+    assert reason_line("waiting for an answer", "other", (), "fr", status=status) == ""
+    french = reason_line(reason, "complaint", (), "fr", status=status, direct_to="@acme")
+    assert french.startswith("réclamation · 48") and french.endswith("abonnés · :dart: à @acme")
+    assert "attend" not in french and "écrit" not in french
+
+
+@pytest.mark.parametrize("status", [None, "new", "assigned", "drafting",
+                                    "awaiting_approval", "approved"])
+def test_an_open_mention_still_waits(status: str | None) -> None:
+    assert reason_line("complaint · writes again · waiting for an answer", "complaint", (),
+                       "en", status=status) == (
+        "complaint · writes again · waiting for an answer")
