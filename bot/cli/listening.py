@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from bot.runtime import Runtime
     from bot.services.competitors import GroupView
     from bot.services.polling import SourceOutcome
+    from bot.services.watches import WatchView
     from bot.services.workspaces import WorkspaceRef
 
 
@@ -83,9 +84,19 @@ def watch_add(name: str, query: str, channel: str, alert_threshold: int, competi
                    "mentions are counted and compared, never alerted, never given an SLA.")
     else:
         click.echo(f"Watch {view.name} created: {view.query_description}; alerts in "
-                   f"{view.channel_id} at priority >= {view.alert_threshold}.")
+                   f"{view.channel_id} at priority >= {_threshold(view)}.")
     if view.group:
         click.echo(f"It is in group {view.group}.")
+
+
+def _threshold(view: WatchView) -> str:
+    """The threshold ingest applies to the watch, and its own one when learning shifts it:
+    "70 (50 + 20 learned from the team's triage)"."""
+    if not view.learned_shift:
+        return str(view.alert_threshold)
+    sign = "+" if view.learned_shift > 0 else "-"
+    return (f"{view.applied_threshold} ({view.alert_threshold} {sign} "
+            f"{abs(view.learned_shift)} learned from the team's triage)")
 
 
 @watch.command("list")
@@ -98,7 +109,8 @@ def watch_list(as_json: bool, team: str | None) -> None:
     with _workspace(team) as (runtime, ws):
         views = watches.list_watches(runtime.sessions, ws.id)
     if as_json:
-        click.echo(json.dumps([_asdict(v) for v in views], indent=2, default=_json_value))
+        click.echo(json.dumps([{**_asdict(v), "applied_threshold": v.applied_threshold}
+                               for v in views], indent=2, default=_json_value))
         return
     if not views:
         click.echo("No watches yet: vigie watch add NAME --query QUERY --channel C0123ABCD")
@@ -106,7 +118,7 @@ def watch_list(as_json: bool, team: str | None) -> None:
         state = "paused" if v.paused else "active"
         group = f"  group {v.group}" if v.group else ""
         click.echo(f"{v.name:<20} {state:<7} {v.kind:<10} {v.channel_id:<12} threshold "
-                   f"{v.alert_threshold:<3} {v.source_count} sources, {v.mention_count} "
+                   f"{_threshold(v):<3} {v.source_count} sources, {v.mention_count} "
                    f"mentions  query: {v.query!r}{group}")
         if v.refused:
             click.echo(f"  ! alerts cannot reach {v.refused.channel_id} since "

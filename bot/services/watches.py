@@ -17,6 +17,7 @@ from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
 from bot.services.outbox import refused_channels
 from bot.services.permissions import require_role
+from bot.services.triage_learning import effective_threshold, workspace_offset
 from storage.db import transaction
 from storage.models import Role, SourceRow, Watch
 from storage.models_competitors import WATCH_BRAND, WATCH_KINDS, WatchGroup, WatchGroupMember
@@ -45,6 +46,15 @@ class WatchView:
     refused: RefusedChannel | None = None
     """Set when Slack refuses the channel its alerts go to (the watch's or a topic
     route's): its alerts are lost until someone invites the bot or moves the watch."""
+    learned_shift: int = 0
+    """Points triage learning adds to ``alert_threshold`` now (negative: takes off): ingest
+    alerts from ``applied_threshold``. 0 when learning is off, for a threshold of 0 and
+    for a competitor watch (it never alerts)."""
+
+    @property
+    def applied_threshold(self) -> int:
+        """The priority from which ingest alerts for this watch now."""
+        return self.alert_threshold + self.learned_shift
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +131,14 @@ def watch_id_by_name(db: Session | Connection, workspace_id: int, name: str) -> 
     return int(watch_id)
 
 
+def _learned_shift(watch: Watch, offset: int) -> int:
+    """What the workspace's learned ``offset`` changes in ``watch``'s threshold (bounds
+    applied), as ingest uses it; 0 for a competitor watch."""
+    if watch.kind != WATCH_BRAND:
+        return 0
+    return effective_threshold(watch.alert_threshold, offset) - watch.alert_threshold
+
+
 def do_add_watch(
     sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,
     name: str, query: str, channel_id: str, alert_threshold: int = 50,
@@ -166,12 +184,15 @@ def do_add_watch(
                detail={"watch": name, "query": query, "channel": channel_id,
                        "alert_threshold": alert_threshold, "kind": kind, "group": group_name})
         return WatchView(watch.id, name, query, description, channel_id, alert_threshold,
-                         False, 0, 0, kind, group_name)
+                         False, 0, 0, kind, group_name,
+                         learned_shift=_learned_shift(watch,
+                                                      workspace_offset(session, workspace_id)))
 
 
 def list_watches(sessions: sessionmaker[Session], workspace_id: int) -> list[WatchView]:
-    """Every watch of the workspace, with its source and mention counts, and the channel
-    Slack refuses its alerts in, if any."""
+    """Every watch of the workspace, with its source and mention counts, the shift triage
+    learning applies to its threshold, and the channel Slack refuses its alerts in, if
+    any."""
     with sessions() as session:
         source_counts: dict[int | None, int] = {
             watch_id: count for watch_id, count in session.execute(
@@ -190,11 +211,12 @@ def list_watches(sessions: sessionmaker[Session], workspace_id: int) -> list[Wat
         watches = session.scalars(
             select(Watch).where(Watch.workspace_id == workspace_id).order_by(Watch.name)).all()
         refused = _refused_by_watch(session, workspace_id, watches)
+        offset = workspace_offset(session, workspace_id)
         return [
             WatchView(w.id, w.name, w.query, _describe(w.query), w.channel_id,
                       w.alert_threshold, w.paused, int(source_counts.get(w.id, 0)),
                       int(mention_counts.get(w.id, 0)), w.kind, groups.get(w.id),
-                      refused.get(w.id))
+                      refused.get(w.id), _learned_shift(w, offset))
             for w in watches
         ]
 

@@ -29,6 +29,8 @@ class WatchLine(Protocol):
     @property
     def alert_threshold(self) -> int: ...
     @property
+    def learned_shift(self) -> int: ...
+    @property
     def source_count(self) -> int: ...
     @property
     def mention_count(self) -> int: ...
@@ -152,6 +154,15 @@ def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": clip_mrkdwn(text, SECTION_LIMIT)}}
 
 
+def threshold_words(own: int, shift: int, language: str) -> str:
+    """The threshold ingest applies, e.g. "70 (50 + 20 learned from the team, `/cm triage`)"
+    for a watch set at ``own`` with a learned ``shift``; just "50" without a shift."""
+    if not shift:
+        return str(own)
+    return t(language, "admin.threshold_learned", applied=own + shift, own=own,
+             sign="+" if shift > 0 else "−", points=abs(shift))
+
+
 SHOWN = 45
 """Sections a list shows (Slack takes 50 blocks per message): the rest are named below."""
 
@@ -171,8 +182,9 @@ def build_watch_list(views: Sequence[WatchLine], language: str) -> tuple[str, li
         return text, [_section(text)]
     blocks = [_section(
         f"*{escape(v.name)}* · <#{v.channel_id}> · "
-        + t(language, "admin.watch_line", threshold=v.alert_threshold, sources=v.source_count,
-            mentions=v.mention_count)
+        + t(language, "admin.watch_line",
+            threshold=threshold_words(v.alert_threshold, v.learned_shift, language),
+            sources=v.source_count, mentions=v.mention_count)
         + (" · " + t(language, "admin.paused") if v.paused else "")
         + (" · " + t(language, "compete.competitor_tag") if v.kind == "competitor" else "")
         + (" · " + t(language, "compete.group_tag", group=escape(v.group)) if v.group else "")

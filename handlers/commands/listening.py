@@ -11,7 +11,12 @@ from bot.services import competitors, ratelimit, sources_admin, topic_routes, wa
 from bot.services.errors import ServiceError
 from bot.services.http_clients import http_factory
 from bot.services.permissions import ANYONE, Role
-from bot.slack.admin_views import build_source_list, build_source_test, build_watch_list
+from bot.slack.admin_views import (
+    build_source_list,
+    build_source_test,
+    build_watch_list,
+    threshold_words,
+)
 from handlers.commands import competitors as competitor_commands
 from handlers.commands.parsing import (
     SMART_QUOTES,
@@ -57,7 +62,8 @@ def _watch_add(request: CommandRequest, runtime: Runtime) -> Reply:
                        group=view.group or "-"))
     added = t(request.language, "admin.watch_added", name=view.name,
               description=view.query_description, channel=view.channel_id,
-              threshold=view.alert_threshold)
+              threshold=threshold_words(view.alert_threshold, view.learned_shift,
+                                        request.language))
     if view.group:
         added += " " + t(request.language, "compete.in_group", group=view.group)
     return Reply(added)

@@ -14,10 +14,12 @@ from bot.net.http import HttpClient
 from bot.services.actors import CLI
 from bot.services.polling import run_poll_tick
 from bot.services.sources_admin import do_add_source
+from storage.db import transaction
 from storage.models import Mention
+from storage.models_triage import TriageCalibration
 from tests.e2e.conftest import ADMIN_ID, VigieApp
 from tests.harness.blockkit_limits import validate_blocks
-from tests.harness.constants import CHANNEL_ID
+from tests.harness.constants import CHANNEL_ID, TEAM_ID
 from tests.harness.webhooks import webhook_from_answer, webhook_headers
 
 
@@ -46,6 +48,34 @@ def test_watch_lifecycle(vigie: VigieApp) -> None:
     assert "resumed" in admin(vigie, "watch resume acme")
     assert "removed" in admin(vigie, "watch remove acme")
     assert "No watches yet" in admin(vigie, "watch list")
+
+
+def test_watch_list_and_add_say_the_threshold_learning_applies(vigie: VigieApp) -> None:
+    admin(vigie, f"watch add acme <#{CHANNEL_ID}|social> acme")
+    admin(vigie, f"watch add firehose <#{CHANNEL_ID}|social> threshold:0 acme")
+    workspace_id = vigie.runtime.workspaces.ensure(TEAM_ID).id
+    with transaction(vigie.runtime.sessions) as session:
+        session.add(TriageCalibration(workspace_id=workspace_id, enabled=True, offset=20))
+    added = admin(vigie, f"watch add beta <#{CHANNEL_ID}|social> threshold:40 beta")
+    assert "at priority ≥ 60 (40 + 20 learned from the team, `/cm triage`)." in added, added
+
+    def lines() -> dict[str, str]:
+        listing = vigie.slack.slash_command("watch list", user_id=ADMIN_ID).json()
+        assert validate_blocks(listing["blocks"], "message") == []
+        return {b["text"]["text"].split("*")[1]: b["text"]["text"] for b in listing["blocks"]}
+
+    listed = lines()
+    assert "alert at priority ≥ 70 (50 + 20 learned from the team, `/cm triage`)" in listed[
+        "acme"]
+    assert "alert at priority ≥ 0 ·" in listed["firehose"]  # 0 alerts on everything
+    with transaction(vigie.runtime.sessions) as session:
+        session.get(TriageCalibration, workspace_id).offset = -10  # type: ignore[union-attr]
+    admin(vigie, "lang fr")
+    assert ("alerte dès la priorité 40 (50 − 10 appris de l'équipe, `/cm triage`)"
+            in lines()["acme"])
+    with transaction(vigie.runtime.sessions) as session:
+        session.get(TriageCalibration, workspace_id).enabled = False  # type: ignore[union-attr]
+    assert "alerte dès la priorité 50 ·" in lines()["acme"]
 
 
 def test_watch_errors_are_specific(vigie: VigieApp) -> None:

@@ -1,0 +1,38 @@
+"""`vigie watch add` and `vigie watch list` say the threshold ingest applies once triage
+learning shifts it: a real process on a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import select
+
+from storage.db import make_engine, make_session_factory, transaction
+from storage.models import Workspace
+from storage.models_triage import TriageCalibration
+from tests.bot.test_cli import vigie
+
+
+def test_watch_add_and_list_name_the_learned_shift(tmp_path: Path) -> None:
+    assert vigie(tmp_path, "db", "upgrade").returncode == 0
+    added = vigie(tmp_path, "watch", "add", "acme", "--query", "acme", "--channel", "C0SOCIAL1")
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.strip().endswith("at priority >= 50.")
+    engine = make_engine(f"sqlite:///{tmp_path / 'vigie.db'}")
+    with transaction(make_session_factory(engine)) as session:
+        workspace_id = session.scalars(select(Workspace.id)).one()
+        session.add(TriageCalibration(workspace_id=workspace_id, enabled=True, offset=20))
+    engine.dispose()
+
+    beta = vigie(tmp_path, "watch", "add", "beta", "--query", "beta", "--channel", "C0SOCIAL1",
+                 "--alert-threshold", "40")
+    assert beta.returncode == 0, beta.stderr
+    assert beta.stdout.strip().endswith(
+        "at priority >= 60 (40 + 20 learned from the team's triage).")
+    listed = vigie(tmp_path, "watch", "list").stdout.splitlines()
+    assert "threshold 70 (50 + 20 learned from the team's triage) 0 sources" in listed[0]
+    assert listed[0].startswith("acme ")
+    as_json = json.loads(vigie(tmp_path, "watch", "list", "--json").stdout)
+    assert [(w["name"], w["alert_threshold"], w["learned_shift"], w["applied_threshold"])
+            for w in as_json] == [("acme", 50, 20, 70), ("beta", 40, 20, 60)]
