@@ -569,15 +569,46 @@ def _given(ctx: click.Context, param: click.Parameter, value: str | None) -> str
     return value
 
 
+def _once(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> str | None:
+    """A filter option's one value (see ``_given``): given again with another value it is
+    refused, naming both, as `/cm mentions` refuses a repeated filter (a listing takes
+    one value per filter); the same value twice is that value. Values compare as the
+    listing reads them (``--topic bug --topic outage``, ``--since 24h --since 1d``)."""
+    def same(value: str) -> object:
+        if param.name == "topic":
+            from bot.analysis.topics import parse_topic
+
+            return parse_topic(value) or value
+        if param.name == "since":
+            from bot.services.mention_search import parse_duration
+
+            try:
+                return parse_duration(value)
+            except ServiceError:
+                return value
+        return value.lower()
+
+    firsts: dict[object, str] = {}
+    for value in values:
+        firsts.setdefault(same(value), value)
+    distinct = list(firsts.values())
+    if len(distinct) > 1:
+        raise click.BadParameter(
+            f"given twice ({distinct[0]!r}, then {distinct[1]!r}): a listing takes one value "
+            "per filter, so ask for each value separately", param=param)
+    return _given(ctx, param, distinct[0] if distinct else None)
+
+
 @main.command()
-@click.option("--watch", "watch_name", default=None, callback=_given)
-@click.option("--since", default=None, callback=_given, help="e.g. 30m, 24h, 7d.")
-@click.option("--status", default=None, callback=_given)
-@click.option("--sentiment", default=None, type=click.Choice(["negative", "neutral", "positive"]))
-@click.option("--network", default=None, callback=_given)
-@click.option("--text", default=None, callback=_given,
+@click.option("--watch", "watch_name", multiple=True, callback=_once)
+@click.option("--since", multiple=True, callback=_once, help="e.g. 30m, 24h, 7d.")
+@click.option("--status", multiple=True, callback=_once)
+@click.option("--sentiment", multiple=True, callback=_once,
+              type=click.Choice(["negative", "neutral", "positive"]))
+@click.option("--network", multiple=True, callback=_once)
+@click.option("--text", multiple=True, callback=_once,
               help='A search: words, "phrases", prefix*, OR, -word (accents and case ignored).')
-@click.option("--topic", default=None,
+@click.option("--topic", multiple=True, callback=_once,
               help="billing, delivery, account, outage, quality or churn.")
 @click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")

@@ -54,26 +54,23 @@ def _rest(request: CommandRequest, start: int) -> str:
 
 
 def parse_filters(args: list[str]) -> MentionFilter:
-    """`status:new sentiment:negative since:24h assignee:<@U1|ana> words` -> MentionFilter."""
+    """`status:new sentiment:negative since:24h assignee:<@U1|ana> words` -> MentionFilter.
+
+    One value per filter: a filter given again with another value is refused, naming it
+    (``list.repeated_filter``), rather than one of them silently winning."""
     values: dict[str, Any] = {}
+    typed: dict[str, str] = {}
     words: list[str] = []
     for arg in args:
         key, sep, value = arg.partition(":")
         if sep and key.lower() in FILTER_KEYS:
             key = key.lower()
-            if key == "since":
-                values["since"] = parse_duration(value)
-            elif key == "assignee":
-                user = user_id_of(value) if value not in {"me", "@me"} else "me"
-                if user is None:
-                    raise ServiceError("role.bad_user", value=unescape(value)[:40])
-                values["assignee"] = user
-            elif key == "source":
-                values["network"] = value.lower()
-            elif key == "topic":
-                values["topic"] = topic_of(unescape(value))
-            else:
-                values[key] = value.lower() if key != "watch" else value
+            field, parsed = _filter_value(key, value)
+            if field in values and _same(values[field]) != _same(parsed):
+                raise ServiceError("list.repeated_filter", name=key, first=typed[field][:40],
+                                   second=unescape(value)[:40])
+            values[field] = parsed
+            typed.setdefault(field, unescape(value))
         elif sep and key.isalpha() and key.lower() not in {"http", "https"}:
             raise ServiceError("list.bad_filter", value=unescape(arg)[:40])
         else:
@@ -81,6 +78,27 @@ def parse_filters(args: list[str]) -> MentionFilter:
     if words:
         values["text"] = " ".join(words)[:200]
     return MentionFilter(**values)
+
+
+def _same(value: Any) -> Any:
+    """A filter value as the listing compares it (watch names ignore case)."""
+    return value.lower() if isinstance(value, str) else value
+
+
+def _filter_value(key: str, value: str) -> tuple[str, Any]:
+    """A `/cm mentions` filter's MentionFilter field and value (``key`` lower case)."""
+    if key == "since":
+        return "since", parse_duration(value)
+    if key == "assignee":
+        user = user_id_of(value) if value not in {"me", "@me"} else "me"
+        if user is None:
+            raise ServiceError("role.bad_user", value=unescape(value)[:40])
+        return "assignee", user
+    if key == "source":
+        return "network", value.lower()
+    if key == "topic":
+        return "topic", topic_of(unescape(value))
+    return key, value.lower() if key != "watch" else value
 
 
 def mention_page(runtime: Runtime, workspace_id: int, user_id: str, filters: MentionFilter,

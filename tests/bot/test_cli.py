@@ -444,3 +444,15 @@ def test_topic_routes_and_topic_filter_from_the_terminal(tmp_path: Path) -> None
     assert listed.returncode == 0 and json.loads(listed.stdout) == []
     wrong = vigie(tmp_path, "mentions", "--topic", "weather")
     assert wrong.returncode == 2 and "is not a topic" in wrong.stderr
+    # A repeated filter is refused, naming it, as /cm mentions does: one value per filter.
+    twice = vigie(tmp_path, "mentions", "--topic", "billing", "--topic", "outage")
+    assert twice.returncode == 2 and "'--topic': given twice ('billing', then 'outage')" in (
+        twice.stderr)
+    again = vigie(tmp_path, "mentions", "--topic", "bug", "--topic", "outage", "--status",
+                  "new", "--status", "NEW", "--since", "24h", "--since", "1d")
+    assert again.returncode == 0 and again.stdout.strip() == "No mentions match.", again.stderr
+    statuses = vigie(tmp_path, "mentions", "--status", "new", "--status", "replied")
+    assert statuses.returncode == 2 and "'--status': given twice" in statuses.stderr
+    own = vigie(tmp_path, "watch", "route", "acme", "--topic", "churn", "--channel", "C0ACME123")
+    assert own.returncode == 2 and "already go to C0ACME123, the watch's own channel" in (
+        own.stderr) and "/cm" not in own.stderr

@@ -245,3 +245,29 @@ def test_topic_filter_survives_paging(vigie: VigieApp) -> None:
     second = vigie.standin.responses()[-1]
     assert sections_saying(second["blocks"], "billing") == 2
     assert "crashing" not in str(second["blocks"])
+
+
+def test_a_repeated_mentions_filter_is_refused_naming_it(vigie: VigieApp) -> None:
+    def listed(text: str) -> dict[str, Any]:
+        response = vigie.slack.slash_command(text, user_id=ADMIN_ID)
+        assert response.status_code == 200
+        if response.content:
+            return dict(response.json())
+        vigie.standin.wait_until(lambda standin: len(standin.responses()) > 0)
+        answer = vigie.standin.responses()[-1]
+        vigie.standin.clear()
+        return dict(answer)
+
+    refused = listed("mentions topic:billing topic:outage")
+    assert refused["text"] == ("`topic:` is given twice (`billing`, then `outage`): a listing "
+                               "takes one value per filter, so ask for each value separately.")
+    assert "blocks" not in refused or "`topic:`" in str(refused["blocks"])
+    assert "`status:` is given twice" in listed("mentions status:new refund status:replied")[
+        "text"]
+    assert "`source:` is given twice" in listed("mentions source:x source:mastodon")["text"]
+    # The same value twice (as the listing reads it) is that value.
+    for same in ("mentions topic:bug topic:outage", "mentions since:24h since:1d",
+                 "mentions watch:acme watch:ACME status:new status:NEW"):
+        assert "given twice" not in str(listed(same)), same
+    admin(vigie, "lang fr")
+    assert "`topic:` est donné deux fois" in listed("mentions topic:billing topic:panne")["text"]
