@@ -173,4 +173,5 @@ def test_opportunity_assign_refuses_a_viewer_without_slack(env: dict[str, str]) 
     assert code == 2, out
     assert out.strip() == (
         "Error: They are viewer, so they could not work on it: assign it to an agent (or "
-        "above), or an admin can make them one in Slack with /cm role add @name agent.")
+        "above), or a Vigie admin can give them that role from Slack (the role add command, "
+        "with agent).")
