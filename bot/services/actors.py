@@ -31,3 +31,5 @@ class Actor:
 
 CLI = Actor(None, "cli")
 SCHEDULER = Actor(None, "scheduler")
+BRAND_ACCOUNT = Actor(None, "brand_account")
+"""The brand's own account, replying natively on a network (found there by ingest)."""

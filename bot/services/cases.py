@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.messages.notes import Note, Text
 from bot.messages.show import ConversationPost
-from bot.services.actors import Actor
+from bot.services.actors import BRAND_ACCOUNT, Actor
 from bot.services.brand_accounts import BrandHandles
 from bot.services.errors import ServiceError
 from bot.services.outbox import KIND_CARD, do_enqueue
@@ -49,7 +49,7 @@ from storage.upserts import insert_or_skip
 
 log = logging.getLogger(__name__)
 
-BRAND = Actor(None, "brand_account")
+BRAND = BRAND_ACCOUNT
 """Who marks a case replied when the brand answered from its own account."""
 CUSTOMER = Actor(None, "conversation")
 """Who reopens a case when the customer writes again."""
