@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services import sla
 from bot.services.reporting.digest_sections import build_digest_report
 from bot.services.reporting.queries import Scope, open_in_several_watches
 from bot.services.reporting.schedule import channel_config
+from bot.slack.digest_blocks import build_digest_blocks
 from storage.db import transaction
 from storage.models import Mention, Watch
 from storage.models_cases import Case, QuietMention
@@ -203,6 +205,23 @@ def test_top_priority_authors_and_waited(sessions: sessionmaker[Session],
               for group in report.waited}
     assert waited == {"acme": (3, [m["m2"], m["m8"], m["m16"]]),
                       "beta": (2, [m["m7"], m["m5"]])}
+
+
+def test_a_competitors_watch_never_waited_for_the_digest(sessions: sessionmaker[Session],
+                                                         dataset: Dataset) -> None:
+    """A competitor's watch never alerts: its mentions did not "wait", and the digest offers
+    no "Should have alerted" for them."""
+    with transaction(sessions) as session:
+        session.execute(update(Watch).where(Watch.name == "beta")
+                        .values(kind=WATCH_COMPETITOR))
+    report = _report(sessions, dataset)
+    assert [group.watch_name for group in report.waited] == ["acme"]
+    _title, blocks = build_digest_blocks(report, "en")
+    flagged = [element["value"] for block in blocks if block["type"] == "actions"
+               for element in block["elements"]]
+    m = dataset.mentions
+    assert flagged == [str(m[name]) for name in ("m2", "m8", "m16")]
+    assert "beta" not in str(blocks)
 
 
 def test_chart_counts_local_days(sessions: sessionmaker[Session], dataset: Dataset) -> None:

@@ -45,6 +45,7 @@ from bot.services.reporting.schedule import DigestChannel
 from bot.services.reporting.share_of_voice import SovReport, share_of_voice
 from bot.services.triage_learning import effective_threshold, workspace_offset
 from storage.models import Mention, Watch
+from storage.models_competitors import WATCH_BRAND
 from storage.models_watches import MentionWatch
 from storage.reporting_counts import (
     priority_floor,
@@ -308,8 +309,9 @@ def _share_of_voice(session: Session, scope: Scope, previous_start: datetime,
 
 
 def _watches(session: Session, scope: Scope) -> dict[int, tuple[str, int]]:
+    # Brand watches only: a competitor's watch never alerts, so nothing of it "waited".
     query = select(Watch.id, Watch.name, Watch.alert_threshold).where(
-        Watch.workspace_id == scope.workspace_id)
+        Watch.workspace_id == scope.workspace_id, Watch.kind == WATCH_BRAND)
     if scope.watch_ids is not None:
         query = query.where(Watch.id.in_(scope.watch_ids))
     offset = workspace_offset(session, scope.workspace_id)  # what ingest alerted at
