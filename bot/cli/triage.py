@@ -1,4 +1,4 @@
-"""`vigie triage learn` and `vigie triage status`: the per-workspace triage calibration."""
+"""`vigie triage learn`: the per-workspace triage calibration (`/cm triage` shows it in Slack)."""
 
 from __future__ import annotations
 
