@@ -325,8 +325,9 @@ def _switch(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
         calibration = _calibration(session, workspace_id)
         before = calibration.offset
         if kind == "reset":
-            calibration.offset = 0
-        calibration.enabled = kind != "off"
+            calibration.offset = 0  # on or off, as it was
+        else:
+            calibration.enabled = kind == "on"
         calibration.updated_by = actor.name[:32]
         calibration.updated_at = utcnow()
         workspace = session.get(Workspace, workspace_id)
@@ -338,7 +339,7 @@ def _switch(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
 
 
 def do_reset(sessions: sessionmaker[Session], workspace_id: int, actor: Actor) -> LearnResult:
-    """Back to the shipped thresholds (admins); learning goes on from there."""
+    """Back to the shipped thresholds (admins): the shift only; learning stays on or off."""
     return _switch(sessions, workspace_id, actor, "reset")
 
 

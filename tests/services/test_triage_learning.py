@@ -272,3 +272,13 @@ def test_ingest_alerts_at_the_shifted_threshold(
         assert alert_threshold(session, watch) == watch.alert_threshold - 5
         report = do_ingest(session, watch, None, fetched, now=now)
     assert report.stored == 2 and report.alerts == 1
+
+
+def test_reset_keeps_learning_off(sessions: sessionmaker[Session], workspace_id: int) -> None:
+    with transaction(sessions) as session:
+        session.add(TriageCalibration(workspace_id=workspace_id, offset=-20, enabled=False))
+    reset = triage_learning.do_reset(sessions, workspace_id, CLI)
+    assert (reset.offset_before, reset.offset_after) == (-20, 0)
+    status = triage_learning.triage_status(sessions, workspace_id)
+    assert not status.enabled and status.offset == 0
+    assert triage_learning.do_learn_workspace(sessions, workspace_id, CLI).outcome == "off"
