@@ -5,19 +5,32 @@ Positive (the team wanted it now): assign, draft, replied, "Should have alerted"
 Negative: ignore, "Not urgent". One row per mention: the latest label wins, except that a
 workflow action never replaces an explicit button label (a reply to a mention someone
 called not urgent says it needed an answer, not that it needed one now).
+
+Only decisions the learned shift can change are labels: a mention's label judges the alert
+decision of a brand watch with a threshold above 0 (its own watch, else the lowest such
+threshold among the brand watches it is also in). A competitor's watch never alerts and a
+watch at threshold 0 alerts on everything, so what the team does with their mentions is
+not recorded, the buttons are neither shown nor accepted for them, and learning leaves out
+labels stored before this rule (``learnable``).
+
+A reply is a label only when the team made it through Vigie (its reply buttons, `/cm
+replied`, the CLI). A reply the brand's account posted natively and Vigie found on the
+network (actor ``BRAND_ACCOUNT``) is no label: the brand thanks praise as routinely as it
+answers complaints, often hours later, so it says nothing about what needed an alert.
+Labels the team gave the mention before (assign, draft...) stay.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
 from bot.messages.notes import Note
 from bot.messages.stored import spec_payload
-from bot.services.actors import Actor
+from bot.services.actors import BRAND_ACCOUNT, Actor
 from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
 from bot.services.outbox import KIND_THREAD, KIND_UPDATE_CARD, do_enqueue
@@ -25,7 +38,9 @@ from bot.services.permissions import require_role
 from bot.services.workspaces import workspace_language
 from storage.db import transaction
 from storage.models import Mention, MentionStatus, Role, Watch, utcnow
+from storage.models_competitors import WATCH_BRAND
 from storage.models_triage import TriageLabel
+from storage.models_watches import MentionWatch
 from storage.upserts import upsert_triage_label
 
 WORKFLOW, FEEDBACK = "workflow", "feedback"
@@ -42,17 +57,60 @@ def _was_alerted(mention: Mention) -> bool:
     return bool(mention.alerted or mention.slack_ts)
 
 
+def _shiftable(watch: Watch) -> bool:
+    return watch.kind == WATCH_BRAND and watch.alert_threshold > 0
+
+
+def judged_watch(session: Session, mention: Mention) -> tuple[int | None, int] | None:
+    """(watch id, own threshold) of the alert decision a label of ``mention`` judges: its
+    watch when that is a brand watch with a threshold above 0, else the lowest threshold
+    among the other brand watches it is in; None when no decision of it can be shifted
+    (competitors' watches only, or "alert on everything"). A mention without a watch is
+    judged against the default threshold."""
+    if mention.watch_id is None:
+        return None, DEFAULT_THRESHOLD
+    watch = session.get(Watch, mention.watch_id)
+    if watch is None:
+        return None, DEFAULT_THRESHOLD
+    if _shiftable(watch):
+        return watch.id, watch.alert_threshold
+    other = session.execute(
+        select(Watch.id, Watch.alert_threshold).join(
+            MentionWatch, MentionWatch.watch_id == Watch.id).where(
+            MentionWatch.mention_id == mention.id, Watch.kind == WATCH_BRAND,
+            Watch.alert_threshold > 0).order_by(Watch.alert_threshold, Watch.id).limit(1)
+    ).first()
+    return (int(other[0]), int(other[1])) if other is not None else None
+
+
+def learnable() -> ColumnElement[bool]:
+    """The labels learning reads (with ``TriageLabel`` outer-joined to ``Watch`` on its
+    watch): of decisions the shift can change, including those stored before the rule."""
+    return and_(TriageLabel.threshold > 0, or_(
+        TriageLabel.watch_id.is_(None),
+        and_(Watch.kind == WATCH_BRAND, Watch.alert_threshold > 0)))
+
+
+def count_labels(session: Session, workspace_id: int) -> int:
+    """How many labels of the workspace learning reads."""
+    return int(session.scalar(
+        select(func.count()).select_from(TriageLabel)
+        .outerjoin(Watch, Watch.id == TriageLabel.watch_id)
+        .where(TriageLabel.workspace_id == workspace_id, learnable())) or 0)
+
+
 def upsert_label(session: Session, mention: Mention, actor: Actor, action: str, *,
-                 positive: bool, source: str) -> None:
+                 positive: bool, source: str) -> bool:
     """Record ``action`` as the mention's label in the caller's transaction (one statement:
-    concurrent labels of one mention cannot collide)."""
-    threshold = DEFAULT_THRESHOLD
-    if mention.watch_id is not None:
-        watch = session.get(Watch, mention.watch_id)
-        threshold = watch.alert_threshold if watch is not None else DEFAULT_THRESHOLD
+    concurrent labels of one mention cannot collide); False, recording nothing, when no
+    alert decision of the mention can be shifted (``judged_watch``)."""
+    judged = judged_watch(session, mention)
+    if judged is None:
+        return False
+    watch_id, threshold = judged
     values = {
         "workspace_id": mention.workspace_id, "mention_id": mention.id,
-        "watch_id": mention.watch_id, "positive": positive, "action": action,
+        "watch_id": watch_id, "positive": positive, "action": action,
         "source": source, "actor": actor.name[:32], "surface": actor.surface[:24],
         "priority": mention.priority, "threshold": threshold,
         "alerted": _was_alerted(mention), "decided_at": mention.created_at,
@@ -61,12 +119,14 @@ def upsert_label(session: Session, mention: Mention, actor: Actor, action: str, 
     # Feedback from Slack overrides any label; a workflow label only a workflow label.
     upsert_triage_label(session, values, overriding_source=FEEDBACK,
                         overridable_source=WORKFLOW)
+    return True
 
 
 def on_transition(session: Session, mention: Mention, actor: Actor, action: str) -> None:
-    """The workflow's hook: record the label a transition gives, if it gives one."""
+    """The workflow's hook: record the label a transition gives, if it gives one (a reply
+    the brand's account posted outside Vigie gives none)."""
     positive = WORKFLOW_LABELS.get(action)
-    if positive is not None:
+    if positive is not None and actor != BRAND_ACCOUNT:
         upsert_label(session, mention, actor, action, positive=positive, source=WORKFLOW)
 
 
@@ -107,8 +167,9 @@ def do_feedback(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
             raise ServiceError("triage.not_alerted", id=str(mention_id))
         if action == SHOULD_ALERT and alerted:
             raise ServiceError("triage.already_alerted", id=str(mention_id))
-        upsert_label(session, mention, actor, action, positive=FEEDBACK_LABELS[action],
-                     source=FEEDBACK)
+        if not upsert_label(session, mention, actor, action,
+                            positive=FEEDBACK_LABELS[action], source=FEEDBACK):
+            raise ServiceError("triage.never_alerts", id=str(mention_id))
         record(session, workspace_id, actor, f"mention.{action}", mention_id=mention.id,
                detail={"priority": mention.priority})
         if mention.slack_channel and mention.slack_ts:
@@ -120,12 +181,12 @@ def do_feedback(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
                        channel=mention.slack_channel, mention_id=mention.id,
                        payload=spec_payload(Note.of(language, f"triage.note_{action}",
                                                     actor=who)))
-        count = int(session.scalar(select(func.count()).select_from(TriageLabel).where(
-            TriageLabel.workspace_id == workspace_id)) or 0)
-        return FeedbackOutcome(mention.id, action, count)
+        return FeedbackOutcome(mention.id, action, count_labels(session, workspace_id))
 
 
 def card_offers_not_urgent(session: Session, mention: Mention) -> bool:
-    """Whether the card shows "Not urgent": an open mention nobody has judged explicitly."""
+    """Whether the card shows "Not urgent": an open mention nobody has judged explicitly,
+    whose alert a learned shift could have avoided."""
     return (MentionStatus(mention.status) in OPEN
-            and feedback_of(session, mention.id) is None)
+            and feedback_of(session, mention.id) is None
+            and judged_watch(session, mention) is not None)

@@ -30,8 +30,10 @@ from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import ServiceError
 from bot.services.permissions import require_role
+from bot.services.triage_labels import learnable
 from storage.db import transaction
 from storage.models import Role, Watch, Workspace, utcnow
+from storage.models_competitors import WATCH_BRAND
 from storage.models_triage import TriageCalibration, TriageLabel, TriageRun
 
 MIN_LABELS = 40
@@ -179,10 +181,11 @@ class LearnResult:
 
 
 def load_examples(session: Session, workspace_id: int) -> list[Example]:
-    """The workspace's newest labels, oldest decision first."""
+    """The workspace's newest labels of decisions the shift can change, oldest first."""
     rows = session.execute(
         select(TriageLabel.priority, TriageLabel.threshold, TriageLabel.positive)
-        .where(TriageLabel.workspace_id == workspace_id)
+        .outerjoin(Watch, Watch.id == TriageLabel.watch_id)
+        .where(TriageLabel.workspace_id == workspace_id, learnable())
         .order_by(TriageLabel.decided_at.desc(), TriageLabel.id.desc()).limit(MAX_LABELS)).all()
     return [Example(int(priority) - int(threshold), bool(positive))
             for priority, threshold, positive in reversed(rows)]
@@ -394,17 +397,21 @@ def triage_status(sessions: sessionmaker[Session], workspace_id: int) -> TriageS
         calibration = session.get(TriageCalibration, workspace_id)
         enabled = calibration.enabled if calibration is not None else True
         offset = calibration.offset if calibration is not None else 0
-        by_action = dict(session.execute(
-            select(TriageLabel.action, func.count()).where(
-                TriageLabel.workspace_id == workspace_id).group_by(TriageLabel.action))
-            .tuples().all())
-        positive = int(session.scalar(select(func.count()).select_from(TriageLabel).where(
-            TriageLabel.workspace_id == workspace_id, TriageLabel.positive.is_(True))) or 0)
+        labels = select(TriageLabel.action, TriageLabel.positive, func.count()).outerjoin(
+            Watch, Watch.id == TriageLabel.watch_id).where(
+            TriageLabel.workspace_id == workspace_id, learnable()).group_by(
+            TriageLabel.action, TriageLabel.positive)
+        by_action: dict[str, int] = {}
+        positive = 0
+        for action, is_positive, count in session.execute(labels).tuples():
+            by_action[action] = by_action.get(action, 0) + int(count)
+            positive += int(count) if is_positive else 0
         total = sum(by_action.values())
         watches = [(name, threshold, effective_threshold(threshold, offset if enabled else 0))
                    for name, threshold in session.execute(
                        select(Watch.name, Watch.alert_threshold).where(
-                           Watch.workspace_id == workspace_id).order_by(Watch.name))]
+                           Watch.workspace_id == workspace_id, Watch.kind == WATCH_BRAND)
+                       .order_by(Watch.name))]
         runs = select(TriageRun).where(TriageRun.workspace_id == workspace_id).order_by(
             TriageRun.id.desc()).limit(1)
         last_run = session.scalar(runs)

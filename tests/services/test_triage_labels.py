@@ -3,22 +3,27 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services import triage_labels, workflow
-from bot.services.actors import Actor
+from bot.services.actors import CLI, Actor
+from bot.services.brand_accounts import do_add_account
 from bot.services.cards import load_card_view
 from bot.services.errors import Forbidden, NotFound, ServiceError
 from bot.services.members import do_set_role
+from bot.services.watches import do_add_watch
 from bot.slack.render import payload_text, render_payload
 from storage.db import transaction
 from storage.models import AuditEvent, Mention, OutboxMessage, Watch, Workspace
 from storage.models_triage import TriageLabel
+from storage.models_watches import MentionWatch
 from tests.harness.constants import CHANNEL_ID, OTHER_USER_ID, USER_ID
+from tests.services.test_cases import NOW, ingest, tweet, x_batch
+from tests.services.test_cases import mention as case_mention
 
 ALICE = Actor(USER_ID, "button")
 BOB = Actor(OTHER_USER_ID, "slash_command")
@@ -180,3 +185,92 @@ def test_feedback_refusals_are_specific(sessions: sessionmaker[Session],
     assert "*agent* role" in denied.value.message("en")
     with sessions() as session:
         assert session.scalar(select(TriageLabel.id)) is None
+
+
+def _watch(sessions: sessionmaker[Session], workspace_id: int, name: str, *,
+           threshold: int = 50, kind: str = "brand") -> int:
+    with transaction(sessions) as session:
+        watch = Watch(workspace_id=workspace_id, name=name, channel_id=CHANNEL_ID,
+                      alert_threshold=threshold, kind=kind)
+        session.add(watch)
+        session.flush()
+        return watch.id
+
+
+def _in_watch(sessions: sessionmaker[Session], mention_id: int, watch_id: int) -> None:
+    with transaction(sessions) as session:
+        row = session.get(Mention, mention_id)
+        assert row is not None
+        row.watch_id = watch_id
+
+
+def test_only_decisions_a_shift_can_change_are_labels(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """A competitor's watch never alerts and a watch at threshold 0 alerts on everything:
+    what the team does with their mentions says nothing about a threshold."""
+    rival = _watch(sessions, workspace_id, "rival", kind="competitor")
+    firehose = _watch(sessions, workspace_id, "firehose", threshold=0)
+    waited = mention(sessions, workspace_id, priority=32, alerted=False, external_id="1")
+    _in_watch(sessions, waited, rival)
+    with pytest.raises(ServiceError) as err:
+        triage_labels.do_feedback(sessions, workspace_id, ALICE, waited, "should_alert")
+    assert err.value.key == "triage.never_alerts"
+    assert "a competitor's watch never alerts" in err.value.message("en")
+    assert "la veille d'un concurrent n'alerte jamais" in err.value.message("fr")
+    workflow.do_simple(sessions, workspace_id, ALICE, waited, "ignore")
+    assert label(sessions, waited) is None
+
+    everything = mention(sessions, workspace_id, priority=12, external_id="2")
+    _in_watch(sessions, everything, firehose)
+    with sessions() as session:
+        row = session.get(Mention, everything)
+        assert row is not None
+        assert not triage_labels.card_offers_not_urgent(session, row)
+    with pytest.raises(ServiceError) as err:
+        triage_labels.do_feedback(sessions, workspace_id, ALICE, everything, "not_urgent")
+    assert err.value.key == "triage.never_alerts"
+    workflow.do_assign(sessions, workspace_id, ALICE, everything, OTHER_USER_ID)
+    assert label(sessions, everything) is None
+
+
+def test_a_competitor_mention_also_in_a_brand_watch_is_judged_by_the_brand_watch(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    waited = mention(sessions, workspace_id, priority=41, alerted=False)
+    brand = _watch(sessions, workspace_id, "acme-orders", threshold=60)
+    with transaction(sessions) as session:  # the mention's own watch follows a competitor
+        session.execute(update(Watch).where(Watch.id != brand).values(kind="competitor"))
+    with transaction(sessions) as session:
+        session.add(MentionWatch(workspace_id=workspace_id, mention_id=waited, watch_id=brand,
+                                 network="x", published_at=DECIDED, priority=41))
+    outcome = triage_labels.do_feedback(sessions, workspace_id, ALICE, waited, "should_alert")
+    row = label(sessions, waited)
+    assert row is not None and (row.watch_id, row.threshold, row.positive) == (brand, 60, True)
+    assert outcome.labels == 1
+
+
+def test_a_reply_the_brand_posted_outside_vigie_is_no_label(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """The brand thanking a praise post hours later on X is not the team asking for an
+    alert; a reply the team marks through Vigie still is."""
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="", channel_id=CHANNEL_ID,
+                 alert_threshold=50)
+    do_add_account(sessions, workspace_id, CLI, "x", "@AcmeCare")
+    praise = tweet("2001", "11", "@AcmeCare love the new app, great job!", 0)
+    thanks = tweet("2002", "99", "@ana_r thanks so much for the love!", 50,
+                   conversation="2001", reply_to="2001", reply_to_user="11")
+    ingest(sessions, workspace_id, x_batch(praise))
+    ingest(sessions, workspace_id, x_batch(thanks), now=NOW + timedelta(hours=18))
+    root = case_mention(sessions, "2001")
+    assert root.status == "replied" and root.priority < 50
+    assert label(sessions, root.id) is None
+
+    complaint = tweet("2003", "22", "@AcmeCare charged twice for one order, refund me", 0)
+    answer = tweet("2004", "99", "@bob so sorry, DM us", 30, conversation="2003",
+                   reply_to="2003", reply_to_user="22")
+    ingest(sessions, workspace_id, x_batch(complaint))
+    assigned = case_mention(sessions, "2003")
+    workflow.do_assign(sessions, workspace_id, CLI, assigned.id, USER_ID)
+    ingest(sessions, workspace_id, x_batch(answer), now=NOW + timedelta(hours=1))
+    assert case_mention(sessions, "2003").status == "replied"
+    kept = label(sessions, assigned.id)  # the team's own judgement stays
+    assert kept is not None and (kept.action, kept.positive) == ("assign", True)

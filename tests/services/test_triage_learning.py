@@ -32,7 +32,7 @@ from bot.sources.base import Author as FetchedAuthor
 from bot.sources.base import FetchedMention
 from storage.db import transaction
 from storage.models import Mention, Watch
-from storage.models_triage import TriageCalibration, TriageRun
+from storage.models_triage import TriageCalibration, TriageLabel, TriageRun
 from tests.harness.constants import CHANNEL_ID, OTHER_USER_ID, TEAM_ID, USER_ID
 from tests.services.triage_history import START, Tweet, load_history
 
@@ -272,6 +272,52 @@ def test_ingest_alerts_at_the_shifted_threshold(
         assert alert_threshold(session, watch) == watch.alert_threshold - 5
         report = do_ingest(session, watch, None, fetched, now=now)
     assert report.stored == 2 and report.alerts == 1
+
+
+def _stored_labels(sessions: sessionmaker[Session], workspace_id: int, watch: Watch,
+                   line: int, count: int = 80) -> None:
+    """Labels as earlier versions stored them for any watch: the team wants every mention
+    at priority >= ``line``."""
+    rng = random.Random(watch.name)
+    with transaction(sessions) as session:
+        for n in range(count):
+            priority = rng.randint(5, 90)
+            row = store(session, watch, 10_000 * watch.id + n, priority,
+                        START + timedelta(minutes=n), watch.alert_threshold)
+            session.add(TriageLabel(
+                workspace_id=workspace_id, mention_id=row.id, watch_id=watch.id,
+                positive=priority >= line, action="assign" if priority >= line else "ignore",
+                source="workflow", actor=USER_ID, surface="button", priority=priority,
+                threshold=watch.alert_threshold, alerted=row.alerted, decided_at=row.created_at))
+
+
+def test_labels_of_watches_no_shift_changes_are_not_learned(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
+    """A watch alerting on everything (threshold 0) and a competitor's watch (never alerts):
+    their labels, even those stored before the rule, neither move the brand watch nor
+    count."""
+    with transaction(sessions) as session:
+        firehose = get_watch_by_name(session, workspace_id, watch_name)  # threshold 0
+        rival = Watch(workspace_id=workspace_id, name="rival", channel_id=CHANNEL_ID,
+                      alert_threshold=50, kind="competitor")
+        brand = Watch(workspace_id=workspace_id, name="acme-care", channel_id=CHANNEL_ID,
+                      alert_threshold=50)
+        session.add_all([rival, brand])
+        session.flush()
+        session.expunge_all()
+    _stored_labels(sessions, workspace_id, firehose, line=45)
+    _stored_labels(sessions, workspace_id, rival, line=20)
+    for _ in range(2):
+        result = triage_learning.do_learn_workspace(sessions, workspace_id, CLI)
+        assert (result.outcome, result.offset_after) == ("too_few_labels", 0)
+        assert result.counts["labels"] == 0
+    status = triage_learning.triage_status(sessions, workspace_id)
+    assert status.counts == {"labels": 0, "positive": 0, "negative": 0}
+    assert status.by_action == {}
+    assert [name for name, _own, _eff in status.watches] == ["acme", "acme-care"]
+    _stored_labels(sessions, workspace_id, brand, line=50, count=60)
+    with sessions() as session:
+        assert len(triage_learning.load_examples(session, workspace_id)) == 60
 
 
 def test_reset_keeps_learning_off(sessions: sessionmaker[Session], workspace_id: int) -> None:
