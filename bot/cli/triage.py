@@ -22,7 +22,7 @@ def triage() -> None:
 
 
 def _describe(result: LearnResult) -> str:
-    from bot.services.triage_learning import MIN_LABELS, MIN_PER_CLASS
+    from bot.services.triage_learning import MIN_LABELS, MIN_PER_CLASS, STEP
     from bot.slack.digest_blocks import signed
     from bot.slack.triage_blocks import ratio
 
@@ -31,8 +31,15 @@ def _describe(result: LearnResult) -> str:
             f"{signed(result.offset_after)}")
     if result.proposed is not None:
         line += f" (labels asked for {signed(result.proposed)})"
-    line += (f"; {counts.get('labels', 0)} labels ({counts.get('positive', 0)} wanted now, "
-             f"{counts.get('negative', 0)} could wait)")
+    labels = counts.get("labels", 0)
+    line += (f"; {labels} label{'' if labels == 1 else 's'} ({counts.get('positive', 0)} "
+             f"wanted now, {counts.get('negative', 0)} could wait)")
+    if result.outcome == "off":
+        line += ("\n  triage learning is off for this workspace (/cm triage on in Slack); "
+                 "nothing was changed")
+    if result.outcome == "day_limit":
+        line += (f"\n  learning already moved the shift {STEP} points today (UTC), the most it "
+                 f"moves in a day; nothing was changed")
     if result.outcome == "too_few_labels":
         line += (f"\n  not enough labels to learn from: a run needs {MIN_LABELS}, with at least "
                  f"{MIN_PER_CLASS} of each kind; nothing was changed")

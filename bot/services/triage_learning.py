@@ -3,11 +3,14 @@
 The shipped priority stays as it is; what a workspace learns is a shift of every watch's
 alert threshold (``offset`` points, the same for all its watches). A learning run:
 
-1. takes the workspace's labelled mentions in the order their alert decisions were made;
+1. takes the workspace's labelled mentions in the order their alert decisions were made,
+   leaving out those of decisions no shift changes (``triage_labels.learnable``: competitors'
+   watches never alert, a watch at threshold 0 alerts on everything);
 2. fits the shift on the older three quarters: the one whose alerts best match the labels
    (F1 of "needed attention now"; ties go to the shift nearest the current one);
-3. moves the current shift toward it by at most ``STEP`` points, and never beyond
-   ``MAX_OFFSET`` either way;
+3. moves the current shift toward it by at most ``STEP`` points per UTC day, counting every
+   run of the day (nightly and on demand, ``vigie triage learn`` or `/cm triage learn`), and
+   never beyond ``MAX_OFFSET`` either way;
 4. measures precision and recall on the newest quarter, which the fit never saw, of the
    current shift, of the one the labels asked for and of the bounded step toward it; the
    step is taken only if the shift asked for does better there and the step no worse.
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -39,7 +42,7 @@ from storage.models_triage import TriageCalibration, TriageLabel, TriageRun
 MIN_LABELS = 40
 MIN_PER_CLASS = 10
 STEP = 10
-"""The most a run moves the threshold, in priority points."""
+"""The most learning moves the threshold in one UTC day (all its runs together), in points."""
 MAX_OFFSET = 30
 """The furthest the learned shift may take any watch from its own threshold."""
 TEST_SHARE = 0.25
@@ -124,9 +127,9 @@ def best_offset(examples: Sequence[Example], current: int) -> int:
     return best[2]
 
 
-def bounded(current: int, proposed: int) -> int:
-    """``proposed``, at most STEP points from ``current`` and within ±MAX_OFFSET."""
-    step = max(-STEP, min(STEP, proposed - current))
+def bounded(current: int, proposed: int, step_left: int = STEP) -> int:
+    """``proposed``, at most ``step_left`` points from ``current`` and within ±MAX_OFFSET."""
+    step = max(-step_left, min(step_left, proposed - current))
     return max(-MAX_OFFSET, min(MAX_OFFSET, current + step))
 
 
@@ -197,8 +200,10 @@ def _counts(examples: Sequence[Example]) -> dict[str, int]:
             "negative": len(examples) - positive}
 
 
-def propose(examples: Sequence[Example], current: int, team_id: str = "") -> LearnResult:
-    """The run's decision on ``examples`` (oldest first), without touching the database."""
+def propose(examples: Sequence[Example], current: int, team_id: str = "",
+            step_left: int = STEP) -> LearnResult:
+    """The run's decision on ``examples`` (oldest first), without touching the database;
+    ``step_left``: how far the shift may still move today."""
     counts = _counts(examples)
     result = LearnResult(team_id, "too_few_labels", current, current, counts=counts)
     if (counts["labels"] < MIN_LABELS or counts["positive"] < MIN_PER_CLASS
@@ -208,11 +213,13 @@ def propose(examples: Sequence[Example], current: int, team_id: str = "") -> Lea
     train, test = examples[:cut], examples[cut:]
     counts.update(train=len(train), test=len(test))
     result.proposed = best_offset(train, current)
-    new = bounded(current, result.proposed)
+    new = bounded(current, result.proposed, step_left)
     result.before, result.after = evaluate(test, current), evaluate(test, new)
     result.target = evaluate(test, result.proposed)
-    if new == current:
+    if result.proposed == current:
         result.outcome = "unchanged"
+    elif new == current:
+        result.outcome = "day_limit"
     elif result.after.f1 < result.before.f1 or result.target.f1 < result.before.f1:
         result.outcome = "held_out_worse"
     elif result.target.f1 == result.before.f1:
@@ -235,27 +242,54 @@ def _calibration(session: Session, workspace_id: int) -> TriageCalibration:
 
 
 def _record_run(session: Session, workspace_id: int, actor: Actor, kind: str,
-                result: LearnResult, run_key: str | None = None) -> None:
+                result: LearnResult, run_key: str | None = None,
+                now: datetime | None = None) -> None:
     session.add(TriageRun(
         workspace_id=workspace_id, run_key=run_key, kind=kind, actor=actor.name[:32],
         outcome=result.outcome, applied=result.applied, offset_before=result.offset_before,
         offset_after=result.offset_after, proposed=result.proposed, figures=result.figures,
-        created_at=utcnow()))
+        created_at=now or utcnow()))
     record(session, workspace_id, actor, f"triage.{kind}",
            detail={"outcome": result.outcome, "offset_before": result.offset_before,
                    "offset_after": result.offset_after})
 
 
+def _utc_day(now: datetime) -> tuple[datetime, datetime]:
+    start = datetime.combine(now.astimezone(UTC).date(), datetime.min.time(), UTC)
+    return start, start + timedelta(days=1)
+
+
+def learned_today(session: Session, workspace_id: int, now: datetime) -> list[TriageRun]:
+    """The runs of ``now``'s UTC day that moved the workspace's shift by learning."""
+    start, end = _utc_day(now)
+    return list(session.scalars(select(TriageRun).where(
+        TriageRun.workspace_id == workspace_id, TriageRun.kind == "learn",
+        TriageRun.applied.is_(True), TriageRun.created_at >= start,
+        TriageRun.created_at < end).order_by(TriageRun.id)))
+
+
+def step_left(session: Session, workspace_id: int, now: datetime) -> int:
+    """How many points learning may still move the shift in ``now``'s UTC day."""
+    moved = sum(abs(run.offset_after - run.offset_before)
+                for run in learned_today(session, workspace_id, now))
+    return max(0, STEP - moved)
+
+
 def learn(session: Session, workspace: Workspace, actor: Actor, *, dry_run: bool = False,
-          run_key: str | None = None) -> LearnResult:
+          run_key: str | None = None, now: datetime | None = None) -> LearnResult:
     """One learning run for ``workspace`` in the caller's transaction (``dry_run``: compute
-    and record nothing). A workspace whose calibration is off is left alone."""
+    and record nothing), at ``now`` (default: the clock). A workspace whose calibration is
+    off is left alone; its label counts are reported all the same."""
+    now = now or utcnow()
     calibration = _calibration(session, workspace.id) if not dry_run else (
         session.get(TriageCalibration, workspace.id))
     current = calibration.offset if calibration is not None else 0
+    examples = load_examples(session, workspace.id)
     if calibration is not None and not calibration.enabled:
-        return LearnResult(workspace.team_id, "off", current, current, dry_run=dry_run)
-    result = propose(load_examples(session, workspace.id), current, workspace.team_id)
+        return LearnResult(workspace.team_id, "off", current, current,
+                           counts=_counts(examples), dry_run=dry_run)
+    result = propose(examples, current, workspace.team_id,
+                     step_left(session, workspace.id, now))
     result.dry_run = dry_run
     if dry_run:
         return result
@@ -263,14 +297,16 @@ def learn(session: Session, workspace: Workspace, actor: Actor, *, dry_run: bool
     if result.applied:
         calibration.offset = result.offset_after
         calibration.updated_by = actor.name[:32]
-        calibration.updated_at = utcnow()
-    _record_run(session, workspace.id, actor, "learn", result, run_key)
+        calibration.updated_at = now
+    _record_run(session, workspace.id, actor, "learn", result, run_key, now)
     return result
 
 
 def do_learn(sessions: sessionmaker[Session], actor: Actor, team_ids: Sequence[str] = (),
-             *, dry_run: bool = False) -> list[LearnResult]:
-    """`vigie triage learn`: a run for each named workspace (all when none is named)."""
+             *, dry_run: bool = False, now: datetime | None = None) -> list[LearnResult]:
+    """`vigie triage learn`: a run for each named workspace, once each however often it is
+    named (all when none is named)."""
+    team_ids = list(dict.fromkeys(team_ids))
     with sessions() as session:
         known = dict(session.execute(select(Workspace.team_id, Workspace.id)).tuples().all())
     unknown = [team for team in team_ids if team not in known]
@@ -282,12 +318,12 @@ def do_learn(sessions: sessionmaker[Session], actor: Actor, team_ids: Sequence[s
         with transaction(sessions) as session:
             workspace = session.get(Workspace, known[team])
             assert workspace is not None
-            results.append(learn(session, workspace, actor, dry_run=dry_run))
+            results.append(learn(session, workspace, actor, dry_run=dry_run, now=now))
     return results
 
 
 def do_learn_workspace(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
-                       *, dry_run: bool = False) -> LearnResult:
+                       *, dry_run: bool = False, now: datetime | None = None) -> LearnResult:
     """`/cm triage learn`: a run now for the admin's workspace."""
     with transaction(sessions) as session:
         if actor.user_id is not None:
@@ -295,7 +331,7 @@ def do_learn_workspace(sessions: sessionmaker[Session], workspace_id: int, actor
         workspace = session.get(Workspace, workspace_id)
         if workspace is None:
             raise ServiceError("triage.unknown_workspace", teams=str(workspace_id), known="-")
-        return learn(session, workspace, actor, dry_run=dry_run)
+        return learn(session, workspace, actor, dry_run=dry_run, now=now)
 
 
 def run_nightly(sessions: sessionmaker[Session], now: datetime, actor: Actor) -> list[LearnResult]:
@@ -314,7 +350,7 @@ def run_nightly(sessions: sessionmaker[Session], now: datetime, actor: Actor) ->
                 workspace = session.get(Workspace, workspace_id)
                 if workspace is None:
                     continue
-                results.append(learn(session, workspace, actor, run_key=key))
+                results.append(learn(session, workspace, actor, run_key=key, now=now))
         except IntegrityError:
             continue  # another worker ran this workspace's nightly run
     return results
@@ -375,9 +411,14 @@ class TriageStatus:
     counts: dict[str, int]
     by_action: dict[str, int]
     watches: list[tuple[str, int, int]]
-    """(name, own threshold, effective threshold)."""
+    """(name, own threshold, effective threshold) of the brand watches (competitors' never
+    alert)."""
     last_run: RunView | None
     last_change: RunView | None
+    today: list[RunView] = field(default_factory=list)
+    """The runs of the current UTC day that moved the shift by learning, oldest first."""
+    step_left: int = STEP
+    """How far learning may still move the shift today."""
     min_labels: int = MIN_LABELS
     min_per_class: int = MIN_PER_CLASS
     step: int = STEP
@@ -391,8 +432,11 @@ def _run_view(row: TriageRun | None) -> RunView | None:
                    row.offset_after, row.proposed, row.figures or {})
 
 
-def triage_status(sessions: sessionmaker[Session], workspace_id: int) -> TriageStatus:
-    """The workspace's labels, calibration, and its last run and last change."""
+def triage_status(sessions: sessionmaker[Session], workspace_id: int,
+                  now: datetime | None = None) -> TriageStatus:
+    """The workspace's labels (those learning reads), calibration, its last run and last
+    change, and what learning changed in ``now``'s UTC day (default: the clock)."""
+    now = now or utcnow()
     with sessions() as session:
         calibration = session.get(TriageCalibration, workspace_id)
         enabled = calibration.enabled if calibration is not None else True
@@ -417,6 +461,9 @@ def triage_status(sessions: sessionmaker[Session], workspace_id: int) -> TriageS
         last_run = session.scalar(runs)
         last_change = session.scalar(runs.where(or_(
             TriageRun.offset_after != TriageRun.offset_before, TriageRun.kind.in_(("on", "off")))))
+        today = [view for run in learned_today(session, workspace_id, now)
+                 if (view := _run_view(run)) is not None]
         return TriageStatus(enabled, offset,
                             {"labels": total, "positive": positive, "negative": total - positive},
-                            by_action, watches, _run_view(last_run), _run_view(last_change))
+                            by_action, watches, _run_view(last_run), _run_view(last_change),
+                            today=today, step_left=step_left(session, workspace_id, now))

@@ -76,6 +76,10 @@ class TriageState(TriageRules, Protocol):
     def last_change(self) -> TriageChange | None: ...
     @property
     def max_offset(self) -> int: ...
+    @property
+    def today(self) -> Sequence[TriageChange]: ...
+    @property
+    def step_left(self) -> int: ...
 
 
 def ratio(value: float | None, language: str = "en") -> str:
@@ -104,6 +108,17 @@ def outcome_text(run: TriageRun, language: str, status: TriageRules) -> str:
              step=status.step, labels=counts.get("labels", 0),
              positive=counts.get("positive", 0), negative=counts.get("negative", 0),
              min=status.min_labels, per_class=status.min_per_class)
+
+
+def today_line(status: TriageState, language: str) -> str:
+    """What learning changed in the current UTC day, and how far it may still go."""
+    if not status.today:
+        return t(language, "triage.today_none", left=status.step_left)
+    runs = ", ".join(t(language, "triage.today_run", before=signed(run.offset_before),
+                       after=signed(run.offset_after), actor=_who(run.actor))
+                     for run in status.today)
+    return t(language, "triage.today", start=signed(status.today[0].offset_before),
+             end=signed(status.today[-1].offset_after), runs=runs, left=status.step_left)
 
 
 def _who(actor: str) -> str:
@@ -142,6 +157,7 @@ def build_triage_status(status: TriageState, language: str,
             history.append(figures)
     else:
         history.append(t(language, "triage.no_runs"))
+    history.append(today_line(status, language))
     change = status.last_change
     if change is not None and change != status.last_run:
         why = t(language, f"triage.why_{change.kind}")

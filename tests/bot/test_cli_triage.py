@@ -9,7 +9,7 @@ from pathlib import Path
 
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import Mention, Watch, Workspace
-from storage.models_triage import TriageLabel
+from storage.models_triage import TriageCalibration, TriageLabel
 from tests.bot.test_cli import vigie
 
 START = datetime(2026, 11, 2, 9, tzinfo=UTC)
@@ -64,11 +64,34 @@ def test_triage_learn_dry_run_then_for_real(tmp_path: Path) -> None:
         "T0ACME0001", "applied", True)
     assert (result["offset_before"], result["offset_after"]) == (0, -10)
     assert result["after"]["recall"] > result["before"]["recall"]
+    # Named twice, run once; and not a point more today: 10 points a day is the most.
     again = json.loads(vigie(tmp_path, "triage", "learn", "--workspace", "T0ACME0001",
-                             "--json").stdout)
-    assert (again[0]["offset_before"], again[0]["offset_after"]) == (-10, -20)
+                             "--workspace", "T0ACME0001", "--json").stdout)
+    assert [(r["offset_before"], r["offset_after"], r["outcome"]) for r in again] == [
+        (-10, -10, "day_limit")]
+    text = vigie(tmp_path, "triage", "learn", "--workspace", "T0ACME0001").stdout
+    assert text.splitlines()[1] == ("  learning already moved the shift 10 points today "
+                                    "(UTC), the most it moves in a day; nothing was changed")
 
     unknown = vigie(tmp_path, "triage", "learn", "--workspace", "T0NOSUCH01")
     assert unknown.returncode == 2
     assert unknown.stderr.strip() == ("Error: No workspace T0NOSUCH01. Known: T0ACME0001, "
                                       "T0SMALL001.")
+
+
+def test_a_workspace_with_learning_off_reports_its_labels(tmp_path: Path) -> None:
+    assert vigie(tmp_path, "db", "upgrade").returncode == 0
+    seed(tmp_path, "T0ACME0001", 80, line=50)
+    engine = make_engine(f"sqlite:///{tmp_path / 'vigie.db'}")
+    with transaction(make_session_factory(engine)) as session:
+        session.add(TriageCalibration(workspace_id=1, enabled=False, offset=0))
+    engine.dispose()
+    text = vigie(tmp_path, "triage", "learn")
+    assert text.returncode == 0, text.stderr
+    first, second = text.stdout.splitlines()
+    assert first.startswith("T0ACME0001: off; shift ±0 -> ±0; 80 labels (")
+    assert second == ("  triage learning is off for this workspace (/cm triage on in Slack); "
+                      "nothing was changed")
+    [result] = json.loads(vigie(tmp_path, "triage", "learn", "--json").stdout)
+    assert result["outcome"] == "off" and result["counts"]["labels"] == 80
+    assert result["counts"]["positive"] + result["counts"]["negative"] == 80

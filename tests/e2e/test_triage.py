@@ -101,6 +101,9 @@ def test_cm_triage_status_learn_and_admin_switches(vigie: VigieApp) -> None:
     assert "*On*: alerts use each watch's threshold shifted by *±0* points" in text
     assert "acme: threshold 50 → *50*" in text
     assert "*Labels:* 1 (0 wanted now, 1 could wait): 1 ignore." in text
+    assert ("*Today* (UTC): learning has not moved the shift; it can move it up to 10 points "
+            "today.") in text
+    assert "at most 10 points a day (UTC, all runs together" in text
     assert "No learning run yet" in text
 
     for sub in ("learn", "reset", "off", "on"):

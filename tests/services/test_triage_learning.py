@@ -180,10 +180,11 @@ def test_each_run_moves_a_bounded_step(sessions: sessionmaker[Session], workspac
         assert session.scalar(select(func.count()).select_from(TriageRun)) == 0
         assert session.get(TriageCalibration, workspace_id) is None
     seen = []
-    for _ in range(4):
-        result = triage_learning.do_learn(sessions, CLI, [TEAM_ID])[0]
+    for day in range(4):  # one run a day: STEP points is the most a day moves
+        result = triage_learning.do_learn(sessions, CLI, [TEAM_ID],
+                                          now=START + timedelta(days=day, hours=12))[0]
         seen.append((result.offset_before, result.offset_after, result.outcome))
-    # The labels ask for -28 from the first run; it takes three runs to get there.
+    # The labels ask for -28 from the first run; it takes three days to get there.
     assert seen == [(0, -10, "applied"), (-10, -20, "applied"), (-20, -28, "applied"),
                     (-28, -28, "unchanged")]
     with transaction(sessions) as session:
@@ -318,6 +319,47 @@ def test_labels_of_watches_no_shift_changes_are_not_learned(
     _stored_labels(sessions, workspace_id, brand, line=50, count=60)
     with sessions() as session:
         assert len(triage_learning.load_examples(session, workspace_id)) == 60
+
+
+def test_learning_moves_at_most_a_step_a_day_whatever_is_run(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
+    """`vigie triage learn` naming the workspace twice, `/cm triage learn` again and the
+    nightly run of the same UTC day: the shift moves STEP points in all, no more."""
+    _history(sessions, workspace_id, watch_name, _team_whose_line_is(-28, 200))
+    first = triage_learning.do_learn(sessions, CLI, [TEAM_ID, TEAM_ID])
+    assert [(r.offset_before, r.offset_after, r.outcome) for r in first] == [
+        (0, -STEP, "applied")]
+    again = triage_learning.do_learn_workspace(sessions, workspace_id, CLI)
+    assert (again.offset_before, again.offset_after, again.outcome) == (
+        -STEP, -STEP, "day_limit")
+    assert again.proposed is not None and again.proposed < -STEP
+    with sessions() as session:
+        calibration = session.get(TriageCalibration, workspace_id)
+        assert calibration is not None and calibration.offset == -STEP
+        run = session.scalars(select(TriageRun).order_by(TriageRun.id.desc())).first()
+        assert run is not None and run.outcome == "day_limit" and not run.applied
+    status = triage_learning.triage_status(sessions, workspace_id)
+    assert [(r.offset_before, r.offset_after) for r in status.today] == [(0, -STEP)]
+    assert status.step_left == 0
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    assert triage_learning.triage_status(sessions, workspace_id, tomorrow).today == []
+    nightly = triage_learning.run_nightly(sessions, tomorrow, SCHEDULER)
+    assert [(r.offset_before, r.offset_after) for r in nightly] == [(-STEP, -2 * STEP)]
+    examples = [Example(m, m >= -28) for m in range(-40, 40)] * 3
+    random.Random(1).shuffle(examples)
+    partial = propose(examples, -20, step_left=3)  # 7 points moved earlier that day
+    assert (partial.proposed, partial.offset_after, partial.outcome) == (-28, -23, "applied")
+
+
+def test_a_workspace_with_learning_off_still_reports_its_labels(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
+    _history(sessions, workspace_id, watch_name, _team_whose_line_is(0, 80))
+    triage_learning.do_set_enabled(sessions, workspace_id, CLI, False)
+    result = triage_learning.do_learn(sessions, CLI, [TEAM_ID])[0]
+    assert result.outcome == "off" and result.offset_after == 0
+    assert result.counts["labels"] == 80
+    assert result.counts["positive"] + result.counts["negative"] == 80
+    assert result.figures["counts"] == result.counts
 
 
 def test_reset_keeps_learning_off(sessions: sessionmaker[Session], workspace_id: int) -> None:
