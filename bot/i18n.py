@@ -96,3 +96,10 @@ def compact(text: str, language: str) -> str:
 def percent(share: float, language: str) -> str:
     """A share (0.53) as a whole percentage in ``language``: ``53%``, ``53 %`` in French."""
     return t(language, "number.percent", value=number(share * 100, language))
+
+
+def plural_key(language: str, key: str, count: int) -> str:
+    """``key`` or its singular form ``key_one`` for ``count`` in ``language`` (English: 1;
+    French: 0 and 1), when the catalogue has one."""
+    singular = count == 1 or (language == "fr" and count == 0)
+    return f"{key}_one" if singular and has(f"{key}_one") else key

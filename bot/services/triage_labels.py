@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.i18n import t
+from bot.i18n import plural_key, t
 from bot.messages.notes import Note
 from bot.messages.stored import spec_payload
 from bot.services.actors import BRAND_ACCOUNT, Actor
@@ -147,7 +147,8 @@ class FeedbackOutcome:
 
     def message(self, language: str) -> str:
         """The confirmation shown to the person who clicked."""
-        return t(language, f"triage.done_{self.action}", id=self.mention_id, labels=self.labels)
+        return t(language, plural_key(language, f"triage.done_{self.action}", self.labels),
+                 id=self.mention_id, labels=self.labels)
 
 
 def do_feedback(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,

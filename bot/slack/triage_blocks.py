@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from bot.i18n import number, t
+from bot.i18n import has, number, plural_key, t
 from bot.slack.digest_blocks import context, header, section, signed
 from bot.slack.escape import escape, slack_date
 
@@ -110,6 +110,16 @@ def outcome_text(run: TriageRun, language: str, status: TriageRules) -> str:
              min=status.min_labels, per_class=status.min_per_class)
 
 
+def action_words(by_action: Mapping[str, int], language: str) -> str:
+    """``46 assigned, 34 ignored, 4 marked *Should have alerted*`` (a dash when none)."""
+    parts = []
+    for action, count in sorted(by_action.items()):
+        key = plural_key(language, f"triage.action.{action}", count)
+        parts.append(f"{number(count, language)} "
+                     f"{t(language, key) if has(key) else escape(action)}")
+    return ", ".join(parts) or "–"
+
+
 def today_line(status: TriageState, language: str) -> str:
     """What learning changed in the current UTC day, and how far it may still go."""
     if not status.today:
@@ -144,9 +154,9 @@ def build_triage_status(status: TriageState, language: str,
     lines += [t(language, "triage.watch_line", watch=escape(name), own=own, effective=eff)
               for name, own, eff in status.watches[:MAX_WATCHES_SHOWN]]
     blocks.append(section("\n".join(lines)))
-    actions = ", ".join(f"{count} {escape(action)}"
-                        for action, count in sorted(status.by_action.items())) or "–"
-    blocks.append(section(t(language, "triage.labels", actions=actions, **status.counts)))
+    blocks.append(section(t(language, "triage.labels",
+                            actions=action_words(status.by_action, language),
+                            **status.counts)))
     history: list[str] = []
     if status.last_run is not None:
         run = status.last_run

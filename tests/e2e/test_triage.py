@@ -9,7 +9,9 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.services.triage_learning import MIN_LABELS
-from storage.models_triage import TriageLabel
+from storage.db import transaction
+from storage.models import Watch
+from storage.models_triage import TriageCalibration, TriageLabel
 from tests.e2e.conftest import ADMIN_ID, VigieApp
 from tests.e2e.test_workflow import VIEWER, buttons, card, grant, seed, settle
 from tests.harness.blockkit_limits import validate_blocks
@@ -100,7 +102,7 @@ def test_cm_triage_status_learn_and_admin_switches(vigie: VigieApp) -> None:
     text = str(status["blocks"])
     assert "*On*: alerts use each watch's threshold shifted by *±0* points" in text
     assert "acme: threshold 50 → *50*" in text
-    assert "*Labels:* 1 (0 wanted now, 1 could wait): 1 ignore." in text
+    assert "*Labels:* 1 (0 wanted now, 1 could wait): 1 ignored." in text
     assert ("*Today* (UTC): learning has not moved the shift; it can move it up to 10 points "
             "today.") in text
     assert "at most 10 points a day (UTC, all runs together" in text
@@ -123,3 +125,30 @@ def test_cm_triage_status_learn_and_admin_switches(vigie: VigieApp) -> None:
     assert usage["text"].startswith("Say `/cm triage` (status)")
     help_text = vigie.slack.slash_command("help triage").json()["text"]
     assert "triage learn [dry-run]" in help_text and CHANNEL_ID
+
+
+def test_cm_triage_in_words_without_competitors_and_reset_keeps_it_off(
+        vigie: VigieApp) -> None:
+    first, second = seed(vigie), seed(vigie, text="My parcel is lost, where is it?",
+                                      handle="@bob@mastodon.social", name="Bob")
+    vigie.slack.slash_command(f"ignore {first}")
+    vigie.slack.slash_command(f"assign {second} <@{USER_ID}|alice>")
+    with transaction(vigie.runtime.sessions) as session:
+        watch = session.scalar(select(Watch).where(Watch.name == "acme"))
+        assert watch is not None
+        session.add(Watch(workspace_id=watch.workspace_id, name="rival", channel_id=CHANNEL_ID,
+                          kind="competitor"))
+    text = str(vigie.slack.slash_command("triage").json()["blocks"])
+    assert "1 assigned, 1 ignored." in text
+    assert "acme: threshold 50" in text and "rival" not in text
+    vigie.slack.slash_command("lang fr", user_id=ADMIN_ID)
+    french = str(vigie.slack.slash_command("triage", user_id=ADMIN_ID).json()["blocks"])
+    assert ("*Étiquettes :* 2 (voulues tout de suite : 1 ; pouvaient attendre : 1) : "
+            "1 attribuée, 1 ignorée.") in french
+
+    vigie.slack.slash_command("triage off", user_id=ADMIN_ID)
+    reset = str(vigie.slack.slash_command("triage reset", user_id=ADMIN_ID).json()["blocks"])
+    assert "*Désactivé*" in reset
+    with vigie.runtime.sessions() as session:
+        calibration = session.get(TriageCalibration, watch.workspace_id)
+        assert calibration is not None and not calibration.enabled

@@ -246,6 +246,10 @@ def test_a_competitor_mention_also_in_a_brand_watch_is_judged_by_the_brand_watch
     row = label(sessions, waited)
     assert row is not None and (row.watch_id, row.threshold, row.positive) == (brand, 60, True)
     assert outcome.labels == 1
+    assert outcome.message("en") == (
+        f"Noted: #{waited} should have alerted. The workspace has 1 labelled mention; "
+        "`/cm triage` shows what Vigie learns from them.")
+    assert "L'espace a 1 mention étiquetée ;" in outcome.message("fr")
 
 
 def test_a_reply_the_brand_posted_outside_vigie_is_no_label(
