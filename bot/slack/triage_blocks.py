@@ -167,7 +167,6 @@ def build_triage_status(status: TriageState, language: str,
             history.append(figures)
     else:
         history.append(t(language, "triage.no_runs"))
-    history.append(today_line(status, language))
     change = status.last_change
     if change is not None and change != status.last_run:
         why = t(language, f"triage.why_{change.kind}")
@@ -177,6 +176,7 @@ def build_triage_status(status: TriageState, language: str,
         figures = figures_line(change.figures, language)
         if figures:
             history.append(figures)
+    history.append(today_line(status, language))
     blocks.append(section("\n".join(history)))
     blocks.append(context(t(language, "triage.rules", min=status.min_labels,
                             per_class=status.min_per_class, step=status.step,

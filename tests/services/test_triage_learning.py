@@ -28,6 +28,7 @@ from bot.services.triage_learning import (
     propose,
 )
 from bot.services.watches import get_watch_by_name
+from bot.slack.triage_blocks import build_triage_status
 from bot.sources.base import Author as FetchedAuthor
 from bot.sources.base import FetchedMention
 from storage.db import transaction
@@ -341,6 +342,11 @@ def test_learning_moves_at_most_a_step_a_day_whatever_is_run(
     status = triage_learning.triage_status(sessions, workspace_id)
     assert [(r.offset_before, r.offset_after) for r in status.today] == [(0, -STEP)]
     assert status.step_left == 0
+    _title, blocks = build_triage_status(status, "en")
+    history = blocks[-2]["text"]["text"].splitlines()
+    assert history[-1] == ("*Today* (UTC): learning moved the shift ±0 → -10 (±0 → -10 by "
+                           "cli); it can move it 0 more points today.")
+    assert "no change: the labels ask for" in history[0]
     tomorrow = datetime.now(UTC) + timedelta(days=1)
     assert triage_learning.triage_status(sessions, workspace_id, tomorrow).today == []
     nightly = triage_learning.run_nightly(sessions, tomorrow, SCHEDULER)
