@@ -82,8 +82,14 @@ def html_to_text(markup: str | None) -> str:
     if not markup:
         return ""
     markup = markup[: MAX_TEXT_CHARS * 4]  # the text is capped anyway; bound the work
-    if "<" not in markup and "&" not in markup:
-        return collapse_whitespace(markup)
+    if "<" not in markup:
+        if "&" not in markup:
+            return collapse_whitespace(markup)
+        # Without a tag the HTML parser only decodes character references, as unescape
+        # does (checked on every named one and every code point), but it keeps the
+        # noncharacters (&#xFDD0;...) that unescape drops: numeric ones go the long way.
+        if "&#" not in markup:
+            return collapse_whitespace(html.unescape(markup))
     # A space after block tags, so "<p>a</p><p>b</p>" reads "a b", not "ab". Tags stay:
     # removing table cells would make the HTML parser move their text out of order.
     spaced = _BLOCK_TAG.sub(lambda m: m.group(0) + " ", markup)

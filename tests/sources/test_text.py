@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime
+from html.entities import html5
 from urllib.parse import urljoin
 
+import nh3
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -51,6 +54,30 @@ def test_html_to_text_never_leaves_tags_or_controls(markup: str) -> None:
     assert "<script" not in text.lower()
     assert not any(ord(ch) < 32 for ch in text)
     assert text == text.strip()
+
+
+def _through_the_html_parser(markup: str) -> str:
+    """What html_to_text gives for markup without a tag when the HTML parser reads it."""
+    cleaned = nh3.clean(markup, tags=set(), attributes={}, strip_comments=True)
+    return collapse_whitespace(html.unescape(cleaned))
+
+
+def test_text_without_tags_reads_its_references_as_the_html_parser_does() -> None:
+    named = [f"a&{name}{end}b" for name in html5 for end in ("", ";", "x", "=", "1", " ", "&amp;")]
+    numeric = [
+        f"a{ref}b"
+        for point in (0, 9, 13, 0x1F, 0x7F, 0x80, 0x9D, 0xA0, 0xD800, 0xFDD0, 0xFFFE, 0x1FFFE,
+                      0x10FFFF, 0x110000)
+        for ref in (f"&#{point};", f"&#x{point:x};", f"&#X{point:X}", f"&#{point}")
+    ]
+    for markup in [*named, *numeric, "&amp;lt;b&amp;gt; &&amp;; &#", "Q&A\r\n&nbsp;\x00"]:
+        assert html_to_text(markup) == _through_the_html_parser(markup), markup
+
+
+@given(st.text(alphabet="&;#xX0123456789abcdefglmnopt \r\n\t\x00\x0b\x85\xa0\ufffe=>!-?",
+               max_size=30))
+def test_any_text_without_tags_reads_as_through_the_html_parser(markup: str) -> None:
+    assert html_to_text(markup) == _through_the_html_parser(markup)
 
 
 def test_fix_mojibake_leaves_good_text_alone() -> None:
