@@ -5,7 +5,8 @@ What makes parsing faster must not change what it reads: every feed file of the 
 to reach every branch of the fast path the files do not (RSS, RDF and Atom items combining
 each kind of id, link, text, title, date, author, language and xml:base; and the bench's
 feed of real tweets) go through ``parse_feed`` as served without a charset, and again as
-served with a wrong one (HTTP says ISO-8859-1), and everything a ``ParsedFeed`` holds is
+served with a wrong one (HTTP says ISO-8859-1), the built ones also without a URL to
+resolve links against, and everything a ``ParsedFeed`` holds is
 compared with the pinned results:
 the feed's title, link and language, which parser read it and whether it was recovered,
 and each entry's id, link, title, text, author, author URI, date (with its time zone),
@@ -35,8 +36,13 @@ REPO = Path(__file__).resolve().parents[2]
 FEEDS = REPO / "tests" / "data" / "feeds"
 PINNED = REPO / "tests" / "data" / "sources" / "pinned_feeds.json"
 URL = "http://example.test/feed"
-CONTENT_TYPES = {"": None, "wrong charset": "application/rss+xml; charset=iso-8859-1"}
-"""How each file is served: name of the case -> Content-Type header."""
+CASES = {
+    "": (URL, None),
+    "wrong charset": (URL, "application/rss+xml; charset=iso-8859-1"),
+    "no url": ("", None),
+}
+"""How each document is served: name of the case -> (its URL, its Content-Type header).
+Files are read in the first two cases, built documents in all three."""
 LONG = 80
 """Pinned in full up to this many characters; longer values as a digest and a length."""
 
@@ -55,10 +61,10 @@ def _entry(entry: FeedEntry) -> list[Any]:
     return [*entry[:6], repr(entry.published), entry.language, list(entry.links)]
 
 
-def result(content: bytes, content_type: str | None) -> dict[str, Any]:
-    """What is pinned for one document served with ``content_type``."""
+def result(content: bytes, url: str, content_type: str | None) -> dict[str, Any]:
+    """What is pinned for one document read from ``url``, served with ``content_type``."""
     try:
-        feed = parse_feed(content, url=URL, content_type=content_type)
+        feed = parse_feed(content, url=url, content_type=content_type)
     except SourceError as err:
         return {"error": str(err)}
     entries = [_entry(entry) for entry in feed.entries]
@@ -131,6 +137,7 @@ LINKS = [
     "",
     "<link></link><guid>https://guid.test/p</guid>",
     "<link>HTTP://X.test/Upper</link>",
+    "<atom:link href='  '/>",
 ]
 GUIDS = [
     "<guid>id-{n}</guid>",
@@ -302,18 +309,14 @@ def built() -> dict[str, bytes]:
     }
 
 
-def documents() -> dict[str, bytes]:
-    """Every test feed file, then the built documents, by name."""
-    files = {p.name: p.read_bytes() for p in sorted(FEEDS.iterdir()) if p.name != "INDEX.tsv"}
-    return {**files, **built()}
-
-
 def compute() -> dict[str, dict[str, Any]]:
     """Pinned results by "document" or "document | case"."""
+    files = {p.name: p.read_bytes() for p in sorted(FEEDS.iterdir()) if p.name != "INDEX.tsv"}
     out = {}
-    for name, content in documents().items():
-        for case, content_type in CONTENT_TYPES.items():
-            out[f"{name} | {case}" if case else name] = result(content, content_type)
+    for documents, cases in ((files, list(CASES)[:2]), (built(), list(CASES))):
+        for name, content in documents.items():
+            for case in cases:
+                out[f"{name} | {case}" if case else name] = result(content, *CASES[case])
     return out
 
 
