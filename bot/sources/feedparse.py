@@ -249,6 +249,9 @@ _XML_LANG = f"{{{XML}}}lang"
 _RDF_ABOUT = f"{{{RDF}}}about"
 _ATOM_LINK = f"{{{ATOM10}}}link"
 _DC_LANGUAGE = (f"{{{DC}}}language",)
+_new_entry = tuple.__new__
+"""Builds a FeedEntry from a tuple of its fields, as FeedEntry(...) does without the
+Python-level __new__ and keywords (one entry per item of every feed read)."""
 
 
 def _rss_item(item: ET.Element, base: str, feed_lang: str | None, about: bool) -> FeedEntry:
@@ -259,29 +262,40 @@ def _rss_item(item: ET.Element, base: str, feed_lang: str | None, about: bool) -
     # each tag's first element, as find() would return it.
     children = {child.tag: child for child in reversed(item)}
     guid_el = children.get("guid")
-    guid = _text(guid_el)
+    guid = None
+    if guid_el is not None:  # _text inline, as in _first_child_text
+        guid = guid_el.text if len(guid_el) == 0 else "".join(guid_el.itertext())
+        guid = guid.strip() or None if guid else None
     link = _first_child_text(children, _RSS_LINKS)
     if not link:
         atom_link = children.get(_ATOM_LINK)
         link = atom_link.get("href") if atom_link is not None else None
     if not link and guid and guid_el is not None and guid_el.get("isPermaLink", "true") != "false":
         link = guid if guid.startswith(("http://", "https://")) else None
-    entry_id = guid or (item.get(_RDF_ABOUT) if about else None)
+    if link:  # _join inline
+        link = link.strip()
+        if base:
+            link = join_url(base, link)
+    else:
+        link = None
     html = _first_child_text(children, _RSS_TEXTS)
     title = _first_child_text(children, _RSS_TITLES)
-    language = (language_tag(_first_child_text(children, _DC_LANGUAGE))
-                or language_tag(item.get(_XML_LANG)) or feed_lang)
-    return FeedEntry(
-        entry_id=entry_id,
-        link=_join(base, link),
-        title=(html_to_text(title) or None) if title else None,
-        text=html_to_text(html) if html else "",
-        author_name=_rss_author(item, children),
-        author_uri=None,
-        published=_parse_date(_first_child_text(children, _RSS_DATES)),
-        language=language,
-        links=extract_links(html, base=base) if html and "<" in html else (),
-    )
+    language = _first_child_text(children, _DC_LANGUAGE)
+    language = language_tag(language) if language else None
+    if language is None:
+        language = item.get(_XML_LANG)
+        language = (language_tag(language) if language else None) or feed_lang
+    return _new_entry(FeedEntry, (
+        guid or (item.get(_RDF_ABOUT) if about else None),
+        link,
+        (html_to_text(title) or None) if title else None,
+        html_to_text(html) if html else "",
+        _rss_author(item, children),
+        None,
+        _parse_date(_first_child_text(children, _RSS_DATES)),
+        language,
+        extract_links(html, base=base) if html and "<" in html else (),
+    ))
 
 
 def _rss_feed(root: ET.Element, base: str) -> ParsedFeed:
