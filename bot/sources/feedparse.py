@@ -162,14 +162,6 @@ def _text(element: ET.Element | None) -> str | None:
     return value or None
 
 
-def _first(parent: ET.Element, *tags: str) -> ET.Element | None:
-    for tag in tags:
-        found = parent.find(tag)
-        if found is not None:
-            return found
-    return None
-
-
 def _first_text(parent: ET.Element, *tags: str) -> str | None:
     for tag in tags:
         value = _text(parent.find(tag))
@@ -386,31 +378,38 @@ def _atom_author(entry: ET.Element, ns: str) -> tuple[str | None, str | None]:
     return (collapse_whitespace(name) if name else None), uri
 
 
+_ATOM_DATES = {
+    ATOM10: (f"{{{ATOM10}}}published", f"{{{ATOM10}}}updated"),
+    ATOM03: tuple(f"{{{ATOM03}}}{tag}" for tag in
+                  ("issued", "published", "created", "modified", "updated")),
+}
+_MEDIA_GROUP = f"{{{MEDIA}}}group"
+_MEDIA_DESCRIPTION = f"{{{MEDIA}}}group/{{{MEDIA}}}description"
+
+
 def _atom_entry(entry: ET.Element, ns: str, base: str, feed: dict[str, Any]) -> FeedEntry:
     atom03 = ns == ATOM03
     base = _base(entry, base)
     content_el = entry.find(f"{{{ns}}}content")
-    summary_el = _first(entry, f"{{{ns}}}summary", f"{{{MEDIA}}}group/{{{MEDIA}}}description")
+    summary_el = entry.find(f"{{{ns}}}summary")
+    # A path find runs in Python (ElementPath): only when there is a group to look into.
+    if summary_el is None and entry.find(_MEDIA_GROUP) is not None:
+        summary_el = entry.find(_MEDIA_DESCRIPTION)
     text = _atom_text(content_el, atom03) or _atom_text(summary_el, atom03)
     html_source = _text(content_el) or _text(summary_el) or ""
-    date_tags = (
-        ("issued", "published", "created", "modified", "updated")
-        if atom03
-        else ("published", "updated")
-    )
-    date = _first_text(entry, *(f"{{{ns}}}{tag}" for tag in date_tags))
+    date = _first_text(entry, *_ATOM_DATES[ns])
     name, uri = _atom_author(entry, ns)
-    return FeedEntry(
-        entry_id=_first_text(entry, f"{{{ns}}}id"),
-        link=_atom_link(entry, ns, base),
-        title=_atom_text(entry.find(f"{{{ns}}}title"), atom03) or None,
-        text=text,
-        author_name=name or feed["author"],
-        author_uri=uri or feed["author_uri"],
-        published=_parse_date(date),
-        language=_lang(entry, feed["language"]),
-        links=extract_links(html_source, base=base),
-    )
+    return _new_entry(FeedEntry, (
+        _first_text(entry, f"{{{ns}}}id"),
+        _atom_link(entry, ns, base),
+        _atom_text(entry.find(f"{{{ns}}}title"), atom03) or None,
+        text,
+        name or feed["author"],
+        uri or feed["author_uri"],
+        _parse_date(date),
+        _lang(entry, feed["language"]),
+        extract_links(html_source, base=base),
+    ))
 
 
 def _atom_feed(root: ET.Element, ns: str, base: str) -> ParsedFeed:
