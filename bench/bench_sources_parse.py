@@ -1,17 +1,23 @@
 """Feed parsing speed: the ElementTree fast path against feedparser, on real feeds.
 
-Usage: python bench/bench_sources_parse.py [--seconds 2]
+Usage: python bench/bench_sources_parse.py [--seconds 2] [--rounds 30]
 Reads the feeds in $VIGIE_SHARED_DATA/feeds (default: <repo>/../shared/data/feeds).
 Prints entries/s and documents/s for each parser on the feeds both can read, then for
 the production entry point ``parse_feed`` (fast path with tolerant fallback) on every file.
+Then splits ``parse_feed`` of bench_ingest.py's 1,000-item feed of tweets into the tree
+(ElementTree) and the extraction of the entries from it, next to lxml's tree (with the
+fast path's extraction on it) and fastfeedparser when the ``bench`` extra is installed:
+minimum and median ms over rounds in which every contender runs once, in turn.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +28,7 @@ from bot.net.errors import SourceError  # noqa: E402
 from bot.sources.feedparse import (  # noqa: E402
     ParsedFeed,
     _NotFastPath,
+    _rss_feed,
     parse_fast,
     parse_feed,
     parse_tolerant,
@@ -80,10 +87,55 @@ def _full_pipeline(doc: bytes) -> ParsedFeed | None:
     return feed
 
 
+def split_contenders(doc: bytes) -> dict[str, Callable[[], object]]:
+    """What ``split`` times on ``doc``, an RSS 2.0 feed; lxml and fastfeedparser if installed."""
+    tree = ET.fromstring(doc)  # noqa: S314 - the bench's own feed
+    contenders: dict[str, Callable[[], object]] = {
+        "parse_feed": lambda: parse_feed(doc),
+        "  ElementTree tree": lambda: ET.fromstring(doc),  # noqa: S314
+        "  extraction from that tree": lambda: _rss_feed(tree, ""),
+    }
+    try:
+        import fastfeedparser
+        from lxml import etree
+    except ImportError:
+        return contenders
+
+    def lxml_tree() -> object:
+        # The safe settings a fast path on lxml would need: no network, DTD or entities.
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                                 huge_tree=False, remove_comments=True, remove_pis=True)
+        return etree.fromstring(doc, parser)
+
+    lxml_root = lxml_tree()
+    contenders["lxml tree (safe parser)"] = lxml_tree
+    contenders["  extraction from the lxml tree"] = lambda: _rss_feed(lxml_root, "")  # type: ignore[arg-type]
+    contenders["fastfeedparser.parse"] = lambda: fastfeedparser.parse(doc)
+    return contenders
+
+
+def split(rounds: int) -> None:
+    """Time each of ``split_contenders`` on bench_ingest.py's 1,000-item feed, in turn."""
+    from bench_ingest import build_feed, tweets  # imports SQLAlchemy: only for this part
+
+    contenders = split_contenders(build_feed(tweets(), 1000, "split"))
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(rounds):
+        for name, func in contenders.items():
+            start = time.perf_counter()
+            func()
+            times[name].append(time.perf_counter() - start)
+    print(f"\nbench_ingest.py's 1,000-item feed, {rounds} rounds")
+    print(f"{'':38} {'min ms':>12} {'median ms':>10}")
+    for name, values in times.items():
+        print(f"{name:38} {min(values) * 1000:12.2f} {statistics.median(values) * 1000:10.2f}")
+
+
 def main() -> None:
     """Run the benchmark and print a small table."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
+    parser.add_argument("--rounds", type=int, default=30, help="rounds of the 1,000-item split")
     args = parser.parse_args()
     files = load()
     fast_ok: list[bytes] = []
@@ -105,6 +157,7 @@ def main() -> None:
     for name, func, docs in rows:
         per_entry, per_doc = measure(func, docs, args.seconds)
         print(f"{name:38} {per_entry:12,.0f} {per_doc:10,.0f}")
+    split(args.rounds)
 
 
 if __name__ == "__main__":
