@@ -231,8 +231,11 @@ def _first_child_text(children: dict[Any, ET.Element], tags: tuple[str, ...]) ->
 
 def _rss_author(item: ET.Element, children: dict[Any, ET.Element]) -> str | None:
     raw = _first_child_text(children, _RSS_AUTHORS) or _text(item.find(_ATOM_AUTHOR_NAME))
-    if raw and "(" in raw and raw.endswith(")") and "@" in raw.split("(", 1)[0]:
-        raw = raw.split("(", 1)[1][:-1]  # "joe@example.com (Joe Bloggs)"
+    if not raw:
+        return None
+    address, bracket, name = raw.partition("(")
+    if bracket and "@" in address and raw.endswith(")"):
+        raw = name[:-1]  # "joe@example.com (Joe Bloggs)"
     return collapse_whitespace(raw) if raw else None
 
 
