@@ -58,7 +58,9 @@ def hold_watch(session: Session, watch_id: int) -> bool:
     """
     found = select(Watch.id).where(Watch.id == watch_id)
     if is_postgresql(session):
-        found = found.with_for_update(key_share=True)
+        # read=True: SQLAlchemy renders key_share alone as FOR NO KEY UPDATE, which queued
+        # a watch's batches behind each other and behind an admin's lock of the watch.
+        found = found.with_for_update(read=True, key_share=True)
     return session.execute(found).first() is not None
 
 

@@ -70,3 +70,82 @@ def test_a_batch_for_a_watch_removed_meanwhile_stores_nothing(
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Mention)) == 0
         assert session.scalar(select(func.count()).select_from(MentionWatch)) == 0
+
+
+@pytest.mark.postgres
+def test_a_watch_removed_during_a_poll_waits_for_it_without_deadlock(
+        sessions: sessionmaker[Session], workspace_id: int, db_url: str) -> None:
+    """A poll locks its source, then (ingest) its watch; a removal locks the watch, then
+    deletes its sources. Ingest's hold on the watch is FOR KEY SHARE, which an admin's
+    FOR NO KEY UPDATE does not block: the removal waits for the poll's source instead of
+    the two waiting for each other (PostgreSQL aborted one as a deadlock). The poll's
+    mentions stay, without a watch."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite serialises writers")
+    import threading
+
+    from storage.models import SourceRow, Watch
+
+    _watches(sessions, workspace_id)
+    with transaction(sessions) as session:
+        watch = get_watch_by_name(session, workspace_id, "acme")
+        source = SourceRow(workspace_id=workspace_id, watch_id=watch.id, kind="rss",
+                           config={"url": "https://news.example/feed.xml"})
+        session.add(source)
+        session.flush()
+        source_id, watch_id = source.id, watch.id
+    outcome: dict[str, object] = {}
+    source_locked, removal_waits = threading.Event(), threading.Event()
+
+    def poll() -> None:
+        try:
+            with transaction(sessions) as session:
+                # As polling locks the source whose result it stores.
+                session.get(SourceRow, source_id, with_for_update=True)
+                source_locked.set()
+                removal_waits.wait(10)
+                held = session.get(Watch, watch_id)
+                assert held is not None
+                outcome["poll"] = do_ingest(session, held, source_id, _feed(), now=NOW).stored
+        except Exception as err:  # noqa: BLE001 - the outcome is what the test reads
+            outcome["poll"] = err
+
+    def remove() -> None:
+        source_locked.wait(10)
+        try:
+            threading.Timer(1.0, removal_waits.set).start()  # it is blocked by then
+            do_remove_watch(sessions, workspace_id, CLI, "acme")
+            outcome["remove"] = "removed"
+        except Exception as err:  # noqa: BLE001
+            outcome["remove"] = err
+
+    threads = [threading.Thread(target=poll), threading.Thread(target=remove)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert outcome == {"poll": 2, "remove": "removed"}, outcome  # acme matches 2 posts
+    with sessions() as session:
+        assert set(session.scalars(select(Mention.watch_id))) == {None}
+        assert session.get(SourceRow, source_id) is None
+
+
+@pytest.mark.postgres
+def test_two_batches_of_one_watch_do_not_queue_behind_each_other(
+        sessions: sessionmaker[Session], workspace_id: int, db_url: str) -> None:
+    """Two sources of one watch store at the same moment: the second batch's hold on the
+    watch does not wait for the first batch to commit."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite serialises writers")
+    from sqlalchemy import text
+
+    from storage.bulk import hold_watch
+
+    _watches(sessions, workspace_id)
+    with sessions() as first, sessions() as second:
+        watch_id = get_watch_by_name(first, workspace_id, "acme").id
+        assert hold_watch(first, watch_id)
+        second.execute(text("SET LOCAL lock_timeout = '2s'"))
+        assert hold_watch(second, watch_id)  # would time out under FOR NO KEY UPDATE
+        first.rollback()
+        second.rollback()
