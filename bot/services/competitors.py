@@ -260,7 +260,7 @@ def do_set_watch_kind(sessions: sessionmaker[Session], workspace_id: int, actor:
     with transaction(sessions) as session:
         if actor.user_id:
             require_role(session, workspace_id, actor.user_id, Role.ADMIN)
-        watch = get_watch_by_name(session, workspace_id, watch_name)
+        watch = get_watch_by_name(session, workspace_id, watch_name, lock=True)
         group = lock_group(session, watch_id=watch.id)  # before the change: see lock_group
         watch.kind = kind
         session.flush()

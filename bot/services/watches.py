@@ -270,11 +270,11 @@ def do_remove_watch(
     with transaction(sessions) as session:
         if actor.user_id:
             require_role(session, workspace_id, actor.user_id, Role.ADMIN)
-        watch = get_watch_by_name(session, workspace_id, name)
-        _check_groups_keep_both_kinds(session, watch)
-        # Then the watch itself (after its group: the order `watch kind` locks them in):
-        # another admin removing it at the same moment waits here, and finds it gone.
+        # The watch first: another admin removing it at the same moment waits here and
+        # finds it gone, and one putting it in a group (which locks it first) has committed
+        # its membership before the check below reads the group.
         watch = get_watch_by_name(session, workspace_id, name, lock=True)
+        _check_groups_keep_both_kinds(session, watch)
         record(session, workspace_id, actor, "watch.removed", detail={"watch": watch.name})
         # Sources first, then the watch: the order a poll locks them in (its source, then
         # the watch it ingests for), so a removal during a poll waits instead of deadlocking.
@@ -300,9 +300,12 @@ def lock_group(session: Session, *, group_id: int | None = None,
     caller's transaction ends (None when there is none).
 
     Whatever can take a brand or a competitor out of a group (``watch remove``, ``watch
-    kind``, ``watch group drop``) locks the group first, then checks what the group keeps:
-    two admins taking the group's last two brands away at the same moment are served one
-    after the other, and the second one's check sees the first one's change. On PostgreSQL
+    kind``, ``watch group drop``) locks the group, then checks what the group keeps: two
+    admins taking the group's last two brands away at the same moment are served one after
+    the other, and the second one's check sees the first one's change. ``watch remove`` and
+    ``watch kind`` lock their watch before looking its group up: putting a watch in a
+    group locks the watch first, so a membership being added is committed before it is
+    looked for (a group found by watch is locked after that watch). On PostgreSQL
     this is ``FOR NO KEY UPDATE`` (it waits for another holder, not for a poll inserting an
     opportunity of the group, which only takes ``FOR KEY SHARE``); SQLite serializes write
     transactions (``storage.db.transaction`` begins IMMEDIATE), so the check already runs

@@ -6,10 +6,12 @@ workflow, updated in place, never posted to the network. On SQLite and PostgreSQ
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services import competitors, opportunities
@@ -283,6 +285,60 @@ def test_two_admins_taking_the_two_brands_away_at_once_leave_one(
     assert not [r for r in results if isinstance(r, Exception) and r not in refused], results
     view = _group(sessions, workspace_id)
     assert len(view.brands) == 1 and "rivalo" in [m.name for m in view.competitors]
+
+
+@pytest.mark.parametrize("how", ["remove", "kind"])
+def test_a_brand_taken_away_while_its_group_is_being_created_is_refused(
+        sessions: sessionmaker[Session], workspace_id: int, how: str) -> None:
+    """An admin creates group g of acme and rivalo; another removes acme, or makes it a
+    competitor, while the first one's membership is written but not committed. The second
+    must see the group once it is committed and be refused, not leave g without a brand."""
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=VEILLE)
+    do_add_watch(sessions, workspace_id, CLI, name="rivalo", query="rivalo", channel_id=VEILLE,
+                 kind="competitor")
+    engine = sessions.kw["bind"]
+    joined, looked_up = threading.Event(), threading.Event()
+    roles: dict[int, str] = {}
+
+    def after(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        who, sql = roles.get(threading.get_ident()), " ".join(statement.split()).upper()
+        if who == "create" and sql.startswith("INSERT INTO WATCH_GROUP_MEMBERS"):
+            joined.set()
+            looked_up.wait(2)  # the old code looked the group up here, and found none
+        if who == "change" and "FROM WATCH_GROUPS JOIN WATCH_GROUP_MEMBERS" in sql:
+            looked_up.set()
+
+    results: dict[str, object] = {}
+
+    def run(name: str, call: Any, after_event: threading.Event | None = None) -> None:
+        roles[threading.get_ident()] = name
+        if after_event is not None:
+            after_event.wait(10)
+        try:
+            results[name] = call()
+        except Exception as err:  # noqa: BLE001 - what each admin got is the result
+            results[name] = err
+
+    change = ((lambda: do_remove_watch(sessions, workspace_id, CLI, "acme")) if how == "remove"
+              else (lambda: competitors.do_set_watch_kind(
+                  sessions, workspace_id, CLI, watch_name="acme", kind="competitor")))
+    threads = [threading.Thread(target=run, args=("create", lambda: competitors.do_create_group(
+                   sessions, workspace_id, CLI, name="g", watch_names=["acme", "rivalo"]))),
+               threading.Thread(target=run, args=("change", change, joined))]
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        event.remove(engine, "after_cursor_execute", after)
+    assert not isinstance(results["create"], Exception), results
+    assert isinstance(results["change"], ServiceError), results
+    with sessions() as session:
+        view = competitors._view(session, competitors._get_group(session, workspace_id, "g"))
+    assert [m.name for m in view.brands] == ["acme"], results
+    assert [m.name for m in view.competitors] == ["rivalo"], results
 
 
 def test_a_group_left_without_a_brand_takes_no_watch_until_repaired(
