@@ -74,14 +74,15 @@ def numeric_id(value: object) -> str | None:
     return None
 
 
-_OPAQUE_ID = re.compile(r"(?=[0-9]*[A-Za-z])[0-9A-Za-z]{12,40}")
-"""A status id that is no number: Pleroma's and Akkoma's flake ids (base62, about 18
-characters), GoToSocial's ULIDs (26); both sort by time as (length, text), as numbers do."""
+_OPAQUE_ID = re.compile(r"(?=[0-9]*[A-Za-z])[0-9A-Za-z]{8,40}")
+"""A status id that is no number: Misskey forks' aid (10 characters) and aidx (16),
+Pleroma's and Akkoma's flake ids (base62, about 18), GoToSocial's ULIDs (26); each sorts
+by time as (length, text), as numbers do."""
 
 
 def status_id(value: object) -> str | None:
     """``value`` as a fediverse status id, or None: a decimal id (Mastodon) or an opaque
-    alphanumeric one (see ``_OPAQUE_ID``). What an earlier bug stored (a repr, a short
+    alphanumeric one of 8 to 40 characters (see ``_OPAQUE_ID``). What an earlier bug stored (a repr, a short
     word, 30 digits) is neither."""
     found = numeric_id(value)
     if found is None and isinstance(value, str) and value.isascii() \

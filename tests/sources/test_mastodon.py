@@ -301,6 +301,7 @@ def test_a_stored_min_id_that_is_not_an_id_is_dropped_once_with_a_warning(
 @pytest.mark.parametrize("older, newer", [
     ("9uHDKMsg8lHrW6BpKK", "AaZ9mX0lD3nVq7tR4s"),  # Pleroma / Akkoma flake ids (base62)
     ("01HF3ZJ4QK8N2V5X7Y9A0B1C2D", "01HF3ZK0000000000000000000"),  # GoToSocial ULIDs
+    ("9kx3abcd12", "9kx3abce00"),  # Misskey forks' aid (Sharkey, Firefish, Iceshrimp)
 ])
 def test_a_server_whose_status_ids_are_not_numbers_keeps_its_cursor(
     older: str, newer: str, httpserver: HTTPServer, http: HttpClient,
