@@ -82,10 +82,12 @@ class Analysis:
 
     @property
     def stored_sentiment(self) -> tuple[float | None, Label | None]:
-        """``(score, label)`` to store and count: none for a language no model read (the
-        English model's guess on Japanese is no sentiment), so counts, digests and the
-        ``sentiment:`` filter see it as not analysed rather than negative or positive."""
-        if not self.language_analysed:
+        """``(score, label)`` to store and count: none for a language no sentiment model
+        reads (the English model's guess on Japanese is no sentiment), so counts, digests
+        and the ``sentiment:`` filter see it as not analysed rather than negative or
+        positive. Spanish, German and Portuguese have sentiment models of their own (not
+        intent rules: their reason still says "language not analysed"): theirs is kept."""
+        if self.language is not None and self.language not in SENTIMENT_LANGUAGES:
             return None, None
         return self.sentiment_score, self.sentiment_label
 

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from bot.analysis.attention import LANGUAGE_NOT_ANALYSED
 from bot.analysis.conversation import apply_direct
 from bot.analysis.intent import Intent, IntentFlag
 from bot.analysis.language import detect_language
@@ -583,12 +584,18 @@ def _stored_analyses(session: Session, to_link: dict[int, Matched]
                 Mention.sentiment_label, Mention.intent, Mention.intent_flags).where(
                 one_of(session, Mention.id, chunk))):
             item = to_link[row.id].fetched
-            if (row.title != item.title or row.text != item.text or row.sentiment is None
-                    or row.sentiment_label not in _LABELS or row.intent not in _INTENTS
+            score, label = row.sentiment, row.sentiment_label
+            if score is None and label is None and isinstance(row.intent_flags, list) and any(
+                    isinstance(f, dict) and f.get("name") == LANGUAGE_NOT_ANALYSED
+                    for f in row.intent_flags):
+                # No model read it, so none is stored, and the priority ignores it.
+                score, label = 0.0, "neutral"
+            if (row.title != item.title or row.text != item.text or score is None
+                    or label not in _LABELS or row.intent not in _INTENTS
                     or not isinstance(row.intent_flags, list)):
                 continue
             out[row.id] = StoredAnalysis(
-                row.language, row.sentiment, cast(Label, row.sentiment_label),
+                row.language, score, cast(Label, label),
                 cast(Intent, row.intent),
                 tuple(IntentFlag(str(f["name"]), tuple(map(str, f["terms"])))
                       for f in row.intent_flags if isinstance(f, dict)

@@ -23,13 +23,15 @@ from tests.services.watching import workspace_watching_all
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 CHANNEL = "C0SENTIM1"
-# The English model reads the first two as negative and the third as positive (checked
-# below): guesses on words it does not know.
+# No sentiment model reads Japanese or Italian: the English model's guesses on them
+# (negative, whatever the words) are not kept. German has a sentiment model of its own
+# (not intent rules): its sentiment is kept, though the reason says "language not
+# analysed".
 TEXTS = [
     ("en", "en", "acme app keeps crashing, worst update ever"),
     ("ja", "ja", "acme のアプリがまた落ちた。最悪だ 😡"),
+    ("it", "it", "acme l'ordine non è ancora arrivato, che schifo"),
     ("de", "de", "acme bestellung ist immer noch nicht da, schrecklich"),
-    ("es", "es", "acme, ¡me encanta la nueva aplicación! 😍"),
 ]
 
 
@@ -53,9 +55,12 @@ def test_an_unread_language_stores_no_sentiment(db_url: str) -> None:
     with sessions() as session:  # type: ignore[operator]
         rows = {m.external_id: m for m in session.scalars(select(Mention))}
     assert (rows["en"].sentiment_label, rows["en"].sentiment is not None) == ("negative", True)
-    for key in ("ja", "de", "es"):
+    for key in ("ja", "it"):
         assert (rows[key].sentiment_label, rows[key].sentiment) == (None, None), key
         assert any(f["name"] == "language_not_analysed" for f in rows[key].intent_flags)
+    # The German model's own reading is kept.
+    assert (rows["de"].sentiment_label, rows["de"].sentiment is not None) == ("negative", True)
+    assert any(f["name"] == "language_not_analysed" for f in rows["de"].intent_flags)
 
 
 def test_digest_totals_and_the_sentiment_filter_count_it_as_not_analysed(db_url: str) -> None:
@@ -64,15 +69,15 @@ def test_digest_totals_and_the_sentiment_filter_count_it_as_not_analysed(db_url:
         config = channel_config(session, workspace_id, CHANNEL)
         report = build_digest_report(session, config, end=NOW, now=NOW)
     sentiments = {name: c.current for name, c in report.by_sentiment}
-    assert sentiments == {"negative": 1, "neutral": 0, "positive": 0, "unknown": 3}
+    assert sentiments == {"negative": 2, "neutral": 0, "positive": 0, "unknown": 2}
     assert report.total.current == 4
-    for label, expected in (("negative", ["en"]), ("positive", []), ("neutral", [])):
+    for label, expected in (("negative", ["de", "en"]), ("positive", []), ("neutral", [])):
         rows = search_mentions(sessions, workspace_id,  # type: ignore[arg-type]
                                MentionFilter(sentiment=label), now=NOW)
         assert [r.external_id for r in rows] == expected, label
     listed = search_mentions(sessions, workspace_id, MentionFilter(), now=NOW)  # type: ignore[arg-type]
     assert {r.external_id: r.language_analysed for r in listed} == {
-        "en": True, "ja": False, "de": False, "es": False}
+        "en": True, "ja": False, "it": False, "de": False}
 
 
 def test_exports_leave_the_sentiment_empty(db_url: str) -> None:
