@@ -36,6 +36,7 @@ from bot.sources.text import (
     parse_iso,
     parse_rfc822,
     to_utc,
+    usable_url,
 )
 
 ATOM10 = "http://www.w3.org/2005/Atom"
@@ -145,8 +146,9 @@ def _declared_charset(content_type: str | None) -> str | None:
 
 
 def _base(element: ET.Element, parent: str) -> str:
+    # A malformed xml:base is ignored, as a missing one is: the parent's base applies.
     xml_base = element.get(f"{{{XML}}}base")
-    return join_url(parent, xml_base.strip()) if xml_base else parent
+    return (join_url(parent, xml_base.strip()) or parent) if xml_base else parent
 
 
 def _lang(element: ET.Element, parent: str | None) -> str | None:
@@ -198,10 +200,11 @@ def _html_or_text(value: str | None) -> str:
 
 
 def _join(base: str, link: str | None) -> str | None:
+    """``link`` made absolute against ``base``; None when missing or malformed."""
     if not link:
         return None
     link = link.strip()
-    return join_url(base, link) if base else link
+    return join_url(base, link) if base else usable_url(link)
 
 
 _RSS_LINKS = ("link", f"{{{RSS10}}}link", f"{{{RSS090}}}link")
@@ -252,7 +255,7 @@ Python-level __new__ and keywords (one entry per item of every feed read)."""
 def _rss_item(item: ET.Element, base: str, feed_lang: str | None, about: bool) -> FeedEntry:
     xml_base = item.get(_XML_BASE)
     if xml_base:
-        base = join_url(base, xml_base.strip())
+        base = join_url(base, xml_base.strip()) or base  # malformed: ignored, as in _base
     # One pass over the children instead of a find() per candidate tag (~20 per item):
     # each tag's first element, as find() would return it.
     children = {child.tag: child for child in reversed(item)}
@@ -261,18 +264,16 @@ def _rss_item(item: ET.Element, base: str, feed_lang: str | None, about: bool) -
     if guid_el is not None:  # _text inline, as in _first_child_text
         guid = guid_el.text if len(guid_el) == 0 else "".join(guid_el.itertext())
         guid = guid.strip() or None if guid else None
+    # Each candidate in turn, the next one when it is missing or malformed (None from _join).
     link = _first_child_text(children, _RSS_LINKS)
-    if not link:
+    if link:  # _join inline: most items stop here
+        link = join_url(base, link) if base else usable_url(link)
+    if link is None:
         atom_link = children.get(_ATOM_LINK)
-        link = atom_link.get("href") if atom_link is not None else None
-    if not link and guid and guid_el is not None and guid_el.get("isPermaLink", "true") != "false":
-        link = guid if guid.startswith(("http://", "https://")) else None
-    if link:  # _join inline
-        link = link.strip()
-        if base:
-            link = join_url(base, link)
-    else:
-        link = None
+        link = _join(base, atom_link.get("href")) if atom_link is not None else None
+    if (link is None and guid and guid_el is not None
+            and guid_el.get("isPermaLink", "true") != "false"):
+        link = _join(base, guid) if guid.startswith(("http://", "https://")) else None
     html = _first_child_text(children, _RSS_TEXTS)
     title = _first_child_text(children, _RSS_TITLES)
     language = _first_child_text(children, _DC_LANGUAGE)
@@ -366,8 +367,10 @@ def _atom_link(entry: ET.Element, ns: str, base: str) -> str | None:
             continue
         rel = (link.get("rel") or "alternate").strip().lower()
         if rel == "alternate":
-            return _join(_base(link, base), href)
-        if best is None and rel not in {"self", "edit", "replies", "enclosure", "hub"}:
+            resolved = _join(_base(link, base), href)
+            if resolved is not None:  # a malformed one is skipped, as a missing one
+                return resolved
+        elif best is None and rel not in {"self", "edit", "replies", "enclosure", "hub"}:
             best = _join(_base(link, base), href)
     return best
 
@@ -483,7 +486,7 @@ def parse_tolerant(content: bytes, *, url: str = "", content_type: str | None = 
     entries = [_fp_entry(e, language, author) for e in result.entries]
     return ParsedFeed(
         title=_html_or_text(feed.get("title")) or None,
-        link=feed.get("link") or None,
+        link=usable_url(feed.get("link") or "") or None,
         language=language,
         entries=entries,
         parser="tolerant",
@@ -500,14 +503,15 @@ def _fp_entry(entry: Any, feed_language: str | None, feed_author: str | None) ->
     published = _from_struct(struct)
     if published is None:
         published = _parse_date(dict.get(entry, "published") or dict.get(entry, "updated"))
+    link = usable_url((entry.get("link") or "").strip()) or None
     return FeedEntry(
         entry_id=(entry.get("id") or "").strip() or None,
-        link=(entry.get("link") or "").strip() or None,
+        link=link,
         title=_html_or_text(entry.get("title")) or None,
         text=html_to_text(html),
         author_name=collapse_whitespace(entry.get("author") or "") or feed_author,
         author_uri=author_detail.get("href"),
         published=to_utc(published) if published else None,
         language=language_tag(entry.get("language")) or feed_language,
-        links=extract_links(html, base=entry.get("link") or ""),
+        links=extract_links(html, base=(entry.get("link") or "") if link else ""),
     )

@@ -12,7 +12,7 @@ from bot.net.fetcher import Fetcher
 from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
 from bot.sources.cursors import SeenIds, cursor_time, validators
 from bot.sources.feedparse import FeedEntry, ParsedFeed, parse_feed
-from bot.sources.text import short_hash, unwrap_redirect
+from bot.sources.text import short_hash, unwrap_redirect, usable_url
 
 SEEN_KEEP = 500
 """How many entry ids a cursor remembers beyond those the feed still serves."""
@@ -75,26 +75,28 @@ def entry_to_mention(
     network: str,
     fetched_at: datetime,
 ) -> FetchedMention:
-    """Normalize one feed entry (Google redirect links are unwrapped)."""
-    link = unwrap_redirect(entry.link) if entry.link else None
+    """Normalize one feed entry (Google redirect links are unwrapped; a malformed
+    target is not, and a malformed id is no link)."""
+    link = _unwrapped(entry.link) if entry.link else None
     if link is None and external_id.startswith(("http://", "https://")):
-        link = external_id
+        link = usable_url(external_id)
     url = link or feed.link or feed_url
-    handle = entry.author_name or feed.title or urlsplit(url).hostname or "unknown"
+    handle = entry.author_name or feed.title or _hostname(url) or "unknown"
     if entry.links:
         links = tuple(
-            dict.fromkeys(unwrap_redirect(x) for x in ((link,) if link else ()) + entry.links)
+            dict.fromkeys(_unwrapped(x) for x in ((link,) if link else ()) + entry.links)
         )
     else:  # most entries: no generator and dict for a single link
-        links = (unwrap_redirect(link),) if link else ()
+        links = (_unwrapped(link),) if link else ()
     extra: dict[str, object] = {"feed_title": feed.title} if feed.title else {}
     if entry.published is None:
         extra["date_missing"] = True
+    author_url = usable_url(entry.author_uri) if entry.author_uri else None
     return FetchedMention(
         network=network,
         external_id=external_id,
         url=url,
-        author=Author(handle=handle, name=entry.author_name, url=entry.author_uri),
+        author=Author(handle=handle, name=entry.author_name, url=author_url),
         text=entry.text or entry.title or "",
         published_at=entry.published or fetched_at,
         title=entry.title,
@@ -102,6 +104,19 @@ def entry_to_mention(
         links=links[:MAX_LINKS],
         extra=extra,
     )
+
+
+def _unwrapped(link: str) -> str:
+    """The target of a redirect link, or the link itself when that target is malformed."""
+    target = unwrap_redirect(link)
+    return link if target is link or usable_url(target) is None else target
+
+
+def _hostname(url: str) -> str | None:
+    try:
+        return urlsplit(url).hostname
+    except ValueError:  # a malformed feed address: the handle falls back on "unknown"
+        return None
 
 
 def _candidates(feed: ParsedFeed) -> list[_Candidate]:

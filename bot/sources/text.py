@@ -46,9 +46,11 @@ _GOOGLE_HOST = re.compile(r"^(?:www\.)?google\.[a-z.]{2,6}$")
 # Absolute links that urljoin returns unchanged, whatever a well-formed base: lower-case
 # http(s), an ASCII host, no path parameters (";"), no empty "?" or "#" (urlunparse would
 # drop them) and no tab or newline (urlsplit would remove them). urljoin would raise on a
-# malformed base even then; join_url does not look at the base for these links.
+# malformed base even then; join_url does not look at the base for these links. urlsplit
+# and .port read them without raising: a port of 5 digits or more, which can be out of
+# range, takes the parsing path.
 _PLAIN_ABSOLUTE_URL = re.compile(
-    r"https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[^\s?#;]*)?(?:\?[^\s#]+)?(?:#\S+)?"
+    r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,4})?(?:/[^\s?#;]*)?(?:\?[^\s#]+)?(?:#\S+)?"
 )
 
 
@@ -125,13 +127,34 @@ def _strip_tags(markup: str) -> str:
     return _ANY_TAG.sub("", text)
 
 
-def join_url(base: str, link: str) -> str:
-    """``urljoin(base, link)``, without parsing either when ``link`` is a plain absolute
-    URL (most feed links), which urljoin would return as it is. Unlike urljoin, a
-    malformed base (``http://[bad/``) then raises nothing: it is not needed."""
+def usable_url(url: str) -> str | None:
+    """``url`` when urlsplit reads it, port included; None for a malformed one
+    (``http://[bad/``, ``http://a:99999/``) on which urlsplit or ``.port`` would raise.
+
+    External links pass here before anything parses them: one such link in a feed item
+    raised out of the whole fetch, and the source went silent on every poll."""
+    if _PLAIN_ABSOLUTE_URL.fullmatch(url):
+        return url
+    try:
+        urlsplit(url).port  # noqa: B018 -- reading the port is the check (ValueError)
+    except ValueError:
+        return None
+    return url
+
+
+def join_url(base: str, link: str) -> str | None:
+    """``urljoin(base, link)``, or None when either cannot be parsed or the result
+    is not a ``usable_url`` (a malformed link is dropped, never raised).
+
+    A plain absolute URL (most feed links), which urljoin would return as it is, is
+    not parsed, and the base is not looked at: a malformed base does not drop it."""
     if _PLAIN_ABSOLUTE_URL.fullmatch(link):
         return link
-    return urljoin(base, link)
+    try:
+        joined = urljoin(base, link)
+    except ValueError:
+        return None
+    return usable_url(joined)
 
 
 def extract_links(
@@ -140,7 +163,8 @@ def extract_links(
     """Absolute http(s) targets of ``<a href>`` tags, in order, deduplicated.
 
     Relative targets are resolved against ``base``. Anchors whose class contains one
-    of ``skip_classes`` (e.g. Mastodon's ``mention``/``hashtag``) are skipped.
+    of ``skip_classes`` (e.g. Mastodon's ``mention``/``hashtag``) are skipped, and so
+    are targets that cannot be parsed or joined (see ``usable_url``).
     """
     if not markup or "<a" not in markup.lower():
         return ()
@@ -155,10 +179,10 @@ def extract_links(
         classes = attrs.get("class", "").split()
         if not href or any(c in classes for c in skip_classes) or attrs.get("rel") == "tag":
             continue
-        if base:
-            href = join_url(base, href)
-        if href.lower().startswith(("http://", "https://")) and href not in links:
-            links.append(href)
+        resolved = join_url(base, href) if base else usable_url(href)
+        if (resolved and resolved.lower().startswith(("http://", "https://"))
+                and resolved not in links):
+            links.append(resolved)
     return tuple(links)
 
 

@@ -6,7 +6,7 @@ import html
 import re
 from datetime import UTC, datetime
 from html.entities import html5
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import nh3
 import pytest
@@ -25,6 +25,7 @@ from bot.sources.text import (
     parse_iso,
     parse_rfc822,
     unwrap_redirect,
+    usable_url,
 )
 
 
@@ -191,11 +192,52 @@ _BASES = st.sampled_from([
 
 @given(_BASES, st.lists(_URL_PIECES, max_size=12).map("".join))
 def test_join_url_agrees_with_urljoin(base: str, link: str) -> None:
+    """urljoin's answer when it has one that urlsplit reads (port included), else None:
+    a malformed link is dropped, never raised."""
+    expected: str | None
     try:
         expected = urljoin(base, link)
+        urlsplit(expected).port  # noqa: B018 -- ValueError on a port out of range
     except ValueError:
-        return  # an invalid URL: the caller handles it either way
+        expected = None
     assert join_url(base, link) == expected
+
+
+@given(st.lists(_URL_PIECES, max_size=12).map("".join))
+def test_usable_url_is_what_urlsplit_reads(url: str) -> None:
+    try:
+        urlsplit(url).port  # noqa: B018 -- ValueError on a malformed URL or port
+    except ValueError:
+        assert usable_url(url) is None
+    else:
+        assert usable_url(url) == url
+
+
+@pytest.mark.parametrize(("base", "link"), [
+    ("https://news.example/feed", "http://[bad/"),
+    ("https://news.example/feed", "http://a:99999/"),
+    ("https://news.example/feed", "https://a.example:65536/x"),
+    ("https://news.example/feed", "http://[not-ipv6]/"),
+    ("http://[bad/", "/relative"),
+    ("http://a:99999/", "relative"),
+])
+def test_join_url_drops_links_that_cannot_be_parsed_or_joined(base: str, link: str) -> None:
+    assert join_url(base, link) is None
+
+
+def test_join_url_keeps_ports_urlsplit_reads() -> None:
+    assert join_url("https://n.example/", "http://a.example:0000065535/x") == (
+        "http://a.example:0000065535/x")
+    assert join_url("https://n.example/", "http://a.example:0/") == "http://a.example:0/"
+
+
+def test_extract_links_drops_malformed_targets_with_or_without_a_base() -> None:
+    markup = ('<a href="http://[bad/">bad</a> <a href="https://ok.example/1">ok</a>'
+              ' <a href="http://a:99999/">port</a> <a href="/rel">rel</a>')
+    assert extract_links(markup) == ("https://ok.example/1",)
+    assert extract_links(markup, base="https://site.example/post") == (
+        "https://ok.example/1", "https://site.example/rel")
+    assert extract_links(markup, base="http://[bad/") == ("https://ok.example/1",)
 
 
 @pytest.mark.parametrize("link", [
