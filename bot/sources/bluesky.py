@@ -18,7 +18,7 @@ from bot.net.http import HttpAuthError, HttpStatusError
 from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
 from bot.sources.cursors import SeenIds, cursor_time
 from bot.sources.json_fields import as_dict, as_list, as_str
-from bot.sources.text import collapse_whitespace, language_tag, parse_iso
+from bot.sources.text import collapse_whitespace, language_tag, parse_iso, usable_url
 
 NETWORK = "bluesky"
 SEEN_KEEP = 300
@@ -205,7 +205,8 @@ def _links(record: dict[str, Any], post: dict[str, Any]) -> tuple[str, ...]:
         external_uri = as_str(as_dict(as_dict(embed).get("external")).get("uri"))
         if external_uri:
             links.append(external_uri)
-    return tuple(dict.fromkeys(x for x in links if x.startswith(("http://", "https://"))))
+    return tuple(dict.fromkeys(
+        x for x in links if x.startswith(("http://", "https://")) and usable_url(x)))
 
 
 def _author(raw: object) -> Author:

@@ -13,7 +13,14 @@ from bot.net.errors import SourceError
 from bot.net.fetcher import Fetcher
 from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
 from bot.sources.json_fields import as_id, as_str
-from bot.sources.text import collapse_whitespace, extract_links, from_epoch, html_to_text, parse_iso
+from bot.sources.text import (
+    collapse_whitespace,
+    extract_links,
+    from_epoch,
+    html_to_text,
+    parse_iso,
+    usable_url,
+)
 
 NETWORK = "hackernews"
 ITEM_URL = "https://news.ycombinator.com/item?id={}"
@@ -91,7 +98,8 @@ def hit_to_mention(
     published = _created(hit)
     links = extract_links(body_html)
     story_url = hit.get("url") if not is_comment else hit.get("story_url")
-    if isinstance(story_url, str) and story_url.startswith(("http://", "https://")):
+    if (isinstance(story_url, str) and story_url.startswith(("http://", "https://"))
+            and usable_url(story_url)):
         links = (story_url, *[x for x in links if x != story_url])
     author = as_str(hit.get("author")) or "unknown"
     parent = as_id(hit.get("parent_id"))

@@ -13,7 +13,7 @@ from bot.net.fetcher import Fetcher
 from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
 from bot.sources.cursors import status_id, stored_numeric_id
 from bot.sources.json_fields import as_dict, as_id, as_str
-from bot.sources.text import extract_links, html_to_text, language_tag, parse_iso
+from bot.sources.text import extract_links, html_to_text, language_tag, parse_iso, usable_url
 
 NETWORK = "mastodon"
 _SKIP_LINK_CLASSES = ("mention", "hashtag", "u-url")
@@ -75,7 +75,8 @@ def _handle(account: dict[str, Any]) -> str:
     """``@user@instance``, also for local accounts whose ``acct`` has no domain."""
     acct = as_str(account.get("acct")) or as_str(account.get("username")) or "unknown"
     if "@" not in acct:
-        host = urlsplit(as_str(account.get("url")) or "").hostname
+        url = usable_url(as_str(account.get("url")) or "")
+        host = urlsplit(url).hostname if url else None
         if host:
             acct = f"{acct}@{host}"
     return "@" + acct
@@ -90,7 +91,7 @@ def _author(raw: object) -> Author:
         handle=_handle(account),
         name=as_str(account.get("display_name")) or as_str(account.get("username")),
         followers=followers if isinstance(followers, int) else None,
-        url=as_str(account.get("url")),
+        url=usable_url(as_str(account.get("url")) or "") or None,
         verified=isinstance(fields := account.get("fields"), list) and any(
             f.get("verified_at") for f in fields if isinstance(f, dict)
         ),
@@ -128,7 +129,7 @@ def status_to_mention(raw: dict[str, Any], instance: str) -> FetchedMention | No
     local_url = f"{instance}/statuses/{status_id}"
     content = as_str(status.get("content")) or ""
     spoiler = html_to_text(as_str(status.get("spoiler_text"))) or None
-    card_url = as_str(as_dict(status.get("card")).get("url"))
+    card_url = usable_url(as_str(as_dict(status.get("card")).get("url")) or "")
     links = extract_links(content, skip_classes=_SKIP_LINK_CLASSES)
     if card_url and card_url not in links:
         links += (card_url,)
@@ -145,7 +146,8 @@ def status_to_mention(raw: dict[str, Any], instance: str) -> FetchedMention | No
     return FetchedMention(
         network=NETWORK,
         external_id=as_str(status.get("uri")) or as_str(status.get("url")) or local_url,
-        url=as_str(status.get("url")) or as_str(status.get("uri")) or local_url,
+        url=(usable_url(as_str(status.get("url")) or "")
+             or usable_url(as_str(status.get("uri")) or "") or local_url),
         author=_author(status.get("account")),
         text=html_to_text(content),
         published_at=published,

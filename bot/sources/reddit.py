@@ -20,7 +20,7 @@ from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source
 from bot.sources.cursors import SeenIds, cursor_time
 from bot.sources.json_fields import as_str
 from bot.sources.rss import fetch_feed
-from bot.sources.text import collapse_whitespace, from_epoch, html_to_text
+from bot.sources.text import collapse_whitespace, from_epoch, html_to_text, usable_url
 
 NETWORK = "reddit"
 WEB = "https://www.reddit.com"
@@ -180,6 +180,7 @@ def thing_to_mention(kind: str, data: dict[str, Any]) -> FetchedMention | None:
             if not data.get("is_self")
             and isinstance(link, str)
             and link.startswith(("http://", "https://"))
+            and usable_url(link)
             else ()
         )
         parent = None

@@ -14,7 +14,7 @@ from bot.net.fetcher import Fetcher
 from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
 from bot.sources.cursors import numeric_id, stored_numeric_id
 from bot.sources.json_fields import as_dict, as_id, as_list, as_str
-from bot.sources.text import collapse_whitespace, language_tag, parse_iso
+from bot.sources.text import collapse_whitespace, language_tag, parse_iso, usable_url
 
 NETWORK = "x"
 TWEET_FIELDS = ("created_at,lang,public_metrics,conversation_id,referenced_tweets,author_id,"
@@ -70,7 +70,7 @@ def _links(tweet: dict[str, Any]) -> tuple[str, ...]:
     urls = as_list(as_dict(tweet.get("entities")).get("urls"))
     found = [as_str(u.get("unwound_url")) or as_str(u.get("expanded_url"))
              for u in urls if isinstance(u, dict)]
-    return tuple(dict.fromkeys(x for x in found if x and x.startswith("http")))
+    return tuple(dict.fromkeys(x for x in found if x and x.startswith("http") and usable_url(x)))
 
 
 def tweet_to_mention(

@@ -18,7 +18,7 @@ from bot.net.http import HttpClient
 from bot.services.actors import CLI
 from bot.services.polling import run_poll_tick
 from bot.services.sources_admin import do_add_source, list_sources
-from storage.models import Mention, SourceRow
+from storage.models import Author, Mention, SourceRow
 from tests.sources.bad_link_feeds import BAD, EXPECTED, FEEDS
 
 
@@ -41,3 +41,30 @@ def test_a_feed_with_malformed_links_is_stored_and_stays_healthy(
     assert BAD not in stored.values()
     (view,) = list_sources(sessions, workspace_id)
     assert view.last_success_at is not None and view.consecutive_failures == 0
+
+
+def test_a_mastodon_account_with_a_malformed_address_is_stored(
+    sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+    httpserver: HTTPServer,
+) -> None:
+    """A local account (``acct`` without a domain) took its instance from its ``url``:
+    a malformed one raised out of the fetch."""
+    statuses = [{
+        "id": str(100 + n), "uri": f"https://toot.example/s/{n}",
+        "url": f"https://toot.example/@ann/{n}", "created_at": f"2026-12-06T08:0{n}:00Z",
+        "content": f'<p>acme {n} <a href="{BAD}">x</a></p>', "card": {"url": BAD},
+        "account": {"acct": f"user{n}", "username": f"user{n}",
+                    "url": BAD if n == 2 else f"https://toot.example/@user{n}"},
+    } for n in (1, 2, 3)]
+    httpserver.expect_request("/api/v1/timelines/tag/acme").respond_with_json(statuses)
+    do_add_source(sessions, workspace_id, CLI, kind="mastodon", watch_name=watch_name,
+                  values={"base_url": httpserver.url_for("/").rstrip("/"), "query": "acme"})
+    report = run_poll_tick(sessions, lambda _trusted: HttpClient(), force=True)
+    assert report.failures == 0, [o.error for o in report.outcomes]
+    assert report.totals.stored == 3
+    with sessions() as session:
+        authors = {a.handle: a.url for a in session.scalars(select(Author))}
+        row = session.scalars(select(SourceRow)).one()
+        assert (row.consecutive_failures, row.cursor) == (0, {"min_id": "103"})
+    assert authors["@user2"] is None
+    assert authors["@user1@toot.example"] == "https://toot.example/@user1"

@@ -1,4 +1,4 @@
-"""A malformed link in one item never fails its feed.
+"""A malformed link in one item never fails its feed (nor any other source's batch).
 
 Before: ``<link>http://[bad/</link>`` or an escaped ``<a href="http://[bad/">`` in one
 item made urljoin raise ``ValueError: Invalid IPv6 URL`` out of the fetch, and the watch
@@ -8,10 +8,13 @@ own link is malformed falls back as for a missing link.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pytest_httpserver import HTTPServer
 
 from bot.net.http import HttpClient
+from bot.sources import bluesky, hackernews, mastodon, reddit, x
 from bot.sources.rss import RssConfig, RssSource
 from tests.sources.bad_link_feeds import BAD, BAD_PORT, EXPECTED, FEEDS
 
@@ -70,3 +73,69 @@ def test_a_malformed_atom_author_uri_is_no_author_link(
     url = _served(httpserver, "/author", document)
     (mention,) = RssSource().fetch(http, RssConfig(url=url), {}).mentions
     assert (mention.author.name, mention.author.url) == ("Ann", None)
+
+
+def _status(**changes: Any) -> dict[str, Any]:
+    status: dict[str, Any] = {
+        "id": "101", "uri": "https://toot.example/users/ann/statuses/101",
+        "url": "https://toot.example/@ann/101", "created_at": "2026-12-06T08:00:00Z",
+        "content": (f'<p>acme <a href="{BAD}">x</a> <a href="{BAD_PORT}">p</a> '
+                    '<a href="https://ok.example/a">a</a></p>'),
+        "card": {"url": BAD},
+        "account": {"acct": "ann", "username": "ann", "url": BAD},
+    }
+    status.update(changes)
+    return status
+
+
+def test_mastodon_drops_malformed_links_and_account_addresses() -> None:
+    mention = mastodon.status_to_mention(_status(), "https://toot.example")
+    assert mention is not None
+    assert mention.links == ("https://ok.example/a",)
+    assert (mention.author.handle, mention.author.url) == ("@ann", None)
+
+
+def test_mastodon_malformed_status_url_falls_back_on_its_uri() -> None:
+    mention = mastodon.status_to_mention(_status(url=BAD), "https://toot.example")
+    assert mention is not None
+    assert mention.url == "https://toot.example/users/ann/statuses/101"
+
+
+def test_hacker_news_drops_a_malformed_story_url() -> None:
+    mention = hackernews.hit_to_mention({
+        "objectID": "9", "_tags": ["story"], "title": "acme", "url": BAD,
+        "story_text": '<a href="https://ok.example/a">a</a>', "author": "pg",
+        "created_at_i": 1796544000,
+    })
+    assert mention is not None and mention.links == ("https://ok.example/a",)
+
+
+def test_reddit_drops_a_malformed_submission_url() -> None:
+    mention = reddit.thing_to_mention("t3", {
+        "id": "abc", "name": "t3_abc", "created_utc": 1796544000, "title": "acme",
+        "permalink": "/r/acme/comments/abc/acme/", "url": BAD_PORT, "is_self": False,
+        "author": "ann",
+    })
+    assert mention is not None and mention.links == ()
+
+
+def test_bluesky_drops_malformed_facet_and_embed_links() -> None:
+    record = {"$type": "app.bsky.feed.post", "text": "acme", "createdAt": "2026-12-06T08:00:00Z",
+              "facets": [{"features": [
+                  {"$type": "app.bsky.richtext.facet#link", "uri": BAD},
+                  {"$type": "app.bsky.richtext.facet#link", "uri": "https://ok.example/a"}]}],
+              "embed": {"$type": "app.bsky.embed.external",
+                        "external": {"uri": BAD_PORT, "title": "t", "description": ""}}}
+    mention = bluesky.post_to_mention({
+        "uri": "at://did:plc:ann/app.bsky.feed.post/3k", "cid": "bafy",
+        "author": {"did": "did:plc:ann", "handle": "ann.bsky.social"}, "record": record,
+        "indexedAt": "2026-12-06T08:00:01Z"})
+    assert mention is not None and mention.links == ("https://ok.example/a",)
+
+
+def test_x_drops_malformed_expanded_urls() -> None:
+    tweet = {"id": "1", "text": "acme", "created_at": "2026-12-06T08:00:00.000Z",
+             "entities": {"urls": [{"expanded_url": BAD}, {"unwound_url": BAD_PORT},
+                                   {"expanded_url": "https://ok.example/a"}]}}
+    mention = x.tweet_to_mention(tweet, {})
+    assert mention is not None and mention.links == ("https://ok.example/a",)
