@@ -31,7 +31,10 @@ def safe_url(url: str | None) -> str | None:
     """The URL if it is a plain http(s) URL that can sit inside ``<url|label>``, else None."""
     if not url or len(url) > 2900:
         return None
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[bad/": stored before sources dropped such links
+        return None
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         return None
     if any(char in url for char in "<>|\n\r\t "):

@@ -259,3 +259,13 @@ def test_home_lists_are_cut_between_items_not_inside_dates() -> None:
         assert slack_len(text) <= 3000
         assert text.count("<") == text.count(">"), text[-120:]
         assert not re.search(r"&[a-z]*$", text.removesuffix("…")), text[-40:]
+
+
+def test_a_malformed_stored_link_renders_as_text_not_an_error() -> None:
+    """Links stored before sources dropped malformed ones ("http://[bad/": urlsplit raises)
+    must not stop a card or a listing from rendering: the label shows, unlinked."""
+    from bot.slack.escape import link, safe_url
+
+    for url in ("http://[bad/", "https://[not-ipv6]/x"):
+        assert safe_url(url) is None
+        assert link(url, "Post <1>") == "Post &lt;1&gt;"
