@@ -573,10 +573,24 @@ def _rest(words: list[str], terms: list[str]) -> bool:
 
 
 def _gives_details(text: str) -> bool:
-    """Whether ``text`` (links removed) gives an order or case id or a software version:
-    the details a brand asks for, so a short thanks after them ("my order is 88412093,
-    thanks", "iOS 11.1, thanks") is a courtesy, not praise."""
-    return ORDER_ID_RE.search(text) is not None or VERSION_RE.search(text) is not None
+    """Whether ``text`` (links removed) gives an order or case id or a software version
+    and then thanks: the details a brand asks for, so a short thanks after them ("my order
+    is 88412093, thanks", "iOS 11.1, thanks") is a courtesy, not praise. A thanks before
+    them thanks for them ("thanks for version 3.2", "merci pour la 2.0 !", "thx 4.5/5"),
+    and an order said received is a thank-you ("received order 12345678 today, thanks")."""
+    found = [*ORDER_ID_RE.finditer(text), *VERSION_RE.finditer(text)]
+    if not found:
+        return False
+    lowered = text.lower()
+    thanks = [m.start() for m in _THANKS_RE.finditer(lowered)]
+    if not thanks or thanks[-1] < max(m.end() for m in found):
+        return False
+    return _RECEIVED_RE.search(lowered, 0, min(m.start() for m in found)) is None
+
+
+_THANKS_RE = re.compile(r"\b(?:thank|thx\b|ty\b|merci|cheers\b)")
+_RECEIVED_RE = re.compile(
+    r"\b(?:received|arrived|got|came|delivered|re[çc]u|re[çc]ue|arriv[ée]e?|livr[ée]e?)\b")
 
 
 def intent_without_complaint(result: IntentResult) -> Intent:

@@ -373,8 +373,12 @@ def test_a_short_thanks_after_the_details_asked_for_waits_for_an_answer(text: st
     assert a.waiting and a.priority >= DEFAULT_ALERT_THRESHOLD, a.reason
 
 
-@pytest.mark.parametrize("text", ["@acme thanks!", "@acme thanks for 2017!",
-                                  "@acme thank you @115714"])
+@pytest.mark.parametrize("text", [
+    "@acme thanks!", "@acme thanks for 2017!", "@acme thank you @115714",
+    # Details before a thanks only: thanking for a release, a rating, a delivery.
+    "@acme received order 12345678 today, thanks", "@acme merci pour la 2.0 !",
+    "thanks @acme for version 3.2", "@acme thx 4.5/5", "@acme thanks, updated to 11.2",
+])
 def test_a_short_thanks_without_details_is_still_praise(text: str) -> None:
     assert detect_intent(text).intent == "praise"
 
