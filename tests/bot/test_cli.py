@@ -88,6 +88,15 @@ def test_run_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     assert "vigie db upgrade" in result.stderr
 
 
+def _stop_with_ctrl_c(proc: subprocess.Popen[str]) -> None:
+    """Ctrl-C a running `vigie run`: it must stop cleanly, saying so."""
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "Vigie stopped." in out
+    assert "Traceback" not in err
+
+
 def test_run_without_slack_starts_in_console_mode_until_stopped(tmp_path: Path) -> None:
     assert vigie(tmp_path, "db", "upgrade").returncode == 0
     # A test runner started in the background (no job control) ignores SIGINT and its
@@ -101,14 +110,10 @@ def test_run_without_slack_starts_in_console_mode_until_stopped(tmp_path: Path) 
         assert "console mode" in first
         time.sleep(1.5)
         assert proc.poll() is None, "vigie run exited on its own"
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=20)
+        _stop_with_ctrl_c(proc)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 0, err
-    assert "Vigie stopped." in out
-    assert "Traceback" not in err
 
 
 def _unused_port() -> int:
@@ -163,14 +168,10 @@ def test_run_without_slack_serves_webhook_sources_and_prints_their_alerts(
             assert time.monotonic() < deadline + 20, printed
             printed += proc.stdout.readline()
         assert "[C0CONSOLE1]" in printed
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=20)
+        _stop_with_ctrl_c(proc)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 0, err
-    assert "Vigie stopped." in out
-    assert "Traceback" not in err
 
 
 def test_poll_once_shows_the_whole_path_in_console_mode(
