@@ -82,8 +82,8 @@ by time as (length, text), as numbers do."""
 
 def status_id(value: object) -> str | None:
     """``value`` as a fediverse status id, or None: a decimal id (Mastodon) or an opaque
-    alphanumeric one of 8 to 40 characters (see ``_OPAQUE_ID``). What an earlier bug stored (a repr, a short
-    word, 30 digits) is neither."""
+    alphanumeric one of 8 to 40 characters (see ``_OPAQUE_ID``). What an earlier bug
+    stored (a repr, a short word, 30 digits) is neither."""
     found = numeric_id(value)
     if found is None and isinstance(value, str) and value.isascii() \
             and _OPAQUE_ID.fullmatch(value):
