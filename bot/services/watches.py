@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.matching.query import QueryError, parse_query
@@ -164,8 +165,14 @@ def do_add_watch(
             raise ServiceError("watch.exists", name=name)
         watch = Watch(workspace_id=workspace_id, name=name, query=query, channel_id=channel_id,
                       alert_threshold=alert_threshold, created_by=actor.user_id, kind=kind)
-        session.add(watch)
-        session.flush()
+        try:
+            # Another admin's add of the same name may have passed the check too: the
+            # unique name refuses the later insert, in its savepoint alone.
+            with session.begin_nested():
+                session.add(watch)
+                session.flush()
+        except IntegrityError:
+            raise ServiceError("watch.exists", name=name) from None
         group_name = None
         if group is not None:
             found = session.scalar(select(WatchGroup).where(
