@@ -109,7 +109,8 @@ def status_to_mention(raw: dict[str, Any], instance: str) -> FetchedMention | No
     The external id is the status ``uri`` (its ActivityPub id, the same on every
     instance); the instance-local id is kept in ``extra``, with ``local_key``
     (``{instance}/statuses/{id}``, what other statuses fetched through this instance
-    call it).
+    call it). Its link is its ``url``, else its ``uri``, when that is an http(s) address,
+    else that local address, as for a status that has neither.
 
     A reply's ``in_reply_to_id`` is an id *local to this instance*, not the parent's URI.
     The parent's URI is known here only for a self-reply by an account of this instance
@@ -146,8 +147,7 @@ def status_to_mention(raw: dict[str, Any], instance: str) -> FetchedMention | No
     return FetchedMention(
         network=NETWORK,
         external_id=as_str(status.get("uri")) or as_str(status.get("url")) or local_url,
-        url=(usable_url(as_str(status.get("url")) or "")
-             or usable_url(as_str(status.get("uri")) or "") or local_url),
+        url=_web_link(status.get("url")) or _web_link(status.get("uri")) or local_url,
         author=_author(status.get("account")),
         text=html_to_text(content),
         published_at=published,
@@ -160,6 +160,17 @@ def status_to_mention(raw: dict[str, Any], instance: str) -> FetchedMention | No
         extra=extra,
         parent_external_id=parent,
     )
+
+
+def _web_link(value: object) -> str | None:
+    """``value`` when it is an http(s) address with a host that a link can hold, else None:
+    an instance may send a well-typed but meaningless ``url`` or ``uri`` ("x",
+    ``javascript:``), which would be stored and exported as the mention's link."""
+    url = usable_url(as_str(value) or "")
+    if url is None or any(char in url for char in "<>| \t\r\n"):
+        return None
+    parts = urlsplit(url)
+    return url if parts.scheme in {"http", "https"} and parts.hostname else None
 
 
 def _self_reply_parent(status: dict[str, Any]) -> str | None:

@@ -60,6 +60,23 @@ def test_docs_status_example_in_detail(load_json: Callable[[str], Any]) -> None:
     assert mention.links[0].startswith("https://www.theguardian.com/money/2019/dec/07/")
 
 
+MEANINGLESS_LINKS = ["x", "javascript:alert(1)", "mailto:a@b.example", "https://", "/@a/1",
+                     "https://a.example/x y"]
+
+
+@pytest.mark.parametrize("bad", MEANINGLESS_LINKS)
+def test_a_meaningless_status_url_is_not_the_mention_link(
+    load_json: Callable[[str], Any], bad: str
+) -> None:
+    # Stored as the mention's link and exported as it was ('x', 'javascript:alert(1)').
+    status = load_json("mastodon/docs_status_example.json")
+    mention = status_to_mention({**status, "url": bad}, "https://m.s")
+    assert mention is not None and mention.url == status["uri"]
+    both = status_to_mention({**status, "url": bad, "uri": bad}, "https://m.s")
+    assert both is not None and both.url == f"https://m.s/statuses/{status['id']}"
+    assert both.external_id == bad  # the identity stays what the instance calls it
+
+
 def test_reply_and_remote_account(load_json: Callable[[str], Any]) -> None:
     media = status_to_mention(load_json("mastodon/mastodonpy_status_with_media.json"), "x")
     assert media is not None
