@@ -103,16 +103,24 @@ def upsert_label(session: Session, mention: Mention, actor: Actor, action: str, 
                  positive: bool, source: str) -> bool:
     """Record ``action`` as the mention's label in the caller's transaction (one statement:
     concurrent labels of one mention cannot collide); False, recording nothing, when no
-    alert decision of the mention can be shifted (``judged_watch``)."""
+    alert decision of the mention can be shifted (``judged_watch``). The priority recorded
+    is the judged watch's: its link's when that is not the mention's own watch."""
     judged = judged_watch(session, mention)
     if judged is None:
         return False
     watch_id, threshold = judged
+    priority = mention.priority
+    if watch_id is not None and watch_id != mention.watch_id:
+        # Another watch weighs the post with its own weight: it decided on its link's.
+        linked = session.scalar(select(MentionWatch.priority).where(
+            MentionWatch.mention_id == mention.id, MentionWatch.watch_id == watch_id))
+        if linked is not None:
+            priority = linked
     values = {
         "workspace_id": mention.workspace_id, "mention_id": mention.id,
         "watch_id": watch_id, "positive": positive, "action": action,
         "source": source, "actor": actor.name[:32], "surface": actor.surface[:24],
-        "priority": mention.priority, "threshold": threshold,
+        "priority": priority, "threshold": threshold,
         "alerted": _was_alerted(mention), "decided_at": mention.created_at,
         "labelled_at": utcnow(),
     }

@@ -252,6 +252,24 @@ def test_a_competitor_mention_also_in_a_brand_watch_is_judged_by_the_brand_watch
     assert "L'espace a 1 mention étiquetée ;" in outcome.message("fr")
 
 
+def test_a_mention_judged_by_a_linked_brand_watch_is_labelled_at_that_watch_priority(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """The brand watch weighs the post more than its own (competitor) watch: its decision
+    was taken at the link's priority, 66, not the mention's 41, which the label stored."""
+    waited = mention(sessions, workspace_id, priority=41, alerted=False)
+    brand = _watch(sessions, workspace_id, "acme-orders", threshold=60)
+    with transaction(sessions) as session:
+        session.execute(update(Watch).where(Watch.id != brand).values(kind="competitor"))
+        session.execute(update(Watch).where(Watch.id == brand).values(weight=1.6))
+    with transaction(sessions) as session:
+        session.add(MentionWatch(workspace_id=workspace_id, mention_id=waited, watch_id=brand,
+                                 network="x", published_at=DECIDED, priority=66))
+    workflow.do_assign(sessions, workspace_id, ALICE, waited, OTHER_USER_ID)
+    row = label(sessions, waited)
+    assert row is not None and (row.watch_id, row.threshold) == (brand, 60)
+    assert (row.priority, row.positive, row.action) == (66, True, "assign")
+
+
 def test_a_reply_the_brand_posted_outside_vigie_is_no_label(
         sessions: sessionmaker[Session], workspace_id: int) -> None:
     """The brand thanking a praise post hours later on X is not the team asking for an
