@@ -104,7 +104,7 @@ def _threshold(view: WatchView) -> str:
 @team_option
 def watch_list(as_json: bool, team: str | None) -> None:
     """List watches."""
-    from bot.services import watches
+    from bot.services import competitors, watches
 
     with _workspace(team) as (runtime, ws):
         views = watches.list_watches(runtime.sessions, ws.id)
@@ -117,8 +117,10 @@ def watch_list(as_json: bool, team: str | None) -> None:
     for v in views:
         state = "paused" if v.paused else "active"
         group = f"  group {v.group}" if v.group else ""
-        click.echo(f"{v.name:<20} {state:<7} {v.kind:<10} {v.channel_id:<12} threshold "
-                   f"{_threshold(v):<3} {v.source_count} sources, {v.mention_count} "
+        alerts = ("never alerts (competitor: counted and compared)"
+                  if v.kind == competitors.WATCH_COMPETITOR else f"threshold {_threshold(v):<3}")
+        click.echo(f"{v.name:<20} {state:<7} {v.kind:<10} {v.channel_id:<12} {alerts} "
+                   f"{v.source_count} sources, {v.mention_count} "
                    f"mentions  query: {v.query!r}{group}")
         if v.refused:
             click.echo(f"  ! alerts cannot reach {v.refused.channel_id} since "

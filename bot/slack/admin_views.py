@@ -182,11 +182,12 @@ def build_watch_list(views: Sequence[WatchLine], language: str) -> tuple[str, li
         return text, [_section(text)]
     blocks = [_section(
         f"*{escape(v.name)}* · <#{v.channel_id}> · "
-        + t(language, "admin.watch_line",
-            threshold=threshold_words(v.alert_threshold, v.learned_shift, language),
-            sources=v.source_count, mentions=v.mention_count)
+        + (t(language, "admin.watch_line_competitor", sources=v.source_count,
+             mentions=v.mention_count) if v.kind == "competitor"
+           else t(language, "admin.watch_line",
+                  threshold=threshold_words(v.alert_threshold, v.learned_shift, language),
+                  sources=v.source_count, mentions=v.mention_count))
         + (" · " + t(language, "admin.paused") if v.paused else "")
-        + (" · " + t(language, "compete.competitor_tag") if v.kind == "competitor" else "")
         + (" · " + t(language, "compete.group_tag", group=escape(v.group)) if v.group else "")
         + f"\n`{escape(truncate(v.query, 300)) or '*'}` "
         + escape(truncate(v.query_description, 500))

@@ -36,3 +36,15 @@ def test_watch_add_and_list_name_the_learned_shift(tmp_path: Path) -> None:
     as_json = json.loads(vigie(tmp_path, "watch", "list", "--json").stdout)
     assert [(w["name"], w["alert_threshold"], w["learned_shift"], w["applied_threshold"])
             for w in as_json] == [("acme", 50, 20, 70), ("beta", 40, 20, 60)]
+
+
+def test_watch_list_says_a_competitor_watch_never_alerts(tmp_path: Path) -> None:
+    """It was listed "threshold 50" though a competitor's watch never alerts."""
+    assert vigie(tmp_path, "db", "upgrade").returncode == 0
+    for args in (["acme", "--query", "acme"], ["rivalo", "--query", "rivalo", "--competitor"]):
+        added = vigie(tmp_path, "watch", "add", *args, "--channel", "C0SOCIAL1")
+        assert added.returncode == 0, added.stderr
+    acme, rivalo = vigie(tmp_path, "watch", "list").stdout.splitlines()
+    assert "threshold 50  0 sources" in acme
+    assert rivalo.startswith("rivalo ") and "threshold" not in rivalo
+    assert "never alerts (competitor: counted and compared) 0 sources" in rivalo

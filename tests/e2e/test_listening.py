@@ -78,6 +78,27 @@ def test_watch_list_and_add_say_the_threshold_learning_applies(vigie: VigieApp) 
     assert "alerte dès la priorité 50 ·" in lines()["acme"]
 
 
+def test_a_competitor_watch_is_listed_as_never_alerting(vigie: VigieApp) -> None:
+    """It was listed "alert at priority ≥ 50" though a competitor's watch never alerts."""
+    admin(vigie, f"watch add acme <#{CHANNEL_ID}|social> acme")
+    admin(vigie, f"watch add rivalo <#{CHANNEL_ID}|social> kind:competitor rivalo")
+
+    def lines() -> dict[str, str]:
+        listing = vigie.slack.slash_command("watch list", user_id=ADMIN_ID).json()
+        assert validate_blocks(listing["blocks"], "message") == []
+        return {b["text"]["text"].split("*")[1]: b["text"]["text"] for b in listing["blocks"]}
+
+    listed = lines()
+    assert "never alerts (competitor: counted and compared) · 0 source(s)" in listed["rivalo"]
+    assert "priority" not in listed["rivalo"]
+    assert "alert at priority ≥ 50 ·" in listed["acme"]
+    admin(vigie, "lang fr")
+    listed = lines()
+    assert ("n'alerte jamais (concurrent : comptée et comparée) · 0 source(s)"
+            in listed["rivalo"])
+    assert "priorité" not in listed["rivalo"]
+
+
 def test_watch_errors_are_specific(vigie: VigieApp) -> None:
     bad = admin(vigie, 'watch add acme acme OR')
     assert "does not parse" in bad and "^" in bad
