@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from bot.runtime import Runtime
     from bot.services.competitors import GroupView
     from bot.services.polling import SourceOutcome
-    from bot.services.watches import WatchView
+    from bot.services.watches import ThresholdChange, WatchView
     from bot.services.workspaces import WorkspaceRef
 
 
@@ -89,7 +89,7 @@ def watch_add(name: str, query: str, channel: str, alert_threshold: int, competi
         click.echo(f"It is in group {view.group}.")
 
 
-def _threshold(view: WatchView) -> str:
+def _threshold(view: WatchView | ThresholdChange) -> str:
     """The threshold ingest applies to the watch, and its own one when learning shifts it:
     "70 (50 + 20 learned from the team's triage)"."""
     if not view.learned_shift:
@@ -324,6 +324,22 @@ def watch_routes(name: str | None, team: str | None) -> None:
         click.echo("No topic routes: every alert goes to its watch's channel.")
     for v in views:
         click.echo(f"{v.watch:<20} {v.topic:<9} -> {v.channel_id}")
+
+
+@watch.command("threshold")
+@click.argument("name")
+@click.argument("threshold", type=int)
+@team_option
+def watch_threshold(name: str, threshold: int, team: str | None) -> None:
+    """Set the alert threshold of watch NAME (0 alerts on everything, up to 100), for the
+    mentions found from now on."""
+    from bot.services import watches
+
+    with _workspace(team) as (runtime, ws):
+        change = _service(lambda: watches.do_set_watch_threshold(
+            runtime.sessions, ws.id, CLI, name, threshold))
+    click.echo(f"Watch {change.name} now alerts at priority >= {_threshold(change)} (it was "
+               f"{change.before}), for the mentions found from now on.")
 
 
 @shared_command(watch, verbs.WATCH_PAUSE)

@@ -270,6 +270,42 @@ def do_set_watch_paused(
                detail={"watch": watch.name})
 
 
+@dataclass(frozen=True, slots=True)
+class ThresholdChange:
+    """What `watch threshold` changed: the watch's own threshold before and after, and the
+    shift triage learning adds to it now (``WatchView.learned_shift``)."""
+
+    name: str
+    before: int
+    alert_threshold: int
+    learned_shift: int
+
+    @property
+    def applied_threshold(self) -> int:
+        """The priority from which ingest alerts for this watch now."""
+        return self.alert_threshold + self.learned_shift
+
+
+def do_set_watch_threshold(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+                           name: str, threshold: int) -> ThresholdChange:
+    """Set a brand watch's alert threshold (0 alerts on everything, up to 100) for the
+    mentions found from now on; admins only. A competitor's watch never alerts: refused."""
+    if not 0 <= threshold <= 100:
+        raise ServiceError("watch.bad_threshold", value=str(threshold))
+    with transaction(sessions) as session:
+        if actor.user_id:
+            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+        watch = get_watch_by_name(session, workspace_id, name, lock=True)
+        if watch.kind != WATCH_BRAND:
+            raise ServiceError("watch.threshold_competitor", name=watch.name)
+        before, watch.alert_threshold = watch.alert_threshold, threshold
+        session.flush()
+        record(session, workspace_id, actor, "watch.threshold",
+               detail={"watch": watch.name, "before": before, "after": threshold})
+        return ThresholdChange(watch.name, before, threshold,
+                               _learned_shift(watch, workspace_offset(session, workspace_id)))
+
+
 def do_remove_watch(
     sessions: sessionmaker[Session], workspace_id: int, actor: Actor, name: str
 ) -> None:

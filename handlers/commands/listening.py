@@ -17,6 +17,7 @@ from bot.slack.admin_views import (
     build_watch_list,
     threshold_words,
 )
+from bot.slack.escape import escape
 from handlers.commands import competitors as competitor_commands
 from handlers.commands.parsing import (
     SMART_QUOTES,
@@ -116,6 +117,20 @@ def _watch_state(request: CommandRequest, runtime: Runtime) -> Reply:
     return Reply(t(request.language, f"admin.watch_{action}d", name=name))
 
 
+def _watch_threshold(request: CommandRequest, runtime: Runtime) -> Reply:
+    """`watch threshold NAME N`."""
+    if len(request.args) != 3:
+        return Reply(t(request.language, "admin.watch_threshold_usage"))
+    threshold = number_of(request.args[2])
+    if threshold is None:
+        raise ServiceError("watch.bad_threshold", value=request.args[2][:20])
+    change = watches.do_set_watch_threshold(runtime.sessions, request.workspace_id(runtime),
+                                            request.actor, request.args[1], threshold)
+    return Reply(t(request.language, "admin.watch_threshold_set", name=escape(change.name),
+                   threshold=threshold_words(change.alert_threshold, change.learned_shift,
+                                             request.language), before=change.before))
+
+
 def _watch_route(request: CommandRequest, runtime: Runtime) -> Reply:
     """`watch route|unroute|routes ...`, or how to write them."""
     reply = _watch_routes(request, runtime, request.args[0].lower())
@@ -130,6 +145,7 @@ REGISTRY.verbs("watch", Verbs((
     Verb.shared(verbs.WATCH_PAUSE, _watch_state, role=Role.ADMIN),
     Verb.shared(verbs.WATCH_RESUME, _watch_state, role=Role.ADMIN),
     Verb.shared(verbs.WATCH_REMOVE, _watch_state, role=Role.ADMIN),
+    Verb("threshold", _watch_threshold, ("NAME N",), role=Role.ADMIN),
     Verb("kind", competitor_commands.watch_kind, ("NAME brand|competitor",), role=Role.ADMIN),
     Verb("group", competitor_commands.watch_group,
          ("create|add|drop|conquest|delete|list ...",), aliases=("groups",),

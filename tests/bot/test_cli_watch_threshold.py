@@ -48,3 +48,23 @@ def test_watch_list_says_a_competitor_watch_never_alerts(tmp_path: Path) -> None
     assert "threshold 50  0 sources" in acme
     assert rivalo.startswith("rivalo ") and "threshold" not in rivalo
     assert "never alerts (competitor: counted and compared) 0 sources" in rivalo
+
+
+def test_watch_threshold_changes_it_in_place(tmp_path: Path) -> None:
+    """`vigie watch threshold NAME N`, where before only `watch add` set a threshold."""
+    assert vigie(tmp_path, "db", "upgrade").returncode == 0
+    for args in (["acme", "--query", "acme"], ["rivalo", "--query", "rivalo", "--competitor"]):
+        assert vigie(tmp_path, "watch", "add", *args, "--channel", "C0SOCIAL1").returncode == 0
+    changed = vigie(tmp_path, "watch", "threshold", "acme", "65")
+    assert changed.returncode == 0, changed.stderr
+    assert changed.stdout.strip() == ("Watch acme now alerts at priority >= 65 (it was 50), "
+                                      "for the mentions found from now on.")
+    listed = json.loads(vigie(tmp_path, "watch", "list", "--json").stdout)
+    assert [(w["name"], w["alert_threshold"]) for w in listed] == [("acme", 65), ("rivalo", 50)]
+    too_high = vigie(tmp_path, "watch", "threshold", "acme", "101")
+    assert too_high.returncode == 2 and "from 0 (alert on everything) to 100" in too_high.stderr
+    competitor = vigie(tmp_path, "watch", "threshold", "rivalo", "60")
+    assert competitor.returncode == 2
+    assert competitor.stderr.strip() == (
+        "Error: 'rivalo' is a competitor's watch: it never alerts, so it has no threshold. "
+        "vigie watch kind rivalo brand makes it the brand's.")

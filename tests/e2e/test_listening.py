@@ -99,6 +99,43 @@ def test_a_competitor_watch_is_listed_as_never_alerting(vigie: VigieApp) -> None
     assert "priorité" not in listed["rivalo"]
 
 
+def test_a_watch_threshold_is_changed_without_removing_the_watch(vigie: VigieApp) -> None:
+    """`/cm watch threshold NAME N`: the README tells a team to tune thresholds, and before
+    it only `watch add` set one (removing the watch would take its sources along)."""
+    admin(vigie, "watch add acme threshold:0")
+    source_id, secret = webhook_from_answer(admin(vigie, "source add webhook acme"))
+    assert "threshold must be a number" in admin(vigie, "watch threshold acme 101")
+    assert "threshold must be a number" in admin(vigie, "watch threshold acme high")
+    assert "Usage: `/cm watch threshold NAME N`" in admin(vigie, "watch threshold acme")
+    assert "no watch called `nope`" in admin(vigie, "watch threshold nope 60")
+    assert "You need the *admin* role" in vigie.slack.slash_command(
+        "watch threshold acme 90").json()["text"]
+    answer = admin(vigie, "watch threshold acme 90")
+    assert answer == ("Watch *acme* now alerts at priority ≥ 90 (it was 0), for the mentions "
+                      "found from now on."), answer
+    body = json.dumps([{"id": "z-1", "url": "https://zapier.example/1", "text": "acme rocks",
+                        "author": {"handle": "zed"},
+                        "published_at": "2026-11-20T10:00:00Z"}]).encode()
+    pushed = httpx.post(f"{vigie.url}/ingest/{source_id}", content=body,
+                        headers=webhook_headers(secret, body))
+    assert pushed.status_code == 200 and pushed.json()["stored"] == 1
+    assert pushed.json()["alerts"] == 0  # "acme rocks" is far below 90 (it alerted at 0)
+    listing = vigie.slack.slash_command("watch list", user_id=ADMIN_ID).json()
+    assert "alert at priority ≥ 90 ·" in str(listing["blocks"])
+
+    workspace_id = vigie.runtime.workspaces.ensure(TEAM_ID).id
+    with transaction(vigie.runtime.sessions) as session:
+        session.add(TriageCalibration(workspace_id=workspace_id, enabled=True, offset=-10))
+    admin(vigie, "lang fr")
+    assert admin(vigie, "watch threshold acme 60") == (
+        "La veille *acme* alerte désormais à partir de la priorité 50 (60 − 10 appris de "
+        "l'équipe, `/cm triage`) (avant : 90), pour les mentions trouvées à partir de "
+        "maintenant.")
+    admin(vigie, "watch add rivalo kind:competitor rivalo")
+    assert "veille de concurrent : elle n'alerte jamais" in admin(
+        vigie, "watch threshold rivalo 60")
+
+
 def test_watch_errors_are_specific(vigie: VigieApp) -> None:
     bad = admin(vigie, 'watch add acme acme OR')
     assert "does not parse" in bad and "^" in bad

@@ -13,7 +13,8 @@ USAGES = {
     'report': 'report month [YYYY-MM] | schedule [monthly|off]',
     'watch': (
         'watch add NAME [#channel] [threshold:N] [kind:brand|competitor] [group:G] QUERY '
-        '| list | pause NAME | resume NAME | remove NAME | kind NAME brand|competitor | '
+        '| list | pause NAME | resume NAME | remove NAME | threshold NAME N | '
+        'kind NAME brand|competitor | '
         'group create|add|drop|conquest|delete|list ... | route NAME topic:T #channel | '
         'unroute NAME topic:T | routes [NAME]'
     ),
