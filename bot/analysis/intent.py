@@ -589,6 +589,8 @@ def _gives_details(text: str) -> bool:
 
 
 _THANKS_RE = re.compile(r"\b(?:thank|thx\b|ty\b|merci|cheers\b)")
+"""The words of ``_THANKS`` anywhere in a text (keep the two together); the short ones as
+whole words, or "ty" would be found in "city"."""
 _RECEIVED_RE = re.compile(
     r"\b(?:received|arrived|got|came|delivered|re[çc]u|re[çc]ue|arriv[ée]e?|livr[ée]e?)\b")
 

@@ -91,7 +91,7 @@ def status_id(value: object) -> str | None:
     return found
 
 
-def stored_numeric_id(cursor: Cursor, key: str, source: str, *,
+def stored_id(cursor: Cursor, key: str, source: str, *,
                       valid: Callable[[object], str | None] = numeric_id) -> str | None:
     """The id stored under ``key``, or None; a value that is no id by ``valid`` (the repr
     or text an earlier bug wrote) is dropped with one warning: sent as it was, every poll

@@ -11,7 +11,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from bot.net.errors import SourceError
 from bot.net.fetcher import Fetcher
 from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
-from bot.sources.cursors import status_id, stored_numeric_id
+from bot.sources.cursors import status_id, stored_id
 from bot.sources.json_fields import as_dict, as_id, as_str
 from bot.sources.text import extract_links, html_to_text, language_tag, parse_iso, usable_url
 
@@ -222,7 +222,7 @@ class MastodonSource(Source[MastodonConfig]):
 
     def fetch(self, http: Fetcher, config: MastodonConfig, cursor: Cursor) -> FetchResult:
         """One page of statuses newer than the cursor's ``min_id``."""
-        min_id = stored_numeric_id(cursor, "min_id", f"Mastodon {config.base_url} {config.query}",
+        min_id = stored_id(cursor, "min_id", f"Mastodon {config.base_url} {config.query}",
                                    valid=status_id)
         url, params = _request(config, min_id)
         headers = {"Accept": "application/json"}

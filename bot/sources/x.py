@@ -12,7 +12,7 @@ from pydantic import Field, SecretStr, field_validator
 from bot.net.errors import SourceError
 from bot.net.fetcher import Fetcher
 from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
-from bot.sources.cursors import numeric_id, stored_numeric_id
+from bot.sources.cursors import numeric_id, stored_id
 from bot.sources.json_fields import as_dict, as_id, as_list, as_str
 from bot.sources.text import collapse_whitespace, language_tag, parse_iso, usable_url
 
@@ -155,7 +155,7 @@ class XSource(Source[XConfig]):
 
     def fetch(self, http: Fetcher, config: XConfig, cursor: Cursor) -> FetchResult:
         """Posts newer than the cursor's ``since_id``, a few pages at most."""
-        since_id = stored_numeric_id(cursor, "since_id", f"X search {config.query!r}")
+        since_id = stored_id(cursor, "since_id", f"X search {config.query!r}")
         params: dict[str, Any] = {
             "query": config.query,
             "max_results": config.max_results,
