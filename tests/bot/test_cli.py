@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,13 +91,43 @@ def test_run_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     assert "vigie db upgrade" in result.stderr
 
 
-def _stop_with_ctrl_c(proc: subprocess.Popen[str]) -> None:
-    """Ctrl-C a running `vigie run`: it must stop cleanly, saying so."""
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=20)
-    assert proc.returncode == 0, err
-    assert "Vigie stopped." in out
-    assert "Traceback" not in err
+class _Output:
+    """A running `vigie run`'s standard output, read by a thread: a line is waited for
+    with a time limit, so a process that stays silent fails the test instead of hanging it."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None and proc.stderr is not None
+        self._proc, self._lines, self._errors = proc, queue.Queue[str](), list[str]()
+        self._reader = threading.Thread(target=self._read, args=(proc.stdout,), daemon=True)
+        # stderr is drained too: a full pipe would block the process.
+        self._err_reader = threading.Thread(target=self._errors.extend, args=(proc.stderr,),
+                                            daemon=True)
+        self._reader.start()
+        self._err_reader.start()
+
+    def _read(self, stream: Any) -> None:
+        for text in stream:
+            self._lines.put(text)
+        self._lines.put("")  # end of output
+
+    def line(self, timeout: float = 30.0) -> str:
+        """The next line ("" once the process closed its output)."""
+        try:
+            return self._lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"vigie run printed nothing for {timeout:.0f} s") from None
+
+    def stop_with_ctrl_c(self) -> None:
+        """Ctrl-C it: it must stop cleanly, saying so."""
+        self._proc.send_signal(signal.SIGINT)
+        self._proc.wait(timeout=20)
+        self._reader.join(5)
+        self._err_reader.join(5)
+        err = "".join(self._errors)
+        rest = "".join(iter(self._lines.get_nowait, ""))
+        assert self._proc.returncode == 0, err
+        assert "Vigie stopped." in rest
+        assert "Traceback" not in err
 
 
 def test_run_without_slack_starts_in_console_mode_until_stopped(tmp_path: Path) -> None:
@@ -105,12 +138,11 @@ def test_run_without_slack_starts_in_console_mode_until_stopped(tmp_path: Path) 
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=_default_sigint)
     try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline()
-        assert "console mode" in first
+        output = _Output(proc)
+        assert "console mode" in output.line()
         time.sleep(1.5)
         assert proc.poll() is None, "vigie run exited on its own"
-        _stop_with_ctrl_c(proc)
+        output.stop_with_ctrl_c()
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -141,8 +173,8 @@ def test_run_without_slack_serves_webhook_sources_and_prints_their_alerts(
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=_default_sigint)
     try:
-        assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(3)]
+        output = _Output(proc)
+        lines = [output.line() for _ in range(3)]
         assert f"Webhooks and health checks on http://127.0.0.1:{port}" in lines[2], lines
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 20
@@ -166,9 +198,9 @@ def test_run_without_slack_serves_webhook_sources_and_prints_their_alerts(
         printed = ""
         while "my parcel never came" not in printed:  # the outbox prints it within seconds
             assert time.monotonic() < deadline + 20, printed
-            printed += proc.stdout.readline()
+            printed += output.line()
         assert "[C0CONSOLE1]" in printed
-        _stop_with_ctrl_c(proc)
+        output.stop_with_ctrl_c()
     finally:
         if proc.poll() is None:
             proc.kill()
