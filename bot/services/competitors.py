@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.actors import Actor
@@ -172,8 +173,14 @@ def do_create_group(sessions: sessionmaker[Session], workspace_id: int, actor: A
         watches = _watches(session, workspace_id, watch_names)
         group = WatchGroup(workspace_id=workspace_id, name=name, conquest=conquest,
                            created_by=actor.user_id)
-        session.add(group)
-        session.flush()
+        try:
+            # Another admin's group of the same name may have passed the check too: the
+            # unique name refuses the later insert, in its savepoint alone.
+            with session.begin_nested():
+                session.add(group)
+                session.flush()
+        except IntegrityError:
+            raise ServiceError("compete.group_exists", name=name) from None
         _join(session, group, watches)
         view = _view(session, group)
         _check_complete(view)

@@ -458,3 +458,30 @@ def test_two_admins_adding_one_watch_to_the_same_group_at_once_both_see_it_in(
     results = race(sessions, add, add)
     assert not [r for r in results if isinstance(r, Exception)], results
     assert [m.name for m in _group(sessions, workspace_id).competitors] == ["rival-b", "rivalo"]
+
+
+@pytest.mark.parametrize("names", [("beta-vs", "beta-vs")], ids=["same case"])
+def test_two_admins_creating_groups_of_one_name_at_once_one_is_refused(
+        sessions: sessionmaker[Session], workspace_id: int, names: tuple[str, str]) -> None:
+    """Both passed the 'already exists' check before either wrote: on PostgreSQL the
+    second insert broke the unique name and the admin got an IntegrityError instead of the
+    refusal."""
+    for name, kind in [("beta", "brand"), ("gamma", "brand"), ("rival-b", "competitor"),
+                       ("rival-c", "competitor")]:
+        do_add_watch(sessions, workspace_id, CLI, name=name, query=name, kind=kind,
+                     channel_id=CHANNEL_ID if kind == "brand" else VEILLE)
+    results = race(
+        sessions,
+        lambda: competitors.do_create_group(sessions, workspace_id, CLI, name=names[0],
+                                            watch_names=["beta", "rival-b"]),
+        lambda: competitors.do_create_group(sessions, workspace_id, CLI, name=names[1],
+                                            watch_names=["gamma", "rival-c"]))
+    (made,) = [r for r in results if isinstance(r, competitors.GroupView)]
+    (refused,) = [r for r in results if isinstance(r, Exception)]
+    assert isinstance(refused, ServiceError) and refused.key == "compete.group_exists", (
+        results)
+    late = names[1] if results[0] is made else names[0]
+    assert f"A watch group called `{late}` already exists" in refused.message()
+    groups = {g.name: sorted(m.name for m in g.members)
+              for g in competitors.list_groups(sessions, workspace_id)}
+    assert groups == {made.name: sorted(m.name for m in made.members)}  # nothing half-made
