@@ -122,7 +122,15 @@ class Watch(Base):
     """A named query bound to a Slack channel, with its alert threshold and SLA."""
 
     __tablename__ = "watches"
-    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "name"),
+        # Lookups compare lower(name): two names differing only in case are one name
+        # (migration 0036), refused by the database even when two adds race. SQLAlchemy
+        # cannot reflect it from SQLite: a batch migration that rebuilds the table there
+        # loses it unless it creates it again (tests/storage/test_migrations.py checks).
+        Index("uq_watches_workspace_id_lower_name", "workspace_id", text("lower(name)"),
+              unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))

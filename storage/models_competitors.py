@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models_base import Base, utcnow
@@ -25,7 +25,13 @@ class WatchGroup(Base):
     """
 
     __tablename__ = "watch_groups"
-    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "name"),
+        # Lookups compare lower(name), as for watches (migration 0036; see Watch for
+        # batch migrations on SQLite).
+        Index("uq_watch_groups_workspace_id_lower_name", "workspace_id", text("lower(name)"),
+              unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))

@@ -174,8 +174,8 @@ def do_create_group(sessions: sessionmaker[Session], workspace_id: int, actor: A
         group = WatchGroup(workspace_id=workspace_id, name=name, conquest=conquest,
                            created_by=actor.user_id)
         try:
-            # Another admin's group of the same name may have passed the check too: the
-            # unique name refuses the later insert, in its savepoint alone.
+            # Another admin's group of the same name, in any case, may have passed the
+            # check too: the unique name refuses the later insert, in its savepoint alone.
             with session.begin_nested():
                 session.add(group)
                 session.flush()

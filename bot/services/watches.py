@@ -166,8 +166,8 @@ def do_add_watch(
         watch = Watch(workspace_id=workspace_id, name=name, query=query, channel_id=channel_id,
                       alert_threshold=alert_threshold, created_by=actor.user_id, kind=kind)
         try:
-            # Another admin's add of the same name may have passed the check too: the
-            # unique name refuses the later insert, in its savepoint alone.
+            # Another admin's add of the same name, in any case, may have passed the check
+            # too: the unique name refuses the later insert, in its savepoint alone.
             with session.begin_nested():
                 session.add(watch)
                 session.flush()

@@ -460,12 +460,14 @@ def test_two_admins_adding_one_watch_to_the_same_group_at_once_both_see_it_in(
     assert [m.name for m in _group(sessions, workspace_id).competitors] == ["rival-b", "rivalo"]
 
 
-@pytest.mark.parametrize("names", [("beta-vs", "beta-vs")], ids=["same case"])
+@pytest.mark.parametrize("names", [("beta-vs", "beta-vs"), ("Beta-vs", "beta-vs")],
+                         ids=["same case", "case only"])
 def test_two_admins_creating_groups_of_one_name_at_once_one_is_refused(
         sessions: sessionmaker[Session], workspace_id: int, names: tuple[str, str]) -> None:
-    """Both passed the 'already exists' check before either wrote: on PostgreSQL the
-    second insert broke the unique name and the admin got an IntegrityError instead of the
-    refusal."""
+    """Both passed the 'already exists' check, which compares names whatever their case,
+    before either wrote: the second insert broke the unique name (an IntegrityError for the
+    admin) or, differing only in case, landed (on PostgreSQL), and every later lookup of
+    the name picked one of the two groups."""
     for name, kind in [("beta", "brand"), ("gamma", "brand"), ("rival-b", "competitor"),
                        ("rival-c", "competitor")]:
         do_add_watch(sessions, workspace_id, CLI, name=name, query=name, kind=kind,
