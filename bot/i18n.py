@@ -82,6 +82,13 @@ def number(value: float, language: str, *, decimals: int = 0) -> str:
     return digits(f"{value:,.{decimals}f}", language)
 
 
+def tally(value: int, language: str) -> str:
+    """A count of things (mentions, opportunities, repeats) in ``language``: ``1234`` in
+    English, where counts have always been written ungrouped, ``1 234`` in French (a narrow
+    no-break space groups the thousands)."""
+    return f"{value:,d}".replace(",", t(language, "number.count_group"))
+
+
 def compact(text: str, language: str) -> str:
     """A compact count as ``bot.analysis.reach.format_reach`` writes it (``1.9k``, ``48k``,
     ``2.4M``, ``3.1B``) in ``language``: ``1,9 k``, ``48 k``, ``2,4 M``, ``3,1 Md`` in

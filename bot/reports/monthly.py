@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.i18n import day_month, digits, percent, t
+from bot.i18n import day_month, digits, percent, t, tally
 
 A4_INCHES = (8.27, 11.69)
 COLORS = {"negative": "#d64545", "neutral": "#9aa5b1", "positive": "#2f9e44",
@@ -54,16 +54,18 @@ def _sov_lines(groups: Sequence[Mapping[str, Any]], lang: str) -> list[str]:
     lines: list[str] = []
     for group in groups:
         members = group["members"][:SOV_MEMBERS]
-        lines.append(_clip(t(lang, "monthly.sov_line", group=group["group"], total=group["total"],
-                             members=", ".join(
-                                 t(lang, "monthly.sov_member", watch=m["watch"],
-                                   share=_percent(m["share"], lang),
-                                   trend=_points(m["trend"], lang))
-                                 for m in members)), 300))
-        lines.append(_clip(t(lang, "monthly.sov_negative", members=", ".join(
+        lines.append(_cut(t(lang, "monthly.sov_line", group=group["group"],
+                            total=tally(group["total"], lang),
+                            members=", ".join(
+                                t(lang, "monthly.sov_member", watch=m["watch"],
+                                  share=_percent(m["share"], lang),
+                                  trend=_points(m["trend"], lang))
+                                for m in members)), 300))
+        lines.append(_cut(t(lang, "monthly.sov_negative", members=", ".join(
             f"{m['watch']} {_percent(m['negative_share'], lang)}" for m in members)), 300))
         if group["opportunities"] is not None:
-            lines.append(t(lang, "monthly.sov_opportunities", count=group["opportunities"]))
+            lines.append(t(lang, "monthly.sov_opportunities",
+                           count=tally(group["opportunities"], lang)))
     return lines
 
 
@@ -89,7 +91,11 @@ def _day(value: str, language: str) -> str:
 
 
 def _clip(value: str, limit: int) -> str:
-    value = " ".join(str(value).split())
+    return _cut(" ".join(str(value).split()), limit)
+
+
+def _cut(value: str, limit: int) -> str:
+    # Not _clip: its split() would turn the French narrow no-break spaces into plain ones.
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
@@ -136,7 +142,7 @@ def text_sections(spec: Mapping[str, Any]) -> list[tuple[str, str, list[str]]]:
     sections.append(("spikes", t(lang, "monthly.section_spikes"), [
         t(lang, "monthly.spike_line", when=_day(s["hour_start"], lang) + _date(
             s["hour_start"], " %H:00"),
-          watch=s["watch"], total=s["total"], summary=_clip(s["summary"], 160))
+          watch=s["watch"], total=tally(s["total"], lang), summary=_clip(s["summary"], 160))
         for s in spec["spikes"]] or [t(lang, "monthly.no_spikes")]))
     influencer_lines = []
     for rank, item in enumerate(spec["influencers"], 1):

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from bot.analysis.reach import format_reach
-from bot.i18n import compact, digits, percent, t
+from bot.i18n import compact, digits, percent, t, tally
 from bot.messages.opportunities import OpportunityView
 from bot.slack.cards import ACTION_PREFIX, quote
 from bot.slack.escape import clip_mrkdwn, escape, link, slack_date, truncate
@@ -256,9 +256,10 @@ def sov_line(report: SovGroup, language: str) -> str:
                trend=_points(m.trend("mentions"), language))
              for m in report.members[:SOV_MEMBERS_SHOWN]]
     line = t(language, "sov.line", group=escape(report.group), members=", ".join(parts),
-             total=report.total.mentions)
+             total=tally(report.total.mentions, language))
     if report.conquest:
-        line += " · " + t(language, "sov.opportunities", count=report.opportunities)
+        line += " · " + t(language, "sov.opportunities",
+                          count=tally(report.opportunities, language))
     return line
 
 
@@ -269,7 +270,7 @@ def sov_table(report: SovGroup, language: str) -> str:
     for m in report.members[:SOV_MEMBERS_SHOWN]:
         tag = " " + t(language, "compete.competitor_tag") if m.kind == "competitor" else ""
         lines.append(t(language, "sov.table_line", watch=escape(m.watch), tag=tag,
-                       mentions=m.current.mentions,
+                       mentions=tally(m.current.mentions, language),
                        **{f"{k}_share": _percent(m.share[k], language) for k in
                           ("mentions", "reach", "positive", "negative")},
                        **{f"{k}_trend": _points(m.trend(k), language) for k in
@@ -279,7 +280,8 @@ def sov_table(report: SovGroup, language: str) -> str:
             f"{escape(m.watch)} {_percent(m.share['mentions'], language)}"
             for m in members[:SOV_MEMBERS_SHOWN])))
     if report.conquest:
-        lines.append(t(language, "sov.opportunities", count=report.opportunities))
+        lines.append(t(language, "sov.opportunities",
+                       count=tally(report.opportunities, language)))
     return "\n".join(lines)
 
 

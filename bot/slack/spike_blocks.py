@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.analysis.reach import format_reach
-from bot.i18n import compact, number, percent, t
+from bot.i18n import compact, number, percent, t, tally
 from bot.messages.spikes import SpikeAlertSpec
 from bot.slack.escape import clip_mrkdwn, escape, link, truncate
 
@@ -16,17 +16,19 @@ def build_spike_alert(spec: SpikeAlertSpec) -> tuple[str, list[dict[str, Any]]]:
     kind_key = {"volume": "volume", "negative_share": "negative"}.get(spec.kind, "both")
     kind = t(language, f"spike.kind_{kind_key}")
     head = t(language, "spike.title", watch=escape(spec.watch), kind=kind)
-    numbers = t(language, "spike.numbers", total=spec.total,
+    numbers = t(language, "spike.numbers", total=tally(spec.total, language),
                 baseline=number(spec.baseline, language, decimals=1),
                 share=percent(spec.negative_share, language),
                 base_share=percent(spec.baseline_negative_share, language))
     lines = [f":rotating_light: *{head}*", numbers]
     if spec.terms:
         lines.append(t(language, "spike.terms", terms=", ".join(
-            f"`{escape(truncate(term, 40))}` ×{count}" for term, count in spec.terms)))
+            f"`{escape(truncate(term, 40))}` ×{tally(count, language)}"
+            for term, count in spec.terms)))
     if spec.links:
         lines.append(t(language, "spike.links", links=", ".join(
-            link(url, f"{truncate(url, 60)} ×{count}") for url, count in spec.links)))
+            link(url, f"{truncate(url, 60)} ×{tally(count, language)}")
+            for url, count in spec.links)))
     if spec.authors:
         lines.append(t(language, "spike.authors", authors=", ".join(
             f"{escape(truncate(handle, 40))} ({compact(format_reach(followers), language) or '?'})"

@@ -11,7 +11,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.reports.monthly import render_html, render_pdf
+from bot.reports.monthly import render_html, render_pdf, text_sections
 from bot.services import competitors, influencers
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
@@ -115,6 +115,30 @@ def test_french_numbers_read_the_french_way(sessions: sessionmaker[Session],
     _built, spec = _report(sessions, dataset)
     english = render_html(spec)
     assert "(29%)" in english and "3.2 h" in english
+
+
+def test_french_share_of_voice_and_spike_counts(sessions: sessionmaker[Session],
+                                               dataset: Dataset) -> None:
+    """The share of voice's totals and opportunities and each spike's total are grouped the
+    French way ("5 678", narrow no-break space), and its percentages keep their narrow
+    no-break space ("53 %"); the English report keeps "5678" and "53%"."""
+    _built, spec = _report(sessions, dataset, language="fr")
+    spec["share_of_voice"] = [{"group": "market", "total": 5_678, "opportunities": 1_500,
+                               "members": [{"watch": "acme", "share": 0.5315, "trend": 2.46,
+                                            "negative_share": 0.125}]}]
+    spec["spikes"] = [{"hour_start": "2026-10-24T09:00:00+00:00", "watch": "acme",
+                       "total": 1_234, "summary": "app crash"}]
+    lines = [line for _key, _title, section in text_sections(spec) for line in section]
+    assert "market (5\u202f678 mention(s)) : acme 53\u202f% (+2,5 pts par rapport au mois " \
+           "précédent)" in lines
+    assert "Part des mentions négatives : acme 12\u202f%" in lines
+    assert "Opportunités de conquête trouvées : 1\u202f500" in lines
+    assert "24 oct. 09:00 · acme · 1\u202f234 mention(s) : app crash" in lines
+    spec["language"] = "en"
+    english = [line for _key, _title, section in text_sections(spec) for line in section]
+    assert any(line.startswith("market (5678 mention(s)): acme 53%") for line in english)
+    assert "Conquest opportunities found: 1500" in english
+    assert any(" · acme · 1234 mention(s): app crash" in line for line in english)
 
 
 def test_html_is_escaped_and_self_contained(sessions: sessionmaker[Session],

@@ -149,3 +149,45 @@ def test_triage_figures() -> None:
                "after": {"labels": 40, "precision": 0.9, "recall": 0.75, "tp": 6, "fp": 0}}
     assert "précision 0,83 → 0,90, rappel 0,50 → 0,75" in (figures_line(figures, "fr") or "")
     assert "precision 0.83 → 0.90, recall 0.50 → 0.75" in (figures_line(figures, "en") or "")
+
+
+def test_the_spike_alert_counts_in_thousands() -> None:
+    """The hour's total and each driving term's and link's count are grouped the French way
+    (``1 234``); English keeps them as they always were (``1234``)."""
+    spec = SpikeAlertSpec(language="fr", watch="acme", kind="both", total=12_345,
+                          baseline=1_234.56, negative_share=0.6254,
+                          baseline_negative_share=0.1251, terms=(("panne", 4_321),),
+                          links=(("https://acme.example/status", 2_048),))
+    text, blocks = build_spike_alert(spec)
+    assert (f"12{NNB}345 mentions cette heure contre 1{NNB}234,6 d'habitude ; 63{NNB}% "
+            f"négatives contre 13{NNB}% d'habitude") in text
+    body = blocks[0]["text"]["text"]
+    assert f"`panne` ×4{NNB}321" in body and f"https://acme.example/status ×2{NNB}048" in body
+    assert "12345" not in body and "4321" not in body and "2048" not in body
+    english_text, english_blocks = build_spike_alert(SpikeAlertSpec(
+        language="en", watch="acme", kind="both", total=12_345, baseline=1_234.56,
+        negative_share=0.6254, baseline_negative_share=0.1251, terms=(("outage", 4_321),),
+        links=(("https://acme.example/status", 2_048),)))
+    assert "12345 mentions this hour vs 1,234.6 usual; 63% negative vs 13% usual." in english_text
+    english = english_blocks[0]["text"]["text"]
+    assert "`outage` ×4321" in english and "https://acme.example/status ×2048" in english
+
+
+def test_share_of_voice_counts_in_thousands() -> None:
+    """The group's total, each member's mentions and the opportunities found are grouped
+    the French way in the digest's line and in `/cm stats sov`; English unchanged."""
+    acme = _Member("acme", {"mentions": 0.5315, "reach": 0.125, "positive": None,
+                            "negative": 0.1}, current=_Count(mentions=1_234))
+    group = _Group(members=(acme,), by_network={"x": (acme,)}, total=_Count(mentions=5_678),
+                   conquest=True, opportunities=1_500)
+    line = sov_line(group, "fr")
+    assert f"(market, 5{NNB}678 mention(s)) : acme 53{NNB}% (+2,5 pts)" in line
+    assert f"opportunités de conquête : 1{NNB}500" in line
+    table = sov_table(group, "fr")
+    assert f"acme : 1{NNB}234 mention(s) · 53{NNB}% (+2,5)" in table
+    assert f"portée 12{NNB}% (±0,0)" in table
+    assert f"opportunités de conquête : 1{NNB}500" in table
+    english = sov_line(group, "en")
+    assert "(market, 5678 mention(s)): acme 53% (+2.5 pts)" in english
+    assert "conquest opportunities: 1500" in english
+    assert "acme: 1234 mention(s) · 53% (+2.5)" in sov_table(group, "en")
