@@ -62,6 +62,11 @@ non_threadable channel") nor ``restricted_action_thread_locked``: they refuse a 
 thread, never the card itself, so the alerts still arrive and only that note fails."""
 
 
+THREADS_OFF = "restricted_action_non_threadable_channel"
+"""chat.postMessage's answer to a reply in a thread of a channel where threads are turned
+off: the note is lost, the channel still takes the alerts (see CHANNEL_ERRORS)."""
+
+
 class DeliveryError(Exception):
     """Posting failed. ``retry_after`` is set when it may succeed later (429, 5xx, network);
     ``code`` is Slack's error code when Slack answered one."""
@@ -86,6 +91,11 @@ class DeliveryError(Exception):
     def channel_refused(self) -> bool:
         """True when Slack refused the channel itself, not the message: see CHANNEL_ERRORS."""
         return self.code in CHANNEL_ERRORS
+
+    @property
+    def threads_off(self) -> bool:
+        """True when Slack refused a thread reply because the channel has no threads."""
+        return self.code == THREADS_OFF
 
 
 class Notifier(Protocol):

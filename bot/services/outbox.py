@@ -87,6 +87,9 @@ CARD_LOST = "its card could not be posted: "
 """Prefix of ``last_error`` for rows failed because their mention's card was refused."""
 CHANNEL_REFUSED = "outbox.channel_refused"
 """Audit action of a message Slack refused because of its channel (see CHANNEL_ERRORS)."""
+THREAD_NOTE_REFUSED = "outbox.thread_note_refused"
+"""Audit action on a mention: Slack refused a note in its card's thread (threads are off in
+that channel), so the note was not delivered."""
 OUTBOX_ACTOR = Actor(None, "outbox")
 """Who the audit trail names for what the sender records."""
 
@@ -505,6 +508,12 @@ class OutboxSender:
             self._fail(session, row, str(err), report)
             if err.channel_refused and row.channel[:1] in ("C", "G"):
                 self._channel_refused(session, row, str(err.code))
+            if err.threads_off and row.kind == KIND_THREAD and row.mention_id is not None:
+                # The channel is rightly not flagged (its alerts arrive), so the mention's
+                # history is the only place the team can learn this note never arrived.
+                record(session, row.workspace_id, OUTBOX_ACTOR, THREAD_NOTE_REFUSED,
+                       mention_id=row.mention_id, reason=str(err.code),
+                       detail={"outbox_id": row.id, "channel": row.channel})
             return True
 
     def _fail(self, session: Session, row: OutboxMessage, error: str,

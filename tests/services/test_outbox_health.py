@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import load_settings
 from bot.services.actors import CLI
 from bot.services.cards import register_card_renderers
+from bot.services.history import load_mention
 from bot.services.outbox import (
     CARD_LOST,
     CHANNEL_REFUSED,
@@ -26,12 +27,14 @@ from bot.services.outbox import (
     KIND_POST,
     KIND_THREAD,
     KIND_UPDATE_CARD,
+    THREAD_NOTE_REFUSED,
     OutboxSender,
     do_enqueue,
 )
 from bot.services.watches import list_watches
 from bot.services.workflow import do_assign, do_simple
 from bot.slack.client import build_web_client
+from bot.slack.mention_views import build_history
 from bot.slack.notifier import SlackNotifier
 from storage.db import transaction
 from storage.models import (
@@ -390,3 +393,58 @@ def test_a_channel_refusing_only_thread_notes_is_not_reported_as_losing_its_aler
     assert CHANNEL_REFUSED not in history(sessions)
     (watch,) = list_watches(sessions, workspace_id)
     assert watch.refused is None
+
+
+def test_a_thread_note_slack_refuses_is_in_the_mention_history_once_per_note(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+) -> None:
+    """Threads are turned off in the alert channel: each note Slack refuses in the card's
+    thread is written once in the mention's history (`/cm show`), in English and French,
+    so the team learns it was not delivered; the channel is still not flagged."""
+    mention_id, other_id = add_mentions(sessions, workspace_id, 2)
+    queue_card(sessions, workspace_id, mention_id)
+    queue_card(sessions, workspace_id, other_id)
+    slack_standin.set_channel(CHANNEL_ID, non_threadable=True)
+    sender = sender_for(sessions, slack_standin, Clock())
+    sender.flush()
+    do_assign(sessions, workspace_id, CLI, mention_id, OTHER_USER_ID)
+    sender.flush()
+    sender.flush()
+    assert history(sessions, mention_id).count(THREAD_NOTE_REFUSED) == 1
+    do_simple(sessions, workspace_id, CLI, mention_id, "ignore")
+    sender.flush()
+    sender.flush()
+    assert history(sessions, mention_id) == [
+        "mention.assign", THREAD_NOTE_REFUSED, "mention.ignore", THREAD_NOTE_REFUSED]
+    refused = slack_standin.calls("chat.postMessage", ok=False)
+    assert len(refused) == 2 and all(c.args.get("thread_ts") for c in refused)
+    assert THREAD_NOTE_REFUSED not in history(sessions, other_id)  # no note of its own
+    assert CHANNEL_REFUSED not in history(sessions)
+    (watch,) = list_watches(sessions, workspace_id)
+    assert watch.refused is None
+    _view, entries = load_mention(sessions, workspace_id, mention_id)
+    english = build_history(entries, "en")[0]["text"]["text"]
+    assert english.count("did not deliver a note in the card's thread: Slack refuses thread "
+                         "replies in that channel (threads are turned off), so nobody saw "
+                         "it: restricted_action_non_threadable_channel") == 2
+    french = build_history(entries, "fr")[0]["text"]["text"]
+    assert french.count("n'a pas remis une note dans le fil de la carte : Slack refuse les "
+                        "réponses en fil dans ce canal (fils désactivés), personne ne l'a "
+                        "donc vue") == 2
+
+
+def test_a_thread_note_refused_for_another_reason_adds_no_such_history_line(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+) -> None:
+    """Only Slack's "threads are off" answer is this line: a note refused because the
+    channel itself is (now) archived is the channel's problem, told to the admins."""
+    (mention_id,) = add_mentions(sessions, workspace_id, 1)
+    queue_card(sessions, workspace_id, mention_id)
+    sender = sender_for(sessions, slack_standin, Clock())
+    sender.flush()
+    slack_standin.set_channel(CHANNEL_ID, is_archived=True)
+    do_assign(sessions, workspace_id, CLI, mention_id, OTHER_USER_ID)
+    sender.flush()
+    sender.flush()
+    assert THREAD_NOTE_REFUSED not in history(sessions, mention_id)
+    assert CHANNEL_REFUSED in history(sessions)
