@@ -79,6 +79,15 @@ def render_share_chart(members: Sequence[str], metrics: Sequence[str],
                        shares: Sequence[Sequence[float]], *, title: str, xlabel: str) -> bytes:
     """Share of voice as horizontal 100 % bars, one per metric (mentions, reach...), split
     between the group's members; ``shares[i][j]`` is member i's percentage of metric j."""
+    figure = share_figure(members, metrics, shares, title=title, xlabel=xlabel)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+def share_figure(members: Sequence[str], metrics: Sequence[str],
+                 shares: Sequence[Sequence[float]], *, title: str, xlabel: str) -> Any:
+    """The matplotlib figure ``render_share_chart`` draws, before it becomes a PNG."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -108,9 +117,7 @@ def render_share_chart(members: Sequence[str], metrics: Sequence[str],
     axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False,
                 ncols=min(len(members), 6) or 1)
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI)
-    return buffer.getvalue()
+    return figure
 
 
 def render_chart_spec(spec: Mapping[str, Any]) -> bytes:
