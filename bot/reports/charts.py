@@ -10,7 +10,7 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.i18n import t
+from bot.i18n import number, t
 
 SERIES = ("negative", "neutral", "positive", "unknown")
 """The sentiment chart's series, bottom to top."""
@@ -76,17 +76,21 @@ SHARE_COLORS = ("#1c7ed6", "#f08c00", "#7048e8", "#0ca678", "#e64980", "#868e96"
 
 
 def render_share_chart(members: Sequence[str], metrics: Sequence[str],
-                       shares: Sequence[Sequence[float]], *, title: str, xlabel: str) -> bytes:
+                       shares: Sequence[Sequence[float]], *, title: str, xlabel: str,
+                       language: str = "en") -> bytes:
     """Share of voice as horizontal 100 % bars, one per metric (mentions, reach...), split
-    between the group's members; ``shares[i][j]`` is member i's percentage of metric j."""
-    figure = share_figure(members, metrics, shares, title=title, xlabel=xlabel)
+    between the group's members; ``shares[i][j]`` is member i's percentage of metric j,
+    labelled in ``language`` (``53%``, ``53 %`` in French)."""
+    figure = share_figure(members, metrics, shares, title=title, xlabel=xlabel,
+                          language=language)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()
 
 
 def share_figure(members: Sequence[str], metrics: Sequence[str],
-                 shares: Sequence[Sequence[float]], *, title: str, xlabel: str) -> Any:
+                 shares: Sequence[Sequence[float]], *, title: str, xlabel: str,
+                 language: str = "en") -> Any:
     """The matplotlib figure ``render_share_chart`` draws, before it becomes a PNG."""
     import matplotlib
 
@@ -104,8 +108,8 @@ def share_figure(members: Sequence[str], metrics: Sequence[str],
         for bar, width in zip(bars, widths, strict=True):
             if width >= 7:
                 axes.text(bar.get_x() + width / 2, bar.get_y() + bar.get_height() / 2,
-                          f"{width:.0f}%", ha="center", va="center", color="white",
-                          fontsize=9)
+                          t(language, "number.percent", value=number(width, language)),
+                          ha="center", va="center", color="white", fontsize=9)
         lefts = [left + width for left, width in zip(lefts, widths, strict=True)]
     axes.set_yticks(positions)
     axes.set_yticklabels(list(metrics))
@@ -126,13 +130,14 @@ def render_chart_spec(spec: Mapping[str, Any]) -> bytes:
 
     Charts travel through the outbox as such descriptions and are drawn by the process that
     uploads them, never in a web process answering Slack. A spec with ``"kind": "share"``
-    (``members``, ``metrics``, ``shares``, ``title``, ``xlabel``) draws share of voice.
+    (``members``, ``metrics``, ``shares``, ``title``, ``xlabel`` and ``language``, English
+    when absent) draws share of voice.
     """
     if spec.get("kind") == "share":
         return render_share_chart(
             [str(m) for m in spec["members"]], [str(m) for m in spec["metrics"]],
             [[float(v) for v in row] for row in spec["shares"]], title=str(spec["title"]),
-            xlabel=str(spec["xlabel"]))
+            xlabel=str(spec["xlabel"]), language=str(spec.get("language") or "en"))
     return render_sentiment_chart(
         [str(label) for label in spec["labels"]],
         {str(key): [int(value) for value in values] for key, values in spec["series"].items()},

@@ -10,7 +10,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.reports.charts import HEIGHT_PX, WIDTH_PX, chart_labels, render_sentiment_chart
+from bot.reports.charts import (
+    HEIGHT_PX,
+    WIDTH_PX,
+    chart_labels,
+    render_chart_spec,
+    render_sentiment_chart,
+    share_figure,
+)
 from bot.services.errors import ServiceError
 from bot.services.reporting.periods import (
     at_local,
@@ -102,3 +109,23 @@ def test_chart_is_a_readable_png_of_the_expected_size() -> None:
     assert image.size == (1000, 500)
     colours = {colour for _count, colour in image.getcolors(maxcolors=1 << 20)}
     assert {(0xD6, 0x45, 0x45), (0x2F, 0x9E, 0x44), (0x9A, 0xA5, 0xB1)} <= colours
+
+
+@pytest.mark.parametrize(("language", "labels"), [
+    ("en", ["53%", "25%", "47%", "75%"]),
+    ("fr", ["53\u202f%", "25\u202f%", "47\u202f%", "75\u202f%"]),
+])
+def test_share_of_voice_chart_labels_its_bars_in_the_reader_language(
+        language: str, labels: list[str]) -> None:
+    """The share-of-voice chart writes each bar's percentage the reader's way ("53 %" with a
+    narrow no-break space in French); a chart queued before it carried a language is drawn
+    in English."""
+    spec = {"kind": "share", "members": ["acme", "rivalo"], "metrics": ["Mentions", "Reach"],
+            "shares": [[53.2, 25.0], [46.8, 75.0]], "title": "Share of voice", "xlabel": "%",
+            "language": language}
+    figure = share_figure(spec["members"], spec["metrics"], spec["shares"],
+                          title="Share of voice", xlabel="%", language=language)
+    assert [text.get_text() for text in figure.axes[0].texts] == labels
+    assert render_chart_spec(spec)[:8] == b"\x89PNG\r\n\x1a\n"
+    del spec["language"]
+    assert render_chart_spec(spec)[:8] == b"\x89PNG\r\n\x1a\n"

@@ -390,7 +390,7 @@ def test_the_digest_carries_a_share_of_voice_line_and_chart(
     assert "conquest opportunities: 4" in blocks
     charts = [r.payload["chart"] for r in rows if r.kind == KIND_CHART]
     share = next(c for c in charts if c.get("kind") == "share")
-    assert share["members"] == ["acme", "rivalo"]
+    assert share["members"] == ["acme", "rivalo"] and share["language"] == "en"
     assert share["shares"][0][0] == pytest.approx(16.7)
     assert render_chart_spec(share)[:8] == b"\x89PNG\r\n\x1a\n"
     from bot.services.reporting.stats import build_stats_report

@@ -204,7 +204,7 @@ def sov_chart(report: SovReport, language: str) -> dict[str, Any]:
         "shares": [[round((m.share[metric] or 0) * 100, 1) for metric in METRICS]
                    for m in report.members],
         "title": t(language, "sov.chart_title", group=report.group),
-        "xlabel": t(language, "sov.chart_x")}
+        "xlabel": t(language, "sov.chart_x"), "language": language}
 
 
 def do_share_sov_charts(sessions: sessionmaker[Session], workspace_id: int, *,
