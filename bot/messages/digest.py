@@ -77,11 +77,17 @@ class WaitedData:
 
 @dataclass(frozen=True, slots=True)
 class SpikeData:
-    """A spike of the day."""
+    """A spike of the day: a watch's hour whose volume or negative share stood out, with
+    the numbers the spike alert gave (an hour's mentions and negative share, each against
+    its usual level)."""
 
-    title: str
-    detail: str
-    url: str | None
+    watch: str
+    hour_start: datetime
+    kind: str
+    total: int
+    baseline: float
+    negative_share: float
+    baseline_negative_share: float
 
 
 @dataclass(frozen=True, slots=True)

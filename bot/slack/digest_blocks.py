@@ -8,13 +8,14 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.i18n import day_month, number, t
+from bot.i18n import day_month, number, t, tally
 from bot.i18n import percent as percent_words
 from bot.slack.escape import clip_mrkdwn, escape, link, truncate
 from bot.slack.mention_views import MentionBasics
 from bot.slack.opportunity_blocks import sov_line
 from bot.slack.plaintext import mrkdwn_to_plain
 from bot.slack.signals import topic_words
+from bot.slack.spike_blocks import spike_kind
 
 SOV_GROUPS_SHOWN = 5
 SECTION_LIMIT = 2900
@@ -88,14 +89,22 @@ class WaitedMentions(Protocol):
 
 
 class SpikeLine(Protocol):
-    """A spike of the day (``SpikeNote``)."""
+    """A spike of the day (``SpikeData``)."""
 
     @property
-    def title(self) -> str: ...
+    def watch(self) -> str: ...
     @property
-    def detail(self) -> str: ...
+    def hour_start(self) -> datetime: ...
     @property
-    def url(self) -> str | None: ...
+    def kind(self) -> str: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def baseline(self) -> float: ...
+    @property
+    def negative_share(self) -> float: ...
+    @property
+    def baseline_negative_share(self) -> float: ...
 
 
 class DigestView(Protocol):
@@ -234,6 +243,17 @@ def duration(seconds: float | None, language: str) -> str:
     return t(language, "report.days", d=minutes // 1440, h=(minutes % 1440) // 60)
 
 
+def spike_line(spike: SpikeLine, zone: str, language: str) -> str:
+    """A spike of the day: when (in ``zone``), which watch, what stood out, and the hour's
+    numbers against their usual level, as its alert gave them."""
+    return t(language, "digest.spike_line", when=local_time(spike.hour_start, zone, language),
+             watch=escape(spike.watch), kind=spike_kind(spike.kind, language),
+             total=tally(spike.total, language),
+             baseline=number(spike.baseline, language, decimals=1),
+             share=percent_words(spike.negative_share, language),
+             base_share=percent_words(spike.baseline_negative_share, language))
+
+
 def local_time(moment: datetime, zone: str, language: str) -> str:
     """``25 Oct 09:00`` in ``zone``, the month in ``language``."""
     return day_month(moment.astimezone(ZoneInfo(zone)), language, clock=True)
@@ -345,8 +365,7 @@ def build_digest_blocks(report: DigestView, language: str
                               + author_lines(report.top_authors, language)))
     if report.spikes:
         blocks.append(section(t(language, "digest.spikes") + "\n" + "\n".join(
-            f"• {link(s.url, s.title) if s.url else escape(s.title)} {escape(s.detail)}"
-            for s in report.spikes[:10])))
+            "• " + spike_line(s, zone, language) for s in report.spikes[:10])))
     if report.top_priority:
         blocks.append(section(t(language, "digest.top_priority") + "\n" + "\n".join(
             mention_line(line, language) for line in report.top_priority)))

@@ -10,11 +10,16 @@ from bot.messages.spikes import SpikeAlertSpec
 from bot.slack.escape import clip_mrkdwn, escape, link, truncate
 
 
+def spike_kind(kind: str, language: str) -> str:
+    """What stood out in a spike (its stored ``kind``), in ``language``."""
+    key = {"volume": "volume", "negative_share": "negative"}.get(kind, "both")
+    return t(language, f"spike.kind_{key}")
+
+
 def build_spike_alert(spec: SpikeAlertSpec) -> tuple[str, list[dict[str, Any]]]:
     """The alert's fallback text and blocks."""
     language = spec.language
-    kind_key = {"volume": "volume", "negative_share": "negative"}.get(spec.kind, "both")
-    kind = t(language, f"spike.kind_{kind_key}")
+    kind = spike_kind(spec.kind, language)
     head = t(language, "spike.title", watch=escape(spec.watch), kind=kind)
     numbers = t(language, "spike.numbers", total=tally(spec.total, language),
                 baseline=number(spec.baseline, language, decimals=1),

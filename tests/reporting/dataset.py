@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import transaction
 from storage.models import Approval, Author, Draft, Mention, Watch, Workspace
+from storage.models_spikes import Spike
 
 CHANNEL = "C07DIGEST01"
 OTHER_CHANNEL = "C07OTHER001"
@@ -129,3 +130,14 @@ def build_dataset(sessions: sessionmaker[Session]) -> Dataset:
             session.add(Approval(draft_id=draft.id, mention_id=data.mentions[name],
                                  approver_user_id=approver, decision=decision, created_at=when))
         return data
+
+
+def spike_row(data: Dataset, watch: str, hour_start: datetime, *, kind: str = "volume",
+              total: int = 1234, baseline: float = 40.5, negative: int = 617,
+              negative_share: float = 0.5, baseline_negative_share: float = 0.1) -> Spike:
+    """A spike the detection stored for ``watch`` in the hour from ``hour_start``."""
+    return Spike(workspace_id=data.workspace_id, watch_id=data.watches[watch],
+                 hour_start=hour_start, kind=kind, total=total, baseline=baseline,
+                 negative=negative, negative_share=negative_share,
+                 baseline_negative_share=baseline_negative_share,
+                 summary=f"{total} mentions vs ~{baseline:.0f} usual")

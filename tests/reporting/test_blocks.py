@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.services.reporting.digest_sections import SpikeNote, build_digest_report
+from bot.services.reporting.digest_sections import build_digest_report
 from bot.services.reporting.schedule import channel_config
 from bot.services.reporting.stats import build_stats_report
 from bot.slack.digest_blocks import blocks_as_text, build_digest_blocks, build_stats_blocks
 from storage.db import transaction
-from storage.models import Author, Mention
+from storage.models import Author, Mention, Watch
 from tests.harness.blockkit_limits import validate_blocks
-from tests.reporting.dataset import CHANNEL, DIGEST_END, ZONE, Dataset, utc
+from tests.reporting.dataset import CHANNEL, DIGEST_END, ZONE, Dataset, spike_row, utc
 
 
 def _report(sessions: sessionmaker[Session], data: Dataset, **kwargs: object):
@@ -30,16 +30,19 @@ def test_outside_text_cannot_ping_or_link(sessions: sessionmaker[Session],
         author = session.get(Author, mention.author_id)
         assert author is not None
         author.handle = "<!here>"
-    spikes = [SpikeNote("Negative spike on mastodon <!channel>", "x3 in 1 h",
-                        "https://example.com/spike")]
-    report = _report(sessions, dataset, spikes=lambda *_args: spikes)
+        # A watch name Vigie would refuse, as a database written by hand may hold.
+        watch = session.get(Watch, dataset.watches["beta"])
+        assert watch is not None
+        watch.name = "<!channel>"
+        session.add(spike_row(dataset, "beta", utc(10, 24, 12)))
+    report = _report(sessions, dataset)
     text, blocks = build_digest_blocks(report, "en")
     assert validate_blocks(blocks, "message") == []
     rendered = str(blocks)
     assert "<!channel>" not in rendered and "<!here>" not in rendered
     assert "<@U07CMALICE>" not in rendered and "<https://evil.example|here>" not in rendered
     assert "&lt;!channel&gt; look &lt;https://evil.example|here&gt; &amp;" in rendered
-    assert "*Spikes*" in rendered and "<https://example.com/spike|" in rendered
+    assert "*Spikes*" in rendered and "· *&lt;!channel&gt;* · volume:" in rendered
     assert text.startswith("Daily digest · 25 Oct 2026: *11* mention(s)")
 
 

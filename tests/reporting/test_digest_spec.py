@@ -10,21 +10,22 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.messages.stored import payload_spec, spec_payload
 from bot.services.reporting.digest import digest_spec
-from bot.services.reporting.digest_sections import SpikeNote, build_digest_report
+from bot.services.reporting.digest_sections import build_digest_report
 from bot.services.reporting.schedule import channel_config
 from bot.slack.digest_blocks import build_digest_blocks
 from bot.slack.render import render_payload
-from tests.reporting.dataset import CHANNEL, DIGEST_END, Dataset
+from storage.db import transaction
+from tests.reporting.dataset import CHANNEL, DIGEST_END, Dataset, spike_row, utc
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_the_stored_digest_renders_as_the_report_does(
         sessions: sessionmaker[Session], dataset: Dataset, language: str) -> None:
-    spikes = [SpikeNote("Negative spike <!channel>", "x3 in 1 h", "https://example.com/s")]
+    with transaction(sessions) as session:
+        session.add(spike_row(dataset, "acme", utc(10, 24, 12)))
     with sessions() as session:
         config = channel_config(session, dataset.workspace_id, CHANNEL)
-        report = build_digest_report(session, config, end=DIGEST_END, now=DIGEST_END,
-                                     spikes=lambda *_args: spikes)
+        report = build_digest_report(session, config, end=DIGEST_END, now=DIGEST_END)
         empty = build_digest_report(session, config, end=DIGEST_END + timedelta(days=30),
                                     now=DIGEST_END + timedelta(days=30))
     for one in (report, empty):
@@ -32,3 +33,4 @@ def test_the_stored_digest_renders_as_the_report_does(
         assert payload_spec(payload) == digest_spec(one, language)
         assert render_payload(payload) == build_digest_blocks(one, language)
     assert not report.empty and empty.empty
+    assert len(report.spikes) == 1 and not empty.spikes

@@ -39,7 +39,6 @@ from bot.services.outbox import KIND_CHART, KIND_POST, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.reporting.digest_sections import (
     DigestReport,
-    SpikeProvider,
     build_digest_report,
     complete_days,
     series_key,
@@ -136,7 +135,9 @@ def digest_spec(report: DigestReport, language: str) -> DigestSpec:
         waited=tuple(WaitedData(group.watch_name, group.threshold, group.count,
                                 tuple(_mention(line) for line in group.examples))
                      for group in report.waited),
-        spikes=tuple(SpikeData(spike.title, spike.detail, spike.url) for spike in report.spikes),
+        spikes=tuple(SpikeData(s.watch, s.hour_start, s.kind, s.total, s.baseline,
+                               s.negative_share, s.baseline_negative_share)
+                     for s in report.spikes),
         open_by_topic=tuple(report.open_by_topic),
         share_of_voice=tuple(_sov(sov) for sov in report.share_of_voice)), language)
 
@@ -173,7 +174,7 @@ def _due(config: DigestChannel, now: datetime) -> tuple[date, datetime] | None:
 
 
 def run_due_digests(sessions: sessionmaker[Session], *, now: datetime, default_timezone: str,
-                    spikes: SpikeProvider | None = None, chart: bool = True
+                    chart: bool = True
                     ) -> list[DigestOutcome]:
     """Post every digest due at ``now`` that was not posted yet this local day.
 
@@ -198,8 +199,7 @@ def run_due_digests(sessions: sessionmaker[Session], *, now: datetime, default_t
         if (config.workspace_id, config.channel_id, local_date) in done:
             continue
         try:
-            outcomes.append(_run_one(sessions, config, local_date, scheduled, now, spikes,
-                                     chart))
+            outcomes.append(_run_one(sessions, config, local_date, scheduled, now, chart))
         except Exception as err:  # one channel's failure must not stop the others
             log.exception("digest for %s failed", config.channel_id)
             outcomes.append(DigestOutcome(config.workspace_id, config.channel_id, local_date,
@@ -208,10 +208,9 @@ def run_due_digests(sessions: sessionmaker[Session], *, now: datetime, default_t
 
 
 def _run_one(sessions: sessionmaker[Session], config: DigestChannel, local_date: date,
-             scheduled: datetime, now: datetime, spikes: SpikeProvider | None,
-             chart: bool) -> DigestOutcome:
+             scheduled: datetime, now: datetime, chart: bool) -> DigestOutcome:
     with sessions() as session:
-        report = build_digest_report(session, config, end=scheduled, now=now, spikes=spikes,
+        report = build_digest_report(session, config, end=scheduled, now=now,
                                      cached_days=_cached_days(session, config))
     post = not (report.empty and config.skip_empty)
     figure = digest_chart(report, config.language) if post and chart and not report.empty \
@@ -238,8 +237,7 @@ def _run_one(sessions: sessionmaker[Session], config: DigestChannel, local_date:
 
 def do_post_digest_now(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,
                        channel_id: str, now: datetime, language: str,
-                       default_timezone: str = "UTC", spikes: SpikeProvider | None = None,
-                       chart: bool = True) -> DigestReport:
+                       default_timezone: str = "UTC", chart: bool = True) -> DigestReport:
     """Post the digest of the local day ending ``now`` to ``channel_id`` (`/cm digest now`).
 
     It does not count as the daily run. An empty day still posts its one line.
@@ -250,7 +248,7 @@ def do_post_digest_now(sessions: sessionmaker[Session], workspace_id: int, actor
         if actor.user_id:
             require_role(session, workspace_id, actor.user_id, Role.AGENT)
         config = channel_config(session, workspace_id, channel_id, default_timezone)
-        report = build_digest_report(session, config, end=now, now=now, spikes=spikes,
+        report = build_digest_report(session, config, end=now, now=now,
                                      cached_days=_cached_days(session, config))
     figure = digest_chart(report, language) if chart and not report.empty else None
     with transaction(sessions) as session:

@@ -8,7 +8,6 @@ with the local day before it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -46,6 +45,7 @@ from bot.services.reporting.share_of_voice import SovReport, share_of_voice
 from bot.services.triage_learning import effective_threshold, workspace_offset
 from storage.models import Mention, Watch
 from storage.models_competitors import WATCH_BRAND
+from storage.models_spikes import Spike
 from storage.models_watches import MentionWatch
 from storage.reporting_counts import (
     priority_floor,
@@ -58,21 +58,40 @@ CHART_DAYS = 14
 TOP_PRIORITY = 5
 TOP_AUTHORS = 5
 OVERDUE_SHOWN = 10
+MAX_SPIKES = 10
 WAITED_EXAMPLES = 3
 SERIES_KEYS = (*SENTIMENT_LABELS, UNKNOWN)
 
 
 @dataclass(frozen=True, slots=True)
 class SpikeNote:
-    """A spike of mentions to report, as the spike analysis decided it."""
+    """A spike of one of the scope's watches, as the spike detection stored it when it
+    alerted (``spikes``): the hour, its kind, its mentions and negative share against
+    their usual level."""
 
-    title: str
-    detail: str = ""
-    url: str | None = None
+    watch: str
+    hour_start: datetime
+    kind: str
+    total: int
+    baseline: float
+    negative_share: float
+    baseline_negative_share: float
 
 
-SpikeProvider = Callable[[Session, Scope, datetime, datetime], Sequence[SpikeNote]]
-"""Hook for the spike analysis: the spikes of a scope in [start, end). None: no section."""
+def day_spikes(session: Session, scope: Scope, start: datetime, end: datetime
+               ) -> list[SpikeNote]:
+    """The spikes of the scope's watches whose hour began in [start, end), in the order
+    they happened: the ``MAX_SPIKES`` largest when there were more."""
+    query = (select(Watch.name, Spike.hour_start, Spike.kind, Spike.total, Spike.baseline,
+                    Spike.negative_share, Spike.baseline_negative_share)
+             .join(Watch, Watch.id == Spike.watch_id)
+             .where(Spike.workspace_id == scope.workspace_id, Spike.hour_start >= start,
+                    Spike.hour_start < end)
+             .order_by(Spike.total.desc(), Spike.hour_start, Watch.name).limit(MAX_SPIKES))
+    if scope.watch_ids is not None:
+        query = query.where(Spike.watch_id.in_(scope.watch_ids))
+    notes = [SpikeNote(*row) for row in session.execute(query)]
+    return sorted(notes, key=lambda note: (note.hour_start, note.watch))
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,8 +287,8 @@ def complete_days(report_chart: list[DayCounts], config: DigestChannel, end: dat
 
 
 def build_digest_report(session: Session, config: DigestChannel, *, end: datetime,
-                        now: datetime, spikes: SpikeProvider | None = None,
-                        cached_days: dict[str, list[int]] | None = None) -> DigestReport:
+                        now: datetime, cached_days: dict[str, list[int]] | None = None,
+                        ) -> DigestReport:
     """The digest of ``config``'s channel for the local day ending at ``end``; open and
     overdue work is as of ``now``."""
     scope = config.scope
@@ -293,7 +312,7 @@ def build_digest_report(session: Session, config: DigestChannel, *, end: datetim
         top_priority=top,
         waited=_waited(session, scope, watches, counts.waited, start, end),
         chart=chart_series(session, config, end, cached_days),
-        spikes=list(spikes(session, scope, start, end)) if spikes else [],
+        spikes=day_spikes(session, scope, start, end),
         share_of_voice=_share_of_voice(session, scope, previous_start, start, end),
     )
 
