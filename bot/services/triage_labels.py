@@ -18,6 +18,10 @@ replied`, the CLI). A reply the brand's account posted natively and Vigie found 
 network (actor ``BRAND_ACCOUNT``) is no label: the brand thanks praise as routinely as it
 answers complaints, often hours later, so it says nothing about what needed an alert.
 Labels the team gave the mention before (assign, draft...) stay.
+
+Whether the decision alerted is the judged watch's too (``judged_alerted``): a mention in
+two watches may have alerted in one and waited for the digest in the other, and its label,
+like the buttons, speaks of the judged watch's decision, not of the other watch's card.
 """
 
 from __future__ import annotations
@@ -55,6 +59,27 @@ OPEN = frozenset({MentionStatus.NEW, MentionStatus.ASSIGNED, MentionStatus.DRAFT
 
 def _was_alerted(mention: Mention) -> bool:
     return bool(mention.alerted or mention.slack_ts)
+
+
+def judged_alerted(session: Session, mention: Mention, watch_id: int | None) -> bool:
+    """Whether the judged watch (``watch_id``, from ``judged_watch``) alerted on
+    ``mention``, from what is stored: its link's ``alerted``, set when the card in its
+    channel went out (its own, or one it shares with a watch alerting in that channel; a
+    card still queued is not out yet, as for the mention's own flags). A card another watch
+    posted in another channel is that watch's decision, not this one's. A mention in one
+    watch, or judged by none, reads its own flags as labels always did (its only link
+    carries the same)."""
+    if watch_id is None:
+        return _was_alerted(mention)
+    links = session.execute(
+        select(MentionWatch.watch_id, MentionWatch.alerted, MentionWatch.slack_ts)
+        .where(MentionWatch.mention_id == mention.id)).all()
+    if len(links) < 2:
+        return _was_alerted(mention)
+    for linked, alerted, ts in links:
+        if linked == watch_id:
+            return bool(alerted or ts)
+    return _was_alerted(mention)
 
 
 def _shiftable(watch: Watch) -> bool:
@@ -104,7 +129,8 @@ def upsert_label(session: Session, mention: Mention, actor: Actor, action: str, 
     """Record ``action`` as the mention's label in the caller's transaction (one statement:
     concurrent labels of one mention cannot collide); False, recording nothing, when no
     alert decision of the mention can be shifted (``judged_watch``). The priority recorded
-    is the judged watch's: its link's when that is not the mention's own watch."""
+    is the judged watch's (its link's when that is not the mention's own watch), and so is
+    whether it alerted (``judged_alerted``)."""
     judged = judged_watch(session, mention)
     if judged is None:
         return False
@@ -121,7 +147,8 @@ def upsert_label(session: Session, mention: Mention, actor: Actor, action: str, 
         "watch_id": watch_id, "positive": positive, "action": action,
         "source": source, "actor": actor.name[:32], "surface": actor.surface[:24],
         "priority": priority, "threshold": threshold,
-        "alerted": _was_alerted(mention), "decided_at": mention.created_at,
+        "alerted": judged_alerted(session, mention, watch_id),
+        "decided_at": mention.created_at,
         "labelled_at": utcnow(),
     }
     # Feedback from Slack overrides any label; a workflow label only a workflow label.
@@ -162,7 +189,9 @@ class FeedbackOutcome:
 def do_feedback(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                 mention_id: int, action: str) -> FeedbackOutcome:
     """Record "Not urgent" (on an alerted mention) or "Should have alerted" (on one that
-    waited for the digest): agents and above; the card and its thread show it."""
+    waited for the digest): agents and above; the card and its thread show it. Alerted or
+    waited is the judged watch's decision (``judged_alerted``): the refusal names that
+    watch when the mention is in several."""
     if action not in FEEDBACK_LABELS:
         raise ValueError(action)
     with transaction(sessions) as session:
@@ -171,11 +200,16 @@ def do_feedback(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
             raise NotFound("workflow.not_found", id=str(mention_id))
         if actor.user_id is not None:
             require_role(session, workspace_id, actor.user_id, Role.AGENT)
-        alerted = _was_alerted(mention)
-        if action == NOT_URGENT and not alerted:
-            raise ServiceError("triage.not_alerted", id=str(mention_id))
-        if action == SHOULD_ALERT and alerted:
-            raise ServiceError("triage.already_alerted", id=str(mention_id))
+        judged = judged_watch(session, mention)
+        watch_id = judged[0] if judged is not None else None
+        alerted = judged_alerted(session, mention, watch_id)
+        if (action == NOT_URGENT and not alerted) or (action == SHOULD_ALERT and alerted):
+            key = "triage.already_alerted" if alerted else "triage.not_alerted"
+            name = _named_in_several(session, mention, watch_id)
+            if name is not None:
+                # Another watch's card is not the decision the label judges: say whose.
+                raise ServiceError(f"{key}_by", id=str(mention_id), watch=name)
+            raise ServiceError(key, id=str(mention_id))
         if not upsert_label(session, mention, actor, action,
                             positive=FEEDBACK_LABELS[action], source=FEEDBACK):
             raise ServiceError("triage.never_alerts", id=str(mention_id))
@@ -191,6 +225,17 @@ def do_feedback(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
                        payload=spec_payload(Note.of(language, f"triage.note_{action}",
                                                     actor=who)))
         return FeedbackOutcome(mention.id, action, count_labels(session, workspace_id))
+
+
+def _named_in_several(session: Session, mention: Mention, watch_id: int | None
+                      ) -> str | None:
+    """The judged watch's name when the mention is in several watches (None otherwise)."""
+    if watch_id is None or (session.scalar(select(func.count()).select_from(MentionWatch)
+                                           .where(MentionWatch.mention_id == mention.id))
+                            or 0) < 2:
+        return None
+    watch = session.get(Watch, watch_id)
+    return watch.name if watch is not None else None
 
 
 def card_offers_not_urgent(session: Session, mention: Mention) -> bool:

@@ -15,15 +15,19 @@ from bot.services.brand_accounts import do_add_account
 from bot.services.cards import load_card_view
 from bot.services.errors import Forbidden, NotFound, ServiceError
 from bot.services.members import do_set_role
-from bot.services.watches import do_add_watch
+from bot.services.triage_learning import Example, load_examples
+from bot.services.watches import do_add_watch, get_watch_by_name
 from bot.slack.render import payload_text, render_payload
 from storage.db import transaction
 from storage.models import AuditEvent, Mention, OutboxMessage, Watch, Workspace
 from storage.models_triage import TriageLabel
 from storage.models_watches import MentionWatch
 from tests.harness.constants import CHANNEL_ID, OTHER_USER_ID, USER_ID
+from tests.harness.slack_standin import SlackStandIn
 from tests.services.test_cases import NOW, ingest, tweet, x_batch
 from tests.services.test_cases import mention as case_mention
+from tests.services.test_multiwatch import _item, _poll
+from tests.services.test_outbox import Clock, sender_for
 
 ALICE = Actor(USER_ID, "button")
 BOB = Actor(OTHER_USER_ID, "slash_command")
@@ -296,3 +300,137 @@ def test_a_reply_the_brand_posted_outside_vigie_is_no_label(
     assert case_mention(sessions, "2003").status == "replied"
     kept = label(sessions, assigned.id)  # the team's own judgement stays
     assert kept is not None and (kept.action, kept.positive) == ("assign", True)
+
+
+RECALL_CHANNEL = "C07RECALLS"
+BIKES = "Acme bikes recall: brakes fail on the 2026 models, my son got hurt. Refund now!"
+SCOOTERS = "Acme scooters recall: the battery caught fire in my garage. Refund now!"
+
+
+def _held_by_two_watches(sessions: sessionmaker[Session], workspace_id: int,
+                         slack_standin: SlackStandIn, *, acme: int, recall: int
+                         ) -> tuple[int, int]:
+    """Brand watches ``acme`` (the channel) and ``recall`` (another channel) at those
+    thresholds, both holding two posts through real polls, their cards posted: the bikes
+    post (priority 92) is acme's own (it stored it), the scooters post (85) recall's."""
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=CHANNEL_ID,
+                 alert_threshold=acme)
+    do_add_watch(sessions, workspace_id, CLI, name="recall", query="recall",
+                 channel_id=RECALL_CHANNEL, alert_threshold=recall)
+    bikes = _item("1", BIKES, NOW - timedelta(hours=1))
+    scooters = _item("2", SCOOTERS, NOW - timedelta(minutes=50))
+    _poll(sessions, workspace_id, "acme", [bikes], NOW)
+    _poll(sessions, workspace_id, "recall", [bikes, scooters], NOW + timedelta(minutes=1))
+    _poll(sessions, workspace_id, "acme", [scooters], NOW + timedelta(minutes=2))
+    sender_for(sessions, slack_standin, Clock()).flush()
+    with sessions() as session:
+        ids = {external_id: mention_id for external_id, mention_id in session.execute(
+            select(Mention.external_id, Mention.id))}
+        priorities = {mention_id: priority for mention_id, priority in session.execute(
+            select(Mention.id, Mention.priority))}
+    assert (priorities[ids["1"]], priorities[ids["2"]]) == (92, 85)
+    return ids["1"], ids["2"]
+
+
+def _watch_ids(sessions: sessionmaker[Session], workspace_id: int) -> tuple[int, int]:
+    with sessions() as session:
+        return (get_watch_by_name(session, workspace_id, "acme").id,
+                get_watch_by_name(session, workspace_id, "recall").id)
+
+
+def _alerted_links(sessions: sessionmaker[Session], mention_id: int) -> dict[int, bool]:
+    with sessions() as session:
+        return {int(watch_id): bool(alerted) for watch_id, alerted in session.execute(
+            select(MentionWatch.watch_id, MentionWatch.alerted)
+            .where(MentionWatch.mention_id == mention_id))}
+
+
+def test_a_label_says_whether_its_judged_watch_alerted_not_another_watch(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    """Bikes is judged by acme, its own watch (threshold 95), which let it wait for the
+    digest; recall (60) alerted on it in its own channel, so the mention has a card. That
+    card is not acme's decision: the label says acme did not alert. Scooters is judged by
+    recall, which alerted; acme let it wait."""
+    bikes, scooters = _held_by_two_watches(sessions, workspace_id, slack_standin,
+                                           acme=95, recall=60)
+    acme, recall = _watch_ids(sessions, workspace_id)
+    assert _alerted_links(sessions, bikes) == {acme: False, recall: True}
+    assert _alerted_links(sessions, scooters) == {acme: False, recall: True}
+    with sessions() as session:
+        assert all(session.get(Mention, m).alerted for m in (bikes, scooters))  # type: ignore[union-attr]
+    workflow.do_assign(sessions, workspace_id, ALICE, bikes, OTHER_USER_ID)
+    workflow.do_simple(sessions, workspace_id, ALICE, scooters, "ignore")
+    judged_by_acme, judged_by_recall = label(sessions, bikes), label(sessions, scooters)
+    assert judged_by_acme is not None and judged_by_recall is not None
+    assert (judged_by_acme.watch_id, judged_by_acme.priority, judged_by_acme.threshold,
+            judged_by_acme.alerted, judged_by_acme.positive) == (acme, 92, 95, False, True)
+    assert (judged_by_recall.watch_id, judged_by_recall.priority, judged_by_recall.threshold,
+            judged_by_recall.alerted, judged_by_recall.positive) == (
+        recall, 85, 60, True, False)
+
+
+def test_the_buttons_follow_the_judged_watch_and_learning_reads_its_decisions(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    """acme's digest lists bikes under what waited, with "Should have alerted": the click
+    is taken though recall's card is out; recall alerted on scooters, which "Not urgent"
+    judges. Learning reads one missed alert of acme and one needless alert of recall."""
+    bikes, scooters = _held_by_two_watches(sessions, workspace_id, slack_standin,
+                                           acme=95, recall=60)
+    acme, recall = _watch_ids(sessions, workspace_id)
+    missed = triage_labels.do_feedback(sessions, workspace_id, ALICE, bikes, "should_alert")
+    needless = triage_labels.do_feedback(sessions, workspace_id, ALICE, scooters, "not_urgent")
+    assert (missed.labels, needless.labels) == (1, 2)
+    rows = [label(sessions, bikes), label(sessions, scooters)]
+    assert [(r.watch_id, r.action, r.alerted) for r in rows if r is not None] == [
+        (acme, "should_alert", False), (recall, "not_urgent", True)]
+    with sessions() as session:
+        assert load_examples(session, workspace_id) == [
+            Example(92 - 95, positive=True), Example(85 - 60, positive=False)]
+
+
+def test_the_buttons_refusals_name_the_judged_watch_of_a_mention_in_two(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    """Bikes' card (recall's) offers "Not urgent", but acme, whose decision its labels
+    judge, did not alert; recall's digest would not list scooters, but acme's does, and
+    recall alerted on it. Each refusal says which watch decided."""
+    bikes, scooters = _held_by_two_watches(sessions, workspace_id, slack_standin,
+                                           acme=95, recall=60)
+    with pytest.raises(ServiceError) as err:
+        triage_labels.do_feedback(sessions, workspace_id, ALICE, bikes, "not_urgent")
+    assert err.value.key == "triage.not_alerted_by"
+    assert err.value.message("en") == (
+        f"Watch `acme` did not alert on #{bikes}, and Vigie learns from that watch's decision "
+        "for this mention (not from another watch's card), so it cannot be *not urgent*; "
+        "if it should have alerted, use *Should have alerted*.")
+    assert f"La veille `acme` n'a pas alerté sur #{bikes}, " in err.value.message("fr")
+    with pytest.raises(ServiceError) as err:
+        triage_labels.do_feedback(sessions, workspace_id, ALICE, scooters, "should_alert")
+    assert err.value.key == "triage.already_alerted_by"
+    assert err.value.message("en") == (
+        f"Watch `recall` alerted on #{scooters} already, and Vigie learns from that watch's "
+        "decision for this mention; if it could have waited, use *Not urgent* on its card.")
+    assert f"La veille `recall` a déjà alerté sur #{scooters}, " in err.value.message("fr")
+    with sessions() as session:
+        assert session.scalar(select(TriageLabel.id)) is None
+
+
+def test_a_linked_watch_that_waited_is_judged_so_when_the_own_watch_alerts_on_everything(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    """acme alerts on everything (threshold 0, which no shift changes), so bikes is judged
+    by recall (95), which let it wait: acme's card is not recall's alert."""
+    bikes, _scooters = _held_by_two_watches(sessions, workspace_id, slack_standin,
+                                            acme=0, recall=95)
+    acme, recall = _watch_ids(sessions, workspace_id)
+    assert _alerted_links(sessions, bikes) == {acme: True, recall: False}
+    triage_labels.do_feedback(sessions, workspace_id, BOB, bikes, "should_alert")
+    row = label(sessions, bikes)
+    assert row is not None and (row.watch_id, row.priority, row.threshold, row.alerted,
+                                row.positive) == (recall, 92, 95, False, True)
+    with pytest.raises(ServiceError) as err:
+        triage_labels.do_feedback(sessions, workspace_id, BOB, bikes, "not_urgent")
+    assert err.value.key == "triage.not_alerted_by"
+    assert f"Watch `recall` did not alert on #{bikes}," in err.value.message("en")
