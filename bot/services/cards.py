@@ -56,7 +56,7 @@ def load_card_view(session: Session, mention_id: int, channel: str | None = None
         actions = [a for a in actions if a != "replied"]  # the post is on its way
     elif reply is not None and reply.status == FAILED and mention.status == "approved":
         actions = ["retry", *actions]
-    if card_offers_not_urgent(session, mention):
+    if card_offers_not_urgent(session, mention, channel):
         actions.append("not_urgent")
     return CardView(
         mention_id=mention.id, network=mention.network, url=mention.url,

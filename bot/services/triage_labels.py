@@ -39,6 +39,7 @@ from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
 from bot.services.outbox import KIND_THREAD, KIND_UPDATE_CARD, do_enqueue
 from bot.services.permissions import require_role
+from bot.services.watch_links import alerting_in
 from bot.services.workspaces import workspace_language
 from storage.db import transaction
 from storage.models import Mention, MentionStatus, Role, Watch, utcnow
@@ -238,9 +239,31 @@ def _named_in_several(session: Session, mention: Mention, watch_id: int | None
     return watch.name if watch is not None else None
 
 
-def card_offers_not_urgent(session: Session, mention: Mention) -> bool:
-    """Whether the card shows "Not urgent": an open mention nobody has judged explicitly,
-    whose alert a learned shift could have avoided."""
-    return (MentionStatus(mention.status) in OPEN
-            and feedback_of(session, mention.id) is None
-            and judged_watch(session, mention) is not None)
+def card_offers_not_urgent(session: Session, mention: Mention, channel: str | None = None
+                           ) -> bool:
+    """Whether the card (in ``channel``, when known) shows "Not urgent": an open mention
+    nobody has judged explicitly, whose alert a learned shift could have avoided, the
+    judged watch's (``_judged_on_card``)."""
+    if MentionStatus(mention.status) not in OPEN or feedback_of(session, mention.id) is not None:
+        return False
+    judged = judged_watch(session, mention)
+    return judged is not None and _judged_on_card(session, mention, judged[0], channel)
+
+
+def _judged_on_card(session: Session, mention: Mention, watch_id: int | None,
+                   channel: str | None) -> bool:
+    """Whether the card of ``mention`` in ``channel`` speaks of the judged watch's alert: a
+    mention in several watches only when the judged watch alerted (``judged_alerted``) or
+    this card is its own (it alerts in ``channel``, the card perhaps not posted yet); on a
+    card only other watches sent, "Not urgent" would judge an alert it never made. Always
+    for a mention in one watch, and where the channel is not known."""
+    if watch_id is None or channel is None:
+        return True
+    links = session.execute(
+        select(MentionWatch.watch_id, MentionWatch.alerted, MentionWatch.slack_ts)
+        .where(MentionWatch.mention_id == mention.id)).all()
+    if len(links) < 2:
+        return True
+    if any(linked == watch_id and (alerted or ts) for linked, alerted, ts in links):
+        return True
+    return watch_id in alerting_in(session, mention.id, channel)

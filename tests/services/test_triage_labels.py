@@ -434,3 +434,24 @@ def test_a_linked_watch_that_waited_is_judged_so_when_the_own_watch_alerts_on_ev
         triage_labels.do_feedback(sessions, workspace_id, BOB, bikes, "not_urgent")
     assert err.value.key == "triage.not_alerted_by"
     assert f"Watch `recall` did not alert on #{bikes}," in err.value.message("en")
+
+
+def test_not_urgent_is_offered_on_a_card_of_the_judged_watch_alert_only(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    """recall posted both cards in its channel: scooters' judges recall's alert and offers
+    "Not urgent"; bikes' would judge acme's, which let it wait, so it does not. Bikes'
+    card in acme's channel, were acme to alert, would be acme's own."""
+    bikes, scooters = _held_by_two_watches(sessions, workspace_id, slack_standin,
+                                           acme=95, recall=60)
+    posted = {("bikes" if "bikes" in str(call.args["blocks"]) else "scooters"):
+              str(call.args["blocks"]) for call in slack_standin.calls("chat.postMessage", ok=True)
+              if call.args["channel"] == RECALL_CHANNEL}
+    assert "vigie.not_urgent" in posted["scooters"]
+    assert "vigie.not_urgent" not in posted["bikes"]
+    with sessions() as session:
+        for mention_id, channel, offered in ((bikes, RECALL_CHANNEL, False),
+                                             (bikes, CHANNEL_ID, True),
+                                             (scooters, RECALL_CHANNEL, True)):
+            view = load_card_view(session, mention_id, channel)
+            assert view is not None and ("not_urgent" in view.actions) is offered
