@@ -317,12 +317,18 @@ def do_remove_watch(
         # finds it gone, and one putting it in a group (which locks it first) has committed
         # its membership before the check below reads the group.
         watch = get_watch_by_name(session, workspace_id, name, lock=True)
-        _check_groups_keep_both_kinds(session, watch)
-        record(session, workspace_id, actor, "watch.removed", detail={"watch": watch.name})
-        # Sources first, then the watch: the order a poll locks them in (its source, then
-        # the watch it ingests for), so a removal during a poll waits instead of deadlocking.
-        session.execute(delete(SourceRow).where(SourceRow.watch_id == watch.id))
-        session.delete(watch)
+        delete_watch(session, workspace_id, actor, watch)
+
+
+def delete_watch(session: Session, workspace_id: int, actor: Actor, watch: Watch) -> None:
+    """In the caller's transaction, delete ``watch`` (read with ``lock=True``) and its
+    sources, after checking its groups keep a watch of each kind; its mentions stay."""
+    _check_groups_keep_both_kinds(session, watch)
+    record(session, workspace_id, actor, "watch.removed", detail={"watch": watch.name})
+    # Sources first, then the watch: the order a poll locks them in (its source, then
+    # the watch it ingests for), so a removal during a poll waits instead of deadlocking.
+    session.execute(delete(SourceRow).where(SourceRow.watch_id == watch.id))
+    session.delete(watch)
 
 
 def missing_kinds(session: Session, group_id: int, *, without: int | None = None
