@@ -30,6 +30,7 @@ def startup_lines(runtime: Runtime, workspace_id: int) -> list[str]:
     """What to do next, from what is set up: the first steps, a missing source, or a
     one-line summary of what is watched."""
     from bot.services import sources_admin, watches
+    from bot.services.demo import DEMO_WATCH
 
     views = watches.list_watches(runtime.sessions, workspace_id)
     if not views:
@@ -37,8 +38,15 @@ def startup_lines(runtime: Runtime, workspace_id: int) -> list[str]:
     sources = sources_admin.list_sources(runtime.sessions, workspace_id)
     active = [s for s in sources if not s.paused]
     if not active:
+        real = [v for v in views if v.name != DEMO_WATCH]
+        if not real:  # the demo's only: its feed is gone, a real source belongs elsewhere
+            return ["Only the demo watch is here (its sample feed is served only while "
+                    "`vigie demo` runs).",
+                    *FIRST_STEPS.splitlines()[3:6],
+                    "  vigie demo --remove   deletes the demo watch and its fictional "
+                    "mentions"]
         return [f"{len(views)} watch(es) and no active source: add one with",
-                f"  vigie source add rss --watch {views[0].name} --url https://.../feed.xml"]
+                f"  vigie source add rss --watch {real[0].name} --url https://.../feed.xml"]
     return [f"Watching {len(views)} watch(es) with {len(active)} source(s); alerts print "
             "here. Stop with Ctrl-C."]
 
@@ -47,8 +55,14 @@ def startup_lines(runtime: Runtime, workspace_id: int) -> list[str]:
 @click.option("--channel", default=None,
               help="Slack channel id for the demo's alerts (needed when Slack is connected).")
 @click.option("--team", default=None, help="Slack team id (several workspaces).")
-def demo(channel: str | None, team: str | None) -> None:
-    """Set up a demo watch on a bundled sample feed, poll it once and show the alerts."""
+@click.option("--remove", is_flag=True,
+              help="Delete the demo watch and its fictional mentions instead.")
+def demo(channel: str | None, team: str | None, remove: bool) -> None:
+    """Set up a demo watch on a bundled sample feed, poll it once and show the alerts
+    (--remove: delete the demo watch and its fictional mentions)."""
+    if remove:
+        _remove_demo(team)
+        return
     from bot.demo import serve_sample_feed
     from bot.services.demo import (
         DEMO_QUERY,
@@ -96,4 +110,27 @@ def demo(channel: str | None, team: str | None) -> None:
                f"  vigie mentions --watch {DEMO_WATCH}       every stored mention, with why\n"
                "  vigie digest --preview              what waits for the daily digest\n"
                "  vigie watch test \"acme NOT refund\"  try a query on what is stored\n"
-               f"  vigie watch remove {DEMO_WATCH}           when you are done")
+               "  vigie demo --remove                 when you are done (deletes its "
+               "fictional mentions too)")
+
+
+def _remove_demo(team: str | None) -> None:
+    """``vigie demo --remove``."""
+    from bot.services.demo import do_remove_demo
+    from bot.services.errors import NotFound, ServiceError
+
+    settings = settings_or_exit()
+    with open_runtime(settings) as runtime:
+        workspace = cli_workspace(runtime, team)
+        try:
+            removed = do_remove_demo(runtime.sessions, workspace.id)
+        except NotFound:
+            click.echo("There is no demo watch here: nothing to remove.")
+            return
+        except ServiceError as err:
+            click.echo(f"Error: {err.message(plain=True)}", err=True)
+            raise SystemExit(2) from None
+    click.echo(f"Removed the demo watch and {removed.mentions} fictional mention(s)"
+               f" ({removed.authors} author(s))."
+               + (f" {removed.kept} of its mention(s) stay: another watch holds them too."
+                  if removed.kept else ""))

@@ -2,13 +2,16 @@
 
 The demo watch stays (with its mentions) for the newcomer to explore with `vigie mentions`,
 `vigie watch test` and `vigie digest --preview`; the source does not, since its feed is
-served only while the demo runs.
+served only while the demo runs. `vigie demo --remove` (``do_remove_demo``) deletes the
+watch and the fictional mentions, so they do not stay in the counts, reports and exports
+of the real ones.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services import sources_admin, watches
@@ -17,6 +20,8 @@ from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
 from bot.services.polling import HttpFactory, run_poll_tick
 from storage.db import transaction
+from storage.models import Author, Mention
+from storage.models_watches import MentionWatch
 
 DEMO_WATCH = "demo"
 DEMO_QUERY = "acme -jobs -hiring"
@@ -88,3 +93,38 @@ def do_run_demo(sessions: sessionmaker[Session], workspace_id: int, http_factory
     outcome = report.outcomes[0] if report.outcomes else None
     return DemoResult(outcome.fetched if outcome else 0, totals.stored,
                       totals.filtered, totals.alerts, outcome.error if outcome else "not polled")
+
+
+@dataclass(frozen=True, slots=True)
+class DemoRemoval:
+    """What ``do_remove_demo`` deleted, and what it kept."""
+
+    mentions: int
+    authors: int
+    kept: int
+    """Demo mentions another watch holds too: that watch keeps them."""
+
+
+def do_remove_demo(sessions: sessionmaker[Session], workspace_id: int) -> DemoRemoval:
+    """Delete the demo watch, the mentions it alone holds (the sample feed's fictional
+    posts, with their drafts, cases and history) and their authors that have nothing else
+    left, in one transaction. A mention another watch also holds stays, for that watch.
+    NotFound when there is no demo watch."""
+    with transaction(sessions) as session:
+        watch = watches.get_watch_by_name(session, workspace_id, DEMO_WATCH, lock=True)
+        held = select(MentionWatch.mention_id).where(MentionWatch.watch_id == watch.id)
+        shared = set(session.scalars(select(MentionWatch.mention_id).where(
+            MentionWatch.mention_id.in_(held), MentionWatch.watch_id != watch.id)))
+        ids = sorted(set(session.scalars(held)) - shared)
+        author_ids = {a for a in session.scalars(select(Mention.author_id).where(
+            Mention.id.in_(ids))) if a is not None}
+        if ids:
+            session.execute(delete(Mention).where(Mention.id.in_(ids)))
+        orphans = sorted(author_ids - set(session.scalars(select(Mention.author_id).where(
+            Mention.author_id.in_(author_ids))))) if author_ids else []
+        if orphans:
+            session.execute(delete(Author).where(Author.id.in_(orphans)))
+        watches.delete_watch(session, workspace_id, CLI, watch)
+        record(session, workspace_id, CLI, "demo.removed",
+               detail={"mentions": len(ids), "authors": len(orphans), "kept": len(shared)})
+        return DemoRemoval(len(ids), len(orphans), len(shared))

@@ -103,21 +103,41 @@ def test_demo_shows_real_alerts_in_plain_text(tmp_path: Path) -> None:
     mentions = vigie(tmp_path, "mentions", "--watch", "demo", "--json")
     assert len(json.loads(mentions.stdout)) == 7
     assert "Source" not in vigie(tmp_path, "source", "list").stdout  # no dangling source
+    assert "vigie demo --remove" in shown.stdout  # not 'watch remove', which kept them
+
+    # Only the demo watch: `vigie run` does not offer to feed it a real source.
+    lines = _run_first_lines(tmp_path, 4)
+    assert lines[1].startswith("Only the demo watch is here"), lines
+    assert "--watch demo" not in "".join(lines)
+    removed = vigie(tmp_path, "demo", "--remove")
+    assert removed.returncode == 0, removed.stderr
+    assert removed.stdout.strip() == ("Removed the demo watch and 7 fictional mention(s) "
+                                      "(7 author(s)).")
+    assert json.loads(vigie(tmp_path, "mentions", "--json").stdout) == []
+    assert "demo" not in vigie(tmp_path, "watch", "list").stdout
+    again = vigie(tmp_path, "demo", "--remove")
+    assert again.returncode == 0 and "no demo watch here" in again.stdout
 
 
-def test_console_start_says_what_to_do_next(tmp_path: Path) -> None:
-    _ready(tmp_path)
+def _run_first_lines(tmp_path: Path, count: int) -> list[str]:
+    """The first ``count`` lines `vigie run` prints, then Ctrl-C."""
     proc = subprocess.Popen([*VIGIE, "run"], cwd=tmp_path, env=_env(tmp_path),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=_default_sigint)
     try:
         assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(3)]
+        lines = [proc.stdout.readline() for _ in range(count)]
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=20)
     finally:
         if proc.poll() is None:
             proc.kill()
+    return lines
+
+
+def test_console_start_says_what_to_do_next(tmp_path: Path) -> None:
+    _ready(tmp_path)
+    lines = _run_first_lines(tmp_path, 3)
     assert "console mode" in lines[0]
     assert lines[1].startswith("Nothing to watch yet")
     assert "vigie demo" in lines[2]

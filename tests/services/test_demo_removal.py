@@ -1,0 +1,72 @@
+"""`vigie demo --remove`: the demo watch goes with the fictional mentions only it holds, and
+the counts forget them; a post another watch holds too stays for it. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services.actors import CLI
+from bot.services.demo import DEMO_WATCH, do_remove_demo
+from bot.services.errors import NotFound
+from bot.services.ingest import do_ingest
+from bot.services.watches import do_add_watch, get_watch_by_name, list_watches
+from bot.sources.base import Author as FetchedAuthor
+from bot.sources.base import FetchedMention
+from storage.db import transaction
+from storage.models import Author, Mention, Watch
+from storage.reporting_counts import volume_by_bucket
+
+NOW = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
+
+
+def _item(external_id: str, text: str, author: str) -> FetchedMention:
+    return FetchedMention(network="rss", external_id=external_id,
+                          url=f"https://example.com/demo/{external_id}", text=text,
+                          author=FetchedAuthor(handle=author),
+                          published_at=NOW - timedelta(hours=1))
+
+
+FEED = [_item("1", "Acme Cloud is down again, refund me", "ana_lopez"),
+        _item("2", "Acme Cloud status page says all good", "asso_velo"),
+        _item("3", "Acme Cloud and the recall of bikes", "shared_author")]
+
+
+def _poll(sessions: sessionmaker[Session], workspace_id: int, name: str,
+          items: list[FetchedMention]) -> None:
+    with transaction(sessions) as session:
+        do_ingest(session, get_watch_by_name(session, workspace_id, name), None, items,
+                  now=NOW)
+
+
+def test_removing_the_demo_deletes_its_own_mentions_and_keeps_shared_ones(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    do_add_watch(sessions, workspace_id, CLI, name=DEMO_WATCH, query="acme",
+                 channel_id="C0VIGIEDEMO", alert_threshold=40)
+    do_add_watch(sessions, workspace_id, CLI, name="recall", query="recall",
+                 channel_id="C0RECALL01", alert_threshold=50)
+    _poll(sessions, workspace_id, DEMO_WATCH, FEED)
+    _poll(sessions, workspace_id, "recall",
+          [FEED[2], _item("4", "A recall of scooters", "shared_author")])
+
+    removed = do_remove_demo(sessions, workspace_id)
+
+    assert (removed.mentions, removed.authors, removed.kept) == (2, 2, 1)
+    with sessions() as session:
+        assert sorted(session.scalars(select(Mention.external_id))) == ["3", "4"]
+        assert sorted(session.scalars(select(Author.handle))) == ["shared_author"]
+        assert session.scalar(select(func.count()).select_from(Watch)
+                              .where(Watch.name == DEMO_WATCH)) == 0
+        # The workspace's counts forget the fictional posts (the count triggers follow).
+        day = datetime(2026, 11, 21, tzinfo=UTC)
+        for edges in ([day, day + timedelta(days=1)],  # the daily counts
+                      [NOW - timedelta(hours=2), NOW]):  # the hourly counts and links
+            counts = volume_by_bucket(session, workspace_id, None, edges)[0]
+            assert sum(counts.values()) == 2, edges
+    assert {w.name: w.mention_count for w in list_watches(sessions, workspace_id)} == {
+        "recall": 2}
+    with pytest.raises(NotFound):
+        do_remove_demo(sessions, workspace_id)
