@@ -15,7 +15,9 @@ alert threshold (``offset`` points, the same for all its watches). A learning ru
    current shift, of the one the labels asked for and of the bounded step toward it; the
    step is taken only if the shift asked for does better there and the step no worse.
 
-Every run is recorded (``triage_runs``) with its figures, and `/cm triage` shows it.
+Every run is recorded (``triage_runs``) with its figures, and `/cm triage` shows it; so is
+a run while learning is off for the workspace, as one that changed nothing (outcome ``off``,
+with the label counts), except a dry run, which records nothing.
 """
 
 from __future__ import annotations
@@ -279,17 +281,19 @@ def learn(session: Session, workspace: Workspace, actor: Actor, *, dry_run: bool
           run_key: str | None = None, now: datetime | None = None) -> LearnResult:
     """One learning run for ``workspace`` in the caller's transaction (``dry_run``: compute
     and record nothing), at ``now`` (default: the clock). A workspace whose calibration is
-    off is left alone; its label counts are reported all the same."""
+    off is left alone: the run is recorded as one that changed nothing because learning is
+    off (outcome ``off``), with the label counts it reports all the same."""
     now = now or utcnow()
     calibration = _calibration(session, workspace.id) if not dry_run else (
         session.get(TriageCalibration, workspace.id))
     current = calibration.offset if calibration is not None else 0
     examples = load_examples(session, workspace.id)
     if calibration is not None and not calibration.enabled:
-        return LearnResult(workspace.team_id, "off", current, current,
-                           counts=_counts(examples), dry_run=dry_run)
-    result = propose(examples, current, workspace.team_id,
-                     step_left(session, workspace.id, now))
+        result = LearnResult(workspace.team_id, "off", current, current,
+                             counts=_counts(examples))
+    else:
+        result = propose(examples, current, workspace.team_id,
+                         step_left(session, workspace.id, now))
     result.dry_run = dry_run
     if dry_run:
         return result

@@ -376,3 +376,45 @@ def test_reset_keeps_learning_off(sessions: sessionmaker[Session], workspace_id:
     status = triage_learning.triage_status(sessions, workspace_id)
     assert not status.enabled and status.offset == 0
     assert triage_learning.do_learn_workspace(sessions, workspace_id, CLI).outcome == "off"
+
+
+def test_a_run_while_learning_is_off_is_recorded_and_shown(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
+    """Learning off: each run (the nightly one, `vigie triage learn`, `/cm triage learn`)
+    is recorded as a run that changed nothing because learning is off, with the labels it
+    counted; `/cm triage` shows it (en, fr); the nightly job runs it once a day."""
+    _history(sessions, workspace_id, watch_name, _team_whose_line_is(-28, 200))
+    do_set_role(sessions, workspace_id, CLI, OTHER_USER_ID, "admin")
+    triage_learning.do_set_enabled(sessions, workspace_id, ADMIN, False)
+    night = START + timedelta(days=30)  # 09:00 UTC
+    (nightly,) = triage_learning.run_nightly(sessions, night, SCHEDULER)
+    assert (nightly.outcome, nightly.offset_after) == ("off", 0)
+    assert triage_learning.run_nightly(sessions, night + timedelta(minutes=1), SCHEDULER) == []
+    triage_learning.do_learn(sessions, CLI, [TEAM_ID], now=night + timedelta(minutes=2))
+    triage_learning.do_learn_workspace(sessions, workspace_id, ADMIN,
+                                       now=night + timedelta(minutes=3))
+    triage_learning.do_learn_workspace(sessions, workspace_id, ADMIN, dry_run=True)
+    with sessions() as session:
+        runs = session.scalars(select(TriageRun).where(TriageRun.kind == "learn")
+                               .order_by(TriageRun.id)).all()
+        calibration = session.get(TriageCalibration, workspace_id)
+        assert calibration is not None and calibration.offset == 0
+    assert [(r.run_key is not None, r.actor, r.outcome, r.applied, r.offset_before,
+             r.offset_after, r.figures["counts"]["labels"]) for r in runs] == [
+        (True, "scheduler", "off", False, 0, 0, 200), (False, "cli", "off", False, 0, 0, 200),
+        (False, OTHER_USER_ID, "off", False, 0, 0, 200)]  # a dry run records nothing
+    status = triage_learning.triage_status(sessions, workspace_id, night)
+    assert status.last_run is not None and status.last_run.outcome == "off"
+    assert status.last_change is not None and status.last_change.kind == "off"
+    assert status.today == [] and status.step_left == STEP
+    for language, words in (
+            ("en", f"<@{OTHER_USER_ID}>): no change: triage learning is off, so the run only "
+                   "counted the labels (200: 149 wanted now, 51 could wait); `/cm triage on` "
+                   "lets it learn again."),
+            ("fr", f"<@{OTHER_USER_ID}>) : aucun changement : l'apprentissage du tri est "
+                   "désactivé, le passage n'a fait que compter les étiquettes (200, dont 149 "
+                   "voulues tout de suite et 51 qui pouvaient attendre) ; `/cm triage on` le "
+                   "relance.")):
+        _title, blocks = build_triage_status(status, language)
+        history = blocks[-2]["text"]["text"].splitlines()
+        assert history[0].endswith(words), history[0]
