@@ -361,7 +361,8 @@ def run_nightly(sessions: sessionmaker[Session], now: datetime, actor: Actor) ->
 
 
 def _switch(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
-            kind: str) -> LearnResult:
+            kind: str, now: datetime | None) -> LearnResult:
+    now = now or utcnow()
     with transaction(sessions) as session:
         if actor.user_id is not None:
             require_role(session, workspace_id, actor.user_id, Role.ADMIN)
@@ -372,24 +373,27 @@ def _switch(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
         else:
             calibration.enabled = kind == "on"
         calibration.updated_by = actor.name[:32]
-        calibration.updated_at = utcnow()
+        calibration.updated_at = now
         workspace = session.get(Workspace, workspace_id)
         outcome = {"off": "switched_off", "on": "switched_on"}.get(kind, kind)
         result = LearnResult(workspace.team_id if workspace else "", outcome, before,
                              calibration.offset)
-        _record_run(session, workspace_id, actor, kind, result)
+        _record_run(session, workspace_id, actor, kind, result, now=now)
         return result
 
 
-def do_reset(sessions: sessionmaker[Session], workspace_id: int, actor: Actor) -> LearnResult:
-    """Back to the shipped thresholds (admins): the shift only; learning stays on or off."""
-    return _switch(sessions, workspace_id, actor, "reset")
+def do_reset(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+             *, now: datetime | None = None) -> LearnResult:
+    """Back to the shipped thresholds (admins): the shift only; learning stays on or off.
+    ``now``: when (default: the clock)."""
+    return _switch(sessions, workspace_id, actor, "reset", now)
 
 
 def do_set_enabled(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
-                   enabled: bool) -> LearnResult:
-    """Apply and learn the calibration, or not (admins); "off" keeps the shift for later."""
-    return _switch(sessions, workspace_id, actor, "on" if enabled else "off")
+                   enabled: bool, *, now: datetime | None = None) -> LearnResult:
+    """Apply and learn the calibration, or not (admins); "off" keeps the shift for later.
+    ``now``: when (default: the clock)."""
+    return _switch(sessions, workspace_id, actor, "on" if enabled else "off", now)
 
 
 @dataclass(frozen=True, slots=True)
