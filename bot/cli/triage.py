@@ -38,8 +38,9 @@ def _describe(result: LearnResult) -> str:
         line += ("\n  triage learning is off for this workspace (/cm triage on in Slack); "
                  "nothing was changed")
     if result.outcome == "day_limit":
-        line += (f"\n  learning already moved the shift {STEP} points today (UTC), the most it "
-                 f"moves in a day; nothing was changed")
+        line += (f"\n  the shift already moved {result.moved_today or STEP} points today (UTC), "
+                 f"learning and resets together, and learning moves it at most {STEP} points "
+                 f"a day; nothing was changed")
     if result.outcome == "too_few_labels":
         line += (f"\n  not enough labels to learn from: a run needs {MIN_LABELS}, with at least "
                  f"{MIN_PER_CLASS} of each kind; nothing was changed")

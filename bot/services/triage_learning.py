@@ -9,8 +9,10 @@ alert threshold (``offset`` points, the same for all its watches). A learning ru
 2. fits the shift on the older three quarters: the one whose alerts best match the labels
    (F1 of "needed attention now"; ties go to the shift nearest the current one);
 3. moves the current shift toward it by at most ``STEP`` points per UTC day, counting every
-   run of the day (nightly and on demand, ``vigie triage learn`` or `/cm triage learn`), and
-   never beyond ``MAX_OFFSET`` either way;
+   run of the day (nightly and on demand, ``vigie triage learn`` or `/cm triage learn`) and
+   an admin's reset of that day (`/cm triage reset` moves the shift back to 0 however far,
+   and learning moves it only what that left of the day's ``STEP``), and never beyond
+   ``MAX_OFFSET`` either way;
 4. measures precision and recall on the newest quarter, which the fit never saw, of the
    current shift, of the one the labels asked for and of the bounded step toward it; the
    step is taken only if the shift asked for does better there and the step no worse.
@@ -44,7 +46,8 @@ from storage.models_triage import TriageCalibration, TriageLabel, TriageRun
 MIN_LABELS = 40
 MIN_PER_CLASS = 10
 STEP = 10
-"""The most learning moves the threshold in one UTC day (all its runs together), in points."""
+"""The most learning moves the threshold in one UTC day (all its runs together, a reset's
+move counted in), in points."""
 MAX_OFFSET = 30
 """The furthest the learned shift may take any watch from its own threshold."""
 TEST_SHARE = 0.25
@@ -170,6 +173,8 @@ class LearnResult:
     """The held-out figures of the shift the labels asked for (``after``: of the bounded
     step taken toward it)."""
     dry_run: bool = False
+    moved_today: int = 0
+    """How far the shift had moved earlier in the run's UTC day (learning and resets)."""
 
     @property
     def applied(self) -> bool:
@@ -182,7 +187,8 @@ class LearnResult:
         return {"counts": self.counts,
                 "before": self.before.as_dict() if self.before else None,
                 "after": self.after.as_dict() if self.after else None,
-                "target": self.target.as_dict() if self.target else None}
+                "target": self.target.as_dict() if self.target else None,
+                "moved_today": self.moved_today}
 
 
 def load_examples(session: Session, workspace_id: int) -> list[Example]:
@@ -261,20 +267,28 @@ def _utc_day(now: datetime) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def learned_today(session: Session, workspace_id: int, now: datetime) -> list[TriageRun]:
-    """The runs of ``now``'s UTC day that moved the workspace's shift by learning."""
+def moves_today(session: Session, workspace_id: int, now: datetime) -> list[TriageRun]:
+    """The runs of ``now``'s UTC day that moved the workspace's shift: learning's and
+    resets (turning learning off or on keeps the shift)."""
     start, end = _utc_day(now)
     return list(session.scalars(select(TriageRun).where(
-        TriageRun.workspace_id == workspace_id, TriageRun.kind == "learn",
-        TriageRun.applied.is_(True), TriageRun.created_at >= start,
-        TriageRun.created_at < end).order_by(TriageRun.id)))
+        TriageRun.workspace_id == workspace_id, TriageRun.created_at >= start,
+        TriageRun.created_at < end, or_(
+            (TriageRun.kind == "learn") & TriageRun.applied.is_(True),
+            (TriageRun.kind == "reset") & (TriageRun.offset_after != TriageRun.offset_before)))
+        .order_by(TriageRun.id)))
+
+
+def moved_today(session: Session, workspace_id: int, now: datetime) -> int:
+    """How many points the shift moved in ``now``'s UTC day, learning and resets together."""
+    return sum(abs(run.offset_after - run.offset_before)
+               for run in moves_today(session, workspace_id, now))
 
 
 def step_left(session: Session, workspace_id: int, now: datetime) -> int:
-    """How many points learning may still move the shift in ``now``'s UTC day."""
-    moved = sum(abs(run.offset_after - run.offset_before)
-                for run in learned_today(session, workspace_id, now))
-    return max(0, STEP - moved)
+    """How many points learning may still move the shift in ``now``'s UTC day: what the
+    day's learning and resets left of ``STEP``."""
+    return max(0, STEP - moved_today(session, workspace_id, now))
 
 
 def learn(session: Session, workspace: Workspace, actor: Actor, *, dry_run: bool = False,
@@ -292,8 +306,9 @@ def learn(session: Session, workspace: Workspace, actor: Actor, *, dry_run: bool
         result = LearnResult(workspace.team_id, "off", current, current,
                              counts=_counts(examples))
     else:
-        result = propose(examples, current, workspace.team_id,
-                         step_left(session, workspace.id, now))
+        moved = moved_today(session, workspace.id, now)
+        result = propose(examples, current, workspace.team_id, max(0, STEP - moved))
+        result.moved_today = moved
     result.dry_run = dry_run
     if dry_run:
         return result
@@ -424,7 +439,8 @@ class TriageStatus:
     last_run: RunView | None
     last_change: RunView | None
     today: list[RunView] = field(default_factory=list)
-    """The runs of the current UTC day that moved the shift by learning, oldest first."""
+    """The runs of the current UTC day that moved the shift (learning's, resets), oldest
+    first."""
     step_left: int = STEP
     """How far learning may still move the shift today."""
     min_labels: int = MIN_LABELS
@@ -469,7 +485,7 @@ def triage_status(sessions: sessionmaker[Session], workspace_id: int,
         last_run = session.scalar(runs)
         last_change = session.scalar(runs.where(or_(
             TriageRun.offset_after != TriageRun.offset_before, TriageRun.kind.in_(("on", "off")))))
-        today = [view for run in learned_today(session, workspace_id, now)
+        today = [view for run in moves_today(session, workspace_id, now)
                  if (view := _run_view(run)) is not None]
         return TriageStatus(enabled, offset,
                             {"labels": total, "positive": positive, "negative": total - positive},

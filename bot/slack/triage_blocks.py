@@ -102,10 +102,12 @@ def outcome_text(run: TriageRun, language: str, status: TriageRules) -> str:
     """One run's outcome in words (``run``: a RunView or LearnResult)."""
     counts = run.figures.get("counts", {})
     proposed = run.proposed
+    # Runs recorded before resets counted in the day's movement stopped at STEP.
+    moved = run.figures.get("moved_today") or status.step
     return t(language, f"triage.outcome_{run.outcome}", before=signed(run.offset_before),
              after=signed(run.offset_after),
              proposed=signed(proposed) if proposed is not None else "–",
-             step=status.step, labels=counts.get("labels", 0),
+             step=status.step, moved=moved, labels=counts.get("labels", 0),
              positive=counts.get("positive", 0), negative=counts.get("negative", 0),
              min=status.min_labels, per_class=status.min_per_class)
 
@@ -121,14 +123,19 @@ def action_words(by_action: Mapping[str, int], language: str) -> str:
 
 
 def today_line(status: TriageState, language: str) -> str:
-    """What learning changed in the current UTC day, and how far it may still go."""
+    """What moved the shift in the current UTC day (learning, an admin's reset), and how
+    far learning may still move it."""
     if not status.today:
         return t(language, "triage.today_none", left=status.step_left)
-    runs = ", ".join(t(language, "triage.today_run", before=signed(run.offset_before),
+    runs = ", ".join(t(language, "triage.today_reset" if run.kind == "reset"
+                       else "triage.today_run", before=signed(run.offset_before),
                        after=signed(run.offset_after), actor=_who(run.actor))
                      for run in status.today)
-    return t(language, "triage.today", start=signed(status.today[0].offset_before),
-             end=signed(status.today[-1].offset_after), runs=runs, left=status.step_left)
+    reset = any(run.kind == "reset" for run in status.today)
+    return t(language, "triage.today_with_reset" if reset else "triage.today",
+             start=signed(status.today[0].offset_before),
+             end=signed(status.today[-1].offset_after), runs=runs, left=status.step_left,
+             step=status.step)
 
 
 def _who(actor: str) -> str:

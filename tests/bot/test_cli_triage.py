@@ -70,8 +70,9 @@ def test_triage_learn_dry_run_then_for_real(tmp_path: Path) -> None:
     assert [(r["offset_before"], r["offset_after"], r["outcome"]) for r in again] == [
         (-10, -10, "day_limit")]
     text = vigie(tmp_path, "triage", "learn", "--workspace", "T0ACME0001").stdout
-    assert text.splitlines()[1] == ("  learning already moved the shift 10 points today "
-                                    "(UTC), the most it moves in a day; nothing was changed")
+    assert text.splitlines()[1] == ("  the shift already moved 10 points today (UTC), "
+                                    "learning and resets together, and learning moves it at "
+                                    "most 10 points a day; nothing was changed")
 
     unknown = vigie(tmp_path, "triage", "learn", "--workspace", "T0NOSUCH01")
     assert unknown.returncode == 2

@@ -418,3 +418,66 @@ def test_a_run_while_learning_is_off_is_recorded_and_shown(
         _title, blocks = build_triage_status(status, language)
         history = blocks[-2]["text"]["text"].splitlines()
         assert history[0].endswith(words), history[0]
+
+
+def test_a_reset_counts_in_the_days_movement(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
+    """An admin's reset moves the shift back to ±0 at once, however far, and its move counts
+    in the day's STEP points: learning that day moves the shift only what the reset left,
+    so the threshold never moves more in a UTC day than `/cm triage` shows and allows."""
+    _history(sessions, workspace_id, watch_name, _team_whose_line_is(-28, 200))
+    do_set_role(sessions, workspace_id, CLI, OTHER_USER_ID, "admin")
+    with transaction(sessions) as session:  # learned on earlier days
+        session.add(TriageCalibration(workspace_id=workspace_id, offset=-4))
+    day = START + timedelta(days=30)  # 09:00 UTC
+    reset = triage_learning.do_reset(sessions, workspace_id, ADMIN, now=day)
+    assert (reset.offset_before, reset.offset_after) == (-4, 0)
+    learned = triage_learning.do_learn_workspace(sessions, workspace_id, CLI,
+                                                 now=day + timedelta(hours=1))
+    assert (learned.offset_before, learned.offset_after, learned.outcome) == (
+        0, -(STEP - 4), "applied")
+    again = triage_learning.do_learn(sessions, CLI, [TEAM_ID], now=day + timedelta(hours=2))[0]
+    assert (again.offset_after, again.outcome) == (-(STEP - 4), "day_limit")
+    status = triage_learning.triage_status(sessions, workspace_id, day + timedelta(hours=3))
+    assert [(r.kind, r.offset_before, r.offset_after) for r in status.today] == [
+        ("reset", -4, 0), ("learn", 0, -(STEP - 4))]
+    assert status.step_left == 0
+    for language, today, limit in (
+            ("en", f"*Today* (UTC): the shift moved -4 → -6 (reset -4 → ±0 by <@{OTHER_USER_ID}>"
+                   ", ±0 → -6 by cli); a reset counts in the 10 points a day learning may move "
+                   "it, so learning can move it 0 more points today.",
+             "no change: the labels ask for -28, but the shift already moved 10 points today "
+             "(UTC), learning and resets together, and learning moves it at most 10 points a "
+             "day; the next run after midnight UTC can go on."),
+            ("fr", f"*Aujourd'hui* (UTC) : le décalage est passé de -4 à -6 (remise à zéro "
+                   f"-4 → ±0 par <@{OTHER_USER_ID}>, ±0 → -6 par cli) ; une remise à zéro "
+                   "compte dans les 10 points par jour de l'apprentissage : il peut encore le "
+                   "déplacer de 0 points aujourd'hui.",
+             "aucun changement : les étiquettes demandent -28, mais le décalage a déjà bougé "
+             "de 10 points aujourd'hui (UTC), apprentissage et remises à zéro confondus, et "
+             "l'apprentissage le déplace d'au plus 10 points par jour ; le prochain passage "
+             "après minuit UTC pourra continuer.")):
+        _title, blocks = build_triage_status(status, language)
+        history = blocks[-2]["text"]["text"].splitlines()
+        assert history[-1] == today
+        assert history[0].endswith(limit), history[0]
+        assert "reset" in blocks[-1]["elements"][0]["text"] or language == "fr"
+
+    # A reset from further than a day's step leaves learning nothing for the rest of the day.
+    with transaction(sessions) as session:
+        calibration = session.get(TriageCalibration, workspace_id)
+        assert calibration is not None
+        calibration.offset = -MAX_OFFSET
+    next_day = day + timedelta(days=1)
+    triage_learning.do_reset(sessions, workspace_id, ADMIN, now=next_day)
+    blocked = triage_learning.run_nightly(sessions, next_day + timedelta(hours=1), SCHEDULER)
+    assert [(r.offset_before, r.offset_after, r.outcome) for r in blocked] == [
+        (0, 0, "day_limit")]
+    assert blocked[0].figures["moved_today"] == MAX_OFFSET
+    status = triage_learning.triage_status(sessions, workspace_id, next_day)
+    assert [(r.kind, r.offset_before, r.offset_after) for r in status.today] == [
+        ("reset", -MAX_OFFSET, 0)]
+    assert status.step_left == 0
+    # The day after, learning goes on from the shipped thresholds.
+    later = triage_learning.run_nightly(sessions, next_day + timedelta(days=1), SCHEDULER)
+    assert [(r.offset_before, r.offset_after) for r in later] == [(0, -STEP)]
