@@ -19,15 +19,16 @@ from storage.models import Role
 __all__ = ["check_account", "check_can_work"]
 
 
-def check_account(users: UserDirectory | None, assignee: str, actor_user_id: str | None
-                  ) -> SlackAccount | None:
+def check_account(users: UserDirectory | None, assignee: str) -> SlackAccount | None:
     """What Slack says about ``assignee``, refusing a user Slack does not know, a bot or
-    app, or a deactivated account (a guest is for :func:`check_can_work` to judge).
+    app, or a deactivated account (a guest is for :func:`check_can_work` to judge). The
+    actor taking the work themselves is asked about too (one ``users.info``): a guest may
+    not take what they may not be given.
 
-    None when Slack is not asked (no Slack, as on the console; or the actor takes the work
-    themselves) or could not answer: the assignment then goes on, the role check still
-    applies, and a Slack outage does not stop triage."""
-    if users is None or assignee == actor_user_id:
+    None when Slack is not asked (no Slack, as on the console) or could not answer: the
+    assignment then goes on, the role check still applies, and a Slack outage does not
+    stop triage."""
+    if users is None:
         return None
     account = users.account(assignee)
     if account is None:
@@ -44,16 +45,19 @@ def check_account(users: UserDirectory | None, assignee: str, actor_user_id: str
 
 
 def check_can_work(session: Session, workspace_id: int, assignee: str, needed: Role,
-                   account: SlackAccount | None) -> None:
+                   account: SlackAccount | None, *, actor_user_id: str | None = None
+                   ) -> None:
     """Inside the caller's transaction: refuse a Slack guest (``account``, from
     :func:`check_account`) no admin gave a role, and an assignee whose role is below
-    ``needed`` (the role the work itself needs)."""
+    ``needed`` (the role the work itself needs). ``actor_user_id``: who assigns, so a
+    guest taking the work themselves is told in their own words."""
     # A guest sees only the channels they were invited to, maybe not the card's: an explicit
     # grant is an admin saying they may work the alerts. Without Slack's word (console, an
-    # outage, the actor taking it) there is nothing to go on, and the role decides alone.
+    # outage) there is nothing to go on, and the role decides alone.
     granted = granted_role(session, workspace_id, assignee)
     if account is not None and account.guest and granted is None:
-        raise ServiceError("assignee.guest", needed=needed.value)
+        key = "assignee.guest_self" if assignee == actor_user_id else "assignee.guest"
+        raise ServiceError(key, needed=needed.value)
     role = granted if granted is not None else default_role(session, workspace_id)
     if role.rank < needed.rank:
         raise ServiceError("assignee.role", role=role.value, needed=needed.value)

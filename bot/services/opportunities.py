@@ -219,14 +219,14 @@ def do_opportunity_action(sessions: sessionmaker[Session], workspace_id: int, ac
                           opportunity_id: int, action: str, *, assignee: str | None = None,
                           draft: str | None = None, users: UserDirectory | None = None
                           ) -> Outcome:
-    """Assign (to ``assignee``, by default the actor), save a draft (it is never posted),
-    mark contacted, dismiss or reopen an opportunity; agents and above. A named assignee is
-    checked as a mention's is (Slack's directory ``users``, when there is one, and roles)."""
+    """Assign (to ``assignee``, by default the actor: Take), save a draft (it is never
+    posted), mark contacted, dismiss or reopen an opportunity; agents and above. Whoever it
+    is assigned to, the actor taking it included, is checked as a mention's assignee is
+    (Slack's directory ``users``, when there is one, and roles)."""
     if action not in ACTIONS:
         raise ServiceError("opp.bad_action", action=action, valid=", ".join(ACTIONS))
-    account = None
-    if action == "assign" and assignee is not None:
-        account = assignees.check_account(users, assignee, actor.user_id)
+    taker = (assignee or actor.user_id) if action == "assign" else None
+    account = assignees.check_account(users, taker) if taker is not None else None
     if action == "draft":
         draft = (draft or "").strip()
         if not draft:
@@ -246,8 +246,9 @@ def do_opportunity_action(sessions: sessionmaker[Session], workspace_id: int, ac
             _check_length(draft, session.scalar(select(Mention.network).where(
                 Mention.id == row.mention_id)))
         detail: dict[str, Any] = {"opportunity": row.id, "from": row.status}
-        if action == "assign" and assignee is not None:
-            assignees.check_can_work(session, workspace_id, assignee, Role.AGENT, account)
+        if taker is not None:
+            assignees.check_can_work(session, workspace_id, taker, Role.AGENT, account,
+                                     actor_user_id=actor.user_id)
         if action == "assign":
             row.assignee_user_id = assignee or actor.user_id
             row.status = DRAFTED if row.status == DRAFTED else ASSIGNED

@@ -252,12 +252,12 @@ def do_assign(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
     if not USER_ID.fullmatch(assignee):
         # ServiceError escapes its parameters for mrkdwn itself: the value goes as typed.
         raise ServiceError("workflow.bad_assignee", value=assignee[:40])
-    account = assignees.check_account(users, assignee, actor.user_id)
+    account = assignees.check_account(users, assignee)
     with transaction(sessions) as session:
         mention = _load(session, workspace_id, mention_id)
         rule = _check(session, workspace_id, actor, "assign", mention)
         assignees.check_can_work(session, workspace_id, assignee, RULES["draft"].role,
-                                 account)
+                                 account, actor_user_id=actor.user_id)
         status = S.ASSIGNED.value if mention.status == S.NEW.value else mention.status
         language = workspace_language(session, workspace_id)
         outcome = _transition(

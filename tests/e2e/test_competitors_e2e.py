@@ -24,6 +24,7 @@ from tests.harness.constants import BOT_USER_ID, CHANNEL_ID, OTHER_USER_ID, TEAM
 VEILLE = "C07VEILLE1"
 GONE = "U07DELETED1"
 VIEWER = "U07VIEWER1"
+GUEST = "U07GUEST01"
 
 
 def _answer(vigie: VigieApp, text: str, user: str = USER_ID) -> dict[str, Any]:
@@ -184,3 +185,36 @@ def test_opportunity_assign_refuses_whom_a_mention_assign_refuses(
     assert _owner(vigie, opportunity_id) == ("open", None)
     assert "now assigned" in assign(OTHER_USER_ID)
     assert _owner(vigie, opportunity_id) == ("assigned", OTHER_USER_ID)
+
+
+def test_a_slack_guest_cannot_take_an_opportunity_themselves(vigie: VigieApp) -> None:
+    """A guest taking an opportunity (the card's Take button, `/cm opp assign ID` without a
+    user) is looked up like anyone assigned (users.info) and refused until an admin grants
+    them a role; Slack unreachable, the take goes on (the role still decides)."""
+    opportunity_id = _opportunity(vigie)
+    vigie.standin.set_user(GUEST, name="guest", guest="single")
+    refusal = ("You are a guest in this Slack workspace, and a guest may not see the channel "
+               "the card is in, so you cannot take it yourself")
+    assert _answer(vigie, f"opp assign {opportunity_id}", GUEST)["text"].startswith(refusal)
+    vigie.runtime.outbox.flush(wait=True)
+    with vigie.runtime.sessions() as session:
+        ts = session.scalar(select(OutboxMessage.result_ts).where(
+            OutboxMessage.kind == "opportunity"))
+    assert ts is not None
+
+    def lookups() -> list[str]:  # users.info for an assignment, not a locale
+        return [c.args["user"] for c in vigie.standin.calls("users.info")
+                if not c.args.get("include_locale")]
+
+    vigie.standin.wait_until(lambda standin: any(  # the guest's locale, looked up once
+        c.args.get("include_locale") for c in standin.calls("users.info")), timeout=15)
+    vigie.standin.clear()
+    assert vigie.slack.block_action("vigie.opp_take", message_ts=ts,
+                                    user_id=GUEST).status_code == 200
+    vigie.standin.wait_until(lambda standin: len(standin.responses()) > 0, timeout=15)
+    assert vigie.standin.responses()[-1]["text"].startswith(refusal)
+    assert lookups() == [GUEST]
+    assert _owner(vigie, opportunity_id) == ("open", None)
+    vigie.standin.error_next("users.info", "internal_error")
+    assert "now assigned" in _answer(vigie, f"opp assign {opportunity_id}", GUEST)["text"]
+    assert _owner(vigie, opportunity_id) == ("assigned", GUEST)

@@ -472,6 +472,54 @@ def test_assign_refuses_a_slack_guest_until_an_admin_gives_them_a_role(
     assert assigned_to(vigie, mention_id) == GUEST
 
 
+GUEST_SELF_REFUSAL = ("You are a guest in this Slack workspace, and a guest may not see the "
+                      "channel the card is in, so you cannot take it yourself: leave it to a "
+                      "member, or an admin can allow you by giving you a role with "
+                      "`/cm role add @name agent`.")
+
+
+def test_a_slack_guest_cannot_take_a_mention_themselves_either(vigie: VigieApp) -> None:
+    """A guest assigning themselves (`/cm assign ID` with their own id, the Assign modal)
+    is looked up like anyone else (one users.info) and refused, in their own words, until
+    an admin grants them a role; when Slack cannot answer the assignment goes on (the role
+    still decides), as for anyone."""
+    mention_id = seed(vigie)
+    vigie.standin.set_user(GUEST, name="guest", guest="multi")
+
+    def asked_about_guest() -> list[Any]:
+        return [c for c in vigie.standin.calls("users.info") if c.args.get("user") == GUEST]
+
+    vigie.slack.slash_command(f"show {mention_id}", user_id=GUEST)
+    vigie.standin.wait_until(lambda _s: len(asked_about_guest()) == 1)  # their locale
+    refused = vigie.slack.slash_command(f"assign {mention_id} <@{GUEST}|guest>",
+                                        user_id=GUEST).json()["text"]
+    assert refused == GUEST_SELF_REFUSAL
+    assert len(asked_about_guest()) == 2  # one look-up for the assignment
+    vigie.slack.block_action("vigie.assign", message_ts=card(vigie, mention_id)["ts"],
+                             user_id=GUEST)
+    opened = vigie.standin.wait_for("views.open")[-1]
+    in_modal = vigie.slack.view_submission(view_id=opened.response["view"]["id"],
+                                           values={"assignee": {"user": GUEST}},
+                                           user_id=GUEST).json()
+    assert in_modal["errors"]["assignee"] == GUEST_SELF_REFUSAL.replace("`", "")
+    assert assigned_to(vigie, mention_id) is None
+    # A member assigning themselves is looked up too, and goes on.
+    assert "assigned to" in vigie.slack.slash_command(
+        f"assign {mention_id} <@{USER_ID}|alice>").json()["text"]
+    assert vigie.standin.calls("users.info")[-1].args["user"] == USER_ID
+    # Slack unreachable: nothing to go on, the guest's (default) role decides.
+    vigie.standin.error_next("users.info", "internal_error")
+    reply = vigie.slack.slash_command(f"assign {mention_id} <@{GUEST}|guest>",
+                                      user_id=GUEST).json()["text"]
+    assert reply == f"Mention #{mention_id} assigned to <@{GUEST}>."
+    # With a role an admin gave them, Slack's word no longer stops the guest.
+    vigie.slack.slash_command(f"assign {mention_id} <@{USER_ID}|alice>")
+    grant(vigie, GUEST, "agent")
+    assert f"assigned to <@{GUEST}>" in vigie.slack.slash_command(
+        f"assign {mention_id} <@{GUEST}|guest>", user_id=GUEST).json()["text"]
+    assert asked_about_guest()[-1].ok
+
+
 def test_assign_goes_on_when_slack_cannot_say_who_the_user_is(vigie_sqlite: VigieApp) -> None:
     vigie = vigie_sqlite
     mention_id = seed(vigie)
