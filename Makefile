@@ -37,8 +37,8 @@ web: install
 worker: install
 	$(BIN)/vigie worker
 
-test: install-dev  ## the whole test suite (SQLite and PostgreSQL)
-	$(BIN)/pytest
+test: install-dev  ## the whole test suite (SQLite and PostgreSQL); ARGS='-k digest' for pytest
+	$(BIN)/pytest $(ARGS)
 
 lint: install-dev  ## ruff, mypy and the dependency rules
 	$(BIN)/ruff check .
