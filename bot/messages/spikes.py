@@ -8,6 +8,14 @@ from typing import Any
 
 from bot.analysis.spike_explain import SpikeExplanation
 from bot.analysis.spikes import SpikeDecision
+from bot.i18n import t
+
+
+def spike_kind(kind: str, language: str) -> str:
+    """What stood out in a spike (its stored ``kind``), in ``language``: the alert, the
+    digest and the monthly report word it alike."""
+    key = {"volume": "volume", "negative_share": "negative"}.get(kind, "both")
+    return t(language, f"spike.kind_{key}")
 
 
 @dataclass(frozen=True, slots=True)

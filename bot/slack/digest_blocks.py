@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 
 from bot.i18n import day_month, number, t, tally
 from bot.i18n import percent as percent_words
+from bot.messages.spikes import spike_kind
 from bot.slack.escape import clip_mrkdwn, escape, link, truncate
 from bot.slack.mention_views import MentionBasics
 from bot.slack.opportunity_blocks import sov_line
 from bot.slack.plaintext import mrkdwn_to_plain
 from bot.slack.signals import topic_words
-from bot.slack.spike_blocks import spike_kind
 
 SOV_GROUPS_SHOWN = 5
 SECTION_LIMIT = 2900

@@ -6,14 +6,8 @@ from typing import Any
 
 from bot.analysis.reach import format_reach
 from bot.i18n import compact, number, percent, t, tally
-from bot.messages.spikes import SpikeAlertSpec
+from bot.messages.spikes import SpikeAlertSpec, spike_kind
 from bot.slack.escape import clip_mrkdwn, escape, link, truncate
-
-
-def spike_kind(kind: str, language: str) -> str:
-    """What stood out in a spike (its stored ``kind``), in ``language``."""
-    key = {"volume": "volume", "negative_share": "negative"}.get(kind, "both")
-    return t(language, f"spike.kind_{key}")
 
 
 def build_spike_alert(spec: SpikeAlertSpec) -> tuple[str, list[dict[str, Any]]]:
