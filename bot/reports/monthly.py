@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.i18n import day_month, digits, percent, t, tally
+from bot.i18n import day_month, digits, number, percent, t, tally
+from bot.messages.spikes import spike_kind
 
 A4_INCHES = (8.27, 11.69)
 COLORS = {"negative": "#d64545", "neutral": "#9aa5b1", "positive": "#2f9e44",
@@ -106,6 +107,21 @@ def _change(current: int, previous: int) -> str:
     return f"{delta:+.0f}%"
 
 
+def _spike_line(spike: Mapping[str, Any], language: str) -> str:
+    """When, which watch, what stood out, and the hour's numbers against their usual level,
+    worded as the daily digest words them."""
+    when = _day(spike["hour_start"], language) + _date(spike["hour_start"], " %H:00")
+    if "baseline" not in spike:
+        # A report queued before spikes carried their numbers: only the detector's sentence.
+        return t(language, "monthly.spike_line_stored", when=when, watch=spike["watch"],
+                 total=tally(spike["total"], language), summary=_clip(spike["summary"], 160))
+    return t(language, "monthly.spike_line", when=when, watch=spike["watch"],
+             kind=spike_kind(spike["kind"], language), total=tally(spike["total"], language),
+             baseline=number(spike["baseline"], language, decimals=1),
+             share=percent(spike["negative_share"], language),
+             base_share=percent(spike["baseline_negative_share"], language))
+
+
 def _trend(item: Mapping[str, Any], language: str) -> str:
     return t(language, f"influencers.trend_{item.get('trend', 'unknown')}")
 
@@ -139,11 +155,9 @@ def text_sections(spec: Mapping[str, Any]) -> list[tuple[str, str, list[str]]]:
     if spec.get("share_of_voice") is not None:
         sections.append(("sov", t(lang, "monthly.section_sov"),
                          _sov_lines(spec["share_of_voice"], lang)))
-    sections.append(("spikes", t(lang, "monthly.section_spikes"), [
-        t(lang, "monthly.spike_line", when=_day(s["hour_start"], lang) + _date(
-            s["hour_start"], " %H:00"),
-          watch=s["watch"], total=tally(s["total"], lang), summary=_clip(s["summary"], 160))
-        for s in spec["spikes"]] or [t(lang, "monthly.no_spikes")]))
+    sections.append(("spikes", t(lang, "monthly.section_spikes"),
+                     [_spike_line(s, lang) for s in spec["spikes"]]
+                     or [t(lang, "monthly.no_spikes")]))
     influencer_lines = []
     for rank, item in enumerate(spec["influencers"], 1):
         followers = item["followers"] if item["followers"] is not None else "?"

@@ -141,6 +141,31 @@ def test_french_share_of_voice_and_spike_counts(sessions: sessionmaker[Session],
     assert any(" · acme · 1234 mention(s): app crash" in line for line in english)
 
 
+def test_spikes_are_worded_from_their_numbers(sessions: sessionmaker[Session],
+                                              dataset: Dataset) -> None:
+    """Each spike line says what stood out and the hour's numbers against their usual level
+    in the reader's language, as the daily digest does; the detector's stored sentence is
+    English and never printed."""
+    with transaction(sessions) as session:
+        session.add(Spike(workspace_id=dataset.workspace_id, watch_id=dataset.watches["acme"],
+                          hour_start=utc(10, 24, 12), kind="volume+negative_share",
+                          total=1_234, baseline=40.5, negative=617, negative_share=0.5,
+                          baseline_negative_share=0.1,
+                          summary="1234 mentions vs ~40 usual; 50% negative"))
+    _built, spec = _report(sessions, dataset, language="fr")
+    page = render_html(spec)
+    assert ("24 oct. 12:00 · acme · volume et part négative : 1\u202f234 mentions dans "
+            "l&#x27;heure contre 40,5 d&#x27;habitude ; 50\u202f% négatives contre 10\u202f% "
+            "d&#x27;habitude") in page
+    assert "usual" not in page
+    assert "1\u202f234 mentions dans l'heure" in _pdf_text(render_pdf(spec))[1]
+    _built, spec = _report(sessions, dataset)
+    english = render_html(spec)
+    assert ("24 Oct 12:00 · acme · volume and negative share: 1234 mentions in the hour vs "
+            "40.5 usual; 50% negative vs 10% usual") in english
+    assert "~40" not in english
+
+
 def test_html_is_escaped_and_self_contained(sessions: sessionmaker[Session],
                                             dataset: Dataset) -> None:
     with transaction(sessions) as session:

@@ -92,13 +92,16 @@ class SlaKept:
 
 @dataclass(frozen=True, slots=True)
 class SpikeLine:
-    """A spike the detector recorded in the month."""
+    """A spike the detector recorded in the month: what stood out, and the hour's numbers
+    against their usual level (the report words them in its reader's language)."""
 
     watch: str
     hour_start: datetime
     kind: str
     total: int
-    summary: str
+    baseline: float
+    negative_share: float
+    baseline_negative_share: float
 
 
 @dataclass(frozen=True)
@@ -212,13 +215,13 @@ def sla_kept(session: Session, scope: Scope, start: datetime, end: datetime) -> 
 
 def _spikes(session: Session, workspace_id: int, start: datetime, end: datetime
             ) -> list[SpikeLine]:
-    return [SpikeLine(name, hour, kind, total, summary) for name, hour, kind, total, summary
-            in session.execute(
-                select(Watch.name, Spike.hour_start, Spike.kind, Spike.total, Spike.summary)
-                .join(Watch, Watch.id == Spike.watch_id)
-                .where(Spike.workspace_id == workspace_id, Spike.hour_start >= start,
-                       Spike.hour_start < end)
-                .order_by(Spike.total.desc(), Spike.hour_start).limit(MAX_SPIKES))]
+    return [SpikeLine(*row) for row in session.execute(
+        select(Watch.name, Spike.hour_start, Spike.kind, Spike.total, Spike.baseline,
+               Spike.negative_share, Spike.baseline_negative_share)
+        .join(Watch, Watch.id == Spike.watch_id)
+        .where(Spike.workspace_id == workspace_id, Spike.hour_start >= start,
+               Spike.hour_start < end)
+        .order_by(Spike.total.desc(), Spike.hour_start).limit(MAX_SPIKES))]
 
 
 def top_topics(session: Session, workspace_id: int, start: datetime, end: datetime,
