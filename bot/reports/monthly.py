@@ -82,13 +82,11 @@ def _duration(seconds: float | None, language: str) -> str:
     return t(language, "monthly.days", value=digits(f"{hours / 24:.1f}", language))
 
 
-def _date(value: str, fmt: str = "%Y-%m-%d") -> str:
-    return datetime.fromisoformat(value).strftime(fmt)
-
-
-def _day(value: str, language: str) -> str:
-    """``06 Dec`` of an ISO time, the month in ``language``."""
-    return day_month(datetime.fromisoformat(value), language)
+def _day(value: str, zone: str, language: str, *, clock: bool = False) -> str:
+    """``06 Dec`` (``06 Dec 14:00`` with ``clock``) of an ISO time in ``zone``, the month in
+    ``language``."""
+    return day_month(datetime.fromisoformat(value).astimezone(ZoneInfo(zone)), language,
+                     clock=clock)
 
 
 def _clip(value: str, limit: int) -> str:
@@ -107,10 +105,10 @@ def _change(current: int, previous: int) -> str:
     return f"{delta:+.0f}%"
 
 
-def _spike_line(spike: Mapping[str, Any], language: str) -> str:
-    """When, which watch, what stood out, and the hour's numbers against their usual level,
-    worded as the daily digest words them."""
-    when = _day(spike["hour_start"], language) + _date(spike["hour_start"], " %H:00")
+def _spike_line(spike: Mapping[str, Any], zone: str, language: str) -> str:
+    """When (in the report's ``zone``), which watch, what stood out, and the hour's numbers
+    against their usual level, worded as the daily digest words them."""
+    when = _day(spike["hour_start"], zone, language, clock=True)
     if "baseline" not in spike:
         # A report queued before spikes carried their numbers: only the detector's sentence.
         return t(language, "monthly.spike_line_stored", when=when, watch=spike["watch"],
@@ -156,7 +154,7 @@ def text_sections(spec: Mapping[str, Any]) -> list[tuple[str, str, list[str]]]:
         sections.append(("sov", t(lang, "monthly.section_sov"),
                          _sov_lines(spec["share_of_voice"], lang)))
     sections.append(("spikes", t(lang, "monthly.section_spikes"),
-                     [_spike_line(s, lang) for s in spec["spikes"]]
+                     [_spike_line(s, spec["timezone"], lang) for s in spec["spikes"]]
                      or [t(lang, "monthly.no_spikes")]))
     influencer_lines = []
     for rank, item in enumerate(spec["influencers"], 1):
@@ -165,7 +163,7 @@ def text_sections(spec: Mapping[str, Any]) -> list[tuple[str, str, list[str]]]:
             f"{rank}. {item['handle']} ({item['network']}) · {followers} · "
             f"{item['mentions']} · {item['engagement']} · {_trend(item, lang)}"
             + (f" · {t(lang, 'monthly.col_tracked')}" if item["tracked"] else ""))
-        influencer_lines += [f"    {_day(p['published_at'], lang)}: "
+        influencer_lines += [f"    {_day(p['published_at'], spec['timezone'], lang)}: "
                              f"{_clip(p['text'], MAX_POST_CHARS)}" for p in item["last_posts"]]
     sections.append(("influencers", t(lang, "monthly.section_influencers"),
                      influencer_lines or [t(lang, "monthly.no_influencers")]))
@@ -426,8 +424,9 @@ def _influencer_table(spec: Mapping[str, Any]) -> str:
              item["followers"] if item["followers"] is not None else "?", item["mentions"],
              item["engagement"], _trend(item, lang),
              t(lang, "monthly.yes") if item["tracked"] else ""] for item in spec["influencers"]]
+    zone = spec["timezone"]
     posts = "".join(
-        f"<li>{html.escape(item['handle'])}, {html.escape(_day(p['published_at'], lang))}: "
+        f"<li>{html.escape(item['handle'])}, {html.escape(_day(p['published_at'], zone, lang))}: "
         f"{_link(p['url'], _clip(p['text'], MAX_POST_CHARS))}</li>"
         for item in spec["influencers"] for p in item["last_posts"])
     return _table(head, rows) + (f"<ul>{posts}</ul>" if posts else "")

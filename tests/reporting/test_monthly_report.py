@@ -133,7 +133,7 @@ def test_french_share_of_voice_and_spike_counts(sessions: sessionmaker[Session],
            "précédent)" in lines
     assert "Part des mentions négatives : acme 12\u202f%" in lines
     assert "Opportunités de conquête trouvées : 1\u202f500" in lines
-    assert "24 oct. 09:00 · acme · 1\u202f234 mention(s) : app crash" in lines
+    assert "24 oct. 11:00 · acme · 1\u202f234 mention(s) : app crash" in lines
     spec["language"] = "en"
     english = [line for _key, _title, section in text_sections(spec) for line in section]
     assert any(line.startswith("market (5678 mention(s)): acme 53%") for line in english)
@@ -154,16 +154,36 @@ def test_spikes_are_worded_from_their_numbers(sessions: sessionmaker[Session],
                           summary="1234 mentions vs ~40 usual; 50% negative"))
     _built, spec = _report(sessions, dataset, language="fr")
     page = render_html(spec)
-    assert ("24 oct. 12:00 · acme · volume et part négative : 1\u202f234 mentions dans "
+    # 12:00 UTC is 14:00 in Paris, the report's time zone.
+    assert ("24 oct. 14:00 · acme · volume et part négative : 1\u202f234 mentions dans "
             "l&#x27;heure contre 40,5 d&#x27;habitude ; 50\u202f% négatives contre 10\u202f% "
             "d&#x27;habitude") in page
     assert "usual" not in page
     assert "1\u202f234 mentions dans l'heure" in _pdf_text(render_pdf(spec))[1]
     _built, spec = _report(sessions, dataset)
     english = render_html(spec)
-    assert ("24 Oct 12:00 · acme · volume and negative share: 1234 mentions in the hour vs "
+    assert ("24 Oct 14:00 · acme · volume and negative share: 1234 mentions in the hour vs "
             "40.5 usual; 50% negative vs 10% usual") in english
     assert "~40" not in english
+
+
+def test_times_are_in_the_reports_time_zone(sessions: sessionmaker[Session],
+                                            dataset: Dataset) -> None:
+    """A spike's hour and an influencer's post date are read in the report's time zone
+    (Europe/Paris), as its days are, not in UTC."""
+    with transaction(sessions) as session:
+        session.add(Spike(workspace_id=dataset.workspace_id, watch_id=dataset.watches["acme"],
+                          hour_start=utc(10, 24, 22), kind="volume", total=42, baseline=3.0,
+                          negative=3, negative_share=0.1, baseline_negative_share=0.1,
+                          summary="42 mentions vs ~3 usual"))
+        # m16, 22:30 UTC on the 24th, is 00:30 on the 25th in Paris.
+        session.get_one(Mention, dataset.mentions["m16"]).author_id = session.scalar(
+            select(Author.id).where(Author.handle == "@ana"))
+    _built, spec = _report(sessions, dataset)
+    lines = [line for _key, _title, section in text_sections(spec) for line in section]
+    assert any(line.startswith("25 Oct 00:00 · acme · volume: 42 mentions") for line in lines)
+    assert "    25 Oct: text of m16" in lines
+    assert "25 Oct" in render_html(spec).split("text of m16")[0].rsplit("<li>", 1)[1]
 
 
 def test_html_is_escaped_and_self_contained(sessions: sessionmaker[Session],
