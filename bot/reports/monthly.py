@@ -98,11 +98,16 @@ def _cut(value: str, limit: int) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
-def _change(current: int, previous: int) -> str:
+def _change(current: int, previous: int, language: str) -> str:
     if not previous:
-        return "n/a" if not current else "+∞"
-    delta = (current - previous) / previous * 100
-    return f"{delta:+.0f}%"
+        return t(language, "monthly.none") if not current else "+∞"
+    rounded = f"{(current - previous) / previous * 100:+.0f}"
+    return t(language, "number.percent", value=rounded[0] + tally(int(rounded[1:]), language))
+
+
+def _count(value: int | None, language: str) -> str:
+    """A count in ``language`` (``tally``), ``?`` when unknown."""
+    return "?" if value is None else tally(value, language)
 
 
 def _spike_line(spike: Mapping[str, Any], zone: str, language: str) -> str:
@@ -132,24 +137,25 @@ def text_sections(spec: Mapping[str, Any]) -> list[tuple[str, str, list[str]]]:
     responses, sla = spec["responses"], spec["sla"]
     answered_share = responses.get("answered_share")
     sections: list[tuple[str, str, list[str]]] = []
-    volume = [t(lang, "monthly.volume_line", total=spec["total"],
-                change=_change(spec["total"], spec["previous_total"]),
-                previous=spec["previous_total"]),
-              t(lang, "monthly.sentiment_line", **{k: sentiment.get(k, 0) for k in SENTIMENTS})]
+    volume = [t(lang, "monthly.volume_line", total=tally(spec["total"], lang),
+                change=_change(spec["total"], spec["previous_total"], lang),
+                previous=tally(spec["previous_total"], lang)),
+              t(lang, "monthly.sentiment_line",
+                **{k: tally(sentiment.get(k, 0), lang) for k in SENTIMENTS})]
     if spec["by_network"]:
         volume.append(t(lang, "monthly.networks_line", networks=", ".join(
-            f"{name} {count}" for name, count in spec["by_network"])))
+            f"{name} {tally(count, lang)}" for name, count in spec["by_network"])))
     if not spec["total"]:
         volume.insert(0, t(lang, "monthly.empty", month=spec["month"]))
     sections.append(("volume", t(lang, "monthly.section_volume"), volume))
     sections.append(("responses", t(lang, "monthly.section_responses"), [
-        t(lang, "monthly.responses_line", actionable=responses["actionable"],
-          answered=responses["answered"], share=_percent(answered_share, lang),
+        t(lang, "monthly.responses_line", actionable=tally(responses["actionable"], lang),
+          answered=tally(responses["answered"], lang), share=_percent(answered_share, lang),
           gap=_percent(None if answered_share is None else 1 - answered_share, lang)),
         t(lang, "monthly.percentiles_line", median=_duration(responses["median_seconds"], lang),
           p90=_duration(responses["p90_seconds"], lang)),
         t(lang, "monthly.sla_line", share=_percent(sla.get("share"), lang),
-          on_time=sla["on_time"], answered=sla["answered"])]))
+          on_time=tally(sla["on_time"], lang), answered=tally(sla["answered"], lang))]))
     if spec.get("share_of_voice") is not None:
         sections.append(("sov", t(lang, "monthly.section_sov"),
                          _sov_lines(spec["share_of_voice"], lang)))
@@ -158,24 +164,28 @@ def text_sections(spec: Mapping[str, Any]) -> list[tuple[str, str, list[str]]]:
                      or [t(lang, "monthly.no_spikes")]))
     influencer_lines = []
     for rank, item in enumerate(spec["influencers"], 1):
-        followers = item["followers"] if item["followers"] is not None else "?"
         influencer_lines.append(
-            f"{rank}. {item['handle']} ({item['network']}) · {followers} · "
-            f"{item['mentions']} · {item['engagement']} · {_trend(item, lang)}"
+            f"{rank}. {item['handle']} ({item['network']}) · {_count(item['followers'], lang)} · "
+            f"{tally(item['mentions'], lang)} · {tally(item['engagement'], lang)} · "
+            f"{_trend(item, lang)}"
             + (f" · {t(lang, 'monthly.col_tracked')}" if item["tracked"] else ""))
         influencer_lines += [f"    {_day(p['published_at'], spec['timezone'], lang)}: "
                              f"{_clip(p['text'], MAX_POST_CHARS)}" for p in item["last_posts"]]
     sections.append(("influencers", t(lang, "monthly.section_influencers"),
                      influencer_lines or [t(lang, "monthly.no_influencers")]))
     sections.append(("topics", t(lang, "monthly.section_topics"), [
-        f"{name}: {count}" for name, count in spec["topics"]] or [t(lang, "monthly.no_topics")]))
-    workload = [f"{w['user_id']}: {t(lang, 'monthly.col_assigned')} {w['assigned']} · "
-                f"{t(lang, 'monthly.col_open')} {w['open']} · "
-                f"{t(lang, 'monthly.col_answered')} {w['answered']}" for w in spec["workload"]]
+        f"{name}: {tally(count, lang)}" for name, count in spec["topics"]]
+        or [t(lang, "monthly.no_topics")]))
+    workload = [f"{w['user_id']}: {t(lang, 'monthly.col_assigned')} "
+                f"{tally(w['assigned'], lang)} · "
+                f"{t(lang, 'monthly.col_open')} {tally(w['open'], lang)} · "
+                f"{t(lang, 'monthly.col_answered')} {tally(w['answered'], lang)}"
+                for w in spec["workload"]]
     if spec["approvals"]:
         workload.append(t(lang, "monthly.approvals_line", lines=", ".join(
-            t(lang, "monthly.approval_item", user=a["user_id"], approved=a["approved"],
-              rejected=a["rejected"]) for a in spec["approvals"])))
+            t(lang, "monthly.approval_item", user=a["user_id"],
+              approved=tally(a["approved"], lang), rejected=tally(a["rejected"], lang))
+            for a in spec["approvals"])))
     sections.append(("workload", t(lang, "monthly.section_workload"),
                      workload or [t(lang, "monthly.no_workload")]))
     return sections
@@ -209,6 +219,18 @@ def _style(axes: Any) -> None:
         axes.spines[side].set_visible(False)
 
 
+def _count_ticks(axis: Any, language: str) -> None:
+    """Counts on ``axis`` written as the text writes them (``1 200`` in French); languages
+    that do not group counts keep matplotlib's own labels."""
+    if not t(language, "number.count_group"):
+        return
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(FuncFormatter(
+        lambda value, _position: tally(int(value), language) if float(value).is_integer()
+        else digits(f"{value:g}", language)))
+
+
 def chart_volume(axes: Any, spec: Mapping[str, Any]) -> None:
     """Mentions per day, stacked by sentiment."""
     lang = _language(spec)
@@ -228,6 +250,7 @@ def chart_volume(axes: Any, spec: Mapping[str, Any]) -> None:
     axes.set_xticks(positions)
     axes.set_xticklabels(labels, fontsize=7)
     axes.set_ylim(0, max([*bottoms, 1]) * 1.25)
+    _count_ticks(axes.yaxis, lang)
     axes.legend(loc="upper left", frameon=False, ncols=4, fontsize=7)
     _style(axes)
 
@@ -241,18 +264,21 @@ def chart_responses(axes: Any, spec: Mapping[str, Any]) -> None:
     axes.barh([0], [gap], left=[answered], color=COLORS["negative"],
               label=t(lang, "monthly.unanswered_label"))
     axes.set_yticks([])
+    _count_ticks(axes.xaxis, lang)
     axes.set_title(t(lang, "monthly.chart_responses"), fontsize=11)
     axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), frameon=False, ncols=2,
                 fontsize=8)
     _style(axes)
 
 
-def _barh(axes: Any, names: Sequence[str], values: Sequence[int], title: str) -> None:
+def _barh(axes: Any, names: Sequence[str], values: Sequence[int], title: str,
+          language: str) -> None:
     positions = list(range(len(names)))
     axes.barh(positions, values, color=ACCENT)
     axes.set_yticks(positions)
     axes.set_yticklabels(names, fontsize=8)
     axes.invert_yaxis()
+    _count_ticks(axes.xaxis, language)
     axes.set_title(title, fontsize=11)
     _style(axes)
 
@@ -261,14 +287,14 @@ def chart_topics(axes: Any, spec: Mapping[str, Any]) -> None:
     """Mentions per request topic."""
     _barh(axes, [name for name, _count in spec["topics"]],
           [count for _name, count in spec["topics"]],
-          t(_language(spec), "monthly.chart_topics"))
+          t(_language(spec), "monthly.chart_topics"), _language(spec))
 
 
 def chart_workload(axes: Any, spec: Mapping[str, Any]) -> None:
     """Mentions assigned per team member."""
     items = spec["workload"][:12]
     _barh(axes, [w["user_id"] for w in items], [w["assigned"] for w in items],
-          t(_language(spec), "monthly.section_workload"))
+          t(_language(spec), "monthly.section_workload"), _language(spec))
 
 
 def charts_for(spec: Mapping[str, Any]) -> list[ChartFn]:
@@ -420,9 +446,8 @@ def _influencer_table(spec: Mapping[str, Any]) -> str:
     lang = _language(spec)
     head = [t(lang, f"monthly.col_{c}") for c in
             ("author", "network", "followers", "mentions", "engagement", "trend", "tracked")]
-    rows = [[item["handle"], item["network"],
-             item["followers"] if item["followers"] is not None else "?", item["mentions"],
-             item["engagement"], _trend(item, lang),
+    rows = [[item["handle"], item["network"], _count(item["followers"], lang),
+             tally(item["mentions"], lang), tally(item["engagement"], lang), _trend(item, lang),
              t(lang, "monthly.yes") if item["tracked"] else ""] for item in spec["influencers"]]
     zone = spec["timezone"]
     posts = "".join(

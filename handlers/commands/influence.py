@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from bot.i18n import t
+from bot.i18n import t, tally
 from bot.runtime import Runtime
 from bot.services import influencers, ratelimit
 from bot.services.permissions import ANYONE, Role
@@ -66,7 +66,7 @@ def _report_month(request: CommandRequest, runtime: Runtime) -> Reply:
         now=runtime.clock(), default_timezone=runtime.settings.timezone,
         language=request.language)
     return Reply(t(request.language, "monthly.queued_dm", month=report.month,
-                   total=report.total))
+                   total=tally(report.total, request.language)))
 
 
 def _report_schedule(request: CommandRequest, runtime: Runtime) -> Reply:

@@ -9,8 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import insert, select
 
 from bot.services.reporting.monthly import run_due_reports
+from storage.db import transaction
+from storage.models import Mention, Watch
 from tests.e2e.conftest import ADMIN_ID, VigieApp, start_vigie
 from tests.harness.blockkit_limits import validate_blocks
 from tests.harness.slack_standin import SlackStandIn
@@ -92,6 +95,31 @@ def test_report_month_arrives_as_a_pdf_in_the_dm(vigie: VigieApp) -> None:
     # Without a month: the last complete one (October, on 3 November).
     answer = command(vigie, "report month")
     assert "The report of 2026-10" in answer["text"]
+
+
+def test_report_month_counts_read_the_readers_way(vigie: VigieApp) -> None:
+    """The answer and the PDF's comment give the month's mentions as "1 216" to a French
+    reader (narrow no-break space), "1216" in English."""
+    with transaction(vigie.runtime.sessions) as session:
+        watch_id = session.scalar(select(Watch.id).where(Watch.name == "acme"))
+        workspace_id = session.scalar(select(Watch.workspace_id).where(Watch.id == watch_id))
+        session.execute(insert(Mention), [
+            {"workspace_id": workspace_id, "watch_id": watch_id, "network": "rss",
+             "external_id": f"bulk{i}", "url": f"https://rss.example/bulk{i}",
+             "text": f"bulk {i}", "published_at": datetime(2026, 10, 10, 12, tzinfo=UTC),
+             "sentiment_label": "neutral", "priority": 10, "status": "new"}
+            for i in range(1_200)])
+    answer = command(vigie, "report month 2026-10")
+    assert "The report of 2026-10 (1216 mentions) will arrive in your DM" in answer["text"]
+    vigie.runtime.outbox.flush(wait=True)
+    assert [f.initial_comment for f in vigie.standin.files()] == [
+        "Monthly report of 2026-10: 1216 mention(s)."]
+    assert "en français" in command(vigie, "lang fr")["text"]
+    answer = command(vigie, "report month 2026-10")
+    assert "Le rapport de 2026-10 (1\u202f216 mentions) arrive" in answer["text"]
+    vigie.runtime.outbox.flush(wait=True)
+    assert vigie.standin.files()[-1].initial_comment == (
+        "Rapport mensuel de 2026-10 : 1\u202f216 mention(s).")
 
 
 def test_schedule_monthly_then_the_scheduler_sends_once(vigie: VigieApp) -> None:

@@ -4,14 +4,24 @@ bad inputs, the PDF's pages and text, the HTML (escaped), on SQLite and PostgreS
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.reports.monthly import render_html, render_pdf, text_sections
+from bot.reports.monthly import (
+    chart_responses,
+    chart_topics,
+    chart_volume,
+    chart_workload,
+    render_html,
+    render_pdf,
+    text_sections,
+)
 from bot.services import competitors, influencers
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
@@ -184,6 +194,97 @@ def test_times_are_in_the_reports_time_zone(sessions: sessionmaker[Session],
     assert any(line.startswith("25 Oct 00:00 · acme · volume: 42 mentions") for line in lines)
     assert "    25 Oct: text of m16" in lines
     assert "25 Oct" in render_html(spec).split("text of m16")[0].rsplit("<li>", 1)[1]
+
+
+def _big_numbers(spec: dict) -> dict:
+    """``spec`` with every count the text prints at 1,000 or more."""
+    spec.update(total=12_345, previous_total=1_000,
+                by_sentiment={"negative": 4_000, "neutral": 3_000, "positive": 5_000,
+                              "unknown": 1_345},
+                by_network=[["mastodon", 10_000], ["x", 2_345]],
+                topics=[["billing", 1_234]],
+                workload=[{"user_id": "U07AGENT01", "assigned": 1_100, "open": 1_001,
+                           "answered": 1_002}],
+                approvals=[{"user_id": "U07APPROVA", "approved": 1_200, "rejected": 1_001}])
+    spec["responses"].update(actionable=2_000, answered=1_500, answered_share=0.75)
+    spec["sla"].update(on_time=1_350, answered=1_500, share=0.9)
+    spec["influencers"] = [dict(spec["influencers"][0], followers=48_213, mentions=1_203,
+                                engagement=2_500, tracked=False, last_posts=[])]
+    return spec
+
+
+def test_french_counts_are_grouped(sessions: sessionmaker[Session], dataset: Dataset) -> None:
+    """Every count of a French report is grouped the French way ("12 345", narrow no-break
+    space), the change since last month reads "+1 134 %"; the English report keeps "12345"
+    and "+1134%" as before."""
+    _built, spec = _report(sessions, dataset, language="fr")
+    lines = [line for _key, _title, section in text_sections(_big_numbers(spec))
+             for line in section]
+    n = "\u202f"
+    for expected in (
+            f"12{n}345 mention(s), +1{n}134{n}% par rapport au mois précédent (1{n}000)",
+            f"Négatif 4{n}000 · Neutre 3{n}000 · Positif 5{n}000 · Non analysé 1{n}345",
+            f"Par réseau : mastodon 10{n}000, x 2{n}345",
+            f"À traiter 2{n}000 · répondues 1{n}500 (75{n}%) · sans réponse 25{n}%",
+            f"SLA tenu : 90{n}% des mentions répondues (1{n}350 sur 1{n}500) l'ont été dans "
+            "leur SLA.",
+            f"1. @ana (mastodon) · 48{n}213 · 1{n}203 · 2{n}500 · non analysé",
+            f"billing: 1{n}234",
+            f"U07AGENT01: Assignées 1{n}100 · Encore ouvertes 1{n}001 · Répondues 1{n}002",
+            f"Validations : U07APPROVA 1{n}200 validé(s) / 1{n}001 refusé(s)"):
+        assert expected in lines, (expected, lines)
+    assert f"<td>48{n}213</td><td>1{n}203</td><td>2{n}500</td>" in render_html(spec)
+    spec.update(total=0, previous_total=0)
+    assert any(line.startswith("0 mention(s), n.d. par rapport") for line in
+               text_sections(spec)[0][2])
+    _built, spec = _report(sessions, dataset)
+    english = [line for _key, _title, section in text_sections(_big_numbers(spec))
+               for line in section]
+    for expected in (
+            "12345 mention(s), +1134% vs the previous month (1000)",
+            "Negative 4000 · Neutral 3000 · Positive 5000 · Not analysed 1345",
+            "By network: mastodon 10000, x 2345",
+            "Actionable 2000 · answered 1500 (75%) · reply gap 25%",
+            "SLA kept: 90% of the answered mentions (1350 of 1500) were answered within "
+            "their SLA.",
+            "1. @ana (mastodon) · 48213 · 1203 · 2500 · not analysed",
+            "billing: 1234",
+            "U07AGENT01: Assigned 1100 · Still open 1001 · Answered 1002",
+            "Approvals: U07APPROVA 1200 approved / 1001 rejected"):
+        assert expected in english, (expected, english)
+    assert "<td>48213</td><td>1203</td><td>2500</td>" in render_html(spec)
+
+
+def _tick_labels(chart: Callable[[Any, dict], None], spec: dict, axis: str) -> list[str]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(8, 3.6))
+    FigureCanvasAgg(figure)
+    axes = figure.add_axes((0.18, 0.2, 0.78, 0.68))
+    chart(axes, spec)
+    figure.canvas.draw()
+    ticks = axes.get_yticklabels() if axis == "y" else axes.get_xticklabels()
+    return [label.get_text() for label in ticks]
+
+
+def test_french_chart_counts_are_grouped(sessions: sessionmaker[Session],
+                                         dataset: Dataset) -> None:
+    """The charts' count axes read "1 000" in French (as the text does), "1000" in
+    English."""
+    _built, spec = _report(sessions, dataset, language="fr")
+    spec["days"] = [["01", {"negative": 1_500, "neutral": 0, "positive": 0, "unknown": 0}]]
+    spec["topics"] = [["billing", 2_500]]
+    spec["workload"] = [{"user_id": "U07AGENT01", "assigned": 2_500, "open": 0,
+                         "answered": 0}]
+    spec["responses"].update(actionable=2_500, answered=1_000)
+    charts = [(chart_volume, "y"), (chart_responses, "x"), (chart_topics, "x"),
+              (chart_workload, "x")]
+    for chart, axis in charts:
+        assert "1\u202f000" in _tick_labels(chart, spec, axis), chart.__name__
+    spec["language"] = "en"
+    for chart, axis in charts:
+        assert "1000" in _tick_labels(chart, spec, axis), chart.__name__
 
 
 def test_html_is_escaped_and_self_contained(sessions: sessionmaker[Session],

@@ -32,7 +32,7 @@ from sqlalchemy import case, exists, func, null, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.i18n import t
+from bot.i18n import t, tally
 from bot.services.actors import SCHEDULER, Actor
 from bot.services.audit import record
 from bot.services.errors import ServiceError
@@ -398,7 +398,7 @@ def do_send_report(sessions: sessionmaker[Session], workspace_id: int, actor: Ac
         enqueue_report(session, workspace_id, user_id, spec,
                        title=t(language, "monthly.file_title", month=report.month),
                        comment=t(language, "monthly.comment", month=report.month,
-                                 total=report.total))
+                                 total=tally(report.total, language)))
     return report
 
 
@@ -480,7 +480,7 @@ def run_due_reports(sessions: sessionmaker[Session], *, now: datetime,
                 enqueue_report(session, workspace_id, channel_id, spec,
                                title=t(language, "monthly.file_title", month=month),
                                comment=t(language, "monthly.comment", month=month,
-                                         total=report.total),
+                                         total=tally(report.total, language)),
                                dedupe_key=f"report:{workspace_id}:{channel_id}:{month}")
         except IntegrityError:
             continue  # another worker queued it
