@@ -21,7 +21,7 @@ from typing import Any, TextIO
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.i18n import t
+from bot.i18n import t, tally
 from bot.matching.query import MatchInput, Query
 from bot.matching.search_terms import fts5_query, index_is_exact, tsquery
 from bot.messages.permalink import card_permalink
@@ -227,7 +227,8 @@ def do_export_to_slack(sessions: sessionmaker[Session], workspace_id: int, actor
     searched = "-search" if text else ""
     filename = (f"vigie-mentions-{(watch or 'all').lower()}{searched}-"
                 f"{period or SLACK_PERIODS[0]}-{day}.csv")
-    comment = t(language, "export.comment", rows=rows, total=total)
+    comment = t(language, "export.comment", rows=tally(rows, language),
+                total=tally(total, language))
     with transaction(sessions) as session:
         do_enqueue(session, workspace_id=workspace_id, kind=KIND_UPLOAD, channel=channel_id,
                    payload={"filename": filename,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bot.i18n import day_month, t
+from bot.i18n import day_month, t, tally
 from bot.runtime import Runtime
 from bot.services import export, ratelimit
 from bot.services.mention_search import MentionFilter
@@ -160,7 +160,7 @@ def _export_sov(request: CommandRequest, runtime: Runtime) -> Reply:
         runtime.sessions, request.workspace_id(runtime), request.actor,
         channel_id=request.user_id, period=period, group=group, now=runtime.clock(),
         language=language, default_timezone=runtime.settings.timezone)
-    return Reply(t(language, "sov.export_queued", rows=rows))
+    return Reply(t(language, "sov.export_queued", rows=tally(rows, language)))
 
 
 @REGISTRY.subcommand("export", usage="export [7d|30d] [watch:NAME] [words] | export sov "
@@ -193,7 +193,8 @@ def cmd_export(request: CommandRequest, runtime: Runtime) -> Reply:
         channel_id=request.user_id, period=period, watch=filters.watch,
         now=runtime.clock(), language=language, text=filters.text)
     key = "export.queued_truncated_dm" if result.truncated else "export.queued_dm"
-    answer = t(language, key, rows=result.rows, total=result.total)
+    answer = t(language, key, rows=tally(result.rows, language),
+               total=tally(result.total, language))
     if result.watch_named is not None:
         answer += " " + t(language, "export.watch_hint", name=result.watch_named)
     return Reply(answer)

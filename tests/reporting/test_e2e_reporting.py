@@ -11,16 +11,23 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import insert, select
 
+from bot.services import competitors
+from bot.services.actors import Actor
 from bot.services.reporting.digest import POSTED, run_due_digests
 from bot.services.reporting.periods import at_local
 from handlers.commands import reporting as _reporting  # noqa: F401  (registers /cm digest...)
+from storage.db import transaction
+from storage.models import Mention, Watch
+from storage.models_competitors import WATCH_COMPETITOR
 from tests.e2e.conftest import ADMIN_ID, VigieApp, start_vigie
 from tests.harness.blockkit_limits import validate_blocks
 from tests.harness.slack_standin import SlackStandIn
 from tests.reporting.dataset import CHANNEL, DIGEST_END, build_dataset
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+CLI = Actor(None, "cli")
 
 
 @pytest.fixture
@@ -179,6 +186,69 @@ def test_an_export_of_a_watchs_name_says_how_to_ask_for_the_watch(vigie: VigieAp
     assert "for the mentions of the watch acme, write `watch:acme`" in named["text"]
     other = command(vigie, "export 7d m11")
     assert "CSV of 1 mention(s)" in other["text"] and "watch:" not in other["text"]
+
+
+def _bulk_mentions(vigie: VigieApp, rows: list[tuple[str, str]]) -> None:
+    """One neutral mention per (watch, network) of ``rows``, published a day before the
+    digest's end."""
+    with transaction(vigie.runtime.sessions) as session:
+        watches = {name: id_ for name, id_ in session.execute(select(Watch.name, Watch.id))}
+        workspace_id = session.scalar(select(Watch.workspace_id))
+        session.execute(insert(Mention), [
+            {"workspace_id": workspace_id, "watch_id": watches[watch], "network": network,
+             "external_id": f"bulk{i}", "url": f"https://{network}.example/bulk{i}",
+             "text": f"bulk {i}", "published_at": DIGEST_END - timedelta(days=1),
+             "sentiment_label": "neutral", "priority": 10, "status": "new"}
+            for i, (watch, network) in enumerate(rows)])
+
+
+def test_export_counts_read_the_readers_way(vigie: VigieApp) -> None:
+    """The answer and the file's comment give the CSV's rows as "1 210" to a French reader
+    (narrow no-break space), "1210" in English."""
+    build_dataset(vigie.runtime.sessions)
+    vigie.runtime.clock = lambda: DIGEST_END
+    _bulk_mentions(vigie, [("acme", "rss")] * 1_200)
+    answer = command(vigie, "export 30d watch:acme")
+    assert "CSV of 1210 mention(s) will arrive in your DM" in answer["text"]
+    vigie.runtime.outbox.flush(wait=True)
+    assert vigie.standin.files()[-1].initial_comment.startswith("1210 mention(s)")
+    assert "en français" in command(vigie, "lang fr")["text"]
+    answer = command(vigie, "export 30d watch:acme")
+    assert "Le CSV de 1\u202f210 mention(s) arrive" in answer["text"]
+    vigie.runtime.outbox.flush(wait=True)
+    assert vigie.standin.files()[-1].initial_comment.startswith("1\u202f210 mention(s)")
+
+
+def test_share_of_voice_export_counts_read_the_readers_way(vigie: VigieApp) -> None:
+    """`/cm export sov`'s answer and comment give a file of 1,000 rows or more as "1 0xx
+    ligne(s)" to a French reader, "10xx row(s)" in English."""
+    data = build_dataset(vigie.runtime.sessions)
+    vigie.runtime.clock = lambda: DIGEST_END
+    rivals = [f"rival{n:02d}" for n in range(19)]
+    with transaction(vigie.runtime.sessions) as session:
+        session.add_all(Watch(workspace_id=data.workspace_id, name=name, channel_id=CHANNEL,
+                              kind=WATCH_COMPETITOR) for name in rivals)
+    competitors.do_create_group(vigie.runtime.sessions, data.workspace_id, CLI, name="market",
+                                watch_names=["acme", *rivals])
+    # 20 watches, each in 49 networks: 20 rows for every network together, 20 per network.
+    _bulk_mentions(vigie, [(watch, f"net{n:02d}") for watch in ["acme", *rivals]
+                           for n in range(49)])
+    answer = command(vigie, "export sov 30d")
+    vigie.runtime.outbox.flush(wait=True)
+    sent = vigie.standin.files()[-1]
+    assert sent.data is not None
+    rows = len(sent.data.decode("utf-8-sig").splitlines()) - 1
+    assert rows >= 1_000
+    assert f"The share-of-voice CSV ({rows} row(s))" in answer["text"]
+    assert sent.initial_comment == (f"Share of voice: {rows} row(s) for 1 group(s) (every "
+                                    "network, then each one).")
+    assert "en français" in command(vigie, "lang fr")["text"]
+    answer = command(vigie, "export sov 30d")
+    french = f"{rows // 1000}\u202f{rows % 1000:03d}"
+    assert f"Le CSV de part de voix ({french} ligne(s))" in answer["text"]
+    vigie.runtime.outbox.flush(wait=True)
+    assert vigie.standin.files()[-1].initial_comment == (
+        f"Part de voix : {french} ligne(s) pour 1 groupe(s) (tous réseaux, puis chacun).")
 
 
 def test_bad_inputs_get_specific_errors(vigie: VigieApp) -> None:

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.i18n import t
+from bot.i18n import t, tally
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
 from bot.services.export import csv_safe
@@ -97,6 +97,7 @@ def do_export_sov_to_slack(sessions: sessionmaker[Session], workspace_id: int, a
                             "content_b64": base64.b64encode(
                                 buffer.getvalue().encode("utf-8-sig")).decode("ascii"),
                             "title": filename,
-                            "comment": t(language, "sov.export_comment", rows=rows,
-                                         groups=len(reports))})
+                            "comment": t(language, "sov.export_comment",
+                                         rows=tally(rows, language),
+                                         groups=tally(len(reports), language))})
     return rows
