@@ -84,12 +84,12 @@ def watch_add(name: str, query: str, channel: str, alert_threshold: int, competi
                    "mentions are counted and compared, never alerted, never given an SLA.")
     else:
         click.echo(f"Watch {view.name} created: {view.query_description}; alerts in "
-                   f"{view.channel_id} at priority >= {_threshold(view)}.")
+                   f"{view.channel_id} at priority >= {threshold_text(view)}.")
     if view.group:
         click.echo(f"It is in group {view.group}.")
 
 
-def _threshold(view: WatchView | ThresholdChange) -> str:
+def threshold_text(view: WatchView | ThresholdChange) -> str:
     """The threshold ingest applies to the watch, and its own one when learning shifts it:
     "70 (50 + 20 learned from the team's triage)"."""
     if not view.learned_shift:
@@ -118,7 +118,8 @@ def watch_list(as_json: bool, team: str | None) -> None:
         state = "paused" if v.paused else "active"
         group = f"  group {v.group}" if v.group else ""
         alerts = ("never alerts (competitor: counted and compared)"
-                  if v.kind == competitors.WATCH_COMPETITOR else f"threshold {_threshold(v):<3}")
+                  if v.kind == competitors.WATCH_COMPETITOR
+                  else f"threshold {threshold_text(v):<3}")
         click.echo(f"{v.name:<20} {state:<7} {v.kind:<10} {v.channel_id:<12} {alerts} "
                    f"{v.source_count} sources, {v.mention_count} "
                    f"mentions  query: {v.query!r}{group}")
@@ -338,7 +339,7 @@ def watch_threshold(name: str, threshold: int, team: str | None) -> None:
     with _workspace(team) as (runtime, ws):
         change = _service(lambda: watches.do_set_watch_threshold(
             runtime.sessions, ws.id, CLI, name, threshold))
-    click.echo(f"Watch {change.name} now alerts at priority >= {_threshold(change)} (it was "
+    click.echo(f"Watch {change.name} now alerts at priority >= {threshold_text(change)} (it was "
                f"{change.before}), for the mentions found from now on.")
 
 
