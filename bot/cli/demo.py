@@ -63,14 +63,9 @@ def demo(channel: str | None, team: str | None, remove: bool) -> None:
     if remove:
         _remove_demo(team)
         return
+    from bot.cli.listening import threshold_text
     from bot.demo import serve_sample_feed
-    from bot.services.demo import (
-        DEMO_QUERY,
-        DEMO_THRESHOLD,
-        DEMO_WATCH,
-        do_bind_demo_watch,
-        do_run_demo,
-    )
+    from bot.services.demo import DEMO_WATCH, do_bind_demo_watch, do_run_demo
     from bot.services.errors import ServiceError
     from bot.services.http_clients import http_factory
 
@@ -99,8 +94,9 @@ def demo(channel: str | None, team: str | None, remove: bool) -> None:
         click.echo(f"Error: the demo poll failed: {result.error}", err=True)
         raise SystemExit(1)
     verb = "Created" if bound.created else "Reused"
-    click.echo(f"\n{verb} the watch {DEMO_WATCH!r} (query: {DEMO_QUERY}, alerts at priority "
-               f">= {DEMO_THRESHOLD}). Fetched {result.fetched} post(s): {result.stored} new, "
+    click.echo(f"\n{verb} the watch {DEMO_WATCH!r} (query: {bound.watch.query}, alerts at "
+               f"priority >= {threshold_text(bound.watch)}). Fetched {result.fetched} post(s): "
+               f"{result.stored} new, "
                f"{result.filtered} filtered out by the query, {result.alerts} alert(s)"
                + (f" sent to Slack ({flushed.sent} message(s))." if settings.has_slack
                   else " printed above."))

@@ -19,6 +19,7 @@ from bot.services.actors import CLI
 from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
 from bot.services.polling import HttpFactory, run_poll_tick
+from bot.services.watches import WatchView
 from storage.db import transaction
 from storage.models import Author, Mention
 from storage.models_watches import MentionWatch
@@ -36,6 +37,8 @@ class DemoWatch:
     created: bool
     moved_from: str | None
     """The channel it alerted in before it was moved to the one asked for (None: stayed)."""
+    watch: WatchView
+    """The watch as it is now: a reused one keeps its own query and threshold."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +73,16 @@ def do_bind_demo_watch(sessions: sessionmaker[Session], workspace_id: int,
             moved_from, watch.channel_id = watch.channel_id, channel_id
             record(session, workspace_id, CLI, "watch.moved",
                    detail={"watch": watch.name, "from": moved_from, "to": channel_id})
-            return DemoWatch(False, moved_from)
-    if watch is None:
+        else:
+            moved_from = None
+    created = watch is None
+    if created:
         watches.do_add_watch(sessions, workspace_id, CLI, name=DEMO_WATCH, query=DEMO_QUERY,
                              channel_id=channel_id or default_channel,
                              alert_threshold=DEMO_THRESHOLD)
-    return DemoWatch(watch is None, None)
+    view = next(view for view in watches.list_watches(sessions, workspace_id)
+                if view.name.lower() == DEMO_WATCH)
+    return DemoWatch(created, moved_from, view)
 
 
 def do_run_demo(sessions: sessionmaker[Session], workspace_id: int, http_factory: HttpFactory,

@@ -190,3 +190,24 @@ def test_demo_channel_is_checked_and_moves_the_demo_watch(tmp_path: Path) -> Non
     bad = vigie(tmp_path, "demo", "--channel", "bad")
     assert (bad.returncode, bad.stdout, bad.stderr) == (2, "", bad_channel)
     assert "C0OTHER001" in vigie(tmp_path, "watch", "list").stdout
+
+
+def test_demo_prints_the_demo_watchs_own_query_and_threshold(tmp_path: Path) -> None:
+    # It printed the defaults ("acme -jobs -hiring", ">= 40") even for a demo watch whose
+    # query and threshold were changed since.
+    _ready(tmp_path)
+    first = vigie(tmp_path, "demo")
+    assert first.returncode == 0, first.stderr
+    assert "(query: acme -jobs -hiring, alerts at priority >= 40)" in first.stdout
+    assert vigie(tmp_path, "watch", "threshold", "demo", "70").returncode == 0
+    again = vigie(tmp_path, "demo")
+    assert again.returncode == 0, again.stderr
+    assert "Reused the watch 'demo' (query: acme -jobs -hiring, alerts at priority >= 70)" \
+        in again.stdout
+    assert vigie(tmp_path, "watch", "remove", "demo").returncode == 0
+    assert vigie(tmp_path, "watch", "add", "demo", "--query", "acme OR cloud", "--channel",
+                 "C0VIGIEDEMO", "--alert-threshold", "85").returncode == 0
+    own = vigie(tmp_path, "demo")
+    assert own.returncode == 0, own.stderr
+    assert "Reused the watch 'demo' (query: acme OR cloud, alerts at priority >= 85)" \
+        in own.stdout
