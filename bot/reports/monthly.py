@@ -169,18 +169,21 @@ def text_sections(spec: Mapping[str, Any]) -> list[tuple[str, str, list[str]]]:
             f"{tally(item['mentions'], lang)} · {tally(item['engagement'], lang)} · "
             f"{_trend(item, lang)}"
             + (f" · {t(lang, 'monthly.col_tracked')}" if item["tracked"] else ""))
-        influencer_lines += [f"    {_day(p['published_at'], spec['timezone'], lang)}: "
-                             f"{_clip(p['text'], MAX_POST_CHARS)}" for p in item["last_posts"]]
+        influencer_lines += ["    " + t(lang, "monthly.labelled",
+                                       label=_day(p["published_at"], spec["timezone"], lang),
+                                       value=_clip(p["text"], MAX_POST_CHARS))
+                             for p in item["last_posts"]]
     sections.append(("influencers", t(lang, "monthly.section_influencers"),
                      influencer_lines or [t(lang, "monthly.no_influencers")]))
     sections.append(("topics", t(lang, "monthly.section_topics"), [
-        f"{name}: {tally(count, lang)}" for name, count in spec["topics"]]
+        t(lang, "monthly.labelled", label=name, value=tally(count, lang))
+        for name, count in spec["topics"]]
         or [t(lang, "monthly.no_topics")]))
-    workload = [f"{w['user_id']}: {t(lang, 'monthly.col_assigned')} "
-                f"{tally(w['assigned'], lang)} · "
-                f"{t(lang, 'monthly.col_open')} {tally(w['open'], lang)} · "
-                f"{t(lang, 'monthly.col_answered')} {tally(w['answered'], lang)}"
-                for w in spec["workload"]]
+    workload = [t(lang, "monthly.labelled", label=w["user_id"], value=(
+        f"{t(lang, 'monthly.col_assigned')} {tally(w['assigned'], lang)} · "
+        f"{t(lang, 'monthly.col_open')} {tally(w['open'], lang)} · "
+        f"{t(lang, 'monthly.col_answered')} {tally(w['answered'], lang)}"))
+        for w in spec["workload"]]
     if spec["approvals"]:
         workload.append(t(lang, "monthly.approvals_line", lines=", ".join(
             t(lang, "monthly.approval_item", user=a["user_id"],
@@ -451,8 +454,10 @@ def _influencer_table(spec: Mapping[str, Any]) -> str:
              t(lang, "monthly.yes") if item["tracked"] else ""] for item in spec["influencers"]]
     zone = spec["timezone"]
     posts = "".join(
-        f"<li>{html.escape(item['handle'])}, {html.escape(_day(p['published_at'], zone, lang))}: "
-        f"{_link(p['url'], _clip(p['text'], MAX_POST_CHARS))}</li>"
+        "<li>" + t(lang, "monthly.labelled",
+                   label=f"{html.escape(item['handle'])}, "
+                         f"{html.escape(_day(p['published_at'], zone, lang))}",
+                   value=_link(p["url"], _clip(p["text"], MAX_POST_CHARS))) + "</li>"
         for item in spec["influencers"] for p in item["last_posts"])
     return _table(head, rows) + (f"<ul>{posts}</ul>" if posts else "")
 

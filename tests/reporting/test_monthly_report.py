@@ -215,9 +215,13 @@ def _big_numbers(spec: dict) -> dict:
 
 def test_french_counts_are_grouped(sessions: sessionmaker[Session], dataset: Dataset) -> None:
     """Every count of a French report is grouped the French way ("12 345", narrow no-break
-    space), the change since last month reads "+1 134 %"; the English report keeps "12345"
-    and "+1134%" as before."""
+    space), the change since last month reads "+1 134 %", and a label takes a space before
+    its colon ("billing : 1 234"); the English report keeps "12345", "+1134%" and
+    "billing: 1234" as before."""
     _built, spec = _report(sessions, dataset, language="fr")
+    lines = [line for _key, _title, section in text_sections(spec) for line in section]
+    assert "    24 oct. : text of m12" in lines
+    assert '@ana, 24 oct. : <a href="https://mastodon.example/m12">' in render_html(spec)
     lines = [line for _key, _title, section in text_sections(_big_numbers(spec))
              for line in section]
     n = "\u202f"
@@ -229,8 +233,8 @@ def test_french_counts_are_grouped(sessions: sessionmaker[Session], dataset: Dat
             f"SLA tenu : 90{n}% des mentions répondues (1{n}350 sur 1{n}500) l'ont été dans "
             "leur SLA.",
             f"1. @ana (mastodon) · 48{n}213 · 1{n}203 · 2{n}500 · non analysé",
-            f"billing: 1{n}234",
-            f"U07AGENT01: Assignées 1{n}100 · Encore ouvertes 1{n}001 · Répondues 1{n}002",
+            f"billing : 1{n}234",
+            f"U07AGENT01 : Assignées 1{n}100 · Encore ouvertes 1{n}001 · Répondues 1{n}002",
             f"Validations : U07APPROVA 1{n}200 validé(s) / 1{n}001 refusé(s)"):
         assert expected in lines, (expected, lines)
     assert f"<td>48{n}213</td><td>1{n}203</td><td>2{n}500</td>" in render_html(spec)
@@ -238,6 +242,9 @@ def test_french_counts_are_grouped(sessions: sessionmaker[Session], dataset: Dat
     assert any(line.startswith("0 mention(s), n.d. par rapport") for line in
                text_sections(spec)[0][2])
     _built, spec = _report(sessions, dataset)
+    english = [line for _key, _title, section in text_sections(spec) for line in section]
+    assert "    24 Oct: text of m12" in english
+    assert '@ana, 24 Oct: <a href="https://mastodon.example/m12">' in render_html(spec)
     english = [line for _key, _title, section in text_sections(_big_numbers(spec))
                for line in section]
     for expected in (
