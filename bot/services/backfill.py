@@ -6,6 +6,11 @@ On such a source's first successful poll, posts published before the backfill wi
 are stored and counted like any other, but never alerted and never given an SLA. How many
 were backfilled is kept on the source and shown by ``source list``. A window of 0 turns
 the quiet backfill off (every post may alert, as before).
+
+A post a source finds later (an RSS entry dated days before newer ones, a Google Alert
+found late) but published before that first poll's cut-off belongs to the same history:
+it is stored quietly too (``history_start``); a late post published after it is new to
+the team and goes through the alert decision like any other.
 """
 
 from __future__ import annotations
@@ -45,6 +50,21 @@ def cutoff(session: Session, row: SourceRow, now: datetime, default_hours: int
     if not pending or hours == 0:  # 0 turns the quiet backfill off
         return None
     return now - timedelta(hours=hours)
+
+
+def history_start(session: Session, row: SourceRow, default_hours: int) -> datetime | None:
+    """Where the source's history began: its (last) first poll's backfill cut-off, the
+    posts that poll stored quietly being older (the source's creation less the window for
+    a source polled before quiet backfills were recorded). A post found late that was
+    published before it is stored quietly too (``do_ingest(history_before=...)``); None
+    when the quiet backfill is off (0 hours), as every post may alert then."""
+    hours = window_hours(session, row.workspace_id, default_hours)
+    if hours == 0:
+        return None
+    state = session.get(SourceBackfill, row.id)
+    if state is not None and state.polled_at is not None and state.window_hours is not None:
+        return state.polled_at - timedelta(hours=state.window_hours)
+    return row.created_at - timedelta(hours=hours)
 
 
 def record(session: Session, source_id: int, backfilled: int, hours: int | None,

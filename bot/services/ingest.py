@@ -76,7 +76,11 @@ class IngestReport:
     """Cards queued: new mentions, and stories or cases a new post made urgent."""
     joined_stories: int = 0
     backfilled: int = 0
-    """Stored quietly: older than the backfill window of a new or resumed source."""
+    """Stored quietly: older than the backfill window of a new or resumed source, or found
+    late and published before the source's history began (``history_before``)."""
+    late: int = 0
+    """Stored posts the source found late (``FetchedMention.late``): dated well before
+    newer posts it had returned already. Counted in ``stored`` too."""
     brand_posts: int = 0
     follow_ups: int = 0
     reopened: int = 0
@@ -89,7 +93,7 @@ class IngestReport:
     def add(self, other: IngestReport) -> None:
         """Accumulate ``other`` into this report."""
         for name in ("received", "filtered", "duplicates", "near_duplicates", "stored",
-                     "linked", "alerts", "joined_stories", "backfilled", "brand_posts",
+                     "linked", "alerts", "joined_stories", "backfilled", "late", "brand_posts",
                      "follow_ups", "reopened", "opportunities"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.stored_ids.extend(other.stored_ids)
@@ -372,12 +376,17 @@ def _link_stories(session: Session, watch: Watch, inserted: dict[tuple[str, str]
 def do_ingest(
     session: Session, watch: Watch, source_id: int | None,
     fetched: Sequence[FetchedMention], *, now: datetime,
-    backfill_before: datetime | None = None,
+    backfill_before: datetime | None = None, history_before: datetime | None = None,
 ) -> IngestReport:
     """Store the batch's new mentions for ``watch`` and queue the alerts they need.
 
     Mentions published before ``backfill_before`` (a new or resumed source's history) are
-    stored and counted, never alerted and never given an SLA.
+    stored and counted, never alerted and never given an SLA. So are the mentions found
+    late (``FetchedMention.late``) published before ``history_before``, where the source's
+    history began (its first poll's backfill cut-off): a post a new source would have
+    backfilled quietly is as quiet when an older source finds it late. Other late
+    mentions are new to the team and go through the alert decision like any other (the
+    priority already ages routine posts, not complaints or risks).
 
     On PostgreSQL the watch's row is locked first (``hold_watch``): no one can delete it
     before the batch commits, and a batch whose watch is gone stores nothing. The batch then
@@ -389,7 +398,7 @@ def do_ingest(
     """
     if not is_postgresql(session):
         return _ingest(session, watch, source_id, fetched, now=now,
-                       backfill_before=backfill_before)
+                       backfill_before=backfill_before, history_before=history_before)
     if not hold_watch(session, watch.id):
         # Deleted since it was read: nothing is stored for it (PostgreSQL does not check
         # the watch key of each row a batch writes; this lock is what keeps it valid).
@@ -398,7 +407,7 @@ def do_ingest(
     try:
         with session.begin_nested():
             return _ingest(session, watch, source_id, fetched, now=now,
-                           backfill_before=backfill_before)
+                           backfill_before=backfill_before, history_before=history_before)
     except DBAPIError as err:
         log.warning("a batch of %d mentions was refused (%s); storing them one by one",
                     len(fetched), type(err.orig).__name__)
@@ -407,7 +416,8 @@ def do_ingest(
         try:
             with session.begin_nested():
                 part = _ingest(session, watch, source_id, [item], now=now,
-                               backfill_before=backfill_before)
+                               backfill_before=backfill_before,
+                               history_before=history_before)
         except DBAPIError as err:
             report.skipped.append(
                 f"{item.network}:{item.external_id[:100]} ({type(err.orig).__name__})")
@@ -420,7 +430,7 @@ def do_ingest(
 def _ingest(
     session: Session, watch: Watch, source_id: int | None,
     fetched: Sequence[FetchedMention], *, now: datetime,
-    backfill_before: datetime | None = None,
+    backfill_before: datetime | None = None, history_before: datetime | None = None,
 ) -> IngestReport:
     report = IngestReport(received=len(fetched))
     workspace_id = watch.workspace_id
@@ -460,11 +470,15 @@ def _ingest(
             if (key := (r["network"], r["external_id"])) in inserted})
         report.stored = len(inserted)
         report.stored_ids = sorted(inserted.values())
+        late = [c.fetched for c in candidates if c.fetched.late and _key(c.fetched) in inserted]
+        report.late = len(late)
         story_links = _link_stories(session, watch, inserted, candidates, report)
-        if threaded or handles or backfill_before is not None:
+        if threaded or handles or backfill_before is not None or (
+                late and history_before is not None):
             # (else no mention is quiet, and none is a reply, a thread post or a brand's)
             silenced = _conversation_hooks(session, watch, inserted, candidates, priorities,
-                                           backfill_before, handles, now, report)
+                                           backfill_before, handles, now, report,
+                                           history_before=history_before)
         topics = {inserted[key]: {t.name for t in c.analysis.topics}
                   for c in candidates if (key := _key(c.fetched)) in inserted}
         if len(inserted) < len(rows):
@@ -656,13 +670,18 @@ def _alerting_links(session: Session, linked: dict[int, int]) -> dict[int, int]:
 def _conversation_hooks(session: Session, watch: Watch, inserted: dict[tuple[str, str], int],
                         candidates: list[Candidate], priorities: dict[int, int],
                         backfill_before: datetime | None, handles: cases.BrandHandles,
-                        now: datetime, report: IngestReport) -> set[int]:
+                        now: datetime, report: IngestReport, *,
+                        history_before: datetime | None = None) -> set[int]:
     """Quiet backfill and cases for the stored mentions; the ids that get no card."""
     by_id = {inserted[key]: c.fetched for c in candidates
              if (key := _key(c.fetched)) in inserted}
     quiet: set[int] = set()
     if backfill_before is not None:
         quiet = {m for m, item in by_id.items() if item.published_at < backfill_before}
+    if history_before is not None:
+        quiet |= {m for m, item in by_id.items()
+                  if item.late and item.published_at < history_before}
+    if quiet:
         backfill.mark_quiet(session, sorted(quiet))
         report.backfilled += len(quiet)
     attached = cases.attach_mentions(session, watch, by_id, priorities, quiet, now=now,

@@ -228,8 +228,11 @@ def _apply(session: Session, source: ClaimedSource, result: FetchResult, now: da
     watch = session.get(Watch, row.watch_id)
     quiet_before = backfill.cutoff(session, row, now, backfill_hours)
     if watch is not None and result.mentions:
+        history_before = (backfill.history_start(session, row, backfill_hours)
+                          if any(item.late for item in result.mentions) else None)
         outcome.report = do_ingest(session, watch, row.id, result.mentions, now=now,
-                                   backfill_before=quiet_before)
+                                   backfill_before=quiet_before,
+                                   history_before=history_before)
         if not dry_run:
             index_pending(session)  # the new mentions' words, in the same transaction
     if quiet_before is not None:

@@ -97,6 +97,10 @@ class FetchedMention:
     engagement: int = 0
     links: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    late: bool = False
+    """Found late: dated well before newer posts the source had already returned (an RSS
+    entry a Google Alert listed days after it appeared). Stored like any other; ingest
+    stores one published before the source's history began quietly (``history_before``)."""
 
     def __post_init__(self) -> None:
         # The one gate every source's output passes: one item a database cannot store

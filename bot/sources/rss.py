@@ -17,7 +17,9 @@ from bot.sources.text import short_hash, unwrap_redirect, usable_url
 SEEN_KEEP = 500
 """How many entry ids a cursor remembers beyond those the feed still serves."""
 LATE_GRACE = timedelta(days=2)
-"""Unseen entries dated this much before the newest one seen are old, not new."""
+"""Unseen entries dated this much before the newest one seen are found late: still new
+(a Google Alert lists an article it found days after it appeared), and flagged ``late``
+so that ingest can store one older than the source's history quietly (see ``select_new``)."""
 FUTURE_SLACK = timedelta(days=1)
 """Dates further in the future than this are bogus and never advance the cursor."""
 MAX_LINKS = 20
@@ -74,9 +76,11 @@ def entry_to_mention(
     feed_url: str,
     network: str,
     fetched_at: datetime,
+    *,
+    late: bool = False,
 ) -> FetchedMention:
     """Normalize one feed entry (Google redirect links are unwrapped; a malformed
-    target is not, and a malformed id is no link)."""
+    target is not, and a malformed id is no link); ``late``: found late (``select_new``)."""
     link = _unwrapped(entry.link) if entry.link else None
     if link is None and external_id.startswith(("http://", "https://")):
         link = usable_url(external_id)
@@ -103,6 +107,7 @@ def entry_to_mention(
         language_hint=entry.language,
         links=links[:MAX_LINKS],
         extra=extra,
+        late=late,
     )
 
 
@@ -131,12 +136,10 @@ def _candidates(feed: ParsedFeed) -> list[_Candidate]:
     return out
 
 
-def _is_new(entry: FeedEntry, external_id: str, seen: SeenIds, newest: datetime | None) -> bool:
-    if external_id in seen:
-        return False
-    if entry.published is not None and newest is not None:
-        return entry.published >= newest - LATE_GRACE
-    return True
+def _is_late(entry: FeedEntry, newest: datetime | None) -> bool:
+    """Whether an unseen entry is dated more than LATE_GRACE before the newest one seen."""
+    return (entry.published is not None and newest is not None
+            and entry.published < newest - LATE_GRACE)
 
 
 def select_new(
@@ -151,18 +154,24 @@ def select_new(
     """Mentions for the entries not seen before, and the cursor that remembers them.
 
     The cursor keeps a bounded set of entry-id digests (works for feeds without
-    dates) and the newest trustworthy date seen (so entries that fell out of the
-    id set are still recognized as old).
+    dates) and the newest trustworthy date seen. Every entry whose id is not in the set
+    is new, however old its date: one dated more than ``LATE_GRACE`` before the newest
+    date seen is flagged ``late`` (found late, as Google Alerts often are; or an old
+    entry re-delivered under a new id). Ingest stores it like any other (a re-delivered
+    one is a duplicate of the stored post, by id or content fingerprint) and stores one
+    published before the source's history began quietly, as that history was.
     """
     now = now or datetime.now(UTC)
     seen = SeenIds(cursor.get("seen") or [])
     newest = cursor_time(cursor, "newest")
     candidates = _candidates(feed)
-    fresh = [c for c in candidates if _is_new(c.entry, c.external_id, seen, newest)]
+    fresh = [c for c in candidates if c.external_id not in seen]
     fresh.sort(key=lambda c: c.entry.published or now, reverse=True)
     chosen = sorted(fresh[:max_entries], key=lambda c: c.entry.published or now)
     mentions = [
-        entry_to_mention(c.entry, c.external_id, feed, feed_url, network, now) for c in chosen
+        entry_to_mention(c.entry, c.external_id, feed, feed_url, network, now,
+                         late=_is_late(c.entry, newest))
+        for c in chosen
     ]
     dates = [
         c.entry.published

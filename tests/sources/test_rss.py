@@ -371,7 +371,10 @@ def test_feed_without_validators_or_dates_still_dedupes(
     assert third.mentions == []
 
 
-def test_old_entries_forgotten_by_the_id_set_are_not_new_again() -> None:
+def test_entries_dated_before_the_newest_seen_are_new_and_flagged_late() -> None:
+    # An entry the id set does not hold is new however old its date (it was dropped
+    # unseen, never stored and never fetched again); one dated more than LATE_GRACE
+    # before the newest date seen is flagged late, for ingest to decide how quiet it is.
     now = datetime(2024, 5, 1, tzinfo=UTC)
     item = "<item><guid>{}</guid><title>{}</title><pubDate>{}</pubDate></item>"
     text = "<rss version='2.0'><channel>"
@@ -384,8 +387,34 @@ def test_old_entries_forgotten_by_the_id_set_are_not_new_again() -> None:
     mentions, new_cursor = select_new(
         feed, cursor, feed_url="http://x.test/", network="rss", max_entries=10, now=now
     )
-    assert [m.external_id for m in mentions] == ["new", "future"]
+    assert [(m.external_id, m.late) for m in mentions] == [
+        ("old", True), ("new", False), ("future", False)]
     assert new_cursor["newest"] == "2024-04-30T00:00:00+00:00"  # the bogus date is ignored
+    again, _ = select_new(
+        feed, new_cursor, feed_url="http://x.test/", network="rss", max_entries=10, now=now
+    )
+    assert again == []  # remembered by id
+
+
+def test_a_new_entry_found_late_is_returned_once(httpserver: HTTPServer, http: HttpClient) -> None:
+    item = "<item><guid>{}</guid><title>{}</title><pubDate>{}</pubDate></item>"
+
+    def feed(*items: str) -> str:
+        return "<rss version='2.0'><channel><title>Alerts</title>" + "".join(items) + (
+            "</channel></rss>")
+
+    recent = item.format("recent", "Acme in the news", "Sun, 06 Dec 2026 10:50:00 GMT")
+    found_late = item.format("late", "@acme my account was hacked, I will sue",
+                             "Mon, 30 Nov 2026 09:00:00 GMT")
+    httpserver.expect_oneshot_request("/alerts").respond_with_data(feed(recent))
+    httpserver.expect_request("/alerts").respond_with_data(feed(found_late, recent))
+    source, config = RssSource(), RssConfig(url=httpserver.url_for("/alerts"))
+    first = source.fetch(http, config, {})
+    assert [(m.external_id, m.late) for m in first.mentions] == [("recent", False)]
+    second = source.fetch(http, config, first.cursor)
+    assert [(m.external_id, m.late) for m in second.mentions] == [("late", True)]
+    assert second.mentions[0].text == "@acme my account was hacked, I will sue"
+    assert source.fetch(http, config, second.cursor).mentions == []
 
 
 @pytest.mark.parametrize("date", [
