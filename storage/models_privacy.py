@@ -1,11 +1,14 @@
-"""Daily aggregates kept when old mentions are purged by the retention policy."""
+"""Daily aggregates kept when old mentions are purged by the retention policy, and what
+``forget`` erased (keyed hashes only), so that it is never stored again."""
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models_base import Base
+from storage.models_base import Base, utcnow
 
 
 class MentionRollup(Base):
@@ -30,3 +33,36 @@ class MentionRollup(Base):
     is_first: Mapped[bool] = mapped_column(Boolean, default=True)
     mentions: Mapped[int] = mapped_column(Integer, default=0)
     replied: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ForgetKey(Base):
+    """A workspace's key for the keyed hashes of ``forgotten`` (random, made at its first
+    forget), stored like a source token: encrypted by the secret box when a key is set, so
+    the hashes cannot be tried against a list of handles by whoever reads the database."""
+
+    __tablename__ = "forget_keys"
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Forgotten(Base):
+    """What ``forget`` erased, so that it never comes back: a keyed hash of the handle
+    (``kind`` ``handle``) and of each deleted post's network and id (``post``), never the
+    handle or the post itself. ``subject`` is the handle's hash on every row of one forget,
+    which an undo deletes together."""
+
+    __tablename__ = "forgotten"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "digest", name="uq_forgotten_workspace_id_digest"),
+        Index("ix_forgotten_workspace_id_subject", "workspace_id", "subject"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))
+    digest: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

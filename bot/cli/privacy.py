@@ -13,20 +13,30 @@ from bot.services.errors import ServiceError
 @main.command()
 @click.argument("handle")
 @click.option("--team", default=None, help="Slack team id (several workspaces).")
-def forget(handle: str, team: str | None) -> None:
-    """Delete an author's data everywhere (privacy request)."""
-    from bot.services.privacy import do_forget
+@click.option("--undo", is_flag=True,
+              help="The person asks to be tracked again: let their posts be stored again.")
+def forget(handle: str, team: str | None, undo: bool) -> None:
+    """Delete an author's data everywhere and keep it from coming back (privacy request)."""
+    from bot.services.privacy import do_forget, do_unforget
 
     settings = settings_or_exit()
     with open_runtime(settings) as runtime:
         workspace = cli_workspace(runtime, team)
         try:
-            report = do_forget(runtime.sessions, workspace.id, CLI, handle)
+            if undo:
+                do_unforget(runtime.sessions, workspace.id, CLI, handle)
+            else:
+                report = do_forget(runtime.sessions, workspace.id, CLI, handle)
         except ServiceError as err:
             click.echo(f"Error: {err.message(plain=True)}", err=True)
             raise SystemExit(2) from None
         runtime.outbox.flush(wait=True)
-    click.echo(f"Deleted {report.authors} author record(s) and {report.mentions} mention(s).")
+    if undo:
+        click.echo(f"{handle} is no longer forgotten: their posts are stored again from the "
+                   "next poll (what was deleted is not restored).")
+        return
+    click.echo(f"Deleted {report.authors} author record(s) and {report.mentions} mention(s); "
+               "no source will store their posts again (undo: vigie forget --undo HANDLE).")
 
 
 @main.command()

@@ -32,7 +32,7 @@ from bot.analysis.sentiment import Label
 from bot.analysis.topics import topic_mask, topics_json
 from bot.matching.fingerprint import content_fingerprint, story_key_for
 from bot.matching.query import MatchInput, Query, QueryError, parse_query
-from bot.services import backfill, cases, influencers
+from bot.services import backfill, cases, forgotten, influencers
 from bot.services.opportunities import do_find_opportunities, do_retire_held_by_brand
 from bot.services.outbox import KIND_CARD, KIND_UPDATE_CARD, do_enqueue
 from bot.services.topic_channels import channel_picker
@@ -81,6 +81,8 @@ class IngestReport:
     late: int = 0
     """Stored posts the source found late (``FetchedMention.late``): dated well before
     newer posts it had returned already. Counted in ``stored`` too."""
+    forgotten: int = 0
+    """Posts of forgotten authors (``bot.services.forgotten``): dropped, never stored."""
     brand_posts: int = 0
     follow_ups: int = 0
     reopened: int = 0
@@ -93,7 +95,8 @@ class IngestReport:
     def add(self, other: IngestReport) -> None:
         """Accumulate ``other`` into this report."""
         for name in ("received", "filtered", "duplicates", "near_duplicates", "stored",
-                     "linked", "alerts", "joined_stories", "backfilled", "late", "brand_posts",
+                     "linked", "alerts", "joined_stories", "backfilled", "late", "forgotten",
+                     "brand_posts",
                      "follow_ups", "reopened", "opportunities"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.stored_ids.extend(other.stored_ids)
@@ -380,13 +383,14 @@ def do_ingest(
 ) -> IngestReport:
     """Store the batch's new mentions for ``watch`` and queue the alerts they need.
 
-    Mentions published before ``backfill_before`` (a new or resumed source's history) are
-    stored and counted, never alerted and never given an SLA. So are the mentions found
-    late (``FetchedMention.late``) published before ``history_before``, where the source's
-    history began (its first poll's backfill cut-off): a post a new source would have
-    backfilled quietly is as quiet when an older source finds it late. Other late
-    mentions are new to the team and go through the alert decision like any other (the
-    priority already ages routine posts, not complaints or risks).
+    Posts of forgotten authors (``bot.services.forgotten``) are dropped first, counted in
+    ``report.forgotten``. Mentions published before ``backfill_before`` (a new or resumed
+    source's history) are stored and counted, never alerted and never given an SLA. So are
+    the mentions found late (``FetchedMention.late``) published before ``history_before``,
+    where the source's history began (its first poll's backfill cut-off): a post a new
+    source would have backfilled quietly is as quiet when an older source finds it late.
+    Other late mentions are new to the team and go through the alert decision like any
+    other (the priority already ages routine posts, not complaints or risks).
 
     On PostgreSQL the watch's row is locked first (``hold_watch``): no one can delete it
     before the batch commits, and a batch whose watch is gone stores nothing. The batch then
@@ -434,6 +438,8 @@ def _ingest(
 ) -> IngestReport:
     report = IngestReport(received=len(fetched))
     workspace_id = watch.workspace_id
+    # A forgotten author's posts never come back (nor their words reach any analysis).
+    fetched, report.forgotten = forgotten.drop_forgotten(session, workspace_id, fetched)
     fetched = cases.resolve_local_parents(session, workspace_id, fetched)
     customers, handles, report.brand_posts = cases.take_brand_posts(session, workspace_id,
                                                                     fetched)

@@ -3,7 +3,9 @@
 Retention purges mentions older than N days in batches, first folding them into daily
 aggregates (``mention_rollups``, per watch link) so long-term volumes survive, each
 watch's exact. ``do_forget`` deletes an
-author's data everywhere and records that it was done, with a hash instead of the handle.
+author's data everywhere and records that it was done, with a hash instead of the handle;
+it also keeps keyed hashes of the handle and of the deleted posts (``bot.services.forgotten``)
+so that no source stores them again, until ``do_unforget``.
 
 A post's other names (``post_aliases``: the id a Mastodon status has on the instance it was
 fetched through, by which replies name their parent) live as long as the post they name:
@@ -23,6 +25,7 @@ from sqlalchemy import case, delete, exists, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
+from bot.services import forgotten
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import ServiceError
@@ -86,6 +89,11 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
             do_enqueue(session, workspace_id=workspace_id, kind=KIND_REDACT,
                        channel=str(channel), payload={"ts": ts, "text": text, "blocks": [
                            {"type": "section", "text": {"type": "mrkdwn", "text": text}}]})
+        # Never again: no source stores their posts (by handle or by post) after this.
+        forgotten.remember(session, workspace_id, cleaned, [
+            (network, external_id) for network, external_id in session.execute(
+                select(Mention.network, Mention.external_id).where(
+                    Mention.workspace_id == workspace_id, Mention.author_id.in_(author_ids)))])
         # Drafts, approvals, replies, audit rows and outbox rows of their mentions cascade;
         # their other names (which name the author in the status URI) go too.
         _drop_aliases_of(session, select(Mention.id).where(
@@ -98,6 +106,25 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                detail={"handle_sha256": handle_digest(cleaned), "authors": len(author_ids),
                        "mentions": count})
         return ForgetReport(len(author_ids), count)
+
+
+def do_unforget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+                handle: str) -> int:
+    """Undo ``do_forget``'s suppression of ``handle`` (the person asks to be tracked again):
+    their new posts, and the ones deleted, may be stored again. Deleted data is not
+    restored. Returns how many suppression records went."""
+    cleaned = forgotten.normalized_handle(handle)
+    if not cleaned:
+        raise ServiceError("privacy.bad_handle", value=handle[:60])
+    with transaction(sessions) as session:
+        if actor.user_id:
+            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+        removed = forgotten.remove(session, workspace_id, cleaned)
+        if not removed:
+            raise ServiceError("privacy.not_forgotten", handle=cleaned)
+        record(session, workspace_id, actor, "privacy.unforget",
+               detail={"handle_sha256": handle_digest(cleaned)})
+        return removed
 
 
 

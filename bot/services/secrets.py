@@ -19,6 +19,7 @@ from bot.net.errors import SourceConfigError
 from bot.sources.registry import get_source
 from storage.db import transaction
 from storage.models import SourceRow
+from storage.models_privacy import ForgetKey
 from storage.secret_box import SecretBox, SecretKeyError, box_of
 
 log = logging.getLogger(__name__)
@@ -133,8 +134,9 @@ def redact_for_row(text: str | None, row: SourceRow, box: SecretBox | None = Non
 
 
 def do_rotate_secrets(sessions: sessionmaker[Session]) -> int:
-    """Encrypt every source secret with the first key (legacy plain ones included) and
-    mask the secrets in stored health messages; returns how many values were rewritten.
+    """Encrypt every source secret and every workspace's forget key with the first key
+    (legacy plain ones included) and mask the secrets in stored health messages; returns
+    how many values were rewritten.
     Needs a key; a value no key opens raises SecretKeyError and nothing is written."""
     rewritten = 0
     with transaction(sessions) as session:
@@ -153,4 +155,8 @@ def do_rotate_secrets(sessions: sessionmaker[Session]) -> int:
             masked = redact_for_row(row.last_error, row, box)
             if masked != row.last_error:
                 row.last_error = masked
+        # The keys of the forgotten authors' hashes: re-encrypted, same value (same hashes).
+        for key in session.scalars(select(ForgetKey).order_by(ForgetKey.workspace_id)):
+            key.key = box.rotate(key.key)
+            rewritten += 1
     return rewritten

@@ -76,4 +76,5 @@ def do_ingest_webhook(
     return WebhookResult(200, {"received": report.received, "stored": report.stored,
                                "duplicates": report.duplicates + report.near_duplicates,
                                "filtered": report.filtered, "alerts": report.alerts,
+                               "forgotten": report.forgotten,
                                "skipped": len(report.skipped)})

@@ -298,13 +298,23 @@ def cmd_lang(request: CommandRequest, runtime: Runtime) -> Reply:
     return Reply(t(language, "role.lang_set"))
 
 
-@REGISTRY.subcommand("forget", usage="forget @handle", examples=("forget @ana@mastodon.social",),
+@REGISTRY.subcommand("forget", usage="forget [undo] @handle",
+                     examples=("forget @ana@mastodon.social", "forget undo @ana@mastodon.social"),
                      role=Role.ADMIN, nudges_outbox=True)
 def cmd_forget(request: CommandRequest, runtime: Runtime) -> Reply:
-    """Delete an author's data everywhere."""
-    if len(request.args) != 1:
+    """Delete an author's data everywhere, and keep it from coming back (``undo``: let
+    their posts be stored again)."""
+    args = request.args
+    if len(args) == 2 and args[0].lower() == "undo":
+        handle = unescape(args[1])
+        privacy.do_unforget(runtime.sessions, request.workspace_id(runtime), request.actor,
+                            handle)
+        return Reply(t(request.language, "privacy.unforgotten",
+                       handle=handle.strip().lstrip("@").lower()))
+    if len(args) != 1:
         return Reply(t(request.language, "privacy.usage"))
+    handle = unescape(args[0])
     report = privacy.do_forget(runtime.sessions, request.workspace_id(runtime),
-                               request.actor, unescape(request.args[0]))
+                               request.actor, handle)
     return Reply(t(request.language, "privacy.forgotten", authors=report.authors,
-                   mentions=report.mentions))
+                   mentions=report.mentions, handle=handle.strip().lstrip("@").lower()))

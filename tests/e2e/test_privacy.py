@@ -39,8 +39,20 @@ def test_forget_deletes_everything_and_redacts_the_cards(vigie: VigieApp) -> Non
             AuditEvent.action == "privacy.forget")).one()
         assert event.detail["handle_sha256"] == handle_digest("ana@mastodon.social")
         assert "ana" not in str(event.detail)
+    assert "No source will store their posts again" in done["text"]
+    assert "`/cm forget undo @ana@mastodon.social`" in done["text"]
     again = vigie.slack.slash_command("forget @ana@mastodon.social", user_id=ADMIN_ID).json()
     assert "No author called" in again["text"]
+    undone = vigie.slack.slash_command("forget undo @ana@mastodon.social",
+                                       user_id=ADMIN_ID).json()
+    assert "`ana@mastodon.social` is no longer forgotten" in undone["text"]
+    nothing = vigie.slack.slash_command("forget undo @ana@mastodon.social",
+                                        user_id=ADMIN_ID).json()
+    assert "is not forgotten in this workspace" in nothing["text"]
+    with vigie.runtime.sessions() as session:
+        actions = session.scalars(select(AuditEvent.action).where(
+            AuditEvent.action.like("privacy.%")).order_by(AuditEvent.id)).all()
+    assert list(actions) == ["privacy.forget", "privacy.unforget"]
 
 
 def test_retention_keeps_daily_aggregates(vigie: VigieApp) -> None:

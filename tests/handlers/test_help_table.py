@@ -37,7 +37,7 @@ USAGES = {
     'reopen': 'reopen ID',
     'role': 'role add @user admin|approver|agent|viewer | role remove @user | role list',
     'lang': 'lang en|fr',
-    'forget': 'forget @handle',
+    'forget': 'forget [undo] @handle',
     'digest': 'digest now | set HH:MM [ZONE] | off | empty skip|post | status',
     'stats': 'stats [7d|30d|90d] | stats sov [1d|7d|30d|90d] [GROUP]',
     'export': 'export [7d|30d] [watch:NAME] [words] | export sov [7d|30d|90d] [GROUP]',
@@ -145,6 +145,7 @@ EXAMPLES = {
     ),
     'forget': (
         'forget @ana@mastodon.social',
+        'forget undo @ana@mastodon.social',
     ),
     'digest': (
         'digest now',

@@ -48,6 +48,7 @@ INVOCATIONS = (
     "replied {mention}", "ignore {mention}", "reopen {mention}",
     "role list", "role add <@U07DUMMY01|d> agent", "role remove <@U07DUMMY01|d>",
     "lang en", "forget @nobody@mastodon.social",
+    "forget undo @nobody@mastodon.social",
     "digest status", "digest now", "digest set 08:30", "digest off", "digest empty skip",
     "stats 7d", "stats sov", "export 7d", "export sov",
     "settings", "settings four_eyes on",

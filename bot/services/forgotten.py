@@ -1,0 +1,122 @@
+"""What ``forget`` erased stays erased: ingest drops the posts of a forgotten author.
+
+``do_forget`` records, per workspace, a keyed hash of the forgotten handle and of each
+deleted post's (network, id) in ``forgotten``; ingest hashes every fetched post's author
+handle and key the same way and drops the matches before anything is stored or analysed
+(every source, webhooks included), counting them in ``IngestReport.forgotten``. A post of
+theirs is recognised by its id even under a new handle (a renamed account), and their new
+posts by the handle on any network, as ``forget`` itself matches it.
+
+Nothing personal is kept: the hashes are BLAKE2b keyed with a random key of the workspace
+(``forget_keys``), stored like a source token, encrypted when ``VIGIE_SECRET_KEY`` is set
+(``vigie secrets rotate`` re-encrypts it; its value, and so every hash, stays). Without the
+key a hash cannot be tried against a list of handles. ``do_unforget`` deletes one forget's
+rows when the person asks to be tracked again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from bot.net.errors import SourceConfigError
+from bot.sources.base import FetchedMention
+from storage.bulk import one_of
+from storage.models_privacy import ForgetKey, Forgotten
+from storage.secret_box import SecretKeyError, box_of
+from storage.upserts import insert_or_skip
+
+KIND_HANDLE = "handle"
+KIND_POST = "post"
+_PERSON = b"vigie-forget"
+MAX_HANDLE = 200
+"""The longest handle an author row keeps (``authors.handle``)."""
+
+
+def normalized_handle(handle: str) -> str:
+    """The form a handle is forgotten and recognised in: no ``@`` in front, lower case."""
+    return handle[:MAX_HANDLE].strip().lstrip("@").lower()
+
+
+def _key(session: Session, workspace_id: int, *, create: bool) -> bytes | None:
+    """The workspace's hashing key (made on first use when ``create``); None when it has
+    none (nothing was ever forgotten there)."""
+    row = session.get(ForgetKey, workspace_id)
+    box = box_of(session)
+    if row is None:
+        if not create:
+            return None
+        value = secrets.token_hex(32)
+        session.add(ForgetKey(workspace_id=workspace_id, key=box.seal(value)))
+        session.flush()
+        return bytes.fromhex(value)
+    try:
+        return bytes.fromhex(box.open(row.key))
+    except SecretKeyError as err:
+        # Storing a forgotten person's posts again is worse than a failed poll: say why.
+        raise SourceConfigError(
+            "the key of this workspace's forgotten authors is encrypted with a key Vigie "
+            "does not have: put the key it was written with back in VIGIE_SECRET_KEY") from err
+
+
+def _digest(key: bytes, value: str) -> str:
+    return hashlib.blake2b(value.encode("utf-8", "surrogatepass"), key=key, digest_size=16,
+                           person=_PERSON).hexdigest()
+
+
+def _handle_digest(key: bytes, handle: str) -> str:
+    return _digest(key, "h\0" + normalized_handle(handle))
+
+
+def _post_digest(key: bytes, network: str, external_id: str) -> str:
+    return _digest(key, f"p\0{network}\0{external_id}")
+
+
+def remember(session: Session, workspace_id: int, handle: str,
+             posts: Sequence[tuple[str, str]]) -> None:
+    """Record that ``handle`` and its ``posts`` ((network, external id)) were forgotten."""
+    key = _key(session, workspace_id, create=True)
+    assert key is not None
+    subject = _handle_digest(key, handle)
+    rows = [{"workspace_id": workspace_id, "kind": KIND_HANDLE, "digest": subject,
+             "subject": subject}]
+    rows += [{"workspace_id": workspace_id, "kind": KIND_POST, "subject": subject,
+              "digest": _post_digest(key, network, external_id)}
+             for network, external_id in sorted(set(posts))]
+    session.execute(insert_or_skip(session, Forgotten), rows)
+
+
+def remove(session: Session, workspace_id: int, handle: str) -> int:
+    """Forget that ``handle`` was forgotten (its posts' rows too); how many rows went."""
+    key = _key(session, workspace_id, create=False)
+    if key is None:
+        return 0
+    result = session.execute(delete(Forgotten).where(
+        Forgotten.workspace_id == workspace_id,
+        Forgotten.subject == _handle_digest(key, handle)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def drop_forgotten(session: Session, workspace_id: int, fetched: Sequence[FetchedMention]
+                   ) -> tuple[list[FetchedMention], int]:
+    """``fetched`` without the posts of forgotten authors (by handle or by post), and how
+    many were dropped. A workspace that never forgot anyone costs one key lookup."""
+    if not fetched:
+        return list(fetched), 0
+    key = _key(session, workspace_id, create=False)
+    if key is None:
+        return list(fetched), 0
+    digests = [(_handle_digest(key, item.author.handle),
+                _post_digest(key, item.network, item.external_id)) for item in fetched]
+    wanted = sorted({d for pair in digests for d in pair})
+    found = set(session.scalars(select(Forgotten.digest).where(
+        Forgotten.workspace_id == workspace_id, one_of(session, Forgotten.digest, wanted))))
+    if not found:
+        return list(fetched), 0
+    kept = [item for item, (by_handle, by_post) in zip(fetched, digests, strict=True)
+            if by_handle not in found and by_post not in found]
+    return kept, len(fetched) - len(kept)

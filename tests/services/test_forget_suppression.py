@@ -1,0 +1,213 @@
+"""`forget` keeps a forgotten author out, on SQLite and PostgreSQL: a source polling the same
+feed again (a new source, a reset cursor), their new posts, a renamed account's old posts
+and a webhook push are all dropped and counted, never stored, until the forget is undone;
+and what is kept to recognise them names no one."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pytest_httpserver import HTTPServer
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug import Request, Response
+
+from bot.net.http import HttpClient
+from bot.services.actors import CLI
+from bot.services.errors import ServiceError
+from bot.services.outbox import KIND_CARD
+from bot.services.polling import run_poll_tick
+from bot.services.privacy import do_forget, do_unforget
+from bot.services.secrets import do_rotate_secrets
+from bot.services.sources_admin import do_add_source
+from bot.services.watches import do_add_watch
+from bot.services.webhook_ingest import do_ingest_webhook
+from storage.db import make_engine, make_session_factory
+from storage.models import Author, Mention, OutboxMessage
+from storage.models_privacy import ForgetKey, Forgotten
+from storage.secret_box import PREFIX, SecretBox, generate_key
+from tests.harness.constants import CHANNEL_ID
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+SECRET = "0123456789abcdef-shared"
+
+
+def trusted_client(_trusted: bool) -> HttpClient:
+    return HttpClient()
+
+
+class Feed:
+    """An Atom feed whose entries the test changes: (id, author, text)."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[str, str, str]] = []
+
+    def __call__(self, _request: Request) -> Response:
+        body = "".join(
+            f"<entry><id>{entry_id}</id><title>{text}</title><summary>{text}</summary>"
+            f"<link href='https://forum.example/{entry_id}'/>"
+            f"<author><name>{author}</name></author>"
+            f"<updated>{(NOW - timedelta(minutes=n + 1)).isoformat()}</updated></entry>"
+            for n, (entry_id, author, text) in enumerate(self.entries))
+        return Response(f"<feed xmlns='http://www.w3.org/2005/Atom'><title>Forum</title>"
+                        f"{body}</feed>", content_type="application/atom+xml")
+
+
+@pytest.fixture
+def feed(httpserver: HTTPServer) -> Feed:
+    served = Feed()
+    served.entries = [
+        ("bob-1", "angry_bob", "Acme is a scam, they stole my money and my data"),
+        ("bob-2", "angry_bob", "Still no refund from Acme, I will sue them all"),
+        ("ann-1", "ann", "Acme delivered my parcel early, thanks a lot"),
+    ]
+    httpserver.expect_request("/feed").respond_with_handler(served)
+    return served
+
+
+def add_source(sessions: sessionmaker[Session], workspace_id: int, watch: str, url: str) -> int:
+    do_add_watch(sessions, workspace_id, CLI, name=watch, query="acme", channel_id=CHANNEL_ID,
+                 alert_threshold=0)
+    return do_add_source(sessions, workspace_id, CLI, kind="rss", watch_name=watch,
+                         values={"url": url}).id
+
+
+def bob_mentions(sessions: sessionmaker[Session]) -> list[str]:
+    with sessions() as session:
+        return sorted(session.scalars(select(Mention.external_id).join(
+            Author, Author.id == Mention.author_id).where(
+            func.lower(Author.handle).in_(["angry_bob", "@angry_bob"]))))
+
+
+def poll(sessions: sessionmaker[Session], source_id: int) -> tuple[int, int, int]:
+    totals = run_poll_tick(sessions, trusted_client, force=True, only_ids=[source_id]).totals
+    return totals.stored, totals.forgotten, totals.alerts
+
+
+def test_a_forgotten_author_does_not_come_back_until_undone(
+        sessions: sessionmaker[Session], workspace_id: int, httpserver: HTTPServer,
+        feed: Feed) -> None:
+    url = httpserver.url_for("/feed")
+    first = add_source(sessions, workspace_id, "acme", url)
+    assert poll(sessions, first) == (3, 0, 3)
+    report = do_forget(sessions, workspace_id, CLI, "@Angry_Bob")
+    assert (report.authors, report.mentions) == (1, 2)
+    with sessions() as session:
+        cards = session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.kind == KIND_CARD))
+
+    # Another source on the same feed (from scratch, as after a cursor reset).
+    second = add_source(sessions, workspace_id, "acme-again", url)
+    stored, dropped, _alerts = poll(sessions, second)
+    assert (stored, dropped) == (0, 2)
+    assert bob_mentions(sessions) == []
+
+    # A new post of theirs, and an old one of theirs under a new name (a renamed account).
+    feed.entries = [("bob-3", "angry_bob", "Acme, answer me or see you in court"),
+                    ("bob-1", "calm_robert", "Acme is a scam, they stole my money"),
+                    *feed.entries[1:]]
+    assert poll(sessions, second)[:2] == (0, 1)  # the others were seen by this source
+    # A third source sees all three (by handle, by post, by handle); ann's post is linked.
+    assert poll(sessions, add_source(sessions, workspace_id, "third", url))[:2] == (0, 3)
+    assert bob_mentions(sessions) == []
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.kind == KIND_CARD, OutboxMessage.mention_id.is_(None))) == 0
+        assert session.scalar(select(func.count()).select_from(Mention).where(
+            Mention.external_id.like("bob-%"))) == 0
+        new_cards = session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.kind == KIND_CARD))
+    assert new_cards is not None and cards is not None and new_cards <= cards + 1  # ann's
+
+    # The person asks to be tracked again: their posts are stored again.
+    assert do_unforget(sessions, workspace_id, CLI, "angry_bob") == 3
+    with pytest.raises(ServiceError) as refused:
+        do_unforget(sessions, workspace_id, CLI, "angry_bob")
+    assert refused.value.key == "privacy.not_forgotten"
+    assert poll(sessions, add_source(sessions, workspace_id, "fourth", url))[:2] == (3, 0)
+    assert bob_mentions(sessions) == ["bob-2", "bob-3"]  # bob-1 is calm_robert's now
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Mention).where(
+            Mention.external_id.like("bob-%"))) == 3
+
+
+def test_a_webhook_push_of_a_forgotten_author_is_dropped(
+        sessions: sessionmaker[Session], workspace_id: int, httpserver: HTTPServer,
+        feed: Feed) -> None:
+    add_source(sessions, workspace_id, "acme", httpserver.url_for("/feed"))
+    run_poll_tick(sessions, trusted_client, force=True)
+    do_forget(sessions, workspace_id, CLI, "angry_bob")
+    hook = do_add_source(sessions, workspace_id, CLI, kind="webhook", watch_name="acme",
+                         values={"secret": SECRET, "network": "forum"}).id
+    items = [{"id": "t-1", "url": "https://forum.example/t/1", "network": "forum",
+              "text": "Acme support is useless", "author": {"handle": "@ANGRY_BOB"},
+              "published_at": NOW.isoformat()},
+             {"id": "t-2", "url": "https://forum.example/t/2", "network": "forum",
+              "text": "Acme support answered fast", "author": {"handle": "carol"},
+              "published_at": NOW.isoformat()}]
+    body = json.dumps(items).encode()
+    stamp = str(int(time.time()))
+    signature = "sha256=" + hmac.new(SECRET.encode(), f"{stamp}.".encode() + body,
+                                     hashlib.sha256).hexdigest()
+    result = do_ingest_webhook(sessions, hook, body, signature=signature, timestamp=stamp)
+    assert result.status == 200, result.body
+    assert (result.body["stored"], result.body["forgotten"]) == (1, 1)
+    assert bob_mentions(sessions) == []
+
+
+def test_what_forget_keeps_names_no_one(
+        sessions: sessionmaker[Session], workspace_id: int, httpserver: HTTPServer,
+        feed: Feed) -> None:
+    add_source(sessions, workspace_id, "acme", httpserver.url_for("/feed"))
+    run_poll_tick(sessions, trusted_client, force=True)
+    do_forget(sessions, workspace_id, CLI, "angry_bob")
+    with sessions() as session:
+        rows = session.scalars(select(Forgotten)).all()
+        key = session.get(ForgetKey, workspace_id)
+    assert sorted(r.kind for r in rows) == ["handle", "post", "post"]
+    kept = " ".join(f"{r.digest} {r.subject}" for r in rows)
+    assert "bob" not in kept and "forum.example" not in kept
+    # Keyed: not the plain hash of the handle anyone could compute from a list of handles.
+    for plain in ("angry_bob", "h\0angry_bob"):
+        for algorithm in ("sha256", "md5", "sha1"):
+            assert hashlib.new(algorithm, plain.encode()).hexdigest()[:32] not in kept
+        assert hashlib.blake2b(plain.encode(), digest_size=16).hexdigest() not in kept
+    assert key is not None and len(key.key) >= 64
+
+
+def test_the_hash_key_is_encrypted_and_outlives_a_key_rotation(
+        db_url: str, sessions: sessionmaker[Session], workspace_id: int,
+        httpserver: HTTPServer, feed: Feed) -> None:
+    old, new = generate_key(), generate_key()
+    url = httpserver.url_for("/feed")
+    engines = []
+
+    def boxed(*keys: str) -> sessionmaker[Session]:
+        engines.append(make_engine(db_url))
+        return make_session_factory(engines[-1], SecretBox(list(keys)))
+
+    try:
+        first = boxed(old)
+        add_source(first, workspace_id, "acme", url)
+        run_poll_tick(first, trusted_client, force=True)
+        do_forget(first, workspace_id, CLI, "angry_bob")
+        with sessions() as session:
+            stored = session.get(ForgetKey, workspace_id)
+            assert stored is not None and stored.key.startswith(PREFIX)
+        assert do_rotate_secrets(boxed(new, old)) == 1
+        rotated = boxed(new)  # the old key is gone: the hashes still match
+        assert poll(rotated, add_source(rotated, workspace_id, "again", url))[:2] == (0, 2)
+        # Without the key nothing can tell a forgotten author: the poll fails, loudly,
+        # rather than store their posts again.
+        third = add_source(sessions, workspace_id, "third", url)
+        outcome = run_poll_tick(sessions, trusted_client, force=True, only_ids=[third])
+        assert "forgotten authors" in (outcome.outcomes[0].error or "")
+        assert bob_mentions(sessions) == []
+    finally:
+        for engine in engines:
+            engine.dispose()
