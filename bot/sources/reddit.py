@@ -7,6 +7,7 @@ import hashlib
 import re
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote, urlencode, urlsplit
@@ -26,7 +27,8 @@ NETWORK = "reddit"
 WEB = "https://www.reddit.com"
 SEEN_KEEP = 500
 LATE_GRACE = timedelta(hours=6)
-"""Search indexing lags: unseen items this much older than the newest seen still count."""
+"""Search indexing lags: unseen items this much older than the newest seen are flagged
+``late`` (still new: ingest stores them, quietly when they predate the source's history)."""
 _SUBREDDIT = re.compile(r"^[A-Za-z0-9_]{2,21}$")
 _TOKEN_MARGIN = 60.0
 
@@ -256,14 +258,14 @@ def parse_listing(payload: Any) -> list[FetchedMention]:
 def select_unseen(
     mentions: list[FetchedMention], cursor: Cursor
 ) -> tuple[list[FetchedMention], Cursor]:
-    """Mentions not seen before (bounded id set + newest time with a grace window)."""
+    """Mentions not seen before (bounded id set), however old: one dated more than
+    LATE_GRACE before the newest seen (found late by the search) is flagged ``late``."""
     seen = SeenIds(cursor.get("seen") or [])
     newest = cursor_time(cursor, "newest")
-    fresh = [
-        m
-        for m in mentions
-        if m.external_id not in seen and (newest is None or m.published_at >= newest - LATE_GRACE)
-    ]
+    fresh = [m for m in mentions if m.external_id not in seen]
+    if newest is not None:
+        fresh = [replace(m, late=True) if m.published_at < newest - LATE_GRACE else m
+                 for m in fresh]
     now = datetime.now(UTC)
     times = [m.published_at for m in mentions if m.published_at <= now + timedelta(days=1)]
     latest = max([*times, *([newest] if newest else [])], default=None)

@@ -126,6 +126,28 @@ def test_search_fetch_with_app_token_and_cursor(
     assert len([e for e in httpserver.log if e[0].path == TOKEN_PATH]) == 1  # token reused
 
 
+def test_a_post_the_search_finds_late_is_new_and_flagged_late(
+    httpserver: HTTPServer, http: HttpClient, load_json: Callable[[str], Any]
+) -> None:
+    # Search indexing lags: a post older than the newest one seen by far more than the
+    # grace showed up later. It was dropped unseen (never stored, never fetched again).
+    token_ok(httpserver)
+    full = load_json("reddit/asyncpraw_r_all_search_q_praw_oauth_search_2020.json")
+    children = full["data"]["children"]
+    oldest = min(children, key=lambda c: c["data"]["created_utc"])
+    partial = {**full, "data": {**full["data"],
+                                "children": [c for c in children if c is not oldest]}}
+    httpserver.expect_oneshot_request("/search").respond_with_json(partial)
+    httpserver.expect_request("/search").respond_with_json(full)
+    source, cfg = RedditSource(), config(httpserver)
+    first = source.fetch(http, cfg, {})
+    assert len(first.mentions) == 30 and not any(m.late for m in first.mentions)
+    second = source.fetch(http, cfg, first.cursor)
+    assert [(m.external_id.rsplit("_", 1)[-1], m.late) for m in second.mentions] == [
+        (oldest["data"]["id"], True)]
+    assert source.fetch(http, cfg, second.cursor).mentions == []
+
+
 def test_subreddit_comments_mode(
     httpserver: HTTPServer, http: HttpClient, load_json: Callable[[str], Any]
 ) -> None:
