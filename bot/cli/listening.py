@@ -490,6 +490,9 @@ def source_test(source_id: int, team: str | None) -> None:
             runtime.sessions, ws.id, CLI, source_id, http_factory(runtime.settings)))
     click.echo(f"Fetched {result.fetched} item(s); {len(result.candidates)} match the watch "
                f"({result.report.filtered} filtered out).")
+    if result.report.forgotten:
+        click.echo(f"{result.report.forgotten} post(s) by forgotten authors left out (never "
+                   "stored; vigie forget --undo HANDLE lifts that).")
     for candidate in result.candidates[:20]:
         item, analysis = candidate.fetched, candidate.analysis
         click.echo(f"- [{analysis.priority:>3}] {item.network} {item.author.handle or '?'} "

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.net.errors import SourceConfigError, SourceError
 from bot.net.netguard import validate_public_url
-from bot.services import backfill
+from bot.services import backfill, forgotten
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
@@ -264,6 +264,7 @@ def do_set_source_paused(sessions: sessionmaker[Session], workspace_id: int, act
 def test_source(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                 source_id: int, http_factory: HttpFactory) -> SourceTestResult:
     """Fetch once now and say what would be stored; stores nothing, moves no cursor.
+    The posts of forgotten authors are left out (counted in ``report.forgotten``).
 
     Admins only, like adding a source: a test holds a listener thread for up to
     SOURCE_TEST_BUDGET seconds and fetches an address of the admin's choosing.
@@ -283,5 +284,13 @@ def test_source(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
         message = redact(str(err), secret_values(claimed.kind, claimed.config))
         raise ServiceError("source.test_failed", id=str(source_id), error=message) from None
     report = IngestReport(received=len(result.mentions))
-    candidates = match_and_analyze(watch, result.mentions, now=utcnow(), report=report)
+    with sessions() as session:
+        # Never shown, as never stored: the posts of an author forgotten at their request.
+        try:
+            mentions, report.forgotten = forgotten.drop_forgotten(session, workspace_id,
+                                                                  result.mentions)
+        except SourceConfigError as err:
+            raise ServiceError("source.test_failed", id=str(source_id), error=str(err)
+                               ) from None
+    candidates = match_and_analyze(watch, mentions, now=utcnow(), report=report)
     return SourceTestResult(len(result.mentions), candidates, report, result.not_modified)

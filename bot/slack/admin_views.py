@@ -137,6 +137,8 @@ class _Candidate(Protocol):
 class _Filtered(Protocol):
     @property
     def filtered(self) -> int: ...
+    @property
+    def forgotten(self) -> int: ...
 
 
 class SourceTest(Protocol):
@@ -259,6 +261,8 @@ def build_source_test(source_id: int, result: SourceTest, language: str
     head = t(language, "admin.test_head", id=source_id, fetched=result.fetched,
              matched=len(result.candidates), filtered=result.report.filtered)
     lines = [head]
+    if result.report.forgotten:
+        lines.append(t(language, "admin.test_forgotten", count=result.report.forgotten))
     for candidate in result.candidates[:10]:
         item = candidate.fetched
         lines.append(f"• [{candidate.analysis.priority}] {escape(item.network)} "

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug import Request, Response
 
 from bot.net.http import HttpClient
+from bot.services import sources_admin
 from bot.services.actors import CLI
 from bot.services.errors import ServiceError
 from bot.services.outbox import KIND_CARD
@@ -27,6 +28,7 @@ from bot.services.secrets import do_rotate_secrets
 from bot.services.sources_admin import do_add_source
 from bot.services.watches import do_add_watch
 from bot.services.webhook_ingest import do_ingest_webhook
+from bot.slack.admin_views import build_source_test
 from storage.db import make_engine, make_session_factory
 from storage.models import Author, Mention, OutboxMessage
 from storage.models_privacy import ForgetKey, Forgotten
@@ -211,3 +213,17 @@ def test_the_hash_key_is_encrypted_and_outlives_a_key_rotation(
     finally:
         for engine in engines:
             engine.dispose()
+
+
+def test_a_source_test_leaves_a_forgotten_authors_posts_out(
+        sessions: sessionmaker[Session], workspace_id: int, httpserver: HTTPServer,
+        feed: Feed) -> None:
+    source = add_source(sessions, workspace_id, "acme", httpserver.url_for("/feed"))
+    run_poll_tick(sessions, trusted_client, force=True)
+    do_forget(sessions, workspace_id, CLI, "angry_bob")
+    result = sources_admin.test_source(sessions, workspace_id, CLI, source, trusted_client)
+    assert (result.fetched, result.report.forgotten) == (3, 2)
+    assert [c.fetched.author.handle for c in result.candidates] == ["ann"]
+    _head, blocks = build_source_test(source, result, "fr")
+    assert "2 publication(s) d'auteurs oubliés laissée(s) de côté" in str(blocks)
+    assert "angry_bob" not in str(blocks)
