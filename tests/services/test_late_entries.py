@@ -155,3 +155,26 @@ def test_a_feed_rewriting_its_guids_does_not_bring_its_archive_back(
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Mention)) == stored
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == cards
+
+
+def test_a_feed_rewriting_its_guids_and_texts_sends_no_new_cards(
+        sessions: sessionmaker[Session], feed: Feed, source: int) -> None:
+    # Worse: new GUIDs and a changed text (a new footer), same links. The texts no longer
+    # match, so the posts are stored again, but each joins the story of the stored post
+    # with its link, whose card went out already: no card goes out again.
+    texts = [f"Acme customers are angry, the delivery of order {n} is late again and "
+             "nobody answers" for n in range(6)]
+    for day in range(6):
+        feed.items.append((f"p{day}", NOW - timedelta(days=6 - day, hours=1), texts[day]))
+        run_poll_tick(sessions, trusted_client, force=True, now=NOW - timedelta(days=6 - day))
+    with sessions() as session:
+        cards = session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.kind == KIND_CARD))
+    assert cards
+    feed.items = [(f"{guid}?v=2", date, f"{text} Read the whole thread on our new forum")
+                  for guid, date, text in feed.items]
+    totals = run_poll_tick(sessions, trusted_client, force=True, now=NOW).totals
+    assert totals.stored == 6 and totals.joined_stories == 6 and totals.alerts == 0
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.kind == KIND_CARD)) == cards
