@@ -1,6 +1,6 @@
 """forget_keys, forgotten: what `forget` erased is never stored again
 
-Revision ID: 0038
+Revision ID: 0037
 Revises: 0036
 Create Date: 2026-12-06 12:00:00
 
@@ -10,16 +10,13 @@ alerted again. ``forgotten`` keeps, per workspace, a keyed hash (BLAKE2b keyed w
 workspace's ``forget_keys`` key) of each forgotten handle and of each deleted post's
 network and id; ingest drops the posts they match. No handle, name or text is stored.
 The key is stored like a source token (encrypted when VIGIE_SECRET_KEY is set).
-
-Numbered 0038 (revising 0036) so that it does not clash with a 0037 written meanwhile:
-whichever lands second re-points its ``down_revision``.
 """
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0038'
+revision: str = '0037'
 down_revision: str | None = '0036'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
