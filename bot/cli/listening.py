@@ -640,7 +640,7 @@ def _once(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -
 def mentions(watch_name: str | None, since: str | None, status: str | None,
              sentiment: str | None, network: str | None, text: str | None,
              topic: str | None, limit: int, as_json: bool, team: str | None) -> None:
-    """Print stored mentions, newest first."""
+    """Print stored mentions, the last found first."""
     from bot.services.mention_search import (
         MentionFilter,
         parse_duration,

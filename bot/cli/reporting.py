@@ -118,7 +118,7 @@ def _export_formats() -> tuple[str, ...]:
 @team_option
 def export(since: str, fmt: str, watch_name: str | None, text: str | None,
            output: Path | None, team: str | None) -> None:
-    """Export mentions with their status, owner, reply and times (newest first)."""
+    """Export mentions with their status, owner, reply and times (the last found first)."""
     from bot.services.export import export_mentions
 
     if output is not None:

@@ -50,7 +50,7 @@ def test_list_title_says_when_more_pages_follow(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(views, "_row_text", lambda row, language: f"#{row.id}")
     rows = [Row(i) for i in range(10, 0, -1)]
     title, _ = build_mention_list(rows, "en", more_value={"before_id": 1})  # type: ignore[arg-type]
-    assert title == "The newest 10 matching mentions (More shows older ones)"
+    assert title == "The 10 matching mentions Vigie found last (More shows those found before)"
     last, _ = build_mention_list(rows[:3], "en", more_value=None)  # type: ignore[arg-type]
     assert last == "3 mention(s)"
 
