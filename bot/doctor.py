@@ -6,9 +6,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.database_diagnosis import (
+    database_failure,
+    missing_sqlite_file,
+    no_file_detail,
+    shown_location,
+)
 from bot.llm import LLMError, from_config
 from bot.schema_revision import current_revision, head_revision
 from storage.db import make_engine, ping
@@ -27,18 +32,21 @@ class Check:
 
 
 def _database_checks(settings: Settings) -> list[Check]:
-    safe_url = make_url(settings.database_url).render_as_string(hide_password=True)
-    engine = make_engine(settings.database_url)
+    url = settings.database_url
+    missing = missing_sqlite_file(url)
+    if missing is not None:  # connecting would create an empty database there
+        return [Check("database", FAIL, no_file_detail(url)),
+                Check("migrations", SKIP, "no database")]
+    engine = make_engine(url)
     try:
         try:
             ping(engine)
         except Exception as err:  # noqa: BLE001  (any failure is reported, not raised)
             return [
-                Check("database", FAIL, f"{safe_url} unreachable ({type(err).__name__}): "
-                      "check VIGIE_DATABASE_URL and that the server is running"),
+                Check("database", FAIL, database_failure(url, err)),
                 Check("migrations", SKIP, "database unreachable"),
             ]
-        checks = [Check("database", OK, f"{safe_url} reachable")]
+        checks = [Check("database", OK, f"{shown_location(url)} reachable")]
         current, head = current_revision(engine), head_revision()
         if current == head:
             checks.append(Check("migrations", OK, f"at {head}"))

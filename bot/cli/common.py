@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from bot.cli.root import DATABASE_URL_META
+
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.runtime import Runtime
@@ -76,33 +78,62 @@ def settings_or_exit(**overrides: Any) -> Settings:
     return settings
 
 
+def _remember_database(url: str) -> None:
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.meta[DATABASE_URL_META] = url
+
+
 @contextmanager
-def open_runtime(settings: Settings, *, migrated: bool = True) -> Iterator[Runtime]:
-    """The process's runtime; with ``migrated`` it first checks the schema is current."""
+def open_runtime(settings: Settings, *, migrated: bool = True,
+                 first_run: bool = False) -> Iterator[Runtime]:
+    """The process's runtime; with ``migrated`` it first checks the schema is current
+    (``first_run``: the command a first run starts with, see ``require_migrated``)."""
     from bot.runtime import build_runtime
 
+    _remember_database(settings.database_url)
     runtime = build_runtime(settings)
     try:
         if migrated:
-            require_migrated(runtime)
+            require_migrated(runtime, first_run=first_run)
         yield runtime
     finally:
         runtime.close()
 
 
-def require_migrated(runtime: Runtime) -> None:
+def require_sqlite_file(url: str, *, first_run: bool = False) -> None:
+    """Exit with a clear line, naming the absolute path, when ``url`` is a SQLite file that
+    does not exist: opening it would leave a new, empty database there (a relative URL
+    found none in this folder). ``first_run`` says to create it with `vigie db upgrade`."""
+    from bot.database_diagnosis import missing_sqlite_file, no_file_message, shown_location
+
+    path = missing_sqlite_file(url)
+    if path is None:
+        return
+    if first_run:
+        click.echo(f"No database yet at {shown_location(url)}: run `vigie db upgrade` "
+                   "first (it creates it).", err=True)
+    else:
+        click.echo(no_file_message(url, path), err=True)
+    raise SystemExit(2)
+
+
+def require_migrated(runtime: Runtime, *, first_run: bool = False) -> None:
     """Exit with a clear line unless the database is reachable and at the newest revision."""
     from bot import schema_revision
+    from bot.database_diagnosis import database_failure, shown_location
 
+    url = runtime.settings.database_url
+    require_sqlite_file(url, first_run=first_run)
     try:
         current = schema_revision.current_revision(runtime.engine)
     except Exception as err:  # noqa: BLE001  (a clear line instead of a traceback)
-        click.echo(f"Database error: cannot open {runtime.settings.database_url.split('@')[-1]} "
-                   f"({type(err).__name__}); check VIGIE_DATABASE_URL", err=True)
+        click.echo(f"Database error: cannot open {database_failure(url, err)}", err=True)
         raise SystemExit(2) from None
     head = schema_revision.head_revision()
     if current != head:
-        click.echo(f"The database is at {current or 'nothing'} and Vigie needs {head}: "
+        state = f"is at {current}" if current else "was never migrated"
+        click.echo(f"The database {shown_location(url)} {state} and Vigie needs {head}: "
                    "run `vigie db upgrade` first.", err=True)
         raise SystemExit(2)
 

@@ -39,7 +39,7 @@ def run() -> None:
     from bot.runtime import CONSOLE_TEAM_ID
 
     settings = settings_or_exit()
-    with open_runtime(settings) as runtime:
+    with open_runtime(settings, first_run=True) as runtime:
         if not settings.has_slack:
             try:
                 workspace = runtime.workspaces.ensure(CONSOLE_TEAM_ID)
@@ -325,10 +325,12 @@ def db_downgrade(revision: str) -> None:
 @db.command("current")
 def db_current() -> None:
     """Show the database's revision and the newest one."""
+    from bot.cli.common import require_sqlite_file
     from bot.schema_revision import current_revision, head_revision
     from storage.db import make_engine
 
     settings = settings_or_exit()
+    require_sqlite_file(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
         current = current_revision(engine)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 
@@ -28,13 +30,42 @@ def refuse_undecodable(argv: list[str]) -> None:
             raise SystemExit(2) from None
 
 
+DATABASE_URL_META = "vigie.database_url"
+"""Key of ``click.Context.meta`` where ``bot.cli.common.open_runtime`` leaves the database
+URL of the running command."""
+
+
+def _database_error(ctx: click.Context, err: Exception) -> bool:
+    """Print one line for a database that failed under a command (a read-only file that
+    was read but refuses the first write, a lock held too long); False when ``err`` is no
+    such error (it then goes on as a traceback: a bug to report)."""
+    exc = sys.modules.get("sqlalchemy.exc")  # loaded by any command that used a database
+    url = ctx.meta.get(DATABASE_URL_META)
+    if exc is None or url is None or not isinstance(err, exc.OperationalError):
+        return False
+    from bot.database_diagnosis import database_failure
+
+    click.echo(f"Database error: {database_failure(url, err)}", err=True)
+    return True
+
+
 class _Vigie(click.Group):
-    """The root group: refuses undecodable arguments before any command sees them."""
+    """The root group: refuses undecodable arguments before any command sees them, and
+    tells a database failure in one line instead of a traceback."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         """Check every argument of the command line, then parse as usual."""
         refuse_undecodable(args)
         return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; a database failure is one line and exit status 2."""
+        try:
+            return super().invoke(ctx)
+        except Exception as err:
+            if _database_error(ctx, err):
+                raise SystemExit(2) from None
+            raise
 
 
 def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:

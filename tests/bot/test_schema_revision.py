@@ -106,7 +106,8 @@ def test_a_database_at_another_revision_is_reported(tmp_path: Path) -> None:
     head = migrations.head_revision()
     assert result.returncode == 2
     assert (
-        f"The database is at 0001 and Vigie needs {head}: run `vigie db upgrade`" in result.stderr
+        f"The database {url} is at 0001 and Vigie needs {head}: run `vigie db upgrade`"
+        in result.stderr
     )
 
 

@@ -1,0 +1,179 @@
+"""What `vigie` says when its database cannot be used: where it is, the driver's own reason,
+and what to do (real processes, real SQLite files, a real PostgreSQL server)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from bot.database_diagnosis import database_failure, shown_location
+from tests.bot.test_cli import VIGIE, _env, vigie
+from tests.conftest import POSTGRES_URL
+
+
+def _missing_postgres_database(password: str) -> tuple[str, str]:
+    """A URL of a database the test server does not have (with a password trust auth
+    ignores), and that database's name."""
+    name = f"vigie_missing_{uuid.uuid4().hex[:8]}"
+    url = make_url(POSTGRES_URL).set(password=password, database=name)
+    return url.render_as_string(hide_password=False), name
+
+
+@pytest.mark.postgres
+def test_a_missing_postgres_database_is_named_with_what_to_do(
+        tmp_path: Path, postgres_admin: object) -> None:
+    del postgres_admin  # the server runs: only the database is missing
+    url, name = _missing_postgres_database("s3cret-pw")
+    for command in (["mentions"], ["poll"], ["watch", "list"]):
+        result = vigie(tmp_path, *command, VIGIE_DATABASE_URL=url)
+        assert result.returncode == 2, (command, result.stderr)
+        err = result.stderr.strip()
+        assert len(err.splitlines()) == 1, err
+        assert f'database "{name}" does not exist' in err
+        assert f"createdb {name}" in err and "vigie db upgrade" in err
+        assert "s3cret-pw" not in err and "***" in err
+        assert "OperationalError" not in err and "Traceback" not in err
+    doctor = vigie(tmp_path, "doctor", VIGIE_DATABASE_URL=url)
+    assert doctor.returncode == 1
+    line = next(li for li in doctor.stdout.splitlines() if li.startswith("database "))
+    assert "FAIL" in line and f'database "{name}" does not exist' in line
+    assert f"createdb {name}" in line and "that the server is running" not in line
+    assert "s3cret-pw" not in doctor.stdout + doctor.stderr
+
+
+def _journal_delete(path: Path) -> None:
+    """Take the file out of WAL mode, as a database copied from elsewhere may be: opening
+    it then writes (Vigie turns WAL on), which a read-only database refuses at once."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode=DELETE")
+    conn.close()
+
+
+def test_a_sqlite_database_opened_read_only_says_so_and_what_to_do(tmp_path: Path) -> None:
+    assert vigie(tmp_path, "db", "upgrade").returncode == 0
+    _journal_delete(tmp_path / "vigie.db")
+    url = f"sqlite:///file:{tmp_path / 'vigie.db'}?mode=ro&uri=true"
+    for command in (["mentions"], ["poll"], ["watch", "add", "acme", "--query", "acme",
+                                             "--channel", "C0123ABCD"]):
+        result = vigie(tmp_path, *command, VIGIE_DATABASE_URL=url)
+        assert result.returncode == 2, (command, result.stderr)
+        err = result.stderr.strip()
+        assert len(err.splitlines()) == 1, err
+        assert "attempt to write a readonly database" in err
+        assert "remove mode=ro from VIGIE_DATABASE_URL" in err
+        assert "Traceback" not in err
+
+
+def test_a_write_refused_after_opening_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    assert vigie(tmp_path, "db", "upgrade").returncode == 0  # WAL: reads work read-only
+    url = f"sqlite:///file:{tmp_path / 'vigie.db'}?mode=ro&uri=true"
+    result = vigie(tmp_path, "watch", "add", "acme", "--query", "acme", "--channel",
+                   "C0123ABCD", VIGIE_DATABASE_URL=url)
+    assert result.returncode == 2
+    err = result.stderr.strip()
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert err.startswith("Database error:")
+    assert "attempt to write a readonly database" in err and "mode=ro" in err
+
+
+_AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0 and shutil.which("setpriv") is None,
+                    reason="root writes in read-only folders, and setpriv is missing")
+def test_a_read_only_file_or_folder_says_to_make_them_writable() -> None:
+    # Outside pytest's tmp_path, which only its owner may enter: root runs vigie as nobody.
+    folder = Path(tempfile.mkdtemp(prefix="vigie-ro-"))
+    try:
+        folder.chmod(0o755)
+        assert vigie(folder, "db", "upgrade").returncode == 0
+        _journal_delete(folder / "vigie.db")
+        (folder / "vigie.db").chmod(0o444)
+        folder.chmod(0o555)
+        prefix = _AS_NOBODY if os.geteuid() == 0 else []
+        for command in (["mentions"], ["poll"], ["watch", "list"]):
+            result = subprocess.run([*prefix, *VIGIE, *command], cwd=folder, env=_env(folder),
+                                    capture_output=True, text=True, timeout=120, check=False)
+            assert result.returncode == 2, (command, result.stderr)
+            err = result.stderr.strip()
+            assert len(err.splitlines()) == 1, err
+            assert "attempt to write a readonly database" in err
+            assert f"make {folder / 'vigie.db'} and its folder {folder} writable" in err
+            assert f"sqlite:///./vigie.db ({folder / 'vigie.db'})" in err
+    finally:
+        folder.chmod(0o755)
+        shutil.rmtree(folder)
+
+
+def test_driver_reason_is_one_bounded_line_without_the_password() -> None:
+    url = "postgresql+psycopg://vigie:hunter%2F2@db.example:5432/vigie"
+    err = RuntimeError('connection to "db.example" failed for vigie:hunter/2 and hunter%2F2'
+                       + " and more" * 100 + "\nsecond line")
+    line = database_failure(url, err)
+    assert "hunter" not in line and "second line" not in line and "\n" not in line
+    assert len(line) < 400
+    assert line.startswith("postgresql+psycopg://vigie:***@db.example:5432/vigie: ")
+
+
+def test_a_folder_that_cannot_hold_the_file_says_which_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "gone"
+    try:
+        sqlite3.connect(folder / "vigie.db")
+    except sqlite3.OperationalError as err:
+        line = database_failure(f"sqlite:///{folder}/vigie.db", err)
+    assert "unable to open database file" in line and str(folder) in line
+
+
+def test_relative_sqlite_urls_show_their_absolute_file(tmp_path: Path) -> None:
+    here = Path.cwd()
+    assert shown_location("sqlite:///./vigie.db") == f"sqlite:///./vigie.db ({here / 'vigie.db'})"
+    assert shown_location("sqlite:///data/v.db") == f"sqlite:///data/v.db ({here / 'data/v.db'})"
+    assert shown_location(f"sqlite:///{tmp_path}/v.db") == f"sqlite:///{tmp_path}/v.db"
+    assert shown_location("sqlite://") == "sqlite://"
+    assert shown_location("postgresql+psycopg://u:pw@h/db") == "postgresql+psycopg://u:***@h/db"
+
+
+def test_a_missing_sqlite_file_is_named_and_never_created(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    expected = str(elsewhere / "vigie.db")
+    for command in (["mentions"], ["poll"], ["watch", "list"], ["web"], ["worker"]):
+        result = vigie(elsewhere, *command)
+        assert result.returncode == 2, (command, result.stderr)
+        err = result.stderr.strip()
+        assert f"No database file at {expected}" in err, err
+        assert "relative to the current folder" in err
+        assert "The database is at nothing" not in err
+    doctor = vigie(elsewhere, "doctor")
+    assert doctor.returncode == 1
+    line = next(li for li in doctor.stdout.splitlines() if li.startswith("database "))
+    assert "FAIL" in line and f"sqlite:///./vigie.db ({expected})" in line
+    assert "no database file" in line
+    current = vigie(elsewhere, "db", "current")
+    assert current.returncode == 2 and f"No database file at {expected}" in current.stderr
+    # `vigie run` is where a first run starts: it says to create it.
+    run = vigie(elsewhere, "run")
+    assert run.returncode == 2 and "vigie db upgrade" in run.stderr
+    assert expected in run.stderr
+    assert list(elsewhere.iterdir()) == []  # nothing created a stray empty database
+
+
+def test_an_unmigrated_or_reachable_database_names_its_file(tmp_path: Path) -> None:
+    expected = str(tmp_path / "vigie.db")
+    sqlite3.connect(tmp_path / "vigie.db").close()  # a file, never migrated
+    result = vigie(tmp_path, "mentions")
+    assert result.returncode == 2
+    assert f"sqlite:///./vigie.db ({expected})" in result.stderr
+    assert "vigie db upgrade" in result.stderr
+    assert vigie(tmp_path, "db", "upgrade").returncode == 0
+    doctor = vigie(tmp_path, "doctor")
+    line = next(li for li in doctor.stdout.splitlines() if li.startswith("database "))
+    assert "OK" in line and f"sqlite:///./vigie.db ({expected}) reachable" in line
