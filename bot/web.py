@@ -13,6 +13,7 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt import App
 
+from bot.config import Settings
 from bot.logging_setup import REQUEST_ID
 from bot.metrics import database_registry
 from bot.metrics import render as render_metrics
@@ -95,6 +96,18 @@ def _json(start_response: StartResponse, status: str, body: dict[str, Any]) -> l
     start_response(status, [("Content-Type", "application/json"),
                             ("Content-Length", str(len(data)))])
     return [data]
+
+
+def served_endpoints(settings: Settings, *, slack: bool) -> str:
+    """What ``build_wsgi_app`` answers with these settings (``slack``: with a Bolt app),
+    as the start-up line lists it."""
+    served = [f"POST {SLACK_EVENTS_PATH}"] if slack else []
+    if slack and settings.oauth:
+        served.append("GET /slack/install")  # Bolt's install path (OAuthSettings' default)
+    served += ["POST /ingest/<source id>", "GET /healthz", "GET /readyz"]
+    if settings.metrics_token is not None:
+        served.append("GET /metrics")
+    return ", ".join(served)
 
 
 def build_wsgi_app(runtime: Runtime, bolt_app: App | None) -> WSGIApp:

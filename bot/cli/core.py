@@ -152,7 +152,7 @@ def _start_web_front(runtime: Runtime,
     come from). A PORT set on purpose that cannot be bound stops `vigie run`; the default
     one only warns (nothing may need it)."""
     from bot.server import BackgroundServer
-    from bot.web import build_wsgi_app
+    from bot.web import build_wsgi_app, served_endpoints
 
     port, host = runtime.settings.port, runtime.settings.socket_mode_web_host
     if host == "off":
@@ -175,7 +175,7 @@ def _start_web_front(runtime: Runtime,
     front.start()
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"Webhooks and health checks on http://{shown}:{front.port} "
-               f"(POST /ingest/<source id>, GET /healthz); {slack_events}.")
+               f"({served_endpoints(runtime.settings, slack=False)}); {slack_events}.")
     if host in ("127.0.0.1", "::1"):
         click.echo("Only this machine can reach them: set VIGIE_SOCKET_MODE_WEB_HOST=0.0.0.0 "
                    "for webhook senders elsewhere.")
@@ -250,7 +250,10 @@ def _serve_http(runtime: Runtime, *, host: str, port: int, workers: int, fix: st
                    "(Basic Information > App Credentials > Signing Secret).", err=True)
         raise SystemExit(2)
     _require_bindable(host, port, fix)
-    click.echo(f"Vigie HTTP app on http://{host}:{port} (POST /slack/events, GET /healthz)")
+    from bot.web import served_endpoints
+
+    click.echo(f"Vigie HTTP app on http://{host}:{port} "
+               f"({served_endpoints(settings, slack=settings.has_slack)})")
     config = server_config(host, port, workers=workers, log_level=settings.log_level)
     if workers == 1:
         serve(lambda: _web_app(settings), config)
@@ -267,7 +270,8 @@ def _serve_http(runtime: Runtime, *, host: str, port: int, workers: int, fix: st
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Worker processes (default: 1 on SQLite, 2 otherwise).")
 def web(host: str, port: int | None, workers: int | None) -> None:
-    """Serve Slack's HTTP requests (POST /slack/events) and GET /healthz."""
+    """Serve Slack's HTTP requests (POST /slack/events, with Slack credentials), webhook
+    sources (POST /ingest/<source id>) and health checks (GET /healthz, /readyz)."""
     settings = settings_or_exit()
     with open_runtime(settings) as runtime:
         if workers is None:
