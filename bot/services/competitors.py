@@ -157,6 +157,12 @@ def _join(session: Session, group: WatchGroup, watches: list[Watch]) -> None:
     session.flush()
 
 
+def _written_group_name(session: Session, workspace_id: int, name: str) -> str | None:
+    """The name of the group called ``name`` in any case, as it is written; None if none."""
+    return session.scalar(select(WatchGroup.name).where(
+        WatchGroup.workspace_id == workspace_id, func.lower(WatchGroup.name) == name.lower()))
+
+
 def do_create_group(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,
                     name: str, watch_names: list[str], conquest: bool = False) -> GroupView:
     """Create a group of watches (at least one brand watch and one competitor watch, none
@@ -166,10 +172,9 @@ def do_create_group(sessions: sessionmaker[Session], workspace_id: int, actor: A
     with transaction(sessions) as session:
         if actor.user_id:
             require_role(session, workspace_id, actor.user_id, Role.ADMIN)
-        if session.scalar(select(WatchGroup.id).where(
-                WatchGroup.workspace_id == workspace_id,
-                func.lower(WatchGroup.name) == name.lower())):
-            raise ServiceError("compete.group_exists", name=name)
+        existing = _written_group_name(session, workspace_id, name)
+        if existing is not None:
+            raise ServiceError("compete.group_exists", name=existing)
         watches = _watches(session, workspace_id, watch_names)
         group = WatchGroup(workspace_id=workspace_id, name=name, conquest=conquest,
                            created_by=actor.user_id)
@@ -180,7 +185,9 @@ def do_create_group(sessions: sessionmaker[Session], workspace_id: int, actor: A
                 session.add(group)
                 session.flush()
         except IntegrityError:
-            raise ServiceError("compete.group_exists", name=name) from None
+            raise ServiceError("compete.group_exists",
+                               name=_written_group_name(session, workspace_id, name) or name
+                               ) from None
         _join(session, group, watches)
         view = _view(session, group)
         _check_complete(view)

@@ -132,6 +132,13 @@ def watch_id_by_name(db: Session | Connection, workspace_id: int, name: str) -> 
     return int(watch_id)
 
 
+def _written_name(session: Session, workspace_id: int, name: str) -> str | None:
+    """The name of the watch called ``name`` in any case, as it is written; None if none.
+    A refusal names it so: the name as typed may differ, and removing that removes it."""
+    return session.scalar(select(Watch.name).where(
+        Watch.workspace_id == workspace_id, func.lower(Watch.name) == name.lower()))
+
+
 def _learned_shift(watch: Watch, offset: int) -> int:
     """What the workspace's learned ``offset`` changes in ``watch``'s threshold (bounds
     applied), as ingest uses it; 0 for a competitor watch."""
@@ -159,10 +166,9 @@ def do_add_watch(
     with transaction(sessions) as session:
         if actor.user_id:
             require_role(session, workspace_id, actor.user_id, Role.ADMIN)
-        exists = session.scalar(select(Watch.id).where(
-            Watch.workspace_id == workspace_id, func.lower(Watch.name) == name.lower()))
-        if exists:
-            raise ServiceError("watch.exists", name=name)
+        existing = _written_name(session, workspace_id, name)
+        if existing is not None:
+            raise ServiceError("watch.exists", name=existing)
         watch = Watch(workspace_id=workspace_id, name=name, query=query, channel_id=channel_id,
                       alert_threshold=alert_threshold, created_by=actor.user_id, kind=kind)
         try:
@@ -172,7 +178,8 @@ def do_add_watch(
                 session.add(watch)
                 session.flush()
         except IntegrityError:
-            raise ServiceError("watch.exists", name=name) from None
+            raise ServiceError("watch.exists",
+                               name=_written_name(session, workspace_id, name) or name) from None
         group_name = None
         if group is not None:
             found = session.scalar(select(WatchGroup).where(

@@ -482,8 +482,8 @@ def test_two_admins_creating_groups_of_one_name_at_once_one_is_refused(
     (refused,) = [r for r in results if isinstance(r, Exception)]
     assert isinstance(refused, ServiceError) and refused.key == "compete.group_exists", (
         results)
-    late = names[1] if results[0] is made else names[0]
-    assert f"A watch group called `{late}` already exists" in refused.message()
+    # The refusal names the group as it is written, not as the late admin typed it.
+    assert f"A watch group called `{made.name}` already exists" in refused.message()
     groups = {g.name: sorted(m.name for m in g.members)
               for g in competitors.list_groups(sessions, workspace_id)}
     assert groups == {made.name: sorted(m.name for m in made.members)}  # nothing half-made

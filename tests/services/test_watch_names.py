@@ -46,6 +46,50 @@ def test_two_admins_adding_one_name_in_two_cases_at_once_one_is_refused(
     (added,) = [r for r in results if isinstance(r, WatchView)]
     (refused,) = [r for r in results if isinstance(r, Exception)]
     assert isinstance(refused, ServiceError) and refused.key == "watch.exists", results
-    late = "acme" if added.name == "Acme" else "Acme"
-    assert f"A watch called `{late}` already exists" in refused.message()
+    # The refusal names the watch as it is written, not as the late admin typed it.
+    assert f"A watch called `{added.name}` already exists" in refused.message()
     assert [v.name for v in list_watches(sessions, workspace_id)] == [added.name]
+
+
+def test_a_name_taken_in_another_case_names_the_existing_watch_and_never_its_removal(
+    sessions: sessionmaker[Session], workspace_id: int,
+) -> None:
+    """'ACME' while 'acme' exists was refused as 'A watch called ACME already exists …
+    remove it first with vigie watch remove ACME', which deletes acme and its sources."""
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme",
+                 channel_id=CHANNEL_ID)
+    try:
+        do_add_watch(sessions, workspace_id, CLI, name="ACME", query="acme",
+                     channel_id=CHANNEL_ID)
+    except ServiceError as err:
+        refused = err
+    else:
+        raise AssertionError("ACME was added next to acme")
+    slack, slack_fr = refused.message("en"), refused.message("fr")
+    terminal, terminal_fr = refused.message("en", plain=True), refused.message("fr", plain=True)
+    assert "A watch called `acme` already exists" in slack
+    assert "Une veille `acme` existe déjà" in slack_fr
+    assert "A watch called 'acme' already exists" in terminal
+    assert "Une veille 'acme' existe déjà" in terminal_fr
+    for text in (slack, slack_fr, terminal, terminal_fr):
+        assert "remove" not in text and "ACME" not in text, text
+    assert "`/cm watch list`" in slack and "`/cm watch list`" in slack_fr
+    assert "vigie watch list" in terminal and "vigie watch list" in terminal_fr
+    assert [v.name for v in list_watches(sessions, workspace_id)] == ["acme"]
+
+
+def test_a_name_with_an_accent_is_refused_saying_ascii_letters(
+    sessions: sessionmaker[Session], workspace_id: int,
+) -> None:
+    """'café' was refused though the message allowed 'letters'."""
+    try:
+        do_add_watch(sessions, workspace_id, CLI, name="café", query="café",
+                     channel_id=CHANNEL_ID)
+    except ServiceError as err:
+        refused = err
+    else:
+        raise AssertionError("café was accepted")
+    assert refused.key == "watch.bad_name"
+    assert "ASCII letters" in refused.message("en")
+    assert "lettres ASCII" in refused.message("fr")
+    assert "ASCII letters" in refused.message("en", plain=True)
