@@ -70,6 +70,9 @@ class ClaimedSource:
     watch_name: str
     claimed_at: datetime | None = None
     """When this worker claimed it; a later claim by another worker wins."""
+    unclaimed: tuple[datetime, datetime | None] | None = None
+    """Its ``next_poll_at`` and ``last_polled_at`` before this claim (None: no lease), which
+    ``release_claims`` puts back."""
 
 
 @dataclass
@@ -104,10 +107,11 @@ class TickReport:
         return total
 
 
-def snapshot(row: SourceRow, watch_name: str) -> ClaimedSource:
-    """Copy what a fetch needs out of a source row."""
+def snapshot(row: SourceRow, watch_name: str,
+             unclaimed: tuple[datetime, datetime | None] | None = None) -> ClaimedSource:
+    """Copy what a fetch needs out of a source row (``unclaimed``: see ClaimedSource)."""
     return ClaimedSource(row.id, row.kind, open_config(row), dict(row.cursor), row.trusted,
-                         row.interval_seconds, watch_name, row.last_polled_at)
+                         row.interval_seconds, watch_name, row.last_polled_at, unclaimed)
 
 
 def claim_due_sources(
@@ -136,11 +140,31 @@ def claim_due_sources(
             query = skip_locked(session, query, of=SourceRow)
         claimed = []
         for row, watch_name in session.execute(query).all():
+            unclaimed = None
             if lease:
+                unclaimed = (row.next_poll_at, row.last_polled_at)
                 row.next_poll_at = now + CLAIM_LEASE
                 row.last_polled_at = now
-            claimed.append(snapshot(row, watch_name))
+            claimed.append(snapshot(row, watch_name, unclaimed))
         return claimed
+
+
+def release_claims(sessions: sessionmaker[Session], sources: Sequence[ClaimedSource]) -> int:
+    """Give the sources of an interrupted poll (Ctrl-C on `vigie poll`) back their schedule
+    from before the claim: held until the lease ran out, a running `vigie run` would skip
+    them for ten minutes. A source claimed again since (its lease ran out) stays with its
+    new claim. Returns how many were released."""
+    released = 0
+    with transaction(sessions) as session:
+        for source in sources:
+            if source.unclaimed is None:
+                continue
+            row = session.get(SourceRow, source.id, with_for_update=True)
+            if row is None or row.last_polled_at != source.claimed_at:
+                continue
+            row.next_poll_at, row.last_polled_at = source.unclaimed
+            released += 1
+    return released
 
 
 def fetch_source(source: ClaimedSource, http_factory: HttpFactory, *,
@@ -341,6 +365,12 @@ class _Fetches:
                         yield source, None
                 self._start(pending)
         finally:
+            # Left early (Ctrl-C): nothing will store what is still in flight, so cut it
+            # short, or the process would wait for it on exit.
+            for future, source in self.sources.items():
+                client = self._clients.get(source.id)
+                if not future.done() and client is not None:
+                    client.abort()
             # Never wait for an abandoned fetch: its thread ends on its own.
             if self._pool is not None:
                 self._pool.shutdown(wait=False, cancel_futures=True)
@@ -381,11 +411,30 @@ def run_poll_tick(
     fetches = _Fetches(http_factory, concurrency, budget)
     for source in claimed:
         fetches.submit(source)
-    for outcome in _poll(sessions, fetches, now, budget, backfill_hours, dry_run=dry_run):
-        report.outcomes.append(outcome)
-        if progress is not None:
-            progress(outcome, len(report.outcomes), len(claimed))
+    settled: set[int] = set()
+    try:
+        for outcome in _poll(sessions, fetches, now, budget, backfill_hours, dry_run=dry_run):
+            settled.add(outcome.source.id)
+            report.outcomes.append(outcome)
+            if progress is not None:
+                progress(outcome, len(report.outcomes), len(claimed))
+    except BaseException:  # Ctrl-C (KeyboardInterrupt) above all, on its way out
+        if not dry_run:
+            _release_quietly(sessions, [s for s in claimed if s.id not in settled])
+        raise
     return report
+
+
+def _release_quietly(sessions: sessionmaker[Session], sources: list[ClaimedSource]) -> None:
+    """``release_claims`` on the way out of an interrupted tick; a failure is logged, and
+    the interruption goes on (the leases then run out on their own)."""
+    try:
+        released = release_claims(sessions, sources)
+    except Exception:
+        log.exception("could not release the sources of an interrupted poll")
+        return
+    if released:
+        log.info("interrupted poll: released %d source(s)", released)
 
 
 def _poll(sessions: sessionmaker[Session], fetches: _Fetches, now: datetime, budget: float,

@@ -19,7 +19,14 @@ from bot.net.http import HttpClient
 from bot.services.actors import CLI
 from bot.services.ingest import do_ingest
 from bot.services.outbox import KIND_CARD
-from bot.services.polling import TickReport, run_poll_tick, why_not_polled
+from bot.services.polling import (
+    CLAIM_LEASE,
+    TickReport,
+    claim_due_sources,
+    release_claims,
+    run_poll_tick,
+    why_not_polled,
+)
 from bot.services.sources_admin import do_add_source, list_sources
 from bot.services.watches import do_add_watch, get_watch_by_name
 from bot.sources.base import Author as FetchedAuthor
@@ -383,3 +390,50 @@ def test_a_broken_stored_cursor_is_repaired_without_storing_a_post_twice(
     asked = [r.args.get("min_id") for r, _ in httpserver.log]
     assert asked == [None, None, good_cursor["min_id"]]
     assert len([r for r in caplog.records if "min_id" in r.getMessage()]) == 1
+
+
+def _schedules(sessions: sessionmaker[Session]) -> dict[int, tuple[object, object]]:
+    with sessions() as session:
+        return {row.id: (row.next_poll_at, row.last_polled_at)
+                for row in session.scalars(select(SourceRow))}
+
+
+def test_an_interrupted_tick_gives_back_the_sources_it_had_not_stored(
+    sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+    httpserver: HTTPServer, shared_data: Path,
+) -> None:
+    """Ctrl-C on `vigie poll` left the sources it had claimed leased for ten minutes, so
+    the scheduler of a running `vigie run` skipped them."""
+    for name, path in [("rssparser__reddit.rss", "/a"), ("rssparser__guardian.rss", "/b")]:
+        do_add_source(sessions, workspace_id, CLI, kind="rss", watch_name=watch_name,
+                      values={"url": serve_feed(httpserver, shared_data, name, path)})
+    before = _schedules(sessions)
+
+    def interrupt(*_args: object) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_poll_tick(sessions, trusted_client, concurrency=1, progress=interrupt)
+    after = _schedules(sessions)
+    kept = [source_id for source_id in before if after[source_id] == before[source_id]]
+    assert len(kept) == 1  # the one not stored yet: due as before, never polled
+    (stored,) = set(before) - set(kept)
+    assert after[stored][1] is not None  # the one stored keeps its next poll
+    again = run_poll_tick(sessions, trusted_client)
+    assert [o.source.id for o in again.outcomes] == kept
+
+
+def test_a_claim_taken_again_since_is_not_given_back(
+    sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+) -> None:
+    do_add_source(sessions, workspace_id, CLI, kind="rss", watch_name=watch_name,
+                  values={"url": "https://feeds.example/a.rss"})
+    now = datetime.now(UTC)
+    (first,) = claim_due_sources(sessions, now=now)
+    # The lease ran out during a slow tick and another worker claimed it.
+    (second,) = claim_due_sources(sessions, now=now + CLAIM_LEASE + timedelta(minutes=1))
+    held = _schedules(sessions)
+    assert release_claims(sessions, [first]) == 0
+    assert _schedules(sessions) == held
+    assert release_claims(sessions, [second]) == 1
+    assert list(_schedules(sessions).values()) == [second.unclaimed]
