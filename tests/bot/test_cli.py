@@ -41,11 +41,13 @@ def vigie(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess
 def test_doctor_without_configuration_explains_what_is_missing(tmp_path: Path) -> None:
     result = vigie(tmp_path, "doctor")
     lines = result.stdout.splitlines()
-    assert result.returncode == 1  # migrations missing is a failure
+    assert result.returncode == 1  # no database is a failure
     assert lines[0].split() == ["CHECK", "STATUS", "DETAIL"]
     by_name = {line.split()[0]: line for line in lines[1:]}
     assert "OK" in by_name["configuration"]
-    assert "FAIL" in by_name["migrations"] and "vigie db upgrade" in by_name["migrations"]
+    assert "FAIL" in by_name["database"] and "vigie db upgrade" in by_name["database"]
+    assert str(tmp_path / "vigie.db") in by_name["database"]
+    assert "SKIP" in by_name["migrations"]
     assert "WARN" in by_name["slack"] and "SLACK_BOT_TOKEN" in by_name["slack"]
     assert "SKIP" in by_name["llm"]
     assert "Traceback" not in result.stdout + result.stderr
