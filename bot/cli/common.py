@@ -75,6 +75,7 @@ def settings_or_exit(**overrides: Any) -> Settings:
             click.echo(f"Configuration error: {line}", err=True)
         raise SystemExit(2) from None
     configure_logging(settings.log_level, settings.log_format.value)
+    _remember_database(settings.database_url)
     return settings
 
 

@@ -302,6 +302,7 @@ def db() -> None:
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Migrate the database up to REVISION (default: the newest)."""
+    from bot.database_diagnosis import shown_location
     from storage import migrations
     from storage.db import make_engine, optimize
 
@@ -312,16 +313,19 @@ def db_upgrade(revision: str) -> None:
         optimize(engine)
     finally:
         engine.dispose()
-    click.echo(f"Database upgraded to {revision}.")
+    # Named: a relative SQLite URL creates the file in the current folder.
+    click.echo(f"Database {shown_location(settings.database_url)} upgraded to {revision}.")
 
 
 @db.command("downgrade")
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Migrate the database down to REVISION (``base`` removes every table, ``-1`` one step)."""
+    from bot.cli.common import require_sqlite_file
     from storage import migrations
 
     settings = settings_or_exit()
+    require_sqlite_file(settings.database_url)
     _migrate(settings, lambda: migrations.downgrade(settings.database_url, revision))
     click.echo(f"Database downgraded to {revision}.")
 
@@ -345,11 +349,19 @@ def db_current() -> None:
 
 def _migrate(settings: Settings, action: Any) -> None:
     from alembic.util.exc import CommandError
+    from sqlalchemy.exc import OperationalError
 
     try:
         action()
     except CommandError as err:
         click.echo(f"Migration error: {err}", err=True)
+        raise SystemExit(2) from None
+    except OperationalError as err:  # the database refused: where, why, what to do
+        from bot.database_diagnosis import database_failure
+
+        log.debug("migration failed", exc_info=True)
+        click.echo(f"Migration error: {database_failure(settings.database_url, err)}",
+                   err=True)
         raise SystemExit(2) from None
     except Exception as err:
         if isinstance(err, SystemExit):

@@ -32,7 +32,7 @@ def test_a_missing_postgres_database_is_named_with_what_to_do(
         tmp_path: Path, postgres_admin: object) -> None:
     del postgres_admin  # the server runs: only the database is missing
     url, name = _missing_postgres_database("s3cret-pw")
-    for command in (["mentions"], ["poll"], ["watch", "list"]):
+    for command in (["mentions"], ["poll"], ["watch", "list"], ["db", "upgrade"]):
         result = vigie(tmp_path, *command, VIGIE_DATABASE_URL=url)
         assert result.returncode == 2, (command, result.stderr)
         err = result.stderr.strip()
@@ -62,7 +62,7 @@ def test_a_sqlite_database_opened_read_only_says_so_and_what_to_do(tmp_path: Pat
     _journal_delete(tmp_path / "vigie.db")
     url = f"sqlite:///file:{tmp_path / 'vigie.db'}?mode=ro&uri=true"
     for command in (["mentions"], ["poll"], ["watch", "add", "acme", "--query", "acme",
-                                             "--channel", "C0123ABCD"]):
+                                             "--channel", "C0123ABCD"], ["db", "upgrade"]):
         result = vigie(tmp_path, *command, VIGIE_DATABASE_URL=url)
         assert result.returncode == 2, (command, result.stderr)
         err = result.stderr.strip()
@@ -99,7 +99,7 @@ def test_a_read_only_file_or_folder_says_to_make_them_writable() -> None:
         (folder / "vigie.db").chmod(0o444)
         folder.chmod(0o555)
         prefix = _AS_NOBODY if os.geteuid() == 0 else []
-        for command in (["mentions"], ["poll"], ["watch", "list"]):
+        for command in (["mentions"], ["poll"], ["watch", "list"], ["db", "upgrade"]):
             result = subprocess.run([*prefix, *VIGIE, *command], cwd=folder, env=_env(folder),
                                     capture_output=True, text=True, timeout=120, check=False)
             assert result.returncode == 2, (command, result.stderr)
@@ -157,13 +157,18 @@ def test_a_missing_sqlite_file_is_named_and_never_created(tmp_path: Path) -> Non
     line = next(li for li in doctor.stdout.splitlines() if li.startswith("database "))
     assert "FAIL" in line and f"sqlite:///./vigie.db ({expected})" in line
     assert "no database file" in line
-    current = vigie(elsewhere, "db", "current")
-    assert current.returncode == 2 and f"No database file at {expected}" in current.stderr
+    for command in (["db", "current"], ["db", "downgrade", "base"]):
+        result = vigie(elsewhere, *command)
+        assert result.returncode == 2 and f"No database file at {expected}" in result.stderr
     # `vigie run` is where a first run starts: it says to create it.
     run = vigie(elsewhere, "run")
     assert run.returncode == 2 and "vigie db upgrade" in run.stderr
     assert expected in run.stderr
     assert list(elsewhere.iterdir()) == []  # nothing created a stray empty database
+    # `vigie db upgrade` creates it, and says where.
+    upgraded = vigie(elsewhere, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert f"Database sqlite:///./vigie.db ({expected}) upgraded to head." in upgraded.stdout
 
 
 def test_an_unmigrated_or_reachable_database_names_its_file(tmp_path: Path) -> None:
