@@ -333,12 +333,15 @@ def db_downgrade(revision: str) -> None:
 @db.command("current")
 def db_current() -> None:
     """Show the database's revision and the newest one."""
-    from bot.cli.common import require_sqlite_file
+    from bot.database_diagnosis import missing_sqlite_file
     from bot.schema_revision import current_revision, head_revision
     from storage.db import make_engine
 
     settings = settings_or_exit()
-    require_sqlite_file(settings.database_url)
+    missing = missing_sqlite_file(settings.database_url)
+    if missing is not None:  # opening it would leave an empty database file there
+        click.echo(f"database: not migrated (no file at {missing}); newest: {head_revision()}")
+        return
     engine = make_engine(settings.database_url)
     try:
         current = current_revision(engine)
