@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import click
@@ -31,8 +32,8 @@ def refuse_undecodable(argv: list[str]) -> None:
 
 
 DATABASE_URL_META = "vigie.database_url"
-"""Key of ``click.Context.meta`` where ``bot.cli.common.open_runtime`` leaves the database
-URL of the running command."""
+"""Key of ``click.Context.meta`` where ``bot.cli.common.settings_or_exit`` leaves the
+database URL of the running command."""
 
 
 def _database_error(ctx: click.Context, err: Exception) -> bool:
@@ -45,6 +46,7 @@ def _database_error(ctx: click.Context, err: Exception) -> bool:
         return False
     from bot.database_diagnosis import database_failure
 
+    logging.getLogger("vigie").debug("database error", exc_info=err)  # VIGIE_LOG_LEVEL=DEBUG
     click.echo(f"Database error: {database_failure(url, err)}", err=True)
     return True
 
