@@ -32,7 +32,7 @@ from storage.models_competitors import (
     WatchGroupMember,
 )
 
-GROUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+GROUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}\Z")
 MAX_GROUP_WATCHES = 20
 
 

@@ -25,8 +25,8 @@ from storage.models_competitors import WATCH_BRAND, WATCH_KINDS, WatchGroup, Wat
 from storage.models_topics import TopicRoute
 from storage.models_watches import MentionWatch
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
-CHANNEL_PATTERN = re.compile(r"^[CGD][A-Z0-9]{4,}$")
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}\Z")
+CHANNEL_PATTERN = re.compile(r"^[CGD][A-Z0-9]{4,}\Z")
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,9 +4,11 @@ add gets. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.actors import CLI
+from bot.services.competitors import do_create_group
 from bot.services.errors import ServiceError
 from bot.services.watches import WatchView, do_add_watch, list_watches
 from tests.harness.constants import CHANNEL_ID
@@ -93,3 +95,16 @@ def test_a_name_with_an_accent_is_refused_saying_ascii_letters(
     assert "ASCII letters" in refused.message("en")
     assert "lettres ASCII" in refused.message("fr")
     assert "ASCII letters" in refused.message("en", plain=True)
+
+
+def test_a_name_or_channel_with_a_trailing_newline_is_refused(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    # '$' also matches before a final newline: "acme\n" passed the name rule and was stored.
+    for name, channel in (("acme\n", CHANNEL_ID), ("acme", f"{CHANNEL_ID}\n")):
+        with pytest.raises(ServiceError):
+            do_add_watch(sessions, workspace_id, CLI, name=name, query="acme",
+                         channel_id=channel)
+    assert list_watches(sessions, workspace_id) == []
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=CHANNEL_ID)
+    with pytest.raises(ServiceError):
+        do_create_group(sessions, workspace_id, CLI, name="market\n", watch_names=["acme"])
