@@ -42,11 +42,12 @@ import difflib
 import re
 import unicodedata
 from bisect import bisect_left
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Final, TypeAlias
 
+from bot.i18n import t
 from bot.matching.text import fold, tokenize, tokenize_folded
 from bot.networks import get_network, network_names, normalize_network
 
@@ -199,22 +200,36 @@ _OPERATORS: Final = ("OR", "AND", "NOT")
 class QueryError(ValueError):
     """A query that cannot be parsed, with where it went wrong.
 
-    ``message`` says what is wrong and how to fix it; ``position`` is the 0-based index
-    of the offending ``token`` in ``query``. ``pointer()`` renders the caret display.
+    ``key`` names what is wrong and how to fix it in the catalogue (``query.KEY`` in
+    bot/locales), with ``params``; ``text(language)`` words it for the reader, ``message``
+    in English. ``position`` is the 0-based index of the offending ``token`` in ``query``.
+    ``pointer()`` renders the caret display.
     """
 
-    def __init__(self, message: str, position: int, token: str, query: str = "") -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, key: str, position: int, token: str, query: str = "",
+                 params: Mapping[str, str | int] | None = None) -> None:
+        self.key = key
+        self.params = dict(params or {})
         self.position = position
         self.token = token
         self.query = query
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        """What is wrong and how to fix it, in English (logs, ``str``)."""
+        return self.text("en")
+
+    def text(self, language: str) -> str:
+        """What is wrong and how to fix it, in ``language``."""
+        return t(language, f"query.{self.key}", **self.params)
 
     def __str__(self) -> str:
         return self.message
 
-    def __reduce__(self) -> tuple[type[QueryError], tuple[str, int, str, str]]:
-        return (type(self), (self.message, self.position, self.token, self.query))
+    def __reduce__(self) -> tuple[type[QueryError],
+                                  tuple[str, int, str, str, dict[str, str | int]]]:
+        return (type(self), (self.key, self.position, self.token, self.query, self.params))
 
     def pointer(self, width: int = 72) -> str:
         """Return two lines: the query, and ``^`` marks under the offending token.
@@ -462,23 +477,15 @@ def _lex(text: str) -> list[_Tok]:
             while j < n and text[j] not in closers:
                 j += 1
             if j >= n:
-                raise QueryError("unbalanced quote: this quote is never closed", i, char, text)
+                raise QueryError("unclosed_quote", i, char, text)
             tokens.append(_Tok("phrase", text[i : j + 1], i))
             i = j + 1
         elif char in _STRAY_CLOSING_QUOTES:
-            raise QueryError(
-                f"unbalanced quote: {char} closes a phrase that was never opened", i, char, text
-            )
+            raise QueryError("stray_quote", i, char, text, {"quote": char})
         elif char == "-":
             nxt = text[i + 1] if i + 1 < n else ""
             if not nxt or nxt.isspace() or nxt == ")":
-                raise QueryError(
-                    "'-' must be directly followed by what to exclude, "
-                    'as in -spam, -"free trial" or -(a OR b)',
-                    i,
-                    char,
-                    text,
-                )
+                raise QueryError("dangling_minus", i, char, text)
             tokens.append(_Tok("-", char, i))
             i += 1
         else:
@@ -506,8 +513,8 @@ class _Parser:
         self.first_minus: _Tok | None = None
         self.deepest: tuple[int, _Tok] | None = None
 
-    def error(self, message: str, tok: _Tok) -> QueryError:
-        return QueryError(message, tok.pos, tok.text, self.text)
+    def error(self, key: str, tok: _Tok, **params: str | int) -> QueryError:
+        return QueryError(key, tok.pos, tok.text, self.text, params)
 
     def peek(self) -> _Tok | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -526,16 +533,16 @@ class _Parser:
         while (tok := self.peek()) is not None:
             if tok.kind == ")":
                 if opener is None:
-                    raise self.error("unbalanced parenthesis: this ')' has no '('", tok)
+                    raise self.error("stray_parenthesis", tok)
                 break
             if tok.kind == "AND":
                 self.take()
                 nxt = self.peek()
                 if not children or nxt is None or nxt.kind in (")", "OR", "AND"):
-                    raise self.error("AND must stand between two terms, as in a AND b", tok)
+                    raise self.error("and_between", tok)
                 continue
             if tok.kind == "OR":
-                raise self.error("OR must stand between two terms, as in bug OR panne", tok)
+                raise self.error("or_between", tok)
             children.append(self.disjunction(depth))
         return children
 
@@ -545,7 +552,7 @@ class _Parser:
             self.take()
             nxt = self.peek()
             if nxt is None or nxt.kind in (")", "OR", "AND"):
-                raise self.error("OR must stand between two terms, as in bug OR panne", tok)
+                raise self.error("or_between", tok)
             items.append(self.unary(depth))
         if len(items) == 1:
             return items[0]
@@ -562,11 +569,7 @@ class _Parser:
             self.take()
             nxt = self.peek()
             if tok.kind == "NOT" and (nxt is None or nxt.kind in (")", "OR", "AND")):
-                raise self.error(
-                    "NOT must be followed by what to exclude, as in acme NOT jobs or "
-                    'acme AND NOT (jobs OR hiring); to search for the word, write "not"',
-                    tok,
-                )
+                raise self.error("dangling_not", tok)
         node = self.primary(depth)
         if negated:
             return node.child if isinstance(node, Not) else Not(node)
@@ -575,32 +578,28 @@ class _Parser:
     def primary(self, depth: int) -> Node:
         tok = self.peek()
         if tok is None:  # only reachable after '-', which the lexer already checks
-            raise QueryError("the query ends too early", len(self.text), "", self.text)
+            raise QueryError("ends_early", len(self.text), "", self.text)
         self.take()
         if tok.kind == "(":
             if depth >= MAX_PARENTHESES:
-                raise self.error(f"too many nested parentheses (at most {MAX_PARENTHESES})", tok)
+                raise self.error("too_many_parentheses", tok, limit=MAX_PARENTHESES)
             if self.deepest is None or depth + 1 > self.deepest[0]:
                 self.deepest = (depth + 1, tok)
             children = self.conjunction(depth + 1, opener=tok)
             close = self.peek()
             if close is None:
-                raise self.error("unbalanced parenthesis: this '(' is never closed", tok)
+                raise self.error("unclosed_parenthesis", tok)
             self.take()
             if not children:
                 raise QueryError(
-                    "empty group: put at least one term between the parentheses",
+                    "empty_group",
                     tok.pos,
                     self.text[tok.pos : close.pos + 1],
                     self.text,
                 )
             return _make_and(children)
         if tok.kind in ("OR", "AND"):
-            raise self.error(
-                f"{tok.kind} must stand between two terms; to search for the word, "
-                f'write it in lower case or quote it: "{tok.kind.lower()}"',
-                tok,
-            )
+            raise self.error("operator_alone", tok, operator=tok.kind, word=tok.kind.lower())
         self.count_term(tok)
         if tok.kind == "phrase":
             return self.phrase(tok)
@@ -612,7 +611,7 @@ class _Parser:
     def count_term(self, tok: _Tok) -> None:
         self.terms += 1
         if self.terms > MAX_TERMS:
-            raise self.error(f"too many terms (at most {MAX_TERMS} per query)", tok)
+            raise self.error("too_many_terms", tok, limit=MAX_TERMS)
 
     def words_of(self, chunk: str, tok: _Tok) -> list[Word]:
         """The words one whitespace-free chunk stands for (trailing ``*`` = prefix)."""
@@ -622,11 +621,7 @@ class _Parser:
         if prefix and words:
             last = words[-1].token
             if len(last.lstrip("#@")) < MIN_PREFIX_LENGTH:
-                raise self.error(
-                    f"prefix too short: write at least {MIN_PREFIX_LENGTH} letters "
-                    "before '*', as in refund*",
-                    tok,
-                )
+                raise self.error("prefix_too_short", tok, limit=MIN_PREFIX_LENGTH)
             words[-1] = Word(last, prefix=True)
         return words
 
@@ -634,12 +629,8 @@ class _Parser:
         words = self.words_of(tok.text, tok)
         if not words:
             if not tok.text.strip("*"):
-                raise self.error("'*' must end a word, as in refund*", tok)
-            raise self.error(
-                f"{tok.text!r} has no letters or digits to search for "
-                "(emoji and punctuation are not searchable)",
-                tok,
-            )
+                raise self.error("star_alone", tok)
+            raise self.error("no_letters", tok, token=tok.text)
         return words[0] if len(words) == 1 else Phrase(tuple(words))
 
     def phrase(self, tok: _Tok) -> Node:
@@ -647,7 +638,7 @@ class _Parser:
         for chunk in tok.text[1:-1].split():
             words.extend(self.words_of(chunk, tok))
         if not words:
-            raise self.error("empty phrase: put words between the quotes", tok)
+            raise self.error("empty_phrase", tok)
         return words[0] if len(words) == 1 else Phrase(tuple(words))
 
     def field(self, tok: _Tok, raw_name: str, raw_value: str) -> Node:
@@ -656,49 +647,40 @@ class _Parser:
             guess = _FIELD_SYNONYMS.get(name) or next(
                 iter(difflib.get_close_matches(name, FIELDS, n=1, cutoff=0.6)), None
             )
-            hint = f"did you mean {guess}:? " if guess else ""
             raise QueryError(
-                f"unknown field {raw_name}: {hint}(fields are lang:, from: and source:; "
-                f'to search for the text itself, quote it: "{tok.text}")',
+                "unknown_field_guess" if guess else "unknown_field",
                 tok.pos,
                 raw_name,
                 self.text,
+                {"name": raw_name, "guess": guess or "", "text": tok.text},
             )
         value_pos = tok.pos + len(raw_name) + 1
         if not raw_value:
             example = {"lang": "lang:fr", "from": "from:vigie", "source": "source:mastodon"}
-            raise self.error(f"{name}: needs a value, as in {example[name]}", tok)
+            raise self.error("field_needs_value", tok, name=name, example=example[name])
 
-        def bad_value(message: str) -> QueryError:
-            return QueryError(message, value_pos, raw_value, self.text)
+        def bad_value(key: str, **params: str) -> QueryError:
+            return QueryError(key, value_pos, raw_value, self.text, params)
 
         if name == "lang":
             value = _normalize_language(raw_value)
             value = _LANGUAGE_ALIASES.get(value, value)
             if not _LANG_RE.fullmatch(value):
-                raise bad_value(
-                    "lang: expects a language code such as fr, en or pt-BR "
-                    "(for several languages: (lang:fr OR lang:en))"
-                )
+                raise bad_value("bad_language")
             if value.partition("-")[0] not in _LANGUAGE_NAMES:
-                raise bad_value(
-                    f"unknown language code {raw_value!r}: lang: takes one of "
-                    f"{', '.join(sorted(_LANGUAGE_NAMES))} (or a name such as french)"
-                )
+                raise bad_value("unknown_language", value=raw_value,
+                                codes=", ".join(sorted(_LANGUAGE_NAMES)))
         elif name == "from":
             value = _normalize_handle(raw_value)
             if not value or not _HANDLE_RE.fullmatch(value):
-                raise bad_value(
-                    "from: expects an account handle, as in from:vigie or "
-                    "from:@vigie@mastodon.social"
-                )
+                raise bad_value("bad_handle")
         else:
             value = normalize_network(raw_value)
             if value not in self.networks:
                 known = sorted(self.networks)
                 guess = next(iter(difflib.get_close_matches(value, known, n=1)), None)
-                hint = f"did you mean source:{guess}? " if guess else ""
-                raise bad_value(f"unknown source {raw_value!r}: {hint}(known: {', '.join(known)})")
+                raise bad_value("unknown_source_guess" if guess else "unknown_source",
+                                value=raw_value, guess=guess or "", known=", ".join(known))
         return Field(name, value)
 
 
@@ -747,27 +729,21 @@ def parse_query(text: str, *, networks: Collection[str] | None = None) -> Query:
 def _parse_cached(text: str, networks: frozenset[str]) -> Query:
     if len(text) > MAX_QUERY_LENGTH:
         raise QueryError(
-            f"query too long ({len(text)} characters; at most {MAX_QUERY_LENGTH})",
+            "too_long",
             MAX_QUERY_LENGTH,
             text[MAX_QUERY_LENGTH:],
             text,
+            {"length": len(text), "limit": MAX_QUERY_LENGTH},
         )
     parser = _Parser(text, networks)
     root = parser.parse()
     if root is not None and _nesting(root) > MAX_DEPTH:
         where = parser.deepest[1] if parser.deepest else _Tok("", text, 0)
-        raise QueryError(
-            f"query too deeply nested (at most {MAX_DEPTH} levels of AND, OR and "
-            "exclusion inside one another): simplify the innermost group",
-            where.pos,
-            where.text,
-            text,
-        )
+        raise QueryError("too_deep", where.pos, where.text, text, {"limit": MAX_DEPTH})
     if root is not None and not _has_positive(root):
         minus = parser.first_minus
         raise QueryError(
-            "a query needs at least one positive term: exclusions only remove mentions "
-            "from what the other terms find (for everything except spam: lang:fr -spam)",
+            "no_positive",
             minus.pos if minus else 0,
             minus.text if minus else text,
             text,

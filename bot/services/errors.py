@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.i18n import has, t
+
+if TYPE_CHECKING:
+    from bot.matching.query import QueryError
 
 
 class Mrkdwn(str):
@@ -16,8 +19,36 @@ class Term(str):
     language (``status.approved`` -> "Approved"), not as the code."""
 
 
+class Worded:
+    """A ServiceError parameter that is a catalogue string with parameters of its own (what
+    a QueryError says is wrong): shown in the reader's language, then escaped like any
+    parameter."""
+
+    __slots__ = ("key", "params")
+
+    def __init__(self, key: str, params: dict[str, Any] | None = None) -> None:
+        self.key = key
+        self.params = dict(params or {})
+
+    def __repr__(self) -> str:
+        return f"Worded({self.key!r}, {self.params!r})"
+
+
+def query_error(err: QueryError) -> Worded:
+    """What ``err`` says is wrong with a query, as a parameter worded for the reader."""
+    return Worded(f"query.{err.key}", err.params)
+
+
+def _word(language: str, value: Any) -> Any:
+    if isinstance(value, Term):
+        return t(language, value)
+    if isinstance(value, Worded):
+        return t(language, value.key, **value.params)
+    return value
+
+
 def _worded(language: str, params: dict[str, Any]) -> dict[str, Any]:
-    return {k: t(language, v) if isinstance(v, Term) else v for k, v in params.items()}
+    return {k: _word(language, v) for k, v in params.items()}
 
 
 def _escaped(value: Any) -> Any:

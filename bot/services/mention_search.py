@@ -25,7 +25,7 @@ from bot.matching.search_terms import (
     only_rare_terms,
     tsquery,
 )
-from bot.services.errors import ServiceError
+from bot.services.errors import ServiceError, query_error
 from bot.services.topic_channels import topics_of_mask
 from bot.services.watches import watch_id_by_name
 from storage import search_index
@@ -149,7 +149,7 @@ def parse_text(text: str) -> Query:
     try:
         query = parse_query(text)
     except QueryError as err:
-        raise ServiceError("mentions.bad_text", error=err.message,
+        raise ServiceError("mentions.bad_text", error=query_error(err),
                            pointer=err.pointer()) from None
     if query.is_empty or (fts5_query(query) is None and tsquery(query) is None):
         raise ServiceError("mentions.text_needs_words", value=text)

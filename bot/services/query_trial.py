@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.matching.query import MatchInput, Query, QueryError, parse_query
 from bot.matching.search_terms import fts5_query, tsquery
-from bot.services.errors import ServiceError
+from bot.services.errors import ServiceError, query_error
 from storage import search_index
 from storage.models import Author, Mention
 
@@ -63,7 +63,8 @@ def try_query(
     try:
         query = parse_query(query_text)
     except QueryError as err:
-        raise ServiceError("watch.bad_query", error=err.message, pointer=err.pointer()) from None
+        raise ServiceError("watch.bad_query", error=query_error(err),
+                           pointer=err.pointer()) from None
     in_period: list[ColumnElement[bool]] = [Mention.workspace_id == workspace_id,
                                             Mention.published_at >= now - since]
     with sessions() as session:

@@ -15,7 +15,7 @@ from bot.matching.query import QueryError, parse_query
 from bot.messages.delivery import ChannelChecker
 from bot.services.actors import Actor
 from bot.services.audit import record
-from bot.services.errors import NotFound, ServiceError
+from bot.services.errors import NotFound, ServiceError, query_error
 from bot.services.outbox import refused_channels
 from bot.services.permissions import require_role
 from bot.services.triage_learning import effective_threshold, workspace_offset
@@ -72,7 +72,8 @@ def check_query(query: str) -> str:
     try:
         return parse_query(query).describe()
     except QueryError as err:
-        raise ServiceError("watch.bad_query", error=err.message, pointer=err.pointer()) from None
+        raise ServiceError("watch.bad_query", error=query_error(err),
+                           pointer=err.pointer()) from None
 
 
 def _validate(name: str, channel_id: str, threshold: int) -> None:

@@ -1,0 +1,96 @@
+"""What a typed query is told in the reader's language."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from bot.i18n import catalogue, t
+from bot.matching.query import (
+    MAX_DEPTH,
+    MAX_PARENTHESES,
+    MAX_QUERY_LENGTH,
+    MAX_TERMS,
+    QueryError,
+    parse_query,
+)
+
+
+def nested(levels: int) -> str:
+    """A query whose tree is ``levels`` deep."""
+    text = "leaf"
+    for i in range(levels - 1, -1, -1):
+        text = f"x{i} OR ({text})" if i % 2 == 0 else f"x{i} {text}"
+    return text
+
+
+# One query per mistake the parser names (every QueryError raised in bot.matching.query).
+MISTAKES = {
+    "unclosed_quote": 'vigie "free trial',
+    "stray_quote": "vigie free» trial",
+    "dangling_minus": "vigie -",
+    "stray_parenthesis": "vigie bug)",
+    "and_between": "vigie AND",
+    "or_between": "vigie OR",
+    "dangling_not": "vigie NOT",
+    "too_many_parentheses": "(" * (MAX_PARENTHESES + 1) + "a" + ")" * (MAX_PARENTHESES + 1),
+    "unclosed_parenthesis": "vigie (bug",
+    "empty_group": "vigie ()",
+    "operator_alone": "vigie -OR",
+    "too_many_terms": " ".join(f"w{i}" for i in range(MAX_TERMS + 1)),
+    "prefix_too_short": "vigie a*",
+    "star_alone": "vigie *",
+    "no_letters": "vigie 🚀",
+    "empty_phrase": 'vigie ""',
+    "unknown_field": "vigie foo:bar",
+    "unknown_field_guess": "languge:fr",
+    "field_needs_value": "vigie lang:",
+    "bad_language": "vigie lang:f",
+    "unknown_language": "vigie lang:xx",
+    "bad_handle": "vigie from:a/b",
+    "unknown_source": "vigie source:zzzzzz",
+    "unknown_source_guess": "vigie source:mastodn",
+    "too_long": "a" * (MAX_QUERY_LENGTH + 1),
+    "too_deep": nested(MAX_DEPTH + 1),
+    "no_positive": "-spam",
+}
+UNREACHABLE = {"ends_early"}
+"""Raised only after a '-' that ends the query, which the lexer refuses first."""
+
+
+def error_of(text: str) -> QueryError:
+    with pytest.raises(QueryError) as info:
+        parse_query(text)
+    return info.value
+
+
+def test_every_mistake_has_a_key_in_both_languages() -> None:
+    keys = {key.removeprefix("query.") for key in catalogue("en") if key.startswith("query.")}
+    assert keys == set(MISTAKES) | UNREACHABLE
+    assert {k for k in catalogue("fr") if k.startswith("query.")} == {
+        f"query.{key}" for key in keys}
+
+
+@pytest.mark.parametrize(("key", "text"), sorted(MISTAKES.items()))
+def test_a_mistake_is_worded_in_the_readers_language(key: str, text: str) -> None:
+    err = error_of(text)
+    assert err.key == key
+    english, french = err.text("en"), err.text("fr")
+    assert english == err.message == str(err) == t("en", f"query.{key}", **err.params)
+    assert french == t("fr", f"query.{key}", **err.params) != english
+    assert "{" not in french.replace(text, "")  # every parameter filled in
+    copy = pickle.loads(pickle.dumps(err))  # noqa: S301 - our own data
+    assert (copy.key, copy.params, copy.position, copy.token, copy.query) == (
+        err.key, err.params, err.position, err.token, err.query)
+    assert copy.text("fr") == french
+
+
+def test_french_words_of_a_few_mistakes() -> None:
+    assert error_of('acme "x').text("fr") == (
+        "guillemet non fermé : ce guillemet n'est jamais refermé")
+    assert error_of("acme source:mastodn").text("fr").startswith(
+        "source inconnue 'mastodn' : vouliez-vous dire source:mastodon ? (connues : ")
+    assert error_of("a" * 600).text("fr") == (
+        "requête trop longue (600 caractères ; 500 au plus) : raccourcissez-la, rien n'a été "
+        "cherché")
