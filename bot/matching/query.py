@@ -12,7 +12,8 @@ so ``and``, ``or`` and ``not`` in lower case are searched as words)::
     -spam -"free trial" -(a OR b)   exclusions (a word, phrase, group or field)
     acme NOT spam             same as ``acme -spam``; ``acme AND NOT (a OR b)`` also works
                               (NOT applies to the one term or group after it)
-    refund*                   a prefix: refund, refunds, refunded...
+    refund*                   a prefix: refund, refunds, refunded... (``*`` only ends
+                              a word: ``*und`` and ``ref*nd`` are refused)
     #vigie  @vigie            only the hashtag / only the handle; a bare ``vigie`` also
                               matches ``#vigie`` and ``@vigie``
     lang:fr                   the mention's language (``fr`` also matches ``fr-CA``);
@@ -504,9 +505,10 @@ def _lex(text: str) -> list[_Tok]:
 
 
 class _Parser:
-    def __init__(self, text: str, networks: frozenset[str]) -> None:
+    def __init__(self, text: str, networks: frozenset[str], stored: bool = False) -> None:
         self.text = text
         self.networks = networks
+        self.stored = stored
         self.tokens = _lex(text)
         self.index = 0
         self.terms = 0
@@ -613,8 +615,15 @@ class _Parser:
         if self.terms > MAX_TERMS:
             raise self.error("too_many_terms", tok, limit=MAX_TERMS)
 
-    def words_of(self, chunk: str, tok: _Tok) -> list[Word]:
-        """The words one whitespace-free chunk stands for (trailing ``*`` = prefix)."""
+    def words_of(self, chunk: str, tok: _Tok, at: int) -> list[Word]:
+        """The words one whitespace-free chunk (at ``at`` in the text) stands for (trailing
+        ``*`` = prefix)."""
+        star = chunk.rstrip("*").find("*")
+        # Word splitting would drop a '*' elsewhere ("*anne" searched "anne", "pa*nne" the
+        # phrase "pa nne"): refused as typed, kept as it always read in a stored query.
+        if star >= 0 and not self.stored:
+            raise QueryError("misplaced_star", at + star, "*", self.text,
+                             {"token": chunk, "limit": MIN_PREFIX_LENGTH})
         prefix = chunk.endswith("*")
         tokens = tokenize(chunk.rstrip("*")) if prefix else tokenize(chunk)
         words = [Word(token) for token in tokens]
@@ -626,7 +635,7 @@ class _Parser:
         return words
 
     def word(self, tok: _Tok) -> Node:
-        words = self.words_of(tok.text, tok)
+        words = self.words_of(tok.text, tok, tok.pos)
         if not words:
             if not tok.text.strip("*"):
                 raise self.error("star_alone", tok)
@@ -635,8 +644,8 @@ class _Parser:
 
     def phrase(self, tok: _Tok) -> Node:
         words: list[Word] = []
-        for chunk in tok.text[1:-1].split():
-            words.extend(self.words_of(chunk, tok))
+        for chunk in re.finditer(r"\S+", tok.text[1:-1]):
+            words.extend(self.words_of(chunk.group(), tok, tok.pos + 1 + chunk.start()))
         if not words:
             raise self.error("empty_phrase", tok)
         return words[0] if len(words) == 1 else Phrase(tuple(words))
@@ -711,22 +720,26 @@ def _has_positive(node: Node, negated: bool = False) -> bool:
     return not negated
 
 
-def parse_query(text: str, *, networks: Collection[str] | None = None) -> Query:
+def parse_query(text: str, *, networks: Collection[str] | None = None,
+                stored: bool = False) -> Query:
     """Parse a watch query; raise ``QueryError`` (with position) if it is invalid.
 
     ``networks`` lists the networks ``source:`` accepts (default: every network of
-    ``bot.networks``, aliases included). Results are cached: parsing the same
-    text again is a dictionary lookup, and the returned ``Query`` is immutable.
+    ``bot.networks``, aliases included). ``stored``: a query read back from the database,
+    which older Vigie versions accepted as typed: a ``*`` that does not end a word is read
+    as they read it (dropped, or splitting the word) instead of refused, so a stored
+    watch keeps matching. Results are cached: parsing the same text again is a dictionary
+    lookup, and the returned ``Query`` is immutable.
     """
     allowed = (
         frozenset(normalize_network(n) for n in networks) if networks is not None
         else network_names()
     )
-    return _parse_cached(text, allowed)
+    return _parse_cached(text, allowed, stored)
 
 
 @lru_cache(maxsize=1024)
-def _parse_cached(text: str, networks: frozenset[str]) -> Query:
+def _parse_cached(text: str, networks: frozenset[str], stored: bool) -> Query:
     if len(text) > MAX_QUERY_LENGTH:
         raise QueryError(
             "too_long",
@@ -735,7 +748,7 @@ def _parse_cached(text: str, networks: frozenset[str]) -> Query:
             text,
             {"length": len(text), "limit": MAX_QUERY_LENGTH},
         )
-    parser = _Parser(text, networks)
+    parser = _Parser(text, networks, stored)
     root = parser.parse()
     if root is not None and _nesting(root) > MAX_DEPTH:
         where = parser.deepest[1] if parser.deepest else _Tok("", text, 0)

@@ -173,7 +173,7 @@ def match_batch(
     """Keep the mentions matching the watch's query (first of each id), with their keys
     (``keys=False``: without, for ``_drop_known`` to add to the mentions not stored yet)."""
     try:
-        query = parse_query(watch.query or "")
+        query = parse_query(watch.query or "", stored=True)
     except QueryError:
         report.filtered += len(fetched)
         return []
@@ -221,7 +221,7 @@ def analyse_matched(watch: Watch, matched: Sequence[Matched], *, now: datetime,
     """Analyse the matched mentions in the context of their watch (``signals``: per
     (network, external id), addressed to the brand and writing again in an open case)."""
     languages: list[str | None] | None = None
-    if matched and _needs_language(parse_query(watch.query or "")):
+    if matched and _needs_language(parse_query(watch.query or "", stored=True)):
         languages = [m.language for m in matched]
     known = signals or {}
     inputs = [_analysis_input(m.fetched, known.get(

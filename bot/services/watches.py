@@ -260,7 +260,7 @@ def _refused_by_watch(session: Session, workspace_id: int, watches: Sequence[Wat
 
 def _describe(query: str) -> str:
     try:
-        return parse_query(query).describe()
+        return parse_query(query, stored=True).describe()
     except QueryError as err:
         return f"invalid query: {err.message}"
 

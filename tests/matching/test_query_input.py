@@ -1,4 +1,5 @@
-"""What a typed query is told in the reader's language."""
+"""What a typed query is told in the reader's language, and the '*' that only ends a
+word."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from bot.matching.query import (
     MAX_PARENTHESES,
     MAX_QUERY_LENGTH,
     MAX_TERMS,
+    Phrase,
     QueryError,
+    Word,
     parse_query,
 )
 
@@ -41,6 +44,7 @@ MISTAKES = {
     "too_many_terms": " ".join(f"w{i}" for i in range(MAX_TERMS + 1)),
     "prefix_too_short": "vigie a*",
     "star_alone": "vigie *",
+    "misplaced_star": "vigie pa*nne",
     "no_letters": "vigie 🚀",
     "empty_phrase": 'vigie ""',
     "unknown_field": "vigie foo:bar",
@@ -59,9 +63,9 @@ UNREACHABLE = {"ends_early"}
 """Raised only after a '-' that ends the query, which the lexer refuses first."""
 
 
-def error_of(text: str) -> QueryError:
+def error_of(text: str, *, stored: bool = False) -> QueryError:
     with pytest.raises(QueryError) as info:
-        parse_query(text)
+        parse_query(text, stored=stored)
     return info.value
 
 
@@ -94,3 +98,35 @@ def test_french_words_of_a_few_mistakes() -> None:
     assert error_of("a" * 600).text("fr") == (
         "requête trop longue (600 caractères ; 500 au plus) : raccourcissez-la, rien n'a été "
         "cherché")
+
+
+@pytest.mark.parametrize(
+    ("text", "position"),
+    [("*anne", 0), ("*panne", 0), ("pa*nne", 2), ("acme -pa*nne", 8), ("**anne", 0),
+     ("pa*nne*", 2), ('"free *trial"', 6), ('acme "free tr*al now"', 13), ("#*vigie", 1),
+     ("a*b", 1)],
+)
+def test_a_star_that_does_not_end_a_word_is_refused(text: str, position: int) -> None:
+    err = error_of(text)
+    assert err.key == "misplaced_star"
+    assert (err.position, err.token) == (position, "*")
+    assert text[position] == "*"
+    assert "'*' can only end a word of at least 2 letters, as in refund*" in err.message
+    assert err.pointer().splitlines()[1] == " " * position + "^"
+
+
+def test_a_stored_query_keeps_its_old_reading_of_a_misplaced_star() -> None:
+    """Older Vigie versions stored these: ``*panne`` searched ``panne``, ``pa*nne`` the
+    phrase ``pa nne``. A stored watch keeps matching what it matched."""
+    assert parse_query("*panne", stored=True).root == Word("panne")
+    assert parse_query("pa*nne", stored=True).root == Phrase((Word("pa"), Word("nne")))
+    assert parse_query("acme -*anne", stored=True) == parse_query("acme -anne")
+    # every other mistake is still one
+    assert error_of('acme "x', stored=True).key == "unclosed_quote"
+    assert error_of("*", stored=True).key == "star_alone"
+
+
+def test_a_trailing_star_is_still_a_prefix() -> None:
+    assert parse_query("refund*").root == Word("refund", prefix=True)
+    assert parse_query("refund**").root == Word("refund", prefix=True)
+    assert parse_query('"free tri*"').root == Phrase((Word("free"), Word("tri", prefix=True)))
