@@ -70,8 +70,10 @@ __all__ = [
     "Query",
     "QueryError",
     "Word",
+    "is_quoted",
     "parse_query",
     "prepare",
+    "split_terms",
 ]
 
 MAX_QUERY_LENGTH: Final = 500
@@ -190,6 +192,7 @@ _HANDLE_SHORT_RE: Final = re.compile(r"[.@]")
 _QUOTES: Final = {'"': '"', "“": '”"', "«": "»", "„": '“”"'}
 _STRAY_CLOSING_QUOTES: Final = "”»"
 _BREAK_CHARS: Final = frozenset('()"“”«»„')
+_QUOTE_MARKS: Final = _BREAK_CHARS - {"(", ")"}
 _OPERATORS: Final = ("OR", "AND", "NOT")
 """Upper-case words read as operators (Boolean syntax of Brandwatch, Talkwalker, Meltwater)."""
 
@@ -498,6 +501,41 @@ def _lex(text: str) -> list[_Tok]:
             tokens.append(_Tok(kind, raw, i))
             i = j
     return tokens
+
+
+def split_terms(text: str) -> list[str]:
+    """``text`` cut at the whitespace outside phrases, each piece as typed, quotes kept
+    (a phrase's quotes pair as the lexer pairs them: ``“free trial”``, ``«panne»``): how a
+    command line sets its own ``name:value`` options apart and hands the rest to
+    ``parse_query`` unchanged. An unclosed quote runs to the end, where the parser will
+    say where it opened."""
+    pieces: list[str] = []
+    start: int | None = None
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        if char.isspace():
+            if start is not None:
+                pieces.append(text[start:i])
+                start = None
+            i += 1
+            continue
+        if start is None:
+            start = i
+        if char in _QUOTES:
+            closers = _QUOTES[char]
+            i += 1
+            while i < n and text[i] not in closers:
+                i += 1
+        i += 1
+    if start is not None:
+        pieces.append(text[start:])
+    return pieces
+
+
+def is_quoted(piece: str) -> bool:
+    """Whether a piece of ``split_terms`` holds a quote mark (a phrase, even half-typed)."""
+    return any(char in _QUOTE_MARKS for char in piece)
 
 
 # ---------------------------------------------------------------------------------------

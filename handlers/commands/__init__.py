@@ -34,6 +34,11 @@ def load_subcommands() -> list[str]:
 load_subcommands()
 
 
+SEARCHES_AS_TYPED = frozenset({"mentions", "export"})
+"""Subcommands that hand their words to the query language as typed (``raw_args``): it says
+which quote is not closed, and where, in the reader's language."""
+
+
 def parse_command(command: dict[str, Any], language: str, client: Any = None
                   ) -> CommandRequest | Reply:
     """Turn Slack's slash-command payload into a request, or an error reply."""
@@ -42,7 +47,9 @@ def parse_command(command: dict[str, Any], language: str, client: Any = None
     try:
         args = split_args(rest)
     except ArgumentError as err:
-        return Reply(t(language, err.key, **err.params))
+        if name.lower() not in SEARCHES_AS_TYPED:
+            return Reply(t(language, err.key, **err.params))
+        args = rest.split()
     return CommandRequest(
         team_id=str(command.get("team_id") or ""),
         user_id=str(command.get("user_id") or ""),

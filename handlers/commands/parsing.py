@@ -24,9 +24,39 @@ class ArgumentError(ValueError):
         self.params = params
 
 
+SLACK_ENTITY = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+"""What Slack writes for a #channel, an @user, a special mention or a link it recognised."""
+SPECIAL_MENTIONS = {"!here": "@here", "!channel": "@channel", "!everyone": "@everyone"}
+
+
 def unescape(text: str) -> str:
     """Undo Slack's HTML escaping of &, < and > in typed text."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _as_typed(match: re.Match[str]) -> str:
+    target, label = match.group(1), match.group(2)
+    if target[:1] == "#":
+        return "#" + label if label else match.group(0)
+    if target[:1] == "@":
+        return "@" + label.lstrip("@") if label else match.group(0)
+    if target[:1] == "!":
+        return label or SPECIAL_MENTIONS.get(target, match.group(0))
+    return label or target
+
+
+def typed_text(text: str) -> str:
+    """Free text as the user typed it, from what Slack sends with ``should_escape`` on.
+
+    Slack's slash-command docs (https://api.slack.com/interactivity/slash-commands,
+    "Escaping": ``should_escape`` / "Escape channels, users, and links sent to your app")
+    and its formatting reference (https://api.slack.com/reference/surfaces/formatting,
+    "Escaping text" and "Linking to channels and users") say that, with escaping on, a typed
+    ``#panne`` arrives as ``<#C0123ABCD|panne>``, ``@ana`` as ``<@U0123ABCD|ana>``, a typed
+    ``status.acme.example`` as ``<https://status.acme.example|status.acme.example>``,
+    ``@here`` as ``<!here>``, and a typed &, < or > as ``&amp;``, ``&lt;``, ``&gt;``. The
+    label is what was typed; a link without one was typed as its URL."""
+    return unescape(SLACK_ENTITY.sub(_as_typed, text))
 
 
 def split_args(text: str) -> list[str]:

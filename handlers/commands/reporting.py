@@ -16,7 +16,7 @@ from bot.services.reporting.periods import at_local, shift_local_days
 from bot.slack.digest_blocks import build_stats_blocks
 from bot.slack.opportunity_blocks import build_sov_blocks
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
-from handlers.commands.workflow import parse_filters
+from handlers.commands.workflow import parse_filters, search_args
 
 PERIOD_LIKE = re.compile(r"^\d+[a-z]+$", re.IGNORECASE)
 EXPORT_FILTERS = ("watch", "text")
@@ -179,7 +179,7 @@ def cmd_export(request: CommandRequest, runtime: Runtime) -> Reply:
         return _export_sov(request, runtime)
     period = None
     rest: list[str] = []
-    for arg in request.args:
+    for arg in search_args(request.raw_args):
         if PERIOD_LIKE.match(arg) and period is None and not rest:
             period = arg
         else:

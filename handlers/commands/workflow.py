@@ -11,6 +11,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.i18n import t
+from bot.matching.query import is_quoted, split_terms
 from bot.runtime import Runtime
 from bot.services import cases, members, privacy, workflow
 from bot.services.errors import ServiceError
@@ -27,7 +28,13 @@ from bot.slack.conversation_blocks import build_conversation
 from bot.slack.escape import escape
 from bot.slack.mention_views import PAGE_SIZE, build_history, build_mention_list
 from bot.slack.users import SlackUserDirectory
-from handlers.commands.parsing import number_of, unescape, user_id_of, version_of
+from handlers.commands.parsing import (
+    number_of,
+    typed_text,
+    unescape,
+    user_id_of,
+    version_of,
+)
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
 from handlers.context import UserContext
 from handlers.drafting import editor_context, open_draft_editor
@@ -53,8 +60,21 @@ def _rest(request: CommandRequest, start: int) -> str:
     return unescape(" ".join(request.args[start:])).strip()
 
 
+def search_args(raw_args: str) -> list[str]:
+    """`/cm mentions` and `/cm export` arguments as typed: cut at the whitespace outside
+    quoted phrases, quotes kept, so the search reaches the query language as written
+    (``"free trial"`` a phrase, ``-"free trial"`` its exclusion), as `vigie mentions --text`
+    hands it over."""
+    return split_terms(raw_args)
+
+
 def parse_filters(args: list[str]) -> MentionFilter:
     """`status:new sentiment:negative since:24h assignee:<@U1|ana> words` -> MentionFilter.
+
+    ``args`` come from ``search_args``: an unquoted ``name:value`` of a listing filter is that
+    filter; everything else, quoted pieces included (``"status:new"``), is the search, in the
+    watch query language, as typed (Slack's escaping undone) and whole: one longer than the
+    query language takes is refused by it, never cut.
 
     One value per filter: a filter given again with another value is refused, naming it
     (``list.repeated_filter``), rather than one of them silently winning."""
@@ -63,7 +83,9 @@ def parse_filters(args: list[str]) -> MentionFilter:
     words: list[str] = []
     for arg in args:
         key, sep, value = arg.partition(":")
-        if sep and key.lower() in FILTER_KEYS:
+        if is_quoted(arg):
+            words.append(typed_text(arg))
+        elif sep and key.lower() in FILTER_KEYS:
             key = key.lower()
             field, parsed = _filter_value(key, value)
             if field in values and _same(values[field]) != _same(parsed):
@@ -74,9 +96,9 @@ def parse_filters(args: list[str]) -> MentionFilter:
         elif sep and key.isalpha() and key.lower() not in {"http", "https"}:
             raise ServiceError("list.bad_filter", value=unescape(arg)[:40])
         else:
-            words.append(unescape(arg))
+            words.append(typed_text(arg))
     if words:
-        values["text"] = " ".join(words)[:200]
+        values["text"] = " ".join(words)
     return MentionFilter(**values)
 
 
@@ -128,7 +150,7 @@ def mention_page(runtime: Runtime, workspace_id: int, user_id: str, filters: Men
 def cmd_mentions(request: CommandRequest, runtime: Runtime) -> Reply:
     """List mentions with filters."""
     return mention_page(runtime, request.workspace_id(runtime), request.user_id,
-                        parse_filters(request.args), request.language)
+                        parse_filters(search_args(request.raw_args)), request.language)
 
 
 @REGISTRY.subcommand("show", usage="show ID", examples=("show 42",),

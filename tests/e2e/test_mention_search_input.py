@@ -1,4 +1,6 @@
-"""`/cm mentions` and `/cm export` read the search as typed in Slack."""
+"""`/cm mentions` and `/cm export` read the search as typed in Slack: quotes kept, whole,
+Slack's escaping undone, network aliases and the reader's language, as `vigie mentions
+--text` and `vigie watch test` read the same search."""
 
 from __future__ import annotations
 
@@ -10,10 +12,12 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+from bot.services.mention_search import MentionFilter, search_mentions
+from bot.services.query_trial import try_query
 from storage.db import transaction
 from storage.models import Mention, Watch
 from tests.e2e.conftest import ADMIN_ID, VigieApp
-from tests.harness.constants import CHANNEL_ID
+from tests.harness.constants import CHANNEL_ID, TEAM_ID
 from tests.harness.webhooks import webhook_from_answer, webhook_headers
 
 TEXTS = {
@@ -69,6 +73,101 @@ def listed(vigie: VigieApp, text: str) -> list[int]:
     assert "blocks" in body, body
     return [int(found) for block in body["blocks"] if block["type"] == "section"
             for found in re.findall(r"^\*#(\d+)\*", block["text"]["text"])]
+
+
+def cli_ids(vigie: VigieApp, search: str) -> tuple[list[int], list[int]]:
+    """What `vigie mentions --text SEARCH` and `vigie watch test SEARCH` find (the services
+    they call with the text as typed), in the listing's order."""
+    workspace_id = vigie.runtime.workspaces.ensure(TEAM_ID).id
+    now = vigie.runtime.clock()
+    rows = search_mentions(vigie.runtime.sessions, workspace_id, MentionFilter(text=search),
+                           limit=50, now=now)
+    trial = try_query(vigie.runtime.sessions, workspace_id, search, since=timedelta(days=1),
+                      now=now, limit=50)
+    return [row.id for row in rows], sorted((hit.id for hit in trial.hits), reverse=True)
+
+
+def test_quotes_reach_the_search_as_typed(vigie: VigieApp) -> None:
+    ids = store(vigie, {key: ("rss", TEXTS[key]) for key in ("trial", "stuff", "status",
+                                                             "great")})
+    acme_but_trial = newest(ids["stuff"], ids["status"], ids["great"])
+    for search, expected in (
+            ('"free trial"', [ids["trial"]]),
+            ('acme -"free trial"', acme_but_trial),
+            ("“free trial”", [ids["trial"]]),
+            ("«free trial»", [ids["trial"]]),
+            ("« free trial »", [ids["trial"]]),
+            ("acme -“free trial”", acme_but_trial),
+            ("acme -«free trial»", acme_but_trial),
+            ('"status:new"', [ids["status"]]),  # quoted: words, not the status filter
+            ('acme ("free trial" OR "new outage")', newest(ids["status"], ids["trial"]))):
+        assert listed(vigie, f"mentions {search}") == expected, search
+        assert cli_ids(vigie, search) == (expected, expected), search
+    # filters around a quoted search still filter
+    assert listed(vigie, 'mentions status:new "free trial" since:1d') == [ids["trial"]]
+    assert listed(vigie, 'mentions status:replied "free trial"') == []
+    # the help's own example: a phrase and an exclusion, exported
+    exported = answer(vigie, 'export 30d "free trial" -refund')["text"]
+    assert "The CSV of 1 mention(s)" in exported, exported
+    exported = answer(vigie, 'export 30d acme -"free trial"')["text"]
+    assert "The CSV of 3 mention(s)" in exported, exported
+
+
+def test_a_long_search_is_searched_whole_or_refused(vigie: VigieApp) -> None:
+    ids = store(vigie, {key: ("rss", TEXTS[key]) for key in ("trial", "stuff", "great")})
+    # past 200 characters: the last exclusion used to be cut off
+    search = "acme " + "-zzzz " * 45 + '-"free trial"'
+    assert 250 < len(search) <= 500
+    assert listed(vigie, f"mentions {search}") == newest(ids["stuff"], ids["great"])
+    assert cli_ids(vigie, search) == (newest(ids["stuff"], ids["great"]),) * 2
+    exported = answer(vigie, f"export 30d {search}")["text"]
+    assert "The CSV of 2 mention(s)" in exported, exported
+    too_long = "acme " + "-zzzz " * 49 + "-" + "y" * 300
+    refused = answer(vigie, f"mentions {too_long}")
+    assert refused["text"].startswith(
+        f"That search does not parse: query too long ({len(too_long)} characters; at most "
+        "500): shorten it, nothing was searched"), refused
+    assert "blocks" not in refused or "#" + str(ids["great"]) not in str(refused["blocks"])
+    assert "query too long" in answer(vigie, f"export 30d {too_long}")["text"]
+
+
+def test_slack_escaped_links_and_channels_are_searched_as_typed(vigie: VigieApp) -> None:
+    ids = store(vigie, {key: ("rss", TEXTS[key]) for key in ("domain", "hashtag", "word")})
+    # what Slack sends (should_escape) for a typed `status.acme.example`, `#panne`, `@here`
+    assert listed(vigie, "mentions <https://status.acme.example|status.acme.example>") == [
+        ids["domain"]]
+    assert listed(vigie, "mentions acme -<https://status.acme.example|status.acme.example>"
+                  ) == newest(ids["hashtag"], ids["word"])
+    assert listed(vigie, "mentions <#C0123ABCD|panne>") == [ids["hashtag"]]  # the hashtag only
+    assert listed(vigie, "mentions panne") == newest(ids["hashtag"], ids["word"])
+    assert listed(vigie, 'mentions "chez acme" -<#C0123ABCD|panne>') == [ids["word"]]
+    assert cli_ids(vigie, "status.acme.example") == ([ids["domain"]],) * 2
+    assert cli_ids(vigie, "#panne") == ([ids["hashtag"]],) * 2
+    exported = answer(vigie, "export 30d <#C0123ABCD|panne>")["text"]
+    assert "The CSV of 1 mention(s)" in exported, exported
+
+
+def test_a_bad_search_is_explained_in_the_readers_language(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    assert "unbalanced quote: this quote is never closed" in answer(
+        vigie, 'mentions acme "free trial')["text"]
+    answer(vigie, "lang fr")
+    for typed, said in (
+            ('mentions acme "free trial', "guillemet non fermé : ce guillemet n'est jamais "
+                                          "refermé"),
+            ("mentions acme OR", "OR doit se trouver entre deux termes"),
+            ("mentions acme (", "parenthèse non fermée : cette '(' n'est jamais refermée"),
+            ("mentions acme «x» »", "guillemet orphelin : » ferme une expression"),
+            ("mentions -spam", "une requête a besoin d'au moins un terme à chercher"),
+            ("export 30d acme pa*nne", "'*' ne peut que terminer un mot"),
+            (f"watch add beta <#{CHANNEL_ID}|feed> acme source:mastodn",
+             "source inconnue 'mastodn' : vouliez-vous dire source:mastodon ?"),
+            (f"watch add beta <#{CHANNEL_ID}|feed> acme AND", "AND doit se trouver entre")):
+        text = answer(vigie, typed)["text"]
+        assert said in text, (typed, text)
+        assert "must" not in text and "unknown" not in text and "needs" not in text, text
+    assert answer(vigie, 'mentions acme "x')["text"].startswith(
+        "Cette recherche ne se lit pas : guillemet non fermé")
 
 
 def test_a_misplaced_star_is_refused_where_a_query_is_typed(vigie: VigieApp) -> None:

@@ -1,5 +1,5 @@
-"""What a typed query is told in the reader's language, and the '*' that only ends a
-word."""
+"""What a typed query is told in the reader's language, the '*' that only ends a word, and
+how a command line's pieces keep a query's quotes."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from bot.matching.query import (
     Phrase,
     QueryError,
     Word,
+    is_quoted,
     parse_query,
+    split_terms,
 )
 
 
@@ -130,3 +132,33 @@ def test_a_trailing_star_is_still_a_prefix() -> None:
     assert parse_query("refund*").root == Word("refund", prefix=True)
     assert parse_query("refund**").root == Word("refund", prefix=True)
     assert parse_query('"free tri*"').root == Phrase((Word("free"), Word("tri", prefix=True)))
+
+
+@pytest.mark.parametrize(
+    ("text", "pieces"),
+    [
+        ('acme -"free trial" status:new', ["acme", '-"free trial"', "status:new"]),
+        ("“free trial”  «a b» „x y“", ["“free trial”", "«a b»", "„x y“"]),
+        ('"status:new" since:1d', ['"status:new"', "since:1d"]),
+        ('acme "free trial status:new', ["acme", '"free trial status:new']),
+        ('a"b c"d e', ['a"b c"d', "e"]),
+        ("(a OR b)\tc\n", ["(a", "OR", "b)", "c"]),
+        ("", []),
+    ],
+)
+def test_split_terms_keeps_phrases_and_their_quotes(text: str, pieces: list[str]) -> None:
+    assert split_terms(text) == pieces
+    # the pieces, joined, are the same query
+    try:
+        expected = parse_query(text)
+    except QueryError as err:
+        with pytest.raises(QueryError) as again:
+            parse_query(" ".join(pieces))
+        assert again.value.key == err.key
+    else:
+        assert parse_query(" ".join(pieces)) == expected
+
+
+def test_is_quoted() -> None:
+    assert is_quoted('"status:new"') and is_quoted("«a»") and is_quoted('-"x')
+    assert not is_quoted("status:new") and not is_quoted("l'appli")
