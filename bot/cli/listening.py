@@ -603,6 +603,10 @@ def _once(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -
             from bot.analysis.topics import parse_topic
 
             return parse_topic(value) or value
+        if param.name == "network":
+            from bot.networks import normalize_network
+
+            return normalize_network(value)
         if param.name == "since":
             from bot.services.mention_search import parse_duration
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,6 +25,7 @@ from bot.matching.search_terms import (
     only_rare_terms,
     tsquery,
 )
+from bot.networks import normalize_network
 from bot.services.errors import ServiceError, query_error
 from bot.services.topic_channels import topics_of_mask
 from bot.services.watches import watch_id_by_name
@@ -208,6 +209,8 @@ def search_mentions(
     a watch with that query would match.
     """
     _validate(filters)
+    if filters.network:  # `--network twitter` is x, as source:twitter is in a query
+        filters = replace(filters, network=normalize_network(filters.network))
     text_query = parse_text(filters.text) if filters.text else None
     limit = max(1, min(limit, MAX_LIMIT))
     with sessions() as session:

@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.i18n import t
 from bot.matching.query import is_quoted, split_terms
+from bot.networks import normalize_network
 from bot.runtime import Runtime
 from bot.services import cases, members, privacy, workflow
 from bot.services.errors import ServiceError
@@ -116,8 +117,8 @@ def _filter_value(key: str, value: str) -> tuple[str, Any]:
         if user is None:
             raise ServiceError("role.bad_user", value=unescape(value)[:40])
         return "assignee", user
-    if key == "source":
-        return "network", value.lower()
+    if key == "source":  # source:twitter is source:x, as in the query language
+        return "network", normalize_network(unescape(value))
     if key == "topic":
         return "topic", topic_of(unescape(value))
     return key, value.lower() if key != "watch" else value

@@ -112,3 +112,17 @@ def test_eval_refuses_a_language_no_model_reads(tmp_path: Path) -> None:
             kind, refused.stderr)
         assert "Traceback" not in refused.stderr
         assert vigie(tmp_path, "eval", kind, str(file), "--lang", "EN").returncode == 0
+
+
+def test_network_option_takes_the_network_aliases(tmp_path: Path) -> None:
+    assert vigie(tmp_path, "db", "upgrade").returncode == 0
+    assert vigie(tmp_path, "watch", "add", "acme", "--query", "acme",
+                 "--channel", "C0ACME123").returncode == 0
+    _store_mentions(tmp_path)
+    for args, handle in ((("--network", "twitter"), "@ana"), (("--network", "Twitter"), "@ana"),
+                         (("--network", "bsky"), "@bob.bsky.social"),
+                         (("--network", "twitter", "--network", "x"), "@ana")):
+        shown = vigie(tmp_path, "mentions", *args)
+        assert shown.returncode == 0, shown.stderr
+        listed = [line for line in shown.stdout.splitlines() if line.startswith("#")]
+        assert len(listed) == 1 and f" {handle}: acme post" in listed[0], (args, shown.stdout)

@@ -131,6 +131,22 @@ def test_a_long_search_is_searched_whole_or_refused(vigie: VigieApp) -> None:
     assert "query too long" in answer(vigie, f"export 30d {too_long}")["text"]
 
 
+def test_source_filter_takes_the_network_aliases(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    ids = store(vigie, {"x": ("x", "acme on x"), "bsky": ("bluesky", "acme on bluesky"),
+                        "hn": ("hackernews", "acme on hn")})
+    workspace_id = vigie.runtime.workspaces.ensure(TEAM_ID).id
+    for alias, key in (("twitter", "x"), ("Twitter", "x"), ("x", "x"), ("bsky", "bsky"),
+                       ("bluesky", "bsky"), ("hn", "hn")):
+        assert listed(vigie, f"mentions source:{alias}") == [ids[key]], alias
+        # what `vigie mentions --network ALIAS` asks for
+        rows = search_mentions(vigie.runtime.sessions, workspace_id,
+                               MentionFilter(network=alias), now=vigie.runtime.clock())
+        assert [row.id for row in rows] == [ids[key]], alias
+    # an alias and its network are one value, not a filter given twice
+    assert listed(vigie, "mentions source:twitter source:x") == [ids["x"]]
+
+
 def test_slack_escaped_links_and_channels_are_searched_as_typed(vigie: VigieApp) -> None:
     ids = store(vigie, {key: ("rss", TEXTS[key]) for key in ("domain", "hashtag", "word")})
     # what Slack sends (should_escape) for a typed `status.acme.example`, `#panne`, `@here`
