@@ -28,6 +28,7 @@ TEXTS = {
     "domain": "acme is down, see status.acme.example for news",
     "hashtag": "#panne chez acme depuis ce matin",
     "word": "une panne chez acme, encore",
+    "handle": "merci @ana pour le correctif acme",
 }
 
 
@@ -148,15 +149,18 @@ def test_source_filter_takes_the_network_aliases(vigie_sqlite: VigieApp) -> None
 
 
 def test_slack_escaped_links_and_channels_are_searched_as_typed(vigie: VigieApp) -> None:
-    ids = store(vigie, {key: ("rss", TEXTS[key]) for key in ("domain", "hashtag", "word")})
+    ids = store(vigie, {key: ("rss", TEXTS[key]) for key in ("domain", "hashtag", "word",
+                                                             "handle")})
     # what Slack sends (should_escape) for a typed `status.acme.example`, `#panne`, `@here`
     assert listed(vigie, "mentions <https://status.acme.example|status.acme.example>") == [
         ids["domain"]]
     assert listed(vigie, "mentions acme -<https://status.acme.example|status.acme.example>"
-                  ) == newest(ids["hashtag"], ids["word"])
+                  ) == newest(ids["hashtag"], ids["word"], ids["handle"])
     assert listed(vigie, "mentions <#C0123ABCD|panne>") == [ids["hashtag"]]  # the hashtag only
     assert listed(vigie, "mentions panne") == newest(ids["hashtag"], ids["word"])
     assert listed(vigie, 'mentions "chez acme" -<#C0123ABCD|panne>') == [ids["word"]]
+    # a typed @ana, when Slack knows an ana: <@U…|ana>
+    assert listed(vigie, "mentions <@U0123ABCD|ana>") == [ids["handle"]]
     assert cli_ids(vigie, "status.acme.example") == ([ids["domain"]],) * 2
     assert cli_ids(vigie, "#panne") == ([ids["hashtag"]],) * 2
     exported = answer(vigie, "export 30d <#C0123ABCD|panne>")["text"]
