@@ -11,7 +11,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.i18n import t
-from bot.matching.query import is_quoted, split_terms
+from bot.matching.query import FIELDS, is_quoted, split_terms
 from bot.networks import normalize_network
 from bot.runtime import Runtime
 from bot.services import cases, members, privacy, workflow
@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 CONFIRM_WORDS = frozenset({"confirm", "confirmer"})
 """What `/cm approve ID vN confirm` says to acknowledge a draft's warnings."""
 FILTER_KEYS = {"status", "sentiment", "source", "watch", "assignee", "since", "topic"}
+QUERY_FIELDS = frozenset(f for f in FIELDS if f not in FILTER_KEYS)
+"""Fields of the query language that are no listing filter (``lang:``, ``from:``): part of
+the search, as in `vigie mentions --text` and a watch's query."""
 
 
 def _mention_id(request: CommandRequest, position: int = 0) -> int:
@@ -73,9 +76,10 @@ def parse_filters(args: list[str]) -> MentionFilter:
     """`status:new sentiment:negative since:24h assignee:<@U1|ana> words` -> MentionFilter.
 
     ``args`` come from ``search_args``: an unquoted ``name:value`` of a listing filter is that
-    filter; everything else, quoted pieces included (``"status:new"``), is the search, in the
-    watch query language, as typed (Slack's escaping undone) and whole: one longer than the
-    query language takes is refused by it, never cut.
+    filter; ``lang:`` and ``from:`` (``QUERY_FIELDS``) are the query language's and go to
+    the search with the words; everything else, quoted pieces included (``"status:new"``),
+    is the search, in the watch query language, as typed (Slack's escaping undone) and
+    whole: one longer than the query language takes is refused by it, never cut.
 
     One value per filter: a filter given again with another value is refused, naming it
     (``list.repeated_filter``), rather than one of them silently winning."""
@@ -94,6 +98,8 @@ def parse_filters(args: list[str]) -> MentionFilter:
                                    second=unescape(value)[:40])
             values[field] = parsed
             typed.setdefault(field, unescape(value))
+        elif sep and key.lower() in QUERY_FIELDS:
+            words.append(typed_text(arg))
         elif sep and key.isalpha() and key.lower() not in {"http", "https"}:
             raise ServiceError("list.bad_filter", value=unescape(arg)[:40])
         else:

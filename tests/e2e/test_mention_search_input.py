@@ -222,3 +222,17 @@ def test_a_stored_watch_with_a_misplaced_star_still_works(vigie: VigieApp) -> No
     assert stored.json()["stored"] == 1, stored.text
     listing = str(answer(vigie, "watch list")["blocks"])
     assert "*panne" in listing and "invalid query" not in listing, listing
+
+
+def test_lang_and_from_are_part_of_the_search(vigie_sqlite: VigieApp) -> None:
+    # They are the query language's fields: `/cm mentions lang:en acme` answered "`lang:en`
+    # is not a filter" though `vigie mentions --text "lang:en acme"` searched it.
+    vigie = vigie_sqlite
+    ids = store(vigie, {"en": ("x", "acme is down again, I want a refund now"),
+                        "fr": ("x", "acme est encore en panne, je veux être remboursé")})
+    for search, expected in (("lang:en acme", [ids["en"]]), ("acme lang:fr", [ids["fr"]]),
+                             ("from:u1 acme", [ids["fr"]]), ("acme -from:u1", [ids["en"]])):
+        assert listed(vigie, f"mentions {search}") == expected, search
+        assert cli_ids(vigie, search)[0] == expected, search
+    refused = answer(vigie, "mentions colour:red acme")["text"]
+    assert "`colour:red` is not a filter" in refused and "lang:fr" in refused

@@ -264,7 +264,7 @@ def test_bad_inputs_get_specific_errors(vigie: VigieApp) -> None:
         "export 7d watch:nope": "There is no watch called `nope`",
         "export 7d status:new": "Usage: `/cm export",
         "export 7d text AND": "That search does not parse",
-        "export 7d lang:fr": "`lang:fr` is not a filter",
+        "export 7d colour:red": "`colour:red` is not a filter",
     }
     for text, expected in expectations.items():
         answer = command(vigie, text)
