@@ -160,14 +160,23 @@ def select_new(
     entry re-delivered under a new id). Ingest stores it like any other (a re-delivered
     one is a duplicate of the stored post, by id or content fingerprint) and stores one
     published before the source's history began quietly, as that history was.
+
+    At most ``max_entries``, the newest: on a first poll (no cursor) the older entries of
+    the feed's archive are remembered as seen and never taken; later, new entries past
+    ``max_entries`` are left unseen for the next polls, so a busy feed loses none.
     """
     now = now or datetime.now(UTC)
+    first = not cursor.get("seen")
     seen = SeenIds(cursor.get("seen") or [])
     newest = cursor_time(cursor, "newest")
     candidates = _candidates(feed)
     fresh = [c for c in candidates if c.external_id not in seen]
     fresh.sort(key=lambda c: c.entry.published or now, reverse=True)
     chosen = sorted(fresh[:max_entries], key=lambda c: c.entry.published or now)
+    if not first and len(fresh) > max_entries:
+        # More new entries than one fetch takes: the rest come with the next polls (a
+        # first poll takes the newest of a feed's archive and leaves the rest, on purpose).
+        candidates = [c for c in candidates if c.external_id in seen] + chosen
     mentions = [
         entry_to_mention(c.entry, c.external_id, feed, feed_url, network, now,
                          late=_is_late(c.entry, newest))
@@ -206,6 +215,10 @@ def fetch_feed(
     mentions, new_cursor = select_new(
         feed, cursor, feed_url=url, network=network, max_entries=max_entries
     )
+    if len(mentions) == max_entries and cursor.get("seen"):
+        # New entries may be left for the next poll: a conditional GET would hear "not
+        # modified" and never bring them.
+        return FetchResult(mentions=mentions, cursor=new_cursor)
     return FetchResult(mentions=mentions, cursor={**new_cursor, **conditional})
 
 

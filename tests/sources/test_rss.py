@@ -451,6 +451,35 @@ def test_max_entries_keeps_the_newest_and_remembers_the_rest(
     assert source.fetch(http, config, first.cursor).mentions == []
 
 
+def test_new_entries_past_max_entries_come_with_the_next_polls(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    # They were remembered as seen and never returned: a busy feed (a Google Alert on a
+    # bad day) lost every new entry past max_entries, and the ETag then hid the rest.
+    item = "<item><guid>{0}</guid><title>Post {0}</title><pubDate>{1}</pubDate></item>"
+
+    def feed(*ids: int) -> str:
+        items = "".join(item.format(i, f"Sun, 06 Dec 2026 {i:02d}:00:00 GMT") for i in ids)
+        return f"<rss version='2.0'><channel><title>Alerts</title>{items}</channel></rss>"
+
+    httpserver.expect_oneshot_request("/feed").respond_with_data(
+        feed(3, 2, 1), headers={"ETag": '"one"'})
+    httpserver.expect_request("/feed", headers={"If-None-Match": '"two"'}).respond_with_data(
+        "", status=304)
+    httpserver.expect_request("/feed").respond_with_data(
+        feed(8, 7, 6, 5, 4, 3, 2, 1), headers={"ETag": '"two"'})
+    source, config = RssSource(), RssConfig(url=httpserver.url_for("/feed"), max_entries=2)
+    first = source.fetch(http, config, {})  # a first poll takes the newest of the archive
+    assert [m.external_id for m in first.mentions] == ["2", "3"]
+    cursor, found = first.cursor, []
+    for _ in range(4):
+        result = source.fetch(http, config, cursor)
+        found.append([m.external_id for m in result.mentions])
+        cursor = result.cursor
+    assert found == [["7", "8"], ["5", "6"], ["4"], []]
+    assert cursor["etag"] == '"two"'  # validators kept once nothing is left
+
+
 def test_rss_config_validation() -> None:
     with pytest.raises(ValueError, match="must start with http"):
         RssConfig(url="file:///etc/passwd")
