@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from bot.messages.spikes import SpikeFigures
+
 
 @dataclass(frozen=True, slots=True)
 class CountData:
@@ -76,21 +78,6 @@ class WaitedData:
 
 
 @dataclass(frozen=True, slots=True)
-class SpikeData:
-    """A spike of the day: a watch's hour whose volume or negative share stood out, with
-    the numbers the spike alert gave (an hour's mentions and negative share, each against
-    its usual level)."""
-
-    watch: str
-    hour_start: datetime
-    kind: str
-    total: int
-    baseline: float
-    negative_share: float
-    baseline_negative_share: float
-
-
-@dataclass(frozen=True, slots=True)
 class SovCountData:
     """A watch's or a group's mentions in the period."""
 
@@ -144,7 +131,7 @@ class DigestData:
     top_authors: tuple[AuthorData, ...]
     top_priority: tuple[MentionData, ...]
     waited: tuple[WaitedData, ...]
-    spikes: tuple[SpikeData, ...] = ()
+    spikes: tuple[SpikeFigures, ...] = ()
     open_by_topic: tuple[tuple[str, int], ...] = ()
     share_of_voice: tuple[SovData, ...] = field(default=())
 

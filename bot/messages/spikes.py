@@ -4,6 +4,7 @@ by ``bot.slack.spike_blocks`` when the outbox sends it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from bot.analysis.spike_explain import SpikeExplanation
@@ -16,6 +17,21 @@ def spike_kind(kind: str, language: str) -> str:
     digest and the monthly report word it alike."""
     key = {"volume": "volume", "negative_share": "negative"}.get(kind, "both")
     return t(language, f"spike.kind_{key}")
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeFigures:
+    """A spike the detection stored, as the daily digest and the monthly report show it:
+    the watch, the hour, what stood out, and the hour's mentions and negative share
+    against their usual level (each reader's renderer words them in its language)."""
+
+    watch: str
+    hour_start: datetime
+    kind: str
+    total: int
+    baseline: float
+    negative_share: float
+    baseline_negative_share: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,6 @@ from bot.messages.digest import (
     SovCountData,
     SovData,
     SovMemberData,
-    SpikeData,
     WaitedData,
 )
 from bot.messages.stored import spec_payload
@@ -135,9 +134,7 @@ def digest_spec(report: DigestReport, language: str) -> DigestSpec:
         waited=tuple(WaitedData(group.watch_name, group.threshold, group.count,
                                 tuple(_mention(line) for line in group.examples))
                      for group in report.waited),
-        spikes=tuple(SpikeData(s.watch, s.hour_start, s.kind, s.total, s.baseline,
-                               s.negative_share, s.baseline_negative_share)
-                     for s in report.spikes),
+        spikes=tuple(report.spikes),
         open_by_topic=tuple(report.open_by_topic),
         share_of_voice=tuple(_sov(sov) for sov in report.share_of_voice)), language)
 

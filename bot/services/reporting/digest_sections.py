@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from bot.messages.digest import CountData
+from bot.messages.spikes import SpikeFigures
 from bot.services.competitors import groups_of
 from bot.services.reporting.periods import day_window, local_days
 from bot.services.reporting.queries import (
@@ -29,6 +30,7 @@ from bot.services.reporting.queries import (
     Scope,
     count_if,
     in_window,
+    largest_spikes,
     mention_lines,
     open_in_several_watches,
     open_work,
@@ -45,7 +47,6 @@ from bot.services.reporting.share_of_voice import SovReport, share_of_voice
 from bot.services.triage_learning import effective_threshold, workspace_offset
 from storage.models import Mention, Watch
 from storage.models_competitors import WATCH_BRAND
-from storage.models_spikes import Spike
 from storage.models_watches import MentionWatch
 from storage.reporting_counts import (
     priority_floor,
@@ -63,35 +64,12 @@ WAITED_EXAMPLES = 3
 SERIES_KEYS = (*SENTIMENT_LABELS, UNKNOWN)
 
 
-@dataclass(frozen=True, slots=True)
-class SpikeNote:
-    """A spike of one of the scope's watches, as the spike detection stored it when it
-    alerted (``spikes``): the hour, its kind, its mentions and negative share against
-    their usual level."""
-
-    watch: str
-    hour_start: datetime
-    kind: str
-    total: int
-    baseline: float
-    negative_share: float
-    baseline_negative_share: float
-
-
 def day_spikes(session: Session, scope: Scope, start: datetime, end: datetime
-               ) -> list[SpikeNote]:
+               ) -> list[SpikeFigures]:
     """The spikes of the scope's watches whose hour began in [start, end), in the order
     they happened: the ``MAX_SPIKES`` largest when there were more."""
-    query = (select(Watch.name, Spike.hour_start, Spike.kind, Spike.total, Spike.baseline,
-                    Spike.negative_share, Spike.baseline_negative_share)
-             .join(Watch, Watch.id == Spike.watch_id)
-             .where(Spike.workspace_id == scope.workspace_id, Spike.hour_start >= start,
-                    Spike.hour_start < end)
-             .order_by(Spike.total.desc(), Spike.hour_start, Watch.name).limit(MAX_SPIKES))
-    if scope.watch_ids is not None:
-        query = query.where(Spike.watch_id.in_(scope.watch_ids))
-    notes = [SpikeNote(*row) for row in session.execute(query)]
-    return sorted(notes, key=lambda note: (note.hour_start, note.watch))
+    return sorted(largest_spikes(session, scope, start, end, MAX_SPIKES),
+                  key=lambda spike: (spike.hour_start, spike.watch))
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +110,7 @@ class DigestReport:
     top_priority: list[MentionLine]
     waited: list[WaitedGroup]
     chart: list[DayCounts]
-    spikes: list[SpikeNote] = field(default_factory=list)
+    spikes: list[SpikeFigures] = field(default_factory=list)
     open_by_topic: list[tuple[str, int]] = field(default_factory=list)
     """Open work by request topic (billing, outage...), most first."""
     share_of_voice: list[SovReport] = field(default_factory=list)

@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t, tally
+from bot.messages.spikes import SpikeFigures
 from bot.services.actors import SCHEDULER, Actor
 from bot.services.audit import record
 from bot.services.errors import ServiceError
@@ -50,6 +51,7 @@ from bot.services.reporting.queries import (
     actionable,
     count_if,
     in_window,
+    largest_spikes,
     response_times,
 )
 from bot.services.reporting.share_of_voice import SovReport, share_of_voice_between
@@ -62,7 +64,6 @@ from storage.models import Mention, Role, Watch, Workspace
 from storage.models_cases import QuietMention
 from storage.models_competitors import WATCH_BRAND
 from storage.models_influencers import ReportRun, ReportSchedule
-from storage.models_spikes import Spike
 from storage.models_watches import MentionWatch
 from storage.reporting_counts import volume_by_bucket
 
@@ -90,20 +91,6 @@ class SlaKept:
         return self.on_time / self.answered if self.answered else None
 
 
-@dataclass(frozen=True, slots=True)
-class SpikeLine:
-    """A spike the detector recorded in the month: what stood out, and the hour's numbers
-    against their usual level (the report words them in its reader's language)."""
-
-    watch: str
-    hour_start: datetime
-    kind: str
-    total: int
-    baseline: float
-    negative_share: float
-    baseline_negative_share: float
-
-
 @dataclass(frozen=True)
 class MonthlyReport:
     """Everything the monthly report shows."""
@@ -120,7 +107,7 @@ class MonthlyReport:
     days: list[tuple[str, dict[str, int]]]
     responses: ResponseTimes
     sla: SlaKept
-    spikes: list[SpikeLine]
+    spikes: list[SpikeFigures]
     influencers: list[Influencer]
     topics: list[tuple[str, int]]
     workload: list[AgentLoad]
@@ -214,14 +201,8 @@ def sla_kept(session: Session, scope: Scope, start: datetime, end: datetime) -> 
 
 
 def _spikes(session: Session, workspace_id: int, start: datetime, end: datetime
-            ) -> list[SpikeLine]:
-    return [SpikeLine(*row) for row in session.execute(
-        select(Watch.name, Spike.hour_start, Spike.kind, Spike.total, Spike.baseline,
-               Spike.negative_share, Spike.baseline_negative_share)
-        .join(Watch, Watch.id == Spike.watch_id)
-        .where(Spike.workspace_id == workspace_id, Spike.hour_start >= start,
-               Spike.hour_start < end)
-        .order_by(Spike.total.desc(), Spike.hour_start).limit(MAX_SPIKES))]
+            ) -> list[SpikeFigures]:
+    return largest_spikes(session, Scope(workspace_id), start, end, MAX_SPIKES)
 
 
 def top_topics(session: Session, workspace_id: int, start: datetime, end: datetime,

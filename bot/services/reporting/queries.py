@@ -47,6 +47,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from bot.analysis.topics import TOPICS, topic_mask
 from bot.messages.permalink import card_permalink
+from bot.messages.spikes import SpikeFigures
 from bot.services.cases import follow_ups_stored
 from bot.services.mention_search import topic_names_of
 from bot.services.watch_links import in_watches
@@ -54,6 +55,7 @@ from storage import reporting_sql
 from storage.models import Author, Mention, MentionStatus, Watch
 from storage.models_cases import Case, QuietMention
 from storage.models_competitors import WATCH_BRAND
+from storage.models_spikes import Spike
 from storage.models_watches import MentionWatch
 from storage.reporting_counts import utc_hour_totals, volume_by_bucket
 
@@ -465,3 +467,18 @@ def _hour_histogram_from_counts(session: Session, scope: Scope,
         for hour, count in totals.items():
             hours[(hour.hour + offset // 60) % 24] += count
     return hours
+
+
+def largest_spikes(session: Session, scope: Scope, start: datetime, end: datetime,
+                   limit: int) -> list[SpikeFigures]:
+    """The ``limit`` largest spikes (by the hour's mentions) the detection stored for the
+    scope's watches in hours that began in [start, end), largest first."""
+    query = (select(Watch.name, Spike.hour_start, Spike.kind, Spike.total, Spike.baseline,
+                    Spike.negative_share, Spike.baseline_negative_share)
+             .join(Watch, Watch.id == Spike.watch_id)
+             .where(Spike.workspace_id == scope.workspace_id, Spike.hour_start >= start,
+                    Spike.hour_start < end)
+             .order_by(Spike.total.desc(), Spike.hour_start, Watch.name).limit(limit))
+    if scope.watch_ids is not None:
+        query = query.where(Spike.watch_id.in_(scope.watch_ids))
+    return [SpikeFigures(*row) for row in session.execute(query)]
