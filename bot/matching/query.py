@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Final, TypeAlias
 
-from bot.i18n import t
+from bot.i18n import has, t
 from bot.matching.text import fold, tokenize, tokenize_folded
 from bot.networks import get_network, network_names, normalize_network
 
@@ -992,30 +992,38 @@ def _render(node: Node) -> str:
     return " ".join(f"({_render(c)})" if isinstance(c, Or) else _render(c) for c in node.children)
 
 
-def _describe_field(node: Field) -> str:
+def _describe_field(node: Field, language: str) -> str:
     if node.name == "lang":
         base, _, region = node.value.partition("-")
-        name = _LANGUAGE_NAMES.get(base)
-        if name is None:
-            return f"in language '{node.value}'"
-        return f"in {name} ({region.upper()})" if region else f"in {name}"
+        if base not in _LANGUAGE_NAMES:
+            return t(language, "describe.in_unknown_language", code=node.value)
+        name = t(language, f"describe.language.{base}")
+        if region:
+            return t(language, "describe.in_language_region", name=name,
+                     region=region.upper())
+        return t(language, "describe.in_language", name=name)
     if node.name == "source":
         network = get_network(node.value)
-        return network.query_phrase if network else f"from source '{node.value}'"
-    return f"from @{node.value}"
+        if network is None:
+            return t(language, "describe.from_source", name=node.value)
+        # A network registered by a plugin may have no wording in the catalogues.
+        key = f"describe.network.{network.name}"
+        return t(language, key) if has(key) else network.query_phrase
+    return t(language, "describe.from_handle", handle=node.value)
 
 
-def _describe(node: Node, nested: bool) -> str:
+def _describe(node: Node, nested: bool, language: str) -> str:
     if isinstance(node, Word):
         return node.token + ("*" if node.prefix else "")
     if isinstance(node, Phrase):
-        return "'" + " ".join(_describe(w, False) for w in node.words) + "'"
+        return t(language, "describe.phrase",
+                 words=" ".join(_describe(w, False, language) for w in node.words))
     if isinstance(node, Field):
-        return _describe_field(node)
+        return _describe_field(node, language)
     if isinstance(node, Not):
-        return "not " + _describe(node.child, True)
-    joiner = " or " if isinstance(node, Or) else " and "
-    text = joiner.join(_describe(child, True) for child in node.children)
+        return t(language, "describe.not", term=_describe(node.child, True, language))
+    joiner = t(language, "describe.or" if isinstance(node, Or) else "describe.and")
+    text = joiner.join(_describe(child, True, language) for child in node.children)
     return f"({text})" if nested else text
 
 
@@ -1069,34 +1077,39 @@ class Query:
         """Every ``name:value`` filter in the query, in order."""
         return [node for node in _walk(self.root) if isinstance(node, Field)] if self.root else []
 
-    def describe(self) -> str:
-        """Explain the query in plain words, for the watch editor's live check.
+    def describe(self, language: str = "en") -> str:
+        """Explain the query in plain words in ``language``, for the answers of
+        ``/cm watch add`` and ``/cm watch list`` and for ``vigie watch test``.
 
         >>> parse_query('vigie bug OR panne lang:fr -"free trial"').describe()
         "mentions containing vigie and (bug or panne), in French, excluding 'free trial'"
         """
         if self.root is None:
-            return "all mentions"
+            return t(language, "describe.all")
         conjuncts = self.root.children if isinstance(self.root, And) else (self.root,)
         texts: list[Node] = []
         filters: list[str] = []
         exclusions: list[Node] = []
         for node in conjuncts:
             if _is_filter(node):
-                filters.append(_describe(node, False))
+                filters.append(_describe(node, False, language))
             elif isinstance(node, Not):
                 exclusions.append(node.child)
             else:
                 texts.append(node)
-        out = "mentions"
+        out = t(language, "describe.mentions")
         if texts:
             nested = len(texts) > 1
-            out += " containing " + " and ".join(_describe(n, nested) for n in texts)
+            out += " " + t(language, "describe.containing", terms=t(
+                language, "describe.and").join(
+                    _describe(n, nested, language) for n in texts))
         if filters:
             out += (", " if texts else " ") + ", ".join(filters)
         if exclusions:
             nested = len(exclusions) > 1
-            out += ", excluding " + " or ".join(_describe(n, nested) for n in exclusions)
+            out += ", " + t(language, "describe.excluding", terms=t(
+                language, "describe.or").join(
+                    _describe(n, nested, language) for n in exclusions))
         return out
 
     def __str__(self) -> str:

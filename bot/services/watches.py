@@ -11,6 +11,7 @@ from sqlalchemy import Connection, bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.i18n import t
 from bot.matching.query import QueryError, parse_query
 from bot.messages.delivery import ChannelChecker
 from bot.services.actors import Actor
@@ -67,10 +68,11 @@ class RefusedChannel:
     error: str
 
 
-def check_query(query: str) -> str:
-    """Validate a query; return its human description or raise ServiceError with a pointer."""
+def check_query(query: str, language: str = "en") -> str:
+    """Validate a query; return its description in ``language`` or raise ServiceError with
+    a pointer."""
     try:
-        return parse_query(query).describe()
+        return parse_query(query).describe(language)
     except QueryError as err:
         raise ServiceError("watch.bad_query", error=query_error(err),
                            pointer=err.pointer()) from None
@@ -152,16 +154,17 @@ def do_add_watch(
     sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,
     name: str, query: str, channel_id: str, alert_threshold: int = 50,
     kind: str = WATCH_BRAND, group: str | None = None,
-    notifier: object = None, team_id: str | None = None,
+    notifier: object = None, team_id: str | None = None, language: str = "en",
 ) -> WatchView:
     """Create a watch after checking its name, channel, threshold and query; ``kind`` is
     ``brand`` or ``competitor`` (see ``bot.services.competitors.parse_kind``), ``group`` an
     existing group it joins. With a Slack ``notifier``, a brand watch's channel is checked
-    with Slack first (``check_alert_channel``; competitor watches never alert)."""
+    with Slack first (``check_alert_channel``; competitor watches never alert). The view's
+    query description is in ``language``."""
     _validate(name, channel_id, alert_threshold)
     if kind not in WATCH_KINDS:
         raise ServiceError("compete.bad_kind", value=kind, hint="competitor")
-    description = check_query(query)
+    description = check_query(query, language)
     if kind == WATCH_BRAND:
         check_alert_channel(notifier, team_id, channel_id)
     with transaction(sessions) as session:
@@ -204,10 +207,11 @@ def do_add_watch(
                                                       workspace_offset(session, workspace_id)))
 
 
-def list_watches(sessions: sessionmaker[Session], workspace_id: int) -> list[WatchView]:
+def list_watches(sessions: sessionmaker[Session], workspace_id: int,
+                 language: str = "en") -> list[WatchView]:
     """Every watch of the workspace, with its source and mention counts, the shift triage
     learning applies to its threshold, and the channel Slack refuses its alerts in, if
-    any."""
+    any; query descriptions in ``language``."""
     with sessions() as session:
         source_counts: dict[int | None, int] = {
             watch_id: count for watch_id, count in session.execute(
@@ -228,7 +232,7 @@ def list_watches(sessions: sessionmaker[Session], workspace_id: int) -> list[Wat
         refused = _refused_by_watch(session, workspace_id, watches)
         offset = workspace_offset(session, workspace_id)
         return [
-            WatchView(w.id, w.name, w.query, _describe(w.query), w.channel_id,
+            WatchView(w.id, w.name, w.query, _describe(w.query, language), w.channel_id,
                       w.alert_threshold, w.paused, int(source_counts.get(w.id, 0)),
                       int(mention_counts.get(w.id, 0)), w.kind, groups.get(w.id),
                       refused.get(w.id), _learned_shift(w, offset))
@@ -258,11 +262,11 @@ def _refused_by_watch(session: Session, workspace_id: int, watches: Sequence[Wat
     return found
 
 
-def _describe(query: str) -> str:
+def _describe(query: str, language: str) -> str:
     try:
-        return parse_query(query, stored=True).describe()
+        return parse_query(query, stored=True).describe(language)
     except QueryError as err:
-        return f"invalid query: {err.message}"
+        return t(language, "describe.invalid", error=err.text(language))
 
 
 def do_set_watch_paused(

@@ -56,7 +56,8 @@ def _watch_add(request: CommandRequest, runtime: Runtime) -> Reply:
     view = watches.do_add_watch(
         runtime.sessions, request.workspace_id(runtime), request.actor,
         name=match.group("name"), query=query, channel_id=channel, alert_threshold=threshold,
-        kind=kind, group=group, notifier=runtime.notifier, team_id=request.team_id)
+        kind=kind, group=group, notifier=runtime.notifier, team_id=request.team_id,
+        language=request.language)
     if view.kind == competitors.WATCH_COMPETITOR:
         return Reply(t(request.language, "compete.watch_added", name=view.name,
                        description=view.query_description, channel=view.channel_id,
@@ -101,7 +102,8 @@ def _watch_routes(request: CommandRequest, runtime: Runtime, action: str) -> Rep
 
 
 def _watch_list(request: CommandRequest, runtime: Runtime) -> Reply:
-    views = watches.list_watches(runtime.sessions, request.workspace_id(runtime))
+    views = watches.list_watches(runtime.sessions, request.workspace_id(runtime),
+                                 request.language)
     return Reply(*build_watch_list(views, request.language))
 
 

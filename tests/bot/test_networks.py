@@ -53,6 +53,11 @@ def test_every_registered_network_has_a_descriptor(name: str) -> None:
     assert network.display_name and network.query_phrase and network.icon
 
 
+FRENCH_PHRASES = {"rss": "dans les flux RSS/Atom", "mastodon": "sur Mastodon",
+                  "bluesky": "sur Bluesky", "hackernews": "sur Hacker News",
+                  "reddit": "sur Reddit", "x": "sur X", "webhook": "du webhook"}
+
+
 @pytest.mark.parametrize("name", KNOWN)
 def test_the_query_language_knows_every_network_and_its_aliases(name: str) -> None:
     network = NETWORKS[name]
@@ -60,6 +65,7 @@ def test_the_query_language_knows_every_network_and_its_aliases(name: str) -> No
         query = parse_query(f"source:{typed}")
         assert query.root == Field("source", name), typed
         assert query.describe() == f"mentions {network.query_phrase}"
+        assert query.describe("fr") == f"mentions {FRENCH_PHRASES[name]}"
         assert query.matches(MatchInput(text="acme", network=name))
         assert normalize_network(typed) == name
         assert resolve_network(typed) is network

@@ -78,6 +78,30 @@ def test_watch_list_and_add_say_the_threshold_learning_applies(vigie: VigieApp) 
     assert "alerte dès la priorité 50 ·" in lines()["acme"]
 
 
+def test_the_query_is_described_in_the_workspace_language(vigie: VigieApp) -> None:
+    """A French workspace read the watch's query explained in English in the answer of
+    `/cm watch add` and in `/cm watch list`."""
+    admin(vigie, "lang fr")
+    answer = admin(vigie, f'watch add acme <#{CHANNEL_ID}|social> acme bug OR panne '
+                          f'lang:fr source:mastodon -"free trial"')
+    described = ("mentions contenant acme et (bug ou panne), en français, sur Mastodon, "
+                 "en excluant «\u00a0free trial\u00a0»")
+    assert f"Veille *acme* créée : {described}." in answer, answer
+    admin(vigie, "watch add tout threshold:0")
+
+    def listed() -> str:
+        listing = vigie.slack.slash_command("watch list", user_id=ADMIN_ID).json()
+        assert validate_blocks(listing["blocks"], "message") == []
+        return "\n".join(block["text"]["text"] for block in listing["blocks"])
+
+    french = listed()
+    assert described in french and "`*` toutes les mentions" in french, french
+    assert "containing" not in french and "all mentions" not in french
+    admin(vigie, "lang en")
+    assert ("mentions containing acme and (bug or panne), in French, on Mastodon, excluding "
+            "'free trial'") in listed()
+
+
 def test_a_competitor_watch_is_listed_as_never_alerting(vigie: VigieApp) -> None:
     """It was listed "alert at priority ≥ 50" though a competitor's watch never alerts."""
     admin(vigie, f"watch add acme <#{CHANNEL_ID}|social> acme")

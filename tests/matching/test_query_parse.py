@@ -6,6 +6,7 @@ import pickle
 
 import pytest
 
+from bot.matching.query import _LANGUAGE_NAMES as LANGUAGE_NAMES
 from bot.matching.query import (
     MAX_DEPTH,
     MAX_PARENTHESES,
@@ -17,6 +18,7 @@ from bot.matching.query import (
     Not,
     Or,
     Phrase,
+    Query,
     QueryError,
     Word,
     parse_query,
@@ -409,3 +411,45 @@ def test_unknown_language_code_lists_the_known_ones() -> None:
     message = error_of("acme lang:xx").message
     assert "fr, " in message and "en, " in message and "zh" in message
     assert parse_query("acme lang:pt-BR").fields() == [Field("lang", "pt-br")]
+
+
+@pytest.mark.parametrize(
+    ("text", "description"),
+    [
+        ("", "toutes les mentions"),
+        ("vigie", "mentions contenant vigie"),
+        ("bug OR panne", "mentions contenant bug ou panne"),
+        (
+            'vigie bug OR panne lang:fr -"free trial"',
+            "mentions contenant vigie et (bug ou panne), en français, "
+            "en excluant «\u00a0free trial\u00a0»",
+        ),
+        ('"appli vigie"', "mentions contenant «\u00a0appli vigie\u00a0»"),
+        ("lang:fr", "mentions en français"),
+        ("lang:en-gb source:mastodon", "mentions en anglais (GB), sur Mastodon"),
+        ("from:vigie -source:x", "mentions de @vigie, pas sur X"),
+        ("(lang:fr OR lang:es) vigie", "mentions contenant vigie, en français ou en espagnol"),
+        ("vigie -(a b) -c", "mentions contenant vigie, en excluant (a et b) ou c"),
+        ("vigie OR -spam", "mentions contenant vigie ou pas spam"),
+        ("source:rss source:webhook", "mentions dans les flux RSS/Atom, du webhook"),
+    ],
+)
+def test_describe_in_french(text: str, description: str) -> None:
+    """The description is shown in Slack in the workspace's language, not only English."""
+    assert parse_query(text).describe("fr") == description
+
+
+def test_fields_the_language_does_not_know_are_described_as_given() -> None:
+    """Only a query built outside the parser (it refuses unknown codes and sources)."""
+    query = Query(And((Field("lang", "zz"), Field("source", "gopher"))))
+    assert query.describe() == "mentions in language 'zz', from source 'gopher'"
+    assert query.describe("fr") == (
+        "mentions en langue «\u00a0zz\u00a0», de la source «\u00a0gopher\u00a0»")
+
+
+@pytest.mark.parametrize("code", sorted(LANGUAGE_NAMES))
+def test_every_language_is_named_in_both_languages(code: str) -> None:
+    english = parse_query(f"lang:{code}").describe()
+    assert english == f"mentions in {LANGUAGE_NAMES[code]}"
+    french = parse_query(f"lang:{code}").describe("fr")
+    assert french.startswith("mentions en ") and french[len("mentions en "):].islower()

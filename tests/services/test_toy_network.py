@@ -91,6 +91,8 @@ def test_a_toy_network_walks_through_vigie(
     # The query language accepts source:toy and its alias.
     assert parse_query("source:toys").root == Field("source", "toy")
     assert parse_query("source:toy").describe() == "mentions on Toy"
+    # No French wording in the catalogue for a plugin's network: its own phrase.
+    assert parse_query("source:toy").describe("fr") == "mentions on Toy"
     do_add_watch(sessions, workspace_id, CLI, name="toys", query="acme source:toys",
                  channel_id=CHANNEL_ID, alert_threshold=0)
     with transaction(sessions) as session:
