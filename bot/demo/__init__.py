@@ -18,6 +18,8 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 FEED_PATH = "/sample-feed.xml"
+SAMPLE_LINK = "https://example.com/demo/"
+"""Every sample post's link starts with this: how `vigie demo --remove` knows them."""
 
 
 def sample_items() -> list[dict[str, Any]]:
@@ -32,7 +34,7 @@ def sample_feed(now: datetime) -> bytes:
     items = []
     for item in sample_items():
         published = format_datetime(now.astimezone(UTC) - timedelta(minutes=item["minutes_ago"]))
-        link = f"https://example.com/demo/{item['id']}"
+        link = f"{SAMPLE_LINK}{item['id']}"
         items.append(
             f"<item><guid isPermaLink=\"false\">{escape(item['id'])}</guid>"
             f"<title>{escape(item['title'])}</title><link>{link}</link>"

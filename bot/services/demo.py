@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.demo import SAMPLE_LINK
 from bot.services import sources_admin, watches
 from bot.services.actors import CLI
 from bot.services.audit import record
@@ -21,7 +22,7 @@ from bot.services.errors import NotFound, ServiceError
 from bot.services.polling import HttpFactory, run_poll_tick
 from bot.services.watches import WatchView
 from storage.db import transaction
-from storage.models import Author, Mention
+from storage.models import Author, Mention, SourceRow
 from storage.models_watches import MentionWatch
 
 DEMO_WATCH = "demo"
@@ -116,10 +117,20 @@ def do_remove_demo(sessions: sessionmaker[Session], workspace_id: int) -> DemoRe
     """Delete the demo watch, the mentions it alone holds (the sample feed's fictional
     posts, with their drafts, cases and history) and their authors that have nothing else
     left, in one transaction. A mention another watch also holds stays, for that watch.
-    NotFound when there is no demo watch."""
+    NotFound when there is no demo watch; a ServiceError, deleting nothing, when the watch
+    called demo has sources or posts other than the sample feed's (someone's real watch)."""
     with transaction(sessions) as session:
         watch = watches.get_watch_by_name(session, workspace_id, DEMO_WATCH, lock=True)
         held = select(MentionWatch.mention_id).where(MentionWatch.watch_id == watch.id)
+        # A watch called demo that has sources, or posts other than the sample feed's, is
+        # someone's real watch now: its mentions are not the demo's to delete.
+        sources = session.scalar(select(func.count()).select_from(SourceRow).where(
+            SourceRow.watch_id == watch.id)) or 0
+        real = session.scalar(select(func.count()).select_from(Mention).where(
+            Mention.id.in_(held), Mention.url.not_like(f"{SAMPLE_LINK}%"))) or 0
+        if sources or real:
+            raise ServiceError("demo.real_watch", watch=watch.name, mentions=str(real),
+                               sources=str(sources))
         shared = set(session.scalars(select(MentionWatch.mention_id).where(
             MentionWatch.mention_id.in_(held), MentionWatch.watch_id != watch.id)))
         ids = sorted(set(session.scalars(held)) - shared)

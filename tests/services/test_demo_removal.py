@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.actors import CLI
 from bot.services.demo import DEMO_WATCH, do_remove_demo
-from bot.services.errors import NotFound
+from bot.services.errors import NotFound, ServiceError
 from bot.services.ingest import do_ingest
+from bot.services.sources_admin import do_add_source
 from bot.services.watches import do_add_watch, get_watch_by_name, list_watches
 from bot.sources.base import Author as FetchedAuthor
 from bot.sources.base import FetchedMention
@@ -70,3 +71,32 @@ def test_removing_the_demo_deletes_its_own_mentions_and_keeps_shared_ones(
         "recall": 2}
     with pytest.raises(NotFound):
         do_remove_demo(sessions, workspace_id)
+
+
+def test_a_demo_watch_turned_real_is_not_emptied(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    # A watch called demo with a source or real posts (the start-up hint once suggested
+    # feeding it a real feed) lost them all as "fictional".
+    do_add_watch(sessions, workspace_id, CLI, name=DEMO_WATCH, query="acme",
+                 channel_id="C0VIGIEDEMO", alert_threshold=40)
+    real = FetchedMention(network="rss", external_id="r1", url="https://forum.example/r1",
+                          text="Acme lost my parcel", author=FetchedAuthor(handle="ann"),
+                          published_at=NOW - timedelta(hours=1))
+    _poll(sessions, workspace_id, DEMO_WATCH, [*FEED[:1], real])
+    with pytest.raises(ServiceError) as refused:
+        do_remove_demo(sessions, workspace_id)
+    assert refused.value.key == "demo.real_watch"
+    assert "1 mention(s) that are not the sample feed's" in refused.value.message(plain=True)
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Mention)) == 2
+        watch = get_watch_by_name(session, workspace_id, DEMO_WATCH)
+        assert watch is not None
+
+    with transaction(sessions) as session:  # only the sample's posts, but a source of its own
+        session.execute(delete(Mention).where(Mention.external_id == "r1"))
+    do_add_source(sessions, workspace_id, CLI, kind="rss", watch_name=DEMO_WATCH,
+                  values={"url": "https://forum.example/feed.xml"})
+    with pytest.raises(ServiceError):
+        do_remove_demo(sessions, workspace_id)
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Mention)) == 1
