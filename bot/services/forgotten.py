@@ -50,10 +50,11 @@ def _key(session: Session, workspace_id: int, *, create: bool) -> bytes | None:
     if row is None:
         if not create:
             return None
-        value = secrets.token_hex(32)
-        session.add(ForgetKey(workspace_id=workspace_id, key=box.seal(value)))
-        session.flush()
-        return bytes.fromhex(value)
+        # Two first forgets at once: the second keeps the first one's key (no error).
+        session.execute(insert_or_skip(session, ForgetKey).values(
+            workspace_id=workspace_id, key=box.seal(secrets.token_hex(32))))
+        row = session.get(ForgetKey, workspace_id, populate_existing=True)
+        assert row is not None
     try:
         return bytes.fromhex(box.open(row.key))
     except SecretKeyError as err:
@@ -88,6 +89,15 @@ def remember(session: Session, workspace_id: int, handle: str,
               "digest": _post_digest(key, network, external_id)}
              for network, external_id in sorted(set(posts))]
     session.execute(insert_or_skip(session, Forgotten), rows)
+
+
+def subject_digest(session: Session, workspace_id: int, handle: str) -> str:
+    """The keyed digest naming ``handle`` in the workspace's records (its suppression rows,
+    the audit trail): no one without the workspace's key can test it against a list of
+    handles, as an unkeyed hash can be."""
+    key = _key(session, workspace_id, create=True)
+    assert key is not None
+    return _handle_digest(key, handle)
 
 
 def remove(session: Session, workspace_id: int, handle: str) -> int:

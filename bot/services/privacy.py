@@ -16,7 +16,6 @@ reply weeks later still joins its case while the case's posts are kept.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,7 +32,8 @@ from bot.services.outbox import KIND_REDACT, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.workspaces import workspace_language
 from storage.db import transaction
-from storage.models import Author, Mention, Role
+from storage.dialect import is_postgresql
+from storage.models import Author, Mention, Role, Watch
 from storage.models_cases import Case, CasePost, PostAlias
 from storage.models_privacy import MentionRollup
 from storage.models_reporting import MentionDayCount, MentionHourCount, MentionPriorityCount
@@ -54,11 +54,6 @@ class ForgetReport:
     mentions: int
 
 
-def handle_digest(handle: str) -> str:
-    """A stable, non-reversible reference to a forgotten handle (for the audit trail)."""
-    return hashlib.sha256(handle.strip().lstrip("@").lower().encode()).hexdigest()[:16]
-
-
 def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
               handle: str) -> ForgetReport:
     """Delete every author called ``handle`` (any network) and all their mentions."""
@@ -68,9 +63,14 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
     with transaction(sessions) as session:
         if actor.user_id:
             require_role(session, workspace_id, actor.user_id, Role.ADMIN)
-        author_ids = list(session.scalars(select(Author.id).where(
-            Author.workspace_id == workspace_id,
-            func.lower(Author.handle).in_([cleaned, f"@{cleaned}"]))))
+        if is_postgresql(session):
+            # Wait for the batches storing posts now (each holds its watch FOR KEY SHARE,
+            # which FOR UPDATE waits for) and hold back the next ones until this commits:
+            # a post of theirs a batch stores meanwhile is deleted with the rest, and a
+            # later batch sees them forgotten. Else it outlived the forget, with its card.
+            session.execute(select(Watch.id).where(Watch.workspace_id == workspace_id)
+                            .order_by(Watch.id).with_for_update())
+        author_ids = _authors_called(session, workspace_id, cleaned)
         if not author_ids:
             raise ServiceError("privacy.unknown_handle", handle=cleaned)
         language = workspace_language(session, workspace_id)
@@ -103,9 +103,23 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
         session.execute(delete(Author).where(Author.id.in_(author_ids)))
         count = int(mentions.rowcount or 0)  # type: ignore[attr-defined]
         record(session, workspace_id, actor, "privacy.forget",
-               detail={"handle_sha256": handle_digest(cleaned), "authors": len(author_ids),
-                       "mentions": count})
+               detail={"handle_digest": forgotten.subject_digest(session, workspace_id,
+                                                                 cleaned),
+                       "authors": len(author_ids), "mentions": count})
         return ForgetReport(len(author_ids), count)
+
+
+def _authors_called(session: Session, workspace_id: int, cleaned: str) -> list[int]:
+    """The workspace's authors whose handle, ``@`` or not, is ``cleaned`` in any case.
+    Compared in Python past ASCII: SQLite's ``lower`` folds ASCII letters only, so
+    "Élodie Martin" (an RSS author's name) was never found."""
+    if cleaned.isascii():
+        return list(session.scalars(select(Author.id).where(
+            Author.workspace_id == workspace_id,
+            func.lower(Author.handle).in_([cleaned, f"@{cleaned}"]))))
+    return [author_id for author_id, stored in session.execute(
+        select(Author.id, Author.handle).where(Author.workspace_id == workspace_id))
+        if stored.strip().lstrip("@").lower() == cleaned]
 
 
 def do_unforget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
@@ -123,7 +137,8 @@ def do_unforget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
         if not removed:
             raise ServiceError("privacy.not_forgotten", handle=cleaned)
         record(session, workspace_id, actor, "privacy.unforget",
-               detail={"handle_sha256": handle_digest(cleaned)})
+               detail={"handle_digest": forgotten.subject_digest(session, workspace_id,
+                                                                 cleaned)})
         return removed
 
 

@@ -73,8 +73,12 @@ def do_ingest_webhook(
         row.last_error = report.skipped_note
         if report.skipped_note:
             row.last_error_at = now
+    if report.forgotten:
+        log.info("webhook source %s: %d post(s) of forgotten authors dropped", source_id,
+                 report.forgotten)
+    # Counted with the posts the watch's query left out: whoever holds the secret must not
+    # learn, by pushing chosen handles, who asked to be forgotten.
     return WebhookResult(200, {"received": report.received, "stored": report.stored,
                                "duplicates": report.duplicates + report.near_duplicates,
-                               "filtered": report.filtered, "alerts": report.alerts,
-                               "forgotten": report.forgotten,
-                               "skipped": len(report.skipped)})
+                               "filtered": report.filtered + report.forgotten,
+                               "alerts": report.alerts, "skipped": len(report.skipped)})

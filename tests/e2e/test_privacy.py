@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot.services.privacy import handle_digest, purge_older_than
+from bot.services.privacy import purge_older_than
 from storage.db import transaction
 from storage.models import AuditEvent, Author, Mention
-from storage.models_privacy import MentionRollup
+from storage.models_privacy import Forgotten, MentionRollup
 from storage.models_reporting import MentionHourCount
 from storage.reporting_counts import hour_of
 from tests.e2e.conftest import ADMIN_ID, VigieApp
@@ -37,7 +38,12 @@ def test_forget_deletes_everything_and_redacts_the_cards(vigie: VigieApp) -> Non
             Author.handle == "@ana@mastodon.social")) == 0
         event = session.scalars(select(AuditEvent).where(
             AuditEvent.action == "privacy.forget")).one()
-        assert event.detail["handle_sha256"] == handle_digest("ana@mastodon.social")
+        # A keyed digest, the suppression's own: the plain hash anyone can compute from a
+        # list of handles is not kept (it was).
+        digest = event.detail["handle_digest"]
+        assert digest == session.scalars(select(Forgotten.subject)).first()
+        assert hashlib.sha256(b"ana@mastodon.social").hexdigest()[:16] not in str(
+            event.detail)
         assert "ana" not in str(event.detail)
     assert "No source will store their posts again" in done["text"]
     assert "`/cm forget undo @ana@mastodon.social`" in done["text"]
