@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from bot.net.errors import SourceConfigError
 from bot.sources.base import FetchedMention
 from storage.bulk import one_of
+from storage.claims import advisory_lock
 from storage.models_privacy import ForgetKey, Forgotten
 from storage.secret_box import SecretKeyError, box_of
 from storage.upserts import insert_or_skip
@@ -35,6 +36,27 @@ KIND_POST = "post"
 _PERSON = b"vigie-forget"
 MAX_HANDLE = 200
 """The longest handle an author row keeps (``authors.handle``)."""
+
+
+FORGETTING = 0x56494746
+"""First key of the advisory lock by which a forget and the batches storing posts of one
+workspace take turns (the second is the workspace id)."""
+
+
+def hold_for_ingest(session: Session, workspace_id: int) -> None:
+    """Before a batch reads who is forgotten (PostgreSQL): wait for a forget in progress,
+    and keep the next one waiting until this batch commits (batches do not wait for each
+    other: the lock is shared)."""
+    advisory_lock(session, FORGETTING, workspace_id, exclusive=False)
+
+
+def hold_for_forget(session: Session, workspace_id: int) -> None:
+    """Before a forget reads the person's authors (PostgreSQL): wait for the batches in
+    flight, which may be storing their posts, and hold back the next ones until the forget
+    commits, so that it deletes what those stored and the later ones see it. An advisory
+    lock, not the watches' rows: a row lock would also meet the row locks of an agent's
+    action on one of the person's posts, in the other order (a deadlock)."""
+    advisory_lock(session, FORGETTING, workspace_id, exclusive=True)
 
 
 def normalized_handle(handle: str) -> str:

@@ -403,6 +403,7 @@ def do_ingest(
     if not is_postgresql(session):
         return _ingest(session, watch, source_id, fetched, now=now,
                        backfill_before=backfill_before, history_before=history_before)
+    forgotten.hold_for_ingest(session, watch.workspace_id)
     if not hold_watch(session, watch.id):
         # Deleted since it was read: nothing is stored for it (PostgreSQL does not check
         # the watch key of each row a batch writes; this lock is what keeps it valid).

@@ -33,7 +33,7 @@ from bot.services.permissions import require_role
 from bot.services.workspaces import workspace_language
 from storage.db import transaction
 from storage.dialect import is_postgresql
-from storage.models import Author, Mention, Role, Watch
+from storage.models import Author, Mention, Role
 from storage.models_cases import Case, CasePost, PostAlias
 from storage.models_privacy import MentionRollup
 from storage.models_reporting import MentionDayCount, MentionHourCount, MentionPriorityCount
@@ -63,13 +63,9 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
     with transaction(sessions) as session:
         if actor.user_id:
             require_role(session, workspace_id, actor.user_id, Role.ADMIN)
-        if is_postgresql(session):
-            # Wait for the batches storing posts now (each holds its watch FOR KEY SHARE,
-            # which FOR UPDATE waits for) and hold back the next ones until this commits:
-            # a post of theirs a batch stores meanwhile is deleted with the rest, and a
-            # later batch sees them forgotten. Else it outlived the forget, with its card.
-            session.execute(select(Watch.id).where(Watch.workspace_id == workspace_id)
-                            .order_by(Watch.id).with_for_update())
+        # A post of theirs a batch is storing now is deleted with the rest, and a later
+        # batch sees them forgotten; else it outlived the forget, with its card.
+        forgotten.hold_for_forget(session, workspace_id)
         author_ids = _authors_called(session, workspace_id, cleaned)
         if not author_ids:
             raise ServiceError("privacy.unknown_handle", handle=cleaned)
@@ -111,9 +107,9 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
 
 def _authors_called(session: Session, workspace_id: int, cleaned: str) -> list[int]:
     """The workspace's authors whose handle, ``@`` or not, is ``cleaned`` in any case.
-    Compared in Python past ASCII: SQLite's ``lower`` folds ASCII letters only, so
-    "Élodie Martin" (an RSS author's name) was never found."""
-    if cleaned.isascii():
+    Compared in Python past ASCII on SQLite, whose ``lower`` folds ASCII letters only, so
+    "Élodie Martin" (an RSS author's name) was never found there."""
+    if cleaned.isascii() or is_postgresql(session):  # PostgreSQL's lower() folds Unicode
         return list(session.scalars(select(Author.id).where(
             Author.workspace_id == workspace_id,
             func.lower(Author.handle).in_([cleaned, f"@{cleaned}"]))))
