@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 CONFIRM_WORDS = frozenset({"confirm", "confirmer"})
 """What `/cm approve ID vN confirm` says to acknowledge a draft's warnings."""
+DOUBLE_QUOTES = str.maketrans(dict.fromkeys("“”„«»", '"'))
+"""The double quotes a Slack client may type, as the search reads them."""
 FILTER_KEYS = {"status", "sentiment", "source", "watch", "assignee", "since", "topic"}
 QUERY_FIELDS = frozenset(f for f in FIELDS if f not in FILTER_KEYS)
 """Fields of the query language that are no listing filter (``lang:``, ``from:``): part of
@@ -68,8 +70,10 @@ def search_args(raw_args: str) -> list[str]:
     """`/cm mentions` and `/cm export` arguments as typed: cut at the whitespace outside
     quoted phrases, quotes kept, so the search reaches the query language as written
     (``"free trial"`` a phrase, ``-"free trial"`` its exclusion), as `vigie mentions --text`
-    hands it over."""
-    return split_terms(raw_args)
+    hands it over. Curly quotes and guillemets become straight ones first: phones and
+    pasting mix them (``"free trial”``, ``”panne”``), which the query language's own pairing
+    would refuse."""
+    return split_terms(raw_args.translate(DOUBLE_QUOTES))
 
 
 def parse_filters(args: list[str]) -> MentionFilter:

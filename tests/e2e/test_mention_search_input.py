@@ -104,6 +104,9 @@ def test_quotes_reach_the_search_as_typed(vigie: VigieApp) -> None:
             ('acme ("free trial" OR "new outage")', newest(ids["status"], ids["trial"]))):
         assert listed(vigie, f"mentions {search}") == expected, search
         assert cli_ids(vigie, search) == (expected, expected), search
+    # quotes a phone or a paste mixes are still a phrase (they were before quotes were kept)
+    for search in ('"free trial”', "“free trial“", "”free trial”", "»free trial«"):
+        assert listed(vigie, f"mentions {search}") == [ids["trial"]], search
     # filters around a quoted search still filter
     assert listed(vigie, 'mentions status:new "free trial" since:1d') == [ids["trial"]]
     assert listed(vigie, 'mentions status:replied "free trial"') == []
@@ -127,7 +130,7 @@ def test_a_long_search_is_searched_whole_or_refused(vigie: VigieApp) -> None:
     refused = answer(vigie, f"mentions {too_long}")
     assert refused["text"].startswith(
         f"That search does not parse: query too long ({len(too_long)} characters; at most "
-        "500): shorten it, nothing was searched"), refused
+        "500): shorten it"), refused
     assert "blocks" not in refused or "#" + str(ids["great"]) not in str(refused["blocks"])
     assert "query too long" in answer(vigie, f"export 30d {too_long}")["text"]
 
@@ -177,7 +180,6 @@ def test_a_bad_search_is_explained_in_the_readers_language(vigie_sqlite: VigieAp
                                           "refermé"),
             ("mentions acme OR", "OR doit se trouver entre deux termes"),
             ("mentions acme (", "parenthèse non fermée : cette '(' n'est jamais refermée"),
-            ("mentions acme «x» »", "guillemet orphelin : » ferme une expression"),
             ("mentions -spam", "une requête a besoin d'au moins un terme à chercher"),
             ("export 30d acme pa*nne", "'*' ne peut que terminer un mot"),
             (f"watch add beta <#{CHANNEL_ID}|feed> acme source:mastodn",
