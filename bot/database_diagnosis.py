@@ -57,10 +57,20 @@ def sqlite_file(url: str) -> Path | None:
     return Path(name).absolute() if name else None
 
 
+_SECRET_PARAMS = frozenset({"password", "passwd", "pass", "sslpassword", "sslkey"})
+"""Query parameters of a database URL that carry a secret (libpq takes ``?password=``)."""
+
+
 def shown_url(url: str) -> str:
-    """``url`` as shown to users: its password masked."""
+    """``url`` as shown to users: its password masked, in its user part and in its query
+    (``?password=...``)."""
     parsed = _parsed(url)
-    return parsed.render_as_string(hide_password=True) if parsed is not None else url
+    if parsed is None:
+        return url
+    if any(key.lower() in _SECRET_PARAMS for key in parsed.query):
+        parsed = parsed.update_query_dict({key: MASK for key in parsed.query
+                                           if key.lower() in _SECRET_PARAMS})
+    return parsed.render_as_string(hide_password=True).replace(quote(MASK, safe=""), MASK)
 
 
 def shown_location(url: str) -> str:
@@ -108,12 +118,22 @@ def no_file_detail(url: str) -> str:
     return f"{shown_location(url)}: no database file{relative}: {_no_file_advice(url)}"
 
 
+MIN_MASKED_CHARS = 4
+"""Shorter secrets are not searched for in a driver's message: replacing every "a" of it
+would garble the message (and hint at the password) for nothing, since no driver repeats
+a password in its errors; the masking guards against one that echoes its connection
+string."""
+
+
 def _password_forms(parsed: URL | None) -> list[str]:
-    password = parsed.password if parsed is not None else None
-    if not password:
+    if parsed is None:
         return []
-    text = str(password)
-    return sorted({text, quote(text, safe=""), quote_plus(text)}, key=len, reverse=True)
+    secrets = [str(parsed.password)] if parsed.password else []
+    secrets += [str(value) for key, value in parsed.query.items()
+                if key.lower() in _SECRET_PARAMS and isinstance(value, str)]
+    forms = {form for text in secrets for form in (text, quote(text, safe=""),
+                                                    quote_plus(text))}
+    return sorted((f for f in forms if len(f) >= MIN_MASKED_CHARS), key=len, reverse=True)
 
 
 def driver_reason(url: str, err: BaseException) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.database_diagnosis import database_failure, shown_location
+from bot.database_diagnosis import database_failure, driver_reason, shown_location
 from tests.bot.test_cli import VIGIE, _env, vigie
 from tests.conftest import POSTGRES_URL
 
@@ -184,3 +184,15 @@ def test_an_unmigrated_or_reachable_database_names_its_file(tmp_path: Path) -> N
     doctor = vigie(tmp_path, "doctor")
     line = next(li for li in doctor.stdout.splitlines() if li.startswith("database "))
     assert "OK" in line and f"sqlite:///./vigie.db ({expected}) reachable" in line
+
+
+def test_a_password_in_the_query_string_is_masked_and_short_ones_do_not_garble() -> None:
+    # libpq takes ?password=: 'vigie db upgrade' printed it on every start that migrated.
+    url = "postgresql+psycopg://vigie@db.internal/vigie?password=s3cr3t&sslmode=require"
+    assert shown_location(url) == (
+        "postgresql+psycopg://vigie@db.internal/vigie?password=***&sslmode=require")
+    echoed = RuntimeError("bad conninfo: password=s3cr3t host=db.internal")
+    assert "s3cr3t" not in driver_reason(url, echoed)
+    # A one-letter password replaced every 'a' of the driver's words.
+    said = 'connection to server at "db" failed: FATAL: password authentication failed'
+    assert driver_reason("postgresql+psycopg://u:a@db/x", RuntimeError(said)) == said
