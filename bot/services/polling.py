@@ -160,7 +160,11 @@ def release_claims(sessions: sessionmaker[Session], sources: Sequence[ClaimedSou
             if source.unclaimed is None:
                 continue
             row = session.get(SourceRow, source.id, with_for_update=True)
-            if row is None or row.last_polled_at != source.claimed_at:
+            # Still this claim, untouched: a store or a failure that committed just before
+            # the interrupt set the next poll itself (its own schedule, or a backoff).
+            if (row is None or source.claimed_at is None
+                    or row.last_polled_at != source.claimed_at
+                    or row.next_poll_at != source.claimed_at + CLAIM_LEASE):
                 continue
             row.next_poll_at, row.last_polled_at = source.unclaimed
             released += 1

@@ -437,3 +437,22 @@ def test_a_claim_taken_again_since_is_not_given_back(
     assert _schedules(sessions) == held
     assert release_claims(sessions, [second]) == 1
     assert list(_schedules(sessions).values()) == [second.unclaimed]
+
+
+def test_a_claim_whose_store_committed_is_not_given_back(
+    sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+) -> None:
+    # The store commits with last_polled_at == the claim's time (one tick, one 'now'):
+    # an interrupt landing just after it gave the source back its old schedule (due at
+    # once, or its backoff undone).
+    do_add_source(sessions, workspace_id, CLI, kind="rss", watch_name=watch_name,
+                  values={"url": "https://feeds.example/a.rss"})
+    now = datetime.now(UTC)
+    (claimed,) = claim_due_sources(sessions, now=now)
+    with transaction(sessions) as session:
+        row = session.get(SourceRow, claimed.id)
+        assert row is not None and row.last_polled_at == claimed.claimed_at
+        row.next_poll_at = now + timedelta(minutes=15)  # what the store scheduled
+    stored = _schedules(sessions)
+    assert release_claims(sessions, [claimed]) == 0
+    assert _schedules(sessions) == stored
