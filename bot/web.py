@@ -103,7 +103,8 @@ def served_endpoints(settings: Settings, *, slack: bool) -> str:
     as the start-up line lists it."""
     served = [f"POST {SLACK_EVENTS_PATH}"] if slack else []
     if slack and settings.oauth:
-        served.append("GET /slack/install")  # Bolt's install path (OAuthSettings' default)
+        # Bolt's install and redirect paths (OAuthSettings' defaults): both must be reachable
+        served += ["GET /slack/install", "GET /slack/oauth_redirect"]
     served += ["POST /ingest/<source id>", "GET /healthz", "GET /readyz"]
     if settings.metrics_token is not None:
         served.append("GET /metrics")

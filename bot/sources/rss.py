@@ -163,7 +163,9 @@ def select_new(
 
     At most ``max_entries``, the newest: on a first poll (no cursor) the older entries of
     the feed's archive are remembered as seen and never taken; later, new entries past
-    ``max_entries`` are left unseen for the next polls, so a busy feed loses none.
+    ``max_entries`` are left unseen for the next polls, so a burst is taken over several
+    polls (a feed that gets more than ``max_entries`` new entries every poll for long
+    still loses the oldest, once they fall out of the feed).
     """
     now = now or datetime.now(UTC)
     first = not cursor.get("seen")

@@ -119,3 +119,15 @@ def test_a_bad_socket_mode_web_host_is_one_clear_line(monkeypatch: pytest.Monkey
     assert caught.value.lines == [
         "VIGIE_SOCKET_MODE_WEB_HOST: must be an IP address to listen on (127.0.0.1, 0.0.0.0, "
         f"::) or off, not {value!r}"]
+
+
+def test_the_start_up_line_lists_the_oauth_redirect(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Installing needs both of Bolt's OAuth paths reachable; the line named only one.
+    from bot.web import served_endpoints
+
+    monkeypatch.setenv("SLACK_CLIENT_ID", "1.2")
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "secret-of-the-app")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "signing-secret")
+    served = served_endpoints(load_settings(), slack=True)
+    assert "GET /slack/install, GET /slack/oauth_redirect" in served
+    assert "oauth" not in served_endpoints(load_settings(), slack=False)
