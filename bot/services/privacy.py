@@ -32,7 +32,6 @@ from bot.services.outbox import KIND_REDACT, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.workspaces import workspace_language
 from storage.db import transaction
-from storage.dialect import is_postgresql
 from storage.models import Author, Mention, Role
 from storage.models_cases import Case, CasePost, PostAlias
 from storage.models_privacy import MentionRollup
@@ -107,9 +106,10 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
 
 def _authors_called(session: Session, workspace_id: int, cleaned: str) -> list[int]:
     """The workspace's authors whose handle, ``@`` or not, is ``cleaned`` in any case.
-    Compared in Python past ASCII on SQLite, whose ``lower`` folds ASCII letters only, so
-    "Élodie Martin" (an RSS author's name) was never found there."""
-    if cleaned.isascii() or is_postgresql(session):  # PostgreSQL's lower() folds Unicode
+    Compared in Python past ASCII: SQLite's ``lower`` folds ASCII letters only, and so does
+    PostgreSQL's in a database whose ctype is C, so "Élodie Martin" (an RSS author's name)
+    was never found there. That reads the workspace's handles once (a forget is rare)."""
+    if cleaned.isascii():
         return list(session.scalars(select(Author.id).where(
             Author.workspace_id == workspace_id,
             func.lower(Author.handle).in_([cleaned, f"@{cleaned}"]))))
