@@ -3,7 +3,7 @@
 Retention purges mentions older than N days in batches, first folding them into daily
 aggregates (``mention_rollups``, per watch link) so long-term volumes survive, each
 watch's exact. ``do_forget`` deletes an
-author's data everywhere and records that it was done, with a hash instead of the handle;
+author's data everywhere and records that it was done, with a keyed hash instead of the handle;
 it also keeps keyed hashes of the handle and of the deleted posts (``bot.services.forgotten``)
 so that no source stores them again, until ``do_unforget``.
 
@@ -136,7 +136,6 @@ def do_unforget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
                detail={"handle_digest": forgotten.subject_digest(session, workspace_id,
                                                                  cleaned)})
         return removed
-
 
 
 def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime) -> int:

@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug import Request, Response
 
-from bot.net.http import HttpClient
 from bot.services import forgotten, sources_admin
 from bot.services.actors import CLI
 from bot.services.errors import ServiceError
@@ -39,13 +38,10 @@ from storage.models_privacy import ForgetKey, Forgotten
 from storage.secret_box import PREFIX, SecretBox, generate_key
 from tests.harness.constants import CHANNEL_ID
 from tests.services.racing import race
+from tests.services.test_polling import trusted_client
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 SECRET = "0123456789abcdef-shared"
-
-
-def trusted_client(_trusted: bool) -> HttpClient:
-    return HttpClient()
 
 
 class Feed:

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug import Request, Response
 
 from bot.cli.listening import _progress_line
-from bot.net.http import HttpClient
 from bot.services.actors import CLI
 from bot.services.mention_search import MentionFilter, search_mentions
 from bot.services.outbox import KIND_CARD
@@ -26,13 +25,10 @@ from bot.services.watches import do_add_watch
 from storage.models import Mention, OutboxMessage
 from storage.models_cases import QuietMention
 from tests.harness.constants import CHANNEL_ID
+from tests.services.test_polling import trusted_client
 
 NOW = datetime(2026, 12, 6, 11, 0, tzinfo=UTC)
 LEGAL = "@acme my account was hacked and you did nothing, I will sue"
-
-
-def trusted_client(_trusted: bool) -> HttpClient:
-    return HttpClient()
 
 
 class Feed:
