@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import html
-from datetime import timedelta
+import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -20,6 +21,14 @@ NETWORK = "x"
 TWEET_FIELDS = ("created_at,lang,public_metrics,conversation_id,referenced_tweets,author_id,"
                 "entities,in_reply_to_user_id")
 USER_FIELDS = "public_metrics,verified,username,name"
+SEARCH_WINDOW = timedelta(days=7)
+"""How far back recent search reads: X refuses a since_id, until_id or start_time older."""
+WINDOW_MARGIN = timedelta(minutes=15)
+"""Kept inside the window, so that a clock a little off or a slow answer is not refused."""
+SNOWFLAKE_EPOCH_MS = 1288834974657
+"""X ids are snowflakes: milliseconds since this instant (2010-11-04), shifted 22 bits."""
+
+log = logging.getLogger(__name__)
 
 
 class XConfig(SourceConfig):
@@ -145,6 +154,39 @@ def parse_search(payload: Any) -> tuple[list[FetchedMention], dict[str, Any]]:
     return [m for m in mentions if m is not None], meta
 
 
+def id_time(tweet_id: str) -> datetime:
+    """When the post ``tweet_id`` (a decimal snowflake id) was made, to the millisecond."""
+    return datetime.fromtimestamp(((int(tweet_id) >> 22) + SNOWFLAKE_EPOCH_MS) / 1000, UTC)
+
+
+def _backlog(cursor: Cursor, since_id: str | None, source: str) -> tuple[str, str] | None:
+    """The stored backlog still to read, as (until_id, newest id read), or None.
+
+    Validated as ``since_id`` is (a cursor is hostile input): an ``until_id`` that is no
+    id, or not above ``since_id``, drops the backlog with a warning and the poll reads
+    from ``since_id`` again (nothing lost, some posts fetched twice, which ingest
+    dedupes). A missing or invalid newest id falls back to ``until_id`` (same reason)."""
+    if since_id is None:
+        return None
+    until_id = stored_id(cursor, "until_id", source)
+    if until_id is None:
+        return None
+    if _id_key(until_id) <= _id_key(since_id):
+        log.warning("%s: the stored cursor until_id=%s is not above since_id=%s; backlog "
+                    "dropped, this poll reads from since_id", source, until_id, since_id)
+        return None
+    newest = stored_id(cursor, "newest_id", source)
+    if newest is None or _id_key(newest) < _id_key(until_id):
+        newest = until_id
+    return until_id, newest
+
+
+def _oldest(meta: dict[str, Any], page: list[FetchedMention]) -> str | None:
+    ids = [i for i in (numeric_id(meta.get("oldest_id")), *(numeric_id(m.external_id)
+                                                             for m in page)) if i]
+    return min(ids, key=_id_key, default=None)
+
+
 class XSource(Source[XConfig]):
     """Posts matching a query on X (last 7 days), incremental with ``since_id``."""
 
@@ -154,8 +196,19 @@ class XSource(Source[XConfig]):
     default_interval: ClassVar[timedelta] = timedelta(minutes=15)
 
     def fetch(self, http: Fetcher, config: XConfig, cursor: Cursor) -> FetchResult:
-        """Posts newer than the cursor's ``since_id``, a few pages at most."""
-        since_id = stored_id(cursor, "since_id", f"X search {config.query!r}")
+        """Posts newer than the cursor's ``since_id``, ``max_pages`` pages at most.
+
+        A first poll reads one page (no history). When a poll stops with pages left, the
+        cursor keeps ``since_id`` and notes the backlog: ``until_id`` (the oldest post
+        read; X's until_id is exclusive) and ``newest_id`` (the newest). The next polls
+        read the backlog (since_id < id < until_id, newest first) and only once it is
+        exhausted does ``since_id`` move to ``newest_id``; posts newer than that come on
+        the poll after. Recent search reads 7 days back only: the part of a backlog older
+        than that is lost (X serves it no more), with a warning; the rest is read, and a
+        backlog wholly past the window is closed, never asked for again and again."""
+        source = f"X search {config.query!r}"
+        since_id = stored_id(cursor, "since_id", source)
+        backlog = _backlog(cursor, since_id, source)
         params: dict[str, Any] = {
             "query": config.query,
             "max_results": config.max_results,
@@ -163,11 +216,25 @@ class XSource(Source[XConfig]):
             "user.fields": USER_FIELDS,
             "tweet.fields": TWEET_FIELDS,
         }
-        if since_id:
+        window = datetime.now(UTC) - SEARCH_WINDOW + WINDOW_MARGIN
+        if backlog:
+            if id_time(backlog[0]) <= window:
+                log.warning("%s: posts older than %s before id %s were not read in time "
+                            "(X searches 7 days back); backlog closed", source,
+                            window.isoformat(timespec="seconds"), backlog[0])
+                return FetchResult(mentions=[], cursor={"since_id": backlog[1]})
+            params["until_id"] = backlog[0]
+        if since_id and backlog and id_time(since_id) <= window:
+            log.warning("%s: posts between ids %s and the start of X's 7-day window are "
+                        "lost (X searches 7 days back)", source, since_id)
+            params["start_time"] = window.strftime("%Y-%m-%dT%H:%M:%SZ")
+        elif since_id:
             params["since_id"] = since_id
         headers = {"Authorization": f"Bearer {config.bearer_token.get_secret_value()}"}
         mentions: list[FetchedMention] = []
         newest_ids: list[str] = [since_id] if since_id else []
+        oldest: str | None = None
+        next_token: str | None = None
         for _ in range(config.max_pages if since_id else 1):
             payload = http.get(
                 f"{config.base_url}/2/tweets/search/recent", params=params, headers=headers
@@ -178,10 +245,26 @@ class XSource(Source[XConfig]):
             if newest_id:
                 # the next since_id: anything else would have every later search refused
                 newest_ids.append(newest_id)
+            oldest = min(filter(None, (oldest, _oldest(meta, page))), key=_id_key, default=None)
             next_token = as_str(meta.get("next_token"))
             if not next_token:
                 break
             params["next_token"] = next_token
-        newest = max(newest_ids, key=_id_key, default=None)
         mentions.sort(key=lambda m: m.published_at)
-        return FetchResult(mentions=mentions, cursor={"since_id": newest} if newest else {})
+        return FetchResult(mentions=mentions,
+                           cursor=_next_cursor(source, since_id, backlog, newest_ids, oldest,
+                                               more=bool(next_token)))
+
+
+def _next_cursor(source: str, since_id: str | None, backlog: tuple[str, str] | None,
+                 newest_ids: list[str], oldest: str | None, *, more: bool) -> Cursor:
+    """The cursor after a poll that read down to ``oldest`` (``more``: pages were left)."""
+    newest = backlog[1] if backlog else max(newest_ids, key=_id_key, default=None)
+    if not since_id or not more or not newest:
+        return {"since_id": newest} if newest else {}
+    if oldest is None or (backlog and _id_key(oldest) >= _id_key(backlog[0])):
+        # pages left but none read lower: asking again would get the same, forever
+        log.warning("%s: X said more posts were left but sent none older than those "
+                    "read; the rest of this backlog is not read", source)
+        return {"since_id": newest}
+    return {"since_id": since_id, "until_id": oldest, "newest_id": newest}

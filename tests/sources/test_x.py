@@ -9,7 +9,7 @@ test after the documented v2 response shape of GET /2/tweets/search/recent with
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +18,7 @@ from pytest_httpserver import HTTPServer
 from bot.net.errors import SourceRateLimited
 from bot.net.http import HttpClient
 from bot.sources.x import XConfig, XSource, parse_search
+from tests.sources.paging_stand_ins import XRecentSearch, x_id
 
 PATH = "/2/tweets/search/recent"
 
@@ -273,3 +274,102 @@ def test_a_stored_since_id_that_is_not_numeric_is_dropped_once_with_a_warning(
     assert second_request.args["since_id"] == "1780000000000000002"
     (warning,) = [r for r in caplog.records if "since_id" in r.getMessage()]
     assert "dropped" in warning.getMessage()
+
+
+def _poll_until_quiet(source: XSource, http: HttpClient, cfg: XConfig, cursor: dict[str, Any],
+                      polls: int = 10) -> tuple[list[str], dict[str, Any]]:
+    """The ids fetched over polls until one brings nothing, and the last cursor."""
+    fetched: list[str] = []
+    for _ in range(polls):
+        result = source.fetch(http, cfg, cursor)
+        cursor = result.cursor
+        if not result.mentions:
+            break
+        fetched += [m.external_id for m in result.mentions]
+    return fetched, cursor
+
+
+def test_a_poll_stopping_with_pages_left_reads_them_on_the_next_polls(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    # 45 posts came between two polls and a poll reads 2 pages of 10: the cursor jumped to
+    # the newest post read, and the 25 older ones were never fetched.
+    search = XRecentSearch().serve(httpserver)
+    start = datetime.now(UTC) - timedelta(hours=3)
+    cursor = {"since_id": search.post(start)[0]}  # what the old code stored: still read
+    arrived = search.post(start + timedelta(minutes=5), 45)
+    source, cfg = XSource(), config(httpserver, max_results=10, max_pages=2)
+
+    fetched, cursor = _poll_until_quiet(source, http, cfg, cursor)
+    assert sorted(fetched) == sorted(arrived) and len(fetched) == 45
+    assert cursor == {"since_id": arrived[-1]}
+    backlog = search.requests[2]  # the second poll: below the oldest read, above since_id
+    assert backlog["since_id"] == search.posts[0] and backlog["until_id"] == arrived[25]
+
+    later = search.post(start + timedelta(minutes=20), 3)
+    assert _poll_until_quiet(source, http, cfg, cursor)[0] == later
+
+
+def test_a_backlog_past_x_s_seven_days_reads_what_x_still_serves_and_ends(
+    httpserver: HTTPServer, http: HttpClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # X refuses a since_id older than 7 days: the backlog's start is read from the start
+    # of the window instead, and a backlog wholly past it is closed, not asked forever.
+    search = XRecentSearch().serve(httpserver)
+    now = datetime.now(UTC)
+    gone = x_id(now - timedelta(days=8))
+    kept = search.post(now - timedelta(days=6), 4)
+    read = search.post(now - timedelta(hours=1))[0]
+    source, cfg = XSource(), config(httpserver, max_results=10)
+    cursor = {"since_id": gone, "until_id": read, "newest_id": read}
+    with caplog.at_level("WARNING", logger="bot.sources"):
+        result = source.fetch(http, cfg, cursor)
+    assert sorted(m.external_id for m in result.mentions) == kept
+    assert result.cursor == {"since_id": read}
+    assert "since_id" not in search.requests[0] and "start_time" in search.requests[0]
+    assert any("lost" in r.getMessage() for r in caplog.records)
+
+    past = {"since_id": gone, "until_id": x_id(now - timedelta(days=7, minutes=1)),
+            "newest_id": read}
+    closed = source.fetch(http, cfg, past)
+    assert closed.mentions == [] and closed.cursor == {"since_id": read}
+    assert len(search.requests) == 1  # nothing asked that X would refuse
+
+
+@pytest.mark.parametrize("backlog", [
+    {"until_id": "{'a': 1}"}, {"until_id": True}, {"until_id": "1" * 30},
+    {"until_id": "SINCE"}, {"until_id": "BELOW"},  # not above since_id
+    {"newest_id": "abc"}, {"newest_id": "BELOW"}, {"newest_id": [1]},
+], ids=repr)
+def test_a_malformed_backlog_in_the_cursor_loses_nothing(
+    backlog: dict[str, Any], httpserver: HTTPServer, http: HttpClient,
+    caplog: pytest.LogCaptureFixture
+) -> None:
+    search = XRecentSearch().serve(httpserver)
+    start = datetime.now(UTC) - timedelta(hours=3)
+    since = search.post(start)[0]
+    arrived = search.post(start + timedelta(minutes=5), 25)
+    below = x_id(start - timedelta(minutes=1))
+    cursor = {"since_id": since, "until_id": arrived[10], "newest_id": arrived[-1]}
+    cursor |= {k: {"SINCE": since, "BELOW": below}.get(v, v) if isinstance(v, str) else v
+               for k, v in backlog.items()}
+    source, cfg = XSource(), config(httpserver, max_results=10, max_pages=1)
+    with caplog.at_level("WARNING", logger="bot.sources"):
+        fetched, last = _poll_until_quiet(source, http, cfg, cursor)
+    # what the cursor says was read (ids from arrived[10] up) may be read again; the rest
+    # never goes unread
+    assert set(arrived[:10]) <= set(fetched)
+    assert last == {"since_id": arrived[-1]}
+
+
+def test_pages_announced_but_never_sent_end_the_backlog(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    # A next_token with no older post: asking again from the same place would loop.
+    now = datetime.now(UTC)
+    since, until = x_id(now - timedelta(hours=2)), x_id(now - timedelta(hours=1))
+    httpserver.expect_request(PATH).respond_with_json(
+        {"meta": {"result_count": 0, "next_token": "again"}})
+    result = XSource().fetch(http, config(httpserver, max_pages=2),
+                             {"since_id": since, "until_id": until, "newest_id": until})
+    assert result.cursor == {"since_id": until}

@@ -1,0 +1,117 @@
+"""Search APIs that page as the real ones do, served by the local test server.
+
+Each stand-in holds the posts a query matches and answers a request from its parameters
+alone (filters, page size, page token), so a test sees what a source would see polling the
+real network while posts arrive: several pages, and posts between two polls.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+X_PATH = "/2/tweets/search/recent"
+
+
+SNOWFLAKE_EPOCH_MS = 1288834974657
+"""X's epoch (2010-11-04T01:42:54.657Z): an id is the milliseconds since, shifted 22 bits."""
+
+
+def x_id(when: datetime, sequence: int = 0) -> str:
+    """The snowflake id X gives a post made at ``when`` (the ``sequence``-th that ms)."""
+    return str(((int(when.timestamp() * 1000) - SNOWFLAKE_EPOCH_MS) << 22) | sequence)
+
+
+def _x_time(post_id: str) -> datetime:
+    return datetime.fromtimestamp(((int(post_id) >> 22) + SNOWFLAKE_EPOCH_MS) / 1000, UTC)
+
+
+def _key(post_id: str) -> tuple[int, str]:
+    return (len(post_id), post_id)
+
+
+@dataclass
+class XRecentSearch:
+    """GET /2/tweets/search/recent, paged as X documents it:
+    https://docs.x.com/x-api/posts/search/integrate/paginate (posts newest first within and
+    across pages; a ``next_token`` while more pages are left, none on the last; the same
+    token always gives the same page) and the endpoint's reference
+    https://docs.x.com/x-api/posts/recent-search (``since_id``: ids greater than it,
+    ``until_id``: ids less than it, both exclusive; ``start_time`` inclusive;
+    ``max_results`` 10 to 100; ``meta`` with newest_id, oldest_id, result_count,
+    next_token). Recent search covers the last 7 days: a since_id older than that is
+    refused with a 400 (as reported in github.com/rooteco/tweetscape/issues/421), and so
+    here are an until_id or start_time older than that.
+
+    Every post matches the query. ``requests`` records each request's arguments."""
+
+    posts: list[str] = field(default_factory=list)
+    requests: list[dict[str, str]] = field(default_factory=list)
+
+    def post(self, when: datetime, count: int = 1) -> list[str]:
+        """Publish ``count`` posts at ``when`` (a millisecond apart); their ids."""
+        ids = [x_id(when + timedelta(milliseconds=i)) for i in range(count)]
+        self.posts.extend(ids)
+        return ids
+
+    def serve(self, server: HTTPServer) -> XRecentSearch:
+        """Answer the search path of ``server``."""
+        server.expect_request(X_PATH).respond_with_handler(self)
+        return self
+
+    def _refused(self, message: str) -> Response:
+        body = {"errors": [{"message": message}], "title": "Invalid Request",
+                "detail": "One or more parameters to your request was invalid.",
+                "type": "https://api.twitter.com/2/problems/invalid-request"}
+        return Response(json.dumps(body), status=400, content_type="application/json")
+
+    def __call__(self, request: Request) -> Response:
+        """One page of the posts the request's filters select."""
+        args = dict(request.args)
+        self.requests.append(args)
+        window = datetime.now(UTC) - timedelta(days=7)
+        since, until = args.get("since_id"), args.get("until_id")
+        start = args.get("start_time")
+        for name, value in (("since_id", since), ("until_id", until)):
+            if value is not None and _x_time(value) < window:
+                return self._refused(f"Invalid '{name}':'{value}'. '{name}' must be a tweet "
+                                     f"id created after {window:%Y-%m-%dT%H:%MZ}.")
+        start_at = datetime.fromisoformat(start.replace("Z", "+00:00")) if start else None
+        if start_at is not None and start_at < window:
+            return self._refused(f"Invalid 'start_time':'{start}'. 'start_time' must be on "
+                                 f"or after {window:%Y-%m-%dT%H:%MZ}.")
+        size = int(args.get("max_results", "10"))
+        if not 10 <= size <= 100:
+            return self._refused("The `max_results` query parameter value is not between "
+                                 "10 and 100")
+        selected = sorted(
+            (p for p in self.posts
+             if _x_time(p) >= window
+             and (since is None or _key(p) > _key(since))
+             and (until is None or _key(p) < _key(until))
+             and (start_at is None or _x_time(p) >= start_at)),
+            key=_key, reverse=True)
+        # The token stands for the position after the last post served (ids below it), so
+        # the same token gives the same page whenever it is sent.
+        token = args.get("next_token")
+        if token:
+            selected = [p for p in selected if _key(p) < _key(token.removeprefix("below-"))]
+        page, rest = selected[:size], selected[size:]
+        if not page:
+            return Response(json.dumps({"meta": {"result_count": 0}}),
+                            content_type="application/json")
+        meta: dict[str, Any] = {"newest_id": page[0], "oldest_id": page[-1],
+                                "result_count": len(page)}
+        if rest:
+            meta["next_token"] = f"below-{page[-1]}"
+        data = [{"id": p, "text": f"acme post {p}", "author_id": "2244994945",
+                 "created_at": _x_time(p).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+                 "lang": "en"} for p in page]
+        users = [{"id": "2244994945", "name": "Dev Person", "username": "devperson"}]
+        return Response(json.dumps({"data": data, "includes": {"users": users}, "meta": meta}),
+                        content_type="application/json")
