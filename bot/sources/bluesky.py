@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from bot.sources.text import collapse_whitespace, language_tag, parse_iso, usabl
 
 NETWORK = "bluesky"
 SEEN_KEEP = 300
+_TICK = timedelta(milliseconds=1)
+log = logging.getLogger(__name__)
 _EXPIRED_CODES = frozenset({"ExpiredToken", "InvalidToken"})
 T = TypeVar("T")
 
@@ -275,6 +278,28 @@ def parse_search(payload: Any) -> list[dict[str, Any]]:
     return [p for p in posts if isinstance(p, dict)]
 
 
+def _z(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _backlog(cursor: Cursor, since: datetime | None) -> tuple[datetime, datetime] | None:
+    """The stored backlog still to read, as (until, newest time read), or None.
+
+    A cursor is hostile input: an ``until`` that is no time, or not after ``since``, drops
+    the backlog with a warning and the poll searches from ``since`` again (nothing lost;
+    posts fetched twice are deduped). A missing or earlier ``newest`` becomes ``until``."""
+    if since is None or cursor.get("until") is None:
+        return None
+    until = cursor_time(cursor, "until")
+    if until is None or until <= since:
+        log.warning("Bluesky search: the stored cursor until=%.80r is not a time after "
+                    "since; backlog dropped, this poll searches from since",
+                    cursor.get("until"))
+        return None
+    newest = cursor_time(cursor, "newest")
+    return until, newest if newest is not None and newest >= until else until
+
+
 class BlueskySource(Source[BlueskyConfig]):
     """Posts matching a search on Bluesky, newest first, incremental by time."""
 
@@ -284,17 +309,29 @@ class BlueskySource(Source[BlueskyConfig]):
     default_interval: ClassVar[timedelta] = timedelta(minutes=5)
 
     def fetch(self, http: Fetcher, config: BlueskyConfig, cursor: Cursor) -> FetchResult:
-        """Search posts since the cursor's time; sign in again when the token expired."""
-        posts = signed_in(http, config, lambda session: self._search(http, config, cursor, session))
-        return self._result(posts, cursor)
+        """Search posts since the cursor's time; sign in again when the token expired.
+
+        A first poll reads one page (no history). When a poll stops with full pages left
+        (``max_pages`` read), the cursor keeps ``since`` and notes the backlog: ``until``
+        (just after the oldest post read; search's until is exclusive) and ``newest``. The
+        next polls search that span, newest first, and only once it is exhausted does
+        ``since`` move to ``newest``; newer posts come on the poll after."""
+        since = cursor_time(cursor, "since")
+        backlog = _backlog(cursor, since)
+        posts, more = signed_in(
+            http, config, lambda session: self._search(http, config, since, backlog, session))
+        return self._result(posts, cursor, since, backlog, more=more)
 
     def _search(
-        self, http: Fetcher, config: BlueskyConfig, cursor: Cursor, session: _Session
-    ) -> list[dict[str, Any]]:
+        self, http: Fetcher, config: BlueskyConfig, since: datetime | None,
+        backlog: tuple[datetime, datetime] | None, session: _Session
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """The posts of up to ``max_pages`` pages, and whether full pages were left."""
         params: dict[str, Any] = {"q": config.query, "sort": "latest", "limit": config.limit}
-        since = cursor_time(cursor, "since")
         if since is not None:
-            params["since"] = since.isoformat().replace("+00:00", "Z")
+            params["since"] = _z(since)
+        if backlog is not None:
+            params["until"] = _z(backlog[0])
         if config.language:
             params["lang"] = config.language
         headers = {"Authorization": f"Bearer {session.access_jwt}"}
@@ -308,20 +345,43 @@ class BlueskySource(Source[BlueskyConfig]):
             posts.extend(page)
             next_cursor = as_str(payload.get("cursor"))
             if not next_cursor or len(page) < config.limit:
-                break
+                return posts, False
             params["cursor"] = next_cursor
-        return posts
+        return posts, True
 
-    def _result(self, posts: list[dict[str, Any]], cursor: Cursor) -> FetchResult:
+    def _result(self, posts: list[dict[str, Any]], cursor: Cursor, since: datetime | None,
+                backlog: tuple[datetime, datetime] | None, *, more: bool) -> FetchResult:
         seen = SeenIds(cursor.get("seen") or [])
         fresh = [p for p in posts if isinstance(p.get("uri"), str) and p["uri"] not in seen]
         mentions = [m for m in map(post_to_mention, fresh) if m is not None]
         mentions.sort(key=lambda m: m.published_at)
         times = [t for t in map(sort_time, posts) if t is not None]
-        since = cursor_time(cursor, "since")
-        newest = max([*times, *([since] if since else [])], default=None)
+        newest = backlog[1] if backlog else max([*times, *([since] if since else [])],
+                                                default=None)
         uris = (p["uri"] for p in posts if isinstance(p.get("uri"), str))
         new_cursor: Cursor = {"seen": seen.updated(uris, SEEN_KEEP)}
-        if newest is not None:
+        until = _next_until(since, backlog, times) if more else None
+        if until is not None and since is not None and newest is not None:
+            new_cursor |= {"since": since.isoformat(), "until": until.isoformat(),
+                           "newest": newest.isoformat()}
+        elif newest is not None:
             new_cursor["since"] = newest.isoformat()
         return FetchResult(mentions=mentions, cursor=new_cursor)
+
+
+def _next_until(since: datetime | None, backlog: tuple[datetime, datetime] | None,
+                times: list[datetime]) -> datetime | None:
+    """Where the backlog's next search ends, after a poll that left pages unread: just
+    after the oldest post read (its millisecond is read again, the posts seen skipped), or at
+    it when that is no lower; None (the rest given up, with a warning) when the search
+    went no lower at all, since asking again would bring the same pages forever."""
+    if not times or since is None:
+        return None
+    oldest = min(times)
+    bound = backlog[0] if backlog else None
+    for until in (oldest + _TICK if oldest.year < 9999 else oldest, oldest):
+        if until > since and (bound is None or until < bound):
+            return until
+    log.warning("Bluesky search: more pages were announced but none went older than "
+                "the posts read; the rest of this backlog is not read")
+    return None

@@ -115,3 +115,66 @@ class XRecentSearch:
         users = [{"id": "2244994945", "name": "Dev Person", "username": "devperson"}]
         return Response(json.dumps({"data": data, "includes": {"users": users}, "meta": meta}),
                         content_type="application/json")
+
+
+BLUESKY_SEARCH = "/xrpc/app.bsky.feed.searchPosts"
+BLUESKY_LOGIN = "/xrpc/com.atproto.server.createSession"
+
+
+def _z(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+@dataclass
+class BlueskySearch:
+    """app.bsky.feed.searchPosts with ``sort=latest``, paged as its lexicon says (the
+    shared copy of bluesky-social/atproto lexicons/app/bsky/feed/searchPosts.json):
+    ``since`` inclusive and ``until`` exclusive, both on the post's sortAt (here its
+    createdAt, also its indexedAt), ``limit`` 1 to 100 (default 25), a ``cursor`` while
+    more posts are left. Its sign-in (createSession) accepts any password.
+
+    Every post matches the query. ``requests`` records each search's arguments."""
+
+    posts: list[tuple[datetime, str]] = field(default_factory=list)
+    requests: list[dict[str, str]] = field(default_factory=list)
+
+    def post(self, when: datetime, count: int = 1) -> list[str]:
+        """Publish ``count`` posts at ``when`` (a millisecond apart); their URIs."""
+        made = [(when + timedelta(milliseconds=i),
+                 f"at://did:plc:author/app.bsky.feed.post/{len(self.posts) + i:013d}")
+                for i in range(count)]
+        self.posts.extend(made)
+        return [uri for _, uri in made]
+
+    def serve(self, server: HTTPServer) -> BlueskySearch:
+        """Answer sign-ins and searches on ``server``."""
+        server.expect_request(BLUESKY_LOGIN, method="POST").respond_with_json(
+            {"accessJwt": "jwt-1", "refreshJwt": "refresh-1", "did": "did:plc:brand"})
+        server.expect_request(BLUESKY_SEARCH).respond_with_handler(self)
+        return self
+
+    def __call__(self, request: Request) -> Response:
+        """One page of the posts the request's filters select, newest first."""
+        args = dict(request.args)
+        self.requests.append(args)
+        since = datetime.fromisoformat(args["since"].replace("Z", "+00:00")) \
+            if "since" in args else None
+        until = datetime.fromisoformat(args["until"].replace("Z", "+00:00")) \
+            if "until" in args else None
+        selected = sorted(
+            (p for p in self.posts
+             if (since is None or p[0] >= since) and (until is None or p[0] < until)),
+            reverse=True)
+        # The cursor is the offset of the next post; the real one is as opaque.
+        offset = int(args.get("cursor", "0"))
+        limit = int(args.get("limit", "25"))
+        page = selected[offset:offset + limit]
+        body: dict[str, Any] = {"posts": [
+            {"uri": uri, "cid": "bafyreib", "indexedAt": _z(when),
+             "author": {"did": "did:plc:author", "handle": "author.bsky.social"},
+             "record": {"$type": "app.bsky.feed.post", "text": f"acme {uri[-4:]}",
+                        "createdAt": _z(when)}}
+            for when, uri in page]}
+        if offset + limit < len(selected):
+            body["cursor"] = str(offset + limit)
+        return Response(json.dumps(body), content_type="application/json")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ from werkzeug import Request, Response
 from bot.net.errors import SourceAuthError
 from bot.net.http import HttpClient
 from bot.sources.bluesky import BlueskyConfig, BlueskySource, post_to_mention
+from tests.sources.paging_stand_ins import BlueskySearch
 
 SEARCH = "/xrpc/app.bsky.feed.searchPosts"
 LOGIN = "/xrpc/com.atproto.server.createSession"
@@ -259,3 +260,65 @@ def test_a_post_field_of_the_wrong_shape_costs_that_field_not_the_fetch(
                                          "@unknown", "@x"}
         assert mention.extra.get("cid", "x") in {"bafy", "x"}
         assert mention.language_hint in {"en", None}
+
+
+def _poll_until_quiet(source: BlueskySource, http: HttpClient, cfg: BlueskyConfig,
+                      cursor: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """The URIs fetched over polls until one brings nothing, and the last cursor."""
+    fetched: list[str] = []
+    for _ in range(12):
+        result = source.fetch(http, cfg, cursor)
+        cursor = result.cursor
+        if not result.mentions:
+            break
+        fetched += [m.external_id for m in result.mentions]
+    return fetched, cursor
+
+
+def test_a_poll_stopping_with_pages_left_reads_them_on_the_next_polls(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    # 23 posts came between two polls and a poll reads 2 pages of 5: since moved to the
+    # newest post read, and the 13 older ones were never fetched.
+    search = BlueskySearch().serve(httpserver)
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    search.post(start)
+    source, cfg = BlueskySource(), config(httpserver, limit=5, max_pages=2)
+    cursor = source.fetch(http, cfg, {}).cursor  # as the code before backlogs stored it
+    assert set(cursor) == {"since", "seen"}
+    arrived = search.post(start + timedelta(minutes=5), 23)
+
+    fetched, cursor = _poll_until_quiet(source, http, cfg, cursor)
+    assert sorted(fetched) == sorted(arrived) and len(fetched) == 23
+    assert cursor["since"] == (start + timedelta(minutes=5, milliseconds=22)).isoformat()
+    assert "until" not in cursor
+    backlog = search.requests[3]  # the third poll: the span below the oldest read
+    assert backlog["since"] == "2026-03-02T09:00:00Z"
+    assert backlog["until"] == "2026-03-02T09:05:00.014000Z"
+
+    later = search.post(start + timedelta(minutes=20), 2)
+    assert sorted(_poll_until_quiet(source, http, cfg, cursor)[0]) == later
+
+
+@pytest.mark.parametrize("backlog", [
+    {"until": "abc"}, {"until": 5}, {"until": ["x"]},
+    {"until": "2026-03-02T09:00:00+00:00"}, {"until": "2026-03-01T00:00:00+00:00"},
+    {"newest": "abc"}, {"newest": "2026-03-01T00:00:00+00:00"}, {"newest": {"a": 1}},
+], ids=repr)
+def test_a_malformed_backlog_in_the_cursor_loses_nothing(
+    backlog: dict[str, Any], httpserver: HTTPServer, http: HttpClient
+) -> None:
+    search = BlueskySearch().serve(httpserver)
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    search.post(start)
+    seen = BlueskySource().fetch(http, config(httpserver), {}).cursor["seen"]
+    arrived = search.post(start + timedelta(minutes=5), 12)
+    cursor = {"since": start.isoformat(), "seen": seen,
+              "until": (start + timedelta(minutes=5, milliseconds=6)).isoformat(),
+              "newest": (start + timedelta(minutes=5, milliseconds=11)).isoformat()}
+    fetched, last = _poll_until_quiet(BlueskySource(), http,
+                                      config(httpserver, limit=5, max_pages=1),
+                                      cursor | backlog)
+    # posts the cursor says were read may come again; none of the others is left unread
+    assert set(arrived[:6]) <= set(fetched)
+    assert last["since"] == (start + timedelta(minutes=5, milliseconds=11)).isoformat()
