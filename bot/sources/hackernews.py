@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -25,6 +27,7 @@ from bot.sources.text import (
 NETWORK = "hackernews"
 ITEM_URL = "https://news.ycombinator.com/item?id={}"
 USER_URL = "https://news.ycombinator.com/user?id={}"
+log = logging.getLogger(__name__)
 
 
 _TAG = (r"(?:story|comment|poll|pollopt|show_hn|ask_hn|launch_hn|job|front_page"
@@ -135,6 +138,43 @@ def parse_hits(payload: Any) -> list[dict[str, Any]]:
     return [h for h in hits if isinstance(h, dict)]
 
 
+def _ids(value: object) -> set[str]:
+    """The item ids a cursor list holds (anything else in it, or no list, is none)."""
+    return {x for x in value if isinstance(x, str)} if isinstance(value, list) else set()
+
+
+@dataclass(frozen=True, slots=True)
+class _Backlog:
+    """Items a poll left unread: created from the cursor's second up to ``until`` (the
+    oldest second read, whose items read are ``ids_until``); ``newest`` (with the items
+    read at that second) becomes the cursor once the backlog is read."""
+
+    until: int
+    ids_until: set[str]
+    newest: int
+    ids_newest: set[str]
+
+    @classmethod
+    def stored(cls, cursor: Cursor, since: int | None) -> _Backlog | None:
+        """The cursor's backlog, or None. A cursor is hostile input: an ``until_i`` that
+        is no second, or before ``created_at_i``, drops the backlog with a warning (the
+        poll searches from ``created_at_i`` again: nothing lost, items read twice are
+        deduped); a missing or earlier ``newest_i`` becomes ``until_i``."""
+        if since is None or cursor.get("until_i") is None:
+            return None
+        until = _stamp(cursor.get("until_i"))
+        if until is None or until < since:
+            log.warning("HN search: the stored cursor until_i=%.80r is not a second at or "
+                        "after created_at_i; backlog dropped, this poll searches from "
+                        "created_at_i", cursor.get("until_i"))
+            return None
+        ids_until = _ids(cursor.get("ids_until"))
+        newest = _stamp(cursor.get("newest_i"))
+        if newest is None or newest < until:
+            return cls(until, ids_until, until, ids_until)
+        return cls(until, ids_until, newest, _ids(cursor.get("ids_newest")))
+
+
 class HackerNewsSource(Source[HackerNewsConfig]):
     """Stories and comments mentioning the query, newest first."""
 
@@ -144,19 +184,32 @@ class HackerNewsSource(Source[HackerNewsConfig]):
     default_interval: ClassVar[timedelta] = timedelta(minutes=10)
 
     def fetch(self, http: Fetcher, config: HackerNewsConfig, cursor: Cursor) -> FetchResult:
-        """Items created at or after the cursor's second, minus those already seen."""
+        """Items created at or after the cursor's second, minus those already seen.
+
+        A first poll reads one page (no history). When a poll stops with pages left
+        (``max_pages`` read), the cursor keeps its second and notes the backlog:
+        ``until_i`` (the oldest second read, with ``ids_until``, the items read at it) and
+        ``newest_i``/``ids_newest``. The next polls search that span, newest first, and
+        only once it is exhausted does the cursor move to ``newest_i``; newer items come
+        on the poll after."""
         since = _stamp(cursor.get("created_at_i"))
-        hits = self._hits(http, config, since)
-        boundary = set(cursor.get("ids_at") or []) if since is not None else set()
-        fresh = [h for h in hits if str(h.get("objectID")) not in boundary]
+        boundary = _ids(cursor.get("ids_at")) if since is not None else set()
+        backlog = _Backlog.stored(cursor, since)
+        hits, more = self._hits(http, config, since, backlog.until if backlog else None)
+        skip = boundary | (backlog.ids_until if backlog else set())
+        fresh = [h for h in hits if str(h.get("objectID")) not in skip]
         now = datetime.now(UTC)
         mentions = [m for m in (hit_to_mention(h, now) for h in fresh) if m is not None]
         mentions.sort(key=lambda m: m.published_at)
-        return FetchResult(mentions=mentions, cursor=self._cursor(hits, since, boundary))
+        new_cursor = self._cursor(hits, since, boundary, backlog)
+        if more and since is not None:
+            new_cursor = self._with_backlog(new_cursor, hits, fresh, since, boundary, backlog)
+        return FetchResult(mentions=mentions, cursor=new_cursor)
 
     def _hits(
-        self, http: Fetcher, config: HackerNewsConfig, since: int | None
-    ) -> list[dict[str, Any]]:
+        self, http: Fetcher, config: HackerNewsConfig, since: int | None, until: int | None
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """The hits of up to ``max_pages`` pages, and whether pages were left."""
         params: dict[str, Any] = {
             "query": config.query,
             "tags": config.tags,
@@ -166,6 +219,8 @@ class HackerNewsSource(Source[HackerNewsConfig]):
             # ">=" and a set of ids at that second: items posted in the same second
             # as the newest one seen are not lost.
             params["numericFilters"] = f"created_at_i>={since}"
+            if until is not None:
+                params["numericFilters"] += f",created_at_i<={until}"
         hits: list[dict[str, Any]] = []
         for page in range(config.max_pages if since is not None else 1):
             params["page"] = page
@@ -174,11 +229,15 @@ class HackerNewsSource(Source[HackerNewsConfig]):
             hits.extend(batch)
             pages = payload.get("nbPages")
             if not batch or not isinstance(pages, int) or page + 1 >= pages:
-                break
-        return hits
+                return hits, False
+        return hits, True
 
     @staticmethod
-    def _cursor(hits: list[dict[str, Any]], since: int | None, boundary: set[str]) -> Cursor:
+    def _cursor(hits: list[dict[str, Any]], since: int | None, boundary: set[str],
+                backlog: _Backlog | None) -> Cursor:
+        """The cursor once everything up to now is read."""
+        if backlog is not None:
+            return {"created_at_i": backlog.newest, "ids_at": sorted(backlog.ids_newest)}
         stamps = [s for h in hits if (s := _stamp(h.get("created_at_i"))) is not None]
         newest = max([*stamps, *([since] if since is not None else [])], default=None)
         if newest is None:
@@ -187,3 +246,25 @@ class HackerNewsSource(Source[HackerNewsConfig]):
         if newest == since:
             ids_at |= boundary
         return {"created_at_i": newest, "ids_at": sorted(ids_at)}
+
+    @staticmethod
+    def _with_backlog(done: Cursor, hits: list[dict[str, Any]], fresh: list[dict[str, Any]],
+                      since: int, boundary: set[str], backlog: _Backlog | None) -> Cursor:
+        """The cursor after a poll that left pages unread: ``done`` (where the cursor goes
+        once they are read) with the span still to search; ``done`` alone, with a warning,
+        when the poll read nothing new below the backlog's top, since asking again would
+        bring the same pages forever."""
+        stamps = [s for h in fresh if (s := _stamp(h.get("created_at_i"))) is not None]
+        oldest = min(stamps, default=None)
+        top = backlog.until if backlog else None
+        if oldest is None or oldest < since or (top is not None and oldest > top) \
+                or not done:
+            log.warning("HN search: more pages were announced but none brought items "
+                        "older than those read; the rest of this backlog is not read")
+            return done
+        ids_until = {str(h.get("objectID")) for h in hits if h.get("created_at_i") == oldest}
+        if backlog is not None and oldest == backlog.until:
+            ids_until |= backlog.ids_until
+        return {"created_at_i": since, "ids_at": sorted(boundary), "until_i": oldest,
+                "ids_until": sorted(ids_until), "newest_i": done["created_at_i"],
+                "ids_newest": done["ids_at"]}

@@ -8,6 +8,9 @@ real network while posts arrive: several pages, and posts between two polls.
 from __future__ import annotations
 
 import json
+import operator
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -177,4 +180,57 @@ class BlueskySearch:
             for when, uri in page]}
         if offset + limit < len(selected):
             body["cursor"] = str(offset + limit)
+        return Response(json.dumps(body), content_type="application/json")
+
+
+HN_SEARCH = "/api/v1/search_by_date"
+_HN_FILTER = re.compile(r"created_at_i(>=|<=|>|<|=)(-?\d+)")
+_COMPARE: dict[str, Callable[[int, int], bool]] = {
+    ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "=": operator.eq}
+
+
+@dataclass
+class HackerNewsSearch:
+    """HN Search's ``search_by_date``, paged as https://hn.algolia.com/api describes it:
+    items newest first; ``numericFilters`` such as ``created_at_i>X,created_at_i<Y``
+    (commas AND them); ``page`` from 0 and ``hitsPerPage``; answers with ``hits``,
+    ``nbHits``, ``page``, ``nbPages``, ``hitsPerPage``. Like every Algolia index it pages
+    through the first 1000 hits only (Algolia's ``paginationLimitedTo``, 1000 by default:
+    https://www.algolia.com/doc/api-reference/api-parameters/paginationLimitedTo/).
+
+    Every item matches the query. ``requests`` records each request's arguments."""
+
+    items: list[tuple[int, str]] = field(default_factory=list)
+    requests: list[dict[str, str]] = field(default_factory=list)
+
+    def post(self, second: int, count: int = 1) -> list[str]:
+        """Publish ``count`` stories at epoch ``second``; their ids."""
+        made = [(second, str(9_000_000 + len(self.items) + i)) for i in range(count)]
+        self.items.extend(made)
+        return [item_id for _, item_id in made]
+
+    def serve(self, server: HTTPServer) -> HackerNewsSearch:
+        """Answer ``search_by_date`` on ``server``."""
+        server.expect_request(HN_SEARCH).respond_with_handler(self)
+        return self
+
+    def __call__(self, request: Request) -> Response:
+        """One page of the items the request's filters select."""
+        args = dict(request.args)
+        self.requests.append(args)
+        tests = [(_COMPARE[op], int(value)) for op, value
+                 in _HN_FILTER.findall(args.get("numericFilters", ""))]
+        selected = sorted((i for i in self.items if all(t(i[0], v) for t, v in tests)),
+                          key=lambda i: (i[0], int(i[1])), reverse=True)
+        per_page, page = int(args.get("hitsPerPage", "20")), int(args.get("page", "0"))
+        reachable = selected[:1000]
+        hits = [{"objectID": item_id, "created_at_i": second,
+                 "created_at": datetime.fromtimestamp(second, UTC).strftime(
+                     "%Y-%m-%dT%H:%M:%S.000Z"),
+                 "author": "pg", "title": f"Acme story {item_id}", "url": None,
+                 "points": 1, "num_comments": 0, "story_text": None,
+                 "_tags": ["story", "author_pg", f"story_{item_id}"]}
+                for second, item_id in reachable[page * per_page:(page + 1) * per_page]]
+        body = {"hits": hits, "nbHits": len(selected), "page": page,
+                "nbPages": -(-len(reachable) // per_page), "hitsPerPage": per_page}
         return Response(json.dumps(body), content_type="application/json")

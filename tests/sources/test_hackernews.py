@@ -13,6 +13,7 @@ from pytest_httpserver import HTTPServer
 
 from bot.net.http import HttpClient
 from bot.sources.hackernews import HackerNewsConfig, HackerNewsSource, hit_to_mention, parse_hits
+from tests.sources.paging_stand_ins import HackerNewsSearch
 
 SEARCH_FILES = [
     "algolia_apidoc_search_query_pg_elided.json",
@@ -206,3 +207,76 @@ def test_an_hn_tags_filter_the_api_does_not_know_is_refused(tags: str) -> None:
     find anything, shown healthy. Refused when added, with the syntax."""
     with pytest.raises(ValidationError, match="not an HN Search tags filter"):
         HackerNewsConfig(query="acme", tags=tags)
+
+
+def _poll_until_quiet(source: HackerNewsSource, http: HttpClient, cfg: HackerNewsConfig,
+                      cursor: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """The ids fetched over polls until one brings nothing, and the last cursor."""
+    fetched: list[str] = []
+    for _ in range(12):
+        result = source.fetch(http, cfg, cursor)
+        cursor = result.cursor
+        if not result.mentions:
+            break
+        fetched += [m.external_id for m in result.mentions]
+    return fetched, cursor
+
+
+def test_a_poll_stopping_with_pages_left_reads_them_on_the_next_polls(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    # 26 items came between two polls and a poll reads 2 pages of 5: the cursor moved to
+    # the newest item read, and the 16 older ones were never fetched. Several share a
+    # second, across the pages' edges.
+    search = HackerNewsSearch().serve(httpserver)
+    search.post(1_700_000_000)
+    source, cfg = HackerNewsSource(), config(httpserver, tags="story", hits_per_page=5,
+                                             max_pages=2)
+    cursor = source.fetch(http, cfg, {}).cursor  # as the code before backlogs stored it
+    assert set(cursor) == {"created_at_i", "ids_at"}
+    arrived = [i for second in range(1_700_000_100, 1_700_000_113)
+               for i in search.post(second, 2)]
+
+    fetched, cursor = _poll_until_quiet(source, http, cfg, cursor)
+    assert sorted(fetched) == sorted(arrived) and len(fetched) == 26
+    assert cursor == {"created_at_i": 1_700_000_112, "ids_at": sorted(arrived[-2:])}
+    assert search.requests[3]["numericFilters"] == \
+        "created_at_i>=1700000000,created_at_i<=1700000108"
+
+    later = search.post(1_700_000_200, 2)
+    assert sorted(_poll_until_quiet(source, http, cfg, cursor)[0]) == later
+
+
+@pytest.mark.parametrize("backlog", [
+    {"until_i": "abc"}, {"until_i": True}, {"until_i": 1.5}, {"until_i": 1_699_999_999},
+    {"ids_until": "x"}, {"ids_until": [1, None]},
+    {"newest_i": "x"}, {"newest_i": 1_700_000_101}, {"ids_newest": {"a": 1}},
+], ids=repr)
+def test_a_malformed_backlog_in_the_cursor_loses_nothing(
+    backlog: dict[str, Any], httpserver: HTTPServer, http: HttpClient
+) -> None:
+    search = HackerNewsSearch().serve(httpserver)
+    first = search.post(1_700_000_000)
+    arrived = [i for second in range(1_700_000_100, 1_700_000_112)
+               for i in search.post(second)]
+    cursor = {"created_at_i": 1_700_000_000, "ids_at": first, "until_i": 1_700_000_106,
+              "ids_until": [arrived[6]], "newest_i": 1_700_000_111,
+              "ids_newest": [arrived[-1]]}
+    fetched, last = _poll_until_quiet(
+        HackerNewsSource(), http, config(httpserver, tags="story", hits_per_page=5,
+                                         max_pages=1), cursor | backlog)
+    # items the cursor says were read may come again; none of the others is left unread
+    assert set(arrived[:6]) <= set(fetched)
+    assert last["created_at_i"] == 1_700_000_111
+
+
+@pytest.mark.parametrize("ids_at", [5, "7919424", {"a": 1}, [1, None, "x"]], ids=repr)
+def test_stored_ids_at_that_are_no_list_of_ids_are_none(
+    ids_at: Any, httpserver: HTTPServer, http: HttpClient
+) -> None:
+    # set(5) raised: every poll of the source failed while that cursor stayed stored.
+    search = HackerNewsSearch().serve(httpserver)
+    item = search.post(1_700_000_000)
+    result = HackerNewsSource().fetch(http, config(httpserver, tags="story"),
+                                      {"created_at_i": 1_700_000_000, "ids_at": ids_at})
+    assert [m.external_id for m in result.mentions] == item
