@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote, urlsplit
@@ -16,6 +18,12 @@ from bot.sources.json_fields import as_dict, as_id, as_str
 from bot.sources.text import extract_links, html_to_text, language_tag, parse_iso, usable_url
 
 NETWORK = "mastodon"
+BACKLOG_KEYS = ("offset", "until_id", "newest_id", "stalls")
+MAX_OFFSET = 10_000
+"""Most statuses a search backlog skips: more would be a cursor no poll wrote."""
+MAX_STALLS = 3
+"""Backlog polls in a row that bring nothing older before the backlog is given up."""
+log = logging.getLogger(__name__)
 _SKIP_LINK_CLASSES = ("mention", "hashtag", "u-url")
 
 
@@ -199,12 +207,46 @@ def parse_statuses(payload: Any, instance: str, mode: str = "hashtag") -> list[F
     return sorted((m for m in mentions if m is not None), key=lambda m: m.published_at)
 
 
-def _request(config: MastodonConfig, min_id: str | None) -> tuple[str, dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class _Backlog:
+    """Search results a poll left unread: the next page is at ``offset`` in the search
+    (newest first, after min_id); ``until_id`` is the oldest status read so far, and
+    ``newest_id`` becomes the cursor's min_id once the backlog is read."""
+
+    offset: int
+    until_id: str
+    newest_id: str
+    stalls: int = 0
+
+    @classmethod
+    def stored(cls, cursor: Cursor, min_id: str | None, source: str) -> _Backlog | None:
+        """The cursor's backlog, or None. A cursor is hostile input: fields that are not
+        what a poll writes drop the backlog with a warning, and the poll searches from
+        min_id again (nothing lost; statuses read twice are deduped by ingest)."""
+        if min_id is None or cursor.get("offset") is None:
+            return None
+        offset, stalls = cursor.get("offset"), cursor.get("stalls", 0)
+        until_id = stored_id(cursor, "until_id", source, valid=status_id)
+        newest_id = stored_id(cursor, "newest_id", source, valid=status_id)
+        if (type(offset) is not int or not 0 < offset <= MAX_OFFSET
+                or type(stalls) is not int or not 0 <= stalls < MAX_STALLS
+                or until_id is None or newest_id is None
+                or not _id_key(min_id) < _id_key(until_id) <= _id_key(newest_id)):
+            log.warning("%s: the stored search backlog is not one a poll writes (offset="
+                        "%.20r); dropped, this poll searches from min_id", source, offset)
+            return None
+        return cls(offset, until_id, newest_id, stalls)
+
+
+def _request(config: MastodonConfig, min_id: str | None,
+             offset: int | None = None) -> tuple[str, dict[str, Any]]:
     params: dict[str, Any] = {"limit": config.limit}
     if min_id:
         params["min_id"] = min_id
     if config.mode == "search":
         params |= {"q": config.query, "type": "statuses", "resolve": "false"}
+        if offset:
+            params["offset"] = offset
         return f"{config.base_url}/api/v2/search", params
     if config.local_only:
         params["local"] = "true"
@@ -221,10 +263,20 @@ class MastodonSource(Source[MastodonConfig]):
     default_interval: ClassVar[timedelta] = timedelta(minutes=5)
 
     def fetch(self, http: Fetcher, config: MastodonConfig, cursor: Cursor) -> FetchResult:
-        """One page of statuses newer than the cursor's ``min_id``."""
-        min_id = stored_id(cursor, "min_id", f"Mastodon {config.base_url} {config.query}",
-                                   valid=status_id)
-        url, params = _request(config, min_id)
+        """One page of statuses newer than the cursor's ``min_id``.
+
+        A hashtag timeline answers min_id with the statuses just after it, oldest first,
+        so the next page follows on the next poll. A search answers with the newest ones
+        (Mastodon's search sorts by id, newest first, and reads min_id as a date): when a
+        search poll's page is full, the cursor keeps min_id and notes the backlog (the
+        ``offset`` of the next page, the oldest and newest ids read); the next polls page
+        through it and only once it is exhausted does min_id move to the newest id read.
+        A server that ignores ``offset`` (no older status in ``MAX_STALLS`` polls) ends
+        the backlog with a warning instead of asking for the same page forever."""
+        source = f"Mastodon {config.base_url} {config.query}"
+        min_id = stored_id(cursor, "min_id", source, valid=status_id)
+        backlog = _Backlog.stored(cursor, min_id, source) if config.mode == "search" else None
+        url, params = _request(config, min_id, backlog.offset if backlog else None)
         headers = {"Accept": "application/json"}
         if config.access_token is not None:
             headers["Authorization"] = f"Bearer {config.access_token.get_secret_value()}"
@@ -232,8 +284,30 @@ class MastodonSource(Source[MastodonConfig]):
         statuses = _statuses(payload, config.mode)
         mentions = parse_statuses(payload, config.base_url, config.mode)
         ids = [found for s in statuses if (found := status_id(s.get("id")))]
-        newest = max([*ids, *([min_id] if min_id else [])], key=_id_key, default=None)
-        new_cursor = {k: v for k, v in cursor.items() if k != "min_id"}
+        new_cursor = {k: v for k, v in cursor.items() if k != "min_id" and k not in BACKLOG_KEYS}
+        newest = backlog.newest_id if backlog else max(
+            [*ids, *([min_id] if min_id else [])], key=_id_key, default=None)
         if newest:
             new_cursor["min_id"] = newest
+        if config.mode == "search" and min_id and len(statuses) >= config.limit:
+            new_cursor |= _next_backlog(source, config.limit, min_id, backlog, ids, newest)
         return FetchResult(mentions=mentions, cursor=new_cursor)
+
+
+def _next_backlog(source: str, limit: int, min_id: str, backlog: _Backlog | None,
+                  ids: list[str], newest: str | None) -> Cursor:
+    """The cursor fields of the backlog after a search poll whose page was full (min_id
+    kept); none when the page reached min_id, or when the backlog is given up."""
+    if any(_id_key(i) <= _id_key(min_id) for i in ids):
+        return {}  # the page reached min_id (its second comes again): nothing left
+    top = backlog.until_id if backlog else None
+    older = [i for i in ids if top is None or _id_key(i) < _id_key(top)]
+    offset = (backlog.offset if backlog else 0) + limit
+    stalls = 0 if older else (backlog.stalls if backlog else 0) + 1
+    until_id = min(older, key=_id_key) if older else top
+    if until_id is None or newest is None or stalls >= MAX_STALLS or offset > MAX_OFFSET:
+        log.warning("%s: the search's further pages brought no older status; the rest of "
+                    "this backlog is not read", source)
+        return {}
+    return {"min_id": min_id, "offset": offset, "until_id": until_id, "newest_id": newest,
+            **({"stalls": stalls} if stalls else {})}

@@ -234,3 +234,76 @@ class HackerNewsSearch:
         body = {"hits": hits, "nbHits": len(selected), "page": page,
                 "nbPages": -(-len(reachable) // per_page), "hitsPerPage": per_page}
         return Response(json.dumps(body), content_type="application/json")
+
+
+MASTODON_SEARCH = "/api/v2/search"
+
+
+def mastodon_id(when: datetime, sequence: int = 0) -> str:
+    """The id Mastodon gives a status made at ``when``: milliseconds since the Unix epoch
+    shifted 16 bits (lib/mastodon/snowflake.rb), the low bits a sequence."""
+    return str((int(when.timestamp() * 1000) << 16) | sequence)
+
+
+def _mastodon_time(status_id: str) -> datetime:
+    return datetime.fromtimestamp((int(status_id) >> 16) / 1000, UTC)
+
+
+@dataclass
+class MastodonSearch:
+    """GET /api/v2/search?type=statuses as Mastodon serves it, not only as
+    https://docs.joinmastodon.org/methods/search/ words it: app/services/
+    statuses_search_service.rb sorts the hits by id, newest first, then applies
+    ``limit`` (at most 40) and ``offset``; it turns ``min_id`` into ``after:`` and
+    ``max_id`` into ``before:`` the id's time written to the second (Time#iso8601), which
+    app/lib/search_query_transformer.rb reads as created_at after (gt) or before (lt) it.
+    So min_id gives the newest statuses after it, not those just after it, and its own
+    second comes again. A search needs a token.
+
+    Every status matches the query. ``requests`` records each request's arguments."""
+
+    statuses: list[str] = field(default_factory=list)
+    requests: list[dict[str, str]] = field(default_factory=list)
+
+    def post(self, when: datetime, count: int = 1) -> list[str]:
+        """Publish ``count`` statuses at ``when`` (a millisecond apart); their ids."""
+        made = [mastodon_id(when + timedelta(milliseconds=i)) for i in range(count)]
+        self.statuses.extend(made)
+        return made
+
+    def serve(self, server: HTTPServer) -> MastodonSearch:
+        """Answer the search path of ``server``."""
+        server.expect_request(MASTODON_SEARCH).respond_with_handler(self)
+        return self
+
+    def __call__(self, request: Request) -> Response:
+        """One page of the statuses the request's filters select."""
+        args = dict(request.args)
+        self.requests.append(args)
+        if not request.headers.get("Authorization", "").startswith("Bearer "):
+            return Response(json.dumps({"error": "The access token is invalid"}), status=401,
+                            content_type="application/json")
+        after = before = None
+        if "min_id" in args:
+            after = _mastodon_time(args["min_id"]).replace(microsecond=0)
+        if "max_id" in args:
+            before = _mastodon_time(args["max_id"]).replace(microsecond=0)
+        selected = sorted(
+            (s for s in self.statuses
+             if (after is None or _mastodon_time(s) > after)
+             and (before is None or _mastodon_time(s) < before)),
+            key=int, reverse=True)
+        limit = min(int(args.get("limit", "20")), 40)
+        offset = int(args.get("offset", "0"))
+        page = selected[offset:offset + limit]
+        statuses = [
+            {"id": s, "uri": f"https://remote.example/users/author/statuses/{s}",
+             "url": f"https://remote.example/@author/{s}",
+             "created_at": _mastodon_time(s).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+             "content": f"<p>acme {s[-6:]}</p>", "language": "en", "spoiler_text": "",
+             "account": {"id": "1", "username": "author", "acct": "author@remote.example",
+                         "display_name": "Author", "followers_count": 3,
+                         "url": "https://remote.example/@author"}}
+            for s in page]
+        return Response(json.dumps({"accounts": [], "statuses": statuses, "hashtags": []}),
+                        content_type="application/json")

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
+from werkzeug import Request
 
 from bot.net.errors import SourceAuthError
 from bot.net.http import HttpClient, HttpStatusError
 from bot.sources.mastodon import MastodonConfig, MastodonSource, parse_statuses, status_to_mention
+from tests.sources.paging_stand_ins import MASTODON_SEARCH, MastodonSearch
 
 SINGLE_STATUSES = [
     "docs_status_example.json",
@@ -351,3 +353,104 @@ def test_a_numeric_min_id_stored_as_a_number_is_still_sent(
     assert request.args["min_id"] == "103270115826048975"
     assert result.cursor == {"min_id": "103270115826048975"}
     assert not caplog.records
+
+
+def _poll_until_quiet(source: MastodonSource, http: HttpClient, cfg: MastodonConfig,
+                      cursor: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """The status ids fetched over polls until one brings nothing new, and the last
+    cursor (the search sends back the min_id status's second each time)."""
+    fetched: list[str] = []
+    for _ in range(12):
+        result = source.fetch(http, cfg, cursor)
+        cursor = result.cursor
+        new = [m.extra["status_id"] for m in result.mentions
+               if m.extra["status_id"] not in fetched]
+        if not new:
+            break
+        fetched += new
+    return fetched, cursor
+
+
+def test_a_search_poll_with_a_full_page_reads_the_rest_on_the_next_polls(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    # 25 statuses came between two polls and a page holds 10: Mastodon's search answers
+    # min_id with the newest 10, min_id moved to the newest, and 15 were never fetched.
+    search = MastodonSearch().serve(httpserver)
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    search.post(start)
+    source = MastodonSource()
+    cfg = config(httpserver, mode="search", query="acme", access_token="tok", limit=10)
+    cursor = source.fetch(http, cfg, {}).cursor  # as the code before backlogs stored it
+    assert set(cursor) == {"min_id"}
+    arrived = search.post(start + timedelta(minutes=5), 25)
+
+    fetched, cursor = _poll_until_quiet(source, http, cfg, cursor)
+    assert set(arrived) <= set(fetched)
+    assert cursor == {"min_id": arrived[-1]}
+    assert search.requests[2]["offset"] == "10"
+    assert search.requests[2]["min_id"] == search.statuses[0]
+
+    later = search.post(start + timedelta(minutes=20), 3)
+    assert set(later) <= set(_poll_until_quiet(source, http, cfg, cursor)[0])
+
+
+def test_statuses_arriving_while_a_backlog_is_read_are_not_lost(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    search = MastodonSearch().serve(httpserver)
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    search.post(start)
+    source = MastodonSource()
+    cfg = config(httpserver, mode="search", query="acme", access_token="tok", limit=10)
+    cursor = source.fetch(http, cfg, {}).cursor
+    arrived = search.post(start + timedelta(minutes=5), 25)
+    fetched: list[str] = []
+    for minute in range(6, 12):  # 7 more between each two polls
+        result = source.fetch(http, cfg, cursor)
+        cursor = result.cursor
+        fetched += [m.extra["status_id"] for m in result.mentions]
+        arrived += search.post(start + timedelta(minutes=minute), 7)
+    more, cursor = _poll_until_quiet(source, http, cfg, cursor)
+    assert set(arrived) <= set(fetched + more)
+
+
+def test_a_server_ignoring_the_search_offset_ends_the_backlog(
+    httpserver: HTTPServer, http: HttpClient, load_json: Callable[[str], Any]
+) -> None:
+    # Always the same full page: asking from the same place would never end.
+    search = MastodonSearch()
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    since = search.post(start)[0]
+    search.post(start + timedelta(minutes=5), 15)
+    httpserver.expect_request(MASTODON_SEARCH).respond_with_handler(
+        lambda request: search(Request.from_values(
+            query_string={k: v for k, v in request.args.items() if k != "offset"},
+            headers=dict(request.headers))))
+    cfg = config(httpserver, mode="search", query="acme", access_token="tok", limit=10)
+    cursor: dict[str, Any] = {"min_id": since}
+    for _ in range(5):
+        cursor = MastodonSource().fetch(http, cfg, cursor).cursor
+    assert cursor == {"min_id": search.statuses[-1]}
+
+
+@pytest.mark.parametrize("backlog", [
+    {"offset": "10"}, {"offset": True}, {"offset": -1}, {"offset": 10**9},
+    {"until_id": "x"}, {"until_id": "SINCE"}, {"newest_id": [1]}, {"newest_id": "SINCE"},
+    {"stalls": "a"}, {"stalls": 99},
+], ids=repr)
+def test_a_malformed_search_backlog_loses_nothing(
+    backlog: dict[str, Any], httpserver: HTTPServer, http: HttpClient
+) -> None:
+    search = MastodonSearch().serve(httpserver)
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    since = search.post(start)[0]
+    arrived = search.post(start + timedelta(minutes=5), 25)
+    cursor = {"min_id": since, "offset": 10, "until_id": arrived[15],
+              "newest_id": arrived[-1]}
+    cursor |= {k: since if v == "SINCE" else v for k, v in backlog.items()}
+    cfg = config(httpserver, mode="search", query="acme", access_token="tok", limit=10)
+    fetched, last = _poll_until_quiet(MastodonSource(), http, cfg, cursor)
+    # statuses the cursor says were read may come again; none of the others is left unread
+    assert set(arrived[:15]) <= set(fetched)
+    assert last == {"min_id": arrived[-1]}
