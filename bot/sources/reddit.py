@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import re
 import threading
 import time
@@ -30,6 +31,9 @@ LATE_GRACE = timedelta(hours=6)
 """Search indexing lags: unseen items this much older than the newest seen are flagged
 ``late`` (still new: ingest stores them, quietly when they predate the source's history)."""
 _SUBREDDIT = re.compile(r"^[A-Za-z0-9_]{2,21}$")
+_FULLNAME = re.compile(r"t[1-6]_[0-9a-z]{1,13}")
+"""A thing's fullname, what a listing's ``after`` names (kind prefix, base-36 id)."""
+log = logging.getLogger(__name__)
 _TOKEN_MARGIN = 60.0
 
 
@@ -256,15 +260,17 @@ def parse_listing(payload: Any) -> list[FetchedMention]:
 
 
 def select_unseen(
-    mentions: list[FetchedMention], cursor: Cursor
+    mentions: list[FetchedMention], cursor: Cursor, *, late_after: datetime | None = None
 ) -> tuple[list[FetchedMention], Cursor]:
     """Mentions not seen before (bounded id set), however old: one dated more than
-    LATE_GRACE before the newest seen (found late by the search) is flagged ``late``."""
+    LATE_GRACE before the newest seen (or ``late_after``, when given) is flagged ``late``
+    (found late by the search)."""
     seen = SeenIds(cursor.get("seen") or [])
     newest = cursor_time(cursor, "newest")
+    reference = late_after or newest
     fresh = [m for m in mentions if m.external_id not in seen]
-    if newest is not None:
-        fresh = [replace(m, late=True) if m.published_at < newest - LATE_GRACE else m
+    if reference is not None:
+        fresh = [replace(m, late=True) if m.published_at < reference - LATE_GRACE else m
                  for m in fresh]
     now = datetime.now(UTC)
     times = [m.published_at for m in mentions if m.published_at <= now + timedelta(days=1)]
@@ -273,6 +279,41 @@ def select_unseen(
     if latest is not None:
         new_cursor["newest"] = latest.isoformat()
     return sorted(fresh, key=lambda m: m.published_at), new_cursor
+
+
+def _backlog(cursor: Cursor) -> tuple[str, datetime] | None:
+    """The stored backlog, as (the ``after`` fullname of its next page, ``floor``: the
+    newest time known before it began), or None. A cursor is hostile input: values that
+    are not what a poll writes drop the backlog with a warning (this poll reads the
+    newest page; a later burst is read as any)."""
+    if cursor.get("after") is None:
+        return None
+    after, floor = cursor.get("after"), cursor_time(cursor, "floor")
+    if not isinstance(after, str) or not _FULLNAME.fullmatch(after) or floor is None:
+        log.warning("Reddit: the stored cursor after=%.40r floor=%.40r is not a backlog a "
+                    "poll writes; dropped", after, cursor.get("floor"))
+        return None
+    return after, floor
+
+
+def _next_after(payload: Any, mentions: list[FetchedMention], cursor: Cursor, limit: int,
+                backlog: tuple[str, datetime] | None) -> tuple[str, datetime] | None:
+    """Where the next poll goes on, when this page was full and reached nothing known
+    (no item seen before, none as old as the newest known before): the listing's
+    ``after``; None once a page reaches what was read, or the listing ends."""
+    data = payload.get("data") if isinstance(payload, dict) else None
+    if not isinstance(data, dict) or len(data.get("children") or []) < limit:
+        return None
+    floor = backlog[1] if backlog else cursor_time(cursor, "newest")
+    seen = SeenIds(cursor.get("seen") or [])
+    if floor is None or not cursor.get("seen") or any(
+            m.external_id in seen or m.published_at <= floor for m in mentions):
+        return None
+    after = data.get("after")
+    if not isinstance(after, str) or not _FULLNAME.fullmatch(after) or \
+            (backlog is not None and after == backlog[0]):
+        return None
+    return after, floor
 
 
 def rss_url(config: RedditConfig) -> str:
@@ -293,29 +334,45 @@ class RedditSource(Source[RedditConfig]):
     default_interval: ClassVar[timedelta] = timedelta(minutes=10)
 
     def fetch(self, http: Fetcher, config: RedditConfig, cursor: Cursor) -> FetchResult:
-        """Fetch new posts or comments since the cursor."""
+        """Fetch new posts or comments since the cursor.
+
+        In the API modes, a poll whose page was full and reached nothing read before
+        (more new items than one page) notes the listing's ``after`` in the cursor, with
+        ``floor``, the newest time known before: the next polls read the pages after it
+        until one reaches what was read (or the listing ends, Reddit's ~1000 items), and
+        only then read the newest page again."""
         if config.mode == "rss":
             return fetch_feed(
                 http, rss_url(config), cursor, network=NETWORK, max_entries=config.limit
             )
+        backlog = _backlog(cursor)
         key = TOKENS.key(config)
         cached = TOKENS.get(key) is not None
+        after = backlog[0] if backlog else None
         try:
-            payload = self._get(http, config, key)
+            payload = self._get(http, config, key, after)
         except HttpAuthError:
             if not cached:
                 raise
             TOKENS.put(key, None)  # a cached token may have been revoked early: renew once
-            payload = self._get(http, config, key)
-        mentions, new_cursor = select_unseen(parse_listing(payload), cursor)
+            payload = self._get(http, config, key, after)
+        listed = parse_listing(payload)
+        mentions, new_cursor = select_unseen(listed, cursor,
+                                             late_after=backlog[1] if backlog else None)
+        following = _next_after(payload, listed, cursor, config.limit, backlog)
+        if following is not None:
+            new_cursor |= {"after": following[0], "floor": following[1].isoformat()}
         return FetchResult(mentions=mentions, cursor=new_cursor)
 
-    def _get(self, http: Fetcher, config: RedditConfig, key: tuple[str, str, str]) -> Any:
+    def _get(self, http: Fetcher, config: RedditConfig, key: tuple[str, str, str],
+             after: str | None = None) -> Any:
         token = TOKENS.get(key)
         if token is None:
             token, ttl = request_token(http, config)
             TOKENS.put(key, token, ttl)
         url, params = self._endpoint(config)
+        if after:
+            params["after"] = after
         headers = {"Authorization": f"Bearer {token}"}
         return http.get(url, params=params, headers=headers).json()
 

@@ -307,3 +307,59 @@ class MastodonSearch:
             for s in page]
         return Response(json.dumps({"accounts": [], "statuses": statuses, "hashtags": []}),
                         content_type="application/json")
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while True:
+        number, rest = divmod(number, 36)
+        text = digits[rest] + text
+        if not number:
+            return text
+
+
+@dataclass
+class RedditSearch:
+    """GET /search?sort=new (OAuth API) paged as https://www.reddit.com/dev/api/ says of
+    listings: newest first; ``limit`` (at most 100); ``after`` names the fullname of the
+    last item read, and the answer's ``data.after`` the one to send for the next page
+    (null on the last). A listing reaches about 1000 items back, no further.
+
+    Every post matches the query. ``requests`` records each request's arguments."""
+
+    posts: list[tuple[int, str]] = field(default_factory=list)
+    requests: list[dict[str, str]] = field(default_factory=list)
+
+    def post(self, created_utc: int, count: int = 1) -> list[str]:
+        """Publish ``count`` posts at ``created_utc``; their fullnames."""
+        made = [(created_utc, f"t3_{_base36(1_000_000 + len(self.posts) + i)}")
+                for i in range(count)]
+        self.posts.extend(made)
+        return [name for _, name in made]
+
+    def serve(self, server: HTTPServer, path: str = "/search") -> RedditSearch:
+        """Answer the search path of ``server`` (the token endpoint is the test's)."""
+        server.expect_request(path).respond_with_handler(self)
+        return self
+
+    def __call__(self, request: Request) -> Response:
+        """One page of the listing, after the ``after`` item."""
+        args = dict(request.args)
+        self.requests.append(args)
+        listing = sorted(self.posts, key=lambda p: (p[0], int(p[1][3:], 36)),
+                         reverse=True)[:1000]
+        names = [name for _, name in listing]
+        start = names.index(args["after"]) + 1 if args.get("after") in names else 0
+        limit = min(int(args.get("limit", "25")), 100)
+        page = listing[start:start + limit]
+        children = [{"kind": "t3", "data": {
+            "id": name[3:], "name": name, "created_utc": float(created),
+            "permalink": f"/r/acme/comments/{name[3:]}/acme_post/", "author": "someone",
+            "title": f"Acme post {name}", "selftext": "", "is_self": True,
+            "subreddit": "acme", "score": 1, "num_comments": 0}} for created, name in page]
+        more = start + limit < len(listing)
+        body = {"kind": "Listing", "data": {
+            "after": page[-1][1] if page and more else None, "before": None,
+            "dist": len(children), "children": children}}
+        return Response(json.dumps(body), content_type="application/json")

@@ -14,6 +14,7 @@ from pytest_httpserver import HTTPServer
 from bot.net.errors import SourceAuthError, SourceError
 from bot.net.http import HttpClient
 from bot.sources.reddit import RedditConfig, RedditSource, parse_listing
+from tests.sources.paging_stand_ins import RedditSearch
 
 TOKEN_PATH = "/api/v1/access_token"
 BASIC = "Basic " + base64.b64encode(b"client-id:client-secret").decode()
@@ -310,3 +311,76 @@ def test_a_permalink_that_is_not_a_site_path_costs_that_item(
     mentions = parse_listing({"kind": "Listing", "data": {"children": [bad, good]}})
     assert [m.external_id for m in mentions] == [good["data"]["name"]]
     assert mentions[0].url == "https://www.reddit.com" + good["data"]["permalink"]
+
+
+def _poll_until_quiet(source: RedditSource, http: HttpClient, cfg: RedditConfig,
+                      cursor: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """The fullnames fetched over polls until one brings nothing, and the last cursor."""
+    fetched: list[str] = []
+    for _ in range(12):
+        result = source.fetch(http, cfg, cursor)
+        cursor = result.cursor
+        if not result.mentions:
+            break
+        fetched += [m.external_id for m in result.mentions]
+    return fetched, cursor
+
+
+def test_more_new_posts_than_a_page_are_read_on_the_next_polls(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    # 23 posts came between two polls and a page holds 10: each poll read the newest
+    # page only, and the 13 older new posts were never fetched.
+    token_ok(httpserver)
+    search = RedditSearch().serve(httpserver)
+    search.post(1_700_000_000, 3)
+    source, cfg = RedditSource(), config(httpserver, limit=10)
+    cursor = source.fetch(http, cfg, {}).cursor  # as the code before backlogs stored it
+    assert set(cursor) == {"seen", "newest"}
+    arrived = [name for t in range(1_700_000_600, 1_700_000_623) for name in search.post(t)]
+
+    fetched, cursor = _poll_until_quiet(source, http, cfg, cursor)
+    assert sorted(fetched) == sorted(arrived)
+    assert "after" not in cursor and "floor" not in cursor
+    assert search.requests[2]["after"] == arrived[13]
+
+    later = search.post(1_700_001_000, 2)
+    assert sorted(_poll_until_quiet(source, http, cfg, cursor)[0]) == sorted(later)
+
+
+@pytest.mark.parametrize("backlog", [
+    {"after": 5}, {"after": "not a fullname"}, {"after": ["t3_x"]}, {"floor": "abc"},
+    {"floor": None},
+], ids=repr)
+def test_a_malformed_backlog_in_the_cursor_loses_nothing(
+    backlog: dict[str, Any], httpserver: HTTPServer, http: HttpClient
+) -> None:
+    token_ok(httpserver)
+    search = RedditSearch().serve(httpserver)
+    search.post(1_700_000_000)
+    source, cfg = RedditSource(), config(httpserver, limit=10)
+    cursor = source.fetch(http, cfg, {}).cursor
+    arrived = [name for t in range(1_700_000_600, 1_700_000_615) for name in search.post(t)]
+    cursor |= {"after": arrived[10], "floor": cursor["newest"]} | backlog
+    fetched, last = _poll_until_quiet(source, http, cfg, cursor)
+    assert set(arrived) <= set(fetched)
+    assert "after" not in last
+
+
+def test_a_backlog_of_a_long_burst_is_not_flagged_late(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    # Posts of the last 12 hours read over several polls, newest first: the older ones
+    # are older than the newest read by more than the grace, yet none was found late.
+    token_ok(httpserver)
+    search = RedditSearch().serve(httpserver)
+    search.post(1_700_000_000)
+    source, cfg = RedditSource(), config(httpserver, limit=10)
+    cursor = source.fetch(http, cfg, {}).cursor
+    arrived = [n for t in range(1_700_003_600, 1_700_046_800, 1_800) for n in search.post(t)]
+    late: list[bool] = []
+    for _ in range(5):
+        result = source.fetch(http, cfg, cursor)
+        cursor = result.cursor
+        late += [m.late for m in result.mentions]
+    assert len(late) == len(arrived) and not any(late)
