@@ -6,6 +6,7 @@ import click
 
 from bot.cli.common import cli_workspace, open_runtime, settings_or_exit
 from bot.cli.root import main
+from bot.i18n import t
 from bot.services.actors import CLI
 from bot.services.errors import ServiceError
 
@@ -34,6 +35,9 @@ def forget(handle: str, team: str | None, undo: bool) -> None:
     if undo:
         click.echo(f"{handle} is no longer forgotten: their posts are stored again from the "
                    "next poll (what was deleted is not restored).")
+        return
+    if not report.authors:
+        click.echo(t("en", "cli.privacy.forgotten_none", handle=handle.strip()))
         return
     click.echo(f"Deleted {report.authors} author record(s) and {report.mentions} mention(s); "
                "no source will store their posts again (undo: vigie forget --undo HANDLE).")

@@ -55,7 +55,9 @@ class ForgetReport:
 
 def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
               handle: str) -> ForgetReport:
-    """Delete every author called ``handle`` (any network) and all their mentions."""
+    """Delete every author called ``handle`` (any network) and all their mentions, and
+    keep their posts out from now on; a handle no author has yet is kept out too (the
+    report then counts nothing deleted)."""
     cleaned = handle.strip().lstrip("@").lower()
     if not cleaned or len(cleaned) > 200:
         raise ServiceError("privacy.bad_handle", value=handle[:60])
@@ -66,8 +68,8 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
         # batch sees them forgotten; else it outlived the forget, with its card.
         forgotten.hold_for_forget(session, workspace_id)
         author_ids = _authors_called(session, workspace_id, cleaned)
-        if not author_ids:
-            raise ServiceError("privacy.unknown_handle", handle=cleaned)
+        # No author yet: the request still holds (nothing to delete, their first posts are
+        # never stored), else whoever asks before Vigie saw them is tracked anyway.
         language = workspace_language(session, workspace_id)
         # Every card of their mentions: one per watch channel (links hold each one's ts).
         link = MentionWatch

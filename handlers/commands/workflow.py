@@ -349,5 +349,8 @@ def cmd_forget(request: CommandRequest, runtime: Runtime) -> Reply:
     handle = unescape(args[0])
     report = privacy.do_forget(runtime.sessions, request.workspace_id(runtime),
                                request.actor, handle)
+    shown = handle.strip().lstrip("@").lower()
+    if not report.authors:
+        return Reply(t(request.language, "privacy.forgotten_none", handle=shown))
     return Reply(t(request.language, "privacy.forgotten", authors=report.authors,
-                   mentions=report.mentions, handle=handle.strip().lstrip("@").lower()))
+                   mentions=report.mentions, handle=shown))

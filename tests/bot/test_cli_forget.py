@@ -49,6 +49,11 @@ def test_forget_from_the_terminal_keeps_the_author_out_until_undone(
     assert forgot.returncode == 0, forgot.stderr
     assert "Deleted 1 author record(s) and 2 mention(s)" in forgot.stdout
     assert "no source will store their posts again" in forgot.stdout
+    # Someone Vigie never stored is kept out from their first post, not refused.
+    unseen = vigie(tmp_path, "forget", "@quiet_carol")
+    assert unseen.returncode == 0, unseen.stderr
+    assert "Nothing by @quiet_carol is stored yet" in unseen.stdout
+    assert "Their future posts will not be kept" in unseen.stdout
 
     assert vigie(tmp_path, "source", "add", "rss", "--watch", "acme2", "--url", url
                  ).returncode == 0

@@ -48,7 +48,9 @@ def test_forget_deletes_everything_and_redacts_the_cards(vigie: VigieApp) -> Non
     assert "No source will store their posts again" in done["text"]
     assert "`/cm forget undo @ana@mastodon.social`" in done["text"]
     again = vigie.slack.slash_command("forget @ana@mastodon.social", user_id=ADMIN_ID).json()
-    assert "No author called" in again["text"]
+    # Nothing of theirs is stored now: the request still holds, and says so.
+    assert "Nothing by `ana@mastodon.social` is stored in this workspace yet" in again["text"]
+    assert "Their future posts will not be kept" in again["text"]
     undone = vigie.slack.slash_command("forget undo @ana@mastodon.social",
                                        user_id=ADMIN_ID).json()
     assert "`ana@mastodon.social` is no longer forgotten" in undone["text"]
@@ -58,7 +60,7 @@ def test_forget_deletes_everything_and_redacts_the_cards(vigie: VigieApp) -> Non
     with vigie.runtime.sessions() as session:
         actions = session.scalars(select(AuditEvent.action).where(
             AuditEvent.action.like("privacy.%")).order_by(AuditEvent.id)).all()
-    assert list(actions) == ["privacy.forget", "privacy.unforget"]
+    assert list(actions) == ["privacy.forget", "privacy.forget", "privacy.unforget"]
 
 
 def test_retention_keeps_daily_aggregates(vigie: VigieApp) -> None:

@@ -317,3 +317,31 @@ def test_two_first_keys_at_once_make_one(
     assert all(isinstance(r, str) for r in results) and results[0] == results[1], results
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(ForgetKey)) == 1
+
+
+def test_a_person_not_yet_seen_is_kept_out_from_their_first_post(
+        sessions: sessionmaker[Session], workspace_id: int, httpserver: HTTPServer,
+        feed: Feed) -> None:
+    # Asking never to be tracked before Vigie stored anything of theirs was refused
+    # ("No author called ..."), and their first posts were stored and alerted on.
+    report = do_forget(sessions, workspace_id, CLI, "@Angry_Bob")
+    assert (report.authors, report.mentions) == (0, 0)
+    with sessions() as session:
+        event = session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "privacy.forget")).one()
+        assert event.detail["handle_digest"] == forgotten.subject_digest(
+            session, workspace_id, "angry_bob")
+        assert (event.detail["authors"], event.detail["mentions"]) == (0, 0)
+    source = add_source(sessions, workspace_id, "acme", httpserver.url_for("/feed"))
+    assert poll(sessions, source)[:2] == (1, 2)  # ann's post only
+    assert bob_mentions(sessions) == []
+    for blank in ("@", "  ", "@@ "):
+        with pytest.raises(ServiceError) as refused:
+            do_forget(sessions, workspace_id, CLI, blank)
+        assert refused.value.key == "privacy.bad_handle"
+    # Forgetting them again (nothing stored still) is no error; undo lifts it.
+    assert do_forget(sessions, workspace_id, CLI, "angry_bob").mentions == 0
+    assert do_unforget(sessions, workspace_id, CLI, "angry_bob") == 1
+    assert poll(sessions, add_source(sessions, workspace_id, "again", httpserver.url_for(
+        "/feed")))[:2] == (2, 0)  # ann's was stored already
+    assert bob_mentions(sessions) == ["bob-1", "bob-2"]
