@@ -50,7 +50,8 @@ class ForgetKey(Base):
 
 class Forgotten(Base):
     """What ``forget`` erased, so that it never comes back: a keyed hash of the handle
-    (``kind`` ``handle``) and of each deleted post's network and id (``post``), never the
+    (``kind`` ``handle``, in lower case; ``exact``, as typed, for the networks whose names
+    have case) and of each deleted post's network and id (``post``), never the
     handle or the post itself. ``subject`` is the handle's hash on every row of one forget,
     which an undo deletes together."""
 

@@ -5,7 +5,10 @@ deleted post's (network, id) in ``forgotten``; ingest hashes every fetched post'
 handle and key the same way and drops the matches before anything is stored or analysed
 (every source, webhooks included), counting them in ``IngestReport.forgotten``. A post of
 theirs is recognised by its id even under a new handle (a renamed account), and their new
-posts by the handle on any network, as ``forget`` itself matches it.
+posts by the handle on any network, as ``forget`` itself matches it (``is_called``): the
+handle's hash is kept twice, in lower case for the networks that ignore case and as typed
+for Hacker News, whose names have case. Forgets made before the second hash keep matching
+every case there, as they did.
 
 Nothing personal is kept: the hashes are BLAKE2b keyed with a random key of the workspace
 (``forget_keys``), stored like a source token, encrypted when ``VIGIE_SECRET_KEY`` is set
@@ -25,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from bot.net.errors import SourceConfigError
 from bot.sources.base import FetchedMention
+from bot.sources.handles import CASE_SENSITIVE
 from storage.bulk import one_of
 from storage.claims import advisory_lock
 from storage.models_privacy import ForgetKey, Forgotten
@@ -32,6 +36,8 @@ from storage.secret_box import SecretKeyError, box_of
 from storage.upserts import insert_or_skip
 
 KIND_HANDLE = "handle"
+KIND_EXACT = "exact"
+"""The handle as typed, case kept: what a ``CASE_SENSITIVE`` network's posts are matched by."""
 KIND_POST = "post"
 _PERSON = b"vigie-forget"
 MAX_HANDLE = 200
@@ -59,9 +65,34 @@ def hold_for_forget(session: Session, workspace_id: int) -> None:
     advisory_lock(session, FORGETTING, workspace_id, exclusive=True)
 
 
+def bare_handle(handle: str) -> str:
+    """``handle`` without what the networks write in front of a name: ``@`` (X, Mastodon,
+    Bluesky) or Reddit's ``u/`` and ``/u/`` (its API authors are stored ``u/name``, its
+    feeds' ``/u/name``); its case kept. ``@alice@mastodon.social`` keeps its instance."""
+    text = handle[:MAX_HANDLE].strip()
+    for prefix in ("/u/", "u/"):
+        if text[:len(prefix)].lower() == prefix:
+            return text[len(prefix):]
+    return text.lstrip("@")
+
+
 def normalized_handle(handle: str) -> str:
-    """The form a handle is forgotten and recognised in: no ``@`` in front, lower case."""
+    """The form a handle is forgotten and recognised in on the networks that ignore case
+    (all but ``CASE_SENSITIVE``): ``bare_handle`` in lower case."""
+    return bare_handle(handle).lower()
+
+
+def _legacy_handle(handle: str) -> str:
+    """The form forgets kept before Reddit's prefixes were dropped (``u/bob`` as typed)."""
     return handle[:MAX_HANDLE].strip().lstrip("@").lower()
+
+
+def is_called(network: str, stored: str, handle: str) -> bool:
+    """Whether an author stored as ``stored`` on ``network`` is the person ``handle``
+    names: the same bare name, in any case except on a ``CASE_SENSITIVE`` network."""
+    if network in CASE_SENSITIVE:
+        return bare_handle(stored) == bare_handle(handle)
+    return normalized_handle(stored) == normalized_handle(handle)
 
 
 def _key(session: Session, workspace_id: int, *, create: bool) -> bytes | None:
@@ -95,6 +126,18 @@ def _handle_digest(key: bytes, handle: str) -> str:
     return _digest(key, "h\0" + normalized_handle(handle))
 
 
+def _exact_digest(key: bytes, handle: str) -> str:
+    return _digest(key, "c\0" + bare_handle(handle))
+
+
+def _folded_digests(key: bytes, handle: str) -> list[str]:
+    """The digests by which a case-blind forget of ``handle`` is found: the current form,
+    and the one forgets kept before (when they differ)."""
+    digests = [_handle_digest(key, handle)]
+    legacy = _digest(key, "h\0" + _legacy_handle(handle))
+    return digests if legacy in digests else [*digests, legacy]
+
+
 def _post_digest(key: bytes, network: str, external_id: str) -> str:
     return _digest(key, f"p\0{network}\0{external_id}")
 
@@ -107,10 +150,24 @@ def remember(session: Session, workspace_id: int, handle: str,
     subject = _handle_digest(key, handle)
     rows = [{"workspace_id": workspace_id, "kind": KIND_HANDLE, "digest": subject,
              "subject": subject}]
+    # The case-sensitive networks' own row, unless an earlier forget of this name made
+    # before those rows exists: it keeps every case out there, and stays as wide.
+    if not _made_before_exact_rows(session, workspace_id, subject):
+        rows.append({"workspace_id": workspace_id, "kind": KIND_EXACT, "subject": subject,
+                     "digest": _exact_digest(key, handle)})
     rows += [{"workspace_id": workspace_id, "kind": KIND_POST, "subject": subject,
               "digest": _post_digest(key, network, external_id)}
              for network, external_id in sorted(set(posts))]
     session.execute(insert_or_skip(session, Forgotten), rows)
+
+
+def _made_before_exact_rows(session: Session, workspace_id: int, subject: str) -> bool:
+    """Whether the forget ``subject`` exists without a ``KIND_EXACT`` row (it was made
+    before forgets wrote them)."""
+    kinds = set(session.scalars(select(Forgotten.kind).where(
+        Forgotten.workspace_id == workspace_id, Forgotten.subject == subject,
+        Forgotten.kind.in_([KIND_HANDLE, KIND_EXACT]))))
+    return kinds == {KIND_HANDLE}
 
 
 def subject_digest(session: Session, workspace_id: int, handle: str) -> str:
@@ -129,7 +186,7 @@ def remove(session: Session, workspace_id: int, handle: str) -> int:
         return 0
     result = session.execute(delete(Forgotten).where(
         Forgotten.workspace_id == workspace_id,
-        Forgotten.subject == _handle_digest(key, handle)))
+        Forgotten.subject.in_(_folded_digests(key, handle))))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
@@ -142,13 +199,30 @@ def drop_forgotten(session: Session, workspace_id: int, fetched: Sequence[Fetche
     key = _key(session, workspace_id, create=False)
     if key is None:
         return list(fetched), 0
-    digests = [(_handle_digest(key, item.author.handle),
-                _post_digest(key, item.network, item.external_id)) for item in fetched]
-    wanted = sorted({d for pair in digests for d in pair})
+    # Per post: the digests that drop it, and (case-sensitive networks) the case-blind
+    # ones that drop it only for a forget made before exact rows were written.
+    sure: list[list[str]] = []
+    older: list[list[str]] = []
+    for item in fetched:
+        post = _post_digest(key, item.network, item.external_id)
+        if item.network in CASE_SENSITIVE:
+            sure.append([_exact_digest(key, item.author.handle), post])
+            older.append(_folded_digests(key, item.author.handle))
+        else:
+            sure.append([*_folded_digests(key, item.author.handle), post])
+            older.append([])
+    wanted = sorted({d for digests in (*sure, *older) for d in digests})
     found = set(session.scalars(select(Forgotten.digest).where(
         Forgotten.workspace_id == workspace_id, one_of(session, Forgotten.digest, wanted))))
     if not found:
         return list(fetched), 0
-    kept = [item for item, (by_handle, by_post) in zip(fetched, digests, strict=True)
-            if by_handle not in found and by_post not in found]
+    maybe = sorted({d for digests in older for d in digests} & found)
+    older_found: set[str] = set()
+    if maybe:
+        # A handle row's digest is its forget's subject.
+        older_found = set(maybe) - set(session.scalars(select(Forgotten.subject).where(
+            Forgotten.workspace_id == workspace_id, Forgotten.kind == KIND_EXACT,
+            one_of(session, Forgotten.subject, maybe))))
+    kept = [item for item, by_sure, by_older in zip(fetched, sure, older, strict=True)
+            if found.isdisjoint(by_sure) and older_found.isdisjoint(by_older)]
     return kept, len(fetched) - len(kept)

@@ -58,8 +58,8 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
     """Delete every author called ``handle`` (any network) and all their mentions, and
     keep their posts out from now on; a handle no author has yet is kept out too (the
     report then counts nothing deleted)."""
-    cleaned = handle.strip().lstrip("@").lower()
-    if not cleaned or len(cleaned) > 200:
+    cleaned = forgotten.normalized_handle(handle)
+    if not cleaned or len(handle.strip().lstrip("@")) > forgotten.MAX_HANDLE:
         raise ServiceError("privacy.bad_handle", value=handle[:60])
     with transaction(sessions) as session:
         if actor.user_id:
@@ -67,7 +67,7 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
         # A post of theirs a batch is storing now is deleted with the rest, and a later
         # batch sees them forgotten; else it outlived the forget, with its card.
         forgotten.hold_for_forget(session, workspace_id)
-        author_ids = _authors_called(session, workspace_id, cleaned)
+        author_ids = _authors_called(session, workspace_id, handle)
         # No author yet: the request still holds (nothing to delete, their first posts are
         # never stored), else whoever asks before Vigie saw them is tracked anyway.
         language = workspace_language(session, workspace_id)
@@ -87,7 +87,7 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                        channel=str(channel), payload={"ts": ts, "text": text, "blocks": [
                            {"type": "section", "text": {"type": "mrkdwn", "text": text}}]})
         # Never again: no source stores their posts (by handle or by post) after this.
-        forgotten.remember(session, workspace_id, cleaned, [
+        forgotten.remember(session, workspace_id, handle, [
             (network, external_id) for network, external_id in session.execute(
                 select(Mention.network, Mention.external_id).where(
                     Mention.workspace_id == workspace_id, Mention.author_id.in_(author_ids)))])
@@ -101,23 +101,25 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
         count = int(mentions.rowcount or 0)  # type: ignore[attr-defined]
         record(session, workspace_id, actor, "privacy.forget",
                detail={"handle_digest": forgotten.subject_digest(session, workspace_id,
-                                                                 cleaned),
+                                                                 handle),
                        "authors": len(author_ids), "mentions": count})
         return ForgetReport(len(author_ids), count)
 
 
-def _authors_called(session: Session, workspace_id: int, cleaned: str) -> list[int]:
-    """The workspace's authors whose handle, ``@`` or not, is ``cleaned`` in any case.
-    Compared in Python past ASCII: SQLite's ``lower`` folds ASCII letters only, and so does
-    PostgreSQL's in a database whose ctype is C, so "Élodie Martin" (an RSS author's name)
-    was never found there. That reads the workspace's handles once (a forget is rare)."""
+def _authors_called(session: Session, workspace_id: int, handle: str) -> list[int]:
+    """The workspace's authors ``handle`` names (``forgotten.is_called``: ``@``, ``u/`` or
+    ``/u/`` in front or not, in any case but on Hacker News). Compared in Python past
+    ASCII: SQLite's ``lower`` folds ASCII letters only, and so does PostgreSQL's in a
+    database whose ctype is C, so "Élodie Martin" (an RSS author's name) was never found
+    there. That reads the workspace's handles once (a forget is rare)."""
+    cleaned = forgotten.normalized_handle(handle)
+    query = select(Author.id, Author.network, Author.handle).where(
+        Author.workspace_id == workspace_id)
     if cleaned.isascii():
-        return list(session.scalars(select(Author.id).where(
-            Author.workspace_id == workspace_id,
-            func.lower(Author.handle).in_([cleaned, f"@{cleaned}"]))))
-    return [author_id for author_id, stored in session.execute(
-        select(Author.id, Author.handle).where(Author.workspace_id == workspace_id))
-        if stored.strip().lstrip("@").lower() == cleaned]
+        query = query.where(func.lower(Author.handle).in_(
+            [cleaned, f"@{cleaned}", f"u/{cleaned}", f"/u/{cleaned}"]))
+    return [author_id for author_id, network, stored in session.execute(query)
+            if forgotten.is_called(network, stored, handle)]
 
 
 def do_unforget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
@@ -131,12 +133,12 @@ def do_unforget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
     with transaction(sessions) as session:
         if actor.user_id:
             require_role(session, workspace_id, actor.user_id, Role.ADMIN)
-        removed = forgotten.remove(session, workspace_id, cleaned)
+        removed = forgotten.remove(session, workspace_id, handle)
         if not removed:
             raise ServiceError("privacy.not_forgotten", handle=cleaned)
         record(session, workspace_id, actor, "privacy.unforget",
                detail={"handle_digest": forgotten.subject_digest(session, workspace_id,
-                                                                 cleaned)})
+                                                                 handle)})
         return removed
 
 

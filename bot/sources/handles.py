@@ -95,6 +95,11 @@ STORED_FORMS: dict[str, Callable[[str], str]] = {
 CASE_INSENSITIVE = frozenset({mastodon.NETWORK, bluesky.NETWORK, x.NETWORK, reddit.NETWORK})
 """Networks whose handles name the same account whatever their case."""
 
+CASE_SENSITIVE = frozenset({hackernews.NETWORK})
+"""Networks where two names differing only by case are two people: Hacker News ("Users are
+identified by case-sensitive ids", its API's documentation). Elsewhere, free-text author
+names (feeds, webhooks) included, case says nothing about who wrote."""
+
 
 def stored_handle(network: str, text: str) -> str:
     """The stored form of ``text`` on ``network``; networks without a rule (RSS feeds,

@@ -14,7 +14,7 @@ from bot.i18n import t
 from bot.matching.query import FIELDS, is_quoted, split_terms
 from bot.networks import normalize_network
 from bot.runtime import Runtime
-from bot.services import cases, members, privacy, workflow
+from bot.services import cases, forgotten, members, privacy, workflow
 from bot.services.errors import ServiceError
 from bot.services.history import load_mention
 from bot.services.mention_search import (
@@ -343,13 +343,13 @@ def cmd_forget(request: CommandRequest, runtime: Runtime) -> Reply:
         privacy.do_unforget(runtime.sessions, request.workspace_id(runtime), request.actor,
                             handle)
         return Reply(t(request.language, "privacy.unforgotten",
-                       handle=handle.strip().lstrip("@").lower()))
+                       handle=forgotten.bare_handle(handle)))
     if len(args) != 1:
         return Reply(t(request.language, "privacy.usage"))
     handle = unescape(args[0])
     report = privacy.do_forget(runtime.sessions, request.workspace_id(runtime),
                                request.actor, handle)
-    shown = handle.strip().lstrip("@").lower()
+    shown = forgotten.bare_handle(handle)
     if not report.authors:
         return Reply(t(request.language, "privacy.forgotten_none", handle=shown))
     return Reply(t(request.language, "privacy.forgotten", authors=report.authors,

@@ -63,6 +63,16 @@ def test_forget_deletes_everything_and_redacts_the_cards(vigie: VigieApp) -> Non
     assert list(actions) == ["privacy.forget", "privacy.forget", "privacy.unforget"]
 
 
+def test_forget_answers_with_the_name_not_the_network_prefix(vigie: VigieApp) -> None:
+    # The answer echoed "/u/reddit_bob" lowered, and its undo hint "@/u/reddit_bob"; a
+    # Hacker News name lost its case, which tells two people apart there.
+    done = vigie.slack.slash_command("forget /u/Reddit_Bob", user_id=ADMIN_ID).json()
+    assert "Nothing by `Reddit_Bob` is stored" in done["text"]
+    assert "`/cm forget undo @Reddit_Bob`" in done["text"]
+    undone = vigie.slack.slash_command("forget undo u/reddit_bob", user_id=ADMIN_ID).json()
+    assert "`reddit_bob` is no longer forgotten" in undone["text"]
+
+
 def test_retention_keeps_daily_aggregates(vigie: VigieApp) -> None:
     old = seed(vigie, text="an old complaint about the app", handle="@old")
     recent = seed(vigie, text="a fresh complaint", handle="@new")

@@ -128,7 +128,7 @@ def test_a_forgotten_author_does_not_come_back_until_undone(
     assert new_cards is not None and cards is not None and new_cards <= cards + 1  # ann's
 
     # The person asks to be tracked again: their posts are stored again.
-    assert do_unforget(sessions, workspace_id, CLI, "angry_bob") == 3
+    assert do_unforget(sessions, workspace_id, CLI, "angry_bob") == 4  # handle (2), posts
     with pytest.raises(ServiceError) as refused:
         do_unforget(sessions, workspace_id, CLI, "angry_bob")
     assert refused.value.key == "privacy.not_forgotten"
@@ -174,7 +174,8 @@ def test_what_forget_keeps_names_no_one(
     with sessions() as session:
         rows = session.scalars(select(Forgotten)).all()
         key = session.get(ForgetKey, workspace_id)
-    assert sorted(r.kind for r in rows) == ["handle", "post", "post"]
+    # The handle's two rows: any case, and as typed (for Hacker News, whose names have case).
+    assert sorted(r.kind for r in rows) == ["exact", "handle", "post", "post"]
     kept = " ".join(f"{r.digest} {r.subject}" for r in rows)
     assert "bob" not in kept and "forum.example" not in kept
     # Keyed: not the plain hash of the handle anyone could compute from a list of handles.
@@ -341,7 +342,89 @@ def test_a_person_not_yet_seen_is_kept_out_from_their_first_post(
         assert refused.value.key == "privacy.bad_handle"
     # Forgetting them again (nothing stored still) is no error; undo lifts it.
     assert do_forget(sessions, workspace_id, CLI, "angry_bob").mentions == 0
-    assert do_unforget(sessions, workspace_id, CLI, "angry_bob") == 1
+    assert do_unforget(sessions, workspace_id, CLI, "angry_bob") == 3  # handle, 2 cases
     assert poll(sessions, add_source(sessions, workspace_id, "again", httpserver.url_for(
         "/feed")))[:2] == (2, 0)  # ann's was stored already
     assert bob_mentions(sessions) == ["bob-1", "bob-2"]
+
+
+def _on(network: str, external_id: str, handle: str) -> FetchedMention:
+    return FetchedMention(network=network, external_id=external_id,
+                          url=f"https://{network}.example/{external_id}",
+                          text=f"Acme lost my parcel ({external_id})",
+                          author=FetchedAuthor(handle=handle), published_at=NOW)
+
+
+def _ingest(sessions: sessionmaker[Session], workspace_id: int,
+            items: list[FetchedMention]) -> tuple[int, int]:
+    with transaction(sessions) as session:
+        report = do_ingest(session, get_watch_by_name(session, workspace_id, "acme"), None,
+                           items, now=NOW)
+    return report.stored, report.forgotten
+
+
+def _stored(sessions: sessionmaker[Session]) -> list[str]:
+    with sessions() as session:
+        return sorted(session.scalars(select(Mention.external_id)))
+
+
+def test_forget_takes_each_network_as_a_person_types_it(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    # Stored as each source writes them (bot/sources): Mastodon @user@instance, Reddit
+    # u/name (its RSS feeds /u/name), X @name, Hacker News the bare, case-sensitive name.
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=CHANNEL_ID)
+    assert _ingest(sessions, workspace_id, [
+        _on("mastodon", "m1", "@alice@mastodon.social"),
+        _on("mastodon", "m2", "@alice@other.example"),
+        _on("reddit", "r1", "u/Reddit_Bob"), _on("reddit-rss", "r2", "/u/reddit_bob"),
+        _on("x", "x1", "@XCarol"),
+        _on("hackernews", "h1", "Dave"), _on("hackernews", "h2", "dave")]) == (7, 0)
+
+    # Reddit's own forms found nothing ("No author called u/reddit_bob"), so nothing was
+    # deleted and their next posts were stored.
+    assert do_forget(sessions, workspace_id, CLI, "/u/reddit_bob").mentions == 2
+    assert do_forget(sessions, workspace_id, CLI, "alice@mastodon.social").mentions == 1
+    assert do_forget(sessions, workspace_id, CLI, "@xcarol").mentions == 1
+    # Hacker News names are case-sensitive: forgetting "dave" deleted "Dave" too.
+    assert do_forget(sessions, workspace_id, CLI, "dave").mentions == 1
+    # A bare name is not a fediverse account: @alice@other.example is someone else.
+    assert do_forget(sessions, workspace_id, CLI, "alice").mentions == 0
+    assert _stored(sessions) == ["h1", "m2"]
+
+    stored, dropped = _ingest(sessions, workspace_id, [
+        _on("mastodon", "m3", "@alice@mastodon.social"),
+        _on("mastodon", "m4", "@alice@other.example"),
+        _on("reddit", "r3", "u/REDDIT_BOB"), _on("reddit-rss", "r4", "/u/Reddit_Bob"),
+        _on("webhook", "w1", "u/reddit_bob"),
+        _on("x", "x2", "@XCAROL"),
+        _on("hackernews", "h3", "dave"), _on("hackernews", "h4", "Dave")])
+    assert (stored, dropped) == (2, 6)
+    assert _stored(sessions) == ["h1", "h4", "m2", "m4"]
+
+    # Undone by any of the forms it was made with.
+    assert do_unforget(sessions, workspace_id, CLI, "u/Reddit_Bob") == 4  # handle (2), posts
+    assert _ingest(sessions, workspace_id, [_on("reddit", "r5", "u/reddit_bob")]) == (1, 0)
+
+
+def test_forgets_made_before_the_network_rules_still_hold(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    # Earlier forgets kept one hash of the handle without "@", in lower case: "u/bob" as
+    # typed, "erin" for Hacker News' "Erin". They must keep their people out (as widely
+    # as before: no case for Hacker News), and be undone by the form they were made with.
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=CHANNEL_ID)
+    with transaction(sessions) as session:
+        key = forgotten._key(session, workspace_id, create=True)
+        assert key is not None
+        for typed in ("u/bob", "erin"):
+            digest = forgotten._digest(key, "h\0" + typed)
+            session.add(Forgotten(workspace_id=workspace_id, kind=forgotten.KIND_HANDLE,
+                                  digest=digest, subject=digest))
+    assert _ingest(sessions, workspace_id, [
+        _on("reddit", "r1", "u/bob"), _on("reddit", "r2", "u/BOB"),
+        _on("hackernews", "h1", "Erin"), _on("hackernews", "h2", "erin"),
+        _on("hackernews", "h3", "frank")]) == (1, 4)
+    # Forgetting "Erin" again now keeps the earlier, wider suppression.
+    do_forget(sessions, workspace_id, CLI, "Erin")
+    assert _ingest(sessions, workspace_id, [_on("hackernews", "h4", "erin")]) == (0, 1)
+    assert do_unforget(sessions, workspace_id, CLI, "u/bob") == 1
+    assert _ingest(sessions, workspace_id, [_on("reddit", "r3", "u/bob")]) == (1, 0)
