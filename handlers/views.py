@@ -106,7 +106,8 @@ def register(app: App, runtime: Runtime) -> None:
             elif callback == DRAFT:
                 workflow.do_save_draft(sessions, ws, actor, mention_id, value,
                                        origin=draft_origin(view, value),
-                                       link_allowlist=runtime.settings.reply_link_domains)
+                                       link_allowlist=runtime.settings.reply_link_domains,
+                                       users=SlackUserDirectory(client))
             elif callback == REJECT:
                 workflow.do_reject(sessions, ws, actor, mention_id, value)
             else:
@@ -142,7 +143,8 @@ def register(app: App, runtime: Runtime) -> None:
         block_id, value = _field(view, OPP_DRAFT)
         try:
             opportunities.do_opportunity_action(runtime.sessions, ctx.workspace_id, ctx.actor,
-                                                opportunity_id, "draft", draft=value)
+                                                opportunity_id, "draft", draft=value,
+                                                users=SlackUserDirectory(client))
         except ServiceError as err:
             _refuse_under_field(ack, block_id, err, ctx.language)
             return

@@ -1,6 +1,7 @@
 """Who may be given work: the checks every assign path shares (a mention's, by `/cm assign`
-or the card's Assign modal, and a conquest opportunity's), so each refuses the same people
-with the same words.
+or the card's Assign modal, and a conquest opportunity's, by Take or `/cm opp assign`; and a
+draft, by hand or the LLM's, that makes its drafter the owner of what nobody owned), so
+each refuses the same people with the same words.
 
 Two steps, because one asks Slack and the other the database: :func:`check_account` runs
 before the caller's transaction (a network call should not hold row locks), and

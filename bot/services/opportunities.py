@@ -221,12 +221,16 @@ def do_opportunity_action(sessions: sessionmaker[Session], workspace_id: int, ac
                           ) -> Outcome:
     """Assign (to ``assignee``, by default the actor: Take), save a draft (it is never
     posted), mark contacted, dismiss or reopen an opportunity; agents and above. Whoever it
-    is assigned to, the actor taking it included, is checked as a mention's assignee is
-    (Slack's directory ``users``, when there is one, and roles)."""
+    is assigned to, the actor taking it included (Take, or a draft of an opportunity
+    nobody owns), is checked as a mention's assignee is (Slack's directory ``users``, when
+    there is one, and roles)."""
     if action not in ACTIONS:
         raise ServiceError("opp.bad_action", action=action, valid=", ".join(ACTIONS))
     taker = (assignee or actor.user_id) if action == "assign" else None
     account = assignees.check_account(users, taker) if taker is not None else None
+    if action == "draft" and users is not None and actor.user_id \
+            and _unowned(sessions, workspace_id, opportunity_id):
+        account = assignees.check_account(users, actor.user_id)
     if action == "draft":
         draft = (draft or "").strip()
         if not draft:
@@ -254,9 +258,13 @@ def do_opportunity_action(sessions: sessionmaker[Session], workspace_id: int, ac
             row.status = DRAFTED if row.status == DRAFTED else ASSIGNED
             detail["assignee"] = row.assignee_user_id
         elif action == "draft":
+            if row.assignee_user_id is None and actor.user_id:
+                # The drafter takes it: whom Take would refuse may not take it so.
+                assignees.check_can_work(session, workspace_id, actor.user_id, Role.AGENT,
+                                         account, actor_user_id=actor.user_id)
+                row.assignee_user_id = actor.user_id
             row.draft = draft
             row.status = DRAFTED
-            row.assignee_user_id = row.assignee_user_id or actor.user_id
         elif action == "contacted":
             row.status = CONTACTED
         elif action == "dismiss":
@@ -268,6 +276,18 @@ def do_opportunity_action(sessions: sessionmaker[Session], workspace_id: int, ac
         record(session, workspace_id, actor, f"opportunity.{action}", detail=detail)
         _refresh_card(session, row)
         return Outcome(row.id, row.status, row.assignee_user_id)
+
+
+def _unowned(sessions: sessionmaker[Session], workspace_id: int, opportunity_id: int
+             ) -> bool:
+    """Whether the opportunity exists and nobody owns it: a draft would make the drafter
+    its owner, so Slack is asked about them before the transaction (no row lock held over
+    a network call)."""
+    with sessions() as session:
+        row = session.execute(select(Opportunity.assignee_user_id).where(
+            Opportunity.id == opportunity_id,
+            Opportunity.workspace_id == workspace_id)).first()
+    return row is not None and row[0] is None
 
 
 def _check_length(draft: str, network: str | None) -> None:

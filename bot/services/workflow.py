@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
-from bot.messages.delivery import UserDirectory
+from bot.messages.delivery import SlackAccount, UserDirectory
 from bot.messages.notes import Link, Note, RiskFlags, Text
 from bot.messages.show import DraftToApprove
 from bot.messages.stored import spec_payload
@@ -272,27 +272,50 @@ def do_assign(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
 
 def do_save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                   mention_id: int, text: str, *, origin: DraftOrigin = DraftOrigin.HUMAN,
-                  link_allowlist: list[str] | None = None) -> Outcome:
-    """Store a new draft version (with its risk checks) and ask for approval."""
+                  link_allowlist: list[str] | None = None,
+                  users: UserDirectory | None = None) -> Outcome:
+    """Store a new draft version (with its risk checks) and ask for approval. A mention
+    nobody owns becomes the drafter's, who is checked as anyone assigned is (Slack's
+    directory ``users``, when there is one, and roles): a guest no admin gave a role is
+    refused, as when taking it with Assign."""
     text = text.strip()
     if not text:
         raise ServiceError("workflow.empty_draft")
     if len(text) > MAX_DRAFT:
         raise ServiceError("workflow.draft_too_long", limit=str(MAX_DRAFT))
+    account = None
+    if users is not None and actor.user_id and _unowned(sessions, workspace_id, mention_id):
+        account = assignees.check_account(users, actor.user_id)
     try:
         return _save_draft(sessions, workspace_id, actor, mention_id, text, origin,
-                           link_allowlist)
+                           link_allowlist, account)
     except IntegrityError:
         # Someone saved a draft of this mention at the same moment.
         raise ServiceError("workflow.conflict", id=str(mention_id)) from None
 
 
+def _unowned(sessions: sessionmaker[Session], workspace_id: int, mention_id: int) -> bool:
+    """Whether the mention exists and nobody owns it: a draft would make the drafter its
+    assignee, so Slack is asked about them (before the transaction: no row lock held over
+    a network call). An owner is never taken away, so one seen here is still there."""
+    with sessions() as session:
+        row = session.execute(select(Mention.assignee_user_id).where(
+            Mention.id == mention_id, Mention.workspace_id == workspace_id)).first()
+    return row is not None and row[0] is None
+
+
 def _save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                 mention_id: int, text: str, origin: DraftOrigin,
-                link_allowlist: list[str] | None) -> Outcome:
+                link_allowlist: list[str] | None, account: SlackAccount | None) -> Outcome:
     with transaction(sessions) as session:
         mention = _load(session, workspace_id, mention_id)
         rule = _check(session, workspace_id, actor, "draft", mention)
+        values: dict[str, Any] = {}
+        if mention.assignee_user_id is None and actor.user_id:
+            # The drafter takes the mention: whom Assign would refuse may not take it so.
+            assignees.check_can_work(session, workspace_id, actor.user_id, rule.role,
+                                     account, actor_user_id=actor.user_id)
+            values["assignee_user_id"] = actor.user_id
         risk = check_draft(text, network=mention.network, mention_text=mention.text,
                            link_allowlist=link_allowlist or [])
         version = int(session.scalar(select(func.coalesce(func.max(Draft.version), 0)).where(
@@ -304,9 +327,6 @@ def _save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
         session.add(draft)
         session.flush()
         session.add_all(DraftAuthor(draft_id=draft.id, user_id=user) for user in sorted(authors))
-        values: dict[str, Any] = {}
-        if mention.assignee_user_id is None and actor.user_id:
-            values["assignee_user_id"] = actor.user_id
         language = workspace_language(session, workspace_id)
         note = Note.of(language, "workflow.note_draft", actor=_who(actor), version=version,
                        text=Text(text, 2500))

@@ -199,9 +199,10 @@ def cmd_draft(request: CommandRequest, runtime: Runtime) -> Reply:
     workspace_id = request.workspace_id(runtime)
     text = _rest(request, 1)
     if text:
+        users = SlackUserDirectory(request.client) if request.client is not None else None
         outcome = workflow.do_save_draft(
             runtime.sessions, workspace_id, request.actor, mention_id, text,
-            link_allowlist=runtime.settings.reply_link_domains)
+            link_allowlist=runtime.settings.reply_link_domains, users=users)
         return Reply(outcome.message(request.language))
     ctx = UserContext(workspace_id, request.user_id, request.language, request.actor)
     context = editor_context(runtime, ctx, mention_id)

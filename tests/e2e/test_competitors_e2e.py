@@ -218,3 +218,32 @@ def test_a_slack_guest_cannot_take_an_opportunity_themselves(vigie: VigieApp) ->
     vigie.standin.error_next("users.info", "internal_error")
     assert "now assigned" in _answer(vigie, f"opp assign {opportunity_id}", GUEST)["text"]
     assert _owner(vigie, opportunity_id) == ("assigned", GUEST)
+
+
+def test_a_slack_guest_cannot_take_an_opportunity_by_drafting(vigie: VigieApp) -> None:
+    """Drafting a message for an opportunity nobody owns makes the drafter its owner: a
+    guest no admin gave a role is refused there as when taking it (`/cm opp draft ID text`,
+    the editor's Save), in the same words, and nothing is saved."""
+    opportunity_id = _opportunity(vigie)
+    vigie.standin.set_user(GUEST, name="guest", guest="multi")
+    refusal = ("You are a guest in this Slack workspace, and a guest may not see the channel "
+               "the card is in, so you cannot take it yourself")
+    answer = _answer(vigie, f"opp draft {opportunity_id} Hi! Acme imports Rivalo data.", GUEST)
+    assert answer["text"].startswith(refusal)
+    vigie.runtime.outbox.flush(wait=True)
+    with vigie.runtime.sessions() as session:
+        ts = session.scalar(select(OutboxMessage.result_ts).where(
+            OutboxMessage.kind == "opportunity"))
+    assert vigie.slack.block_action("vigie.opp_draft", message_ts=str(ts),
+                                    user_id=GUEST).status_code == 200
+    opened = vigie.standin.wait_for("views.open", timeout=15)[-1]
+    view_id = opened.response["view"]["id"]
+    (field,) = [b for b in opened.args["view"]["blocks"] if b["type"] == "input"]
+    vigie.standin.type_into(view_id, field["block_id"], "text", "Hi! Acme imports it.")
+    response = vigie.slack.view_submission(view_id=view_id, user_id=GUEST)
+    refused = response.json() if response.content else {}  # a bare ack: saved
+    assert str((refused.get("errors") or {}).get(field["block_id"])).startswith(refusal)
+    with vigie.runtime.sessions() as session:
+        row = session.get(Opportunity, opportunity_id)
+        assert row is not None and (row.status, row.assignee_user_id, row.draft) == (
+            "open", None, None)

@@ -15,7 +15,7 @@ from bot.services.actors import CLI
 from bot.services.errors import ServiceError
 from bot.services.outbox import KIND_CARD, do_enqueue
 from storage.db import transaction
-from storage.models import Approval, AuditEvent, Author, Mention, Watch
+from storage.models import Approval, AuditEvent, Author, Draft, Mention, Watch
 from tests.e2e.conftest import ADMIN_ID, VigieApp
 from tests.harness.blockkit_limits import validate_blocks
 from tests.harness.constants import BOT_USER_ID, CHANNEL_ID, OTHER_USER_ID, TEAM_ID, USER_ID
@@ -518,6 +518,54 @@ def test_a_slack_guest_cannot_take_a_mention_themselves_either(vigie: VigieApp) 
     assert f"assigned to <@{GUEST}>" in vigie.slack.slash_command(
         f"assign {mention_id} <@{GUEST}|guest>", user_id=GUEST).json()["text"]
     assert asked_about_guest()[-1].ok
+
+
+def _drafts(vigie: VigieApp, mention_id: int) -> int:
+    with vigie.runtime.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(Draft).where(
+            Draft.mention_id == mention_id)) or 0)
+
+
+def test_a_slack_guest_cannot_take_a_mention_by_drafting_a_reply(vigie: VigieApp) -> None:
+    """Drafting a reply to a mention nobody owns makes the drafter its assignee: a guest no
+    admin gave a role is refused there as when assigning themselves (`/cm draft ID text`,
+    the editor's Save), in the same words, and nothing is saved. A mention someone already
+    owns stays theirs (no look-up); with a grant, the guest's draft takes it."""
+    mention_id = seed(vigie)
+    vigie.standin.set_user(GUEST, name="guest", guest="multi")
+    by_command = vigie.slack.slash_command(f"draft {mention_id} Sorry Ana, we're on it.",
+                                           user_id=GUEST).json()["text"]
+    assert by_command == GUEST_SELF_REFUSAL
+    vigie.slack.block_action("vigie.draft", message_ts=card(vigie, mention_id)["ts"],
+                             user_id=GUEST)
+    opened = vigie.standin.wait_for("views.open")[-1]
+    (field,) = [b for b in opened.args["view"]["blocks"] if b["type"] == "input"]
+    vigie.standin.type_into(opened.response["view"]["id"], field["block_id"], "text",
+                            "Sorry Ana, we're on it.")
+    in_modal = vigie.slack.view_submission(view_id=opened.response["view"]["id"],
+                                           user_id=GUEST).json()
+    assert in_modal["response_action"] == "errors"
+    assert in_modal["errors"][field["block_id"]] == GUEST_SELF_REFUSAL.replace("`", "")
+    assert assigned_to(vigie, mention_id) is None and status(vigie, mention_id) == "new"
+    assert _drafts(vigie, mention_id) == 0
+    # Owned by a member: the guest's draft assigns nobody, so Slack is not asked.
+    vigie.slack.slash_command(f"assign {mention_id} <@{USER_ID}|alice>")
+
+    def looked_up() -> int:  # users.info about the guest for an assignment, not a locale
+        return len([c for c in vigie.standin.calls("users.info")
+                    if c.args.get("user") == GUEST and not c.args.get("include_locale")])
+
+    asked = looked_up()
+    assert "saved" in vigie.slack.slash_command(f"draft {mention_id} Sorry Ana, on it.",
+                                                user_id=GUEST).json()["text"]
+    assert looked_up() == asked
+    assert assigned_to(vigie, mention_id) == USER_ID
+    # With a role an admin gave them, the guest's draft takes a mention nobody owns.
+    other = seed(vigie, text="Still no refund after a month", handle="@bob@mastodon.social")
+    grant(vigie, GUEST, "agent")
+    assert "saved" in vigie.slack.slash_command(f"draft {other} Sorry Bob, on it.",
+                                                user_id=GUEST).json()["text"]
+    assert assigned_to(vigie, other) == GUEST
 
 
 def test_assign_goes_on_when_slack_cannot_say_who_the_user_is(vigie_sqlite: VigieApp) -> None:
