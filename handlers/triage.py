@@ -14,17 +14,23 @@ from handlers.buttons import Click, on_button
 # \Z, not $: "$" also matches before a final newline. A digest's buttons carry the mention
 # id in their action id too (action ids must differ within a block); the value names it.
 FEEDBACK_ACTION = re.compile(r"^vigie\.(not_urgent|should_alert\.[0-9]{1,12})\Z")
-MENTION_ID = re.compile(r"[0-9]{1,12}")
+VALUE = re.compile(r"([0-9]{1,12})(?::w([0-9]{1,12}))?")
+"""``ID``, or on a digest's line ``ID:wWATCH``: the watch whose digest lists the mention
+(ASCII digits only). A digest posted before the watch was named carries ``ID`` alone."""
 
 
 def feedback_button(runtime: Runtime, click: Click) -> None:
-    """A "Not urgent" or "Should have alerted" click: record the label, say so."""
+    """A "Not urgent" or "Should have alerted" click: record the label, say so. From a
+    digest, the label judges the watch whose section listed the mention."""
     value = click.action.get("value")
     name = str(click.action.get("action_id", "")).removeprefix("vigie.").split(".")[0]
-    if not isinstance(value, str) or not MENTION_ID.fullmatch(value):
+    match = VALUE.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
         return
+    watch_id = int(match.group(2)) if match.group(2) else None
     outcome = triage_labels.do_feedback(runtime.sessions, click.ctx.workspace_id,
-                                        click.ctx.actor, int(value), name)
+                                        click.ctx.actor, int(match.group(1)), name,
+                                        watch_id=watch_id)
     click.tell(outcome.message(click.ctx.language))
     runtime.nudge_outbox()
 

@@ -37,8 +37,9 @@ def upsert_triage_label(session: Session, values: dict[str, Any], *, overriding_
                         overridable_source: str) -> None:
     """Store a mention's triage label (``values``: a full ``triage_labels`` row) in one
     statement, so concurrent labels of one mention cannot collide. A label already stored
-    for the mention takes the new one's decision only when the new one comes from
-    ``overriding_source`` or the stored one from ``overridable_source``."""
+    for the mention takes the new one's decision (the watch it judges included: a digest's
+    button judges its own watch's) only when the new one comes from ``overriding_source``
+    or the stored one from ``overridable_source``."""
     insert = _insert(session)(TriageLabel)
     table = TriageLabel.__table__
     replaceable = ((insert.excluded.source == overriding_source)
@@ -46,6 +47,6 @@ def upsert_triage_label(session: Session, values: dict[str, Any], *, overriding_
     session.execute(insert.values(**values).on_conflict_do_update(
         index_elements=["mention_id"],
         set_={name: insert.excluded[name] for name in (
-            "positive", "action", "source", "actor", "surface", "priority", "threshold",
-            "alerted", "labelled_at")},
+            "watch_id", "positive", "action", "source", "actor", "surface", "priority",
+            "threshold", "alerted", "labelled_at")},
         where=replaceable))

@@ -75,6 +75,8 @@ class WaitedData:
     threshold: int
     count: int
     examples: tuple[MentionData, ...]
+    watch_id: int | None = None
+    """The watch that let them wait (None in a digest queued before it was kept)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,9 @@ Labels the team gave the mention before (assign, draft...) stay.
 Whether the decision alerted is the judged watch's too (``judged_alerted``): a mention in
 two watches may have alerted in one and waited for the digest in the other, and its label,
 like the buttons, speaks of the judged watch's decision, not of the other watch's card.
+A digest's "Should have alerted" names the watch whose section listed the mention (the
+watch of that digest's channel): its label judges that watch's decision, whichever watch
+would judge the mention otherwise.
 """
 
 from __future__ import annotations
@@ -132,7 +135,13 @@ def upsert_label(session: Session, mention: Mention, actor: Actor, action: str, 
     alert decision of the mention can be shifted (``judged_watch``). The priority recorded
     is the judged watch's (its link's when that is not the mention's own watch), and so is
     whether it alerted (``judged_alerted``)."""
-    judged = judged_watch(session, mention)
+    return _upsert(session, mention, actor, action, positive=positive, source=source,
+                   judged=judged_watch(session, mention))
+
+
+def _upsert(session: Session, mention: Mention, actor: Actor, action: str, *,
+            positive: bool, source: str, judged: tuple[int | None, int] | None) -> bool:
+    """``upsert_label`` of the decision ``judged`` (watch id, own threshold)."""
     if judged is None:
         return False
     watch_id, threshold = judged
@@ -188,11 +197,13 @@ class FeedbackOutcome:
 
 
 def do_feedback(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
-                mention_id: int, action: str) -> FeedbackOutcome:
+                mention_id: int, action: str, *, watch_id: int | None = None
+                ) -> FeedbackOutcome:
     """Record "Not urgent" (on an alerted mention) or "Should have alerted" (on one that
     waited for the digest): agents and above; the card and its thread show it. Alerted or
     waited is the judged watch's decision (``judged_alerted``): the refusal names that
-    watch when the mention is in several."""
+    watch when the mention is in several. ``watch_id``: the watch whose digest listed the
+    mention, which the label then judges (``_digest_watch``), not another of its watches."""
     if action not in FEEDBACK_LABELS:
         raise ValueError(action)
     with transaction(sessions) as session:
@@ -201,7 +212,8 @@ def do_feedback(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
             raise NotFound("workflow.not_found", id=str(mention_id))
         if actor.user_id is not None:
             require_role(session, workspace_id, actor.user_id, Role.AGENT)
-        judged = judged_watch(session, mention)
+        judged = (judged_watch(session, mention) if watch_id is None
+                  else _digest_watch(session, mention, watch_id))
         watch_id = judged[0] if judged is not None else None
         alerted = judged_alerted(session, mention, watch_id)
         if (action == NOT_URGENT and not alerted) or (action == SHOULD_ALERT and alerted):
@@ -211,8 +223,8 @@ def do_feedback(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
                 # Another watch's card is not the decision the label judges: say whose.
                 raise ServiceError(f"{key}_by", id=str(mention_id), watch=name)
             raise ServiceError(key, id=str(mention_id))
-        if not upsert_label(session, mention, actor, action,
-                            positive=FEEDBACK_LABELS[action], source=FEEDBACK):
+        if not _upsert(session, mention, actor, action, positive=FEEDBACK_LABELS[action],
+                       source=FEEDBACK, judged=judged):
             raise ServiceError("triage.never_alerts", id=str(mention_id))
         record(session, workspace_id, actor, f"mention.{action}", mention_id=mention.id,
                detail={"priority": mention.priority})
@@ -226,6 +238,24 @@ def do_feedback(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
                        payload=spec_payload(Note.of(language, f"triage.note_{action}",
                                                     actor=who)))
         return FeedbackOutcome(mention.id, action, count_labels(session, workspace_id))
+
+
+def _digest_watch(session: Session, mention: Mention, watch_id: int
+                  ) -> tuple[int | None, int]:
+    """(watch id, own threshold) of the watch whose digest listed ``mention`` as waiting:
+    the decision its "Should have alerted" judges. Refused when the mention is no longer
+    in that watch (removed, or the link gone) or its alerts are no longer learned (turned
+    into a competitor's watch, or set to alert on everything)."""
+    watch = session.get(Watch, watch_id)
+    linked = watch is not None and watch.workspace_id == mention.workspace_id and (
+        session.scalar(select(MentionWatch.watch_id).where(
+            MentionWatch.mention_id == mention.id, MentionWatch.watch_id == watch_id))
+        is not None or mention.watch_id == watch_id)
+    if watch is None or not linked:
+        raise ServiceError("triage.left_watch", id=str(mention.id))
+    if not _shiftable(watch):
+        raise ServiceError("triage.watch_not_learned", id=str(mention.id), watch=watch.name)
+    return watch.id, watch.alert_threshold
 
 
 def _named_in_several(session: Session, mention: Mention, watch_id: int | None

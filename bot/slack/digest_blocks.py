@@ -86,6 +86,8 @@ class WaitedMentions(Protocol):
     def count(self) -> int: ...
     @property
     def examples(self) -> Sequence[DigestMention]: ...
+    @property
+    def watch_id(self) -> int | None: ...
 
 
 class SpikeLine(Protocol):
@@ -325,19 +327,24 @@ def _waited(report: DigestView, language: str) -> list[dict[str, Any]]:
         lines += [mention_line(line, language) for line in group.examples]
         blocks.append(section("\n".join(lines)))
         if group.examples:
-            blocks.append(should_alert_buttons([line.id for line in group.examples], language))
+            blocks.append(should_alert_buttons([line.id for line in group.examples], language,
+                                               watch_id=group.watch_id))
     return blocks
 
 
 SHOULD_ALERT_ACTION = "vigie.should_alert"
 
 
-def should_alert_buttons(mention_ids: list[int], language: str) -> dict[str, Any]:
+def should_alert_buttons(mention_ids: list[int], language: str, *,
+                         watch_id: int | None = None) -> dict[str, Any]:
     """One "Should have alerted #N" button per mention that waited (feeds triage learning);
-    action ids differ per button, as Slack wants within a block."""
+    action ids differ per button, as Slack wants within a block. ``watch_id``: the watch
+    whose decision let them wait (the value says ``ID:wWATCH``), which the label judges
+    rather than another watch the mention is in."""
+    suffix = f":w{watch_id}" if watch_id is not None else ""
     return {"type": "actions", "elements": [
         {"type": "button", "action_id": f"{SHOULD_ALERT_ACTION}.{mention_id}",
-         "value": str(mention_id),
+         "value": f"{mention_id}{suffix}",
          "text": {"type": "plain_text", "text": t(language, "triage.button_should_alert",
                                                   id=mention_id)}}
         for mention_id in mention_ids[:5]]}

@@ -4,20 +4,27 @@ switches, through the HTTP app, the request guard and the Slack stand-in."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
+from bot.services.actors import CLI
 from bot.services.triage_learning import MIN_LABELS
+from bot.services.watches import do_add_watch, get_watch_by_name
 from storage.db import transaction
-from storage.models import Watch
+from storage.models import Mention, Watch
 from storage.models_triage import TriageCalibration, TriageLabel
+from storage.models_watches import MentionWatch
 from tests.e2e.conftest import ADMIN_ID, VigieApp
 from tests.e2e.test_workflow import VIEWER, buttons, card, grant, seed, settle
 from tests.harness.blockkit_limits import validate_blocks
-from tests.harness.constants import CHANNEL_ID, USER_ID
+from tests.harness.constants import CHANNEL_ID, TEAM_ID, USER_ID
 from tests.reporting.dataset import CHANNEL, DIGEST_END, build_dataset
 from tests.reporting.test_e2e_reporting import command
+from tests.services.test_cases import NOW
+from tests.services.test_multiwatch import _item, _poll
+from tests.services.test_triage_labels import BIKES, RECALL_CHANNEL, SCOOTERS
 
 
 def labels(vigie: VigieApp) -> list[tuple[int, str, bool, str]]:
@@ -74,7 +81,8 @@ def test_should_have_alerted_from_the_digest(vigie: VigieApp) -> None:
     flags = [element for block in blocks if block["type"] == "actions"
              for element in block["elements"]]
     waited = [data.mentions[name] for name in ("m2", "m8", "m16")]
-    assert [int(e["value"]) for e in flags][:3] == waited
+    # Each names the watch whose section listed it: the decision its label judges.
+    assert [e["value"] for e in flags][:3] == [f"{m}:w{data.watches['acme']}" for m in waited]
     assert flags[0]["text"]["text"] == f"Should have alerted #{waited[0]}"
     ts = digest.response["ts"]
 
@@ -152,3 +160,71 @@ def test_cm_triage_in_words_without_competitors_and_reset_keeps_it_off(
     with vigie.runtime.sessions() as session:
         calibration = session.get(TriageCalibration, watch.workspace_id)
         assert calibration is not None and not calibration.enabled
+
+
+def _digest_flags(vigie: VigieApp, channel: str) -> tuple[str, dict[int, dict[str, Any]]]:
+    """Post ``channel``'s digest now: its ts and its "Should have alerted" buttons by
+    mention id."""
+    vigie.standin.clear()
+    answer = vigie.slack.slash_command("digest now", user_id=ADMIN_ID, channel_id=channel)
+    assert answer.status_code == 200
+    vigie.standin.wait_until(lambda s: len(s.responses()) > 0, timeout=30)
+    vigie.runtime.outbox.flush(wait=True)
+    digest = next(call for call in vigie.standin.calls("chat.postMessage", ok=True)
+                  if call.args.get("channel") == channel and call.args.get("blocks"))
+    assert validate_blocks(digest.args["blocks"], "message") == []
+    flags = {int(element["value"].split(":")[0]): element
+             for block in digest.args["blocks"] if block["type"] == "actions"
+             for element in block["elements"]
+             if element["action_id"].startswith("vigie.should_alert.")}
+    return digest.response["ts"], flags
+
+
+def test_should_have_alerted_in_a_watch_digest_labels_that_watch(vigie: VigieApp) -> None:
+    """Two brand watches in two channels hold both posts: recall (threshold 90) alerted on
+    bikes (92) in its channel and let scooters (85, its own post) wait; acme (95) let both
+    wait. acme's digest lists scooters: its "Should have alerted" judges acme, whose
+    channel shows that digest, not recall (the mention's own watch); recall's digest's
+    button judges recall."""
+    workspace_id = vigie.runtime.workspaces.ensure(TEAM_ID).id
+    sessions = vigie.runtime.sessions
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=CHANNEL_ID,
+                 alert_threshold=95)
+    do_add_watch(sessions, workspace_id, CLI, name="recall", query="recall",
+                 channel_id=RECALL_CHANNEL, alert_threshold=90)
+    bikes = _item("1", BIKES, NOW - timedelta(hours=1))
+    scooters = _item("2", SCOOTERS, NOW - timedelta(minutes=50))
+    _poll(sessions, workspace_id, "acme", [bikes], NOW)
+    _poll(sessions, workspace_id, "recall", [bikes, scooters], NOW + timedelta(minutes=1))
+    _poll(sessions, workspace_id, "acme", [scooters], NOW + timedelta(minutes=2))
+    vigie.runtime.outbox.flush(wait=True)
+    with sessions() as session:
+        acme = get_watch_by_name(session, workspace_id, "acme").id
+        recall = get_watch_by_name(session, workspace_id, "recall").id
+        scooters_id = session.scalar(select(Mention.id).where(Mention.external_id == "2"))
+        assert session.get(Mention, scooters_id).watch_id == recall  # type: ignore[union-attr]
+        links = {int(watch): bool(alerted) for watch, alerted in session.execute(
+            select(MentionWatch.watch_id, MentionWatch.alerted)
+            .where(MentionWatch.mention_id == scooters_id))}
+    assert links == {acme: False, recall: False}
+    vigie.runtime.clock = lambda: NOW + timedelta(hours=2)
+
+    ts, flags = _digest_flags(vigie, CHANNEL_ID)
+    assert scooters_id in flags
+    vigie.slack.block_action(flags[scooters_id]["action_id"], message_ts=ts,
+                             channel_id=CHANNEL_ID, value=flags[scooters_id]["value"])
+    answer = last_response(vigie, 2)["text"]  # after the digest command's
+    assert answer.startswith(f"Noted: #{scooters_id} should have alerted"), answer
+    with sessions() as session:
+        row = session.scalar(select(TriageLabel).where(TriageLabel.mention_id == scooters_id))
+        assert row is not None
+        assert (row.watch_id, row.action, row.priority, row.threshold, row.alerted) == (
+            acme, "should_alert", 85, 95, False)
+
+    ts, flags = _digest_flags(vigie, RECALL_CHANNEL)
+    vigie.slack.block_action(flags[scooters_id]["action_id"], message_ts=ts,
+                             channel_id=RECALL_CHANNEL, value=flags[scooters_id]["value"])
+    assert last_response(vigie, 2)["text"].startswith(f"Noted: #{scooters_id} should have")
+    with sessions() as session:
+        row = session.scalar(select(TriageLabel).where(TriageLabel.mention_id == scooters_id))
+        assert row is not None and (row.watch_id, row.threshold) == (recall, 90)

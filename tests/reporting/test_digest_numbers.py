@@ -220,7 +220,8 @@ def test_a_competitors_watch_never_waited_for_the_digest(sessions: sessionmaker[
     flagged = [element["value"] for block in blocks if block["type"] == "actions"
                for element in block["elements"]]
     m = dataset.mentions
-    assert flagged == [str(m[name]) for name in ("m2", "m8", "m16")]
+    acme = dataset.watches["acme"]
+    assert flagged == [f"{m[name]}:w{acme}" for name in ("m2", "m8", "m16")]
     assert "beta" not in str(blocks)
 
 

@@ -34,3 +34,20 @@ def test_the_stored_digest_renders_as_the_report_does(
         assert render_payload(payload) == build_digest_blocks(one, language)
     assert not report.empty and empty.empty
     assert len(report.spikes) == 1 and not empty.spikes
+
+
+def test_a_digest_queued_before_its_watches_were_kept_names_the_mention_alone(
+        sessions: sessionmaker[Session], dataset: Dataset) -> None:
+    """A digest row queued before each waited section kept its watch still sends: its
+    "Should have alerted" buttons carry the mention id alone (judged as before); a new one
+    names the section's watch."""
+    with sessions() as session:
+        config = channel_config(session, dataset.workspace_id, CHANNEL)
+        report = build_digest_report(session, config, end=DIGEST_END, now=DIGEST_END)
+    payload = spec_payload(digest_spec(report, "en"))
+    assert {group.pop("watch_id") for group in payload["digest"]["report"]["waited"]} == {
+        dataset.watches["acme"], dataset.watches["beta"]}
+    _text, blocks = render_payload(payload)
+    flags = [element["value"] for block in blocks if block["type"] == "actions"
+             for element in block["elements"]]
+    assert flags and all(value.isdigit() for value in flags)

@@ -455,3 +455,48 @@ def test_not_urgent_is_offered_on_a_card_of_the_judged_watch_alert_only(
                                              (scooters, RECALL_CHANNEL, True)):
             view = load_card_view(session, mention_id, channel)
             assert view is not None and ("not_urgent" in view.actions) is offered
+
+
+def test_should_have_alerted_from_a_digest_judges_that_digest_watch_or_refuses(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    """A digest's button names the watch whose section listed the mention: the label judges
+    it (bikes is acme's own, but recall's digest judges recall). A watch the mention is
+    not in (forged, or another workspace's) or whose alerts are no longer learned is
+    refused in words, nothing recorded."""
+    bikes, scooters = _held_by_two_watches(sessions, workspace_id, slack_standin,
+                                           acme=95, recall=93)
+    acme, recall = _watch_ids(sessions, workspace_id)
+    assert _alerted_links(sessions, scooters) == {acme: False, recall: False}
+    triage_labels.do_feedback(sessions, workspace_id, ALICE, scooters, "should_alert",
+                              watch_id=acme)
+    row = label(sessions, scooters)
+    assert row is not None and (row.watch_id, row.priority, row.threshold, row.alerted) == (
+        acme, 85, 95, False)
+    with transaction(sessions) as session:
+        other = Workspace(team_id="T07OTHER01", name="other")
+        session.add(other)
+        session.flush()
+        foreign = Watch(workspace_id=other.id, name="theirs", channel_id=CHANNEL_ID)
+        session.add(foreign)
+        session.flush()
+        foreign_id = foreign.id
+    unlinked = _watch(sessions, workspace_id, "unlinked")
+    for watch_id in (unlinked, foreign_id, 10**9):
+        with pytest.raises(ServiceError) as err:
+            triage_labels.do_feedback(sessions, workspace_id, ALICE, bikes, "should_alert",
+                                      watch_id=watch_id)
+        assert err.value.key == "triage.left_watch"
+    assert err.value.message("en").startswith(
+        f"#{bikes} is no longer in the watch whose digest listed it")
+    assert err.value.message("fr").startswith(
+        f"#{bikes} n'est plus dans la veille dont le résumé la listait")
+    with transaction(sessions) as session:
+        session.execute(update(Watch).where(Watch.id == recall).values(alert_threshold=0))
+    with pytest.raises(ServiceError) as err:
+        triage_labels.do_feedback(sessions, workspace_id, ALICE, bikes, "should_alert",
+                                  watch_id=recall)
+    assert err.value.key == "triage.watch_not_learned"
+    assert err.value.message("en").startswith(
+        f"Watch `recall`, whose digest listed #{bikes}, no longer has alerts Vigie learns")
+    assert label(sessions, bikes) is None

@@ -132,7 +132,8 @@ def digest_spec(report: DigestReport, language: str) -> DigestSpec:
                           for a in report.top_authors),
         top_priority=tuple(_mention(line) for line in report.top_priority),
         waited=tuple(WaitedData(group.watch_name, group.threshold, group.count,
-                                tuple(_mention(line) for line in group.examples))
+                                tuple(_mention(line) for line in group.examples),
+                                group.watch_id)
                      for group in report.waited),
         spikes=tuple(report.spikes),
         open_by_topic=tuple(report.open_by_topic),

@@ -80,6 +80,8 @@ class WaitedGroup:
     threshold: int
     count: int
     examples: list[MentionLine]
+    watch_id: int | None = None
+    """The watch whose decision let them wait: what their "Should have alerted" judges."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +229,7 @@ def _waited(session: Session, scope: Scope, watches: dict[int, tuple[str, int]],
         examples = mention_lines(
             session, Mention.workspace_id == scope.workspace_id, Mention.id.in_(waited),
             order_by=(Mention.priority.desc(), Mention.id.desc()), limit=WAITED_EXAMPLES)
-        groups.append(WaitedGroup(name, threshold, count, examples))
+        groups.append(WaitedGroup(name, threshold, count, examples, watch_id))
     return groups
 
 
