@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging.config
 
-from sqlalchemy import pool
+from sqlalchemy import pool, text
 
 from alembic import context
 from bot.slack.oauth import OAUTH_METADATA
@@ -14,6 +14,12 @@ from storage.models import Base
 config = context.config
 if config.config_file_name and config.attributes.get("configure_logger", True):
     logging.config.fileConfig(config.config_file_name)
+
+MIGRATING = 0x56494747
+"""Advisory lock key (PostgreSQL) held while migrating: the documented set-ups start
+``vigie db upgrade`` in every unit or container at once, and two migrations of a fresh
+database both tried to create ``alembic_version`` (one failed its start). The second now
+waits, then finds the schema current."""
 
 # Vigie's tables, and slack_sdk's installation and OAuth state stores (multi-workspace).
 target_metadata = [Base.metadata, OAUTH_METADATA]
@@ -41,6 +47,10 @@ def run_migrations_online() -> None:
             connection=connection, target_metadata=target_metadata, render_as_batch=True
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Released with the migration's transaction (commit or rollback).
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key, 0)"),
+                                   {"key": MIGRATING})
             context.run_migrations()
     engine.dispose()
 

@@ -123,6 +123,7 @@ class Settings(BaseSettings):
         if value.startswith("postgres:") or value.startswith("postgresql:"):
             # psycopg 3 is the driver we ship; the bare scheme would pick psycopg2.
             value = "postgresql+psycopg:" + value.split(":", 1)[1]
+        _check_url_parts(value)
         return value
 
     @field_validator("slack_api_url")
@@ -244,6 +245,32 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         """True when the database is SQLite (one process only)."""
         return self.database_url.startswith("sqlite")
+
+
+def _check_url_parts(url: str) -> None:
+    """Refuse a database URL that cannot be what the operator meant, in words that never
+    repeat it (it may hold a password): an ``@`` left unescaped in the user part (the
+    driver would take the rest of the password for the host and print it in its error),
+    a URL SQLAlchemy cannot read, a PostgreSQL URL naming no database (the tables would go
+    into the user's default one, often the ``postgres`` maintenance database)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    scheme_end = url.find("://")
+    if scheme_end >= 0:
+        authority = url[scheme_end + 3:].split("/", 1)[0].split("?", 1)[0]
+        if authority.count("@") > 1:
+            raise ValueError("its user name or password holds an '@': write it %40 there "
+                             "(percent-encoded), e.g. postgresql+psycopg://vigie:p%40ss@host/vigie")
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as err:
+        raise ValueError(
+            "is not a database URL Vigie can read; write it like sqlite:///./vigie.db or "
+            "postgresql+psycopg://user@host/dbname") from err
+    if parsed.get_backend_name() == "postgresql" and not (parsed.database or "").strip():
+        raise ValueError("names no database: end it with /DBNAME, e.g. "
+                         "postgresql+psycopg://vigie@127.0.0.1:5432/vigie")
 
 
 class ConfigError(Exception):

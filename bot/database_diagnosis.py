@@ -46,6 +46,13 @@ def _file_part(parsed: URL) -> str | None:
     return database
 
 
+def is_memory_database(url: str) -> bool:
+    """True for a SQLite URL naming no file (``sqlite://``, ``:memory:``, ``mode=memory``):
+    such a database lives only as long as the process that opened it."""
+    parsed = _parsed(url)
+    return parsed is not None and _is_sqlite(parsed) and _file_part(parsed) is None
+
+
 def sqlite_file(url: str) -> Path | None:
     """The absolute path of a SQLite database file (a relative URL is relative to the
     current folder); None for an in-memory database or another backend."""

@@ -16,6 +16,8 @@ from bot.cli.common import open_runtime, settings_or_exit
 from bot.cli.root import main
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from bot.config import Settings
     from bot.runtime import Runtime
 
@@ -241,7 +243,10 @@ def _require_bindable(host: str, port: int, fix: str) -> None:
             raise SystemExit(2) from None
 
 
-def _serve_http(runtime: Runtime, *, host: str, port: int, workers: int, fix: str) -> None:
+def _serve_http(runtime: Runtime, *, host: str, port: int, workers: int, fix: str,
+                notice: str | None = None) -> None:
+    """Serve the HTTP app on ``host:port``; ``notice`` goes to stderr once the port is
+    known to be free, before the start-up line."""
     from bot.server import serve, serve_processes, server_config
 
     settings = runtime.settings
@@ -250,6 +255,8 @@ def _serve_http(runtime: Runtime, *, host: str, port: int, workers: int, fix: st
                    "(Basic Information > App Credentials > Signing Secret).", err=True)
         raise SystemExit(2)
     _require_bindable(host, port, fix)
+    if notice:
+        click.echo(notice, err=True)
     from bot.web import served_endpoints
 
     click.echo(f"Vigie HTTP app on http://{host}:{port} "
@@ -279,8 +286,14 @@ def web(host: str, port: int | None, workers: int | None) -> None:
         if settings.is_sqlite and workers > 1:
             click.echo("SQLite serves one process: use PostgreSQL for several workers.", err=True)
             raise SystemExit(2)
+        # Nothing else can poll: SQLite serves one process, so no worker runs beside it.
+        notice = ("Warning: vigie web runs no scheduler: sources are not polled and alerts, "
+                  "digests and SLA notices are not sent. On SQLite run `vigie run` instead "
+                  "(one process, the same HTTP endpoints in HTTP mode); with PostgreSQL run "
+                  "`vigie worker` beside it.") if settings.is_sqlite else None
         _serve_http(runtime, host=host, port=port or settings.port, workers=workers,
-                    fix="give a free --port (or PORT) and a --host of this machine.")
+                    fix="give a free --port (or PORT) and a --host of this machine.",
+                    notice=notice)
 
 
 @main.command()
@@ -307,27 +320,55 @@ def db_upgrade(revision: str) -> None:
     from storage.db import make_engine, optimize
 
     settings = settings_or_exit()
+    _refuse_memory_database(settings.database_url)
     _migrate(settings, lambda: migrations.upgrade(settings.database_url, revision))
     engine = make_engine(settings.database_url)
     try:  # new tables and indexes: give SQLite's planner statistics for them now
         optimize(engine)
+        reached = _revision_of(engine)
     finally:
         engine.dispose()
     # Named: a relative SQLite URL creates the file in the current folder.
-    click.echo(f"Database {shown_location(settings.database_url)} upgraded to {revision}.")
+    click.echo(f"Database {shown_location(settings.database_url)} upgraded to {reached}.")
 
 
-@db.command("downgrade")
+def _refuse_memory_database(url: str) -> None:
+    """Exit with a clear line for an in-memory SQLite URL: migrating one is lost when the
+    command ends, and saying "upgraded" would be untrue for every later command."""
+    from bot.database_diagnosis import is_memory_database
+
+    if is_memory_database(url):
+        click.echo("VIGIE_DATABASE_URL names an in-memory SQLite database, which lives only "
+                   "as long as one command: give a file, e.g. sqlite:///./vigie.db", err=True)
+        raise SystemExit(2)
+
+
+def _revision_of(engine: Engine) -> str:
+    """The revision the database is at, as `vigie db current` names it."""
+    from bot.schema_revision import current_revision
+
+    return current_revision(engine) or "base (no tables)"
+
+
+# ignore_unknown_options: "-1" (one step down, as the help says) is a revision, not an option.
+@db.command("downgrade", context_settings={"ignore_unknown_options": True})
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Migrate the database down to REVISION (``base`` removes every table, ``-1`` one step)."""
     from bot.cli.common import require_sqlite_file
     from storage import migrations
+    from storage.db import make_engine
 
     settings = settings_or_exit()
+    _refuse_memory_database(settings.database_url)
     require_sqlite_file(settings.database_url)
     _migrate(settings, lambda: migrations.downgrade(settings.database_url, revision))
-    click.echo(f"Database downgraded to {revision}.")
+    engine = make_engine(settings.database_url)
+    try:
+        reached = _revision_of(engine)
+    finally:
+        engine.dispose()
+    click.echo(f"Database downgraded to {reached}.")
 
 
 @db.command("current")

@@ -379,6 +379,23 @@ def test_web_port_and_host_that_cannot_be_served_are_one_line(tmp_path: Path) ->
     assert len(host.stderr.splitlines()) == 1
 
 
+def test_web_on_sqlite_warns_that_nothing_polls(tmp_path: Path) -> None:
+    # The Docker image's default command on its default SQLite database: no scheduler,
+    # and no worker can run beside it, so nothing was ever polled, and nothing said so.
+    assert vigie(tmp_path, "db", "upgrade").returncode == 0
+    port = _unused_port()
+    proc = subprocess.Popen([*VIGIE, "web", "--host", "127.0.0.1", "--port", str(port)],
+                            cwd=tmp_path, env=_env(tmp_path), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()
+    finally:
+        proc.kill()
+        proc.communicate(timeout=20)
+    assert "vigie web runs no scheduler" in first and "vigie run" in first, first
+
+
 def test_secrets_new_key_and_rotate(tmp_path: Path) -> None:
     assert vigie(tmp_path, "db", "upgrade").returncode == 0
     refused = vigie(tmp_path, "secrets", "rotate")

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bot.database_diagnosis import database_failure, driver_reason, shown_location
+from bot.schema_revision import head_revision
 from tests.bot.test_cli import VIGIE, _env, vigie
 from tests.conftest import POSTGRES_URL
 
@@ -170,7 +171,8 @@ def test_a_missing_sqlite_file_is_named_and_never_created(tmp_path: Path) -> Non
     # `vigie db upgrade` creates it, and says where.
     upgraded = vigie(elsewhere, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
-    assert f"Database sqlite:///./vigie.db ({expected}) upgraded to head." in upgraded.stdout
+    assert f"Database sqlite:///./vigie.db ({expected}) upgraded to {head_revision()}." \
+        in upgraded.stdout
 
 
 def test_an_unmigrated_or_reachable_database_names_its_file(tmp_path: Path) -> None:
@@ -196,3 +198,74 @@ def test_a_password_in_the_query_string_is_masked_and_short_ones_do_not_garble()
     # A one-letter password replaced every 'a' of the driver's words.
     said = 'connection to server at "db" failed: FATAL: password authentication failed'
     assert driver_reason("postgresql+psycopg://u:a@db/x", RuntimeError(said)) == said
+
+
+def test_an_at_sign_left_in_the_password_is_refused_without_showing_it(tmp_path: Path) -> None:
+    # The driver took "2026!Secret@127.0.0.1" for the host and printed it in its error.
+    url = "postgresql+psycopg://vigie:Summer@2026!Secret@127.0.0.1:5432/vigie"
+    for command in (["db", "upgrade"], ["doctor"], ["mentions"]):
+        result = vigie(tmp_path, *command, VIGIE_DATABASE_URL=url)
+        output = result.stdout + result.stderr
+        assert result.returncode in (1, 2), (command, output)
+        assert "2026!Secret" not in output and "Summer" not in output, output
+        assert "%40" in output and "VIGIE_DATABASE_URL" in output, output
+        assert "Traceback" not in output
+
+
+@pytest.mark.parametrize("url", ["sqlite:vigie.db", "postgresql:/vigie"])
+def test_a_database_url_that_cannot_be_meant_is_one_line_naming_the_variable(
+        tmp_path: Path, url: str) -> None:
+    for command in (["doctor"], ["db", "upgrade"], ["mentions"]):
+        result = vigie(tmp_path, *command, VIGIE_DATABASE_URL=url)
+        output = result.stdout + result.stderr
+        assert result.returncode in (1, 2), (command, output)
+        assert "Traceback" not in output and "ArgumentError" not in output, output
+        assert "VIGIE_DATABASE_URL" in output, output
+        assert "upgraded" not in output
+
+
+@pytest.mark.postgres
+def test_a_postgres_url_naming_no_database_is_refused(tmp_path: Path,
+                                                       postgres_admin: object) -> None:
+    # The user's default database (here the server's `postgres` maintenance database) got
+    # Vigie's tables. Not `db upgrade` here: on a Vigie without the check it would do that.
+    del postgres_admin
+    url = make_url(POSTGRES_URL).set(database="").render_as_string(hide_password=False)
+    for command in (["doctor"], ["mentions"]):
+        result = vigie(tmp_path, *command, VIGIE_DATABASE_URL=url)
+        output = result.stdout + result.stderr
+        assert result.returncode in (1, 2), (command, output)
+        assert "VIGIE_DATABASE_URL: names no database" in output, output
+
+
+def test_an_in_memory_sqlite_database_is_not_migrated_for_nothing(tmp_path: Path) -> None:
+    for url in ("sqlite://", "sqlite:///:memory:"):
+        result = vigie(tmp_path, "db", "upgrade", VIGIE_DATABASE_URL=url)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "in-memory" in result.stderr and "upgraded" not in result.stdout
+
+
+def test_downgrade_minus_one_goes_one_step_down_and_names_the_revision(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'vigie.db'}"
+    upgraded = vigie(tmp_path, "db", "upgrade", VIGIE_DATABASE_URL=url)
+    assert upgraded.returncode == 0, upgraded.stderr
+    head = head_revision()
+    assert f"upgraded to {head}." in upgraded.stdout  # the revision, not "head"
+    down = vigie(tmp_path, "db", "downgrade", "-1", VIGIE_DATABASE_URL=url)
+    assert down.returncode == 0, down.stdout + down.stderr
+    current = vigie(tmp_path, "db", "current", VIGIE_DATABASE_URL=url)
+    reached = current.stdout.split("database: ", 1)[1].split()[0].rstrip(";,")
+    assert reached != head
+    assert down.stdout.strip().endswith(f"downgraded to {reached}."), down.stdout
+
+
+@pytest.mark.postgres
+def test_migrations_started_together_on_a_fresh_postgres_database_both_succeed(
+        tmp_path: Path, fresh_postgres_url: str) -> None:
+    # systemd units and containers each run `vigie db upgrade` at start, at the same time.
+    env = _env(tmp_path, VIGIE_DATABASE_URL=fresh_postgres_url)
+    runs = [subprocess.Popen([*VIGIE, "db", "upgrade"], cwd=tmp_path, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(3)]
+    outputs = [run.communicate(timeout=180) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0], outputs
