@@ -47,8 +47,10 @@ def parse_command(command: dict[str, Any], language: str, client: Any = None
     try:
         args = split_args(rest)
     except ArgumentError as err:
-        if name.lower() not in SEARCHES_AS_TYPED:
+        sub = REGISTRY.get(name)
+        if name.lower() not in SEARCHES_AS_TYPED and not (sub is not None and sub.free_text):
             return Reply(t(language, err.key, **err.params))
+        # The open quote belongs to the text, read from ``raw_args`` as typed.
         args = rest.split()
     return CommandRequest(
         team_id=str(command.get("team_id") or ""),

@@ -14,7 +14,7 @@ from bot.services.permissions import ANYONE, Role
 from bot.slack.admin_views import build_group_list
 from bot.slack.escape import escape, truncate
 from bot.slack.users import SlackUserDirectory
-from handlers.commands.parsing import number_of, unescape, user_id_of
+from handlers.commands.parsing import number_of, text_after, unescape, user_id_of
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
 
 
@@ -119,7 +119,7 @@ def _act(request: CommandRequest, runtime: Runtime) -> Reply:
             return Reply(t(language, "opp.usage"), did_no_work=True)
     elif action == "draft":
         # The text as typed (spacing, quotes), after "draft ID".
-        draft = unescape(request.raw_args.split(None, 2)[2]) if len(request.args) > 2 else ""
+        draft = text_after(request.raw_args, 2)
     elif len(request.args) > 2:
         return Reply(t(language, "opp.usage"), did_no_work=True)
     users = SlackUserDirectory(request.client) if request.client is not None else None
@@ -144,4 +144,4 @@ REGISTRY.verbs("opp", Verbs((
       for action in opportunities.ACTIONS),
 ), usage_key="opp.usage", default="list"),
     examples=("opp list", "opp assign 12 @ana", "opp draft 12 Hi! Happy to help you switch.",
-              "opp contacted 12"), module=__name__)
+              "opp contacted 12"), module=__name__, free_text=True)

@@ -59,6 +59,15 @@ def typed_text(text: str) -> str:
     return unescape(SLACK_ENTITY.sub(_as_typed, text))
 
 
+def text_after(raw_args: str, words: int) -> str:
+    """The free text after the first ``words`` words of ``raw_args`` (what Slack sends after
+    the subcommand), as the user typed it: line breaks, spacing and quotes kept, Slack's
+    escaping undone (``typed_text``: ``@ana``, ``#support``, a link's typed text, ``&``).
+    "" when nothing follows those words."""
+    parts = raw_args.split(None, words)
+    return typed_text(parts[words]).strip() if len(parts) > words else ""
+
+
 def split_args(text: str) -> list[str]:
     """Split arguments like a shell: "quoted phrases" stay together; smart quotes count."""
     normalized = text.translate(SMART_QUOTES).strip()

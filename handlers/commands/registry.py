@@ -207,6 +207,9 @@ class Subcommand:
     refusal: str = "perm.denied"
     """Catalogue key of the refusal for a member below the role (with ``needed``, ``role``
     and ``action``, the subcommand's name)."""
+    free_text: bool = False
+    """It reads free text as typed from ``raw_args`` (a draft, a reason): a quote left open
+    there is text, not an unreadable command."""
 
     def role_for(self, request: CommandRequest) -> Role:
         """Who may run this request."""
@@ -250,17 +253,17 @@ class CommandRegistry:
     def subcommand(
         self, name: str, *, usage: str, role: RoleSpec, examples: tuple[str, ...] = (),
         slow: bool = False, rate_limit: RateLimitKey | None = None,
-        nudges_outbox: bool = False, refusal: str = "perm.denied",
+        nudges_outbox: bool = False, refusal: str = "perm.denied", free_text: bool = False,
     ) -> Callable[[Listener], Listener]:
         """Decorator registering ``listener`` as `/cm NAME` (``role``: see RoleSpec;
-        ``rate_limit``: see RateLimitKey)."""
+        ``rate_limit``: see RateLimitKey; ``free_text``: see Subcommand)."""
 
         def decorate(listener: Listener) -> Listener:
             if name in self._items:
                 raise ValueError(f"/cm {name} is registered twice")
             self._items[name] = Subcommand(name, usage, listener, role, examples, slow,
                                            rate_limit, nudges_outbox, listener.__module__,
-                                           refusal)
+                                           refusal, free_text)
             return listener
 
         return decorate
@@ -268,13 +271,16 @@ class CommandRegistry:
     def verbs(
         self, name: str, verbs: Verbs, *, examples: tuple[str, ...] = (), slow: bool = False,
         rate_limit: RateLimitKey | None = None, nudges_outbox: bool = False, module: str,
+        free_text: bool = False,
     ) -> None:
         """Register `/cm NAME VERB ...` from its table of verbs (usage and roles come from
-        it); ``module``: the registering module's ``__name__``."""
+        it); ``module``: the registering module's ``__name__``; ``free_text``: one of its
+        verbs reads free text (see Subcommand)."""
         if name in self._items:
             raise ValueError(f"/cm {name} is registered twice")
         self._items[name] = Subcommand(name, verbs.usage(name), verbs.dispatch, verbs,
-                                       examples, slow, rate_limit, nudges_outbox, module)
+                                       examples, slow, rate_limit, nudges_outbox, module,
+                                       free_text=free_text)
 
     def get(self, name: str) -> Subcommand | None:
         """The subcommand called ``name`` (case-insensitive), if any."""

@@ -7,18 +7,18 @@ from bot.runtime import Runtime
 from bot.services import voice
 from bot.services.permissions import ANYONE, Role
 from bot.slack.escape import escape, truncate
-from handlers.commands.parsing import unescape
+from handlers.commands.parsing import text_after, typed_text
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
 
 
 @REGISTRY.subcommand("voice", usage="voice | voice TEXT | voice off",
                      examples=("voice Warm and brief. Use first names. Never promise refunds.",),
-                     role=lambda args: Role.ADMIN if args else ANYONE)
+                     role=lambda args: Role.ADMIN if args else ANYONE, free_text=True)
 def cmd_voice(request: CommandRequest, runtime: Runtime) -> Reply:
     """Show or set the brand's voice guide for LLM drafts."""
     workspace_id, actor = request.workspace_id(runtime), request.actor
     language = request.language
-    text = unescape(request.raw_args).strip()
+    text = typed_text(request.raw_args).strip()
     if not text:
         current = voice.get_voice(runtime.sessions, workspace_id)
         return Reply(t(language, "voice.current", text=current) if current
@@ -39,7 +39,7 @@ def _template_list(request: CommandRequest, runtime: Runtime) -> Reply:
 
 def _template_add(request: CommandRequest, runtime: Runtime) -> Reply:
     _, name, intent, lang, *_rest = request.args
-    text = unescape(request.raw_args).split(None, 4)[4]
+    text = text_after(request.raw_args, 4)
     voice.do_add_template(runtime.sessions, request.workspace_id(runtime), request.actor,
                           name=name, intent=intent.lower(), language=lang.lower(), text=text)
     return Reply(t(request.language, "voice.template_added", name=name))
@@ -59,4 +59,4 @@ REGISTRY.verbs("template", Verbs((
     Verb("remove", _template_remove, ("NAME",), count=(1, 1), role=Role.APPROVER),
 ), usage_key="voice.usage", default="list", name_each=True),
     examples=("template add late-order complaint en Sorry {author}, we're checking your "
-              "order now.", "template list"), module=__name__)
+              "order now.", "template list"), module=__name__, free_text=True)

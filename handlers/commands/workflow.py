@@ -31,6 +31,7 @@ from bot.slack.mention_views import PAGE_SIZE, build_history, build_mention_list
 from bot.slack.users import SlackUserDirectory
 from handlers.commands.parsing import (
     number_of,
+    text_after,
     typed_text,
     unescape,
     user_id_of,
@@ -63,7 +64,8 @@ def _mention_id(request: CommandRequest, position: int = 0) -> int:
 
 
 def _rest(request: CommandRequest, start: int) -> str:
-    return unescape(" ".join(request.args[start:])).strip()
+    """The free text after the first ``start`` arguments, as typed (``text_after``)."""
+    return text_after(request.raw_args, start)
 
 
 def search_args(raw_args: str) -> list[str]:
@@ -192,7 +194,8 @@ def cmd_assign(request: CommandRequest, runtime: Runtime) -> Reply:
 
 @REGISTRY.subcommand("draft", usage="draft ID [text]",
                      examples=("draft 42", "draft 42 Thanks for the heads-up, we're on it!"),
-                     role=Role.AGENT, refusal="workflow.denied", nudges_outbox=True)
+                     role=Role.AGENT, refusal="workflow.denied", nudges_outbox=True,
+                     free_text=True)
 def cmd_draft(request: CommandRequest, runtime: Runtime) -> Reply:
     """Save a draft, or open the editor."""
     mention_id = _mention_id(request)
@@ -223,7 +226,8 @@ def cmd_draft(request: CommandRequest, runtime: Runtime) -> Reply:
                            "[reason, for a high-risk draft]",
                      examples=("approve 42", "approve 42 v3", "approve 42 v3 confirm",
                                "approve 42 v3 legal checked the wording"),
-                     role=Role.APPROVER, refusal="workflow.denied", nudges_outbox=True)
+                     role=Role.APPROVER, refusal="workflow.denied", nudges_outbox=True,
+                     free_text=True)
 def cmd_approve(request: CommandRequest, runtime: Runtime) -> Reply:
     """Approve draft version N (as shown by `/cm approve ID` or on the card), nothing else."""
     mention_id = _mention_id(request)
@@ -247,7 +251,8 @@ def cmd_approve(request: CommandRequest, runtime: Runtime) -> Reply:
 
 @REGISTRY.subcommand("reject", usage="reject ID reason",
                      examples=("reject 42 too formal, use the first name",),
-                     role=Role.APPROVER, refusal="workflow.denied", nudges_outbox=True)
+                     role=Role.APPROVER, refusal="workflow.denied", nudges_outbox=True,
+                     free_text=True)
 def cmd_reject(request: CommandRequest, runtime: Runtime) -> Reply:
     """Send the draft back."""
     outcome = workflow.do_reject(runtime.sessions, request.workspace_id(runtime),
@@ -260,7 +265,7 @@ def cmd_reject(request: CommandRequest, runtime: Runtime) -> Reply:
                      role=Role.AGENT, refusal="workflow.denied", nudges_outbox=True)
 def cmd_replied(request: CommandRequest, runtime: Runtime) -> Reply:
     """Mark as answered."""
-    url = _rest(request, 1).strip("<>").split("|")[0] or None
+    url = unescape(" ".join(request.args[1:])).strip().strip("<>").split("|")[0] or None
     outcome = workflow.do_mark_replied(runtime.sessions, request.workspace_id(runtime),
                                        request.actor, _mention_id(request), reply_url=url)
     return Reply(outcome.message(request.language))
@@ -279,10 +284,10 @@ def _simple(action: str) -> Callable[[CommandRequest, Runtime], Reply]:
 
 REGISTRY.subcommand("ignore", usage="ignore ID [reason]", examples=("ignore 42", "ignore 42 spam"),
                     role=Role.AGENT, refusal="workflow.denied",
-                    nudges_outbox=True)(_simple("ignore"))
+                    nudges_outbox=True, free_text=True)(_simple("ignore"))
 REGISTRY.subcommand("reopen", usage="reopen ID", examples=("reopen 42",),
                     role=Role.AGENT, refusal="workflow.denied",
-                    nudges_outbox=True)(_simple("reopen"))
+                    nudges_outbox=True, free_text=True)(_simple("reopen"))
 
 
 def _role_list(request: CommandRequest, runtime: Runtime) -> Reply:

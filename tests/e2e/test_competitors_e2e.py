@@ -123,9 +123,12 @@ def test_stats_sov_and_opportunities_from_slack(vigie: VigieApp) -> None:
     eventually(lambda: (vigie.runtime.outbox.flush(wait=True) is not None
                         and len(vigie.standin.calls("chat.update", ok=True)) > 0), timeout=60)
     assert "assigned" in str((vigie.standin.message(CHANNEL_ID, ts) or {})["blocks"])
-    assert "now draft ready" in _answer(vigie, f"opp draft {opportunity.id} Hi!  Try Acme")["text"]
+    # As Slack sends it (should_escape on): the draft is kept as typed, open quote included.
+    sent = 'Hi!  Try\n<https://acme.com/switch|acme.com/switch> &amp; say "hi'
+    assert "now draft ready" in _answer(vigie, f"opp draft {opportunity.id} {sent}")["text"]
     with vigie.runtime.sessions() as session:
-        assert session.get(Opportunity, opportunity.id).draft == "Hi!  Try Acme"  # type: ignore[union-attr]
+        assert (session.get(Opportunity, opportunity.id).draft  # type: ignore[union-attr]
+                == 'Hi!  Try\nacme.com/switch & say "hi')
     assert "now contacted" in _answer(vigie, f"opp contacted {opportunity.id}")["text"]
     assert "`dismiss` does not apply" in _answer(vigie, f"opp dismiss {opportunity.id}")["text"]
     assert "not an opportunity number" in _answer(vigie, "opp dismiss abc")["text"]

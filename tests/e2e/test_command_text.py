@@ -1,0 +1,95 @@
+"""Free text given to `/cm` verbs (a draft, a reason, a template, the voice guide) arrives
+as Slack sends it with ``should_escape`` on, and is kept as the member typed it: line
+breaks and quotes kept, Slack's escaping undone (links, #channels, @users, &)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.services import voice
+from storage.models import Approval, Draft
+from tests.e2e.conftest import ADMIN_ID, VigieApp
+from tests.e2e.test_workflow import grant, seed, settle, thread_notes
+from tests.harness.constants import OTHER_USER_ID, TEAM_ID, USER_ID
+
+TYPED = 'Hi Ana,\n\nsee acme.com/help for "Acme Care" & more. #support ping @bobby'
+"""What the community manager typed."""
+SENT = ('Hi Ana,\n\nsee <https://acme.com/help|acme.com/help> for "Acme Care" &amp; more. '
+        '<#C07SUPPORT1|support> ping <@U07CMBOBBY|bobby>')
+"""What Slack sends for it with should_escape on."""
+
+
+def drafts(vigie: VigieApp) -> list[Draft]:
+    with vigie.runtime.sessions() as session:
+        return list(session.scalars(select(Draft).order_by(Draft.id)))
+
+
+def test_a_draft_is_the_text_as_typed(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    reply = vigie.slack.slash_command(f"draft {mention_id} {SENT}", user_id=USER_ID).json()
+    assert "saved" in reply["text"], reply
+    saved = drafts(vigie)[-1]
+    assert saved.text == TYPED
+    assert "slack_markup" not in (saved.risk_flags or [])
+
+
+def test_a_draft_with_a_quote_left_open_is_saved_as_typed(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    reply = vigie.slack.slash_command(f'draft {mention_id} He said “hi\nand "bye',
+                                      user_id=USER_ID).json()
+    assert "watch add" not in reply["text"] and "saved" in reply["text"], reply
+    assert drafts(vigie)[-1].text == 'He said “hi\nand "bye'
+
+
+def test_reject_and_ignore_reasons_read_as_typed_in_the_thread(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    vigie.slack.slash_command(f"draft {mention_id} We are on it.", user_id=USER_ID)
+    rejected = vigie.slack.slash_command(
+        f"reject {mention_id} see <https://acme.com/x|acme.com/x> &amp; ask "
+        '<@U07CMBOBBY|bobby> "now',
+        user_id=ADMIN_ID).json()
+    assert "sent back" in rejected["text"], rejected
+    settle(vigie)
+    note = thread_notes(vigie)[-1]
+    assert 'see acme.com/x &amp; ask @bobby "now' in note, note
+    assert "&lt;" not in note
+    ignored = vigie.slack.slash_command(
+        f'ignore {mention_id} dup of <#C07SUPPORT1|support> "again', user_id=USER_ID).json()
+    assert "ignored" in ignored["text"], ignored
+    settle(vigie)
+    note = thread_notes(vigie)[-1]
+    assert 'Reason: dup of #support "again' in note, note
+
+
+def test_an_override_reason_is_stored_as_typed(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    vigie.slack.slash_command(f"draft {mention_id} We will refund you, call +33 6 12 34 56 78 "
+                              "or our lawyer. Card 4111 1111 1111 1111")
+    grant(vigie, OTHER_USER_ID, "approver")
+    ok = vigie.slack.slash_command(
+        f'approve {mention_id} v1 legal OK per <https://acme.com/legal|acme.com/legal> "v2',
+        user_id=OTHER_USER_ID).json()
+    assert "Mark replied" in ok["text"], ok
+    with vigie.runtime.sessions() as session:
+        assert session.scalars(select(Approval)).one().reason == 'legal OK per acme.com/legal "v2'
+
+
+def test_template_and_voice_text_as_typed(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    grant(vigie, OTHER_USER_ID, "approver")
+    added = vigie.slack.slash_command(
+        "template add help question en Hi {author},\n\nsee "
+        "<https://acme.com/help|acme.com/help> &amp; <#C07SUPPORT1|support>",
+        user_id=OTHER_USER_ID).json()
+    assert "saved" in added["text"], added
+    workspace_id = vigie.runtime.workspaces.ensure(TEAM_ID).id
+    (template,) = voice.list_templates(vigie.runtime.sessions, workspace_id)
+    assert template.text == "Hi {author},\n\nsee acme.com/help & #support"
+    saved = vigie.slack.slash_command('voice Say "hi". Link <https://acme.com|acme.com>',
+                                      user_id=ADMIN_ID).json()
+    assert "saved" in saved["text"], saved
+    assert voice.get_voice(vigie.runtime.sessions, workspace_id) == 'Say "hi". Link acme.com'
