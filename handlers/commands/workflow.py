@@ -58,9 +58,20 @@ def _mention_id(request: CommandRequest, position: int = 0) -> int:
     number = number_of(value)
     if number is None:
         if not value:
-            raise ServiceError("list.usage_id", name=request.name)
+            raise ServiceError("list.usage_id", **_usage(request.name))
         raise ServiceError("list.bad_id", value=unescape(value)[:40])
     return number
+
+
+def _usage(name: str) -> dict[str, str]:
+    """Subcommand ``name``'s usage and its first example giving every required argument (the
+    words before the first optional ``[...]``)."""
+    sub = REGISTRY.get(name)
+    if sub is None:
+        return {"usage": f"{name} ID", "example": f"{name} 42"}
+    required = len(sub.usage.split("[", 1)[0].split())
+    example = next((e for e in sub.examples if len(e.split()) >= required), sub.usage)
+    return {"usage": sub.usage, "example": example}
 
 
 def _rest(request: CommandRequest, start: int) -> str:

@@ -4,9 +4,11 @@ breaks and quotes kept, Slack's escaping undone (links, #channels, @users, &).""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from bot.services import voice
+from handlers.commands.registry import REGISTRY
 from storage.models import Approval, Draft
 from tests.e2e.conftest import ADMIN_ID, VigieApp
 from tests.e2e.test_workflow import grant, seed, settle, thread_notes
@@ -93,3 +95,26 @@ def test_template_and_voice_text_as_typed(vigie_sqlite: VigieApp) -> None:
                                       user_id=ADMIN_ID).json()
     assert "saved" in saved["text"], saved
     assert voice.get_voice(vigie.runtime.sessions, workspace_id) == 'Say "hi". Link acme.com'
+
+
+ID_VERBS = ("show", "assign", "draft", "approve", "reject", "replied", "ignore", "reopen")
+"""The verbs whose first argument is a mention id."""
+
+
+@pytest.mark.parametrize("name", ID_VERBS)
+def test_a_verb_without_its_id_shows_every_required_argument(vigie_sqlite: VigieApp,
+                                                             name: str) -> None:
+    sub = REGISTRY.get(name)
+    assert sub is not None
+    answer = vigie_sqlite.slack.slash_command(name, user_id=ADMIN_ID).json()["text"]
+    assert f"`/cm {sub.usage}`" in answer, answer
+    example = answer.rsplit("`/cm ", 1)[1].rstrip("`.")
+    required = sub.usage.split("[", 1)[0].split()
+    assert len(example.split()) >= len(required), answer
+
+
+def test_a_verb_without_its_id_in_french(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    vigie.slack.slash_command("lang fr", user_id=ADMIN_ID)
+    answer = vigie.slack.slash_command("reject", user_id=ADMIN_ID).json()["text"]
+    assert answer.startswith("Usage : `/cm reject ID reason`, par ex. `/cm reject 42 "), answer

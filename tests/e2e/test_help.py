@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import httpx
+import re
 
-from handlers.commands.registry import REGISTRY
+import httpx
+import pytest
+
+from bot.i18n import SUPPORTED_LANGUAGES
+from handlers.commands.registry import REGISTRY, Verbs
+from handlers.commands.workflow import FILTER_KEYS
 from tests.e2e.conftest import VigieApp
 from tests.harness.blockkit_limits import validate_blocks
 
@@ -73,3 +78,24 @@ def test_health_endpoints(vigie_sqlite: VigieApp) -> None:
     assert httpx.get(vigie_sqlite.url + "/nope").status_code == 404
     assert httpx.get(vigie_sqlite.url + "/slack/events").status_code == 405
     assert httpx.get(vigie_sqlite.url + "/metrics").status_code == 404  # no token: off
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_help_summaries_name_every_filter_and_verb(vigie_sqlite: VigieApp,
+                                                   language: str) -> None:
+    vigie_sqlite.slack.slash_command(f"lang {language}")
+    body = vigie_sqlite.slack.slash_command("help").json()
+    lines = "\n".join(block.get("text", {}).get("text", "")
+                      for block in body["blocks"]).splitlines()
+
+    def line_of(name: str) -> str:
+        return next(line for line in lines if f"`/cm {name}`" in line)
+
+    mentions = line_of("mentions")
+    for key in sorted(FILTER_KEYS):
+        assert f"{key}:" in mentions, (key, mentions)
+    watch = REGISTRY.get("watch")
+    assert watch is not None and isinstance(watch.role, Verbs)
+    summary = line_of("watch")
+    for verb in watch.role.items:
+        assert re.search(rf"\b{verb.name}\b", summary), (verb.name, summary)
