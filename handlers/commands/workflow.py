@@ -342,7 +342,9 @@ REGISTRY.verbs("role", Verbs((
                      role=ANYONE, nudges_outbox=True)
 def cmd_lang(request: CommandRequest, runtime: Runtime) -> Reply:
     """Choose your language."""
-    language = (request.args[0].lower() if request.args else "")
+    if not request.args:
+        raise ServiceError("list.usage_id", **_usage(request.name))
+    language = request.args[0].lower()
     members.do_set_language(runtime.sessions, request.workspace_id(runtime),
                             request.user_id, language)
     return Reply(t(language, "role.lang_set"))

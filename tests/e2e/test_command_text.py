@@ -4,11 +4,13 @@ breaks and quotes kept, Slack's escaping undone (links, #channels, @users, &).""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
 from bot.services import voice
-from handlers.commands.registry import REGISTRY
+from handlers.commands.registry import REGISTRY, Verbs
 from storage.models import Approval, Draft
 from tests.e2e.conftest import ADMIN_ID, VigieApp
 from tests.e2e.test_workflow import grant, seed, settle, thread_notes
@@ -118,3 +120,21 @@ def test_a_verb_without_its_id_in_french(vigie_sqlite: VigieApp) -> None:
     vigie.slack.slash_command("lang fr", user_id=ADMIN_ID)
     answer = vigie.slack.slash_command("reject", user_id=ADMIN_ID).json()["text"]
     assert answer.startswith("Usage : `/cm reject ID reason`, par ex. `/cm reject 42 "), answer
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_watch_usage_names_every_verb(vigie_sqlite: VigieApp, language: str) -> None:
+    vigie = vigie_sqlite
+    vigie.slack.slash_command(f"lang {language}", user_id=ADMIN_ID)
+    answer = vigie.slack.slash_command("watch frobnicate", user_id=ADMIN_ID).json()["text"]
+    watch = REGISTRY.get("watch")
+    assert watch is not None and isinstance(watch.role, Verbs)
+    for verb in watch.role.items:
+        assert re.search(rf"\b{verb.name}\b", answer), (verb.name, answer)
+    for option in ("kind:", "group:"):
+        assert option in answer, answer
+
+
+def test_lang_without_a_language_shows_its_usage(vigie_sqlite: VigieApp) -> None:
+    answer = vigie_sqlite.slack.slash_command("lang", user_id=ADMIN_ID).json()["text"]
+    assert answer == "Usage: `/cm lang en|fr`, e.g. `/cm lang fr`.", answer
