@@ -23,6 +23,7 @@ from handlers.commands.parsing import (
     SMART_QUOTES,
     channel_id_of,
     number_of,
+    typed_text,
     unescape,
     url_of,
 )
@@ -52,7 +53,8 @@ def _watch_add(request: CommandRequest, runtime: Runtime) -> Reply:
             threshold = number
         else:
             channel = channel_id_of(option) or channel
-    query = unescape(match.group("query") or "").translate(SMART_QUOTES).strip()
+    # As typed: Slack sends a typed acme.com as <http://acme.com|acme.com>, #panne as <#C…|panne>.
+    query = typed_text(match.group("query") or "").translate(SMART_QUOTES).strip()
     view = watches.do_add_watch(
         runtime.sessions, request.workspace_id(runtime), request.actor,
         name=match.group("name"), query=query, channel_id=channel, alert_threshold=threshold,

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.services import voice
+from bot.services.watches import get_watch_by_name
 from handlers.commands.registry import REGISTRY, Verbs
 from storage.models import Approval, Draft
 from tests.e2e.conftest import ADMIN_ID, VigieApp
@@ -138,3 +139,15 @@ def test_watch_usage_names_every_verb(vigie_sqlite: VigieApp, language: str) -> 
 def test_lang_without_a_language_shows_its_usage(vigie_sqlite: VigieApp) -> None:
     answer = vigie_sqlite.slack.slash_command("lang", user_id=ADMIN_ID).json()["text"]
     assert answer == "Usage: `/cm lang en|fr`, e.g. `/cm lang fr`.", answer
+
+
+def test_a_watch_query_is_read_as_typed(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    added = vigie.slack.slash_command(
+        'watch add site <http://acme.com|acme.com> OR "acme &amp; co" OR <#C07SUPPORT1|panne>',
+        user_id=ADMIN_ID).json()["text"]
+    assert "created" in added, added
+    workspace_id = vigie.runtime.workspaces.ensure(TEAM_ID).id
+    with vigie.runtime.sessions() as session:
+        watch = get_watch_by_name(session, workspace_id, "site")
+        assert watch.query == 'acme.com OR "acme & co" OR #panne'
