@@ -224,8 +224,10 @@ class XSource(Source[XConfig]):
                             window.isoformat(timespec="seconds"), backlog[0])
                 return FetchResult(mentions=[], cursor={"since_id": backlog[1]})
             params["until_id"] = backlog[0]
-        if since_id and backlog and id_time(since_id) <= window:
-            log.warning("%s: posts between ids %s and the start of X's 7-day window are "
+        if since_id and id_time(since_id) <= window:
+            # X refuses a since_id older than its window (400): a source paused for a week,
+            # or whose query found nothing for one, failed every poll from then on.
+            log.warning("%s: posts between id %s and the start of X's 7-day window are "
                         "lost (X searches 7 days back)", source, since_id)
             params["start_time"] = window.strftime("%Y-%m-%dT%H:%M:%SZ")
         elif since_id:

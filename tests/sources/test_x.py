@@ -168,18 +168,7 @@ def test_fetch_with_since_id_and_pages(httpserver: HTTPServer, http: HttpClient)
     assert first.cursor == {"since_id": "1780000000000000002"}
 
     httpserver.clear()
-    httpserver.expect_oneshot_request(
-        PATH,
-        query_string={
-            "query": "acme -is:retweet",
-            "max_results": "100",
-            "expansions": "author_id,in_reply_to_user_id",
-            "user.fields": "public_metrics,verified,username,name",
-            "tweet.fields": "created_at,lang,public_metrics,conversation_id,referenced_tweets,"
-            "author_id,entities,in_reply_to_user_id",
-            "since_id": "1780000000000000002",
-        },
-    ).respond_with_json(
+    httpserver.expect_oneshot_request(PATH).respond_with_json(
         {
             "data": PAGE_1["data"][:1],
             "includes": PAGE_1["includes"],
@@ -191,6 +180,17 @@ def test_fetch_with_since_id_and_pages(httpserver: HTTPServer, http: HttpClient)
     assert len(second.mentions) == 1
     assert second.cursor == {"since_id": "1780000000000000009"}
     assert httpserver.log[-1][0].args["next_token"] == "t2"
+    paged = dict(httpserver.log[-2][0].args)
+    # PAGE_1's ids are from 2024, past X's 7-day window: X would refuse them as since_id.
+    assert "since_id" not in paged and paged.pop("start_time")
+    assert paged == {
+        "query": "acme -is:retweet",
+        "max_results": "100",
+        "expansions": "author_id,in_reply_to_user_id",
+        "user.fields": "public_metrics,verified,username,name",
+        "tweet.fields": "created_at,lang,public_metrics,conversation_id,referenced_tweets,"
+        "author_id,entities,in_reply_to_user_id",
+    }
 
 
 def test_empty_result_keeps_the_cursor(httpserver: HTTPServer, http: HttpClient) -> None:
@@ -271,7 +271,8 @@ def test_a_stored_since_id_that_is_not_numeric_is_dropped_once_with_a_warning(
     first_request, second_request, _ = (r for r, _ in httpserver.log)
     assert "since_id" not in first_request.args  # a first poll: one page, no since_id
     assert len(first.mentions) == 2 and first.cursor == {"since_id": "1780000000000000002"}
-    assert second_request.args["since_id"] == "1780000000000000002"
+    # the cursor as X takes it: that 2024 id is past the 7-day window, so from its start
+    assert "since_id" not in second_request.args and "start_time" in second_request.args
     (warning,) = [r for r in caplog.records if "since_id" in r.getMessage()]
     assert "dropped" in warning.getMessage()
 
@@ -334,6 +335,28 @@ def test_a_backlog_past_x_s_seven_days_reads_what_x_still_serves_and_ends(
     closed = source.fetch(http, cfg, past)
     assert closed.mentions == [] and closed.cursor == {"since_id": read}
     assert len(search.requests) == 1  # nothing asked that X would refuse
+
+
+def test_a_cursor_older_than_x_s_seven_days_is_read_from_the_window_not_refused(
+    httpserver: HTTPServer, http: HttpClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A source paused for a week (or whose query found nothing for one) kept a since_id X
+    # refuses with a 400: every poll failed from then on, until someone deleted the source.
+    search = XRecentSearch().serve(httpserver)
+    now = datetime.now(UTC)
+    stale = {"since_id": x_id(now - timedelta(days=9))}
+    source, cfg = XSource(), config(httpserver, max_results=10)
+    with caplog.at_level("WARNING", logger="bot.sources"):
+        quiet = source.fetch(http, cfg, stale)  # nothing new in the window yet
+    assert quiet.mentions == [] and quiet.cursor == stale
+    arrived = search.post(now - timedelta(days=2), 3)
+    found = source.fetch(http, cfg, quiet.cursor)
+    assert sorted(m.external_id for m in found.mentions) == arrived
+    assert found.cursor == {"since_id": arrived[-1]}
+    assert all("since_id" not in r and "start_time" in r for r in search.requests[:2])
+    assert any("lost" in r.getMessage() for r in caplog.records)
+    assert source.fetch(http, cfg, found.cursor).mentions == []
+    assert search.requests[-1]["since_id"] == arrived[-1]  # back to since_id once it moved
 
 
 @pytest.mark.parametrize("backlog", [
