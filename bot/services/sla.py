@@ -10,7 +10,9 @@ SLA: a mention only they hold has none, and one a brand watch also holds gets th
 A reminder goes to the assignee (DM) at 75 % of the time, a notice to the card's thread on
 breach, and an escalation to approvers when an urgent mention breaches. Each is sent once
 per mention: a ``sla_notices`` row (unique per mention and kind) is written in the same
-transaction as its outbox message, so a restart never repeats one.
+transaction as its outbox message, so a restart never repeats one. The reminder is the
+assignee's: reassigning or reopening the mention deletes it (``workflow``), so the new
+assignee is reminded too.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -54,6 +54,7 @@ from storage.models import (
     Workspace,
     utcnow,
 )
+from storage.models_sla import SlaNotice
 
 __all__ = ["RULES", "DraftOrigin", "DraftToApprove", "Outcome", "StaleDraft", "allowed_actions",
            "check_allowed", "text_hash"]
@@ -64,6 +65,8 @@ MAX_DRAFT = 5000
 MAX_REASON = 500
 USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
 """A Slack user id as Slack sends it (users_select, ``<@U…>``): anything else is refused."""
+SLA_REMINDER = "reminder"
+"""The SLA notice addressed to the assignee (``bot.services.sla``)."""
 HASH_PREFIX = 16
 """Hex digits of a draft's text hash that an Approve button carries (64 bits)."""
 
@@ -220,6 +223,11 @@ def _transition(session: Session, workspace_id: int, mention: Mention, actor: Ac
                 detail: dict[str, Any] | None = None, note: Note, **values: Any) -> Outcome:
     before = mention.status
     after = rule.target.value if rule.target is not None else values.pop("status", before)
+    if action == "reopen" or values.get("assignee_user_id",
+                                        mention.assignee_user_id) != mention.assignee_user_id:
+        # The SLA reminder is the assignee's: whoever gets the mention now hears it too.
+        session.execute(delete(SlaNotice).where(SlaNotice.mention_id == mention.id,
+                                                SlaNotice.kind == SLA_REMINDER))
     _bump(session, mention, status=after, **values)
     record(session, workspace_id, actor, f"mention.{action}", mention_id=mention.id,
            from_status=before, to_status=after, reason=reason, detail=detail)

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.services.actors import CLI
+from bot.services import workflow
+from bot.services.actors import CLI, Actor
 from bot.services.errors import ServiceError
 from bot.services.outbox import KIND_POST, KIND_THREAD
 from bot.services.sla import (
@@ -85,3 +86,48 @@ def test_reminder_breach_and_escalation_are_sent_once(
                                .order_by(OutboxMessage.id)).all()
     assert [tuple(r) for r in rows] == [(KIND_POST, "U0AGENT01"), (KIND_THREAD, "C0ACME123"),
                                         (KIND_POST, "U0APPROVER")]
+
+
+def _reminders(sessions: sessionmaker[Session]) -> list[str]:
+    with sessions() as session:
+        return list(session.scalars(select(OutboxMessage.channel).where(
+            OutboxMessage.kind == KIND_POST).order_by(OutboxMessage.id)))
+
+
+def test_a_new_assignee_gets_the_reminder_too(
+    sessions: sessionmaker[Session], workspace_id: int
+) -> None:
+    # Reported: the 75 % reminder was kept once per mention, so after Alice had hers and
+    # the mention went to Bob, Bob never got one; a /cm reopen did not reset it either.
+    created = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    alice, bob = Actor("U0ALICE01", "slash_command"), Actor("U0BOBBY01", "slash_command")
+    with transaction(sessions) as session:
+        watch = Watch(workspace_id=workspace_id, name="acme", channel_id="C0ACME123",
+                      sla_normal_minutes=600)
+        session.add(watch)
+        session.add_all(Member(workspace_id=workspace_id, user_id=user, role="agent")
+                        for user in ("U0ALICE01", "U0BOBBY01"))
+        session.flush()
+        mention = Mention(workspace_id=workspace_id, watch_id=watch.id, network="rss",
+                          external_id="1", url="https://blog.example/1", text="help!",
+                          published_at=created, created_at=created, priority=10,
+                          assignee_user_id="U0ALICE01", status="assigned", alerted=True,
+                          slack_channel="C0ACME123", slack_ts="1.1")
+        session.add(mention)
+        session.flush()
+        mention_id = mention.id
+    at = created + timedelta(minutes=460)  # past 75 % of 600, before the breach
+    assert run_sla_checks(sessions, at, "UTC") == 1
+    assert _reminders(sessions) == ["U0ALICE01"]
+    workflow.do_assign(sessions, workspace_id, alice, mention_id, "U0BOBBY01")
+    assert run_sla_checks(sessions, at + timedelta(minutes=1), "UTC") == 1
+    assert run_sla_checks(sessions, at + timedelta(minutes=2), "UTC") == 0
+    assert _reminders(sessions) == ["U0ALICE01", "U0BOBBY01"]
+    # Given to the same person again: no new reminder.
+    workflow.do_assign(sessions, workspace_id, bob, mention_id, "U0BOBBY01")
+    assert run_sla_checks(sessions, at + timedelta(minutes=3), "UTC") == 0
+    # Marked replied by mistake and reopened before the deadline: the reminder comes back.
+    workflow.do_mark_replied(sessions, workspace_id, bob, mention_id)
+    workflow.do_simple(sessions, workspace_id, bob, mention_id, "reopen")
+    assert run_sla_checks(sessions, at + timedelta(minutes=4), "UTC") == 1
+    assert _reminders(sessions) == ["U0ALICE01", "U0BOBBY01", "U0BOBBY01"]
