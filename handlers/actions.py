@@ -35,7 +35,7 @@ from handlers.home import refresh_home
 
 # \Z, not $: "$" also matches before a final newline, and "vigie.ignore\n" is no action.
 CARD_ACTION = re.compile(
-    r"^vigie\.(assign|draft|approve|reject|replied|ignore|reopen|close|retry)\Z")
+    r"^vigie\.(assign|draft|approve|reject|withdraw|replied|ignore|reopen|close|retry)\Z")
 OPPORTUNITY_ACTION = re.compile(r"^vigie\.opp_(take|draft|contacted|dismiss|reopen)\Z")
 OPPORTUNITY_VERBS = {"take": "assign", "contacted": "contacted", "dismiss": "dismiss",
                      "reopen": "reopen"}
@@ -133,6 +133,8 @@ def card_button(runtime: Runtime, click: Click) -> None:
         runtime.nudge_replies()
     elif name == "replied":
         workflow.do_mark_replied(runtime.sessions, ctx.workspace_id, ctx.actor, mention_id)
+    elif name == "withdraw":
+        workflow.do_withdraw(runtime.sessions, ctx.workspace_id, ctx.actor, mention_id)
     else:
         workflow.do_simple(runtime.sessions, ctx.workspace_id, ctx.actor, mention_id, name)
     runtime.nudge_outbox()

@@ -297,7 +297,8 @@ class DraftAuthor(Base):
 
 
 class Approval(Base):
-    """The single decision (approved or rejected) taken on one draft."""
+    """The single decision taken on one draft: approved or rejected; an approval becomes
+    withdrawn when the mention goes back before its reply went out."""
 
     __tablename__ = "approvals"
 

@@ -26,7 +26,7 @@ from bot.messages.show import DraftToApprove
 from bot.messages.stored import spec_payload
 from bot.replies.risk import check_draft
 from bot.services import assignees, notifications, triage_labels
-from bot.services.actors import Actor
+from bot.services.actors import BRAND_ACCOUNT, Actor
 from bot.services.audit import record
 from bot.services.errors import Forbidden, NeedsOverride, NotFound, ServiceError, Term
 from bot.services.outbox import (
@@ -38,12 +38,15 @@ from bot.services.outbox import (
     repost_lost_card,
 )
 from bot.services.permissions import role_of
+from bot.services.reply_queue import CANCELLED as REPLY_CANCELLED
+from bot.services.reply_queue import FAILED as REPLY_FAILED
 from bot.services.reply_queue import PENDING as REPLY_PENDING
 from bot.services.reply_queue import latest_reply, queue_reply
 from bot.services.workspaces import workspace_language
 from storage.db import transaction
 from storage.models import (
     Approval,
+    AuditEvent,
     Draft,
     DraftAuthor,
     DraftOrigin,
@@ -54,6 +57,7 @@ from storage.models import (
     Workspace,
     utcnow,
 )
+from storage.models_replies import ReplyPost
 from storage.models_sla import SlaNotice
 
 __all__ = ["RULES", "DraftOrigin", "DraftToApprove", "Outcome", "StaleDraft", "allowed_actions",
@@ -67,6 +71,9 @@ USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
 """A Slack user id as Slack sends it (users_select, ``<@U…>``): anything else is refused."""
 SLA_REMINDER = "reminder"
 """The SLA notice addressed to the assignee (``bot.services.sla``)."""
+APPROVED_DECISION, WITHDRAWN = "approved", "withdrawn"
+"""An approval's decisions: approved, and withdrawn once the mention went back from
+approved without the reply being sent (withdrawn, sent back, redrafted or ignored)."""
 HASH_PREFIX = 16
 """Hex digits of a draft's text hash that an Approve button carries (64 bits)."""
 
@@ -82,13 +89,12 @@ class Rule:
 
 RULES: dict[str, Rule] = {
     "assign": Rule(Role.AGENT, OPEN, None),
-    "draft": Rule(Role.AGENT, frozenset({S.NEW, S.ASSIGNED, S.DRAFTING, S.AWAITING_APPROVAL}),
-                  S.AWAITING_APPROVAL),
+    "draft": Rule(Role.AGENT, OPEN, S.AWAITING_APPROVAL),
     "approve": Rule(Role.APPROVER, frozenset({S.AWAITING_APPROVAL}), S.APPROVED),
-    "reject": Rule(Role.APPROVER, frozenset({S.AWAITING_APPROVAL}), S.DRAFTING),
+    "reject": Rule(Role.APPROVER, frozenset({S.AWAITING_APPROVAL, S.APPROVED}), S.DRAFTING),
+    "withdraw": Rule(Role.APPROVER, frozenset({S.APPROVED}), S.DRAFTING),
     "replied": Rule(Role.AGENT, OPEN, S.REPLIED),
-    "ignore": Rule(Role.AGENT, frozenset({S.NEW, S.ASSIGNED, S.DRAFTING, S.AWAITING_APPROVAL}),
-                   S.IGNORED),
+    "ignore": Rule(Role.AGENT, OPEN, S.IGNORED),
     "reopen": Rule(Role.AGENT, frozenset({S.IGNORED, S.REPLIED, S.CLOSED}), S.NEW),
     "close": Rule(Role.AGENT, frozenset({S.REPLIED}), S.CLOSED),
 }
@@ -127,9 +133,16 @@ class WarningsToConfirm(StaleDraft):
     confirmed it yet (``draft`` is what to show, warnings included)."""
 
 
+CARD_LEAVES_OUT = {S.APPROVED: frozenset({"reject"})}
+"""Actions a status allows that its card leaves to the command: on an approved card,
+Withdraw approval sends the draft back (`/cm reject ID reason` does too, with a reason)."""
+
+
 def allowed_actions(status: str) -> list[str]:
     """The actions the card offers in ``status`` (buttons are filtered by this)."""
-    return [name for name, rule in RULES.items() if MentionStatus(status) in rule.sources]
+    state = MentionStatus(status)
+    hidden = CARD_LEAVES_OUT.get(state, frozenset())
+    return [name for name, rule in RULES.items() if state in rule.sources and name not in hidden]
 
 
 def check_allowed(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
@@ -223,6 +236,8 @@ def _transition(session: Session, workspace_id: int, mention: Mention, actor: Ac
                 detail: dict[str, Any] | None = None, note: Note, **values: Any) -> Outcome:
     before = mention.status
     after = rule.target.value if rule.target is not None else values.pop("status", before)
+    if before == S.APPROVED.value and after not in {S.APPROVED.value, S.REPLIED.value}:
+        detail = {**(detail or {}), **_withdraw_approval(session, mention)}
     if action == "reopen" or values.get("assignee_user_id",
                                         mention.assignee_user_id) != mention.assignee_user_id:
         # The SLA reminder is the assignee's: whoever gets the mention now hears it too.
@@ -236,6 +251,37 @@ def _transition(session: Session, workspace_id: int, mention: Mention, actor: Ac
                                 reason=reason, detail=detail)
     triage_labels.on_transition(session, mention, actor, action)
     return Outcome(mention.id, after, f"workflow.done_{action}", {"id": mention.id})
+
+
+def _withdraw_approval(session: Session, mention: Mention) -> dict[str, Any]:
+    """An approved mention goes back (withdrawn, sent back, redrafted or ignored): the
+    approval of its draft no longer stands, and the post it queued is called off, unless
+    posting has started (the network may hold the reply already): then nothing changes."""
+    approval = session.scalar(select(Approval).where(
+        Approval.mention_id == mention.id, Approval.decision == APPROVED_DECISION)
+        .order_by(Approval.id.desc()).limit(1))
+    if approval is None:
+        return {}
+    reply = session.scalar(select(ReplyPost).where(ReplyPost.draft_id == approval.draft_id))
+    called_off = None
+    if reply is not None and reply.status != REPLY_CANCELLED:
+        # Compare-and-set against the sender's lease, which counts an attempt first: a
+        # queued post nobody took yet, or one that failed, is called off; anything else is
+        # on its way or out.
+        called = 0
+        if reply.status in {REPLY_PENDING, REPLY_FAILED}:
+            started = [ReplyPost.attempts == 0] if reply.status == REPLY_PENDING else []
+            called = session.execute(
+                update(ReplyPost).where(ReplyPost.id == reply.id,
+                                        ReplyPost.status == reply.status, *started)
+                .values(status=REPLY_CANCELLED, error="approval withdrawn")
+                .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
+        if called != 1:
+            raise ServiceError("workflow.posting_started", id=str(mention.id),
+                               network=mention.network)
+        called_off = reply.status
+    approval.decision = WITHDRAWN
+    return {"approval_withdrawn": approval.draft_version, "reply_called_off": called_off}
 
 
 def transition(session: Session, workspace_id: int, mention: Mention, actor: Actor,
@@ -420,7 +466,7 @@ def do_approve(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                 raise WarningsToConfirm("workflow.confirm_warnings", shown, id=mention_id,
                                         version=draft.version)
             session.add(Approval(draft_id=draft.id, mention_id=mention.id,
-                                 approver_user_id=actor.name, decision="approved",
+                                 approver_user_id=actor.name, decision=APPROVED_DECISION,
                                  draft_version=draft.version, text_hash=current_hash,
                                  reason=reason, override=reason is not None))
             session.flush()
@@ -479,16 +525,18 @@ def _bound_hash(actor: Actor, draft: Draft, version: int | None, digest: str | N
 
 def do_reject(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
               mention_id: int, reason: str) -> Outcome:
-    """Send the draft back with a reason."""
+    """Send the draft back with a reason (an approved one too: its approval is withdrawn,
+    the audit trail and the thread keep why)."""
     cleaned = _reason(reason, required=True)
     try:
         with transaction(sessions) as session:
             mention, rule, draft = _draft_to_decide(session, workspace_id, actor, "reject",
                                                     mention_id)
-            session.add(Approval(draft_id=draft.id, mention_id=mention.id,
-                                 approver_user_id=actor.name, decision="rejected",
-                                 reason=cleaned))
-            session.flush()
+            if mention.status != S.APPROVED.value:
+                session.add(Approval(draft_id=draft.id, mention_id=mention.id,
+                                     approver_user_id=actor.name, decision="rejected",
+                                     reason=cleaned))
+                session.flush()
             language = workspace_language(session, workspace_id)
             return _transition(
                 session, workspace_id, mention, actor, "reject", rule, reason=cleaned,
@@ -545,9 +593,52 @@ def _is_link(url: str) -> bool:
             and not any(ch in url for ch in "<>| \t\r\n"))
 
 
+def do_withdraw(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+                mention_id: int, *, reason: str | None = None) -> Outcome:
+    """Withdraw the approval of an approved mention (approvers): back to drafting, its
+    draft kept to edit and send for approval again. Refused once its post has started on
+    the network (it may be out); a post that failed is called off."""
+    cleaned = _reason(reason, required=False)
+    with transaction(sessions) as session:
+        mention, rule, draft = _draft_to_decide(session, workspace_id, actor, "withdraw",
+                                                mention_id)
+        language = workspace_language(session, workspace_id)
+        note = Note.of(language, "workflow.note_withdraw", actor=_who(actor),
+                       version=draft.version)
+        if cleaned:
+            note = note.then("workflow.note_reason", reason=Text(cleaned))
+        outcome = _transition(session, workspace_id, mention, actor, "withdraw", rule,
+                              reason=cleaned, note=note)
+        outcome.params["version"] = draft.version
+        return outcome
+
+
+SEEN_REPLY_SURFACES = frozenset({"network", BRAND_ACCOUNT.surface})
+"""Where a "replied" comes from when a reply was seen going out: Vigie posted it, or the
+brand's account was seen answering on the network."""
+
+
+def _undo_hand_reply(session: Session, mention: Mention) -> dict[str, Any]:
+    """A person reopens a mention marked replied by hand: the mark is undone (its reply
+    time, and its first response if this mark gave it), so reports stop counting an answer
+    nobody saw go out. A reply Vigie posted or saw on the network stays counted."""
+    if mention.status != S.REPLIED.value or mention.replied_at is None:
+        return {}
+    surface = session.scalar(select(AuditEvent.surface).where(
+        AuditEvent.mention_id == mention.id, AuditEvent.action == "mention.replied")
+        .order_by(AuditEvent.id.desc()).limit(1))
+    if surface is None or surface in SEEN_REPLY_SURFACES:
+        return {}
+    values: dict[str, Any] = {"replied_at": None, "reply_url": None}
+    if mention.first_response_at == mention.replied_at:
+        values["first_response_at"] = None
+    return values
+
+
 def do_simple(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
               mention_id: int, action: str, *, reason: str | None = None) -> Outcome:
-    """Ignore (optional reason), reopen or close a mention."""
+    """Ignore (optional reason), reopen or close a mention. Reopening a mention marked
+    replied by hand undoes the mark (``_undo_hand_reply``)."""
     if action not in {"ignore", "reopen", "close"}:
         raise ValueError(action)
     cleaned = _reason(reason, required=False)
@@ -558,5 +649,19 @@ def do_simple(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
         note = Note.of(language, f"workflow.note_{action}", actor=_who(actor))
         if cleaned:
             note = note.then("workflow.note_reason", reason=Text(cleaned))
-        return _transition(session, workspace_id, mention, actor, action, rule,
-                           reason=cleaned, note=note)
+        undone = _undo_hand_reply(session, mention) if action == "reopen" else {}
+        detail = None
+        if undone:
+            note = note.then("workflow.note_reply_undone")
+            detail = {"reply_undone": {"replied_at": _iso(mention.replied_at),
+                                       "first_response_at": _iso(mention.first_response_at),
+                                       "reply_url": mention.reply_url}}
+        outcome = _transition(session, workspace_id, mention, actor, action, rule,
+                              reason=cleaned, note=note, detail=detail, **undone)
+        if undone:
+            outcome.message_key = "workflow.done_reopen_undone"
+        return outcome
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None

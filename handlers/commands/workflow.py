@@ -1,5 +1,5 @@
-"""`/cm mentions`, `show`, `assign`, `draft`, `approve`, `reject`, `replied`, `ignore`,
-`reopen`, `role` and `lang`: parse, then call one service."""
+"""`/cm mentions`, `show`, `assign`, `draft`, `approve`, `reject`, `withdraw`, `replied`,
+`ignore`, `reopen`, `role` and `lang`: parse, then call one service."""
 
 from __future__ import annotations
 
@@ -268,6 +268,17 @@ def cmd_reject(request: CommandRequest, runtime: Runtime) -> Reply:
     """Send the draft back."""
     outcome = workflow.do_reject(runtime.sessions, request.workspace_id(runtime),
                                  request.actor, _mention_id(request), _rest(request, 1))
+    return Reply(outcome.message(request.language))
+
+
+@REGISTRY.subcommand("withdraw", usage="withdraw ID [reason]",
+                     examples=("withdraw 42", "withdraw 42 typo in the order number"),
+                     role=Role.APPROVER, refusal="workflow.denied", nudges_outbox=True)
+def cmd_withdraw(request: CommandRequest, runtime: Runtime) -> Reply:
+    """Withdraw an approval: the draft goes back to drafting, kept."""
+    outcome = workflow.do_withdraw(runtime.sessions, request.workspace_id(runtime),
+                                   request.actor, _mention_id(request),
+                                   reason=_rest(request, 1) or None)
     return Reply(outcome.message(request.language))
 
 

@@ -30,6 +30,7 @@ INVOCATIONS: dict[str, tuple[str, str]] = {
     "draft": ("draft 999", "#999"),
     "approve": ("approve 999 vx", "vx"),
     "reject": ("reject 999 too formal", "#999"),
+    "withdraw": ("withdraw 999", "#999"),
     "replied": ("replied 999", "#999"),
     "ignore": ("ignore 999", "#999"),
     "reopen": ("reopen 999", "#999"),

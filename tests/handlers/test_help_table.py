@@ -32,6 +32,7 @@ USAGES = {
     'draft': 'draft ID [text]',
     'approve': 'approve ID vN [confirm, for a draft with warnings] [reason, for a high-risk draft]',
     'reject': 'reject ID reason',
+    'withdraw': 'withdraw ID [reason]',
     'replied': 'replied ID [reply URL]',
     'ignore': 'ignore ID [reason]',
     'reopen': 'reopen ID',
@@ -124,6 +125,10 @@ EXAMPLES = {
     ),
     'reject': (
         'reject 42 too formal, use the first name',
+    ),
+    'withdraw': (
+        'withdraw 42',
+        'withdraw 42 typo in the order number',
     ),
     'replied': (
         'replied 42',

@@ -45,7 +45,7 @@ INVOCATIONS = (
     "notify status",
     "mentions", "show {mention}", "assign {mention} <@U07ANA0001|ana>",
     "draft {mention} Sorry to hear that", "approve {mention} v1", "reject {mention} too formal",
-    "replied {mention}", "ignore {mention}", "reopen {mention}",
+    "withdraw {mention}", "replied {mention}", "ignore {mention}", "reopen {mention}",
     "role list", "role add <@U07DUMMY01|d> agent", "role remove <@U07DUMMY01|d>",
     "lang en", "forget @nobody@mastodon.social",
     "forget undo @nobody@mastodon.social",

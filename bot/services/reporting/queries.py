@@ -8,6 +8,9 @@ Definitions used everywhere in reports:
   its own: the case's first mention carries whether the case was answered.
 - A mention is *answered* when it has a first response or a reply time
   (``first_response_at`` or ``replied_at`` set, which "mark replied" and posting do).
+  A person reopening a mention marked replied by hand takes that mark back: nothing was
+  seen going out, so it no longer counts as answered, nor gives a response time. A reply
+  Vigie posted or saw on the brand's account stays counted (``workflow.do_simple``).
 - The *first-response time* is ``first_response_at - created_at`` (``created_at`` is when
   Vigie stored the mention, the moment the team could first see it).
 - A mention is *open* when it is actionable, its status is one of new, assigned, drafting,
