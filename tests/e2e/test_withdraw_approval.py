@@ -50,10 +50,9 @@ def _answered_at(vigie: VigieApp, mention_id: int) -> tuple[object, object]:
         return mention.first_response_at, mention.replied_at
 
 
-def test_an_approver_withdraws_an_approval_from_the_card(vigie_sqlite: VigieApp) -> None:
+def test_an_approver_withdraws_an_approval_from_the_card(vigie: VigieApp) -> None:
     # Reported: on a network Vigie cannot post to, an approved reply with a typo could not
     # be edited, sent back or ignored ("Mention #1 is *Approved*, so ... is not possible").
-    vigie = vigie_sqlite
     mention_id = seed(vigie)
     _approved(vigie, mention_id)
     approved = card(vigie, mention_id)
@@ -111,9 +110,8 @@ def test_the_withdraw_button_speaks_french(vigie_sqlite: VigieApp) -> None:
     ("reject {id} typo in the order number", APPROVER, "drafting"),
 ])
 def test_an_approved_mention_is_redrafted_ignored_or_sent_back(
-    vigie_sqlite: VigieApp, command: str, user: str, after: str
+    vigie: VigieApp, command: str, user: str, after: str
 ) -> None:
-    vigie = vigie_sqlite
     mention_id = seed(vigie)
     _approved(vigie, mention_id)
     answer = vigie.slack.slash_command(command.format(id=mention_id), user_id=user).json()
@@ -125,11 +123,10 @@ def test_an_approved_mention_is_redrafted_ignored_or_sent_back(
 
 
 def test_reopening_a_mention_marked_replied_by_mistake_undoes_the_mark(
-    vigie_sqlite: VigieApp
+    vigie: VigieApp
 ) -> None:
     # Reported: Mark replied then reopen then ignore left first_response_at and
     # replied_at set: the digest and the monthly report counted a reply never sent.
-    vigie = vigie_sqlite
     mention_id = seed(vigie)
     _approved(vigie, mention_id)
     vigie.slack.slash_command(f"replied {mention_id}", user_id=USER_ID)
@@ -168,9 +165,8 @@ def _mastodon_approve(vigie: VigieApp, mention_id: int, version: int = 1) -> Non
 
 
 def test_a_queued_post_not_started_is_called_off(
-    vigie_sqlite: VigieApp, httpserver: HTTPServer, shared_data: Path
+    vigie: VigieApp, httpserver: HTTPServer, shared_data: Path
 ) -> None:
-    vigie = vigie_sqlite
     fake, mention_id = mastodon_setup(vigie, httpserver, shared_data)
     drafted = vigie.slack.slash_command(f"draft {mention_id} Sorry, we're on it").json()
     assert "saved" in drafted["text"], drafted
