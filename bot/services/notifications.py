@@ -57,8 +57,8 @@ DIGEST_SIZE = 10
 HOME_BATCH = 50
 APPROVER_ROLES = (Role.APPROVER.value, Role.ADMIN.value)
 
-ASSIGNED, APPROVED, REJECTED, POSTED, REOPENED = (
-    "assigned", "approved", "rejected", "posted", "reopened")
+ASSIGNED, APPROVED, REJECTED, POSTED, REOPENED, WITHDRAWN = (
+    "assigned", "approved", "rejected", "posted", "reopened", "withdrawn")
 APPROVAL_DIGEST = "approval_digest"
 
 
@@ -117,7 +117,7 @@ def on_transition(session: Session, workspace_id: int, mention: Mention, actor: 
     concerned = [assignee, previous_assignee]
     drafter = None
     approvers: list[str] = []
-    if action in {"approve", "reject", "replied"}:
+    if action in {"approve", "reject", "replied", "withdraw"}:
         drafter = session.scalar(select(Draft.author_user_id).where(
             Draft.mention_id == mention.id).order_by(Draft.version.desc()).limit(1))
         concerned.append(drafter)
@@ -130,6 +130,8 @@ def on_transition(session: Session, workspace_id: int, mention: Mention, actor: 
         recipient, event = assignee, ASSIGNED
     elif action in {"approve", "reject"}:
         recipient, event = drafter, APPROVED if action == "approve" else REJECTED
+    elif action == "withdraw":
+        recipient, event = drafter, WITHDRAWN
     elif action == "replied" and actor.surface == "network":
         recipient, event = drafter, POSTED
     elif action == "reopen":

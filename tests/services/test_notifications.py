@@ -199,6 +199,19 @@ def test_decisions_tell_the_drafter(sessions: sessionmaker[Session], workspace_i
     assert posted is not None and "mastodon" in posted
 
 
+def test_a_withdrawn_approval_tells_the_drafter(
+    sessions: sessionmaker[Session], workspace_id: int
+) -> None:
+    _setup(sessions, workspace_id)
+    mention_id = _mention(sessions, workspace_id)
+    workflow.do_save_draft(sessions, workspace_id, AGENT, mention_id, "With a typo")
+    workflow.do_approve(sessions, workspace_id, APPROVER, mention_id, version=1)
+    workflow.do_withdraw(sessions, workspace_id, ADMIN, mention_id, reason="typo")
+    assert _dms(sessions) == [(AGENT.user_id, "approved"), (AGENT.user_id, "withdrawn")]
+    withdrawn = list(_texts(sessions).values())[-1]
+    assert withdrawn is not None and f"<@{ADMIN.user_id}> withdrew the approval" in withdrawn
+
+
 def test_marked_replied_by_hand_and_self_decisions_are_not_told(
     sessions: sessionmaker[Session], workspace_id: int
 ) -> None:
