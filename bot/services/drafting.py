@@ -10,9 +10,9 @@ from bot.replies.limits import measure
 from bot.replies.risk import check_draft
 from bot.replies.templates import choose_template, render_template
 from bot.services.actors import Actor
-from bot.services.errors import NotFound
+from bot.services.errors import NotFound, ServiceError
 from bot.services.voice import custom_templates
-from bot.services.workflow import latest_draft, require_action
+from bot.services.workflow import MAX_DRAFT, latest_draft, require_action
 from storage.models import DraftOrigin, Mention, Workspace
 
 
@@ -39,7 +39,8 @@ def draft_context(sessions: sessionmaker[Session], workspace_id: int, mention_id
     """The latest draft if there is one, else a template chosen by intent and language.
 
     With ``actor``: only if they may draft a reply to the mention now (the explanation
-    otherwise), checked on the same load.
+    otherwise), checked on the same load. A draft longer than the editor holds (saved
+    before drafts were capped) is refused with the way to replace it, not cut.
     """
     with sessions() as session:
         mention = (require_action(session, workspace_id, actor, mention_id, "draft")
@@ -50,6 +51,9 @@ def draft_context(sessions: sessionmaker[Session], workspace_id: int, mention_id
         brand = str((workspace.settings or {}).get("brand_name") or "") if workspace else ""
         author = mention.author.name or mention.author.handle if mention.author else ""
         draft = latest_draft(session, mention.id)
+        if draft is not None and len(draft.text) > MAX_DRAFT:
+            raise ServiceError("workflow.draft_too_long_for_editor", id=str(mention.id),
+                               version=str(draft.version), limit=str(MAX_DRAFT))
         language = mention.language or "en"
         if draft is not None:
             text, origin = draft.text, DraftOrigin(draft.origin)

@@ -65,7 +65,9 @@ __all__ = ["RULES", "DraftOrigin", "DraftToApprove", "Outcome", "StaleDraft", "a
 
 S = MentionStatus
 OPEN = frozenset({S.NEW, S.ASSIGNED, S.DRAFTING, S.AWAITING_APPROVAL, S.APPROVED})
-MAX_DRAFT = 5000
+MAX_DRAFT = 3000
+"""The longest draft: the draft editor's input holds 3,000 characters (Slack's limit for a
+plain_text_input), and a longer draft saved by `/cm draft` would be cut there."""
 MAX_REASON = 500
 USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
 """A Slack user id as Slack sends it (users_select, ``<@U…>``): anything else is refused."""
