@@ -33,3 +33,5 @@ CLI = Actor(None, "cli")
 SCHEDULER = Actor(None, "scheduler")
 BRAND_ACCOUNT = Actor(None, "brand_account")
 """The brand's own account, replying natively on a network (found there by ingest)."""
+CUSTOMER = Actor(None, "conversation")
+"""The customer writing again in an answered case (it reopens the case)."""

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.messages.notes import Note, Text
 from bot.messages.show import ConversationPost
-from bot.services.actors import BRAND_ACCOUNT, Actor
+from bot.services.actors import BRAND_ACCOUNT, CUSTOMER
 from bot.services.brand_accounts import BrandHandles
 from bot.services.errors import ServiceError
 from bot.services.outbox import KIND_CARD, do_enqueue
@@ -51,8 +51,6 @@ log = logging.getLogger(__name__)
 
 BRAND = BRAND_ACCOUNT
 """Who marks a case replied when the brand answered from its own account."""
-CUSTOMER = Actor(None, "conversation")
-"""Who reopens a case when the customer writes again."""
 NOTE_TEXT = 500
 REOPENS = frozenset({MentionStatus.REPLIED.value, MentionStatus.CLOSED.value})
 

@@ -1,7 +1,8 @@
 """Telling people about their work: direct messages and App Home refreshes.
 
 Who hears what (never the person who did it, never someone who turned DMs off):
-- the assignee, when a mention is given to them, and when a mention of theirs reopens;
+- the assignee, when a mention is given to them, and when a mention of theirs reopens (by
+  someone's hand, or because the customer wrote again in its case);
 - the approvers (approver or admin role), when drafts wait for them: one digest at most per
   window (``VIGIE_NOTIFY_DIGEST_MINUTES``) listing every draft then waiting, none written
   by them;
@@ -30,7 +31,7 @@ from bot.i18n import language_for
 from bot.messages.delivery import DeliveryError, HomePublisher, OutgoingMessage
 from bot.messages.home import HomeSpec
 from bot.messages.notes import MentionRef, Note, NoteWithMentions, Text, Who
-from bot.services.actors import Actor
+from bot.services.actors import CUSTOMER, Actor
 from bot.services.audit import record
 from bot.services.outbox import EVENT_TYPE_MESSAGE, OutboxSender, do_enqueue, message_metadata
 from storage.claims import skip_locked
@@ -57,8 +58,8 @@ DIGEST_SIZE = 10
 HOME_BATCH = 50
 APPROVER_ROLES = (Role.APPROVER.value, Role.ADMIN.value)
 
-ASSIGNED, APPROVED, REJECTED, POSTED, REOPENED, WITHDRAWN = (
-    "assigned", "approved", "rejected", "posted", "reopened", "withdrawn")
+ASSIGNED, APPROVED, REJECTED, POSTED, REOPENED, WITHDRAWN, WROTE_AGAIN = (
+    "assigned", "approved", "rejected", "posted", "reopened", "withdrawn", "wrote_again")
 APPROVAL_DIGEST = "approval_digest"
 
 
@@ -135,7 +136,7 @@ def on_transition(session: Session, workspace_id: int, mention: Mention, actor: 
     elif action == "replied" and actor.surface == "network":
         recipient, event = drafter, POSTED
     elif action == "reopen":
-        recipient, event = assignee, REOPENED
+        recipient, event = assignee, WROTE_AGAIN if actor == CUSTOMER else REOPENED
     if recipient and event and recipient != actor.user_id and states[recipient].dm_enabled:
         payload: dict[str, Any] = {"event": event, "mention_id": mention.id,
                                    "actor": actor.name}
@@ -258,7 +259,7 @@ def render_notification(session: Session, row: OutboxMessage) -> OutgoingMessage
         mention = session.get(Mention, row.payload.get("mention_id"))
         if mention is None or mention.workspace_id != row.workspace_id:
             return None
-        note = Note.of(language, f"notify.{event}",
+        note = Note.of(language, f"notify.{event}", id=mention.id,
                        actor=Who(str(row.payload.get("actor") or "")),
                        network=Text(mention.network),
                        reason=Text(str(row.payload.get("reason") or "")))
