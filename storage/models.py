@@ -60,7 +60,8 @@ class Role(StrEnum):
 
 
 class MentionStatus(StrEnum):
-    """The states of DESIGN.md: new -> ... -> replied -> closed, or ignored."""
+    """The states of DESIGN.md: new -> ... -> replied -> closed, or ignored; a follow-up
+    that joined a case is ``follow_up`` (its case's mention carries the work)."""
 
     NEW = "new"
     ASSIGNED = "assigned"
@@ -70,6 +71,9 @@ class MentionStatus(StrEnum):
     REPLIED = "replied"
     CLOSED = "closed"
     IGNORED = "ignored"
+    FOLLOW_UP = "follow_up"
+    """The customer wrote again in a case: the post is worked through its case's first
+    mention (``bot.services.cases``), never on its own."""
 
 
 class DraftOrigin(StrEnum):

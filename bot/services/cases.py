@@ -10,7 +10,9 @@ Ingest calls three hooks, inside its transaction:
 - ``attach_mentions`` (after insert): a customer's follow-up joins the case instead of
   getting a card of its own; the case's cards (one per channel its watches and topic
   routes sent it to) are updated and their threads get the follow-up, and a replied case
-  reopens with its SLA restarted.
+  reopens with its SLA restarted. The follow-up's status becomes ``follow_up``: it is no
+  open work of its own (listings, the digest, the Home, SLA checks leave it out), and the
+  workflow acts on the case's first mention for its id (``bot.services.workflow``).
 
 Cases are created lazily, when a second post of a conversation arrives. Several workers
 and sources never create a case or file a post twice: inserts go through the unique keys
@@ -30,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.messages.notes import Note, Text
 from bot.messages.show import ConversationPost
 from bot.services.actors import BRAND_ACCOUNT, CUSTOMER
+from bot.services.audit import record
 from bot.services.brand_accounts import BrandHandles
 from bot.services.errors import ServiceError
 from bot.services.outbox import KIND_CARD, do_enqueue
@@ -348,6 +351,13 @@ def _join(session: Session, watch: Watch, case: Case, mention_id: int, item: Fet
     """The customer wrote again in ``case``: no card of its own; the case's card hears it."""
     done.silenced.add(mention_id)
     done.follow_ups += 1
+    session.execute(update(Mention).where(
+        Mention.id == mention_id, Mention.status == MentionStatus.NEW.value).values(
+        status=MentionStatus.FOLLOW_UP.value, version=Mention.version + 1)
+        .execution_options(synchronize_session=False))
+    record(session, watch.workspace_id, CUSTOMER, "mention.follow_up", mention_id=mention_id,
+           from_status=MentionStatus.NEW.value, to_status=MentionStatus.FOLLOW_UP.value,
+           detail={"case_mention": case.root_mention_id})
     session.execute(update(Case).where(Case.id == case.id).values(
         follow_ups=Case.follow_ups + 1, updated_at=now))
     root = session.get(Mention, case.root_mention_id, with_for_update=True)
@@ -485,3 +495,4 @@ def follow_ups_stored(session: Session, workspace_id: int, watch_ids: Sequence[i
         query = query.where(Mention.id.in_(select(MentionWatch.mention_id).where(
             MentionWatch.watch_id.in_(list(watch_ids)))))
     return int(session.scalar(query) or 0)
+

@@ -10,9 +10,9 @@ from bot.replies.limits import measure
 from bot.replies.risk import check_draft
 from bot.replies.templates import choose_template, render_template
 from bot.services.actors import Actor
-from bot.services.errors import NotFound, ServiceError
+from bot.services.errors import ServiceError
 from bot.services.voice import custom_templates
-from bot.services.workflow import MAX_DRAFT, latest_draft, require_action
+from bot.services.workflow import MAX_DRAFT, latest_draft, load_mention, require_action
 from storage.models import DraftOrigin, Mention, Workspace
 
 
@@ -37,16 +37,16 @@ def draft_context(sessions: sessionmaker[Session], workspace_id: int, mention_id
                   link_allowlist: list[str] | None = None,
                   actor: Actor | None = None) -> DraftContext:
     """The latest draft if there is one, else a template chosen by intent and language.
+    A follow-up's id opens its case's mention.
 
     With ``actor``: only if they may draft a reply to the mention now (the explanation
     otherwise), checked on the same load. A draft longer than the editor holds (saved
     before drafts were capped) is refused with the way to replace it, not cut.
     """
     with sessions() as session:
-        mention = (require_action(session, workspace_id, actor, mention_id, "draft")
-                   if actor is not None else session.get(Mention, mention_id))
-        if mention is None or mention.workspace_id != workspace_id:
-            raise NotFound("workflow.not_found", id=str(mention_id))
+        mention: Mention = (require_action(session, workspace_id, actor, mention_id, "draft")
+                            if actor is not None
+                            else load_mention(session, workspace_id, mention_id))
         workspace = session.get(Workspace, workspace_id)
         brand = str((workspace.settings or {}).get("brand_name") or "") if workspace else ""
         author = mention.author.name or mention.author.handle if mention.author else ""

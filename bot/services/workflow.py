@@ -3,6 +3,10 @@
 new -> assigned -> drafting -> awaiting approval -> approved -> replied -> closed, or ignored.
 Each transition locks the mention (version check), writes an audit event, and queues the
 card update and a thread note in the same transaction.
+
+A follow-up (a customer writing again in a case, status ``follow_up``) has no workflow of
+its own: its case's first mention, whose card the team works, carries it. Every action on
+a follow-up's id acts on that mention instead, and the confirmation says so.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from storage.models import (
     Workspace,
     utcnow,
 )
+from storage.models_cases import Case, CasePost
 from storage.models_replies import ReplyPost
 from storage.models_sla import SlaNotice
 
@@ -110,10 +115,16 @@ class Outcome:
     status: str
     message_key: str
     params: dict[str, Any] = field(default_factory=dict)
+    follow_up: int | None = None
+    """The follow-up whose id the user named (the action went to its case's mention)."""
 
     def message(self, language: str) -> str:
         """The confirmation in ``language``."""
-        return t(language, self.message_key, **self.params)
+        text = t(language, self.message_key, **self.params)
+        if self.follow_up is not None:
+            text += " " + t(language, "workflow.follow_up_redirect", follow_up=self.follow_up,
+                            id=self.mention_id)
+        return text
 
 
 def text_hash(text: str) -> str:
@@ -162,11 +173,34 @@ def require_action(session: Session, workspace_id: int, actor: Actor, mention_id
     return mention
 
 
+_REDIRECTS = "vigie.follow_up_redirects"
+"""Key of ``Session.info``: case mention id -> the follow-up id the user named."""
+
+
 def _load(session: Session, workspace_id: int, mention_id: int) -> Mention:
     mention = session.get(Mention, mention_id)
     if mention is None or mention.workspace_id != workspace_id:
         raise NotFound("workflow.not_found", id=str(mention_id))
+    if mention.status == S.FOLLOW_UP.value:
+        root = session.get(Mention, case_mention_id(session, mention.id) or mention.id)
+        if root is not None and root.id != mention.id and root.workspace_id == workspace_id:
+            session.info.setdefault(_REDIRECTS, {})[root.id] = mention.id
+            return root
     return mention
+
+
+def load_mention(session: Session, workspace_id: int, mention_id: int) -> Mention:
+    """The mention the team works for ``mention_id``: itself, or for a follow-up its
+    case's first mention (see the module docstring); NotFound when there is none."""
+    return _load(session, workspace_id, mention_id)
+
+
+def case_mention_id(session: Session, mention_id: int) -> int | None:
+    """The first mention of the case ``mention_id`` joined as a follow-up (None: it is in
+    no case, or is that first mention)."""
+    root = session.scalar(select(Case.root_mention_id).join(
+        CasePost, CasePost.case_id == Case.id).where(CasePost.mention_id == mention_id))
+    return root if root is not None and root != mention_id else None
 
 
 def _check(session: Session, workspace_id: int, actor: Actor, action: str,
@@ -252,7 +286,8 @@ def _transition(session: Session, workspace_id: int, mention: Mention, actor: Ac
     notifications.on_transition(session, workspace_id, mention, actor, action,
                                 reason=reason, detail=detail)
     triage_labels.on_transition(session, mention, actor, action)
-    return Outcome(mention.id, after, f"workflow.done_{action}", {"id": mention.id})
+    return Outcome(mention.id, after, f"workflow.done_{action}", {"id": mention.id},
+                   follow_up=session.info.get(_REDIRECTS, {}).get(mention.id))
 
 
 def _withdraw_approval(session: Session, mention: Mention) -> dict[str, Any]:

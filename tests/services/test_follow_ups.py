@@ -1,4 +1,5 @@
-"""A customer writing again in an answered case, on SQLite and PostgreSQL: the assignee's
+"""A customer writing again in an answered case, on SQLite and PostgreSQL: the follow-up
+is worked through its case's card (not as a "new" mention of its own), and the assignee's
 DM says the customer wrote again."""
 
 from __future__ import annotations
@@ -10,9 +11,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services import notifications, workflow
 from bot.services.actors import Actor
+from bot.services.drafting import draft_context
+from bot.services.home import home_summary
+from bot.services.mention_search import MentionFilter, search_mentions
+from bot.services.reporting.digest_sections import _top_priority
+from bot.services.reporting.queries import Scope
 from bot.slack.render import rendered
 from storage.db import transaction
-from storage.models import Member, OutboxMessage
+from storage.models import Draft, Member, Mention, OutboxMessage
 from tests.services.test_cases import NOW, ROOT, ingest, mention, tweet, x_batch
 
 AGENT = Actor("U0AGENT01", "slash_command")
@@ -40,6 +46,33 @@ def _answered_then_again(sessions: sessionmaker[Session], workspace_id: int
     report = ingest(sessions, workspace_id, x_batch(AGAIN), now=NOW + timedelta(hours=1))
     assert report.follow_ups == 1 and report.reopened == 1
     return root, mention(sessions, "1004").id
+
+
+def test_the_follow_up_is_worked_through_its_case(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
+    root, follow_up = _answered_then_again(sessions, workspace_id)
+    # Not open work of its own: not listed as new, not in the Home or the digest's top.
+    listed = search_mentions(sessions, workspace_id, MentionFilter(status="new"),
+                             now=NOW + timedelta(hours=2))
+    assert [row.id for row in listed] == [root]
+    home = home_summary(sessions, workspace_id, AGENT.user_id or "", NOW + timedelta(hours=2))
+    assert home.counts.get("new") == 1
+    with sessions() as session:
+        top = _top_priority(session, Scope(workspace_id), NOW - timedelta(days=1),
+                            NOW + timedelta(days=1))
+        assert [line.id for line in top] == [root]
+        assert session.get(Mention, follow_up).status == "follow_up"  # type: ignore[union-attr]
+    # Its id acts on its case's mention, and says so.
+    outcome = workflow.do_assign(sessions, workspace_id, AGENT, follow_up,
+                                 APPROVER.user_id or "")
+    assert outcome.mention_id == root
+    assert f"#{follow_up}" in outcome.message("en") and f"#{root}" in outcome.message("en")
+    assert draft_context(sessions, workspace_id, follow_up, actor=AGENT).mention_id == root
+    saved = workflow.do_save_draft(sessions, workspace_id, AGENT, follow_up, "On it, Ana.")
+    assert saved.mention_id == root
+    with sessions() as session:
+        drafts = session.scalars(select(Draft.mention_id)).all()
+        assert set(drafts) == {root}
 
 
 def test_the_reopen_dm_says_the_customer_wrote_again(

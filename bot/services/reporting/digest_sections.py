@@ -45,7 +45,7 @@ from bot.services.reporting.queries import (
 from bot.services.reporting.schedule import DigestChannel
 from bot.services.reporting.share_of_voice import SovReport, share_of_voice
 from bot.services.triage_learning import effective_threshold, workspace_offset
-from storage.models import Mention, Watch
+from storage.models import Mention, MentionStatus, Watch
 from storage.models_competitors import WATCH_BRAND
 from storage.models_watches import MentionWatch
 from storage.reporting_counts import (
@@ -203,11 +203,17 @@ def _top_priority(session: Session, scope: Scope, start: datetime, end: datetime
                            TOP_PRIORITY)
     # Bounded on both sides so the planner walks ix_mentions_priority over the few top
     # priorities instead of sorting the day (a lone lower bound reads as unselective).
-    return mention_lines(session, *scope.where(), *in_window(start, end),
-                         *([] if floor is None else
-                           [Mention.priority.between(floor, MAX_PRIORITY)]),
-                         order_by=(Mention.priority.desc(), Mention.published_at.desc(),
-                                   Mention.id.desc()), limit=TOP_PRIORITY)
+    # A follow-up is listed through its case's first mention, not on its own.
+    where = [*scope.where(), *in_window(start, end),
+             Mention.status != MentionStatus.FOLLOW_UP.value]
+    order = (Mention.priority.desc(), Mention.published_at.desc(), Mention.id.desc())
+    lines = mention_lines(session, *where, *([] if floor is None else
+                                             [Mention.priority.between(floor, MAX_PRIORITY)]),
+                          order_by=order, limit=TOP_PRIORITY)
+    if floor is not None and len(lines) < TOP_PRIORITY:
+        # The floor counted the follow-ups left out: the rest lies below it.
+        lines = mention_lines(session, *where, order_by=order, limit=TOP_PRIORITY)
+    return lines
 
 
 def _waited(session: Session, scope: Scope, watches: dict[int, tuple[str, int]],
