@@ -1,4 +1,9 @@
-"""What the draft editor opens with: the current draft, or a suggestion for this mention."""
+"""What the draft editor opens with: the current draft, or a suggestion for this mention.
+
+When the customer wrote again in the mention's case, the editor answers the newest of
+their posts (the follow-up): that is the post it shows, and the one the reply goes to
+(``bot.services.replies``). A draft already answered is history (``current_draft``): the
+editor then starts from a template, and the LLM is asked for a suggestion again."""
 
 from __future__ import annotations
 
@@ -10,9 +15,10 @@ from bot.replies.limits import measure
 from bot.replies.risk import check_draft
 from bot.replies.templates import choose_template, render_template
 from bot.services.actors import Actor
+from bot.services.cases import latest_customer_post
 from bot.services.errors import ServiceError
 from bot.services.voice import custom_templates
-from bot.services.workflow import MAX_DRAFT, latest_draft, load_mention, require_action
+from bot.services.workflow import MAX_DRAFT, current_draft, load_mention, require_action
 from storage.models import DraftOrigin, Mention, Workspace
 
 
@@ -31,13 +37,15 @@ class DraftContext:
     limit: int | None
     risk_keys: tuple[str, ...]
     risk_level: str
+    follow_up: bool = False
+    """``mention_text`` is the customer's newest post in the case, not the first one."""
 
 
 def draft_context(sessions: sessionmaker[Session], workspace_id: int, mention_id: int, *,
                   link_allowlist: list[str] | None = None,
                   actor: Actor | None = None) -> DraftContext:
-    """The latest draft if there is one, else a template chosen by intent and language.
-    A follow-up's id opens its case's mention.
+    """The current draft if there is one, else a template chosen by intent and language
+    (see the module docstring). A follow-up's id opens its case's mention.
 
     With ``actor``: only if they may draft a reply to the mention now (the explanation
     otherwise), checked on the same load. A draft longer than the editor holds (saved
@@ -50,10 +58,12 @@ def draft_context(sessions: sessionmaker[Session], workspace_id: int, mention_id
         workspace = session.get(Workspace, workspace_id)
         brand = str((workspace.settings or {}).get("brand_name") or "") if workspace else ""
         author = mention.author.name or mention.author.handle if mention.author else ""
-        draft = latest_draft(session, mention.id)
+        draft = current_draft(session, mention.id)
         if draft is not None and len(draft.text) > MAX_DRAFT:
             raise ServiceError("workflow.draft_too_long_for_editor", id=str(mention.id),
                                version=str(draft.version), limit=str(MAX_DRAFT))
+        latest = latest_customer_post(session, mention)
+        answered = latest.text if latest is not None else mention.text
         language = mention.language or "en"
         if draft is not None:
             text, origin = draft.text, DraftOrigin(draft.origin)
@@ -63,9 +73,9 @@ def draft_context(sessions: sessionmaker[Session], workspace_id: int, mention_id
                                                         else None))
             text = render_template(template, author=author or "", brand=brand or "our team")
             origin = DraftOrigin.TEMPLATE
-        risk = check_draft(text, network=mention.network, mention_text=mention.text,
+        risk = check_draft(text, network=mention.network, mention_text=answered,
                            link_allowlist=link_allowlist or [])
         used, limit = measure(text, mention.network)
-        return DraftContext(mention.id, mention.network, mention.text, author, language, text,
+        return DraftContext(mention.id, mention.network, answered, author, language, text,
                             origin, used, limit, tuple(f.message_key for f in risk.flags),
-                            risk.level)
+                            risk.level, follow_up=latest is not None)

@@ -2,7 +2,8 @@
 
 Approval queues a ``reply_posts`` row whose idempotency key is stored before any network
 call. The sender claims due rows (a lease), records the attempt, calls the network, and
-records the result with the mention's "replied" transition in one transaction. A row
+records the result with the mention's "replied" transition in one transaction. The reply
+answers the customer's newest post in the mention's case (``reply_target``). A row
 retried after a crash or an unknown outcome first asks the network whether the reply
 already exists (``publish_once``), so no draft is ever posted twice.
 """
@@ -33,6 +34,7 @@ from bot.publishers.base import (
 from bot.publishers.registry import get_publisher
 from bot.services.actors import Actor
 from bot.services.audit import record
+from bot.services.cases import latest_customer_post
 from bot.services.errors import ServiceError
 from bot.services.outbox import KIND_THREAD, KIND_UPDATE_CARD, do_enqueue
 from bot.services.reply_queue import (
@@ -105,13 +107,24 @@ def _claim(sessions: sessionmaker[Session], now: datetime, limit: int) -> list[_
             if not take_lease(session, ReplyPost, row.id, pending=PENDING,
                               attempts=row.attempts, now=now, until=now + LEASE):
                 continue
-            jobs.append(_Job(row.id, row.attempts > 0, row.network, credentials,
-                             ReplyTarget(network=mention.network,
-                                         external_id=mention.external_id, url=mention.url,
-                                         language=mention.language),
-                             draft.text, row.idempotency_key, mention.language,
+            target = reply_target(session, mention)
+            jobs.append(_Job(row.id, row.attempts > 0, row.network, credentials, target,
+                             draft.text, row.idempotency_key, target.language,
                              source.trusted))
     return jobs
+
+
+def reply_target(session: Session, mention: Mention) -> ReplyTarget:
+    """The post a reply to ``mention`` answers: the customer's newest post in its case (a
+    follow-up, where they wait for the answer), else the mention itself."""
+    latest = latest_customer_post(session, mention)
+    if latest is None:
+        return ReplyTarget(network=mention.network, external_id=mention.external_id,
+                           url=mention.url, language=mention.language)
+    follow_up = session.get(Mention, latest.mention_id) if latest.mention_id else None
+    return ReplyTarget(network=mention.network, external_id=latest.external_id,
+                       url=latest.url,
+                       language=(follow_up.language if follow_up else None) or mention.language)
 
 
 def _note(session: Session, row: ReplyPost, key: str, **params: Arg) -> None:

@@ -1,8 +1,9 @@
 """Reply suggestions from an OpenAI-compatible LLM, in the brand's voice.
 
-The prompt carries the voice guide, the mention (and its parent when stored), the author's
-earlier exchanges with the brand, the network's length limit and a few replies the team
-approved before. Mention text is data, never instructions (see bot.replies.prompt).
+The prompt carries the voice guide, the mention (and its parent when stored; when the
+customer wrote again in its case, their newest post and the conversation before it), the
+author's earlier exchanges with the brand, the network's length limit and a few replies
+the team approved before. Mention text is data, never instructions (see bot.replies.prompt).
 A failure falls back to the template, with the reason in plain words.
 """
 
@@ -18,8 +19,11 @@ from bot.metrics import LLM_LATENCY
 from bot.replies.limits import limit_for, measure
 from bot.replies.prompt import PromptMention, PromptTurn, build_messages, clean_suggestion
 from bot.replies.risk import check_draft
+from bot.services.cases import conversation, latest_customer_post
 from bot.services.drafting import DraftContext
+from bot.services.workflow import latest_draft
 from storage.models import Approval, Draft, DraftOrigin, Mention, Workspace
+from storage.models_cases import CasePost
 
 DEFAULT_VOICE = ("Friendly, concise and human. Thank people, acknowledge the problem, "
                  "say what happens next. No jargon, no promises of refunds or compensation.")
@@ -77,20 +81,39 @@ def _thread(session: Session, mention: Mention, handle: str) -> list[PromptTurn]
     return [PromptTurn(author, parent.text[:1000])]
 
 
+def _case_thread(session: Session, mention: Mention, latest: CasePost) -> list[PromptTurn]:
+    """The case's conversation before the customer's newest post ``latest``; when no
+    brand post of it was read back, the reply Vigie last recorded for it closes it."""
+    posts = [post for post in conversation(session, mention.workspace_id, mention.id)
+             if post.mention_id != latest.mention_id]
+    turns = [PromptTurn("brand" if post.by_brand else post.author, post.text[:1000],
+                        from_brand=post.by_brand) for post in posts]
+    sent = latest_draft(session, mention.id)
+    if sent is not None and not any(post.by_brand for post in posts):
+        turns.append(PromptTurn("brand", sent.text[:1000], from_brand=True))
+    return turns
+
+
 def build_prompt(session: Session, mention: Mention, language: str) -> list[dict[str, str]]:
-    """The chat messages for this mention (system rules first, mention as data)."""
+    """The chat messages for this mention (system rules first, mention as data). When the
+    customer wrote again in its case, the post to answer is their newest, and the thread
+    is the conversation before it."""
     workspace = session.get(Workspace, mention.workspace_id)
     settings = (workspace.settings if workspace else None) or {}
     handle = mention.author.handle if mention.author else "someone"
+    latest = latest_customer_post(session, mention)
     return build_messages(
         str(settings.get("voice") or DEFAULT_VOICE),
-        PromptMention(text=mention.text[:4000], author=handle, network=mention.network,
+        PromptMention(text=(latest.text if latest else mention.text)[:4000], author=handle,
+                      network=mention.network,
                       author_name=mention.author.name if mention.author else None,
-                      title=mention.title, url=mention.url, intent=mention.intent,
+                      title=None if latest else mention.title,
+                      url=latest.url if latest else mention.url, intent=mention.intent,
                       sentiment=mention.sentiment_label),
         network_limit=limit_for(mention.network) or 1000,
         language=language,
-        thread=_thread(session, mention, handle),
+        thread=(_case_thread(session, mention, latest) if latest
+                else _thread(session, mention, handle)),
         past_exchanges=_past_exchanges(session, mention, handle),
         approved_examples=_approved_examples(session, mention),
         brand_name=str(settings.get("brand_name") or "our team"),

@@ -456,6 +456,20 @@ def latest_draft(session: Session, mention_id: int) -> Draft | None:
                           .order_by(Draft.version.desc()).limit(1))
 
 
+def current_draft(session: Session, mention_id: int) -> Draft | None:
+    """The draft being worked on: the newest, unless the mention was answered since it was
+    saved (a reply sent, then the case reopened when the customer wrote again): that one
+    is history, and the next answer starts afresh."""
+    draft = latest_draft(session, mention_id)
+    if draft is None:
+        return None
+    last = session.scalar(select(AuditEvent.action).where(
+        AuditEvent.mention_id == mention_id,
+        AuditEvent.action.in_(("mention.draft", "mention.replied")))
+        .order_by(AuditEvent.id.desc()).limit(1))
+    return None if last == "mention.replied" else draft
+
+
 def _draft_to_decide(session: Session, workspace_id: int, actor: Actor, action: str,
                      mention_id: int) -> tuple[Mention, Rule, Draft]:
     mention = _load(session, workspace_id, mention_id)

@@ -44,6 +44,8 @@ class DraftEditor(Protocol):
     def limit(self) -> int | None: ...
     @property
     def risk_keys(self) -> Sequence[str]: ...
+    @property
+    def follow_up(self) -> bool: ...
 
 
 def _modal(callback_id: str, title: str, submit: str, language: str, mention_id: int,
@@ -88,6 +90,9 @@ def build_draft_modal(context: DraftEditor, language: str, *, note: str | None =
                       ) -> dict[str, Any]:
     """The draft editor: mention excerpt, text pre-filled, length and risk warnings.
 
+    The excerpt is the post the reply answers: the customer's newest in the case when they
+    wrote again (``context.follow_up``, said above it).
+
     ``suggestion``: the LLM's text, shown under the input (which keeps its block_id, so
     Slack keeps what the user typed) with a button that puts it in the input.
     ``replaced``: the input takes a new block_id, so Slack shows ``context.text`` in place
@@ -98,6 +103,7 @@ def build_draft_modal(context: DraftEditor, language: str, *, note: str | None =
              t(language, "modal.draft_count_free", used=context.used))
     block_id = draft_block_id(context.text) + (REPLACED if replaced else "")
     blocks: list[dict[str, Any]] = [
+        *([_note(t(language, "modal.draft_follow_up"))] if context.follow_up else []),
         _excerpt(context.mention_text),
         _input(block_id, t(language, "modal.draft_label"), {
             "type": "plain_text_input", "action_id": "text", "multiline": True,

@@ -1,17 +1,27 @@
 """A customer writes again in a case the team answered, driven as Slack and a webhook
-source send it: `/cm mentions status:new` lists the case once, and the follow-up's id acts
-on the case."""
+source send it: the card's Draft reply answers the follow-up (with a new LLM suggestion),
+the approved reply is posted in answer to the follow-up (Mastodon stand-in), `/cm mentions
+status:new` lists the case once, and the follow-up's id acts on the case."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+from pytest_httpserver import HTTPServer
 
-from tests.e2e.conftest import ADMIN_ID, VigieApp
+from bot.services.ingest import do_ingest
+from bot.sources.base import Author as FetchedAuthor
+from bot.sources.base import FetchedMention
+from storage.db import transaction
+from storage.models import Mention, Watch
+from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually
 from tests.e2e.test_listening import admin
+from tests.e2e.test_llm_drafting import FakeLLM, vigie_llm  # noqa: F401 (fixture)
+from tests.e2e.test_posting import approve, mastodon_setup
 from tests.e2e.test_workflow import grant, settle, status
 from tests.harness.constants import CHANNEL_ID, OTHER_USER_ID, USER_ID
 from tests.harness.webhooks import webhook_from_answer, webhook_headers
@@ -57,6 +67,30 @@ def _answered_then_again(vigie: VigieApp) -> None:
     assert status(vigie, 1) == "new" and status(vigie, 2) == "follow_up"
 
 
+def test_draft_reply_on_a_reopened_case_answers_the_follow_up(
+        vigie_llm: VigieApp, httpserver: HTTPServer) -> None:  # noqa: F811
+    vigie = vigie_llm
+    llm = FakeLLM(httpserver, "Hi ana, so sorry: we are sending a refund today.")
+    _answered_then_again(vigie)
+    cards = [c for c in vigie.standin.calls("chat.postMessage", ok=True)
+             if c.args.get("channel") == CHANNEL_ID and not c.args.get("thread_ts")]
+    assert len(cards) == 1  # the follow-up has no card of its own
+    vigie.slack.block_action("vigie.draft", message_ts=cards[0].response["ts"],
+                             user_id=USER_ID)
+    opened = vigie.standin.wait_for("views.open", timeout=15)[-1].args["view"]
+    shown = json.dumps(opened["blocks"])
+    assert "returned to sender" in shown and "never arrived" not in shown
+    assert "The customer wrote again" in shown
+    (field,) = [b for b in opened["blocks"] if b["type"] == "input"]
+    assert SENT not in str(field["element"].get("initial_value"))
+    # A new suggestion is asked for the follow-up, with the conversation before it.
+    vigie.standin.wait_for("views.update", timeout=15)
+    prompt = llm.prompts[-1][-1]["content"]
+    assert "returned to sender" in prompt and SENT in prompt
+    assert "so sorry: we are sending a refund" in json.dumps(
+        vigie.standin.calls("views.update")[-1].args["view"])
+
+
 def test_a_follow_up_is_listed_and_worked_through_its_case(vigie: VigieApp) -> None:
     _answered_then_again(vigie)
     listed = vigie.slack.slash_command("mentions status:new", user_id=USER_ID).json()
@@ -69,3 +103,32 @@ def test_a_follow_up_is_listed_and_worked_through_its_case(vigie: VigieApp) -> N
     assert "#2 is a follow-up" in vigie.slack.slash_command(
         f"assign 2 <@{USER_ID}|a>", user_id=ADMIN_ID).json()["text"]
 
+
+def test_the_reply_to_a_reopened_case_answers_the_follow_up(
+        vigie_sqlite: VigieApp, httpserver: HTTPServer, shared_data: Path) -> None:
+    vigie = vigie_sqlite
+    fake, mention_id = mastodon_setup(vigie, httpserver, shared_data)
+    approve(vigie, mention_id)
+    eventually(lambda: status(vigie, mention_id) == "replied", timeout=15)
+    with vigie.runtime.sessions() as session:
+        first = session.get(Mention, mention_id)
+        assert first is not None
+        parent_uri, watch_id = first.external_id, first.watch_id
+    again = fake.add_status(text="@brand still nothing, where is my order?",
+                            in_reply_to_id=fake.created[0])
+    with transaction(vigie.runtime.sessions) as session:
+        watch = session.get(Watch, watch_id)
+        assert watch is not None
+        do_ingest(session, watch, None, [FetchedMention(
+            network="mastodon", external_id=again["uri"], url=again["url"],
+            author=FetchedAuthor("alice"), text="@brand still nothing, where is my order?",
+            published_at=datetime.now(UTC), parent_external_id=parent_uri)],
+            now=datetime.now(UTC))
+    assert status(vigie, mention_id) == "new"
+    drafted = vigie.slack.slash_command(f"draft {mention_id} So sorry, a refund today."
+                                        ).json()
+    assert "saved" in drafted["text"], drafted
+    vigie.slack.slash_command(f"approve {mention_id} v2 confirm", user_id=OTHER_USER_ID)
+    eventually(lambda: status(vigie, mention_id) == "replied", timeout=15)
+    assert len(fake.created) == 2
+    assert fake.statuses[fake.created[1]]["in_reply_to_id"] == again["id"]

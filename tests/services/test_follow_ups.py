@@ -1,6 +1,7 @@
-"""A customer writing again in an answered case, on SQLite and PostgreSQL: the follow-up
-is worked through its case's card (not as a "new" mention of its own), and the assignee's
-DM says the customer wrote again."""
+"""A customer writing again in an answered case, on SQLite and PostgreSQL: the draft
+editor answers the follow-up (not the first post, not with the reply already sent), the
+reply goes to the follow-up, the follow-up is worked through its case's card (not as a
+"new" mention of its own), and the assignee's DM says the customer wrote again."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ from bot.services.actors import Actor
 from bot.services.drafting import draft_context
 from bot.services.home import home_summary
 from bot.services.mention_search import MentionFilter, search_mentions
+from bot.services.replies import reply_target
 from bot.services.reporting.digest_sections import _top_priority
 from bot.services.reporting.queries import Scope
+from bot.slack.modals import build_draft_modal
 from bot.slack.render import rendered
 from storage.db import transaction
-from storage.models import Draft, Member, Mention, OutboxMessage
+from storage.models import Draft, DraftOrigin, Member, Mention, OutboxMessage
 from tests.services.test_cases import NOW, ROOT, ingest, mention, tweet, x_batch
 
 AGENT = Actor("U0AGENT01", "slash_command")
@@ -46,6 +49,43 @@ def _answered_then_again(sessions: sessionmaker[Session], workspace_id: int
     report = ingest(sessions, workspace_id, x_batch(AGAIN), now=NOW + timedelta(hours=1))
     assert report.follow_ups == 1 and report.reopened == 1
     return root, mention(sessions, "1004").id
+
+
+def test_the_editor_answers_the_follow_up_not_the_first_post(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
+    root, _ = _answered_then_again(sessions, workspace_id)
+    context = draft_context(sessions, workspace_id, root, actor=AGENT)
+    assert context.mention_id == root
+    assert "returned to sender" in context.mention_text and context.follow_up
+    # The reply sent is history: the editor does not offer it again as "the draft", and
+    # its origin is not a human's (the handler then asks the LLM for a new suggestion).
+    assert context.text != SENT and context.origin != DraftOrigin.HUMAN
+    blocks = str(build_draft_modal(context, "en")["blocks"])
+    assert "returned to sender" in blocks and "never arrived" not in blocks
+    assert "wrote again" in blocks
+    assert "a écrit de nouveau" in str(build_draft_modal(context, "fr")["blocks"])
+    # A draft written since the reopen is the current one again.
+    workflow.do_save_draft(sessions, workspace_id, AGENT, root, "So sorry, refund today.")
+    again = draft_context(sessions, workspace_id, root, actor=AGENT)
+    assert again.text == "So sorry, refund today." and again.origin == DraftOrigin.HUMAN
+
+
+def test_the_reply_goes_to_the_follow_up(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
+    root, _ = _answered_then_again(sessions, workspace_id)
+    with sessions() as session:
+        target = reply_target(session, session.get(Mention, root))
+    assert target.external_id == "1004" and (target.url or "").endswith("/1004")
+
+
+def test_a_lone_mention_is_answered_itself(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
+    ingest(sessions, workspace_id, x_batch(ROOT))
+    with sessions() as session:
+        row = session.scalar(select(Mention).where(Mention.external_id == "1001"))
+        assert row is not None and reply_target(session, row).external_id == "1001"
+    context = draft_context(sessions, workspace_id, row.id)
+    assert not context.follow_up and "never arrived" in context.mention_text
 
 
 def test_the_follow_up_is_worked_through_its_case(
