@@ -30,7 +30,8 @@ def _lines(values: WorkspaceSettings) -> list[str]:
 @click.option("--team", default=None, help="Slack team id (several workspaces).")
 def settings_command(name: str | None, value: str | None, team: str | None) -> None:
     """Show the workspace's rules, or set one: four_eyes on|off, default_role viewer|agent,
-    backfill_hours 0-168, timezone ZONE (e.g. `vigie settings timezone Europe/Paris`)."""
+    backfill_hours 0-168, timezone ZONE (e.g. `vigie settings timezone Europe/Paris`),
+    language en|fr (what Vigie posts in channels)."""
     from bot.services import workspace_settings
 
     if name is not None and value is None:

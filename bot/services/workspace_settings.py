@@ -2,8 +2,10 @@
 
 Settings: ``four_eyes`` (on: nobody approves a draft holding their own words),
 ``default_role`` (the role of members nobody granted one: viewer or agent),
-``backfill_hours`` (how far back a new source's first fetch may alert, 0-168) and
-``timezone`` (the workspace's IANA zone for digests, stats and SLA hours).
+``backfill_hours`` (how far back a new source's first fetch may alert, 0-168),
+``timezone`` (the workspace's IANA zone for digests, stats and SLA hours) and
+``language`` (the language of what Vigie posts in channels: cards, thread notes, digests,
+SLA notices, spike alerts, scheduled reports; each user's own answers follow `/cm lang`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import ServiceError
@@ -20,7 +23,7 @@ from bot.services.permissions import require_role
 from storage.db import transaction
 from storage.models import Role, Workspace
 
-SETTING_NAMES = ("four_eyes", "default_role", "backfill_hours", "timezone")
+SETTING_NAMES = ("four_eyes", "default_role", "backfill_hours", "timezone", "language")
 DEFAULT_ROLE_CHOICES = ("viewer", "agent")
 DEFAULT_BACKFILL_HOURS = 48
 MAX_BACKFILL_HOURS = 168
@@ -36,6 +39,7 @@ class WorkspaceSettings:
     default_role: str
     backfill_hours: int
     timezone: str
+    language: str
 
     def shown(self, name: str) -> str:
         """One setting's value as typed back (``on``/``off`` for switches)."""
@@ -53,6 +57,8 @@ def settings_of(workspace: Workspace) -> WorkspaceSettings:
         default_role=role if role in DEFAULT_ROLE_CHOICES else Role.AGENT.value,
         backfill_hours=hours if isinstance(hours, int) else DEFAULT_BACKFILL_HOURS,
         timezone=workspace.timezone or "UTC",
+        language=workspace.locale if workspace.locale in SUPPORTED_LANGUAGES
+        else DEFAULT_LANGUAGE,
     )
 
 
@@ -79,6 +85,13 @@ def _parse(name: str, raw: str) -> bool | str | int:
         if value.isascii() and value.isdigit() and int(value) <= MAX_BACKFILL_HOURS:
             return int(value)
         raise ServiceError("settings.bad_hours", value=value[:40], most=MAX_BACKFILL_HOURS)
+    if name == "language":
+        # A Slack locale (fr-FR) names its language as well as the code itself does.
+        short = value.lower().replace("_", "-").split("-")[0]
+        if short in SUPPORTED_LANGUAGES:
+            return short
+        raise ServiceError("settings.bad_language", value=value[:40],
+                           valid=", ".join(SUPPORTED_LANGUAGES))
     try:
         return ZoneInfo(value).key
     except (ZoneInfoNotFoundError, ValueError):
@@ -103,6 +116,8 @@ def do_set_setting(sessions: sessionmaker[Session], workspace_id: int, actor: Ac
             workspace.allow_self_approval = not value
         elif name == "timezone":
             workspace.timezone = str(value)
+        elif name == "language":
+            workspace.locale = str(value)
         else:
             workspace.settings = {**(workspace.settings or {}), name: value}
         after = settings_of(workspace)

@@ -19,7 +19,8 @@ def _show(values: workspace_settings.WorkspaceSettings, language: str) -> str:
 
 @REGISTRY.subcommand("settings", usage="settings [NAME VALUE]",
                      examples=("settings", "settings default_role viewer",
-                               "settings four_eyes on", "settings timezone Europe/Paris"),
+                               "settings four_eyes on", "settings timezone Europe/Paris",
+                               "settings language fr"),
                      role=lambda args: Role.ADMIN if len(args) == 2 else ANYONE)
 def cmd_settings(request: CommandRequest, runtime: Runtime) -> Reply:
     """Show the workspace's rules, or change one (admins); each change is audited."""

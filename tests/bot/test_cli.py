@@ -455,9 +455,14 @@ def test_settings_from_the_terminal_are_those_of_cm_settings(tmp_path: Path) -> 
     assert vigie(tmp_path, "settings", "four_eyes", "no").stdout == "four_eyes is already off.\n"
     assert vigie(tmp_path, "settings", "timezone", "Europe/Paris").returncode == 0
     assert "timezone Europe/Paris:" in vigie(tmp_path, "settings").stdout
+    assert "language en: what Vigie posts in channels" in shown.stdout
+    assert vigie(tmp_path, "settings", "language", "fr").stdout == (
+        "language changed from en to fr.\n")
     for args, expected in (
             (("colour", "red"), "Error: colour is not a setting: use one of four_eyes, "
-                                "default_role, backfill_hours, timezone."),
+                                "default_role, backfill_hours, timezone, language."),
+            (("language", "klingon"), "Error: klingon is not a language Vigie speaks: "
+                                      "use one of en, fr."),
             (("backfill_hours", "999"), "Error: 999 is not a number of hours from 0 to 168."),
             (("timezone", "Mars/Base"), "Error: Mars/Base is not a time zone"),
             (("four_eyes",), "Usage: vigie settings (show them), vigie settings NAME VALUE")):
@@ -471,7 +476,8 @@ def test_settings_from_the_terminal_are_those_of_cm_settings(tmp_path: Path) -> 
     assert [(actor, action, json.loads(detail)) for actor, action, detail in events] == [
         ("cli", "settings.changed", {"setting": "four_eyes", "before": "on", "after": "off"}),
         ("cli", "settings.changed",
-         {"setting": "timezone", "before": "UTC", "after": "Europe/Paris"})]
+         {"setting": "timezone", "before": "UTC", "after": "Europe/Paris"}),
+        ("cli", "settings.changed", {"setting": "language", "before": "en", "after": "fr"})]
 
 
 def test_topic_routes_and_topic_filter_from_the_terminal(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from storage.models import AuditEvent
 from tests.e2e.conftest import ADMIN_ID, VigieApp
-from tests.e2e.test_workflow import seed
+from tests.e2e.test_workflow import card, seed, settle, thread_notes
 from tests.harness.constants import USER_ID
 
 
@@ -65,3 +65,30 @@ def test_four_eyes_refusal_names_the_setting(vigie_sqlite: VigieApp) -> None:
     say(vigie, f"draft {mention_id} Thanks Ana, we are looking into it.", USER_ID)
     refused = say(vigie, f"approve {mention_id} v1", USER_ID)
     assert "`/cm settings four_eyes off`" in refused
+
+
+def test_channel_language_is_a_workspace_setting(vigie_sqlite: VigieApp) -> None:
+    """`/cm lang` is each person's; what Vigie posts in channels follows `language`."""
+    vigie = vigie_sqlite
+    assert "`language` en" in say(vigie, "settings")
+    assert "You need the *admin* role" in say(vigie, "settings language fr", USER_ID)
+    assert "not a language Vigie speaks: use one of en, fr" in say(
+        vigie, "settings language klingon")
+    english = card(vigie, seed(vigie, handle="@before@m.social"))
+    assert "Assign" in str(english["blocks"]) and "Attribuer" not in str(english["blocks"])
+    assert say(vigie, "settings language fr") == (
+        f"<@{ADMIN_ID}> changed `language` from en to fr.")
+    assert say(vigie, "settings language fr-FR") == "`language` is already fr."
+    mention_id = seed(vigie, handle="@after@m.social")
+    french = card(vigie, mention_id)
+    assert "Attribuer" in str(french["blocks"]) and "Assign" not in str(french["blocks"])
+    # Thread notes are the channel's too, whoever acts (the admin's own answers stay English).
+    answer = say(vigie, f"assign {mention_id} <@{USER_ID}|alice>")
+    assert "assigned" in answer
+    settle(vigie)
+    assert thread_notes(vigie)[-1] == f"<@{ADMIN_ID}> a attribué ceci à <@{USER_ID}>."
+    assert "`language` fr" in say(vigie, "settings")
+    with vigie.runtime.sessions() as session:
+        details = [e.detail for e in session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "settings.changed"))]
+    assert details == [{"setting": "language", "before": "en", "after": "fr"}]

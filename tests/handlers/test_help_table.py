@@ -176,6 +176,7 @@ EXAMPLES = {
         'settings default_role viewer',
         'settings four_eyes on',
         'settings timezone Europe/Paris',
+        'settings language fr',
     ),
     'sla': (
         'sla',
