@@ -6,44 +6,13 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from bot.i18n import number, t
+from bot.messages.influencers import InfluencerLine
 from bot.slack.escape import clip_mrkdwn, escape, link, truncate
 
 TRACK_ACTION = "vigie.influencer_track"
 SHOWN = 10
 HOME_SHOWN = 5
 POST_CHARS = 90
-
-
-class _Post(Protocol):
-    @property
-    def url(self) -> str: ...
-    @property
-    def text(self) -> str: ...
-
-
-class InfluencerLine(Protocol):
-    """What an influencer's line shows (``bot.services.influencers.Influencer`` has it)."""
-
-    @property
-    def author_id(self) -> int: ...
-    @property
-    def handle(self) -> str: ...
-    @property
-    def network(self) -> str: ...
-    @property
-    def url(self) -> str | None: ...
-    @property
-    def followers(self) -> int | None: ...
-    @property
-    def mentions(self) -> int: ...
-    @property
-    def engagement(self) -> int: ...
-    @property
-    def trend(self) -> str: ...
-    @property
-    def tracked(self) -> bool: ...
-    @property
-    def last_posts(self) -> Sequence[_Post]: ...
 
 
 class InfluencerRanking(Protocol):
