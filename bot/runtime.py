@@ -123,7 +123,8 @@ class Runtime:
                               self.settings.notify_digest_minutes)
         self.outbox.flush()
         if self.homes is not None and not self._closed:
-            refresh_homes(self.sessions, self.homes, self.clock())
+            refresh_homes(self.sessions, self.homes, self.clock(),
+                          default_timezone=self.settings.timezone)
 
     def nudge_replies(self) -> None:
         """Post approved replies now, in the background, then deliver the card updates."""

@@ -11,10 +11,8 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.runtime import Runtime
 from bot.services.home import home_summary
-from bot.services.influencers import home_influencers
 from bot.services.members import language_of
-from bot.slack.home import HOME_BLOCK_LIMIT, build_home
-from bot.slack.influencer_blocks import build_home_influencers
+from bot.slack.home import build_home
 from handlers.context import locale_lookup, user_context
 
 log = logging.getLogger(__name__)
@@ -24,12 +22,9 @@ def publish_home(runtime: Runtime, client: WebClient, workspace_id: int, user_id
                  language: str | None = None) -> None:
     """Build and publish one user's Home tab."""
     language = language or language_of(runtime.sessions, workspace_id, user_id)
-    summary = home_summary(runtime.sessions, workspace_id, user_id, runtime.clock())
+    summary = home_summary(runtime.sessions, workspace_id, user_id, runtime.clock(),
+                           default_timezone=runtime.settings.timezone)
     view = build_home(summary, language)
-    ranked = home_influencers(runtime.sessions, workspace_id, now=runtime.clock(),
-                              default_timezone=runtime.settings.timezone)
-    view["blocks"] = [*view["blocks"], *build_home_influencers(ranked, language)
-                      ][:HOME_BLOCK_LIMIT]
     try:
         client.views_publish(user_id=user_id, view=view)
     except (SlackApiError, SlackClientError, OSError) as err:

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.messages.influencers import InfluencerLine
 from bot.messages.opportunities import HomeOpportunities
 
 
@@ -54,6 +56,8 @@ class HomeSummary:
     triage: HomeTriage | None = None
     opportunities: HomeOpportunities | None = None
     """None: no watch group has conquest on (no section)."""
+    influencers: Sequence[InfluencerLine] | None = None
+    """The top authors of the last 30 days; None: not read (no section)."""
 
 
 @dataclass(frozen=True, slots=True)

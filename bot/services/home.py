@@ -10,6 +10,7 @@ from sqlalchemy.sql import Select
 
 from bot.analysis.conversation import direct_handle
 from bot.messages.home import HomeItem, HomeSummary, HomeTriage
+from bot.services.influencers import home_influencers
 from bot.services.mention_search import language_read, topic_names_of
 from bot.services.opportunities import home_opportunities
 from bot.services.permissions import role_of
@@ -100,8 +101,11 @@ def _overdue(session: Session, workspace_id: int, now: datetime) -> list[HomeIte
 
 
 def home_summary(sessions: sessionmaker[Session], workspace_id: int, user_id: str,
-                 now: datetime) -> HomeSummary:
-    """The Home tab's data for ``user_id``."""
+                 now: datetime, *, default_timezone: str = "UTC") -> HomeSummary:
+    """The Home tab's data for ``user_id``: the same whether the user opens the tab or a
+    change republishes it (``default_timezone``: for a workspace without its own zone)."""
+    influencers = home_influencers(sessions, workspace_id, now=now,
+                                   default_timezone=default_timezone)
     open_states = [s.value for s in OPEN]
     with sessions() as session:
         role = role_of(session, workspace_id, user_id)
@@ -128,4 +132,4 @@ def home_summary(sessions: sessionmaker[Session], workspace_id: int, user_id: st
         return HomeSummary(role.value, assigned, to_approve,
                            _overdue(session, workspace_id, now), counts,
                            _triage(session, workspace_id),
-                           home_opportunities(session, workspace_id))
+                           home_opportunities(session, workspace_id), influencers)

@@ -275,8 +275,10 @@ def register_notification_renderers(sender: OutboxSender) -> None:
 
 # ---------------------------------------------------------------------- App Home
 def refresh_homes(sessions: sessionmaker[Session], publisher: HomePublisher,
-                  now: datetime, *, limit: int = HOME_BATCH) -> int:
-    """Publish again the App Homes marked stale; returns how many were published."""
+                  now: datetime, *, limit: int = HOME_BATCH,
+                  default_timezone: str = "UTC") -> int:
+    """Publish again the App Homes marked stale; returns how many were published (the
+    same summary as opening the tab reads: ``bot.services.home.home_summary``)."""
     # Imported here: the Home summary reads workflow states, and workflow calls this module.
     from bot.services.home import home_summary
 
@@ -291,7 +293,8 @@ def refresh_homes(sessions: sessionmaker[Session], publisher: HomePublisher,
         languages = {(ws, user): _language(session, ws, user) for _, ws, user, _, _ in stale}
     published = 0
     for state_id, workspace_id, user_id, stale_at, team_id in stale:
-        summary = home_summary(sessions, workspace_id, user_id, now)
+        summary = home_summary(sessions, workspace_id, user_id, now,
+                               default_timezone=default_timezone)
         try:
             publisher.publish_home(team_id, user_id,
                                    HomeSpec(summary, languages[(workspace_id, user_id)]))

@@ -9,6 +9,7 @@ from bot.messages.home import HomeItem, HomeSummary, HomeTriage
 from bot.messages.permalink import card_permalink
 from bot.slack.digest_blocks import signed
 from bot.slack.escape import clip_mrkdwn, escape, link, slack_date, truncate
+from bot.slack.influencer_blocks import build_home_influencers
 from bot.slack.opportunity_blocks import build_home_opportunities
 from bot.slack.signals import reason_line
 
@@ -71,7 +72,8 @@ def _triage_section(triage: HomeTriage, language: str) -> list[dict[str, Any]]:
 def build_home(summary: HomeSummary, language: str) -> dict[str, Any]:
     """The Home view: my assigned mentions, drafts to approve, overdue items (each with
     its reason line and topics), team counts, the conquest opportunities to act on (when a
-    group has them on), and triage learning at a glance."""
+    group has them on), triage learning at a glance and the top influencers. Opening the
+    tab and the refresh after a change both publish this view."""
     counts = " · ".join(f"{t(language, f'status.{status}')}: *{count}*"
                         for status, count in sorted(summary.counts.items())) \
         or t(language, "home.nothing_open")
@@ -93,4 +95,6 @@ def build_home(summary: HomeSummary, language: str) -> dict[str, Any]:
         blocks += build_home_opportunities(summary.opportunities, language)
     if summary.triage is not None:
         blocks += _triage_section(summary.triage, language)
+    if summary.influencers is not None:
+        blocks += build_home_influencers(summary.influencers, language)
     return {"type": "home", "blocks": blocks[:HOME_BLOCK_LIMIT]}
