@@ -58,6 +58,15 @@ class HomeSummary:
     """None: no watch group has conquest on (no section)."""
     influencers: Sequence[InfluencerLine] | None = None
     """The top authors of the last 30 days; None: not read (no section)."""
+    assigned_total: int = 0
+    """How many open mentions are assigned to the user (``assigned`` holds the first)."""
+    to_approve_total: int = 0
+    """How many drafts wait for the user's approval (``to_approve`` holds the first)."""
+    overdue_total: int = 0
+    """How many open mentions are past their SLA, as far as the bounded walk counted."""
+    overdue_counted_all: bool = True
+    """False: the walk stopped at its bound and more may be late (``overdue_total`` is a
+    floor)."""
 
 
 @dataclass(frozen=True, slots=True)

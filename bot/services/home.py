@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import ColumnElement, Select
 
 from bot.analysis.conversation import direct_handle
 from bot.messages.home import HomeItem, HomeSummary, HomeTriage
@@ -57,7 +57,15 @@ def _items(session: Session, query: Select[tuple[Mention]]) -> list[HomeItem]:
     return [_item(m) for m in session.scalars(query)]
 
 
-def _overdue(session: Session, workspace_id: int, now: datetime) -> list[HomeItem]:
+def _total(session: Session, shown: int, *where: ColumnElement[bool]) -> int:
+    """How many mentions match ``where``; no count query when fewer than a full list do."""
+    if shown < LIST_SIZE:
+        return shown
+    return session.scalar(select(func.count()).select_from(Mention).where(*where)) or 0
+
+
+def _overdue(session: Session, workspace_id: int, now: datetime
+             ) -> tuple[list[HomeItem], int, bool]:
     """The open mentions past their SLA, highest priority first.
 
     SQL keeps the ones late on the clock (``sla_overdue``: the SLA rule's targets, counted
@@ -65,7 +73,10 @@ def _overdue(session: Session, workspace_id: int, now: datetime) -> list[HomeIte
     page is then checked by the rule itself (``due_times``, business hours included) until
     the list is full, so no late mention hides behind older ones without an SLA. The walk
     stops after ``OVERDUE_PAGES`` pages: after a long weekend, a mention late in business
-    time can wait behind a thousand higher-priority ones late only on the clock."""
+    time can wait behind a thousand higher-priority ones late only on the clock.
+
+    Returns the first ``LIST_SIZE`` late ones, how many late ones the walk found, and
+    whether it read every candidate (False: more may be late than it counted)."""
     open_states = [s.value for s in OPEN]
     still_open = select(Mention.id).where(Mention.workspace_id == workspace_id,
                                           Mention.status.in_(open_states))
@@ -85,19 +96,23 @@ def _overdue(session: Session, workspace_id: int, now: datetime) -> list[HomeIte
                     late_on_the_clock)
              .order_by(Mention.priority.desc(), Mention.published_at, Mention.id))
     late: list[Mention] = []
+    counted = 0
     offset = 0
+    read_all = False
     # Late on the clock but not in business time stays a candidate: bound the walk, so a
-    # long weekend's backlog costs a Home refresh at most OVERDUE_PAGES pages.
+    # long weekend's backlog costs a Home refresh at most OVERDUE_PAGES pages. The walk
+    # goes on past the first LIST_SIZE so Home can say how many more are late.
     for _ in range(OVERDUE_PAGES):
-        if len(late) >= LIST_SIZE:
-            break
         page = list(session.scalars(query.offset(offset).limit(OVERDUE_PAGE)))
         due = due_times(session, page)
-        late += [m for m in page if m.id in due and due[m.id] < now]
+        found = [m for m in page if m.id in due and due[m.id] < now]
+        counted += len(found)
+        late += found[:max(0, LIST_SIZE - len(late))]
         if len(page) < OVERDUE_PAGE:
+            read_all = True
             break
         offset += OVERDUE_PAGE
-    return [_item(m) for m in late[:LIST_SIZE]]
+    return [_item(m) for m in late], counted, read_all
 
 
 def home_summary(sessions: sessionmaker[Session], workspace_id: int, user_id: str,
@@ -109,10 +124,13 @@ def home_summary(sessions: sessionmaker[Session], workspace_id: int, user_id: st
     open_states = [s.value for s in OPEN]
     with sessions() as session:
         role = role_of(session, workspace_id, user_id)
-        assigned = _items(session, select(Mention).where(
-            Mention.workspace_id == workspace_id, Mention.assignee_user_id == user_id,
-            Mention.status.in_(open_states)).order_by(Mention.priority.desc()).limit(LIST_SIZE))
+        mine_open = (Mention.workspace_id == workspace_id,
+                     Mention.assignee_user_id == user_id, Mention.status.in_(open_states))
+        assigned = _items(session, select(Mention).where(*mine_open)
+                          .order_by(Mention.priority.desc()).limit(LIST_SIZE))
+        assigned_total = _total(session, len(assigned), *mine_open)
         to_approve: list[HomeItem] = []
+        to_approve_total = 0
         if role.rank >= Role.APPROVER.rank:
             latest = (select(Draft.mention_id, func.max(Draft.version).label("version"))
                       .group_by(Draft.mention_id).subquery())
@@ -121,15 +139,20 @@ def home_summary(sessions: sessionmaker[Session], workspace_id: int, user_id: st
                 Draft.mention_id == latest.c.mention_id, Draft.version == latest.c.version)
             ).join(DraftAuthor, DraftAuthor.draft_id == Draft.id).where(
                 DraftAuthor.user_id == user_id)
-            to_approve = _items(session, select(Mention).where(
-                Mention.workspace_id == workspace_id,
-                Mention.status == MentionStatus.AWAITING_APPROVAL.value,
-                Mention.id.not_in(mine)).order_by(Mention.priority.desc()).limit(LIST_SIZE))
+            waiting = (Mention.workspace_id == workspace_id,
+                       Mention.status == MentionStatus.AWAITING_APPROVAL.value,
+                       Mention.id.not_in(mine))
+            to_approve = _items(session, select(Mention).where(*waiting)
+                                .order_by(Mention.priority.desc()).limit(LIST_SIZE))
+            to_approve_total = _total(session, len(to_approve), *waiting)
         counts = {status: count for status, count in session.execute(
             select(Mention.status, func.count()).where(
                 Mention.workspace_id == workspace_id, Mention.status.in_(open_states))
             .group_by(Mention.status))}
-        return HomeSummary(role.value, assigned, to_approve,
-                           _overdue(session, workspace_id, now), counts,
+        overdue, overdue_total, overdue_counted_all = _overdue(session, workspace_id, now)
+        return HomeSummary(role.value, assigned, to_approve, overdue, counts,
                            _triage(session, workspace_id),
-                           home_opportunities(session, workspace_id), influencers)
+                           home_opportunities(session, workspace_id), influencers,
+                           assigned_total=assigned_total, to_approve_total=to_approve_total,
+                           overdue_total=overdue_total,
+                           overdue_counted_all=overdue_counted_all)

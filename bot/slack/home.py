@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.i18n import has, t
+from bot.i18n import has, t, tally
 from bot.messages.home import HomeItem, HomeSummary, HomeTriage
 from bot.messages.permalink import card_permalink
 from bot.slack.digest_blocks import signed
-from bot.slack.escape import clip_mrkdwn, escape, link, slack_date, truncate
+from bot.slack.escape import clip_mrkdwn, escape, link, slack_date, slack_len, truncate
 from bot.slack.influencer_blocks import build_home_influencers
 from bot.slack.opportunity_blocks import build_home_opportunities
 from bot.slack.signals import reason_line
 
 HOME_BLOCK_LIMIT = 100
+SECTION_TEXT_LIMIT = 3000
+"""A section block's text holds at most 3,000 characters (Block Kit reference, section
+block: https://api.slack.com/reference/block-kit/blocks#section)."""
 
 
 def card_link(channel: str | None, ts: str | None, url: str, label: str) -> str:
@@ -21,16 +24,37 @@ def card_link(channel: str | None, ts: str | None, url: str, label: str) -> str:
     return link(card_permalink(channel, ts) or url, label)
 
 
-def _section(title: str, items: list[HomeItem], empty: str, language: str
+def _fitting_lines(lines: list[str]) -> list[str]:
+    """The first lines that fit whole in a section's text (never one cut mid-line; a first
+    line too long alone is clipped rather than showing nothing)."""
+    shown: list[str] = []
+    used = 0
+    for line in lines:
+        used += slack_len(line) + (1 if shown else 0)
+        if used > SECTION_TEXT_LIMIT:
+            break
+        shown.append(line)
+    return shown or [clip_mrkdwn(lines[0], SECTION_TEXT_LIMIT)]
+
+
+def _section(title: str, items: list[HomeItem], empty: str, language: str, *,
+             total: int, more: str, counted_all: bool = True
              ) -> list[dict[str, Any]]:
+    """A header, the items that fit, and how many more there are (``total``: all of them,
+    ``more``: the string saying where the rest are listed; ``counted_all`` False: ``total``
+    is a floor)."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": truncate(title, 150)}}]
     if not items:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": empty}]})
         return blocks
-    lines = [_item_line(item, language) for item in items]
-    blocks.append({"type": "section", "text": {"type": "mrkdwn",
-                                               "text": clip_mrkdwn("\n".join(lines), 2900)}})
+    shown = _fitting_lines([_item_line(item, language) for item in items])
+    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(shown)}})
+    hidden = max(total, len(items)) - len(shown)
+    if hidden > 0 or not counted_all:
+        key = more if counted_all else f"{more}_at_least" if hidden > 0 else f"{more}_maybe"
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": t(
+            language, key, count=tally(hidden, language))}]})
     return blocks
 
 
@@ -84,13 +108,17 @@ def build_home(summary: HomeSummary, language: str) -> dict[str, Any]:
             t(language, "home.team", counts=counts), 2900)}]},
         {"type": "divider"},
         *_section(t(language, "home.assigned"), summary.assigned,
-                  t(language, "home.assigned_empty"), language),
+                  t(language, "home.assigned_empty"), language,
+                  total=summary.assigned_total, more="home.assigned_more"),
     ]
     if summary.role in {"approver", "admin"}:
         blocks += _section(t(language, "home.to_approve"), summary.to_approve,
-                           t(language, "home.to_approve_empty"), language)
+                           t(language, "home.to_approve_empty"), language,
+                           total=summary.to_approve_total, more="home.to_approve_more")
     blocks += _section(t(language, "home.overdue"), summary.overdue,
-                       t(language, "home.overdue_empty"), language)
+                       t(language, "home.overdue_empty"), language,
+                       total=summary.overdue_total, more="home.overdue_more",
+                       counted_all=summary.overdue_counted_all)
     if summary.opportunities is not None:
         blocks += build_home_opportunities(summary.opportunities, language)
     if summary.triage is not None:

@@ -124,3 +124,16 @@ def test_an_overdue_mention_behind_many_older_open_ones_is_listed(
     # old1 (priority 90) before the refund request (lower).
     assert [item.id for item in overdue] == [ids["old1"], ids["1"]]
     assert overdue[0].priority > overdue[1].priority
+
+
+def test_home_overdue_counts_the_late_ones_it_does_not_list(sessions: sessionmaker[Session],
+                                                            workspace_id: int) -> None:
+    """Fifteen mentions past their SLA: Home lists ten and knows of the five others."""
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=CHANNEL_ID,
+                 alert_threshold=0)
+    _poll(sessions, workspace_id, "acme",
+          [_item(str(n), f"acme support never answered my refund request {n}",
+                 NOW - timedelta(hours=30)) for n in range(15)])
+    summary = home_summary(sessions, workspace_id, USER_ID, NOW + timedelta(minutes=1))
+    assert len(summary.overdue) == 10
+    assert (summary.overdue_total, summary.overdue_counted_all) == (15, True)
