@@ -12,6 +12,7 @@ from bot.slack.card_reply import open_reply_buttons, reply_elsewhere_note
 from bot.slack.escape import (
     clip_mrkdwn,
     escape,
+    escape_name,
     fit_source,
     link,
     safe_url,
@@ -35,8 +36,8 @@ SENTIMENT_ICONS = {"negative": ":red_circle:", "neutral": ":white_circle:",
 
 def _author_line(view: CardView, language: str) -> str:
     icon = icon_for(view.network)
-    who = escape(truncate(view.author_name, 80)) if view.author_name else ""
-    handle = escape(truncate(view.author_handle, 80))
+    who = escape_name(truncate(view.author_name, 80)) if view.author_name else ""
+    handle = escape_name(truncate(view.author_handle, 80))
     label = f"*{who}* ({handle})" if who else f"*{handle}*"
     reach = compact(format_reach(view.followers), language)
     story_reach = sum(member.followers or 0 for member in view.story)
@@ -211,6 +212,6 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
     if also_on:
         blocks.append({"type": "context", "elements": [_mrkdwn(also_on)]})
     fallback = t(language, "card.fallback", id=view.mention_id, network=view.network,
-                 author=escape(truncate(view.author_handle, 80)),
+                 author=escape_name(truncate(view.author_handle, 80)),
                  text=escape(truncate(view.text, 150)))
     return fallback, blocks

@@ -7,7 +7,15 @@ from typing import Any
 
 from bot.i18n import t
 from bot.messages.show import ConversationPost
-from bot.slack.escape import clip_mrkdwn, escape, link, slack_date, slack_len, truncate
+from bot.slack.escape import (
+    clip_mrkdwn,
+    escape,
+    escape_name,
+    link,
+    slack_date,
+    slack_len,
+    truncate,
+)
 
 TEXT_BUDGET = 2900
 POST_TEXT = 300
@@ -24,7 +32,7 @@ def build_conversation(posts: Sequence[ConversationPost], language: str) -> list
     lines: list[str] = []
     used = slack_len(header) + 1
     for post in reversed(posts[-MAX_POSTS:]):
-        who = escape(truncate(post.author, 60)) + (f" ({brand})" if post.by_brand else "")
+        who = escape_name(truncate(post.author, 60)) + (f" ({brand})" if post.by_brand else "")
         ref = f"#{post.mention_id} · " if post.mention_id else ""
         when = link(post.url, slack_date(post.published_at)) if post.url else slack_date(
             post.published_at)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.i18n import day_month, number, t, tally
 from bot.i18n import percent as percent_words
 from bot.messages.spikes import spike_kind
-from bot.slack.escape import clip_mrkdwn, escape, link, truncate
+from bot.slack.escape import clip_mrkdwn, escape, escape_name, link, truncate, unformat
 from bot.slack.mention_views import MentionBasics
 from bot.slack.opportunity_blocks import sov_line
 from bot.slack.plaintext import mrkdwn_to_plain
@@ -263,7 +263,7 @@ def local_time(moment: datetime, zone: str, language: str) -> str:
 
 def mention_line(line: DigestMention, language: str, *, show_status: bool = False) -> str:
     """``• #12 [85] _billing_ mastodon @ana: text…`` linking to the card (or the post)."""
-    who = f" {escape(truncate(line.author, 60))}" if line.author else ""
+    who = f" {escape_name(truncate(line.author, 60))}" if line.author else ""
     topics = topic_words(getattr(line, "topics", ()), language)
     about = f" _{', '.join(topics)}_" if topics else ""
     body = escape(truncate(" ".join((line.title or line.text or "").split()), TEXT_LIMIT))
@@ -313,7 +313,8 @@ def _open(report: DigestView, language: str) -> str:
 def author_lines(authors: Sequence[ReportAuthor], language: str) -> str:
     """``• @ana (mastodon) · 48,213 followers · 3 mentions`` per author."""
     return "\n".join(
-        f"• {link(a.url, a.handle) if a.url else escape(a.handle)} ({escape(a.network)}) · "
+        f"• {link(a.url, unformat(a.handle)) if a.url else escape_name(a.handle)} "
+        f"({escape(a.network)}) · "
         + t(language, "report.author_line",
             followers=number(a.followers, language) if a.followers is not None else "?",
             mentions=a.mentions) for a in authors)

@@ -16,6 +16,28 @@ def escape(text: str | None) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+FORMATTING = "*_~`"
+"""The characters mrkdwn reads as bold, italic, strike and code markers."""
+ZERO_WIDTH_SPACE = "\u200b"
+
+
+def unformat(text: str) -> str:
+    """``text`` with each mrkdwn formatting character followed by a zero-width space, so a
+    name such as ``*Boss*`` shows its asterisks instead of turning bold or closing the
+    bold label around it. Slack documents escapes for &, < and > only (a backslash does not
+    escape formatting: slackhq/slack-api-docs#34); the invisible space breaks the marker as
+    in anneschuth/claude-threads#92, and the character itself still shows."""
+    for char in FORMATTING:
+        text = text.replace(char, char + ZERO_WIDTH_SPACE)
+    return text
+
+
+def escape_name(text: str | None) -> str:
+    """A name or handle from outside for mrkdwn: escaped (:func:`escape`) and unformatted
+    (:func:`unformat`)."""
+    return unformat(escape(text))
+
+
 def truncate(text: str, limit: int) -> str:
     """Cut ``text`` to at most ``limit`` characters at a word boundary, ending with "…"."""
     if len(text) <= limit:

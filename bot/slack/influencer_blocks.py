@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from bot.i18n import number, t
 from bot.messages.influencers import InfluencerLine
-from bot.slack.escape import clip_mrkdwn, escape, link, truncate
+from bot.slack.escape import clip_mrkdwn, escape, escape_name, link, truncate, unformat
 
 TRACK_ACTION = "vigie.influencer_track"
 SHOWN = 10
@@ -27,7 +27,7 @@ class InfluencerRanking(Protocol):
 
 
 def _line(rank: int, item: InfluencerLine, language: str, *, posts: bool = True) -> str:
-    author = link(item.url, item.handle) if item.url else escape(item.handle)
+    author = link(item.url, unformat(item.handle)) if item.url else escape_name(item.handle)
     followers = (number(item.followers, language) if item.followers is not None
                  else t(language, "influencers.unknown_followers"))
     text = t(language, "influencers.line", rank=rank, author=author,
@@ -62,7 +62,7 @@ def build_influencer_blocks(report: InfluencerRanking, language: str
                 "type": "button", "action_id": TRACK_ACTION, "value": str(item.author_id),
                 "text": {"type": "plain_text", "text": t(language, "influencers.track_button")}}
         blocks.append(section)
-    names = ", ".join(f"{escape(handle)} ({escape(network)})"
+    names = ", ".join(f"{escape_name(handle)} ({escape(network)})"
                       for network, handle in report.tracked)
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": clip_mrkdwn(
         t(language, "influencers.tracked_list", names=names) if names

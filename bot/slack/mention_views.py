@@ -11,7 +11,15 @@ from bot.i18n import has, t
 from bot.messages.show import HistoryEntry
 from bot.networks import icon_for
 from bot.slack.cards import SENTIMENT_ICONS
-from bot.slack.escape import clip_mrkdwn, escape, link, slack_date, slack_len, truncate
+from bot.slack.escape import (
+    clip_mrkdwn,
+    escape,
+    escape_name,
+    link,
+    slack_date,
+    slack_len,
+    truncate,
+)
 from bot.slack.signals import reason_line
 
 MORE_ACTION = "vigie.more"
@@ -69,7 +77,7 @@ def _mrkdwn_section(text: str) -> dict[str, Any]:
 def _row_text(row: MentionListRow, language: str) -> str:
     icon = icon_for(row.network)
     mood = SENTIMENT_ICONS.get(row.sentiment_label or "", ":white_circle:")
-    who = escape(truncate(row.author or "?", 60))
+    who = escape_name(truncate(row.author or "?", 60))
     owner = f" · <@{row.assignee}>" if row.assignee else ""
     status = t(language, f"status.{row.status}")
     body = escape(truncate(" ".join((row.title or row.text).split()), 180))

@@ -15,7 +15,7 @@ from bot.messages.notes import (
     Text,
     Who,
 )
-from bot.slack.escape import escape, link, slack_date, truncate
+from bot.slack.escape import escape, escape_name, link, slack_date, truncate
 from bot.slack.home import card_link
 from bot.slack.risk_words import flag_words
 
@@ -52,7 +52,7 @@ def mention_line(ref: MentionRef) -> str:
     """``#12 · @ana (mastodon): _excerpt…_``, the id linking to the card (or the post)."""
     excerpt = truncate(ref.excerpt, EXCERPT)
     label = card_link(ref.channel, ref.ts, ref.url, f"#{ref.id}")
-    line = f"{label} · {escape(truncate(ref.author, 80))} ({escape(ref.network)})"
+    line = f"{label} · {escape_name(truncate(ref.author, 80))} ({escape(ref.network)})"
     return f"{line}: _{escape(excerpt)}_" if excerpt else line
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from bot.analysis.reach import format_reach
 from bot.i18n import compact, number, percent, t, tally
 from bot.messages.spikes import SpikeAlertSpec, spike_kind
-from bot.slack.escape import clip_mrkdwn, escape, link, truncate
+from bot.slack.escape import clip_mrkdwn, escape, escape_name, link, truncate
 
 
 def build_spike_alert(spec: SpikeAlertSpec) -> tuple[str, list[dict[str, Any]]]:
@@ -30,7 +30,8 @@ def build_spike_alert(spec: SpikeAlertSpec) -> tuple[str, list[dict[str, Any]]]:
             for url, count in spec.links)))
     if spec.authors:
         lines.append(t(language, "spike.authors", authors=", ".join(
-            f"{escape(truncate(handle, 40))} ({compact(format_reach(followers), language) or '?'})"
+            f"{escape_name(truncate(handle, 40))} "
+            f"({compact(format_reach(followers), language) or '?'})"
             for handle, followers in spec.authors)))
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": clip_mrkdwn("\n".join(lines),
