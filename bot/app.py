@@ -28,11 +28,14 @@ def build_app(settings: Settings, runtime: Runtime, *, verify_token: bool = True
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
     if settings.oauth:
+        from handlers.install import installed
+
         if signing_secret is None:
             raise SlackNotConfigured("SLACK_SIGNING_SECRET is required with SLACK_CLIENT_ID")
         # One app, many workspaces: Bolt finds each request's bot token in the store.
         app = App(client=build_web_client(settings, token=None), signing_secret=signing_secret,
-                  oauth_settings=build_oauth_settings(settings, runtime.engine),
+                  oauth_settings=build_oauth_settings(settings, runtime.engine,
+                                                      on_success=installed(runtime)),
                   logger=logging.getLogger("vigie.bolt"), listener_executor=_listener_pool())
         register_listeners(app, runtime)
         return app

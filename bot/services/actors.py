@@ -31,6 +31,8 @@ class Actor:
 
 CLI = Actor(None, "cli")
 SCHEDULER = Actor(None, "scheduler")
+INSTALL = Actor(None, "install")
+"""Vigie itself, when a workspace installs it (OAuth), e.g. adopting the installer's language."""
 BRAND_ACCOUNT = Actor(None, "brand_account")
 """The brand's own account, replying natively on a network (found there by ingest)."""
 CUSTOMER = Actor(None, "conversation")

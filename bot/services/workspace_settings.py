@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
-from bot.services.actors import Actor
+from bot.services.actors import INSTALL, Actor
 from bot.services.audit import record
 from bot.services.errors import ServiceError
 from bot.services.permissions import require_role
@@ -27,6 +27,8 @@ SETTING_NAMES = ("four_eyes", "default_role", "backfill_hours", "timezone", "lan
 DEFAULT_ROLE_CHOICES = ("viewer", "agent")
 DEFAULT_BACKFILL_HOURS = 48
 MAX_BACKFILL_HOURS = 168
+LANGUAGE_SOURCE = "language_source"
+"""Who set the workspace's language: ``admin`` (a setting) or ``installer`` (their locale)."""
 _ON = {"on", "yes", "true", "1"}
 _OFF = {"off", "no", "false", "0"}
 
@@ -118,6 +120,8 @@ def do_set_setting(sessions: sessionmaker[Session], workspace_id: int, actor: Ac
             workspace.timezone = str(value)
         elif name == "language":
             workspace.locale = str(value)
+            # An admin's choice: a later install (new scopes) keeps it.
+            workspace.settings = {**(workspace.settings or {}), LANGUAGE_SOURCE: "admin"}
         else:
             workspace.settings = {**(workspace.settings or {}), name: value}
         after = settings_of(workspace)
@@ -126,3 +130,25 @@ def do_set_setting(sessions: sessionmaker[Session], workspace_id: int, actor: Ac
                    detail={"setting": name, "before": before.shown(name),
                            "after": after.shown(name)})
         return after
+
+
+def do_adopt_installer_language(sessions: sessionmaker[Session], workspace_id: int,
+                                slack_locale: str | None) -> str | None:
+    """At install, make the installing user's Slack locale (``fr-FR``) the workspace's
+    language for channel messages, when Vigie speaks it and no admin chose one (a reinstall
+    for new scopes keeps an admin's choice). Audited; returns the language set, if any."""
+    short = (slack_locale or "").lower().replace("_", "-").split("-")[0]
+    if short not in SUPPORTED_LANGUAGES:
+        return None
+    with transaction(sessions) as session:
+        workspace = session.get(Workspace, workspace_id)
+        if workspace is None or (workspace.settings or {}).get(LANGUAGE_SOURCE) == "admin":
+            return None
+        before = settings_of(workspace).language
+        workspace.locale = short
+        workspace.settings = {**(workspace.settings or {}), LANGUAGE_SOURCE: "installer"}
+        if before != short:
+            record(session, workspace_id, INSTALL, "settings.changed",
+                   reason="installer's Slack locale",
+                   detail={"setting": "language", "before": before, "after": short})
+        return short

@@ -12,6 +12,8 @@ import copy
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from slack_bolt import BoltResponse
+from slack_bolt.oauth.callback_options import CallbackOptions, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
@@ -120,9 +122,16 @@ def installation_store(settings: Settings, engine: Engine) -> EncryptedInstallat
                                       SecretBox(settings.secret_keys))
 
 
-def build_oauth_settings(settings: Settings, engine: Engine) -> OAuthSettings:
-    """Bolt's OAuth settings: /slack/install and /slack/oauth_redirect."""
+def build_oauth_settings(settings: Settings, engine: Engine, *,
+                         on_success: Callable[[SuccessArgs], BoltResponse] | None = None
+                         ) -> OAuthSettings:
+    """Bolt's OAuth settings: /slack/install and /slack/oauth_redirect (``on_success``: run
+    once the installation is stored; it returns the page, e.g. Bolt's default)."""
     assert settings.slack_client_secret is not None
+    callbacks = None
+    if on_success is not None:
+        callbacks = CallbackOptions(success=on_success,
+                                    failure=lambda args: args.default.failure(args))
     return OAuthSettings(
         client_id=settings.slack_client_id,
         client_secret=settings.slack_client_secret.get_secret_value(),
@@ -131,6 +140,7 @@ def build_oauth_settings(settings: Settings, engine: Engine) -> OAuthSettings:
         installation_store_bot_only=True,
         state_store=SQLAlchemyOAuthStateStore(expiration_seconds=STATE_EXPIRATION_SECONDS,
                                               engine=engine),
+        callback_options=callbacks,
     )
 
 

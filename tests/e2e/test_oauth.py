@@ -9,13 +9,17 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from bot.app import build_app
 from bot.config import load_settings
 from bot.runtime import build_runtime
+from bot.services import workspace_settings
+from bot.services.actors import CLI
 from bot.services.outbox import KIND_POST, do_enqueue
 from bot.web import build_wsgi_app
 from storage.db import transaction
+from storage.models import AuditEvent, Workspace
 from tests.e2e.conftest import VigieApp
 from tests.harness.app_server import serve_wsgi
 from tests.harness.constants import SIGNING_SECRET
@@ -50,6 +54,47 @@ def vigie_oauth(sqlite_url: str) -> Iterator[VigieApp]:
             yield VigieApp(url, runtime, standin, SlackSender(url, standin=standin,
                                                               team_id=NEW_TEAM))
         runtime.close()
+
+
+def install(vigie: VigieApp) -> None:
+    """Go through /slack/install and /slack/oauth_redirect as the installer's browser."""
+    with httpx.Client(base_url=vigie.url, follow_redirects=False) as browser:
+        page = browser.get("/slack/install")
+        link = next(part for part in page.text.split('"') if "oauth/v2/authorize" in part)
+        query = parse_qs(urlparse(link.replace("&amp;", "&")).query)
+        cookie = page.headers["set-cookie"].split(";")[0]
+        done = browser.get("/slack/oauth_redirect", headers={"Cookie": cookie},
+                           params={"code": "the-code", "state": query["state"][0]})
+        assert done.status_code == 200, done.text
+
+
+def channel_language(vigie: VigieApp) -> tuple[str, list[tuple[str, dict[str, Any] | None]]]:
+    workspace = vigie.runtime.workspaces.ensure(NEW_TEAM)
+    with vigie.runtime.sessions() as session:
+        events = [(e.actor, e.detail) for e in session.scalars(select(AuditEvent).where(
+            AuditEvent.workspace_id == workspace.id, AuditEvent.action == "settings.changed"))]
+        return session.get_one(Workspace, workspace.id).locale, events
+
+
+def test_the_installers_slack_locale_sets_the_channel_language(vigie_oauth: VigieApp) -> None:
+    """A French installer gets French cards and digests from the start; an admin's later
+    choice survives a reinstall (new scopes), and `/cm settings` shows the language."""
+    vigie = vigie_oauth
+    vigie.standin.set_user("U07INSTALL", locale="fr-FR")
+    install(vigie)
+    assert channel_language(vigie) == ("fr", [
+        ("install", {"setting": "language", "before": "en", "after": "fr"})])
+    workspace = vigie.runtime.workspaces.ensure(NEW_TEAM)
+    workspace_settings.do_set_setting(vigie.runtime.sessions, workspace.id, CLI, "language", "en")
+    install(vigie)
+    assert channel_language(vigie)[0] == "en"
+
+
+def test_an_installer_locale_vigie_does_not_speak_keeps_english(vigie_oauth: VigieApp) -> None:
+    vigie = vigie_oauth
+    vigie.standin.set_user("U07INSTALL", locale="de-DE")
+    install(vigie)
+    assert channel_language(vigie) == ("en", [])
 
 
 def test_install_then_use_in_the_new_workspace(vigie_oauth: VigieApp) -> None:
