@@ -28,17 +28,20 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     and_,
     case,
     exists,
     false,
     func,
     literal,
+    literal_column,
     or_,
     select,
     text,
     union_all,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from storage.dialect import is_postgresql
@@ -118,6 +121,52 @@ def _link_hour(session: Session) -> Any:
         return text("floor(extract(epoch FROM mention_watches.published_at) / 3600)::integer")
     return text("CAST(strftime('%s', substr(mention_watches.published_at, 1, 19)) AS INTEGER)"
                 " / 3600")
+
+
+def _link_period(session: Session, seconds: int) -> Any:
+    """A link's count-table hour (``seconds`` 3600) or day (86400) of its published time,
+    as a column, computed as the triggers of migrations 0025 and 0030 do."""
+    if is_postgresql(session):
+        return literal_column(
+            f"floor(extract(epoch FROM mention_watches.published_at) / {seconds})::integer",
+            Integer)
+    return literal_column("CAST(strftime('%s', substr(mention_watches.published_at, 1, 19))"
+                          f" AS INTEGER) / {seconds}", Integer)
+
+
+def keep_counts_of(session: Session, mention_ids: Sequence[int]) -> None:
+    """Count the links of the mentions ``mention_ids`` once more in the hourly, daily and
+    priority counts, before the caller deletes those mentions: the links' delete triggers
+    then count them down by as much, and every figure read from the count tables stays
+    what it was. Retention deletes a mention's details, not its place in the figures."""
+    if not mention_ids:
+        return
+    link = MentionWatch
+    watch = func.coalesce(link.watch_id, NO_WATCH)
+    hour, day = _link_period(session, 3600), _link_period(session, 86400)
+    insert = postgresql.insert if is_postgresql(session) else sqlite.insert
+    tables: tuple[tuple[Any, tuple[str, ...], list[Any], bool], ...] = (
+        (MentionHourCount, ("workspace_id", "watch_id", "hour", "network", "sentiment",
+                            "is_first"),
+         [link.workspace_id, watch, hour, link.network, link.sentiment, link.is_first], True),
+        (MentionDayCount, ("workspace_id", "watch_id", "day", "network", "sentiment",
+                           "is_first"),
+         [link.workspace_id, watch, day, link.network, link.sentiment, link.is_first], True),
+        (MentionPriorityCount, ("workspace_id", "watch_id", "hour", "priority", "alerted",
+                                "is_first"),
+         [link.workspace_id, watch, hour, link.priority, link.alerted, link.is_first], False))
+    for table, key, values, with_reach in tables:
+        sums: list[Any] = [func.count()]
+        summed = ["mentions"]
+        if with_reach:
+            sums.append(func.coalesce(func.sum(link.reach), 0))
+            summed.append("reach")
+        query = (select(*values, *sums).where(link.mention_id.in_(list(mention_ids)))
+                 .group_by(*values).order_by(*values))  # rows in key order: no deadlock
+        statement = insert(table).from_select([*key, *summed], query)
+        session.execute(statement.on_conflict_do_update(
+            index_elements=list(key),
+            set_={name: getattr(table, name) + statement.excluded[name] for name in summed}))
 
 
 def _hour_bucket(column: Any, splits: Sequence[_Split]) -> Any:

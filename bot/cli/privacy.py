@@ -47,7 +47,12 @@ def forget(handle: str, team: str | None, undo: bool) -> None:
 @click.option("--older-than", "days", type=click.IntRange(1, 36500), required=True,
               help="Days to keep.")
 def purge(days: int) -> None:
-    """Delete mentions older than DAYS now, keeping daily aggregates."""
+    """Delete mentions found more than DAYS ago, keeping their counts.
+
+    Stats, digests, share of voice and monthly reports keep the volumes, sentiment,
+    networks and reach of purged days (counted per UTC hour). The posts themselves go:
+    their text, authors, top posts and influencers, response times, SLA and topics.
+    """
     from bot.services.privacy import purge_older_than
 
     settings = settings_or_exit()

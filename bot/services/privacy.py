@@ -1,8 +1,10 @@
 """Data retention and the right to be forgotten.
 
-Retention purges mentions older than N days in batches, first folding them into daily
-aggregates (``mention_rollups``, per watch link) so long-term volumes survive, each
-watch's exact. ``do_forget`` deletes an
+Retention purges mentions found more than N days ago in batches. Their figures survive:
+they stay counted in the hourly, daily and priority counts the reports read (the counts are
+raised by as much as the links' delete triggers lower them), and are folded into daily
+rollups (``mention_rollups``, per watch link, with how many were replied to). A forget, or
+any other deletion, takes the mentions out of the counts. ``do_forget`` deletes an
 author's data everywhere and records that it was done, with a keyed hash instead of the handle;
 it also keeps keyed hashes of the handle and of the deleted posts (``bot.services.forgotten``)
 so that no source stores them again, until ``do_unforget``.
@@ -37,7 +39,7 @@ from storage.models_cases import Case, CasePost, PostAlias
 from storage.models_privacy import MentionRollup
 from storage.models_reporting import MentionDayCount, MentionHourCount, MentionPriorityCount
 from storage.models_watches import MentionWatch
-from storage.reporting_counts import hour_of
+from storage.reporting_counts import hour_of, keep_counts_of
 
 BATCH = 5000
 ALIAS_GRACE = timedelta(days=2)
@@ -143,7 +145,10 @@ def do_unforget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
 
 
 def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime) -> int:
-    """Fold mentions older than ``days`` into daily rollups, then delete them."""
+    """Delete the mentions found more than ``days`` ago, keeping their figures: they stay
+    counted in the hourly, daily and priority counts every report reads (volumes,
+    sentiment, networks, reach, hours, per watch), and are folded into the daily rollups
+    (with how many were replied to). Their text, authors, cards, drafts and cases go."""
     if days <= 0:
         return 0
     cutoff = now - timedelta(days=days)
@@ -156,14 +161,16 @@ def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime) 
                 _drop_emptied_counts(session, cutoff)
                 return purged
             _fold(session, ids)
+            # Their delete triggers count them down: counted once more first, they stay.
+            keep_counts_of(session, ids)
             _drop_aliases_of(session, ids)
             session.execute(delete(Mention).where(Mention.id.in_(ids)))
             purged += len(ids)
 
 
 def _drop_emptied_counts(session: Session, cutoff: datetime) -> None:
-    # The hourly counts follow the purge down to zero (triggers); their rows can go too.
-    # Nothing new is ever counted in an hour before the cut-off.
+    # Count rows a forget or a relabel emptied (the purge keeps its mentions counted) can
+    # go: nothing new is ever counted in an hour before the cut-off.
     for table in (MentionHourCount, MentionPriorityCount):
         session.execute(delete(table).where(table.mentions == 0,
                                             table.hour < hour_of(cutoff)))

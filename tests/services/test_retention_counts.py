@@ -1,6 +1,5 @@
-"""Retention leaves no emptied count rows behind: the hourly, priority and day counts
-follow the purge down to zero and their zero rows before the cut-off go (found in review).
-SQLite and PostgreSQL."""
+"""Retention keeps the purged mentions in the hourly, priority and day counts (the reports'
+figures of purged days), and leaves no emptied count row behind. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -11,12 +10,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.services.privacy import purge_older_than
 from storage.db import transaction
 from storage.models import Mention, Watch, Workspace
-from storage.models_reporting import MentionDayCount, MentionHourCount
+from storage.models_reporting import MentionDayCount, MentionHourCount, MentionPriorityCount
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 
 
-def test_retention_drops_emptied_day_counts_like_hour_counts(
+def test_retention_keeps_the_counts_and_leaves_no_emptied_row(
         sessions: sessionmaker[Session]) -> None:
     with transaction(sessions) as session:
         ws = Workspace(team_id="T0PROBE01")
@@ -32,9 +31,10 @@ def test_retention_drops_emptied_day_counts_like_hour_counts(
             created_at=NOW - timedelta(days=100 + n)) for n in range(5)])
     assert purge_older_than(sessions, 30, NOW) == 5
     with sessions() as session:
-        hours = session.scalar(select(func.count()).select_from(MentionHourCount))
-        days = session.scalar(select(func.count()).select_from(MentionDayCount))
-        zero_days = session.scalar(select(func.count()).select_from(MentionDayCount)
-                                   .where(MentionDayCount.mentions == 0))
-    assert hours == 0
-    assert (days, zero_days) == (0, 0), f"{days} day rows left, {zero_days} at zero"
+        counted = [session.scalar(select(func.sum(table.mentions))) for table in (
+            MentionHourCount, MentionDayCount, MentionPriorityCount)]
+        zero = [session.scalar(select(func.count()).select_from(table).where(
+            table.mentions == 0)) for table in (
+            MentionHourCount, MentionDayCount, MentionPriorityCount)]
+    assert counted == [5, 5, 5]
+    assert zero == [0, 0, 0]

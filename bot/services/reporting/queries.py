@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -428,14 +428,48 @@ def hour_histogram(session: Session, scope: Scope, segments: Sequence[tuple[date
                    end: datetime) -> list[int]:
     """Mentions per local hour of day (0-23) over [segments[0] start, end).
 
-    ``segments`` cut the period where the UTC offset changes. SQL groups by segment and UTC
-    quarter-hour of the day; each group maps to exactly one local hour, whatever the offset
-    (zones are offset by multiples of 15 minutes). Periods of whole UTC hours in zones
-    offset by whole hours are read from the hourly counts instead.
+    ``segments`` cut the period where the UTC offset changes. In zones offset by whole
+    hours, the whole UTC hours are read from the hourly counts (which keep the hours of
+    mentions retention deleted) and only the parts of an hour at a segment's edges from
+    the mentions. Otherwise SQL groups the mentions by segment and UTC quarter-hour of the
+    day; each group maps to exactly one local hour, whatever the offset (zones are offset
+    by multiples of 15 minutes).
     """
-    from_counts = _hour_histogram_from_counts(session, scope, segments, end)
-    if from_counts is not None:
-        return from_counts
+    if any(offset % 60 for _start, offset in segments):
+        return _hour_histogram_from_mentions(session, scope, segments, end)
+    hours = [0] * 24
+    bounds = [start for start, _offset in segments] + [end]
+    for (start, offset), stop in zip(segments, bounds[1:], strict=True):
+        if start >= stop:
+            continue
+        first, last = _next_hour(start), _hour_floor(stop)
+        parts = [(start, stop)]
+        if first < last:
+            totals = utc_hour_totals(session, scope.workspace_id, scope.watch_ids, first, last)
+            for hour, count in (totals or {}).items():
+                hours[(hour.hour + offset // 60) % 24] += count
+            parts = [(a, b) for a, b in ((start, first), (last, stop)) if a < b]
+        for part_start, part_end in parts:
+            fringe = _hour_histogram_from_mentions(session, scope, [(part_start, offset)],
+                                                   part_end)
+            hours = [a + b for a, b in zip(hours, fringe, strict=True)]
+    return hours
+
+
+def _hour_floor(moment: datetime) -> datetime:
+    moment = moment.astimezone(UTC)
+    return moment - timedelta(minutes=moment.minute, seconds=moment.second,
+                              microseconds=moment.microsecond)
+
+
+def _next_hour(moment: datetime) -> datetime:
+    floor = _hour_floor(moment)
+    return floor if floor == moment else floor + timedelta(hours=1)
+
+
+def _hour_histogram_from_mentions(session: Session, scope: Scope,
+                                  segments: Sequence[tuple[datetime, int]], end: datetime
+                                  ) -> list[int]:
     quarter = reporting_sql.utc_quarter_of_day(session, Mention.published_at)
     edges = [start for start, _offset in segments] + [end]
     segment = bucket_case(edges).label("segment")
@@ -450,25 +484,6 @@ def hour_histogram(session: Session, scope: Scope, segments: Sequence[tuple[date
         if 0 <= index < len(segments):
             local_quarter = (int(utc_quarter) + segments[index][1] // 15) % 96
             hours[local_quarter // 4] += int(count)
-    return hours
-
-
-
-def _hour_histogram_from_counts(session: Session, scope: Scope,
-                                segments: Sequence[tuple[datetime, int]], end: datetime
-                                ) -> list[int] | None:
-    if any(offset % 60 for _start, offset in segments):
-        return None
-    hours = [0] * 24
-    bounds = [start for start, _offset in segments] + [end]
-    for (start, offset), stop in zip(segments, bounds[1:], strict=True):
-        if start >= stop:
-            continue
-        totals = utc_hour_totals(session, scope.workspace_id, scope.watch_ids, start, stop)
-        if totals is None:
-            return None
-        for hour, count in totals.items():
-            hours[(hour.hour + offset // 60) % 24] += count
     return hours
 
 
