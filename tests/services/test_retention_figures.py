@@ -124,3 +124,35 @@ def test_a_forget_takes_the_persons_posts_out_of_the_figures_a_purge_keeps(
         empty = session.scalar(select(func.count()).select_from(MentionHourCount)
                                .where(MentionHourCount.mentions == 0))
     assert (hours, days, empty) == (12, 12, 0)
+
+
+def test_a_digest_lists_what_is_stored_of_a_partly_purged_day(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """The top priorities and the examples of what waited skip priorities below a floor the
+    counts give; the counts still hold purged mentions, so that floor could be above
+    everything stored and the lists came out empty."""
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme",
+                 channel_id=CHANNEL_ID, alert_threshold=90)
+    early = [post(f"e{n}", f"Acme post {n}", PUBLISHED + timedelta(minutes=10 * n), f"e{n}")
+             for n in range(6)]
+    late = [post(f"l{n}", f"Acme late post {n}", PUBLISHED + timedelta(hours=4, minutes=n),
+                 f"l{n}") for n in range(2)]
+    with transaction(sessions) as session:
+        do_ingest(session, get_watch_by_name(session, workspace_id, "acme"), None,
+                  early + late, now=PUBLISHED + timedelta(hours=5))
+    with transaction(sessions) as session:
+        for mention in session.scalars(select(Mention)):
+            purged = mention.external_id.startswith("e")
+            mention.priority = 80 if purged else 20
+            mention.created_at = (mention.published_at + timedelta(hours=1) if purged
+                                  else NOW - timedelta(days=1))  # found late
+    assert purge_older_than(sessions, 5, NOW) == 6
+    with sessions() as session:
+        acme = get_watch_by_name(session, workspace_id, "acme").id
+        config = DigestChannel(workspace_id, CHANNEL_ID, time(8, 0), ZoneInfo("UTC"), False,
+                               True, Scope(workspace_id, (acme,)), "en", None)
+        report = build_digest_report(session, config, end=datetime(2026, 11, 12, tzinfo=UTC),
+                                     now=NOW)
+    assert report.total.current == 8
+    assert len(report.top_priority) == 2
+    assert [(group.count, len(group.examples)) for group in report.waited] == [(8, 2)]

@@ -211,7 +211,8 @@ def _top_priority(session: Session, scope: Scope, start: datetime, end: datetime
                                              [Mention.priority.between(floor, MAX_PRIORITY)]),
                           order_by=order, limit=TOP_PRIORITY)
     if floor is not None and len(lines) < TOP_PRIORITY:
-        # The floor counted the follow-ups left out: the rest lies below it.
+        # The floor counted the follow-ups left out, and the counts still hold mentions
+        # retention deleted: the rest lies below it, or it is above all that is stored.
         lines = mention_lines(session, *where, order_by=order, limit=TOP_PRIORITY)
     return lines
 
@@ -228,13 +229,19 @@ def _waited(session: Session, scope: Scope, watches: dict[int, tuple[str, int]],
         floor = floors.get(watch_id)
         # What waited in this watch: its own links' priority and alert decision.
         link = MentionWatch
-        waited = select(link.mention_id).where(
-            link.watch_id == watch_id, link.published_at >= start, link.published_at < end,
-            link.alerted.is_(False), link.priority < threshold,
-            *([] if floor is None else [link.priority >= floor]))
+        waited = [link.watch_id == watch_id, link.published_at >= start,
+                  link.published_at < end, link.alerted.is_(False), link.priority < threshold]
         examples = mention_lines(
-            session, Mention.workspace_id == scope.workspace_id, Mention.id.in_(waited),
+            session, Mention.workspace_id == scope.workspace_id,
+            Mention.id.in_(select(link.mention_id).where(
+                *waited, *([] if floor is None else [link.priority >= floor]))),
             order_by=(Mention.priority.desc(), Mention.id.desc()), limit=WAITED_EXAMPLES)
+        if floor is not None and len(examples) < WAITED_EXAMPLES:
+            # Counted mentions retention deleted can put the floor above what is stored.
+            examples = mention_lines(
+                session, Mention.workspace_id == scope.workspace_id,
+                Mention.id.in_(select(link.mention_id).where(*waited)),
+                order_by=(Mention.priority.desc(), Mention.id.desc()), limit=WAITED_EXAMPLES)
         groups.append(WaitedGroup(name, threshold, count, examples, watch_id))
     return groups
 
