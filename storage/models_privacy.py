@@ -35,6 +35,32 @@ class MentionRollup(Base):
     replied: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class PurgedLink(Base):
+    """A link of a mention retention deleted that belonged to several watches: its watch,
+    whether it was the mention's first, and the columns the count tables key it by (no
+    text, author or card). A report over several watches takes a post they share off its
+    sum of their counts once per watch beyond the first (``storage.reporting_counts``); for
+    stored mentions it reads that from their links, for purged ones from these rows, which
+    ``mention_id`` (the id the mention had) and ``published_at`` group.
+    """
+
+    __tablename__ = "purged_links"
+    __table_args__ = (
+        Index("ix_purged_links_watch_id_published_at", "watch_id", "published_at"),
+        Index("ix_purged_links_mention_id", "mention_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    mention_id: Mapped[int] = mapped_column(Integer)
+    watch_id: Mapped[int | None] = mapped_column(ForeignKey("watches.id", ondelete="SET NULL"))
+    is_first: Mapped[bool] = mapped_column(Boolean)
+    network: Mapped[str] = mapped_column(String(32))
+    sentiment: Mapped[str] = mapped_column(String(16))
+    published_at: Mapped[datetime]
+    priority: Mapped[int] = mapped_column(Integer)
+
+
 class ForgetKey(Base):
     """A workspace's key for the keyed hashes of ``forgotten`` (random, made at its first
     forget), stored like a source token: encrypted by the secret box when a key is set, so

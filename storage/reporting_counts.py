@@ -7,7 +7,9 @@ a workspace-wide figure. A scope of several watches sums its watches' counts, th
 off the *doubles*: each link of a mention beyond its one link the scope counts (the first
 link when the scope holds it, else the link of the scope's lowest watch id), read from the
 links through a partial index that holds only links other than a mention's first (posts
-in several watches), so a post counts once per scope.
+in several watches), so a post counts once per scope. Mentions retention deleted stay in
+the counts (``keep_counts_of``); the links of those that were in several watches are kept
+in ``purged_links`` for the same correction, over the whole hours they are counted in.
 
 A window is read as its whole UTC hours from those tables plus, from the links themselves,
 the fringes at either end that do not fill an hour (a digest asked for at 14:37, a zone
@@ -34,6 +36,7 @@ from sqlalchemy import (
     exists,
     false,
     func,
+    insert,
     literal,
     literal_column,
     or_,
@@ -46,6 +49,7 @@ from sqlalchemy.orm import Session, aliased
 
 from storage.dialect import is_postgresql
 from storage.models import Mention, Watch
+from storage.models_privacy import PurgedLink
 from storage.models_reporting import MentionDayCount, MentionHourCount, MentionPriorityCount
 from storage.models_watches import MentionWatch
 
@@ -100,26 +104,31 @@ def _count_scope(table: Any, workspace_id: int, watch_ids: tuple[int, ...] | Non
     return clauses
 
 
-def _doubles(workspace_id: int, watch_ids: tuple[int, ...] | None
+def _doubles(workspace_id: int, watch_ids: tuple[int, ...] | None, link: Any = MentionWatch
              ) -> list[ColumnElement[bool]] | None:
     """The links a sum over ``watch_ids`` counts more than once (see the module docstring),
-    or None when the scope cannot count a mention twice (the workspace, one watch)."""
+    or None when the scope cannot count a mention twice (the workspace, one watch).
+    ``link`` is ``MentionWatch`` (stored mentions) or ``PurgedLink`` (mentions retention
+    deleted, still in the counts: their links grouped by the id they had and their time)."""
     if watch_ids is None or len(watch_ids) < 2:
         return None
-    link, other = MentionWatch, aliased(MentionWatch)
+    other = aliased(link)
+    same = [other.mention_id == link.mention_id]
+    if link is PurgedLink:
+        same += [other.workspace_id == link.workspace_id,
+                 other.published_at == link.published_at]
     return [link.workspace_id == workspace_id, link.watch_id.in_(watch_ids),
             ~link.is_first,
-            exists().where(other.mention_id == link.mention_id,
-                           other.watch_id.in_(watch_ids),
+            exists().where(*same, other.watch_id.in_(watch_ids),
                            or_(other.is_first.is_(True), other.watch_id < link.watch_id))]
 
 
-def _link_hour(session: Session) -> Any:
-    """The count tables' hour of a link's published time, in SQL (as the triggers of
-    migration 0016 compute it)."""
+def _link_hour(session: Session, table: str = "mention_watches") -> Any:
+    """The count tables' hour of a link's published time (a row of ``table``), in SQL (as
+    the triggers of migration 0016 compute it)."""
     if is_postgresql(session):
-        return text("floor(extract(epoch FROM mention_watches.published_at) / 3600)::integer")
-    return text("CAST(strftime('%s', substr(mention_watches.published_at, 1, 19)) AS INTEGER)"
+        return text(f"floor(extract(epoch FROM {table}.published_at) / 3600)::integer")
+    return text(f"CAST(strftime('%s', substr({table}.published_at, 1, 19)) AS INTEGER)"
                 " / 3600")
 
 
@@ -138,13 +147,22 @@ def keep_counts_of(session: Session, mention_ids: Sequence[int]) -> None:
     """Count the links of the mentions ``mention_ids`` once more in the hourly, daily and
     priority counts, before the caller deletes those mentions: the links' delete triggers
     then count them down by as much, and every figure read from the count tables stays
-    what it was. Retention deletes a mention's details, not its place in the figures."""
+    what it was. Retention deletes a mention's details, not its place in the figures. The
+    links of those in several watches are copied to ``purged_links`` (what a report over
+    several watches takes off so that a post counts once)."""
     if not mention_ids:
         return
     link = MentionWatch
+    shared = (select(link.mention_id).where(link.mention_id.in_(list(mention_ids)))
+              .group_by(link.mention_id).having(func.count() > 1))
+    kept = ("workspace_id", "mention_id", "watch_id", "is_first", "network", "sentiment",
+            "published_at", "priority")
+    session.execute(insert(PurgedLink).from_select(kept, select(
+        *(getattr(link, name) for name in kept)).where(link.mention_id.in_(shared))
+        .order_by(link.id)))
     watch = func.coalesce(link.watch_id, NO_WATCH)
     hour, day = _link_period(session, 3600), _link_period(session, 86400)
-    insert = postgresql.insert if is_postgresql(session) else sqlite.insert
+    upsert = postgresql.insert if is_postgresql(session) else sqlite.insert
     tables: tuple[tuple[Any, tuple[str, ...], list[Any], bool], ...] = (
         (MentionHourCount, ("workspace_id", "watch_id", "hour", "network", "sentiment",
                             "is_first"),
@@ -163,7 +181,7 @@ def keep_counts_of(session: Session, mention_ids: Sequence[int]) -> None:
             summed.append("reach")
         query = (select(*values, *sums).where(link.mention_id.in_(list(mention_ids)))
                  .group_by(*values).order_by(*values))  # rows in key order: no deadlock
-        statement = insert(table).from_select([*key, *summed], query)
+        statement = upsert(table).from_select([*key, *summed], query)
         session.execute(statement.on_conflict_do_update(
             index_elements=list(key),
             set_={name: getattr(table, name) + statement.excluded[name] for name in summed}))
@@ -320,6 +338,20 @@ def volume_by_bucket(session: Session, workspace_id: int, watch_ids: tuple[int, 
                 .where(*doubles, link.published_at >= edges[0], link.published_at < edges[-1])
                 .group_by(bucket, link.watch_id, link.network, link.sentiment)):
             add(index, watch_id, network, sentiment, -int(count))
+        # Purged mentions count in the whole hours only (their fringes went with them).
+        purged = PurgedLink
+        inside = [(and_(purged.published_at >= hour_start(split.first),
+                        purged.published_at < hour_start(split.last)), literal(index))
+                  for index, split in enumerate(splits) if split.first < split.last]
+        purged_doubles = _doubles(workspace_id, watch_ids, purged)
+        if inside and purged_doubles is not None:
+            bucket = case(*inside, else_=literal(-1)).label("bucket")
+            for index, watch_id, network, sentiment, count in session.execute(
+                    select(bucket, purged.watch_id, purged.network, purged.sentiment,
+                           func.count())
+                    .where(*purged_doubles, or_(*[when for when, _index in inside]))
+                    .group_by(bucket, purged.watch_id, purged.network, purged.sentiment)):
+                add(index, watch_id, network, sentiment, -int(count))
     return buckets
 
 
@@ -370,13 +402,15 @@ def utc_hour_totals(session: Session, workspace_id: int, watch_ids: tuple[int, .
         .where(*_count_scope(table, workspace_id, watch_ids), table.hour >= split.first,
                table.hour < split.last)
         .group_by(table.hour))}
-    doubles = _doubles(workspace_id, watch_ids)
-    if doubles is not None:
-        hour = _link_hour(session)
+    for link in (MentionWatch, PurgedLink):
+        doubles = _doubles(workspace_id, watch_ids, link)
+        if doubles is None:
+            break
+        hour = _link_hour(session, link.__tablename__)
         for value, count in session.execute(
                 select(hour, func.count()).where(
-                    *doubles, MentionWatch.published_at >= start,
-                    MentionWatch.published_at < end).group_by(hour)):
+                    *doubles, link.published_at >= start,
+                    link.published_at < end).group_by(hour)):
             key = hour_start(int(value))
             totals[key] = totals.get(key, 0) - int(count)
     return {key: count for key, count in totals.items() if count}
@@ -401,9 +435,10 @@ def priority_floor(session: Session, workspace_id: int, watch_ids: tuple[int, ..
                    table.hour < split.last)
             .group_by(table.priority)):
         by_priority[int(priority)] = int(count)
-    doubles = _doubles(workspace_id, watch_ids)
-    if doubles is not None:
-        link = MentionWatch
+    for link in (MentionWatch, PurgedLink):
+        doubles = _doubles(workspace_id, watch_ids, link)
+        if doubles is None:
+            break
         for priority, count in session.execute(
                 select(link.priority, func.count()).where(
                     *doubles, link.published_at >= hour_start(split.first),

@@ -156,3 +156,38 @@ def test_a_digest_lists_what_is_stored_of_a_partly_purged_day(
     assert report.total.current == 8
     assert len(report.top_priority) == 2
     assert [(group.count, len(group.examples)) for group in report.waited] == [(8, 2)]
+
+
+def test_a_purge_keeps_a_post_of_two_watches_counted_once_in_their_channel(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """A channel with two watches counts a post both hold once: the doubles it takes off
+    are read from the links, which the purge deletes; what it keeps of them still counts."""
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme",
+                 channel_id=CHANNEL_ID, alert_threshold=0)
+    do_add_watch(sessions, workspace_id, CLI, name="recall", query="recall",
+                 channel_id=CHANNEL_ID, alert_threshold=0)
+    posts = [post("1", "Acme recall: brakes fail", PUBLISHED, "one"),
+             post("2", "Acme bikes look great", PUBLISHED + timedelta(minutes=5), "two"),
+             post("3", "A recall of scooters", PUBLISHED + timedelta(hours=2), "three")]
+    with transaction(sessions) as session:
+        for name in ("acme", "recall"):
+            do_ingest(session, get_watch_by_name(session, workspace_id, name), None, posts,
+                      now=PUBLISHED + timedelta(hours=4))
+    with transaction(sessions) as session:
+        for mention in session.scalars(select(Mention)):
+            mention.created_at = mention.published_at + timedelta(hours=3)
+
+    def digest() -> tuple[Any, ...]:
+        with sessions() as session:
+            both = tuple(sorted(get_watch_by_name(session, workspace_id, name).id
+                                for name in ("acme", "recall")))
+            config = DigestChannel(workspace_id, CHANNEL_ID, time(8, 0), ZoneInfo("UTC"),
+                                   False, True, Scope(workspace_id, both), "en", None)
+            report = build_digest_report(session, config,
+                                         end=datetime(2026, 11, 12, tzinfo=UTC), now=NOW)
+            return report.total, report.by_network, report.by_sentiment, report.chart
+
+    before = digest()
+    assert before[0].current == 3
+    assert purge_older_than(sessions, 5, NOW) == 3
+    assert digest() == before
