@@ -104,6 +104,11 @@ def test_a_purge_keeps_the_figures_of_the_days_it_purges(
     after = figures(sessions, workspace_id)
     for report in before:
         assert after[report] == before[report], report
+    # No answer can be read for purged mentions: no answered share rather than 0 %.
+    stats = get_stats(sessions, workspace_id, CLI, period="30d", now=NOW)
+    assert (stats.responses.actionable, stats.responses.answered_share) == (0, None)
+    monthly, _spec = get_monthly_report(sessions, workspace_id, CLI, month="2026-11", now=NOW)
+    assert monthly.responses.actionable == 0
 
 
 def test_a_forget_takes_the_persons_posts_out_of_the_figures_a_purge_keeps(

@@ -58,6 +58,7 @@ from storage import reporting_sql
 from storage.models import Author, Mention, MentionStatus, Watch
 from storage.models_cases import Case, QuietMention
 from storage.models_competitors import WATCH_BRAND
+from storage.models_privacy import MentionRollup
 from storage.models_spikes import Spike
 from storage.models_watches import MentionWatch
 from storage.reporting_counts import utc_hour_totals, volume_by_bucket
@@ -290,6 +291,16 @@ def response_times(session: Session, scope: Scope, start: datetime, end: datetim
     if total is None:
         total = sum(sum(bucket.values()) for bucket in volume_by_bucket(
             session, scope.workspace_id, scope.watch_ids, [start, end]))
+    horizon = purged_before(session, scope.workspace_id)
+    if horizon is not None and start < horizon:
+        # The counts still hold the mentions retention deleted, which no answer can be
+        # read for: up to the horizon, the stored mentions are counted instead.
+        edge = min(end, horizon)
+        counted = sum(sum(bucket.values()) for bucket in volume_by_bucket(
+            session, scope.workspace_id, scope.watch_ids, [start, edge]))
+        stored = int(session.scalar(select(func.count()).select_from(Mention).where(
+            *scope.where(), *in_window(start, edge))) or 0)
+        total += stored - counted
     not_actionable = int(session.scalar(
         select(func.count()).select_from(Mention)
         .where(*scope.where(), *in_window(start, end),
@@ -305,6 +316,18 @@ def response_times(session: Session, scope: Scope, start: datetime, end: datetim
     follow_ups = follow_ups_stored(session, scope.workspace_id, scope.watch_ids, start, end)
     return ResponseTimes(total - not_actionable - follow_ups, total_answered, total_responded,
                          median, p90)
+
+
+def purged_before(session: Session, workspace_id: int) -> datetime | None:
+    """A time before which every mention retention deleted from the workspace was
+    published (None when none was): the day after the last day its purges folded into
+    ``mention_rollups`` (the day a mention was found, never before it was published), plus
+    a day for the database's time zone."""
+    last = session.scalar(select(func.max(MentionRollup.day)).where(
+        MentionRollup.workspace_id == workspace_id))
+    if not last:
+        return None
+    return datetime.fromisoformat(str(last)).replace(tzinfo=UTC) + timedelta(days=2)
 
 
 def response_percentiles(session: Session, scope: Scope, start: datetime, end: datetime,
