@@ -105,6 +105,9 @@ class Workspace(Base):
     allow_self_approval: Mapped[bool] = mapped_column(Boolean, default=False)
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    purged_before: Mapped[datetime | None]
+    """The latest cut-off of a retention purge: posts published before it are not stored
+    again (the counts still hold those purged; see ``bot.services.privacy``)."""
 
 
 class Member(Base):

@@ -10,6 +10,10 @@ counts and takes off the links of a post it counts twice, read from ``mention_wa
 which the purge deletes. ``purged_links`` keeps, for each purged mention that belonged to
 several watches, its links' watch, first flag and counted columns (no text, author or
 card), which the reports read for the same correction.
+
+``workspaces.purged_before`` is the latest cut-off of a purge: a post published before it
+is not stored again when a source brings it back (it is still counted, so storing it would
+count it twice).
 """
 from collections.abc import Sequence
 
@@ -46,9 +50,12 @@ def upgrade() -> None:
                     ['watch_id', 'published_at'], unique=False)
     op.create_index('ix_purged_links_mention_id', 'purged_links', ['mention_id'],
                     unique=False)
+    op.add_column('workspaces', sa.Column('purged_before', sa.DateTime(timezone=True),
+                                          nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column('workspaces', 'purged_before')
     op.drop_index('ix_purged_links_mention_id', table_name='purged_links')
     op.drop_index('ix_purged_links_watch_id_published_at', table_name='purged_links')
     op.drop_table('purged_links')

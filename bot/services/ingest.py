@@ -49,7 +49,7 @@ from bot.sources.base import FetchedMention
 from bot.sources.text import to_utc
 from storage.bulk import hold_watch, insert_mentions, one_of, upsert_authors
 from storage.dialect import is_postgresql
-from storage.models import Mention, MentionStatus, OutboxMessage, Watch
+from storage.models import Mention, MentionStatus, OutboxMessage, Watch, Workspace
 from storage.models_competitors import WATCH_COMPETITOR
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,9 @@ class IngestReport:
     newer posts it had returned already. Counted in ``stored`` too."""
     forgotten: int = 0
     """Posts of forgotten authors (``bot.services.forgotten``): dropped, never stored."""
+    expired: int = 0
+    """New posts published before the workspace's retention cut-off (``purged_before``):
+    dropped, as purged posts a source brings back would be counted twice."""
     brand_posts: int = 0
     follow_ups: int = 0
     reopened: int = 0
@@ -96,6 +99,7 @@ class IngestReport:
         """Accumulate ``other`` into this report."""
         for name in ("received", "filtered", "duplicates", "near_duplicates", "stored",
                      "linked", "alerts", "joined_stories", "backfilled", "late", "forgotten",
+                     "expired",
                      "brand_posts",
                      "follow_ups", "reopened", "opportunities"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
@@ -376,6 +380,22 @@ def _link_stories(session: Session, watch: Watch, inserted: dict[tuple[str, str]
     return links
 
 
+def _after_purges(session: Session, workspace_id: int, matched: list[Matched],
+                  report: IngestReport) -> list[Matched]:
+    """The new posts published at or after the workspace's retention cut-off: one before
+    it may be one retention purged, which the counts still hold (counted in
+    ``report.expired``)."""
+    if not matched:
+        return matched
+    horizon = session.scalar(select(Workspace.purged_before).where(
+        Workspace.id == workspace_id))
+    if horizon is None:
+        return matched
+    kept = [c for c in matched if to_utc(c.fetched.published_at) >= horizon]
+    report.expired += len(matched) - len(kept)
+    return kept
+
+
 def do_ingest(
     session: Session, watch: Watch, source_id: int | None,
     fetched: Sequence[FetchedMention], *, now: datetime,
@@ -454,6 +474,7 @@ def _ingest(
     matched, to_link = _drop_known(session, watch, _with_follow_ups(
         customers, match_batch(watch, customers, report=report, keys=False), continuing,
         report), report)
+    matched = _after_purges(session, workspace_id, matched, report)
     priorities: dict[int, int] = {}
     story_links: dict[int, int] = {}
     silenced: set[int] = set()

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, exists, func, literal, or_, select, tuple_
+from sqlalchemy import case, delete, exists, func, literal, or_, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
@@ -34,7 +34,7 @@ from bot.services.outbox import KIND_REDACT, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.workspaces import workspace_language
 from storage.db import transaction
-from storage.models import Author, Mention, Role
+from storage.models import Author, Mention, Role, Workspace
 from storage.models_cases import Case, CasePost, PostAlias
 from storage.models_privacy import MentionRollup
 from storage.models_reporting import MentionDayCount, MentionHourCount, MentionPriorityCount
@@ -148,10 +148,17 @@ def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime) 
     """Delete the mentions found more than ``days`` ago, keeping their figures: they stay
     counted in the hourly, daily and priority counts every report reads (volumes,
     sentiment, networks, reach, hours, per watch), and are folded into the daily rollups
-    (with how many were replied to). Their text, authors, cards, drafts and cases go."""
+    (with how many were replied to). Their text, authors, cards, drafts and cases go.
+    The cut-off becomes the workspaces' ``purged_before``: ingest no longer stores posts
+    published before it (one purged, brought back, would be counted twice)."""
     if days <= 0:
         return 0
     cutoff = now - timedelta(days=days)
+    with transaction(sessions) as session:
+        # First: a source bringing back a post being purged must not store it again.
+        session.execute(update(Workspace).where(or_(
+            Workspace.purged_before.is_(None), Workspace.purged_before < cutoff))
+            .values(purged_before=cutoff))
     purged = 0
     while True:
         with transaction(sessions) as session:

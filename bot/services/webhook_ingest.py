@@ -80,5 +80,6 @@ def do_ingest_webhook(
     # learn, by pushing chosen handles, who asked to be forgotten.
     return WebhookResult(200, {"received": report.received, "stored": report.stored,
                                "duplicates": report.duplicates + report.near_duplicates,
-                               "filtered": report.filtered + report.forgotten,
+                               "filtered": report.filtered + report.forgotten
+                               + report.expired,
                                "alerts": report.alerts, "skipped": len(report.skipped)})

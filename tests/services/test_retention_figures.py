@@ -196,3 +196,23 @@ def test_a_purge_keeps_a_post_of_two_watches_counted_once_in_their_channel(
     assert before[0].current == 3
     assert purge_older_than(sessions, 5, NOW) == 3
     assert digest() == before
+
+
+def test_a_purged_post_a_source_brings_back_is_not_counted_twice(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """The counts keep a purged post; storing it again when a source serves it again (a
+    new source on the same feed, a reset cursor, a webhook) counted it twice. Posts
+    published before the purge's cut-off are dropped; later ones are stored as ever."""
+    found_ten_days_ago(sessions, workspace_id)
+    before = figures(sessions, workspace_id)
+    assert purge_older_than(sessions, 5, NOW) == 15
+    again = [post(f"a{n}", f"Acme bikes, post {n}", PUBLISHED + timedelta(minutes=15 * n),
+                  f"writer{n}") for n in range(12)]
+    fresh = post("new", "Acme bikes, a new post", NOW - timedelta(hours=3), "writer99")
+    with transaction(sessions) as session:
+        report = do_ingest(session, get_watch_by_name(session, workspace_id, "acme"), None,
+                           [*again, fresh], now=NOW)
+    assert (report.expired, report.stored) == (12, 1)
+    after = figures(sessions, workspace_id)
+    assert after["monthly"][0] == before["monthly"][0] + 1
+    assert after["digest"] == before["digest"]
