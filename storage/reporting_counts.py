@@ -41,7 +41,6 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
-    text,
     union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -126,20 +125,17 @@ def _doubles(workspace_id: int, watch_ids: tuple[int, ...] | None, link: Any = M
 def _link_hour(session: Session, table: str = "mention_watches") -> Any:
     """The count tables' hour of a link's published time (a row of ``table``), in SQL (as
     the triggers of migration 0016 compute it)."""
-    if is_postgresql(session):
-        return text(f"floor(extract(epoch FROM {table}.published_at) / 3600)::integer")
-    return text(f"CAST(strftime('%s', substr({table}.published_at, 1, 19)) AS INTEGER)"
-                " / 3600")
+    return _link_period(session, 3600, table)
 
 
-def _link_period(session: Session, seconds: int) -> Any:
-    """A link's count-table hour (``seconds`` 3600) or day (86400) of its published time,
-    as a column, computed as the triggers of migrations 0025 and 0030 do."""
+def _link_period(session: Session, seconds: int, table: str = "mention_watches") -> Any:
+    """The count tables' hour (``seconds`` 3600) or day (86400) of the published time of a
+    link (a row of ``table``), as a column, computed as the triggers of migrations 0025 and
+    0030 do."""
     if is_postgresql(session):
         return literal_column(
-            f"floor(extract(epoch FROM mention_watches.published_at) / {seconds})::integer",
-            Integer)
-    return literal_column("CAST(strftime('%s', substr(mention_watches.published_at, 1, 19))"
+            f"floor(extract(epoch FROM {table}.published_at) / {seconds})::integer", Integer)
+    return literal_column(f"CAST(strftime('%s', substr({table}.published_at, 1, 19))"
                           f" AS INTEGER) / {seconds}", Integer)
 
 
