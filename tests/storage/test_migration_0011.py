@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import ColumnDefault, MetaData, Table, text
@@ -15,15 +16,11 @@ from storage.db import make_engine, make_session_factory, transaction
 from storage.models import Draft, Mention, Workspace
 
 
-def _insert_mention(session: Session, workspace_id: int) -> int:
-    """A mention row as the schema at 0009 has it: the model's later columns (added by
-    later migrations) must not be in the INSERT."""
-    table = Table("mentions", MetaData(), autoload_with=session.connection())
-    row: dict[str, object] = {
-        "workspace_id": workspace_id, "network": "rss", "external_id": "1",
-        "url": "https://blog.example/1", "text": "Where is it?",
-        "published_at": datetime(2026, 11, 20, tzinfo=UTC)}
-    for column in Mention.__table__.columns:
+def _insert(session: Session, model: type[Any], row: dict[str, object]) -> int:
+    """A row of ``model``'s table as the schema at 0009 has it: the model's later columns
+    (added by later migrations) must not be in the INSERT."""
+    table = Table(model.__tablename__, MetaData(), autoload_with=session.connection())
+    for column in model.__table__.columns:
         if column.name in table.c and column.name not in row and not column.primary_key \
                 and isinstance(column.default, ColumnDefault):
             arg = column.default.arg
@@ -31,15 +28,21 @@ def _insert_mention(session: Session, workspace_id: int) -> int:
     return int(session.execute(table.insert().values(**row).returning(table.c.id)).scalar_one())
 
 
+def _insert_mention(session: Session, workspace_id: int) -> int:
+    """A mention row as the schema at 0009 has it."""
+    return _insert(session, Mention, {
+        "workspace_id": workspace_id, "network": "rss", "external_id": "1",
+        "url": "https://blog.example/1", "text": "Where is it?",
+        "published_at": datetime(2026, 11, 20, tzinfo=UTC)})
+
+
 def _check(url: str) -> None:
     migrations.upgrade(url, "0009")
     engine = make_engine(url)
     try:
         with transaction(make_session_factory(engine)) as session:
-            workspace = Workspace(team_id="T0MIGRATE1")
-            session.add(workspace)
-            session.flush()
-            mention_id = _insert_mention(session, workspace.id)
+            workspace_id = _insert(session, Workspace, {"team_id": "T0MIGRATE1"})
+            mention_id = _insert_mention(session, workspace_id)
             drafts = [Draft(mention_id=mention_id, version=version, text=body,
                             author_user_id=author)
                       for version, body, author in [(1, "Hi", "U0LEA0001"), (2, "Hi", "U0AGENT01"),
