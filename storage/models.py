@@ -268,6 +268,8 @@ class Mention(Base):
     reply_url: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    """When Vigie first stored (received) the mention, set once at ingest: its SLA clock and
+    response times start there (``bot.services.sla.RECEIVED_AT``)."""
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     author: Mapped[Author | None] = relationship()

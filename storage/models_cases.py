@@ -50,8 +50,8 @@ class Case(Base):
     state: Mapped[str] = mapped_column(String(16), default="open")
     """``open`` (waiting on the brand) or ``replied`` (the brand answered last)."""
     sla_started_at: Mapped[datetime | None]
-    """When the current wait for the brand began (the last customer post that reopened
-    it); None: the root mention's own time."""
+    """When the current wait for the brand began (when the last customer post that reopened
+    it reached Vigie); None: the root mention's own received time."""
     follow_ups: Mapped[int] = mapped_column(Integer, default=0)
     reopened: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -377,10 +377,11 @@ def _join(session: Session, watch: Watch, case: Case, mention_id: int, item: Fet
     note = Note.of(language, "cases.note_follow_up", id=mention_id,
                    author=Text(item.author.handle, 80), text=Text(item.text, NOTE_TEXT))
     if root.status in REOPENS:
-        # The customer writes again after the brand's answer: the case waits on the brand.
-        started = min(item.published_at, now)
+        # The customer writes again after the brand's answer: the case waits on the brand,
+        # from when the follow-up reached Vigie (its received time, bot.services.sla), not
+        # from when it was posted: one found late is not overdue on arrival.
         session.execute(update(Case).where(Case.id == case.id).values(
-            state="open", sla_started_at=started, reopened=Case.reopened + 1))
+            state="open", sla_started_at=now, reopened=Case.reopened + 1))
         session.execute(delete(SlaNotice).where(SlaNotice.mention_id == root.id))
         try:
             transition(session, watch.workspace_id, root, CUSTOMER, "reopen", RULES["reopen"],

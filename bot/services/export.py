@@ -30,6 +30,7 @@ from bot.services.errors import ServiceError
 from bot.services.mention_search import parse_duration, parse_text
 from bot.services.outbox import KIND_UPLOAD, do_enqueue
 from bot.services.permissions import require_role
+from bot.services.sla import received_at
 from bot.services.watch_links import in_watches
 from bot.services.watches import get_watch_by_name
 from storage import search_index
@@ -103,7 +104,7 @@ def _record(m: Mention, handle: str | None, followers: int | None, watch: str | 
             ) -> dict[str, Any]:
     minutes = None
     if m.first_response_at is not None:
-        minutes = round((m.first_response_at - m.created_at).total_seconds() / 60, 1)
+        minutes = round((m.first_response_at - received_at(m)).total_seconds() / 60, 1)
     return {
         "id": m.id, "created_at": _iso(m.created_at), "published_at": _iso(m.published_at),
         "network": m.network, "watch": watch, "author": handle, "author_followers": followers,

@@ -13,6 +13,15 @@ per mention: a ``sla_notices`` row (unique per mention and kind) is written in t
 transaction as its outbox message, so a restart never repeats one. The reminder is the
 assignee's: reassigning or reopening the mention deletes it (``workflow``), so the new
 assignee is reminded too.
+
+Every SLA clock, and every response time the team is measured on, starts when Vigie
+received the mention (``received_at``, its stored first-seen time), as help desks count
+first reply time from when a message reached the inbox: a post found hours after it was
+published (an RSS entry listed late, a backlog after downtime, a source added with its
+history) is not overdue on arrival for hours nobody could act on. The card still shows
+when the post was published. A reopened case counts from when the customer's new post
+reached Vigie (``bot.services.cases``). ``clock_starts`` (Python) and ``RECEIVED_AT``
+(SQL) are the one place that says so.
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from bot.messages.notes import Date, Note, Text
 from bot.messages.stored import spec_payload
@@ -47,6 +56,23 @@ URGENT, HIGH = 80, 60
 REMIND_AT = 0.75
 LOOKBACK = timedelta(days=30)
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+RECEIVED_AT: InstrumentedAttribute[datetime] = Mention.created_at
+"""When Vigie first stored the mention (set once, at ingest): where its SLA clock and the
+team's response times start (see the module docstring), in SQL."""
+
+
+def received_at(mention: Mention) -> datetime:
+    """When Vigie received ``mention`` (``RECEIVED_AT`` of a loaded row)."""
+    value: datetime = getattr(mention, RECEIVED_AT.key)
+    return value
+
+
+def clock_starts(session: Session, mentions: Sequence[Mention]) -> dict[int, datetime]:
+    """Mention id -> when its SLA clock started: when its case's current wait began if it
+    reopened (``cases.sla_starts``), else when Vigie received it (``received_at``)."""
+    restarted = cases.sla_starts(session, [m.id for m in mentions])
+    return {m.id: restarted.get(m.id) or received_at(m) for m in mentions}
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,20 +200,21 @@ def run_sla_checks(sessions: sessionmaker[Session], now: datetime, default_tz: s
             select(Mention, Workspace)
             .join(Workspace, Workspace.id == Mention.workspace_id)
             .where(Mention.status.in_([s.value for s in OPEN]),
-                   Mention.published_at >= now - LOOKBACK,
+                   now - LOOKBACK <= RECEIVED_AT,
                    (Mention.alerted.is_(True)) | (Mention.assignee_user_id.is_not(None)))
         ).all()
         ids = [r[0].id for r in rows]
         done = {(m, k) for m, k in session.execute(select(SlaNotice.mention_id, SlaNotice.kind)
                                                    .where(SlaNotice.mention_id.in_(ids)))}
         approvers: dict[int, list[str]] = {}
-        quiet, restarted = backfill.quiet_among(session, ids), cases.sla_starts(session, ids)
+        quiet = backfill.quiet_among(session, ids)
+        starts = clock_starts(session, [r[0] for r in rows])
         targets = sla_targets(session, ids)
         for mention, workspace in rows:
             target = targets.get(mention.id)
             if mention.id in quiet or target is None:
                 continue  # backfilled (never given an SLA), or in no watch any more
-            start = restarted.get(mention.id, mention.published_at)
+            start = starts[mention.id]
             minutes = target.minutes
             hours = BusinessHours.from_settings(workspace.settings or {},
                                                 workspace.timezone or default_tz)
@@ -225,12 +252,11 @@ def due_at(session: Session, mention: Mention) -> datetime | None:
 def due_times(session: Session, mentions: Sequence[Mention], default_tz: str = "UTC"
               ) -> dict[int, datetime]:
     """Mention id -> when its SLA ends, by the rule the checks apply: the target of the
-    module docstring, counted in the workspace's business hours from the post's published
-    time, or from when its case's current wait began if it reopened. Mentions with no SLA
-    (backfilled, in no brand watch) are left out."""
+    module docstring, counted in the workspace's business hours from when its clock started
+    (``clock_starts``). Mentions with no SLA (backfilled, in no brand watch) are left out."""
     ids = [m.id for m in mentions]
     targets = sla_targets(session, ids)
-    quiet, restarted = backfill.quiet_among(session, ids), cases.sla_starts(session, ids)
+    quiet, starts = backfill.quiet_among(session, ids), clock_starts(session, mentions)
     hours: dict[int, BusinessHours] = {}
     due: dict[int, datetime] = {}
     for mention in mentions:
@@ -242,8 +268,8 @@ def due_times(session: Session, mentions: Sequence[Mention], default_tz: str = "
             hours[mention.workspace_id] = BusinessHours.from_settings(
                 (workspace.settings if workspace else None) or {},
                 (workspace.timezone if workspace else None) or default_tz)
-        start = restarted.get(mention.id, mention.published_at)
-        due[mention.id] = add_business_time(start, target.minutes, hours[mention.workspace_id])
+        due[mention.id] = add_business_time(starts[mention.id], target.minutes,
+                                            hours[mention.workspace_id])
     return due
 
 

@@ -21,7 +21,7 @@ def _show(request: CommandRequest, runtime: Runtime) -> Reply:
         days = ",".join(sla.DAYS[d] for d in sorted(hours.days))
         when = t(language, "sla.hours_business", start=f"{hours.start:%H:%M}",
                  end=f"{hours.end:%H:%M}", days=days, tz=hours.timezone)
-    lines = [f"*{t(language, 'sla.title')}*", when]
+    lines = [f"*{t(language, 'sla.title')}*", when, t(language, "sla.clock")]
     lines += [t(language, "sla.watch_line", watch=name, urgent=u, high=h, normal=n)
               for name, u, h, n in watches]
     return Reply("\n".join(lines))

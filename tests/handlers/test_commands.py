@@ -86,3 +86,10 @@ def test_draft_opens_the_editor_after_the_ack(vigie: VigieApp) -> None:
     assert f"#{mention_id}" in answer["text"]
     (opened,) = vigie.standin.wait_for("views.open")
     assert opened.args["view"]["callback_id"] == "vigie.modal.draft"
+
+
+def test_sla_says_the_clock_starts_when_vigie_found_the_mention(vigie: VigieApp) -> None:
+    """`/cm sla` tells the team where the targets count from: a post found late is not
+    late on arrival."""
+    answer = _answer(vigie, "sla")
+    assert "counts from when Vigie found the mention" in answer["text"], answer["text"]

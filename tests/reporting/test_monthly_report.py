@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -427,3 +427,17 @@ def test_sla_kept_follows_the_sla_rule(sessions: sessionmaker[Session],
         session.add(QuietMention(mention_id=m["m6"]))
     report, _spec = _report(sessions, dataset)
     assert (report.sla.answered, report.sla.on_time) == (2, 1)
+
+
+def test_sla_kept_counts_from_when_vigie_received_the_post(sessions: sessionmaker[Session],
+                                                          dataset: Dataset) -> None:
+    """A post Vigie found 3 hours after it was published (m12: high priority, answered
+    240 min after it was found, on a 240 min target) was answered on time: the hours
+    before the team could see it are not the team's."""
+    before, _spec = _report(sessions, dataset)
+    with transaction(sessions) as session:
+        late = session.get_one(Mention, dataset.mentions["m12"])
+        late.published_at = late.created_at - timedelta(hours=3)
+    report, _spec = _report(sessions, dataset)
+    assert (report.sla.answered, report.sla.on_time) == (before.sla.answered,
+                                                         before.sla.on_time)

@@ -93,7 +93,7 @@ def test_a_competitor_watch_never_alerts_nor_gets_an_sla(
     with sessions() as session:
         ids = {m.external_id: m for m in session.scalars(select(Mention))}
         assert _outbox(sessions, KIND_CARD) == [(ids["5"].id, CHANNEL_ID)]
-        assert due_at(session, ids["5"]) == ids["5"].published_at + timedelta(minutes=1440)
+        assert due_at(session, ids["5"]) == ids["5"].created_at + timedelta(minutes=1440)
         assert due_at(session, ids["3"]) is None
     # Even assigned by hand, a mention only a competitor's watch holds gets no SLA notice.
     do_assign(sessions, workspace_id, Actor(None, "test"), ids["3"].id, USER_ID)

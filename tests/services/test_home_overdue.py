@@ -1,7 +1,8 @@
 """App Home's "overdue" list applies the SLA rule of bot.services.sla, the one the SLA checks
-and the card's due time use: counted from the post's published time (not from when Vigie
-found it), never for a mention only a competitor's watch holds, and from the restart of a
-reopened case. SQLite and PostgreSQL."""
+and the card's due time use: counted from when Vigie received the mention (not from the
+post's published time: a post found late is not overdue on arrival), never for a mention
+only a competitor's watch holds, and from the restart of a reopened case. SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def test_home_overdue_follows_the_sla_rule(sessions: sessionmaker[Session],
     do_add_watch(sessions, workspace_id, CLI, name="rivalo", query="rivalo", channel_id=VEILLE,
                  alert_threshold=0, kind="competitor")
     # Published 30 h before Vigie found it (inside the 48 h backfill window): its 24 h target
-    # ran out 6 h before it was found.
+    # would have run out 6 h before it was found, had it counted from publication.
     _poll(sessions, workspace_id, "acme",
           [_item("1", "acme support never answered my refund request", NOW - timedelta(hours=30)),
            _item("2", "acme app keeps logging me out", NOW - timedelta(minutes=10))])
@@ -69,9 +70,13 @@ def test_home_overdue_follows_the_sla_rule(sessions: sessionmaker[Session],
         competitor = session.get(Mention, ids["3"])
         assert competitor is not None and due_at(session, competitor) is None
 
-    assert _overdue(sessions, workspace_id, NOW + timedelta(minutes=1)) == {ids["1"]}
-    # A day later the fresh post is late too; the competitor's never is.
-    assert _overdue(sessions, workspace_id, NOW + timedelta(days=1)) == {ids["1"], ids["2"]}
+    assert _overdue(sessions, workspace_id, NOW + timedelta(minutes=1)) == set()
+    with sessions() as session:
+        assert due_at(session, session.get_one(Mention, ids["1"])) == due_at(
+            session, session.get_one(Mention, ids["2"]))
+    # A day after they were found both are late; the competitor's never is.
+    assert _overdue(sessions, workspace_id, NOW + timedelta(days=1, minutes=1)) == {
+        ids["1"], ids["2"]}
 
     # A reopened case's wait restarts when the customer wrote again.
     with transaction(sessions) as session:
@@ -115,6 +120,8 @@ def test_an_overdue_mention_behind_many_older_open_ones_is_listed(
     # A mention in the competitor's watch (whose link alerted) and the brand's (whose did
     # not) runs on the brand's target, as bot.services.sla says.
     with transaction(sessions) as session:
+        # The refund request reached Vigie 30 h ago (its 24 h target ran out).
+        session.get_one(Mention, ids["1"]).created_at = NOW - timedelta(hours=30)
         both = session.get_one(Mention, ids["old1"])
         session.query(MentionWatch).filter_by(mention_id=both.id).update({"alerted": True})
         session.add(MentionWatch(workspace_id=workspace_id, mention_id=both.id,

@@ -17,14 +17,19 @@ from werkzeug import Request, Response
 
 from bot.cli.listening import _progress_line
 from bot.services.actors import CLI
+from bot.services.cards import load_card_view
+from bot.services.home import home_summary
 from bot.services.mention_search import MentionFilter, search_mentions
 from bot.services.outbox import KIND_CARD
 from bot.services.polling import run_poll_tick
+from bot.services.sla import due_at, run_sla_checks
 from bot.services.sources_admin import do_add_source
+from bot.services.watch_links import do_record_card
 from bot.services.watches import do_add_watch
+from storage.db import transaction
 from storage.models import Mention, OutboxMessage
 from storage.models_cases import QuietMention
-from tests.harness.constants import CHANNEL_ID
+from tests.harness.constants import CHANNEL_ID, USER_ID
 from tests.services.test_polling import trusted_client
 
 NOW = datetime(2026, 12, 6, 11, 0, tzinfo=UTC)
@@ -174,3 +179,30 @@ def test_a_feed_rewriting_its_guids_and_texts_sends_no_new_cards(
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(OutboxMessage).where(
             OutboxMessage.kind == KIND_CARD)) == cards
+
+
+def test_a_late_complaint_gets_its_whole_sla_from_when_vigie_found_it(
+        sessions: sessionmaker[Session], workspace_id: int, feed: Feed, source: int) -> None:
+    """The complaint dated 6 days ago reached Vigie now: its urgent SLA (60 min) counts
+    from now, so nothing calls it overdue on arrival (no breach notice, no escalation, not
+    in Home's overdue list) until its hour has passed; its card still dates the post."""
+    feed.items = [("a", NOW - timedelta(days=8, hours=1), "Acme ships the spring catalogue")]
+    run_poll_tick(sessions, trusted_client, force=True, now=NOW - timedelta(days=8))
+    feed.items.append(("late", NOW - timedelta(days=6), LEGAL))
+    run_poll_tick(sessions, trusted_client, force=True, now=NOW)
+    late = mention(sessions, "late")
+    assert late is not None and late.created_at == NOW and carded(sessions, late.id)
+    with transaction(sessions) as session:  # the card went out, as the outbox records it
+        do_record_card(session, session.get_one(Mention, late.id), CHANNEL_ID, "1.000100")
+    with sessions() as session:
+        assert due_at(session, late) == NOW + timedelta(minutes=60)
+        view = load_card_view(session, late.id)
+    assert view is not None and view.published_at == NOW - timedelta(days=6)
+    assert run_sla_checks(sessions, NOW + timedelta(minutes=5), "UTC") == 0
+    assert late.id not in overdue(sessions, workspace_id, NOW + timedelta(minutes=5))
+    assert run_sla_checks(sessions, NOW + timedelta(minutes=61), "UTC") >= 1
+    assert late.id in overdue(sessions, workspace_id, NOW + timedelta(minutes=61))
+
+
+def overdue(sessions: sessionmaker[Session], workspace_id: int, now: datetime) -> set[int]:
+    return {item.id for item in home_summary(sessions, workspace_id, USER_ID, now).overdue}

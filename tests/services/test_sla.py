@@ -16,6 +16,7 @@ from bot.services.sla import (
     BusinessHours,
     add_business_time,
     do_set_hours,
+    due_at,
     parse_days,
     run_sla_checks,
 )
@@ -131,3 +132,30 @@ def test_a_new_assignee_gets_the_reminder_too(
     workflow.do_simple(sessions, workspace_id, bob, mention_id, "reopen")
     assert run_sla_checks(sessions, at + timedelta(minutes=4), "UTC") == 1
     assert _reminders(sessions) == ["U0ALICE01", "U0BOBBY01", "U0BOBBY01"]
+
+
+def test_a_post_found_late_gets_its_whole_sla_from_when_vigie_received_it(
+    sessions: sessionmaker[Session], workspace_id: int
+) -> None:
+    """An RSS entry Vigie found 5 hours after it was published: its 60 min urgent target
+    runs from when Vigie received it (the team could not act before), not from the post's
+    date; the reminder, the breach notice, the escalation and the card's due time agree."""
+    received = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    with transaction(sessions) as session:
+        watch = Watch(workspace_id=workspace_id, name="acme", channel_id="C0ACME123",
+                      sla_urgent_minutes=60)
+        session.add(watch)
+        session.add(Member(workspace_id=workspace_id, user_id="U0APPROVER", role="approver"))
+        session.flush()
+        mention = Mention(workspace_id=workspace_id, watch_id=watch.id, network="rss",
+                          external_id="late", url="https://blog.example/acme-outage",
+                          text="acme is down again", published_at=received - timedelta(hours=5),
+                          created_at=received, priority=90, assignee_user_id="U0AGENT01",
+                          status="assigned", alerted=True, slack_channel="C0ACME123",
+                          slack_ts="1.1")
+        session.add(mention)
+        session.flush()
+        assert due_at(session, mention) == received + timedelta(minutes=60)
+    assert run_sla_checks(sessions, received + timedelta(minutes=1), "UTC") == 0
+    assert run_sla_checks(sessions, received + timedelta(minutes=46), "UTC") == 1  # reminder
+    assert run_sla_checks(sessions, received + timedelta(minutes=61), "UTC") == 2  # breach+esc

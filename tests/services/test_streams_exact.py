@@ -137,16 +137,16 @@ def test_the_sla_is_the_strictest_of_the_watches_that_alerted(
     with sessions() as session:
         one, two = (session.scalars(select(Mention).where(Mention.external_id == e)).one()
                     for e in ("1", "2"))
-        assert due_at(session, one) == one.published_at + timedelta(minutes=30)
-        assert due_at(session, two) == two.published_at + timedelta(
+        assert due_at(session, one) == one.created_at + timedelta(minutes=30)
+        assert due_at(session, two) == two.created_at + timedelta(
             minutes=target_minutes(get_watch_by_name(session, workspace_id, "acme"),
                                    two.priority))
         scope = Scope(workspace_id, (get_watch_by_name(session, workspace_id, "acme").id,))
         config = DigestChannel(workspace_id, CHANNEL_ID, NOW.time(), ZoneInfo("UTC"), False,
                                True, scope, "en", None)
-        late = one.published_at + timedelta(minutes=40)
+        late = one.created_at + timedelta(minutes=40)
         assert build_digest_report(session, config, end=late, now=late).overdue_count == 1
-    assert run_sla_checks(sessions, one.published_at + timedelta(minutes=40), "UTC") >= 1
+    assert run_sla_checks(sessions, one.created_at + timedelta(minutes=40), "UTC") >= 1
     with sessions() as session:
         breached = select(SlaNotice.mention_id).where(SlaNotice.kind == "breach")
         # 1 (in both, recall alerted) and 3 (recall's only); 2 is acme's: 24 h.
@@ -167,6 +167,6 @@ def test_a_watch_that_did_not_alert_does_not_shorten_the_sla(
     with sessions() as session:
         one = session.scalars(select(Mention).where(Mention.external_id == "1")).one()
         acme = get_watch_by_name(session, workspace_id, "acme")
-        assert due_at(session, one) == one.published_at + timedelta(
+        assert due_at(session, one) == one.created_at + timedelta(
             minutes=target_minutes(acme, one.priority))
-    assert run_sla_checks(sessions, one.published_at + timedelta(minutes=40), "UTC") == 0
+    assert run_sla_checks(sessions, one.created_at + timedelta(minutes=40), "UTC") == 0

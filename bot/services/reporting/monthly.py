@@ -13,8 +13,8 @@ Definitions beyond those of ``bot.services.reporting.queries``:
 - *SLA kept*: of the actionable mentions answered that have an SLA, the share first
   answered within it. The target is the one ``bot.services.sla`` gives (brand watches only,
   the strictest of those that alerted; none for a competitor's mention or a backfilled
-  one), counted on the clock from publication (as the overdue lists count it; business
-  hours are not applied here).
+  one), counted on the clock from when Vigie received the mention (as the overdue lists
+  and the first-response times count it; business hours are not applied here).
 
 The report is built as data (``MonthlyReport``), then turned into a JSON-able spec
 (``report_spec``) that the renderers (``bot.reports``) draw as PDF or HTML. In Slack the
@@ -56,7 +56,7 @@ from bot.services.reporting.queries import (
 )
 from bot.services.reporting.share_of_voice import SovReport, share_of_voice_between
 from bot.services.reporting.stats import AgentLoad, ApproverLoad, approvals, workload
-from bot.services.sla import sla_targets
+from bot.services.sla import RECEIVED_AT, sla_targets
 from bot.services.topic_channels import topics_of_mask
 from storage import reporting_sql
 from storage.db import transaction
@@ -174,7 +174,7 @@ def sla_kept(session: Session, scope: Scope, start: datetime, end: datetime) -> 
         (Mention.priority >= HIGH_PRIORITY, high), else_=normal))
         for watch_id, urgent, high, normal in brand], else_=null())
     answer_at = func.coalesce(Mention.first_response_at, Mention.replied_at)
-    waited = reporting_sql.seconds_between(session, answer_at, Mention.published_at)
+    waited = reporting_sql.seconds_between(session, answer_at, RECEIVED_AT)
     where = [*scope.where(), *in_window(start, end), reporting_sql.answered_indexed(),
              actionable(), ~exists().where(QuietMention.mention_id == Mention.id)]
     answered, on_time = session.execute(

@@ -11,8 +11,9 @@ Definitions used everywhere in reports:
   A person reopening a mention marked replied by hand takes that mark back: nothing was
   seen going out, so it no longer counts as answered, nor gives a response time. A reply
   Vigie posted or saw on the brand's account stays counted (``workflow.do_simple``).
-- The *first-response time* is ``first_response_at - created_at`` (``created_at`` is when
-  Vigie stored the mention, the moment the team could first see it).
+- The *first-response time* is ``first_response_at`` less when Vigie received the mention
+  (``bot.services.sla.RECEIVED_AT``, its stored first-seen time: the moment the team could
+  first see it, however long before that the post was published).
 - A mention is *open* when it is actionable, its status is one of new, assigned, drafting,
   awaiting_approval or approved, and it is in the reply workflow: it was alerted as a card
   or someone took it up (status other than new). Low-priority mentions that only waited for
@@ -20,11 +21,12 @@ Definitions used everywhere in reports:
 - It is *overdue* when it has been open longer than its SLA: the strictest target among
   the watches that alerted on it (all its watches when none did), each watch's for the
   mention's priority in that watch: priority >= 80 uses ``sla_urgent_minutes``, >= 60
-  ``sla_high_minutes``, else ``sla_normal_minutes`` (``bot.services.sla``).
+  ``sla_high_minutes``, else ``sla_normal_minutes`` (``bot.services.sla``), counted, like
+  the first-response time, from when Vigie received it.
 
 Report windows select on ``published_at`` (indexed with the workspace): a post counts in
 the period it was published (its discovery time when that is unknown or in the future, as
-ingest stores it), and an SLA runs from that time. A mention belongs to every watch it
+ingest stores it). A mention belongs to every watch it
 matches: a scope of some watches holds the mentions linked to any of them, once each.
 """
 
@@ -53,6 +55,7 @@ from bot.messages.permalink import card_permalink
 from bot.messages.spikes import SpikeFigures
 from bot.services.cases import follow_ups_stored
 from bot.services.mention_search import topic_names_of
+from bot.services.sla import RECEIVED_AT
 from bot.services.watch_links import in_watches
 from storage import reporting_sql
 from storage.models import Author, Mention, MentionStatus, Watch
@@ -175,8 +178,9 @@ def sla_overdue(watches: Sequence[tuple[int | None, int, int, int]],
                 restarted: Sequence[int] = ()) -> ColumnElement[bool]:
     """Open longer than the mention's SLA: the strictest target among the watches that
     alerted on it (among all its watches when none did), each for the mention's priority
-    in that watch, counted from its published time or, for a case that reopened, from when
-    its current wait began; backfilled mentions have none (``bot.services.sla``).
+    in that watch, counted from when Vigie received it or, for a case that reopened, from
+    when its current wait began (``bot.services.sla.clock_starts`` in SQL); backfilled
+    mentions have none (``bot.services.sla``).
 
     ``watches`` holds (watch id, urgent, high, normal minutes) of the brand watches
     (``scope_slas``; a None id would stand for links whose watch was deleted); ``several``
@@ -192,14 +196,13 @@ def sla_overdue(watches: Sequence[tuple[int | None, int, int, int]],
     restarted_at = func.coalesce(
         select(Case.sla_started_at).where(Case.root_mention_id == Mention.id)
         .order_by(Case.id.desc()).limit(1).correlate(Mention).scalar_subquery(),
-        Mention.published_at)
+        RECEIVED_AT)
     listed = sorted(set(restarted))
     if not listed:
-        late = _late_from(Mention.published_at, watches, now, several)
+        late = _late_from(RECEIVED_AT, watches, now, several)
     else:
         late = or_(
-            and_(Mention.id.not_in(listed), _late_from(Mention.published_at, watches, now,
-                                                       several)),
+            and_(Mention.id.not_in(listed), _late_from(RECEIVED_AT, watches, now, several)),
             and_(Mention.id.in_(listed), _late_from(restarted_at, watches, now, several)))
     return and_(~exists().where(QuietMention.mention_id == Mention.id), late)
 
@@ -336,8 +339,7 @@ def response_percentiles(session: Session, scope: Scope, start: datetime, end: d
     ``responded`` actionable mentions stored in [start, end) that have a first response."""
     if not responded:
         return None, None
-    duration = reporting_sql.seconds_between(session, Mention.first_response_at,
-                                             Mention.created_at)
+    duration = reporting_sql.seconds_between(session, Mention.first_response_at, RECEIVED_AT)
     # The partial index's predicate, repeated so both engines read only answered rows.
     condition = and_(reporting_sql.answered_indexed(), actionable(),
                      Mention.first_response_at.is_not(None))
