@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.i18n import day_month, number, t, tally
 from bot.i18n import percent as percent_words
 from bot.messages.spikes import spike_kind
+from bot.slack.durations import duration
 from bot.slack.escape import clip_mrkdwn, escape, escape_name, link, truncate, unformat
 from bot.slack.mention_views import MentionBasics
 from bot.slack.opportunity_blocks import sov_line
@@ -231,18 +232,6 @@ def percent(share: float | None, language: str) -> str:
     if share is None:
         return "–"
     return percent_words(share, language)
-
-
-def duration(seconds: float | None, language: str) -> str:
-    """A duration as minutes, hours and minutes, or days and hours."""
-    if seconds is None:
-        return "–"
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return t(language, "report.minutes", m=minutes)
-    if minutes < 48 * 60:
-        return t(language, "report.hours", h=minutes // 60, m=f"{minutes % 60:02d}")
-    return t(language, "report.days", d=minutes // 1440, h=(minutes % 1440) // 60)
 
 
 def spike_line(spike: SpikeLine, zone: str, language: str) -> str:
