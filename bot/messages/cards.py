@@ -60,6 +60,9 @@ class CardView:
     case_follow_ups: int = 0
     case_reopened: int = 0
     topics: tuple[str, ...] = ()
+    received_at: datetime | None = None
+    """When Vigie found the mention (where its SLA counts from); the card says so when that
+    was well after the post's published time."""
 
 
 @dataclass(frozen=True, slots=True)

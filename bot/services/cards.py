@@ -21,7 +21,7 @@ from bot.services.outbox import (
 )
 from bot.services.reply_policy import card_actions
 from bot.services.reply_queue import FAILED, PENDING, can_post, latest_reply
-from bot.services.sla import due_at
+from bot.services.sla import due_at, received_at
 from bot.services.triage_labels import card_offers_not_urgent
 from bot.services.watch_links import watch_names
 from bot.services.workflow import allowed_actions, latest_draft, text_hash
@@ -80,6 +80,7 @@ def load_card_view(session: Session, mention_id: int, channel: str | None = None
         draft_hash=text_hash(draft.text) if draft else None,
         reply_url=mention.reply_url,
         sla_due=due_at(session, mention),
+        received_at=received_at(mention),
         reply_state=reply.status if reply else None,
         reply_error=reply.error if reply else None,
         language=mention.language,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from bot.analysis.reach import format_reach
@@ -9,6 +10,7 @@ from bot.i18n import compact, t
 from bot.messages.cards import CardView
 from bot.networks import icon_for
 from bot.slack.card_reply import open_reply_buttons, reply_elsewhere_note
+from bot.slack.durations import duration
 from bot.slack.escape import (
     clip_mrkdwn,
     escape,
@@ -29,6 +31,8 @@ CARD_TEXT_LIMIT = 700
 TEXT_BUDGET = 2900
 ACTION_PREFIX = "vigie."
 OPEN_STATUSES = frozenset({"new", "assigned", "drafting", "awaiting_approval", "approved"})
+FOUND_LATE = timedelta(hours=1)
+"""A post Vigie found this long after it was published says so on its card."""
 BUTTON_STYLES = {"approve": "primary", "reject": "danger"}
 SENTIMENT_ICONS = {"negative": ":red_circle:", "neutral": ":white_circle:",
                    "positive": ":large_green_circle:"}
@@ -155,10 +159,12 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
         status += " · " + t(language, "card.assigned_to", user=f"<@{view.assignee_user_id}>")
     if view.sla_due is not None and view.status in OPEN_STATUSES:
         status += " · " + t(language, "card.sla_due", due=slack_date(view.sla_due))
-    context = [
-        slack_date(view.published_at),
-        link(view.url, t(language, "card.open_post")),
-    ]
+    context = [slack_date(view.published_at)]
+    if view.received_at is not None and view.received_at - view.published_at >= FOUND_LATE:
+        # The post's date stays the one shown; this says why its SLA runs later than it.
+        context.append(t(language, "card.found_late", delay=duration(
+            (view.received_at - view.published_at).total_seconds(), language)))
+    context.append(link(view.url, t(language, "card.open_post")))
     if view.watch_name:
         context.append(t(language, "card.watch", watch=escape(view.watch_name)))
     blocks: list[dict[str, Any]] = [

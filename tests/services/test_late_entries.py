@@ -6,6 +6,8 @@ re-deliver its archive as new posts."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -26,6 +28,8 @@ from bot.services.sla import due_at, run_sla_checks
 from bot.services.sources_admin import do_add_source
 from bot.services.watch_links import do_record_card
 from bot.services.watches import do_add_watch
+from bot.slack.cards import build_card
+from bot.slack.escape import slack_date
 from storage.db import transaction
 from storage.models import Mention, OutboxMessage
 from storage.models_cases import QuietMention
@@ -198,6 +202,14 @@ def test_a_late_complaint_gets_its_whole_sla_from_when_vigie_found_it(
         assert due_at(session, late) == NOW + timedelta(minutes=60)
         view = load_card_view(session, late.id)
     assert view is not None and view.published_at == NOW - timedelta(days=6)
+    # The card dates the post, and says it was found late (why its SLA runs from now).
+    card = json.dumps(build_card(view, "en")[1])
+    assert slack_date(view.published_at) in card
+    assert "found 6 d 0 h after it was posted" in card
+    assert "trouvée 6 j 0 h après sa publication" in json.dumps(build_card(view, "fr")[1],
+                                                                 ensure_ascii=False)
+    prompt = replace(view, received_at=view.published_at + timedelta(minutes=20))
+    assert "after it was posted" not in json.dumps(build_card(prompt, "en")[1])
     assert run_sla_checks(sessions, NOW + timedelta(minutes=5), "UTC") == 0
     assert late.id not in overdue(sessions, workspace_id, NOW + timedelta(minutes=5))
     assert run_sla_checks(sessions, NOW + timedelta(minutes=61), "UTC") >= 1
