@@ -10,6 +10,7 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -24,6 +25,9 @@ from bot.services.home import home_summary
 from bot.services.mention_search import MentionFilter, search_mentions
 from bot.services.outbox import KIND_CARD
 from bot.services.polling import run_poll_tick
+from bot.services.reporting.digest_sections import build_digest_report
+from bot.services.reporting.queries import Scope
+from bot.services.reporting.schedule import DigestChannel
 from bot.services.sla import due_at, run_sla_checks
 from bot.services.sources_admin import do_add_source
 from bot.services.watch_links import do_record_card
@@ -212,9 +216,19 @@ def test_a_late_complaint_gets_its_whole_sla_from_when_vigie_found_it(
     assert "after it was posted" not in json.dumps(build_card(prompt, "en")[1])
     assert run_sla_checks(sessions, NOW + timedelta(minutes=5), "UTC") == 0
     assert late.id not in overdue(sessions, workspace_id, NOW + timedelta(minutes=5))
+    assert digest_overdue(sessions, workspace_id, NOW + timedelta(minutes=5)) == 0
     assert run_sla_checks(sessions, NOW + timedelta(minutes=61), "UTC") >= 1
     assert late.id in overdue(sessions, workspace_id, NOW + timedelta(minutes=61))
+    assert digest_overdue(sessions, workspace_id, NOW + timedelta(minutes=61)) == 1
 
 
 def overdue(sessions: sessionmaker[Session], workspace_id: int, now: datetime) -> set[int]:
     return {item.id for item in home_summary(sessions, workspace_id, USER_ID, now).overdue}
+
+
+def digest_overdue(sessions: sessionmaker[Session], workspace_id: int, now: datetime) -> int:
+    """How many mentions the channel's digest, built at ``now``, calls overdue."""
+    with sessions() as session:
+        config = DigestChannel(workspace_id, CHANNEL_ID, now.time(), ZoneInfo("UTC"), False,
+                               True, Scope(workspace_id), "en", None)
+        return build_digest_report(session, config, end=now, now=now).overdue_count
