@@ -141,6 +141,9 @@ def test_home_overdue_counts_the_late_ones_it_does_not_list(sessions: sessionmak
     _poll(sessions, workspace_id, "acme",
           [_item(str(n), f"acme support never answered my refund request {n}",
                  NOW - timedelta(hours=30)) for n in range(15)])
+    with transaction(sessions) as session:  # they reached Vigie 30 h ago: SLAs count from then
+        session.execute(update(Mention).where(Mention.workspace_id == workspace_id)
+                        .values(created_at=NOW - timedelta(hours=30)))
     summary = home_summary(sessions, workspace_id, USER_ID, NOW + timedelta(minutes=1))
     assert len(summary.overdue) == 10
     assert (summary.overdue_total, summary.overdue_counted_all) == (15, True)
