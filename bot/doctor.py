@@ -192,8 +192,9 @@ def _llm_check(settings: Settings) -> Check:
 def _secret_key_check(settings: Settings) -> Check:
     if not settings.secret_keys:
         return Check("secrets", WARN,
-                     "VIGIE_SECRET_KEY is not set: source tokens and Slack bot tokens are "
-                     "stored in clear in the database. Create a key with `vigie secrets "
+                     "VIGIE_SECRET_KEY is not set: source tokens, feed URL credentials and "
+                     "Slack bot tokens are stored in clear in the database. Create a key "
+                     "with `vigie secrets "
                      "new-key`, set it, then run `vigie secrets rotate`")
     extra = len(settings.secret_keys) - 1
     return Check("secrets", OK, "encrypted at rest"

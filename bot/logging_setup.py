@@ -9,6 +9,8 @@ import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
+from bot.url_secrets import mask_urls_in_text
+
 SECRET_PATTERN = re.compile(
     r"(xox[abposr]-[0-9A-Za-z-]{6,}|xapp-[0-9A-Za-z-]{6,}|sk-[A-Za-z0-9_-]{16,}"
     r"|(?i:bearer)\s+[A-Za-z0-9._~+/=-]{12,})"
@@ -20,8 +22,9 @@ REQUEST_ID: ContextVar[str | None] = ContextVar("vigie_request_id", default=None
 
 
 def mask_secrets(text: str) -> str:
-    """Replace anything shaped like a Slack token, API key or bearer credential."""
-    return SECRET_PATTERN.sub(lambda m: m.group(0)[:5] + "…[masked]", text)
+    """Replace anything shaped like a Slack token, API key or bearer credential, and the
+    credentials written in a URL (its password, its ``?apikey=``-like parameters)."""
+    return mask_urls_in_text(SECRET_PATTERN.sub(lambda m: m.group(0)[:5] + "…[masked]", text))
 
 
 class SecretMaskingFilter(logging.Filter):

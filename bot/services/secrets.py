@@ -2,14 +2,16 @@
 redacted from every error a user can read.
 
 Which settings are secrets comes from each source's typed config (its ``SecretStr``
-fields); the encryption itself is ``storage.secret_box``.
+fields), plus any setting holding a URL that carries credentials (a user-info password,
+or a query parameter named in ``bot.url_secrets.SECRET_QUERY_PARAMS``): such a URL is
+stored encrypted whole. The encryption itself is ``storage.secret_box``.
 """
 
 from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import quote, quote_plus, unquote, urlsplit, urlunsplit
+from urllib.parse import quote, quote_plus
 
 from pydantic import BaseModel, SecretStr
 from sqlalchemy import select
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from bot.net.errors import SourceConfigError
 from bot.sources.registry import get_source
+from bot.url_secrets import MASK, url_credentials
 from storage.db import transaction
 from storage.models import SourceRow
 from storage.models_privacy import ForgetKey
@@ -24,9 +27,9 @@ from storage.secret_box import SecretBox, SecretKeyError, box_of
 
 log = logging.getLogger(__name__)
 
-MASK = "••••••"
 MIN_REDACTED_CHARS = 4
 """Shorter values are not hunted in messages (they would blank ordinary words)."""
+
 
 
 def secret_fields(kind: str) -> list[str]:
@@ -39,10 +42,18 @@ def secret_fields(kind: str) -> list[str]:
             if "SecretStr" in str(info.annotation)]
 
 
+def secret_names(kind: str, config: dict[str, Any]) -> list[str]:
+    """The settings of a plain ``config`` to store encrypted: the kind's secret fields,
+    and every setting whose URL carries credentials."""
+    names = secret_fields(kind)
+    return names + [name for name, value in config.items()
+                    if name not in names and url_credentials(value)]
+
+
 def seal_config(session: Session, kind: str, config: dict[str, Any]) -> dict[str, Any]:
     """``config`` with its secret settings encrypted by the session's box (when a key
     is set), ready to store."""
-    return box_of(session).seal_values(config, secret_fields(kind))
+    return box_of(session).seal_values(config, secret_names(kind, config))
 
 
 def open_config(row: SourceRow, box: SecretBox | None = None) -> dict[str, Any]:
@@ -72,8 +83,9 @@ def ensure_openable(config: dict[str, Any]) -> None:
 
 def secret_values(kind: str, config: dict[str, Any]) -> list[str]:
     """The plain secret values of a decrypted config (what must never be shown): its
-    secret fields, and the password of any URL written with one (``https://user:pw@...``,
-    a private feed's basic authentication)."""
+    secret fields, and the credentials of any URL carrying some: the password of its user
+    info (``https://user:pw@...``, a private feed's basic authentication) and the values
+    of its secret query parameters (``?apikey=...``)."""
     values = []
     for name in secret_fields(kind):
         value = config.get(name)
@@ -81,30 +93,8 @@ def secret_values(kind: str, config: dict[str, Any]) -> list[str]:
                 and not SecretBox.is_sealed(value):
             values.append(value)
     for value in config.values():
-        password = url_password(value)
-        if password is not None:  # as written in the URL, and as a server decodes it
-            values += [form for form in dict.fromkeys((password, unquote(password)))
-                       if len(form) >= MIN_REDACTED_CHARS]
+        values += [form for form in url_credentials(value) if len(form) >= MIN_REDACTED_CHARS]
     return values
-
-
-def url_password(value: object) -> str | None:
-    """The password in a URL's user info (``https://user:pw@host/``), or None."""
-    if not isinstance(value, str) or "@" not in value:
-        return None
-    try:
-        return urlsplit(value).password or None
-    except ValueError:  # not a URL (an unbalanced "[" in its host, say)
-        return None
-
-
-def without_password(value: str) -> str:
-    """``value`` as shown to users: the password of its URL's user info masked."""
-    if url_password(value) is None:
-        return value
-    parts = urlsplit(value)
-    userinfo, _, host = parts.netloc.rpartition("@")
-    return urlunsplit(parts._replace(netloc=f"{userinfo.partition(':')[0]}:{MASK}@{host}"))
 
 
 def redact(text: str | None, secrets: list[str]) -> str | None:
@@ -134,9 +124,10 @@ def redact_for_row(text: str | None, row: SourceRow, box: SecretBox | None = Non
 
 
 def do_rotate_secrets(sessions: sessionmaker[Session]) -> int:
-    """Encrypt every source secret and every workspace's forget key with the first key
-    (legacy plain ones included) and mask the secrets in stored health messages; returns
-    how many values were rewritten.
+    """Encrypt every source secret (its secret fields, and its settings holding a URL with
+    credentials) and every workspace's forget key with the first key (legacy plain ones
+    included) and mask the secrets in stored health messages; returns how many values
+    were rewritten.
     Needs a key; a value no key opens raises SecretKeyError and nothing is written."""
     rewritten = 0
     with transaction(sessions) as session:
@@ -144,8 +135,10 @@ def do_rotate_secrets(sessions: sessionmaker[Session]) -> int:
         if not box.enabled:
             raise SecretKeyError("set VIGIE_SECRET_KEY before rotating secrets")
         for row in session.scalars(select(SourceRow).order_by(SourceRow.id)):
-            names = [n for n in secret_fields(row.kind)
-                     if isinstance(row.config.get(n), str) and row.config.get(n)]
+            secret = set(secret_fields(row.kind))
+            names = [n for n, value in row.config.items()
+                     if isinstance(value, str) and value
+                     and (n in secret or box.is_sealed(value) or url_credentials(value))]
             if names:
                 config = dict(row.config)
                 for name in names:

@@ -21,18 +21,20 @@ from bot.services.ingest import Candidate, IngestReport, match_and_analyze
 from bot.services.permissions import require_role
 from bot.services.polling import HttpFactory, fetch_source, snapshot
 from bot.services.secrets import (
+    open_config,
     redact,
     redact_for_row,
     seal_config,
     secret_fields,
     secret_values,
-    without_password,
 )
 from bot.services.watches import get_watch_by_name
 from bot.sources.base import SourceConfig
 from bot.sources.registry import POLLABLE_KINDS, get_source, parse_config
+from bot.url_secrets import mask_url
 from storage.db import transaction
 from storage.models import Role, SourceRow, Watch, utcnow
+from storage.secret_box import SecretBox
 
 MIN_INTERVAL = timedelta(minutes=1)
 MAX_INTERVAL = timedelta(days=1)
@@ -98,15 +100,17 @@ def config_for_storage(config: SourceConfig) -> dict[str, Any]:
     return data
 
 
-def masked_settings(kind: str, stored: dict[str, Any]) -> dict[str, str]:
-    """The settings to display: secrets masked, long values shortened."""
+def masked_settings(kind: str, config: dict[str, Any]) -> dict[str, str]:
+    """The settings of a decrypted ``config`` to display: secrets masked, so are a URL's
+    credentials (``mask_url``), long values shortened. A value still encrypted (no key
+    opens it) is shown masked."""
     model = get_source(kind).config_model
     shown: dict[str, str] = {}
     for name, info in model.model_fields.items():
-        if name not in stored or stored[name] in (None, "", [], {}):
+        if name not in config or config[name] in (None, "", [], {}):
             continue
-        is_secret = "SecretStr" in str(info.annotation)
-        shown[name] = MASK if is_secret else without_password(str(stored[name]))[:200]
+        is_secret = "SecretStr" in str(info.annotation) or SecretBox.is_sealed(config[name])
+        shown[name] = MASK if is_secret else mask_url(str(config[name]))[:200]
     return shown
 
 
@@ -117,7 +121,7 @@ def _view(row: SourceRow, watch_name: str, new_secret: str | None = None,
         backfilled=backfilled[0] if done and backfilled else None,
         backfill_hours=backfilled[1] if done and backfilled else None,
         id=row.id, kind=row.kind, watch_name=watch_name,
-        settings=masked_settings(row.kind, row.config),
+        settings=masked_settings(row.kind, open_config(row)),
         interval_minutes=row.interval_seconds // 60, paused=row.paused, trusted=row.trusted,
         last_success_at=row.last_success_at, last_error=redact_for_row(row.last_error, row),
         last_error_at=row.last_error_at, consecutive_failures=row.consecutive_failures,
@@ -177,18 +181,19 @@ def do_add_source(
             require_role(session, workspace_id, actor.user_id, Role.ADMIN)
         # Locked: two admins adding the same feed at once must not both pass the check.
         watch = get_watch_by_name(session, workspace_id, watch_name, lock=True)
-        same = _same_source(session, watch.id, source_cls.kind, config_for_storage(config))
+        plain = config_for_storage(config)
+        same = _same_source(session, watch.id, source_cls.kind, plain)
         if same is not None:
             raise ServiceError("source.exists", id=str(same), watch=watch.name)
         row = SourceRow(workspace_id=workspace_id, watch_id=watch.id, kind=source_cls.kind,
-                        config=seal_config(session, source_cls.kind, config_for_storage(config)),
+                        config=seal_config(session, source_cls.kind, plain),
                         interval_seconds=int(interval.total_seconds()),
                         trusted=actor.trusted, created_by=actor.user_id, next_poll_at=utcnow())
         session.add(row)
         session.flush()
         record(session, workspace_id, actor, "source.added",
                detail={"source_id": row.id, "kind": row.kind, "watch": watch.name,
-                       "settings": masked_settings(row.kind, row.config)})
+                       "settings": masked_settings(row.kind, plain)})
         return _view(row, watch.name, new_secret)
 
 
@@ -196,7 +201,8 @@ def _same_source(session: Session, watch_id: int, kind: str, stored: dict[str, A
                  ) -> int | None:
     """The id of the watch's source of ``kind`` with the same settings (secrets aside: a
     token does not make the same feed another source), or None. Webhooks are pushed to,
-    each by its own sender: two are never the same."""
+    each by its own sender: two are never the same. Stored configs are compared
+    decrypted (a URL with credentials is stored encrypted, never twice the same)."""
     if kind not in POLLABLE_KINDS:
         return None
     hidden = set(secret_fields(kind))
@@ -207,7 +213,7 @@ def _same_source(session: Session, watch_id: int, kind: str, stored: dict[str, A
     wanted = shown(stored)
     for row in session.scalars(select(SourceRow).where(
             SourceRow.watch_id == watch_id, SourceRow.kind == kind).order_by(SourceRow.id)):
-        if shown(row.config or {}) == wanted:
+        if shown(open_config(row) if row.config else {}) == wanted:
             return row.id
     return None
 

@@ -409,6 +409,48 @@ def test_secrets_new_key_and_rotate(tmp_path: Path) -> None:
     assert any(line.split()[:2] == ["secrets", "OK"] for line in doctor.splitlines())
 
 
+def test_feed_url_credentials_are_encrypted_and_masked_by_the_cli(
+    tmp_path: Path, httpserver: object
+) -> None:
+    """The operator review's steps: a feed URL carrying a password and an apikey is masked
+    by `source add`, `source list` and a failed `poll --once`; an older row stored it in
+    clear and `secrets rotate` encrypts it; with the key set a new row never holds it."""
+    secrets = ("PwSecret123", "TopSecret456")
+    url = (httpserver.url_for("/feed.xml")  # type: ignore[attr-defined]
+           .replace("://", f"://alice:{secrets[0]}@") + f"?apikey={secrets[1]}")
+
+    def raw_configs() -> str:
+        with sqlite3.connect(tmp_path / "vigie.db") as db:
+            return json.dumps(db.execute("select config from sources").fetchall())
+
+    def clean(text: str) -> bool:
+        return not any(secret in text for secret in secrets)
+
+    assert vigie(tmp_path, "db", "upgrade").returncode == 0
+    assert vigie(tmp_path, "watch", "add", "acme", "--channel", "C0NEWS123").returncode == 0
+    added = vigie(tmp_path, "source", "add", "rss", "--watch", "acme", "--url", url)
+    assert added.returncode == 0, added.stderr
+    assert clean(added.stdout + added.stderr) and "apikey=••••••" in added.stdout
+    assert secrets[1] in raw_configs()  # no key yet: in clear
+    key = vigie(tmp_path, "secrets", "new-key").stdout.strip()
+    rotated = vigie(tmp_path, "secrets", "rotate", VIGIE_SECRET_KEY=key)
+    assert rotated.returncode == 0, rotated.stderr
+    assert clean(raw_configs())
+    other = url.replace("/feed.xml", "/other.xml")
+    assert vigie(tmp_path, "source", "add", "rss", "--watch", "acme", "--url", other,
+                 VIGIE_SECRET_KEY=key).returncode == 0
+    assert clean(raw_configs())
+    listed = vigie(tmp_path, "source", "list", VIGIE_SECRET_KEY=key)
+    assert clean(listed.stdout) and listed.stdout.count("alice:••••••@") == 2, listed.stdout
+    httpserver.expect_request(  # type: ignore[attr-defined]
+        "/feed.xml", query_string={"apikey": secrets[1]}).respond_with_data(
+        f"no access for apikey={secrets[1]}", status=403)
+    polled = vigie(tmp_path, "poll", "--once", "--source", "1", VIGIE_SECRET_KEY=key)
+    assert "FAILED" in polled.stdout, polled.stdout + polled.stderr
+    assert clean(polled.stdout + polled.stderr)
+    assert len(httpserver.log) == 1  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize("error", ["invalid_auth", "token_revoked"])
 def test_run_with_a_refused_bot_token_says_to_reinstall(tmp_path: Path, error: str) -> None:
     from tests.harness.slack_standin import SlackStandIn

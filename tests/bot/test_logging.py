@@ -35,3 +35,12 @@ def test_json_lines_carry_the_request_id() -> None:
     data = json.loads(stream.getvalue())
     assert data["request_id"] == "req-42" and data["level"] == "WARNING"
     assert "abcdefghij" not in data["message"]
+
+
+def test_url_credentials_are_masked_in_log_lines() -> None:
+    """httpx names the URL it fetched (at INFO): its password and apikey stay out of logs."""
+    line = ('HTTP Request: GET https://alice:PwSecret123@feeds.example/f.xml?lang=en'
+            '&apikey=TopSecret456&Access-Token=t0k "HTTP/1.1 403" at https://host:8443/a@b')
+    assert mask_secrets(line) == (
+        'HTTP Request: GET https://alice:••••••@feeds.example/f.xml?lang=en'
+        '&apikey=••••••&Access-Token=•••••• "HTTP/1.1 403" at https://host:8443/a@b')

@@ -4,7 +4,9 @@ encrypted by a rotation, and a remote error repeating a token never reaches a us
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -18,8 +20,10 @@ from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug import Response
 
 from bot.doctor import run_checks
+from bot.logging_setup import MaskingTextFormatter, SecretMaskingFilter
 from bot.net.http import HttpClient
 from bot.services import sources_admin
 from bot.services.actors import CLI
@@ -30,15 +34,15 @@ from bot.services.secrets import (
     do_rotate_secrets,
     redact,
     secret_values,
-    without_password,
 )
 from bot.services.sources_admin import do_add_source, list_sources
 from bot.slack.oauth import EncryptedInstallationStore
+from bot.url_secrets import mask_url, url_credentials
 from storage.db import make_engine, make_session_factory, transaction
-from storage.models import SourceRow
+from storage.models import AuditEvent, SourceRow
 from storage.models_replies import ReplyPost
 from storage.secret_box import PREFIX, SecretBox, SecretKeyError, generate_key
-from tests.e2e.conftest import VigieApp, start_vigie
+from tests.e2e.conftest import ADMIN_ID, VigieApp, start_vigie
 from tests.e2e.test_listening import admin
 from tests.harness.slack_standin import SlackStandIn
 from tests.harness.webhooks import webhook_from_answer, webhook_headers
@@ -290,7 +294,148 @@ def test_a_url_password_is_masked_as_written_and_as_decoded() -> None:
     secrets = secret_values("rss", config)
     assert "p%40ssw0rd" in secrets and "p@ssw0rd" in secrets
     assert redact("bad password p@ssw0rd", secrets) == f"bad password {MASK}"
-    assert without_password(config["url"]) == f"https://reader:{MASK}@feeds.example.org/feed.xml"
+    assert mask_url(config["url"]) == f"https://reader:{MASK}@feeds.example.org/feed.xml"
     for url in ("https://feeds.example.org/a@b", "https://reader@feeds.example.org/",
-                "https://[::1]:8443/feed"):
-        assert without_password(url) == url  # no password: as it is
+                "https://[::1]:8443/feed", "https://feeds.example.org/feed?q=acme&lang=en"):
+        assert mask_url(url) == url  # no credentials: as it is
+
+
+PASSWORD, API_KEY = "PwSecret123", "TopSecret456"
+
+
+def credential_url(httpserver: HTTPServer, path: str = "/feed.xml") -> str:
+    """A feed URL carrying both kinds of credentials, as the operator review wrote it."""
+    return (httpserver.url_for(path).replace("://", f"://alice:{PASSWORD}@")
+            + f"?apikey={API_KEY}&lang=en")
+
+
+def shows_no_secret(text: str) -> bool:
+    return PASSWORD not in text and API_KEY not in text
+
+
+def test_query_string_credentials_are_masked_and_counted_as_secrets() -> None:
+    """The documented parameters (any case, ``-`` as ``_``) are masked; others stay."""
+    url = ("https://feeds.example.org/f?q=acme&Api-Key=k%2Fey12&token=t0k3n"
+           "&sig=s1g&lang=en&key=&auth=abcd")
+    assert mask_url(url) == (f"https://feeds.example.org/f?q=acme&Api-Key={MASK}"
+                             f"&token={MASK}&sig={MASK}&lang=en&key=&auth={MASK}")
+    found = url_credentials(url)
+    assert {"k%2Fey12", "k/ey12", "t0k3n", "s1g", "abcd"} <= set(found)
+    assert "acme" not in found and "en" not in found
+    assert redact("bad key k/ey12", secret_values("rss", {"url": url})) == f"bad key {MASK}"
+    assert url_credentials("not a url ?token=abc") == []
+
+
+def test_a_feed_url_with_credentials_is_stored_encrypted_and_fetched_in_clear(
+    keyed: sessionmaker[Session], workspace_id: int, watch_name: str, httpserver: HTTPServer,
+    shared_data: Path,
+) -> None:
+    """With a key, the URL is encrypted whole in the row; the poll sends the real URL
+    (password and apikey); what is shown and audited masks both."""
+    url = credential_url(httpserver)
+    added = do_add_source(keyed, workspace_id, CLI, kind="rss", watch_name=watch_name,
+                          values={"url": url})
+    assert shows_no_secret(json.dumps(added.settings))
+    stored = raw_config(keyed)
+    assert shows_no_secret(json.dumps(stored)) and stored["url"].startswith(PREFIX)
+    assert SecretBox([KEY]).open(stored["url"]) == url
+    feed = (shared_data / "feeds" / "rssparser__guardian.rss").read_bytes()
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        feed, content_type="application/rss+xml")
+    report = run_poll_tick(keyed, client, force=True)
+    assert report.failures == 0, [o.error for o in report.outcomes]
+    (request, _response), = httpserver.log
+    assert request.args["apikey"] == API_KEY and request.args["lang"] == "en"
+    assert request.authorization is not None
+    assert (request.authorization.username, request.authorization.password) == (
+        "alice", PASSWORD)
+    (view,) = list_sources(keyed, workspace_id)
+    assert view.settings["url"] == url.replace(PASSWORD, MASK).replace(API_KEY, MASK)
+    with keyed() as session:
+        details = [event.detail for event in session.scalars(select(AuditEvent))]
+    assert details and shows_no_secret(json.dumps(details))
+    # The same feed added again is still found the same, though encrypted.
+    with pytest.raises(ServiceError) as caught:
+        do_add_source(keyed, workspace_id, CLI, kind="rss", watch_name=watch_name,
+                      values={"url": url})
+    assert caught.value.key == "source.exists"
+
+
+def test_a_fetch_error_echoing_the_url_never_shows_its_credentials(
+    keyed: sessionmaker[Session], workspace_id: int, watch_name: str, httpserver: HTTPServer,
+) -> None:
+    """The server repeats the URL it was asked for, apikey included: the outcome (what
+    `vigie poll --once` prints), the stored health, `source test` and Vigie's log lines
+    (even httpx's own at DEBUG, which name the URL) show it masked."""
+    url = credential_url(httpserver)
+    view = do_add_source(keyed, workspace_id, CLI, kind="rss", watch_name=watch_name,
+                         values={"url": url})
+    httpserver.expect_request("/feed.xml").respond_with_handler(
+        lambda request: Response(json.dumps({"error": f"no access to {request.url}"}),
+                                 status=403, content_type="application/json"))
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(SecretMaskingFilter())
+    handler.setFormatter(MaskingTextFormatter("%(name)s: %(message)s"))
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        report = run_poll_tick(keyed, client, force=True)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    (outcome,) = report.outcomes
+    assert outcome.error and shows_no_secret(outcome.error), outcome.error
+    assert f"apikey={MASK}" in outcome.error
+    (listed,) = list_sources(keyed, workspace_id)
+    assert listed.last_error and shows_no_secret(listed.last_error)
+    with pytest.raises(ServiceError) as caught:
+        sources_admin.test_source(keyed, workspace_id, CLI, view.id, client)
+    assert shows_no_secret(caught.value.message())
+    logged = stream.getvalue()
+    assert "/feed.xml?apikey=" in logged and shows_no_secret(logged), logged
+
+
+def test_rotate_encrypts_a_feed_url_stored_in_clear(
+    sessions: sessionmaker[Session], keyed: sessionmaker[Session], db_url: str,
+    workspace_id: int, watch_name: str, httpserver: HTTPServer,
+) -> None:
+    """A row written before a key was set (or before this fix) holds its URL in clear;
+    `vigie secrets rotate` encrypts it, and a later rotation re-encrypts it."""
+    url = credential_url(httpserver)
+    do_add_source(sessions, workspace_id, CLI, kind="rss", watch_name=watch_name,
+                  values={"url": url})
+    assert raw_config(sessions)["url"] == url  # no key: in clear, as documented
+    with transaction(sessions) as session:
+        session.scalars(select(SourceRow)).one().last_error = f"HTTP 403 for {url}"
+    assert do_rotate_secrets(keyed) == 1
+    stored = raw_config(keyed)
+    assert shows_no_secret(json.dumps(stored)) and SecretBox([KEY]).open(stored["url"]) == url
+    with keyed() as session:
+        assert shows_no_secret(session.scalars(select(SourceRow.last_error)).one() or "")
+    engine = make_engine(db_url)
+    try:
+        rotated = make_session_factory(engine, SecretBox([NEW_KEY, KEY]))
+        assert do_rotate_secrets(rotated) == 1
+        assert SecretBox([NEW_KEY]).open(raw_config(rotated)["url"]) == url
+    finally:
+        engine.dispose()
+
+
+def test_slack_source_list_masks_a_feed_urls_credentials(
+    vigie_keyed: VigieApp, httpserver: HTTPServer,
+) -> None:
+    vigie = vigie_keyed
+    admin(vigie, "watch add acme")
+    workspace = vigie.runtime.workspaces.ensure("T07VIGIE01")
+    do_add_source(vigie.runtime.sessions, workspace.id, CLI, kind="rss", watch_name="acme",
+                  values={"url": credential_url(httpserver)})
+    response = vigie.slack.slash_command("source list", user_id=ADMIN_ID)
+    assert response.status_code == 200
+    # The answer comes through response_url, its blocks holding each source's settings.
+    vigie.standin.wait_until(lambda standin: len(standin.responses()) > 0)
+    listing = json.dumps(vigie.standin.responses()[-1], ensure_ascii=False)
+    assert "source(s)" in listing and "alice:" in listing and "lang=en" in listing
+    assert shows_no_secret(listing) and MASK in listing
