@@ -92,6 +92,23 @@ def mask_url(value: str) -> str:
     return urlunsplit(split) if split != urlsplit(value) else value
 
 
+def without_credentials(value: str) -> str:
+    """``value`` with its user info and its secret query parameters left out: the address
+    to give to what is shown or stored (a mention's link falling back to its feed's URL)."""
+    parts = _url_parts(value)
+    if parts is None:
+        return value
+    split = urlsplit(value)
+    cleaned = split._replace(netloc=split.netloc.rpartition("@")[2],
+                             query=_drop_params(split.query),
+                             fragment=_drop_params(split.fragment))
+    return urlunsplit(cleaned) if cleaned != split else value
+
+
+def _drop_params(query: str) -> str:
+    return "&".join(pair for pair in query.split("&") if not _secret_params(pair))
+
+
 def mask_urls_in_text(text: str) -> str:
     """``text`` (a log line, a traceback) with the credentials of every URL in it masked,
     as ``mask_url`` masks one URL."""

@@ -13,6 +13,7 @@ from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source
 from bot.sources.cursors import SeenIds, cursor_time, validators
 from bot.sources.feedparse import FeedEntry, ParsedFeed, parse_feed
 from bot.sources.text import short_hash, unwrap_redirect, usable_url
+from bot.url_secrets import without_credentials
 
 SEEN_KEEP = 500
 """How many entry ids a cursor remembers beyond those the feed still serves."""
@@ -211,11 +212,16 @@ def fetch_feed(
     )
     if response.status_code == 304:
         return FetchResult(mentions=[], cursor=dict(cursor), not_modified=True)
+    # Relative links resolve against, and a link-less entry falls back to, the feed's
+    # address: without its credentials, which would otherwise reach the mention's card.
     feed = parse_feed(
-        response.content, url=response.url, content_type=response.headers.get("content-type")
+        response.content,
+        url=without_credentials(response.url),
+        content_type=response.headers.get("content-type"),
     )
     mentions, new_cursor = select_new(
-        feed, cursor, feed_url=url, network=network, max_entries=max_entries
+        feed, cursor, feed_url=without_credentials(url), network=network,
+        max_entries=max_entries,
     )
     if len(mentions) == max_entries and cursor.get("seen"):
         # New entries may be left for the next poll: a conditional GET would hear "not

@@ -439,3 +439,30 @@ def test_slack_source_list_masks_a_feed_urls_credentials(
     listing = json.dumps(vigie.standin.responses()[-1], ensure_ascii=False)
     assert "source(s)" in listing and "alice:" in listing and "lang=en" in listing
     assert shows_no_secret(listing) and MASK in listing
+
+
+def test_a_feeds_mentions_never_carry_its_url_credentials(
+    sessions: sessionmaker[Session], workspace_id: int, watch_name: str, httpserver: HTTPServer,
+) -> None:
+    """An entry without a link used to take the feed's URL, credentials and all, as its
+    link (shown on the alert card); a relative link was resolved against it too."""
+    url = credential_url(httpserver)
+    do_add_source(sessions, workspace_id, CLI, kind="rss", watch_name=watch_name,
+                  values={"url": url})
+    now = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+    feed = f"""<?xml version="1.0"?><rss version="2.0"><channel><title>Private</title>
+      <item><guid isPermaLink="false">item-1</guid><title>acme one</title>
+        <description>acme without a link</description><pubDate>{now}</pubDate></item>
+      <item><guid isPermaLink="false">item-2</guid><title>acme two</title>
+        <link>posts/2</link><description>acme relative</description>
+        <pubDate>{now}</pubDate></item>
+    </channel></rss>"""
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        feed, content_type="application/rss+xml")
+    report = run_poll_tick(sessions, client, force=True)
+    assert report.failures == 0, [o.error for o in report.outcomes]
+    with sessions() as session:
+        stored = session.execute(text("select url, mentions.* from mentions")).all()
+    assert len(stored) == 2
+    assert all(shows_no_secret(json.dumps([str(v) for v in row])) for row in stored), stored
+    assert any(row[0].endswith("/posts/2") for row in stored), stored
