@@ -463,11 +463,21 @@ def current_draft(session: Session, mention_id: int) -> Draft | None:
     draft = latest_draft(session, mention_id)
     if draft is None:
         return None
-    last = session.scalar(select(AuditEvent.action).where(
+    events = session.execute(select(AuditEvent.action, AuditEvent.detail).where(
         AuditEvent.mention_id == mention_id,
-        AuditEvent.action.in_(("mention.draft", "mention.replied")))
-        .order_by(AuditEvent.id.desc()).limit(1))
-    return None if last == "mention.replied" else draft
+        AuditEvent.action.in_(("mention.draft", "mention.replied", "mention.reopen")))
+        .order_by(AuditEvent.id.desc()))
+    undone = 0  # later reopens that took a hand-made reply mark back (_undo_hand_reply)
+    for action, detail in events:
+        if action == "mention.draft":
+            return draft
+        if action == "mention.reopen":
+            undone += bool((detail or {}).get("reply_undone"))
+        elif undone:  # a "replied" mark taken back: nothing was answered, the draft stands
+            undone -= 1
+        else:
+            return None
+    return draft
 
 
 def _draft_to_decide(session: Session, workspace_id: int, actor: Actor, action: str,

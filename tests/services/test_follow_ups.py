@@ -128,3 +128,24 @@ def test_the_reopen_dm_says_the_customer_wrote_again(
     assert f"The customer wrote again on mention #{root} assigned to you" in text
     assert "conversation" not in text
 
+
+
+def test_a_draft_marked_replied_by_mistake_is_current_again_once_the_mark_is_undone(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
+    # The reopen took the hand-made mark back, but the editor still took the draft for an
+    # answer already given and opened on the template: the team's text was out of sight.
+    del watch_name
+    with transaction(sessions) as session:
+        session.add(Member(workspace_id=workspace_id, user_id=AGENT.user_id, role="agent"))
+    ingest(sessions, workspace_id, x_batch(ROOT))
+    root = mention(sessions, "1001").id
+    workflow.do_save_draft(sessions, workspace_id, AGENT, root, "My careful draft text")
+    workflow.do_mark_replied(sessions, workspace_id, AGENT, root)  # by mistake
+    reopened = workflow.do_simple(sessions, workspace_id, AGENT, root, "reopen")
+    assert reopened.message_key == "workflow.done_reopen_undone"
+    context = draft_context(sessions, workspace_id, root, actor=AGENT)
+    assert context.text == "My careful draft text"
+    # Marked replied again and left: that draft is the answer given, the next starts afresh.
+    workflow.do_mark_replied(sessions, workspace_id, AGENT, root)
+    with transaction(sessions) as session:
+        assert workflow.current_draft(session, root) is None
