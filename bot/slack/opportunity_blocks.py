@@ -12,7 +12,7 @@ from bot.analysis.reach import format_reach
 from bot.i18n import compact, digits, percent, t, tally
 from bot.messages.opportunities import OpportunityView
 from bot.slack.cards import ACTION_PREFIX, quote
-from bot.slack.escape import clip_mrkdwn, escape, link, slack_date, truncate
+from bot.slack.escape import clip_mrkdwn, escape, escape_name, link, slack_date, truncate
 from bot.slack.modals import REPLACED, suggestion_block, text_digest
 
 OPP_ACTIONS = ("opp_take", "opp_draft", "opp_contacted", "opp_dismiss", "opp_reopen")
@@ -91,7 +91,7 @@ def build_opportunity_card(view: OpportunityView, language: str = "en"
     competitor = escape(view.competitor or "?")
     head = t(language, f"opp.reason_{view.reason}", competitor=competitor)
     author = t(language, "opp.author", network=escape(view.network),
-               handle=escape(truncate(view.author_handle, 80)),
+               handle=escape_name(truncate(view.author_handle, 80)),
                reach=_reach(language, "opp.author_reach", view.followers))
     body = quote(escape(truncate(view.text.strip() or (view.title or ""), 1200)))
     status = t(language, f"opp.status_{view.status}")
@@ -113,7 +113,7 @@ def build_opportunity_card(view: OpportunityView, language: str = "en"
                                                              id=view.id))]})
     blocks.append(opportunity_actions(view, language, f"opp_{view.id}"))
     fallback = t(language, "opp.fallback", id=view.id, competitor=competitor,
-                 author=escape(truncate(view.author_handle, 80)))
+                 author=escape_name(truncate(view.author_handle, 80)))
     return fallback, blocks
 
 
@@ -153,7 +153,7 @@ def build_home_opportunities(home: HomeList, language: str) -> list[dict[str, An
             status += " · " + t(language, "opp.owner", user=f"<@{view.assignee_user_id}>")
         head = t(language, "opp.home_line", id=view.id, competitor=competitor,
                  reason=t(language, f"opp.reason_short_{view.reason}"),
-                 author=escape(truncate(view.author_handle, 80)), network=escape(view.network),
+                 author=escape_name(truncate(view.author_handle, 80)), network=escape(view.network),
                  reach=_reach(language, "opp.home_reach", view.followers), status=status,
                  when=slack_date(view.published_at),
                  post=link(view.url, t(language, "card.open_post")))
@@ -213,7 +213,7 @@ def build_opportunity_draft_modal(editor: DraftEditor, language: str, *,
     if editor.text:
         element["initial_value"] = truncate(editor.text, DRAFT_MAX)
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": _mrkdwn(t(language, "opp.draft_author", handle=escape(
+        {"type": "section", "text": _mrkdwn(t(language, "opp.draft_author", handle=escape_name(
             truncate(editor.author_handle, 80)), network=escape(editor.network)) + "\n"
             + excerpt)},
         {"type": "input", "block_id": draft_block_id(editor.text) + (REPLACED if replaced

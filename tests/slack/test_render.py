@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from bot.messages.cards import CardSpec, CardView
@@ -104,3 +105,17 @@ def test_a_row_written_before_specs_were_data_is_sent_as_stored() -> None:
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*old*"}}]
     assert render_payload({"text": "old", "blocks": blocks}) == ("old", blocks)
     assert payload_spec({"text": "old", "blocks": blocks}) is None
+
+
+def test_an_opportunity_card_shows_formatting_characters_of_a_handle_as_typed() -> None:
+    # `*Boss*` closed the card's bold author and turned bold (mention cards were fixed).
+    view = OpportunityView(
+        id=3, reason="alternative", status="open", group="acme-vs", competitor="Rival",
+        network="x", url="https://x.com/b/1", author_handle="*Boss*_x", followers=10,
+        text="Rival lost my parcel", title=None, published_at=WHEN, assignee_user_id=None,
+        draft=None)
+    text, blocks = build_opportunity_card(view, "en")
+    zwsp = "\u200b"
+    for shown in (text, json.dumps(blocks, ensure_ascii=False)):
+        assert f"*{zwsp}Boss*{zwsp}_{zwsp}x" in shown, shown
+        assert "*Boss*" not in shown
