@@ -32,13 +32,10 @@ from bot.services.reporting.queries import (
     in_window,
     largest_spikes,
     mention_lines,
-    open_in_several_watches,
     open_work,
-    reopened_cases,
+    overdue_work,
     response_times,
-    scope_slas,
     sentiment_series,
-    sla_overdue,
     top_authors,
     topic_counts,
 )
@@ -175,10 +172,7 @@ def _volume(counts: _DayCounts
 def _open(session: Session, scope: Scope, now: datetime
           ) -> tuple[dict[str, int], int, list[MentionLine], list[tuple[str, int]]]:
     still_open = and_(*scope.where(), open_work(), Mention.published_at <= now)
-    slas = scope_slas(session, scope)
-    overdue = sla_overdue(slas, now,
-                          open_in_several_watches(session, scope, [row[0] for row in slas]),
-                          reopened_cases(session, scope))
+    overdue = overdue_work(session, scope, now)
     # One pass over the open-work partial index counts both by status, grouped in the
     # index's order (status, watch, priority): no sort, no temporary table.
     by_status: dict[str, int] = {}

@@ -239,6 +239,16 @@ def _late_from(start: ColumnElement[Any] | InstrumentedAttribute[datetime],
             or_(*clauses))))
 
 
+def overdue_work(session: Session, scope: Scope, now: datetime) -> ColumnElement[bool]:
+    """Overdue (see the module docstring) among the scope's open work: ``sla_overdue`` with
+    the scope's SLAs, its mentions in several watches and its reopened cases. Combined with
+    ``open_work()``, the one rule the digest and App Home count late work by."""
+    slas = scope_slas(session, scope)
+    return sla_overdue(slas, now,
+                       open_in_several_watches(session, scope, [row[0] for row in slas]),
+                       reopened_cases(session, scope))
+
+
 def reopened_cases(session: Session, scope: Scope) -> list[int]:
     """The ids of the scope's open mentions that root a case which reopened (its SLA
     restarted when the customer wrote again): few, read through the cases."""
