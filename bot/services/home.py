@@ -14,13 +14,11 @@ from bot.services.influencers import home_influencers
 from bot.services.mention_search import language_read, topic_names_of
 from bot.services.opportunities import home_opportunities
 from bot.services.permissions import role_of
-from bot.services.reporting.queries import Scope, scope_slas, sla_overdue
+from bot.services.reporting.queries import Scope, open_work, overdue_work
 from bot.services.sla import due_times
 from bot.services.workflow import OPEN
 from storage.models import Draft, DraftAuthor, Mention, MentionStatus, Role
-from storage.models_cases import Case
 from storage.models_triage import TriageCalibration, TriageRun
-from storage.models_watches import MentionWatch
 
 LIST_SIZE = 10
 OVERDUE_PAGE = 100
@@ -66,9 +64,10 @@ def _total(session: Session, shown: int, *where: ColumnElement[bool]) -> int:
 
 def _overdue(session: Session, workspace_id: int, now: datetime
              ) -> tuple[list[HomeItem], int, bool]:
-    """The open mentions past their SLA, highest priority first.
+    """The open work past its SLA, highest priority first: open and overdue as the digest
+    counts them (``bot.services.reporting.queries``: alerted as a card or taken up).
 
-    SQL keeps the ones late on the clock (``sla_overdue``: the SLA rule's targets, counted
+    SQL keeps the ones late on the clock (``overdue_work``: the SLA rule's targets, counted
     without business hours, so a superset of the late ones), highest priority first; each
     page is then checked by the rule itself (``due_times``, business hours included) until
     the list is full, so no late mention hides behind older ones without an SLA. The walk
@@ -77,23 +76,13 @@ def _overdue(session: Session, workspace_id: int, now: datetime
 
     Returns the first ``LIST_SIZE`` late ones, how many late ones the walk found, and
     whether it read every candidate (False: more may be late than it counted)."""
-    open_states = [s.value for s in OPEN]
-    still_open = select(Mention.id).where(Mention.workspace_id == workspace_id,
-                                          Mention.status.in_(open_states))
-    slas = scope_slas(session, Scope(workspace_id))
-    # In several watches, as the SLA sees it: a link beyond the first to a brand watch (a
-    # competitor's link gives no SLA; the first watch's is read from the mention itself).
-    several = sorted(set(session.scalars(select(MentionWatch.mention_id).where(
-        MentionWatch.workspace_id == workspace_id, ~MentionWatch.is_first,
-        MentionWatch.watch_id.in_([row[0] for row in slas if row[0] is not None]),
-        MentionWatch.mention_id.in_(still_open)))))
-    restarted = sorted(set(session.scalars(select(Case.root_mention_id).where(
-        Case.workspace_id == workspace_id, Case.sla_started_at.is_not(None),
-        Case.root_mention_id.in_(still_open)))))
-    late_on_the_clock = sla_overdue(slas, now, several, restarted)
+    # Open work as the digest and the SLA checks count it: alerted as a card or taken up.
+    # A low-priority mention that only waited for the digest was never shown as work to
+    # do, so it is not late work either.
+    scope = Scope(workspace_id)
+    late_on_the_clock = overdue_work(session, scope, now)
     query = (select(Mention)
-             .where(Mention.workspace_id == workspace_id, Mention.status.in_(open_states),
-                    late_on_the_clock)
+             .where(*scope.where(), open_work(), late_on_the_clock)
              .order_by(Mention.priority.desc(), Mention.published_at, Mention.id))
     late: list[Mention] = []
     counted = 0

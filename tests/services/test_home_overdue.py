@@ -7,19 +7,25 @@ PostgreSQL."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.actors import CLI
 from bot.services.home import home_summary
 from bot.services.ingest import do_ingest
+from bot.services.outbox import KIND_CARD
+from bot.services.reporting.digest_sections import build_digest_report
+from bot.services.reporting.queries import Scope
+from bot.services.reporting.schedule import DigestChannel
 from bot.services.sla import due_at
+from bot.services.watch_links import do_record_card
 from bot.services.watches import do_add_watch, get_watch_by_name
 from bot.sources.base import Author as FetchedAuthor
 from bot.sources.base import FetchedMention
 from storage.db import transaction
-from storage.models import Mention
+from storage.models import Mention, OutboxMessage
 from storage.models_cases import Case, QuietMention
 from storage.models_watches import MentionWatch
 from tests.harness.constants import CHANNEL_ID, USER_ID
@@ -37,8 +43,16 @@ def _item(external_id: str, text: str, published: datetime) -> FetchedMention:
 
 def _poll(sessions: sessionmaker[Session], workspace_id: int, name: str,
           items: list[FetchedMention]) -> None:
+    """Ingest ``items``; the cards they raised go out, recorded as the outbox records them."""
     with transaction(sessions) as session:
         do_ingest(session, get_watch_by_name(session, workspace_id, name), None, items, now=NOW)
+    with transaction(sessions) as session:
+        for message in session.scalars(select(OutboxMessage).where(
+                OutboxMessage.kind == KIND_CARD, OutboxMessage.sent_at.is_(None))):
+            assert message.mention_id is not None
+            do_record_card(session, session.get_one(Mention, message.mention_id),
+                           message.channel, f"1.{message.id:06d}")
+            message.sent_at = NOW
 
 
 def _ids(sessions: sessionmaker[Session]) -> dict[str, int]:
@@ -123,6 +137,7 @@ def test_an_overdue_mention_behind_many_older_open_ones_is_listed(
         # The refund request reached Vigie 30 h ago (its 24 h target ran out).
         session.get_one(Mention, ids["1"]).created_at = NOW - timedelta(hours=30)
         both = session.get_one(Mention, ids["old1"])
+        both.alerted = True
         session.query(MentionWatch).filter_by(mention_id=both.id).update({"alerted": True})
         session.add(MentionWatch(workspace_id=workspace_id, mention_id=both.id,
                                  watch_id=acme.id, network=both.network,
@@ -147,3 +162,33 @@ def test_home_overdue_counts_the_late_ones_it_does_not_list(sessions: sessionmak
     summary = home_summary(sessions, workspace_id, USER_ID, NOW + timedelta(minutes=1))
     assert len(summary.overdue) == 10
     assert (summary.overdue_total, summary.overdue_counted_all) == (15, True)
+
+
+def _digest_overdue(sessions: sessionmaker[Session], workspace_id: int, now: datetime) -> int:
+    with sessions() as session:
+        config = DigestChannel(workspace_id, CHANNEL_ID, now.time(), ZoneInfo("UTC"), False,
+                               True, Scope(workspace_id), "en", None)
+        return build_digest_report(session, config, end=now, now=now).overdue_count
+
+
+def test_home_overdue_leaves_out_what_was_never_carded(sessions: sessionmaker[Session],
+                                                       workspace_id: int) -> None:
+    """A low-priority post below the alert threshold waits for the digest, never carded:
+    nobody was shown it, so it is not late work on Home, as it is not in the digest's
+    overdue count nor given SLA reminders; an alerted one is, and both counts agree."""
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=CHANNEL_ID,
+                 alert_threshold=0)
+    _poll(sessions, workspace_id, "acme",
+          [_item("1", "acme support never answered my refund request", NOW)])
+    with transaction(sessions) as session:
+        get_watch_by_name(session, workspace_id, "acme").alert_threshold = 100
+    _poll(sessions, workspace_id, "acme", [_item("2", "acme has a new logo", NOW)])
+    ids = _ids(sessions)
+    with sessions() as session:
+        carded, below = session.get_one(Mention, ids["1"]), session.get_one(Mention, ids["2"])
+        assert (carded.alerted, below.alerted, below.status) == (True, False, "new")
+        assert due_at(session, below) is not None  # it has a target, just no card
+    later = NOW + timedelta(days=2)
+    summary = home_summary(sessions, workspace_id, USER_ID, later)
+    assert {item.id for item in summary.overdue} == {ids["1"]}
+    assert summary.overdue_total == 1 == _digest_overdue(sessions, workspace_id, later)
