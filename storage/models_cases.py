@@ -35,7 +35,9 @@ class Case(Base):
     SLA and the workflow state; follow-ups and the brand's replies are its posts."""
 
     __tablename__ = "cases"
-    __table_args__ = (UniqueConstraint("workspace_id", "network", "thread_key", "customer"),)
+    __table_args__ = (UniqueConstraint("workspace_id", "network", "thread_key", "customer"),
+                      # The SLA checks read the cases whose wait restarted lately.
+                      Index(None, "sla_started_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))

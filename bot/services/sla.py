@@ -32,7 +32,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
@@ -48,6 +48,7 @@ from bot.services.watches import get_watch_by_name
 from bot.services.workflow import OPEN
 from storage.db import transaction
 from storage.models import Member, Mention, Role, Watch, Workspace
+from storage.models_cases import Case
 from storage.models_competitors import WATCH_BRAND
 from storage.models_sla import SlaNotice
 from storage.models_watches import MentionWatch
@@ -192,17 +193,31 @@ def _approvers(session: Session, workspace_id: int) -> list[str]:
         Member.role.in_([Role.APPROVER.value, Role.ADMIN.value]))))
 
 
-def run_sla_checks(sessions: sessionmaker[Session], now: datetime, default_tz: str) -> int:
-    """Send the reminders, breach notices and escalations that are due; returns how many."""
-    sent = 0
-    with transaction(sessions) as session:
-        rows = session.execute(
-            select(Mention, Workspace)
+def check_candidates(session: Session, now: datetime) -> Select[tuple[Mention, Workspace]]:
+    """The mentions the SLA checks look at, with their workspace: open, alerted or
+    assigned, and whose clock (``clock_starts``) started within ``LOOKBACK``: received
+    since, or the first mention of a case reopened since, however old."""
+    since = now - LOOKBACK
+    # The reopened cases are read first (through their sla_started_at index), so the
+    # mentions are found through two indexes OR-ed: (workspace_id, created_at) for the
+    # recent ones, given the workspaces it starts with, and the primary key for the others.
+    restarted = sorted(set(session.scalars(
+        select(Case.root_mention_id).where(Case.sla_started_at >= since))))
+    workspaces = list(session.scalars(select(Workspace.id)))
+    recent = and_(Mention.workspace_id.in_(workspaces), since <= RECEIVED_AT)
+    return (select(Mention, Workspace)
             .join(Workspace, Workspace.id == Mention.workspace_id)
             .where(Mention.status.in_([s.value for s in OPEN]),
-                   now - LOOKBACK <= RECEIVED_AT,
-                   (Mention.alerted.is_(True)) | (Mention.assignee_user_id.is_not(None)))
-        ).all()
+                   or_(recent, Mention.id.in_(restarted)) if restarted else recent,
+                   (Mention.alerted.is_(True)) | (Mention.assignee_user_id.is_not(None))))
+
+
+def run_sla_checks(sessions: sessionmaker[Session], now: datetime, default_tz: str) -> int:
+    """Send the reminders, breach notices and escalations that are due
+    (``check_candidates``); returns how many."""
+    sent = 0
+    with transaction(sessions) as session:
+        rows = session.execute(check_candidates(session, now)).all()
         ids = [r[0].id for r in rows]
         done = {(m, k) for m, k in session.execute(select(SlaNotice.mention_id, SlaNotice.kind)
                                                    .where(SlaNotice.mention_id.in_(ids)))}

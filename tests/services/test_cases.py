@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.services import cases
+from bot.services import cases, workflow
 from bot.services.actors import CLI, Actor
 from bot.services.brand_accounts import (
     do_add_account,
@@ -31,9 +31,9 @@ from bot.services.cards import load_card_view
 from bot.services.errors import Forbidden, ServiceError
 from bot.services.ingest import IngestReport, do_ingest
 from bot.services.members import do_set_role
-from bot.services.outbox import KIND_CARD, KIND_THREAD, KIND_UPDATE_CARD
+from bot.services.outbox import KIND_CARD, KIND_POST, KIND_THREAD, KIND_UPDATE_CARD
 from bot.services.reporting.queries import Scope, response_times
-from bot.services.sla import due_at
+from bot.services.sla import REMIND_AT, due_at, run_sla_checks
 from bot.services.watch_links import do_record_card
 from bot.services.watches import do_add_watch, get_watch_by_name
 from bot.slack.cards import build_card
@@ -42,7 +42,7 @@ from bot.sources.bluesky import post_to_mention
 from bot.sources.x import parse_search
 from storage import migrations
 from storage.db import make_engine, make_session_factory, transaction
-from storage.models import Mention, OutboxMessage, Role, Workspace
+from storage.models import Member, Mention, OutboxMessage, Role, Workspace
 from storage.models_cases import Case, CasePost
 from storage.models_sla import SlaNotice
 from storage.models_watches import MentionWatch
@@ -548,3 +548,42 @@ def test_a_brand_reply_in_the_same_batch_as_the_customer_post_is_linked(
     report = ingest(sessions, workspace_id, x_batch(*batch))
     assert (report.stored, report.brand_posts, report.alerts) == (1, 1, 0)
     assert mention(sessions, "1001").status == "replied"
+
+
+def test_a_case_reopened_long_after_its_first_post_gets_its_reminder_and_breach(
+        sessions: sessionmaker[Session], workspace_id: int, brand: str) -> None:
+    """The customer's first post reached Vigie 40 days ago and was answered; they write
+    again now. The SLA restarts from their new post, so the reminder and the breach notice
+    come on time, however old the case's first mention (the checks read past 30 days of
+    received mentions the ones whose clock restarted since)."""
+    old = -40 * 24 * 60  # minutes: 40 days before the follow-up
+    ingest(sessions, workspace_id, x_batch(
+        tweet("1001", "11", "@AcmeCare my order 5512 never arrived, two weeks now", old),
+        tweet("1002", "99", "@ana_r So sorry Ana! Please DM us your order number.", old + 20,
+              conversation="1001", reply_to="1001", reply_to_user="11")),
+        now=NOW - timedelta(days=40))
+    assert mention(sessions, "1001").status == "replied"
+    ingest(sessions, workspace_id, x_batch(FOLLOW_UP), now=NOW)
+    root = mention(sessions, "1001")
+    assert root.status == "new" and root.created_at == NOW - timedelta(days=40)
+    agent = Actor("U0AGENT01", "slash_command")
+    with transaction(sessions) as session:
+        session.add(Member(workspace_id=workspace_id, user_id=agent.user_id, role="agent"))
+    workflow.do_assign(sessions, workspace_id, agent, root.id, "U0AGENT01")
+    with sessions() as session:
+        due = due_at(session, session.get_one(Mention, root.id))
+    assert due is not None and due > NOW
+    remind_at = NOW + (due - NOW) * REMIND_AT + timedelta(minutes=1)
+
+    def notices() -> set[str]:
+        with sessions() as session:
+            return set(session.scalars(select(SlaNotice.kind).where(
+                SlaNotice.mention_id == root.id)))
+
+    run_sla_checks(sessions, NOW + timedelta(minutes=1), "UTC")
+    assert notices() == set()
+    run_sla_checks(sessions, remind_at, "UTC")
+    assert notices() == {"reminder"}
+    run_sla_checks(sessions, due + timedelta(minutes=1), "UTC")
+    assert {"reminder", "breach"} <= notices()
+    assert [row.channel for row in outbox(sessions, KIND_POST, root.id)][:1] == ["U0AGENT01"]
