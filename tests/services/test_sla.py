@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services import workflow
@@ -13,8 +13,10 @@ from bot.services.actors import CLI, Actor
 from bot.services.errors import ServiceError
 from bot.services.outbox import KIND_POST, KIND_THREAD
 from bot.services.sla import (
+    LOOKBACK,
     BusinessHours,
     add_business_time,
+    check_candidates,
     do_set_hours,
     due_at,
     parse_days,
@@ -22,6 +24,7 @@ from bot.services.sla import (
 )
 from storage.db import transaction
 from storage.models import Member, Mention, OutboxMessage, Watch
+from storage.models_cases import Case
 
 PARIS = BusinessHours("Europe/Paris", time(9), time(18), parse_days("mon-fri"))
 
@@ -159,3 +162,52 @@ def test_a_post_found_late_gets_its_whole_sla_from_when_vigie_received_it(
     assert run_sla_checks(sessions, received + timedelta(minutes=1), "UTC") == 0
     assert run_sla_checks(sessions, received + timedelta(minutes=46), "UTC") == 1  # reminder
     assert run_sla_checks(sessions, received + timedelta(minutes=61), "UTC") == 2  # breach+esc
+
+
+def test_the_checks_find_their_mentions_through_indexes(
+    sessions: sessionmaker[Session], workspace_id: int
+) -> None:
+    """Over 6,000 mentions of 150 days (most never carded, many answered), 3,000 cases and a
+    few of them reopened lately, the checks' candidates are read through indexes, never by scanning
+    every mention: the recent ones by (workspace, received time), the reopened cases'
+    first mentions by id, those cases by when their wait restarted."""
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    with transaction(sessions) as session:
+        watch = Watch(workspace_id=workspace_id, name="acme", channel_id="C0ACME123")
+        session.add(watch)
+        session.flush()
+        mentions = [Mention(
+            workspace_id=workspace_id, watch_id=watch.id, network="x", external_id=str(n),
+            url=f"https://x.com/a/status/{n}", text="acme", priority=n % 100,
+            published_at=now - timedelta(minutes=36 * n),
+            created_at=now - timedelta(minutes=36 * n),
+            status="new" if n % 10 < 6 or n % 10 == 9 else "replied", alerted=n % 10 == 9)
+            for n in range(6000)]
+        session.add_all(mentions)
+        session.flush()
+        session.add_all(Case(workspace_id=workspace_id, network="x", thread_key=str(m.id),
+                             customer=f"c{n}", root_mention_id=m.id,
+                             sla_started_at=now - timedelta(days=n % 90) if n % 50 == 0 else None)
+                        for n, m in enumerate(mentions[::2]))
+    engine = sessions.kw["bind"]
+    postgres = engine.dialect.name == "postgresql"
+    if postgres:
+        with engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
+            conn.commit()
+    with sessions() as session:
+        query = check_candidates(session, now)
+        statement = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
+        explain = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
+        plan = "\n".join(str(row[-1]) for row in session.execute(text(explain + statement)))
+        cases_plan = "\n".join(str(row[-1]) for row in session.execute(text(explain + str(
+            select(Case.root_mention_id).where(Case.sla_started_at >= now - LOOKBACK)
+            .compile(engine, compile_kwargs={"literal_binds": True})))))
+    if postgres:
+        assert "Seq Scan on mentions" not in plan, plan
+        assert "ix_mentions_workspace_id_created_at" in plan and "pk_mentions" in plan, plan
+        assert "ix_cases_sla_started_at" in cases_plan, cases_plan
+    else:
+        assert "SCAN mentions" not in plan, plan
+        assert "ix_mentions_workspace_id_created_at" in plan and "PRIMARY KEY" in plan, plan
+        assert "ix_cases_sla_started_at" in cases_plan, cases_plan
