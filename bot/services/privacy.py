@@ -34,7 +34,8 @@ from bot.services.outbox import KIND_REDACT, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.workspaces import workspace_language
 from storage.db import transaction
-from storage.models import Author, Mention, Role, Workspace
+from storage.models import Author, Mention, MentionStatus, Role, Workspace
+from storage.models_base import utcnow
 from storage.models_cases import Case, CasePost, PostAlias
 from storage.models_privacy import MentionRollup
 from storage.models_reporting import MentionDayCount, MentionHourCount, MentionPriorityCount
@@ -171,8 +172,23 @@ def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime) 
             # Their delete triggers count them down: counted once more first, they stay.
             keep_counts_of(session, ids)
             _drop_aliases_of(session, ids)
+            _release_follow_ups(session, ids)
             session.execute(delete(Mention).where(Mention.id.in_(ids)))
             purged += len(ids)
+
+
+def _release_follow_ups(session: Session, ids: list[int]) -> None:
+    """Give ``new`` back to the follow-ups kept of the cases whose first mention is among
+    ``ids``: their case goes with it (cascade), and a follow-up of no case is one nobody
+    could work (every action reads its case's first mention)."""
+    kept_posts = (select(CasePost.mention_id).join(Case, Case.id == CasePost.case_id)
+                  .where(Case.root_mention_id.in_(ids), CasePost.mention_id.is_not(None)))
+    session.execute(update(Mention).where(
+        Mention.id.in_(kept_posts), Mention.id.not_in(ids),
+        Mention.status == MentionStatus.FOLLOW_UP.value)
+        .values(status=MentionStatus.NEW.value, version=Mention.version + 1,
+                updated_at=utcnow())
+        .execution_options(synchronize_session=False))
 
 
 def _drop_emptied_counts(session: Session, cutoff: datetime) -> None:

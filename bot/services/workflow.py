@@ -186,6 +186,9 @@ def _load(session: Session, workspace_id: int, mention_id: int) -> Mention:
         if root is not None and root.id != mention.id and root.workspace_id == workspace_id:
             session.info.setdefault(_REDIRECTS, {})[root.id] = mention.id
             return root
+        if root is None or root.id == mention.id:
+            # Its case is gone (its first mention was deleted): it is worked on its own.
+            mention.status = S.NEW.value
     return mention
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services import notifications, workflow
@@ -149,3 +149,36 @@ def test_a_draft_marked_replied_by_mistake_is_current_again_once_the_mark_is_und
     workflow.do_mark_replied(sessions, workspace_id, AGENT, root)
     with transaction(sessions) as session:
         assert workflow.current_draft(session, root) is None
+
+
+def test_a_follow_up_whose_first_mention_was_purged_is_worked_on_its_own(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
+    from bot.services.privacy import purge_older_than
+
+    root, follow_up = _answered_then_again(sessions, workspace_id)
+    later = NOW + timedelta(days=30, minutes=30)
+    # Retention (30 days) deletes the first mention (found at NOW), not the follow-up.
+    purge_older_than(sessions, 30, later)
+    with sessions() as session:
+        assert session.get(Mention, root) is None
+        assert session.get(Mention, follow_up).status == "new"
+    rows = search_mentions(sessions, workspace_id, MentionFilter(status="new"), limit=50,
+                           now=later)
+    assert [row.id for row in rows] == [follow_up]
+    out = workflow.do_assign(sessions, workspace_id, AGENT, follow_up, AGENT.user_id or "")
+    assert out.mention_id == follow_up
+    with sessions() as session:
+        assert session.get(Mention, follow_up).status == "assigned"
+
+
+def test_a_follow_up_left_without_its_case_is_treated_as_new(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
+    from storage.models_cases import Case
+
+    _root, follow_up = _answered_then_again(sessions, workspace_id)
+    with transaction(sessions) as session:  # its case went some other way
+        session.execute(delete(Case))
+    out = workflow.do_assign(sessions, workspace_id, AGENT, follow_up, AGENT.user_id or "")
+    assert out.mention_id == follow_up
+    with sessions() as session:
+        assert session.get(Mention, follow_up).status == "assigned"
