@@ -106,8 +106,9 @@ class Workspace(Base):
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     purged_before: Mapped[datetime | None]
-    """The latest cut-off of a retention purge: posts published before it are not stored
-    again (the counts still hold those purged; see ``bot.services.privacy``)."""
+    """The latest cut-off of a retention purge that deleted posts of this workspace (None:
+    none did); ingest then reads ``purged_posts`` for the new posts of a batch, and does
+    not store again a post purged (the counts still hold it; see ``bot.services.privacy``)."""
 
 
 class Member(Base):

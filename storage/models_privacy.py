@@ -1,5 +1,6 @@
 """Daily aggregates kept when old mentions are purged by the retention policy, and what
-``forget`` erased (keyed hashes only), so that it is never stored again."""
+``forget`` erased and retention purged (keyed hashes only), so that it is never stored
+again."""
 
 from __future__ import annotations
 
@@ -62,9 +63,10 @@ class PurgedLink(Base):
 
 
 class ForgetKey(Base):
-    """A workspace's key for the keyed hashes of ``forgotten`` (random, made at its first
-    forget), stored like a source token: encrypted by the secret box when a key is set, so
-    the hashes cannot be tried against a list of handles by whoever reads the database."""
+    """A workspace's key for the keyed hashes of ``forgotten`` and ``purged_posts`` (random,
+    made at its first forget or purge), stored like a source token: encrypted by the secret
+    box when a key is set, so the hashes cannot be tried against a list of handles (or of
+    post ids) by whoever reads the database."""
 
     __tablename__ = "forget_keys"
 
@@ -93,3 +95,15 @@ class Forgotten(Base):
     digest: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PurgedPost(Base):
+    """A post retention deleted, as a keyed hash of its network and id (the workspace's
+    ``forget_keys`` key, as ``forgotten``'s posts): the counts still hold it, so ingest does
+    not store it again when a source brings it back. Nothing else of the post is kept."""
+
+    __tablename__ = "purged_posts"
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -525,7 +525,7 @@ def _progress_line(outcome: SourceOutcome, done: int, total: int) -> None:
                    f"{r.alerts} alerts"
                    + (f", {r.late} found late" if r.late else "")
                    + (f", {r.forgotten} by forgotten authors dropped" if r.forgotten else "")
-                   + (f", {r.expired} published before the retention cut-off dropped"
+                   + (f", {r.expired} already purged by retention dropped"
                       if r.expired else "")
                    + (f", {r.backfilled} older backfilled quietly" if r.backfilled else "")
                    + (f", {r.brand_posts} brand post(s)" if r.brand_posts else "")

@@ -31,7 +31,7 @@ from bot.sources.base import FetchedMention
 from bot.sources.handles import CASE_SENSITIVE
 from storage.bulk import one_of
 from storage.claims import advisory_lock
-from storage.models_privacy import ForgetKey, Forgotten
+from storage.models_privacy import ForgetKey, Forgotten, PurgedPost
 from storage.secret_box import SecretKeyError, box_of
 from storage.upserts import insert_or_skip
 
@@ -226,3 +226,33 @@ def drop_forgotten(session: Session, workspace_id: int, fetched: Sequence[Fetche
     kept = [item for item, by_sure, by_older in zip(fetched, sure, older, strict=True)
             if found.isdisjoint(by_sure) and older_found.isdisjoint(by_older)]
     return kept, len(fetched) - len(kept)
+
+
+def remember_purged(session: Session, workspace_id: int,
+                    posts: Sequence[tuple[str, str]]) -> None:
+    """Record that retention deleted ``posts`` ((network, external id)) of the workspace:
+    ``purged`` finds them when a source brings them back."""
+    if not posts:
+        return
+    key = _key(session, workspace_id, create=True)
+    assert key is not None
+    session.execute(insert_or_skip(session, PurgedPost), [
+        {"workspace_id": workspace_id, "digest": _post_digest(key, network, external_id)}
+        for network, external_id in sorted(set(posts))])
+
+
+def purged(session: Session, workspace_id: int, posts: Sequence[tuple[str, str]]
+           ) -> set[tuple[str, str]]:
+    """The ``posts`` ((network, external id)) retention deleted from the workspace: one
+    lookup of their keyed hashes (by the table's primary key)."""
+    if not posts:
+        return set()
+    key = _key(session, workspace_id, create=False)
+    if key is None:
+        return set()
+    digests = {_post_digest(key, network, external_id): (network, external_id)
+               for network, external_id in posts}
+    found = session.scalars(select(PurgedPost.digest).where(
+        PurgedPost.workspace_id == workspace_id,
+        one_of(session, PurgedPost.digest, sorted(digests))))
+    return {digests[digest] for digest in found}

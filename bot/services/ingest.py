@@ -84,8 +84,8 @@ class IngestReport:
     forgotten: int = 0
     """Posts of forgotten authors (``bot.services.forgotten``): dropped, never stored."""
     expired: int = 0
-    """New posts published before the workspace's retention cut-off (``purged_before``):
-    dropped, as purged posts a source brings back would be counted twice."""
+    """New posts retention purged (``purged_posts``): dropped, as purged posts a source
+    brings back would be counted twice."""
     brand_posts: int = 0
     follow_ups: int = 0
     reopened: int = 0
@@ -382,16 +382,19 @@ def _link_stories(session: Session, watch: Watch, inserted: dict[tuple[str, str]
 
 def _after_purges(session: Session, workspace_id: int, matched: list[Matched],
                   report: IngestReport) -> list[Matched]:
-    """The new posts published at or after the workspace's retention cut-off: one before
-    it may be one retention purged, which the counts still hold (counted in
-    ``report.expired``)."""
+    """The new posts but those retention purged, which the counts still hold (counted in
+    ``report.expired``). A workspace no purge deleted anything from costs one read."""
     if not matched:
         return matched
     horizon = session.scalar(select(Workspace.purged_before).where(
         Workspace.id == workspace_id))
     if horizon is None:
         return matched
-    kept = [c for c in matched if to_utc(c.fetched.published_at) >= horizon]
+    gone = forgotten.purged(session, workspace_id, [
+        (c.fetched.network, c.fetched.external_id) for c in matched])
+    if not gone:
+        return matched
+    kept = [c for c in matched if (c.fetched.network, c.fetched.external_id) not in gone]
     report.expired += len(matched) - len(kept)
     return kept
 

@@ -150,16 +150,13 @@ def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime) 
     counted in the hourly, daily and priority counts every report reads (volumes,
     sentiment, networks, reach, hours, per watch), and are folded into the daily rollups
     (with how many were replied to). Their text, authors, cards, drafts and cases go.
-    The cut-off becomes the workspaces' ``purged_before``: ingest no longer stores posts
-    published before it (one purged, brought back, would be counted twice)."""
+    The posts deleted are kept as keyed hashes (``forgotten.remember_purged``), and the
+    cut-off becomes ``purged_before`` of the workspaces they were in: ingest does not store
+    a purged post again (brought back, it would be counted twice); a post never stored is
+    stored however old it is."""
     if days <= 0:
         return 0
     cutoff = now - timedelta(days=days)
-    with transaction(sessions) as session:
-        # First: a source bringing back a post being purged must not store it again.
-        session.execute(update(Workspace).where(or_(
-            Workspace.purged_before.is_(None), Workspace.purged_before < cutoff))
-            .values(purged_before=cutoff))
     purged = 0
     while True:
         with transaction(sessions) as session:
@@ -168,6 +165,9 @@ def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime) 
             if not ids:
                 _drop_emptied_counts(session, cutoff)
                 return purged
+            # In the transaction of the delete: a source bringing one back meanwhile sees it
+            # stored, and afterwards purged.
+            _remember_purged(session, ids, cutoff)
             _fold(session, ids)
             # Their delete triggers count them down: counted once more first, they stay.
             keep_counts_of(session, ids)
@@ -175,6 +175,21 @@ def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime) 
             _release_follow_ups(session, ids)
             session.execute(delete(Mention).where(Mention.id.in_(ids)))
             purged += len(ids)
+
+
+def _remember_purged(session: Session, ids: list[int], cutoff: datetime) -> None:
+    """Keep the keyed hashes of the posts ``ids`` and move their workspaces' cut-off."""
+    posts: dict[int, list[tuple[str, str]]] = {}
+    for workspace_id, network, external_id in session.execute(
+            select(Mention.workspace_id, Mention.network, Mention.external_id)
+            .where(Mention.id.in_(ids))):
+        posts.setdefault(workspace_id, []).append((network, external_id))
+    for workspace_id, keys in sorted(posts.items()):
+        forgotten.remember_purged(session, workspace_id, keys)
+    session.execute(update(Workspace).where(
+        Workspace.id.in_(sorted(posts)),
+        or_(Workspace.purged_before.is_(None), Workspace.purged_before < cutoff))
+        .values(purged_before=cutoff))
 
 
 def _release_follow_ups(session: Session, ids: list[int]) -> None:

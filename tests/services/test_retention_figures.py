@@ -26,7 +26,7 @@ from bot.services.watches import do_add_watch, get_watch_by_name
 from bot.sources.base import Author as FetchedAuthor
 from bot.sources.base import FetchedMention
 from storage.db import transaction
-from storage.models import Mention
+from storage.models import Mention, Workspace
 from storage.models_reporting import MentionDayCount, MentionHourCount
 from tests.harness.constants import CHANNEL_ID
 
@@ -216,3 +216,34 @@ def test_a_purged_post_a_source_brings_back_is_not_counted_twice(
     after = figures(sessions, workspace_id)
     assert after["monthly"][0] == before["monthly"][0] + 1
     assert after["digest"] == before["digest"]
+
+
+def test_only_purged_posts_are_kept_out_not_every_older_one(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """The cut-off dropped every post published before it, stored or not: a new source's
+    history, a late feed entry or a backlog older than the retention days was lost. A
+    purge that deletes nothing sets no cut-off; after one that does, a post published
+    before it that was never stored is stored, the purged ones still are not."""
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme",
+                 channel_id=CHANNEL_ID, alert_threshold=0)
+    assert purge_older_than(sessions, 5, NOW) == 0
+    with sessions() as session:
+        assert session.get(Workspace, workspace_id).purged_before is None
+    old = post("old", "Acme bikes, an old review", PUBLISHED, "reviewer")
+    with transaction(sessions) as session:
+        report = do_ingest(session, get_watch_by_name(session, workspace_id, "acme"), None,
+                           [old], now=NOW)
+    assert (report.expired, report.stored) == (0, 1)
+
+    with transaction(sessions) as session:
+        session.execute(update(Mention).values(created_at=PUBLISHED + timedelta(hours=1)))
+    assert purge_older_than(sessions, 5, NOW) == 1
+    with sessions() as session:
+        assert session.get(Workspace, workspace_id).purged_before == NOW - timedelta(days=5)
+    never = post("never", "Acme bikes, a backlog post", PUBLISHED - timedelta(days=3), "late")
+    with transaction(sessions) as session:
+        report = do_ingest(session, get_watch_by_name(session, workspace_id, "acme"), None,
+                           [old, never], now=NOW + timedelta(hours=1))
+    assert (report.expired, report.stored) == (1, 1)
+    with sessions() as session:
+        assert session.scalars(select(Mention.external_id)).all() == ["never"]
