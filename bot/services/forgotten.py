@@ -15,6 +15,10 @@ Nothing personal is kept: the hashes are BLAKE2b keyed with a random key of the 
 (``vigie secrets rotate`` re-encrypts it; its value, and so every hash, stays). Without the
 key a hash cannot be tried against a list of handles. ``do_unforget`` deletes one forget's
 rows when the person asks to be tracked again.
+
+Retention keeps the posts it purges the same way, in ``purged_posts`` with the same key
+(``remember_purged``): the counts still hold them, so ingest does not store them again
+(``purged``), while a post never stored is stored however old it is.
 """
 
 from __future__ import annotations
@@ -193,7 +197,8 @@ def remove(session: Session, workspace_id: int, handle: str) -> int:
 def drop_forgotten(session: Session, workspace_id: int, fetched: Sequence[FetchedMention]
                    ) -> tuple[list[FetchedMention], int]:
     """``fetched`` without the posts of forgotten authors (by handle or by post), and how
-    many were dropped. A workspace that never forgot anyone costs one key lookup."""
+    many were dropped. A workspace that never forgot anyone nor purged a post costs one key
+    lookup."""
     if not fetched:
         return list(fetched), 0
     key = _key(session, workspace_id, create=False)
