@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -14,7 +18,7 @@ from bot.metrics import DIGEST_RUNS, INGESTED, POLLS
 from bot.runtime import Runtime
 from bot.services.actors import SCHEDULER
 from bot.services.http_clients import http_factory
-from bot.services.polling import run_poll_tick
+from bot.services.polling import PollStopped, run_poll_tick
 from bot.services.privacy import AliasSweep, purge_older_than
 from bot.services.replies import flush_replies
 from bot.services.reporting.digest import run_due_digests
@@ -26,6 +30,49 @@ from storage.db import optimize
 
 log = logging.getLogger(__name__)
 
+STOP_GRACE_SECONDS = 5.0
+"""How long a stopping process waits for its running jobs (a stopped poll ends in well under
+a second; `docker stop` kills after 10 s)."""
+
+
+class Stopping:
+    """The stop signal of a scheduler's jobs, and the count of those running: a poll tick
+    seeing it set cuts its fetches short and releases its sources."""
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self._changed = threading.Condition()
+        self._running = 0
+
+    def counted(self, job: Callable[..., Any]) -> Callable[..., Any]:
+        """``job``, counted while it runs."""
+        @functools.wraps(job)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            with self._changed:
+                self._running += 1
+            try:
+                return job(*args, **kwargs)
+            finally:
+                with self._changed:
+                    self._running -= 1
+                    self._changed.notify_all()
+        return run
+
+    def wait_idle(self, timeout: float = STOP_GRACE_SECONDS) -> bool:
+        """Wait up to ``timeout`` seconds for the running jobs to end; False if some run on."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._running == 0, timeout)
+
+
+def stop_scheduler(scheduler: BaseScheduler, stopping: Stopping) -> bool:
+    """Stop ``scheduler``: no new job starts, a running poll cuts its fetches short and
+    releases its sources; returns once the running jobs ended (True) or after
+    STOP_GRACE_SECONDS (False)."""
+    stopping.requested.set()
+    if scheduler.running:
+        scheduler.shutdown(wait=False)
+    return stopping.wait_idle()
+
 
 def _flush_outbox(runtime: Runtime) -> None:
     report = runtime.outbox.flush()
@@ -34,11 +81,15 @@ def _flush_outbox(runtime: Runtime) -> None:
                  report.sent, report.deferred, report.failed)
 
 
-def _poll(runtime: Runtime) -> None:
-    report = run_poll_tick(runtime.sessions, http_factory(runtime.settings),
-                           concurrency=runtime.settings.poll_concurrency,
-                           budget=runtime.settings.poll_source_budget_seconds,
-                           backfill_hours=runtime.settings.backfill_hours)
+def _poll(runtime: Runtime, stop: threading.Event | None = None) -> None:
+    try:
+        report = run_poll_tick(runtime.sessions, http_factory(runtime.settings),
+                               concurrency=runtime.settings.poll_concurrency,
+                               budget=runtime.settings.poll_source_budget_seconds,
+                               backfill_hours=runtime.settings.backfill_hours, stop=stop)
+    except PollStopped:
+        log.info("poll stopped: the process is stopping")
+        return
     for outcome in report.outcomes:
         POLLS.labels(outcome.source.kind, "failure" if outcome.error else "success").inc()
         if outcome.report.stored:
@@ -109,43 +160,54 @@ def _optimize(runtime: Runtime) -> None:
     log.info("sqlite statistics: %s", optimize(runtime.engine))
 
 
-def build_scheduler(runtime: Runtime, *, blocking: bool) -> BaseScheduler:
-    """A scheduler with Vigie's recurring jobs; ``blocking`` for a dedicated worker process."""
+def _as_is(job: Callable[..., Any]) -> Callable[..., Any]:
+    return job
+
+
+def build_scheduler(runtime: Runtime, *, blocking: bool,
+                    stopping: Stopping | None = None) -> BaseScheduler:
+    """A scheduler with Vigie's recurring jobs; ``blocking`` for a dedicated worker process.
+    With ``stopping``, its jobs are counted and its polls stop when it is set (see
+    stop_scheduler)."""
     scheduler: BaseScheduler = (
         BlockingScheduler(timezone=UTC) if blocking else BackgroundScheduler(timezone=UTC)
     )
+    job = stopping.counted if stopping is not None else _as_is
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
     scheduler.add_job(
-        _flush_outbox, IntervalTrigger(seconds=runtime.settings.outbox_tick_seconds),
+        job(_flush_outbox), IntervalTrigger(seconds=runtime.settings.outbox_tick_seconds),
         args=[runtime], id="outbox_flush", name="Send pending Slack messages", **common,
     )
     scheduler.add_job(
-        _poll, IntervalTrigger(seconds=runtime.settings.poll_tick_seconds), args=[runtime],
+        job(_poll), IntervalTrigger(seconds=runtime.settings.poll_tick_seconds),
+        args=[runtime, stopping.requested if stopping is not None else None],
         id="poll", name="Poll due sources", next_run_time=datetime.now(UTC), **common,
     )
-    scheduler.add_job(_spikes, IntervalTrigger(minutes=10), args=[runtime], id="spikes",
+    scheduler.add_job(job(_spikes), IntervalTrigger(minutes=10), args=[runtime], id="spikes",
                       name="Detect bad-buzz spikes", **common)
-    scheduler.add_job(_post_replies, IntervalTrigger(seconds=15), args=[runtime],
+    scheduler.add_job(job(_post_replies), IntervalTrigger(seconds=15), args=[runtime],
                       id="replies", name="Post approved replies", **common)
     # The nudge also queues the approval digests whose window ended and refreshes App Homes.
-    scheduler.add_job(runtime.nudge_outbox, IntervalTrigger(seconds=30), id="notifications",
-                      name="Approval digests and App Home refreshes", **common)
-    scheduler.add_job(_sla, IntervalTrigger(minutes=1), args=[runtime], id="sla",
+    scheduler.add_job(job(runtime.nudge_outbox), IntervalTrigger(seconds=30),
+                      id="notifications", name="Approval digests and App Home refreshes",
+                      **common)
+    scheduler.add_job(job(_sla), IntervalTrigger(minutes=1), args=[runtime], id="sla",
                       name="SLA reminders and escalations", **common)
     if runtime.settings.retention_days:
-        scheduler.add_job(_retention, IntervalTrigger(hours=6), args=[runtime],
+        scheduler.add_job(job(_retention), IntervalTrigger(hours=6), args=[runtime],
                           id="retention", name="Purge old mentions", **common)
-    scheduler.add_job(_expire_aliases, IntervalTrigger(hours=1), args=[runtime, AliasSweep()],
-                      id="aliases", name="Expire other names of posts not kept", **common)
+    scheduler.add_job(job(_expire_aliases), IntervalTrigger(hours=1),
+                      args=[runtime, AliasSweep()], id="aliases",
+                      name="Expire other names of posts not kept", **common)
     # Hourly, but each workspace learns once per UTC day (the run's unique key).
-    scheduler.add_job(_triage_learning, IntervalTrigger(hours=1), args=[runtime],
+    scheduler.add_job(job(_triage_learning), IntervalTrigger(hours=1), args=[runtime],
                       id="triage_learning", name="Nightly triage learning", **common)
-    scheduler.add_job(_post_due_digests, IntervalTrigger(minutes=1), args=[runtime],
+    scheduler.add_job(job(_post_due_digests), IntervalTrigger(minutes=1), args=[runtime],
                       id="daily_digests", name="Post due daily digests", **common)
     if runtime.engine.dialect.name == "sqlite":
-        scheduler.add_job(_optimize, IntervalTrigger(hours=1), args=[runtime],
+        scheduler.add_job(job(_optimize), IntervalTrigger(hours=1), args=[runtime],
                           next_run_time=datetime.now(UTC) + timedelta(minutes=1),
                           id="sqlite_optimize", name="SQLite planner statistics", **common)
-    scheduler.add_job(_monthly_reports, IntervalTrigger(minutes=15), args=[runtime],
+    scheduler.add_job(job(_monthly_reports), IntervalTrigger(minutes=15), args=[runtime],
                       id="monthly_reports", name="Queue due monthly reports", **common)
     return scheduler

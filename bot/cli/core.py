@@ -72,29 +72,62 @@ def run() -> None:
             _serve_http(runtime, host="0.0.0.0", port=settings.port, workers=1,  # noqa: S104
                         fix="set PORT to a free port.")
         finally:
-            scheduler.shutdown(wait=False)
+            scheduler.stop()
 
 
-def _start_background_scheduler(runtime: Runtime) -> Any:
-    from bot.runtime import prepare_worker_process
-    from bot.scheduler import build_scheduler
+class _BackgroundScheduler:
+    """A started background scheduler and what stops its jobs."""
 
-    prepare_worker_process(models_in_background=True)
-    scheduler = build_scheduler(runtime, blocking=False)
-    scheduler.start()
-    return scheduler
+    def __init__(self, runtime: Runtime) -> None:
+        from bot.runtime import prepare_worker_process
+        from bot.scheduler import Stopping, build_scheduler
+
+        prepare_worker_process(models_in_background=True)
+        self._stopping = Stopping()
+        self._scheduler = build_scheduler(runtime, blocking=False, stopping=self._stopping)
+        self._scheduler.start()
+
+    def stop(self) -> None:
+        """Stop it: a poll in flight cuts its fetches short and releases its sources."""
+        _stop_logged(self._scheduler, self._stopping)
+
+
+def _stop_logged(scheduler: Any, stopping: Any) -> None:
+    from bot.scheduler import STOP_GRACE_SECONDS, stop_scheduler
+
+    if not stop_scheduler(scheduler, stopping):
+        log.warning("jobs still running %.0f s after the stop: not waited for",
+                    STOP_GRACE_SECONDS)
+
+
+def _start_background_scheduler(runtime: Runtime) -> _BackgroundScheduler:
+    return _BackgroundScheduler(runtime)
 
 
 def _run_scheduler_until_stopped(runtime: Runtime) -> None:
     from bot.runtime import prepare_worker_process
-    from bot.scheduler import build_scheduler
+    from bot.scheduler import Stopping, build_scheduler
+
+    stopping = Stopping()
+    scheduler = None
+
+    def stop(*_: object) -> None:
+        stopping.requested.set()
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=False)
 
     # Ctrl-C while the scheduler starts stops as cleanly as Ctrl-C later.
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
         prepare_worker_process(models_in_background=True)
-        scheduler = build_scheduler(runtime, blocking=True)
-        signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
+        scheduler = build_scheduler(runtime, blocking=True, stopping=stopping)
+        # SIGTERM (process managers, `docker stop`) and Ctrl-C stop the jobs in flight too:
+        # a poll would otherwise fetch on for up to its budget after "Vigie stopped.".
+        signal.signal(signal.SIGTERM, stop)
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+            signal.signal(signal.SIGINT, stop)
         scheduler.start()
+    if scheduler is not None:
+        _stop_logged(scheduler, stopping)
     click.echo("Vigie stopped.")
 
 
@@ -141,7 +174,7 @@ def _run_socket_mode(runtime: Runtime) -> None:
         if front is not None:
             front.stop()
         if scheduler is not None:
-            scheduler.shutdown(wait=False)
+            scheduler.stop()
     click.echo("Vigie stopped.")
 
 

@@ -14,6 +14,7 @@ records the failure with backoff and goes on with the other sources.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -276,6 +277,15 @@ def _apply(session: Session, source: ClaimedSource, result: FetchResult, now: da
     row.next_poll_at = now + timedelta(seconds=row.interval_seconds)
 
 
+class PollStopped(Exception):
+    """A tick was stopped (its process is stopping): its fetches in flight were cut short and
+    the sources it had not stored were given back their schedule."""
+
+
+STOP_CHECK_SECONDS = 0.2
+"""How often a tick that can be stopped looks at its stop signal while fetches run."""
+
+
 class _Discarded(Exception):
     """Raised at the end of a dry run's transaction so that it rolls back."""
 
@@ -309,8 +319,10 @@ def _fetched(future: Future[FetchResult] | None, budget: float, outcome: SourceO
 class _Fetches:
     """The fetches of one tick in a thread pool, each watched against its budget."""
 
-    def __init__(self, http_factory: HttpFactory, concurrency: int, budget: float) -> None:
+    def __init__(self, http_factory: HttpFactory, concurrency: int, budget: float,
+                 stop: threading.Event | None = None) -> None:
         self._http_factory = http_factory
+        self._stop = stop
         self._budget = budget
         self._concurrency = max(1, concurrency)
         self._queued: list[ClaimedSource] = []
@@ -350,8 +362,12 @@ class _Fetches:
         try:
             self._start(pending)
             while pending:
-                done, pending = wait(pending, timeout=self._next_check(pending, limit),
-                                     return_when=FIRST_COMPLETED)
+                timeout = self._next_check(pending, limit)
+                if self._stop is not None:
+                    timeout = min(timeout, STOP_CHECK_SECONDS)
+                done, pending = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+                if self._stop is not None and self._stop.is_set():
+                    raise PollStopped
                 self._start(pending)  # before the caller stores what is done
                 for future in done:
                     yield self.sources[future], future
@@ -396,6 +412,7 @@ def run_poll_tick(
     only_ids: Sequence[int] | None = None, force: bool = False, dry_run: bool = False,
     progress: Callable[[SourceOutcome, int, int], None] | None = None,
     budget: float = DEFAULT_SOURCE_BUDGET, backfill_hours: int = backfill.DEFAULT_HOURS,
+    stop: threading.Event | None = None,
 ) -> TickReport:
     """Poll every due source once: claim, fetch concurrently, ingest, record health.
 
@@ -405,14 +422,18 @@ def run_poll_tick(
     row or health. Each source is tried against what is stored, not against what another
     source of the same tick would store first.
     A new or resumed source's posts older than ``backfill_hours`` are stored quietly.
+    Once ``stop`` is set (the process is stopping), the fetches in flight are cut short,
+    the sources not stored yet are released as on Ctrl-C, and PollStopped is raised.
     """
+    if stop is not None and stop.is_set():
+        raise PollStopped
     now = now or utcnow()
     claimed = claim_due_sources(sessions, now=now, limit=limit, only_ids=only_ids,
                                 force=force, lease=not dry_run)
     report = TickReport()
     if not claimed:
         return report
-    fetches = _Fetches(http_factory, concurrency, budget)
+    fetches = _Fetches(http_factory, concurrency, budget, stop)
     for source in claimed:
         fetches.submit(source)
     settled: set[int] = set()
@@ -422,7 +443,7 @@ def run_poll_tick(
             report.outcomes.append(outcome)
             if progress is not None:
                 progress(outcome, len(report.outcomes), len(claimed))
-    except BaseException:  # Ctrl-C (KeyboardInterrupt) above all, on its way out
+    except BaseException:  # Ctrl-C (KeyboardInterrupt), PollStopped, on its way out
         if not dry_run:
             _release_quietly(sessions, [s for s in claimed if s.id not in settled])
         raise
