@@ -105,29 +105,23 @@ def _start_background_scheduler(runtime: Runtime) -> _BackgroundScheduler:
 
 
 def _run_scheduler_until_stopped(runtime: Runtime) -> None:
-    from bot.runtime import prepare_worker_process
-    from bot.scheduler import Stopping, build_scheduler
+    import threading
 
-    stopping = Stopping()
+    stopped = threading.Event()
+    # SIGTERM (process managers, `docker stop`) and Ctrl-C stop the jobs in flight too: a
+    # poll would otherwise fetch on for up to its budget after "Vigie stopped.". A signal
+    # while the scheduler starts stops it as soon as it runs.
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, lambda *_: stopped.set())
     scheduler = None
-
-    def stop(*_: object) -> None:
-        stopping.requested.set()
-        if scheduler is not None and scheduler.running:
-            scheduler.shutdown(wait=False)
-
     # Ctrl-C while the scheduler starts stops as cleanly as Ctrl-C later.
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
-        prepare_worker_process(models_in_background=True)
-        scheduler = build_scheduler(runtime, blocking=True, stopping=stopping)
-        # SIGTERM (process managers, `docker stop`) and Ctrl-C stop the jobs in flight too:
-        # a poll would otherwise fetch on for up to its budget after "Vigie stopped.".
-        signal.signal(signal.SIGTERM, stop)
-        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
-            signal.signal(signal.SIGINT, stop)
-        scheduler.start()
+        scheduler = _start_background_scheduler(runtime)
+        while not stopped.wait(1.0):
+            pass
     if scheduler is not None:
-        _stop_logged(scheduler, stopping)
+        scheduler.stop()
     click.echo("Vigie stopped.")
 
 
