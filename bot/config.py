@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     """In Socket Mode and console mode, the address the webhook and health front binds on
     ``port``: this machine only by default (neither needs an inbound port), ``0.0.0.0`` to take
     webhooks from elsewhere, ``off`` to serve nothing."""
+    worker_web_host: str = Field("127.0.0.1", validation_alias="VIGIE_WORKER_WEB_HOST")
+    """The address `vigie worker` serves its health checks and metrics on ``port``: this
+    machine only by default (a container's own health check), ``0.0.0.0`` for a scraper
+    elsewhere, ``off`` to serve nothing."""
     outbox_tick_seconds: float = Field(
         1.0, gt=0, le=60, validation_alias="VIGIE_OUTBOX_TICK_SECONDS"
     )
@@ -141,7 +145,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be a port number (1-65535), not {text[:20]!r}")
         return int(text)
 
-    @field_validator("socket_mode_web_host")
+    @field_validator("socket_mode_web_host", "worker_web_host")
     @classmethod
     def _check_web_host(cls, value: str) -> str:
         import ipaddress

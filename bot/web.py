@@ -98,23 +98,26 @@ def _json(start_response: StartResponse, status: str, body: dict[str, Any]) -> l
     return [data]
 
 
-def served_endpoints(settings: Settings, *, slack: bool) -> str:
-    """What ``build_wsgi_app`` answers with these settings (``slack``: with a Bolt app),
-    as the start-up line lists it."""
+def served_endpoints(settings: Settings, *, slack: bool, ingest: bool = True) -> str:
+    """What ``build_wsgi_app`` answers with these settings (``slack``: with a Bolt app;
+    ``ingest``: webhook sources too), as the start-up line lists it."""
     served = [f"POST {SLACK_EVENTS_PATH}"] if slack else []
     if slack and settings.oauth:
         # Bolt's install and redirect paths (OAuthSettings' defaults): both must be reachable
         served += ["GET /slack/install", "GET /slack/oauth_redirect"]
-    served += ["POST /ingest/<source id>", "GET /healthz", "GET /readyz"]
+    if ingest:
+        served.append("POST /ingest/<source id>")
+    served += ["GET /healthz", "GET /readyz"]
     if settings.metrics_token is not None:
         served.append("GET /metrics")
     return ", ".join(served)
 
 
-def build_wsgi_app(runtime: Runtime, bolt_app: App | None) -> WSGIApp:
+def build_wsgi_app(runtime: Runtime, bolt_app: App | None, *, ingest: bool = True) -> WSGIApp:
     """A WSGI callable serving ``/slack/events`` (when Slack is configured),
-    ``/ingest/<source-id>`` (signed webhooks), ``/healthz``, ``/readyz`` and ``/metrics``
-    (with ``Authorization: Bearer $VIGIE_METRICS_TOKEN``; off without a token)."""
+    ``/ingest/<source-id>`` (signed webhooks; unless ``ingest`` is false, as in a worker),
+    ``/healthz``, ``/readyz`` and ``/metrics`` (with ``Authorization: Bearer
+    $VIGIE_METRICS_TOKEN``; off without a token)."""
     secret = runtime.settings.slack_signing_secret
     slack_handler = (VigieSlackRequestHandler(
         bolt_app, path=SLACK_EVENTS_PATH,
@@ -158,8 +161,8 @@ def build_wsgi_app(runtime: Runtime, bolt_app: App | None) -> WSGIApp:
                 return _json(start_response, "503 Service Unavailable",
                              {"status": "migrations pending: run `vigie db upgrade`"})
             return _json(start_response, "200 OK", {"status": "ready"})
-        ingest = INGEST_PATH.match(path)
-        if ingest:
+        pushed = INGEST_PATH.match(path) if ingest else None
+        if pushed:
             if method != "POST":
                 return _json(start_response, "405 Method Not Allowed", {"error": "POST only"})
             try:
@@ -168,7 +171,7 @@ def build_wsgi_app(runtime: Runtime, bolt_app: App | None) -> WSGIApp:
                 return _json(start_response, f"{refused.status} {_REASONS[refused.status]}",
                              {"error": str(refused)})
             result = do_ingest_webhook(
-                runtime.sessions, int(ingest.group(1)), body,
+                runtime.sessions, int(pushed.group(1)), body,
                 signature=_header(environ, SIGNATURE_HEADER),
                 timestamp=_header(environ, TIMESTAMP_HEADER))
             return _json(start_response, f"{result.status} {_REASONS[result.status]}",

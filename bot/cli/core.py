@@ -329,8 +329,43 @@ def worker() -> None:
     gc.disable()  # until prepare_worker_process, as in `run`
     settings = settings_or_exit()
     with open_runtime(settings) as runtime:
+        front = _start_worker_front(runtime)
         click.echo("Vigie worker started. Ctrl-C to stop.")
-        _run_scheduler_until_stopped(runtime)
+        try:
+            _run_scheduler_until_stopped(runtime)
+        finally:
+            if front is not None:
+                front.stop()
+
+
+def _start_worker_front(runtime: Runtime) -> Any:
+    """Serve the worker's health checks and metrics (GET /healthz, /readyz, /metrics; no
+    Slack events, no webhooks) on PORT, bound to VIGIE_WORKER_WEB_HOST (this machine by
+    default, ``off`` for none): its poll, ingest and digest counters live in this process,
+    and a container's health check asks it. A port that cannot be bound only warns: polling
+    matters more than being watched."""
+    from bot.server import BackgroundServer
+    from bot.web import build_wsgi_app, served_endpoints
+
+    port, host = runtime.settings.port, runtime.settings.worker_web_host
+    if host == "off":
+        click.echo("Health checks and metrics are not served (VIGIE_WORKER_WEB_HOST=off).")
+        return None
+    try:
+        front = BackgroundServer(build_wsgi_app(runtime, None, ingest=False), host, port,
+                                 log_level=runtime.settings.log_level)
+    except OSError as err:
+        shown = f"[{host}]" if ":" in host else host
+        click.echo(f"Warning: cannot serve health checks and metrics on {shown}:{port} "
+                   f"({_bind_reason(err)}), so /healthz and /metrics go unanswered: give "
+                   "this worker a free PORT (another than vigie web's on the same machine), "
+                   "or set VIGIE_WORKER_WEB_HOST=off.", err=True)
+        return None
+    front.start()
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"Health checks on http://{shown}:{front.port} "
+               f"({served_endpoints(runtime.settings, slack=False, ingest=False)}).")
+    return front
 
 
 @main.group()
