@@ -8,6 +8,8 @@ import logging
 import signal
 import socket
 import sys
+import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -105,8 +107,6 @@ def _start_background_scheduler(runtime: Runtime) -> _BackgroundScheduler:
 
 
 def _run_scheduler_until_stopped(runtime: Runtime) -> None:
-    import threading
-
     stopped = threading.Event()
     # SIGTERM (process managers, `docker stop`) and Ctrl-C stop the jobs in flight too: a
     # poll would otherwise fetch on for up to its budget after "Vigie stopped.". A signal
@@ -126,8 +126,6 @@ def _run_scheduler_until_stopped(runtime: Runtime) -> None:
 
 
 def _run_socket_mode(runtime: Runtime) -> None:
-    import threading
-
     from slack_bolt.adapter.socket_mode import SocketModeHandler
     from slack_sdk.errors import SlackApiError, SlackClientError
 
@@ -143,33 +141,60 @@ def _run_socket_mode(runtime: Runtime) -> None:
     # stop the scheduler) instead of dying mid-job.
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     scheduler = None
+    exit_code = 0
+
+    def app_token_refused(err: Exception) -> None:
+        answer = getattr(err, "response", None) or {}
+        click.echo(app_token_fix(str(answer.get("error")), answer.get("needed"),
+                                 answer.get("provided")), err=True)
+
+    def refused_later(err: Exception) -> None:
+        nonlocal exit_code
+        app_token_refused(err)
+        exit_code = 2
+        stopped.set()
+
+    def reconnect() -> None:
+        handler.client.connect_to_new_endpoint()
+        if not handler.client.is_connected():
+            raise ConnectionError("the Socket Mode connection did not open")
+
     try:
+        connected = True
         try:
             handler.connect()  # apps.connections.open with the app token, then the socket
-        except SlackApiError as err:
-            answer = err.response
-            click.echo(app_token_fix(str(answer.get("error")), answer.get("needed"),
-                                     answer.get("provided")), err=True)
-            raise SystemExit(2) from None
         except (SlackClientError, OSError) as err:
-            click.echo(f"Cannot reach {settings.slack_api_url} to open the Socket Mode "
-                       f"connection ({type(err).__name__}): check the network or "
-                       "SLACK_API_URL", err=True)
-            raise SystemExit(2) from None
+            if isinstance(err, SlackApiError) and not _slack_unreachable(err):
+                app_token_refused(err)
+                raise SystemExit(2) from None
+            # A network or DNS failure at boot, or Slack failing on its side: poll anyway
+            # (the outbox keeps what is for Slack) and connect once Slack answers.
+            connected = False
+            click.echo(f"Warning: cannot reach {settings.slack_api_url} to open the Socket "
+                       f"Mode connection ({_why(err)}): check the network or SLACK_API_URL. "
+                       "Starting without it: sources are polled, and the connection is "
+                       "tried again in the background.", err=True)
+            _retry_slack(reconnect, refused=refused_later, stopped=stopped,
+                         connected=lambda: click.echo(
+                             "Vigie is connected to Slack in Socket Mode."))
         scheduler = _start_background_scheduler(runtime)
-        click.echo("Vigie is connected to Slack in Socket Mode. Ctrl-C to stop.")
+        if connected:
+            click.echo("Vigie is connected to Slack in Socket Mode. Ctrl-C to stop.")
         # A timed wait keeps the main thread able to take Ctrl-C.
         while not stopped.wait(1.0):
             pass
     except KeyboardInterrupt:
         pass
     finally:
+        stopped.set()  # ends a background connection attempt
         handler.close()
         if front is not None:
             front.stop()
         if scheduler is not None:
             scheduler.stop()
     click.echo("Vigie stopped.")
+    if exit_code:
+        raise SystemExit(exit_code)
 
 
 def _start_web_front(runtime: Runtime,
@@ -211,7 +236,71 @@ def _start_web_front(runtime: Runtime,
     return front
 
 
+SLACK_RETRY_CAP_SECONDS = 60.0
+"""Longest wait between two tries to reach a Slack that could not be reached at start."""
+
+
+def _slack_unreachable(err: BaseException) -> bool:
+    """True when Slack could not be reached or failed on its side (network, DNS, timeout,
+    HTTP 5xx or 429): worth trying again later. False for an answer that will not change
+    by waiting (invalid_auth, token_revoked, account_inactive...)."""
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    if isinstance(err, SlackApiError):
+        status = int(getattr(err.response, "status_code", 200) or 200)
+        return status >= 500 or status == 429
+    return isinstance(err, SlackClientError | OSError)
+
+
+def _why(err: BaseException) -> str:
+    """A short reason for a Slack failure, for one line."""
+    from slack_sdk.errors import SlackApiError
+
+    if isinstance(err, SlackApiError):
+        return f"HTTP {getattr(err.response, 'status_code', '?')}"
+    return f"{type(err).__name__}: {err}"[:200]
+
+
+def _retry_slack(attempt: Callable[[], object], *, connected: Callable[[], None],
+                 refused: Callable[[Exception], None],
+                 stopped: threading.Event | None = None) -> threading.Thread:
+    """Call ``attempt`` in a background thread until it works (then ``connected``), waiting
+    1, 2, 4... seconds (at most SLACK_RETRY_CAP_SECONDS) while Slack is unreachable;
+    ``refused`` when Slack answers with a refusal instead. Ends early once ``stopped``."""
+    wait = threading.Event() if stopped is None else stopped
+
+    def run() -> None:
+        delay = 1.0
+        while not wait.wait(delay):
+            try:
+                attempt()
+            except Exception as err:  # noqa: BLE001  (sorted just below)
+                if not _slack_unreachable(err):
+                    refused(err)
+                    return
+                delay = min(delay * 2, SLACK_RETRY_CAP_SECONDS)
+                log.warning("Slack is still unreachable (%s): trying again in %.0f s",
+                            _why(err), delay)
+                continue
+            connected()
+            return
+
+    thread = threading.Thread(target=run, name="slack-retry", daemon=True)
+    thread.start()
+    return thread
+
+
+def _refused_token_line(err: Exception) -> str:
+    error = getattr(getattr(err, "response", None), "get", lambda _key: None)("error")
+    return (f"Slack refused SLACK_BOT_TOKEN ({error}): check SLACK_BOT_TOKEN, or reinstall "
+            "the app to the workspace (OAuth & Permissions > Reinstall) and copy the new "
+            "xoxb- Bot User OAuth Token.")
+
+
 def _build_app_or_exit(runtime: Runtime) -> Any:
+    """The Bolt app; exit 2 with one line when Slack refuses the bot token. When Slack
+    cannot be reached (network, DNS, 5xx), warn and build it without checking the token:
+    polling and the outbox go on, and the token is checked again in the background."""
     from slack_sdk.errors import SlackApiError
 
     from bot.app import build_app
@@ -219,15 +308,28 @@ def _build_app_or_exit(runtime: Runtime) -> Any:
     try:
         return build_app(runtime.settings, runtime)
     except SlackApiError as err:
-        click.echo(f"Slack refused SLACK_BOT_TOKEN ({err.response.get('error')}): check "
-                   "SLACK_BOT_TOKEN, or reinstall the app to the workspace (OAuth & "
-                   "Permissions > Reinstall) and copy the new xoxb- Bot User OAuth Token.",
-                   err=True)
-        raise SystemExit(2) from None
+        if not _slack_unreachable(err):
+            click.echo(_refused_token_line(err), err=True)
+            raise SystemExit(2) from None
+        failure: Exception = err
     except Exception as err:
-        log.debug("could not start the Slack app", exc_info=True)
-        click.echo(f"Could not start the Slack app: {type(err).__name__}: {err}", err=True)
-        raise SystemExit(2) from None
+        if not _slack_unreachable(err):
+            log.debug("could not start the Slack app", exc_info=True)
+            click.echo(f"Could not start the Slack app: {type(err).__name__}: {err}", err=True)
+            raise SystemExit(2) from None
+        failure = err
+    click.echo(f"Warning: cannot reach Slack at {runtime.settings.slack_api_url} "
+               f"({_why(failure)}): starting without it. Sources are polled, messages for "
+               "Slack wait in the outbox, and Slack is tried again in the background.",
+               err=True)
+    app = build_app(runtime.settings, runtime, verify_token=False)
+
+    def refused(err: Exception) -> None:
+        log.error("%s", _refused_token_line(err))
+
+    _retry_slack(app.client.auth_test, refused=refused,
+                 connected=lambda: log.warning("Slack is reachable again (auth.test ok)"))
+    return app
 
 
 def _web_app(settings: Settings) -> Any:

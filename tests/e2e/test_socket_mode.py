@@ -392,17 +392,12 @@ def test_a_port_in_use_stops_socket_mode_with_one_clear_line(tmp_path: Path) -> 
     assert "set PORT to a free port" in err and server.links == []
 
 
-@pytest.mark.parametrize("problem", ["invalid_auth", "unreachable"])
-def test_app_token_problem_at_start_is_one_clear_line(tmp_path: Path, problem: str) -> None:
+def test_a_refused_app_token_at_start_is_one_clear_line(tmp_path: Path) -> None:
     with SlackStandIn(valid_tokens=(BOT_TOKEN, APP_TOKEN)) as standin, \
             SocketModeServer() as socket:
         socket.attach(standin)
-        if problem == "invalid_auth":  # Slack does not know this app token
-            standin.valid_tokens = frozenset({BOT_TOKEN})
-        else:  # the connection drops on every try (slack_sdk retries twice)
-            standin.fail_next("apps.connections.open", 500, count=5, disconnect=True)
+        standin.valid_tokens = frozenset({BOT_TOKEN})  # Slack does not know this app token
         process = _start(tmp_path, standin)
-        api_url = standin.base_url
         try:
             out, err = process.communicate(timeout=60)
         finally:
@@ -412,10 +407,32 @@ def test_app_token_problem_at_start_is_one_clear_line(tmp_path: Path, problem: s
     assert process.returncode == 2, (out, err)
     assert "Traceback" not in err, err
     assert "connected" not in out
-    if problem == "invalid_auth":
-        assert "Slack refused SLACK_APP_TOKEN (invalid_auth)" in err
-        assert "connections:write" in err and "xapp-" in err
-    else:
-        assert f"Cannot reach {api_url} to open the Socket Mode connection" in err
+    assert "Slack refused SLACK_APP_TOKEN (invalid_auth)" in err
+    assert "connections:write" in err and "xapp-" in err
     assert APP_TOKEN not in out + err
     assert socket.links == []
+
+
+def test_slack_unreachable_at_start_is_one_warning_then_a_connection(tmp_path: Path) -> None:
+    """A connection that drops at start warns (it exited 2 before) and is tried again."""
+    with SlackStandIn(valid_tokens=(BOT_TOKEN, APP_TOKEN)) as standin, \
+            SocketModeServer() as socket:
+        socket.attach(standin)
+        # The connection drops on every try (slack_sdk retries twice), then Slack is back.
+        standin.fail_next("apps.connections.open", 500, count=5, disconnect=True)
+        process = _start(tmp_path, standin)
+        api_url = standin.base_url
+        try:
+            socket.wait_connected(timeout=60)
+            assert process.poll() is None
+            process.send_signal(signal.SIGTERM)
+            out, err = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=15)
+    assert process.returncode == 0, (out, err)
+    assert "Traceback" not in err, err
+    assert f"cannot reach {api_url} to open the Socket Mode connection" in err
+    assert "Vigie is connected to Slack in Socket Mode." in out
+    assert APP_TOKEN not in out + err
