@@ -21,6 +21,7 @@ from bot.services.ingest import do_ingest
 from bot.services.outbox import KIND_CARD
 from bot.services.polling import (
     CLAIM_LEASE,
+    PollStopped,
     TickReport,
     claim_due_sources,
     release_claims,
@@ -456,3 +457,49 @@ def test_a_claim_whose_store_committed_is_not_given_back(
     stored = _schedules(sessions)
     assert release_claims(sessions, [claimed]) == 0
     assert _schedules(sessions) == stored
+
+
+def test_a_stopped_tick_cuts_its_fetch_short_and_gives_the_source_back(
+    sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+) -> None:
+    """A worker told to stop (SIGTERM) polled on until the fetch's budget ran out, its
+    source leased meanwhile."""
+    import socket
+    import time
+
+    silent = socket.socket()  # accepts (the kernel's backlog) and never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    try:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/feed.rss"
+        do_add_source(sessions, workspace_id, CLI, kind="rss", watch_name=watch_name,
+                      values={"url": url})
+        before = _schedules(sessions)
+        stop = threading.Event()
+        raised: list[BaseException] = []
+
+        def tick() -> None:
+            try:
+                run_poll_tick(sessions, trusted_client, budget=60, stop=stop)
+            except BaseException as err:  # noqa: BLE001  (looked at below)
+                raised.append(err)
+
+        worker = threading.Thread(target=tick)
+        worker.start()
+        deadline = time.monotonic() + 10
+        while _schedules(sessions) == before:  # claimed: leased
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.3)  # the fetch is waiting for an answer
+        stopped_at = time.monotonic()
+        stop.set()
+        worker.join(10)
+        assert not worker.is_alive()
+        assert time.monotonic() - stopped_at < 3
+        assert [type(err) for err in raised] == [PollStopped]
+        assert _schedules(sessions) == before  # due again at once
+        with pytest.raises(PollStopped):  # a stopped tick claims nothing more
+            run_poll_tick(sessions, trusted_client, stop=stop)
+        assert _schedules(sessions) == before
+    finally:
+        silent.close()
