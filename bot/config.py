@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SLACK_API_URL_DEFAULT = "https://slack.com/api/"
@@ -66,9 +66,12 @@ class Settings(BaseSettings):
     ``port``: this machine only by default (neither needs an inbound port), ``0.0.0.0`` to take
     webhooks from elsewhere, ``off`` to serve nothing."""
     worker_web_host: str = Field("127.0.0.1", validation_alias="VIGIE_WORKER_WEB_HOST")
-    """The address `vigie worker` serves its health checks and metrics on ``port``: this
-    machine only by default (a container's own health check), ``0.0.0.0`` for a scraper
-    elsewhere, ``off`` to serve nothing."""
+    """The address `vigie worker` serves its health checks and metrics on: this machine only
+    by default (a container's own health check), ``0.0.0.0`` for a scraper elsewhere,
+    ``off`` to serve nothing."""
+    worker_port: int | None = Field(None, validation_alias="VIGIE_WORKER_PORT")
+    """The port `vigie worker` serves them on (default: PORT when it is set; with neither
+    set the worker serves nothing, so it never takes the port of a `vigie web` beside it)."""
     outbox_tick_seconds: float = Field(
         1.0, gt=0, le=60, validation_alias="VIGIE_OUTBOX_TICK_SECONDS"
     )
@@ -137,9 +140,11 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL such as https://slack.com/api/")
         return value if value.endswith("/") else value + "/"
 
-    @field_validator("port", mode="before")
+    @field_validator("port", "worker_port", mode="before")
     @classmethod
-    def _check_port(cls, value: Any) -> Any:
+    def _check_port(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.field_name == "worker_port" and (value is None or not str(value).strip()):
+            return None  # unset (or left empty in an env file): PORT's, when set
         text = str(value).strip()
         if not text.isdigit() or not 1 <= int(text) <= 65535:
             raise ValueError(f"must be a port number (1-65535), not {text[:20]!r}")

@@ -106,14 +106,21 @@ def _start_background_scheduler(runtime: Runtime) -> _BackgroundScheduler:
     return _BackgroundScheduler(runtime)
 
 
-def _run_scheduler_until_stopped(runtime: Runtime) -> None:
+def _stop_on_signals() -> threading.Event:
+    """An event SIGTERM and Ctrl-C (unless ignored) set from now on."""
     stopped = threading.Event()
-    # SIGTERM (process managers, `docker stop`) and Ctrl-C stop the jobs in flight too: a
-    # poll would otherwise fetch on for up to its budget after "Vigie stopped.". A signal
-    # while the scheduler starts stops it as soon as it runs.
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
         signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    return stopped
+
+
+def _run_scheduler_until_stopped(runtime: Runtime,
+                                 stopped: threading.Event | None = None) -> None:
+    # SIGTERM (process managers, `docker stop`) and Ctrl-C stop the jobs in flight too: a
+    # poll would otherwise fetch on for up to its budget after "Vigie stopped.". A signal
+    # while the scheduler starts stops it as soon as it runs.
+    stopped = stopped or _stop_on_signals()
     scheduler = None
     # Ctrl-C while the scheduler starts stops as cleanly as Ctrl-C later.
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
@@ -432,9 +439,10 @@ def worker() -> None:
     settings = settings_or_exit()
     with open_runtime(settings) as runtime:
         front = _start_worker_front(runtime)
+        stopped = _stop_on_signals()  # before the line a supervisor may wait for
         click.echo("Vigie worker started. Ctrl-C to stop.")
         try:
-            _run_scheduler_until_stopped(runtime)
+            _run_scheduler_until_stopped(runtime, stopped)
         finally:
             if front is not None:
                 front.stop()
@@ -442,31 +450,38 @@ def worker() -> None:
 
 def _start_worker_front(runtime: Runtime) -> Any:
     """Serve the worker's health checks and metrics (GET /healthz, /readyz, /metrics; no
-    Slack events, no webhooks) on PORT, bound to VIGIE_WORKER_WEB_HOST (this machine by
-    default, ``off`` for none): its poll, ingest and digest counters live in this process,
-    and a container's health check asks it. A port that cannot be bound only warns: polling
-    matters more than being watched."""
+    Slack events, no webhooks) on VIGIE_WORKER_PORT, else PORT when set, bound to
+    VIGIE_WORKER_WEB_HOST (this machine by default, ``off`` for none): its poll, ingest and
+    digest counters live in this process, and a container's health check asks it. A port
+    that cannot be bound only warns: polling matters more than being watched."""
     from bot.server import BackgroundServer
     from bot.web import build_wsgi_app, served_endpoints
 
-    port, host = runtime.settings.port, runtime.settings.worker_web_host
+    settings = runtime.settings
+    host = settings.worker_web_host
     if host == "off":
         click.echo("Health checks and metrics are not served (VIGIE_WORKER_WEB_HOST=off).")
         return None
+    if settings.worker_port is None and "port" not in settings.model_fields_set:
+        # The default PORT is `vigie web`'s: taking it could stop a web started after us.
+        click.echo("Health checks and metrics are not served: set VIGIE_WORKER_PORT (or "
+                   "PORT) to serve GET /healthz, /readyz and /metrics.")
+        return None
+    port = settings.worker_port or settings.port
     try:
         front = BackgroundServer(build_wsgi_app(runtime, None, ingest=False), host, port,
-                                 log_level=runtime.settings.log_level)
+                                 log_level=settings.log_level)
     except OSError as err:
         shown = f"[{host}]" if ":" in host else host
         click.echo(f"Warning: cannot serve health checks and metrics on {shown}:{port} "
-                   f"({_bind_reason(err)}), so /healthz and /metrics go unanswered: give "
-                   "this worker a free PORT (another than vigie web's on the same machine), "
-                   "or set VIGIE_WORKER_WEB_HOST=off.", err=True)
+                   f"({_bind_reason(err)}), so /healthz and /metrics go unanswered: set "
+                   "VIGIE_WORKER_PORT to a free port (another than vigie web's on the same "
+                   "machine), or VIGIE_WORKER_WEB_HOST=off.", err=True)
         return None
     front.start()
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"Health checks on http://{shown}:{front.port} "
-               f"({served_endpoints(runtime.settings, slack=False, ingest=False)}).")
+               f"({served_endpoints(settings, slack=False, ingest=False)}).")
     return front
 
 

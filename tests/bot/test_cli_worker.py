@@ -85,14 +85,16 @@ def test_worker_serves_health_checks_and_its_own_poll_counters(
 
 
 def test_worker_whose_port_is_taken_warns_and_polls_on(tmp_path: Path) -> None:
+    """VIGIE_WORKER_PORT wins over PORT (`vigie web`'s on the same machine); a port that
+    cannot be bound is a warning, not a worker that stops polling."""
     assert vigie(tmp_path, "db", "upgrade").returncode == 0
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
         proc = subprocess.Popen([*VIGIE, "worker"], cwd=tmp_path,
-                                env=_env(tmp_path, PORT=str(port)), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+                                env=_env(tmp_path, PORT="1", VIGIE_WORKER_PORT=str(port)),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             output = _Output(proc)
             assert "Vigie worker started" in output.line()
@@ -106,7 +108,25 @@ def test_worker_whose_port_is_taken_warns_and_polls_on(tmp_path: Path) -> None:
                 proc.kill()
     err = "".join(output._errors)
     assert proc.returncode == 0
-    assert "cannot serve health checks and metrics" in err and "Traceback" not in err, err
+    assert f"cannot serve health checks and metrics on 127.0.0.1:{port}" in err, err
+    assert "Traceback" not in err, err
+
+
+def test_worker_without_a_port_set_leaves_the_default_one_to_vigie_web(
+        tmp_path: Path) -> None:
+    assert vigie(tmp_path, "db", "upgrade").returncode == 0
+    env = {k: v for k, v in _env(tmp_path).items() if k != "PORT"}
+    proc = subprocess.Popen([*VIGIE, "worker"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        output = _Output(proc)
+        assert "set VIGIE_WORKER_PORT (or PORT)" in output.line()
+        assert "Vigie worker started" in output.line()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
 
 
 class _Silent:
