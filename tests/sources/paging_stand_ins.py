@@ -21,6 +21,26 @@ from werkzeug import Request, Response
 X_PATH = "/2/tweets/search/recent"
 
 
+def poll_until_quiet(source: Any, http: Any, config: Any, cursor: dict[str, Any], *,
+                     key: Callable[[Any], str] = operator.attrgetter("external_id"),
+                     new_only: bool = False, polls: int = 12,
+                     ) -> tuple[list[str], dict[str, Any]]:
+    """The keys (``key`` of each mention) a source fetched over polls until one brings
+    nothing, and the last cursor. ``new_only``: until one brings nothing not fetched
+    before (a stand-in that answers again with what a cursor already read)."""
+    fetched: list[str] = []
+    for _ in range(polls):
+        result = source.fetch(http, config, cursor)
+        cursor = result.cursor
+        keys = [key(m) for m in result.mentions]
+        if new_only:
+            keys = [k for k in keys if k not in fetched]
+        if not keys:
+            break
+        fetched += keys
+    return fetched, cursor
+
+
 SNOWFLAKE_EPOCH_MS = 1288834974657
 """X's epoch (2010-11-04T01:42:54.657Z): an id is the milliseconds since, shifted 22 bits."""
 

@@ -19,7 +19,7 @@ from werkzeug import Request, Response
 from bot.net.errors import SourceAuthError
 from bot.net.http import HttpClient
 from bot.sources.bluesky import BlueskyConfig, BlueskySource, post_to_mention
-from tests.sources.paging_stand_ins import BlueskySearch
+from tests.sources.paging_stand_ins import BlueskySearch, poll_until_quiet
 
 SEARCH = "/xrpc/app.bsky.feed.searchPosts"
 LOGIN = "/xrpc/com.atproto.server.createSession"
@@ -262,19 +262,6 @@ def test_a_post_field_of_the_wrong_shape_costs_that_field_not_the_fetch(
         assert mention.language_hint in {"en", None}
 
 
-def _poll_until_quiet(source: BlueskySource, http: HttpClient, cfg: BlueskyConfig,
-                      cursor: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
-    """The URIs fetched over polls until one brings nothing, and the last cursor."""
-    fetched: list[str] = []
-    for _ in range(12):
-        result = source.fetch(http, cfg, cursor)
-        cursor = result.cursor
-        if not result.mentions:
-            break
-        fetched += [m.external_id for m in result.mentions]
-    return fetched, cursor
-
-
 def test_a_poll_stopping_with_pages_left_reads_them_on_the_next_polls(
     httpserver: HTTPServer, http: HttpClient
 ) -> None:
@@ -288,7 +275,7 @@ def test_a_poll_stopping_with_pages_left_reads_them_on_the_next_polls(
     assert set(cursor) == {"since", "seen"}
     arrived = search.post(start + timedelta(minutes=5), 23)
 
-    fetched, cursor = _poll_until_quiet(source, http, cfg, cursor)
+    fetched, cursor = poll_until_quiet(source, http, cfg, cursor)
     assert sorted(fetched) == sorted(arrived) and len(fetched) == 23
     assert cursor["since"] == (start + timedelta(minutes=5, milliseconds=22)).isoformat()
     assert "until" not in cursor
@@ -297,7 +284,7 @@ def test_a_poll_stopping_with_pages_left_reads_them_on_the_next_polls(
     assert backlog["until"] == "2026-03-02T09:05:00.014000Z"
 
     later = search.post(start + timedelta(minutes=20), 2)
-    assert sorted(_poll_until_quiet(source, http, cfg, cursor)[0]) == later
+    assert sorted(poll_until_quiet(source, http, cfg, cursor)[0]) == later
 
 
 @pytest.mark.parametrize("backlog", [
@@ -316,7 +303,7 @@ def test_a_malformed_backlog_in_the_cursor_loses_nothing(
     cursor = {"since": start.isoformat(), "seen": seen,
               "until": (start + timedelta(minutes=5, milliseconds=6)).isoformat(),
               "newest": (start + timedelta(minutes=5, milliseconds=11)).isoformat()}
-    fetched, last = _poll_until_quiet(BlueskySource(), http,
+    fetched, last = poll_until_quiet(BlueskySource(), http,
                                       config(httpserver, limit=5, max_pages=1),
                                       cursor | backlog)
     # posts the cursor says were read may come again; none of the others is left unread

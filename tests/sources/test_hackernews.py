@@ -13,7 +13,7 @@ from pytest_httpserver import HTTPServer
 
 from bot.net.http import HttpClient
 from bot.sources.hackernews import HackerNewsConfig, HackerNewsSource, hit_to_mention, parse_hits
-from tests.sources.paging_stand_ins import HackerNewsSearch
+from tests.sources.paging_stand_ins import HackerNewsSearch, poll_until_quiet
 
 SEARCH_FILES = [
     "algolia_apidoc_search_query_pg_elided.json",
@@ -209,19 +209,6 @@ def test_an_hn_tags_filter_the_api_does_not_know_is_refused(tags: str) -> None:
         HackerNewsConfig(query="acme", tags=tags)
 
 
-def _poll_until_quiet(source: HackerNewsSource, http: HttpClient, cfg: HackerNewsConfig,
-                      cursor: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
-    """The ids fetched over polls until one brings nothing, and the last cursor."""
-    fetched: list[str] = []
-    for _ in range(12):
-        result = source.fetch(http, cfg, cursor)
-        cursor = result.cursor
-        if not result.mentions:
-            break
-        fetched += [m.external_id for m in result.mentions]
-    return fetched, cursor
-
-
 def test_a_poll_stopping_with_pages_left_reads_them_on_the_next_polls(
     httpserver: HTTPServer, http: HttpClient
 ) -> None:
@@ -237,14 +224,14 @@ def test_a_poll_stopping_with_pages_left_reads_them_on_the_next_polls(
     arrived = [i for second in range(1_700_000_100, 1_700_000_113)
                for i in search.post(second, 2)]
 
-    fetched, cursor = _poll_until_quiet(source, http, cfg, cursor)
+    fetched, cursor = poll_until_quiet(source, http, cfg, cursor)
     assert sorted(fetched) == sorted(arrived) and len(fetched) == 26
     assert cursor == {"created_at_i": 1_700_000_112, "ids_at": sorted(arrived[-2:])}
     assert search.requests[3]["numericFilters"] == \
         "created_at_i>=1700000000,created_at_i<=1700000108"
 
     later = search.post(1_700_000_200, 2)
-    assert sorted(_poll_until_quiet(source, http, cfg, cursor)[0]) == later
+    assert sorted(poll_until_quiet(source, http, cfg, cursor)[0]) == later
 
 
 @pytest.mark.parametrize("backlog", [
@@ -262,7 +249,7 @@ def test_a_malformed_backlog_in_the_cursor_loses_nothing(
     cursor = {"created_at_i": 1_700_000_000, "ids_at": first, "until_i": 1_700_000_106,
               "ids_until": [arrived[6]], "newest_i": 1_700_000_111,
               "ids_newest": [arrived[-1]]}
-    fetched, last = _poll_until_quiet(
+    fetched, last = poll_until_quiet(
         HackerNewsSource(), http, config(httpserver, tags="story", hits_per_page=5,
                                          max_pages=1), cursor | backlog)
     # items the cursor says were read may come again; none of the others is left unread

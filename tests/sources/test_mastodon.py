@@ -13,7 +13,7 @@ from werkzeug import Request
 from bot.net.errors import SourceAuthError
 from bot.net.http import HttpClient, HttpStatusError
 from bot.sources.mastodon import MastodonConfig, MastodonSource, parse_statuses, status_to_mention
-from tests.sources.paging_stand_ins import MASTODON_SEARCH, MastodonSearch
+from tests.sources.paging_stand_ins import MASTODON_SEARCH, MastodonSearch, poll_until_quiet
 
 SINGLE_STATUSES = [
     "docs_status_example.json",
@@ -355,20 +355,13 @@ def test_a_numeric_min_id_stored_as_a_number_is_still_sent(
     assert not caplog.records
 
 
-def _poll_until_quiet(source: MastodonSource, http: HttpClient, cfg: MastodonConfig,
-                      cursor: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
-    """The status ids fetched over polls until one brings nothing new, and the last
-    cursor (the search sends back the min_id status's second each time)."""
-    fetched: list[str] = []
-    for _ in range(12):
-        result = source.fetch(http, cfg, cursor)
-        cursor = result.cursor
-        new = [m.extra["status_id"] for m in result.mentions
-               if m.extra["status_id"] not in fetched]
-        if not new:
-            break
-        fetched += new
-    return fetched, cursor
+
+def _poll_statuses(source: MastodonSource, http: HttpClient, cfg: MastodonConfig,
+                   cursor: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """``poll_until_quiet`` by status id, until nothing new (the search sends back the
+    min_id status's second each time)."""
+    return poll_until_quiet(source, http, cfg, cursor, key=lambda m: m.extra["status_id"],
+                            new_only=True)
 
 
 def test_a_search_poll_with_a_full_page_reads_the_rest_on_the_next_polls(
@@ -385,14 +378,14 @@ def test_a_search_poll_with_a_full_page_reads_the_rest_on_the_next_polls(
     assert set(cursor) == {"min_id"}
     arrived = search.post(start + timedelta(minutes=5), 25)
 
-    fetched, cursor = _poll_until_quiet(source, http, cfg, cursor)
+    fetched, cursor = _poll_statuses(source, http, cfg, cursor)
     assert set(arrived) <= set(fetched)
     assert cursor == {"min_id": arrived[-1]}
     assert search.requests[2]["offset"] == "10"
     assert search.requests[2]["min_id"] == search.statuses[0]
 
     later = search.post(start + timedelta(minutes=20), 3)
-    assert set(later) <= set(_poll_until_quiet(source, http, cfg, cursor)[0])
+    assert set(later) <= set(_poll_statuses(source, http, cfg, cursor)[0])
 
 
 def test_statuses_arriving_while_a_backlog_is_read_are_not_lost(
@@ -411,7 +404,7 @@ def test_statuses_arriving_while_a_backlog_is_read_are_not_lost(
         cursor = result.cursor
         fetched += [m.extra["status_id"] for m in result.mentions]
         arrived += search.post(start + timedelta(minutes=minute), 7)
-    more, cursor = _poll_until_quiet(source, http, cfg, cursor)
+    more, cursor = _poll_statuses(source, http, cfg, cursor)
     assert set(arrived) <= set(fetched + more)
 
 
@@ -450,7 +443,7 @@ def test_a_malformed_search_backlog_loses_nothing(
               "newest_id": arrived[-1]}
     cursor |= {k: since if v == "SINCE" else v for k, v in backlog.items()}
     cfg = config(httpserver, mode="search", query="acme", access_token="tok", limit=10)
-    fetched, last = _poll_until_quiet(MastodonSource(), http, cfg, cursor)
+    fetched, last = _poll_statuses(MastodonSource(), http, cfg, cursor)
     # statuses the cursor says were read may come again; none of the others is left unread
     assert set(arrived[:15]) <= set(fetched)
     assert last == {"min_id": arrived[-1]}

@@ -14,7 +14,7 @@ from pytest_httpserver import HTTPServer
 from bot.net.errors import SourceAuthError, SourceError
 from bot.net.http import HttpClient
 from bot.sources.reddit import RedditConfig, RedditSource, parse_listing
-from tests.sources.paging_stand_ins import RedditSearch
+from tests.sources.paging_stand_ins import RedditSearch, poll_until_quiet
 
 TOKEN_PATH = "/api/v1/access_token"
 BASIC = "Basic " + base64.b64encode(b"client-id:client-secret").decode()
@@ -313,19 +313,6 @@ def test_a_permalink_that_is_not_a_site_path_costs_that_item(
     assert mentions[0].url == "https://www.reddit.com" + good["data"]["permalink"]
 
 
-def _poll_until_quiet(source: RedditSource, http: HttpClient, cfg: RedditConfig,
-                      cursor: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
-    """The fullnames fetched over polls until one brings nothing, and the last cursor."""
-    fetched: list[str] = []
-    for _ in range(12):
-        result = source.fetch(http, cfg, cursor)
-        cursor = result.cursor
-        if not result.mentions:
-            break
-        fetched += [m.external_id for m in result.mentions]
-    return fetched, cursor
-
-
 def test_more_new_posts_than_a_page_are_read_on_the_next_polls(
     httpserver: HTTPServer, http: HttpClient
 ) -> None:
@@ -339,13 +326,13 @@ def test_more_new_posts_than_a_page_are_read_on_the_next_polls(
     assert set(cursor) == {"seen", "newest"}
     arrived = [name for t in range(1_700_000_600, 1_700_000_623) for name in search.post(t)]
 
-    fetched, cursor = _poll_until_quiet(source, http, cfg, cursor)
+    fetched, cursor = poll_until_quiet(source, http, cfg, cursor)
     assert sorted(fetched) == sorted(arrived)
     assert "after" not in cursor and "floor" not in cursor
     assert search.requests[2]["after"] == arrived[13]
 
     later = search.post(1_700_001_000, 2)
-    assert sorted(_poll_until_quiet(source, http, cfg, cursor)[0]) == sorted(later)
+    assert sorted(poll_until_quiet(source, http, cfg, cursor)[0]) == sorted(later)
 
 
 @pytest.mark.parametrize("backlog", [
@@ -362,7 +349,7 @@ def test_a_malformed_backlog_in_the_cursor_loses_nothing(
     cursor = source.fetch(http, cfg, {}).cursor
     arrived = [name for t in range(1_700_000_600, 1_700_000_615) for name in search.post(t)]
     cursor |= {"after": arrived[10], "floor": cursor["newest"]} | backlog
-    fetched, last = _poll_until_quiet(source, http, cfg, cursor)
+    fetched, last = poll_until_quiet(source, http, cfg, cursor)
     assert set(arrived) <= set(fetched)
     assert "after" not in last
 

@@ -18,7 +18,7 @@ from pytest_httpserver import HTTPServer
 from bot.net.errors import SourceRateLimited
 from bot.net.http import HttpClient
 from bot.sources.x import XConfig, XSource, parse_search
-from tests.sources.paging_stand_ins import XRecentSearch, x_id
+from tests.sources.paging_stand_ins import XRecentSearch, poll_until_quiet, x_id
 
 PATH = "/2/tweets/search/recent"
 
@@ -277,19 +277,6 @@ def test_a_stored_since_id_that_is_not_numeric_is_dropped_once_with_a_warning(
     assert "dropped" in warning.getMessage()
 
 
-def _poll_until_quiet(source: XSource, http: HttpClient, cfg: XConfig, cursor: dict[str, Any],
-                      polls: int = 10) -> tuple[list[str], dict[str, Any]]:
-    """The ids fetched over polls until one brings nothing, and the last cursor."""
-    fetched: list[str] = []
-    for _ in range(polls):
-        result = source.fetch(http, cfg, cursor)
-        cursor = result.cursor
-        if not result.mentions:
-            break
-        fetched += [m.external_id for m in result.mentions]
-    return fetched, cursor
-
-
 def test_a_poll_stopping_with_pages_left_reads_them_on_the_next_polls(
     httpserver: HTTPServer, http: HttpClient
 ) -> None:
@@ -301,14 +288,14 @@ def test_a_poll_stopping_with_pages_left_reads_them_on_the_next_polls(
     arrived = search.post(start + timedelta(minutes=5), 45)
     source, cfg = XSource(), config(httpserver, max_results=10, max_pages=2)
 
-    fetched, cursor = _poll_until_quiet(source, http, cfg, cursor)
+    fetched, cursor = poll_until_quiet(source, http, cfg, cursor)
     assert sorted(fetched) == sorted(arrived) and len(fetched) == 45
     assert cursor == {"since_id": arrived[-1]}
     backlog = search.requests[2]  # the second poll: below the oldest read, above since_id
     assert backlog["since_id"] == search.posts[0] and backlog["until_id"] == arrived[25]
 
     later = search.post(start + timedelta(minutes=20), 3)
-    assert _poll_until_quiet(source, http, cfg, cursor)[0] == later
+    assert poll_until_quiet(source, http, cfg, cursor)[0] == later
 
 
 def test_a_backlog_past_x_s_seven_days_reads_what_x_still_serves_and_ends(
@@ -378,7 +365,7 @@ def test_a_malformed_backlog_in_the_cursor_loses_nothing(
                for k, v in backlog.items()}
     source, cfg = XSource(), config(httpserver, max_results=10, max_pages=1)
     with caplog.at_level("WARNING", logger="bot.sources"):
-        fetched, last = _poll_until_quiet(source, http, cfg, cursor)
+        fetched, last = poll_until_quiet(source, http, cfg, cursor)
     # what the cursor says was read (ids from arrived[10] up) may be read again; the rest
     # never goes unread
     assert set(arrived[:10]) <= set(fetched)
