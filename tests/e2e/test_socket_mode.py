@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -362,6 +363,34 @@ def test_dropped_connection_is_reopened(vigie: SocketVigie) -> None:
     assert ack.link == new.number
 
 
+class _Streams:
+    """A child's stdout and stderr, drained by threads so a test can wait for a line."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None and process.stderr is not None
+        self._out: list[str] = []
+        self._err: list[str] = []
+        self._threads = [threading.Thread(target=self._out.extend, args=(process.stdout,),
+                                          daemon=True),
+                         threading.Thread(target=self._err.extend, args=(process.stderr,),
+                                          daemon=True)]
+        for thread in self._threads:
+            thread.start()
+
+    def wait_for(self, line: str, timeout: float) -> None:
+        """Wait until stdout holds ``line``; fail the test past ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while not any(line in seen for seen in list(self._out)):
+            assert time.monotonic() < deadline, f"never printed {line!r}: {self._out}"
+            time.sleep(0.05)
+
+    def read_all(self) -> tuple[str, str]:
+        """Everything the child wrote, once it exited."""
+        for thread in self._threads:
+            thread.join(15)
+        return "".join(self._out), "".join(self._err)
+
+
 def _start(tmp: Path, standin: SlackStandIn, port: int | None = None
            ) -> subprocess.Popen[str]:
     db_url = f"sqlite:///{tmp / 'vigie.db'}"
@@ -422,15 +451,20 @@ def test_slack_unreachable_at_start_is_one_warning_then_a_connection(tmp_path: P
         standin.fail_next("apps.connections.open", 500, count=5, disconnect=True)
         process = _start(tmp_path, standin)
         api_url = standin.base_url
+        streams = _Streams(process)
         try:
             socket.wait_connected(timeout=60)
+            # The socket server sees the handshake before Vigie says it is connected: a
+            # SIGTERM between the two stopped it before the line (a flaky failure).
+            streams.wait_for("Vigie is connected to Slack in Socket Mode.", timeout=30)
             assert process.poll() is None
             process.send_signal(signal.SIGTERM)
-            out, err = process.communicate(timeout=30)
+            process.wait(timeout=30)
         finally:
             if process.poll() is None:
                 process.kill()
                 process.wait(timeout=15)
+        out, err = streams.read_all()
     assert process.returncode == 0, (out, err)
     assert "Traceback" not in err, err
     assert f"cannot reach {api_url} to open the Socket Mode connection" in err
