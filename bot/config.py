@@ -277,7 +277,8 @@ def _check_url_parts(url: str) -> None:
         raise ValueError(
             "is not a database URL Vigie can read; write it like sqlite:///./vigie.db or "
             "postgresql+psycopg://user@host/dbname") from err
-    if parsed.get_backend_name() == "postgresql" and not (parsed.database or "").strip():
+    if (parsed.get_backend_name() == "postgresql" and not (parsed.database or "").strip()
+            and "dbname" not in parsed.query):  # libpq's ?dbname= names it too
         raise ValueError("names no database: end it with /DBNAME, e.g. "
                          "postgresql+psycopg://vigie@127.0.0.1:5432/vigie")
 

@@ -131,3 +131,14 @@ def test_the_start_up_line_lists_the_oauth_redirect(monkeypatch: pytest.MonkeyPa
     served = served_endpoints(load_settings(), slack=True)
     assert "GET /slack/install, GET /slack/oauth_redirect" in served
     assert "oauth" not in served_endpoints(load_settings(), slack=False)
+
+
+def test_a_postgres_url_must_name_its_database_in_its_path_or_dbname() -> None:
+    # With neither, the tables went into the user's default database (often `postgres`).
+    with pytest.raises(ConfigError) as refused:
+        load_settings(database_url="postgresql+psycopg://vigie@db.internal:5432/")
+    assert refused.value.lines[0].startswith("VIGIE_DATABASE_URL: names no database")
+    for url in ("postgresql+psycopg://vigie@db.internal/vigie",
+                "postgresql+psycopg://vigie@db.internal/?dbname=vigie",
+                "postgresql+psycopg:///vigie?host=/var/run/postgresql"):
+        assert load_settings(database_url=url).database_url == url
