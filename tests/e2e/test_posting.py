@@ -70,12 +70,14 @@ def _attempts(vigie: VigieApp) -> int:
         return row.attempts if row else 0
 
 
-def approve(vigie: VigieApp, mention_id: int) -> None:
-    drafted = vigie.slack.slash_command(f"draft {mention_id} Sorry @alice, we're on it!").json()
+def approve(vigie: VigieApp, mention_id: int, *, text: str = "Sorry @alice, we're on it!",
+            version: int = 1) -> None:
+    """Draft ``text`` as version ``version`` and have another member approve it."""
+    drafted = vigie.slack.slash_command(f"draft {mention_id} {text}").json()
     assert "saved" in drafted["text"], drafted
     grant(vigie, OTHER_USER_ID, "approver")
-    # The draft tags @alice, who is not in the conversation: its warning is confirmed.
-    reply = vigie.slack.slash_command(f"approve {mention_id} v1 confirm",
+    # The default draft tags @alice, who is not in the conversation: its warning is confirmed.
+    reply = vigie.slack.slash_command(f"approve {mention_id} v{version} confirm",
                                       user_id=OTHER_USER_ID).json()
     assert "being posted" in reply["text"], reply
 

@@ -18,7 +18,7 @@ from storage.db import transaction
 from storage.models import Approval, AuditEvent, Mention, Workspace
 from storage.models_replies import ReplyPost
 from tests.e2e.conftest import VigieApp, eventually
-from tests.e2e.test_posting import mastodon_setup, reply_status
+from tests.e2e.test_posting import approve, mastodon_setup, reply_status
 from tests.e2e.test_workflow import buttons, card, grant, seed, settle, status, thread_notes
 from tests.harness.constants import OTHER_USER_ID, TEAM_ID, USER_ID
 from tests.publishers.fakes import Failure
@@ -155,13 +155,7 @@ def test_a_reply_vigie_posted_stays_counted_when_reopened(
 
 
 def _mastodon_approve(vigie: VigieApp, mention_id: int, version: int = 1) -> None:
-    drafted = vigie.slack.slash_command(f"draft {mention_id} Sorry, we're on it (v{version})"
-                                        ).json()
-    assert "saved" in drafted["text"], drafted
-    grant(vigie, APPROVER, "approver")
-    reply = vigie.slack.slash_command(f"approve {mention_id} v{version} confirm",
-                                      user_id=APPROVER).json()
-    assert "being posted" in reply["text"], reply
+    approve(vigie, mention_id, text=f"Sorry, we're on it (v{version})", version=version)
 
 
 def test_a_queued_post_not_started_is_called_off(
