@@ -51,6 +51,10 @@ OWED_INTENTS = frozenset({"complaint", "risk"})
 """Intents that owe an answer whoever wrote them (with any mention waiting for one): age
 never takes them below ``DEFAULT_ALERT_THRESHOLD``."""
 REACH_SHOWN_FROM = 1_000
+WAITING_REASON = "waiting for an answer"
+WRITES_AGAIN_REASON = "writes again"
+"""The reason parts of a mention that waits for the brand's answer (``waiting``): the
+stored reason is how a stored mention tells it (a story never folds one in)."""
 ENGAGEMENT_SHOWN_FROM = 10
 
 _INTENT_WORDS = {"purchase_intent": "purchase intent", "other": ""}
@@ -136,9 +140,9 @@ def score_priority(
         if repeat_contact:
             # Only what waits for an answer: "👍" or "solved, thanks!" in a case owes none.
             points += REPEAT_CONTACT_POINTS
-            reasons.append("writes again")
+            reasons.append(WRITES_AGAIN_REASON)
         else:
-            reasons.append("waiting for an answer")
+            reasons.append(WAITING_REASON)
 
     points += REACH_POINTS * reach_points(followers, verified)
     if followers is not None and followers >= REACH_SHOWN_FROM:

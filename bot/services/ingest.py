@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast, get_args
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,7 @@ from bot.analysis.pipeline import (
     analyze_many,
     prioritize_stored,
 )
+from bot.analysis.priority import WAITING_REASON, WRITES_AGAIN_REASON
 from bot.analysis.sentiment import Label
 from bot.analysis.topics import topic_mask, topics_json
 from bot.matching.fingerprint import content_fingerprint, story_key_for
@@ -348,11 +349,17 @@ def _row(workspace_id: int, watch_id: int, source_id: int | None, candidate: Can
 def _link_stories(session: Session, watch: Watch, inserted: dict[tuple[str, str], int],
                   candidates: list[Candidate], report: IngestReport) -> dict[int, int]:
     """Attach mentions sharing a link to the watch's first mention of that story (the card
-    lives in the watch's channel); return id -> primary id."""
+    lives in the watch's channel); return id -> primary id.
+
+    A story is one link that several sources carry (an article syndicated or shared). A
+    mention waiting for the brand's answer (``Analysis.waiting``: a customer writing to
+    the brand with a complaint, a question or a risk) is never part of one, neither
+    member nor first post: it keeps its own card, its own SLA and its place in open work,
+    however many others share its link."""
     by_key: dict[str, list[int]] = {}
     for candidate in candidates:
         mention_id = inserted.get(_key(candidate.fetched))
-        if candidate.story_key and mention_id is not None:
+        if candidate.story_key and mention_id is not None and not candidate.analysis.waiting:
             by_key.setdefault(candidate.story_key, []).append(mention_id)
     if not by_key:
         return {}
@@ -365,7 +372,7 @@ def _link_stories(session: Session, watch: Watch, inserted: dict[tuple[str, str]
         select(Mention.story_key, Mention.id).where(
             Mention.workspace_id == watch.workspace_id, Mention.watch_id == watch.id,
             one_of(session, Mention.story_key, list(by_key)), Mention.story_id.is_(None),
-            ~one_of(session, Mention.id, ours))
+            ~one_of(session, Mention.id, ours), ~_waits_for_answer())
             .order_by(Mention.id)).all():
         primaries.setdefault(str(key), int(mention_id))
     links: dict[int, int] = {}
@@ -378,6 +385,13 @@ def _link_stories(session: Session, watch: Watch, inserted: dict[tuple[str, str]
         session.execute(update(Mention), [{"id": m, "story_id": p} for m, p in links.items()])
         report.joined_stories += len(links)
     return links
+
+
+def _waits_for_answer() -> ColumnElement[bool]:
+    """A stored mention waiting for the brand's answer, as its stored reason says it (the
+    reason is written from ``Analysis.waiting``: ``bot.analysis.priority``)."""
+    reason = func.coalesce(Mention.priority_reason, "")
+    return or_(reason.contains(WAITING_REASON), reason.contains(WRITES_AGAIN_REASON))
 
 
 def _after_purges(session: Session, workspace_id: int, matched: list[Matched],
