@@ -38,6 +38,11 @@ class CardView:
     priority_reason: str | None
     assignee_user_id: str | None = None
     story: list[StoryMember] = field(default_factory=list)
+    """The first posts joining this one's story (the card names a few)."""
+    story_count: int | None = None
+    """How many posts join this one's story, all of them; None: ``story`` lists them all."""
+    story_reach: int | None = None
+    """The followers of all of them, summed; None: summed over ``story``."""
     actions: tuple[str, ...] = ()
     draft_text: str | None = None
     draft_version: int | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.analysis.conversation import direct_handle
@@ -28,7 +28,8 @@ from bot.services.workflow import allowed_actions, latest_draft, text_hash
 from bot.services.workspaces import workspace_language
 from storage.models import Author, Mention, OutboxMessage, OutboxStatus, Watch
 
-STORY_MEMBERS_SHOWN = 20
+STORY_MEMBERS_SHOWN = 8
+"""The card names this many of a story's posts; it counts them all."""
 
 
 def load_card_view(session: Session, mention_id: int, channel: str | None = None
@@ -48,6 +49,12 @@ def load_card_view(session: Session, mention_id: int, channel: str | None = None
         .join(Author, Author.id == Mention.author_id, isouter=True)
         .where(Mention.story_id == mention.id).order_by(Mention.id).limit(STORY_MEMBERS_SHOWN)
     ).all()
+    story_count, story_reach = len(members), sum(f or 0 for *_, f in members)
+    if story_count == STORY_MEMBERS_SHOWN:  # maybe more than it names: count them all
+        story_count, story_reach = session.execute(
+            select(func.count(), func.coalesce(func.sum(Author.followers), 0))
+            .select_from(Mention).join(Author, Author.id == Mention.author_id, isouter=True)
+            .where(Mention.story_id == mention.id)).one()
     draft = latest_draft(session, mention.id)
     reply = latest_reply(session, mention.id)
     case = case_summary(session, mention.id)
@@ -71,6 +78,7 @@ def load_card_view(session: Session, mention_id: int, channel: str | None = None
         assignee_user_id=mention.assignee_user_id,
         story=[StoryMember(network, handle or "?", url, followers)
                for network, url, handle, followers in members],
+        story_count=int(story_count), story_reach=int(story_reach),
         actions=tuple(actions),
         draft_text=draft.text if draft else None,
         draft_version=draft.version if draft else None,

@@ -44,15 +44,26 @@ def _author_line(view: CardView, language: str) -> str:
     handle = escape_name(truncate(view.author_handle, 80))
     label = f"*{who}* ({handle})" if who else f"*{handle}*"
     reach = compact(format_reach(view.followers), language)
-    story_reach = sum(member.followers or 0 for member in view.story)
     parts = [f"{icon} {label}"]
     if reach:
         parts.append(t(language, "card.followers", reach=reach))
     if view.story:
-        parts.append(t(language, "card.story", count=len(view.story) + 1,
-                       reach=compact(format_reach((view.followers or 0) + story_reach),
+        parts.append(t(language, "card.story", count=_story_count(view) + 1,
+                       reach=compact(format_reach((view.followers or 0) + _story_reach(view)),
                                      language)))
     return " · ".join(parts)
+
+
+def _story_count(view: CardView) -> int:
+    """How many posts join the card's story (all of them, not only those it names)."""
+    return len(view.story) if view.story_count is None else view.story_count
+
+
+def _story_reach(view: CardView) -> int:
+    """The summed followers of all the posts joining the card's story."""
+    if view.story_reach is None:
+        return sum(member.followers or 0 for member in view.story)
+    return view.story_reach
 
 
 def approve_value(mention_id: int, version: int | None, text_hash: str | None) -> str:
@@ -105,18 +116,26 @@ def _body(view: CardView, language: str) -> str:
 
 
 def _also_on(view: CardView, language: str) -> str | None:
-    """"Same link also posted by ..." with as many story members as fit."""
+    """"Same link also posted by ..." with as many story members as fit ("and N more"
+    counts the others)."""
+    total = _story_count(view)
+
+    def line(named: list[str]) -> str:
+        more = total - len(named)
+        if more > 0:
+            return t(language, "card.also_on_more", others=", ".join(named), more=more)
+        return t(language, "card.also_on", others=", ".join(named))
+
     others: list[str] = []
     for member in view.story[:8]:
         label = f"{member.network} {truncate(member.author, 40)}"
         for item in (link(member.url, label), escape(label)):
-            text = t(language, "card.also_on", others=", ".join([*others, item]))
-            if slack_len(text) <= TEXT_BUDGET:
+            if slack_len(line([*others, item])) <= TEXT_BUDGET:
                 others.append(item)
                 break
         else:
             break
-    return t(language, "card.also_on", others=", ".join(others)) if others else None
+    return line(others) if others else None
 
 
 def _analysis_line(view: CardView, language: str) -> list[str]:

@@ -91,3 +91,19 @@ def test_a_story_groups_the_shares_of_a_link_around_the_customers_waiting_for_an
             OutboxMessage, OutboxMessage.mention_id == Mention.id).where(
             OutboxMessage.kind == KIND_CARD)))
     assert carded == {"1", "2", "3", "5"}
+
+
+def test_a_story_card_counts_and_sums_the_reach_of_all_its_posts_and_names_a_few(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+) -> None:
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=SOCIAL,
+                 alert_threshold=0)
+    report = poll(sessions, workspace_id, "acme", [
+        x_post(n, f"Acme recalls its kettles after fires, read this #{n}") for n in range(1, 31)])
+    assert (report.joined_stories, report.alerts) == (29, 1)
+    sender_for(sessions, slack_standin, Clock()).flush()
+    (card,) = slack_standin.calls("chat.postMessage", ok=True)
+    blocks = str(card.args["blocks"])
+    assert "story: 30 posts, 9k reach" in blocks
+    assert "Same link also posted by" in blocks and "and 21 more" in blocks
+    assert "|x user9>" in blocks and "user10" not in blocks  # the first eight others
