@@ -45,6 +45,7 @@ from bot.services.watch_links import (
     do_share_card,
     known_mentions,
     posted_card,
+    stories_in_watch,
 )
 from bot.sources.base import FetchedMention
 from bot.sources.text import to_utc
@@ -805,12 +806,17 @@ def _queue_linked_alerts(session: Session, watch: Watch, linked: dict[int, int],
                          report: IngestReport, channel_for: Callable[[int], str]) -> None:
     """This watch's alert decision on the stored mentions just linked to it: a card in its
     channel (or its topic route's), or, when that channel has the mention's card already,
-    the card names it too."""
+    the card names it too.
+
+    A mention in a story alerts as it did when first stored: through its story's card,
+    when the watch holds the story's first post too (else with a card of its own)."""
     if not linked:
         return
     threshold = alert_threshold(session, watch)  # the watch's, shifted by triage learning
-    alerting = [(mention_id, channel_for(mention_id)) for mention_id in sorted(linked)
-                if linked[mention_id] >= threshold]
+    ids = [mention_id for mention_id in sorted(linked) if linked[mention_id] >= threshold]
+    story_of = stories_in_watch(session, watch.id, ids)
+    alerting = list(dict.fromkeys(
+        (story_of.get(mention_id, mention_id), channel_for(mention_id)) for mention_id in ids))
     cards = _CardQueue(session, watch.workspace_id, alerting)
     for mention_id, channel in alerting:
         if cards.add(mention_id, channel):

@@ -84,6 +84,20 @@ def do_link(session: Session, watch: Watch, priorities: dict[int, int], now: dat
     return {int(mention_id): int(priority) for mention_id, priority in made}
 
 
+def stories_in_watch(session: Session, watch_id: int, mention_ids: Sequence[int]
+                     ) -> dict[int, int]:
+    """Of ``mention_ids``, those in a story whose first post the watch holds too: mention
+    id -> that first post's id (its card is the story's in the watch's channel)."""
+    if not mention_ids:
+        return {}
+    rows = session.execute(
+        select(Mention.id, Mention.story_id)
+        .join(MentionWatch, (MentionWatch.mention_id == Mention.story_id)
+              & (MentionWatch.watch_id == watch_id))
+        .where(one_of(session, Mention.id, sorted(mention_ids)))).all()
+    return {int(mention_id): int(story_id) for mention_id, story_id in rows}
+
+
 def posted_card(session: Session, mention_id: int, channel: str) -> str | None:
     """The ts of the mention's card already posted in ``channel``, if any."""
     return session.scalar(select(MentionWatch.slack_ts).where(

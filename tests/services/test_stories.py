@@ -107,3 +107,43 @@ def test_a_story_card_counts_and_sums_the_reach_of_all_its_posts_and_names_a_few
     assert "story: 30 posts, 9k reach" in blocks
     assert "Same link also posted by" in blocks and "and 21 more" in blocks
     assert "|x user9>" in blocks and "user10" not in blocks  # the first eight others
+
+
+def test_a_second_watch_holding_a_storys_posts_alerts_through_the_storys_card(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+) -> None:
+    # Two watches on one channel, a third elsewhere; each holds the same three shares.
+    kettles = "C0KETTLE01"
+    for name, channel in (("acme", SOCIAL), ("kettle", SOCIAL), ("appliances", kettles)):
+        do_add_watch(sessions, workspace_id, CLI, name=name, query="acme kettle",
+                     channel_id=channel, alert_threshold=0)
+    shares = [x_post(n, f"Acme kettle recall covered by the news #{n}") for n in range(1, 4)]
+    assert poll(sessions, workspace_id, "acme", shares).joined_stories == 2
+    sender = sender_for(sessions, slack_standin, Clock())
+    sender.flush()
+    assert poll(sessions, workspace_id, "kettle", shares).alerts == 0
+    assert poll(sessions, workspace_id, "appliances", shares).alerts == 1
+    sender.flush()
+    posted = slack_standin.calls("chat.postMessage", ok=True)
+    assert [(c.args["channel"], "story: 3 posts" in str(c.args["blocks"])) for c in posted] == [
+        (SOCIAL, True), (kettles, True)]
+    updated = slack_standin.calls("chat.update", ok=True)
+    assert updated and "acme, kettle" in str(updated[-1].args["blocks"])
+
+
+def test_a_story_post_another_watch_holds_without_its_first_post_gets_its_own_card(
+    sessions: sessionmaker[Session], workspace_id: int,
+) -> None:
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=SOCIAL,
+                 alert_threshold=0)
+    do_add_watch(sessions, workspace_id, CLI, name="kettle", query="kettle",
+                 channel_id="C0KETTLE01", alert_threshold=0)
+    shares = [x_post(1, "Acme recall in the news"), x_post(2, "Acme kettle recall news")]
+    poll(sessions, workspace_id, "acme", shares)
+    assert stories(sessions) == {"1": None, "2": "1"}
+    assert poll(sessions, workspace_id, "kettle", shares).alerts == 1
+    with sessions() as session:
+        cards = session.execute(select(Mention.external_id, OutboxMessage.channel).join(
+            OutboxMessage, OutboxMessage.mention_id == Mention.id).where(
+            OutboxMessage.kind == KIND_CARD)).all()
+    assert sorted(cards) == [("1", SOCIAL), ("2", "C0KETTLE01")]
