@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,6 +65,15 @@ def test_the_card_author_line_and_story_reach() -> None:
     assert "1.9M" not in french
     english = _text(build_card(_card(), "en")[1])
     assert "1.9M followers" in english and "2M reach" in english
+
+
+def test_a_story_longer_than_the_card_names_counts_all_its_posts() -> None:
+    card = replace(_card(), story_count=29, story_reach=540_000)
+    french = _text(build_card(card, "fr")[1])
+    assert f"sujet : 30 publications, audience 2,5{NB}M" in french
+    assert "https://bsky.app/x|bluesky bob> et 28 autres" in french
+    english = _text(build_card(card, "en")[1])
+    assert "story: 30 posts, 2.5M reach" in english and "bluesky bob> and 28 more" in english
 
 
 def test_the_spike_alert() -> None:
