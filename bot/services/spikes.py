@@ -1,6 +1,7 @@
 """Bad-buzz detection per watch: hourly counts from SQL, the detector, and the alert.
 
-Each check looks at the last complete hour and the current one; a spike is recorded once
+Each check looks at the last complete hour and the current one, against the history since
+the watch began counting (its creation or first stored mention); a spike is recorded once
 per watch and hour (unique key) in the same transaction as its alert.
 """
 
@@ -57,6 +58,26 @@ def hourly_buckets(session: Session, watch_id: int, since: datetime, until: date
     return buckets
 
 
+def counting_start(session: Session, watch: Watch, earliest: datetime) -> datetime:
+    """When the watch's hourly counts begin to mean something, no earlier than ``earliest``.
+
+    A watch counts its mentions from its creation; a watch re-created over stored mentions
+    linked to it has their history too, from the first of them. Hours before both are
+    unknown, not calm: counting them as zeros would let a new watch's first busy hour
+    pass for a spike.
+    """
+    first = session.scalar(select(func.min(MentionWatch.published_at)).where(
+        MentionWatch.watch_id == watch.id))
+    moments = [_aware(moment, earliest) for moment in (watch.created_at, first)
+               if moment is not None]
+    return max(earliest, min(moments, default=earliest))
+
+
+def _aware(moment: datetime, like: datetime) -> datetime:
+    """``moment`` with ``like``'s zone when the database returned it naive (SQLite, UTC)."""
+    return moment.replace(tzinfo=like.tzinfo) if moment.tzinfo is None else moment
+
+
 def _explain_and_alert(session: Session, watch: Watch, decision: SpikeDecision,
                        language: str) -> None:
     start = decision.start
@@ -93,6 +114,7 @@ def check_watch(sessions: sessionmaker[Session], watch_id: int, now: datetime,
         if watch is None or watch.paused:
             return None
         buckets = hourly_buckets(session, watch_id, since, current_hour + timedelta(hours=1))
+        since = counting_start(session, watch, since)
         last = session.scalar(select(func.max(Spike.hour_start)).where(
             Spike.watch_id == watch_id))
         by_start = {b.start: b for b in buckets}

@@ -74,3 +74,37 @@ def test_a_burst_is_detected_explained_and_alerted_once(
 def test_calm_watch_has_no_spike(sessions: sessionmaker[Session], workspace_id: int) -> None:
     watch_id = fill(sessions, workspace_id)
     assert check_watch(sessions, watch_id, NOW - timedelta(hours=5)) is None
+
+
+def test_a_new_watch_takes_no_decision_before_it_has_history(
+    sessions: sessionmaker[Session], workspace_id: int
+) -> None:
+    """Hours before the watch existed (and before its first mention) are not calm hours."""
+    hour = NOW.replace(minute=0)
+    with transaction(sessions) as session:
+        watch = Watch(workspace_id=workspace_id, name="kettle", channel_id="C0ACME123",
+                      created_at=hour - timedelta(hours=1))
+        author = Author(workspace_id=workspace_id, network="x", handle="fan", followers=10)
+        session.add_all([watch, author])
+        session.flush()
+        session.execute(insert(Mention), [
+            {"workspace_id": workspace_id, "watch_id": watch.id, "author_id": author.id,
+             "network": "x", "external_id": f"n{i}", "url": f"https://x.com/fan/status/{i}",
+             "priority": 10, "status": "new", "text": f"nice kettle {i}",
+             "published_at": hour - timedelta(hours=1) + timedelta(minutes=5 * i),
+             "sentiment_label": "positive"} for i in range(24)])
+        watch_id = watch.id
+    assert check_watch(sessions, watch_id, hour + timedelta(minutes=55)) is None
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Spike)) == 0
+
+
+def test_a_watch_recreated_over_stored_mentions_keeps_their_history(
+    sessions: sessionmaker[Session], workspace_id: int
+) -> None:
+    """Created today, but its mentions go back 14 days: that history is real."""
+    watch_id = fill(sessions, workspace_id)
+    with transaction(sessions) as session:
+        session.get_one(Watch, watch_id).created_at = NOW.replace(minute=0)
+    report = check_watch(sessions, watch_id, NOW)
+    assert report is not None and report.decision.volume_spike
