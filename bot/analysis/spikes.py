@@ -6,15 +6,17 @@ hour) on days of the same kind (weekday or weekend) over about two weeks, so a M
 standard deviations (1.4826 × MAD), floored at the Poisson noise of the median so a
 flat history does not make every blip a spike. A volume spike also needs a minimum
 volume and a minimum ratio to the baseline. A negative-share spike compares the hour's
-share of negative mentions with the share over the whole window (binomial z-score
-plus a minimum increase). A cooldown stops one event from alerting every hour.
+share of negative mentions with the usual share (binomial z-score plus a minimum
+increase): the median of the daily shares over the window, so a past crisis day, with
+its huge volume, does not inflate it for two weeks. A cooldown stops one event from
+alerting every hour.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -159,6 +161,16 @@ def robust_threshold(sample: Sequence[int], k: float) -> tuple[float, float]:
     return median, median + k * sigma
 
 
+def usual_negative_share(days: Iterable[tuple[int, int]]) -> float:
+    """The median of the daily negative shares, given ``(total, negative)`` per day.
+
+    Two pseudo-mentions at a 20% share keep a thin day from giving 0% or 100%; days
+    without mentions say nothing and are left out (20% when no day has any).
+    """
+    shares = [(negative + 0.4) / (total + 2.0) for total, negative in days if total]
+    return float(statistics.median(shares)) if shares else 0.2
+
+
 def detect_spike(
     history: Sequence[HourBucket],
     current: HourBucket,
@@ -182,15 +194,16 @@ def detect_spike(
     current_index = _hour_index(start)
     begin = current_index - 24 * config.history_days
     counts: dict[int, int] = {}
-    hist_total = hist_negative = 0
+    days: dict[int, tuple[int, int]] = {}
     for bucket in history:
         index = _hour_index(bucket.start)
         if index >= current_index:
             continue
         counts[index] = counts.get(index, 0) + bucket.total
         if index >= begin:
-            hist_total += bucket.total
-            hist_negative += bucket.negative
+            day = (current_index - 1 - index) // 24
+            total, negative = days.get(day, (0, 0))
+            days[day] = (total + bucket.total, negative + bucket.negative)
     first = _hour_index(since) if since is not None else min(counts, default=current_index)
     sample = _comparable_counts(counts, current_index, first, config)
     covered_days = len(sample) / (2 * config.neighbour_hours + 1)
@@ -202,8 +215,7 @@ def detect_spike(
         and current.total >= threshold
         and current.total >= config.min_ratio * max(baseline, 1.0)
     )
-    # Two pseudo-mentions at a 20% share keep a thin history from giving 0% or 100%.
-    base_share = (hist_negative + 0.4) / (hist_total + 2.0)
+    base_share = usual_negative_share(days.values())
     share = current.negative / current.total if current.total else 0.0
     negative = False
     if current.total and current.negative >= config.negative_min:

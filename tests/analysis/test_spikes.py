@@ -108,3 +108,25 @@ def test_naive_datetimes_are_utc() -> None:
     history = [HourBucket(b.start.replace(tzinfo=None), b.total, b.negative)
                for b in weekly_history()]  # fmt: skip
     assert detect_spike(history, HourBucket((MONDAY + 3 * HOUR).replace(tzinfo=None), 60))
+
+
+def _with_crisis_day(history: list[HourBucket], current: datetime) -> list[HourBucket]:
+    """``history`` with a day of 600 mentions an hour, 90% negative, 3 days before ``current``."""
+    begin, end = current - timedelta(days=3, hours=12), current - timedelta(days=2, hours=12)
+    return [HourBucket(b.start, 600, 540) if begin <= b.start < end else b for b in history]
+
+
+def test_usual_negative_share_ignores_a_past_crisis() -> None:
+    current = MONDAY + 11 * HOUR
+    history = _with_crisis_day(weekly_history(), current)
+    decision = detect_spike(history, HourBucket(current, 45, 30))
+    assert decision is not None and decision.negative_spike
+    assert decision.baseline_negative_share == pytest.approx(0.1, abs=0.02)
+    assert "67% negative vs 10% usual" in decision.summary()
+
+
+def test_negative_wave_at_normal_volume_after_a_crisis() -> None:
+    current = MONDAY + 11 * HOUR
+    history = _with_crisis_day(weekly_history(), current)
+    decision = detect_spike(history, HourBucket(current, 40, 30))
+    assert decision is not None and decision.kind == "negative_share"
