@@ -4,7 +4,7 @@ by ``bot.slack.spike_blocks`` when the outbox sends it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.analysis.spike_explain import SpikeExplanation
@@ -60,12 +60,21 @@ class SpikeAlertSpec:
     authors: tuple[tuple[str, int | None], ...] = ()
     """Negative authors: handle and followers (None when unknown)."""
     samples: tuple[SpikeSample, ...] = ()
+    hour_start: datetime | None = None
+    """The hour the figures count (None in alerts queued before alerts named it)."""
+    counted_until: datetime | None = None
+    """When the count was taken, while the hour was not over (None: the whole hour)."""
+    zone: str = "UTC"
+    """The workspace's time zone, in which the hour is shown."""
 
     @classmethod
     def of(cls, watch: str, decision: SpikeDecision, explanation: SpikeExplanation,
-           language: str) -> SpikeAlertSpec:
-        """The alert of ``decision`` on ``watch``, explained by ``explanation``."""
+           language: str, *, now: datetime, zone: str) -> SpikeAlertSpec:
+        """The alert of ``decision`` on ``watch``, explained by ``explanation``, counted at
+        ``now`` and shown in ``zone``."""
+        end = decision.start + timedelta(hours=1)
         return cls(
+            hour_start=decision.start, counted_until=now if now < end else None, zone=zone,
             language=language, watch=watch, kind=decision.kind, total=decision.total,
             baseline=decision.baseline, negative_share=decision.negative_share,
             baseline_negative_share=decision.baseline_negative_share,
@@ -84,7 +93,17 @@ def spike_to_json(spec: SpikeAlertSpec) -> dict[str, Any]:
             "terms": [list(pair) for pair in spec.terms],
             "links": [list(pair) for pair in spec.links],
             "authors": [list(pair) for pair in spec.authors],
-            "samples": [[s.author, s.text, s.url] for s in spec.samples]}
+            "samples": [[s.author, s.text, s.url] for s in spec.samples],
+            "hour_start": _moment_json(spec.hour_start),
+            "counted_until": _moment_json(spec.counted_until), "zone": spec.zone}
+
+
+def _moment_json(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _moment(text: Any) -> datetime | None:
+    return datetime.fromisoformat(str(text)) if text else None
 
 
 def spike_from_json(data: dict[str, Any]) -> SpikeAlertSpec:
@@ -98,4 +117,6 @@ def spike_from_json(data: dict[str, Any]) -> SpikeAlertSpec:
         links=tuple((str(url), int(count)) for url, count in data["links"]),
         authors=tuple((str(handle), followers) for handle, followers in data["authors"]),
         samples=tuple(SpikeSample(str(author), str(text), url)
-                      for author, text, url in data["samples"]))
+                      for author, text, url in data["samples"]),
+        hour_start=_moment(data.get("hour_start")),
+        counted_until=_moment(data.get("counted_until")), zone=str(data.get("zone") or "UTC"))

@@ -79,7 +79,7 @@ def _aware(moment: datetime, like: datetime) -> datetime:
 
 
 def _explain_and_alert(session: Session, watch: Watch, decision: SpikeDecision,
-                       language: str) -> None:
+                       workspace: Workspace | None, now: datetime) -> None:
     start = decision.start
     rows = session.execute(
         select(Mention, Author.handle, Author.followers)
@@ -97,10 +97,35 @@ def _explain_and_alert(session: Session, watch: Watch, decision: SpikeDecision,
                       links=(m.url,), url=m.url, mention_id=str(m.id))
          for m, handle, followers in rows],
         [SpikeMention(text=text, author="") for text in baseline_rows])
-    alert = SpikeAlertSpec.of(watch.name, decision, explanation, language)
+    alert = SpikeAlertSpec.of(watch.name, decision, explanation,
+                              workspace.locale if workspace else "en", now=now,
+                              zone=workspace.timezone if workspace else "UTC")
     do_enqueue(session, workspace_id=watch.workspace_id, kind=KIND_POST,
                channel=watch.channel_id, payload=spec_payload(alert),
                dedupe_key=f"spike:{watch.id}:{start.isoformat()}")
+
+
+def _update_recorded(session: Session, watch_id: int, hours: tuple[datetime, ...],
+                     by_start: dict[datetime, HourBucket], buckets: list[HourBucket],
+                     config: SpikeConfig, since: datetime) -> None:
+    """Bring the spikes recorded for ``hours`` up to their hour's count so far: a spike
+    found at 14:15 is stored with the hour's first quarter; the checks until the hour
+    is over (and through the next one) complete it, so the digest and the monthly
+    report show and rank whole hours."""
+    for spike in session.scalars(select(Spike).where(Spike.watch_id == watch_id,
+                                                     Spike.hour_start.in_(hours))):
+        start = _aware(spike.hour_start, since)
+        current = by_start.get(start, HourBucket(start, 0, 0))
+        if (current.total, current.negative) == (spike.total, spike.negative):
+            continue
+        decision = detect_spike([b for b in buckets if b.start < start], current, config,
+                                since=since)
+        spike.total, spike.negative = current.total, current.negative
+        spike.negative_share = current.negative / current.total if current.total else 0.0
+        if decision is not None:
+            spike.kind, spike.baseline = decision.kind, decision.baseline
+            spike.baseline_negative_share = decision.baseline_negative_share
+            spike.summary = decision.summary()
 
 
 def check_watch(sessions: sessionmaker[Session], watch_id: int, now: datetime,
@@ -118,7 +143,9 @@ def check_watch(sessions: sessionmaker[Session], watch_id: int, now: datetime,
         last = session.scalar(select(func.max(Spike.hour_start)).where(
             Spike.watch_id == watch_id))
         by_start = {b.start: b for b in buckets}
-        for start in (current_hour - timedelta(hours=1), current_hour):
+        hours = (current_hour - timedelta(hours=1), current_hour)
+        _update_recorded(session, watch_id, hours, by_start, buckets, config, since)
+        for start in hours:
             current = by_start.get(start, HourBucket(start, 0, 0))
             history = [b for b in buckets if b.start < start]
             decision = detect_spike(history, current, config, last_spike_at=last, since=since)
@@ -135,7 +162,7 @@ def check_watch(sessions: sessionmaker[Session], watch_id: int, now: datetime,
                 session.flush()
             except IntegrityError:
                 return None  # another worker recorded this spike
-            _explain_and_alert(session, watch, decision, workspace.locale if workspace else "en")
+            _explain_and_alert(session, watch, decision, workspace, now)
             return SpikeReport(watch.name, decision)
     return None
 

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.analysis.reach import format_reach
-from bot.i18n import compact, number, percent, t, tally
+from bot.i18n import compact, day_month, number, percent, t, tally
 from bot.messages.spikes import SpikeAlertSpec, spike_kind
 from bot.slack.escape import clip_mrkdwn, escape, escape_name, link, truncate
+
+
+def spike_hour(spec: SpikeAlertSpec) -> str:
+    """The hour the alert counts, in the workspace's zone: ``on 20 Nov, 15:00–15:15
+    (Europe/Paris)`` while it was not over, ``... 15:00–16:00 ...`` once it was."""
+    if spec.hour_start is None:
+        return t(spec.language, "spike.unknown_hour")
+    zone = ZoneInfo(spec.zone)
+    start = spec.hour_start.astimezone(zone)
+    end = (spec.counted_until or spec.hour_start + timedelta(hours=1)).astimezone(zone)
+    return t(spec.language, "spike.hour", day=day_month(start, spec.language),
+             start=f"{start:%H:%M}", end=f"{end:%H:%M}", zone=spec.zone)
 
 
 def build_spike_alert(spec: SpikeAlertSpec) -> tuple[str, list[dict[str, Any]]]:
@@ -16,6 +30,7 @@ def build_spike_alert(spec: SpikeAlertSpec) -> tuple[str, list[dict[str, Any]]]:
     kind = spike_kind(spec.kind, language)
     head = t(language, "spike.title", watch=escape(spec.watch), kind=kind)
     numbers = t(language, "spike.numbers", total=tally(spec.total, language),
+                when=spike_hour(spec),
                 baseline=number(spec.baseline, language, decimals=1),
                 share=percent(spec.negative_share, language),
                 base_share=percent(spec.baseline_negative_share, language))

@@ -11,7 +11,7 @@ from bot.services.outbox import KIND_POST
 from bot.services.spikes import check_watch, hourly_buckets, run_spike_checks
 from bot.slack.render import render_payload
 from storage.db import transaction
-from storage.models import Author, Mention, OutboxMessage, Watch
+from storage.models import Author, Mention, OutboxMessage, Watch, Workspace
 from storage.models_spikes import Spike
 from tests.harness.blockkit_limits import validate_blocks
 
@@ -64,7 +64,8 @@ def test_a_burst_is_detected_explained_and_alerted_once(
         assert blocks is not None
         assert validate_blocks(blocks, "message") == []
         text = str(blocks)
-        assert "40 mentions this hour" in text and "refund" in text and "loud" in text
+        assert "40 mentions on 20 Nov, 14:00–14:20 (UTC)" in text
+        assert "refund" in text and "loud" in text
     assert check_watch(sessions, watch_id, NOW) is None  # cooldown / unique key
     assert run_spike_checks(sessions, NOW + timedelta(minutes=5)) == []
     with sessions() as session:
@@ -108,3 +109,48 @@ def test_a_watch_recreated_over_stored_mentions_keeps_their_history(
         session.get_one(Watch, watch_id).created_at = NOW.replace(minute=0)
     report = check_watch(sessions, watch_id, NOW)
     assert report is not None and report.decision.volume_spike
+
+
+def add_burst(sessions: sessionmaker[Session], workspace_id: int, watch_id: int, count: int,
+              start: datetime) -> None:
+    """``count`` more angry mentions from ``start``, three seconds apart."""
+    with transaction(sessions) as session:
+        author = session.scalars(select(Author.id)).first()
+        session.execute(insert(Mention), [
+            {"workspace_id": workspace_id, "watch_id": watch_id, "author_id": author,
+             "network": "x", "external_id": f"late{i}", "url": f"https://x.com/loud/late{i}",
+             "priority": 10, "status": "new", "published_at": start + timedelta(seconds=3 * i),
+             "text": f"acme outage, still down {i}", "sentiment_label": "negative"}
+            for i in range(count)])
+
+
+def test_the_spike_is_counted_until_its_hour_is_over(
+    sessions: sessionmaker[Session], workspace_id: int
+) -> None:
+    """Found at 14:20 with 40 mentions, the hour ends with 440: the stored spike says 440."""
+    watch_id = fill(sessions, workspace_id)
+    hour = NOW.replace(minute=0)
+    assert check_watch(sessions, watch_id, NOW) is not None
+    add_burst(sessions, workspace_id, watch_id, 400, hour + timedelta(minutes=25))
+    check_watch(sessions, watch_id, hour + timedelta(minutes=65))
+    with sessions() as session:
+        spike = session.scalars(select(Spike)).one()
+        assert (spike.hour_start, spike.total, spike.negative) == (hour, 440, 440)
+        assert spike.negative_share == 1.0 and spike.summary.startswith("440 mentions")
+
+
+def test_the_alert_names_the_hour_in_the_workspaces_zone(
+    sessions: sessionmaker[Session], workspace_id: int
+) -> None:
+    """A 14:00 UTC spike first seen at 15:05 is not "this hour": it is 15:00-16:00 in Paris."""
+    with transaction(sessions) as session:
+        session.get_one(Workspace, workspace_id).timezone = "Europe/Paris"
+    watch_id = fill(sessions, workspace_id)
+    report = check_watch(sessions, watch_id, NOW.replace(minute=5) + timedelta(hours=1))
+    assert report is not None and report.decision.start == NOW.replace(minute=0)
+    with sessions() as session:
+        alert = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.kind == KIND_POST)).one()
+        text, _ = render_payload(alert.payload)
+    assert "40 mentions on 20 Nov, 15:00–16:00 (Europe/Paris) vs 2.0 usual" in text
+    assert "this hour" not in text

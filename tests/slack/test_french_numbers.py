@@ -79,16 +79,21 @@ def test_a_story_longer_than_the_card_names_counts_all_its_posts() -> None:
 def test_the_spike_alert() -> None:
     spec = SpikeAlertSpec(language="fr", watch="acme", kind="both", total=40, baseline=2.46,
                           negative_share=0.5, baseline_negative_share=0.125,
-                          authors=(("@loud", 48_213), ("@anon", None)))
+                          authors=(("@loud", 48_213), ("@anon", None)),
+                          hour_start=datetime(2026, 11, 20, 14, tzinfo=UTC),
+                          counted_until=datetime(2026, 11, 20, 14, 15, tzinfo=UTC),
+                          zone="Europe/Paris")
     text, _ = build_spike_alert(spec)
-    assert (f"40 mentions cette heure contre 2,5 d'habitude ; 50{NNB}% négatives contre "
-            f"12{NNB}% d'habitude") in text
+    assert (f"40 mentions le 20 nov. de 15:00 à 15:15 (Europe/Paris) contre 2,5 d'habitude ; "
+            f"50{NNB}% négatives contre 12{NNB}% d'habitude") in text
     _, blocks = build_spike_alert(spec)
     assert f"@loud (48{NB}k), @anon (?)" in blocks[0]["text"]["text"]
     english, _ = build_spike_alert(SpikeAlertSpec(
         language="en", watch="acme", kind="both", total=40, baseline=2.46,
-        negative_share=0.5, baseline_negative_share=0.125))
-    assert "40 mentions this hour vs 2.5 usual; 50% negative vs 12% usual." in english
+        negative_share=0.5, baseline_negative_share=0.125,
+        hour_start=datetime(2026, 11, 20, 14, tzinfo=UTC)))
+    assert ("40 mentions on 20 Nov, 14:00–15:00 (UTC) vs 2.5 usual; 50% negative vs 12% usual."
+            in english)
 
 
 @dataclass(frozen=True)
@@ -168,7 +173,7 @@ def test_the_spike_alert_counts_in_thousands() -> None:
                           baseline_negative_share=0.1251, terms=(("panne", 4_321),),
                           links=(("https://acme.example/status", 2_048),))
     text, blocks = build_spike_alert(spec)
-    assert (f"12{NNB}345 mentions cette heure contre 1{NNB}234,6 d'habitude ; 63{NNB}% "
+    assert (f"12{NNB}345 mentions dans l'heure contre 1{NNB}234,6 d'habitude ; 63{NNB}% "
             f"négatives contre 13{NNB}% d'habitude") in text
     body = blocks[0]["text"]["text"]
     assert f"`panne` ×4{NNB}321" in body and f"https://acme.example/status ×2{NNB}048" in body
@@ -177,7 +182,7 @@ def test_the_spike_alert_counts_in_thousands() -> None:
         language="en", watch="acme", kind="both", total=12_345, baseline=1_234.56,
         negative_share=0.6254, baseline_negative_share=0.1251, terms=(("outage", 4_321),),
         links=(("https://acme.example/status", 2_048),)))
-    assert "12345 mentions this hour vs 1,234.6 usual; 63% negative vs 13% usual." in english_text
+    assert "12345 mentions in the hour vs 1,234.6 usual; 63% negative vs 13% usual." in english_text
     english = english_blocks[0]["text"]["text"]
     assert "`outage` ×4321" in english and "https://acme.example/status ×2048" in english
 
