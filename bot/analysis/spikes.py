@@ -8,8 +8,10 @@ flat history does not make every blip a spike. A volume spike also needs a minim
 volume and a minimum ratio to the baseline. A negative-share spike compares the hour's
 share of negative mentions with the usual share (binomial z-score plus a minimum
 increase): the median of the daily shares over the window, so a past crisis day, with
-its huge volume, does not inflate it for two weeks. A cooldown stops one event from
-alerting every hour.
+its huge volume, does not inflate it for two weeks. ``assess_hour`` gives an hour's
+figures spike or not (how an event ended); the service makes the spike hours of a
+channel one event (``quiet_hours``), and ``detect_spike``'s cooldown serves the callers
+without events.
 """
 
 from __future__ import annotations
@@ -57,7 +59,9 @@ class SpikeConfig:
     negative_z: float = 4.0
     """...and a binomial z-score at least this high."""
     cooldown_hours: float = 6.0
-    """No new alert this soon after the last one."""
+    """No new alert this soon after the last one (``detect_spike``'s ``last_spike_at``)."""
+    quiet_hours: int = 2
+    """An event is over after this many complete hours in a row without a spike."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,11 @@ class SpikeDecision:
     negative_share: float
     baseline_negative_share: float
     samples: int
+
+    @property
+    def is_spike(self) -> bool:
+        """True when the hour is a volume or a negative-share spike."""
+        return self.volume_spike or self.negative_spike
 
     @property
     def kind(self) -> str:
@@ -191,6 +200,21 @@ def detect_spike(
         hours=config.cooldown_hours
     ):
         return None
+    decision = assess_hour(history, current, config, since=since)
+    return decision if decision is not None and decision.is_spike else None
+
+
+def assess_hour(
+    history: Sequence[HourBucket],
+    current: HourBucket,
+    config: SpikeConfig | None = None,
+    *,
+    since: datetime | None = None,
+) -> SpikeDecision | None:
+    """``current``'s figures against its usual level, spike or not (see ``is_spike``);
+    None while the history is too short to tell. Arguments as ``detect_spike``'s."""
+    config = config or SpikeConfig()
+    start = _utc(current.start)
     current_index = _hour_index(start)
     begin = current_index - 24 * config.history_days
     counts: dict[int, int] = {}
@@ -222,8 +246,6 @@ def detect_spike(
         stderr = math.sqrt(base_share * (1.0 - base_share) / current.total)
         z = (share - base_share) / stderr
         negative = share - base_share >= config.negative_share_delta and z >= config.negative_z
-    if not (volume or negative):
-        return None
     return SpikeDecision(
         start=start,
         volume_spike=volume,

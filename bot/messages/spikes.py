@@ -44,9 +44,29 @@ class SpikeSample:
 
 
 @dataclass(frozen=True, slots=True)
+class SpikeWatchFigures:
+    """One watch's mentions in an hour and its negative share, against their usual level."""
+
+    watch: str
+    total: int
+    baseline: float
+    negative_share: float
+    baseline_negative_share: float
+
+
+STAGE_ALERT = "alert"
+"""The first message of an event, at the top level of the channel."""
+STAGE_UPDATE = "update"
+"""A complete hour of the event that was still a spike, in the alert's thread."""
+STAGE_OVER = "over"
+"""The event is over, in the alert's thread."""
+
+
+@dataclass(frozen=True, slots=True)
 class SpikeAlertSpec:
     """What a spike alert shows: the watch, the numbers, the terms, links and negative
-    authors that explain it, and a few examples."""
+    authors that explain it, and a few examples; or, for its thread (``stage``), the
+    figures of an hour of the event (``watches``) or how it ended."""
 
     language: str
     watch: str
@@ -66,12 +86,25 @@ class SpikeAlertSpec:
     """When the count was taken, while the hour was not over (None: the whole hour)."""
     zone: str = "UTC"
     """The workspace's time zone, in which the hour is shown."""
+    stage: str = STAGE_ALERT
+    watches: tuple[SpikeWatchFigures, ...] = ()
+    """The alert: the other watches of the channel that spiked in the same hour. An update:
+    each watch's figures in ``hour_start``. Over: each watch's figures in the hour that
+    was back to usual (``hour_start``)."""
+    peak: SpikeWatchFigures | None = None
+    """Over: the watch and figures of the event's largest hour (``peak_hour``)."""
+    peak_hour: datetime | None = None
+    first_hour: datetime | None = None
+    """Over: the event's first spike hour."""
+    last_hour: datetime | None = None
+    """Over: the event's last spike hour."""
 
     @classmethod
     def of(cls, watch: str, decision: SpikeDecision, explanation: SpikeExplanation,
-           language: str, *, now: datetime, zone: str) -> SpikeAlertSpec:
+           language: str, *, now: datetime, zone: str,
+           others: tuple[SpikeWatchFigures, ...] = ()) -> SpikeAlertSpec:
         """The alert of ``decision`` on ``watch``, explained by ``explanation``, counted at
-        ``now`` and shown in ``zone``."""
+        ``now`` and shown in ``zone``; ``others`` spiked in the same hour and channel."""
         end = decision.start + timedelta(hours=1)
         return cls(
             hour_start=decision.start, counted_until=now if now < end else None, zone=zone,
@@ -81,7 +114,8 @@ class SpikeAlertSpec:
             terms=tuple((term.term, term.count) for term in explanation.terms),
             links=tuple((item.url, item.count) for item in explanation.links),
             authors=tuple((a.handle, a.followers) for a in explanation.negative_authors),
-            samples=tuple(SpikeSample(s.author, s.text, s.url) for s in explanation.samples))
+            samples=tuple(SpikeSample(s.author, s.text, s.url) for s in explanation.samples),
+            watches=others)
 
 
 def spike_to_json(spec: SpikeAlertSpec) -> dict[str, Any]:
@@ -95,7 +129,23 @@ def spike_to_json(spec: SpikeAlertSpec) -> dict[str, Any]:
             "authors": [list(pair) for pair in spec.authors],
             "samples": [[s.author, s.text, s.url] for s in spec.samples],
             "hour_start": _moment_json(spec.hour_start),
-            "counted_until": _moment_json(spec.counted_until), "zone": spec.zone}
+            "counted_until": _moment_json(spec.counted_until), "zone": spec.zone,
+            "stage": spec.stage, "watches": [_figures_json(w) for w in spec.watches],
+            "peak": _figures_json(spec.peak) if spec.peak else None,
+            "peak_hour": _moment_json(spec.peak_hour),
+            "first_hour": _moment_json(spec.first_hour),
+            "last_hour": _moment_json(spec.last_hour)}
+
+
+def _figures_json(figures: SpikeWatchFigures) -> list[Any]:
+    return [figures.watch, figures.total, figures.baseline, figures.negative_share,
+            figures.baseline_negative_share]
+
+
+def _figures(data: list[Any]) -> SpikeWatchFigures:
+    watch, total, baseline, share, base_share = data
+    return SpikeWatchFigures(str(watch), int(total), float(baseline), float(share),
+                             float(base_share))
 
 
 def _moment_json(moment: datetime | None) -> str | None:
@@ -119,4 +169,9 @@ def spike_from_json(data: dict[str, Any]) -> SpikeAlertSpec:
         samples=tuple(SpikeSample(str(author), str(text), url)
                       for author, text, url in data["samples"]),
         hour_start=_moment(data.get("hour_start")),
-        counted_until=_moment(data.get("counted_until")), zone=str(data.get("zone") or "UTC"))
+        counted_until=_moment(data.get("counted_until")), zone=str(data.get("zone") or "UTC"),
+        stage=str(data.get("stage") or STAGE_ALERT),
+        watches=tuple(_figures(item) for item in data.get("watches") or ()),
+        peak=_figures(data["peak"]) if data.get("peak") else None,
+        peak_hour=_moment(data.get("peak_hour")), first_hour=_moment(data.get("first_hour")),
+        last_hour=_moment(data.get("last_hour")))

@@ -1,29 +1,42 @@
-"""Bad-buzz detection per watch: hourly counts from SQL, the detector, and the alert.
+"""Bad-buzz detection: hourly counts from SQL, the detector, and the alerts.
 
-Each check looks at the last complete hour and the current one, against the history since
-the watch began counting (its creation or first stored mention); a spike is recorded once
-per watch and hour (unique key) in the same transaction as its alert.
+Each check looks at the last complete hour and the current one of a channel's watches,
+against each watch's history since it began counting (its creation or first stored
+mention); a spike is recorded once per watch and hour (unique key), and brought up to its
+hour's count by the next checks. The spikes of a channel's watches make one event while
+they last (one open event per channel, unique): its first spikes give one alert naming
+their watches; each complete hour that is still a spike is posted in the alert's thread;
+after ``quiet_hours`` complete hours without one, a note in the thread says it is over
+(each watch's figures in the last hour, the peak, how long it lasted). A thread note waits
+for its alert's ts (the alert still on its way); an alert Slack refused leaves no thread,
+so its notes go to the channel.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.analysis.spike_explain import SpikeMention, explain_spike
-from bot.analysis.spikes import HourBucket, SpikeConfig, SpikeDecision, detect_spike
-from bot.messages.spikes import SpikeAlertSpec
+from bot.analysis.spikes import (
+    HourBucket,
+    SpikeConfig,
+    SpikeDecision,
+    assess_hour,
+    detect_spike,
+)
+from bot.messages.spikes import STAGE_OVER, STAGE_UPDATE, SpikeAlertSpec, SpikeWatchFigures
 from bot.messages.stored import spec_payload
-from bot.services.outbox import KIND_POST, do_enqueue
+from bot.services.outbox import KIND_POST, KIND_THREAD, do_enqueue
 from bot.services.watch_links import in_watches
 from storage.db import transaction
-from storage.models import Author, Mention, Watch, Workspace
-from storage.models_spikes import Spike
+from storage.models import Author, Mention, OutboxMessage, OutboxStatus, Watch, Workspace
+from storage.models_spikes import Spike, SpikeEvent
 from storage.models_watches import MentionWatch
 from storage.time_buckets import hour_start
 
@@ -78,17 +91,50 @@ def _aware(moment: datetime, like: datetime) -> datetime:
     return moment.replace(tzinfo=like.tzinfo) if moment.tzinfo is None else moment
 
 
-def _explain_and_alert(session: Session, watch: Watch, decision: SpikeDecision,
-                       workspace: Workspace | None, now: datetime) -> None:
+@dataclass(slots=True)
+class _WatchCounts:
+    """A watch's hourly counts for one check, and when they began to mean something."""
+
+    watch: Watch
+    since: datetime
+    by_start: dict[datetime, HourBucket]
+
+    def bucket(self, start: datetime) -> HourBucket:
+        """The hour starting at ``start`` (zero when nothing was published in it)."""
+        return self.by_start.get(start, HourBucket(start, 0, 0))
+
+    def history(self, start: datetime) -> list[HourBucket]:
+        """The hours before ``start``."""
+        return [b for b in self.by_start.values() if b.start < start]
+
+
+class _Raced(Exception):
+    """Another worker recorded the same spike or opened the channel's event first."""
+
+
+def _figures(name: str, row: Spike | SpikeDecision) -> SpikeWatchFigures:
+    return SpikeWatchFigures(name, row.total, row.baseline, row.negative_share,
+                             row.baseline_negative_share)
+
+
+def _alert(session: Session, event: SpikeEvent, found: list[tuple[Watch, SpikeDecision]],
+           workspace: Workspace | None, now: datetime) -> None:
+    """The event's first message: the largest of its first hour's spikes, explained by
+    their watches' mentions, naming the other watches of the channel that spiked too."""
+    first = min(decision.start for _, decision in found)
+    hour = sorted(((w, d) for w, d in found if d.start == first),
+                  key=lambda pair: (-pair[1].total, pair[0].name))
+    watch, decision = hour[0]
     start = decision.start
+    ids = [w.id for w, _ in hour]
     rows = session.execute(
         select(Mention, Author.handle, Author.followers)
         .join(Author, Author.id == Mention.author_id, isouter=True)
-        .where(in_watches([watch.id]), Mention.published_at >= start,
+        .where(in_watches(ids), Mention.published_at >= start,
                Mention.published_at < start + timedelta(hours=1))
         .limit(SAMPLE_LIMIT)).all()
     baseline_rows = session.scalars(
-        select(Mention.text).where(in_watches([watch.id]),
+        select(Mention.text).where(in_watches(ids),
                                    Mention.published_at < start - timedelta(hours=1))
         .order_by(Mention.id.desc()).limit(SAMPLE_LIMIT)).all()
     explanation = explain_spike(
@@ -97,29 +143,120 @@ def _explain_and_alert(session: Session, watch: Watch, decision: SpikeDecision,
                       links=(m.url,), url=m.url, mention_id=str(m.id))
          for m, handle, followers in rows],
         [SpikeMention(text=text, author="") for text in baseline_rows])
-    alert = SpikeAlertSpec.of(watch.name, decision, explanation,
-                              workspace.locale if workspace else "en", now=now,
-                              zone=workspace.timezone if workspace else "UTC")
-    do_enqueue(session, workspace_id=watch.workspace_id, kind=KIND_POST,
-               channel=watch.channel_id, payload=spec_payload(alert),
-               dedupe_key=f"spike:{watch.id}:{start.isoformat()}")
+    alert = SpikeAlertSpec.of(watch.name, decision, explanation, _language(workspace),
+                              now=now, zone=_zone(workspace),
+                              others=tuple(_figures(w.name, d) for w, d in hour[1:]))
+    row = do_enqueue(session, workspace_id=event.workspace_id, kind=KIND_POST,
+                     channel=event.channel_id, payload=spec_payload(alert),
+                     dedupe_key=f"spike-event:{event.id}")
+    event.alert_outbox_id = row.id if row is not None else None
+    if now >= start + timedelta(hours=1):
+        event.reported_hour = start  # the alert already shows the whole hour
 
 
-def _update_recorded(session: Session, watch_id: int, hours: tuple[datetime, ...],
-                     by_start: dict[datetime, HourBucket], buckets: list[HourBucket],
-                     config: SpikeConfig, since: datetime) -> None:
+def _language(workspace: Workspace | None) -> str:
+    return workspace.locale if workspace else "en"
+
+
+def _zone(workspace: Workspace | None) -> str:
+    return workspace.timezone if workspace else "UTC"
+
+
+def _in_thread(session: Session, event: SpikeEvent, spec: SpikeAlertSpec, key: str) -> bool:
+    """Queue ``spec`` in the thread of the event's alert; False (nothing queued) while the
+    alert is on its way, so its ts is not known yet. An alert Slack refused for good
+    leaves no thread: the note goes to the channel."""
+    alert = session.get(OutboxMessage, event.alert_outbox_id) \
+        if event.alert_outbox_id is not None else None
+    if alert is not None and alert.status == OutboxStatus.PENDING.value:
+        return False
+    payload = spec_payload(spec)
+    if alert is not None and alert.result_ts:
+        do_enqueue(session, workspace_id=event.workspace_id, kind=KIND_THREAD,
+                   channel=event.channel_id, payload={**payload, "thread_ts": alert.result_ts},
+                   dedupe_key=key)
+    else:
+        do_enqueue(session, workspace_id=event.workspace_id, kind=KIND_POST,
+                   channel=event.channel_id, payload=payload, dedupe_key=key)
+    return True
+
+
+def _event_spikes(session: Session, event: SpikeEvent) -> list[tuple[str, Spike]]:
+    return [(name, spike) for spike, name in session.execute(
+        select(Spike, Watch.name).join(Watch, Watch.id == Spike.watch_id)
+        .where(Spike.event_id == event.id).order_by(Spike.hour_start, Watch.name))]
+
+
+def _update(session: Session, event: SpikeEvent, hour: datetime,
+            workspace: Workspace | None) -> None:
+    """Post the figures of ``hour``, now complete, in the thread when it was a spike of the
+    event and was not posted yet."""
+    if event.reported_hour is not None and _utc(event.reported_hour) >= hour:
+        return
+    spikes = [(name, spike) for name, spike in _event_spikes(session, event)
+              if _utc(spike.hour_start) == hour]
+    if not spikes:
+        return
+    spikes.sort(key=lambda pair: (-pair[1].total, pair[0]))
+    name, lead = spikes[0]
+    spec = SpikeAlertSpec(
+        language=_language(workspace), watch=name, kind=lead.kind, total=lead.total,
+        baseline=lead.baseline, negative_share=lead.negative_share,
+        baseline_negative_share=lead.baseline_negative_share, hour_start=hour,
+        zone=_zone(workspace), stage=STAGE_UPDATE,
+        watches=tuple(_figures(n, spike) for n, spike in spikes))
+    if _in_thread(session, event, spec, f"spike-event:{event.id}:{hour.isoformat()}"):
+        event.reported_hour = hour
+
+
+def _end(session: Session, event: SpikeEvent, counts: list[_WatchCounts], hour: datetime,
+         config: SpikeConfig, workspace: Workspace | None, now: datetime) -> bool:
+    """Close the event with a note in its thread: each of its watches' figures in ``hour``
+    (back to usual), its peak and how long it lasted. False while the note must wait."""
+    spikes = _event_spikes(session, event)
+    names = {name for name, _ in spikes}
+    calm = []
+    for state in counts:
+        if state.watch.name in names:
+            figures = assess_hour(state.history(hour), state.bucket(hour), config,
+                                  since=state.since)
+            if figures is not None:
+                calm.append(_figures(state.watch.name, figures))
+    if spikes:
+        peak_name, peak = max(spikes, key=lambda pair: (
+            pair[1].total, -_utc(pair[1].hour_start).timestamp()))
+    spec = SpikeAlertSpec(
+        language=_language(workspace), watch=", ".join(sorted(names)), kind="volume",
+        total=0, baseline=0.0, negative_share=0.0, baseline_negative_share=0.0,
+        hour_start=hour, zone=_zone(workspace), stage=STAGE_OVER,
+        watches=tuple(sorted(calm, key=lambda figures: figures.watch)),
+        peak=_figures(peak_name, peak) if spikes else None,
+        peak_hour=_utc(peak.hour_start) if spikes else None,
+        first_hour=_utc(event.first_hour), last_hour=_utc(event.last_hour))
+    if not _in_thread(session, event, spec, f"spike-event:{event.id}:over"):
+        return False
+    event.ended_at = now
+    return True
+
+
+def _utc(moment: datetime) -> datetime:
+    """A stored moment as an aware UTC datetime (SQLite returns them naive)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _update_recorded(session: Session, state: _WatchCounts, hours: tuple[datetime, ...],
+                     config: SpikeConfig) -> None:
     """Bring the spikes recorded for ``hours`` up to their hour's count so far: a spike
     found at 14:15 is stored with the hour's first quarter; the checks until the hour
     is over (and through the next one) complete it, so the digest and the monthly
     report show and rank whole hours."""
-    for spike in session.scalars(select(Spike).where(Spike.watch_id == watch_id,
+    for spike in session.scalars(select(Spike).where(Spike.watch_id == state.watch.id,
                                                      Spike.hour_start.in_(hours))):
-        start = _aware(spike.hour_start, since)
-        current = by_start.get(start, HourBucket(start, 0, 0))
+        start = _utc(spike.hour_start)
+        current = state.bucket(start)
         if (current.total, current.negative) == (spike.total, spike.negative):
             continue
-        decision = detect_spike([b for b in buckets if b.start < start], current, config,
-                                since=since)
+        decision = detect_spike(state.history(start), current, config, since=state.since)
         spike.total, spike.negative = current.total, current.negative
         spike.negative_share = current.negative / current.total if current.total else 0.0
         if decision is not None:
@@ -128,56 +265,110 @@ def _update_recorded(session: Session, watch_id: int, hours: tuple[datetime, ...
             spike.summary = decision.summary()
 
 
+def _check(session: Session, watches: list[Watch], now: datetime,
+           config: SpikeConfig) -> list[SpikeReport]:
+    """Check ``watches`` (one channel's) in the caller's transaction; see the module doc."""
+    if not watches:
+        return []
+    current_hour = _utc(now).replace(minute=0, second=0, microsecond=0)
+    previous_hour = current_hour - timedelta(hours=1)
+    hours = (previous_hour, current_hour)
+    earliest = current_hour - timedelta(days=config.history_days + 1)
+    workspace = session.get(Workspace, watches[0].workspace_id)
+    counts = []
+    for watch in watches:
+        buckets = hourly_buckets(session, watch.id, earliest, current_hour + timedelta(hours=1))
+        state = _WatchCounts(watch, counting_start(session, watch, earliest),
+                             {b.start: b for b in buckets})
+        _update_recorded(session, state, hours, config)
+        counts.append(state)
+    event = session.scalars(select(SpikeEvent).where(
+        SpikeEvent.workspace_id == watches[0].workspace_id,
+        SpikeEvent.channel_id == watches[0].channel_id,
+        SpikeEvent.ended_at.is_(None))).first()
+    if event is not None and event.ended_at is None \
+            and previous_hour - _utc(event.last_hour) >= timedelta(hours=config.quiet_hours) \
+            and _end(session, event, counts, previous_hour, config, workspace, now):
+        event = None
+    recorded = set(session.execute(select(Spike.watch_id, Spike.hour_start).where(
+        Spike.watch_id.in_([w.id for w in watches]), Spike.hour_start.in_(hours))).tuples())
+    found: list[tuple[Watch, SpikeDecision]] = []
+    for state in counts:
+        for start in hours:
+            if any(w == state.watch.id and _utc(h) == start for w, h in recorded):
+                continue
+            decision = detect_spike(state.history(start), state.bucket(start), config,
+                                    since=state.since)
+            if decision is not None:
+                found.append((state.watch, decision))
+    if found:
+        starts = [decision.start for _, decision in found]
+        opening = event is None
+        if event is None:
+            event = SpikeEvent(workspace_id=watches[0].workspace_id,
+                               channel_id=watches[0].channel_id, first_hour=min(starts),
+                               last_hour=max(starts))
+            session.add(event)
+        else:
+            event.last_hour = max(_utc(event.last_hour), *starts)
+        try:
+            session.flush()
+            for watch, decision in found:
+                session.add(Spike(
+                    workspace_id=watch.workspace_id, watch_id=watch.id,
+                    hour_start=decision.start, kind=decision.kind, total=decision.total,
+                    baseline=decision.baseline, negative=decision.negative,
+                    negative_share=decision.negative_share,
+                    baseline_negative_share=decision.baseline_negative_share,
+                    summary=decision.summary(), event_id=event.id))
+            session.flush()
+        except IntegrityError as err:
+            raise _Raced from err
+        if opening:
+            _alert(session, event, found, workspace, now)
+    if event is not None and event.ended_at is None:
+        _update(session, event, previous_hour, workspace)
+    return [SpikeReport(watch.name, decision) for watch, decision in found]
+
+
+def check_channel(sessions: sessionmaker[Session], workspace_id: int, channel_id: str,
+                  now: datetime, config: SpikeConfig | None = None) -> list[SpikeReport]:
+    """Check the active watches alerting in a channel together, in one transaction: the
+    spikes they find in the same event give one alert (see the module doc)."""
+    try:
+        with transaction(sessions) as session:
+            watches = list(session.scalars(select(Watch).where(
+                Watch.workspace_id == workspace_id, Watch.channel_id == channel_id,
+                Watch.paused.is_(False)).order_by(Watch.id)))
+            return _check(session, watches, now, config or SpikeConfig())
+    except _Raced:
+        return []  # another worker checked this channel at the same time
+
+
 def check_watch(sessions: sessionmaker[Session], watch_id: int, now: datetime,
                 config: SpikeConfig | None = None) -> SpikeReport | None:
-    """Look for a spike in the last complete hour and the current one; alert once."""
-    config = config or SpikeConfig()
-    current_hour = now.replace(minute=0, second=0, microsecond=0)
-    since = current_hour - timedelta(days=config.history_days + 1)
-    with transaction(sessions) as session:
-        watch = session.get(Watch, watch_id)
-        if watch is None or watch.paused:
-            return None
-        buckets = hourly_buckets(session, watch_id, since, current_hour + timedelta(hours=1))
-        since = counting_start(session, watch, since)
-        last = session.scalar(select(func.max(Spike.hour_start)).where(
-            Spike.watch_id == watch_id))
-        by_start = {b.start: b for b in buckets}
-        hours = (current_hour - timedelta(hours=1), current_hour)
-        _update_recorded(session, watch_id, hours, by_start, buckets, config, since)
-        for start in hours:
-            current = by_start.get(start, HourBucket(start, 0, 0))
-            history = [b for b in buckets if b.start < start]
-            decision = detect_spike(history, current, config, last_spike_at=last, since=since)
-            if decision is None:
-                continue
-            workspace = session.get(Workspace, watch.workspace_id)
-            session.add(Spike(
-                workspace_id=watch.workspace_id, watch_id=watch.id, hour_start=start,
-                kind=decision.kind, total=decision.total, baseline=decision.baseline,
-                negative=decision.negative, negative_share=decision.negative_share,
-                baseline_negative_share=decision.baseline_negative_share,
-                summary=decision.summary()))
-            try:
-                session.flush()
-            except IntegrityError:
-                return None  # another worker recorded this spike
-            _explain_and_alert(session, watch, decision, workspace, now)
-            return SpikeReport(watch.name, decision)
-    return None
+    """Check one watch (within its channel's event): its first new spike, if any."""
+    try:
+        with transaction(sessions) as session:
+            watch = session.get(Watch, watch_id)
+            if watch is None or watch.paused:
+                return None
+            reports = _check(session, [watch], now, config or SpikeConfig())
+    except _Raced:
+        return None
+    return reports[0] if reports else None
 
 
 def run_spike_checks(sessions: sessionmaker[Session], now: datetime) -> list[SpikeReport]:
-    """Check every active watch; one watch's failure never stops the others."""
+    """Check every channel's active watches; one channel's failure never stops the others."""
     with sessions() as session:
-        watch_ids = list(session.scalars(select(Watch.id).where(Watch.paused.is_(False))))
+        channels = session.execute(select(Watch.workspace_id, Watch.channel_id).where(
+            Watch.paused.is_(False)).distinct().order_by(Watch.workspace_id,
+                                                           Watch.channel_id)).tuples().all()
     found = []
-    for watch_id in watch_ids:
+    for workspace_id, channel_id in channels:
         try:
-            report = check_watch(sessions, watch_id, now)
+            found += check_channel(sessions, workspace_id, channel_id, now)
         except Exception:
-            log.exception("spike check failed for watch %s", watch_id)
-            continue
-        if report is not None:
-            found.append(report)
+            log.exception("spike check failed for channel %s", channel_id)
     return found

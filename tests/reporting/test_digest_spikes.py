@@ -14,6 +14,7 @@ from bot.services.reporting.schedule import channel_config
 from bot.slack.digest_blocks import blocks_as_text, build_digest_blocks
 from bot.slack.render import render_payload
 from storage.db import transaction
+from storage.models_spikes import SpikeEvent
 from tests.reporting.dataset import CHANNEL, DIGEST_END, Dataset, spike_row, utc
 
 
@@ -84,3 +85,21 @@ def test_the_queued_digest_renders_its_spikes(sessions: sessionmaker[Session],
     payload = spec_payload(digest_spec(_report(sessions, dataset), "fr"))
     rendered = _spikes_section(render_payload(payload)[1], "*Pics*")
     assert "• 24 oct. 14:00 · *acme* · volume : 1\u202f234 mentions dans l'heure" in rendered
+
+
+def test_one_line_per_event(sessions: sessionmaker[Session], dataset: Dataset) -> None:
+    """An event over two watches and three hours is one line: its largest hour, its watches."""
+    with transaction(sessions) as session:
+        event = SpikeEvent(workspace_id=dataset.workspace_id, channel_id=CHANNEL,
+                           first_hour=utc(10, 24, 12), last_hour=utc(10, 24, 14))
+        session.add(event)
+        session.flush()
+        rows = [spike_row(dataset, "acme", utc(10, 24, 12 + n), total=total)
+                for n, total in enumerate((300, 900, 500))]
+        rows += [spike_row(dataset, "beta", utc(10, 24, 12), total=280)]
+        for row in rows:
+            row.event_id = event.id
+        session.add_all([*rows, spike_row(dataset, "beta", utc(10, 24, 20), total=50)])
+    report = _report(sessions, dataset)
+    assert [(s.watch, s.hour_start, s.total) for s in report.spikes] == [
+        ("acme, beta", utc(10, 24, 13), 900), ("beta", utc(10, 24, 20), 50)]

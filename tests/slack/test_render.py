@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.messages.cards import CardSpec, CardView
 from bot.messages.delivery import OutgoingMessage
 from bot.messages.notes import Date, Link, Note, RiskFlags, Text, note_from_json, note_to_json
 from bot.messages.opportunities import OpportunitySpec, OpportunityView
-from bot.messages.spikes import SpikeAlertSpec, SpikeSample
+from bot.messages.spikes import STAGE_OVER, SpikeAlertSpec, SpikeSample, SpikeWatchFigures
 from bot.messages.stored import payload_spec, spec_payload
 from bot.slack.cards import build_card
 from bot.slack.notes import render_note
@@ -119,3 +119,22 @@ def test_an_opportunity_card_shows_formatting_characters_of_a_handle_as_typed() 
     for shown in (text, json.dumps(blocks, ensure_ascii=False)):
         assert f"*{zwsp}Boss*{zwsp}_{zwsp}x" in shown, shown
         assert "*Boss*" not in shown
+
+
+HOUR = timedelta(hours=1)
+
+
+def test_a_spike_over_note_round_trips_and_speaks_french() -> None:
+    hour = datetime(2026, 11, 20, 20, tzinfo=UTC)
+    spec = SpikeAlertSpec(
+        language="fr", watch="acme", kind="volume", total=0, baseline=0.0, negative_share=0.0,
+        baseline_negative_share=0.0, hour_start=hour, zone="Europe/Paris", stage=STAGE_OVER,
+        watches=(SpikeWatchFigures("acme", 3, 2.0, 0.0, 0.1),),
+        peak=SpikeWatchFigures("acme", 440, 2.0, 0.9, 0.1), peak_hour=hour - 5 * HOUR,
+        first_hour=hour - 6 * HOUR, last_hour=hour - 3 * HOUR)
+    text, blocks = render_payload(spec_payload(spec))
+    assert (text, blocks) == build_spike_alert(spec)
+    body = str(blocks)
+    assert "Pic terminé sur acme : retour à la normale le 20 nov. de 21:00 à 22:00" in body
+    assert "Pic : 440 mentions le 20 nov. de 16:00 à 17:00 (Europe/Paris) sur *acme*." in body
+    assert "Durée : 4 h, le 20 nov. de 15:00 à 19:00 (Europe/Paris)." in body

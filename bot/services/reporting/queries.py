@@ -33,7 +33,7 @@ matches: a scope of some watches holds the mentions linked to any of them, once 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -524,14 +524,31 @@ def _hour_histogram_from_mentions(session: Session, scope: Scope,
 
 def largest_spikes(session: Session, scope: Scope, start: datetime, end: datetime,
                    limit: int) -> list[SpikeFigures]:
-    """The ``limit`` largest spikes (by the hour's mentions) the detection stored for the
-    scope's watches in hours that began in [start, end), largest first."""
-    query = (select(Watch.name, Spike.hour_start, Spike.kind, Spike.total, Spike.baseline,
-                    Spike.negative_share, Spike.baseline_negative_share)
+    """The ``limit`` largest spike events (by their largest hour's mentions) the detection
+    stored for the scope's watches in hours that began in [start, end), largest first.
+
+    An event is one line however many watches and hours it covers: the figures of its
+    largest hour, the names of all its watches (that hour's first). Spikes stored before
+    events existed are each their own event."""
+    query = (select(Spike.event_id, Spike.id, Watch.name, Spike.hour_start, Spike.kind,
+                    Spike.total, Spike.baseline, Spike.negative_share,
+                    Spike.baseline_negative_share)
              .join(Watch, Watch.id == Spike.watch_id)
              .where(Spike.workspace_id == scope.workspace_id, Spike.hour_start >= start,
-                    Spike.hour_start < end)
-             .order_by(Spike.total.desc(), Spike.hour_start, Watch.name).limit(limit))
+                    Spike.hour_start < end))
     if scope.watch_ids is not None:
         query = query.where(Spike.watch_id.in_(scope.watch_ids))
-    return [SpikeFigures(*row) for row in session.execute(query)]
+    events: dict[tuple[str, int], list[SpikeFigures]] = {}
+    for event_id, spike_id, *figures in session.execute(query):
+        key = ("event", event_id) if event_id is not None else ("spike", spike_id)
+        events.setdefault(key, []).append(SpikeFigures(*figures))
+    largest = []
+    for spikes in events.values():
+        peak = min(spikes, key=_largest_first)
+        others = sorted({spike.watch for spike in spikes} - {peak.watch})
+        largest.append(replace(peak, watch=", ".join([peak.watch, *others])))
+    return sorted(largest, key=_largest_first)[:limit]
+
+
+def _largest_first(spike: SpikeFigures) -> tuple[int, datetime, str]:
+    return -spike.total, spike.hour_start, spike.watch
