@@ -5,6 +5,7 @@ import pytest
 from bot.analysis.spikes import (
     HourBucket,
     SpikeConfig,
+    assess_hour,
     baseline_sample,
     detect_spike,
     robust_threshold,
@@ -130,3 +131,10 @@ def test_negative_wave_at_normal_volume_after_a_crisis() -> None:
     history = _with_crisis_day(weekly_history(), current)
     decision = detect_spike(history, HourBucket(current, 40, 30))
     assert decision is not None and decision.kind == "negative_share"
+
+
+def test_assess_hour_gives_a_calm_hours_figures() -> None:
+    decision = assess_hour(weekly_history(), HourBucket(MONDAY + 3 * HOUR, 6, 1))
+    assert decision is not None and not decision.is_spike
+    assert (decision.total, decision.baseline) == (6, pytest.approx(5, abs=2))
+    assert assess_hour(weekly_history(days=2), HourBucket(MONDAY + 3 * HOUR, 6)) is None
