@@ -67,6 +67,13 @@ THREADS_OFF = "restricted_action_non_threadable_channel"
 off: the note is lost, the channel still takes the alerts (see CHANNEL_ERRORS)."""
 
 
+NOT_POSTED_ERRORS = frozenset({"ratelimited"})
+"""Answers that prove the message was not posted: Slack refuses a rate-limited call before
+acting on it (HTTP 429 with ``Retry-After``, https://docs.slack.dev/apis/web-api/rate-limits),
+so a retry need not look in the channel for it first. Timeouts, 5xx and ``internal_error``
+prove nothing: Slack may have posted before it failed."""
+
+
 class DeliveryError(Exception):
     """Posting failed. ``retry_after`` is set when it may succeed later (429, 5xx, network);
     ``code`` is Slack's error code when Slack answered one."""
@@ -86,6 +93,12 @@ class DeliveryError(Exception):
     def token_dead(self) -> bool:
         """True when the workspace's token was refused: hold its messages, tell a human."""
         return self.code in TOKEN_ERRORS
+
+    @property
+    def nothing_posted(self) -> bool:
+        """True when Slack certainly did not post the message (see NOT_POSTED_ERRORS, and a
+        refused token, with which nothing is posted at all)."""
+        return self.code in NOT_POSTED_ERRORS or self.token_dead
 
     @property
     def channel_refused(self) -> bool:

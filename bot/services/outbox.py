@@ -3,7 +3,10 @@ then delivered here, in order per channel, at most about one message per second 
 
 A delivery attempt is recorded (committed) before Slack is called, and every message carries
 metadata naming its outbox row; a row retried after a crash is first looked up in the channel,
-so a crash between "posted" and "recorded" never posts twice.
+so a crash between "posted" and "recorded" never posts twice. A row whose last attempt Slack
+refused with a 429 skips that look-up (``NOT_POSTED``): a rate-limited call is not posted,
+and the look-up (``conversations.history``, itself rate-limited hard) would only hold the
+channel back.
 
 What a row that cannot go out does to the others:
 
@@ -83,6 +86,11 @@ BACKOFF_CAP_SECONDS = 900.0
 PROBE_BASE_SECONDS = 60.0
 PROBE_CAP_SECONDS = 900.0
 """A paused workspace is tried again after 1, 2, 4... minutes, then every 15 minutes."""
+NOT_POSTED = "not posted: "
+"""Prefix of ``last_error`` when Slack's answer proved the message was not posted (a 429,
+``DeliveryError.nothing_posted``): the retry posts without first looking for it in the
+channel. The claim of the retry takes the prefix off, so an attempt cut short by a crash
+is looked for again."""
 CARD_LOST = "its card could not be posted: "
 """Prefix of ``last_error`` for rows failed because their mention's card was refused."""
 CHANNEL_REFUSED = "outbox.channel_refused"
@@ -359,7 +367,7 @@ class OutboxSender:
                 if not self._claim(session, row):
                     return False
                 upload = (row.channel, {**row.payload, "team_id": team})
-                message, target_ts, previous_attempts = None, None, 0
+                message, target_ts, previous_attempts, not_posted = None, None, 0, False
             else:
                 upload = None
                 renderer = self._renderers.get(row.kind)
@@ -386,8 +394,11 @@ class OutboxSender:
                     return True
                 message = replace(message, team_id=team)
                 previous_attempts = row.attempts
+                not_posted = (row.last_error or "").startswith(NOT_POSTED)
                 if not self._claim(session, row):
                     return False
+                if not_posted:
+                    row.last_error = (row.last_error or "").removeprefix(NOT_POSTED)
         # The attempt is committed before Slack is called: see the module docstring.
         if workspace_id in self._pauses:
             self._probed.add(workspace_id)
@@ -396,7 +407,9 @@ class OutboxSender:
         assert message is not None
         ts: str | None = None
         try:
-            if previous_attempts and message.event_type and target_ts is None:
+            # Only an attempt whose outcome is unknown (a timeout, a 5xx) may have posted.
+            if (previous_attempts and not not_posted and message.event_type
+                    and target_ts is None):
                 ts = self._notifier.find_posted(message.channel, message.event_type,
                                                 "outbox_id", row_id, team_id=message.team_id,
                                                 thread_ts=message.thread_ts)
@@ -501,7 +514,7 @@ class OutboxSender:
                 delay = retry_delay(backoff, err.retry_after, floor=True,
                                     trust_up_to=BACKOFF_BASE_SECONDS)
                 row.next_attempt_at = self._clock() + timedelta(seconds=delay)
-                row.last_error = str(err)
+                row.last_error = f"{NOT_POSTED if err.nothing_posted else ''}{err}"
                 report.deferred += 1
                 log.warning("outbox row %s will be retried in %.0fs: %s", row_id, delay, err)
                 return False

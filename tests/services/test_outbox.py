@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -297,3 +298,59 @@ def test_failed_lookup_is_not_taken_for_absent(
 
 def slack_client_for(standin: SlackStandIn) -> WebClient:
     return WebClient(token=BOT_TOKEN, base_url=standin.base_url)
+
+
+def test_retry_after_a_429_posts_without_looking_in_the_channel(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+    fast_retries: list[float],
+) -> None:
+    """Slack refuses a rate-limited call before acting on it: HTTP 429 with Retry-After
+    (https://docs.slack.dev/apis/web-api/rate-limits), and the stand-in posts nothing on an
+    injected 429. So the retry needs no ``conversations.history`` look-up, which the 2025
+    limits for non-Marketplace apps make a one-call-a-minute method: a look-up that is
+    itself rate-limited (Retry-After 60) would hold the channel's queue for a minute."""
+    enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["a", "b"])
+    slack_standin.fail_next("chat.postMessage", status=429, retry_after=2, count=1)
+    slack_standin.fail_next("conversations.history", status=429, retry_after=60, count=1)
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
+    assert sender.flush().deferred == 1
+    clock.now += timedelta(seconds=3)
+    report = sender.flush()
+    assert report.sent == 2 and report.recovered == 0
+    assert slack_standin.calls("conversations.history") == []
+    assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["a", "b"]
+    with sessions() as session:
+        assert [row.last_error for row in session.scalars(select(OutboxMessage))] == [None, None]
+
+
+def test_an_attempt_cut_short_after_a_429_is_looked_for_again(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+    fast_retries: list[float],
+) -> None:
+    """The 429 proves only its own attempt was not posted: when the next attempt dies
+    between Slack posting and the outbox recording (a crash), the one after looks first."""
+    enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["once"])
+    slack_standin.fail_next("chat.postMessage", status=429, retry_after=2, count=1)
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
+    sender.flush()
+    clock.now += timedelta(seconds=3)
+
+    class Crash(BaseException):
+        pass
+
+    def post_then_crash(message: object) -> str:
+        real_post(message)
+        raise Crash
+
+    notifier = sender._notifier
+    real_post = notifier.post
+    notifier.post = post_then_crash  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        sender.flush()
+    notifier.post = real_post  # type: ignore[method-assign]
+    clock.now += timedelta(minutes=2)  # past the crashed attempt's lease
+    report = sender_for(sessions, slack_standin, clock).flush()
+    assert report.recovered == 1
+    assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["once"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.outbox import KIND_CARD, KIND_POST, do_enqueue
@@ -70,8 +71,10 @@ def test_dm_lookup_retries_when_the_dm_cannot_be_opened(
     assert len(slack_standin.messages_in(USER_ID)) == 1
 
 
-def test_card_in_a_public_channel_the_bot_is_not_in_goes_out_after_a_429(
-    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn
+@pytest.mark.parametrize("status", [429, 500])
+def test_card_in_a_public_channel_the_bot_is_not_in_goes_out_after_a_refusal(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+    status: int,
 ) -> None:
     slack_standin.set_channel(OUTSIDE, name="brand-watch", is_member=False)
     mention_id = add_mention(sessions, workspace_id)
@@ -82,12 +85,14 @@ def test_card_in_a_public_channel_the_bot_is_not_in_goes_out_after_a_429(
                    payload={"text": "next alert"})
     clock = Clock()
     sender = sender_for(sessions, slack_standin, clock)
-    slack_standin.fail_next("chat.postMessage", status=429, retry_after=3)
+    slack_standin.fail_next("chat.postMessage", status=status, retry_after=3)
     assert sender.flush().sent == 0
-    clock.now += timedelta(seconds=4)
-    # The look-up answers not_in_channel: "cannot check" -> post, at once.
+    clock.now += timedelta(minutes=2)
     assert sender.flush().sent == 2
-    assert slack_standin.calls("conversations.history")[-1].error == "not_in_channel"
+    if status == 429:  # nothing was posted: no look-up
+        assert slack_standin.calls("conversations.history") == []
+    else:  # the look-up answers not_in_channel: "cannot check" -> post, at once
+        assert slack_standin.calls("conversations.history")[-1].error == "not_in_channel"
     texts = [m["text"] for m in slack_standin.messages_in(OUTSIDE)]
     assert len(texts) == 2 and texts[1] == "next alert"
     assert statuses(sessions) == ["sent", "sent"]
