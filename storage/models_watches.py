@@ -26,8 +26,9 @@ class MentionWatch(Base):
     copies of
     the mention's, kept by those triggers: the hourly count tables count links, per watch,
     by published hour, without reading the mentions. ``priority`` is the mention's priority
-    for this watch (its weight); ``alerted``, ``slack_channel`` and ``slack_ts`` say whether
-    and where this watch's card was posted (two watches on one channel share one card).
+    for this watch (its weight); ``alerted`` says this watch decided to alert on it (set when
+    its card is queued), ``slack_channel`` and ``slack_ts`` where the card was posted (two
+    watches on one channel share one card).
     ``watch_id`` is None once the watch is deleted (its links are counted under watch 0).
     """
 

@@ -38,7 +38,7 @@ from bot.services.errors import ServiceError
 from bot.services.outbox import KIND_CARD, do_enqueue
 from bot.services.topic_channels import channel_picker
 from bot.services.triage_learning import alert_threshold
-from bot.services.watch_links import card_dedupe_key
+from bot.services.watch_links import card_dedupe_key, do_mark_alerting
 from bot.services.workflow import OPEN, RULES, mark_replied, note_card, transition
 from bot.services.workspaces import workspace_language
 from bot.sources.base import FetchedMention
@@ -369,6 +369,7 @@ def _join(session: Session, watch: Watch, case: Case, mention_id: int, item: Fet
         # where the watch sends the root's alerts (its channel or a topic route's); queued
         # first, so that the notes below go to its thread.
         channel = channel_picker(session, watch, {})(root.id)
+        do_mark_alerting(session, watch.id, [root.id])
         if do_enqueue(session, workspace_id=watch.workspace_id, kind=KIND_CARD,
                       channel=channel, mention_id=root.id,
                       dedupe_key=card_dedupe_key(root.id, channel)) is not None:

@@ -42,6 +42,7 @@ from bot.services.watch_links import (
     Known,
     card_dedupe_key,
     do_link,
+    do_mark_alerting,
     do_share_card,
     known_mentions,
     posted_card,
@@ -743,7 +744,7 @@ def _queue_alerts(session: Session, watch: Watch, priorities: dict[int, int],
                   channel_for: Callable[[int], str], loud: set[int]) -> None:
     updated_primaries: set[int] = set()
     threshold = alert_threshold(session, watch)  # the watch's, shifted by triage learning
-    cards = _CardQueue(session, watch.workspace_id, [
+    cards = _CardQueue(session, watch, [
         (story_links.get(mention_id, mention_id), channel_for(mention_id))
         for mention_id in sorted(priorities)
         if priorities[mention_id] >= threshold or mention_id in loud])
@@ -771,12 +772,16 @@ def _queue_alerts(session: Session, watch: Watch, priorities: dict[int, int],
 class _CardQueue:
     """A batch's cards, each queued once per channel (its dedupe key): the cards already
     queued are read in one query and the new ones written in one flush, in the order they
-    were added (``do_enqueue`` per card cost a query and a flush each)."""
+    were added (``do_enqueue`` per card cost a query and a flush each). Each card added is
+    ``watch``'s decision to alert, recorded on its link (``do_mark_alerting``) even when the
+    channel's card was queued already by another watch."""
 
-    def __init__(self, session: Session, workspace_id: int,
+    def __init__(self, session: Session, watch: Watch,
                  wanted: Sequence[tuple[int, str]]) -> None:
         self.session = session
-        self.workspace_id = workspace_id
+        self.workspace_id = watch.workspace_id
+        self.watch_id = watch.id
+        self.decided: list[int] = []
         keys = sorted({card_dedupe_key(m, c) for m, c in wanted})
         self.taken: set[str] = set() if not keys else {str(k) for k in session.scalars(
             select(OutboxMessage.dedupe_key).where(
@@ -785,6 +790,7 @@ class _CardQueue:
 
     def add(self, mention_id: int, channel: str) -> bool:
         """Queue the mention's card in ``channel`` unless queued already; True if queued."""
+        self.decided.append(mention_id)
         key = card_dedupe_key(mention_id, channel)
         if key in self.taken:
             return False
@@ -795,7 +801,9 @@ class _CardQueue:
         return True
 
     def flush(self) -> None:
-        """Write the cards queued."""
+        """Write the cards queued and the decisions to alert."""
+        do_mark_alerting(self.session, self.watch_id, self.decided)
+        self.decided = []
         if self.rows:
             self.session.add_all(self.rows)
             self.session.flush()
@@ -817,7 +825,7 @@ def _queue_linked_alerts(session: Session, watch: Watch, linked: dict[int, int],
     story_of = stories_in_watch(session, watch.id, ids)
     alerting = list(dict.fromkeys(
         (story_of.get(mention_id, mention_id), channel_for(mention_id)) for mention_id in ids))
-    cards = _CardQueue(session, watch.workspace_id, alerting)
+    cards = _CardQueue(session, watch, alerting)
     for mention_id, channel in alerting:
         if cards.add(mention_id, channel):
             report.alerts += 1

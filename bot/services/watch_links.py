@@ -123,10 +123,34 @@ def alerting_in(session: Session, mention_id: int, channel: str) -> list[int]:
             if alert_channels(watch_channel, routes.get(watch_id, []), topics)[0] == channel]
 
 
+def do_mark_alerting(session: Session, watch_id: int, mention_ids: Sequence[int]) -> None:
+    """Record ``watch_id``'s decision to alert on ``mention_ids`` (its links' ``alerted``),
+    made when its card is queued: the SLA, and the names on the card, come from the watches
+    that decided to alert, never from one that only holds the mention."""
+    if not mention_ids:
+        return
+    session.execute(update(MentionWatch).where(
+        MentionWatch.watch_id == watch_id, MentionWatch.alerted.is_(False),
+        one_of(session, MentionWatch.mention_id, sorted(set(mention_ids))))
+        .values(alerted=True).execution_options(synchronize_session=False))
+
+
+def deciders_in(session: Session, mention_id: int, channel: str) -> list[int]:
+    """The watches of ``alerting_in`` (those whose card for the mention goes to
+    ``channel``) that decided to alert on it; all of them when none did (a card queued
+    before decisions were recorded, or a story's card queued by a post of the story)."""
+    watches = alerting_in(session, mention_id, channel)
+    decided = list(session.scalars(select(MentionWatch.watch_id).where(
+        MentionWatch.mention_id == mention_id, MentionWatch.watch_id.in_(watches),
+        MentionWatch.alerted.is_(True))))
+    return [watch_id for watch_id in watches if watch_id in decided] or watches
+
+
 def do_record_card(session: Session, mention: Mention, channel: str, ts: str) -> None:
-    """Record a card posted in ``channel``: the links of the watches alerting there (else
-    the first link) are alerted with it; the first card is the mention's thread."""
-    watches = alerting_in(session, mention.id, channel)
+    """Record a card posted in ``channel``: the links of the watches that alert there
+    (``deciders_in``; else the first link) get it and are alerted; the first card is the
+    mention's thread."""
+    watches = deciders_in(session, mention.id, channel)
     values = {"slack_channel": channel, "slack_ts": ts, "alerted": True}
     result = session.execute(
         update(MentionWatch).where(MentionWatch.mention_id == mention.id,
@@ -163,11 +187,12 @@ def other_cards(session: Session, mention_id: int) -> list[tuple[str, str]]:
 
 
 def watch_names(session: Session, mention_id: int, channel: str | None) -> list[str]:
-    """Names of the mention's watches that alert in ``channel`` (all of them when None)."""
+    """Names of the mention's watches that alert in ``channel`` (``deciders_in``; all of
+    them when None)."""
     query = (select(Watch.name).join(MentionWatch, MentionWatch.watch_id == Watch.id)
              .where(MentionWatch.mention_id == mention_id).order_by(Watch.name))
     if channel is not None:
-        query = query.where(Watch.id.in_(alerting_in(session, mention_id, channel)))
+        query = query.where(Watch.id.in_(deciders_in(session, mention_id, channel)))
     return list(session.scalars(query))
 
 
