@@ -31,6 +31,9 @@ What a row that cannot go out does to the others:
   fails its row for good (it stays failed, for ``vigie outbox retry`` once fixed), is
   written in the audit trail (``watch list`` flags the watches alerting there until a
   message goes through again) and DMs every admin of the workspace, once per channel a day.
+  A card a topic route sent there goes to the watch's own channel instead, with a note in
+  its thread saying why (``_fall_back``). A card that fails for good leaves its mention
+  ``alerted``: it needed an alert, so it stays open work even with no card in Slack.
   A channel with threads turned off still takes the cards: a note refused in a card's
   thread fails for good like any refused message, and the channel is not reported.
 """
@@ -56,7 +59,13 @@ from bot.messages.stored import payload_spec, spec_payload
 from bot.net.retry import exponential, retry_delay
 from bot.services.actors import Actor
 from bot.services.audit import record
-from bot.services.watch_links import do_record_card, other_cards, posted_card
+from bot.services.watch_links import (
+    card_dedupe_key,
+    do_record_card,
+    other_cards,
+    posted_card,
+    route_fallbacks,
+)
 from bot.services.workspaces import workspace_language
 from storage.claims import take_lease
 from storage.db import transaction
@@ -98,6 +107,11 @@ CHANNEL_REFUSED = "outbox.channel_refused"
 THREAD_NOTE_REFUSED = "outbox.thread_note_refused"
 """Audit action on a mention: Slack refused a note in its card's thread (threads are off in
 that channel), so the note was not delivered."""
+ROUTE_FALLBACK = "outbox.route_fallback"
+"""Audit action on a mention: Slack refused the channel its topic route sent the card to,
+so the card went to the watch's own channel (``_fall_back``)."""
+ROUTED_FROM = "routed_from"
+"""Payload key of a card that fell back from a refused route channel: that channel."""
 OUTBOX_ACTOR = Actor(None, "outbox")
 """Who the audit trail names for what the sender records."""
 
@@ -490,7 +504,8 @@ class OutboxSender:
             if row.kind == KIND_CARD and row.mention_id:
                 mention = session.get(Mention, row.mention_id)
                 if mention is not None:
-                    do_record_card(session, mention, row.channel, ts)
+                    do_record_card(session, mention, row.channel, ts,
+                                   routed_from=row.payload.get(ROUTED_FROM))
             if row.workspace_id in self._pauses:
                 self._resume(session, row.workspace_id)
 
@@ -521,6 +536,8 @@ class OutboxSender:
             self._fail(session, row, str(err), report)
             if err.channel_refused and row.channel[:1] in ("C", "G"):
                 self._channel_refused(session, row, str(err.code))
+                if row.kind == KIND_CARD and row.mention_id is not None:
+                    _fall_back(session, row, str(err.code))
             if err.threads_off and row.kind == KIND_THREAD and row.mention_id is not None:
                 # The channel is rightly not flagged (its alerts arrive), so the mention's
                 # history is the only place the team can learn this note never arrived.
@@ -540,6 +557,11 @@ class OutboxSender:
             record(session, row.workspace_id, OUTBOX_ACTOR, "outbox.card_failed",
                    mention_id=row.mention_id, reason=error,
                    detail={"outbox_id": row.id, "channel": row.channel})
+            mention = session.get(Mention, row.mention_id)
+            if mention is not None:
+                # It needed an alert: without a card it stays open work (the digest, App
+                # Home and the SLA checks count it), and the next action posts it again.
+                mention.alerted = True
 
     def _channel_refused(self, session: Session, row: OutboxMessage, code: str) -> None:
         """Slack refused the channel itself (archived, private without the bot...): every
@@ -625,6 +647,29 @@ class OutboxSender:
                        error=Text(error), waiting=waiting)
         _tell_admins(session, workspace_id, note,
                      f"outbox-resumed:{workspace_id}:{paused_at.isoformat()}")
+
+
+def _fall_back(session: Session, row: OutboxMessage, code: str) -> None:
+    """Slack refused a card's channel for good: when a topic route sent it there, queue it
+    in the routing watches' own channels instead (``route_fallbacks``), each with a note in
+    its thread saying which route failed and why, so the work is seen where the watch's
+    alerts go. The admins' DM about the channel still goes (``_channel_refused``)."""
+    assert row.mention_id is not None
+    language = workspace_language(session, row.workspace_id)
+    for channel in route_fallbacks(session, row.mention_id, row.channel):
+        card = do_enqueue(session, workspace_id=row.workspace_id, kind=KIND_CARD,
+                          channel=channel, mention_id=row.mention_id,
+                          payload={ROUTED_FROM: row.channel},
+                          dedupe_key=card_dedupe_key(row.mention_id, channel))
+        if card is None:
+            continue  # the mention's card is in that channel already, or on its way
+        record(session, row.workspace_id, OUTBOX_ACTOR, ROUTE_FALLBACK,
+               mention_id=row.mention_id, reason=code,
+               detail={"outbox_id": card.id, "channel": channel, "refused": row.channel})
+        do_enqueue(session, workspace_id=row.workspace_id, kind=KIND_THREAD, channel=channel,
+                   mention_id=row.mention_id, every_card=False,
+                   payload=spec_payload(Note.of(language, "outbox.note_route_refused",
+                                                channel=row.channel, error=Text(code))))
 
 
 def refused_channels(session: Session, workspace_id: int) -> dict[str, tuple[datetime, str]]:

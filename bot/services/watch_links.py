@@ -146,11 +146,22 @@ def deciders_in(session: Session, mention_id: int, channel: str) -> list[int]:
     return [watch_id for watch_id in watches if watch_id in decided] or watches
 
 
-def do_record_card(session: Session, mention: Mention, channel: str, ts: str) -> None:
+def route_fallbacks(session: Session, mention_id: int, refused: str) -> list[str]:
+    """Where the mention's card goes when Slack refuses ``refused`` for good: the own
+    channels of the watches (that decided to alert) whose topic route sent it there; none
+    when ``refused`` is their own channel (nothing is left to fall back to)."""
+    watches = deciders_in(session, mention_id, refused)
+    return sorted(set(session.scalars(select(Watch.channel_id).where(
+        Watch.id.in_(watches), Watch.channel_id != refused))))
+
+
+def do_record_card(session: Session, mention: Mention, channel: str, ts: str,
+                   routed_from: str | None = None) -> None:
     """Record a card posted in ``channel``: the links of the watches that alert there
     (``deciders_in``; else the first link) get it and are alerted; the first card is the
-    mention's thread."""
-    watches = deciders_in(session, mention.id, channel)
+    mention's thread. A card that fell back to ``channel`` because Slack refused its topic
+    route's channel ``routed_from`` is the card of the watches routed there."""
+    watches = deciders_in(session, mention.id, routed_from or channel)
     values = {"slack_channel": channel, "slack_ts": ts, "alerted": True}
     result = session.execute(
         update(MentionWatch).where(MentionWatch.mention_id == mention.id,

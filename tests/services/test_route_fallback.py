@@ -1,0 +1,117 @@
+"""A card a topic route sends to a channel Slack refuses for good goes to the watch's own
+channel instead, saying why in its thread, so the work is seen; when no channel takes it,
+the mention still counts as open work (it needed an alert). On SQLite and PostgreSQL,
+against the Slack stand-in (a private channel the bot is not in: ``channel_not_found``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services.actors import CLI
+from bot.services.ingest import do_ingest
+from bot.services.outbox import KIND_CARD, ROUTE_FALLBACK
+from bot.services.reporting.digest import preview_digests
+from bot.services.topic_routes import do_add_route
+from bot.services.watches import do_add_watch, get_watch_by_name
+from bot.services.workflow import do_assign
+from bot.sources.base import Author as FetchedAuthor
+from bot.sources.base import FetchedMention
+from storage.db import transaction
+from storage.models import AuditEvent, Member, Mention, OutboxMessage, Role
+from storage.models_watches import MentionWatch
+from tests.harness.constants import USER_ID
+from tests.harness.slack_standin import SlackStandIn
+from tests.services.test_outbox import Clock, sender_for
+
+NOW = datetime(2026, 11, 21, 15, 30, tzinfo=UTC)
+SOCIAL, BUGS = "C0SOCIAL01", "C0PRODBUG1"
+
+
+def _outage(sessions: sessionmaker[Session], workspace_id: int, count: int) -> None:
+    """acme alerts in #social and routes outages to #product-bugs; ``count`` urgent outage
+    complaints arrive."""
+    with transaction(sessions) as session:
+        session.add(Member(workspace_id=workspace_id, user_id=USER_ID, role=Role.ADMIN.value))
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=SOCIAL)
+    do_add_route(sessions, workspace_id, CLI, watch_name="acme", topic="outage",
+                 channel_id=BUGS)
+    posts = [FetchedMention(
+        network="x", external_id=str(i), url=f"https://x.com/u{i}/status/{i}",
+        text=f"@acme your app is down again, error 500 when I try to log in {i}",
+        author=FetchedAuthor(handle=f"user{i}", followers=300),
+        published_at=NOW - timedelta(minutes=i)) for i in range(1, count + 1)]
+    with transaction(sessions) as session:
+        report = do_ingest(session, get_watch_by_name(session, workspace_id, "acme"), None,
+                           posts, now=NOW)
+    assert report.alerts == count
+
+
+def _digest(sessions: sessionmaker[Session], workspace_id: int) -> tuple[dict[str, int], int]:
+    ((_config, report),) = preview_digests(sessions, workspace_id, now=NOW + timedelta(hours=9),
+                                           channel_id=SOCIAL)
+    return dict(report.open_by_status), report.overdue_count
+
+
+def test_a_card_refused_in_its_route_channel_goes_to_the_watch_channel(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn
+) -> None:
+    _outage(sessions, workspace_id, 2)
+    slack_standin.set_channel(BUGS, is_private=True, is_member=False)
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
+    sender.flush()
+    sender.flush()
+    refused = slack_standin.calls("chat.postMessage", ok=False)
+    assert [call.args["channel"] for call in refused] == [BUGS, BUGS]
+    top = [m for m in slack_standin.messages_in(SOCIAL) if m.get("thread_ts", m["ts"]) == m["ts"]]
+    notes = [m for m in slack_standin.messages_in(SOCIAL) if m.get("thread_ts", m["ts"]) != m["ts"]]
+    assert len(top) == 2 and len(notes) == 2
+    assert all(BUGS in m["text"] and "channel_not_found" in m["text"] for m in notes)
+    assert {m["thread_ts"] for m in notes} == {m["ts"] for m in top}
+    # The admins' DM about the channel still goes.
+    dms = [m for m in slack_standin.calls("chat.postMessage", ok=True)
+           if m.args["channel"] not in (SOCIAL, BUGS)]
+    assert len(dms) == 1 and BUGS in dms[0].args["text"]
+    with sessions() as session:
+        mentions = session.scalars(select(Mention).order_by(Mention.id)).all()
+        assert all(m.alerted and m.slack_channel == SOCIAL for m in mentions)
+        links = session.execute(select(MentionWatch.alerted, MentionWatch.slack_channel)).all()
+        assert links == [(True, SOCIAL), (True, SOCIAL)]
+        assert len(session.scalars(select(AuditEvent).where(
+            AuditEvent.action == ROUTE_FALLBACK)).all()) == 2
+    assert _digest(sessions, workspace_id) == ({"new": 2}, 2)
+    # An action on the mention tries its route's channel again; it is refused again and
+    # the card in #social stays the only one, without a second note.
+    with sessions() as session:
+        first = session.scalars(select(Mention).order_by(Mention.id)).first()
+        assert first is not None
+    do_assign(sessions, workspace_id, CLI, first.id, USER_ID)
+    sender.flush()
+    sender.flush()
+    top = [m for m in slack_standin.messages_in(SOCIAL) if m.get("thread_ts", m["ts"]) == m["ts"]]
+    assert len(top) == 2
+    assert len([m for m in slack_standin.messages_in(SOCIAL)
+                if "channel_not_found" in m["text"]]) == 2
+
+
+def test_a_card_no_channel_takes_still_counts_as_open_work(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn
+) -> None:
+    _outage(sessions, workspace_id, 2)
+    slack_standin.set_channel(BUGS, is_private=True, is_member=False)
+    slack_standin.set_channel(SOCIAL, is_archived=True)
+    sender = sender_for(sessions, slack_standin, Clock())
+    sender.flush()
+    sender.flush()
+    assert slack_standin.messages_in(SOCIAL) == [] and slack_standin.messages_in(BUGS) == []
+    with sessions() as session:
+        cards = session.execute(select(OutboxMessage.channel, OutboxMessage.status).where(
+            OutboxMessage.kind == KIND_CARD).order_by(OutboxMessage.id)).all()
+        assert cards == [(BUGS, "failed"), (BUGS, "failed"),
+                         (SOCIAL, "failed"), (SOCIAL, "failed")]
+        assert all(m.alerted and m.slack_ts is None for m in session.scalars(select(Mention)))
+    # Nothing reached Slack, yet the digest lists them as open, and overdue.
+    assert _digest(sessions, workspace_id) == ({"new": 2}, 2)
