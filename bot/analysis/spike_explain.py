@@ -195,17 +195,22 @@ def explain_spike(
     max_links: int = 5,
     max_authors: int = 5,
     samples: int = 3,
+    authors: Iterable[AuthorActivity] | None = None,
 ) -> SpikeExplanation:
     """Terms, links, loudest negative authors and sample mentions of a spike.
 
     ``mentions`` are those of the spike hour(s); ``baseline`` some earlier mentions of
-    the same watch (a few hundred are plenty) to tell what is new.
+    the same watch (a few hundred are plenty) to tell what is new. ``authors``, when
+    given, is every author's activity over the whole spike (aggregated by the caller) and
+    ranks the negative authors instead of ``mentions``, which may be only a sample.
     """
+    loudest = (rank_authors(authors, limit=max_authors, negative_only=True)
+               if authors is not None else top_negative_authors(mentions, limit=max_authors))
     return SpikeExplanation(
         terms=tuple(
             top_terms([m.text for m in mentions], [m.text for m in baseline], limit=max_terms)
         ),
         links=tuple(top_links(mentions, limit=max_links)),
-        negative_authors=tuple(top_negative_authors(mentions, limit=max_authors)),
+        negative_authors=tuple(loudest),
         samples=tuple(sample_mentions(mentions, count=samples)),
     )

@@ -18,10 +18,11 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.analysis.reach import AuthorActivity
 from bot.analysis.spike_explain import SpikeMention, explain_spike
 from bot.analysis.spikes import (
     HourBucket,
@@ -127,11 +128,17 @@ def _alert(session: Session, event: SpikeEvent, found: list[tuple[Watch, SpikeDe
     watch, decision = hour[0]
     start = decision.start
     ids = [w.id for w, _ in hour]
+    in_hour = (in_watches(ids), Mention.published_at >= start,
+               Mention.published_at < start + timedelta(hours=1))
+    # A big hour has more mentions than the sample: the telling ones (negative, then
+    # reach and engagement) go first, so terms and examples come from what drives it.
     rows = session.execute(
         select(Mention, Author.handle, Author.followers)
         .join(Author, Author.id == Mention.author_id, isouter=True)
-        .where(in_watches(ids), Mention.published_at >= start,
-               Mention.published_at < start + timedelta(hours=1))
+        .where(*in_hour)
+        .order_by(case((Mention.sentiment_label == "negative", 0), else_=1),
+                  func.coalesce(Author.followers, 0).desc(), Mention.engagement.desc(),
+                  Mention.id)
         .limit(SAMPLE_LIMIT)).all()
     baseline_rows = session.scalars(
         select(Mention.text).where(in_watches(ids),
@@ -142,7 +149,8 @@ def _alert(session: Session, event: SpikeEvent, found: list[tuple[Watch, SpikeDe
                       sentiment_label=m.sentiment_label or "neutral", engagement=m.engagement,
                       links=(m.url,), url=m.url, mention_id=str(m.id))
          for m, handle, followers in rows],
-        [SpikeMention(text=text, author="") for text in baseline_rows])
+        [SpikeMention(text=text, author="") for text in baseline_rows],
+        authors=_hour_authors(session, in_hour))
     alert = SpikeAlertSpec.of(watch.name, decision, explanation, _language(workspace),
                               now=now, zone=_zone(workspace),
                               others=tuple(_figures(w.name, d) for w, d in hour[1:]))
@@ -152,6 +160,24 @@ def _alert(session: Session, event: SpikeEvent, found: list[tuple[Watch, SpikeDe
     event.alert_outbox_id = row.id if row is not None else None
     if now >= start + timedelta(hours=1):
         event.reported_hour = start  # the alert already shows the whole hour
+
+
+def _hour_authors(session: Session, in_hour: tuple[ColumnElement[bool], ...]
+                  ) -> list[AuthorActivity]:
+    """Every author with a negative mention among those matching ``in_hour``, with their
+    mentions, negative ones, reach and engagement over all of them (summed in SQL, not
+    over a sample). Handles are grouped case-insensitively, as the alert shows them;
+    mentions without a stored author name nobody and are left out."""
+    negative = func.sum(case((Mention.sentiment_label == "negative", 1), else_=0))
+    rows = session.execute(
+        select(func.min(Author.handle), func.max(Author.followers), func.count(), negative,
+               func.sum(case((Mention.engagement > 0, Mention.engagement), else_=0)))
+        .select_from(Mention).join(Author, Author.id == Mention.author_id)
+        .where(*in_hour)
+        .group_by(func.lower(Author.handle)).having(negative > 0)).all()
+    return [AuthorActivity(handle=handle, followers=followers, mentions=int(total),
+                           negative=int(negatives), engagement=int(engagement or 0))
+            for handle, followers, total, negatives, engagement in rows]
 
 
 def _language(workspace: Workspace | None) -> str:

@@ -154,3 +154,36 @@ def test_the_alert_names_the_hour_in_the_workspaces_zone(
         text, _ = render_payload(alert.payload)
     assert "40 mentions on 20 Nov, 15:00–16:00 (Europe/Paris) vs 2.0 usual" in text
     assert "this hour" not in text
+
+
+def test_the_loudest_negative_authors_count_the_whole_hour(
+    sessions: sessionmaker[Session], workspace_id: int
+) -> None:
+    """600 angry mentions from small accounts, then one from a 2M account (last by id): the
+    alert names it among the loudest and quotes it, whatever the database's row order."""
+    watch_id = fill(sessions, workspace_id)
+    hour = NOW.replace(minute=0)
+    with transaction(sessions) as session:
+        small = [Author(workspace_id=workspace_id, network="x", handle=f"small{n}",
+                        followers=50) for n in range(60)]
+        big = Author(workspace_id=workspace_id, network="x", handle="bignews",
+                     followers=2_000_000)
+        session.add_all([*small, big])
+        session.flush()
+        rows = [(small[i % 60].id, f"acme broke my order again {i}") for i in range(600)]
+        rows.append((big.id, "Acme customers report a week-long outage"))
+        session.execute(insert(Mention), [
+            {"workspace_id": workspace_id, "watch_id": watch_id, "author_id": author_id,
+             "network": "x", "external_id": f"wave{i}", "url": f"https://x.com/s/{i}",
+             "priority": 10, "status": "new", "published_at": hour + timedelta(seconds=i),
+             "text": text, "sentiment_label": "negative"}
+            for i, (author_id, text) in enumerate(rows)])
+    report = check_watch(sessions, watch_id, NOW)
+    assert report is not None and report.decision.total == 641
+    with sessions() as session:
+        alert = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.kind == KIND_POST)).one()
+        spike = alert.payload["spike"]
+    # loud's 40 mentions at 90k weigh a little more than one post at 2M (reach.influence).
+    assert spike["authors"][:2] == [["loud", 90_000], ["bignews", 2_000_000]]
+    assert spike["samples"][0][:2] == ["bignews", "Acme customers report a week-long outage"]
