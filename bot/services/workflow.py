@@ -377,15 +377,36 @@ def do_save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Act
         raise ServiceError("workflow.empty_draft")
     if len(text) > MAX_DRAFT:
         raise ServiceError("workflow.draft_too_long", limit=str(MAX_DRAFT))
-    account = None
-    if users is not None and actor.user_id and _unowned(sessions, workspace_id, mention_id):
-        account = assignees.check_account(users, actor.user_id)
+    account = drafter_account(sessions, workspace_id, actor, mention_id, users)
     try:
         return _save_draft(sessions, workspace_id, actor, mention_id, text, origin,
                            link_allowlist, account)
     except IntegrityError:
         # Someone saved a draft of this mention at the same moment.
         raise ServiceError("workflow.conflict", id=str(mention_id)) from None
+
+
+def drafter_account(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+                    mention_id: int, users: UserDirectory | None) -> SlackAccount | None:
+    """Before any transaction: what Slack's directory ``users`` says about ``actor`` when
+    their draft would make them the owner of the mention (nobody owns it), refusing whom
+    Assign would refuse (``assignees.check_account``). None when they would take nothing,
+    or Slack is not asked or could not answer."""
+    if users is None or not actor.user_id or not _unowned(sessions, workspace_id, mention_id):
+        return None
+    return assignees.check_account(users, actor.user_id)
+
+
+def check_drafter(session: Session, workspace_id: int, actor: Actor, mention: Mention,
+                  account: SlackAccount | None) -> bool:
+    """Whether ``actor``'s draft makes them the owner of ``mention`` (nobody owns it), in
+    which case they are checked as anyone given it (``assignees.check_can_work``, with
+    ``account`` from :func:`drafter_account`): a guest no admin gave a role is refused."""
+    if mention.assignee_user_id is not None or not actor.user_id:
+        return False
+    assignees.check_can_work(session, workspace_id, actor.user_id, RULES["draft"].role,
+                             account, actor_user_id=actor.user_id)
+    return True
 
 
 def _unowned(sessions: sessionmaker[Session], workspace_id: int, mention_id: int) -> bool:
@@ -405,10 +426,8 @@ def _save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
         mention = _load(session, workspace_id, mention_id)
         rule = _check(session, workspace_id, actor, "draft", mention)
         values: dict[str, Any] = {}
-        if mention.assignee_user_id is None and actor.user_id:
+        if check_drafter(session, workspace_id, actor, mention, account):
             # The drafter takes the mention: whom Assign would refuse may not take it so.
-            assignees.check_can_work(session, workspace_id, actor.user_id, rule.role,
-                                     account, actor_user_id=actor.user_id)
             values["assignee_user_id"] = actor.user_id
         risk = check_draft(text, network=mention.network, mention_text=mention.text,
                            link_allowlist=link_allowlist or [])
