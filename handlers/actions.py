@@ -107,7 +107,8 @@ def card_button(runtime: Runtime, click: Click) -> None:
         return
     mention_id = target.mention_id
     if name == "draft":
-        open_draft_editor(runtime, client, ctx, editor_context(runtime, ctx, mention_id),
+        open_draft_editor(runtime, client, ctx,
+                          editor_context(runtime, ctx, mention_id, client),
                           body["trigger_id"])
         return
     if name in {"assign", "reject"}:

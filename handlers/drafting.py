@@ -20,6 +20,7 @@ from bot.services.ratelimit import LLM_DRAFT
 from bot.services.suggestions import suggest_reply, suggested_context
 from bot.slack.modals import build_draft_modal, suggestion_text
 from bot.slack.opportunity_blocks import build_opportunity_draft_modal
+from bot.slack.users import SlackUserDirectory
 from handlers.context import UserContext, view_metadata
 
 if TYPE_CHECKING:  # handlers.buttons imports the commands, which import this module
@@ -28,11 +29,16 @@ if TYPE_CHECKING:  # handlers.buttons imports the commands, which import this mo
 log = logging.getLogger(__name__)
 
 
-def editor_context(runtime: Runtime, ctx: UserContext, mention_id: int) -> DraftContext:
+def editor_context(runtime: Runtime, ctx: UserContext, mention_id: int,
+                   client: WebClient | None = None) -> DraftContext:
     """What the editor opens with, if the user may draft a reply to the mention now (the
-    explanation otherwise): one load of the mention for the check and the editor."""
+    explanation otherwise): one load of the mention for the check and the editor. With
+    ``client``, Slack is asked about the user (one users.info) when their draft would make
+    them the owner, as saving it would."""
+    users = SlackUserDirectory(client) if client is not None else None
     return draft_context(runtime.sessions, ctx.workspace_id, mention_id,
-                         link_allowlist=runtime.settings.reply_link_domains, actor=ctx.actor)
+                         link_allowlist=runtime.settings.reply_link_domains, actor=ctx.actor,
+                         users=users)
 
 
 def open_draft_editor(runtime: Runtime, client: WebClient, ctx: UserContext,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.messages.delivery import UserDirectory
 from bot.replies.limits import measure
 from bot.replies.risk import check_draft
 from bot.replies.templates import choose_template, render_template
@@ -18,7 +19,14 @@ from bot.services.actors import Actor
 from bot.services.cases import latest_customer_post
 from bot.services.errors import ServiceError
 from bot.services.voice import custom_templates
-from bot.services.workflow import MAX_DRAFT, current_draft, load_mention, require_action
+from bot.services.workflow import (
+    MAX_DRAFT,
+    check_drafter,
+    current_draft,
+    drafter_account,
+    load_mention,
+    require_action,
+)
 from storage.models import DraftOrigin, Mention, Workspace
 
 
@@ -43,18 +51,26 @@ class DraftContext:
 
 def draft_context(sessions: sessionmaker[Session], workspace_id: int, mention_id: int, *,
                   link_allowlist: list[str] | None = None,
-                  actor: Actor | None = None) -> DraftContext:
+                  actor: Actor | None = None,
+                  users: UserDirectory | None = None) -> DraftContext:
     """The current draft if there is one, else a template chosen by intent and language
     (see the module docstring). A follow-up's id opens its case's mention.
 
     With ``actor``: only if they may draft a reply to the mention now (the explanation
-    otherwise), checked on the same load. A draft longer than the editor holds (saved
-    before drafts were capped) is refused with the way to replace it, not cut.
+    otherwise), checked on the same load. As saving would make them the owner of a
+    mention nobody owns, they are checked then as saving checks them (Slack's directory
+    ``users``, when there is one, and roles), so a guest no admin gave a role is told
+    before typing a reply, not after. A draft longer than the editor holds (saved before
+    drafts were capped) is refused with the way to replace it, not cut.
     """
+    account = (drafter_account(sessions, workspace_id, actor, mention_id, users)
+               if actor is not None else None)
     with sessions() as session:
         mention: Mention = (require_action(session, workspace_id, actor, mention_id, "draft")
                             if actor is not None
                             else load_mention(session, workspace_id, mention_id))
+        if actor is not None:
+            check_drafter(session, workspace_id, actor, mention, account)
         workspace = session.get(Workspace, workspace_id)
         brand = str((workspace.settings or {}).get("brand_name") or "") if workspace else ""
         author = mention.author.name or mention.author.handle if mention.author else ""

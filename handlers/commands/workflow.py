@@ -219,7 +219,7 @@ def cmd_draft(request: CommandRequest, runtime: Runtime) -> Reply:
             link_allowlist=runtime.settings.reply_link_domains, users=users)
         return Reply(outcome.message(request.language))
     ctx = UserContext(workspace_id, request.user_id, request.language, request.actor)
-    context = editor_context(runtime, ctx, mention_id)
+    context = editor_context(runtime, ctx, mention_id, request.client)
 
     def open_editor() -> None:
         try:

@@ -14,8 +14,8 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from storage.models import Draft, Mention
-from tests.e2e.conftest import VigieApp, eventually, start_vigie
-from tests.e2e.test_workflow import GUEST, GUEST_SELF_REFUSAL, card, seed, status
+from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually, start_vigie
+from tests.e2e.test_workflow import GUEST, GUEST_SELF_REFUSAL, card, grant, seed, status
 from tests.harness.constants import USER_ID
 from tests.harness.slack_standin import SlackStandIn
 
@@ -133,17 +133,20 @@ def test_use_this_suggestion_puts_it_in_the_editor(vigie_llm: VigieApp,
 
 def test_a_slack_guest_saving_the_llm_suggestion_is_not_made_assignee(
         vigie_llm: VigieApp, httpserver: HTTPServer) -> None:
-    """The LLM's draft, used and saved by a Slack guest no admin gave a role, would make the
-    guest the assignee of a mention nobody owns: refused under the field in the words an
-    assignment uses, nothing saved."""
+    """The LLM's draft, used and saved by a Slack guest whose role an admin took away while
+    the editor was open, would make the guest the assignee of a mention nobody owns:
+    refused under the field in the words an assignment uses, nothing saved."""
     FakeLLM(httpserver, "Hi Ana, we are on it.")
     vigie = vigie_llm
     vigie.standin.set_user(GUEST, name="guest", guest="single")
     mention_id = seed(vigie)
+    grant(vigie, GUEST, "agent")  # without a role, the editor would not open at all
     vigie.slack.block_action("vigie.draft", message_ts=card(vigie, mention_id)["ts"],
                              user_id=GUEST)
     view_id = vigie.standin.wait_for("views.open", timeout=15)[-1].response["view"]["id"]
     vigie.standin.wait_for("views.update", timeout=15)
+    assert "default role" in vigie.slack.slash_command(
+        f"role remove <@{GUEST}|x>", user_id=ADMIN_ID).json()["text"]
     vigie.slack.block_action("vigie.draft_suggestion", view_id=view_id, user_id=GUEST)
     vigie.standin.wait_for("views.update", count=2, timeout=15)
     block_id, shown = _input(vigie, view_id)

@@ -15,7 +15,7 @@ from bot.services.actors import CLI
 from bot.services.errors import ServiceError
 from bot.services.outbox import KIND_CARD, do_enqueue
 from storage.db import transaction
-from storage.models import Approval, AuditEvent, Author, Draft, Mention, Watch
+from storage.models import Approval, AuditEvent, Author, Draft, Mention, Watch, Workspace
 from tests.e2e.conftest import ADMIN_ID, VigieApp
 from tests.harness.blockkit_limits import validate_blocks
 from tests.harness.constants import BOT_USER_ID, CHANNEL_ID, OTHER_USER_ID, TEAM_ID, USER_ID
@@ -528,17 +528,41 @@ def _drafts(vigie: VigieApp, mention_id: int) -> int:
 
 def test_a_slack_guest_cannot_take_a_mention_by_drafting_a_reply(vigie: VigieApp) -> None:
     """Drafting a reply to a mention nobody owns makes the drafter its assignee: a guest no
-    admin gave a role is refused there as when assigning themselves (`/cm draft ID text`,
-    the editor's Save), in the same words, and nothing is saved. A mention someone already
+    admin gave a role is refused as when assigning themselves, in the same words, when
+    they ask for the editor (the card's Draft reply, `/cm draft ID`: one users.info, no
+    editor to type into for nothing) and when they save (`/cm draft ID text`, the editor's
+    Save, for a role taken away meanwhile); nothing is saved. A mention someone already
     owns stays theirs (no look-up); with a grant, the guest's draft takes it."""
     mention_id = seed(vigie)
     vigie.standin.set_user(GUEST, name="guest", guest="multi")
+
+    def looked_up() -> int:  # users.info about the guest for an assignment, not a locale
+        return len([c for c in vigie.standin.calls("users.info")
+                    if c.args.get("user") == GUEST and not c.args.get("include_locale")])
+
     by_command = vigie.slack.slash_command(f"draft {mention_id} Sorry Ana, we're on it.",
                                            user_id=GUEST).json()["text"]
     assert by_command == GUEST_SELF_REFUSAL
+    # The card's Draft reply: refused on the click, before any editor opens.
+    asked = looked_up()
     vigie.slack.block_action("vigie.draft", message_ts=card(vigie, mention_id)["ts"],
                              user_id=GUEST)
-    opened = vigie.standin.wait_for("views.open")[-1]
+    vigie.standin.wait_until(lambda standin: len(standin.responses()) > 0, timeout=15)
+    told = vigie.standin.responses()[-1]
+    assert (told["text"], told["response_type"]) == (GUEST_SELF_REFUSAL, "ephemeral")
+    assert told.get("replace_original") is False
+    assert looked_up() == asked + 1
+    # `/cm draft ID` (the editor by command): the same refusal, and no editor after it.
+    assert vigie.slack.slash_command(f"draft {mention_id}",
+                                     user_id=GUEST).json()["text"] == GUEST_SELF_REFUSAL
+    assert vigie.standin.calls("views.open") == []
+    # A role taken away while the editor is open: its Save still refuses.
+    grant(vigie, GUEST, "agent")
+    vigie.slack.block_action("vigie.draft", message_ts=card(vigie, mention_id)["ts"],
+                             user_id=GUEST)
+    opened = vigie.standin.wait_for("views.open", timeout=15)[-1]
+    removed = vigie.slack.slash_command(f"role remove <@{GUEST}|x>", user_id=ADMIN_ID).json()
+    assert "has the default role again" in removed["text"], removed
     (field,) = [b for b in opened.args["view"]["blocks"] if b["type"] == "input"]
     vigie.standin.type_into(opened.response["view"]["id"], field["block_id"], "text",
                             "Sorry Ana, we're on it.")
@@ -550,14 +574,12 @@ def test_a_slack_guest_cannot_take_a_mention_by_drafting_a_reply(vigie: VigieApp
     assert _drafts(vigie, mention_id) == 0
     # Owned by a member: the guest's draft assigns nobody, so Slack is not asked.
     vigie.slack.slash_command(f"assign {mention_id} <@{USER_ID}|alice>")
-
-    def looked_up() -> int:  # users.info about the guest for an assignment, not a locale
-        return len([c for c in vigie.standin.calls("users.info")
-                    if c.args.get("user") == GUEST and not c.args.get("include_locale")])
-
     asked = looked_up()
     assert "saved" in vigie.slack.slash_command(f"draft {mention_id} Sorry Ana, on it.",
                                                 user_id=GUEST).json()["text"]
+    vigie.slack.block_action("vigie.draft", message_ts=card(vigie, mention_id)["ts"],
+                             user_id=GUEST)
+    vigie.standin.wait_for("views.open", count=2, timeout=15)
     assert looked_up() == asked
     assert assigned_to(vigie, mention_id) == USER_ID
     # With a role an admin gave them, the guest's draft takes a mention nobody owns.
@@ -566,6 +588,25 @@ def test_a_slack_guest_cannot_take_a_mention_by_drafting_a_reply(vigie: VigieApp
     assert "saved" in vigie.slack.slash_command(f"draft {other} Sorry Bob, on it.",
                                                 user_id=GUEST).json()["text"]
     assert assigned_to(vigie, other) == GUEST
+
+
+def test_a_slack_guest_is_refused_the_draft_editor_in_french(vigie_sqlite: VigieApp) -> None:
+    """In a French workspace, the refusal on the card's Draft reply is the French one."""
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    with transaction(vigie.runtime.sessions) as session:
+        workspace = vigie.runtime.workspaces.ensure(TEAM_ID)
+        row = session.get(Workspace, workspace.id)
+        assert row is not None
+        row.locale = "fr"
+    vigie.standin.set_user(GUEST, name="invite", guest="single", locale="fr-FR")
+    vigie.slack.block_action("vigie.draft", message_ts=card(vigie, mention_id)["ts"],
+                             user_id=GUEST)
+    vigie.standin.wait_until(lambda standin: len(standin.responses()) > 0, timeout=15)
+    told = vigie.standin.responses()[-1]
+    assert told["text"].startswith("Votre compte est un compte invité dans cet espace Slack")
+    assert told["response_type"] == "ephemeral"
+    assert vigie.standin.calls("views.open") == []
 
 
 def test_assign_goes_on_when_slack_cannot_say_who_the_user_is(vigie_sqlite: VigieApp) -> None:
