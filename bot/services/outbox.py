@@ -271,7 +271,8 @@ class OutboxSender:
         self._clock = clock
         self._monotonic = monotonic
         self._sleep = sleep
-        self._last_sent: dict[str, float] = {}
+        self._free_at: dict[str, float] = {}
+        """Channel -> when (``monotonic``) this sender may send to it again."""
         self._flush_lock = threading.Lock()
         self._pauses: dict[int, datetime] = {}
         """Paused workspaces -> when to probe, as read at the start of the flush."""
@@ -352,13 +353,13 @@ class OutboxSender:
             # An earlier row of this channel waits for its retry: later ones wait too.
             blocked.add(channel)
             return True
-        elapsed = self._monotonic() - self._last_sent.get(channel, float("-inf"))
-        if elapsed < self._interval:
+        wait_for = self._free_at.get(channel, float("-inf")) - self._monotonic()
+        if wait_for > 0:
             if not wait:
                 blocked.add(channel)
                 report.deferred += 1
                 return True
-            self._sleep(self._interval - elapsed)
+            self._sleep(wait_for)
         if not self._send_one(row_id, report):
             # Keep per-channel order: nothing after a row that must wait for a retry.
             blocked.add(channel)
@@ -445,7 +446,7 @@ class OutboxSender:
                 if failed is not None:
                     self._fail(session, failed, _unrenderable(err), report)
             return True
-        self._last_sent[message.channel] = self._monotonic()
+        self._free_at[message.channel] = self._monotonic() + self._interval
         self._record_success(row_id, ts)
         report.sent += 1
         return True
@@ -487,7 +488,7 @@ class OutboxSender:
                 team_id=payload.get("team_id"))
         except DeliveryError as err:
             return self._record_failure(row_id, err, report)
-        self._last_sent[channel] = self._monotonic()
+        self._free_at[channel] = self._monotonic() + self._interval
         self._record_success(row_id, "")
         report.sent += 1
         return True
