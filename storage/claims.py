@@ -15,6 +15,7 @@ from sqlalchemy import Integer, Select, cast, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from storage.dialect import is_postgresql
+from storage.upserts import insert_or_skip
 
 QueryT = TypeVar("QueryT", bound=Select[Any])
 
@@ -43,6 +44,38 @@ def take_lease(session: Session, model: Any, row_id: int, *, pending: str, attem
         .values(attempts=attempts + 1, next_attempt_at=until)
         .execution_options(synchronize_session=False))
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def take_slot(session: Session, model: Any, key: dict[str, Any], *, now: datetime,
+              until: datetime) -> datetime | None:
+    """Take the slot of ``key`` in a pacing table (``model`` has ``next_at``): move its
+    ``next_at`` to ``until`` by compare-and-set, only if it is not after ``now`` (a new key
+    is inserted). None when taken; otherwise when the slot frees, as another worker took it.
+
+    On PostgreSQL the loser's UPDATE waits for the winner's row lock, then finds the slot
+    taken; on SQLite write transactions are serial (``BEGIN IMMEDIATE``).
+    """
+    matches = [getattr(model, name) == value for name, value in key.items()]
+    moved = session.execute(
+        update(model).where(*matches, model.next_at <= now).values(next_at=until)
+        .execution_options(synchronize_session=False))
+    if moved.rowcount == 1:  # type: ignore[attr-defined]
+        return None
+    # RETURNING, not rowcount: drivers differ in what an INSERT's rowcount says.
+    added = session.execute(insert_or_skip(session, model).values(**key, next_at=until)
+                            .returning(model.next_at))
+    if added.first() is not None:
+        return None
+    frees: datetime | None = session.scalar(select(model.next_at).where(*matches))
+    return frees if frees is not None else now
+
+
+def push_slot(session: Session, model: Any, key: dict[str, Any], until: datetime) -> None:
+    """Make the slot of ``key`` in a pacing table free no earlier than ``until``."""
+    session.execute(
+        update(model).where(*[getattr(model, name) == value for name, value in key.items()],
+                            model.next_at < until).values(next_at=until)
+        .execution_options(synchronize_session=False))
 
 
 def advisory_lock(session: Session, key: int, sub_key: int, *, exclusive: bool) -> None:

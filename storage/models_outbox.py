@@ -29,3 +29,18 @@ class OutboxPause(Base):
     """Deliveries tried since the pause began, each refused for the same reason."""
     last_probe_at: Mapped[datetime | None]
     next_probe_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboxPace(Base):
+    """When each channel may next be sent a message: the per-channel pace every sender of
+    every process shares (see ``bot.services.outbox``). A row appears with a channel's first
+    message; a sender takes a slot by moving ``next_at`` forward (``storage.claims.take_slot``).
+    """
+
+    __tablename__ = "outbox_pace"
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_at: Mapped[datetime]
+    """No message goes to the channel before this time."""

@@ -1,6 +1,21 @@
 """The transactional outbox: what must reach Slack is written with the change that needs it,
 then delivered here, in order per channel, at most about one message per second per channel.
 
+The pace is kept in the database (``outbox_pace``: per workspace and channel, the time the
+next message may go), because every process sends: each worker of ``vigie web`` (cards
+update right after a click) and ``vigie worker``. A sender takes the channel's slot in the
+transaction that claims the row, by compare-and-set (``storage.claims.take_slot``: move
+``next_at`` forward only if it is not in the future), so of two senders only one wins it;
+on PostgreSQL the loser waits for the winner's row lock and then finds the slot taken, on
+SQLite write transactions are serial. When Slack has answered, the slot is pushed to the
+answer's time plus the interval. The loser leaves the channel for its next flush (or sleeps,
+with ``wait``), and remembers in memory when the channel frees, so the one-second tick
+reads no row of it before then: the single-process path costs one UPDATE per message sent.
+Making one process "the sender" (a lease with expiry) was the other way: it would hold a
+web-only deployment's cards back while a lease expires, and delay every card update after
+a click until the sender's next tick. The pace uses the sender's wall clock, like the
+leases: the processes' clocks are taken to agree (NTP) to well under the interval.
+
 A delivery attempt is recorded (committed) before Slack is called, and every message carries
 metadata naming its outbox row; a row retried after a crash is first looked up in the channel,
 so a crash between "posted" and "recorded" never posts twice. A row whose last attempt Slack
@@ -67,7 +82,7 @@ from bot.services.watch_links import (
     route_fallbacks,
 )
 from bot.services.workspaces import workspace_language
-from storage.claims import take_lease
+from storage.claims import push_slot, take_lease, take_slot
 from storage.db import transaction
 from storage.models import (
     AuditEvent,
@@ -80,7 +95,8 @@ from storage.models import (
     Workspace,
     utcnow,
 )
-from storage.models_outbox import OutboxPause
+from storage.models_base import as_utc
+from storage.models_outbox import OutboxPace, OutboxPause
 from storage.models_topics import TopicRoute
 
 log = logging.getLogger(__name__)
@@ -112,6 +128,11 @@ ROUTE_FALLBACK = "outbox.route_fallback"
 so the card went to the watch's own channel (``_fall_back``)."""
 ROUTED_FROM = "routed_from"
 """Payload key of a card that fell back from a refused route channel: that channel."""
+MAX_PACE_WAITS = 10
+"""How many times a waiting flush (``wait=True``) sleeps for a channel other senders keep
+taking before it leaves the row to a later flush."""
+MIN_PACE_WAIT = 0.01
+"""Shortest wait for a busy channel, so that clocks a hair apart do not spin."""
 OUTBOX_ACTOR = Actor(None, "outbox")
 """Who the audit trail names for what the sender records."""
 
@@ -147,6 +168,18 @@ Renderer = Callable[[Session, OutboxMessage], OutgoingMessage | None]
 
 class NotReady(Exception):
     """The row cannot be sent yet (its card is not posted); try again on a later flush."""
+
+
+class ChannelBusy(Exception):
+    """Another sender took the channel's slot: it is free again in ``seconds``."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"channel busy for {seconds:.3f}s")
+        self.seconds = seconds
+
+
+def _pace_key(row: OutboxMessage) -> dict[str, Any]:
+    return {"workspace_id": row.workspace_id, "channel": row.channel}
 
 
 def _tell_admins(session: Session, workspace_id: int, note: Note, key: str) -> None:
@@ -360,9 +393,23 @@ class OutboxSender:
                 report.deferred += 1
                 return True
             self._sleep(wait_for)
-        if not self._send_one(row_id, report):
-            # Keep per-channel order: nothing after a row that must wait for a retry.
-            blocked.add(channel)
+        for _ in range(MAX_PACE_WAITS):
+            try:
+                sent_or_settled = self._send_one(row_id, report)
+            except ChannelBusy as busy:
+                # Another sender took the channel's slot: see the module docstring.
+                self._free_at[channel] = self._monotonic() + busy.seconds
+                if wait:
+                    self._sleep(busy.seconds)
+                    continue
+                sent_or_settled = False
+                report.deferred += 1
+            if not sent_or_settled:
+                # Keep per-channel order: nothing after a row that must wait.
+                blocked.add(channel)
+            return True
+        blocked.add(channel)
+        report.deferred += 1
         return True
 
     def _send_one(self, row_id: int, report: FlushReport) -> bool:
@@ -379,6 +426,7 @@ class OutboxSender:
             if row.kind == KIND_CHART and not self.draws_charts:
                 return False  # left, with what follows in its channel, to the worker
             if row.kind in (KIND_UPLOAD, KIND_CHART):
+                self._take_slot(session, row)
                 if not self._claim(session, row):
                     return False
                 upload = (row.channel, {**row.payload, "team_id": team})
@@ -410,6 +458,7 @@ class OutboxSender:
                 message = replace(message, team_id=team)
                 previous_attempts = row.attempts
                 not_posted = (row.last_error or "").startswith(NOT_POSTED)
+                self._take_slot(session, row)
                 if not self._claim(session, row):
                     return False
                 if not_posted:
@@ -450,6 +499,18 @@ class OutboxSender:
         self._record_success(row_id, ts)
         report.sent += 1
         return True
+
+    def _take_slot(self, session: Session, row: OutboxMessage) -> None:
+        """Take the next slot of the row's channel, shared by every sender through the
+        database; ChannelBusy (rolling back the caller's transaction) when another sender
+        holds it."""
+        if self._interval <= 0:
+            return
+        now = self._clock()
+        frees = take_slot(session, OutboxPace, _pace_key(row), now=now,
+                          until=now + timedelta(seconds=self._interval))
+        if frees is not None:
+            raise ChannelBusy(max((as_utc(frees) - now).total_seconds(), MIN_PACE_WAIT))
 
     def _claim(self, session: Session, row: OutboxMessage) -> bool:
         """Take the row with a compare-and-set: False if another sender took it first.
@@ -502,6 +563,10 @@ class OutboxSender:
             row.result_ts = ts
             row.sent_at = self._clock()
             row.last_error = None
+            if self._interval > 0:
+                # The pace counts from Slack's answer, as a sender waiting for it would.
+                push_slot(session, OutboxPace, _pace_key(row),
+                          row.sent_at + timedelta(seconds=self._interval))
             if row.kind == KIND_CARD and row.mention_id:
                 mention = session.get(Mention, row.mention_id)
                 if mention is not None:

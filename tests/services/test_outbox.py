@@ -187,11 +187,17 @@ def test_per_channel_interval(sessions: sessionmaker[Session], workspace_id: int
     enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["1", "2", "3"])
     ticks = iter([0.0, 0.0, 0.2, 0.2, 0.2, 0.2])
     sleeps: list[float] = []
-    sender = sender_for(sessions, slack_standin, Clock())
+    clock = Clock()
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock.now += timedelta(seconds=seconds)
+
+    sender = sender_for(sessions, slack_standin, clock)
     sender._interval = 1.0
     sender._monotonic = lambda: next(ticks, 5.0)
     assert sender.flush().sent == 1  # the second waits for the next flush
-    sender._sleep = sleeps.append
+    sender._sleep = sleep
     assert sender.flush(wait=True).sent == 2
     assert sleeps and all(0 < s <= 1.0 for s in sleeps)
 

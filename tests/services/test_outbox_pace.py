@@ -1,0 +1,111 @@
+"""The per-channel pace holds across senders: two processes (``vigie web`` and ``vigie
+worker``, or two workers of ``vigie web``) together send a channel no more than one
+message per interval, on SQLite and PostgreSQL.
+
+The bounds come from the pace alone: a sender takes a channel's slot only once the
+previous message's answer is recorded plus the interval, so two posts that reach Slack
+closer than the interval mean two senders ignored each other. The tolerance covers clock
+resolution, not scheduling luck.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from itertools import pairwise
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import load_settings
+from bot.services.outbox import OutboxSender
+from bot.slack.client import build_web_client
+from bot.slack.notifier import SlackNotifier
+from storage.db import make_engine, make_session_factory
+from tests.harness.constants import BOT_TOKEN, CHANNEL_ID
+from tests.harness.slack_standin import SlackStandIn
+from tests.resilience.support import child_env, start_child, stop
+from tests.services.test_outbox import enqueue_posts
+
+PACE = 0.5
+"""Seconds between two messages to one channel (1.0 in production; shorter here)."""
+MESSAGES = 6
+TOLERANCE = 0.8
+"""Fraction of the pace two consecutive posts must at least be apart."""
+CHILD = "tests/services/pace_child.py"
+
+
+def post_times(standin: SlackStandIn, channel: str) -> list[float]:
+    """When each post to ``channel`` reached the stand-in, in order."""
+    return sorted(call.at for call in standin.calls("chat.postMessage", ok=True)
+                  if call.args.get("channel") == channel)
+
+
+def assert_paced(times: list[float]) -> None:
+    """Every message was delivered, never two closer than the pace (with tolerance), so
+    that in any window of N paces at most N + 1 went out."""
+    assert len(times) == MESSAGES, times
+    gaps = [later - earlier for earlier, later in pairwise(times)]
+    assert min(gaps) >= PACE * TOLERANCE, [round(gap, 3) for gap in gaps]
+    window = 2 * PACE
+    for start in times:
+        assert sum(start <= t < start + window for t in times) <= 3, times
+
+
+def test_two_senders_share_the_pace_of_a_channel(
+    db_url: str, sessions: sessionmaker[Session], workspace_id: int,
+    slack_standin: SlackStandIn,
+) -> None:
+    """Two senders, each with its own engine as in its own process, flushing often."""
+    enqueue_posts(sessions, workspace_id, CHANNEL_ID, [f"card {i}" for i in range(MESSAGES)])
+    settings = load_settings(slack_bot_token=BOT_TOKEN, slack_api_url=slack_standin.base_url)
+    engines = [make_engine(db_url) for _ in range(2)]
+    senders = [OutboxSender(make_session_factory(engine),
+                            SlackNotifier(build_web_client(settings, for_outbox=True)),
+                            per_channel_interval=PACE) for engine in engines]
+    deadline = time.monotonic() + MESSAGES * PACE + 20
+    errors: list[BaseException] = []
+
+    def run(sender: OutboxSender) -> None:
+        try:
+            while sender.pending_count() and time.monotonic() < deadline:
+                sender.flush()
+                time.sleep(0.02)
+        except BaseException as err:  # noqa: BLE001  (reported by the test thread)
+            errors.append(err)
+
+    threads = [threading.Thread(target=run, args=(sender,)) for sender in senders]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        for engine in engines:
+            engine.dispose()
+    assert not errors, errors
+    assert_paced(post_times(slack_standin, CHANNEL_ID))
+
+
+def test_two_processes_share_the_pace_of_a_channel(
+    db_url: str, sessions: sessionmaker[Session], workspace_id: int,
+    slack_standin: SlackStandIn, tmp_path: Path,
+) -> None:
+    """Two sender processes started together, as ``vigie web`` and ``vigie worker``."""
+    enqueue_posts(sessions, workspace_id, CHANNEL_ID, [f"card {i}" for i in range(MESSAGES)])
+    env = child_env(db_url, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=slack_standin.base_url)
+    go, log = tmp_path / "go", tmp_path / "senders.log"
+    children = [start_child([CHILD, str(PACE), str(go)], env, log) for _ in range(2)]
+    try:
+        deadline = time.monotonic() + 60
+        while log.read_text().count("ready") < 2:
+            assert time.monotonic() < deadline, log.read_text()[-2000:]
+            assert all(child.poll() is None for child in children), log.read_text()[-2000:]
+            time.sleep(0.05)
+        go.touch()
+        codes = [child.wait(timeout=MESSAGES * PACE + 60) for child in children]
+    finally:
+        for child in children:
+            stop(child)
+    assert codes == [0, 0], log.read_text()[-2000:]
+    assert_paced(post_times(slack_standin, CHANNEL_ID))
