@@ -419,3 +419,32 @@ def test_static_embedding_wordpiece_cuts_run_time_tokens_as_bert_does() -> None:
     assert pieces(["unaffablex", "zzz"]) == [ids["[UNK]"], ids["[UNK]"]]
     # The cache answers a token seen before with the same pieces.
     assert pieces(["Unaffable"]) == [ids["un"], ids["##aff"], ids["##able"]]
+
+
+def test_distill_mlp_student_weighs_classes_as_the_linear_student_and_sharpens() -> None:
+    pytest.importorskip("sklearn", reason="training needs scikit-learn (train extra)")
+    import numpy as np
+    import scipy.sparse as sp
+    from sklearn.utils.class_weight import compute_class_weight
+
+    from bot.analysis.training.cv_distill import MLPStudent, _class_weights, sharpen
+
+    # Gold rows (weight 1) and soft rows (target p, weight w) weigh the classes as the
+    # linear student's doubled rows (complaint at w*p, not at w*(1-p)) do in scikit-learn.
+    target = np.array([1.0, 0.0, 0.0, 0.9, 0.2])
+    weight = np.array([1.0, 1.0, 1.0, 0.5, 0.5])
+    doubled_y = np.array([1, 0, 0, 1, 1, 0, 0])
+    doubled_w = np.array([1.0, 1.0, 1.0, 0.45, 0.1, 0.05, 0.4])
+    expected = compute_class_weight("balanced", classes=np.array([0, 1]), y=doubled_y,
+                                    sample_weight=doubled_w)
+    assert np.allclose(_class_weights(target, weight), expected)
+    # Sharpening keeps each probability's side of 0.5 and moves it away from 0.5.
+    p = np.array([0.1, 0.4, 0.5, 0.7])
+    sharp = sharpen(p, 0.5)
+    assert np.allclose(sharp, [1 / 82, 4 / 13, 0.5, 49 / 58])
+    assert np.allclose(sharpen(p, 1.0), p)
+    # The student reads its design matrix as relu(x W + b) . v + c.
+    student = MLPStudent(np.array([[1.0, -1.0], [2.0, 0.5]]), np.array([0.0, 0.5]),
+                         np.array([1.0, 2.0]), -1.0)
+    x = sp.csr_matrix(np.array([[1.0, 0.0], [0.0, 2.0]]))
+    assert np.allclose(student.probability(x), 1 / (1 + np.exp(-np.array([0.0, 6.0]))))
