@@ -49,7 +49,8 @@ def test_outside_text_cannot_ping_or_link(sessions: sessionmaker[Session],
 def test_french_and_empty_digest(sessions: sessionmaker[Session], dataset: Dataset) -> None:
     _text, blocks = build_digest_blocks(_report(sessions, dataset), "fr")
     rendered = str(blocks)
-    assert "Résumé du jour · 25 oct. 2026" in rendered and "Répondues :* 4 sur 9" in rendered
+    assert "Résumé du jour · 25 oct. 2026" in rendered
+    assert "Répondues :* 4 sur les 6 qui attendaient une réponse" in rendered
     with sessions() as session:
         config = channel_config(session, dataset.workspace_id, CHANNEL)
         empty = build_digest_report(session, config, end=utc(9, 1, 7), now=utc(9, 1, 7))

@@ -67,7 +67,8 @@ def test_digest_now_posts_blocks_and_uploads_the_chart(vigie: VigieApp) -> None:
     assert validate_blocks(blocks, "message") == []
     text = str(blocks)
     assert "Daily digest · 25 Oct 2026" in text and "*11* mention(s)" in text
-    assert "Answered:* 4 of 9 actionable (44%)" in text and "median 1 h 00, p90 3 h 15" in text
+    assert "Answered:* 4 of the 6 that needed an answer, alerted or taken up (67%)" in text
+    assert "median 1 h 00, p90 3 h 15" in text
     assert "2 overdue" in text and "https://slack.com/archives/C07DIGEST01/p1761000014000100" \
         in text
     files = vigie.standin.files()

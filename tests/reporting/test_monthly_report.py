@@ -72,8 +72,9 @@ def test_the_numbers_of_a_month(sessions: sessionmaker[Session], dataset: Datase
     # positive (m16, 22:30 UTC, is the 25th there).
     assert len(report.days) == 31 and report.days[23] == ("24", {
         "negative": 5, "neutral": 2, "positive": 2, "unknown": 0})
-    # Same definitions as the digest: 16 less an ignored and a spam mention.
-    assert (report.responses.actionable, report.responses.answered) == (14, 4)
+    # Same definitions as the digest: 16 less an ignored and a spam mention, and the four
+    # that only waited for the digest (m2, m8, m10, m16: never alerted nor taken up).
+    assert (report.responses.actionable, report.responses.answered) == (10, 4)
     assert report.responses.median_seconds == 3600.0
     # m1 (urgent, 30 min), m6 (normal, 90 min), m11 (high, 10 min), m12 (high, 240 min:
     # exactly its SLA) are all on time.
@@ -97,7 +98,8 @@ def test_pdf_pages_and_text(sessions: sessionmaker[Session], dataset: Dataset) -
     pages, words = _pdf_text(content)
     assert pages >= 3
     for expected in ("Monthly report · 2026-10", "2026-10-01 to 2026-10-31 (Europe/Paris)",
-                     "16 mention(s)", "Actionable 14 · answered 4 (29%) · reply gap 71%",
+                     "16 mention(s)",
+                     "Needed an answer (alerted or taken up) 10 · answered 4 (40%) · reply gap 60%",
                      "median 60 min", "SLA kept: 100%", "Top influencers",
                      "1. @ana (mastodon) · 48213 · 3 · 0", "Tracked", "text of m12",
                      "Team workload", "U07AGENT01: Assigned 2", "No spike was detected",
@@ -115,16 +117,16 @@ def test_french_pdf(sessions: sessionmaker[Session], dataset: Dataset) -> None:
 
 def test_french_numbers_read_the_french_way(sessions: sessionmaker[Session],
                                            dataset: Dataset) -> None:
-    """Shares, durations and points in a French report: "29 %" (narrow no-break space),
-    "3,2 h" (decimal comma); the English report keeps "29%" and "3.2 h"."""
+    """Shares, durations and points in a French report: "40 %" (narrow no-break space),
+    "3,2 h" (decimal comma); the English report keeps "40%" and "3.2 h"."""
     _built, spec = _report(sessions, dataset, language="fr")
     html = render_html(spec)
-    assert "(29\u202f%)" in html and "sans réponse 71\u202f%" in html
+    assert "(40\u202f%)" in html and "sans réponse 60\u202f%" in html
     assert "90e centile 3,2\u00a0h" in html
     assert "100\u202f% des mentions" in html
     _built, spec = _report(sessions, dataset)
     english = render_html(spec)
-    assert "(29%)" in english and "3.2 h" in english
+    assert "(40%)" in english and "3.2 h" in english
 
 
 def test_french_share_of_voice_and_spike_counts(sessions: sessionmaker[Session],
@@ -229,7 +231,8 @@ def test_french_counts_are_grouped(sessions: sessionmaker[Session], dataset: Dat
             f"12{n}345 mention(s), +1{n}134{n}% par rapport au mois précédent (1{n}000)",
             f"Négatif 4{n}000 · Neutre 3{n}000 · Positif 5{n}000 · Non analysé 1{n}345",
             f"Par réseau : mastodon 10{n}000, x 2{n}345",
-            f"À traiter 2{n}000 · répondues 1{n}500 (75{n}%) · sans réponse 25{n}%",
+            f"Attendaient une réponse (alertées ou prises en charge) 2{n}000 · répondues "
+            f"1{n}500 (75{n}%) · sans réponse 25{n}%",
             f"SLA tenu : 90{n}% des mentions répondues (1{n}350 sur 1{n}500) l'ont été dans "
             "leur SLA.",
             f"1. @ana (mastodon) · 48{n}213 · 1{n}203 · 2{n}500 · non analysé",
@@ -251,7 +254,7 @@ def test_french_counts_are_grouped(sessions: sessionmaker[Session], dataset: Dat
             "12345 mention(s), +1134% vs the previous month (1000)",
             "Negative 4000 · Neutral 3000 · Positive 5000 · Not analysed 1345",
             "By network: mastodon 10000, x 2345",
-            "Actionable 2000 · answered 1500 (75%) · reply gap 25%",
+            "Needed an answer (alerted or taken up) 2000 · answered 1500 (75%) · reply gap 25%",
             "SLA kept: 90% of the answered mentions (1350 of 1500) were answered within "
             "their SLA.",
             "1. @ana (mastodon) · 48213 · 1203 · 2500 · not analysed",

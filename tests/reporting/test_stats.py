@@ -31,7 +31,7 @@ def test_week_statistics(sessions: sessionmaker[Session], dataset: Dataset) -> N
     assert stats_chart(report, "fr")["labels"][-1] == "25 oct."
     assert report.buckets[6][1] == {"negative": 2, "neutral": 1, "positive": 1, "unknown": 0}
     responses = report.responses
-    assert (responses.actionable, responses.answered) == (13, 4)
+    assert (responses.actionable, responses.answered) == (9, 4)
     assert (responses.median_seconds, responses.p90_seconds) == (3600, 11700)
     assert [(w.user_id, w.assigned, w.open, w.answered) for w in report.workload] == [
         ("U07AGENT01", 2, 2, 0), ("U07AGENT02", 2, 1, 1)]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.actors import CLI
@@ -77,6 +77,8 @@ def test_a_channel_with_two_watches_counts_a_post_in_both_once(
         poll(sessions, workspace_id, name, feed())
         poll(sessions, workspace_id, name,
              [item("4", "Acme recall again", datetime(2026, 11, 21, 6, 10, tzinfo=UTC))])
+    with transaction(sessions) as session:  # taken up: each needs an answer, once
+        session.execute(update(Mention).values(status="assigned"))
     with sessions() as session:
         scope = both(session, workspace_id)
         config = DigestChannel(workspace_id, CHANNEL_ID, NOW.time(), ZoneInfo("UTC"), False,

@@ -291,7 +291,7 @@ def build_digest_report(session: Session, config: DigestChannel, *, end: datetim
         channel_id=config.channel_id, timezone=config.timezone_name, window_start=start,
         window_end=end, as_of=now, total=total, by_network=by_network,
         by_sentiment=by_sentiment,
-        responses=response_times(session, scope, start, end, total=total.current),
+        responses=response_times(session, scope, start, end),
         open_by_status=open_by_status, overdue_count=overdue_count, overdue=overdue,
         open_by_topic=open_by_topic,
         top_authors=top_authors(session, scope, start, end, TOP_AUTHORS) if total.current

@@ -292,7 +292,7 @@ def build_monthly_report(session: Session, workspace_id: int, first: date, *,
         complete=end >= month_end, total=total, previous_total=previous_total,
         by_sentiment=by_sentiment,
         by_network=sorted(networks.items(), key=lambda item: (-item[1], item[0])),
-        days=days, responses=response_times(session, scope, start, end, total),
+        days=days, responses=response_times(session, scope, start, end),
         sla=sla_kept(session, scope, start, end),
         spikes=_spikes(session, workspace_id, start, end),
         influencers=rank_influencers(session, workspace_id, start, end, TOP_INFLUENCERS)

@@ -6,6 +6,10 @@ Definitions used everywhere in reports:
   intent is not ``spam``: the mentions someone could reasonably be expected to answer.
 - A follow-up that joined a case (``bot.services.cases``) is not counted as actionable on
   its own: the case's first mention carries whether the case was answered.
+- A mention *needed an answer* when it is actionable, not a follow-up, and in the reply
+  workflow as open work is (alerted as a card, or taken up: status other than new), or
+  was answered. The answered share is counted over these, so praise and news that only
+  waited for the digest do not lower it.
 - A mention is *answered* when it has a first response or a reply time
   (``first_response_at`` or ``replied_at`` set, which "mark replied" and posting do).
   A person reopening a mention marked replied by hand takes that mark back: nothing was
@@ -53,7 +57,6 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 from bot.analysis.topics import TOPICS, topic_mask
 from bot.messages.permalink import card_permalink
 from bot.messages.spikes import SpikeFigures
-from bot.services.cases import follow_ups_stored
 from bot.services.mention_search import topic_names_of
 from bot.services.sla import RECEIVED_AT
 from bot.services.watch_links import in_watches
@@ -61,7 +64,6 @@ from storage import reporting_sql
 from storage.models import Author, Mention, MentionStatus, Watch
 from storage.models_cases import Case, QuietMention
 from storage.models_competitors import WATCH_BRAND
-from storage.models_privacy import MentionRollup
 from storage.models_spikes import Spike
 from storage.models_watches import MentionWatch
 from storage.reporting_counts import utc_hour_totals, volume_by_bucket
@@ -154,6 +156,13 @@ def actionable() -> ColumnElement[bool]:
     """See the module docstring."""
     return and_(Mention.status != MentionStatus.IGNORED.value,
                 func.coalesce(Mention.intent, "") != "spam")
+
+
+def needs_answer() -> ColumnElement[bool]:
+    """See the module docstring: the mentions the answered share is counted over."""
+    return and_(actionable(), Mention.status != MentionStatus.FOLLOW_UP.value,
+                or_(Mention.alerted.is_(True), Mention.status != MentionStatus.NEW.value,
+                    answered()))
 
 
 def answered() -> ColumnElement[bool]:
@@ -292,66 +301,41 @@ def scope_slas(session: Session, scope: Scope) -> list[tuple[int | None, int, in
     return [(row[0], row[1], row[2], row[3]) for row in session.execute(query)]
 
 
-def response_times(session: Session, scope: Scope, start: datetime, end: datetime,
-                   total: int | None = None) -> ResponseTimes:
-    """Answered share and median/p90 first-response time of the actionable mentions stored
-    in [start, end).
+def response_times(session: Session, scope: Scope, start: datetime, end: datetime
+                   ) -> ResponseTimes:
+    """Answered share and median/p90 first-response time of the mentions stored in
+    [start, end) that needed an answer (``needs_answer``).
 
-    Actionable is the window's total (from the hourly counts, or ``total`` when the caller
-    has it) less the few mentions ignored or spam; answered ones are read through their
-    partial index. Neither reads the whole window.
+    Those are the window's open work (its partial index) and the answered ones that are not
+    open work (the answered mentions' partial index): neither reads the whole window.
     """
-    if total is None:
-        total = sum(sum(bucket.values()) for bucket in volume_by_bucket(
-            session, scope.workspace_id, scope.watch_ids, [start, end]))
-    horizon = purged_before(session, scope.workspace_id)
-    if horizon is not None and start < horizon:
-        # The counts still hold the mentions retention deleted, which no answer can be
-        # read for: up to the horizon, the stored mentions are counted instead.
-        edge = min(end, horizon)
-        counted = sum(sum(bucket.values()) for bucket in volume_by_bucket(
-            session, scope.workspace_id, scope.watch_ids, [start, edge]))
-        stored = int(session.scalar(select(func.count()).select_from(Mention).where(
-            *scope.where(), *in_window(start, edge))) or 0)
-        total += stored - counted
-    not_actionable = int(session.scalar(
-        select(func.count()).select_from(Mention)
-        .where(*scope.where(), *in_window(start, end),
-               reporting_sql.not_actionable_indexed())) or 0)
+    window = [*scope.where(), *in_window(start, end)]
+    still_open = int(session.scalar(
+        select(func.count()).select_from(Mention).where(*window, open_work())) or 0)
     counts = session.execute(
-        select(count_if(actionable()),
-               count_if(and_(actionable(), Mention.first_response_at.is_not(None))))
-        .where(*scope.where(), *in_window(start, end), reporting_sql.answered_indexed())
+        select(count_if(or_(Mention.status.not_in(OPEN_STATUSES),
+                            and_(Mention.status == MentionStatus.NEW.value,
+                                 Mention.alerted.is_(False)))),
+               func.count(),
+               count_if(Mention.first_response_at.is_not(None)))
+        .where(*window, reporting_sql.answered_indexed(), needs_answer())
     ).one()
-    total_answered, total_responded = (int(value) for value in counts)
+    answered_closed, total_answered, total_responded = (int(value) for value in counts)
     median, p90 = response_percentiles(session, scope, start, end, total_responded)
-    # A case is answered or not once: its follow-ups are not mentions waiting on their own.
-    follow_ups = follow_ups_stored(session, scope.workspace_id, scope.watch_ids, start, end)
-    return ResponseTimes(total - not_actionable - follow_ups, total_answered, total_responded,
+    return ResponseTimes(still_open + answered_closed, total_answered, total_responded,
                          median, p90)
-
-
-def purged_before(session: Session, workspace_id: int) -> datetime | None:
-    """A time before which every mention retention deleted from the workspace was
-    published (None when none was): the day after the last day its purges folded into
-    ``mention_rollups`` (the day a mention was found, never before it was published), plus
-    a day for the database's time zone."""
-    last = session.scalar(select(func.max(MentionRollup.day)).where(
-        MentionRollup.workspace_id == workspace_id))
-    if not last:
-        return None
-    return datetime.fromisoformat(str(last)).replace(tzinfo=UTC) + timedelta(days=2)
 
 
 def response_percentiles(session: Session, scope: Scope, start: datetime, end: datetime,
                          responded: int) -> tuple[float | None, float | None]:
     """Median and p90 first-response times (seconds, ``percentile_cont`` semantics) of the
-    ``responded`` actionable mentions stored in [start, end) that have a first response."""
+    ``responded`` mentions stored in [start, end) that needed an answer and have a first
+    response."""
     if not responded:
         return None, None
     duration = reporting_sql.seconds_between(session, Mention.first_response_at, RECEIVED_AT)
     # The partial index's predicate, repeated so both engines read only answered rows.
-    condition = and_(reporting_sql.answered_indexed(), actionable(),
+    condition = and_(reporting_sql.answered_indexed(), needs_answer(),
                      Mention.first_response_at.is_not(None))
     median, p90 = reporting_sql.percentiles(
         session, duration, [*scope.where(), *in_window(start, end), condition], responded,

@@ -181,7 +181,7 @@ def build_stats_report(session: Session, workspace_id: int, *, days: int, now: d
     return StatsReport(
         days=days, timezone=tz.key, start=start, end=end, total=total,
         by_sentiment=by_sentiment, by_network=by_network, buckets=buckets,
-        trend=_trend(buckets), responses=response_times(session, scope, start, end, total),
+        trend=_trend(buckets), responses=response_times(session, scope, start, end),
         workload=workload(session, scope, start, end),
         approvals=approvals(session, workspace_id, start, end),
         top_authors=top_authors(session, scope, start, end, 5),
