@@ -9,6 +9,7 @@ USER_REF = re.compile(r"<@([UW][A-Z0-9]{2,30})(?:\|[^>]*)?>")
 CHANNEL_REF = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
 LINK_REF = re.compile(r"^<((?:https?|mailto):[^|>]+)(?:\|[^>]*)?>$")
 NUMBER = re.compile(r"[0-9]{1,12}")
+MENTION_REF = re.compile(r"#?([0-9]{1,12})")
 VERSION_REF = re.compile(r"[vV]([0-9]{1,9})")
 SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"',
                               "‘": "'", "’": "'"})
@@ -86,6 +87,22 @@ def number_of(arg: str) -> int | None:
     """``arg`` as a number when it is 1 to 12 ASCII digits, else None (``str.isdigit`` also
     accepts "¹" and "①", which ``int`` then refuses)."""
     return int(arg) if NUMBER.fullmatch(arg) else None
+
+
+def leading_ids(args: list[str]) -> tuple[list[int], int]:
+    """The mention ids ``args`` start with (``41 42``, ``#41 #42``, ``41,42``, ``41, 42``)
+    and how many arguments they took: the words after them are the command's text (a
+    reason, a user). The first word that is not ids ends them."""
+    ids: list[int] = []
+    used = 0
+    for arg in args:
+        pieces = [piece for piece in arg.split(",") if piece]
+        matches = [MENTION_REF.fullmatch(piece) for piece in pieces]
+        if not all(matches) or (not pieces and not ids):
+            break
+        ids.extend(int(match.group(1)) for match in matches if match)
+        used += 1
+    return ids, used
 
 
 def version_of(arg: str) -> int | None:

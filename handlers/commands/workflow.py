@@ -24,12 +24,14 @@ from bot.services.mention_search import (
     topic_of,
 )
 from bot.services.permissions import ANYONE, Role
+from bot.services.workflow_each import do_each
 from bot.slack.cards import build_card
 from bot.slack.conversation_blocks import build_conversation
 from bot.slack.escape import escape
 from bot.slack.mention_views import PAGE_SIZE, build_history, build_mention_list
 from bot.slack.users import SlackUserDirectory
 from handlers.commands.parsing import (
+    leading_ids,
     number_of,
     text_after,
     typed_text,
@@ -61,6 +63,15 @@ def _mention_id(request: CommandRequest, position: int = 0) -> int:
             raise ServiceError("list.usage_id", **_usage(request.name))
         raise ServiceError("list.bad_id", value=unescape(value)[:40])
     return number
+
+
+def _mention_ids(request: CommandRequest) -> tuple[list[int], int]:
+    """The mention ids the arguments start with (``41 42``, ``#41 #42``, ``41,42``) and how
+    many arguments they took; none is refused as ``_mention_id`` refuses it."""
+    ids, used = leading_ids(request.args)
+    if not ids:
+        return [_mention_id(request)], 1
+    return ids, used
 
 
 def _usage(name: str) -> dict[str, str]:
@@ -189,17 +200,19 @@ def cmd_show(request: CommandRequest, runtime: Runtime) -> Reply:
                  + build_history(history, request.language))
 
 
-@REGISTRY.subcommand("assign", usage="assign ID @user", examples=("assign 42 @ana",),
+@REGISTRY.subcommand("assign", usage="assign ID [ID ...] @user",
+                     examples=("assign 42 @ana", "assign 41 42 @ana"),
                      role=Role.AGENT, refusal="workflow.denied", nudges_outbox=True)
 def cmd_assign(request: CommandRequest, runtime: Runtime) -> Reply:
-    """Assign a mention."""
-    mention_id = _mention_id(request)
-    user = user_id_of(request.args[1]) if len(request.args) > 1 else None
+    """Assign one or several mentions."""
+    mention_ids, used = _mention_ids(request)
+    user = user_id_of(request.args[used]) if len(request.args) > used else None
     if user is None:
         return Reply(t(request.language, "list.usage_assign"))
     users = SlackUserDirectory(request.client) if request.client is not None else None
-    outcome = workflow.do_assign(runtime.sessions, request.workspace_id(runtime),
-                                 request.actor, mention_id, user, users=users)
+    workspace_id = request.workspace_id(runtime)
+    outcome = do_each(mention_ids, lambda mention_id: workflow.do_assign(
+        runtime.sessions, workspace_id, request.actor, mention_id, user, users=users))
     return Reply(outcome.message(request.language))
 
 
@@ -282,32 +295,42 @@ def cmd_withdraw(request: CommandRequest, runtime: Runtime) -> Reply:
     return Reply(outcome.message(request.language))
 
 
-@REGISTRY.subcommand("replied", usage="replied ID [reply URL]",
-                     examples=("replied 42", "replied 42 https://mastodon.social/@acme/1"),
+@REGISTRY.subcommand("replied", usage="replied ID [ID ...] [reply URL, with one ID]",
+                     examples=("replied 42", "replied 42 https://mastodon.social/@acme/1",
+                               "replied 41 42"),
                      role=Role.AGENT, refusal="workflow.denied", nudges_outbox=True)
 def cmd_replied(request: CommandRequest, runtime: Runtime) -> Reply:
-    """Mark as answered."""
-    url = unescape(" ".join(request.args[1:])).strip().strip("<>").split("|")[0] or None
-    outcome = workflow.do_mark_replied(runtime.sessions, request.workspace_id(runtime),
-                                       request.actor, _mention_id(request), reply_url=url)
+    """Mark one or several mentions as answered."""
+    mention_ids, used = _mention_ids(request)
+    url = unescape(" ".join(request.args[used:])).strip().strip("<>").split("|")[0] or None
+    if url is not None and len(set(mention_ids)) > 1:
+        # One reply answers one post: a link given with several ids would be wrong for all
+        # but one of them.
+        raise ServiceError("workflow.one_reply_url", value=url[:80])
+    workspace_id = request.workspace_id(runtime)
+    outcome = do_each(mention_ids, lambda mention_id: workflow.do_mark_replied(
+        runtime.sessions, workspace_id, request.actor, mention_id, reply_url=url))
     return Reply(outcome.message(request.language))
 
 
 def _simple(action: str) -> Callable[[CommandRequest, Runtime], Reply]:
     def run(request: CommandRequest, runtime: Runtime) -> Reply:
-        outcome = workflow.do_simple(runtime.sessions, request.workspace_id(runtime),
-                                     request.actor, _mention_id(request), action,
-                                     reason=_rest(request, 1) or None)
+        mention_ids, used = _mention_ids(request)
+        reason = _rest(request, used) or None
+        workspace_id = request.workspace_id(runtime)
+        outcome = do_each(mention_ids, lambda mention_id: workflow.do_simple(
+            runtime.sessions, workspace_id, request.actor, mention_id, action, reason=reason))
         return Reply(outcome.message(request.language))
 
-    run.__doc__ = f"{action.capitalize()} a mention."
+    run.__doc__ = f"{action.capitalize()} one or several mentions."
     return run
 
 
-REGISTRY.subcommand("ignore", usage="ignore ID [reason]", examples=("ignore 42", "ignore 42 spam"),
+REGISTRY.subcommand("ignore", usage="ignore ID [ID ...] [reason]",
+                    examples=("ignore 42", "ignore 42 spam", "ignore 41 42 43 duplicates"),
                     role=Role.AGENT, refusal="workflow.denied",
                     nudges_outbox=True, free_text=True)(_simple("ignore"))
-REGISTRY.subcommand("reopen", usage="reopen ID", examples=("reopen 42",),
+REGISTRY.subcommand("reopen", usage="reopen ID [ID ...]", examples=("reopen 42", "reopen 41 42"),
                     role=Role.AGENT, refusal="workflow.denied",
                     nudges_outbox=True, free_text=True)(_simple("reopen"))
 

@@ -660,3 +660,39 @@ def test_templates_and_voice(vigie_sqlite: VigieApp) -> None:
     assert "saved" in vigie.slack.slash_command("voice Warm, brief, first names.",
                                                 user_id=ADMIN_ID).json()["text"]
     assert "Warm, brief" in vigie.slack.slash_command("voice").json()["text"]
+
+
+def test_ignore_several_ids_ignores_each_and_reports_each(vigie_sqlite: VigieApp) -> None:
+    """`/cm ignore 41 42 43 reason`: every leading id is ignored with the reason (not #41
+    with the reason "42 43"), and one answer says, id by id, what was done or refused."""
+    vigie = vigie_sqlite
+    first = seed(vigie, "My order never arrived", handle="@ana@mastodon.social")
+    second = seed(vigie, "Still no parcel, week two", handle="@bob@mastodon.social")
+    third = seed(vigie, "Refund me now please", handle="@cid@mastodon.social")
+    vigie.slack.slash_command(f"ignore {third}")
+    answer = vigie.slack.slash_command(
+        f"ignore {first} #{second},{third} 99999 bot wave").json()["text"]
+    assert status(vigie, first) == status(vigie, second) == "ignored"
+    assert answer.startswith("Done for 2 of 4 mentions:"), answer
+    assert f"Mention #{first} ignored." in answer and f"Mention #{second} ignored." in answer
+    assert f":x: #{third} not done:" in answer and ":x: #99999 not done:" in answer
+    settle(vigie)
+    notes = thread_notes(vigie)
+    assert sum("Reason: bot wave" in note for note in notes) == 2, notes
+
+
+def test_assign_and_reply_several_ids(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    first = seed(vigie, "My order never arrived", handle="@ana@mastodon.social")
+    second = seed(vigie, "Still no parcel, week two", handle="@bob@mastodon.social")
+    answer = vigie.slack.slash_command(
+        f"assign {first} {second} <@{USER_ID}|alice>").json()["text"]
+    assert status(vigie, first) == status(vigie, second) == "assigned", answer
+    refused = vigie.slack.slash_command(
+        f"replied {first} {second} https://mastodon.social/@acme/9").json()["text"]
+    assert "goes with one mention" in refused
+    assert status(vigie, first) == "assigned"
+    answer = vigie.slack.slash_command(f"replied {first},{second}").json()["text"]
+    assert status(vigie, first) == status(vigie, second) == "replied", answer
+    answer = vigie.slack.slash_command(f"reopen {first} {second}").json()["text"]
+    assert answer.startswith("Done for 2 of 2 mentions:"), answer

@@ -28,14 +28,14 @@ USAGES = {
         ' [topic:T] [since:24h] [words]'
     ),
     'show': 'show ID',
-    'assign': 'assign ID @user',
+    'assign': 'assign ID [ID ...] @user',
     'draft': 'draft ID [text]',
     'approve': 'approve ID vN [confirm, for a draft with warnings] [reason, for a high-risk draft]',
     'reject': 'reject ID reason',
     'withdraw': 'withdraw ID [reason]',
-    'replied': 'replied ID [reply URL]',
-    'ignore': 'ignore ID [reason]',
-    'reopen': 'reopen ID',
+    'replied': 'replied ID [ID ...] [reply URL, with one ID]',
+    'ignore': 'ignore ID [ID ...] [reason]',
+    'reopen': 'reopen ID [ID ...]',
     'role': 'role add @user admin|approver|agent|viewer | role remove @user | role list',
     'lang': 'lang en|fr',
     'forget': 'forget [undo] @handle',
@@ -112,6 +112,7 @@ EXAMPLES = {
     ),
     'assign': (
         'assign 42 @ana',
+        'assign 41 42 @ana',
     ),
     'draft': (
         'draft 42',
@@ -133,13 +134,16 @@ EXAMPLES = {
     'replied': (
         'replied 42',
         'replied 42 https://mastodon.social/@acme/1',
+        'replied 41 42',
     ),
     'ignore': (
         'ignore 42',
         'ignore 42 spam',
+        'ignore 41 42 43 duplicates',
     ),
     'reopen': (
         'reopen 42',
+        'reopen 41 42',
     ),
     'role': (
         'role add @lea approver',
