@@ -264,8 +264,10 @@ def preview_digests(sessions: sessionmaker[Session], workspace_id: int, *, now: 
         everyone = digest_channels(session, workspace, default_timezone) if workspace else []
         if channel_id:
             config = channel_config(session, workspace_id, channel_id, default_timezone)
-            if not config.scope.watch_ids and channel_id not in {c.channel_id for c in everyone}:
-                # Without watches the report would count every mention of the workspace.
+            if config.scope.watch_ids is None and \
+                    channel_id not in {c.channel_id for c in everyone}:
+                # Without watches or routes the report would count every mention of the
+                # workspace.
                 raise ServiceError("digest_preview.no_channel", channel=channel_id,
                                    known=", ".join(c.channel_id for c in everyone) or "none")
             configs = [config]

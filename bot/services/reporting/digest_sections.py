@@ -35,6 +35,7 @@ from bot.services.reporting.queries import (
     open_work,
     overdue_work,
     response_times,
+    scope_volume,
     sentiment_series,
     top_authors,
     topic_counts,
@@ -47,7 +48,6 @@ from storage.models_competitors import WATCH_BRAND
 from storage.models_watches import MentionWatch
 from storage.reporting_counts import (
     priority_floor,
-    volume_by_bucket,
     waited_by_watch,
     waiting_floors,
 )
@@ -147,8 +147,7 @@ def _day_pass(session: Session, scope: Scope, thresholds: dict[int, int],
               previous_start: datetime, start: datetime, end: datetime) -> _DayCounts:
     # Volumes of both days and what waited, from the hourly counts; the answered figures
     # through their partial indexes: nothing here reads every mention of the day.
-    previous, current = volume_by_bucket(session, scope.workspace_id, scope.watch_ids,
-                                         [previous_start, start, end])
+    previous, current = scope_volume(session, scope, [previous_start, start, end])
     out = _DayCounts()
     for slot, volume in ((0, current), (1, previous)):
         for (_watch, network, label), count in volume.items():
@@ -193,8 +192,8 @@ def _open(session: Session, scope: Scope, now: datetime
 
 def _top_priority(session: Session, scope: Scope, start: datetime, end: datetime
                   ) -> list[MentionLine]:
-    floor = priority_floor(session, scope.workspace_id, scope.watch_ids, start, end,
-                           TOP_PRIORITY)
+    floor = None if scope.by_topic else priority_floor(
+        session, scope.workspace_id, scope.watch_ids, start, end, TOP_PRIORITY)
     # Bounded on both sides so the planner walks ix_mentions_priority over the few top
     # priorities instead of sorting the day (a lone lower bound reads as unselective).
     # A follow-up is listed through its case's first mention, not on its own.
@@ -328,4 +327,8 @@ def _watches(session: Session, scope: Scope) -> dict[int, tuple[str, int]]:
 def series_key(config: DigestChannel) -> dict[str, Any]:
     """What a cached chart series depends on: the zone and the watches covered."""
     ids = config.scope.watch_ids
-    return {"tz": config.timezone_name, "watches": list(ids) if ids is not None else None}
+    key: dict[str, Any] = {"tz": config.timezone_name,
+                           "watches": list(ids) if ids is not None else None}
+    if config.scope.routes:
+        key["routes"] = [list(route) for route in config.scope.routes]
+    return key

@@ -66,7 +66,7 @@ from storage.models_cases import Case, QuietMention
 from storage.models_competitors import WATCH_BRAND
 from storage.models_spikes import Spike
 from storage.models_watches import MentionWatch
-from storage.reporting_counts import utc_hour_totals, volume_by_bucket
+from storage.reporting_counts import VolumeKey, utc_hour_totals, volume_by_bucket
 
 OPEN_STATUSES = (
     MentionStatus.NEW.value, MentionStatus.ASSIGNED.value, MentionStatus.DRAFTING.value,
@@ -83,17 +83,51 @@ MAX_LISTED_AUTHORS = 1000
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """Which mentions a report covers: a workspace, and some of its watches (None: all)."""
+    """Which mentions a report covers: a workspace, and some of its watches (None: all),
+    plus, with some watches, the mentions of some topics in other watches (``routes``: a
+    topic route's channel covers the topics routed to it, ``bot.services.topic_routes``)."""
 
     workspace_id: int
     watch_ids: tuple[int, ...] | None = None
+    routes: tuple[tuple[int, int], ...] = ()
+    """(watch id, topic mask): that watch's mentions with one of those topics."""
 
     def where(self) -> list[ColumnElement[bool]]:
         """The WHERE clauses selecting this scope's mentions."""
         clauses: list[ColumnElement[bool]] = [Mention.workspace_id == self.workspace_id]
         if self.watch_ids is not None:
-            clauses.append(in_watches(self.watch_ids) if self.watch_ids else false())
+            parts = [in_watches(self.watch_ids)] if self.watch_ids else []
+            parts += [and_(in_watches((watch_id,)), Mention.topic_mask.op("&")(mask) != 0)
+                      for watch_id, mask in self.routes]
+            clauses.append(or_(*parts) if parts else false())
         return clauses
+
+    @property
+    def by_topic(self) -> bool:
+        """Whether part of the scope is chosen by topic: the hourly counts, kept per watch,
+        cannot give its figures, which are counted from its mentions."""
+        return self.watch_ids is not None and bool(self.routes)
+
+
+def scope_volume(session: Session, scope: Scope, edges: Sequence[datetime]
+                 ) -> list[dict[VolumeKey, int]]:
+    """``volume_by_bucket`` of ``scope``: from the hourly counts, or for a scope chosen in
+    part by topic (``Scope.by_topic``), from its mentions (the stored ones: mentions
+    retention deleted left no topics behind), keyed without a watch."""
+    if not scope.by_topic:
+        return volume_by_bucket(session, scope.workspace_id, scope.watch_ids, edges)
+    buckets: list[dict[VolumeKey, int]] = [{} for _ in edges[1:]]
+    if len(edges) < 2:
+        return buckets
+    bucket = bucket_case(edges).label("bucket")
+    for index, network, sentiment, count in session.execute(
+            select(bucket, Mention.network, Mention.sentiment_label, func.count())
+            .where(*scope.where(), *in_window(edges[0], edges[-1]))
+            .group_by(bucket, Mention.network, Mention.sentiment_label)):
+        if 0 <= index < len(buckets):
+            key = (None, network, sentiment or UNKNOWN)
+            buckets[index][key] = buckets[index].get(key, 0) + int(count)
+    return buckets
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,8 +470,7 @@ def sentiment_series(session: Session, scope: Scope, edges: Sequence[datetime]
                      ) -> list[dict[str, int]]:
     """Counts by sentiment for each [edges[i], edges[i+1]) bucket (from the hourly counts)."""
     buckets = [dict.fromkeys((*SENTIMENT_LABELS, UNKNOWN), 0) for _ in edges[1:]]
-    for bucket, volume in zip(buckets, volume_by_bucket(
-            session, scope.workspace_id, scope.watch_ids, edges), strict=True):
+    for bucket, volume in zip(buckets, scope_volume(session, scope, edges), strict=True):
         for (_watch, _network, sentiment), count in volume.items():
             bucket[sentiment if sentiment in bucket else UNKNOWN] += count
     return buckets
@@ -454,7 +487,7 @@ def hour_histogram(session: Session, scope: Scope, segments: Sequence[tuple[date
     day; each group maps to exactly one local hour, whatever the offset (zones are offset
     by multiples of 15 minutes).
     """
-    if any(offset % 60 for _start, offset in segments):
+    if scope.by_topic or any(offset % 60 for _start, offset in segments):
         return _hour_histogram_from_mentions(session, scope, segments, end)
     hours = [0] * 24
     bounds = [start for start, _offset in segments] + [end]

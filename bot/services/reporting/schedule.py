@@ -2,7 +2,9 @@
 
 A channel gets a digest when a (not paused) watch alerts there, or when someone set a
 digest time in it (a dedicated digest channel). The digest of a channel covers the watches
-alerting in it; a channel without watches covers the whole workspace. The time zone is the
+alerting in it and the topics routed to it (``/cm watch route``: that watch's mentions of
+that topic, alerted or not, as the watch's own channel covers all of the watch's); a
+channel with neither covers the whole workspace. The time zone is the
 one given with `/cm digest set`, else the workspace's, else the configured default.
 """
 
@@ -15,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.analysis.topics import TOPICS, topic_mask
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import ServiceError
@@ -24,6 +27,7 @@ from bot.services.reporting.queries import Scope
 from storage.db import transaction
 from storage.models import Role, Watch, Workspace
 from storage.models_reporting import DEFAULT_DIGEST_TIME, DigestSchedule
+from storage.models_topics import TopicRoute
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +57,28 @@ def _check_channel(channel_id: str) -> None:
         raise ServiceError("digest.bad_channel", channel=channel_id)
 
 
+def _routes_by_channel(session: Session, workspace_id: int, channel_id: str | None = None
+                       ) -> dict[str, tuple[tuple[int, int], ...]]:
+    """Per channel, the topic routes to it as (watch id, topic mask), by watch id."""
+    query = select(TopicRoute.channel_id, TopicRoute.watch_id, TopicRoute.topic).where(
+        TopicRoute.workspace_id == workspace_id)
+    if channel_id is not None:
+        query = query.where(TopicRoute.channel_id == channel_id)
+    topics: dict[str, dict[int, list[str]]] = {}
+    for channel, watch_id, topic in session.execute(query):
+        if topic in TOPICS:
+            topics.setdefault(channel, {}).setdefault(watch_id, []).append(topic)
+    return {channel: tuple((watch_id, topic_mask(names))
+                           for watch_id, names in sorted(by_watch.items()))
+            for channel, by_watch in topics.items()}
+
+
 def _config(workspace: Workspace, channel_id: str, schedule: DigestSchedule | None,
-            watches: list[Watch], default_timezone: str) -> DigestChannel:
+            watches: list[Watch], default_timezone: str,
+            routes: tuple[tuple[int, int], ...] = ()) -> DigestChannel:
     watch_ids = tuple(sorted(w.id for w in watches))
+    # A watch alerting here covers all of its mentions: its routes here add nothing.
+    routes = tuple(route for route in routes if route[0] not in watch_ids)
     since_candidates = [w.created_at for w in watches]
     if schedule is not None:
         since_candidates = [schedule.updated_at]
@@ -67,7 +90,8 @@ def _config(workspace: Workspace, channel_id: str, schedule: DigestSchedule | No
                            default_timezone),
         skip_empty=bool(schedule and schedule.skip_empty),
         enabled=schedule.enabled if schedule is not None else bool(watches),
-        scope=Scope(workspace.id, watch_ids or None),
+        scope=Scope(workspace.id, watch_ids, routes) if watch_ids or routes
+        else Scope(workspace.id),
         language=workspace.locale or "en",
         active_since=min(since_candidates) if since_candidates else None,
     )
@@ -83,7 +107,8 @@ def channel_config(session: Session, workspace_id: int, channel_id: str,
         DigestSchedule.workspace_id == workspace_id, DigestSchedule.channel_id == channel_id))
     watches = list(session.scalars(select(Watch).where(
         Watch.workspace_id == workspace_id, Watch.channel_id == channel_id)))
-    return _config(workspace, channel_id, schedule, watches, default_timezone)
+    routes = _routes_by_channel(session, workspace_id, channel_id).get(channel_id, ())
+    return _config(workspace, channel_id, schedule, watches, default_timezone, routes)
 
 
 def digest_channels(session: Session, workspace: Workspace, default_timezone: str
@@ -96,8 +121,10 @@ def digest_channels(session: Session, workspace: Workspace, default_timezone: st
         by_channel.setdefault(watch.channel_id, []).append(watch)
     channels = {channel for channel, watches in by_channel.items()
                 if any(not w.paused for w in watches)} | set(schedules)
+    routes = _routes_by_channel(session, workspace.id)
     configs = [_config(workspace, channel, schedules.get(channel), by_channel.get(channel, []),
-                       default_timezone) for channel in sorted(channels)]
+                       default_timezone, routes.get(channel, ()))
+               for channel in sorted(channels)]
     return [config for config in configs if config.enabled]
 
 
