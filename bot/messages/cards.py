@@ -52,6 +52,8 @@ class CardView:
     sla_due: datetime | None = None
     reply_state: str | None = None
     reply_error: str | None = None
+    reply_waiting_until: datetime | None = None
+    """While the reply waits for its account's rate limit: until when."""
     language: str | None = None
     language_analysed: bool = True
     reply_elsewhere: bool = False

@@ -20,7 +20,7 @@ from bot.services.outbox import (
     message_metadata,
 )
 from bot.services.reply_policy import card_actions
-from bot.services.reply_queue import FAILED, PENDING, can_post, latest_reply
+from bot.services.reply_queue import FAILED, PENDING, RATE_LIMITED, can_post, latest_reply
 from bot.services.sla import due_at, received_at
 from bot.services.triage_labels import card_offers_not_urgent
 from bot.services.watch_links import watch_names
@@ -91,6 +91,8 @@ def load_card_view(session: Session, mention_id: int, channel: str | None = None
         received_at=received_at(mention),
         reply_state=reply.status if reply else None,
         reply_error=reply.error if reply else None,
+        reply_waiting_until=reply.next_attempt_at if reply and reply.status == PENDING
+        and (reply.error or "").startswith(RATE_LIMITED) else None,
         language=mention.language,
         language_analysed=language_read(mention.intent_flags),
         reply_elsewhere=not can_post(session, mention),

@@ -6,10 +6,17 @@ records the result with the mention's "replied" transition in one transaction. T
 answers the customer's newest post in the mention's case (``reply_target``). A row
 retried after a crash or an unknown outcome first asks the network whether the reply
 already exists (``publish_once``), so no draft is ever posted twice.
+
+A rate limit is the account's, not the reply's: when the network asks an account to wait,
+every reply queued for that account (network and credentials) waits until then without a
+network call, so without an attempt; a rate limit never fails a reply (only real failures
+do, after ``MAX_ATTEMPTS``), and the wait honours what the network asked up to a day
+(X's daily caps). Their cards say until when they wait.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +49,7 @@ from bot.services.reply_queue import (
     FAILED,
     PENDING,
     POSTED,
+    RATE_LIMITED,
     credentials_for,
     latest_reply,
 )
@@ -57,6 +65,11 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 6
+MAX_RETRY_WAIT = timedelta(hours=1)
+"""The longest wait between attempts after a failure."""
+MAX_RATE_LIMIT_WAIT = timedelta(hours=24)
+"""The longest wait a network's rate limit is honoured for (a daily cap resets within it)."""
+
 NETWORK_ACTOR = Actor(None, "network")
 
 
@@ -82,10 +95,34 @@ class _Job:
     language: str | None
     trusted: bool
 
+    @property
+    def account(self) -> tuple[str, str]:
+        """The account the reply posts from (network, a digest of its credentials): what a
+        rate limit applies to."""
+        return self.network, account_key(self.credentials)
+
+
+def account_key(credentials: PublisherCredentials) -> str:
+    """A digest naming the account of ``credentials`` (never the secrets themselves)."""
+    return hashlib.sha256(credentials.model_dump_json().encode()).hexdigest()[:32]
+
+
+def _held_accounts(session: Session, now: datetime) -> dict[tuple[str, str], ReplyPost]:
+    """The accounts waiting for a rate limit at ``now``, each with a reply that waits."""
+    held: dict[tuple[str, str], ReplyPost] = {}
+    for row in session.scalars(select(ReplyPost).where(
+            ReplyPost.status == PENDING, ReplyPost.next_attempt_at > now,
+            ReplyPost.error.startswith(RATE_LIMITED, autoescape=True))):
+        account = _account_of(session, row)
+        if account is not None and account not in held:
+            held[account] = row
+    return held
+
 
 def _claim(sessions: sessionmaker[Session], now: datetime, limit: int) -> list[_Job]:
     jobs: list[_Job] = []
     with transaction(sessions) as session:
+        held = _held_accounts(session, now)
         query = (select(ReplyPost).where(ReplyPost.status == PENDING,
                                          ReplyPost.next_attempt_at <= now)
                  .order_by(ReplyPost.id).limit(limit))
@@ -106,6 +143,12 @@ def _claim(sessions: sessionmaker[Session], now: datetime, limit: int) -> list[_
             # row locks); only the one whose update lands calls the network.
             if not take_lease(session, ReplyPost, row.id, pending=PENDING,
                               attempts=row.attempts, now=now, until=now + LEASE):
+                continue
+            waiting = held.get((row.network, account_key(credentials)))
+            if waiting is not None:
+                # Approved after its account was rate limited: it waits with the others.
+                _wait_for_limit(session, row, waiting.next_attempt_at,
+                                waiting.error or RATE_LIMITED)
                 continue
             target = reply_target(session, mention)
             jobs.append(_Job(row.id, row.attempts > 0, row.network, credentials, target,
@@ -159,22 +202,77 @@ def _record(sessions: sessionmaker[Session], job: _Job, now: datetime,
         # A network's error can repeat the token it refused: it goes to a Slack thread.
         message = redact(str(error), credential_secrets(job.credentials)) or str(error)
         row.error = message
+        if isinstance(error, PublishRateLimited):
+            # Nothing failed: the reply waits as long as the network asks (never failed
+            # for it), and the account's other replies wait with it. Its call still
+            # counts as an attempt: posting it has started, as withdrawing sees it.
+            wait = retry_delay(exponential(row.attempts, base=30), error.retry_after or None)
+            until = now + min(timedelta(seconds=wait), MAX_RATE_LIMIT_WAIT)
+            row.next_attempt_at, row.error = until, RATE_LIMITED + message
+            _hold_account(session, row, job.account, until)
+            return ReplyOutcome(row.mention_id, PENDING, error=message)
         if error.retryable and row.attempts < MAX_ATTEMPTS:
-            asked = error.retry_after if isinstance(error, PublishRateLimited) else None
-            wait = retry_delay(exponential(row.attempts, base=30), asked or None)
-            row.next_attempt_at = now + timedelta(seconds=min(wait, 3600))
+            wait = retry_delay(exponential(row.attempts, base=30), None)
+            row.next_attempt_at = now + min(timedelta(seconds=wait), MAX_RETRY_WAIT)
             return ReplyOutcome(row.mention_id, PENDING, error=message)
         row.status = FAILED
         _note(session, row, "replies.note_failed", error=Text(message))
         return ReplyOutcome(row.mention_id, FAILED, error=message)
 
 
+def _account_of(session: Session, row: ReplyPost) -> tuple[str, str] | None:
+    mention = session.get(Mention, row.mention_id)
+    source = session.get(SourceRow, mention.source_id) if mention and mention.source_id \
+        else None
+    credentials = credentials_for(row.network, open_config(source)) if source else None
+    return (row.network, account_key(credentials)) if credentials is not None else None
+
+
+def _wait_for_limit(session: Session, row: ReplyPost, until: datetime, error: str) -> None:
+    row.next_attempt_at, row.error = until, error
+    mention = session.get(Mention, row.mention_id)
+    if mention is not None and mention.slack_channel:
+        do_enqueue(session, workspace_id=row.workspace_id, kind=KIND_UPDATE_CARD,
+                   channel=mention.slack_channel, mention_id=mention.id)
+
+
+def _hold_account(session: Session, limited: ReplyPost, account: tuple[str, str],
+                  until: datetime) -> None:
+    """Make the other queued replies of ``account`` wait until ``until`` too (a few rows:
+    the replies approved and not yet posted)."""
+    limited_mention = session.get(Mention, limited.mention_id)
+    if limited_mention is not None and limited_mention.slack_channel:
+        do_enqueue(session, workspace_id=limited.workspace_id, kind=KIND_UPDATE_CARD,
+                   channel=limited_mention.slack_channel, mention_id=limited_mention.id)
+    for row in session.scalars(select(ReplyPost).where(
+            ReplyPost.status == PENDING, ReplyPost.network == limited.network,
+            ReplyPost.id != limited.id, ReplyPost.next_attempt_at < until)).all():
+        if _account_of(session, row) == account:
+            _wait_for_limit(session, row, until, limited.error or RATE_LIMITED)
+
+
+def _release(sessions: sessionmaker[Session], job: _Job, until: datetime, error: str
+             ) -> ReplyOutcome:
+    """Give a claimed reply back, its attempt not spent: its account is rate limited."""
+    with transaction(sessions) as session:
+        row = session.get(ReplyPost, job.id)
+        assert row is not None
+        row.attempts = max(0, row.attempts - 1)
+        _wait_for_limit(session, row, until, error)
+        return ReplyOutcome(row.mention_id, PENDING, error=error)
+
+
 def flush_replies(sessions: sessionmaker[Session], http_factory: Callable[[bool], HttpClient],
                   *, now: datetime | None = None, limit: int = 20) -> list[ReplyOutcome]:
-    """Post what is due; one failure never stops the others."""
+    """Post what is due; one failure never stops the others. After a rate limit, the same
+    account's other replies wait without calling the network."""
     moment = now or utcnow()
     outcomes = []
+    limited: dict[tuple[str, str], tuple[datetime, str]] = {}
     for job in _claim(sessions, moment, limit):
+        if job.account in limited:
+            outcomes.append(_release(sessions, job, *limited[job.account]))
+            continue
         publisher = get_publisher(job.network)
         result, error = None, None
         try:
@@ -189,7 +287,13 @@ def flush_replies(sessions: sessionmaker[Session], http_factory: Callable[[bool]
             log.exception("posting reply %s failed", job.id)
             error = PublishError(f"internal error ({type(err).__name__})")
             error.retryable = True
-        outcomes.append(_record(sessions, job, moment, result, error))
+        outcome = _record(sessions, job, moment, result, error)
+        outcomes.append(outcome)
+        if isinstance(error, PublishRateLimited):
+            with sessions() as session:
+                row = session.get(ReplyPost, job.id)
+                if row is not None and row.error:
+                    limited[job.account] = (row.next_attempt_at, row.error)
     return outcomes
 
 

@@ -17,6 +17,9 @@ from storage.models_replies import ReplyPost
 from storage.secret_box import SecretBox
 
 PENDING, POSTED, FAILED, CANCELLED = "pending", "posted", "failed", "cancelled"
+RATE_LIMITED = "rate limited: "
+"""How ``reply_posts.error`` starts while a reply waits for its account's rate limit (the
+card reads it to say until when; ``bot.services.replies``)."""
 
 
 def credentials_for(network: str, config: dict[str, Any]) -> PublisherCredentials | None:

@@ -8,7 +8,7 @@ from typing import Any
 from bot.analysis.reach import format_reach
 from bot.i18n import compact, t
 from bot.messages.cards import CardView
-from bot.networks import icon_for
+from bot.networks import get_network, icon_for
 from bot.slack.card_reply import open_reply_buttons, reply_elsewhere_note
 from bot.slack.durations import duration
 from bot.slack.escape import (
@@ -209,7 +209,13 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
                                 lambda d: header + quote(escape(d)))
         draft_whole = len(view.draft_text) <= 1500 and not cut
         blocks.append({"type": "section", "text": _mrkdwn(draft)})
-    if view.reply_state == "pending":
+    if view.reply_state == "pending" and view.reply_waiting_until is not None:
+        network = get_network(view.network)
+        blocks.append({"type": "context", "elements": [_mrkdwn(t(
+            language, "replies.rate_limited",
+            network=network.display_name if network else view.network,
+            until=slack_date(view.reply_waiting_until)))]})
+    elif view.reply_state == "pending":
         blocks.append({"type": "context", "elements": [_mrkdwn(t(language, "replies.posting"))]})
     elif view.reply_state == "failed":
         failed, _ = fit_source(view.reply_error or "?", TEXT_BUDGET,
