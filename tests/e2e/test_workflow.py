@@ -294,7 +294,7 @@ def test_mentions_listing_with_more_button(vigie_sqlite: VigieApp) -> None:
                           ("mentions colour:red", "is not a filter"),
                           ("show abc", "is not a mention number"),
                           ("show 99999", "no mention #99999"),
-                          ("assign 1", "Usage: `/cm assign ID @user`")):
+                          ("assign 1", "Usage: `/cm assign ID [ID ...] @user`")):
         assert expected in vigie.slack.slash_command(bad).json()["text"], bad
 
 
