@@ -37,8 +37,12 @@ web: install
 worker: install
 	$(BIN)/vigie worker
 
-test: install-dev  ## the whole test suite (SQLite and PostgreSQL); ARGS='-k digest' for pytest
-	$(BIN)/pytest $(ARGS)
+# One test worker per core (pytest-xdist): the suite is mostly CPU-bound and ran on one core
+# of CI's two. TEST_WORKERS=0 (or ARGS='-n 0') runs it in one process, as a debugger needs.
+TEST_WORKERS ?= auto
+
+test: install-dev  ## the whole test suite (SQLite and PostgreSQL) on every core; ARGS='-k digest' for pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) $(ARGS)
 
 lint: install-dev  ## ruff, mypy and the dependency rules
 	$(BIN)/ruff check .
