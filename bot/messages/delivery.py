@@ -97,7 +97,8 @@ class DeliveryError(Exception):
     @property
     def nothing_posted(self) -> bool:
         """True when Slack certainly did not post the message (see NOT_POSTED_ERRORS, and a
-        refused token, with which nothing is posted at all)."""
+        refused token, with which nothing is posted at all). It speaks of the call that
+        raised it only: raised by ``find_posted``, it says nothing of an earlier post."""
         return self.code in NOT_POSTED_ERRORS or self.token_dead
 
     @property

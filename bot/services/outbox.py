@@ -21,7 +21,8 @@ metadata naming its outbox row; a row retried after a crash is first looked up i
 so a crash between "posted" and "recorded" never posts twice. A row whose last attempt Slack
 refused with a 429 skips that look-up (``NOT_POSTED``): a rate-limited call is not posted,
 and the look-up (``conversations.history``, itself rate-limited hard) would only hold the
-channel back.
+channel back. A 429 on the look-up itself leaves it owed: it says nothing of the attempt
+looked for.
 
 What a row that cannot go out does to the others:
 
@@ -115,7 +116,8 @@ NOT_POSTED = "not posted: "
 """Prefix of ``last_error`` when Slack's answer proved the message was not posted (a 429,
 ``DeliveryError.nothing_posted``): the retry posts without first looking for it in the
 channel. The claim of the retry takes the prefix off, so an attempt cut short by a crash
-is looked for again."""
+is looked for again. A 429 on the look-up itself (``find_posted``) never sets it: it
+proves nothing about the earlier attempt, which is looked for again."""
 CARD_LOST = "its card could not be posted: "
 """Prefix of ``last_error`` for rows failed because their mention's card was refused."""
 CHANNEL_REFUSED = "outbox.channel_refused"
@@ -470,13 +472,16 @@ class OutboxSender:
             return self._upload(row_id, *upload, report)
         assert message is not None
         ts: str | None = None
+        looking = False
         try:
             # Only an attempt whose outcome is unknown (a timeout, a 5xx) may have posted.
             if (previous_attempts and not not_posted and message.event_type
                     and target_ts is None):
+                looking = True
                 ts = self._notifier.find_posted(message.channel, message.event_type,
                                                 "outbox_id", row_id, team_id=message.team_id,
                                                 thread_ts=message.thread_ts)
+                looking = False
                 if ts is not None:
                     report.recovered += 1
             if ts is None:
@@ -486,7 +491,7 @@ class OutboxSender:
                 else:
                     ts = self._notifier.post(message)
         except DeliveryError as err:
-            return self._record_failure(row_id, err, report)
+            return self._record_failure(row_id, err, report, in_lookup=looking)
         except Exception as err:  # noqa: BLE001  (the notifier renders the spec as it sends)
             # A spec that cannot be rendered never will be: retrying it would stop every
             # flush at this row and hold its channel for ever.
@@ -575,8 +580,13 @@ class OutboxSender:
             if row.workspace_id in self._pauses:
                 self._resume(session, row.workspace_id)
 
-    def _record_failure(self, row_id: int, err: DeliveryError, report: FlushReport) -> bool:
-        """Record a refused delivery; False when the row's channel must wait for it."""
+    def _record_failure(self, row_id: int, err: DeliveryError, report: FlushReport, *,
+                        in_lookup: bool = False) -> bool:
+        """Record a refused delivery; False when the row's channel must wait for it.
+
+        ``in_lookup``: ``err`` came from the look-up for an earlier attempt
+        (``find_posted``), not from sending.
+        """
         with transaction(self._sessions) as session:
             row = session.get(OutboxMessage, row_id)
             if row is None:
@@ -595,7 +605,10 @@ class OutboxSender:
                 delay = retry_delay(backoff, err.retry_after, floor=True,
                                     trust_up_to=BACKOFF_BASE_SECONDS)
                 row.next_attempt_at = self._clock() + timedelta(seconds=delay)
-                row.last_error = f"{NOT_POSTED if err.nothing_posted else ''}{err}"
+                # A refused look-up proves only that the look-up did nothing: the earlier
+                # attempt may have posted, so the next one must look again.
+                not_posted = err.nothing_posted and not in_lookup
+                row.last_error = f"{NOT_POSTED if not_posted else ''}{err}"
                 report.deferred += 1
                 log.warning("outbox row %s will be retried in %.0fs: %s", row_id, delay, err)
                 return False

@@ -19,6 +19,7 @@ from bot.services.outbox import (
     KIND_POST,
     KIND_THREAD,
     KIND_UPLOAD,
+    NOT_POSTED,
     OutboxSender,
     do_enqueue,
 )
@@ -300,6 +301,29 @@ def test_failed_lookup_is_not_taken_for_absent(
     clock.now += timedelta(minutes=2)
     assert sender.flush().recovered == 1
     assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["once"]
+
+
+def test_rate_limited_lookup_is_not_taken_for_not_posted(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+    fast_retries: list[float],
+) -> None:
+    """A 429 on the look-up proves only that the look-up did nothing: Slack may have posted
+    the earlier attempt, so the next attempt looks again instead of posting blindly."""
+    enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["once"])
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
+    slack_standin.fail_next("chat.postMessage", status=500, side_effect=True)
+    sender.flush()
+    clock.now += timedelta(minutes=2)
+    slack_standin.fail_next("conversations.history", status=429, retry_after=60)
+    assert sender.flush().sent == 0
+    with sessions() as session:
+        row = session.scalars(select(OutboxMessage)).one()
+        assert not (row.last_error or "").startswith(NOT_POSTED)
+    clock.now += timedelta(minutes=5)
+    assert sender.flush().recovered == 1
+    assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["once"]
+    assert statuses(sessions) == ["sent"]
 
 
 def slack_client_for(standin: SlackStandIn) -> WebClient:
