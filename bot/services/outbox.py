@@ -428,9 +428,9 @@ class OutboxSender:
             if row.kind == KIND_CHART and not self.draws_charts:
                 return False  # left, with what follows in its channel, to the worker
             if row.kind in (KIND_UPLOAD, KIND_CHART):
-                self._take_slot(session, row)
                 if not self._claim(session, row):
                     return False
+                self._take_slot(session, row)
                 upload = (row.channel, {**row.payload, "team_id": team})
                 message, target_ts, previous_attempts, not_posted = None, None, 0, False
             else:
@@ -460,9 +460,9 @@ class OutboxSender:
                 message = replace(message, team_id=team)
                 previous_attempts = row.attempts
                 not_posted = (row.last_error or "").startswith(NOT_POSTED)
-                self._take_slot(session, row)
                 if not self._claim(session, row):
                     return False
+                self._take_slot(session, row)
                 if not_posted:
                     row.last_error = (row.last_error or "").removeprefix(NOT_POSTED)
         # The attempt is committed before Slack is called: see the module docstring.
@@ -507,8 +507,11 @@ class OutboxSender:
 
     def _take_slot(self, session: Session, row: OutboxMessage) -> None:
         """Take the next slot of the row's channel, shared by every sender through the
-        database; ChannelBusy (rolling back the caller's transaction) when another sender
-        holds it."""
+        database; ChannelBusy (rolling back the caller's transaction, with its claim of the
+        row) when another sender holds it.
+
+        Taken after the claim: a sender that loses the row must not spend the slot.
+        """
         if self._interval <= 0:
             return
         now = self._clock()

@@ -15,6 +15,7 @@ import time
 from itertools import pairwise
 from pathlib import Path
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import load_settings
@@ -25,7 +26,7 @@ from storage.db import make_engine, make_session_factory
 from tests.harness.constants import BOT_TOKEN, CHANNEL_ID
 from tests.harness.slack_standin import SlackStandIn
 from tests.resilience.support import child_env, start_child, stop
-from tests.services.test_outbox import enqueue_posts
+from tests.services.test_outbox import Clock, enqueue_posts
 
 PACE = 0.5
 """Seconds between two messages to one channel (1.0 in production; shorter here)."""
@@ -109,3 +110,21 @@ def test_two_processes_share_the_pace_of_a_channel(
             stop(child)
     assert codes == [0, 0], log.read_text()[-2000:]
     assert_paced(post_times(slack_standin, CHANNEL_ID))
+
+
+def test_a_sender_that_loses_the_row_leaves_the_slot(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another sender claims the row first: the loser must not take the channel's slot, or
+    the channel would wait an interval with nothing sent."""
+    enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["card"])
+    settings = load_settings(slack_bot_token=BOT_TOKEN, slack_api_url=slack_standin.base_url)
+    clock = Clock()
+    sender = OutboxSender(sessions, SlackNotifier(build_web_client(settings, for_outbox=True)),
+                          per_channel_interval=60, clock=clock)
+    monkeypatch.setattr(sender, "_claim", lambda session, row: False)
+    assert sender.flush().sent == 0
+    monkeypatch.undo()
+    assert sender.flush().sent == 1  # at the same instant: the slot is still free
+    assert len(post_times(slack_standin, CHANNEL_ID)) == 1
