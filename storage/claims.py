@@ -32,16 +32,16 @@ def skip_locked(session: Session, query: QueryT, *, of: Any = None) -> QueryT:
 
 
 def take_lease(session: Session, model: Any, row_id: int, *, pending: str, attempts: int,
-               now: datetime, until: datetime) -> bool:
+               now: datetime, until: datetime, count: bool = True) -> bool:
     """Take the lease of a queued row (``model`` has ``status``, ``attempts`` and
-    ``next_attempt_at``) by compare-and-set: count one more attempt and make it not due
-    before ``until``, only if it is still ``pending``, at ``attempts`` and due at ``now``.
-    False when another worker took it first."""
+    ``next_attempt_at``) by compare-and-set: count one more attempt (unless not ``count``)
+    and make it not due before ``until``, only if it is still ``pending``, at ``attempts``
+    and due at ``now``. False when another worker took it first."""
     result = session.execute(
         update(model)
         .where(model.id == row_id, model.status == pending, model.attempts == attempts,
                model.next_attempt_at <= now)
-        .values(attempts=attempts + 1, next_attempt_at=until)
+        .values(attempts=attempts + 1 if count else attempts, next_attempt_at=until)
         .execution_options(synchronize_session=False))
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 

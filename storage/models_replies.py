@@ -25,6 +25,9 @@ class ReplyPost(Base):
     idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    """Calls that count toward the reply's limit (a rate limit's call does not)."""
+    rate_limited_calls: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Calls the network answered with a rate limit: posting has started all the same."""
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     external_id: Mapped[str | None] = mapped_column(String(500))
     url: Mapped[str | None] = mapped_column(Text)

@@ -9,9 +9,10 @@ already exists (``publish_once``), so no draft is ever posted twice.
 
 A rate limit is the account's, not the reply's: when the network asks an account to wait,
 every reply queued for that account (network and credentials) waits until then without a
-network call, so without an attempt; a rate limit never fails a reply (only real failures
-do, after ``MAX_ATTEMPTS``), and the wait honours what the network asked up to a day
-(X's daily caps). Their cards say until when they wait.
+network call, so without an attempt; the call the network rate limited gives its attempt
+back too (counted apart, in ``rate_limited_calls``: posting it has started). A rate limit
+never fails a reply (only real failures do, after ``MAX_ATTEMPTS``), and the wait honours
+what the network asked up to a day (X's daily caps). Their cards say until when they wait.
 """
 
 from __future__ import annotations
@@ -141,17 +142,20 @@ def _claim(sessions: sessionmaker[Session], now: datetime, limit: int) -> list[_
                 continue
             # Compare-and-set: another process may have read the same row (SQLite has no
             # row locks); only the one whose update lands calls the network.
-            if not take_lease(session, ReplyPost, row.id, pending=PENDING,
-                              attempts=row.attempts, now=now, until=now + LEASE):
-                continue
             waiting = held.get((row.network, account_key(credentials)))
+            # A reply that only waits makes no call: its lease counts no attempt.
+            if not take_lease(session, ReplyPost, row.id, pending=PENDING,
+                              attempts=row.attempts, now=now, until=now + LEASE,
+                              count=waiting is None):
+                continue
             if waiting is not None:
                 # Approved after its account was rate limited: it waits with the others.
                 _wait_for_limit(session, row, waiting.next_attempt_at,
                                 waiting.error or RATE_LIMITED)
                 continue
             target = reply_target(session, mention)
-            jobs.append(_Job(row.id, row.attempts > 0, row.network, credentials, target,
+            started = row.attempts > 0 or row.rate_limited_calls > 0
+            jobs.append(_Job(row.id, started, row.network, credentials, target,
                              draft.text, row.idempotency_key, target.language,
                              source.trusted))
     return jobs
@@ -204,9 +208,13 @@ def _record(sessions: sessionmaker[Session], job: _Job, now: datetime,
         row.error = message
         if isinstance(error, PublishRateLimited):
             # Nothing failed: the reply waits as long as the network asks (never failed
-            # for it), and the account's other replies wait with it. Its call still
-            # counts as an attempt: posting it has started, as withdrawing sees it.
-            wait = retry_delay(exponential(row.attempts, base=30), error.retry_after or None)
+            # for it), and the account's other replies wait with it. Its call gives its
+            # attempt back but is counted apart: posting it has started, as withdrawing
+            # sees it.
+            row.attempts = max(0, row.attempts - 1)
+            row.rate_limited_calls += 1
+            wait = retry_delay(exponential(row.rate_limited_calls, base=30),
+                               error.retry_after or None)
             until = now + min(timedelta(seconds=wait), MAX_RATE_LIMIT_WAIT)
             row.next_attempt_at, row.error = until, RATE_LIMITED + message
             _hold_account(session, row, job.account, until)

@@ -305,12 +305,13 @@ def _withdraw_approval(session: Session, mention: Mention) -> dict[str, Any]:
     reply = session.scalar(select(ReplyPost).where(ReplyPost.draft_id == approval.draft_id))
     called_off = None
     if reply is not None and reply.status != REPLY_CANCELLED:
-        # Compare-and-set against the sender's lease, which counts an attempt first: a
-        # queued post nobody took yet, or one that failed, is called off; anything else is
-        # on its way or out.
+        # Compare-and-set against the sender's lease, which counts an attempt first (a
+        # call the network rate limited gives it back, counted apart): a queued post nobody
+        # took yet, or one that failed, is called off; anything else is on its way or out.
         called = 0
         if reply.status in {REPLY_PENDING, REPLY_FAILED}:
-            started = [ReplyPost.attempts == 0] if reply.status == REPLY_PENDING else []
+            started = [ReplyPost.attempts == 0, ReplyPost.rate_limited_calls == 0] \
+                if reply.status == REPLY_PENDING else []
             called = session.execute(
                 update(ReplyPost).where(ReplyPost.id == reply.id,
                                         ReplyPost.status == reply.status, *started)

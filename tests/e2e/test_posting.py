@@ -64,10 +64,10 @@ def _error_recorded(vigie: VigieApp) -> bool:
         return row is not None and row.error is not None
 
 
-def _attempts(vigie: VigieApp) -> int:
+def _rate_limited_calls(vigie: VigieApp) -> int:
     with vigie.runtime.sessions() as session:
         row = session.scalars(select(ReplyPost)).first()
-        return row.attempts if row else 0
+        return row.rate_limited_calls if row else 0
 
 
 def approve(vigie: VigieApp, mention_id: int, *, text: str = "Sorry @alice, we're on it!",
@@ -171,7 +171,7 @@ def test_mark_replied_is_refused_while_the_post_is_in_flight(
     # Rate limited for ten minutes: the reply stays queued, nothing is posted meanwhile.
     fake.failure = Failure(429, {"error": "Too many requests"}, {"Retry-After": "600"})
     approve(vigie, mention_id)
-    eventually(lambda: fake.failure is None and _attempts(vigie) == 1)
+    eventually(lambda: fake.failure is None and _rate_limited_calls(vigie) == 1)
     assert reply_status(vigie) == "pending" and fake.created == []
     refused = vigie.slack.slash_command(f"replied {mention_id}").json()["text"]
     assert "is being posted" in refused

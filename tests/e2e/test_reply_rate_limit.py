@@ -8,19 +8,25 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 
+from bot.services import workflow
+from bot.services.actors import Actor
 from bot.services.cards import load_card_view
+from bot.services.errors import ServiceError
 from bot.services.http_clients import http_factory
-from bot.services.replies import MAX_RATE_LIMIT_WAIT, flush_replies
+from bot.services.replies import MAX_ATTEMPTS, MAX_RATE_LIMIT_WAIT, flush_replies
 from bot.slack.cards import build_card
 from storage.db import transaction
-from storage.models import Draft, Mention
+from storage.models import Approval, Draft, Mention
 from storage.models_replies import ReplyPost
 from tests.e2e.conftest import VigieApp
 from tests.e2e.test_posting import mastodon_setup
-from tests.publishers.fakes import Failure
+from tests.e2e.test_workflow import grant
+from tests.harness.constants import OTHER_USER_ID, TEAM_ID
+from tests.publishers.fakes import Failure, wait_until_dropped_are_logged
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -81,8 +87,9 @@ def test_a_rate_limit_holds_the_accounts_replies_without_spending_attempts(
     assert [outcome.status for outcome in outcomes] == ["pending"] * 3
     assert _writes(httpserver) == 1  # the first reply asked; the other two waited
     rows = _rows(vigie)
-    # The reply that asked made one call (posting it has started); the others made none.
-    assert [row.attempts for row in rows] == [1, 0, 0]
+    # No reply spent an attempt; the one that asked made a call (posting it has started).
+    assert [row.attempts for row in rows] == [0, 0, 0]
+    assert [row.rate_limited_calls for row in rows] == [1, 0, 0]
     assert {row.status for row in rows} == {"pending"}
     until = NOW + MAX_RATE_LIMIT_WAIT
     assert {row.next_attempt_at.replace(tzinfo=UTC) for row in rows} == {until}
@@ -90,6 +97,8 @@ def test_a_rate_limit_holds_the_accounts_replies_without_spending_attempts(
     (late,) = _queue_approved(vigie, fake, first, 1, with_first=False)
     assert flush_replies(sessions, factory, now=NOW + timedelta(hours=1)) == []
     assert _writes(httpserver) == 1
+    assert [(row.attempts, row.rate_limited_calls) for row in _rows(vigie)] == [
+        (0, 1), (0, 0), (0, 0), (0, 0)]
     with sessions() as session:
         view = load_card_view(session, late)
         assert view is not None
@@ -100,3 +109,58 @@ def test_a_rate_limit_holds_the_accounts_replies_without_spending_attempts(
     outcomes = flush_replies(sessions, factory, now=until + timedelta(seconds=1))
     assert sorted(outcome.status for outcome in outcomes) == ["posted"] * 4
     assert len(fake.created) == 4 and len(mention_ids) == 3
+
+
+def test_rate_limits_spend_no_attempts_a_later_transient_error_is_retried(
+        vigie: VigieApp, httpserver: HTTPServer, shared_data: Path) -> None:
+    # Reported: each rate-limited call kept its attempt, so a reply held over several
+    # daily caps was failed for good by its first transient error (MAX_ATTEMPTS).
+    fake, first = mastodon_setup(vigie, httpserver, shared_data)
+    _queue_approved(vigie, fake, first, 1)
+    sessions, factory = vigie.runtime.sessions, http_factory(vigie.runtime.settings)
+    moment = NOW
+    for _ in range(MAX_ATTEMPTS + 2):
+        fake.failure = Failure(429, {"error": "Too many requests"}, {"Retry-After": "60"})
+        outcomes = flush_replies(sessions, factory, now=moment)
+        assert [outcome.status for outcome in outcomes] == ["pending"]
+        moment += timedelta(minutes=2)
+    (row,) = _rows(vigie)
+    assert (row.status, row.attempts, row.rate_limited_calls) == (
+        "pending", 0, MAX_ATTEMPTS + 2)
+    # A transient error afterwards is the reply's first real failure: it is retried.
+    fake.failure = Failure(drop=True)  # the line drops: a transient network error
+    outcomes = flush_replies(sessions, factory, now=moment)
+    assert [outcome.status for outcome in outcomes] == ["pending"], outcomes
+    (row,) = _rows(vigie)
+    assert (row.status, row.attempts) == ("pending", 1)
+    outcomes = flush_replies(sessions, factory,
+                             now=row.next_attempt_at.replace(tzinfo=UTC) + timedelta(seconds=1))
+    assert [outcome.status for outcome in outcomes] == ["posted"]
+    assert len(fake.created) == 1
+    wait_until_dropped_are_logged(httpserver)
+
+
+def test_a_reply_held_without_a_call_can_be_withdrawn_the_limited_one_cannot(
+        vigie: VigieApp, httpserver: HTTPServer, shared_data: Path) -> None:
+    # A reply approved while its account waits makes no call: posting it has not started.
+    fake, first = mastodon_setup(vigie, httpserver, shared_data)
+    _queue_approved(vigie, fake, first, 1)
+    sessions, factory = vigie.runtime.sessions, http_factory(vigie.runtime.settings)
+    fake.failure = Failure(429, {"error": "Too many requests"}, {"Retry-After": "600"})
+    assert [o.status for o in flush_replies(sessions, factory, now=NOW)] == ["pending"]
+    (late,) = _queue_approved(vigie, fake, first, 1, with_first=False)
+    assert flush_replies(sessions, factory, now=NOW + timedelta(minutes=1)) == []
+    assert [(row.attempts, row.rate_limited_calls) for row in _rows(vigie)] == [(0, 1), (0, 0)]
+    with transaction(sessions) as session:
+        for row in session.scalars(select(ReplyPost)):
+            session.add(Approval(draft_id=row.draft_id, mention_id=row.mention_id,
+                                 approver_user_id=OTHER_USER_ID, decision="approved",
+                                 draft_version=1))
+    grant(vigie, OTHER_USER_ID, "approver")
+    workspace_id = vigie.runtime.workspaces.ensure(TEAM_ID).id
+    approver = Actor(OTHER_USER_ID, "slash_command")
+    workflow.do_withdraw(sessions, workspace_id, approver, late)
+    with pytest.raises(ServiceError) as refused:
+        workflow.do_withdraw(sessions, workspace_id, approver, first)
+    assert refused.value.key == "workflow.posting_started"
+    assert [row.status for row in _rows(vigie)] == ["pending", "cancelled"]

@@ -185,7 +185,7 @@ def test_a_post_under_way_is_not_withdrawn(
     # Rate limited after a first attempt: the post is on its way and may come out.
     fake.failure = Failure(429, {"error": "Too many requests"}, {"Retry-After": "600"})
     _mastodon_approve(vigie, mention_id)
-    eventually(lambda: fake.failure is None and _attempts(vigie) == 1)
+    eventually(lambda: fake.failure is None and _calls(vigie) == (0, 1))
     for command, user in ((f"withdraw {mention_id}", APPROVER),
                           (f"draft {mention_id} Another text", USER_ID),
                           (f"ignore {mention_id}", USER_ID)):
@@ -218,7 +218,8 @@ def test_a_failed_post_is_withdrawn_edited_and_posted_once(
     assert "(v2)" in json.dumps(fake.statuses[fake.created[0]])
 
 
-def _attempts(vigie: VigieApp) -> int:
+def _calls(vigie: VigieApp) -> tuple[int, int]:
+    """The first reply's attempts and rate-limited calls."""
     with vigie.runtime.sessions() as session:
         row = session.scalars(select(ReplyPost).order_by(ReplyPost.id)).first()
-        return row.attempts if row else 0
+        return (row.attempts, row.rate_limited_calls) if row else (0, 0)
