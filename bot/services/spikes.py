@@ -308,14 +308,6 @@ def _check(session: Session, watches: list[Watch], now: datetime,
                              {b.start: b for b in buckets})
         _update_recorded(session, state, hours, config)
         counts.append(state)
-    event = session.scalars(select(SpikeEvent).where(
-        SpikeEvent.workspace_id == watches[0].workspace_id,
-        SpikeEvent.channel_id == watches[0].channel_id,
-        SpikeEvent.ended_at.is_(None))).first()
-    if event is not None and event.ended_at is None \
-            and previous_hour - _utc(event.last_hour) >= timedelta(hours=config.quiet_hours) \
-            and _end(session, event, counts, previous_hour, config, workspace, now):
-        event = None
     recorded = set(session.execute(select(Spike.watch_id, Spike.hour_start).where(
         Spike.watch_id.in_([w.id for w in watches]), Spike.hour_start.in_(hours))).tuples())
     found: list[tuple[Watch, SpikeDecision]] = []
@@ -327,6 +319,18 @@ def _check(session: Session, watches: list[Watch], now: datetime,
                                     since=state.since)
             if decision is not None:
                 found.append((state.watch, decision))
+    event = session.scalars(select(SpikeEvent).where(
+        SpikeEvent.workspace_id == watches[0].workspace_id,
+        SpikeEvent.channel_id == watches[0].channel_id,
+        SpikeEvent.ended_at.is_(None))).first()
+    # Detection comes first: an hour the end would call quiet may be a spike now that it
+    # is complete (found late), and then the event goes on rather than ending and opening
+    # again with a new alert.
+    if event is not None and event.ended_at is None \
+            and previous_hour - _utc(event.last_hour) >= timedelta(hours=config.quiet_hours) \
+            and not any(decision.start <= previous_hour for _, decision in found) \
+            and _end(session, event, counts, previous_hour, config, workspace, now):
+        event = None
     if found:
         starts = [decision.start for _, decision in found]
         opening = event is None

@@ -149,3 +149,31 @@ def test_the_thread_waits_for_its_alert(
     run_spike_checks(sessions, H0 + timedelta(minutes=75))
     notes = in_threads(sessions)
     assert len(notes) == 1 and notes[0].payload["thread_ts"] == "1700000000.000100"
+
+
+def test_an_hour_found_a_spike_once_complete_goes_on_the_event_it_would_have_ended(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn
+) -> None:
+    """Reported: quiet since 14:00, the 16:00 hour was no spike at 16:50 but was once
+    complete; the check at 17:00 said "over" (16:00 back to usual), then found 16:00 a
+    spike and posted a new alert. The spike is found first: the event goes on."""
+    ids = setup(sessions, workspace_id)
+    sender = sender_for(sessions, slack_standin, Clock())
+    burst(sessions, workspace_id, ids, 300, H0, "a")
+    for minutes in range(15, 3 * 60, 10):  # 14:15 to 16:55, every 10 minutes
+        run_spike_checks(sessions, H0 + timedelta(minutes=minutes))
+        sender.flush()
+    # The late posts of 16:00 are stored after the last check of the hour.
+    burst(sessions, workspace_id, ids, 300, H0 + 2 * HOUR + timedelta(minutes=55), "late-")
+    found = run_spike_checks(sessions, H0 + timedelta(hours=3, minutes=5))
+    sender.flush()
+    assert [report.decision.start for report in found] == [H0 + 2 * HOUR]
+    posted = slack_standin.calls("chat.postMessage", ok=True)
+    assert len([call for call in posted if not call.args.get("thread_ts")]) == 1
+    texts = [str(call.args["text"]) for call in posted if call.args.get("thread_ts")]
+    assert not any(text.startswith("Spike over") for text in texts), texts
+    assert texts[-1].startswith("Still going on 20 Nov, 16:00–17:00 (UTC):"), texts
+    with sessions() as session:
+        event = session.scalars(select(SpikeEvent)).one()
+        assert event.ended_at is None
+        assert event.last_hour.replace(tzinfo=UTC) == H0 + 2 * HOUR
