@@ -89,19 +89,42 @@ def number_of(arg: str) -> int | None:
     return int(arg) if NUMBER.fullmatch(arg) else None
 
 
-def leading_ids(args: list[str]) -> tuple[list[int], int]:
-    """The mention ids ``args`` start with (``41 42``, ``#41 #42``, ``41,42``, ``41, 42``)
-    and how many arguments they took: the words after them are the command's text (a
-    reason, a user). The first word that is not ids ends them."""
+def _ids_in(arg: str) -> list[int] | None:
+    """The mention ids one argument writes (``41``, ``#41``, ``41,42``, ``41,``), or None
+    when it is not only ids and commas; [] for commas alone."""
+    pieces = [piece for piece in arg.split(",") if piece]
+    matches = [MENTION_REF.fullmatch(piece) for piece in pieces]
+    if not all(matches):
+        return None
+    return [int(match.group(1)) for match in matches if match]
+
+
+def leading_ids(args: list[str], *, last_word: bool = False) -> tuple[list[int], int]:
+    """The mention ids ``args`` start with and how many arguments they took: the words
+    after them are the command's text (a reason, a user, a link).
+
+    Several ids are read only where the text could not be meant: written ``#41 #42``,
+    joined by commas (``41,42``, ``41, 42``), or bare numbers with nothing but ids after
+    them (``41 42 43``). Otherwise the first id is the only one: ``42 3 duplicates`` is #42
+    with the reason "3 duplicates", never #42 and #3. ``last_word``: the command's text is
+    one word that is never a number (assign's @user, replied's link), so bare numbers just
+    before it are ids too (``41 42 @ana``)."""
+    written = [_ids_in(arg) for arg in args]
+    body = len(args) - 1 if last_word and args and not written[-1] else len(args)
+    if body and all(written[:body]):
+        # Nothing but ids up to the end (or the last word): no text can start among them.
+        return [number for ids in written[:body] for number in ids or ()], body
     ids: list[int] = []
     used = 0
-    for arg in args:
-        pieces = [piece for piece in arg.split(",") if piece]
-        matches = [MENTION_REF.fullmatch(piece) for piece in pieces]
-        if not all(matches) or (not pieces and not ids):
+    joined = False  # the argument before ended with a comma: the list goes on
+    for arg, numbers in zip(args, written, strict=True):
+        if numbers is None or (not numbers and not ids):
             break
-        ids.extend(int(match.group(1)) for match in matches if match)
+        if ids and not (joined or arg.startswith(("#", ","))):
+            break  # a bare number after the ids: the text starts with it
+        ids.extend(numbers)
         used += 1
+        joined = arg.endswith(",")
     return ids, used
 
 

@@ -65,10 +65,13 @@ def _mention_id(request: CommandRequest, position: int = 0) -> int:
     return number
 
 
-def _mention_ids(request: CommandRequest) -> tuple[list[int], int]:
-    """The mention ids the arguments start with (``41 42``, ``#41 #42``, ``41,42``) and how
-    many arguments they took; none is refused as ``_mention_id`` refuses it."""
-    ids, used = leading_ids(request.args)
+def _mention_ids(request: CommandRequest, *, last_word: bool = False
+                 ) -> tuple[list[int], int]:
+    """The mention ids the arguments start with, as ``leading_ids`` reads them (``41,42``,
+    ``#41 #42``, or ``41 42`` with nothing else after them but, with ``last_word``, one
+    word), and how many arguments they took; none is refused as ``_mention_id`` refuses
+    it."""
+    ids, used = leading_ids(request.args, last_word=last_word)
     if not ids:
         return [_mention_id(request)], 1
     return ids, used
@@ -205,7 +208,7 @@ def cmd_show(request: CommandRequest, runtime: Runtime) -> Reply:
                      role=Role.AGENT, refusal="workflow.denied", nudges_outbox=True)
 def cmd_assign(request: CommandRequest, runtime: Runtime) -> Reply:
     """Assign one or several mentions."""
-    mention_ids, used = _mention_ids(request)
+    mention_ids, used = _mention_ids(request, last_word=True)
     user = user_id_of(request.args[used]) if len(request.args) > used else None
     if user is None:
         return Reply(t(request.language, "list.usage_assign"))
@@ -301,7 +304,7 @@ def cmd_withdraw(request: CommandRequest, runtime: Runtime) -> Reply:
                      role=Role.AGENT, refusal="workflow.denied", nudges_outbox=True)
 def cmd_replied(request: CommandRequest, runtime: Runtime) -> Reply:
     """Mark one or several mentions as answered."""
-    mention_ids, used = _mention_ids(request)
+    mention_ids, used = _mention_ids(request, last_word=True)
     url = unescape(" ".join(request.args[used:])).strip().strip("<>").split("|")[0] or None
     if url is not None and len(set(mention_ids)) > 1:
         # One reply answers one post: a link given with several ids would be wrong for all
@@ -326,8 +329,9 @@ def _simple(action: str) -> Callable[[CommandRequest, Runtime], Reply]:
     return run
 
 
-REGISTRY.subcommand("ignore", usage="ignore ID [ID ...] [reason]",
-                    examples=("ignore 42", "ignore 42 spam", "ignore 41 42 43 duplicates"),
+REGISTRY.subcommand("ignore", usage="ignore ID[,ID ...] [reason]",
+                    examples=("ignore 42", "ignore 42 spam", "ignore 41 42 43",
+                              "ignore 41,42,43 duplicates"),
                     role=Role.AGENT, refusal="workflow.denied",
                     nudges_outbox=True, free_text=True)(_simple("ignore"))
 REGISTRY.subcommand("reopen", usage="reopen ID [ID ...]", examples=("reopen 42", "reopen 41 42"),

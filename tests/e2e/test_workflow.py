@@ -663,15 +663,16 @@ def test_templates_and_voice(vigie_sqlite: VigieApp) -> None:
 
 
 def test_ignore_several_ids_ignores_each_and_reports_each(vigie_sqlite: VigieApp) -> None:
-    """`/cm ignore 41 42 43 reason`: every leading id is ignored with the reason (not #41
-    with the reason "42 43"), and one answer says, id by id, what was done or refused."""
+    """`/cm ignore 41, #42,43 #44 reason`: every leading id is ignored with the reason (not
+    #41 with the reason "#42,43 #44"), and one answer says, id by id, what was done or
+    refused."""
     vigie = vigie_sqlite
     first = seed(vigie, "My order never arrived", handle="@ana@mastodon.social")
     second = seed(vigie, "Still no parcel, week two", handle="@bob@mastodon.social")
     third = seed(vigie, "Refund me now please", handle="@cid@mastodon.social")
     vigie.slack.slash_command(f"ignore {third}")
     answer = vigie.slack.slash_command(
-        f"ignore {first} #{second},{third} 99999 bot wave").json()["text"]
+        f"ignore {first}, #{second},{third} #99999 bot wave").json()["text"]
     assert status(vigie, first) == status(vigie, second) == "ignored"
     assert answer.startswith("Done for 2 of 4 mentions:"), answer
     assert f"Mention #{first} ignored." in answer and f"Mention #{second} ignored." in answer
@@ -679,6 +680,25 @@ def test_ignore_several_ids_ignores_each_and_reports_each(vigie_sqlite: VigieApp
     settle(vigie)
     notes = thread_notes(vigie)
     assert sum("Reason: bot wave" in note for note in notes) == 2, notes
+
+
+def test_a_reason_starting_with_a_number_names_no_other_mention(vigie_sqlite: VigieApp
+                                                               ) -> None:
+    """`/cm ignore 42 3 duplicates` ignores #42 with the reason "3 duplicates": mention #3,
+    which exists, is left as it was (bare numbers are ids only with nothing else after
+    them)."""
+    vigie = vigie_sqlite
+    first = seed(vigie, "My order never arrived", handle="@ana@mastodon.social")
+    second = seed(vigie, "Still no parcel, week two", handle="@bob@mastodon.social")
+    answer = vigie.slack.slash_command(f"ignore {first} {second} duplicates").json()["text"]
+    assert answer == f"Mention #{first} ignored.", answer
+    assert status(vigie, first) == "ignored" and status(vigie, second) == "new"
+    settle(vigie)
+    assert any(f"Reason: {second} duplicates" in note for note in thread_notes(vigie))
+    vigie.slack.slash_command(f"ignore {second} 2024 campaign")
+    assert status(vigie, second) == "ignored"
+    answer = vigie.slack.slash_command(f"reopen {first} {second}").json()["text"]
+    assert answer.startswith("Done for 2 of 2 mentions:"), answer
 
 
 def test_assign_and_reply_several_ids(vigie_sqlite: VigieApp) -> None:

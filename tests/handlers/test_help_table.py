@@ -34,7 +34,7 @@ USAGES = {
     'reject': 'reject ID reason',
     'withdraw': 'withdraw ID [reason]',
     'replied': 'replied ID [ID ...] [reply URL, with one ID]',
-    'ignore': 'ignore ID [ID ...] [reason]',
+    'ignore': 'ignore ID[,ID ...] [reason]',
     'reopen': 'reopen ID [ID ...]',
     'role': 'role add @user admin|approver|agent|viewer | role remove @user | role list',
     'lang': 'lang en|fr',
@@ -139,7 +139,8 @@ EXAMPLES = {
     'ignore': (
         'ignore 42',
         'ignore 42 spam',
-        'ignore 41 42 43 duplicates',
+        'ignore 41 42 43',
+        'ignore 41,42,43 duplicates',
     ),
     'reopen': (
         'reopen 42',
