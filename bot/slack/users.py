@@ -24,16 +24,28 @@ retry (the listener client waits out a rate limit and retries, seconds past that
 
 
 class SlackUserDirectory:
-    """Looks users up with the listener's token (the right one for its workspace), quickly."""
+    """Looks users up with the listener's token (the right one for its workspace), quickly.
+
+    One directory serves one request (each listener builds its own) and asks Slack about a
+    user once: `/cm assign 41 42 43 @ana` checks Ana for every mention with one
+    ``users.info``, and a look-up that failed is not tried again for the next mention (it
+    would wait as long, for the same answer)."""
 
     def __init__(self, client: WebClient) -> None:
         self._client = WebClient(
             token=client.token, base_url=client.base_url, timeout=LOOKUP_TIMEOUT_SECONDS,
             ssl=client.ssl, proxy=client.proxy, headers=client.headers, retry_handlers=[])
+        self._answers: dict[str, SlackAccount | None] = {}
 
     def account(self, user_id: str) -> SlackAccount | None:
         """What ``users.info`` says about ``user_id``; None when Slack could not answer
-        (network, rate limit, missing scope), which the caller treats as unknown."""
+        (network, rate limit, missing scope), which the caller treats as unknown. Asked
+        once per directory, then remembered."""
+        if user_id not in self._answers:
+            self._answers[user_id] = self._look_up(user_id)
+        return self._answers[user_id]
+
+    def _look_up(self, user_id: str) -> SlackAccount | None:
         try:
             user = self._client.users_info(user=user_id).get("user") or {}
         except SlackApiError as err:

@@ -16,7 +16,7 @@ from bot.services.errors import ServiceError
 from bot.services.outbox import KIND_CARD, do_enqueue
 from storage.db import transaction
 from storage.models import Approval, AuditEvent, Author, Draft, Mention, Watch, Workspace
-from tests.e2e.conftest import ADMIN_ID, VigieApp
+from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually
 from tests.harness.blockkit_limits import validate_blocks
 from tests.harness.constants import BOT_USER_ID, CHANNEL_ID, OTHER_USER_ID, TEAM_ID, USER_ID
 
@@ -716,3 +716,48 @@ def test_assign_and_reply_several_ids(vigie_sqlite: VigieApp) -> None:
     assert status(vigie, first) == status(vigie, second) == "replied", answer
     answer = vigie.slack.slash_command(f"reopen {first} {second}").json()["text"]
     assert answer.startswith("Done for 2 of 2 mentions:"), answer
+
+
+ANA = "U07ANA0001"
+
+
+def _assignee_lookups(vigie: VigieApp) -> list[Any]:
+    """The ``users.info`` calls about Ana (the locale look-up of whoever types a command
+    asks with ``include_locale``)."""
+    return [c for c in vigie.standin.calls("users.info")
+            if c.args.get("user") == ANA and not c.args.get("include_locale")]
+
+
+def _warm_up(vigie: VigieApp, mention_id: int) -> None:
+    """A first command, so its locale look-up (a users.info after the ack) is behind us."""
+    vigie.slack.slash_command(f"show {mention_id}")
+    vigie.standin.wait_for("users.info", timeout=15)
+    vigie.standin.clear()
+
+
+def test_assign_several_ids_asks_slack_about_the_assignee_once(vigie_sqlite: VigieApp
+                                                               ) -> None:
+    """`/cm assign 41 42 43 @ana`: one users.info about Ana, not one per mention (each
+    waits up to a second, and the command must be answered within Slack's three)."""
+    vigie = vigie_sqlite
+    ids = [seed(vigie, f"Parcel {n} never arrived", handle=f"@u{n}@mastodon.social")
+           for n in range(3)]
+    _warm_up(vigie, ids[0])
+    vigie.slack.slash_command(f"assign {ids[0]} {ids[1]} {ids[2]} <@{ANA}|ana>")
+    eventually(lambda: all(status(vigie, mention_id) == "assigned" for mention_id in ids))
+    assert len(_assignee_lookups(vigie)) == 1, vigie.standin.calls("users.info")
+
+
+def test_a_failed_assignee_look_up_is_not_repeated_for_each_id(vigie_sqlite: VigieApp
+                                                               ) -> None:
+    """Slack could not say who Ana is: the assignment goes on (the role check decides), and
+    the next mentions do not ask (and wait) again."""
+    vigie = vigie_sqlite
+    ids = [seed(vigie, f"Parcel {n} never arrived", handle=f"@u{n}@mastodon.social")
+           for n in range(3)]
+    _warm_up(vigie, ids[0])
+    vigie.standin.error_next("users.info", "internal_error")
+    vigie.slack.slash_command(f"assign {ids[0]} {ids[1]} {ids[2]} <@{ANA}|ana>")
+    eventually(lambda: all(status(vigie, mention_id) == "assigned" for mention_id in ids))
+    lookups = _assignee_lookups(vigie)
+    assert [call.error for call in lookups] == ["internal_error"], lookups
