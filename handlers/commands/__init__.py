@@ -193,7 +193,7 @@ def register(app: App, runtime: Runtime) -> None:
         if refusal is not None:
             ack(**refusal.as_kwargs())
             return None
-        if sub.slow:
+        if sub.is_slow(parsed):
             ack()
             return _answer_later(sub, parsed, runtime, action)
         answer = sub.run(parsed, runtime)

@@ -83,6 +83,9 @@ class Reply:
 Listener = Callable[[CommandRequest, Runtime], Reply | None]
 RateLimitKey = Callable[[CommandRequest, Runtime], str | None]
 """The rate-limited action a request is (``bot.services.ratelimit``), or None when free."""
+SlowSpec = bool | Callable[[CommandRequest], bool]
+"""Whether a subcommand is acknowledged first and answered after (see Subcommand): always,
+never, or as a function of the request (`/cm ignore` naming several mentions)."""
 RoleSpec = Role | Callable[[list[str]], Role]
 """Who may run a verb: a role, or, where it depends on them, a function of the arguments
 after the verb (the subcommand's arguments for a subcommand without verbs). ``ANYONE``:
@@ -197,7 +200,7 @@ class Subcommand:
     role: RoleSpec | Verbs
     """Who may run it; for a subcommand with verbs, each verb's own ``role``."""
     examples: tuple[str, ...] = ()
-    slow: bool = False
+    slow: SlowSpec = False
     rate_limit: RateLimitKey | None = None
     nudges_outbox: bool = False
     """A success may have queued Slack messages: wake the outbox sender."""
@@ -216,6 +219,10 @@ class Subcommand:
         if isinstance(self.role, Verbs):
             return self.role.role_for(request)
         return _resolve(self.role, request.args)
+
+    def is_slow(self, request: CommandRequest) -> bool:
+        """Whether this request is acknowledged first and answered by the lazy listener."""
+        return self.slow if isinstance(self.slow, bool) else self.slow(request)
 
     def authorize(self, request: CommandRequest, runtime: Runtime) -> None:
         """Raise Forbidden unless the user has the role the request needs (the one place
@@ -252,11 +259,12 @@ class CommandRegistry:
 
     def subcommand(
         self, name: str, *, usage: str, role: RoleSpec, examples: tuple[str, ...] = (),
-        slow: bool = False, rate_limit: RateLimitKey | None = None,
+        slow: SlowSpec = False, rate_limit: RateLimitKey | None = None,
         nudges_outbox: bool = False, refusal: str = "perm.denied", free_text: bool = False,
     ) -> Callable[[Listener], Listener]:
         """Decorator registering ``listener`` as `/cm NAME` (``role``: see RoleSpec;
-        ``rate_limit``: see RateLimitKey; ``free_text``: see Subcommand)."""
+        ``slow``: see SlowSpec; ``rate_limit``: see RateLimitKey; ``free_text``: see
+        Subcommand)."""
 
         def decorate(listener: Listener) -> Listener:
             if name in self._items:
@@ -269,7 +277,7 @@ class CommandRegistry:
         return decorate
 
     def verbs(
-        self, name: str, verbs: Verbs, *, examples: tuple[str, ...] = (), slow: bool = False,
+        self, name: str, verbs: Verbs, *, examples: tuple[str, ...] = (), slow: SlowSpec = False,
         rate_limit: RateLimitKey | None = None, nudges_outbox: bool = False, module: str,
         free_text: bool = False,
     ) -> None:

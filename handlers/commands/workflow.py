@@ -77,6 +77,18 @@ def _mention_ids(request: CommandRequest, *, last_word: bool = False
     return ids, used
 
 
+def _several(*, last_word: bool = False) -> Callable[[CommandRequest], bool]:
+    """Whether a request names more than one mention (``leading_ids``): each is its own
+    transaction, and an assignee's look-up may wait a second, so such a command is
+    acknowledged first and answered after, however many it names (Slack waits 3 s)."""
+
+    def names_several(request: CommandRequest) -> bool:
+        ids, _used = leading_ids(request.args, last_word=last_word)
+        return len(set(ids)) > 1
+
+    return names_several
+
+
 def _usage(name: str) -> dict[str, str]:
     """Subcommand ``name``'s usage and its first example giving every required argument (the
     words before the first optional ``[...]``)."""
@@ -205,7 +217,8 @@ def cmd_show(request: CommandRequest, runtime: Runtime) -> Reply:
 
 @REGISTRY.subcommand("assign", usage="assign ID [ID ...] @user",
                      examples=("assign 42 @ana", "assign 41 42 @ana"),
-                     role=Role.AGENT, refusal="workflow.denied", nudges_outbox=True)
+                     role=Role.AGENT, refusal="workflow.denied", nudges_outbox=True,
+                     slow=_several(last_word=True))
 def cmd_assign(request: CommandRequest, runtime: Runtime) -> Reply:
     """Assign one or several mentions."""
     mention_ids, used = _mention_ids(request, last_word=True)
@@ -301,7 +314,8 @@ def cmd_withdraw(request: CommandRequest, runtime: Runtime) -> Reply:
 @REGISTRY.subcommand("replied", usage="replied ID [ID ...] [reply URL, with one ID]",
                      examples=("replied 42", "replied 42 https://mastodon.social/@acme/1",
                                "replied 41 42"),
-                     role=Role.AGENT, refusal="workflow.denied", nudges_outbox=True)
+                     role=Role.AGENT, refusal="workflow.denied", nudges_outbox=True,
+                     slow=_several(last_word=True))
 def cmd_replied(request: CommandRequest, runtime: Runtime) -> Reply:
     """Mark one or several mentions as answered."""
     mention_ids, used = _mention_ids(request, last_word=True)
@@ -332,10 +346,10 @@ def _simple(action: str) -> Callable[[CommandRequest, Runtime], Reply]:
 REGISTRY.subcommand("ignore", usage="ignore ID[,ID ...] [reason]",
                     examples=("ignore 42", "ignore 42 spam", "ignore 41 42 43",
                               "ignore 41,42,43 duplicates"),
-                    role=Role.AGENT, refusal="workflow.denied",
+                    role=Role.AGENT, refusal="workflow.denied", slow=_several(),
                     nudges_outbox=True, free_text=True)(_simple("ignore"))
 REGISTRY.subcommand("reopen", usage="reopen ID [ID ...]", examples=("reopen 42", "reopen 41 42"),
-                    role=Role.AGENT, refusal="workflow.denied",
+                    role=Role.AGENT, refusal="workflow.denied", slow=_several(),
                     nudges_outbox=True, free_text=True)(_simple("reopen"))
 
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from handlers.commands.registry import REGISTRY
+from handlers.commands import parse_command
+from handlers.commands.registry import REGISTRY, Reply
 from tests.e2e.conftest import ADMIN_ID, VigieApp
 from tests.handlers.conftest import nth_response
 
@@ -64,11 +65,13 @@ def test_subcommand_answers(vigie: VigieApp, name: str) -> None:
     text, expected = INVOCATIONS[name]
     sub = REGISTRY.get(name)
     assert sub is not None
+    request = parse_command({"text": text}, "en")
+    assert not isinstance(request, Reply)
     answer = _answer(vigie, text)
     assert answer.get("response_type", "ephemeral") == "ephemeral"
     assert APOLOGY not in answer["text"].lower()
     assert expected.lower() in answer["text"].lower(), answer["text"]
-    if sub.slow:
+    if sub.is_slow(request):
         assert vigie.standin.responses(), "a slow subcommand answers after the ack"
 
 

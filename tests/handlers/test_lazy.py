@@ -12,7 +12,7 @@ from typing import Any
 from bot.services.ratelimit import STATS, Policy, Rate, RateLimiter
 from handlers.commands import Handoff
 from tests.e2e.conftest import ADMIN_ID, VigieApp
-from tests.e2e.test_workflow import VIEWER, grant
+from tests.e2e.test_workflow import VIEWER, grant, seed, status
 from tests.handlers.conftest import nth_response
 
 
@@ -27,6 +27,27 @@ def test_a_slow_subcommand_is_acknowledged_empty_and_answered_after(vigie: Vigie
     answer = nth_response(vigie, 1)
     assert "7 days" in answer["text"] or "7d" in answer["text"], answer["text"]
     assert answer["response_type"] == "ephemeral"
+
+
+def test_a_command_naming_several_mentions_is_acknowledged_before_the_work(vigie: VigieApp
+                                                                          ) -> None:
+    """`/cm assign 41 42 43 @ana`: each mention is its own transaction after a look-up of
+    Ana that may wait a second, so the ack is empty and the work and its answer come after
+    it, whatever the count; a command naming one mention is still answered in the ack."""
+    ids = [seed(vigie, f"Parcel {n} never arrived", handle=f"@u{n}@mastodon.social")
+           for n in range(3)]
+    vigie.standin.delay("users.info", 0.8)  # Ana's look-up: the work takes that long at least
+    assert not _ack(vigie, f"assign {ids[0]} {ids[1]} {ids[2]} <@U07ANA0001|ana>").get("text")
+    assert not vigie.standin.responses(), "the ack came before the work was done"
+    answer = nth_response(vigie, 1)
+    assert answer["text"].startswith("Done for 3 of 3 mentions:"), answer["text"]
+    assert answer["response_type"] == "ephemeral"
+    assert [status(vigie, mention_id) for mention_id in ids] == ["assigned"] * 3
+    vigie.standin.delay("users.info", 0)
+    assert _ack(vigie, f"ignore {ids[0]} 2 duplicates")["text"] == f"Mention #{ids[0]} ignored."
+    assert not _ack(vigie, f"ignore {ids[1]},{ids[2]} duplicates").get("text")
+    assert nth_response(vigie, 2)["text"].startswith("Done for 2 of 2 mentions:")
+    assert len(vigie.standin.responses()) == 2
 
 
 def test_the_lazy_listener_spends_no_second_token(vigie: VigieApp) -> None:
