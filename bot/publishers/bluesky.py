@@ -163,7 +163,7 @@ def _byte_offset(text: str, index: int) -> int:
 
 
 def detect_facets(text: str) -> list[Facet]:
-    """Links (``http(s)://``, ``www.`` and common bare domains, given ``https://``) and
+    """Links (``http(s)://``, ``www.`` and bare domains on a real TLD, given ``https://``) and
     ``@handle`` mentions of ``text``, in order, with UTF-8 byte offsets."""
     facets: list[Facet] = []
     for url in find_urls(text):

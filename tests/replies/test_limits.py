@@ -75,6 +75,11 @@ def test_find_urls_trims_punctuation() -> None:
     assert find_urls("Node.js and e.g. version 2.0.1") == []
 
 
+def test_x_counts_a_bare_domain_on_any_tld_as_a_link() -> None:
+    assert measure("see a.help", "x")[0] == len("see ") + URL_LENGTH
+    assert measure("see a.txt", "x")[0] == len("see a.txt")
+
+
 def test_trim_prefers_sentence_end() -> None:
     text = "Thanks for your message. We are looking into it right now and will come back."
     trimmed = trim_to_limit(text, 40)
