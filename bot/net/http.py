@@ -644,6 +644,10 @@ class HttpClient:
         deadline: float,
     ) -> Response:
         seen = {str(url)}
+        # A login body (handle and password) is as secret as an Authorization header.
+        sensitive = (json is not None or data is not None) or any(
+            k.lower() in _DROP_ON_CROSS_ORIGIN for k in headers
+        )
         for hop in range(self.limits.max_redirects + 1):
             raw = self._send(method, url, headers, json, data, deadline)
             with _Closing(raw):
@@ -652,7 +656,19 @@ class HttpClient:
                 target = self._redirect_target(url, raw.headers["location"], seen, hop)
             if raw.status_code == 303 or (raw.status_code in {301, 302} and method == "POST"):
                 method, json, data = "GET", None, None
+            if sensitive and url.scheme == "https" and target.scheme != "https":
+                raise SourceError(
+                    f"{url.host} redirected to an unencrypted address (http://{target.host}); "
+                    "Vigie does not follow it with credentials"
+                )
             if (target.scheme, target.host, target.port) != (url.scheme, url.host, url.port):
+                if json is not None or data is not None:
+                    # 307/308 keep the body: it would go to a site it was not meant for.
+                    raise SourceError(
+                        f"{url.host} redirected a request with a body to another site "
+                        f"({target.host}); Vigie does not send it there: use that address "
+                        "directly if it is the right one"
+                    )
                 headers = {
                     k: v for k, v in headers.items() if k.lower() not in _DROP_ON_CROSS_ORIGIN
                 }
