@@ -38,6 +38,15 @@ def render_sentiment_chart(labels: Sequence[str], series: Mapping[str, Sequence[
     import matplotlib
 
     matplotlib.use("Agg", force=True)
+    figure = _sentiment_figure(labels, series, title=title, xlabel=xlabel, ylabel=ylabel,
+                               legend=legend)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+def _sentiment_figure(labels: Sequence[str], series: Mapping[str, Sequence[int]], *,
+                      title: str, xlabel: str, ylabel: str, legend: Mapping[str, str]) -> Any:
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
@@ -66,9 +75,7 @@ def render_sentiment_chart(labels: Sequence[str], series: Mapping[str, Sequence[
         axes.spines[side].set_visible(False)
     axes.legend(loc="upper left", frameon=False, ncols=4)
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI)
-    return buffer.getvalue()
+    return figure
 
 
 SHARE_COLORS = ("#1c7ed6", "#f08c00", "#7048e8", "#0ca678", "#e64980", "#868e96", "#fab005",
@@ -95,6 +102,13 @@ def share_figure(members: Sequence[str], metrics: Sequence[str],
     import matplotlib
 
     matplotlib.use("Agg", force=True)
+    return _share_figure(members, metrics, shares, title=title, xlabel=xlabel,
+                         language=language)
+
+
+def _share_figure(members: Sequence[str], metrics: Sequence[str],
+                  shares: Sequence[Sequence[float]], *, title: str, xlabel: str,
+                  language: str) -> Any:
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
