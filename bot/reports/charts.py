@@ -19,6 +19,9 @@ HEIGHT_PX = 500
 DPI = 100
 COLORS = {"negative": "#d64545", "neutral": "#9aa5b1", "positive": "#2f9e44",
           "unknown": "#d9dde3"}
+RC: dict[Any, Any] = {"text.parse_math": False}
+"""Matplotlib settings of every chart: a "$" in a watch, member or metric name is text,
+never mathtext (which would render "$x$" as maths, or fail on "$\\foo$")."""
 
 
 
@@ -38,10 +41,11 @@ def render_sentiment_chart(labels: Sequence[str], series: Mapping[str, Sequence[
     import matplotlib
 
     matplotlib.use("Agg", force=True)
-    figure = _sentiment_figure(labels, series, title=title, xlabel=xlabel, ylabel=ylabel,
-                               legend=legend)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI)
+    with matplotlib.rc_context(RC):
+        figure = _sentiment_figure(labels, series, title=title, xlabel=xlabel, ylabel=ylabel,
+                                   legend=legend)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()
 
 
@@ -88,10 +92,13 @@ def render_share_chart(members: Sequence[str], metrics: Sequence[str],
     """Share of voice as horizontal 100 % bars, one per metric (mentions, reach...), split
     between the group's members; ``shares[i][j]`` is member i's percentage of metric j,
     labelled in ``language`` (``53%``, ``53 %`` in French)."""
+    import matplotlib
+
     figure = share_figure(members, metrics, shares, title=title, xlabel=xlabel,
                           language=language)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI)
+    with matplotlib.rc_context(RC):
+        figure.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()
 
 
@@ -102,8 +109,9 @@ def share_figure(members: Sequence[str], metrics: Sequence[str],
     import matplotlib
 
     matplotlib.use("Agg", force=True)
-    return _share_figure(members, metrics, shares, title=title, xlabel=xlabel,
-                         language=language)
+    with matplotlib.rc_context(RC):
+        return _share_figure(members, metrics, shares, title=title, xlabel=xlabel,
+                             language=language)
 
 
 def _share_figure(members: Sequence[str], metrics: Sequence[str],

@@ -129,3 +129,22 @@ def test_share_of_voice_chart_labels_its_bars_in_the_reader_language(
     assert render_chart_spec(spec)[:8] == b"\x89PNG\r\n\x1a\n"
     del spec["language"]
     assert render_chart_spec(spec)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_dollar_signs_in_names_are_text_never_mathtext() -> None:
+    """A watch or group member named with "$" is drawn as written: "$x$" is not maths, and
+    a name that is not valid mathtext ("$\\foo$") does not break the chart."""
+    odd = "Acme $\\notacommand$ $x^2$"
+    legend = {"negative": odd, "neutral": "$neutral$"}
+    png = render_sentiment_chart(["$1$", "02 Oct"], {"negative": [1, 2], "neutral": [0, 1]},
+                                 title=odd, xlabel="$day$", ylabel="$n$", legend=legend)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    spec = {"kind": "share", "members": [odd, "$rival$"], "metrics": ["$Mentions$", "Reach"],
+            "shares": [[53.2, 25.0], [46.8, 75.0]], "title": odd, "xlabel": "$%$"}
+    assert render_chart_spec(spec)[:8] == b"\x89PNG\r\n\x1a\n"
+    figure = share_figure(spec["members"], spec["metrics"], spec["shares"], title=odd,
+                          xlabel="%")
+    axes = figure.axes[0]
+    texts = [axes.title, *axes.get_yticklabels(), *axes.get_legend().get_texts()]
+    assert odd in [text.get_text() for text in texts]
+    assert not any(text.get_parse_math() for text in texts)
