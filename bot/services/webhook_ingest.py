@@ -14,6 +14,7 @@ from bot.sources.webhook import (
     MAX_BODY_BYTES,
     WebhookPayloadError,
     parse_webhook_body,
+    pushed_network,
     verify_signature,
 )
 from storage.db import transaction
@@ -49,7 +50,7 @@ def do_ingest_webhook(
             log.warning("webhook source %s: %s", source_id, err)  # senders need not know why
             return WebhookResult(503, {"error": "this webhook source cannot check "
                                                 "signatures right now"})
-        network = str(row.config.get("network", "webhook"))
+        network = pushed_network(row.config.get("network"))
     if len(body) > MAX_BODY_BYTES:
         return WebhookResult(413, {"error": f"body larger than {MAX_BODY_BYTES // 1024} KB"})
     try:

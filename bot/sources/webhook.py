@@ -14,6 +14,13 @@ a timestamp never expires, so it is refused.
 Body: one mention object, a list of them, or ``{"mentions": [...]}``, with fields
 ``id, url, text, author{handle,name,followers}, published_at, network, language``
 (and optional ``title``, ``parent_id``).
+
+A pushed item is the sender's word, not a network's: its ``network`` (and the source's
+own ``network`` label) may not name a network Vigie reads through its own source (X,
+Mastodon, Bluesky, Reddit, Hacker News, feeds, or an alias of one). Mentions, authors, the
+brand's accounts and cases are keyed by network, so an item labelled ``x`` would be taken
+for X's data: a post by the brand's X account closing a real customer's case, or an X
+author's name and followers rewritten.
 """
 
 from __future__ import annotations
@@ -38,8 +45,8 @@ from pydantic import (
 
 from bot.net.errors import SourceAuthError, SourceError
 from bot.net.fetcher import Fetcher
+from bot.networks import resolve_network
 from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
-from bot.sources.handles import HandleError, stored_handle
 from bot.sources.text import language_tag, to_utc
 
 SIGNATURE_HEADER = "X-Vigie-Signature"
@@ -55,6 +62,32 @@ class WebhookPayloadError(SourceError):
 
 
 MIN_SECRET_CHARS = 16
+DEFAULT_NETWORK = "webhook"
+
+
+def read_network(name: str) -> str | None:
+    """The network Vigie reads itself that ``name`` names (aliases included, e.g. ``x``
+    for ``twitter``), or None when a webhook may use ``name`` as its label."""
+    network = resolve_network(name)
+    return network.name if network is not None and network.name != DEFAULT_NETWORK else None
+
+
+def _own_label(value: str | None) -> str | None:
+    if value is not None and (taken := read_network(value)) is not None:
+        # The sender cannot speak for that network: its keys (authors, the brand's
+        # accounts, cases, post ids) are the network's own source's.
+        named = f"{value!r}" if value == taken else f"{value!r} ({taken})"
+        raise ValueError(f"{named} is a network Vigie reads itself; a webhook's posts "
+                         "keep a label of their own (e.g. 'forum')")
+    return value
+
+
+def pushed_network(label: object) -> str:
+    """The network a source's pushed items are stored under when they give none: its
+    configured label, or ``webhook`` when that names a network Vigie reads itself (a
+    source configured before such labels were refused)."""
+    text = str(label or DEFAULT_NETWORK)
+    return DEFAULT_NETWORK if read_network(text) is not None else text
 
 
 class WebhookConfig(SourceConfig):
@@ -62,10 +95,18 @@ class WebhookConfig(SourceConfig):
 
     secret: SecretStr = Field(description="Shared secret the sender signs each request with.")
     network: str = Field(
-        default="webhook",
+        default=DEFAULT_NETWORK,
         pattern=r"^[a-z0-9_-]{1,32}$",
-        description="Network name used when an item does not give one.",
+        description="Network label used when an item does not give one; not a network "
+                    "Vigie reads itself (x, mastodon, bluesky, reddit, hackernews, rss).",
     )
+
+    @field_validator("network")
+    @classmethod
+    def _not_read_by_vigie(cls, value: str) -> str:
+        result = _own_label(value)
+        assert result is not None
+        return result
 
     @field_validator("secret")
     @classmethod
@@ -139,26 +180,26 @@ class WebhookMention(BaseModel):
     title: str | None = Field(default=None, max_length=500)
     parent_id: str | None = Field(default=None, max_length=500)
 
+    @field_validator("network")
+    @classmethod
+    def _not_read_by_vigie(cls, value: str | None) -> str | None:
+        return _own_label(value)
+
     @field_validator("id", mode="before")
     @classmethod
     def _id_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     def to_mention(self, default_network: str) -> FetchedMention:
-        """The normalized mention; an author handle on a known network in the form its
-        source writes (``acmecare`` on x is ``@acmecare``: the brand's accounts and the
-        authors table compare that form), or as sent when it is not one."""
-        network = self.network or default_network
-        try:
-            handle = stored_handle(network, self.author.handle)
-        except HandleError:
-            handle = self.author.handle
+        """The normalized mention, under the item's own network label or
+        ``default_network`` (never a network Vigie reads itself: see the module)."""
+        network = self.network or pushed_network(default_network)
         return FetchedMention(
             network=network,
             external_id=self.id,
             url=str(self.url),
             author=Author(
-                handle=handle,
+                handle=self.author.handle,
                 name=self.author.name,
                 followers=self.author.followers,
                 url=str(self.author.url) if self.author.url else None,
@@ -190,7 +231,7 @@ def _describe(index: int, err: ValidationError) -> str:
 
 
 def parse_webhook_body(
-    body: bytes, *, default_network: str = "webhook", max_items: int = MAX_ITEMS
+    body: bytes, *, default_network: str = DEFAULT_NETWORK, max_items: int = MAX_ITEMS
 ) -> list[FetchedMention]:
     """Validate a pushed body and return its mentions (all or nothing).
 

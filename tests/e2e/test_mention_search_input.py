@@ -12,10 +12,16 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+from bot.services.ingest import do_ingest
 from bot.services.mention_search import MentionFilter, search_mentions
 from bot.services.query_trial import try_query
+from bot.services.watches import get_watch_by_name
+from bot.sources.base import Author as FetchedAuthor
+from bot.sources.base import FetchedMention
+from bot.sources.handles import HandleError, stored_handle
 from storage.db import transaction
 from storage.models import Mention, Watch
+from storage.search_index import index_pending
 from tests.e2e.conftest import ADMIN_ID, VigieApp
 from tests.harness.constants import CHANNEL_ID, TEAM_ID
 from tests.harness.webhooks import webhook_from_answer, webhook_headers
@@ -50,20 +56,27 @@ def answer(vigie: VigieApp, text: str) -> dict[str, Any]:
 
 
 def store(vigie: VigieApp, items: dict[str, tuple[str, str]]) -> dict[str, int]:
-    """Post ``{key: (network, text)}`` through a webhook of watch acme (which keeps every
-    post); the stored mentions' ids by key."""
+    """Store ``{key: (network, text)}`` for watch acme (which keeps every post), as those
+    networks' sources give them (a webhook may not push posts as X or a feed); the stored
+    mentions' ids by key."""
     assert "created" in answer(vigie, f"watch add acme <#{CHANNEL_ID}|feed> threshold:100")[
         "text"]
-    source_id, secret = webhook_from_answer(answer(vigie, "source add webhook acme")["text"])
     now = datetime.now(UTC)
-    body = json.dumps([
-        {"id": key, "url": f"https://example.org/{key}", "author": {"handle": f"u{n}"},
-         "text": text, "network": network,
-         "published_at": (now - timedelta(minutes=n + 1)).isoformat()}
-        for n, (key, (network, text)) in enumerate(items.items())]).encode()
-    stored = httpx.post(f"{vigie.url}/ingest/{source_id}", content=body,
-                        headers=webhook_headers(secret, body))
-    assert stored.json()["stored"] == len(items), stored.text
+    fetched = []
+    for n, (key, (network, text)) in enumerate(items.items()):
+        try:
+            handle = stored_handle(network, f"u{n}")
+        except HandleError:
+            handle = f"u{n}"
+        fetched.append(FetchedMention(
+            network=network, external_id=key, url=f"https://example.org/{key}", text=text,
+            author=FetchedAuthor(handle=handle), published_at=now - timedelta(minutes=n + 1)))
+    workspace_id = vigie.runtime.workspaces.ensure(TEAM_ID).id
+    with transaction(vigie.runtime.sessions) as session:
+        report = do_ingest(session, get_watch_by_name(session, workspace_id, "acme"), None,
+                           fetched, now=now)
+        index_pending(session)
+    assert report.stored == len(items), report
     with vigie.runtime.sessions() as session:
         return dict(session.execute(select(Mention.external_id, Mention.id)).tuples().all())
 

@@ -11,13 +11,16 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import SecretStr
 
 from bot.net.errors import SourceAuthError
 from bot.sources.webhook import (
     MAX_ITEMS,
+    WebhookConfig,
     WebhookPayloadError,
     WebhookSource,
     parse_webhook_body,
+    pushed_network,
     verify_signature,
 )
 
@@ -207,17 +210,27 @@ def test_a_field_of_the_wrong_shape_is_a_named_payload_error(path: tuple[str, ..
             assert isinstance(mention.text, str) and isinstance(mention.external_id, str)
 
 
-@pytest.mark.parametrize(("network", "sent", "stored"), [
-    ("x", "acmecare", "@acmecare"), ("x", "@AcmeCare", "@AcmeCare"),
-    ("reddit", "dee", "u/dee"), ("mastodon", "ana@m.social", "@ana@m.social"),
-    ("x", "john doe", "john doe"),  # not an X handle: kept as sent
-    ("forum", "jane", "jane"),  # a network without a handle form: as sent
-])
-def test_an_author_handle_is_stored_as_its_network_writes_it(
-        network: str, sent: str, stored: str) -> None:
-    """The form the network's own source stores (and the brand's accounts are compared
-    in): a brand post pushed as ``acmecare`` on x is the brand's ``@acmecare``."""
-    item = dict(ITEM, network=network, author={"handle": sent})
-    (mention,) = parse_webhook_body(json.dumps(item).encode())
-    assert mention.author.handle == stored
+@pytest.mark.parametrize("network", ["x", "twitter", "mastodon", "fediverse", "bluesky",
+                                     "bsky", "reddit", "hackernews", "hn", "rss", "feed"])
+def test_an_item_cannot_be_labelled_as_a_network_vigie_reads(network: str) -> None:
+    """The brand's accounts, authors, cases and post ids are keyed by network: a pushed item
+    under X's name would be taken for X's data (a brand reply closing a real case)."""
+    item = dict(ITEM, network=network, author={"handle": "acmecare"})
+    with pytest.raises(WebhookPayloadError, match=r"item 0: network: .* a network Vigie reads"):
+        parse_webhook_body(json.dumps(item).encode())
+    with pytest.raises(ValueError, match="a network Vigie reads itself"):
+        WebhookConfig(secret=SecretStr("s" * 16), network=network)
+
+
+def test_a_handle_is_kept_as_sent_under_the_sources_label() -> None:
+    for network, handle in (("forum", "jane"), ("webhook", "@AcmeCare"), ("zd", "john doe")):
+        item = dict(ITEM, network=network, author={"handle": handle})
+        (mention,) = parse_webhook_body(json.dumps(item).encode())
+        assert (mention.network, mention.author.handle) == (network, handle)
+    # A source labelled x before the rule: its items without a network are the webhook's.
+    bare = dict(ITEM, network=None)
+    (mention,) = parse_webhook_body(json.dumps(bare).encode(), default_network="x")
+    assert mention.network == "webhook"
+    assert pushed_network("x") == pushed_network(None) == "webhook"
+    assert pushed_network("zendesk") == "zendesk"
 
