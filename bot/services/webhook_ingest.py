@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.net.errors import SourceAuthError, SourceConfigError
 from bot.services.ingest import IngestReport, do_ingest
 from bot.services.secrets import ensure_openable, open_config
+from bot.sources.base import FetchedMention
 from bot.sources.webhook import (
     MAX_BODY_BYTES,
     WebhookPayloadError,
@@ -18,7 +21,7 @@ from bot.sources.webhook import (
     verify_signature,
 )
 from storage.db import transaction
-from storage.models import SourceRow, Watch, utcnow
+from storage.models import Mention, SourceRow, Watch, utcnow
 from storage.search_index import index_pending
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,35 @@ class WebhookResult:
 
     status: int
     body: dict[str, object]
+
+
+def own_parents(session: Session, source: SourceRow, mentions: Sequence[FetchedMention]
+                ) -> list[FetchedMention]:
+    """``mentions`` with each ``parent_id`` kept only when it names a post this source
+    pushed (stored from it before, or new in this batch); the others become posts of
+    their own. Two webhooks may share a label (``webhook`` by default): one's sender must
+    not join, reopen or answer a case of a post another source brought."""
+    wanted: dict[str, set[str]] = {}
+    for item in mentions:
+        if item.parent_external_id:
+            wanted.setdefault(item.network, set()).add(item.parent_external_id)
+    if not wanted:
+        return list(mentions)
+    stored: dict[tuple[str, str], int | None] = {}
+    for network, keys in wanted.items():
+        stored.update(((network, key), source_id) for key, source_id in session.execute(
+            select(Mention.external_id, Mention.source_id).where(
+                Mention.workspace_id == source.workspace_id, Mention.network == network,
+                Mention.external_id.in_(sorted(keys)))).tuples())
+    batch = {(item.network, item.external_id) for item in mentions}
+    kept: list[FetchedMention] = []
+    for item in mentions:
+        parent = (item.network, item.parent_external_id or "")
+        if item.parent_external_id and not (
+                stored.get(parent, -1) == source.id or (parent not in stored and parent in batch)):
+            item = replace(item, parent_external_id=None)
+        kept.append(item)
+    return kept
 
 
 def do_ingest_webhook(
@@ -67,6 +99,7 @@ def do_ingest_webhook(
         watch = session.get(Watch, row.watch_id) if row else None
         if row is None or watch is None:
             return WebhookResult(404, {"error": "no webhook source with this id"})
+        mentions = own_parents(session, row, mentions)
         report: IngestReport = do_ingest(session, watch, row.id, mentions, now=now)
         index_pending(session)  # the new mentions' words, in the same transaction
         row.last_success_at = now

@@ -118,3 +118,37 @@ def test_a_legitimate_push_is_stored_under_its_labels(vigie_sqlite: VigieApp) ->
         handles = set(session.execute(select(Author.network, Author.handle)).tuples().all())
     assert stored == {"t-1": "zendesk", "f-1": "forum", "f-2": "forum"}
     assert handles == {("zendesk", "ana"), ("forum", "bob"), ("forum", "ana")}
+
+
+def _status(vigie: VigieApp, external_id: str) -> str:
+    with vigie.runtime.sessions() as session:
+        return session.scalars(select(Mention.status).where(
+            Mention.external_id == external_id)).one()
+
+
+def test_a_webhook_joins_only_the_conversations_it_pushed(vigie_sqlite: VigieApp) -> None:
+    # Two webhooks share the default label: the one of watch partnerfeed names, as parent,
+    # a post the webhook of watch acme pushed, which the team answered.
+    vigie = vigie_sqlite
+    admin(vigie, f"watch add acme <#{CHANNEL_ID}|feed> threshold:0")
+    admin(vigie, f"watch add partnerfeed <#{CHANNEL_ID}|feed> threshold:100")
+    ours, our_secret = webhook_from_answer(admin(vigie, "source add webhook acme"))
+    theirs, their_secret = webhook_from_answer(admin(vigie, "source add webhook partnerfeed"))
+    assert _push(vigie, ours, our_secret, [
+        _item("p1", "ana", text="@acme my order never came")]).json()["stored"] == 1
+    assert "replied" in admin(vigie, "replied 1")
+    assert _status(vigie, "p1") == "replied"
+    pushed = _push(vigie, theirs, their_secret, [
+        _item("p2", "ana", text="@acme still nothing", parent_id="p1"),
+        # nor through a copy of the parent in its own batch
+        _item("p1", "ana", text="@acme my order never came"),
+        _item("p3", "ana", text="@acme still nothing", parent_id="p1")])
+    assert pushed.status_code == 200, pushed.text
+    assert _status(vigie, "p1") == "replied"
+    assert _status(vigie, "p2") != "follow_up" and _status(vigie, "p3") != "follow_up"
+    with vigie.runtime.sessions() as session:
+        assert session.scalars(select(CasePost.external_id)).all() == []
+    # The webhook that pushed the post still carries its conversation.
+    assert _push(vigie, ours, our_secret, [
+        _item("p4", "ana", text="@acme still nothing", parent_id="p1")]).json()["stored"] == 1
+    assert (_status(vigie, "p1"), _status(vigie, "p4")) == ("new", "follow_up")
