@@ -8,6 +8,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -88,7 +89,18 @@ def _with_body(environ: dict[str, Any], body: bytes) -> dict[str, Any]:
 
 
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
-            409: "Conflict", 413: "Content Too Large"}
+            405: "Method Not Allowed", 409: "Conflict", 413: "Content Too Large",
+            503: "Service Unavailable"}
+
+
+def status_line(code: int) -> str:
+    """``"503 Service Unavailable"``: the WSGI status of ``code``, whatever the code (a
+    code with no phrase of ours takes the standard one, never a KeyError)."""
+    try:
+        reason = _REASONS.get(code) or HTTPStatus(code).phrase
+    except ValueError:
+        reason = "Unknown"
+    return f"{code} {reason}"
 
 
 def _json(start_response: StartResponse, status: str, body: dict[str, Any]) -> list[bytes]:
@@ -168,13 +180,13 @@ def build_wsgi_app(runtime: Runtime, bolt_app: App | None, *, ingest: bool = Tru
             try:
                 body = read_capped_body(environ, MAX_BODY_BYTES)
             except BodyRefused as refused:
-                return _json(start_response, f"{refused.status} {_REASONS[refused.status]}",
+                return _json(start_response, status_line(refused.status),
                              {"error": str(refused)})
             result = do_ingest_webhook(
                 runtime.sessions, int(pushed.group(1)), body,
                 signature=_header(environ, SIGNATURE_HEADER),
                 timestamp=_header(environ, TIMESTAMP_HEADER))
-            return _json(start_response, f"{result.status} {_REASONS[result.status]}",
+            return _json(start_response, status_line(result.status),
                          result.body)
         if slack_handler is not None and path in oauth_paths and method == "GET":
             return slack_handler(_with_body(environ, b""), start_response)
@@ -184,7 +196,7 @@ def build_wsgi_app(runtime: Runtime, bolt_app: App | None, *, ingest: bool = Tru
             try:
                 body = read_capped_body(environ, SLACK_MAX_BODY_BYTES)
             except BodyRefused as refused:
-                return _json(start_response, f"{refused.status} {_REASONS[refused.status]}",
+                return _json(start_response, status_line(refused.status),
                              {"error": str(refused)})
             return slack_handler(_with_body(environ, body), start_response)
         return _json(start_response, "404 Not Found", {"error": "not found"})
