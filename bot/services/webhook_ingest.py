@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -14,6 +15,7 @@ from bot.services.ingest import IngestReport, do_ingest
 from bot.services.secrets import ensure_openable, open_config
 from bot.sources.base import FetchedMention
 from bot.sources.webhook import (
+    DEFAULT_NETWORK,
     MAX_BODY_BYTES,
     WebhookPayloadError,
     parse_webhook_body,
@@ -25,6 +27,9 @@ from storage.models import Mention, SourceRow, Watch, utcnow
 from storage.search_index import index_pending
 
 log = logging.getLogger(__name__)
+
+_UNKNOWN_SECRET = secrets.token_bytes(32)
+"""What a request to an unknown source id is checked against (see do_ingest_webhook)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,27 +73,38 @@ def do_ingest_webhook(
     sessions: sessionmaker[Session], source_id: int, body: bytes, *,
     signature: str | None, timestamp: str | None,
 ) -> WebhookResult:
-    """Verify the HMAC signature with the source's secret, validate, and ingest."""
+    """Verify the HMAC signature with the source's secret, validate, and ingest.
+
+    Without a valid signature, an unknown id (or a source that is no webhook) gets the
+    answer a wrong signature gets (401, the same body): a sender cannot enumerate source
+    ids. Whether a source is paused (409) is told only to a signed request."""
     with sessions() as session:
         row = session.get(SourceRow, source_id)
-        if row is None or row.kind != "webhook":
-            return WebhookResult(404, {"error": "no webhook source with this id"})
-        if row.paused:
-            return WebhookResult(409, {"error": "this webhook source is paused"})
-        try:
-            secret = str(open_config(row).get("secret", ""))
-            ensure_openable({"secret": secret})
-        except SourceConfigError as err:
-            log.warning("webhook source %s: %s", source_id, err)  # senders need not know why
-            return WebhookResult(503, {"error": "this webhook source cannot check "
-                                                "signatures right now"})
-        network = pushed_network(row.config.get("network"))
+        known = paused = False
+        secret: str | bytes = _UNKNOWN_SECRET
+        network = DEFAULT_NETWORK
+        if row is not None and row.kind == "webhook":
+            known, paused = True, row.paused
+            try:
+                secret = str(open_config(row).get("secret", ""))
+                ensure_openable({"secret": secret})
+            except SourceConfigError as err:
+                log.warning("webhook source %s: %s", source_id, err)  # senders need not know why
+                return WebhookResult(503, {"error": "this webhook source cannot check "
+                                                    "signatures right now"})
+            network = pushed_network(row.config.get("network"))
     if len(body) > MAX_BODY_BYTES:
         return WebhookResult(413, {"error": f"body larger than {MAX_BODY_BYTES // 1024} KB"})
     try:
+        # An unknown id is checked against a random key, as long as a known one: the same
+        # errors, in the same time.
         verify_signature(secret, body, signature, timestamp)
     except SourceAuthError as err:
         return WebhookResult(401, {"error": str(err)})
+    if not known:  # a random key of 32 bytes was guessed
+        return WebhookResult(401, {"error": "bad signature"})
+    if paused:
+        return WebhookResult(409, {"error": "this webhook source is paused"})
     try:
         mentions = parse_webhook_body(body, default_network=network)
     except WebhookPayloadError as err:

@@ -220,8 +220,9 @@ def test_webhook_ingest(vigie: VigieApp) -> None:
     bad = b'[{"id": "z-2"}]'
     rejected = httpx.post(url, content=bad, headers=webhook_headers(secret, bad))
     assert rejected.status_code == 400 and "item 0" in rejected.json()["error"]
-    assert httpx.post(f"{vigie.url}/ingest/999", content=body,
-                      headers=webhook_headers(secret, body)).status_code == 404
+    unknown = httpx.post(f"{vigie.url}/ingest/999", content=body,
+                         headers=webhook_headers(secret, body))
+    assert (unknown.status_code, unknown.json()) == (401, {"error": "bad signature"})
     with vigie.runtime.sessions() as session:
         assert session.scalars(select(Mention.external_id)).all() == ["z-1"]
 
