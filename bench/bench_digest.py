@@ -5,9 +5,11 @@ Usage: python bench/bench_digest.py [--mentions 1000000] [--per-day 100000] [--r
 
 The table holds ten busy days (100,000 mentions a day, the last one being the digest's day)
 in one workspace, all in the digest channel's three watches, with realistic statuses,
-sentiments, priorities and response times. For SQLite (a temporary file) and PostgreSQL (a
-fresh database ``vigie_bench_<random>`` created and dropped here) it prints, best of
---repeat runs after one warm-up:
+sentiments, priorities, response times and request topics (a few percent of mentions each).
+The first watch routes its ``outage`` mentions to a channel of their own, whose digest (that
+watch's outage mentions) is timed beside the watch channel's. For SQLite (a temporary file)
+and PostgreSQL (a fresh database ``vigie_bench_<random>`` created and dropped here) it
+prints, for each of the two channels, best of --repeat runs after one warm-up:
 - digest numbers: every SQL aggregate of the digest, chart series from the cache of the
   previous day's run (the steady state: each day's run keeps its complete days);
 - digest numbers, cold: the same with no earlier run, so 14 days are counted (1,000,000 rows);
@@ -25,6 +27,8 @@ watches), old and new alternated in one process, checking that both give the sam
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import random
 import statistics
@@ -45,6 +49,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
+from bot.analysis.topics import topic_mask  # noqa: E402
 from bot.reports.charts import render_chart_spec  # noqa: E402
 from bot.services.reporting.digest import digest_chart  # noqa: E402
 from bot.services.reporting.digest_sections import build_digest_report, complete_days, series_key  # noqa: E402
@@ -54,10 +59,16 @@ from storage import migrations  # noqa: E402
 from storage.db import make_engine, make_session_factory, transaction  # noqa: E402
 from storage.models import Author, Watch, Workspace  # noqa: E402
 from storage.models_reporting import DigestRun  # noqa: E402
+from storage.models_topics import TopicRoute  # noqa: E402
 
 POSTGRES_URL = os.environ.get("VIGIE_BENCH_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 CHANNEL = "C07DIGEST01"
+ROUTE_CHANNEL = "C07OUTAGES1"
+ROUTED_TOPIC = "outage"
+TOPIC_SHARES = {"billing": 0.04, "delivery": 0.05, "account": 0.03, "outage": 0.06,
+                "quality": 0.04, "churn": 0.02}
+"""The share of mentions raising each topic (independently: a few raise several)."""
 ZONE = "Europe/Paris"
 END = datetime(2026, 10, 25, 8, 0, tzinfo=UTC)  # 09:00 in Paris
 NETWORKS = ("mastodon", "bluesky", "rss", "reddit", "hackernews", "x")
@@ -66,7 +77,8 @@ AUTHORS = 5000
 COLUMNS = ("workspace_id", "watch_id", "author_id", "network", "external_id", "url", "text",
            "published_at", "engagement", "sentiment_label", "intent", "intent_flags",
            "priority", "status", "assignee_user_id", "alerted", "slack_channel", "slack_ts",
-           "first_response_at", "replied_at", "version", "created_at", "updated_at")
+           "first_response_at", "replied_at", "version", "created_at", "updated_at",
+           "topics", "topic_mask")
 
 
 def _status(rng: random.Random, alerted: bool) -> str:
@@ -76,10 +88,18 @@ def _status(rng: random.Random, alerted: bool) -> str:
                         "awaiting_approval", "approved"), (60, 5, 12, 10, 5, 4, 4))[0]
 
 
+def _topics(rng: random.Random, names: list[str]) -> tuple[str, int]:
+    raised = [name for name in names if rng.random() < TOPIC_SHARES[name]]
+    return (json.dumps([{"name": name, "terms": []} for name in raised]),
+            topic_mask(raised))
+
+
 def generate(count: int, per_day: int, workspace_id: int, watch_ids: list[int],
              thresholds: dict[int, int], seed: int = 7) -> list[tuple[Any, ...]]:
     """``count`` mention rows, ``per_day`` a day, the newest day ending at END."""
     rng = random.Random(seed)
+    topic_rng = random.Random(seed + 1)  # its own draws: the other columns stay as they were
+    names = list(TOPIC_SHARES)
     rows = []
     seconds_per_mention = 86400 / per_day
     for index in range(count):
@@ -100,6 +120,7 @@ def generate(count: int, per_day: int, workspace_id: int, watch_ids: list[int],
             CHANNEL if alerted else None,
             f"{int(created.timestamp())}.{index % 1000000:06d}" if alerted else None,
             first, first, 1, created, created,
+            *_topics(topic_rng, names),
         ))
     return rows
 
@@ -115,6 +136,9 @@ def _setup(sessions: sessionmaker[Session]) -> tuple[int, list[int], dict[int, i
         watches.append(Watch(workspace_id=workspace.id, name="elsewhere",
                              channel_id="C07ELSEWHERE", created_at=END - timedelta(days=400)))
         session.add_all(watches)
+        session.flush()
+        session.add(TopicRoute(workspace_id=workspace.id, watch_id=watches[0].id,
+                               topic=ROUTED_TOPIC, channel_id=ROUTE_CHANNEL))
         session.add_all([Author(workspace_id=workspace.id, network=NETWORKS[i % 6],
                                 handle=f"@author{i}", followers=int(random.Random(i)
                                                                    .paretovariate(1) * 100))
@@ -170,6 +194,59 @@ def _best(action: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     return min(times) * 1000, (result, statistics.median(times) * 1000)
 
 
+def _time_digest(sessions: sessionmaker[Session], workspace_id: int, channel: str,
+                 label: str, repeat: int) -> None:
+    """Time the digest of ``channel`` (cold, then after the previous day's run)."""
+    with sessions() as session:
+        config = channel_config(session, workspace_id, channel, ZONE)
+
+    def cold() -> Any:
+        with sessions() as session:
+            return build_digest_report(session, config, end=END, now=END)
+
+    cold_ms, (report, cold_median) = _best(cold, repeat)
+    # The previous day's run, as run_due_digests would have stored it.
+    yesterday = END - timedelta(days=1)
+    with sessions() as session:
+        previous = build_digest_report(session, config, end=yesterday, now=yesterday)
+    with transaction(sessions) as session:
+        session.add(DigestRun(
+            workspace_id=workspace_id, channel_id=channel, local_date=date(2026, 10, 24),
+            scheduled_for=yesterday, window_start=previous.window_start,
+            window_end=yesterday, mention_count=previous.total.current,
+            series={"key": series_key(config),
+                    "days": complete_days(previous.chart, config, yesterday)}))
+
+    def warm() -> Any:
+        from bot.services.reporting.digest import _cached_days
+
+        with sessions() as session:
+            return build_digest_report(session, config, end=END, now=END,
+                                       cached_days=_cached_days(session, config))
+
+    warm_ms, (warm_report, warm_median) = _best(warm, repeat)
+    assert warm_report.chart == report.chart, "cached chart differs from a full count"
+    blocks_ms, _ = _best(lambda: build_digest_blocks(report, "en"), repeat)
+    chart_ms, _ = _best(lambda: render_chart_spec(digest_chart(report, "en")),
+                       max(1, repeat // 2))
+    print(f"[{label}] day of {report.total.current:,} mentions "
+          f"(previous day {report.total.previous:,}), {report.open_total:,} open, "
+          f"{report.overdue_count:,} overdue, answered {report.responses.answered:,}/"
+          f"{report.responses.actionable:,}")
+    print(f"[{label}] digest numbers (steady state): {warm_ms:7.1f} ms best, "
+          f"{warm_median:7.1f} ms median")
+    print(f"[{label}] digest numbers (cold, 14 days counted): {cold_ms:7.1f} ms best, "
+          f"{cold_median:7.1f} ms median")
+    print(f"[{label}] blocks: {blocks_ms:.1f} ms; chart PNG: {chart_ms:.1f} ms")
+    figures = (report.total, report.by_network, report.by_sentiment, report.responses,
+               report.open_by_status, report.overdue_count, [line.id for line in report.overdue],
+               [line.id for line in report.top_priority], report.top_authors,
+               [(item.day, sorted(item.counts.items())) for item in report.chart],
+               report.open_by_topic)
+    print(f"[{label}] figures fingerprint: "
+          f"{hashlib.sha256(repr(figures).encode()).hexdigest()[:16]}")
+
+
 def run(url: str, label: str, rows_factory: Callable[[int, list[int], dict[int, int]],
                                                      list[tuple[Any, ...]]],
         repeat: int) -> None:
@@ -184,47 +261,9 @@ def run(url: str, label: str, rows_factory: Callable[[int, list[int], dict[int, 
         (_load_sqlite if engine.dialect.name == "sqlite" else _load_postgres)(engine, rows)
         print(f"[{label}] loaded {len(rows):,} mentions in {time.perf_counter() - began:.1f}s")
         del rows
-        with sessions() as session:
-            config = channel_config(session, workspace_id, CHANNEL, ZONE)
-
-        def cold() -> Any:
-            with sessions() as session:
-                return build_digest_report(session, config, end=END, now=END)
-
-        cold_ms, (report, cold_median) = _best(cold, repeat)
-        # The previous day's run, as run_due_digests would have stored it.
-        yesterday = END - timedelta(days=1)
-        with sessions() as session:
-            previous = build_digest_report(session, config, end=yesterday, now=yesterday)
-        with transaction(sessions) as session:
-            session.add(DigestRun(
-                workspace_id=workspace_id, channel_id=CHANNEL, local_date=date(2026, 10, 24),
-                scheduled_for=yesterday, window_start=previous.window_start,
-                window_end=yesterday, mention_count=previous.total.current,
-                series={"key": series_key(config),
-                        "days": complete_days(previous.chart, config, yesterday)}))
-
-        def warm() -> Any:
-            from bot.services.reporting.digest import _cached_days
-
-            with sessions() as session:
-                return build_digest_report(session, config, end=END, now=END,
-                                           cached_days=_cached_days(session, config))
-
-        warm_ms, (warm_report, warm_median) = _best(warm, repeat)
-        assert warm_report.chart == report.chart, "cached chart differs from a full count"
-        blocks_ms, _ = _best(lambda: build_digest_blocks(report, "en"), repeat)
-        chart_ms, _ = _best(lambda: render_chart_spec(digest_chart(report, "en")),
-                           max(1, repeat // 2))
-        print(f"[{label}] day of {report.total.current:,} mentions "
-              f"(previous day {report.total.previous:,}), {report.open_total:,} open, "
-              f"{report.overdue_count:,} overdue, answered {report.responses.answered:,}/"
-              f"{report.responses.actionable:,}")
-        print(f"[{label}] digest numbers (steady state): {warm_ms:7.1f} ms best, "
-              f"{warm_median:7.1f} ms median")
-        print(f"[{label}] digest numbers (cold, 14 days counted): {cold_ms:7.1f} ms best, "
-              f"{cold_median:7.1f} ms median")
-        print(f"[{label}] blocks: {blocks_ms:.1f} ms; chart PNG: {chart_ms:.1f} ms")
+        for channel, name in ((CHANNEL, "watch channel"),
+                              (ROUTE_CHANNEL, f"route channel ({ROUTED_TOPIC})")):
+            _time_digest(sessions, workspace_id, channel, f"{label}] [{name}", repeat)
     finally:
         engine.dispose()
 
