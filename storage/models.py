@@ -428,6 +428,16 @@ MENTIONS_AUTHOR_WINDOW_INDEX = Index(
     "ix_mentions_influencer_window", Mention.workspace_id, Mention.published_at,
     Mention.author_id, Mention.engagement, Mention.sentiment, Mention.topic_mask,
 )
+# A topic route's digest (that watch's mentions of some topics, over a day): the mentions
+# carrying a topic, by mask then time, so a route reads only its topics' masks over the
+# window (``topic_mask IN (...)``, each a range), from the index alone. Partial: most
+# mentions carry no topic.
+TOPIC_WINDOW_SQL = "topic_mask <> 0"
+MENTIONS_TOPIC_WINDOW_INDEX = Index(
+    "ix_mentions_topic_window", Mention.workspace_id, Mention.topic_mask, Mention.published_at,
+    Mention.network, Mention.sentiment_label, Mention.priority, Mention.status, Mention.id,
+    sqlite_where=text(TOPIC_WINDOW_SQL), postgresql_where=text(TOPIC_WINDOW_SQL),
+)
 # One partial index per topic (bit ``i`` of topic_mask for bot.analysis.topics.TOPICS[i]):
 # a topic's listing (``topic:billing``) walks its own mentions newest first, however few
 # of them there are; no index can answer ``topic_mask & :bit`` for a bound bit. Listings

@@ -192,6 +192,8 @@ def _open(session: Session, scope: Scope, now: datetime
 
 def _top_priority(session: Session, scope: Scope, start: datetime, end: datetime
                   ) -> list[MentionLine]:
+    # The counts hold no topics: a route's scope has no floor, and needs none, its window
+    # being only its topics' mentions, read through ix_mentions_topic_window (``routed``).
     floor = None if scope.by_topic else priority_floor(
         session, scope.workspace_id, scope.watch_ids, start, end, TOP_PRIORITY)
     # Bounded on both sides so the planner walks ix_mentions_priority over the few top

@@ -49,6 +49,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
     or_,
     select,
 )
@@ -97,23 +98,41 @@ class Scope:
         clauses: list[ColumnElement[bool]] = [Mention.workspace_id == self.workspace_id]
         if self.watch_ids is not None:
             parts = [in_watches(self.watch_ids)] if self.watch_ids else []
-            parts += [and_(in_watches((watch_id,)), Mention.topic_mask.op("&")(mask) != 0)
-                      for watch_id, mask in self.routes]
+            parts += [routed(watch_id, mask) for watch_id, mask in self.routes]
             clauses.append(or_(*parts) if parts else false())
         return clauses
 
     @property
     def by_topic(self) -> bool:
         """Whether part of the scope is chosen by topic: the hourly counts, kept per watch,
-        cannot give its figures, which are counted from its mentions."""
+        cannot give its figures, which are counted from its mentions (their topics' part of
+        the window, through ``ix_mentions_topic_window``: see ``routed``)."""
         return self.watch_ids is not None and bool(self.routes)
+
+
+def routed(watch_id: int, mask: int) -> ColumnElement[bool]:
+    """The mentions of ``watch_id`` with one of the topics of ``mask``.
+
+    ``topic_mask & mask <> 0`` spelled as the stored masks holding one of those topics
+    (``topic_mask`` only ever holds bits of ``TOPICS``), which ``ix_mentions_topic_window``
+    reads as one range per mask over a window, with its predicate written out so both
+    planners see the index holds them; the watch is probed per mention through the links'
+    unique (mention, watch) key instead of listing every link the watch ever had."""
+    masks = [value for value in range(1, 1 << len(TOPICS)) if value & mask]
+    if not masks:
+        return false()
+    # The literal 0 (not a bound parameter) is what lets the planners match the predicate.
+    return and_(Mention.topic_mask != literal_column("0"), Mention.topic_mask.in_(masks),
+                exists().where(MentionWatch.mention_id == Mention.id,
+                               MentionWatch.watch_id == watch_id).correlate(Mention))
 
 
 def scope_volume(session: Session, scope: Scope, edges: Sequence[datetime]
                  ) -> list[dict[VolumeKey, int]]:
     """``volume_by_bucket`` of ``scope``: from the hourly counts, or for a scope chosen in
     part by topic (``Scope.by_topic``), from its mentions (the stored ones: mentions
-    retention deleted left no topics behind), keyed without a watch."""
+    retention deleted left no topics behind), keyed without a watch; those are read from
+    ``ix_mentions_topic_window`` alone, the window's mentions of the routed topics only."""
     if not scope.by_topic:
         return volume_by_bucket(session, scope.workspace_id, scope.watch_ids, edges)
     buckets: list[dict[VolumeKey, int]] = [{} for _ in edges[1:]]

@@ -1,0 +1,109 @@
+"""The digest of a topic route's channel reads its volumes and top priorities from the
+window's mentions of the routed topic (ix_mentions_topic_window), never every mention of
+the day: its statements are captured and EXPLAINed over 20,000 mentions, on SQLite and
+PostgreSQL (statistics gathered). Times are in bench/bench_digest.py."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services.reporting.digest_sections import build_digest_report
+from bot.services.reporting.schedule import channel_config
+from storage.db import transaction
+from storage.models import Watch
+from storage.models_topics import TopicRoute
+
+ROWS = 20_000
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+BUGS = "C0PRODBUG1"
+INDEX = "ix_mentions_topic_window"
+COLUMNS = ("workspace_id, watch_id, network, external_id, url, text, published_at, status, "
+           "sentiment_label, priority, engagement, intent_flags, topics, topic_mask, alerted, "
+           "version, created_at, updated_at")
+# One mention a minute up to NOW, in two watches; about one in twelve about an outage
+# (bit 8), some with billing (bit 1) too, a few with billing only.
+VALUES = (
+    ":ws, CASE WHEN i % 3 = 0 THEN :w1 ELSE :w2 END, "
+    "CASE i % 4 WHEN 0 THEN 'reddit' WHEN 1 THEN 'x' WHEN 2 THEN 'rss' ELSE 'mastodon' END, "
+    "'e' || i, 'https://example.org/' || i, 'mention ' || i, {ts}, "
+    "CASE WHEN i % 5 = 0 THEN 'replied' ELSE 'new' END, "
+    "CASE i % 3 WHEN 0 THEN 'negative' WHEN 1 THEN 'neutral' ELSE 'positive' END, "
+    "i % 100, 0, '[]', '[]', "
+    "CASE WHEN i % 12 = 0 THEN 8 + (i / 12) % 2 WHEN i % 29 = 0 THEN 1 ELSE 0 END, {false}, 1, "
+    "{ts}, {ts}"
+)
+
+
+def _load(sessions: sessionmaker[Session], workspace_id: int) -> None:
+    with transaction(sessions) as session:
+        watches = [Watch(workspace_id=workspace_id, name=name, channel_id=f"C0{name.upper()}01")
+                   for name in ("w1", "w2")]
+        session.add_all(watches)
+        session.flush()
+        session.add(TopicRoute(workspace_id=workspace_id, watch_id=watches[0].id,
+                               topic="outage", channel_id=BUGS))
+        params = {"ws": workspace_id, "w1": watches[0].id, "w2": watches[1].id, "n": ROWS}
+        if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+            values = VALUES.format(
+                ts=f"TIMESTAMPTZ '{NOW.isoformat()}' - (:n - i) * interval '1 minute'",
+                false="false")
+            source = "generate_series(1, :n) AS i"
+        else:
+            values = VALUES.format(
+                ts=f"datetime('{NOW:%Y-%m-%d %H:%M:%S}', '-' || (:n - i) || ' minutes')",
+                false="0")
+            source = ("(WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s "
+                      "WHERE i < :n) SELECT i FROM s)")
+        session.execute(text(f"INSERT INTO mentions ({COLUMNS}) "  # noqa: S608
+                             f"SELECT {values} FROM {source}"), params)
+    with sessions.kw["bind"].connect() as conn:
+        conn.execute(text("ANALYZE"))
+        conn.commit()
+
+
+def _plan(engine: Engine, statement: str, parameters: Any) -> str:
+    with engine.connect() as conn:
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        if engine.dialect.name == "postgresql":
+            cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
+            return json.dumps(cursor.fetchone()[0])
+        cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+        return "\n".join(str(row[-1]) for row in cursor.fetchall())
+
+
+def test_route_digest_reads_the_routed_topic_through_its_index(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    _load(sessions, workspace_id)
+    engine: Engine = sessions.kw["bind"]
+    with sessions() as session:
+        config = channel_config(session, workspace_id, BUGS, "UTC")
+    assert config.scope.by_topic
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
+               _many: bool) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with sessions() as session:
+            report = build_digest_report(session, config, end=NOW, now=NOW)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert report.total.current and len(report.top_priority) == 5
+    # The day's and the chart's volumes (GROUP BY sentiment) and the top priorities
+    # (ORDER BY priority): the statements that read the window's mentions.
+    reads = [(statement, parameters) for statement, parameters in seen
+             if "topic_mask" in statement and "published_at" in statement
+             and (("GROUP BY" in statement and "sentiment_label" in statement)
+                  or "ORDER BY mentions.priority DESC" in statement)]
+    assert len(reads) >= 3
+    for statement, parameters in reads:
+        plan = _plan(engine, statement, parameters)
+        assert INDEX in plan, (statement, plan)
+        assert "SCAN mentions\n" not in plan + "\n", plan
