@@ -63,7 +63,7 @@ def do_add_account(sessions: sessionmaker[Session], workspace_id: int, actor: Ac
     try:
         with transaction(sessions) as session:
             if actor.user_id:
-                require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+                require_role(session, workspace_id, actor, Role.ADMIN)
             count = len(session.scalars(select(BrandAccount.id).where(
                 BrandAccount.workspace_id == workspace_id)).all())
             if count >= MAX_ACCOUNTS:
@@ -85,7 +85,7 @@ def do_remove_account(sessions: sessionmaker[Session], workspace_id: int, actor:
     network, handle = normalize_handle(network, handle)
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         row = session.scalar(select(BrandAccount).where(
             BrandAccount.workspace_id == workspace_id, BrandAccount.network == network,
             BrandAccount.handle == handle))

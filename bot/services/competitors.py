@@ -171,7 +171,7 @@ def do_create_group(sessions: sessionmaker[Session], workspace_id: int, actor: A
         raise ServiceError("compete.bad_group_name", name=name)
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         existing = _written_group_name(session, workspace_id, name)
         if existing is not None:
             raise ServiceError("compete.group_exists", name=existing)
@@ -203,7 +203,7 @@ def do_add_to_group(sessions: sessionmaker[Session], workspace_id: int, actor: A
     or a competitor watch (by an older Vigie) must get what it lacks. Admins only."""
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         group = _get_group(session, workspace_id, name)
         watches = _watches(session, workspace_id, watch_names)
         _join(session, group, watches)
@@ -224,7 +224,7 @@ def do_remove_from_group(sessions: sessionmaker[Session], workspace_id: int, act
     watch or without a competitor (delete the group instead). Admins only."""
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         group = _get_group(session, workspace_id, name, lock=True)
         watch = get_watch_by_name(session, workspace_id, watch_name)
         member = session.scalar(select(WatchGroupMember).where(
@@ -245,7 +245,7 @@ def do_delete_group(sessions: sessionmaker[Session], workspace_id: int, actor: A
     """Delete a group (its watches and their mentions stay); returns its name."""
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         group = _get_group(session, workspace_id, name)
         record(session, workspace_id, actor, "group.deleted", detail={"group": group.name})
         session.delete(group)
@@ -257,7 +257,7 @@ def do_set_conquest(sessions: sessionmaker[Session], workspace_id: int, actor: A
     """Turn conquest opportunities on or off for a group; admins only."""
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         group = _get_group(session, workspace_id, name)
         group.conquest = enabled
         record(session, workspace_id, actor, "group.conquest",
@@ -273,7 +273,7 @@ def do_set_watch_kind(sessions: sessionmaker[Session], workspace_id: int, actor:
     kind = parse_kind(kind)
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         watch = get_watch_by_name(session, workspace_id, watch_name, lock=True)
         group = lock_group(session, watch_id=watch.id)  # before the change: see lock_group
         watch.kind = kind

@@ -203,7 +203,7 @@ def do_export_to_slack(sessions: sessionmaker[Session], workspace_id: int, actor
         parse_text(text)  # a bad search fails before anything is read
     with sessions() as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.AGENT)
+            require_role(session, workspace_id, actor, Role.AGENT)
         watch_id = get_watch_by_name(session, workspace_id, watch).id if watch else None
         watch_named = None
         if text and watch is None and " " not in text.strip():

@@ -218,7 +218,7 @@ def get_influencers(sessions: sessionmaker[Session], workspace_id: int, actor: A
     days = parse_period(period)
     with sessions() as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.VIEWER)
+            require_role(session, workspace_id, actor, Role.VIEWER)
         workspace = session.get(Workspace, workspace_id)
         zone_name = workspace.timezone if workspace and workspace.timezone else default_timezone
         start, end = period_window(now, days, zone_or_default(zone_name, default_timezone).key)
@@ -301,7 +301,7 @@ def do_track(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *
     already tracked)."""
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.AGENT)
+            require_role(session, workspace_id, actor, Role.AGENT)
         handle, network = _clean(session, workspace_id, handle, network)
         handle, author = _find_author(session, workspace_id, handle, network)
         if author is None:
@@ -332,7 +332,7 @@ def do_untrack(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
     """Stop tracking ``handle`` on ``network``; NotFound when it was not tracked."""
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.AGENT)
+            require_role(session, workspace_id, actor, Role.AGENT)
         handle, network = _clean(session, workspace_id, handle, network)
         handle, author = _find_author(session, workspace_id, handle, network)
         row = None if author is None else session.scalar(select(TrackedInfluencer).where(
@@ -355,7 +355,7 @@ def do_track_author(sessions: sessionmaker[Session], workspace_id: int, actor: A
     (``u/[deleted]``, ``id:123``)."""
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.AGENT)
+            require_role(session, workspace_id, actor, Role.AGENT)
         author = session.get(Author, author_id)
         if author is None or author.workspace_id != workspace_id:
             raise NotFound("influencers.no_author")

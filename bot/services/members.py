@@ -114,7 +114,7 @@ def do_set_role(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
                            valid=", ".join(r.value for r in Role)) from None
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         _keep_an_admin(session, workspace_id, user_id, new_role)
         member = repo.set_member_role(session, workspace_id, user_id, new_role,
                                       granted_by=actor.name)
@@ -129,7 +129,7 @@ def do_remove_role(sessions: sessionmaker[Session], workspace_id: int, actor: Ac
     which they have again."""
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         fallback = default_role(session, workspace_id)
         _keep_an_admin(session, workspace_id, user_id, fallback)
         member = repo.get_member(session, workspace_id, user_id)

@@ -239,7 +239,7 @@ def do_opportunity_action(sessions: sessionmaker[Session], workspace_id: int, ac
             raise ServiceError("opp.long_draft", limit=MAX_DRAFT)
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.AGENT)
+            require_role(session, workspace_id, actor, Role.AGENT)
         row = session.get(Opportunity, opportunity_id, with_for_update=True)
         if row is None or row.workspace_id != workspace_id:
             raise NotFound("opp.not_found", id=opportunity_id)
@@ -367,7 +367,7 @@ def draft_start(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
     this opportunity now; the explanation (ServiceError) otherwise."""
     with sessions() as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.AGENT)
+            require_role(session, workspace_id, actor, Role.AGENT)
         row = session.get(Opportunity, opportunity_id)
         if row is None or row.workspace_id != workspace_id:
             raise NotFound("opp.not_found", id=opportunity_id)

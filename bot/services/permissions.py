@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.services.actors import Actor
 from bot.services.errors import Forbidden
 from storage import repositories as repo
 from storage.models import Role, Workspace
@@ -46,9 +47,12 @@ def role_of(session: Session, workspace_id: int, user_id: str) -> Role:
     return granted if granted is not None else default_role(session, workspace_id)
 
 
-def require_role(session: Session, workspace_id: int, user_id: str, needed: Role) -> Role:
-    """Raise Forbidden (explaining who can) unless the user has ``needed`` or better."""
-    role = role_of(session, workspace_id, user_id)
+def require_role(session: Session, workspace_id: int, actor: Actor, needed: Role) -> Role:
+    """Raise Forbidden (explaining who can) unless the Slack user ``actor`` has ``needed``
+    or better (the caller skips the trusted local operator)."""
+    if actor.user_id is None:
+        raise ValueError("the local operator has no role to check")
+    role = role_of(session, workspace_id, actor.user_id)
     if role.rank < needed.rank:
         raise Forbidden("perm.denied", needed=needed.value, role=role.value)
     return role
@@ -58,14 +62,14 @@ ANYONE = Role.VIEWER
 """The role every member has at least: a command declared for it refuses nobody."""
 
 
-def check_role(sessions: sessionmaker[Session], workspace_id: int, user_id: str,
+def check_role(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                needed: Role, refusal: str = "perm.denied", **params: object) -> None:
     """Raise Forbidden (``refusal`` naming ``needed`` and the user's role, with ``params``)
-    unless the user has ``needed`` or better. An empty ``user_id`` is the trusted local
-    operator, as in every service; ``ANYONE`` costs no query."""
-    if needed.rank <= ANYONE.rank or not user_id:
+    unless ``actor`` has ``needed`` or better. The local operator is trusted, as in every
+    service; ``ANYONE`` costs no query."""
+    if needed.rank <= ANYONE.rank or not actor.user_id:
         return
     with sessions() as session:
-        role = role_of(session, workspace_id, user_id)
+        role = role_of(session, workspace_id, actor.user_id)
     if role.rank < needed.rank:
         raise Forbidden(refusal, needed=needed.value, role=role.value, **params)

@@ -66,7 +66,7 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
         raise ServiceError("privacy.bad_handle", value=handle[:60])
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         # A post of theirs a batch is storing now is deleted with the rest, and a later
         # batch sees them forgotten; else it outlived the forget, with its card.
         forgotten.hold_for_forget(session, workspace_id)
@@ -135,7 +135,7 @@ def do_unforget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
         raise ServiceError("privacy.bad_handle", value=handle[:60])
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         removed = forgotten.remove(session, workspace_id, handle)
         if not removed:
             raise ServiceError("privacy.not_forgotten", handle=cleaned)

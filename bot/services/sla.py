@@ -296,7 +296,7 @@ def do_set_targets(sessions: sessionmaker[Session], workspace_id: int, actor: Ac
             raise ServiceError("sla.bad_target", value=f"{level}={minutes}")
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         watch = get_watch_by_name(session, workspace_id, watch_name)
         for level, minutes in targets.items():
             setattr(watch, f"sla_{level}_minutes", minutes)
@@ -321,7 +321,7 @@ def do_set_hours(sessions: sessionmaker[Session], workspace_id: int, actor: Acto
         raise ServiceError("sla.bad_zone", value=timezone) from None
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         workspace = session.get(Workspace, workspace_id)
         assert workspace is not None
         workspace.settings = {**(workspace.settings or {}), "sla_hours": hours,

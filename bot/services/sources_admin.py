@@ -164,7 +164,7 @@ def do_add_source(
     if actor.user_id:
         # Before the URL check: a viewer must not probe internal DNS names through it.
         with sessions() as session:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
     new_secret = None
     if source_cls.kind == "webhook" and not values.get("secret"):
         new_secret = secrets.token_urlsafe(32)
@@ -178,7 +178,7 @@ def do_add_source(
     interval = _interval(interval_minutes, source_cls.default_interval)
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         # Locked: two admins adding the same feed at once must not both pass the check.
         watch = get_watch_by_name(session, workspace_id, watch_name, lock=True)
         plain = config_for_storage(config)
@@ -244,7 +244,7 @@ def do_remove_source(sessions: sessionmaker[Session], workspace_id: int, actor: 
     """Delete a source (its mentions stay)."""
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         row, watch = _get(session, workspace_id, source_id)
         record(session, workspace_id, actor, "source.removed",
                detail={"source_id": row.id, "kind": row.kind, "watch": watch.name})
@@ -256,7 +256,7 @@ def do_set_source_paused(sessions: sessionmaker[Session], workspace_id: int, act
     """Stop or restart polling one source."""
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         row, _ = _get(session, workspace_id, source_id)
         if row.paused and not paused:
             backfill.mark_resumed(session, row.id)
@@ -277,7 +277,7 @@ def test_source(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
     """
     with sessions() as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         row, watch = _get(session, workspace_id, source_id)
         if row.kind not in POLLABLE_KINDS:  # a webhook is pushed to: nothing to fetch
             raise ServiceError("source.test_pushed", id=str(source_id))

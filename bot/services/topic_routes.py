@@ -48,7 +48,7 @@ def do_add_route(sessions: sessionmaker[Session], workspace_id: int, actor: Acto
     check_alert_channel(notifier, team_id, channel_id)
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         watch = get_watch_by_name(session, workspace_id, watch_name)
         route = session.scalar(select(TopicRoute).where(
             TopicRoute.watch_id == watch.id, TopicRoute.topic == topic))
@@ -78,7 +78,7 @@ def do_remove_route(sessions: sessionmaker[Session], workspace_id: int, actor: A
     topic = topic_of(topic)
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         watch = get_watch_by_name(session, workspace_id, watch_name)
         route = session.scalar(select(TopicRoute).where(
             TopicRoute.watch_id == watch.id, TopicRoute.topic == topic))

@@ -211,7 +211,7 @@ def do_feedback(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
         if mention is None or mention.workspace_id != workspace_id:
             raise NotFound("workflow.not_found", id=str(mention_id))
         if actor.user_id is not None:
-            require_role(session, workspace_id, actor.user_id, Role.AGENT)
+            require_role(session, workspace_id, actor, Role.AGENT)
         judged = (judged_watch(session, mention) if watch_id is None
                   else _digest_watch(session, mention, watch_id))
         watch_id = judged[0] if judged is not None else None

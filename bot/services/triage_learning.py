@@ -346,7 +346,7 @@ def do_learn_workspace(sessions: sessionmaker[Session], workspace_id: int, actor
     """`/cm triage learn`: a run now for the admin's workspace."""
     with transaction(sessions) as session:
         if actor.user_id is not None:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         workspace = session.get(Workspace, workspace_id)
         if workspace is None:
             raise ServiceError("triage.unknown_workspace", teams=str(workspace_id), known="-")
@@ -380,7 +380,7 @@ def _switch(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
     now = now or utcnow()
     with transaction(sessions) as session:
         if actor.user_id is not None:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         calibration = _calibration(session, workspace_id)
         before = calibration.offset
         if kind == "reset":

@@ -52,7 +52,7 @@ def do_add_template(sessions: sessionmaker[Session], workspace_id: int, actor: A
         raise ServiceError("voice.bad_name", value=name[:40])
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.APPROVER)
+            require_role(session, workspace_id, actor, Role.APPROVER)
         workspace = _workspace(session, workspace_id)
         templates = [t for t in (workspace.settings or {}).get("templates") or []
                      if t.get("name") != name]
@@ -70,7 +70,7 @@ def do_remove_template(sessions: sessionmaker[Session], workspace_id: int, actor
     """Delete a template by name (approvers)."""
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.APPROVER)
+            require_role(session, workspace_id, actor, Role.APPROVER)
         workspace = _workspace(session, workspace_id)
         templates = (workspace.settings or {}).get("templates") or []
         kept = [t for t in templates if t.get("name") != name]
@@ -94,7 +94,7 @@ def do_set_voice(sessions: sessionmaker[Session], workspace_id: int, actor: Acto
         raise ServiceError("voice.too_long", limit=str(MAX_VOICE))
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         workspace = _workspace(session, workspace_id)
         workspace.settings = {**(workspace.settings or {}), "voice": text}
         record(session, workspace_id, actor, "voice.set", detail={"length": len(text or "")})

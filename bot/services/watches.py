@@ -169,7 +169,7 @@ def do_add_watch(
         check_alert_channel(notifier, team_id, channel_id)
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         existing = _written_name(session, workspace_id, name)
         if existing is not None:
             raise ServiceError("watch.exists", name=existing)
@@ -275,7 +275,7 @@ def do_set_watch_paused(
     """Pause (no polling, no alerts) or resume a watch."""
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         watch = get_watch_by_name(session, workspace_id, name)
         watch.paused = paused
         record(session, workspace_id, actor, "watch.paused" if paused else "watch.resumed",
@@ -306,7 +306,7 @@ def do_set_watch_threshold(sessions: sessionmaker[Session], workspace_id: int, a
         raise ServiceError("watch.bad_threshold", value=str(threshold))
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         watch = get_watch_by_name(session, workspace_id, name, lock=True)
         if watch.kind != WATCH_BRAND:
             raise ServiceError("watch.threshold_competitor", name=watch.name)
@@ -324,7 +324,7 @@ def do_remove_watch(
     """Delete a watch and its sources; its mentions stay (without a watch)."""
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         # The watch first: another admin removing it at the same moment waits here and
         # finds it gone, and one putting it in a group (which locks it first) has committed
         # its membership before the check below reads the group.

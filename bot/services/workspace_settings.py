@@ -109,7 +109,7 @@ def do_set_setting(sessions: sessionmaker[Session], workspace_id: int, actor: Ac
     value = _parse(name, raw_value)
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         workspace = session.get(Workspace, workspace_id)
         if workspace is None:
             raise ServiceError("settings.no_workspace")

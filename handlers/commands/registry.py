@@ -231,7 +231,7 @@ class Subcommand:
         if needed != ANYONE:
             # The action as its card button names it ("Mark replied"), in the reader's words.
             button = f"card.button_{self.name}"
-            check_role(runtime.sessions, request.workspace_id(runtime), request.user_id,
+            check_role(runtime.sessions, request.workspace_id(runtime), request.actor,
                        needed, self.refusal, action=Term(button) if has(button) else self.name)
 
     def run(self, request: CommandRequest, runtime: Runtime) -> Reply | None:

@@ -244,7 +244,7 @@ def do_post_digest_now(sessions: sessionmaker[Session], workspace_id: int, actor
         raise ServiceError("digest.bad_channel", channel=channel_id)
     with sessions() as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.AGENT)
+            require_role(session, workspace_id, actor, Role.AGENT)
         config = channel_config(session, workspace_id, channel_id, default_timezone)
         report = build_digest_report(session, config, end=now, now=now,
                                      cached_days=_cached_days(session, config))

@@ -343,7 +343,7 @@ def get_monthly_report(sessions: sessionmaker[Session], workspace_id: int, actor
     may read it (it goes to them privately)."""
     with sessions() as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.VIEWER)
+            require_role(session, workspace_id, actor, Role.VIEWER)
         workspace = _workspace(session, workspace_id)
         zone_name = zone_or_default(workspace.timezone, default_timezone).key
         first = parse_month(month, now, zone_name)
@@ -395,7 +395,7 @@ def do_schedule_monthly(sessions: sessionmaker[Session], workspace_id: int, acto
     _check_channel(channel_id)
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         row = session.scalar(select(ReportSchedule).where(
             ReportSchedule.workspace_id == workspace_id,
             ReportSchedule.channel_id == channel_id))

@@ -153,7 +153,7 @@ def do_set_digest_time(sessions: sessionmaker[Session], workspace_id: int, actor
     tz = zone(zone_name) if zone_name else None
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         row = _upsert(session, workspace_id, channel_id)
         row.local_time = moment.strftime("%H:%M")
         if tz is not None:
@@ -172,7 +172,7 @@ def do_disable_digest(sessions: sessionmaker[Session], workspace_id: int, actor:
     _check_channel(channel_id)
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         row = _upsert(session, workspace_id, channel_id)
         row.enabled = False
         row.updated_by = actor.user_id
@@ -185,7 +185,7 @@ def do_set_digest_skip_empty(sessions: sessionmaker[Session], workspace_id: int,
     _check_channel(channel_id)
     with transaction(sessions) as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.ADMIN)
+            require_role(session, workspace_id, actor, Role.ADMIN)
         row = _upsert(session, workspace_id, channel_id)
         row.skip_empty = skip
         row.updated_by = actor.user_id

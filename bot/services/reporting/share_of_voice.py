@@ -183,7 +183,7 @@ def get_share_of_voice(sessions: sessionmaker[Session], workspace_id: int, actor
     days = parse_period(period)
     with sessions() as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.VIEWER)
+            require_role(session, workspace_id, actor, Role.VIEWER)
         workspace = session.get(Workspace, workspace_id)
         zone = zone_or_default(workspace.timezone if workspace and workspace.timezone
                                else default_timezone, default_timezone).key

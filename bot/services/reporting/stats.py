@@ -210,7 +210,7 @@ def get_stats(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, 
     days = parse_period(period)
     with sessions() as session:
         if actor.user_id:
-            require_role(session, workspace_id, actor.user_id, Role.VIEWER)
+            require_role(session, workspace_id, actor, Role.VIEWER)
         workspace = session.get(Workspace, workspace_id)
         zone_name = workspace.timezone if workspace and workspace.timezone else default_timezone
         return build_stats_report(session, workspace_id, days=days, now=now,
