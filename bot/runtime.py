@@ -26,6 +26,7 @@ from bot.services.notifications import refresh_homes, send_approval_digests
 from bot.services.outbox import OutboxSender
 from bot.services.ratelimit import RateLimiter
 from bot.services.workspaces import CONSOLE_TEAM_ID, WorkspaceDirectory
+from bot.slack.users import AccountCache
 from storage.db import make_engine, make_session_factory
 from storage.models import utcnow
 from storage.secret_box import SecretBox
@@ -104,6 +105,9 @@ class Runtime:
     """Users whose Slack locale this process already looked up (once is enough)."""
     limiter: RateLimiter = field(default_factory=RateLimiter, repr=False)
     """Rate limits of expensive commands, per user and per workspace (in this process)."""
+    accounts: AccountCache = field(default_factory=AccountCache, repr=False)
+    """What Slack said about users lately (``users.info``), so a busy user's requests do not
+    each ask again (in this process)."""
 
     def __post_init__(self) -> None:
         self._closed = False

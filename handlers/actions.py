@@ -21,9 +21,9 @@ from bot.slack.influencer_blocks import TRACK_ACTION
 from bot.slack.mention_views import MORE_ACTION
 from bot.slack.modals import USE_SUGGESTION, build_assign_modal, build_reason_modal
 from bot.slack.opportunity_blocks import USE_SUGGESTION as USE_OPP_SUGGESTION
-from bot.slack.users import SlackUserDirectory
 from handlers.buttons import Click, on_button
 from handlers.commands.workflow import mention_page
+from handlers.context import user_directory
 from handlers.drafting import (
     editor_context,
     open_draft_editor,
@@ -159,7 +159,8 @@ def opportunity_button(runtime: Runtime, click: Click) -> None:
         opportunities.do_opportunity_action(runtime.sessions, ctx.workspace_id, ctx.actor,
                                             target.mention_id,
                                             OPPORTUNITY_VERBS[match.group(1)],
-                                            users=SlackUserDirectory(click.client))
+                                            users=user_directory(runtime, click.client,
+                                                                 ctx.workspace_id))
     except ServiceError as err:
         if (click.body.get("container") or {}).get("type") != "view":
             raise

@@ -19,6 +19,7 @@ from slack_sdk import WebClient
 
 from bot.runtime import Runtime
 from bot.services.errors import ServiceError
+from bot.services.permissions import ANYONE, check_role
 from handlers.commands.registry import Reply
 from handlers.context import UserContext, locale_lookup, user_context
 from handlers.errors import apologize
@@ -42,6 +43,17 @@ class Click:
 ButtonWork = Callable[[Runtime, Click], None]
 
 
+def _refuse(client: WebClient, body: dict[str, Any], respond: Respond, ctx: UserContext,
+            err: ServiceError) -> None:
+    """Tell the clicker why not: ephemerally under a message, by DM from App Home or a
+    modal (they have no response URL)."""
+    text = err.message(ctx.language)
+    if (body.get("container") or {}).get("type") == "view":
+        client.chat_postMessage(channel=ctx.user_id, text=text)
+    else:
+        respond(text=text, response_type="ephemeral", replace_original=False)
+
+
 def on_button(app: App, runtime: Runtime, action_id: str | re.Pattern[str], work: ButtonWork,
               *, look_up_locale: bool = True) -> None:
     """Listen to the buttons ``action_id`` names: ack at once, then ``work`` lazily.
@@ -56,7 +68,13 @@ def on_button(app: App, runtime: Runtime, action_id: str | re.Pattern[str], work
     def after_ack(body: dict[str, Any], action: dict[str, Any], client: WebClient,
                   respond: Respond) -> None:
         try:
-            ctx = user_context(runtime, body, "button")
+            ctx = user_context(runtime, body, "button", client)
+            try:
+                # Every button, whatever it does: a guest no admin gave a role may not act.
+                check_role(runtime.sessions, ctx.workspace_id, ctx.actor, ANYONE)
+            except ServiceError as err:
+                _refuse(client, body, respond, ctx, err)
+                return
             try:
                 work(runtime, Click(ctx, body, action, client, respond))
             except ServiceError as err:

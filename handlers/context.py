@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.runtime import Runtime
 from bot.services.actors import Actor
 from bot.services.members import do_remember_locale, language_of, stored_language
+from bot.slack.users import SlackUserDirectory
 
 
 def _remember_locale(runtime: Runtime, client: WebClient, workspace_id: int,
@@ -32,6 +33,7 @@ class UserContext:
     user_id: str
     language: str
     actor: Actor
+    """With Slack's word on whether the user is a guest (see :func:`slack_actor`)."""
 
 
 def _team_and_user(body: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
@@ -43,12 +45,34 @@ def _team_and_user(body: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
     return team_id, user_id, user
 
 
-def user_context(runtime: Runtime, body: dict[str, Any], surface: str) -> UserContext:
-    """Read team, user and locale from any Slack payload (command, action, view, event)."""
+def user_directory(runtime: Runtime, client: WebClient, workspace_id: int
+                   ) -> SlackUserDirectory:
+    """Slack's directory with the listener's token, its answers reused a while by this
+    process (``runtime.accounts``): every check of a request asks Slack once at most."""
+    return SlackUserDirectory(client, cache=runtime.accounts, workspace=workspace_id)
+
+
+def slack_actor(runtime: Runtime, client: WebClient | None, workspace_id: int, user_id: str,
+                surface: str) -> Actor:
+    """The Slack user ``user_id`` as an actor, with Slack's word on whether they are a
+    guest: requests do not say it, so ``users.info`` does (cached; under a second, before
+    the ack). Without a client, or when Slack cannot answer, they are taken for a member,
+    as before Slack was asked."""
+    account = (user_directory(runtime, client, workspace_id).account(user_id)
+               if client is not None else None)
+    guest = account is not None and account.found and account.guest
+    return Actor(user_id, surface, guest=guest)
+
+
+def user_context(runtime: Runtime, body: dict[str, Any], surface: str,
+                 client: WebClient | None) -> UserContext:
+    """Read team, user and locale from any Slack payload (command, action, view, event),
+    and ask Slack (``client``) whether the user is a guest."""
     team_id, user_id, user = _team_and_user(body)
     workspace = runtime.workspaces.ensure(team_id)
     language = language_of(runtime.sessions, workspace.id, user_id, user.get("locale"))
-    return UserContext(workspace.id, user_id, language, Actor(user_id, surface))
+    return UserContext(workspace.id, user_id, language,
+                       slack_actor(runtime, client, workspace.id, user_id, surface))
 
 
 LazyListener = Callable[[dict[str, Any], WebClient], None]

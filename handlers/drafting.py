@@ -20,8 +20,7 @@ from bot.services.ratelimit import LLM_DRAFT
 from bot.services.suggestions import suggest_reply, suggested_context
 from bot.slack.modals import build_draft_modal, suggestion_text
 from bot.slack.opportunity_blocks import build_opportunity_draft_modal
-from bot.slack.users import SlackUserDirectory
-from handlers.context import UserContext, view_metadata
+from handlers.context import UserContext, user_directory, view_metadata
 
 if TYPE_CHECKING:  # handlers.buttons imports the commands, which import this module
     from handlers.buttons import Click
@@ -35,7 +34,7 @@ def editor_context(runtime: Runtime, ctx: UserContext, mention_id: int,
     explanation otherwise): one load of the mention for the check and the editor. With
     ``client``, Slack is asked about the user (one users.info) when their draft would make
     them the owner, as saving it would."""
-    users = SlackUserDirectory(client) if client is not None else None
+    users = user_directory(runtime, client, ctx.workspace_id) if client is not None else None
     return draft_context(runtime.sessions, ctx.workspace_id, mention_id,
                          link_allowlist=runtime.settings.reply_link_domains, actor=ctx.actor,
                          users=users)

@@ -10,21 +10,30 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.runtime import Runtime
+from bot.services.errors import Forbidden
 from bot.services.home import home_summary
 from bot.services.members import language_of
-from bot.slack.home import build_home
-from handlers.context import locale_lookup, user_context
+from bot.services.permissions import ANYONE, check_role
+from bot.slack.home import build_guest_home, build_home
+from handlers.context import locale_lookup, slack_actor, user_context
 
 log = logging.getLogger(__name__)
 
 
 def publish_home(runtime: Runtime, client: WebClient, workspace_id: int, user_id: str,
                  language: str | None = None) -> None:
-    """Build and publish one user's Home tab."""
+    """Build and publish one user's Home tab; a Slack guest no admin gave a role gets
+    only how to get one."""
     language = language or language_of(runtime.sessions, workspace_id, user_id)
-    summary = home_summary(runtime.sessions, workspace_id, user_id, runtime.clock(),
-                           default_timezone=runtime.settings.timezone)
-    view = build_home(summary, language)
+    actor = slack_actor(runtime, client, workspace_id, user_id, "home")
+    try:
+        check_role(runtime.sessions, workspace_id, actor, ANYONE)
+    except Forbidden:
+        view = build_guest_home(language)
+    else:
+        summary = home_summary(runtime.sessions, workspace_id, user_id, runtime.clock(),
+                               default_timezone=runtime.settings.timezone)
+        view = build_home(summary, language)
     try:
         client.views_publish(user_id=user_id, view=view)
     except (SlackApiError, SlackClientError, OSError) as err:
@@ -45,7 +54,7 @@ def register(app: App, runtime: Runtime) -> None:
     def on_home_opened(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
         if event.get("tab") not in (None, "home"):
             return
-        ctx = user_context(runtime, body, "home")
+        ctx = user_context(runtime, body, "home", client)
         publish_home(runtime, client, ctx.workspace_id, ctx.user_id, ctx.language)
 
     app.event("app_home_opened")(ack=on_home_opened, lazy=[locale_lookup(runtime)])

@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from bot.runtime import Runtime
 from bot.services import opportunities, workflow
 from bot.services.errors import ServiceError
+from bot.services.permissions import ANYONE, check_role
 from bot.services.workflow import DraftOrigin, StaleDraft
 from bot.slack.escape import truncate
 from bot.slack.modals import ASSIGN, DRAFT, OVERRIDE, REJECT, text_digest
@@ -18,8 +19,7 @@ from bot.slack.opportunity_blocks import DRAFT_ACTION as OPP_DRAFT_ACTION
 from bot.slack.opportunity_blocks import DRAFT_BLOCK as OPP_DRAFT_BLOCK
 from bot.slack.opportunity_blocks import DRAFT_CALLBACK as OPP_DRAFT
 from bot.slack.plaintext import mrkdwn_to_plain
-from bot.slack.users import SlackUserDirectory
-from handlers.context import locale_lookup, user_context, view_metadata
+from handlers.context import locale_lookup, user_context, user_directory, view_metadata
 from handlers.home import refresh_home
 
 FIELDS = {ASSIGN: ("assignee", "user", "selected_user"), DRAFT: ("draft", "text", "value"),
@@ -92,22 +92,23 @@ def register(app: App, runtime: Runtime) -> None:
     def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any],
                   client: WebClient) -> None:
         callback = str(view.get("callback_id"))
-        ctx = user_context(runtime, body, "modal")
+        ctx = user_context(runtime, body, "modal", client)
         mention_id = _mention_id(view)
         if callback not in FIELDS or mention_id is None:
             ack()
             return
         block_id, value = _field(view, callback)
         sessions, ws, actor = runtime.sessions, ctx.workspace_id, ctx.actor
+        users = user_directory(runtime, client, ws)
         try:
+            check_role(sessions, ws, actor, ANYONE)
             if callback == ASSIGN:
-                workflow.do_assign(sessions, ws, actor, mention_id, value,
-                                   users=SlackUserDirectory(client))
+                workflow.do_assign(sessions, ws, actor, mention_id, value, users=users)
             elif callback == DRAFT:
                 workflow.do_save_draft(sessions, ws, actor, mention_id, value,
                                        origin=draft_origin(view, value),
                                        link_allowlist=runtime.settings.reply_link_domains,
-                                       users=SlackUserDirectory(client))
+                                       users=users)
             elif callback == REJECT:
                 workflow.do_reject(sessions, ws, actor, mention_id, value)
             else:
@@ -125,8 +126,7 @@ def register(app: App, runtime: Runtime) -> None:
             return
         ack()
         runtime.nudge_outbox()
-        users = [ctx.user_id] + ([value] if callback == ASSIGN else [])
-        refresh_home(runtime, client, ws, users)
+        refresh_home(runtime, client, ws, [ctx.user_id] + ([value] if callback == ASSIGN else []))
 
     app.view(re.compile(r"^vigie\.modal\."))(ack=on_submit, lazy=[locale_lookup(runtime)])
 
@@ -134,7 +134,7 @@ def register(app: App, runtime: Runtime) -> None:
                              client: WebClient) -> None:
         """An opportunity's draft editor: save the draft (never posted), or say under the
         field why not (empty, too long for the network, the opportunity gone or closed)."""
-        ctx = user_context(runtime, body, "modal")
+        ctx = user_context(runtime, body, "modal", client)
         opportunity_id = view_metadata(view).get("opportunity_id")
         if not isinstance(opportunity_id, int) or isinstance(opportunity_id, bool) \
                 or opportunity_id <= 0:
@@ -142,9 +142,10 @@ def register(app: App, runtime: Runtime) -> None:
             return
         block_id, value = _field(view, OPP_DRAFT)
         try:
-            opportunities.do_opportunity_action(runtime.sessions, ctx.workspace_id, ctx.actor,
-                                                opportunity_id, "draft", draft=value,
-                                                users=SlackUserDirectory(client))
+            check_role(runtime.sessions, ctx.workspace_id, ctx.actor, ANYONE)
+            opportunities.do_opportunity_action(
+                runtime.sessions, ctx.workspace_id, ctx.actor, opportunity_id, "draft",
+                draft=value, users=user_directory(runtime, client, ctx.workspace_id))
         except ServiceError as err:
             _refuse_under_field(ack, block_id, err, ctx.language)
             return

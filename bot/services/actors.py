@@ -11,6 +11,9 @@ class Actor:
 
     user_id: str | None
     surface: str
+    guest: bool = False
+    """Slack says the user is a multi- or single-channel guest (``users.info``); False when
+    they are a member, or Slack was not asked or could not answer."""
 
     def __post_init__(self) -> None:
         # Only an explicit None is the trusted local operator: an empty id from a request

@@ -11,8 +11,8 @@ from bot.services.errors import Forbidden
 from storage import repositories as repo
 from storage.models import Role, Workspace
 
-__all__ = ["ANYONE", "DEFAULT_ROLE", "Role", "check_role", "default_role", "granted_role",
-           "is_grant", "require_role", "role_of"]
+__all__ = ["ANYONE", "DEFAULT_ROLE", "Role", "actor_role", "check_actor", "check_role",
+           "default_role", "granted_role", "is_grant", "require_role", "role_of"]
 
 DEFAULT_ROLE = Role.AGENT
 """The role of a member nobody granted one, unless the workspace chose viewer
@@ -47,15 +47,40 @@ def role_of(session: Session, workspace_id: int, user_id: str) -> Role:
     return granted if granted is not None else default_role(session, workspace_id)
 
 
+def actor_role(session: Session, workspace_id: int, actor: Actor) -> Role | None:
+    """The role the Slack user ``actor`` acts with: the one granted, else the workspace's
+    default role; None for a Slack guest (``actor.guest``) nobody granted one, who has no
+    role at all."""
+    if actor.user_id is None:
+        raise ValueError("the local operator has no role to check")
+    granted = granted_role(session, workspace_id, actor.user_id)
+    if granted is not None:
+        return granted
+    # A guest sees only the channels they were invited to (a contractor, an agency, a
+    # client): the default role would show them every watch's mentions. Only an admin's
+    # explicit grant says they may see or work them.
+    if actor.guest:
+        return None
+    return default_role(session, workspace_id)
+
+
+def check_actor(session: Session, workspace_id: int, actor: Actor, needed: Role,
+                refusal: str = "perm.denied", **params: object) -> Role:
+    """The Slack user ``actor``'s role, raising Forbidden unless it is ``needed`` or better
+    (``refusal`` naming ``needed`` and their role, with ``params``); a guest without a
+    granted role is refused whatever ``needed`` is (``perm.guest``)."""
+    role = actor_role(session, workspace_id, actor)
+    if role is None:
+        raise Forbidden("perm.guest")
+    if role.rank < needed.rank:
+        raise Forbidden(refusal, needed=needed.value, role=role.value, **params)
+    return role
+
+
 def require_role(session: Session, workspace_id: int, actor: Actor, needed: Role) -> Role:
     """Raise Forbidden (explaining who can) unless the Slack user ``actor`` has ``needed``
     or better (the caller skips the trusted local operator)."""
-    if actor.user_id is None:
-        raise ValueError("the local operator has no role to check")
-    role = role_of(session, workspace_id, actor.user_id)
-    if role.rank < needed.rank:
-        raise Forbidden("perm.denied", needed=needed.value, role=role.value)
-    return role
+    return check_actor(session, workspace_id, actor, needed)
 
 
 ANYONE = Role.VIEWER
@@ -65,11 +90,10 @@ ANYONE = Role.VIEWER
 def check_role(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                needed: Role, refusal: str = "perm.denied", **params: object) -> None:
     """Raise Forbidden (``refusal`` naming ``needed`` and the user's role, with ``params``)
-    unless ``actor`` has ``needed`` or better. The local operator is trusted, as in every
-    service; ``ANYONE`` costs no query."""
-    if needed.rank <= ANYONE.rank or not actor.user_id:
+    unless ``actor`` has ``needed`` or better; a Slack guest nobody granted a role is
+    refused even ``ANYONE``'s commands. The local operator is trusted, as in every
+    service; ``ANYONE`` costs a member no query."""
+    if not actor.user_id or (needed.rank <= ANYONE.rank and not actor.guest):
         return
     with sessions() as session:
-        role = role_of(session, workspace_id, actor.user_id)
-    if role.rank < needed.rank:
-        raise Forbidden(refusal, needed=needed.value, role=role.value, **params)
+        check_actor(session, workspace_id, actor, needed, refusal, **params)

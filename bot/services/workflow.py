@@ -41,7 +41,7 @@ from bot.services.outbox import (
     do_enqueue,
     repost_lost_card,
 )
-from bot.services.permissions import role_of
+from bot.services.permissions import check_actor
 from bot.services.reply_queue import CANCELLED as REPLY_CANCELLED
 from bot.services.reply_queue import FAILED as REPLY_FAILED
 from bot.services.reply_queue import PENDING as REPLY_PENDING
@@ -210,10 +210,8 @@ def _check(session: Session, workspace_id: int, actor: Actor, action: str,
            mention: Mention) -> Rule:
     rule = RULES[action]
     if actor.user_id is not None:
-        role = role_of(session, workspace_id, actor.user_id)
-        if role.rank < rule.role.rank:
-            raise Forbidden("workflow.denied", action=Term(f"card.button_{action}"),
-                            needed=rule.role.value, role=role.value)
+        check_actor(session, workspace_id, actor, rule.role, "workflow.denied",
+                    action=Term(f"card.button_{action}"))
     if MentionStatus(mention.status) not in rule.sources:
         raise ServiceError("workflow.bad_state", id=str(mention.id),
                            action=Term(f"card.button_{action}"),

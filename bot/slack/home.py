@@ -93,6 +93,12 @@ def _triage_section(triage: HomeTriage, language: str) -> list[dict[str, Any]]:
     ]
 
 
+def build_guest_home(language: str) -> dict[str, Any]:
+    """The Home view of a Slack guest no admin gave a role: no data, only how to get one."""
+    return {"type": "home", "blocks": [
+        {"type": "section", "text": {"type": "mrkdwn", "text": t(language, "home.guest")}}]}
+
+
 def build_home(summary: HomeSummary, language: str) -> dict[str, Any]:
     """The Home view: my assigned mentions, drafts to approve, overdue items (each with
     its reason line and topics), team counts, the conquest opportunities to act on (when a

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -23,29 +27,89 @@ LOOKUP_TIMEOUT_SECONDS = 1
 retry (the listener client waits out a rate limit and retries, seconds past that)."""
 
 
+CACHE_SECONDS = 600.0
+"""How long an answer of ``users.info`` is reused: a busy user's clicks and commands cost
+one look-up per 10 minutes, not one each (a guest made a member waits that long)."""
+CACHE_SIZE = 10_000
+"""Users remembered at most per process; the least recently asked go first."""
+
+
+class AccountCache:
+    """Slack's answers about users, per process and per (workspace, user), for a while.
+
+    Only answers are kept: a failed look-up (None) is asked again next time."""
+
+    def __init__(self, seconds: float = CACHE_SECONDS, size: int = CACHE_SIZE,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._seconds = seconds
+        self._size = size
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[Hashable, str], tuple[float, SlackAccount]] = \
+            OrderedDict()
+
+    def get(self, workspace: Hashable, user_id: str) -> SlackAccount | None:
+        """The answer kept for ``user_id`` in ``workspace``, if still fresh."""
+        key = (workspace, user_id)
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            if self._clock() - item[0] >= self._seconds:
+                del self._items[key]
+                return None
+            self._items.move_to_end(key)
+            return item[1]
+
+    def put(self, workspace: Hashable, user_id: str, account: SlackAccount) -> None:
+        """Keep Slack's answer about ``user_id`` in ``workspace``."""
+        key = (workspace, user_id)
+        with self._lock:
+            self._items[key] = (self._clock(), account)
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
 class SlackUserDirectory:
-    """Looks users up with the listener's token (the right one for its workspace), quickly.
+    """Looks users up with the listener's token (the right one for its workspace), quickly;
+    with ``cache``, Slack's answers about users of ``workspace`` are reused a while.
 
     One directory serves one request (each listener builds its own) and asks Slack about a
     user once: `/cm assign 41 42 43 @ana` checks Ana for every mention with one
     ``users.info``, and a look-up that failed is not tried again for the next mention (it
-    would wait as long, for the same answer)."""
+    would wait as long, for the same answer); only answers go to the process's cache."""
 
-    def __init__(self, client: WebClient) -> None:
+    def __init__(self, client: WebClient, *, cache: AccountCache | None = None,
+                 workspace: Hashable = None) -> None:
         self._client = WebClient(
             token=client.token, base_url=client.base_url, timeout=LOOKUP_TIMEOUT_SECONDS,
             ssl=client.ssl, proxy=client.proxy, headers=client.headers, retry_handlers=[])
+        self._cache = cache
+        self._workspace = workspace
         self._answers: dict[str, SlackAccount | None] = {}
 
     def account(self, user_id: str) -> SlackAccount | None:
-        """What ``users.info`` says about ``user_id``; None when Slack could not answer
-        (network, rate limit, missing scope), which the caller treats as unknown. Asked
-        once per directory, then remembered."""
+        """What ``users.info`` says about ``user_id`` (or said a moment ago); None when
+        Slack could not answer (network, rate limit, missing scope), which the caller
+        treats as unknown. Asked once per directory, then remembered."""
         if user_id not in self._answers:
-            self._answers[user_id] = self._look_up(user_id)
+            self._answers[user_id] = self._cached(user_id)
         return self._answers[user_id]
 
-    def _look_up(self, user_id: str) -> SlackAccount | None:
+    def _cached(self, user_id: str) -> SlackAccount | None:
+        if self._cache is None:
+            return self._ask(user_id)
+        account = self._cache.get(self._workspace, user_id)
+        if account is None:
+            account = self._ask(user_id)
+            if account is not None:
+                self._cache.put(self._workspace, user_id, account)
+        return account
+
+    def _ask(self, user_id: str) -> SlackAccount | None:
+        if not self._client.token:
+            return None  # no token to ask with (Slack is not configured)
         try:
             user = self._client.users_info(user=user_id).get("user") or {}
         except SlackApiError as err:

@@ -39,9 +39,10 @@ SEARCHES_AS_TYPED = frozenset({"mentions", "export"})
 which quote is not closed, and where, in the reader's language."""
 
 
-def parse_command(command: dict[str, Any], language: str, client: Any = None
-                  ) -> CommandRequest | Reply:
-    """Turn Slack's slash-command payload into a request, or an error reply."""
+def parse_command(command: dict[str, Any], language: str, client: Any = None, *,
+                  guest: bool = False) -> CommandRequest | Reply:
+    """Turn Slack's slash-command payload into a request, or an error reply (``guest``:
+    Slack says the user is a guest)."""
     text = str(command.get("text") or "").strip()
     name, _, rest = text.partition(" ")
     try:
@@ -62,6 +63,7 @@ def parse_command(command: dict[str, Any], language: str, client: Any = None
         raw_args=rest.strip(),
         trigger_id=command.get("trigger_id"),
         client=client,
+        guest=guest,
     )
 
 
@@ -171,8 +173,9 @@ def register(app: App, runtime: Runtime) -> None:
     handoff = Handoff()
 
     def decide(ack: Ack, command: dict[str, Any], client: WebClient) -> Later | None:
-        language = user_context(runtime, command, "slash_command").language
-        parsed = parse_command(command, language, client)
+        ctx = user_context(runtime, command, "slash_command", client)
+        language = ctx.language
+        parsed = parse_command(command, language, client, guest=ctx.actor.guest)
         if isinstance(parsed, Reply):
             ack(**parsed.as_kwargs())
             return None

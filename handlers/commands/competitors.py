@@ -13,9 +13,9 @@ from bot.services.errors import ServiceError
 from bot.services.permissions import ANYONE, Role
 from bot.slack.admin_views import build_group_list
 from bot.slack.escape import escape, truncate
-from bot.slack.users import SlackUserDirectory
 from handlers.commands.parsing import number_of, text_after, unescape, user_id_of
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
+from handlers.context import user_directory
 
 
 def _group_text(view: competitors.GroupView, key: str, language: str) -> str:
@@ -122,7 +122,8 @@ def _act(request: CommandRequest, runtime: Runtime) -> Reply:
         draft = text_after(request.raw_args, 2)
     elif len(request.args) > 2:
         return Reply(t(language, "opp.usage"), did_no_work=True)
-    users = SlackUserDirectory(request.client) if request.client is not None else None
+    users = (user_directory(runtime, request.client, request.workspace_id(runtime))
+             if request.client is not None else None)
     outcome = opportunities.do_opportunity_action(
         runtime.sessions, request.workspace_id(runtime), request.actor,
         opportunity_id, action, assignee=assignee, draft=draft, users=users)

@@ -38,11 +38,13 @@ class CommandRequest:
     trigger_id: str | None = None
     client: Any = None
     """The Slack WebClient, for listeners that open a modal."""
+    guest: bool = False
+    """Slack says the user is a guest (``handlers.context.slack_actor``)."""
 
     @property
     def actor(self) -> Actor:
-        """Who runs the command, as the services' audit names them."""
-        return Actor(self.user_id, SURFACE)
+        """Who runs the command, as the services' audit names them and check their role."""
+        return Actor(self.user_id, SURFACE, guest=self.guest)
 
     def workspace_id(self, runtime: Runtime) -> int:
         """The id of the workspace the command comes from."""
@@ -226,9 +228,13 @@ class Subcommand:
 
     def authorize(self, request: CommandRequest, runtime: Runtime) -> None:
         """Raise Forbidden unless the user has the role the request needs (the one place
-        `/cm` checks roles)."""
+        `/cm` checks roles; a guest no admin gave a role is refused every subcommand)."""
         needed = self.role_for(request)
-        if needed != ANYONE:
+        if needed == ANYONE:
+            if request.guest:
+                check_role(runtime.sessions, request.workspace_id(runtime), request.actor,
+                           needed)
+        else:
             # The action as its card button names it ("Mark replied"), in the reader's words.
             button = f"card.button_{self.name}"
             check_role(runtime.sessions, request.workspace_id(runtime), request.actor,

@@ -29,7 +29,6 @@ from bot.slack.cards import build_card
 from bot.slack.conversation_blocks import build_conversation
 from bot.slack.escape import escape
 from bot.slack.mention_views import PAGE_SIZE, build_history, build_mention_list
-from bot.slack.users import SlackUserDirectory
 from handlers.commands.parsing import (
     leading_ids,
     number_of,
@@ -40,7 +39,7 @@ from handlers.commands.parsing import (
     version_of,
 )
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
-from handlers.context import UserContext
+from handlers.context import UserContext, user_directory
 from handlers.drafting import editor_context, open_draft_editor
 
 log = logging.getLogger(__name__)
@@ -225,7 +224,8 @@ def cmd_assign(request: CommandRequest, runtime: Runtime) -> Reply:
     user = user_id_of(request.args[used]) if len(request.args) > used else None
     if user is None:
         return Reply(t(request.language, "list.usage_assign"))
-    users = SlackUserDirectory(request.client) if request.client is not None else None
+    users = (user_directory(runtime, request.client, request.workspace_id(runtime))
+             if request.client is not None else None)
     workspace_id = request.workspace_id(runtime)
     outcome = do_each(mention_ids, lambda mention_id: workflow.do_assign(
         runtime.sessions, workspace_id, request.actor, mention_id, user, users=users))
@@ -242,7 +242,8 @@ def cmd_draft(request: CommandRequest, runtime: Runtime) -> Reply:
     workspace_id = request.workspace_id(runtime)
     text = _rest(request, 1)
     if text:
-        users = SlackUserDirectory(request.client) if request.client is not None else None
+        users = (user_directory(runtime, request.client, workspace_id)
+                 if request.client is not None else None)
         outcome = workflow.do_save_draft(
             runtime.sessions, workspace_id, request.actor, mention_id, text,
             link_allowlist=runtime.settings.reply_link_domains, users=users)

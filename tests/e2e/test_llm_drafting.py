@@ -15,7 +15,7 @@ from werkzeug import Request, Response
 
 from storage.models import Draft, Mention
 from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually, start_vigie
-from tests.e2e.test_workflow import GUEST, GUEST_SELF_REFUSAL, card, grant, seed, status
+from tests.e2e.test_workflow import GUEST, GUEST_DOOR_REFUSAL, card, grant, seed, status
 from tests.harness.constants import USER_ID
 from tests.harness.slack_standin import SlackStandIn
 
@@ -135,7 +135,8 @@ def test_a_slack_guest_saving_the_llm_suggestion_is_not_made_assignee(
         vigie_llm: VigieApp, httpserver: HTTPServer) -> None:
     """The LLM's draft, used and saved by a Slack guest whose role an admin took away while
     the editor was open, would make the guest the assignee of a mention nobody owns:
-    refused under the field in the words an assignment uses, nothing saved."""
+    refused (the suggestion's button, and under the field: a guest without a role may do
+    nothing), nothing saved."""
     FakeLLM(httpserver, "Hi Ana, we are on it.")
     vigie = vigie_llm
     vigie.standin.set_user(GUEST, name="guest", guest="single")
@@ -147,13 +148,19 @@ def test_a_slack_guest_saving_the_llm_suggestion_is_not_made_assignee(
     vigie.standin.wait_for("views.update", timeout=15)
     assert "default role" in vigie.slack.slash_command(
         f"role remove <@{GUEST}|x>", user_id=ADMIN_ID).json()["text"]
+    # Without a role, the guest's "Use this suggestion" is refused (by DM: a modal has no
+    # response URL) and the editor is left as it was.
     vigie.slack.block_action("vigie.draft_suggestion", view_id=view_id, user_id=GUEST)
-    vigie.standin.wait_for("views.update", count=2, timeout=15)
-    block_id, shown = _input(vigie, view_id)
-    assert shown == "Hi Ana, we are on it."
+    vigie.standin.wait_until(lambda standin: any(
+        c.args.get("channel") == GUEST for c in standin.calls("chat.postMessage")), timeout=15)
+    assert any(str(c.args.get("text")).startswith(GUEST_DOOR_REFUSAL)
+               for c in vigie.standin.calls("chat.postMessage") if c.args.get("channel") == GUEST)
+    assert len(vigie.standin.calls("views.update")) == 1
+    block_id, _shown = _input(vigie, view_id)
+    vigie.standin.type_into(view_id, block_id, "text", "Hi Ana, we are on it.")
     response = vigie.slack.view_submission(view_id=view_id, user_id=GUEST)
     refused = response.json() if response.content else {}  # a bare ack: saved
-    assert refused.get("errors") == {block_id: GUEST_SELF_REFUSAL.replace("`", "")}
+    assert refused.get("errors") == {block_id: GUEST_DOOR_REFUSAL.replace("`", "")}
     with vigie.runtime.sessions() as session:
         assert session.query(Draft).count() == 0
         assert session.get(Mention, mention_id).assignee_user_id is None  # type: ignore[union-attr]

@@ -1,0 +1,143 @@
+"""Slack guests (users.info ``is_restricted`` / ``is_ultra_restricted``) have no role in Vigie
+until an admin grants one: every command, button, modal and App Home refuses them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually
+from tests.e2e.test_workflow import card, grant, seed, settle, status
+from tests.harness.constants import USER_ID
+
+GUEST = "U07GUEST09"
+REFUSAL = ("You are a guest in this Slack workspace: Vigie shows guests nothing and lets "
+           "them do nothing until an admin gives them a role. Ask an admin: "
+           "`/cm role add @you viewer` (or `agent`).")
+
+
+def ask(vigie: VigieApp, text: str, user: str) -> str:
+    """The answer to `/cm TEXT` from ``user``, in the ack or (slow commands) later."""
+    before = len(vigie.standin.responses())
+    response = vigie.slack.slash_command(text, user_id=user)
+    if response.content and response.json().get("text"):
+        return str(response.json()["text"])
+    vigie.standin.wait_until(lambda s: len(s.responses()) > before)
+    return str(vigie.standin.responses()[-1]["text"])
+
+
+def press(vigie: VigieApp, action: str, mention_id: int, user: str) -> None:
+    """Click a card button as ``user`` (on the card as it now is)."""
+    settle(vigie)
+    vigie.slack.block_action(action, message_ts=card(vigie, mention_id)["ts"], user_id=user,
+                             value=str(mention_id))
+
+
+def click(vigie: VigieApp, action: str, mention_id: int, user: str) -> dict[str, Any]:
+    """Click a card button as ``user``; the ephemeral answer it gets."""
+    before = len(vigie.standin.responses())
+    press(vigie, action, mention_id, user)
+    vigie.standin.wait_until(lambda s: len(s.responses()) > before)
+    return vigie.standin.responses()[-1]
+
+
+def home_text(vigie: VigieApp, user: str) -> str:
+    before = len(vigie.standin.calls("views.publish"))
+    vigie.slack.app_home_opened(user_id=user)
+    eventually(lambda: len(vigie.standin.calls("views.publish")) > before)
+    view = vigie.standin.home_view(user)
+    assert view is not None
+    return str(view["blocks"])
+
+
+def lookups(vigie: VigieApp, user: str) -> int:
+    """users.info calls about ``user`` other than the one-off locale look-up."""
+    return len([c for c in vigie.standin.calls("users.info")
+                if c.args.get("user") == user and not c.args.get("include_locale")])
+
+
+def test_a_guest_without_a_role_is_refused_everywhere(vigie_sqlite: VigieApp) -> None:
+    """A single-channel guest reads nothing (show, mentions, export, App Home) and changes
+    nothing (ignore, a card button, a modal), and is told how to get a role."""
+    vigie = vigie_sqlite
+    mention_id = seed(vigie, text="Private-ish complaint: my order 12345 never arrived")
+    vigie.standin.set_user(GUEST, name="guest", guest="single")
+    for command in (f"show {mention_id}", "mentions", "export 7d", f"ignore {mention_id}",
+                    f"replied {mention_id}", "help"):
+        assert ask(vigie, command, GUEST) == REFUSAL, command
+    assert not [c for c in vigie.standin.calls() if "upload" in c.method]
+    refused = click(vigie, "vigie.ignore", mention_id, GUEST)
+    assert refused["text"] == REFUSAL and refused["response_type"] == "ephemeral"
+    click(vigie, "vigie.assign", mention_id, GUEST)
+    assert vigie.standin.calls("views.open") == []
+    assert status(vigie, mention_id) == "new"
+    # A modal a member opened, submitted by the guest: refused under the field.
+    vigie.slack.block_action("vigie.assign", message_ts=card(vigie, mention_id)["ts"])
+    opened = vigie.standin.wait_for("views.open")[-1]
+    in_modal = vigie.slack.view_submission(view_id=opened.response["view"]["id"],
+                                           values={"assignee": {"user": USER_ID}},
+                                           user_id=GUEST).json()
+    assert in_modal["response_action"] == "errors"
+    assert "You are a guest in this Slack workspace" in str(in_modal["errors"])
+    assert status(vigie, mention_id) == "new"
+    home = home_text(vigie, GUEST)
+    assert "ask an admin" in home.lower() and "/cm role add @you viewer" in home
+    assert "12345" not in home and f"#{mention_id}" not in home and "Assigned to me" not in home
+
+
+def test_a_multi_channel_guest_too_even_when_members_default_to_viewer(
+        vigie_sqlite: VigieApp) -> None:
+    """`default_role viewer` is for members: a guest still reads nothing."""
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    assert "viewer" in ask(vigie, "settings default_role viewer", ADMIN_ID)
+    vigie.standin.set_user(GUEST, name="guest", guest="multi")
+    assert ask(vigie, f"show {mention_id}", GUEST) == REFUSAL
+    assert ask(vigie, "mentions", GUEST) == REFUSAL
+
+
+def test_a_guest_an_admin_gave_a_role_works_with_that_role(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    mention_id = seed(vigie, text="Private-ish complaint: my order 12345 never arrived")
+    vigie.standin.set_user(GUEST, name="guest", guest="single")
+    grant(vigie, GUEST, "viewer")
+    assert "12345" in ask(vigie, f"show {mention_id}", GUEST)
+    assert "Only an *agent*" in ask(vigie, f"ignore {mention_id}", GUEST)
+    assert "Assigned to me" in home_text(vigie, GUEST)
+    grant(vigie, GUEST, "agent")
+    assert "ignored" in ask(vigie, f"ignore {mention_id}", GUEST).lower()
+    assert status(vigie, mention_id) == "ignored"
+    press(vigie, "vigie.reopen", mention_id, GUEST)
+    eventually(lambda: status(vigie, mention_id) == "new")
+
+
+def test_a_member_is_unchanged_and_asked_about_once(vigie_sqlite: VigieApp) -> None:
+    """A member works as before; Slack is asked about them once for several commands,
+    a click and App Home (the answer is kept a while), as it is about a guest."""
+    vigie = vigie_sqlite
+    mention_id = seed(vigie, text="Private-ish complaint: my order 12345 never arrived")
+    vigie.standin.set_user(GUEST, name="guest", guest="multi")
+    assert "12345" in ask(vigie, f"show {mention_id}", USER_ID)
+    assert "1 mention" in ask(vigie, "mentions", USER_ID)
+    assert "ignored" in ask(vigie, f"ignore {mention_id}", USER_ID).lower()
+    press(vigie, "vigie.reopen", mention_id, USER_ID)
+    eventually(lambda: status(vigie, mention_id) == "new")
+    assert "Assigned to me" in home_text(vigie, USER_ID)
+    for command in (f"show {mention_id}", "mentions", f"ignore {mention_id}"):
+        assert ask(vigie, command, GUEST) == REFUSAL
+    click(vigie, "vigie.ignore", mention_id, GUEST)
+    home_text(vigie, GUEST)
+    assert lookups(vigie, USER_ID) == 1
+    assert lookups(vigie, GUEST) == 1
+
+
+def test_when_slack_cannot_answer_the_user_is_taken_for_a_member(vigie_sqlite: VigieApp
+                                                                  ) -> None:
+    """An outage of users.info does not stop the team: the role decides, as before; the
+    failure is not kept, so the next request asks again."""
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    vigie.standin.set_user(GUEST, name="guest", guest="multi")
+    # Two: the locale look-up (a lazy listener, first seen) may run before the ack's.
+    vigie.standin.error_next("users.info", "internal_error", count=2)
+    assert f"#{mention_id}" in ask(vigie, f"show {mention_id}", GUEST)
+    assert ask(vigie, f"show {mention_id}", GUEST) == REFUSAL
