@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,6 +40,10 @@ logger = logging.getLogger(__name__)
 YOUNG_GC_THRESHOLD = 10_000
 """Allocations between two young-generation collections in a scheduler process."""
 
+CLOSE_WAIT = 30.0
+"""Seconds ``Runtime.close`` waits for a background run in flight (a post under way ends
+within its HTTP client's total timeout)."""
+
 
 class CoalescingRunner:
     """Runs a job in one background thread at a time.
@@ -54,20 +59,42 @@ class CoalescingRunner:
         self._lock = threading.Lock()
         self._running = False
         self._again = False
+        self._stopped = False
+        self._thread: threading.Thread | None = None
 
     def __call__(self) -> None:
-        """Run the job soon, in the background."""
+        """Run the job soon, in the background (nothing once stopped)."""
         with self._lock:
+            if self._stopped:
+                return
             if self._running:
                 self._again = True
                 return
             self._running = True
+            thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
+            self._thread = thread
         try:
-            threading.Thread(target=self._loop, name=self._name, daemon=True).start()
+            thread.start()
         except BaseException:
             with self._lock:
-                self._running = False
+                self._running, self._thread = False, None
             raise
+
+    @property
+    def name(self) -> str:
+        """The name of the job's thread."""
+        return self._name
+
+    def stop(self, timeout: float) -> bool:
+        """Start no more runs and wait up to ``timeout`` seconds for the one in flight;
+        False when it still runs."""
+        with self._lock:
+            self._stopped, self._again = True, False
+            thread = self._thread
+        if thread is None or thread is threading.current_thread():
+            return True
+        thread.join(timeout)
+        return not thread.is_alive()
 
     def _loop(self) -> None:
         try:
@@ -77,7 +104,7 @@ class CoalescingRunner:
                 except Exception:  # the next nudge or the scheduler's tick tries again
                     logger.exception("background job %s failed", self._name)
                 with self._lock:  # checked and cleared together: no nudge is lost
-                    if not self._again:
+                    if not self._again or self._stopped:
                         self._running = False
                         return
                     self._again = False
@@ -114,6 +141,11 @@ class Runtime:
         self._outbox_runner = CoalescingRunner(self.deliver, "vigie-outbox-nudge")
         self._replies_runner = CoalescingRunner(self._post_replies, "vigie-replies-nudge")
 
+    @property
+    def closed(self) -> bool:
+        """Whether ``close`` was called (background runs stop)."""
+        return self._closed
+
     def nudge_outbox(self) -> None:
         """Deliver pending Slack messages now, in the background (cards feel instant)."""
         self._outbox_runner()
@@ -138,13 +170,27 @@ class Runtime:
         from bot.services.http_clients import http_factory
         from bot.services.replies import flush_replies
 
-        flush_replies(self.sessions, http_factory(self.settings))
+        if self._closed:
+            return
+        flush_replies(self.sessions, http_factory(self.settings), stop=lambda: self._closed)
         # Through the outbox runner: digests are queued by one thread of this process.
         self.nudge_outbox()
 
-    def close(self) -> None:
-        """Stop background delivery and release database connections."""
+    def close(self, timeout: float = CLOSE_WAIT) -> None:
+        """Stop background delivery, wait (up to ``timeout`` seconds) for the runs in
+        flight to end, and release database connections.
+
+        A run in flight finishes the message or post it has started and starts no other:
+        once this returns, this runtime sends nothing more (unless a run outlasted the
+        wait, which is logged).
+        """
         self._closed = True
+        self.outbox.stop()
+        deadline = time.monotonic() + timeout
+        for runner in (self._replies_runner, self._outbox_runner):
+            if not runner.stop(max(0.0, deadline - time.monotonic())):
+                logger.warning("background job %s still running after %.0f s at shutdown",
+                               runner.name, timeout)
         self.engine.dispose()
 
 

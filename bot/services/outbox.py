@@ -314,6 +314,11 @@ class OutboxSender:
         self._probed: set[int] = set()
         """Paused workspaces whose probe went to Slack in this flush."""
         self._started = False
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Send nothing more: a flush under way ends after the row it is sending."""
+        self._stopping = True
 
     def register_renderer(self, kind: str, renderer: Renderer) -> None:
         """Teach the sender how to build messages of ``kind`` at send time."""
@@ -365,6 +370,8 @@ class OutboxSender:
             with self._sessions() as session:
                 rows = session.execute(query.order_by(OutboxMessage.id).limit(asked)).all()
             for row_id, channel, next_attempt_at, workspace_id in rows:
+                if self._stopping:
+                    return report
                 after = row_id
                 if self._consider(row_id, channel, next_attempt_at, workspace_id, now, wait,
                                   blocked, report):

@@ -259,6 +259,16 @@ def _hold_account(session: Session, limited: ReplyPost, account: tuple[str, str]
             _wait_for_limit(session, row, until, limited.error or RATE_LIMITED)
 
 
+def _give_back(sessions: sessionmaker[Session], jobs: list[_Job], now: datetime) -> None:
+    """Give claimed replies back untried: due at ``now``, their attempt not spent."""
+    with transaction(sessions) as session:
+        for job in jobs:
+            row = session.get(ReplyPost, job.id)
+            if row is not None and row.status == PENDING:
+                row.attempts = max(0, row.attempts - 1)
+                row.next_attempt_at = now
+
+
 def _release(sessions: sessionmaker[Session], job: _Job, until: datetime, error: str
              ) -> ReplyOutcome:
     """Give a claimed reply back, its attempt not spent: its account is rate limited."""
@@ -271,13 +281,20 @@ def _release(sessions: sessionmaker[Session], job: _Job, until: datetime, error:
 
 
 def flush_replies(sessions: sessionmaker[Session], http_factory: Callable[[bool], HttpClient],
-                  *, now: datetime | None = None, limit: int = 20) -> list[ReplyOutcome]:
+                  *, now: datetime | None = None, limit: int = 20,
+                  stop: Callable[[], bool] | None = None) -> list[ReplyOutcome]:
     """Post what is due; one failure never stops the others. After a rate limit, the same
-    account's other replies wait without calling the network."""
+    account's other replies wait without calling the network. Once ``stop()`` is true
+    (the process shuts down), no other post starts: the replies claimed and not posted
+    are given back, due at once and their attempt not spent."""
     moment = now or utcnow()
     outcomes = []
     limited: dict[tuple[str, str], tuple[datetime, str]] = {}
-    for job in _claim(sessions, moment, limit):
+    jobs = _claim(sessions, moment, limit)
+    for index, job in enumerate(jobs):
+        if stop is not None and stop():
+            _give_back(sessions, jobs[index:], moment)
+            break
         if job.account in limited:
             outcomes.append(_release(sessions, job, *limited[job.account]))
             continue
