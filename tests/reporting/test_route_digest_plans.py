@@ -17,6 +17,7 @@ from bot.services.reporting.schedule import channel_config
 from storage.db import transaction
 from storage.models import Watch
 from storage.models_topics import TopicRoute
+from tests.harness.generated_rows import insert_generated
 
 ROWS = 20_000
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -48,19 +49,7 @@ def _load(sessions: sessionmaker[Session], workspace_id: int) -> None:
         session.add(TopicRoute(workspace_id=workspace_id, watch_id=watches[0].id,
                                topic="outage", channel_id=BUGS))
         params = {"ws": workspace_id, "w1": watches[0].id, "w2": watches[1].id, "n": ROWS}
-        if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
-            values = VALUES.format(
-                ts=f"TIMESTAMPTZ '{NOW.isoformat()}' - (:n - i) * interval '1 minute'",
-                false="false")
-            source = "generate_series(1, :n) AS i"
-        else:
-            values = VALUES.format(
-                ts=f"datetime('{NOW:%Y-%m-%d %H:%M:%S}', '-' || (:n - i) || ' minutes')",
-                false="0")
-            source = ("(WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s "
-                      "WHERE i < :n) SELECT i FROM s)")
-        session.execute(text(f"INSERT INTO mentions ({COLUMNS}) "  # noqa: S608
-                             f"SELECT {values} FROM {source}"), params)
+        insert_generated(session, "mentions", COLUMNS, VALUES, NOW, params)
     with sessions.kw["bind"].connect() as conn:
         conn.execute(text("ANALYZE"))
         conn.commit()

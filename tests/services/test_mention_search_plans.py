@@ -23,6 +23,7 @@ from storage import search_index
 from storage.db import transaction
 from storage.models import Watch
 from tests.harness.constants import CHANNEL_ID
+from tests.harness.generated_rows import insert_generated
 
 ROWS = 20_000
 # The listing statement: newest mentions first, or (a watch's listing) its newest links.
@@ -52,19 +53,7 @@ def _load(sessions: sessionmaker[Session], workspace_id: int) -> None:
         session.add_all(watches)
         session.flush()
         params = {"ws": workspace_id, "w1": watches[0].id, "w2": watches[1].id, "n": ROWS}
-        if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
-            values = VALUES.format(
-                ts=f"TIMESTAMPTZ '{NOW.isoformat()}' - (:n - i) * interval '1 minute'",
-                false="false")
-            source = "generate_series(1, :n) AS i"
-        else:
-            values = VALUES.format(
-                ts=f"datetime('{NOW:%Y-%m-%d %H:%M:%S}', '-' || (:n - i) || ' minutes')",
-                false="0")
-            source = ("(WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s "
-                      "WHERE i < :n) SELECT i FROM s)")
-        session.execute(text(f"INSERT INTO mentions ({COLUMNS}) "  # noqa: S608
-                             f"SELECT {values} FROM {source}"), params)
+        insert_generated(session, "mentions", COLUMNS, VALUES, NOW, params)
         search_index.index_pending(session)
     if sessions.kw["bind"].dialect.name == "postgresql":
         with sessions.kw["bind"].connect() as conn:
