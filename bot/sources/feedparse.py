@@ -473,8 +473,11 @@ def parse_tolerant(content: bytes, *, url: str = "", content_type: str | None = 
             f"(over {TOLERANT_MAX_BYTES // (1024 * 1024)} MB)"
         )
     headers = {"content-location": url} if url else {}
-    if content_type:
-        headers["content-type"] = content_type
+    # Served with no type, the document says its own encoding, else it is sniffed
+    # (feedparser's chardet). Headers without a type would make feedparser assume
+    # ISO-8859-1 (HTTP/1.0's default), which decodes anything: KOI8-R or Shift_JIS
+    # titles came out as mojibake.
+    headers["content-type"] = content_type or "application/xml"
     # Bytes, never a str: feedparser would treat a str as a URL or a file name to open.
     result = feedparser.parse(defuse_dtd(bytes(content)), response_headers=headers,
                               sanitize_html=False, resolve_relative_uris=False)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
+from werkzeug import Response
 
 from bot.net.errors import SourceError
 from bot.net.http import HttpClient
@@ -253,6 +254,30 @@ def test_encodings_are_decoded(shared_data: Path, httpserver: HTTPServer, http: 
     assert any("\xe7\xf5" in (m.title or "") for m in uol.mentions)  # "simulações"
     utf16 = parse_feed((shared_data / "feeds" / "fp__encoding_utf_16.xml").read_bytes())
     assert utf16.entries == []
+
+
+@pytest.mark.parametrize(("name", "title", "text_start"), [
+    ("koi8r", "Как пережить новогоднюю ночь", "Наверное, единственное"),
+    ("shiftjis", "DrecomRSSに記事投稿が反映されない…", "色々調べてたら、MT3.2が"),
+    ("windows1255", None, "האם תדפיס נייר של אתר"),
+])
+@pytest.mark.parametrize("content_type", ["application/rss+xml", None])
+def test_undeclared_legacy_encodings_are_detected(
+    shared_data: Path, httpserver: HTTPServer, http: HttpClient, name: str,
+    title: str | None, text_start: str, content_type: str | None,
+) -> None:
+    # Feeds that declare no encoding, in neither HTTP nor XML, and are not UTF-8 (Russian,
+    # Japanese and Hebrew legacy sites): the bytes are sniffed, not read as windows-1252.
+    path = shared_data / "feeds" / f"fp__illformed_chardet_{name}.xml"
+    response = Response(path.read_bytes())
+    del response.headers["Content-Type"]
+    if content_type:
+        response.headers["Content-Type"] = content_type
+    httpserver.expect_request("/legacy").respond_with_response(response)
+    result = RssSource().fetch(http, RssConfig(url=httpserver.url_for("/legacy")), {})
+    mention = result.mentions[0]
+    assert mention.title == title
+    assert mention.text.startswith(text_start)
 
 
 def test_http_charset_overrides_an_undeclared_document(
