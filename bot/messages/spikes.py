@@ -60,6 +60,9 @@ STAGE_UPDATE = "update"
 """A complete hour of the event that was still a spike, in the alert's thread."""
 STAGE_OVER = "over"
 """The event is over, in the alert's thread."""
+STAGE_STOPPED = "stopped"
+"""The event is closed because no active brand watch follows its channel any more, in the
+alert's thread."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +98,8 @@ class SpikeAlertSpec:
     """Over: the watch and figures of the event's largest hour (``peak_hour``)."""
     peak_hour: datetime | None = None
     first_hour: datetime | None = None
-    """Over: the event's first spike hour."""
+    """Over: the event's first spike hour. An alert brought up to date with a later hour
+    (``hour_start``): when the event began."""
     last_hour: datetime | None = None
     """Over: the event's last spike hour."""
 

@@ -149,6 +149,9 @@ KIND_UPDATE_CARD = "update_card"
 KIND_REDACT = "redact"
 """Replace a posted message (payload ``ts``) with the payload's text: used when data is
 deleted at the author's request."""
+KIND_UPDATE_POST = "update_post"
+"""Replace a posted top-level message (payload ``ts``) with the payload's message: a spike
+alert brought up to date with its event's latest hour (``bot.services.spikes``)."""
 KIND_UPLOAD = "upload"
 """Share a file: payload ``filename``, ``content_b64``, ``title``, optional ``comment``.
 Files carry no metadata, so a crash right after an upload may upload it once more."""
@@ -300,7 +303,7 @@ class OutboxSender:
         self._interval = per_channel_interval
         self._renderers: dict[str, Renderer] = {
             KIND_POST: _payload_message, KIND_THREAD: _payload_message,
-            KIND_REDACT: _payload_message,
+            KIND_REDACT: _payload_message, KIND_UPDATE_POST: _payload_message,
         }
         self._renderers.update(renderers or {})
         self._clock = clock
@@ -539,7 +542,7 @@ class OutboxSender:
     @staticmethod
     def _update_target(session: Session, row: OutboxMessage) -> str | None:
         """The ts a card update replaces; NotReady while the card is not posted yet."""
-        if row.kind in (KIND_REDACT, KIND_UPDATE_OPPORTUNITY):
+        if row.kind in (KIND_REDACT, KIND_UPDATE_OPPORTUNITY, KIND_UPDATE_POST):
             return str(row.payload["ts"])
         if row.kind != KIND_UPDATE_CARD:
             return None

@@ -10,15 +10,22 @@ after ``quiet_hours`` complete hours without one, a note in the thread says it i
 (each watch's figures in the last hour, the peak, how long it lasted). A thread note waits
 for its alert's ts (the alert still on its way); an alert Slack refused leaves no thread,
 so its notes go to the channel.
+
+Competitor watches are left out: a spike of negative posts about a competitor is no crisis
+of the brand's, and a competitor watch never alerts (``bot.services.competitors``); its
+complaints reach the team as conquest opportunities when its group asks for them. An event
+whose channel has no active brand watch any more (paused, removed, made a competitor) is
+closed by the next check with a note in its thread saying the follow-up stopped: nothing
+counts its hours any more, so "back to usual" would be a guess.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, case, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,12 +38,19 @@ from bot.analysis.spikes import (
     assess_hour,
     detect_spike,
 )
-from bot.messages.spikes import STAGE_OVER, STAGE_UPDATE, SpikeAlertSpec, SpikeWatchFigures
-from bot.messages.stored import spec_payload
-from bot.services.outbox import KIND_POST, KIND_THREAD, do_enqueue
+from bot.messages.spikes import (
+    STAGE_OVER,
+    STAGE_STOPPED,
+    STAGE_UPDATE,
+    SpikeAlertSpec,
+    SpikeWatchFigures,
+)
+from bot.messages.stored import payload_spec, spec_payload
+from bot.services.outbox import KIND_POST, KIND_THREAD, KIND_UPDATE_POST, do_enqueue
 from bot.services.watch_links import in_watches
 from storage.db import transaction
 from storage.models import Author, Mention, OutboxMessage, OutboxStatus, Watch, Workspace
+from storage.models_competitors import WATCH_COMPETITOR
 from storage.models_spikes import Spike, SpikeEvent
 from storage.models_watches import MentionWatch
 from storage.time_buckets import hour_start
@@ -233,6 +247,30 @@ def _update(session: Session, event: SpikeEvent, hour: datetime,
         watches=tuple(_figures(n, spike) for n, spike in spikes))
     if _in_thread(session, event, spec, f"spike-event:{event.id}:{hour.isoformat()}"):
         event.reported_hour = hour
+        _refresh_alert(session, event, spec)
+
+
+def _refresh_alert(session: Session, event: SpikeEvent, hour: SpikeAlertSpec) -> None:
+    """Bring the event's alert, at the top level of the channel, to the figures of the
+    hour ``hour`` posts in its thread (``chat.update``): the channel shows where the event
+    stands, not only how it began. Its explanation (terms, links, authors, examples) stays
+    that of the first hour, and the alert then says when the event began."""
+    alert = session.get(OutboxMessage, event.alert_outbox_id) \
+        if event.alert_outbox_id is not None else None
+    if alert is None or not alert.result_ts:
+        return  # refused for good: no message to update (the notes went to the channel)
+    first = payload_spec(alert.payload)
+    if not isinstance(first, SpikeAlertSpec) or hour.hour_start is None:
+        return
+    lead, *others = hour.watches
+    spec = replace(first, watch=lead.watch, kind=hour.kind, total=lead.total,
+                   baseline=lead.baseline, negative_share=lead.negative_share,
+                   baseline_negative_share=lead.baseline_negative_share,
+                   hour_start=hour.hour_start, counted_until=None, watches=tuple(others),
+                   first_hour=_utc(event.first_hour))
+    do_enqueue(session, workspace_id=event.workspace_id, kind=KIND_UPDATE_POST,
+               channel=event.channel_id, payload={**spec_payload(spec), "ts": alert.result_ts},
+               dedupe_key=f"spike-event:{event.id}:{hour.hour_start.isoformat()}:alert")
 
 
 def _end(session: Session, event: SpikeEvent, counts: list[_WatchCounts], hour: datetime,
@@ -361,15 +399,20 @@ def _check(session: Session, watches: list[Watch], now: datetime,
     return [SpikeReport(watch.name, decision) for watch, decision in found]
 
 
+def _alerting() -> tuple[ColumnElement[bool], ...]:
+    """The watches whose spikes are the brand's: active, and not a competitor's."""
+    return Watch.paused.is_(False), Watch.kind != WATCH_COMPETITOR
+
+
 def check_channel(sessions: sessionmaker[Session], workspace_id: int, channel_id: str,
                   now: datetime, config: SpikeConfig | None = None) -> list[SpikeReport]:
-    """Check the active watches alerting in a channel together, in one transaction: the
-    spikes they find in the same event give one alert (see the module doc)."""
+    """Check the active brand watches alerting in a channel together, in one transaction:
+    the spikes they find in the same event give one alert (see the module doc)."""
     try:
         with transaction(sessions) as session:
             watches = list(session.scalars(select(Watch).where(
                 Watch.workspace_id == workspace_id, Watch.channel_id == channel_id,
-                Watch.paused.is_(False)).order_by(Watch.id)))
+                *_alerting()).order_by(Watch.id)))
             return _check(session, watches, now, config or SpikeConfig())
     except _Raced:
         return []  # another worker checked this channel at the same time
@@ -381,7 +424,7 @@ def check_watch(sessions: sessionmaker[Session], watch_id: int, now: datetime,
     try:
         with transaction(sessions) as session:
             watch = session.get(Watch, watch_id)
-            if watch is None or watch.paused:
+            if watch is None or watch.paused or watch.kind == WATCH_COMPETITOR:
                 return None
             reports = _check(session, [watch], now, config or SpikeConfig())
     except _Raced:
@@ -389,16 +432,66 @@ def check_watch(sessions: sessionmaker[Session], watch_id: int, now: datetime,
     return reports[0] if reports else None
 
 
+def _stop(session: Session, event: SpikeEvent, now: datetime) -> bool:
+    """Close an event no active brand watch of its channel follows any more, with a note in
+    its thread saying so (its peak and span when its watches are still stored). Not "back
+    to usual": nothing counts the channel's hours any more. False while the note must wait
+    for the alert's ts."""
+    workspace = session.get(Workspace, event.workspace_id)
+    spikes = _event_spikes(session, event)
+    peak = max(spikes, key=lambda pair: (
+        pair[1].total, -_utc(pair[1].hour_start).timestamp())) if spikes else None
+    spec = SpikeAlertSpec(
+        language=_language(workspace), watch=", ".join(sorted({name for name, _ in spikes})),
+        kind="volume", total=0, baseline=0.0, negative_share=0.0,
+        baseline_negative_share=0.0, zone=_zone(workspace), stage=STAGE_STOPPED,
+        peak=_figures(*peak) if peak else None,
+        peak_hour=_utc(peak[1].hour_start) if peak else None,
+        first_hour=_utc(event.first_hour), last_hour=_utc(event.last_hour))
+    if not _in_thread(session, event, spec, f"spike-event:{event.id}:over"):
+        return False
+    event.ended_at = now
+    return True
+
+
+def close_unwatched_events(sessions: sessionmaker[Session], now: datetime) -> int:
+    """Close the open events of channels where no active brand watch alerts any more
+    (paused, removed or made a competitor's): no check would ever end them. Returns how
+    many were closed; an event whose alert is still on its way waits for the next run."""
+    active = select(Watch.id).where(Watch.workspace_id == SpikeEvent.workspace_id,
+                                    Watch.channel_id == SpikeEvent.channel_id, *_alerting())
+    with sessions() as session:
+        ids = session.scalars(select(SpikeEvent.id).where(
+            SpikeEvent.ended_at.is_(None), ~exists(active)).order_by(SpikeEvent.id)).all()
+    closed = 0
+    for event_id in ids:
+        with transaction(sessions) as session:
+            event = session.get(SpikeEvent, event_id, with_for_update=True)
+            # Read again under the event's lock: a watch resumed meanwhile keeps it open.
+            if event is not None and event.ended_at is None \
+                    and session.scalar(select(Watch.id).where(
+                        Watch.workspace_id == event.workspace_id,
+                        Watch.channel_id == event.channel_id, *_alerting()).limit(1)) is None \
+                    and _stop(session, event, now):
+                closed += 1
+    return closed
+
+
 def run_spike_checks(sessions: sessionmaker[Session], now: datetime) -> list[SpikeReport]:
-    """Check every channel's active watches; one channel's failure never stops the others."""
+    """Check every channel's active brand watches; one channel's failure never stops the
+    others."""
     with sessions() as session:
         channels = session.execute(select(Watch.workspace_id, Watch.channel_id).where(
-            Watch.paused.is_(False)).distinct().order_by(Watch.workspace_id,
-                                                           Watch.channel_id)).tuples().all()
+            *_alerting()).distinct().order_by(Watch.workspace_id,
+                                              Watch.channel_id)).tuples().all()
     found = []
     for workspace_id, channel_id in channels:
         try:
             found += check_channel(sessions, workspace_id, channel_id, now)
         except Exception:
             log.exception("spike check failed for channel %s", channel_id)
+    try:
+        close_unwatched_events(sessions, now)
+    except Exception:
+        log.exception("closing the spike events no watch follows failed")
     return found

@@ -11,6 +11,7 @@ from bot.i18n import compact, day_month, number, percent, t, tally
 from bot.messages.spikes import (
     STAGE_ALERT,
     STAGE_OVER,
+    STAGE_STOPPED,
     STAGE_UPDATE,
     SpikeAlertSpec,
     SpikeWatchFigures,
@@ -59,16 +60,22 @@ def _build_thread_note(spec: SpikeAlertSpec) -> tuple[str, list[dict[str, Any]]]
     if spec.stage == STAGE_UPDATE:
         head = t(language, "spike.update_title", when=when)
         lines = [f":chart_with_upwards_trend: *{head}*"]
+    elif spec.stage == STAGE_STOPPED:
+        head = t(language, "spike.stopped_title")
+        lines = [f":double_vertical_bar: *{head}*"]
     else:
         head = t(language, "spike.over_title", watches=names, when=when)
         lines = [f":white_check_mark: *{head}*"]
     lines += ["• " + watch_line(figures, language) for figures in spec.watches]
-    if spec.stage == STAGE_OVER and spec.peak is not None and spec.peak_hour is not None \
-            and spec.first_hour is not None and spec.last_hour is not None:
-        hours = round((spec.last_hour - spec.first_hour) / timedelta(hours=1)) + 1
+    if spec.stage in (STAGE_OVER, STAGE_STOPPED) and spec.peak is not None \
+            and spec.peak_hour is not None:
         lines.append(t(language, "spike.peak", watch=escape(spec.peak.watch),
                        total=tally(spec.peak.total, language),
                        when=hour_words(language, spec.zone, spec.peak_hour)))
+    if spec.stage in (STAGE_OVER, STAGE_STOPPED) and spec.first_hour is not None \
+            and spec.last_hour is not None \
+            and (spec.peak is not None or spec.stage == STAGE_STOPPED):
+        hours = round((spec.last_hour - spec.first_hour) / timedelta(hours=1)) + 1
         lines.append(t(language, "spike.lasted", hours=tally(hours, language),
                        span=hour_words(language, spec.zone, spec.first_hour,
                                        spec.last_hour + timedelta(hours=1))))
@@ -95,6 +102,10 @@ def build_spike_alert(spec: SpikeAlertSpec) -> tuple[str, list[dict[str, Any]]]:
         numbers = f"*{escape(spec.watch)}*: {numbers}\n" + "\n".join(
             "• " + watch_line(figures, language) for figures in spec.watches)
     lines = [f":rotating_light: *{head}*", numbers]
+    if spec.first_hour is not None and spec.hour_start is not None \
+            and spec.first_hour < spec.hour_start:
+        lines.append(t(language, "spike.began", when=hour_words(language, spec.zone,
+                                                                 spec.first_hour)))
     if spec.terms:
         lines.append(t(language, "spike.terms", terms=", ".join(
             f"`{escape(truncate(term, 40))}` ×{tally(count, language)}"

@@ -177,3 +177,82 @@ def test_an_hour_found_a_spike_once_complete_goes_on_the_event_it_would_have_end
         event = session.scalars(select(SpikeEvent)).one()
         assert event.ended_at is None
         assert event.last_hour.replace(tzinfo=UTC) == H0 + 2 * HOUR
+
+
+def test_a_competitor_watch_raises_no_spike_alert(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """Bad buzz about a competitor is no crisis of the brand's: in a channel with a brand
+    watch and a competitor watch both spiking, the alert names the brand's only; a channel
+    with competitor watches only gets none."""
+    ids = setup(sessions, workspace_id, ("acme", "rival"))
+    with transaction(sessions) as session:
+        session.get_one(Watch, ids[1]).kind = "competitor"
+        session.add(Watch(workspace_id=workspace_id, name="rival-only", channel_id="C0RIVAL01",
+                          kind="competitor"))
+    burst(sessions, workspace_id, ids, 300, H0, "a")
+    with transaction(sessions) as session:
+        alone = session.scalars(select(Watch.id).where(Watch.name == "rival-only")).one()
+    burst(sessions, workspace_id, [alone, *ids], 300, H0, "r")
+    found = run_spike_checks(sessions, H0 + timedelta(minutes=15))
+    assert [report.watch for report in found] == ["acme"]
+    alerts = top_level(sessions)
+    assert len(alerts) == 1 and alerts[0].channel == CHANNEL
+    assert render_payload(alerts[0].payload)[0].startswith("Spike on watch acme:")
+    with sessions() as session:
+        assert {s.watch_id for s in session.scalars(select(Spike))} == {ids[0]}
+
+
+def test_an_event_no_active_watch_follows_is_closed_with_a_note(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn
+) -> None:
+    """The watch was paused during the crisis: its channel is not checked any more, so
+    the event was open for ever. It is closed with a note in its thread that says why,
+    not "back to usual" (nobody counts the hours any more)."""
+    ids = setup(sessions, workspace_id)
+    sender = sender_for(sessions, slack_standin, Clock())
+    burst(sessions, workspace_id, ids, 300, H0, "a")
+    run_spike_checks(sessions, H0 + timedelta(minutes=15))
+    sender.flush()
+    with transaction(sessions) as session:
+        session.get_one(Watch, ids[0]).paused = True
+    run_spike_checks(sessions, H0 + timedelta(minutes=25))
+    sender.flush()
+    with sessions() as session:
+        assert session.scalars(select(SpikeEvent)).one().ended_at is not None
+    alert_ts = top_level(sessions)[0].result_ts
+    thread = [call for call in slack_standin.calls("chat.postMessage", ok=True)
+              if call.args.get("thread_ts")]
+    assert len(thread) == 1 and thread[0].args["thread_ts"] == alert_ts
+    assert str(thread[0].args["text"]).startswith("Spike follow-up stopped: no active watch")
+    note = str(thread[0].args["blocks"])
+    assert "Peak: 300 mentions on 20 Nov, 14:00–15:00 (UTC) on *acme*." in note
+    assert "Lasted 1 h, on 20 Nov, 14:00–15:00 (UTC)." in note
+    # Resumed later, the watch starts a new event with its own alert.
+    with transaction(sessions) as session:
+        session.get_one(Watch, ids[0]).paused = False
+    burst(sessions, workspace_id, ids, 300, H0 + timedelta(days=1), "next-")
+    run_spike_checks(sessions, H0 + timedelta(days=1, minutes=15))
+    assert len(top_level(sessions)) == 2
+
+
+def test_the_alert_shows_the_figures_of_the_latest_hour(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn
+) -> None:
+    """Each hour posted in the thread also brings the top-level alert to its figures
+    (chat.update through the outbox), keeping the first hour's explanation."""
+    ids = setup(sessions, workspace_id)
+    sender = sender_for(sessions, slack_standin, Clock())
+    burst(sessions, workspace_id, ids, 300, H0, "a")
+    burst(sessions, workspace_id, ids, 340, H0 + HOUR, "b")
+    for minutes in (15, 65, 125):
+        run_spike_checks(sessions, H0 + timedelta(minutes=minutes))
+        sender.flush()
+    alert_ts = top_level(sessions)[0].result_ts
+    updates = slack_standin.calls("chat.update", ok=True)
+    assert [call.args["ts"] for call in updates] == [alert_ts, alert_ts]
+    assert "300 mentions on 20 Nov, 14:00–15:00 (UTC) vs 2.0 usual" in str(
+        updates[0].args["text"])
+    latest = str(updates[1].args["blocks"])
+    assert "340 mentions on 20 Nov, 15:00–16:00 (UTC) vs 2.0 usual" in latest
+    assert "the spike began on 20 Nov, 14:00–15:00 (UTC)" in latest
+    assert "Driving terms:" in latest
