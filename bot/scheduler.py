@@ -18,6 +18,7 @@ from bot.metrics import DIGEST_RUNS, INGESTED, POLLS
 from bot.runtime import Runtime
 from bot.services.actors import SCHEDULER
 from bot.services.http_clients import http_factory
+from bot.services.outbox import prune_pace
 from bot.services.polling import PollStopped, run_poll_tick
 from bot.services.privacy import AliasSweep, purge_older_than
 from bot.services.replies import flush_replies
@@ -79,6 +80,12 @@ def _flush_outbox(runtime: Runtime) -> None:
     if report.sent or report.failed:
         log.info("outbox: %d sent, %d deferred, %d failed",
                  report.sent, report.deferred, report.failed)
+
+
+def _prune_pace(runtime: Runtime) -> None:
+    pruned = prune_pace(runtime.sessions, runtime.clock())
+    if pruned:
+        log.info("outbox: the pace of %d quiet channels forgotten", pruned)
 
 
 def _poll(runtime: Runtime, stop: threading.Event | None = None) -> None:
@@ -178,6 +185,8 @@ def build_scheduler(runtime: Runtime, *, blocking: bool,
         job(_flush_outbox), IntervalTrigger(seconds=runtime.settings.outbox_tick_seconds),
         args=[runtime], id="outbox_flush", name="Send pending Slack messages", **common,
     )
+    scheduler.add_job(job(_prune_pace), IntervalTrigger(hours=1), args=[runtime],
+                      id="outbox_pace", name="Forget the pace of quiet channels", **common)
     scheduler.add_job(
         job(_poll), IntervalTrigger(seconds=runtime.settings.poll_tick_seconds),
         args=[runtime, stopping.requested if stopping is not None else None],

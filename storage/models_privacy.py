@@ -100,7 +100,15 @@ class Forgotten(Base):
 class PurgedPost(Base):
     """A post retention deleted, as a keyed hash of its network and id (the workspace's
     ``forget_keys`` key, as ``forgotten``'s posts): the counts still hold it, so ingest does
-    not store it again when a source brings it back. Nothing else of the post is kept."""
+    not store it again when a source brings it back. Nothing else of the post is kept.
+
+    Kept for the workspace's life, by design (never pruned): the counts hold the post for
+    ever, and a source may bring it back at any age (a new source's history, a late feed
+    entry, a backlog after downtime, a webhook push: ingest stores a post never stored
+    however old it is, migration 0041), so a row dropped at any age would let that post be
+    counted twice. A row is a workspace id and a 64-character hash, a small fraction of the
+    mention it replaces; it goes with its workspace (cascade).
+    """
 
     __tablename__ = "purged_posts"
 

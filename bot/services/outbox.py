@@ -2,7 +2,8 @@
 then delivered here, in order per channel, at most about one message per second per channel.
 
 The pace is kept in the database (``outbox_pace``: per workspace and channel, the time the
-next message may go), because every process sends: each worker of ``vigie web`` (cards
+next message may go; ``prune_pace`` deletes the rows of channels quiet for minutes), because
+every process sends: each worker of ``vigie web`` (cards
 update right after a click) and ``vigie worker``. A sender takes the channel's slot in the
 transaction that claims the row, by compare-and-set (``storage.claims.take_slot``: move
 ``next_at`` forward only if it is not in the future), so of two senders only one wins it;
@@ -65,7 +66,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -135,6 +136,11 @@ MAX_PACE_WAITS = 10
 taking before it leaves the row to a later flush."""
 MIN_PACE_WAIT = 0.01
 """Shortest wait for a busy channel, so that clocks a hair apart do not spin."""
+PACE_KEPT = timedelta(minutes=10)
+"""How long a channel's pace row outlives its slot (``prune_pace``). Once ``next_at`` has
+passed, the row says nothing a missing one does not (``take_slot`` inserts a new one), but
+a send in flight (up to ``SEND_LEASE``) pushes its slot when Slack answers: deleted under
+it, the channel's next message could go without waiting the interval."""
 OUTBOX_ACTOR = Actor(None, "outbox")
 """Who the audit trail names for what the sender records."""
 
@@ -261,6 +267,16 @@ def _payload_message(session: Session, row: OutboxMessage) -> OutgoingMessage:
         event_type=EVENT_TYPE_MESSAGE,
         event_payload=message_metadata(row),
     )
+
+
+def prune_pace(sessions: sessionmaker[Session], now: datetime) -> int:
+    """Delete the pace rows (``outbox_pace``) whose slot freed more than ``PACE_KEPT``
+    before ``now``: one row per channel ever sent to would otherwise stay for ever. A row
+    is written again with the channel's next message. Returns how many went."""
+    with transaction(sessions) as session:
+        gone = session.execute(delete(OutboxPace).where(OutboxPace.next_at < now - PACE_KEPT)
+                               .execution_options(synchronize_session=False))
+        return int(gone.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def message_metadata(row: OutboxMessage) -> dict[str, Any]:

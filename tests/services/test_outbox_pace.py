@@ -12,17 +12,21 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import load_settings
-from bot.services.outbox import OutboxSender
+from bot.services.outbox import PACE_KEPT, OutboxSender, prune_pace
 from bot.slack.client import build_web_client
 from bot.slack.notifier import SlackNotifier
 from storage.db import make_engine, make_session_factory
+from storage.models_base import as_utc
+from storage.models_outbox import OutboxPace
 from tests.harness.constants import BOT_TOKEN, CHANNEL_ID
 from tests.harness.slack_standin import SlackStandIn
 from tests.resilience.support import child_env, start_child, stop
@@ -128,3 +132,36 @@ def test_a_sender_that_loses_the_row_leaves_the_slot(
     monkeypatch.undo()
     assert sender.flush().sent == 1  # at the same instant: the slot is still free
     assert len(post_times(slack_standin, CHANNEL_ID)) == 1
+
+
+def test_the_pace_of_a_quiet_channel_is_forgotten(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+) -> None:
+    """A pace row is kept while its slot can matter (``PACE_KEPT`` past it), then pruned;
+    the channel's next message writes it again."""
+    settings = load_settings(slack_bot_token=BOT_TOKEN, slack_api_url=slack_standin.base_url)
+
+    def sender(clock: Clock) -> OutboxSender:
+        return OutboxSender(sessions, SlackNotifier(build_web_client(settings, for_outbox=True)),
+                            per_channel_interval=1.0, clock=clock)
+
+    def paces() -> dict[str, datetime]:
+        with sessions() as session:
+            return {row.channel: as_utc(row.next_at)
+                    for row in session.scalars(select(OutboxPace))}
+
+    clock = Clock()
+    start = clock.now
+    enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["early"])
+    assert sender(clock).flush().sent == 1
+    clock.now = start + timedelta(minutes=8)
+    enqueue_posts(sessions, workspace_id, "C0LATER01", ["later"])
+    assert sender(clock).flush().sent == 1
+    assert set(paces()) == {CHANNEL_ID, "C0LATER01"}
+    assert prune_pace(sessions, start + PACE_KEPT) == 0
+    assert prune_pace(sessions, start + PACE_KEPT + timedelta(minutes=1)) == 1
+    assert set(paces()) == {"C0LATER01"}
+    clock.now = start + timedelta(minutes=20)
+    enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["again"])
+    assert sender(clock).flush().sent == 1
+    assert paces()[CHANNEL_ID] > clock.now
