@@ -2,8 +2,7 @@
 
 Retention purges mentions found more than N days ago in batches. Their figures survive:
 they stay counted in the hourly, daily and priority counts the reports read (the counts are
-raised by as much as the links' delete triggers lower them), and are folded into daily
-rollups (``mention_rollups``, per watch link, with how many were replied to). A forget, or
+raised by as much as the links' delete triggers lower them). A forget, or
 any other deletion, takes the mentions out of the counts. ``do_forget`` deletes an
 author's data everywhere and records that it was done, with a keyed hash instead of the handle;
 it also keeps keyed hashes of the handle and of the deleted posts (``bot.services.forgotten``)
@@ -22,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, exists, func, literal, or_, select, tuple_, update
+from sqlalchemy import delete, exists, func, literal, or_, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
@@ -37,7 +36,6 @@ from storage.db import transaction
 from storage.models import Author, Mention, MentionStatus, Role, Workspace
 from storage.models_base import utcnow
 from storage.models_cases import Case, CasePost, PostAlias
-from storage.models_privacy import MentionRollup
 from storage.models_reporting import MentionDayCount, MentionHourCount, MentionPriorityCount
 from storage.models_watches import MentionWatch
 from storage.reporting_counts import hour_of, keep_counts_of
@@ -148,8 +146,8 @@ def do_unforget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
 def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime) -> int:
     """Delete the mentions found more than ``days`` ago, keeping their figures: they stay
     counted in the hourly, daily and priority counts every report reads (volumes,
-    sentiment, networks, reach, hours, per watch), and are folded into the daily rollups
-    (with how many were replied to). Their text, authors, cards, drafts and cases go.
+    sentiment, networks, reach, hours, per watch). Their text, authors, cards, drafts and
+    cases go.
     The posts deleted are kept as keyed hashes (``forgotten.remember_purged``), and the
     cut-off becomes ``purged_before`` of the workspaces they were in: ingest does not store
     a purged post again (brought back, it would be counted twice); a post never stored is
@@ -168,7 +166,6 @@ def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime) 
             # In the transaction of the delete: a source bringing one back meanwhile sees it
             # stored, and afterwards purged.
             _remember_purged(session, ids, cutoff)
-            _fold(session, ids)
             # Their delete triggers count them down: counted once more first, they stay.
             keep_counts_of(session, ids)
             _drop_aliases_of(session, ids)
@@ -276,28 +273,3 @@ class AliasSweep:
             deleted += len(due)
             more = len(rows) == BATCH
         return deleted
-
-
-def _fold(session: Session, ids: list[int]) -> None:
-    """Fold the mentions ``ids`` into the rollups, once per watch link: a mention of two
-    watches counts in both watches' history, and once (its first link) workspace-wide."""
-    link = MentionWatch
-    day = func.date(Mention.created_at)
-    rows = session.execute(
-        select(link.workspace_id, link.watch_id, link.network, link.sentiment, day,
-               link.is_first, func.count(),
-               func.sum(case((Mention.replied_at.is_not(None), 1), else_=0)))
-        .join(Mention, Mention.id == link.mention_id)
-        .where(link.mention_id.in_(ids))
-        .group_by(link.workspace_id, link.watch_id, link.network, link.sentiment, day,
-                  link.is_first)).all()
-    for workspace_id, watch_id, network, sentiment, when, is_first, count, replied in rows:
-        key = {"workspace_id": workspace_id, "watch_id": watch_id, "network": network,
-               "sentiment": sentiment, "day": str(when), "is_first": bool(is_first)}
-        rollup = session.scalar(select(MentionRollup).filter_by(**key))
-        if rollup is None:
-            session.add(MentionRollup(**key, mentions=int(count), replied=int(replied or 0)))
-        else:
-            rollup.mentions += int(count)
-            rollup.replied += int(replied or 0)
-    session.flush()

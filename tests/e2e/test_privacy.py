@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from bot.services.privacy import purge_older_than
 from storage.db import transaction
 from storage.models import AuditEvent, Author, Mention
-from storage.models_privacy import Forgotten, MentionRollup
+from storage.models_privacy import Forgotten
 from storage.models_reporting import MentionHourCount
 from tests.e2e.conftest import ADMIN_ID, VigieApp
 from tests.e2e.test_workflow import card, seed, settle
@@ -84,8 +84,6 @@ def test_retention_keeps_daily_aggregates(vigie: VigieApp) -> None:
     assert purge_older_than(vigie.runtime.sessions, 90, datetime.now(UTC)) == 0
     with vigie.runtime.sessions() as session:
         assert session.get(Mention, old) is None and session.get(Mention, recent) is not None
-        rollup = session.scalars(select(MentionRollup)).one()
-        assert rollup.mentions == 1 and rollup.day == long_ago.date().isoformat()
         # The hourly counts the reports read still count the purged mention, and no
         # emptied row is left.
         counts = session.scalars(select(MentionHourCount)).all()

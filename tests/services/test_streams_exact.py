@@ -1,6 +1,6 @@
 """Issue 14's remaining gaps, on SQLite and PostgreSQL: figures over a scope of several
 watches count a post once, a mention's thread notes reach every one of its cards, the SLA
-rule over several watches, retention rollups per watch link."""
+rule over several watches, retention keeping each watch's counts."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from bot.sources.base import Author as FetchedAuthor
 from bot.sources.base import FetchedMention
 from storage.db import transaction
 from storage.models import Mention, OutboxMessage
-from storage.models_privacy import MentionRollup
+from storage.models_reporting import MentionHourCount
 from storage.models_sla import SlaNotice
 from storage.reporting_counts import priority_floor, utc_hour_totals
 from tests.harness.constants import CHANNEL_ID
@@ -110,12 +110,12 @@ def test_retention_keeps_every_watch_history_exact(
     with sessions() as session:
         ids = {name: get_watch_by_name(session, workspace_id, name).id
                for name in ("acme", "recall")}
-        rollups = session.scalars(select(MentionRollup)).all()
-        per_watch = {name: sum(r.mentions for r in rollups if r.watch_id == watch_id)
+        assert session.scalar(select(Mention.id)) is None
+        counts = session.scalars(select(MentionHourCount)).all()
+        per_watch = {name: sum(c.mentions for c in counts if c.watch_id == watch_id)
                      for name, watch_id in ids.items()}
         assert per_watch == {"acme": 2, "recall": 2}  # 1 and 2; 1 and 3
-        assert sum(r.mentions for r in rollups if r.is_first) == 3  # each post once
-        assert {r.day for r in rollups} == {NOW.date().isoformat()}
+        assert sum(c.mentions for c in counts if c.is_first) == 3  # each post once
 
 
 def record_cards(sessions: sessionmaker[Session]) -> None:
