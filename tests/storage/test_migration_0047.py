@@ -1,0 +1,66 @@
+"""Migration 0047: the posts waiting for the brand's answer ("waiting for an answer",
+"writes again" in their stored reason) that were folded into a story leave it; the story's
+other posts stay in it, and its first post is untouched. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage import migrations
+from storage.db import make_engine
+from storage.models import Mention, Workspace
+
+NOW = datetime(2026, 11, 21, 15, 30, tzinfo=UTC)
+REASONS = {
+    "first": "news",
+    "share": "news · 2k followers",
+    "complaint": "complaint · delivery · waiting for an answer",
+    "again": "question · writes again",
+    "elsewhere": "complaint · waiting for an answer",
+}
+
+
+def _round_trip(url: str) -> None:
+    migrations.upgrade(url, "0046")
+    engine = make_engine(url)
+    with Session(engine) as session:
+        workspace = Workspace(team_id="T0MIG47")
+        session.add(workspace)
+        session.flush()
+        ids: dict[str, int] = {}
+        for name, reason in REASONS.items():
+            mention = Mention(workspace_id=workspace.id, network="x", external_id=name,
+                              url=f"https://x.test/{name}", text=name, published_at=NOW,
+                              story_key="recall", priority_reason=reason)
+            session.add(mention)
+            session.flush()
+            ids[name] = mention.id
+        for name in ("share", "complaint", "again"):
+            session.get(Mention, ids[name]).story_id = ids["first"]  # type: ignore[union-attr]
+        session.commit()
+    engine.dispose()
+
+    migrations.upgrade(url, "0047")
+    engine = make_engine(url)
+    with Session(engine) as session:
+        stories = dict(session.execute(select(Mention.external_id, Mention.story_id)).all())
+    assert stories == {"first": None, "share": ids["first"], "complaint": None,
+                       "again": None, "elsewhere": None}
+    engine.dispose()
+
+    migrations.downgrade(url, "0046")
+    migrations.upgrade(url)
+
+
+def test_sqlite_waiting_posts_leave_their_stories(tmp_path: Path) -> None:
+    _round_trip(f"sqlite:///{tmp_path / 'm47.db'}")
+
+
+@pytest.mark.postgres
+def test_postgres_waiting_posts_leave_their_stories(fresh_postgres_url: str) -> None:
+    _round_trip(fresh_postgres_url)
