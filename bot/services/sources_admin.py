@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.net.errors import SourceConfigError, SourceError
 from bot.net.netguard import validate_public_url
+from bot.networks import resolve_network
 from bot.services import backfill, forgotten
 from bot.services.actors import Actor
 from bot.services.audit import record
@@ -31,6 +32,7 @@ from bot.services.secrets import (
 from bot.services.watches import get_watch_by_name
 from bot.sources.base import SourceConfig
 from bot.sources.registry import POLLABLE_KINDS, get_source, parse_config
+from bot.sources.rss import RssConfig, network_owner
 from bot.url_secrets import mask_url
 from storage.db import transaction
 from storage.models import Role, SourceRow, Watch, utcnow
@@ -175,6 +177,7 @@ def do_add_source(
         config = parse_config(source_cls.kind, values)
     except SourceConfigError as err:
         raise ServiceError("source.bad_config", kind=source_cls.kind, error=str(err)) from None
+    _check_own_label(config)
     interval = _interval(interval_minutes, source_cls.default_interval)
     with transaction(sessions) as session:
         if actor.user_id:
@@ -195,6 +198,15 @@ def do_add_source(
                detail={"source_id": row.id, "kind": row.kind, "watch": watch.name,
                        "settings": masked_settings(row.kind, plain)})
         return _view(row, watch.name, new_secret)
+
+
+def _check_own_label(config: SourceConfig) -> None:
+    """A feed's label may not be another source's network: its entries (authors as the
+    feed writes them) would be taken for that network's (see ``bot.sources.rss``)."""
+    if isinstance(config, RssConfig) and (owner := network_owner(config.network)):
+        network = resolve_network(owner)
+        raise ServiceError("source.network_taken", kind="rss", label=config.network,
+                           network=network.display_name if network else owner)
 
 
 def _same_source(session: Session, watch_id: int, kind: str, stored: dict[str, Any]

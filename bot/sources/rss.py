@@ -1,4 +1,12 @@
-"""RSS / Atom / RDF feeds: news, blogs, Google Alerts, YouTube, Reddit and Mastodon tag feeds."""
+"""RSS / Atom / RDF feeds: news, blogs, Google Alerts, YouTube, Reddit and Mastodon tag feeds.
+
+A feed's ``network`` label (``news``, ``youtube``) may not name another network Vigie has a
+source for (X, Mastodon, Bluesky, Reddit, Hacker News, webhooks, or an alias of one):
+authors, the brand's accounts, cases and post ids are keyed by network, and an entry's
+author is whatever the feed writes, so a feed labelled ``x`` with an entry by ``@ana_r``
+would merge with the real X author (history, reach, "writing again", reply target), and
+one by the brand's handle would pass for the brand's own post.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +17,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator
 
 from bot.net.fetcher import Fetcher
+from bot.networks import resolve_network
 from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
 from bot.sources.cursors import SeenIds, cursor_time, validators
 from bot.sources.feedparse import FeedEntry, ParsedFeed, parse_feed
@@ -24,6 +33,23 @@ so that ingest can store one older than the source's history quietly (see ``sele
 FUTURE_SLACK = timedelta(days=1)
 """Dates further in the future than this are bogus and never advance the cursor."""
 MAX_LINKS = 20
+DEFAULT_NETWORK = "rss"
+
+
+def network_owner(label: str) -> str | None:
+    """The network of another Vigie source that ``label`` names (aliases included:
+    ``twitter`` is ``x``), or None when a feed may label its mentions so (``news``, or
+    ``rss`` and its aliases)."""
+    network = resolve_network(label)
+    return network.name if network is not None and network.name != DEFAULT_NETWORK else None
+
+
+def feed_network(label: object) -> str:
+    """The network a feed source's entries are stored under: its label, or ``rss`` when
+    the label names another network (a source configured before such labels were
+    refused, or a network added to Vigie since)."""
+    text = str(label or DEFAULT_NETWORK)
+    return DEFAULT_NETWORK if network_owner(text) is not None else text
 
 
 class RssConfig(SourceConfig):
@@ -37,9 +63,11 @@ class RssConfig(SourceConfig):
         description="Most entries turned into mentions by one fetch (newest first).",
     )
     network: str = Field(
-        default="rss",
+        default=DEFAULT_NETWORK,
         pattern=r"^[a-z0-9_-]{1,32}$",
-        description="Network name given to the mentions (e.g. 'news', 'youtube').",
+        description="Network label given to the mentions (e.g. 'news', 'youtube'); not "
+                    "another source's network (x, mastodon, bluesky, reddit, hackernews, "
+                    "webhook).",
     )
 
     @field_validator("url")
@@ -239,7 +267,8 @@ class RssSource(Source[RssConfig]):
     default_interval: ClassVar[timedelta] = timedelta(minutes=15)
 
     def fetch(self, http: Fetcher, config: RssConfig, cursor: Cursor) -> FetchResult:
-        """Fetch the feed and return its new entries."""
+        """Fetch the feed and return its new entries, under the source's own label."""
         return fetch_feed(
-            http, config.url, cursor, network=config.network, max_entries=config.max_entries
+            http, config.url, cursor, network=feed_network(config.network),
+            max_entries=config.max_entries,
         )

@@ -545,3 +545,21 @@ def test_external_entities_are_never_read(tmp_path: Path) -> None:
     except SourceError:
         return
     assert all("TOP-SECRET" not in (e.title or "") + e.text for e in feed.entries)
+
+
+@pytest.mark.parametrize(("label", "stored"), [
+    ("x", "rss"), ("twitter", "rss"), ("mastodon", "rss"), ("webhook", "rss"),
+    ("news", "news"), ("feed", "feed"), ("rss", "rss"),
+])
+def test_a_feeds_entries_never_take_another_sources_network(
+    httpserver: HTTPServer, http: HttpClient, label: str, stored: str,
+) -> None:
+    """A feed labelled as X (set up before such labels were refused, or a network Vigie
+    added since) stores its entries as a feed's: its authors are whatever it writes."""
+    httpserver.expect_request("/feed").respond_with_data(
+        "<rss version='2.0'><channel><title>t</title><item><guid>1</guid>"
+        "<author>@AcmeCare</author><description>hi</description></item></channel></rss>",
+        content_type="application/rss+xml")
+    config = RssConfig(url=httpserver.url_for("/feed"), network=label)
+    (mention,) = RssSource().fetch(http, config, {}).mentions
+    assert (mention.network, mention.author.handle) == (stored, "@AcmeCare")
