@@ -844,22 +844,30 @@ def repost_lost_card(session: Session, mention: Mention) -> list[int]:
     Each card row is requeued in its own channel (a mention has one card per channel:
     its watches' and topic routes' channels), rendering the mention's current state at
     send time, then its channel's thread notes in their order, then a note in that
-    thread saying the card was posted again. Returns the ids of the rows requeued (none
-    when no card was lost).
+    thread saying the card was posted again. A card refused in a topic route's channel
+    that fell back to its watch's channel (``_fall_back``) is not: it lives there now,
+    and updates reach it there. Returns the ids of the rows requeued (none when no card
+    was lost).
     """
     cards = session.scalars(select(OutboxMessage).where(
         OutboxMessage.mention_id == mention.id, OutboxMessage.kind == KIND_CARD)
         .order_by(OutboxMessage.id.desc())).all()
     latest: dict[str, OutboxMessage] = {}
     pending: set[str] = set()
+    fell_back: set[str] = set()
     for card in cards:
         latest.setdefault(card.channel, card)
         if card.status == OutboxStatus.PENDING.value:
             pending.add(card.channel)
+        if card.status != OutboxStatus.FAILED.value and card.payload.get(ROUTED_FROM):
+            fell_back.add(str(card.payload[ROUTED_FROM]))
     requeued: list[int] = []
     for channel, card in sorted(latest.items()):
         if (card.status != OutboxStatus.FAILED.value or channel in pending
-                or card_ts(session, mention, channel) is not None):
+                or channel in fell_back or card_ts(session, mention, channel) is not None):
+            # A route channel whose card fell back to the watch's channel (posted there, or
+            # on its way): the card lives there now, and every action would otherwise try
+            # the refused channel again, failing and writing its refusal each time.
             continue
         requeued.extend(_repost(session, mention, card))
     return requeued

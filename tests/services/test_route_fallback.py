@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.actors import CLI
@@ -16,7 +16,7 @@ from bot.services.outbox import KIND_CARD, ROUTE_FALLBACK
 from bot.services.reporting.digest import preview_digests
 from bot.services.topic_routes import do_add_route
 from bot.services.watches import do_add_watch, get_watch_by_name
-from bot.services.workflow import do_assign
+from bot.services.workflow import do_assign, do_mark_replied
 from bot.sources.base import Author as FetchedAuthor
 from bot.sources.base import FetchedMention
 from storage.db import transaction
@@ -83,18 +83,34 @@ def test_a_card_refused_in_its_route_channel_goes_to_the_watch_channel(
         assert len(session.scalars(select(AuditEvent).where(
             AuditEvent.action == ROUTE_FALLBACK)).all()) == 2
     assert _digest(sessions, workspace_id) == ({"new": 2}, 2)
-    # An action on the mention tries its route's channel again; it is refused again and
-    # the card in #social stays the only one, without a second note.
+    # Later actions on the mention update its card where it lives (#social): the refused
+    # route channel is not tried again, and nothing more is written about it.
     with sessions() as session:
         first = session.scalars(select(Mention).order_by(Mention.id)).first()
         assert first is not None
+        audits = session.scalar(select(func.count()).select_from(AuditEvent))
+    first_ts = first.slack_ts
+    slack_standin.clear()
     do_assign(sessions, workspace_id, CLI, first.id, USER_ID)
     sender.flush()
     sender.flush()
+    do_mark_replied(sessions, workspace_id, CLI, first.id)
+    sender.flush()
+    sender.flush()
+    posts = [c for c in slack_standin.calls("chat.postMessage")
+             if c.args["channel"][:1] == "C"]  # not the assignee's DM
+    assert [c.args["channel"] for c in posts] == [SOCIAL, SOCIAL]  # the two notes
+    assert all(c.args["thread_ts"] == first_ts for c in posts)
+    updates = slack_standin.calls("chat.update", ok=True)
+    assert [(c.args["channel"], c.args["ts"]) for c in updates] == [(SOCIAL, first_ts)] * 2
     top = [m for m in slack_standin.messages_in(SOCIAL) if m.get("thread_ts", m["ts"]) == m["ts"]]
     assert len(top) == 2
-    assert len([m for m in slack_standin.messages_in(SOCIAL)
-                if "channel_not_found" in m["text"]]) == 2
+    with sessions() as session:
+        actions = session.scalars(select(AuditEvent.action).where(AuditEvent.id > 0)
+                                  .order_by(AuditEvent.id).offset(audits)).all()
+        assert not [a for a in actions if a.startswith("outbox.")], actions
+        assert session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.channel == BUGS, OutboxMessage.status != "failed")) == 0
 
 
 def test_a_card_no_channel_takes_still_counts_as_open_work(
