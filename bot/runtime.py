@@ -21,7 +21,7 @@ from bot.analysis.pipeline import load_models
 from bot.config import Settings
 from bot.console_notifier import ConsoleNotifier
 from bot.llm import LLMClient, from_config
-from bot.messages.delivery import HomePublisher, Notifier
+from bot.messages.delivery import HomePublisher, Notifier, UserDirectories
 from bot.services.cards import register_card_renderers
 from bot.services.notifications import refresh_homes, send_approval_digests
 from bot.services.outbox import OutboxSender
@@ -127,6 +127,10 @@ class Runtime:
     llm: LLMClient | None = None
     homes: HomePublisher | None = None
     """Publishes App Homes marked stale by changes (None without Slack)."""
+    directories: UserDirectories | None = None
+    """Slack's directory of each workspace, for what Vigie sends unasked (App Home
+    refreshes; the outbox's DMs have it too): a guest no admin gave a role is shown nothing
+    (None without Slack)."""
     clock: Callable[[], datetime] = field(default=utcnow)
     locale_lookups: set[tuple[int, str]] = field(default_factory=set, repr=False)
     """Users whose Slack locale this process already looked up (once is enough)."""
@@ -160,7 +164,7 @@ class Runtime:
         self.outbox.flush()
         if self.homes is not None and not self._closed:
             refresh_homes(self.sessions, self.homes, self.clock(),
-                          default_timezone=self.settings.timezone)
+                          default_timezone=self.settings.timezone, users=self.directories)
 
     def nudge_replies(self) -> None:
         """Post approved replies now, in the background, then deliver the card updates."""
@@ -216,14 +220,19 @@ def build_runtime(
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine, SecretBox(settings.secret_keys))
     homes: HomePublisher | None = None
+    directories: UserDirectories | None = None
+    accounts = AccountCache()
     if settings.has_slack:
         from bot.slack.client import build_web_client
         from bot.slack.home_publisher import SlackHomePublisher
         from bot.slack.oauth import bot_token_resolver
+        from bot.slack.users import SlackUserDirectories
 
         resolver = bot_token_resolver(settings, engine) if settings.oauth else None
         # No client-side retries: a Home left stale is published again on the next nudge or tick.
         homes = SlackHomePublisher(build_web_client(settings, for_outbox=True), resolver)
+        directories = SlackUserDirectories(build_web_client(settings, for_outbox=True),
+                                           resolver, cache=accounts)
     if notifier is None:
         if settings.has_slack:
             from bot.slack.notifier import SlackNotifier
@@ -233,7 +242,7 @@ def build_runtime(
             notifier = ConsoleNotifier(console or sys.stdout, zone=settings.tz)
     interval = 1.0 if settings.has_slack else 0.0
     outbox = OutboxSender(sessions, notifier, per_channel_interval=interval,
-                          draws_charts=draws_charts)
+                          draws_charts=draws_charts, directories=directories)
     register_card_renderers(outbox)
     return Runtime(
         settings=settings,
@@ -247,6 +256,8 @@ def build_runtime(
         outbox=outbox,
         llm=from_config(settings.llm_base_url, settings.llm_api_key, settings.llm_model),
         homes=homes,
+        directories=directories,
+        accounts=accounts,
     )
 
 

@@ -153,6 +153,14 @@ class UserDirectory(Protocol):
         """What Slack says about ``user_id``; None when Slack could not be asked."""
 
 
+class UserDirectories(Protocol):
+    """Slack's directory of each workspace, for work no request carries (outbox DMs, App
+    Home refreshes): the workspace's own bot token, the process's cached answers."""
+
+    def for_workspace(self, workspace_id: int, team_id: str | None) -> UserDirectory:
+        """The directory of workspace ``workspace_id`` (Slack team ``team_id``)."""
+
+
 @runtime_checkable
 class ChannelChecker(Protocol):
     """A notifier that can ask Slack, before a watch is bound to a channel, whether Vigie

@@ -73,5 +73,7 @@ class HomeSummary:
 class HomeSpec:
     """A Home tab to publish: the summary, rendered in ``language`` when published."""
 
-    summary: HomeSummary
+    summary: HomeSummary | None
+    """None: the user is a Slack guest no admin gave a role, who is shown no data, only how
+    to get a role (the view opening the tab shows them)."""
     language: str

@@ -28,12 +28,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import language_for
-from bot.messages.delivery import DeliveryError, HomePublisher, OutgoingMessage
+from bot.messages.delivery import (
+    DeliveryError,
+    HomePublisher,
+    OutgoingMessage,
+    UserDirectories,
+    UserDirectory,
+)
 from bot.messages.home import HomeSpec
 from bot.messages.notes import MentionRef, Note, NoteWithMentions, Text, Who
 from bot.services.actors import CUSTOMER, Actor
 from bot.services.audit import record
 from bot.services.outbox import EVENT_TYPE_MESSAGE, OutboxSender, do_enqueue, message_metadata
+from bot.services.permissions import guest_without_role
 from storage.claims import skip_locked
 from storage.db import transaction
 from storage.models import (
@@ -276,9 +283,11 @@ def register_notification_renderers(sender: OutboxSender) -> None:
 # ---------------------------------------------------------------------- App Home
 def refresh_homes(sessions: sessionmaker[Session], publisher: HomePublisher,
                   now: datetime, *, limit: int = HOME_BATCH,
-                  default_timezone: str = "UTC") -> int:
+                  default_timezone: str = "UTC", users: UserDirectories | None = None) -> int:
     """Publish again the App Homes marked stale; returns how many were published (the
-    same summary as opening the tab reads: ``bot.services.home.home_summary``)."""
+    same summary as opening the tab reads: ``bot.services.home.home_summary``). A Slack
+    guest no admin gave a role (Slack's directories ``users``, when there are) gets the
+    view opening the tab gives them: no data, only how to get a role."""
     # Imported here: the Home summary reads workflow states, and workflow calls this module.
     from bot.services.home import home_summary
 
@@ -292,9 +301,14 @@ def refresh_homes(sessions: sessionmaker[Session], publisher: HomePublisher,
             .order_by(NotificationState.home_stale_at).limit(limit)).all()
         languages = {(ws, user): _language(session, ws, user) for _, ws, user, _, _ in stale}
     published = 0
+    directories: dict[int, UserDirectory] = {}
     for state_id, workspace_id, user_id, stale_at, team_id in stale:
-        summary = home_summary(sessions, workspace_id, user_id, now,
-                               default_timezone=default_timezone)
+        if users is not None and workspace_id not in directories:
+            directories[workspace_id] = users.for_workspace(workspace_id, team_id)
+        summary = (None if guest_without_role(sessions, workspace_id, user_id,
+                                              directories.get(workspace_id))
+                   else home_summary(sessions, workspace_id, user_id, now,
+                                     default_timezone=default_timezone))
         try:
             publisher.publish_home(team_id, user_id,
                                    HomeSpec(summary, languages[(workspace_id, user_id)]))

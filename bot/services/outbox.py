@@ -49,10 +49,13 @@ What a row that cannot go out does to the others:
   written in the audit trail (``watch list`` flags the watches alerting there until a
   message goes through again) and DMs every admin of the workspace, once per channel a day.
   A card a topic route sent there goes to the watch's own channel instead, with a note in
-  its thread saying why (``_fall_back``). A card that fails for good leaves its mention
-  ``alerted``: it needed an alert, so it stays open work even with no card in Slack.
+  its thread saying why (``_fall_back``); the mention's later updates and notes go to that
+  card, and the refused channel is not tried again. A card that fails for good leaves its
+  mention ``alerted``: it needed an alert, so it stays open work even with no card in Slack.
   A channel with threads turned off still takes the cards: a note refused in a card's
   thread fails for good like any refused message, and the channel is not reported.
+- A message to a user (a DM: notices, reminders, exports) whom Slack says is a guest no
+  admin gave a role is not sent (``withheld``): Vigie shows them nothing, unasked or not.
 """
 
 from __future__ import annotations
@@ -70,12 +73,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.messages.delivery import DeliveryError, Notifier, OutgoingMessage
+from bot.messages.delivery import DeliveryError, Notifier, OutgoingMessage, UserDirectories
 from bot.messages.notes import Date, Note, Text
 from bot.messages.stored import payload_spec, spec_payload
 from bot.net.retry import exponential, retry_delay
 from bot.services.actors import Actor
 from bot.services.audit import record
+from bot.services.permissions import guest_without_role
 from bot.services.watch_links import (
     card_dedupe_key,
     do_record_card,
@@ -172,6 +176,10 @@ KIND_OPPORTUNITY = "opportunity"
 (``bot.services.opportunities``)."""
 KIND_UPDATE_OPPORTUNITY = "update_opportunity"
 """Re-render an opportunity's card in place (payload ``ts``)."""
+
+USER_ID_PREFIXES = ("U", "W")
+"""How a row addressed to a user (delivered in their DM with the app) starts its channel:
+a user id (``W`` for an Enterprise Grid one), never a channel's (``C``, ``G``, ``D``)."""
 
 Renderer = Callable[[Session, OutboxMessage], OutgoingMessage | None]
 """Builds the message for a row at send time, so a card always shows the latest state."""
@@ -295,6 +303,8 @@ class FlushReport:
     paused: int = 0
     """Rows met in this flush and left pending because their workspace's token is refused
     (later flushes do not read a paused workspace's rows until its next probe)."""
+    withheld: int = 0
+    """Messages to a Slack guest no admin gave a role, settled without sending."""
     errors: list[str] = field(default_factory=list)
 
 
@@ -312,8 +322,11 @@ class OutboxSender:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         draws_charts: bool = True,
+        directories: UserDirectories | None = None,
     ) -> None:
         self._sessions = sessions
+        self._directories = directories
+        """Slack's directories: a DM to a guest no admin gave a role is withheld."""
         self.draws_charts = draws_charts
         self._notifier = notifier
         self._interval = per_channel_interval
@@ -413,6 +426,8 @@ class OutboxSender:
         if next_attempt_at > now:
             # An earlier row of this channel waits for its retry: later ones wait too.
             blocked.add(channel)
+            return True
+        if self._withheld(row_id, channel, workspace_id, report):
             return True
         wait_for = self._free_at.get(channel, float("-inf")) - self._monotonic()
         if wait_for > 0:
@@ -529,6 +544,31 @@ class OutboxSender:
         self._free_at[message.channel] = self._monotonic() + self._interval
         self._record_success(row_id, ts)
         report.sent += 1
+        return True
+
+    def _withheld(self, row_id: int, channel: str, workspace_id: int,
+                  report: FlushReport) -> bool:
+        """Settle, unsent, the row ``row_id`` if it is a message to a user (``channel``, a
+        DM) whom Slack says is a guest no admin gave a role
+        (``permissions.guest_without_role``); False for any other row. Slack is asked
+        before the row is claimed: no lock is held over the look-up."""
+        if self._directories is None or channel[:1] not in USER_ID_PREFIXES:
+            return False
+        user_id = channel
+        with self._sessions() as session:
+            team_id = session.scalar(select(Workspace.team_id).where(
+                Workspace.id == workspace_id))
+        if not guest_without_role(self._sessions, workspace_id, user_id,
+                                  self._directories.for_workspace(workspace_id, team_id)):
+            return False
+        with transaction(self._sessions) as session:
+            row = session.get(OutboxMessage, row_id, with_for_update=True)
+            if row is None or row.status != OutboxStatus.PENDING.value:
+                return True
+            row.status = OutboxStatus.SENT.value
+            row.sent_at = self._clock()
+        report.withheld += 1
+        log.info("outbox row %s not sent: its recipient is a Slack guest with no role", row_id)
         return True
 
     def _take_slot(self, session: Session, row: OutboxMessage) -> None:

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.messages.delivery import UserDirectory
 from bot.services.actors import Actor
 from bot.services.errors import Forbidden
 from storage import repositories as repo
 from storage.models import Role, Workspace
 
 __all__ = ["ANYONE", "DEFAULT_ROLE", "Role", "actor_role", "check_actor", "check_role",
-           "default_role", "granted_role", "is_grant", "require_role", "role_of"]
+           "default_role", "granted_role", "guest_without_role", "is_grant", "require_role",
+           "role_of"]
 
 DEFAULT_ROLE = Role.AGENT
 """The role of a member nobody granted one, unless the workspace chose viewer
@@ -39,6 +41,20 @@ def granted_role(session: Session, workspace_id: int, user_id: str) -> Role | No
     if member is None or not is_grant(member.role, member.granted_by):
         return None
     return Role(member.role)
+
+
+def guest_without_role(sessions: sessionmaker[Session], workspace_id: int, user_id: str,
+                       users: UserDirectory | None) -> bool:
+    """Whether ``user_id`` is a Slack guest nobody granted a role, for what Vigie sends
+    them unasked (DMs, App Home refreshes): the same rule as their requests meet
+    (:func:`actor_role`). A grant is read first, so a user it decides costs Slack no
+    look-up; then Slack's directory ``users`` (cached). Without it, or when Slack cannot
+    answer, they are taken for a member, as a request would take them."""
+    with sessions() as session:
+        if granted_role(session, workspace_id, user_id) is not None:
+            return False
+    account = users.account(user_id) if users is not None else None
+    return account is not None and account.found and account.guest
 
 
 def role_of(session: Session, workspace_id: int, user_id: str) -> Role:

@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.messages.delivery import DeliveryError
 from bot.messages.home import HomeSpec
-from bot.slack.home import build_home
+from bot.slack.home import build_guest_home, build_home
 
 RETRY_AFTER_DEFAULT = 30.0
 
@@ -24,10 +24,11 @@ class SlackHomePublisher:
         self._token_for_team = token_for_team
 
     def publish_home(self, team_id: str | None, user_id: str, home: HomeSpec) -> None:
-        """Render ``home`` and publish it as ``user_id``'s Home tab; errors become
-        DeliveryError."""
-        args: dict[str, Any] = {"user_id": user_id,
-                                "view": build_home(home.summary, home.language)}
+        """Render ``home`` and publish it as ``user_id``'s Home tab (the guest view when it
+        has no summary); errors become DeliveryError."""
+        view = (build_guest_home(home.language) if home.summary is None
+                else build_home(home.summary, home.language))
+        args: dict[str, Any] = {"user_id": user_id, "view": view}
         if self._token_for_team is not None and team_id:
             token = self._token_for_team(team_id)
             if token is None:

@@ -128,3 +128,38 @@ class SlackUserDirectory:
                             deleted=bool(user.get("deleted")),
                             guest=bool(user.get("is_restricted"))
                             or bool(user.get("is_ultra_restricted")))
+
+
+class _Unanswered:
+    """The directory of a workspace Vigie has no token for: Slack cannot be asked."""
+
+    def account(self, user_id: str) -> SlackAccount | None:
+        """None: Slack could not be asked."""
+        return None
+
+
+class SlackUserDirectories:
+    """Slack's directory of each workspace for background work (outbox DMs, App Home
+    refreshes), with ``token_for_team`` each workspace's own bot token (the client's
+    otherwise), sharing the process's ``cache`` with the listeners: a user a request
+    looked up a moment ago is not asked about again."""
+
+    def __init__(self, client: WebClient,
+                 token_for_team: Callable[[str], str | None] | None = None, *,
+                 cache: AccountCache | None = None) -> None:
+        self._client = client
+        self._token_for_team = token_for_team
+        self._cache = cache
+
+    def for_workspace(self, workspace_id: int, team_id: str | None
+                      ) -> SlackUserDirectory | _Unanswered:
+        """The directory of workspace ``workspace_id`` (its answers cached under that id,
+        as the listeners cache them)."""
+        client = self._client
+        if self._token_for_team is not None and team_id:
+            token = self._token_for_team(team_id)
+            if token is None:
+                return _Unanswered()
+            client = WebClient(token=token, base_url=client.base_url, ssl=client.ssl,
+                               proxy=client.proxy, headers=client.headers)
+        return SlackUserDirectory(client, cache=self._cache, workspace=workspace_id)

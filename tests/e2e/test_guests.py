@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.services.actors import CLI
+from bot.services.workflow import do_assign, do_simple
 from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually
 from tests.e2e.test_workflow import card, grant, seed, settle, status
-from tests.harness.constants import USER_ID
+from tests.harness.constants import TEAM_ID, USER_ID
 
 GUEST = "U07GUEST09"
 REFUSAL = ("You are a guest in this Slack workspace: Vigie shows guests nothing and lets "
@@ -141,3 +143,29 @@ def test_when_slack_cannot_answer_the_user_is_taken_for_a_member(vigie_sqlite: V
     vigie.standin.error_next("users.info", "internal_error", count=2)
     assert f"#{mention_id}" in ask(vigie, f"show {mention_id}", GUEST)
     assert ask(vigie, f"show {mention_id}", GUEST) == REFUSAL
+
+
+def test_what_vigie_sends_unasked_shows_a_guest_without_a_role_nothing(
+        vigie_sqlite: VigieApp) -> None:
+    """A mention given to a guest without asking Slack (from the console, or while Slack
+    was down) sends them no DM, and the Home refreshed after the change is the one opening
+    it shows a guest: no mention data. An admin's grant lets both through."""
+    vigie = vigie_sqlite
+    mention_id = seed(vigie, text="Private-ish complaint: my order 12345 never arrived")
+    settle(vigie)
+    vigie.standin.set_user(GUEST, name="guest", guest="single")
+    workspace_id = vigie.runtime.workspaces.ensure(TEAM_ID).id
+    vigie.standin.clear()
+    do_assign(vigie.runtime.sessions, workspace_id, CLI, mention_id, GUEST)
+    vigie.runtime.deliver()
+    assert vigie.standin.messages_in(GUEST) == []
+    home = vigie.standin.home_view(GUEST)
+    assert home is not None and "/cm role add @you viewer" in str(home["blocks"])
+    assert "12345" not in str(home) and f"#{mention_id}" not in str(home)
+    grant(vigie, GUEST, "agent")
+    do_simple(vigie.runtime.sessions, workspace_id, CLI, mention_id, "ignore")
+    do_simple(vigie.runtime.sessions, workspace_id, CLI, mention_id, "reopen")
+    vigie.runtime.deliver()
+    assert "12345" in str(vigie.standin.messages_in(GUEST))
+    home = vigie.standin.home_view(GUEST)
+    assert home is not None and f"#{mention_id}" in str(home["blocks"])

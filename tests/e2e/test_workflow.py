@@ -15,7 +15,16 @@ from bot.services.actors import CLI
 from bot.services.errors import ServiceError
 from bot.services.outbox import KIND_CARD, do_enqueue
 from storage.db import transaction
-from storage.models import Approval, AuditEvent, Author, Draft, Mention, Watch, Workspace
+from storage.models import (
+    Approval,
+    AuditEvent,
+    Author,
+    Draft,
+    Member,
+    Mention,
+    Watch,
+    Workspace,
+)
 from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually
 from tests.harness.blockkit_limits import validate_blocks
 from tests.harness.constants import BOT_USER_ID, CHANNEL_ID, OTHER_USER_ID, TEAM_ID, USER_ID
@@ -595,6 +604,7 @@ def test_assign_does_not_wait_out_a_slack_rate_limit(vigie_sqlite: VigieApp) -> 
     the assignment goes on."""
     vigie = vigie_sqlite
     mention_id = seed(vigie)
+    granted_quietly(vigie, OTHER_USER_ID)
     vigie.slack.slash_command(f"show {mention_id}")
     vigie.standin.wait_for("users.info")
     before = len(vigie.standin.calls("users.info"))
@@ -705,6 +715,16 @@ def _assignee_lookups(vigie: VigieApp) -> list[Any]:
             if c.args.get("user") == ANA and not c.args.get("include_locale")]
 
 
+def granted_quietly(vigie: VigieApp, user_id: str) -> None:
+    """An admin made ``user_id`` an agent (written as `/cm role add` writes it, without its
+    look-up): what Vigie sends them unasked (DMs, Home refreshes) asks Slack nothing, as it
+    asks about a user with no grant (a guest among them gets nothing)."""
+    workspace_id = vigie.runtime.workspaces.ensure(TEAM_ID).id
+    with transaction(vigie.runtime.sessions) as session:
+        session.add(Member(workspace_id=workspace_id, user_id=user_id, role="agent",
+                           granted_by=ADMIN_ID))
+
+
 def _warm_up(vigie: VigieApp, mention_id: int) -> None:
     """A first command, so its locale look-up (a users.info after the ack) is behind us."""
     vigie.slack.slash_command(f"show {mention_id}")
@@ -732,6 +752,7 @@ def test_a_failed_assignee_look_up_is_not_repeated_for_each_id(vigie_sqlite: Vig
     vigie = vigie_sqlite
     ids = [seed(vigie, f"Parcel {n} never arrived", handle=f"@u{n}@mastodon.social")
            for n in range(3)]
+    granted_quietly(vigie, ANA)
     _warm_up(vigie, ids[0])
     vigie.standin.error_next("users.info", "internal_error")
     vigie.slack.slash_command(f"assign {ids[0]} {ids[1]} {ids[2]} <@{ANA}|ana>")

@@ -15,11 +15,12 @@ from bot.services import notifications as notes
 from bot.services import workflow
 from bot.services.actors import Actor
 from bot.services.notifications import KIND_NOTIFY
-from bot.services.outbox import KIND_CARD, OutboxSender
+from bot.services.outbox import KIND_CARD, KIND_POST, OutboxSender, do_enqueue
 from bot.services.replies import NETWORK_ACTOR
 from bot.slack.home_publisher import SlackHomePublisher
 from bot.slack.notifier import SlackNotifier
 from bot.slack.render import rendered
+from bot.slack.users import AccountCache, SlackUserDirectories
 from storage.db import transaction
 from storage.models import Author, Member, Mention, OutboxMessage, Watch, Workspace
 from storage.models_notifications import NotificationState
@@ -318,3 +319,48 @@ def test_digest_leaves_out_drafts_with_the_approvers_words(
     assert approver is not None and admin is not None
     assert f"|#{other}>" in approver and f"|#{edited}>" not in approver
     assert f"|#{other}>" in admin and f"|#{edited}>" in admin
+
+
+GUEST_ID, GRANTED_GUEST_ID = "U0GUEST001", "U0GUEST002"
+
+
+def test_a_guest_without_a_role_gets_no_dm_and_the_guest_home(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+    slack_client: WebClient
+) -> None:
+    """What Vigie sends unasked follows the rule requests meet: a Slack guest no admin gave
+    a role gets no DM (notices, reminders) and a refreshed Home without data; a guest an
+    admin gave a role gets both, without Slack being asked about them."""
+    _setup(sessions, workspace_id)
+    slack_standin.set_user(GUEST_ID, name="guest", guest="single")
+    slack_standin.set_user(GRANTED_GUEST_ID, name="agency", guest="multi")
+    with transaction(sessions) as session:
+        session.add(Member(workspace_id=workspace_id, user_id=GRANTED_GUEST_ID, role="agent",
+                           granted_by=ADMIN.user_id))
+    first = _mention(sessions, workspace_id, "12345: my order never arrived", card=False)
+    second = _mention(sessions, workspace_id, "67890: my order never arrived", card=False)
+    # Given without asking Slack (the console, or Slack down): the guest owns one.
+    workflow.do_assign(sessions, workspace_id, AGENT, first, GUEST_ID)
+    workflow.do_assign(sessions, workspace_id, AGENT, second, GRANTED_GUEST_ID)
+    with transaction(sessions) as session:  # as an SLA reminder is queued
+        do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST, channel=GUEST_ID,
+                   payload={"text": f"Reminder: #{first} (Order 12345) is due soon"})
+    directories = SlackUserDirectories(slack_client, cache=AccountCache())
+    sender = OutboxSender(sessions, SlackNotifier(slack_client), per_channel_interval=0,
+                          directories=directories)
+    notes.register_notification_renderers(sender)
+    report = sender.flush()
+    assert (report.sent, report.withheld, report.failed) == (1, 2, 0)
+    assert slack_standin.messages_in(GUEST_ID) == []
+    assert "67890" in slack_standin.messages_in(GRANTED_GUEST_ID)[0]["text"]
+    assert sender.pending_count() == 0
+    assert notes.refresh_homes(sessions, SlackHomePublisher(slack_client), T0,
+                               users=directories) == 2
+    guest_home = slack_standin.home_view(GUEST_ID)
+    assert guest_home is not None
+    assert "/cm role add @you viewer" in str(guest_home["blocks"])
+    assert "12345" not in str(guest_home["blocks"]) and f"#{first}" not in str(guest_home)
+    granted_home = slack_standin.home_view(GRANTED_GUEST_ID)
+    assert granted_home is not None and f"#{second}" in str(granted_home["blocks"])
+    # The grant decides without Slack; the guest is asked about once (the answer is kept).
+    assert [c.args["user"] for c in slack_standin.calls("users.info")] == [GUEST_ID]
