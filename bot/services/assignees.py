@@ -13,11 +13,29 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from bot.messages.delivery import SlackAccount, UserDirectory
+from bot.services.actors import Actor
 from bot.services.errors import ServiceError
 from bot.services.permissions import default_role, granted_role
 from storage.models import Role
 
-__all__ = ["check_account", "check_can_work"]
+__all__ = ["check_account", "check_can_work", "self_check_asks_slack"]
+
+
+def self_check_asks_slack(session: Session, workspace_id: int, actor: Actor, needed: Role
+                          ) -> bool:
+    """Inside a read, before Slack is asked: whether Slack's word on ``actor`` taking work
+    themselves (a draft of what nobody owns) can change what :func:`check_can_work` decides.
+
+    Not when the roles table decides alone: an admin's grant lets even a guest work; a
+    guest Slack already named (``actor.guest``) without one, or a role below ``needed``, is
+    refused by the role check every such action makes first. Nor does the rest of
+    :func:`check_account` tell anything of the user acting: Slack signed their request, so
+    they exist, are active and are no bot."""
+    if not actor.user_id or actor.guest:
+        return False
+    if granted_role(session, workspace_id, actor.user_id) is not None:
+        return False
+    return default_role(session, workspace_id).rank >= needed.rank
 
 
 def check_account(users: UserDirectory | None, assignee: str) -> SlackAccount | None:

@@ -390,9 +390,15 @@ def drafter_account(sessions: sessionmaker[Session], workspace_id: int, actor: A
     """Before any transaction: what Slack's directory ``users`` says about ``actor`` when
     their draft would make them the owner of the mention (nobody owns it), refusing whom
     Assign would refuse (``assignees.check_account``). None when they would take nothing,
-    or Slack is not asked or could not answer."""
-    if users is None or not actor.user_id or not _unowned(sessions, workspace_id, mention_id):
+    when the roles table decides without Slack (``assignees.self_check_asks_slack``: read
+    first, so it costs no look-up), or Slack is not asked or could not answer."""
+    if users is None or not actor.user_id:
         return None
+    with sessions() as session:
+        if not _unowned(session, workspace_id, mention_id) or not \
+                assignees.self_check_asks_slack(session, workspace_id, actor,
+                                                RULES["draft"].role):
+            return None
     return assignees.check_account(users, actor.user_id)
 
 
@@ -408,13 +414,12 @@ def check_drafter(session: Session, workspace_id: int, actor: Actor, mention: Me
     return True
 
 
-def _unowned(sessions: sessionmaker[Session], workspace_id: int, mention_id: int) -> bool:
+def _unowned(session: Session, workspace_id: int, mention_id: int) -> bool:
     """Whether the mention exists and nobody owns it: a draft would make the drafter its
     assignee, so Slack is asked about them (before the transaction: no row lock held over
     a network call). An owner is never taken away, so one seen here is still there."""
-    with sessions() as session:
-        row = session.execute(select(Mention.assignee_user_id).where(
-            Mention.id == mention_id, Mention.workspace_id == workspace_id)).first()
+    row = session.execute(select(Mention.assignee_user_id).where(
+        Mention.id == mention_id, Mention.workspace_id == workspace_id)).first()
     return row is not None and row[0] is None
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from bot.services.actors import CLI
 from bot.services.workflow import do_assign, do_simple
+from storage.db import transaction
+from storage.models import Member
 from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually
 from tests.e2e.test_workflow import card, grant, seed, settle, status
 from tests.harness.constants import TEAM_ID, USER_ID
@@ -169,3 +171,40 @@ def test_what_vigie_sends_unasked_shows_a_guest_without_a_role_nothing(
     assert "12345" in str(vigie.standin.messages_in(GUEST))
     home = vigie.standin.home_view(GUEST)
     assert home is not None and f"#{mention_id}" in str(home["blocks"])
+
+
+def test_the_draft_editor_asks_slack_only_when_the_roles_leave_it_open(
+        vigie_sqlite: VigieApp) -> None:
+    """Opening the draft editor on a mention nobody owns reads the roles first: an explicit
+    role decides (a viewer is refused, an agent may draft, even as a guest) without
+    asking Slack again when the request's own look-up got no answer; only a member of the
+    default role, whom Slack's word could still refuse, is asked about once more."""
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    settle(vigie)
+    agent, viewer, member = "U07AGENT01", "U07VIEWR01", "U07MEMBR01"
+    workspace_id = vigie.runtime.workspaces.ensure(TEAM_ID).id
+    with transaction(vigie.runtime.sessions) as session:  # known: no locale look-up
+        for user, role, by in ((agent, "agent", ADMIN_ID), (viewer, "viewer", ADMIN_ID),
+                               (member, "agent", None)):
+            vigie.standin.set_user(user, name=user.lower())
+            session.add(Member(workspace_id=workspace_id, user_id=user, role=role,
+                               granted_by=by, locale="en"))
+
+    def open_editor(user: str) -> None:
+        before = len(vigie.standin.responses()), len(vigie.standin.calls("views.open"))
+        vigie.standin.error_next("users.info", "internal_error")  # the request's look-up
+        vigie.slack.block_action("vigie.draft", message_ts=card(vigie, mention_id)["ts"],
+                                 user_id=user)
+        vigie.standin.wait_until(lambda s: (len(s.responses()), len(s.calls("views.open")))
+                                 != before, timeout=15)
+
+    open_editor(viewer)
+    assert "Only an *agent*" in vigie.standin.responses()[-1]["text"]
+    assert lookups(vigie, viewer) == 1
+    open_editor(agent)
+    assert vigie.standin.calls("views.open")
+    assert lookups(vigie, agent) == 1
+    open_editor(member)
+    assert lookups(vigie, member) == 2
+    assert status(vigie, mention_id) == "new"

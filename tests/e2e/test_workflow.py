@@ -588,6 +588,7 @@ def test_a_slack_guest_is_refused_the_draft_editor_in_french(vigie_sqlite: Vigie
 def test_assign_goes_on_when_slack_cannot_say_who_the_user_is(vigie_sqlite: VigieApp) -> None:
     vigie = vigie_sqlite
     mention_id = seed(vigie)
+    granted_quietly(vigie, OTHER_USER_ID)
     vigie.slack.slash_command(f"show {mention_id}")
     # The first command's locale lookup is done: the next users.info is the assignee's.
     vigie.standin.wait_for("users.info")
