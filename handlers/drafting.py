@@ -69,10 +69,13 @@ def open_draft_editor(runtime: Runtime, client: WebClient, ctx: UserContext,
 
 def open_opportunity_editor(runtime: Runtime, client: WebClient, ctx: UserContext,
                             opportunity_id: int, trigger_id: str) -> None:
-    """Open an opportunity's draft editor now (the saved draft, or empty); without a saved
-    draft and with an LLM, ask it for a suggestion after, then update the editor."""
+    """Open an opportunity's draft editor now (the saved draft, or empty), if the user may
+    draft for it (Slack is asked about them, as saving would, when their draft would make
+    them its owner); without a saved draft and with an LLM, ask it for a suggestion after,
+    then update the editor."""
     start = opportunities.draft_start(runtime.sessions, ctx.workspace_id, ctx.actor,
-                                      opportunity_id)
+                                      opportunity_id,
+                                      users=user_directory(runtime, client, ctx.workspace_id))
     wants_llm = runtime.llm is not None and not start.has_draft
     note = t(ctx.language, "modal.llm_working") if wants_llm else None
     refusal = runtime.limiter.check(LLM_DRAFT, ctx.workspace_id, ctx.user_id) if wants_llm else None

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.analysis.conquest import conquest_reason
 from bot.llm import LLMClient, LLMError
-from bot.messages.delivery import OutgoingMessage, UserDirectory
+from bot.messages.delivery import OutgoingMessage, SlackAccount, UserDirectory
 from bot.messages.opportunities import HomeOpportunities, OpportunitySpec, OpportunityView
 from bot.metrics import LLM_LATENCY
 from bot.networks import resolve_network
@@ -228,9 +228,8 @@ def do_opportunity_action(sessions: sessionmaker[Session], workspace_id: int, ac
         raise ServiceError("opp.bad_action", action=action, valid=", ".join(ACTIONS))
     taker = (assignee or actor.user_id) if action == "assign" else None
     account = assignees.check_account(users, taker) if taker is not None else None
-    if action == "draft" and users is not None and actor.user_id \
-            and _unowned(sessions, workspace_id, opportunity_id):
-        account = assignees.check_account(users, actor.user_id)
+    if action == "draft":
+        account = _drafter_account(sessions, workspace_id, actor, opportunity_id, users)
     if action == "draft":
         draft = (draft or "").strip()
         if not draft:
@@ -278,16 +277,24 @@ def do_opportunity_action(sessions: sessionmaker[Session], workspace_id: int, ac
         return Outcome(row.id, row.status, row.assignee_user_id)
 
 
-def _unowned(sessions: sessionmaker[Session], workspace_id: int, opportunity_id: int
-             ) -> bool:
-    """Whether the opportunity exists and nobody owns it: a draft would make the drafter
-    its owner, so Slack is asked about them before the transaction (no row lock held over
-    a network call)."""
+def _drafter_account(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
+                     opportunity_id: int, users: UserDirectory | None
+                     ) -> SlackAccount | None:
+    """Before any transaction (no row lock held over a network call): what Slack's
+    directory ``users`` says about ``actor`` when their draft would make them the owner
+    of the opportunity (nobody owns it), refusing whom Take would refuse. None when they
+    would take nothing, when the roles table decides without Slack (read first:
+    ``assignees.self_check_asks_slack``), or Slack is not asked or could not answer."""
+    if users is None or not actor.user_id:
+        return None
     with sessions() as session:
         row = session.execute(select(Opportunity.assignee_user_id).where(
             Opportunity.id == opportunity_id,
             Opportunity.workspace_id == workspace_id)).first()
-    return row is not None and row[0] is None
+        if row is None or row[0] is not None or not assignees.self_check_asks_slack(
+                session, workspace_id, actor, Role.AGENT):
+            return None
+    return assignees.check_account(users, actor.user_id)
 
 
 def _check_length(draft: str, network: str | None) -> None:
@@ -362,9 +369,13 @@ class DraftStart:
 
 
 def draft_start(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
-                opportunity_id: int) -> DraftStart:
+                opportunity_id: int, users: UserDirectory | None = None) -> DraftStart:
     """The editor's starting point (the saved draft, if any), if ``actor`` may draft for
-    this opportunity now; the explanation (ServiceError) otherwise."""
+    this opportunity now; the explanation (ServiceError) otherwise. As saving would make
+    them the owner of an opportunity nobody owns, they are checked then as saving checks
+    them (Slack's directory ``users``, when there is one, and roles), so a guest no admin
+    gave a role is told before typing, as the mention's draft editor tells them."""
+    account = _drafter_account(sessions, workspace_id, actor, opportunity_id, users)
     with sessions() as session:
         if actor.user_id:
             require_role(session, workspace_id, actor, Role.AGENT)
@@ -374,6 +385,9 @@ def draft_start(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
         if row.status not in ACTIONS["draft"]:
             raise ServiceError("opp.not_allowed", id=opportunity_id, action="draft",
                                status=row.status)
+        if row.assignee_user_id is None and actor.user_id:
+            assignees.check_can_work(session, workspace_id, actor.user_id, Role.AGENT,
+                                     account, actor_user_id=actor.user_id)
         view = load_view(session, opportunity_id)
         if view is None:
             raise NotFound("opp.not_found", id=opportunity_id)

@@ -14,7 +14,7 @@ from bot.services.watches import get_watch_by_name
 from bot.sources.base import Author as FetchedAuthor
 from bot.sources.base import FetchedMention
 from storage.db import transaction
-from storage.models import OutboxMessage
+from storage.models import Member, OutboxMessage
 from storage.models_competitors import Opportunity
 from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually
 from tests.e2e.test_listening import admin
@@ -254,3 +254,31 @@ def test_a_slack_guest_cannot_take_an_opportunity_by_drafting(vigie: VigieApp) -
         row = session.get(Opportunity, opportunity_id)
         assert row is not None and (row.status, row.assignee_user_id, row.draft) == (
             "open", None, None)
+
+
+def test_a_slack_guest_is_refused_the_opportunity_editor_when_it_opens(
+        vigie_sqlite: VigieApp) -> None:
+    """As the mention's draft editor: a draft for an opportunity nobody owns would make the
+    drafter its owner, so opening the editor checks them as saving does (Slack asked, when
+    the request's own look-up got no answer), and a guest no admin gave a role is told
+    before typing, not after."""
+    vigie = vigie_sqlite
+    opportunity_id = _opportunity(vigie)
+    vigie.standin.set_user(GUEST, name="guest", guest="multi")
+    workspace_id = vigie.runtime.workspaces.ensure(TEAM_ID).id
+    with transaction(vigie.runtime.sessions) as session:  # known, no role granted
+        session.add(Member(workspace_id=workspace_id, user_id=GUEST, role="agent",
+                           locale="en"))
+    vigie.runtime.outbox.flush(wait=True)
+    with vigie.runtime.sessions() as session:
+        ts = session.scalar(select(OutboxMessage.result_ts).where(
+            OutboxMessage.kind == "opportunity"))
+    vigie.standin.clear()
+    vigie.standin.error_next("users.info", "internal_error")  # the request's look-up
+    assert vigie.slack.block_action("vigie.opp_draft", message_ts=str(ts),
+                                    user_id=GUEST).status_code == 200
+    vigie.standin.wait_until(lambda standin: len(standin.responses()) > 0, timeout=15)
+    assert vigie.standin.responses()[-1]["text"].startswith(
+        "You are a guest in this Slack workspace, and a guest may not see the channel")
+    assert vigie.standin.calls("views.open") == []
+    assert _owner(vigie, opportunity_id) == ("open", None)
