@@ -565,6 +565,8 @@ class OutboxSender:
             row = session.get(OutboxMessage, row_id, with_for_update=True)
             if row is None or row.status != OutboxStatus.PENDING.value:
                 return True
+            if row.next_attempt_at > self._clock():
+                return False  # another sender holds its lease: it decides
             row.status = OutboxStatus.SENT.value
             row.sent_at = self._clock()
         report.withheld += 1
