@@ -75,8 +75,20 @@ Rules of real Slack the stand-in enforces (each has a test in tests/harness_self
     ``restricted_action_non_threadable_channel``, "Cannot post thread replies into a
     non_threadable channel".
 
-Not modelled (documented Slack behaviour a test cannot rely on here): rate-limit tiers and
-the 1 message/second/channel burst limit (only injected 429s), the 2025 limits on
+12. ``chat.postMessage`` is paced per channel: "chat.postMessage generally allows posting one
+    message per second per channel" and "Posting messages: 1 per second. Short bursts >1
+    allowed" (rate limits page, https://docs.slack.dev/apis/web-api/rate-limits, "Special
+    rate limits"). Past the limit Slack answers HTTP 429 with ``{"ok": false, "error":
+    "ratelimited"}`` and a ``Retry-After`` header in whole seconds, and the message is not
+    posted (same page, "Responding to rate limiting conditions"). The stand-in keeps a token
+    bucket per conversation: :data:`POST_RATE_PER_SECOND` tokens a second, at most
+    :data:`POST_BURST` saved up; each message posted takes one. Slack does not say how long
+    a burst may be: :data:`POST_BURST` is a small guess. ``post_rate``/``post_burst`` (or
+    :meth:`SlackStandIn.set_post_limit`) tighten it for a test; the bucket follows ``clock``.
+
+Not modelled (documented Slack behaviour a test cannot rely on here): rate-limit tiers other
+than the per-channel limit of ``chat.postMessage`` (and its workspace-wide limit, whose
+numbers Slack does not publish; only injected 429s), the 2025 limits on
 conversations.history for non-Marketplace apps, trigger ids that Slack never issued
 (``invalid_trigger_id``), the 3-second acknowledgement deadline of the app's own endpoint,
 Socket Mode itself (``tests/harness/socket_mode.py`` serves it; this server only answers
@@ -102,6 +114,7 @@ import base64
 import contextlib
 import copy
 import json
+import math
 import random
 import threading
 import time
@@ -133,6 +146,14 @@ TRANSIENT_ERRORS = ("internal_error", "fatal_error", "service_unavailable", "req
 TOKEN_ERRORS = ("token_revoked", "invalid_auth", "account_inactive")
 #: Seconds a trigger id stays valid after Slack issued it (https://api.slack.com/docs/triggers).
 TRIGGER_TTL_SECONDS = 3.0
+#: Messages a second ``chat.postMessage`` takes per conversation, as Slack documents:
+#: "chat.postMessage generally allows posting one message per second per channel"
+#: (https://docs.slack.dev/apis/web-api/rate-limits, "Special rate limits").
+POST_RATE_PER_SECOND = 1.0
+#: Messages a conversation takes at once after a quiet spell: "Short bursts >1 allowed"
+#: (same page, "Posting messages"). Slack gives no number; a small one, so that a test
+#: that counts on a long burst fails here rather than in production.
+POST_BURST = 3
 #: Scope a method needs whatever the conversation (from Slack's Web API spec, bot tokens).
 METHOD_SCOPES: dict[str, str] = {
     "chat.postMessage": "chat:write",
@@ -171,6 +192,20 @@ _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
+class ManualClock:
+    """A clock for ``SlackStandIn(clock=...)`` that moves only when told (seconds)."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock ``seconds`` forward."""
+        self.now += seconds
+
+
 class StandInTimeout(AssertionError):
     """Raised by :meth:`SlackStandIn.wait_for` / :meth:`SlackStandIn.wait_until`."""
 
@@ -193,6 +228,9 @@ class Call:
         http_method: ``"POST"`` or ``"GET"``.
         path: request path with query string.
         body: raw request body.
+        clock: the stand-in's ``clock()`` when the call was answered (the time its
+            per-channel posting limit and trigger ids follow).
+        reply_headers: headers answered beyond the standard ones (``Retry-After``...).
     """
 
     method: str
@@ -204,6 +242,8 @@ class Call:
     http_method: str = "POST"
     path: str = ""
     body: bytes = b""
+    clock: float = 0.0
+    reply_headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -268,6 +308,22 @@ class _Stored:
     message: dict[str, Any]
     deleted: bool = False
     file_share: bool = False
+
+
+class _RateLimited(Exception):
+    """Raised from a method handler: answer HTTP 429 ``ratelimited`` with ``Retry-After``."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"ratelimited, retry after {retry_after}s")
+        self.retry_after = retry_after
+
+
+@dataclass
+class _Bucket:
+    """A token bucket: ``tokens`` left when ``clock()`` read ``at``."""
+
+    tokens: float
+    at: float
 
 
 class _SlackError(Exception):
@@ -439,7 +495,10 @@ class SlackStandIn:
         scopes: the bot scopes granted (``missing_scope`` for the others); ``None``: the
             bot scopes declared in manifest.yml.
         clock: seconds, monotonic; when trigger ids are issued and used (expiry after
-            3 s). Pass a fake to move time without sleeping.
+            3 s) and how the per-channel posting limit refills. Pass a fake to move time
+            without sleeping.
+        post_rate / post_burst: the per-channel limit of ``chat.postMessage`` (rule 12):
+            messages a second, and how many may go at once. The defaults are Slack's.
     """
 
     def __init__(
@@ -460,7 +519,12 @@ class SlackStandIn:
         bot_user_name: str = k.BOT_USER_NAME,
         scopes: Iterable[str] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        post_rate: float = POST_RATE_PER_SECOND,
+        post_burst: int = POST_BURST,
     ) -> None:
+        self._check_post_limit(post_rate, post_burst)
+        self.post_rate = post_rate
+        self.post_burst = post_burst
         self.scopes: frozenset[str] = (
             manifest_bot_scopes() if scopes is None else frozenset(scopes)
         )
@@ -537,6 +601,8 @@ class SlackStandIn:
         self._used_triggers: set[str] = set()
         self._issued_triggers: dict[str, float] = {}
         self._uploads: dict[str, UploadedFile] = {}
+        self._post_buckets: dict[str, _Bucket] = {}
+        """Conversation -> its ``chat.postMessage`` token bucket (rule 12)."""
         self._response_urls: dict[str, dict[str, Any]] = {}
         self.set_channel(k.CHANNEL_ID, name=k.CHANNEL_NAME)
         self.set_user(k.USER_ID, name=k.USER_NAME, real_name="Alice Martin")
@@ -882,6 +948,19 @@ class SlackStandIn:
         with self._cond:
             self.scopes = frozenset(scopes)
 
+    def set_post_limit(self, per_second: float, burst: int) -> None:
+        """Limit ``chat.postMessage`` to ``per_second`` messages a second per conversation,
+        ``burst`` at once (rule 12); every conversation starts again with a full bucket."""
+        self._check_post_limit(per_second, burst)
+        with self._cond:
+            self.post_rate, self.post_burst = per_second, burst
+            self._post_buckets.clear()
+
+    @staticmethod
+    def _check_post_limit(per_second: float, burst: int) -> None:
+        if per_second <= 0 or burst < 1:
+            raise ValueError("the posting limit needs a positive rate and a burst of at least 1")
+
     def issue_trigger_id(self) -> str:
         """A fresh trigger id, as Slack puts in a slash command or interaction payload.
 
@@ -1154,6 +1233,8 @@ class SlackStandIn:
                     http_method=http_method,
                     path=path,
                     body=body,
+                    clock=self.clock(),
+                    reply_headers=dict(reply.headers),
                 )
             )
             self._cond.notify_all()
@@ -1214,6 +1295,9 @@ class SlackStandIn:
                 result = handler(args)
             except _SlackError as err:
                 result = err.payload()
+            except _RateLimited as limited:
+                return _Reply(status=429, payload={"ok": False, "error": "ratelimited"},
+                              headers={"Retry-After": str(limited.retry_after)})
         if fault is not None:
             return self._fault_reply(fault)
         return _Reply(payload=result)
@@ -1542,9 +1626,26 @@ class SlackStandIn:
         if args.get("thread_ts") and channel in self._non_threadable:
             raise _SlackError("restricted_action_non_threadable_channel")
         self._check_message_content(args)
+        self._take_post_token(channel)
         stored = self._store_message(channel, args)
         message = copy.deepcopy(stored.message)
         return {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
+
+    def _take_post_token(self, channel: str) -> None:
+        """Rule 12: take a token from the conversation's bucket, or raise _RateLimited.
+
+        Only messages that would be posted take a token: Slack documents the limit as
+        "posting one message per second per channel".
+        """
+        now = self.clock()
+        bucket = self._post_buckets.setdefault(channel, _Bucket(float(self.post_burst), now))
+        bucket.tokens = min(float(self.post_burst),
+                            bucket.tokens + max(0.0, now - bucket.at) * self.post_rate)
+        bucket.at = now
+        if bucket.tokens < 1.0:
+            # Retry-After is whole seconds (RFC 9110 delay-seconds), rounded up, at least 1.
+            raise _RateLimited(max(1, math.ceil((1.0 - bucket.tokens) / self.post_rate)))
+        bucket.tokens -= 1.0
 
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._resolve_channel(args, post=True)

@@ -18,7 +18,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from tests.harness.constants import BOT_TOKEN, CHANNEL_ID
-from tests.harness.slack_standin import SlackStandIn
+from tests.harness.slack_standin import ManualClock, SlackStandIn
 
 
 def _client(standin: SlackStandIn, *handlers: object, timeout: float = 10) -> WebClient:
@@ -144,10 +144,12 @@ def test_delay_is_applied(slack_standin: SlackStandIn) -> None:
 
 
 def _outcomes(seed: int) -> list[int]:
-    with SlackStandIn() as standin:
+    clock = ManualClock()
+    with SlackStandIn(clock=clock) as standin:
         standin.fail_ratio(0.3, statuses=(429, 500), seed=seed, retry_after=0)
         client = _client(standin)
         for i in range(40):
+            clock.advance(1.0)  # one message a second: only injected faults fail
             with contextlib.suppress(SlackApiError):
                 client.chat_postMessage(channel=CHANNEL_ID, text=str(i))
         return [c.status for c in standin.calls("chat.postMessage")]
@@ -165,6 +167,10 @@ def test_fail_ratio_is_deterministic() -> None:
 def test_messages_in_keeps_order_and_skips_failed_attempts(
     slack_standin: SlackStandIn, fast_retries: list[float]
 ) -> None:
+    # The retry handlers' sleeps are skipped: the stand-in's clock counts them as slept, so
+    # its per-channel posting limit refills as it would while a real client waits.
+    started = time.monotonic()
+    slack_standin.clock = lambda: time.monotonic() - started + sum(fast_retries)
     slack_standin.fail_ratio(0.4, seed=3, methods=["chat.postMessage"])
     client = _client(
         slack_standin,

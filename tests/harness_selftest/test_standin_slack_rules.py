@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from tests.harness import slack_requests as sr
 from tests.harness.constants import BOT_TOKEN, CHANNEL_ID, USER_ID
 from tests.harness.slack_standin import (
+    POST_BURST,
     TOKEN_ERRORS,
     TRANSIENT_ERRORS,
+    ManualClock,
     SlackStandIn,
     manifest_bot_scopes,
 )
@@ -320,3 +324,78 @@ def test_a_non_threadable_channel_refuses_thread_replies_only(
     assert [m["text"] for m in slack_standin.messages_in("C0NOTHREAD")] == ["card"]
     slack_standin.set_channel("C0NOTHREAD", non_threadable=False)
     slack_client.chat_postMessage(channel="C0NOTHREAD", text="note", thread_ts=parent)
+
+
+# --------------------------------------------------- 12. one message a second a channel
+def _rate_limited(call: Any) -> tuple[int, str, str | None]:
+    with pytest.raises(SlackApiError) as info:
+        call()
+    response = info.value.response
+    return response.status_code, str(response["error"]), response.headers.get("Retry-After")
+
+
+def test_posts_past_the_burst_are_refused_with_retry_after() -> None:
+    clock = ManualClock()
+    with SlackStandIn(clock=clock) as standin:
+        client = WebClient(token=BOT_TOKEN, base_url=standin.base_url)
+        for i in range(POST_BURST):
+            client.chat_postMessage(channel=CHANNEL_ID, text=f"burst {i}")
+        assert _rate_limited(lambda: client.chat_postMessage(
+            channel=CHANNEL_ID, text="one too many")) == (429, "ratelimited", "1")
+        # Another channel has its own allowance; a thread reply counts in its channel.
+        client.chat_postMessage(channel="C0ELSEWHERE", text="elsewhere")
+        clock.advance(0.5)
+        assert _rate_limited(lambda: client.chat_postMessage(
+            channel=CHANNEL_ID, text="still too soon"))[0] == 429
+        clock.advance(0.5)
+        client.chat_postMessage(channel=CHANNEL_ID, text="a second later")
+        assert _rate_limited(lambda: client.chat_postMessage(
+            channel=CHANNEL_ID, text="reply", thread_ts=standin.messages_in(CHANNEL_ID)[0]["ts"]
+        ))[0] == 429
+        assert [m["text"] for m in standin.messages_in(CHANNEL_ID)] == [
+            *(f"burst {i}" for i in range(POST_BURST)), "a second later"]
+        refused = standin.calls("chat.postMessage", ok=False)
+        assert [(c.status, c.error) for c in refused] == [(429, "ratelimited")] * 3
+
+
+def test_one_message_a_second_goes_through_for_ever() -> None:
+    clock = ManualClock()
+    with SlackStandIn(clock=clock) as standin:
+        client = WebClient(token=BOT_TOKEN, base_url=standin.base_url)
+        for i in range(3 * POST_BURST):
+            clock.advance(1.0)
+            client.chat_postMessage(channel=CHANNEL_ID, text=str(i))
+        assert len(standin.messages_in(CHANNEL_ID)) == 3 * POST_BURST
+
+
+def test_a_tighter_limit_for_a_test() -> None:
+    clock = ManualClock()
+    with SlackStandIn(clock=clock, post_rate=0.25, post_burst=1) as standin:
+        client = WebClient(token=BOT_TOKEN, base_url=standin.base_url)
+        client.chat_postMessage(channel=CHANNEL_ID, text="first")
+        assert _rate_limited(lambda: client.chat_postMessage(
+            channel=CHANNEL_ID, text="second")) == (429, "ratelimited", "4")
+        clock.advance(4.0)
+        client.chat_postMessage(channel=CHANNEL_ID, text="second")
+        standin.set_post_limit(per_second=1.0, burst=2)  # a fresh, full bucket
+        client.chat_postMessage(channel=CHANNEL_ID, text="third")
+        client.chat_postMessage(channel=CHANNEL_ID, text="fourth")
+        assert _rate_limited(lambda: client.chat_postMessage(
+            channel=CHANNEL_ID, text="fifth")) == (429, "ratelimited", "1")
+        with pytest.raises(ValueError):
+            standin.set_post_limit(per_second=0, burst=1)
+
+
+def test_the_rate_limit_is_honoured_by_slack_sdk_retries(fast_retries: list[float]) -> None:
+    """slack_sdk's RateLimitErrorRetryHandler waits Retry-After (its sleeps are recorded and
+    counted as time passed by the stand-in's clock), then the post goes through."""
+    started = time.monotonic()
+    with SlackStandIn(clock=lambda: time.monotonic() - started + sum(fast_retries),
+                      post_rate=0.5, post_burst=1) as standin:
+        client = WebClient(token=BOT_TOKEN, base_url=standin.base_url,
+                           retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)])
+        client.chat_postMessage(channel=CHANNEL_ID, text="first")
+        client.chat_postMessage(channel=CHANNEL_ID, text="second")
+        assert [m["text"] for m in standin.messages_in(CHANNEL_ID)] == ["first", "second"]
+        assert [c.status for c in standin.calls("chat.postMessage")] == [200, 429, 200]
+        assert 2 <= fast_retries[0] < 3  # Retry-After 2 (+ up to 1 s of jitter)

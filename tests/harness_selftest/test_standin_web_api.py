@@ -22,6 +22,7 @@ from tests.harness.constants import (
 from tests.harness.slack_standin import (
     RESPONSE_URL_METHOD,
     UPLOAD_METHOD,
+    ManualClock,
     SlackStandIn,
     StandInTimeout,
 )
@@ -85,8 +86,14 @@ def test_get_with_query_parameters(slack_standin: SlackStandIn) -> None:
     assert slack_standin.last("users.info").http_method == "GET"
 
 
-def test_ts_are_unique_and_increasing(slack_client: WebClient) -> None:
-    ts = [slack_client.chat_postMessage(channel=CHANNEL_ID, text=str(i))["ts"] for i in range(5)]
+def test_ts_are_unique_and_increasing() -> None:
+    clock = ManualClock()
+    with SlackStandIn(clock=clock) as standin:
+        client = WebClient(token=BOT_TOKEN, base_url=standin.base_url)
+        ts = []
+        for i in range(5):
+            clock.advance(1.0)  # one message a second, as Slack allows in a channel
+            ts.append(client.chat_postMessage(channel=CHANNEL_ID, text=str(i))["ts"])
     assert ts == sorted(ts, key=float)
     assert len(set(ts)) == 5
 

@@ -73,8 +73,17 @@ def test_a_third_of_slack_calls_failing_delays_but_never_loses_or_reorders(
     def clock() -> datetime:
         return utcnow() + offset[0]
 
-    sender = OutboxSender(sessions, slack_runtime.notifier, per_channel_interval=0.0,
-                          clock=clock)
+    def seconds() -> float:
+        return clock().timestamp()
+
+    def sleep(duration: float) -> None:
+        offset[0] += timedelta(seconds=duration)
+
+    # Production's pace (one message a second a channel), on the simulated clock, which the
+    # stand-in's per-channel posting limit follows too: only the injected faults fail.
+    slack_standin.clock = seconds
+    sender = OutboxSender(sessions, slack_runtime.notifier, per_channel_interval=1.0,
+                          clock=clock, monotonic=seconds, sleep=sleep)
     register_card_renderers(sender)
     slack_standin.fail_ratio(1 / 3, statuses=(429, 500), seed=SEED, retry_after=0)
     flushes = jumps = recovered = deferred = 0

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.services.outbox import EVENT_TYPE_MENTION
 from storage.models import Mention, OutboxMessage, OutboxStatus
 from tests.harness.constants import BOT_TOKEN
-from tests.harness.slack_standin import SlackStandIn
+from tests.harness.slack_standin import POST_BURST, SlackStandIn
 from tests.resilience.conftest import (
     CHANNELS,
     add_channel_watches,
@@ -38,7 +38,10 @@ SEED = 8_6002
 FIRST_PER_CHANNEL = 40
 NEW_PER_ROUND = 15
 KILLS = 6
-CHILD = ["tests/resilience/outbox_child.py", "0.05"]
+PACE = 0.05
+"""The child's seconds between two messages to a channel (1.0 in production): the stand-in's
+per-channel limit of chat.postMessage runs at the same speed (``set_post_limit``)."""
+CHILD = ["tests/resilience/outbox_child.py", str(PACE)]
 
 
 def posted_mentions(standin: SlackStandIn, channel: str) -> list[int]:
@@ -74,6 +77,7 @@ def test_sigkill_during_outbox_sending_posts_every_card_exactly_once(
 
     New cards are queued before every restart, so every run has work to die in.
     """
+    slack_standin.set_post_limit(per_second=1 / PACE, burst=POST_BURST)
     add_channel_watches(sqlite_sessions, add_workspace(sqlite_sessions))
     expected = seed_cards(sqlite_sessions, FIRST_PER_CHANNEL)
     queued = FIRST_PER_CHANNEL

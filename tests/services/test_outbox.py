@@ -32,6 +32,10 @@ from tests.harness.constants import BOT_TOKEN, CHANNEL_ID
 from tests.harness.slack_standin import SlackStandIn
 
 OTHER_CHANNEL = "C07OTHERCH"
+SLACK_PACE = 1.0
+"""Seconds between two messages to a channel, as production's sender keeps them
+(``bot.runtime``): a test that sends a channel more than Slack's burst at one instant sends
+at this pace, with ``flush(wait=True)`` sleeping on the test's clock."""
 
 
 class Clock:
@@ -47,12 +51,29 @@ class Clock:
     def __call__(self) -> datetime:
         return self.now
 
+    def seconds(self) -> float:
+        """The same time in seconds: for the stand-in's clock and the sender's monotonic."""
+        return self.now.timestamp()
+
+    def sleep(self, seconds: float) -> None:
+        """A sleep that moves this clock instead of waiting."""
+        self.now += timedelta(seconds=seconds)
+
 
 def sender_for(sessions: sessionmaker[Session], standin: SlackStandIn, clock: Clock,
                **kwargs: object) -> OutboxSender:
+    """A sender on ``clock``, shared with the stand-in (Slack's per-channel posting limit
+    refills as ``clock`` moves, not as the test runs).
+
+    It sends as fast as it may (``per_channel_interval=0``), unless ``per_channel_interval``
+    is given: then its pace and its sleeps (``flush(wait=True)``) are on ``clock`` too.
+    """
+    standin.clock = clock.seconds
     settings = load_settings(slack_bot_token=BOT_TOKEN, slack_api_url=standin.base_url)
+    options: dict[str, object] = {"per_channel_interval": 0, "monotonic": clock.seconds,
+                                  "sleep": clock.sleep, **kwargs}
     sender = OutboxSender(sessions, SlackNotifier(build_web_client(settings, for_outbox=True)),
-                          per_channel_interval=0, clock=clock, **kwargs)  # type: ignore[arg-type]
+                          clock=clock, **options)  # type: ignore[arg-type]
     register_card_renderers(sender)
     return sender
 

@@ -20,7 +20,13 @@ from storage.models import OutboxMessage, Workspace, utcnow
 from storage.models_outbox import OutboxPause
 from tests.harness.constants import CHANNEL_ID, TEAM_ID
 from tests.harness.slack_standin import SlackStandIn
-from tests.services.test_outbox import Clock, enqueue_posts, sender_for, statuses
+from tests.services.test_outbox import (
+    SLACK_PACE,
+    Clock,
+    enqueue_posts,
+    sender_for,
+    statuses,
+)
 from tests.services.test_outbox_health import add_mentions, queue_card, thread_of
 
 OTHER_CHANNEL = "C07OTHERCH"
@@ -64,10 +70,10 @@ def test_retry_requeues_a_refused_card_with_its_notes_and_they_are_delivered(
         do_enqueue(session, workspace_id=workspace_id, kind=KIND_THREAD, channel=CHANNEL_ID,
                    mention_id=mention_id, payload={"text": "a note"})
     posted = enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["digest"])
-    sender = sender_for(sessions, slack_standin, Clock())
+    sender = sender_for(sessions, slack_standin, Clock(), per_channel_interval=SLACK_PACE)
     slack_standin.error_next("chat.postMessage", "not_in_channel")
-    sender.flush()
-    sender.flush()
+    sender.flush(wait=True)
+    sender.flush(wait=True)
     assert statuses(sessions) == ["failed", "failed", "sent"]
     with sessions() as session:
         card_id, note_id = session.scalars(select(OutboxMessage.id).where(
@@ -80,8 +86,8 @@ def test_retry_requeues_a_refused_card_with_its_notes_and_they_are_delivered(
     # The bot was invited since: retrying the card brings its note along.
     result = do_retry_failed(sessions, ids=[card_id])
     assert result.requeued == [card_id, note_id] and result.skipped == []
-    sender.flush()
-    sender.flush()
+    sender.flush(wait=True)
+    sender.flush(wait=True)
     assert thread_of(slack_standin, mention_id)[0] == "a note"
     assert "not_in_channel" in thread_of(slack_standin, mention_id)[1]
     assert set(statuses(sessions)) == {"sent"}

@@ -50,7 +50,13 @@ from storage.models import (
 from storage.models_outbox import OutboxPause
 from tests.harness.constants import BOT_TOKEN, CHANNEL_ID, OTHER_USER_ID, TEAM_ID, USER_ID
 from tests.harness.slack_standin import SlackStandIn
-from tests.services.test_outbox import Clock, enqueue_posts, sender_for, statuses
+from tests.services.test_outbox import (
+    SLACK_PACE,
+    Clock,
+    enqueue_posts,
+    sender_for,
+    statuses,
+)
 
 OTHER_CHANNEL = "C07OTHERCH"
 OTHER_TEAM = "T07OTHERTM"
@@ -108,14 +114,14 @@ def test_refused_card_does_not_block_its_channel_and_is_posted_again_on_the_next
 ) -> None:
     first, second = add_mentions(sessions, workspace_id, 2)
     queue_card(sessions, workspace_id, first)
-    sender = sender_for(sessions, slack_standin, Clock())
+    sender = sender_for(sessions, slack_standin, Clock(), per_channel_interval=SLACK_PACE)
     slack_standin.error_next("chat.postMessage", "invalid_blocks")
-    assert sender.flush().failed == 1
+    assert sender.flush(wait=True).failed == 1
     # Someone acts on the mention whose card Slack refused, then a new alert comes.
     do_assign(sessions, workspace_id, CLI, first, OTHER_USER_ID)
     queue_card(sessions, workspace_id, second)
-    sender.flush()
-    sender.flush()
+    sender.flush(wait=True)
+    sender.flush(wait=True)
     assert cards_in(slack_standin, CHANNEL_ID) == [first, second]
     notes = thread_of(slack_standin, first)
     assert len(notes) == 2 and "refused this card the first time" in notes[0]
@@ -140,18 +146,18 @@ def test_rows_waiting_for_a_refused_card_fail_at_once_then_follow_it_when_it_is_
         do_enqueue(session, workspace_id=workspace_id, kind=KIND_UPDATE_CARD,
                    channel=CHANNEL_ID, mention_id=mention_id)
     enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["digest"])
-    sender = sender_for(sessions, slack_standin, Clock())
+    sender = sender_for(sessions, slack_standin, Clock(), per_channel_interval=SLACK_PACE)
     slack_standin.error_next("chat.postMessage", "channel_not_found")
-    sender.flush()
-    sender.flush()
+    sender.flush(wait=True)
+    sender.flush(wait=True)
     assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["digest"]
     with sessions() as session:
         rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
         assert [r.status for r in rows] == ["failed", "failed", "failed", "sent"]
         assert all((r.last_error or "").startswith(CARD_LOST) for r in rows[1:3])
     do_simple(sessions, workspace_id, CLI, mention_id, "ignore")
-    sender.flush()
-    sender.flush()
+    sender.flush(wait=True)
+    sender.flush(wait=True)
     assert cards_in(slack_standin, CHANNEL_ID) == [mention_id]
     notes = thread_of(slack_standin, mention_id)
     assert notes[0] == "reminder" and "channel_not_found" in notes[1]
@@ -331,15 +337,15 @@ def test_a_channel_waiting_for_a_retry_does_not_fill_the_flush_window(
     enqueue_posts(sessions, workspace_id, OTHER_CHANNEL, [f"busy {n}" for n in range(6)])
     enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["quiet"])
     clock = Clock()
-    sender = sender_for(sessions, slack_standin, clock)
+    sender = sender_for(sessions, slack_standin, clock, per_channel_interval=SLACK_PACE)
     slack_standin.fail_next("chat.postMessage", status=429, retry_after=7)
-    sender.flush(limit=4)
-    sender.flush(limit=4)
+    sender.flush(limit=4, wait=True)
+    sender.flush(limit=4, wait=True)
     assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["quiet"]
     assert slack_standin.messages_in(OTHER_CHANNEL) == []
     clock.now += timedelta(seconds=8)
-    sender.flush(limit=4)
-    sender.flush(limit=4)
+    sender.flush(limit=4, wait=True)
+    sender.flush(limit=4, wait=True)
     assert [m["text"] for m in slack_standin.messages_in(OTHER_CHANNEL)] == [
         f"busy {n}" for n in range(6)]
 

@@ -28,12 +28,14 @@ from storage.db import make_engine, make_session_factory
 from storage.models_base import as_utc
 from storage.models_outbox import OutboxPace
 from tests.harness.constants import BOT_TOKEN, CHANNEL_ID
-from tests.harness.slack_standin import SlackStandIn
+from tests.harness.slack_standin import POST_BURST, SlackStandIn
 from tests.resilience.support import child_env, start_child, stop
-from tests.services.test_outbox import Clock, enqueue_posts
+from tests.services.test_outbox import SLACK_PACE, Clock, enqueue_posts, sender_for
+from tests.services.test_outbox_health import add_mentions, cards_in, queue_card
 
 PACE = 0.5
-"""Seconds between two messages to one channel (1.0 in production; shorter here)."""
+"""Seconds between two messages to one channel (1.0 in production; shorter here, and the
+stand-in's per-channel limit of chat.postMessage is sped up to match: ``slack_at_pace``)."""
 MESSAGES = 6
 TOLERANCE = 0.8
 """Fraction of the pace two consecutive posts must at least be apart."""
@@ -44,6 +46,11 @@ def post_times(standin: SlackStandIn, channel: str) -> list[float]:
     """When each post to ``channel`` reached the stand-in, in order."""
     return sorted(call.at for call in standin.calls("chat.postMessage", ok=True)
                   if call.args.get("channel") == channel)
+
+
+def slack_at_pace(standin: SlackStandIn) -> None:
+    """Slack's per-channel limit (one message a second, short bursts), at the test's pace."""
+    standin.set_post_limit(per_second=1 / PACE, burst=POST_BURST)
 
 
 def assert_paced(times: list[float]) -> None:
@@ -62,6 +69,7 @@ def test_two_senders_share_the_pace_of_a_channel(
     slack_standin: SlackStandIn,
 ) -> None:
     """Two senders, each with its own engine as in its own process, flushing often."""
+    slack_at_pace(slack_standin)
     enqueue_posts(sessions, workspace_id, CHANNEL_ID, [f"card {i}" for i in range(MESSAGES)])
     settings = load_settings(slack_bot_token=BOT_TOKEN, slack_api_url=slack_standin.base_url)
     engines = [make_engine(db_url) for _ in range(2)]
@@ -90,6 +98,7 @@ def test_two_senders_share_the_pace_of_a_channel(
             engine.dispose()
     assert not errors, errors
     assert_paced(post_times(slack_standin, CHANNEL_ID))
+    assert slack_standin.calls("chat.postMessage", ok=False) == []  # never over Slack's limit
 
 
 def test_two_processes_share_the_pace_of_a_channel(
@@ -97,6 +106,7 @@ def test_two_processes_share_the_pace_of_a_channel(
     slack_standin: SlackStandIn, tmp_path: Path,
 ) -> None:
     """Two sender processes started together, as ``vigie web`` and ``vigie worker``."""
+    slack_at_pace(slack_standin)
     enqueue_posts(sessions, workspace_id, CHANNEL_ID, [f"card {i}" for i in range(MESSAGES)])
     env = child_env(db_url, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=slack_standin.base_url)
     go, log = tmp_path / "go", tmp_path / "senders.log"
@@ -114,6 +124,7 @@ def test_two_processes_share_the_pace_of_a_channel(
             stop(child)
     assert codes == [0, 0], log.read_text()[-2000:]
     assert_paced(post_times(slack_standin, CHANNEL_ID))
+    assert slack_standin.calls("chat.postMessage", ok=False) == []  # never over Slack's limit
 
 
 def test_a_sender_that_loses_the_row_leaves_the_slot(
@@ -165,3 +176,46 @@ def test_the_pace_of_a_quiet_channel_is_forgotten(
     enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["again"])
     assert sender(clock).flush().sent == 1
     assert paces()[CHANNEL_ID] > clock.now
+
+
+CARDS = 8
+SLOW_SLACK = 1 / 8
+"""Messages a second the stand-in takes in a channel in the burst test: less than the
+sender's pace, so that Slack refuses some; its Retry-After (up to 8 s) is longer than the
+outbox's first backoff (5 s), so a sender that ignored it would retry too early."""
+
+
+def test_a_burst_of_cards_to_one_channel_is_posted_once_in_order_honouring_429s(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+) -> None:
+    """Cards queued at once for one channel, through the production sender (one message a
+    second a channel) driven by the worker's one-second tick, against a Slack that takes
+    less than that: each card is posted once, in order, and after each 429 the channel's
+    next post waits at least its Retry-After. Time is the test's clock, shared by the
+    sender and the stand-in."""
+    slack_standin.set_post_limit(per_second=SLOW_SLACK, burst=2)
+    mention_ids = add_mentions(sessions, workspace_id, CARDS)
+    for mention_id in mention_ids:
+        queue_card(sessions, workspace_id, mention_id)
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock, per_channel_interval=SLACK_PACE)
+    for _ in range(int(CARDS / SLOW_SLACK) * 3):
+        if not sender.pending_count():
+            break
+        sender.flush()
+        clock.sleep(1.0)
+    assert sender.pending_count() == 0
+    assert cards_in(slack_standin, CHANNEL_ID) == mention_ids
+    posts = [call for call in slack_standin.calls("chat.postMessage")
+             if call.args.get("channel") == CHANNEL_ID]
+    refused = [i for i, call in enumerate(posts) if call.status == 429]
+    assert refused, "the stand-in's limit was never met: the test proves nothing"
+    assert all(posts[i].error == "ratelimited" for i in refused)
+    for i in refused:
+        waited = posts[i + 1].clock - posts[i].clock
+        assert waited >= int(posts[i].reply_headers["Retry-After"]), (i, waited)
+    outbox_ids = [call.args["metadata"]["event_payload"]["outbox_id"]
+                  for call in posts if call.ok]
+    assert outbox_ids == sorted(set(outbox_ids)) and len(outbox_ids) == CARDS
+    # A 429 says the message was not posted: nothing is looked up before posting again.
+    assert slack_standin.calls("conversations.history") == []

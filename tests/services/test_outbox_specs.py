@@ -17,7 +17,7 @@ from storage.db import transaction
 from storage.models import OutboxMessage
 from tests.harness.constants import CHANNEL_ID
 from tests.harness.slack_standin import SlackStandIn
-from tests.services.test_outbox import Clock, sender_for
+from tests.services.test_outbox import SLACK_PACE, Clock, sender_for
 
 WHEN = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 
@@ -38,7 +38,8 @@ def test_old_rows_and_spec_rows_are_sent_in_order(
         for payload in payloads:
             do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST, channel=CHANNEL_ID,
                        payload=payload)
-    report = sender_for(sessions, slack_standin, Clock()).flush()
+    report = sender_for(sessions, slack_standin, Clock(),
+                        per_channel_interval=SLACK_PACE).flush(wait=True)
     assert report.sent == 4 and report.failed == 0
     sent = slack_standin.messages_in(CHANNEL_ID)
     assert [m["text"] for m in sent] == [

@@ -24,7 +24,7 @@ from storage.models import AuditEvent, Member, Mention, OutboxMessage, Role
 from storage.models_watches import MentionWatch
 from tests.harness.constants import USER_ID
 from tests.harness.slack_standin import SlackStandIn
-from tests.services.test_outbox import Clock, sender_for
+from tests.services.test_outbox import SLACK_PACE, Clock, sender_for
 
 NOW = datetime(2026, 11, 21, 15, 30, tzinfo=UTC)
 SOCIAL, BUGS = "C0SOCIAL01", "C0PRODBUG1"
@@ -61,9 +61,9 @@ def test_a_card_refused_in_its_route_channel_goes_to_the_watch_channel(
     _outage(sessions, workspace_id, 2)
     slack_standin.set_channel(BUGS, is_private=True, is_member=False)
     clock = Clock()
-    sender = sender_for(sessions, slack_standin, clock)
-    sender.flush()
-    sender.flush()
+    sender = sender_for(sessions, slack_standin, clock, per_channel_interval=SLACK_PACE)
+    sender.flush(wait=True)
+    sender.flush(wait=True)
     refused = slack_standin.calls("chat.postMessage", ok=False)
     assert [call.args["channel"] for call in refused] == [BUGS, BUGS]
     top = [m for m in slack_standin.messages_in(SOCIAL) if m.get("thread_ts", m["ts"]) == m["ts"]]
@@ -92,11 +92,11 @@ def test_a_card_refused_in_its_route_channel_goes_to_the_watch_channel(
     first_ts = first.slack_ts
     slack_standin.clear()
     do_assign(sessions, workspace_id, CLI, first.id, USER_ID)
-    sender.flush()
-    sender.flush()
+    sender.flush(wait=True)
+    sender.flush(wait=True)
     do_mark_replied(sessions, workspace_id, CLI, first.id)
-    sender.flush()
-    sender.flush()
+    sender.flush(wait=True)
+    sender.flush(wait=True)
     posts = [c for c in slack_standin.calls("chat.postMessage")
              if c.args["channel"][:1] == "C"]  # not the assignee's DM
     assert [c.args["channel"] for c in posts] == [SOCIAL, SOCIAL]  # the two notes

@@ -102,12 +102,14 @@ def test_a_lasting_spike_goes_on_in_the_thread_and_says_when_it_is_over(
 ) -> None:
     """Six hours of crisis: one alert, each complete hour in its thread, then "over"."""
     ids = setup(sessions, workspace_id)
-    sender = sender_for(sessions, slack_standin, Clock())
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
     for hour in range(6):
         burst(sessions, workspace_id, ids, 300 + 20 * hour, H0 + hour * HOUR, f"h{hour}-")
     for minutes in range(15, 11 * 60, 10):  # the worker checks every 10 minutes
         run_spike_checks(sessions, H0 + timedelta(minutes=minutes))
         sender.flush()
+        clock.sleep(600)
     posted = slack_standin.calls("chat.postMessage", ok=True)
     top = [call for call in posted if not call.args.get("thread_ts")]
     assert len(top) == 1 and len(top_level(sessions)) == 1

@@ -20,7 +20,7 @@ from bot.sources.base import FetchedMention
 from storage.db import transaction
 from storage.models import Mention, OutboxMessage
 from tests.harness.slack_standin import SlackStandIn
-from tests.services.test_outbox import Clock, sender_for
+from tests.services.test_outbox import SLACK_PACE, Clock, sender_for
 
 NOW = datetime(2026, 11, 21, 15, 30, tzinfo=UTC)
 SOCIAL = "C0SOCIAL01"
@@ -60,7 +60,8 @@ def test_customers_waiting_for_an_answer_each_get_their_card_whatever_link_they_
                   [x_post(n, COMPLAINT.format(n=n)) for n in range(1, 31)])
     assert (report.stored, report.joined_stories, report.alerts) == (30, 0, 30)
     assert set(stories(sessions).values()) == {None}
-    sender_for(sessions, slack_standin, Clock()).flush()
+    sender_for(sessions, slack_standin, Clock(),
+               per_channel_interval=SLACK_PACE).flush(wait=True)
     assert len(slack_standin.calls("chat.postMessage", ok=True)) == 30
     with sessions() as session:
         mentions = session.scalars(select(Mention)).all()
