@@ -6,7 +6,8 @@ strings), records every call as a :class:`Call`, answers with Slack's response s
 and fails the way Slack fails: ``invalid_blocks`` for Block Kit limit violations,
 ``msg_too_long``, ``invalid_arguments`` on views, ``not_authed``/``invalid_auth``,
 ``unknown_method``, plus injected faults (HTTP 429 with ``Retry-After``, 5xx, ``ok:false``
-errors, delays, dropped connections, "the call took effect but the response was lost").
+errors, delays, calls held in flight until released, dropped connections, "the call took
+effect but the response was lost").
 
 It keeps enough state to behave consistently: messages per channel (served back by
 ``conversations.history`` with their metadata), views and their hashes, what the user typed
@@ -204,6 +205,33 @@ class ManualClock:
     def advance(self, seconds: float) -> None:
         """Move the clock ``seconds`` forward."""
         self.now += seconds
+
+
+class Hold:
+    """Requests to a method wait here until released (see :meth:`SlackStandIn.hold`)."""
+
+    def __init__(self) -> None:
+        self._released = threading.Event()
+        self._cond = threading.Condition()
+        self.arrived = 0
+        """How many requests reached the hold so far."""
+
+    def wait_for_arrivals(self, count: int, timeout: float = 10.0) -> None:
+        """Block until ``count`` requests are waiting here (or went through)."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self.arrived >= count, timeout):
+                raise StandInTimeout(f"{self.arrived} request(s) reached the hold, not {count}")
+
+    def release(self) -> None:
+        """Let the waiting requests and every later one through."""
+        self._released.set()
+
+    def _enter(self, stopping: threading.Event) -> None:
+        with self._cond:
+            self.arrived += 1
+            self._cond.notify_all()
+        while not self._released.wait(0.05) and not stopping.is_set():
+            pass
 
 
 class StandInTimeout(AssertionError):
@@ -576,6 +604,7 @@ class SlackStandIn:
         self._custom: dict[str, Handler] = {}
         self._faults: dict[str, deque[_Fault]] = {}
         self._delays: dict[str, float] = {}
+        self._holds: dict[str, Hold] = {}
         self._ratio: float = 0.0
         self._ratio_statuses: tuple[int, ...] = (429, 500)
         self._ratio_methods: frozenset[str] | None = None
@@ -1140,11 +1169,23 @@ class SlackStandIn:
             else:
                 self._delays[method] = seconds
 
+    def hold(self, method: str) -> Hold:
+        """Make requests to ``method`` wait, before they are answered or take effect, until
+        the returned :class:`Hold` is released: a call in flight for as long as a test needs.
+        """
+        hold = Hold()
+        with self._cond:
+            self._holds[method] = hold
+        return hold
+
     def clear_faults(self) -> None:
-        """Drop queued faults, delays and the failure ratio."""
+        """Drop queued faults, delays and the failure ratio; release held calls."""
         with self._cond:
             self._faults.clear()
             self._delays.clear()
+            for hold in self._holds.values():
+                hold.release()
+            self._holds.clear()
             self._ratio = 0.0
 
     def _add_fault(self, method: str, fault: _Fault) -> None:
@@ -1203,6 +1244,9 @@ class SlackStandIn:
         args = {} if raw_upload else self._parse_args(route.query, headers, body)
         with self._cond:
             pause = self._delays.get(method, self._delays.get("*", 0.0))
+            hold = self._holds.get(method)
+        if hold is not None:
+            hold._enter(self._stopping)
         if pause:
             self._stopping.wait(pause)
 

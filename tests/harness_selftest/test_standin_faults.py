@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 import urllib.error
 from types import SimpleNamespace
@@ -185,3 +186,19 @@ def test_messages_in_keeps_order_and_skips_failed_attempts(
     ]
     assert len(slack_standin.calls("chat.postMessage")) > 15
     assert len(slack_standin.calls("chat.postMessage", ok=True)) == 15
+
+
+def test_a_held_call_takes_effect_only_once_released(slack_standin: SlackStandIn) -> None:
+    held = slack_standin.hold("chat.postMessage")
+    client = _client(slack_standin)
+    answers: list[bool] = []
+    poster = threading.Thread(target=lambda: answers.append(
+        bool(client.chat_postMessage(channel=CHANNEL_ID, text="card")["ok"])))
+    poster.start()
+    held.wait_for_arrivals(1)
+    assert slack_standin.messages_in(CHANNEL_ID) == []
+    assert slack_standin.calls("chat.postMessage") == []
+    held.release()
+    poster.join(timeout=10)
+    assert answers == [True]
+    assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["card"]

@@ -16,21 +16,28 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
-import pytest
+from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import load_settings
-from bot.services.outbox import PACE_KEPT, OutboxSender, prune_pace
+from bot.services.outbox import KIND_POST, PACE_KEPT, OutboxSender, do_enqueue, prune_pace
 from bot.slack.client import build_web_client
 from bot.slack.notifier import SlackNotifier
-from storage.db import make_engine, make_session_factory
+from storage.db import make_engine, make_session_factory, transaction
+from storage.models import OutboxMessage, OutboxStatus
 from storage.models_base import as_utc
 from storage.models_outbox import OutboxPace
 from tests.harness.constants import BOT_TOKEN, CHANNEL_ID
 from tests.harness.slack_standin import POST_BURST, SlackStandIn
 from tests.resilience.support import child_env, start_child, stop
-from tests.services.test_outbox import SLACK_PACE, Clock, enqueue_posts, sender_for
+from tests.services.test_outbox import (
+    OTHER_CHANNEL,
+    SLACK_PACE,
+    Clock,
+    enqueue_posts,
+    sender_for,
+)
 from tests.services.test_outbox_health import add_mentions, cards_in, queue_card
 
 PACE = 0.5
@@ -128,21 +135,68 @@ def test_two_processes_share_the_pace_of_a_channel(
 
 
 def test_a_sender_that_loses_the_row_leaves_the_slot(
-    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
-    monkeypatch: pytest.MonkeyPatch,
+    db_url: str, sessions: sessionmaker[Session], workspace_id: int,
+    slack_standin: SlackStandIn,
 ) -> None:
-    """Another sender claims the row first: the loser must not take the channel's slot, or
-    the channel would wait an interval with nothing sent."""
-    enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["card"])
-    settings = load_settings(slack_bot_token=BOT_TOKEN, slack_api_url=slack_standin.base_url)
+    """Two senders, each with its own engine, race for a channel's card: the loser must not
+    take the channel's slot, or the card, refused once by Slack (429), would wait an
+    interval more with nothing sent.
+
+    Sender B reads the card as due, then is held posting a row of another channel; sender A
+    claims the card meanwhile and posts it. The interval passes (the slot is free again
+    while A's lease still holds the card); B, released, comes to the card: it lost it.
+    Slack answers A with a 429 (the channel's allowance was used up just before): once its
+    Retry-After has passed the card goes at once, as nobody else sent in its channel.
+    """
+    interval = 10.0
+    with transaction(sessions) as session:
+        for channel, text in ((OTHER_CHANNEL, "elsewhere"), (CHANNEL_ID, "card")):
+            do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST, channel=channel,
+                       payload={"text": text})
     clock = Clock()
-    sender = OutboxSender(sessions, SlackNotifier(build_web_client(settings, for_outbox=True)),
-                          per_channel_interval=60, clock=clock)
-    monkeypatch.setattr(sender, "_claim", lambda session, row: False)
-    assert sender.flush().sent == 0
-    monkeypatch.undo()
-    assert sender.flush().sent == 1  # at the same instant: the slot is still free
-    assert len(post_times(slack_standin, CHANNEL_ID)) == 1
+    engines = [make_engine(db_url) for _ in range(2)]
+    sender_a, sender_b = (
+        sender_for(make_session_factory(engine), slack_standin, clock,
+                   per_channel_interval=interval) for engine in engines)
+    # Slack's allowance in the card's channel: just used up, back in a little under 12 s.
+    slack_standin.set_post_limit(per_second=1 / 12, burst=1)
+    WebClient(token=BOT_TOKEN, base_url=slack_standin.base_url).chat_postMessage(
+        channel=CHANNEL_ID, text="a slash command's answer, a moment before")
+    held = slack_standin.hold("chat.postMessage")
+    errors: list[BaseException] = []
+
+    def run(sender: OutboxSender) -> None:
+        try:
+            sender.flush()
+        except BaseException as err:  # noqa: BLE001  (reported by the test thread)
+            errors.append(err)
+
+    threads = [threading.Thread(target=run, args=(sender,)) for sender in (sender_b, sender_a)]
+    try:
+        threads[0].start()
+        held.wait_for_arrivals(1)  # B posts "elsewhere", the card read as due
+        threads[1].start()
+        held.wait_for_arrivals(2)  # A claimed the card and posts it
+        clock.sleep(interval + 1)
+        held.release()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert not errors, errors
+        assert not any(thread.is_alive() for thread in threads)
+        refused = slack_standin.calls("chat.postMessage", ok=False)
+        assert [(call.args["text"], call.status) for call in refused] == [("card", 429)]
+        with sessions() as session:
+            card = session.scalars(select(OutboxMessage).where(
+                OutboxMessage.channel == CHANNEL_ID)).one()
+        assert card.status == OutboxStatus.PENDING.value
+        clock.now = card.next_attempt_at
+        assert sender_a.flush().sent == 1
+    finally:
+        held.release()
+        for engine in engines:
+            engine.dispose()
+    assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)][-1] == "card"
+    assert [m["text"] for m in slack_standin.messages_in(OTHER_CHANNEL)] == ["elsewhere"]
 
 
 def test_the_pace_of_a_quiet_channel_is_forgotten(
