@@ -78,14 +78,15 @@ Rules of real Slack the stand-in enforces (each has a test in tests/harness_self
 
 12. ``chat.postMessage`` is paced per channel: "chat.postMessage generally allows posting one
     message per second per channel" and "Posting messages: 1 per second. Short bursts >1
-    allowed" (rate limits page, https://docs.slack.dev/apis/web-api/rate-limits, "Special
-    rate limits"). Past the limit Slack answers HTTP 429 with ``{"ok": false, "error":
-    "ratelimited"}`` and a ``Retry-After`` header in whole seconds, and the message is not
-    posted (same page, "Responding to rate limiting conditions"). The stand-in keeps a token
-    bucket per conversation: :data:`POST_RATE_PER_SECOND` tokens a second, at most
-    :data:`POST_BURST` saved up; each message posted takes one. Slack does not say how long
-    a burst may be: :data:`POST_BURST` is a small guess. ``post_rate``/``post_burst`` (or
-    :meth:`SlackStandIn.set_post_limit`) tighten it for a test; the bucket follows ``clock``.
+    allowed" (https://docs.slack.dev/apis/web-api/rate-limits, the "Web API Special Tier"
+    and "Posting messages" rows). Past the limit Slack answers HTTP 429 with ``{"ok":
+    false, "error": "ratelimited"}`` and "a Retry-After header containing the number of
+    seconds until you can retry" (https://api.slack.com/docs/rate-limits); the message is
+    not posted. The stand-in keeps a token bucket per conversation:
+    :data:`POST_RATE_PER_SECOND` tokens a second, at most :data:`POST_BURST` saved up; each
+    message posted takes one. Slack does not say how long a burst may be: :data:`POST_BURST`
+    is a small guess. ``post_rate``/``post_burst`` (or :meth:`SlackStandIn.set_post_limit`)
+    tighten it for a test; the bucket follows ``clock``.
 
 Not modelled (documented Slack behaviour a test cannot rely on here): rate-limit tiers other
 than the per-channel limit of ``chat.postMessage`` (and its workspace-wide limit, whose
@@ -149,7 +150,7 @@ TOKEN_ERRORS = ("token_revoked", "invalid_auth", "account_inactive")
 TRIGGER_TTL_SECONDS = 3.0
 #: Messages a second ``chat.postMessage`` takes per conversation, as Slack documents:
 #: "chat.postMessage generally allows posting one message per second per channel"
-#: (https://docs.slack.dev/apis/web-api/rate-limits, "Special rate limits").
+#: (https://docs.slack.dev/apis/web-api/rate-limits, "Web API Special Tier").
 POST_RATE_PER_SECOND = 1.0
 #: Messages a conversation takes at once after a quiet spell: "Short bursts >1 allowed"
 #: (same page, "Posting messages"). Slack gives no number; a small one, so that a test
