@@ -114,6 +114,9 @@ MAX_ATTEMPTS = 30
 SEND_LEASE = timedelta(seconds=60)
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_CAP_SECONDS = 900.0
+RATE_LIMIT_PATIENCE = timedelta(hours=24)
+"""How long a row refused by Slack's rate limits keeps its attempts: past a day of 429s its
+retries count again, so a row Slack never takes fails in the end."""
 PROBE_BASE_SECONDS = 60.0
 PROBE_CAP_SECONDS = 900.0
 """A paused workspace is tried again after 1, 2, 4... minutes, then every 15 minutes."""
@@ -670,6 +673,12 @@ class OutboxSender:
                 report.paused += 1
                 self._pause(session, row.workspace_id, err)
                 return False
+            if err.nothing_posted and (
+                    self._clock() - as_utc(row.created_at) < RATE_LIMIT_PATIENCE):
+                # A rate-limited call did nothing: it spends no attempt (a crisis's burst of
+                # 429s, each asking a second or two, would use up MAX_ATTEMPTS in under a
+                # minute and lose the card); Slack's Retry-After paces the retries instead.
+                row.attempts = max(0, row.attempts - 1)
             if err.retryable and row.attempts < MAX_ATTEMPTS:
                 backoff = exponential(row.attempts - 1, base=BACKOFF_BASE_SECONDS,
                                       cap=BACKOFF_CAP_SECONDS)

@@ -19,7 +19,9 @@ from bot.services.outbox import (
     KIND_POST,
     KIND_THREAD,
     KIND_UPLOAD,
+    MAX_ATTEMPTS,
     NOT_POSTED,
+    RATE_LIMIT_PATIENCE,
     OutboxSender,
     do_enqueue,
 )
@@ -165,6 +167,41 @@ def test_rate_limit_defers_and_keeps_order(sessions: sessionmaker[Session], work
     clock.now += timedelta(seconds=8)
     assert sender.flush().sent == 2
     assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["a", "b"]
+
+
+def test_a_long_spell_of_429s_spends_no_attempt_and_the_card_is_posted(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn) -> None:
+    """A crisis: Slack answers 429 (Retry-After 1 s) to 40 posts in a row, more than
+    MAX_ATTEMPTS. Each refused call did nothing, so none spends an attempt: the message is
+    posted once when Slack takes it, instead of failing for good within a minute."""
+    enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["still here"])
+    slack_standin.fail_next("chat.postMessage", status=429, retry_after=1,
+                            count=MAX_ATTEMPTS + 10)
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
+    for _ in range(MAX_ATTEMPTS + 11):
+        sender.flush()
+        clock.sleep(1.0)
+    assert statuses(sessions) == ["sent"]
+    assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["still here"]
+    assert len(slack_standin.calls("chat.postMessage")) == MAX_ATTEMPTS + 11
+    with sessions() as session:
+        assert session.scalar(select(OutboxMessage.attempts)) == 1
+
+
+def test_a_day_of_429s_ends_in_a_failure(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn) -> None:
+    """Past RATE_LIMIT_PATIENCE the refused calls count again: a row Slack never takes
+    fails in the end rather than being retried for ever."""
+    enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["too late"])
+    slack_standin.fail_next("chat.postMessage", status=429, retry_after=1, count=1000)
+    clock = Clock()
+    clock.sleep(RATE_LIMIT_PATIENCE.total_seconds())
+    sender = sender_for(sessions, slack_standin, clock)
+    for _ in range(MAX_ATTEMPTS + 5):
+        sender.flush()
+        clock.sleep(1000.0)
+    assert statuses(sessions) == ["failed"]
 
 
 def test_crash_between_posted_and_recorded_does_not_post_twice(
