@@ -57,6 +57,11 @@ URGENT, HIGH = 80, 60
 REMIND_AT = 0.75
 LOOKBACK = timedelta(days=30)
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_ALIASES = {**{day: i for i, day in enumerate(DAYS)},
+               **{day: i for i, day in enumerate(("lun", "mar", "mer", "jeu", "ven", "sam",
+                                                   "dim"))}}
+"""Day names ``sla hours`` accepts: English and French abbreviations (``mon-fri``,
+``lun-ven``); they are stored in English."""
 
 RECEIVED_AT: InstrumentedAttribute[datetime] = Mention.created_at
 """When Vigie first stored the mention (set once, at ingest): where its SLA clock and the
@@ -98,13 +103,13 @@ class BusinessHours:
 
 
 def parse_days(text: str) -> frozenset[int]:
-    """"mon-fri" or "mon,wed,fri" -> weekday numbers; ServiceError otherwise."""
+    """"mon-fri", "lun-ven" or "mon,wed,fri" -> weekday numbers; ServiceError otherwise."""
     chosen: set[int] = set()
     for part in text.lower().split(","):
         first, _, last = part.strip().partition("-")
-        if first not in DAYS or (last and last not in DAYS):
+        if first not in DAY_ALIASES or (last and last not in DAY_ALIASES):
             raise ServiceError("sla.bad_days", value=text)
-        a, b = DAYS.index(first), DAYS.index(last or first)
+        a, b = DAY_ALIASES[first], DAY_ALIASES[last or first]
         chosen.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
     return frozenset(chosen)
 
@@ -304,9 +309,16 @@ def do_set_targets(sessions: sessionmaker[Session], workspace_id: int, actor: Ac
                detail={"watch": watch.name, **targets})
 
 
+def canonical_days(text: str) -> str:
+    """The days of ``text`` (``lun-ven``, ``mon,wed``) as stored: English names, in order
+    (``mon,tue,wed,thu,fri``)."""
+    return ",".join(DAYS[d] for d in sorted(parse_days(text)))
+
+
 def do_set_hours(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
-                 hours: str | None, days: str, timezone: str) -> None:
-    """Set business hours ("09:00-18:00", "mon-fri", "Europe/Paris"); None = 24/7."""
+                 hours: str | None, days: str, timezone: str | None) -> None:
+    """Set business hours ("09:00-18:00", "mon-fri", "Europe/Paris"); None hours = 24/7;
+    None zone = the workspace's zone (``settings timezone``), whatever it is later."""
     if hours is not None:
         try:
             first, last = hours.split("-")
@@ -314,11 +326,12 @@ def do_set_hours(sessions: sessionmaker[Session], workspace_id: int, actor: Acto
                 raise ValueError(hours)
         except ValueError:
             raise ServiceError("sla.bad_hours", value=hours) from None
-    parse_days(days)
-    try:
-        ZoneInfo(timezone)
-    except (KeyError, ValueError):
-        raise ServiceError("sla.bad_zone", value=timezone) from None
+    days = canonical_days(days)
+    if timezone is not None:
+        try:
+            ZoneInfo(timezone)
+        except (KeyError, ValueError):
+            raise ServiceError("sla.bad_zone", value=timezone) from None
     with transaction(sessions) as session:
         if actor.user_id:
             require_role(session, workspace_id, actor, Role.ADMIN)
@@ -332,11 +345,13 @@ def do_set_hours(sessions: sessionmaker[Session], workspace_id: int, actor: Acto
 
 def describe(sessions: sessionmaker[Session], workspace_id: int, default_tz: str
              ) -> tuple[BusinessHours, list[tuple[str, int, int, int]]]:
-    """Business hours and each watch's targets (urgent, high, normal minutes)."""
+    """Business hours and each watch's targets (urgent, high, normal minutes); the hours'
+    zone is the one the checks use (``sla_tz``, else the workspace's, else ``default_tz``)."""
     with sessions() as session:
         workspace = session.get(Workspace, workspace_id)
         hours = BusinessHours.from_settings((workspace.settings if workspace else {}) or {},
-                                            default_tz)
+                                            (workspace.timezone if workspace else None)
+                                            or default_tz)
         watches = session.scalars(select(Watch).where(Watch.workspace_id == workspace_id)
                                   .order_by(Watch.name)).all()
         return hours, [(w.name, w.sla_urgent_minutes, w.sla_high_minutes,

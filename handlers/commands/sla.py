@@ -18,7 +18,7 @@ def _show(request: CommandRequest, runtime: Runtime) -> Reply:
     if hours.start is None or hours.end is None:
         when = t(language, "sla.hours_always", tz=hours.timezone)
     else:
-        days = ",".join(sla.DAYS[d] for d in sorted(hours.days))
+        days = ",".join(t(language, f"weekday.{sla.DAYS[d]}") for d in sorted(hours.days))
         when = t(language, "sla.hours_business", start=f"{hours.start:%H:%M}",
                  end=f"{hours.end:%H:%M}", days=days, tz=hours.timezone)
     lines = [f"*{t(language, 'sla.title')}*", when, t(language, "sla.clock")]
@@ -42,14 +42,13 @@ def _set(request: CommandRequest, runtime: Runtime) -> Reply:
 
 
 def _hours(request: CommandRequest, runtime: Runtime) -> Reply:
-    """`sla hours HH:MM-HH:MM DAYS ZONE` or `sla hours off`."""
+    """`sla hours HH:MM-HH:MM DAYS [ZONE]` (no zone: the workspace's) or `sla hours off`."""
     workspace_id = request.workspace_id(runtime)
     if request.args[1:2] == ["off"]:
-        sla.do_set_hours(runtime.sessions, workspace_id, request.actor, None, "mon-sun",
-                         runtime.settings.timezone)
-    elif len(request.args) == 4:
+        sla.do_set_hours(runtime.sessions, workspace_id, request.actor, None, "mon-sun", None)
+    elif len(request.args) in (3, 4):
         sla.do_set_hours(runtime.sessions, workspace_id, request.actor, request.args[1],
-                         request.args[2], request.args[3])
+                         request.args[2], request.args[3] if len(request.args) == 4 else None)
     else:
         return Reply(t(request.language, "sla.usage"))
     return Reply(t(request.language, "sla.updated"))
@@ -59,7 +58,7 @@ REGISTRY.verbs("sla", Verbs((
     Verb("", _show, aliases=("show",), role=ANYONE),
     Verb("set", _set, ("WATCH urgent=MIN high=MIN normal=MIN",), count=(2, None),
          role=Role.ADMIN),
-    Verb("hours", _hours, ("HH:MM-HH:MM DAYS ZONE", "off"), role=Role.ADMIN),
+    Verb("hours", _hours, ("HH:MM-HH:MM DAYS [ZONE]", "off"), role=Role.ADMIN),
 ), usage_key="sla.usage", default="", name_each=True),
     examples=("sla", "sla set acme urgent=30 high=120",
               "sla hours 09:00-18:00 mon-fri Europe/Paris"), module=__name__)
