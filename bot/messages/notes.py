@@ -45,6 +45,13 @@ class RiskFlags:
 
 
 @dataclass(frozen=True, slots=True)
+class RiskLevel:
+    """A draft's risk level (``warn``), shown in words in the note's language."""
+
+    level: str
+
+
+@dataclass(frozen=True, slots=True)
 class Who:
     """Someone named in a message: a Slack user id (``U…``/``W…``) is shown as a mention,
     any other name as escaped text."""
@@ -52,7 +59,7 @@ class Who:
     name: str
 
 
-Arg = str | int | Text | Date | Link | RiskFlags | Who
+Arg = str | int | Text | Date | Link | RiskFlags | RiskLevel | Who
 """A phrase argument. ``str`` and ``int`` are our own values (ids, counts, network names,
 ``<@U…>`` references) and are inserted as they are; anything from outside is a ``Text``."""
 
@@ -96,6 +103,8 @@ def _arg_to_json(value: Arg) -> Any:
         return {"url": value.url, "label": value.label}
     if isinstance(value, RiskFlags):
         return {"flags": list(value.codes)}
+    if isinstance(value, RiskLevel):
+        return {"risk_level": value.level}
     if isinstance(value, Who):
         return {"who": value.name}
     return value
@@ -112,6 +121,8 @@ def _arg_from_json(value: Any) -> Arg:
         return Link(value["url"], str(value["label"]))
     if "who" in value:
         return Who(str(value["who"]))
+    if "risk_level" in value:
+        return RiskLevel(str(value["risk_level"]))
     return RiskFlags(tuple(str(code) for code in value["flags"]))
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
 from bot.messages.delivery import SlackAccount, UserDirectory
-from bot.messages.notes import Link, Note, RiskFlags, Text
+from bot.messages.notes import Link, Note, RiskFlags, RiskLevel, Text
 from bot.messages.show import DraftToApprove
 from bot.messages.stored import spec_payload
 from bot.replies.risk import check_draft
@@ -120,7 +120,9 @@ class Outcome:
 
     def message(self, language: str) -> str:
         """The confirmation in ``language``."""
-        text = t(language, self.message_key, **self.params)
+        text = t(language, self.message_key, **{
+            name: t(language, value) if isinstance(value, Term) else value
+            for name, value in self.params.items()})
         if self.follow_up is not None:
             text += " " + t(language, "workflow.follow_up_redirect", follow_up=self.follow_up,
                             id=self.mention_id)
@@ -448,12 +450,12 @@ def _save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
         note = Note.of(language, "workflow.note_draft", actor=_who(actor), version=version,
                        text=Text(text, 2500))
         if risk.flags:
-            note = note.then("workflow.note_risk", level=risk.level,
+            note = note.then("workflow.note_risk", level=RiskLevel(risk.level),
                              flags=RiskFlags(tuple(risk.codes)))
         outcome = _transition(session, workspace_id, mention, actor, "draft", rule,
                               detail={"version": version, "origin": origin.value,
                                       "risk": risk.level}, note=note, **values)
-        outcome.params.update(version=version, risk=risk.level)
+        outcome.params.update(version=version, risk=Term(f"risk_level.{risk.level}"))
         return outcome
 
 

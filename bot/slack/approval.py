@@ -9,7 +9,7 @@ from bot.i18n import t
 from bot.messages.show import DraftToApprove
 from bot.slack.cards import ACTION_PREFIX, approve_value
 from bot.slack.escape import escape, truncate
-from bot.slack.risk_words import approve_confirm, flag_words
+from bot.slack.risk_words import approve_confirm, risk_heading
 
 SECTION_LIMIT = 2900
 """Slack cuts a section's text at 3000 characters; leave room for the quote marks."""
@@ -51,9 +51,7 @@ def build_draft_to_approve(message: str, draft: DraftToApprove, language: str
     heading = f"*{t(language, 'card.draft', version=draft.version)}*"
     flags = draft.risk_flags
     if draft.risk_level not in (None, "none"):
-        heading += f" · {t(language, 'card.risk', level=draft.risk_level)}"
-        if flags:
-            heading += ": " + escape(", ".join(flag_words(flags, language)))
+        heading += risk_heading(draft.risk_level or "", flags, language)
     button = {
         "type": "button", "action_id": ACTION_PREFIX + "approve", "style": "primary",
         "value": approve_value(draft.mention_id, draft.version, draft.text_hash),

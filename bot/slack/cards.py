@@ -22,7 +22,7 @@ from bot.slack.escape import (
     slack_len,
     truncate,
 )
-from bot.slack.risk_words import approve_confirm, flag_words
+from bot.slack.risk_words import approve_confirm, risk_heading
 from bot.slack.signals import reason_line
 
 CARD_TEXT_LIMIT = 700
@@ -200,10 +200,9 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
         blocks.append({"type": "context", "elements": [_mrkdwn(conversation)]})
     draft_whole = False
     if view.draft_text and view.status in {"awaiting_approval", "approved", "drafting"}:
-        risk = f" · {t(language, 'card.risk', level=view.draft_risk)}" if view.draft_risk not in (
-            None, "none") else ""
-        if risk and view.draft_flags:
-            risk += ": " + escape(", ".join(flag_words(view.draft_flags, language)))
+        risk = ""
+        if view.draft_risk not in (None, "none"):
+            risk = risk_heading(view.draft_risk or "", view.draft_flags, language)
         header = f"*{t(language, 'card.draft', version=view.draft_version)}*{risk}\n"
         draft, cut = fit_source(truncate(view.draft_text, 1500), TEXT_BUDGET,
                                 lambda d: header + quote(escape(d)))

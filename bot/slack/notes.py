@@ -12,12 +12,13 @@ from bot.messages.notes import (
     Note,
     NoteWithMentions,
     RiskFlags,
+    RiskLevel,
     Text,
     Who,
 )
 from bot.slack.escape import escape, escape_name, link, slack_date, truncate
 from bot.slack.home import card_link
-from bot.slack.risk_words import flag_words
+from bot.slack.risk_words import flag_words, level_words
 
 EXCERPT = 120
 """Characters of a mention's text quoted in a DM."""
@@ -34,6 +35,8 @@ def render_arg(arg: Arg, language: str) -> str | int:
         return link(arg.url, arg.label)
     if isinstance(arg, RiskFlags):
         return ", ".join(flag_words(arg.codes, language))
+    if isinstance(arg, RiskLevel):
+        return level_words(arg.level, language)
     if isinstance(arg, Who):
         name = arg.name
         return f"<@{name}>" if name[:1] in {"U", "W"} and name.isalnum() else escape(name)

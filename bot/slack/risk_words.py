@@ -1,4 +1,5 @@
-"""Risk flags in words (``pii_phone`` -> "a phone number") and the Approve button's
+"""Risk flags and levels in words (``pii_phone`` -> "a phone number", ``warn`` ->
+"to check") and the Approve button's
 acknowledgement dialog for a draft that carries warnings."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from bot.i18n import has, t
+from bot.slack.escape import escape
 
 CONFIRM_TEXT_LIMIT = 300
 """Slack's limit for a confirmation dialog's text."""
@@ -19,6 +21,21 @@ def flag_words(codes: Iterable[str], language: str) -> list[str]:
         key = f"risk.{code}"
         words.append(t(language, key) if has(key) else code.replace("_", " "))
     return list(dict.fromkeys(words))
+
+
+def level_words(level: str, language: str) -> str:
+    """A draft's risk level (``info``, ``warn``, ``high``) as a word of ``language``."""
+    key = f"risk_level.{level}"
+    return t(language, key) if has(key) else level
+
+
+def risk_heading(level: str, flags: Iterable[str] | None, language: str) -> str:
+    """`` · :warning: risk medium: a phone number``, after a draft's title (mrkdwn)."""
+    heading = t(language, "card.risk", level=level_words(level, language))
+    words = flag_words(flags or (), language)
+    if words:
+        heading = t(language, "punct.labelled", label=heading, value=escape(", ".join(words)))
+    return f" · {heading}"
 
 
 def approve_confirm(codes: Iterable[str], language: str) -> dict[str, Any] | None:

@@ -274,6 +274,29 @@ def test_high_risk_draft_needs_an_override_reason(vigie_sqlite: VigieApp) -> Non
         assert approval.override and approval.reason == "legal validated"
 
 
+@pytest.mark.parametrize(("language", "saved", "on_card", "in_thread"), [
+    ("en", "(risk: medium)", ":warning: risk medium: a ", ":warning: Risk *medium*: a "),
+    ("fr", "(risque : moyen)", ":warning: risque moyen : un",
+     ":warning: Risque *moyen* : un"),
+])
+def test_a_draft_risk_level_is_a_word_of_the_reader(vigie_sqlite: VigieApp, language: str,
+                                                    saved: str, on_card: str,
+                                                    in_thread: str) -> None:
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    vigie.slack.slash_command(f"settings language {language}", user_id=ADMIN_ID)
+    vigie.slack.slash_command(f"lang {language}")
+    reply = vigie.slack.slash_command(
+        f"draft {mention_id} Nous vous remboursons : appelez le 06 12 34 56 78 ou écrivez "
+        "à sav@example.com").json()
+    assert saved in reply["text"], reply["text"]
+    settle(vigie)
+    shown = str(card(vigie, mention_id)["blocks"])
+    assert on_card in shown and "risk warn" not in shown and "risque warn" not in shown
+    note = next(n for n in reversed(thread_notes(vigie)) if in_thread.split()[1] in n)
+    assert in_thread in note and "*warn*" not in note
+
+
 def test_hostile_mention_renders_safely(vigie_sqlite: VigieApp) -> None:
     vigie = vigie_sqlite
     mention_id = seed(vigie, text="<!channel> <@U0ADMIN> <http://evil.example|your bank> "

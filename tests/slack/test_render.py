@@ -8,7 +8,16 @@ from datetime import UTC, datetime, timedelta
 
 from bot.messages.cards import CardSpec, CardView
 from bot.messages.delivery import OutgoingMessage
-from bot.messages.notes import Date, Link, Note, RiskFlags, Text, note_from_json, note_to_json
+from bot.messages.notes import (
+    Date,
+    Link,
+    Note,
+    RiskFlags,
+    RiskLevel,
+    Text,
+    note_from_json,
+    note_to_json,
+)
 from bot.messages.opportunities import OpportunitySpec, OpportunityView
 from bot.messages.spikes import STAGE_OVER, SpikeAlertSpec, SpikeSample, SpikeWatchFigures
 from bot.messages.stored import payload_spec, spec_payload
@@ -33,13 +42,16 @@ def _card() -> CardView:
 def test_a_note_escapes_outside_text_and_formats_dates_links_and_flags() -> None:
     note = (Note.of("en", "workflow.note_draft", actor="<@U1>", version=2,
                     text=Text("<!channel> & " + "word " * 600, 2500))
-            .then("workflow.note_risk", level="warn", flags=RiskFlags(("pii_phone",))))
+            .then("workflow.note_risk", level=RiskLevel("warn"), flags=RiskFlags(("pii_phone",))))
     text = render_note(note)
     first, second = text.split("\n>>> ", 1)[0], text.rsplit("\n", 1)[1]
     assert first == "<@U1> wrote draft v2:"
     assert "&lt;!channel&gt; &amp; word" in text and "<!channel>" not in text
     assert text.split("\n>>> ", 1)[1].split("\n")[0].endswith("…")
-    assert second == ":warning: Risk *warn*: a phone number"
+    assert second == ":warning: Risk *medium*: a phone number"
+    french = Note("fr", note.phrases[1:])
+    assert render_note(french) == ":warning: Risque *moyen* : un numéro de téléphone"
+    assert note_from_json(note_to_json(note)) == note
     breach = render_note(Note.of("en", "sla.breach", id="#7", due=Date(WHEN)))
     assert f"<!date^{int(WHEN.timestamp())}^" in breach and "2026-12-05 09:00 UTC" in breach
     replied = render_note(Note.of("fr", "workflow.note_replied", actor="<@U1>",

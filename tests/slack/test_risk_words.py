@@ -30,7 +30,9 @@ def test_a_draft_with_warnings_needs_a_confirmed_approve() -> None:
     _, blocks = build_card(_view(("pii_phone", "commitment"), "warn"))
     assert validate_blocks(blocks, "message") == []
     text = str(blocks)
-    assert "risk warn: a phone number, a commitment" in text and "pii_phone" not in text
+    assert "risk medium: a phone number, a commitment" in text and "pii_phone" not in text
+    _, french = build_card(_view(("pii_phone",), "warn"), "fr")
+    assert "risque moyen : un numéro de téléphone" in str(french)
     approve = next(e for b in blocks if b["type"] == "actions" for e in b["elements"]
                    if e["action_id"] == "vigie.approve")
     assert approve["confirm"]["confirm"]["text"] == "Approve anyway"
@@ -57,4 +59,6 @@ def test_the_draft_shown_for_approval_also_asks_to_confirm() -> None:
     assert validate_blocks(blocks, "message") == []
     button = blocks[-1]["elements"][0]
     assert "a phone number" in button["confirm"]["text"]["text"]
-    assert "risk warn: a phone number" in str(blocks)
+    assert "risk medium: a phone number" in str(blocks)
+    _, french = build_draft_to_approve("Approuver ce texte", draft, "fr")
+    assert "risque moyen : un numéro de téléphone" in str(french)
