@@ -45,7 +45,7 @@ USAGES = {
     'settings': 'settings [NAME VALUE]',
     'sla': (
         'sla | sla set WATCH urgent=MIN high=MIN normal=MIN | sla hours HH:MM-HH:MM DAYS '
-        'ZONE | sla hours off'
+        '[ZONE] | sla hours off'
     ),
     'triage': 'triage | triage learn [dry-run] | triage reset | triage off | triage on',
     'voice': 'voice | voice TEXT | voice off',
