@@ -317,7 +317,10 @@ _ALIASES = {
 } | {"payment": "billing", "payments": "billing", "order": "delivery", "orders": "delivery",
      "login": "account", "bug": "outage", "bugs": "outage", "cancellation": "churn",
      "cancel": "churn", "facturation": "billing", "livraison": "delivery",
-     "compte": "account", "panne": "outage", "qualite": "quality", "resiliation": "churn"}
+     "compte": "account", "panne": "outage", "qualite": "quality", "resiliation": "churn",
+     "paiement": "billing", "paiements": "billing", "commande": "delivery",
+     "commandes": "delivery", "connexion": "account", "pannes": "outage",
+     "qualite produit": "quality", "resiliations": "churn"}
 
 
 def topic_mask(names: tuple[str, ...] | list[str]) -> int:

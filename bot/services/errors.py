@@ -19,6 +19,13 @@ class Term(str):
     language (``status.approved`` -> "Approved"), not as the code."""
 
 
+class Terms(tuple[str, ...]):
+    """A ServiceError parameter that is a list of catalogue keys: shown as their texts in
+    the reader's language, comma-separated (the values a filter accepts)."""
+
+    __slots__ = ()
+
+
 class Worded:
     """A ServiceError parameter that is a catalogue string with parameters of its own (what
     a QueryError says is wrong): shown in the reader's language, then escaped like any
@@ -42,6 +49,8 @@ def query_error(err: QueryError) -> Worded:
 def _word(language: str, value: Any) -> Any:
     if isinstance(value, Term):
         return t(language, value)
+    if isinstance(value, Terms):
+        return ", ".join(t(language, key) for key in value)
     if isinstance(value, Worded):
         return t(language, value.key, **value.params)
     return value

@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.analysis.attention import LANGUAGE_NOT_ANALYSED
 from bot.analysis.conversation import DIRECT_FLAG, direct_handle
+from bot.analysis.text import fold_accents
 from bot.analysis.topics import TOPICS, parse_topic, topic_mask
+from bot.i18n import SUPPORTED_LANGUAGES, t
 from bot.matching.query import MatchInput, Query, QueryError, parse_query
 from bot.matching.search_terms import (
     fts5_query,
@@ -26,7 +28,7 @@ from bot.matching.search_terms import (
     tsquery,
 )
 from bot.networks import normalize_network
-from bot.services.errors import ServiceError, query_error
+from bot.services.errors import ServiceError, Terms, query_error
 from bot.services.topic_channels import topics_of_mask
 from bot.services.watches import watch_id_by_name
 from storage import search_index
@@ -127,20 +129,67 @@ class MentionRow:
 
 
 def _validate(filters: MentionFilter) -> None:
-    if filters.status and filters.status not in {s.value for s in MentionStatus}:
-        raise ServiceError("mentions.bad_status", value=filters.status,
-                           valid=", ".join(s.value for s in MentionStatus))
+    if filters.status and filters.status not in STATUSES:
+        raise ServiceError("mentions.bad_status", value=filters.status, valid=_STATUS_WORDS)
     if filters.sentiment and filters.sentiment not in SENTIMENTS:
         raise ServiceError("mentions.bad_sentiment", value=filters.sentiment)
     if filters.topic and filters.topic not in TOPICS:
-        raise ServiceError("mentions.bad_topic", value=filters.topic, valid=", ".join(TOPICS))
+        raise ServiceError("mentions.bad_topic", value=filters.topic, valid=_TOPIC_WORDS)
+
+
+STATUSES = tuple(s.value for s in MentionStatus)
+_STATUS_WORDS = Terms(f"status_word.{status}" for status in STATUSES)
+_TOPIC_WORDS = Terms(f"topics.{topic}" for topic in TOPICS)
+
+
+def _folded(value: str) -> str:
+    return fold_accents(value.strip().lower()).replace("-", "_").replace(" ", "_")
+
+
+def _words(prefix: str, codes: tuple[str, ...], extra: dict[str, str]) -> dict[str, str]:
+    """Typed word (folded) -> code: each code, its word in every catalogue, and ``extra``."""
+    words = {_folded(code): code for code in codes}
+    for language in SUPPORTED_LANGUAGES:
+        words.update({_folded(t(language, f"{prefix}.{code}")): code for code in codes})
+    return words | extra
+
+
+_STATUS_ALIASES = _words("status_word", STATUSES, {
+    # The masculine and plural forms a French reader types for the card's "Nouvelle".
+    "nouveau": "new", "nouveaux": "new", "nouvelles": "new", "attribue": "assigned",
+    "attribuees": "assigned", "en_cours": "drafting", "a_valider": "awaiting_approval",
+    "valide": "approved", "validees": "approved", "repondu": "replied",
+    "repondues": "replied", "clos": "closed", "closes": "closed", "ignore": "ignored",
+    "ignorees": "ignored", "relances": "follow_up"})
+_SENTIMENT_ALIASES = _words("sentiment_word", SENTIMENTS, {
+    "negatif": "negative", "negative": "negative", "negatifs": "negative",
+    "positif": "positive", "positifs": "positive", "neutres": "neutral"})
+
+
+def status_of(value: str) -> str:
+    """The status a user typed (``new``, ``Nouvelle``, ``nouveau``, ``en attente``...),
+    or ServiceError listing the statuses in the reader's words."""
+    status = _STATUS_ALIASES.get(_folded(value))
+    if status is None:
+        raise ServiceError("mentions.bad_status", value=value[:40], valid=_STATUS_WORDS)
+    return status
+
+
+def sentiment_of(value: str) -> str:
+    """The sentiment a user typed (``negative``, ``négatif``, ``negatif``...) or
+    ServiceError."""
+    sentiment = _SENTIMENT_ALIASES.get(_folded(value))
+    if sentiment is None:
+        raise ServiceError("mentions.bad_sentiment", value=value[:40])
+    return sentiment
 
 
 def topic_of(value: str) -> str:
-    """The topic a user typed (``billing``, ``Outage``, ``bug``...) or ServiceError."""
+    """The topic a user typed (``billing``, ``Outage``, ``bug``, ``panne``...) or
+    ServiceError listing the topics in the reader's words."""
     topic = parse_topic(value)
     if topic is None:
-        raise ServiceError("mentions.bad_topic", value=value[:40], valid=", ".join(TOPICS))
+        raise ServiceError("mentions.bad_topic", value=value[:40], valid=_TOPIC_WORDS)
     return topic
 
 

@@ -21,6 +21,8 @@ from bot.services.mention_search import (
     MentionFilter,
     parse_duration,
     search_mentions,
+    sentiment_of,
+    status_of,
     topic_of,
 )
 from bot.services.permissions import ANYONE, Role
@@ -169,6 +171,10 @@ def _filter_value(key: str, value: str) -> tuple[str, Any]:
         return "network", normalize_network(unescape(value))
     if key == "topic":
         return "topic", topic_of(unescape(value))
+    if key == "status":
+        return "status", status_of(unescape(value))
+    if key == "sentiment":
+        return "sentiment", sentiment_of(unescape(value))
     return key, value.lower() if key != "watch" else value
 
 

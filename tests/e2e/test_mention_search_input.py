@@ -251,3 +251,31 @@ def test_lang_and_from_are_part_of_the_search(vigie_sqlite: VigieApp) -> None:
         assert cli_ids(vigie, search)[0] == expected, search
     refused = answer(vigie, "mentions colour:red acme")["text"]
     assert "`colour:red` is not a filter" in refused and "lang:fr" in refused
+
+
+def test_filters_take_the_values_the_reader_sees(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    ids = store(vigie, {"bill": ("mastodon", "acme charged me twice, refund my invoice"),
+                        "down": ("mastodon", "acme is down again, outage all morning")})
+    with transaction(vigie.runtime.sessions) as session:
+        for mention in session.scalars(select(Mention)):
+            bill = mention.id == ids["bill"]
+            mention.status = "new" if bill else "ignored"
+            mention.sentiment_label = "negative" if bill else "positive"
+    answer(vigie, "lang fr")
+    for typed in ("status:nouveau", "status:Nouvelle", "status:new", "sentiment:négatif",
+                  "sentiment:negatif", "sentiment:NÉGATIVE", "sentiment:negative",
+                  "topic:facturation", "topic:paiement", "topic:billing"):
+        assert listed(vigie, f"mentions {typed}") == [ids["bill"]], typed
+    for typed in ("status:ignorée", "status:ignoree", "sentiment:positif", "topic:panne",
+                  "topic:pannes"):
+        assert listed(vigie, f"mentions {typed}") == [ids["down"]], typed
+    topic = answer(vigie, "mentions topic:produit")["text"]
+    assert "facturation, livraison, compte, panne, qualité, résiliation" in topic, topic
+    status = answer(vigie, "mentions status:perdu")["text"]
+    assert "utilisez : nouvelle, attribuée, brouillon, en_attente, validée" in status, status
+    assert "négatif, neutre ou positif" in answer(vigie, "mentions sentiment:fâché")["text"]
+    answer(vigie, "lang en")
+    assert "billing, delivery, account, outage, quality, churn" in answer(
+        vigie, "mentions topic:produit")["text"]
+    assert listed(vigie, "mentions status:nouvelle sentiment:négatif") == [ids["bill"]]
