@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.i18n import t
+from bot.i18n import has, t
 from bot.runtime import Runtime
 from bot.services.permissions import ANYONE
 from bot.slack.help import HelpEntry, build_help, build_subcommand_help
@@ -10,8 +10,14 @@ from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Subcomma
 
 
 def help_entry(sub: Subcommand, language: str) -> HelpEntry:
-    """The help data of a subcommand in ``language``."""
-    return HelpEntry(sub.name, sub.usage, t(language, sub.summary_key), sub.examples)
+    """The help data of a subcommand in ``language``: summary, usage and examples from the
+    catalogue (``cmd.NAME.usage``, ``cmd.NAME.examples``, one per line), the English ones
+    being the registry's own."""
+    base = sub.summary_key.rsplit(".", 1)[0]
+    usage = t(language, f"{base}.usage") if has(f"{base}.usage") else sub.usage
+    examples = (tuple(t(language, f"{base}.examples").splitlines())
+                if has(f"{base}.examples") else sub.examples)
+    return HelpEntry(sub.name, usage, t(language, sub.summary_key), examples)
 
 
 @REGISTRY.subcommand("help", usage="help [COMMAND]", examples=("help", "help watch"),

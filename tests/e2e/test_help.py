@@ -7,7 +7,7 @@ import re
 import httpx
 import pytest
 
-from bot.i18n import SUPPORTED_LANGUAGES
+from bot.i18n import SUPPORTED_LANGUAGES, catalogue
 from handlers.commands.registry import REGISTRY, Verbs
 from handlers.commands.workflow import FILTER_KEYS
 from tests.e2e.conftest import VigieApp
@@ -99,3 +99,32 @@ def test_help_summaries_name_every_filter_and_verb(vigie_sqlite: VigieApp,
     summary = line_of("watch")
     for verb in watch.role.items:
         assert re.search(rf"\b{verb.name}\b", summary), (verb.name, summary)
+
+
+@pytest.mark.parametrize(("language", "name", "usage", "example"), [
+    ("en", "watch", "/cm watch add NAME [#channel]", "topic:outage #product-bugs"),
+    ("fr", "watch", "/cm watch add NOM [#canal]", "topic:panne #bugs-produit"),
+    ("en", "mentions", "[status:S] [sentiment:S]", "/cm mentions refund`"),
+    ("fr", "mentions", "[status:STATUT] [sentiment:SENTIMENT]", "/cm mentions remboursement`"),
+    ("en", "source", "source add KIND WATCH", "/cm source test 3`"),
+    ("fr", "source", "source add TYPE VEILLE [URL] [clé=valeur ...]", "/cm source test 3`"),
+])
+def test_help_for_one_subcommand_is_in_the_readers_language(
+        vigie_sqlite: VigieApp, language: str, name: str, usage: str, example: str) -> None:
+    vigie_sqlite.slack.slash_command(f"lang {language}")
+    body = vigie_sqlite.slack.slash_command(f"help {name}").json()
+    assert usage in body["text"] and example in body["text"], body["text"]
+    assert validate_blocks(body["blocks"], "message") == []
+
+
+def test_every_subcommand_has_its_usage_and_examples_in_each_language() -> None:
+    english = {sub.name: (catalogue("en")[f"cmd.{sub.name}.usage"],
+                          tuple(catalogue("en")[f"cmd.{sub.name}.examples"].splitlines()))
+               for sub in REGISTRY.all()}
+    # English is the registry's own (the usage pinned in tests/handlers/test_help_table.py).
+    assert english == {sub.name: (sub.usage, sub.examples) for sub in REGISTRY.all()}
+    for sub in REGISTRY.all():
+        french = catalogue("fr")[f"cmd.{sub.name}.examples"].splitlines()
+        assert len(french) == len(sub.examples), sub.name
+        assert all(example.split()[0] == sub.name for example in french), sub.name
+        assert catalogue("fr")[f"cmd.{sub.name}.usage"].startswith(sub.name), sub.name
