@@ -265,7 +265,8 @@ def build_source_test(source_id: int, result: SourceTest, language: str
         lines.append(t(language, "admin.test_forgotten", count=result.report.forgotten))
     for candidate in result.candidates[:10]:
         item = candidate.fetched
-        lines.append(f"• [{candidate.analysis.priority}] {escape(item.network)} "
-                     f"{escape(truncate(item.author.handle, 60))}: "
-                     f"{escape(truncate(' '.join(item.text.split()), 160))}")
+        who = (f"[{candidate.analysis.priority}] {escape(item.network)} "
+               f"{escape(truncate(item.author.handle, 60))}")
+        lines.append("• " + t(language, "punct.labelled", label=who,
+                              value=escape(truncate(" ".join(item.text.split()), 160))))
     return head, [_section("\n".join(lines))]

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.i18n import day_month, number, t, tally
+from bot.i18n import day_month, number, plural_key, t, tally
 from bot.i18n import percent as percent_words
 from bot.messages.spikes import spike_kind
 from bot.slack.durations import duration
@@ -257,8 +257,8 @@ def mention_line(line: DigestMention, language: str, *, show_status: bool = Fals
     about = f" _{', '.join(topics)}_" if topics else ""
     body = escape(truncate(" ".join((line.title or line.text or "").split()), TEXT_LIMIT))
     status = f" · {t(language, f'status.{line.status}')}" if show_status else ""
-    return (f"• {link(line.link, f'#{line.id}')} [{line.priority}]{about} "
-            f"{escape(line.network)}{who}: {body}{status}")
+    head = f"{link(line.link, f'#{line.id}')} [{line.priority}]{about} {escape(line.network)}{who}"
+    return f"• {t(language, 'punct.labelled', label=head, value=body)}{status}"
 
 
 def _volume(report: DigestView, language: str) -> str:
@@ -267,7 +267,8 @@ def _volume(report: DigestView, language: str) -> str:
     lines.append("  ".join(
         f"{SENTIMENT_EMOJI.get(key, '')} {t(language, f'report.sentiment_{key}')} "
         f"{change.current} ({signed(change.delta)})" for key, change in report.by_sentiment))
-    lines += [f"• {escape(name)}: {change.current} ({signed(change.delta)})"
+    lines += ["• " + t(language, "punct.labelled", label=escape(name),
+                       value=f"{change.current} ({signed(change.delta)})")
               for name, change in report.by_network[:15]]
     return "\n".join(lines)
 
@@ -282,8 +283,10 @@ def _responses(responses: Responses, language: str) -> str:
 def _open(report: DigestView, language: str) -> str:
     if not report.open_total:
         return t(language, "digest.nothing_open")
-    statuses = ", ".join(f"{count} {t(language, f'status.{status}').lower()}"
-                         for status, count in sorted(report.open_by_status.items()))
+    statuses = ", ".join(
+        t(language, plural_key(language, f"status_count.{status}", count),
+          count=tally(count, language))
+        for status, count in sorted(report.open_by_status.items()))
     lines = [t(language, "digest.open", count=report.open_total, statuses=statuses)]
     by_topic = getattr(report, "open_by_topic", [])
     if by_topic:
@@ -370,9 +373,9 @@ def build_digest_blocks(report: DigestView, language: str
         blocks.append(section(t(language, "digest.waited")))
         blocks += _waited(report, language)
     blocks.append(context(t(language, "report.definitions")))
-    fallback = f"{title}: " + t(language, "digest.volume", total=report.total.current,
-                                delta=signed(report.total.delta),
-                                previous=report.total.previous)
+    fallback = t(language, "punct.labelled", label=title, value=t(
+        language, "digest.volume", total=report.total.current,
+        delta=signed(report.total.delta), previous=report.total.previous))
     return fallback, blocks
 
 

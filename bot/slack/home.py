@@ -104,7 +104,8 @@ def build_home(summary: HomeSummary, language: str) -> dict[str, Any]:
     its reason line and topics), team counts, the conquest opportunities to act on (when a
     group has them on), triage learning at a glance and the top influencers. Opening the
     tab and the refresh after a change both publish this view."""
-    counts = " · ".join(f"{t(language, f'status.{status}')}: *{count}*"
+    counts = " · ".join(t(language, "punct.labelled", label=t(language, f"status.{status}"),
+                          value=f"*{count}*")
                         for status, count in sorted(summary.counts.items())) \
         or t(language, "home.nothing_open")
     blocks: list[dict[str, Any]] = [

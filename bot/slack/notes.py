@@ -51,16 +51,18 @@ def render_note(note: Note) -> str:
         for phrase in note.phrases)
 
 
-def mention_line(ref: MentionRef) -> str:
+def mention_line(ref: MentionRef, language: str = "en") -> str:
     """``#12 · @ana (mastodon): _excerpt…_``, the id linking to the card (or the post)."""
     excerpt = truncate(ref.excerpt, EXCERPT)
     label = card_link(ref.channel, ref.ts, ref.url, f"#{ref.id}")
     line = f"{label} · {escape_name(truncate(ref.author, 80))} ({escape(ref.network)})"
-    return f"{line}: _{escape(excerpt)}_" if excerpt else line
+    return (t(language, "punct.labelled", label=line, value=f"_{escape(excerpt)}_")
+            if excerpt else line)
 
 
 def render_note_with_mentions(spec: NoteWithMentions) -> str:
     """The note, then one line per mention."""
     bullet = "• " if spec.bullets else ""
     return "\n".join([render_note(spec.note),
-                      *(f"{bullet}{mention_line(ref)}" for ref in spec.mentions)])
+                      *(f"{bullet}{mention_line(ref, spec.note.language)}"
+                        for ref in spec.mentions)])

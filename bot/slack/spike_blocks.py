@@ -124,7 +124,7 @@ def build_spike_alert(spec: SpikeAlertSpec) -> tuple[str, list[dict[str, Any]]]:
                                                                           2900)}}]
     for sample in spec.samples:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": clip_mrkdwn(
-            f"{escape(truncate(sample.author, 40))}: "
-            f"{escape(truncate(' '.join(sample.text.split()), 240))} "
-            f"{link(sample.url, t(language, 'card.open_post'))}", 2900)}]})
-    return f"{head}: {numbers}", blocks
+            t(language, "punct.labelled", label=escape(truncate(sample.author, 40)),
+              value=f"{escape(truncate(' '.join(sample.text.split()), 240))} "
+                    f"{link(sample.url, t(language, 'card.open_post'))}"), 2900)}]})
+    return t(language, "punct.labelled", label=head, value=numbers), blocks

@@ -71,3 +71,17 @@ def test_stats_blocks(sessions: sessionmaker[Session], dataset: Dataset) -> None
     # Nothing in the first 15 days; 8 negative of 15 in the second half.
     assert "negative share – in the first half of the period, 53% in the second" in rendered
     assert "Busiest hours* (Europe/Paris): 08:00 (4)" in rendered
+
+
+def test_open_work_agrees_in_number_and_colons_follow_the_language(
+        sessions: sessionmaker[Session], dataset: Dataset) -> None:
+    report = _report(sessions, dataset)
+    french = blocks_as_text(build_digest_blocks(report, "fr")[1])
+    assert ("Ouvertes : 5 (1 attribuée, 1 en attente de validation, 1 brouillon en cours, "
+            "2 nouvelles)") in french
+    assert "• mastodon : 6 (+5)" in french and "• rss : 2 (+2)" in french
+    assert "[65] mastodon @ana : text of m3 · Attribuée" in french
+    assert " mastodon: " not in french and "@ana: " not in french
+    english = blocks_as_text(build_digest_blocks(report, "en")[1])
+    assert "Open: 5 (1 assigned, 1 awaiting approval, 1 drafting, 2 new)" in english
+    assert "• mastodon: 6 (+5)" in english and "[65] mastodon @ana: text of m3" in english

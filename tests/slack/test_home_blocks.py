@@ -59,3 +59,12 @@ def test_overdue_counted_in_part_says_at_least_or_maybe() -> None:
     assert _more(unknown, "en", "Overdue") == (
         "…and maybe more past their SLA: Home stopped counting (the highest priorities are "
         "above).")
+
+
+def test_team_counts_put_the_language_s_space_before_colons() -> None:
+    summary = HomeSummary(role="agent", assigned=[], to_approve=[], overdue=[],
+                          counts={"new": 3, "assigned": 1})
+    french = str(build_home(summary, "fr")["blocks"])
+    assert "En cours : Attribuée : *1* · Nouvelle : *3*" in french
+    english = str(build_home(summary, "en")["blocks"])
+    assert "Open work: Assigned: *1* · New: *3*" in english

@@ -150,3 +150,15 @@ def test_a_spike_over_note_round_trips_and_speaks_french() -> None:
     assert "Pic terminé sur acme : retour à la normale le 20 nov. de 21:00 à 22:00" in body
     assert "Pic : 440 mentions le 20 nov. de 16:00 à 17:00 (Europe/Paris) sur *acme*." in body
     assert "Durée : 4 h, le 20 nov. de 15:00 à 19:00 (Europe/Paris)." in body
+
+
+def test_a_dm_s_mention_lines_follow_the_note_s_language() -> None:
+    from bot.messages.notes import MentionRef, NoteWithMentions
+    from bot.slack.notes import render_note_with_mentions
+
+    ref = MentionRef(id=7, channel=None, ts=None, url="https://m.example/7", author="@ana",
+                     network="mastodon", excerpt="where is my order")
+    for language, line in (("en", "(mastodon): _where is my order_"),
+                           ("fr", "(mastodon) : _where is my order_")):
+        spec = NoteWithMentions(Note.of(language, "notify.approval_digest", count=1), (ref,))
+        assert render_note_with_mentions(spec).endswith(line), language
