@@ -29,6 +29,9 @@ from handlers.commands.parsing import (
 )
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
 
+PLAIN_CHANNEL = re.compile(r"#[^\s#<>\"]+")
+"""A ``#name`` Slack left as text: it sends a channel it knows as ``<#C…|name>``."""
+
 WATCH_ADD = re.compile(r"^add\s+(?P<name>\S+)"
                        r"(?P<opts>(?:\s+(?:<#[^>]+>|(?:threshold|kind|group):\S+))*)"
                        r"(?:\s+(?P<query>.*))?$", re.DOTALL | re.IGNORECASE)
@@ -40,6 +43,7 @@ def _watch_add(request: CommandRequest, runtime: Runtime) -> Reply:
         return Reply(t(request.language, "admin.watch_usage"))
     channel, threshold = request.channel_id, 50
     kind, group = competitors.WATCH_BRAND, None
+    named_channel = False
     for option in (match.group("opts") or "").split():
         if option.lower().startswith("kind:"):
             kind = competitors.parse_kind(unescape(option.split(":", 1)[1]))
@@ -53,6 +57,16 @@ def _watch_add(request: CommandRequest, runtime: Runtime) -> Reply:
             threshold = number
         else:
             channel = channel_id_of(option) or channel
+            named_channel = True
+    first = (match.group("query") or "").split(maxsplit=1)[:1]
+    if not named_channel and first and PLAIN_CHANNEL.fullmatch(first[0]):
+        # In the channel's place, a #name Slack did not link is a channel it does not know
+        # (a typo): alerting here with "#name" searched would be a silent surprise. A
+        # hashtag to search goes after a word, after a channel, or in quotes.
+        raise ServiceError("watch.unknown_channel", channel=first[0][:80],
+                           name=match.group("name"),
+                           rest="".join(f" {word}" for word in
+                                        match.group("query").split()[1:])[:200])
     # As typed: Slack sends a typed acme.com as <http://acme.com|acme.com>, #panne as <#C…|panne>.
     query = typed_text(match.group("query") or "").translate(SMART_QUOTES).strip()
     view = watches.do_add_watch(

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 
@@ -15,7 +16,7 @@ from bot.services.actors import CLI
 from bot.services.polling import run_poll_tick
 from bot.services.sources_admin import do_add_source
 from storage.db import transaction
-from storage.models import Mention
+from storage.models import Mention, Watch
 from storage.models_triage import TriageCalibration
 from tests.e2e.conftest import ADMIN_ID, VigieApp
 from tests.harness.blockkit_limits import validate_blocks
@@ -354,3 +355,30 @@ def test_a_repeated_mentions_filter_is_refused_naming_it(vigie: VigieApp) -> Non
         assert "given twice" not in str(listed(same)), same
     admin(vigie, "lang fr")
     assert "`topic:` est donné deux fois" in listed("mentions topic:billing topic:panne")["text"]
+
+
+@pytest.mark.parametrize(("language", "refused"), [
+    ("en", "`#social` is not a channel Slack knows"),
+    ("fr", "`#social` n'est pas un canal que Slack connaît"),
+])
+def test_a_channel_slack_left_as_text_is_refused_not_searched(vigie_sqlite: VigieApp,
+                                                              language: str,
+                                                              refused: str) -> None:
+    vigie = vigie_sqlite
+    admin(vigie, f"lang {language}")
+    # Slack links a channel it knows (<#C…|social>); a typo stays "#social".
+    answer = admin(vigie, "watch add autre #social autre")
+    assert refused in answer and '`/cm watch add autre "#social" autre`' in answer, answer
+    assert refused in admin(vigie, "watch add autre #social threshold:40 autre")
+    assert _watch_queries(vigie) == {}
+    # A hashtag is searched when it cannot be a channel: quoted, after a word, after one.
+    for typed in ('watch add a1 "#social" autre', "watch add a2 autre #social",
+                  f"watch add a3 <#{CHANNEL_ID}|veille> #social autre"):
+        assert refused not in admin(vigie, typed), typed
+    assert _watch_queries(vigie) == {"a1": '"#social" autre', "a2": "autre #social",
+                                     "a3": "#social autre"}
+
+
+def _watch_queries(vigie: VigieApp) -> dict[str, str]:
+    with vigie.runtime.sessions() as session:
+        return dict(session.execute(select(Watch.name, Watch.query)).tuples().all())
