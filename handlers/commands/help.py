@@ -29,8 +29,9 @@ def cmd_help(request: CommandRequest, runtime: Runtime) -> Reply:
         name = request.args[0].lower()
         sub = REGISTRY.get(name)
         if sub is None:
-            suggestion = REGISTRY.suggest(name) or "help"
-            return Reply(t(language, "help.unknown_topic", name=name, suggestion=suggestion))
+            suggestion = REGISTRY.suggest(name)
+            key = "help.unknown_topic" if suggestion else "help.unknown_topic_none"
+            return Reply(t(language, key, name=name, suggestion=suggestion or ""))
         text, blocks = build_subcommand_help(help_entry(sub, language), language)
         return Reply(text, blocks)
     text, blocks = build_help([help_entry(sub, language) for sub in REGISTRY.all()], language)

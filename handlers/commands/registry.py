@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.i18n import has, t
+from bot.networks import resolve_network
 from bot.runtime import Runtime
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError, Term
@@ -305,12 +306,17 @@ class CommandRegistry:
         return list(self._items.values())
 
     def suggest(self, name: str) -> str | None:
-        """The registered name closest to ``name``, when one is close enough."""
-        matches = difflib.get_close_matches(name.lower(), list(self._items), n=1, cutoff=0.5)
+        """The registered name ``name`` likely meant: ``source`` for a network or source
+        kind (``bluesky``, ``twitter``, ``rss``), else the closest name when it is close
+        (``wacth``, ``sourc``); None rather than a guess (``help`` for ``bluesky``)."""
+        if name and resolve_network(name) is not None and "source" in self._items:
+            return "source"
+        matches = difflib.get_close_matches(name.lower(), list(self._items), n=1, cutoff=0.6)
         if matches:
             return matches[0]
-        prefixed = [item for item in self._items if item.startswith(name.lower()[:2])]
-        return prefixed[0] if name and prefixed else None
+        prefixed = [item for item in self._items
+                    if len(name) >= 3 and item.startswith(name.lower()[:3])]
+        return prefixed[0] if prefixed else None
 
 
 REGISTRY = CommandRegistry()

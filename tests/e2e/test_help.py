@@ -128,3 +128,18 @@ def test_every_subcommand_has_its_usage_and_examples_in_each_language() -> None:
         assert len(french) == len(sub.examples), sub.name
         assert all(example.split()[0] == sub.name for example in french), sub.name
         assert catalogue("fr")[f"cmd.{sub.name}.usage"].startswith(sub.name), sub.name
+
+
+@pytest.mark.parametrize(("language", "typed", "answer"), [
+    ("en", "help bluesky", "Did you mean `/cm help source`?"),
+    ("fr", "help twitter", "Vouliez-vous dire `/cm help source` ?"),
+    ("en", "help rss", "Did you mean `/cm help source`?"),
+    ("en", "help zzzz", "There is no `/cm zzzz` to explain. `/cm help` lists the commands."),
+    ("fr", "help zzzz", "Il n'y a pas de `/cm zzzz` à expliquer. `/cm help` liste les commandes."),
+    ("en", "reddit", "Did you mean `/cm source`?"),
+])
+def test_help_suggests_only_a_meaningful_command(vigie_sqlite: VigieApp, language: str,
+                                                 typed: str, answer: str) -> None:
+    vigie_sqlite.slack.slash_command(f"lang {language}")
+    text = vigie_sqlite.slack.slash_command(typed).json()["text"]
+    assert answer in text and "help help" not in text and "/cm report" not in text, text
