@@ -133,7 +133,7 @@ class Runtime:
     (None without Slack)."""
     clock: Callable[[], datetime] = field(default=utcnow)
     locale_lookups: set[tuple[int, str]] = field(default_factory=set, repr=False)
-    """Users whose Slack locale this process already looked up (once is enough)."""
+    """Users whose Slack locale this process already remembered (once is enough)."""
     limiter: RateLimiter = field(default_factory=RateLimiter, repr=False)
     """Rate limits of expensive commands, per user and per workspace (in this process)."""
     accounts: AccountCache = field(default_factory=AccountCache, repr=False)

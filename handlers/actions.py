@@ -198,7 +198,7 @@ def register(app: App, runtime: Runtime) -> None:
     """Attach the button listeners."""
     on_button(app, runtime, CARD_ACTION, card_button)
     on_button(app, runtime, OPPORTUNITY_ACTION, opportunity_button)
-    on_button(app, runtime, MORE_ACTION, more_button, look_up_locale=False)
+    on_button(app, runtime, MORE_ACTION, more_button)
     on_button(app, runtime, TRACK_ACTION, track_button)
     on_button(app, runtime, USE_SUGGESTION, use_suggestion)
     on_button(app, runtime, USE_OPP_SUGGESTION, use_opportunity_suggestion)

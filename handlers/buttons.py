@@ -21,7 +21,7 @@ from bot.runtime import Runtime
 from bot.services.errors import ServiceError
 from bot.services.permissions import ANYONE, check_role
 from handlers.commands.registry import Reply
-from handlers.context import UserContext, locale_lookup, user_context
+from handlers.context import UserContext, user_context
 from handlers.errors import apologize
 
 
@@ -54,13 +54,9 @@ def _refuse(client: WebClient, body: dict[str, Any], respond: Respond, ctx: User
         respond(text=text, response_type="ephemeral", replace_original=False)
 
 
-def on_button(app: App, runtime: Runtime, action_id: str | re.Pattern[str], work: ButtonWork,
-              *, look_up_locale: bool = True) -> None:
-    """Listen to the buttons ``action_id`` names: ack at once, then ``work`` lazily.
-
-    ``look_up_locale``: a user seen for the first time has their Slack locale looked up
-    (``handlers.context.locale_lookup``, another lazy listener).
-    """
+def on_button(app: App, runtime: Runtime, action_id: str | re.Pattern[str],
+              work: ButtonWork) -> None:
+    """Listen to the buttons ``action_id`` names: ack at once, then ``work`` lazily."""
 
     def ack_at_once(ack: Ack) -> None:
         ack()
@@ -85,5 +81,4 @@ def on_button(app: App, runtime: Runtime, action_id: str | re.Pattern[str], work
 
     # Bolt tells lazy listeners apart by name (in FaaS mode it runs them by name).
     after_ack.__name__ = after_ack.__qualname__ = work.__name__
-    lazy = [after_ack, locale_lookup(runtime)] if look_up_locale else [after_ack]
-    app.action(action_id)(ack=ack_at_once, lazy=lazy)
+    app.action(action_id)(ack=ack_at_once, lazy=[after_ack])

@@ -3,26 +3,30 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.messages.delivery import SlackAccount
 from bot.runtime import Runtime
 from bot.services.actors import Actor
 from bot.services.members import do_remember_locale, language_of, stored_language
 from bot.slack.users import SlackUserDirectory
 
 
-def _remember_locale(runtime: Runtime, client: WebClient, workspace_id: int,
-                     user_id: str) -> None:
-    try:
-        user = client.users_info(user=user_id, include_locale=True).get("user") or {}
-    except (SlackApiError, SlackClientError, OSError):
+def remember_locale(runtime: Runtime, workspace_id: int, user_id: str,
+                    account: SlackAccount | None) -> None:
+    """Store the language of the Slack locale ``users.info`` gave (``account``) for a user
+    Vigie has none for, once per process: DMs and other later messages are then in their
+    language too. (The look-up that gave it is the guest check's, before the ack.)"""
+    if account is None or not account.locale or not user_id:
         return
-    do_remember_locale(runtime.sessions, workspace_id, user_id, user.get("locale"))
+    if (workspace_id, user_id) in runtime.locale_lookups:
+        return
+    runtime.locale_lookups.add((workspace_id, user_id))
+    if stored_language(runtime.sessions, workspace_id, user_id) is None:
+        do_remember_locale(runtime.sessions, workspace_id, user_id, account.locale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +37,7 @@ class UserContext:
     user_id: str
     language: str
     actor: Actor
-    """With Slack's word on whether the user is a guest (see :func:`slack_actor`)."""
+    """With Slack's word on whether the user is a guest (see :func:`actor_of`)."""
 
 
 def _team_and_user(body: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
@@ -52,49 +56,35 @@ def user_directory(runtime: Runtime, client: WebClient, workspace_id: int
     return SlackUserDirectory(client, cache=runtime.accounts, workspace=workspace_id)
 
 
-def slack_actor(runtime: Runtime, client: WebClient | None, workspace_id: int, user_id: str,
-                surface: str) -> Actor:
-    """The Slack user ``user_id`` as an actor, with Slack's word on whether they are a
-    guest: requests do not say it, so ``users.info`` does (cached; under a second, before
-    the ack). Without a client, or when Slack cannot answer, they are taken for a member,
-    as before Slack was asked."""
-    account = (user_directory(runtime, client, workspace_id).account(user_id)
-               if client is not None else None)
+def slack_account(runtime: Runtime, client: WebClient | None, workspace_id: int,
+                  user_id: str) -> SlackAccount | None:
+    """What ``users.info`` says about ``user_id`` (cached; under a second, before the
+    ack); None without a client or when Slack cannot answer."""
+    return (user_directory(runtime, client, workspace_id).account(user_id)
+            if client is not None else None)
+
+
+def actor_of(account: SlackAccount | None, user_id: str, surface: str) -> Actor:
+    """The Slack user ``user_id`` as an actor, with Slack's word (``account``) on whether
+    they are a guest; without it, they are taken for a member, as before Slack was asked."""
     guest = account is not None and account.found and account.guest
     return Actor(user_id, surface, guest=guest)
 
 
+
 def user_context(runtime: Runtime, body: dict[str, Any], surface: str,
                  client: WebClient | None) -> UserContext:
-    """Read team, user and locale from any Slack payload (command, action, view, event),
-    and ask Slack (``client``) whether the user is a guest."""
+    """Read team and user from any Slack payload (command, action, view, event), and ask
+    Slack (``client``, one cached ``users.info``) whether the user is a guest and their
+    locale: payloads do not carry it, so a user Vigie has no language for yet is answered
+    in their Slack language from their first command."""
     team_id, user_id, user = _team_and_user(body)
     workspace = runtime.workspaces.ensure(team_id)
-    language = language_of(runtime.sessions, workspace.id, user_id, user.get("locale"))
-    return UserContext(workspace.id, user_id, language,
-                       slack_actor(runtime, client, workspace.id, user_id, surface))
-
-
-LazyListener = Callable[[dict[str, Any], WebClient], None]
-
-
-def locale_lookup(runtime: Runtime) -> LazyListener:
-    """A Bolt lazy listener for any surface: a user seen for the first time has their Slack
-    locale looked up (``users.info``) after the ack, so the next answers are in their
-    language."""
-
-    def remember_locale(body: dict[str, Any], client: WebClient) -> None:
-        team_id, user_id, _user = _team_and_user(body)
-        if not user_id:
-            return
-        workspace = runtime.workspaces.ensure(team_id)
-        if (workspace.id, user_id) in runtime.locale_lookups:
-            return
-        runtime.locale_lookups.add((workspace.id, user_id))
-        if stored_language(runtime.sessions, workspace.id, user_id) is None:
-            _remember_locale(runtime, client, workspace.id, user_id)
-
-    return remember_locale
+    account = slack_account(runtime, client, workspace.id, user_id)
+    remember_locale(runtime, workspace.id, user_id, account)
+    language = language_of(runtime.sessions, workspace.id, user_id, user.get("locale"),
+                           account.locale if account is not None else None)
+    return UserContext(workspace.id, user_id, language, actor_of(account, user_id, surface))
 
 
 def view_metadata(view: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from bot.services.home import home_summary
 from bot.services.members import language_of
 from bot.services.permissions import ANYONE, check_role
 from bot.slack.home import build_guest_home, build_home
-from handlers.context import locale_lookup, slack_actor, user_context
+from handlers.context import actor_of, remember_locale, slack_account, user_context
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +24,11 @@ def publish_home(runtime: Runtime, client: WebClient, workspace_id: int, user_id
                  language: str | None = None) -> None:
     """Build and publish one user's Home tab; a Slack guest no admin gave a role gets
     only how to get one."""
-    language = language or language_of(runtime.sessions, workspace_id, user_id)
-    actor = slack_actor(runtime, client, workspace_id, user_id, "home")
+    account = slack_account(runtime, client, workspace_id, user_id)
+    remember_locale(runtime, workspace_id, user_id, account)
+    language = language or language_of(runtime.sessions, workspace_id, user_id,
+                                       looked_up=account.locale if account else None)
+    actor = actor_of(account, user_id, "home")
     try:
         check_role(runtime.sessions, workspace_id, actor, ANYONE)
     except Forbidden:
@@ -57,4 +60,4 @@ def register(app: App, runtime: Runtime) -> None:
         ctx = user_context(runtime, body, "home", client)
         publish_home(runtime, client, ctx.workspace_id, ctx.user_id, ctx.language)
 
-    app.event("app_home_opened")(ack=on_home_opened, lazy=[locale_lookup(runtime)])
+    app.event("app_home_opened")(on_home_opened)

@@ -19,7 +19,7 @@ from bot.slack.opportunity_blocks import DRAFT_ACTION as OPP_DRAFT_ACTION
 from bot.slack.opportunity_blocks import DRAFT_BLOCK as OPP_DRAFT_BLOCK
 from bot.slack.opportunity_blocks import DRAFT_CALLBACK as OPP_DRAFT
 from bot.slack.plaintext import mrkdwn_to_plain
-from handlers.context import locale_lookup, user_context, user_directory, view_metadata
+from handlers.context import user_context, user_directory, view_metadata
 from handlers.home import refresh_home
 
 FIELDS = {ASSIGN: ("assignee", "user", "selected_user"), DRAFT: ("draft", "text", "value"),
@@ -128,7 +128,7 @@ def register(app: App, runtime: Runtime) -> None:
         runtime.nudge_outbox()
         refresh_home(runtime, client, ws, [ctx.user_id] + ([value] if callback == ASSIGN else []))
 
-    app.view(re.compile(r"^vigie\.modal\."))(ack=on_submit, lazy=[locale_lookup(runtime)])
+    app.view(re.compile(r"^vigie\.modal\."))(on_submit)
 
     def on_opportunity_draft(ack: Ack, body: dict[str, Any], view: dict[str, Any],
                              client: WebClient) -> None:
@@ -153,4 +153,4 @@ def register(app: App, runtime: Runtime) -> None:
         runtime.nudge_outbox()
         refresh_home(runtime, client, ctx.workspace_id, [ctx.user_id])
 
-    app.view(OPP_DRAFT)(ack=on_opportunity_draft, lazy=[locale_lookup(runtime)])
+    app.view(OPP_DRAFT)(on_opportunity_draft)

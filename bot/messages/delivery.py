@@ -144,6 +144,8 @@ class SlackAccount:
     """A deactivated account."""
     guest: bool = False
     """A multi- or single-channel guest, who sees only the channels they were invited to."""
+    locale: str | None = None
+    """Their Slack locale (``fr-FR``), which Slack gives only when asked for it."""
 
 
 class UserDirectory(Protocol):

@@ -28,14 +28,17 @@ class RoleView:
 
 
 def language_of(sessions: sessionmaker[Session], workspace_id: int, user_id: str | None,
-                slack_locale: str | None = None) -> str:
-    """The user's language: their Slack locale, else the one stored, else the workspace's."""
+                slack_locale: str | None = None, looked_up: str | None = None) -> str:
+    """The user's language: the Slack locale a payload carries, else the one stored (their
+    `/cm lang`, or their Slack locale remembered), else the Slack locale just looked up
+    (``looked_up``: a first command is answered in their language), else the workspace's."""
     if slack_locale:
         return language_for(slack_locale)
     with sessions() as session:
         workspace_locale = session.scalar(
             select(Workspace.locale).where(Workspace.id == workspace_id))
-    return language_for(stored_language(sessions, workspace_id, user_id), workspace_locale)
+    return language_for(stored_language(sessions, workspace_id, user_id) or looked_up,
+                        workspace_locale)
 
 
 def stored_language(sessions: sessionmaker[Session], workspace_id: int,

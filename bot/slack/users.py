@@ -111,7 +111,7 @@ class SlackUserDirectory:
         if not self._client.token:
             return None  # no token to ask with (Slack is not configured)
         try:
-            user = self._client.users_info(user=user_id).get("user") or {}
+            user = self._client.users_info(user=user_id, include_locale=True).get("user") or {}
         except SlackApiError as err:
             code = err.response.get("error") if err.response is not None else None
             if code in UNKNOWN_USER:
@@ -127,7 +127,8 @@ class SlackUserDirectory:
                             is_bot=bool(user.get("is_bot")) or user_id == SLACKBOT,
                             deleted=bool(user.get("deleted")),
                             guest=bool(user.get("is_restricted"))
-                            or bool(user.get("is_ultra_restricted")))
+                            or bool(user.get("is_ultra_restricted")),
+                            locale=str(user["locale"]) if user.get("locale") else None)
 
 
 class _Unanswered:

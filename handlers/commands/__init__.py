@@ -17,7 +17,7 @@ from bot.runtime import Runtime
 from bot.services.errors import ServiceError
 from handlers.commands.parsing import ArgumentError, split_args
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Subcommand
-from handlers.context import locale_lookup, user_context
+from handlers.context import user_context
 from handlers.errors import apologize
 
 
@@ -229,4 +229,4 @@ def register(app: App, runtime: Runtime) -> None:
         if later is not None:
             run_later(later, command, respond)
 
-    app.command("/cm")(ack=on_cm, lazy=[answer_cm, locale_lookup(runtime)])
+    app.command("/cm")(ack=on_cm, lazy=[answer_cm])

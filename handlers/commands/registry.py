@@ -40,7 +40,7 @@ class CommandRequest:
     client: Any = None
     """The Slack WebClient, for listeners that open a modal."""
     guest: bool = False
-    """Slack says the user is a guest (``handlers.context.slack_actor``)."""
+    """Slack says the user is a guest (``handlers.context.actor_of``)."""
 
     @property
     def actor(self) -> Actor:

@@ -54,9 +54,9 @@ def home_text(vigie: VigieApp, user: str) -> str:
 
 
 def lookups(vigie: VigieApp, user: str) -> int:
-    """users.info calls about ``user`` other than the one-off locale look-up."""
-    return len([c for c in vigie.standin.calls("users.info")
-                if c.args.get("user") == user and not c.args.get("include_locale")])
+    """users.info calls about ``user`` (the one before the ack also gives their locale:
+    there is no other)."""
+    return len([c for c in vigie.standin.calls("users.info") if c.args.get("user") == user])
 
 
 def test_a_guest_without_a_role_is_refused_everywhere(vigie_sqlite: VigieApp) -> None:
@@ -141,8 +141,7 @@ def test_when_slack_cannot_answer_the_user_is_taken_for_a_member(vigie_sqlite: V
     vigie = vigie_sqlite
     mention_id = seed(vigie)
     vigie.standin.set_user(GUEST, name="guest", guest="multi")
-    # Two: the locale look-up (a lazy listener, first seen) may run before the ack's.
-    vigie.standin.error_next("users.info", "internal_error", count=2)
+    vigie.standin.error_next("users.info", "internal_error")
     assert f"#{mention_id}" in ask(vigie, f"show {mention_id}", GUEST)
     assert ask(vigie, f"show {mention_id}", GUEST) == REFUSAL
 

@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
-import time
-
 from bot.i18n import catalogue
 from tests.e2e.conftest import VigieApp, eventually
 from tests.harness.constants import USER_ID
 
 
-def test_french_user_gets_french_after_the_first_command(vigie_sqlite: VigieApp) -> None:
+def test_french_user_gets_french_from_the_first_command(vigie_sqlite: VigieApp) -> None:
     vigie = vigie_sqlite
+    # Slash command payloads carry no locale: users.info (include_locale) tells it.
     first = vigie.slack.slash_command("nope", locale="fr-FR").json()
-    assert "is not a Vigie command" in first["text"]  # locale not known yet
-    eventually(lambda: any(c.args.get("user") == USER_ID
-                           for c in vigie.standin.calls("users.info")))
-    time.sleep(0.2)
-    eventually(lambda: "n'est pas une commande Vigie" in vigie.slack.slash_command(
-        "nope").json()["text"])
+    assert "n'est pas une commande Vigie" in first["text"], first["text"]
+    assert any(c.args.get("user") == USER_ID and str(c.args.get("include_locale")).lower()
+               in ("1", "true") for c in vigie.standin.calls("users.info"))
     help_text = vigie.slack.slash_command("help").json()["text"]
     assert "Vigie : commandes /cm" in help_text
+
+
+def test_a_chosen_language_wins_over_the_slack_locale(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    vigie.standin.set_user(USER_ID, locale="fr-FR")
+    assert "in English" in vigie.slack.slash_command("lang en").json()["text"]
+    assert "is not a Vigie command" in vigie.slack.slash_command("nope").json()["text"]
+
+
+def test_french_user_s_first_app_home_is_french(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    vigie.standin.set_user(USER_ID, locale="fr-FR")
+    vigie.slack.app_home_opened()
+    eventually(lambda: bool(vigie.standin.calls("views.publish", ok=True)))
+    view = str(vigie.standin.calls("views.publish", ok=True)[0].args)
+    assert "En cours" in view and "Open work" not in view, view
 
 
 def test_lang_command_switches_language(vigie_sqlite: VigieApp) -> None:

@@ -733,10 +733,9 @@ ANA = "U07ANA0001"
 
 
 def _assignee_lookups(vigie: VigieApp) -> list[Any]:
-    """The ``users.info`` calls about Ana (the locale look-up of whoever types a command
-    asks with ``include_locale``)."""
-    return [c for c in vigie.standin.calls("users.info")
-            if c.args.get("user") == ANA and not c.args.get("include_locale")]
+    """The ``users.info`` calls about Ana (who types no command: each is a check of her as
+    an assignee)."""
+    return [c for c in vigie.standin.calls("users.info") if c.args.get("user") == ANA]
 
 
 def granted_quietly(vigie: VigieApp, user_id: str) -> None:
@@ -750,7 +749,7 @@ def granted_quietly(vigie: VigieApp, user_id: str) -> None:
 
 
 def _warm_up(vigie: VigieApp, mention_id: int) -> None:
-    """A first command, so its locale look-up (a users.info after the ack) is behind us."""
+    """A first command, so its look-up of the user typing it (users.info) is behind us."""
     vigie.slack.slash_command(f"show {mention_id}")
     vigie.standin.wait_for("users.info", timeout=15)
     vigie.standin.clear()
