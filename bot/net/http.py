@@ -30,7 +30,7 @@ import ssl
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from types import TracebackType
@@ -103,9 +103,11 @@ USER_AGENT = f"Vigie/{_version()} (+https://github.com/vigie-cm/vigie)"
 class HttpStatusError(SourceError):
     """The server answered with an error status; carries it for sources that care."""
 
-    def __init__(self, message: str, status_code: int, error_code: str | None = None) -> None:
+    def __init__(self, message: str, status_code: int, error_code: str | None = None, *,
+                 key: str | None = None, params: Mapping[str, str | int] | None = None
+                 ) -> None:
         """Keep the HTTP status and the server's short error code (e.g. ``ExpiredToken``)."""
-        super().__init__(message)
+        super().__init__(message, key=key, params=params)
         self.status_code = status_code
         self.error_code = error_code
 
@@ -113,9 +115,11 @@ class HttpStatusError(SourceError):
 class HttpAuthError(SourceAuthError):
     """401/403: the server refused our credentials (or requires some)."""
 
-    def __init__(self, message: str, status_code: int, error_code: str | None = None) -> None:
+    def __init__(self, message: str, status_code: int, error_code: str | None = None, *,
+                 key: str | None = None, params: Mapping[str, str | int] | None = None
+                 ) -> None:
         """Keep the HTTP status and the server's short error code."""
-        super().__init__(message)
+        super().__init__(message, key=key, params=params)
         self.status_code = status_code
         self.error_code = error_code
 
@@ -821,8 +825,10 @@ class _Closing:
 
 def _network_error(err: httpx.HTTPError, url: httpx.URL) -> SourceError:
     if isinstance(err, httpx.ConnectError):
-        return SourceError(f"could not connect to {url.host}")
-    return SourceError(f"network error while talking to {url.host}")
+        return SourceError(f"could not connect to {url.host}", key="connect",
+                           params={"host": url.host})
+    return SourceError(f"network error while talking to {url.host}", key="network",
+                       params={"host": url.host})
 
 
 def _status_error(response: Response) -> SourceError:
@@ -830,13 +836,18 @@ def _status_error(response: Response) -> SourceError:
     host = _host_of(response.url)
     message, code = _server_message(response.content)
     suffix = f": {message}" if message else ""
+    # The server's own message stays as it wrote it: only our words are translated.
+    params: dict[str, str | int] = {"host": host, "status": status, "detail": suffix}
     if status in {401, 403}:
-        return HttpAuthError(f"{host} refused access (HTTP {status}){suffix}", status, code)
+        return HttpAuthError(f"{host} refused access (HTTP {status}){suffix}", status, code,
+                             key="http_refused", params=params)
     if status in {404, 410}:
         return HttpStatusError(
-            f"nothing found at this address on {host} (HTTP {status})", status, code
+            f"nothing found at this address on {host} (HTTP {status})", status, code,
+            key="http_not_found", params=params,
         )
-    return HttpStatusError(f"{host} answered HTTP {status}{suffix}", status, code)
+    return HttpStatusError(f"{host} answered HTTP {status}{suffix}", status, code,
+                           key="http_status", params=params)
 
 
 def _final_error(response: Response, now: float) -> SourceError:
@@ -847,7 +858,8 @@ def _final_error(response: Response, now: float) -> SourceError:
         return SourceRateLimited(f"rate limited by {host}{when}", retry_after)
     _, code = _server_message(response.content)
     return HttpStatusError(
-        f"{host} had a server error (HTTP {response.status_code})", response.status_code, code
+        f"{host} had a server error (HTTP {response.status_code})", response.status_code, code,
+        key="http_server_error", params={"host": host, "status": response.status_code},
     )
 
 

@@ -53,7 +53,7 @@ def system_resolver(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as err:
-        raise SourceError(f"could not resolve host {host}") from err
+        raise _unresolved(host) from err
     addresses: list[str] = []
     for info in infos:
         address = str(info[4][0]).split("%", 1)[0]  # drop an IPv6 zone id
@@ -75,28 +75,54 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     return None
 
 
-def blocked_reason(ip: IPAddress) -> str | None:
-    """Why ``ip`` may not be fetched from an untrusted URL, or None when it is public."""
+BLOCKED_REASONS = {
+    "metadata": "a cloud metadata address",
+    "unspecified": "an unspecified address",
+    "loopback": "a loopback address",
+    "link_local": "a link-local address",
+    "multicast": "a multicast address",
+    "cgnat": "a carrier-grade NAT address",
+    "private": "a private address",
+    "reserved": "a reserved address",
+    "non_public": "a non-public address",
+}
+"""Why an address is refused, by code (``source_error.blocked.CODE`` words it for readers)."""
+
+
+def blocked_code(ip: IPAddress) -> str | None:
+    """The code (a key of BLOCKED_REASONS) of why ``ip`` may not be fetched from an
+    untrusted URL, or None when it is public."""
     if ip in _METADATA_ADDRESSES:
-        return "a cloud metadata address"
+        return "metadata"
     if isinstance(ip, ipaddress.IPv6Address):
         inner = _embedded_ipv4(ip)
         if inner is not None:
-            return blocked_reason(inner)
+            return blocked_code(inner)
     checks = (
-        (ip.is_unspecified, "an unspecified address"),
-        (ip.is_loopback, "a loopback address"),
-        (ip.is_link_local, "a link-local address"),
-        (ip.is_multicast, "a multicast address"),
-        (isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT, "a carrier-grade NAT address"),
-        (ip.is_private, "a private address"),
-        (ip.is_reserved, "a reserved address"),
-        (not ip.is_global, "a non-public address"),
+        (ip.is_unspecified, "unspecified"),
+        (ip.is_loopback, "loopback"),
+        (ip.is_link_local, "link_local"),
+        (ip.is_multicast, "multicast"),
+        (isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT, "cgnat"),
+        (ip.is_private, "private"),
+        (ip.is_reserved, "reserved"),
+        (not ip.is_global, "non_public"),
     )
-    for matched, reason in checks:
+    for matched, code in checks:
         if matched:
-            return reason
+            return code
     return None
+
+
+def blocked_reason(ip: IPAddress) -> str | None:
+    """Why ``ip`` may not be fetched from an untrusted URL, or None when it is public."""
+    code = blocked_code(ip)
+    return BLOCKED_REASONS[code] if code else None
+
+
+def _unresolved(host: str) -> SourceError:
+    return SourceError(f"could not resolve host {host}", key="unresolved_host",
+                       params={"host": host})
 
 
 def _normalize_host(host: str) -> str:
@@ -166,14 +192,15 @@ class AddressPolicy:
             literal = None
         addresses = [name] if literal is not None else self.resolver(name, port)
         if not addresses:
-            raise SourceError(f"could not resolve host {name}")
+            raise _unresolved(name)
         for address in addresses:
             ip = ipaddress.ip_address(address)
             if not self.address_allowed(ip):
-                reason = blocked_reason(ip)
+                code = blocked_code(ip) or "non_public"
                 raise BlockedAddressError(
-                    f"refused to connect to {name}: it points to {reason} ({ip}); "
-                    "an admin can allow this host in the configuration"
+                    f"refused to connect to {name}: it points to {BLOCKED_REASONS[code]} "
+                    f"({ip}); an admin can allow this host in the configuration",
+                    key=f"blocked.{code}", params={"host": name, "ip": str(ip)},
                 )
         return addresses
 
@@ -216,7 +243,8 @@ class GuardedBackend(httpcore.NetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
         """Unix sockets are never reachable from an untrusted URL."""
-        raise BlockedAddressError("refused to connect to a local socket")
+        raise BlockedAddressError("refused to connect to a local socket",
+                                  key="blocked.local_socket")
 
     def sleep(self, seconds: float) -> None:
         """Delegate to the wrapped backend."""
@@ -237,20 +265,22 @@ def validate_public_url(
         cleaned = cleaned[1:-1].split("|", 1)[0]  # Slack wraps links as <url|label>
     parts = urlsplit(cleaned)
     if parts.scheme.lower() not in {"http", "https"}:
-        raise SourceConfigError("the URL must start with http:// or https://")
+        raise SourceConfigError("the URL must start with http:// or https://",
+                                key="url_scheme")
     if parts.username is not None or parts.password is not None:
-        raise SourceConfigError("the URL must not contain a user name or password")
+        raise SourceConfigError("the URL must not contain a user name or password",
+                                key="url_credentials")
     try:
         port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
     except ValueError as err:
-        raise SourceConfigError("the URL has an invalid port") from err
+        raise SourceConfigError("the URL has an invalid port", key="url_port") from err
     host = parts.hostname
     if not host:
-        raise SourceConfigError("the URL has no host name")
+        raise SourceConfigError("the URL has no host name", key="url_no_host")
     policy = AddressPolicy(tuple(allow_hosts), resolver)
     if not policy.host_allowed(host):
         try:
             policy.vet(host, port)
         except SourceError as err:
-            raise SourceConfigError(str(err)) from err
+            raise SourceConfigError(str(err), key=err.key, params=err.params) from err
     return cleaned

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bot.i18n import has, t
+from bot.net.errors import SourceError
 
 if TYPE_CHECKING:
     from bot.matching.query import QueryError
@@ -41,6 +43,24 @@ class Worded:
         return f"Worded({self.key!r}, {self.params!r})"
 
 
+class Listed(tuple[Worded | str, ...]):
+    """A ServiceError parameter made of several (worded) parts, shown in the reader's
+    language joined by its ``source_error.separator``."""
+
+    __slots__ = ()
+
+
+def source_error(err: SourceError, hide: Callable[[str], str] = str) -> Listed:
+    """What ``err`` says went wrong, as a parameter worded for the reader: from its catalogue
+    reasons (``source_error.KEY``), else its English message. ``hide`` masks secrets in
+    what a server or the network echoed (it is given every text parameter)."""
+    if not err.reasons:
+        return Listed((hide(str(err)),))
+    return Listed(Worded(f"source_error.{key}",
+                         {k: hide(v) if isinstance(v, str) else v for k, v in params.items()})
+                  for key, params in err.reasons)
+
+
 def query_error(err: QueryError) -> Worded:
     """What ``err`` says is wrong with a query, as a parameter worded for the reader."""
     return Worded(f"query.{err.key}", err.params)
@@ -53,6 +73,9 @@ def _word(language: str, value: Any) -> Any:
         return ", ".join(t(language, key) for key in value)
     if isinstance(value, Worded):
         return t(language, value.key, **value.params)
+    if isinstance(value, Listed):
+        return t(language, "source_error.separator").join(
+            str(_word(language, part)) for part in value)
     return value
 
 

@@ -17,7 +17,7 @@ from bot.networks import resolve_network
 from bot.services import backfill, forgotten
 from bot.services.actors import Actor
 from bot.services.audit import record
-from bot.services.errors import NotFound, ServiceError
+from bot.services.errors import NotFound, ServiceError, source_error
 from bot.services.ingest import Candidate, IngestReport, match_and_analyze
 from bot.services.permissions import require_role
 from bot.services.polling import HttpFactory, fetch_source, snapshot
@@ -138,7 +138,10 @@ def _check_urls(values: dict[str, Any], allow_hosts: list[str]) -> dict[str, Any
             try:
                 checked[name] = validate_public_url(value, allow_hosts)
             except SourceConfigError as err:
-                raise ServiceError("source.unsafe_url", field=name, error=str(err)) from None
+                # The allowlist only helps a host refused for its address, not a typo.
+                key = ("source.private_url" if (err.key or "").startswith("blocked.")
+                       else "source.unsafe_url")
+                raise ServiceError(key, field=name, error=source_error(err)) from None
     return checked
 
 
@@ -162,7 +165,7 @@ def do_add_source(
     try:
         source_cls = get_source(kind)
     except SourceConfigError as err:
-        raise ServiceError("source.bad_kind", error=str(err)) from None
+        raise ServiceError("source.bad_kind", error=source_error(err)) from None
     if actor.user_id:
         # Before the URL check: a viewer must not probe internal DNS names through it.
         with sessions() as session:
@@ -176,7 +179,8 @@ def do_add_source(
     try:
         config = parse_config(source_cls.kind, values)
     except SourceConfigError as err:
-        raise ServiceError("source.bad_config", kind=source_cls.kind, error=str(err)) from None
+        raise ServiceError("source.bad_config", kind=source_cls.kind,
+                           error=source_error(err)) from None
     _check_own_label(config)
     interval = _interval(interval_minutes, source_cls.default_interval)
     with transaction(sessions) as session:
@@ -299,8 +303,10 @@ def test_source(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
     try:
         result = fetch_source(claimed, http_factory, budget=SOURCE_TEST_BUDGET)
     except SourceError as err:
-        message = redact(str(err), secret_values(claimed.kind, claimed.config))
-        raise ServiceError("source.test_failed", id=str(source_id), error=message) from None
+        hidden = secret_values(claimed.kind, claimed.config)
+        raise ServiceError("source.test_failed", id=str(source_id),
+                           error=source_error(err, lambda text: redact(text, hidden) or text)
+                           ) from None
     report = IngestReport(received=len(result.mentions))
     with sessions() as session:
         # Never shown, as never stored: the posts of an author forgotten at their request.
@@ -308,7 +314,7 @@ def test_source(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
             mentions, report.forgotten = forgotten.drop_forgotten(session, workspace_id,
                                                                   result.mentions)
         except SourceConfigError as err:
-            raise ServiceError("source.test_failed", id=str(source_id), error=str(err)
-                               ) from None
+            raise ServiceError("source.test_failed", id=str(source_id),
+                               error=source_error(err)) from None
     candidates = match_and_analyze(watch, mentions, now=utcnow(), report=report)
     return SourceTestResult(len(result.mentions), candidates, report, result.not_modified)

@@ -466,7 +466,8 @@ def parse_tolerant(content: bytes, *, url: str = "", content_type: str | None = 
     html_to_text and extract_links reduce it to text and links with bounded work.
     """
     if _HTML_PAGE.match(content[:4096]):
-        raise SourceError("this address serves a web page, not an RSS or Atom feed")
+        raise SourceError("this address serves a web page, not an RSS or Atom feed",
+                          key="web_page")
     if len(content) > TOLERANT_MAX_BYTES:
         raise SourceError(
             f"this feed is not well-formed XML and too large to read leniently "

@@ -48,12 +48,46 @@ def get_source(kind: str) -> type[Source[Any]]:
     except KeyError:
         valid = ", ".join(sorted(SOURCES))
         raise SourceConfigError(
-            f"unknown source kind '{kind[:40]}'; choose one of: {valid}"
+            f"unknown source kind '{kind[:40]}'; choose one of: {valid}",
+            key="unknown_kind", params={"kind": kind[:40], "valid": valid},
         ) from None
 
 
+_RANGE_LIMITS = {"greater_than_equal": "ge", "greater_than": "gt", "less_than_equal": "le",
+                 "less_than": "lt"}
+_NUMBER_ERRORS = frozenset({"int_parsing", "int_type", "int_from_float", "float_parsing",
+                            "float_type"})
+_BOOL_ERRORS = frozenset({"bool_parsing", "bool_type"})
+
+
+def _reason(model: type[SourceConfig], field: str, detail: Mapping[str, Any]
+            ) -> tuple[str, dict[str, str | int]]:
+    """The catalogue key (``source_error.KEY``) and parameters of one invalid setting."""
+    kind, context = str(detail["type"]), detail.get("ctx") or {}
+    if kind == "literal_error" and field in model.model_fields:
+        # The choices themselves: pydantic's "'a' or 'b'" has an English "or" in it.
+        choices = typing.get_args(model.model_fields[field].annotation)
+        return "setting_choice", {"name": field, "expected": ", ".join(map(str, choices))}
+    if kind in _RANGE_LIMITS:
+        limit = context.get(_RANGE_LIMITS[kind], "")
+        low = kind.startswith("greater")
+        return ("setting_too_small" if low else "setting_too_large",
+                {"name": field, "limit": str(limit)})
+    if kind in _NUMBER_ERRORS:
+        return "setting_number", {"name": field}
+    if kind in _BOOL_ERRORS:
+        return "setting_bool", {"name": field}
+    if kind in {"string_too_long", "string_too_short"}:
+        key = "setting_too_long" if kind == "string_too_long" else "setting_too_short"
+        limit = context.get("max_length" if kind == "string_too_long" else "min_length", "")
+        return key, {"name": field, "limit": str(limit)}
+    return "setting_invalid", {"name": field,
+                               "reason": str(detail["msg"]).removeprefix("Value error, ")}
+
+
 def parse_config(kind: str, values: Mapping[str, Any]) -> SourceConfig:
-    """Validate settings for ``kind``; SourceConfigError with one line per problem.
+    """Validate settings for ``kind``; SourceConfigError with one line per problem (and
+    one ``reason`` each: the settings missing, those unknown, each invalid one).
 
     Messages name fields, never echo the values (which may be secrets).
     """
@@ -62,11 +96,25 @@ def parse_config(kind: str, values: Mapping[str, Any]) -> SourceConfig:
         config = model.model_validate(dict(values))
     except ValidationError as err:
         lines = []
-        for detail in err.errors(include_url=False, include_input=False, include_context=False):
+        missing: list[str] = []
+        unknown: list[str] = []
+        reasons: list[tuple[str, dict[str, str | int]]] = []
+        for detail in err.errors(include_url=False, include_input=False):
             field = ".".join(str(p) for p in detail["loc"]) or "settings"
             # A validator's own sentence, without pydantic's "Value error, " before it.
             lines.append(f"{field}: {detail['msg'].removeprefix('Value error, ')}")
-        raise SourceConfigError("; ".join(lines)) from None
+            if detail["type"] == "missing":
+                missing.append(field)
+            elif detail["type"] == "extra_forbidden":
+                unknown.append(field)
+            else:
+                reasons.append(_reason(model, field, detail))
+        if unknown:
+            reasons.insert(0, ("unknown_settings", {"names": ", ".join(unknown)}))
+        if missing:
+            reasons.insert(0, ("missing_settings", {"names": ", ".join(missing)}))
+        raise SourceConfigError("; ".join(lines), key="bad_settings", reasons=reasons
+                                ) from None
     # The sources check the scheme; an address without a host (``http://``) passes that.
     hostless = [name for name, value in config.model_dump().items()
                 if name.endswith("url") and isinstance(value, str)
@@ -74,7 +122,8 @@ def parse_config(kind: str, values: Mapping[str, Any]) -> SourceConfig:
     if hostless:
         raise SourceConfigError("; ".join(
             f"{name}: the address has no host name (as in https://example.com/feed.xml)"
-            for name in hostless))
+            for name in hostless), key="bad_settings",
+            reasons=[("setting_no_host", {"name": name}) for name in hostless])
     return config
 
 

@@ -181,8 +181,8 @@ def test_source_add_from_slack_is_guarded_against_ssrf(vigie: VigieApp) -> None:
                 "http://10.0.0.5/feed", "http://localhost/feed"):
         text = admin(vigie, f"source add rss acme <{url}>")
         assert "Vigie will not fetch `url`" in text, text
-    assert "unknown source kind" in admin(vigie, "source add gopher acme x=1")
-    assert "not valid" in admin(vigie, "source add mastodon acme")
+    assert "Unknown source kind `gopher`" in admin(vigie, "source add gopher acme x=1")
+    assert "Missing settings: query" in admin(vigie, "source add mastodon acme")
     assert "No sources yet" in admin(vigie, "source list")
 
 

@@ -1,0 +1,96 @@
+"""`/cm source add|test` as a French (and an English) team types it: feed URLs with query
+strings, mistyped addresses, missing settings, unknown kinds and network refusals get a
+specific answer in the reader's language."""
+
+from __future__ import annotations
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from bot.services.actors import CLI
+from bot.services.sources_admin import do_add_source
+from tests.e2e.conftest import VigieApp
+from tests.e2e.test_listening import admin
+from tests.harness.constants import TEAM_ID
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("en", ["The bluesky source cannot be added. Missing settings: handle, app_password. "
+            "`/cm help source bluesky` lists its settings.",
+            "Unknown settings: colour", "`limit` must be at most 40",
+            "`mode` must be one of: hashtag, search", "`limit` must be a whole number"]),
+    ("fr", ["La source bluesky ne peut pas être ajoutée. Réglages manquants : handle, "
+            "app_password. `/cm help source bluesky` détaille ses réglages.",
+            "Réglages inconnus : colour", "`limit` doit valoir au plus 40",
+            "`mode` doit valoir l'une de ces valeurs : hashtag, search",
+            "`limit` doit être un nombre entier"]),
+])
+def test_bad_settings_are_named_in_the_readers_language(vigie_sqlite: VigieApp, language: str,
+                                                        expected: list[str]) -> None:
+    vigie = vigie_sqlite
+    admin(vigie, f"lang {language}")
+    admin(vigie, "watch add marque marque")
+    missing, unknown, too_large, choice, number = expected
+    assert admin(vigie, "source add bluesky marque query=marque") == missing
+    answers = [admin(vigie, "source add mastodon marque query=marque colour=red"),
+               admin(vigie, "source add mastodon marque query=marque limit=500"),
+               admin(vigie, "source add mastodon marque query=marque mode=tout"),
+               admin(vigie, "source add mastodon marque query=marque limit=beaucoup")]
+    for answer, part in zip(answers, (unknown, too_large, choice, number), strict=True):
+        assert part in answer, answer
+        assert "Field required" not in answer and "Input should" not in answer, answer
+
+
+@pytest.mark.parametrize(("language", "unknown_kind", "unresolved", "loopback"), [
+    ("en", "Unknown source kind `rsss`: choose one of bluesky, hackernews, mastodon, reddit, "
+           "rss, webhook, x.",
+     "Vigie will not fetch `url`. Could not resolve host exemple.invalid: check the address.",
+     "Vigie will not fetch `url`. 127.0.0.1 points to a loopback address (127.0.0.1). An "
+     "admin can allow a private host with VIGIE_ALLOWED_SOURCE_HOSTS."),
+    ("fr", "Type de source `rsss` inconnu : choisissez parmi bluesky, hackernews, mastodon, "
+           "reddit, rss, webhook, x.",
+     "Vigie ne récupérera pas `url`. L'hôte exemple.invalid est introuvable : vérifiez "
+     "l'adresse.",
+     "Vigie ne récupérera pas `url`. 127.0.0.1 désigne une adresse de bouclage (127.0.0.1). "
+     "Un admin peut autoriser un hôte privé avec VIGIE_ALLOWED_SOURCE_HOSTS."),
+])
+def test_kind_and_host_refusals_are_in_the_readers_language(
+        vigie_sqlite: VigieApp, language: str, unknown_kind: str, unresolved: str,
+        loopback: str) -> None:
+    """The private-host hint only where an allowlist would help, and said once."""
+    vigie = vigie_sqlite
+    admin(vigie, f"lang {language}")
+    admin(vigie, "watch add marque marque")
+    assert admin(vigie, "source add rsss marque <https://exemple.fr/flux.xml>") == unknown_kind
+    assert admin(vigie, "source add rss marque <https://exemple.invalid/flux.xml>"
+                 ) == unresolved
+    assert admin(vigie, "source add rss marque <http://127.0.0.1:8080/flux.xml>") == loopback
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("en", ["This address serves a web page, not an RSS or Atom feed.",
+            "Nothing found at this address on localhost (HTTP 404).",
+            "localhost had a server error (HTTP 500)."]),
+    ("fr", ["Cette adresse sert une page web, pas un flux RSS ou Atom.",
+            "Rien à cette adresse sur localhost (HTTP 404).",
+            "localhost a eu une erreur serveur (HTTP 500)."]),
+])
+def test_source_test_failures_are_in_the_readers_language(
+        vigie_sqlite: VigieApp, httpserver: HTTPServer, language: str,
+        expected: list[str]) -> None:
+    vigie = vigie_sqlite
+    admin(vigie, f"lang {language}")
+    admin(vigie, "watch add marque marque")
+    httpserver.expect_request("/page").respond_with_data(
+        "<!DOCTYPE html><html><body>Accueil</body></html>", content_type="text/html")
+    httpserver.expect_request("/missing").respond_with_data("", status=404)
+    httpserver.expect_request("/boom").respond_with_data("", status=500)
+    workspace = vigie.runtime.workspaces.ensure(TEAM_ID)
+    for path, message in zip(("/page", "/missing", "/boom"), expected, strict=True):
+        url = httpserver.url_for(path).replace("127.0.0.1", "localhost")
+        view = do_add_source(vigie.runtime.sessions, workspace.id, CLI, kind="rss",
+                             watch_name="marque", values={"url": url})
+        answer = admin(vigie, f"source test {view.id}")
+        head = (f"Source #{view.id} could not be fetched. " if language == "en"
+                else f"La source n°{view.id} n'a pas pu être récupérée. ")
+        assert answer == head + message
