@@ -187,18 +187,22 @@ def _source_id(request: CommandRequest) -> int:
     return number
 
 
+SETTING = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+"""``key=value``; a URL (``https://...?q=x``, ``<https://...>``) never starts like one."""
+
+
 def _source_add(request: CommandRequest, runtime: Runtime) -> Reply:
     if len(request.args) < 3:
         return Reply(t(request.language, "admin.source_usage"))
     kind, watch_name, *rest = request.args[1:]
     values: dict[str, object] = {}
     for item in rest:
-        if "=" in item:
+        if SETTING.match(item):
             key, _, value = item.partition("=")
-            key = key.strip()
             values[key] = (url_of(value) if key.endswith(sources_admin.URL_SUFFIXES)
                            else unescape(value))
-        elif "url" not in values and (item.startswith("<http") or item.startswith("http")):
+        elif "url" not in values and (item.startswith("<") or "/" in item or ":" in item):
+            # An address, even mistyped (htps://...): the service says what is wrong with it.
             values["url"] = url_of(item)
         else:
             raise ServiceError("admin.bad_setting", value=unescape(item)[:80])

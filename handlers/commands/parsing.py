@@ -151,6 +151,10 @@ def channel_id_of(arg: str) -> str | None:
 
 
 def url_of(arg: str) -> str:
-    """A URL typed in Slack arrives as ``<https://...>``: return the bare URL."""
+    """A URL typed in Slack arrives as ``<https://...>``: return the bare URL.
+
+    Inside the brackets too, Slack writes a typed &, < or > as ``&amp;``, ``&lt;``,
+    ``&gt;`` (https://api.slack.com/reference/surfaces/formatting, "Escaping text"): a
+    feed's ``?q=a&amp;hl=fr`` is ``?q=a&hl=fr``."""
     match = LINK_REF.match(arg)
-    return match.group(1) if match else unescape(arg)
+    return unescape(match.group(1) if match else arg)

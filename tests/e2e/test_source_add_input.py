@@ -4,14 +4,72 @@ specific answer in the reader's language."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 from pytest_httpserver import HTTPServer
 
 from bot.services.actors import CLI
 from bot.services.sources_admin import do_add_source
-from tests.e2e.conftest import VigieApp
+from tests.e2e.conftest import VigieApp, start_vigie
 from tests.e2e.test_listening import admin
 from tests.harness.constants import TEAM_ID
+from tests.harness.slack_standin import SlackStandIn
+
+
+@pytest.fixture
+def local_feeds(sqlite_url: str, slack_standin: SlackStandIn) -> Iterator[VigieApp]:
+    """Vigie allowed to fetch this machine's test servers from Slack (as an admin would
+    allow an intranet feed server)."""
+    yield from start_vigie(sqlite_url, slack_standin,
+                           allowed_source_hosts=["localhost", "127.0.0.1"])
+
+
+def slack_link(url: str) -> str:
+    """``url`` as Slack sends a typed link: in <...>, with &, < and > escaped."""
+    return "<" + url.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + ">"
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_feed_urls_with_query_strings_are_added(local_feeds: VigieApp, httpserver: HTTPServer,
+                                                shared_data: Path, language: str) -> None:
+    """Google News and YouTube feed addresses have ``=`` and ``&`` in them."""
+    vigie = local_feeds
+    admin(vigie, f"lang {language}")
+    admin(vigie, "watch add marque marque")
+    feed = (shared_data / "feeds" / "rssparser__guardian.rss").read_bytes()
+    news_query = {"q": "marque", "hl": "fr", "gl": "FR", "ceid": "FR:fr"}
+    httpserver.expect_request("/rss/search", query_string=news_query).respond_with_data(
+        feed, content_type="application/xml")
+    httpserver.expect_request("/feeds/videos.xml", query_string={"channel_id": "UC42"}
+                              ).respond_with_data(feed, content_type="application/xml")
+    added = "Source #" if language == "en" else "Source n°"
+    news = slack_link(httpserver.url_for("/rss/search") + "?q=marque&hl=fr&gl=FR&ceid=FR:fr")
+    youtube = slack_link(httpserver.url_for("/feeds/videos.xml") + "?channel_id=UC42")
+    for text in (f"source add rss marque {news}",
+                 f"source add rss marque {youtube} network=youtube"):
+        answer = admin(vigie, text)
+        assert answer.startswith(added), answer
+        source_id = answer.removeprefix(added).split(" ", 1)[0]
+        tested = admin(vigie, f"source test {source_id}")
+        assert "item(s) fetched" in tested or "élément(s) récupéré(s)" in tested, tested
+    # The server answered only the exact query strings: & was unescaped, = kept.
+    assert [request.args.to_dict() for request, _ in httpserver.log] == [
+        news_query, {"channel_id": "UC42"}]
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("en", "Vigie will not fetch `url`. The address must start with http:// or https://."),
+    ("fr", "Vigie ne récupérera pas `url`. L'adresse doit commencer par http:// ou https://."),
+])
+def test_a_mistyped_address_is_named_as_such(vigie_sqlite: VigieApp, language: str,
+                                             expected: str) -> None:
+    vigie = vigie_sqlite
+    admin(vigie, f"lang {language}")
+    admin(vigie, "watch add marque marque")
+    answer = admin(vigie, "source add rss marque htps://exemple.fr/flux.xml")
+    assert answer == expected
 
 
 @pytest.mark.parametrize(("language", "expected"), [
