@@ -31,8 +31,16 @@ from bot.services.secrets import (
 )
 from bot.services.watches import get_watch_by_name
 from bot.sources.base import SourceConfig
-from bot.sources.registry import POLLABLE_KINDS, get_source, parse_config
+from bot.sources.registry import (
+    POLLABLE_KINDS,
+    REQUIRED,
+    SOURCES,
+    describe_config,
+    get_source,
+    parse_config,
+)
 from bot.sources.rss import RssConfig, network_owner
+from bot.sources.webhook import WebhookSource
 from bot.url_secrets import mask_url
 from storage.db import transaction
 from storage.models import Role, SourceRow, Watch, utcnow
@@ -90,6 +98,43 @@ class SourceTestResult:
     candidates: list[Candidate]
     report: IngestReport
     not_modified: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SettingSpec:
+    """One setting of a source kind, as help shows it (the words come from the catalogue,
+    ``source_setting.KIND.NAME``)."""
+
+    name: str
+    required: bool
+    default: str | None
+    """What it is when left out; None when there is nothing to show (required, a secret,
+    empty)."""
+
+
+def setting_specs(kind: str | None = None) -> dict[str, list[SettingSpec]]:
+    """The settings of ``kind`` (of every kind when None), read from the sources' config
+    models; ServiceError ``source.bad_kind`` for a kind that does not exist."""
+    if kind is None:
+        kinds = list(SOURCES)
+    else:
+        try:
+            kinds = [get_source(kind).kind]
+        except SourceConfigError as err:
+            raise ServiceError("source.bad_kind", error=source_error(err)) from None
+    specs: dict[str, list[SettingSpec]] = {}
+    for name in kinds:
+        specs[name] = []
+        for field, type_name, default, _ in describe_config(name):
+            shown: str | None = default
+            if default in (REQUIRED, "none", "") or type_name.startswith("secret"):
+                shown = None
+            elif default in ("True", "False"):
+                shown = default.lower()  # as it is typed: local_only=true
+            # do_add_source generates a webhook's secret when none is given.
+            generated = name == WebhookSource.kind and field == "secret"
+            specs[name].append(SettingSpec(field, default == REQUIRED and not generated, shown))
+    return specs
 
 
 def config_for_storage(config: SourceConfig) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.i18n import has, t
 from bot.runtime import Runtime
 from bot.services.permissions import ANYONE
@@ -32,7 +34,10 @@ def cmd_help(request: CommandRequest, runtime: Runtime) -> Reply:
             suggestion = REGISTRY.suggest(name)
             key = "help.unknown_topic" if suggestion else "help.unknown_topic_none"
             return Reply(t(language, key, name=name, suggestion=suggestion or ""))
-        text, blocks = build_subcommand_help(help_entry(sub, language), language)
+        entry = help_entry(sub, language)
+        if sub.help_details is not None:
+            entry = replace(entry, details=sub.help_details(request.args[1:], language))
+        text, blocks = build_subcommand_help(entry, language)
         return Reply(text, blocks)
     text, blocks = build_help([help_entry(sub, language) for sub in REGISTRY.all()], language)
     return Reply(text, blocks)

@@ -18,6 +18,7 @@ from bot.slack.admin_views import (
     threshold_words,
 )
 from bot.slack.escape import escape
+from bot.slack.help import source_settings_lines
 from handlers.commands import competitors as competitor_commands
 from handlers.commands.parsing import (
     SMART_QUOTES,
@@ -254,6 +255,12 @@ def _source_state(request: CommandRequest, runtime: Runtime) -> Reply:
     return Reply(t(request.language, f"admin.source_{action}d", id=source_id))
 
 
+def _source_help(args: list[str], language: str) -> tuple[str, ...]:
+    """`/cm help source [KIND]`: the settings of each network, or of one."""
+    return source_settings_lines(sources_admin.setting_specs(args[0] if args else None),
+                                 language)
+
+
 # Answered after the ack: tests fetch over the network.
 REGISTRY.verbs("source", Verbs((
     Verb("add", _source_add, ("KIND WATCH [URL] [key=value ...]",), role=Role.ADMIN),
@@ -266,4 +273,4 @@ REGISTRY.verbs("source", Verbs((
     examples=("source add rss acme https://news.example.com/feed.xml",
               "source add mastodon acme base_url=https://mastodon.social query=acme",
               "source list", "source test 3"),
-    slow=True, rate_limit=_source_rate_limit, module=__name__)
+    slow=True, rate_limit=_source_rate_limit, module=__name__, help_details=_source_help)

@@ -87,6 +87,8 @@ Listener = Callable[[CommandRequest, Runtime], Reply | None]
 RateLimitKey = Callable[[CommandRequest, Runtime], str | None]
 """The rate-limited action a request is (``bot.services.ratelimit``), or None when free."""
 SlowSpec = bool | Callable[[CommandRequest], bool]
+HelpDetails = Callable[[list[str], str], tuple[str, ...]]
+"""More help lines, from the words after `/cm help NAME` and the reader's language."""
 """Whether a subcommand is acknowledged first and answered after (see Subcommand): always,
 never, or as a function of the request (`/cm ignore` naming several mentions)."""
 RoleSpec = Role | Callable[[list[str]], Role]
@@ -216,6 +218,8 @@ class Subcommand:
     free_text: bool = False
     """It reads free text as typed from ``raw_args`` (a draft, a reason): a quote left open
     there is text, not an unreadable command."""
+    help_details: HelpDetails | None = None
+    """More help lines for `/cm help NAME ARGS...` (given ARGS and the reader's language)."""
 
     def role_for(self, request: CommandRequest) -> Role:
         """Who may run this request."""
@@ -286,16 +290,16 @@ class CommandRegistry:
     def verbs(
         self, name: str, verbs: Verbs, *, examples: tuple[str, ...] = (), slow: SlowSpec = False,
         rate_limit: RateLimitKey | None = None, nudges_outbox: bool = False, module: str,
-        free_text: bool = False,
+        free_text: bool = False, help_details: HelpDetails | None = None,
     ) -> None:
         """Register `/cm NAME VERB ...` from its table of verbs (usage and roles come from
         it); ``module``: the registering module's ``__name__``; ``free_text``: one of its
-        verbs reads free text (see Subcommand)."""
+        verbs reads free text; ``help_details``: more help (see Subcommand)."""
         if name in self._items:
             raise ValueError(f"/cm {name} is registered twice")
         self._items[name] = Subcommand(name, verbs.usage(name), verbs.dispatch, verbs,
                                        examples, slow, rate_limit, nudges_outbox, module,
-                                       free_text=free_text)
+                                       free_text=free_text, help_details=help_details)
 
     def get(self, name: str) -> Subcommand | None:
         """The subcommand called ``name`` (case-insensitive), if any."""

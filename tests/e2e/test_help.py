@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from bot.i18n import SUPPORTED_LANGUAGES, catalogue
+from bot.sources.registry import SOURCES
 from handlers.commands.registry import REGISTRY, Verbs
 from handlers.commands.workflow import FILTER_KEYS
 from tests.e2e.conftest import VigieApp
@@ -143,3 +144,47 @@ def test_help_suggests_only_a_meaningful_command(vigie_sqlite: VigieApp, languag
     vigie_sqlite.slack.slash_command(f"lang {language}")
     text = vigie_sqlite.slack.slash_command(typed).json()["text"]
     assert answer in text and "help help" not in text and "/cm report" not in text, text
+
+
+@pytest.mark.parametrize(("language", "lines"), [
+    ("en", ["*Settings of `bluesky`* (write them as key=value):",
+            "• `handle` (required): Handle (or email) of the account that searches, e.g. "
+            "brand.bsky.social.",
+            "• `language` (optional): Only posts in this language (e.g. en); all languages "
+            "when left out.",
+            "• `limit` (optional, default `50`): Posts asked per page (max 100)."]),
+    ("fr", ["*Réglages de `bluesky`* (écrivez-les clé=valeur) :",
+            "• `handle` (obligatoire) : Identifiant (ou e-mail) du compte qui cherche, par ex. "
+            "marque.bsky.social.",
+            "• `language` (facultatif) : Seulement les messages dans cette langue (par ex. fr) ; "
+            "toutes les langues si absent.",
+            "• `limit` (facultatif, par défaut `50`) : Messages demandés par page (100 au plus)."]),
+])
+def test_help_source_kind_lists_its_settings(vigie_sqlite: VigieApp, language: str,
+                                             lines: list[str]) -> None:
+    """`/cm source add` errors send the reader to `/cm help source KIND`: it lists each
+    setting of that network, required or not, in the reader's language."""
+    vigie_sqlite.slack.slash_command(f"lang {language}")
+    body = vigie_sqlite.slack.slash_command("help source bluesky").json()
+    assert validate_blocks(body["blocks"], "message") == []
+    shown = body["text"].splitlines()
+    for line in lines:
+        assert line in shown, body["text"]
+    assert len([line for line in shown if line.startswith("• `")]) == 7  # each setting once
+    every = vigie_sqlite.slack.slash_command("help source").json()["text"]
+    required = ("• `bluesky`: `query`, `handle`, `app_password`" if language == "en"
+                else "• `bluesky` : `query`, `handle`, `app_password`")
+    assert required in every.splitlines(), every
+    unknown = vigie_sqlite.slack.slash_command("help source rsss").json()["text"]
+    assert unknown.startswith("Unknown source kind `rsss`" if language == "en"
+                              else "Type de source `rsss` inconnu"), unknown
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_every_source_setting_is_described_in_every_language(language: str) -> None:
+    """The help is generated from the sources' config models: a setting added to one
+    without words in the catalogues (or words left for a removed one) fails here."""
+    wanted = {f"source_setting.{kind}.{name}"
+              for kind, source in SOURCES.items() for name in source.config_model.model_fields}
+    described = {key for key in catalogue(language) if key.startswith("source_setting.")}
+    assert described == wanted
