@@ -181,6 +181,9 @@ class SourceRow(Base):
     last_polled_at: Mapped[datetime | None]
     last_success_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_reasons: Mapped[list[Any] | None]
+    """``last_error`` as catalogue reasons, ``[[key, params], ...]`` (``source_error.KEY``),
+    to show it in the reader's language; None when it has none (``last_error`` is shown)."""
     last_error_at: Mapped[datetime | None]
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     created_by: Mapped[str | None] = mapped_column(String(32))

@@ -207,6 +207,10 @@ def record_failure(session: Session, source_id: int, error: BaseException, now: 
     message = redact_for_row(message, row) or message  # servers echo tokens back
     row.consecutive_failures += 1
     row.last_error = message[:1000]
+    row.last_error_reasons = [
+        [key, {name: redact_for_row(value, row) if isinstance(value, str) else value
+               for name, value in params.items()}]
+        for key, params in (error.reasons if isinstance(error, SourceError) else ())] or None
     row.last_error_at = now
     retry_after = error.retry_after if isinstance(error, SourceRateLimited) else None
     row.next_poll_at = now + backoff_delay(row.interval_seconds, row.consecutive_failures,
@@ -271,6 +275,7 @@ def _apply(session: Session, source: ClaimedSource, result: FetchResult, now: da
     row.cursor = result.cursor
     row.consecutive_failures = 0
     row.last_error = outcome.report.skipped_note
+    row.last_error_reasons = None
     if row.last_error:  # stored, but some items were dropped: say so in the health
         row.last_error_at = now
     row.last_success_at = now

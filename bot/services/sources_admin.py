@@ -76,6 +76,9 @@ class SourceView:
     backfilled: int | None = None
     """Posts its first poll (since added or resumed) stored quietly; None before it."""
     backfill_hours: int | None = None
+    last_error_reasons: tuple[tuple[str, dict[str, str | int]], ...] = ()
+    """``last_error`` as catalogue reasons (``source_error.KEY`` and its parameters), to
+    word it for the reader; empty when it has none."""
 
     def backfill_note(self) -> str | None:
         """What the quiet backfill did, in plain words (None before the first poll)."""
@@ -173,7 +176,21 @@ def _view(row: SourceRow, watch_name: str, new_secret: str | None = None,
         last_success_at=row.last_success_at, last_error=redact_for_row(row.last_error, row),
         last_error_at=row.last_error_at, consecutive_failures=row.consecutive_failures,
         next_poll_at=row.next_poll_at, new_secret=new_secret,
+        last_error_reasons=_reasons(row),
     )
+
+
+def _reasons(row: SourceRow) -> tuple[tuple[str, dict[str, str | int]], ...]:
+    """The row's stored error reasons, secrets masked again (a key may have changed)."""
+    reasons = []
+    for item in row.last_error_reasons or ():
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
+                and isinstance(item[1], dict)):
+            continue  # not written by record_failure: the English message stands
+        reasons.append((item[0], {
+            name: (redact_for_row(value, row) or "") if isinstance(value, str) else value
+            for name, value in item[1].items() if isinstance(value, str | int)}))
+    return tuple(reasons)
 
 
 def _check_urls(values: dict[str, Any], allow_hosts: list[str]) -> dict[str, Any]:

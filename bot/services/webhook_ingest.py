@@ -121,6 +121,7 @@ def do_ingest_webhook(
         row.last_success_at = now
         row.consecutive_failures = 0
         row.last_error = report.skipped_note
+        row.last_error_reasons = None
         if report.skipped_note:
             row.last_error_at = now
     if report.forgotten:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from bot.i18n import t
+from bot.i18n import has, t
 from bot.slack.escape import clip_mrkdwn, escape, slack_date, truncate
 
 SECTION_LIMIT = 2900
@@ -98,6 +98,8 @@ class SourceLine(Protocol):
     def last_success_at(self) -> datetime | None: ...
     @property
     def last_error(self) -> str | None: ...
+    @property
+    def last_error_reasons(self) -> Sequence[tuple[str, Mapping[str, str | int]]]: ...
     @property
     def consecutive_failures(self) -> int: ...
     @property
@@ -226,6 +228,19 @@ def _backfill_line(view: SourceLine, language: str) -> str:
              hours=view.backfill_hours)
 
 
+def _error_text(view: SourceLine, language: str) -> str:
+    """The source's last error in ``language`` when its reasons are all in the catalogue,
+    else as stored (English)."""
+    reasons = view.last_error_reasons
+    if reasons and all(has(f"source_error.{key}") for key, _ in reasons):
+        try:
+            return t(language, "source_error.separator").join(
+                t(language, f"source_error.{key}", **params) for key, params in reasons)
+        except (KeyError, IndexError, ValueError):
+            pass  # stored by another version, with other parameters: the English stands
+    return view.last_error or ""
+
+
 def build_source_list(views: Sequence[SourceLine], language: str
                       ) -> tuple[str, list[dict[str, Any]]]:
     """One section per source with its health (the first ``SHOWN``, the others named)."""
@@ -238,7 +253,7 @@ def build_source_list(views: Sequence[SourceLine], language: str
             health = ":double_vertical_bar: " + t(language, "admin.paused")
         elif v.consecutive_failures:
             health = ":warning: " + t(language, "admin.failing", count=v.consecutive_failures,
-                                      error=escape(truncate(v.last_error or "", 300)))
+                                      error=escape(truncate(_error_text(v, language), 300)))
         else:
             health = ":white_check_mark: " + t(language, "admin.healthy")
         settings = ", ".join(f"{escape(k)}={escape(truncate(val, 80))}"

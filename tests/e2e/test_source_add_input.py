@@ -10,10 +10,13 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
+from bot.net.http import HttpClient
 from bot.services.actors import CLI
+from bot.services.polling import run_poll_tick
 from bot.services.sources_admin import do_add_source
-from tests.e2e.conftest import VigieApp, start_vigie
+from tests.e2e.conftest import ADMIN_ID, VigieApp, start_vigie
 from tests.e2e.test_listening import admin
+from tests.harness.blockkit_limits import validate_blocks
 from tests.harness.constants import TEAM_ID
 from tests.harness.slack_standin import SlackStandIn
 
@@ -152,3 +155,41 @@ def test_source_test_failures_are_in_the_readers_language(
         head = (f"Source #{view.id} could not be fetched. " if language == "en"
                 else f"La source n°{view.id} n'a pas pu être récupérée. ")
         assert answer == head + message
+
+
+def test_source_list_health_is_in_the_readers_language(vigie: VigieApp,
+                                                       httpserver: HTTPServer) -> None:
+    """A failing poll's error is stored with its catalogue reasons: `/cm source list` words
+    it for each reader (French here, English after `/cm lang en`)."""
+    admin(vigie, "lang fr")
+    admin(vigie, "watch add marque marque")
+    httpserver.expect_request("/page").respond_with_data(
+        "<!DOCTYPE html><html><body>Accueil</body></html>", content_type="text/html")
+    httpserver.expect_request("/missing").respond_with_data("", status=404)
+    workspace = vigie.runtime.workspaces.ensure(TEAM_ID)
+    for path in ("/page", "/missing"):
+        url = httpserver.url_for(path).replace("127.0.0.1", "localhost")
+        do_add_source(vigie.runtime.sessions, workspace.id, CLI, kind="rss",
+                      watch_name="marque", values={"url": url})
+    report = run_poll_tick(vigie.runtime.sessions, lambda _t: HttpClient(), force=True)
+    assert report.failures == 2
+
+    def listed() -> str:
+        assert vigie.slack.slash_command("source list", user_id=ADMIN_ID).status_code == 200
+        vigie.standin.wait_until(lambda standin: len(standin.responses()) > 0)
+        blocks = vigie.standin.responses()[-1]["blocks"]
+        vigie.standin.clear()
+        assert validate_blocks(blocks, "message") == []
+        return "\n".join(block["text"]["text"] for block in blocks if "text" in block)
+
+    french = listed()
+    assert "1 échec(s) d'affilée : Cette adresse sert une page web, pas un flux RSS ou Atom" \
+        in french, french
+    assert "1 échec(s) d'affilée : Rien à cette adresse sur localhost (HTTP 404)" in french
+    assert "web page" not in french and "nothing found" not in french
+    admin(vigie, "lang en")
+    english = listed()
+    assert "1 failure(s) in a row: This address serves a web page, not an RSS or Atom feed" \
+        in english, english
+    assert "1 failure(s) in a row: Nothing found at this address on localhost (HTTP 404)" \
+        in english
