@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+from pydantic_core import PydanticCustomError
 
 from bot.net.fetcher import Fetcher
 from bot.networks import get_network
@@ -145,6 +146,17 @@ class FetchResult:
     mentions: list[FetchedMention]
     cursor: Cursor
     not_modified: bool = False
+
+
+SETTING_RULE = "vigie_rule:"
+"""Prefix of the pydantic error type of a refusal raised with :func:`setting_error`."""
+
+
+def setting_error(code: str, message: str, **params: str | int) -> PydanticCustomError:
+    """A config validator's refusal: ``message`` in English (``{param}`` placeholders filled
+    from ``params``), ``code`` naming it for readers in other languages
+    (``source_error.setting_rule.CODE`` in the catalogues)."""
+    return PydanticCustomError(SETTING_RULE + code, message, params)
 
 
 class SourceConfig(BaseModel):

@@ -16,7 +16,15 @@ from pydantic import Field, SecretStr, field_validator
 from bot.net.errors import SourceError
 from bot.net.fetcher import Fetcher
 from bot.net.http import HttpAuthError, HttpStatusError
-from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
+from bot.sources.base import (
+    Author,
+    Cursor,
+    FetchedMention,
+    FetchResult,
+    Source,
+    SourceConfig,
+    setting_error,
+)
 from bot.sources.cursors import SeenIds, cursor_time
 from bot.sources.json_fields import as_dict, as_list, as_str
 from bot.sources.text import collapse_whitespace, language_tag, parse_iso, usable_url
@@ -75,7 +83,7 @@ class BlueskyConfig(SourceConfig):
     def _base(cls, value: str) -> str:
         value = value.strip().rstrip("/")
         if urlsplit(value).scheme not in {"http", "https"}:
-            raise ValueError("the service address must start with https://")
+            raise setting_error("address_scheme", "the service address must start with https://")
         return value
 
     @field_validator("handle")

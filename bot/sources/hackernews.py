@@ -13,7 +13,15 @@ from pydantic import Field, field_validator
 
 from bot.net.errors import SourceError
 from bot.net.fetcher import Fetcher
-from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
+from bot.sources.base import (
+    Author,
+    Cursor,
+    FetchedMention,
+    FetchResult,
+    Source,
+    SourceConfig,
+    setting_error,
+)
 from bot.sources.json_fields import as_id, as_str
 from bot.sources.text import (
     collapse_whitespace,
@@ -60,11 +68,12 @@ class HackerNewsConfig(SourceConfig):
         # Tag names without case ("Story"); an author's name (author_Name) keeps its own.
         value = _TAG_WORD.sub(lambda m: m.group(0).lower(), value)
         if not _TAGS.fullmatch(value):
-            raise ValueError(
-                f"{value[:60]!r} is not an HN Search tags filter: tags joined by commas (all "
+            raise setting_error(
+                "hn_tags",
+                "{value} is not an HN Search tags filter: tags joined by commas (all "
                 "of them), a group in parentheses for any of them, e.g. '(story,comment)' or "
                 "'story,author_pg'; tags are story, comment, poll, pollopt, show_hn, ask_hn, "
-                "launch_hn, job, front_page, author_NAME, story_ID")
+                "launch_hn, job, front_page, author_NAME, story_ID", value=repr(value[:60]))
         return value
 
     @field_validator("base_url")
@@ -72,7 +81,7 @@ class HackerNewsConfig(SourceConfig):
     def _base(cls, value: str) -> str:
         value = value.strip().rstrip("/")
         if urlsplit(value).scheme not in {"http", "https"}:
-            raise ValueError("the API address must start with https://")
+            raise setting_error("address_scheme", "the API address must start with https://")
         return value
 
 

@@ -12,7 +12,15 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from bot.net.errors import SourceError
 from bot.net.fetcher import Fetcher
-from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
+from bot.sources.base import (
+    Author,
+    Cursor,
+    FetchedMention,
+    FetchResult,
+    Source,
+    SourceConfig,
+    setting_error,
+)
 from bot.sources.cursors import status_id, stored_id
 from bot.sources.json_fields import as_dict, as_id, as_str
 from bot.sources.text import extract_links, html_to_text, language_tag, parse_iso, usable_url
@@ -58,7 +66,7 @@ class MastodonConfig(SourceConfig):
     def _base(cls, value: str) -> str:
         value = value.strip().rstrip("/")
         if urlsplit(value).scheme not in {"http", "https"}:
-            raise ValueError("the instance address must start with https://")
+            raise setting_error("address_scheme", "the instance address must start with https://")
         return value
 
     @field_validator("query")
@@ -69,7 +77,8 @@ class MastodonConfig(SourceConfig):
     @model_validator(mode="after")
     def _token_for_search(self) -> MastodonConfig:
         if self.mode == "search" and self.access_token is None:
-            raise ValueError("search mode needs an access token (Mastodon requires one)")
+            raise setting_error("search_needs_token",
+                                "search mode needs an access token (Mastodon requires one)")
         return self
 
 

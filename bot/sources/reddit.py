@@ -18,7 +18,15 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from bot.net.errors import SourceError
 from bot.net.fetcher import Fetcher
 from bot.net.http import HttpAuthError
-from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
+from bot.sources.base import (
+    Author,
+    Cursor,
+    FetchedMention,
+    FetchResult,
+    Source,
+    SourceConfig,
+    setting_error,
+)
 from bot.sources.cursors import SeenIds, cursor_time
 from bot.sources.json_fields import as_str
 from bot.sources.rss import fetch_feed
@@ -40,7 +48,7 @@ _TOKEN_MARGIN = 60.0
 def _http_base(value: str) -> str:
     value = value.strip().rstrip("/")
     if urlsplit(value).scheme not in {"http", "https"}:
-        raise ValueError("addresses must start with https://")
+        raise setting_error("address_scheme", "addresses must start with https://")
     return value
 
 
@@ -82,17 +90,19 @@ class RedditConfig(SourceConfig):
             return None
         name = value.strip().removeprefix("/").removeprefix("r/")
         if not _SUBREDDIT.match(name):
-            raise ValueError("a subreddit name has 2 to 21 letters, digits or underscores")
+            raise setting_error("subreddit_name",
+                                "a subreddit name has 2 to 21 letters, digits or underscores")
         return name
 
     @model_validator(mode="after")
     def _complete(self) -> RedditConfig:
         if self.mode in {"search", "rss"} and not (self.query or "").strip():
-            raise ValueError(f"{self.mode} mode needs a query")
+            raise setting_error("mode_needs_query", "{mode} mode needs a query", mode=self.mode)
         if self.mode == "comments" and self.subreddit is None:
-            raise ValueError("comments mode needs a subreddit")
+            raise setting_error("comments_need_subreddit", "comments mode needs a subreddit")
         if self.mode != "rss" and (not self.client_id or self.client_secret is None):
-            raise ValueError("API modes need client_id and client_secret (or use mode 'rss')")
+            raise setting_error("api_needs_credentials",
+                                "API modes need client_id and client_secret (or use mode 'rss')")
         return self
 
 

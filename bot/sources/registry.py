@@ -12,7 +12,7 @@ from pydantic import SecretStr, ValidationError
 from pydantic_core import PydanticUndefined
 
 from bot.net.errors import SourceConfigError
-from bot.sources.base import Source, SourceConfig
+from bot.sources.base import SETTING_RULE, Source, SourceConfig
 from bot.sources.bluesky import BlueskySource
 from bot.sources.hackernews import HackerNewsSource
 from bot.sources.mastodon import MastodonSource
@@ -73,6 +73,12 @@ def _reason(model: type[SourceConfig], field: str, detail: Mapping[str, Any]
         low = kind.startswith("greater")
         return ("setting_too_small" if low else "setting_too_large",
                 {"name": field, "limit": str(limit)})
+    if kind.startswith(SETTING_RULE):  # a validator's own refusal, with its own parameters
+        return (f"setting_rule.{kind.removeprefix(SETTING_RULE)}",
+                {"name": field, **{k: v if isinstance(v, int) else str(v)
+                                   for k, v in context.items()}})
+    if kind == "string_pattern_mismatch":
+        return "setting_pattern", {"name": field}
     if kind in _NUMBER_ERRORS:
         return "setting_number", {"name": field}
     if kind in _BOOL_ERRORS:

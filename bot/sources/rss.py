@@ -18,7 +18,15 @@ from pydantic import Field, field_validator
 
 from bot.net.fetcher import Fetcher
 from bot.networks import resolve_network
-from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
+from bot.sources.base import (
+    Author,
+    Cursor,
+    FetchedMention,
+    FetchResult,
+    Source,
+    SourceConfig,
+    setting_error,
+)
 from bot.sources.cursors import SeenIds, cursor_time, validators
 from bot.sources.feedparse import FeedEntry, ParsedFeed, parse_feed
 from bot.sources.text import short_hash, unwrap_redirect, usable_url
@@ -75,7 +83,7 @@ class RssConfig(SourceConfig):
     def _http_url(cls, value: str) -> str:
         value = value.strip()
         if urlsplit(value).scheme.lower() not in {"http", "https"}:
-            raise ValueError("the feed URL must start with http:// or https://")
+            raise setting_error("address_scheme", "the feed URL must start with http:// or https://")
         return value
 
 

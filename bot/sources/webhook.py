@@ -46,7 +46,15 @@ from pydantic import (
 from bot.net.errors import SourceAuthError, SourceError
 from bot.net.fetcher import Fetcher
 from bot.networks import resolve_network
-from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
+from bot.sources.base import (
+    Author,
+    Cursor,
+    FetchedMention,
+    FetchResult,
+    Source,
+    SourceConfig,
+    setting_error,
+)
 from bot.sources.text import language_tag, to_utc
 
 SIGNATURE_HEADER = "X-Vigie-Signature"
@@ -77,8 +85,9 @@ def _own_label(value: str | None) -> str | None:
         # The sender cannot speak for that network: its keys (authors, the brand's
         # accounts, cases, post ids) are the network's own source's.
         named = f"{value!r}" if value == taken else f"{value!r} ({taken})"
-        raise ValueError(f"{named} is a network Vigie reads itself; a webhook's posts "
-                         "keep a label of their own (e.g. 'forum')")
+        raise setting_error("webhook_own_network", "{named} is a network Vigie reads itself; "
+                            "a webhook's posts keep a label of their own (e.g. 'forum')",
+                            named=named)
     return value
 
 
@@ -113,8 +122,8 @@ class WebhookConfig(SourceConfig):
     def _long_secret(cls, value: SecretStr) -> SecretStr:
         # Checked here: pydantic words a SecretStr's min_length as "16 items".
         if len(value.get_secret_value()) < MIN_SECRET_CHARS:
-            raise ValueError(f"must be at least {MIN_SECRET_CHARS} characters (leave it out "
-                             "and Vigie generates one)")
+            raise setting_error("secret_too_short", "must be at least {min} characters (leave "
+                                "it out and Vigie generates one)", min=MIN_SECRET_CHARS)
         return value
 
 

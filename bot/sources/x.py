@@ -12,7 +12,15 @@ from pydantic import Field, SecretStr, field_validator
 
 from bot.net.errors import SourceError
 from bot.net.fetcher import Fetcher
-from bot.sources.base import Author, Cursor, FetchedMention, FetchResult, Source, SourceConfig
+from bot.sources.base import (
+    Author,
+    Cursor,
+    FetchedMention,
+    FetchResult,
+    Source,
+    SourceConfig,
+    setting_error,
+)
 from bot.sources.cursors import numeric_id, stored_id
 from bot.sources.json_fields import as_dict, as_id, as_list, as_str
 from bot.sources.text import collapse_whitespace, language_tag, parse_iso, usable_url
@@ -53,7 +61,7 @@ class XConfig(SourceConfig):
     def _base(cls, value: str) -> str:
         value = value.strip().rstrip("/")
         if urlsplit(value).scheme not in {"http", "https"}:
-            raise ValueError("the API address must start with https://")
+            raise setting_error("address_scheme", "the API address must start with https://")
         return value
 
 

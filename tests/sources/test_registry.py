@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.i18n import t
 from bot.net.errors import SourceConfigError
 from bot.sources.base import Source, SourceConfig
 from bot.sources.registry import (
@@ -77,3 +78,42 @@ def test_a_setting_s_own_check_is_worded_as_a_sentence() -> None:
         parse_config("hackernews", {"query": "acme", "base_url": "ftp://hn.example"})
     assert str(caught.value) == "base_url: the API address must start with https://"
     assert parse_config("webhook", {"secret": "s" * 16})
+
+
+@pytest.mark.parametrize(("kind", "values", "key", "french"), [
+    ("rss", {"url": "ftp://exemple.fr/flux.xml"}, "setting_rule.address_scheme",
+     "`url` doit être une adresse commençant par https:// (ou http://)"),
+    ("bluesky", {"query": "a", "handle": "brand.bsky.social", "app_password": "abcd-efgh-ijkl-mnop",
+                 "service_url": "bsky.social"}, "setting_rule.address_scheme",
+     "`service_url` doit être une adresse commençant par https:// (ou http://)"),
+    ("mastodon", {"query": "acme", "mode": "search"}, "setting_rule.search_needs_token",
+     "Le mode search demande `access_token` (Mastodon l'exige)"),
+    ("hackernews", {"query": "acme", "tags": "stories"}, "setting_rule.hn_tags",
+     "`tags` : 'stories' n'est pas un filtre de tags HN Search"),
+    ("reddit", {"mode": "rss", "query": "a", "subreddit": "r/x"},
+     "setting_rule.subreddit_name", "`subreddit` : un nom de subreddit compte de 2 à 21"),
+    ("reddit", {"mode": "rss"}, "setting_rule.mode_needs_query",
+     "Le mode rss demande `query`"),
+    ("reddit", {"mode": "comments", "client_id": "i", "client_secret": "s"},
+     "setting_rule.comments_need_subreddit", "Le mode comments demande `subreddit`"),
+    ("reddit", {"query": "acme"}, "setting_rule.api_needs_credentials",
+     "Les modes API demandent `client_id` et `client_secret` (ou utilisez mode=rss)"),
+    ("webhook", {"secret": "s" * 16, "network": "twitter"},
+     "setting_rule.webhook_own_network", "`network` : 'twitter' (x) est un réseau que Vigie"),
+    ("webhook", {"secret": "short"}, "setting_rule.secret_too_short",
+     "`secret` doit compter au moins 16 caractères (omettez-le et Vigie en génère un)"),
+    ("webhook", {"secret": "s" * 16, "network": "Forum!"}, "setting_pattern",
+     "`network` ne peut contenir que des minuscules, des chiffres, - et _ (32 au plus)"),
+    ("x", {"query": "acme", "bearer_token": "t", "max_results": "many"}, "setting_number",
+     "`max_results` doit être un nombre entier"),
+])
+def test_each_settings_refusal_has_a_catalogue_reason(kind: str, values: dict[str, str],
+                                                      key: str, french: str) -> None:
+    """Every refusal of a source's settings names a catalogue entry (with its parameters),
+    so that Slack words it in the reader's language; the English str() stays the CLI's."""
+    with pytest.raises(SourceConfigError) as caught:
+        parse_config(kind, values)
+    assert [reason for reason, _ in caught.value.reasons] == [key]
+    ((_, params),) = caught.value.reasons
+    assert french in t("fr", f"source_error.{key}", **params)
+    assert t("en", f"source_error.{key}", **params)
