@@ -42,7 +42,9 @@ class SourceAuthError(SourceError):
 class SourceRateLimited(SourceError):
     """The network asked us to slow down; retry after ``retry_after`` seconds."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, *,
+                 key: str | None = None, params: Mapping[str, str | int] | None = None
+                 ) -> None:
         """Keep the wait the network asked for, when it said."""
-        super().__init__(message)
+        super().__init__(message, key=key, params=params)
         self.retry_after = retry_after

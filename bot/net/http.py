@@ -156,7 +156,9 @@ class Response:
         try:
             return jsonlib.loads(self.content)
         except (ValueError, UnicodeDecodeError) as err:
-            raise SourceError(f"{_host_of(self.url)} did not answer with valid JSON") from err
+            host = _host_of(self.url)
+            raise SourceError(f"{host} did not answer with valid JSON", key="not_json",
+                              params={"host": host}) from err
 
     @property
     def text(self) -> str:
@@ -220,6 +222,11 @@ class _BodyTooLarge(SourceError):
     pass
 
 
+def _too_large(limit: int) -> _BodyTooLarge:
+    size = _fmt_size(limit)
+    return _BodyTooLarge(f"response larger than {size}", key="too_large", params={"size": size})
+
+
 class _Decoder:
     """Incremental gzip/deflate decoder that never produces more than a budget."""
 
@@ -240,7 +247,8 @@ class _Decoder:
             while data and len(out) <= budget:
                 data = self._step(data, budget - len(out) + 1, out)
         except zlib.error as err:
-            raise SourceError("the server sent a corrupt compressed response") from err
+            raise SourceError("the server sent a corrupt compressed response",
+                              key="corrupt_compression") from err
         return bytes(out)
 
     def _step(self, data: bytes, room: int, out: bytearray) -> bytes:
@@ -270,7 +278,8 @@ class _Decoder:
         try:
             return bytes(self._inflater.flush())
         except zlib.error as err:
-            raise SourceError("the server sent a corrupt compressed response") from err
+            raise SourceError("the server sent a corrupt compressed response",
+                              key="corrupt_compression") from err
 
 
 class _TrackedStream(httpcore.NetworkStream):
@@ -631,12 +640,20 @@ class HttpClient:
         """The error of an attempt cut off at its deadline of ``total`` seconds."""
         if self._aborted or total < self.limits.total_timeout:
             return self._budget_error()
-        return SourceError(f"timed out after {_fmt_seconds(self.limits.total_timeout)}")
+        return self._timed_out()
+
+    def _timed_out(self) -> SourceError:
+        seconds = _fmt_seconds(self.limits.total_timeout)
+        return SourceError(f"timed out after {seconds}", key="timed_out",
+                           params={"seconds": seconds})
 
     def _budget_error(self) -> SourceError:
         if self._aborted:
-            return SourceError("fetch abandoned: it took longer than its time budget")
-        return SourceError(f"gave up after {_fmt_seconds(self._budget)} (time budget of a fetch)")
+            return SourceError("fetch abandoned: it took longer than its time budget",
+                               key="budget_abandoned")
+        seconds = _fmt_seconds(self._budget)
+        return SourceError(f"gave up after {seconds} (time budget of a fetch)",
+                           key="budget_spent", params={"seconds": seconds})
 
     def _follow(
         self,
@@ -684,16 +701,21 @@ class HttpClient:
     ) -> httpx.URL:
         if hop >= self.limits.max_redirects:
             raise SourceError(
-                f"too many redirects from {url.host} (more than {self.limits.max_redirects})"
+                f"too many redirects from {url.host} (more than {self.limits.max_redirects})",
+                key="too_many_redirects",
+                params={"host": url.host, "max": self.limits.max_redirects},
             )
         try:
             target = url.join(location.strip())
         except (httpx.InvalidURL, ValueError) as err:
-            raise SourceError(f"{url.host} sent an invalid redirect") from err
+            raise SourceError(f"{url.host} sent an invalid redirect", key="bad_redirect",
+                              params={"host": url.host}) from err
         if target.scheme not in {"http", "https"}:
-            raise SourceError(f"{url.host} redirected to an unsupported address")
+            raise SourceError(f"{url.host} redirected to an unsupported address",
+                              key="bad_redirect", params={"host": url.host})
         if str(target) in seen:
-            raise SourceError(f"redirect loop at {target.host}")
+            raise SourceError(f"redirect loop at {target.host}", key="redirect_loop",
+                              params={"host": target.host})
         seen.add(str(target))
         return target
 
@@ -710,7 +732,7 @@ class HttpClient:
             raise SourceConfigError("only http:// and https:// URLs can be fetched")
         remaining = deadline - self._clock()
         if remaining <= 0:
-            raise SourceError(f"timed out after {_fmt_seconds(self.limits.total_timeout)}")
+            raise self._timed_out()
         timeout = httpx.Timeout(
             connect=min(self.limits.connect_timeout, remaining),
             read=min(self.limits.read_timeout, remaining),
@@ -737,12 +759,15 @@ class HttpClient:
     ) -> SourceError:
         if self._clock() >= deadline - _DEADLINE_SLACK:
             # The per-operation timeout was shortened to fit the total deadline.
-            return SourceError(f"timed out after {_fmt_seconds(self.limits.total_timeout)}")
+            return self._timed_out()
         if isinstance(err, httpx.ConnectTimeout | httpx.PoolTimeout):
-            seconds = self.limits.connect_timeout
-            return SourceError(f"timed out after {_fmt_seconds(seconds)} connecting to {url.host}")
-        seconds = self.limits.read_timeout
-        return SourceError(f"timed out after {_fmt_seconds(seconds)} waiting for {url.host}")
+            seconds = _fmt_seconds(self.limits.connect_timeout)
+            return SourceError(f"timed out after {seconds} connecting to {url.host}",
+                               key="timed_out_connecting",
+                               params={"seconds": seconds, "host": url.host})
+        seconds = _fmt_seconds(self.limits.read_timeout)
+        return SourceError(f"timed out after {seconds} waiting for {url.host}",
+                           key="timed_out_waiting", params={"seconds": seconds, "host": url.host})
 
     def _finish(self, raw: httpx.Response, url: httpx.URL, deadline: float) -> Response:
         status = raw.status_code
@@ -764,7 +789,9 @@ class HttpClient:
     def _read_body(self, raw: httpx.Response, url: httpx.URL, deadline: float, limit: int) -> bytes:
         encoding = raw.headers.get("content-encoding", "identity").strip().lower()
         if encoding not in {"", "identity", "gzip", "x-gzip", "deflate"}:
-            raise SourceError(f"{url.host} used an unsupported compression ({encoding[:20]})")
+            raise SourceError(f"{url.host} used an unsupported compression ({encoding[:20]})",
+                              key="unsupported_compression",
+                              params={"host": url.host, "encoding": encoding[:20]})
         decoder = (
             _Decoder("gzip" if encoding == "x-gzip" else encoding)
             if encoding in {"gzip", "x-gzip", "deflate"}
@@ -772,18 +799,18 @@ class HttpClient:
         )
         declared = raw.headers.get("content-length", "")
         if decoder is None and declared.isdigit() and int(declared) > limit:
-            raise _BodyTooLarge(f"response larger than {_fmt_size(limit)}")
+            raise _too_large(limit)
         body = bytearray()
         for chunk in self._iter_raw(raw, url, deadline):
             if self._clock() > deadline:
-                raise SourceError(f"timed out after {_fmt_seconds(self.limits.total_timeout)}")
+                raise self._timed_out()
             body += decoder.feed(chunk, limit - len(body)) if decoder else chunk
             if len(body) > limit:
-                raise _BodyTooLarge(f"response larger than {_fmt_size(limit)}")
+                raise _too_large(limit)
         if decoder is not None:
             body += decoder.flush()
             if len(body) > limit:
-                raise _BodyTooLarge(f"response larger than {_fmt_size(limit)}")
+                raise _too_large(limit)
         return bytes(body)
 
     def _iter_raw(self, raw: httpx.Response, url: httpx.URL, deadline: float) -> Iterator[bytes]:
@@ -854,8 +881,12 @@ def _final_error(response: Response, now: float) -> SourceError:
     host = _host_of(response.url)
     if response.status_code == 429:
         retry_after = parse_retry_after(response.headers, now)
-        when = f"; retry after {retry_after:.0f}s" if retry_after is not None else ""
-        return SourceRateLimited(f"rate limited by {host}{when}", retry_after)
+        if retry_after is None:
+            return SourceRateLimited(f"rate limited by {host}", None, key="rate_limited",
+                                     params={"host": host})
+        return SourceRateLimited(f"rate limited by {host}; retry after {retry_after:.0f}s",
+                                 retry_after, key="rate_limited_retry",
+                                 params={"host": host, "seconds": f"{retry_after:.0f}s"})
     _, code = _server_message(response.content)
     return HttpStatusError(
         f"{host} had a server error (HTTP {response.status_code})", response.status_code, code,

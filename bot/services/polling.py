@@ -210,7 +210,8 @@ def record_failure(session: Session, source_id: int, error: BaseException, now: 
     row.last_error_reasons = [
         [key, {name: redact_for_row(value, row) if isinstance(value, str) else value
                for name, value in params.items()}]
-        for key, params in (error.reasons if isinstance(error, SourceError) else ())] or None
+        for key, params in (error.reasons if isinstance(error, SourceError)
+                            else (("internal", {"type": type(error).__name__}),))] or None
     row.last_error_at = now
     retry_after = error.retry_after if isinstance(error, SourceRateLimited) else None
     row.next_poll_at = now + backoff_delay(row.interval_seconds, row.consecutive_failures,

@@ -149,7 +149,8 @@ def _xrpc(config: BlueskyAccount, method: str) -> str:
 def _session_from(payload: Any) -> _Session:
     access = as_str(payload.get("accessJwt")) if isinstance(payload, dict) else None
     if access is None:
-        raise SourceError("Bluesky sent an unexpected answer when signing in")
+        raise SourceError("Bluesky sent an unexpected answer when signing in",
+                          key="unexpected_answer", params={"network": "Bluesky"})
     return _Session(
         access,
         as_str(payload.get("refreshJwt")) or "",
@@ -282,7 +283,8 @@ def parse_search(payload: Any) -> list[dict[str, Any]]:
     """The post views of a searchPosts answer."""
     posts = payload.get("posts") if isinstance(payload, dict) else None
     if not isinstance(posts, list):
-        raise SourceError("Bluesky sent an unexpected search answer")
+        raise SourceError("Bluesky sent an unexpected search answer", key="unexpected_answer",
+                          params={"network": "Bluesky"})
     return [p for p in posts if isinstance(p, dict)]
 
 

@@ -469,9 +469,10 @@ def parse_tolerant(content: bytes, *, url: str = "", content_type: str | None = 
         raise SourceError("this address serves a web page, not an RSS or Atom feed",
                           key="web_page")
     if len(content) > TOLERANT_MAX_BYTES:
+        size = f"{TOLERANT_MAX_BYTES // (1024 * 1024)} MB"
         raise SourceError(
-            f"this feed is not well-formed XML and too large to read leniently "
-            f"(over {TOLERANT_MAX_BYTES // (1024 * 1024)} MB)"
+            f"this feed is not well-formed XML and too large to read leniently (over {size})",
+            key="feed_too_large", params={"size": size},
         )
     headers = {"content-location": url} if url else {}
     # Served with no type, the document says its own encoding, else it is sniffed
@@ -483,7 +484,7 @@ def parse_tolerant(content: bytes, *, url: str = "", content_type: str | None = 
     result = feedparser.parse(defuse_dtd(bytes(content)), response_headers=headers,
                               sanitize_html=False, resolve_relative_uris=False)
     if not result.get("version") and not result.entries:
-        raise SourceError("this address does not serve an RSS or Atom feed")
+        raise SourceError("this address does not serve an RSS or Atom feed", key="not_a_feed")
     feed = result.feed
     language = language_tag(feed.get("language"))
     author = feed.get("author")

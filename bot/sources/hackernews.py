@@ -143,7 +143,8 @@ def parse_hits(payload: Any) -> list[dict[str, Any]]:
     """The hits of an Algolia search answer."""
     hits = payload.get("hits") if isinstance(payload, dict) else None
     if not isinstance(hits, list):
-        raise SourceError("HN Search sent an unexpected answer")
+        raise SourceError("HN Search sent an unexpected answer", key="unexpected_answer",
+                          params={"network": "HN Search"})
     return [h for h in hits if isinstance(h, dict)]
 
 

@@ -205,7 +205,8 @@ def _statuses(payload: Any, mode: str) -> list[dict[str, Any]]:
     if mode == "search":
         payload = payload.get("statuses") if isinstance(payload, dict) else None
     if not isinstance(payload, list):
-        raise SourceError("the Mastodon instance sent an unexpected answer")
+        raise SourceError("the Mastodon instance sent an unexpected answer",
+                          key="unexpected_answer", params={"network": "Mastodon"})
     return [s for s in payload if isinstance(s, dict)]
 
 

@@ -155,7 +155,8 @@ def request_token(http: Fetcher, config: RedditConfig) -> tuple[str, float]:
     payload = response.json()
     token = payload.get("access_token") if isinstance(payload, dict) else None
     if not isinstance(token, str) or not token:
-        raise SourceError("Reddit did not grant an access token; check the app credentials")
+        raise SourceError("Reddit did not grant an access token; check the app credentials",
+                          key="reddit_no_token")
     expires = payload.get("expires_in")
     ttl = float(expires) if isinstance(expires, int | float) else 3600.0
     return token, max(0.0, ttl - _TOKEN_MARGIN)
@@ -262,7 +263,8 @@ def parse_listing(payload: Any) -> list[FetchedMention]:
     if not listings or not all(map(_is_listing, listings)):
         error = isinstance(payload, dict) and ("error" in payload or "message" in payload)
         raise SourceError("Reddit sent an unexpected answer: "
-                          + ("an error instead of a listing" if error else "not a listing"))
+                          + ("an error instead of a listing" if error else "not a listing"),
+                          key="unexpected_answer", params={"network": "Reddit"})
     things: list[tuple[str, dict[str, Any]]] = []
     _walk(payload, things)
     mentions = [thing_to_mention(kind, data) for kind, data in things]

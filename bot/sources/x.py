@@ -147,10 +147,12 @@ def _conversation(tweet: dict[str, Any], users: dict[str, dict[str, Any]]) -> di
 def parse_search(payload: Any) -> tuple[list[FetchedMention], dict[str, Any]]:
     """Mentions and the ``meta`` object of a recent-search answer."""
     if not isinstance(payload, dict):
-        raise SourceError("X sent an unexpected answer")
+        raise SourceError("X sent an unexpected answer", key="unexpected_answer",
+                          params={"network": "X"})
     data = payload.get("data") or []
     if not isinstance(data, list):
-        raise SourceError("X sent an unexpected answer")
+        raise SourceError("X sent an unexpected answer", key="unexpected_answer",
+                          params={"network": "X"})
     users = {
         user_id: u
         for u in as_list(as_dict(payload.get("includes")).get("users"))

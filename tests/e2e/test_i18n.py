@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import time
+from pathlib import Path
+
 from bot.i18n import catalogue
+from bot.net.netguard import BLOCKED_REASONS
 from tests.e2e.conftest import VigieApp, eventually
 from tests.harness.constants import USER_ID
 
@@ -46,3 +51,19 @@ def test_catalogues_have_the_same_keys() -> None:
     english, french = set(catalogue("en")), set(catalogue("fr"))
     assert english - french == set(), "strings missing in French"
     assert french - english == set(), "French strings with no English original"
+
+
+def test_every_source_error_key_is_in_both_catalogues() -> None:
+    """The HTTP layer and the sources name their errors' catalogue entries (key="...",
+    setting_error("code", ...), the refused address kinds): each must exist in English
+    and French, or Slack would fall back to the English sentence."""
+    root = Path(__file__).resolve().parents[2] / "bot"
+    code = "\n".join(path.read_text(encoding="utf-8")
+                     for folder in ("net", "sources") for path in (root / folder).glob("*.py"))
+    keys = set(re.findall(r'\bkey="([a-z_.]+)"', code)) - {"bad_settings"}
+    keys |= {f"setting_rule.{c}" for c in re.findall(r'setting_error\(\s*"([a-z_]+)"', code)}
+    keys |= {f"blocked.{reason}" for reason in BLOCKED_REASONS}
+    assert len(keys) > 40
+    for language in ("en", "fr"):
+        missing = {key for key in keys if f"source_error.{key}" not in catalogue(language)}
+        assert not missing, (language, missing)

@@ -131,10 +131,14 @@ def test_kind_and_host_refusals_are_in_the_readers_language(
 @pytest.mark.parametrize(("language", "expected"), [
     ("en", ["This address serves a web page, not an RSS or Atom feed.",
             "Nothing found at this address on localhost (HTTP 404).",
-            "localhost had a server error (HTTP 500)."]),
+            "localhost had a server error (HTTP 500).",
+            "This address does not serve an RSS or Atom feed.",
+            "Redirect loop at localhost."]),
     ("fr", ["Cette adresse sert une page web, pas un flux RSS ou Atom.",
             "Rien à cette adresse sur localhost (HTTP 404).",
-            "localhost a eu une erreur serveur (HTTP 500)."]),
+            "localhost a eu une erreur serveur (HTTP 500).",
+            "Cette adresse ne sert pas de flux RSS ou Atom.",
+            "Boucle de redirections sur localhost."]),
 ])
 def test_source_test_failures_are_in_the_readers_language(
         vigie_sqlite: VigieApp, httpserver: HTTPServer, language: str,
@@ -146,8 +150,14 @@ def test_source_test_failures_are_in_the_readers_language(
         "<!DOCTYPE html><html><body>Accueil</body></html>", content_type="text/html")
     httpserver.expect_request("/missing").respond_with_data("", status=404)
     httpserver.expect_request("/boom").respond_with_data("", status=500)
+    httpserver.expect_request("/note").respond_with_data(
+        '<?xml version="1.0"?><note>bonjour</note>', content_type="application/xml")
+    loop = httpserver.url_for("/loop").replace("127.0.0.1", "localhost")
+    httpserver.expect_request("/loop").respond_with_data("", status=302,
+                                                         headers={"Location": loop})
     workspace = vigie.runtime.workspaces.ensure(TEAM_ID)
-    for path, message in zip(("/page", "/missing", "/boom"), expected, strict=True):
+    paths = ("/page", "/missing", "/boom", "/note", "/loop")
+    for path, message in zip(paths, expected, strict=True):
         url = httpserver.url_for(path).replace("127.0.0.1", "localhost")
         view = do_add_source(vigie.runtime.sessions, workspace.id, CLI, kind="rss",
                              watch_name="marque", values={"url": url})
