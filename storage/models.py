@@ -392,16 +392,21 @@ statement-level triggers (migrations 0033 and 0034 say why, key by key)."""
 # partial-index predicates are spelled in storage.models_reporting.
 # Open work is a small, shifting part of the table: a partial index keeps counting it and
 # finding what is overdue independent of how many mentions were ever stored.
-# Its predicate's own columns come last so SQLite can answer from the index alone.
+# It holds every column the digest's open-work pass reads (the SLA's received time, the
+# topics, the id the SLA's exceptions are listed by), so that pass never visits the table's
+# rows; its predicate's own columns come last so SQLite can answer from the index alone.
 MENTIONS_OPEN_WORK_INDEX = Index(
     "ix_mentions_open_work", Mention.workspace_id, Mention.status, Mention.watch_id,
-    Mention.priority, Mention.published_at, Mention.alerted, Mention.intent,
+    Mention.priority, Mention.published_at, Mention.created_at, Mention.topic_mask,
+    Mention.id, Mention.alerted, Mention.intent,
     sqlite_where=text(OPEN_WORK_SQL), postgresql_where=text(OPEN_WORK_SQL),
 )
-# The most urgent open work first (overdue lines): read in order, no sort.
+# The most urgent open work first (overdue lines): read in order, no sort, with what the
+# SLA compares (watch, received time), so the rows skipped as not overdue are not visited.
 MENTIONS_OPEN_BY_URGENCY_INDEX = Index(
     "ix_mentions_open_by_urgency", Mention.workspace_id, Mention.priority.desc(),
-    Mention.published_at, Mention.id,
+    Mention.published_at, Mention.id, Mention.watch_id, Mention.created_at, Mention.status,
+    Mention.alerted, Mention.intent,
     sqlite_where=text(OPEN_WORK_SQL), postgresql_where=text(OPEN_WORK_SQL),
 )
 # The highest priorities of a day (and of a watch below its threshold) without sorting it.
@@ -415,9 +420,12 @@ MENTIONS_NOT_ACTIONABLE_INDEX = Index(
     "ix_mentions_not_actionable", Mention.workspace_id, Mention.published_at, Mention.watch_id,
     sqlite_where=text(NOT_ACTIONABLE_SQL), postgresql_where=text(NOT_ACTIONABLE_SQL),
 )
+# It holds every column the answered share and the response times read (whether it
+# needed an answer, when it was received): the day's answered rows are not visited.
 MENTIONS_ANSWERED_INDEX = Index(
     "ix_mentions_answered", Mention.workspace_id, Mention.published_at, Mention.watch_id,
-    Mention.status, Mention.intent, Mention.first_response_at,
+    Mention.status, Mention.intent, Mention.first_response_at, Mention.alerted,
+    Mention.created_at, Mention.id, Mention.replied_at,
     sqlite_where=text(ANSWERED_SQL), postgresql_where=text(ANSWERED_SQL),
 )
 # Top authors of a window: walk authors by reach and probe each one's mentions in it.

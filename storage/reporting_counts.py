@@ -51,6 +51,7 @@ from storage.models import Mention, Watch
 from storage.models_privacy import PurgedLink
 from storage.models_reporting import MentionDayCount, MentionHourCount, MentionPriorityCount
 from storage.models_watches import MentionWatch
+from storage.reporting_sql import beyond_first
 
 UNKNOWN_SENTIMENT = "unknown"
 NO_WATCH = 0
@@ -116,8 +117,11 @@ def _doubles(workspace_id: int, watch_ids: tuple[int, ...] | None, link: Any = M
     if link is PurgedLink:
         same += [other.workspace_id == link.workspace_id,
                  other.published_at == link.published_at]
-    return [link.workspace_id == workspace_id, link.watch_id.in_(watch_ids),
-            ~link.is_first,
+    # The stored links' predicate spelled as ix_mention_watches_doubles's (``NOT
+    # is_first``): SQLite reads that partial index only then, not for ``is_first = 0``, and
+    # would otherwise walk every link of the window.
+    beyond = beyond_first() if link is MentionWatch else ~link.is_first
+    return [link.workspace_id == workspace_id, link.watch_id.in_(watch_ids), beyond,
             exists().where(*same, other.watch_id.in_(watch_ids),
                            or_(other.is_first.is_(True), other.watch_id < link.watch_id))]
 

@@ -31,6 +31,13 @@ def answered_indexed() -> ColumnElement[bool]:
     return text(ANSWERED_SQL)  # type: ignore[return-value]
 
 
+def beyond_first() -> ColumnElement[bool]:
+    """A mention's link beyond its first (``mention_watches``), spelled exactly as the
+    partial index ``ix_mention_watches_doubles``'s predicate: SQLite uses that index only
+    for ``NOT is_first``, not for ``is_first = 0``."""
+    return text("NOT mention_watches.is_first")  # type: ignore[return-value]
+
+
 def not_actionable_indexed() -> ColumnElement[bool]:
     """Ignored or spam, spelled exactly as its partial index predicate
     (``NOT_ACTIONABLE_SQL``)."""

@@ -13,9 +13,10 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, literal, select
 from sqlalchemy.orm import Session
 
+from bot.analysis.topics import TOPICS
 from bot.messages.digest import CountData
 from bot.messages.spikes import SpikeFigures
 from bot.services.competitors import groups_of
@@ -34,11 +35,12 @@ from bot.services.reporting.queries import (
     mention_lines,
     open_work,
     overdue_work,
+    ranked_topics,
     response_times,
     scope_volume,
     sentiment_series,
     top_authors,
-    topic_counts,
+    topic_columns,
 )
 from bot.services.reporting.schedule import DigestChannel
 from bot.services.reporting.share_of_voice import SovReport, share_of_voice
@@ -168,26 +170,46 @@ def _volume(counts: _DayCounts
     return CountData(*counts.totals), by_network, by_sentiment
 
 
-def _open(session: Session, scope: Scope, now: datetime
-          ) -> tuple[dict[str, int], int, list[MentionLine], list[tuple[str, int]]]:
+@dataclass(frozen=True, slots=True)
+class _OpenWork:
+    """The open-work figures of a digest (``_open``)."""
+
+    by_status: dict[str, int]
+    overdue_count: int
+    overdue: list[MentionLine]
+    by_topic: list[tuple[str, int]]
+    in_window: int | None
+    """Open work published in the digest's window, when counted with the rest."""
+
+
+def _open(session: Session, scope: Scope, now: datetime, start: datetime, end: datetime
+          ) -> _OpenWork:
     still_open = and_(*scope.where(), open_work(), Mention.published_at <= now)
     overdue = overdue_work(session, scope, now)
-    # One pass over the open-work partial index counts both by status, grouped in the
-    # index's order (status, watch, priority): no sort, no temporary table.
+    # One pass over the open-work partial index counts them all (by status, overdue, by
+    # topic, in the window), grouped in the index's order (status, watch, priority): no
+    # sort, no temporary table, and the index holds every column read (no row visited).
+    # The window's open work is all of it published in [start, end): counted here when
+    # none of that is after ``now``.
+    windowed = end <= now
     by_status: dict[str, int] = {}
-    overdue_count = 0
-    for status, _watch, _priority, count, late in session.execute(
+    overdue_count = windowed_count = 0
+    topics = [0] * len(TOPICS)
+    for status, _watch, _priority, count, late, recent, *by_topic in session.execute(
             select(Mention.status, Mention.watch_id, Mention.priority, func.count(),
-                   count_if(overdue))
+                   count_if(overdue), count_if(and_(*in_window(start, end)))
+                   if windowed else literal(0), *topic_columns())
             .where(still_open).group_by(Mention.status, Mention.watch_id, Mention.priority)):
         by_status[status] = by_status.get(status, 0) + int(count)
         overdue_count += int(late)
+        windowed_count += int(recent)
+        topics = [total + int(more) for total, more in zip(topics, by_topic, strict=True)]
     # ix_mentions_open_by_urgency hands these over in order.
     lines = mention_lines(session, still_open, overdue,
                           order_by=(Mention.priority.desc(), Mention.published_at, Mention.id),
                           limit=OVERDUE_SHOWN) if overdue_count else []
-    by_topic = topic_counts(session, still_open) if by_status else []
-    return by_status, overdue_count, lines, by_topic
+    return _OpenWork(by_status, overdue_count, lines, ranked_topics(topics),
+                     windowed_count if windowed else None)
 
 
 def _top_priority(session: Session, scope: Scope, start: datetime, end: datetime
@@ -286,15 +308,15 @@ def build_digest_report(session: Session, config: DigestChannel, *, end: datetim
     counts = _day_pass(session, scope, {wid: th for wid, (_n, th) in watches.items()},
                        previous_start, start, end)
     total, by_network, by_sentiment = _volume(counts)
-    open_by_status, overdue_count, overdue, open_by_topic = _open(session, scope, now)
+    open_work_now = _open(session, scope, now, start, end)
     top = _top_priority(session, scope, start, end) if total.current else []
     return DigestReport(
         channel_id=config.channel_id, timezone=config.timezone_name, window_start=start,
         window_end=end, as_of=now, total=total, by_network=by_network,
         by_sentiment=by_sentiment,
-        responses=response_times(session, scope, start, end),
-        open_by_status=open_by_status, overdue_count=overdue_count, overdue=overdue,
-        open_by_topic=open_by_topic,
+        responses=response_times(session, scope, start, end, open_work_now.in_window),
+        open_by_status=open_work_now.by_status, overdue_count=open_work_now.overdue_count,
+        overdue=open_work_now.overdue, open_by_topic=open_work_now.by_topic,
         top_authors=top_authors(session, scope, start, end, TOP_AUTHORS) if total.current
         else [],
         top_priority=top,

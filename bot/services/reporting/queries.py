@@ -60,7 +60,7 @@ from bot.messages.permalink import card_permalink
 from bot.messages.spikes import SpikeFigures
 from bot.services.mention_search import topic_names_of
 from bot.services.sla import RECEIVED_AT
-from bot.services.watch_links import in_watches
+from bot.services.watch_links import linked_to
 from storage import reporting_sql
 from storage.models import Author, Mention, MentionStatus, Watch
 from storage.models_cases import Case, QuietMention
@@ -97,7 +97,7 @@ class Scope:
         """The WHERE clauses selecting this scope's mentions."""
         clauses: list[ColumnElement[bool]] = [Mention.workspace_id == self.workspace_id]
         if self.watch_ids is not None:
-            parts = [in_watches(self.watch_ids)] if self.watch_ids else []
+            parts = [linked_to(self.watch_ids)] if self.watch_ids else []
             parts += [routed(watch_id, mask) for watch_id, mask in self.routes]
             clauses.append(or_(*parts) if parts else false())
         return clauses
@@ -237,7 +237,8 @@ def count_if(condition: ColumnElement[bool]) -> Any:
 
 def sla_overdue(watches: Sequence[tuple[int | None, int, int, int]],
                 now: datetime, several: Sequence[int] = (),
-                restarted: Sequence[int] = ()) -> ColumnElement[bool]:
+                restarted: Sequence[int] = (),
+                quiet: Sequence[int] | None = None) -> ColumnElement[bool]:
     """Open longer than the mention's SLA: the strictest target among the watches that
     alerted on it (among all its watches when none did), each for the mention's priority
     in that watch, counted from when Vigie received it or, for a case that reopened, from
@@ -250,8 +251,9 @@ def sla_overdue(watches: Sequence[tuple[int | None, int, int, int]],
     others are in one watch, whose id and priority for them are their own, compared
     without a subquery; ``restarted`` the ids of the root
     mentions of reopened cases (``reopened_cases``), the few whose wait is read from their
-    case. The cut-offs are computed here, so the SQL only compares times with constants
-    and works the same on both engines.
+    case; ``quiet`` the ids of the mentions stored quietly (``quiet_open``) when the caller
+    listed them, else each mention is looked up among them. The cut-offs are computed
+    here, so the SQL only compares times with constants and works the same on both engines.
     """
     if not watches:
         return false()
@@ -266,7 +268,9 @@ def sla_overdue(watches: Sequence[tuple[int | None, int, int, int]],
         late = or_(
             and_(Mention.id.not_in(listed), _late_from(RECEIVED_AT, watches, now, several)),
             and_(Mention.id.in_(listed), _late_from(restarted_at, watches, now, several)))
-    return and_(~exists().where(QuietMention.mention_id == Mention.id), late)
+    if quiet is None:
+        return and_(~exists().where(QuietMention.mention_id == Mention.id), late)
+    return and_(Mention.id.not_in(sorted(set(quiet))), late) if quiet else late
 
 
 def _late_from(start: ColumnElement[Any] | InstrumentedAttribute[datetime],
@@ -308,7 +312,17 @@ def overdue_work(session: Session, scope: Scope, now: datetime) -> ColumnElement
     slas = scope_slas(session, scope)
     return sla_overdue(slas, now,
                        open_in_several_watches(session, scope, [row[0] for row in slas]),
-                       reopened_cases(session, scope))
+                       reopened_cases(session, scope), quiet_open(session, scope))
+
+
+def quiet_open(session: Session, scope: Scope) -> list[int]:
+    """The ids of the scope's open mentions stored quietly (without SLA: ``QuietMention``),
+    few once someone took them up. A join, so each planner starts from the smaller side,
+    and listed once instead of looked up for every open mention."""
+    still_open = select(Mention.id).where(*scope.where(), open_work()).subquery()
+    return sorted(set(session.scalars(
+        select(QuietMention.mention_id)
+        .join(still_open, still_open.c.id == QuietMention.mention_id))))
 
 
 def reopened_cases(session: Session, scope: Scope) -> list[int]:
@@ -335,11 +349,14 @@ def open_in_several_watches(session: Session, scope: Scope,
     if not brand:
         return []
     beyond = MentionWatch
-    still_open = select(Mention.id).where(*scope.where(), open_work())
+    # A join, not ``IN (open ids)``: each planner starts from the smaller side, the links
+    # beyond a first (their partial index, whose predicate SQLite needs spelled as it is)
+    # or the open work, instead of probing every open mention's links watch by watch.
+    still_open = select(Mention.id).where(*scope.where(), open_work()).subquery()
     return sorted(set(session.scalars(
-        select(beyond.mention_id).where(beyond.workspace_id == scope.workspace_id,
-                                        ~beyond.is_first, beyond.watch_id.in_(brand),
-                                        beyond.mention_id.in_(still_open)))))
+        select(beyond.mention_id).join(still_open, still_open.c.id == beyond.mention_id)
+        .where(beyond.workspace_id == scope.workspace_id, reporting_sql.beyond_first(),
+               beyond.watch_id.in_(brand)))))
 
 
 def scope_slas(session: Session, scope: Scope) -> list[tuple[int | None, int, int, int]]:
@@ -354,17 +371,19 @@ def scope_slas(session: Session, scope: Scope) -> list[tuple[int | None, int, in
     return [(row[0], row[1], row[2], row[3]) for row in session.execute(query)]
 
 
-def response_times(session: Session, scope: Scope, start: datetime, end: datetime
-                   ) -> ResponseTimes:
+def response_times(session: Session, scope: Scope, start: datetime, end: datetime,
+                   still_open: int | None = None) -> ResponseTimes:
     """Answered share and median/p90 first-response time of the mentions stored in
     [start, end) that needed an answer (``needs_answer``).
 
     Those are the window's open work (its partial index) and the answered ones that are not
     open work (the answered mentions' partial index): neither reads the whole window.
+    ``still_open``: the window's open work, when the caller counted it already.
     """
     window = [*scope.where(), *in_window(start, end)]
-    still_open = int(session.scalar(
-        select(func.count()).select_from(Mention).where(*window, open_work())) or 0)
+    if still_open is None:
+        still_open = int(session.scalar(
+            select(func.count()).select_from(Mention).where(*window, open_work())) or 0)
     counts = session.execute(
         select(count_if(or_(Mention.status.not_in(OPEN_STATUSES),
                             and_(Mention.status == MentionStatus.NEW.value,
@@ -469,11 +488,19 @@ def mention_lines(session: Session, *where: ColumnElement[bool], order_by: Seque
 def topic_counts(session: Session, *where: ColumnElement[bool]) -> list[tuple[str, int]]:
     """How many mentions matching ``where`` have each topic, most first (topics with none
     left out); one pass, a conditional count per topic bit."""
-    row = session.execute(select(*(
-        count_if(Mention.topic_mask.op("&")(topic_mask((name,))) != 0) for name in TOPICS))
-        .where(*where, Mention.topic_mask != 0)).one()
-    counts = [(name, int(count)) for name, count in zip(TOPICS, row, strict=True) if count]
-    return sorted(counts, key=lambda item: -item[1])
+    row = session.execute(select(*topic_columns()).where(*where, Mention.topic_mask != 0)).one()
+    return ranked_topics(row)
+
+
+def topic_columns() -> list[Any]:
+    """A conditional count per topic (in ``TOPICS`` order), for a query's select list."""
+    return [count_if(Mention.topic_mask.op("&")(topic_mask((name,))) != 0) for name in TOPICS]
+
+
+def ranked_topics(counts: Sequence[Any]) -> list[tuple[str, int]]:
+    """``topic_columns`` counts as (topic, count), most first, topics with none left out."""
+    ranked = [(name, int(count)) for name, count in zip(TOPICS, counts, strict=True) if count]
+    return sorted(ranked, key=lambda item: -item[1])
 
 
 def bucket_case(edges: Sequence[datetime]) -> Any:
