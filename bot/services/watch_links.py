@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.services.topic_channels import alert_channels, topics_of_mask
@@ -22,6 +22,7 @@ from storage.bulk import insert_links, one_of
 from storage.models import Mention, Watch
 from storage.models_topics import TopicRoute
 from storage.models_watches import MentionWatch
+from storage.reporting_sql import beyond_first
 
 
 def card_dedupe_key(mention_id: int, channel: str) -> str:
@@ -216,13 +217,14 @@ def in_watches(watch_ids: Sequence[int]) -> Any:
 
 def linked_to(watch_ids: Sequence[int]) -> Any:
     """The mentions linked to any of ``watch_ids``, decided row by row: the mention's first
-    watch (``mentions.watch_id``, its ``is_first`` link's watch) is one of them, or it has
-    another link to one of them (probed through the links' unique (mention, watch) key).
+    watch (``mentions.watch_id``, its ``is_first`` link's watch) is one of them, or it is
+    among the mentions those watches linked beyond their first (listed once per statement
+    from the partial index of those links, ``ix_mention_watches_doubles``).
 
     Same mentions as ``in_watches``, for queries that already read few rows through another
     index (open work, a window): ``in_watches`` lists every link the watches ever had,
-    which grows with the table."""
+    which grows with the table, and a probe per row would be costed (and paid) for every
+    mention of other watches."""
     ids = list(watch_ids)
-    return or_(Mention.watch_id.in_(ids), exists().where(
-        MentionWatch.mention_id == Mention.id, MentionWatch.watch_id.in_(ids))
-        .correlate(Mention))
+    return or_(Mention.watch_id.in_(ids), Mention.id.in_(
+        select(MentionWatch.mention_id).where(MentionWatch.watch_id.in_(ids), beyond_first())))
