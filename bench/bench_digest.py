@@ -225,6 +225,7 @@ def _time_digest(sessions: sessionmaker[Session], workspace_id: int, channel: st
                                        cached_days=_cached_days(session, config))
 
     warm_ms, (warm_report, warm_median) = _best(warm, repeat)
+    sections = _section_times(sessions, config, repeat)
     assert warm_report.chart == report.chart, "cached chart differs from a full count"
     blocks_ms, _ = _best(lambda: build_digest_blocks(report, "en"), repeat)
     chart_ms, _ = _best(lambda: render_chart_spec(digest_chart(report, "en")),
@@ -238,6 +239,8 @@ def _time_digest(sessions: sessionmaker[Session], workspace_id: int, channel: st
     print(f"[{label}] digest numbers (cold, 14 days counted): {cold_ms:7.1f} ms best, "
           f"{cold_median:7.1f} ms median")
     print(f"[{label}] blocks: {blocks_ms:.1f} ms; chart PNG: {chart_ms:.1f} ms")
+    print(f"[{label}] sections (steady state, best each): "
+          + ", ".join(f"{name} {ms:.1f}" for name, ms in sections.items()) + " ms")
     figures = (report.total, report.by_network, report.by_sentiment, report.responses,
                report.open_by_status, report.overdue_count, [line.id for line in report.overdue],
                [line.id for line in report.top_priority], report.top_authors,
@@ -245,6 +248,44 @@ def _time_digest(sessions: sessionmaker[Session], workspace_id: int, channel: st
                report.open_by_topic)
     print(f"[{label}] figures fingerprint: "
           f"{hashlib.sha256(repr(figures).encode()).hexdigest()[:16]}")
+
+
+def _section_times(sessions: sessionmaker[Session], config: Any, repeat: int
+                   ) -> dict[str, float]:
+    """Best time of each part of ``build_digest_report`` (steady state), called one by one
+    in one session as the report calls them."""
+    from bot.services.reporting import digest_sections as ds
+    from bot.services.reporting.digest import _cached_days
+    from bot.services.reporting.periods import day_window
+
+    times: dict[str, float] = {}
+    with sessions() as session:
+        scope = config.scope
+        start, end = day_window(END, config.tz)
+        previous_start, _ = day_window(start, config.tz)
+        cached = _cached_days(session, config)
+        watches = ds._watches(session, scope)
+        thresholds = {wid: th for wid, (_n, th) in watches.items()}
+        day = ds._day_pass(session, scope, thresholds, previous_start, start, end)
+        open_now = ds._open(session, scope, END, start, end)
+        parts: dict[str, Callable[[], Any]] = {
+            "watches": lambda: ds._watches(session, scope),
+            "day volumes": lambda: ds._day_pass(session, scope, thresholds, previous_start,
+                                                start, end),
+            "open work": lambda: ds._open(session, scope, END, start, end),
+            "top priority": lambda: ds._top_priority(session, scope, start, end),
+            "responses": lambda: ds.response_times(session, scope, start, end,
+                                                   open_now.in_window),
+            "top authors": lambda: ds.top_authors(session, scope, start, end, ds.TOP_AUTHORS),
+            "waited": lambda: ds._waited(session, scope, watches, day.waited, start, end),
+            "chart": lambda: ds.chart_series(session, config, end, cached),
+            "spikes": lambda: ds.day_spikes(session, scope, start, end),
+            "share of voice": lambda: ds._share_of_voice(session, scope, previous_start,
+                                                         start, end),
+        }
+        for name, action in parts.items():
+            times[name], _ = _best(action, repeat)
+    return times
 
 
 def run(url: str, label: str, rows_factory: Callable[[int, list[int], dict[int, int]],
