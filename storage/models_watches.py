@@ -43,6 +43,12 @@ class MentionWatch(Base):
         # (storage.reporting_counts).
         Index("ix_mention_watches_doubles", "watch_id", "published_at", "mention_id",
               sqlite_where=text("NOT is_first"), postgresql_where=text("NOT is_first")),
+        # What waited for the digest in a watch over a day (its links that did not alert),
+        # from the index alone: the digest's examples of it (above a priority floor).
+        # Its predicate's column last, so SQLite answers from the index alone.
+        Index("ix_mention_watches_waiting", "watch_id", "published_at", "priority",
+              "mention_id", "alerted", sqlite_where=text("NOT alerted"),
+              postgresql_where=text("NOT alerted")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

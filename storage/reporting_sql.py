@@ -38,6 +38,12 @@ def beyond_first() -> ColumnElement[bool]:
     return text("NOT mention_watches.is_first")  # type: ignore[return-value]
 
 
+def not_alerted_link() -> ColumnElement[bool]:
+    """A link (``mention_watches``) whose watch did not alert, spelled exactly as the partial
+    index ``ix_mention_watches_waiting``'s predicate (SQLite needs ``NOT alerted``)."""
+    return text("NOT mention_watches.alerted")  # type: ignore[return-value]
+
+
 def not_actionable_indexed() -> ColumnElement[bool]:
     """Ignored or spam, spelled exactly as its partial index predicate
     (``NOT_ACTIONABLE_SQL``)."""

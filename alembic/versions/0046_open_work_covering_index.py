@@ -12,6 +12,8 @@ through ``ix_mentions_answered``. Each condition read columns those indexes did 
 ``alerted``, ``replied_at``), so every open or answered mention's row was visited: some
 48,000 open mentions at a million stored. The three indexes are rebuilt with them
 (before the predicate's own columns, which come last so SQLite answers from the index).
+``ix_mention_watches_waiting`` holds a watch's links that did not alert, by published time
+and priority: the digest's examples of what waited are read from it alone.
 """
 from collections.abc import Sequence
 
@@ -54,7 +56,11 @@ def _rebuild(after: bool) -> None:
 
 def upgrade() -> None:
     _rebuild(after=True)
+    op.create_index('ix_mention_watches_waiting', 'mention_watches',
+                    ['watch_id', 'published_at', 'priority', 'mention_id', 'alerted'],
+                    sqlite_where=sa.text('NOT alerted'), postgresql_where=sa.text('NOT alerted'))
 
 
 def downgrade() -> None:
+    op.drop_index('ix_mention_watches_waiting', table_name='mention_watches')
     _rebuild(after=False)

@@ -53,6 +53,7 @@ from storage.reporting_counts import (
     waited_by_watch,
     waiting_floors,
 )
+from storage.reporting_sql import not_alerted_link
 
 CHART_DAYS = 14
 TOP_PRIORITY = 5
@@ -254,7 +255,7 @@ def _waited(session: Session, scope: Scope, watches: dict[int, tuple[str, int]],
         # What waited in this watch: its own links' priority and alert decision.
         link = MentionWatch
         waited = [link.watch_id == watch_id, link.published_at >= start,
-                  link.published_at < end, link.alerted.is_(False), link.priority < threshold]
+                  link.published_at < end, not_alerted_link(), link.priority < threshold]
         examples = mention_lines(
             session, Mention.workspace_id == scope.workspace_id,
             Mention.id.in_(select(link.mention_id).where(
