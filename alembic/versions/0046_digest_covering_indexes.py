@@ -1,4 +1,4 @@
-"""mentions: the digest's open-work and answered indexes hold every column it reads
+"""mentions and links: the digest's open-work, answered and waiting indexes hold every column it reads
 
 Revision ID: 0046
 Revises: 0045
