@@ -1,7 +1,7 @@
 """mentions and links: the digest's open-work, answered and waiting indexes hold every column it reads
 
-Revision ID: 0046
-Revises: 0045
+Revision ID: 0049
+Revises: 0048
 Create Date: 2026-12-06 19:40:00
 
 The digest counts open work by status, overdue and by topic in one pass over
@@ -20,8 +20,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0046'
-down_revision: str | None = '0045'
+revision: str = '0049'
+down_revision: str | None = '0048'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
