@@ -6,6 +6,8 @@ import hmac
 import io
 import json
 import re
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
@@ -125,6 +127,65 @@ def served_endpoints(settings: Settings, *, slack: bool, ingest: bool = True) ->
     return ", ".join(served)
 
 
+READY_TIMEOUT_SECONDS = 2.5
+"""Longest a /readyz waits for the database's answer before saying 503."""
+
+
+class ReadinessProbe:
+    """The database check behind ``/readyz``, bounded and shared.
+
+    A stalled database (a partition, a failover: connections accepted, nothing answered)
+    held every /readyz in its ping, and probes arriving each second took all the web
+    threads, so /healthz and Slack's events waited too. The check now runs in a thread of
+    its own, one at a time: a probe arriving while one runs waits for the same answer,
+    each at most ``timeout`` seconds from the start of that check, then answers 503.
+    """
+
+    def __init__(self, check: Callable[[], bool], timeout: float = READY_TIMEOUT_SECONDS
+                 ) -> None:
+        self._check = check
+        self._timeout = timeout
+        self._guard = threading.Lock()
+        self._running: _Attempt | None = None
+
+    def __call__(self) -> tuple[str, dict[str, Any]]:
+        """The status line and body of a /readyz answer."""
+        with self._guard:
+            attempt = self._running
+            if attempt is None or attempt.done.is_set():
+                attempt = self._running = _Attempt(self._check)
+        remaining = attempt.started + self._timeout - time.monotonic()
+        if not attempt.done.wait(max(0.0, remaining)):
+            return "503 Service Unavailable", {"status": "database not answering"}
+        if attempt.error is not None:
+            return "503 Service Unavailable", {"status": "database unreachable",
+                                               "error": type(attempt.error).__name__}
+        if not attempt.ready:
+            return "503 Service Unavailable", {
+                "status": "migrations pending: run `vigie db upgrade`"}
+        return "200 OK", {"status": "ready"}
+
+
+class _Attempt:
+    """One run of the readiness check, in a daemon thread (a hung one never blocks exit)."""
+
+    def __init__(self, check: Callable[[], bool]) -> None:
+        self.started = time.monotonic()
+        self.done = threading.Event()
+        self.ready = False
+        self.error: Exception | None = None
+        self._check = check
+        threading.Thread(target=self._run, name="vigie-readyz", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self.ready = self._check()
+        except Exception as err:  # noqa: BLE001  (any database failure means not ready)
+            self.error = err
+        finally:
+            self.done.set()
+
+
 def build_wsgi_app(runtime: Runtime, bolt_app: App | None, *, ingest: bool = True) -> WSGIApp:
     """A WSGI callable serving ``/slack/events`` (when Slack is configured),
     ``/ingest/<source-id>`` (signed webhooks; unless ``ingest`` is false, as in a worker),
@@ -140,6 +201,12 @@ def build_wsgi_app(runtime: Runtime, bolt_app: App | None, *, ingest: bool = Tru
     token = runtime.settings.metrics_token
     metrics_auth = b"Bearer " + token.get_secret_value().encode() if token is not None else None
     gauges = database_registry(runtime.sessions)
+
+    def database_ready() -> bool:
+        ping(runtime.engine)
+        return is_current(runtime.engine)
+
+    readiness = ReadinessProbe(database_ready)
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         given = str(environ.get("HTTP_X_REQUEST_ID") or "")
@@ -163,16 +230,8 @@ def build_wsgi_app(runtime: Runtime, bolt_app: App | None, *, ingest: bool = Tru
                                       ("Content-Length", str(len(data)))])
             return [data]
         if path == "/readyz":
-            try:
-                ping(runtime.engine)
-                migrated = is_current(runtime.engine)
-            except Exception as err:  # noqa: BLE001  (any database failure means not ready)
-                return _json(start_response, "503 Service Unavailable",
-                             {"status": "database unreachable", "error": type(err).__name__})
-            if not migrated:
-                return _json(start_response, "503 Service Unavailable",
-                             {"status": "migrations pending: run `vigie db upgrade`"})
-            return _json(start_response, "200 OK", {"status": "ready"})
+            status, answer = readiness()
+            return _json(start_response, status, answer)
         pushed = INGEST_PATH.match(path) if ingest else None
         if pushed:
             if method != "POST":

@@ -78,12 +78,29 @@ def _begin_sqlite(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+POSTGRES_CONNECT_ARGS: dict[str, Any] = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
+"""libpq settings of every PostgreSQL connection. Without them a server that accepts and
+never answers (a partition, a failover) held a connecting thread forever; a connection whose
+peer vanished is found dead by keepalives after about a minute, and data unacknowledged for
+30 s drops it (``tcp_user_timeout``, ms). A peer that acknowledges but never answers is only
+bounded by the callers (``/readyz`` waits for its check a few seconds)."""
+POSTGRES_POOL_TIMEOUT_SECONDS = 10
+"""Longest a thread waits for a pooled connection before failing (SQLAlchemy's is 30 s)."""
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` with Vigie's connection settings.
 
     SQLite gets WAL, foreign keys, a busy timeout and transactions that begin at their
     first statement (savepoints included); PostgreSQL gets pre-ping so a restarted server
-    does not break long-running workers.
+    does not break long-running workers, and bounded connects (``POSTGRES_CONNECT_ARGS``).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -96,6 +113,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "begin", _begin_sqlite)
         _WRITE_LOCKS[engine] = _database_lock(parsed.database)
         return engine
+    if parsed.get_backend_name() == "postgresql":
+        # Caller's connect_args (and the URL's query, which libpq reads last) win.
+        kwargs["connect_args"] = {**POSTGRES_CONNECT_ARGS, **kwargs.get("connect_args", {})}
+        if "poolclass" not in kwargs:
+            kwargs.setdefault("pool_timeout", POSTGRES_POOL_TIMEOUT_SECONDS)
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
@@ -170,7 +192,17 @@ def optimize(engine: Engine) -> str:
             lock.release()
 
 
+PING_STATEMENT_TIMEOUT_MS = 2000
+"""On PostgreSQL, the longest the server may spend on a ping (statement and lock timeouts)."""
+
+
 def ping(engine: Engine) -> None:
     """Run a trivial query; raises if the database cannot be reached."""
     with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            # Local to the ping's transaction: a server that answers but is stuck (locks,
+            # overload) fails the ping instead of holding it.
+            conn.execute(text("SELECT set_config('statement_timeout', :ms, true),"
+                              " set_config('lock_timeout', :ms, true)"),
+                         {"ms": str(PING_STATEMENT_TIMEOUT_MS)})
         conn.execute(text("SELECT 1"))

@@ -5,10 +5,12 @@ one byte at a time: each byte arrives well within any read timeout, so only an o
 deadline enforced from outside the read loop ends the fetch. ``StallingServer`` sends a
 whole status line and headers, the start of a body, then stalls the body the same way.
 ``StaticServer`` serves one fixed body (e.g. a nested-HTML bomb) to any GET.
+``StallingProxy`` forwards TCP to a real server (PostgreSQL) until told to stall.
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -191,3 +193,59 @@ class StaticServer(_RawServer):
                 conn.sendall(head + self.body)
             except OSError:
                 return
+
+
+class StallingProxy(_RawServer):
+    """A TCP proxy to ``127.0.0.1:target_port`` that can stall, as a database behind a
+    network partition or a failover does: after ``stall()`` it still accepts connections
+    and keeps every one open, but forwards nothing either way and answers nothing."""
+
+    def __init__(self, target_port: int) -> None:
+        """Forward to ``target_port`` on loopback until ``stall()``."""
+        super().__init__()
+        self.target_port = target_port
+        self.stalled = threading.Event()
+        self.connections_after_stall = 0
+
+    def __enter__(self) -> StallingProxy:
+        super().__enter__()
+        return self
+
+    def stall(self) -> None:
+        """From now on, forward nothing (connections stay open, new ones are accepted)."""
+        self.stalled.set()
+
+    def _pump(self, source: socket.socket, target: socket.socket) -> None:
+        source.settimeout(0.2)
+        while not self.stopped.is_set():
+            if self.stalled.is_set():
+                self.stopped.wait(0.2)
+                continue
+            try:
+                data = source.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if not data:
+                return
+            if self.stalled.is_set():
+                continue  # the partition swallows what was in flight
+            try:
+                target.sendall(data)
+            except OSError:
+                return
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            if self.stalled.is_set():
+                self.connections_after_stall += 1
+                self.stopped.wait()
+                return
+            with socket.create_connection(("127.0.0.1", self.target_port)) as upstream:
+                back = threading.Thread(target=self._pump, args=(upstream, conn), daemon=True)
+                back.start()
+                self._pump(conn, upstream)
+                with contextlib.suppress(OSError):
+                    upstream.shutdown(socket.SHUT_RDWR)
+                back.join(timeout=5)

@@ -1,0 +1,63 @@
+"""/readyz against a stalled PostgreSQL: bounded answers, and /healthz never waits."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from bot.config import load_settings
+from bot.runtime import build_runtime
+from bot.web import WSGIApp, build_wsgi_app
+from tests.harness.hostile_servers import StallingProxy
+
+pytestmark = pytest.mark.postgres
+
+HANG_GUARD_SECONDS = 60
+"""Far above the bounded answer: only a probe that would never answer reaches it."""
+
+
+def _get(app: WSGIApp, path: str) -> tuple[int, dict[str, Any]]:
+    started: dict[str, Any] = {}
+
+    def start_response(status: str, _headers: list[tuple[str, str]],
+                       _exc: Any = None) -> None:
+        started["status"] = int(status.split(" ", 1)[0])
+
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "wsgi.input": io.BytesIO(b"")}
+    body = b"".join(app(environ, start_response))
+    return started["status"], json.loads(body)
+
+
+@pytest.fixture
+def proxy() -> Iterator[StallingProxy]:
+    """A proxy to the test PostgreSQL server."""
+    with StallingProxy(5432) as server:
+        yield server
+
+
+def test_readyz_answers_503_while_the_database_stalls(
+        _postgres_migrated: str, proxy: StallingProxy) -> None:
+    url = make_url(_postgres_migrated).set(host="127.0.0.1", port=proxy.port)
+    settings = load_settings(database_url=url.render_as_string(hide_password=False))
+    runtime = build_runtime(settings)
+    app = build_wsgi_app(runtime, None)
+    try:
+        assert _get(app, "/readyz") == (200, {"status": "ready"})
+        proxy.stall()
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            probes = [pool.submit(_get, app, "/readyz") for _ in range(20)]
+            answers = [probe.result(timeout=HANG_GUARD_SECONDS) for probe in probes]
+        assert all(answer[0] == 503 for answer in answers), answers
+        assert {answer[1]["status"] for answer in answers} == {"database not answering"}
+        # The probes shared one check: a stalled database got at most one new connection.
+        assert proxy.connections_after_stall <= 1
+        assert _get(app, "/healthz") == (200, {"status": "ok"})
+    finally:
+        proxy.close()
+        runtime.close()
