@@ -193,13 +193,69 @@ def serve(app_factory: Callable[[], WSGIApp], config: Config) -> None:
     asyncio.run(main())
 
 
+STOP_WAIT_SECONDS = 30
+"""Longest the parent waits for its processes to stop before terminating them."""
+
+
 def serve_processes(application_path: str, config: Config) -> int:
     """Serve with ``config.workers`` processes, each loading ``application_path``
-    (``asgi:module:factory()``) itself; returns the exit code."""
-    from hypercorn.run import run
+    (``asgi:module:factory()``) itself; returns the exit code.
+
+    Hypercorn's own supervisor (``hypercorn.run.run``) returned 0 when its processes failed
+    (it reads the exit codes again after stopping them, finding 0), so a refused Slack
+    token stopped `vigie web` with 0, which platforms take for a clean stop. Here a process
+    that stops unasked stops the others, and its exit code is the parent's: a process that
+    exits 2 (configuration) makes it exit 2; one killed by a signal other than SIGTERM or
+    SIGINT (the OOM killer) makes it exit 1. SIGTERM and SIGINT stop them all, exit 0.
+    """
+    from multiprocessing import get_context
+    from multiprocessing.connection import wait
+
+    from hypercorn.asyncio.run import asyncio_worker
 
     config.application_path = application_path
-    return run(config)
+    sockets = config.create_sockets()
+    context = get_context("spawn")
+    stop = context.Event()
+    # The children inherit SIGINT ignored: Ctrl-C reaches the whole group, the parent
+    # alone decides, through ``stop``, which they poll.
+    previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    processes = [context.Process(target=asyncio_worker, daemon=False,
+                                 kwargs={"config": config, "sockets": sockets,
+                                         "shutdown_event": stop})
+                 for _ in range(config.workers)]
+    for process in processes:
+        process.start()
+    previous_term = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    code = 0
+    try:
+        running = list(processes)
+        while running and not stop.is_set():
+            wait([process.sentinel for process in running], timeout=1.0)
+            for process in [p for p in running if p.exitcode is not None]:
+                running.remove(process)
+                if not stop.is_set() and code == 0:
+                    code = _failure_code(process.exitcode)
+                    stop.set()  # one stopped unasked: stop them all
+        for process in processes:
+            process.join(STOP_WAIT_SECONDS)
+            if process.exitcode is None:
+                process.terminate()
+                process.join(5)
+    finally:
+        signal.signal(signal.SIGTERM, previous_term)
+        signal.signal(signal.SIGINT, previous_int)
+        for sock in [*sockets.secure_sockets, *sockets.insecure_sockets]:
+            sock.close()
+    return code
+
+
+def _failure_code(exitcode: int | None) -> int:
+    """The parent's exit code for a process that stopped unasked with ``exitcode``."""
+    if exitcode is None or exitcode in (0, -signal.SIGTERM, -signal.SIGINT):
+        return 0
+    return exitcode if exitcode > 0 else 1
 
 
 class BackgroundServer:
