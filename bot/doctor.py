@@ -15,7 +15,7 @@ from bot.database_diagnosis import (
     shown_location,
 )
 from bot.llm import LLMError, from_config
-from bot.schema_revision import current_revision, head_revision
+from bot.schema_revision import current_revision, head_revision, is_newer, newer_database
 from storage.db import make_engine, ping
 from storage.models import utcnow
 
@@ -51,6 +51,8 @@ def _database_checks(settings: Settings) -> list[Check]:
         if current == head:
             checks.append(Check("migrations", OK, f"at {head}"))
             checks += _outbox_checks(engine)
+        elif current is not None and is_newer(current):
+            checks.append(Check("migrations", FAIL, newer_database(current, head)))
         else:
             checks.append(Check("migrations", FAIL,
                                 f"database at {current or 'nothing'}, Vigie needs {head}: "

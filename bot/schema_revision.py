@@ -92,3 +92,21 @@ def current_revision(engine: Engine) -> str | None:
 def is_current(engine: Engine) -> bool:
     """True when the database is migrated to the newest revision."""
     return current_revision(engine) == head_revision()
+
+
+@functools.cache
+def _shipped(folder: Path) -> frozenset[str]:
+    return frozenset(_revisions(folder))
+
+
+def is_newer(revision: str, folder: Path = VERSIONS) -> bool:
+    """True when ``revision`` is none of the migrations shipped here: a newer release
+    migrated the database (`vigie db upgrade` of this version cannot help; a downgrade
+    needs the newer version's migrations)."""
+    return revision not in _shipped(folder)
+
+
+def newer_database(current: str, head: str | None) -> str:
+    """The sentence for a database migrated by a newer release than this code."""
+    return (f"the database is at {current}, newer than this Vigie ({head}): "
+            "deploy the newer version")

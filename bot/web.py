@@ -21,7 +21,7 @@ from bot.logging_setup import REQUEST_ID
 from bot.metrics import database_registry
 from bot.metrics import render as render_metrics
 from bot.runtime import Runtime
-from bot.schema_revision import is_current
+from bot.schema_revision import current_revision, head_revision, is_newer, newer_database
 from bot.services.webhook_ingest import do_ingest_webhook
 from bot.slack.bolt_wsgi import VigieSlackRequestHandler
 from bot.sources.webhook import MAX_BODY_BYTES, SIGNATURE_HEADER, TIMESTAMP_HEADER
@@ -141,7 +141,7 @@ class ReadinessProbe:
     each at most ``timeout`` seconds from the start of that check, then answers 503.
     """
 
-    def __init__(self, check: Callable[[], bool], timeout: float = READY_TIMEOUT_SECONDS
+    def __init__(self, check: Callable[[], str | None], timeout: float = READY_TIMEOUT_SECONDS
                  ) -> None:
         self._check = check
         self._timeout = timeout
@@ -160,26 +160,25 @@ class ReadinessProbe:
         if attempt.error is not None:
             return "503 Service Unavailable", {"status": "database unreachable",
                                                "error": type(attempt.error).__name__}
-        if not attempt.ready:
-            return "503 Service Unavailable", {
-                "status": "migrations pending: run `vigie db upgrade`"}
+        if attempt.problem is not None:
+            return "503 Service Unavailable", {"status": attempt.problem}
         return "200 OK", {"status": "ready"}
 
 
 class _Attempt:
     """One run of the readiness check, in a daemon thread (a hung one never blocks exit)."""
 
-    def __init__(self, check: Callable[[], bool]) -> None:
+    def __init__(self, check: Callable[[], str | None]) -> None:
         self.started = time.monotonic()
         self.done = threading.Event()
-        self.ready = False
+        self.problem: str | None = None
         self.error: Exception | None = None
         self._check = check
         threading.Thread(target=self._run, name="vigie-readyz", daemon=True).start()
 
     def _run(self) -> None:
         try:
-            self.ready = self._check()
+            self.problem = self._check()
         except Exception as err:  # noqa: BLE001  (any database failure means not ready)
             self.error = err
         finally:
@@ -202,11 +201,19 @@ def build_wsgi_app(runtime: Runtime, bolt_app: App | None, *, ingest: bool = Tru
     metrics_auth = b"Bearer " + token.get_secret_value().encode() if token is not None else None
     gauges = database_registry(runtime.sessions)
 
-    def database_ready() -> bool:
+    def database_problem() -> str | None:
+        # None when ready, else why not. A database a newer release migrated is not ready
+        # either: migrations may drop what this version reads (0046 dropped a table), so
+        # during a rolling deploy only the new version's processes take traffic.
         ping(runtime.engine)
-        return is_current(runtime.engine)
+        current, head = current_revision(runtime.engine), head_revision()
+        if current == head:
+            return None
+        if current is not None and is_newer(current):
+            return newer_database(current, head)
+        return "migrations pending: run `vigie db upgrade`"
 
-    readiness = ReadinessProbe(database_ready)
+    readiness = ReadinessProbe(database_problem)
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         given = str(environ.get("HTTP_X_REQUEST_ID") or "")

@@ -120,7 +120,8 @@ def require_sqlite_file(url: str, *, first_run: bool = False) -> None:
 
 
 def require_migrated(runtime: Runtime, *, first_run: bool = False) -> None:
-    """Exit with a clear line unless the database is reachable and at the newest revision."""
+    """Exit with a clear line unless the database is reachable and at the newest revision
+    (a database a newer release migrated is named as such: upgrading cannot help)."""
     from bot import schema_revision
     from bot.database_diagnosis import database_failure, shown_location
 
@@ -132,6 +133,10 @@ def require_migrated(runtime: Runtime, *, first_run: bool = False) -> None:
         click.echo(f"Database error: cannot open {database_failure(url, err)}", err=True)
         raise SystemExit(2) from None
     head = schema_revision.head_revision()
+    if current is not None and current != head and schema_revision.is_newer(current):
+        click.echo(f"The database {shown_location(url)} is at {current}, newer than this "
+                   f"Vigie ({head}): deploy the newer version.", err=True)
+        raise SystemExit(2)
     if current != head:
         state = f"is at {current}" if current else "was never migrated"
         click.echo(f"The database {shown_location(url)} {state} and Vigie needs {head}: "

@@ -111,6 +111,28 @@ def test_a_database_at_another_revision_is_reported(tmp_path: Path) -> None:
     )
 
 
+def test_a_database_a_newer_release_migrated_is_named_newer(tmp_path: Path) -> None:
+    """After a newer release migrated the database, this version says so instead of asking
+    for `vigie db upgrade` (which cannot help); revision ids are zero-padded numbers."""
+    head = migrations.head_revision()
+    assert head is not None
+    newer = f"{int(head) + 1:04d}"
+    assert schema_revision.is_newer(newer) and not schema_revision.is_newer(head)
+    url = f"sqlite:///{tmp_path / 'vigie.db'}"
+    migrations.upgrade(url)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = :newer"), {"newer": newer})
+    engine.dispose()
+    env = {"PYTHONPATH": str(REPO), "VIGIE_DATABASE_URL": url, "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "mentions"], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 2
+    assert (f"The database {url} is at {newer}, newer than this Vigie ({head}): "
+            "deploy the newer version." in result.stderr), result.stderr
+    assert "vigie db upgrade" not in result.stderr
+
+
 def test_vigie_help_and_version_do_not_import_the_stack() -> None:
     """`vigie --help` lists every command without importing SQLAlchemy, pydantic, Alembic
     or the analysis (the commands import what they use when they run)."""

@@ -9,14 +9,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.config import load_settings
 from bot.runtime import build_runtime
+from bot.schema_revision import head_revision
 from bot.web import WSGIApp, build_wsgi_app
 from tests.harness.hostile_servers import StallingProxy
-
-pytestmark = pytest.mark.postgres
 
 HANG_GUARD_SECONDS = 60
 """Far above the bounded answer: only a probe that would never answer reaches it."""
@@ -41,6 +41,7 @@ def proxy() -> Iterator[StallingProxy]:
         yield server
 
 
+@pytest.mark.postgres
 def test_readyz_answers_503_while_the_database_stalls(
         _postgres_migrated: str, proxy: StallingProxy) -> None:
     url = make_url(_postgres_migrated).set(host="127.0.0.1", port=proxy.port)
@@ -60,4 +61,19 @@ def test_readyz_answers_503_while_the_database_stalls(
         assert _get(app, "/healthz") == (200, {"status": "ok"})
     finally:
         proxy.close()
+        runtime.close()
+
+
+def test_readyz_names_a_database_a_newer_release_migrated(sqlite_url: str) -> None:
+    runtime = build_runtime(load_settings(database_url=sqlite_url))
+    try:
+        head = head_revision()
+        assert head is not None
+        newer = f"{int(head) + 1:04d}"
+        with runtime.engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": newer})
+        assert _get(build_wsgi_app(runtime, None), "/readyz") == (503, {
+            "status": f"the database is at {newer}, newer than this Vigie ({head}): "
+                      "deploy the newer version"})
+    finally:
         runtime.close()
