@@ -203,6 +203,44 @@ def _secret_key_check(settings: Settings) -> Check:
                  + (f" ({extra} older key(s) still accepted for decryption)" if extra else ""))
 
 
+SHOWN_UNREADABLE = 10
+"""Secrets named on the doctor's line (the rest are counted)."""
+
+
+def _stored_secrets_check(settings: Settings, setting_check: Check) -> Check:
+    """``setting_check`` unless stored secrets cannot be opened with the keys set: FAIL,
+    naming them. Runs once the database is known reachable and migrated."""
+    from bot.services.secrets import unreadable_secrets
+    from bot.slack.oauth import EncryptedInstallationStore
+    from storage.db import make_session_factory
+    from storage.secret_box import SecretBox
+
+    engine = make_engine(settings.database_url)
+    try:
+        box = SecretBox(settings.secret_keys)
+        sealed, unreadable = unreadable_secrets(make_session_factory(engine, box))
+        store = EncryptedInstallationStore(settings.slack_client_id or "", engine, box)
+        tokens_sealed, tokens_unreadable = store.unreadable_tokens()
+    except Exception as err:  # noqa: BLE001  (a check reports, never raises)
+        return Check("secrets", FAIL, f"cannot read the stored secrets ({type(err).__name__})")
+    finally:
+        engine.dispose()
+    sealed += tokens_sealed
+    unreadable += tokens_unreadable
+    if not unreadable:
+        return setting_check
+    shown = ", ".join(unreadable[:SHOWN_UNREADABLE])
+    if len(unreadable) > SHOWN_UNREADABLE:
+        shown += f" and {len(unreadable) - SHOWN_UNREADABLE} more"
+    fix = ("set VIGIE_SECRET_KEY to the key they were written with" if not settings.secret_keys
+           else "put the key they were written with back in VIGIE_SECRET_KEY (any place in "
+           "the list)")
+    return Check("secrets", FAIL,
+                 f"{len(unreadable)} of {sealed} encrypted stored secret(s) cannot be opened "
+                 f"with {'no key' if not settings.secret_keys else 'the keys set'}: {shown}; "
+                 f"{fix}")
+
+
 def run_checks(overrides: dict[str, object] | None = None) -> list[Check]:
     """Every check, in order; never raises."""
     try:
@@ -210,9 +248,14 @@ def run_checks(overrides: dict[str, object] | None = None) -> list[Check]:
     except ConfigError as err:
         return [Check("configuration", FAIL, line) for line in err.lines]
     checks = [Check("configuration", OK, "settings read from the environment and .env")]
-    checks += _database_checks(settings)
+    database = _database_checks(settings)
+    checks += database
     checks += _slack_checks(settings)
-    checks.append(_secret_key_check(settings))
+    secrets = _secret_key_check(settings)
+    if all(check.status == OK for check in database
+           if check.name in ("database", "migrations")):
+        secrets = _stored_secrets_check(settings, secrets)
+    checks.append(secrets)
     checks.append(_llm_check(settings))
     return checks
 

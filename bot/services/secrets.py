@@ -153,3 +153,33 @@ def do_rotate_secrets(sessions: sessionmaker[Session]) -> int:
             key.key = box.rotate(key.key)
             rewritten += 1
     return rewritten
+
+
+def unreadable_secrets(sessions: sessionmaker[Session]) -> tuple[int, list[str]]:
+    """How many source secrets and forget keys are stored encrypted, and which of them
+    (named by source id, kind and setting, or by workspace id; never by value) none of the
+    keys of the sessions' box opens. Reads every row: for `vigie doctor`."""
+    sealed = 0
+    unreadable: list[str] = []
+    with sessions() as session:
+        box = box_of(session)
+
+        def opens(value: str) -> bool:
+            try:
+                box.open(value)
+            except SecretKeyError:
+                return False
+            return True
+
+        for row in session.scalars(select(SourceRow).order_by(SourceRow.id)):
+            for name, value in sorted(row.config.items()):
+                if box.is_sealed(value):
+                    sealed += 1
+                    if not opens(value):
+                        unreadable.append(f"source {row.id} ({row.kind}) {name}")
+        for key in session.scalars(select(ForgetKey).order_by(ForgetKey.workspace_id)):
+            if box.is_sealed(key.key):
+                sealed += 1
+                if not opens(key.key):
+                    unreadable.append(f"forget key of workspace {key.workspace_id}")
+    return sealed, unreadable

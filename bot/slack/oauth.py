@@ -21,7 +21,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine, MetaData, Table, Text, select, update
 
 from bot.config import Settings
-from storage.secret_box import SecretBox
+from storage.secret_box import SecretBox, SecretKeyError
 
 BOT_SECRET_COLUMNS = ("bot_token", "bot_refresh_token")
 INSTALLATION_SECRET_COLUMNS = (*BOT_SECRET_COLUMNS, "user_token", "user_refresh_token",
@@ -99,6 +99,30 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
                                      .values(**values))
                         rewritten += len(values)
         return rewritten
+
+    def unreadable_tokens(self) -> tuple[int, list[str]]:
+        """How many stored tokens are encrypted, and which of them (named by table, row and
+        team, never by value) none of the keys opens."""
+        sealed = 0
+        unreadable: list[str] = []
+        with self.engine.connect() as conn:
+            for table, columns in ((self.installations, INSTALLATION_SECRET_COLUMNS),
+                                   (self.bots, BOT_SECRET_COLUMNS)):
+                rows = conn.execute(select(table.c.id, table.c.team_id,
+                                           *[table.c[n] for n in columns])
+                                    .order_by(table.c.id))
+                for row in rows.mappings().all():
+                    for name in columns:
+                        value = row[name]
+                        if not self.box.is_sealed(value):
+                            continue
+                        sealed += 1
+                        try:
+                            self.box.open(value)
+                        except SecretKeyError:
+                            unreadable.append(f"{table.name} {row['id']} {name} "
+                                              f"(team {row['team_id']})")
+        return sealed, unreadable
 
 # Keep in step with manifest.yml (tests/test_manifest_schema.py checks both).
 BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "channels:history",

@@ -409,6 +409,31 @@ def test_secrets_new_key_and_rotate(tmp_path: Path) -> None:
     assert any(line.split()[:2] == ["secrets", "OK"] for line in doctor.splitlines())
 
 
+def test_doctor_fails_naming_stored_secrets_no_key_opens(tmp_path: Path) -> None:
+    """A wrong key, or none, while secrets are stored encrypted: sources cannot fetch
+    and `secrets rotate` refuses, so the doctor says FAIL and names them (never values)."""
+    assert vigie(tmp_path, "db", "upgrade").returncode == 0
+    key, wrong = (vigie(tmp_path, "secrets", "new-key").stdout.strip() for _ in range(2))
+    assert vigie(tmp_path, "watch", "add", "acme", "--channel", "C0NEWS123").returncode == 0
+    added = vigie(tmp_path, "source", "add", "rss", "--watch", "acme", "--url",
+                  "http://alice:PwSecret123@127.0.0.1:9/feed.xml", VIGIE_SECRET_KEY=key)
+    assert added.returncode == 0, added.stderr
+
+    def secrets_line(**env: str) -> tuple[int, str]:
+        result = vigie(tmp_path, "doctor", **env)
+        line = next(line for line in result.stdout.splitlines() if line.startswith("secrets"))
+        assert "PwSecret123" not in result.stdout + result.stderr
+        return result.returncode, line
+
+    code, line = secrets_line(VIGIE_SECRET_KEY=key)
+    assert line.split()[:2] == ["secrets", "OK"], line
+    for env in ({"VIGIE_SECRET_KEY": wrong}, {}):
+        code, line = secrets_line(**env)
+        assert code == 1 and line.split()[:2] == ["secrets", "FAIL"], line
+        assert "1 of 1 encrypted stored secret(s) cannot be opened" in line, line
+        assert "source 1 (rss) url" in line, line
+
+
 def test_feed_url_credentials_are_encrypted_and_masked_by_the_cli(
     tmp_path: Path, httpserver: object
 ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -194,6 +195,27 @@ def test_doctor_warns_without_a_key(sqlite_url: str) -> None:
     assert keyed["secrets"].status == "OK"
     bad = run_checks({"database_url": sqlite_url, "secret_key": "not-a-key"})
     assert bad[0].status == "FAIL" and "VIGIE_SECRET_KEY" in bad[0].detail
+
+
+def test_doctor_names_slack_tokens_no_key_opens(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        EncryptedInstallationStore("111.222", engine, SecretBox([KEY])).save(Installation(
+            app_id="A1", team_id="T0SEALED", user_id="U1", bot_token="xoxb-sealed-token",
+            bot_id="B1", bot_user_id="U2"))
+    finally:
+        engine.dispose()
+    checks = {c.name: c for c in run_checks({"database_url": db_url, "secret_key": NEW_KEY})}
+    assert checks["secrets"].status == "FAIL", checks["secrets"]
+    detail = checks["secrets"].detail
+    # The OAuth tables are not emptied between tests on PostgreSQL: ids and counts vary.
+    assert "encrypted stored secret(s) cannot be opened with the keys set" in detail, detail
+    assert re.search(r"slack_bots \d+ bot_token \(team T0SEALED\)", detail), detail
+    assert re.search(r"slack_installations \d+ bot_token \(team T0SEALED\)", detail), detail
+    assert "xoxb-sealed-token" not in detail
+    keyed = {c.name: c for c in run_checks({"database_url": db_url,
+                                            "secret_key": f"{NEW_KEY},{KEY}"})}
+    assert "T0SEALED" not in keyed["secrets"].detail, keyed["secrets"]
 
 
 @pytest.fixture
