@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.analysis.pipeline import load_models
 from bot.config import Settings
 from bot.console_notifier import ConsoleNotifier
+from bot.failure_streak import FailureStreak
 from bot.llm import LLMClient, from_config
 from bot.messages.delivery import HomePublisher, Notifier, UserDirectories
 from bot.services.cards import register_card_renderers
@@ -61,6 +62,7 @@ class CoalescingRunner:
         self._again = False
         self._stopped = False
         self._thread: threading.Thread | None = None
+        self._streak = FailureStreak(f"background job {name}", logger)
 
     def __call__(self) -> None:
         """Run the job soon, in the background (nothing once stopped)."""
@@ -99,10 +101,9 @@ class CoalescingRunner:
     def _loop(self) -> None:
         try:
             while True:
-                try:
-                    self._job()
-                except Exception:  # the next nudge or the scheduler's tick tries again
-                    logger.exception("background job %s failed", self._name)
+                # The next nudge or the scheduler's tick tries again; an outage is
+                # logged once per streak (a nudge may come every second).
+                self._streak.run(self._job)
                 with self._lock:  # checked and cleared together: no nudge is lost
                     if not self._again or self._stopped:
                         self._running = False

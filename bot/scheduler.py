@@ -14,6 +14,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.failure_streak import FailureStreak
 from bot.metrics import DIGEST_RUNS, INGESTED, POLLS
 from bot.runtime import Runtime
 from bot.services.actors import SCHEDULER
@@ -171,6 +172,17 @@ def _as_is(job: Callable[..., Any]) -> Callable[..., Any]:
     return job
 
 
+def _streaked(job: Callable[..., Any]) -> Callable[..., Any]:
+    """``job``, its failures logged by streak (see bot.failure_streak) and never raised:
+    APScheduler would log every failed run's traceback again."""
+    streak = FailureStreak(f"job {getattr(job, '__name__', 'job').lstrip('_')}", log)
+
+    @functools.wraps(job)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        return streak.run(job, *args, **kwargs)
+    return run
+
+
 def build_scheduler(runtime: Runtime, *, blocking: bool,
                     stopping: Stopping | None = None) -> BaseScheduler:
     """A scheduler with Vigie's recurring jobs; ``blocking`` for a dedicated worker process.
@@ -179,7 +191,10 @@ def build_scheduler(runtime: Runtime, *, blocking: bool,
     scheduler: BaseScheduler = (
         BlockingScheduler(timezone=UTC) if blocking else BackgroundScheduler(timezone=UTC)
     )
-    job = stopping.counted if stopping is not None else _as_is
+    counted = stopping.counted if stopping is not None else _as_is
+
+    def job(func: Callable[..., Any]) -> Callable[..., Any]:
+        return counted(_streaked(func))
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
     scheduler.add_job(
         job(_flush_outbox), IntervalTrigger(seconds=runtime.settings.outbox_tick_seconds),

@@ -47,9 +47,33 @@ def test_a_failing_run_is_logged_and_the_next_nudge_runs_again(
 
     runner = CoalescingRunner(job, "test-failing")
     runner()
-    eventually(lambda: "test-failing failed" in caplog.text)
+    eventually(lambda: "test-failing failing: RuntimeError: database went away" in caplog.text)
     runner()
     eventually(lambda: len(calls) == 2)
+
+
+def test_an_outage_is_logged_once_per_streak_not_once_per_nudge(
+        caplog: pytest.LogCaptureFixture) -> None:
+    calls: list[int] = []
+    down = threading.Event()
+    down.set()
+
+    def job() -> None:
+        calls.append(1)
+        if down.is_set():
+            raise RuntimeError("database went away")
+
+    runner = CoalescingRunner(job, "test-outage")
+    for count in range(1, 21):
+        runner()
+        eventually(lambda count=count: len(calls) == count)  # type: ignore[misc]
+    down.clear()
+    runner()
+    eventually(lambda: "works again" in caplog.text)
+    mine = [r for r in caplog.records if "test-outage" in r.getMessage()]
+    assert [r.levelname for r in mine] == ["ERROR", "WARNING"], [r.getMessage() for r in mine]
+    assert mine[0].exc_info is not None  # the traceback, once
+    assert "after 20 failures" in mine[1].getMessage()
 
 
 def test_a_closed_runtime_delivers_nothing_more(sqlite_url: str) -> None:
