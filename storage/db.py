@@ -114,8 +114,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _WRITE_LOCKS[engine] = _database_lock(parsed.database)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        # Caller's connect_args (and the URL's query, which libpq reads last) win.
-        kwargs["connect_args"] = {**POSTGRES_CONNECT_ARGS, **kwargs.get("connect_args", {})}
+        # The URL's query (?connect_timeout=...) and the caller's connect_args win:
+        # SQLAlchemy would let connect_args override the URL.
+        defaults = {name: value for name, value in POSTGRES_CONNECT_ARGS.items()
+                    if name not in parsed.query}
+        kwargs["connect_args"] = {**defaults, **kwargs.get("connect_args", {})}
         if "poolclass" not in kwargs:
             kwargs.setdefault("pool_timeout", POSTGRES_POOL_TIMEOUT_SECONDS)
     return create_engine(url, pool_pre_ping=True, **kwargs)
