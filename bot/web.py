@@ -129,6 +129,8 @@ def served_endpoints(settings: Settings, *, slack: bool, ingest: bool = True) ->
 
 READY_TIMEOUT_SECONDS = 2.5
 """Longest a /readyz waits for the database's answer before saying 503."""
+READY_ABANDON_SECONDS = 15.0
+"""A check running this long is given up for a new one (its connection may never answer)."""
 
 
 class ReadinessProbe:
@@ -139,12 +141,14 @@ class ReadinessProbe:
     threads, so /healthz and Slack's events waited too. The check now runs in a thread of
     its own, one at a time: a probe arriving while one runs waits for the same answer,
     each at most ``timeout`` seconds from the start of that check, then answers 503.
+    A check stuck ``abandon_after`` seconds is given up for a new one.
     """
 
-    def __init__(self, check: Callable[[], str | None], timeout: float = READY_TIMEOUT_SECONDS
-                 ) -> None:
+    def __init__(self, check: Callable[[], str | None], timeout: float = READY_TIMEOUT_SECONDS,
+                 abandon_after: float = READY_ABANDON_SECONDS) -> None:
         self._check = check
         self._timeout = timeout
+        self._abandon_after = abandon_after
         self._guard = threading.Lock()
         self._running: _Attempt | None = None
 
@@ -152,7 +156,11 @@ class ReadinessProbe:
         """The status line and body of a /readyz answer."""
         with self._guard:
             attempt = self._running
-            if attempt is None or attempt.done.is_set():
+            # A check still stuck after ``abandon_after`` is left to its thread: a new one
+            # (a new connection) sees a database back after a failover. At most one new
+            # check per ``abandon_after`` seconds while the database stalls.
+            if (attempt is None or attempt.done.is_set()
+                    or time.monotonic() - attempt.started >= self._abandon_after):
                 attempt = self._running = _Attempt(self._check)
         remaining = attempt.started + self._timeout - time.monotonic()
         if not attempt.done.wait(max(0.0, remaining)):

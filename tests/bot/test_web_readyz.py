@@ -15,7 +15,9 @@ from sqlalchemy.engine import make_url
 from bot.config import load_settings
 from bot.runtime import build_runtime
 from bot.schema_revision import head_revision
-from bot.web import WSGIApp, build_wsgi_app
+from bot.web import ReadinessProbe, WSGIApp, build_wsgi_app
+from storage.db import make_engine, ping
+from tests.e2e.conftest import eventually
 from tests.harness.hostile_servers import StallingProxy
 
 HANG_GUARD_SECONDS = 60
@@ -77,3 +79,26 @@ def test_readyz_names_a_database_a_newer_release_migrated(sqlite_url: str) -> No
                       "deploy the newer version"})
     finally:
         runtime.close()
+
+
+@pytest.mark.postgres
+def test_readiness_comes_back_after_a_failover_despite_a_check_stuck_for_good(
+        _postgres_migrated: str, proxy: StallingProxy) -> None:
+    """The connection a check was using when the database stalled may never answer (the
+    old primary is gone); a check stuck that long is given up for one on a new connection."""
+    url = make_url(_postgres_migrated).set(host="127.0.0.1", port=proxy.port)
+    engine = make_engine(url.render_as_string(hide_password=False))
+
+    def check() -> None:
+        ping(engine)
+
+    probe = ReadinessProbe(check, timeout=0.5, abandon_after=1.0)
+    try:
+        assert probe() == ("200 OK", {"status": "ready"})
+        proxy.stall()
+        assert probe() == ("503 Service Unavailable", {"status": "database not answering"})
+        proxy.fail_over()
+        eventually(lambda: probe()[0] == "200 OK", timeout=30)
+    finally:
+        proxy.close()
+        engine.dispose()

@@ -206,6 +206,7 @@ class StallingProxy(_RawServer):
         self.target_port = target_port
         self.stalled = threading.Event()
         self.connections_after_stall = 0
+        self.failed_over = False
 
     def __enter__(self) -> StallingProxy:
         super().__enter__()
@@ -215,10 +216,15 @@ class StallingProxy(_RawServer):
         """From now on, forward nothing (connections stay open, new ones are accepted)."""
         self.stalled.set()
 
-    def _pump(self, source: socket.socket, target: socket.socket) -> None:
+    def fail_over(self) -> None:
+        """New connections reach the server again; those open during the stall stay
+        stalled (as after a failover: the old primary never answers them)."""
+        self.failed_over = True
+
+    def _pump(self, source: socket.socket, target: socket.socket, stalls: bool) -> None:
         source.settimeout(0.2)
         while not self.stopped.is_set():
-            if self.stalled.is_set():
+            if stalls and self.stalled.is_set():
                 self.stopped.wait(0.2)
                 continue
             try:
@@ -229,7 +235,7 @@ class StallingProxy(_RawServer):
                 return
             if not data:
                 return
-            if self.stalled.is_set():
+            if stalls and self.stalled.is_set():
                 continue  # the partition swallows what was in flight
             try:
                 target.sendall(data)
@@ -238,14 +244,21 @@ class StallingProxy(_RawServer):
 
     def _serve(self, conn: socket.socket) -> None:
         with conn:
+            if self.failed_over:
+                self._forward(conn, stalls=False)
+                return
             if self.stalled.is_set():
                 self.connections_after_stall += 1
                 self.stopped.wait()
                 return
-            with socket.create_connection(("127.0.0.1", self.target_port)) as upstream:
-                back = threading.Thread(target=self._pump, args=(upstream, conn), daemon=True)
-                back.start()
-                self._pump(conn, upstream)
-                with contextlib.suppress(OSError):
-                    upstream.shutdown(socket.SHUT_RDWR)
-                back.join(timeout=5)
+            self._forward(conn, stalls=True)
+
+    def _forward(self, conn: socket.socket, *, stalls: bool) -> None:
+        with socket.create_connection(("127.0.0.1", self.target_port)) as upstream:
+            back = threading.Thread(target=self._pump, args=(upstream, conn, stalls),
+                                    daemon=True)
+            back.start()
+            self._pump(conn, upstream, stalls)
+            with contextlib.suppress(OSError):
+                upstream.shutdown(socket.SHUT_RDWR)
+            back.join(timeout=5)
