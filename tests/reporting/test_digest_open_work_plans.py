@@ -6,7 +6,6 @@ SQLite and PostgreSQL (statistics gathered). Times are in bench/bench_digest.py.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +18,7 @@ from bot.services.reporting.schedule import channel_config
 from storage.db import transaction
 from storage.models import Watch
 from tests.harness.generated_rows import insert_generated
+from tests.harness.query_plans import explain
 
 ROWS = 20_000
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -63,16 +63,6 @@ def _load(sessions: sessionmaker[Session], workspace_id: int) -> None:
             conn.commit()
 
 
-def _plan(engine: Engine, statement: str, parameters: Any) -> str:
-    with engine.connect() as conn:
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        if engine.dialect.name == "postgresql":
-            cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
-            return json.dumps(cursor.fetchone()[0])
-        cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
-        return "\n".join(str(row[-1]) for row in cursor.fetchall())
-
-
 def _index_only(engine: Engine, index: str, plan: str) -> bool:
     if engine.dialect.name == "postgresql":
         return re.search(f'"Node Type": "Index Only Scan",[^{{}}]*"Index Name": "{index}"',
@@ -106,7 +96,7 @@ def test_channel_digest_reads_open_and_answered_work_from_their_indexes_alone(
     open_pass = [item for item in mentions if OPEN_WORK in item[0] and "GROUP BY" in item[0]]
     answered = [item for item in mentions if ANSWERED in item[0]]
     assert len(open_pass) == 1 and len(answered) >= 2
-    plans = {statement: _plan(engine, statement, parameters)
+    plans = {statement: explain(engine, statement, parameters)
              for statement, parameters in mentions if OPEN_WORK in statement
              or ANSWERED in statement}
     for statement, plan in plans.items():

@@ -5,7 +5,6 @@ PostgreSQL (statistics gathered). Times are in bench/bench_digest.py."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +17,7 @@ from storage.db import transaction
 from storage.models import Watch
 from storage.models_topics import TopicRoute
 from tests.harness.generated_rows import insert_generated
+from tests.harness.query_plans import explain
 
 ROWS = 20_000
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -55,16 +55,6 @@ def _load(sessions: sessionmaker[Session], workspace_id: int) -> None:
         conn.commit()
 
 
-def _plan(engine: Engine, statement: str, parameters: Any) -> str:
-    with engine.connect() as conn:
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        if engine.dialect.name == "postgresql":
-            cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
-            return json.dumps(cursor.fetchone()[0])
-        cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
-        return "\n".join(str(row[-1]) for row in cursor.fetchall())
-
-
 def test_route_digest_reads_the_routed_topic_through_its_index(
         sessions: sessionmaker[Session], workspace_id: int) -> None:
     _load(sessions, workspace_id)
@@ -93,6 +83,6 @@ def test_route_digest_reads_the_routed_topic_through_its_index(
                   or "ORDER BY mentions.priority DESC" in statement)]
     assert len(reads) >= 3
     for statement, parameters in reads:
-        plan = _plan(engine, statement, parameters)
+        plan = explain(engine, statement, parameters)
         assert INDEX in plan, (statement, plan)
         assert "SCAN mentions\n" not in plan + "\n", plan

@@ -24,6 +24,7 @@ from storage.db import transaction
 from storage.models import Watch
 from tests.harness.constants import CHANNEL_ID
 from tests.harness.generated_rows import insert_generated
+from tests.harness.query_plans import explain
 
 ROWS = 20_000
 # The listing statement: newest mentions first, or (a watch's listing) its newest links.
@@ -81,14 +82,7 @@ def listing(sessions: sessionmaker[Session], workspace_id: int) -> Iterator[Any]
             event.remove(engine, "before_cursor_execute", record)
         statement, parameters = next(
             (s, p) for s, p in reversed(seen) if LISTING.search(s))
-        with engine.connect() as conn:
-            raw = conn.connection.driver_connection
-            cursor = raw.cursor()  # type: ignore[union-attr]
-            if engine.dialect.name == "postgresql":
-                cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
-                return json.dumps(cursor.fetchone()[0]), len(rows)
-            cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
-            return "\n".join(str(r[-1]) for r in cursor.fetchall()), len(rows)
+        return explain(engine, statement, parameters), len(rows)
 
     yield plan
 
