@@ -207,7 +207,12 @@ def find_urls(text: str) -> list[UrlMatch]:
 
 
 def url_host(url: str) -> str | None:
-    """Lower-case host of a link written with or without a scheme, or None if unparsable."""
+    """Lower-case host of a link written with or without a scheme, or None if unparsable.
+
+    The host a browser goes to: it reads a backslash as a slash in an http(s) address
+    (WHATWG URL standard), so ``https://evil.io\\@acme.com/`` is evil.io, which urlsplit
+    alone would read as acme.com (the part before ``@`` being credentials)."""
+    url = url.replace("\\", "/")
     candidate = url if "://" in url else f"http://{url}"
     try:
         host = urlsplit(candidate).hostname

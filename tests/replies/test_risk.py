@@ -97,6 +97,9 @@ def test_custom_limit() -> None:
         "Voir bit.ly/3xYz pour le remboursement",
         "Go to https://acme.com.evil.io/login",
         "Go to https://acme.com@evil.io/login",
+        # A browser reads the backslash as a slash: evil.io, not acme.com.
+        "Go to https://evil.io\\@acme.com/login",
+        "Go to evil.io\\@acme.com/login",
         "Visit www.acme-support.com",
         "See https://notacme.com",
     ],
