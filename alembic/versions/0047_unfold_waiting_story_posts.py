@@ -9,12 +9,18 @@ said, so a customer writing to the brand with a complaint or a question (the sto
 says "waiting for an answer" or "writes again") could sit inside another post's story:
 no card of its own, no place in open work, the digest or App Home. Ingest no longer folds
 them; this takes the ones folded before out of their stories (``story_id`` cleared), so
-they count in open work and the digest again. Nothing is posted to Slack: their story's
-card reads its count again at its next update. The downgrade leaves them out (which posts
-were folded is not kept; folding a customer into a story again would hide them).
+they count in open work and the digest again. A folded post never had its card, so it
+was never marked alerted, which open work and the SLA checks need of a post nobody has
+touched: the ones whose priority reached their watch's alert threshold are marked alerted
+now (as a card Slack refused leaves its post: open work, the digest, App Home and the SLA
+see it; the next action on it posts its card). Nothing is posted to Slack here: their
+story's card reads its count again at its next update. The downgrade leaves them out
+(which posts were folded is not kept; folding a customer into a story again would hide
+them).
 """
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0047'
@@ -29,9 +35,19 @@ WRITES_AGAIN = "%writes again%"
 
 
 def upgrade() -> None:
-    op.execute(
-        "UPDATE mentions SET story_id = NULL WHERE story_id IS NOT NULL"
-        f" AND (priority_reason LIKE '{WAITING}' OR priority_reason LIKE '{WRITES_AGAIN}')")
+    mentions = sa.table("mentions", sa.column("story_id", sa.Integer()),
+                        sa.column("watch_id", sa.Integer()), sa.column("priority", sa.Integer()),
+                        sa.column("priority_reason", sa.String()),
+                        sa.column("alerted", sa.Boolean()))
+    watches = sa.table("watches", sa.column("id", sa.Integer()),
+                       sa.column("alert_threshold", sa.Integer()))
+    folded = sa.and_(mentions.c.story_id.is_not(None), sa.or_(
+        mentions.c.priority_reason.like(WAITING), mentions.c.priority_reason.like(WRITES_AGAIN)))
+    threshold = sa.select(watches.c.alert_threshold).where(
+        watches.c.id == mentions.c.watch_id).scalar_subquery()
+    op.execute(sa.update(mentions).where(folded, mentions.c.priority >= threshold)
+               .values(alerted=True))
+    op.execute(sa.update(mentions).where(folded).values(story_id=None))
 
 
 def downgrade() -> None:

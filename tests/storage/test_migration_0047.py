@@ -1,6 +1,8 @@
 """Migration 0047: the posts waiting for the brand's answer ("waiting for an answer",
-"writes again" in their stored reason) that were folded into a story leave it; the story's
-other posts stay in it, and its first post is untouched. SQLite and PostgreSQL."""
+"writes again" in their stored reason) that were folded into a story leave it, and those
+whose priority reached their watch's threshold count in open work (marked alerted, as a
+refused card leaves its post); the story's other posts stay in it, and its first post is
+untouched. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,17 +13,18 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.services.reporting.queries import open_work
 from storage import migrations
 from storage.db import make_engine
-from storage.models import Mention, Workspace
+from storage.models import Mention, Watch, Workspace
 
 NOW = datetime(2026, 11, 21, 15, 30, tzinfo=UTC)
-REASONS = {
-    "first": "news",
-    "share": "news · 2k followers",
-    "complaint": "complaint · delivery · waiting for an answer",
-    "again": "question · writes again",
-    "elsewhere": "complaint · waiting for an answer",
+REASONS = {  # name -> (stored reason, priority); the watch alerts at 50
+    "first": ("news", 55),
+    "share": ("news · 2k followers", 30),
+    "complaint": ("complaint · delivery · waiting for an answer", 80),
+    "again": ("question · writes again", 45),
+    "elsewhere": ("complaint · waiting for an answer", 70),
 }
 
 
@@ -32,11 +35,16 @@ def _round_trip(url: str) -> None:
         workspace = Workspace(team_id="T0MIG47")
         session.add(workspace)
         session.flush()
+        watch = Watch(workspace_id=workspace.id, name="acme", channel_id="C0ACME001",
+                      alert_threshold=50)
+        session.add(watch)
+        session.flush()
         ids: dict[str, int] = {}
-        for name, reason in REASONS.items():
-            mention = Mention(workspace_id=workspace.id, network="x", external_id=name,
-                              url=f"https://x.test/{name}", text=name, published_at=NOW,
-                              story_key="recall", priority_reason=reason)
+        for name, (reason, priority) in REASONS.items():
+            mention = Mention(workspace_id=workspace.id, watch_id=watch.id, network="x",
+                              external_id=name, url=f"https://x.test/{name}", text=name,
+                              published_at=NOW, story_key="recall", priority_reason=reason,
+                              priority=priority, alerted=name in ("first", "elsewhere"))
             session.add(mention)
             session.flush()
             ids[name] = mention.id
@@ -49,8 +57,15 @@ def _round_trip(url: str) -> None:
     engine = make_engine(url)
     with Session(engine) as session:
         stories = dict(session.execute(select(Mention.external_id, Mention.story_id)).all())
+        alerted = dict(session.execute(select(Mention.external_id, Mention.alerted)).all())
+        open_now = set(session.scalars(select(Mention.external_id).where(open_work())))
     assert stories == {"first": None, "share": ids["first"], "complaint": None,
                        "again": None, "elsewhere": None}
+    # The complaint reached the threshold: open work, as its card would have made it. The
+    # follow-up under it waits for the digest, as it would have unfolded.
+    assert alerted == {"first": True, "share": False, "complaint": True, "again": False,
+                       "elsewhere": True}
+    assert open_now == {"first", "complaint", "elsewhere"}
     engine.dispose()
 
     migrations.downgrade(url, "0046")
