@@ -263,7 +263,8 @@ def _refresh_alert(session: Session, event: SpikeEvent, hour: SpikeAlertSpec) ->
     if not isinstance(first, SpikeAlertSpec) or hour.hour_start is None:
         return
     lead, *others = hour.watches
-    spec = replace(first, watch=lead.watch, kind=hour.kind, total=lead.total,
+    spec = replace(_still_stored(session, event.workspace_id, first), watch=lead.watch,
+                   kind=hour.kind, total=lead.total,
                    baseline=lead.baseline, negative_share=lead.negative_share,
                    baseline_negative_share=lead.baseline_negative_share,
                    hour_start=hour.hour_start, counted_until=None, watches=tuple(others),
@@ -271,6 +272,22 @@ def _refresh_alert(session: Session, event: SpikeEvent, hour: SpikeAlertSpec) ->
     do_enqueue(session, workspace_id=event.workspace_id, kind=KIND_UPDATE_POST,
                channel=event.channel_id, payload={**spec_payload(spec), "ts": alert.result_ts},
                dedupe_key=f"spike-event:{event.id}:{hour.hour_start.isoformat()}:alert")
+
+
+def _still_stored(session: Session, workspace_id: int, spec: SpikeAlertSpec
+                  ) -> SpikeAlertSpec:
+    """``spec`` without the examples and authors no longer stored (an author forgotten, a
+    post purged since the alert was posted): a refreshed alert never posts again the
+    words or the name of someone Vigie was asked to forget."""
+    urls = sorted({s.url for s in spec.samples if s.url})
+    kept_urls = set(session.scalars(select(Mention.url).where(
+        Mention.workspace_id == workspace_id, Mention.url.in_(urls)))) if urls else set()
+    handles = sorted({handle.lower() for handle, _ in spec.authors})
+    kept_handles = set(session.scalars(select(func.lower(Author.handle)).where(
+        Author.workspace_id == workspace_id,
+        func.lower(Author.handle).in_(handles)))) if handles else set()
+    return replace(spec, samples=tuple(s for s in spec.samples if s.url in kept_urls),
+                   authors=tuple(a for a in spec.authors if a[0].lower() in kept_handles))
 
 
 def _end(session: Session, event: SpikeEvent, counts: list[_WatchCounts], hour: datetime,

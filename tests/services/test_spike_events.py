@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.services.actors import CLI
 from bot.services.outbox import KIND_POST, KIND_THREAD
+from bot.services.privacy import do_forget
 from bot.services.spikes import run_spike_checks
 from bot.slack.render import render_payload
 from storage.db import transaction
@@ -258,3 +260,36 @@ def test_the_alert_shows_the_figures_of_the_latest_hour(
     assert "340 mentions on 20 Nov, 15:00–16:00 (UTC) vs 2.0 usual" in latest
     assert "the spike began on 20 Nov, 14:00–15:00 (UTC)" in latest
     assert "Driving terms:" in latest
+
+
+def test_a_refreshed_alert_drops_the_examples_and_authors_forgotten_since(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn
+) -> None:
+    """An author forgotten after the alert was posted: the hourly refresh of the top-level
+    alert no longer shows their posts as examples nor their name among the loudest."""
+    ids = setup(sessions, workspace_id)
+    with transaction(sessions) as session:
+        angry = Author(workspace_id=workspace_id, network="x", handle="angry", followers=50)
+        session.add(angry)
+        session.flush()
+        session.execute(insert(Mention), [
+            {"workspace_id": workspace_id, "watch_id": ids[0], "author_id": angry.id,
+             "network": "x", "external_id": f"a{i}", "url": f"https://x.com/angry/{i}",
+             "priority": 10, "status": "new", "text": f"acme kettle exploded in my hands {i}",
+             "published_at": H0 + timedelta(seconds=i), "sentiment_label": "negative"}
+            for i in range(300)])
+    sender = sender_for(sessions, slack_standin, Clock())
+    run_spike_checks(sessions, H0 + timedelta(minutes=15))
+    sender.flush()
+    first = str(slack_standin.calls("chat.postMessage", ok=True)[0].args["blocks"])
+    assert "angry" in first and "exploded in my hands" in first
+    do_forget(sessions, workspace_id, CLI, "angry")
+    burst(sessions, workspace_id, ids, 340, H0 + HOUR, "b")
+    for minutes in (65, 125):
+        run_spike_checks(sessions, H0 + timedelta(minutes=minutes))
+        sender.flush()
+    updates = slack_standin.calls("chat.update", ok=True)
+    assert updates
+    for call in updates:
+        shown = f"{call.args['blocks']}{call.args['text']}"
+        assert "angry" not in shown and "exploded in my hands" not in shown, shown
