@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 
 def explain(engine: Engine, statement: str, parameters: Any) -> str:
@@ -19,3 +21,20 @@ def explain(engine: Engine, statement: str, parameters: Any) -> str:
             return json.dumps(cursor.fetchone()[0])
         cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
         return "\n".join(str(row[-1]) for row in cursor.fetchall())
+
+
+@contextmanager
+def captured_statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
+    """Every statement ``engine`` runs inside the block, with its parameters, as the driver
+    gets them (what ``explain`` takes)."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
+               _many: bool) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.reporting.digest_sections import build_digest_report
@@ -18,7 +17,7 @@ from bot.services.reporting.schedule import channel_config
 from storage.db import transaction
 from storage.models import Watch
 from tests.harness.generated_rows import insert_generated
-from tests.harness.query_plans import explain
+from tests.harness.query_plans import captured_statements, explain
 
 ROWS = 20_000
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -77,18 +76,8 @@ def test_channel_digest_reads_open_and_answered_work_from_their_indexes_alone(
     with sessions() as session:
         config = channel_config(session, workspace_id, CHANNEL, "UTC")
     assert config.scope.watch_ids and not config.scope.by_topic
-    seen: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
-               _many: bool) -> None:
-        seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        with sessions() as session:
-            report = build_digest_report(session, config, end=NOW, now=NOW)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    with captured_statements(engine) as seen, sessions() as session:
+        report = build_digest_report(session, config, end=NOW, now=NOW)
     assert report.overdue_count and len(report.overdue) == 10 and report.open_by_topic
     assert report.responses.answered
     mentions = [(statement, parameters) for statement, parameters in seen

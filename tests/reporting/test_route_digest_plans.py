@@ -6,9 +6,8 @@ PostgreSQL (statistics gathered). Times are in bench/bench_digest.py."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.reporting.digest_sections import build_digest_report
@@ -17,7 +16,7 @@ from storage.db import transaction
 from storage.models import Watch
 from storage.models_topics import TopicRoute
 from tests.harness.generated_rows import insert_generated
-from tests.harness.query_plans import explain
+from tests.harness.query_plans import captured_statements, explain
 
 ROWS = 20_000
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -62,18 +61,8 @@ def test_route_digest_reads_the_routed_topic_through_its_index(
     with sessions() as session:
         config = channel_config(session, workspace_id, BUGS, "UTC")
     assert config.scope.by_topic
-    seen: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
-               _many: bool) -> None:
-        seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        with sessions() as session:
-            report = build_digest_report(session, config, end=NOW, now=NOW)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    with captured_statements(engine) as seen, sessions() as session:
+        report = build_digest_report(session, config, end=NOW, now=NOW)
     assert report.total.current and len(report.top_priority) == 5
     # The day's and the chart's volumes (GROUP BY sentiment) and the top priorities
     # (ORDER BY priority): the statements that read the window's mentions.
