@@ -77,6 +77,39 @@ def test_digest_now_posts_blocks_and_uploads_the_chart(vigie: VigieApp) -> None:
     assert CHANNEL in files[0].channels
 
 
+def test_digest_now_in_a_channel_no_watch_alerts_in_is_refused(vigie: VigieApp) -> None:
+    """A digest where no watch alerts would count every mention of the workspace (private
+    channels' watches included) in a channel guests or a Slack Connect partner may read:
+    refused, naming where it can go, until an admin sets a digest there."""
+    build_dataset(vigie.runtime.sessions)
+    vigie.runtime.clock = lambda: DIGEST_END
+    elsewhere = "C07RANDOM01"
+
+    def digest_now(user_id: str) -> dict:
+        vigie.standin.clear()
+        response = vigie.slack.slash_command("digest now", user_id=user_id,
+                                             channel_id=elsewhere)
+        assert response.status_code == 200
+        body = response.json() if response.content else {}
+        if body.get("text"):
+            return dict(body)
+        vigie.standin.wait_until(lambda s: len(s.responses()) > 0, timeout=30)
+        return vigie.standin.responses()[-1]
+
+    for user in ("U07CMALICE", ADMIN_ID):
+        answer = digest_now(user)
+        assert f"No digest goes to <#{elsewhere}>" in answer["text"], answer["text"]
+        assert f"<#{CHANNEL}>" in answer["text"]
+        vigie.runtime.outbox.flush(wait=True)
+        assert not [c for c in vigie.standin.calls("chat.postMessage")
+                    if c.args.get("channel") == elsewhere]
+    vigie.standin.clear()
+    assert vigie.slack.slash_command("digest set 08:30", user_id=ADMIN_ID,
+                                     channel_id=elsewhere).status_code == 200
+    vigie.standin.wait_until(lambda s: len(s.responses()) > 0, timeout=30)
+    assert "on its way" in digest_now("U07CMALICE")["text"]
+
+
 def test_digest_set_then_the_scheduler_posts_once(vigie: VigieApp) -> None:
     build_dataset(vigie.runtime.sessions)
     answer = command(vigie, "digest set 08:30 Europe/Paris")

@@ -10,6 +10,7 @@ A digest missed while no process ran is still sent later the same local day.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -33,7 +34,7 @@ from bot.messages.digest import (
 from bot.messages.stored import spec_payload
 from bot.reports.charts import chart_labels
 from bot.services.actors import Actor
-from bot.services.errors import ServiceError
+from bot.services.errors import Mrkdwn, ServiceError
 from bot.services.outbox import KIND_CHART, KIND_POST, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.reporting.digest_sections import (
@@ -233,6 +234,9 @@ def _run_one(sessions: sessionmaker[Session], config: DigestChannel, local_date:
                          POSTED if post else SKIPPED_EMPTY, report.total.current)
 
 
+_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")
+
+
 def do_post_digest_now(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,
                        channel_id: str, now: datetime, language: str,
                        default_timezone: str = "UTC", chart: bool = True) -> DigestReport:
@@ -246,6 +250,18 @@ def do_post_digest_now(sessions: sessionmaker[Session], workspace_id: int, actor
         if actor.user_id:
             require_role(session, workspace_id, actor, Role.AGENT)
         config = channel_config(session, workspace_id, channel_id, default_timezone)
+        if config.scope.watch_ids is None:
+            # No watch or route here: the report would cover every mention of the
+            # workspace, private channels' watches included, in a channel anyone may read
+            # (guests, a Slack Connect partner). Only a digest an admin set here may.
+            workspace = session.get(Workspace, workspace_id)
+            everyone = digest_channels(session, workspace, default_timezone) \
+                if workspace else []
+            if channel_id not in {c.channel_id for c in everyone}:
+                known = [f"<#{c.channel_id}>" for c in everyone
+                         if c.scope.watch_ids is not None and _CHANNEL_ID.fullmatch(c.channel_id)]
+                raise ServiceError("digest.now_no_channel", channel=channel_id,
+                                   known=Mrkdwn(", ".join(known) or "-"))
         report = build_digest_report(session, config, end=now, now=now,
                                      cached_days=_cached_days(session, config))
     figure = digest_chart(report, language) if chart and not report.empty else None
