@@ -41,6 +41,9 @@ class SpikeSample:
     author: str
     text: str
     url: str | None
+    mention_id: int | None = None
+    """The stored mention it shows (None in alerts queued before alerts kept it): the
+    alert's refresh checks by it, through the primary key, that the post is still stored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +121,8 @@ class SpikeAlertSpec:
             terms=tuple((term.term, term.count) for term in explanation.terms),
             links=tuple((item.url, item.count) for item in explanation.links),
             authors=tuple((a.handle, a.followers) for a in explanation.negative_authors),
-            samples=tuple(SpikeSample(s.author, s.text, s.url) for s in explanation.samples),
+            samples=tuple(SpikeSample(s.author, s.text, s.url, _mention_id(s.mention_id))
+                          for s in explanation.samples),
             watches=others)
 
 
@@ -132,6 +136,9 @@ def spike_to_json(spec: SpikeAlertSpec) -> dict[str, Any]:
             "links": [list(pair) for pair in spec.links],
             "authors": [list(pair) for pair in spec.authors],
             "samples": [[s.author, s.text, s.url] for s in spec.samples],
+            # Beside the samples, not in them: a worker of an older version, during a
+            # deploy, still reads the samples of a payload a newer one queued.
+            "sample_ids": [s.mention_id for s in spec.samples],
             "hour_start": _moment_json(spec.hour_start),
             "counted_until": _moment_json(spec.counted_until), "zone": spec.zone,
             "stage": spec.stage, "watches": [_figures_json(w) for w in spec.watches],
@@ -139,6 +146,10 @@ def spike_to_json(spec: SpikeAlertSpec) -> dict[str, Any]:
             "peak_hour": _moment_json(spec.peak_hour),
             "first_hour": _moment_json(spec.first_hour),
             "last_hour": _moment_json(spec.last_hour)}
+
+
+def _mention_id(value: str | None) -> int | None:
+    return int(value) if value is not None and value.isdigit() else None
 
 
 def _figures_json(figures: SpikeWatchFigures) -> list[Any]:
@@ -162,6 +173,10 @@ def _moment(text: Any) -> datetime | None:
 
 def spike_from_json(data: dict[str, Any]) -> SpikeAlertSpec:
     """The alert stored by ``spike_to_json``."""
+    samples = data["samples"]
+    ids = data.get("sample_ids") or []
+    if len(ids) != len(samples):  # queued before alerts kept them
+        ids = [None] * len(samples)
     return SpikeAlertSpec(
         language=str(data["language"]), watch=str(data["watch"]), kind=str(data["kind"]),
         total=int(data["total"]), baseline=float(data["baseline"]),
@@ -170,8 +185,9 @@ def spike_from_json(data: dict[str, Any]) -> SpikeAlertSpec:
         terms=tuple((str(term), int(count)) for term, count in data["terms"]),
         links=tuple((str(url), int(count)) for url, count in data["links"]),
         authors=tuple((str(handle), followers) for handle, followers in data["authors"]),
-        samples=tuple(SpikeSample(str(author), str(text), url)
-                      for author, text, url in data["samples"]),
+        samples=tuple(SpikeSample(str(author), str(text), url,
+                                  int(mention_id) if mention_id is not None else None)
+                      for (author, text, url), mention_id in zip(samples, ids, strict=True)),
         hour_start=_moment(data.get("hour_start")),
         counted_until=_moment(data.get("counted_until")), zone=str(data.get("zone") or "UTC"),
         stage=str(data.get("stage") or STAGE_ALERT),

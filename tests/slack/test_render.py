@@ -113,6 +113,26 @@ def test_a_spike_alert_is_stored_as_data_and_rendered_when_sent() -> None:
     assert blocks is not None and "48k" in str(blocks) and "&lt;refund&gt;" in str(blocks)
 
 
+def test_a_spike_alert_keeps_its_examples_mention_ids_beside_its_samples() -> None:
+    """The ids go beside the samples (a worker of an older version still reads them),
+    and an alert stored before them reads with none and renders the same."""
+    spec = SpikeAlertSpec(
+        language="en", watch="acme", kind="volume", total=40, baseline=2.0,
+        negative_share=0.5, baseline_negative_share=0.1,
+        samples=(SpikeSample("@loud", "where is my refund", "https://example.com/p", 42),
+                 SpikeSample("@anon", "still waiting", "https://example.com/q", 43)))
+    payload = spec_payload(spec)
+    assert payload["spike"]["samples"][0] == ["@loud", "where is my refund",
+                                              "https://example.com/p"]
+    assert payload["spike"]["sample_ids"] == [42, 43]
+    assert payload_spec(json.loads(json.dumps(payload))) == spec
+    older = {"spike": {k: v for k, v in payload["spike"].items() if k != "sample_ids"}}
+    read = payload_spec(older)
+    assert isinstance(read, SpikeAlertSpec)
+    assert [s.mention_id for s in read.samples] == [None, None]
+    assert render_payload(older) == render_payload(payload)
+
+
 def test_a_row_written_before_specs_were_data_is_sent_as_stored() -> None:
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*old*"}}]
     assert render_payload({"text": "old", "blocks": blocks}) == ("old", blocks)
