@@ -278,16 +278,35 @@ def _still_stored(session: Session, workspace_id: int, spec: SpikeAlertSpec
                   ) -> SpikeAlertSpec:
     """``spec`` without the examples and authors no longer stored (an author forgotten, a
     post purged since the alert was posted): a refreshed alert never posts again the
-    words or the name of someone Vigie was asked to forget."""
-    urls = sorted({s.url for s in spec.samples if s.url})
-    kept_urls = set(session.scalars(select(Mention.url).where(
-        Mention.workspace_id == workspace_id, Mention.url.in_(urls)))) if urls else set()
+    words or the name of someone Vigie was asked to forget.
+
+    Examples are looked up by their mention ids (the primary key) and compared by URL,
+    never searched by URL, which no index holds: that read the workspace's every mention,
+    each hour of each open event. An alert queued before examples kept their ids names
+    them by URL alone: they are looked for among the mentions published in the alert's
+    hour, where they were taken from (the (workspace_id, published_at) index), and left
+    out without an hour."""
+    ids = sorted({s.mention_id for s in spec.samples if s.mention_id is not None})
+    # With its URL: SQLite gives the ids of the last mentions deleted to the next ones
+    # stored (no AUTOINCREMENT), so an id alone may name another post by now.
+    kept_ids = set(session.execute(select(Mention.id, Mention.url).where(
+        Mention.workspace_id == workspace_id, Mention.id.in_(ids))).tuples()) if ids else set()
+    urls = sorted({s.url for s in spec.samples if s.mention_id is None and s.url})
+    kept_urls: set[str] = set()
+    if urls and spec.hour_start is not None:
+        kept_urls = set(session.scalars(select(Mention.url).where(
+            Mention.workspace_id == workspace_id, Mention.published_at >= spec.hour_start,
+            Mention.published_at < spec.hour_start + timedelta(hours=1),
+            Mention.url.in_(urls))))
     handles = sorted({handle.lower() for handle, _ in spec.authors})
     kept_handles = set(session.scalars(select(func.lower(Author.handle)).where(
         Author.workspace_id == workspace_id,
         func.lower(Author.handle).in_(handles)))) if handles else set()
-    return replace(spec, samples=tuple(s for s in spec.samples if s.url in kept_urls),
-                   authors=tuple(a for a in spec.authors if a[0].lower() in kept_handles))
+    return replace(spec, samples=tuple(
+        s for s in spec.samples
+        if ((s.mention_id, s.url) in kept_ids if s.mention_id is not None
+            else s.url in kept_urls)),
+        authors=tuple(a for a in spec.authors if a[0].lower() in kept_handles))
 
 
 def _end(session: Session, event: SpikeEvent, counts: list[_WatchCounts], hour: datetime,

@@ -1,0 +1,146 @@
+"""The hourly refresh of a spike alert checks that its examples are still stored by reading
+an index, never the workspace's mentions: its statements are captured and EXPLAINed over
+20,000 other mentions, on SQLite and PostgreSQL (statistics gathered). An alert stored by
+an older version (examples without their mention ids) is checked within its hour, through
+the (workspace_id, published_at) index, and still loses a post purged since."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine, delete, insert, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services.outbox import KIND_UPDATE_POST
+from bot.services.spikes import run_spike_checks
+from storage.db import transaction
+from storage.models import Author, Mention, OutboxMessage
+from storage.models_spikes import SpikeEvent
+from tests.harness.generated_rows import insert_generated
+from tests.harness.query_plans import captured_statements, explain
+from tests.harness.slack_standin import SlackStandIn
+from tests.services.test_outbox import Clock, sender_for
+from tests.services.test_spike_events import H0, HOUR, burst, link, setup
+
+ROWS = 20_000
+COLUMNS = ("workspace_id, network, external_id, url, text, published_at, status, "
+           "sentiment_label, priority, engagement, intent_flags, alerted, version, "
+           "created_at, updated_at")
+# Other posts of the workspace, one a minute until the calm fortnight begins.
+VALUES = (":ws, 'rss', 'g' || i, 'https://example.org/' || i, 'mention ' || i, {ts}, "
+          "'new', 'neutral', 10, 0, '[]', {false}, 1, {ts}, {ts}")
+READS_MENTIONS = re.compile(r"\bFROM mentions\b")
+
+
+def _load(sessions: sessionmaker[Session], workspace_id: int) -> list[int]:
+    ids = setup(sessions, workspace_id)
+    with transaction(sessions) as session:
+        insert_generated(session, "mentions", COLUMNS, VALUES, H0 - timedelta(days=15),
+                         {"ws": workspace_id, "n": ROWS})
+    engine: Engine = sessions.kw["bind"]
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+                text("VACUUM ANALYZE"))
+        else:
+            conn.execute(text("ANALYZE"))
+            conn.commit()
+    return ids
+
+
+def _voices(sessions: sessionmaker[Session], workspace_id: int, watch_ids: list[int]) -> None:
+    """Two more authors in the first hour of the spike: three examples, one each."""
+    with transaction(sessions) as session:
+        for n, handle in enumerate(("critic", "skeptic")):
+            author = Author(workspace_id=workspace_id, network="x", handle=handle,
+                            followers=5_000)
+            session.add(author)
+            session.flush()
+            session.execute(insert(Mention), [
+                {"workspace_id": workspace_id, "watch_id": watch_ids[0],
+                 "author_id": author.id, "network": "x", "external_id": f"v{n}-{i}",
+                 "url": f"https://x.com/{handle}/{i}", "priority": 10, "status": "new",
+                 "text": f"{handle} says the acme kettle leaks {i}",
+                 "published_at": H0 + timedelta(minutes=10, seconds=i),
+                 "sentiment_label": "negative"} for i in range(5)])
+        link(session, workspace_id, watch_ids, "v")
+
+
+def _mention_plans(engine: Engine, seen: list[tuple[str, Any]]) -> list[tuple[str, str]]:
+    """The plans of the captured statements that read mentions."""
+    return [(statement, explain(engine, statement, parameters))
+            for statement, parameters in seen if READS_MENTIONS.search(statement)]
+
+
+def _reads_an_index(plan: str) -> bool:
+    """Mentions are read by id or within a range of time, not all the workspace's (a
+    scan, or an index searched by workspace alone)."""
+    if plan.startswith("["):
+        nodes: list[dict[str, Any]] = []
+
+        def walk(node: dict[str, Any]) -> None:
+            if node.get("Relation Name") == "mentions" or str(
+                    node.get("Index Name", "")).startswith(("ix_mentions", "pk_mentions")):
+                nodes.append(node)
+            for child in node.get("Plans", []):
+                walk(child)
+
+        walk(json.loads(plan)[0]["Plan"])
+        return bool(nodes) and all(
+            node["Node Type"] in ("Index Scan", "Index Only Scan", "Bitmap Index Scan")
+            and re.search(r"\((mentions\.)?(id|published_at) ", node.get("Index Cond", ""))
+            for node in nodes if node["Node Type"] != "Bitmap Heap Scan")
+    steps = [line for line in plan.splitlines() if re.search(r"\bmentions\b", line)]
+    return bool(steps) and all(
+        re.search(r"PRIMARY KEY|[ (]id=\?|published_at>\?", step) for step in steps)
+
+
+def test_the_refresh_reads_its_examples_by_index(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn
+) -> None:
+    ids = _load(sessions, workspace_id)
+    engine: Engine = sessions.kw["bind"]
+    sender = sender_for(sessions, slack_standin, Clock())
+    burst(sessions, workspace_id, ids, 300, H0, "a")
+    _voices(sessions, workspace_id, ids)
+    run_spike_checks(sessions, H0 + timedelta(minutes=15))
+    sender.flush()
+    burst(sessions, workspace_id, ids, 340, H0 + HOUR, "b")
+    with captured_statements(engine) as seen:
+        run_spike_checks(sessions, H0 + timedelta(minutes=65))
+    plans = _mention_plans(engine, seen)
+    assert plans
+    for statement, plan in plans:
+        assert _reads_an_index(plan), (statement, plan)
+    with sessions() as session:
+        refreshed = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.kind == KIND_UPDATE_POST)).one()
+    assert len(refreshed.payload["spike"]["samples"]) == 3
+
+    # The alert as an older version stored it (no mention ids), one of its examples
+    # purged since: checked within its hour, by index, and the purged post left out.
+    with transaction(sessions) as session:
+        event = session.scalars(select(SpikeEvent)).one()
+        alert = session.get(OutboxMessage, event.alert_outbox_id)
+        assert alert is not None
+        stored = {key: value for key, value in alert.payload["spike"].items()
+                  if key != "sample_ids"}
+        alert.payload = {**alert.payload, "spike": stored}
+        purged = stored["samples"][0][2]
+        session.execute(delete(Mention).where(Mention.url == purged))
+    burst(sessions, workspace_id, ids, 380, H0 + 2 * HOUR, "c")
+    with captured_statements(engine) as seen:
+        run_spike_checks(sessions, H0 + timedelta(minutes=125))
+    plans = _mention_plans(engine, seen)
+    assert plans
+    for statement, plan in plans:
+        assert _reads_an_index(plan), (statement, plan)
+    with sessions() as session:
+        latest = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.kind == KIND_UPDATE_POST).order_by(OutboxMessage.id.desc())).first()
+    assert latest is not None and latest.id != refreshed.id
+    shown = [sample[2] for sample in latest.payload["spike"]["samples"]]
+    assert len(shown) == 2 and purged not in shown
