@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import types
 import typing
 from collections.abc import Mapping
@@ -55,19 +56,41 @@ def get_source(kind: str) -> type[Source[Any]]:
 
 _RANGE_LIMITS = {"greater_than_equal": "ge", "greater_than": "gt", "less_than_equal": "le",
                  "less_than": "lt"}
-_NUMBER_ERRORS = frozenset({"int_parsing", "int_type", "int_from_float", "float_parsing",
-                            "float_type"})
+_NUMBER_ERRORS = frozenset({"int_parsing", "int_type", "int_from_float", "int_parsing_size"})
+_DECIMAL_ERRORS = frozenset({"float_parsing", "float_type", "finite_number", "decimal_parsing",
+                             "decimal_type"})
 _BOOL_ERRORS = frozenset({"bool_parsing", "bool_type"})
+_TEXT_ERRORS = frozenset({"string_type", "string_unicode", "string_sub_type"})
+_URL_ERRORS = frozenset({"url_type", "url_parsing", "url_syntax_violation", "url_too_long",
+                         "url_scheme"})
+_LENGTH_ERRORS = {"string_too_long": ("setting_too_long", "max_length"),
+                  "string_too_short": ("setting_too_short", "min_length"),
+                  "too_long": ("setting_too_many", "max_length"),
+                  "too_short": ("setting_too_few", "min_length")}
+"""A length refused: the catalogue key and the pydantic context naming the limit."""
+
+
+def _choices(annotation: Any) -> list[str]:
+    """The values a Literal or Enum setting takes (through ``X | None``), in order."""
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return [str(member.value) for member in annotation]
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return [str(value) for value in typing.get_args(annotation)]
+    if origin in (typing.Union, types.UnionType):
+        return [choice for arg in typing.get_args(annotation) for choice in _choices(arg)]
+    return []
 
 
 def _reason(model: type[SourceConfig], field: str, detail: Mapping[str, Any]
             ) -> tuple[str, dict[str, str | int]]:
     """The catalogue key (``source_error.KEY``) and parameters of one invalid setting."""
     kind, context = str(detail["type"]), detail.get("ctx") or {}
-    if kind == "literal_error" and field in model.model_fields:
+    if kind in {"literal_error", "enum"} and field in model.model_fields:
         # The choices themselves: pydantic's "'a' or 'b'" has an English "or" in it.
-        choices = typing.get_args(model.model_fields[field].annotation)
-        return "setting_choice", {"name": field, "expected": ", ".join(map(str, choices))}
+        choices = _choices(model.model_fields[field].annotation)
+        if choices:
+            return "setting_choice", {"name": field, "expected": ", ".join(choices)}
     if kind in _RANGE_LIMITS:
         limit = context.get(_RANGE_LIMITS[kind], "")
         low = kind.startswith("greater")
@@ -81,12 +104,19 @@ def _reason(model: type[SourceConfig], field: str, detail: Mapping[str, Any]
         return "setting_pattern", {"name": field}
     if kind in _NUMBER_ERRORS:
         return "setting_number", {"name": field}
+    if kind in _DECIMAL_ERRORS:
+        return "setting_decimal", {"name": field}
     if kind in _BOOL_ERRORS:
         return "setting_bool", {"name": field}
-    if kind in {"string_too_long", "string_too_short"}:
-        key = "setting_too_long" if kind == "string_too_long" else "setting_too_short"
-        limit = context.get("max_length" if kind == "string_too_long" else "min_length", "")
-        return key, {"name": field, "limit": str(limit)}
+    if kind in _TEXT_ERRORS:
+        return "setting_text", {"name": field}
+    if kind in _URL_ERRORS:
+        return "setting_url", {"name": field}
+    if kind in _LENGTH_ERRORS:
+        key, limit_name = _LENGTH_ERRORS[kind]
+        return key, {"name": field, "limit": str(context.get(limit_name, ""))}
+    # Any other refusal: pydantic's English reason, which only the English sentence
+    # quotes (the others say the value was refused, in their own words).
     return "setting_invalid", {"name": field,
                                "reason": str(detail["msg"]).removeprefix("Value error, ")}
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import enum
+import re
 from datetime import timedelta
+from typing import Literal
 
 import pytest
+from pydantic import AnyUrl, Field, ValidationError, field_validator
 
 from bot.i18n import t
 from bot.net.errors import SourceConfigError
@@ -13,6 +17,7 @@ from bot.sources.registry import (
     POLLABLE_KINDS,
     REQUIRED,
     SOURCES,
+    _reason,
     describe_config,
     get_source,
     parse_config,
@@ -106,6 +111,12 @@ def test_a_setting_s_own_check_is_worded_as_a_sentence() -> None:
      "`network` ne peut contenir que des minuscules, des chiffres, - et _ (32 au plus)"),
     ("x", {"query": "acme", "bearer_token": "t", "max_results": "many"}, "setting_number",
      "`max_results` doit être un nombre entier"),
+    # A list where text is expected (`vigie source add --set query=[...]` reads JSON; a
+    # stored config the next poll parses again): pydantic's English used to stand.
+    ("x", {"query": ["acme"], "bearer_token": "t"}, "setting_text",
+     "`query` doit être du texte"),
+    ("mastodon", {"query": "acme", "local_only": ["yes"]}, "setting_bool",
+     "`local_only` doit valoir true ou false"),
 ])
 def test_each_settings_refusal_has_a_catalogue_reason(kind: str, values: dict[str, str],
                                                       key: str, french: str) -> None:
@@ -117,3 +128,71 @@ def test_each_settings_refusal_has_a_catalogue_reason(kind: str, values: dict[st
     ((_, params),) = caught.value.reasons
     assert french in t("fr", f"source_error.{key}", **params)
     assert t("en", f"source_error.{key}", **params)
+
+
+class _Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+class _EveryKindOfField(SourceConfig):
+    """Fields of each type pydantic checks, so that each of its refusals is met."""
+
+    count: int = 1
+    ratio: float = 0.5
+    flag: bool = False
+    name: str = Field(default="x", min_length=2, max_length=5)
+    label: str = Field(default="x", pattern=r"^[a-z]+$")
+    colour: _Colour = _Colour.RED
+    mode: Literal["a", "b"] | None = None
+    home: AnyUrl | None = None
+    tags: list[str] = Field(default_factory=list, min_length=1, max_length=2)
+    odd: str = "ok"
+
+    @field_validator("odd")
+    @classmethod
+    def _odd(cls, value: str) -> str:
+        if value == "no":
+            raise ValueError("this value is refused for a reason only English gives")
+        return value
+
+
+@pytest.mark.parametrize(("values", "key", "french"), [
+    ({"count": "many"}, "setting_number", "`count` doit être un nombre entier"),
+    ({"count": "1.5"}, "setting_number", "`count` doit être un nombre entier"),
+    ({"ratio": "half"}, "setting_decimal", "`ratio` doit être un nombre"),
+    ({"flag": "maybe"}, "setting_bool", "`flag` doit valoir true ou false"),
+    ({"name": "a"}, "setting_too_short", "`name` est trop court : 2 caractères au moins"),
+    ({"name": "abcdef"}, "setting_too_long", "`name` est trop long : 5 caractères au plus"),
+    ({"name": 5}, "setting_text", "`name` doit être du texte"),
+    ({"label": "A!"}, "setting_pattern", "`label` ne peut contenir que"),
+    ({"colour": "green"}, "setting_choice",
+     "`colour` doit valoir l'une de ces valeurs : red, blue"),
+    ({"mode": "c"}, "setting_choice", "`mode` doit valoir l'une de ces valeurs : a, b"),
+    ({"home": "not a url"}, "setting_url", "`home` doit être une adresse web"),
+    ({"tags": []}, "setting_too_few", "`tags` demande au moins 1 valeur(s)"),
+    ({"tags": ["a", "b", "c"]}, "setting_too_many", "`tags` a trop de valeurs : 2 au plus"),
+    ({"odd": "no"}, "setting_invalid", "La valeur de `odd` n'est pas valide"),
+    ({"odd": None}, "setting_text", "`odd` doit être du texte"),
+])
+def test_pydantic_refusals_are_worded_in_french(values: dict[str, object], key: str,
+                                                french: str) -> None:
+    """Each refusal pydantic makes of a setting a user typed has a sentence of its own in
+    the catalogues; any other (a validator's ValueError) is still a French sentence naming
+    the setting, without pydantic's English reason in it (which English keeps)."""
+    try:
+        _EveryKindOfField.model_validate(values)
+    except ValidationError as err:
+        (detail,) = err.errors(include_url=False, include_input=False)
+    else:
+        raise AssertionError("accepted")
+    field = str(detail["loc"][0])
+    reason, params = _reason(_EveryKindOfField, field, detail)
+    assert reason == key
+    worded = t("fr", f"source_error.{reason}", **params)
+    assert french in worded
+    english_words = {"should", "must", "valid", "input", "value", "reason", "refused"}
+    assert not english_words & set(re.findall(r"[a-z]+", worded.lower())), worded
+    if key == "setting_invalid":  # English still gives pydantic's (or the validator's) reason
+        assert t("en", f"source_error.{reason}", **params) == (
+            "`odd`: this value is refused for a reason only English gives")
