@@ -119,6 +119,20 @@ class IngestReport:
         return (f"{len(self.skipped)} item(s) could not be stored and were skipped: {shown}"
                 + (f" and {more} more" if more > 0 else ""))
 
+    @property
+    def skipped_reasons(self) -> list[list[Any]] | None:
+        """``skipped_note`` as catalogue reasons (``source_error.KEY`` and its parameters,
+        as ``sources.last_error_reasons`` stores them), to word it for the reader; None
+        when nothing was dropped."""
+        if not self.skipped:
+            return None
+        params: dict[str, str | int] = {
+            "count": len(self.skipped), "items": "; ".join(self.skipped[:MAX_SKIPPED_SHOWN])}
+        more = len(self.skipped) - MAX_SKIPPED_SHOWN
+        if more > 0:
+            return [["skipped_items_more", {**params, "more": more}]]
+        return [["skipped_items", params]]
+
 
 class Matched(NamedTuple):
     """A fetched mention that matched its watch, with its dedupe keys (not analysed yet)."""

@@ -275,8 +275,8 @@ def _apply(session: Session, source: ClaimedSource, result: FetchResult, now: da
     # The cursor moves in the same transaction as the mentions it covers.
     row.cursor = result.cursor
     row.consecutive_failures = 0
-    row.last_error = outcome.report.skipped_note
-    row.last_error_reasons = None
+    row.last_error = outcome.report.skipped_note  # English, for the CLI and the logs
+    row.last_error_reasons = outcome.report.skipped_reasons  # worded for each reader
     if row.last_error:  # stored, but some items were dropped: say so in the health
         row.last_error_at = now
     row.last_success_at = now

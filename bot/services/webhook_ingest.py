@@ -120,8 +120,8 @@ def do_ingest_webhook(
         index_pending(session)  # the new mentions' words, in the same transaction
         row.last_success_at = now
         row.consecutive_failures = 0
-        row.last_error = report.skipped_note
-        row.last_error_reasons = None
+        row.last_error = report.skipped_note  # English, for the CLI and the logs
+        row.last_error_reasons = report.skipped_reasons  # worded for each reader
         if report.skipped_note:
             row.last_error_at = now
     if report.forgotten:

@@ -229,8 +229,8 @@ def _backfill_line(view: SourceLine, language: str) -> str:
 
 
 def _error_text(view: SourceLine, language: str) -> str:
-    """The source's last error in ``language`` when its reasons are all in the catalogue,
-    else as stored (English)."""
+    """The source's last error (or note on items it skipped) in ``language`` when its
+    reasons are all in the catalogue, else as stored (English)."""
     reasons = view.last_error_reasons
     if reasons and all(has(f"source_error.{key}") for key, _ in reasons):
         try:
@@ -264,7 +264,11 @@ def build_source_list(views: Sequence[SourceLine], language: str
                 last=_date(v.last_success_at, language), next=_date(v.next_poll_at, language),
                 minutes=v.interval_minutes, id=v.id)
             + (f"\n{settings}" if settings else "")
-            + (f"\n{_backfill_line(v, language)}" if v.backfilled is not None else "")))
+            + (f"\n{_backfill_line(v, language)}" if v.backfilled is not None else "")
+            # A poll that stored its posts but had to skip some says which (its failures
+            # say so in the health above).
+            + (f"\n:information_source: {escape(truncate(_error_text(v, language), 300))}"
+               if v.last_error and not v.consecutive_failures else "")))
     blocks += _rest(language, "admin.more_sources",
                     [f"#{v.id} ({escape(v.watch_name)})" for v in views[SHOWN:]])
     return t(language, "admin.sources_title", count=len(views)), blocks

@@ -149,3 +149,90 @@ def test_an_item_the_database_refuses_is_dropped_alone_and_reported(
     assert report.received == 3 and report.stored == 2
     assert report.skipped == ["rss:n-2 (StringDataRightTruncation)"]
     assert report.skipped_note is not None and "n-2" in report.skipped_note
+
+
+def test_a_poll_that_skips_items_words_its_note_for_each_reader(
+    sessions: sessionmaker[Session], workspace_id: int, watch_name: str, db_url: str,
+    httpserver: HTTPServer,
+) -> None:
+    """The note on items a poll had to drop is stored with its catalogue reason: a French
+    reader's `/cm source list` says it in French, an English reader's as before, and the
+    stored English stays for the CLI and the logs."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite does not enforce VARCHAR lengths: it refuses no item")
+    from datetime import UTC, datetime
+
+    from bot.services.polling import SourceOutcome, _store, snapshot
+    from bot.slack.admin_views import build_source_list
+    from bot.sources.base import Author as FetchedAuthor
+    from bot.sources.base import FetchedMention, FetchResult
+
+    def item(number: int) -> FetchedMention:
+        return FetchedMention(network="mastodon", external_id=f"n-{number}",
+                              url=f"https://toot.example/{number}",
+                              author=FetchedAuthor(handle="@desk@toot.example"),
+                              text=f"acme news {number}",
+                              published_at=datetime(2026, 11, 20, 10, number, tzinfo=UTC))
+
+    do_add_source(sessions, workspace_id, CLI, kind="mastodon", watch_name=watch_name,
+                  values={"base_url": httpserver.url_for("/").rstrip("/"), "query": "acme"})
+    batch = [item(1), item(2), item(3)]
+    object.__setattr__(batch[1], "parent_external_id", "p" * 600)  # past the gate
+    with sessions() as session:
+        claimed = snapshot(session.scalars(select(SourceRow)).one(), watch_name)
+    outcome = SourceOutcome(claimed)
+    _store(sessions, claimed, FetchResult(batch, {}), datetime.now(UTC), outcome)
+    assert outcome.report.skipped == ["mastodon:n-2 (StringDataRightTruncation)"]
+
+    (view,) = list_sources(sessions, workspace_id)
+    english_note = ("1 item(s) could not be stored and were skipped: "
+                    "mastodon:n-2 (StringDataRightTruncation)")
+    assert view.last_error == english_note  # the CLI's and the logs'
+    _, french = build_source_list([view], "fr")
+    french_text = french[0]["text"]["text"]
+    assert ("1 élément(s) n'ont pas pu être enregistrés et ont été ignorés : "
+            "mastodon:n-2 (StringDataRightTruncation)") in french_text
+    assert "could not be stored" not in french_text and "skipped" not in french_text
+    _, english = build_source_list([view], "en")
+    assert english_note in english[0]["text"]["text"]
+
+
+def test_a_long_skipped_note_is_worded_for_each_reader_with_what_it_leaves_out() -> None:
+    """Past the items it names, the note counts the others: in English as stored for the
+    CLI, in French from the same stored reason."""
+    from bot.i18n import t
+    from bot.services.ingest import MAX_SKIPPED_SHOWN, IngestReport
+
+    report = IngestReport(skipped=[f"rss:n-{n} (DataError)" for n in range(MAX_SKIPPED_SHOWN + 2)])
+    assert report.skipped_reasons is not None
+    ((key, params),) = report.skipped_reasons
+    assert t("en", f"source_error.{key}", **params) == report.skipped_note
+    french = t("fr", f"source_error.{key}", **params)
+    assert french.startswith(f"{MAX_SKIPPED_SHOWN + 2} élément(s) n'ont pas pu être enregistrés")
+    assert french.endswith(" et 2 autre(s)") and "rss:n-0 (DataError)" in french
+    assert "more" not in french and "skipped" not in french
+    assert IngestReport().skipped_reasons is None
+
+
+def test_a_healthy_source_s_list_entry_words_its_skipped_note_for_each_reader() -> None:
+    """`/cm source list` shows the note of a poll that stored its posts but skipped some,
+    from its stored reason: French for a French reader, the English note otherwise."""
+    from datetime import UTC, datetime
+
+    from bot.services.ingest import IngestReport
+    from bot.services.sources_admin import SourceView
+    from bot.slack.admin_views import build_source_list
+
+    report = IngestReport(skipped=["rss:n-2 (DataError)"])
+    reasons = tuple((key, params) for key, params in report.skipped_reasons or ())
+    now = datetime.now(UTC)
+    view = SourceView(id=3, kind="rss", watch_name="acme", settings={}, interval_minutes=15,
+                      paused=False, trusted=False, last_success_at=now,
+                      last_error=report.skipped_note, last_error_at=now,
+                      consecutive_failures=0, next_poll_at=now, last_error_reasons=reasons)
+    french = build_source_list([view], "fr")[1][0]["text"]["text"]
+    assert ("1 élément(s) n'ont pas pu être enregistrés et ont été ignorés : "
+            "rss:n-2 (DataError)") in french
+    assert "could not be stored" not in french and "skipped" not in french
+    english = build_source_list([view], "en")[1][0]["text"]["text"]
+    assert "1 item(s) could not be stored and were skipped: rss:n-2 (DataError)" in english
