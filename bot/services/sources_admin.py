@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.i18n import t
 from bot.net.errors import SourceConfigError, SourceError
 from bot.net.netguard import validate_public_url
 from bot.networks import resolve_network
@@ -80,12 +81,14 @@ class SourceView:
     """``last_error`` as catalogue reasons (``source_error.KEY`` and its parameters), to
     word it for the reader; empty when it has none."""
 
-    def backfill_note(self) -> str | None:
-        """What the quiet backfill did, in plain words (None before the first poll)."""
+    def backfill_note(self, language: str = "en") -> str | None:
+        """What the quiet backfill did, in ``language`` (the catalogue's
+        ``admin.source_backfilled``, as `/cm source list` says it); None before the first
+        poll."""
         if self.backfilled is None:
             return None
-        return (f"first poll: {self.backfilled} post(s) older than {self.backfill_hours} h "
-                "stored without alert or SLA")
+        return t(language, "admin.source_backfilled", count=self.backfilled,
+                 hours=self.backfill_hours)
 
     @property
     def polled(self) -> bool:

@@ -59,6 +59,9 @@ def test_an_old_feeds_first_poll_is_stored_counted_and_quiet(
     view = list_sources(sessions, workspace_id)[0]
     assert (view.id, view.backfilled, view.backfill_hours) == (source.id, totals.stored, 48)
     assert f"{totals.stored} post(s) older than 48 h" in (view.backfill_note() or "")
+    french = view.backfill_note("fr") or ""
+    assert f"{totals.stored} message(s) de plus de 48 h enregistrés sans alerte ni SLA" in french
+    assert "older than" not in french and "stored without" not in french
     _, blocks = build_source_list([view], "en")
     assert f"First poll: {totals.stored} post(s) older than 48 h" in str(blocks)
 
