@@ -49,9 +49,12 @@ What a row that cannot go out does to the others:
   written in the audit trail (``watch list`` flags the watches alerting there until a
   message goes through again) and DMs every admin of the workspace, once per channel a day.
   A card a topic route sent there goes to the watch's own channel instead, with a note in
-  its thread saying why (``_fall_back``); the mention's later updates and notes go to that
-  card, and the refused channel is not tried again. A card that fails for good leaves its
-  mention ``alerted``: it needed an alert, so it stays open work even with no card in Slack.
+  its thread saying why (``_fall_back``); when the mention's card is in that channel
+  already (another watch alerts there), that card is the route's too and the note goes to
+  its thread. The mention's later updates and notes go to that card, and the refused
+  channel is not tried again for the mention while that card stands (new mentions still
+  try it). A card that fails for good leaves its mention ``alerted``: it needed an alert,
+  so it stays open work even with no card in Slack.
   A channel with threads turned off still takes the cards: a note refused in a card's
   thread fails for good like any refused message, and the channel is not reported.
 - A message to a user (a DM: notices, reminders, exports) whom Slack says is a guest no
@@ -138,6 +141,11 @@ ROUTE_FALLBACK = "outbox.route_fallback"
 so the card went to the watch's own channel (``_fall_back``)."""
 ROUTED_FROM = "routed_from"
 """Payload key of a card that fell back from a refused route channel: that channel."""
+FELL_BACK_TO = "fell_back_to"
+"""Payload key of a card Slack refused in its topic route's channel: the watches' channels
+its mention's card went to instead (``_fall_back``), queued there for it or there already
+(another watch alerts in that channel). While a card stands there, the refused one is not
+queued again (``repost_lost_card``)."""
 MAX_PACE_WAITS = 10
 """How many times a waiting flush (``wait=True``) sleeps for a channel other senders keep
 taking before it leaves the row to a later flush."""
@@ -651,6 +659,8 @@ class OutboxSender:
                 if mention is not None:
                     do_record_card(session, mention, row.channel, ts,
                                    routed_from=row.payload.get(ROUTED_FROM))
+                    for refused in _fell_back_here(session, row):
+                        do_record_card(session, mention, row.channel, ts, routed_from=refused)
             if row.workspace_id in self._pauses:
                 self._resume(session, row.workspace_id)
 
@@ -812,16 +822,30 @@ def _fall_back(session: Session, row: OutboxMessage, code: str) -> None:
     """Slack refused a card's channel for good: when a topic route sent it there, queue it
     in the routing watches' own channels instead (``route_fallbacks``), each with a note in
     its thread saying which route failed and why, so the work is seen where the watch's
-    alerts go. The admins' DM about the channel still goes (``_channel_refused``)."""
+    alerts go. Where the mention's card is already (another watch alerts there), posted or
+    on its way, that card is the routing watches' card too, with the same note. The refused
+    card remembers where it went (``FELL_BACK_TO``): later actions update the card there and
+    do not queue it again in the refused channel (``repost_lost_card``). The admins' DM
+    about the channel still goes (``_channel_refused``)."""
     assert row.mention_id is not None
+    mention = session.get(Mention, row.mention_id)
     language = workspace_language(session, row.workspace_id)
+    went: list[str] = []
     for channel in route_fallbacks(session, row.mention_id, row.channel):
+        key = card_dedupe_key(row.mention_id, channel)
         card = do_enqueue(session, workspace_id=row.workspace_id, kind=KIND_CARD,
                           channel=channel, mention_id=row.mention_id,
-                          payload={ROUTED_FROM: row.channel},
-                          dedupe_key=card_dedupe_key(row.mention_id, channel))
+                          payload={ROUTED_FROM: row.channel}, dedupe_key=key)
         if card is None:
-            continue  # the mention's card is in that channel already, or on its way
+            card = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
+            if card is None or card.status == OutboxStatus.FAILED.value:
+                continue  # the mention's card was refused in that channel too
+            ts = card_ts(session, mention, channel) if mention is not None else None
+            if mention is not None and ts is not None:
+                # Posted already: the routing watches' links get it now (a card on its way
+                # gets them when it posts, ``_fell_back_here``).
+                do_record_card(session, mention, channel, ts, routed_from=row.channel)
+        went.append(channel)
         record(session, row.workspace_id, OUTBOX_ACTOR, ROUTE_FALLBACK,
                mention_id=row.mention_id, reason=code,
                detail={"outbox_id": card.id, "channel": channel, "refused": row.channel})
@@ -829,6 +853,21 @@ def _fall_back(session: Session, row: OutboxMessage, code: str) -> None:
                    mention_id=row.mention_id, every_card=False,
                    payload=spec_payload(Note.of(language, "outbox.note_route_refused",
                                                 channel=row.channel, error=Text(code))))
+    if went:
+        row.payload = {**row.payload, FELL_BACK_TO: went}
+
+
+def _fell_back_here(session: Session, card: OutboxMessage) -> list[str]:
+    """The route channels whose refused card of the mention fell back to ``card``'s channel
+    (``FELL_BACK_TO``) and that ``card`` did not name itself (``ROUTED_FROM``): the card
+    that just posted there is their watches' card too."""
+    refused = session.scalars(select(OutboxMessage).where(
+        OutboxMessage.mention_id == card.mention_id, OutboxMessage.kind == KIND_CARD,
+        OutboxMessage.status == OutboxStatus.FAILED.value).order_by(OutboxMessage.id))
+    return list(dict.fromkeys(
+        other.channel for other in refused
+        if card.channel in other.payload.get(FELL_BACK_TO, ())
+        and other.channel != card.payload.get(ROUTED_FROM)))
 
 
 def refused_channels(session: Session, workspace_id: int) -> dict[str, tuple[datetime, str]]:
@@ -896,9 +935,9 @@ def repost_lost_card(session: Session, mention: Mention) -> list[int]:
     its watches' and topic routes' channels), rendering the mention's current state at
     send time, then its channel's thread notes in their order, then a note in that
     thread saying the card was posted again. A card refused in a topic route's channel
-    that fell back to its watch's channel (``_fall_back``) is not: it lives there now,
-    and updates reach it there. Returns the ids of the rows requeued (none when no card
-    was lost).
+    that fell back to its watch's channel (``_fall_back``: queued there, or the card
+    already there) is not while the card there stands: it lives there now, and updates
+    reach it there. Returns the ids of the rows requeued (none when no card was lost).
     """
     cards = session.scalars(select(OutboxMessage).where(
         OutboxMessage.mention_id == mention.id, OutboxMessage.kind == KIND_CARD)
@@ -912,6 +951,13 @@ def repost_lost_card(session: Session, mention: Mention) -> list[int]:
             pending.add(card.channel)
         if card.status != OutboxStatus.FAILED.value and card.payload.get(ROUTED_FROM):
             fell_back.add(str(card.payload[ROUTED_FROM]))
+    for card in latest.values():
+        # Refused where its route sent it, it fell back to where the card stands (queued
+        # there for it, or there already for another watch).
+        if card.status == OutboxStatus.FAILED.value and any(
+                channel in pending or card_ts(session, mention, channel) is not None
+                for channel in card.payload.get(FELL_BACK_TO, ())):
+            fell_back.add(card.channel)
     requeued: list[int] = []
     for channel, card in sorted(latest.items()):
         if (card.status != OutboxStatus.FAILED.value or channel in pending
