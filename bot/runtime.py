@@ -211,18 +211,20 @@ def _installed(settings: Settings, engine: Engine) -> Callable[[str], bool] | No
 
 def build_runtime(
     settings: Settings, *, notifier: Notifier | None = None, console: TextIO | None = None,
-    draws_charts: bool = True,
+    draws_charts: bool = True, accounts: AccountCache | None = None,
 ) -> Runtime:
     """Wire the database, the notifier (Slack when configured, else the console) and the
     outbox sender.
 
     ``draws_charts`` False (the web processes) leaves chart uploads to the worker.
+    ``accounts``: the process's cache of Slack's answers about users (a new one by default;
+    a test gives one whose clock it moves).
     """
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine, SecretBox(settings.secret_keys))
     homes: HomePublisher | None = None
     directories: UserDirectories | None = None
-    accounts = AccountCache()
+    accounts = accounts if accounts is not None else AccountCache()
     if settings.has_slack:
         from bot.slack.client import build_web_client
         from bot.slack.home_publisher import SlackHomePublisher

@@ -11,6 +11,7 @@ import pytest
 from bot.app import build_app
 from bot.config import load_settings
 from bot.runtime import Runtime, build_runtime
+from bot.slack.users import AccountCache
 from bot.web import build_wsgi_app
 from tests.harness.app_server import serve_wsgi
 from tests.harness.constants import BOT_TOKEN, CHANNEL_ID, SIGNING_SECRET, USER_ID
@@ -30,14 +31,17 @@ class VigieApp:
     slack: SlackSender
 
 
-def start_vigie(db_url: str, standin: SlackStandIn, **overrides: object) -> Iterator[VigieApp]:
-    """Build settings, runtime, Bolt app and WSGI app exactly as `vigie web` does."""
+def start_vigie(db_url: str, standin: SlackStandIn, *, accounts: AccountCache | None = None,
+                **overrides: object) -> Iterator[VigieApp]:
+    """Build settings, runtime, Bolt app and WSGI app exactly as `vigie web` does
+    (``accounts``: the cache of Slack's answers about users, e.g. on a clock the test
+    moves)."""
     settings = load_settings(
         slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
         slack_api_url=standin.base_url, database_url=db_url, admins=[ADMIN_ID],
         **overrides,
     )
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, accounts=accounts)
     bolt_app = build_app(settings, runtime)
     try:
         with serve_wsgi(build_wsgi_app(runtime, bolt_app)) as url:
