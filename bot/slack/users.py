@@ -27,17 +27,31 @@ LOOKUP_TIMEOUT_SECONDS = 1
 retry (the listener client waits out a rate limit and retries, seconds past that)."""
 
 
-CACHE_SECONDS = 600.0
-"""How long an answer of ``users.info`` is reused: a busy user's clicks and commands cost
-one look-up per 10 minutes, not one each (a guest made a member waits that long)."""
+CACHE_SECONDS = 300.0
+"""How long an answer of ``users.info`` is trusted before Slack is asked again.
+
+users.info is a Tier 4 method, "100+ per minute" (the method's reference, as mirrored in
+slack_kit's priv/docs/methods/users.info.json: "Tier 4: 100+ per minute"), and Slack counts
+it "per API method per workspace/team per app" (https://docs.slack.dev/apis/web-api/rate-limits,
+"Web API Tier 4 ... 100+ per minute"). Every request is checked before its
+3-second ack, so without a cache a team clicking through a crisis spends that budget and
+waits for Slack each time. Five minutes weighs the two sides: an account Slack turns from
+member into guest (or back) is treated as such within 5 minutes (about the time an admin
+takes to change it and tell the person), and a busy user costs one look-up per 5 minutes,
+not one per click: 50 people working a crisis make ~10 calls a minute, a tenth of the
+method's budget, the rest left to assignments' look-ups and App Home refreshes, which share
+it."""
 CACHE_SIZE = 10_000
 """Users remembered at most per process; the least recently asked go first."""
 
 
 class AccountCache:
-    """Slack's answers about users, per process and per (workspace, user), for a while.
+    """Slack's answers about users, per process and per (workspace, user). Thread-safe:
+    the listeners run concurrently.
 
-    Only answers are kept: a failed look-up (None) is asked again next time."""
+    An answer is fresh for ``seconds`` (:meth:`get`); after that Slack is asked again, but
+    the answer is kept (until the size bound drops it) as the last known one
+    (:meth:`last_known`), for when Slack cannot answer. A failed look-up is not kept."""
 
     def __init__(self, seconds: float = CACHE_SECONDS, size: int = CACHE_SIZE,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -50,13 +64,17 @@ class AccountCache:
 
     def get(self, workspace: Hashable, user_id: str) -> SlackAccount | None:
         """The answer kept for ``user_id`` in ``workspace``, if still fresh."""
+        return self._read(workspace, user_id, fresh=True)
+
+    def last_known(self, workspace: Hashable, user_id: str) -> SlackAccount | None:
+        """The last answer Slack gave about ``user_id`` in ``workspace``, however old."""
+        return self._read(workspace, user_id, fresh=False)
+
+    def _read(self, workspace: Hashable, user_id: str, *, fresh: bool) -> SlackAccount | None:
         key = (workspace, user_id)
         with self._lock:
             item = self._items.get(key)
-            if item is None:
-                return None
-            if self._clock() - item[0] >= self._seconds:
-                del self._items[key]
+            if item is None or (fresh and self._clock() - item[0] >= self._seconds):
                 return None
             self._items.move_to_end(key)
             return item[1]
@@ -90,9 +108,10 @@ class SlackUserDirectory:
         self._answers: dict[str, SlackAccount | None] = {}
 
     def account(self, user_id: str) -> SlackAccount | None:
-        """What ``users.info`` says about ``user_id`` (or said a moment ago); None when
-        Slack could not answer (network, rate limit, missing scope), which the caller
-        treats as unknown. Asked once per directory, then remembered."""
+        """What ``users.info`` says about ``user_id`` (or said a moment ago; or, when Slack
+        cannot answer, the last thing it said); None when Slack could not answer (network,
+        rate limit, missing scope) and never did, which the caller treats as unknown.
+        Asked once per directory, then remembered."""
         if user_id not in self._answers:
             self._answers[user_id] = self._cached(user_id)
         return self._answers[user_id]
@@ -101,11 +120,15 @@ class SlackUserDirectory:
         if self._cache is None:
             return self._ask(user_id)
         account = self._cache.get(self._workspace, user_id)
-        if account is None:
-            account = self._ask(user_id)
-            if account is not None:
-                self._cache.put(self._workspace, user_id, account)
-        return account
+        if account is not None:
+            return account
+        account = self._ask(user_id)
+        if account is not None:
+            self._cache.put(self._workspace, user_id, account)
+            return account
+        # Slack could not answer: what it said last time, however old, is a better guess
+        # than none (a guest stays a guest through an outage).
+        return self._cache.last_known(self._workspace, user_id)
 
     def _ask(self, user_id: str) -> SlackAccount | None:
         if not self._client.token:

@@ -3,15 +3,20 @@ until an admin grants one: every command, button, modal and App Home refuses the
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from bot.services.actors import CLI
 from bot.services.workflow import do_assign, do_simple
+from bot.slack.users import AccountCache
 from storage.db import transaction
 from storage.models import Member
-from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually
+from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually, start_vigie
 from tests.e2e.test_workflow import card, grant, seed, settle, status
 from tests.harness.constants import TEAM_ID, USER_ID
+from tests.harness.slack_standin import ManualClock, SlackStandIn
 
 GUEST = "U07GUEST09"
 REFUSAL = ("You are a guest in this Slack workspace: Vigie shows guests nothing and lets "
@@ -144,6 +149,54 @@ def test_when_slack_cannot_answer_the_user_is_taken_for_a_member(vigie_sqlite: V
     vigie.standin.error_next("users.info", "internal_error")
     assert f"#{mention_id}" in ask(vigie, f"show {mention_id}", GUEST)
     assert ask(vigie, f"show {mention_id}", GUEST) == REFUSAL
+
+
+FIVE_MINUTES = 300
+"""How long Slack's answer about a user is trusted (``bot.slack.users.CACHE_SECONDS``)."""
+
+@pytest.fixture
+def clocked(sqlite_url: str, slack_standin: SlackStandIn
+            ) -> Iterator[tuple[VigieApp, ManualClock]]:
+    """Vigie whose cache of Slack's answers about users runs on a clock the test moves."""
+    clock = ManualClock()
+    for vigie in start_vigie(sqlite_url, slack_standin, accounts=AccountCache(clock=clock)):
+        yield vigie, clock
+
+
+def test_slack_is_asked_again_once_the_answer_is_five_minutes_old(
+        clocked: tuple[VigieApp, ManualClock]) -> None:
+    """Two requests a moment apart make one users.info call; five minutes on, Slack is
+    asked again, and a member Slack has made a guest since is refused from then on."""
+    vigie, clock = clocked
+    mention_id = seed(vigie)
+    vigie.standin.set_user(GUEST, name="guest")  # a member, for now
+    assert f"#{mention_id}" in ask(vigie, f"show {mention_id}", GUEST)
+    assert "1 mention" in ask(vigie, "mentions", GUEST)
+    assert lookups(vigie, GUEST) == 1
+    vigie.standin.set_user(GUEST, name="guest", guest="multi")
+    clock.advance(FIVE_MINUTES - 1)
+    assert f"#{mention_id}" in ask(vigie, f"show {mention_id}", GUEST)  # still the answer kept
+    assert lookups(vigie, GUEST) == 1
+    clock.advance(1)
+    assert ask(vigie, f"show {mention_id}", GUEST) == REFUSAL
+    assert lookups(vigie, GUEST) == 2
+
+
+def test_when_slack_cannot_answer_its_last_answer_stands(
+        clocked: tuple[VigieApp, ManualClock]) -> None:
+    """Slack failing about users it answered for before, however long ago: a guest stays
+    refused as a guest, a member keeps working."""
+    vigie, clock = clocked
+    mention_id = seed(vigie)
+    vigie.standin.set_user(GUEST, name="guest", guest="single")
+    assert ask(vigie, f"show {mention_id}", GUEST) == REFUSAL
+    assert f"#{mention_id}" in ask(vigie, f"show {mention_id}", USER_ID)
+    clock.advance(FIVE_MINUTES * 10)
+    vigie.standin.fail_next("users.info", 429, retry_after=30, count=2)
+    assert ask(vigie, f"show {mention_id}", GUEST) == REFUSAL
+    assert "ignored" in ask(vigie, f"ignore {mention_id}", USER_ID).lower()
+    assert status(vigie, mention_id) == "ignored"
+    assert lookups(vigie, GUEST) == 2 and lookups(vigie, USER_ID) == 2  # Slack was asked
 
 
 def test_what_vigie_sends_unasked_shows_a_guest_without_a_role_nothing(

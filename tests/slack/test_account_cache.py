@@ -29,3 +29,17 @@ def test_the_cache_is_bounded_and_drops_the_least_recently_asked() -> None:
     cache.put(1, "U3", MEMBER)
     assert cache.get(1, "U2") is None
     assert cache.get(1, "U1") == GUEST and cache.get(1, "U3") == MEMBER
+
+
+def test_an_answer_past_its_time_is_still_the_last_known_one() -> None:
+    """For when Slack cannot answer: the last thing it said, however old, until the size
+    bound drops it."""
+    now = [0.0]
+    cache = AccountCache(seconds=300, size=1, clock=lambda: now[0])
+    cache.put(1, "U1", GUEST)
+    now[0] = 10_000
+    assert cache.get(1, "U1") is None
+    assert cache.last_known(1, "U1") == GUEST
+    assert cache.last_known(2, "U1") is None
+    cache.put(1, "U2", MEMBER)
+    assert cache.last_known(1, "U1") is None
