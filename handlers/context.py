@@ -37,7 +37,8 @@ class UserContext:
     user_id: str
     language: str
     actor: Actor
-    """With Slack's word on whether the user is a guest (see :func:`actor_of`)."""
+    """With Slack's word on whether the user is a guest, or that it could not tell (see
+    :func:`actor_of`)."""
 
 
 def _team_and_user(body: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
@@ -64,11 +65,13 @@ def slack_account(runtime: Runtime, client: WebClient | None, workspace_id: int,
             if client is not None else None)
 
 
-def actor_of(account: SlackAccount | None, user_id: str, surface: str) -> Actor:
+def actor_of(account: SlackAccount | None, user_id: str, surface: str, *,
+             asked: bool = True) -> Actor:
     """The Slack user ``user_id`` as an actor, with Slack's word (``account``) on whether
-    they are a guest; without it, they are taken for a member, as before Slack was asked."""
+    they are a guest. Without it although Slack was ``asked`` (it could not answer and
+    never had), the actor is unchecked: only a grant lets them act, not the default role."""
     guest = account is not None and account.found and account.guest
-    return Actor(user_id, surface, guest=guest)
+    return Actor(user_id, surface, guest=guest, unchecked=asked and account is None)
 
 
 
@@ -84,7 +87,8 @@ def user_context(runtime: Runtime, body: dict[str, Any], surface: str,
     remember_locale(runtime, workspace.id, user_id, account)
     language = language_of(runtime.sessions, workspace.id, user_id, user.get("locale"),
                            account.locale if account is not None else None)
-    return UserContext(workspace.id, user_id, language, actor_of(account, user_id, surface))
+    return UserContext(workspace.id, user_id, language,
+                       actor_of(account, user_id, surface, asked=client is not None))
 
 
 def view_metadata(view: dict[str, Any]) -> dict[str, Any]:

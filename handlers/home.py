@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 def publish_home(runtime: Runtime, client: WebClient, workspace_id: int, user_id: str,
                  language: str | None = None) -> None:
     """Build and publish one user's Home tab; a Slack guest no admin gave a role gets
-    only how to get one."""
+    only how to get one, a user Slack could not tell about only that (and to reopen it)."""
     account = slack_account(runtime, client, workspace_id, user_id)
     remember_locale(runtime, workspace_id, user_id, account)
     language = language or language_of(runtime.sessions, workspace_id, user_id,
@@ -31,8 +31,8 @@ def publish_home(runtime: Runtime, client: WebClient, workspace_id: int, user_id
     actor = actor_of(account, user_id, "home")
     try:
         check_role(runtime.sessions, workspace_id, actor, ANYONE)
-    except Forbidden:
-        view = build_guest_home(language)
+    except Forbidden as err:
+        view = build_guest_home(language, err.key)
     else:
         summary = home_summary(runtime.sessions, workspace_id, user_id, runtime.clock(),
                                default_timezone=runtime.settings.timezone)

@@ -14,6 +14,9 @@ class Actor:
     guest: bool = False
     """Slack says the user is a multi- or single-channel guest (``users.info``); False when
     they are a member, or Slack was not asked or could not answer."""
+    unchecked: bool = False
+    """Slack was asked whether the user is a guest, could not answer, and never had: only
+    an admin's grant lets them act (``permissions.actor_role``)."""
 
     def __post_init__(self) -> None:
         # Only an explicit None is the trusted local operator: an empty id from a request

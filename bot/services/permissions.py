@@ -66,7 +66,7 @@ def role_of(session: Session, workspace_id: int, user_id: str) -> Role:
 def actor_role(session: Session, workspace_id: int, actor: Actor) -> Role | None:
     """The role the Slack user ``actor`` acts with: the one granted, else the workspace's
     default role; None for a Slack guest (``actor.guest``) nobody granted one, who has no
-    role at all."""
+    role at all, and for a user Slack could not tell about (``actor.unchecked``)."""
     if actor.user_id is None:
         raise ValueError("the local operator has no role to check")
     granted = granted_role(session, workspace_id, actor.user_id)
@@ -77,6 +77,9 @@ def actor_role(session: Session, workspace_id: int, actor: Actor) -> Role | None
     # explicit grant says they may see or work them.
     if actor.guest:
         return None
+    # Nor is a user Slack could not tell about taken for a member: they might be a guest.
+    if actor.unchecked:
+        return None
     return default_role(session, workspace_id)
 
 
@@ -84,10 +87,12 @@ def check_actor(session: Session, workspace_id: int, actor: Actor, needed: Role,
                 refusal: str = "perm.denied", **params: object) -> Role:
     """The Slack user ``actor``'s role, raising Forbidden unless it is ``needed`` or better
     (``refusal`` naming ``needed`` and their role, with ``params``); a guest without a
-    granted role is refused whatever ``needed`` is (``perm.guest``)."""
+    granted role is refused whatever ``needed`` is (``perm.guest``), and so is a user Slack
+    could not tell about (``perm.unchecked``: try again)."""
     role = actor_role(session, workspace_id, actor)
     if role is None:
-        raise Forbidden("perm.guest")
+        raise Forbidden("perm.unchecked" if actor.unchecked and not actor.guest
+                        else "perm.guest")
     if role.rank < needed.rank:
         raise Forbidden(refusal, needed=needed.value, role=role.value, **params)
     return role
@@ -107,9 +112,11 @@ def check_role(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                needed: Role, refusal: str = "perm.denied", **params: object) -> None:
     """Raise Forbidden (``refusal`` naming ``needed`` and the user's role, with ``params``)
     unless ``actor`` has ``needed`` or better; a Slack guest nobody granted a role is
-    refused even ``ANYONE``'s commands. The local operator is trusted, as in every
+    refused even ``ANYONE``'s commands, as is a user Slack could not tell about
+    (``actor.unchecked``) nobody granted one. The local operator is trusted, as in every
     service; ``ANYONE`` costs a member no query."""
-    if not actor.user_id or (needed.rank <= ANYONE.rank and not actor.guest):
+    if not actor.user_id or (needed.rank <= ANYONE.rank and not actor.guest
+                             and not actor.unchecked):
         return
     with sessions() as session:
         check_actor(session, workspace_id, actor, needed, refusal, **params)

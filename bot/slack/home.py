@@ -93,10 +93,12 @@ def _triage_section(triage: HomeTriage, language: str) -> list[dict[str, Any]]:
     ]
 
 
-def build_guest_home(language: str) -> dict[str, Any]:
-    """The Home view of a Slack guest no admin gave a role: no data, only how to get one."""
+def build_guest_home(language: str, refusal: str = "perm.guest") -> dict[str, Any]:
+    """The Home view of a Slack guest no admin gave a role: no data, only how to get one;
+    with ``refusal`` ``perm.unchecked``, of a user Slack could not tell about: to reopen it."""
+    key = "home.unchecked" if refusal == "perm.unchecked" else "home.guest"
     return {"type": "home", "blocks": [
-        {"type": "section", "text": {"type": "mrkdwn", "text": t(language, "home.guest")}}]}
+        {"type": "section", "text": {"type": "mrkdwn", "text": t(language, key)}}]}
 
 
 def build_home(summary: HomeSummary, language: str) -> dict[str, Any]:

@@ -40,9 +40,9 @@ which quote is not closed, and where, in the reader's language."""
 
 
 def parse_command(command: dict[str, Any], language: str, client: Any = None, *,
-                  guest: bool = False) -> CommandRequest | Reply:
+                  guest: bool = False, unchecked: bool = False) -> CommandRequest | Reply:
     """Turn Slack's slash-command payload into a request, or an error reply (``guest``:
-    Slack says the user is a guest)."""
+    Slack says the user is a guest; ``unchecked``: Slack could not say)."""
     text = str(command.get("text") or "").strip()
     name, _, rest = text.partition(" ")
     try:
@@ -64,6 +64,8 @@ def parse_command(command: dict[str, Any], language: str, client: Any = None, *,
         trigger_id=command.get("trigger_id"),
         client=client,
         guest=guest,
+        unchecked=unchecked,
+        typed=f"{command.get('command') or '/cm'} {text}".rstrip(),
     )
 
 
@@ -175,7 +177,8 @@ def register(app: App, runtime: Runtime) -> None:
     def decide(ack: Ack, command: dict[str, Any], client: WebClient) -> Later | None:
         ctx = user_context(runtime, command, "slash_command", client)
         language = ctx.language
-        parsed = parse_command(command, language, client, guest=ctx.actor.guest)
+        parsed = parse_command(command, language, client, guest=ctx.actor.guest,
+                               unchecked=ctx.actor.unchecked)
         if isinstance(parsed, Reply):
             ack(**parsed.as_kwargs())
             return None

@@ -16,7 +16,7 @@ from bot.i18n import has, t
 from bot.networks import resolve_network
 from bot.runtime import Runtime
 from bot.services.actors import Actor
-from bot.services.errors import ServiceError, Term
+from bot.services.errors import Forbidden, ServiceError, Term
 from bot.services.permissions import ANYONE, Role, check_role
 from bot.services.workflow import StaleDraft
 from bot.slack.approval import build_draft_to_approve
@@ -41,11 +41,16 @@ class CommandRequest:
     """The Slack WebClient, for listeners that open a modal."""
     guest: bool = False
     """Slack says the user is a guest (``handlers.context.actor_of``)."""
+    unchecked: bool = False
+    """Slack could not say whether the user is a guest (``handlers.context.actor_of``)."""
+    typed: str = ""
+    """The command as the user typed it (``/cm show 42``), to give back when it is refused
+    for a reason that is no fault of theirs."""
 
     @property
     def actor(self) -> Actor:
         """Who runs the command, as the services' audit names them and check their role."""
-        return Actor(self.user_id, SURFACE, guest=self.guest)
+        return Actor(self.user_id, SURFACE, guest=self.guest, unchecked=self.unchecked)
 
     def workspace_id(self, runtime: Runtime) -> int:
         """The id of the workspace the command comes from."""
@@ -233,10 +238,21 @@ class Subcommand:
 
     def authorize(self, request: CommandRequest, runtime: Runtime) -> None:
         """Raise Forbidden unless the user has the role the request needs (the one place
-        `/cm` checks roles; a guest no admin gave a role is refused every subcommand)."""
+        `/cm` checks roles; a guest no admin gave a role is refused every subcommand, and
+        a user Slack could not tell about every one but help, with their command given
+        back to try again)."""
+        try:
+            self._authorize(request, runtime)
+        except Forbidden as err:
+            if err.key != "perm.unchecked":
+                raise
+            raise Forbidden("perm.unchecked_command", command=request.typed) from err
+
+    def _authorize(self, request: CommandRequest, runtime: Runtime) -> None:
         needed = self.role_for(request)
         if needed == ANYONE:
-            if request.guest:
+            # Help shows nothing of the workspace's: it stays open while Slack is out.
+            if request.guest or (request.unchecked and self.name != "help"):
                 check_role(runtime.sessions, request.workspace_id(runtime), request.actor,
                            needed)
         else:

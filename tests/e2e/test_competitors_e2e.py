@@ -256,9 +256,9 @@ def test_a_slack_guest_cannot_take_an_opportunity_by_drafting(vigie: VigieApp) -
 def test_a_slack_guest_is_refused_the_opportunity_editor_when_it_opens(
         vigie_sqlite: VigieApp) -> None:
     """As the mention's draft editor: a draft for an opportunity nobody owns would make the
-    drafter its owner, so opening the editor checks them as saving does (Slack asked, when
-    the request's own look-up got no answer), and a guest no admin gave a role is told
-    before typing, not after."""
+    drafter its owner, so a guest no admin gave a role is told before typing, not after;
+    when the request's own look-up gets no answer, they are not taken for a member either:
+    told to try again, nothing opens."""
     vigie = vigie_sqlite
     opportunity_id = _opportunity(vigie)
     vigie.standin.set_user(GUEST, name="guest", guest="multi")
@@ -276,6 +276,13 @@ def test_a_slack_guest_is_refused_the_opportunity_editor_when_it_opens(
                                     user_id=GUEST).status_code == 200
     vigie.standin.wait_until(lambda standin: len(standin.responses()) > 0, timeout=15)
     assert vigie.standin.responses()[-1]["text"].startswith(
-        "You are a guest in this Slack workspace, and a guest may not see the channel")
+        "Vigie could not check your account with Slack just now")
+    assert vigie.standin.calls("views.open") == []
+    assert _owner(vigie, opportunity_id) == ("open", None)
+    assert vigie.slack.block_action("vigie.opp_draft", message_ts=str(ts),
+                                    user_id=GUEST).status_code == 200
+    vigie.standin.wait_until(lambda standin: len(standin.responses()) > 1, timeout=15)
+    assert vigie.standin.responses()[-1]["text"].startswith(
+        "You are a guest in this Slack workspace")
     assert vigie.standin.calls("views.open") == []
     assert _owner(vigie, opportunity_id) == ("open", None)

@@ -139,20 +139,19 @@ def test_a_member_is_unchanged_and_asked_about_once(vigie_sqlite: VigieApp) -> N
     assert lookups(vigie, GUEST) == 1
 
 
-def test_when_slack_cannot_answer_the_user_is_taken_for_a_member(vigie_sqlite: VigieApp
-                                                                  ) -> None:
-    """An outage of users.info does not stop the team: the role decides, as before; the
-    failure is not kept, so the next request asks again."""
-    vigie = vigie_sqlite
-    mention_id = seed(vigie)
-    vigie.standin.set_user(GUEST, name="guest", guest="multi")
-    vigie.standin.error_next("users.info", "internal_error")
-    assert f"#{mention_id}" in ask(vigie, f"show {mention_id}", GUEST)
-    assert ask(vigie, f"show {mention_id}", GUEST) == REFUSAL
-
-
 FIVE_MINUTES = 300
 """How long Slack's answer about a user is trusted (``bot.slack.users.CACHE_SECONDS``)."""
+
+UNCHECKED = ("Vigie could not check your account with Slack just now (Slack did not "
+             "answer), so it did nothing. Please try again in a moment.")
+
+
+def unchecked(command: str) -> str:
+    """The answer to a slash command refused because Slack could not say who typed it:
+    the command comes back, to copy and try again."""
+    return (UNCHECKED.removesuffix(".") + "; here is your command to copy:\n"
+            f"```/cm {command}```")
+
 
 @pytest.fixture
 def clocked(sqlite_url: str, slack_standin: SlackStandIn
@@ -180,6 +179,60 @@ def test_slack_is_asked_again_once_the_answer_is_five_minutes_old(
     clock.advance(1)
     assert ask(vigie, f"show {mention_id}", GUEST) == REFUSAL
     assert lookups(vigie, GUEST) == 2
+
+
+def test_when_slack_cannot_answer_about_a_new_user_they_can_only_try_again(
+        vigie_sqlite: VigieApp) -> None:
+    """Slack failing (rate limited, an error, no answer) about a user it never answered
+    for: they are not taken for a member. A command is refused with itself to copy, a
+    button and a modal do nothing, App Home shows nothing; help stays open. Each failure
+    is not kept: the next request asks again, and Slack's answer decides."""
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    vigie.standin.set_user(GUEST, name="guest", guest="multi")
+    vigie.standin.fail_next("users.info", 429, retry_after=30)
+    assert ask(vigie, f"ignore {mention_id}", GUEST) == unchecked(f"ignore {mention_id}")
+    vigie.standin.error_next("users.info", "internal_error")
+    typed = f"draft {mention_id} Sorry for the wait & <the delay>, Ana"
+    assert ask(vigie, typed, GUEST) == unchecked(typed.replace("&", "&amp;").replace(
+        "<", "&lt;").replace(">", "&gt;"))
+    vigie.standin.fail_next("users.info", 500)
+    helped = ask(vigie, "help", GUEST)
+    assert "/cm mentions" in helped and "could not check" not in helped
+    vigie.standin.fail_next("users.info", 500)
+    refused = click(vigie, "vigie.ignore", mention_id, GUEST)
+    assert refused["text"] == UNCHECKED
+    assert status(vigie, mention_id) == "new"
+    # A modal a member opened, submitted by the user while Slack is out.
+    vigie.slack.block_action("vigie.assign", message_ts=card(vigie, mention_id)["ts"])
+    opened = vigie.standin.wait_for("views.open")[-1]
+    vigie.standin.error_next("users.info", "service_unavailable")
+    in_modal = vigie.slack.view_submission(view_id=opened.response["view"]["id"],
+                                           values={"assignee": {"user": USER_ID}},
+                                           user_id=GUEST).json()
+    assert in_modal["response_action"] == "errors"
+    assert "what you typed is still here" in str(in_modal["errors"])
+    vigie.standin.fail_next("users.info", 500, count=2)  # opening it, then publishing it
+    home = home_text(vigie, GUEST)
+    assert "could not check your account with Slack" in home and f"#{mention_id}" not in home
+    assert status(vigie, mention_id) == "new"
+    assert ask(vigie, f"show {mention_id}", GUEST) == REFUSAL  # Slack answers again
+
+
+def test_the_user_is_told_in_their_language(vigie_sqlite: VigieApp) -> None:
+    """A user who chose French (no role granted) is told in French, command and all."""
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    workspace_id = vigie.runtime.workspaces.ensure(TEAM_ID).id
+    with transaction(vigie.runtime.sessions) as session:
+        session.add(Member(workspace_id=workspace_id, user_id=GUEST, role="agent",
+                           locale="fr"))
+    vigie.standin.error_next("users.info", "request_timeout")
+    assert ask(vigie, f"ignore {mention_id}", GUEST) == (
+        "Vigie n’a pas pu vérifier votre compte auprès de Slack (Slack n’a pas répondu) : "
+        "rien n’a été fait. Réessayez dans un instant ; voici votre commande à recopier :\n"
+        f"```/cm ignore {mention_id}```")
+    assert status(vigie, mention_id) == "new"
 
 
 def test_when_slack_cannot_answer_its_last_answer_stands(
@@ -229,8 +282,8 @@ def test_the_draft_editor_asks_slack_only_when_the_roles_leave_it_open(
         vigie_sqlite: VigieApp) -> None:
     """Opening the draft editor on a mention nobody owns reads the roles first: an explicit
     role decides (a viewer is refused, an agent may draft, even as a guest) without
-    asking Slack again when the request's own look-up got no answer; only a member of the
-    default role, whom Slack's word could still refuse, is asked about once more."""
+    asking Slack again when the request's own look-up got no answer; a member of the
+    default role, whom Slack's word could still refuse, is not let in without it."""
     vigie = vigie_sqlite
     mention_id = seed(vigie)
     settle(vigie)
@@ -257,6 +310,9 @@ def test_the_draft_editor_asks_slack_only_when_the_roles_leave_it_open(
     open_editor(agent)
     assert vigie.standin.calls("views.open")
     assert lookups(vigie, agent) == 1
+    opened = len(vigie.standin.calls("views.open"))
     open_editor(member)
-    assert lookups(vigie, member) == 2
+    assert vigie.standin.responses()[-1]["text"] == UNCHECKED
+    assert len(vigie.standin.calls("views.open")) == opened
+    assert lookups(vigie, member) == 1
     assert status(vigie, mention_id) == "new"
