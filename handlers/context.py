@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from bot.messages.delivery import SlackAccount
 from bot.runtime import Runtime
 from bot.services.actors import Actor
-from bot.services.members import do_remember_locale, language_of, stored_language
+from bot.services.members import do_remember_locale, language_of, slack_word_needed, stored_language
 from bot.slack.users import SlackUserDirectory
 
 
@@ -58,11 +58,14 @@ def user_directory(runtime: Runtime, client: WebClient, workspace_id: int
 
 
 def slack_account(runtime: Runtime, client: WebClient | None, workspace_id: int,
-                  user_id: str) -> SlackAccount | None:
+                  user_id: str) -> tuple[SlackAccount | None, bool]:
     """What ``users.info`` says about ``user_id`` (cached; under a second, before the
-    ack); None without a client or when Slack cannot answer."""
-    return (user_directory(runtime, client, workspace_id).account(user_id)
-            if client is not None else None)
+    ack), and whether Slack was asked: not without a client, nor when its word would
+    change nothing (``members.slack_word_needed``: a granted role, a stored language).
+    None when not asked, or when Slack cannot answer and never did."""
+    if client is None or not slack_word_needed(runtime.sessions, workspace_id, user_id):
+        return None, False
+    return user_directory(runtime, client, workspace_id).account(user_id), True
 
 
 def actor_of(account: SlackAccount | None, user_id: str, surface: str, *,
@@ -80,15 +83,16 @@ def user_context(runtime: Runtime, body: dict[str, Any], surface: str,
     """Read team and user from any Slack payload (command, action, view, event), and ask
     Slack (``client``, one cached ``users.info``) whether the user is a guest and their
     locale: payloads do not carry it, so a user Vigie has no language for yet is answered
-    in their Slack language from their first command."""
+    in their Slack language from their first command. A user with a granted role and a
+    stored language is not asked about (:func:`slack_account`)."""
     team_id, user_id, user = _team_and_user(body)
     workspace = runtime.workspaces.ensure(team_id)
-    account = slack_account(runtime, client, workspace.id, user_id)
+    account, asked = slack_account(runtime, client, workspace.id, user_id)
     remember_locale(runtime, workspace.id, user_id, account)
     language = language_of(runtime.sessions, workspace.id, user_id, user.get("locale"),
                            account.locale if account is not None else None)
     return UserContext(workspace.id, user_id, language,
-                       actor_of(account, user_id, surface, asked=client is not None))
+                       actor_of(account, user_id, surface, asked=asked))
 
 
 def view_metadata(view: dict[str, Any]) -> dict[str, Any]:

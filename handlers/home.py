@@ -24,11 +24,11 @@ def publish_home(runtime: Runtime, client: WebClient, workspace_id: int, user_id
                  language: str | None = None) -> None:
     """Build and publish one user's Home tab; a Slack guest no admin gave a role gets
     only how to get one, a user Slack could not tell about only that (and to reopen it)."""
-    account = slack_account(runtime, client, workspace_id, user_id)
+    account, asked = slack_account(runtime, client, workspace_id, user_id)
     remember_locale(runtime, workspace_id, user_id, account)
     language = language or language_of(runtime.sessions, workspace_id, user_id,
                                        looked_up=account.locale if account else None)
-    actor = actor_of(account, user_id, "home")
+    actor = actor_of(account, user_id, "home", asked=asked)
     try:
         check_role(runtime.sessions, workspace_id, actor, ANYONE)
     except Forbidden as err:

@@ -41,6 +41,17 @@ def language_of(sessions: sessionmaker[Session], workspace_id: int, user_id: str
                         workspace_locale)
 
 
+def slack_word_needed(sessions: sessionmaker[Session], workspace_id: int, user_id: str) -> bool:
+    """Whether what Slack's ``users.info`` says of a user (guest or not, locale) can change
+    how a request of theirs is handled: not when an admin granted them a role (the grant
+    decides, guest or not) and a language is stored for them (it wins over their Slack
+    locale), so such a user's requests cost Slack no look-up at all."""
+    with sessions() as session:
+        member = repo.get_member(session, workspace_id, user_id)
+        return member is None or not is_grant(member.role, member.granted_by) \
+            or not member.locale
+
+
 def stored_language(sessions: sessionmaker[Session], workspace_id: int,
                     user_id: str | None) -> str | None:
     """The language remembered for a user, if any."""

@@ -181,6 +181,31 @@ def test_slack_is_asked_again_once_the_answer_is_five_minutes_old(
     assert lookups(vigie, GUEST) == 2
 
 
+def test_a_user_with_a_grant_and_a_language_costs_slack_no_look_up(
+        clocked: tuple[VigieApp, ManualClock]) -> None:
+    """An admin's grant decides whatever Slack says, and a stored language wins over the
+    Slack locale: once a granted user's language is known (their first request remembers
+    their Slack locale), their commands, clicks and App Home ask Slack nothing, however
+    long they work, and Slack being out does not stop them."""
+    vigie, clock = clocked
+    mention_id = seed(vigie)
+    agent = "U07AGENT02"
+    workspace_id = vigie.runtime.workspaces.ensure(TEAM_ID).id
+    with transaction(vigie.runtime.sessions) as session:
+        session.add(Member(workspace_id=workspace_id, user_id=agent, role="approver",
+                           granted_by=ADMIN_ID))
+    vigie.standin.set_user(agent, name="agent", locale="fr-FR")
+    assert f"Mention n°{mention_id}" in ask(vigie, f"show {mention_id}", agent)
+    assert lookups(vigie, agent) == 1  # for their locale, remembered
+    clock.advance(FIVE_MINUTES * 3)
+    vigie.standin.fail_next("users.info", 429, retry_after=30, count=5)
+    assert "ignorée" in ask(vigie, f"ignore {mention_id}", agent)
+    press(vigie, "vigie.reopen", mention_id, agent)
+    eventually(lambda: status(vigie, mention_id) == "new")
+    assert "Attribuées à moi" in home_text(vigie, agent)
+    assert lookups(vigie, agent) == 1
+
+
 def test_when_slack_cannot_answer_about_a_new_user_they_can_only_try_again(
         vigie_sqlite: VigieApp) -> None:
     """Slack failing (rate limited, an error, no answer) about a user it never answered
@@ -282,8 +307,8 @@ def test_the_draft_editor_asks_slack_only_when_the_roles_leave_it_open(
         vigie_sqlite: VigieApp) -> None:
     """Opening the draft editor on a mention nobody owns reads the roles first: an explicit
     role decides (a viewer is refused, an agent may draft, even as a guest) without
-    asking Slack again when the request's own look-up got no answer; a member of the
-    default role, whom Slack's word could still refuse, is not let in without it."""
+    asking Slack at all (their language is known too); a member of the default role, whom
+    Slack's word could still refuse, is not let in without it."""
     vigie = vigie_sqlite
     mention_id = seed(vigie)
     settle(vigie)
@@ -298,7 +323,8 @@ def test_the_draft_editor_asks_slack_only_when_the_roles_leave_it_open(
 
     def open_editor(user: str) -> None:
         before = len(vigie.standin.responses()), len(vigie.standin.calls("views.open"))
-        vigie.standin.error_next("users.info", "internal_error")  # the request's look-up
+        vigie.standin.clear_faults()
+        vigie.standin.error_next("users.info", "internal_error")  # any look-up fails
         vigie.slack.block_action("vigie.draft", message_ts=card(vigie, mention_id)["ts"],
                                  user_id=user)
         vigie.standin.wait_until(lambda s: (len(s.responses()), len(s.calls("views.open")))
@@ -306,10 +332,10 @@ def test_the_draft_editor_asks_slack_only_when_the_roles_leave_it_open(
 
     open_editor(viewer)
     assert "Only an *agent*" in vigie.standin.responses()[-1]["text"]
-    assert lookups(vigie, viewer) == 1
+    assert lookups(vigie, viewer) == 0
     open_editor(agent)
     assert vigie.standin.calls("views.open")
-    assert lookups(vigie, agent) == 1
+    assert lookups(vigie, agent) == 0
     opened = len(vigie.standin.calls("views.open"))
     open_editor(member)
     assert vigie.standin.responses()[-1]["text"] == UNCHECKED
