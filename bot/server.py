@@ -19,6 +19,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -196,6 +197,13 @@ def serve(app_factory: Callable[[], WSGIApp], config: Config) -> None:
 STOP_WAIT_SECONDS = 30
 """Longest the parent waits for its processes to stop before terminating them."""
 
+STOP_SIGNAL_GRACE_SECONDS = 5.0
+"""How long the parent waits for a SIGTERM or SIGINT of its own after one of its processes
+stopped cleanly or by one of those signals: a stop sent to the whole group (systemd's
+default, a terminal's Ctrl-C) can reach a process before the parent runs its handler."""
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
 
 def serve_processes(application_path: str, config: Config) -> int:
     """Serve with ``config.workers`` processes, each loading ``application_path``
@@ -204,9 +212,11 @@ def serve_processes(application_path: str, config: Config) -> int:
     Hypercorn's own supervisor (``hypercorn.run.run``) returned 0 when its processes failed
     (it reads the exit codes again after stopping them, finding 0), so a refused Slack
     token stopped `vigie web` with 0, which platforms take for a clean stop. Here a process
-    that stops unasked stops the others, and its exit code is the parent's: a process that
-    exits 2 (configuration) makes it exit 2; one killed by a signal other than SIGTERM or
-    SIGINT (the OOM killer) makes it exit 1. SIGTERM and SIGINT stop them all, exit 0.
+    that stops unasked stops the others, and the parent fails: with the process's exit
+    code when it exited with one (2, configuration), 1 otherwise (killed by a signal, the
+    OOM killer's, or exited 0 or by SIGTERM though the parent was not asked to stop: a
+    platform restarting on failure must restart it). SIGTERM and SIGINT to the parent stop
+    them all, exit 0, also when the processes received the same signal a moment before.
     """
     from multiprocessing import get_context
     from multiprocessing.connection import wait
@@ -226,18 +236,25 @@ def serve_processes(application_path: str, config: Config) -> int:
                  for _ in range(config.workers)]
     for process in processes:
         process.start()
-    previous_term = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    # The handler only notes the signal: setting ``stop`` (a lock shared between
+    # processes) from a handler could wait on that lock held by the interrupted loop.
+    asked: list[int] = []
+    previous_term = signal.signal(signal.SIGTERM, lambda signum, _: asked.append(signum))
+    signal.signal(signal.SIGINT, lambda signum, _: asked.append(signum))
     code = 0
     try:
         running = list(processes)
-        while running and not stop.is_set():
-            wait([process.sentinel for process in running], timeout=1.0)
+        while running and not asked and not code:
+            wait([process.sentinel for process in running], timeout=0.2)
             for process in [p for p in running if p.exitcode is not None]:
                 running.remove(process)
-                if not stop.is_set() and code == 0:
-                    code = _failure_code(process.exitcode)
-                    stop.set()  # one stopped unasked: stop them all
+                if asked or code or _stopped_by_group_signal(process.exitcode, asked):
+                    continue
+                code = _failure_code(process.exitcode)
+                log.error("web process %s %s though Vigie was not asked to stop: stopping "
+                          "the others, exit %d", process.pid, _how_it_ended(process.exitcode),
+                          code)
+        stop.set()  # asked to stop, or one stopped unasked: stop them all
         for process in processes:
             process.join(STOP_WAIT_SECONDS)
             if process.exitcode is None:
@@ -251,11 +268,34 @@ def serve_processes(application_path: str, config: Config) -> int:
     return code
 
 
+def _stopped_by_group_signal(exitcode: int | None, asked: list[int]) -> bool:
+    """Whether a process that ended with ``exitcode`` was stopped by a signal sent to the
+    whole group: it exited 0 or died by SIGTERM or SIGINT, and the parent's own signal
+    arrives within :data:`STOP_SIGNAL_GRACE_SECONDS` (``asked`` is what its handler
+    fills)."""
+    if exitcode not in (0, *(-signum for signum in _STOP_SIGNALS)):
+        return False
+    deadline = time.monotonic() + STOP_SIGNAL_GRACE_SECONDS
+    while not asked and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return bool(asked)
+
+
 def _failure_code(exitcode: int | None) -> int:
-    """The parent's exit code for a process that stopped unasked with ``exitcode``."""
-    if exitcode is None or exitcode in (0, -signal.SIGTERM, -signal.SIGINT):
-        return 0
-    return exitcode if exitcode > 0 else 1
+    """The parent's exit code for a process that stopped unasked with ``exitcode``: its
+    own when it exited with one, else 1 (killed by a signal, or exited 0: stopping
+    unasked is a failure whatever the code)."""
+    return exitcode if exitcode is not None and exitcode > 0 else 1
+
+
+def _how_it_ended(exitcode: int | None) -> str:
+    """``"exited with code 0"``, ``"was killed by SIGKILL"``: how a process ended."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"was killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"was killed by signal {-exitcode}"
+    return f"exited with code {exitcode}"
 
 
 class BackgroundServer:
