@@ -46,16 +46,31 @@ _GRAPHEME = regex.compile(r"\X")
 # and Bluesky replies get link facets from ``find_urls``. Labels may be in any script (an
 # IDN, "münchen.de"): a label that started mid-word would hide the link ("аpple.com" with a
 # Cyrillic "а" is one host, not "pple.com" after a letter).
+#
+# Browsers and IDNA (UTS #46) read the ideographic full stop "。", the full-width "．" and the
+# half-width "｡" as dots: "evil。com/login" goes to evil.com. They separate labels here too,
+# but only between labels with no Chinese, Japanese or Korean letter: in that prose "。" ends
+# a sentence, and "ご注文ありがとうございます。よろしく" is no host (nor is the "com" of
+# "example。com。よろしく" followed by the next sentence).
+_CJK_DOTS = "\u3002\uff0e\uff61"
+_DOTS = "." + _CJK_DOTS
 _URL = regex.compile(
     r"""
-    (?:\b(?:https?|ftp)://|\bwww\.)[^\s<>"'`|]+
+    (?:\b(?:https?|ftp)://|\bwww[.\u3002\uff0e\uff61])[^\s<>"'`|]+
     |
     (?<![@\w.\-/])
-    (?P<host>(?:[\p{L}\p{M}\p{N}](?:[\p{L}\p{M}\p{N}\-]{0,61}[\p{L}\p{M}\p{N}])?\.)+
+    (?P<host>(?:
+        [\p{L}\p{M}\p{N}](?:[\p{L}\p{M}\p{N}\-]{0,61}[\p{L}\p{M}\p{N}])?\.
+        |
+        (?:(?!\p{CJK})[\p{L}\p{M}\p{N}])
+        (?:(?:(?!\p{CJK})[\p{L}\p{M}\p{N}\-]){0,61}(?:(?!\p{CJK})[\p{L}\p{M}\p{N}]))?
+        [\u3002\uff0e\uff61](?!\p{CJK})
+    )+
     (?P<tld>xn--[a-z0-9\-]{1,59}|\p{L}[\p{L}\p{M}]{1,62}))\b(?![@\-]|\.\w)
-    """,
+    """.replace(r"\p{CJK}", r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"),
     regex.IGNORECASE | regex.VERBOSE,
 )
+_TO_DOT = str.maketrans(dict.fromkeys(_CJK_DOTS, "."))
 _PATH = regex.compile(r"""[/?#][^\s<>"'`|]*""")
 # A bare "name.cc" (one label, a two-letter country code, no path) is not a link, as on X
 # (twitter-text): it keeps "readme.md", "script.py", "merci.je" or "done.it" ordinary text.
@@ -69,7 +84,7 @@ _SHORT_CCTLDS = frozenset(
         "hu", "tr", "mx", "ar", "cl", "nz", "za", "kr", "tw", "hk", "sg",
     }
 )  # fmt: skip
-_TRAILING_PUNCT = ".,;:!?'\"»…)]}*_"
+_TRAILING_PUNCT = ".,;:!?'\"»…)]}*_" + _CJK_DOTS
 
 # Apostrophes and ligatures that NFKD leaves alone but people type interchangeably.
 _FOLD_EXTRA = {"’": "'", "‘": "'", "ʼ": "'", "`": "'", "œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae"}
@@ -156,8 +171,9 @@ def ascii_host(host: str) -> str | None:
     """``host`` in the ASCII form DNS resolves (lower case, internationalized labels as
     ``xn--`` punycode, IDNA 2008 with the UTS #46 mapping: ``München.DE`` ->
     ``xn--mnchen-3ya.de``, full-width letters to their ASCII ones); None when it is no valid
-    internationalized name. An ASCII host is only lower-cased (underscores and all)."""
-    host = host.rstrip(".")
+    internationalized name. An ASCII host is only lower-cased (underscores and all). The
+    ideographic and full-width full stops are dots (``acme。com`` -> ``acme.com``)."""
+    host = host.translate(_TO_DOT).rstrip(".")
     if host.isascii():
         return host.lower() or None
     try:
@@ -189,7 +205,7 @@ def find_urls(text: str) -> list[UrlMatch]:
                 and len(tld) == 2
                 and tld.isascii()
                 and tld not in _SHORT_CCTLDS
-                and m.group("host").count(".") == 1
+                and sum(map(m.group("host").count, _DOTS)) == 1
             ):
                 continue
             if path is not None:
@@ -200,7 +216,7 @@ def find_urls(text: str) -> list[UrlMatch]:
             if url[-1] == ")" and url.count("(") >= url.count(")"):
                 break
             url = url[:-1]
-        if "." not in url and "://" not in url:
+        if not any(dot in url for dot in _DOTS) and "://" not in url:
             continue
         found.append(UrlMatch(url, m.start(), m.start() + len(url)))
     return found
@@ -211,8 +227,9 @@ def url_host(url: str) -> str | None:
 
     The host a browser goes to: it reads a backslash as a slash in an http(s) address
     (WHATWG URL standard), so ``https://evil.io\\@acme.com/`` is evil.io, which urlsplit
-    alone would read as acme.com (the part before ``@`` being credentials)."""
-    url = url.replace("\\", "/")
+    alone would read as acme.com (the part before ``@`` being credentials), and it reads the
+    ideographic and full-width full stops as dots (``https://evil．com`` is evil.com)."""
+    url = url.replace("\\", "/").translate(_TO_DOT)
     candidate = url if "://" in url else f"http://{url}"
     try:
         host = urlsplit(candidate).hostname

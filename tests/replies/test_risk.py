@@ -102,6 +102,10 @@ def test_custom_limit() -> None:
         "Go to evil.io\\@acme.com/login",
         "Visit www.acme-support.com",
         "See https://notacme.com",
+        # Ideographic and full-width full stops are dots, as for a browser
+        "Go to evil。com/login",
+        "Go to https://evil．com",
+        "Visit acme｡com．evil。io",
     ],
 )
 def test_links_outside_allowlist_warn(draft: str) -> None:
@@ -117,6 +121,8 @@ def test_links_outside_allowlist_warn(draft: str) -> None:
         "See https://shop.acme.com/help?x=1",
         "See ACME.COM/help",
         "Voir https://help.acme.fr/faq",
+        "See acme。com/help",
+        "See https://shop．acme｡com/help。",
     ],
 )
 def test_links_inside_allowlist(draft: str) -> None:

@@ -103,11 +103,48 @@ def test_accented_and_other_script_prose_has_no_links(text: str) -> None:
         ("ａｐｐｌｅ.com", "apple.com"),  # full width: the name browsers resolve
         ("my_host.acme.com", "my_host.acme.com"),
         ("acme.com\u2044evil.io", None),
+        ("acme。com", "acme.com"),
+        ("acme．com｡", "acme.com"),
         ("", None),
     ],
 )
 def test_ascii_host(host: str, expected: str | None) -> None:
     assert ascii_host(host) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("evil。com/login", "evil。com/login"),
+        ("Voir https://evil．com", "https://evil．com"),
+        ("example。com", "example。com"),
+        ("acme｡com/help", "acme｡com/help"),
+        ("www。evil。com", "www。evil。com"),
+        ("sign in at аpple。com", "аpple。com"),
+        ("Voir münchen。de", "münchen。de"),
+        # the sentence around it is not part of the host
+        ("詳細はこちら：example。com。よろしくお願いします", "example。com"),
+        ("ありがとうございます。example.com", "example.com"),
+        ("Merci ! acme.com。", "acme.com"),
+    ],
+)
+def test_ideographic_and_full_width_full_stops_are_dots(text: str, expected: str) -> None:
+    """As browsers and IDNA (UTS #46) read them: "evil。com/login" goes to evil.com."""
+    assert urls(text) == [expected]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ご注文ありがとうございます。よろしく",
+        "新しいアプリです。App Storeでどうぞ",
+        "谢谢您的耐心。中国",
+        "감사합니다。좋은 하루",
+        "readme。md",
+    ],
+)
+def test_cjk_prose_ending_its_sentences_with_a_full_stop_has_no_links(text: str) -> None:
+    assert urls(text) == []
 
 
 def test_a_rejected_word_does_not_hide_a_link_after_it() -> None:
