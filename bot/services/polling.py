@@ -197,6 +197,24 @@ def backoff_delay(interval_seconds: int, failures: int, retry_after: float | Non
     return min(delay, MAX_BACKOFF)
 
 
+MAX_ERROR_CHARS = 1000
+"""A source's stored ``last_error`` is cut to this many characters."""
+MAX_ERROR_REASONS = 10
+"""At most this many reasons of an error are stored in ``last_error_reasons`` (a settings
+error has one per setting)."""
+MAX_REASON_PARAM_CHARS = 200
+"""Each text parameter of a stored reason is cut to this many characters: a server's
+message, an address or a header value can be of any length, and would bloat the row and
+the message showing it (the source list shows the error's first 300 characters)."""
+
+
+def _capped(value: str) -> str:
+    """``value``, ending with "…" when cut to :data:`MAX_REASON_PARAM_CHARS` characters."""
+    if len(value) <= MAX_REASON_PARAM_CHARS:
+        return value
+    return value[:MAX_REASON_PARAM_CHARS - 1] + "…"
+
+
 def record_failure(session: Session, source_id: int, error: BaseException, now: datetime) -> str:
     """Store a failed poll in the source's health and schedule the retry with backoff."""
     row = session.get(SourceRow, source_id)
@@ -206,12 +224,14 @@ def record_failure(session: Session, source_id: int, error: BaseException, now: 
         return message
     message = redact_for_row(message, row) or message  # servers echo tokens back
     row.consecutive_failures += 1
-    row.last_error = message[:1000]
+    row.last_error = message[:MAX_ERROR_CHARS]
+    reasons = (error.reasons if isinstance(error, SourceError)
+               else (("internal", {"type": type(error).__name__}),))
+    # Masked before they are cut: a secret cut in two would no longer be recognised.
     row.last_error_reasons = [
-        [key, {name: redact_for_row(value, row) if isinstance(value, str) else value
-               for name, value in params.items()}]
-        for key, params in (error.reasons if isinstance(error, SourceError)
-                            else (("internal", {"type": type(error).__name__}),))] or None
+        [key, {name: _capped(redact_for_row(value, row) or "") if isinstance(value, str)
+               else value for name, value in params.items()}]
+        for key, params in reasons[:MAX_ERROR_REASONS]] or None
     row.last_error_at = now
     retry_after = error.retry_after if isinstance(error, SourceRateLimited) else None
     row.next_poll_at = now + backoff_delay(row.interval_seconds, row.consecutive_failures,

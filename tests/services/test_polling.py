@@ -15,6 +15,7 @@ from sqlalchemy import event, func, inspect, literal_column, select, table, text
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug import Request, Response
 
+from bot.net.errors import SourceError
 from bot.net.http import HttpClient
 from bot.services.actors import CLI
 from bot.services.ingest import do_ingest
@@ -24,12 +25,14 @@ from bot.services.polling import (
     PollStopped,
     TickReport,
     claim_due_sources,
+    record_failure,
     release_claims,
     run_poll_tick,
     why_not_polled,
 )
 from bot.services.sources_admin import do_add_source, list_sources
 from bot.services.watches import do_add_watch, get_watch_by_name
+from bot.slack.admin_views import build_source_list
 from bot.sources.base import Author as FetchedAuthor
 from bot.sources.base import FetchedMention
 from storage import migrations
@@ -112,6 +115,35 @@ def test_one_failing_source_gets_backoff_and_never_stops_the_others(
     broken = next(s for s in list_sources(sessions, workspace_id) if s.consecutive_failures)
     assert broken.consecutive_failures == 2
     assert broken.next_poll_at > datetime.now(UTC) + timedelta(minutes=25)  # backed off
+
+
+def test_a_hostile_error_is_stored_and_shown_capped(
+    sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+) -> None:
+    """A server's text of any length in an error's parameters (and any number of reasons)
+    is cut as ``last_error`` is: the row and the source list stay small."""
+    do_add_source(sessions, workspace_id, CLI, kind="rss", watch_name=watch_name,
+                  values={"url": "https://feeds.example.com/rss"})
+    huge = "A" * 100_000
+    error = SourceError(f"feeds.example.com answered HTTP 400: {huge}", reasons=[
+        ("http_status", {"host": "feeds.example.com", "status": 400, "detail": f": {huge}"}),
+    ] * 50)
+    with transaction(sessions) as session:
+        source_id = session.scalars(select(SourceRow.id)).one()
+        record_failure(session, source_id, error, datetime.now(UTC))
+    with sessions() as session:
+        row = session.get_one(SourceRow, source_id)
+        assert row.last_error is not None and len(row.last_error) <= 1000
+        reasons = row.last_error_reasons
+    assert reasons is not None and 1 <= len(reasons) <= 10
+    for key, params in reasons:
+        assert key == "http_status" and params["status"] == 400
+        assert params["detail"].startswith(": AAA") and params["detail"].endswith("…")
+        assert len(params["detail"]) <= 200
+    for language in ("en", "fr"):
+        _, blocks = build_source_list(list_sources(sessions, workspace_id), language)
+        text = blocks[0]["text"]["text"]
+        assert len(text) <= 3000 and "HTTP 400" in text  # the translated reason, cut
 
 
 def test_dry_run_stores_nothing(
