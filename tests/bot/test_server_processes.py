@@ -82,6 +82,24 @@ def test_a_process_exiting_0_unasked_makes_the_parent_fail(tmp_path: Path) -> No
     assert "exited with code 0 though Vigie was not asked to stop" in stderr, stderr
 
 
+def _workers(parent: int) -> list[int]:
+    """The worker processes of ``parent`` (not multiprocessing's resource tracker)."""
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    return [int(pid) for pid in children
+            if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def test_a_process_killed_by_sigterm_alone_makes_the_parent_fail(tmp_path: Path) -> None:
+    """SIGTERM to one worker only (not to the parent, which was not asked to stop) is a
+    worker gone unasked: the parent fails once its grace for a signal of its own is over."""
+    with _supervisor(tmp_path, max_requests="none") as (proc, url):
+        assert _get(f"{url}/") == 200
+        os.kill(_workers(proc.pid)[0], signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 1, stderr
+    assert "was killed by SIGTERM though Vigie was not asked to stop" in stderr, stderr
+
+
 def test_a_sigterm_to_the_whole_group_is_a_clean_stop(tmp_path: Path) -> None:
     """systemd (and `docker stop` of a shell's group) send SIGTERM to every process at
     once: the workers may end before the parent sees its own signal, still a clean stop."""
