@@ -32,7 +32,7 @@ def _web(tmp_path: Path, **env: str) -> Iterator[tuple[str, str]]:
 
 
 def _status(method: str, url: str) -> int:
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60  # workers start slowly on a loaded machine
     while True:  # the server may still be binding
         try:
             return httpx.request(method, url, timeout=5).status_code
