@@ -73,7 +73,7 @@ INGEST = Actor(None, "ingest")
 """Who the audit trail names for an opportunity dismissed because the brand's watch holds it."""
 
 
-def _dedupe(opportunity_id: int) -> str:
+def opportunity_dedupe_key(opportunity_id: int) -> str:
     return f"opportunity:{opportunity_id}"
 
 
@@ -120,7 +120,7 @@ def do_find_opportunities(session: Session, watch: Watch, mention_ids: Sequence[
         session.flush()
         do_enqueue(session, workspace_id=watch.workspace_id, kind=KIND_OPPORTUNITY,
                    channel=row.channel_id, payload={"opportunity_id": row.id},
-                   dedupe_key=_dedupe(row.id))
+                   dedupe_key=opportunity_dedupe_key(row.id))
         queued += 1
     return queued
 
@@ -199,7 +199,7 @@ def register_opportunity_renderers(sender: OutboxSender) -> None:
 def _refresh_card(session: Session, row: Opportunity) -> None:
     """Re-render the posted card; a card still waiting is rendered fresh when it goes."""
     ts = session.scalar(select(OutboxMessage.result_ts).where(
-        OutboxMessage.dedupe_key == _dedupe(row.id),
+        OutboxMessage.dedupe_key == opportunity_dedupe_key(row.id),
         OutboxMessage.status == OutboxStatus.SENT.value))
     if ts:
         do_enqueue(session, workspace_id=row.workspace_id, kind=KIND_UPDATE_OPPORTUNITY,
