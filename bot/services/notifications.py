@@ -259,6 +259,9 @@ def render_notification(session: Session, row: OutboxMessage) -> OutgoingMessage
         waiting = waiting_for(session, row.workspace_id, user_id)
         if not waiting:
             return None
+        # Which mentions the DM shows, for a forget to find it (bot.services.forget_messages).
+        shown = sorted({*row.payload.get("mention_ids", []), *(m.id for m in waiting)})
+        row.payload = {**row.payload, "mention_ids": shown}
         spec = NoteWithMentions(
             Note.of(language, "notify.approval_digest", count=len(waiting)),
             tuple(mention_ref(m) for m in waiting), bullets=True)

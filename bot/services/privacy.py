@@ -29,6 +29,8 @@ from bot.services import forgotten
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import ServiceError
+from bot.services.forget_messages import Forgotten as ForgottenPerson
+from bot.services.forget_messages import redact_messages
 from bot.services.outbox import KIND_REDACT, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.workspaces import workspace_language
@@ -79,14 +81,24 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                  .where(Mention.author_id.in_(author_ids), link.slack_ts.is_not(None)))
         firsts = select(Mention.id, Mention.slack_channel, Mention.slack_ts).where(
             Mention.author_id.in_(author_ids), Mention.slack_ts.is_not(None))
+        done: set[tuple[str, str]] = set()
         for mention_id, channel, ts in sorted(set(session.execute(cards).tuples())
                                               | set(session.execute(firsts).tuples())):
             # The card in Slack shows their words: replace it (the outbox row has no
             # mention id, so it survives the deletion below).
+            if (str(channel), str(ts)) in done:
+                continue
+            done.add((str(channel), str(ts)))
             text = t(language, "privacy.redacted", id=mention_id)
             do_enqueue(session, workspace_id=workspace_id, kind=KIND_REDACT,
                        channel=str(channel), payload={"ts": ts, "text": text, "blocks": [
                            {"type": "section", "text": {"type": "mrkdwn", "text": text}}]})
+        # Every other message that quotes or names them (thread notes, DMs, opportunity
+        # cards, spike alerts, digests), posted or waiting: found before their outbox rows
+        # go with their mentions (bot.services.forget_messages).
+        redact_messages(session, workspace_id,
+                        ForgottenPerson.read(session, workspace_id, author_ids, handle),
+                        language, done)
         # Never again: no source stores their posts (by handle or by post) after this.
         forgotten.remember(session, workspace_id, handle, [
             (network, external_id) for network, external_id in session.execute(

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import httpx
 from sqlalchemy import func, select
 
+from bot.messages.notes import Note, Text
+from bot.messages.stored import spec_payload
+from bot.services.outbox import KIND_THREAD, do_enqueue
 from bot.services.privacy import purge_older_than
 from storage.db import transaction
-from storage.models import AuditEvent, Author, Mention
+from storage.models import AuditEvent, Author, Mention, OutboxMessage, OutboxStatus
 from storage.models_privacy import Forgotten
 from storage.models_reporting import MentionHourCount
-from tests.e2e.conftest import ADMIN_ID, VigieApp
-from tests.e2e.test_workflow import card, seed, settle
-from tests.harness.constants import CHANNEL_ID
+from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually
+from tests.e2e.test_listening import admin
+from tests.e2e.test_notifications import command, delivered, dms
+from tests.e2e.test_workflow import card, grant, seed, settle
+from tests.harness.constants import CHANNEL_ID, OTHER_USER_ID
+from tests.harness.webhooks import webhook_from_answer, webhook_headers
 
 
 def test_forget_deletes_everything_and_redacts_the_cards(vigie: VigieApp) -> None:
@@ -89,3 +98,81 @@ def test_retention_keeps_daily_aggregates(vigie: VigieApp) -> None:
         counts = session.scalars(select(MentionHourCount)).all()
         assert sum(c.mentions for c in counts) == 2
         assert all(c.mentions > 0 for c in counts)
+
+
+def _push(vigie: VigieApp, source: int, secret: str, items: list[dict[str, Any]]) -> None:
+    body = json.dumps(items).encode()
+    response = httpx.post(f"{vigie.url}/ingest/{source}", content=body,
+                          headers=webhook_headers(secret, body))
+    assert response.status_code < 300, response.text
+
+
+def _post(external_id: str, text: str, handle: str, at: datetime,
+          parent: str | None = None) -> dict[str, Any]:
+    item = {"id": external_id, "url": f"https://forum.example/t/{external_id}", "text": text,
+            "author": {"handle": handle}, "published_at": at.isoformat()}
+    return {**item, "parent_id": parent} if parent else item
+
+
+def test_forget_leaves_no_message_in_slack_or_queued_that_quotes_them(
+        vigie: VigieApp) -> None:
+    """A forget replaced their cards only: the follow-up note quoting them in the card's
+    thread (their address here), the DMs naming them and excerpting their post (an
+    assignment, an approval digest) stayed in Slack for ever, their outbox rows deleted
+    with the mentions, and a note still queued went out after the forget."""
+    bob = OTHER_USER_ID
+    admin(vigie, f"watch add acme <#{CHANNEL_ID}|feed> threshold:10 acme")
+    source, secret = webhook_from_answer(admin(vigie, "source add webhook acme"))
+    start = datetime.now(UTC) - timedelta(minutes=30)
+    _push(vigie, source, secret, [
+        _post("p1", "acme my order never arrived, scam", "janedoe", start),
+        _post("k1", "acme support was great today, thanks", "kept_person", start)])
+    settle(vigie)
+    _push(vigie, source, secret, [_post(
+        "p2", "acme still nothing. My address is 12 Rue Secrete Paris, phone 0612345678",
+        "janedoe", start + timedelta(minutes=5), parent="p1")])
+    settle(vigie)
+    with vigie.runtime.sessions() as session:
+        first, kept = (session.scalar(select(Mention.id).where(Mention.external_id == key))
+                       for key in ("p1", "k1"))
+    # Bob is assigned their case (a DM excerpting it), and approves drafts (a digest).
+    grant(vigie, bob, "approver")
+    command(vigie, f"assign {first} <@{bob}|bob>", ADMIN_ID)
+    assert "saved" in command(vigie, f"draft {first} Sorry, we are on it.", ADMIN_ID)
+    eventually(lambda: delivered(vigie) or len(dms(vigie, bob)) >= 2)
+    # A note quoting them waits for a retry (Slack asked Vigie to slow down).
+    with transaction(vigie.runtime.sessions) as session:
+        ts = session.scalar(select(Mention.slack_ts).where(Mention.id == kept))
+        workspace_id = session.scalar(select(Mention.workspace_id).where(Mention.id == kept))
+        assert workspace_id is not None
+        note = Note.of("en", "cases.note_follow_up", id=first, author=Text("janedoe", 80),
+                       text=Text("acme my order never arrived, scam", 500))
+        row = do_enqueue(session, workspace_id=workspace_id, kind=KIND_THREAD,
+                         channel=CHANNEL_ID, payload={**spec_payload(note), "thread_ts": ts})
+        assert row is not None
+        row.next_attempt_at = datetime.now(UTC) + timedelta(hours=1)
+    words = ("janedoe", "Rue Secrete", "never arrived")
+
+    def quoting(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [m for m in messages if any(w.lower() in json.dumps(m).lower() for w in words)]
+
+    channels = (CHANNEL_ID, bob, ADMIN_ID)
+    before = [m for channel in channels for m in quoting(vigie.standin.messages_in(channel))]
+    assert any(m.get("thread_ts") and "Rue Secrete" in json.dumps(m) for m in before)
+    assert quoting(dms(vigie, bob)), "the assignment and digest DMs name them"
+
+    assert "1 author record(s)" in admin(vigie, "forget @janedoe")
+    with transaction(vigie.runtime.sessions) as session:
+        for waiting in session.scalars(select(OutboxMessage).where(
+                OutboxMessage.status == OutboxStatus.PENDING.value)):
+            waiting.next_attempt_at = datetime.now(UTC)  # the retries are due
+    eventually(lambda: delivered(vigie) or vigie.runtime.outbox.pending_count() == 0)
+    for channel in channels:
+        assert quoting(vigie.standin.messages_in(channel)) == [], channel
+    with vigie.runtime.sessions() as session:
+        stored = [(row.kind, row.status, row.payload) for row in session.scalars(
+            select(OutboxMessage))]
+    assert [row for row in stored if any(w.lower() in json.dumps(row).lower()
+                                         for w in words)] == []
+    # Nothing else was touched: the other person's card still shows their post.
+    assert "support was great" in json.dumps(card(vigie, kept))

@@ -295,3 +295,35 @@ def test_a_refreshed_alert_drops_the_examples_and_authors_forgotten_since(
     for call in updates:
         shown = f"{call.args['blocks']}{call.args['text']}"
         assert "angry" not in shown and "exploded in my hands" not in shown, shown
+
+
+def test_a_forget_takes_their_examples_and_name_out_of_the_posted_alert_at_once(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn
+) -> None:
+    """The alert already in Slack showed their posts and name until its next hourly refresh,
+    and for ever once the event was over; its stored payload kept them too."""
+    ids = setup(sessions, workspace_id)
+    with transaction(sessions) as session:
+        angry = Author(workspace_id=workspace_id, network="x", handle="angry", followers=50)
+        session.add(angry)
+        session.flush()
+        session.execute(insert(Mention), [
+            {"workspace_id": workspace_id, "watch_id": ids[0], "author_id": angry.id,
+             "network": "x", "external_id": f"a{i}", "url": f"https://x.com/angry/{i}",
+             "priority": 10, "status": "new", "text": f"acme kettle exploded in my hands {i}",
+             "published_at": H0 + timedelta(seconds=i), "sentiment_label": "negative"}
+            for i in range(300)])
+    burst(sessions, workspace_id, ids, 40, H0 + timedelta(minutes=10), "c")
+    sender = sender_for(sessions, slack_standin, Clock())
+    run_spike_checks(sessions, H0 + timedelta(minutes=15))
+    sender.flush()
+    [posted] = slack_standin.calls("chat.postMessage", ok=True)
+    assert "angry" in str(posted.args["blocks"]) and "exploded" in str(posted.args["blocks"])
+    do_forget(sessions, workspace_id, CLI, "angry")
+    sender.flush()
+    alert = top_level(sessions)[0]
+    shown = slack_standin.message(CHANNEL, str(alert.result_ts))
+    assert shown is not None
+    assert "angry" not in str(shown) and "exploded in my hands" not in str(shown), shown
+    assert "340 mentions" in str(shown)  # the rest of the alert still holds
+    assert "angry" not in str(alert.payload) and "exploded" not in str(alert.payload)

@@ -1,0 +1,250 @@
+"""What Vigie posted in Slack about the mentions a forget deletes, beyond their cards.
+
+``bot.services.privacy.do_forget`` replaces each card of the person's mentions; the other
+messages that quote them or name them are found here, in the outbox, before the mentions
+go (the outbox rows of a mention cascade with it, and with them where their messages are):
+
+- the messages of their mentions (a note in a card's thread: follow-ups, workflow and SLA
+  notes; an SLA notice sent to an approver's DM) and the notification DMs about them
+  (assigned, approved...; the approval digest names the mentions it listed) and their
+  conquest opportunity cards: each posted one is replaced with the notice (``chat.update``:
+  the bot's own messages, in a channel or in its DM with a user);
+- the messages that quote them without belonging to them (a follow-up note of theirs in the
+  thread of someone else's case, a spike alert's examples and loudest authors, a digest's
+  lines and top authors): a note is replaced with the notice, a spike alert or a digest is
+  posted again without their lines (the rest still holds). Their stored payload is rewritten
+  the same way, and one still waiting to be sent is rewritten (or dropped, for a note)
+  before it goes: Vigie never sends their words or name again.
+
+The redactions are outbox rows without a mention id, so they survive the deletion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.orm import Session
+
+from bot.i18n import t
+from bot.messages.digest import AuthorData, DigestSpec, MentionData
+from bot.messages.notes import Note, Text, Who
+from bot.messages.spikes import SpikeAlertSpec
+from bot.messages.stored import payload_spec, spec_payload
+from bot.services import forgotten
+from bot.services.notifications import APPROVAL_DIGEST, KIND_NOTIFY
+from bot.services.opportunities import opportunity_dedupe_key
+from bot.services.outbox import (
+    KIND_OPPORTUNITY,
+    KIND_POST,
+    KIND_REDACT,
+    KIND_THREAD,
+    KIND_UPDATE_POST,
+    do_enqueue,
+)
+from storage.models import Mention, OutboxMessage, OutboxStatus
+from storage.models_competitors import Opportunity
+
+OWN_KINDS = (KIND_THREAD, KIND_POST)
+"""Kinds of a mention's own rows (its mention id set) that leave a message of their own in
+Slack; its card (``card``, ``update_card``) is replaced by ``do_forget`` itself."""
+QUOTING_KINDS = (KIND_POST, KIND_THREAD, KIND_UPDATE_POST)
+"""Kinds of the rows whose stored spec (a note, a spike alert, a digest) may quote anyone."""
+
+
+@dataclass(frozen=True, slots=True)
+class Forgotten:
+    """The person being forgotten, as the messages about them may show them."""
+
+    handle: str
+    mention_ids: frozenset[int]
+    texts: frozenset[str]
+    urls: frozenset[str]
+    since: datetime | None
+    """When the first of their mentions was stored: no message quotes them before."""
+
+    @classmethod
+    def read(cls, session: Session, workspace_id: int, author_ids: list[int],
+             handle: str) -> Forgotten:
+        """Their mentions, read before they are deleted."""
+        rows = session.execute(select(Mention.id, Mention.text, Mention.title, Mention.url,
+                                      Mention.created_at).where(
+            Mention.workspace_id == workspace_id, Mention.author_id.in_(author_ids))).all()
+        texts = {value for row in rows for value in (row.text, row.title) if value}
+        return cls(handle, frozenset(row.id for row in rows), frozenset(texts),
+                   frozenset(row.url for row in rows if row.url),
+                   min((row.created_at for row in rows), default=None))
+
+    def named(self, name: str | None) -> bool:
+        """Whether ``name`` (an author shown in a message) is theirs."""
+        return bool(name) and forgotten.normalized_handle(str(name)) == \
+            forgotten.normalized_handle(self.handle)
+
+
+def redact_messages(session: Session, workspace_id: int, person: Forgotten, language: str,
+                    done: set[tuple[str, str]]) -> None:
+    """Inside ``do_forget``'s transaction, before their mentions are deleted: replace or
+    rewrite every message Vigie posted (or will post) that quotes or names ``person``.
+    ``done``: the (channel, ts) already replaced (their cards); grows with each one."""
+    if not person.mention_ids:
+        return
+    ids = sorted(person.mention_ids)
+    for row, mention_id in _own_messages(session, workspace_id, person, ids):
+        _redact(session, workspace_id, row.channel, str(row.result_ts),
+                _notice(language, mention_id), done)
+    if person.since is None:
+        return
+    for row in session.scalars(select(OutboxMessage).where(
+            OutboxMessage.workspace_id == workspace_id, OutboxMessage.mention_id.is_(None),
+            OutboxMessage.kind.in_(QUOTING_KINDS),
+            OutboxMessage.status != OutboxStatus.FAILED.value,
+            OutboxMessage.created_at >= person.since).order_by(OutboxMessage.id)):
+        _scrub(session, workspace_id, row, person, language, done)
+
+
+def _own_messages(session: Session, workspace_id: int, person: Forgotten, ids: list[int]
+                  ) -> Iterable[tuple[OutboxMessage, int | None]]:
+    """The posted messages of their mentions, of the DMs about them and of their
+    opportunity cards, with the mention each one is about."""
+    opportunities = dict(session.execute(select(Opportunity.id, Opportunity.mention_id).where(
+        Opportunity.mention_id.in_(ids))).tuples().all())
+    keys = {opportunity_dedupe_key(opportunity_id): mention_id
+            for opportunity_id, mention_id in opportunities.items()}
+    posted = and_(OutboxMessage.workspace_id == workspace_id,
+                  OutboxMessage.status == OutboxStatus.SENT.value,
+                  OutboxMessage.result_ts.is_not(None), OutboxMessage.result_ts != "")
+    kinds = [and_(OutboxMessage.mention_id.in_(ids), OutboxMessage.kind.in_(OWN_KINDS))]
+    if keys:
+        kinds.append(and_(OutboxMessage.kind == KIND_OPPORTUNITY,
+                          OutboxMessage.dedupe_key.in_(sorted(keys))))
+    for row in session.scalars(select(OutboxMessage).where(posted, or_(*kinds))
+                               .order_by(OutboxMessage.id)):
+        yield row, row.mention_id if row.mention_id is not None else keys.get(
+            row.dedupe_key or "")
+    if person.since is None:
+        return
+    # A DM names its mention in its payload (the approval digest: the mentions it listed).
+    for row in session.scalars(select(OutboxMessage).where(
+            posted, OutboxMessage.kind == KIND_NOTIFY,
+            OutboxMessage.created_at >= person.since).order_by(OutboxMessage.id)):
+        shown = _notified(row)
+        theirs = sorted(shown & person.mention_ids)
+        if theirs:
+            yield row, theirs[0] if row.payload.get("event") != APPROVAL_DIGEST else None
+
+
+def _notified(row: OutboxMessage) -> set[int]:
+    """The mentions a notification DM showed."""
+    payload = row.payload or {}
+    shown = [payload.get("mention_id"), *(payload.get("mention_ids") or [])]
+    return {value for value in shown if isinstance(value, int)}
+
+
+def _scrub(session: Session, workspace_id: int, row: OutboxMessage, person: Forgotten,
+           language: str, done: set[tuple[str, str]]) -> None:
+    """Rewrite ``row`` without ``person`` if its spec quotes them; its message in Slack,
+    when posted, is replaced accordingly."""
+    try:
+        spec = payload_spec(row.payload or {})
+    except Exception:  # noqa: BLE001  (the sender fails such a row: nothing to rewrite)
+        return
+    posted = row.status == OutboxStatus.SENT.value and bool(row.result_ts)
+    target = str(row.payload.get("ts") or row.result_ts or "")
+    if isinstance(spec, Note):
+        if not _note_quotes(spec, person):
+            return
+        if not posted:
+            session.execute(delete(OutboxMessage).where(OutboxMessage.id == row.id))
+            return
+        notice = _notice(language, _note_mention(spec, person))
+        row.payload = _notice_payload(notice)
+        _redact(session, workspace_id, row.channel, target, notice, done)
+        return
+    scrubbed: SpikeAlertSpec | DigestSpec | None = None
+    if isinstance(spec, SpikeAlertSpec):
+        scrubbed = _spike_without(spec, person)
+    elif isinstance(spec, DigestSpec):
+        scrubbed = _digest_without(spec, person)
+    if scrubbed is None or scrubbed == spec:
+        return
+    kept = {key: value for key, value in row.payload.items()
+            if key in ("ts", "thread_ts")}
+    row.payload = {**spec_payload(scrubbed), **kept}
+    if posted and target:
+        # The message again, without them: its other lines still hold.
+        do_enqueue(session, workspace_id=workspace_id, kind=KIND_UPDATE_POST,
+                   channel=row.channel, payload={**spec_payload(scrubbed), "ts": target})
+
+
+def _note_quotes(note: Note, person: Forgotten) -> bool:
+    for phrase in note.phrases:
+        for _name, arg in phrase.args:
+            value = arg.value if isinstance(arg, Text) else arg.name if isinstance(
+                arg, Who) else None
+            if value and (person.named(value) or value in person.texts):
+                return True
+    return False
+
+
+def _note_mention(note: Note, person: Forgotten) -> int | None:
+    """The mention of theirs a note names by id, if any."""
+    for phrase in note.phrases:
+        for _name, arg in phrase.args:
+            if isinstance(arg, int) and arg in person.mention_ids:
+                return arg
+    return None
+
+
+def _spike_without(spec: SpikeAlertSpec, person: Forgotten) -> SpikeAlertSpec:
+    """The alert without their posts (examples, links), name, and the terms drawn from
+    their words (a term any of their posts holds: their words are not shown, even
+    counted)."""
+    words = [text.lower() for text in person.texts]
+    return replace(
+        spec,
+        terms=tuple(term for term in spec.terms
+                    if not any(term[0].lower() in text for text in words)),
+        links=tuple(link for link in spec.links
+                    if link[0] not in person.urls and not person.named(link[0])),
+        samples=tuple(s for s in spec.samples
+                      if not person.named(s.author) and s.url not in person.urls
+                      and s.text not in person.texts),
+        authors=tuple(a for a in spec.authors if not person.named(a[0])))
+
+
+def _digest_without(spec: DigestSpec, person: Forgotten) -> DigestSpec:
+    def kept(line: MentionData) -> bool:
+        return line.id not in person.mention_ids and not person.named(line.author)
+
+    def kept_author(author: AuthorData) -> bool:
+        return not person.named(author.handle)
+
+    report = spec.report
+    return replace(spec, report=replace(
+        report, overdue=tuple(filter(kept, report.overdue)),
+        top_priority=tuple(filter(kept, report.top_priority)),
+        top_authors=tuple(filter(kept_author, report.top_authors))))
+
+
+def _notice(language: str, mention_id: int | None) -> str:
+    if mention_id is None:
+        return t(language, "privacy.redacted_message")
+    return t(language, "privacy.redacted", id=mention_id)
+
+
+def _notice_payload(text: str) -> dict[str, object]:
+    return {"text": text, "blocks": [{"type": "section",
+                                      "text": {"type": "mrkdwn", "text": text}}]}
+
+
+def _redact(session: Session, workspace_id: int, channel: str, ts: str, text: str,
+            done: set[tuple[str, str]]) -> None:
+    """Queue the replacement of message ``ts`` in ``channel`` (a user id: the bot's DM with
+    them) by ``text``, once per message."""
+    if not ts or (channel, ts) in done:
+        return
+    done.add((channel, ts))
+    do_enqueue(session, workspace_id=workspace_id, kind=KIND_REDACT, channel=channel,
+               payload={"ts": ts, **_notice_payload(text)})
