@@ -9,6 +9,8 @@ go (the outbox rows of a mention cascade with it, and with them where their mess
   (assigned, approved...; the approval digest names the mentions it listed) and their
   conquest opportunity cards: each posted one is replaced with the notice (``chat.update``:
   the bot's own messages, in a channel or in its DM with a user);
+- the cards of others' mentions whose story names their posts are rendered again, and the
+  App Homes (which list open work) are published again;
 - the messages that quote them without belonging to them (a follow-up note of theirs in the
   thread of someone else's case, a spike alert's examples and loudest authors, a digest's
   lines and top authors): a note is replaced with the notice, a spike alert or a digest is
@@ -34,18 +36,20 @@ from bot.messages.notes import Note, Text, Who
 from bot.messages.spikes import SpikeAlertSpec
 from bot.messages.stored import payload_spec, spec_payload
 from bot.services import forgotten
-from bot.services.notifications import APPROVAL_DIGEST, KIND_NOTIFY
+from bot.services.notifications import APPROVAL_DIGEST, KIND_NOTIFY, mark_homes_stale
 from bot.services.opportunities import opportunity_dedupe_key
 from bot.services.outbox import (
     KIND_OPPORTUNITY,
     KIND_POST,
     KIND_REDACT,
     KIND_THREAD,
+    KIND_UPDATE_CARD,
     KIND_UPDATE_POST,
     do_enqueue,
 )
 from storage.models import Mention, OutboxMessage, OutboxStatus
 from storage.models_competitors import Opportunity
+from storage.models_notifications import NotificationState
 
 OWN_KINDS = (KIND_THREAD, KIND_POST)
 """Kinds of a mention's own rows (its mention id set) that leave a message of their own in
@@ -91,6 +95,19 @@ def redact_messages(session: Session, workspace_id: int, person: Forgotten, lang
     if not person.mention_ids:
         return
     ids = sorted(person.mention_ids)
+    # Someone else's card names the posts of its story, theirs among them: rendered again
+    # (at send time, once they are gone). Updates of their own cards go with them.
+    for root, channel in session.execute(
+            select(Mention.id, Mention.slack_channel).where(
+                Mention.id.in_(select(Mention.story_id).where(Mention.id.in_(ids))),
+                Mention.id.not_in(ids), Mention.slack_ts.is_not(None),
+                Mention.slack_channel.is_not(None)).order_by(Mention.id)).tuples():
+        do_enqueue(session, workspace_id=workspace_id, kind=KIND_UPDATE_CARD,
+                   channel=str(channel), mention_id=root)
+    # App Homes list open work, theirs included: published again.
+    mark_homes_stale(session, workspace_id, list(session.scalars(
+        select(NotificationState.user_id).where(
+            NotificationState.workspace_id == workspace_id))))
     for row, mention_id in _own_messages(session, workspace_id, person, ids):
         _redact(session, workspace_id, row.channel, str(row.result_ts),
                 _notice(language, mention_id), done)

@@ -31,6 +31,7 @@ from bot.services.audit import record
 from bot.services.errors import ServiceError
 from bot.services.forget_messages import Forgotten as ForgottenPerson
 from bot.services.forget_messages import redact_messages
+from bot.services.influencers import forget_home_cache
 from bot.services.outbox import KIND_REDACT, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.workspaces import workspace_language
@@ -116,7 +117,10 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                detail={"handle_digest": forgotten.subject_digest(session, workspace_id,
                                                                  handle),
                        "authors": len(author_ids), "mentions": count})
-        return ForgetReport(len(author_ids), count)
+    # The App Homes published again (bot.services.forget_messages) must not rank them
+    # among the influencers from this process's cache.
+    forget_home_cache(sessions, workspace_id)
+    return ForgetReport(len(author_ids), count)
 
 
 def _authors_called(session: Session, workspace_id: int, handle: str) -> list[int]:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.messages.notes import Note, Text
 from bot.messages.stored import spec_payload
@@ -126,18 +126,24 @@ def test_forget_leaves_no_message_in_slack_or_queued_that_quotes_them(
     start = datetime.now(UTC) - timedelta(minutes=30)
     _push(vigie, source, secret, [
         _post("p1", "acme my order never arrived, scam", "janedoe", start),
-        _post("k1", "acme support was great today, thanks", "kept_person", start)])
+        _post("k1", "acme support was great today, thanks", "kept_person", start),
+        _post("p3", "acme support helped me too", "janedoe", start)])
     settle(vigie)
     _push(vigie, source, secret, [_post(
         "p2", "acme still nothing. My address is 12 Rue Secrete Paris, phone 0612345678",
         "janedoe", start + timedelta(minutes=5), parent="p1")])
     settle(vigie)
-    with vigie.runtime.sessions() as session:
-        first, kept = (session.scalar(select(Mention.id).where(Mention.external_id == key))
-                       for key in ("p1", "k1"))
-    # Bob is assigned their case (a DM excerpting it), and approves drafts (a digest).
+    with transaction(vigie.runtime.sessions) as session:
+        first, kept, told = (
+            session.scalar(select(Mention.id).where(Mention.external_id == key))
+            for key in ("p1", "k1", "p3"))
+        # Their post tells the same story as someone else's: that card names them.
+        session.execute(update(Mention).where(Mention.id == told).values(story_id=kept))
+    # Bob is assigned their case (a DM excerpting it, his App Home lists it) and the other
+    # post (its card is rendered again, naming its story), and approves drafts (a digest).
     grant(vigie, bob, "approver")
     command(vigie, f"assign {first} <@{bob}|bob>", ADMIN_ID)
+    command(vigie, f"assign {kept} <@{bob}|bob>", ADMIN_ID)
     assert "saved" in command(vigie, f"draft {first} Sorry, we are on it.", ADMIN_ID)
     eventually(lambda: delivered(vigie) or len(dms(vigie, bob)) >= 2)
     # A note quoting them waits for a retry (Slack asked Vigie to slow down).
@@ -160,6 +166,8 @@ def test_forget_leaves_no_message_in_slack_or_queued_that_quotes_them(
     before = [m for channel in channels for m in quoting(vigie.standin.messages_in(channel))]
     assert any(m.get("thread_ts") and "Rue Secrete" in json.dumps(m) for m in before)
     assert quoting(dms(vigie, bob)), "the assignment and digest DMs name them"
+    eventually(lambda: delivered(vigie) or "janedoe" in json.dumps(card(vigie, kept)))
+    eventually(lambda: delivered(vigie) or bool(quoting([vigie.standin.home_view(bob) or {}])))
 
     assert "1 author record(s)" in admin(vigie, "forget @janedoe")
     with transaction(vigie.runtime.sessions) as session:
@@ -169,6 +177,7 @@ def test_forget_leaves_no_message_in_slack_or_queued_that_quotes_them(
     eventually(lambda: delivered(vigie) or vigie.runtime.outbox.pending_count() == 0)
     for channel in channels:
         assert quoting(vigie.standin.messages_in(channel)) == [], channel
+    eventually(lambda: delivered(vigie) or not quoting([vigie.standin.home_view(bob) or {}]))
     with vigie.runtime.sessions() as session:
         stored = [(row.kind, row.status, row.payload) for row in session.scalars(
             select(OutboxMessage))]
