@@ -487,3 +487,32 @@ def test_two_admins_creating_groups_of_one_name_at_once_one_is_refused(
     groups = {g.name: sorted(m.name for m in g.members)
               for g in competitors.list_groups(sessions, workspace_id)}
     assert groups == {made.name: sorted(m.name for m in made.members)}  # nothing half-made
+
+
+def test_a_forget_replaces_their_opportunity_card_and_takes_them_out_of_the_digest(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    """Their opportunity card (its outbox row names no mention) and the digest listing
+    their post kept their words and name in Slack after a forget."""
+    from bot.services.privacy import do_forget
+    from bot.services.reporting.digest import do_post_digest_now
+
+    _setup(sessions, workspace_id, conquest=True)
+    _poll(sessions, workspace_id, "rivalo", [_item("1", FEED[0][1]), _item("3", FEED[2][1])])
+    sender = sender_for(sessions, slack_standin, Clock())
+    sender.flush()
+    do_post_digest_now(sessions, workspace_id, CLI, channel_id=VEILLE, now=NOW,
+                       language="en", chart=False)
+    sender.flush()
+
+    def shown() -> str:
+        return str([slack_standin.messages_in(channel) for channel in (CHANNEL_ID, VEILLE)])
+
+    assert "user1" in str(slack_standin.messages_in(CHANNEL_ID)), "their opportunity card"
+    assert "user1" in str(slack_standin.messages_in(VEILLE)), "the digest lists them"
+    do_forget(sessions, workspace_id, CLI, "@user1")
+    sender.flush()
+    assert "user1" not in shown() and "logging me out" not in shown()
+    # The rest stays: the other opportunity's card, and the digest's other lines.
+    assert "no refund" in str(slack_standin.messages_in(CHANNEL_ID))
+    assert "user3" in str(slack_standin.messages_in(VEILLE))
