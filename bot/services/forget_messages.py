@@ -59,7 +59,7 @@ QUOTING_KINDS = (KIND_POST, KIND_THREAD, KIND_UPDATE_POST)
 
 
 @dataclass(frozen=True, slots=True)
-class Forgotten:
+class ForgottenPerson:
     """The person being forgotten, as the messages about them may show them."""
 
     handle: str
@@ -71,7 +71,7 @@ class Forgotten:
 
     @classmethod
     def read(cls, session: Session, workspace_id: int, author_ids: list[int],
-             handle: str) -> Forgotten:
+             handle: str) -> ForgottenPerson:
         """Their mentions, read before they are deleted."""
         rows = session.execute(select(Mention.id, Mention.text, Mention.title, Mention.url,
                                       Mention.created_at).where(
@@ -87,8 +87,8 @@ class Forgotten:
             forgotten.normalized_handle(self.handle)
 
 
-def redact_messages(session: Session, workspace_id: int, person: Forgotten, language: str,
-                    done: set[tuple[str, str]]) -> None:
+def redact_messages(session: Session, workspace_id: int, person: ForgottenPerson,
+                    language: str, done: set[tuple[str, str]]) -> None:
     """Inside ``do_forget``'s transaction, before their mentions are deleted: replace or
     rewrite every message Vigie posted (or will post) that quotes or names ``person``.
     ``done``: the (channel, ts) already replaced (their cards); grows with each one."""
@@ -121,7 +121,7 @@ def redact_messages(session: Session, workspace_id: int, person: Forgotten, lang
         _scrub(session, workspace_id, row, person, language, done)
 
 
-def _own_messages(session: Session, workspace_id: int, person: Forgotten, ids: list[int]
+def _own_messages(session: Session, workspace_id: int, person: ForgottenPerson, ids: list[int]
                   ) -> Iterable[tuple[OutboxMessage, int | None]]:
     """The posted messages of their mentions, of the DMs about them and of their
     opportunity cards, with the mention each one is about."""
@@ -159,7 +159,7 @@ def _notified(row: OutboxMessage) -> set[int]:
     return {value for value in shown if isinstance(value, int)}
 
 
-def _scrub(session: Session, workspace_id: int, row: OutboxMessage, person: Forgotten,
+def _scrub(session: Session, workspace_id: int, row: OutboxMessage, person: ForgottenPerson,
            language: str, done: set[tuple[str, str]]) -> None:
     """Rewrite ``row`` without ``person`` if its spec quotes them; its message in Slack,
     when posted, is replaced accordingly."""
@@ -195,7 +195,7 @@ def _scrub(session: Session, workspace_id: int, row: OutboxMessage, person: Forg
                    channel=row.channel, payload={**spec_payload(scrubbed), "ts": target})
 
 
-def _note_quotes(note: Note, person: Forgotten) -> bool:
+def _note_quotes(note: Note, person: ForgottenPerson) -> bool:
     for phrase in note.phrases:
         for _name, arg in phrase.args:
             value = arg.value if isinstance(arg, Text) else arg.name if isinstance(
@@ -205,7 +205,7 @@ def _note_quotes(note: Note, person: Forgotten) -> bool:
     return False
 
 
-def _note_mention(note: Note, person: Forgotten) -> int | None:
+def _note_mention(note: Note, person: ForgottenPerson) -> int | None:
     """The mention of theirs a note names by id, if any."""
     for phrase in note.phrases:
         for _name, arg in phrase.args:
@@ -214,7 +214,7 @@ def _note_mention(note: Note, person: Forgotten) -> int | None:
     return None
 
 
-def _spike_without(spec: SpikeAlertSpec, person: Forgotten) -> SpikeAlertSpec:
+def _spike_without(spec: SpikeAlertSpec, person: ForgottenPerson) -> SpikeAlertSpec:
     """The alert without their posts (examples, links), name, and the terms drawn from
     their words (a term any of their posts holds: their words are not shown, even
     counted)."""
@@ -231,7 +231,7 @@ def _spike_without(spec: SpikeAlertSpec, person: Forgotten) -> SpikeAlertSpec:
         authors=tuple(a for a in spec.authors if not person.named(a[0])))
 
 
-def _digest_without(spec: DigestSpec, person: Forgotten) -> DigestSpec:
+def _digest_without(spec: DigestSpec, person: ForgottenPerson) -> DigestSpec:
     def kept(line: MentionData) -> bool:
         return line.id not in person.mention_ids and not person.named(line.author)
 

@@ -29,8 +29,7 @@ from bot.services import forgotten
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import ServiceError
-from bot.services.forget_messages import Forgotten as ForgottenPerson
-from bot.services.forget_messages import redact_messages
+from bot.services.forget_messages import ForgottenPerson, redact_messages
 from bot.services.influencers import forget_home_cache
 from bot.services.outbox import KIND_REDACT, do_enqueue
 from bot.services.permissions import require_role
