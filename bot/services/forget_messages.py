@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import Select, and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from bot.i18n import t
@@ -63,6 +63,7 @@ class ForgottenPerson:
     """The person being forgotten, as the messages about them may show them."""
 
     handle: str
+    author_ids: tuple[int, ...]
     mention_ids: frozenset[int]
     texts: frozenset[str]
     urls: frozenset[str]
@@ -77,9 +78,16 @@ class ForgottenPerson:
                                       Mention.created_at).where(
             Mention.workspace_id == workspace_id, Mention.author_id.in_(author_ids))).all()
         texts = {value for row in rows for value in (row.text, row.title) if value}
-        return cls(handle, frozenset(row.id for row in rows), frozenset(texts),
+        return cls(handle, tuple(author_ids), frozenset(row.id for row in rows),
+                   frozenset(texts),
                    frozenset(row.url for row in rows if row.url),
                    min((row.created_at for row in rows), default=None))
+
+    def mentions(self, workspace_id: int) -> Select[tuple[int]]:
+        """Their mentions' ids, as a subquery (an author may have thousands: no list of
+        bound parameters)."""
+        return select(Mention.id).where(Mention.workspace_id == workspace_id,
+                                        Mention.author_id.in_(self.author_ids))
 
     def named(self, name: str | None) -> bool:
         """Whether ``name`` (an author shown in a message) is theirs."""
@@ -94,7 +102,7 @@ def redact_messages(session: Session, workspace_id: int, person: ForgottenPerson
     ``done``: the (channel, ts) already replaced (their cards); grows with each one."""
     if not person.mention_ids:
         return
-    ids = sorted(person.mention_ids)
+    ids = person.mentions(workspace_id)
     # Someone else's card names the posts of its story, theirs among them: rendered again
     # (at send time, once they are gone). Updates of their own cards go with them.
     for root, channel in session.execute(
@@ -121,8 +129,8 @@ def redact_messages(session: Session, workspace_id: int, person: ForgottenPerson
         _scrub(session, workspace_id, row, person, language, done)
 
 
-def _own_messages(session: Session, workspace_id: int, person: ForgottenPerson, ids: list[int]
-                  ) -> Iterable[tuple[OutboxMessage, int | None]]:
+def _own_messages(session: Session, workspace_id: int, person: ForgottenPerson,
+                  ids: Select[tuple[int]]) -> Iterable[tuple[OutboxMessage, int | None]]:
     """The posted messages of their mentions, of the DMs about them and of their
     opportunity cards, with the mention each one is about."""
     opportunities = dict(session.execute(select(Opportunity.id, Opportunity.mention_id).where(
