@@ -44,6 +44,7 @@ from bot.services.watch_links import (
     do_link,
     do_mark_alerting,
     do_share_card,
+    known_fingerprints,
     known_mentions,
     posted_card,
     stories_in_watch,
@@ -263,8 +264,15 @@ def match_and_analyze(
 
 def _drop_known(session: Session, watch: Watch, candidates: list[Matched],
                 report: IngestReport) -> tuple[list[Matched], dict[int, Matched]]:
-    """The candidates not stored yet (near duplicates dropped), and the stored mentions
-    this watch does not hold yet (mention id -> candidate), which it is linked to."""
+    """The candidates not stored yet, and the stored mentions this watch does not hold yet
+    (mention id -> candidate), which it is linked to.
+
+    A stored post is known by its (network, external id), or by its content fingerprint
+    when a source gives it under another id (two Google Alerts feeds, two feeds syndicating
+    one post, a feed rewriting its GUIDs): either way it is linked to this watch unless the
+    watch holds it already. One known by its id counts as a duplicate; one known by its
+    text counts as a near duplicate only when the watch holds it already (or links it from
+    an earlier item of the batch), so a watch is never alerted twice for one text."""
     workspace_id = watch.workspace_id
     known: dict[tuple[str, str], Known] = {}
     for network, external_ids in _by_network(
@@ -275,26 +283,33 @@ def _drop_known(session: Session, watch: Watch, candidates: list[Matched],
     # The keys of a stored post are not needed (it is linked, not stored again).
     candidates = [c if _key(c.fetched) in known else _with_keys(c)
                   for c in candidates]
-    fingerprints = [c.fingerprint for c in candidates if c.fingerprint]
-    known_prints: set[str] = set()
-    if fingerprints:
-        known_prints.update(fp for fp in session.scalars(select(Mention.fingerprint).where(
-            Mention.workspace_id == workspace_id,
-            one_of(session, Mention.fingerprint, fingerprints))) if fp)
-    kept: list[Matched] = []
     to_link: dict[int, Matched] = {}
+    rest: list[Matched] = []
     for candidate in candidates:
         stored = known.get(_key(candidate.fetched))
-        if stored is not None:
-            report.duplicates += 1
-            if not stored.linked:
-                to_link[stored.mention_id] = candidate
-        elif candidate.fingerprint and candidate.fingerprint in known_prints:
+        if stored is None:
+            rest.append(candidate)
+            continue
+        report.duplicates += 1
+        if not stored.linked:
+            to_link[stored.mention_id] = candidate
+    known_prints = known_fingerprints(session, workspace_id, watch.id, [
+        c.fingerprint for c in rest if c.fingerprint])
+    kept: list[Matched] = []
+    for candidate in rest:
+        if not candidate.fingerprint:
+            kept.append(candidate)
+            continue
+        print_of = known_prints.get(candidate.fingerprint)
+        if print_of is None:
+            # Stored for this watch below: later items of the batch with this text are
+            # near duplicates of this one (a mention the watch holds; no id yet).
+            known_prints[candidate.fingerprint] = Known(0, True, None)
+            kept.append(candidate)
+        elif print_of.linked or print_of.mention_id in to_link:
             report.near_duplicates += 1
         else:
-            if candidate.fingerprint:
-                known_prints.add(candidate.fingerprint)
-            kept.append(candidate)
+            to_link[print_of.mention_id] = candidate
     return kept, to_link
 
 

@@ -56,6 +56,30 @@ def known_mentions(session: Session, workspace_id: int, watch_id: int, network: 
             for external_id, mention_id, link_id, story_id in rows}
 
 
+def known_fingerprints(session: Session, workspace_id: int, watch_id: int,
+                       fingerprints: Sequence[str]) -> dict[str, Known]:
+    """The stored mentions among those with a content fingerprint of ``fingerprints``,
+    keyed by fingerprint: one the watch ``watch_id`` holds (``linked``), else the first
+    stored (a post a source gives under another id than the stored one's)."""
+    if not fingerprints:
+        return {}
+    link = MentionWatch.__table__.alias("link")
+    found: dict[str, Known] = {}
+    for fingerprint, mention_id, link_id, story_id in session.execute(
+            select(Mention.fingerprint, Mention.id, link.c.id, Mention.story_id)
+            .select_from(Mention)
+            .outerjoin(link, and_(link.c.mention_id == Mention.id,
+                                  link.c.watch_id == watch_id))
+            .where(Mention.workspace_id == workspace_id,
+                   one_of(session, Mention.fingerprint, sorted(set(fingerprints))))
+            .order_by(Mention.id)):
+        held = found.get(str(fingerprint))
+        if held is None or (link_id is not None and not held.linked):
+            found[str(fingerprint)] = Known(int(mention_id), link_id is not None,
+                                            None if story_id is None else int(story_id))
+    return found
+
+
 def do_link(session: Session, watch: Watch, priorities: dict[int, int], now: datetime
             ) -> dict[int, int]:
     """Link the stored mentions of ``priorities`` (mention id -> priority for ``watch``) to

@@ -260,3 +260,79 @@ def test_digest_scope_of_one_watch_counts_its_linked_posts(
             report = build_digest_report(session, config, end=NOW + timedelta(hours=1),
                                          now=NOW)
             assert report.total.current == expected, name
+
+
+COMPETITOR_CHANNEL = "C07VEILLE1"
+CHURN = ("Résiliation", "Je résilie mon abonnement Acme, plus jamais chez vous. "
+         "Passage chez Rivalco, son service client répond au moins")
+
+
+def _alerted(external_id: str) -> FetchedMention:
+    """The churn post as a Google Alerts feed gives it: each alert feed its own entry id."""
+    return FetchedMention(network="rss", external_id=f"tag:google.com,2013:alerts/{external_id}",
+                          url="https://forum.example/t/9", title=CHURN[0], text=CHURN[1],
+                          author=FetchedAuthor(handle="mallory", followers=500),
+                          published_at=NOW - timedelta(minutes=30))
+
+
+@pytest.mark.parametrize("brand_first", [True, False])
+def test_a_post_two_sources_give_different_ids_belongs_to_both_watches(
+        sessions: sessionmaker[Session], workspace_id: int, brand_first: bool) -> None:
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=CHANNEL_ID,
+                 alert_threshold=0)
+    do_add_watch(sessions, workspace_id, CLI, name="rivalco", query="rivalco",
+                 channel_id=COMPETITOR_CHANNEL, kind="competitor")
+    polls = [("acme", "111"), ("rivalco", "222")]
+    first, second = polls if brand_first else polls[::-1]
+    stored = _poll(sessions, workspace_id, first[0], [_alerted(first[1])])
+    assert (stored.stored, stored.linked) == (1, 0)
+    # The other alert feed's entry is the same post (same text): linked, not a duplicate.
+    linked = _poll(sessions, workspace_id, second[0], [_alerted(second[1])])
+    assert (linked.stored, linked.linked, linked.near_duplicates) == (0, 1, 0)
+    assert linked.alerts == (0 if brand_first else 1)
+
+    with sessions() as session:
+        (mention_id,) = session.scalars(select(Mention.id))
+        holders = set(session.scalars(select(MentionWatch.watch_id).where(
+            MentionWatch.mention_id == mention_id)))
+        assert holders == {get_watch_by_name(session, workspace_id, name).id
+                           for name in ("acme", "rivalco")}
+        acme_alerted = session.scalar(select(MentionWatch.alerted).where(
+            MentionWatch.mention_id == mention_id,
+            MentionWatch.watch_id == get_watch_by_name(session, workspace_id, "acme").id))
+    assert acme_alerted  # the brand watch decided to alert, whichever polled first
+    # The brand's channel gets the card; a competitor watch never alerts.
+    assert _cards(sessions) == [(mention_id, CHANNEL_ID)]
+    counts = {w.name: w.mention_count for w in list_watches(sessions, workspace_id)}
+    assert counts == {"acme": 1, "rivalco": 1}
+
+    # Each watch seeing the post again, under its own id or a third one, is a duplicate.
+    for name, external_id in (*polls, ("acme", "333"), ("rivalco", "333")):
+        again = _poll(sessions, workspace_id, name, [_alerted(external_id)],
+                      NOW + timedelta(minutes=5))
+        assert (again.stored, again.linked, again.alerts) == (0, 0, 0), (name, external_id)
+        assert again.duplicates + again.near_duplicates == 1
+    assert _cards(sessions) == [(mention_id, CHANNEL_ID)]
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(MentionWatch)) == 2
+
+
+def test_two_brand_watches_each_get_a_card_for_a_post_under_two_ids(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    _watches(sessions, workspace_id)
+    text = FEED[0][1]
+    _poll(sessions, workspace_id, "recall", [_item("r-1", text, NOW - timedelta(hours=1))])
+    # The same post syndicated by the acme watch's feed under its own guid, twice in one
+    # batch (the second is a duplicate), with a new post.
+    report = _poll(sessions, workspace_id, "acme", [
+        _item("a-1", text, NOW - timedelta(hours=1)),
+        _item("a-2", text, NOW - timedelta(hours=1)),
+        _item("a-3", "Acme bikes open a shop in Lyon", NOW - timedelta(hours=1))])
+    assert (report.stored, report.linked, report.near_duplicates, report.alerts) == (1, 1, 1, 2)
+    with sessions() as session:
+        ids = dict(session.execute(select(Mention.external_id, Mention.id)).tuples().all())
+    assert set(ids) == {"r-1", "a-3"}
+    assert _cards(sessions) == sorted([(ids["r-1"], RECALL_CHANNEL), (ids["r-1"], CHANNEL_ID),
+                                       (ids["a-3"], CHANNEL_ID)])
+    counts = {w.name: w.mention_count for w in list_watches(sessions, workspace_id)}
+    assert counts == {"acme": 2, "recall": 1}
