@@ -74,6 +74,18 @@ _SUFFIX_RE: Final = re.compile(
 _SUFFIX_START_RE: Final = re.compile(r"(?:via|h/t|cc)\s*:?\s*@", re.IGNORECASE)
 
 
+_REPOST_RE: Final = re.compile(
+    rf"^\s*(?:rt|mt|qt|repost(?:ed)?)\s*:?\s*{_HANDLE}|\b(?:via|h/t)\s*:?\s*{_HANDLE}[\s)\].]*$",
+    re.IGNORECASE,
+)
+
+
+def credits_another(text: str) -> bool:
+    """Whether ``text`` says it repeats someone else's post ("RT @ana: ...", "... via
+    @ana", "h/t @ana"): its words are that post's, whoever reposted them."""
+    return ("@" in text) and _REPOST_RE.search(text) is not None
+
+
 def fingerprint_text(text: str) -> str | None:
     """The normalized word sequence a fingerprint is computed from, or ``None``.
 

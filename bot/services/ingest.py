@@ -31,7 +31,7 @@ from bot.analysis.pipeline import (
 from bot.analysis.priority import WAITING_REASON, WRITES_AGAIN_REASON
 from bot.analysis.sentiment import Label
 from bot.analysis.topics import topic_mask, topics_json
-from bot.matching.fingerprint import content_fingerprint, story_key_for
+from bot.matching.fingerprint import content_fingerprint, credits_another, story_key_for
 from bot.matching.query import MatchInput, Query, QueryError, parse_query
 from bot.services import backfill, cases, forgotten, influencers
 from bot.services.opportunities import do_find_opportunities, do_retire_held_by_brand
@@ -40,6 +40,8 @@ from bot.services.topic_channels import channel_picker
 from bot.services.triage_learning import alert_threshold
 from bot.services.watch_links import (
     Known,
+    KnownText,
+    author_key,
     card_dedupe_key,
     do_link,
     do_mark_alerting,
@@ -47,6 +49,7 @@ from bot.services.watch_links import (
     known_fingerprints,
     known_mentions,
     posted_card,
+    same_post,
     stories_in_watch,
 )
 from bot.sources.base import FetchedMention
@@ -272,7 +275,9 @@ def _drop_known(session: Session, watch: Watch, candidates: list[Matched],
     one post, a feed rewriting its GUIDs): either way it is linked to this watch unless the
     watch holds it already. One known by its id counts as a duplicate; one known by its
     text counts as a near duplicate only when the watch holds it already (or links it from
-    an earlier item of the batch), so a watch is never alerted twice for one text."""
+    an earlier item of the batch), so a watch is never alerted twice for one text. Known
+    by its text means by the same poster too, where the network names people
+    (``same_post``): another customer's copy of the words is a new mention."""
     workspace_id = watch.workspace_id
     known: dict[tuple[str, str], Known] = {}
     for network, external_ids in _by_network(
@@ -300,11 +305,15 @@ def _drop_known(session: Session, watch: Watch, candidates: list[Matched],
         if not candidate.fingerprint:
             kept.append(candidate)
             continue
-        print_of = known_prints.get(candidate.fingerprint)
+        # A repost's words are the original poster's, whoever reposted them.
+        author = None if credits_another(candidate.fetched.text) else author_key(
+            candidate.fetched.network, candidate.fetched.author.handle)
+        print_of = same_post(known_prints.get(candidate.fingerprint, []), author)
         if print_of is None:
-            # Stored for this watch below: later items of the batch with this text are
-            # near duplicates of this one (a mention the watch holds; no id yet).
-            known_prints[candidate.fingerprint] = Known(0, True, None)
+            # Stored for this watch below: later items of the batch with this text (and
+            # this author) are near duplicates of this one (the watch holds it; no id yet).
+            known_prints.setdefault(candidate.fingerprint, []).append(
+                KnownText(Known(0, True, None), author))
             kept.append(candidate)
         elif print_of.linked or print_of.mention_id in to_link:
             report.near_duplicates += 1

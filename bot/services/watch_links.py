@@ -17,9 +17,11 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot.matching.fingerprint import credits_another
+from bot.networks import get_network
 from bot.services.topic_channels import alert_channels, topics_of_mask
 from storage.bulk import insert_links, one_of
-from storage.models import Mention, Watch
+from storage.models import Author, Mention, Watch
 from storage.models_topics import TopicRoute
 from storage.models_watches import MentionWatch
 from storage.reporting_sql import beyond_first
@@ -56,28 +58,64 @@ def known_mentions(session: Session, workspace_id: int, watch_id: int, network: 
             for external_id, mention_id, link_id, story_id in rows}
 
 
+def author_key(network: str, handle: str | None) -> str | None:
+    """Who wrote a post, as near-duplicate checks compare it: the handle's first label,
+    without case or ``@`` (``@Ana@mastodon.social`` and ``ana`` are one poster); ``None``
+    when it says nothing of a person: an unknown author, or a network of articles and
+    pages (a feed's "author" is often its title, and one article two feeds carry must stay
+    one post)."""
+    known = get_network(network)
+    if not handle or known is None or not known.drafts_replies or handle == "unknown":
+        return None
+    key = handle.strip().lstrip("@").partition("@")[0].casefold()
+    return key or None
+
+
+@dataclass(frozen=True, slots=True)
+class KnownText:
+    """A stored mention with a batch item's content fingerprint, and who wrote it
+    (``author_key``; ``None`` unknown)."""
+
+    known: Known
+    author: str | None
+
+
 def known_fingerprints(session: Session, workspace_id: int, watch_id: int,
-                       fingerprints: Sequence[str]) -> dict[str, Known]:
-    """The stored mentions among those with a content fingerprint of ``fingerprints``,
-    keyed by fingerprint: one the watch ``watch_id`` holds (``linked``), else the first
-    stored (a post a source gives under another id than the stored one's)."""
+                       fingerprints: Sequence[str]) -> dict[str, list[KnownText]]:
+    """The stored mentions with a content fingerprint among ``fingerprints``, keyed by
+    fingerprint, in the order stored, each with whether the watch ``watch_id`` holds it
+    (``linked``) and its author: two people posting the same words are two posts."""
     if not fingerprints:
         return {}
     link = MentionWatch.__table__.alias("link")
-    found: dict[str, Known] = {}
-    for fingerprint, mention_id, link_id, story_id in session.execute(
-            select(Mention.fingerprint, Mention.id, link.c.id, Mention.story_id)
+    found: dict[str, list[KnownText]] = {}
+    for fingerprint, mention_id, link_id, story_id, network, handle, text in session.execute(
+            select(Mention.fingerprint, Mention.id, link.c.id, Mention.story_id,
+                   Mention.network, Author.handle, Mention.text)
             .select_from(Mention)
             .outerjoin(link, and_(link.c.mention_id == Mention.id,
                                   link.c.watch_id == watch_id))
+            .outerjoin(Author, Author.id == Mention.author_id)
             .where(Mention.workspace_id == workspace_id,
                    one_of(session, Mention.fingerprint, sorted(set(fingerprints))))
             .order_by(Mention.id)):
-        held = found.get(str(fingerprint))
-        if held is None or (link_id is not None and not held.linked):
-            found[str(fingerprint)] = Known(int(mention_id), link_id is not None,
-                                            None if story_id is None else int(story_id))
+        found.setdefault(str(fingerprint), []).append(KnownText(
+            Known(int(mention_id), link_id is not None,
+                  None if story_id is None else int(story_id)),
+            # A stored repost's words are the original poster's, whoever reposted them.
+            None if credits_another(str(text)) else author_key(str(network), handle)))
     return found
+
+
+def same_post(stored: list[KnownText], author: str | None) -> Known | None:
+    """Among the stored mentions with an item's text, the one that is the item's own post
+    under another id (one the watch holds first, else the first stored), or ``None``: an
+    author known on both sides must be the same, so a second customer copying the first
+    one's words (a refund request, a boycott call) is a mention of their own, counted and
+    answered, not a near duplicate dropped."""
+    same = [entry.known for entry in stored
+            if author is None or entry.author is None or entry.author == author]
+    return next((known for known in same if known.linked), same[0] if same else None)
 
 
 def do_link(session: Session, watch: Watch, priorities: dict[int, int], now: datetime

@@ -1,0 +1,101 @@
+"""Two people posting the same words are two mentions: a copied refund request or boycott
+call is counted, carded and answered for each customer. Only the same poster's copy (a
+cross-post, a feed re-issuing its ids) is a near duplicate. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services.actors import CLI
+from bot.services.ingest import IngestReport, do_ingest
+from bot.services.outbox import KIND_CARD
+from bot.services.watches import do_add_watch, get_watch_by_name
+from bot.sources.base import Author as FetchedAuthor
+from bot.sources.base import FetchedMention
+from storage.db import transaction
+from storage.models import Author, Mention, OutboxMessage
+from tests.harness.constants import CHANNEL_ID
+
+NOW = datetime(2026, 12, 6, 22, 0, tzinfo=UTC)
+REFUND = "@acme where is my refund please? order 88412093, still nothing after 3 weeks"
+BOYCOTT = "@acme I'm cancelling my subscription until you explain the data leak"
+
+
+def _post(network: str, external_id: str, handle: str, text: str,
+          minutes_ago: int = 10) -> FetchedMention:
+    return FetchedMention(network=network, external_id=external_id,
+                          url=f"https://{network}.example/{handle}/{external_id}", text=text,
+                          author=FetchedAuthor(handle=handle, followers=100),
+                          published_at=NOW - timedelta(minutes=minutes_ago))
+
+
+def _poll(sessions: sessionmaker[Session], workspace_id: int,
+          items: list[FetchedMention]) -> IngestReport:
+    with transaction(sessions) as session:
+        watch = get_watch_by_name(session, workspace_id, "acme")
+        return do_ingest(session, watch, None, items, now=NOW)
+
+
+def _stored(sessions: sessionmaker[Session]) -> list[tuple[str, str]]:
+    with sessions() as session:
+        return sorted((str(network), str(handle)) for network, handle in session.execute(
+            select(Mention.network, Author.handle).join(Author, Author.id == Mention.author_id)))
+
+
+def test_two_customers_with_the_same_words_are_two_mentions(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=CHANNEL_ID,
+                 alert_threshold=0)
+    first = _poll(sessions, workspace_id, [
+        _post("x", "1", "ana", REFUND),
+        # Two people in one batch: both kept.
+        _post("x", "2", "eva", BOYCOTT), _post("x", "3", "tom", BOYCOTT)])
+    assert (first.stored, first.near_duplicates) == (3, 0)
+    later = _poll(sessions, workspace_id, [
+        _post("x", "4", "ben", REFUND),  # another customer copies ana's request
+        # Ana's own cross-post on Mastodon, and a feed re-issuing it under a new id: the
+        # same poster's words, already carded.
+        _post("mastodon", "5", "ana@mastodon.social", REFUND),
+        _post("x", "6", "Ana", REFUND)])
+    assert (later.stored, later.near_duplicates) == (1, 2)
+    assert _stored(sessions) == [("x", "ana"), ("x", "ben"), ("x", "eva"), ("x", "tom")]
+    with sessions() as session:
+        cards = session.scalars(select(OutboxMessage.mention_id).where(
+            OutboxMessage.kind == KIND_CARD)).all()
+    assert len(cards) == 4
+
+
+def test_a_feed_entry_with_the_words_is_still_a_near_duplicate(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """A feed entry (an article: its "author" is often the feed's title) says nothing of
+    who wrote the words: it stays a near duplicate of the stored post with them."""
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=CHANNEL_ID,
+                 alert_threshold=0)
+    assert _poll(sessions, workspace_id, [_post("x", "1", "ana", REFUND)]).stored == 1
+    anonymous = FetchedMention(network="rss", external_id="feed-9",
+                               url="https://blog.example/refunds", text=REFUND,
+                               author=FetchedAuthor(handle="Acme news"),
+                               published_at=NOW - timedelta(minutes=5))
+    report = _poll(sessions, workspace_id, [anonymous])
+    assert (report.stored, report.near_duplicates) == (0, 1)
+
+
+def test_a_repost_of_the_words_is_still_a_near_duplicate(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """"RT @ana: ..." or "... via @ana" by someone else repeats ana's post: folded into it,
+    whichever came first."""
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=CHANNEL_ID,
+                 alert_threshold=0)
+    assert _poll(sessions, workspace_id, [_post("x", "1", "ana", REFUND)]).stored == 1
+    report = _poll(sessions, workspace_id, [
+        _post("x", "2", "bob", f"RT @ana: {REFUND}"),
+        _post("mastodon", "3", "carl", f"{REFUND} via @ana")])
+    assert (report.stored, report.near_duplicates) == (0, 2)
+    # A repost stored first: the original that follows is its post too.
+    assert _poll(sessions, workspace_id, [
+        _post("x", "4", "dan", f"RT @eva: {BOYCOTT}")]).stored == 1
+    assert _poll(sessions, workspace_id, [
+        _post("x", "5", "eva", BOYCOTT)]).near_duplicates == 1
