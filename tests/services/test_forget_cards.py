@@ -1,0 +1,68 @@
+"""What a forget leaves in Slack, on SQLite and PostgreSQL: a forgotten author's
+conquest-opportunity card is redacted like their alert cards."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services.actors import CLI
+from bot.services.outbox import OutboxSender
+from bot.services.privacy import do_forget
+from bot.services.watches import do_add_watch
+from storage.models import Mention
+from tests.harness.constants import CHANNEL_ID
+from tests.harness.slack_standin import SlackStandIn
+from tests.services.test_competitors import _item, _poll, _setup
+from tests.services.test_outbox import Clock, sender_for
+from tests.services.test_stories import SOCIAL, poll, x_post
+
+REDACTED = "deleted at the author's request"
+
+
+def _channel_texts(standin: SlackStandIn, channel: str) -> list[str]:
+    """Every top-level message of ``channel`` in its current state, as JSON."""
+    return [json.dumps(m, ensure_ascii=False) for m in standin.messages_in(channel)
+            if not m.get("thread_ts")]
+
+
+def _shares(sessions: sessionmaker[Session], workspace_id: int, standin: SlackStandIn,
+            threshold: int) -> OutboxSender:
+    """Three shares of one link on X (user1 first), in the watch acme alerting at
+    ``threshold``; returns the sender that posted their card."""
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=SOCIAL,
+                 alert_threshold=threshold)
+    report = poll(sessions, workspace_id, "acme", [
+        x_post(n, f"Acme recalls its kettles after fires, read this #{n}", followers=100 * n)
+        for n in range(1, 4)])
+    assert report.joined_stories == 2
+    return sender_for(sessions, standin, Clock())
+
+
+def _ids(sessions: sessionmaker[Session]) -> dict[str, int]:
+    with sessions() as session:
+        return {e: i for e, i in session.execute(select(Mention.external_id, Mention.id))}
+
+
+def test_forget_redacts_the_authors_opportunity_card(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    _setup(sessions, workspace_id, conquest=True)
+    assert _poll(sessions, workspace_id, "rivalo", [_item("1", "Anyone know an alternative to "
+                                                               "Rivalo? Their app logs me out."),
+                                                   _item("3", "Rivalo support is the worst, "
+                                                              "still no refund")]
+                 ).opportunities == 2
+    sender = sender_for(sessions, slack_standin, Clock())
+    sender.flush()
+    before = _channel_texts(slack_standin, CHANNEL_ID)
+    assert sum("user1" in m for m in before) == 1 and sum("user3" in m for m in before) == 1
+    assert do_forget(sessions, workspace_id, CLI, "user1").mentions == 1
+    sender.flush()
+    after = _channel_texts(slack_standin, CHANNEL_ID)
+    assert len(after) == 2  # replaced in place, nothing posted
+    assert not any("user1" in m or "alternative to" in m for m in after)
+    assert sum(REDACTED in m for m in after) == 1
+    assert sum("user3" in m and "still no refund" in m for m in after) == 1
