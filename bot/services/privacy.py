@@ -25,7 +25,7 @@ from sqlalchemy import delete, exists, func, literal, or_, select, tuple_, updat
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
-from bot.services import forgotten
+from bot.services import forgotten, stories
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import ServiceError
@@ -99,6 +99,11 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
         redact_messages(session, workspace_id,
                         ForgottenPerson.read(session, workspace_id, author_ids, handle),
                         language, done)
+        # The stories they are in keep showing what is stored (their cards were queued
+        # again above); a story losing its first post gets it from the next one.
+        stories.do_keep_stories(session, list(session.scalars(select(Mention.id).where(
+            Mention.workspace_id == workspace_id, Mention.author_id.in_(author_ids)))),
+            refresh_cards=False)
         # Never again: no source stores their posts (by handle or by post) after this.
         forgotten.remember(session, workspace_id, handle, [
             (network, external_id) for network, external_id in session.execute(

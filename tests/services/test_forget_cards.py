@@ -1,5 +1,6 @@
 """What a forget leaves in Slack, on SQLite and PostgreSQL: a forgotten author's
-conquest-opportunity card is redacted like their alert cards."""
+conquest-opportunity card is redacted like their alert cards, and a story card that named
+them is re-rendered without them."""
 
 from __future__ import annotations
 
@@ -66,3 +67,17 @@ def test_forget_redacts_the_authors_opportunity_card(
     assert not any("user1" in m or "alternative to" in m for m in after)
     assert sum(REDACTED in m for m in after) == 1
     assert sum("user3" in m and "still no refund" in m for m in after) == 1
+
+
+def test_forget_rerenders_a_story_card_that_named_the_author(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    sender = _shares(sessions, workspace_id, slack_standin, 0)
+    sender.flush()
+    (card,) = _channel_texts(slack_standin, SOCIAL)
+    assert "story: 3 posts, 600 reach" in card and "x user2>" in card
+    assert do_forget(sessions, workspace_id, CLI, "user2").mentions == 1
+    sender.flush()
+    (card,) = _channel_texts(slack_standin, SOCIAL)
+    assert "user2" not in card and "#2" not in card
+    assert "story: 2 posts, 400 reach" in card and "x user3>" in card
