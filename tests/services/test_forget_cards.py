@@ -1,24 +1,30 @@
-"""What a forget leaves in Slack, on SQLite and PostgreSQL: a forgotten author's
-conquest-opportunity card is redacted like their alert cards, and a story card that named
-them is re-rendered without them."""
+"""What a forget (or a retention purge) leaves in Slack and in open work, on SQLite and
+PostgreSQL: a forgotten author's conquest-opportunity card is redacted like their alert
+cards; a story card that named them is re-rendered without them; and the other posts of a
+story whose first post goes keep a card (the next post becomes the story's first post),
+so open work and the SLA count them again."""
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.actors import CLI
 from bot.services.outbox import OutboxSender
-from bot.services.privacy import do_forget
+from bot.services.privacy import do_forget, purge_older_than
+from bot.services.reporting.digest import preview_digests
+from bot.services.sla import due_at
 from bot.services.watches import do_add_watch
-from storage.models import Mention
+from storage.db import transaction
+from storage.models import Mention, Watch
 from tests.harness.constants import CHANNEL_ID
 from tests.harness.slack_standin import SlackStandIn
 from tests.services.test_competitors import _item, _poll, _setup
 from tests.services.test_outbox import Clock, sender_for
-from tests.services.test_stories import SOCIAL, poll, x_post
+from tests.services.test_stories import NOW, SOCIAL, poll, x_post
 
 REDACTED = "deleted at the author's request"
 
@@ -81,3 +87,67 @@ def test_forget_rerenders_a_story_card_that_named_the_author(
     (card,) = _channel_texts(slack_standin, SOCIAL)
     assert "user2" not in card and "#2" not in card
     assert "story: 2 posts, 400 reach" in card and "x user3>" in card
+
+
+def _first_post_goes(sessions: sessionmaker[Session], workspace_id: int,
+                     slack_standin: SlackStandIn, purge: bool) -> None:
+    sender = _shares(sessions, workspace_id, slack_standin, 0)
+    sender.flush()
+    ids = _ids(sessions)
+    (_, digest), = preview_digests(sessions, workspace_id, now=NOW + timedelta(hours=1))
+    assert digest.open_by_status == {"new": 1}
+    if purge:
+        with transaction(sessions) as session:
+            first = session.get(Mention, ids["1"])
+            assert first is not None
+            first.created_at = NOW - timedelta(days=200)
+        assert purge_older_than(sessions, 90, NOW) == 1
+    else:
+        assert do_forget(sessions, workspace_id, CLI, "user1").mentions == 1
+    sender.flush()
+    sender.flush()  # nothing more goes out
+    cards = [m for m in _channel_texts(slack_standin, SOCIAL) if REDACTED not in m]
+    # The story's next post has the card now, and names the one left.
+    assert len(cards) == (2 if purge else 1)  # a purge leaves the old card as it was
+    card = cards[-1]
+    assert "user2" in card and "story: 2 posts, 500 reach" in card and "x user3>" in card
+    assert "#1" not in card
+    with sessions() as session:
+        second, third = session.get(Mention, ids["2"]), session.get(Mention, ids["3"])
+        assert second is not None and third is not None
+        assert (second.story_id, third.story_id) == (None, ids["2"])
+        assert second.alerted and second.slack_ts is not None
+        assert due_at(session, second) is not None
+    (_, digest), = preview_digests(sessions, workspace_id, now=NOW + timedelta(hours=1))
+    assert digest.open_by_status == {"new": 1}
+
+
+def test_forgetting_a_storys_first_post_gives_its_card_to_the_next_post(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    _first_post_goes(sessions, workspace_id, slack_standin, purge=False)
+
+
+def test_purging_a_storys_first_post_gives_its_card_to_the_next_post(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    _first_post_goes(sessions, workspace_id, slack_standin, purge=True)
+
+
+def test_the_rest_of_a_story_that_would_not_alert_on_its_own_gets_no_card(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    # The watch alerts only above 100 now: what is left of the story goes through the alert
+    # decision again, and waits for the digest, as it would have without the first post.
+    sender = _shares(sessions, workspace_id, slack_standin, 0)
+    sender.flush()
+    with transaction(sessions) as session:
+        session.execute(update(Watch).values(alert_threshold=101))
+    assert do_forget(sessions, workspace_id, CLI, "user1").mentions == 1
+    sender.flush()
+    assert [REDACTED in m for m in _channel_texts(slack_standin, SOCIAL)] == [True]
+    ids = _ids(sessions)
+    with sessions() as session:
+        assert session.get(Mention, ids["3"]).story_id == ids["2"]  # type: ignore[union-attr]
+    (_, digest), = preview_digests(sessions, workspace_id, now=NOW + timedelta(hours=1))
+    assert digest.open_by_status == {}
