@@ -102,8 +102,7 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
         # The stories they are in keep showing what is stored (their cards were queued
         # again above); a story losing its first post gets it from the next one.
         stories.do_keep_stories(session, list(session.scalars(select(Mention.id).where(
-            Mention.workspace_id == workspace_id, Mention.author_id.in_(author_ids)))),
-            refresh_cards=False)
+            Mention.workspace_id == workspace_id, Mention.author_id.in_(author_ids)))))
         # Never again: no source stores their posts (by handle or by post) after this.
         forgotten.remember(session, workspace_id, handle, [
             (network, external_id) for network, external_id in session.execute(
@@ -190,6 +189,8 @@ def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime) 
             keep_counts_of(session, ids)
             _drop_aliases_of(session, ids)
             _release_follow_ups(session, ids)
+            # The posts of their stories that stay keep a card (the next post takes it).
+            stories.do_keep_stories(session, ids, staying=Mention.created_at >= cutoff)
             session.execute(delete(Mention).where(Mention.id.in_(ids)))
             purged += len(ids)
 

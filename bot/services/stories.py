@@ -5,9 +5,8 @@ watch that stored them, holds the story's card and its place in open work and th
 posts that joined it (``Mention.story_id``) have neither, their alert decision made the
 story's card urgent instead. So, before posts of a story are deleted:
 
-- a story whose first post stays has its card re-rendered without them (the card counts
-  and names the posts stored: ``bot.services.cards``), when asked (a forget: the card
-  named the author);
+- a story whose first post stays keeps it (a forget re-renders its card without them:
+  ``bot.services.forget_messages``);
 - a story whose first post goes keeps a first post: the earliest of its posts left takes
   its place (the others join it), and, while the story was still open work (its first
   post not replied, closed or ignored), what is left goes through the alert decision again,
@@ -46,19 +45,16 @@ _OPEN = (MentionStatus.NEW.value, MentionStatus.ASSIGNED.value, MentionStatus.DR
 """A story's first post in one of these is still open work (``workflow.OPEN``)."""
 
 
-def do_keep_stories(session: Session, mention_ids: Sequence[int], *, refresh_cards: bool,
+def do_keep_stories(session: Session, mention_ids: Sequence[int], *,
                     staying: Any = None) -> None:
     """Before the mentions ``mention_ids`` are deleted (in the caller's transaction): the
     stories they are in keep their other posts carded (see the module docstring).
 
-    ``refresh_cards``: re-render the cards of the stories that lose posts but not their
-    first. ``staying``: a condition on ``Mention`` the posts left must meet to take a
+    ``staying``: a condition on ``Mention`` the posts left must meet to take a
     story over (a purge in batches: the posts the next batch deletes do not)."""
     ids = sorted(set(mention_ids))
     if not ids:
         return
-    if refresh_cards:
-        _refresh_firsts(session, ids)
     left = select(Mention.id, Mention.story_id).where(
         one_of(session, Mention.story_id, ids), ~one_of(session, Mention.id, ids))
     if staying is not None:
@@ -68,22 +64,6 @@ def do_keep_stories(session: Session, mention_ids: Sequence[int], *, refresh_car
         orphans.setdefault(int(story_id), []).append(int(mention_id))
     for first, posts in sorted(orphans.items()):
         _take_over(session, first, posts)
-
-
-def _refresh_firsts(session: Session, ids: list[int]) -> None:
-    """Re-render the cards of the stories that lose some of ``ids`` but not their first
-    post (the card renders the posts stored then)."""
-    firsts = sorted({int(story) for story in session.scalars(
-        select(Mention.story_id).where(one_of(session, Mention.id, ids)))
-        if story is not None} - set(ids))
-    if not firsts:
-        return
-    for mention_id, workspace_id, channel, ts in session.execute(
-            select(Mention.id, Mention.workspace_id, Mention.slack_channel, Mention.slack_ts)
-            .where(Mention.id.in_(firsts))):
-        if channel and ts:
-            do_enqueue(session, workspace_id=workspace_id, kind=KIND_UPDATE_CARD,
-                       channel=str(channel), mention_id=mention_id)
 
 
 def _take_over(session: Session, gone: int, posts: list[int]) -> None:
