@@ -23,6 +23,7 @@ from bot.services.permissions import require_role
 from bot.services.watches import CHANNEL_PATTERN, check_alert_channel, get_watch_by_name
 from storage.db import transaction
 from storage.models import Role, Watch
+from storage.models_competitors import WATCH_BRAND
 from storage.models_topics import TopicRoute
 
 
@@ -41,7 +42,8 @@ def do_add_route(sessions: sessionmaker[Session], workspace_id: int, actor: Acto
     """Send the watch's alerts about ``topic`` to ``channel_id`` (admins; replaces the
     topic's earlier channel). With a Slack ``notifier`` the channel is checked first
     (``check_alert_channel``). The watch's own channel is refused: its alerts go there
-    unless routed, and ``do_remove_route`` brings a routed topic back."""
+    unless routed, and ``do_remove_route`` brings a routed topic back. A competitor's
+    watch never alerts, so it has nothing to route: refused."""
     topic = topic_of(topic)
     if not CHANNEL_PATTERN.match(channel_id):
         raise ServiceError("watch.bad_channel", channel=channel_id[:40])
@@ -50,6 +52,9 @@ def do_add_route(sessions: sessionmaker[Session], workspace_id: int, actor: Acto
         if actor.user_id:
             require_role(session, workspace_id, actor, Role.ADMIN)
         watch = get_watch_by_name(session, workspace_id, watch_name)
+        if watch.kind != WATCH_BRAND:
+            raise ServiceError("watch.route_competitor", name=watch.name,
+                               topic=Term(f"topics.{topic}"), channel=channel_id)
         route = session.scalar(select(TopicRoute).where(
             TopicRoute.watch_id == watch.id, TopicRoute.topic == topic))
         if channel_id == watch.channel_id:

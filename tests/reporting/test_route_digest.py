@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.actors import CLI
+from bot.services.competitors import do_set_watch_kind
 from bot.services.ingest import do_ingest
 from bot.services.reporting.digest import preview_digests
 from bot.services.reporting.schedule import digest_channels, do_set_digest_time
@@ -76,3 +77,26 @@ def test_a_route_channel_digest_covers_the_routed_topic(sessions: sessionmaker[S
         assert workspace is not None
         daily = {c.channel_id: c for c in digest_channels(session, workspace, "UTC")}
     assert daily[BUGS].scope == config.scope
+
+
+def test_a_route_of_a_watch_made_a_competitors_leaves_the_route_channel_digest(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    # A route added while acme was the brand's, then acme made a competitor's: its
+    # mentions are not work for the route channel, which does not fall back to the whole
+    # workspace's digest (rival's 20 posts) either.
+    _setup(sessions, workspace_id)
+    do_set_watch_kind(sessions, workspace_id, CLI, watch_name="acme", kind="competitor")
+    later = NOW + timedelta(hours=8)
+    ((config, report),) = preview_digests(sessions, workspace_id, now=later, channel_id=BUGS)
+    assert config.scope.watch_ids == () and config.scope.routes == ()
+    assert report.total.current == 0 and report.top_priority == []
+    do_set_digest_time(sessions, workspace_id, CLI, channel_id=BUGS, local_time="09:00")
+    with sessions() as session:
+        workspace = session.get(Workspace, workspace_id)
+        assert workspace is not None
+        daily = {c.channel_id: c for c in digest_channels(session, workspace, "UTC")}
+    assert daily[BUGS].scope.watch_ids == () and daily[BUGS].scope.routes == ()
+    # Made the brand's again, the route counts again.
+    do_set_watch_kind(sessions, workspace_id, CLI, watch_name="acme", kind="brand")
+    ((config, report),) = preview_digests(sessions, workspace_id, now=later, channel_id=BUGS)
+    assert report.total.current == 1

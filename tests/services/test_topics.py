@@ -229,3 +229,24 @@ def test_routing_a_topic_to_the_watchs_own_channel_is_refused_truthfully(
     assert "vigie watch unroute acme --topic outage" in refused(plain=True)
     assert [(r.topic, r.channel_id) for r in topic_routes.list_routes(
         sessions, workspace_id)] == [("outage", PRODUCT)]
+
+
+def test_a_competitors_watch_has_no_alerts_to_route(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
+    do_add_watch(sessions, workspace_id, CLI, name="rival", query="rival",
+                 channel_id=CHANNEL_ID, kind="competitor")
+
+    def refused(language: str = "en", **kwargs: bool) -> str:
+        with pytest.raises(ServiceError) as err:
+            topic_routes.do_add_route(sessions, workspace_id, CLI, watch_name="RIVAL",
+                                      topic="outage", channel_id=PRODUCT)
+        return err.value.message(language, **kwargs)
+
+    assert refused().startswith(
+        "*rival* is a competitor's watch: competitor watches never alert, so it has no"
+        f" alerts about *outage* to send to <#{PRODUCT}>. Nothing was routed.")
+    assert "`/cm watch kind rival brand`" in refused()
+    assert "une veille de concurrent n'alerte jamais" in refused("fr")
+    assert "*panne*" in refused("fr")
+    assert "vigie watch kind rival brand" in refused(plain=True)
+    assert topic_routes.list_routes(sessions, workspace_id) == []

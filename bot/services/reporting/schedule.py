@@ -26,6 +26,7 @@ from bot.services.reporting.periods import parse_local_time, zone, zone_or_defau
 from bot.services.reporting.queries import Scope
 from storage.db import transaction
 from storage.models import Role, Watch, Workspace
+from storage.models_competitors import WATCH_BRAND
 from storage.models_reporting import DEFAULT_DIGEST_TIME, DigestSchedule
 from storage.models_topics import TopicRoute
 
@@ -59,15 +60,21 @@ def _check_channel(channel_id: str) -> None:
 
 def _routes_by_channel(session: Session, workspace_id: int, channel_id: str | None = None
                        ) -> dict[str, tuple[tuple[int, int], ...]]:
-    """Per channel, the topic routes to it as (watch id, topic mask), by watch id."""
-    query = select(TopicRoute.channel_id, TopicRoute.watch_id, TopicRoute.topic).where(
-        TopicRoute.workspace_id == workspace_id)
+    """Per channel that receives topic routes, the routes to it as (watch id, topic mask),
+    by watch id. A route of a watch made a competitor's after it was added is left out
+    (the channel stays a route channel, with nothing routed from that watch): a
+    competitor's watch never alerts, and its mentions are not work for that channel."""
+    query = (select(TopicRoute.channel_id, TopicRoute.watch_id, TopicRoute.topic, Watch.kind)
+             .join(Watch, Watch.id == TopicRoute.watch_id)
+             .where(TopicRoute.workspace_id == workspace_id))
     if channel_id is not None:
         query = query.where(TopicRoute.channel_id == channel_id)
     topics: dict[str, dict[int, list[str]]] = {}
-    for channel, watch_id, topic in session.execute(query):
+    for channel, watch_id, topic, kind in session.execute(query):
         if topic in TOPICS:
-            topics.setdefault(channel, {}).setdefault(watch_id, []).append(topic)
+            by_watch = topics.setdefault(channel, {})
+            if kind == WATCH_BRAND:
+                by_watch.setdefault(watch_id, []).append(topic)
     return {channel: tuple((watch_id, topic_mask(names))
                            for watch_id, names in sorted(by_watch.items()))
             for channel, by_watch in topics.items()}
@@ -75,10 +82,13 @@ def _routes_by_channel(session: Session, workspace_id: int, channel_id: str | No
 
 def _config(workspace: Workspace, channel_id: str, schedule: DigestSchedule | None,
             watches: list[Watch], default_timezone: str,
-            routes: tuple[tuple[int, int], ...] = ()) -> DigestChannel:
+            routes: tuple[tuple[int, int], ...] | None = None) -> DigestChannel:
+    """``routes``: the topic routes to the channel, None when it receives none (with no
+    watch either, its digest covers the workspace; a route channel's covers its routes)."""
     watch_ids = tuple(sorted(w.id for w in watches))
     # A watch alerting here covers all of its mentions: its routes here add nothing.
-    routes = tuple(route for route in routes if route[0] not in watch_ids)
+    scoped = bool(watch_ids) or routes is not None
+    routes = tuple(route for route in routes or () if route[0] not in watch_ids)
     since_candidates = [w.created_at for w in watches]
     if schedule is not None:
         since_candidates = [schedule.updated_at]
@@ -90,8 +100,7 @@ def _config(workspace: Workspace, channel_id: str, schedule: DigestSchedule | No
                            default_timezone),
         skip_empty=bool(schedule and schedule.skip_empty),
         enabled=schedule.enabled if schedule is not None else bool(watches),
-        scope=Scope(workspace.id, watch_ids, routes) if watch_ids or routes
-        else Scope(workspace.id),
+        scope=Scope(workspace.id, watch_ids, routes) if scoped else Scope(workspace.id),
         language=workspace.locale or "en",
         active_since=min(since_candidates) if since_candidates else None,
     )
@@ -107,7 +116,7 @@ def channel_config(session: Session, workspace_id: int, channel_id: str,
         DigestSchedule.workspace_id == workspace_id, DigestSchedule.channel_id == channel_id))
     watches = list(session.scalars(select(Watch).where(
         Watch.workspace_id == workspace_id, Watch.channel_id == channel_id)))
-    routes = _routes_by_channel(session, workspace_id, channel_id).get(channel_id, ())
+    routes = _routes_by_channel(session, workspace_id, channel_id).get(channel_id)
     return _config(workspace, channel_id, schedule, watches, default_timezone, routes)
 
 
@@ -123,7 +132,7 @@ def digest_channels(session: Session, workspace: Workspace, default_timezone: st
                 if any(not w.paused for w in watches)} | set(schedules)
     routes = _routes_by_channel(session, workspace.id)
     configs = [_config(workspace, channel, schedules.get(channel), by_channel.get(channel, []),
-                       default_timezone, routes.get(channel, ()))
+                       default_timezone, routes.get(channel))
                for channel in sorted(channels)]
     return [config for config in configs if config.enabled]
 
