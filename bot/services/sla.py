@@ -26,6 +26,7 @@ reached Vigie (``bot.services.cases``). ``clock_starts`` (Python) and ``RECEIVED
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -41,7 +42,7 @@ from bot.messages.stored import spec_payload
 from bot.services import backfill, cases
 from bot.services.actors import Actor
 from bot.services.audit import record
-from bot.services.errors import ServiceError
+from bot.services.errors import ServiceError, Worded
 from bot.services.outbox import KIND_POST, KIND_THREAD, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.watches import get_watch_by_name
@@ -295,18 +296,42 @@ def due_times(session: Session, mentions: Sequence[Mention], default_tz: str = "
 
 def do_set_targets(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                    watch_name: str, targets: dict[str, int]) -> None:
-    """Set a watch's targets in minutes (``urgent``, ``high``, ``normal``)."""
+    """Set a watch's targets in minutes (``urgent``, ``high``, ``normal``). A more urgent
+    level's target is never longer than a less urgent one's (urgent <= high <= normal),
+    levels not given keeping their stored targets: refused otherwise, naming the pair."""
     for level, minutes in targets.items():
-        if level not in {"urgent", "high", "normal"} or not 1 <= minutes <= 60 * 24 * 30:
+        if level not in SLA_LEVELS or not 1 <= minutes <= 60 * 24 * 30:
             raise ServiceError("sla.bad_target", value=f"{level}={minutes}")
     with transaction(sessions) as session:
         if actor.user_id:
             require_role(session, workspace_id, actor, Role.ADMIN)
-        watch = get_watch_by_name(session, workspace_id, watch_name)
+        # Locked: two admins setting different levels at once cannot cross each other.
+        watch = get_watch_by_name(session, workspace_id, watch_name, lock=True)
+        _check_order(watch, targets)
         for level, minutes in targets.items():
             setattr(watch, f"sla_{level}_minutes", minutes)
         record(session, workspace_id, actor, "sla.targets",
                detail={"watch": watch.name, **targets})
+
+
+SLA_LEVELS = ("urgent", "high", "normal")
+"""The target levels, most urgent first."""
+
+
+def _check_order(watch: Watch, targets: dict[str, int]) -> None:
+    """Refuse ``targets`` when, with ``watch``'s stored targets for the levels not given, a
+    level's target would be longer than a less urgent level's."""
+    after = {level: targets.get(level, getattr(watch, f"sla_{level}_minutes"))
+             for level in SLA_LEVELS}
+
+    def named(level: str) -> Worded:
+        key = "sla.target_given" if level in targets else "sla.target_stored"
+        return Worded(key, {"level": level, "minutes": after[level]})
+
+    for more, less in itertools.pairwise(SLA_LEVELS):
+        if after[more] > after[less]:
+            raise ServiceError("sla.targets_out_of_order", more_urgent=named(more),
+                               less_urgent=named(less), watch=watch.name, **after)
 
 
 def canonical_days(text: str) -> str:

@@ -28,14 +28,21 @@ def _show(request: CommandRequest, runtime: Runtime) -> Reply:
 
 
 def _set(request: CommandRequest, runtime: Runtime) -> Reply:
-    """`sla set WATCH level=MINUTES ...`."""
+    """`sla set WATCH level=MINUTES ...`; a level given twice with different minutes is
+    refused (``sla.repeated_target``), rather than the last one silently winning."""
     targets: dict[str, int] = {}
+    typed: dict[str, str] = {}
     for item in request.args[2:]:
         level, _, minutes = item.partition("=")
         number = number_of(minutes)
         if number is None:
             raise ServiceError("sla.bad_target", value=item[:40])
-        targets[level.lower()] = number
+        level = level.lower()
+        if level in targets and targets[level] != number:
+            raise ServiceError("sla.repeated_target", level=level[:40], first=typed[level],
+                               second=item[:40])
+        targets[level] = number
+        typed.setdefault(level, item[:40])
     sla.do_set_targets(runtime.sessions, request.workspace_id(runtime), request.actor,
                        request.args[1], targets)
     return Reply(t(request.language, "sla.updated"))

@@ -62,3 +62,22 @@ def test_sla_hours_off_keep_the_workspace_zone(vigie: VigieApp) -> None:
 def test_sla_bad_days_are_explained_in_french(vigie: VigieApp) -> None:
     _say(vigie, "lang fr")
     assert "utilisez lun-ven" in _say(vigie, "sla hours 09:00-18:00 lundi-vendredi")
+
+
+def test_sla_set_refuses_targets_out_of_order_and_a_level_given_twice(
+        vigie: VigieApp) -> None:
+    _say(vigie, "watch add orange orange")
+    answer = _say(vigie, "sla set orange urgent=600 high=30 normal=5")
+    assert answer.startswith(
+        "Nothing was changed: `urgent=600` would be longer than `high=30`.")
+    assert "urgent ≤ high ≤ normal" in answer
+    assert _say(vigie, "sla set orange urgent=30 urgent=90") == (
+        "`urgent=` is given twice (`urgent=30`, then `urgent=90`): give each level once."
+        " Nothing was changed.")
+    assert "*orange*: urgent 60 min · high 240 min · normal 1440 min" in _say(vigie, "sla")
+    _say(vigie, "lang fr")
+    assert _say(vigie, "sla set orange high=30 HIGH=45") == (
+        "`high=` est donné deux fois (`high=30`, puis `HIGH=45`) : donnez chaque niveau une"
+        " seule fois. Rien n'a été changé.")
+    assert _say(vigie, "sla set orange urgent=30 urgent=30 high=120") == "Délais mis à jour."
+    assert "*orange* : urgent 30 min · élevé 120 min · normal 1440 min" in _say(vigie, "sla")

@@ -18,6 +18,7 @@ from bot.services.sla import (
     add_business_time,
     check_candidates,
     do_set_hours,
+    do_set_targets,
     due_at,
     parse_days,
     run_sla_checks,
@@ -63,6 +64,44 @@ def test_bad_hours_and_zone(sessions: sessionmaker[Session], workspace_id: int) 
     for hours, zone in (("18:00-09:00", "UTC"), ("9h-18h", "UTC"), ("09:00-18:00", "Mars")):
         with pytest.raises(ServiceError):
             do_set_hours(sessions, workspace_id, CLI, hours, "mon-fri", zone)
+
+
+def test_targets_keep_urgent_no_longer_than_high_no_longer_than_normal(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
+    def targets() -> tuple[int, int, int]:
+        with sessions() as session:
+            watch = session.scalars(select(Watch).where(Watch.name == watch_name)).one()
+            return watch.sla_urgent_minutes, watch.sla_high_minutes, watch.sla_normal_minutes
+
+    def refused(values: dict[str, int], language: str = "en") -> str:
+        with pytest.raises(ServiceError) as err:
+            do_set_targets(sessions, workspace_id, CLI, watch_name, values)
+        return err.value.message(language)
+
+    assert targets() == (60, 240, 1440)
+    assert refused({"urgent": 600, "high": 30, "normal": 5}) == (
+        "Nothing was changed: `urgent=600` would be longer than `high=30`. A more urgent"
+        " level needs a target no longer than a less urgent one's (urgent ≤ high ≤ normal,"
+        f" in minutes); watch *{watch_name}* would get urgent 600 min · high 30 min ·"
+        " normal 5 min.")
+    assert refused({"high": 300, "normal": 200}).startswith(
+        "Nothing was changed: `high=300` would be longer than `normal=200`.")
+    # Levels not given keep their stored targets, and the answer says which ones those are.
+    assert refused({"urgent": 300}).startswith(
+        "Nothing was changed: `urgent=300` would be longer than the current `high=` target"
+        " (240 min).")
+    assert refused({"normal": 100}).startswith(
+        "Nothing was changed: the current `high=` target (240 min) would be longer than"
+        " `normal=100`.")
+    assert refused({"normal": 100}, "fr").startswith(
+        "Rien n'a été changé : l'objectif actuel `high=` (240 min) serait plus long que"
+        " `normal=100`.")
+    assert targets() == (60, 240, 1440)
+    # Equal targets are in order; a level given alone is checked against the others.
+    do_set_targets(sessions, workspace_id, CLI, watch_name,
+                   {"urgent": 30, "high": 30, "normal": 30})
+    do_set_targets(sessions, workspace_id, CLI, watch_name, {"normal": 600})
+    assert targets() == (30, 30, 600)
 
 
 def test_reminder_breach_and_escalation_are_sent_once(
