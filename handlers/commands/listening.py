@@ -36,56 +36,121 @@ PLAIN_CHANNEL = re.compile(r"#[^\s#<>\"]+")
 WATCH_ADD = re.compile(r"^add\s+(?P<name>\S+)"
                        r"(?P<opts>(?:\s+(?:<#[^>]+>|(?:threshold|kind|group):\S+))*)"
                        r"(?:\s+(?P<query>.*))?$", re.DOTALL | re.IGNORECASE)
+WATCH_OPTION = re.compile(r"(?:threshold|kind|group):[^\s\"]+", re.IGNORECASE)
+"""An option of ``watch add`` (not a query field: those are lang:, from: and source:)."""
+QUOTED_OR_WORD = re.compile(r'"[^"]*"?|[^\s"]+')
+LAST_WORD = re.compile(r"(?P<head>.*\S)\s+(?P<last>\S+)", re.DOTALL)
+QUERY_OPERATORS = frozenset({"OR", "AND", "NOT"})
+"""The query language's operators (upper case): a channel after one is a query term."""
+
+
+def _after_query(query: str, named_channel: bool) -> tuple[str, list[str]]:
+    """``query`` without the options (and, when no channel was named before the query, the
+    channel Slack linked) written after it, and those, in order. Only whole words at the
+    very end, outside quotes and brackets, count: ``"acme threshold:30"`` is searched as
+    written, and so is a channel after an operator (``bug OR <#C…|panne>`` searches
+    #panne: Slack links a hashtag typed in a query when a channel has that name)."""
+    found: list[str] = []
+    channel_found = named_channel
+    query = query.rstrip()
+    while match := LAST_WORD.fullmatch(query):
+        head, last = match.group("head"), match.group("last")
+        plain = head.translate(SMART_QUOTES)
+        if plain.count('"') % 2 or plain.count("(") > plain.count(")"):
+            break  # inside a phrase or a group that is not closed yet
+        if WATCH_OPTION.fullmatch(last.translate(SMART_QUOTES)):
+            found.insert(0, last)
+        elif (not channel_found and last.startswith("<#") and channel_id_of(last)
+              and head.split()[-1] not in QUERY_OPERATORS):
+            found.insert(0, last)
+            channel_found = True
+        else:
+            break
+        query = head
+    return query, found
+
+
+def _option_in_query(query: str) -> str | None:
+    """The first unquoted ``watch add`` option left inside ``query``, else None."""
+    for word in QUOTED_OR_WORD.findall(query.translate(SMART_QUOTES)):
+        if WATCH_OPTION.match(word.lstrip("-(")):
+            return word
+    return None
 
 
 def _watch_add(request: CommandRequest, runtime: Runtime) -> Reply:
+    """`watch add NAME [#channel] [options] QUERY [#channel] [options]`: the channel and
+    the options (threshold:, kind:, group:) go before the query or after it. After it, a
+    channel Slack linked (``<#C…|name>``) is the alert channel when none was named before
+    (the answer says so, and how to search the hashtag instead); a ``#name`` Slack left as
+    text is a hashtag searched (the answer says so too)."""
     match = WATCH_ADD.match(request.raw_args)
     if not match:
         return Reply(t(request.language, "admin.watch_usage"))
+    language, name = request.language, match.group("name")
     channel, threshold = request.channel_id, 50
     kind, group = competitors.WATCH_BRAND, None
-    named_channel = False
-    for option in (match.group("opts") or "").split():
-        if option.lower().startswith("kind:"):
-            kind = competitors.parse_kind(unescape(option.split(":", 1)[1]))
-        elif option.lower().startswith("group:"):
-            group = unescape(option.split(":", 1)[1])
-        elif option.lower().startswith("threshold:"):
-            value = option.split(":", 1)[1]
+    before = (match.group("opts") or "").split()
+    named_channel = any(option.startswith("<#") for option in before)
+    raw_query, after = _after_query(match.group("query") or "", named_channel)
+    notes: list[str] = []
+    given: dict[str, str] = {}
+    for option in before + after:
+        key, _, value = option.partition(":")
+        key = key.lower()
+        if option.startswith("<#"):
+            channel = channel_id_of(option) or channel
+            if option in after:
+                label = typed_text(option)
+                notes.append(t(language, "admin.watch_channel_after_query",
+                               channel=channel, hashtag=label if label[:1] == "#" else "#…"))
+            continue
+        if key in given and given[key].lower() != option.lower():
+            raise ServiceError("watch.repeated_option", name=key, first=given[key][:40],
+                               second=option[:40])
+        given.setdefault(key, option)
+        if key == "kind":
+            kind = competitors.parse_kind(unescape(value))
+        elif key == "group":
+            group = unescape(value)
+        else:
             number = number_of(value)
             if number is None:
                 raise ServiceError("watch.bad_threshold", value=value)
             threshold = number
-        else:
-            channel = channel_id_of(option) or channel
-            named_channel = True
-    first = (match.group("query") or "").split(maxsplit=1)[:1]
-    if not named_channel and first and PLAIN_CHANNEL.fullmatch(first[0]):
+    words = raw_query.split()
+    if not named_channel and words and PLAIN_CHANNEL.fullmatch(words[0]):
         # In the channel's place, a #name Slack did not link is a channel it does not know
         # (a typo): alerting here with "#name" searched would be a silent surprise. A
         # hashtag to search goes after a word, after a channel, or in quotes.
-        raise ServiceError("watch.unknown_channel", channel=first[0][:80],
-                           name=match.group("name"),
-                           rest="".join(f" {word}" for word in
-                                        match.group("query").split()[1:])[:200])
+        raise ServiceError("watch.unknown_channel", channel=words[0][:80], name=name,
+                           rest="".join(f" {word}" for word in words[1:] + after)[:200])
+    stray = _option_in_query(raw_query)
+    if stray is not None:
+        raise ServiceError("watch.option_in_query", option=unescape(stray)[:40], name=name)
+    if (not named_channel and not any(option.startswith("<#") for option in after)
+            and len(words) > 1 and PLAIN_CHANNEL.fullmatch(words[-1])):
+        # No channel named: a #name Slack left as text at the end is a hashtag searched,
+        # though it may have been meant as the channel: the answer says which it is.
+        notes.append(t(language, "admin.watch_hashtag_after_query", hashtag=words[-1][:80]))
     # As typed: Slack sends a typed acme.com as <http://acme.com|acme.com>, #panne as <#C…|panne>.
-    query = typed_text(match.group("query") or "").translate(SMART_QUOTES).strip()
+    query = typed_text(raw_query).translate(SMART_QUOTES).strip()
     view = watches.do_add_watch(
         runtime.sessions, request.workspace_id(runtime), request.actor,
-        name=match.group("name"), query=query, channel_id=channel, alert_threshold=threshold,
+        name=name, query=query, channel_id=channel, alert_threshold=threshold,
         kind=kind, group=group, notifier=runtime.notifier, team_id=request.team_id,
         language=request.language)
     if view.kind == competitors.WATCH_COMPETITOR:
-        return Reply(t(request.language, "compete.watch_added", name=view.name,
-                       description=view.query_description, channel=view.channel_id,
-                       group=view.group or "-"))
-    added = t(request.language, "admin.watch_added", name=view.name,
+        return Reply(" ".join([t(language, "compete.watch_added", name=view.name,
+                                 description=view.query_description,
+                                 channel=view.channel_id, group=view.group or "-"),
+                               *notes]))
+    added = t(language, "admin.watch_added", name=view.name,
               description=view.query_description, channel=view.channel_id,
-              threshold=threshold_words(view.alert_threshold, view.learned_shift,
-                                        request.language))
+              threshold=threshold_words(view.alert_threshold, view.learned_shift, language))
     if view.group:
-        added += " " + t(request.language, "compete.in_group", group=view.group)
-    return Reply(added)
+        added += " " + t(language, "compete.in_group", group=view.group)
+    return Reply(" ".join([added, *notes]))
 
 
 def _watch_routes(request: CommandRequest, runtime: Runtime, action: str) -> Reply | None:

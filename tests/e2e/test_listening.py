@@ -382,3 +382,83 @@ def test_a_channel_slack_left_as_text_is_refused_not_searched(vigie_sqlite: Vigi
 def _watch_queries(vigie: VigieApp) -> dict[str, str]:
     with vigie.runtime.sessions() as session:
         return dict(session.execute(select(Watch.name, Watch.query)).tuples().all())
+
+
+def _watch_rows(vigie: VigieApp) -> dict[str, tuple[str, str, int, str]]:
+    with vigie.runtime.sessions() as session:
+        return {name: (query, channel, threshold, kind) for name, query, channel, threshold, kind
+                in session.execute(select(Watch.name, Watch.query, Watch.channel_id,
+                                          Watch.alert_threshold, Watch.kind)).tuples()}
+
+
+def test_the_channel_and_options_may_follow_the_query(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    # A channel Slack linked after the query is the alert channel when none came before,
+    # and the answer says how to search the hashtag instead.
+    answer = admin(vigie, 'watch add orange orange OR "orange bank" <#C0ORANGE01|orange>')
+    assert "Alerts go to <#C0ORANGE01>" in answer, answer
+    assert ("<#C0ORANGE01>, after the query, is taken as the alert channel, not searched: "
+            'to search the hashtag instead, put it in quotes (`"#orange"`).') in answer
+    # Options after the query, in any order with the channel.
+    answer = admin(vigie, 'watch add socgen "société générale" kind:competitor')
+    assert answer.startswith("Competitor watch *socgen* created"), answer
+    admin(vigie, "watch add sfr sfr OR bouygues threshold:30 <#C0TELCOS01|telcos>")
+    # Quoted, or after a channel named before the query, it is searched as written.
+    admin(vigie, 'watch add free <#C0TELCOS01|telcos> free <#C0ORANGE01|orange> threshold:40')
+    admin(vigie, 'watch add bank bank "<#C0ORANGE01|orange>"')
+    admin(vigie, 'watch add quoted "acme threshold:30"')
+    # After an operator, or inside brackets, a channel Slack linked is a hashtag searched
+    # (Slack links a typed #orange when a channel has that name).
+    admin(vigie, "watch add either acme OR <#C0ORANGE01|orange> kind:competitor")
+    admin(vigie, "watch add group acme (bug <#C0ORANGE01|orange>)")
+    assert _watch_rows(vigie) == {
+        "orange": ('orange OR "orange bank"', "C0ORANGE01", 50, "brand"),
+        "socgen": ('"société générale"', CHANNEL_ID, 50, "competitor"),
+        "sfr": ("sfr OR bouygues", "C0TELCOS01", 30, "brand"),
+        "free": ("free #orange", "C0TELCOS01", 40, "brand"),
+        "bank": ('bank "#orange"', CHANNEL_ID, 50, "brand"),
+        "quoted": ('"acme threshold:30"', CHANNEL_ID, 50, "brand"),
+        "either": ("acme OR #orange", CHANNEL_ID, 50, "competitor"),
+        "group": ("acme (bug #orange)", CHANNEL_ID, 50, "brand"),
+    }
+
+
+def test_a_hashtag_slack_did_not_link_after_the_query_is_searched_and_said_so(
+        vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    answer = admin(vigie, "watch add socgen societe OR #societegenerale")
+    assert f"Alerts go to <#{CHANNEL_ID}>" in answer, answer
+    assert ("`#societegenerale` is searched as a hashtag: Slack did not link it to a channel."
+            in answer)
+    # With a channel named, a hashtag at the end is plainly a hashtag: nothing to say.
+    answer = admin(vigie, "watch add bnp <#C0BANKS001|banks> bnp #bnp threshold:20")
+    assert "searched as a hashtag" not in answer and "Alerts go to <#C0BANKS001>" in answer
+    admin(vigie, "lang fr")
+    assert "`#lcl` est cherché comme hashtag" in admin(vigie, "watch add lcl lcl #lcl")
+    assert _watch_rows(vigie) == {
+        "socgen": ("societe OR #societegenerale", CHANNEL_ID, 50, "brand"),
+        "bnp": ("bnp #bnp", "C0BANKS001", 20, "brand"),
+        "lcl": ("lcl #lcl", CHANNEL_ID, 50, "brand"),
+    }
+
+
+def test_an_option_inside_the_query_or_given_twice_is_refused(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    answer = admin(vigie, "watch add orange orange threshold:30 OR bank")
+    assert answer.startswith(
+        "`threshold:30` is an option of the watch, not something to search: write the options"
+        " before the query or after it, as in `/cm watch add orange #channel threshold:30"
+        " QUERY` or `/cm watch add orange QUERY threshold:30`."), answer
+    assert "No watch was created." in answer
+    assert admin(vigie, "watch add orange threshold:30 orange threshold:40") == (
+        "`threshold:` is given twice (`threshold:30`, then `threshold:40`): give it once."
+        " No watch was created.")
+    assert "`kind:` is given twice" in admin(
+        vigie, "watch add orange kind:brand orange kind:competitor")
+    admin(vigie, "lang fr")
+    assert admin(vigie, "watch add orange orange kind:competitor bank").startswith(
+        "`kind:competitor` est une option de la veille, pas un texte à chercher")
+    assert _watch_rows(vigie) == {}
+    # The same option repeated with the same value is no conflict.
+    admin(vigie, "watch add orange threshold:30 orange threshold:30")
+    assert _watch_rows(vigie) == {"orange": ("orange", CHANNEL_ID, 30, "brand")}
