@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.analysis.attention import (
@@ -36,12 +36,6 @@ from bot.analysis.sentiment import (
     sentiment_from_probabilities,
 )
 from bot.analysis.topics import TopicMatch, detect_topics
-
-
-def _read_words(flags: tuple[IntentFlag, ...]) -> bool:
-    """Whether a rule matched words (not only a "?" or a count of links or hashtags)."""
-    return any(t != "?" and not t.endswith((" links", " hashtags"))
-               for f in flags for t in f.terms)
 
 
 def load_models() -> None:
@@ -167,7 +161,7 @@ def analyze_many(
     for (item, language), sentiment, intent, request, found in zip(
         pairs, sentiments, intents, requests, topics, strict=True
     ):
-        signals = _signals(item, language, intent.flags)
+        signals = _signals(item, language)
         intent = weigh_complaint(intent, request.complaint, language, signals, sentiment.label,
                                  sentiment.score)
         flags = intent.flags
@@ -192,15 +186,15 @@ def analyze_many(
     return out
 
 
-def _signals(item: AnalysisInput, language: str | None,
-             flags: tuple[IntentFlag, ...]) -> Signals:
+def _signals(item: AnalysisInput, language: str | None) -> Signals:
+    """The signals of ``item``'s characters. Whether its language was analysed is the
+    detected language's say alone (or the text too short to tell): an English or French
+    rule word met in a Spanish or German text ("error", "fraude") is a stray word, not a
+    reading of the text, and a risk term of the Spanish, German or Portuguese rules reads
+    the risk only (the reason then says both: "risk: legal · language not analysed")."""
     # Writing again in a case is writing to the brand, handle or not ("still nothing").
     addressed = True if item.repeat_contact else item.addressed
-    signals = read_signals(item.text, language, addressed)
-    if not signals.language_analysed and _read_words(flags):
-        # The English and French rules found their words: the text was read.
-        signals = replace(signals, language_analysed=True)
-    return signals
+    return read_signals(item.text, language, addressed)
 
 
 def _priority(item: AnalysisInput, intent: IntentResult, sentiment_score: float,
@@ -255,7 +249,7 @@ def prioritize_stored(
     out: list[tuple[int, str]] = []
     for item, stored in items:
         flags = tuple(f for f in stored.flags if f.name in _PRIORITY_FLAGS)
-        signals = _signals(item, stored.language, flags)
+        signals = _signals(item, stored.language)
         priority, reason, _ = _priority(
             item, IntentResult(stored.intent, flags), stored.sentiment_score,
             stored.sentiment_label, signals, now, watch_weight)
