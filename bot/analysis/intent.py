@@ -3,7 +3,12 @@
 Rules over English and French, matched on lowercased accent-free words (so "déçu",
 "decu" and "DÉÇU" all match). Every flag keeps the terms that raised it, so a card can
 say *why*. Risk has four kinds (legal, safety, data breach, crisis), each its own flag
-(``risk:legal``...). A praise term right after a negation ("not great", "pas top")
+(``risk:legal``...); their rules also hold Spanish, German and Portuguese terms (these
+languages have no other intent rules), written as phrases where a single word is
+ambiguous ("una demanda contra", not "demanda", which is also economic demand; "vor
+Gericht", not "Gericht", also a dish; "Klage" but not "Anklage", a prosecution of
+someone else; no "Brand" or "Gift", English words; "vou processar" but not
+"processar o pagamento"). A praise term right after a negation ("not great", "pas top")
 counts as a complaint instead.
 
 Rules are phrase rules (syntax in ``bot.analysis.phrases``), compiled once into a
@@ -201,6 +206,20 @@ RULES: dict[str, str] = {
         | huissier* | action de groupe
         | bbb | better business bureau | attorney general | fcc | consumer protection
         | ombudsman | reporting you/this | report this to | file a complaint with
+        | abogado/abogada/abogados/abogadas | voy/vamos a demandar* | pienso/pensamos demandar*
+        | demandaros/demandarlos/demandarlas/demandarles/demandarle/demandarla/demandarte
+        | demandare/demandaremos | demanda judicial/colectiva | accion/acciones judicial/judiciales
+        | poner/presentar/interponer/meter una demanda | una demanda contra | denunci*
+        | juicio contra | llevar/llevaros/llevarlos a juicio | juzgado | proceso judicial
+        | acciones/medidas legales | hoja/libro de reclamaciones | ocu | facua
+        | aepd | omic | verklag* | klage | sammelklage* | anwalt* | rechtsanwalt*
+        | anwaltin/anwaltinnen | rechtliche schritte | vor/zum/ans gericht | abmahnung*
+        | strafanzeige* | anzeige erstatten/gegen | verbraucherzentrale* | verbraucherschutz*
+        | bundesnetzagentur | dsgvo | datenschutzbehorde | schlichtungsstelle
+        | vou/vamos/irei/iremos processa* | processar voces/vcs/vc/voce/essa/esta/a empresa
+        | processo judicial/contra
+        | entrar com um/uma? processo/acao | acao judicial | advogad* | procon | na justica
+        | acionar a? justica | juizado* | lgpd | anpd
     """,
     "risk:safety": """
         caught fire | on fire | explod* | explosion* | burn* | injur* | hospital* | poison*
@@ -212,6 +231,18 @@ RULES: dict[str, str] = {
         | accident* | assault* | attacked | grabbed | reckless* | drunk driver | hurt
         | allerg* | anaphyla* | epipen | our/my/your/passenger/passengers safety
         | safety concern*/issue*/hazard*/risk | police
+        | incendio* | se quemo/incendio/prendio | prendio/salio fuego | quemadura*
+        | exploto | estallo | herido/herida/heridos/heridas | lesion/lesiones | urgencias
+        | intoxicacion* | intoxicad* | envenena* | alergi* | peligros* | descarga electrica
+        | sobrecalent* | muerte | murio | fallecio | salia/salio/saliendo humo
+        | retirada del producto | feuer | feuerwehr | geriet/gerat/gerieten in brand
+        | brand geraten/gesetzt | brandgefahr | abgebrannt | verbrannt | verbrennung*
+        | verletzung* | verletzt | krankenhaus* | notaufnahme | notarzt | vergiftung*
+        | vergiftet | gefahrlich* | lebensgefahr* | stromschlag* | uberhitz* | ruckrufaktion*
+        | produktruckruf* | unfall* | gestorben | erstickt
+        | pegou/pegando/pega fogo | explodiu | queimadura* | me queimei | se queimou | ferid*
+        | machucad* | intoxicacao | perigos* | choque eletrico | superaquec* | morte | morreu
+        | faleceu | acidente* | pronto socorro | saiu/saindo fumaca
     """,
     "risk:data_breach": """
         data breach | breach* | leaked | data leak* | hacked | hacker*
@@ -227,6 +258,16 @@ RULES: dict[str, str] = {
         | ported my number | scam call*/caller*/text*/email* | scammer* | posing as
         | pretending to be | impersonat* | fake account/page/website/site
         | security flaw/hole/issue/bug/breach | vulnerabilit* | not case sensitive
+        | filtracion/filtraciones de/de los? datos | datos filtrados/robados/expuestos
+        | brecha de seguridad/datos | robo/suplantacion de identidad | cargo/cargos no autorizado*
+        | acceso no autorizado | robado/robaron/hackeado/hackearon mi/la cuenta
+        | datenleck* | datenpanne* | datenschutzverletzung* | datenklau | gehackt | geleakt
+        | daten gestohlen/geklaut/geleakt | identitatsdiebstahl | sicherheitslucke*
+        | nicht autorisiert/autorisierte/autorisierten abbuchung/abbuchungen/zugriff
+        | unbefugt/unbefugte/unbefugter zugriff/abbuchung/abbuchungen
+        | vazamento/vazamentos de dados | vazaram meus? dados | dados vazados/expostos/roubados
+        | conta invadida/clonada | cartao clonado | clonaram | roubo de identidade
+        | compra/compras nao autorizada* | acesso nao autorizado
     """,
     "risk:crisis": """
         boycott* | scandal* | racis* | sexis* | harass* | discriminat* | abus* | shame on you
@@ -234,6 +275,9 @@ RULES: dict[str, str] = {
         | transphob* | scandale* | harcel* | honte a vous | degoutant* | ecoeurant*
         | maltraitance | travail des enfants | bad buzz | polemique* | menace/menaces de
         | menace/menaces/menacent/menacer moi/nous/vous
+        | escandal* | boicot* | acoso | acosad* | discrimin* | trabajo infantil | amenaza*
+        | homofob* | transfob* | skandal* | boykott* | diskriminier* | belastig* | missbrauch*
+        | kinderarbeit | bedroh* | drohung* | assedio | trabalho infantil | ameaca*
     """,
     "spam": """
         free followers | buy followers | click here/link | link in bio
