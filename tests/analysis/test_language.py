@@ -29,6 +29,18 @@ def test_detects_common_languages(lang: str, text: str) -> None:
     assert detect_language(text) == lang
 
 
+@pytest.mark.parametrize(("text", "lang"), [
+    # Spanish from Spain: "a", "os" and "habéis" are Spanish function words too, not only
+    # Portuguese ones ("a", "os") or Portuguese-looking letters ("éi").
+    ("os voy a demandar, me habéis cobrado dos veces y la app da error", "es"),
+    ("a ver si me devolvéis el dinero, os he escrito dos veces", "es"),
+    ("vou processar vocês, cobraram duas vezes e o app dá erro", "pt"),
+    ("a entrega atrasou de novo e os pedidos não chegaram", "pt"),
+])
+def test_spanish_and_portuguese_sharing_short_words_are_told_apart(text: str, lang: str) -> None:
+    assert detect_language(text) == lang
+
+
 def test_tweet_noise_is_ignored() -> None:
     text = "@acme_support #fail https://t.co/xyz my order never arrived and nobody answers"
     assert detect_language(text) == "en"

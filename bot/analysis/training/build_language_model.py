@@ -36,7 +36,7 @@ FUNCTION_WORDS = {
     "aux je tu il elle nous vous ils mais ou donc plus très être avoir fait merci bonjour "
     "pourquoi comment quand",
     "es": "el la los las de del que y en un una es por para con no se lo como más pero su al "
-    "está son muy gracias hola yo tu porque",
+    "está son muy gracias hola yo tu porque a os habéis",
     "de": "der die das und ist nicht ein eine zu den mit von auf für im dem des sich auch es "
     "ich du wir sie sind war danke bitte",
     "pt": "o a os as de do da dos das que e em um uma é não com para por se mais como mas foi "
