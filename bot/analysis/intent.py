@@ -231,17 +231,17 @@ RULES: dict[str, str] = {
         | accident* | assault* | attacked | grabbed | reckless* | drunk driver | hurt
         | allerg* | anaphyla* | epipen | our/my/your/passenger/passengers safety
         | safety concern*/issue*/hazard*/risk | police
-        | incendio* | se quemo/incendio/prendio | prendio/salio fuego | quemadura*
+        | incendio* | se me/le/nos? quemo/incendio/prendio | prendio/salio fuego | quemadura*
         | exploto | estallo | herido/herida/heridos/heridas | lesion/lesiones | urgencias
         | intoxicacion* | intoxicad* | envenena* | alergi* | peligros* | descarga electrica
-        | sobrecalent* | muerte | murio | fallecio | salia/salio/saliendo humo
+        | sobrecalent* | muerte | fallecio | salia/salio/saliendo humo
         | retirada del producto | feuer | feuerwehr | geriet/gerat/gerieten in brand
         | brand geraten/gesetzt | brandgefahr | abgebrannt | verbrannt | verbrennung*
         | verletzung* | verletzt | krankenhaus* | notaufnahme | notarzt | vergiftung*
         | vergiftet | gefahrlich* | lebensgefahr* | stromschlag* | uberhitz* | ruckrufaktion*
-        | produktruckruf* | unfall* | gestorben | erstickt
+        | produktruckruf* | unfall* | erstickt
         | pegou/pegando/pega fogo | explodiu | queimadura* | me queimei | se queimou | ferid*
-        | machucad* | intoxicacao | perigos* | choque eletrico | superaquec* | morte | morreu
+        | machucad* | intoxicacao | perigos* | choque eletrico | superaquec*
         | faleceu | acidente* | pronto socorro | saiu/saindo fumaca
     """,
     "risk:data_breach": """

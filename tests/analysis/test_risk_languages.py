@@ -30,6 +30,7 @@ RISKS = [
         "@acme my account was stolen",
     ),
     ("el cargador se quemó anoche", "safety", "@acme the charger caught fire"),
+    ("se me quemó el cargador y la pared está negra", "safety", "@acme the charger caught fire"),
     (
         "hubo un incendio en la cocina por vuestra freidora",
         "safety",
@@ -95,6 +96,12 @@ def test_a_risk_in_spanish_german_or_portuguese_is_flagged_as_in_english(
         "estoy quemado con este servicio, siempre igual",
         "no me vendáis humo, quiero una respuesta",
         "I love this brand, great fire sale",
+        # A phone or battery "dies" in every language: no one was hurt.
+        "se me murió la batería otra vez",
+        "meu celular morreu de novo depois da atualização",
+        "mein Akku ist schon wieder gestorben",
+        # French: "morte" is dead (feminine), said of an idea; not Portuguese "morte".
+        "la notion de stratégie est morte dans le digital",
     ],
 )
 def test_everyday_words_raise_no_risk(text: str) -> None:
