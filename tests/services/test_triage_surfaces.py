@@ -120,6 +120,30 @@ def test_a_language_no_model_reads_says_so_everywhere(
     assert "language not analysed" in str(view["blocks"])
 
 
+def test_a_legal_threat_in_spanish_says_the_risk_and_that_the_language_was_not_read(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    # "fraude" is also a French rule word: it must not make the Spanish text "read".
+    text = "@acmecare voy a denunciaros ante la OCU por la filtración, esto es un fraude"
+    mention_id = _store(sessions, workspace_id, text, "3")
+    with sessions() as session:
+        mention = session.get(Mention, mention_id)
+        assert mention is not None and mention.language == "es" and mention.intent == "risk"
+        names = [f["name"] for f in mention.intent_flags]
+        assert "risk:legal" in names and LANGUAGE_NOT_ANALYSED in names
+        view = load_card_view(session, mention_id)
+    assert view is not None
+    for language, expected in (
+            ("en", " · risk: legal · language not analysed · waiting for an answer"),
+            ("fr", " · risque : juridique · langue non analysée · attend une réponse")):
+        _, blocks = build_card(view, language)
+        assert validate_blocks(blocks, "message") == [] and sdk_block_errors(blocks) == []
+        line = blocks[2]["elements"][0]["text"]
+        # No sentiment icon (no model read the words), the English risk's priority.
+        assert line.startswith(":grey_question: priorit"), line
+        assert " 100 · " in line
+        assert line.endswith(expected), line
+
+
 def test_home_shows_reason_lines_and_the_triage_calibration(
         sessions: sessionmaker[Session], workspace_id: int) -> None:
     _store(sessions, workspace_id, BILLING, "1", direct="@acmecare")
