@@ -112,10 +112,11 @@ def fingerprint_text(text: str) -> str | None:
     if truncated and len(tokens) > 1:
         tokens.pop()  # likely cut mid-word by the cross-poster
     tokens = tokens[:FINGERPRINT_MAX_TOKENS]
-    if "@" in folded or "#" in folded:  # else no token is a handle or a hashtag
-        # A handle's first label: what precedes its first "@" or ".", if any.
+    if "@" in folded or "#" in folded or "&" in folded:  # else no token has a sigil
+        # A handle's first label: what precedes its first "@" or ".", if any; a hashtag
+        # and a word after "&" without their sign.
         tokens = [token[1:].partition("@")[0].partition(".")[0] if token[0] == "@"
-                  else token[1:] if token[0] == "#" else token for token in tokens]
+                  else token[1:] if token[0] in "#&" else token for token in tokens]
     if len(tokens) < FINGERPRINT_MIN_TOKENS or sum(map(len, tokens)) < FINGERPRINT_MIN_CHARS:
         return None
     return " ".join(tokens)

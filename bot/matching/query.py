@@ -16,6 +16,8 @@ so ``and``, ``or`` and ``not`` in lower case are searched as words)::
                               a word: ``*und`` and ``ref*nd`` are refused)
     #vigie  @vigie            only the hashtag / only the handle; a bare ``vigie`` also
                               matches ``#vigie`` and ``@vigie``
+    AT&T  "Procter & Gamble"  words joined by ``&`` (spaces around it or not): the text
+                              must have the ``&`` (``AT&T``, ``at & t``; not ``at t``)
     lang:fr                   the mention's language (``fr`` also matches ``fr-CA``);
                               an unknown code is refused with the list of known ones
     from:vigie  from:@Vigie   the author's handle (``from:vigie`` also matches
@@ -667,7 +669,7 @@ class _Parser:
         words = [Word(token) for token in tokens]
         if prefix and words:
             last = words[-1].token
-            if len(last.lstrip("#@")) < MIN_PREFIX_LENGTH:
+            if len(last.lstrip("#@&")) < MIN_PREFIX_LENGTH:
                 raise self.error("prefix_too_short", tok, limit=MIN_PREFIX_LENGTH)
             words[-1] = Word(last, prefix=True)
         return words
@@ -682,8 +684,17 @@ class _Parser:
 
     def phrase(self, tok: _Tok) -> Node:
         words: list[Word] = []
+        joined = False  # the previous chunk ended with "&" ("at& t", "at & t")
         for chunk in re.finditer(r"\S+", tok.text[1:-1]):
-            words.extend(self.words_of(chunk.group(), tok, tok.pos + 1 + chunk.start()))
+            text = chunk.group()
+            found = self.words_of(text, tok, tok.pos + 1 + chunk.start())
+            if (found and words and (joined or text.startswith("&"))
+                    and found[0].token[0] not in "#@&"):
+                # The "&" of "at &t" and "at & t" joins the words as in "at&t" (the text
+                # is tokenized the same way).
+                found[0] = Word("&" + found[0].token, found[0].prefix)
+            joined = text.endswith("&") and bool(words or found)
+            words.extend(found)
         if not words:
             raise self.error("empty_phrase", tok)
         return words[0] if len(words) == 1 else Phrase(tuple(words))
@@ -811,9 +822,9 @@ _Matcher: TypeAlias = Callable[[PreparedText], bool]
 def _forms(word: Word) -> tuple[str, ...]:
     """Token forms a word matches: a bare word also matches its hashtag and handle."""
     token = word.token
-    if token[0] in "#@":
+    if token[0] in "#@&":
         return (token,)
-    return (token, "#" + token, "@" + token)
+    return (token, "#" + token, "@" + token, "&" + token)
 
 
 def _always(_: PreparedText) -> bool:
@@ -856,7 +867,7 @@ def _token_predicate(word: Word) -> Callable[[str], bool]:
     if word.prefix:
         starts = _forms(word)
         return lambda t: t.startswith(starts)
-    if token[0] == "#":
+    if token[0] in "#&":
         return lambda t: t == token
     handle = token if token[0] == "@" else "@" + token
     longer = (handle + "@", handle + ".")
@@ -974,11 +985,18 @@ def _compile(node: Node | None) -> _Matcher:
 # Rendering
 
 
+def _phrase_words(words: tuple[Word, ...], render: Callable[[Word], str]) -> str:
+    """A phrase's words as typed: a word after ``&`` joined to the one before (``at&t``),
+    which is how the parser reads it back."""
+    return "".join((" " if i and not w.token.startswith("&") else "") + render(w)
+                   for i, w in enumerate(words))
+
+
 def _render(node: Node) -> str:
     if isinstance(node, Word):
         return node.token + ("*" if node.prefix else "")
     if isinstance(node, Phrase):
-        return '"' + " ".join(_render(w) for w in node.words) + '"'
+        return '"' + _phrase_words(node.words, _render) + '"'
     if isinstance(node, Field):
         return f"{node.name}:{node.value}"
     if isinstance(node, Not):
@@ -1017,7 +1035,7 @@ def _describe(node: Node, nested: bool, language: str) -> str:
         return node.token + ("*" if node.prefix else "")
     if isinstance(node, Phrase):
         return t(language, "describe.phrase",
-                 words=" ".join(_describe(w, False, language) for w in node.words))
+                 words=_phrase_words(node.words, lambda w: _describe(w, False, language)))
     if isinstance(node, Field):
         return _describe_field(node, language)
     if isinstance(node, Not):

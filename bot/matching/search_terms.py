@@ -5,8 +5,9 @@ tokens (``bot.matching.text``), so folding (case, accents, ``œ``/``ß``...) and
 boundaries are exactly those of watch matching; no database tokenizer, dictionary or
 ``unaccent`` decides what a word is. Each token is stored as one *index term*:
 
-- a hashtag or handle loses its sigil (``#vigie`` and ``@vigie`` are stored as ``vigie``),
-  because a bare query word also matches them;
+- a hashtag, handle or word after ``&`` loses its sigil (``#vigie``, ``@vigie`` and the
+  ``&t`` of ``at&t`` are stored as ``vigie`` and ``t``), because a bare query word also
+  matches them (``"at&t"`` is searched as the phrase ``at t``, then confirmed);
 - a fediverse/Bluesky handle keeps only its first part (``@vigie@mastodon.social`` is
   ``vigie``), as ``@vigie`` matches it too, and it stays one position for phrases;
 - terms are cut at ``MAX_TERM_CHARS`` (both sides the same way).
@@ -51,7 +52,7 @@ _HANDLE_PART_RE: Final = re.compile(r"[.@]")
 
 def index_term(token: str) -> str:
     """The index term of one token of ``tokenize`` (see the module docstring)."""
-    if token[0] == "#":
+    if token[0] in "#&":
         token = token[1:]
     elif token[0] == "@":
         token = _HANDLE_PART_RE.split(token[1:], maxsplit=1)[0]

@@ -14,6 +14,12 @@ Tokenization rules, applied to folded text:
 - ``#tag`` is a hashtag token and ``@handle`` a handle token (with its domain for
   fediverse/Bluesky handles: ``@vigie@mastodon.social``, ``@vigie.bsky.social``) when the
   sigil starts a word; ``bob@example.com`` is three words, not a handle;
+- ``&`` between two words (spaces around it or not) is kept on the second word: ``AT&T``,
+  ``at & t`` give ``at``, ``&t``; ``Procter & Gamble`` gives ``procter``, ``&gamble``. A
+  query word written with ``&`` (``AT&T``, ``H&M``) then requires the ``&`` (``at t-minus``
+  is not ``AT&T``), while a bare query word also matches its ``&`` form (``gamble``
+  matches ``&gamble``, as ``vigie`` matches ``#vigie``). An ``&`` with no word before or
+  after it is dropped;
 - a word directly followed by ``+``/``++`` or ``#`` (and then a word end) keeps the
   suffix: ``c++``, ``notepad++``, ``c#``, ``f#``; digits stay inside words: ``i18n``;
 - Chinese and Japanese characters, written without spaces, are one token each, so a query
@@ -167,8 +173,11 @@ def _branches(group: str, wc: str, *, words_first: bool = False) -> str:
     tag = rf"#(?<![{wc}]#){group}[{wc}]+)"  # 1: hashtag body
     handle = rf"@(?<![{wc}]@){group}[{wc}]+(?:[.@\-][{wc}]+)*)"  # 2: handle body
     word = rf"{group}[{wc}]+){group}\+\+?(?![{wc}+])|#(?![{wc}]))?"  # 3: word, 4: suffix
+    # "&" right after a word ("at&t"; the spaces of "at & t" are taken out before).
+    amp = rf"&(?<=[{wc}]&){group}[{wc}]+)"  # 5: the word after "&"
     # The branches start with different characters: their order only numbers the groups.
-    return f"{word}|{tag}|{handle}" if words_first else f"{tag}|{handle}|{word}"
+    return (f"{word}|{tag}|{handle}|{amp}" if words_first
+            else f"{tag}|{handle}|{word}|{amp}")
 
 
 @cache
@@ -190,7 +199,9 @@ _ASCII_TOKEN_RES = (re.compile(_branches("(", _ASCII_WC)),
 
 
 # Text without these characters needs only the plain-word pattern (most mentions).
-_NEEDS_FULL_RE = re.compile(f"[#@+_{_CJK_RANGES}]")
+_NEEDS_FULL_RE = re.compile(f"[#@+_&{_CJK_RANGES}]")
+# Spaces around an "&" between two words: taken out, so "at & t" reads as "at&t".
+_AMP_SPACES_RE = re.compile(r"(?<=\w)[ \t]*&[ \t]*(?=\w)")
 
 
 def _split_cjk(word: str) -> list[str]:
@@ -202,19 +213,30 @@ def _split_cjk(word: str) -> list[str]:
 def tokenize_folded(folded: str) -> list[str]:
     """Split already-folded text into tokens (see the module docstring for the rules).
 
-    Hashtags keep their ``#`` and handles their ``@``; everything else is a plain word.
+    Hashtags keep their ``#``, handles their ``@`` and a word after ``&`` its ``&``;
+    everything else is a plain word.
     Use ``tokenize`` unless the text is known to be folded already.
     """
     full, whole, plain = _ASCII_TOKEN_RES if folded.isascii() else _token_res()
     if not _NEEDS_FULL_RE.search(folded):
         return plain.findall(folded)
+    if "&" in folded:
+        folded = _AMP_SPACES_RE.sub("&", folded)
     # Without underscores to trim or CJK to split, every match is a token as it stands.
     if "_" not in folded and (folded.isascii() or not _CJK_RE.search(folded)):
         return whole.findall(folded)
     tokens: list[str] = []
     append = tokens.append
-    for tag, handle, word, suffix in full.findall(folded):
-        if word:
+    for tag, handle, word, suffix, amp in full.findall(folded):
+        if amp:
+            amp = amp.strip("_")
+            if not amp:
+                continue
+            if not amp.isascii() and _CJK_RE.search(amp):
+                tokens.extend(_split_cjk(amp))  # as a hashtag in such a script
+            else:
+                append("&" + amp)
+        elif word:
             if "_" in word:
                 word = word.strip("_")
                 if not word:

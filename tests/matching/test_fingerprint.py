@@ -329,3 +329,11 @@ def test_plain_urls_are_split_as_urlsplit_splits_them(scheme: str, rest: str) ->
         assert _split(url) is None
         return
     assert _split(url) == expected
+
+
+def test_an_ampersand_joining_words_leaves_the_fingerprint_as_it_was() -> None:
+    # Stored fingerprints were computed with "&" as a word separator.
+    assert fingerprint_text("AT&T network down again in Paris today") == (
+        "at t network down again in paris today")
+    assert content_fingerprint("AT & T network down again in Paris today") == (
+        content_fingerprint("AT T network down again in Paris today"))

@@ -453,3 +453,20 @@ def test_every_language_is_named_in_both_languages(code: str) -> None:
     assert english == f"mentions in {LANGUAGE_NAMES[code]}"
     french = parse_query(f"lang:{code}").describe("fr")
     assert french.startswith("mentions en ") and french[len("mentions en "):].islower()
+
+
+@pytest.mark.parametrize(
+    ("text", "normalized"),
+    [
+        ("AT&T", '"at&t"'),
+        ('"AT & T" OR "H&M"', '"at&t" OR "h&m"'),
+        ('"Procter &Gamble co"', '"procter&gamble co"'),
+        ('"Procter& Gamble"', '"procter&gamble"'),
+    ],
+)
+def test_words_joined_by_an_ampersand_keep_it_and_parse_back(text: str, normalized: str
+                                                             ) -> None:
+    query = parse_query(text)
+    assert str(query) == normalized
+    assert parse_query(normalized) == query
+    assert "&" in query.describe()

@@ -80,6 +80,11 @@ def test_fold_is_idempotent_on_every_code_point() -> None:
         ("#東京 tokyo", ["東", "京", "tokyo"]),
         ("हिन्दी भाषा", ["हिनदी", "भाषा"]),
         ("Привет, Вигие", ["привет", "вигие"]),
+        ("AT&T H&M", ["at", "&t", "h", "&m"]),
+        ("AT & T, Procter &  Gamble", ["at", "&t", "procter", "&gamble"]),
+        ("at t-minus", ["at", "t", "minus"]),
+        ("& co, x &, &bar", ["co", "x", "bar"]),
+        ("R&D_ #AT&T", ["r", "&d", "#at", "&t"]),
         ("", []),
     ],
 )

@@ -164,6 +164,43 @@ def test_search_equals_watch_matching_on_real_text(
     assert found > len(queries) * 3 // 4  # the corpus queries do find mentions
 
 
+BRAND_TEXTS = [  # brands written with "&", and texts holding the same letters without it
+    "AT&T network down again, @ATT fix it",
+    "Great amp for the guitar, at t-minus 5",
+    "My at & t bill doubled",
+    "H&M and M&S stores closed; Procter & Gamble up",
+    "h m s: hours, minutes, seconds",
+    "Ordered from b & q, then P&G",
+    "p g wodehouse, b q road, procter gamble",
+    "AT&Tel is not a brand",
+]
+AMPERSAND_QUERIES = {  # query -> the BRAND_TEXTS it finds (indexes in the list)
+    "AT&T": [0, 2], '"AT & T"': [0, 2], '"at &t"': [0, 2], "H&M": [3], "M&S": [3],
+    '"P&G"': [5], "B&Q": [5], '"Procter & Gamble"': [3], "AT&T OR H&M": [0, 2, 3],
+    "AT&T -network": [2], '"at t"': [0, 1, 2], "gamble": [3, 6], "q": [5, 6],
+}
+
+
+def test_brands_written_with_an_ampersand_are_searched_as_watch_matching_finds_them(
+    sessions: sessionmaker[Session], workspace_id: int, shared_data: Path,
+) -> None:
+    texts = _texts(shared_data)[:400]
+    _store(sessions, workspace_id, [*BRAND_TEXTS, *texts])
+    with transaction(sessions) as session:
+        search_index.index_pending(session)
+    stored = _stored(sessions, workspace_id)
+    with sessions() as session:
+        ids = {mention_id: text for mention_id, text in session.execute(
+            select(Mention.id, Mention.text).where(Mention.workspace_id == workspace_id))}
+    brand_id = {text: mention_id for mention_id, text in ids.items() if text in BRAND_TEXTS}
+    for text, wanted in AMPERSAND_QUERIES.items():
+        expected = _expected(stored, text)
+        assert _all_pages(sessions, workspace_id, text) == expected, text
+        found = [mention_id for mention_id in expected if mention_id in brand_id.values()]
+        assert found == sorted((brand_id[BRAND_TEXTS[i]] for i in wanted), reverse=True), text
+        assert _index_hits(sessions, text) >= len(expected), text
+
+
 def test_mentions_are_found_before_they_are_indexed_and_leave_the_index_when_deleted(
     sessions: sessionmaker[Session], workspace_id: int,
 ) -> None:
