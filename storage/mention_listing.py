@@ -10,6 +10,7 @@ and one per filter in the statement's shape (``status``, ``sentiment``, ``networ
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -25,9 +26,11 @@ from sqlalchemy import (
     literal_column,
     select,
     text,
+    union_all,
 )
 from sqlalchemy.exc import OperationalError
 
+from bot.matching.query import handle_key, handle_matches
 from storage import search_index
 from storage.models import TOPIC_BITS, Author, Mention, Watch
 from storage.models_watches import MentionWatch
@@ -235,6 +238,40 @@ def smallest_index(conn: Connection, params: dict[str, Any], probe: int = WALK_P
         span = top - int(lowest) if count >= probe else top
         density[i] = count / max(span, 1)
     return names[min(range(len(names)), key=lambda i: (density[i], i))]  # topic first
+
+
+# The authors with one of the keys, and any written without a key (by raw SQL): each part
+# read from the (workspace_id, handle_key) index.
+_AUTHORS_BY_KEY = union_all(
+    select(_A.id, _A.handle).where(_A.workspace_id == bindparam("ws"),
+                                   _A.handle_key.in_(bindparam("keys", expanding=True))),
+    select(_A.id, _A.handle).where(_A.workspace_id == bindparam("ws"),
+                                   _A.handle_key.is_(None)))
+
+
+def authors_with_handles(conn: Connection, workspace_id: int, handles: Iterable[str]
+                         ) -> list[int]:
+    """The ids of the workspace's authors ``from:HANDLE`` matches for one of ``handles``
+    (values as the query parser normalized them), read through the handle-key index."""
+    wanted = sorted(set(handles))
+    rows = conn.execute(_AUTHORS_BY_KEY, {"ws": workspace_id,
+                                          "keys": sorted({handle_key(h) for h in wanted})})
+    return [author_id for author_id, handle in rows
+            if any(handle_matches(value, handle) for value in wanted)]
+
+
+def by_authors(several: bool) -> search_index.Candidates:
+    """Candidates written by some authors (parameter ``search_authors``, their ids).
+
+    One author's mentions are walked newest first on (author_id, id). Several authors'
+    are read as the ids the same index holds for each, then by primary key and sorted
+    (``ids`` key: the other filters are checked on those rows): SQLite, to avoid sorting,
+    walked every mention of the workspace instead."""
+    authors: Any = bindparam("search_authors", expanding=True)
+    if not several:
+        return search_index.Candidates("authors", _M.author_id.in_(authors), {})
+    return search_index.Candidates(
+        "ids_authors", _M.id.in_(select(_M.id).where(_M.author_id.in_(authors))), {})
 
 
 def hits_statement(conn: Connection, shape: tuple[str, ...]) -> Select[Any]:

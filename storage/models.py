@@ -23,6 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from bot.matching.query import handle_key
+
 # The other model modules extend Base; importing them here registers their tables for
 # Alembic and for anyone who imports the models.
 from storage import (
@@ -192,6 +194,11 @@ class SourceRow(Base):
     watch: Mapped[Watch] = relationship(back_populates="sources")
 
 
+def _handle_key_default(context: Any) -> str | None:
+    handle = context.get_current_parameters().get("handle")
+    return handle_key(handle) if isinstance(handle, str) else None
+
+
 class Author(Base):
     """Someone who wrote mentions on one network, with reach and history."""
 
@@ -202,6 +209,9 @@ class Author(Base):
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     network: Mapped[str] = mapped_column(String(32))
     handle: Mapped[str] = mapped_column(String(200))
+    handle_key: Mapped[str | None] = mapped_column(String(200), default=_handle_key_default)
+    """``bot.matching.query.handle_key`` of the handle: what ``from:`` looks authors up by
+    (migration 0050); set on every insert, NULL only for rows written by raw SQL."""
     name: Mapped[str | None] = mapped_column(String(300))
     url: Mapped[str | None] = mapped_column(Text)
     followers: Mapped[int | None] = mapped_column(Integer)
@@ -431,6 +441,11 @@ MENTIONS_ANSWERED_INDEX = Index(
 # Top authors of a window: walk authors by reach and probe each one's mentions in it.
 MENTIONS_AUTHOR_INDEX = Index("ix_mentions_author_id_published_at", Mention.author_id,
                               Mention.published_at)
+# ``from:`` searches: the workspace's authors with a handle key, then each one's mentions
+# newest first (migration 0050).
+AUTHORS_HANDLE_KEY_INDEX = Index("ix_authors_workspace_id_handle_key", Author.workspace_id,
+                                 Author.handle_key)
+MENTIONS_AUTHOR_ID_INDEX = Index("ix_mentions_author_id_id", Mention.author_id, Mention.id)
 AUTHORS_REACH_INDEX = Index("ix_authors_workspace_id_followers", Author.workspace_id,
                             Author.followers)
 # Influencers and topics of a period: one pass over the period's index entries, no table

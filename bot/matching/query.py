@@ -72,6 +72,8 @@ __all__ = [
     "Query",
     "QueryError",
     "Word",
+    "handle_key",
+    "handle_matches",
     "is_quoted",
     "parse_query",
     "prepare",
@@ -343,6 +345,26 @@ def _normalize_language(language: str) -> str:
 def _normalize_handle(handle: str) -> str:
     value = fold(handle.strip())
     return value[1:] if value.startswith("@") else value
+
+
+HANDLE_KEY_CHARS: Final = 200
+
+
+def handle_key(handle: str) -> str:
+    """The key an author handle is looked up by for ``from:``: its folded first label
+    (``@Alice@mastodon.social`` and ``alice.bsky.social`` are ``alice``). Every handle
+    ``from:VALUE`` matches has the key of ``VALUE`` (a handle it matches starts with it),
+    so an index on the key finds them all; ``Query.matches`` then tells them apart."""
+    return _HANDLE_SHORT_RE.split(_normalize_handle(handle), maxsplit=1)[0][:HANDLE_KEY_CHARS]
+
+
+def handle_matches(value: str, handle: str | None) -> bool:
+    """Whether ``from:VALUE`` (``value`` as the parser normalized it) matches an author
+    with this handle, as ``Query.matches`` decides it."""
+    if handle is None:
+        return False
+    author = _normalize_handle(handle)
+    return author == value or author.startswith((value + "@", value + "."))
 
 
 class PreparedText:

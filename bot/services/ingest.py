@@ -32,7 +32,7 @@ from bot.analysis.priority import WAITING_REASON, WRITES_AGAIN_REASON
 from bot.analysis.sentiment import Label
 from bot.analysis.topics import topic_mask, topics_json
 from bot.matching.fingerprint import content_fingerprint, credits_another, story_key_for
-from bot.matching.query import MatchInput, Query, QueryError, parse_query
+from bot.matching.query import MatchInput, Query, QueryError, handle_key, parse_query
 from bot.services import backfill, cases, forgotten, influencers
 from bot.services.opportunities import do_find_opportunities, do_retire_held_by_brand
 from bot.services.outbox import KIND_CARD, KIND_UPDATE_CARD, do_enqueue
@@ -334,7 +334,7 @@ def _upsert_authors(session: Session, workspace_id: int, candidates: list[Candid
         return {}
     # One upsert: new authors arrive with their count, known ones add to theirs and keep
     # their name, reach and URL unless this batch brings new values.
-    rows = [{"workspace_id": workspace_id, "network": n, "handle": h,
+    rows = [{"workspace_id": workspace_id, "network": n, "handle": h, "handle_key": handle_key(h),
              "name": (m.author.name or "")[:300] or None, "url": m.author.url,
              "followers": m.author.followers, "verified": m.author.verified,
              "mention_count": counts[(n, h)], "first_seen_at": now, "last_seen_at": now}

@@ -19,7 +19,7 @@ from bot.analysis.conversation import DIRECT_FLAG, direct_handle
 from bot.analysis.text import fold_accents
 from bot.analysis.topics import TOPICS, parse_topic, topic_mask
 from bot.i18n import SUPPORTED_LANGUAGES, t
-from bot.matching.query import MatchInput, Query, QueryError, parse_query
+from bot.matching.query import And, Field, MatchInput, Or, Query, QueryError, parse_query
 from bot.matching.search_terms import (
     fts5_query,
     index_is_exact,
@@ -36,6 +36,8 @@ from storage.dialect import is_postgresql
 from storage.mention_listing import (
     EQUAL_FILTERS,
     MAX_ID,
+    authors_with_handles,
+    by_authors,
     hits_statement,
     listing_statement,
     lowest_id_in_window,
@@ -201,9 +203,44 @@ def parse_text(text: str) -> Query:
     except QueryError as err:
         raise ServiceError("mentions.bad_text", error=query_error(err),
                            pointer=err.pointer()) from None
-    if query.is_empty or (fts5_query(query) is None and tsquery(query) is None):
+    if query.is_empty or (fts5_query(query) is None and _fields_kept(query) is None):
         raise ServiceError("mentions.text_needs_words", value=text)
     return query
+
+
+@dataclass(frozen=True, slots=True)
+class _FieldsKept:
+    """What every mention a query without indexed words matches has: one of these authors'
+    handles (``from:`` values), this network, or fields no index holds (``lang:``,
+    ``source:a OR source:b``), checked mention by mention."""
+
+    handles: frozenset[str] | None = None
+    network: str | None = None
+
+
+def _fields_kept(query: Query) -> _FieldsKept | None:
+    """The fields a query requires of every mention it matches (its top-level fields and
+    ORs of fields only: ``from:a``, ``from:a OR from:b``, ``source:x``, ``lang:fr OR
+    lang:de``), None when it requires none."""
+    if query.root is None:
+        return None
+    conjuncts = query.root.children if isinstance(query.root, And) else (query.root,)
+    handles: frozenset[str] | None = None
+    network: str | None = None
+    fields = False
+    for node in conjuncts:
+        if isinstance(node, Field) or (
+                isinstance(node, Or) and all(isinstance(c, Field) for c in node.children)):
+            fields = True
+        if isinstance(node, Field):
+            if node.name == "from" and handles is None:
+                handles = frozenset((node.value,))
+            elif node.name == "source" and network is None:
+                network = node.value
+        elif (isinstance(node, Or) and handles is None
+              and all(isinstance(c, Field) and c.name == "from" for c in node.children)):
+            handles = frozenset(c.value for c in node.children if isinstance(c, Field))
+    return _FieldsKept(handles, network) if fields else None
 
 
 def _row(r: Row[Any]) -> MentionRow:
@@ -309,6 +346,8 @@ def _listing(conn: Connection, workspace_id: int, filters: MentionFilter,
                 params["probe"] = SINCE_PROBE
     if filters.before_id is not None:
         params["before"] = filters.before_id
+    if text_query is not None and fts5_query(text_query) is None:
+        return _by_fields(conn, params, text_query, limit)
     if text_query is None:
         statement = listing_statement(conn, tuple(sorted(
             n for n in params if n not in ("ws", "limit"))), walk=smallest_index(conn, params))
@@ -342,6 +381,27 @@ def _listing(conn: Connection, workspace_id: int, filters: MentionFilter,
     if search is None:
         return _walked(conn, params, text_query, limit)
     return _confirmed(conn, params | search.params, search, text_query, limit)
+
+
+def _by_fields(conn: Connection, params: dict[str, Any], text_query: Query, limit: int
+               ) -> list[MentionRow]:
+    """A search with no word the full-text index holds, only fields (``from:alice``,
+    ``source:mastodon lang:fr``): an author's mentions are read through the authors' and
+    the mentions' author indexes, a network's through the network index, other fields
+    (a language) by walking the mentions newest first; each row is confirmed with
+    ``Query.matches``."""
+    kept = _fields_kept(text_query)
+    assert kept is not None  # parse_text refused the others
+    if kept.handles is not None:
+        authors = authors_with_handles(conn, params["ws"], kept.handles)
+        if not authors:
+            return []
+        search = by_authors(several=len(authors) > 1)
+        return _confirmed(conn, params | {"search_authors": authors}, search, text_query,
+                          limit)
+    if kept.network is not None and "network" not in params:
+        params = params | {"network": kept.network}
+    return _confirmed(conn, params, None, text_query, limit)
 
 
 def _confirmed(conn: Connection, params: dict[str, Any],

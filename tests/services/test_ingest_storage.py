@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from sqlalchemy import select
 
 from bot.services.ingest import do_ingest
+from bot.services.mention_search import MentionFilter, search_mentions
 from bot.services.watches import get_watch_by_name
 from bot.sources.base import Author as FetchedAuthor
 from bot.sources.base import FetchedMention
@@ -138,3 +139,28 @@ def test_the_same_id_on_two_networks_are_two_posts_with_their_own_stories(db_url
     assert joined == {("mastodon", "same0"): None, ("bluesky", "same0"): None,
                       ("mastodon", "later"): ids[("bluesky", "same0")]}
     assert len(set(ids.values())) == 3
+
+
+def test_authors_stored_by_ingest_are_found_by_an_author_search(db_url: str) -> None:
+    """``from:`` finds an author by the handle key ingest stores with it (both engines:
+    VALUES on SQLite, a JSON document on PostgreSQL)."""
+    sessions, workspace_id = workspace_watching_all(db_url, "T0INGEST2", watch="acme",
+                                                    channel_id="C0INGEST2")
+    fetched = [
+        FetchedMention(network="mastodon", external_id=str(n), url=f"https://m.example/{n}",
+                       text=f"Acme post number {n}", author=FetchedAuthor(handle=handle),
+                       published_at=NOW - timedelta(minutes=n))
+        for n, handle in enumerate(("@Élodie@piaille.fr", "elodie", "alice",
+                                    "@Élodie@piaille.fr"))
+    ]
+    with transaction(sessions) as session:
+        watch = get_watch_by_name(session, workspace_id, "acme")
+        assert do_ingest(session, watch, None, fetched, now=NOW).stored == 4
+    with sessions() as session:
+        keys = dict(session.execute(select(Author.handle, Author.handle_key)).all())
+    assert keys == {"@Élodie@piaille.fr": "elodie", "elodie": "elodie", "alice": "alice"}
+    found = search_mentions(sessions, workspace_id, MentionFilter(text="from:Elodie"), now=NOW)
+    assert sorted(row.external_id for row in found) == ["0", "1", "3"]
+    found = search_mentions(sessions, workspace_id,
+                            MentionFilter(text="from:elodie@piaille.fr"), now=NOW)
+    assert sorted(row.external_id for row in found) == ["0", "3"]

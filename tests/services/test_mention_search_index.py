@@ -201,6 +201,65 @@ def test_brands_written_with_an_ampersand_are_searched_as_watch_matching_finds_t
         assert _index_hits(sessions, text) >= len(expected), text
 
 
+AUTHORS = ("Ana_Support", "@Alice", "alice@mastodon.social", "Alice.bsky.social", "alicex",
+           "Élodie", "elodie@piaille.fr")
+FIELD_QUERIES = {  # query -> the AUTHORS whose mentions it finds (None: not by author)
+    "from:alice": {1, 2, 3}, "from:@ALICE": {1, 2, 3}, "from:alice@mastodon.social": {2},
+    "from:alice.bsky.social": {3}, "from:alicex": {4}, "from:elodie": {5, 6},
+    "from:Élodie@piaille.fr": {6}, "from:alic": set(), "from:nobody": set(),
+    "from:alice OR from:ana_support": {0, 1, 2, 3}, "from:alice lang:fr": None,
+    "from:alice -help": None, "source:mastodon": None, "lang:fr": None,
+    "lang:en source:x": None, "source:mastodon OR source:x": None,
+    "from:alice OR lang:fr": None,
+}
+
+
+def _store_by_authors(sessions: sessionmaker[Session], workspace_id: int, texts: list[str]
+                      ) -> None:
+    """``texts`` as mentions written in turn by each of ``AUTHORS`` and by nobody."""
+    with transaction(sessions) as session:
+        authors = [Author(workspace_id=workspace_id, network="x" if i % 2 else "mastodon",
+                          handle=handle) for i, handle in enumerate(AUTHORS)]
+        session.add_all(authors)
+        session.flush()
+        session.add_all(
+            Mention(workspace_id=workspace_id, network="x" if i % 3 else "mastodon",
+                    external_id=str(i), url=f"https://example.org/{i}", text=text,
+                    language="fr" if "é" in text else "en",
+                    author_id=(authors[i % 8].id if i % 8 < len(AUTHORS) else None),
+                    published_at=NOW - timedelta(minutes=i), created_at=NOW)
+            for i, text in enumerate(texts))
+
+
+def test_searches_of_fields_alone_list_what_watch_matching_finds(
+    sessions: sessionmaker[Session], workspace_id: int, shared_data: Path,
+) -> None:
+    """One author's posts (a data-access request, an influencer check), a language, a
+    network: no word is needed, and the listing is exactly what the query matches."""
+    every = _texts(shared_data)
+    texts = [*every[:300], *[text for text in every if "é" in text][:300]]
+    _store_by_authors(sessions, workspace_id, texts)
+    stored = _stored(sessions, workspace_id)
+    with sessions() as session:
+        author_of = dict(session.execute(
+            select(Mention.id, Author.handle).join(Author, Author.id == Mention.author_id)
+            .where(Mention.workspace_id == workspace_id)).all())
+        recent = set(session.scalars(select(Mention.id).where(
+            Mention.workspace_id == workspace_id,
+            Mention.published_at >= NOW - timedelta(hours=3))))
+    for text, authors in FIELD_QUERIES.items():
+        expected = _expected(stored, text)
+        assert _all_pages(sessions, workspace_id, text) == expected, text
+        if authors is not None:
+            assert {author_of[m] for m in expected} == {AUTHORS[i] for i in authors}, text
+        else:
+            assert expected, text
+        # With the listing's own filters too, page by page.
+        since = MentionFilter(text=text, since=timedelta(hours=3), status="new")
+        assert _filtered(sessions, workspace_id, since) == [
+            m for m in expected if m in recent], text
+
+
 def test_mentions_are_found_before_they_are_indexed_and_leave_the_index_when_deleted(
     sessions: sessionmaker[Session], workspace_id: int,
 ) -> None:
@@ -264,7 +323,8 @@ def test_mentions_without_a_vector_and_queued_ones_are_always_candidates(
     ('"free trial', "mentions.bad_text"),
     ("spam AND", "mentions.bad_text"),
     ("-spam", "mentions.bad_text"),
-    ("lang:fr", "mentions.text_needs_words"),
+    ("from:alice OR vigie", "mentions.text_needs_words"),
+    ("lang:fr OR vigie -spam", "mentions.text_needs_words"),
     ("a* OR -b", "mentions.bad_text"),
     ("🎉", "mentions.bad_text"),
     ("vigie OR -spam", "mentions.text_needs_words"),

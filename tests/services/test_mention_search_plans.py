@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.services.mention_search import MentionFilter, search_mentions
 from storage import search_index
 from storage.db import transaction
-from storage.models import Watch
+from storage.models import Author, Watch
 from tests.harness.constants import CHANNEL_ID
 from tests.harness.generated_rows import insert_generated
-from tests.harness.query_plans import explain
+from tests.harness.query_plans import captured_statements, explain
 
 ROWS = 20_000
 # The listing statement: newest mentions first, or (a watch's listing) its newest links.
@@ -325,3 +325,72 @@ def test_status_listings_write_the_status_into_the_sql(
         for statement in naming:
             assert re.findall(r"\bstatus\)? = (\S+)", statement) == [
                 f"'{filters['status']}'"], (filters, statement)
+
+
+AUTHORS = 1999
+AUTHOR_COLUMNS = COLUMNS + ", author_id"
+# A brand account writes a quarter of the mentions; each of the other authors about ten.
+AUTHOR_VALUES = VALUES + ", CASE WHEN i % 4 = 0 THEN :big ELSE :first + (i % :authors) END"
+
+
+def _load_authors(sessions: sessionmaker[Session], workspace_id: int) -> None:
+    with transaction(sessions) as session:
+        watches = [Watch(workspace_id=workspace_id, name=name, channel_id=CHANNEL_ID)
+                       for name in ("w1", "w2")]
+        session.add_all(watches)
+        authors = [Author(workspace_id=workspace_id, network="x", handle="BigBrand"),
+                   *(Author(workspace_id=workspace_id, network="mastodon",
+                            handle=f"user{n}@mastodon.social") for n in range(AUTHORS))]
+        session.add_all(authors)
+        session.flush()
+        params = {"ws": workspace_id, "w1": watches[0].id, "w2": watches[1].id, "n": ROWS,
+                  "big": authors[0].id, "first": authors[1].id, "authors": AUTHORS}
+        insert_generated(session, "mentions", AUTHOR_COLUMNS, AUTHOR_VALUES, NOW, params)
+        search_index.index_pending(session)
+    if sessions.kw["bind"].dialect.name == "postgresql":
+        with sessions.kw["bind"].connect() as conn:
+            conn.execute(text("ANALYZE"))
+            conn.commit()
+
+
+@pytest.mark.parametrize(("words", "expected"), [
+    ("from:user7", 9), ("from:@User7@mastodon.social", 9), ("from:bigbrand", 11),
+    ("from:bigbrand source:reddit", 11), ("from:bigbrand source:x", 0),
+    ("from:user7 OR from:user8", 11), ("from:nobody", 0)])
+def test_an_author_search_reads_the_authors_and_mentions_author_indexes(
+    sessions: sessionmaker[Session], workspace_id: int, words: str, expected: int,
+) -> None:
+    """``from:`` (one author's posts: a data-access request, an influencer check) finds
+    the authors by their handle key, then their mentions newest first: no scan of the
+    authors or the mentions, and no sort of a prolific author's thousands of mentions."""
+    _load_authors(sessions, workspace_id)
+    engine: Engine = sessions.kw["bind"]
+    with captured_statements(engine) as seen:
+        rows = search_mentions(sessions, workspace_id, MentionFilter(text=words), limit=11,
+                               now=NOW)
+    assert len(rows) == expected
+    authors = [explain(engine, s, p) for s, p in seen if "FROM authors" in s]
+    assert len(authors) == 1
+    assert "ix_authors_workspace_id_handle_key" in authors[0], authors[0]
+    assert "SCAN authors\n" not in authors[0] + "\n", authors[0]
+    assert '"Relation Name": "authors"' not in _seq_scans(authors[0]), authors[0]
+    listings = [explain(engine, s, p) for s, p in seen if LISTING.search(s)]
+    if "nobody" in words:
+        assert not listings  # no author has that handle: nothing more is read
+        return
+    plan = listings[-1]
+    assert not any(scan in plan + "\n" for scan in SQLITE_FULL_SCAN), plan
+    assert '"Relation Name": "mentions"' not in _seq_scans(plan), plan
+    if "bigbrand" in words:  # a quarter of the table: reading the newest mentions
+        # backwards finds a page at once (and is what PostgreSQL's statistics choose)
+        assert "ix_mentions_author_id" in plan or "Backward" in plan or (
+            "ix_mentions_workspace_id" in plan), plan
+    elif plan.startswith("["):
+        assert "ix_mentions_author_id" in plan, plan
+    else:
+        assert "ix_mentions_author_id_id" in plan, plan
+    if " OR " not in words:  # one author: read newest first, never sorted
+        assert "TEMP B-TREE FOR ORDER BY" not in plan, plan
+    # PostgreSQL may sort a few authors' handful of mentions, never a large share.
+    assert all(n["Plan Rows"] <= 50 for n in _nodes(plan) if n["Node Type"] == "Sort"
+               ) if plan.startswith("[") else True, plan

@@ -107,3 +107,27 @@ def test_sqlite_pragmas(sqlite_url: str) -> None:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_TIMEOUT_MS
     engine.dispose()
+
+
+def test_authors_stored_before_0050_get_the_handle_key_from_searches_by(tmp_path: Path
+                                                                        ) -> None:
+    url = f"sqlite:///{tmp_path / 'keys.db'}"
+    migrations.upgrade(url, "0049")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO workspaces (team_id, locale, timezone, allow_self_approval, "
+                "settings, created_at) VALUES ('T1', 'en', 'UTC', 0, '{}', CURRENT_TIMESTAMP)"))
+            conn.execute(text(
+                "INSERT INTO authors (workspace_id, network, handle, verified, mention_count, "
+                "first_seen_at, last_seen_at) VALUES (1, 'mastodon', :h, 0, 1, "
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                [{"h": "@Élodie@piaille.fr"}, {"h": "Alice.bsky.social"}, {"h": "bob"}])
+        migrations.upgrade(url)
+        with engine.connect() as conn:
+            keys = conn.execute(text("SELECT handle, handle_key FROM authors ORDER BY id")).all()
+        assert [tuple(row) for row in keys] == [("@Élodie@piaille.fr", "elodie"),
+                                                ("Alice.bsky.social", "alice"), ("bob", "bob")]
+    finally:
+        engine.dispose()
