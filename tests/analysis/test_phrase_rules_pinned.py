@@ -25,7 +25,7 @@ PINNED = {
     "intent/eval/complaints_en_train.tsv":
         "b6437a6db05637232da1a476c1a432fd5c17112d89f92a3abb50d4c18937706c",
     "intent/eval/attention_en_dev.tsv":
-        "43779988398d0b82a6b648649fd698db8eb4f98860c73b65cd2d3ad6de71216a",
+        "d379dc79909d8f24e5fd16d750f24275501d70f08f4b54db580dfc7e733f1745",
     "sentiment/eval/en_tweets_test.tsv":
         "d0ae72496c3666c5e5fe547b55633f2f51902b7ac2744d67c72a67265631f05d",
     "sentiment/eval/fr_tweets_val.tsv":

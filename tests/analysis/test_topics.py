@@ -111,7 +111,7 @@ def test_quality_on_hand_labelled_held_out_tweets() -> None:
 
 
 def test_quality_on_the_development_tweets_does_not_regress() -> None:
-    """The customer-support sample whose errors shaped the rules (micro P 0.76, R 0.68)."""
+    """The customer-support sample whose errors shaped the rules (micro P 0.77, R 0.70)."""
     gold, precision, recall = _micro(DEV)
     assert gold == 71
     assert precision >= 0.72, precision
