@@ -184,8 +184,9 @@ LANGUAGE_RULES: dict[str, dict[str, str]] = {
             | cobran | me cobra | cobrar | cobrarme | cobrandome | cobraste
             | doble cargo | cargo/cargos doble/duplicado/duplicados/indebido/indebidos
             | cargo/cargos en mi? tarjeta/cuenta | cargo no autorizado | cargos no autorizados
-            | reembols* | devolucion del dinero | devolucion de mi dinero | devolver el dinero
-            | devolverme el dinero | devuelvan/devolvedme/devuelvanme/devuelvan mi? dinero
+            | reembols* | devolucion del/de dinero/importe | devolucion de mi dinero
+            | devolver/devolverme/devolvedme/devolveis/devolvais/devuelvan/devuelvanme
+              el/mi? dinero/importe | importe
             | mi dinero | pago | pagos | pagado | pagada | pague | pagamos | pagar | pagando
             | tarjeta de credito/debito | mi tarjeta | domiciliacion | recibo | recibos
             | precio | precios | muy/demasiado/tan/carisimo caro | carisimo | suscripcion
@@ -195,6 +196,7 @@ LANGUAGE_RULES: dict[str, dict[str, str]] = {
         """,
         "delivery": """
             pedido | pedidos | mi/el/tu/vuestro/su pedido | numero de pedido | hice un pedido
+            | esperando mi/el/la compra/pedido/paquete/envio/entrega
             | envio | envios | mi/el/del/su envio | gastos de envio | paquete | paquetes
             | mi/el paquete | entrega | entregas | entregado | entregada | entregaron
             | fecha/plazo/direccion de entrega | sin entregar | no entregado/entregada
@@ -209,7 +211,8 @@ LANGUAGE_RULES: dict[str, dict[str, str]] = {
         "account": """
             cuenta | mi cuenta | cuenta bloqueada/suspendida/hackeada/desactivada
             | cuenta bloqueada/cerrada/pirateada | contrasena* | clave | iniciar/inicio sesion
-            | inicio de sesion | no puedo entrar | hackeado | hackeada | hackearon | hackeo
+            | inicio de sesion | no puedo entrar | no me deja entrar/acceder/iniciar
+            | hackeado | hackeada | hackearon | hackeo
             | pirateado | pirateada | codigo de verificacion/seguridad | verificacion en dos pasos
             | perfil | usuario | nombre de usuario | correo electronico | bloqueado | bloqueada
             | suplantacion de identidad | robado la cuenta | recuperar mi? cuenta/contrasena
@@ -233,7 +236,8 @@ LANGUAGE_RULES: dict[str, dict[str, str]] = {
             calidad | mala/pesima/baja/malisima calidad | defecto | defectos | defectuos*
             | roto | rota | rotos | rotas | llego/vino/esta/estaba/llegaron roto/rota/rotos/rotas
             | danado | danada | llego/vino/esta/estaba/llegaron danado/danada/danados/danadas
-            | estropeado | estropeada | rasgado | rasgada | caducado | caducada | caducados
+            | estropeado | estropeada | abollado | abollada | rasgado | rasgada | caducado
+            | caducada | caducados
             | podrido | podrida | en mal estado | moho | sabor | olor
             | sabe/sabia/huele/olia fatal/mal/raro
             | crudo | cruda | no carga la bateria | bateria | descosido | descosida
@@ -333,7 +337,8 @@ LANGUAGE_RULES: dict[str, dict[str, str]] = {
         """,
         "account": """
             conta | minha conta | conta bloqueada/suspensa/hackeada/invadida/desativada
-            | conta travada/banida/clonada | senha | senhas | fazer login | invadiram
+            | conta travada/banida/clonada | senha | senhas | fazer login | logar
+            | nao consigo entrar/logar/acessar | invadiram
             | hackearam | hackeada | hackeado | codigo de verificacao/seguranca
             | verificacao em duas etapas | autenticacao | perfil | usuario | nome de usuario
             | recuperar a? minha? conta/senha | meu cadastro | cadastro | bloqueado | bloqueada
@@ -351,7 +356,8 @@ LANGUAGE_RULES: dict[str, dict[str, str]] = {
             qualidade | ma/pessima/baixa/horrivel qualidade | defeito | defeitos | defeituos*
             | com defeito | veio com defeito | quebrado | quebrada | quebrados | quebradas
             | veio/chegou/esta/ta quebrado/quebrada/quebrados/quebradas | danificado
-            | danificada | estragado | estragada | rasgado | rasgada | vencido | vencida
+            | danificada | estragado | estragada | amassado | amassada | amassados | amassadas
+            | rasgado | rasgada | vencido | vencida
             | podre | mofo | mofado | mofada | sabor | cheiro | bateria | nao carrega a bateria
             | manchado | manchada | riscado | riscada | falsificado | falsificada
         """,
@@ -365,12 +371,18 @@ LANGUAGE_RULES: dict[str, dict[str, str]] = {
     },
 }
 
-# Idioms that hold a topic's words but are no request: their words raise nothing
-# ("lo hice por mi cuenta", on my own; "o pedido de casamento", a proposal).
-IDIOMS = """
-    por mi/tu/su/nuestra cuenta | por minha/sua/nossa conta
-    | pedido de casamento/desculpas/desculpa/ajuda/perdao/matrimonio/perdon/disculpas/mano
-"""
+# Idioms that hold another topic's words: their words raise only the topic they are
+# listed under, or none ("lo hice por mi cuenta", on my own; "o pedido de casamento", a
+# proposal; "minha conta de luz", a bill, not an account).
+IDIOMS: dict[str, str] = {
+    "": """
+        por mi/tu/su/nuestra cuenta | por minha/sua/nossa conta
+        | pedido de casamento/desculpas/desculpa/ajuda/perdao/matrimonio/perdon/disculpas/mano
+    """,
+    "billing": """
+        minha/sua/a/da/na conta de luz/agua/telefone/celular/internet/gas/energia
+    """,
+}
 
 # Weak words of those languages, as in ``WEAK``: "pedido" is also "asked", "Konto" a
 # bank account, "conta" a restaurant bill, "caiu" fell.
@@ -380,7 +392,7 @@ LANGUAGE_WEAK: dict[str, frozenset[str]] = {
         "cuotas", "cupom", "cupon", "descuento", "descuentos", "desconto", "dinero", "dinheiro",
         "geld", "gutschein", "gutscheine", "kosten", "pagar", "pix", "preco", "precos",
         "precio", "precios", "preis", "preise", "rabatt", "rechnung", "rechnungen", "recibo",
-        "recibos", "suscripcion", "taxa", "taxas", "teuer", "transferencia", "zahlen"}),
+        "recibos", "importe", "suscripcion", "taxa", "taxas", "teuer", "transferencia", "zahlen"}),
     "delivery": frozenset({
         "angekommen", "atrasada", "atrasado", "atraso", "bestellt", "chegar", "chegou",
         "correio", "correos", "devolucao", "devolucion", "devolver", "entrega", "entregas",
@@ -478,8 +490,9 @@ def merged_rules(languages: tuple[str, ...] = tuple(LANGUAGE_RULES)) -> dict[str
             for topic, body in RULES.items()}
 
 
-_IDIOM = ""  # the key of IDIOMS in the table: no topic is named so
-_TABLE = PhraseTable(merged_rules() | {_IDIOM: IDIOMS}, elisions=_ELISION_RE)
+# An idiom's key in the table is "=" and the topic it raises, if any.
+_IDIOMS = {f"={topic}": body for topic, body in IDIOMS.items()}
+_TABLE = PhraseTable(merged_rules() | _IDIOMS, elisions=_ELISION_RE)
 _STARTS: dict[str, tuple[Phrase, ...]] = {}
 _WEAK = {topic: WEAK[topic] | LANGUAGE_WEAK[topic] for topic in TOPICS}
 
@@ -529,8 +542,11 @@ def detect_topics(text: str) -> tuple[TopicMatch, ...]:
             end = match_rest(phrase.rest, words, i + 1) if phrase.rest else i + 1
             if end > longest.get(phrase.key, -1):
                 longest[phrase.key] = end
-        if _IDIOM in longest:
-            hidden = longest[_IDIOM]
+        if not _IDIOMS.keys().isdisjoint(longest):
+            hidden = max(end for key, end in longest.items() if key in _IDIOMS)
+            for key, end in longest.items():
+                if key in _IDIOMS and end == hidden and key != "=":
+                    found.setdefault(key[1:], {})[" ".join(words[i:end])] = None
             continue
         for topic, end in longest.items():
             found.setdefault(topic, {})[" ".join(words[i:end])] = None

@@ -29,6 +29,7 @@ ES = {
         "Sigue sin llegar, el envío lleva cinco días parado en Correos",
         "Me llegó otro producto, talla equivocada además",
         "No he recibido nada todavía, ¿dónde está mi paquete?",
+        "Llevo tres semanas esperando mi compra",
     ],
     "account": [
         "Me habéis bloqueado la cuenta sin explicación",
@@ -123,6 +124,7 @@ PT = {
         "A fatura deste mês veio com uma cobrança indevida",
         "Paguei o boleto e o pagamento não foi reconhecido",
         "Fui cobrado pela assinatura mesmo depois de cancelar",
+        "A minha conta de luz veio o dobro este mês",  # a bill: billing, not account
     ],
     "delivery": [
         "Meu pedido ainda não chegou e o prazo já venceu",
@@ -139,6 +141,7 @@ PT = {
         "Não recebo o código de verificação por SMS",
         "Não consigo entrar na minha conta desde ontem",
         "A minha conta está suspensa, o que aconteceu?",
+        "Não consigo logar desde a atualização",
     ],
     "outage": [
         "A app não abre, fica na tela branca",
@@ -199,6 +202,7 @@ NEGATIVES = [
     "Adorei o atendimento, vocês são demais!",
     "Ela caiu na risada quando viu o presente",  # "caiu"
     "Pode deixar por minha conta o jantar",  # "conta"
+    "Fiz tudo por minha conta e deu certo",  # "minha conta": on my own
     "O pedido de casamento foi lindo",  # "pedido"
     "Que horas abre a loja no domingo?",
     "Obrigado pela ajuda de ontem, tudo certo",
@@ -252,3 +256,11 @@ def test_short_requests_get_their_topic_whatever_language_they_look_like(
     language, several of these are detected as Dutch, German, English or Indonesian,
     and would lose their topic if only their detected language's rules applied."""
     assert names(text) == (topic,)
+
+
+def test_an_idiom_raises_its_own_topic_only() -> None:
+    """ "minha conta de luz" is an electricity bill: billing, not the account topic
+    "minha conta" raises elsewhere; "por minha conta" (on my own) raises nothing."""
+    assert names("A minha conta de luz veio o dobro este mês") == ("billing",)
+    assert names("Minha conta foi bloqueada") == ("account",)
+    assert names("Fiz tudo por minha conta e deu certo") == ()
