@@ -215,6 +215,7 @@ LANGUAGE_RULES: dict[str, dict[str, str]] = {
             | hackeado | hackeada | hackearon | hackeo
             | pirateado | pirateada | codigo de verificacion/seguridad | verificacion en dos pasos
             | perfil | usuario | nombre de usuario | correo electronico | bloqueado | bloqueada
+            | suspendido | suspendida | desactivado | desactivada
             | suplantacion de identidad | robado la cuenta | recuperar mi? cuenta/contrasena
             | restablecer la? contrasena
         """,
@@ -230,7 +231,8 @@ LANGUAGE_RULES: dict[str, dict[str, str]] = {
             | sin cobertura/luz/red | corte de luz/servicio/internet/red | cortes | averia
             | averias | la web | pagina | aplicacion | actualizacion | lento | lenta
             | va lento/lenta | muy lento/lenta | se cierra sola/solo | roto | rota
-            | desconect* | arreglad | arreglenlo | arregladlo | solucionadlo
+            | desconect* | arreglad | arreglenlo | arregladlo | solucionadlo | va fatal
+            | funciona fatal/mal
         """,
         "quality": """
             calidad | mala/pesima/baja/malisima calidad | defecto | defectos | defectuos*
@@ -242,7 +244,7 @@ LANGUAGE_RULES: dict[str, dict[str, str]] = {
             | sabe/sabia/huele/olia fatal/mal/raro
             | crudo | cruda | no carga la bateria | bateria | descosido | descosida
             | mancha | manchado | manchada | rayado | rayada | se rompio | se ha roto
-            | falsificado | falsificacion
+            | falsificado | falsificacion | agujero | agujeros
         """,
         "churn": """
             dar/darme/darse/doy/di/dado/dare/daremos de baja | baja del servicio/contrato
@@ -263,6 +265,8 @@ LANGUAGE_RULES: dict[str, dict[str, str]] = {
             | zuruckerstattet | zuruckerstatten | geld zuruck | mein geld | mahnung* | gebuhr*
             | abo | preis | preise | zu teuer | teuer | kreditkarte* | geld | uberwiesen
             | uberweisung | gutschrift | betrag | abgerechnet | abrechnung* | inkasso
+            | berechnet | doppelt/zweimal/falsch berechnet | zu viel berechnet/abgezogen
+            | abgezogen | zuruckbekommen
             | preiserhohung* | abokosten | kosten | gutschein* | rabatt | rabatte | rabattcode
             | rabattcodes
         """,
@@ -279,7 +283,8 @@ LANGUAGE_RULES: dict[str, dict[str, str]] = {
             | buchungen | gebucht | reservierung* | wo bleibt mein/meine
         """,
         "account": """
-            konto | mein/meinem/meines konto | kundenkonto | benutzerkonto | nutzerkonto
+            konto | mein/meinem/meines konto | mein/meinen/meinem account
+            | in mein/meinen konto | kundenkonto | benutzerkonto | nutzerkonto
             | konto gesperrt | konto wurde gesperrt | gesperrt | passwort* | kennwort
             | anmeldung | anmelden | einloggen | eingeloggt | ausgeloggt
             | kann mich nicht anmelden/einloggen | gehackt | zugang | zugangsdaten
@@ -296,6 +301,7 @@ LANGUAGE_RULES: dict[str, dict[str, str]] = {
             | kein netz/empfang/internet/signal/wlan | keine verbindung | verbindung
             | verbindungsprobleme | nicht erreichbar | nicht aufrufbar | startet nicht
             | offnet nicht | lasst sich nicht offnen/starten/installieren/laden | kaputt
+            | geht gar nichts mehr | geht nichts mehr | ist/sind/alles down
             | schwarzer bildschirm | wartungsarbeiten | webseite | netz | beheben | behebt
         """,
         "quality": """
@@ -304,7 +310,8 @@ LANGUAGE_RULES: dict[str, dict[str, str]] = {
             | kaputt | ist/war/schon kaputt | kaputt angekommen | kam kaputt | zerbrochen
             | gerissen | undicht | ausgelaufen | verschimmelt | schimmel | abgelaufen
             | verdorben | schmeckt | akku | akku ladt nicht | fehlerhaft | verkratzt | kratzer
-            | gefalscht | falschung
+            | gefalscht | falschung | schrott | verarbeitung
+            | schlechte/miese/billige verarbeitung
         """,
         "churn": """
             kundigen | kundige | gekundigt | kundigung* | kuendig* | gekuendigt | wechsle zu
@@ -392,7 +399,8 @@ LANGUAGE_WEAK: dict[str, frozenset[str]] = {
         "cuotas", "cupom", "cupon", "descuento", "descuentos", "desconto", "dinero", "dinheiro",
         "geld", "gutschein", "gutscheine", "kosten", "pagar", "pix", "preco", "precos",
         "precio", "precios", "preis", "preise", "rabatt", "rechnung", "rechnungen", "recibo",
-        "recibos", "importe", "suscripcion", "taxa", "taxas", "teuer", "transferencia", "zahlen"}),
+        "recibos", "importe", "suscripcion", "berechnet", "abgezogen", "zuruckbekommen",
+        "taxa", "taxas", "teuer", "transferencia", "zahlen"}),
     "delivery": frozenset({
         "angekommen", "atrasada", "atrasado", "atraso", "bestellt", "chegar", "chegou",
         "correio", "correos", "devolucao", "devolucion", "devolver", "entrega", "entregas",
@@ -404,7 +412,8 @@ LANGUAGE_WEAK: dict[str, frozenset[str]] = {
     "account": frozenset({
         "anmelden", "anmeldung", "bloqueada", "bloqueado", "cadastro", "clave", "conta",
         "correo electronico", "cuenta", "gesperrt", "konto", "no puedo entrar", "perfil",
-        "profil", "usuario", "zugang"}),
+        "profil", "usuario", "zugang", "suspendido", "suspendida", "desactivado",
+        "desactivada"}),
     "outage": frozenset({
         "aplicacion", "aplicativo", "arreglad", "arregladlo", "arreglenlo", "arrumem",
         "actualizacion", "atualizacao", "behebt", "beheben", "caida", "caido", "caiu",
@@ -412,13 +421,13 @@ LANGUAGE_WEAK: dict[str, frozenset[str]] = {
         "fehlern", "geht nicht", "hangt", "instavel", "kaputt", "la web", "laden", "langsam",
         "lenta", "lentidao", "lento", "netz", "no anda", "no va", "pagina", "pane", "problema",
         "problemas", "queda", "resolvam", "rota", "roto", "se cae", "solucionadlo", "sturzen",
-        "sturzt", "trava", "verbindung", "webseite"}),
+        "sturzt", "trava", "verbindung", "webseite", "va fatal"}),
     "quality": frozenset({
         "abgelaufen", "akku", "bateria", "caducada", "caducado", "caducados", "calidad",
         "cheiro", "crudo", "cruda", "danada", "danado", "kaputt", "kratzer", "mancha",
         "mangel", "olor", "qualidade", "qualitat", "quebrada", "quebradas", "quebrado",
         "quebrados", "rota", "rotas", "roto", "rotos", "sabor", "schmeckt", "vencida",
-        "vencido", "ingredientes"}),
+        "vencido", "ingredientes", "verarbeitung"}),
     "churn": frozenset({
         "adios", "anular", "competencia", "concorrencia", "concorrente", "desistir",
         "gewechselt", "konkurrenz", "letzte mal", "me cambio de", "me paso a", "nie mehr",

@@ -38,6 +38,7 @@ ES = {
         "No me llega el código de verificación para entrar",
         "¿Cómo recupero mi cuenta? Olvidé la contraseña",
         "Mi cuenta aparece como suspendida desde ayer",
+        "Me han suspendido la cuenta sin motivo",
     ],
     "outage": [
         "La app no funciona desde la actualización",
@@ -53,6 +54,7 @@ ES = {
         "El aspirador vino estropeado y no enciende",
         "La leche estaba caducada y olía fatal",
         "Pedí pollo y estaba crudo por dentro, en mal estado",
+        "El pantalón vino con un agujero",
         "Las zapatillas se rompieron al segundo día, malísima calidad",
     ],
     "churn": [
@@ -73,6 +75,7 @@ DE = {
         "Ich habe schon bezahlt und trotzdem eine Mahnung bekommen",
         "Warum wurde die Lastschrift zweimal eingezogen?",
         "Die Zahlung mit Kreditkarte geht nicht durch",
+        "Warum wurde mir das doppelt berechnet?",
     ],
     "delivery": [
         "Meine Bestellung ist immer noch nicht angekommen",
@@ -89,6 +92,7 @@ DE = {
         "Der Bestätigungscode kommt nie an",
         "Passwort zurücksetzen funktioniert nicht, Link abgelaufen",
         "Seit dem Update bin ich ständig ausgeloggt",
+        "Ich komme nicht in meinen Account",
     ],
     "outage": [
         "Die App stürzt ständig ab",
@@ -97,6 +101,7 @@ DE = {
         "Die Seite ist nicht erreichbar, nur eine Fehlermeldung",
         "Totalausfall bei euch seit heute Morgen",
         "App lässt sich nicht öffnen, schwarzer Bildschirm",
+        "Seit dem Update geht gar nichts mehr",
     ],
     "quality": [
         "Der Fernseher ist defekt angekommen",
@@ -105,6 +110,7 @@ DE = {
         "Das Brot war verschimmelt und die Milch verdorben",
         "Die Flasche ist undicht, alles ausgelaufen",
         "Der Akku lädt nicht, Gerät ist kaputt angekommen",
+        "Das Produkt ist Schrott, nach einer Woche hinüber",
     ],
     "churn": [
         "Ich will meinen Vertrag kündigen",
