@@ -36,10 +36,12 @@ def vigie(db_url: str, slack_standin: SlackStandIn) -> Iterator[VigieApp]:
     yield from start_vigie(db_url, slack_standin)
 
 
-def command(vigie: VigieApp, text: str, *, user_id: str = ADMIN_ID) -> dict:
-    """Send `/cm TEXT` in the digest channel; return the answer (sent after the ack)."""
+def command(vigie: VigieApp, text: str, *, user_id: str = ADMIN_ID,
+            channel_id: str = CHANNEL) -> dict:
+    """Send `/cm TEXT` in the digest channel (or ``channel_id``); return the answer (sent
+    after the ack)."""
     vigie.standin.clear()
-    response = vigie.slack.slash_command(text, user_id=user_id, channel_id=CHANNEL)
+    response = vigie.slack.slash_command(text, user_id=user_id, channel_id=channel_id)
     assert response.status_code == 200
     body = response.json() if response.content else {}
     if body.get("text"):
@@ -85,29 +87,16 @@ def test_digest_now_in_a_channel_no_watch_alerts_in_is_refused(vigie: VigieApp) 
     vigie.runtime.clock = lambda: DIGEST_END
     elsewhere = "C07RANDOM01"
 
-    def digest_now(user_id: str) -> dict:
-        vigie.standin.clear()
-        response = vigie.slack.slash_command("digest now", user_id=user_id,
-                                             channel_id=elsewhere)
-        assert response.status_code == 200
-        body = response.json() if response.content else {}
-        if body.get("text"):
-            return dict(body)
-        vigie.standin.wait_until(lambda s: len(s.responses()) > 0, timeout=30)
-        return vigie.standin.responses()[-1]
-
     for user in ("U07CMALICE", ADMIN_ID):
-        answer = digest_now(user)
+        answer = command(vigie, "digest now", user_id=user, channel_id=elsewhere)
         assert f"No digest goes to <#{elsewhere}>" in answer["text"], answer["text"]
         assert f"<#{CHANNEL}>" in answer["text"]
         vigie.runtime.outbox.flush(wait=True)
         assert not [c for c in vigie.standin.calls("chat.postMessage")
                     if c.args.get("channel") == elsewhere]
-    vigie.standin.clear()
-    assert vigie.slack.slash_command("digest set 08:30", user_id=ADMIN_ID,
-                                     channel_id=elsewhere).status_code == 200
-    vigie.standin.wait_until(lambda s: len(s.responses()) > 0, timeout=30)
-    assert "on its way" in digest_now("U07CMALICE")["text"]
+    command(vigie, "digest set 08:30", channel_id=elsewhere)
+    assert "on its way" in command(vigie, "digest now", user_id="U07CMALICE",
+                                   channel_id=elsewhere)["text"]
 
 
 def test_digest_set_then_the_scheduler_posts_once(vigie: VigieApp) -> None:
