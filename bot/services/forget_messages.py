@@ -23,6 +23,9 @@ The redactions are outbox rows without a mention id, so they survive the deletio
 
 from __future__ import annotations
 
+import base64
+import csv
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -45,6 +48,7 @@ from bot.services.outbox import (
     KIND_THREAD,
     KIND_UPDATE_CARD,
     KIND_UPDATE_POST,
+    KIND_UPLOAD,
     do_enqueue,
 )
 from storage.models import Mention, OutboxMessage, OutboxStatus
@@ -121,6 +125,11 @@ def redact_messages(session: Session, workspace_id: int, person: ForgottenPerson
                 _notice(language, mention_id), done)
     if person.since is None:
         return
+    for row in session.scalars(select(OutboxMessage).where(
+            OutboxMessage.workspace_id == workspace_id, OutboxMessage.kind == KIND_UPLOAD,
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+            OutboxMessage.created_at >= person.since).order_by(OutboxMessage.id)):
+        _scrub_export(row, person)
     for row in session.scalars(select(OutboxMessage).where(
             OutboxMessage.workspace_id == workspace_id, OutboxMessage.mention_id.is_(None),
             OutboxMessage.kind.in_(QUOTING_KINDS),
@@ -201,6 +210,27 @@ def _scrub(session: Session, workspace_id: int, row: OutboxMessage, person: Forg
         # The message again, without them: its other lines still hold.
         do_enqueue(session, workspace_id=workspace_id, kind=KIND_UPDATE_POST,
                    channel=row.channel, payload={**spec_payload(scrubbed), "ts": target})
+
+
+def _scrub_export(row: OutboxMessage, person: ForgottenPerson) -> None:
+    """A CSV export not uploaded yet (``bot.services.export``) without their mentions'
+    lines: once uploaded it cannot be recalled (the file is the requester's)."""
+    payload = dict(row.payload or {})
+    try:
+        content = base64.b64decode(str(payload["content_b64"])).decode("utf-8-sig")
+    except (KeyError, ValueError):
+        return  # not an export's CSV: nothing of theirs Vigie can read in it
+    ids = {str(mention_id) for mention_id in person.mention_ids}
+    records = list(csv.reader(io.StringIO(content, newline="")))
+    kept = [record for n, record in enumerate(records)
+            if n == 0 or not record or record[0] not in ids]
+    if len(kept) == len(records):
+        return
+    out = io.StringIO(newline="")
+    csv.writer(out).writerows(kept)
+    payload["content_b64"] = base64.b64encode(
+        out.getvalue().encode("utf-8-sig")).decode("ascii")
+    row.payload = payload
 
 
 def _note_quotes(note: Note, person: ForgottenPerson) -> bool:

@@ -6,6 +6,9 @@ so open work and the SLA count them again."""
 
 from __future__ import annotations
 
+import base64
+import csv
+import io
 import json
 from datetime import timedelta
 
@@ -13,17 +16,21 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.actors import CLI
-from bot.services.outbox import OutboxSender
+from bot.services.export import do_export_to_slack
+from bot.services.outbox import KIND_UPLOAD, OutboxSender
 from bot.services.privacy import do_forget, purge_older_than
 from bot.services.reporting.digest import preview_digests
 from bot.services.sla import due_at
 from bot.services.watches import do_add_watch
 from storage.db import transaction
-from storage.models import Mention, Watch
+from storage.models import Mention, OutboxMessage, Watch
 from tests.harness.constants import CHANNEL_ID
 from tests.harness.slack_standin import SlackStandIn
 from tests.services.test_competitors import _item, _poll, _setup
 from tests.services.test_outbox import Clock, sender_for
+from tests.services.test_same_words import NOW as LATER
+from tests.services.test_same_words import _poll as poll_acme
+from tests.services.test_same_words import _post
 from tests.services.test_stories import NOW, SOCIAL, poll, x_post
 
 REDACTED = "deleted at the author's request"
@@ -151,3 +158,29 @@ def test_the_rest_of_a_story_that_would_not_alert_on_its_own_gets_no_card(
         assert session.get(Mention, ids["3"]).story_id == ids["2"]  # type: ignore[union-attr]
     (_, digest), = preview_digests(sessions, workspace_id, now=NOW + timedelta(hours=1))
     assert digest.open_by_status == {}
+
+
+def test_a_forget_takes_their_lines_out_of_an_export_not_uploaded_yet(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """An export queued before the forget (its upload waiting in the outbox) would have
+    uploaded their posts after it: its CSV loses their lines, and keeps the others'."""
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme",
+                 channel_id=CHANNEL_ID, alert_threshold=0)
+    poll_acme(sessions, workspace_id, [
+        _post("x", "1", "ana", "@acme my address is 12 rue Secrète, where is my parcel?"),
+        _post("x", "2", "bob", "@acme the new app update is really nice, well done team")])
+    do_export_to_slack(sessions, workspace_id, CLI, channel_id="D07REQUESTER", period="7d",
+                       watch=None, now=LATER, language="en")
+
+    def exported() -> str:
+        with sessions() as session:
+            row = session.scalars(select(OutboxMessage).where(
+                OutboxMessage.kind == KIND_UPLOAD)).one()
+            return base64.b64decode(row.payload["content_b64"]).decode("utf-8-sig")
+
+    assert "Secrète" in exported() and "well done" in exported()
+    do_forget(sessions, workspace_id, CLI, "ana")
+    content = exported()
+    assert "Secrète" not in content and "ana" not in content
+    records = list(csv.reader(io.StringIO(content)))
+    assert records[0][0] == "id" and len(records) == 2 and "well done" in str(records[1])
