@@ -75,15 +75,18 @@ _SUFFIX_START_RE: Final = re.compile(r"(?:via|h/t|cc)\s*:?\s*@", re.IGNORECASE)
 
 
 _REPOST_RE: Final = re.compile(
-    rf"^\s*(?:rt|mt|qt|repost(?:ed)?)\s*:?\s*{_HANDLE}|\b(?:via|h/t)\s*:?\s*{_HANDLE}[\s)\].]*$",
+    rf"^\s*(?:rt|mt|qt|repost(?:ed)?)\s*:?\s*(?P<first>{_HANDLE})"
+    rf"|\b(?:via|h/t)\s*:?\s*(?P<last>{_HANDLE})[\s)\].]*$",
     re.IGNORECASE,
 )
 
 
-def credits_another(text: str) -> bool:
-    """Whether ``text`` says it repeats someone else's post ("RT @ana: ...", "... via
-    @ana", "h/t @ana"): its words are that post's, whoever reposted them."""
-    return ("@" in text) and _REPOST_RE.search(text) is not None
+def credited_handle(text: str) -> str | None:
+    """The handle ``text`` says it repeats the post of ("RT @ana: ...", "... via @ana",
+    "h/t @ana": ``@ana``), or ``None``: its words are that person's, whoever reposted
+    them."""
+    found = _REPOST_RE.search(text) if "@" in text else None
+    return (found.group("first") or found.group("last")) if found else None
 
 
 def fingerprint_text(text: str) -> str | None:

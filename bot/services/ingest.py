@@ -31,7 +31,7 @@ from bot.analysis.pipeline import (
 from bot.analysis.priority import WAITING_REASON, WRITES_AGAIN_REASON
 from bot.analysis.sentiment import Label
 from bot.analysis.topics import topic_mask, topics_json
-from bot.matching.fingerprint import content_fingerprint, credits_another, story_key_for
+from bot.matching.fingerprint import content_fingerprint, story_key_for
 from bot.matching.query import MatchInput, Query, QueryError, handle_key, parse_query
 from bot.services import backfill, cases, forgotten, influencers
 from bot.services.opportunities import do_find_opportunities, do_retire_held_by_brand
@@ -41,7 +41,6 @@ from bot.services.triage_learning import alert_threshold
 from bot.services.watch_links import (
     Known,
     KnownText,
-    author_key,
     card_dedupe_key,
     do_link,
     do_mark_alerting,
@@ -49,6 +48,7 @@ from bot.services.watch_links import (
     known_fingerprints,
     known_mentions,
     posted_card,
+    poster_key,
     same_post,
     stories_in_watch,
 )
@@ -305,9 +305,8 @@ def _drop_known(session: Session, watch: Watch, candidates: list[Matched],
         if not candidate.fingerprint:
             kept.append(candidate)
             continue
-        # A repost's words are the original poster's, whoever reposted them.
-        author = None if credits_another(candidate.fetched.text) else author_key(
-            candidate.fetched.network, candidate.fetched.author.handle)
+        author = poster_key(candidate.fetched.network, candidate.fetched.author.handle,
+                            candidate.fetched.text)
         print_of = same_post(known_prints.get(candidate.fingerprint, []), author)
         if print_of is None:
             # Stored for this watch below: later items of the batch with this text (and

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.matching.fingerprint import credits_another
+from bot.matching.fingerprint import credited_handle
 from bot.networks import get_network
 from bot.services.topic_channels import alert_channels, topics_of_mask
 from storage.bulk import insert_links, one_of
@@ -61,11 +61,11 @@ def known_mentions(session: Session, workspace_id: int, watch_id: int, network: 
 def author_key(network: str, handle: str | None) -> str | None:
     """Who wrote a post, as near-duplicate checks compare it: the handle's first label,
     without case or ``@`` (``@Ana@mastodon.social`` and ``ana`` are one poster); ``None``
-    when it says nothing of a person: an unknown author, or a network of articles and
-    pages (a feed's "author" is often its title, and one article two feeds carry must stay
-    one post)."""
+    on a network of articles and pages (a feed's "author" is often its title, and one
+    article two feeds carry must stay one post). An author a network could not name
+    (``unknown``) is a poster of their own: never the same as a named one."""
     known = get_network(network)
-    if not handle or known is None or not known.drafts_replies or handle == "unknown":
+    if not handle or known is None or not known.drafts_replies:
         return None
     key = handle.strip().lstrip("@").partition("@")[0].casefold()
     return key or None
@@ -102,9 +102,14 @@ def known_fingerprints(session: Session, workspace_id: int, watch_id: int,
         found.setdefault(str(fingerprint), []).append(KnownText(
             Known(int(mention_id), link_id is not None,
                   None if story_id is None else int(story_id)),
-            # A stored repost's words are the original poster's, whoever reposted them.
-            None if credits_another(str(text)) else author_key(str(network), handle)))
+            poster_key(str(network), handle, str(text))))
     return found
+
+
+def poster_key(network: str, handle: str | None, text: str) -> str | None:
+    """Whose words a post holds, as ``author_key`` says it: a repost's ("RT @eva: ...",
+    "... via @eva") are the credited person's, whoever reposted them."""
+    return author_key(network, credited_handle(text) or handle)
 
 
 def same_post(stored: list[KnownText], author: str | None) -> Known | None:

@@ -99,3 +99,22 @@ def test_a_repost_of_the_words_is_still_a_near_duplicate(
         _post("x", "4", "dan", f"RT @eva: {BOYCOTT}")]).stored == 1
     assert _poll(sessions, workspace_id, [
         _post("x", "5", "eva", BOYCOTT)]).near_duplicates == 1
+
+
+def test_a_stored_repost_or_unknown_author_takes_no_one_elses_words(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """A repost's words are the credited person's, not anyone's: once "RT @eva: ..." is
+    stored, tom and zoe posting the words are mentions of their own (eva's own post is
+    the one folded). A post whose author the network could not name is no one else's."""
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=CHANNEL_ID,
+                 alert_threshold=0)
+    assert _poll(sessions, workspace_id, [
+        _post("x", "1", "dan", f"RT @eva: {BOYCOTT}"),
+        _post("x", "2", "tom", BOYCOTT)]).stored == 2  # in one batch too
+    report = _poll(sessions, workspace_id, [
+        _post("x", "3", "zoe", BOYCOTT), _post("x", "4", "eva", BOYCOTT)])
+    assert (report.stored, report.near_duplicates) == (1, 1)
+    assert _poll(sessions, workspace_id, [_post("x", "5", "unknown", REFUND)]).stored == 1
+    report = _poll(sessions, workspace_id, [
+        _post("x", "6", "ben", REFUND), _post("x", "7", "id:99", REFUND)])
+    assert (report.stored, report.near_duplicates) == (2, 0)
