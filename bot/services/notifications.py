@@ -308,8 +308,11 @@ def refresh_homes(sessions: sessionmaker[Session], publisher: HomePublisher,
     for state_id, workspace_id, user_id, stale_at, team_id in stale:
         if users is not None and workspace_id not in directories:
             directories[workspace_id] = users.for_workspace(workspace_id, team_id)
-        summary = (None if guest_without_role(sessions, workspace_id, user_id,
-                                              directories.get(workspace_id))
+        guest = guest_without_role(sessions, workspace_id, user_id,
+                                   directories.get(workspace_id))
+        if guest is None:
+            continue  # Slack cannot say whether they are a guest: stays stale, tried again
+        summary = (None if guest
                    else home_summary(sessions, workspace_id, user_id, now,
                                      default_timezone=default_timezone))
         try:

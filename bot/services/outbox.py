@@ -158,6 +158,9 @@ a send in flight (up to ``SEND_LEASE``) pushes its slot when Slack answers: dele
 it, the channel's next message could go without waiting the interval."""
 OUTBOX_ACTOR = Actor(None, "outbox")
 """Who the audit trail names for what the sender records."""
+UNCHECKED_RECIPIENT_WAIT = timedelta(minutes=1)
+"""How long a DM waits when Slack cannot say whether its recipient is a guest (and never
+did): then it is tried again, with no attempt spent."""
 
 KIND_POST = "post"
 """A new top-level message rendered from the row's payload."""
@@ -569,9 +572,20 @@ class OutboxSender:
         with self._sessions() as session:
             team_id = session.scalar(select(Workspace.team_id).where(
                 Workspace.id == workspace_id))
-        if not guest_without_role(self._sessions, workspace_id, user_id,
-                                  self._directories.for_workspace(workspace_id, team_id)):
+        guest = guest_without_role(self._sessions, workspace_id, user_id,
+                                   self._directories.for_workspace(workspace_id, team_id))
+        if guest is False:
             return False
+        if guest is None:
+            # Slack cannot say whether they are a guest: the DM waits, no attempt spent.
+            with transaction(self._sessions) as session:
+                row = session.get(OutboxMessage, row_id, with_for_update=True)
+                if row is not None and row.status == OutboxStatus.PENDING.value and \
+                        row.next_attempt_at <= self._clock():
+                    row.next_attempt_at = self._clock() + UNCHECKED_RECIPIENT_WAIT
+            log.info("outbox row %s waits: Slack cannot say whether its recipient is a "
+                     "guest", row_id)
+            return True
         with transaction(self._sessions) as session:
             row = session.get(OutboxMessage, row_id, with_for_update=True)
             if row is None or row.status != OutboxStatus.PENDING.value:

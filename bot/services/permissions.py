@@ -44,17 +44,23 @@ def granted_role(session: Session, workspace_id: int, user_id: str) -> Role | No
 
 
 def guest_without_role(sessions: sessionmaker[Session], workspace_id: int, user_id: str,
-                       users: UserDirectory | None) -> bool:
+                       users: UserDirectory | None) -> bool | None:
     """Whether ``user_id`` is a Slack guest nobody granted a role, for what Vigie sends
     them unasked (DMs, App Home refreshes): the same rule as their requests meet
     (:func:`actor_role`). A grant is read first, so a user it decides costs Slack no
-    look-up; then Slack's directory ``users`` (cached). Without it, or when Slack cannot
-    answer, they are taken for a member, as a request would take them."""
+    look-up; then Slack's directory ``users`` (cached; its last answer stands while Slack
+    cannot answer). ``None`` when Slack never answered about them and cannot now: as a
+    request would not let them in, nothing is sent them yet (the caller tries again
+    later). Without a directory (no Slack), no one is a guest."""
     with sessions() as session:
         if granted_role(session, workspace_id, user_id) is not None:
             return False
-    account = users.account(user_id) if users is not None else None
-    return account is not None and account.found and account.guest
+    if users is None:
+        return False
+    account = users.account(user_id)
+    if account is None:
+        return None
+    return account.found and account.guest
 
 
 def role_of(session: Session, workspace_id: int, user_id: str) -> Role:

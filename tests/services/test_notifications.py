@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services import notifications as notes
@@ -364,3 +364,38 @@ def test_a_guest_without_a_role_gets_no_dm_and_the_guest_home(
     assert granted_home is not None and f"#{second}" in str(granted_home["blocks"])
     # The grant decides without Slack; the guest is asked about once (the answer is kept).
     assert [c.args["user"] for c in slack_standin.calls("users.info")] == [GUEST_ID]
+
+
+def test_a_user_slack_cannot_tell_about_gets_nothing_yet_and_nothing_is_lost(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+    slack_client: WebClient
+) -> None:
+    """Slack cannot say whether the recipient is a guest and never did: as their requests
+    are not let in, what Vigie sends them unasked waits (the DM stays queued, no attempt
+    spent; the Home stays stale) until Slack answers, then goes as the answer says."""
+    _setup(sessions, workspace_id)
+    slack_standin.set_user(GUEST_ID, name="guest", guest="single")
+    first = _mention(sessions, workspace_id, "12345: my order never arrived", card=False)
+    workflow.do_assign(sessions, workspace_id, AGENT, first, GUEST_ID)
+    directories = SlackUserDirectories(slack_client, cache=AccountCache())
+    sender = OutboxSender(sessions, SlackNotifier(slack_client), per_channel_interval=0,
+                          directories=directories)
+    notes.register_notification_renderers(sender)
+    slack_standin.error_next("users.info", "internal_error", count=2)
+    report = sender.flush()
+    assert (report.sent, report.withheld, report.failed) == (0, 0, 0)
+    assert sender.pending_count() == 1 and slack_standin.messages_in(GUEST_ID) == []
+    with sessions() as session:
+        row = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.channel == GUEST_ID)).one()
+        assert row.attempts == 0
+    publisher = SlackHomePublisher(slack_client)
+    assert notes.refresh_homes(sessions, publisher, T0, users=directories) == 0
+    assert slack_standin.home_view(GUEST_ID) is None
+    # Slack answers (a guest): the DM is settled unsent, the Home has no data.
+    with transaction(sessions) as session:
+        session.execute(update(OutboxMessage).values(next_attempt_at=T0 - timedelta(hours=1)))
+    assert sender.flush().withheld == 1 and slack_standin.messages_in(GUEST_ID) == []
+    assert notes.refresh_homes(sessions, publisher, T0, users=directories) == 1
+    home = slack_standin.home_view(GUEST_ID)
+    assert home is not None and "12345" not in str(home["blocks"])
