@@ -4,8 +4,8 @@ from the rows, the SLA by ``bot.services.sla.due_times`` (the rule the SLA check
 on a seeded mix: mentions whose first watch is outside the channel but linked to one of
 its watches, mentions in both of its watches, links that alerted or not, backfilled
 (quiet) mentions someone took up, reopened cases, topics, spam, ignored and answered
-mentions; on SQLite and PostgreSQL, for several "now" (before, at and after the day's
-end)."""
+mentions, mentions alerted only in another channel; on SQLite and PostgreSQL, for several
+"now" (before, at and after the day's end)."""
 
 from __future__ import annotations
 
@@ -85,8 +85,16 @@ def _expected(session: Session, channel_watches: list[int], now: datetime,
     in_channel = set(session.scalars(select(MentionWatch.mention_id).where(
         MentionWatch.watch_id.in_(channel_watches))))
     mentions = [m for m in session.scalars(select(Mention)) if m.id in in_channel]
+    alerts: dict[int, list[int | None]] = {}
+    for mention_id, watch_id in session.execute(select(
+            MentionWatch.mention_id, MentionWatch.watch_id).where(MentionWatch.alerted)):
+        alerts.setdefault(mention_id, []).append(watch_id)
+    # Alerted in this channel: by one of its watches (a mention alerted before watches'
+    # decisions were recorded, no link alerted, counts in each of its channels).
+    here = {m.id for m in mentions if m.alerted and (
+        m.id not in alerts or any(watch in channel_watches for watch in alerts[m.id]))}
     open_now = [m for m in mentions
-                if m.status in OPEN_STATUSES and (m.alerted or m.status != "new")
+                if m.status in OPEN_STATUSES and (m.id in here or m.status != "new")
                 and (m.intent or "") != "spam" and m.published_at <= now]
     due = sla.due_times(session, open_now)
     late = sorted((m for m in open_now if m.id in due and due[m.id] < now),
@@ -95,7 +103,7 @@ def _expected(session: Session, channel_watches: list[int], now: datetime,
                      if m.topic_mask & topic_mask([name]))
     in_window = [m for m in mentions if start <= m.published_at < end]
     opened = [m for m in in_window if m.status in OPEN_STATUSES
-              and (m.alerted or m.status != "new") and (m.intent or "") != "spam"]
+              and (m.id in here or m.status != "new") and (m.intent or "") != "spam"]
     answered_done = [m for m in in_window
                      if (m.first_response_at or m.replied_at) and m.status != "ignored"
                      and (m.intent or "") != "spam" and m not in opened]

@@ -29,11 +29,12 @@ from bot.services.reporting.queries import (
     MentionLine,
     ResponseTimes,
     Scope,
+    alerted_elsewhere,
     count_if,
     in_window,
     largest_spikes,
     mention_lines,
-    open_work,
+    open_here,
     overdue_work,
     ranked_topics,
     response_times,
@@ -45,6 +46,7 @@ from bot.services.reporting.queries import (
 from bot.services.reporting.schedule import DigestChannel
 from bot.services.reporting.share_of_voice import SovReport, share_of_voice
 from bot.services.triage_learning import effective_threshold, workspace_offset
+from storage.bulk import one_of
 from storage.models import Mention, MentionStatus, Watch
 from storage.models_competitors import WATCH_BRAND
 from storage.models_watches import MentionWatch
@@ -53,7 +55,7 @@ from storage.reporting_counts import (
     waited_by_watch,
     waiting_floors,
 )
-from storage.reporting_sql import not_alerted_link
+from storage.reporting_sql import beyond_first, not_alerted_link
 
 CHART_DAYS = 14
 TOP_PRIORITY = 5
@@ -144,6 +146,8 @@ class _DayCounts:
     sentiments: dict[str, list[int]] = field(
         default_factory=lambda: {key: [0, 0] for key in SERIES_KEYS})
     waited: dict[int, int] = field(default_factory=dict)
+    alerted_here: dict[int, list[int]] = field(default_factory=dict)
+    """Per watch, its waited mentions (stored) that another of the scope's alerts covers."""
 
 
 def _day_pass(session: Session, scope: Scope, thresholds: dict[int, int],
@@ -158,8 +162,54 @@ def _day_pass(session: Session, scope: Scope, thresholds: dict[int, int],
             out.totals[slot] += count
             out.networks.setdefault(network, [0, 0])[slot] += count
             out.sentiments[label][slot] += count
-    out.waited = waited_by_watch(session, scope.workspace_id, thresholds, start, end)
+    waited = waited_by_watch(session, scope.workspace_id, thresholds, start, end)
+    out.alerted_here = _alerted_here_too(session, scope, thresholds, start, end)
+    out.waited = {watch_id: count - len(out.alerted_here.get(watch_id, ()))
+                  for watch_id, count in waited.items()}
+    out.waited = {watch_id: count for watch_id, count in out.waited.items() if count > 0}
     return out
+
+
+def _alerted_here_too(session: Session, scope: Scope, thresholds: dict[int, int],
+                      start: datetime, end: datetime) -> dict[int, list[int]]:
+    """Per watch of ``thresholds``, the ids of its mentions of [start, end) that it held
+    below its threshold while another of the scope's alerts (``Scope.alerts_here``: a
+    watch of the same channel, or a route to it) covered them: the digest counts those as
+    alerted, so they did not wait for it. Such a mention is in several watches: the
+    candidates are the window's links beyond a first (their partial index) of the scope's
+    watches and routes' watches, whose few links then decide."""
+    if not thresholds:
+        return {}
+    watches = sorted({*thresholds, *(watch_id for watch_id, _mask in scope.routes)})
+    beyond = MentionWatch
+    candidates = list(session.scalars(
+        select(beyond.mention_id).distinct().where(
+            beyond.watch_id.in_(watches), beyond.published_at >= start,
+            beyond.published_at < end, beyond_first())))
+    if not candidates:
+        return {}
+    links: dict[int, list[tuple[int | None, bool, int, bool]]] = {}
+    masks: dict[int, int] = {}
+    for mention_id, watch_id, alerted, priority, first, mask in session.execute(
+            select(MentionWatch.mention_id, MentionWatch.watch_id, MentionWatch.alerted,
+                   MentionWatch.priority, MentionWatch.is_first, Mention.topic_mask)
+            .join(Mention, Mention.id == MentionWatch.mention_id)
+            .where(one_of(session, MentionWatch.mention_id, sorted(candidates)))):
+        links.setdefault(mention_id, []).append(
+            (watch_id, bool(alerted), int(priority), bool(first)))
+        masks[mention_id] = int(mask or 0)
+    covered: dict[int, list[int]] = {}
+    for mention_id, held in links.items():
+        if not any(alerted and scope.alerts_here(watch_id, masks[mention_id])
+                   for watch_id, alerted, _priority, _first in held):
+            continue
+        for watch_id, alerted, priority, first in held:
+            # The whole workspace's counts hold each mention once, by its first link.
+            counted = first or scope.watch_ids is not None
+            if (counted and watch_id is not None and watch_id in thresholds and not alerted
+                    and priority < thresholds[watch_id]):
+                covered.setdefault(watch_id, []).append(mention_id)
+    return covered
 
 
 def _volume(counts: _DayCounts
@@ -181,11 +231,16 @@ class _OpenWork:
     by_topic: list[tuple[str, int]]
     in_window: int | None
     """Open work published in the digest's window, when counted with the rest."""
+    elsewhere: list[int]
+    """The scope's open work alerted only elsewhere, left out (``alerted_elsewhere``)."""
 
 
 def _open(session: Session, scope: Scope, now: datetime, start: datetime, end: datetime
           ) -> _OpenWork:
-    still_open = and_(*scope.where(), open_work(), Mention.published_at <= now)
+    # The channel's open work: a mention alerted only in another channel, that nobody took
+    # up, is not (``bot.services.reporting.queries``); it waited for this digest.
+    elsewhere = alerted_elsewhere(session, scope)
+    still_open = and_(*scope.where(), open_here(elsewhere), Mention.published_at <= now)
     overdue = overdue_work(session, scope, now)
     # One pass over the open-work partial index counts them all (by status, overdue, by
     # topic, in the window), grouped in the index's order (status, watch, priority): no
@@ -210,7 +265,7 @@ def _open(session: Session, scope: Scope, now: datetime, start: datetime, end: d
                           order_by=(Mention.priority.desc(), Mention.published_at, Mention.id),
                           limit=OVERDUE_SHOWN) if overdue_count else []
     return _OpenWork(by_status, overdue_count, lines, ranked_topics(topics),
-                     windowed_count if windowed else None)
+                     windowed_count if windowed else None, elsewhere)
 
 
 def _top_priority(session: Session, scope: Scope, start: datetime, end: datetime
@@ -243,7 +298,8 @@ _WAITED_ORDER = ((Mention.priority + literal_column("0")).desc(), Mention.id.des
 
 
 def _waited(session: Session, scope: Scope, watches: dict[int, tuple[str, int]],
-            counts: dict[int, int], start: datetime, end: datetime) -> list[WaitedGroup]:
+            counts: dict[int, int], start: datetime, end: datetime,
+            alerted_here: dict[int, list[int]]) -> list[WaitedGroup]:
     groups = []
     floors = waiting_floors(session, scope.workspace_id,
                             {watch_id: watches[watch_id][1] for watch_id in counts},
@@ -256,6 +312,10 @@ def _waited(session: Session, scope: Scope, watches: dict[int, tuple[str, int]],
         link = MentionWatch
         waited = [link.watch_id == watch_id, link.published_at >= start,
                   link.published_at < end, not_alerted_link(), link.priority < threshold]
+        # Less what another of the channel's alerts covered (``_alerted_here_too``).
+        covered = alerted_here.get(watch_id)
+        if covered:
+            waited.append(link.mention_id.not_in(sorted(covered)))
         examples = mention_lines(
             session, Mention.workspace_id == scope.workspace_id,
             Mention.id.in_(select(link.mention_id).where(
@@ -322,13 +382,15 @@ def build_digest_report(session: Session, config: DigestChannel, *, end: datetim
         channel_id=config.channel_id, timezone=config.timezone_name, window_start=start,
         window_end=end, as_of=now, total=total, by_network=by_network,
         by_sentiment=by_sentiment,
-        responses=response_times(session, scope, start, end, open_work_now.in_window),
+        responses=response_times(session, scope, start, end, open_work_now.in_window,
+                                 open_work_now.elsewhere),
         open_by_status=open_work_now.by_status, overdue_count=open_work_now.overdue_count,
         overdue=open_work_now.overdue, open_by_topic=open_work_now.by_topic,
         top_authors=top_authors(session, scope, start, end, TOP_AUTHORS) if total.current
         else [],
         top_priority=top,
-        waited=_waited(session, scope, watches, counts.waited, start, end),
+        waited=_waited(session, scope, watches, counts.waited, start, end,
+                       counts.alerted_here),
         chart=chart_series(session, config, end, cached_days),
         spikes=day_spikes(session, scope, start, end),
         share_of_voice=_share_of_voice(session, scope, previous_start, start, end),

@@ -22,6 +22,13 @@ Definitions used everywhere in reports:
   awaiting_approval or approved, and it is in the reply workflow: it was alerted as a card
   or someone took it up (status other than new). Low-priority mentions that only waited for
   the digest are not counted as open work until someone picks one up.
+- For a scope of some watches (a channel's digest), *alerted* means alerted by one of the
+  scope's watches, or by a watch routed to it for one of the mention's routed topics
+  (``Scope.alerts_here``): a post in two watches that alerted only in another channel is
+  not this channel's open work, nor needed an answer here, while nobody takes it up; it
+  waited for this channel's digest, which lists it as such. Taken up (status other than
+  new) or answered counts in every scope holding the mention: the team did act on it.
+  The whole workspace's scope counts every alert. (``alerted_elsewhere``, ``open_here``.)
 - It is *overdue* when it has been open longer than its SLA: the strictest target among
   the watches that alerted on it (all its watches when none did), each watch's for the
   mention's priority in that watch: priority >= 80 uses ``sla_urgent_minutes``, >= 60
@@ -62,6 +69,7 @@ from bot.services.mention_search import topic_names_of
 from bot.services.sla import RECEIVED_AT
 from bot.services.watch_links import linked_to
 from storage import reporting_sql
+from storage.bulk import one_of
 from storage.models import Author, Mention, MentionStatus, Watch
 from storage.models_cases import Case, QuietMention
 from storage.models_competitors import WATCH_BRAND
@@ -101,6 +109,15 @@ class Scope:
             parts += [routed(watch_id, mask) for watch_id, mask in self.routes]
             clauses.append(or_(*parts) if parts else false())
         return clauses
+
+    def alerts_here(self, watch_id: int | None, topic_mask: int) -> bool:
+        """Whether an alert of ``watch_id`` on a mention with ``topic_mask`` is one of this
+        scope's: one of its watches (every watch for the whole workspace), or a route's
+        watch on a mention of one of the topics routed here."""
+        if self.watch_ids is None or watch_id in self.watch_ids:
+            return True
+        return any(watch_id == routed_watch and topic_mask & mask
+                   for routed_watch, mask in self.routes)
 
     @property
     def by_topic(self) -> bool:
@@ -226,6 +243,52 @@ def answered() -> ColumnElement[bool]:
 def open_work() -> ColumnElement[bool]:
     """See the module docstring (the SQL is the partial index's predicate, verbatim)."""
     return reporting_sql.open_work()
+
+
+def open_here(elsewhere: Sequence[int]) -> ColumnElement[bool]:
+    """Open work of a scope (see the module docstring): ``open_work()`` less ``elsewhere``,
+    the ids ``alerted_elsewhere`` listed (the partial index holds the id: still read from
+    it alone)."""
+    listed = sorted(set(elsewhere))
+    return and_(open_work(), Mention.id.not_in(listed)) if listed else open_work()
+
+
+def alerted_elsewhere(session: Session, scope: Scope) -> list[int]:
+    """The ids of the scope's open mentions that are open work only through another
+    channel's alert: nobody took them up (status new), and the watches that alerted on
+    them are none of the scope's (``Scope.alerts_here``). None for the whole workspace.
+
+    Such a mention is in several watches (one of the scope's that did not alert, one
+    outside that did): the candidates are the scope's new open work with a link beyond its
+    first, read through that partial index as ``open_in_several_watches`` does, then their
+    few alerted links decide. A mention alerted before watches' decisions were recorded
+    (no link alerted) stays the scope's, as ``bot.services.watch_links.deciders_in`` makes
+    every watch a decider then."""
+    if scope.watch_ids is None:
+        return []
+    watches = list(session.scalars(select(Watch.id).where(
+        Watch.workspace_id == scope.workspace_id)))
+    if not watches:
+        return []
+    beyond = MentionWatch
+    still_new = select(Mention.id, Mention.topic_mask).where(
+        *scope.where(), open_work(), Mention.status == MentionStatus.NEW.value).subquery()
+    candidates = dict(session.execute(
+        select(still_new.c.id, still_new.c.topic_mask).distinct()
+        .join(beyond, beyond.mention_id == still_new.c.id)
+        .where(beyond.workspace_id == scope.workspace_id, reporting_sql.beyond_first(),
+               beyond.watch_id.in_(watches))).tuples().all())
+    if not candidates:
+        return []
+    alerts: dict[int, list[int | None]] = {}
+    for mention_id, watch_id in session.execute(
+            select(MentionWatch.mention_id, MentionWatch.watch_id).where(
+                one_of(session, MentionWatch.mention_id, sorted(candidates)),
+                MentionWatch.alerted.is_(True))):
+        alerts.setdefault(mention_id, []).append(watch_id)
+    return sorted(mention_id for mention_id, watch_ids in alerts.items()
+                  if not any(scope.alerts_here(watch_id, candidates[mention_id] or 0)
+                             for watch_id in watch_ids))
 
 
 def count_if(condition: ColumnElement[bool]) -> Any:
@@ -372,22 +435,30 @@ def scope_slas(session: Session, scope: Scope) -> list[tuple[int | None, int, in
 
 
 def response_times(session: Session, scope: Scope, start: datetime, end: datetime,
-                   still_open: int | None = None) -> ResponseTimes:
+                   still_open: int | None = None, elsewhere: Sequence[int] | None = None
+                   ) -> ResponseTimes:
     """Answered share and median/p90 first-response time of the mentions stored in
-    [start, end) that needed an answer (``needs_answer``).
+    [start, end) that needed an answer (``needs_answer``, with the scope's open work).
 
     Those are the window's open work (its partial index) and the answered ones that are not
     open work (the answered mentions' partial index): neither reads the whole window.
-    ``still_open``: the window's open work, when the caller counted it already.
+    ``still_open``: the window's open work, and ``elsewhere`` the scope's
+    ``alerted_elsewhere``, when the caller counted them already.
     """
     window = [*scope.where(), *in_window(start, end)]
+    if elsewhere is None:
+        elsewhere = alerted_elsewhere(session, scope)
     if still_open is None:
         still_open = int(session.scalar(
-            select(func.count()).select_from(Mention).where(*window, open_work())) or 0)
+            select(func.count()).select_from(Mention).where(*window, open_here(elsewhere)))
+            or 0)
+    not_alerted_here: ColumnElement[bool] = Mention.alerted.is_(False)
+    if elsewhere:
+        not_alerted_here = or_(not_alerted_here, Mention.id.in_(sorted(set(elsewhere))))
     counts = session.execute(
         select(count_if(or_(Mention.status.not_in(OPEN_STATUSES),
                             and_(Mention.status == MentionStatus.NEW.value,
-                                 Mention.alerted.is_(False)))),
+                                 not_alerted_here))),
                func.count(),
                count_if(Mention.first_response_at.is_not(None)))
         .where(*window, reporting_sql.answered_indexed(), needs_answer())
