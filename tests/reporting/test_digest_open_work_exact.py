@@ -4,8 +4,8 @@ from the rows, the SLA by ``bot.services.sla.due_times`` (the rule the SLA check
 on a seeded mix: mentions whose first watch is outside the channel but linked to one of
 its watches, mentions in both of its watches, links that alerted or not, backfilled
 (quiet) mentions someone took up, reopened cases, topics, spam, ignored and answered
-mentions, mentions alerted only in another channel; on SQLite and PostgreSQL, for several
-"now" (before, at and after the day's end)."""
+mentions, mentions alerted only in another channel, and what waited for the digest; on
+SQLite and PostgreSQL, for several "now" (before, at and after the day's end)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.analysis.topics import TOPICS, topic_mask
 from bot.services import sla
-from bot.services.reporting.digest_sections import OVERDUE_SHOWN, build_digest_report
+from bot.services.reporting.digest_sections import (
+    OVERDUE_SHOWN,
+    WAITED_EXAMPLES,
+    build_digest_report,
+)
 from bot.services.reporting.queries import OPEN_STATUSES
 from bot.services.reporting.schedule import channel_config
 from storage.db import transaction
@@ -107,7 +111,21 @@ def _expected(session: Session, channel_watches: list[int], now: datetime,
     answered_done = [m for m in in_window
                      if (m.first_response_at or m.replied_at) and m.status != "ignored"
                      and (m.intent or "") != "spam" and m not in opened]
+    # Waited for the digest, per watch of the channel: its links of the window that did not
+    # alert, below its threshold, of mentions none of the channel's watches alerted on.
+    thresholds = dict(session.execute(select(Watch.id, Watch.alert_threshold).where(
+        Watch.id.in_(channel_watches))).tuples().all())
+    by_id = {m.id: m for m in mentions}
+    waited: dict[int, list[Mention]] = {}
+    for link in session.scalars(select(MentionWatch).where(
+            MentionWatch.watch_id.in_(channel_watches), MentionWatch.alerted.is_(False))):
+        mention = by_id[link.mention_id]
+        if (start <= mention.published_at < end and link.priority < thresholds[link.watch_id]
+                and not any(watch in channel_watches
+                            for watch in alerts.get(mention.id, ()))):
+            waited.setdefault(link.watch_id, []).append(mention)
     return {"by_status": dict(Counter(m.status for m in open_now)),
+            "waited": {watch: {m.id for m in held} for watch, held in waited.items()},
             "overdue": len(late), "lines": [m.id for m in late[:OVERDUE_SHOWN]],
             "topics": dict(topics),
             "actionable": len(opened) + len(answered_done),
@@ -127,6 +145,14 @@ def test_open_work_figures_match_the_rows_and_the_sla_rule(
                              report.window_start, report.window_end)
     assert expected["overdue"] and expected["topics"]  # the mix exercises every figure
     assert report.open_by_status == expected["by_status"]
+    # The examples are some of them (the highest priorities in the watch, its links').
+    waited = expected["waited"]
+    assert {group.watch_id: group.count for group in report.waited} == {
+        watch: len(held) for watch, held in waited.items()}
+    for group in report.waited:
+        examples = {line.id for line in group.examples}
+        assert examples <= waited[group.watch_id]
+        assert len(examples) == min(WAITED_EXAMPLES, len(waited[group.watch_id]))
     assert report.overdue_count == expected["overdue"]
     assert [line.id for line in report.overdue] == expected["lines"]
     assert dict(report.open_by_topic) == expected["topics"]
