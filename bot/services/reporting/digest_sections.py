@@ -13,8 +13,8 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, literal, literal_column, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, exists, func, literal, literal_column, select
+from sqlalchemy.orm import Session, aliased
 
 from bot.analysis.topics import TOPICS
 from bot.messages.digest import CountData
@@ -177,15 +177,18 @@ def _alerted_here_too(session: Session, scope: Scope, thresholds: dict[int, int]
     watch of the same channel, or a route to it) covered them: the digest counts those as
     alerted, so they did not wait for it. Such a mention is in several watches: the
     candidates are the window's links beyond a first (their partial index) of the scope's
-    watches and routes' watches, whose few links then decide."""
-    if not thresholds:
-        return {}
+    watches and routes' watches that have another link among those, whose links then
+    decide. With one such watch (a channel of one watch, no route) there are none."""
     watches = sorted({*thresholds, *(watch_id for watch_id, _mask in scope.routes)})
-    beyond = MentionWatch
+    if not thresholds or len(watches) < 2:
+        return {}
+    beyond, other = MentionWatch, aliased(MentionWatch)
     candidates = list(session.scalars(
         select(beyond.mention_id).distinct().where(
             beyond.watch_id.in_(watches), beyond.published_at >= start,
-            beyond.published_at < end, beyond_first())))
+            beyond.published_at < end, beyond_first(),
+            exists().where(other.mention_id == beyond.mention_id, other.watch_id.in_(watches),
+                           other.watch_id != beyond.watch_id))))
     if not candidates:
         return {}
     links: dict[int, list[tuple[int | None, bool, int, bool]]] = {}
