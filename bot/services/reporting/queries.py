@@ -371,7 +371,8 @@ def _late_from(start: ColumnElement[Any] | InstrumentedAttribute[datetime],
 def overdue_work(session: Session, scope: Scope, now: datetime) -> ColumnElement[bool]:
     """Overdue (see the module docstring) among the scope's open work: ``sla_overdue`` with
     the scope's SLAs, its mentions in several watches and its reopened cases. Combined with
-    ``open_work()``, the one rule the digest and App Home count late work by."""
+    ``open_work()`` (``open_here`` in a channel's digest), the one rule the digest and App
+    Home count late work by."""
     slas = scope_slas(session, scope)
     return sla_overdue(slas, now,
                        open_in_several_watches(session, scope, [row[0] for row in slas]),
