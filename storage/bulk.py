@@ -32,6 +32,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
 from sqlalchemy.orm import Session
 
+from bot.matching.query import handle_key
 from storage.dialect import is_postgresql
 from storage.models import Author, Mention, Watch
 from storage.models_base import UTCDateTime, as_utc
@@ -74,6 +75,10 @@ def upsert_authors(session: Session, rows: list[dict[str, Any]]) -> dict[tuple[s
     unless the row brings new values (``verified`` once true stays true).
     """
     table: Any = Author.__table__
+    if "handle_key" not in rows[0]:
+        # The key ``from:`` searches read (its default is a function, which a batch
+        # statement cannot apply per row).
+        rows = [{**row, "handle_key": handle_key(row["handle"])} for row in rows]
     columns = list(rows[0])
 
     def statement(postgres: bool) -> Any:
