@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 
 
 def explain(engine: Engine, statement: str, parameters: Any) -> str:
@@ -38,3 +38,16 @@ def captured_statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def gather_statistics(engine: Engine) -> None:
+    """Give the planner the statistics a live database has: ``VACUUM ANALYZE`` on
+    PostgreSQL (as autovacuum would in time; index-only scans need the visibility map),
+    ``ANALYZE`` on SQLite."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+                text("VACUUM ANALYZE"))
+        else:
+            conn.execute(text("ANALYZE"))
+            conn.commit()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.reporting.digest_sections import build_digest_report
@@ -17,7 +17,7 @@ from bot.services.reporting.schedule import channel_config
 from storage.db import transaction
 from storage.models import Watch
 from tests.harness.generated_rows import insert_generated
-from tests.harness.query_plans import captured_statements, explain
+from tests.harness.query_plans import captured_statements, explain, gather_statistics
 
 ROWS = 20_000
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -51,15 +51,7 @@ def _load(sessions: sessionmaker[Session], workspace_id: int) -> None:
         session.flush()
         params = {"ws": workspace_id, "w1": watches[0].id, "w2": watches[1].id, "n": ROWS}
         insert_generated(session, "mentions", COLUMNS, VALUES, NOW, params)
-    engine: Engine = sessions.kw["bind"]
-    with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":
-            # As autovacuum would in time: index-only scans need the visibility map.
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(
-                text("VACUUM ANALYZE"))
-        else:
-            conn.execute(text("ANALYZE"))
-            conn.commit()
+    gather_statistics(sessions.kw["bind"])
 
 
 def _index_only(engine: Engine, index: str, plan: str) -> bool:

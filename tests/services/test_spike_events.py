@@ -264,22 +264,28 @@ def test_the_alert_shows_the_figures_of_the_latest_hour(
     assert latest.index("that first hour's") < latest.index("Driving terms:")
 
 
+def _angry_burst(sessions: sessionmaker[Session], workspace_id: int, watch_id: int) -> None:
+    """300 negative posts by one author, "angry", in the first hour: the spike's examples
+    and loudest author."""
+    with transaction(sessions) as session:
+        angry = Author(workspace_id=workspace_id, network="x", handle="angry", followers=50)
+        session.add(angry)
+        session.flush()
+        session.execute(insert(Mention), [
+            {"workspace_id": workspace_id, "watch_id": watch_id, "author_id": angry.id,
+             "network": "x", "external_id": f"a{i}", "url": f"https://x.com/angry/{i}",
+             "priority": 10, "status": "new", "text": f"acme kettle exploded in my hands {i}",
+             "published_at": H0 + timedelta(seconds=i), "sentiment_label": "negative"}
+            for i in range(300)])
+
+
 def test_a_refreshed_alert_drops_the_examples_and_authors_forgotten_since(
         sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn
 ) -> None:
     """An author forgotten after the alert was posted: the hourly refresh of the top-level
     alert no longer shows their posts as examples nor their name among the loudest."""
     ids = setup(sessions, workspace_id)
-    with transaction(sessions) as session:
-        angry = Author(workspace_id=workspace_id, network="x", handle="angry", followers=50)
-        session.add(angry)
-        session.flush()
-        session.execute(insert(Mention), [
-            {"workspace_id": workspace_id, "watch_id": ids[0], "author_id": angry.id,
-             "network": "x", "external_id": f"a{i}", "url": f"https://x.com/angry/{i}",
-             "priority": 10, "status": "new", "text": f"acme kettle exploded in my hands {i}",
-             "published_at": H0 + timedelta(seconds=i), "sentiment_label": "negative"}
-            for i in range(300)])
+    _angry_burst(sessions, workspace_id, ids[0])
     sender = sender_for(sessions, slack_standin, Clock())
     run_spike_checks(sessions, H0 + timedelta(minutes=15))
     sender.flush()
@@ -303,16 +309,7 @@ def test_a_forget_takes_their_examples_and_name_out_of_the_posted_alert_at_once(
     """The alert already in Slack showed their posts and name until its next hourly refresh,
     and for ever once the event was over; its stored payload kept them too."""
     ids = setup(sessions, workspace_id)
-    with transaction(sessions) as session:
-        angry = Author(workspace_id=workspace_id, network="x", handle="angry", followers=50)
-        session.add(angry)
-        session.flush()
-        session.execute(insert(Mention), [
-            {"workspace_id": workspace_id, "watch_id": ids[0], "author_id": angry.id,
-             "network": "x", "external_id": f"a{i}", "url": f"https://x.com/angry/{i}",
-             "priority": 10, "status": "new", "text": f"acme kettle exploded in my hands {i}",
-             "published_at": H0 + timedelta(seconds=i), "sentiment_label": "negative"}
-            for i in range(300)])
+    _angry_burst(sessions, workspace_id, ids[0])
     burst(sessions, workspace_id, ids, 40, H0 + timedelta(minutes=10), "c")
     sender = sender_for(sessions, slack_standin, Clock())
     run_spike_checks(sessions, H0 + timedelta(minutes=15))

@@ -11,7 +11,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, text
+from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.outbox import KIND_UPDATE_POST
@@ -20,7 +20,7 @@ from storage.db import transaction
 from storage.models import Author, Mention, OutboxMessage
 from storage.models_spikes import SpikeEvent
 from tests.harness.generated_rows import insert_generated
-from tests.harness.query_plans import captured_statements, explain
+from tests.harness.query_plans import captured_statements, explain, gather_statistics
 from tests.harness.slack_standin import SlackStandIn
 from tests.services.test_outbox import Clock, sender_for
 from tests.services.test_spike_events import H0, HOUR, burst, link, setup
@@ -40,14 +40,7 @@ def _load(sessions: sessionmaker[Session], workspace_id: int) -> list[int]:
     with transaction(sessions) as session:
         insert_generated(session, "mentions", COLUMNS, VALUES, H0 - timedelta(days=15),
                          {"ws": workspace_id, "n": ROWS})
-    engine: Engine = sessions.kw["bind"]
-    with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(
-                text("VACUUM ANALYZE"))
-        else:
-            conn.execute(text("ANALYZE"))
-            conn.commit()
+    gather_statistics(sessions.kw["bind"])
     return ids
 
 
