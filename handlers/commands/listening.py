@@ -223,7 +223,8 @@ def _watch_route(request: CommandRequest, runtime: Runtime) -> Reply:
 
 REGISTRY.verbs("watch", Verbs((
     Verb("add", _watch_add,
-         ("NAME [#channel] [threshold:N] [kind:brand|competitor] [group:G] QUERY",),
+         ("NAME [#channel] [threshold:N] [kind:brand|competitor] [group:G] QUERY "
+          "[#channel] [threshold:N ...]",),
          role=Role.ADMIN),
     Verb("list", _watch_list, role=ANYONE),
     Verb.shared(verbs.WATCH_PAUSE, _watch_state, role=Role.ADMIN),
@@ -239,6 +240,7 @@ REGISTRY.verbs("watch", Verbs((
     Verb("routes", _watch_route, ("[NAME]",), role=ANYONE),
 ), usage_key="admin.watch_usage", default="list"),
     examples=('watch add acme #social threshold:40 acme OR "acme app" -jobs lang:fr',
+              "watch add acme-fr acme lang:fr threshold:30",
               "watch add rival-a #veille kind:competitor group:acme-vs rivala",
               "watch group create acme-vs acme rival-a conquest:on",
               "watch list", "watch pause acme", "watch route acme topic:outage #product-bugs"),

@@ -13,6 +13,7 @@ USAGES = {
     'report': 'report month [YYYY-MM] | schedule [monthly|off]',
     'watch': (
         'watch add NAME [#channel] [threshold:N] [kind:brand|competitor] [group:G] QUERY '
+        '[#channel] [threshold:N ...] '
         '| list | pause NAME | resume NAME | remove NAME | threshold NAME N | '
         'kind NAME brand|competitor | '
         'group create|add|drop|conquest|delete|list ... | route NAME topic:T #channel | '
@@ -83,6 +84,7 @@ EXAMPLES = {
     ),
     'watch': (
         'watch add acme #social threshold:40 acme OR "acme app" -jobs lang:fr',
+        'watch add acme-fr acme lang:fr threshold:30',
         'watch add rival-a #veille kind:competitor group:acme-vs rivala',
         'watch group create acme-vs acme rival-a conquest:on',
         'watch list',
