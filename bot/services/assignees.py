@@ -10,6 +10,8 @@ before the caller's transaction (a network call should not hold row locks), and
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.orm import Session
 
 from bot.messages.delivery import SlackAccount, UserDirectory
@@ -18,7 +20,22 @@ from bot.services.errors import ServiceError
 from bot.services.permissions import default_role, granted_role
 from storage.models import Role
 
-__all__ = ["check_account", "check_can_work", "self_check_asks_slack"]
+__all__ = ["UNCHECKED", "Checked", "Unchecked", "check_account", "check_can_work",
+           "self_check_asks_slack"]
+
+
+@dataclass(frozen=True, slots=True)
+class Unchecked:
+    """Slack was asked about the user and could not answer, and never had (network, an
+    error, a rate limit): they may be a guest."""
+
+
+UNCHECKED = Unchecked()
+"""What :func:`check_account` gives for a user Slack could not tell about."""
+
+Checked = SlackAccount | Unchecked | None
+"""What :func:`check_account` found: Slack's answer, :data:`UNCHECKED`, or None when
+Slack is not asked (no Slack, as on the console)."""
 
 
 def self_check_asks_slack(session: Session, workspace_id: int, actor: Actor, needed: Role
@@ -38,20 +55,20 @@ def self_check_asks_slack(session: Session, workspace_id: int, actor: Actor, nee
     return default_role(session, workspace_id).rank >= needed.rank
 
 
-def check_account(users: UserDirectory | None, assignee: str) -> SlackAccount | None:
+def check_account(users: UserDirectory | None, assignee: str) -> Checked:
     """What Slack says about ``assignee``, refusing a user Slack does not know, a bot or
     app, or a deactivated account (a guest is for :func:`check_can_work` to judge). The
     actor taking the work themselves is asked about too (one ``users.info``): a guest may
     not take what they may not be given.
 
-    None when Slack is not asked (no Slack, as on the console) or could not answer: the
-    assignment then goes on, the role check still applies, and a Slack outage does not
-    stop triage."""
+    None when Slack is not asked (no Slack, as on the console): the role check decides
+    alone. :data:`UNCHECKED` when Slack could not answer and never did: for
+    :func:`check_can_work`, which lets only a user an admin gave a role through."""
     if users is None:
         return None
     account = users.account(assignee)
     if account is None:
-        return None
+        return UNCHECKED
     # The messages do not name the user: a modal shows them as plain text, where a
     # mention would read as its raw id.
     if not account.found:
@@ -64,17 +81,24 @@ def check_account(users: UserDirectory | None, assignee: str) -> SlackAccount | 
 
 
 def check_can_work(session: Session, workspace_id: int, assignee: str, needed: Role,
-                   account: SlackAccount | None, *, actor_user_id: str | None = None
-                   ) -> None:
-    """Inside the caller's transaction: refuse a Slack guest (``account``, from
-    :func:`check_account`) no admin gave a role, and an assignee whose role is below
-    ``needed`` (the role the work itself needs). ``actor_user_id``: who assigns, so a
-    guest taking the work themselves is told in their own words."""
+                   account: Checked, *, actor_user_id: str | None = None) -> None:
+    """Inside the caller's transaction, before anything is written: refuse a Slack guest
+    (``account``, from :func:`check_account`) no admin gave a role, a user Slack could not
+    tell about (:data:`UNCHECKED`) no admin gave one (``assignee.unchecked``: try again),
+    and an assignee whose role is below ``needed`` (the role the work itself needs).
+    ``actor_user_id``: who assigns, so a guest taking the work themselves is told in their
+    own words."""
     # A guest sees only the channels they were invited to, maybe not the card's: an explicit
-    # grant is an admin saying they may work the alerts. Without Slack's word (console, an
-    # outage) there is nothing to go on, and the role decides alone.
+    # grant is an admin saying they may work the alerts. Without Slack (console) there is
+    # nothing to go on, and the role decides alone.
     granted = granted_role(session, workspace_id, assignee)
-    if account is not None and account.guest and granted is None:
+    if isinstance(account, Unchecked) and granted is None:
+        # Slack never answered about them: they may be a guest, whom the assignment's DM,
+        # their App Home and their requests would show the mention. Refused as they would
+        # be refused acting themselves (permissions.actor_role), not given work that sits
+        # with someone who may never see it.
+        raise ServiceError("assignee.unchecked", needed=needed.value)
+    if isinstance(account, SlackAccount) and account.guest and granted is None:
         key = "assignee.guest_self" if assignee == actor_user_id else "assignee.guest"
         raise ServiceError(key, needed=needed.value)
     role = granted if granted is not None else default_role(session, workspace_id)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.analysis.conquest import conquest_reason
 from bot.llm import LLMClient, LLMError
-from bot.messages.delivery import OutgoingMessage, SlackAccount, UserDirectory
+from bot.messages.delivery import OutgoingMessage, UserDirectory
 from bot.messages.opportunities import HomeOpportunities, OpportunitySpec, OpportunityView
 from bot.metrics import LLM_LATENCY
 from bot.networks import resolve_network
@@ -279,12 +279,13 @@ def do_opportunity_action(sessions: sessionmaker[Session], workspace_id: int, ac
 
 def _drafter_account(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                      opportunity_id: int, users: UserDirectory | None
-                     ) -> SlackAccount | None:
+                     ) -> assignees.Checked:
     """Before any transaction (no row lock held over a network call): what Slack's
     directory ``users`` says about ``actor`` when their draft would make them the owner
     of the opportunity (nobody owns it), refusing whom Take would refuse. None when they
     would take nothing, when the roles table decides without Slack (read first:
-    ``assignees.self_check_asks_slack``), or Slack is not asked or could not answer."""
+    ``assignees.self_check_asks_slack``), or Slack is not asked; ``assignees.UNCHECKED``
+    when it could not answer and never did."""
     if users is None or not actor.user_id:
         return None
     with sessions() as session:

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
-from bot.messages.delivery import SlackAccount, UserDirectory
+from bot.messages.delivery import UserDirectory
 from bot.messages.notes import Link, Note, RiskFlags, RiskLevel, Text
 from bot.messages.show import DraftToApprove
 from bot.messages.stored import spec_payload
@@ -388,12 +388,13 @@ def do_save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Act
 
 
 def drafter_account(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
-                    mention_id: int, users: UserDirectory | None) -> SlackAccount | None:
+                    mention_id: int, users: UserDirectory | None) -> assignees.Checked:
     """Before any transaction: what Slack's directory ``users`` says about ``actor`` when
     their draft would make them the owner of the mention (nobody owns it), refusing whom
     Assign would refuse (``assignees.check_account``). None when they would take nothing,
     when the roles table decides without Slack (``assignees.self_check_asks_slack``: read
-    first, so it costs no look-up), or Slack is not asked or could not answer."""
+    first, so it costs no look-up), or Slack is not asked; ``assignees.UNCHECKED`` when
+    it could not answer and never did."""
     if users is None or not actor.user_id:
         return None
     with sessions() as session:
@@ -405,7 +406,7 @@ def drafter_account(sessions: sessionmaker[Session], workspace_id: int, actor: A
 
 
 def check_drafter(session: Session, workspace_id: int, actor: Actor, mention: Mention,
-                  account: SlackAccount | None) -> bool:
+                  account: assignees.Checked) -> bool:
     """Whether ``actor``'s draft makes them the owner of ``mention`` (nobody owns it), in
     which case they are checked as anyone given it (``assignees.check_can_work``, with
     ``account`` from :func:`drafter_account`): a guest no admin gave a role is refused."""
@@ -427,7 +428,7 @@ def _unowned(session: Session, workspace_id: int, mention_id: int) -> bool:
 
 def _save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                 mention_id: int, text: str, origin: DraftOrigin,
-                link_allowlist: list[str] | None, account: SlackAccount | None) -> Outcome:
+                link_allowlist: list[str] | None, account: assignees.Checked) -> Outcome:
     with transaction(sessions) as session:
         mention = _load(session, workspace_id, mention_id)
         rule = _check(session, workspace_id, actor, "draft", mention)

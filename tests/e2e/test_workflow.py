@@ -22,6 +22,7 @@ from storage.models import (
     Draft,
     Member,
     Mention,
+    OutboxMessage,
     Watch,
     Workspace,
 )
@@ -636,6 +637,64 @@ def test_assign_does_not_wait_out_a_slack_rate_limit(vigie_sqlite: VigieApp) -> 
     reply = vigie.slack.slash_command(f"assign {mention_id} <@{OTHER_USER_ID}|b>").json()
     assert reply["text"] == f"Mention #{mention_id} assigned to <@{OTHER_USER_ID}>."
     assert len(vigie.standin.calls("users.info")) == before + 1  # tried once, not retried
+
+
+ASSIGNEE_UNCHECKED = (
+    "Vigie could not check this person's account with Slack just now (Slack did not "
+    "answer), and they may be a guest, so nothing was assigned and nobody was notified. "
+    "Please try again in a moment; if Slack stays silent, an admin can vouch for them with "
+    "`/cm role add @name agent`.")
+
+
+def _written(vigie: VigieApp) -> tuple[int, int]:
+    """Outbox rows (cards, notes, DMs) and audit rows so far."""
+    with vigie.runtime.sessions() as session:
+        return (session.scalar(select(func.count()).select_from(OutboxMessage)) or 0,
+                session.scalar(select(func.count()).select_from(AuditEvent)) or 0)
+
+
+def test_assign_refuses_whom_slack_could_not_check_and_writes_nothing(
+        vigie_sqlite: VigieApp) -> None:
+    """Slack failing (an error, a 5xx, a dropped connection) about an assignee it never
+    answered for and no admin gave a role: they may be a guest, whom the assignment's DM
+    and App Home would show the mention, so they are refused as they would be acting
+    themselves, by command (one id or several) and in the modal, saying why and what to
+    do; nothing is written (no owner, no note, no DM queued, no audit). Once Slack
+    answers, its word decides."""
+    vigie = vigie_sqlite
+    ids = [seed(vigie, f"Parcel {n} never arrived", handle=f"@u{n}@mastodon.social")
+           for n in range(2)]
+    _warm_up(vigie, ids[0])
+    settle(vigie)
+    guest = "U07GUEST03"
+    vigie.standin.set_user(guest, name="guest", guest="multi")
+    before = _written(vigie)
+    vigie.standin.error_next("users.info", "internal_error")
+    reply = vigie.slack.slash_command(f"assign {ids[0]} <@{guest}|g>").json()
+    assert reply["text"] == ASSIGNEE_UNCHECKED
+    vigie.standin.fail_next("users.info", 503)
+    vigie.slack.slash_command(f"assign {ids[0]} {ids[1]} <@{guest}|g>")  # answered after
+    vigie.standin.wait_until(lambda standin: len(standin.responses()) > 0, timeout=15)
+    several = vigie.standin.responses()[-1]["text"]
+    assert "nothing was assigned" in several and "assigned to" not in several
+    vigie.slack.block_action("vigie.assign", message_ts=card(vigie, ids[0])["ts"])
+    opened = vigie.standin.wait_for("views.open")[-1]
+    vigie.standin.fail_next("users.info", 500, disconnect=True)
+    in_modal = vigie.slack.view_submission(view_id=opened.response["view"]["id"],
+                                           values={"assignee": {"user": guest}}).json()
+    assert in_modal["response_action"] == "errors"
+    assert in_modal["errors"]["assignee"] == ASSIGNEE_UNCHECKED.replace("`", "")
+    settle(vigie)
+    assert [(status(vigie, m), assigned_to(vigie, m)) for m in ids] == [("new", None)] * 2
+    assert _written(vigie) == before
+    assert not [c for c in vigie.standin.calls() if guest in str(c.args.get("channel"))
+                or guest in str(c.args.get("users"))]
+    assert [c.args["user"] for c in vigie.standin.calls("users.info")] == [guest] * 3
+    # Slack answers again: a guest is refused as a guest, a member is assigned.
+    assert vigie.slack.slash_command(f"assign {ids[0]} <@{guest}|g>").json()["text"] == \
+        GUEST_REFUSAL
+    assert f"assigned to <@{OTHER_USER_ID}>" in vigie.slack.slash_command(
+        f"assign {ids[0]} <@{OTHER_USER_ID}|b>").json()["text"]
 
 
 def test_templates_and_voice(vigie_sqlite: VigieApp) -> None:
