@@ -44,6 +44,11 @@ it."""
 CACHE_SIZE = 10_000
 """Users remembered at most per process; the least recently asked go first."""
 
+SHARED_WAIT_SECONDS = 2 * LOOKUP_TIMEOUT_SECONDS
+"""How long a look-up waits for the same user's look-up already under way
+(:meth:`AccountCache.lookup`): about the longest that call takes (its connection and its
+answer each get ``LOOKUP_TIMEOUT_SECONDS``), still well within Slack's 3-second ack."""
+
 
 class AccountCache:
     """Slack's answers about users, per process and per (workspace, user). Thread-safe:
@@ -51,7 +56,10 @@ class AccountCache:
 
     An answer is fresh for ``seconds`` (:meth:`get`); after that Slack is asked again, but
     the answer is kept (until the size bound drops it) as the last known one
-    (:meth:`last_known`), for when Slack cannot answer. A failed look-up is not kept."""
+    (:meth:`last_known`), for when Slack cannot answer. A failed look-up is not kept.
+
+    :meth:`lookup` asks Slack through it: look-ups of one user at the same moment share
+    one call."""
 
     def __init__(self, seconds: float = CACHE_SECONDS, size: int = CACHE_SIZE,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -61,32 +69,72 @@ class AccountCache:
         self._lock = threading.Lock()
         self._items: OrderedDict[tuple[Hashable, str], tuple[float, SlackAccount]] = \
             OrderedDict()
+        self._flights: dict[tuple[Hashable, str], threading.Event] = {}
+        """The look-ups under way, each done when its answer (or failure) is in."""
 
     def get(self, workspace: Hashable, user_id: str) -> SlackAccount | None:
         """The answer kept for ``user_id`` in ``workspace``, if still fresh."""
-        return self._read(workspace, user_id, fresh=True)
+        with self._lock:
+            return self._read((workspace, user_id), fresh=True)
 
     def last_known(self, workspace: Hashable, user_id: str) -> SlackAccount | None:
         """The last answer Slack gave about ``user_id`` in ``workspace``, however old."""
-        return self._read(workspace, user_id, fresh=False)
-
-    def _read(self, workspace: Hashable, user_id: str, *, fresh: bool) -> SlackAccount | None:
-        key = (workspace, user_id)
         with self._lock:
-            item = self._items.get(key)
-            if item is None or (fresh and self._clock() - item[0] >= self._seconds):
-                return None
-            self._items.move_to_end(key)
-            return item[1]
+            return self._read((workspace, user_id), fresh=False)
+
+    def _read(self, key: tuple[Hashable, str], *, fresh: bool) -> SlackAccount | None:
+        item = self._items.get(key)
+        if item is None or (fresh and self._clock() - item[0] >= self._seconds):
+            return None
+        self._items.move_to_end(key)
+        return item[1]
 
     def put(self, workspace: Hashable, user_id: str, account: SlackAccount) -> None:
         """Keep Slack's answer about ``user_id`` in ``workspace``."""
+        with self._lock:
+            self._put((workspace, user_id), account)
+
+    def _put(self, key: tuple[Hashable, str], account: SlackAccount) -> None:
+        self._items[key] = (self._clock(), account)
+        self._items.move_to_end(key)
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+    def lookup(self, workspace: Hashable, user_id: str,
+               ask: Callable[[], SlackAccount | None]) -> SlackAccount | None:
+        """Slack's answer about ``user_id`` in ``workspace``: the one kept if fresh, else
+        ``ask`` Slack (None when it cannot answer) and keep its answer; when Slack cannot
+        answer, the last answer it gave, however old; None when it never gave one.
+
+        One call per user at a time: a look-up of a user already being asked about waits
+        for that call's answer (at most :data:`SHARED_WAIT_SECONDS`, about as long as a
+        call of its own would take) instead of making a second one; bolt runs the
+        listeners in a thread pool, so a user's double click, or a command and its App
+        Home refresh, arrive together."""
         key = (workspace, user_id)
         with self._lock:
-            self._items[key] = (self._clock(), account)
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+            account = self._read(key, fresh=True)
+            if account is not None:
+                return account
+            flight = self._flights.get(key)
+            leading = flight is None
+            if flight is None:
+                flight = self._flights[key] = threading.Event()
+        if not leading:
+            flight.wait(SHARED_WAIT_SECONDS)
+            return self.last_known(workspace, user_id)
+        account = None
+        try:
+            account = ask()
+        finally:
+            with self._lock:
+                if account is not None:
+                    self._put(key, account)
+                del self._flights[key]
+            flight.set()
+        # Slack could not answer: what it said last time, however old, is a better guess
+        # than none (a guest stays a guest through an outage).
+        return account if account is not None else self.last_known(workspace, user_id)
 
 
 class SlackUserDirectory:
@@ -119,16 +167,7 @@ class SlackUserDirectory:
     def _cached(self, user_id: str) -> SlackAccount | None:
         if self._cache is None:
             return self._ask(user_id)
-        account = self._cache.get(self._workspace, user_id)
-        if account is not None:
-            return account
-        account = self._ask(user_id)
-        if account is not None:
-            self._cache.put(self._workspace, user_id, account)
-            return account
-        # Slack could not answer: what it said last time, however old, is a better guess
-        # than none (a guest stays a guest through an outage).
-        return self._cache.last_known(self._workspace, user_id)
+        return self._cache.lookup(self._workspace, user_id, lambda: self._ask(user_id))
 
     def _ask(self, user_id: str) -> SlackAccount | None:
         if not self._client.token:

@@ -3,6 +3,7 @@ until an admin grants one: every command, button, modal and App Home refuses the
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +17,7 @@ from storage.models import Member
 from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually, start_vigie
 from tests.e2e.test_workflow import card, grant, seed, settle, status
 from tests.harness.constants import TEAM_ID, USER_ID
-from tests.harness.slack_standin import ManualClock, SlackStandIn
+from tests.harness.slack_standin import ManualClock, SlackStandIn, StandInTimeout
 
 GUEST = "U07GUEST09"
 REFUSAL = ("You are a guest in this Slack workspace: Vigie shows guests nothing and lets "
@@ -342,3 +343,30 @@ def test_the_draft_editor_asks_slack_only_when_the_roles_leave_it_open(
     assert len(vigie.standin.calls("views.open")) == opened
     assert lookups(vigie, member) == 1
     assert status(vigie, mention_id) == "new"
+
+
+def test_requests_at_the_same_moment_about_a_new_user_make_one_look_up(
+        vigie_sqlite: VigieApp) -> None:
+    """Two requests of a user Slack was not asked about yet, at the same moment (a double
+    click, a command and App Home): the second waits for the first one's users.info and
+    shares its answer instead of calling again."""
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    vigie.standin.set_user(GUEST, name="guest", guest="multi")
+    held = vigie.standin.hold("users.info")
+    answers: list[str] = []
+    requests = [threading.Thread(target=lambda text=text: answers.append(
+        str(vigie.slack.slash_command(text, user_id=GUEST).json()["text"])))
+        for text in (f"show {mention_id}", "mentions")]
+    requests[0].start()
+    held.wait_for_arrivals(1)
+    requests[1].start()
+    # The second request reaches Vigie and waits: for the first call (one call in all),
+    # or at the hold, its own call. Released within the look-up's own 1-s timeout.
+    with pytest.raises(StandInTimeout):
+        held.wait_for_arrivals(2, timeout=0.5)
+    held.release()
+    for request in requests:
+        request.join(timeout=10)
+    assert answers == [REFUSAL, REFUSAL]
+    assert lookups(vigie, GUEST) == 1
