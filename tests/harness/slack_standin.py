@@ -87,10 +87,21 @@ Rules of real Slack the stand-in enforces (each has a test in tests/harness_self
     message posted takes one. Slack does not say how long a burst may be: :data:`POST_BURST`
     is a small guess. ``post_rate``/``post_burst`` (or :meth:`SlackStandIn.set_post_limit`)
     tighten it for a test; the bucket follows ``clock``.
+13. A method's rate limit holds for every call to it until Retry-After passes: Slack
+    counts limits "per API method per workspace/team per app" (Tier 4 for ``users.info``,
+    "100+ per minute", https://docs.slack.dev/apis/web-api/rate-limits) and answers a call
+    past the limit HTTP 429 with "a Retry-After header containing the number of seconds
+    until you can retry" (https://api.slack.com/docs/rate-limits, "Responding to rate
+    limiting conditions"): asking again sooner, about anyone, is refused the same way.
+    :meth:`SlackStandIn.rate_limit` starts such a window for a method (the tier's budget
+    itself, which Slack does not publish exactly, is not counted); every call to it then
+    answers 429 ``ratelimited`` with the whole seconds left (at least 1) until ``clock``
+    passes the window's end. :meth:`SlackStandIn.fail_next` with 429 is a single refusal.
 
-Not modelled (documented Slack behaviour a test cannot rely on here): rate-limit tiers other
-than the per-channel limit of ``chat.postMessage`` (and its workspace-wide limit, whose
-numbers Slack does not publish; only injected 429s), the 2025 limits on
+Not modelled (documented Slack behaviour a test cannot rely on here): the budgets of the
+rate-limit tiers other than the per-channel limit of ``chat.postMessage`` (and its
+workspace-wide limit, whose numbers Slack does not publish; only injected 429s and rule
+13's windows), the 2025 limits on
 conversations.history for non-Marketplace apps, trigger ids that Slack never issued
 (``invalid_trigger_id``), the 3-second acknowledgement deadline of the app's own endpoint,
 Socket Mode itself (``tests/harness/socket_mode.py`` serves it; this server only answers
@@ -633,6 +644,8 @@ class SlackStandIn:
         self._uploads: dict[str, UploadedFile] = {}
         self._post_buckets: dict[str, _Bucket] = {}
         """Conversation -> its ``chat.postMessage`` token bucket (rule 12)."""
+        self._limited_until: dict[str, float] = {}
+        """Method -> when (on ``clock``) its rate-limit window ends (rule 13)."""
         self._response_urls: dict[str, dict[str, Any]] = {}
         self.set_channel(k.CHANNEL_ID, name=k.CHANNEL_NAME)
         self.set_user(k.USER_ID, name=k.USER_NAME, real_name="Alice Martin")
@@ -1113,6 +1126,27 @@ class SlackStandIn:
             ),
         )
 
+    def rate_limit(self, method: str, seconds: int) -> None:
+        """Rule 13: Slack rate limits ``method`` for ``seconds`` from now (on ``clock``):
+        every call to it answers HTTP 429 ``ratelimited`` with ``Retry-After`` the whole
+        seconds left (at least 1), until the window ends. 0 ends it now."""
+        with self._cond:
+            if seconds <= 0:
+                self._limited_until.pop(method, None)
+            else:
+                self._limited_until[method] = self.clock() + seconds
+
+    def _rate_limited(self, method: str) -> int | None:
+        """Rule 13: the Retry-After of a call to ``method`` now, None when not limited."""
+        until = self._limited_until.get(method)
+        if until is None:
+            return None
+        left = until - self.clock()
+        if left <= 0:
+            del self._limited_until[method]
+            return None
+        return max(1, math.ceil(left))
+
     def error_next(
         self,
         method: str,
@@ -1329,6 +1363,9 @@ class SlackStandIn:
         fault = self._take_fault(method, is_api=True)
         if fault is not None and not fault.side_effect:
             return self._fault_reply(fault)
+        if (limited_for := self._rate_limited(method)) is not None:
+            return _Reply(status=429, payload={"ok": False, "error": "ratelimited"},
+                          headers={"Retry-After": str(limited_for)})
         if args.pop("__invalid_json__", False):
             result: dict[str, Any] = {"ok": False, "error": "invalid_json"}
         elif method not in NO_AUTH_METHODS and (auth_error := self._auth_error(args, headers)):

@@ -399,3 +399,26 @@ def test_the_rate_limit_is_honoured_by_slack_sdk_retries(fast_retries: list[floa
         assert [m["text"] for m in standin.messages_in(CHANNEL_ID)] == ["first", "second"]
         assert [c.status for c in standin.calls("chat.postMessage")] == [200, 429, 200]
         assert 2 <= fast_retries[0] < 3  # Retry-After 2 (+ up to 1 s of jitter)
+
+
+# ------------------------------------------------- 13. a method's rate-limit window
+def test_a_rate_limited_method_is_refused_to_everyone_until_retry_after() -> None:
+    """Rule 13: once Slack rate limits users.info, every call to it (about anyone) answers
+    429 with the seconds left, until they have passed; other methods are not affected."""
+    clock = ManualClock()
+    with SlackStandIn(clock=clock) as standin:
+        client = WebClient(token=BOT_TOKEN, base_url=standin.base_url)
+        standin.rate_limit("users.info", 30)
+        assert _rate_limited(lambda: client.users_info(user=USER_ID)) == (
+            429, "ratelimited", "30")
+        clock.advance(10.5)
+        assert _rate_limited(lambda: client.users_info(user="U07SOMEONE")) == (
+            429, "ratelimited", "20")
+        client.chat_postMessage(channel=CHANNEL_ID, text="another method")
+        clock.advance(19.5)
+        assert client.users_info(user=USER_ID)["user"]["id"] == USER_ID
+        standin.rate_limit("users.info", 5)
+        assert _rate_limited(lambda: client.users_info(user=USER_ID))[0] == 429
+        standin.rate_limit("users.info", 0)
+        assert client.users_info(user=USER_ID)["ok"]
+        assert [c.status for c in standin.calls("users.info")] == [429, 429, 200, 429, 200]
