@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -24,7 +26,9 @@ UNKNOWN_USER = frozenset({"user_not_found", "user_not_visible"})
 
 LOOKUP_TIMEOUT_SECONDS = 1
 """A look-up runs before the request is acknowledged (Slack waits 3 s): one short try, no
-retry (the listener client waits out a rate limit and retries, seconds past that)."""
+retry (the listener client waits out a rate limit and retries, seconds past that). Its
+client has no retry handler, so a 429 reaches :meth:`SlackUserDirectory._ask` at once,
+Retry-After and all, and the wait is :meth:`AccountCache.hold_off`'s: no call, no sleep."""
 
 
 CACHE_SECONDS = 300.0
@@ -49,6 +53,36 @@ SHARED_WAIT_SECONDS = 2 * LOOKUP_TIMEOUT_SECONDS
 (:meth:`AccountCache.lookup`): about the longest that call takes (its connection and its
 answer each get ``LOOKUP_TIMEOUT_SECONDS``), still well within Slack's 3-second ack."""
 
+RETRY_AFTER_DEFAULT_SECONDS = 30.0
+"""How long users.info is not called after a 429 that says no Retry-After (Slack always
+sends one; a proxy in between might not)."""
+RETRY_AFTER_MAX_SECONDS = 3600.0
+"""The longest Retry-After taken as is: a larger one (a broken header) is not allowed to
+leave every new user unchecked for longer than an hour."""
+
+
+def retry_after(headers: Mapping[str, Any] | None) -> float:
+    """Seconds a 429 answer's ``Retry-After`` header asks to wait (whole seconds, as Slack
+    sends it), within 0 and :data:`RETRY_AFTER_MAX_SECONDS`; the default without one.
+
+    Slack answers a rate-limited call "HTTP 429 Too Many Requests" with "a Retry-After
+    header containing the number of seconds until you can retry"
+    (https://api.slack.com/docs/rate-limits, "Responding to rate limiting conditions"),
+    and counts the limits "per API method per workspace/team per app"
+    (https://docs.slack.dev/apis/web-api/rate-limits): users.info (Tier 4) is refused to
+    Vigie for every user of that workspace until then, so it is not called there for
+    anyone (:meth:`AccountCache.hold_off`); calling anyway only earns more 429s, and
+    each such call would hold a request before its ack for nothing."""
+    for name, value in (headers or {}).items():
+        if name.lower() == "retry-after":
+            try:
+                seconds = float(value[0] if isinstance(value, list) else value)
+            except (TypeError, ValueError):
+                break
+            if math.isfinite(seconds):
+                return min(max(seconds, 0.0), RETRY_AFTER_MAX_SECONDS)
+    return RETRY_AFTER_DEFAULT_SECONDS
+
 
 class AccountCache:
     """Slack's answers about users, per process and per (workspace, user). Thread-safe:
@@ -59,7 +93,7 @@ class AccountCache:
     (:meth:`last_known`), for when Slack cannot answer. A failed look-up is not kept.
 
     :meth:`lookup` asks Slack through it: look-ups of one user at the same moment share
-    one call."""
+    one call, and none is made in a workspace Slack rate limited (:meth:`hold_off`)."""
 
     def __init__(self, seconds: float = CACHE_SECONDS, size: int = CACHE_SIZE,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -71,6 +105,8 @@ class AccountCache:
             OrderedDict()
         self._flights: dict[tuple[Hashable, str], threading.Event] = {}
         """The look-ups under way, each done when its answer (or failure) is in."""
+        self._quiet_until: dict[Hashable, float] = {}
+        """Per workspace, when Slack lets users.info be called again after a 429."""
 
     def get(self, workspace: Hashable, user_id: str) -> SlackAccount | None:
         """The answer kept for ``user_id`` in ``workspace``, if still fresh."""
@@ -100,11 +136,29 @@ class AccountCache:
         while len(self._items) > self._size:
             self._items.popitem(last=False)
 
+    def hold_off(self, workspace: Hashable, seconds: float) -> None:
+        """Slack rate limited users.info in ``workspace`` for ``seconds`` (its 429's
+        Retry-After): :meth:`lookup` calls it for nobody there until then."""
+        with self._lock:
+            until = self._clock() + seconds
+            if until > self._quiet_until.get(workspace, until - 1):
+                self._quiet_until[workspace] = until
+
+    def _held_off(self, workspace: Hashable) -> bool:
+        until = self._quiet_until.get(workspace)
+        if until is None:
+            return False
+        if self._clock() < until:
+            return True
+        del self._quiet_until[workspace]
+        return False
+
     def lookup(self, workspace: Hashable, user_id: str,
                ask: Callable[[], SlackAccount | None]) -> SlackAccount | None:
         """Slack's answer about ``user_id`` in ``workspace``: the one kept if fresh, else
         ``ask`` Slack (None when it cannot answer) and keep its answer; when Slack cannot
-        answer, the last answer it gave, however old; None when it never gave one.
+        answer or may not be asked (rate limited, :meth:`hold_off`), the last answer it
+        gave, however old; None when it never gave one.
 
         One call per user at a time: a look-up of a user already being asked about waits
         for that call's answer (at most :data:`SHARED_WAIT_SECONDS`, about as long as a
@@ -116,6 +170,8 @@ class AccountCache:
             account = self._read(key, fresh=True)
             if account is not None:
                 return account
+            if self._held_off(workspace):
+                return self._read(key, fresh=False)
             flight = self._flights.get(key)
             leading = flight is None
             if flight is None:
@@ -178,6 +234,14 @@ class SlackUserDirectory:
             code = err.response.get("error") if err.response is not None else None
             if code in UNKNOWN_USER:
                 return SlackAccount(found=False)
+            if err.response is not None and (err.response.status_code == 429
+                                             or code == "ratelimited"):
+                wait = retry_after(err.response.headers)
+                if self._cache is not None:
+                    self._cache.hold_off(self._workspace, wait)
+                log.warning("users.info for %s rate limited: no call in this workspace "
+                            "for %.0f s", user_id, wait)
+                return None
             log.warning("users.info for %s failed: %s", user_id, code)
             return None
         except (SlackClientError, OSError) as err:

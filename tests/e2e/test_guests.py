@@ -15,7 +15,7 @@ from bot.slack.users import AccountCache
 from storage.db import transaction
 from storage.models import Member
 from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually, start_vigie
-from tests.e2e.test_workflow import card, grant, seed, settle, status
+from tests.e2e.test_workflow import ASSIGNEE_UNCHECKED, card, grant, seed, settle, status
 from tests.harness.constants import TEAM_ID, USER_ID
 from tests.harness.slack_standin import ManualClock, SlackStandIn, StandInTimeout
 
@@ -209,14 +209,14 @@ def test_a_user_with_a_grant_and_a_language_costs_slack_no_look_up(
 
 def test_when_slack_cannot_answer_about_a_new_user_they_can_only_try_again(
         vigie_sqlite: VigieApp) -> None:
-    """Slack failing (rate limited, an error, no answer) about a user it never answered
-    for: they are not taken for a member. A command is refused with itself to copy, a
-    button and a modal do nothing, App Home shows nothing; help stays open. Each failure
-    is not kept: the next request asks again, and Slack's answer decides."""
+    """Slack failing (an error, a 5xx, no answer; a rate limit: see below) about a user it
+    never answered for: they are not taken for a member. A command is refused with itself
+    to copy, a button and a modal do nothing, App Home shows nothing; help stays open.
+    Each failure is not kept: the next request asks again, and Slack's answer decides."""
     vigie = vigie_sqlite
     mention_id = seed(vigie)
     vigie.standin.set_user(GUEST, name="guest", guest="multi")
-    vigie.standin.fail_next("users.info", 429, retry_after=30)
+    vigie.standin.fail_next("users.info", 502)
     assert ask(vigie, f"ignore {mention_id}", GUEST) == unchecked(f"ignore {mention_id}")
     vigie.standin.error_next("users.info", "internal_error")
     typed = f"draft {mention_id} Sorry for the wait & <the delay>, Ana"
@@ -271,7 +271,7 @@ def test_when_slack_cannot_answer_its_last_answer_stands(
     assert ask(vigie, f"show {mention_id}", GUEST) == REFUSAL
     assert f"#{mention_id}" in ask(vigie, f"show {mention_id}", USER_ID)
     clock.advance(FIVE_MINUTES * 10)
-    vigie.standin.fail_next("users.info", 429, retry_after=30, count=2)
+    vigie.standin.fail_next("users.info", 503, count=2)
     assert ask(vigie, f"show {mention_id}", GUEST) == REFUSAL
     assert "ignored" in ask(vigie, f"ignore {mention_id}", USER_ID).lower()
     assert status(vigie, mention_id) == "ignored"
@@ -342,6 +342,52 @@ def test_the_draft_editor_asks_slack_only_when_the_roles_leave_it_open(
     assert vigie.standin.responses()[-1]["text"] == UNCHECKED
     assert len(vigie.standin.calls("views.open")) == opened
     assert lookups(vigie, member) == 1
+    assert status(vigie, mention_id) == "new"
+
+
+@pytest.fixture
+def one_clock(sqlite_url: str) -> Iterator[tuple[VigieApp, ManualClock]]:
+    """Vigie and the Slack stand-in on one clock the test moves: Slack's rate-limit
+    windows and the cache of its answers about users."""
+    clock = ManualClock()
+    with SlackStandIn(clock=clock) as standin:
+        yield from ((vigie, clock) for vigie in
+                    start_vigie(sqlite_url, standin, accounts=AccountCache(clock=clock)))
+
+
+def test_a_rate_limit_stops_every_look_up_in_the_workspace_until_retry_after(
+        one_clock: tuple[VigieApp, ManualClock]) -> None:
+    """Slack rate limits users.info (HTTP 429, Retry-After 30): it counts limits per
+    method and workspace, so until 30 s have passed Vigie calls it for nobody there (each
+    call would be refused, and hold a request before its ack for nothing). Meanwhile a
+    user Slack answered about before keeps its last answer (a member works, a guest stays
+    refused); a user it never answered about is refused as unchecked, as an assignee too,
+    and their App Home shows nothing. Then Slack is asked again, and answers."""
+    vigie, clock = one_clock
+    mention_id = seed(vigie)
+    vigie.standin.set_user(GUEST, name="guest", guest="multi")
+    newcomer = "U07NEWBIE1"
+    vigie.standin.set_user(newcomer, name="newbie")
+    assert f"#{mention_id}" in ask(vigie, f"show {mention_id}", USER_ID)
+    assert ask(vigie, f"show {mention_id}", GUEST) == REFUSAL
+    clock.advance(FIVE_MINUTES)  # neither answer is fresh now: Slack would be asked again
+    vigie.standin.rate_limit("users.info", 30)
+    before = len(vigie.standin.calls("users.info"))
+    assert ask(vigie, f"show {mention_id}", GUEST) == REFUSAL  # asked: 429, Retry-After 30
+    assert vigie.standin.calls("users.info")[-1].reply_headers["Retry-After"] == "30"
+    assert "ignored" in ask(vigie, f"ignore {mention_id}", USER_ID).lower()
+    assert ask(vigie, f"show {mention_id}", newcomer) == unchecked(f"show {mention_id}")
+    press(vigie, "vigie.reopen", mention_id, USER_ID)
+    eventually(lambda: status(vigie, mention_id) == "new")
+    assert ask(vigie, f"assign {mention_id} <@{newcomer}|n>", USER_ID) == ASSIGNEE_UNCHECKED
+    assert "could not check your account with Slack" in home_text(vigie, newcomer)
+    clock.advance(29)
+    assert ask(vigie, f"show {mention_id}", newcomer) == unchecked(f"show {mention_id}")
+    assert ask(vigie, f"show {mention_id}", GUEST) == REFUSAL
+    assert len(vigie.standin.calls("users.info")) == before + 1
+    clock.advance(1)
+    assert f"#{mention_id}" in ask(vigie, f"show {mention_id}", newcomer)
+    assert [c.status for c in vigie.standin.calls("users.info")[before:]] == [429, 200]
     assert status(vigie, mention_id) == "new"
 
 
