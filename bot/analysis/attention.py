@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from bot.analysis.frozen import fast_init
 from bot.analysis.intent import IntentFlag, IntentResult, intent_without_complaint
-from bot.analysis.sentiment import SUPPORTED_LANGUAGES
+from bot.analysis.sentiment import SENTIMENT_LANGUAGES, SUPPORTED_LANGUAGES
 from bot.analysis.text import (
     EXCLAMATION_MARKS,
     ORDER_ID_RE,
@@ -28,7 +28,8 @@ from bot.analysis.text import (
 )
 
 LANGUAGE_NOT_ANALYSED = "language_not_analysed"
-"""Flag stored with a mention no model read; its term is the detected language."""
+"""Flag stored with a mention whose words no intent rule or classifier read (a sentiment
+model may have: Spanish, German, Portuguese); its term is the detected language."""
 NEGATIVE_EMOJI = frozenset("😡😠🤬😤😞😢😭😩😫😒🙄👎💔😣😖😔😕☹🙁😑🤦😰😱")
 _NEGATIVE_EMOTICON_RE = re.compile(r"(?:^|\s)(?:>?:-?\(+|:'\(|D:)(?=\s|$)")
 # "@" first, then the look-behind over it and the character before (the same matches as
@@ -67,12 +68,21 @@ class Signals:
     agent_signed: bool = False
     version_number: bool = False
     """The words (not handles or links) hold a software version ("iOS 11.1")."""
+    sentiment_analysed: bool = True
+    """A sentiment model reads the language: always when ``language_analysed``, and for
+    Spanish, German and Portuguese, whose sentiment models are their only reading."""
 
 
 def language_analysed(language: str | None) -> bool:
     """Whether a shipped model reads ``language``. Unknown (``None``: too little text to
     tell) counts as analysed: there is nothing a model could have read."""
     return language is None or language in SUPPORTED_LANGUAGES
+
+
+def sentiment_analysed(language: str | None) -> bool:
+    """Whether a shipped sentiment model of its own reads ``language`` (English, French,
+    Spanish, German, Portuguese; unknown counts, as in ``language_analysed``)."""
+    return language is None or language in SENTIMENT_LANGUAGES
 
 
 def read_signals(text: str, language: str | None, addressed: bool | None = None) -> Signals:
@@ -94,6 +104,7 @@ def read_signals(text: str, language: str | None, addressed: bool | None = None)
     else:
         five_digits = _FIVE_DIGITS_RE.search(words) is not None
         dot_digit = "." in words and _DOT_DIGIT_RE.search(words) is not None
+    analysed = language_analysed(language) or _too_short_to_tell(bare, words)
     return Signals(
         addressed=handles > 0 if addressed is None else addressed,
         handles=handles,
@@ -102,9 +113,10 @@ def read_signals(text: str, language: str | None, addressed: bool | None = None)
         exclamations=bare.count("!") if plain else count_marks(bare, EXCLAMATION_MARKS),
         negative_emoji=negative,
         order_number=five_digits and ORDER_ID_RE.search(words) is not None,
-        language_analysed=language_analysed(language) or _too_short_to_tell(bare, words),
+        language_analysed=analysed,
         agent_signed=("*" in bare or "^" in bare) and _AGENT_SIGNATURE_RE.search(bare) is not None,
         version_number=dot_digit and VERSION_RE.search(words) is not None,
+        sentiment_analysed=analysed or sentiment_analysed(language),
     )
 
 
@@ -135,7 +147,9 @@ def waiting_for_answer(
     link, emoji or laugh ("lol"), a customer closing the case or acknowledging ("solved",
     "will do"), friendly banter (positive, or a remark ``weigh_complaint`` flagged
     ``FRIENDLY_REMARK``, asking nothing), or a question or remark among a crowd of tagged
-    accounts; always for a customer's complaint.
+    accounts; always for a customer's complaint. Banter is told by the sentiment model
+    wherever one reads the language: a Spanish, German or Portuguese thank-you to the
+    brand owes no answer, as an English one does not.
     """
     if not signals.addressed or signals.agent_signed or intent.intent in ("spam", "praise"):
         return False
@@ -151,7 +165,9 @@ def waiting_for_answer(
     if not signals.substance or "closing" in names or FRIENDLY_REMARK in names:
         return False
     friendly = sentiment_label == "positive" and "courtesy" not in names
-    return not (signals.language_analysed and friendly)
+    if not signals.language_analysed and signals.negative_emoji:
+        friendly = False  # only a sentiment model read it, and an angry emoji says otherwise
+    return not (signals.sentiment_analysed and friendly)
 
 
 COMPLAINT_CONFIRMED = 0.8

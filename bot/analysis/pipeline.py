@@ -80,7 +80,7 @@ class Analysis:
         reads (the English model's guess on Japanese is no sentiment), so counts, digests
         and the ``sentiment:`` filter see it as not analysed rather than negative or
         positive. Spanish, German and Portuguese have sentiment models of their own (not
-        intent rules: their reason still says "language not analysed"): theirs is kept."""
+        intent rules: their reason says "sentiment only"): theirs is kept."""
         if self.language is not None and self.language not in SENTIMENT_LANGUAGES:
             return None, None
         return self.sentiment_score, self.sentiment_label
@@ -219,6 +219,7 @@ def _priority(item: AnalysisInput, intent: IntentResult, sentiment_score: float,
         language_analysed=signals.language_analysed,
         negative_emoji=signals.negative_emoji,
         order_number=signals.order_number,
+        sentiment_analysed=signals.sentiment_analysed,
     )
     return priority, reason, waiting
 

@@ -55,6 +55,10 @@ WAITING_REASON = "waiting for an answer"
 WRITES_AGAIN_REASON = "writes again"
 """The reason parts of a mention that waits for the brand's answer (``waiting``): the
 stored reason is how a stored mention tells it (a story never folds one in)."""
+LANGUAGE_NOT_ANALYSED_REASON = "language not analysed"
+SENTIMENT_ONLY_REASON = "sentiment only"
+"""The reason part of a mention whose words only a sentiment model read (Spanish, German,
+Portuguese): its tone counts, no intent rule or classifier read the rest."""
 ENGAGEMENT_SHOWN_FROM = 10
 
 _INTENT_WORDS = {"purchase_intent": "purchase intent", "other": ""}
@@ -94,6 +98,7 @@ def score_priority(
     language_analysed: bool = True,
     negative_emoji: int = 0,
     order_number: bool = False,
+    sentiment_analysed: bool = False,
 ) -> tuple[int, str]:
     """``(score, reason)``: score in 0..100, reason like "complaint · waiting for an answer".
 
@@ -104,7 +109,10 @@ def score_priority(
     answer). Age takes up to ``STALE_POINTS`` over ``RECENCY_HOURS``, but never takes a
     mention that owes an answer (waiting, complaint, risk) below the default threshold. When
     ``language_analysed`` is false no model read the words, so the sentiment is ignored
-    and negative emoji stand for it. Spam never scores above ``SPAM_CAP``.
+    and negative emoji stand for it, unless ``sentiment_analysed`` says a sentiment model
+    did (Spanish, German, Portuguese): then the sentiment counts as in English, negative
+    emoji too when they weigh more, and the reason says "sentiment only" instead of
+    "language not analysed". Spam never scores above ``SPAM_CAP``.
     """
     if intent not in INTENT_POINTS:
         raise ValueError(f"unknown intent {intent!r}")
@@ -118,17 +126,26 @@ def score_priority(
         word = _INTENT_WORDS.get(intent, intent)
         if word:
             reasons.append(word)
+    sentiment_read = language_analysed or sentiment_analysed
     if not language_analysed:
-        reasons.append("language not analysed")
+        reasons.append(SENTIMENT_ONLY_REASON if sentiment_read else LANGUAGE_NOT_ANALYSED_REASON)
 
-    if not language_analysed:
+    if not sentiment_read:
         if negative_emoji:
             points += NEGATIVE_EMOJI_POINTS
             reasons.append("negative emoji")
     elif sentiment_label == "negative":
-        points += NEGATIVE_POINTS * max(max(0.0, -sentiment_score), 1 / 3)
+        negative = NEGATIVE_POINTS * max(max(0.0, -sentiment_score), 1 / 3)
+        if not language_analysed and negative_emoji:
+            negative = max(negative, NEGATIVE_EMOJI_POINTS)  # the stronger sign, not both
+        points += negative
         if intent not in ("complaint", "risk"):  # a complaint is negative: say it once
             reasons.append("negative")
+    elif not language_analysed and negative_emoji:
+        # A sentiment model with no word lexicon (Spanish, German, Portuguese) can miss
+        # what an angry emoji says: "... no tiene un número de contacto 😩" reads neutral.
+        points += NEGATIVE_EMOJI_POINTS
+        reasons.append("negative emoji")
     elif sentiment_label == "positive" and intent in ("praise", "other"):
         reasons.append("positive")
     if order_number:

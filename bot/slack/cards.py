@@ -141,9 +141,9 @@ def _also_on(view: CardView, language: str) -> str | None:
 def _analysis_line(view: CardView, language: str) -> list[str]:
     """Sentiment icon, priority and the reason line (with the topics); a mention in a
     language no model reads gets a question mark instead of a sentiment icon and says so,
-    rather than look routine."""
+    rather than look routine (one only a sentiment model read keeps its icon)."""
     icon = SENTIMENT_ICONS.get(view.sentiment_label or "", ":white_circle:")
-    if not view.language_analysed:
+    if not view.language_analysed and view.sentiment_label is None:
         icon = ":grey_question:"
     parts = [f"{icon} {t(language, 'card.priority', priority=view.priority)}"]
     # The reason is stored text; the flag is what says no model read the words.

@@ -83,7 +83,7 @@ def _row_text(row: MentionListRow, language: str) -> str:
     body = escape(truncate(" ".join((row.title or row.text).split()), 180))
     # Rows built before topics and flags were listed have none.
     language_analysed = getattr(row, "language_analysed", True)
-    if not language_analysed:
+    if not language_analysed and row.sentiment_label is None:  # no sentiment model read it
         mood = ":grey_question:"
     head = f"*#{row.id}* {icon} {who} · {mood} {row.priority} · {status}{owner}\n"
     reason = reason_line(row.priority_reason, row.intent, getattr(row, "topics", ()), language,

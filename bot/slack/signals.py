@@ -20,11 +20,14 @@ MAX_TOPICS_SHOWN = 3
 """A reason line names at most this many topics (a mention rarely has more)."""
 LANGUAGE_NOT_ANALYSED = "language not analysed"
 """How the priority reason says no model read the words (bot.analysis.priority)."""
+SENTIMENT_ONLY = "sentiment only"
+"""How it says only a sentiment model read them (Spanish, German, Portuguese)."""
 
 _PLAIN_PARTS = {
     "complaint": "complaint", "question": "question", "praise": "praise", "spam": "spam",
     "purchase intent": "purchase_intent", "risk": "risk",
-    LANGUAGE_NOT_ANALYSED: "language_not_analysed", "negative emoji": "negative_emoji",
+    LANGUAGE_NOT_ANALYSED: "language_not_analysed", SENTIMENT_ONLY: "sentiment_only",
+    "negative emoji": "negative_emoji",
     "negative": "negative", "positive": "positive", "order number": "order_number",
     "writes again": "writes_again", "waiting for an answer": "waiting",
     "verified": "verified", "routine mention": "routine",
@@ -91,7 +94,8 @@ def reason_line(reason: str | None, intent: str | None, topics: Sequence[str], l
     for an answer"; empty when there is nothing to say.
 
     Topics follow the intent (or lead when the reason names none). A mention no model read
-    says so even when its stored reason predates that note. ``direct_to`` adds the brand
+    says so even when its stored reason predates that note (one whose reason says "sentiment
+    only" already says what read it). ``direct_to`` adds the brand
     account it was addressed to (surfaces without the card's conversation line).
     ``status``: the mention's status now; once replied, closed or ignored the line no
     longer says "waiting for an answer" or "writes again" (the rest of the reason stays).
@@ -102,7 +106,8 @@ def reason_line(reason: str | None, intent: str | None, topics: Sequence[str], l
     at = 1 if stored and _leads_with_intent(stored[0], intent) else 0
     parts = [escape(reason_part_words(part, language)) for part in stored]
     words = topic_words(topics, language)
-    if not language_analysed and not any(LANGUAGE_NOT_ANALYSED in p for p in stored):
+    if not language_analysed and not any(
+            LANGUAGE_NOT_ANALYSED in p or p == SENTIMENT_ONLY for p in stored):
         # Where the analysis itself puts it: right after what the mention is.
         words.append(t(language, "card.language_not_analysed",
                        code=escape(truncate(language_code or "?", 12))))

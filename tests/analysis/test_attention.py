@@ -84,17 +84,18 @@ def test_the_reason_is_short_and_true() -> None:
 
 
 def test_another_language_is_scored_from_signs_and_says_so() -> None:
-    items = [AnalysisInput("@acme me pueden ayudar? mi pedido 88412093 no llega 😡",
-                           lang_hint="es", published_at=NOW),
-             AnalysisInput("hoy hace mucho sol en la playa con mis amigos", lang_hint="es")]
+    # Italian: no intent rules, classifiers or sentiment model read it.
+    items = [AnalysisInput("@acme mi potete aiutare? il mio ordine 88412093 non arriva 😡",
+                           lang_hint="it", published_at=NOW),
+             AnalysisInput("oggi c'è tanto sole in spiaggia con i miei amici", lang_hint="it")]
     asked, chatter = analyze_many(items, now=NOW)
-    assert asked.language == "es" and not asked.language_analysed
+    assert asked.language == "it" and not asked.language_analysed
     assert asked.priority >= DEFAULT_ALERT_THRESHOLD
     assert asked.reason == ("question · language not analysed · negative emoji · "
                             "order number · waiting for an answer")
     assert chatter.priority < DEFAULT_ALERT_THRESHOLD
     assert chatter.reason == "language not analysed"
-    assert asked.flags[-1] == IntentFlag(LANGUAGE_NOT_ANALYSED, ("es",))
+    assert asked.flags[-1] == IntentFlag(LANGUAGE_NOT_ANALYSED, ("it",))
 
 
 def test_short_text_is_not_called_unanalysed_but_a_stray_rule_word_reads_nothing() -> None:
@@ -107,7 +108,8 @@ def test_short_text_is_not_called_unanalysed_but_a_stray_rule_word_reads_nothing
     assert all(LANGUAGE_NOT_ANALYSED not in a.flag_names for a in (short, loud))
     assert "problem" in stray.flags[0].terms  # the complaint flag may stay
     assert not stray.language_analysed and LANGUAGE_NOT_ANALYSED in stray.flag_names
-    assert "language not analysed" in stray.reason.split(" · ")
+    # Only the Spanish sentiment model read it, and the reason says so.
+    assert "sentiment only" in stray.reason.split(" · ")
 
 
 def test_addressed_is_given_or_read_from_handles() -> None:

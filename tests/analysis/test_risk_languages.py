@@ -1,5 +1,6 @@
-"""Risk kinds read in Spanish, German and Portuguese, and the honesty of "language not
-analysed" when only risk terms, or a stray English or French rule word, were read."""
+"""Risk kinds read in Spanish, German and Portuguese, and the honesty of the reason when
+only risk terms, or a stray English or French rule word, were read besides the sentiment
+("sentiment only": no intent rule or classifier read the rest)."""
 
 from datetime import UTC, datetime
 
@@ -10,7 +11,7 @@ from bot.analysis.intent import detect_intent
 from bot.analysis.pipeline import AnalysisInput, StoredAnalysis, analyze_many, prioritize_stored
 
 NOW = datetime(2026, 12, 6, 10, tzinfo=UTC)
-NOT_ANALYSED = "language not analysed"
+SENTIMENT_ONLY = "sentiment only"
 
 RISKS = [
     # Spanish
@@ -127,7 +128,7 @@ def test_a_stray_rule_word_or_a_risk_term_does_not_make_the_language_analysed(
     [analysis] = analyze_many([AnalysisInput(text, addressed=True)], now=NOW)
     assert analysis.language == language
     assert not analysis.language_analysed
-    assert NOT_ANALYSED in analysis.reason.split(" · ")
+    assert SENTIMENT_ONLY in analysis.reason.split(" · ")
     assert analysis.flags[-1].name == LANGUAGE_NOT_ANALYSED
     assert analysis.flags[-1].terms == (language,)
     # What is stored gives the same priority and reason when scored again.
@@ -144,7 +145,7 @@ def test_a_stray_rule_word_or_a_risk_term_does_not_make_the_language_analysed(
     assert (priority, reason) == (analysis.priority, analysis.reason)
 
 
-def test_a_spanish_legal_threat_says_the_risk_and_that_the_rest_was_not_read() -> None:
+def test_a_spanish_legal_threat_says_the_risk_and_that_only_its_sentiment_was_read() -> None:
     [analysis] = analyze_many(
         [
             AnalysisInput(
@@ -155,4 +156,4 @@ def test_a_spanish_legal_threat_says_the_risk_and_that_the_rest_was_not_read() -
         now=NOW,
     )
     assert analysis.risk_kinds == ("legal",)
-    assert analysis.reason == "risk: legal · language not analysed · waiting for an answer"
+    assert analysis.reason == "risk: legal · sentiment only · waiting for an answer"

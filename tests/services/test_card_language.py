@@ -1,4 +1,5 @@
-"""A mention in a language no model reads says so on its card instead of looking routine."""
+"""A mention in a language no model reads says so on its card instead of looking routine;
+one only a sentiment model read (Spanish, German, Portuguese) says that instead."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from tests.harness.constants import CHANNEL_ID
 
 
 def add(sessions: sessionmaker[Session], workspace_id: int, language: str | None,
-        reason: str, analysed: bool) -> int:
+        reason: str, analysed: bool, sentiment: str | None = None) -> int:
+    """A stored mention; no sentiment is stored for one no model read unless given (a
+    language only a sentiment model reads keeps that model's label)."""
     with transaction(sessions) as session:
         watch = Watch(workspace_id=workspace_id, name="acme", channel_id=CHANNEL_ID)
         session.add(watch)
@@ -26,7 +29,8 @@ def add(sessions: sessionmaker[Session], workspace_id: int, language: str | None
                           external_id=f"{language}-{reason}", url="https://x.com/a/status/1",
                           text="¿me pueden ayudar?", language=language,
                           published_at=datetime(2026, 11, 21, 8, tzinfo=UTC), priority=50,
-                          priority_reason=reason, sentiment_label="neutral",
+                          priority_reason=reason,
+                          sentiment_label="neutral" if analysed else sentiment,
                           intent_flags=[] if analysed else [
                               {"name": LANGUAGE_NOT_ANALYSED, "terms": [language or "?"]}])
         session.add(mention)
@@ -69,3 +73,17 @@ def test_the_card_says_when_no_model_read_the_language(
 def test_the_chip_is_translated(sessions: sessionmaker[Session], workspace_id: int) -> None:
     mention_id = add(sessions, workspace_id, "pt", "routine mention", False)
     assert "langue non analysée (pt)" in analysis_line(sessions, mention_id, "fr")
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("en", ":red_circle: priority 50 · sentiment only · negative · waiting for an answer"),
+    ("fr", ":red_circle: priorité 50 · sentiment uniquement · négatif · attend une réponse"),
+])
+def test_a_mention_only_a_sentiment_model_read_shows_that_sentiment_and_says_so(
+        sessions: sessionmaker[Session], workspace_id: int, language: str, expected: str,
+) -> None:
+    # Spanish: the flag stays (no intent rule or classifier read it), but its sentiment was
+    # read and weighed in the priority: its icon, and no "language not analysed" note.
+    mention_id = add(sessions, workspace_id, "es",
+                     "sentiment only · negative · waiting for an answer", False, "negative")
+    assert analysis_line(sessions, mention_id, language) == expected

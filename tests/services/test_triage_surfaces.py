@@ -33,6 +33,7 @@ AGENT = "U07AGENT01"
 # Customer tweets of the kind the triage is tuned for; the analysis is the real one.
 BILLING = "@acmecare you charged me twice this month and I still have no refund. Why?"
 OUTAGE_ES = "@acmecare la aplicación no funciona desde ayer, ¿qué pasa? 😡"
+OUTAGE_IT = "@acmecare l'applicazione non funziona da ieri, che succede? 😡"
 
 
 def _store(sessions: sessionmaker[Session], workspace_id: int, text: str, external_id: str,
@@ -40,6 +41,7 @@ def _store(sessions: sessionmaker[Session], workspace_id: int, text: str, extern
     analysis, = analyze_many([AnalysisInput(text, addressed=True,
                                             published_at=NOW - timedelta(minutes=5))], now=NOW)
     flags = [{"name": f.name, "terms": list(f.terms)} for f in analysis.flags]
+    score, label = analysis.stored_sentiment  # as ingest stores it
     if direct:
         flags.append({"name": DIRECT_FLAG, "terms": [direct]})
     with transaction(sessions) as session:
@@ -53,7 +55,7 @@ def _store(sessions: sessionmaker[Session], workspace_id: int, text: str, extern
             url=f"https://x.com/a/status/{external_id}", text=text, language=analysis.language,
             published_at=NOW - timedelta(minutes=5), created_at=NOW - timedelta(minutes=5),
             priority=analysis.priority, priority_reason=analysis.reason,
-            sentiment_label=analysis.sentiment_label, sentiment=analysis.sentiment_score,
+            sentiment_label=label, sentiment=score,
             intent=analysis.intent, intent_flags=flags, topics=topics_json(analysis.topics),
             topic_mask=topic_mask(topic_names(analysis.topics)), status=status,
             assignee_user_id=AGENT, alerted=True)
@@ -105,10 +107,10 @@ def test_an_answered_mention_no_longer_says_it_waits(
 
 def test_a_language_no_model_reads_says_so_everywhere(
         sessions: sessionmaker[Session], workspace_id: int) -> None:
-    mention_id = _store(sessions, workspace_id, OUTAGE_ES, "2")
+    mention_id = _store(sessions, workspace_id, OUTAGE_IT, "2")
     with sessions() as session:
         mention = session.get(Mention, mention_id)
-        assert mention is not None and mention.language == "es"
+        assert mention is not None and mention.language == "it"
         assert any(f["name"] == LANGUAGE_NOT_ANALYSED for f in mention.intent_flags)
     rows = search_mentions(sessions, workspace_id, MentionFilter(), now=NOW)
     assert not rows[0].language_analysed
@@ -120,7 +122,25 @@ def test_a_language_no_model_reads_says_so_everywhere(
     assert "language not analysed" in str(view["blocks"])
 
 
-def test_a_legal_threat_in_spanish_says_the_risk_and_that_the_language_was_not_read(
+def test_a_language_only_a_sentiment_model_reads_says_so_everywhere(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    mention_id = _store(sessions, workspace_id, OUTAGE_ES, "2")
+    with sessions() as session:
+        mention = session.get(Mention, mention_id)
+        assert mention is not None and mention.language == "es"
+        assert mention.sentiment_label is not None
+        assert any(f["name"] == LANGUAGE_NOT_ANALYSED for f in mention.intent_flags)
+    rows = search_mentions(sessions, workspace_id, MentionFilter(), now=NOW)
+    _, listing = build_mention_list(rows, "en", more_value=None)
+    text = listing[0]["text"]["text"]
+    assert ":grey_question:" not in text and "language not analysed" not in text
+    assert "sentiment only" in text
+    view = build_home(home_summary(sessions, workspace_id, AGENT, NOW), "en")
+    assert "sentiment only" in str(view["blocks"])
+    assert "language not analysed" not in str(view["blocks"])
+
+
+def test_a_legal_threat_in_spanish_says_the_risk_and_that_only_its_sentiment_was_read(
         sessions: sessionmaker[Session], workspace_id: int) -> None:
     # "fraude" is also a French rule word: it must not make the Spanish text "read".
     text = "@acmecare voy a denunciaros ante la OCU por la filtración, esto es un fraude"
@@ -133,13 +153,14 @@ def test_a_legal_threat_in_spanish_says_the_risk_and_that_the_language_was_not_r
         view = load_card_view(session, mention_id)
     assert view is not None
     for language, expected in (
-            ("en", " · risk: legal · language not analysed · waiting for an answer"),
-            ("fr", " · risque : juridique · langue non analysée · attend une réponse")):
+            ("en", " · risk: legal · sentiment only · waiting for an answer"),
+            ("fr", " · risque : juridique · sentiment uniquement · attend une réponse")):
         _, blocks = build_card(view, language)
         assert validate_blocks(blocks, "message") == [] and sdk_block_errors(blocks) == []
         line = blocks[2]["elements"][0]["text"]
-        # No sentiment icon (no model read the words), the English risk's priority.
-        assert line.startswith(":grey_question: priorit"), line
+        # The Spanish model's sentiment icon (not a question mark), the English risk's
+        # priority.
+        assert not line.startswith(":grey_question: priorit"), line
         assert " 100 · " in line
         assert line.endswith(expected), line
 
