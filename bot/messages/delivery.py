@@ -76,13 +76,21 @@ prove nothing: Slack may have posted before it failed."""
 
 class DeliveryError(Exception):
     """Posting failed. ``retry_after`` is set when it may succeed later (429, 5xx, network);
-    ``code`` is Slack's error code when Slack answered one."""
+    ``code`` is Slack's error code when Slack answered one.
+
+    ``asked``: ``retry_after`` is the ``Retry-After`` header of an HTTP 429, the wait Slack's
+    rate limiter asked for ("a Retry-After header containing the number of seconds until
+    you can retry", https://docs.slack.dev/apis/web-api/rate-limits), so even a short one is
+    taken as is. Any other ``retry_after`` (a 5xx, ``internal_error``, a dropped connection)
+    is our guess for a first retry: a sender backs off from it, so a Slack outage of hours
+    does not use up its retries in minutes."""
 
     def __init__(self, message: str, *, retry_after: float | None = None,
-                 code: str | None = None) -> None:
+                 code: str | None = None, asked: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.code = code
+        self.asked = asked
 
     @property
     def retryable(self) -> bool:

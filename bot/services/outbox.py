@@ -29,7 +29,8 @@ What a row that cannot go out does to the others:
 
 - A row waiting for a retry (429, 5xx, a transient ``ok: false`` such as ``internal_error``)
   holds back the rows after it in its channel: per-channel order.
-- A row that failed for good never holds anything back.
+- A row that failed for good never holds anything back. A card whose retries ran out (hours
+  of Slack failing) DMs the workspace's admins, once a day (``_card_given_up``).
 - A thread note or card update waits for its mention's card (``NotReady``) without holding
   its channel: only rows of the same mention depend on the card, and they wait too. When
   no card is on its way any more (Slack refused it for good), they fail at once with
@@ -113,7 +114,9 @@ log = logging.getLogger(__name__)
 EVENT_TYPE_MESSAGE = "vigie_message"
 EVENT_TYPE_MENTION = "vigie_mention_posted"
 MAX_ATTEMPTS = 30
-"""About six hours of retries with the capped backoff before a row is given up."""
+"""About six hours of retries with the capped backoff before a row is given up. The backoff
+holds for every retry (a 5xx, ``internal_error``, a dropped connection): only the
+``Retry-After`` of a 429 may make a wait shorter (``DeliveryError.asked``)."""
 SEND_LEASE = timedelta(seconds=60)
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_CAP_SECONDS = 900.0
@@ -706,8 +709,11 @@ class OutboxSender:
             if err.retryable and row.attempts < MAX_ATTEMPTS:
                 backoff = exponential(row.attempts - 1, base=BACKOFF_BASE_SECONDS,
                                       cap=BACKOFF_CAP_SECONDS)
+                # Only a Retry-After Slack's rate limiter sent is taken as is when short:
+                # any other hint (5 s after internal_error or a 5xx) only lengthens the
+                # backoff, or minutes of outage would use up the hours of MAX_ATTEMPTS.
                 delay = retry_delay(backoff, err.retry_after, floor=True,
-                                    trust_up_to=BACKOFF_BASE_SECONDS)
+                                    trust_up_to=BACKOFF_BASE_SECONDS if err.asked else None)
                 row.next_attempt_at = self._clock() + timedelta(seconds=delay)
                 # A refused look-up proves only that the look-up did nothing: the earlier
                 # attempt may have posted, so the next one must look again.
@@ -717,6 +723,8 @@ class OutboxSender:
                 log.warning("outbox row %s will be retried in %.0fs: %s", row_id, delay, err)
                 return False
             self._fail(session, row, str(err), report)
+            if err.retryable and row.kind == KIND_CARD:
+                self._card_given_up(session, row, err)
             if err.channel_refused and row.channel[:1] in ("C", "G"):
                 self._channel_refused(session, row, str(err.code))
                 if row.kind == KIND_CARD and row.mention_id is not None:
@@ -745,6 +753,17 @@ class OutboxSender:
                 # It needed an alert: without a card it stays open work (the digest, App
                 # Home and the SLA checks count it), and the next action posts it again.
                 mention.alerted = True
+
+    def _card_given_up(self, session: Session, row: OutboxMessage, err: DeliveryError) -> None:
+        """A card's retries ran out (hours of 5xx, ``internal_error``, timeouts): nothing in
+        Slack says so, so DM the workspace's admins, once a day per workspace. Its mention
+        stays open work, and its next action posts the card again (``repost_lost_card``)."""
+        language = workspace_language(session, row.workspace_id)
+        note = Note.of(language, "outbox.card_given_up_dm", channel=row.channel,
+                       error=Text(err.code or str(err)), attempts=row.attempts)
+        day = self._clock().date().isoformat()
+        _tell_admins(session, row.workspace_id, note,
+                     f"card-given-up:{row.workspace_id}:{day}")
 
     def _channel_refused(self, session: Session, row: OutboxMessage, code: str) -> None:
         """Slack refused the channel itself (archived, private without the bot...): every

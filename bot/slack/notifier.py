@@ -29,6 +29,8 @@ TRANSIENT_ERRORS = {
     "internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited",
 }
 TRANSIENT_RETRY_SECONDS = 5.0
+"""The first retry after a transient error without a Retry-After: the outbox backs off
+from it (``DeliveryError.asked`` is False), up to its cap."""
 # conversations.open answers for a user who can never be sent a DM: retrying would only
 # hold the rest of that user's DMs back for hours (conversations.open's Errors table).
 UNREACHABLE_USER_ERRORS = {"user_not_found", "user_disabled", "cannot_dm_bot",
@@ -57,6 +59,14 @@ def _retry_after(err: SlackApiError) -> float | None:
     if response is not None and response.status_code >= 500:
         return 5.0
     return None
+
+
+def _asked(err: SlackApiError) -> bool:
+    """True when ``err`` is an HTTP 429 with a ``Retry-After`` header: the wait Slack's rate
+    limiter asked for, not a guess (see ``DeliveryError.asked``)."""
+    response = err.response
+    return (response is not None and response.status_code == 429
+            and any(name.lower() == "retry-after" for name in (response.headers or {})))
 
 
 def _lookup_retry_after(err: SlackApiError) -> float | None:
@@ -137,6 +147,7 @@ class SlackNotifier:
             raise DeliveryError(
                 f"Slack refused the message: {err.response.get('error')}",
                 retry_after=_retry_after(err), code=err.response.get("error"),
+                asked=_asked(err),
             ) from None
         except SlackClientError as err:
             raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
@@ -155,6 +166,7 @@ class SlackNotifier:
             raise DeliveryError(
                 f"Slack refused the update: {err.response.get('error')}",
                 retry_after=_retry_after(err), code=err.response.get("error"),
+                asked=_asked(err),
             ) from None
         except (SlackClientError, OSError) as err:
             raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
@@ -177,7 +189,7 @@ class SlackNotifier:
         except SlackApiError as err:
             raise DeliveryError(f"Slack refused the file: {err.response.get('error')}",
                                 retry_after=_retry_after(err),
-                                code=err.response.get("error")) from None
+                                code=err.response.get("error"), asked=_asked(err)) from None
         except (SlackClientError, OSError) as err:
             raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
                                 retry_after=10.0) from None
@@ -199,7 +211,7 @@ class SlackNotifier:
             error = err.response.get("error")
             raise DeliveryError(f"Slack refused to open the DM: {error}",
                                 retry_after=_lookup_retry_after(err),
-                                code=error) from None
+                                code=error, asked=_asked(err)) from None
         except (SlackClientError, OSError) as err:
             raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
                                 retry_after=30.0) from None
@@ -270,7 +282,7 @@ class SlackNotifier:
                 return None
             raise DeliveryError(f"Slack refused the lookup: {error}",
                                 retry_after=_lookup_retry_after(err),
-                                code=error) from None
+                                code=error, asked=_asked(err)) from None
         except (SlackClientError, OSError) as err:
             raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
                                 retry_after=30.0) from None

@@ -12,7 +12,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import load_settings
@@ -20,6 +20,7 @@ from bot.services.actors import CLI
 from bot.services.cards import register_card_renderers
 from bot.services.history import load_mention
 from bot.services.outbox import (
+    BACKOFF_CAP_SECONDS,
     CARD_LOST,
     CHANNEL_REFUSED,
     EVENT_TYPE_MENTION,
@@ -27,6 +28,8 @@ from bot.services.outbox import (
     KIND_POST,
     KIND_THREAD,
     KIND_UPDATE_CARD,
+    KIND_UPDATE_POST,
+    MAX_ATTEMPTS,
     THREAD_NOTE_REFUSED,
     OutboxSender,
     do_enqueue,
@@ -47,6 +50,7 @@ from storage.models import (
     Watch,
     Workspace,
 )
+from storage.models_base import as_utc
 from storage.models_outbox import OutboxPause
 from tests.harness.constants import BOT_TOKEN, CHANNEL_ID, OTHER_USER_ID, TEAM_ID, USER_ID
 from tests.harness.slack_standin import SlackStandIn
@@ -206,6 +210,99 @@ def test_transient_ok_false_errors_are_retried_with_backoff(
     sender.flush()
     assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["first", "second"]
     assert statuses(sessions) == ["sent", "sent"]
+
+
+SLACK_DOWN = {"ok": False, "error": "internal_error"}
+"""What Slack answers, with HTTP 503, while it is down."""
+
+
+def card_row(sessions: sessionmaker[Session], mention_id: int) -> OutboxMessage:
+    with sessions() as session:
+        row = session.scalar(select(OutboxMessage).where(
+            OutboxMessage.mention_id == mention_id, OutboxMessage.kind == KIND_CARD))
+        assert row is not None
+        return row
+
+
+def test_a_slack_outage_backs_off_for_hours_before_the_card_fails_and_the_admins_are_told(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn
+) -> None:
+    """Slack answers HTTP 503 ``internal_error`` to every call (the card's post and the
+    look-up for an earlier attempt): "a transient issue on our end", each method's Errors
+    table. The retries back off exponentially up to BACKOFF_CAP_SECONDS, so the card is
+    still on its way after minutes of outage and fails only after MAX_ATTEMPTS, hours
+    later; then the workspace's admins get a DM."""
+    with transaction(sessions) as session:
+        session.add(Member(workspace_id=workspace_id, user_id=USER_ID, role=Role.ADMIN.value))
+    (mention_id,) = add_mentions(sessions, workspace_id, 1)
+    queue_card(sessions, workspace_id, mention_id)
+    slack_standin.fail_next("*", status=503, body=SLACK_DOWN, count=10_000)
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
+    start = clock.now
+    # Three minutes of outage, flushed every 5 seconds as the worker does at worst.
+    while clock.now < start + timedelta(minutes=3):
+        sender.flush()
+        clock.now += timedelta(seconds=5)
+    row = card_row(sessions, mention_id)
+    assert row.status == "pending" and row.attempts == 6
+    # Then each retry as soon as it is due: the waits the sender scheduled double up to
+    # the cap, and the card fails for good only at MAX_ATTEMPTS.
+    clock.now = as_utc(row.next_attempt_at)
+    waits: list[float] = []
+    while (row := card_row(sessions, mention_id)).status == "pending":
+        assert sender.flush().sent == 0
+        row = card_row(sessions, mention_id)
+        if row.status == "pending":
+            waits.append((as_utc(row.next_attempt_at) - clock.now).total_seconds())
+            clock.now = as_utc(row.next_attempt_at)
+    assert row.status == "failed" and row.attempts == MAX_ATTEMPTS
+    assert "internal_error" in (row.last_error or "")
+    assert waits[:3] == [320.0, 640.0, BACKOFF_CAP_SECONDS]
+    assert set(waits[2:]) == {BACKOFF_CAP_SECONDS}
+    assert clock.now - start > timedelta(hours=5)
+    # Slack is back: the admins learn that the alert card was lost.
+    slack_standin.clear_faults()
+    clock.now += timedelta(seconds=1)
+    sender.flush()
+    (dm,) = slack_standin.messages_in(USER_ID)
+    assert "internal_error" in dm["text"] and "vigie outbox" in dm["text"]
+    assert cards_in(slack_standin, CHANNEL_ID) == []
+
+
+@pytest.mark.parametrize("method", ["chat.update", "conversations.open"])
+def test_card_updates_and_dms_back_off_too_while_slack_is_down(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+    method: str,
+) -> None:
+    """An update of a posted message (``chat.update``, no look-up) and a DM (its
+    ``conversations.open``) answered HTTP 503 ``internal_error``: each retry waits twice
+    as long as the one before, then the message goes once Slack is back."""
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
+    if method == "chat.update":
+        enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["old"])
+        sender.flush()
+        (posted,) = slack_standin.messages_in(CHANNEL_ID)
+        with transaction(sessions) as session:
+            do_enqueue(session, workspace_id=workspace_id, kind=KIND_UPDATE_POST,
+                       channel=CHANNEL_ID, payload={"ts": posted["ts"], "text": "new"})
+    else:
+        enqueue_posts(sessions, workspace_id, USER_ID, ["new"])
+    slack_standin.fail_next(method, status=503, body=SLACK_DOWN, count=8)
+    waits: list[float] = []
+    for _ in range(8):
+        assert sender.flush().sent == 0
+        with sessions() as session:
+            due = as_utc(session.scalar(select(func.max(OutboxMessage.next_attempt_at)).where(
+                OutboxMessage.status == "pending")))
+        waits.append((due - clock.now).total_seconds())
+        clock.now = due
+    assert waits == [5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0]
+    assert sender.flush().sent == 1
+    assert set(statuses(sessions)) == {"sent"}
+    shown = slack_standin.messages_in(CHANNEL_ID if method == "chat.update" else USER_ID)
+    assert [m["text"] for m in shown] == ["new"]
 
 
 def two_workspaces(sessions: sessionmaker[Session]) -> tuple[int, int]:
