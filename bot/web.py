@@ -127,6 +127,13 @@ def served_endpoints(settings: Settings, *, slack: bool, ingest: bool = True) ->
     return ", ".join(served)
 
 
+def refused_token_problem(error: str) -> str:
+    """What ``/readyz`` says while Slack refuses the bot token with ``error``."""
+    return (f"Slack refuses SLACK_BOT_TOKEN ({error}): Slack's requests cannot be answered; "
+            "reinstall the app, set the new xoxb- token and restart (webhook sources are "
+            "still served)")
+
+
 READY_TIMEOUT_SECONDS = 2.5
 """Longest a /readyz waits for the database's answer before saying 503."""
 READY_ABANDON_SECONDS = 15.0
@@ -193,11 +200,15 @@ class _Attempt:
             self.done.set()
 
 
-def build_wsgi_app(runtime: Runtime, bolt_app: App | None, *, ingest: bool = True) -> WSGIApp:
+def build_wsgi_app(runtime: Runtime, bolt_app: App | None, *, ingest: bool = True,
+                   slack_refused: Callable[[], str | None] | None = None) -> WSGIApp:
     """A WSGI callable serving ``/slack/events`` (when Slack is configured),
     ``/ingest/<source-id>`` (signed webhooks; unless ``ingest`` is false, as in a worker),
     ``/healthz``, ``/readyz`` and ``/metrics`` (with ``Authorization: Bearer
-    $VIGIE_METRICS_TOKEN``; off without a token)."""
+    $VIGIE_METRICS_TOKEN``; off without a token).
+
+    ``slack_refused``: Slack's error code while it refuses the bot token (``/readyz`` says
+    so, 503), None while it does not."""
     secret = runtime.settings.slack_signing_secret
     slack_handler = (VigieSlackRequestHandler(
         bolt_app, path=SLACK_EVENTS_PATH,
@@ -209,19 +220,21 @@ def build_wsgi_app(runtime: Runtime, bolt_app: App | None, *, ingest: bool = Tru
     metrics_auth = b"Bearer " + token.get_secret_value().encode() if token is not None else None
     gauges = database_registry(runtime.sessions)
 
-    def database_problem() -> str | None:
+    def not_ready() -> str | None:
         # None when ready, else why not. A database a newer release migrated is not ready
         # either: migrations may drop what this version reads (0046 dropped a table), so
         # during a rolling deploy only the new version's processes take traffic.
         ping(runtime.engine)
         current, head = current_revision(runtime.engine), head_revision()
-        if current == head:
-            return None
-        if current is not None and is_newer(current):
-            return newer_database(current, head)
-        return "migrations pending: run `vigie db upgrade`"
+        if current != head:
+            if current is not None and is_newer(current):
+                return newer_database(current, head)
+            return "migrations pending: run `vigie db upgrade`"
+        # Webhook sources are still served, but Slack's own requests cannot be answered.
+        refused = slack_refused() if slack_refused is not None else None
+        return refused_token_problem(refused) if refused is not None else None
 
-    readiness = ReadinessProbe(database_problem)
+    readiness = ReadinessProbe(not_ready)
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         given = str(environ.get("HTTP_X_REQUEST_ID") or "")

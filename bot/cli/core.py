@@ -297,27 +297,50 @@ def _retry_slack(attempt: Callable[[], object], *, connected: Callable[[], None]
     return thread
 
 
+def _error_code(err: Exception) -> str:
+    """Slack's error code in ``err`` (``token_revoked``...), never the token."""
+    return str(getattr(getattr(err, "response", None), "get", lambda _key: None)("error"))
+
+
 def _refused_token_line(err: Exception) -> str:
-    error = getattr(getattr(err, "response", None), "get", lambda _key: None)("error")
+    error = _error_code(err)
     return (f"Slack refused SLACK_BOT_TOKEN ({error}): check SLACK_BOT_TOKEN, or reinstall "
             "the app to the workspace (OAuth & Permissions > Reinstall) and copy the new "
             "xoxb- Bot User OAuth Token.")
 
 
-def _build_app_or_exit(runtime: Runtime) -> Any:
-    """The Bolt app; exit 2 with one line when Slack refuses the bot token. When Slack
-    cannot be reached (network, DNS, 5xx), warn and build it without checking the token:
-    polling and the outbox go on, and the token is checked again in the background."""
+def _build_app_or_exit(runtime: Runtime, *,
+                       on_refused: Callable[[str], None] | None = None) -> Any:
+    """The Bolt app. When Slack cannot be reached (network, DNS, 5xx), warn and build it
+    without checking the token: polling and the outbox go on, and the token is checked
+    again in the background.
+
+    When Slack refuses the bot token (token_revoked, invalid_auth...): without
+    ``on_refused``, exit 2 with one line; with it (``vigie web``, the only process serving
+    webhook sources), log the line at ERROR, hand Slack's error code to ``on_refused``
+    (``/readyz`` reports it) and build the app all the same. Its requests are still
+    verified with the signing secret; Bolt asks ``auth.test`` again on Slack's next
+    request and answers it with its "reinstall the app" message while Slack refuses."""
     from slack_sdk.errors import SlackApiError
 
     from bot.app import build_app
+
+    def refused(err: Exception) -> None:
+        log.error("%s", _refused_token_line(err))
+        if on_refused is not None:
+            on_refused(_error_code(err))
 
     try:
         return build_app(runtime.settings, runtime)
     except SlackApiError as err:
         if not _slack_unreachable(err):
             click.echo(_refused_token_line(err), err=True)
-            raise SystemExit(2) from None
+            if on_refused is None:
+                raise SystemExit(2) from None
+            refused(err)
+            click.echo("Starting without Slack: webhook sources and health checks are "
+                       "served, /readyz reports the refused token.", err=True)
+            return build_app(runtime.settings, runtime, verify_token=False)
         failure: Exception = err
     except Exception as err:
         if not _slack_unreachable(err):
@@ -330,10 +353,6 @@ def _build_app_or_exit(runtime: Runtime) -> Any:
                "Slack wait in the outbox, and Slack is tried again in the background.",
                err=True)
     app = build_app(runtime.settings, runtime, verify_token=False)
-
-    def refused(err: Exception) -> None:
-        log.error("%s", _refused_token_line(err))
-
     _retry_slack(app.client.auth_test, refused=refused,
                  connected=lambda: log.warning("Slack is reachable again (auth.test ok)"))
     return app
@@ -346,8 +365,12 @@ def _web_app(settings: Settings) -> Any:
 
     # Web processes acknowledge Slack; charts are drawn by the worker's outbox sender.
     worker_runtime = build_runtime(settings, draws_charts=False)
-    bolt_app = _build_app_or_exit(worker_runtime) if settings.has_slack else None
-    return build_wsgi_app(worker_runtime, bolt_app)
+    # A refused bot token does not stop this process: it alone serves webhook sources.
+    refusals: list[str] = []
+    bolt_app = (_build_app_or_exit(worker_runtime, on_refused=refusals.append)
+                if settings.has_slack else None)
+    return build_wsgi_app(worker_runtime, bolt_app,
+                          slack_refused=lambda: refusals[-1] if refusals else None)
 
 
 def web_process_app() -> Any:

@@ -121,6 +121,44 @@ def test_http_mode_serves_while_slack_is_down_and_checks_the_token_once_it_is_up
             proc.kill()
 
 
+def test_http_mode_reports_a_token_slack_refuses_once_it_is_back(tmp_path: Path) -> None:
+    """Slack unreachable at start, then back refusing the bot token: the process goes on
+    serving (webhooks, health checks) and its /readyz says why it is not ready; it said
+    ready though nothing Slack asked could be answered."""
+    assert vigie(tmp_path, "db", "upgrade").returncode == 0
+    slack_port, port = _unused_port(), _unused_port()
+    log = tmp_path / "run.log"
+    env = _env(tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET="s3cret",
+               SLACK_API_URL=f"http://127.0.0.1:{slack_port}/api/", PORT=str(port))
+    with log.open("w") as out:
+        proc = subprocess.Popen([*VIGIE, "run"], cwd=tmp_path, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, text=True)
+    try:
+        def ready() -> httpx.Response | None:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
+            except httpx.TransportError:
+                assert proc.poll() is None, log.read_text()
+                return None
+        _eventually(lambda: ready() is not None, "/readyz", 60, log)
+        assert "cannot reach Slack" in log.read_text()
+        with SlackStandIn(port=slack_port) as slack:  # Slack comes back, refusing the token
+            slack.revoke_token(BOT_TOKEN)
+            _eventually(lambda: slack.calls("auth.test"), "auth.test", 60, log)
+            _eventually(lambda: (answer := ready()) is not None
+                        and answer.status_code == 503, "/readyz 503", 30, log)
+        answer = ready()
+        assert answer is not None
+        assert "Slack refuses SLACK_BOT_TOKEN (token_revoked)" in answer.json()["status"]
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0, log.read_text()
+        assert BOT_TOKEN not in log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
 def test_a_refused_app_token_still_stops_socket_mode(tmp_path: Path) -> None:
     assert vigie(tmp_path, "db", "upgrade").returncode == 0
     with SlackStandIn(valid_tokens=(BOT_TOKEN,)) as slack, SocketModeServer() as sockets:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Iterator
@@ -56,20 +57,101 @@ def test_web_without_slack_lists_only_what_it_serves(tmp_path: Path) -> None:
         assert _status("GET", f"{url}/metrics") == 401  # served, behind its token
 
 
-@pytest.mark.postgres
-def test_web_processes_refused_by_slack_make_the_parent_fail(
-        tmp_path: Path, _postgres_migrated: str) -> None:
-    """With several processes (the default on PostgreSQL) each one checks the bot token;
-    when Slack refuses it they exit 2, and so must `vigie web`: 0 reads as a clean stop."""
+REFUSED_TOKEN = "xoxb-0000-refused-by-slack"
+SIGNING_SECRET = "s" * 32
+
+
+def _slack_env(slack_url: str, **env: str) -> dict[str, str]:
+    return {"SLACK_BOT_TOKEN": REFUSED_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": slack_url, **env}
+
+
+def _serves_webhooks_with_a_refused_token(tmp_path: Path, error: str, *args: str,
+                                          **env: str) -> str:
+    """Start `vigie web` (``args``, ``env``) while Slack refuses its bot token with
+    ``error``: it serves /healthz and a signed webhook push, /readyz says why it is not
+    ready; it stops cleanly on SIGTERM. Returns its standard error."""
+    from tests.harness.slack_standin import SlackStandIn
+    from tests.harness.webhooks import webhook_headers
+
+    with SlackStandIn(valid_tokens=[REFUSED_TOKEN]) as slack:
+        slack.revoke_token(REFUSED_TOKEN, error)
+        port = _unused_port()
+        proc = subprocess.Popen([*VIGIE, "web", "--host", "127.0.0.1", "--port", str(port),
+                                 *args], cwd=tmp_path,
+                                env=_env(tmp_path, **_slack_env(slack.base_url, **env)),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=_default_sigint)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            assert _status("GET", f"{url}/healthz") == 200
+            body = json.dumps([{"id": "hook-1", "url": "https://forum.example/t/1",
+                                "author": {"handle": "zed"},
+                                "text": "hooks: my parcel never came, where is it?",
+                                "published_at": "2026-11-20T10:00:00Z"}]).encode()
+            path, secret = (tmp_path / "webhook").read_text().split()
+            stored = httpx.post(f"{url}{path}", content=body, timeout=10,
+                                headers=webhook_headers(secret, body))
+            assert stored.status_code == 200 and stored.json()["stored"] == 1, stored.text
+            ready = httpx.get(f"{url}/readyz", timeout=10)
+            assert ready.status_code == 503, ready.text
+            assert f"Slack refuses SLACK_BOT_TOKEN ({error})" in ready.json()["status"]
+            assert REFUSED_TOKEN not in ready.text
+            proc.terminate()
+            _, stderr = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=20)
+        assert slack.calls("auth.test")[0].error == error
+    assert proc.returncode == 0, stderr
+    assert f"Slack refused SLACK_BOT_TOKEN ({error})" in stderr, stderr
+    assert REFUSED_TOKEN not in stderr and "Traceback" not in stderr, stderr
+    return stderr
+
+
+def _add_webhook_source(tmp_path: Path, **env: str) -> None:
+    """A watch with a webhook source; its path and secret are kept in tmp_path."""
+    assert vigie(tmp_path, "db", "upgrade", **env).returncode == 0
+    assert vigie(tmp_path, "watch", "add", "hooks", "--channel", "C0CONSOLE1", **env
+                 ).returncode == 0
+    added = vigie(tmp_path, "source", "add", "webhook", "--watch", "hooks", **env)
+    assert added.returncode == 0, added.stderr
+    secret = added.stdout.split("Webhook secret (shown once): ")[1].split()[0]
+    path = added.stdout.split("POST signed JSON to ")[1].split()[0]
+    (tmp_path / "webhook").write_text(f"{path} {secret}")
+
+
+def test_web_with_a_refused_bot_token_still_serves_webhooks_and_says_why_it_is_not_ready(
+        tmp_path: Path) -> None:
+    """`vigie web` alone serves POST /ingest/<source id>: a bot token Slack refuses at start
+    must not stop it (it exited 2, and its supervisor restarted it in a loop while every
+    pushed mention was refused). It logs the refusal, /readyz reports it, and `vigie
+    doctor` too."""
     from tests.harness.slack_standin import SlackStandIn
 
-    with SlackStandIn() as slack:
-        result = vigie(tmp_path, "web", "--host", "127.0.0.1", "--port", str(_unused_port()),
-                       "--workers", "2", VIGIE_DATABASE_URL=_postgres_migrated,
-                       SLACK_BOT_TOKEN="xoxb-0000-refused", SLACK_SIGNING_SECRET="s" * 32,
-                       SLACK_API_URL=slack.base_url)
-    assert "Slack refused SLACK_BOT_TOKEN (invalid_auth)" in result.stderr, result.stderr
-    assert result.returncode == 2, result.stderr
+    error = "token_revoked"
+    _add_webhook_source(tmp_path)
+    _serves_webhooks_with_a_refused_token(tmp_path, error)
+    with SlackStandIn(valid_tokens=[REFUSED_TOKEN]) as slack:
+        slack.revoke_token(REFUSED_TOKEN, error)
+        doctor = vigie(tmp_path, "doctor", **_slack_env(slack.base_url))
+    (line,) = [line for line in doctor.stdout.splitlines() if line.startswith("slack token")]
+    assert "FAIL" in line and f"auth.test refused the token ({error})" in line, doctor.stdout
+    assert REFUSED_TOKEN not in doctor.stdout + doctor.stderr
+
+
+@pytest.mark.postgres
+def test_web_processes_refused_by_slack_serve_webhooks_and_stop_cleanly(
+        tmp_path: Path, _postgres_migrated: str) -> None:
+    """With several processes (the default on PostgreSQL) each one checks the bot token;
+    refused, each still serves webhooks and health checks, and `vigie web` stops with 0 on
+    SIGTERM."""
+    database = {"VIGIE_DATABASE_URL": _postgres_migrated}
+    _add_webhook_source(tmp_path, **database)
+    stderr = _serves_webhooks_with_a_refused_token(tmp_path, "invalid_auth", "--workers", "2",
+                                                   **database)
+    assert stderr.count("Slack refused SLACK_BOT_TOKEN (invalid_auth)") >= 2, stderr
 
 
 @pytest.mark.postgres
