@@ -207,8 +207,10 @@ def build_wsgi_app(runtime: Runtime, bolt_app: App | None, *, ingest: bool = Tru
     ``/healthz``, ``/readyz`` and ``/metrics`` (with ``Authorization: Bearer
     $VIGIE_METRICS_TOKEN``; off without a token).
 
-    ``slack_refused``: Slack's error code while it refuses the bot token (``/readyz`` says
-    so, 503), None while it does not."""
+    ``slack_refused``: Slack's error code while it refuses the bot token, None while it
+    does not. ``/readyz`` then says so in its ``slack`` field but stays 200: the process
+    still serves webhook pushes and health checks, and a platform routing traffic by
+    readiness would otherwise cut those off too."""
     secret = runtime.settings.slack_signing_secret
     slack_handler = (VigieSlackRequestHandler(
         bolt_app, path=SLACK_EVENTS_PATH,
@@ -230,9 +232,7 @@ def build_wsgi_app(runtime: Runtime, bolt_app: App | None, *, ingest: bool = Tru
             if current is not None and is_newer(current):
                 return newer_database(current, head)
             return "migrations pending: run `vigie db upgrade`"
-        # Webhook sources are still served, but Slack's own requests cannot be answered.
-        refused = slack_refused() if slack_refused is not None else None
-        return refused_token_problem(refused) if refused is not None else None
+        return None
 
     readiness = ReadinessProbe(not_ready)
 
@@ -259,6 +259,10 @@ def build_wsgi_app(runtime: Runtime, bolt_app: App | None, *, ingest: bool = Tru
             return [data]
         if path == "/readyz":
             status, answer = readiness()
+            # Webhook sources are still served, but Slack's own requests cannot be answered.
+            refused = slack_refused() if slack_refused is not None else None
+            if refused is not None:
+                answer = {**answer, "slack": refused_token_problem(refused)}
             return _json(start_response, status, answer)
         pushed = INGEST_PATH.match(path) if ingest else None
         if pushed:
