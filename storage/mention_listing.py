@@ -249,14 +249,23 @@ _AUTHORS_BY_KEY = union_all(
                                    _A.handle_key.is_(None)))
 
 
+def authors_with_keys(conn: Connection, workspace_id: int, handles: Iterable[str]
+                      ) -> list[tuple[int, str]]:
+    """The id and handle of the workspace's authors whose handle key is that of one of
+    ``handles`` (``bot.matching.query.handle_key``), and of any author stored without a
+    key, read through the handle-key index: every author whose handle equals one of
+    ``handles`` case-insensitively, or which ``from:HANDLE`` matches, is among them."""
+    keys = sorted({handle_key(h) for h in handles})
+    return [(int(author_id), str(handle)) for author_id, handle in conn.execute(
+        _AUTHORS_BY_KEY, {"ws": workspace_id, "keys": keys})]
+
+
 def authors_with_handles(conn: Connection, workspace_id: int, handles: Iterable[str]
                          ) -> list[int]:
     """The ids of the workspace's authors ``from:HANDLE`` matches for one of ``handles``
     (values as the query parser normalized them), read through the handle-key index."""
     wanted = sorted(set(handles))
-    rows = conn.execute(_AUTHORS_BY_KEY, {"ws": workspace_id,
-                                          "keys": sorted({handle_key(h) for h in wanted})})
-    return [author_id for author_id, handle in rows
+    return [author_id for author_id, handle in authors_with_keys(conn, workspace_id, wanted)
             if any(handle_matches(value, handle) for value in wanted)]
 
 
@@ -272,6 +281,17 @@ def by_authors(several: bool) -> search_index.Candidates:
         return search_index.Candidates("authors", _M.author_id.in_(authors), {})
     return search_index.Candidates(
         "ids_authors", _M.id.in_(select(_M.id).where(_M.author_id.in_(authors))), {})
+
+
+def by_language() -> search_index.Candidates:
+    """Candidates in one language (parameter ``search_language``: a code as ``lang:``
+    normalized it), walked newest first on (workspace_id, language, id).
+
+    Ingest stores the codes ``bot.analysis.language`` gives (``de``, never ``DE`` nor
+    ``de-AT``), so the mentions ``lang:de`` matches are exactly those stored as ``de``;
+    ``Query.matches`` still confirms each row."""
+    return search_index.Candidates(
+        "language", _M.language == bindparam("search_language", type_=String()), {})
 
 
 def hits_statement(conn: Connection, shape: tuple[str, ...]) -> Select[Any]:

@@ -239,6 +239,8 @@ class Mention(Base):
         Index(None, "workspace_id", "assignee_user_id", "id"),
         Index(None, "workspace_id", "sentiment_label", "id"),
         Index(None, "workspace_id", "network", "id"),
+        # ``lang:de`` alone: a rare language's mentions newest first (migration 0051).
+        Index(None, "workspace_id", "language", "id"),
         Index(None, "story_id"),
     )
 
@@ -368,7 +370,10 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox"
     __table_args__ = (Index(None, "status", "next_attempt_at", "id"), Index(None, "channel", "id"),
-                      Index(None, "mention_id", "kind"))
+                      Index(None, "mention_id", "kind"),
+                      # A forget's messages quoting the person, of a few kinds since their
+                      # first mention: sent rows stay, so no scan of them all (0051).
+                      Index(None, "workspace_id", "kind", "created_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))

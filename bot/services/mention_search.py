@@ -38,6 +38,7 @@ from storage.mention_listing import (
     MAX_ID,
     authors_with_handles,
     by_authors,
+    by_language,
     hits_statement,
     listing_statement,
     lowest_id_in_window,
@@ -216,6 +217,7 @@ class _FieldsKept:
 
     handles: frozenset[str] | None = None
     network: str | None = None
+    language: str | None = None
 
 
 def _fields_kept(query: Query) -> _FieldsKept | None:
@@ -227,6 +229,7 @@ def _fields_kept(query: Query) -> _FieldsKept | None:
     conjuncts = query.root.children if isinstance(query.root, And) else (query.root,)
     handles: frozenset[str] | None = None
     network: str | None = None
+    language: str | None = None
     fields = False
     for node in conjuncts:
         if isinstance(node, Field) or (
@@ -237,10 +240,43 @@ def _fields_kept(query: Query) -> _FieldsKept | None:
                 handles = frozenset((node.value,))
             elif node.name == "source" and network is None:
                 network = node.value
+            elif node.name == "lang" and language is None:
+                language = node.value
         elif (isinstance(node, Or) and handles is None
               and all(isinstance(c, Field) and c.name == "from" for c in node.children)):
             handles = frozenset(c.value for c in node.children if isinstance(c, Field))
-    return _FieldsKept(handles, network) if fields else None
+    return _FieldsKept(handles, network, language) if fields else None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldsSearch:
+    """How a search with no word the full-text index holds, only fields, is read: its
+    ``candidates`` (an author's mentions through the authors' and the mentions' author
+    indexes, else a language's through the language index; None: no such field) with
+    their parameters, and the ``network`` (``source:``) to filter on as well, if any
+    (not with authors: their few mentions are checked one by one)."""
+
+    candidates: search_index.Candidates | None
+    network: str | None
+
+
+def fields_search(conn: Connection, workspace_id: int, query: Query) -> FieldsSearch | None:
+    """The narrowing of ``query``, a search ``fts5_query`` has nothing for (only fields:
+    ``from:alice``, ``lang:de``, ``source:mastodon lang:fr``), shared by the listings and
+    the exports; None when no mention can match (no author has any of its ``from:``
+    handles). Every row read must still be confirmed with ``Query.matches``."""
+    kept = _fields_kept(query)
+    assert kept is not None  # parse_text refused the others
+    if kept.handles is not None:
+        authors = authors_with_handles(conn, workspace_id, kept.handles)
+        if not authors:
+            return None
+        search = by_authors(several=len(authors) > 1)
+        return FieldsSearch(replace(search, params={"search_authors": authors}), None)
+    if kept.language is not None:
+        return FieldsSearch(replace(by_language(), params={"search_language": kept.language}),
+                            kept.network)
+    return FieldsSearch(None, kept.network)
 
 
 def _row(r: Row[Any]) -> MentionRow:
@@ -386,22 +422,16 @@ def _listing(conn: Connection, workspace_id: int, filters: MentionFilter,
 def _by_fields(conn: Connection, params: dict[str, Any], text_query: Query, limit: int
                ) -> list[MentionRow]:
     """A search with no word the full-text index holds, only fields (``from:alice``,
-    ``source:mastodon lang:fr``): an author's mentions are read through the authors' and
-    the mentions' author indexes, a network's through the network index, other fields
-    (a language) by walking the mentions newest first; each row is confirmed with
-    ``Query.matches``."""
-    kept = _fields_kept(text_query)
-    assert kept is not None  # parse_text refused the others
-    if kept.handles is not None:
-        authors = authors_with_handles(conn, params["ws"], kept.handles)
-        if not authors:
-            return []
-        search = by_authors(several=len(authors) > 1)
-        return _confirmed(conn, params | {"search_authors": authors}, search, text_query,
-                          limit)
-    if kept.network is not None and "network" not in params:
-        params = params | {"network": kept.network}
-    return _confirmed(conn, params, None, text_query, limit)
+    ``source:mastodon lang:fr``), read as ``fields_search`` says (a network with the
+    listing's network filter); each row is confirmed with ``Query.matches``."""
+    found = fields_search(conn, params["ws"], text_query)
+    if found is None:
+        return []
+    if found.network is not None and "network" not in params:
+        params = params | {"network": found.network}
+    search = found.candidates
+    return _confirmed(conn, params | (search.params if search else {}), search, text_query,
+                      limit)
 
 
 def _confirmed(conn: Connection, params: dict[str, Any],
