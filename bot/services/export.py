@@ -27,7 +27,7 @@ from bot.matching.search_terms import fts5_query, index_is_exact, tsquery
 from bot.messages.permalink import card_permalink
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
-from bot.services.mention_search import parse_duration, parse_text
+from bot.services.mention_search import fields_search, parse_duration, parse_text
 from bot.services.outbox import KIND_UPLOAD, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.sla import received_at
@@ -35,6 +35,7 @@ from bot.services.watch_links import in_watches
 from bot.services.watches import get_watch_by_name
 from storage import search_index
 from storage.db import transaction
+from storage.mention_listing import lowest_id_in_window
 from storage.models import Author, Mention, Role, Watch
 
 COLUMNS = (
@@ -74,17 +75,21 @@ def csv_safe(value: Any) -> Any:
     return value
 
 
-def _conditions(workspace_id: int, since: datetime, until: datetime, watch_id: int | None
-                ) -> list[ColumnElement[bool]]:
-    conditions = [Mention.workspace_id == workspace_id, Mention.published_at >= since,
-                  Mention.published_at < until]
+def _conditions(workspace_id: int, since: datetime, until: datetime, watch_id: int | None,
+                *, checked: bool = False) -> list[ColumnElement[bool]]:
+    """The period (and watch) of an export; ``checked``: the period is tested on each row
+    read, never through an index (another index narrows the rows better)."""
+    published: Any = Mention.published_at
+    if checked:
+        published = func.coalesce(published, published)
+    conditions = [Mention.workspace_id == workspace_id, published >= since, published < until]
     if watch_id is not None:
         conditions.append(in_watches([watch_id]))
     return conditions
 
 
-def _query(workspace_id: int, since: datetime, until: datetime, watch_id: int | None
-           ) -> Select[Any]:
+def _query(workspace_id: int, since: datetime, until: datetime, watch_id: int | None,
+           *, checked: bool = False) -> Select[Any]:
     return (
         select(Mention, Author.handle, Author.followers, Watch.name)
         .join(Author, Author.id == Mention.author_id, isouter=True)
@@ -92,7 +97,7 @@ def _query(workspace_id: int, since: datetime, until: datetime, watch_id: int | 
         # matches); else the watch that found the mention first.
         .join(Watch, Watch.id == (Mention.watch_id if watch_id is None else watch_id),
               isouter=True)
-        .where(*_conditions(workspace_id, since, until, watch_id))
+        .where(*_conditions(workspace_id, since, until, watch_id, checked=checked))
     )
 
 
@@ -127,13 +132,17 @@ def iter_mentions(session: Session, workspace_id: int, *, since: datetime, until
     """
     text_query = parse_text(text) if text else None
     watch_id = get_watch_by_name(session, workspace_id, watch).id if watch else None
-    query = _query(workspace_id, since, until, watch_id).order_by(Mention.id.desc())
-    params: dict[str, Any] = {}
+    narrowed: _Narrowed | None = _Narrowed([], {}, checked=False)
     if text_query is not None:
         found = search_index.candidates(session, fts5_query(text_query), tsquery(text_query))
-        if found is not None:
-            query = query.where(found.condition)
-            params = found.params
+        narrowed = (_Narrowed([found.condition], found.params, checked=False)
+                    if found is not None else
+                    _fields_narrowed(session, workspace_id, text_query, since))
+    if narrowed is None:
+        return
+    query = (_query(workspace_id, since, until, watch_id, checked=narrowed.checked)
+             .where(*narrowed.conditions).order_by(Mention.id.desc()))
+    params = narrowed.params
     if limit is not None and text_query is None:
         query = query.limit(limit)
     count = 0
@@ -265,11 +274,16 @@ def count_search(session: Session, workspace_id: int, *, since: datetime, until:
     the mentions it has not indexed yet are matched one by one), else matching each
     candidate on the five columns ``Query.matches`` reads."""
     query = parse_text(text)
-    conditions = [*_conditions(workspace_id, since, until, watch_id), Mention.id < below]
     found = search_index.candidates(session, fts5_query(query), tsquery(query))
     if found is None:
-        return _matched(session, conditions, {}, query)
-    conditions.append(found.condition)
+        narrowed = _fields_narrowed(session, workspace_id, query, since)
+        if narrowed is None:
+            return 0
+        return _matched(session, [
+            *_conditions(workspace_id, since, until, watch_id, checked=narrowed.checked),
+            Mention.id < below, *narrowed.conditions], narrowed.params, query)
+    conditions = [*_conditions(workspace_id, since, until, watch_id), Mention.id < below,
+                  found.condition]
     if not index_is_exact(query) or "queued" in found.key:
         return _matched(session, conditions, found.params, query)
     unindexed = list(found.params.get("search_always", ()))
@@ -281,6 +295,52 @@ def count_search(session: Session, workspace_id: int, *, since: datetime, until:
         counted += _matched(session, [*conditions, Mention.id.in_(unindexed)], found.params,
                             query)
     return counted
+
+
+@dataclass(frozen=True, slots=True)
+class _Narrowed:
+    """What narrows an export's search to its candidates: ``conditions`` and their
+    ``params``; ``checked``: the period is tested on each candidate (``_conditions``)."""
+
+    conditions: list[ColumnElement[bool]]
+    params: dict[str, Any]
+    checked: bool
+
+
+WINDOW_PROBE = 50_000
+"""SQLite: an author's or a language's candidates are bounded to the period's ids when it
+holds fewer mentions than this (read from its index alone)."""
+
+
+def _fields_narrowed(session: Session, workspace_id: int, query: Query, since: datetime
+                     ) -> _Narrowed | None:
+    """How a search the full-text index cannot answer is narrowed, as ``/cm mentions``
+    reads it (``fields_search``: an author's or a language's mentions through their
+    index, a network); None when nothing can match.
+
+    SQLite, without figures on the period's size, would read a whole period through its
+    index and sort it rather than walk an author's few mentions: it walks theirs, testing
+    the period on each, from the period's lowest id when the period is not too large."""
+    if fts5_query(query) is not None:  # words the index could not answer: every mention
+        return _Narrowed([], {}, checked=False)
+    conn = session.connection()
+    fields = fields_search(conn, workspace_id, query)
+    if fields is None:
+        return None
+    conditions: list[ColumnElement[bool]] = []
+    if fields.network is not None:
+        conditions.append(Mention.network == fields.network)
+    if fields.candidates is None:
+        return _Narrowed(conditions, {}, checked=False)
+    conditions.append(fields.candidates.condition)
+    if conn.dialect.name != "sqlite":  # PostgreSQL's statistics weigh both indexes
+        return _Narrowed(conditions, fields.candidates.params, checked=False)
+    lowest = lowest_id_in_window(conn, workspace_id, since, WINDOW_PROBE)
+    if lowest == 0:
+        return None
+    if lowest is not None:
+        conditions.append(Mention.id >= lowest)
+    return _Narrowed(conditions, fields.candidates.params, checked=True)
 
 
 def _matched(session: Session, conditions: list[ColumnElement[bool]], params: dict[str, Any],
