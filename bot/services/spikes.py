@@ -49,6 +49,7 @@ from bot.messages.stored import payload_spec, spec_payload
 from bot.services.outbox import KIND_POST, KIND_THREAD, KIND_UPDATE_POST, do_enqueue
 from bot.services.watch_links import in_watches
 from storage.db import transaction
+from storage.mention_listing import authors_with_keys
 from storage.models import Author, Mention, OutboxMessage, OutboxStatus, Watch, Workspace
 from storage.models_competitors import WATCH_COMPETITOR
 from storage.models_spikes import Spike, SpikeEvent
@@ -298,10 +299,11 @@ def _still_stored(session: Session, workspace_id: int, spec: SpikeAlertSpec
             Mention.workspace_id == workspace_id, Mention.published_at >= spec.hour_start,
             Mention.published_at < spec.hour_start + timedelta(hours=1),
             Mention.url.in_(urls))))
-    handles = sorted({handle.lower() for handle, _ in spec.authors})
-    kept_handles = set(session.scalars(select(func.lower(Author.handle)).where(
-        Author.workspace_id == workspace_id,
-        func.lower(Author.handle).in_(handles)))) if handles else set()
+    # Read by their handle key (the (workspace_id, handle_key) index): every author whose
+    # handle is one of these, whatever its case, has the key of it.
+    handles = {handle.lower() for handle, _ in spec.authors}
+    kept_handles = {handle.lower() for _, handle in authors_with_keys(
+        session.connection(), workspace_id, sorted(handles))} & handles if handles else set()
     return replace(spec, samples=tuple(
         s for s in spec.samples
         if ((s.mention_id, s.url) in kept_ids if s.mention_id is not None

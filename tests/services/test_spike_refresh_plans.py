@@ -11,7 +11,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.outbox import KIND_UPDATE_POST
@@ -137,3 +137,54 @@ def test_the_refresh_reads_its_examples_by_index(
     assert latest is not None and latest.id != refreshed.id
     shown = [sample[2] for sample in latest.payload["spike"]["samples"]]
     assert len(shown) == 2 and purged not in shown
+
+
+AUTHOR_COLUMNS = ("workspace_id, network, handle, handle_key, followers, verified, "
+                  "mention_count, first_seen_at, last_seen_at")
+AUTHOR_VALUES = (":ws, 'mastodon', 'fan' || i || '@mastodon.social', 'fan' || i, i, {false}, "
+                 "0, {ts}, {ts}")
+
+
+def test_the_refresh_finds_its_loudest_authors_by_handle_key(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn
+) -> None:
+    """The refresh checks that the alert's loudest authors are still stored through the
+    (workspace_id, handle_key) index, not by ``lower(handle)`` over all the workspace's
+    20,000 authors; an author forgotten since is left out, the others kept whatever the
+    case of their handle."""
+    ids = _load(sessions, workspace_id)
+    with transaction(sessions) as session:
+        insert_generated(session, "authors", AUTHOR_COLUMNS, AUTHOR_VALUES, H0,
+                         {"ws": workspace_id, "n": ROWS})
+    gather_statistics(sessions.kw["bind"])
+    engine: Engine = sessions.kw["bind"]
+    sender = sender_for(sessions, slack_standin, Clock())
+    burst(sessions, workspace_id, ids, 300, H0, "a")
+    _voices(sessions, workspace_id, ids)
+    run_spike_checks(sessions, H0 + timedelta(minutes=15))
+    sender.flush()
+    with transaction(sessions) as session:  # "skeptic" is gone; "critic" is now "Critic"
+        session.execute(update(Author).where(Author.handle == "critic").values(
+            handle="Critic"))
+        session.execute(delete(Mention).where(Mention.url.startswith("https://x.com/skeptic")))
+        session.execute(delete(Author).where(Author.handle == "skeptic"))
+        event = session.scalars(select(SpikeEvent)).one()
+        alert = session.get(OutboxMessage, event.alert_outbox_id)
+        assert alert is not None
+        shown = {handle for handle, _ in alert.payload["spike"]["authors"]}
+        assert {"critic", "skeptic"} <= shown
+    burst(sessions, workspace_id, ids, 340, H0 + HOUR, "b")
+    with captured_statements(engine) as seen:
+        run_spike_checks(sessions, H0 + timedelta(minutes=65))
+    authors = [(s, explain(engine, s, p)) for s, p in seen
+               if re.search(r"\bFROM authors\b", s) and not READS_MENTIONS.search(s)]
+    assert authors
+    for statement, plan in authors:
+        assert "ix_authors_workspace_id_handle_key" in plan, (statement, plan)
+        assert "SCAN authors\n" not in plan + "\n", plan
+        assert "Seq Scan" not in plan, plan
+    with sessions() as session:
+        refreshed = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.kind == KIND_UPDATE_POST)).one()
+    kept = {handle for handle, _ in refreshed.payload["spike"]["authors"]}
+    assert kept == shown - {"skeptic"}
