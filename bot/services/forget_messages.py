@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Select, and_, delete, or_, select
+from sqlalchemy import Select, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.i18n import t
@@ -130,11 +130,17 @@ def redact_messages(session: Session, workspace_id: int, person: ForgottenPerson
             OutboxMessage.status == OutboxStatus.PENDING.value,
             OutboxMessage.created_at >= person.since).order_by(OutboxMessage.id)):
         _scrub_export(row, person)
-    for row in session.scalars(select(OutboxMessage).where(
-            OutboxMessage.workspace_id == workspace_id, OutboxMessage.mention_id.is_(None),
-            OutboxMessage.kind.in_(QUOTING_KINDS),
-            OutboxMessage.status != OutboxStatus.FAILED.value,
-            OutboxMessage.created_at >= person.since).order_by(OutboxMessage.id)):
+    # Read from their first mention on through (workspace_id, kind, created_at): sent rows
+    # are kept, and the rows without a mention of these kinds (SQLite took the mention
+    # index for them) are every spike alert, digest and note ever sent. Put in order
+    # here: SQLite scanned the whole outbox in id order rather than sort them.
+    no_mention = func.coalesce(OutboxMessage.mention_id, OutboxMessage.mention_id).is_(None)
+    quoting = session.scalars(select(OutboxMessage).where(
+        OutboxMessage.workspace_id == workspace_id, no_mention,
+        OutboxMessage.kind.in_(QUOTING_KINDS),
+        OutboxMessage.status != OutboxStatus.FAILED.value,
+        OutboxMessage.created_at >= person.since)).all()
+    for row in sorted(quoting, key=lambda r: r.id):
         _scrub(session, workspace_id, row, person, language, done)
 
 
