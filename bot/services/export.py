@@ -319,8 +319,9 @@ def _fields_narrowed(session: Session, workspace_id: int, query: Query, since: d
     index, a network); None when nothing can match.
 
     SQLite, without figures on the period's size, would read a whole period through its
-    index and sort it rather than walk an author's few mentions: it walks theirs, testing
-    the period on each, from the period's lowest id when the period is not too large."""
+    index and sort it rather than walk an author's few mentions: it walks theirs (or a
+    language's, in a period of under ``WINDOW_PROBE`` mentions), testing the period on
+    each, from the period's lowest id when the period is not too large."""
     if fts5_query(query) is not None:  # words the index could not answer: every mention
         return _Narrowed([], {}, checked=False)
     conn = session.connection()
@@ -340,7 +341,10 @@ def _fields_narrowed(session: Session, workspace_id: int, query: Query, since: d
         return None
     if lowest is not None:
         conditions.append(Mention.id >= lowest)
-    return _Narrowed(conditions, fields.candidates.params, checked=True)
+    # A large period and a language (``lang:en``: most of the workspace's mentions of all
+    # time) stays read through the period's index.
+    checked = lowest is not None or "authors" in fields.candidates.key
+    return _Narrowed(conditions, fields.candidates.params, checked=checked)
 
 
 def _matched(session: Session, conditions: list[ColumnElement[bool]], params: dict[str, Any],
