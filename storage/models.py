@@ -286,6 +286,10 @@ class Mention(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     """When Vigie first stored (received) the mention, set once at ingest: its SLA clock and
     response times start there (``bot.services.sla.RECEIVED_AT``)."""
+    waiting_since: Mapped[datetime | None]
+    """When the wait this mention carries began, when before Vigie received it: a story's
+    post that took the story over from its deleted first post (``bot.services.stories``)
+    keeps the story's SLA clock. None: ``created_at``."""
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     author: Mapped[Author | None] = relationship()

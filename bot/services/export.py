@@ -109,7 +109,8 @@ def _record(m: Mention, handle: str | None, followers: int | None, watch: str | 
             ) -> dict[str, Any]:
     minutes = None
     if m.first_response_at is not None:
-        minutes = round((m.first_response_at - received_at(m)).total_seconds() / 60, 1)
+        minutes = round((m.first_response_at - (m.waiting_since or received_at(m)))
+                        .total_seconds() / 60, 1)
     return {
         "id": m.id, "created_at": _iso(m.created_at), "published_at": _iso(m.published_at),
         "network": m.network, "watch": watch, "author": handle, "author_followers": followers,

@@ -102,7 +102,8 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
         # The stories they are in keep showing what is stored (their cards were queued
         # again above); a story losing its first post gets it from the next one.
         stories.do_keep_stories(session, list(session.scalars(select(Mention.id).where(
-            Mention.workspace_id == workspace_id, Mention.author_id.in_(author_ids)))))
+            Mention.workspace_id == workspace_id, Mention.author_id.in_(author_ids)))),
+            actor=actor)
         # Never again: no source stores their posts (by handle or by post) after this.
         forgotten.remember(session, workspace_id, handle, [
             (network, external_id) for network, external_id in session.execute(

@@ -33,7 +33,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
@@ -69,6 +69,11 @@ RECEIVED_AT: InstrumentedAttribute[datetime] = Mention.created_at
 team's response times start (see the module docstring), in SQL."""
 
 
+WAITED_FROM: ColumnElement[datetime] = func.coalesce(Mention.waiting_since, RECEIVED_AT)
+"""Where a mention's wait for an answer began, in SQL: when Vigie received it, or when the
+story it took over did (``Mention.waiting_since``); response times count from there."""
+
+
 def received_at(mention: Mention) -> datetime:
     """When Vigie received ``mention`` (``RECEIVED_AT`` of a loaded row)."""
     value: datetime = getattr(mention, RECEIVED_AT.key)
@@ -77,9 +82,10 @@ def received_at(mention: Mention) -> datetime:
 
 def clock_starts(session: Session, mentions: Sequence[Mention]) -> dict[int, datetime]:
     """Mention id -> when its SLA clock started: when its case's current wait began if it
-    reopened (``cases.sla_starts``), else when Vigie received it (``received_at``)."""
+    reopened (``cases.sla_starts``), else when the story it took over began waiting
+    (``Mention.waiting_since``), else when Vigie received it (``received_at``)."""
     restarted = cases.sla_starts(session, [m.id for m in mentions])
-    return {m.id: restarted.get(m.id) or received_at(m) for m in mentions}
+    return {m.id: restarted.get(m.id) or m.waiting_since or received_at(m) for m in mentions}
 
 
 @dataclass(frozen=True, slots=True)

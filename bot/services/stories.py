@@ -15,17 +15,32 @@ story's card urgent instead. So, before posts of a story are deleted:
   channels where the posts left alert. A story that alerted only for the post that went
   waits for the digest, as it would have without that post. A card already queued or
   posted for the new first post is not posted again: it is shared and re-rendered.
+
+The new first post also takes the story's work over, unless it has work of its own (a
+status other than new, an assignee or a draft): the assignee, the status (in progress,
+replied, closed, ignored stay so), the response times and the SLA clock, which keeps
+counting from when the story's first post reached Vigie (``Mention.waiting_since``), as
+do the SLA notices already sent (none is sent twice). The drafts go with it, unless one
+of them names the author of a post that goes or quotes its words or link (a reply to
+them is not a reply to the next poster, and a forget copies nothing of theirs): then no
+draft moves and the story goes back to assigned (or new). An approval does not move: it
+approved a reply to the post that went, so an approved draft waits for approval again.
+Nothing else of the post that goes is copied (no text, author or link).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.services import backfill, cases, influencers
+from bot.services import backfill, cases, forgotten, influencers
+from bot.services.actors import SCHEDULER, Actor
+from bot.services.audit import record
+from bot.services.notifications import mark_homes_stale
 from bot.services.outbox import KIND_CARD, KIND_UPDATE_CARD, do_enqueue
 from bot.services.topic_channels import channel_picker
 from bot.services.triage_learning import alert_threshold
@@ -36,22 +51,31 @@ from bot.services.watch_links import (
     posted_card,
 )
 from storage.bulk import one_of
-from storage.models import Mention, MentionStatus, OutboxMessage, Watch
+from storage.models import Author, Draft, Mention, MentionStatus, OutboxMessage, Watch, utcnow
 from storage.models_competitors import WATCH_COMPETITOR
+from storage.models_sla import SlaNotice
 from storage.models_watches import MentionWatch
 
 _OPEN = (MentionStatus.NEW.value, MentionStatus.ASSIGNED.value, MentionStatus.DRAFTING.value,
          MentionStatus.AWAITING_APPROVAL.value, MentionStatus.APPROVED.value)
 """A story's first post in one of these is still open work (``workflow.OPEN``)."""
+_WITH_DRAFT = {MentionStatus.DRAFTING.value: MentionStatus.DRAFTING.value,
+               MentionStatus.AWAITING_APPROVAL.value: MentionStatus.AWAITING_APPROVAL.value,
+               MentionStatus.APPROVED.value: MentionStatus.AWAITING_APPROVAL.value}
+"""The statuses a story's work has only with its draft, and the one it takes over with
+the draft (an approval approved a reply to the post that went: it is asked again)."""
+QUOTED_WORDS = 6
+"""A draft holding this many words in a row of a post that goes quotes it."""
 
 
 def do_keep_stories(session: Session, mention_ids: Sequence[int], *,
-                    staying: Any = None) -> None:
+                    staying: Any = None, actor: Actor = SCHEDULER) -> None:
     """Before the mentions ``mention_ids`` are deleted (in the caller's transaction): the
     stories they are in keep their other posts carded (see the module docstring).
 
     ``staying``: a condition on ``Mention`` the posts left must meet to take a
-    story over (a purge in batches: the posts the next batch deletes do not)."""
+    story over (a purge in batches: the posts the next batch deletes do not). ``actor``:
+    who deletes them, whom the audit trail of a post taking a story's work names."""
     ids = sorted(set(mention_ids))
     if not ids:
         return
@@ -63,18 +87,21 @@ def do_keep_stories(session: Session, mention_ids: Sequence[int], *,
     for mention_id, story_id in session.execute(left.order_by(Mention.id)):
         orphans.setdefault(int(story_id), []).append(int(mention_id))
     for first, posts in sorted(orphans.items()):
-        _take_over(session, first, posts)
+        _take_over(session, first, posts, ids, actor)
 
 
-def _take_over(session: Session, gone: int, posts: list[int]) -> None:
-    """``posts[0]`` becomes the first post of the story ``gone`` was first of, the other
-    ``posts`` join it; the card follows the decision on ``posts`` if the story was open."""
+def _take_over(session: Session, gone: int, posts: list[int], deleted: list[int],
+               actor: Actor) -> None:
+    """``posts[0]`` becomes the first post of the story ``gone`` was first of, with its
+    work, the other ``posts`` join it; the card follows the decision on ``posts`` if the
+    story was open. ``deleted``: every post being deleted."""
     head, rest = posts[0], posts[1:]
     session.execute(update(Mention).where(Mention.id == head).values(story_id=None)
                     .execution_options(synchronize_session=False))
     if rest:
         session.execute(update(Mention).where(one_of(session, Mention.id, rest))
                         .values(story_id=head).execution_options(synchronize_session=False))
+    _carry_work(session, gone, head, deleted, actor)
     workspace_id, status = session.execute(select(Mention.workspace_id, Mention.status)
                                            .where(Mention.id == gone)).one()
     if status in _OPEN:
@@ -131,3 +158,79 @@ def _carded(session: Session, mention_id: int, channel: str) -> bool:
     """Whether the mention's card in ``channel`` is queued or posted already."""
     return session.scalar(select(OutboxMessage.id).where(
         OutboxMessage.dedupe_key == card_dedupe_key(mention_id, channel)).limit(1)) is not None
+
+
+def _carry_work(session: Session, gone: int, head: int, deleted: list[int],
+                actor: Actor) -> None:
+    """The story's work on ``gone`` goes to ``head`` (see the module docstring)."""
+    old = session.execute(select(Mention).where(Mention.id == gone)).scalar_one()
+    new = session.execute(select(Mention).where(Mention.id == head)).scalar_one()
+    if new.status != MentionStatus.NEW.value or new.assignee_user_id is not None or \
+            session.scalar(select(Draft.id).where(Draft.mention_id == head).limit(1)):
+        return  # its own work stays (someone took it up on its own)
+    drafts = list(session.scalars(select(Draft.text).where(Draft.mention_id == gone)))
+    gone_words = _words_of(session, gone, deleted) if drafts else None
+    moves = gone_words is not None and not any(_quotes(text, *gone_words) for text in drafts)
+    status = old.status
+    if status in _WITH_DRAFT:
+        status = _WITH_DRAFT[status] if moves else (
+            MentionStatus.ASSIGNED.value if old.assignee_user_id else MentionStatus.NEW.value)
+    elif status == MentionStatus.FOLLOW_UP.value:
+        status = MentionStatus.NEW.value
+    clock = cases.sla_starts(session, [gone]).get(gone) or old.waiting_since or old.created_at
+    values: dict[str, Any] = {
+        "status": status, "assignee_user_id": old.assignee_user_id,
+        "first_response_at": old.first_response_at, "replied_at": old.replied_at,
+        "waiting_since": clock if clock < new.created_at else new.waiting_since,
+        "version": Mention.version + 1, "updated_at": utcnow()}
+    session.execute(update(Mention).where(Mention.id == head).values(**values)
+                    .execution_options(synchronize_session=False))
+    if moves:
+        # The approvals stay with the post that went (and go with it): see _WITH_DRAFT.
+        session.execute(update(Draft).where(Draft.mention_id == gone).values(mention_id=head)
+                        .execution_options(synchronize_session=False))
+    # The SLA notices sent about the story's wait are not sent again.
+    session.execute(update(SlaNotice).where(SlaNotice.mention_id == gone)
+                    .values(mention_id=head).execution_options(synchronize_session=False))
+    record(session, old.workspace_id, actor, "mention.story_taken_over", mention_id=head,
+           from_status=new.status, to_status=status, detail={"from": gone, "drafts": moves})
+    if old.assignee_user_id:
+        mark_homes_stale(session, old.workspace_id, [old.assignee_user_id])
+    session.expire(new)
+
+
+def _words_of(session: Session, gone: int, deleted: list[int]
+              ) -> tuple[set[str], set[str], set[str]]:
+    """The handles (and names), texts and links of the story's posts being deleted."""
+    handles: set[str] = set()
+    texts: set[str] = set()
+    links: set[str] = set()
+    rows = session.execute(
+        select(Mention.text, Mention.title, Mention.url, Author.handle, Author.name)
+        .outerjoin(Author, Author.id == Mention.author_id)
+        .where((Mention.id == gone) | (Mention.story_id == gone),
+               one_of(session, Mention.id, deleted)))
+    for text, title, url, handle, name in rows:
+        texts.update(value for value in (text, title) if value)
+        links.update(value for value in (url,) if value)
+        handles.update(forgotten.normalized_handle(value) for value in (handle, name) if value)
+    return handles, texts, links
+
+
+def _quotes(draft: str, handles: Iterable[str], texts: Iterable[str],
+            links: Iterable[str]) -> bool:
+    """Whether ``draft`` names one of ``handles``, holds one of ``links`` or quotes
+    ``QUOTED_WORDS`` words in a row (or the whole) of one of ``texts``."""
+    folded = " ".join(draft.lower().split())
+    if any(link and link.lower() in folded for link in links):
+        return True
+    for handle in handles:
+        if handle and re.search(rf"(?<![\w]){re.escape(handle)}(?!\w)", folded):
+            return True
+    for text in texts:
+        words = text.lower().split()
+        size = min(QUOTED_WORDS, len(words))
+        if size and any(" ".join(words[n:n + size]) in folded
+                        for n in range(len(words) - size + 1)):
+            return True
+    return False

@@ -66,7 +66,7 @@ from bot.analysis.topics import TOPICS, topic_mask
 from bot.messages.permalink import card_permalink
 from bot.messages.spikes import SpikeFigures
 from bot.services.mention_search import topic_names_of
-from bot.services.sla import RECEIVED_AT
+from bot.services.sla import RECEIVED_AT, WAITED_FROM
 from bot.services.watch_links import linked_to
 from storage import reporting_sql
 from storage.bulk import one_of
@@ -304,9 +304,10 @@ def sla_overdue(watches: Sequence[tuple[int | None, int, int, int]],
                 quiet: Sequence[int] | None = None) -> ColumnElement[bool]:
     """Open longer than the mention's SLA: the strictest target among the watches that
     alerted on it (among all its watches when none did), each for the mention's priority
-    in that watch, counted from when Vigie received it or, for a case that reopened, from
-    when its current wait began (``bot.services.sla.clock_starts`` in SQL); backfilled
-    mentions have none (``bot.services.sla``).
+    in that watch, counted from when Vigie received it or, for a case that reopened or a
+    story's post that took the story over, from when its current wait began
+    (``bot.services.sla.clock_starts`` in SQL); backfilled mentions have none
+    (``bot.services.sla``).
 
     ``watches`` holds (watch id, urgent, high, normal minutes) of the brand watches
     (``scope_slas``; a None id would stand for links whose watch was deleted); ``several``
@@ -323,7 +324,7 @@ def sla_overdue(watches: Sequence[tuple[int | None, int, int, int]],
     restarted_at = func.coalesce(
         select(Case.sla_started_at).where(Case.root_mention_id == Mention.id)
         .order_by(Case.id.desc()).limit(1).correlate(Mention).scalar_subquery(),
-        RECEIVED_AT)
+        Mention.waiting_since, RECEIVED_AT)
     listed = sorted(set(restarted))
     if not listed:
         late = _late_from(RECEIVED_AT, watches, now, several)
@@ -390,13 +391,16 @@ def quiet_open(session: Session, scope: Scope) -> list[int]:
 
 
 def reopened_cases(session: Session, scope: Scope) -> list[int]:
-    """The ids of the scope's open mentions that root a case which reopened (its SLA
-    restarted when the customer wrote again): few, read through the cases."""
+    """The ids of the scope's open mentions whose SLA clock is not their received time:
+    those that root a case which reopened (its SLA restarted when the customer wrote
+    again), read through the cases, and the few that took a story over with its clock
+    (``Mention.waiting_since``)."""
     still_open = select(Mention.id).where(*scope.where(), open_work())
     return sorted(set(session.scalars(
         select(Case.root_mention_id).where(Case.workspace_id == scope.workspace_id,
                                            Case.sla_started_at.is_not(None),
-                                           Case.root_mention_id.in_(still_open)))))
+                                           Case.root_mention_id.in_(still_open))))
+                  | set(session.scalars(still_open.where(Mention.waiting_since.is_not(None)))))
 
 
 def open_in_several_watches(session: Session, scope: Scope,
@@ -477,7 +481,7 @@ def response_percentiles(session: Session, scope: Scope, start: datetime, end: d
     response."""
     if not responded:
         return None, None
-    duration = reporting_sql.seconds_between(session, Mention.first_response_at, RECEIVED_AT)
+    duration = reporting_sql.seconds_between(session, Mention.first_response_at, WAITED_FROM)
     # The partial index's predicate, repeated so both engines read only answered rows.
     condition = and_(reporting_sql.answered_indexed(), needs_answer(),
                      Mention.first_response_at.is_not(None))

@@ -1,0 +1,128 @@
+"""A story whose first post is deleted (a forget, the retention purge) keeps its work: the
+next post takes over its assignee, status, drafts and SLA clock (``bot.services.stories``),
+and nothing of the person forgotten (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services.actors import CLI, Actor
+from bot.services.privacy import do_forget, purge_older_than
+from bot.services.reporting.digest import preview_digests
+from bot.services.sla import due_at
+from bot.services.workflow import do_assign, do_save_draft, do_simple, latest_draft
+from storage.db import transaction
+from storage.models import AuditEvent, Draft, Member, Mention
+from storage.models_sla import SlaNotice
+from tests.harness.slack_standin import SlackStandIn
+from tests.services.test_forget_cards import _ids, _shares
+from tests.services.test_stories import NOW
+
+AGENT = Actor("U0AGENT001", "slash_command")
+STATEMENT = "We are recalling the kettles: see acme.example/recall for a free replacement."
+
+
+def _story(sessions: sessionmaker[Session], workspace_id: int,
+           slack_standin: SlackStandIn) -> dict[str, int]:
+    """The three shares' story (user1 first, received three hours before the others),
+    its card posted, an agent in the workspace."""
+    _shares(sessions, workspace_id, slack_standin, 0).flush()
+    ids = _ids(sessions)
+    with transaction(sessions) as session:
+        session.add(Member(workspace_id=workspace_id, user_id=AGENT.user_id, role="agent"))
+        first = session.get(Mention, ids["1"])
+        assert first is not None
+        first.created_at = NOW - timedelta(hours=3)
+    return ids
+
+
+def _delete_first(sessions: sessionmaker[Session], workspace_id: int, ids: dict[str, int],
+                  purge: bool) -> None:
+    if purge:
+        with transaction(sessions) as session:
+            first = session.get(Mention, ids["1"])
+            assert first is not None
+            first.created_at = NOW - timedelta(days=200)
+        assert purge_older_than(sessions, 90, NOW) == 1
+    else:
+        assert do_forget(sessions, workspace_id, CLI, "user1").mentions == 1
+
+
+def _due(sessions: sessionmaker[Session], mention_id: int) -> object:
+    with sessions() as session:
+        mention = session.get(Mention, mention_id)
+        assert mention is not None
+        return due_at(session, mention)
+
+
+@pytest.mark.parametrize("purge", [False, True], ids=["forget", "purge"])
+def test_the_next_post_takes_the_storys_assignee_draft_and_sla_clock(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+        purge: bool) -> None:
+    ids = _story(sessions, workspace_id, slack_standin)
+    do_assign(sessions, workspace_id, CLI, ids["1"], AGENT.user_id or "")
+    do_save_draft(sessions, workspace_id, AGENT, ids["1"], STATEMENT)
+    with transaction(sessions) as session:
+        session.add(SlaNotice(mention_id=ids["1"], kind="reminder",
+                              recipient=AGENT.user_id or ""))
+    if purge:  # the clock the purge keeps is the one of a post 200 days old
+        with transaction(sessions) as session:
+            first = session.get(Mention, ids["1"])
+            assert first is not None
+            first.created_at = NOW - timedelta(days=200)
+    due = _due(sessions, ids["1"])
+    _delete_first(sessions, workspace_id, ids, purge)
+    with sessions() as session:
+        second = session.get(Mention, ids["2"])
+        assert second is not None
+        assert (second.status, second.assignee_user_id) == ("awaiting_approval",
+                                                            AGENT.user_id)
+        draft = latest_draft(session, second.id)
+        assert draft is not None and draft.text == STATEMENT
+        # The SLA keeps counting from the story's first post: not from zero.
+        assert due_at(session, second) == due
+        assert session.scalars(select(SlaNotice.kind).where(
+            SlaNotice.mention_id == second.id)).all() == ["reminder"]
+        # Its history says why it is assigned now.
+        assert session.execute(select(AuditEvent.action, AuditEvent.to_status).where(
+            AuditEvent.mention_id == second.id)).tuples().all() == [
+            ("mention.story_taken_over", "awaiting_approval")]
+    (_, digest), = preview_digests(sessions, workspace_id, now=NOW + timedelta(hours=1))
+    assert digest.open_by_status == {"awaiting_approval": 1}
+    # The digest's overdue work reads the same clock (in SQL): 200 days is overdue.
+    assert digest.overdue_count == (1 if purge else 0)
+
+
+def test_a_draft_quoting_the_forgotten_person_does_not_move(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    ids = _story(sessions, workspace_id, slack_standin)
+    do_assign(sessions, workspace_id, CLI, ids["1"], AGENT.user_id or "")
+    quoting = "@user1 thanks, yes: Acme recalls its kettles after fires. Replacement soon."
+    do_save_draft(sessions, workspace_id, AGENT, ids["1"], quoting)
+    _delete_first(sessions, workspace_id, ids, purge=False)
+    with sessions() as session:
+        second = session.get(Mention, ids["2"])
+        assert second is not None
+        # Still theirs to answer, afresh: nothing of what was written to user1 is kept.
+        assert (second.status, second.assignee_user_id) == ("assigned", AGENT.user_id)
+        assert session.scalars(select(Draft.text)).all() == []
+
+
+@pytest.mark.parametrize("purge", [False, True], ids=["forget", "purge"])
+def test_an_ignored_story_stays_ignored_when_its_first_post_goes(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+        purge: bool) -> None:
+    ids = _story(sessions, workspace_id, slack_standin)
+    do_simple(sessions, workspace_id, CLI, ids["1"], "ignore")
+    _delete_first(sessions, workspace_id, ids, purge)
+    with sessions() as session:
+        second = session.get(Mention, ids["2"])
+        assert second is not None and second.status == "ignored"
+    # Not back in open work: the team decided on this story already.
+    (_, digest), = preview_digests(sessions, workspace_id, now=NOW + timedelta(hours=1))
+    assert digest.open_by_status == {}
