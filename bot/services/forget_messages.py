@@ -38,7 +38,7 @@ from bot.messages.digest import AuthorData, DigestSpec, MentionData
 from bot.messages.notes import Note, Text, Who
 from bot.messages.spikes import SpikeAlertSpec
 from bot.messages.stored import payload_spec, spec_payload
-from bot.services import forgotten
+from bot.services import forgotten, stories
 from bot.services.notifications import APPROVAL_DIGEST, KIND_NOTIFY, mark_homes_stale
 from bot.services.opportunities import opportunity_dedupe_key
 from bot.services.outbox import (
@@ -46,7 +46,6 @@ from bot.services.outbox import (
     KIND_POST,
     KIND_REDACT,
     KIND_THREAD,
-    KIND_UPDATE_CARD,
     KIND_UPDATE_POST,
     KIND_UPLOAD,
     do_enqueue,
@@ -109,13 +108,7 @@ def redact_messages(session: Session, workspace_id: int, person: ForgottenPerson
     ids = person.mentions(workspace_id)
     # Someone else's card names the posts of its story, theirs among them: rendered again
     # (at send time, once they are gone). Updates of their own cards go with them.
-    for root, channel in session.execute(
-            select(Mention.id, Mention.slack_channel).where(
-                Mention.id.in_(select(Mention.story_id).where(Mention.id.in_(ids))),
-                Mention.id.not_in(ids), Mention.slack_ts.is_not(None),
-                Mention.slack_channel.is_not(None)).order_by(Mention.id)).tuples():
-        do_enqueue(session, workspace_id=workspace_id, kind=KIND_UPDATE_CARD,
-                   channel=str(channel), mention_id=root)
+    stories.do_refresh_story_cards(session, ids)
     # App Homes list open work, theirs included: published again.
     mark_homes_stale(session, workspace_id, list(session.scalars(
         select(NotificationState.user_id).where(

@@ -5,8 +5,9 @@ watch that stored them, holds the story's card and its place in open work and th
 posts that joined it (``Mention.story_id``) have neither, their alert decision made the
 story's card urgent instead. So, before posts of a story are deleted:
 
-- a story whose first post stays keeps it (a forget re-renders its card without them:
-  ``bot.services.forget_messages``);
+- a story whose first post stays keeps it, and its card is rendered again without them
+  (it counts, sums the reach of and names the posts stored: ``do_refresh_story_cards``,
+  which a forget and the retention purge call);
 - a story whose first post goes keeps a first post: the earliest of its posts left takes
   its place (the others join it), and, while the story was still open work (its first
   post not replied, closed or ignored), what is left goes through the alert decision again,
@@ -34,7 +35,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.orm import Session
 
 from bot.services import backfill, cases, forgotten, influencers
@@ -66,6 +67,29 @@ _WITH_DRAFT = {MentionStatus.DRAFTING.value: MentionStatus.DRAFTING.value,
 the draft (an approval approved a reply to the post that went: it is asked again)."""
 QUOTED_WORDS = 6
 """A draft holding this many words in a row of a post that goes quotes it."""
+
+
+def do_refresh_story_cards(session: Session, mention_ids: Sequence[int] | Select[Any]
+                           ) -> None:
+    """Before the mentions ``mention_ids`` (a list, or a select of ids) are deleted, in the
+    caller's transaction: re-render the cards of the stories that lose some of them but
+    not their first post (rendered at send time, once they are gone)."""
+    among: ColumnElement[bool]
+    outside: ColumnElement[bool]
+    if isinstance(mention_ids, Select):
+        among, outside = Mention.id.in_(mention_ids), Mention.id.not_in(mention_ids)
+    else:
+        ids = sorted(set(mention_ids))
+        if not ids:
+            return
+        among, outside = one_of(session, Mention.id, ids), ~one_of(session, Mention.id, ids)
+    for root, workspace_id, channel in session.execute(
+            select(Mention.id, Mention.workspace_id, Mention.slack_channel).where(
+                Mention.id.in_(select(Mention.story_id).where(among)), outside,
+                Mention.slack_ts.is_not(None), Mention.slack_channel.is_not(None))
+            .order_by(Mention.id)).tuples():
+        do_enqueue(session, workspace_id=int(workspace_id), kind=KIND_UPDATE_CARD,
+                   channel=str(channel), mention_id=int(root))
 
 
 def do_keep_stories(session: Session, mention_ids: Sequence[int], *,
