@@ -190,7 +190,9 @@ def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime) 
             keep_counts_of(session, ids)
             _drop_aliases_of(session, ids)
             _release_follow_ups(session, ids)
-            # The posts of their stories that stay keep a card (the next post takes it).
+            # The posts of their stories that stay keep a card (the next post takes it), and
+            # a story losing posts but not its first has its card counting what is left.
+            stories.do_refresh_story_cards(session, ids)
             stories.do_keep_stories(session, ids, staying=Mention.created_at >= cutoff)
             session.execute(delete(Mention).where(Mention.id.in_(ids)))
             purged += len(ids)

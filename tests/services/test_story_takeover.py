@@ -19,8 +19,8 @@ from storage.db import transaction
 from storage.models import AuditEvent, Draft, Member, Mention
 from storage.models_sla import SlaNotice
 from tests.harness.slack_standin import SlackStandIn
-from tests.services.test_forget_cards import _ids, _shares
-from tests.services.test_stories import NOW
+from tests.services.test_forget_cards import _channel_texts, _ids, _shares
+from tests.services.test_stories import NOW, SOCIAL
 
 AGENT = Actor("U0AGENT001", "slash_command")
 STATEMENT = "We are recalling the kettles: see acme.example/recall for a free replacement."
@@ -126,3 +126,22 @@ def test_an_ignored_story_stays_ignored_when_its_first_post_goes(
     # Not back in open work: the team decided on this story already.
     (_, digest), = preview_digests(sessions, workspace_id, now=NOW + timedelta(hours=1))
     assert digest.open_by_status == {}
+
+
+def test_a_purge_of_a_storys_later_posts_renders_its_card_again(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    sender = _shares(sessions, workspace_id, slack_standin, 0)
+    sender.flush()
+    (card,) = _channel_texts(slack_standin, SOCIAL)
+    assert "story: 3 posts, 600 reach" in card and "x user3>" in card
+    ids = _ids(sessions)
+    with transaction(sessions) as session:
+        third = session.get(Mention, ids["3"])
+        assert third is not None
+        third.created_at = NOW - timedelta(days=200)
+    assert purge_older_than(sessions, 90, NOW) == 1
+    sender.flush()
+    # The card counts and names what is stored: the purged post is gone from it.
+    (card,) = _channel_texts(slack_standin, SOCIAL)
+    assert "story: 2 posts, 300 reach" in card and "user3" not in card
