@@ -3,6 +3,7 @@ the counts forget them; a post another watch holds too stays for it. SQLite and 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -100,3 +101,36 @@ def test_a_demo_watch_turned_real_is_not_emptied(
         do_remove_demo(sessions, workspace_id)
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Mention)) == 1
+
+
+def test_the_demo_never_shares_a_story_with_real_posts(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    # A story's posts are all stored by one watch (ingest links a post to the first post
+    # its own watch stored), and the demo watch stores only the sample feed's posts (its
+    # removal refuses otherwise): removing the demo leaves no real story without its first
+    # post, so it hands no story over (bot.services.stories). Even real posts sharing the
+    # sample's very link make a story of their own.
+    sample = "https://example.com/demo/1"
+    do_add_watch(sessions, workspace_id, CLI, name=DEMO_WATCH, query="acme",
+                 channel_id="C0VIGIEDEMO", alert_threshold=40)
+    do_add_watch(sessions, workspace_id, CLI, name="news", query="kettles",
+                 channel_id="C0NEWS0001", alert_threshold=40)
+    demo = [replace(_item(n, f"Acme recalls its scooters, read this #{n}", f"demo{n}"),
+                    url=sample) for n in ("1", "2")]
+    real = [FetchedMention(network="x", external_id=f"r{n}", url=f"https://x.com/u{n}/status/{n}",
+                           text=f"Kettles recalled after fires, read this #r{n}",
+                           author=FetchedAuthor(handle=f"reader{n}"), links=(sample,),
+                           published_at=NOW - timedelta(minutes=30)) for n in (1, 2)]
+    _poll(sessions, workspace_id, DEMO_WATCH, demo)
+    _poll(sessions, workspace_id, "news", real)
+    with sessions() as session:
+        ids = dict(session.execute(select(Mention.external_id, Mention.id)).tuples().all())
+        keys = set(session.scalars(select(Mention.story_key)))
+        stories = dict(session.execute(select(Mention.external_id, Mention.story_id))
+                       .tuples().all())
+    assert len(keys) == 1  # one link, four posts
+    assert stories == {"1": None, "2": ids["1"], "r1": None, "r2": ids["r1"]}
+    assert do_remove_demo(sessions, workspace_id).mentions == 2
+    with sessions() as session:
+        assert dict(session.execute(select(Mention.external_id, Mention.story_id))
+                    .tuples().all()) == {"r1": None, "r2": ids["r1"]}
