@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.services.reporting.queries import open_work
@@ -40,16 +40,17 @@ def _round_trip(url: str) -> None:
         session.add(watch)
         session.flush()
         ids: dict[str, int] = {}
+        # Only the columns of revision 0046 (the model holds later ones).
         for name, (reason, priority) in REASONS.items():
-            mention = Mention(workspace_id=workspace.id, watch_id=watch.id, network="x",
-                              external_id=name, url=f"https://x.test/{name}", text=name,
-                              published_at=NOW, story_key="recall", priority_reason=reason,
-                              priority=priority, alerted=name in ("first", "elsewhere"))
-            session.add(mention)
-            session.flush()
-            ids[name] = mention.id
-        for name in ("share", "complaint", "again"):
-            session.get(Mention, ids[name]).story_id = ids["first"]  # type: ignore[union-attr]
+            ids[name] = session.execute(insert(Mention).values(
+                workspace_id=workspace.id, watch_id=watch.id, network="x",
+                external_id=name, url=f"https://x.test/{name}", text=name,
+                published_at=NOW, story_key="recall", priority_reason=reason,
+                priority=priority, alerted=name in ("first", "elsewhere"))
+                .returning(Mention.id)).scalar_one()
+        session.execute(update(Mention).where(Mention.id.in_(
+            [ids[name] for name in ("share", "complaint", "again")]))
+            .values(story_id=ids["first"]))
         session.commit()
     engine.dispose()
 
