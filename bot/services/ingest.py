@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, cast, get_args
 
 from sqlalchemy import ColumnElement, func, or_, select, update
@@ -351,6 +351,11 @@ def _published(published_at: datetime, now: datetime) -> datetime:
 
 
 _NEW = MentionStatus.NEW.value
+_LINK, _WORDS = "link", "words"
+"""What a story's posts share (``_link_stories``): a link, or the same words."""
+CAMPAIGN_WINDOW = timedelta(days=2)
+"""How long after a text's first post was received its copies by other people still join
+its story (a copy-paste campaign); a copy later is a post of its own again."""
 """A new mention's status (an enum member's value is a Python property: read once)."""
 
 
@@ -386,34 +391,51 @@ def _row(workspace_id: int, watch_id: int, source_id: int | None, candidate: Can
 
 
 def _link_stories(session: Session, watch: Watch, inserted: dict[tuple[str, str], int],
-                  candidates: list[Candidate], report: IngestReport) -> dict[int, int]:
-    """Attach mentions sharing a link to the watch's first mention of that story (the card
-    lives in the watch's channel); return id -> primary id.
+                  candidates: list[Candidate], report: IngestReport, now: datetime
+                  ) -> dict[int, int]:
+    """Attach mentions sharing a link, or the same words, to the watch's first mention of
+    that story (the card lives in the watch's channel); return id -> primary id.
 
-    A story is one link that several sources carry (an article syndicated or shared). A
-    mention waiting for the brand's answer (``Analysis.waiting``: a customer writing to
-    the brand with a complaint, a question or a risk) is never part of one, neither
-    member nor first post: it keeps its own card, its own SLA and its place in open work,
-    however many others share its link."""
-    by_key: dict[str, list[int]] = {}
+    A story is one link that several sources carry (an article syndicated or shared), or,
+    for posts that carry no link, one text that several people post (a copy-paste
+    campaign: a boycott call copied by twenty accounts, by its content fingerprint;
+    the same poster's copies are not stored twice at all), within ``CAMPAIGN_WINDOW`` of
+    its first post being received. A mention waiting for the brand's answer
+    (``Analysis.waiting``: a customer writing to the brand with a complaint, a question or
+    a risk) is never part of one, neither member nor first post: it keeps its own card,
+    its own SLA and its place in open work, however many others share its link or its
+    words (twenty customers asking the brand where their order is are twenty answers
+    owed)."""
+    by_key: dict[tuple[str, str], list[int]] = {}
     for candidate in candidates:
         mention_id = inserted.get(_key(candidate.fetched))
-        if candidate.story_key and mention_id is not None and not candidate.analysis.waiting:
-            by_key.setdefault(candidate.story_key, []).append(mention_id)
+        if mention_id is None or candidate.analysis.waiting:
+            continue
+        if candidate.story_key:
+            by_key.setdefault((_LINK, candidate.story_key), []).append(mention_id)
+        elif candidate.fingerprint:
+            by_key.setdefault((_WORDS, candidate.fingerprint), []).append(mention_id)
     if not by_key:
         return {}
     # The stored mentions of these stories other than the batch's own (which the loop
     # below sees already): most batches share no story with a stored mention, and then
     # no row comes back instead of one per mention just stored.
     ours = sorted(mention_id for ids in by_key.values() for mention_id in ids)
-    primaries: dict[str, int] = {}
-    for key, mention_id in session.execute(
-        select(Mention.story_key, Mention.id).where(
-            Mention.workspace_id == watch.workspace_id, Mention.watch_id == watch.id,
-            one_of(session, Mention.story_key, list(by_key)), Mention.story_id.is_(None),
-            ~one_of(session, Mention.id, ours), ~_waits_for_answer())
-            .order_by(Mention.id)).all():
-        primaries.setdefault(str(key), int(mention_id))
+    firsts = (Mention.workspace_id == watch.workspace_id, Mention.watch_id == watch.id,
+              Mention.story_id.is_(None), ~one_of(session, Mention.id, ours),
+              ~_waits_for_answer())
+    primaries: dict[tuple[str, str], int] = {}
+    for kind, column, extra in (
+            (_LINK, Mention.story_key, ()),
+            (_WORDS, Mention.fingerprint, (Mention.story_key.is_(None),
+                                           Mention.created_at >= now - CAMPAIGN_WINDOW))):
+        keys = sorted(value for key_kind, value in by_key if key_kind == kind)
+        if not keys:
+            continue
+        for key, mention_id in session.execute(
+                select(column, Mention.id).where(*firsts, one_of(session, column, keys),
+                                                 *extra).order_by(Mention.id)).all():
+            primaries.setdefault((kind, str(key)), int(mention_id))
     links: dict[int, int] = {}
     for key, ids in by_key.items():
         primary = min(ids) if key not in primaries else min(primaries[key], *ids)
@@ -556,7 +578,7 @@ def _ingest(
         report.stored_ids = sorted(inserted.values())
         late = [c.fetched for c in candidates if c.fetched.late and _key(c.fetched) in inserted]
         report.late = len(late)
-        story_links = _link_stories(session, watch, inserted, candidates, report)
+        story_links = _link_stories(session, watch, inserted, candidates, report, now)
         if threaded or handles or backfill_before is not None or (
                 late and history_before is not None):
             # (else no mention is quiet, and none is a reply, a thread post or a brand's)

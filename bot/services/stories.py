@@ -1,6 +1,7 @@
 """Stories whose posts are deleted (a forget, a retention purge).
 
-A story is one link several posts carry (``bot.services.ingest``): its first post, in the
+A story is one link several posts carry, or one text several people post (a copy-paste
+campaign: ``bot.services.ingest``): its first post, in the
 watch that stored them, holds the story's card and its place in open work and the SLA; the
 posts that joined it (``Mention.story_id``) have neither, their alert decision made the
 story's card urgent instead. So, before posts of a story are deleted:

@@ -4,13 +4,15 @@ cross-post, a feed re-issuing its ids) is a near duplicate. On SQLite and Postgr
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.actors import CLI
-from bot.services.ingest import IngestReport, do_ingest
+from bot.services.ingest import CAMPAIGN_WINDOW, IngestReport, do_ingest
 from bot.services.outbox import KIND_CARD
 from bot.services.watches import do_add_watch, get_watch_by_name
 from bot.sources.base import Author as FetchedAuthor
@@ -18,6 +20,8 @@ from bot.sources.base import FetchedMention
 from storage.db import transaction
 from storage.models import Author, Mention, OutboxMessage
 from tests.harness.constants import CHANNEL_ID
+from tests.harness.slack_standin import SlackStandIn
+from tests.services.test_outbox import Clock, sender_for
 
 NOW = datetime(2026, 12, 6, 22, 0, tzinfo=UTC)
 REFUND = "@acme where is my refund please? order 88412093, still nothing after 3 weeks"
@@ -118,3 +122,55 @@ def test_a_stored_repost_or_unknown_author_takes_no_one_elses_words(
     report = _poll(sessions, workspace_id, [
         _post("x", "6", "ben", REFUND), _post("x", "7", "id:99", REFUND)])
     assert (report.stored, report.near_duplicates) == (2, 0)
+
+
+CAMPAIGN = ("Boycott Acme: they dumped waste in the river for years. Share this and stop "
+            "buying Acme products today")
+
+
+def _tweet(external_id: str, handle: str, text: str) -> FetchedMention:
+    """A post on X, at its post page (no link of its own: no story by link)."""
+    return replace(_post("x", external_id, handle, text),
+                   url=f"https://x.com/{handle}/status/{external_id}")
+
+
+def test_a_copy_paste_campaign_is_one_story_with_one_card(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=CHANNEL_ID,
+                 alert_threshold=0)
+    first = _poll(sessions, workspace_id, [
+        *(_tweet(f"c{n}", f"user{n}", CAMPAIGN) for n in range(10)),
+        # Customers asking the brand with the same words each wait for their own answer.
+        _tweet("r1", "ana", REFUND), _tweet("r2", "ben", REFUND)])
+    later = _poll(sessions, workspace_id, [
+        _tweet(f"c{n}", f"user{n}", CAMPAIGN) for n in range(10, 20)])
+    assert (first.stored, later.stored) == (12, 10)
+    assert (first.joined_stories, later.joined_stories) == (9, 10)
+    with sessions() as session:
+        ids = dict(session.execute(select(Mention.external_id, Mention.id)).tuples().all())
+        stories = dict(session.execute(select(Mention.external_id, Mention.story_id))
+                       .tuples().all())
+        cards = session.scalars(select(OutboxMessage.mention_id).where(
+            OutboxMessage.kind == KIND_CARD).order_by(OutboxMessage.mention_id)).all()
+    assert {stories[f"c{n}"] for n in range(1, 20)} == {ids["c0"]}
+    assert stories["c0"] is None and stories["r1"] is None and stories["r2"] is None
+    assert cards == sorted([ids["c0"], ids["r1"], ids["r2"]])
+    sender_for(sessions, slack_standin, Clock()).flush()
+    campaign = [m for m in slack_standin.messages_in(CHANNEL_ID)
+                if "story: 20 posts" in json.dumps(m)]
+    assert len(campaign) == 1
+
+
+def test_a_copy_after_the_campaign_window_is_a_post_of_its_own(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=CHANNEL_ID,
+                 alert_threshold=0)
+    _poll(sessions, workspace_id, [_tweet("c1", "eva", CAMPAIGN)])
+    with transaction(sessions) as session:
+        session.execute(update(Mention).values(
+            created_at=NOW - CAMPAIGN_WINDOW - timedelta(minutes=1)))
+    assert _poll(sessions, workspace_id, [_tweet("c2", "tom", CAMPAIGN)]
+                 ).joined_stories == 0
+    with sessions() as session:
+        assert set(session.scalars(select(Mention.story_id))) == {None}
