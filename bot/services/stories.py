@@ -214,9 +214,12 @@ def _carry_work(session: Session, gone: int, head: int, deleted: list[int],
         # The approvals stay with the post that went (and go with it): see _WITH_DRAFT.
         session.execute(update(Draft).where(Draft.mention_id == gone).values(mention_id=head)
                         .execution_options(synchronize_session=False))
-    # The SLA notices sent about the story's wait are not sent again.
-    session.execute(update(SlaNotice).where(SlaNotice.mention_id == gone)
-                    .values(mention_id=head).execution_options(synchronize_session=False))
+    # The SLA notices sent about the story's wait are not sent again (one of a kind the
+    # post was sent already, on a card of its own elsewhere, stays its own).
+    session.execute(update(SlaNotice).where(
+        SlaNotice.mention_id == gone, SlaNotice.kind.not_in(
+            select(SlaNotice.kind).where(SlaNotice.mention_id == head)))
+        .values(mention_id=head).execution_options(synchronize_session=False))
     record(session, old.workspace_id, actor, "mention.story_taken_over", mention_id=head,
            from_status=new.status, to_status=status, detail={"from": gone, "drafts": moves})
     if old.assignee_user_id:

@@ -145,3 +145,18 @@ def test_a_purge_of_a_storys_later_posts_renders_its_card_again(
     # The card counts and names what is stored: the purged post is gone from it.
     (card,) = _channel_texts(slack_standin, SOCIAL)
     assert "story: 2 posts, 300 reach" in card and "user3" not in card
+
+
+def test_the_sla_notices_of_the_story_join_those_the_next_post_had(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    ids = _story(sessions, workspace_id, slack_standin)
+    with transaction(sessions) as session:
+        session.add_all([SlaNotice(mention_id=ids["1"], kind=kind, recipient="C0SOCIAL01")
+                         for kind in ("breach", "reminder")]
+                        + [SlaNotice(mention_id=ids["2"], kind="breach", recipient="C0OTHER01")])
+    _delete_first(sessions, workspace_id, ids, purge=False)
+    with sessions() as session:
+        assert sorted(session.execute(select(SlaNotice.kind, SlaNotice.recipient).where(
+            SlaNotice.mention_id == ids["2"])).tuples().all()) == [
+            ("breach", "C0OTHER01"), ("reminder", "C0SOCIAL01")]
