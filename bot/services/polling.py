@@ -2,7 +2,10 @@
 
 Claims go through the database (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so several
 workers share the work and no source is fetched by two at once; a claim is a lease
-(``next_poll_at`` pushed forward), so a worker that dies only delays its sources.
+(``next_poll_at`` pushed forward), so a worker that dies only delays its sources. A tick
+claims only as many sources as it has free fetch slots, and claims again as slots free:
+a claimed source's fetch starts at once and settles within its budget, well inside the
+lease, and the sources it has not reached stay due for the other workers.
 One failing source gets backoff and a health entry, and never stops the others.
 
 No tick waits on one source: each fetch has a time budget, enforced inside the HTTP
@@ -16,13 +19,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.net.errors import SourceError, SourceRateLimited
@@ -39,7 +42,7 @@ from bot.services.secrets import (
 )
 from bot.sources.base import FetchResult
 from bot.sources.registry import POLLABLE_KINDS, get_source, parse_config
-from storage.claims import skip_locked
+from storage.claims import QueryT, skip_locked
 from storage.db import transaction
 from storage.models import SourceRow, Watch, utcnow
 from storage.search_index import index_pending
@@ -47,6 +50,7 @@ from storage.search_index import index_pending
 log = logging.getLogger(__name__)
 
 CLAIM_LEASE = timedelta(minutes=10)
+"""How long a claim holds a source at least (longer when the fetch budget asks for it)."""
 MAX_BACKOFF = timedelta(hours=6)
 DEFAULT_CONCURRENCY = 8
 DEFAULT_SOURCE_BUDGET = 60.0
@@ -74,6 +78,10 @@ class ClaimedSource:
     unclaimed: tuple[datetime, datetime | None] | None = None
     """Its ``next_poll_at`` and ``last_polled_at`` before this claim (None: no lease), which
     ``release_claims`` puts back."""
+    leased_until: datetime | None = None
+    """The ``next_poll_at`` this claim set (None: no lease)."""
+    polled_at: datetime | None = None
+    """The time the tick polls it at (the claim's ``now``)."""
 
 
 @dataclass
@@ -109,34 +117,38 @@ class TickReport:
 
 
 def snapshot(row: SourceRow, watch_name: str,
-             unclaimed: tuple[datetime, datetime | None] | None = None) -> ClaimedSource:
-    """Copy what a fetch needs out of a source row (``unclaimed``: see ClaimedSource)."""
+             unclaimed: tuple[datetime, datetime | None] | None = None, *,
+             polled_at: datetime | None = None) -> ClaimedSource:
+    """Copy what a fetch needs out of a source row (``unclaimed``, ``polled_at``: see
+    ClaimedSource)."""
     return ClaimedSource(row.id, row.kind, open_config(row), dict(row.cursor), row.trusted,
-                         row.interval_seconds, watch_name, row.last_polled_at, unclaimed)
+                         row.interval_seconds, watch_name, row.last_polled_at, unclaimed,
+                         row.next_poll_at if unclaimed is not None else None, polled_at)
+
+
+def lease_for(budget: float) -> timedelta:
+    """How long a claim holds a source whose fetch may take ``budget`` seconds: at least
+    CLAIM_LEASE, and twice the time before the tick abandons the fetch, so that a claim
+    never runs out while its fetch or its store is under way."""
+    return max(CLAIM_LEASE, timedelta(seconds=2 * (budget + ABANDON_GRACE)))
 
 
 def claim_due_sources(
     sessions: sessionmaker[Session], *, now: datetime, limit: int = 1000,
     only_ids: Sequence[int] | None = None, force: bool = False, lease: bool = True,
+    exclude: Collection[int] = (), hold: timedelta = CLAIM_LEASE,
 ) -> list[ClaimedSource]:
-    """Claim up to ``limit`` due sources of active watches.
+    """Claim up to ``limit`` due sources of active watches, each for ``hold``.
 
     ``force`` ignores the schedule (``vigie poll --once``); ``lease=False`` only reads
-    (dry runs). On PostgreSQL rows locked by another worker are skipped.
+    (dry runs); ``exclude``: ids left out (those the tick took already). On PostgreSQL
+    rows locked by another worker are skipped.
     """
     with transaction(sessions) as session:
-        query = (
-            select(SourceRow, Watch.name)
-            .join(Watch, Watch.id == SourceRow.watch_id)
-            .where(SourceRow.paused.is_(False), Watch.paused.is_(False),
-                   SourceRow.kind.in_(sorted(POLLABLE_KINDS)))
-            .order_by(SourceRow.next_poll_at, SourceRow.id)
-            .limit(limit)
-        )
-        if not force:
-            query = query.where(SourceRow.next_poll_at <= now)
-        if only_ids is not None:
-            query = query.where(SourceRow.id.in_(list(only_ids)))
+        query = _pollable(select(SourceRow, Watch.name), now=now, only_ids=only_ids,
+                          force=force).order_by(SourceRow.next_poll_at, SourceRow.id).limit(limit)
+        if exclude:
+            query = query.where(SourceRow.id.not_in(list(exclude)))
         if lease:
             query = skip_locked(session, query, of=SourceRow)
         claimed = []
@@ -144,10 +156,24 @@ def claim_due_sources(
             unclaimed = None
             if lease:
                 unclaimed = (row.next_poll_at, row.last_polled_at)
-                row.next_poll_at = now + CLAIM_LEASE
+                row.next_poll_at = now + hold
                 row.last_polled_at = now
-            claimed.append(snapshot(row, watch_name, unclaimed))
+            claimed.append(snapshot(row, watch_name, unclaimed, polled_at=now))
         return claimed
+
+
+def _pollable(query: QueryT, *, now: datetime, only_ids: Sequence[int] | None,
+              force: bool) -> QueryT:
+    """``query`` over the sources (and their watch) a tick polls: active, pollable, due at
+    ``now`` (unless ``force``), among ``only_ids`` when given."""
+    query = (query.join(Watch, Watch.id == SourceRow.watch_id)
+             .where(SourceRow.paused.is_(False), Watch.paused.is_(False),
+                    SourceRow.kind.in_(sorted(POLLABLE_KINDS))))
+    if not force:
+        query = query.where(SourceRow.next_poll_at <= now)
+    if only_ids is not None:
+        query = query.where(SourceRow.id.in_(list(only_ids)))
+    return query
 
 
 def release_claims(sessions: sessionmaker[Session], sources: Sequence[ClaimedSource]) -> int:
@@ -165,7 +191,7 @@ def release_claims(sessions: sessionmaker[Session], sources: Sequence[ClaimedSou
             # the interrupt set the next poll itself (its own schedule, or a backoff).
             if (row is None or source.claimed_at is None
                     or row.last_polled_at != source.claimed_at
-                    or row.next_poll_at != source.claimed_at + CLAIM_LEASE):
+                    or row.next_poll_at != source.leased_until):
                 continue
             row.next_poll_at, row.last_polled_at = source.unclaimed
             released += 1
@@ -343,14 +369,19 @@ def _fetched(future: Future[FetchResult] | None, budget: float, outcome: SourceO
 
 
 class _Fetches:
-    """The fetches of one tick in a thread pool, each watched against its budget."""
+    """The fetches of one tick in a thread pool, each watched against its budget; the
+    sources come from ``claim`` (given how many slots are free), called as slots free."""
 
     def __init__(self, http_factory: HttpFactory, concurrency: int, budget: float,
+                 claim: Callable[[int], list[ClaimedSource]], most: int,
                  stop: threading.Event | None = None) -> None:
         self._http_factory = http_factory
         self._stop = stop
         self._budget = budget
         self._concurrency = max(1, concurrency)
+        self._claim = claim
+        self._most = max(1, most)
+        self._exhausted = False
         self._queued: list[ClaimedSource] = []
         self._pool: ThreadPoolExecutor | None = None
         self.started: dict[int, float] = {}
@@ -362,19 +393,34 @@ class _Fetches:
         and its budget with it."""
         self._queued.append(source)
 
+    def _refill(self, pending: set[Future[FetchResult]]) -> None:
+        """Claim sources for the free slots, until a claim finds fewer than it asked for
+        (nothing more is due, or other workers hold the rest) or the tick stops."""
+        free = self._concurrency - len(pending) - len(self._queued)
+        if self._exhausted or free <= 0 or (self._stop is not None and self._stop.is_set()):
+            return
+        claimed = self._claim(free)
+        self._queued.extend(claimed)
+        if len(claimed) < free:
+            self._exhausted = True
+
     def _start(self, pending: set[Future[FetchResult]]) -> None:
-        """Start queued fetches while fewer than ``concurrency`` are pending. An abandoned
-        fetch keeps its thread (it may never come back), so it gives its slot up and the
-        pool has a thread for every fetch: a fixed-size pool would leave the fetches queued
-        behind stuck threads waiting forever."""
+        """Start queued fetches while fewer than ``concurrency`` are pending, claiming more
+        for the free slots. An abandoned fetch keeps its thread (it may never come back), so
+        it gives its slot up and the pool may have a thread for every fetch (it only makes
+        one when none is idle): a fixed-size pool would leave the fetches queued behind
+        stuck threads waiting forever."""
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=max(1, len(self._queued)),
+            self._pool = ThreadPoolExecutor(max_workers=self._most,
                                             thread_name_prefix="vigie-fetch")
+        self._refill(pending)
         while self._queued and len(pending) < self._concurrency:
             source = self._queued.pop(0)
             future = self._pool.submit(self._run, source)
             self.sources[future] = source
             pending.add(future)
+            if not self._queued:
+                self._refill(pending)
 
     def _run(self, source: ClaimedSource) -> FetchResult:
         self.started[source.id] = time.monotonic()
@@ -440,8 +486,12 @@ def run_poll_tick(
     budget: float = DEFAULT_SOURCE_BUDGET, backfill_hours: int = backfill.DEFAULT_HOURS,
     stop: threading.Event | None = None,
 ) -> TickReport:
-    """Poll every due source once: claim, fetch concurrently, ingest, record health.
+    """Poll every due source once (``limit`` at most): claim, fetch concurrently, ingest,
+    record health.
 
+    Sources are claimed as fetch slots free (``concurrency`` at a time), so the sources
+    this tick has not reached stay due for other workers, and a claim's lease never runs
+    out before its fetch settles. Without ``now``, each claim polls at the time it is made.
     ``budget`` bounds each source's fetch; a fetch past it is abandoned and counts as a
     failure. ``dry_run`` fetches and ingests as a poll would (same counts: new, duplicates
     of stored posts, alerts, quiet backfill) but writes nothing: no mention, cursor, outbox
@@ -453,27 +503,51 @@ def run_poll_tick(
     """
     if stop is not None and stop.is_set():
         raise PollStopped
-    now = now or utcnow()
-    claimed = claim_due_sources(sessions, now=now, limit=limit, only_ids=only_ids,
-                                force=force, lease=not dry_run)
+    claimed: list[ClaimedSource] = []
+    taken: set[int] = set()
+    hold = lease_for(budget)
+
+    def claim(wanted: int) -> list[ClaimedSource]:
+        wanted = min(wanted, limit - len(claimed))
+        if wanted <= 0:
+            return []
+        batch = claim_due_sources(sessions, now=now or utcnow(), limit=wanted,
+                                  only_ids=only_ids, force=force, lease=not dry_run,
+                                  exclude=taken, hold=hold)
+        claimed.extend(batch)
+        taken.update(source.id for source in batch)
+        return batch
+
     report = TickReport()
-    if not claimed:
+    total = _count_due(sessions, now or utcnow(), limit, only_ids, force) if progress else 0
+    first = claim(concurrency)
+    if not first:
         return report
-    fetches = _Fetches(http_factory, concurrency, budget, stop)
-    for source in claimed:
+    fetches = _Fetches(http_factory, concurrency, budget, claim, limit, stop)
+    for source in first:
         fetches.submit(source)
     settled: set[int] = set()
     try:
-        for outcome in _poll(sessions, fetches, now, budget, backfill_hours, dry_run=dry_run):
+        for outcome in _poll(sessions, fetches, budget, backfill_hours, dry_run=dry_run):
             settled.add(outcome.source.id)
             report.outcomes.append(outcome)
             if progress is not None:
-                progress(outcome, len(report.outcomes), len(claimed))
+                progress(outcome, len(report.outcomes), max(total, len(claimed)))
     except BaseException:  # Ctrl-C (KeyboardInterrupt), PollStopped, on its way out
         if not dry_run:
             _release_quietly(sessions, [s for s in claimed if s.id not in settled])
         raise
     return report
+
+
+def _count_due(sessions: sessionmaker[Session], now: datetime, limit: int,
+               only_ids: Sequence[int] | None, force: bool) -> int:
+    """How many sources a tick would poll at ``now`` (``limit`` at most), for its
+    progress lines: the tick claims them as it goes, so it cannot count its claims."""
+    query = _pollable(select(func.count()).select_from(SourceRow), now=now,
+                      only_ids=only_ids, force=force)
+    with sessions() as session:
+        return min(limit, int(session.scalar(query) or 0))
 
 
 def _release_quietly(sessions: sessionmaker[Session], sources: list[ClaimedSource]) -> None:
@@ -488,7 +562,7 @@ def _release_quietly(sessions: sessionmaker[Session], sources: list[ClaimedSourc
         log.info("interrupted poll: released %d source(s)", released)
 
 
-def _poll(sessions: sessionmaker[Session], fetches: _Fetches, now: datetime, budget: float,
+def _poll(sessions: sessionmaker[Session], fetches: _Fetches, budget: float,
           backfill_hours: int, *, dry_run: bool) -> Iterator[SourceOutcome]:
     """Store each fetch as it settles, each source in its own transaction; a failure is
     recorded in the source's health, with backoff (``dry_run``: rolled back, and a
@@ -496,6 +570,7 @@ def _poll(sessions: sessionmaker[Session], fetches: _Fetches, now: datetime, bud
     store = _try_store if dry_run else _store
     for source, future in fetches.settle():
         outcome = SourceOutcome(source)
+        now = source.polled_at or utcnow()
         try:
             store(sessions, source, _fetched(future, budget, outcome), now, outcome,
                   backfill_hours)

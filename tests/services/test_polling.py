@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -375,6 +376,93 @@ def test_several_workers_fetch_each_source_exactly_once(
     assert sum(len(r.outcomes) for r in reports) == 200
     assert len(hits) == 200 and set(hits.values()) == {1}
     assert sum(r.totals.stored for r in reports) == 200
+
+
+@pytest.mark.postgres
+def test_two_workers_share_slow_sources_and_never_fetch_one_twice(
+    postgres_database_factory: object,
+) -> None:
+    """One tick claimed every due source before its first fetch: the other worker found
+    nothing to do, and once a slow tick outlasted the lease, it claimed and fetched again
+    the sources the first had not reached (whose results were then thrown away). A tick
+    now claims only for its free fetch slots: every source it holds is being fetched."""
+    url: str = postgres_database_factory()  # type: ignore[operator]
+    migrations.upgrade(url)
+    engine = make_engine(url, pool_size=10)
+    sessions = make_session_factory(engine)
+    arrived: Counter[str] = Counter()
+    changed = threading.Condition()
+    release = threading.Event()
+    feed = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+            b"<item><title>Acme {n}</title><link>https://e.example/{n}</link>"
+            b"<guid>{n}</guid><description>acme news {n}</description></item>"
+            b"</channel></rss>")
+
+    def held_until_released(request: Request) -> Response:
+        with changed:
+            arrived[request.path] += 1
+            changed.notify_all()
+        release.wait(60)
+        n = request.path.rsplit("/", 1)[-1].encode()
+        return Response(feed.replace(b"{n}", n), content_type="application/rss+xml")
+
+    def in_flight(count: int, worker: threading.Thread | None = None) -> int:
+        """Wait until ``count`` requests arrived (or ``worker`` ended); how many did."""
+        deadline = time.monotonic() + 20
+        with changed:
+            while (sum(arrived.values()) < count and time.monotonic() < deadline
+                   and (worker is None or worker.is_alive())):
+                changed.wait(0.05)
+            return sum(arrived.values())
+
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.expect_request(re.compile(r"^/feed/\d+$")).respond_with_handler(
+        held_until_released)
+    server.start()
+    reports: dict[str, TickReport] = {}
+
+    def tick(name: str) -> None:
+        reports[name] = run_poll_tick(sessions, trusted_client, concurrency=2, budget=900)
+
+    first = threading.Thread(target=tick, args=("first",))
+    second = threading.Thread(target=tick, args=("second",))
+    try:
+        with transaction(sessions) as session:
+            workspace = Workspace(team_id="T0SHARE")
+            session.add(workspace)
+            session.flush()
+            workspace_id = workspace.id
+        do_add_watch(sessions, workspace_id, CLI, name="acme", query="",
+                     channel_id=CHANNEL_ID)
+        for n in range(6):
+            do_add_source(sessions, workspace_id, CLI, kind="rss", watch_name="acme",
+                          values={"url": server.url_for(f"/feed/{n}")})
+        started = datetime.now(UTC)
+        first.start()
+        assert in_flight(2) == 2  # the first worker's two slots are busy
+        second.start()
+        assert in_flight(4, second) == 4  # the second worker fetches meanwhile
+        with sessions() as session:
+            leases = session.scalars(select(SourceRow.next_poll_at).where(
+                SourceRow.next_poll_at > started)).all()
+        assert len(leases) == 4  # held: only the sources being fetched; the rest are due
+        # The lease outlasts the fetch budget (900 s, longer than the 10 minute lease).
+        assert min(leases) >= started + timedelta(seconds=2 * 900)
+    finally:
+        release.set()
+        for worker in (first, second):
+            if worker.ident is not None:
+                worker.join(60)
+        server.clear()
+        server.stop()
+        engine.dispose()
+    assert not first.is_alive() and not second.is_alive()
+    assert len(arrived) == 6 and set(arrived.values()) == {1}  # each fetched once
+    polled = {name: {o.source.id for o in report.outcomes} for name, report in reports.items()}
+    assert polled["first"] and polled["second"]
+    assert not polled["first"] & polled["second"]
+    assert len(polled["first"] | polled["second"]) == 6
+    assert all(report.failures == 0 for report in reports.values())
 
 
 def test_why_a_source_is_not_polled(sessions: sessionmaker[Session], workspace_id: int) -> None:
