@@ -19,7 +19,8 @@ MIGRATING = 0x56494747
 """Advisory lock key (PostgreSQL) held while migrating: the documented set-ups start
 ``vigie db upgrade`` in every unit or container at once, and two migrations of a fresh
 database both tried to create ``alembic_version`` (one failed its start). The second now
-waits, then finds the schema current."""
+waits, then finds the schema current. Held by the migrating session, across the
+migrations' transactions, until its connection closes."""
 
 # Vigie's tables, and slack_sdk's installation and OAuth state stores (multi-workspace).
 target_metadata = [Base.metadata, OAUTH_METADATA]
@@ -38,19 +39,29 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    """Run migrations on a live connection (batch mode so SQLite can alter tables)."""
+    """Run migrations on a live connection (batch mode so SQLite can alter tables), each in
+    its own transaction: a migration's locks are released when it commits, not when the
+    last one does. On PostgreSQL a lock wait longer than ``lock_timeout`` seconds, or a
+    statement longer than ``statement_timeout`` (0: no limit), fails the migration instead
+    of holding every reader of its table behind it (see storage.migrations)."""
     url = config.get_main_option("sqlalchemy.url")
     assert url, "sqlalchemy.url is not set"
     engine = make_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # Held by the session until it closes; taken before the timeouts are set,
+            # since waiting for another upgrade to end is expected.
+            connection.execute(text("SELECT pg_advisory_lock(:key, 0)"), {"key": MIGRATING})
+            for name in ("lock_timeout", "statement_timeout"):
+                milliseconds = round(float(config.attributes.get(name) or 0) * 1000)
+                connection.execute(text("SELECT set_config(:name, :value, false)"),
+                                   {"name": name, "value": f"{milliseconds}ms"})
+            connection.commit()
         context.configure(
-            connection=connection, target_metadata=target_metadata, render_as_batch=True
+            connection=connection, target_metadata=target_metadata, render_as_batch=True,
+            transaction_per_migration=True,
         )
         with context.begin_transaction():
-            if connection.dialect.name == "postgresql":
-                # Released with the migration's transaction (commit or rollback).
-                connection.execute(text("SELECT pg_advisory_xact_lock(:key, 0)"),
-                                   {"key": MIGRATING})
             context.run_migrations()
     engine.dispose()
 

@@ -57,6 +57,15 @@ class Settings(BaseSettings):
     )
     """Longest one source's fetch may take in a poll tick (requests, retries, pauses)."""
     backfill_hours: int = Field(48, ge=0, le=24 * 365, validation_alias="VIGIE_BACKFILL_HOURS")
+    migration_lock_timeout_seconds: float = Field(
+        5.0, ge=0, le=3600, validation_alias="VIGIE_MIGRATION_LOCK_TIMEOUT_SECONDS"
+    )
+    """On PostgreSQL, how long `vigie db upgrade` waits for a table in use before it gives
+    up with what to do (0: as long as it takes): readers of that table wait behind it."""
+    migration_statement_timeout_seconds: float = Field(
+        900.0, ge=0, le=86400, validation_alias="VIGIE_MIGRATION_STATEMENT_TIMEOUT_SECONDS"
+    )
+    """On PostgreSQL, how long one migration statement may run (0: no limit)."""
     """A new or resumed source's posts older than this are stored without alert or SLA."""
 
     port: int = Field(3000, validation_alias="PORT")

@@ -523,7 +523,10 @@ def db_upgrade(revision: str) -> None:
 
     settings = settings_or_exit()
     _refuse_memory_database(settings.database_url)
-    _migrate(settings, lambda: migrations.upgrade(settings.database_url, revision))
+    _migrate(settings, lambda: migrations.upgrade(
+        settings.database_url, revision,
+        lock_timeout=settings.migration_lock_timeout_seconds,
+        statement_timeout=settings.migration_statement_timeout_seconds))
     engine = make_engine(settings.database_url)
     try:  # new tables and indexes: give SQLite's planner statistics for them now
         optimize(engine)
@@ -564,7 +567,10 @@ def db_downgrade(revision: str) -> None:
     settings = settings_or_exit()
     _refuse_memory_database(settings.database_url)
     require_sqlite_file(settings.database_url)
-    _migrate(settings, lambda: migrations.downgrade(settings.database_url, revision))
+    _migrate(settings, lambda: migrations.downgrade(
+        settings.database_url, revision,
+        lock_timeout=settings.migration_lock_timeout_seconds,
+        statement_timeout=settings.migration_statement_timeout_seconds))
     engine = make_engine(settings.database_url)
     try:
         reached = _revision_of(engine)
@@ -597,8 +603,13 @@ def _migrate(settings: Settings, action: Any) -> None:
     from alembic.util.exc import CommandError
     from sqlalchemy.exc import OperationalError
 
+    from storage.migrations import MigrationBlocked
+
     try:
         action()
+    except MigrationBlocked as err:
+        click.echo(f"Migration stopped: {err}", err=True)
+        raise SystemExit(2) from None
     except CommandError as err:
         click.echo(f"Migration error: {err}", err=True)
         raise SystemExit(2) from None

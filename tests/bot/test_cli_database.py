@@ -269,3 +269,53 @@ def test_migrations_started_together_on_a_fresh_postgres_database_both_succeed(
             for _ in range(3)]
     outputs = [run.communicate(timeout=180) for run in runs]
     assert [run.returncode for run in runs] == [0, 0, 0], outputs
+
+
+@pytest.mark.postgres
+def test_an_upgrade_waiting_for_a_table_in_use_stops_with_what_to_do(
+        tmp_path: Path, postgres_database_factory: object) -> None:
+    """`vigie db upgrade` on a live deployment waited for as long as a reader held a table
+    it alters, and every reader after that one queued behind it, all its migrations' locks
+    held to the last one's commit. Each migration now commits on its own, and one that
+    waits for a lock longer than VIGIE_MIGRATION_LOCK_TIMEOUT_SECONDS stops and says what
+    to do."""
+    import threading
+
+    from sqlalchemy import create_engine, text
+
+    from storage import migrations
+
+    url: str = postgres_database_factory()  # type: ignore[operator]
+    migrations.upgrade(url, "0048")
+    reading, done = threading.Event(), threading.Event()
+    engine = create_engine(url)
+
+    def reader() -> None:
+        """A worker's transaction reading authors (ACCESS SHARE until it ends), which 0050
+        alters; it ends when the test is done, or after a minute at most."""
+        with engine.connect() as conn:
+            conn.execute(text("SELECT count(*) FROM authors"))
+            reading.set()
+            done.wait(60)
+            conn.rollback()
+
+    holder = threading.Thread(target=reader)
+    holder.start()
+    try:
+        assert reading.wait(30)
+        result = vigie(tmp_path, "db", "upgrade", VIGIE_DATABASE_URL=url,
+                       VIGIE_MIGRATION_LOCK_TIMEOUT_SECONDS="0.5")
+    finally:
+        done.set()
+        holder.join(60)
+        engine.dispose()
+    assert result.returncode == 2, result.stdout + result.stderr
+    err = result.stderr.strip()
+    assert len(err.splitlines()) == 1, err
+    assert "waited 0.5 s for a lock" in err and "ALTER TABLE authors" in err
+    assert "stop the workers" in err and "vigie db upgrade" in err
+    assert "database is at 0049" in err  # 0049 committed on its own before 0050 waited
+    assert "Traceback" not in err and "OperationalError" not in err
+    again = vigie(tmp_path, "db", "upgrade", VIGIE_DATABASE_URL=url)
+    assert again.returncode == 0, again.stderr
+    assert f"upgraded to {head_revision()}" in again.stdout
