@@ -76,6 +76,64 @@ def stop_scheduler(scheduler: BaseScheduler, stopping: Stopping) -> bool:
     return stopping.wait_idle()
 
 
+class ClockWatch:
+    """Keeps the scheduler's interval jobs running when the wall clock steps back (an NTP
+    step, a VM restored from a snapshot). APScheduler waits for a job's next run by the
+    wall clock: stepped back 20 s, every job, the outbox's one-second flush included,
+    waited 20 s more; stepped back hours, it waited hours. A job whose next run is further
+    away than its interval can only be there because the clock stepped back (or a job
+    that was running then scheduled its next run by the old clock), so it is brought back
+    to one interval from now."""
+
+    def __init__(self, scheduler: BaseScheduler, *,
+                 wall: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self._scheduler = scheduler
+        self._wall = wall
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def check(self) -> list[str]:
+        """Bring back the interval jobs scheduled more than their interval (and a second)
+        from now; returns their ids."""
+        now = self._wall()
+        moved = []
+        for job in self._scheduler.get_jobs():
+            trigger = job.trigger
+            if job.next_run_time is None or not isinstance(trigger, IntervalTrigger):
+                continue
+            if job.next_run_time > now + trigger.interval + CLOCK_SLACK:
+                job.modify(next_run_time=now + trigger.interval)
+                moved.append(job.id)
+        if moved:
+            log.warning("the wall clock stepped back: the next runs of %s brought back to "
+                        "one interval from now", ", ".join(moved))
+        return moved
+
+    def start(self) -> None:
+        """Check every CLOCK_CHECK_SECONDS (by the monotonic clock) until ``stop``."""
+        self._thread = threading.Thread(target=self._run, name="vigie-clock-watch",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(CLOCK_CHECK_SECONDS):
+            try:
+                self.check()
+            except Exception:  # never let the watch die: the jobs would stall again
+                log.exception("clock watch failed")
+
+    def stop(self) -> None:
+        """Stop checking."""
+        self._stopped.set()
+
+
+CLOCK_CHECK_SECONDS = 1.0
+"""How often ClockWatch looks at the jobs' next runs."""
+CLOCK_SLACK = timedelta(seconds=1)
+"""How much further than its interval a job's next run may be before ClockWatch moves it
+(APScheduler's own rounding and a job scheduling itself as the watch looks)."""
+
+
 def _flush_outbox(runtime: Runtime) -> None:
     report = runtime.outbox.flush()
     if report.sent or report.failed:

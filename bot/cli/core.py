@@ -82,15 +82,18 @@ class _BackgroundScheduler:
 
     def __init__(self, runtime: Runtime) -> None:
         from bot.runtime import prepare_worker_process
-        from bot.scheduler import Stopping, build_scheduler
+        from bot.scheduler import ClockWatch, Stopping, build_scheduler
 
         prepare_worker_process(models_in_background=True)
         self._stopping = Stopping()
         self._scheduler = build_scheduler(runtime, blocking=False, stopping=self._stopping)
         self._scheduler.start()
+        self._clock_watch = ClockWatch(self._scheduler)
+        self._clock_watch.start()
 
     def stop(self) -> None:
         """Stop it: a poll in flight cuts its fetches short and releases its sources."""
+        self._clock_watch.stop()
         _stop_logged(self._scheduler, self._stopping)
 
 
