@@ -131,3 +131,28 @@ def test_authors_stored_before_0050_get_the_handle_key_from_searches_by(tmp_path
                                                 ("Alice.bsky.social", "alice"), ("bob", "bob")]
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_migration_statement_past_its_time_stops_with_what_to_do(
+        postgres_database_factory: object) -> None:
+    """A statement guard on PostgreSQL: one that runs (here: waits for a table another
+    session holds, with no lock timeout) past ``statement_timeout`` is cancelled, and the
+    upgrade says what to do instead of going on for as long as it takes."""
+    url: str = postgres_database_factory()  # type: ignore[operator]
+    migrations.upgrade(url, "0049")
+    engine = make_engine(url)
+    try:
+        with engine.connect() as holder:
+            holder.execute(text("LOCK TABLE authors IN ACCESS SHARE MODE"))
+            with pytest.raises(migrations.MigrationBlocked) as blocked:
+                migrations.upgrade(url, lock_timeout=0, statement_timeout=0.5)
+            holder.rollback()
+        message = str(blocked.value)
+        assert "a statement ran longer than 0.5 s (ALTER TABLE authors" in message
+        assert "the database is at 0049" in message
+        assert "VIGIE_MIGRATION_STATEMENT_TIMEOUT_SECONDS" in message
+        migrations.upgrade(url)
+        assert migrations.is_current(engine)
+    finally:
+        engine.dispose()
