@@ -159,7 +159,8 @@ class PublishRateLimited(PublishError):
 
 class PublishRejected(PublishError):
     """The network refused this reply as written; ``reason`` is ``"too_long"``,
-    ``"duplicate"``, ``"not_allowed"`` (e.g. replies restricted) or ``"invalid"``."""
+    ``"duplicate"``, ``"same_text"`` (the account posted this text lately, X),
+    ``"not_allowed"`` (e.g. replies restricted) or ``"invalid"``."""
 
     def __init__(self, message: str, reason: str = "invalid") -> None:
         """Keep the short machine-readable reason next to the message."""
@@ -277,7 +278,22 @@ def publish_once(
         existing = publisher.find_existing(http, credentials, target, idempotency_key, text)
         if existing is not None:
             return existing
-    return publisher.publish(http, credentials, target, text, idempotency_key, language=language)
+    try:
+        return publisher.publish(
+            http, credentials, target, text, idempotency_key, language=language
+        )
+    except PublishRejected as err:
+        if not attempted_before or err.reason != "same_text":
+            raise
+        # After a lost answer the post X remembers is most likely ours, though not found
+        # (yet) among the account's latest posts: "change the reply a little" would post
+        # it twice. It stays unknown: looked for again, never posted blindly.
+        raise PublishUnknownOutcome(
+            f"{publisher.title} says this text was already posted from the account, most "
+            "likely by the attempt whose answer was lost, but Vigie could not find that "
+            "post among the account's latest ones; it will look again. Check the account "
+            "before posting the reply by hand"
+        ) from None
 
 
 def lookup_error(err: Exception, network: str) -> PublishError:

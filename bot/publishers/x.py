@@ -5,6 +5,11 @@ calling ``find_existing`` before any second attempt: it reads the account's late
 (``GET /2/users/me`` then ``GET /2/users/:id/tweets``) for a reply to the same tweet with
 the same text. X also refuses identical text from the same account for a while (403
 "duplicate content"); ``publish`` then reconciles and returns the earlier post.
+
+The text X gives back is not the text sent: it starts with the @handles of the reply's
+audience (the replied-to author first, filled in by X), escapes ``&<>``, and every link X
+detects, bare domains included ("acme.help/login"), is a t.co address. ``comparable_text``
+reduces both to what survives.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from bot.publishers.base import (
     lookup_error,
     write_error,
 )
+from bot.replies.text import find_urls
 from bot.sources.json_fields import as_dict, as_id, as_list, as_str
 from bot.sources.text import collapse_whitespace, parse_iso
 
@@ -42,6 +48,7 @@ __all__ = ["XCredentials", "XPublisher", "comparable_text"]
 NETWORK_TITLE = NETWORKS["x"].display_name
 RECONCILE_PAGE_SIZE = 100
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
+_REPLY_PREFIX = re.compile(r"^(?:@\w{1,15}\s+)+")
 _TWEET_ID = re.compile(r"^\d{1,20}$")
 
 
@@ -65,9 +72,16 @@ class XCredentials(PublisherCredentials):
 
 def comparable_text(text: str) -> str:
     """Text reduced to what survives X: entities decoded, links (which X shortens to
-    t.co) replaced by one marker, NFC, single spaces."""
+    t.co, bare domains too) replaced by one marker, the leading @handles (the reply's
+    audience, which X puts first) dropped, NFC, single spaces.
+
+    Every bare domain counts as a link here, even one X leaves as text ("readme.md"): the
+    marker stands in for it on both sides, so it compares the same either way."""
     text = unicodedata.normalize("NFC", html.unescape(text))
-    return collapse_whitespace(_URL.sub("<link>", text))
+    for url in reversed(find_urls(text, short_domains=True)):
+        text = text[: url.start] + "<link>" + text[url.end :]
+    text = _URL.sub("<link>", text)
+    return _REPLY_PREFIX.sub("", collapse_whitespace(text))
 
 
 def _auth(credentials: XCredentials) -> dict[str, str]:
@@ -94,7 +108,6 @@ class XPublisher(Publisher[XCredentials]):
     kind: ClassVar[str] = "x"
     title: ClassVar[str] = NETWORK_TITLE
     credentials_model: ClassVar[type[PublisherCredentials]] = XCredentials
-
 
     def publish(
         self,
@@ -127,7 +140,7 @@ class XPublisher(Publisher[XCredentials]):
                     return existing
                 raise PublishRejected(
                     "X refuses to post the same text twice; change the reply a little",
-                    "duplicate",
+                    "same_text",
                 ) from None
             raise _write_error(err) from None
         new_id = _id(as_dict(as_dict(payload).get("data")).get("id"))

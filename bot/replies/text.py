@@ -182,14 +182,15 @@ def ascii_host(host: str) -> str | None:
         return None
 
 
-def find_urls(text: str) -> list[UrlMatch]:
+def find_urls(text: str, *, short_domains: bool = False) -> list[UrlMatch]:
     """Find links in ``text``: with a scheme, starting with ``www.``, or bare domains whose
     top-level domain exists (``acme-support.help/login``, ``evil.zip``, ``пример.рф``,
     ``münchen.de/x``).
 
     A bare ``name.cc`` with a two-letter (ASCII) country code and no path is a link only for
-    common link country codes (``evil.io``), as X does. Trailing punctuation is not part of
-    a link.
+    common link country codes (``evil.io``), as X does; with ``short_domains`` every such
+    name on a delegated TLD is one (``readme.md``: a superset of what networks link).
+    Trailing punctuation is not part of a link.
     """
     found: list[UrlMatch] = []
     pos = 0
@@ -201,7 +202,8 @@ def find_urls(text: str) -> list[UrlMatch]:
             tld = m.group("tld").lower()
             path = _PATH.match(text, pos)
             if not is_tld(tld) or (
-                path is None
+                not short_domains
+                and path is None
                 and len(tld) == 2
                 and tld.isascii()
                 and tld not in _SHORT_CCTLDS

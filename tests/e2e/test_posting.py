@@ -21,7 +21,7 @@ from storage.models_replies import ReplyPost
 from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually
 from tests.e2e.test_workflow import buttons, card, grant, settle, status, thread_notes
 from tests.harness.constants import CHANNEL_ID, OTHER_USER_ID, TEAM_ID
-from tests.publishers.fakes import Failure, FakeMastodon, with_field
+from tests.publishers.fakes import Failure, FakeMastodon, FakeX, with_field
 
 
 def mastodon_setup(vigie: VigieApp, httpserver: HTTPServer, shared_data: Path
@@ -176,3 +176,48 @@ def test_mark_replied_is_refused_while_the_post_is_in_flight(
     refused = vigie.slack.slash_command(f"replied {mention_id}").json()["text"]
     assert "is being posted" in refused
     assert status(vigie, mention_id) == "approved"
+
+
+def test_an_x_reply_whose_answer_was_lost_is_found_not_failed(
+        vigie_sqlite: VigieApp, httpserver: HTTPServer) -> None:
+    """X stores the reply as "@alice ..." with its bare domain as t.co; the retry finds it."""
+    vigie = vigie_sqlite
+    fake = FakeX(httpserver)
+    tweet = "1920000000000000001"
+    fake.authors[tweet] = "alice"
+    workspace = vigie.runtime.workspaces.ensure(TEAM_ID)
+    sessions = vigie.runtime.sessions
+    do_add_watch(sessions, workspace.id, CLI, name="acme", query="", channel_id=CHANNEL_ID)
+    source = do_add_source(sessions, workspace.id, CLI, kind="x", watch_name="acme",
+                           values={"base_url": fake.base, "query": "acme",
+                                   "bearer_token": "app-bearer", "reply_token": fake.TOKEN})
+    with transaction(sessions) as session:
+        author = Author(workspace_id=workspace.id, network="x", handle="alice")
+        session.add(author)
+        session.flush()
+        mention = Mention(workspace_id=workspace.id, watch_id=1, source_id=source.id,
+                          author_id=author.id, network="x", external_id=tweet,
+                          url=f"https://x.com/alice/status/{tweet}",
+                          text="@acme my order never arrived", language="en",
+                          published_at=datetime(2026, 11, 21, 8, tzinfo=UTC), priority=70)
+        session.add(mention)
+        session.flush()
+        do_enqueue(session, workspace_id=workspace.id, kind=KIND_CARD, channel=CHANNEL_ID,
+                   mention_id=mention.id)
+        mention_id = mention.id
+    vigie.runtime.outbox.flush(wait=True)
+    fake.failure = Failure(500, after_write=True)  # X stores the post, the answer is lost
+    approve(vigie, mention_id, text="Sorry to hear that! Track it at acme.help/orders")
+
+    eventually(lambda: _error_recorded(vigie), timeout=15)
+    assert reply_status(vigie) == "pending"
+    with transaction(sessions) as session:
+        session.scalars(select(ReplyPost)).one().next_attempt_at = datetime.now(UTC)
+    flush_replies(sessions, http_factory(vigie.runtime.settings))
+    settle(vigie)
+
+    assert reply_status(vigie) == "posted"
+    assert status(vigie, mention_id) == "replied"
+    assert len(fake.tweets) == 1
+    assert fake.tweets[0]["text"].startswith("@alice Sorry to hear that! Track it at https://t.co/")
+    assert "Posting failed" not in str(card(vigie, mention_id)["blocks"])

