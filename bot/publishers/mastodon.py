@@ -1,10 +1,12 @@
 """Replies on Mastodon: ``POST /api/v1/statuses`` with an ``Idempotency-Key``.
 
-The mention's status is first found on the brand account's own instance (status ids are
-per instance): directly when the mention was read there, otherwise by a resolving search
-for its URI. The reply's visibility is the configured one (public by default) but never
-wider than the status it answers, as Mastodon's own apps do: a reply to an unlisted
-status is unlisted, to a followers-only one followers-only.
+The reply always mentions the author it answers (``@acct``, as Mastodon's own apps
+prefill it): a direct or followers-only reply is seen only by whom it mentions, and only a
+mention notifies. The mention's status is first found on the brand account's own
+instance (status ids are per instance): directly when the mention was read there,
+otherwise by a resolving search for its URI. The reply's visibility is the configured one
+(public by default) but never wider than the status it answers, as Mastodon's own apps do:
+a reply to an unlisted status is unlisted, to a followers-only one followers-only.
 
 Mastodon keeps an ``Idempotency-Key`` for about an hour and answers a repeated key with
 the first status. Beyond that, ``find_existing`` looks for a reply by the account with
@@ -41,6 +43,7 @@ from bot.publishers.base import (
     lookup_error,
     write_error,
 )
+from bot.replies.addressing import address_reply
 from bot.sources.json_fields import as_dict, as_id, as_str
 from bot.sources.text import collapse_whitespace, html_to_text, parse_iso
 
@@ -92,6 +95,8 @@ class _Parent:
 
     status_id: str
     visibility: str | None
+    acct: str | None = None
+    """Its author as the instance names them: ``user`` if local, else ``user@domain``."""
 
 
 def reply_visibility(widest: str, parent: str | None) -> str:
@@ -155,7 +160,7 @@ class MastodonPublisher(Publisher[MastodonCredentials]):
             raise PublishRejected("the reply is empty", "invalid")
         parent = self._parent(http, credentials, target)
         body: dict[str, Any] = {
-            "status": text,
+            "status": _addressed(text, parent, credentials),
             "in_reply_to_id": parent.status_id,
             "visibility": reply_visibility(credentials.visibility, parent.visibility),
         }
@@ -194,7 +199,7 @@ class MastodonPublisher(Publisher[MastodonCredentials]):
         self.check_target(target)
         check_idempotency_key(idempotency_key)
         parent = self._parent(http, credentials, target)
-        wanted = comparable_text(text)
+        wanted = comparable_text(_addressed(text, parent, credentials))
         base = credentials.instance_url
         try:
             me = http.get(
@@ -368,7 +373,16 @@ def _parent_of(status: Any, credentials: MastodonCredentials) -> _Parent:
     if status_id is None:
         host = urlsplit(credentials.instance_url).hostname or "the instance"
         raise PublishError(f"{host} sent an unexpected answer about the post")
-    return _Parent(status_id, as_str(status.get("visibility")))
+    return _Parent(status_id, as_str(status.get("visibility")),
+                   as_str(as_dict(status.get("account")).get("acct")))
+
+
+def _addressed(text: str, parent: _Parent, credentials: MastodonCredentials) -> str:
+    """``text`` mentioning the author it answers, as Mastodon's apps prefill a reply: a
+    direct or followers-only reply reaches only whom it mentions, and only a mention
+    notifies (``bot.replies.addressing``)."""
+    return address_reply(text, "mastodon", parent.acct,
+                         local_domain=urlsplit(credentials.instance_url).hostname)
 
 
 def _is_reply(status: dict[str, Any], parent_id: str, account_id: str) -> bool:

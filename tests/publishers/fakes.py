@@ -155,6 +155,15 @@ def mastodon_html(text: str, base: str) -> str:
     )
 
 
+def mastodon_length(text: str) -> int:
+    """A status's length as Mastodon validates it (app/validators/status_length_validator.rb,
+    ``countable_text``): graphemes, each link as 23 characters, and a remote mention
+    ``@user@domain`` as ``@user`` (only its username counts)."""
+    text = _URL.sub("x" * 23, text)
+    text = _REMOTE_MENTION.sub(lambda m: "@" + m.group(1), text)
+    return len(regex.findall(r"\X", text))
+
+
 class FakeMastodon:
     """A Mastodon instance: statuses, search, the account and its statuses.
 
@@ -250,7 +259,7 @@ class FakeMastodon:
         parent_id = body.get("in_reply_to_id")
         if parent_id and parent_id not in self.statuses:
             return json_response({"error": "Record not found"}, 404)
-        if len(body["status"]) > 500:
+        if mastodon_length(body["status"]) > 500:
             return json_response(
                 {"error": "Validation failed: Text character limit of 500 exceeded"}, 422
             )

@@ -72,7 +72,8 @@ def test_publish_sends_reply_with_idempotency_key(
     assert request.headers["Authorization"] == f"Bearer {fake.TOKEN}"
     assert request.headers["Idempotency-Key"] == KEY
     assert request.get_json() == {
-        "status": "Hi! We're on it: https://status.example.com/incident/42",
+        # The author it answers is mentioned (the docs example account, local: no domain).
+        "status": "@Gargron Hi! We're on it: https://status.example.com/incident/42",
         "in_reply_to_id": parent["id"],
         "visibility": "public",
         "language": "en",  # the mention's language (the docs example status is "en")
@@ -443,3 +444,58 @@ def test_a_reply_link_that_is_not_an_address_on_the_instance_is_not_recorded(
     fake.statuses[new_id] = status | links
     found = publisher.find_existing(http, creds(fake), target, KEY, "On it!")
     assert found is not None and found.url == posted.url
+
+
+@pytest.mark.parametrize("visibility", ["public", "unlisted", "private", "direct"])
+def test_a_reply_mentions_the_author_it_answers(
+    http: HttpClient, fake: FakeMastodon, httpserver: HTTPServer, visibility: str
+) -> None:
+    """A direct or followers-only reply reaches only whom it mentions; only a mention
+    notifies: the replied-to author is mentioned as Mastodon's apps prefill it."""
+    parent = fake.add_status(visibility=visibility, remote=True,
+                             account=fake.account | {"id": "7", "username": "alice",
+                                                     "acct": "alice@other.example"})
+    target = ReplyTarget(network="mastodon", external_id=parent["uri"])
+
+    MastodonPublisher().publish(http, creds(fake), target, "We're on it!", KEY)
+
+    body = posts(httpserver)[-1].get_json()
+    assert body["status"] == "@alice@other.example We're on it!"
+    assert body["visibility"] == visibility
+
+
+@pytest.mark.parametrize("written", ["@alice@other.example thanks!",
+                                     "Thanks @ALICE@other.example!"])
+def test_a_reply_that_mentions_the_author_is_posted_as_written(
+    http: HttpClient, fake: FakeMastodon, httpserver: HTTPServer, written: str
+) -> None:
+    parent = fake.add_status(remote=True, account=fake.account | {
+        "id": "7", "username": "alice", "acct": "alice@other.example"})
+    target = ReplyTarget(network="mastodon", external_id=parent["uri"])
+    publisher = MastodonPublisher()
+    fake.failure = Failure(500, after_write=True)
+    with pytest.raises(PublishUnknownOutcome):
+        publisher.publish(http, creds(fake), target, written, KEY)
+
+    assert posts(httpserver)[-1].get_json()["status"] == written
+    # Past the Idempotency-Key's hour the reply is still found, and not posted again.
+    fake.by_key.clear()
+    found = publish_once(publisher, http, creds(fake), target, written, KEY,
+                         attempted_before=True)
+    assert found.extra["status_id"] == fake.created[-1]
+    assert len(fake.created) == 1
+
+
+def test_a_local_author_is_mentioned_without_a_domain(
+    http: HttpClient, fake: FakeMastodon, httpserver: HTTPServer
+) -> None:
+    fake.failure = Failure(500, after_write=True)
+    parent = fake.add_status(account=fake.account | {"id": "7", "username": "bob",
+                                                     "acct": "bob"})
+    target = local_target(fake, parent)
+    with pytest.raises(PublishUnknownOutcome):
+        MastodonPublisher().publish(http, creds(fake), target, "Sorry Bob!", KEY)
+    assert posts(httpserver)[-1].get_json()["status"] == "@bob Sorry Bob!"
+    fake.by_key.clear()
+    assert publish_once(MastodonPublisher(), http, creds(fake), target, "Sorry Bob!", KEY,
+                        attempted_before=True).extra["status_id"] == fake.created[-1]
