@@ -13,10 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.messages.delivery import UserDirectory
 from bot.replies.limits import measure
-from bot.replies.risk import check_draft
 from bot.replies.templates import choose_template, render_template
 from bot.services.actors import Actor
-from bot.services.cases import latest_customer_post
+from bot.services.draft_checks import DraftAudience, draft_audience
 from bot.services.errors import ServiceError
 from bot.services.voice import custom_templates
 from bot.services.workflow import (
@@ -47,6 +46,8 @@ class DraftContext:
     risk_level: str
     follow_up: bool = False
     """``mention_text`` is the customer's newest post in the case, not the first one."""
+    audience: DraftAudience | None = None
+    """What a text in the editor is checked against (None: the mention text alone)."""
 
 
 def draft_context(sessions: sessionmaker[Session], workspace_id: int, mention_id: int, *,
@@ -78,8 +79,7 @@ def draft_context(sessions: sessionmaker[Session], workspace_id: int, mention_id
         if draft is not None and len(draft.text) > MAX_DRAFT:
             raise ServiceError("workflow.draft_too_long_for_editor", id=str(mention.id),
                                version=str(draft.version), limit=str(MAX_DRAFT))
-        latest = latest_customer_post(session, mention)
-        answered = latest.text if latest is not None else mention.text
+        audience = draft_audience(session, mention)
         language = mention.language or "en"
         if draft is not None:
             text, origin = draft.text, DraftOrigin(draft.origin)
@@ -89,9 +89,8 @@ def draft_context(sessions: sessionmaker[Session], workspace_id: int, mention_id
                                                         else None))
             text = render_template(template, author=author or "", brand=brand or "our team")
             origin = DraftOrigin.TEMPLATE
-        risk = check_draft(text, network=mention.network, mention_text=answered,
-                           link_allowlist=link_allowlist or [])
+        risk = audience.check(text, link_allowlist)
         used, limit = measure(text, mention.network)
-        return DraftContext(mention.id, mention.network, answered, author, language, text,
-                            origin, used, limit, tuple(f.message_key for f in risk.flags),
-                            risk.level, follow_up=latest is not None)
+        return DraftContext(mention.id, mention.network, audience.answered, author, language,
+                            text, origin, used, limit, tuple(f.message_key for f in risk.flags),
+                            risk.level, follow_up=audience.follow_up, audience=audience)

@@ -18,8 +18,8 @@ from bot.llm import LLMClient, LLMError
 from bot.metrics import LLM_LATENCY
 from bot.replies.limits import limit_for, measure
 from bot.replies.prompt import PromptMention, PromptTurn, build_messages, clean_suggestion
-from bot.replies.risk import check_draft
 from bot.services.cases import conversation, latest_customer_post
+from bot.services.draft_checks import DraftAudience
 from bot.services.drafting import DraftContext
 from bot.services.workflow import latest_draft
 from storage.models import Approval, Draft, DraftOrigin, Mention, Workspace
@@ -143,8 +143,8 @@ def suggest_reply(sessions: sessionmaker[Session], llm: LLMClient, context: Draf
 def suggested_context(context: DraftContext, text: str, *,
                       link_allowlist: list[str] | None = None) -> DraftContext:
     """``context`` with the LLM's ``text`` in it: its origin, length and risks."""
-    risk = check_draft(text, network=context.network, mention_text=context.mention_text,
-                       link_allowlist=link_allowlist or [])
+    audience = context.audience or DraftAudience(context.network, context.mention_text)
+    risk = audience.check(text, link_allowlist)
     used, limit = measure(text, context.network)
     return replace(context, text=text, origin=DraftOrigin.LLM, used=used, limit=limit,
                    risk_keys=tuple(f.message_key for f in risk.flags), risk_level=risk.level)

@@ -28,7 +28,6 @@ from bot.messages.delivery import UserDirectory
 from bot.messages.notes import Link, Note, RiskFlags, RiskLevel, Text
 from bot.messages.show import DraftToApprove
 from bot.messages.stored import spec_payload
-from bot.replies.risk import check_draft
 from bot.services import assignees, notifications, triage_labels
 from bot.services.actors import BRAND_ACCOUNT, Actor
 from bot.services.audit import record
@@ -436,8 +435,10 @@ def _save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
         if check_drafter(session, workspace_id, actor, mention, account):
             # The drafter takes the mention: whom Assign would refuse may not take it so.
             values["assignee_user_id"] = actor.user_id
-        risk = check_draft(text, network=mention.network, mention_text=mention.text,
-                           link_allowlist=link_allowlist or [])
+        # Imported here: draft_checks reads cases, which builds on this module.
+        from bot.services.draft_checks import draft_audience
+
+        risk = draft_audience(session, mention).check(text, link_allowlist)
         version = int(session.scalar(select(func.coalesce(func.max(Draft.version), 0)).where(
             Draft.mention_id == mention.id)) or 0) + 1
         authors = _authors_of_new_version(session, mention.id, actor, text)

@@ -1,0 +1,53 @@
+"""What a reply draft is checked against, the same for the editor, saving and suggestions.
+
+A draft answers the customer's newest post in the mention's case (``cases``); it may tag
+the author and the brand's own accounts (the risk check warns about any other account).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from bot.replies.risk import RiskReport, check_draft
+from bot.services.brand_accounts import BrandHandles
+from bot.services.cases import latest_customer_post
+from storage.models import Mention
+
+__all__ = ["DraftAudience", "draft_audience"]
+
+
+@dataclass(frozen=True, slots=True)
+class DraftAudience:
+    """The post a draft answers and the accounts it may tag."""
+
+    network: str
+    answered: str
+    """Text of the post the reply answers (the customer's newest in the case)."""
+    author_handle: str | None = None
+    brand_handles: tuple[str, ...] = ()
+    follow_up: bool = False
+    """``answered`` is a follow-up, not the mention itself."""
+
+    def check(self, text: str, link_allowlist: Iterable[str] | None = None) -> RiskReport:
+        """The risk check of ``text`` in this conversation."""
+        return check_draft(text, network=self.network, mention_text=self.answered,
+                           link_allowlist=list(link_allowlist or ()),
+                           brand_handles=self.brand_handles,
+                           author_handle=self.author_handle)
+
+
+def draft_audience(session: Session, mention: Mention) -> DraftAudience:
+    """The audience of a reply to ``mention``: its newest customer post, its author, and
+    the brand's accounts on its network."""
+    latest = latest_customer_post(session, mention)
+    brand = BrandHandles.load(session, mention.workspace_id).by_network.get(mention.network)
+    return DraftAudience(
+        network=mention.network,
+        answered=latest.text if latest is not None else mention.text,
+        author_handle=mention.author.handle if mention.author else None,
+        brand_handles=tuple(sorted(brand or ())),
+        follow_up=latest is not None,
+    )

@@ -1,0 +1,67 @@
+"""A draft may tag the author it answers and the brand's own accounts: the risk check of
+the editor, of a saved draft and of an LLM suggestion all know them (one audience,
+``bot.services.draft_checks``), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services import workflow
+from bot.services.actors import CLI, Actor
+from bot.services.brand_accounts import do_add_account
+from bot.services.drafting import draft_context
+from bot.services.suggestions import suggested_context
+from storage.models import Draft
+from tests.services.test_cases import ROOT, ingest, mention, tweet, x_batch
+
+AGENT = Actor("U0AGENT01", "slash_command")
+# Tags the customer (@ana_r, who wrote the mention) and a brand account the mention does not
+# name (@AcmeHelp); nobody else.
+TEXT = "@ana_r sorry about this! @AcmeHelp will DM you today."
+STRANGER = "@ana_r sorry! Ask @someone_else too."
+
+
+def _saved_flags(sessions: sessionmaker[Session], mention_id: int) -> list[str]:
+    with sessions() as session:
+        draft = session.query(Draft).filter_by(mention_id=mention_id).order_by(
+            Draft.version.desc()).first()
+        assert draft is not None
+        return [flag["code"] for flag in draft.risk_flags]
+
+
+def test_the_author_and_brand_accounts_are_not_strangers(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
+    do_add_account(sessions, workspace_id, CLI, "x", "@AcmeHelp")
+    ingest(sessions, workspace_id, x_batch(ROOT))
+    root = mention(sessions, "1001").id
+
+    workflow.do_save_draft(sessions, workspace_id, AGENT, root, TEXT)
+    assert "other_accounts" not in _saved_flags(sessions, root)
+    context = draft_context(sessions, workspace_id, root)
+    assert "risk.other_accounts" not in " ".join(context.risk_keys)
+    assert context.risk_level == "none"
+    suggested = suggested_context(context, TEXT)
+    assert suggested.risk_level == "none"
+
+    # Anyone else is still reported, by all three.
+    workflow.do_save_draft(sessions, workspace_id, AGENT, root, STRANGER)
+    assert "other_accounts" in _saved_flags(sessions, root)
+    assert any("other_accounts" in key
+               for key in draft_context(sessions, workspace_id, root).risk_keys)
+    assert any("other_accounts" in key
+               for key in suggested_context(context, STRANGER).risk_keys)
+
+
+def test_a_follow_up_is_what_the_draft_is_checked_against(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
+    """Saving checks the draft against the post it answers, as the editor does."""
+    follow_up = tweet("1003", "11", "@AcmeCare still nothing, ask @courier_jo", 50,
+                      conversation="1001", reply_to="1001", reply_to_user="11")
+    ingest(sessions, workspace_id, x_batch(ROOT, follow_up))
+    root = mention(sessions, "1001").id
+    text = "@ana_r we asked @courier_jo, sorry for the wait."
+
+    workflow.do_save_draft(sessions, workspace_id, AGENT, root, text)
+
+    assert "other_accounts" not in _saved_flags(sessions, root)
+    assert draft_context(sessions, workspace_id, root).risk_level == "none"
