@@ -267,7 +267,9 @@ _SLACK_MARKUP = regex.compile(
     regex.IGNORECASE,
 )
 
-_EMAIL = regex.compile(r"(?<![\w.+\-])[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[a-z]{2,}\b", regex.I)
+# After an "@" it is a fediverse handle (@user@domain), not an email: a Mastodon reply starts
+# with the customer's.
+_EMAIL = regex.compile(r"(?<![\w.+\-@])[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[a-z]{2,}\b", regex.I)
 _PHONE = regex.compile(
     r"(?<![\w+])"
     r"(?:"

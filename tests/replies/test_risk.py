@@ -537,3 +537,15 @@ def test_warn_only_does_not_require_override() -> None:
 
 def test_french_delay_is_not_an_insult() -> None:
     assert not check("Désolés pour les retards de livraison.").has("insult")
+
+
+def test_a_fediverse_handle_is_no_email() -> None:
+    """A Mastodon reply starts with the customer's @user@domain: no personal-data warning;
+    the same address without its "@" is one."""
+    codes = {f.code for f in check_draft("@ana@other.social sorry!", network="mastodon",
+                                         mention_text="", link_allowlist=[],
+                                         author_handle="@ana@other.social").flags}
+    assert "pii_email" not in codes
+    assert "pii_email" in {f.code for f in check_draft(
+        "Write to ana@other.social", network="mastodon", mention_text="",
+        link_allowlist=[]).flags}
