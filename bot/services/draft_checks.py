@@ -1,7 +1,10 @@
 """What a reply draft is checked against, the same for the editor, saving and suggestions.
 
 A draft answers the customer's newest post in the mention's case (``cases``); it may tag
-the author and the brand's own accounts (the risk check warns about any other account).
+the author and the brand's own accounts (the risk check warns about any other account);
+and it is shown, counted, checked and saved as it will be posted: on Mastodon, mentioning
+the author it answers (``bot.replies.addressing``), so the approver approves the real text.
+The publisher adds the mention too (a draft saved before), by the same rule.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from bot.replies.addressing import address_reply
 from bot.replies.risk import RiskReport, check_draft
 from bot.services.brand_accounts import BrandHandles
 from bot.services.cases import latest_customer_post
@@ -30,6 +34,10 @@ class DraftAudience:
     brand_handles: tuple[str, ...] = ()
     follow_up: bool = False
     """``answered`` is a follow-up, not the mention itself."""
+
+    def as_posted(self, text: str) -> str:
+        """``text`` as it will be posted (on Mastodon, mentioning the author)."""
+        return address_reply(text, self.network, self.author_handle)
 
     def check(self, text: str, link_allowlist: Iterable[str] | None = None) -> RiskReport:
         """The risk check of ``text`` in this conversation."""

@@ -89,6 +89,7 @@ def draft_context(sessions: sessionmaker[Session], workspace_id: int, mention_id
                                                         else None))
             text = render_template(template, author=author or "", brand=brand or "our team")
             origin = DraftOrigin.TEMPLATE
+        text = audience.as_posted(text)
         risk = audience.check(text, link_allowlist)
         used, limit = measure(text, mention.network)
         return DraftContext(mention.id, mention.network, audience.answered, author, language,

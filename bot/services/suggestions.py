@@ -144,6 +144,7 @@ def suggested_context(context: DraftContext, text: str, *,
                       link_allowlist: list[str] | None = None) -> DraftContext:
     """``context`` with the LLM's ``text`` in it: its origin, length and risks."""
     audience = context.audience or DraftAudience(context.network, context.mention_text)
+    text = audience.as_posted(text)
     risk = audience.check(text, link_allowlist)
     used, limit = measure(text, context.network)
     return replace(context, text=text, origin=DraftOrigin.LLM, used=used, limit=limit,

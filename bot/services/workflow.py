@@ -438,7 +438,9 @@ def _save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
         # Imported here: draft_checks reads cases, which builds on this module.
         from bot.services.draft_checks import draft_audience
 
-        risk = draft_audience(session, mention).check(text, link_allowlist)
+        audience = draft_audience(session, mention)
+        text = audience.as_posted(text)  # what is approved is what is posted
+        risk = audience.check(text, link_allowlist)
         version = int(session.scalar(select(func.coalesce(func.max(Draft.version), 0)).where(
             Draft.mention_id == mention.id)) or 0) + 1
         authors = _authors_of_new_version(session, mention.id, actor, text)

@@ -14,6 +14,8 @@ from tests.e2e.test_workflow import APPROVER, card, grant, seed, settle, status
 from tests.harness.blockkit_limits import validate_blocks
 
 GOOD = "Sorry Ana, we are on it."
+SAVED = f"@ana@mastodon.social {GOOD}"
+"""GOOD as saved: a Mastodon reply mentions the customer it answers."""
 PHISH = "Sorry Ana, claim your refund here: https://acme-refunds.example/login"
 
 
@@ -113,7 +115,7 @@ def test_an_agent_resaving_the_approvers_draft_does_not_let_them_approve_it(
     # An agent opens the editor (pre-filled with the approver's v1) and submits it as is.
     vigie.slack.block_action("vigie.draft", message_ts=card(vigie, mention_id)["ts"])
     opened = vigie.standin.wait_for("views.open")[-1]
-    assert opened.args["view"]["blocks"][1]["element"]["initial_value"] == GOOD
+    assert opened.args["view"]["blocks"][1]["element"]["initial_value"] == SAVED
     # Untouched, the input submits what it shows (Slack sends the initial value).
     sent = vigie.slack.view_submission(view_id=opened.response["view"]["id"])
     assert sent.status_code == 200 and not sent.content

@@ -19,6 +19,9 @@ from tests.e2e.test_workflow import GUEST, GUEST_DOOR_REFUSAL, card, grant, seed
 from tests.harness.constants import USER_ID
 from tests.harness.slack_standin import SlackStandIn
 
+TAG = "@ana@mastodon.social"
+"""How a reply to the seeded mention starts: a Mastodon reply mentions the customer."""
+
 
 class FakeLLM:
     """Speaks /v1/chat/completions; records prompts; answers after ``delay`` seconds."""
@@ -106,7 +109,8 @@ def test_typed_text_survives_a_late_suggestion(vigie_llm: VigieApp,
     vigie.slack.view_submission(view_id=view_id)
     with vigie.runtime.sessions() as session:
         draft = session.query(Draft).one()
-        assert (draft.text, draft.origin) == ("Hi Ana, my own words.", "human")
+        # Saved as it will be posted: a Mastodon reply mentions the customer it answers.
+        assert (draft.text, draft.origin) == (f"{TAG} Hi Ana, my own words.", "human")
 
 
 def test_use_this_suggestion_puts_it_in_the_editor(vigie_llm: VigieApp,
@@ -123,12 +127,12 @@ def test_use_this_suggestion_puts_it_in_the_editor(vigie_llm: VigieApp,
                                     view_id=view_id).status_code == 200
     vigie.standin.wait_for("views.update", count=2, timeout=15)
     new_block, shown = _input(vigie, view_id)
-    assert new_block != block_id and shown == "Hi Ana, we are on it & checking."
+    assert new_block != block_id and shown == f"{TAG} Hi Ana, we are on it & checking."
     assert "Use this suggestion" not in json.dumps(vigie.standin.view(view_id))
     vigie.slack.view_submission(view_id=view_id)
     with vigie.runtime.sessions() as session:
         draft = session.query(Draft).one()
-        assert (draft.text, draft.origin) == ("Hi Ana, we are on it & checking.", "llm")
+        assert (draft.text, draft.origin) == (f"{TAG} Hi Ana, we are on it & checking.", "llm")
 
 
 def test_a_slack_guest_saving_the_llm_suggestion_is_not_made_assignee(

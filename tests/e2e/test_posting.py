@@ -16,7 +16,7 @@ from bot.services.replies import flush_replies
 from bot.services.sources_admin import do_add_source
 from bot.services.watches import do_add_watch
 from storage.db import transaction
-from storage.models import Author, Mention
+from storage.models import Author, Draft, Mention
 from storage.models_replies import ReplyPost
 from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually
 from tests.e2e.test_workflow import buttons, card, grant, settle, status, thread_notes
@@ -28,7 +28,10 @@ def mastodon_setup(vigie: VigieApp, httpserver: HTTPServer, shared_data: Path
                    ) -> tuple[FakeMastodon, int]:
     fake = FakeMastodon(httpserver, lambda name: json.loads(
         (shared_data / "api" / name).read_text(encoding="utf-8")))
-    parent = fake.add_status(text="Is @brand down again? My order never arrived")
+    # Written by alice, a local account of the instance (her acct has no domain).
+    parent = fake.add_status(text="Is @brand down again? My order never arrived",
+                             account=fake.template["account"] | {
+                                 "id": "77", "username": "alice", "acct": "alice"})
     workspace = vigie.runtime.workspaces.ensure(TEAM_ID)
     sessions = vigie.runtime.sessions
     do_add_watch(sessions, workspace.id, CLI, name="acme", query="", channel_id=CHANNEL_ID)
@@ -221,3 +224,26 @@ def test_an_x_reply_whose_answer_was_lost_is_found_not_failed(
     assert len(fake.tweets) == 1
     assert fake.tweets[0]["text"].startswith("@alice Sorry to hear that! Track it at https://t.co/")
     assert "Posting failed" not in str(card(vigie, mention_id)["blocks"])
+
+
+def test_a_mastodon_reply_mentions_the_customer_as_approved_and_as_posted(
+    vigie_sqlite: VigieApp, httpserver: HTTPServer, shared_data: Path
+) -> None:
+    """A reply to a direct post reaches only whom it mentions: the draft mentions the
+    author (the approver sees it, it is counted), and that very text is posted."""
+    vigie = vigie_sqlite
+    fake, mention_id = mastodon_setup(vigie, httpserver, shared_data)
+    (parent,) = fake.statuses.values()
+    parent["visibility"] = "direct"
+    approve(vigie, mention_id, text="Hi Alice, we're sorry. Our team is looking into it.")
+    eventually(lambda: status(vigie, mention_id) == "replied", timeout=15)
+    settle(vigie)
+
+    (posted,) = [r.get_json() for r, _ in httpserver.log
+                 if r.method == "POST" and r.path == "/api/v1/statuses"]
+    assert posted["status"] == "@alice Hi Alice, we're sorry. Our team is looking into it."
+    assert posted["visibility"] == "direct"
+    assert any(posted["status"] in note for note in thread_notes(vigie))  # as approved
+    with vigie.runtime.sessions() as session:
+        (draft,) = session.scalars(select(Draft)).all()
+        assert draft.text == posted["status"]

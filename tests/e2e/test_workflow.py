@@ -713,7 +713,9 @@ def test_templates_and_voice(vigie_sqlite: VigieApp) -> None:
     vigie.slack.block_action("vigie.draft", message_ts=card(vigie, mention_id)["ts"])
     vigie.standin.wait_for("views.open")
     modal = vigie.standin.calls("views.open")[-1].args["view"]
-    assert modal["blocks"][1]["element"]["initial_value"].startswith("So sorry Ana, we're on it")
+    # A Mastodon reply mentions the customer it answers (bot.replies.addressing).
+    assert modal["blocks"][1]["element"]["initial_value"].startswith(
+        "@ana@mastodon.social So sorry Ana, we're on it")
     assert "removed" in vigie.slack.slash_command("template remove late",
                                                   user_id=APPROVER).json()["text"]
     assert "No voice guide" in vigie.slack.slash_command("voice").json()["text"]

@@ -4,15 +4,20 @@ the editor, of a saved draft and of an LLM suggestion all know them (one audienc
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.replies.limits import measure
 from bot.services import workflow
 from bot.services.actors import CLI, Actor
 from bot.services.brand_accounts import do_add_account
 from bot.services.drafting import draft_context
 from bot.services.suggestions import suggested_context
 from storage.models import Draft
+from tests.services import test_mastodon_cases as mastodon_cases
 from tests.services.test_cases import ROOT, ingest, mention, tweet, x_batch
+from tests.services.test_mastodon_cases import template  # noqa: F401  (fixture)
 
 AGENT = Actor("U0AGENT01", "slash_command")
 # Tags the customer (@ana_r, who wrote the mention) and a brand account the mention does not
@@ -65,3 +70,39 @@ def test_a_follow_up_is_what_the_draft_is_checked_against(
 
     assert "other_accounts" not in _saved_flags(sessions, root)
     assert draft_context(sessions, workspace_id, root).risk_level == "none"
+
+
+def test_a_mastodon_draft_mentions_the_author_as_it_will_be_posted(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+        template: dict[str, Any]) -> None:  # noqa: F811  (the fixture)
+    """The editor, a suggestion and a saved draft mention the customer on Mastodon (their
+    full handle, which counts as its username only), unless the text already does."""
+    root = mastodon_cases.status(template, "9001", mastodon_cases.ANA,
+                                 "https://other.social/users/ana/statuses/777",
+                                 "@acme my order 5512 never arrived", 0)
+    mastodon_cases.ingest(sessions, workspace_id, mastodon_cases.fetched(root))
+    mention_id = mention(sessions, "https://other.social/users/ana/statuses/777").id
+
+    context = draft_context(sessions, workspace_id, mention_id)
+    assert context.text.startswith("@ana@other.social ")
+    assert context.used == measure(context.text.replace("@ana@other.social", "@ana"), None)[0]
+    assert context.risk_level in {"none", "low"}
+    suggested = suggested_context(context, "We're on it!")
+    assert suggested.text == "@ana@other.social We're on it!"
+    assert (suggested.used, suggested.limit) == (len("@ana We're on it!"), 500)
+
+    workflow.do_save_draft(sessions, workspace_id, AGENT, mention_id, "Sorry Ana!")
+    assert _saved_text(sessions, mention_id) == "@ana@other.social Sorry Ana!"
+    # Already mentioned (any case, anywhere): kept as written.
+    workflow.do_save_draft(sessions, workspace_id, AGENT, mention_id,
+                           "Sorry @Ana@other.social!")
+    assert _saved_text(sessions, mention_id) == "Sorry @Ana@other.social!"
+    assert "other_accounts" not in _saved_flags(sessions, mention_id)
+
+
+def _saved_text(sessions: sessionmaker[Session], mention_id: int) -> str:
+    with sessions() as session:
+        draft = session.query(Draft).filter_by(mention_id=mention_id).order_by(
+            Draft.version.desc()).first()
+        assert draft is not None
+        return draft.text
