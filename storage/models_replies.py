@@ -22,6 +22,11 @@ class ReplyPost(Base):
     draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"),
                                           unique=True)
     network: Mapped[str] = mapped_column(String(32))
+    target_external_id: Mapped[str | None] = mapped_column(String(500))
+    """The post the reply answers, chosen at its first attempt and kept for every retry
+    (migration 0053): the customer's newest post may change meanwhile. NULL until then."""
+    target_url: Mapped[str | None] = mapped_column(Text)
+    target_language: Mapped[str | None] = mapped_column(String(8))
     idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -3,7 +3,8 @@
 Approval queues a ``reply_posts`` row whose idempotency key is stored before any network
 call. The sender claims due rows (a lease), records the attempt, calls the network, and
 records the result with the mention's "replied" transition in one transaction. The reply
-answers the customer's newest post in the mention's case (``reply_target``). A row
+answers the customer's newest post in the mention's case (``reply_target``) as of its
+first attempt: that post is kept on the row, and every retry answers it. A row
 retried after a crash or an unknown outcome first asks the network whether the reply
 already exists (``publish_once``), so no draft is ever posted twice.
 
@@ -153,12 +154,26 @@ def _claim(sessions: sessionmaker[Session], now: datetime, limit: int) -> list[_
                 _wait_for_limit(session, row, waiting.next_attempt_at,
                                 waiting.error or RATE_LIMITED)
                 continue
-            target = reply_target(session, mention)
+            target = _pinned_target(session, row, mention)
             started = row.attempts > 0 or row.rate_limited_calls > 0
             jobs.append(_Job(row.id, started, row.network, credentials, target,
                              draft.text, row.idempotency_key, target.language,
                              source.trusted))
     return jobs
+
+
+def _pinned_target(session: Session, row: ReplyPost, mention: Mention) -> ReplyTarget:
+    """The post ``row`` answers: chosen at its first attempt (``reply_target``) and stored
+    with the lease, before any network call, then the same for every retry. A retry after
+    a lost answer looks for the reply where it was posted, even if the customer wrote
+    again since."""
+    if row.target_external_id is None:
+        target = reply_target(session, mention)
+        row.target_external_id, row.target_url = target.external_id, target.url
+        row.target_language = target.language
+        return target
+    return ReplyTarget(network=row.network, external_id=row.target_external_id,
+                       url=row.target_url, language=row.target_language)
 
 
 def reply_target(session: Session, mention: Mention) -> ReplyTarget:

@@ -11,12 +11,15 @@ from sqlalchemy import select
 
 from bot.services.actors import CLI
 from bot.services.http_clients import http_factory
+from bot.services.ingest import do_ingest
 from bot.services.outbox import KIND_CARD, do_enqueue
 from bot.services.replies import flush_replies
 from bot.services.sources_admin import do_add_source
 from bot.services.watches import do_add_watch
+from bot.sources.base import Author as FetchedAuthor
+from bot.sources.base import FetchedMention
 from storage.db import transaction
-from storage.models import Author, Draft, Mention
+from storage.models import Author, Draft, Mention, Watch
 from storage.models_replies import ReplyPost
 from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually
 from tests.e2e.test_workflow import buttons, card, grant, settle, status, thread_notes
@@ -181,12 +184,9 @@ def test_mark_replied_is_refused_while_the_post_is_in_flight(
     assert status(vigie, mention_id) == "approved"
 
 
-def test_an_x_reply_whose_answer_was_lost_is_found_not_failed(
-        vigie_sqlite: VigieApp, httpserver: HTTPServer) -> None:
-    """X stores the reply as "@alice ..." with its bare domain as t.co; the retry finds it."""
-    vigie = vigie_sqlite
+def x_setup(vigie: VigieApp, httpserver: HTTPServer, tweet: str) -> tuple[FakeX, int]:
+    """An X source replying through the X stand-in, and a card for alice's ``tweet``."""
     fake = FakeX(httpserver)
-    tweet = "1920000000000000001"
     fake.authors[tweet] = "alice"
     workspace = vigie.runtime.workspaces.ensure(TEAM_ID)
     sessions = vigie.runtime.sessions
@@ -209,21 +209,63 @@ def test_an_x_reply_whose_answer_was_lost_is_found_not_failed(
                    mention_id=mention.id)
         mention_id = mention.id
     vigie.runtime.outbox.flush(wait=True)
+    return fake, mention_id
+
+
+def _retry_now(vigie: VigieApp) -> None:
+    sessions = vigie.runtime.sessions
+    with transaction(sessions) as session:
+        session.scalars(select(ReplyPost)).one().next_attempt_at = datetime.now(UTC)
+    flush_replies(sessions, http_factory(vigie.runtime.settings))
+    settle(vigie)
+
+
+def test_an_x_reply_whose_answer_was_lost_is_found_not_failed(
+        vigie_sqlite: VigieApp, httpserver: HTTPServer) -> None:
+    """X stores the reply as "@alice ..." with its bare domain as t.co; the retry finds it."""
+    vigie = vigie_sqlite
+    fake, mention_id = x_setup(vigie, httpserver, "1920000000000000001")
     fake.failure = Failure(500, after_write=True)  # X stores the post, the answer is lost
     approve(vigie, mention_id, text="Sorry to hear that! Track it at acme.help/orders")
 
     eventually(lambda: _error_recorded(vigie), timeout=15)
     assert reply_status(vigie) == "pending"
-    with transaction(sessions) as session:
-        session.scalars(select(ReplyPost)).one().next_attempt_at = datetime.now(UTC)
-    flush_replies(sessions, http_factory(vigie.runtime.settings))
-    settle(vigie)
+    _retry_now(vigie)
 
     assert reply_status(vigie) == "posted"
     assert status(vigie, mention_id) == "replied"
     assert len(fake.tweets) == 1
     assert fake.tweets[0]["text"].startswith("@alice Sorry to hear that! Track it at https://t.co/")
     assert "Posting failed" not in str(card(vigie, mention_id)["blocks"])
+
+
+def test_a_retry_answers_the_post_its_first_attempt_did(
+        vigie_sqlite: VigieApp, httpserver: HTTPServer) -> None:
+    """The customer writes again between a lost answer and the retry: the retry looks for
+    the reply under the post it was sent to, finds it, and posts nothing more."""
+    vigie = vigie_sqlite
+    tweet = "1920000000000000001"
+    fake, mention_id = x_setup(vigie, httpserver, tweet)
+    fake.failure = Failure(500, after_write=True)
+    approve(vigie, mention_id, text="Sorry to hear that, we're on it.")
+    eventually(lambda: _error_recorded(vigie), timeout=15)
+    with transaction(vigie.runtime.sessions) as session:
+        first = session.get(Mention, mention_id)
+        assert first is not None
+        watch = session.get(Watch, first.watch_id)
+        assert watch is not None
+        do_ingest(session, watch, None, [FetchedMention(
+            network="x", external_id="1920000000000000009",
+            url="https://x.com/alice/status/1920000000000000009",
+            author=FetchedAuthor("alice"), text="@acme hello?? still nothing",
+            published_at=datetime.now(UTC), parent_external_id=tweet)],
+            now=datetime.now(UTC))
+
+    _retry_now(vigie)
+
+    assert reply_status(vigie) == "posted"
+    assert len(fake.tweets) == 1
+    assert fake.tweets[0]["referenced_tweets"] == [{"type": "replied_to", "id": tweet}]
 
 
 def test_a_mastodon_reply_mentions_the_customer_as_approved_and_as_posted(
