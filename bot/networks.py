@@ -29,6 +29,7 @@ __all__ = [
     "Network",
     "ReplyCounting",
     "ReplyCredentials",
+    "display_name",
     "get_network",
     "icon_for",
     "network_names",
@@ -192,6 +193,13 @@ def get_network(name: str | None) -> Network | None:
     feed or webhook may label its mentions ``feed`` or ``twitter``, which stay their own.
     None for networks Vigie has no descriptor for."""
     return _NETWORKS.get((name or "").strip().lower())
+
+
+def display_name(name: str) -> str:
+    """How people call the network stored as ``name`` ("X" for ``x``); a network without a
+    descriptor by its stored name."""
+    network = get_network(name)
+    return network.display_name if network is not None else name
 
 
 def resolve_network(text: str | None) -> Network | None:

@@ -28,6 +28,7 @@ from bot.messages.delivery import UserDirectory
 from bot.messages.notes import Link, Note, RiskFlags, RiskLevel, Text
 from bot.messages.show import DraftToApprove
 from bot.messages.stored import spec_payload
+from bot.networks import display_name
 from bot.services import assignees, notifications, triage_labels
 from bot.services.actors import BRAND_ACCOUNT, Actor
 from bot.services.audit import record
@@ -318,7 +319,7 @@ def _withdraw_approval(session: Session, mention: Mention) -> dict[str, Any]:
                 .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
         if called != 1:
             raise ServiceError("workflow.posting_started", id=str(mention.id),
-                               network=mention.network)
+                               network=display_name(mention.network))
         called_off = reply.status
     approval.decision = WITHDRAWN
     return {"approval_withdrawn": approval.draft_version, "reply_called_off": called_off}
@@ -570,9 +571,11 @@ def do_approve(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                 note = note.then("workflow.note_override", reason=Text(reason))
             posting = queue_reply(session, mention, draft, actor.name)
             if posting:
-                note = note.then("workflow.note_posting", network=mention.network)
+                note = note.then("workflow.note_posting",
+                                 network=display_name(mention.network))
             else:
-                note = note.then("workflow.note_post_elsewhere", network=mention.network)
+                note = note.then("workflow.note_post_elsewhere",
+                                 network=display_name(mention.network))
             outcome = _transition(session, workspace_id, mention, actor, "approve", rule,
                                   reason=reason, note=note,
                                   detail={"draft_version": draft.version,
@@ -583,7 +586,7 @@ def do_approve(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                 outcome.message_key = "workflow.done_approve_posting"
             else:
                 outcome.message_key = "workflow.done_approve_elsewhere"
-                outcome.params["network"] = mention.network
+                outcome.params["network"] = display_name(mention.network)
             outcome.params["version"] = draft.version
             return outcome
     except IntegrityError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from bot.i18n import t
+from bot.networks import display_name
 from bot.slack.escape import escape
 
 OPEN_REPLY_ACTION = "vigie.open_reply"
@@ -47,5 +48,5 @@ def reply_elsewhere_note(view: _ReplyView, language: str) -> list[dict[str, Any]
     if not _offered(view):
         return []
     key = "card.reply_elsewhere_approved" if view.status == "approved" else "card.reply_elsewhere"
-    text = t(language, key, network=escape(view.network[:40]))
+    text = t(language, key, network=escape(display_name(view.network)[:40]))
     return [{"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}]

@@ -99,7 +99,7 @@ def test_the_command_approves_only_the_version_it_names(vigie_sqlite: VigieApp) 
         "Approve a draft with warnings?")
     assert approvals(vigie) == [] and status(vigie, mention_id) == "awaiting_approval"
     ok = vigie.slack.slash_command(f"approve {mention_id} v2 confirm", user_id=APPROVER).json()
-    assert ok["text"] == (f"Mention #{mention_id} approved. Vigie cannot post on mastodon: "
+    assert ok["text"] == (f"Mention #{mention_id} approved. Vigie cannot post on Mastodon: "
                           "copy the draft, post it there, then press Mark replied.")
     assert approvals(vigie) == [(2, APPROVER, "approved")]
     with vigie.runtime.sessions() as session:  # "confirm" is not an override reason
@@ -130,7 +130,7 @@ def test_an_agent_resaving_the_approvers_draft_does_not_let_them_approve_it(
     assert "someone else must approve" in denied["text"]
     assert status(vigie, mention_id) == "awaiting_approval" and approvals(vigie) == []
     ok = vigie.slack.slash_command(f"approve {mention_id} v2", user_id=ADMIN_ID).json()
-    assert ok["text"] == (f"Mention #{mention_id} approved. Vigie cannot post on mastodon: "
+    assert ok["text"] == (f"Mention #{mention_id} approved. Vigie cannot post on Mastodon: "
                           "copy the draft, post it there, then press Mark replied.")
 
 

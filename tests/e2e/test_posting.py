@@ -230,6 +230,8 @@ def test_an_x_reply_whose_answer_was_lost_is_found_not_failed(
 
     eventually(lambda: _error_recorded(vigie), timeout=15)
     assert reply_status(vigie) == "pending"
+    settle(vigie)
+    assert any(":outbox_tray: Posting the reply on X…" in n for n in thread_notes(vigie))
     _retry_now(vigie)
 
     assert reply_status(vigie) == "posted"

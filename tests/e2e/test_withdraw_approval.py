@@ -190,7 +190,7 @@ def test_a_post_under_way_is_not_withdrawn(
                           (f"draft {mention_id} Another text", USER_ID),
                           (f"ignore {mention_id}", USER_ID)):
         refused = vigie.slack.slash_command(command, user_id=user).json()["text"]
-        assert "already being posted on mastodon" in refused, (command, refused)
+        assert "already being posted on Mastodon" in refused, (command, refused)
     assert status(vigie, mention_id) == "approved" and reply_status(vigie) == "pending"
     assert _decisions(vigie, mention_id) == ["approved"]
 

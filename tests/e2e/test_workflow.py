@@ -144,7 +144,7 @@ def test_full_path_assign_draft_approve_replied(vigie: VigieApp) -> None:
     assert validate_blocks(shown["blocks"], "message") == []
     assert status(vigie, mention_id) == "awaiting_approval"
     ok = vigie.slack.slash_command(f"approve {mention_id} v1", user_id=APPROVER).json()
-    assert ok["text"] == (f"Mention #{mention_id} approved. Vigie cannot post on mastodon: "
+    assert ok["text"] == (f"Mention #{mention_id} approved. Vigie cannot post on Mastodon: "
                           "copy the draft, post it there, then press Mark replied.")
     assert vigie.slack.slash_command(f"replied {mention_id}").json()["text"].endswith(
         "marked as replied.")

@@ -36,7 +36,8 @@ def test_a_feed_item_offers_open_and_reply_there_and_no_draft() -> None:
     assert elements[0]["url"] == "https://news.example.com/a"
     assert elements[0]["text"]["text"] == "Open and reply there"  # type: ignore[index]
     notes = [e["text"] for b in blocks if b["type"] == "context" for e in b["elements"]]  # type: ignore[attr-defined]
-    assert ("Vigie cannot post on rss: open the post, reply there, then press Mark replied."
+    assert ("Vigie cannot post on RSS/Atom feeds: open the post, reply there, then press "
+            "Mark replied."
             in notes)
 
 
