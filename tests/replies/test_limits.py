@@ -80,6 +80,35 @@ def test_x_counts_a_bare_domain_on_any_tld_as_a_link() -> None:
     assert measure("see a.txt", "x")[0] == len("see a.txt")
 
 
+# weightedLength of twitter-text 3.1.0's parseTweet (the npm package X's docs point to),
+# measured for these texts: v3 links a bare name on any TLD, one label on a country code
+# too ("readme.md"); a non-ASCII host ("пример.рф", 9) is counted as a link here, more.
+TWITTER_TEXT_3_1_0 = [
+    ("see readme.md", 27),
+    ("run script.py", 27),
+    ("merci.je", 23),
+    ("done.it", 23),
+    ("evil.io", 23),
+    ("acme.help/login", 23),
+    ("see README.MD now", 31),
+    ("open file.txt now", 17),
+    ("Node.js rocks", 13),
+    ("price is 3.50 today", 19),
+    ("ご注文ありがとうございます。よろしく", 36),
+    ("Merci ! Les étapes sont dans readme.md et script.py ; la FAQ est sur merci.je et done.it."
+     + " Nous restons disponibles." * 7, 330),
+]
+
+
+@pytest.mark.parametrize(("text", "weighted"), TWITTER_TEXT_3_1_0)
+def test_x_counts_as_twitter_text_v3(text: str, weighted: int) -> None:
+    assert measure(text, "x")[0] == weighted
+
+
+def test_x_never_counts_less_than_twitter_text_for_a_non_ascii_host() -> None:
+    assert measure("пример.рф", "x")[0] >= 9
+
+
 def test_trim_prefers_sentence_end() -> None:
     text = "Thanks for your message. We are looking into it right now and will come back."
     trimmed = trim_to_limit(text, 40)
