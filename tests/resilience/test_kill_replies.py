@@ -66,7 +66,10 @@ def approve_replies(sessions: sessionmaker[Session], workspace_id: int, watch_id
     reply); returns parent status id -> draft text."""
     drafts: dict[str, str] = {}
     for number in range(start, start + count):
-        parent = fake.add_status(text=f"Is @brand down again? Order {number} never arrived")
+        # By alice, a local account, whom the reply mentions (so it is posted as drafted).
+        parent = fake.add_status(text=f"Is @brand down again? Order {number} never arrived",
+                                 account=fake.template["account"] | {
+                                     "id": "77", "username": "alice", "acct": "alice"})
         with transaction(sessions) as session:
             mention = Mention(workspace_id=workspace_id, watch_id=watch_id,
                               source_id=source_id, network="mastodon",
