@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from bot.analysis.reach import format_reach
 from bot.i18n import compact, digits, percent, t, tally
 from bot.messages.opportunities import OpportunityView
+from bot.networks import display_name
 from bot.slack.cards import ACTION_PREFIX, quote
 from bot.slack.escape import clip_mrkdwn, escape, escape_name, link, slack_date, truncate
 from bot.slack.modals import REPLACED, suggestion_block, text_digest
@@ -206,7 +207,8 @@ def build_opportunity_draft_modal(editor: DraftEditor, language: str, *,
     """
     excerpt = "\n".join(f"> {line}" for line in escape(truncate(
         editor.post_text, 600)).splitlines()) or ">"
-    hint = (t(language, "opp.draft_hint_limit", limit=editor.limit, network=editor.network)
+    hint = (t(language, "opp.draft_hint_limit", limit=editor.limit,
+              network=display_name(editor.network))
             if editor.limit else t(language, "opp.draft_hint_free"))
     element: dict[str, Any] = {"type": "plain_text_input", "action_id": DRAFT_ACTION,
                                "multiline": True, "max_length": DRAFT_MAX}

@@ -120,7 +120,7 @@ def test_drafter_is_told_when_the_reply_is_posted(
     eventually(lambda: status(vigie, mention_id) == "replied")
     delivered_until(vigie, lambda: len(dms(vigie, ALICE)) == 2)
     approved, posted = (m["text"] for m in dms(vigie, ALICE))
-    assert "approved" in approved and "posted on mastodon" in posted
+    assert "approved" in approved and "posted on Mastodon" in posted
     assert len(fake.created) == 1
 
 

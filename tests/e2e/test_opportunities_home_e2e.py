@@ -160,7 +160,7 @@ def test_draft_editor_saves_a_draft_and_refuses_bad_ones(vigie: VigieApp) -> Non
     (opportunity,) = _ingest(vigie, [ALTERNATIVE])
     view_id, block_id = _open_editor(vigie, opportunity)
     shown = json.dumps(vigie.standin.view(view_id))
-    assert "Their app keeps crashing" in shown and "At most 500 characters on mastodon" in shown
+    assert "Their app keeps crashing" in shown and "At most 500 characters on Mastodon" in shown
     assert "Vigie never posts this" in shown
     for typed, expected in (("   ", "The draft is empty: write the message for the author."),
                             ("x" * 501, "501 characters: Mastodon allows 500")):

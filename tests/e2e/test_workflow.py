@@ -177,7 +177,7 @@ def test_buttons_and_modals(vigie_sqlite: VigieApp) -> None:
     assert validate_blocks(modal["blocks"], "modal") == []
     text_input = modal["blocks"][1]["element"]
     assert text_input["initial_value"]  # a template suggestion is pre-filled
-    assert "/500 characters on mastodon" in modal["blocks"][1]["hint"]["text"]
+    assert "/500 characters on Mastodon" in modal["blocks"][1]["hint"]["text"]
     view_id = vigie.standin.calls("views.open")[-1].response["view"]["id"]
     block_id = modal["blocks"][1]["block_id"]
     vigie.standin.type_into(view_id, block_id, "text", "   ")
