@@ -444,3 +444,35 @@ def test_sla_kept_counts_from_when_vigie_received_the_post(sessions: sessionmake
     report, _spec = _report(sessions, dataset)
     assert (report.sla.answered, report.sla.on_time) == (before.sla.answered,
                                                          before.sla.on_time)
+
+
+def test_a_competitors_mentions_are_not_the_brands_volume(sessions: sessionmaker[Session],
+                                                          dataset: Dataset) -> None:
+    """With beta a competitor's watch, the month's volume, sentiment, networks, topics and
+    influencers are those of the brand's watches (acme, other) alone, counted here from the
+    rows; beta's posts appear in share of voice only."""
+    competitors.do_set_watch_kind(sessions, dataset.workspace_id, CLI, watch_name="beta",
+                                  kind="competitor")
+    with transaction(sessions) as session:
+        session.get_one(Mention, dataset.mentions["m13"]).topic_mask = 0b1  # beta's, billing
+        session.get_one(Mention, dataset.mentions["m1"]).topic_mask = 0b1000  # outage
+    report, spec = _report(sessions, dataset)
+    with sessions() as session:
+        brand = [dataset.watches["acme"], dataset.watches["other"]]
+        rows = session.execute(select(Mention.sentiment_label, Mention.network, Author.handle)
+                               .outerjoin(Author, Author.id == Mention.author_id)
+                               .where(Mention.watch_id.in_(brand),
+                                      Mention.published_at >= report.start,
+                                      Mention.published_at < report.end)).all()
+        beta = session.scalar(select(func.count()).select_from(Mention).where(
+            Mention.watch_id == dataset.watches["beta"], Mention.published_at >= report.start,
+            Mention.published_at < report.end))
+    assert beta and report.total == len(rows) == 16 - beta
+    assert report.by_sentiment == {key: sum(1 for row in rows if row[0] == key)
+                                   for key in ("negative", "neutral", "positive", "unknown")}
+    assert dict(report.by_network) == {network: sum(1 for row in rows if row[1] == network)
+                                       for network in {row[1] for row in rows}}
+    assert report.topics == [("outage", 1)]
+    assert "@carl" not in [i.handle for i in report.influencers]  # carl posted on beta only
+    assert {i.handle for i in report.influencers} == {row[2] for row in rows if row[2]}
+    assert f"{16 - beta} mention(s)" in _pdf_text(render_pdf(spec))[1]

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.services import competitors
 from bot.services.actors import CLI
 from bot.services.errors import ServiceError
 from bot.services.reporting.stats import build_stats_report, get_stats, parse_period, stats_chart
@@ -106,3 +107,21 @@ def test_numbers_read_the_reader_s_way(sessions: sessionmaker[Session],
     english = json.dumps(build_stats_blocks(report, "en")[1], ensure_ascii=False)
     assert "*15* mention(s), 2.1 a day" in english
     assert "900,000 followers" in english and "53%" in english
+
+
+def test_a_competitors_mentions_are_not_the_brands_statistics(
+        sessions: sessionmaker[Session], dataset: Dataset) -> None:
+    """With beta a competitor's watch, `/cm stats` counts the brand's watches alone: the week
+    less beta's posts, whose author carl (beta's only) is no top author."""
+    competitors.do_set_watch_kind(sessions, dataset.workspace_id, CLI, watch_name="beta",
+                                  kind="competitor")
+    with sessions() as session:
+        report = build_stats_report(session, dataset.workspace_id, days=7, now=DIGEST_END,
+                                    timezone=ZONE)
+    # beta's m4 (rss, negative), m5 (bluesky, negative), m7 (rss, neutral) and m13
+    # (bluesky, positive) leave the 15 of the week.
+    assert report.total == 11
+    assert report.by_sentiment == {"negative": 6, "neutral": 2, "positive": 3, "unknown": 0}
+    assert dict(report.by_network) == {"mastodon": 9, "bluesky": 1, "x": 1}
+    assert sum(report.hours) == 11
+    assert "@carl" not in [author.handle for author in report.top_authors]

@@ -49,10 +49,12 @@ from bot.services.reporting.queries import (
     ResponseTimes,
     Scope,
     actionable,
+    brand_scope,
     count_if,
     in_window,
     largest_spikes,
     response_times,
+    scope_volume,
 )
 from bot.services.reporting.share_of_voice import SovReport, share_of_voice_between
 from bot.services.reporting.stats import AgentLoad, ApproverLoad, approvals, workload
@@ -65,7 +67,6 @@ from storage.models_cases import QuietMention
 from storage.models_competitors import WATCH_BRAND
 from storage.models_influencers import ReportRun, ReportSchedule
 from storage.models_watches import MentionWatch
-from storage.reporting_counts import volume_by_bucket
 
 MONTH = re.compile(r"(\d{4})-(\d{2})")
 FORMATS = ("pdf", "html")
@@ -205,15 +206,15 @@ def _spikes(session: Session, workspace_id: int, start: datetime, end: datetime
     return largest_spikes(session, Scope(workspace_id), start, end, MAX_SPIKES)
 
 
-def top_topics(session: Session, workspace_id: int, start: datetime, end: datetime,
+def top_topics(session: Session, scope: Scope, start: datetime, end: datetime,
                limit: int = TOP_TOPICS) -> list[tuple[str, int]]:
-    """Request topics of the mentions of [start, end), most frequent first (an index-only
-    read of ``ix_mentions_influencer_window``: one GROUP BY over the distinct masks)."""
+    """Request topics of the scope's mentions of [start, end), most frequent first (for
+    the whole workspace, an index-only read of ``ix_mentions_influencer_window``: one
+    GROUP BY over the distinct masks)."""
     counts: dict[str, int] = {}
     for mask, count in session.execute(
             select(Mention.topic_mask, func.count())
-            .where(Mention.workspace_id == workspace_id, *in_window(start, end),
-                   Mention.topic_mask != 0)
+            .where(*scope.where(), *in_window(start, end), Mention.topic_mask != 0)
             .group_by(Mention.topic_mask)):
         for name in topics_of_mask(int(mask)):
             counts[name] = counts.get(name, 0) + int(count)
@@ -263,6 +264,7 @@ def build_monthly_report(session: Session, workspace_id: int, first: date, *,
     over yet runs to ``now``."""
     tz = zone_or_default(timezone)
     scope = Scope(workspace_id)
+    brand = brand_scope(session, workspace_id)
     start = local_midnight(first, tz)
     month_end = local_midnight(_next_month(first), tz)
     end = min(month_end, now)
@@ -274,7 +276,7 @@ def build_monthly_report(session: Session, workspace_id: int, first: date, *,
     labels = [edge.astimezone(tz).strftime("%d") for edge in day_edges]
     # One read of the hourly counts: the previous month, then each day of this one.
     previous_start = local_midnight(_previous_month(first), tz)
-    buckets = volume_by_bucket(session, workspace_id, None, [previous_start, *day_edges, end])
+    buckets = scope_volume(session, brand, [previous_start, *day_edges, end])
     previous_total = sum(buckets[0].values())
     days: list[tuple[str, dict[str, int]]] = []
     networks: dict[str, int] = {}
@@ -295,9 +297,9 @@ def build_monthly_report(session: Session, workspace_id: int, first: date, *,
         days=days, responses=response_times(session, scope, start, end),
         sla=sla_kept(session, scope, start, end),
         spikes=_spikes(session, workspace_id, start, end),
-        influencers=rank_influencers(session, workspace_id, start, end, TOP_INFLUENCERS)
-        if total else [],
-        topics=top_topics(session, workspace_id, start, end) if total else [],
+        influencers=rank_influencers(session, workspace_id, start, end, TOP_INFLUENCERS,
+                                     among=brand.where()) if total else [],
+        topics=top_topics(session, brand, start, end) if total else [],
         workload=workload(session, scope, start, end),
         approvals=approvals(session, workspace_id, start, end),
         share_of_voice=_sov_groups(share_of_voice_between(

@@ -127,6 +127,20 @@ class Scope:
         return self.watch_ids is not None and bool(self.routes)
 
 
+def brand_scope(session: Session, workspace_id: int) -> Scope:
+    """The workspace's own mentions: those of its brand watches. A competitor's watch is
+    only compared with the brand in share of voice, so its posts are not the brand's volume,
+    sentiment, topics nor authors; a post in both kinds of watches is the brand's too. A
+    workspace without a competitor's watch keeps the whole workspace's scope (the hourly
+    counts and indexes it reads need no watch filter)."""
+    kinds = session.execute(select(Watch.id, Watch.kind).where(
+        Watch.workspace_id == workspace_id).order_by(Watch.id)).all()
+    if all(kind == WATCH_BRAND for _watch_id, kind in kinds):
+        return Scope(workspace_id)
+    return Scope(workspace_id, tuple(watch_id for watch_id, kind in kinds
+                                     if kind == WATCH_BRAND))
+
+
 def routed(watch_id: int, mask: int) -> ColumnElement[bool]:
     """The mentions of ``watch_id`` with one of the topics of ``mask``.
 

@@ -35,17 +35,18 @@ from bot.services.reporting.queries import (
     ResponseTimes,
     Scope,
     answered,
+    brand_scope,
     count_if,
     hour_histogram,
     in_window,
     open_work,
     response_times,
+    scope_volume,
     sentiment_series,
     top_authors,
 )
 from storage.db import transaction
 from storage.models import Approval, Mention, Role, Workspace
-from storage.reporting_counts import volume_by_bucket
 
 PERIODS = {"7d": 7, "30d": 30, "90d": 90}
 DEFAULT_PERIOD = "7d"
@@ -166,15 +167,16 @@ def build_stats_report(session: Session, workspace_id: int, *, days: int, now: d
     """Statistics of the workspace over the last ``days`` local days ending ``now``."""
     tz = zone_or_default(timezone)
     scope = Scope(workspace_id)
+    brand = brand_scope(session, workspace_id)
     start, end = last_days(now, days, timezone)
     edges = _buckets(start, end, days, tz.key)
-    counted = sentiment_series(session, scope, [edge for _label, edge in edges] + [end])
+    counted = sentiment_series(session, brand, [edge for _label, edge in edges] + [end])
     buckets = [(label, counts) for (label, _edge), counts in zip(edges, counted, strict=True)]
     by_sentiment = {key: sum(counts[key] for _l, counts in buckets)
                     for key in (*SENTIMENT_LABELS, UNKNOWN)}
     networks: dict[str, int] = {}
-    for (_watch, network, _sentiment), count in volume_by_bucket(
-            session, workspace_id, None, [start, end])[0].items():
+    for (_watch, network, _sentiment), count in scope_volume(
+            session, brand, [start, end])[0].items():
         networks[network] = networks.get(network, 0) + count
     by_network = sorted(networks.items(), key=lambda item: (-item[1], item[0]))
     total = sum(by_sentiment.values())
@@ -184,8 +186,8 @@ def build_stats_report(session: Session, workspace_id: int, *, days: int, now: d
         trend=_trend(buckets), responses=response_times(session, scope, start, end),
         workload=workload(session, scope, start, end),
         approvals=approvals(session, workspace_id, start, end),
-        top_authors=top_authors(session, scope, start, end, 5),
-        hours=hour_histogram(session, scope, offset_segments(start, end, tz), end),
+        top_authors=top_authors(session, brand, start, end, 5),
+        hours=hour_histogram(session, brand, offset_segments(start, end, tz), end),
         opportunities=opportunity_counts(session, workspace_id, start, end),
     )
 
