@@ -134,10 +134,12 @@ def home_summary(sessions: sessionmaker[Session], workspace_id: int, user_id: st
             to_approve = _items(session, select(Mention).where(*waiting)
                                 .order_by(Mention.priority.desc()).limit(LIST_SIZE))
             to_approve_total = _total(session, len(to_approve), *waiting)
+        # The team's open work as the digest counts it (alerted as a card or taken up): a
+        # post that only waited for the digest, or that only a competitor's watch holds
+        # (never alerted), is nobody's work until someone picks it up.
         counts = {status: count for status, count in session.execute(
-            select(Mention.status, func.count()).where(
-                Mention.workspace_id == workspace_id, Mention.status.in_(open_states))
-            .group_by(Mention.status))}
+            select(Mention.status, func.count())
+            .where(*Scope(workspace_id).where(), open_work()).group_by(Mention.status))}
         overdue, overdue_total, overdue_counted_all = _overdue(session, workspace_id, now)
         return HomeSummary(role.value, assigned, to_approve, overdue, counts,
                            _triage(session, workspace_id),

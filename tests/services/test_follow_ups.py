@@ -18,6 +18,7 @@ from bot.services.mention_search import MentionFilter, search_mentions
 from bot.services.replies import reply_target
 from bot.services.reporting.digest_sections import _top_priority
 from bot.services.reporting.queries import Scope
+from bot.services.watch_links import do_record_card
 from bot.slack.modals import build_draft_modal
 from bot.slack.render import rendered
 from storage.db import transaction
@@ -91,6 +92,10 @@ def test_a_lone_mention_is_answered_itself(
 def test_the_follow_up_is_worked_through_its_case(
         sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
     root, follow_up = _answered_then_again(sessions, workspace_id)
+    with transaction(sessions) as session:  # its card went out, as the outbox records it
+        row = session.get_one(Mention, root)
+        assert row.watch is not None
+        do_record_card(session, row, row.watch.channel_id, "1700000000.000100")
     # Not open work of its own: not listed as new, not in the Home or the digest's top.
     listed = search_mentions(sessions, workspace_id, MentionFilter(status="new"),
                              now=NOW + timedelta(hours=2))

@@ -192,3 +192,33 @@ def test_home_overdue_leaves_out_what_was_never_carded(sessions: sessionmaker[Se
     summary = home_summary(sessions, workspace_id, USER_ID, later)
     assert {item.id for item in summary.overdue} == {ids["1"]}
     assert summary.overdue_total == 1 == _digest_overdue(sessions, workspace_id, later)
+
+
+def test_home_open_work_is_the_digests(sessions: sessionmaker[Session],
+                                       workspace_id: int) -> None:
+    """Home's team counts are the digest's open work: an alerted post and one taken up count;
+    a post below the alert threshold (it waited for the digest) and a competitor's post
+    (never alerted) do not, though both are still "new"."""
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=CHANNEL_ID,
+                 alert_threshold=0)
+    do_add_watch(sessions, workspace_id, CLI, name="rivalo", query="rivalo", channel_id=VEILLE,
+                 alert_threshold=0, kind="competitor")
+    _poll(sessions, workspace_id, "acme",
+          [_item("1", "acme support never answered my refund request", NOW),
+           _item("2", "acme app keeps logging me out", NOW)])
+    _poll(sessions, workspace_id, "rivalo",
+          [_item("3", "rivalo support is the worst, still no refund", NOW)])
+    with transaction(sessions) as session:
+        get_watch_by_name(session, workspace_id, "acme").alert_threshold = 100
+    _poll(sessions, workspace_id, "acme", [_item("4", "acme has a new logo", NOW)])
+    ids = _ids(sessions)
+    with transaction(sessions) as session:
+        session.get_one(Mention, ids["2"]).status = "assigned"
+        rows = {key: session.get_one(Mention, ids[key]) for key in ("3", "4")}
+        assert [(m.alerted, m.status) for m in rows.values()] == [(False, "new")] * 2
+    summary = home_summary(sessions, workspace_id, USER_ID, NOW)
+    with sessions() as session:
+        config = DigestChannel(workspace_id, CHANNEL_ID, NOW.time(), ZoneInfo("UTC"), False,
+                               True, Scope(workspace_id), "en", None)
+        digest = build_digest_report(session, config, end=NOW, now=NOW)
+    assert summary.counts == {"new": 1, "assigned": 1} == digest.open_by_status
