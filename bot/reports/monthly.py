@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.i18n import day_month, digits, number, percent, t, tally
+from bot.i18n import day_month, digits, has, number, percent, t, tally
 from bot.messages.spikes import spike_kind
 
 A4_INCHES = (8.27, 11.69)
@@ -176,7 +176,7 @@ def text_sections(spec: Mapping[str, Any]) -> list[tuple[str, str, list[str]]]:
     sections.append(("influencers", t(lang, "monthly.section_influencers"),
                      influencer_lines or [t(lang, "monthly.no_influencers")]))
     sections.append(("topics", t(lang, "monthly.section_topics"), [
-        t(lang, "monthly.labelled", label=name, value=tally(count, lang))
+        t(lang, "monthly.labelled", label=topic_name(name, lang), value=tally(count, lang))
         for name, count in spec["topics"]]
         or [t(lang, "monthly.no_topics")]))
     workload = [t(lang, "monthly.labelled", label=w["user_id"], value=(
@@ -192,6 +192,13 @@ def text_sections(spec: Mapping[str, Any]) -> list[tuple[str, str, list[str]]]:
     sections.append(("workload", t(lang, "monthly.section_workload"),
                      workload or [t(lang, "monthly.no_workload")]))
     return sections
+
+
+def topic_name(topic: str, language: str) -> str:
+    """A request topic's name in ``language``, as cards and digests write it (``billing``
+    is "facturation" in French); a topic the catalogues do not know stays as stored."""
+    key = f"topics.{topic}"
+    return t(language, key) if has(key) else topic
 
 
 def _local(spec: Mapping[str, Any], value: str) -> datetime:
@@ -288,7 +295,7 @@ def _barh(axes: Any, names: Sequence[str], values: Sequence[int], title: str,
 
 def chart_topics(axes: Any, spec: Mapping[str, Any]) -> None:
     """Mentions per request topic."""
-    _barh(axes, [name for name, _count in spec["topics"]],
+    _barh(axes, [topic_name(name, _language(spec)) for name, _count in spec["topics"]],
           [count for _name, count in spec["topics"]],
           t(_language(spec), "monthly.chart_topics"), _language(spec))
 

@@ -218,7 +218,7 @@ def _big_numbers(spec: dict) -> dict:
 def test_french_counts_are_grouped(sessions: sessionmaker[Session], dataset: Dataset) -> None:
     """Every count of a French report is grouped the French way ("12 345", narrow no-break
     space), the change since last month reads "+1 134 %", and a label takes a space before
-    its colon ("billing : 1 234"); the English report keeps "12345", "+1134%" and
+    its colon ("facturation : 1 234"); the English report keeps "12345", "+1134%" and
     "billing: 1234" as before."""
     _built, spec = _report(sessions, dataset, language="fr")
     lines = [line for _key, _title, section in text_sections(spec) for line in section]
@@ -236,7 +236,7 @@ def test_french_counts_are_grouped(sessions: sessionmaker[Session], dataset: Dat
             f"SLA tenu : 90{n}% des mentions répondues (1{n}350 sur 1{n}500) l'ont été dans "
             "leur SLA.",
             f"1. @ana (mastodon) · 48{n}213 · 1{n}203 · 2{n}500 · non analysé",
-            f"billing : 1{n}234",
+            f"facturation : 1{n}234",
             f"U07AGENT01 : Assignées 1{n}100 · Encore ouvertes 1{n}001 · Répondues 1{n}002",
             f"Validations : U07APPROVA 1{n}200 validé(s) / 1{n}001 refusé(s)"):
         assert expected in lines, (expected, lines)
@@ -295,6 +295,23 @@ def test_french_chart_counts_are_grouped(sessions: sessionmaker[Session],
     spec["language"] = "en"
     for chart, axis in charts:
         assert "1000" in _tick_labels(chart, spec, axis), chart.__name__
+
+
+def test_french_topics_are_named_in_french(sessions: sessionmaker[Session],
+                                          dataset: Dataset) -> None:
+    """A French report names its topics as French cards and digests do ("facturation",
+    "panne"), in the text, the HTML and the chart; the English one keeps "billing"."""
+    with transaction(sessions) as session:
+        session.get_one(Mention, dataset.mentions["m1"]).topic_mask = 0b1  # billing
+        session.get_one(Mention, dataset.mentions["m3"]).topic_mask = 0b1001  # billing, outage
+    _built, spec = _report(sessions, dataset, language="fr")
+    assert spec["topics"] == [["billing", 2], ["outage", 1]]
+    words = _pdf_text(render_pdf(spec))[1]
+    assert "facturation" in words and "panne" in words and "billing" not in words
+    assert "facturation" in render_html(spec) and "billing" not in render_html(spec)
+    assert _tick_labels(chart_topics, spec, "y") == ["facturation", "panne"]
+    spec["language"] = "en"
+    assert _tick_labels(chart_topics, spec, "y") == ["billing", "outage"]
 
 
 def test_html_is_escaped_and_self_contained(sessions: sessionmaker[Session],
