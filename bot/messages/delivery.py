@@ -154,6 +154,8 @@ class SlackAccount:
     """A multi- or single-channel guest, who sees only the channels they were invited to."""
     locale: str | None = None
     """Their Slack locale (``fr-FR``), which Slack gives only when asked for it."""
+    name: str | None = None
+    """The name Slack shows for them (their display name, else their full name)."""
 
 
 class UserDirectory(Protocol):

@@ -179,19 +179,32 @@ def text_sections(spec: Mapping[str, Any]) -> list[tuple[str, str, list[str]]]:
         t(lang, "monthly.labelled", label=topic_name(name, lang), value=tally(count, lang))
         for name, count in spec["topics"]]
         or [t(lang, "monthly.no_topics")]))
-    workload = [t(lang, "monthly.labelled", label=w["user_id"], value=(
+    workload = [t(lang, "monthly.labelled", label=person(spec, w["user_id"]), value=(
         f"{t(lang, 'monthly.col_assigned')} {tally(w['assigned'], lang)} · "
         f"{t(lang, 'monthly.col_open')} {tally(w['open'], lang)} · "
         f"{t(lang, 'monthly.col_answered')} {tally(w['answered'], lang)}"))
         for w in spec["workload"]]
     if spec["approvals"]:
         workload.append(t(lang, "monthly.approvals_line", lines=", ".join(
-            t(lang, "monthly.approval_item", user=a["user_id"],
+            t(lang, "monthly.approval_item", user=person(spec, a["user_id"]),
               approved=tally(a["approved"], lang), rejected=tally(a["rejected"], lang))
             for a in spec["approvals"])))
     sections.append(("workload", t(lang, "monthly.section_workload"),
                      workload or [t(lang, "monthly.no_workload")]))
     return sections
+
+
+def people_of(spec: Mapping[str, Any]) -> list[str]:
+    """The Slack user ids of the team members the report lists (workload, approvals), once
+    each, in order: the ones to name (``person``)."""
+    ids = [w["user_id"] for w in spec["workload"]] + [a["user_id"] for a in spec["approvals"]]
+    return list(dict.fromkeys(ids))
+
+
+def person(spec: Mapping[str, Any], user_id: str) -> str:
+    """How the report writes a team member: the name Slack shows for them (``names``, put
+    in by the sender that draws the report), else their user id."""
+    return str((spec.get("names") or {}).get(user_id) or user_id)
 
 
 def topic_name(topic: str, language: str) -> str:
@@ -303,7 +316,7 @@ def chart_topics(axes: Any, spec: Mapping[str, Any]) -> None:
 def chart_workload(axes: Any, spec: Mapping[str, Any]) -> None:
     """Mentions assigned per team member."""
     items = spec["workload"][:12]
-    _barh(axes, [w["user_id"] for w in items], [w["assigned"] for w in items],
+    _barh(axes, [person(spec, w["user_id"]) for w in items], [w["assigned"] for w in items],
           t(_language(spec), "monthly.section_workload"), _language(spec))
 
 

@@ -527,7 +527,7 @@ class OutboxSender:
         if workspace_id in self._pauses:
             self._probed.add(workspace_id)
         if upload is not None:
-            return self._upload(row_id, *upload, report)
+            return self._upload(row_id, *upload, report, workspace_id=workspace_id)
         assert message is not None
         ts: str | None = None
         looking = False
@@ -641,10 +641,12 @@ class OutboxSender:
         return str(target)
 
     def _upload(self, row_id: int, channel: str, payload: dict[str, Any],
-                report: FlushReport) -> bool:
+                report: FlushReport, *, workspace_id: int) -> bool:
         try:
             content = (_draw_chart(payload["chart"]) if "chart" in payload
-                       else _draw_report(payload["report"]) if "report" in payload
+                       else _draw_report(self._named(payload["report"], workspace_id,
+                                                     payload.get("team_id")))
+                       if "report" in payload
                        else base64.b64decode(payload["content_b64"]))
             self._notifier.upload_file(
                 channel, str(payload["filename"]), content,
@@ -657,6 +659,24 @@ class OutboxSender:
         self._record_success(row_id, "")
         report.sent += 1
         return True
+
+    def _named(self, spec: dict[str, Any], workspace_id: int, team_id: str | None
+               ) -> dict[str, Any]:
+        """The report ``spec`` with the names Slack shows for the team members it lists
+        (``users.info``, through the process's cache); a member Slack cannot name (no
+        directory, an error, a rate limit) stays their id. Asked here, in the worker that
+        draws the report, not while a request waits for its ack."""
+        from bot.reports.monthly import people_of
+
+        if self._directories is None:
+            return spec
+        directory = self._directories.for_workspace(workspace_id, team_id)
+        names: dict[str, str] = {}
+        for user_id in people_of(spec):
+            account = directory.account(user_id)
+            if account is not None and account.found and account.name:
+                names[user_id] = account.name
+        return {**spec, "names": names}
 
     def _record_success(self, row_id: int, ts: str) -> None:
         with transaction(self._sessions) as session:

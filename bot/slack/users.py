@@ -254,7 +254,19 @@ class SlackUserDirectory:
                             deleted=bool(user.get("deleted")),
                             guest=bool(user.get("is_restricted"))
                             or bool(user.get("is_ultra_restricted")),
-                            locale=str(user["locale"]) if user.get("locale") else None)
+                            locale=str(user["locale"]) if user.get("locale") else None,
+                            name=shown_name(user))
+
+
+def shown_name(user: Mapping[str, Any]) -> str | None:
+    """The name Slack shows for a ``users.info`` user: the display name they chose, else
+    their full name, else their username; None when it gives none."""
+    profile = user.get("profile") or {}
+    for value in (profile.get("display_name"), profile.get("real_name"),
+                  user.get("real_name"), user.get("name")):
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
 
 
 class _Unanswered:

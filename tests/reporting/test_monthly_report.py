@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from pypdf import PdfReader
+from slack_sdk import WebClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,6 +19,7 @@ from bot.reports.monthly import (
     chart_topics,
     chart_volume,
     chart_workload,
+    people_of,
     render_html,
     render_pdf,
     text_sections,
@@ -25,13 +27,17 @@ from bot.reports.monthly import (
 from bot.services import competitors, influencers
 from bot.services.actors import Actor
 from bot.services.errors import ServiceError
+from bot.services.outbox import OutboxSender
 from bot.services.reporting import monthly
+from bot.slack.notifier import SlackNotifier
+from bot.slack.users import AccountCache, SlackUserDirectories
 from storage.db import transaction
 from storage.models import Author, Mention, Watch
 from storage.models_cases import QuietMention
 from storage.models_competitors import WATCH_COMPETITOR
 from storage.models_spikes import Spike
 from storage.models_watches import MentionWatch
+from tests.harness.slack_standin import SlackStandIn
 from tests.reporting.dataset import Dataset, utc
 
 CLI = Actor(None, "cli")
@@ -493,3 +499,30 @@ def test_a_competitors_mentions_are_not_the_brands_volume(sessions: sessionmaker
     assert "@carl" not in [i.handle for i in report.influencers]  # carl posted on beta only
     assert {i.handle for i in report.influencers} == {row[2] for row in rows if row[2]}
     assert f"{16 - beta} mention(s)" in _pdf_text(render_pdf(spec))[1]
+
+
+def test_the_sent_pdf_names_team_members_as_slack_shows_them(
+        sessions: sessionmaker[Session], dataset: Dataset, slack_standin: SlackStandIn,
+        slack_client: WebClient) -> None:
+    """The worker drawing the queued PDF writes the team's members by the name Slack shows
+    (users.info, asked once each: display name, else full name), in the workload, its
+    chart and the approvals; one Slack cannot answer about stays their id."""
+    slack_standin.set_user("U07AGENT02", name="ana", display_name="Ana Martin")
+    slack_standin.set_user("U07APPROVA", name="bea", display_name="", real_name="Béa Roy")
+    _built, spec = _report(sessions, dataset)
+    assert people_of(spec) == ["U07AGENT01", "U07AGENT02", "U07APPROVA", "U07APPROVB"]
+    slack_standin.error_next("users.info", "internal_error")  # U07AGENT01, asked first
+    with transaction(sessions) as session:
+        monthly.enqueue_report(session, dataset.workspace_id, "C07REPORTS", spec,
+                               title="Monthly report", comment="")
+    sender = OutboxSender(sessions, SlackNotifier(slack_client), per_channel_interval=0,
+                          directories=SlackUserDirectories(slack_client, cache=AccountCache()))
+    assert sender.flush().sent == 1
+    (uploaded,) = slack_standin.files()
+    words = _pdf_text(uploaded.data)[1]
+    assert "Ana Martin: Assigned 2" in words and "U07AGENT02" not in words
+    assert "Béa Roy 1 approved" in words and "U07APPROVA" not in words
+    assert "U07AGENT01: Assigned 2" in words  # Slack could not answer about them
+    assert [c.args["user"] for c in slack_standin.calls("users.info")] == people_of(spec)
+    named = {**spec, "names": {"U07AGENT02": "Ana Martin"}}
+    assert _tick_labels(chart_workload, named, "y") == ["U07AGENT01", "Ana Martin"]
