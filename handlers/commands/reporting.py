@@ -41,7 +41,7 @@ def _schedule_text(request: CommandRequest, config: reporting_schedule.DigestCha
 def _digest_now(request: CommandRequest, runtime: Runtime) -> Reply:
     report = digest.do_post_digest_now(
         runtime.sessions, request.workspace_id(runtime), request.actor,
-        channel_id=request.channel_id, now=runtime.clock(), language=request.language,
+        channel_id=request.channel_id, now=runtime.clock(),
         default_timezone=runtime.settings.timezone)
     return Reply(t(request.language, "digest.posted_now", channel=request.channel_id,
                    count=report.total.current))

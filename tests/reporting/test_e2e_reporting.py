@@ -79,6 +79,25 @@ def test_digest_now_posts_blocks_and_uploads_the_chart(vigie: VigieApp) -> None:
     assert CHANNEL in files[0].channels
 
 
+def test_digest_now_posts_in_the_channels_language_not_the_requesters(
+        vigie: VigieApp) -> None:
+    """`/cm digest now` from someone reading Vigie in French, in an English workspace: the
+    answer only they see is French; the digest everyone in the channel reads is in the
+    channel's language (the workspace's), as the daily run posts it."""
+    build_dataset(vigie.runtime.sessions)
+    vigie.runtime.clock = lambda: DIGEST_END
+    assert "en français" in command(vigie, "lang fr")["text"]
+    answer = command(vigie, "digest now")
+    assert "11 mention" in answer["text"] or "11 mention" in answer["text"]
+    assert "on its way" not in answer["text"]
+    vigie.standin.clear()
+    vigie.runtime.outbox.flush(wait=True)
+    (post,) = _digest_posts(vigie)
+    assert "Daily digest · 25 Oct 2026" in str(post["blocks"])
+    (chart,) = vigie.standin.files()
+    assert chart.filename == "vigie-digest-2026-10-25.png"
+
+
 def test_digest_now_in_a_channel_no_watch_alerts_in_is_refused(vigie: VigieApp) -> None:
     """A digest where no watch alerts would count every mention of the workspace (private
     channels' watches included) in a channel guests or a Slack Connect partner may read:

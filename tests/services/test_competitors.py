@@ -375,7 +375,7 @@ def test_the_digest_carries_a_share_of_voice_line_and_chart(
     _poll(sessions, workspace_id, "rivalo", [_item(e, t) for e, t in FEED])
     _poll(sessions, workspace_id, "acme", [_item("5", FEED[4][1])])
     report = do_post_digest_now(sessions, workspace_id, CLI, channel_id=CHANNEL_ID,
-                                now=NOW, language="en")
+                                now=NOW)
     (sov,) = report.share_of_voice
     assert [(m.watch, m.current.mentions) for m in sov.members] == [("acme", 1),
                                                                      ("rivalo", 5)]
@@ -501,8 +501,7 @@ def test_a_forget_replaces_their_opportunity_card_and_takes_them_out_of_the_dige
     _poll(sessions, workspace_id, "rivalo", [_item("1", FEED[0][1]), _item("3", FEED[2][1])])
     sender = sender_for(sessions, slack_standin, Clock())
     sender.flush()
-    do_post_digest_now(sessions, workspace_id, CLI, channel_id=VEILLE, now=NOW,
-                       language="en", chart=False)
+    do_post_digest_now(sessions, workspace_id, CLI, channel_id=VEILLE, now=NOW, chart=False)
     sender.flush()
 
     def shown() -> str:

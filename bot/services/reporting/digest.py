@@ -238,9 +238,10 @@ _CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")
 
 
 def do_post_digest_now(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,
-                       channel_id: str, now: datetime, language: str,
-                       default_timezone: str = "UTC", chart: bool = True) -> DigestReport:
-    """Post the digest of the local day ending ``now`` to ``channel_id`` (`/cm digest now`).
+                       channel_id: str, now: datetime, default_timezone: str = "UTC",
+                       chart: bool = True) -> DigestReport:
+    """Post the digest of the local day ending ``now`` to ``channel_id`` (`/cm digest now`),
+    in the channel's language (the workspace's, as the daily run posts it), whoever asks.
 
     It does not count as the daily run. An empty day still posts its one line.
     """
@@ -264,9 +265,9 @@ def do_post_digest_now(sessions: sessionmaker[Session], workspace_id: int, actor
                                    known=Mrkdwn(", ".join(known) or "-"))
         report = build_digest_report(session, config, end=now, now=now,
                                      cached_days=_cached_days(session, config))
-    figure = digest_chart(report, language) if chart and not report.empty else None
+    figure = digest_chart(report, config.language) if chart and not report.empty else None
     with transaction(sessions) as session:
-        _enqueue(session, workspace_id, channel_id, report, language, figure, None)
+        _enqueue(session, workspace_id, channel_id, report, config.language, figure, None)
     return report
 
 
