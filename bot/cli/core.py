@@ -143,9 +143,16 @@ def _run_socket_mode(runtime: Runtime) -> None:
 
     settings = runtime.settings
     assert settings.slack_app_token is not None
-    app = _build_app_or_exit(runtime)
+    # A refused bot token does not stop this process either: it polls, holds what is for
+    # Slack in the outbox and serves webhook sources; only Slack's requests need the token.
+    refusals: list[str] = []
+    app = _build_app_or_exit(
+        runtime, on_refused=refusals.append,
+        starting="Starting anyway: sources are polled, what is for Slack waits in the "
+                 "outbox, webhook sources and health checks are served and /readyz reports "
+                 "the refused token; restart Vigie with a working SLACK_BOT_TOKEN.")
     handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
-    front = _start_web_front(runtime)
+    front = _start_web_front(runtime, slack_refused=lambda: refusals[-1] if refusals else None)
     stopped = threading.Event()
     # Process managers and `docker stop` send SIGTERM: stop as on Ctrl-C (close the socket,
     # stop the scheduler) instead of dying mid-job.
@@ -208,13 +215,15 @@ def _run_socket_mode(runtime: Runtime) -> None:
 
 
 def _start_web_front(runtime: Runtime,
-                     slack_events: str = "Slack events come over the socket") -> Any:
+                     slack_events: str = "Slack events come over the socket", *,
+                     slack_refused: Callable[[], str | None] | None = None) -> Any:
     """In Socket Mode or console mode, serve the web front without Slack's events endpoint
     on PORT, bound to VIGIE_SOCKET_MODE_WEB_HOST (this machine by default, ``off`` for
     none): webhook sources (POST /ingest/<source id>) and health checks would be
     unreachable otherwise. ``slack_events`` ends the start-up line (where Slack's events
-    come from). A PORT set on purpose that cannot be bound stops `vigie run`; the default
-    one only warns (nothing may need it)."""
+    come from); ``slack_refused`` is as in :func:`bot.web.build_wsgi_app`. A PORT set on
+    purpose that cannot be bound stops `vigie run`; the default one only warns (nothing
+    may need it)."""
     from bot.server import BackgroundServer
     from bot.web import build_wsgi_app, served_endpoints
 
@@ -224,7 +233,8 @@ def _start_web_front(runtime: Runtime,
                    "(VIGIE_SOCKET_MODE_WEB_HOST=off).")
         return None
     try:
-        front = BackgroundServer(build_wsgi_app(runtime, None), host, port,
+        front = BackgroundServer(build_wsgi_app(runtime, None, slack_refused=slack_refused),
+                                 host, port,
                                  log_level=runtime.settings.log_level)
     except OSError as err:
         reason = _bind_reason(err)
@@ -313,15 +323,19 @@ def _refused_token_line(err: Exception) -> str:
 
 
 def _build_app_or_exit(runtime: Runtime, *,
-                       on_refused: Callable[[str], None] | None = None) -> Any:
+                       on_refused: Callable[[str], None] | None = None,
+                       starting: str = "Starting without Slack: webhook sources and health "
+                                       "checks are served, /readyz reports the refused "
+                                       "token.") -> Any:
     """The Bolt app. When Slack cannot be reached (network, DNS, 5xx), warn and build it
     without checking the token: polling and the outbox go on, and the token is checked
     again in the background.
 
     When Slack refuses the bot token (token_revoked, invalid_auth...): without
-    ``on_refused``, exit 2 with one line; with it (``vigie web``, the only process serving
-    webhook sources), log the line at ERROR, hand Slack's error code to ``on_refused``
-    (``/readyz`` reports it) and build the app all the same. Its requests are still
+    ``on_refused``, exit 2 with one line; with it (``vigie web`` and ``vigie run``, which
+    serve webhook sources, and poll for the latter), log the line at ERROR, say
+    ``starting``, hand Slack's error code to ``on_refused`` (``/readyz`` reports it) and
+    build the app all the same. Its requests are still
     verified with the signing secret; Bolt asks ``auth.test`` again on Slack's next
     request and answers it with its "reinstall the app" message while Slack refuses."""
     from slack_sdk.errors import SlackApiError
@@ -341,8 +355,7 @@ def _build_app_or_exit(runtime: Runtime, *,
             if on_refused is None:
                 raise SystemExit(2) from None
             refused(err)
-            click.echo("Starting without Slack: webhook sources and health checks are "
-                       "served, /readyz reports the refused token.", err=True)
+            click.echo(starting, err=True)
             return build_app(runtime.settings, runtime, verify_token=False)
         failure: Exception = err
     except Exception as err:

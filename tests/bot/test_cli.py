@@ -476,24 +476,6 @@ def test_feed_url_credentials_are_encrypted_and_masked_by_the_cli(
     assert len(httpserver.log) == 1  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("error", ["invalid_auth", "token_revoked"])
-def test_run_with_a_refused_bot_token_says_to_reinstall(tmp_path: Path, error: str) -> None:
-    from tests.harness.slack_standin import SlackStandIn
-
-    assert vigie(tmp_path, "db", "upgrade").returncode == 0
-    with SlackStandIn() as slack:
-        token = "xoxb-0000-refused"
-        if error == "token_revoked":
-            slack.valid_tokens = frozenset({token})
-            slack.revoke_token(token)
-        result = vigie(tmp_path, "run", SLACK_BOT_TOKEN=token, SLACK_APP_TOKEN="xapp-1-A-1-x",
-                       SLACK_API_URL=slack.base_url)
-    assert result.returncode == 2
-    assert f"Slack refused SLACK_BOT_TOKEN ({error})" in result.stderr
-    assert "reinstall the app" in result.stderr
-    assert "BoltError" not in result.stderr and "Traceback" not in result.stderr
-
-
 def test_account_commands_from_the_terminal(tmp_path: Path) -> None:
     assert vigie(tmp_path, "db", "upgrade").returncode == 0
     added = vigie(tmp_path, "account", "add", "x", "@AcmeCare")

@@ -3,6 +3,7 @@ stand-in answering 503 (or not started yet), a real feed on loopback, a real SQL
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
 import subprocess
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.bot.test_cli import VIGIE, _env, _unused_port, vigie
 from tests.harness.constants import BOT_TOKEN
@@ -168,3 +170,64 @@ def test_a_refused_app_token_still_stops_socket_mode(tmp_path: Path) -> None:
                        SLACK_API_URL=slack.base_url, PORT=str(_unused_port()))
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("error", ["token_revoked", "invalid_auth"])
+def test_socket_mode_with_a_refused_bot_token_goes_on_polling_and_serving_webhooks(
+        tmp_path: Path, httpserver: object, error: str) -> None:
+    """`vigie run` in Socket Mode is the all-in-one process: a bot token Slack refuses at
+    start stopped it (exit 2), so nothing was polled and every webhook push was refused,
+    in a restart loop. It now logs the refusal with the fix, polls, stores a signed push,
+    serves /healthz, reports the refusal in /readyz's slack field, connects the socket with
+    the app token (Slack's requests get Bolt's "reinstall" answer) and stops with 0."""
+    from tests.bot.test_cli_web import _add_webhook_source
+    from tests.harness.webhooks import webhook_headers
+
+    _with_feed(tmp_path, httpserver)
+    _add_webhook_source(tmp_path)
+    log, port = tmp_path / "run.log", _unused_port()
+    with SlackStandIn(valid_tokens=(BOT_TOKEN, APP_TOKEN)) as slack, \
+            SocketModeServer() as sockets:
+        sockets.attach(slack)
+        slack.revoke_token(BOT_TOKEN, error)
+        env = _env(tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN,
+                   SLACK_API_URL=slack.base_url, PORT=str(port), VIGIE_BACKFILL_HOURS="0")
+        with log.open("w") as out:
+            proc = subprocess.Popen([*VIGIE, "run"], cwd=tmp_path, env=env, stdout=out,
+                                    stderr=subprocess.STDOUT, text=True)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            def healthy() -> bool:
+                assert proc.poll() is None, log.read_text()
+                try:
+                    return httpx.get(f"{url}/healthz", timeout=5).is_success
+                except httpx.TransportError:
+                    return False
+            _eventually(healthy, "/healthz", 60, log)
+            _eventually(lambda: _stored(tmp_path / "vigie.db"), "a poll", 60, log)
+            body = json.dumps([{"id": "hook-1", "url": "https://forum.example/t/1",
+                                "author": {"handle": "zed"},
+                                "text": "hooks: my parcel never came, where is it?",
+                                "published_at": "2026-11-20T10:00:00Z"}]).encode()
+            path, secret = (tmp_path / "webhook").read_text().split()
+            pushed = httpx.post(f"{url}{path}", content=body, timeout=10,
+                                headers=webhook_headers(secret, body))
+            assert pushed.status_code == 200 and pushed.json()["stored"] == 1, pushed.text
+            ready = httpx.get(f"{url}/readyz", timeout=10)
+            assert ready.status_code == 200, ready.text
+            assert f"Slack refuses SLACK_BOT_TOKEN ({error})" in ready.json()["slack"]
+            assert BOT_TOKEN not in ready.text
+            sockets.wait_connected(timeout=60)  # the app token still opens the socket
+            assert "reinstall this app" in sockets.slash_command("help").text
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0, log.read_text()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=20)
+        assert slack.calls("auth.test")[0].error == error
+        assert not slack.messages_in(CHANNEL)  # the alert waits in the outbox
+    text = log.read_text()
+    assert f"Slack refused SLACK_BOT_TOKEN ({error})" in text and "reinstall the app" in text
+    assert "Traceback" not in text and BOT_TOKEN not in text, text
+    assert _stored(tmp_path / "vigie.db") == 2
