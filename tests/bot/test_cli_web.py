@@ -70,7 +70,8 @@ def _serves_webhooks_with_a_refused_token(tmp_path: Path, error: str, *args: str
                                           **env: str) -> str:
     """Start `vigie web` (``args``, ``env``) while Slack refuses its bot token with
     ``error``: it serves /healthz and a signed webhook push, /readyz stays ready (for
-    those) and says that Slack refuses the token; it stops cleanly on SIGTERM. Returns its standard error."""
+    those) and says that Slack refuses the token; it stops cleanly on SIGTERM. Returns its
+    standard error."""
     from tests.harness.slack_standin import SlackStandIn
     from tests.harness.webhooks import webhook_headers
 
