@@ -351,12 +351,12 @@ def _published(published_at: datetime, now: datetime) -> datetime:
 
 
 _NEW = MentionStatus.NEW.value
+"""A new mention's status (an enum member's value is a Python property: read once)."""
 _LINK, _WORDS = "link", "words"
 """What a story's posts share (``_link_stories``): a link, or the same words."""
 CAMPAIGN_WINDOW = timedelta(days=2)
 """How long after a text's first post was received its copies by other people still join
 its story (a copy-paste campaign); a copy later is a post of its own again."""
-"""A new mention's status (an enum member's value is a Python property: read once)."""
 
 
 def _reach(followers: int | None) -> int:
