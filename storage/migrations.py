@@ -49,7 +49,7 @@ def upgrade(url: str, revision: str = "head", *, lock_timeout: float = LOCK_TIME
     lock and runs a statement at most ``statement_timeout`` seconds (0: no limit), else
     raises MigrationBlocked."""
     _run(url, lambda config: command.upgrade(config, revision), lock_timeout,
-         statement_timeout)
+         statement_timeout, rerun="vigie db upgrade")
 
 
 def downgrade(url: str, revision: str, *, lock_timeout: float = LOCK_TIMEOUT_SECONDS,
@@ -57,7 +57,7 @@ def downgrade(url: str, revision: str, *, lock_timeout: float = LOCK_TIMEOUT_SEC
     """Migrate the database at ``url`` down to ``revision`` (e.g. ``base`` or ``-1``);
     the timeouts as for ``upgrade``."""
     _run(url, lambda config: command.downgrade(config, revision), lock_timeout,
-         statement_timeout)
+         statement_timeout, rerun=f"vigie db downgrade {revision}")
 
 
 LOCK_NOT_AVAILABLE = "55P03"
@@ -65,7 +65,9 @@ QUERY_CANCELED = "57014"
 
 
 def _run(url: str, action: Callable[[Config], None], lock_timeout: float,
-         statement_timeout: float) -> None:
+         statement_timeout: float, *, rerun: str) -> None:
+    """Run ``action``; a lock wait or statement past its time raises MigrationBlocked
+    saying to run ``rerun`` (the interrupted command) again or how to let it through."""
     config = alembic_config(url)
     config.attributes["lock_timeout"] = lock_timeout
     config.attributes["statement_timeout"] = statement_timeout
@@ -84,7 +86,7 @@ def _run(url: str, action: Callable[[Config], None], lock_timeout: float,
         if code == LOCK_NOT_AVAILABLE:
             why = (f"waited {lock_timeout:g} s for a lock on a table that running Vigie "
                    f"processes (or another session) are using")
-            fix = ("run `vigie db upgrade` again in a moment, or stop the workers and web "
+            fix = (f"run `{rerun}` again in a moment, or stop the workers and web "
                    "processes, migrate, then start them again (or set "
                    "VIGIE_MIGRATION_LOCK_TIMEOUT_SECONDS=0 to wait as long as it takes)")
         else:

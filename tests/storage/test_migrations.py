@@ -156,3 +156,24 @@ def test_a_migration_statement_past_its_time_stops_with_what_to_do(
         assert migrations.is_current(engine)
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_blocked_downgrade_says_to_run_the_downgrade_again(
+        postgres_database_factory: object) -> None:
+    """A downgrade that gives up waiting for a lock names the downgrade as what to run
+    again: it said `vigie db upgrade`, which would undo the part already rolled back."""
+    url: str = postgres_database_factory()  # type: ignore[operator]
+    migrations.upgrade(url)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as holder:
+            holder.execute(text("LOCK TABLE mentions IN ACCESS SHARE MODE"))
+            with pytest.raises(migrations.MigrationBlocked) as blocked:
+                migrations.downgrade(url, "0050", lock_timeout=0.5)
+            holder.rollback()
+        message = str(blocked.value)
+        assert "run `vigie db downgrade 0050` again in a moment" in message, message
+        assert "vigie db upgrade" not in message, message
+    finally:
+        engine.dispose()
