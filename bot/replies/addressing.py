@@ -71,4 +71,33 @@ def address_reply(
     ):
         return text
     local = domain is None or (local_domain or "").casefold() == domain.casefold()
-    return f"@{user} {text.lstrip()}" if local else f"@{user}@{domain} {text.lstrip()}"
+    mention = f"@{user}" if local else f"@{user}@{domain}"
+    same = _leading_mention_of(text, user, domain)
+    if same is not None:
+        # The draft already opens with this person as Vigie stored them (a bare "@alice"
+        # read on another instance, or the web host "mastodon.example.com" of an account
+        # on "example.com"): written in the canonical form instead of a second mention,
+        # since a bare one would name a local account of the brand's instance.
+        return text[:same.start()] + mention + text[same.end():]
+    return f"{mention} {text.lstrip()}"
+
+
+def _leading_mention_of(text: str, user: str, domain: str | None) -> regex.Match[str] | None:
+    """The mention, among those ``text`` opens with, of the same username as ``user``
+    whose domain is absent or shares its host with ``domain`` (one a subdomain of the
+    other); None when there is none."""
+    folded_user, folded_domain = user.casefold(), domain.casefold() if domain else None
+    position = 0
+    while True:
+        while position < len(text) and text[position].isspace():
+            position += 1
+        match = _MENTION.match(text, position)
+        if match is None:
+            return None
+        written = (match.group(2) or "").casefold() or None
+        if match.group(1).casefold() == folded_user and (
+                written is None or folded_domain is None or written == folded_domain
+                or written.endswith("." + folded_domain)
+                or folded_domain.endswith("." + written)):
+            return match
+        position = match.end()
