@@ -23,9 +23,11 @@ status other than new, an assignee or a draft): the assignee, the status (in pro
 replied, closed, ignored stay so), the response times and the SLA clock, which keeps
 counting from when the story's first post reached Vigie (``Mention.waiting_since``), as
 do the SLA notices already sent (none is sent twice). The drafts go with it, unless one
-of them names the author of a post that goes or quotes its words or link (a reply to
-them is not a reply to the next poster, and a forget copies nothing of theirs): then no
-draft moves and the story goes back to assigned (or new). An approval does not move: it
+of them names the author of a post that goes (a word of their name or handle will do)
+or quotes its words (``QUOTED_WORDS`` in a row, whatever their case, accents or
+punctuation) or link (a reply to them is not a reply to the next poster, and a forget
+copies nothing of theirs): then no draft moves and the story goes back to assigned (or
+new). An approval does not move: it
 approved a reply to the post that went, so an approved draft waits for approval again.
 Nothing else of the post that goes is copied (no text, author or link).
 """
@@ -39,6 +41,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.orm import Session
 
+from bot.matching.text import fold
 from bot.services import backfill, cases, forgotten, influencers
 from bot.services.actors import SCHEDULER, Actor
 from bot.services.audit import record
@@ -228,9 +231,11 @@ def _carry_work(session: Session, gone: int, head: int, deleted: list[int],
 
 
 def _words_of(session: Session, gone: int, deleted: list[int]
-              ) -> tuple[set[str], set[str], set[str]]:
-    """The handles (and names), texts and links of the story's posts being deleted."""
+              ) -> tuple[set[str], set[str], set[str], set[str]]:
+    """The handles (and names), the words a draft names them by, the texts and the links
+    of the story's posts being deleted."""
     handles: set[str] = set()
+    names: set[str] = set()
     texts: set[str] = set()
     links: set[str] = set()
     rows = session.execute(
@@ -242,23 +247,57 @@ def _words_of(session: Session, gone: int, deleted: list[int]
         texts.update(value for value in (text, title) if value)
         links.update(value for value in (url,) if value)
         handles.update(forgotten.normalized_handle(value) for value in (handle, name) if value)
-    return handles, texts, links
+        if handle:  # Its name, not its server's: "alice" of alice@mastodon.social.
+            names |= _name_words(forgotten.bare_handle(handle).split("@")[0].split(".")[0])
+        if name:
+            names |= _name_words(name)
+    return handles, names, texts, links
 
 
-def _quotes(draft: str, handles: Iterable[str], texts: Iterable[str],
+_NOT_NAMES = frozenset({
+    "the", "and", "for", "you", "your", "our", "with", "from", "not", "but", "all", "are",
+    "has", "its", "dans", "des", "les", "une", "pour", "avec", "vous", "nous", "sur", "par",
+    "qui", "que", "pas", "est", "son", "ses", "aux"})
+"""Words too common to be what a draft says of a person whose name holds them
+("The Kettle Fan" is not named by "the")."""
+_WORD = re.compile(r"[^\W_]+")
+"""A word of folded text: letters and digits (punctuation, ``_`` and spaces part words)."""
+
+
+def _words(text: str) -> list[str]:
+    """The words of ``text``, case and accents folded, its punctuation dropped."""
+    return _WORD.findall(fold(text))
+
+
+def _name_words(handle: str) -> set[str]:
+    """The words of a handle or display name a draft names its person by: each of at
+    least 3 letters, bar the most common words (a first name alone names them)."""
+    return {word for word in _words(handle)
+            if sum(char.isalpha() for char in word) >= 3 and word not in _NOT_NAMES}
+
+
+def _quotes(draft: str, handles: Iterable[str], names: set[str], texts: Iterable[str],
             links: Iterable[str]) -> bool:
-    """Whether ``draft`` names one of ``handles``, holds one of ``links`` or quotes
-    ``QUOTED_WORDS`` words in a row (or the whole) of one of ``texts``."""
-    folded = " ".join(draft.lower().split())
-    if any(link and link.lower() in folded for link in links):
+    """Whether ``draft`` names one of ``handles`` (whole, or by one of the ``names``: a
+    first name alone), holds one of ``links`` or quotes ``QUOTED_WORDS`` words in a row
+    (or the whole) of one of ``texts``, words compared with case, accents and punctuation
+    folded. It errs on the person's side: a draft kept back only has to be written again."""
+    lowered = " ".join(draft.lower().split())
+    if any(link and link.lower() in lowered for link in links):
         return True
+    folded = fold(lowered)
+    words = _words(draft)
     for handle in handles:
-        if handle and re.search(rf"(?<![\w]){re.escape(handle)}(?!\w)", folded):
+        if handle and re.search(rf"(?<![\w]){re.escape(fold(handle))}(?!\w)", folded):
             return True
+    if not names.isdisjoint(words):
+        return True
     for text in texts:
-        words = text.lower().split()
-        size = min(QUOTED_WORDS, len(words))
-        if size and any(" ".join(words[n:n + size]) in folded
-                        for n in range(len(words) - size + 1)):
+        quoted = _words(text)
+        size = min(QUOTED_WORDS, len(quoted))
+        if not size:
+            continue
+        runs = {tuple(words[n:n + size]) for n in range(len(words) - size + 1)}
+        if any(tuple(quoted[n:n + size]) in runs for n in range(len(quoted) - size + 1)):
             return True
     return False

@@ -16,7 +16,7 @@ from bot.services.reporting.digest import preview_digests
 from bot.services.sla import due_at
 from bot.services.workflow import do_assign, do_save_draft, do_simple, latest_draft
 from storage.db import transaction
-from storage.models import AuditEvent, Draft, Member, Mention
+from storage.models import AuditEvent, Author, Draft, Member, Mention
 from storage.models_sla import SlaNotice
 from tests.harness.slack_standin import SlackStandIn
 from tests.services.test_forget_cards import _channel_texts, _ids, _shares
@@ -111,6 +111,52 @@ def test_a_draft_quoting_the_forgotten_person_does_not_move(
         # Still theirs to answer, afresh: nothing of what was written to user1 is kept.
         assert (second.status, second.assignee_user_id) == ("assigned", AGENT.user_id)
         assert session.scalars(select(Draft.text)).all() == []
+
+
+def _draft_after_takeover(sessions: sessionmaker[Session], workspace_id: int,
+                          slack_standin: SlackStandIn, draft: str
+                          ) -> tuple[str, list[str]]:
+    """The status of the story's next post and its drafts, once the story's first post
+    (by "Hélène Dupont", handle user1) goes with ``draft`` written to it."""
+    ids = _story(sessions, workspace_id, slack_standin)
+    with transaction(sessions) as session:
+        first = session.get(Mention, ids["1"])
+        assert first is not None
+        author = session.get(Author, first.author_id)
+        assert author is not None
+        author.name = "Hélène Dupont"
+    do_assign(sessions, workspace_id, CLI, ids["1"], AGENT.user_id or "")
+    do_save_draft(sessions, workspace_id, AGENT, ids["1"], draft)
+    _delete_first(sessions, workspace_id, ids, purge=False)
+    with sessions() as session:
+        second = session.get(Mention, ids["2"])
+        assert second is not None
+        return second.status, list(session.scalars(
+            select(Draft.text).where(Draft.mention_id == second.id)))
+
+
+@pytest.mark.parametrize("draft", [
+    "Hélène, sorry about your kettle: we will call you today.",
+    "Helene, sorry about your kettle: we will call you today.",
+    "Dear Ms DUPONT, we will call you today.",
+    'You wrote "Acme recalls its kettles after fires": yes, replacement soon.',
+    "Yes: ACME recalls its kettles after fires... Replacement soon.",
+], ids=["first-name", "first-name-unaccented", "last-name", "quote-punctuated",
+        "quote-case"])
+def test_a_draft_naming_or_quoting_the_forgotten_person_in_part_does_not_move(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+        draft: str) -> None:
+    # A word of their name, or their words with other punctuation or case, is theirs.
+    assert _draft_after_takeover(sessions, workspace_id, slack_standin, draft) == (
+        "assigned", [])
+
+
+def test_a_draft_that_neither_names_nor_quotes_the_forgotten_person_moves(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    draft = "Sorry about your kettle: we will call you today about a replacement."
+    assert _draft_after_takeover(sessions, workspace_id, slack_standin, draft) == (
+        "awaiting_approval", [draft])
 
 
 @pytest.mark.parametrize("purge", [False, True], ids=["forget", "purge"])
