@@ -103,14 +103,7 @@ def _first_post_goes(sessions: sessionmaker[Session], workspace_id: int,
     ids = _ids(sessions)
     (_, digest), = preview_digests(sessions, workspace_id, now=NOW + timedelta(hours=1))
     assert digest.open_by_status == {"new": 1}
-    if purge:
-        with transaction(sessions) as session:
-            first = session.get(Mention, ids["1"])
-            assert first is not None
-            first.created_at = NOW - timedelta(days=200)
-        assert purge_older_than(sessions, 90, NOW) == 1
-    else:
-        assert do_forget(sessions, workspace_id, CLI, "user1").mentions == 1
+    delete_first_post(sessions, workspace_id, ids, purge)
     sender.flush()
     sender.flush()  # nothing more goes out
     cards = [m for m in _channel_texts(slack_standin, SOCIAL) if REDACTED not in m]
@@ -184,3 +177,17 @@ def test_a_forget_takes_their_lines_out_of_an_export_not_uploaded_yet(
     assert "Secrète" not in content and "ana" not in content
     records = list(csv.reader(io.StringIO(content)))
     assert records[0][0] == "id" and len(records) == 2 and "well done" in str(records[1])
+
+
+def delete_first_post(sessions: sessionmaker[Session], workspace_id: int, ids: dict[str, int],
+                      purge: bool) -> None:
+    """Delete user1's first post ``ids["1"]``: by the retention purge (made 200 days old)
+    when ``purge``, else by forgetting user1."""
+    if purge:
+        with transaction(sessions) as session:
+            first = session.get(Mention, ids["1"])
+            assert first is not None
+            first.created_at = NOW - timedelta(days=200)
+        assert purge_older_than(sessions, 90, NOW) == 1
+    else:
+        assert do_forget(sessions, workspace_id, CLI, "user1").mentions == 1

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.actors import CLI, Actor
-from bot.services.privacy import do_forget, purge_older_than
+from bot.services.privacy import purge_older_than
 from bot.services.reporting.digest import preview_digests
 from bot.services.sla import due_at
 from bot.services.workflow import do_assign, do_save_draft, do_simple, latest_draft
@@ -19,7 +19,7 @@ from storage.db import transaction
 from storage.models import AuditEvent, Author, Draft, Member, Mention
 from storage.models_sla import SlaNotice
 from tests.harness.slack_standin import SlackStandIn
-from tests.services.test_forget_cards import _channel_texts, _ids, _shares
+from tests.services.test_forget_cards import _channel_texts, _ids, _shares, delete_first_post
 from tests.services.test_stories import NOW, SOCIAL
 
 AGENT = Actor("U0AGENT001", "slash_command")
@@ -38,18 +38,6 @@ def _story(sessions: sessionmaker[Session], workspace_id: int,
         assert first is not None
         first.created_at = NOW - timedelta(hours=3)
     return ids
-
-
-def _delete_first(sessions: sessionmaker[Session], workspace_id: int, ids: dict[str, int],
-                  purge: bool) -> None:
-    if purge:
-        with transaction(sessions) as session:
-            first = session.get(Mention, ids["1"])
-            assert first is not None
-            first.created_at = NOW - timedelta(days=200)
-        assert purge_older_than(sessions, 90, NOW) == 1
-    else:
-        assert do_forget(sessions, workspace_id, CLI, "user1").mentions == 1
 
 
 def _due(sessions: sessionmaker[Session], mention_id: int) -> object:
@@ -75,7 +63,7 @@ def test_the_next_post_takes_the_storys_assignee_draft_and_sla_clock(
             assert first is not None
             first.created_at = NOW - timedelta(days=200)
     due = _due(sessions, ids["1"])
-    _delete_first(sessions, workspace_id, ids, purge)
+    delete_first_post(sessions, workspace_id, ids, purge)
     with sessions() as session:
         second = session.get(Mention, ids["2"])
         assert second is not None
@@ -104,7 +92,7 @@ def test_a_draft_quoting_the_forgotten_person_does_not_move(
     do_assign(sessions, workspace_id, CLI, ids["1"], AGENT.user_id or "")
     quoting = "@user1 thanks, yes: Acme recalls its kettles after fires. Replacement soon."
     do_save_draft(sessions, workspace_id, AGENT, ids["1"], quoting)
-    _delete_first(sessions, workspace_id, ids, purge=False)
+    delete_first_post(sessions, workspace_id, ids, purge=False)
     with sessions() as session:
         second = session.get(Mention, ids["2"])
         assert second is not None
@@ -127,7 +115,7 @@ def _draft_after_takeover(sessions: sessionmaker[Session], workspace_id: int,
         author.name = "Hélène Dupont"
     do_assign(sessions, workspace_id, CLI, ids["1"], AGENT.user_id or "")
     do_save_draft(sessions, workspace_id, AGENT, ids["1"], draft)
-    _delete_first(sessions, workspace_id, ids, purge=False)
+    delete_first_post(sessions, workspace_id, ids, purge=False)
     with sessions() as session:
         second = session.get(Mention, ids["2"])
         assert second is not None
@@ -165,7 +153,7 @@ def test_an_ignored_story_stays_ignored_when_its_first_post_goes(
         purge: bool) -> None:
     ids = _story(sessions, workspace_id, slack_standin)
     do_simple(sessions, workspace_id, CLI, ids["1"], "ignore")
-    _delete_first(sessions, workspace_id, ids, purge)
+    delete_first_post(sessions, workspace_id, ids, purge)
     with sessions() as session:
         second = session.get(Mention, ids["2"])
         assert second is not None and second.status == "ignored"
@@ -201,7 +189,7 @@ def test_the_sla_notices_of_the_story_join_those_the_next_post_had(
         session.add_all([SlaNotice(mention_id=ids["1"], kind=kind, recipient="C0SOCIAL01")
                          for kind in ("breach", "reminder")]
                         + [SlaNotice(mention_id=ids["2"], kind="breach", recipient="C0OTHER01")])
-    _delete_first(sessions, workspace_id, ids, purge=False)
+    delete_first_post(sessions, workspace_id, ids, purge=False)
     with sessions() as session:
         assert sorted(session.execute(select(SlaNotice.kind, SlaNotice.recipient).where(
             SlaNotice.mention_id == ids["2"])).tuples().all()) == [
