@@ -12,6 +12,7 @@ like an order or case id. ``waiting_for_answer`` turns them, with the intent, in
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from bot.analysis.frozen import fast_init
@@ -140,6 +141,7 @@ def waiting_for_answer(
     intent: IntentResult,
     signals: Signals,
     sentiment_label: str,
+    requested: bool = False,
 ) -> bool:
     """Whether the author, having written to the brand, now waits for its answer.
 
@@ -149,7 +151,12 @@ def waiting_for_answer(
     ``FRIENDLY_REMARK``, asking nothing), or a question or remark among a crowd of tagged
     accounts; always for a customer's complaint. Banter is told by the sentiment model
     wherever one reads the language: a Spanish, German or Portuguese thank-you to the
-    brand owes no answer, as an English one does not.
+    brand owes no answer, as an English one does not. Where only a sentiment model reads
+    the language, a positive reading is no banter when the post asks for something:
+    ``requested`` (a request topic raised by a term saying what is wrong or awaited, see
+    ``request_terms``) or an order number ("necesito ayuda con mi cuenta, no puedo
+    entrar... Muchas gracias" still waits): the thanks closing a request is politeness,
+    which only the English and French rules flag (``courtesy``).
     """
     if not signals.addressed or signals.agent_signed or intent.intent in ("spam", "praise"):
         return False
@@ -167,7 +174,22 @@ def waiting_for_answer(
     friendly = sentiment_label == "positive" and "courtesy" not in names
     if not signals.language_analysed and signals.negative_emoji:
         friendly = False  # only a sentiment model read it, and an angry emoji says otherwise
+    if not signals.language_analysed and (requested or signals.order_number):
+        friendly = False  # the thanks closing a request: no rule reads its courtesy
     return not (signals.sentiment_analysed and friendly)
+
+
+_REQUEST_TERM_RE = re.compile(
+    r"\b(?:no|nicht|kein|keine|keinen|nie|nunca|nao|sem|sin|todavia|aun|noch|espero"
+    r"|esperando|warte|aguardando)\b")
+
+
+def request_terms(terms: Iterable[str]) -> bool:
+    """Whether request-topic ``terms`` (``TopicMatch.terms``: lowercase, accent-free) say
+    something is wrong or awaited: a negation ("no puedo entrar", "nicht angekommen",
+    "nao consigo") or a wait ("esperando el reembolso"). "lieferung, angekommen" (a thanks
+    for a delivery) asks nothing."""
+    return any(_REQUEST_TERM_RE.search(term) for term in terms)
 
 
 COMPLAINT_CONFIRMED = 0.8

@@ -11,6 +11,7 @@ from bot.analysis.attention import (
     LANGUAGE_NOT_ANALYSED,
     Signals,
     read_signals,
+    request_terms,
     waiting_for_answer,
     weigh_complaint,
 )
@@ -168,7 +169,8 @@ def analyze_many(
         if not signals.language_analysed:
             flags = (*flags, IntentFlag(LANGUAGE_NOT_ANALYSED, (language or "?",)))
         priority, reason, waiting = _priority(item, intent, sentiment.score, sentiment.label,
-                                              signals, now, watch_weight)
+                                              signals, now, watch_weight,
+                                              request_terms(t for m in found for t in m.terms))
         out.append(Analysis(
             language=language,
             sentiment_score=sentiment.score,
@@ -199,10 +201,11 @@ def _signals(item: AnalysisInput, language: str | None) -> Signals:
 
 def _priority(item: AnalysisInput, intent: IntentResult, sentiment_score: float,
               sentiment_label: Label, signals: Signals, now: datetime, watch_weight: float,
-              ) -> tuple[int, str, bool]:
+              requested: bool) -> tuple[int, str, bool]:
     """Priority, its reason and whether the author waits for an answer, from the intent
-    once weighed by the complaint model."""
-    waiting = waiting_for_answer(intent, signals, sentiment_label)
+    once weighed by the complaint model; ``requested``: its request topics' terms say
+    something is wrong or awaited (``request_terms``)."""
+    waiting = waiting_for_answer(intent, signals, sentiment_label, requested)
     priority, reason = score_priority(
         intent=intent.intent,
         sentiment_score=sentiment_score,
@@ -235,6 +238,8 @@ class StoredAnalysis:
     sentiment_label: Label
     intent: Intent
     flags: tuple[IntentFlag, ...]
+    topics: tuple[TopicMatch, ...] = ()
+    """The request topics stored, with their terms (``Analysis.topics``)."""
 
 
 def prioritize_stored(
@@ -253,7 +258,8 @@ def prioritize_stored(
         signals = _signals(item, stored.language)
         priority, reason, _ = _priority(
             item, IntentResult(stored.intent, flags), stored.sentiment_score,
-            stored.sentiment_label, signals, now, watch_weight)
+            stored.sentiment_label, signals, now, watch_weight,
+            request_terms(t for m in stored.topics for t in m.terms))
         out.append((priority, reason))
     return out
 

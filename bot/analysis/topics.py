@@ -193,6 +193,7 @@ LANGUAGE_RULES: dict[str, dict[str, str]] = {
             | cuota | cuotas | comision | comisiones | dinero | transferencia | descuento
             | descuentos | codigo promocional | cupon | me han cobrado | nos han cobrado
             | me habeis/han/han/habian cobrado | cobrado dos veces | facturacion | abono
+            | espero/esperando el/mi reembolso
         """,
         "delivery": """
             pedido | pedidos | mi/el/tu/vuestro/su pedido | numero de pedido | hice un pedido
@@ -262,6 +263,7 @@ LANGUAGE_RULES: dict[str, dict[str, str]] = {
             rechnung | rechnungen | rechnungsbetrag | abgebucht | abbuchung* | doppelt abgebucht
             | zweimal abgebucht | lastschrift* | zahlung* | bezahlung | bezahlt | bezahlen
             | gezahlt | zahlen | ruckerstattung* | erstattung* | erstatten | erstattet
+            | warte auf meine?/die? ruckerstattung/erstattung
             | zuruckerstattet | zuruckerstatten | geld zuruck | mein geld | mahnung* | gebuhr*
             | abo | preis | preise | zu teuer | teuer | kreditkarte* | geld | uberwiesen
             | uberweisung | gutschrift | betrag | abgerechnet | abrechnung* | inkasso
@@ -326,6 +328,7 @@ LANGUAGE_RULES: dict[str, dict[str, str]] = {
             cobranca* | cobrado | cobrada | cobrados | cobraram | cobrou | cobrar | cobrando
             | cobram | me cobra | cobrado duas vezes | cobraram duas vezes | cobranca indevida
             | fatura | faturas | faturado | faturada | reembolso | reembolsar | reembolsado
+            | esperando/aguardando o/meu reembolso/estorno
             | estorno | estornar | estornado | estornem | devolucao do dinheiro | meu dinheiro
             | dinheiro | pagamento* | pago | paguei | pagar | pagando | cartao de credito/debito
             | meu cartao | debitado | debitaram | boleto | boletos | pix | assinatura | mensalidade*

@@ -30,7 +30,7 @@ from bot.analysis.pipeline import (
 )
 from bot.analysis.priority import WAITING_REASON, WRITES_AGAIN_REASON
 from bot.analysis.sentiment import Label
-from bot.analysis.topics import topic_mask, topics_json
+from bot.analysis.topics import TopicMatch, topic_mask, topics_json
 from bot.matching.fingerprint import content_fingerprint, story_key_for
 from bot.matching.query import MatchInput, Query, QueryError, handle_key, parse_query
 from bot.services import backfill, cases, forgotten, influencers
@@ -701,7 +701,8 @@ def _stored_analyses(session: Session, to_link: dict[int, Matched]
     for chunk in _chunks(sorted(to_link), 1000):
         for row in session.execute(select(
                 Mention.id, Mention.title, Mention.text, Mention.language, Mention.sentiment,
-                Mention.sentiment_label, Mention.intent, Mention.intent_flags).where(
+                Mention.sentiment_label, Mention.intent, Mention.intent_flags,
+                Mention.topics).where(
                 one_of(session, Mention.id, chunk))):
             item = to_link[row.id].fetched
             score, label = row.sentiment, row.sentiment_label
@@ -719,7 +720,11 @@ def _stored_analyses(session: Session, to_link: dict[int, Matched]
                 cast(Intent, row.intent),
                 tuple(IntentFlag(str(f["name"]), tuple(map(str, f["terms"])))
                       for f in row.intent_flags if isinstance(f, dict)
-                      and isinstance(f.get("terms"), list)))
+                      and isinstance(f.get("terms"), list)),
+                tuple(TopicMatch(str(t["name"]), tuple(map(str, t["terms"])))
+                      for t in row.topics if isinstance(t, dict)
+                      and isinstance(t.get("terms"), list))
+                if isinstance(row.topics, list) else ())
     return out
 
 

@@ -38,6 +38,27 @@ QUESTIONS = [
     ("es", "@acme ¿me podéis decir cuándo llega mi pedido?"),
     ("pt", "@acme vocês podem me dizer quando chega o meu pedido?"),
 ]
+# Polite help requests: the sentiment model reads the thanks as positive, yet they ask.
+HELP_REQUESTS = [
+    (
+        "es",
+        "@acme buenos días, necesito ayuda con mi cuenta, no puedo entrar desde ayer. "
+        "Muchas gracias",
+    ),
+    (
+        "es",
+        "@acme hola, todavía espero mi pedido 88412093 desde hace tres semanas, gracias "
+        "por revisarlo",
+    ),
+    ("es", "@acme llevo tres semanas esperando el reembolso, es una vergüenza"),
+]
+# Thanks that ask nothing, one of them naming a delivery (a request topic).
+PLAIN_THANKS = [
+    "@acme ¡Muchas gracias, sois geniales!",
+    "@acme Danke, super Service!",
+    "@acme Danke für die schnelle Lieferung, alles super angekommen!",
+    "@acme obrigada pelo atendimento, vocês são demais!",
+]
 LEGAL = [
     ("de", "@acme ich werde Sie verklagen, das ist Betrug"),
     ("es", "@acme ya he hablado con mi abogado sobre vuestro cobro"),
@@ -104,6 +125,23 @@ def test_a_question_to_the_brand_alerts(language: str, text: str) -> None:
     assert analysis.reason.startswith("question · sentiment only")
 
 
+@pytest.mark.parametrize(("language", "text"), HELP_REQUESTS)
+def test_a_help_request_closed_with_thanks_waits_for_an_answer(language: str, text: str) -> None:
+    analysis = analysed(text)
+    assert analysis.language == language and not analysis.language_analysed
+    assert analysis.sentiment_label == "positive"  # the model reads the politeness
+    assert analysis.waiting
+    assert analysis.priority >= DEFAULT_ALERT_THRESHOLD
+    assert analysis.reason.endswith("waiting for an answer")
+
+
+@pytest.mark.parametrize("text", PLAIN_THANKS)
+def test_a_thank_you_naming_no_problem_still_does_not_alert(text: str) -> None:
+    analysis = analysed(text)
+    assert not analysis.waiting
+    assert analysis.priority < DEFAULT_ALERT_THRESHOLD
+
+
 @pytest.mark.parametrize(("language", "text"), LEGAL)
 def test_a_legal_threat_still_ranks_at_the_top(language: str, text: str) -> None:
     analysis = analysed(text)
@@ -124,7 +162,7 @@ def test_a_complaint_not_addressed_to_the_brand_ranks_above_chatter(
     assert said.reason == "sentiment only · negative"
 
 
-@pytest.mark.parametrize(("language", "text"), THANKS + COMPLAINTS + QUESTIONS)
+@pytest.mark.parametrize(("language", "text"), THANKS + COMPLAINTS + QUESTIONS + HELP_REQUESTS)
 def test_a_stored_mention_is_scored_again_the_same_way(language: str, text: str) -> None:
     analysis = analysed(text)
     stored = StoredAnalysis(
@@ -133,6 +171,7 @@ def test_a_stored_mention_is_scored_again_the_same_way(language: str, text: str)
         analysis.sentiment_label,
         analysis.intent,
         analysis.flags,
+        analysis.topics,
     )
     [(priority, reason)] = prioritize_stored(
         [(AnalysisInput(text, published_at=POSTED, addressed=True), stored)], now=NOW

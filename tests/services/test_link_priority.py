@@ -73,3 +73,38 @@ def test_linked_priority_is_the_full_analysis_one(
     expected = {ids[c.fetched.external_id]: c.analysis.priority for c in full}
     assert linked == expected
     assert len(set(expected.values())) > 10  # the sample spreads over many priorities
+
+
+HELP_REQUESTS = [
+    "@AcmeCare buenos días, necesito ayuda con mi cuenta, no puedo entrar desde ayer. "
+    "Muchas gracias",
+    "@AcmeCare llevo tres semanas esperando el reembolso, es una vergüenza",
+    "@AcmeCare Danke für die schnelle Lieferung, alles super angekommen!",
+]
+
+
+def test_a_linked_help_request_read_by_a_sentiment_model_still_waits(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    # Read positive by the Spanish model, they wait for their request topic's terms
+    # ("no puedo entrar"): ingest reads the stored topics, as a full analysis finds them.
+    do_add_account(sessions, workspace_id, CLI, "x", "@AcmeCare")
+    for name in ("first", "second"):
+        do_add_watch(sessions, workspace_id, CLI, name=name, query="", channel_id=CHANNEL_ID,
+                     alert_threshold=100)
+    items = [FetchedMention(network="x", external_id=str(n), url=f"https://x.example/{n}",
+                            text=text, author=Author(handle=f"user{n}"),
+                            published_at=NOW - timedelta(minutes=5))
+             for n, text in enumerate(HELP_REQUESTS)]
+    _poll(sessions, workspace_id, "first", items, NOW)
+    assert _poll(sessions, workspace_id, "second", items, LATER).linked == len(items)
+    with sessions() as session:
+        watch = get_watch_by_name(session, workspace_id, "second")
+        ids = dict(session.execute(select(Mention.external_id, Mention.id)).tuples().all())
+        linked = dict(session.execute(select(MentionWatch.mention_id, MentionWatch.priority)
+                                      .where(MentionWatch.watch_id == watch.id)).tuples().all())
+        _, handles, _ = cases.take_brand_posts(session, workspace_id, items)
+        full = _analysed(session, watch, match_batch(watch, items, report=IngestReport()),
+                         handles, {}, LATER)
+    assert {c.fetched.external_id: c.analysis.waiting for c in full} == {
+        "0": True, "1": True, "2": False}
+    assert linked == {ids[c.fetched.external_id]: c.analysis.priority for c in full}

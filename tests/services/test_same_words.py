@@ -162,6 +162,29 @@ def test_a_copy_paste_campaign_is_one_story_with_one_card(
     assert len(campaign) == 1
 
 
+HELP_ES = ("@acme buenos días, necesito ayuda con mi cuenta, no puedo entrar desde ayer. "
+           "Muchas gracias")
+
+
+def test_customers_asking_for_help_in_spanish_with_the_same_words_each_get_a_card(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    # Thanked politely, so read as positive by the Spanish sentiment model: still three
+    # customers waiting, not a campaign.
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=CHANNEL_ID,
+                 alert_threshold=0)
+    report = _poll(sessions, workspace_id,
+                   [_tweet(str(n), f"cliente{n}", HELP_ES) for n in range(1, 4)])
+    assert (report.stored, report.joined_stories) == (3, 0)
+    with sessions() as session:
+        rows = session.execute(select(Mention.id, Mention.story_id, Mention.language,
+                                      Mention.priority_reason)).all()
+        cards = session.scalars(select(OutboxMessage.mention_id).where(
+            OutboxMessage.kind == KIND_CARD)).all()
+    assert {(r.story_id, r.language) for r in rows} == {(None, "es")}
+    assert all(r.priority_reason.endswith("waiting for an answer") for r in rows)
+    assert sorted(cards) == sorted(r.id for r in rows)
+
+
 def test_a_copy_after_the_campaign_window_is_a_post_of_its_own(
         sessions: sessionmaker[Session], workspace_id: int) -> None:
     do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=CHANNEL_ID,

@@ -38,6 +38,7 @@ from bot.analysis.attention import (
     Signals,
     friendly_remark,
     read_signals,
+    request_terms,
     waiting_for_answer,
 )
 from bot.analysis.evaluate_attention import EVAL_NOW, POSTED_AGO
@@ -73,6 +74,8 @@ class Line:
     complaint_probability: float | None
     language: str | None
     group: int
+    requested: bool = False
+    """Its request topics' terms say something is wrong or awaited (``request_terms``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +109,7 @@ def alerts(line: Line, rule: TieBreak, threshold: int = DEFAULT_ALERT_THRESHOLD)
                        line.sentiment_score, line.language, rule):
         flags = (*flags, IntentFlag(FRIENDLY_REMARK, ()))
     waiting = waiting_for_answer(IntentResult(line.intent.intent, flags), line.signals,
-                                 line.sentiment_label)
+                                 line.sentiment_label, line.requested)
     priority = line.priority + round(WAITING_POINTS) * (int(waiting) - int(line.waiting))
     return priority >= threshold
 
@@ -161,6 +164,7 @@ def tuning_lines(data: Path) -> list[Line]:
             sentiment_label=a.sentiment_label, sentiment_score=a.sentiment_score,
             complaint_probability=a.complaint_probability, language=a.language,
             group=group_of[row[id_col]],
+            requested=request_terms(t for m in a.topics for t in m.terms),
         ))
     return lines
 
