@@ -29,13 +29,18 @@ def drafts(vigie: VigieApp) -> list[Draft]:
         return list(session.scalars(select(Draft).order_by(Draft.id)))
 
 
+CUSTOMER = "@ana@mastodon.social "
+"""What a draft of a reply on Mastodon opens with: the customer it answers, whom only a
+mention reaches (bot.replies.addressing); the rest is the text as typed."""
+
+
 def test_a_draft_is_the_text_as_typed(vigie_sqlite: VigieApp) -> None:
     vigie = vigie_sqlite
     mention_id = seed(vigie)
     reply = vigie.slack.slash_command(f"draft {mention_id} {SENT}", user_id=USER_ID).json()
     assert "saved" in reply["text"], reply
     saved = drafts(vigie)[-1]
-    assert saved.text == TYPED
+    assert saved.text == CUSTOMER + TYPED
     assert "slack_markup" not in (saved.risk_flags or [])
 
 
@@ -45,7 +50,7 @@ def test_a_draft_with_a_quote_left_open_is_saved_as_typed(vigie_sqlite: VigieApp
     reply = vigie.slack.slash_command(f'draft {mention_id} He said “hi\nand "bye',
                                       user_id=USER_ID).json()
     assert "watch add" not in reply["text"] and "saved" in reply["text"], reply
-    assert drafts(vigie)[-1].text == 'He said “hi\nand "bye'
+    assert drafts(vigie)[-1].text == CUSTOMER + 'He said “hi\nand "bye'
 
 
 def test_reject_and_ignore_reasons_read_as_typed_in_the_thread(vigie_sqlite: VigieApp) -> None:
