@@ -3,7 +3,6 @@ stand-in answering 503 (or not started yet), a real feed on loopback, a real SQL
 
 from __future__ import annotations
 
-import json
 import signal
 import sqlite3
 import subprocess
@@ -180,8 +179,10 @@ def test_socket_mode_with_a_refused_bot_token_goes_on_polling_and_serving_webhoo
     in a restart loop. It now logs the refusal with the fix, polls, stores a signed push,
     serves /healthz, reports the refusal in /readyz's slack field, connects the socket with
     the app token (Slack's requests get Bolt's "reinstall" answer) and stops with 0."""
-    from tests.bot.test_cli_web import _add_webhook_source
-    from tests.harness.webhooks import webhook_headers
+    from tests.bot.test_cli_web import (
+        _add_webhook_source,
+        assert_webhooks_served_while_slack_refuses,
+    )
 
     _with_feed(tmp_path, httpserver)
     _add_webhook_source(tmp_path)
@@ -205,18 +206,7 @@ def test_socket_mode_with_a_refused_bot_token_goes_on_polling_and_serving_webhoo
                     return False
             _eventually(healthy, "/healthz", 60, log)
             _eventually(lambda: _stored(tmp_path / "vigie.db"), "a poll", 60, log)
-            body = json.dumps([{"id": "hook-1", "url": "https://forum.example/t/1",
-                                "author": {"handle": "zed"},
-                                "text": "hooks: my parcel never came, where is it?",
-                                "published_at": "2026-11-20T10:00:00Z"}]).encode()
-            path, secret = (tmp_path / "webhook").read_text().split()
-            pushed = httpx.post(f"{url}{path}", content=body, timeout=10,
-                                headers=webhook_headers(secret, body))
-            assert pushed.status_code == 200 and pushed.json()["stored"] == 1, pushed.text
-            ready = httpx.get(f"{url}/readyz", timeout=10)
-            assert ready.status_code == 200, ready.text
-            assert f"Slack refuses SLACK_BOT_TOKEN ({error})" in ready.json()["slack"]
-            assert BOT_TOKEN not in ready.text
+            assert_webhooks_served_while_slack_refuses(url, tmp_path, error, BOT_TOKEN)
             sockets.wait_connected(timeout=60)  # the app token still opens the socket
             assert "reinstall this app" in sockets.slash_command("help").text
             proc.send_signal(signal.SIGTERM)

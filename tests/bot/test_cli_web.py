@@ -73,7 +73,6 @@ def _serves_webhooks_with_a_refused_token(tmp_path: Path, error: str, *args: str
     those) and says that Slack refuses the token; it stops cleanly on SIGTERM. Returns its
     standard error."""
     from tests.harness.slack_standin import SlackStandIn
-    from tests.harness.webhooks import webhook_headers
 
     with SlackStandIn(valid_tokens=[REFUSED_TOKEN]) as slack:
         slack.revoke_token(REFUSED_TOKEN, error)
@@ -86,19 +85,7 @@ def _serves_webhooks_with_a_refused_token(tmp_path: Path, error: str, *args: str
         url = f"http://127.0.0.1:{port}"
         try:
             assert _status("GET", f"{url}/healthz") == 200
-            body = json.dumps([{"id": "hook-1", "url": "https://forum.example/t/1",
-                                "author": {"handle": "zed"},
-                                "text": "hooks: my parcel never came, where is it?",
-                                "published_at": "2026-11-20T10:00:00Z"}]).encode()
-            path, secret = (tmp_path / "webhook").read_text().split()
-            stored = httpx.post(f"{url}{path}", content=body, timeout=10,
-                                headers=webhook_headers(secret, body))
-            assert stored.status_code == 200 and stored.json()["stored"] == 1, stored.text
-            ready = httpx.get(f"{url}/readyz", timeout=10)
-            # Still ready: it serves webhooks; a platform routing by readiness keeps them.
-            assert ready.status_code == 200, ready.text
-            assert f"Slack refuses SLACK_BOT_TOKEN ({error})" in ready.json()["slack"]
-            assert REFUSED_TOKEN not in ready.text
+            assert_webhooks_served_while_slack_refuses(url, tmp_path, error, REFUSED_TOKEN)
             proc.terminate()
             _, stderr = proc.communicate(timeout=60)
         finally:
@@ -110,6 +97,27 @@ def _serves_webhooks_with_a_refused_token(tmp_path: Path, error: str, *args: str
     assert f"Slack refused SLACK_BOT_TOKEN ({error})" in stderr, stderr
     assert REFUSED_TOKEN not in stderr and "Traceback" not in stderr, stderr
     return stderr
+
+
+def assert_webhooks_served_while_slack_refuses(url: str, tmp_path: Path, error: str,
+                                               token: str) -> None:
+    """The process at ``url`` stores a signed push to the webhook source of ``tmp_path``
+    (``_add_webhook_source``) and stays ready, its /readyz naming Slack's refusal of the
+    bot token (``error``) but never ``token``: a platform routing by readiness keeps
+    sending it webhooks."""
+    from tests.harness.webhooks import webhook_headers
+    body = json.dumps([{"id": "hook-1", "url": "https://forum.example/t/1",
+                        "author": {"handle": "zed"},
+                        "text": "hooks: my parcel never came, where is it?",
+                        "published_at": "2026-11-20T10:00:00Z"}]).encode()
+    path, secret = (tmp_path / "webhook").read_text().split()
+    stored = httpx.post(f"{url}{path}", content=body, timeout=10,
+                        headers=webhook_headers(secret, body))
+    assert stored.status_code == 200 and stored.json()["stored"] == 1, stored.text
+    ready = httpx.get(f"{url}/readyz", timeout=10)
+    assert ready.status_code == 200, ready.text
+    assert f"Slack refuses SLACK_BOT_TOKEN ({error})" in ready.json()["slack"]
+    assert token not in ready.text
 
 
 def _add_webhook_source(tmp_path: Path, **env: str) -> None:
