@@ -45,7 +45,10 @@ class SpikeEvent(Base):
     __tablename__ = "spike_events"
     __table_args__ = (Index("ix_spike_events_open", "workspace_id", "channel_id", unique=True,
                             sqlite_where=text(OPEN_EVENT_SQL),
-                            postgresql_where=text(OPEN_EVENT_SQL)),)
+                            postgresql_where=text(OPEN_EVENT_SQL)),
+                      # Deleting an outbox row (retention) sets its event's reference to
+                      # NULL: found by index, not by reading every event (0054).
+                      Index(None, "alert_outbox_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))

@@ -52,7 +52,8 @@ def purge(days: int) -> None:
     Stats, digests, share of voice and monthly reports keep the volumes, sentiment,
     networks and reach of purged days (counted per UTC hour). The posts themselves go:
     their text, authors, top posts and influencers, response times, SLA and topics.
-    The posts it deleted are not stored again when a source brings them back.
+    The posts it deleted are not stored again when a source brings them back. The
+    Slack messages sent before then (digests, DMs, alerts, reports) leave the outbox.
     """
     from bot.services.privacy import purge_older_than
 

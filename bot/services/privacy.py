@@ -1,6 +1,8 @@
 """Data retention and the right to be forgotten.
 
-Retention purges mentions found more than N days ago in batches. Their figures survive:
+Retention purges mentions found more than N days ago in batches, and the other messages
+Vigie sent (or gave up on) before then (``bot.services.outbox_retention``). Their figures
+survive:
 they stay counted in the hourly, daily and priority counts the reports read (the counts are
 raised by as much as the links' delete triggers lower them). A forget, or
 any other deletion, takes the mentions out of the counts. ``do_forget`` deletes an
@@ -17,6 +19,7 @@ reply weeks later still joins its case while the case's posts are kept.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +35,7 @@ from bot.services.errors import ServiceError
 from bot.services.forget_messages import ForgottenPerson, redact_messages
 from bot.services.influencers import forget_home_cache
 from bot.services.outbox import KIND_REDACT, do_enqueue
+from bot.services.outbox_retention import purge_outbox
 from bot.services.permissions import require_role
 from bot.services.workspaces import workspace_language
 from storage.db import transaction
@@ -41,6 +45,8 @@ from storage.models_cases import Case, CasePost, PostAlias
 from storage.models_reporting import MentionDayCount, MentionHourCount, MentionPriorityCount
 from storage.models_watches import MentionWatch
 from storage.reporting_counts import hour_of, keep_counts_of
+
+log = logging.getLogger(__name__)
 
 BATCH = 5000
 ALIAS_GRACE = timedelta(days=2)
@@ -167,7 +173,8 @@ def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime) 
     """Delete the mentions found more than ``days`` ago, keeping their figures: they stay
     counted in the hourly, daily and priority counts every report reads (volumes,
     sentiment, networks, reach, hours, per watch). Their text, authors, cards, drafts and
-    cases go.
+    cases go, and so do the other messages sent (or given up) before then
+    (``outbox_retention.purge_outbox``). Returns how many mentions went.
     The posts deleted are kept as keyed hashes (``forgotten.remember_purged``), and the
     cut-off becomes ``purged_before`` of the workspaces they were in: ingest does not store
     a purged post again (brought back, it would be counted twice); a post never stored is
@@ -182,7 +189,7 @@ def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime) 
                                        .order_by(Mention.id).limit(BATCH)))
             if not ids:
                 _drop_emptied_counts(session, cutoff)
-                return purged
+                break
             # In the transaction of the delete: a source bringing one back meanwhile sees it
             # stored, and afterwards purged.
             _remember_purged(session, ids, cutoff)
@@ -196,6 +203,13 @@ def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime) 
             stories.do_keep_stories(session, ids, staying=Mention.created_at >= cutoff)
             session.execute(delete(Mention).where(Mention.id.in_(ids)))
             purged += len(ids)
+    # The messages Vigie sent then, whatever they were about (digests, DMs, spike alerts):
+    # their rows hold what the messages said. Those of the mentions went with them.
+    messages = purge_outbox(sessions, cutoff)
+    if messages:
+        log.info("retention: %d Slack messages sent before %s purged from the outbox",
+                 messages, cutoff.isoformat(timespec="seconds"))
+    return purged
 
 
 def _remember_purged(session: Session, ids: list[int], cutoff: datetime) -> None:
