@@ -15,8 +15,19 @@ go (the outbox rows of a mention cascade with it, and with them where their mess
   thread of someone else's case, a spike alert's examples and loudest authors, a digest's
   lines and top authors): a note is replaced with the notice, a spike alert or a digest is
   posted again without their lines (the rest still holds). Their stored payload is rewritten
-  the same way, and one still waiting to be sent is rewritten (or dropped, for a note)
-  before it goes: Vigie never sends their words or name again.
+  the same way, and one still waiting to be sent, or given up (``vigie outbox retry`` may
+  send it yet), is rewritten (or dropped, for a note) before it goes: Vigie never sends
+  their words or name again;
+- the copies the outbox keeps of files and reports: an export's CSV loses their lines and
+  a monthly report its line about them among the influencers, uploaded or not (a file
+  shared cannot be recalled from Slack, but Vigie's copy no longer holds them);
+- any other row without a mention since their first that still names them (``@handle``,
+  their handle as a value, one of their posts or links; ``_names``), whatever its kind: one
+  not sent is dropped, one sent keeps only where its message is (``ts``). Rows are JSON,
+  so this is read, not guessed: a name written otherwise (their display name alone) is
+  not found.
+
+Retention deletes these rows once sent before its window (``outbox_retention``).
 
 The redactions are outbox rows without a mention id, so they survive the deletion.
 """
@@ -26,6 +37,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -42,14 +54,18 @@ from bot.services import forgotten, stories
 from bot.services.notifications import APPROVAL_DIGEST, KIND_NOTIFY, mark_homes_stale
 from bot.services.opportunities import opportunity_dedupe_key
 from bot.services.outbox import (
+    KIND_CARD,
+    KIND_CHART,
     KIND_OPPORTUNITY,
     KIND_POST,
     KIND_REDACT,
     KIND_THREAD,
+    KIND_UPDATE_CARD,
     KIND_UPDATE_POST,
     KIND_UPLOAD,
     do_enqueue,
 )
+from bot.services.outbox_retention import stored_kinds
 from storage.models import Mention, OutboxMessage, OutboxStatus
 from storage.models_competitors import Opportunity
 from storage.models_notifications import NotificationState
@@ -59,6 +75,10 @@ OWN_KINDS = (KIND_THREAD, KIND_POST)
 Slack; its card (``card``, ``update_card``) is replaced by ``do_forget`` itself."""
 QUOTING_KINDS = (KIND_POST, KIND_THREAD, KIND_UPDATE_POST)
 """Kinds of the rows whose stored spec (a note, a spike alert, a digest) may quote anyone."""
+UNQUOTING_KINDS = (KIND_CARD, KIND_UPDATE_CARD, KIND_REDACT, KIND_UPLOAD)
+"""Kinds whose payload holds no one's words: cards are rendered from the database when
+sent (and a mention's go with it), a redaction holds the notice; an export's file is
+scrubbed line by line (``_scrub_export``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,23 +138,42 @@ def redact_messages(session: Session, workspace_id: int, person: ForgottenPerson
                 _notice(language, mention_id), done)
     if person.since is None:
         return
+    # The rows this forget queued (the replacements) come after: none of them is checked.
+    queued_before = session.scalar(select(func.max(OutboxMessage.id))) or 0
+    # An export's CSV and a monthly report's influencers, whatever became of them: a file
+    # shared cannot be recalled, but the copy the outbox keeps loses their lines.
     for row in session.scalars(select(OutboxMessage).where(
             OutboxMessage.workspace_id == workspace_id, OutboxMessage.kind == KIND_UPLOAD,
-            OutboxMessage.status == OutboxStatus.PENDING.value,
             OutboxMessage.created_at >= person.since).order_by(OutboxMessage.id)):
         _scrub_export(row, person)
+    for row in session.scalars(select(OutboxMessage).where(
+            OutboxMessage.workspace_id == workspace_id, OutboxMessage.kind == KIND_CHART,
+            OutboxMessage.created_at >= person.since).order_by(OutboxMessage.id)):
+        _scrub_report(row, person)
     # Read from their first mention on through (workspace_id, kind, created_at): sent rows
     # are kept, and the rows without a mention of these kinds (SQLite took the mention
     # index for them) are every spike alert, digest and note ever sent. Put in order
     # here: SQLite scanned the whole outbox in id order rather than sort them.
+    # Failed rows too: ``vigie outbox retry`` may send them yet, and they keep the text.
     no_mention = func.coalesce(OutboxMessage.mention_id, OutboxMessage.mention_id).is_(None)
     quoting = session.scalars(select(OutboxMessage).where(
         OutboxMessage.workspace_id == workspace_id, no_mention,
         OutboxMessage.kind.in_(QUOTING_KINDS),
-        OutboxMessage.status != OutboxStatus.FAILED.value,
         OutboxMessage.created_at >= person.since)).all()
     for row in sorted(quoting, key=lambda r: r.id):
         _scrub(session, workspace_id, row, person, language, done)
+    # Whatever still names them (a kind or a field the rewrites above do not know) loses
+    # what it said: the rows without a mention since their first, of every kind but those
+    # that store no one's words (see UNQUOTING_KINDS). The rows this forget queued are left
+    # out here, not in SQL: SQLite read ``id <=`` as a scan of the whole table.
+    kinds = [kind for kind in stored_kinds(session, workspace_id)
+             if kind not in UNQUOTING_KINDS]
+    left = session.scalars(select(OutboxMessage).where(
+        OutboxMessage.workspace_id == workspace_id, no_mention,
+        OutboxMessage.kind.in_(kinds), OutboxMessage.created_at >= person.since)).all()
+    for row in sorted(left, key=lambda r: r.id):
+        if row.id <= queued_before and _names(row.payload, person):
+            _forget_payload(session, row)
 
 
 def _own_messages(session: Session, workspace_id: int, person: ForgottenPerson,
@@ -230,6 +269,56 @@ def _scrub_export(row: OutboxMessage, person: ForgottenPerson) -> None:
     payload["content_b64"] = base64.b64encode(
         out.getvalue().encode("utf-8-sig")).decode("ascii")
     row.payload = payload
+
+
+def _scrub_report(row: OutboxMessage, person: ForgottenPerson) -> None:
+    """A monthly report's spec (drawn when sent) without them among its influencers."""
+    payload = dict(row.payload or {})
+    report = payload.get("report")
+    if not isinstance(report, dict) or not isinstance(report.get("influencers"), list):
+        return
+    kept = [item for item in report["influencers"] if not (
+        isinstance(item, dict) and (item.get("author_id") in person.author_ids
+                                    or person.named(item.get("handle"))))]
+    if len(kept) == len(report["influencers"]):
+        return
+    payload["report"] = {**report, "influencers": kept}
+    row.payload = payload
+
+
+MIN_QUOTE = 20
+"""How long one of their texts must be to count as quoted inside a longer string (a
+shorter one must be a whole value: "ok" is in every message)."""
+
+
+def _names(value: object, person: ForgottenPerson) -> bool:
+    """Whether a stored payload (any JSON) shows their name, handle, post or link: a value
+    that is their handle (``@`` or not), an ``@handle`` in a text, one of their texts or
+    links in it."""
+    if isinstance(value, dict):
+        return any(_names(item, person) for item in value.values())
+    if isinstance(value, list):
+        return any(_names(item, person) for item in value)
+    if not isinstance(value, str) or not value:
+        return False
+    if person.named(value) or value in person.texts:
+        return True
+    if any(url in value for url in person.urls) or any(
+            len(text) >= MIN_QUOTE and text in value for text in person.texts):
+        return True
+    handle = forgotten.normalized_handle(person.handle)
+    return bool(handle) and re.search(rf"(?<![\w@])@{re.escape(handle)}(?![\w])", value,
+                                      re.IGNORECASE) is not None
+
+
+def _forget_payload(session: Session, row: OutboxMessage) -> None:
+    """A row whose payload still names them: one waiting or failed is not sent (deleted);
+    one sent keeps only where its message is (``ts``), which updates may still need."""
+    if row.status != OutboxStatus.SENT.value:
+        session.execute(delete(OutboxMessage).where(OutboxMessage.id == row.id))
+        return
+    row.payload = {key: value for key, value in (row.payload or {}).items()
+                   if key in ("ts", "thread_ts")}
 
 
 def _note_quotes(note: Note, person: ForgottenPerson) -> bool:

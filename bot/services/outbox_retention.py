@@ -65,11 +65,16 @@ def purge_outbox(sessions: sessionmaker[Session], cutoff: datetime) -> int:
     deleted = 0
     for workspace_id in workspaces:
         with sessions() as session:
-            kinds = [str(kind) for kind in session.scalars(_KINDS, {"ws": workspace_id})]
+            kinds = stored_kinds(session, workspace_id)
         newest: dict[str, int | None] = {}
         for kind in kinds:
             deleted += _purge_kind(sessions, workspace_id, kind, cutoff, newest)
     return deleted
+
+
+def stored_kinds(session: Session, workspace_id: int) -> list[str]:
+    """The kinds of the rows the workspace's outbox holds, each read from the index."""
+    return [str(kind) for kind in session.scalars(_KINDS, {"ws": workspace_id})]
 
 
 def _purge_kind(sessions: sessionmaker[Session], workspace_id: int, kind: str,
