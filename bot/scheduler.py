@@ -277,7 +277,7 @@ def build_scheduler(runtime: Runtime, *, blocking: bool,
                       name="SLA reminders and escalations", **common)
     if runtime.settings.retention_days:
         scheduler.add_job(job(_retention), IntervalTrigger(hours=6), args=[runtime],
-                          id="retention", name="Purge old mentions", **common)
+                          id="retention", name="Purge old mentions and sent messages", **common)
     scheduler.add_job(job(_expire_aliases), IntervalTrigger(hours=1),
                       args=[runtime, AliasSweep()], id="aliases",
                       name="Expire other names of posts not kept", **common)
