@@ -39,6 +39,8 @@ from storage.models_competitors import Opportunity
 from storage.models_spikes import SpikeEvent
 
 BATCH = 2000
+"""Rows read and deleted per transaction: about a tenth of a second of row locks on
+PostgreSQL (98,000 rows of 200,000 went in 4.5 to 6 s on a busy 2-core machine)."""
 SETTLED = (OutboxStatus.SENT.value, OutboxStatus.FAILED.value)
 CHANNEL_PREFIXES = ("C", "G")
 """Channels (not DMs) whose refusals ``refused_channels`` reports: their newest sent row
