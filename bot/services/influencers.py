@@ -1,5 +1,6 @@
-"""Influencers: the authors who talked about the brand (or its competitors) in a period,
-ranked, and the ones the team tracks (`/cm influencers`, App Home, the monthly report).
+"""Influencers: the authors who talked about the brand in a period (its watches' posts:
+a competitor's watch's authors talk about the competitor), ranked, and the ones the team
+tracks (`/cm influencers`, App Home, the monthly report).
 
 Ranking: an author's score over the period is ``reach × engagement × frequency`` with
 
@@ -38,6 +39,7 @@ from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
 from bot.services.permissions import require_role
 from bot.services.reporting.periods import last_days, parse_days, zone_or_default
+from bot.services.reporting.queries import brand_scope
 from bot.sources import handles
 from bot.sources.registry import SOURCES
 from storage.db import transaction
@@ -215,7 +217,9 @@ def period_window(now: datetime, days: int, timezone: str) -> tuple[datetime, da
 def get_influencers(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,
                     period: str | None, now: datetime, default_timezone: str = "UTC",
                     limit: int = DEFAULT_LIMIT) -> InfluencerReport:
-    """The influencers of the last period (any member may see them)."""
+    """The influencers of the last period (any member may see them): the authors of the
+    brand's watches (``brand_scope``), as `/cm stats` counts them; a competitor's watch's
+    authors talk about the competitor."""
     days = parse_period(period)
     with sessions() as session:
         if actor.user_id:
@@ -223,9 +227,9 @@ def get_influencers(sessions: sessionmaker[Session], workspace_id: int, actor: A
         workspace = session.get(Workspace, workspace_id)
         zone_name = workspace.timezone if workspace and workspace.timezone else default_timezone
         start, end = period_window(now, days, zone_or_default(zone_name, default_timezone).key)
-        return InfluencerReport(days, start, end,
-                                rank_influencers(session, workspace_id, start, end, limit),
-                                tracked_list(session, workspace_id))
+        ranked = rank_influencers(session, workspace_id, start, end, limit,
+                                  among=brand_scope(session, workspace_id).where())
+        return InfluencerReport(days, start, end, ranked, tracked_list(session, workspace_id))
 
 
 def network_name(text: str) -> str:
@@ -414,8 +418,9 @@ _home_lock = threading.Lock()
 
 def home_influencers(sessions: sessionmaker[Session], workspace_id: int, *, now: datetime,
                      default_timezone: str = "UTC", limit: int = 5) -> list[Influencer]:
-    """The top influencers of the last 30 days for App Home, computed at most every 15
-    minutes per workspace and process (Home is opened often; the ranking moves slowly)."""
+    """The top influencers of the last 30 days for App Home (the brand's watches' authors,
+    as `/cm influencers` ranks them), computed at most every 15 minutes per workspace and
+    process (Home is opened often; the ranking moves slowly)."""
     key = _cache_key(sessions, workspace_id)
     with _home_lock:
         cached = _home_cache.get(key)
@@ -427,7 +432,8 @@ def home_influencers(sessions: sessionmaker[Session], workspace_id: int, *, now:
         zone_name = workspace.timezone if workspace and workspace.timezone else default_timezone
         start, end = period_window(now, HOME_DAYS,
                                    zone_or_default(zone_name, default_timezone).key)
-        ranked = rank_influencers(session, workspace_id, start, end, limit, last_posts=0)
+        ranked = rank_influencers(session, workspace_id, start, end, limit, last_posts=0,
+                                  among=brand_scope(session, workspace_id).where())
     with _home_lock:
         _home_cache[key] = (now, ranked)
     return ranked

@@ -148,3 +148,19 @@ def test_schedule_monthly_then_the_scheduler_sends_once(vigie: VigieApp) -> None
     assert "no longer get" in command(vigie, "report schedule off")["text"]
     later = (due + timedelta(days=32)).replace(day=1) + timedelta(hours=8)
     assert run_due_reports(sessions, now=later, default_timezone="UTC") == []
+
+
+def test_a_competitors_authors_are_not_the_brands_influencers(vigie: VigieApp) -> None:
+    """With beta a competitor's watch, `/cm influencers` and App Home rank the authors of
+    the brand's watches (acme, other) only: carl, who posted on beta alone, talked about
+    the competitor. The command takes no watch, so no listing of beta's authors is lost."""
+    before = str(command(vigie, "influencers 30d", user_id=AGENT)["blocks"])
+    assert "@carl" in before and "@ana" in before
+    assert "is now a competitor" in command(vigie, "watch kind beta competitor")["text"]
+    after = str(command(vigie, "influencers 30d", user_id=AGENT)["blocks"])
+    assert "@carl" not in after
+    assert "@ana" in after and "@bob" in after and "@dan" in after
+    vigie.slack.app_home_opened(AGENT)
+    vigie.standin.wait_until(lambda s: s.home_view(AGENT) is not None)
+    home = str(vigie.standin.home_view(AGENT))
+    assert "Influencers (last 30 days)" in home and "@ana" in home and "@carl" not in home
