@@ -251,3 +251,49 @@ def test_previous_day_window_tiles(sessions: sessionmaker[Session], dataset: Dat
 def test_empty_channel_is_empty(sessions: sessionmaker[Session], dataset: Dataset) -> None:
     report = _report(sessions, dataset, end=utc(9, 1, 7))
     assert report.empty and report.top_priority == [] and report.waited == []
+
+
+def test_a_competitors_posts_are_not_the_brands_volume_authors_nor_top_priority(
+        sessions: sessionmaker[Session], dataset: Dataset) -> None:
+    """With beta a competitor's watch, the digest counts the brand's posts as `/cm stats`
+    does: in the channel of acme and beta, acme's alone (m4, m5 and m7, beta's, leave the
+    day, carl's posts with them; m13 the day before); a digest channel without watches
+    counts acme and other, not the whole workspace; a channel of beta alone was given the
+    competitor's watch, and counts its posts. Open work and share of voice are unchanged."""
+    m = dataset.mentions
+    before = _report(sessions, dataset)
+    with transaction(sessions) as session:
+        session.execute(update(Watch).where(Watch.name == "beta")
+                        .values(kind=WATCH_COMPETITOR))
+    report = _report(sessions, dataset)
+    assert (report.total.current, report.total.previous) == (8, 1)
+    assert {name: c.current for name, c in report.by_network} == {
+        "mastodon": 6, "bluesky": 1, "x": 1}
+    assert {name: c.current for name, c in report.by_sentiment} == {
+        "negative": 3, "neutral": 2, "positive": 3}
+    assert [line.id for line in report.top_priority] == [m["m1"], m["m12"], m["m11"],
+                                                         m["m3"], m["m6"]]
+    assert [a.handle for a in report.top_authors] == ["@dan", "@ana", "@bob"]
+    by_day = {item.day: item.counts for item in report.chart if sum(item.counts.values())}
+    assert by_day == {
+        date(2026, 10, 23): {"negative": 1, "neutral": 0, "positive": 0, "unknown": 0},
+        date(2026, 10, 24): {"negative": 4, "neutral": 1, "positive": 2, "unknown": 0},
+        date(2026, 10, 25): {"negative": 0, "neutral": 1, "positive": 1, "unknown": 0},
+    }
+    assert report.open_by_status == before.open_by_status
+    with sessions() as session:
+        whole = build_digest_report(session, channel_config(session, dataset.workspace_id,
+                                                            "C07WHOLE001"),
+                                    end=DIGEST_END, now=DIGEST_END)
+    assert whole.total.current == 9  # acme's 8 and other's m15
+    assert [line.id for line in whole.top_priority][:2] == [m["m15"], m["m1"]]
+    assert "@carl" not in [a.handle for a in whole.top_authors]
+    with transaction(sessions) as session:
+        session.execute(update(Watch).where(Watch.name == "beta")
+                        .values(channel_id="C07RIVAL001"))
+    with sessions() as session:
+        rival = build_digest_report(session, channel_config(session, dataset.workspace_id,
+                                                            "C07RIVAL001"),
+                                    end=DIGEST_END, now=DIGEST_END)
+    assert rival.total.current == 3  # m4, m5, m7
+    assert [a.handle for a in rival.top_authors] == ["@bob", "@carl"]

@@ -150,11 +150,12 @@ class _DayCounts:
     """Per watch, its waited mentions (stored) that another of the scope's alerts covers."""
 
 
-def _day_pass(session: Session, scope: Scope, thresholds: dict[int, int],
+def _day_pass(session: Session, scope: Scope, counted: Scope, thresholds: dict[int, int],
               previous_start: datetime, start: datetime, end: datetime) -> _DayCounts:
-    # Volumes of both days and what waited, from the hourly counts; the answered figures
-    # through their partial indexes: nothing here reads every mention of the day.
-    previous, current = scope_volume(session, scope, [previous_start, start, end])
+    # Volumes of both days (``counted``: the brand's part of the scope) and what waited,
+    # from the hourly counts; the answered figures through their partial indexes: nothing
+    # here reads every mention of the day.
+    previous, current = scope_volume(session, counted, [previous_start, start, end])
     out = _DayCounts()
     for slot, volume in ((0, current), (1, previous)):
         for (_watch, network, label), count in volume.items():
@@ -351,7 +352,8 @@ def chart_series(session: Session, config: DigestChannel, end: datetime,
         first, last = missing[0][1], missing[-1][2]
         span = [(day, day_start) for day, day_start, _e in days
                 if first <= day_start < last]
-        series = sentiment_series(session, config.scope, [s for _d, s in span] + [last])
+        series = sentiment_series(session, config.volume_scope,
+                                  [s for _d, s in span] + [last])
         for (day, _start), day_counts in zip(span, series, strict=True):
             known.setdefault(day, day_counts)
     return [DayCounts(day, known.get(day, dict.fromkeys(SERIES_KEYS, 0)))
@@ -371,16 +373,19 @@ def build_digest_report(session: Session, config: DigestChannel, *, end: datetim
                         now: datetime, cached_days: dict[str, list[int]] | None = None,
                         ) -> DigestReport:
     """The digest of ``config``'s channel for the local day ending at ``end``; open and
-    overdue work is as of ``now``."""
-    scope = config.scope
+    overdue work is as of ``now``. Volumes, the chart, top priority and top authors count
+    the brand's part of the channel's scope (``DigestChannel.volume_scope``); open work,
+    answers and what waited, the whole scope."""
+    scope, counted = config.scope, config.volume_scope
     start, end = day_window(end, config.tz)
     previous_start, _ = day_window(start, config.tz)
     watches = _watches(session, scope)
-    counts = _day_pass(session, scope, {wid: th for wid, (_n, th) in watches.items()},
-                       previous_start, start, end)
+    counts = _day_pass(session, scope, counted,
+                       {wid: th for wid, (_n, th) in watches.items()}, previous_start, start,
+                       end)
     total, by_network, by_sentiment = _volume(counts)
     open_work_now = _open(session, scope, now, start, end)
-    top = _top_priority(session, scope, start, end) if total.current else []
+    top = _top_priority(session, counted, start, end) if total.current else []
     return DigestReport(
         channel_id=config.channel_id, timezone=config.timezone_name, window_start=start,
         window_end=end, as_of=now, total=total, by_network=by_network,
@@ -389,8 +394,8 @@ def build_digest_report(session: Session, config: DigestChannel, *, end: datetim
                                  open_work_now.elsewhere),
         open_by_status=open_work_now.by_status, overdue_count=open_work_now.overdue_count,
         overdue=open_work_now.overdue, open_by_topic=open_work_now.by_topic,
-        top_authors=top_authors(session, scope, start, end, TOP_AUTHORS) if total.current
-        else [],
+        top_authors=top_authors(session, counted, start, end, TOP_AUTHORS)
+        if total.current else [],
         top_priority=top,
         waited=_waited(session, scope, watches, counts.waited, start, end,
                        counts.alerted_here),
@@ -422,10 +427,11 @@ def _watches(session: Session, scope: Scope) -> dict[int, tuple[str, int]]:
 
 
 def series_key(config: DigestChannel) -> dict[str, Any]:
-    """What a cached chart series depends on: the zone and the watches covered."""
-    ids = config.scope.watch_ids
+    """What a cached chart series depends on: the zone and the watches counted."""
+    counted = config.volume_scope
+    ids = counted.watch_ids
     key: dict[str, Any] = {"tz": config.timezone_name,
                            "watches": list(ids) if ids is not None else None}
-    if config.scope.routes:
-        key["routes"] = [list(route) for route in config.scope.routes]
+    if counted.routes:
+        key["routes"] = [list(route) for route in counted.routes]
     return key

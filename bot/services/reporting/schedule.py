@@ -6,6 +6,11 @@ alerting in it and the topics routed to it (``/cm watch route``: that watch's me
 that topic, alerted or not, as the watch's own channel covers all of the watch's); a
 channel with neither covers the whole workspace. The time zone is the
 one given with `/cm digest set`, else the workspace's, else the configured default.
+
+Its volumes (day total, networks, sentiment, chart), top-priority mentions and top authors
+count the brand's posts (``DigestChannel.volume_scope``): a competitor's watch's posts are
+compared with the brand's in share of voice only, as `/cm stats` counts them. A channel
+whose only watches are competitors' was given them on purpose: its digest counts theirs.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from bot.services.audit import record
 from bot.services.errors import ServiceError
 from bot.services.permissions import require_role
 from bot.services.reporting.periods import parse_local_time, zone, zone_or_default
-from bot.services.reporting.queries import Scope
+from bot.services.reporting.queries import Scope, brand_scope
 from storage.db import transaction
 from storage.models import Role, Watch, Workspace
 from storage.models_competitors import WATCH_BRAND
@@ -46,6 +51,14 @@ class DigestChannel:
     active_since: datetime | None
     """The schedule's last change (or the first watch's creation): earlier times are
     not due, so setting 08:30 at noon does not post a digest at once."""
+    counted: Scope | None = None
+    """What the volumes count when it is not ``scope`` (see ``volume_scope``)."""
+
+    @property
+    def volume_scope(self) -> Scope:
+        """The mentions the digest's volumes, chart, top priority and top authors count:
+        the brand's part of ``scope`` (see the module docstring)."""
+        return self.counted if self.counted is not None else self.scope
 
     @property
     def timezone_name(self) -> str:
@@ -81,14 +94,21 @@ def _routes_by_channel(session: Session, workspace_id: int, channel_id: str | No
 
 
 def _config(workspace: Workspace, channel_id: str, schedule: DigestSchedule | None,
-            watches: list[Watch], default_timezone: str,
+            watches: list[Watch], default_timezone: str, brand: Scope,
             routes: tuple[tuple[int, int], ...] | None = None) -> DigestChannel:
     """``routes``: the topic routes to the channel, None when it receives none (with no
-    watch either, its digest covers the workspace; a route channel's covers its routes)."""
+    watch either, its digest covers the workspace; a route channel's covers its routes);
+    ``brand``: the workspace's ``brand_scope``."""
     watch_ids = tuple(sorted(w.id for w in watches))
     # A watch alerting here covers all of its mentions: its routes here add nothing.
     scoped = bool(watch_ids) or routes is not None
     routes = tuple(route for route in routes or () if route[0] not in watch_ids)
+    scope = Scope(workspace.id, watch_ids, routes) if scoped else Scope(workspace.id)
+    counted = brand
+    if scoped:
+        brand_ids = tuple(sorted(w.id for w in watches if w.kind == WATCH_BRAND))
+        # Routes only ever come from brand watches (``_routes_by_channel``).
+        counted = Scope(workspace.id, brand_ids, routes) if brand_ids or routes else scope
     since_candidates = [w.created_at for w in watches]
     if schedule is not None:
         since_candidates = [schedule.updated_at]
@@ -100,9 +120,10 @@ def _config(workspace: Workspace, channel_id: str, schedule: DigestSchedule | No
                            default_timezone),
         skip_empty=bool(schedule and schedule.skip_empty),
         enabled=schedule.enabled if schedule is not None else bool(watches),
-        scope=Scope(workspace.id, watch_ids, routes) if scoped else Scope(workspace.id),
+        scope=scope,
         language=workspace.locale or "en",
         active_since=min(since_candidates) if since_candidates else None,
+        counted=None if counted == scope else counted,
     )
 
 
@@ -117,7 +138,8 @@ def channel_config(session: Session, workspace_id: int, channel_id: str,
     watches = list(session.scalars(select(Watch).where(
         Watch.workspace_id == workspace_id, Watch.channel_id == channel_id)))
     routes = _routes_by_channel(session, workspace_id, channel_id).get(channel_id)
-    return _config(workspace, channel_id, schedule, watches, default_timezone, routes)
+    return _config(workspace, channel_id, schedule, watches, default_timezone,
+                   brand_scope(session, workspace_id), routes)
 
 
 def digest_channels(session: Session, workspace: Workspace, default_timezone: str
@@ -131,8 +153,9 @@ def digest_channels(session: Session, workspace: Workspace, default_timezone: st
     channels = {channel for channel, watches in by_channel.items()
                 if any(not w.paused for w in watches)} | set(schedules)
     routes = _routes_by_channel(session, workspace.id)
+    brand = brand_scope(session, workspace.id)
     configs = [_config(workspace, channel, schedules.get(channel), by_channel.get(channel, []),
-                       default_timezone, routes.get(channel))
+                       default_timezone, brand, routes.get(channel))
                for channel in sorted(channels)]
     return [config for config in configs if config.enabled]
 
