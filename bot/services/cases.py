@@ -10,9 +10,12 @@ Ingest calls three hooks, inside its transaction:
 - ``attach_mentions`` (after insert): a customer's follow-up joins the case instead of
   getting a card of its own; the case's cards (one per channel its watches and topic
   routes sent it to) are updated and their threads get the follow-up, and a replied case
-  reopens with its SLA restarted. The follow-up's status becomes ``follow_up``: it is no
-  open work of its own (listings, the digest, the Home, SLA checks leave it out), and the
-  workflow acts on the case's first mention for its id (``bot.services.workflow``).
+  reopens with its SLA restarted. A case whose first mention never had a card (it waited
+  for the digest, or the brand answered first) gets its card when a follow-up is above the
+  watch's threshold, or reopens it: it waits on the brand, and is open work as a card.
+  The follow-up's status becomes ``follow_up``: it is no open work of its own (listings,
+  the digest, the Home, SLA checks leave it out), and the workflow acts on the case's
+  first mention for its id (``bot.services.workflow``).
 
 Cases are created lazily, when a second post of a conversation arrives. Several workers
 and sources never create a case or file a post twice: inserts go through the unique keys
@@ -363,9 +366,14 @@ def _join(session: Session, watch: Watch, case: Case, mention_id: int, item: Fet
     root = session.get(Mention, case.root_mention_id, with_for_update=True)
     if root is None or quiet:
         return
+    reopens = root.status in REOPENS
     if (not root.alerted and not root.slack_ts and not watch.paused
-            and priority >= alert_threshold(session, watch) and root.status != "ignored"):
-        # The case waited for the digest; this follow-up makes it urgent: its card, once,
+            and (reopens or priority >= alert_threshold(session, watch))
+            and root.status != "ignored"):
+        # The case waited for the digest; this follow-up makes it urgent, or reopens it
+        # (whatever its priority: the customer writes again after the brand's answer, and
+        # open work is what alerted as a card or was taken up, so reopened without a card
+        # it would be in no list, ``bot.services.reporting.queries``): its card, once,
         # where the watch sends the root's alerts (its channel or a topic route's); queued
         # first, so that the notes below go to its thread.
         channel = channel_picker(session, watch, {})(root.id)
@@ -377,7 +385,7 @@ def _join(session: Session, watch: Watch, case: Case, mention_id: int, item: Fet
     language = workspace_language(session, watch.workspace_id)
     note = Note.of(language, "cases.note_follow_up", id=mention_id,
                    author=Text(item.author.handle, 80), text=Text(item.text, NOTE_TEXT))
-    if root.status in REOPENS:
+    if reopens:
         # The customer writes again after the brand's answer: the case waits on the brand,
         # from when the follow-up reached Vigie (its received time, bot.services.sla), not
         # from when it was posted: one found late is not overdue on arrival.

@@ -12,8 +12,12 @@ from typing import Any
 
 import httpx
 from pytest_httpserver import HTTPServer
+from sqlalchemy import select
 
+from bot.services.home import home_summary
 from bot.services.ingest import do_ingest
+from bot.services.reporting.digest_sections import build_digest_report
+from bot.services.reporting.schedule import channel_config
 from bot.sources.base import Author as FetchedAuthor
 from bot.sources.base import FetchedMention
 from storage.db import transaction
@@ -132,3 +136,39 @@ def test_the_reply_to_a_reopened_case_answers_the_follow_up(
     eventually(lambda: status(vigie, mention_id) == "replied", timeout=15)
     assert len(fake.created) == 2
     assert fake.statuses[fake.created[1]]["in_reply_to_id"] == again["id"]
+
+
+def test_a_reopened_case_that_never_had_a_card_gets_one_and_is_open_work(
+        vigie: VigieApp) -> None:
+    """A post below the watch's threshold waits for the digest, no card; the team answers
+    it by hand; the customer writes again, below the threshold too. The case reopens: its
+    first mention waits on the brand again, so its card goes out, and App Home and the
+    digest count it as open work (alerted as a card), where it was in no list at all."""
+    admin(vigie, f"watch add acme <#{CHANNEL_ID}|feed> threshold:95 acme")
+    source, secret = webhook_from_answer(admin(vigie, "source add webhook acme"))
+    _push(vigie, source, secret, [_post("p1", "does acme ship to canada?", minutes=120)])
+    settle(vigie)
+    assert _cards(vigie) == []
+    vigie.slack.slash_command("replied 1", user_id=USER_ID)
+    assert status(vigie, 1) == "replied"
+    _push(vigie, source, secret, [_post("p2", "and to mexico?", parent="p1", minutes=5)])
+    settle(vigie)
+    assert status(vigie, 1) == "new" and status(vigie, 2) == "follow_up"
+    with vigie.runtime.sessions() as session:
+        assert max(m.priority for m in session.scalars(select(Mention))) < 95
+        workspace_id = session.scalars(select(Watch.workspace_id)).one()
+    cards = _cards(vigie)
+    assert len(cards) == 1 and "does acme ship to canada" in json.dumps(cards[0].args)
+    home = home_summary(vigie.runtime.sessions, workspace_id, USER_ID,
+                        datetime.now(UTC))
+    assert home.counts == {"new": 1}
+    with vigie.runtime.sessions() as session:
+        digest = build_digest_report(session, channel_config(session, workspace_id,
+                                                             CHANNEL_ID),
+                                     end=datetime.now(UTC), now=datetime.now(UTC))
+    assert digest.open_by_status == {"new": 1}
+
+
+def _cards(vigie: VigieApp) -> list[Any]:
+    return [c for c in vigie.standin.calls("chat.postMessage", ok=True)
+            if c.args.get("channel") == CHANNEL_ID and not c.args.get("thread_ts")]
