@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from bot.config import Settings
     from bot.runtime import Runtime
+    from bot.slack.token_state import SlackTokenState
 
 log = logging.getLogger("vigie")
 
@@ -140,19 +141,21 @@ def _run_socket_mode(runtime: Runtime) -> None:
     from slack_sdk.errors import SlackApiError, SlackClientError
 
     from bot.doctor import app_token_fix
+    from bot.slack.token_state import SlackTokenState
 
     settings = runtime.settings
     assert settings.slack_app_token is not None
     # A refused bot token does not stop this process either: it polls, holds what is for
     # Slack in the outbox and serves webhook sources; only Slack's requests need the token.
-    refusals: list[str] = []
+    token = SlackTokenState()
     app = _build_app_or_exit(
-        runtime, on_refused=refusals.append,
+        runtime, on_refused=token.refused,
         starting="Starting anyway: sources are polled, what is for Slack waits in the "
                  "outbox, webhook sources and health checks are served and /readyz reports "
-                 "the refused token; restart Vigie with a working SLACK_BOT_TOKEN.")
+                 "the refused token until Slack accepts it again.")
+    _follow_token(runtime, app, token)
     handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
-    front = _start_web_front(runtime, slack_refused=lambda: refusals[-1] if refusals else None)
+    front = _start_web_front(runtime, slack_refused=token.current)
     stopped = threading.Event()
     # Process managers and `docker stop` send SIGTERM: stop as on Ctrl-C (close the socket,
     # stop the scheduler) instead of dying mid-job.
@@ -377,16 +380,29 @@ def _build_app_or_exit(runtime: Runtime, *,
 def _web_app(settings: Settings) -> Any:
     """The WSGI app of one web process, with its own runtime."""
     from bot.runtime import build_runtime
+    from bot.slack.token_state import SlackTokenState
     from bot.web import build_wsgi_app
 
     # Web processes acknowledge Slack; charts are drawn by the worker's outbox sender.
     worker_runtime = build_runtime(settings, draws_charts=False)
     # A refused bot token does not stop this process: it alone serves webhook sources.
-    refusals: list[str] = []
-    bolt_app = (_build_app_or_exit(worker_runtime, on_refused=refusals.append)
+    token = SlackTokenState()
+    bolt_app = (_build_app_or_exit(worker_runtime, on_refused=token.refused)
                 if settings.has_slack else None)
-    return build_wsgi_app(worker_runtime, bolt_app,
-                          slack_refused=lambda: refusals[-1] if refusals else None)
+    if bolt_app is not None:
+        _follow_token(worker_runtime, bolt_app, token)
+    return build_wsgi_app(worker_runtime, bolt_app, slack_refused=token.current)
+
+
+def _follow_token(runtime: Runtime, app: Any, token: SlackTokenState) -> None:
+    """Keep ``token`` (what /readyz reports of SLACK_BOT_TOKEN) current: the outbox tells
+    it each refusal and delivery, and while refused it checks with ``auth.test``. With
+    several workspaces (OAuth) there is no SLACK_BOT_TOKEN, and none was refused at start:
+    each workspace's outbox pauses and resumes on its own token."""
+    if runtime.settings.oauth:
+        return
+    token.check = app.client.auth_test
+    runtime.outbox.token_watch = token
 
 
 def web_process_app() -> Any:

@@ -71,7 +71,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -309,6 +309,16 @@ def message_metadata(row: OutboxMessage) -> dict[str, Any]:
     return {"outbox_id": row.id, "mention_id": row.mention_id}
 
 
+class TokenWatch(Protocol):
+    """Who follows what Slack answers to the bot token (``bot.slack.token_state``)."""
+
+    def refused(self, code: str) -> None:
+        """Slack refused the token with ``code``."""
+
+    def accepted(self) -> None:
+        """A call with the token went through."""
+
+
 @dataclass
 class FlushReport:
     """What one flush did."""
@@ -364,6 +374,9 @@ class OutboxSender:
         """Paused workspaces whose probe went to Slack in this flush."""
         self._started = False
         self._stopping = False
+        self.token_watch: TokenWatch | None = None
+        """Told each refusal of the token and each delivery (the single-token mode's
+        SLACK_BOT_TOKEN, which ``/readyz`` reports on); None with several workspaces."""
 
     def stop(self) -> None:
         """Send nothing more: a flush under way ends after the row it is sending."""
@@ -700,6 +713,8 @@ class OutboxSender:
                         do_record_card(session, mention, row.channel, ts, routed_from=refused)
             if row.workspace_id in self._pauses:
                 self._resume(session, row.workspace_id)
+        if self.token_watch is not None:
+            self.token_watch.accepted()
 
     def _record_failure(self, row_id: int, err: DeliveryError, report: FlushReport, *,
                         in_lookup: bool = False) -> bool:
@@ -719,6 +734,8 @@ class OutboxSender:
                 row.last_error = f"paused: {err}"
                 report.paused += 1
                 self._pause(session, row.workspace_id, err)
+                if self.token_watch is not None:
+                    self.token_watch.refused(str(err.code))
                 return False
             if err.nothing_posted and (
                     self._clock() - as_utc(row.created_at) < RATE_LIMIT_PATIENCE):

@@ -182,3 +182,49 @@ def test_web_processes_serve_and_stop_cleanly_on_sigterm(
             proc.kill()
     assert proc.returncode == 0, stderr
     assert "Traceback" not in stderr, stderr
+
+
+def _readyz_slack(url: str, wanted: object, timeout: float = 30) -> dict:
+    """/readyz's answer once its ``slack`` field is ``wanted`` (None: no such field)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = httpx.get(f"{url}/readyz", timeout=10)
+        assert answer.status_code == 200, answer.text
+        body = dict(answer.json())
+        if body.get("slack") == wanted or (
+                isinstance(wanted, str) and wanted in str(body.get("slack"))):
+            return body
+        assert time.monotonic() < deadline, body
+        time.sleep(0.3)
+
+
+def test_readyz_names_the_refused_token_only_while_slack_refuses_it(tmp_path: Path) -> None:
+    """Refused at start, the bot token is named in /readyz's slack field only while Slack
+    refuses it: once Slack accepts it again (no restart: the workspace or bot user active
+    again), the field goes, found by the check /readyz itself starts."""
+    from tests.harness.slack_standin import SlackStandIn
+
+    _add_webhook_source(tmp_path)
+    with SlackStandIn(valid_tokens=[REFUSED_TOKEN]) as slack:
+        slack.revoke_token(REFUSED_TOKEN, "account_inactive")
+        port = _unused_port()
+        proc = subprocess.Popen([*VIGIE, "web", "--host", "127.0.0.1", "--port", str(port)],
+                                cwd=tmp_path, env=_env(tmp_path, **_slack_env(slack.base_url)),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=_default_sigint)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            assert _status("GET", f"{url}/healthz") == 200
+            _readyz_slack(url, "Slack refuses SLACK_BOT_TOKEN (account_inactive)")
+            slack.restore_token(REFUSED_TOKEN)
+            assert _readyz_slack(url, None) == {"status": "ready"}
+            assert [call.error for call in slack.calls("auth.test")][-1] is None
+            proc.terminate()
+            _, stderr = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=20)
+    assert proc.returncode == 0, stderr
+    assert "Slack accepts SLACK_BOT_TOKEN again (it refused it: account_inactive)" in stderr
+    assert REFUSED_TOKEN not in stderr and "Traceback" not in stderr, stderr

@@ -986,6 +986,12 @@ class SlackStandIn:
         with self._cond:
             self._revoked[token] = error
 
+    def restore_token(self, token: str) -> None:
+        """Calls with ``token`` go through again (the workspace or the bot user active
+        again, or an install that gave the same token back)."""
+        with self._cond:
+            self._revoked.pop(token, None)
+
     def set_scopes(self, scopes: Iterable[str]) -> None:
         """Grant exactly ``scopes`` (as if the app were reinstalled with them)."""
         with self._cond:

@@ -551,3 +551,25 @@ def test_a_thread_note_refused_for_another_reason_adds_no_such_history_line(
     sender.flush()
     assert THREAD_NOTE_REFUSED not in history(sessions, mention_id)
     assert CHANNEL_REFUSED in history(sessions)
+
+
+def test_the_token_state_follows_what_the_outbox_is_answered(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn
+) -> None:
+    """With one bot token, what /readyz reports of it (``SlackTokenState``) follows the
+    outbox's calls: a refusal names Slack's error, the next delivery that goes through
+    clears it."""
+    from bot.slack.token_state import SlackTokenState
+
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
+    token = SlackTokenState()
+    sender.token_watch = token
+    slack_standin.revoke_token(BOT_TOKEN, "invalid_auth")
+    enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["held"])
+    assert sender.flush().paused == 1
+    assert token.current() == "invalid_auth"
+    slack_standin.restore_token(BOT_TOKEN)
+    clock.now += timedelta(seconds=61)
+    assert sender.flush().sent == 1
+    assert token.current() is None
