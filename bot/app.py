@@ -10,6 +10,7 @@ from slack_bolt import App, BoltResponse
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 
 from bot.config import Settings
+from bot.i18n import t
 from bot.runtime import Runtime
 from bot.slack.client import build_web_client
 from bot.slack.oauth import build_oauth_settings
@@ -27,6 +28,12 @@ def build_app(settings: Settings, runtime: Runtime, *, verify_token: bool = True
     signing_secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
+    from handlers.guard import REINSTALL_KEY, authorization_refusal
+
+    # Bolt takes one fixed text for the requests its authorization refuses; the guard
+    # answers those it can tell beforehand in the workspace's language.
+    before_authorize = authorization_refusal(runtime)
+    refused_text = t("en", REINSTALL_KEY)
     if settings.oauth:
         from handlers.install import installed
 
@@ -36,7 +43,9 @@ def build_app(settings: Settings, runtime: Runtime, *, verify_token: bool = True
         app = App(client=build_web_client(settings, token=None), signing_secret=signing_secret,
                   oauth_settings=build_oauth_settings(settings, runtime.engine,
                                                       on_success=installed(runtime)),
-                  logger=logging.getLogger("vigie.bolt"), listener_executor=_listener_pool())
+                  logger=logging.getLogger("vigie.bolt"), listener_executor=_listener_pool(),
+                  before_authorize=before_authorize,
+                  user_facing_authorize_error_message=refused_text)
         register_listeners(app, runtime)
         return app
     if settings.slack_bot_token is None:
@@ -54,6 +63,8 @@ def build_app(settings: Settings, runtime: Runtime, *, verify_token: bool = True
         token_verification_enabled=verify_token,
         logger=logging.getLogger("vigie.bolt"),
         listener_executor=_listener_pool(),
+        before_authorize=before_authorize,
+        user_facing_authorize_error_message=refused_text,
     )
     register_listeners(app, runtime)
     return app

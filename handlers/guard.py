@@ -3,6 +3,14 @@ bot token, the workspace that token belongs to.
 
 Several workspaces (OAuth): Bolt's authorization already refuses a team that has no
 installation, and the workspace directory creates workspaces for installed teams only.
+
+A person's request (a command, a click, a form) that Slack's side of the install cannot
+serve (one bot token Slack refuses now; a team without an installation) is answered
+before Bolt's authorization, in the workspace's language (``authorization_refusal``).
+Bolt's own answer there is one fixed string per app (``App(user_facing_authorize_error_
+message=...)``, slack_bolt 1.30), set to ours in English: it is left only where this
+cannot know beforehand (a token Slack refuses since its last answer, an Enterprise Grid
+org install).
 """
 
 from __future__ import annotations
@@ -14,7 +22,9 @@ from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
 
+from bot.i18n import t
 from bot.runtime import Runtime
+from bot.services.workspaces import team_language
 
 log = logging.getLogger("vigie.guard")
 
@@ -41,6 +51,39 @@ def _foreign_team(context: BoltContext) -> bool:
     if home.enterprise_id and home.enterprise_id == context.enterprise_id:
         return False  # an org-wide install on Enterprise Grid serves the org's workspaces
     return bool(context.team_id != home.team_id)
+
+
+REINSTALL_KEY = "app.reinstall"
+"""What a person is told when Vigie's installation cannot serve their workspace."""
+_EVENTS = ("event_callback", "url_verification", "app_rate_limited", "ssl_check")
+
+
+def authorization_refusal(runtime: Runtime) -> Callable[..., BoltResponse | None]:
+    """Bolt's ``before_authorize`` middleware: a person's request that authorization would
+    refuse gets ``REINSTALL_KEY`` in the workspace's language (see the module docstring).
+    Events and Slack's checks go on to Bolt (nobody reads their answer; some, such as
+    ``tokens_revoked``, need no authorization)."""
+    multi_workspace = runtime.settings.oauth
+
+    def refused(context: BoltContext) -> bool:
+        team_id = context.team_id or ""
+        if multi_workspace:
+            # An org-wide install is stored under the enterprise: Bolt finds it, not this.
+            return not context.enterprise_id and not runtime.workspaces.is_installed(team_id)
+        watch = runtime.outbox.token_watch
+        return watch is not None and watch.current() is not None
+
+    def before_authorize(body: dict[str, Any], context: BoltContext,
+                         next: Callable[[], None]) -> BoltResponse | None:
+        if body.get("type") in _EVENTS or not context.team_id or not refused(context):
+            next()
+            return None
+        log.warning("answered a Slack request of %s: its installation cannot serve it",
+                    context.team_id)
+        return BoltResponse(status=200, body=t(team_language(runtime.sessions,
+                                                             context.team_id), REINSTALL_KEY))
+
+    return before_authorize
 
 
 def register(app: App, runtime: Runtime) -> None:

@@ -338,9 +338,9 @@ def _build_app_or_exit(runtime: Runtime, *,
     ``on_refused``, exit 2 with one line; with it (``vigie web`` and ``vigie run``, which
     serve webhook sources, and poll for the latter), log the line at ERROR, say
     ``starting``, hand Slack's error code to ``on_refused`` (``/readyz`` reports it) and
-    build the app all the same. Its requests are still
-    verified with the signing secret; Bolt asks ``auth.test`` again on Slack's next
-    request and answers it with its "reinstall the app" message while Slack refuses."""
+    build the app all the same. Its requests are still verified with the signing secret;
+    while Slack refuses the token, a person's request is told so in the workspace's
+    language (``handlers.guard.authorization_refusal``)."""
     from slack_sdk.errors import SlackApiError
 
     from bot.app import build_app

@@ -318,6 +318,9 @@ class TokenWatch(Protocol):
     def accepted(self) -> None:
         """A call with the token went through."""
 
+    def current(self) -> str | None:
+        """Slack's error code while it refuses the token, else None."""
+
 
 @dataclass
 class FlushReport:

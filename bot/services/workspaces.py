@@ -77,6 +77,11 @@ class WorkspaceDirectory:
         self._cache[team_id] = ref
         return ref
 
+    def is_installed(self, team_id: str) -> bool:
+        """Whether ``team_id`` installed Vigie: always, with one bot token; with several
+        workspaces, when the installation store holds its bot token."""
+        return self._installed is None or self._installed(team_id)
+
     def _ensure_in_db(self, team_id: str) -> WorkspaceRef:
         with transaction(self._sessions) as session:
             workspace = repo.get_workspace_by_team(session, team_id)
@@ -102,6 +107,14 @@ class WorkspaceDirectory:
                     ))
             return WorkspaceRef(workspace.id, workspace.team_id, workspace.locale,
                                 workspace.timezone)
+
+
+def team_language(sessions: sessionmaker[Session], team_id: str) -> str:
+    """The default language of the workspace of ``team_id``; English for a team Vigie
+    does not know (never creates it)."""
+    with sessions() as session:
+        workspace = repo.get_workspace_by_team(session, team_id)
+        return workspace.locale if workspace is not None and workspace.locale else "en"
 
 
 def workspace_language(session: Session, workspace_id: int) -> str:

@@ -121,3 +121,22 @@ def test_install_then_use_in_the_new_workspace(vigie_oauth: VigieApp) -> None:
     assert vigie.runtime.outbox.flush(wait=True).sent == 1
     post = vigie.standin.last("chat.postMessage")
     assert post.headers.get("authorization") == f"Bearer {NEW_TOKEN}"
+
+
+def test_a_team_without_an_installation_is_told_in_its_language(vigie_oauth: VigieApp) -> None:
+    """Bolt answers a request from a team it has no installation for with one fixed English
+    text; Vigie answers it first, in the workspace's language when it knows the workspace
+    (removed, then used again), in English otherwise; once installed, the team is served."""
+    vigie = vigie_oauth
+    reply = vigie.slack.slash_command("help")
+    assert reply.status_code == 200
+    assert "Slack no longer accepts its installation" in reply.text
+    assert "A workspace admin can reinstall Vigie" in reply.text
+    assert vigie.standin.calls("chat.postEphemeral") == []
+    with transaction(vigie.runtime.sessions) as session:
+        session.add(Workspace(team_id=NEW_TEAM, locale="fr"))
+    reply = vigie.slack.slash_command("help")
+    assert "Slack n'accepte plus son installation" in reply.text
+    install(vigie)
+    reply = vigie.slack.slash_command("help")
+    assert "/cm help" in reply.json()["text"]
