@@ -3,7 +3,8 @@
 Each network's limit and counting rule come from its descriptor (``bot.networks``):
 
 - X: 280 "weighted" characters (twitter-text v3): every link counts as 23 (bare names on
-  any TLD included: "readme.md", "merci.je"; a non-ASCII host counts as one too, more than
+  any TLD included: "readme.md", "merci.je", and the first labels of a name that end on
+  one: "foo.bar" of "foo.bar.baz"; a non-ASCII host counts as one too, more than
   X counts it, never less), Latin and most
   punctuation count 1, CJK and other scripts count 2, each emoji counts 2, text is
   NFC-normalized first.

@@ -54,8 +54,7 @@ _GRAPHEME = regex.compile(r"\X")
 # "example。com。よろしく" followed by the next sentence).
 _CJK_DOTS = "\u3002\uff0e\uff61"
 _DOTS = "." + _CJK_DOTS
-_URL = regex.compile(
-    r"""
+_URL_PATTERN = r"""
     (?:\b(?:https?|ftp)://|\bwww[.\u3002\uff0e\uff61])[^\s<>"'`|]+
     |
     (?<![@\w.\-/])
@@ -66,10 +65,16 @@ _URL = regex.compile(
         (?:(?:(?!\p{CJK})[\p{L}\p{M}\p{N}\-]){0,61}(?:(?!\p{CJK})[\p{L}\p{M}\p{N}]))?
         [\u3002\uff0e\uff61](?!\p{CJK})
     )+
-    (?P<tld>xn--[a-z0-9\-]{1,59}|\p{L}[\p{L}\p{M}]{1,62}))\b(?![@\-]|\.\w)
-    """.replace(r"\p{CJK}", r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"),
-    regex.IGNORECASE | regex.VERBOSE,
-)
+    (?P<tld>xn--[a-z0-9\-]{1,59}|\p{L}[\p{L}\p{M}]{1,62}))HOST_END
+    """.replace(r"\p{CJK}", r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]")
+_URL = regex.compile(_URL_PATTERN.replace("HOST_END", r"\b(?![@\-]|\.\w)"),
+                     regex.IGNORECASE | regex.VERBOSE)
+# X (twitter-text v3) ends a bare host at a TLD followed by anything but a letter, digit,
+# "@", "+" or "-": a dot included, so "readme.md.bak" and "foo.bar.baz" link "readme.md"
+# and "foo.bar" (its validDomain backtracks to the longest run of labels ending on a TLD;
+# see ``_x_host``).
+_X_URL = regex.compile(_URL_PATTERN.replace("HOST_END", r"(?![\p{L}\p{M}\p{N}@+\-])"),
+                       regex.IGNORECASE | regex.VERBOSE)
 _TO_DOT = str.maketrans(dict.fromkeys(_CJK_DOTS, "."))
 _PATH = regex.compile(r"""[/?#][^\s<>"'`|]*""")
 # A bare "name.cc" (one label, a two-letter country code, no path) is not a link here (link
@@ -189,14 +194,22 @@ def find_urls(text: str, *, short_domains: bool = False) -> list[UrlMatch]:
     ``münchen.de/x``).
 
     A bare ``name.cc`` with a two-letter (ASCII) country code and no path is a link only for
-    common link country codes (``evil.io``); with ``short_domains`` every such name on a
-    delegated TLD is one (``readme.md``), as X links them.
+    common link country codes (``evil.io``). With ``short_domains``, links as X does: every
+    such name on a delegated TLD is one (``readme.md``), and so are the first labels of a
+    name that end on one (``foo.bar`` of ``foo.bar.baz``, ``readme.md`` of ``readme.md.bak``).
     Trailing punctuation is not part of a link.
     """
     found: list[UrlMatch] = []
     pos = 0
-    while (m := _URL.search(text, pos)) is not None:
+    pattern = _X_URL if short_domains else _URL
+    while (m := pattern.search(text, pos)) is not None:
         pos = m.end()
+        if short_domains and m.group("host") is not None:
+            linked = _x_host(text, m)
+            if linked is None:
+                continue
+            m = linked
+            pos = m.end()
         url = m.group(0)
         if m.group("host") is not None:
             # Only the host was matched, so that a rejected one hides nothing after it.
@@ -223,6 +236,22 @@ def find_urls(text: str, *, short_domains: bool = False) -> list[UrlMatch]:
             continue
         found.append(UrlMatch(url, m.start(), m.start() + len(url)))
     return found
+
+
+def _x_host(text: str, m: regex.Match[str]) -> regex.Match[str] | None:
+    """The part of the bare host ``m`` that X links: the longest run of its first labels
+    (two at least) that ends on a delegated TLD, as twitter-text's validDomain backtracks
+    ("foo.bar.baz" links "foo.bar", ".baz" being no TLD); None when no such run."""
+    while not is_tld(m.group("tld")):
+        host = m.group("host")
+        cut = max(host.rfind(dot) for dot in _DOTS)
+        if cut <= 0:
+            return None
+        shorter = _X_URL.match(text, m.start(), m.start() + cut)
+        if shorter is None or shorter.group("host") is None:
+            return None
+        m = shorter
+    return m
 
 
 def url_host(url: str) -> str | None:

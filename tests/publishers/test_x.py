@@ -24,7 +24,8 @@ from bot.publishers.x import RECONCILE_PAGE_SIZE, XCredentials, XPublisher, comp
 from bot.replies.limits import fits
 from bot.sources.x import tweet_to_mention
 from tests.publishers.conftest import NOW, SleepRecorder
-from tests.publishers.fakes import WRONG_SHAPES, Failure, FakeX, with_field
+from tests.publishers.fakes import WRONG_SHAPES, Failure, FakeX, with_field, x_weighted_length
+from tests.replies.test_limits import TWITTER_TEXT_3_1_0
 
 KEY = "draft-9-v1"
 TARGET_ID = "1917000000000000001"
@@ -342,3 +343,9 @@ def test_x_refuses_what_twitter_text_v3_finds_too_long(
     with pytest.raises(PublishRejected):
         publisher.publish(http, creds(fake), target, text, KEY)
     assert fake.tweets == []
+
+
+@pytest.mark.parametrize(("text", "weighted"), TWITTER_TEXT_3_1_0)
+def test_the_x_stand_in_counts_as_twitter_text_v3(text: str, weighted: int) -> None:
+    """The stand-in refuses what X refuses: it counts as twitter-text 3.1.0 does."""
+    assert x_weighted_length(text) == weighted

@@ -82,7 +82,9 @@ def test_x_counts_a_bare_domain_on_any_tld_as_a_link() -> None:
 
 # weightedLength of twitter-text 3.1.0's parseTweet (the npm package X's docs point to),
 # measured for these texts: v3 links a bare name on any TLD, one label on a country code
-# too ("readme.md"); a non-ASCII host ("пример.рф", 9) is counted as a link here, more.
+# too ("readme.md"), and the first labels of a name that end on one ("foo.bar" of
+# "foo.bar.baz", ".baz" being no TLD); a non-ASCII host ("пример.рф", 9) is counted as a
+# link here, more.
 TWITTER_TEXT_3_1_0 = [
     ("see readme.md", 27),
     ("run script.py", 27),
@@ -95,6 +97,16 @@ TWITTER_TEXT_3_1_0 = [
     ("Node.js rocks", 13),
     ("price is 3.50 today", 19),
     ("ご注文ありがとうございます。よろしく", 36),
+    # A name whose last label is no TLD: X links its first labels that end on one.
+    ("foo.bar.baz", 27),
+    ("see foo.bar.baz now", 35),
+    ("status.acme.io", 23),
+    ("status.acme.io.x", 25),
+    ("see readme.md.bak", 31),
+    ("a.b.com.zz.qq", 29),
+    ("foo.bar.baz/x", 29),
+    ("foo.bar+x", 9),
+    ("a.b.c", 5),
     ("Merci ! Les étapes sont dans readme.md et script.py ; la FAQ est sur merci.je et done.it."
      + " Nous restons disponibles." * 7, 330),
 ]
