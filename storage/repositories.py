@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Member, Role, Workspace
+from storage.models import Member, Mention, Role, Workspace
+from storage.models_cases import Case, CasePost
 
 
 def get_workspace_by_team(session: Session, team_id: str) -> Workspace | None:
@@ -52,3 +53,17 @@ def set_member_role(
         member.granted_by = granted_by
     session.flush()
     return member
+
+
+def latest_customer_post(session: Session, mention: Mention) -> CasePost | None:
+    """The customer's newest post in the case ``mention`` is the first mention of, when it
+    is a follow-up (None: no case, or nothing from the customer since ``mention``): what
+    the team answers now, and where the reply goes."""
+    case = session.scalar(select(Case).where(Case.root_mention_id == mention.id))
+    if case is None:
+        return None
+    post = session.scalar(select(CasePost).where(
+        CasePost.case_id == case.id, CasePost.by_brand.is_(False),
+        CasePost.author == case.customer)
+        .order_by(CasePost.published_at.desc(), CasePost.id.desc()).limit(1))
+    return post if post is not None and post.mention_id != mention.id else None

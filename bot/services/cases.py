@@ -505,17 +505,3 @@ def follow_ups_stored(session: Session, workspace_id: int, watch_ids: Sequence[i
         query = query.where(Mention.id.in_(select(MentionWatch.mention_id).where(
             MentionWatch.watch_id.in_(list(watch_ids)))))
     return int(session.scalar(query) or 0)
-
-
-def latest_customer_post(session: Session, mention: Mention) -> CasePost | None:
-    """The customer's newest post in the case ``mention`` is the first mention of, when it
-    is a follow-up (None: no case, or nothing from the customer since ``mention``): what
-    the team answers now, and where the reply goes."""
-    case = session.scalar(select(Case).where(Case.root_mention_id == mention.id))
-    if case is None:
-        return None
-    post = session.scalar(select(CasePost).where(
-        CasePost.case_id == case.id, CasePost.by_brand.is_(False),
-        CasePost.author == case.customer)
-        .order_by(CasePost.published_at.desc(), CasePost.id.desc()).limit(1))
-    return post if post is not None and post.mention_id != mention.id else None

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from bot.replies.addressing import address_reply
 from bot.replies.risk import RiskReport, check_draft
 from bot.services.brand_accounts import BrandHandles
-from bot.services.cases import latest_customer_post
 from storage.models import Mention
+from storage.repositories import latest_customer_post
 
 __all__ = ["DraftAudience", "draft_audience"]
 

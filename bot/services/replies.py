@@ -43,7 +43,6 @@ from bot.publishers.base import (
 from bot.publishers.registry import get_publisher
 from bot.services.actors import Actor
 from bot.services.audit import record
-from bot.services.cases import latest_customer_post
 from bot.services.errors import ServiceError
 from bot.services.outbox import KIND_THREAD, KIND_UPDATE_CARD, do_enqueue
 from bot.services.reply_queue import (
@@ -62,6 +61,7 @@ from storage.claims import skip_locked, take_lease
 from storage.db import transaction
 from storage.models import Draft, Mention, MentionStatus, SourceRow, utcnow
 from storage.models_replies import ReplyPost
+from storage.repositories import latest_customer_post
 
 log = logging.getLogger(__name__)
 

@@ -18,12 +18,13 @@ from bot.llm import LLMClient, LLMError
 from bot.metrics import LLM_LATENCY
 from bot.replies.limits import limit_for, measure
 from bot.replies.prompt import PromptMention, PromptTurn, build_messages, clean_suggestion
-from bot.services.cases import conversation, latest_customer_post
+from bot.services.cases import conversation
 from bot.services.draft_checks import DraftAudience
 from bot.services.drafting import DraftContext
 from bot.services.workflow import latest_draft
 from storage.models import Approval, Draft, DraftOrigin, Mention, Workspace
 from storage.models_cases import CasePost
+from storage.repositories import latest_customer_post
 
 DEFAULT_VOICE = ("Friendly, concise and human. Thank people, acknowledge the problem, "
                  "say what happens next. No jargon, no promises of refunds or compensation.")

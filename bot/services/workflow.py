@@ -32,6 +32,7 @@ from bot.networks import display_name
 from bot.services import assignees, notifications, triage_labels
 from bot.services.actors import BRAND_ACCOUNT, Actor
 from bot.services.audit import record
+from bot.services.draft_checks import draft_audience
 from bot.services.errors import Forbidden, NeedsOverride, NotFound, ServiceError, Term
 from bot.services.outbox import (
     KIND_CARD,
@@ -436,9 +437,6 @@ def _save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
         if check_drafter(session, workspace_id, actor, mention, account):
             # The drafter takes the mention: whom Assign would refuse may not take it so.
             values["assignee_user_id"] = actor.user_id
-        # Imported here: draft_checks reads cases, which builds on this module.
-        from bot.services.draft_checks import draft_audience
-
         audience = draft_audience(session, mention)
         text = audience.as_posted(text)  # what is approved is what is posted
         risk = audience.check(text, link_allowlist)
