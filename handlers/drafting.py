@@ -5,7 +5,6 @@ text only when the user presses "Use this suggestion"."""
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
@@ -73,9 +72,11 @@ def open_opportunity_editor(runtime: Runtime, client: WebClient, ctx: UserContex
     draft for it (Slack is asked about them, as saving would, when their draft would make
     them its owner); without a saved draft and with an LLM, ask it for a suggestion after,
     then update the editor."""
+    allowlist = runtime.settings.reply_link_domains
     start = opportunities.draft_start(runtime.sessions, ctx.workspace_id, ctx.actor,
                                       opportunity_id,
-                                      users=user_directory(runtime, client, ctx.workspace_id))
+                                      users=user_directory(runtime, client, ctx.workspace_id),
+                                      link_allowlist=allowlist)
     wants_llm = runtime.llm is not None and not start.has_draft
     note = t(ctx.language, "modal.llm_working") if wants_llm else None
     refusal = runtime.limiter.check(LLM_DRAFT, ctx.workspace_id, ctx.user_id) if wants_llm else None
@@ -86,14 +87,15 @@ def open_opportunity_editor(runtime: Runtime, client: WebClient, ctx: UserContex
         start, ctx.language, note=note))
     if not wants_llm or runtime.llm is None:
         return
-    suggested, error = opportunities.suggest_draft(runtime.sessions, runtime.llm, start)
+    suggested, error = opportunities.suggest_draft(runtime.sessions, runtime.llm, start,
+                                                   link_allowlist=allowlist)
     # As the mention editor: the input stays as the user left it, the suggestion waits.
     if error:
         update = build_opportunity_draft_modal(start, ctx.language, note=t(
             ctx.language, "opp.llm_failed", error=error))
     else:
         update = build_opportunity_draft_modal(start, ctx.language, note=t(
-            ctx.language, "opp.llm_ready"), suggestion=suggested.text)
+            ctx.language, "opp.llm_ready"), suggestion=suggested)
     _update(client, opened.get("view") or {}, update)
 
 
@@ -117,7 +119,8 @@ def use_suggestion(runtime: Runtime, click: Click) -> None:
 
 
 def use_opportunity_suggestion(runtime: Runtime, click: Click) -> None:
-    """The opportunity editor's "Use this suggestion": the LLM's text replaces the input's."""
+    """The opportunity editor's "Use this suggestion": the LLM's text replaces the input's,
+    with its risk warnings."""
     view = click.body.get("view") or {}
     opportunity_id, text = view_metadata(view).get("opportunity_id"), suggestion_text(view)
     if not isinstance(opportunity_id, int) or text is None:
@@ -129,8 +132,10 @@ def use_opportunity_suggestion(runtime: Runtime, click: Click) -> None:
     except ServiceError as err:
         _tell(click, err)
         return
+    chosen = opportunities.checked_start(start, text,
+                                         link_allowlist=runtime.settings.reply_link_domains)
     _update(click.client, view, build_opportunity_draft_modal(
-        replace(start, text=text), ctx.language, note=t(ctx.language, "opp.llm_done"),
+        chosen, ctx.language, note=t(ctx.language, "opp.llm_done"),
         replaced=True))
 
 

@@ -8,13 +8,14 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import opportunities, workflow
 from bot.services.errors import ServiceError
 from bot.services.permissions import ANYONE, check_role
 from bot.services.workflow import DraftOrigin, StaleDraft
 from bot.slack.escape import truncate
-from bot.slack.modals import ASSIGN, DRAFT, OVERRIDE, REJECT, text_digest
+from bot.slack.modals import ASSIGN, DRAFT, OVERRIDE, REJECT, risk_words, text_digest
 from bot.slack.opportunity_blocks import DRAFT_ACTION as OPP_DRAFT_ACTION
 from bot.slack.opportunity_blocks import DRAFT_BLOCK as OPP_DRAFT_BLOCK
 from bot.slack.opportunity_blocks import DRAFT_CALLBACK as OPP_DRAFT
@@ -143,13 +144,20 @@ def register(app: App, runtime: Runtime) -> None:
         block_id, value = _field(view, OPP_DRAFT)
         try:
             check_role(runtime.sessions, ctx.workspace_id, ctx.actor, ANYONE)
-            opportunities.do_opportunity_action(
+            outcome = opportunities.do_opportunity_action(
                 runtime.sessions, ctx.workspace_id, ctx.actor, opportunity_id, "draft",
-                draft=value, users=user_directory(runtime, client, ctx.workspace_id))
+                draft=value, users=user_directory(runtime, client, ctx.workspace_id),
+                link_allowlist=runtime.settings.reply_link_domains)
         except ServiceError as err:
             _refuse_under_field(ack, block_id, err, ctx.language)
             return
         ack()
+        if outcome.risk_keys:  # a modal has no channel: what the check found goes to a DM
+            client.chat_postMessage(channel=ctx.user_id, text=t(
+                ctx.language, "opp.done", id=outcome.id,
+                status=t(ctx.language, f"opp.status_{outcome.status}")) + "\n" + t(
+                ctx.language, "opp.draft_warnings",
+                warnings=risk_words(outcome.risk_keys, ctx.language)))
         runtime.nudge_outbox()
         refresh_home(runtime, client, ctx.workspace_id, [ctx.user_id])
 

@@ -66,6 +66,7 @@ def opp(ctx: click.Context, status: str, limit: int, as_json: bool, team: str | 
 
 def _act(opportunity_id: int, action: str, team: str | None, *, assignee: str | None = None,
          draft: str | None = None) -> None:
+    from bot.i18n import t
     from bot.services.actors import CLI
     from bot.services.errors import ServiceError
     from bot.services.opportunities import do_opportunity_action
@@ -76,12 +77,17 @@ def _act(opportunity_id: int, action: str, team: str | None, *, assignee: str | 
         try:
             outcome = do_opportunity_action(runtime.sessions, workspace.id, CLI,
                                             opportunity_id, action, assignee=assignee,
-                                            draft=draft)
+                                            draft=draft,
+                                            link_allowlist=settings.reply_link_domains)
         except ServiceError as err:
             _fail(err.message(plain=True))
             return
     owner = f" (assigned to {outcome.assignee_user_id})" if outcome.assignee_user_id else ""
     click.echo(f"Opportunity #{outcome.id}: {outcome.status}{owner}.")
+    if outcome.risk_keys:
+        warnings = ", ".join(t("en", key) for key in outcome.risk_keys)
+        click.echo(f"Risk check ({outcome.risk_level}): {warnings}. Read it again before "
+                   "you contact the author.")
 
 
 def _id_argument(value: str) -> int:

@@ -5,6 +5,10 @@ the author and the brand's own accounts (the risk check warns about any other ac
 and it is shown, counted, checked and saved as it will be posted: on Mastodon, mentioning
 the author it answers (``bot.replies.addressing``), so the approver approves the real text.
 The publisher adds the mention too (a draft saved before), by the same rule.
+
+A conquest opportunity's draft (``bot.services.opportunities``), a message to the author of
+a competitor's post, is checked the same way against that post (``post_audience``); Vigie
+never posts it, so its text is left as written.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from bot.services.brand_accounts import BrandHandles
 from storage.models import Mention
 from storage.repositories import latest_customer_post
 
-__all__ = ["DraftAudience", "draft_audience"]
+__all__ = ["DraftAudience", "draft_audience", "post_audience"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,4 +62,17 @@ def draft_audience(session: Session, mention: Mention) -> DraftAudience:
         author_handle=mention.author.handle if mention.author else None,
         brand_handles=tuple(sorted(brand or ())),
         follow_up=latest is not None,
+    )
+
+
+def post_audience(session: Session, mention: Mention) -> DraftAudience:
+    """The audience of a message to ``mention``'s author about that post itself (a conquest
+    opportunity: no case, no follow-up): its text (its title when it has none), its author,
+    and the brand's accounts on its network."""
+    brand = BrandHandles.load(session, mention.workspace_id).by_network.get(mention.network)
+    return DraftAudience(
+        network=mention.network,
+        answered=mention.text.strip() or (mention.title or ""),
+        author_handle=mention.author.handle if mention.author else None,
+        brand_handles=tuple(sorted(brand or ())),
     )

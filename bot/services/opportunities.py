@@ -3,7 +3,9 @@ alternative, offered as a card in the brand's channel when the group asks for th
 
 Their workflow is light and their own: open -> assigned -> drafted -> contacted, or
 dismissed (and reopened). Nothing is ever posted to the network: the team contacts the
-author themselves and marks it. The card goes through the outbox like alert cards (created
+author themselves and marks it. A draft is risk-checked as a reply draft is, against the
+post (``bot.services.draft_checks.post_audience``), in the editor, on save and for the
+LLM's suggestion. The card goes through the outbox like alert cards (created
 in the ingest transaction, rendered from the database at send time, updated in place).
 """
 
@@ -28,6 +30,7 @@ from bot.replies.prompt import PromptMention, build_messages, clean_suggestion, 
 from bot.services import assignees
 from bot.services.actors import Actor
 from bot.services.audit import record
+from bot.services.draft_checks import DraftAudience, post_audience
 from bot.services.errors import NotFound, ServiceError
 from bot.services.outbox import (
     EVENT_TYPE_MESSAGE,
@@ -208,22 +211,27 @@ def _refresh_card(session: Session, row: Opportunity) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What an action did: the opportunity's new status and owner."""
+    """What an action did: the opportunity's new status and owner; for a saved draft, what
+    its risk check found (``risk.*`` keys, most severe first, and the highest level)."""
 
     id: int
     status: str
     assignee_user_id: str | None
+    risk_keys: tuple[str, ...] = ()
+    risk_level: str = "none"
 
 
 def do_opportunity_action(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                           opportunity_id: int, action: str, *, assignee: str | None = None,
-                          draft: str | None = None, users: UserDirectory | None = None
-                          ) -> Outcome:
+                          draft: str | None = None, users: UserDirectory | None = None,
+                          link_allowlist: list[str] | None = None) -> Outcome:
     """Assign (to ``assignee``, by default the actor: Take), save a draft (it is never
     posted), mark contacted, dismiss or reopen an opportunity; agents and above. Whoever it
     is assigned to, the actor taking it included (Take, or a draft of an opportunity
     nobody owns), is checked as a mention's assignee is (Slack's directory ``users``, when
-    there is one, and roles)."""
+    there is one, and roles). A draft over the network's limit is refused; the other
+    findings of its risk check (``link_allowlist``: domains whose links are fine) are
+    returned and audited, as a reply draft's are stored with it."""
     if action not in ACTIONS:
         raise ServiceError("opp.bad_action", action=action, valid=", ".join(ACTIONS))
     taker = (assignee or actor.user_id) if action == "assign" else None
@@ -245,10 +253,18 @@ def do_opportunity_action(sessions: sessionmaker[Session], workspace_id: int, ac
         if row.status not in ACTIONS[action]:
             raise ServiceError("opp.not_allowed", id=opportunity_id, action=action,
                                status=row.status)
-        if action == "draft" and draft:
-            _check_length(draft, session.scalar(select(Mention.network).where(
-                Mention.id == row.mention_id)))
+        risk_keys: tuple[str, ...] = ()
+        risk_level = "none"
         detail: dict[str, Any] = {"opportunity": row.id, "from": row.status}
+        if action == "draft" and draft:
+            mention = session.get(Mention, row.mention_id)
+            _check_length(draft, mention.network if mention is not None else None)
+            if mention is not None:
+                risk = post_audience(session, mention).check(draft, link_allowlist)
+                risk_keys = tuple(flag.message_key for flag in risk.flags)
+                risk_level = detail["risk"] = risk.level
+                if risk.flags:
+                    detail["risk_flags"] = risk.codes
         if taker is not None:
             assignees.check_can_work(session, workspace_id, taker, Role.AGENT, account,
                                      actor_user_id=actor.user_id)
@@ -274,7 +290,7 @@ def do_opportunity_action(sessions: sessionmaker[Session], workspace_id: int, ac
         detail["to"] = row.status
         record(session, workspace_id, actor, f"opportunity.{action}", detail=detail)
         _refresh_card(session, row)
-        return Outcome(row.id, row.status, row.assignee_user_id)
+        return Outcome(row.id, row.status, row.assignee_user_id, risk_keys, risk_level)
 
 
 def _drafter_account(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
@@ -367,15 +383,38 @@ class DraftStart:
     text: str
     limit: int | None
     has_draft: bool
+    used: int = 0
+    """``text``'s length, counted as the network counts."""
+    risk_keys: tuple[str, ...] = ()
+    """What the risk check of ``text`` found (``risk.*`` keys, most severe first)."""
+    risk_level: str = "none"
+    audience: DraftAudience | None = None
+    """What a text in the editor is checked against (None: the post's text alone)."""
+
+
+def checked_start(start: DraftStart, text: str, *, link_allowlist: list[str] | None = None
+                  ) -> DraftStart:
+    """``start`` with ``text`` in it (a saved draft, the LLM's suggestion), its length and
+    its risks, checked as on save (an empty editor has none)."""
+    used, _ = measure(text, start.network)
+    if not text.strip():
+        return replace(start, text=text, used=used, risk_keys=(), risk_level="none")
+    audience = start.audience or DraftAudience(start.network, start.post_text)
+    risk = audience.check(text, link_allowlist)
+    return replace(start, text=text, used=used,
+                   risk_keys=tuple(flag.message_key for flag in risk.flags),
+                   risk_level=risk.level)
 
 
 def draft_start(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
-                opportunity_id: int, users: UserDirectory | None = None) -> DraftStart:
-    """The editor's starting point (the saved draft, if any), if ``actor`` may draft for
-    this opportunity now; the explanation (ServiceError) otherwise. As saving would make
-    them the owner of an opportunity nobody owns, they are checked then as saving checks
-    them (Slack's directory ``users``, when there is one, and roles), so a guest no admin
-    gave a role is told before typing, as the mention's draft editor tells them."""
+                opportunity_id: int, users: UserDirectory | None = None, *,
+                link_allowlist: list[str] | None = None) -> DraftStart:
+    """The editor's starting point (the saved draft, if any, with its risk check), if
+    ``actor`` may draft for this opportunity now; the explanation (ServiceError)
+    otherwise. As saving would make them the owner of an opportunity nobody owns, they are
+    checked then as saving checks them (Slack's directory ``users``, when there is one,
+    and roles), so a guest no admin gave a role is told before typing, as the mention's
+    draft editor tells them."""
     account = _drafter_account(sessions, workspace_id, actor, opportunity_id, users)
     with sessions() as session:
         if actor.user_id:
@@ -390,17 +429,21 @@ def draft_start(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
             assignees.check_can_work(session, workspace_id, actor.user_id, Role.AGENT,
                                      account, actor_user_id=actor.user_id)
         view = load_view(session, opportunity_id)
-        if view is None:
+        mention = session.get(Mention, row.mention_id)
+        if view is None or mention is None:
             raise NotFound("opp.not_found", id=opportunity_id)
-        return DraftStart(view.id, view.network, view.author_handle,
-                          view.text.strip() or (view.title or ""), view.competitor,
-                          view.draft or "", limit_for(view.network), bool(view.draft))
+        start = DraftStart(view.id, view.network, view.author_handle,
+                           view.text.strip() or (view.title or ""), view.competitor,
+                           view.draft or "", limit_for(view.network), bool(view.draft),
+                           audience=post_audience(session, mention))
+        return checked_start(start, start.text, link_allowlist=link_allowlist)
 
 
-def suggest_draft(sessions: sessionmaker[Session], llm: LLMClient, start: DraftStart
-                  ) -> tuple[DraftStart, str | None]:
+def suggest_draft(sessions: sessionmaker[Session], llm: LLMClient, start: DraftStart, *,
+                  link_allowlist: list[str] | None = None) -> tuple[DraftStart, str | None]:
     """Ask the LLM for a first message to the author; returns the start with the
-    suggestion, or unchanged with why it could not (never raises for LLM failures)."""
+    suggestion and its risk check, or unchanged with why it could not (never raises for
+    LLM failures)."""
     with sessions() as session:
         row = session.get(Opportunity, start.opportunity_id)
         mention = session.get(Mention, row.mention_id) if row is not None else None
@@ -427,4 +470,4 @@ def suggest_draft(sessions: sessionmaker[Session], llm: LLMClient, start: DraftS
     text = clean_suggestion(result.text, start.limit or MAX_DRAFT, network=start.network)
     if not text:
         return start, "The LLM returned an empty suggestion."
-    return replace(start, text=text), None
+    return checked_start(start, text, link_allowlist=link_allowlist), None

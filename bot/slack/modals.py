@@ -111,23 +111,28 @@ def build_draft_modal(context: DraftEditor, language: str, *, note: str | None =
             "initial_value": truncate(context.text, 3000), "max_length": 3000,
         }, hint=limit),
     ]
-    blocks += _warnings(context, language)
+    blocks += risk_warnings(context.risk_keys, language)
     if note:
         blocks.append(_note(note))
     if suggestion is not None:
         blocks.append(suggestion_block(suggestion.text, t(language, "modal.use_suggestion"),
                                        USE_SUGGESTION))
-        blocks += _warnings(suggestion, language)
+        blocks += risk_warnings(suggestion.risk_keys, language)
     return _modal(DRAFT, t(language, "modal.draft_title", id=context.mention_id),
                   t(language, "modal.draft_submit"), language, context.mention_id, blocks,
                   {"origin": context.origin.value, "suggested": text_digest(context.text)})
 
 
-def _warnings(context: DraftEditor, language: str) -> list[dict[str, Any]]:
-    warnings = [t(language, key) if has(key) else key for key in context.risk_keys]
-    if not warnings:
+def risk_warnings(risk_keys: Sequence[str], language: str) -> list[dict[str, Any]]:
+    """A draft's risk warnings (``risk.*`` keys) as one context line; none without any."""
+    if not risk_keys:
         return []
-    return [_note(":warning: " + " · ".join(warnings))]
+    return [_note(":warning: " + risk_words(risk_keys, language))]
+
+
+def risk_words(risk_keys: Sequence[str], language: str) -> str:
+    """A draft's risk warnings (``risk.*`` keys) in words, in ``language``."""
+    return " · ".join(t(language, key) if has(key) else key for key in risk_keys)
 
 
 def _note(text: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from bot.messages.opportunities import OpportunityView
 from bot.networks import display_name
 from bot.slack.cards import ACTION_PREFIX, quote
 from bot.slack.escape import clip_mrkdwn, escape, escape_name, link, slack_date, truncate
-from bot.slack.modals import REPLACED, suggestion_block, text_digest
+from bot.slack.modals import REPLACED, risk_warnings, suggestion_block, text_digest
 
 OPP_ACTIONS = ("opp_take", "opp_draft", "opp_contacted", "opp_dismiss", "opp_reopen")
 ACTIVE_ACTIONS = ("opp_take", "opp_draft", "opp_contacted", "opp_dismiss")
@@ -185,6 +185,8 @@ class DraftEditor(Protocol):
     def text(self) -> str: ...
     @property
     def limit(self) -> int | None: ...
+    @property
+    def risk_keys(self) -> Sequence[str]: ...
 
 
 def draft_block_id(text: str) -> str:
@@ -195,13 +197,16 @@ def draft_block_id(text: str) -> str:
 
 
 def build_opportunity_draft_modal(editor: DraftEditor, language: str, *,
-                                  note: str | None = None, suggestion: str | None = None,
+                                  note: str | None = None,
+                                  suggestion: DraftEditor | None = None,
                                   replaced: bool = False) -> dict[str, Any]:
     """The draft editor: the author's post, the draft (pre-filled with the saved one or a
-    chosen suggestion), the network's limit, and a reminder that Vigie never posts it.
+    chosen suggestion) and its risk warnings, the network's limit, and a reminder that
+    Vigie never posts it.
 
     ``suggestion``: the LLM's text, shown under the input (which keeps its block_id, so
-    Slack keeps what the user typed) with a button that puts it in the input.
+    Slack keeps what the user typed) with a button that puts it in the input, and its
+    risk warnings.
     ``replaced``: the input takes a new block_id, so Slack shows ``editor.text`` in place
     of what the user typed (the button was pressed).
     """
@@ -222,13 +227,15 @@ def build_opportunity_draft_modal(editor: DraftEditor, language: str, *,
                                                                      else ""),
          "label": {"type": "plain_text", "text": t(language, "opp.draft_label")},
          "hint": {"type": "plain_text", "text": truncate(hint, 2000)}, "element": element},
+        *risk_warnings(editor.risk_keys, language),
         {"type": "context", "elements": [_mrkdwn(t(language, "opp.draft_never_posted"))]},
     ]
     if note:
         blocks.append({"type": "context", "elements": [_mrkdwn(truncate(note, 2000))]})
-    if suggestion:
-        blocks.append(suggestion_block(suggestion, t(language, "modal.use_suggestion"),
+    if suggestion is not None and suggestion.text:
+        blocks.append(suggestion_block(suggestion.text, t(language, "modal.use_suggestion"),
                                        USE_SUGGESTION))
+        blocks += risk_warnings(suggestion.risk_keys, language)
     return {
         "type": "modal", "callback_id": DRAFT_CALLBACK,
         "private_metadata": json.dumps({"opportunity_id": editor.opportunity_id}),

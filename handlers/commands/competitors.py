@@ -13,6 +13,7 @@ from bot.services.errors import ServiceError
 from bot.services.permissions import ANYONE, Role
 from bot.slack.admin_views import build_group_list
 from bot.slack.escape import escape, truncate
+from bot.slack.modals import risk_words
 from handlers.commands.parsing import number_of, text_after, unescape, user_id_of
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
 from handlers.context import user_directory
@@ -126,10 +127,15 @@ def _act(request: CommandRequest, runtime: Runtime) -> Reply:
              if request.client is not None else None)
     outcome = opportunities.do_opportunity_action(
         runtime.sessions, request.workspace_id(runtime), request.actor,
-        opportunity_id, action, assignee=assignee, draft=draft, users=users)
+        opportunity_id, action, assignee=assignee, draft=draft, users=users,
+        link_allowlist=runtime.settings.reply_link_domains)
     runtime.nudge_outbox()
-    return Reply(t(language, "opp.done", id=outcome.id,
-                   status=t(language, f"opp.status_{outcome.status}")))
+    done = t(language, "opp.done", id=outcome.id,
+             status=t(language, f"opp.status_{outcome.status}"))
+    if outcome.risk_keys:
+        done += "\n" + t(language, "opp.draft_warnings",
+                         warnings=risk_words(outcome.risk_keys, language))
+    return Reply(done)
 
 
 OPP_FORMS = {"assign": "ID [@user]", "draft": "ID TEXT"}

@@ -284,3 +284,33 @@ def test_use_this_suggestion_replaces_the_typed_message(
     assert new_block != block_id and shown == "Hi! Acme could help."
     vigie.slack.view_submission(view_id=view_id)
     assert _status(vigie, opportunity)[2] == "Hi! Acme could help."
+
+
+def test_the_draft_is_risk_checked_in_the_editor_on_save_and_in_the_suggestion(
+    vigie_llm: VigieApp, httpserver: HTTPServer
+) -> None:
+    """As a reply's: the post's author (u0) may be tagged, anyone else is reported, in the
+    suggestion beside the editor, in the editor of a saved draft, and on save (the answer
+    to the command, a DM for the modal, which has no channel)."""
+    FakeLLM(httpserver, "@u0 Acme could help! Ask @someone_else too.")
+    vigie = vigie_llm
+    _setup(vigie)
+    (opportunity,) = _ingest(vigie, [ALTERNATIVE])
+    view_id, block_id = _open_editor(vigie, opportunity)
+    vigie.standin.wait_for("views.update", timeout=15)
+    shown = json.dumps(vigie.standin.view(view_id))
+    assert "Ask @someone_else too." in shown
+    assert shown.count("tags accounts outside the conversation") == 1  # the suggestion's
+    vigie.standin.type_into(view_id, block_id, "text", "@u0 ping @stranger_co about it")
+    assert vigie.slack.view_submission(view_id=view_id).status_code == 200
+    vigie.standin.wait_until(lambda s: any(
+        c.args.get("channel") == USER_ID
+        and "tags accounts outside the conversation" in str(c.args.get("text"))
+        for c in s.calls("chat.postMessage")), timeout=15)
+    assert _status(vigie, opportunity)[2] == "@u0 ping @stranger_co about it"
+    # Reopened: the saved draft's warning shows (no suggestion asked for).
+    view_id, _block = _open_editor(vigie, opportunity, count=2)
+    assert "tags accounts outside the conversation" in json.dumps(vigie.standin.view(view_id))
+    answer = admin(vigie, f"opp draft {opportunity} @u0 Acme imports your data, ask @bob_x")
+    assert "now draft ready" in answer and "tags accounts outside the conversation" in answer
+    assert "tags accounts" not in admin(vigie, f"opp draft {opportunity} @u0 Acme can help.")

@@ -4,17 +4,27 @@ the editor, of a saved draft and of an LLM suggestion all know them (one audienc
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
+from pytest_httpserver import HTTPServer
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.llm import from_config
 from bot.replies.limits import measure
-from bot.services import workflow
+from bot.services import opportunities, workflow
 from bot.services.actors import CLI, Actor
 from bot.services.brand_accounts import do_add_account
 from bot.services.drafting import draft_context
 from bot.services.suggestions import suggested_context
-from storage.models import Draft
+from bot.sources.base import Author as FetchedAuthor
+from bot.sources.base import FetchedMention
+from storage.models import AuditEvent, Draft
+from storage.models_competitors import Opportunity
+from tests.e2e.test_llm_drafting import FakeLLM
+from tests.services import test_competitors as competitors_tests
 from tests.services import test_mastodon_cases as mastodon_cases
 from tests.services.test_cases import ROOT, ingest, mention, tweet, x_batch
 from tests.services.test_mastodon_cases import template  # noqa: F401  (fixture)
@@ -106,3 +116,64 @@ def _saved_text(sessions: sessionmaker[Session], mention_id: int) -> str:
             Draft.version.desc()).first()
         assert draft is not None
         return draft.text
+
+
+# A competitor's customer on X asking for an alternative: a conquest opportunity.
+RIVAL_POST = "Anyone know an alternative to Rivalo? Their app keeps logging me out."
+OPP_TEXT = "@ana_r happy to help! @AcmeHelp can show you Acme at acme.help/switch"
+OPP_STRANGER = "@ana_r happy to help! Ask @someone_else too."
+
+
+def _opportunity(sessions: sessionmaker[Session], workspace_id: int) -> int:
+    competitors_tests._setup(sessions, workspace_id, conquest=True)
+    item = FetchedMention(network="x", external_id="7001", url="https://x.com/ana_r/status/7001",
+                          text=RIVAL_POST, author=FetchedAuthor(handle="ana_r", followers=900),
+                          published_at=competitors_tests.NOW - timedelta(minutes=5))
+    assert competitors_tests._poll(sessions, workspace_id, "rivalo", [item]).opportunities == 1
+    with sessions() as session:
+        return session.scalars(select(Opportunity.id)).one()
+
+
+def test_an_opportunity_draft_is_checked_as_a_reply_draft(
+        sessions: sessionmaker[Session], workspace_id: int, httpserver: HTTPServer) -> None:
+    """The opportunity's editor, its LLM suggestion and a saved draft are risk-checked as a
+    reply's are: the post's author and the brand's accounts may be tagged, anyone else is
+    reported; links outside the allowed domains too; the length is the network's (X: a
+    link counts 23)."""
+    do_add_account(sessions, workspace_id, CLI, "x", "@AcmeHelp")
+    opportunity = _opportunity(sessions, workspace_id)
+    act = opportunities.do_opportunity_action
+
+    saved = act(sessions, workspace_id, AGENT, opportunity, "draft", draft=OPP_TEXT,
+                link_allowlist=["acme.help"])
+    assert (saved.risk_keys, saved.risk_level) == ((), "none")
+    start = opportunities.draft_start(sessions, workspace_id, AGENT, opportunity,
+                                      link_allowlist=["acme.help"])
+    assert (start.text, start.risk_keys, start.risk_level) == (OPP_TEXT, (), "none")
+    assert start.used == len("@ana_r happy to help! @AcmeHelp can show you Acme at ") + 23
+    # Without the domain allowed, its link is reported, by the editor and on save.
+    assert "risk.link_not_allowed" in opportunities.draft_start(
+        sessions, workspace_id, AGENT, opportunity).risk_keys
+    assert "risk.link_not_allowed" in act(sessions, workspace_id, AGENT, opportunity,
+                                          "draft", draft=OPP_TEXT).risk_keys
+
+    # Anyone else tagged is reported: on save (and audited), in the editor, in a suggestion.
+    saved = act(sessions, workspace_id, AGENT, opportunity, "draft", draft=OPP_STRANGER)
+    assert saved.risk_keys == ("risk.other_accounts",) and saved.risk_level == "warn"
+    with sessions() as session:
+        detail = session.scalars(select(AuditEvent.detail).where(
+            AuditEvent.action == "opportunity.draft").order_by(AuditEvent.id.desc())).first()
+    assert detail is not None and detail["risk_flags"] == ["other_accounts"]
+    start = opportunities.draft_start(sessions, workspace_id, AGENT, opportunity)
+    assert start.risk_keys == ("risk.other_accounts",)
+    assert opportunities.checked_start(start, OPP_STRANGER).risk_keys == (
+        "risk.other_accounts",)
+    FakeLLM(httpserver, OPP_STRANGER)
+    llm = from_config(httpserver.url_for("/v1"), "sk-test-key-not-real-000000",
+                      "test-model")
+    assert llm is not None
+    suggested, error = opportunities.suggest_draft(sessions, llm, replace(start, text=""))
+    assert error is None and suggested.text == OPP_STRANGER
+    assert suggested.risk_keys == ("risk.other_accounts",)
+    # An empty editor (no draft saved yet) warns of nothing.
+    assert opportunities.checked_start(start, "").risk_keys == ()
