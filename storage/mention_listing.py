@@ -10,7 +10,7 @@ and one per filter in the statement's shape (``status``, ``sentiment``, ``networ
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -154,11 +154,28 @@ def listing_statement(conn: Connection, shape: tuple[str, ...],
             statement = statement.where(order >= _SINCE_BOUND)
         if "before" in shape:
             statement = statement.where(order < bindparam("before"))
-        if search is not None:
-            statement = statement.where(search.condition)
-        statement = statement.order_by(order.desc()).limit(bindparam("limit"))
+        if search is not None and search.arms:
+            statement = _merged(statement, search.arms, order)
+        else:
+            if search is not None:
+                statement = statement.where(search.condition)
+            statement = statement.order_by(order.desc()).limit(bindparam("limit"))
         _STATEMENTS[key] = statement
     return statement
+
+
+def _merged(statement: Select[Any], arms: Sequence[Any], order: Any) -> Select[Any]:
+    """``statement``'s newest rows meeting any of ``arms``: each arm's newest ``limit``,
+    read through its own index (one ordered walk per value, as for one value), merged
+    newest first. An IN list could not be walked in id order: both engines read the
+    workspace's mentions newest first checking each (every mention, for values none
+    has), or would read every row of the values and sort them."""
+    parts = [select(*part.c) for part in (
+        statement.where(arm).order_by(order.desc()).limit(bindparam("limit")).subquery()
+        for arm in arms)]
+    merged = union_all(*parts).subquery()
+    newest = next(iter(merged.c))  # the mention's id, LISTING_COLUMNS' first
+    return select(*merged.c).order_by(newest.desc()).limit(bindparam("limit"))
 
 
 WALK_PROBE = 250
@@ -283,15 +300,31 @@ def by_authors(several: bool) -> search_index.Candidates:
         "ids_authors", _M.id.in_(select(_M.id).where(_M.author_id.in_(authors))), {})
 
 
-def by_language() -> search_index.Candidates:
+def by_language(count: int = 1) -> search_index.Candidates:
     """Candidates in one language (parameter ``search_language``: a code as ``lang:``
-    normalized it), walked newest first on (workspace_id, language, id).
+    normalized it), walked newest first on (workspace_id, language, id); in one of
+    ``count`` languages (``lang:fr OR lang:es``; parameters ``search_language_0`` ... for
+    a listing, which walks each language so and merges them, ``search_languages``, the
+    list, for a read of them all).
 
     Ingest stores the codes ``bot.analysis.language`` gives (``de``, never ``DE`` nor
     ``de-AT``), so the mentions ``lang:de`` matches are exactly those stored as ``de``;
     ``Query.matches`` still confirms each row."""
+    if count == 1:
+        return search_index.Candidates(
+            "language", _M.language == bindparam("search_language", type_=String()), {})
     return search_index.Candidates(
-        "language", _M.language == bindparam("search_language", type_=String()), {})
+        f"languages{count}", _M.language.in_(bindparam("search_languages", expanding=True)),
+        {}, tuple(_M.language == bindparam(f"search_language_{i}", type_=String())
+                  for i in range(count)))
+
+
+def language_params(languages: Sequence[str]) -> dict[str, Any]:
+    """The parameters of ``by_language(len(languages))`` for these ``languages``."""
+    if len(languages) == 1:
+        return {"search_language": languages[0]}
+    return {"search_languages": list(languages),
+            **{f"search_language_{i}": language for i, language in enumerate(languages)}}
 
 
 def hits_statement(conn: Connection, shape: tuple[str, ...]) -> Select[Any]:

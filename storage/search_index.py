@@ -108,6 +108,9 @@ class Candidates:
     key: str
     condition: ColumnElement[bool]
     params: dict[str, Any]
+    arms: tuple[ColumnElement[bool], ...] = ()
+    """Alternatives a listing reads each through its own index, newest first, and merges
+    (``condition`` being their OR, for a read of every candidate): ``lang:fr OR lang:es``."""
 
 
 def candidates(db: Session | Connection, match: str | None, dialect_query: str | None

@@ -40,6 +40,7 @@ from storage.mention_listing import (
     by_authors,
     by_language,
     hits_statement,
+    language_params,
     listing_statement,
     lowest_id_in_window,
     lowest_id_since,
@@ -212,24 +213,24 @@ def parse_text(text: str) -> Query:
 @dataclass(frozen=True, slots=True)
 class _FieldsKept:
     """What every mention a query without indexed words matches has: one of these authors'
-    handles (``from:`` values), this network, or fields no index holds (``lang:``,
-    ``source:a OR source:b``), checked mention by mention."""
+    handles (``from:`` values), this network, one of these languages (``lang:`` values), or
+    fields no index holds (``source:a OR source:b``), checked mention by mention."""
 
     handles: frozenset[str] | None = None
     network: str | None = None
-    language: str | None = None
+    languages: tuple[str, ...] | None = None
 
 
 def _fields_kept(query: Query) -> _FieldsKept | None:
     """The fields a query requires of every mention it matches (its top-level fields and
-    ORs of fields only: ``from:a``, ``from:a OR from:b``, ``source:x``, ``lang:fr OR
-    lang:de``), None when it requires none."""
+    ORs of fields only: ``from:a``, ``from:a OR from:b``, ``source:x``, ``lang:fr``,
+    ``lang:fr OR lang:de``), None when it requires none."""
     if query.root is None:
         return None
     conjuncts = query.root.children if isinstance(query.root, And) else (query.root,)
     handles: frozenset[str] | None = None
     network: str | None = None
-    language: str | None = None
+    languages: tuple[str, ...] | None = None
     fields = False
     for node in conjuncts:
         if isinstance(node, Field) or (
@@ -240,12 +241,15 @@ def _fields_kept(query: Query) -> _FieldsKept | None:
                 handles = frozenset((node.value,))
             elif node.name == "source" and network is None:
                 network = node.value
-            elif node.name == "lang" and language is None:
-                language = node.value
+            elif node.name == "lang" and languages is None:
+                languages = (node.value,)
         elif (isinstance(node, Or) and handles is None
               and all(isinstance(c, Field) and c.name == "from" for c in node.children)):
             handles = frozenset(c.value for c in node.children if isinstance(c, Field))
-    return _FieldsKept(handles, network, language) if fields else None
+        elif (isinstance(node, Or) and languages is None
+              and all(isinstance(c, Field) and c.name == "lang" for c in node.children)):
+            languages = tuple(sorted({c.value for c in node.children if isinstance(c, Field)}))
+    return _FieldsKept(handles, network, languages) if fields else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,9 +277,9 @@ def fields_search(conn: Connection, workspace_id: int, query: Query) -> FieldsSe
             return None
         search = by_authors(several=len(authors) > 1)
         return FieldsSearch(replace(search, params={"search_authors": authors}), None)
-    if kept.language is not None:
-        return FieldsSearch(replace(by_language(), params={"search_language": kept.language}),
-                            kept.network)
+    if kept.languages is not None:
+        return FieldsSearch(replace(by_language(len(kept.languages)),
+                                    params=language_params(kept.languages)), kept.network)
     return FieldsSearch(None, kept.network)
 
 

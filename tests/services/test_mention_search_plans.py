@@ -434,3 +434,44 @@ def test_a_language_search_reads_the_language_index(
         assert '"Relation Name": "mentions"' not in _seq_scans(plan), plan
         if plan.startswith("["):
             assert not [n for n in _nodes(plan) if n["Node Type"] == "Sort"], plan
+
+
+def test_languages_searched_together_read_the_language_index(
+    listing: Any, sessions: sessionmaker[Session], workspace_id: int,
+) -> None:
+    """``lang:de OR lang:it`` walks each language's mentions newest first through
+    (workspace_id, language, id) and merges them (sorting at most a page per language),
+    as ``lang:de`` alone does; it read every mention of the workspace newest first checking
+    each one's language (all 300,000 of a bench table for two languages no mention has:
+    15 s, against 1 ms). Same rows as plain SQL with an IN list."""
+    with transaction(sessions) as session:
+        session.execute(text(
+            "UPDATE mentions SET language = CASE WHEN id % 1000 = 0 THEN 'de' "
+            "WHEN id % 700 = 0 THEN 'it' WHEN id % 3 = 0 THEN 'fr' ELSE 'en' END "
+            "WHERE workspace_id = :ws"), {"ws": workspace_id})
+    gather_statistics(sessions.kw["bind"])
+    for filters, languages, rare in (
+            ({"text": "lang:de OR lang:it"}, ("de", "it"), True),
+            ({"text": "lang:DE OR lang:it OR lang:german", "status": "new"}, ("de", "it"), True),
+            ({"text": "lang:es OR lang:pt"}, ("es", "pt"), True),
+            ({"text": "lang:en OR lang:fr"}, ("en", "fr"), False),
+            ({"text": "lang:de OR lang:fr", "status": "approved"}, ("de", "fr"), False)):
+        plan, found = listing(MentionFilter(**filters))
+        conditions = f" AND status = '{filters['status']}'" if "status" in filters else ""
+        with sessions() as session:
+            want = list(session.execute(text(
+                "SELECT id FROM mentions WHERE workspace_id = :ws "  # noqa: S608
+                f"AND language IN ('{languages[0]}', '{languages[1]}'){conditions} "
+                "ORDER BY id DESC LIMIT 11"), {"ws": workspace_id}).scalars())
+        got = [r.id for r in search_mentions(sessions, workspace_id, MentionFilter(**filters),
+                                             limit=11, now=NOW)]
+        assert got == want and found == len(want), filters
+        assert not any(scan in plan + "\n" for scan in SQLITE_FULL_SCAN), plan
+        assert '"Relation Name": "mentions"' not in _seq_scans(plan), plan
+        if rare or not plan.startswith("["):  # PostgreSQL may walk a common language's
+            # newest mentions on the primary key: its statistics say a page is found at once
+            assert plan.count("ix_mentions_workspace_id_language_id") >= len(languages), (
+                filters, plan)
+        if plan.startswith("["):  # a Merge Append of the languages' walks, or a few rows
+            assert all(n["Plan Rows"] <= 50 for n in _nodes(plan) if n["Node Type"] == "Sort"
+                       ), plan
