@@ -63,6 +63,7 @@ REPLAY_WINDOW_SECONDS = 300
 MAX_BODY_BYTES = 1024 * 1024
 MAX_ITEMS = 100
 _MAX_ERRORS_SHOWN = 5
+_HEX_DIGITS = frozenset("0123456789abcdef")
 
 
 class WebhookPayloadError(SourceError):
@@ -158,8 +159,13 @@ def verify_signature(
     if abs(current - sent) > window:
         raise SourceAuthError("the request is too old or from the future (replay refused)")
     message = timestamp.strip().encode() + b"." + body
-    expected = hmac.new(key, message, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, signature.strip().lower()):
+    expected = hmac.new(key, message, hashlib.sha256).hexdigest().encode()
+    given = signature.strip().lower()
+    # Compared as bytes: compare_digest raises TypeError on a str that is not ASCII (a
+    # header is read as latin-1), which was a 500. Anything but 64 hex digits is just wrong.
+    if len(given) != len(expected) or not all(char in _HEX_DIGITS for char in given):
+        raise SourceAuthError("bad signature")
+    if not hmac.compare_digest(expected, given.encode("ascii")):
         raise SourceAuthError("bad signature")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
+import itertools
 import json
 import logging
 import socket
@@ -143,6 +144,24 @@ def test_a_webhook_signed_without_timestamp_cannot_be_replayed(vigie_sqlite: Vig
     assert replay.status_code == 401 and "X-Vigie-Timestamp" in replay.json()["error"]
     stale = webhook_headers(secret, body, timestamp=str(int(time.time()) - 3600))
     assert httpx.post(url, content=body, headers=stale).status_code == 401
+
+
+def test_a_non_ascii_webhook_signature_gets_the_answer_of_any_bad_one(
+        vigie_sqlite: VigieApp, caplog: pytest.LogCaptureFixture) -> None:
+    """It was a 500 with a traceback: the comparison raised TypeError on a non-ASCII str."""
+    url, secret = _webhook(vigie_sqlite)
+    caplog.set_level(logging.ERROR)
+    body = b"{}"
+    good = webhook_headers(secret, body)
+    bad = httpx.post(url, content=body, headers={**good, "X-Vigie-Signature": "sha256=" + "0" * 64})
+    unknown = url.rsplit("/", 1)[0] + "/999999"
+    for signature, target in itertools.product(("sha256=\xe9", "sha256=" + "\xe9" * 64),
+                                               (url, unknown)):
+        odd = httpx.post(target, content=body,
+                         headers={**good, "X-Vigie-Signature": signature.encode("latin-1")})
+        assert (odd.status_code, odd.json()) == (bad.status_code, bad.json()) == (
+            401, {"error": "bad signature"})
+    assert not caplog.records
 
 
 def test_a_deeply_nested_signed_webhook_body_gets_400(vigie_sqlite: VigieApp) -> None:

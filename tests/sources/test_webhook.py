@@ -75,6 +75,12 @@ def test_good_signature_with_fresh_timestamp_passes() -> None:
         ("md5=abc", "must look like sha256=<hex>"),
         ("sha256=", "must look like sha256=<hex>"),
         ("sha256=" + "0" * 64, "bad signature"),
+        # not hex, or not ASCII (a header is read as latin-1): refused as any bad one, never
+        # a TypeError from the comparison (a 500 with a traceback, unauthenticated)
+        ("sha256=\xe9", "bad signature"),
+        ("sha256=" + "\xe9" * 64, "bad signature"),
+        ("sha256=" + "g" * 64, "bad signature"),
+        ("sha256=" + "0" * 63 + "\u0661", "bad signature"),
     ],
 )
 def test_bad_signatures_are_refused(header: str | None, message: str) -> None:
