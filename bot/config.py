@@ -81,6 +81,16 @@ class Settings(BaseSettings):
     worker_port: int | None = Field(None, validation_alias="VIGIE_WORKER_PORT")
     """The port `vigie worker` serves them on (default: PORT when it is set; with neither
     set the worker serves nothing, so it never takes the port of a `vigie web` beside it)."""
+    web_body_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, validation_alias="VIGIE_WEB_BODY_TIMEOUT_SECONDS"
+    )
+    """Longest the web front waits for a request's whole body, however steadily it trickles
+    in (Slack's and webhook senders' bodies arrive at once): past it, 408."""
+    web_max_buffered_mb: int = Field(
+        32, ge=1, le=4096, validation_alias="VIGIE_WEB_MAX_BUFFERED_MB"
+    )
+    """Most megabytes of request bodies each web process holds at once, all connections
+    together; a body that would go past it is refused with 503 and Retry-After."""
     outbox_tick_seconds: float = Field(
         1.0, gt=0, le=60, validation_alias="VIGIE_OUTBOX_TICK_SECONDS"
     )

@@ -4,9 +4,17 @@ in a thread pool behind a buffer.
 A thread-per-connection server (gunicorn's gthread worker) gives a slow client a thread
 for as long as it takes to send its request: 24 connections trickling one byte every 5 s
 were enough to stop `/cm` and `/healthz`. Here Hypercorn's asyncio loop reads every request
-(headers bounded by h11, body by :data:`MAX_REQUEST_BODY`), and only a complete request
-reaches a thread of the pool; a slow client costs a coroutine and a socket, not a thread.
-No proxy is needed in front for that (one still terminates TLS).
+(headers bounded by h11), and only a complete request reaches a thread of the pool; a slow
+client costs a coroutine and a socket, not a thread. No proxy is needed in front for that
+(one still terminates TLS).
+
+Bodies are what the internet could make a process hold, so the front routes before it
+reads: a request the app answers without its body (an unknown path, a wrong method, a
+webhook push without its signature headers) is answered at once, its body never read; a
+body the app reads is capped (:data:`MAX_REQUEST_BODY`), must arrive whole within a
+deadline however steadily it trickles, and counts against a budget of bytes held by all
+connections at once (503 past it). Hypercorn has no setting for the number of connections;
+each one waiting for its headers holds at most h11's 16 KB.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import math
 import os
 import signal
 import socket
@@ -22,10 +31,12 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from hypercorn.config import Config
 
+from bot.config import Settings
 from bot.sources.webhook import MAX_BODY_BYTES
 from bot.web import SLACK_MAX_BODY_BYTES, WSGIApp
 
@@ -36,20 +47,69 @@ MAX_REQUEST_BODY = max(SLACK_MAX_BODY_BYTES, MAX_BODY_BYTES)
 APP_THREADS = 16
 """Threads running complete requests in each process (acks are fast; slow work is after)."""
 READ_TIMEOUT_SECONDS = 30
-"""A connection that sends nothing for this long is closed."""
+"""A connection that sends nothing for this long is closed (Hypercorn's timeout, reset by
+every byte: the deadline of a body is :attr:`WebLimits.body_seconds`)."""
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class WebLimits:
+    """What request bodies may cost a web process: ``body_seconds``, the longest one may
+    take to arrive whole; ``buffered_bytes``, the most all connections hold at once."""
+
+    body_seconds: float = 10.0
+    buffered_bytes: int = 32 * 1024 * 1024
+
+    @classmethod
+    def of(cls, settings: Settings) -> WebLimits:
+        """The limits VIGIE_WEB_BODY_TIMEOUT_SECONDS and VIGIE_WEB_MAX_BUFFERED_MB set."""
+        return cls(body_seconds=settings.web_body_timeout_seconds,
+                   buffered_bytes=settings.web_max_buffered_mb * 1024 * 1024)
+
+
+class _Budget:
+    """Bytes of request bodies held at once by the connections of one event loop (no lock:
+    only that loop's coroutines take and give)."""
+
+    def __init__(self, total: int) -> None:
+        self._total = total
+        self._held = 0
+
+    def take(self, size: int) -> bool:
+        """Hold ``size`` more bytes; False, holding nothing, when that would pass the total."""
+        if self._held + size > self._total:
+            return False
+        self._held += size
+        return True
+
+    def give(self, size: int) -> None:
+        """Release ``size`` bytes taken before."""
+        self._held -= size
+
+
+class _TooLarge(Exception):
+    """A body without Content-Length ran past its cap."""
+
+
 class BufferedWSGI:
     """An ASGI app that buffers the whole request (capped), then runs a WSGI app in a
-    thread pool and sends its answer."""
+    thread pool and sends its answer.
+
+    An app with a ``body_limit(environ)`` method (:class:`bot.web.WebApp`) says which bodies
+    it reads: every other request reaches it with an empty body, unread. Any other app
+    gets every body up to ``max_body``.
+    """
 
     def __init__(self, app: WSGIApp, *, max_body: int = MAX_REQUEST_BODY,
-                 threads: int = APP_THREADS) -> None:
+                 threads: int = APP_THREADS, limits: WebLimits | None = None) -> None:
         self._app = app
+        self._body_limit: Callable[[dict[str, Any]], int] | None = getattr(
+            app, "body_limit", None)
         self._max_body = max_body
+        self._limits = limits or WebLimits()
+        self._budget = _Budget(self._limits.buffered_bytes)
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="vigie-web")
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
@@ -60,24 +120,54 @@ class BufferedWSGI:
         if scope["type"] != "http":
             await send({"type": "websocket.close"})
             return
-        declared = _header(scope, b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self._max_body):
-            await _plain(send, 413 if declared.isdigit() else 400, b"body refused\n")
+        environ = _environ(scope)
+        limit = self._max_body
+        if self._body_limit is not None:
+            limit = min(limit, self._body_limit(environ))
+        if limit <= 0:
+            # Answered without its body: what the client still sends is discarded, never
+            # held, and the connection closes after the answer.
+            await _discarding(receive, self._answer(send, environ, unread=_has_body(scope)))
             return
-        body = bytearray()
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
+        declared = _header(scope, b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await _discarding(receive, _plain(send, 413 if declared.isdigit() else 400,
+                                              b"body refused\n"))
+            return
+        # A chunked body may reach the cap: it holds that much of the budget.
+        reserved = int(declared) if declared is not None else \
+            limit if _header(scope, b"transfer-encoding") is not None else 0
+        if not self._budget.take(reserved):
+            retry = str(math.ceil(self._limits.body_seconds)).encode()
+            await _discarding(receive, _plain(send, 503, b"busy: try again shortly\n",
+                                              [(b"retry-after", retry)]))
+            return
+        try:
+            try:
+                async with asyncio.timeout(self._limits.body_seconds):
+                    body = await _read_body(receive, limit)
+            except TimeoutError:
+                await _discarding(receive, _plain(send, 408, b"request body too slow\n"))
                 return
-            body.extend(message.get("body", b""))
-            if len(body) > self._max_body:
-                await _plain(send, 413, b"body too large\n")
+            except _TooLarge:
+                await _discarding(receive, _plain(send, 413, b"body too large\n"))
                 return
-            if not message.get("more_body"):
-                break
-        environ = _environ(scope, bytes(body))
+            if body is None:  # the client left
+                return
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+            await self._answer(send, environ)
+        finally:
+            self._budget.give(reserved)
+
+    async def _answer(self, send: Send, environ: dict[str, Any], *,
+                      unread: bool = False) -> None:
+        """Run the app on ``environ`` in the pool and send its answer (``unread``: the
+        request's body was not read, so the connection cannot serve another)."""
         loop = asyncio.get_running_loop()
         status, headers, content = await loop.run_in_executor(self._pool, self._run, environ)
+        if unread and not any(name == b"connection" for name, _ in headers):
+            headers = [*headers, (b"connection", b"close")]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content, "more_body": False})
 
@@ -125,14 +215,58 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
     return None
 
 
-async def _plain(send: Send, status: int, text: bytes) -> None:
+def _has_body(scope: dict[str, Any]) -> bool:
+    """Whether the request announces a body (chunked, or a Content-Length other than 0)."""
+    declared = _header(scope, b"content-length")
+    return (declared is not None and declared != "0") or \
+        _header(scope, b"transfer-encoding") is not None
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The request's whole body, or None when the client left; raises _TooLarge past
+    ``limit`` (a declared Content-Length was checked before: h11 sends no more)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _discarding(receive: Receive, answer: Awaitable[None]) -> None:
+    """Await ``answer`` while dropping what the client sends meanwhile. Hypercorn queues
+    what it reads for the app (ten messages at most) and, once the answer is sent, queues
+    a disconnect too: on a full queue that waited forever, the connection with it."""
+
+    async def drop() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    dropping = asyncio.create_task(drop())
+    try:
+        await answer
+    finally:
+        dropping.cancel()
+
+
+async def _plain(send: Send, status: int, text: bytes,
+                 headers: list[tuple[bytes, bytes]] | None = None) -> None:
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain"), (b"connection", b"close")]})
+                "headers": [(b"content-type", b"text/plain"), (b"connection", b"close"),
+                            *(headers or [])]})
     await send({"type": "http.response.body", "body": text, "more_body": False})
 
 
-def _environ(scope: dict[str, Any], body: bytes) -> dict[str, Any]:
-    """The WSGI environ of a buffered ASGI request (PEP 3333 strings are latin-1)."""
+def _environ(scope: dict[str, Any]) -> dict[str, Any]:
+    """The WSGI environ of an ASGI request, with an empty body (PEP 3333 strings are
+    latin-1); the caller puts the body it read in ``wsgi.input`` and CONTENT_LENGTH."""
     server = scope.get("server") or ("localhost", 80)
     environ: dict[str, Any] = {
         "REQUEST_METHOD": scope["method"],
@@ -144,7 +278,7 @@ def _environ(scope: dict[str, Any], body: bytes) -> dict[str, Any]:
         "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": scope.get("scheme", "http"),
-        "wsgi.input": io.BytesIO(body),
+        "wsgi.input": io.BytesIO(b""),
         "wsgi.errors": sys.stderr,
         "wsgi.multithread": True,
         "wsgi.multiprocess": True,
@@ -156,11 +290,11 @@ def _environ(scope: dict[str, Any], body: bytes) -> dict[str, Any]:
         name = bytes(raw_name).decode("latin-1").lower()
         value = bytes(raw_value).decode("latin-1")
         if name in ("content-length", "transfer-encoding"):
-            continue  # the body is complete: its length is set below
+            continue  # the body given to the app is complete: its length is set apart
         key = "CONTENT_TYPE" if name == "content-type" else \
             "HTTP_" + name.upper().replace("-", "_")
         environ[key] = f"{environ[key]},{value}" if key in environ else value
-    environ["CONTENT_LENGTH"] = str(len(body))
+    environ["CONTENT_LENGTH"] = "0"
     return environ
 
 
@@ -177,11 +311,11 @@ def server_config(host: str, port: int, *, workers: int, log_level: str) -> Conf
     return config
 
 
-def serve(app_factory: Callable[[], WSGIApp], config: Config) -> None:
+def serve(app_factory: Callable[[], WSGIApp], config: Config, limits: WebLimits) -> None:
     """Serve the app built by ``app_factory`` in this process until SIGTERM or SIGINT."""
     from hypercorn.asyncio import serve as hypercorn_serve
 
-    app = BufferedWSGI(app_factory())
+    app = BufferedWSGI(app_factory(), limits=limits)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -306,7 +440,8 @@ class BackgroundServer:
     port already in use is an ``OSError`` there rather than a thread dying silently.
     """
 
-    def __init__(self, app: WSGIApp, host: str, port: int, *, log_level: str) -> None:
+    def __init__(self, app: WSGIApp, host: str, port: int, *, log_level: str,
+                 limits: WebLimits) -> None:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._socket = socket.socket(family, socket.SOCK_STREAM)
         try:
@@ -320,7 +455,7 @@ class BackgroundServer:
         self._config = server_config(host, self.port, workers=1, log_level=log_level)
         # Hypercorn closes the socket it serves: it gets its own descriptor of ours.
         self._config.bind = [f"fd://{os.dup(self._socket.fileno())}"]
-        self._app = BufferedWSGI(app)
+        self._app = BufferedWSGI(app, limits=limits)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._started = threading.Event()

@@ -200,8 +200,28 @@ class _Attempt:
             self.done.set()
 
 
+class WebApp:
+    """The app :func:`build_wsgi_app` makes: a WSGI callable that also tells the web front
+    (bot/server.py) which requests' bodies it reads, so that the front reads no other."""
+
+    def __init__(self, application: WSGIApp,
+                 body_limit: Callable[[dict[str, Any]], int]) -> None:
+        self._application = application
+        self._body_limit = body_limit
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """Serve one WSGI request."""
+        return self._application(environ, start_response)
+
+    def body_limit(self, environ: dict[str, Any]) -> int:
+        """The most bytes of this request's body the app reads, from its environ before the
+        body; 0 when the app answers it without one (an unknown path, a wrong method, a
+        webhook push without its signature headers)."""
+        return self._body_limit(environ)
+
+
 def build_wsgi_app(runtime: Runtime, bolt_app: App | None, *, ingest: bool = True,
-                   slack_refused: Callable[[], str | None] | None = None) -> WSGIApp:
+                   slack_refused: Callable[[], str | None] | None = None) -> WebApp:
     """A WSGI callable serving ``/slack/events`` (when Slack is configured),
     ``/ingest/<source-id>`` (signed webhooks; unless ``ingest`` is false, as in a worker),
     ``/healthz``, ``/readyz`` and ``/metrics`` (with ``Authorization: Bearer
@@ -292,4 +312,17 @@ def build_wsgi_app(runtime: Runtime, bolt_app: App | None, *, ingest: bool = Tru
             return slack_handler(_with_body(environ, body), start_response)
         return _json(start_response, "404 Not Found", {"error": "not found"})
 
-    return application
+    def body_limit(environ: dict[str, Any]) -> int:
+        if environ.get("REQUEST_METHOD") != "POST":
+            return 0
+        path = environ.get("PATH_INFO", "")
+        if path == SLACK_EVENTS_PATH and slack_handler is not None:
+            return SLACK_MAX_BODY_BYTES
+        if ingest and INGEST_PATH.match(path):
+            # Without both headers the answer is 401 whatever the body says.
+            signed = all((_header(environ, name) or "").strip()
+                         for name in (SIGNATURE_HEADER, TIMESTAMP_HEADER))
+            return MAX_BODY_BYTES if signed else 0
+        return 0
+
+    return WebApp(application, body_limit)

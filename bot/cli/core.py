@@ -227,7 +227,7 @@ def _start_web_front(runtime: Runtime,
     come from); ``slack_refused`` is as in :func:`bot.web.build_wsgi_app`. A PORT set on
     purpose that cannot be bound stops `vigie run`; the default one only warns (nothing
     may need it)."""
-    from bot.server import BackgroundServer
+    from bot.server import BackgroundServer, WebLimits
     from bot.web import build_wsgi_app, served_endpoints
 
     port, host = runtime.settings.port, runtime.settings.socket_mode_web_host
@@ -237,8 +237,8 @@ def _start_web_front(runtime: Runtime,
         return None
     try:
         front = BackgroundServer(build_wsgi_app(runtime, None, slack_refused=slack_refused),
-                                 host, port,
-                                 log_level=runtime.settings.log_level)
+                                 host, port, log_level=runtime.settings.log_level,
+                                 limits=WebLimits.of(runtime.settings))
     except OSError as err:
         reason = _bind_reason(err)
         if "port" in runtime.settings.model_fields_set:  # PORT was set, not defaulted
@@ -408,9 +408,10 @@ def _follow_token(runtime: Runtime, app: Any, token: SlackTokenState) -> None:
 def web_process_app() -> Any:
     """The ASGI app of a `vigie web --workers N` process (N > 1): each builds its own from
     the environment (Hypercorn imports this in every worker process)."""
-    from bot.server import BufferedWSGI
+    from bot.server import BufferedWSGI, WebLimits
 
-    return BufferedWSGI(_web_app(settings_or_exit()))
+    settings = settings_or_exit()
+    return BufferedWSGI(_web_app(settings), limits=WebLimits.of(settings))
 
 
 def _bind_reason(err: OSError) -> str:
@@ -438,7 +439,7 @@ def _serve_http(runtime: Runtime, *, host: str, port: int, workers: int, fix: st
                 notice: str | None = None) -> None:
     """Serve the HTTP app on ``host:port``; ``notice`` goes to stderr once the port is
     known to be free, before the start-up line."""
-    from bot.server import serve, serve_processes, server_config
+    from bot.server import WebLimits, serve, serve_processes, server_config
 
     settings = runtime.settings
     if settings.has_slack and settings.slack_signing_secret is None:
@@ -454,7 +455,7 @@ def _serve_http(runtime: Runtime, *, host: str, port: int, workers: int, fix: st
                f"({served_endpoints(settings, slack=settings.has_slack)})")
     config = server_config(host, port, workers=workers, log_level=settings.log_level)
     if workers == 1:
-        serve(lambda: _web_app(settings), config)
+        serve(lambda: _web_app(settings), config, WebLimits.of(settings))
         return
     code = serve_processes("asgi:bot.cli.core:web_process_app()", config)
     if code:
@@ -509,7 +510,7 @@ def _start_worker_front(runtime: Runtime) -> Any:
     VIGIE_WORKER_WEB_HOST (this machine by default, ``off`` for none): its poll, ingest and
     digest counters live in this process, and a container's health check asks it. A port
     that cannot be bound only warns: polling matters more than being watched."""
-    from bot.server import BackgroundServer
+    from bot.server import BackgroundServer, WebLimits
     from bot.web import build_wsgi_app, served_endpoints
 
     settings = runtime.settings
@@ -525,7 +526,7 @@ def _start_worker_front(runtime: Runtime) -> Any:
     port = settings.worker_port or settings.port
     try:
         front = BackgroundServer(build_wsgi_app(runtime, None, ingest=False), host, port,
-                                 log_level=settings.log_level)
+                                 log_level=settings.log_level, limits=WebLimits.of(settings))
     except OSError as err:
         shown = f"[{host}]" if ":" in host else host
         click.echo(f"Warning: cannot serve health checks and metrics on {shown}:{port} "
