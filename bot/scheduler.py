@@ -25,6 +25,7 @@ from bot.services.privacy import AliasSweep, purge_older_than
 from bot.services.replies import flush_replies
 from bot.services.reporting.digest import run_due_digests
 from bot.services.reporting.monthly import run_due_reports
+from bot.services.secrets import seal_plain_secrets
 from bot.services.sla import run_sla_checks
 from bot.services.spikes import run_spike_checks
 from bot.services.triage_learning import run_nightly
@@ -167,6 +168,12 @@ def _poll(runtime: Runtime, stop: threading.Event | None = None) -> None:
         runtime.nudge_outbox()
 
 
+def _seal_plain_secrets(runtime: Runtime) -> None:
+    sealed = seal_plain_secrets(runtime.sessions)
+    if sealed:
+        log.info("secrets: %d source secret(s) stored in plain text now encrypted", sealed)
+
+
 def _spikes(runtime: Runtime) -> None:
     for found in run_spike_checks(runtime.sessions, runtime.clock()):
         log.warning("spike on watch %s: %s", found.watch, found.decision.summary())
@@ -265,6 +272,11 @@ def build_scheduler(runtime: Runtime, *, blocking: bool,
         args=[runtime, stopping.requested if stopping is not None else None],
         id="poll", name="Poll due sources", next_run_time=datetime.now(UTC), **common,
     )
+    # Once at start: sources stored before a key was set, or whose URL credentials an older
+    # Vigie did not recognise, get encrypted without waiting for `vigie secrets rotate`.
+    scheduler.add_job(job(_seal_plain_secrets), args=[runtime], id="seal_secrets",
+                      name="Encrypt source secrets stored in plain text",
+                      next_run_time=datetime.now(UTC), **common)
     scheduler.add_job(job(_spikes), IntervalTrigger(minutes=10), args=[runtime], id="spikes",
                       name="Detect bad-buzz spikes", **common)
     scheduler.add_job(job(_post_replies), IntervalTrigger(seconds=15), args=[runtime],

@@ -3,7 +3,7 @@ redacted from every error a user can read.
 
 Which settings are secrets comes from each source's typed config (its ``SecretStr``
 fields), plus any setting holding a URL that carries credentials (a user-info password,
-or a query parameter named in ``bot.url_secrets.SECRET_QUERY_PARAMS``): such a URL is
+or a query parameter named as one, ``bot.url_secrets.SECRET_WORDS``): such a URL is
 stored encrypted whole. The encryption itself is ``storage.secret_box``.
 """
 
@@ -153,6 +153,30 @@ def do_rotate_secrets(sessions: sessionmaker[Session]) -> int:
             key.key = box.rotate(key.key)
             rewritten += 1
     return rewritten
+
+
+def seal_plain_secrets(sessions: sessionmaker[Session]) -> int:
+    """Encrypt the source secrets still stored in plain text (written before a key was
+    set, or a URL whose credentials an older Vigie did not recognise: ``?feed_token=``)
+    with the first key; returns how many. Nothing without a key, and an encrypted value
+    is left as it is (``vigie secrets rotate`` re-encrypts those). Run as the scheduler
+    starts."""
+    sealed = 0
+    with transaction(sessions) as session:
+        box = box_of(session)
+        if not box.enabled:
+            return 0
+        for row in session.scalars(select(SourceRow).order_by(SourceRow.id)):
+            names = [name for name in secret_names(row.kind, row.config)
+                     if isinstance(row.config.get(name), str) and row.config[name]
+                     and not box.is_sealed(row.config[name])]
+            if names:
+                row.config = box.seal_values(dict(row.config), names)
+                sealed += len(names)
+            masked = redact_for_row(row.last_error, row, box)
+            if masked != row.last_error:
+                row.last_error = masked
+    return sealed
 
 
 def unreadable_secrets(sessions: sessionmaker[Session]) -> tuple[int, list[str]]:

@@ -23,9 +23,12 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug import Response
 
+from bot.config import load_settings
 from bot.doctor import run_checks
-from bot.logging_setup import MaskingTextFormatter, SecretMaskingFilter
+from bot.logging_setup import MaskingTextFormatter, SecretMaskingFilter, mask_secrets
 from bot.net.http import HttpClient
+from bot.runtime import build_runtime
+from bot.scheduler import build_scheduler
 from bot.services import sources_admin
 from bot.services.actors import CLI
 from bot.services.errors import ServiceError
@@ -34,6 +37,7 @@ from bot.services.secrets import (
     MASK,
     do_rotate_secrets,
     redact,
+    seal_plain_secrets,
     secret_values,
 )
 from bot.services.sources_admin import do_add_source, list_sources
@@ -45,6 +49,7 @@ from storage.models_replies import ReplyPost
 from storage.secret_box import PREFIX, SecretBox, SecretKeyError, generate_key
 from tests.e2e.conftest import ADMIN_ID, VigieApp, start_vigie
 from tests.e2e.test_listening import admin
+from tests.harness.constants import USER_ID
 from tests.harness.slack_standin import SlackStandIn
 from tests.harness.webhooks import webhook_from_answer, webhook_headers
 
@@ -317,9 +322,89 @@ def test_a_url_password_is_masked_as_written_and_as_decoded() -> None:
     assert "p%40ssw0rd" in secrets and "p@ssw0rd" in secrets
     assert redact("bad password p@ssw0rd", secrets) == f"bad password {MASK}"
     assert mask_url(config["url"]) == f"https://reader:{MASK}@feeds.example.org/feed.xml"
-    for url in ("https://feeds.example.org/a@b", "https://reader@feeds.example.org/",
+    for url in ("https://feeds.example.org/a@b",
                 "https://[::1]:8443/feed", "https://feeds.example.org/feed?q=acme&lang=en"):
         assert mask_url(url) == url  # no credentials: as it is
+
+
+def test_a_user_name_alone_is_a_token_masked_and_counted_as_a_secret() -> None:
+    """``https://TOKEN@host/`` (a GitHub token, a private feed's key) carries no password:
+    the whole user info is the credential."""
+    url = "https://ghp_Tok3nAlone99@feeds.example.org/feed.xml"
+    assert mask_url(url) == f"https://{MASK}@feeds.example.org/feed.xml"
+    assert url_credentials(url) == ["ghp_Tok3nAlone99"]
+    assert "ghp_Tok3nAlone99" not in mask_secrets(f"GET {url} 401")
+
+
+def test_credential_parameters_are_recognised_by_the_words_of_their_name() -> None:
+    """GitLab's ``feed_token``, ``private_token``, ``apiToken``, ``X-Amz-Signature``...
+    are credentials whatever their case or separators; a search's ``keyword`` or a
+    WordPress ``author`` stay readable."""
+    names = ["feed_token", "private_token", "auth_token", "apiToken", "access_key",
+             "X-Amz-Signature", "X-Amz-Security-Token", "client-secret", "sessionId",
+             "jsessionid", "APIKey", "Authorization", "passwd", "jwt", "hmac_sig"]
+    url = "https://gitlab.example.org/g/p.atom?" + "&".join(
+        f"{name}=v{i}Secret" for i, name in enumerate(names)) + "&keyword=acme&author=7&q=x"
+    masked = mask_url(url)
+    assert "Secret" not in masked and masked.count(MASK) == len(names)
+    assert masked.endswith("&keyword=acme&author=7&q=x")
+    assert {f"v{i}Secret" for i in range(len(names))} == set(url_credentials(url))
+    assert mask_secrets(f"HTTP Request: GET {url} 200") == f"HTTP Request: GET {masked} 200"
+
+
+def test_a_feed_token_added_from_slack_is_encrypted_hidden_from_members_and_fetched(
+    vigie_keyed: VigieApp, httpserver: HTTPServer, shared_data: Path,
+) -> None:
+    """The security review's GitLab Atom feed: a plain member's `source list` showed its
+    ``feed_token`` and the row held it in clear. Now masked, encrypted, and the poll
+    still sends it."""
+    vigie = vigie_keyed
+    admin(vigie, "watch add acme")
+    workspace = vigie.runtime.workspaces.ensure("T07VIGIE01")
+    url = httpserver.url_for("/g/p.atom") + "?feed_token=glft-TOPSECRET123&lang=en"
+    do_add_source(vigie.runtime.sessions, workspace.id, CLI, kind="rss", watch_name="acme",
+                  values={"url": url})
+    stored = raw_config(vigie.runtime.sessions)
+    assert stored["url"].startswith(PREFIX) and SecretBox([KEY]).open(stored["url"]) == url
+    vigie.slack.slash_command("source list", user_id=USER_ID)  # a plain member
+    vigie.standin.wait_until(lambda standin: len(standin.responses()) > 0)
+    listing = json.dumps(vigie.standin.responses()[-1], ensure_ascii=False)
+    assert "TOPSECRET123" not in listing and f"feed_token={MASK}" in listing
+    assert "lang=en" in listing
+    feed = (shared_data / "feeds" / "rssparser__guardian.rss").read_bytes()
+    httpserver.expect_request("/g/p.atom").respond_with_data(
+        feed, content_type="application/rss+xml")
+    report = run_poll_tick(vigie.runtime.sessions, client, force=True)
+    assert report.failures == 0, [o.error for o in report.outcomes]
+    (request, _response), = httpserver.log
+    assert request.args["feed_token"] == "glft-TOPSECRET123"
+
+
+def test_plain_feed_tokens_are_encrypted_when_the_scheduler_starts(
+    sessions: sessionmaker[Session], keyed: sessionmaker[Session], db_url: str,
+    workspace_id: int, watch_name: str, httpserver: HTTPServer,
+) -> None:
+    """A row an older Vigie stored with its ``?feed_token=`` in clear (it did not know the
+    name), or written before a key was set: the scheduler's first job encrypts it; an
+    encrypted value is left alone, and without a key nothing changes."""
+    url = httpserver.url_for("/g/p.atom") + "?feed_token=glft-TOPSECRET123"
+    do_add_source(sessions, workspace_id, CLI, kind="rss", watch_name=watch_name,
+                  values={"url": url})
+    with transaction(sessions) as session:
+        session.scalars(select(SourceRow)).one().last_error = f"HTTP 403 for {url}"
+    assert seal_plain_secrets(sessions) == 0 and raw_config(sessions)["url"] == url
+    runtime = build_runtime(load_settings(database_url=db_url, secret_key=KEY))
+    try:
+        job = build_scheduler(runtime, blocking=False).get_job("seal_secrets")
+        assert job is not None
+        job.func(*job.args)
+    finally:
+        runtime.close()
+    stored = raw_config(keyed)
+    assert SecretBox([KEY]).open(stored["url"]) == url
+    assert seal_plain_secrets(keyed) == 0 and raw_config(keyed) == stored
+    with keyed() as session:
+        assert "TOPSECRET123" not in (session.scalars(select(SourceRow.last_error)).one() or "")
 
 
 PASSWORD, API_KEY = "PwSecret123", "TopSecret456"
