@@ -22,6 +22,11 @@ import regex
 from bot.networks import resolve_network
 from bot.replies.injection import find_injection
 from bot.replies.limits import measure
+from bot.replies.personal import DIGIT_RUN as _DIGIT_RUN
+from bot.replies.personal import EMAIL as _EMAIL
+from bot.replies.personal import HANDLE as _HANDLE
+from bot.replies.personal import ORDER as _ORDER
+from bot.replies.personal import PHONE as _PHONE
 from bot.replies.text import FoldedText, ascii_host, find_urls, fold, url_host
 
 __all__ = [
@@ -267,27 +272,6 @@ _SLACK_MARKUP = regex.compile(
     regex.IGNORECASE,
 )
 
-# After an "@" it is a fediverse handle (@user@domain), not an email: a Mastodon reply starts
-# with the customer's.
-_EMAIL = regex.compile(r"(?<![\w.+\-@])[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[a-z]{2,}\b", regex.I)
-_PHONE = regex.compile(
-    r"(?<![\w+])"
-    r"(?:"
-    r"(?:\+|00)\d{1,3}[\s.\-]?(?:\(0\)[\s.\-]?)?\(?\d{1,4}\)?(?:[\s.\-]?\d{2,4}){2,5}"
-    r"|0[1-9](?:[\s.\-]?\d{2}){4}"
-    r"|\(?\d{3}\)?[\s.\-]\d{3}[\s.\-]\d{4}"
-    r")"
-    r"(?![\w])"
-)
-_ORDER = regex.compile(
-    r"\b(?:order|commande|cde|ticket|case|dossier|facture|invoice|reference|ref|tracking|"
-    r"colis|parcel|booking|reservation|contrat|contract|client|customer|account|compte)"
-    r"(?:\s+(?:number|numero|no|num|id))?"
-    r"\s*(?:#|n\s?°|n\s?o\b|nº|no\.|num\.?|:)?\s*[:.]?\s*#?\s*"
-    r"(?=[a-z0-9\-]*\d)[a-z0-9][a-z0-9\-]{3,}\b"
-    r"|(?<![\w&])#\d{4,}\b"
-)
-_DIGIT_RUN = regex.compile(r"(?<![\d\w])\d(?:[ \-]?\d){12,18}(?![\d\w])")
 _IBAN = regex.compile(r"\b[a-z]{2}\d{2}(?:[ ]?[a-z0-9]){11,30}\b", regex.I)
 _IBAN_LENGTHS = {
     "AD": 24, "AT": 20, "BE": 16, "BG": 22, "CH": 21, "CY": 28, "CZ": 24, "DE": 22,
@@ -296,7 +280,6 @@ _IBAN_LENGTHS = {
     "MA": 28, "MC": 27, "MT": 31, "NL": 18, "NO": 15, "PL": 28, "PT": 25, "RO": 24,
     "SE": 24, "SI": 19, "SK": 24, "SM": 27, "TN": 24, "TR": 26,
 }  # fmt: skip
-_HANDLE = regex.compile(r"(?<![\w@/.<])@(\w{1,50}(?:@[\w\-]+(?:\.[\w\-]+)+)?)")
 _WORD = regex.compile(r"\w+")
 _EXCLAIM = regex.compile(r"[!?]{3,}")
 
