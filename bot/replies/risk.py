@@ -690,6 +690,21 @@ def _check_handles(
     ]
 
 
+def _check_foreign(foreign_data: Iterable[str]) -> list[RiskFlag]:
+    found = _unique(foreign_data)
+    if not found:
+        return []
+    return [
+        _flag(
+            "foreign_data",
+            "high",
+            f"The reply contains {_quote(found)}, found in another person's posts or in a "
+            "reply to them and not in this conversation: it may leak their personal data.",
+            found,
+        )
+    ]
+
+
 def check_draft(
     draft_text: str,
     *,
@@ -699,12 +714,15 @@ def check_draft(
     brand_handles: Iterable[str] = (),
     author_handle: str | None = None,
     limit: int | None = None,
+    foreign_data: Iterable[str] = (),
 ) -> RiskReport:
     """Check a reply draft and return its flags (most severe first).
 
     ``link_allowlist`` holds domains whose links are fine (subdomains included);
     ``brand_handles`` and ``author_handle`` are accounts the reply may tag; ``limit``
-    overrides the network's length limit (e.g. a Mastodon instance allowing more).
+    overrides the network's length limit (e.g. a Mastodon instance allowing more);
+    ``foreign_data`` the personal data of the draft that other conversations hold and this
+    one does not (``bot.services.draft_checks.foreign_data`` looks them up).
     """
     draft = draft_text or ""
     mention = mention_text or ""
@@ -721,5 +739,6 @@ def check_draft(
     flags += _check_tone(draft)
     flags += _check_handles(draft, mention, brand, author_handle)
     flags += _check_mention(mention)
+    flags += _check_foreign(foreign_data)
     flags.sort(key=lambda f: -_RANK[f.severity])
     return RiskReport(tuple(flags))

@@ -9,6 +9,10 @@ The publisher adds the mention too (a draft saved before), by the same rule.
 A conquest opportunity's draft (``bot.services.opportunities``), a message to the author of
 a competitor's post, is checked the same way against that post (``post_audience``); Vigie
 never posts it, so its text is left as written.
+
+A draft holding personal data (an email, a phone or order number) that another person's
+posts, or a reply to them, hold and this conversation does not is flagged
+(``foreign_data``): an LLM steered by a post may have copied another customer's data.
 """
 
 from __future__ import annotations
@@ -16,15 +20,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from bot.replies.addressing import address_reply
+from bot.replies.personal import distinctive_spans
 from bot.replies.risk import RiskReport, check_draft
 from bot.services.brand_accounts import BrandHandles
-from storage.models import Mention
+from storage.models import Draft, Mention, Workspace
+from storage.models_cases import CasePost
 from storage.repositories import latest_customer_post
 
-__all__ = ["DraftAudience", "draft_audience", "post_audience"]
+__all__ = ["DraftAudience", "draft_audience", "foreign_data", "post_audience"]
+
+MAX_LOOKED_UP = 8
+"""Spans of one draft looked up in the workspace (each one scans its posts and drafts)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +53,14 @@ class DraftAudience:
         """``text`` as it will be posted (on Mastodon, mentioning the author)."""
         return address_reply(text, self.network, self.author_handle)
 
-    def check(self, text: str, link_allowlist: Iterable[str] | None = None) -> RiskReport:
-        """The risk check of ``text`` in this conversation."""
+    def check(self, text: str, link_allowlist: Iterable[str] | None = None,
+              foreign: Iterable[str] = ()) -> RiskReport:
+        """The risk check of ``text`` in this conversation; ``foreign``: its personal data
+        found in other conversations (``foreign_data``)."""
         return check_draft(text, network=self.network, mention_text=self.answered,
                            link_allowlist=list(link_allowlist or ()),
                            brand_handles=self.brand_handles,
-                           author_handle=self.author_handle)
+                           author_handle=self.author_handle, foreign_data=foreign)
 
 
 def draft_audience(session: Session, mention: Mention) -> DraftAudience:
@@ -76,3 +88,34 @@ def post_audience(session: Session, mention: Mention) -> DraftAudience:
         author_handle=mention.author.handle if mention.author else None,
         brand_handles=tuple(sorted(brand or ())),
     )
+
+
+def foreign_data(session: Session, mention: Mention, text: str) -> tuple[str, ...]:
+    """The personal data of the draft ``text`` (``distinctive_spans``: emails, phone and
+    order numbers) that another author's mentions, or the drafts answering them, hold and
+    that neither this conversation (the mention, its case, the author's own posts) nor the
+    workspace's voice guide (the brand's own contacts) holds."""
+    spans = distinctive_spans(text)
+    if not spans:
+        return ()
+    workspace = session.get(Workspace, mention.workspace_id)
+    own = [mention.text, mention.title or "", str(((workspace.settings if workspace else None)
+                                                   or {}).get("voice") or "")]
+    case_id = select(CasePost.case_id).where(
+        CasePost.workspace_id == mention.workspace_id,
+        CasePost.mention_id == mention.id).scalar_subquery()
+    own += list(session.scalars(select(CasePost.text).where(CasePost.case_id == case_id)))
+    folded_own = "\n".join(own).casefold()
+    spans = [span for span in spans if span.casefold() not in folded_own][:MAX_LOOKED_UP]
+    others = [Mention.workspace_id == mention.workspace_id, Mention.id != mention.id]
+    if mention.author_id is not None:
+        others.append(or_(Mention.author_id.is_(None), Mention.author_id != mention.author_id))
+    found = []
+    for span in spans:
+        in_posts = exists().where(*others, or_(Mention.text.icontains(span, autoescape=True),
+                                               Mention.title.icontains(span, autoescape=True)))
+        in_replies = exists().where(Draft.mention_id == Mention.id, *others,
+                                    Draft.text.icontains(span, autoescape=True))
+        if session.scalar(select(or_(in_posts, in_replies))):
+            found.append(span)
+    return tuple(found)

@@ -15,7 +15,7 @@ from bot.messages.delivery import UserDirectory
 from bot.replies.limits import measure
 from bot.replies.templates import choose_template, render_template
 from bot.services.actors import Actor
-from bot.services.draft_checks import DraftAudience, draft_audience
+from bot.services.draft_checks import DraftAudience, draft_audience, foreign_data
 from bot.services.errors import ServiceError
 from bot.services.voice import custom_templates
 from bot.services.workflow import (
@@ -90,7 +90,7 @@ def draft_context(sessions: sessionmaker[Session], workspace_id: int, mention_id
             text = render_template(template, author=author or "", brand=brand or "our team")
             origin = DraftOrigin.TEMPLATE
         text = audience.as_posted(text)
-        risk = audience.check(text, link_allowlist)
+        risk = audience.check(text, link_allowlist, foreign_data(session, mention, text))
         used, limit = measure(text, mention.network)
         return DraftContext(mention.id, mention.network, audience.answered, author, language,
                             text, origin, used, limit, tuple(f.message_key for f in risk.flags),

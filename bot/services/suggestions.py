@@ -3,7 +3,10 @@
 The prompt carries the voice guide, the mention (and its parent when stored; when the
 customer wrote again in its case, their newest post and the conversation before it), the
 author's earlier exchanges with the brand, the network's length limit and a few replies
-the team approved before. Mention text is data, never instructions (see bot.replies.prompt).
+the team approved before, for their style: never the posts they answered, and their
+personal data scrubbed (``bot.replies.personal.scrub``), since a post steering the LLM
+could otherwise get another customer's email or order number into its own draft. Mention
+text is data, never instructions (see bot.replies.prompt).
 A failure falls back to the template, with the reason in plain words.
 """
 
@@ -17,12 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.llm import LLMClient, LLMError
 from bot.metrics import LLM_LATENCY
 from bot.replies.limits import limit_for, measure
+from bot.replies.personal import scrub
 from bot.replies.prompt import PromptMention, PromptTurn, build_messages, clean_suggestion
 from bot.services.cases import conversation
-from bot.services.draft_checks import DraftAudience
+from bot.services.draft_checks import DraftAudience, foreign_data
 from bot.services.drafting import DraftContext
 from bot.services.workflow import latest_draft
-from storage.models import Approval, Draft, DraftOrigin, Mention, Workspace
+from storage.models import Approval, Author, Draft, DraftOrigin, Mention, Workspace
 from storage.models_cases import CasePost
 from storage.repositories import latest_customer_post
 
@@ -40,16 +44,18 @@ class Suggestion:
     error: str | None = None
 
 
-def _approved_examples(session: Session, mention: Mention) -> list[tuple[str, str]]:
+def _approved_examples(session: Session, mention: Mention) -> list[str]:
     rows = session.execute(
-        select(Mention.text, Draft.text)
-        .join(Draft, Draft.mention_id == Mention.id)
+        select(Draft.text, Author.name, Author.handle)
+        .join(Mention, Draft.mention_id == Mention.id)
         .join(Approval, Approval.draft_id == Draft.id)
+        .join(Author, Author.id == Mention.author_id, isouter=True)
         .where(Mention.workspace_id == mention.workspace_id, Approval.decision == "approved",
                Mention.id != mention.id, Mention.language == mention.language,
                Mention.intent == mention.intent)
         .order_by(Approval.id.desc()).limit(EXAMPLES)).all()
-    return [(question[:500], answer[:500]) for question, answer in rows]
+    return [scrub(answer, [name for name in (author_name, handle) if name])[:500]
+            for answer, author_name, handle in rows]
 
 
 def _past_exchanges(session: Session, mention: Mention, handle: str) -> list[PromptTurn]:
@@ -138,15 +144,21 @@ def suggest_reply(sessions: sessionmaker[Session], llm: LLMClient, context: Draf
                             network=context.network)
     if not text:
         return Suggestion(context, "The LLM returned an empty suggestion.")
-    return Suggestion(suggested_context(context, text, link_allowlist=link_allowlist))
+    with sessions() as session:
+        mention = session.get(Mention, context.mention_id)
+        foreign = foreign_data(session, mention, text) if mention is not None else ()
+    return Suggestion(suggested_context(context, text, link_allowlist=link_allowlist,
+                                        foreign=foreign))
 
 
 def suggested_context(context: DraftContext, text: str, *,
-                      link_allowlist: list[str] | None = None) -> DraftContext:
-    """``context`` with the LLM's ``text`` in it: its origin, length and risks."""
+                      link_allowlist: list[str] | None = None,
+                      foreign: tuple[str, ...] = ()) -> DraftContext:
+    """``context`` with the LLM's ``text`` in it: its origin, length and risks
+    (``foreign``: its personal data found in other conversations, see ``foreign_data``)."""
     audience = context.audience or DraftAudience(context.network, context.mention_text)
     text = audience.as_posted(text)
-    risk = audience.check(text, link_allowlist)
+    risk = audience.check(text, link_allowlist, foreign)
     used, limit = measure(text, context.network)
     return replace(context, text=text, origin=DraftOrigin.LLM, used=used, limit=limit,
                    risk_keys=tuple(f.message_key for f in risk.flags), risk_level=risk.level)

@@ -32,7 +32,7 @@ from bot.networks import display_name
 from bot.services import assignees, notifications, triage_labels
 from bot.services.actors import BRAND_ACCOUNT, Actor
 from bot.services.audit import record
-from bot.services.draft_checks import draft_audience
+from bot.services.draft_checks import draft_audience, foreign_data
 from bot.services.errors import Forbidden, NeedsOverride, NotFound, ServiceError, Term
 from bot.services.outbox import (
     KIND_CARD,
@@ -439,7 +439,7 @@ def _save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
             values["assignee_user_id"] = actor.user_id
         audience = draft_audience(session, mention)
         text = audience.as_posted(text)  # what is approved is what is posted
-        risk = audience.check(text, link_allowlist)
+        risk = audience.check(text, link_allowlist, foreign_data(session, mention, text))
         version = int(session.scalar(select(func.coalesce(func.max(Draft.version), 0)).where(
             Draft.mention_id == mention.id)) or 0) + 1
         authors = _authors_of_new_version(session, mention.id, actor, text)

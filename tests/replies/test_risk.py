@@ -549,3 +549,13 @@ def test_a_fediverse_handle_is_no_email() -> None:
     assert "pii_email" in {f.code for f in check_draft(
         "Write to ana@other.social", network="mastodon", mention_text="",
         link_allowlist=[]).flags}
+
+
+def test_personal_data_from_another_conversation_needs_an_override() -> None:
+    """``foreign_data``: what the service found in other people's posts or replies."""
+    report = check_draft("Sorry, like alice@example.com we fixed it.", network="x",
+                         mention_text="My order never arrived", link_allowlist=[],
+                         foreign_data=["alice@example.com"])
+    (flag,) = [flag for flag in report.flags if flag.code == "foreign_data"]
+    assert flag.severity == "high" and flag.evidence == ("alice@example.com",)
+    assert report.requires_override and flag.message_key == "risk.foreign_data"

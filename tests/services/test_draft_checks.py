@@ -21,7 +21,8 @@ from bot.services.drafting import draft_context
 from bot.services.suggestions import suggested_context
 from bot.sources.base import Author as FetchedAuthor
 from bot.sources.base import FetchedMention
-from storage.models import AuditEvent, Draft
+from storage.db import transaction
+from storage.models import AuditEvent, Draft, Workspace
 from storage.models_competitors import Opportunity
 from tests.e2e.test_llm_drafting import FakeLLM
 from tests.services import test_competitors as competitors_tests
@@ -177,3 +178,35 @@ def test_an_opportunity_draft_is_checked_as_a_reply_draft(
     assert suggested.risk_keys == ("risk.other_accounts",)
     # An empty editor (no draft saved yet) warns of nothing.
     assert opportunities.checked_start(start, "").risk_keys == ()
+
+
+def test_personal_data_of_another_conversation_is_flagged(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
+    """A draft to Ana quoting Bob's email, his order number or the case number of the
+    reply he got is flagged (an LLM steered by a post may have copied them); Ana's own
+    data (this case, her other posts) and the brand's contact in the voice guide are not."""
+    ingest(sessions, workspace_id, x_batch(
+        ROOT,
+        tweet("2001", "22", "@AcmeCare order 778899 lost, write me at bob@mail.example", 5),
+        tweet("3001", "11", "@AcmeCare you can reach me at ana@mail.example", 10)))
+    root, bob = mention(sessions, "1001").id, mention(sessions, "2001").id
+    workflow.do_save_draft(sessions, workspace_id, AGENT, bob,
+                           "@bob sorry! Case CS-44551 is open; help@acme.example answers.")
+    with transaction(sessions) as session:
+        workspace = session.get(Workspace, workspace_id)
+        assert workspace is not None
+        workspace.settings = {**(workspace.settings or {}),
+                              "voice": "Friendly. Our contact: help@acme.example"}
+
+    leak = "@ana_r sorry! Like bob@mail.example (order 778899, case CS-44551), it's fixed."
+    workflow.do_save_draft(sessions, workspace_id, AGENT, root, leak)
+    with sessions() as session:
+        draft = session.query(Draft).filter_by(mention_id=root).one()
+        (flag,) = [flag for flag in draft.risk_flags if flag["code"] == "foreign_data"]
+    assert set(flag["evidence"]) == {"bob@mail.example", "778899", "CS-44551"}
+    assert flag["severity"] == "high"
+    assert "risk.foreign_data" in draft_context(sessions, workspace_id, root).risk_keys
+
+    own = "@ana_r sorry about order 5512! We wrote to ana@mail.example; help@acme.example too."
+    workflow.do_save_draft(sessions, workspace_id, AGENT, root, own)
+    assert "foreign_data" not in _saved_flags(sessions, root)
