@@ -180,15 +180,19 @@ class Verbs:
             return None
         return verb
 
+    def named(self, request: CommandRequest) -> Verb | None:
+        """The verb the request names (the default without arguments), whether or not its
+        arguments fit; None when it names none."""
+        if request.args:
+            word = request.args[0].lower()
+            return self.find(word) if word else None
+        return self.find(self.default) if self.default is not None else None
+
     def role_for(self, request: CommandRequest) -> Role:
         """Who may run the verb the request names, whether or not its arguments fit (a
         member below its role hears the refusal, not the usage); ``ANYONE`` when it names
         no verb."""
-        if request.args:
-            word = request.args[0].lower()
-            verb = self.find(word) if word else None
-        else:
-            verb = self.find(self.default) if self.default is not None else None
+        verb = self.named(request)
         return ANYONE if verb is None else _resolve(verb.role, request.args[1:])
 
     def dispatch(self, request: CommandRequest, runtime: Runtime) -> Reply | None:
