@@ -35,3 +35,11 @@ CHANNEL_NAME = "vigie-feed"
 
 #: First ``ts`` the stand-in hands out; later ones increase by 100 µs.
 FIRST_TS = "1700000000.000100"
+
+#: How long Slack waits for the app's answer to a slash command or an interaction before
+#: it gives up and shows the user an error: "respond to a command within 3000 milliseconds"
+#: (slash commands, "Delayed responses and multiple responses",
+#: https://api.slack.com/interactivity/slash-commands); "you only have 3 seconds to respond
+#: before Slack registers a timeout error" (Bolt for Python, "Acknowledging requests",
+#: https://docs.slack.dev/tools/bolt-python/concepts/acknowledge).
+ACK_DEADLINE_SECONDS = 3.0

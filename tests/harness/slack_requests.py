@@ -29,6 +29,7 @@ import itertools
 import json
 import time
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlencode
 
@@ -265,8 +266,22 @@ def slash_command_form(
     return form
 
 
+def _timed(kind: str, standin: SlackStandIn | None,
+           send: Callable[[], httpx.Response]) -> httpx.Response:
+    """Send, and tell ``standin`` how long the app took to answer: past
+    :data:`~tests.harness.constants.ACK_DEADLINE_SECONDS` Slack showed the user an error
+    instead of the answer (the stand-in's rule 14, :meth:`SlackStandIn.timeouts`)."""
+    started = time.monotonic()
+    response = send()
+    if standin is not None:
+        standin.record_answer(kind, time.monotonic() - started)
+    return response
+
+
 def slash_command(base_url: str, secret: str, text: str = "", **options: Any) -> httpx.Response:
-    """Send a signed slash command (``/cm <text>`` by default) to the app.
+    """Send a signed slash command (``/cm <text>`` by default) to the app; with ``standin``,
+    an answer later than Slack's 3 seconds is one the user saw fail
+    (:meth:`SlackStandIn.timeouts`).
 
     ``options``: the keyword arguments of :func:`slash_command_form` (``command``,
     ``user_id``, ``channel_id``, ``team_id``, ``locale``, ``standin``...) and of
@@ -274,7 +289,8 @@ def slash_command(base_url: str, secret: str, text: str = "", **options: Any) ->
     """
     delivery = _delivery(options)
     body = urlencode(slash_command_form(text, **options))
-    return post(base_url, secret, body, content_type=FORM_CONTENT_TYPE, **delivery)
+    return _timed("slash_command", options.get("standin"), lambda: post(
+        base_url, secret, body, content_type=FORM_CONTENT_TYPE, **delivery))
 
 
 # ===================================================================== block actions
@@ -491,15 +507,20 @@ def block_action(base_url: str, secret: str, action_id: str, **options: Any) -> 
     """Send a signed ``block_actions`` payload (see :func:`block_action_payload`)."""
     delivery = _delivery(options)
     payload = block_action_payload(action_id, **options)
-    return post_payload(base_url, secret, payload, **delivery)
+    return post_payload(base_url, secret, payload, standin=options.get("standin"), **delivery)
 
 
 def post_payload(
-    base_url: str, secret: str, payload: dict[str, Any], **delivery: Any
+    base_url: str, secret: str, payload: dict[str, Any], *,
+    standin: SlackStandIn | None = None, **delivery: Any
 ) -> httpx.Response:
-    """Send an interactivity ``payload`` as Slack does: form field ``payload=<JSON>``."""
+    """Send an interactivity ``payload`` as Slack does: form field ``payload=<JSON>``. With
+    ``standin``, an answer later than Slack's 3 seconds is one the user saw fail
+    (:meth:`SlackStandIn.timeouts`); a ``view_closed`` has no one waiting for it."""
     body = urlencode({"payload": json.dumps(payload, ensure_ascii=False)})
-    return post(base_url, secret, body, content_type=FORM_CONTENT_TYPE, **delivery)
+    kind = str(payload.get("type") or "")
+    return _timed(kind, standin if kind != "view_closed" else None, lambda: post(
+        base_url, secret, body, content_type=FORM_CONTENT_TYPE, **delivery))
 
 
 # ==================================================================== views
@@ -671,7 +692,8 @@ def view_submission_payload(
 def view_submission(base_url: str, secret: str, *args: Any, **options: Any) -> httpx.Response:
     """Send a signed ``view_submission`` (see :func:`view_submission_payload`)."""
     delivery = _delivery(options)
-    return post_payload(base_url, secret, view_submission_payload(*args, **options), **delivery)
+    return post_payload(base_url, secret, view_submission_payload(*args, **options),
+                        standin=options.get("standin"), **delivery)
 
 
 def view_closed_payload(

@@ -97,13 +97,20 @@ Rules of real Slack the stand-in enforces (each has a test in tests/harness_self
     itself, which Slack does not publish exactly, is not counted); every call to it then
     answers 429 ``ratelimited`` with the whole seconds left (at least 1) until ``clock``
     passes the window's end. :meth:`SlackStandIn.fail_next` with 429 is a single refusal.
+14. The app has :data:`~tests.harness.constants.ACK_DEADLINE_SECONDS` (3 s) to answer a
+    slash command or an interaction: later, Slack drops the answer and shows the user an
+    error (slash commands docs, "respond ... within 3000 milliseconds"; Bolt's
+    "Acknowledging requests", "3 seconds to respond before Slack registers a timeout
+    error"). The HTTP request helpers (``tests.harness.slack_requests``) time each answer
+    and tell the stand-in (:meth:`SlackStandIn.record_answer`); :meth:`SlackStandIn.timeouts`
+    lists those the user saw fail.
 
 Not modelled (documented Slack behaviour a test cannot rely on here): the budgets of the
 rate-limit tiers other than the per-channel limit of ``chat.postMessage`` (and its
 workspace-wide limit, whose numbers Slack does not publish; only injected 429s and rule
 13's windows), the 2025 limits on
 conversations.history for non-Marketplace apps, trigger ids that Slack never issued
-(``invalid_trigger_id``), the 3-second acknowledgement deadline of the app's own endpoint,
+(``invalid_trigger_id``), the 3-second deadline of Events API deliveries (retried by Slack),
 Socket Mode itself (``tests/harness/socket_mode.py`` serves it; this server only answers
 ``apps.connections.open`` through a handler that harness adds), mrkdwn rendering (broken
 ``<...>`` entities are stored as sent), metadata ``event_type`` registration and the 8 KB
@@ -647,6 +654,8 @@ class SlackStandIn:
         self._limited_until: dict[str, float] = {}
         """Method -> when (on ``clock``) its rate-limit window ends (rule 13)."""
         self._response_urls: dict[str, dict[str, Any]] = {}
+        self._answers: list[tuple[str, float]] = []
+        """(kind, seconds) of each answer of the app to a command or interaction (rule 14)."""
         self.set_channel(k.CHANNEL_ID, name=k.CHANNEL_NAME)
         self.set_user(k.USER_ID, name=k.USER_NAME, real_name="Alice Martin")
         self.set_user(k.OTHER_USER_ID, name=k.OTHER_USER_NAME, real_name="Bobby Lee")
@@ -886,6 +895,19 @@ class SlackStandIn:
                 and c.ok
                 and (url is None or c.path == urlsplit(url).path)
             ]
+
+    # ======================================================== the app's answers
+    def record_answer(self, kind: str, seconds: float) -> None:
+        """Rule 14: the app answered a ``kind`` request (``slash_command``, ``block_actions``,
+        ``view_submission``...) ``seconds`` after Slack sent it."""
+        with self._cond:
+            self._answers.append((kind, seconds))
+
+    def timeouts(self) -> list[tuple[str, float]]:
+        """The answers that came after :data:`~tests.harness.constants.ACK_DEADLINE_SECONDS`,
+        as (kind, seconds): Slack showed the user an error instead of them (rule 14)."""
+        with self._cond:
+            return [(kind, s) for kind, s in self._answers if s > k.ACK_DEADLINE_SECONDS]
 
     # ============================================================= configuration
     def set_channel(

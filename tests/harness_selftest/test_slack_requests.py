@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from slack_sdk.signature import SignatureVerifier
 from tests.harness import slack_requests as sr
 from tests.harness.app_server import serve_bolt_app
 from tests.harness.constants import (
+    ACK_DEADLINE_SECONDS,
     BOT_TOKEN,
     CHANNEL_ID,
     OTHER_USER_ID,
@@ -354,6 +356,41 @@ def test_bolt_app_end_to_end(slack_standin: SlackStandIn) -> None:
         assert slack.slash_command("x", bad_signature=True).status_code == 401
         assert slack.slash_command("x", stale_timestamp=True).status_code == 401
         assert len(slack_standin.calls(RESPONSE_URL_METHOD)) == 1
+
+
+def _slow_app(standin: SlackStandIn, seconds: float) -> App:
+    """A Bolt app that answers ``/cm`` and the button ``slow`` after ``seconds``."""
+    app = App(client=WebClient(token=BOT_TOKEN, base_url=standin.base_url),
+              signing_secret=SIGNING_SECRET, process_before_response=True)
+
+    @app.command("/cm")
+    def cm(ack: Ack) -> None:
+        time.sleep(seconds)
+        ack(text="done")
+
+    @app.action("slow")
+    def slow(ack: Ack) -> None:
+        time.sleep(seconds)
+        ack()
+
+    return app
+
+
+def test_an_answer_after_3_seconds_is_an_error_the_user_sees(slack_standin: SlackStandIn
+                                                            ) -> None:
+    """Rule 14: Slack gives the app 3 seconds to answer a command or an interaction."""
+    with serve_bolt_app(_slow_app(slack_standin, 0.0)) as app_url:
+        slack = sr.SlackSender(app_url, SIGNING_SECRET, standin=slack_standin)
+        assert slack.slash_command("x").text == "done"
+        assert slack.block_action("slow").status_code == 200
+    assert slack_standin.timeouts() == []
+    with serve_bolt_app(_slow_app(slack_standin, ACK_DEADLINE_SECONDS + 0.2)) as app_url:
+        slack = sr.SlackSender(app_url, SIGNING_SECRET, standin=slack_standin)
+        slack.slash_command("x")
+        slack.block_action("slow")
+    late = slack_standin.timeouts()
+    assert [kind for kind, _seconds in late] == ["slash_command", "block_actions"]
+    assert all(seconds > ACK_DEADLINE_SECONDS for _kind, seconds in late)
 
 
 def test_bolt_app_with_invalid_token(slack_standin: SlackStandIn) -> None:
