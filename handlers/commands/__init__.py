@@ -4,8 +4,10 @@ how often, ack; run it in the ack or, when slow, in a Bolt lazy listener."""
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +22,7 @@ from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Subcomma
 from handlers.context import user_context
 from handlers.errors import apologize
 
+log = logging.getLogger(__name__)
 
 def load_subcommands() -> list[str]:
     """Import every module of this package, in name order (the order help lists them in):
@@ -144,6 +147,66 @@ class Handoff:
             return None
 
 
+ACK_BUDGET_SECONDS = 2.0
+"""How long after the `/cm` listener starts its ack goes out at the latest, empty when the
+answer is not ready by then (:class:`TimelyAck`). Slack waits 3000 ms for a command's
+answer, after which only the response URL is left (https://api.slack.com/interactivity/
+slash-commands, "Delayed responses and multiple responses"), and shows the user a timeout
+error (Bolt's "Acknowledging requests": "you only have 3 seconds to respond before Slack
+registers a timeout error", https://docs.slack.dev/tools/bolt-python/concepts/acknowledge);
+Bolt itself answers 404 three seconds after it took the request. The second left is for
+the way to Slack and back and Bolt's work before the listener. Quick subcommands answer in
+milliseconds; one that waits on Slack (the caller's users.info, an assignee's, each up to
+a second) or on a slow database is answered late through the response URL, not lost."""
+
+
+class TimelyAck:
+    """A command's ack that goes out in time whatever the answer waits on: the answer
+    itself when it is given within ``seconds``, else an empty ack then; an answer given
+    after it is kept (:meth:`late`) for the response URL."""
+
+    def __init__(self, ack: Ack, seconds: float) -> None:
+        self._ack = ack
+        self._lock = threading.Lock()
+        self._sent = False
+        self._late: dict[str, Any] | None = None
+        self._started = time.monotonic()
+        self._timer = threading.Timer(seconds, self._on_time)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _on_time(self) -> None:
+        with self._lock:
+            if self._sent:
+                return
+            self._sent = True
+        self._ack()
+
+    def __call__(self, **answer: Any) -> None:
+        """Acknowledge with ``answer`` (Bolt's ``ack`` arguments), or keep it for the
+        response URL when the empty ack already went out."""
+        with self._lock:
+            late, self._sent = self._sent, True
+            if late and answer:
+                self._late = answer
+        if late:
+            log.warning("a /cm answer was ready after %.1f s: acknowledged empty, it goes "
+                        "to the response URL", time.monotonic() - self._started)
+            return
+        self._timer.cancel()
+        self._ack(**answer)
+
+    def close(self) -> None:
+        """The command's ack function is done: no empty ack after this (an ack function
+        that failed before acknowledging is answered by Bolt's error handling)."""
+        self._timer.cancel()
+
+    def late(self) -> dict[str, Any] | None:
+        """The answer given after the empty ack went out; None when the ack carried it."""
+        with self._lock:
+            return self._late
+
+
 HANDOFF_WAIT = 30.0
 """How long the lazy listener waits for its ack (which answers within Slack's 3 seconds, or
 has failed and said so)."""
@@ -168,13 +231,25 @@ def _after_only(after: Callable[[], None]) -> Later:
     return lambda _respond: after()
 
 
+def _answer_late(answer: dict[str, Any], then: Later | None) -> Later:
+    """The answer the ack could not carry in time, sent to the response URL, then ``then``."""
+
+    def later(respond: Respond) -> None:
+        respond(**answer)
+        if then is not None:
+            then(respond)
+
+    return later
+
+
 def register(app: App, runtime: Runtime) -> None:
     """Attach the `/cm` listener to ``app``: the ack function parses, checks the role and
     the rate limit, and answers a quick subcommand itself; a slow one's work, and what an
     answer leaves for after it (opening a modal), run in the lazy listener."""
     handoff = Handoff()
 
-    def decide(ack: Ack, command: dict[str, Any], client: WebClient) -> Later | None:
+    def decide(ack: Callable[..., None], command: dict[str, Any], client: WebClient
+               ) -> Later | None:
         ctx = user_context(runtime, command, "slash_command", client)
         language = ctx.language
         parsed = parse_command(command, language, client, guest=ctx.actor.guest,
@@ -216,9 +291,14 @@ def register(app: App, runtime: Runtime) -> None:
     def on_cm(ack: Ack, command: dict[str, Any], client: WebClient,
               respond: Respond) -> None:
         later = None
+        timely = TimelyAck(ack, ACK_BUDGET_SECONDS)
         try:
-            later = decide(ack, command, client)
+            later = decide(timely, command, client)
         finally:
+            timely.close()
+            late = timely.late()
+            if late is not None:
+                later = _answer_late(late, later)
             key = Handoff.key(command)
             handed = bool(key) and handoff.give(key, later)
             # No key to hand it over by, or its lazy listener gave up waiting (the ack took

@@ -221,11 +221,13 @@ def _watch_route(request: CommandRequest, runtime: Runtime) -> Reply:
     return reply if reply is not None else Reply(t(request.language, "topics.route_usage"))
 
 
+# add and route check the alert channel with Slack (conversations.info, up to 2 s, after
+# the caller's own users.info): answered after the ack.
 REGISTRY.verbs("watch", Verbs((
     Verb("add", _watch_add,
          ("NAME [#channel] [threshold:N] [kind:brand|competitor] [group:G] QUERY "
           "[#channel] [threshold:N ...]",),
-         role=Role.ADMIN),
+         role=Role.ADMIN, slow=True),
     Verb("list", _watch_list, role=ANYONE),
     Verb.shared(verbs.WATCH_PAUSE, _watch_state, role=Role.ADMIN),
     Verb.shared(verbs.WATCH_RESUME, _watch_state, role=Role.ADMIN),
@@ -235,7 +237,7 @@ REGISTRY.verbs("watch", Verbs((
     Verb("group", competitor_commands.watch_group,
          ("create|add|drop|conquest|delete|list ...",), aliases=("groups",),
          role=competitor_commands.group_role),
-    Verb("route", _watch_route, ("NAME topic:T #channel",), role=Role.ADMIN),
+    Verb("route", _watch_route, ("NAME topic:T #channel",), role=Role.ADMIN, slow=True),
     Verb("unroute", _watch_route, ("NAME topic:T",), role=Role.ADMIN),
     Verb("routes", _watch_route, ("[NAME]",), role=ANYONE),
 ), usage_key="admin.watch_usage", default="list"),

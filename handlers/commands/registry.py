@@ -126,6 +126,10 @@ class Verb:
     """How many arguments may follow the verb (at least, at most; None: no limit); a request
     outside it gets the usage. None: ``run`` checks its arguments itself."""
     aliases: tuple[str, ...] = ()
+    slow: bool = False
+    """Acknowledged first and answered after (see Subcommand) whatever the subcommand's
+    ``slow`` says: the verb asks Slack before it answers (a channel check waits up to
+    2 s, on top of the caller's own look-up)."""
 
     @classmethod
     def shared(cls, spec: SharedVerb, run: Listener, *, role: RoleSpec) -> Verb:
@@ -195,6 +199,12 @@ class Verbs:
         verb = self.named(request)
         return ANYONE if verb is None else _resolve(verb.role, request.args[1:])
 
+    def slow_for(self, request: CommandRequest) -> bool:
+        """Whether the verb the request names is a slow one (its arguments fitting or not:
+        a usage answer is as good after the ack)."""
+        verb = self.named(request)
+        return verb is not None and verb.slow
+
     def dispatch(self, request: CommandRequest, runtime: Runtime) -> Reply | None:
         """Run the verb the request names, or answer with the usage."""
         verb = self.chosen(request)
@@ -237,7 +247,10 @@ class Subcommand:
         return _resolve(self.role, request.args)
 
     def is_slow(self, request: CommandRequest) -> bool:
-        """Whether this request is acknowledged first and answered by the lazy listener."""
+        """Whether this request is acknowledged first and answered by the lazy listener:
+        the subcommand's ``slow``, or its verb's."""
+        if isinstance(self.role, Verbs) and self.role.slow_for(request):
+            return True
         return self.slow if isinstance(self.slow, bool) else self.slow(request)
 
     def authorize(self, request: CommandRequest, runtime: Runtime) -> None:

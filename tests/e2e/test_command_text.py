@@ -14,7 +14,7 @@ from bot.services.watches import get_watch_by_name
 from handlers.commands.registry import REGISTRY, Verbs
 from storage.models import Approval, Draft
 from tests.e2e.conftest import ADMIN_ID, VigieApp
-from tests.e2e.test_workflow import grant, seed, settle, thread_notes
+from tests.e2e.test_workflow import answer_after_ack, grant, seed, settle, thread_notes
 from tests.harness.constants import OTHER_USER_ID, TEAM_ID, USER_ID
 
 TYPED = 'Hi Ana,\n\nsee acme.com/help for "Acme Care" & more. #support ping @bobby'
@@ -148,9 +148,8 @@ def test_lang_without_a_language_shows_its_usage(vigie_sqlite: VigieApp) -> None
 
 def test_a_watch_query_is_read_as_typed(vigie_sqlite: VigieApp) -> None:
     vigie = vigie_sqlite
-    added = vigie.slack.slash_command(
-        'watch add site <http://acme.com|acme.com> OR "acme &amp; co" OR <#C07SUPPORT1|panne>',
-        user_id=ADMIN_ID).json()["text"]
+    added = answer_after_ack(vigie, 'watch add site <http://acme.com|acme.com> OR '
+                             '"acme &amp; co" OR <#C07SUPPORT1|panne>', ADMIN_ID)
     assert "created" in added, added
     workspace_id = vigie.runtime.workspaces.ensure(TEAM_ID).id
     with vigie.runtime.sessions() as session:

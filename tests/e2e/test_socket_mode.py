@@ -207,10 +207,14 @@ def test_slash_commands_answer_in_the_ack(vigie: SocketVigie) -> None:
     help_ack = acked(vigie.socket.slash_command("help"), payload=True)
     assert "`/cm watch`" in help_ack.text
 
-    added = acked(vigie.socket.slash_command(
+    # `watch add` checks the channel with Slack: acknowledged first, answered after.
+    before = len(vigie.standin.responses())
+    acked(vigie.socket.slash_command(
         f"watch add acme <#{CHANNEL_ID}|vigie-feed> threshold:40 acme OR \"acme app\" -jobs",
-        user_id=ADMIN_ID), payload=True)
-    assert "Watch *acme* created" in added.text, added
+        user_id=ADMIN_ID), payload=False)
+    eventually(lambda: len(vigie.standin.responses()) > before)
+    added = vigie.standin.responses()[before]["text"]
+    assert "Watch *acme* created" in added, added
     listed = acked(vigie.socket.slash_command("watch list"), payload=True)
     assert "acme" in str(listed.payload)
     refused = acked(vigie.socket.slash_command("watch add other x", user_id=OTHER_USER_ID),
@@ -252,8 +256,10 @@ def test_webhooks_and_health_are_served_on_port_in_socket_mode(vigie: SocketVigi
     assert "Webhooks and health checks on http://127.0.0.1:" in log
     assert "VIGIE_SOCKET_MODE_WEB_HOST=0.0.0.0" in log
 
+    before = len(vigie.standin.responses())
     acked(vigie.socket.slash_command(f"watch add hooks <#{CHANNEL_ID}|vigie-feed> threshold:0",
-                                     user_id=ADMIN_ID), payload=True)
+                                     user_id=ADMIN_ID), payload=False)
+    eventually(lambda: len(vigie.standin.responses()) > before)  # added, after the ack
     vigie.standin.clear()
     source_id, secret = webhook_from_answer(_answer(vigie, vigie.socket.slash_command(
         "source add webhook hooks", user_id=ADMIN_ID)))

@@ -18,7 +18,7 @@ from bot.slack.oauth import installation_store
 from bot.web import build_wsgi_app
 from storage.models import Workspace
 from tests.e2e.conftest import ADMIN_ID, VigieApp
-from tests.e2e.test_workflow import seed
+from tests.e2e.test_workflow import answer_after_ack, seed
 from tests.harness.app_server import serve_wsgi
 from tests.harness.constants import SIGNING_SECRET, TEAM_ID
 from tests.harness.slack_requests import SlackSender
@@ -78,7 +78,7 @@ def vigie_two_teams(sqlite_url: str) -> Iterator[VigieApp]:
 def test_another_workspace_cannot_read_or_touch_our_data(vigie_two_teams: VigieApp) -> None:
     vigie = vigie_two_teams
     mention_id = seed(vigie, text="Our private complaint about the app")
-    vigie.slack.slash_command("watch add secretwatch secret", user_id=ADMIN_ID)
+    assert "secretwatch" in answer_after_ack(vigie, "watch add secretwatch secret", ADMIN_ID)
     theirs = {"team_id": OTHER_TEAM, "user_id": OTHER_ADMIN}
     listing = vigie.slack.slash_command("mentions", **theirs).json()
     assert "Our private complaint" not in str(listing)

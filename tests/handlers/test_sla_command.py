@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.conftest import ADMIN_ID, VigieApp
+from tests.e2e.test_workflow import answer_after_ack
 
 
 def _say(vigie: VigieApp, text: str) -> str:
@@ -66,7 +67,7 @@ def test_sla_bad_days_are_explained_in_french(vigie: VigieApp) -> None:
 
 def test_sla_set_refuses_targets_out_of_order_and_a_level_given_twice(
         vigie: VigieApp) -> None:
-    _say(vigie, "watch add orange orange")
+    assert "orange" in answer_after_ack(vigie, "watch add orange orange", ADMIN_ID)
     answer = _say(vigie, "sla set orange urgent=600 high=30 normal=5")
     assert answer.startswith(
         "Nothing was changed: `urgent=600` would be longer than `high=30`.")
