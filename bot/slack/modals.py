@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from bot.i18n import has, t
 from bot.networks import display_name
-from bot.slack.escape import escape, slack_len, truncate
+from bot.slack.escape import escape, fit_source, slack_len, truncate
 
 ASSIGN = "vigie.modal.assign"
 DRAFT = "vigie.modal.draft"
@@ -73,8 +73,20 @@ def _input(block_id: str, label: str, element: dict[str, Any], *, hint: str | No
     return block
 
 
+EXCERPT_CHARS = 600
+"""How much of the post the draft editor quotes, at most (the card has the rest)."""
+SECTION_TEXT_LIMIT = 3000
+"""Slack's limit for a section's text (Block Kit reference, section block)."""
+
+
+def _quoted(text: str) -> str:
+    return "\n".join(f"> {line}" for line in escape(text).splitlines())
+
+
 def _excerpt(text: str) -> dict[str, Any]:
-    quoted = "\n".join(f"> {line}" for line in escape(truncate(text, 600)).splitlines())
+    """The post as a quote, cut in the source text so that, escaped (``&`` is five
+    characters then) and quoted, it still fits a section."""
+    quoted, _cut = fit_source(truncate(text, EXCERPT_CHARS), SECTION_TEXT_LIMIT, _quoted)
     return {"type": "section", "text": {"type": "mrkdwn", "text": quoted or ">"}}
 
 
