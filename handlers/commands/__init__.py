@@ -212,6 +212,15 @@ HANDOFF_WAIT = 30.0
 has failed and said so)."""
 
 
+def _follow(answer: Reply | None, respond: Respond) -> None:
+    """Run what ``answer`` leaves for after it, and send what that has to say."""
+    if answer is None or answer.after is None:
+        return
+    follow_up = answer.after()
+    if follow_up is not None:
+        respond(**follow_up.as_kwargs())
+
+
 def _answer_later(sub: Subcommand, request: CommandRequest, runtime: Runtime,
                   action: str | None) -> Later:
     """A slow subcommand's work: run it, refund a request that did no work, respond."""
@@ -221,14 +230,13 @@ def _answer_later(sub: Subcommand, request: CommandRequest, runtime: Runtime,
         _refund_if_no_work(action, request, runtime, answer)
         if answer is not None:
             respond(**answer.as_kwargs())
-        if answer is not None and answer.after is not None:
-            answer.after()
+        _follow(answer, respond)
 
     return later
 
 
-def _after_only(after: Callable[[], None]) -> Later:
-    return lambda _respond: after()
+def _after_only(answer: Reply) -> Later:
+    return lambda respond: _follow(answer, respond)
 
 
 def _answer_late(answer: dict[str, Any], then: Later | None) -> Later:
@@ -280,7 +288,7 @@ def register(app: App, runtime: Runtime) -> None:
         answer = sub.run(parsed, runtime)
         _refund_if_no_work(action, parsed, runtime, answer)
         ack(**(answer.as_kwargs() if answer else {}))
-        return _after_only(answer.after) if answer is not None and answer.after else None
+        return _after_only(answer) if answer is not None and answer.after else None
 
     def run_later(later: Later, command: dict[str, Any], respond: Respond) -> None:
         try:

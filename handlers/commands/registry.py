@@ -66,8 +66,9 @@ class Reply:
     in_channel: bool = False
     did_no_work: bool = False
     """A usage error or a refusal: it does not count against the command's rate limit."""
-    after: Callable[[], None] | None = None
-    """Work to do once this answer has acknowledged the command (opening a modal)."""
+    after: Callable[[], Reply | None] | None = None
+    """Work to do once this answer has acknowledged the command (opening a modal), and
+    what it has to say after it, if anything (through the response URL)."""
 
     @classmethod
     def for_error(cls, err: ServiceError, language: str) -> Reply:

@@ -257,15 +257,29 @@ def cmd_draft(request: CommandRequest, runtime: Runtime) -> Reply:
     ctx = UserContext(workspace_id, request.user_id, request.language, request.actor)
     context = editor_context(runtime, ctx, mention_id, request.client)
 
-    def open_editor() -> None:
+    def open_editor() -> Reply | None:
         try:
             open_draft_editor(runtime, request.client, ctx, context, request.trigger_id or "")
         except SlackApiError as err:
-            log.warning("draft editor for #%s not opened: %s", mention_id,
-                        err.response.get("error"))
+            code = str(err.response.get("error") or "?")
+            log.warning("draft editor for #%s not opened: %s", mention_id, code)
+            return Reply(editor_not_opened(request.language, mention_id, code))
+        return None
 
-    # The editor opens (and the LLM is asked) right after this reply acknowledges.
-    return Reply(t(request.language, "list.editor_opened", id=mention_id), after=open_editor)
+    # The editor opens (and the LLM is asked) right after this reply acknowledges: the
+    # reply cannot say it is open yet, and a failure is told through the response URL.
+    return Reply(t(request.language, "list.editor_opening", id=mention_id), after=open_editor)
+
+
+EXPIRED_TRIGGER = frozenset({"expired_trigger_id", "exchanged_trigger_id"})
+"""views.open's errors for a trigger used too late or already used: trying again works."""
+
+
+def editor_not_opened(language: str, mention_id: int, error: str) -> str:
+    """Why the draft editor did not open (Slack's ``error``), and what to do."""
+    if error in EXPIRED_TRIGGER:
+        return t(language, "list.editor_expired", id=mention_id)
+    return t(language, "list.editor_failed", id=mention_id, error=escape(error[:80]))
 
 
 @REGISTRY.subcommand("approve",

@@ -1,10 +1,59 @@
-"""The draft editor, opened by `/cm draft ID` or a card's Draft button: a post that
-escaping lengthens (600 ``&``) still opens it."""
+"""The draft editor, opened by `/cm draft ID` or a card's Draft button: its answer never
+says it is open before Slack opened it, a refusal is explained with what to do, and a post
+that escaping lengthens (600 ``&``) still opens it."""
 
 from __future__ import annotations
 
 from tests.e2e.conftest import VigieApp
 from tests.e2e.test_workflow import card, seed
+from tests.handlers.conftest import nth_response
+
+
+def _ack_text(vigie: VigieApp, text: str) -> str:
+    response = vigie.slack.slash_command(text)
+    assert response.status_code == 200
+    return str(response.json()["text"])
+
+
+def test_cm_draft_says_the_editor_opens_and_nothing_more_when_it_does(
+        vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    assert _ack_text(vigie, f"draft {mention_id}") == (
+        f"Opening the draft editor for #{mention_id}…")
+    (opened,) = vigie.standin.wait_for("views.open", timeout=15)
+    assert opened.ok, opened.error
+    assert vigie.standin.responses() == []
+
+
+def test_cm_draft_explains_an_expired_trigger_and_to_try_again(vigie_sqlite: VigieApp
+                                                                ) -> None:
+    """Slack gives 3 seconds to open a modal: the ack said the editor was open while
+    views.open failed, and the failure was only logged."""
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    vigie.standin.error_next("views.open", "expired_trigger_id")
+    ack = _ack_text(vigie, f"draft {mention_id}")
+    assert "is open" not in ack, ack
+    answer = nth_response(vigie, 1)
+    assert answer["text"] == (
+        f":warning: The draft editor for #{mention_id} did not open: Slack allows 3 seconds "
+        f"to open it and the time ran out. Run `/cm draft {mention_id}` again.")
+    assert answer["response_type"] == "ephemeral"
+
+
+def test_cm_draft_names_slack_s_refusal_in_french(vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    assert "français" in _ack_text(vigie, "lang fr")
+    vigie.standin.error_next("views.open", "view_too_large")
+    assert _ack_text(vigie, f"draft {mention_id}") == (
+        f"Ouverture de l'éditeur de brouillon de la n°{mention_id}…")
+    answer = nth_response(vigie, 1)["text"]
+    assert answer.startswith(
+        f":warning: L'éditeur de brouillon de la n°{mention_id} ne s'est pas ouvert : Slack "
+        "l'a refusé (`view_too_large`)."), answer
+    assert f"`/cm draft {mention_id} votre réponse`" in answer
 
 
 def test_the_draft_button_opens_the_editor_for_a_post_of_600_ampersands(
