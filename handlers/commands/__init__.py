@@ -1,5 +1,6 @@
 """The `/cm` slash command: parse, find the subcommand in the registry, check who asks and
-how often, ack; run it in the ack or, when slow, in a Bolt lazy listener."""
+how often, ack; run it in the ack or, when slow, in a Bolt lazy listener. The ack goes out
+in time whatever the answer waits on (:class:`TimelyAck`)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from handlers.context import user_context
 from handlers.errors import apologize
 
 log = logging.getLogger(__name__)
+
 
 def load_subcommands() -> list[str]:
     """Import every module of this package, in name order (the order help lists them in):
