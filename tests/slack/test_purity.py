@@ -13,7 +13,7 @@ from pathlib import Path
 import bot.slack
 
 ROOT = Path(__file__).resolve().parents[2]
-ADAPTERS = {"bolt_wsgi", "client", "home_publisher", "notifier", "oauth", "users"}
+ADAPTERS = {"bolt_wsgi", "client", "home_publisher", "notifier", "oauth", "token_state", "users"}
 """The modules of bot/slack that talk to Slack or storage; every other one renders."""
 IMPURE_PREFIXES = ("bot.services", "storage", "handlers", "sqlalchemy", "slack_sdk",
                    "slack_bolt", "httpx", "bot.runtime", "bot.app", "bot.config",
