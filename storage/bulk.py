@@ -93,6 +93,9 @@ def upsert_authors(session: Session, rows: list[dict[str, Any]]) -> dict[tuple[s
                 "followers": func.coalesce(insert.excluded.followers, table.c.followers),
                 "name": func.coalesce(insert.excluded.name, table.c.name),
                 "verified": table.c.verified | insert.excluded.verified,
+                # A byline's site, once known, stays (a webhook may send the same handle).
+                **({"site": func.coalesce(table.c.site, insert.excluded.site)}
+                   if "site" in columns else {}),
             },
         ).returning(table.c.id, table.c.network, table.c.handle)
 

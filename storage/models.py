@@ -212,6 +212,10 @@ class Author(Base):
     handle_key: Mapped[str | None] = mapped_column(String(200), default=_handle_key_default)
     """``bot.matching.query.handle_key`` of the handle: what ``from:`` looks authors up by
     (migration 0050); set on every insert, NULL only for rows written by raw SQL."""
+    site: Mapped[str | None] = mapped_column(String(100))
+    """The site ``handle`` ends with after an ``@`` when it is a feed entry's byline scoped
+    to it (``Admin@blog.example``: ``bot.sources.base.Author.site``; migration 0055);
+    None for the networks whose handles name one account everywhere."""
     name: Mapped[str | None] = mapped_column(String(300))
     url: Mapped[str | None] = mapped_column(Text)
     followers: Mapped[int | None] = mapped_column(Integer)

@@ -10,6 +10,10 @@ handle's hash is kept twice, in lower case for the networks that ignore case and
 for Hacker News, whose names have case. Forgets made before the second hash keep matching
 every case there, as they did.
 
+A feed entry's author is its byline on its site (``Admin@blog.example``,
+``bot.sources.base.Author.site``): forgotten by that, or by the byline alone, which
+forgets every site's author of that byline (who asks to forget "Admin" names no site).
+
 Nothing personal is kept: the hashes are BLAKE2b keyed with a random key of the workspace
 (``forget_keys``), stored like a source token, encrypted when ``VIGIE_SECRET_KEY`` is set
 (``vigie secrets rotate`` re-encrypts it; its value, and so every hash, stays). Without the
@@ -31,7 +35,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.net.errors import SourceConfigError
-from bot.sources.base import FetchedMention
+from bot.sources.base import FetchedMention, byline
 from bot.sources.handles import CASE_SENSITIVE
 from storage.bulk import one_of
 from storage.claims import advisory_lock
@@ -214,7 +218,13 @@ def drop_forgotten(session: Session, workspace_id: int, fetched: Sequence[Fetche
             sure.append([_exact_digest(key, item.author.handle), post])
             older.append(_folded_digests(key, item.author.handle))
         else:
-            sure.append([*_folded_digests(key, item.author.handle), post])
+            named = [*_folded_digests(key, item.author.handle), post]
+            by_line = byline(item.author.handle, item.author.site)
+            if by_line is not None:
+                # A feed author forgotten by their byline alone ("Admin"), which names
+                # them on every site, as well as by byline and site ("Admin@blog.example").
+                named += _folded_digests(key, by_line)
+            sure.append(named)
             older.append([])
     wanted = sorted({d for digests in (*sure, *older) for d in digests})
     found = set(session.scalars(select(Forgotten.digest).where(

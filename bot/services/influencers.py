@@ -41,6 +41,7 @@ from bot.services.permissions import require_role
 from bot.services.reporting.periods import last_days, parse_days, zone_or_default
 from bot.services.reporting.queries import brand_scope
 from bot.sources import handles
+from bot.sources.base import byline
 from bot.sources.registry import SOURCES
 from storage.db import transaction
 from storage.models import Author, Mention, Role, Workspace
@@ -281,7 +282,25 @@ def _find_author(session: Session, workspace_id: int, handle: str, network: str
         Author.workspace_id == workspace_id, Author.network == network,
         Author.handle.in_(candidates)))}
     author = next((by_handle[c] for c in candidates if c in by_handle), None)
+    if author is None:
+        author = _by_byline(session, workspace_id, network, candidates)
     return (author.handle, author) if author else (stored, None)
+
+
+def _by_byline(session: Session, workspace_id: int, network: str, candidates: list[str]
+               ) -> Author | None:
+    """The feed author whose byline is one of ``candidates`` (a feed stores "Admin" of
+    blog.example as ``Admin@blog.example``): None when no one's is, ServiceError when
+    several sites' are (which one is meant is for the person to say)."""
+    found = [a for a in session.scalars(select(Author).where(
+        Author.workspace_id == workspace_id, Author.network == network,
+        Author.site.is_not(None), or_(*(Author.handle.startswith(f"{c}@", autoescape=True)
+                                        for c in candidates))).order_by(Author.handle))
+        if byline(a.handle, a.site) in candidates]
+    if len(found) > 1:
+        raise ServiceError("influencers.byline_sites", value=candidates[0][:80],
+                           example=found[0].handle, known=str(len(found)))
+    return found[0] if found else None
 
 
 def _mastodon_without_instance(session: Session, workspace_id: int,
@@ -377,7 +396,8 @@ def tracked_posts(session: Session, workspace_id: int, authors: dict[int, int | 
 
     An author tracked before Vigie saw them is stored as typed; on the networks whose
     handles ignore case the network may write them otherwise ("@AcmeFan" typed, "@acmefan"
-    sent), so their first post under the network's spelling takes the tracking over."""
+    sent), and a feed writes a byline with its site ("Admin" typed, ``Admin@blog.example``
+    stored), so their first post under the network's spelling takes the tracking over."""
     ids = sorted({a for a in authors.values() if a is not None})
     if not ids:
         return set()
@@ -388,17 +408,23 @@ def tracked_posts(session: Session, workspace_id: int, authors: dict[int, int | 
             .join(Author, Author.id == TrackedInfluencer.author_id)
             .where(TrackedInfluencer.workspace_id == workspace_id, or_(
                 TrackedInfluencer.author_id.in_(ids),
-                (Author.mention_count == 0) & Author.network.in_(
-                    sorted(handles.CASE_INSENSITIVE))))):
+                (Author.mention_count == 0) & or_(
+                    Author.network.in_(sorted(handles.CASE_INSENSITIVE)),
+                    Author.network.not_in(sorted(handles.STORED_FORMS))
+                    & Author.site.is_(None))))):
         if row.author_id in authors.values():
             tracked.add(row.author_id)
         elif not count:
-            unseen[(network, handle.lower())] = row
+            unseen[(network, handle.lower() if network in handles.CASE_INSENSITIVE
+                    else handle)] = row
     others = [a for a in ids if a not in tracked]
     if unseen and others:
-        for author_id, network, handle in session.execute(
-                select(Author.id, Author.network, Author.handle).where(Author.id.in_(others))):
-            row = unseen.pop((network, handle.lower()), None)
+        for author_id, network, handle, site in session.execute(
+                select(Author.id, Author.network, Author.handle, Author.site).where(
+                    Author.id.in_(others))):
+            typed = (handle.lower() if network in handles.CASE_INSENSITIVE
+                     else byline(handle, site))
+            row = unseen.pop((network, typed), None) if typed is not None else None
             if row is not None:
                 placeholder, row.author_id = row.author_id, author_id
                 tracked.add(author_id)

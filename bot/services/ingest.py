@@ -335,7 +335,8 @@ def _upsert_authors(session: Session, workspace_id: int, candidates: list[Candid
     # their name, reach and URL unless this batch brings new values.
     rows = [{"workspace_id": workspace_id, "network": n, "handle": h, "handle_key": handle_key(h),
              "name": (m.author.name or "")[:300] or None, "url": m.author.url,
-             "followers": m.author.followers, "verified": m.author.verified,
+             "site": m.author.site, "followers": m.author.followers,
+             "verified": m.author.verified,
              "mention_count": counts[(n, h)], "first_seen_at": now, "last_seen_at": now}
             # Sorted: concurrent batches lock shared authors in one order, no deadlock.
             for (n, h), m in sorted(latest.items(), key=lambda item: item[0])]

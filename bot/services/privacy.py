@@ -38,6 +38,7 @@ from bot.services.outbox import KIND_REDACT, do_enqueue
 from bot.services.outbox_retention import purge_outbox
 from bot.services.permissions import require_role
 from bot.services.workspaces import workspace_language
+from bot.sources.base import byline
 from storage.db import transaction
 from storage.models import Author, Mention, MentionStatus, Role, Workspace
 from storage.models_base import utcnow
@@ -138,15 +139,22 @@ def _authors_called(session: Session, workspace_id: int, handle: str) -> list[in
     ``/u/`` in front or not, in any case but on Hacker News). Compared in Python past
     ASCII: SQLite's ``lower`` folds ASCII letters only, and so does PostgreSQL's in a
     database whose ctype is C, so "Élodie Martin" (an RSS author's name) was never found
-    there. That reads the workspace's handles once (a forget is rare)."""
+    there. That reads the workspace's handles once (a forget is rare).
+
+    A feed entry's author (``Admin@blog.example``, its byline on its site) is named by that
+    or by the byline alone, which names every site's author of that byline."""
     cleaned = forgotten.normalized_handle(handle)
-    query = select(Author.id, Author.network, Author.handle).where(
+    query = select(Author.id, Author.network, Author.handle, Author.site).where(
         Author.workspace_id == workspace_id)
     if cleaned.isascii():
-        query = query.where(func.lower(Author.handle).in_(
-            [cleaned, f"@{cleaned}", f"u/{cleaned}", f"/u/{cleaned}"]))
-    return [author_id for author_id, network, stored in session.execute(query)
-            if forgotten.is_called(network, stored, handle)]
+        forms = [cleaned, f"@{cleaned}", f"u/{cleaned}", f"/u/{cleaned}"]
+        query = query.where(or_(func.lower(Author.handle).in_(forms), Author.site.is_not(None)
+                                & or_(*(func.lower(Author.handle).startswith(
+                                    f"{form}@", autoescape=True) for form in forms))))
+    return [author_id for author_id, network, stored, site in session.execute(query)
+            if forgotten.is_called(network, stored, handle) or (
+                (by_line := byline(stored, site)) is not None
+                and forgotten.is_called(network, by_line, handle))]
 
 
 def do_unforget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,

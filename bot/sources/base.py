@@ -54,6 +54,11 @@ class Author:
     Built clean, whatever the network sent: handle and name lose control, bidi and
     invisible characters (``clean_name``) and are cut to the stored length; a negative
     follower count is unknown, one past ``MAX_COUNT`` is clamped to it.
+
+    ``site``: set by the sources whose author names are free text only meaningful on one
+    site (a feed entry's byline: "Admin" on two blogs is two people), to the host that
+    ends ``handle`` after an ``@`` (``Admin@blog.example``), as an instance ends a
+    Mastodon handle; the byline is ``handle`` without it. None elsewhere.
     """
 
     handle: str
@@ -61,6 +66,7 @@ class Author:
     followers: int | None = None
     url: str | None = None
     verified: bool = False
+    site: str | None = None
 
     def __post_init__(self) -> None:
         # Inline (no helper call per field): every mention builds one.
@@ -76,6 +82,16 @@ class Author:
             object.__setattr__(self, "followers", _count(followers, unknown=None))
         if self.url is not None:
             _set(self, "url", clean_id(self.url) or None)
+        if self.site is not None and not self.handle.endswith("@" + self.site):
+            _set(self, "site", None)  # cleaning or the cut took the site off: no byline
+
+
+def byline(handle: str, site: str | None) -> str | None:
+    """The byline of a handle ``site`` ends (``Admin`` of ``Admin@blog.example``), else
+    None (``Author.site``)."""
+    if not site or not handle.lower().endswith("@" + site.lower()):
+        return None
+    return handle[:-len(site) - 1] or None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,11 @@ authors, the brand's accounts, cases and post ids are keyed by network, and an e
 author is whatever the feed writes, so a feed labelled ``x`` with an entry by ``@ana_r``
 would merge with the real X author (history, reach, "writing again", reply target), and
 one by the brand's handle would pass for the brand's own post.
+
+An entry's author is its byline on its site: ``Admin@blog.example`` (``Author.site``, the
+host of the entry's address without ``www.``), since a byline names someone on one site
+only ("Admin", "John Smith" of two blogs are two people). An entry without a byline is
+by the feed's title on that site, or by the host itself.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from pydantic import Field, field_validator
 from bot.net.fetcher import Fetcher
 from bot.networks import resolve_network
 from bot.sources.base import (
+    MAX_HANDLE_CHARS,
     Author,
     Cursor,
     FetchedMention,
@@ -122,7 +128,14 @@ def entry_to_mention(
     if link is None and external_id.startswith(("http://", "https://")):
         link = usable_url(external_id)
     url = link or feed.link or feed_url
-    handle = entry.author_name or feed.title or _hostname(url) or "unknown"
+    host = _hostname(url)
+    handle = entry.author_name or feed.title or host or "unknown"
+    site = entry_site(host)
+    if site is not None and handle.lower() not in (host, site):
+        # A byline names someone on its site only: "Admin" of two blogs is two authors.
+        handle = f"{handle[:MAX_HANDLE_CHARS - len(site) - 1]}@{site}"
+    else:
+        site = None
     if entry.links:
         links = tuple(
             dict.fromkeys(_unwrapped(x) for x in ((link,) if link else ()) + entry.links)
@@ -137,7 +150,7 @@ def entry_to_mention(
         network=network,
         external_id=external_id,
         url=url,
-        author=Author(handle=handle, name=entry.author_name, url=author_url),
+        author=Author(handle=handle, name=entry.author_name, url=author_url, site=site),
         text=entry.text or entry.title or "",
         published_at=entry.published or fetched_at,
         title=entry.title,
@@ -159,6 +172,21 @@ def _hostname(url: str) -> str | None:
         return urlsplit(url).hostname
     except ValueError:  # a malformed feed address: the handle falls back on "unknown"
         return None
+
+
+MAX_SITE_CHARS = 100
+"""The longest site a byline is given (``entry_site``): a host longer than that would
+leave the byline little of the handle's 200 characters."""
+
+
+def entry_site(host: str | None) -> str | None:
+    """The site a feed entry's byline is scoped to: the host of the entry's address (or of
+    the feed's), in lower case, without ``www.``; None without a usable host."""
+    if not host:
+        return None
+    site = host.lower().rstrip(".")
+    site = site[4:] if site.startswith("www.") else site
+    return site if site and "@" not in site and len(site) <= MAX_SITE_CHARS else None
 
 
 def _candidates(feed: ParsedFeed) -> list[_Candidate]:

@@ -60,7 +60,7 @@ def test_forget_from_the_terminal_keeps_the_author_out_until_undone(
     polled = vigie(tmp_path, "poll", "--once", "--source", "2")
     assert polled.returncode == 0, polled.stderr
     assert "0 new" in polled.stdout and "2 by forgotten authors dropped" in polled.stdout
-    assert "angry_bob" not in authors(tmp_path)
+    assert "angry_bob@forum.example" not in authors(tmp_path)
 
     undone = vigie(tmp_path, "forget", "--undo", "@angry_bob")
     assert undone.returncode == 0, undone.stderr
@@ -70,4 +70,5 @@ def test_forget_from_the_terminal_keeps_the_author_out_until_undone(
     assert vigie(tmp_path, "source", "add", "rss", "--watch", "acme3", "--url", url
                  ).returncode == 0
     assert "2 new" in vigie(tmp_path, "poll", "--once", "--source", "3").stdout
-    assert authors(tmp_path).count("angry_bob") == 2
+    # Their byline on the forum's site.
+    assert authors(tmp_path).count("angry_bob@forum.example") == 2

@@ -102,6 +102,6 @@ def test_a_feed_labelled_x_before_the_rule_does_not_merge_with_x_authors(
             .join(Author, Author.id == Mention.author_id).order_by(Mention.id)).all()
     assert [tuple(r) for r in rows] == [
         ("x", "1001", "x", "@ana_r", 80, 1),
-        ("rss", "feed-1", "rss", "@ana_r", None, 2),
-        ("rss", "1001", "rss", "@ana_r", None, 2),
+        ("rss", "feed-1", "rss", "@ana_r@news.example.org", None, 2),
+        ("rss", "1001", "rss", "@ana_r@news.example.org", None, 2),
     ]

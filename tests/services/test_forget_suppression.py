@@ -84,7 +84,8 @@ def bob_mentions(sessions: sessionmaker[Session]) -> list[str]:
     with sessions() as session:
         return sorted(session.scalars(select(Mention.external_id).join(
             Author, Author.id == Mention.author_id).where(
-            func.lower(Author.handle).in_(["angry_bob", "@angry_bob"]))))
+            func.lower(Author.handle).in_(["angry_bob", "@angry_bob",
+                                           "angry_bob@forum.example"]))))
 
 
 def poll(sessions: sessionmaker[Session], source_id: int) -> tuple[int, int, int]:
@@ -227,7 +228,7 @@ def test_a_source_test_leaves_a_forgotten_authors_posts_out(
     do_forget(sessions, workspace_id, CLI, "angry_bob")
     result = sources_admin.test_source(sessions, workspace_id, CLI, source, trusted_client)
     assert (result.fetched, result.report.forgotten) == (3, 2)
-    assert [c.fetched.author.handle for c in result.candidates] == ["ann"]
+    assert [c.fetched.author.handle for c in result.candidates] == ["ann@forum.example"]
     _head, blocks = build_source_test(source, result, "fr")
     assert "2 publication(s) d'auteurs oubliés laissée(s) de côté" in str(blocks)
     assert "angry_bob" not in str(blocks)

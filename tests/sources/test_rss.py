@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -302,7 +303,9 @@ def test_youtube_feed_maps_to_mentions(
     newest = result.mentions[-1]
     assert newest.external_id == "yt:video:OCs1E0vP7Oc"
     assert newest.url == "https://www.youtube.com/watch?v=OCs1E0vP7Oc"
-    assert newest.author.handle == "SecDSM"
+    # The byline on its site: another site's "SecDSM" is someone else.
+    assert (newest.author.handle, newest.author.name, newest.author.site) == (
+        "SecDSM@youtube.com", "SecDSM", "youtube.com")
     assert newest.author.url == "https://www.youtube.com/channel/UCoTLdfNePDQzvdEgIToLIUg"
     assert newest.title == "SecDSM 2017 March - Talk 01"
     assert newest.published_at == datetime(2017, 6, 15, 2, 36, 17, tzinfo=UTC)
@@ -354,7 +357,8 @@ def test_google_alerts_links_are_unwrapped(httpserver: HTTPServer, http: HttpCli
     assert alert.title == 'Acme launches a new "rocket"'  # type: ignore[attr-defined]
     assert alert.text == "The Acme company said on Friday ..."  # type: ignore[attr-defined]
     assert alert.external_id == "tag:google.com,2013:googlealerts/feed:9876543210"  # type: ignore[attr-defined]
-    assert alert.author.handle == "Google Alert - acme"  # type: ignore[attr-defined]
+    # No byline: the feed's title, on the site of the article it links to.
+    assert alert.author.handle == "Google Alert - acme@news.example.com"  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------------------- cursor
@@ -562,4 +566,5 @@ def test_a_feeds_entries_never_take_another_sources_network(
         content_type="application/rss+xml")
     config = RssConfig(url=httpserver.url_for("/feed"), network=label)
     (mention,) = RssSource().fetch(http, config, {}).mentions
-    assert (mention.network, mention.author.handle) == (stored, "@AcmeCare")
+    host = urlsplit(httpserver.url_for("/feed")).hostname
+    assert (mention.network, mention.author.handle) == (stored, f"@AcmeCare@{host}")

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import re
 import warnings
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, Index, MetaData, inspect, text
+from sqlalchemy import Connection, Engine, Index, MetaData, inspect, select, text
 from sqlalchemy.schema import CreateIndex
 from sqlalchemy.sql.elements import ColumnClause
 
+from bot.services.actors import CLI
+from bot.services.ingest import do_ingest
+from bot.services.sources_admin import do_add_source
+from bot.services.watches import do_add_watch, get_watch_by_name
 from bot.slack.oauth import OAUTH_METADATA
+from bot.sources.base import Author as FetchedAuthor
+from bot.sources.base import FetchedMention
 from storage import migrations
-from storage.db import SQLITE_BUSY_TIMEOUT_MS, make_engine
-from storage.models import POSTGRES_TRIGGER_KEPT_KEYS, Base
+from storage.db import SQLITE_BUSY_TIMEOUT_MS, make_engine, make_session_factory, transaction
+from storage.models import POSTGRES_TRIGGER_KEPT_KEYS, Author, Base, Workspace
+from storage.models_influencers import TrackedInfluencer
 from storage.models_search import is_search_index_table
 
 
@@ -177,3 +185,94 @@ def test_a_blocked_downgrade_says_to_run_the_downgrade_again(
         assert "vigie db upgrade" not in message, message
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("database", [
+    "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_feed_authors_stored_before_0055_are_split_by_site_and_merged_back(
+        database: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """A byline stored for two sites' posts becomes one author per site (their mentions,
+    counts and tracking with them); mentions of no feed source stay on the byline's row,
+    and a one-site author keeps its row. The downgrade merges them back."""
+    url = (f"sqlite:///{tmp_path / 'sites.db'}" if database == "sqlite"
+           else str(request.getfixturevalue("fresh_postgres_url")))
+    migrations.upgrade(url)
+    engine = make_engine(url)
+    try:
+        ids = _feed_authors_before_0055(engine)
+        migrations.downgrade(url, "0054")
+        migrations.upgrade(url)
+        query = text("SELECT a.handle, a.site, a.handle_key, a.mention_count, m.external_id, "
+                     "t.id IS NOT NULL FROM authors a JOIN mentions m ON m.author_id = a.id "
+                     "LEFT JOIN tracked_influencers t ON t.author_id = a.id "
+                     "ORDER BY a.handle, m.external_id")
+        with engine.connect() as conn:
+            rows = [tuple(row) for row in conn.execute(query)]
+            kept = dict(conn.execute(text("SELECT handle, id FROM authors")).tuples().all())
+        assert rows == [
+            ("@ana", None, "ana", 2, "x1", False),
+            ("@ana", None, "ana", 2, "x2", False),
+            ("Admin", None, "admin", 1, "w1", True),
+            ("Admin@blog-a.example", "blog-a.example", "admin", 2, "a1", True),
+            ("Admin@blog-a.example", "blog-a.example", "admin", 2, "a2", True),
+            ("Admin@blog-b.example", "blog-b.example", "admin", 1, "b1", True),
+            ("John Smith@blog-a.example", "blog-a.example", "john smith", 1, "a3", False),
+        ]
+        assert kept["Admin"] == ids["Admin"]
+        assert kept["John Smith@blog-a.example"] == ids["John Smith"]
+
+        migrations.downgrade(url, "0054")
+        with engine.connect() as conn:
+            rows = [tuple(row) for row in conn.execute(text(
+                "SELECT a.id, a.handle, a.handle_key, a.mention_count, m.external_id "
+                "FROM authors a JOIN mentions m ON m.author_id = a.id "
+                "ORDER BY a.handle, m.external_id"))]
+            tracked = list(conn.execute(text(
+                "SELECT author_id FROM tracked_influencers")).scalars())
+        admin, smith = ids["Admin"], ids["John Smith"]
+        assert rows == [*((ids["@ana"], "@ana", "ana", 2, e) for e in ("x1", "x2")),
+                        *((admin, "Admin", "admin", 4, e) for e in ("a1", "a2", "b1", "w1")),
+                        (smith, "John Smith", "john smith", 1, "a3")]
+        assert tracked == [admin]
+        migrations.upgrade(url)
+    finally:
+        engine.dispose()
+
+
+def _feed_authors_before_0055(engine: Engine) -> dict[str, int]:
+    """Authors as ingest stored feed entries before 0055 (the byline alone), from two
+    feed sources, a mention of no source and X posts; the byline "Admin" is tracked.
+    Returns their ids by handle."""
+    sessions = make_session_factory(engine)
+    now = datetime.now(UTC).replace(microsecond=0)
+    with transaction(sessions) as session:
+        workspace = Workspace(team_id="T1")
+        session.add(workspace)
+        session.flush()
+        workspace_id = workspace.id
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="", channel_id="C0123ABCD")
+    sources = [do_add_source(sessions, workspace_id, CLI, kind="rss", watch_name="acme",
+                             values={"url": f"https://{site}/feed.xml"}).id
+               for site in ("blog-a.example", "www.blog-b.example")]
+
+    def post(network: str, external_id: str, handle: str, url: str) -> FetchedMention:
+        return FetchedMention(network=network, external_id=external_id, url=url,
+                              text=f"Acme news {external_id}",
+                              author=FetchedAuthor(handle=handle), published_at=now)
+
+    with transaction(sessions) as session:
+        watch = get_watch_by_name(session, workspace_id, "acme")
+        for source_id, items in (
+                (sources[0], [post("rss", "a1", "Admin", "https://blog-a.example/1"),
+                              post("rss", "a2", "Admin", "https://BLOG-A.example/2"),
+                              post("rss", "a3", "John Smith", "https://blog-a.example/3"),
+                              # A feed labelled x before such labels were refused: X's.
+                              post("x", "x2", "@ana", "https://blog-a.example/4")]),
+                (sources[1], [post("rss", "b1", "Admin", "https://www.blog-b.example/1")]),
+                (None, [post("rss", "w1", "Admin", "https://hook.example/1"),
+                        post("x", "x1", "@ana", "https://x.com/ana/status/1")])):
+            do_ingest(session, watch, source_id, items, now=now)
+        ids = {a.handle: a.id for a in session.scalars(select(Author))}
+        session.add(TrackedInfluencer(workspace_id=workspace_id, author_id=ids["Admin"],
+                                      created_at=now))
+    return ids
