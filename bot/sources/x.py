@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 import logging
+import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -26,6 +28,9 @@ from bot.sources.json_fields import as_dict, as_id, as_list, as_str
 from bot.sources.text import collapse_whitespace, language_tag, parse_iso, usable_url
 
 NETWORK = "x"
+EXPANSIONS = "author_id,in_reply_to_user_id,referenced_tweets.id,referenced_tweets.id.author_id"
+"""The objects a search answer includes: authors, the users replied to, and the posts
+referenced (a retweet's original, in ``includes.tweets``) with their authors."""
 TWEET_FIELDS = ("created_at,lang,public_metrics,conversation_id,referenced_tweets,author_id,"
                 "entities,in_reply_to_user_id")
 USER_FIELDS = "public_metrics,verified,username,name"
@@ -45,7 +50,8 @@ class XConfig(SourceConfig):
     query: str = Field(
         min_length=1,
         max_length=512,
-        description="Search query in X syntax, e.g. '\"Acme\" -is:retweet lang:en'.",
+        description="Search query in X syntax, e.g. '\"Acme\" lang:en'. A retweet counts as "
+        "the post it retweets, by its author (a retweet of the brand's post is the brand's).",
     )
     bearer_token: SecretStr = Field(description="App-only bearer token of an X developer app.")
     reply_token: SecretStr | None = Field(
@@ -83,6 +89,11 @@ def _author(user: dict[str, Any] | None, author_id: str | None) -> Author:
     )
 
 
+def _status_url(author: Author, tweet_id: str) -> str:
+    """The post's address: under its author's username, else X's ``i/web`` form."""
+    return f"https://x.com/{author.handle.lstrip('@') if author.url else 'i/web'}/status/{tweet_id}"
+
+
 def _links(tweet: dict[str, Any]) -> tuple[str, ...]:
     urls = as_list(as_dict(tweet.get("entities")).get("urls"))
     found = [as_str(u.get("unwound_url")) or as_str(u.get("expanded_url"))
@@ -90,17 +101,39 @@ def _links(tweet: dict[str, Any]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(x for x in found if x and x.startswith("http") and usable_url(x)))
 
 
+_RETWEET_PREFIX = re.compile(r"RT @(?P<username>\w{1,50}): ?")
+"""How X writes a retweet's text: "RT @original_author: " and the original's words."""
+
+
+def _retweeted_id(tweet: dict[str, Any]) -> str | None:
+    """The id of the post ``tweet`` retweets, or None (a post of its own, a quote)."""
+    return next((found for r in as_list(tweet.get("referenced_tweets"))
+                 if isinstance(r, dict) and r.get("type") == "retweeted"
+                 and (found := as_id(r.get("id")))), None)
+
+
 def tweet_to_mention(
-    tweet: dict[str, Any], users: dict[str, dict[str, Any]]
+    tweet: dict[str, Any], users: dict[str, dict[str, Any]],
+    tweets: dict[str, dict[str, Any]] | None = None,
 ) -> FetchedMention | None:
-    """Normalize one v2 tweet object (with the users of ``includes.users`` by id)."""
+    """Normalize one v2 tweet object (with the users of ``includes.users`` by id, and the
+    posts of ``includes.tweets`` and of the page by id).
+
+    A retweet is the post it retweets, as a Mastodon boost is the boosted status: its
+    words are the original author's, so it is the original (its id, author, text, date
+    and counts) from ``tweets``, with the retweeter in ``extra["retweeted_by"]``. A page
+    without that original still names it: its id (the ``retweeted`` reference, whose
+    snowflake tells when it was posted) and its author (the text's "RT @handle: ", whose
+    rest is the original's words, maybe cut short). A quote is the quoter's own post."""
+    retweeted = _retweeted_id(tweet)
+    if retweeted is not None:
+        return _retweet(tweet, retweeted, users, tweets or {})
     tweet_id = as_id(tweet.get("id"))
     published = parse_iso(tweet.get("created_at"))
     if not tweet_id or published is None:
         return None
     author_id = as_id(tweet.get("author_id"))
     author = _author(users.get(author_id) if author_id else None, author_id)
-    username = author.handle.lstrip("@") if author.url else "i/web"
     metrics = as_dict(tweet.get("public_metrics"))
     engagement = sum(
         v
@@ -119,7 +152,7 @@ def tweet_to_mention(
     return FetchedMention(
         network=NETWORK,
         external_id=tweet_id,
-        url=f"https://x.com/{username}/status/{tweet_id}",
+        url=_status_url(author, tweet_id),
         author=author,
         # v2 returns text with &amp; &lt; &gt; escaped
         text=collapse_whitespace(html.unescape(as_str(tweet.get("text")) or "")),
@@ -129,6 +162,47 @@ def tweet_to_mention(
         engagement=engagement,
         links=_links(tweet),
         extra=_conversation(tweet, users),
+    )
+
+
+def _retweet(tweet: dict[str, Any], original_id: str, users: dict[str, dict[str, Any]],
+             tweets: dict[str, dict[str, Any]]) -> FetchedMention | None:
+    """The post ``tweet`` retweets (``original_id``), credited to its author."""
+    text = as_str(tweet.get("text")) or ""
+    prefix = _RETWEET_PREFIX.match(text)
+    credited = prefix.group("username") if prefix else None
+    by_name = {str(u.get("username")).lower(): u for u in users.values()}
+    retweeter_id = as_id(tweet.get("author_id"))
+    extra: dict[str, Any] = {
+        "retweeted_by": _author(users.get(retweeter_id or ""), retweeter_id).handle}
+    retweet_id = as_id(tweet.get("id"))
+    if retweet_id:
+        extra["retweet_id"] = retweet_id
+    original = tweets.get(original_id)
+    # without tweets: an original that were itself a retweet is unwrapped once, no further
+    found = (tweet_to_mention(original, users)
+             if original is not None and as_id(original.get("id")) == original_id else None)
+    if found is not None:
+        if credited and found.author.url is None:
+            # its author not expanded: the handle the retweet's text credits names them
+            author = _author(by_name.get(credited.lower()) or {"username": credited}, None)
+            found = replace(found, author=author, url=_status_url(author, original_id))
+        return replace(found, extra=found.extra | extra)
+    if numeric_id(original_id) is None or len(original_id) > 19:
+        return None  # no post id, no time to read from it
+    author = (_author(by_name.get(credited.lower()) or {"username": credited}, None)
+              if credited else Author(handle="unknown"))
+    # Without the original its counts are unknown: the retweet's own are not its.
+    return FetchedMention(
+        network=NETWORK,
+        external_id=original_id,
+        url=_status_url(author, original_id),
+        author=author,
+        text=collapse_whitespace(html.unescape(text[prefix.end():] if prefix else text)),
+        published_at=id_time(original_id),
+        language_hint=language_tag(as_str(tweet.get("lang"))),
+        links=_links(tweet),
+        extra=extra,
     )
 
 
@@ -153,12 +227,19 @@ def parse_search(payload: Any) -> tuple[list[FetchedMention], dict[str, Any]]:
     if not isinstance(data, list):
         raise SourceError("X sent an unexpected answer", key="unexpected_answer",
                           params={"network": "X"})
+    includes = as_dict(payload.get("includes"))
     users = {
         user_id: u
-        for u in as_list(as_dict(payload.get("includes")).get("users"))
+        for u in as_list(includes.get("users"))
         if isinstance(u, dict) and (user_id := as_id(u.get("id")))
     }
-    mentions = [tweet_to_mention(t, users) for t in data if isinstance(t, dict)]
+    # A retweet's original: from includes.tweets, or the page itself when it holds it.
+    tweets = {
+        tweet_id: t
+        for t in (*as_list(includes.get("tweets")), *data)
+        if isinstance(t, dict) and (tweet_id := as_id(t.get("id")))
+    }
+    mentions = [tweet_to_mention(t, users, tweets) for t in data if isinstance(t, dict)]
     meta = payload.get("meta")
     meta = meta if isinstance(meta, dict) else {}
     return [m for m in mentions if m is not None], meta
@@ -192,8 +273,9 @@ def _backlog(cursor: Cursor, since_id: str | None, source: str) -> tuple[str, st
 
 
 def _oldest(meta: dict[str, Any], page: list[FetchedMention]) -> str | None:
-    ids = [i for i in (numeric_id(meta.get("oldest_id")), *(numeric_id(m.external_id)
-                                                             for m in page)) if i]
+    # a retweet's own id, not its original's (older, maybe by years): X pages by the former
+    ids = [i for i in (numeric_id(meta.get("oldest_id")), *(
+        numeric_id(m.extra.get("retweet_id") or m.external_id) for m in page)) if i]
     return min(ids, key=_id_key, default=None)
 
 
@@ -222,7 +304,7 @@ class XSource(Source[XConfig]):
         params: dict[str, Any] = {
             "query": config.query,
             "max_results": config.max_results,
-            "expansions": "author_id,in_reply_to_user_id",
+            "expansions": EXPANSIONS,
             "user.fields": USER_FIELDS,
             "tweet.fields": TWEET_FIELDS,
         }

@@ -47,6 +47,7 @@ from storage.models_cases import Case, CasePost
 from storage.models_sla import SlaNotice
 from storage.models_watches import MentionWatch
 from tests.harness.constants import CHANNEL_ID
+from tests.sources.paging_stand_ins import x_id
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 ORDERS_CHANNEL = "C0ORDERS1"
@@ -587,3 +588,83 @@ def test_a_case_reopened_long_after_its_first_post_gets_its_reminder_and_breach(
     run_sla_checks(sessions, due + timedelta(minutes=1), "UTC")
     assert {"reminder", "breach"} <= notices()
     assert [row.channel for row in outbox(sessions, KIND_POST, root.id)][:1] == ["U0AGENT01"]
+
+
+# Retweets as X's search returns them (it includes retweets unless the query says
+# -is:retweet): "RT @author: " and the original's words, cut at 140 characters, with a
+# ``retweeted`` reference to the original, which ``expansions=referenced_tweets.id`` puts
+# in ``includes.tweets``. Ids are snowflakes of their posting time, as X's are.
+FANS = [{"id": str(100 + n), "username": f"fan{n}", "name": f"Fan {n}",
+         "public_metrics": {"followers_count": 150}} for n in range(5)]
+RECALL = tweet(x_id(NOW - timedelta(hours=1)), "99",
+               "Acme Roadster recall: please stop riding your Roadster now. Full refund, "
+               "details and pick-up booking at acme.com/recall", 0)
+
+
+def retweet_page(original: dict[str, Any], *, included: bool,
+                 also: tuple[dict[str, Any], ...] = ()) -> list[Any]:
+    """The mentions of a search page of five fans' retweets of ``original`` (newest first),
+    with ``original`` in includes.tweets when ``included``, and the posts ``also``."""
+    handle = next(u["username"] for u in USERS if u["id"] == original["author_id"])
+    text = f"RT @{handle}: {original['text']}"
+    retweets = []
+    for n in reversed(range(5)):
+        body = tweet(x_id(NOW - timedelta(minutes=55 - n)), str(100 + n),
+                     text if len(text) <= 140 else text[:139] + "…", 5 + n)
+        body["referenced_tweets"] = [{"type": "retweeted", "id": original["id"]}]
+        retweets.append(body)
+    mentions, _ = parse_search({
+        "data": [*retweets, *also],
+        "includes": {"users": USERS + FANS, **({"tweets": [original]} if included else {})},
+        "meta": {"result_count": 5 + len(also)}})
+    return mentions
+
+
+@pytest.mark.parametrize("page", ["with the post", "included", "neither"])
+def test_customers_retweeting_the_brand_post_repeat_it_and_never_alert(
+        sessions: sessionmaker[Session], workspace_id: int, brand: str, page: str) -> None:
+    # Five customers retweeting the brand's recall notice made one "complaint" of theirs,
+    # priority 91, carded in every channel: a retweet was its retweeter's own post.
+    batch = retweet_page(RECALL, included=page == "included",
+                         also=(RECALL,) if page == "with the post" else ())
+    report = ingest(sessions, workspace_id, batch)
+    assert report.stored == 0 and report.alerts == 0 and report.brand_posts == len(batch)
+    assert count(sessions, Mention) == 0 and count(sessions, OutboxMessage) == 0
+    with sessions() as session:
+        filed = session.scalars(select(CasePost)).one()
+    assert (filed.external_id, filed.author, filed.by_brand) == (RECALL["id"], brand, True)
+    assert filed.url == f"https://x.com/AcmeCare/status/{RECALL['id']}"
+
+
+def test_a_retweeted_complaint_is_its_customer_s_one_mention(
+        sessions: sessionmaker[Session], workspace_id: int, brand: str) -> None:
+    # Retweets of a customer's complaint were a mention of the first retweeter's, with
+    # the words of another: they are the complaint, counted once, as a Mastodon boost is.
+    complaint = tweet(x_id(NOW - timedelta(hours=2)), "11",
+                      "@AcmeCare my Roadster order 5512 never arrived, two weeks now and "
+                      "nobody answers my emails", -60)
+    complaint["public_metrics"] |= {"retweet_count": 5, "like_count": 12}
+    first = ingest(sessions, workspace_id, retweet_page(complaint, included=True))
+    assert first.stored == 1 and first.alerts == 1 and first.brand_posts == 0
+    again = ingest(sessions, workspace_id, retweet_page(complaint, included=False)
+                   + x_batch(complaint), now=NOW + timedelta(minutes=15))
+    assert again.stored == 0 and again.alerts == 0
+    stored = mention(sessions, complaint["id"])
+    assert count(sessions, Mention) == 1 and stored.engagement == 17
+    assert stored.url == f"https://x.com/ana_r/status/{complaint['id']}"
+    with sessions() as session:
+        author = session.get(Mention, stored.id).author  # type: ignore[union-attr]
+        assert author is not None and author.handle == "@ana_r"
+    assert len(outbox(sessions, KIND_CARD, stored.id)) == 1
+
+
+def test_a_quote_of_the_brand_post_is_the_quoter_s_own_mention(
+        sessions: sessionmaker[Session], workspace_id: int, brand: str) -> None:
+    quote = tweet(x_id(NOW - timedelta(minutes=30)), "22",
+                  "Third recall this year @AcmeCare, I want my money back", 30)
+    quote["referenced_tweets"] = [{"type": "quoted", "id": RECALL["id"]}]
+    mentions, _ = parse_search({"data": [quote],
+                                "includes": {"users": USERS, "tweets": [RECALL]}})
+    report = ingest(sessions, workspace_id, mentions)
+    assert report.stored == 1 and report.alerts == 1 and report.brand_posts == 0
+    assert mention(sessions, quote["id"]).text.startswith("Third recall")

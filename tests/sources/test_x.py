@@ -2,8 +2,9 @@
 
 No real X capture exists in the shared data: the payloads below are written for this
 test after the documented v2 response shape of GET /2/tweets/search/recent with
-``expansions=author_id,in_reply_to_user_id`` (``data``, ``includes.users``,
-``meta.newest_id/next_token``).
+``expansions=author_id,in_reply_to_user_id,referenced_tweets.id,referenced_tweets.id.author_id``
+(``data``, ``includes.users``, ``includes.tweets``, ``meta.newest_id/next_token``;
+docs.x.com/x-api/fundamentals/expansions).
 """
 
 from __future__ import annotations
@@ -156,7 +157,8 @@ def test_fetch_with_since_id_and_pages(httpserver: HTTPServer, http: HttpClient)
         query_string={
             "query": "acme -is:retweet",
             "max_results": "100",
-            "expansions": "author_id,in_reply_to_user_id",
+            "expansions": "author_id,in_reply_to_user_id,referenced_tweets.id,"
+            "referenced_tweets.id.author_id",
             "user.fields": "public_metrics,verified,username,name",
             "tweet.fields": "created_at,lang,public_metrics,conversation_id,"
             "referenced_tweets,author_id,entities,in_reply_to_user_id",
@@ -186,7 +188,8 @@ def test_fetch_with_since_id_and_pages(httpserver: HTTPServer, http: HttpClient)
     assert paged == {
         "query": "acme -is:retweet",
         "max_results": "100",
-        "expansions": "author_id,in_reply_to_user_id",
+        "expansions": "author_id,in_reply_to_user_id,referenced_tweets.id,"
+        "referenced_tweets.id.author_id",
         "user.fields": "public_metrics,verified,username,name",
         "tweet.fields": "created_at,lang,public_metrics,conversation_id,referenced_tweets,"
         "author_id,entities,in_reply_to_user_id",
@@ -383,3 +386,168 @@ def test_pages_announced_but_never_sent_end_the_backlog(
     result = XSource().fetch(http, config(httpserver, max_pages=2),
                              {"since_id": since, "until_id": until, "newest_id": until})
     assert result.cursor == {"since_id": until}
+
+
+# A brand's notice and what X's search returns around it (retweets are not excluded by
+# default): the retweets' text is "RT @author: " and the original's words, cut at 140
+# characters with an ellipsis; their ``retweeted`` reference names the original, which
+# ``expansions=referenced_tweets.id`` puts in ``includes.tweets`` (and
+# ``referenced_tweets.id.author_id`` its author in ``includes.users``); a quote is a post
+# of its own, with a ``quoted`` reference.
+NOTICE_AT = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
+NOTICE_ID = x_id(NOTICE_AT)
+QUOTE_ID = x_id(NOTICE_AT + timedelta(minutes=9))
+NOTICE = {
+    "id": NOTICE_ID, "author_id": "1", "lang": "en", "conversation_id": NOTICE_ID,
+    "created_at": "2026-11-20T14:00:00.000Z",
+    "text": "Acme Roadster recall: please stop riding your Roadster now &amp; contact us. "
+            "Full refund, details and pick-up booking at https://t.co/rc11",
+    "entities": {"urls": [{"start": 121, "end": 144, "url": "https://t.co/rc11",
+                           "expanded_url": "https://acme.example/recall",
+                           "display_url": "acme.example/recall"}]},
+    "public_metrics": {"retweet_count": 2, "reply_count": 4, "like_count": 30,
+                       "quote_count": 1, "bookmark_count": 2, "impression_count": 9000},
+}
+RT_TEXT = ("RT @acmecare: Acme Roadster recall: please stop riding your Roadster now &amp; "
+           "contact us. Full refund, details and pick-up booking at…")
+
+
+def retweet(author_id: str, minute: int, tweet_id: str | None = None) -> dict[str, Any]:
+    """A retweet of NOTICE as v2 returns it, ``minute`` minutes after it."""
+    tweet_id = tweet_id or x_id(NOTICE_AT + timedelta(minutes=minute))
+    return {
+        "id": tweet_id, "author_id": author_id, "lang": "en", "conversation_id": tweet_id,
+        "created_at": f"2026-11-20T14:{minute:02d}:00.000Z", "text": RT_TEXT,
+        "referenced_tweets": [{"type": "retweeted", "id": NOTICE_ID}],
+        "public_metrics": {"retweet_count": 2, "reply_count": 0, "like_count": 0,
+                           "quote_count": 0, "bookmark_count": 0, "impression_count": 3},
+    }
+
+
+QUOTE = {
+    "id": QUOTE_ID, "author_id": "102", "lang": "en", "conversation_id": QUOTE_ID,
+    "created_at": "2026-11-20T14:09:00.000Z",
+    "text": "Third recall this year @acmecare, I want my money back https://t.co/q1",
+    "referenced_tweets": [{"type": "quoted", "id": NOTICE_ID}],
+    "public_metrics": {"retweet_count": 0, "reply_count": 0, "like_count": 3,
+                       "quote_count": 0},
+}
+RETWEETS = {
+    "data": [QUOTE, retweet("101", 7), retweet("100", 5)],
+    "includes": {
+        "users": [
+            {"id": "100", "username": "fan0", "name": "Fan 0",
+             "public_metrics": {"followers_count": 150}},
+            {"id": "101", "username": "fan1", "name": "Fan 1",
+             "public_metrics": {"followers_count": 80}},
+            {"id": "102", "username": "critic", "name": "Critic",
+             "public_metrics": {"followers_count": 900}},
+            {"id": "1", "username": "acmecare", "name": "Acme Care", "verified": True,
+             "public_metrics": {"followers_count": 90000}},
+        ],
+        "tweets": [NOTICE],
+    },
+    "meta": {"newest_id": QUOTE_ID, "oldest_id": x_id(NOTICE_AT + timedelta(minutes=5)),
+             "result_count": 3},
+}
+
+
+def test_a_retweet_is_the_post_it_retweets_by_its_author() -> None:
+    # A retweet was a post of the retweeter's, "RT @acmecare: ..." in their name: the
+    # brand's recall notice retweeted by customers became their complaint.
+    quote, *retweets = parse_search(RETWEETS)[0]
+    for found, by in zip(retweets, ("@fan1", "@fan0"), strict=True):
+        assert found.external_id == NOTICE_ID
+        assert found.url == f"https://x.com/acmecare/status/{NOTICE_ID}"
+        assert found.author.handle == "@acmecare" and found.author.followers == 90000
+        assert found.text.startswith("Acme Roadster recall: please stop riding your Roadster "
+                                     "now & contact us.")
+        assert found.text.endswith("https://t.co/rc11")  # its whole text, not the cut one
+        assert found.published_at == NOTICE_AT
+        assert found.engagement == 37  # the original's counts
+        assert found.links == ("https://acme.example/recall",)
+        assert found.parent_external_id is None
+        assert found.extra["retweeted_by"] == by
+        assert found.extra["conversation_id"] == NOTICE_ID
+    # a quote is the quoter's own words
+    assert quote.external_id == QUOTE_ID and quote.author.handle == "@critic"
+    assert "retweeted_by" not in quote.extra
+
+
+def test_a_retweet_whose_original_is_not_included_is_named_by_its_reference() -> None:
+    # A page without includes.tweets (nor the original's author): the reference gives the
+    # original's id (and, a snowflake, its time), the text's "RT @handle: " its author.
+    answer = json.loads(json.dumps(RETWEETS))
+    del answer["includes"]["tweets"]
+    answer["includes"]["users"] = answer["includes"]["users"][:3]
+    quote, latest, first = parse_search(answer)[0]
+    for found in (latest, first):
+        assert found.external_id == NOTICE_ID and found.author.handle == "@acmecare"
+        assert found.url == f"https://x.com/acmecare/status/{NOTICE_ID}"
+        assert found.text == ("Acme Roadster recall: please stop riding your Roadster now & "
+                              "contact us. Full refund, details and pick-up booking at…")
+        assert found.published_at == NOTICE_AT
+        assert found.engagement == 0  # the retweet's counts are not the original's
+    assert (latest.extra["retweeted_by"], first.extra["retweeted_by"]) == ("@fan1", "@fan0")
+    # the original's author known from the page's users all the same (name, followers)
+    answer["includes"]["users"] = RETWEETS["includes"]["users"]
+    assert parse_search(answer)[0][1].author.followers == 90000
+    # and a page holding the original itself uses it
+    answer["data"].append(NOTICE)
+    assert parse_search(answer)[0][1].engagement == 37
+    assert quote.author.handle == "@critic"
+
+
+def test_a_page_of_retweets_of_an_old_post_pages_by_the_retweets_ids(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    # The retweets stand for a post older than X's 7-day window: the backlog's until_id
+    # is the oldest retweet read (what X pages by), not the original's id, which X refuses.
+    now = datetime.now(UTC)
+    since = x_id(now - timedelta(hours=2))
+    old = x_id(now - timedelta(days=30))
+    ids = [x_id(now - timedelta(minutes=m)) for m in (10, 20)]
+    page = {"data": [retweet("100", 0, i) | {"referenced_tweets": [
+                {"type": "retweeted", "id": old}]} for i in ids],
+            "includes": {"users": RETWEETS["includes"]["users"],
+                         "tweets": [NOTICE | {"id": old}]},
+            "meta": {"newest_id": ids[0], "oldest_id": ids[1], "result_count": 2,
+                     "next_token": "t2"}}
+    httpserver.expect_request(PATH).respond_with_json(page)
+    result = XSource().fetch(http, config(httpserver, max_pages=1), {"since_id": since})
+    assert [m.external_id for m in result.mentions] == [old, old]
+    assert result.cursor == {"since_id": since, "until_id": ids[1], "newest_id": ids[0]}
+    assert httpserver.log[0][0].args["expansions"] == (
+        "author_id,in_reply_to_user_id,referenced_tweets.id,referenced_tweets.id.author_id")
+
+
+RETWEET_FIELDS = [("includes", "tweets"), ("includes", "tweets", 0),
+                  *(("includes", "tweets", 0, f) for f in ("id", "text", "author_id",
+                                                           "created_at", "public_metrics")),
+                  ("data", 1, "text"), ("data", 1, "author_id"), ("data", 1, "referenced_tweets"),
+                  ("data", 1, "referenced_tweets", 0), ("data", 1, "referenced_tweets", 0, "id"),
+                  ("data", 1, "referenced_tweets", 0, "type")]
+
+
+@pytest.mark.parametrize("path", RETWEET_FIELDS, ids=lambda p: "/".join(map(str, p)))
+def test_a_retweet_field_of_the_wrong_shape_costs_that_field_not_the_page(
+    path: tuple[str | int, ...]
+) -> None:
+    for value in WRONG_SHAPES:
+        answer = json.loads(json.dumps(RETWEETS))
+        _set(answer, path, value)
+        mentions, _ = parse_search(answer)
+        assert mentions[0].external_id == QUOTE_ID and len(mentions) >= 2
+        for mention in mentions:
+            shown = [mention.external_id, mention.text, mention.author.handle, mention.url,
+                     *mention.links, *map(str, mention.extra.values())]
+            assert not any(r in s for r in ("{'a': 1}", "[1]", "True", "1.5") for s in shown)
+            assert mention.external_id.isdigit()
+
+
+@pytest.mark.parametrize("reference", ["²", "١٢٣", "9" * 20, "-5"])
+def test_a_retweet_of_no_post_id_without_its_original_is_left_out(reference: str) -> None:
+    answer = json.loads(json.dumps(RETWEETS))
+    del answer["includes"]["tweets"]
+    answer["data"][1]["referenced_tweets"][0]["id"] = reference
+    assert [m.extra.get("retweeted_by") for m in parse_search(answer)[0]] == [None, "@fan0"]
