@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -379,6 +380,8 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (Index(None, "status", "next_attempt_at", "id"), Index(None, "channel", "id"),
                       Index(None, "mention_id", "kind"),
+                      # The sender reads the waiting rows in the order they go (0056).
+                      Index(None, "status", "send_rank", "id"),
                       # A forget's messages quoting the person, of a few kinds since their
                       # first mention: sent rows stay, so no scan of them all (0051).
                       Index(None, "workspace_id", "kind", "created_at"))
@@ -389,6 +392,9 @@ class OutboxMessage(Base):
     kind: Mapped[str] = mapped_column(String(32))
     channel: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    send_rank: Mapped[int] = mapped_column(SmallInteger, default=400, server_default="400")
+    """Where the row goes in its channel's queue, lowest first, then by id
+    (``bot.services.outbox.send_rank``)."""
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -35,7 +35,7 @@ from bot.matching.fingerprint import content_fingerprint, story_key_for
 from bot.matching.query import MatchInput, Query, QueryError, handle_key, parse_query
 from bot.services import backfill, cases, forgotten, influencers
 from bot.services.opportunities import do_find_opportunities, do_retire_held_by_brand
-from bot.services.outbox import KIND_CARD, KIND_UPDATE_CARD, do_enqueue
+from bot.services.outbox import KIND_CARD, KIND_UPDATE_CARD, card_rank, do_enqueue
 from bot.services.topic_channels import channel_picker
 from bot.services.triage_learning import alert_threshold
 from bot.services.watch_links import (
@@ -870,6 +870,12 @@ class _CardQueue:
         do_mark_alerting(self.session, self.watch_id, self.decided)
         self.decided = []
         if self.rows:
+            priorities = dict(self.session.execute(select(Mention.id, Mention.priority).where(
+                one_of(self.session, Mention.id, sorted({r.mention_id for r in self.rows
+                                                         if r.mention_id is not None})))
+            ).tuples().all())
+            for row in self.rows:
+                row.send_rank = card_rank(priorities.get(row.mention_id or 0))
             self.session.add_all(self.rows)
             self.session.flush()
             self.rows = []

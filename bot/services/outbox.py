@@ -1,6 +1,16 @@
 """The transactional outbox: what must reach Slack is written with the change that needs it,
 then delivered here, in order per channel, at most about one message per second per channel.
 
+A channel's order is by rank (``send_rank``, stored on the row), then by id: first what
+someone waits for (a card's update after a click, any update of a posted message, a note
+in a posted card's thread), then "bad buzz" alerts (spike alerts), then new cards by their
+mention's priority, then the rest (digests, reports, files). During a surge, hundreds of
+cards queue at a message a second: the spike alert and the feedback of a click must not
+wait behind them. A row that needs another row's ts never goes before it: a note or an
+update of a card still queued takes that card's rank and follows it; one queued before its
+card waits for it (``NotReady``, below). Two updates of a message keep their order (same
+rank, by id).
+
 The pace is kept in the database (``outbox_pace``: per workspace and channel, the time the
 next message may go; ``prune_pace`` deletes the rows of channels quiet for minutes), because
 every process sends: each worker of ``vigie web`` (cards
@@ -28,7 +38,8 @@ looked for.
 What a row that cannot go out does to the others:
 
 - A row waiting for a retry (429, 5xx, a transient ``ok: false`` such as ``internal_error``)
-  holds back the rows after it in its channel: per-channel order.
+  holds back every row of its channel, those ranked before it too: Slack's Retry-After is
+  kept whatever waits.
 - A row that failed for good never holds anything back. A card whose retries ran out (hours
   of Slack failing) DMs the workspace's admins, once a day (``_card_given_up``).
 - A thread note or card update waits for its mention's card (``NotReady``) without holding
@@ -73,7 +84,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, literal, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -194,6 +205,19 @@ KIND_OPPORTUNITY = "opportunity"
 KIND_UPDATE_OPPORTUNITY = "update_opportunity"
 """Re-render an opportunity's card in place (payload ``ts``)."""
 
+RANK_FEEDBACK = 0
+"""Send rank of an update of a posted message (a card after a click, a spike alert brought
+up to date, a redaction) and of a note in a posted card's thread: someone waits for it."""
+RANK_ALERT = 100
+"""Send rank of a "bad buzz" alert (a spike alert and the notes that follow it)."""
+RANK_CARD = 200
+"""Send rank of a new card of a mention of priority 100; one of priority ``p`` has
+``RANK_CARD + 100 - p`` (``card_rank``), an opportunity's card that of priority 0."""
+RANK_OTHER = 400
+"""Send rank of everything else: digests, reports, files, DMs."""
+FEEDBACK_KINDS = frozenset({KIND_UPDATE_CARD, KIND_THREAD, KIND_REDACT, KIND_UPDATE_POST,
+                            KIND_UPDATE_OPPORTUNITY})
+
 USER_ID_PREFIXES = ("U", "W")
 """How a row addressed to a user (delivered in their DM with the app) starts its channel:
 a user id (``W`` for an Enterprise Grid one), never a channel's (``C``, ``G``, ``D``)."""
@@ -238,13 +262,15 @@ def do_enqueue(
     mention_id: int | None = None,
     dedupe_key: str | None = None,
     every_card: bool = True,
+    rank: int | None = None,
 ) -> OutboxMessage | None:
     """Add a message to the outbox inside the caller's transaction.
 
     With ``dedupe_key``, a second row with the same key is not added (returns None). A
     card update or a thread note of a mention reaches every card of the mention (one per
     channel): rows for its other cards are added too, unless ``every_card`` is False (a
-    note about one channel's card).
+    note about one channel's card). ``rank`` is the row's place in its channel's queue
+    (``RANK_ALERT`` for a spike alert); by default it follows from the row (``send_rank``).
     """
     if dedupe_key is not None and session.scalar(
         select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
@@ -255,23 +281,62 @@ def do_enqueue(
         for other_channel, ts in other_cards(session, mention_id):
             session.add(OutboxMessage(workspace_id=workspace_id, kind=kind,
                                       channel=other_channel, payload={"ts": ts},
-                                      mention_id=mention_id))
+                                      mention_id=mention_id, send_rank=RANK_FEEDBACK))
     if kind == KIND_THREAD and mention_id is not None and every_card \
             and not (payload or {}).get("thread_ts"):
         # The note goes to the thread of each of the mention's cards (one per channel),
         # posted or on its way; each row finds its channel's card at send time.
         for other_channel in card_channels(session, mention_id):
             if other_channel != channel:
-                session.add(OutboxMessage(workspace_id=workspace_id, kind=kind,
-                                          channel=other_channel, payload=dict(payload or {}),
-                                          mention_id=mention_id))
+                session.add(OutboxMessage(
+                    workspace_id=workspace_id, kind=kind, channel=other_channel,
+                    payload=dict(payload or {}), mention_id=mention_id,
+                    send_rank=send_rank(session, kind, other_channel, mention_id,
+                                        payload or {}) if rank is None else rank))
     row = OutboxMessage(
         workspace_id=workspace_id, kind=kind, channel=channel, payload=payload or {},
         mention_id=mention_id, dedupe_key=dedupe_key,
+        send_rank=send_rank(session, kind, channel, mention_id, payload or {})
+        if rank is None else rank,
     )
     session.add(row)
     session.flush()
     return row
+
+
+def card_rank(priority: int | None) -> int:
+    """The send rank of a new card of a mention of ``priority`` (0 to 100): the higher the
+    priority, the sooner it goes (``RANK_CARD`` for 100)."""
+    return RANK_CARD + 100 - max(0, min(100, priority or 0))
+
+
+def send_rank(session: Session, kind: str, channel: str, mention_id: int | None,
+              payload: dict[str, Any]) -> int:
+    """Where a new row of ``kind`` goes in ``channel``'s queue (lowest first, then by id).
+
+    A note or an update of a mention's card not posted yet in ``channel`` cannot go before
+    it: it takes the rank of the card on its way, and so follows it, as it did when a
+    channel went in id order (sent first, it would only wait, ``NotReady``, read at each
+    flush). Spike alerts are ranked by their caller (``RANK_ALERT``).
+    """
+    if kind == KIND_CARD:
+        mention = session.get(Mention, mention_id) if mention_id is not None else None
+        return card_rank(mention.priority if mention is not None else None)
+    if kind == KIND_OPPORTUNITY:
+        return card_rank(0)
+    if kind not in FEEDBACK_KINDS:
+        return RANK_OTHER
+    if kind in (KIND_THREAD, KIND_UPDATE_CARD) and mention_id is not None \
+            and not payload.get("thread_ts") and not payload.get("ts"):
+        mention = session.get(Mention, mention_id)
+        if mention is not None and card_ts(session, mention, channel) is None:
+            card = session.scalar(select(func.max(OutboxMessage.send_rank)).where(
+                OutboxMessage.mention_id == mention_id, OutboxMessage.kind == KIND_CARD,
+                OutboxMessage.channel == channel,
+                OutboxMessage.status == OutboxStatus.PENDING.value))
+            if card is not None:
+                return max(int(card), RANK_FEEDBACK)
+    return RANK_FEEDBACK
 
 
 def _payload_message(session: Session, row: OutboxMessage) -> OutgoingMessage:
@@ -396,7 +461,7 @@ class OutboxSender:
                 OutboxMessage.status == OutboxStatus.PENDING.value)) or 0)
 
     def flush(self, *, limit: int = 200, wait: bool = False) -> FlushReport:
-        """Send what is due, in id order per channel.
+        """Send what is due, in each channel by rank (``send_rank``), then in id order.
 
         Without ``wait``, a channel that sent less than ``per_channel_interval`` ago is left
         for the next flush; with ``wait`` the sender sleeps instead (one-shot commands).
@@ -415,8 +480,14 @@ class OutboxSender:
             self._pauses = dict.fromkeys(self._pauses, now)
             self._started = True
         self._probed = set()
-        blocked: set[str] = set()
-        considered, after = 0, 0
+        with self._sessions() as session:
+            # A row waiting for its retry (Retry-After, a backoff) or in another sender's
+            # hands holds its whole channel, the rows ranked before it too.
+            blocked: set[str] = set(session.scalars(
+                select(OutboxMessage.channel).where(
+                    OutboxMessage.status == OutboxStatus.PENDING.value,
+                    OutboxMessage.next_attempt_at > now)))
+        considered, after = 0, (-1, 0)
         while considered < limit:
             # Rows of a channel that must wait, or of a paused workspace, neither count nor
             # are read again: thousands of them must not take the flush's whole window and
@@ -424,20 +495,23 @@ class OutboxSender:
             resting = [ws for ws, probe_at in self._pauses.items()
                        if probe_at > now or ws in self._probed]
             query = (select(OutboxMessage.id, OutboxMessage.channel,
-                            OutboxMessage.next_attempt_at, OutboxMessage.workspace_id)
+                            OutboxMessage.next_attempt_at, OutboxMessage.workspace_id,
+                            OutboxMessage.send_rank)
                      .where(OutboxMessage.status == OutboxStatus.PENDING.value,
-                            OutboxMessage.id > after))
+                            tuple_(OutboxMessage.send_rank, OutboxMessage.id)
+                            > tuple_(literal(after[0]), literal(after[1]))))
             if resting:
                 query = query.where(OutboxMessage.workspace_id.not_in(resting))
             if blocked:
                 query = query.where(OutboxMessage.channel.not_in(blocked))
             asked = limit - considered
             with self._sessions() as session:
-                rows = session.execute(query.order_by(OutboxMessage.id).limit(asked)).all()
-            for row_id, channel, next_attempt_at, workspace_id in rows:
+                rows = session.execute(query.order_by(OutboxMessage.send_rank, OutboxMessage.id)
+                                       .limit(asked)).all()
+            for row_id, channel, next_attempt_at, workspace_id, rank in rows:
                 if self._stopping:
                     return report
-                after = row_id
+                after = (rank, row_id)
                 if self._consider(row_id, channel, next_attempt_at, workspace_id, now, wait,
                                   blocked, report):
                     considered += 1
@@ -1056,6 +1130,8 @@ def _repost(session: Session, mention: Mention, card: OutboxMessage) -> list[int
         row.status = OutboxStatus.PENDING.value
         row.attempts = 0
         row.next_attempt_at = now
+        # After their card again, as a note queued now would be (``send_rank``).
+        row.send_rank = max(row.send_rank, card.send_rank)
     record(session, mention.workspace_id, OUTBOX_ACTOR, "outbox.card_reposted",
            mention_id=mention.id, reason=refused,
            detail={"outbox_id": card.id, "channel": card.channel, "notes": len(waiting)})

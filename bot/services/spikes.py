@@ -46,7 +46,13 @@ from bot.messages.spikes import (
     SpikeWatchFigures,
 )
 from bot.messages.stored import payload_spec, spec_payload
-from bot.services.outbox import KIND_POST, KIND_THREAD, KIND_UPDATE_POST, do_enqueue
+from bot.services.outbox import (
+    KIND_POST,
+    KIND_THREAD,
+    KIND_UPDATE_POST,
+    RANK_ALERT,
+    do_enqueue,
+)
 from bot.services.watch_links import in_watches
 from storage.db import transaction
 from storage.mention_listing import authors_with_keys
@@ -171,7 +177,7 @@ def _alert(session: Session, event: SpikeEvent, found: list[tuple[Watch, SpikeDe
                               others=tuple(_figures(w.name, d) for w, d in hour[1:]))
     row = do_enqueue(session, workspace_id=event.workspace_id, kind=KIND_POST,
                      channel=event.channel_id, payload=spec_payload(alert),
-                     dedupe_key=f"spike-event:{event.id}")
+                     dedupe_key=f"spike-event:{event.id}", rank=RANK_ALERT)
     event.alert_outbox_id = row.id if row is not None else None
     if now >= start + timedelta(hours=1):
         event.reported_hour = start  # the alert already shows the whole hour
@@ -215,10 +221,10 @@ def _in_thread(session: Session, event: SpikeEvent, spec: SpikeAlertSpec, key: s
     if alert is not None and alert.result_ts:
         do_enqueue(session, workspace_id=event.workspace_id, kind=KIND_THREAD,
                    channel=event.channel_id, payload={**payload, "thread_ts": alert.result_ts},
-                   dedupe_key=key)
+                   dedupe_key=key, rank=RANK_ALERT)
     else:
         do_enqueue(session, workspace_id=event.workspace_id, kind=KIND_POST,
-                   channel=event.channel_id, payload=payload, dedupe_key=key)
+                   channel=event.channel_id, payload=payload, dedupe_key=key, rank=RANK_ALERT)
     return True
 
 
