@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.services.outbox import KIND_CARD, card_rank
 from bot.services.workspaces import CONSOLE_TEAM_ID
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import OutboxMessage, OutboxStatus, Workspace, utcnow
@@ -69,7 +70,12 @@ def seed_cards(sessions: sessionmaker[Session], per_channel: int, *, start: int 
                source_ids: dict[str, int] | None = None) -> dict[str, list[int]]:
     """Ingest ``per_channel`` mentions (numbered from ``start``) for each channel's watch
     (see :func:`add_channel_watches`), interleaving channels; returns each channel's new
-    mention ids in outbox order."""
+    mention ids in outbox order.
+
+    Their cards are given one rank: their priorities differ by a point or two with their
+    words, and a channel's cards go by priority (``bot.services.outbox.send_rank``); these
+    tests are about delivering each card once and in its order through faults and kills,
+    with new cards queued between runs."""
     from bot.services.ingest import do_ingest
     from bot.sources.base import Author as FetchedAuthor
     from bot.sources.base import FetchedMention
@@ -92,4 +98,7 @@ def seed_cards(sessions: sessionmaker[Session], per_channel: int, *, start: int 
                 report = do_ingest(session, watch, source_id, [item], now=now)
                 assert report.alerts == 1, report
                 expected[channel].extend(report.stored_ids)
+    with transaction(sessions) as session:
+        session.execute(update(OutboxMessage).where(OutboxMessage.kind == KIND_CARD)
+                        .values(send_rank=card_rank(50)))
     return expected
