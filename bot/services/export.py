@@ -30,7 +30,7 @@ from bot.services.errors import ServiceError
 from bot.services.mention_search import fields_search, parse_duration, parse_text
 from bot.services.outbox import KIND_UPLOAD, do_enqueue
 from bot.services.permissions import require_role
-from bot.services.sla import received_at
+from bot.services.sla import waited_for
 from bot.services.watch_links import in_watches
 from bot.services.watches import get_watch_by_name
 from storage import search_index
@@ -109,8 +109,7 @@ def _record(m: Mention, handle: str | None, followers: int | None, watch: str | 
             ) -> dict[str, Any]:
     minutes = None
     if m.first_response_at is not None:
-        minutes = round((m.first_response_at - (m.waiting_since or received_at(m)))
-                        .total_seconds() / 60, 1)
+        minutes = round(waited_for(m, m.first_response_at) / 60, 1)
     return {
         "id": m.id, "created_at": _iso(m.created_at), "published_at": _iso(m.published_at),
         "network": m.network, "watch": watch, "author": handle, "author_followers": followers,

@@ -19,7 +19,10 @@ received the mention (``received_at``, its stored first-seen time), as help desk
 first reply time from when a message reached the inbox: a post found hours after it was
 published (an RSS entry listed late, a backlog after downtime, a source added with its
 history) is not overdue on arrival for hours nobody could act on. The card still shows
-when the post was published. A reopened case counts from when the customer's new post
+when the post was published. A post the brand answered before Vigie found it (natively,
+found by the same poll as the answer) counts from when it was published: the team saw it
+elsewhere, and the customer waited that long; no response time is ever negative
+(``response_seconds``, ``waited_for``). A reopened case counts from when the customer's new post
 reached Vigie (``bot.services.cases``). ``clock_starts`` (Python) and ``RECEIVED_AT``
 (SQL) are the one place that says so.
 """
@@ -33,7 +36,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
@@ -47,6 +50,7 @@ from bot.services.outbox import KIND_POST, KIND_THREAD, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.watches import get_watch_by_name
 from bot.services.workflow import OPEN
+from storage import reporting_sql
 from storage.db import transaction
 from storage.models import Member, Mention, Role, Watch, Workspace
 from storage.models_cases import Case
@@ -72,6 +76,26 @@ team's response times start (see the module docstring), in SQL."""
 WAITED_FROM: ColumnElement[datetime] = func.coalesce(Mention.waiting_since, RECEIVED_AT)
 """Where a mention's wait for an answer began, in SQL: when Vigie received it, or when the
 story it took over did (``Mention.waiting_since``); response times count from there."""
+
+
+def response_seconds(session: Session, answer_at: Any) -> ColumnElement[float]:
+    """Seconds a mention waited for ``answer_at`` (its first response), in SQL: from
+    ``WAITED_FROM``, or from when it was published when the brand answered it before Vigie
+    found it; never below zero (``waited_for``, in Python)."""
+    found = reporting_sql.seconds_between(session, answer_at, WAITED_FROM)
+    posted = reporting_sql.seconds_between(session, answer_at, Mention.published_at)
+    # An answer found with the post (the brand replied natively before Vigie's poll)
+    # counts from the post: the team saw it elsewhere, and the customer waited that long.
+    # A published time after the answer (unknown times are stored as found) counts zero.
+    return case((found >= 0, found), (posted > 0, posted), else_=0.0)
+
+
+def waited_for(mention: Mention, answer_at: datetime) -> float:
+    """Seconds ``mention`` waited for ``answer_at``: ``response_seconds`` of a loaded row."""
+    found = (answer_at - (mention.waiting_since or received_at(mention))).total_seconds()
+    if found >= 0:
+        return found
+    return max(0.0, (answer_at - mention.published_at).total_seconds())
 
 
 def received_at(mention: Mention) -> datetime:

@@ -29,9 +29,11 @@ from bot.services.brand_accounts import (
 )
 from bot.services.cards import load_card_view
 from bot.services.errors import Forbidden, ServiceError
+from bot.services.export import iter_mentions
 from bot.services.ingest import IngestReport, do_ingest
 from bot.services.members import do_set_role
 from bot.services.outbox import KIND_CARD, KIND_POST, KIND_THREAD, KIND_UPDATE_CARD
+from bot.services.reporting.monthly import sla_kept
 from bot.services.reporting.queries import Scope, response_times
 from bot.services.sla import REMIND_AT, due_at, run_sla_checks
 from bot.services.watch_links import do_record_card
@@ -404,6 +406,33 @@ def test_reports_count_the_case_once_not_each_follow_up(
                                NOW + timedelta(days=1))
     # Two customer mentions stored, one case: answered once (then reopened, still answered).
     assert (times.actionable, times.answered, times.responded) == (1, 1, 1)
+
+
+def test_a_brand_reply_found_with_the_post_counts_from_the_post_never_negative(
+        sessions: sessionmaker[Session], workspace_id: int, brand: str) -> None:
+    # Posted 08:00, answered natively 08:20, both found by one poll at 09:00: the customer
+    # waited 20 minutes. From when Vigie found the post the answer came 40 minutes before.
+    ingest(sessions, workspace_id, x_batch(ROOT, BRAND_REPLY))
+    # And one stored before the fix whose brand answer predates even its publication (a
+    # clock off on the network's side): it counts zero, not below.
+    ingest(sessions, workspace_id, x_batch(tweet("6001", "22", "@AcmeCare where is 6001?", 30)))
+    with transaction(sessions) as session:
+        skewed = session.scalars(select(Mention).where(Mention.external_id == "6001")).one()
+        workflow.mark_replied(session, workspace_id, CLI, skewed,
+                              now=skewed.published_at - timedelta(minutes=5))
+    with sessions() as session:
+        window = (NOW - timedelta(days=1), NOW + timedelta(days=1))
+        times = response_times(session, Scope(workspace_id), *window)
+        kept = sla_kept(session, Scope(workspace_id), *window)
+        exported = {r["id"]: r["first_response_minutes"]
+                    for r in iter_mentions(session, workspace_id, since=window[0],
+                                           until=window[1])}
+    assert times.responded == 2
+    # The median of 0 and 1200 s; the p90 is 1080 s (percentile_cont between the two).
+    assert (times.median_seconds, times.p90_seconds) == (600.0, 1080.0), times
+    assert (kept.answered, kept.on_time) == (2, 2)
+    assert exported == {mention(sessions, "1001").id: 20.0,
+                        mention(sessions, "6001").id: 0.0}
 
 
 def test_a_reply_to_a_brand_post_is_direct(

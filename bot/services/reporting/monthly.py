@@ -58,7 +58,7 @@ from bot.services.reporting.queries import (
 )
 from bot.services.reporting.share_of_voice import SovReport, share_of_voice_between
 from bot.services.reporting.stats import AgentLoad, ApproverLoad, approvals, workload
-from bot.services.sla import WAITED_FROM, sla_targets
+from bot.services.sla import response_seconds, sla_targets
 from bot.services.topic_channels import topics_of_mask
 from storage import reporting_sql
 from storage.db import transaction
@@ -175,7 +175,7 @@ def sla_kept(session: Session, scope: Scope, start: datetime, end: datetime) -> 
         (Mention.priority >= HIGH_PRIORITY, high), else_=normal))
         for watch_id, urgent, high, normal in brand], else_=null())
     answer_at = func.coalesce(Mention.first_response_at, Mention.replied_at)
-    waited = reporting_sql.seconds_between(session, answer_at, WAITED_FROM)
+    waited = response_seconds(session, answer_at)
     where = [*scope.where(), *in_window(start, end), reporting_sql.answered_indexed(),
              actionable(), ~exists().where(QuietMention.mention_id == Mention.id)]
     answered, on_time = session.execute(

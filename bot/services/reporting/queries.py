@@ -17,7 +17,9 @@ Definitions used everywhere in reports:
   Vigie posted or saw on the brand's account stays counted (``workflow.do_simple``).
 - The *first-response time* is ``first_response_at`` less when Vigie received the mention
   (``bot.services.sla.RECEIVED_AT``, its stored first-seen time: the moment the team could
-  first see it, however long before that the post was published).
+  first see it, however long before that the post was published), or less when it was
+  published when the brand answered it before Vigie found it (``sla.response_seconds``:
+  never negative).
 - A mention is *open* when it is actionable, its status is one of new, assigned, drafting,
   awaiting_approval or approved, and it is in the reply workflow: it was alerted as a card
   or someone took it up (status other than new). Low-priority mentions that only waited for
@@ -66,7 +68,7 @@ from bot.analysis.topics import TOPICS, topic_mask
 from bot.messages.permalink import card_permalink
 from bot.messages.spikes import SpikeFigures
 from bot.services.mention_search import topic_names_of
-from bot.services.sla import RECEIVED_AT, WAITED_FROM
+from bot.services.sla import RECEIVED_AT, response_seconds
 from bot.services.watch_links import linked_to
 from storage import reporting_sql
 from storage.bulk import one_of
@@ -495,7 +497,7 @@ def response_percentiles(session: Session, scope: Scope, start: datetime, end: d
     response."""
     if not responded:
         return None, None
-    duration = reporting_sql.seconds_between(session, Mention.first_response_at, WAITED_FROM)
+    duration = response_seconds(session, Mention.first_response_at)
     # The partial index's predicate, repeated so both engines read only answered rows.
     condition = and_(reporting_sql.answered_indexed(), needs_answer(),
                      Mention.first_response_at.is_not(None))
