@@ -6,16 +6,22 @@ Ingest calls three hooks, inside its transaction:
   mentions. Each is filed as a case post; one that replies to a customer's mention marks
   that case replied, with the brand post's published time as the first response.
 - ``conversation_items`` (before matching): posts replying into a known conversation are
-  kept even when they do not match the watch's query ("still nothing", an order number).
+  kept even when they do not match the watch's query ("still nothing", an order number);
+  ``returning_customers`` lists the new posts that will join an open case (they write
+  again, and are kept too when addressed to the brand).
 - ``attach_mentions`` (after insert): a customer's follow-up joins the case instead of
-  getting a card of its own; the case's cards (one per channel its watches and topic
-  routes sent it to) are updated and their threads get the follow-up, and a replied case
-  reopens with its SLA restarted. A case whose first mention never had a card (it waited
-  for the digest, or the brand answered first) gets its card when a follow-up is above the
-  watch's threshold, or reopens it: it waits on the brand, and is open work as a card.
-  The follow-up's status becomes ``follow_up``: it is no open work of its own (listings,
-  the digest, the Home, SLA checks leave it out), and the workflow acts on the case's
-  first mention for its id (``bot.services.workflow``).
+  getting a card of its own: a reply in its thread, or a new post of theirs on the same
+  network while the case is open and active within ``RETURNING_WINDOW`` (addressed to the
+  brand, or matched by a watch holding the case; for brand watches, outside stories).
+  The case's cards (one per channel its watches and topic routes sent it to) are updated
+  and their threads get the follow-up, and a replied case reopens with its SLA restarted
+  when the follow-up is a reply in its thread; a new post never reopens an answered case:
+  it is a new request, with its own card. A case whose first mention never had a card (it
+  waited for the digest, or the brand answered first) gets its card when a follow-up is
+  above the watch's threshold, or reopens it: it waits on the brand, and is open work as a
+  card. The follow-up's status becomes ``follow_up``: it is no open work of its own
+  (listings, the digest, the Home, SLA checks leave it out), and the workflow acts on the
+  case's first mention for its id (``bot.services.workflow``).
 
 Cases are created lazily, when a second post of a conversation arrives. Several workers
 and sources never create a case or file a post twice: inserts go through the unique keys
@@ -27,11 +33,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.matching.query import handle_key
 from bot.messages.notes import Note, Text
 from bot.messages.show import ConversationPost
 from bot.services.actors import BRAND_ACCOUNT, CUSTOMER
@@ -48,7 +55,8 @@ from bot.sources.base import FetchedMention
 from storage.bulk import one_of
 from storage.claims import advisory_lock
 from storage.models import Author, Mention, MentionStatus, Watch, utcnow
-from storage.models_cases import Case, CasePost, PostAlias
+from storage.models_cases import Case, CasePost, PostAlias, QuietMention
+from storage.models_competitors import WATCH_BRAND
 from storage.models_sla import SlaNotice
 from storage.models_watches import MentionWatch
 from storage.upserts import insert_or_skip
@@ -59,6 +67,13 @@ BRAND = BRAND_ACCOUNT
 """Who marks a case replied when the brand answered from its own account."""
 NOTE_TEXT = 500
 REOPENS = frozenset({MentionStatus.REPLIED.value, MentionStatus.CLOSED.value})
+RETURNING_WINDOW = timedelta(hours=24)
+"""How recent a customer's open case must be (its last post) for a new post of theirs
+that is not a reply in it to join it. A customer asking again the same day ("still no
+answer?", "3rd time asking") is chasing the question the team has not answered yet: one
+card, one SLA, one answer; a day later with nothing heard it is as likely a new request,
+and a busy day's backlog is still inside it."""
+_OPEN_VALUES = sorted(s.value for s in OPEN)
 
 
 def thread_root(item: FetchedMention) -> str | None:
@@ -346,7 +361,139 @@ def attach_mentions(session: Session, watch: Watch, items: dict[int, FetchedMent
             continue
         _join(session, watch, case, mention_id, item, priorities.get(mention_id, 0),
               mention_id in quiet, now, done)
+    if watch.kind == WATCH_BRAND:
+        _join_returning(session, watch, items, priorities, quiet, now, handles, done)
     return done
+
+
+@dataclass(frozen=True, slots=True)
+class _OpenCase:
+    """A customer's open case (or open mention, the root of the case it will start)."""
+
+    mention_id: int
+    activity: datetime
+    in_watch: bool
+    """Whether the watch at hand holds it."""
+
+
+def _top_level(item: FetchedMention) -> bool:
+    return not (item.parent_external_id or thread_root(item))
+
+
+def _open_cases(session: Session, watch: Watch, items: Iterable[FetchedMention],
+                now: datetime, batch: Sequence[int] = ()
+                ) -> dict[tuple[str, str], list[_OpenCase]]:
+    """(network, lower-case handle) -> the open cases of the authors of ``items`` active
+    within ``RETURNING_WINDOW``: a mention by them that is open work (alerted, taken up,
+    or among ``batch``: this batch's mentions about to alert), in a brand watch, neither
+    backfilled nor in a story, and the root of an open case or in none yet. One statement
+    per network."""
+    wanted: dict[str, set[str]] = {}
+    for item in items:
+        wanted.setdefault(item.network, set()).add(item.author.handle.lower()[:200])
+    since = now - RETURNING_WINDOW
+    brand = select(Watch.id).where(Watch.workspace_id == watch.workspace_id,
+                                   Watch.kind == WATCH_BRAND)
+    in_watch = select(MentionWatch.mention_id).where(
+        MentionWatch.mention_id == Mention.id, MentionWatch.watch_id == watch.id).exists()
+    found: dict[tuple[str, str], list[_OpenCase]] = {}
+    for network, customers in wanted.items():
+        authors = select(Author.id).where(
+            Author.workspace_id == watch.workspace_id, Author.network == network,
+            Author.handle_key.in_(sorted({handle_key(h) for h in customers})),
+            func.lower(Author.handle).in_(sorted(customers)))
+        for mention_id, customer, created_at, updated_at, here in session.execute(
+                select(Mention.id, func.lower(Author.handle), Mention.created_at,
+                       Case.updated_at, in_watch)
+                .join(Author, Author.id == Mention.author_id)
+                .outerjoin(CasePost, CasePost.mention_id == Mention.id)
+                .outerjoin(Case, Case.id == CasePost.case_id)
+                .where(Mention.workspace_id == watch.workspace_id,
+                       Mention.network == network, Mention.author_id.in_(authors),
+                       Mention.status.in_(_OPEN_VALUES), Mention.story_id.is_(None),
+                       or_(Mention.alerted.is_(True),
+                           Mention.status != MentionStatus.NEW.value,
+                           Mention.id.in_(sorted(batch)),
+                           select(MentionWatch.mention_id).where(  # its card is queued
+                               MentionWatch.mention_id == Mention.id,
+                               MentionWatch.alerted.is_(True)).exists()),
+                       or_(Case.id.is_(None), and_(Case.root_mention_id == Mention.id,
+                                                   Case.state == "open")),
+                       or_(Mention.created_at >= since, Case.updated_at >= since),
+                       ~select(QuietMention.mention_id).where(
+                           QuietMention.mention_id == Mention.id).exists(),
+                       select(MentionWatch.mention_id).where(
+                           MentionWatch.mention_id == Mention.id,
+                           MentionWatch.watch_id.in_(brand)).exists())):
+            activity = max(created_at, updated_at or created_at)
+            if activity >= since:
+                found.setdefault((network, customer), []).append(
+                    _OpenCase(mention_id, activity, bool(here)))
+    return found
+
+
+def _returns_to(item: FetchedMention, options: Iterable[_OpenCase], handles: BrandHandles,
+                before: int | None = None) -> _OpenCase | None:
+    """The open case ``item`` joins: its author's most recently active one, when ``item``
+    is addressed to the brand or the watch at hand holds that case."""
+    addressed = bool(handles and handles.addressed(item))
+    chosen = [o for o in options if (addressed or o.in_watch)
+              and (before is None or o.mention_id < before)]
+    return max(chosen, key=lambda o: (o.activity, o.mention_id)) if chosen else None
+
+
+def returning_customers(session: Session, watch: Watch, fetched: Sequence[FetchedMention],
+                        handles: BrandHandles, now: datetime) -> dict[tuple[str, str], bool]:
+    """(network, external id) -> addressed to the brand, for the new posts (not replies in
+    a thread) of ``fetched`` by a customer who has an open case (``_open_cases``) that
+    they will join (``attach_mentions``): they write again. Empty for a competitor's
+    watch."""
+    if watch.kind != WATCH_BRAND:
+        return {}
+    loose = [item for item in fetched if _top_level(item)]
+    if not loose:
+        return {}
+    found = _open_cases(session, watch, loose, now)
+    return {(item.network, item.external_id): bool(handles and handles.addressed(item))
+            for item in loose if _returns_to(
+                item, found.get((item.network, item.author.handle.lower()[:200]), ()),
+                handles) is not None}
+
+
+def _join_returning(session: Session, watch: Watch, items: dict[int, FetchedMention],
+                    priorities: dict[int, int], quiet: set[int], now: datetime,
+                    handles: BrandHandles, done: Attached) -> None:
+    """A customer's new post (not a reply in a thread) while they have an open case joins
+    it as a follow-up, as a reply in its thread does; one whose case was answered is a
+    case of its own (a new request; a reply in the thread reopens it instead)."""
+    loose = {m: item for m, item in items.items()
+             if _top_level(item) and m not in done.silenced and m not in quiet}
+    if not loose:
+        return
+    in_story = set(session.scalars(select(Mention.id).where(
+        Mention.id.in_(sorted(loose)), Mention.story_id.is_not(None))))
+    threshold = alert_threshold(session, watch)
+    alerting = [m for m in sorted(items) if m not in quiet and m not in done.silenced
+                and m not in in_story and priorities.get(m, 0) >= threshold]
+    found = _open_cases(session, watch, loose.values(), now, alerting)
+    joined: set[int] = set()
+    for mention_id in sorted(loose):
+        item = loose[mention_id]
+        if mention_id in in_story:
+            continue
+        options = [o for o in found.get((item.network, item.author.handle.lower()[:200]), ())
+                   if o.mention_id not in joined]
+        target = _returns_to(item, options, handles, before=mention_id)
+        if target is None:
+            continue
+        case = _case_of_mention(session, watch.workspace_id, target.mention_id, None)
+        if case.state != "open" or not _file_post(
+                session, watch.workspace_id, item, case_id=case.id, mention_id=mention_id,
+                by_brand=False):
+            continue
+        joined.add(mention_id)
+        _join(session, watch, case, mention_id, item, priorities.get(mention_id, 0),
+              False, now, done)
 
 
 def _join(session: Session, watch: Watch, case: Case, mention_id: int, item: FetchedMention,

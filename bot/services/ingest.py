@@ -550,9 +550,11 @@ def _ingest(
     threaded = any(item.parent_external_id or len(item.external_id) > MAX_EXTERNAL_ID
                    or cases.thread_root(item) for item in customers)
     continuing = _continuing(session, workspace_id, customers) if threaded else {}
+    matched_here = match_batch(watch, customers, report=report, keys=False)
+    continuing = _with_returning(session, watch, customers, matched_here, handles,
+                                 continuing, now)
     matched, to_link = _drop_known(session, watch, _with_follow_ups(
-        customers, match_batch(watch, customers, report=report, keys=False), continuing,
-        report), report)
+        customers, matched_here, continuing, report), report)
     matched = _after_purges(session, workspace_id, matched, report)
     priorities: dict[int, int] = {}
     story_links: dict[int, int] = {}
@@ -580,9 +582,10 @@ def _ingest(
         late = [c.fetched for c in candidates if c.fetched.late and _key(c.fetched) in inserted]
         report.late = len(late)
         story_links = _link_stories(session, watch, inserted, candidates, report, now)
-        if threaded or handles or backfill_before is not None or (
-                late and history_before is not None):
-            # (else no mention is quiet, and none is a reply, a thread post or a brand's)
+        if threaded or handles or watch.kind != WATCH_COMPETITOR or (
+                backfill_before is not None) or (late and history_before is not None):
+            # (else no mention is quiet, none is a reply, a thread post or a brand's, and
+            # none returns to a case)
             silenced = _conversation_hooks(session, watch, inserted, candidates, priorities,
                                            backfill_before, handles, now, report,
                                            history_before=history_before)
@@ -738,6 +741,21 @@ def _continuing(session: Session, workspace_id: int, fetched: Sequence[FetchedMe
     """Posts replying into a conversation Vigie holds: True when by its customer (writing
     again), False when only replying to a brand post."""
     return cases.conversation_items(session, workspace_id, fetched)
+
+
+def _with_returning(session: Session, watch: Watch, fetched: Sequence[FetchedMention],
+                    matched: list[Matched], handles: cases.BrandHandles,
+                    continuing: dict[tuple[str, str], bool], now: datetime
+                    ) -> dict[tuple[str, str], bool]:
+    """``continuing`` plus the new posts by a customer returning to their open case
+    (``cases.returning_customers``): they write again, and one addressed to the brand is
+    kept whatever the query says, as a reply in the case's thread is."""
+    returning = cases.returning_customers(session, watch, fetched, handles, now)
+    if not returning:
+        return continuing
+    kept = {_key(m.fetched) for m in matched}
+    return {**continuing, **{key: True for key, addressed in returning.items()
+                             if addressed or key in kept}}
 
 
 def _with_follow_ups(fetched: Sequence[FetchedMention], matched: list[Matched],

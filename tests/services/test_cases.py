@@ -33,6 +33,7 @@ from bot.services.export import iter_mentions
 from bot.services.ingest import IngestReport, do_ingest
 from bot.services.members import do_set_role
 from bot.services.outbox import KIND_CARD, KIND_POST, KIND_THREAD, KIND_UPDATE_CARD
+from bot.services.replies import reply_target
 from bot.services.reporting.monthly import sla_kept
 from bot.services.reporting.queries import Scope, response_times
 from bot.services.sla import REMIND_AT, due_at, run_sla_checks
@@ -697,3 +698,89 @@ def test_a_quote_of_the_brand_post_is_the_quoter_s_own_mention(
     report = ingest(sessions, workspace_id, mentions)
     assert report.stored == 1 and report.alerts == 1 and report.brand_posts == 0
     assert mention(sessions, quote["id"]).text.startswith("Third recall")
+
+
+ASKS = [tweet("7001", "11", "@AcmeCare my Roadster is on the recall list, refund how?", 0),
+        tweet("7002", "11", "@AcmeCare still no answer about my Roadster refund. Hello?", 30),
+        tweet("7003", "11", "@AcmeCare 3rd time asking: refund, order 88123. Anyone there?", 60),
+        tweet("7004", "11", "@AcmeCare this is ridiculous, you ignore your recall customers", 90)]
+
+
+def test_a_customer_asking_again_in_new_posts_joins_their_open_case(
+        sessions: sessionmaker[Session], workspace_id: int, brand: str) -> None:
+    # Four posts of their own, 30 minutes apart, each found by its own poll: one card.
+    for minutes, ask in zip((5, 35, 65, 95), ASKS, strict=True):
+        ingest(sessions, workspace_id, x_batch(ask), now=NOW - timedelta(hours=1)
+               + timedelta(minutes=minutes))
+    root, *again = (mention(sessions, f"700{n}") for n in range(1, 5))
+    with sessions() as session:
+        cards = session.scalars(select(OutboxMessage.mention_id).where(
+            OutboxMessage.kind == KIND_CARD)).all()
+        case = session.scalars(select(Case)).one()
+        summary = cases.case_summary(session, root.id)
+        target = reply_target(session, session.get(Mention, root.id))
+    assert cards == [root.id]
+    assert [m.status for m in again] == ["follow_up"] * 3
+    assert all("writes again" in (m.priority_reason or "") for m in again)
+    assert case.root_mention_id == root.id and case.state == "open" and case.follow_ups == 3
+    assert summary == cases.CaseSummary(4, 3, 0)
+    # The reply answers their newest post, where they wait.
+    assert target.external_id == "7004"
+    notes = [payload_text(row.payload) for row in outbox(sessions, KIND_THREAD, root.id)]
+    assert sum("Follow-up" in note for note in notes) == 3
+    assert any("ignore your recall customers" in note for note in notes), notes
+    assert len(outbox(sessions, KIND_UPDATE_CARD, root.id)) == 3
+
+
+def test_posts_of_one_customer_in_one_batch_make_one_case(
+        sessions: sessionmaker[Session], workspace_id: int, brand: str) -> None:
+    # A backlog after downtime: the poll finds all four at once.
+    report = ingest(sessions, workspace_id, x_batch(*ASKS))
+    assert report.stored == 4 and report.follow_ups == 3
+    with sessions() as session:
+        cards = session.scalars(select(OutboxMessage.mention_id).where(
+            OutboxMessage.kind == KIND_CARD)).all()
+    assert cards == [mention(sessions, "7001").id]
+
+
+def test_a_new_post_after_the_answer_or_a_day_later_is_a_case_of_its_own(
+        sessions: sessionmaker[Session], workspace_id: int, brand: str) -> None:
+    answer = tweet("7100", "99", "@ana_r Sorry Ana, the refund form is at acme.com/recall", 10,
+                   conversation="7001", reply_to="7001", reply_to_user="11")
+    ingest(sessions, workspace_id, x_batch(ASKS[0], answer))
+    assert mention(sessions, "7001").status == "replied"
+    # Answered: a new post of theirs is a new request (a reply in the thread reopens it).
+    report = ingest(sessions, workspace_id, x_batch(ASKS[1]))
+    assert report.follow_ups == 0 and report.reopened == 0
+    second = mention(sessions, "7002")
+    assert second.status == "new" and len(outbox(sessions, KIND_CARD, second.id)) == 1
+    assert mention(sessions, "7001").status == "replied"
+    # Unanswered but quiet for longer than the window: a case of its own again.
+    late = tweet("7003", "11", "@AcmeCare refund, order 88123?", 60)
+    report = ingest(sessions, workspace_id, x_batch(late),
+                    now=NOW + cases.RETURNING_WINDOW + timedelta(minutes=1))
+    assert report.follow_ups == 0
+    assert len(outbox(sessions, KIND_CARD, mention(sessions, "7003").id)) == 1
+    # Another customer's post never joins Ana's case.
+    other = tweet("7004", "22", "@AcmeCare how do I get a recall refund?", 70)
+    ingest(sessions, workspace_id, x_batch(other), now=NOW + timedelta(minutes=15))
+    assert mention(sessions, "7004").status == "new"
+
+
+def test_a_competitor_watch_and_another_watch_s_words_keep_their_own_cards(
+        sessions: sessionmaker[Session], workspace_id: int, brand: str) -> None:
+    do_add_watch(sessions, workspace_id, CLI, name="bikes", query="bike",
+                 channel_id="C0BIKES01", alert_threshold=0)
+    do_add_watch(sessions, workspace_id, CLI, name="rival", query="globex",
+                 channel_id="C0RIVAL01", alert_threshold=0, kind="competitor")
+    ingest(sessions, workspace_id, x_batch(ASKS[0]))
+    # Not addressed to the brand, in a watch that does not hold the case: its own card.
+    bike = tweet("7201", "11", "my bike chain snapped again today", 20)
+    ingest(sessions, workspace_id, x_batch(bike), watch="bikes")
+    assert mention(sessions, "7201").status == "new"
+    assert len(outbox(sessions, KIND_CARD, mention(sessions, "7201").id)) == 1
+    # A competitor's watch counts its posts, never files them in the brand's cases.
+    rival = tweet("7202", "11", "@AcmeCare globex gave me a refund in a day", 25)
+    report = ingest(sessions, workspace_id, x_batch(rival), watch="rival")
+    assert report.stored == 1 and report.follow_ups == 0
+    assert mention(sessions, "7202").status == "new"
