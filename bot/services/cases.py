@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.matching.query import handle_key
 from bot.messages.notes import Note, Text
 from bot.messages.show import ConversationPost
+from bot.networks import get_network
 from bot.services.actors import BRAND_ACCOUNT, CUSTOMER
 from bot.services.audit import record
 from bot.services.brand_accounts import BrandHandles
@@ -377,7 +378,12 @@ class _OpenCase:
 
 
 def _top_level(item: FetchedMention) -> bool:
-    return not (item.parent_external_id or thread_root(item))
+    """Whether ``item`` may return to its author's open case as a new post: it is no reply
+    in a thread, on a network of people the team answers; a feed's entries (a news site's
+    articles, one author for all) are publications, not a customer asking again."""
+    network = get_network(item.network)
+    return (network is not None and network.drafts_replies
+            and not (item.parent_external_id or thread_root(item)))
 
 
 def _open_cases(session: Session, watch: Watch, items: Iterable[FetchedMention],

@@ -41,6 +41,8 @@ from bot.services.watch_links import do_record_card
 from bot.services.watches import do_add_watch, get_watch_by_name
 from bot.slack.cards import build_card
 from bot.slack.render import payload_text
+from bot.sources.base import Author as FetchedAuthor
+from bot.sources.base import FetchedMention
 from bot.sources.bluesky import post_to_mention
 from bot.sources.x import parse_search
 from storage import migrations
@@ -784,3 +786,19 @@ def test_a_competitor_watch_and_another_watch_s_words_keep_their_own_cards(
     report = ingest(sessions, workspace_id, x_batch(rival), watch="rival")
     assert report.stored == 1 and report.follow_ups == 0
     assert mention(sessions, "7202").status == "new"
+
+
+def test_a_feed_s_entries_by_one_author_keep_their_own_cards(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
+    # A news site's articles share one author: publications, not a customer asking again.
+    articles = [FetchedMention(
+        network="rss", external_id=f"https://news.example/acme-{n}",
+        url=f"https://news.example/acme-{n}", author=FetchedAuthor(handle="Newsroom"),
+        text=f"Acme recall, day {n}", published_at=NOW - timedelta(minutes=60 - n))
+        for n in range(3)]
+    for n, article in enumerate(articles):
+        ingest(sessions, workspace_id, [article], now=NOW + timedelta(minutes=n))
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.kind == KIND_CARD)) == 3
+        assert session.scalar(select(func.count()).select_from(Case)) == 0
