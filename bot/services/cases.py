@@ -482,13 +482,18 @@ def _join_returning(session: Session, watch: Watch, items: dict[int, FetchedMent
     alerting = [m for m in sorted(items) if m not in quiet and m not in done.silenced
                 and m not in in_story and priorities.get(m, 0) >= threshold]
     found = _open_cases(session, watch, loose.values(), now, alerting)
+    channel_for = channel_picker(session, watch, {})
     joined: set[int] = set()
     for mention_id in sorted(loose):
         item = loose[mention_id]
         if mention_id in in_story:
             continue
+        # A post the watch's topic routes send elsewhere (a double charge to billing, the
+        # case a crash report in the product channel) keeps its own card: joining would
+        # hide it from the team that handles it.
+        channel = channel_for(mention_id)
         options = [o for o in found.get((item.network, item.author.handle.lower()[:200]), ())
-                   if o.mention_id not in joined]
+                   if o.mention_id not in joined and channel_for(o.mention_id) == channel]
         target = _returns_to(item, options, handles, before=mention_id)
         if target is None:
             continue

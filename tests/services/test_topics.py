@@ -35,10 +35,9 @@ PRODUCT = "C07PRODUCT1"
 
 
 def _fetched(external_id: str, text: str) -> FetchedMention:
-    # One author per post: one author's posts of a day would be one case (bot.services.cases).
     return FetchedMention(network="mastodon", external_id=external_id,
                           url=f"https://m.example/{external_id}", text=text,
-                          author=FetchedAuthor(handle=f"@ana{external_id}"), published_at=NOW)
+                          author=FetchedAuthor(handle="@ana"), published_at=NOW)
 
 
 def _ingest(sessions: sessionmaker[Session], workspace_id: int, *items: FetchedMention) -> None:
