@@ -46,7 +46,7 @@ from bot.services import backfill, cases
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import ServiceError, Worded
-from bot.services.outbox import KIND_POST, KIND_THREAD, do_enqueue
+from bot.services.outbox import KIND_POST, KIND_THREAD, card_channels, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.watches import get_watch_by_name
 from bot.services.workflow import OPEN
@@ -230,9 +230,10 @@ def _approvers(session: Session, workspace_id: int) -> list[str]:
 
 
 def check_candidates(session: Session, now: datetime) -> Select[tuple[Mention, Workspace]]:
-    """The mentions the SLA checks look at, with their workspace: open, alerted or
-    assigned, and whose clock (``clock_starts``) started within ``LOOKBACK``: received
-    since, or the first mention of a case reopened since, however old."""
+    """The mentions the SLA checks look at, with their workspace: open, alerted (its card
+    queued: ``bot.services.watch_links.do_mark_alerting``) or assigned, and whose clock
+    (``clock_starts``) started within ``LOOKBACK``: received since, or the first mention of
+    a case reopened since, however old."""
     since = now - LOOKBACK
     # The reopened cases are read first (through their sla_started_at index), so the
     # mentions are found through two indexes OR-ed: (workspace_id, created_at) for the
@@ -279,10 +280,14 @@ def run_sla_checks(sessions: sessionmaker[Session], now: datetime, default_tz: s
                                 Note.of(language, "sla.reminder", id=ref, due=Date(due),
                                         watch=Text(target.watch_name)), thread=False)
             if now >= due and (mention.id, "breach") not in done:
-                channel = mention.slack_channel or target.channel_id
-                sent += _notify(session, mention, "breach", channel,
+                # In the card's thread, the card posted or still queued (the note waits
+                # for it in the outbox); in the watch's channel when it has none (Slack
+                # refused it for good).
+                cards = card_channels(session, mention.id)
+                sent += _notify(session, mention, "breach",
+                                cards[0] if cards else target.channel_id,
                                 Note.of(language, "sla.breach", id=ref, due=Date(due)),
-                                thread=mention.slack_channel is not None)
+                                thread=bool(cards))
                 if target.priority >= URGENT:
                     if mention.workspace_id not in approvers:
                         approvers[mention.workspace_id] = _approvers(session,

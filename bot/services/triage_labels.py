@@ -67,9 +67,9 @@ def _was_alerted(mention: Mention) -> bool:
 
 def judged_alerted(session: Session, mention: Mention, watch_id: int | None) -> bool:
     """Whether the judged watch (``watch_id``, from ``judged_watch``) alerted on
-    ``mention``, from what is stored: its link's ``alerted``, set when the card in its
-    channel went out (its own, or one it shares with a watch alerting in that channel; a
-    card still queued is not out yet, as for the mention's own flags). A card another watch
+    ``mention``, from what is stored: its link's ``alerted``, set when the watch decided
+    to alert (its card queued, its own or one it shares with a watch alerting in that
+    channel), or its card's ts, as for the mention's own flags. A card another watch
     posted in another channel is that watch's decision, not this one's. A mention in one
     watch, or judged by none, reads its own flags as labels always did (its only link
     carries the same)."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.matching.fingerprint import credited_handle
 from bot.networks import get_network
@@ -194,13 +195,27 @@ def alerting_in(session: Session, mention_id: int, channel: str) -> list[int]:
 def do_mark_alerting(session: Session, watch_id: int, mention_ids: Sequence[int]) -> None:
     """Record ``watch_id``'s decision to alert on ``mention_ids`` (its links' ``alerted``),
     made when its card is queued: the SLA, and the names on the card, come from the watches
-    that decided to alert, never from one that only holds the mention."""
+    that decided to alert, never from one that only holds the mention.
+
+    The mentions are marked ``alerted`` too, now: the decision, not Slack's acceptance of
+    the card, makes a mention open work with an SLA (``bot.services.reporting.queries``,
+    ``bot.services.sla``), so a card held in the outbox (a backlog, a stretch of 429s, a
+    paused workspace) hides no work from the digest, App Home or the SLA checks. What needs
+    the card itself (its thread's notes, its link) waits for its ts (``slack_ts``)."""
     if not mention_ids:
         return
+    ids = sorted(set(mention_ids))
     session.execute(update(MentionWatch).where(
         MentionWatch.watch_id == watch_id, MentionWatch.alerted.is_(False),
-        one_of(session, MentionWatch.mention_id, sorted(set(mention_ids))))
+        one_of(session, MentionWatch.mention_id, ids))
         .values(alerted=True).execution_options(synchronize_session=False))
+    session.execute(update(Mention).where(
+        Mention.alerted.is_(False), one_of(session, Mention.id, ids))
+        .values(alerted=True).execution_options(synchronize_session=False))
+    for mention_id in ids:  # the caller's loaded mentions read it as stored
+        loaded = session.identity_map.get(session.identity_key(Mention, mention_id))
+        if isinstance(loaded, Mention):
+            set_committed_value(loaded, "alerted", True)
 
 
 def deciders_in(session: Session, mention_id: int, channel: str) -> list[int]:

@@ -22,7 +22,10 @@ Definitions used everywhere in reports:
   never negative).
 - A mention is *open* when it is actionable, its status is one of new, assigned, drafting,
   awaiting_approval or approved, and it is in the reply workflow: it was alerted as a card
-  or someone took it up (status other than new). Low-priority mentions that only waited for
+  or someone took it up (status other than new). Alerted is the decision, made when the
+  card is queued (``bot.services.watch_links.do_mark_alerting``), not Slack's acceptance:
+  a card still in the outbox (a backlog, rate limits, a paused workspace) is open work, as
+  is one Slack refused for good. Low-priority mentions that only waited for
   the digest are not counted as open work until someone picks one up.
 - For a scope of some watches (a channel's digest), *alerted* means alerted by one of the
   scope's watches, or by a watch routed to it for one of the mention's routed topics
