@@ -54,6 +54,8 @@ class MentionData:
     status: str
     link: str
     topics: tuple[str, ...] = ()
+    story_posts: int = 0
+    """The posts of the story it is the first post of, itself included (0: no story)."""
 
 
 @dataclass(frozen=True, slots=True)

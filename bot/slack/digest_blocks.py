@@ -251,14 +251,17 @@ def local_time(moment: datetime, zone: str, language: str) -> str:
 
 
 def mention_line(line: DigestMention, language: str, *, show_status: bool = False) -> str:
-    """``• #12 [85] _billing_ mastodon @ana: text…`` linking to the card (or the post)."""
+    """``• #12 [85] _billing_ mastodon @ana: text… · story: 60 posts`` linking to the card
+    (or the post); a story's count when it is a story's first post."""
     who = f" {escape_name(truncate(line.author, 60))}" if line.author else ""
     topics = topic_words(getattr(line, "topics", ()), language)
     about = f" _{', '.join(topics)}_" if topics else ""
     body = escape(truncate(" ".join((line.title or line.text or "").split()), TEXT_LIMIT))
     status = f" · {t(language, f'status.{line.status}')}" if show_status else ""
+    posts = getattr(line, "story_posts", 0)
+    story = f" · {t(language, 'digest.story', count=posts)}" if posts > 1 else ""
     head = f"{link(line.link, f'#{line.id}')} [{line.priority}]{about} {escape(line.network)}{who}"
-    return f"• {t(language, 'punct.labelled', label=head, value=body)}{status}"
+    return f"• {t(language, 'punct.labelled', label=head, value=body)}{story}{status}"
 
 
 def _volume(report: DigestView, language: str) -> str:

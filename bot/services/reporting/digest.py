@@ -98,7 +98,7 @@ def digest_chart(report: DigestReport, language: str) -> dict[str, Any]:
 
 def _mention(line: MentionLine) -> MentionData:
     return MentionData(line.id, line.network, line.author, line.text, line.title, line.priority,
-                       line.status, line.link, tuple(line.topics))
+                       line.status, line.link, tuple(line.topics), line.story_posts)
 
 
 def _sov_member(member: SovShare) -> SovMemberData:

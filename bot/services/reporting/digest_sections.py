@@ -31,6 +31,7 @@ from bot.services.reporting.queries import (
     Scope,
     alerted_elsewhere,
     count_if,
+    first_posts,
     in_window,
     largest_spikes,
     mention_lines,
@@ -280,16 +281,19 @@ def _top_priority(session: Session, scope: Scope, start: datetime, end: datetime
         session, scope.workspace_id, scope.watch_ids, start, end, TOP_PRIORITY)
     # Bounded on both sides so the planner walks ix_mentions_priority over the few top
     # priorities instead of sorting the day (a lone lower bound reads as unselective).
-    # A follow-up is listed through its case's first mention, not on its own.
+    # A follow-up is listed through its case's first mention, and a story's post through
+    # its first post (with the story's count), not on their own: a copy-paste campaign
+    # would take every place.
     where = [*scope.where(), *in_window(start, end),
-             Mention.status != MentionStatus.FOLLOW_UP.value]
+             Mention.status != MentionStatus.FOLLOW_UP.value, first_posts()]
     order = (Mention.priority.desc(), Mention.published_at.desc(), Mention.id.desc())
     lines = mention_lines(session, *where, *([] if floor is None else
                                              [Mention.priority.between(floor, MAX_PRIORITY)]),
                           order_by=order, limit=TOP_PRIORITY)
     if floor is not None and len(lines) < TOP_PRIORITY:
-        # The floor counted the follow-ups left out, and the counts still hold mentions
-        # retention deleted: the rest lies below it, or it is above all that is stored.
+        # The floor counted the follow-ups and story posts left out, and the counts still
+        # hold mentions retention deleted: the rest lies below it, or it is above all that
+        # is stored.
         lines = mention_lines(session, *where, order_by=order, limit=TOP_PRIORITY)
     return lines
 
@@ -320,15 +324,17 @@ def _waited(session: Session, scope: Scope, watches: dict[int, tuple[str, int]],
         covered = alerted_here.get(watch_id)
         if covered:
             waited.append(link.mention_id.not_in(sorted(covered)))
+        # A story's examples are its first post alone (with the story's count).
         examples = mention_lines(
-            session, Mention.workspace_id == scope.workspace_id,
+            session, Mention.workspace_id == scope.workspace_id, first_posts(),
             Mention.id.in_(select(link.mention_id).where(
                 *waited, *([] if floor is None else [link.priority >= floor]))),
             order_by=_WAITED_ORDER, limit=WAITED_EXAMPLES)
         if floor is not None and len(examples) < WAITED_EXAMPLES:
-            # Counted mentions retention deleted can put the floor above what is stored.
+            # Counted mentions retention deleted, or the story posts left out, can put the
+            # floor above what is listed.
             examples = mention_lines(
-                session, Mention.workspace_id == scope.workspace_id,
+                session, Mention.workspace_id == scope.workspace_id, first_posts(),
                 Mention.id.in_(select(link.mention_id).where(*waited)),
                 order_by=_WAITED_ORDER, limit=WAITED_EXAMPLES)
         groups.append(WaitedGroup(name, threshold, count, examples, watch_id))

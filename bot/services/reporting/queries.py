@@ -229,6 +229,8 @@ class MentionLine:
     url: str
     card_url: str | None
     topics: tuple[str, ...] = ()
+    story_posts: int = 0
+    """The posts of the story it is the first post of, itself included (0: no story)."""
 
     @property
     def link(self) -> str:
@@ -574,10 +576,30 @@ def mention_lines(session: Session, *where: ColumnElement[bool], order_by: Seque
         .join(Watch, Watch.id == Mention.watch_id, isouter=True)
         .order_by(*order_by)
     ).all()
+    joined = story_sizes(session, [int(row[0]) for row in rows])
     return [MentionLine(id=row[0], network=row[1], author=row[2], text=row[3], title=row[4],
                         priority=row[5], status=row[6], created_at=row[7], watch_name=row[8],
                         url=row[9], card_url=card_permalink(row[10], row[11]),
-                        topics=topic_names_of(row[12])) for row in rows]
+                        topics=topic_names_of(row[12]),
+                        story_posts=joined[row[0]] + 1 if row[0] in joined else 0)
+            for row in rows]
+
+
+def story_sizes(session: Session, mention_ids: Sequence[int]) -> dict[int, int]:
+    """Of ``mention_ids``, those that are a story's first post: id -> how many posts
+    joined its story (``Mention.story_id``, its index), as its card counts them."""
+    if not mention_ids:
+        return {}
+    return {int(story): int(count) for story, count in session.execute(
+        select(Mention.story_id, func.count()).where(
+            Mention.story_id.in_(sorted(set(mention_ids)))).group_by(Mention.story_id))}
+
+
+def first_posts() -> ColumnElement[bool]:
+    """Mentions that are not a post that joined another's story: a story (a copy-paste
+    campaign, a link shared by many) is listed once, through its first post, which holds
+    its card and its count (``MentionLine.story_posts``)."""
+    return Mention.story_id.is_(None)
 
 
 def topic_counts(session: Session, *where: ColumnElement[bool]) -> list[tuple[str, int]]:
