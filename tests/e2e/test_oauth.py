@@ -32,6 +32,13 @@ NEW_TOKEN = "xoxb-new-team-token"
 
 @pytest.fixture
 def vigie_oauth(sqlite_url: str) -> Iterator[VigieApp]:
+    """Vigie in several-workspace (OAuth) mode on SQLite, nothing installed yet."""
+    yield from start_oauth_vigie(sqlite_url)
+
+
+def start_oauth_vigie(database_url: str) -> Iterator[VigieApp]:
+    """Build and serve Vigie in several-workspace (OAuth) mode as `vigie web` does, with a
+    Slack stand-in whose OAuth exchange installs ``NEW_TEAM`` with ``NEW_TOKEN``."""
     with SlackStandIn(valid_tokens=None) as standin:
         def access(args: dict[str, Any]) -> dict[str, Any]:
             assert args.get("code") == "the-code"
@@ -47,7 +54,7 @@ def vigie_oauth(sqlite_url: str) -> Iterator[VigieApp]:
             "team": "New", "user": "vigie", "url": "https://new.slack.com/"})
         settings = load_settings(slack_client_id="111.222", slack_client_secret="s3cr3t-value",
                                  slack_signing_secret=SIGNING_SECRET,
-                                 slack_api_url=standin.base_url, database_url=sqlite_url)
+                                 slack_api_url=standin.base_url, database_url=database_url)
         runtime = build_runtime(settings)
         app = build_app(settings, runtime)
         with serve_wsgi(build_wsgi_app(runtime, app)) as url:
