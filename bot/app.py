@@ -52,10 +52,16 @@ def build_app(settings: Settings, runtime: Runtime, *, verify_token: bool = True
         raise SlackNotConfigured("SLACK_BOT_TOKEN is not set")
     client = build_web_client(settings)
     _quiet_token_skipped_warning()
+    home_team = None
     if verify_token:
         # Bolt would wrap a refused token in a generic BoltError: check it first, so the
         # caller gets Slack's error code (invalid_auth, token_revoked...) as SlackApiError.
-        client.auth_test()
+        home_team = client.auth_test().get("team_id")
+        if home_team:
+            # A token Slack accepts: a workspace marked uninstalled has it back.
+            from bot.services.installs import do_reinstalled
+
+            do_reinstalled(runtime.sessions, str(home_team))
     app = App(
         client=client,
         signing_secret=signing_secret or "socket-mode-only",
@@ -66,7 +72,7 @@ def build_app(settings: Settings, runtime: Runtime, *, verify_token: bool = True
         before_authorize=before_authorize,
         user_facing_authorize_error_message=refused_text,
     )
-    register_listeners(app, runtime)
+    register_listeners(app, runtime, home_team=home_team)
     return app
 
 
@@ -107,10 +113,11 @@ def _quiet_bolt_request_logs() -> None:
     logging.getLogger("slack_bolt.RequestVerification").setLevel(logging.WARNING)
 
 
-def register_listeners(app: App, runtime: Runtime) -> None:
-    """Attach every surface's listeners and the error handler."""
+def register_listeners(app: App, runtime: Runtime, *, home_team: str | None = None) -> None:
+    """Attach every surface's listeners and the error handler (``home_team``: the team of
+    SLACK_BOT_TOKEN, when known)."""
     _quiet_bolt_request_logs()
-    from handlers import actions, commands, guard, home, triage, views
+    from handlers import actions, commands, guard, home, install, triage, views
     from handlers.errors import apologize
 
     guard.register(app, runtime)
@@ -119,6 +126,7 @@ def register_listeners(app: App, runtime: Runtime) -> None:
     actions.register(app, runtime)
     views.register(app, runtime)
     home.register(app, runtime)
+    install.register(app, runtime, home_team=home_team)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], respond: Any = None) -> BoltResponse:

@@ -1,15 +1,19 @@
-"""Installing Vigie in a workspace (OAuth): what happens once Slack has given the token."""
+"""Installing Vigie in a workspace (OAuth): what happens once Slack has given the token;
+and Slack's word that it is uninstalled (``app_uninstalled``, ``tokens_revoked``)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
-from slack_bolt import BoltResponse
+from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt.listener.builtins import TokenRevocationListeners
 from slack_bolt.oauth.callback_options import SuccessArgs
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.runtime import Runtime
+from bot.services.installs import do_reinstalled, do_uninstalled
 from bot.services.workspace_settings import do_adopt_installer_language
 from bot.services.workspaces import UnknownWorkspace
 from bot.slack.client import build_web_client
@@ -28,6 +32,7 @@ def installed(runtime: Runtime) -> Callable[[SuccessArgs], BoltResponse]:
         if installation.team_id and installation.user_id and installation.bot_token:
             try:
                 workspace = runtime.workspaces.ensure(installation.team_id)
+                do_reinstalled(runtime.sessions, installation.team_id)
                 client = build_web_client(runtime.settings, token=installation.bot_token)
                 user = client.users_info(user=installation.user_id,
                                          include_locale=True).get("user") or {}
@@ -38,3 +43,51 @@ def installed(runtime: Runtime) -> Callable[[SuccessArgs], BoltResponse]:
         return args.default.success(args)
 
     return on_success
+
+
+def register(app: App, runtime: Runtime, *, home_team: str | None = None) -> None:
+    """Attach the ``app_uninstalled`` and ``tokens_revoked`` listeners (Slack sends both
+    when the app is uninstalled; ``tokens_revoked`` alone when a token is revoked).
+
+    With several workspaces the team's stored tokens are deleted (Bolt's
+    ``TokenRevocationListeners`` on our installation store). With one bot token
+    (``home_team``: the token's team, when known) the token is dead: ``/readyz`` says so.
+    """
+    store = app.installation_store if runtime.settings.oauth else None
+    revocations = TokenRevocationListeners(store) if store is not None else None
+
+    def gone(context: BoltContext, reason: str, forget: Callable[[], None] | None) -> None:
+        team_id = context.team_id or ""
+        if store is None and home_team and team_id != home_team:
+            log.warning("ignored %s for %s: SLACK_BOT_TOKEN belongs to %s", reason, team_id,
+                        home_team)
+            return
+        do_uninstalled(runtime.sessions, team_id, reason, forget_tokens=forget)
+        watch = runtime.outbox.token_watch
+        if store is None and watch is not None:
+            watch.refused(reason)
+
+    def on_app_uninstalled(context: BoltContext) -> None:
+        forget = None
+        if revocations is not None:
+            def forget() -> None:
+                revocations.handle_app_uninstalled_events(context)
+        gone(context, "app_uninstalled", forget)
+
+    def on_tokens_revoked(event: dict[str, Any], context: BoltContext) -> None:
+        tokens = event.get("tokens") or {}
+        if not tokens.get("bot"):
+            # Only people's tokens (Vigie asks for none): the bot still works.
+            if revocations is not None:
+                revocations.handle_tokens_revoked_events(event, context)
+            log.info("Slack revoked people's tokens of %s; Vigie's bot token stays",
+                     context.team_id)
+            return
+        forget = None
+        if revocations is not None:
+            def forget() -> None:
+                revocations.handle_tokens_revoked_events(event, context)
+        gone(context, "tokens_revoked", forget)
+
+    app.event("app_uninstalled")(on_app_uninstalled)
+    app.event("tokens_revoked")(on_tokens_revoked)

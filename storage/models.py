@@ -112,6 +112,10 @@ class Workspace(Base):
     """The latest cut-off of a retention purge that deleted posts of this workspace (None:
     none did); ingest then reads ``purged_posts`` for the new posts of a batch, and does
     not store again a post purged (the counts still hold it; see ``bot.services.privacy``)."""
+    uninstalled_at: Mapped[datetime | None]
+    """When Slack said Vigie was uninstalled (or its bot token revoked) here, None while
+    installed: its sources are not polled and its outbox waits until a reinstall
+    (``bot.services.installs``); its data stays, under the retention rules."""
 
 
 class Member(Base):

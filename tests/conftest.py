@@ -177,7 +177,11 @@ def _emptying_statement(engine: Engine) -> str:
     ... RESTART IDENTITY CASCADE does, in 5 ms instead of about a second (TRUNCATE makes
     new files for every table and index). Triggers, foreign keys included, are off while
     it runs, so the order of the deletes does not matter and no count is maintained."""
-    tables = [table.name for table in Base.metadata.sorted_tables]
+    from bot.slack.oauth import OAUTH_METADATA
+
+    # The installation store's tables (several-workspace mode) are emptied too.
+    tables = [table.name for metadata in (Base.metadata, OAUTH_METADATA)
+              for table in metadata.sorted_tables]
     with engine.connect() as conn:
         referencing = conn.execute(text(
             "SELECT DISTINCT r.relname FROM pg_constraint k"

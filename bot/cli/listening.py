@@ -538,6 +538,8 @@ _NOT_POLLED = {
     "pushed": "is a webhook: its sender posts to /ingest/{id}, nothing is polled",
     "paused": "is paused (/cm source resume {id} in Slack resumes it)",
     "watch_paused": "belongs to a paused watch (vigie watch resume NAME)",
+    "uninstalled": "belongs to a workspace Vigie was uninstalled from (reinstalling the "
+                   "app resumes it)",
     "not_due": "is not due yet (leave out --due to poll it now)",
     "busy": "is being polled by a worker right now (try again in a minute)",
 }

@@ -44,7 +44,7 @@ from bot.sources.base import FetchResult
 from bot.sources.registry import POLLABLE_KINDS, get_source, parse_config
 from storage.claims import QueryT, skip_locked
 from storage.db import transaction
-from storage.models import SourceRow, Watch, utcnow
+from storage.models import SourceRow, Watch, Workspace, utcnow
 from storage.search_index import index_pending
 
 log = logging.getLogger(__name__)
@@ -164,10 +164,13 @@ def claim_due_sources(
 
 def _pollable(query: QueryT, *, now: datetime, only_ids: Sequence[int] | None,
               force: bool) -> QueryT:
-    """``query`` over the sources (and their watch) a tick polls: active, pollable, due at
+    """``query`` over the sources (and their watch) a tick polls: active, pollable, of a
+    workspace Vigie is installed in (``bot.services.installs``), due at
     ``now`` (unless ``force``), among ``only_ids`` when given."""
     query = (query.join(Watch, Watch.id == SourceRow.watch_id)
+             .join(Workspace, Workspace.id == Watch.workspace_id)
              .where(SourceRow.paused.is_(False), Watch.paused.is_(False),
+                    Workspace.uninstalled_at.is_(None),
                     SourceRow.kind.in_(sorted(POLLABLE_KINDS))))
     if not force:
         query = query.where(SourceRow.next_poll_at <= now)
@@ -268,19 +271,23 @@ def record_failure(session: Session, source_id: int, error: BaseException, now: 
 def why_not_polled(sessions: sessionmaker[Session], source_ids: Sequence[int], *, due: bool
                    ) -> dict[int, str]:
     """Why each of ``source_ids`` is not polled: ``missing``, ``pushed`` (a webhook),
-    ``paused``, ``watch_paused``, ``not_due`` (with ``due``, its next poll is later), or
-    ``busy`` (another worker holds it for its poll)."""
+    ``paused``, ``watch_paused``, ``uninstalled`` (Vigie was uninstalled from its
+    workspace), ``not_due`` (with ``due``, its next poll is later), or ``busy`` (another
+    worker holds it for its poll)."""
     with sessions() as session:
-        found = {row.id: (row, paused) for row, paused in session.execute(
-            select(SourceRow, Watch.paused).join(Watch, Watch.id == SourceRow.watch_id)
+        found = {row.id: (row, paused, gone) for row, paused, gone in session.execute(
+            select(SourceRow, Watch.paused, Workspace.uninstalled_at)
+            .join(Watch, Watch.id == SourceRow.watch_id)
+            .join(Workspace, Workspace.id == Watch.workspace_id)
             .where(SourceRow.id.in_(list(source_ids))))}
     reasons = {}
     for source_id in source_ids:
-        row, watch_paused = found.get(source_id, (None, False))
+        row, watch_paused, uninstalled_at = found.get(source_id, (None, False, None))
         reasons[source_id] = ("missing" if row is None else
                               "pushed" if row.kind not in POLLABLE_KINDS else
                               "paused" if row.paused else
                               "watch_paused" if watch_paused else
+                              "uninstalled" if uninstalled_at is not None else
                               "not_due" if due else "busy")
     return reasons
 

@@ -68,6 +68,12 @@ Rules of real Slack the stand-in enforces (each has a test in tests/harness_self
 10. Dead tokens: :meth:`SlackStandIn.revoke_token` makes every call with a token answer
     ``token_revoked``, ``invalid_auth`` or ``account_inactive`` (Web API docs, "Common
     errors"; https://api.slack.com/authentication/token-types).
+    :meth:`SlackStandIn.uninstall` is Slack uninstalling the app: the token is revoked, then
+    Slack posts the app ``app_uninstalled`` ("sent ... whenever a Slack app is completely
+    uninstalled", with ``tokens_revoked`` in no guaranteed order,
+    https://docs.slack.dev/reference/events/app_uninstalled) and ``tokens_revoked``
+    (``tokens``: a hash of ``oauth``/``bot`` lists of user ids, not tokens,
+    https://docs.slack.dev/reference/events/tokens_revoked).
 11. A channel where threads are turned off (``set_channel(..., non_threadable=True)``)
     refuses every ``chat.postMessage`` that carries ``thread_ts`` with
     ``restricted_action_non_threadable_channel`` and takes top-level messages as usual.
@@ -1007,6 +1013,27 @@ class SlackStandIn:
             raise ValueError(f"error must be one of {TOKEN_ERRORS}")
         with self._cond:
             self._revoked[token] = error
+
+    def uninstall(self, app_url: str, signing_secret: str, token: str, *,
+                  team_id: str = k.TEAM_ID, bot_user_id: str = k.BOT_USER_ID,
+                  events: Iterable[str] = ("tokens_revoked", "app_uninstalled"),
+                  **delivery: Any) -> list[Any]:
+        """Slack uninstalling the app from ``team_id``: every call with ``token`` now answers
+        ``token_revoked``, then each of ``events`` (``app_uninstalled``, ``tokens_revoked``
+        naming ``bot_user_id``) is posted, signed, to the app at ``app_url``. Returns the
+        app's answers (``httpx.Response``); ``delivery``: ``slack_requests.event`` options
+        (``retry_num``, ``event_id``...)."""
+        from tests.harness import slack_requests
+
+        self.revoke_token(token)
+        answers = []
+        for name in events:
+            event: dict[str, Any] = {"type": name}
+            if name == "tokens_revoked":
+                event["tokens"] = {"bot": [bot_user_id]}
+            answers.append(slack_requests.event(app_url, signing_secret, event,
+                                                team_id=team_id, **delivery))
+        return answers
 
     def restore_token(self, token: str) -> None:
         """Calls with ``token`` go through again (the workspace or the bot user active
