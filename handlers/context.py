@@ -29,6 +29,10 @@ def remember_locale(runtime: Runtime, workspace_id: int, user_id: str,
         do_remember_locale(runtime.sessions, workspace_id, user_id, account.locale)
 
 
+WRITES = ("block_actions", "view_submission")
+"""The payloads that act (clicks, forms): refused to users of another organisation."""
+
+
 @dataclass(frozen=True, slots=True)
 class UserContext:
     """Who is acting, in which workspace, speaking which language, from which surface."""
@@ -45,9 +49,23 @@ def _team_and_user(body: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
     user: dict[str, Any] = body["user"] if isinstance(body.get("user"), dict) else {}
     team: dict[str, Any] = body["team"] if isinstance(body.get("team"), dict) else {}
     event: dict[str, Any] = body["event"] if isinstance(body.get("event"), dict) else {}
-    team_id = str(body.get("team_id") or team.get("id") or user.get("team_id") or "")
+    view: dict[str, Any] = body["view"] if isinstance(body.get("view"), dict) else {}
+    # A modal's team.id is the submitter's own workspace (another organisation's, in a
+    # Slack Connect channel); the view names the workspace Vigie is installed in
+    # (slackapi/bolt-js#1614, slackapi/bolt-python#734).
+    team_id = str(view.get("app_installed_team_id") or body.get("team_id") or team.get("id")
+                  or user.get("team_id") or "")
     user_id = str(body.get("user_id") or user.get("id") or event.get("user") or "")
     return team_id, user_id, user
+
+
+def is_external(user: dict[str, Any], team_id: str) -> bool:
+    """Whether a click's or a form's ``user`` (the payload's) is of another organisation's
+    workspace than ``team_id``, the one Vigie is installed in (Slack Connect): their own
+    ``user.team_id`` is another workspace's ``T…`` id. Not on Enterprise Grid, where it
+    may be the org's ``E…`` id, nor when the payload does not say."""
+    own = str(user.get("team_id") or "")
+    return bool(team_id) and own.startswith("T") and own != team_id
 
 
 def user_directory(runtime: Runtime, client: WebClient, workspace_id: int
@@ -69,12 +87,14 @@ def slack_account(runtime: Runtime, client: WebClient | None, workspace_id: int,
 
 
 def actor_of(account: SlackAccount | None, user_id: str, surface: str, *,
-             asked: bool = True) -> Actor:
+             asked: bool = True, external: bool = False) -> Actor:
     """The Slack user ``user_id`` as an actor, with Slack's word (``account``) on whether
     they are a guest. Without it although Slack was ``asked`` (it could not answer and
-    never had), the actor is unchecked: only a grant lets them act, not the default role."""
+    never had), the actor is unchecked: only a grant lets them act, not the default role.
+    ``external``: of another organisation's workspace (:func:`is_external`)."""
     guest = account is not None and account.found and account.guest
-    return Actor(user_id, surface, guest=guest, unchecked=asked and account is None)
+    return Actor(user_id, surface, guest=guest, unchecked=asked and account is None,
+                 external=external)
 
 
 
@@ -84,15 +104,20 @@ def user_context(runtime: Runtime, body: dict[str, Any], surface: str,
     Slack (``client``, one cached ``users.info``) whether the user is a guest and their
     locale: payloads do not carry it, so a user Vigie has no language for yet is answered
     in their Slack language from their first command. A user with a granted role and a
-    stored language is not asked about (:func:`slack_account`)."""
+    stored language is not asked about (:func:`slack_account`). A click or a form of a user
+    of another organisation's workspace (Slack Connect) gets an external actor, whom
+    every check refuses."""
     team_id, user_id, user = _team_and_user(body)
+    external = body.get("type") in WRITES and is_external(user, team_id)
     workspace = runtime.workspaces.ensure(team_id)
-    account, asked = slack_account(runtime, client, workspace.id, user_id)
+    # Nothing is asked nor kept of another organisation's user: they may do nothing here.
+    account, asked = slack_account(runtime, None if external else client, workspace.id,
+                                   user_id)
     remember_locale(runtime, workspace.id, user_id, account)
     language = language_of(runtime.sessions, workspace.id, user_id, user.get("locale"),
                            account.locale if account is not None else None)
     return UserContext(workspace.id, user_id, language,
-                       actor_of(account, user_id, surface, asked=asked))
+                       actor_of(account, user_id, surface, asked=asked, external=external))
 
 
 def view_metadata(view: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,9 @@ class Actor:
     unchecked: bool = False
     """Slack was asked whether the user is a guest, could not answer, and never had: only
     an admin's grant lets them act (``permissions.actor_role``)."""
+    external: bool = False
+    """The user is of another organisation's workspace (Slack Connect, a shared channel):
+    Vigie lets them do nothing (``permissions.check_role``), whatever their role."""
 
     def __post_init__(self) -> None:
         # Only an explicit None is the trusted local operator: an empty id from a request

@@ -94,7 +94,10 @@ def check_actor(session: Session, workspace_id: int, actor: Actor, needed: Role,
     """The Slack user ``actor``'s role, raising Forbidden unless it is ``needed`` or better
     (``refusal`` naming ``needed`` and their role, with ``params``); a guest without a
     granted role is refused whatever ``needed`` is (``perm.guest``), and so is a user Slack
-    could not tell about (``perm.unchecked``: try again)."""
+    could not tell about (``perm.unchecked``: try again); a user of another organisation's
+    workspace is refused (``perm.external``)."""
+    if actor.external:
+        raise Forbidden("perm.external")
     role = actor_role(session, workspace_id, actor)
     if role is None:
         raise Forbidden("perm.unchecked" if actor.unchecked and not actor.guest
@@ -119,10 +122,11 @@ def check_role(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
     """Raise Forbidden (``refusal`` naming ``needed`` and the user's role, with ``params``)
     unless ``actor`` has ``needed`` or better; a Slack guest nobody granted a role is
     refused even ``ANYONE``'s commands, as is a user Slack could not tell about
-    (``actor.unchecked``) nobody granted one. The local operator is trusted, as in every
+    (``actor.unchecked``) nobody granted one, and a user of another organisation's
+    workspace (``actor.external``) always. The local operator is trusted, as in every
     service; ``ANYONE`` costs a member no query."""
     if not actor.user_id or (needed.rank <= ANYONE.rank and not actor.guest
-                             and not actor.unchecked):
+                             and not actor.unchecked and not actor.external):
         return
     with sessions() as session:
         check_actor(session, workspace_id, actor, needed, refusal, **params)

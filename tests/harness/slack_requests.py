@@ -50,6 +50,15 @@ JSON_CONTENT_TYPE: Final = "application/json"
 
 _seq = itertools.count(1)
 
+SLACK_CONNECT: Final = "T07PARTNER1"
+"""A workspace of another organisation, whose members share a channel with Vigie's
+(Slack Connect), for ``user_team_id=``. What Slack sends for their actions:
+``block_actions`` carry the host's ``team.id`` and the clicker's own ``user.team_id``
+(slackapi/java-slack-sdk#1041); ``view_submission`` carries the user's team in ``team.id``
+and the host in ``view.app_installed_team_id`` (Slack Support, slackapi/bolt-js#1614; Bolt
+for Python reads it since slackapi/bolt-python#734). On Enterprise Grid ``user.team_id``
+may be the org's ``E…`` id."""
+
 _KNOWN_USERS: Final = {k.USER_ID: k.USER_NAME, k.OTHER_USER_ID: k.OTHER_USER_NAME}
 _KNOWN_CHANNELS: Final = {k.CHANNEL_ID: k.CHANNEL_NAME}
 
@@ -391,8 +400,11 @@ def block_action_payload(
     trigger_id: str | None = None,
     response_url: str | None = None,
     is_ephemeral: bool = False,
+    user_team_id: str | None = None,
 ) -> dict[str, Any]:
     """A ``block_actions`` payload: ``user_id`` used element ``action_id``.
+
+    ``user_team_id``: the user is of another workspace (:data:`SLACK_CONNECT`).
 
     Where the element lives:
         * ``message_ts`` + ``standin``: the message the app posted in ``channel_id``
@@ -465,7 +477,7 @@ def block_action_payload(
 
     payload: dict[str, Any] = {
         "type": "block_actions",
-        "user": _user(user_id, user_name, team_id),
+        "user": _user(user_id, user_name, user_team_id or team_id),
         "api_app_id": api_app_id,
         "token": k.VERIFICATION_TOKEN,
         "trigger_id": trigger_id or _trigger_for(standin),
@@ -652,8 +664,12 @@ def view_submission_payload(
     api_app_id: str = k.APP_ID,
     trigger_id: str | None = None,
     response_urls: list[dict[str, Any]] | None = None,
+    user_team_id: str | None = None,
 ) -> dict[str, Any]:
     """A ``view_submission`` payload: ``user_id`` pressed the modal's submit button.
+
+    ``user_team_id``: the user is of another workspace (:data:`SLACK_CONNECT`): ``team``
+    and ``user.team_id`` are theirs, ``view.app_installed_team_id`` stays ``team_id``.
 
     Args:
         callback_id / private_metadata: override the view's (required without a view).
@@ -675,8 +691,8 @@ def view_submission_payload(
     the_view["state"] = {"values": state_values_for(the_view if known_view else None, values)}
     payload: dict[str, Any] = {
         "type": "view_submission",
-        "team": _team(team_id, team_domain),
-        "user": _user(user_id, user_name, team_id),
+        "team": _team(user_team_id or team_id, team_domain),
+        "user": _user(user_id, user_name, user_team_id or team_id),
         "api_app_id": api_app_id,
         "token": k.VERIFICATION_TOKEN,
         "trigger_id": trigger_id or _trigger_for(standin),
