@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
@@ -56,25 +57,36 @@ def register(app: App, runtime: Runtime, *, home_team: str | None = None) -> Non
     store = app.installation_store if runtime.settings.oauth else None
     revocations = TokenRevocationListeners(store) if store is not None else None
 
-    def gone(context: BoltContext, reason: str, forget: Callable[[], None] | None) -> None:
+    def gone(context: BoltContext, body: dict[str, Any], reason: str,
+             forget: Callable[[], None] | None) -> None:
         team_id = context.team_id or ""
         if store is None and home_team and team_id != home_team:
             log.warning("ignored %s for %s: SLACK_BOT_TOKEN belongs to %s", reason, team_id,
                         home_team)
             return
-        do_uninstalled(runtime.sessions, team_id, reason, forget_tokens=forget)
+        told_at = _event_time(body)
+        if store is not None and told_at is not None:
+            bot = store.find_bot(enterprise_id=context.enterprise_id, team_id=team_id)
+            # Slack retries an event for up to an hour: this one predates a reinstall
+            # (event_time is in whole seconds).
+            if bot is not None and bot.installed_at >= told_at.timestamp() + 1:
+                log.info("ignored %s for %s: Vigie was installed again since", reason, team_id)
+                return
+        done = do_uninstalled(runtime.sessions, team_id, reason, forget_tokens=forget,
+                              told_at=told_at)
         watch = runtime.outbox.token_watch
-        if store is None and watch is not None:
+        if store is None and watch is not None and not done.stale:
             watch.refused(reason)
 
-    def on_app_uninstalled(context: BoltContext) -> None:
+    def on_app_uninstalled(body: dict[str, Any], context: BoltContext) -> None:
         forget = None
         if revocations is not None:
             def forget() -> None:
                 revocations.handle_app_uninstalled_events(context)
-        gone(context, "app_uninstalled", forget)
+        gone(context, body, "app_uninstalled", forget)
 
-    def on_tokens_revoked(event: dict[str, Any], context: BoltContext) -> None:
+    def on_tokens_revoked(event: dict[str, Any], body: dict[str, Any],
+                          context: BoltContext) -> None:
         tokens = event.get("tokens") or {}
         if not tokens.get("bot"):
             # Only people's tokens (Vigie asks for none): the bot still works.
@@ -87,7 +99,15 @@ def register(app: App, runtime: Runtime, *, home_team: str | None = None) -> Non
         if revocations is not None:
             def forget() -> None:
                 revocations.handle_tokens_revoked_events(event, context)
-        gone(context, "tokens_revoked", forget)
+        gone(context, body, "tokens_revoked", forget)
 
     app.event("app_uninstalled")(on_app_uninstalled)
     app.event("tokens_revoked")(on_tokens_revoked)
+
+
+def _event_time(body: dict[str, Any]) -> datetime | None:
+    """When Slack says the event happened (the envelope's ``event_time``), if it says."""
+    value = body.get("event_time")
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        return None
+    return datetime.fromtimestamp(value, tz=UTC)

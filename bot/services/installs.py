@@ -13,17 +13,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.actors import Actor
 from bot.services.audit import record
 from storage import repositories as repo
 from storage.db import transaction
-from storage.models import OutboxMessage, OutboxStatus
-from storage.models_base import utcnow
+from storage.models import AuditEvent, OutboxMessage, OutboxStatus, Workspace
+from storage.models_base import as_utc, utcnow
 from storage.models_outbox import OutboxPause
 
 log = logging.getLogger(__name__)
@@ -42,15 +42,23 @@ class Uninstalled:
     """It was already marked uninstalled (Slack retried, or sent both events)."""
     dropped: int
     """Queued Slack messages dropped."""
+    stale: bool = False
+    """Slack's word predates a reinstall (a late retry): nothing was done."""
 
 
 def do_uninstalled(sessions: sessionmaker[Session], team_id: str, reason: str, *,
                    forget_tokens: Callable[[], None] | None = None,
+                   told_at: datetime | None = None,
                    now: datetime | None = None) -> Uninstalled:
     """Slack says Vigie is uninstalled from ``team_id`` (``reason``: ``app_uninstalled``
-    or ``tokens_revoked``): ``forget_tokens`` deletes its stored tokens (several workspaces),
-    then the workspace is marked, its queued messages dropped, its outbox paused and one
-    WARNING line logged. Telling it again changes nothing."""
+    or ``tokens_revoked``; ``told_at``: when it happened, Slack's ``event_time``):
+    ``forget_tokens`` deletes its stored tokens (several workspaces), then the workspace is
+    marked, its queued messages dropped, its outbox paused and one WARNING line logged.
+    Telling it again changes nothing, nor does an event older than a reinstall (Slack
+    retries an event for up to an hour)."""
+    if told_at is not None and _reinstalled_since(sessions, team_id, told_at):
+        log.info("ignored %s for %s: Vigie was installed again since", reason, team_id)
+        return Uninstalled(known=True, already=False, dropped=0, stale=True)
     if forget_tokens is not None:
         forget_tokens()
     now = now or utcnow()
@@ -96,9 +104,11 @@ def do_reinstalled(sessions: sessionmaker[Session], team_id: str, *,
     now = now or utcnow()
     with transaction(sessions) as session:
         workspace = repo.get_workspace_by_team(session, team_id)
-        if workspace is None or workspace.uninstalled_at is None:
+        if workspace is None:
             return False
         session.refresh(workspace, with_for_update=True)
+        if workspace.uninstalled_at is None:
+            return False
         since, workspace.uninstalled_at = workspace.uninstalled_at, None
         pause = session.get(OutboxPause, workspace.id, with_for_update=True)
         if pause is not None:
@@ -109,3 +119,14 @@ def do_reinstalled(sessions: sessionmaker[Session], team_id: str, *,
                 team_id)
     return True
 
+
+
+def _reinstalled_since(sessions: sessionmaker[Session], team_id: str, when: datetime) -> bool:
+    with sessions() as session:
+        latest = session.scalar(
+            select(func.max(AuditEvent.created_at)).join(
+                Workspace, Workspace.id == AuditEvent.workspace_id)
+            .where(Workspace.team_id == team_id,
+                   AuditEvent.action == "workspace.reinstalled"))
+    # Slack's event_time is in whole seconds.
+    return latest is not None and as_utc(latest) >= when + timedelta(seconds=1)

@@ -6,6 +6,7 @@ says the token is dead."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -123,18 +124,32 @@ def test_uninstalling_forgets_the_tokens_and_rests_the_workspace(
                 if c.headers.get("authorization") == f"Bearer {NEW_TOKEN}"]
 
 
-def test_a_reinstall_resumes_the_workspace(vigie_oauth_db: VigieApp) -> None:
+def test_a_reinstall_resumes_the_workspace(vigie_oauth_db: VigieApp,
+                                          caplog: pytest.LogCaptureFixture) -> None:
     """Installing again through OAuth clears the mark: the sources are polled again and the
-    outbox delivers at its next flush with the new token."""
+    outbox delivers at its next flush with the new token. Slack retrying the uninstall
+    event after the reinstall (it retries for up to an hour) changes nothing."""
     vigie = vigie_oauth_db
     install(vigie)
     source_id = _watch_with_a_source_and_a_queued_message(vigie, NEW_TEAM)
+    happened = int(time.time())
     vigie.standin.uninstall(vigie.url, SIGNING_SECRET, NEW_TOKEN, team_id=NEW_TEAM,
-                            bot_user_id=NEW_BOT_USER, events=["app_uninstalled"])
+                            bot_user_id=NEW_BOT_USER, events=["app_uninstalled"],
+                            event_id="Ev07UNINSTALL", event_time=happened)
     eventually(lambda: source_id not in _polled(vigie))  # Bolt acks events before handling
 
+    while time.time() < happened + 1:  # Slack's event_time is in whole seconds
+        time.sleep(0.05)
     vigie.standin.restore_token(NEW_TOKEN)  # the stand-in's OAuth gives the same token back
     install(vigie)
+    assert _stored_tokens(vigie) == (1, 1)
+    assert source_id in _polled(vigie)
+    caplog.set_level(logging.INFO)
+    for name in ("app_uninstalled", "tokens_revoked"):
+        vigie.standin.uninstall(vigie.url, SIGNING_SECRET, "xoxb-unused", team_id=NEW_TEAM,
+                                bot_user_id=NEW_BOT_USER, events=[name], retry_num=2,
+                                event_id=f"Ev07{name.upper()}", event_time=happened)
+    eventually(lambda: caplog.text.count("installed again since") == 2)
     assert _stored_tokens(vigie) == (1, 1)
     assert source_id in _polled(vigie)
     assert _audit(vigie, "workspace.reinstalled") == 1
@@ -199,7 +214,7 @@ def _readyz_slack(url: str) -> object:
 
 
 def test_with_one_bot_token_uninstalling_pauses_and_readyz_says_so(
-        vigie_web: VigieApp) -> None:
+        vigie_web: VigieApp, caplog: pytest.LogCaptureFixture) -> None:
     """With SLACK_BOT_TOKEN, ``app_uninstalled`` means the token is dead: the workspace
     rests as with several workspaces and /readyz's ``slack`` field names it at once (before,
     nothing was told until a delivery failed). A restart with a token Slack accepts (the
@@ -208,17 +223,25 @@ def test_with_one_bot_token_uninstalling_pauses_and_readyz_says_so(
     source_id = _watch_with_a_source_and_a_queued_message(vigie, TEAM_ID)
     assert _readyz_slack(vigie.url) is None
 
+    happened = int(time.time())
     answers = vigie.standin.uninstall(vigie.url, SIGNING_SECRET, BOT_TOKEN,
-                                      bot_user_id=BOT_USER_ID)
+                                      bot_user_id=BOT_USER_ID, event_time=happened)
     assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
     eventually(lambda: "Slack refuses SLACK_BOT_TOKEN (" in str(_readyz_slack(vigie.url)))
     assert source_id not in _polled(vigie)
     assert _audit(vigie, "workspace.uninstalled") == 1
 
+    while time.time() < happened + 1:  # Slack's event_time is in whole seconds
+        time.sleep(0.05)
     vigie.standin.restore_token(BOT_TOKEN)
     build_app(vigie.runtime.settings, vigie.runtime)  # a restart: auth.test accepts it
     assert source_id in _polled(vigie)
+    caplog.set_level(logging.INFO)
+    vigie.slack.event({"type": "app_uninstalled"}, retry_num=1, event_time=happened)
+    eventually(lambda: "installed again since" in caplog.text)  # Slack's late retry
+    assert source_id in _polled(vigie)
     eventually(lambda: _readyz_slack(vigie.url) is None, timeout=20)
+    assert _audit(vigie, "workspace.uninstalled") == 1
 
 
 def test_an_uninstall_of_another_team_leaves_the_bot_tokens_workspace(
