@@ -51,3 +51,20 @@ def gather_statistics(engine: Engine) -> None:
         else:
             conn.execute(text("ANALYZE"))
             conn.commit()
+
+
+def plan_nodes(plan: str, kind: str, relation: str | None = None) -> list[dict[str, Any]]:
+    """The nodes of PostgreSQL's JSON ``plan`` of type ``kind`` ("Seq Scan", "Sort"...),
+    on ``relation`` when given, at any depth; none for SQLite's text plan."""
+    if not plan.startswith("["):
+        return []
+    found: list[dict[str, Any]] = []
+
+    def walk(node: dict[str, Any]) -> None:
+        if node.get("Node Type") == kind and relation in (None, node.get("Relation Name")):
+            found.append(node)
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(json.loads(plan)[0]["Plan"])
+    return found
