@@ -377,13 +377,21 @@ class _OpenCase:
     """Whether the watch at hand holds it."""
 
 
-def _top_level(item: FetchedMention) -> bool:
+REPOSTED_BY = ("retweeted_by", "reblogged_by")
+"""The ``extra`` keys a source sets on a post it unwrapped from someone else's repost."""
+
+
+def _top_level(item: FetchedMention, now: datetime) -> bool:
     """Whether ``item`` may return to its author's open case as a new post: it is no reply
     in a thread, on a network of people the team answers; a feed's entries (a news site's
-    articles, one author for all) are publications, not a customer asking again."""
+    articles, one author for all) are publications, not a customer asking again. Nor is
+    a post someone else reposted (a retweet, a boost: the repost is the other person's
+    doing, the post may be weeks old), nor one written before ``RETURNING_WINDOW``."""
     network = get_network(item.network)
     return (network is not None and network.drafts_replies
-            and not (item.parent_external_id or thread_root(item)))
+            and not (item.parent_external_id or thread_root(item))
+            and not any(item.extra.get(key) for key in REPOSTED_BY)
+            and item.published_at >= now - RETURNING_WINDOW)
 
 
 def _open_cases(session: Session, watch: Watch, items: Iterable[FetchedMention],
@@ -456,7 +464,7 @@ def returning_customers(session: Session, watch: Watch, fetched: Sequence[Fetche
     watch."""
     if watch.kind != WATCH_BRAND:
         return {}
-    loose = [item for item in fetched if _top_level(item)]
+    loose = [item for item in fetched if _top_level(item, now)]
     if not loose:
         return {}
     found = _open_cases(session, watch, loose, now)
@@ -473,7 +481,7 @@ def _join_returning(session: Session, watch: Watch, items: dict[int, FetchedMent
     it as a follow-up, as a reply in its thread does; one whose case was answered is a
     case of its own (a new request; a reply in the thread reopens it instead)."""
     loose = {m: item for m, item in items.items()
-             if _top_level(item) and m not in done.silenced and m not in quiet}
+             if _top_level(item, now) and m not in done.silenced and m not in quiet}
     if not loose:
         return
     in_story = set(session.scalars(select(Mention.id).where(

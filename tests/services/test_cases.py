@@ -769,6 +769,36 @@ def test_a_new_post_after_the_answer_or_a_day_later_is_a_case_of_its_own(
     assert mention(sessions, "7004").status == "new"
 
 
+def test_someone_else_s_repost_of_a_customer_s_old_post_never_joins_their_case(
+        sessions: sessionmaker[Session], workspace_id: int, brand: str) -> None:
+    """Bob retweeting a 40-day-old post of Ana's, which X's search returns as Ana's post
+    (bot.sources.x unwraps retweets), is not Ana asking again: it joins no case, nor
+    stretches her case's window, and the reply still answers her complaint (the final
+    review's repro)."""
+    ingest(sessions, workspace_id, x_batch(ASKS[0]))
+    old = tweet("6000", "11", "@AcmeCare love my new Roadster, best purchase ever", 0)
+    old["created_at"] = (NOW - timedelta(days=40)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    retweet = tweet("7050", "22", "RT @ana_r: @AcmeCare love my new Roadster, best purchase "
+                    "ever", 30)
+    retweet["referenced_tweets"] = [{"type": "retweeted", "id": "6000"}]
+    batch, _ = parse_search({"data": [retweet],
+                             "includes": {"users": USERS, "tweets": [old]}})
+    assert batch[0].author.handle.lower() == "@ana_r"
+    report = ingest(sessions, workspace_id, batch, now=NOW + timedelta(minutes=30))
+    root = mention(sessions, "7001")
+    assert report.follow_ups == 0 and mention(sessions, "6000").status != "follow_up"
+    assert not any("love my new Roadster" in payload_text(row.payload)
+                   for row in outbox(sessions, KIND_THREAD, root.id))
+    with sessions() as session:
+        assert reply_target(session, session.get(Mention, root.id)).external_id == "7001"
+    # A post of her own written then, but found only now (a backlog), is no return either.
+    late = tweet("7060", "11", "@AcmeCare my Roadster arrived", 0)
+    late["created_at"] = (NOW - cases.RETURNING_WINDOW - timedelta(hours=1)).strftime(
+        "%Y-%m-%dT%H:%M:%S.000Z")
+    assert ingest(sessions, workspace_id, x_batch(late),
+                  now=NOW + timedelta(minutes=40)).follow_ups == 0
+
+
 def test_a_competitor_watch_and_another_watch_s_words_keep_their_own_cards(
         sessions: sessionmaker[Session], workspace_id: int, brand: str) -> None:
     do_add_watch(sessions, workspace_id, CLI, name="bikes", query="bike",
