@@ -13,19 +13,22 @@ go (the outbox rows of a mention cascade with it, and with them where their mess
   App Homes (which list open work) are published again;
 - the messages that quote them without belonging to them (a follow-up note of theirs in the
   thread of someone else's case, a spike alert's examples and loudest authors, a digest's
-  lines and top authors): a note is replaced with the notice, a spike alert or a digest is
-  posted again without their lines (the rest still holds). Their stored payload is rewritten
-  the same way, and one still waiting to be sent, or given up (``vigie outbox retry`` may
-  send it yet), is rewritten (or dropped, for a note) before it goes: Vigie never sends
-  their words or name again;
+  lines, what waited for it and top authors): a note is replaced with the notice, a spike
+  alert or a digest is posted again without their lines (the rest still holds). Their
+  stored payload is rewritten the same way, and one still waiting to be sent, or given up
+  (``vigie outbox retry`` may send it yet), is rewritten (or dropped, for a note) before it
+  goes: Vigie never sends their words or name again. A rewrite that still names them
+  (``_names``: someone else's line quoting them) is not sent: dropped, or, once posted,
+  replaced with the notice;
 - the copies the outbox keeps of files and reports: an export's CSV loses their lines and
   a monthly report its line about them among the influencers, uploaded or not (a file
   shared cannot be recalled from Slack, but Vigie's copy no longer holds them);
 - any other row without a mention since their first that still names them (``@handle``,
-  their handle as a value, one of their posts or links; ``_names``), whatever its kind: one
-  not sent is dropped, one sent keeps only where its message is (``ts``). Rows are JSON,
-  so this is read, not guessed: a name written otherwise (their display name alone) is
-  not found.
+  their handle or one of their authors' as a value, one of their posts or links;
+  ``_names``), whatever its kind: one not sent is dropped, one sent keeps only where its
+  message is (``ts``). Rows are JSON, so this is read, not guessed: a name written
+  otherwise (their display name alone) is not found. Who is forgotten by a feed byline
+  alone (``Admin``) is found by their authors' whole handles (``Admin@blog.example``).
 
 Retention deletes these rows once sent before its window (``outbox_retention``).
 
@@ -46,7 +49,7 @@ from sqlalchemy import Select, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.i18n import t
-from bot.messages.digest import AuthorData, DigestSpec, MentionData
+from bot.messages.digest import AuthorData, DigestSpec, MentionData, WaitedData
 from bot.messages.notes import Note, Text, Who
 from bot.messages.spikes import SpikeAlertSpec
 from bot.messages.stored import payload_spec, spec_payload
@@ -66,7 +69,7 @@ from bot.services.outbox import (
     do_enqueue,
 )
 from bot.services.outbox_retention import stored_kinds
-from storage.models import Mention, OutboxMessage, OutboxStatus
+from storage.models import Author, Mention, OutboxMessage, OutboxStatus
 from storage.models_competitors import Opportunity
 from storage.models_notifications import NotificationState
 
@@ -92,6 +95,9 @@ class ForgottenPerson:
     urls: frozenset[str]
     since: datetime | None
     """When the first of their mentions was stored: no message quotes them before."""
+    handles: frozenset[str] = frozenset()
+    """Their authors' handles as stored (``normalized_handle``): who is forgotten by a
+    byline alone (``Admin``) is shown by the whole of it (``Admin@blog.example``)."""
 
     @classmethod
     def read(cls, session: Session, workspace_id: int, author_ids: list[int],
@@ -101,10 +107,12 @@ class ForgottenPerson:
                                       Mention.created_at).where(
             Mention.workspace_id == workspace_id, Mention.author_id.in_(author_ids))).all()
         texts = {value for row in rows for value in (row.text, row.title) if value}
+        handles = session.scalars(select(Author.handle).where(Author.id.in_(author_ids)))
         return cls(handle, tuple(author_ids), frozenset(row.id for row in rows),
                    frozenset(texts),
                    frozenset(row.url for row in rows if row.url),
-                   min((row.created_at for row in rows), default=None))
+                   min((row.created_at for row in rows), default=None),
+                   frozenset(forgotten.normalized_handle(value) for value in handles if value))
 
     def mentions(self, workspace_id: int) -> Select[tuple[int]]:
         """Their mentions' ids, as a subquery (an author may have thousands: no list of
@@ -112,10 +120,15 @@ class ForgottenPerson:
         return select(Mention.id).where(Mention.workspace_id == workspace_id,
                                         Mention.author_id.in_(self.author_ids))
 
+    @property
+    def names(self) -> frozenset[str]:
+        """Every name a message may show them by (``normalized_handle``): the handle they
+        were forgotten by and their authors' handles."""
+        return (self.handles | {forgotten.normalized_handle(self.handle)}) - {""}
+
     def named(self, name: str | None) -> bool:
         """Whether ``name`` (an author shown in a message) is theirs."""
-        return bool(name) and forgotten.normalized_handle(str(name)) == \
-            forgotten.normalized_handle(self.handle)
+        return bool(name) and forgotten.normalized_handle(str(name)) in self.names
 
 
 def redact_messages(session: Session, workspace_id: int, person: ForgottenPerson,
@@ -241,6 +254,16 @@ def _scrub(session: Session, workspace_id: int, row: OutboxMessage, person: Forg
         scrubbed = _digest_without(spec, person)
     if scrubbed is None or scrubbed == spec:
         return
+    if _names(spec_payload(scrubbed), person):
+        # Still naming them where the rewrite does not look: not sent again, nor at all;
+        # a posted one, which showed their lines, is replaced with the notice.
+        if not posted:
+            session.execute(delete(OutboxMessage).where(OutboxMessage.id == row.id))
+            return
+        notice = _notice(language, None)
+        row.payload = _notice_payload(notice)
+        _redact(session, workspace_id, row.channel, target, notice, done)
+        return
     kept = {key: value for key, value in row.payload.items()
             if key in ("ts", "thread_ts")}
     row.payload = {**spec_payload(scrubbed), **kept}
@@ -306,9 +329,11 @@ def _names(value: object, person: ForgottenPerson) -> bool:
     if any(url in value for url in person.urls) or any(
             len(text) >= MIN_QUOTE and text in value for text in person.texts):
         return True
-    handle = forgotten.normalized_handle(person.handle)
-    return bool(handle) and re.search(rf"(?<![\w@])@{re.escape(handle)}(?![\w])", value,
-                                      re.IGNORECASE) is not None
+    # ``@handle`` in a text; a stored ``byline@site`` (or ``@name@instance``) is theirs
+    # written anywhere, ``@`` or not.
+    return any(re.search(rf"(?<![\w@]){'@?' if '@' in name else '@'}{re.escape(name)}"
+                         r"(?![\w])", value, re.IGNORECASE) is not None
+               for name in person.names)
 
 
 def _forget_payload(session: Session, row: OutboxMessage) -> None:
@@ -353,22 +378,37 @@ def _spike_without(spec: SpikeAlertSpec, person: ForgottenPerson) -> SpikeAlertS
                     if link[0] not in person.urls and not person.named(link[0])),
         samples=tuple(s for s in spec.samples
                       if not person.named(s.author) and s.url not in person.urls
-                      and s.text not in person.texts),
+                      and s.text not in person.texts
+                      and s.mention_id not in person.mention_ids),
         authors=tuple(a for a in spec.authors if not person.named(a[0])))
 
 
 def _digest_without(spec: DigestSpec, person: ForgottenPerson) -> DigestSpec:
+    """The digest without their lines (overdue, highest priorities, what waited) and
+    without them among the top authors."""
     def kept(line: MentionData) -> bool:
         return line.id not in person.mention_ids and not person.named(line.author)
 
     def kept_author(author: AuthorData) -> bool:
         return not person.named(author.handle)
 
+    def waited(group: WaitedData) -> WaitedData | None:
+        examples = tuple(filter(kept, group.examples))
+        if len(examples) == len(group.examples):
+            return group
+        if not examples:
+            return None
+        # The watch's count shown above its examples loses theirs.
+        gone = len(group.examples) - len(examples)
+        return replace(group, examples=examples,
+                       count=max(group.count - gone, len(examples)))
+
     report = spec.report
     return replace(spec, report=replace(
         report, overdue=tuple(filter(kept, report.overdue)),
         top_priority=tuple(filter(kept, report.top_priority)),
-        top_authors=tuple(filter(kept_author, report.top_authors))))
+        top_authors=tuple(filter(kept_author, report.top_authors)),
+        waited=tuple(group for group in map(waited, report.waited) if group is not None)))
 
 
 def _notice(language: str, mention_id: int | None) -> str:
