@@ -169,6 +169,36 @@ def test_a_reopened_case_that_never_had_a_card_gets_one_and_is_open_work(
     assert digest.open_by_status == {"new": 1}
 
 
-def _cards(vigie: VigieApp) -> list[Any]:
+def _cards(vigie: VigieApp, channel: str = CHANNEL_ID) -> list[Any]:
     return [c for c in vigie.standin.calls("chat.postMessage", ok=True)
-            if c.args.get("channel") == CHANNEL_ID and not c.args.get("thread_ts")]
+            if c.args.get("channel") == channel and not c.args.get("thread_ts")]
+
+
+ROUTED = "C07SHIPPING1"
+
+
+def test_a_mention_reopened_by_hand_that_never_had_a_card_gets_one_where_its_topic_goes(
+        vigie: VigieApp) -> None:
+    """A post below the watch's threshold waits for the digest, no card; someone ignores
+    it, then reopens it by hand (`/cm reopen`). It waits on the brand again: its card goes
+    out, to the channel its topic's route sends the watch's alerts to, and App Home counts
+    it as open work, where it was in no list at all."""
+    admin(vigie, f"watch add acme <#{CHANNEL_ID}|feed> threshold:95 acme")
+    assert "delivery" in admin(vigie, f"watch route acme topic:delivery <#{ROUTED}|ship>")
+    source, secret = webhook_from_answer(admin(vigie, "source add webhook acme"))
+    _push(vigie, source, secret, [_post("p1", "acme: my parcel never arrived", minutes=120)])
+    settle(vigie)
+    assert _cards(vigie, ROUTED) == [] and _cards(vigie) == []
+    vigie.slack.slash_command("ignore 1", user_id=USER_ID)
+    assert status(vigie, 1) == "ignored"
+    vigie.slack.slash_command("reopen 1", user_id=USER_ID)
+    assert status(vigie, 1) == "new"
+    settle(vigie)
+    with vigie.runtime.sessions() as session:
+        assert session.scalars(select(Mention.priority)).one() < 95
+        workspace_id = session.scalars(select(Watch.workspace_id)).one()
+    cards = _cards(vigie, ROUTED)
+    assert len(cards) == 1 and "my parcel never arrived" in json.dumps(cards[0].args)
+    assert _cards(vigie) == []
+    home = home_summary(vigie.runtime.sessions, workspace_id, USER_ID, datetime.now(UTC))
+    assert home.counts == {"new": 1}
