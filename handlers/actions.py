@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from slack_bolt import Ack, App
+from slack_sdk.errors import SlackApiError
 
 from bot.i18n import t
 from bot.runtime import Runtime
@@ -22,7 +24,7 @@ from bot.slack.mention_views import MORE_ACTION
 from bot.slack.modals import USE_SUGGESTION, build_assign_modal, build_reason_modal
 from bot.slack.opportunity_blocks import USE_SUGGESTION as USE_OPP_SUGGESTION
 from handlers.buttons import Click, on_button
-from handlers.commands.workflow import mention_page
+from handlers.commands.workflow import editor_not_opened, mention_page
 from handlers.context import user_directory
 from handlers.drafting import (
     editor_context,
@@ -32,6 +34,8 @@ from handlers.drafting import (
     use_suggestion,
 )
 from handlers.home import refresh_home
+
+log = logging.getLogger(__name__)
 
 # \Z, not $: "$" also matches before a final newline, and "vigie.ignore\n" is no action.
 CARD_ACTION = re.compile(
@@ -107,9 +111,16 @@ def card_button(runtime: Runtime, click: Click) -> None:
         return
     mention_id = target.mention_id
     if name == "draft":
-        open_draft_editor(runtime, client, ctx,
-                          editor_context(runtime, ctx, mention_id, client),
-                          body["trigger_id"])
+        try:
+            open_draft_editor(runtime, client, ctx,
+                              editor_context(runtime, ctx, mention_id, client),
+                              body["trigger_id"])
+        except SlackApiError as err:
+            # Not the generic apology: an expired trigger only needs another click, and
+            # another refusal leaves the text fallback (/cm draft N your reply).
+            code = str(err.response.get("error") or "?")
+            log.warning("draft editor for #%s not opened: %s", mention_id, code)
+            click.tell(editor_not_opened(ctx.language, mention_id, code, button=True))
         return
     if name in {"assign", "reject"}:
         workflow.check_allowed(runtime.sessions, ctx.workspace_id, ctx.actor, mention_id,

@@ -275,11 +275,16 @@ EXPIRED_TRIGGER = frozenset({"expired_trigger_id", "exchanged_trigger_id"})
 """views.open's errors for a trigger used too late or already used: trying again works."""
 
 
-def editor_not_opened(language: str, mention_id: int, error: str) -> str:
-    """Why the draft editor did not open (Slack's ``error``), and what to do."""
+def editor_not_opened(language: str, mention_id: int, error: str, *,
+                      button: bool = False) -> str:
+    """Why the draft editor did not open (Slack's ``error``), and what to do: run
+    `/cm draft` again, or click the card's Draft button again (``button``)."""
+    suffix = "_button" if button else ""
+    label = t(language, "card.button_draft")
     if error in EXPIRED_TRIGGER:
-        return t(language, "list.editor_expired", id=mention_id)
-    return t(language, "list.editor_failed", id=mention_id, error=escape(error[:80]))
+        return t(language, f"list.editor_expired{suffix}", id=mention_id, button=label)
+    return t(language, f"list.editor_failed{suffix}", id=mention_id,
+             error=escape(error[:80]), button=label)
 
 
 @REGISTRY.subcommand("approve",

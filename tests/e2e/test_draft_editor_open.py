@@ -65,3 +65,35 @@ def test_the_draft_button_opens_the_editor_for_a_post_of_600_ampersands(
     vigie.slack.block_action("vigie.draft", message_ts=ts)
     opened = vigie.standin.wait_for("views.open", timeout=15)[-1]
     assert opened.ok, (opened.error, (opened.response or {}).get("response_metadata"))
+
+
+def test_the_draft_button_explains_an_expired_trigger_and_to_click_again(
+        vigie_sqlite: VigieApp) -> None:
+    """A Draft click whose views.open failed got the generic apology with an error id for
+    the admin, where clicking again is all it takes."""
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    ts = card(vigie, mention_id)["ts"]
+    vigie.standin.error_next("views.open", "expired_trigger_id")
+    vigie.slack.block_action("vigie.draft", message_ts=ts)
+    answer = nth_response(vigie, 1)
+    assert answer["text"] == (
+        f":warning: The draft editor for #{mention_id} did not open: Slack allows 3 seconds "
+        "to open it and the time ran out. Click *Draft reply* again.")
+    assert answer["response_type"] == "ephemeral" and not answer.get("replace_original")
+
+
+def test_the_draft_button_names_slack_s_refusal_and_the_text_fallback_in_french(
+        vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    assert "français" in _ack_text(vigie, "lang fr")
+    ts = card(vigie, mention_id)["ts"]
+    vigie.standin.error_next("views.open", "view_too_large")
+    vigie.slack.block_action("vigie.draft", message_ts=ts)
+    answer = nth_response(vigie, 1)["text"]
+    assert answer.startswith(
+        f":warning: L'éditeur de brouillon de la n°{mention_id} ne s'est pas ouvert : Slack "
+        "l'a refusé (`view_too_large`). Cliquez de nouveau sur *Rédiger*"), answer
+    assert f"`/cm draft {mention_id} votre réponse`" in answer
+    assert "Error id" not in answer and "Erreur" not in answer
