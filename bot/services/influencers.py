@@ -25,10 +25,9 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, case, delete, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,6 +36,11 @@ from bot.networks import normalize_network
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
+from bot.services.influencer_cache import (
+    cached_home_ranking,
+    forget_home_cache,
+    keep_home_ranking,
+)
 from bot.services.permissions import require_role
 from bot.services.reporting.periods import last_days, parse_days, zone_or_default
 from bot.services.reporting.queries import brand_scope
@@ -437,9 +441,6 @@ def tracked_posts(session: Session, workspace_id: int, authors: dict[int, int | 
 
 
 HOME_DAYS = 30
-HOME_CACHE_SECONDS = 900
-_home_cache: dict[tuple[str, int], tuple[datetime, list[Influencer]]] = {}
-_home_lock = threading.Lock()
 
 
 def home_influencers(sessions: sessionmaker[Session], workspace_id: int, *, now: datetime,
@@ -447,12 +448,9 @@ def home_influencers(sessions: sessionmaker[Session], workspace_id: int, *, now:
     """The top influencers of the last 30 days for App Home (the brand's watches' authors,
     as `/cm influencers` ranks them), computed at most every 15 minutes per workspace and
     process (Home is opened often; the ranking moves slowly)."""
-    key = _cache_key(sessions, workspace_id)
-    with _home_lock:
-        cached = _home_cache.get(key)
-    if cached is not None and timedelta(0) <= now - cached[0] < timedelta(
-            seconds=HOME_CACHE_SECONDS):
-        return cached[1]
+    cached = cached_home_ranking(sessions, workspace_id, now)
+    if cached is not None:
+        return cached
     with sessions() as session:
         workspace = session.get(Workspace, workspace_id)
         zone_name = workspace.timezone if workspace and workspace.timezone else default_timezone
@@ -460,18 +458,7 @@ def home_influencers(sessions: sessionmaker[Session], workspace_id: int, *, now:
                                    zone_or_default(zone_name, default_timezone).key)
         ranked = rank_influencers(session, workspace_id, start, end, limit, last_posts=0,
                                   among=brand_scope(session, workspace_id).where())
-    with _home_lock:
-        _home_cache[key] = (now, ranked)
+    keep_home_ranking(sessions, workspace_id, now, ranked)
     return ranked
 
 
-def _cache_key(sessions: sessionmaker[Session], workspace_id: int) -> tuple[str, int]:
-    # The database as well as the workspace: one process may serve several databases.
-    bind = sessions.kw.get("bind")
-    return (repr(bind.url) if bind is not None else str(id(sessions)), workspace_id)
-
-
-def forget_home_cache(sessions: sessionmaker[Session], workspace_id: int) -> None:
-    """Drop the cached Home ranking (after tracking someone, so the mark shows)."""
-    with _home_lock:
-        _home_cache.pop(_cache_key(sessions, workspace_id), None)
