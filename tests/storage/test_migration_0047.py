@@ -32,10 +32,10 @@ def _round_trip(url: str) -> None:
     migrations.upgrade(url, "0046")
     engine = make_engine(url)
     with Session(engine) as session:
-        workspace = Workspace(team_id="T0MIG47")
-        session.add(workspace)
-        session.flush()
-        watch = Watch(workspace_id=workspace.id, name="acme", channel_id="C0ACME001",
+        # Core inserts: the columns of that revision only (the models hold later ones).
+        workspace_id = session.execute(insert(Workspace).values(team_id="T0MIG47")
+                                       .returning(Workspace.id)).scalar_one()
+        watch = Watch(workspace_id=workspace_id, name="acme", channel_id="C0ACME001",
                       alert_threshold=50)
         session.add(watch)
         session.flush()
@@ -43,7 +43,7 @@ def _round_trip(url: str) -> None:
         # Only the columns of revision 0046 (the model holds later ones).
         for name, (reason, priority) in REASONS.items():
             ids[name] = session.execute(insert(Mention).values(
-                workspace_id=workspace.id, watch_id=watch.id, network="x",
+                workspace_id=workspace_id, watch_id=watch.id, network="x",
                 external_id=name, url=f"https://x.test/{name}", text=name,
                 published_at=NOW, story_key="recall", priority_reason=reason,
                 priority=priority, alerted=name in ("first", "elsewhere"))

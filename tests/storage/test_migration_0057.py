@@ -25,22 +25,22 @@ def _round_trip(url: str) -> None:
     migrations.upgrade(url, "0056")
     engine = make_engine(url)
     with Session(engine) as session:
-        workspace = Workspace(team_id="T0MIG57")
-        session.add(workspace)
-        session.flush()
-        watch = Watch(workspace_id=workspace.id, name="acme", channel_id="C0ACME001")
+        # Core inserts: the columns of that revision only (the models hold later ones).
+        workspace_id = session.execute(insert(Workspace).values(team_id="T0MIG57")
+                                       .returning(Workspace.id)).scalar_one()
+        watch = Watch(workspace_id=workspace_id, name="acme", channel_id="C0ACME001")
         session.add(watch)
         session.flush()
         for name, status in CARDS.items():
             # Only the columns of revision 0056 (the model may hold later ones).
             mention_id = session.execute(insert(Mention).values(
-                workspace_id=workspace.id, watch_id=watch.id, network="x",
+                workspace_id=workspace_id, watch_id=watch.id, network="x",
                 external_id=name, url=f"https://x.test/{name}", text=name, published_at=NOW,
                 priority=80, alerted=status in ("sent", "failed"))
                 .returning(Mention.id)).scalar_one()
             if status is not None:
                 session.execute(insert(OutboxMessage).values(
-                    workspace_id=workspace.id, mention_id=mention_id, kind="card",
+                    workspace_id=workspace_id, mention_id=mention_id, kind="card",
                     channel="C0ACME001", payload={}, status=status, attempts=0,
                     next_attempt_at=NOW, created_at=NOW))
         session.commit()
