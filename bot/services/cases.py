@@ -56,6 +56,7 @@ from bot.sources.base import FetchedMention
 from storage.bulk import one_of
 from storage.claims import advisory_lock
 from storage.models import Author, Mention, MentionStatus, Watch, utcnow
+from storage.models_base import as_utc
 from storage.models_cases import Case, CasePost, PostAlias, QuietMention
 from storage.models_competitors import WATCH_BRAND
 from storage.models_sla import SlaNotice
@@ -391,7 +392,7 @@ def _top_level(item: FetchedMention, now: datetime) -> bool:
     return (network is not None and network.drafts_replies
             and not (item.parent_external_id or thread_root(item))
             and not any(item.extra.get(key) for key in REPOSTED_BY)
-            and item.published_at >= now - RETURNING_WINDOW)
+            and as_utc(item.published_at) >= as_utc(now) - RETURNING_WINDOW)
 
 
 def _open_cases(session: Session, watch: Watch, items: Iterable[FetchedMention],
