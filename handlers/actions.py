@@ -24,7 +24,11 @@ from bot.slack.mention_views import MORE_ACTION
 from bot.slack.modals import USE_SUGGESTION, build_assign_modal, build_reason_modal
 from bot.slack.opportunity_blocks import USE_SUGGESTION as USE_OPP_SUGGESTION
 from handlers.buttons import Click, on_button
-from handlers.commands.workflow import editor_not_opened, mention_page
+from handlers.commands.workflow import (
+    editor_not_opened,
+    mention_page,
+    opportunity_editor_not_opened,
+)
 from handlers.context import user_directory
 from handlers.drafting import (
     editor_context,
@@ -164,8 +168,16 @@ def opportunity_button(runtime: Runtime, click: Click) -> None:
         return
     try:
         if match.group(1) == "draft":
-            open_opportunity_editor(runtime, click.client, ctx, target.mention_id,
-                                    click.body["trigger_id"])
+            try:
+                open_opportunity_editor(runtime, click.client, ctx, target.mention_id,
+                                        click.body["trigger_id"])
+            except SlackApiError as err:
+                # As the card's Draft button: what to do, not the generic apology.
+                code = str(err.response.get("error") or "?")
+                log.warning("opportunity editor for %s not opened: %s", target.mention_id,
+                            code)
+                _tell_clicker(click, opportunity_editor_not_opened(
+                    ctx.language, target.mention_id, code))
             return
         opportunities.do_opportunity_action(runtime.sessions, ctx.workspace_id, ctx.actor,
                                             target.mention_id,
@@ -180,6 +192,15 @@ def opportunity_button(runtime: Runtime, click: Click) -> None:
         return
     runtime.nudge_outbox()
     refresh_home(runtime, click.client, ctx.workspace_id, [ctx.user_id])
+
+
+def _tell_clicker(click: Click, text: str) -> None:
+    """Answer the clicker alone: ephemerally under a message, by DM from App Home (a view
+    has no response URL)."""
+    if (click.body.get("container") or {}).get("type") == "view":
+        click.client.chat_postMessage(channel=click.ctx.user_id, text=text)
+    else:
+        click.tell(text)
 
 
 def more_button(runtime: Runtime, click: Click) -> None:

@@ -287,6 +287,16 @@ def editor_not_opened(language: str, mention_id: int, error: str, *,
              error=escape(error[:80]), button=label)
 
 
+def opportunity_editor_not_opened(language: str, opportunity_id: int, error: str) -> str:
+    """Why an opportunity's draft editor did not open (Slack's ``error``), and what to do:
+    click its Draft button again, or save the message as text with `/cm opp draft`."""
+    label = t(language, "opp.button_opp_draft")
+    if error in EXPIRED_TRIGGER:
+        return t(language, "opp.editor_expired", id=opportunity_id, button=label)
+    return t(language, "opp.editor_failed", id=opportunity_id, error=escape(error[:80]),
+             button=label)
+
+
 @REGISTRY.subcommand("approve",
                      usage="approve ID vN [confirm, for a draft with warnings] "
                            "[reason, for a high-risk draft]",

@@ -204,6 +204,47 @@ def test_draft_button_of_a_closed_opportunity_explains(vigie_sqlite: VigieApp) -
     assert vigie.standin.calls("views.open") == []
 
 
+def test_draft_button_explains_an_expired_trigger_from_home_by_dm(vigie_sqlite: VigieApp
+                                                                   ) -> None:
+    """views.open refused for the opportunity editor gave the generic apology with an error
+    id (nowhere to answer from Home but a DM), where clicking again is all it takes."""
+    vigie = vigie_sqlite
+    _setup(vigie)
+    (opportunity,) = _ingest(vigie, [ALTERNATIVE])
+    home = _home(vigie)
+    vigie.standin.error_next("views.open", "expired_trigger_id")
+    vigie.slack.block_action("vigie.opp_draft", view_id=home["id"],
+                             block_id=f"home_opp_{opportunity}")
+    expected = (f":warning: The draft editor for opportunity {opportunity} did not open: "
+                "Slack allows 3 seconds to open it and the time ran out. Click *Draft* again.")
+    vigie.standin.wait_until(lambda s: any(
+        c.args.get("channel") == USER_ID and c.args.get("text") == expected
+        for c in s.calls("chat.postMessage")), timeout=15)
+    assert _status(vigie, opportunity) == ("open", None, None)
+
+
+def test_draft_button_on_the_card_names_slack_s_refusal_in_french(vigie_sqlite: VigieApp
+                                                                  ) -> None:
+    vigie = vigie_sqlite
+    _setup(vigie)
+    assert "français" in vigie.slack.slash_command("lang fr").json()["text"]
+    (opportunity,) = _ingest(vigie, [ALTERNATIVE])
+    vigie.runtime.outbox.flush(wait=True)
+    with vigie.runtime.sessions() as session:
+        ts = session.scalar(select(OutboxMessage.result_ts).where(
+            OutboxMessage.kind == "opportunity"))
+    vigie.standin.error_next("views.open", "view_too_large")
+    assert vigie.slack.block_action("vigie.opp_draft", message_ts=str(ts)).status_code == 200
+    vigie.standin.wait_until(lambda s: len(s.responses()) > 0, timeout=15)
+    answer = vigie.standin.responses()[-1]
+    assert answer["text"] == (
+        f":warning: L'éditeur de brouillon de l'opportunité {opportunity} ne s'est pas "
+        "ouvert : Slack l'a refusé (`view_too_large`). Cliquez de nouveau sur *Brouillon* ; "
+        f"si cela échoue encore, enregistrez votre message en texte avec `/cm opp draft "
+        f"{opportunity} votre message` et prévenez l'admin de Vigie."), answer
+    assert answer["response_type"] == "ephemeral" and not answer.get("replace_original")
+
+
 @pytest.fixture
 def vigie_llm(sqlite_url: str, slack_standin: SlackStandIn, httpserver: HTTPServer
               ) -> Iterator[VigieApp]:
