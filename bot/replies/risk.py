@@ -374,15 +374,25 @@ def _host_allowed(host: str, allowed: Sequence[str]) -> bool:
     return any(host == d or host.endswith("." + d) for d in allowed)
 
 
-def _check_links(draft: str, allowlist: Iterable[str]) -> list[RiskFlag]:
+def _links(draft: str, network: str) -> list[str]:
+    """The links of ``draft``, and on a network that links as X does (every bare name on a
+    TLD, "foo.bar" of "foo.bar.baz") the links it would make there too."""
+    urls = [url.url for url in find_urls(draft)]
+    descriptor = resolve_network(network)
+    if descriptor is not None and descriptor.reply_counting == "x":
+        urls += [url.url for url in find_urls(draft, short_domains=True) if url.url not in urls]
+    return urls
+
+
+def _check_links(draft: str, network: str, allowlist: Iterable[str]) -> list[RiskFlag]:
     allowed = _normalize_allowlist(allowlist)
     outside: list[str] = []
-    for url in find_urls(draft):
-        host = url_host(url.url)
+    for url in _links(draft, network):
+        host = url_host(url)
         # Compared by the name DNS resolves: a mixed-script "аpple.com" is its punycode.
         ascii_form = ascii_host(host) if host is not None else None
         if ascii_form is None or not _host_allowed(ascii_form, allowed):
-            outside.append(url.url)
+            outside.append(url)
     if not outside:
         return []
     return [
@@ -733,7 +743,7 @@ def check_draft(
     flags: list[RiskFlag] = []
     flags += _check_length(draft, network, limit)
     flags += _check_injection(draft, folded, mention)
-    flags += _check_links(draft, link_allowlist)
+    flags += _check_links(draft, network, link_allowlist)
     flags += _check_words(folded)
     flags += _check_personal_data(draft, folded)
     flags += _check_tone(draft)

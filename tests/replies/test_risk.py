@@ -137,6 +137,16 @@ def test_allowlist_entries_may_be_urls_or_wildcards() -> None:
     )
 
 
+def test_links_x_would_make_of_a_longer_name_warn_on_x_only() -> None:
+    """X links "acme-help.support" of "acme-help.support.desk" (".desk" is no TLD): the
+    reply would carry that link on X, while the check saw no link at all."""
+    draft = "Details on acme-help.support.desk, or readme.md"
+    f = flag(check(draft), "link_not_allowed")
+    assert f.evidence == ("acme-help.support", "readme.md")
+    assert not check(draft, network="mastodon").has("link_not_allowed")
+    assert not check("Details on help.acme.com.desk", network="x").has("link_not_allowed")
+
+
 def test_any_link_flagged_with_empty_allowlist() -> None:
     assert check("https://acme.com", allow=[]).has("link_not_allowed")
 
