@@ -211,7 +211,7 @@ def _sla(runtime: Runtime) -> None:
 
 def _retention(runtime: Runtime) -> None:
     purged = purge_older_than(runtime.sessions, runtime.settings.retention_days,
-                              runtime.clock())
+                              runtime.clock()).mentions
     if purged:
         log.info("retention: %d mentions older than %d days purged", purged,
                  runtime.settings.retention_days)

@@ -59,5 +59,5 @@ def purge(days: int) -> None:
 
     settings = settings_or_exit()
     with open_runtime(settings) as runtime:
-        purged = purge_older_than(runtime.sessions, days, runtime.clock())
+        purged = purge_older_than(runtime.sessions, days, runtime.clock()).mentions
     click.echo(f"Purged {purged} mention(s) older than {days} days.")

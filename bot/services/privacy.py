@@ -177,18 +177,27 @@ def do_unforget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
         return removed
 
 
-def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime) -> int:
+@dataclass(frozen=True)
+class PurgeReport:
+    """What a purge deleted: mentions, and the other Slack messages' outbox rows."""
+
+    mentions: int
+    messages: int
+
+
+def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime
+                     ) -> PurgeReport:
     """Delete the mentions found more than ``days`` ago, keeping their figures: they stay
     counted in the hourly, daily and priority counts every report reads (volumes,
     sentiment, networks, reach, hours, per watch). Their text, authors, cards, drafts and
     cases go, and so do the other messages sent (or given up) before then
-    (``outbox_retention.purge_outbox``). Returns how many mentions went.
+    (``outbox_retention.purge_outbox``). Returns how many of each went.
     The posts deleted are kept as keyed hashes (``forgotten.remember_purged``), and the
     cut-off becomes ``purged_before`` of the workspaces they were in: ingest does not store
     a purged post again (brought back, it would be counted twice); a post never stored is
     stored however old it is."""
     if days <= 0:
-        return 0
+        return PurgeReport(0, 0)
     cutoff = now - timedelta(days=days)
     purged = 0
     while True:
@@ -217,7 +226,7 @@ def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime) 
     if messages:
         log.info("retention: %d Slack messages sent before %s purged from the outbox",
                  messages, cutoff.isoformat(timespec="seconds"))
-    return purged
+    return PurgeReport(purged, messages)
 
 
 def _remember_purged(session: Session, ids: list[int], cutoff: datetime) -> None:

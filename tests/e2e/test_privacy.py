@@ -89,8 +89,8 @@ def test_retention_keeps_daily_aggregates(vigie: VigieApp) -> None:
         mention = session.get(Mention, old)
         assert mention is not None
         mention.created_at = long_ago
-    assert purge_older_than(vigie.runtime.sessions, 90, datetime.now(UTC)) == 1
-    assert purge_older_than(vigie.runtime.sessions, 90, datetime.now(UTC)) == 0
+    assert purge_older_than(vigie.runtime.sessions, 90, datetime.now(UTC)).mentions == 1
+    assert purge_older_than(vigie.runtime.sessions, 90, datetime.now(UTC)).mentions == 0
     with vigie.runtime.sessions() as session:
         assert session.get(Mention, old) is None and session.get(Mention, recent) is not None
         # The hourly counts the reports read still count the purged mention, and no

@@ -188,6 +188,6 @@ def delete_first_post(sessions: sessionmaker[Session], workspace_id: int, ids: d
             first = session.get(Mention, ids["1"])
             assert first is not None
             first.created_at = NOW - timedelta(days=200)
-        assert purge_older_than(sessions, 90, NOW) == 1
+        assert purge_older_than(sessions, 90, NOW).mentions == 1
     else:
         assert do_forget(sessions, workspace_id, CLI, "user1").mentions == 1

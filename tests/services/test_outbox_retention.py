@@ -73,7 +73,7 @@ def test_retention_purges_settled_messages_of_every_kind_but_keeps_waiting_ones(
         recent = _row(session, workspace_id, "post", created_at=RECENT)
         newest_dm = _row(session, workspace_id, "notify", channel="U0AGENT01",
                          created_at=RECENT)
-    assert purge_older_than(sessions, 30, NOW) == 0  # no mention to purge
+    assert purge_older_than(sessions, 30, NOW).mentions == 0  # no mention to purge
     left = _left(sessions)
     assert not set(gone) & set(left)
     assert left[waiting] == CUSTOMER  # never purged while it waits
@@ -90,7 +90,7 @@ def test_a_mentions_messages_go_with_it_and_a_failed_row_queued_again_stays(
         session.flush()
         card = _row(session, workspace_id, "card", mention_id=mention.id)
         kept = _row(session, workspace_id, "post", created_at=RECENT)
-    assert purge_older_than(sessions, 30, NOW) == 1
+    assert purge_older_than(sessions, 30, NOW).mentions == 1
     assert set(_left(sessions)) == {kept}
     assert card not in _left(sessions)
 

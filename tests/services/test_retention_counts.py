@@ -29,7 +29,7 @@ def test_retention_keeps_the_counts_and_leaves_no_emptied_row(
             url="https://example.com", text="x",
             published_at=NOW - timedelta(days=100 + n), priority=10,
             created_at=NOW - timedelta(days=100 + n)) for n in range(5)])
-    assert purge_older_than(sessions, 30, NOW) == 5
+    assert purge_older_than(sessions, 30, NOW).mentions == 5
     with sessions() as session:
         counted = [session.scalar(select(func.sum(table.mentions))) for table in (
             MentionHourCount, MentionDayCount, MentionPriorityCount)]

@@ -100,7 +100,7 @@ def test_a_purge_keeps_the_figures_of_the_days_it_purges(
     assert before["stats"][1]["negative"] == 4
     assert before["monthly"][0] == 12
     assert before["digest"][0].current == 12
-    assert purge_older_than(sessions, 5, NOW) == 15
+    assert purge_older_than(sessions, 5, NOW).mentions == 15
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Mention)) == 0
     after = figures(sessions, workspace_id)
@@ -121,7 +121,7 @@ def test_a_forget_takes_the_persons_posts_out_of_the_figures_a_purge_keeps(
     found_ten_days_ago(sessions, workspace_id)
     do_forget(sessions, workspace_id, CLI, "rivalfan")
     assert figures(sessions, workspace_id)["stats"][0] == 12
-    assert purge_older_than(sessions, 5, NOW) == 12
+    assert purge_older_than(sessions, 5, NOW).mentions == 12
     assert figures(sessions, workspace_id)["stats"][0] == 12
     with sessions() as session:
         hours = session.scalar(select(func.sum(MentionHourCount.mentions))
@@ -153,7 +153,7 @@ def test_a_digest_lists_what_is_stored_of_a_partly_purged_day(
             mention.priority = 80 if purged else 20
             mention.created_at = (mention.published_at + timedelta(hours=1) if purged
                                   else NOW - timedelta(days=1))  # found late
-    assert purge_older_than(sessions, 5, NOW) == 6
+    assert purge_older_than(sessions, 5, NOW).mentions == 6
     with sessions() as session:
         acme = get_watch_by_name(session, workspace_id, "acme").id
         config = DigestChannel(workspace_id, CHANNEL_ID, time(8, 0), ZoneInfo("UTC"), False,
@@ -196,7 +196,7 @@ def test_a_purge_keeps_a_post_of_two_watches_counted_once_in_their_channel(
 
     before = digest()
     assert before[0].current == 3
-    assert purge_older_than(sessions, 5, NOW) == 3
+    assert purge_older_than(sessions, 5, NOW).mentions == 3
     assert digest() == before
 
 
@@ -207,7 +207,7 @@ def test_a_purged_post_a_source_brings_back_is_not_counted_twice(
     published before the purge's cut-off are dropped; later ones are stored as ever."""
     found_ten_days_ago(sessions, workspace_id)
     before = figures(sessions, workspace_id)
-    assert purge_older_than(sessions, 5, NOW) == 15
+    assert purge_older_than(sessions, 5, NOW).mentions == 15
     again = [post(f"a{n}", f"Acme bikes, post {n}", PUBLISHED + timedelta(minutes=15 * n),
                   f"writer{n}") for n in range(12)]
     fresh = post("new", "Acme bikes, a new post", NOW - timedelta(hours=3), "writer99")
@@ -228,7 +228,7 @@ def test_only_purged_posts_are_kept_out_not_every_older_one(
     before it that was never stored is stored, the purged ones still are not."""
     do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme",
                  channel_id=CHANNEL_ID, alert_threshold=0)
-    assert purge_older_than(sessions, 5, NOW) == 0
+    assert purge_older_than(sessions, 5, NOW).mentions == 0
     with sessions() as session:
         assert session.get(Workspace, workspace_id).purged_before is None
     old = post("old", "Acme bikes, an old review", PUBLISHED, "reviewer")
@@ -239,7 +239,7 @@ def test_only_purged_posts_are_kept_out_not_every_older_one(
 
     with transaction(sessions) as session:
         session.execute(update(Mention).values(created_at=PUBLISHED + timedelta(hours=1)))
-    assert purge_older_than(sessions, 5, NOW) == 1
+    assert purge_older_than(sessions, 5, NOW).mentions == 1
     with sessions() as session:
         assert session.get(Workspace, workspace_id).purged_before == NOW - timedelta(days=5)
     never = post("never", "Acme bikes, a backlog post", PUBLISHED - timedelta(days=3), "late")

@@ -174,7 +174,7 @@ def test_a_purge_of_a_storys_later_posts_renders_its_card_again(
         third = session.get(Mention, ids["3"])
         assert third is not None
         third.created_at = NOW - timedelta(days=200)
-    assert purge_older_than(sessions, 90, NOW) == 1
+    assert purge_older_than(sessions, 90, NOW).mentions == 1
     sender.flush()
     # The card counts and names what is stored: the purged post is gone from it.
     (card,) = _channel_texts(slack_standin, SOCIAL)

@@ -106,7 +106,7 @@ def test_retention_keeps_every_watch_history_exact(
     watches(sessions, workspace_id, RECALL_CHANNEL)
     for name in ("acme", "recall"):
         poll(sessions, workspace_id, name, feed())
-    assert purge_older_than(sessions, 30, NOW + timedelta(days=31)) == 3
+    assert purge_older_than(sessions, 30, NOW + timedelta(days=31)).mentions == 3
     with sessions() as session:
         ids = {name: get_watch_by_name(session, workspace_id, name).id
                for name in ("acme", "recall")}
