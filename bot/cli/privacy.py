@@ -59,5 +59,6 @@ def purge(days: int) -> None:
 
     settings = settings_or_exit()
     with open_runtime(settings) as runtime:
-        purged = purge_older_than(runtime.sessions, days, runtime.clock()).mentions
-    click.echo(f"Purged {purged} mention(s) older than {days} days.")
+        purged = purge_older_than(runtime.sessions, days, runtime.clock())
+    click.echo(f"Purged {purged.mentions} mention(s) and {purged.messages} other Slack "
+               f"message record(s) (digests, DMs, alerts, reports) older than {days} days.")

@@ -13,7 +13,7 @@ from bot.cli import privacy as _privacy  # noqa: F401  (registers purge)
 from bot.cli import reporting as _reporting  # noqa: F401  (registers stats and report)
 from bot.cli.root import main
 from storage.db import make_engine, make_session_factory, transaction
-from storage.models import Author, Mention, Watch, Workspace
+from storage.models import Author, Mention, OutboxMessage, OutboxStatus, Watch, Workspace
 
 PUBLISHED = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=10)
 
@@ -39,6 +39,15 @@ def env(sqlite_url: str) -> dict[str, str]:
                 sentiment_label=("negative", "neutral", "positive")[index % 3],
                 published_at=PUBLISHED + timedelta(minutes=index),
                 created_at=PUBLISHED + timedelta(hours=1)))
+        # Two digests and a DM sent then; the channel's newest row stays (the record of a
+        # channel Slack may have refused).
+        for channel, minute in (("C07RETAIN1", 0), ("C07RETAIN1", 1), ("U07ADMIN01", 0)):
+            sent = PUBLISHED + timedelta(minutes=minute)
+            session.add(OutboxMessage(
+                workspace_id=workspace.id, kind="post", channel=channel,
+                payload={"text": "digest of acme post 3"}, status=OutboxStatus.SENT.value,
+                created_at=sent, next_attempt_at=sent, sent_at=sent,
+                result_ts=f"{sent.timestamp():.6f}"))
     engine.dispose()
     return {"VIGIE_DATABASE_URL": sqlite_url, "VIGIE_TIMEZONE": "UTC",
             "SLACK_BOT_TOKEN": "", "SLACK_SIGNING_SECRET": "", "SLACK_APP_TOKEN": ""}
@@ -69,7 +78,9 @@ def test_stats_and_report_keep_the_figures_of_purged_days(env: dict[str, str],
     report_before = run("report", "--month", month, "--format", "html",
                         "--out", str(tmp_path / "before.html"))
     assert "(12 mention(s))" in report_before
-    assert "Purged 12 mention(s)" in run("purge", "--older-than", "5")
+    assert run("purge", "--older-than", "5").splitlines()[-1] == (
+        "Purged 12 mention(s) and 2 other Slack message record(s) (digests, DMs, alerts, "
+        "reports) older than 5 days.")
     after = run("stats", "--period", "30d")
     assert volumes(after) == volumes(before)
     assert "12 mention(s), 0.4 a day" in after and "Negative 4 (33%)" in after
