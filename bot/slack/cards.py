@@ -41,7 +41,7 @@ SENTIMENT_ICONS = {"negative": ":red_circle:", "neutral": ":white_circle:",
 def _author_line(view: CardView, language: str) -> str:
     icon = icon_for(view.network)
     who = escape_name(truncate(view.author_name, 80)) if view.author_name else ""
-    handle = escape_name(truncate(view.author_handle, 80))
+    handle = escape_name(truncate(_handle_shown(view), 80))
     label = f"*{who}* ({handle})" if who else f"*{handle}*"
     reach = compact(format_reach(view.followers), language)
     parts = [f"{icon} {label}"]
@@ -52,6 +52,23 @@ def _author_line(view: CardView, language: str) -> str:
                        reach=compact(format_reach((view.followers or 0) + _story_reach(view)),
                                      language)))
     return " · ".join(parts)
+
+
+def _handle_shown(view: CardView) -> str:
+    """The author's handle, or for a feed's byline keyed on its site ("julie_m@blog.example")
+    the site it writes on: beside the byline, not something that reads as an email address."""
+    if view.author_name and view.author_handle.startswith(view.author_name + "@"):
+        return view.author_handle[len(view.author_name) + 1:]
+    return view.author_handle
+
+
+def _fallback_author(view: CardView) -> str:
+    """Who wrote the post, in the card's plain-text fallback."""
+    shown = _handle_shown(view)
+    if shown == view.author_handle:
+        return escape_name(truncate(shown, 80))
+    return (f"{escape_name(truncate(view.author_name or '', 80))} "
+            f"({escape_name(truncate(shown, 80))})")
 
 
 def _story_count(view: CardView) -> int:
@@ -242,6 +259,6 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
     if also_on:
         blocks.append({"type": "context", "elements": [_mrkdwn(also_on)]})
     fallback = t(language, "card.fallback", id=view.mention_id, network=view.network,
-                 author=escape_name(truncate(view.author_handle, 80)),
+                 author=_fallback_author(view),
                  text=escape(truncate(view.text, 150)))
     return fallback, blocks

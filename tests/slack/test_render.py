@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.messages.cards import CardSpec, CardView
@@ -137,6 +138,20 @@ def test_a_row_written_before_specs_were_data_is_sent_as_stored() -> None:
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*old*"}}]
     assert render_payload({"text": "old", "blocks": blocks}) == ("old", blocks)
     assert payload_spec({"text": "old", "blocks": blocks}) is None
+
+
+def test_a_feed_byline_shows_its_site_not_an_address() -> None:
+    """A feed's author is keyed byline@site: the card showed "julie_m (julie_m@blog.example)",
+    which reads as an email address the post never gave."""
+    view = replace(_card(), network="rss", author_handle="julie_m@blog.example",
+                   author_name="julie_m", followers=None)
+    text, blocks = build_card(view, "en")
+    shown = json.dumps(blocks, ensure_ascii=False)
+    zwsp = "\u200b"
+    assert f"*julie_{zwsp}m* (blog.example)" in shown, shown
+    assert "@blog.example" not in shown and "@blog.example" not in text
+    mastodon = json.dumps(build_card(replace(_card(), author_name="ana"), "en")[1])
+    assert "(@ana)" in mastodon
 
 
 def test_an_opportunity_card_shows_formatting_characters_of_a_handle_as_typed() -> None:
