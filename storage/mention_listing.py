@@ -327,6 +327,20 @@ def language_params(languages: Sequence[str]) -> dict[str, Any]:
             **{f"search_language_{i}": language for i, language in enumerate(languages)}}
 
 
+def by_networks(networks: Sequence[str]) -> search_index.Candidates:
+    """Candidates on one of several ``networks`` (``source:x OR source:mastodon``), with
+    their parameters: a listing walks each network's mentions newest first on
+    (workspace_id, network, id) and merges them, as ``by_language`` does languages; a read
+    of them all takes the list (``search_networks``)."""
+    count = len(networks)
+    return search_index.Candidates(
+        f"networks{count}", _M.network.in_(bindparam("search_networks", expanding=True)),
+        {"search_networks": list(networks),
+         **{f"search_network_{i}": network for i, network in enumerate(networks)}},
+        tuple(_M.network == bindparam(f"search_network_{i}", type_=String())
+              for i in range(count)))
+
+
 def hits_statement(conn: Connection, shape: tuple[str, ...]) -> Select[Any]:
     """``listing_statement`` restricted to a list of full-text hits by id (parameter
     ``search_ids``, to be supplied)."""

@@ -39,6 +39,7 @@ from storage.mention_listing import (
     authors_with_handles,
     by_authors,
     by_language,
+    by_networks,
     hits_statement,
     language_params,
     listing_statement,
@@ -219,18 +220,21 @@ class _FieldsKept:
     handles: frozenset[str] | None = None
     network: str | None = None
     languages: tuple[str, ...] | None = None
+    networks: tuple[str, ...] | None = None
+    """Several networks (``source:x OR source:mastodon``), when no ``source:`` alone."""
 
 
 def _fields_kept(query: Query) -> _FieldsKept | None:
     """The fields a query requires of every mention it matches (its top-level fields and
     ORs of fields only: ``from:a``, ``from:a OR from:b``, ``source:x``, ``lang:fr``,
-    ``lang:fr OR lang:de``), None when it requires none."""
+    ``lang:fr OR lang:de``, ``source:x OR source:reddit``), None when it requires none."""
     if query.root is None:
         return None
     conjuncts = query.root.children if isinstance(query.root, And) else (query.root,)
     handles: frozenset[str] | None = None
     network: str | None = None
     languages: tuple[str, ...] | None = None
+    networks: tuple[str, ...] | None = None
     fields = False
     for node in conjuncts:
         if isinstance(node, Field) or (
@@ -249,7 +253,12 @@ def _fields_kept(query: Query) -> _FieldsKept | None:
         elif (isinstance(node, Or) and languages is None
               and all(isinstance(c, Field) and c.name == "lang" for c in node.children)):
             languages = tuple(sorted({c.value for c in node.children if isinstance(c, Field)}))
-    return _FieldsKept(handles, network, languages) if fields else None
+        elif (isinstance(node, Or) and networks is None
+              and all(isinstance(c, Field) and c.name == "source" for c in node.children)):
+            networks = tuple(sorted({c.value for c in node.children if isinstance(c, Field)}))
+    if network is not None:
+        networks = None  # source:x AND (source:x OR source:y) is source:x's mentions
+    return _FieldsKept(handles, network, languages, networks) if fields else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +289,10 @@ def fields_search(conn: Connection, workspace_id: int, query: Query) -> FieldsSe
     if kept.languages is not None:
         return FieldsSearch(replace(by_language(len(kept.languages)),
                                     params=language_params(kept.languages)), kept.network)
+    if kept.networks is not None and len(kept.networks) > 1:
+        return FieldsSearch(by_networks(kept.networks), None)
+    if kept.networks is not None:  # source:x OR source:twitter: one network
+        return FieldsSearch(None, kept.networks[0])
     return FieldsSearch(None, kept.network)
 
 

@@ -475,3 +475,43 @@ def test_languages_searched_together_read_the_language_index(
         if plan.startswith("["):  # a Merge Append of the languages' walks, or a few rows
             assert all(n["Plan Rows"] <= 50 for n in _nodes(plan) if n["Node Type"] == "Sort"
                        ), plan
+
+
+def test_networks_searched_together_read_the_network_index(
+    listing: Any, sessions: sessionmaker[Session], workspace_id: int,
+) -> None:
+    """``source:bluesky OR source:hackernews`` walks each network's mentions newest first
+    through (workspace_id, network, id) and merges them, as ``source:bluesky`` alone does
+    and as languages searched together do; it read every mention of the workspace newest
+    first checking each one's network (all of them for networks no mention is on). Same
+    rows as plain SQL with an IN list."""
+    with transaction(sessions) as session:
+        session.execute(text(
+            "UPDATE mentions SET network = CASE WHEN id % 1000 = 0 THEN 'bluesky' "
+            "WHEN id % 700 = 0 THEN 'hackernews' ELSE network END "
+            "WHERE workspace_id = :ws"), {"ws": workspace_id})
+    gather_statistics(sessions.kw["bind"])
+    for filters, networks, rare in (
+            ({"text": "source:bluesky OR source:hackernews"}, ("bluesky", "hackernews"), True),
+            ({"text": "source:bsky OR source:hn", "status": "new"},
+             ("bluesky", "hackernews"), True),
+            ({"text": "source:webhook OR source:bluesky"}, ("webhook", "bluesky"), True),
+            ({"text": "source:reddit OR source:twitter"}, ("reddit", "x"), False)):
+        plan, found = listing(MentionFilter(**filters))
+        conditions = f" AND status = '{filters['status']}'" if "status" in filters else ""
+        with sessions() as session:
+            want = list(session.execute(text(
+                "SELECT id FROM mentions WHERE workspace_id = :ws "  # noqa: S608
+                f"AND network IN ('{networks[0]}', '{networks[1]}'){conditions} "
+                "ORDER BY id DESC LIMIT 11"), {"ws": workspace_id}).scalars())
+        got = [r.id for r in search_mentions(sessions, workspace_id, MentionFilter(**filters),
+                                             limit=11, now=NOW)]
+        assert got == want and found == len(want), filters
+        assert not any(scan in plan + "\n" for scan in SQLITE_FULL_SCAN), plan
+        assert '"Relation Name": "mentions"' not in _seq_scans(plan), plan
+        if rare or not plan.startswith("["):
+            assert plan.count("ix_mentions_workspace_id_network_id") >= len(networks), (
+                filters, plan)
+        if plan.startswith("["):
+            assert all(n["Plan Rows"] <= 50 for n in _nodes(plan) if n["Node Type"] == "Sort"
+                       ), plan
