@@ -33,6 +33,7 @@ from sqlalchemy import ColumnElement, case, delete, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.networks import normalize_network
+from bot.services import forgotten
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
@@ -48,7 +49,7 @@ from bot.sources import handles
 from bot.sources.base import byline
 from bot.sources.registry import SOURCES
 from storage.db import transaction
-from storage.models import Author, Mention, Role, Workspace
+from storage.models import AuditEvent, Author, Mention, Role, Workspace
 from storage.models_influencers import TrackedInfluencer
 
 PERIODS = {"7d": 7, "30d": 30, "90d": 90}
@@ -351,7 +352,7 @@ def _start_tracking(session: Session, workspace_id: int, actor: Actor, author: A
     session.add(TrackedInfluencer(workspace_id=workspace_id, author_id=author.id,
                                   tracked_by=actor.user_id, created_at=now))
     record(session, workspace_id, actor, "influencer.tracked",
-           detail={"network": author.network, "handle": author.handle})
+           detail={"network": author.network, "handle_digest": _audited(session, author)})
     return True
 
 
@@ -370,10 +371,46 @@ def do_untrack(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
             raise NotFound("influencers.not_tracked", handle=handle, network=network)
         session.delete(row)
         record(session, workspace_id, actor, "influencer.untracked",
-               detail={"network": network, "handle": author.handle})
+               detail={"network": network, "handle_digest": _audited(session, author)})
         handle = author.handle
     forget_home_cache(sessions, workspace_id)
     return handle
+
+
+TRACKING_EVENTS = ("influencer.tracked", "influencer.untracked")
+"""The audit events that name a person (by the keyed digest of their handle)."""
+
+
+def _audited(session: Session, author: Author) -> str:
+    """How the audit trail names ``author``: the keyed digest of their handle, as
+    ``do_forget`` names whom it forgot; not the handle, which the trail would keep after
+    the person is forgotten."""
+    return forgotten.subject_digest(session, author.workspace_id, author.handle)
+
+
+def forget_tracking_handles(session: Session, workspace_id: int, author_ids: Sequence[int],
+                            handle: str) -> int:
+    """Replace by its keyed digest the handle that the tracking events older versions
+    audited name in clear, for the person ``do_forget`` forgets (``handle``, and the
+    authors ``author_ids`` it found, before they are deleted); returns how many rows
+    changed. Tracking is rare: the workspace's tracking events are read in Python, where
+    ``forgotten.is_called`` compares handles as the forget finds them."""
+    authors = set(session.execute(select(Author.network, Author.handle).where(
+        Author.id.in_(author_ids))).tuples())
+    changed = 0
+    for event in session.scalars(select(AuditEvent).where(
+            AuditEvent.workspace_id == workspace_id,
+            AuditEvent.action.in_(TRACKING_EVENTS))):
+        detail = dict(event.detail or {})
+        network, stored = detail.get("network"), detail.get("handle")
+        if not isinstance(network, str) or not isinstance(stored, str):
+            continue
+        if (network, stored) in authors or forgotten.is_called(network, stored, handle):
+            del detail["handle"]
+            detail["handle_digest"] = forgotten.subject_digest(session, workspace_id, stored)
+            event.detail = detail
+            changed += 1
+    return changed
 
 
 def do_track_author(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *,

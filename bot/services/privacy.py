@@ -33,7 +33,7 @@ from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import ServiceError
 from bot.services.forget_messages import ForgottenPerson, redact_messages
-from bot.services.influencers import forget_home_cache
+from bot.services.influencers import forget_home_cache, forget_tracking_handles
 from bot.services.outbox import KIND_REDACT, do_enqueue
 from bot.services.outbox_retention import purge_outbox
 from bot.services.permissions import require_role
@@ -122,6 +122,8 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
             Mention.workspace_id == workspace_id, Mention.author_id.in_(author_ids)))
         mentions = session.execute(delete(Mention).where(
             Mention.workspace_id == workspace_id, Mention.author_id.in_(author_ids)))
+        # The audit rows older versions wrote naming them in clear keep a digest instead.
+        forget_tracking_handles(session, workspace_id, author_ids, handle)
         session.execute(delete(Author).where(Author.id.in_(author_ids)))
         count = int(mentions.rowcount or 0)  # type: ignore[attr-defined]
         record(session, workspace_id, actor, "privacy.forget",
