@@ -1,4 +1,5 @@
-"""Influencers the team follows, and the channels that get the monthly report.
+"""Influencers the team follows, the version of App Home's influencer ranking, and the
+channels that get the monthly report.
 
 Registered on ``Base.metadata`` by the imports of ``storage.models``.
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models_base import Base, utcnow
@@ -28,6 +29,20 @@ class TrackedInfluencer(Base):
     author_id: Mapped[int] = mapped_column(ForeignKey("authors.id", ondelete="CASCADE"))
     tracked_by: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class HomeRankingVersion(Base):
+    """How many times what App Home's influencer ranking reads changed in a workspace (a
+    person forgotten, a watch added, removed or changing side, someone tracked): each
+    process caches the ranking with the version it read and ranks again once it moved, so
+    a change made by another process (the CLI, `vigie web` beside `vigie worker`) shows at
+    once there too. No row: version 0."""
+
+    __tablename__ = "home_ranking_versions"
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ReportSchedule(Base):

@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.dialect import is_postgresql
+from storage.models_influencers import HomeRankingVersion
 from storage.models_triage import TriageLabel
 
 
@@ -50,3 +51,12 @@ def upsert_triage_label(session: Session, values: dict[str, Any], *, overriding_
             "watch_id", "positive", "action", "source", "actor", "surface", "priority",
             "threshold", "alerted", "labelled_at")},
         where=replaceable))
+
+
+def bump_home_ranking_version(session: Session, workspace_id: int) -> None:
+    """Raise the workspace's ``home_ranking_versions`` row by one (made at 1 when it has
+    none), in one statement: two changes at once both count."""
+    insert = _insert(session)(HomeRankingVersion)
+    table = HomeRankingVersion.__table__
+    session.execute(insert.values(workspace_id=workspace_id, version=1).on_conflict_do_update(
+        index_elements=["workspace_id"], set_={"version": table.c.version + 1}))

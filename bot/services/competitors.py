@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
-from bot.services.influencers import forget_home_cache
+from bot.services.influencer_cache import forget_home_cache, home_ranking_changed
 from bot.services.permissions import require_role
 from bot.services.watches import get_watch_by_name, lock_group
 from storage.db import transaction
@@ -283,7 +283,9 @@ def do_set_watch_kind(sessions: sessionmaker[Session], workspace_id: int, actor:
             _check_complete(_view(session, group))
         record(session, workspace_id, actor, "watch.kind",
                detail={"watch": watch.name, "kind": kind})
-    # Home's influencers rank the brand's watches' authors: a watch changing side changes them.
+        # Home's influencers rank the brand's watches' authors: a watch changing side
+        # changes them.
+        home_ranking_changed(session, workspace_id)
     forget_home_cache(sessions, workspace_id)
     return kind
 

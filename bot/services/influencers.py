@@ -40,6 +40,8 @@ from bot.services.errors import NotFound, ServiceError
 from bot.services.influencer_cache import (
     cached_home_ranking,
     forget_home_cache,
+    home_ranking_changed,
+    home_ranking_version,
     keep_home_ranking,
 )
 from bot.services.permissions import require_role
@@ -353,6 +355,7 @@ def _start_tracking(session: Session, workspace_id: int, actor: Actor, author: A
                                   tracked_by=actor.user_id, created_at=now))
     record(session, workspace_id, actor, "influencer.tracked",
            detail={"network": author.network, "handle_digest": _audited(session, author)})
+    home_ranking_changed(session, workspace_id)  # the mark shows in every process
     return True
 
 
@@ -373,6 +376,7 @@ def do_untrack(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
         record(session, workspace_id, actor, "influencer.untracked",
                detail={"network": network, "handle_digest": _audited(session, author)})
         handle = author.handle
+        home_ranking_changed(session, workspace_id)
     forget_home_cache(sessions, workspace_id)
     return handle
 
@@ -493,9 +497,10 @@ def home_influencers(sessions: sessionmaker[Session], workspace_id: int, *, now:
         zone_name = workspace.timezone if workspace and workspace.timezone else default_timezone
         start, end = period_window(now, HOME_DAYS,
                                    zone_or_default(zone_name, default_timezone).key)
+        version = home_ranking_version(session, workspace_id)
         ranked = rank_influencers(session, workspace_id, start, end, limit, last_posts=0,
                                   among=brand_scope(session, workspace_id).where())
-    keep_home_ranking(sessions, workspace_id, now, ranked)
+    keep_home_ranking(sessions, workspace_id, now, version, ranked)
     return ranked
 
 

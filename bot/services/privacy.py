@@ -33,6 +33,7 @@ from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import ServiceError
 from bot.services.forget_messages import ForgottenPerson, redact_messages
+from bot.services.influencer_cache import home_ranking_changed
 from bot.services.influencers import forget_home_cache, forget_tracking_handles
 from bot.services.outbox import KIND_REDACT, do_enqueue
 from bot.services.outbox_retention import purge_outbox
@@ -130,6 +131,8 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                detail={"handle_digest": forgotten.subject_digest(session, workspace_id,
                                                                  handle),
                        "authors": len(author_ids), "mentions": count})
+        # The App Homes it marks stale rank without them in every process (last: it locks).
+        home_ranking_changed(session, workspace_id)
     # The App Homes published again (bot.services.forget_messages) must not rank them
     # among the influencers from this process's cache.
     forget_home_cache(sessions, workspace_id)

@@ -17,7 +17,7 @@ from bot.messages.delivery import ChannelChecker
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError, query_error
-from bot.services.influencer_cache import forget_home_cache
+from bot.services.influencer_cache import forget_home_cache, home_ranking_changed
 from bot.services.outbox import refused_channels
 from bot.services.permissions import require_role
 from bot.services.triage_learning import effective_threshold, workspace_offset
@@ -202,11 +202,12 @@ def do_add_watch(
         record(session, workspace_id, actor, "watch.added",
                detail={"watch": name, "query": query, "channel": channel_id,
                        "alert_threshold": alert_threshold, "kind": kind, "group": group_name})
+        # Home's influencers rank the brand's watches' authors: a watch more changes them.
+        home_ranking_changed(session, workspace_id)
         view = WatchView(watch.id, name, query, description, channel_id, alert_threshold,
                          False, 0, 0, kind, group_name,
                          learned_shift=_learned_shift(watch,
                                                       workspace_offset(session, workspace_id)))
-    # Home's influencers rank the brand's watches' authors: a watch more changes them.
     forget_home_cache(sessions, workspace_id)
     return view
 
@@ -334,7 +335,8 @@ def do_remove_watch(
         # its membership before the check below reads the group.
         watch = get_watch_by_name(session, workspace_id, name, lock=True)
         delete_watch(session, workspace_id, actor, watch)
-    # Home's influencers rank the brand's watches' authors: its mentions leave them.
+        # Home's influencers rank the brand's watches' authors: its mentions leave them.
+        home_ranking_changed(session, workspace_id)
     forget_home_cache(sessions, workspace_id)
 
 
