@@ -19,6 +19,7 @@ from bot.services import sources_admin, watches
 from bot.services.actors import CLI
 from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
+from bot.services.influencer_cache import home_ranking_changed
 from bot.services.polling import HttpFactory, run_poll_tick
 from bot.services.watches import WatchView
 from storage.db import transaction
@@ -145,4 +146,6 @@ def do_remove_demo(sessions: sessionmaker[Session], workspace_id: int) -> DemoRe
         watches.delete_watch(session, workspace_id, CLI, watch)
         record(session, workspace_id, CLI, "demo.removed",
                detail={"mentions": len(ids), "authors": len(orphans), "kept": len(shared)})
+        # Home's influencers ranked the fictional authors (a watch removed, as do_remove_watch).
+        home_ranking_changed(session, workspace_id)
         return DemoRemoval(len(ids), len(orphans), len(shared))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.services.actors import CLI
 from bot.services.demo import DEMO_WATCH, do_remove_demo
 from bot.services.errors import NotFound, ServiceError
+from bot.services.influencers import home_influencers
 from bot.services.ingest import do_ingest
 from bot.services.sources_admin import do_add_source
 from bot.services.watches import do_add_watch, get_watch_by_name, list_watches
@@ -134,3 +135,19 @@ def test_the_demo_never_shares_a_story_with_real_posts(
     with sessions() as session:
         assert dict(session.execute(select(Mention.external_id, Mention.story_id))
                     .tuples().all()) == {"r1": None, "r2": ids["r1"]}
+
+
+def test_removing_the_demo_leaves_home_s_influencers(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """App Home ranked the fictional authors for up to 15 minutes after their removal."""
+    do_add_watch(sessions, workspace_id, CLI, name=DEMO_WATCH, query="acme",
+                 channel_id="C0VIGIEDEMO", alert_threshold=40)
+    do_add_watch(sessions, workspace_id, CLI, name="recall", query="recall",
+                 channel_id="C0RECALL01", alert_threshold=50)
+    _poll(sessions, workspace_id, DEMO_WATCH, FEED)
+    _poll(sessions, workspace_id, "recall", [FEED[2]])
+    before = home_influencers(sessions, workspace_id, now=NOW)
+    assert sorted(i.handle for i in before) == ["ana_lopez", "asso_velo", "shared_author"]
+    do_remove_demo(sessions, workspace_id)
+    after = home_influencers(sessions, workspace_id, now=NOW + timedelta(minutes=1))
+    assert [i.handle for i in after] == ["shared_author"]
