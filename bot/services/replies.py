@@ -1,8 +1,10 @@
 """Posting approved replies back to Mastodon, Bluesky and X, exactly once per draft.
 
 Approval queues a ``reply_posts`` row whose idempotency key is stored before any network
-call. The sender claims due rows (a lease), records the attempt, calls the network, and
-records the result with the mention's "replied" transition in one transaction. The reply
+call. The sender leases one due row at a time, right before posting it, records the
+attempt, calls the network (within ``POST_BUDGET``, shorter than the lease), and records
+the result with the mention's "replied" transition in one transaction, only while it
+still holds the lease. The reply
 answers the customer's newest post in the mention's case (``reply_target``) as of its
 first attempt: that post is kept on the row, and every retry answers it. A row
 retried after a crash or an unknown outcome first asks the network whether the reply
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.messages.notes import Arg, Note, Text
@@ -66,7 +68,15 @@ from storage.repositories import latest_customer_post
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
+"""How long a reply is held by the worker posting it. Taken right before its post, one
+reply at a time, and longer than ``POST_BUDGET``: a lease never runs out while its post is
+under way, so another worker never posts the same reply."""
+POST_BUDGET = timedelta(seconds=60)
+"""The longest everything posting one reply may take on the network (lookups, the write,
+retries), well within ``LEASE``."""
 MAX_ATTEMPTS = 6
+CLAIM_BATCH = 20
+"""Due replies looked at per claim (some may be settled without a post)."""
 MAX_RETRY_WAIT = timedelta(hours=1)
 """The longest wait between attempts after a failure."""
 MAX_RATE_LIMIT_WAIT = timedelta(hours=24)
@@ -96,6 +106,9 @@ class _Job:
     key: str
     language: str | None
     trusted: bool
+    attempts: int
+    """The row's attempts once leased, and ``leased_until``: the lease this job holds."""
+    leased_until: datetime
 
     @property
     def account(self) -> tuple[str, str]:
@@ -121,13 +134,15 @@ def _held_accounts(session: Session, now: datetime) -> dict[tuple[str, str], Rep
     return held
 
 
-def _claim(sessions: sessionmaker[Session], now: datetime, limit: int) -> list[_Job]:
-    jobs: list[_Job] = []
+def _claim_next(sessions: sessionmaker[Session], now: datetime) -> _Job | None:
+    """Lease the next due reply to post (None when none is due), right before posting it.
+    Replies found cancelled, failed or waiting for their account's rate limit on the way
+    are settled and skipped."""
     with transaction(sessions) as session:
         held = _held_accounts(session, now)
         query = (select(ReplyPost).where(ReplyPost.status == PENDING,
                                          ReplyPost.next_attempt_at <= now)
-                 .order_by(ReplyPost.id).limit(limit))
+                 .order_by(ReplyPost.id).limit(CLAIM_BATCH))
         for row in session.scalars(skip_locked(session, query)).all():
             mention = session.get(Mention, row.mention_id)
             draft = session.get(Draft, row.draft_id)
@@ -156,10 +171,24 @@ def _claim(sessions: sessionmaker[Session], now: datetime, limit: int) -> list[_
                 continue
             target = _pinned_target(session, row, mention)
             started = row.attempts > 0 or row.rate_limited_calls > 0
-            jobs.append(_Job(row.id, started, row.network, credentials, target,
-                             draft.text, row.idempotency_key, target.language,
-                             source.trusted))
-    return jobs
+            return _Job(row.id, started, row.network, credentials, target, draft.text,
+                        row.idempotency_key, target.language, source.trusted,
+                        row.attempts + 1, now + LEASE)
+    return None
+
+
+def _hold_lease(session: Session, job: _Job) -> bool:
+    """Whether ``job`` still holds its reply's lease: the row is pending, at the attempts
+    and lease end ``job`` set. Compare-and-set, so on PostgreSQL the row stays locked
+    until the caller's transaction ends (nobody takes the lease over meanwhile)."""
+    result = session.execute(
+        update(ReplyPost)
+        .where(ReplyPost.id == job.id, ReplyPost.status == PENDING,
+               ReplyPost.attempts == job.attempts,
+               ReplyPost.next_attempt_at == job.leased_until)
+        .values(next_attempt_at=job.leased_until)
+        .execution_options(synchronize_session=False))
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def _pinned_target(session: Session, row: ReplyPost, mention: Mention) -> ReplyTarget:
@@ -202,9 +231,16 @@ def _note(session: Session, row: ReplyPost, key: str, **params: Arg) -> None:
 
 def _record(sessions: sessionmaker[Session], job: _Job, now: datetime,
             result: Any, error: PublishError | None) -> ReplyOutcome:
+    """Record what posting ``job`` gave, only while ``job`` holds the reply's lease: a
+    worker whose lease ran out (a stalled process) never overwrites what the worker that
+    took the reply over recorded. A post it made all the same is recorded when nothing
+    else was, never over a recorded post."""
     with transaction(sessions) as session:
+        holding = _hold_lease(session, job)
         row = session.get(ReplyPost, job.id)
         assert row is not None
+        if not holding:
+            return _record_late(session, row, job, result, error)
         if error is None:
             row.status, row.external_id, row.url = POSTED, result.external_id, result.url
             row.posted_at, row.error = now, None
@@ -243,6 +279,34 @@ def _record(sessions: sessionmaker[Session], job: _Job, now: datetime,
         return ReplyOutcome(row.mention_id, FAILED, error=message)
 
 
+def _record_late(session: Session, row: ReplyPost, job: _Job, result: Any,
+                 error: PublishError | None) -> ReplyOutcome:
+    """What a worker whose lease ran out may still record: its post, when the reply has no
+    result yet (the reply is posted; whoever took it over finds it so). Anything else is
+    left to the worker holding the reply now."""
+    if error is None and row.status in {PENDING, FAILED, CANCELLED} and row.external_id is None:
+        log.warning("reply %s: posted after its lease ran out; recording it", job.id)
+        row.status, row.external_id, row.url = POSTED, result.external_id, result.url
+        row.posted_at, row.error = utcnow(), None
+        mention = session.get(Mention, row.mention_id)
+        if mention is not None and mention.status == MentionStatus.APPROVED.value:
+            network = get_network(row.network)
+            mark_replied(session, row.workspace_id, NETWORK_ACTOR, mention,
+                         reply_url=result.url, now=utcnow(),
+                         note_key="replies.note_posted" if result.url
+                         else "replies.note_posted_no_link",
+                         note_params={"network": network.display_name if network
+                                      else row.network})
+        return ReplyOutcome(row.mention_id, POSTED, url=result.url)
+    if error is None:
+        log.error("reply %s was posted twice (lease ran out): %s kept, %s posted as well",
+                  job.id, row.url, result.url)
+    else:
+        log.warning("reply %s: result after its lease ran out not recorded (%s)", job.id,
+                    type(error).__name__)
+    return ReplyOutcome(row.mention_id, row.status, url=row.url, error=row.error)
+
+
 def _account_of(session: Session, row: ReplyPost) -> tuple[str, str] | None:
     mention = session.get(Mention, row.mention_id)
     source = session.get(SourceRow, mention.source_id) if mention and mention.source_id \
@@ -274,50 +338,34 @@ def _hold_account(session: Session, limited: ReplyPost, account: tuple[str, str]
             _wait_for_limit(session, row, until, limited.error or RATE_LIMITED)
 
 
-def _give_back(sessions: sessionmaker[Session], jobs: list[_Job], now: datetime) -> None:
-    """Give claimed replies back untried: due at ``now``, their attempt not spent."""
-    with transaction(sessions) as session:
-        for job in jobs:
-            row = session.get(ReplyPost, job.id)
-            if row is not None and row.status == PENDING:
-                row.attempts = max(0, row.attempts - 1)
-                row.next_attempt_at = now
-
-
-def _release(sessions: sessionmaker[Session], job: _Job, until: datetime, error: str
-             ) -> ReplyOutcome:
-    """Give a claimed reply back, its attempt not spent: its account is rate limited."""
-    with transaction(sessions) as session:
-        row = session.get(ReplyPost, job.id)
-        assert row is not None
-        row.attempts = max(0, row.attempts - 1)
-        _wait_for_limit(session, row, until, error)
-        return ReplyOutcome(row.mention_id, PENDING, error=error)
-
-
 def flush_replies(sessions: sessionmaker[Session], http_factory: Callable[[bool], HttpClient],
                   *, now: datetime | None = None, limit: int = 20,
-                  stop: Callable[[], bool] | None = None) -> list[ReplyOutcome]:
-    """Post what is due; one failure never stops the others. After a rate limit, the same
-    account's other replies wait without calling the network. Once ``stop()`` is true
-    (the process shuts down), no other post starts: the replies claimed and not posted
-    are given back, due at once and their attempt not spent."""
-    moment = now or utcnow()
+                  stop: Callable[[], bool] | None = None,
+                  clock: Callable[[], datetime] | None = None) -> list[ReplyOutcome]:
+    """Post what is due, up to ``limit`` replies, one at a time: each reply is leased right
+    before its post, and its post is bounded by ``POST_BUDGET`` (shorter than the lease),
+    so no other worker can take it over while it is being posted. One failure never stops
+    the others; after a rate limit, the same account's other replies wait without calling
+    the network. Once ``stop()`` is true (the process shuts down), no other post starts.
+    The time is ``now`` when given, else ``clock()`` (``utcnow``) at each reply."""
+    def current() -> datetime:
+        if now is not None:
+            return now
+        return (clock or utcnow)()
+
     outcomes = []
-    limited: dict[tuple[str, str], tuple[datetime, str]] = {}
-    jobs = _claim(sessions, moment, limit)
-    for index, job in enumerate(jobs):
+    for _ in range(limit):
         if stop is not None and stop():
-            _give_back(sessions, jobs[index:], moment)
             break
-        if job.account in limited:
-            outcomes.append(_release(sessions, job, *limited[job.account]))
-            continue
+        job = _claim_next(sessions, current())
+        if job is None:
+            break
         publisher = get_publisher(job.network)
         result, error = None, None
         try:
             # Sources added through Slack keep the SSRF guard when we post, too.
             with http_factory(job.trusted) as http:
+                http.set_budget(POST_BUDGET.total_seconds())
                 result = publish_once(publisher, http, job.credentials, job.target, job.text,
                                       job.key, attempted_before=job.attempted_before,
                                       language=job.language)
@@ -327,13 +375,7 @@ def flush_replies(sessions: sessionmaker[Session], http_factory: Callable[[bool]
             log.exception("posting reply %s failed", job.id)
             error = PublishError(f"internal error ({type(err).__name__})")
             error.retryable = True
-        outcome = _record(sessions, job, moment, result, error)
-        outcomes.append(outcome)
-        if isinstance(error, PublishRateLimited):
-            with sessions() as session:
-                row = session.get(ReplyPost, job.id)
-                if row is not None and row.error:
-                    limited[job.account] = (row.next_attempt_at, row.error)
+        outcomes.append(_record(sessions, job, current(), result, error))
     return outcomes
 
 
