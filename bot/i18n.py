@@ -45,12 +45,26 @@ def language_for(locale: str | None, fallback: str | None = None) -> str:
     return DEFAULT_LANGUAGE
 
 
+class UnknownMessage(KeyError):
+    """A message this release cannot write: a key its catalogue lacks, an argument its
+    string needs and was not given, or an argument of a form it does not know. Stored
+    messages (outbox notes) are written by one release and rendered by whichever sends
+    them: during a rolling deploy that may be an older one."""
+
+
 def t(language: str, key: str, **params: Any) -> str:
-    """The string ``key`` in ``language`` (English when missing), formatted with ``params``."""
+    """The string ``key`` in ``language`` (English when missing), formatted with ``params``;
+    ``UnknownMessage`` when the catalogue lacks ``key`` or its string needs a parameter not
+    given."""
     template = catalogue(language).get(key) or catalogue(DEFAULT_LANGUAGE).get(key)
     if template is None:
-        raise KeyError(f"no string {key!r} in the catalogue")
-    return template.format(**params) if params else template
+        raise UnknownMessage(f"no string {key!r} in the catalogue")
+    if not params:
+        return template
+    try:
+        return template.format(**params)
+    except KeyError as err:
+        raise UnknownMessage(f"the string {key!r} needs {err} and was not given it") from None
 
 
 def has(key: str) -> bool:

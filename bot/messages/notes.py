@@ -3,7 +3,8 @@ a date, a link, risk flags), so services never write mrkdwn and the renderer in
 ``bot.slack.notes`` escapes, cuts and formats each argument in one place.
 
 Notes go through the outbox as JSON (``note_to_json`` / ``note_from_json``) and are
-rendered when the row is sent.
+rendered when the row is sent, maybe by an older release (a rolling deploy): a key or an
+argument form it does not know raises ``bot.i18n.UnknownMessage``, never a wrong text.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from bot.i18n import UnknownMessage, has
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +126,18 @@ def _arg_from_json(value: Any) -> Arg:
         return Who(str(value["who"]))
     if "risk_level" in value:
         return RiskLevel(str(value["risk_level"]))
-    return RiskFlags(tuple(str(code) for code in value["flags"]))
+    if "flags" in value:
+        return RiskFlags(tuple(str(code) for code in value["flags"]))
+    # A form a newer release added: it renders the note, not this one.
+    raise UnknownMessage(f"an argument of a form this version does not know ({sorted(value)})")
+
+
+def check_known(note: Note) -> None:
+    """``UnknownMessage`` when the catalogue lacks a phrase of ``note`` (a newer release
+    queued it): checked before it is sent, so it is not sent half-known."""
+    for phrase in note.phrases:
+        if not has(phrase.key):
+            raise UnknownMessage(f"no string {phrase.key!r} in the catalogue")
 
 
 def note_to_json(note: Note) -> dict[str, Any]:

@@ -71,6 +71,11 @@ What a row that cannot go out does to the others:
   thread fails for good like any refused message, and the channel is not reported.
 - A message to a user (a DM: notices, reminders, exports) whom Slack says is a guest no
   admin gave a role is not sent (``withheld``): Vigie shows them nothing, unasked or not.
+- A row this release cannot render because a newer release wrote it (a rolling deploy:
+  a phrase key, an argument form or a kind it does not know, ``UnknownMessage``) is not
+  this sender's to send: it stays pending without holding its channel, no attempt spent,
+  and this sender looks at it again after ``NEWER_RELEASE_RECHECK``. A newer process sends
+  it meanwhile; a day after it was queued (``NEWER_RELEASE_GRACE``) it fails for good.
 """
 
 from __future__ import annotations
@@ -88,8 +93,9 @@ from sqlalchemy import delete, func, literal, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.i18n import UnknownMessage
 from bot.messages.delivery import DeliveryError, Notifier, OutgoingMessage, UserDirectories
-from bot.messages.notes import Date, Note, Text
+from bot.messages.notes import Date, Note, Text, check_known
 from bot.messages.stored import payload_spec, spec_payload
 from bot.net.retry import exponential, retry_delay
 from bot.services.actors import Actor
@@ -138,6 +144,12 @@ PROBE_BASE_SECONDS = 60.0
 PROBE_CAP_SECONDS = 900.0
 """A paused workspace is tried again after 1, 2, 4... minutes, then every 15 minutes."""
 NOT_POSTED = "not posted: "
+NEWER_RELEASE = "written by a newer version of Vigie: "
+NEWER_RELEASE_GRACE = timedelta(days=1)
+"""How long a row this release cannot render (a key, an argument form or a kind a newer
+release added) is left for a process of that release, before it fails for good."""
+NEWER_RELEASE_RECHECK = timedelta(minutes=5)
+"""How long a sender leaves such a row unread before looking at it again."""
 """Prefix of ``last_error`` when Slack's answer proved the message was not posted (a 429,
 ``DeliveryError.nothing_posted``): the retry posts without first looking for it in the
 channel. The claim of the retry takes the prefix off, so an attempt cut short by a crash
@@ -347,12 +359,15 @@ def _payload_message(session: Session, row: OutboxMessage) -> OutgoingMessage:
         thread_ts = card_ts(session, mention, row.channel) if mention is not None else None
         if thread_ts is None:
             raise NotReady("the card of this mention is not posted yet")
+    spec = payload_spec(payload)
+    if isinstance(spec, Note):
+        check_known(spec)
     # Rows written before specs were data carry their rendered text and blocks: sent as is.
     return OutgoingMessage(
         channel=row.channel,
         text=str(payload.get("text", "")),
         blocks=payload.get("blocks"),
-        spec=payload_spec(payload),
+        spec=spec,
         thread_ts=thread_ts,
         event_type=EVENT_TYPE_MESSAGE,
         event_payload=message_metadata(row),
@@ -435,6 +450,9 @@ class OutboxSender:
         self._sleep = sleep
         self._free_at: dict[str, float] = {}
         """Channel -> when (``monotonic``) this sender may send to it again."""
+        self._not_known: dict[int, datetime] = {}
+        """Rows this release cannot render -> when to look at them again (a newer
+        release's process, sharing the database, sends them meanwhile)."""
         self._flush_lock = threading.Lock()
         self._pauses: dict[int, datetime] = {}
         """Paused workspaces -> when to probe, as read at the start of the flush."""
@@ -530,6 +548,11 @@ class OutboxSender:
             return False
         if channel in blocked:
             return False
+        recheck = self._not_known.get(row_id)
+        if recheck is not None:
+            if recheck > now:
+                return False  # left for a newer release; its channel goes on
+            del self._not_known[row_id]
         if next_attempt_at > now:
             # An earlier row of this channel waits for its retry: later ones wait too.
             blocked.add(channel)
@@ -585,8 +608,8 @@ class OutboxSender:
                 upload = None
                 renderer = self._renderers.get(row.kind)
                 if renderer is None:
-                    self._fail(session, row, f"no renderer for outbox kind {row.kind!r}",
-                               report)
+                    self._not_known_here(session, row,
+                                         f"no renderer for outbox kind {row.kind!r}", report)
                     return True
                 try:
                     message = renderer(session, row)
@@ -597,6 +620,10 @@ class OutboxSender:
                         return True
                     # It waits for its card without holding its channel: see the docstring.
                     report.deferred += 1
+                    return True
+                except UnknownMessage as err:
+                    self._not_known_here(session, row, err.args[0] if err.args else str(err),
+                                         report)
                     return True
                 except Exception as err:  # noqa: BLE001  (a payload that cannot be read never will be)
                     self._fail(session, row, _unrenderable(err), report)
@@ -640,6 +667,16 @@ class OutboxSender:
                     ts = self._notifier.post(message)
         except DeliveryError as err:
             return self._record_failure(row_id, err, report, in_lookup=looking)
+        except UnknownMessage as err:
+            # Rendered as it was sent: nothing went to Slack. The claim is given back.
+            with transaction(self._sessions) as session:
+                claimed = session.get(OutboxMessage, row_id)
+                if claimed is not None and claimed.status == OutboxStatus.PENDING.value:
+                    claimed.attempts = max(0, claimed.attempts - 1)
+                    claimed.next_attempt_at = self._clock()
+                    self._not_known_here(session, claimed,
+                                         err.args[0] if err.args else str(err), report)
+            return True
         except Exception as err:  # noqa: BLE001  (the notifier renders the spec as it sends)
             # A spec that cannot be rendered never will be: retrying it would stop every
             # flush at this row and hold its channel for ever.
@@ -850,6 +887,23 @@ class OutboxSender:
                        mention_id=row.mention_id, reason=str(err.code),
                        detail={"outbox_id": row.id, "channel": row.channel})
             return True
+
+    def _not_known_here(self, session: Session, row: OutboxMessage, reason: str,
+                        report: FlushReport) -> None:
+        """Leave ``row``, which this release cannot render (``reason``), to a newer
+        release's sender: it stays pending, its attempt not spent, and this sender looks
+        at it again after ``NEWER_RELEASE_RECHECK``. After ``NEWER_RELEASE_GRACE`` since
+        it was queued (no newer process sent it), it fails for good, saying why."""
+        now = self._clock()
+        if now - as_utc(row.created_at) >= NEWER_RELEASE_GRACE:
+            self._not_known.pop(row.id, None)
+            self._fail(session, row, f"{NEWER_RELEASE}{reason}; no process of that version "
+                       "sent it within a day (upgrade every process, then `vigie outbox "
+                       "retry`)", report)
+            return
+        self._not_known[row.id] = now + NEWER_RELEASE_RECHECK
+        report.deferred += 1
+        log.warning("outbox row %s left for a newer version of Vigie: %s", row.id, reason)
 
     def _fail(self, session: Session, row: OutboxMessage, error: str,
               report: FlushReport) -> None:

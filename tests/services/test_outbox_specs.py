@@ -56,23 +56,73 @@ def _as_sent(blocks: list[dict[str, object]]) -> list[dict[str, object]]:
 
 def test_a_row_that_cannot_be_rendered_fails_and_the_others_go_out(
         sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn) -> None:
-    """A stored spec that cannot be rendered (a phrase key a later version renamed, a field
-    an earlier version did not write) fails for good with its reason; it neither stops the
-    flush nor holds other rows."""
+    """A stored spec that cannot be read (a field an earlier version did not write) fails
+    for good with its reason; it neither stops the flush nor holds other rows."""
     good = Note.of("en", "sla.breach", id="#8", due=Date(WHEN))
     with transaction(sessions) as session:
-        bad_key = do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST,
-                             channel="C0BADKEY01", payload={"note": {
-                                 "language": "en",
-                                 "phrases": [{"key": "no.such.key", "args": {}}]}})
         bad_shape = do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST,
                                channel="C0BADSHAPE", payload={"note": {"phrases": "?"}})
         do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST, channel=CHANNEL_ID,
                    payload=spec_payload(good))
     report = sender_for(sessions, slack_standin, Clock()).flush()
-    assert (report.sent, report.failed) == (1, 2)
+    assert (report.sent, report.failed) == (1, 1)
     assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == [render_note(good)]
     with sessions() as session:
-        for row_id in (bad_key.id, bad_shape.id):
-            row = session.get_one(OutboxMessage, row_id)
-            assert row.status == "failed" and "could not be rendered" in (row.last_error or "")
+        row = session.get_one(OutboxMessage, bad_shape.id)
+        assert row.status == "failed" and "could not be rendered" in (row.last_error or "")
+
+
+def test_a_note_a_newer_release_queued_waits_for_it_and_fails_only_after_a_day(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn) -> None:
+    """During a rolling deploy an older process reads notes a newer one queued: a phrase
+    key its catalogue lacks, an argument of a form it does not know, a phrase whose
+    arguments changed. Not its to send: each stays pending, no attempt spent, and is
+    looked at again later (a newer process sends it meanwhile); the channel goes on. Only
+    a day after it was queued does it fail for good, saying why."""
+    after = Note.of("en", "sla.breach", id="#8", due=Date(WHEN))
+    newer = {
+        "new_key": {"language": "en", "phrases": [
+            {"key": "outbox.some_key_added_in_next_release", "args": {}}]},
+        "new_arg_form": {"language": "en", "phrases": [
+            {"key": "sla.breach", "args": {"id": "#9", "due": {"moment_v2": "09:00"}}}]},
+        # Known key and argument forms; the string needs ``due``, which it no longer gives.
+        "changed_args": {"language": "en", "phrases": [
+            {"key": "sla.breach", "args": {"id": "#10"}}]},
+    }
+    with transaction(sessions) as session:
+        rows = {name: do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST,
+                                 channel=CHANNEL_ID, payload={"note": note}).id
+                for name, note in newer.items()}
+        do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST, channel=CHANNEL_ID,
+                   payload=spec_payload(after))
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
+
+    def states() -> dict[str, tuple[str, int, str | None]]:
+        with sessions() as session:
+            return {name: (row.status, row.attempts, row.last_error) for name, row_id
+                    in rows.items() for row in [session.get_one(OutboxMessage, row_id)]}
+
+    report = sender.flush()
+    assert (report.sent, report.failed, report.deferred) == (1, 0, 3)
+    assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == [render_note(after)]
+    assert states() == dict.fromkeys(rows, ("pending", 0, None))
+    # Looked at again later (still not this version's): still pending, no attempt spent.
+    clock.sleep(600)
+    report = sender.flush()
+    assert (report.sent, report.failed, report.deferred) == (0, 0, 3)
+    assert states() == dict.fromkeys(rows, ("pending", 0, None))
+    # A day after they were queued, no newer process sent them: they fail, saying why.
+    clock.sleep(24 * 3600)
+    report = sender.flush()
+    assert (report.sent, report.failed) == (0, 3)
+    final = states()
+    assert {status for status, _attempts, _error in final.values()} == {"failed"}
+    for _status, attempts, error in final.values():
+        assert attempts == 0
+        assert (error or "").startswith("written by a newer version of Vigie: ")
+        assert "within a day" in (error or "")
+    assert "outbox.some_key_added_in_next_release" in (final["new_key"][2] or "")
+    assert "does not know" in (final["new_arg_form"][2] or "")
+    assert "'due'" in (final["changed_args"][2] or "")
+    assert len(slack_standin.messages_in(CHANNEL_ID)) == 1
