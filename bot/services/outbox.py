@@ -204,6 +204,7 @@ KIND_UPDATE_POST = "update_post"
 alert brought up to date with its event's latest hour (``bot.services.spikes``)."""
 KIND_UPLOAD = "upload"
 """Share a file: payload ``filename``, ``content_b64``, ``title``, optional ``comment``.
+Once uploaded, the row keeps all but ``content_b64`` (``uploaded_payload``).
 Files carry no metadata, so a crash right after an upload may upload it once more."""
 KIND_CHART = "chart"
 """An upload whose PNG is drawn at send time from ``payload["chart"]``
@@ -814,6 +815,8 @@ class OutboxSender:
             row.result_ts = ts
             row.sent_at = self._clock()
             row.last_error = None
+            if row.kind == KIND_UPLOAD and "content_b64" in (row.payload or {}):
+                row.payload = uploaded_payload(row.payload)
             if self._interval > 0:
                 # The pace counts from Slack's answer, as a sender waiting for it would.
                 push_slot(session, OutboxPace, _pace_key(row),
@@ -1195,6 +1198,18 @@ def _repost(session: Session, mention: Mention, card: OutboxMessage) -> list[int
                payload=spec_payload(Note.of(language, "outbox.note_card_reposted",
                                             error=Text(refused))))
     return [card.id, *(row.id for row in waiting)]
+
+
+def uploaded_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """An upload's payload once Slack has the file: its name, title and comment, and the
+    file's size (``size_bytes``), without the file itself (``content_b64``, an export's
+    whole CSV: megabytes per export, in every backup). Nothing reads it again: a sent row
+    is never sent again, and the file is the requester's in Slack."""
+    kept = {key: value for key, value in payload.items() if key != "content_b64"}
+    content = payload.get("content_b64")
+    if isinstance(content, str):
+        kept["size_bytes"] = len(content) * 3 // 4 - content[-2:].count("=")
+    return kept
 
 
 def _unrenderable(err: Exception) -> str:

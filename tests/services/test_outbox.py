@@ -24,6 +24,7 @@ from bot.services.outbox import (
     RATE_LIMIT_PATIENCE,
     OutboxSender,
     do_enqueue,
+    uploaded_payload,
 )
 from bot.slack.client import build_web_client
 from bot.slack.notifier import SlackNotifier
@@ -273,6 +274,46 @@ def test_upload_shares_the_file(sessions: sessionmaker[Session], workspace_id: i
     assert uploaded.data == png and uploaded.filename == "chart.png"
     assert uploaded.completed and uploaded.channels == [CHANNEL_ID]
     assert statuses(sessions) == ["sent"]
+
+
+def test_a_sent_upload_keeps_its_name_and_size_not_its_file(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn) -> None:
+    """An export's CSV is in its upload row (up to 10,000 rows, megabytes): once Slack has
+    the file the row keeps its name, title, comment and size, not the file. Until then
+    (a retry) it keeps the file."""
+    csv_bytes = "\ufeffid,text\n".encode() + b"".join(
+        f"{n},where is my parcel {n}?\n".encode() for n in range(500))
+    payload = {"filename": "vigie-mentions-all-7d.csv", "title": "vigie-mentions-all-7d.csv",
+               "content_b64": base64.b64encode(csv_bytes).decode(), "comment": "500 rows"}
+    with transaction(sessions) as session:
+        row_id = do_enqueue(session, workspace_id=workspace_id, kind=KIND_UPLOAD,
+                            channel=CHANNEL_ID, payload=payload).id
+
+    def stored() -> OutboxMessage:
+        with sessions() as session:
+            return session.get_one(OutboxMessage, row_id)
+
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
+    slack_standin.error_next("files.getUploadURLExternal", "internal_error")
+    assert sender.flush().sent == 0
+    assert (stored().status, stored().payload) == ("pending", payload)  # the retry needs it
+    clock.sleep(3600)
+    assert sender.flush().sent == 1
+    (uploaded,) = slack_standin.files()
+    assert uploaded.data == csv_bytes and uploaded.completed
+    row = stored()
+    assert row.status == "sent"
+    assert row.payload == {"filename": "vigie-mentions-all-7d.csv",
+                           "title": "vigie-mentions-all-7d.csv", "comment": "500 rows",
+                           "size_bytes": len(csv_bytes)}
+
+
+@pytest.mark.parametrize("size", range(5))
+def test_an_uploaded_payload_says_the_size_of_its_file(size: int) -> None:
+    content = base64.b64encode(b"x" * size).decode()
+    assert uploaded_payload({"filename": "f", "content_b64": content}) == {
+        "filename": "f", "size_bytes": size}
 
 
 CHART = {"labels": ["20 Nov", "21 Nov"], "series": {"negative": [1, 2], "neutral": [3, 0]},
