@@ -491,6 +491,8 @@ class OutboxSender:
     def _flush(self, limit: int, wait: bool) -> FlushReport:
         report = FlushReport()
         now = self._clock()
+        # Rows a newer process sent meanwhile are never read again here: forget them.
+        self._not_known = {row_id: at for row_id, at in self._not_known.items() if at > now}
         with self._sessions() as session:
             self._pauses = dict(session.execute(
                 select(OutboxPause.workspace_id, OutboxPause.next_probe_at)).tuples().all())
