@@ -175,6 +175,32 @@ def _author(name: str | None) -> Author:
     return Author(handle=f"u/{name}", name=name, url=url)
 
 
+_USERNAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
+_PROFILE_PATH = re.compile(r"/(?:user|u)/([A-Za-z0-9_-]{1,32})/?")
+_SUBMITTED_BY = re.compile(r"\bsubmitted by /?(?:u/)?([A-Za-z0-9_-]{1,32}) to\b")
+
+
+def _feed_username(mention: FetchedMention) -> str | None:
+    """The Reddit username behind a search feed entry: its Atom byline (``/u/name``),
+    its profile address (``.../user/name``), or the "submitted by name" line that RSS 2.0
+    feeds end their description with; None when the entry names nobody."""
+    byline = (mention.author.name or "").strip().removeprefix("/").removeprefix("u/")
+    if _USERNAME.fullmatch(byline):
+        return byline
+    profile = _PROFILE_PATH.fullmatch(urlsplit(mention.author.url or "").path)
+    if profile:
+        return profile.group(1)
+    submitted = _SUBMITTED_BY.search(mention.text[-300:])
+    return submitted.group(1) if submitted else None
+
+
+def feed_mention(mention: FetchedMention) -> FetchedMention:
+    """A search feed entry authored as the API names the poster (``u/name``, at their
+    profile): the generic feed byline (``/u/name@reddit.com``) made the same person two
+    authors across modes, and never matched the brand's account ``u/name``."""
+    return replace(mention, author=_author(_feed_username(mention)))
+
+
 def thing_to_mention(kind: str, data: dict[str, Any]) -> FetchedMention | None:
     """Normalize a submission (t3) or a comment (t1)."""
     thing_id = as_str(data.get("id"))
@@ -354,9 +380,10 @@ class RedditSource(Source[RedditConfig]):
         until one reaches what was read (or the listing ends, Reddit's ~1000 items), and
         only then read the newest page again."""
         if config.mode == "rss":
-            return fetch_feed(
+            result = fetch_feed(
                 http, rss_url(config), cursor, network=NETWORK, max_entries=config.limit
             )
+            return replace(result, mentions=[feed_mention(m) for m in result.mentions])
         backlog = _backlog(cursor)
         key = TOKENS.key(config)
         cached = TOKENS.get(key) is not None

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug import Request, Response
 
 from bot.matching.query import MatchInput, parse_query
+from bot.net.http import HttpClient
 from bot.services import influencers
 from bot.services.actors import CLI
 from bot.services.brand_accounts import do_add_account
@@ -26,10 +27,12 @@ from bot.services.sources_admin import do_add_source
 from bot.services.watches import do_add_watch, get_watch_by_name
 from bot.sources.base import Author as FetchedAuthor
 from bot.sources.base import FetchedMention
+from bot.sources.reddit import RedditConfig, RedditSource
 from storage.db import transaction
 from storage.models import Author, Mention
 from tests.harness.constants import CHANNEL_ID
 from tests.services.test_polling import trusted_client
+from tests.sources.test_reddit import SEARCH_ATOM
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -192,3 +195,21 @@ def test_a_byline_tracked_before_it_is_seen_is_its_first_sites_and_then_needs_it
     # A byline one site signs is found by the byline alone.
     assert influencers.do_untrack(sessions, workspace_id, CLI, handle="John Smith",
                                   network="rss") == "John Smith@blog-a.example"
+
+
+def test_the_brands_reddit_post_in_the_search_feed_is_the_brand_speaking(
+        sessions: sessionmaker[Session], workspace_id: int, httpserver: HTTPServer) -> None:
+    """A Reddit source in rss mode names the brand's account as ``vigie account add``
+    stores it (``u/acme_support``): its post is the brand's, not a customer alert."""
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=CHANNEL_ID,
+                 alert_threshold=0)
+    do_add_account(sessions, workspace_id, CLI, "reddit", "u/acme_support")
+    httpserver.expect_request("/search.rss").respond_with_data(
+        SEARCH_ATOM, content_type="application/atom+xml")
+    config = RedditConfig(mode="rss", query="acme", rss_base=httpserver.url_for("").rstrip("/"))
+    with HttpClient() as http:
+        fetched = RedditSource().fetch(http, config, {}).mentions
+    with transaction(sessions) as session:
+        report = do_ingest(session, get_watch_by_name(session, workspace_id, "acme"), None,
+                           fetched, now=NOW)
+    assert (report.brand_posts, report.stored) == (1, 0)

@@ -371,3 +371,54 @@ def test_a_backlog_of_a_long_burst_is_not_flagged_late(
         cursor = result.cursor
         late += [m.late for m in result.mentions]
     assert len(late) == len(arrived) and not any(late)
+
+
+# The shape of reddit.com's search feed today (Atom; each entry's <author> is "/u/name" at
+# its profile), as a QA review fetched it for the query "acme": a post by the brand.
+SEARCH_ATOM = (
+    '<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+    '<id>/search.rss?q=acme&amp;sort=new</id><title>reddit.com: search results - acme</title>'
+    "<entry><author><name>/u/acme_support</name>"
+    "<uri>https://www.reddit.com/user/acme_support</uri></author>"
+    '<category term="acme" label="r/acme"/><content type="html">&lt;div class="md"&gt;&lt;p&gt;'
+    "Acme update: the outage is fixed, sorry everyone.&lt;/p&gt;&lt;/div&gt;</content>"
+    "<id>t3_zz1abc</id>"
+    '<link href="https://www.reddit.com/r/acme/comments/zz1abc/acme_update/" />'
+    "<updated>2026-12-07T06:50:00+00:00</updated>"
+    "<published>2026-12-07T06:50:00+00:00</published>"
+    "<title>Acme update: outage fixed</title></entry></feed>"
+)
+
+
+def test_rss_and_api_modes_name_a_poster_alike(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    """A search feed's entry is by ``u/name`` at their profile, as the API names them: the
+    feed's byline ("/u/name@reddit.com") made one person two authors, and never the
+    brand's account ``u/name``."""
+    httpserver.expect_request("/search.rss").respond_with_data(
+        SEARCH_ATOM, content_type="application/atom+xml")
+    rss = RedditSource().fetch(http, config(httpserver, mode="rss", query="acme"), {})
+    api = parse_listing({"kind": "Listing", "data": {"children": [{"kind": "t3", "data": {
+        "id": "zz1abc", "name": "t3_zz1abc", "author": "acme_support", "is_self": True,
+        "created_utc": 1796539800, "title": "Acme update: outage fixed",
+        "permalink": "/r/acme/comments/zz1abc/acme_update/", "selftext": "Fixed."}}]}})
+    assert [m.author for m in rss.mentions] == [m.author for m in api]
+    assert rss.mentions[0].author.handle == "u/acme_support"
+    assert rss.mentions[0].author.url == "https://www.reddit.com/user/acme_support"
+    assert rss.mentions[0].external_id == api[0].external_id
+
+
+def test_an_rss_2_entry_is_by_its_submitter(
+    httpserver: HTTPServer, http: HttpClient, shared_data: Path
+) -> None:
+    """Reddit's older RSS 2.0 feeds name the poster only in "submitted by NAME to ..."."""
+    httpserver.expect_request("/search.rss").respond_with_data(
+        (shared_data / "feeds" / "rssparser__reddit.rss").read_bytes())
+    result = RedditSource().fetch(http, config(httpserver, mode="rss", query="x"), {})
+    water = next(m for m in result.mentions
+                 if m.title == "The water is too deep, so he improvises")
+    assert water.author.handle == "u/cakebeerandmorebeer"
+    assert water.author.url == "https://www.reddit.com/user/cakebeerandmorebeer"
+    assert all(m.author.handle.startswith("u/") and "@" not in m.author.handle
+               for m in result.mentions)
