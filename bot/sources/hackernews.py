@@ -94,6 +94,13 @@ def _created(hit: dict[str, Any]) -> datetime | None:
     return from_epoch(hit.get("created_at_i")) or parse_iso(hit.get("created_at"))
 
 
+def _web_url(value: object) -> str | None:
+    """``value`` when it is a usable http(s) address, else None."""
+    if isinstance(value, str) and value.startswith(("http://", "https://")) and usable_url(value):
+        return value
+    return None
+
+
 def hit_to_mention(
     hit: dict[str, Any], fetched_at: datetime | None = None
 ) -> FetchedMention | None:
@@ -105,17 +112,24 @@ def hit_to_mention(
     is_comment = (isinstance(tags, list) and "comment" in tags) or bool(
         as_str(hit.get("comment_text")))
     body_html = as_str(hit.get("comment_text") if is_comment else hit.get("story_text"))
-    title = as_str(hit.get("title")) or as_str(hit.get("story_title"))
+    # A comment's own words and links only: its story's title and link are context
+    # (``extra``), not its title (which a watch's query reads as the comment's words) nor
+    # its link (which made every comment of a story one story card of that link).
+    title = None if is_comment else as_str(hit.get("title"))
     text = html_to_text(body_html) or (collapse_whitespace(title) if title else "")
     published = _created(hit)
     links = extract_links(body_html)
-    story_url = hit.get("url") if not is_comment else hit.get("story_url")
-    if (isinstance(story_url, str) and story_url.startswith(("http://", "https://"))
-            and usable_url(story_url)):
+    story_url = _web_url(hit.get("story_url" if is_comment else "url"))
+    if story_url and not is_comment:
         links = (story_url, *[x for x in links if x != story_url])
     author = as_str(hit.get("author")) or "unknown"
     parent = as_id(hit.get("parent_id"))
     extra: dict[str, Any] = {"kind": "comment" if is_comment else "story"}
+    story_title = collapse_whitespace(as_str(hit.get("story_title")) or "")
+    if is_comment and story_title:
+        extra["story_title"] = story_title
+    if is_comment and story_url:
+        extra["story_url"] = story_url
     story_id = as_id(hit.get("story_id"))
     if story_id:
         extra["story_id"] = story_id

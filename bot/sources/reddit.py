@@ -229,12 +229,18 @@ def thing_to_mention(kind: str, data: dict[str, Any]) -> FetchedMention | None:
         parent = None
         engagement = _int(data.get("score")) + _int(data.get("num_comments"))
     else:
-        title = collapse_whitespace(as_str(data.get("link_title")) or "") or None
+        # A comment's own words only: its thread's title is context (``extra``), not its
+        # title, which a watch's query and the analysis read as the comment's words.
+        title = None
         text = collapse_whitespace(as_str(data.get("body")) or "") or html_to_text(
             as_str(data.get("body_html")))
         links = ()
         parent = data.get("parent_id") if isinstance(data.get("parent_id"), str) else None
         engagement = _int(data.get("score"))
+    extra: dict[str, Any] = {"subreddit": as_str(data.get("subreddit")), "kind": kind}
+    thread_title = collapse_whitespace(as_str(data.get("link_title")) or "")
+    if kind != "t3" and thread_title:
+        extra["thread_title"] = thread_title
     return FetchedMention(
         network=NETWORK,
         external_id=fullname,
@@ -246,7 +252,7 @@ def thing_to_mention(kind: str, data: dict[str, Any]) -> FetchedMention | None:
         parent_external_id=parent,
         engagement=engagement,
         links=links,
-        extra={"subreddit": as_str(data.get("subreddit")), "kind": kind},
+        extra=extra,
     )
 
 

@@ -62,16 +62,23 @@ def test_comment_in_detail(load_json: Callable[[str], Any]) -> None:
     assert mention is not None
     assert mention.external_id == "7919418"
     assert mention.author.url == "https://news.ycombinator.com/user?id=fleitz"
-    assert mention.title == "Starbucks admits it's not contributing to scholarship fund"
+    # The story's title and link are the comment's context, not its title or link: a
+    # watch's query reads only the comment's words, and its comments are not one story
+    # card of the story's link.
+    assert mention.title is None
     assert mention.parent_external_id == "7919290"
-    assert mention.extra == {"kind": "comment", "story_id": "7918547"}
+    assert mention.extra == {
+        "kind": "comment", "story_id": "7918547",
+        "story_title": "Starbucks admits it's not contributing to scholarship fund",
+        "story_url": "http://www.komonews.com/news/local/"
+                     "Starbucks-admits-its-not-contributing-to-hyped-scholarships-263837031.html"}
     assert mention.published_at == datetime(2014, 6, 20, 3, 32, 34, tzinfo=UTC)
     assert mention.text.startswith(
         "Yeah the article seems stupid, while technically they aren't contributing to the "
         "scholarship they do pay tuition for the last 2 years. I'm not the biggest fan"
     )
     assert "Starbucks/Wal-Mart" in mention.text
-    assert mention.links[0].startswith("http://www.komonews.com/news/local/Starbucks-admits")
+    assert mention.links == ()  # the comment links nothing itself
     assert mention.engagement == 1
 
 
