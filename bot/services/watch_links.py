@@ -59,17 +59,40 @@ def known_mentions(session: Session, workspace_id: int, watch_id: int, network: 
             for external_id, mention_id, link_id, story_id in rows}
 
 
-def author_key(network: str, handle: str | None) -> str | None:
-    """Who wrote a post, as near-duplicate checks compare it: the handle's first label,
-    without case or ``@`` (``@Ana@mastodon.social`` and ``ana`` are one poster); ``None``
-    on a network of articles and pages (a feed's "author" is often its title, and one
-    article two feeds carry must stay one post). An author a network could not name
-    (``unknown``) is a poster of their own: never the same as a named one."""
+@dataclass(frozen=True, slots=True)
+class PosterKey:
+    """Who wrote a post, as near-duplicate checks compare it (``author_key``)."""
+
+    network: str
+    handle: str
+    """The whole handle, without case or leading ``@`` (``ana@mastodon.social``)."""
+    name: str
+    """Its first label, before any ``@`` instance (``ana``)."""
+
+    def same_poster(self, other: PosterKey) -> bool:
+        """Whether both keys name one poster: on one network, the same whole handle
+        (``@john@a.example`` and ``@john@b.example`` are two people), or a handle written
+        without its instance (a repost's credit, ``RT @ana``) and the same name; across
+        networks, the same name (a cross-post by ``@ana`` on X as ``@ana@mastodon.social``)."""
+        if self.network != other.network:
+            return self.name == other.name
+        if "@" in self.handle and "@" in other.handle:
+            return self.handle == other.handle
+        return self.name == other.name
+
+
+def author_key(network: str, handle: str | None) -> PosterKey | None:
+    """Who wrote a post, as near-duplicate checks compare it (``PosterKey.same_poster``),
+    without case or ``@``; ``None`` on a network of articles and pages (a feed's "author"
+    is often its title, and one article two feeds carry must stay one post). An author a
+    network could not name (``unknown``) is a poster of their own: never the same as a
+    named one."""
     known = get_network(network)
     if not handle or known is None or not known.drafts_replies:
         return None
-    key = handle.strip().lstrip("@").partition("@")[0].casefold()
-    return key or None
+    whole = handle.strip().lstrip("@").casefold()
+    name = whole.partition("@")[0]
+    return PosterKey(network, whole, name) if name else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +101,7 @@ class KnownText:
     (``author_key``; ``None`` unknown)."""
 
     known: Known
-    author: str | None
+    author: PosterKey | None
 
 
 def known_fingerprints(session: Session, workspace_id: int, watch_id: int,
@@ -107,20 +130,20 @@ def known_fingerprints(session: Session, workspace_id: int, watch_id: int,
     return found
 
 
-def poster_key(network: str, handle: str | None, text: str) -> str | None:
+def poster_key(network: str, handle: str | None, text: str) -> PosterKey | None:
     """Whose words a post holds, as ``author_key`` says it: a repost's ("RT @eva: ...",
     "... via @eva") are the credited person's, whoever reposted them."""
     return author_key(network, credited_handle(text) or handle)
 
 
-def same_post(stored: list[KnownText], author: str | None) -> Known | None:
+def same_post(stored: list[KnownText], author: PosterKey | None) -> Known | None:
     """Among the stored mentions with an item's text, the one that is the item's own post
     under another id (one the watch holds first, else the first stored), or ``None``: an
     author known on both sides must be the same, so a second customer copying the first
     one's words (a refund request, a boycott call) is a mention of their own, counted and
     answered, not a near duplicate dropped."""
     same = [entry.known for entry in stored
-            if author is None or entry.author is None or entry.author == author]
+            if author is None or entry.author is None or entry.author.same_poster(author)]
     return next((known for known in same if known.linked), same[0] if same else None)
 
 

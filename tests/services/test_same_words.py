@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +18,7 @@ from bot.services.outbox import KIND_CARD
 from bot.services.watches import do_add_watch, get_watch_by_name
 from bot.sources.base import Author as FetchedAuthor
 from bot.sources.base import FetchedMention
+from bot.sources.mastodon import status_to_mention
 from storage.db import transaction
 from storage.models import Author, Mention, OutboxMessage
 from tests.harness.constants import CHANNEL_ID
@@ -197,3 +199,36 @@ def test_a_copy_after_the_campaign_window_is_a_post_of_its_own(
                  ).joined_stories == 0
     with sessions() as session:
         assert set(session.scalars(select(Mention.story_id))) == {None}
+
+
+def test_two_mastodon_users_of_one_name_on_two_instances_are_two_posters(
+        sessions: sessionmaker[Session], workspace_id: int, shared_data: Path) -> None:
+    """``@john@a.example`` and ``@john@b.example`` are two people: the same words from
+    both are two mentions (one was folded into the other, and lost). Across networks a
+    name is still one poster's (the cross-post above). Statuses: Mastodon.py's real
+    status, by two accounts."""
+    status = json.loads((shared_data / "api" / "mastodon" / "mastodonpy_status_plain.json")
+                        .read_text(encoding="utf-8"))
+
+    def by(host: str, status_id: str, minutes_ago: int) -> FetchedMention:
+        account = status["account"] | {"acct": f"john@{host}", "username": "john",
+                                        "url": f"https://{host}/@john"}
+        raw = status | {"id": status_id, "uri": f"https://{host}/users/john/statuses/{status_id}",
+                        "url": f"https://{host}/@john/{status_id}", "account": account,
+                        "content": f"<p>{BOYCOTT}</p>",
+                        "created_at": (NOW - timedelta(minutes=minutes_ago)).isoformat()}
+        mention = status_to_mention(raw, "https://mastodon.social")
+        assert mention is not None
+        return mention
+
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=CHANNEL_ID,
+                 alert_threshold=0)
+    first = _poll(sessions, workspace_id, [by("a.example", "101", 12)])
+    later = _poll(sessions, workspace_id, [by("b.example", "102", 11)])
+    assert (first.stored, later.stored, later.near_duplicates) == (1, 1, 0)
+    # In one batch too; and john@a.example's cross-post on X is still his.
+    both = _poll(sessions, workspace_id, [by("c.example", "103", 10), by("d.example", "104", 9),
+                                          _post("x", "105", "john", BOYCOTT)])
+    assert (both.stored, both.near_duplicates) == (2, 1)
+    assert [h for n, h in _stored(sessions) if n == "mastodon"] == [
+        "@john@a.example", "@john@b.example", "@john@c.example", "@john@d.example"]
