@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from html.parser import HTMLParser
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote, urlsplit
 
@@ -33,6 +34,66 @@ MAX_STALLS = 3
 """Backlog polls in a row that bring nothing older before the backlog is given up."""
 log = logging.getLogger(__name__)
 _SKIP_LINK_CLASSES = ("mention", "hashtag", "u-url")
+_QUOTE_INLINE = "quote-inline"
+
+
+class _QuoteInline(HTMLParser):
+    """Finds where the ``<span class="quote-inline">`` elements of a status are."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.spans: list[tuple[tuple[int, int], tuple[int, int]]] = []
+        self._start: tuple[int, int] | None = None
+        self._depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag != "span":
+            return
+        if self._start is not None:
+            self._depth += 1
+        elif any(name == "class" and _QUOTE_INLINE in (value or "").split()
+                 for name, value in attrs):
+            self._start, self._depth = self.getpos(), 0
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag != "span" or self._start is None:
+            return
+        if self._depth:
+            self._depth -= 1
+            return
+        self.spans.append((self._start, self.getpos()))
+        self._start = None
+
+
+def without_quote_inline(content: str) -> tuple[str, str]:
+    """``content`` without its ``<span class="quote-inline">`` elements, and their markup.
+
+    Mastodon writes a quote post's "RE: <link to the quoted post>" there as a fallback for
+    clients that cannot show quotes, marked for the others to hide: kept, it was the
+    post's text and first link (its fingerprint and story)."""
+    if _QUOTE_INLINE not in content:
+        return content, ""
+    parser = _QuoteInline()
+    parser.feed(content)
+    parser.close()
+    if not parser.spans:
+        return content, ""
+    starts = [0]
+    for line in content.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+
+    def offset(position: tuple[int, int]) -> int:
+        return starts[position[0] - 1] + position[1]
+
+    kept, removed, at = [], [], 0
+    for start, end in parser.spans:
+        begin, close = offset(start), content.find(">", offset(end))
+        finish = len(content) if close < 0 else close + 1
+        kept.append(content[at:begin])
+        removed.append(content[begin:finish])
+        at = finish
+    kept.append(content[at:])
+    return "".join(kept), "".join(removed)
 
 
 class MastodonConfig(SourceConfig):
@@ -145,7 +206,7 @@ def status_to_mention(raw: dict[str, Any], instance: str) -> FetchedMention | No
     if not status_id or published is None:
         return None
     local_url = f"{instance}/statuses/{status_id}"
-    content = as_str(status.get("content")) or ""
+    content, fallback = without_quote_inline(as_str(status.get("content")) or "")
     spoiler = html_to_text(as_str(status.get("spoiler_text"))) or None
     card_url = usable_url(as_str(as_dict(status.get("card")).get("url")) or "")
     links = extract_links(content, skip_classes=_SKIP_LINK_CLASSES)
@@ -153,6 +214,10 @@ def status_to_mention(raw: dict[str, Any], instance: str) -> FetchedMention | No
         links += (card_url,)
     extra: dict[str, Any] = {"instance": instance, "status_id": status_id,
                              "local_key": local_url}
+    quoted = next(iter(extract_links(fallback)), None) or _web_link(
+        as_dict(as_dict(status.get("quote")).get("quoted_status")).get("url"))
+    if quoted:
+        extra["quote_of"] = quoted
     if status is not raw:
         extra["reblogged_by"] = _handle(as_dict(raw.get("account")))
     parent = None

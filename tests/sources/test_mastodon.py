@@ -447,3 +447,28 @@ def test_a_malformed_search_backlog_loses_nothing(
     # statuses the cursor says were read may come again; none of the others is left unread
     assert set(arrived[:15]) <= set(fetched)
     assert last == {"min_id": arrived[-1]}
+
+
+def test_a_quote_posts_hidden_re_fallback_is_not_its_text_nor_its_link(
+    load_json: Callable[[str], Any],
+) -> None:
+    """Mastodon writes a quote post's "RE: <quoted post>" in a ``quote-inline`` span that
+    clients showing the quote hide: it is not the post's words or links (its fingerprint
+    and story); the quoted post's address is kept in ``extra``."""
+    status = load_json("mastodon/mastodonpy_status_quote_reply.json")
+    mention = status_to_mention(status, "https://mastodon.social")
+    assert mention is not None
+    assert mention.text == (
+        "actual reply that quotes a post that quotes a post bsky.app/profile/h4lc...")
+    assert mention.links == ("https://bsky.app/profile/h4lcy.bsky.social/post/3lwlumdwf522i",)
+    assert mention.extra["quote_of"] == (
+        "https://bsky.app/profile/did:plc:5syfqzormjkutgo5hi2u2gpr/post/3lwlumdwf522i")
+    # Nested spans (as Mastodon renders a long link) inside the fallback, and text after it.
+    nested = status | {"content": (
+        '<p>Acme again<span class="quote-inline"><br><br>RE: <a href="https://m.example/@a/1">'
+        '<span class="invisible">https://</span><span class="ellipsis">m.example/@a/1'
+        '</span><span class="invisible"></span></a></span></p><p>sigh &amp; more</p>')}
+    quoted = status_to_mention(nested, "https://mastodon.social")
+    assert quoted is not None
+    assert (quoted.text, quoted.links) == ("Acme again sigh & more", ())
+    assert quoted.extra["quote_of"] == "https://m.example/@a/1"
