@@ -42,6 +42,7 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from bot.net.errors import SourceAuthError, SourceError
 from bot.net.fetcher import Fetcher
@@ -199,6 +200,14 @@ class WebhookMention(BaseModel):
     @classmethod
     def _not_read_by_vigie(cls, value: str | None) -> str | None:
         return _own_label(value)
+
+    @field_validator("text")
+    @classmethod
+    def _has_words(cls, value: str) -> str:
+        if not "".join(ch for ch in value if ch.isprintable()).strip():
+            # Stored, it was an empty mention: a card, a count and an SLA for nothing.
+            raise PydanticCustomError("blank_text", "must not be blank (a mention needs its text)")
+        return value
 
     @field_validator("id", mode="before")
     @classmethod

@@ -167,6 +167,10 @@ def test_list_and_envelope_forms() -> None:
             json.dumps(dict(ITEM, author=dict(ITEM["author"], followers=-1))).encode(),
             "author.followers: Input should be greater than or equal to 0",
         ),
+        # A blank text was stored as an empty mention (a card and an SLA for nothing).
+        (json.dumps([ITEM, dict(ITEM, id="2", text=" \n\t ")]).encode(),
+         "item 1: text: must not be blank"),
+        (json.dumps(dict(ITEM, text="\u200b\u0000")).encode(), "item 0: text: must not be blank"),
     ],
 )
 def test_malformed_bodies_get_clear_errors(body: bytes, message: str) -> None:
