@@ -213,10 +213,13 @@ def _links(record: dict[str, Any], post: dict[str, Any]) -> tuple[str, ...]:
         for feature in as_list(as_dict(facet).get("features")):
             if isinstance(feature, dict) and str(feature.get("$type", "")).endswith("#link"):
                 links.append(as_str(feature.get("uri")) or "")
-    for embed in (record.get("embed"), post.get("embed")):
-        external_uri = as_str(as_dict(as_dict(embed).get("external")).get("uri"))
-        if external_uri:
-            links.append(external_uri)
+    for raw in (record.get("embed"), post.get("embed")):
+        embed = as_dict(raw)
+        # A quote post with a link card (recordWithMedia) holds its card in ``media``.
+        for holder in (embed, as_dict(embed.get("media"))):
+            external_uri = as_str(as_dict(holder.get("external")).get("uri"))
+            if external_uri:
+                links.append(external_uri)
     return tuple(dict.fromkeys(
         x for x in links if x.startswith(("http://", "https://")) and usable_url(x)))
 

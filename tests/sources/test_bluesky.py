@@ -309,3 +309,20 @@ def test_a_malformed_backlog_in_the_cursor_loses_nothing(
     # posts the cursor says were read may come again; none of the others is left unread
     assert set(arrived[:6]) <= set(fetched)
     assert last["since"] == (start + timedelta(minutes=5, milliseconds=11)).isoformat()
+
+
+def test_a_quote_posts_link_card_is_its_link(load_json: Callable[[str], Any]) -> None:
+    """A quote post with a link card (``recordWithMedia`` whose ``media`` is an
+    ``app.bsky.embed.external``) links the card's page: it was lost (no story by link).
+    The real quote post of the shared thread, its images swapped for a card as the
+    lexicon shapes one, in the record and in the view."""
+    post = thread_post(load_json)
+    page = "https://news.example.com/acme-recall"
+    card = {"uri": page, "title": "Acme recalls kettles", "description": ""}
+    record = post["record"] | {"embed": post["record"]["embed"] | {
+        "media": {"$type": "app.bsky.embed.external", "external": card}}}
+    view = post["embed"] | {"media": {"$type": "app.bsky.embed.external#view", "external": card}}
+    for quote in (post | {"record": record}, post | {"embed": view}):
+        mention = post_to_mention(quote)
+        assert mention is not None
+        assert mention.links == (page,)
