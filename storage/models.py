@@ -264,6 +264,8 @@ class Mention(Base):
     url: Mapped[str] = mapped_column(Text)
     title: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
+    context: Mapped[str | None] = mapped_column(Text)
+    """What a comment answers (its thread's or story's title): shown, never matched."""
     language: Mapped[str | None] = mapped_column(String(8))
     published_at: Mapped[datetime]
     fingerprint: Mapped[str | None] = mapped_column(String(64))

@@ -70,6 +70,8 @@ class CardView:
     received_at: datetime | None = None
     """When Vigie found the mention (where its SLA counts from); the card says so when that
     was well after the post's published time."""
+    context: str | None = None
+    """What a comment answers (its thread's or story's title), shown above its text."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,7 @@ from bot.services.watch_links import (
 )
 from bot.sources.base import FetchedMention
 from bot.sources.text import to_utc
+from bot.text_hygiene import clean_text
 from storage.bulk import hold_watch, insert_mentions, one_of, upsert_authors
 from storage.dialect import is_postgresql
 from storage.models import Mention, MentionStatus, OutboxMessage, Watch, Workspace
@@ -62,6 +63,7 @@ from storage.models_competitors import WATCH_COMPETITOR
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 40_000
+MAX_CONTEXT = 500
 MAX_EXTERNAL_ID = 500
 MAX_SKIPPED_SHOWN = 5
 MAX_REACH = 2**31 - 1
@@ -368,6 +370,15 @@ def _reach(followers: int | None) -> int:
     return followers if followers <= MAX_REACH else MAX_REACH
 
 
+def _context(item: FetchedMention) -> str | None:
+    """What a comment answers, as its source gives it (``extra["context"]``: a Reddit
+    thread's or an HN story's title): shown on its card, never matched as its words."""
+    context = item.extra.get("context")
+    if not isinstance(context, str):
+        return None
+    return clean_text(context)[:MAX_CONTEXT] or None
+
+
 def _row(workspace_id: int, watch_id: int, source_id: int | None, candidate: Candidate,
          author_id: int | None, now: datetime) -> dict[str, Any]:
     item, analysis = candidate.fetched, candidate.analysis
@@ -377,6 +388,7 @@ def _row(workspace_id: int, watch_id: int, source_id: int | None, candidate: Can
         "workspace_id": workspace_id, "watch_id": watch_id, "source_id": source_id,
         "author_id": author_id, "network": item.network, "external_id": item.external_id,
         "url": item.url, "title": item.title, "text": item.text[:MAX_TEXT],
+        "context": _context(item),
         "language": analysis.language, "published_at": _published(item.published_at, now),
         "fingerprint": candidate.fingerprint, "story_key": candidate.story_key,
         "parent_external_id": item.parent_external_id, "engagement": item.engagement,

@@ -127,7 +127,7 @@ def hit_to_mention(
     extra: dict[str, Any] = {"kind": "comment" if is_comment else "story"}
     story_title = collapse_whitespace(as_str(hit.get("story_title")) or "")
     if is_comment and story_title:
-        extra["story_title"] = story_title
+        extra["context"] = story_title  # stored as the mention's context (ingest)
     if is_comment and story_url:
         extra["story_url"] = story_url
     story_id = as_id(hit.get("story_id"))

@@ -240,7 +240,7 @@ def thing_to_mention(kind: str, data: dict[str, Any]) -> FetchedMention | None:
     extra: dict[str, Any] = {"subreddit": as_str(data.get("subreddit")), "kind": kind}
     thread_title = collapse_whitespace(as_str(data.get("link_title")) or "")
     if kind != "t3" and thread_title:
-        extra["thread_title"] = thread_title
+        extra["context"] = thread_title  # stored as the mention's context (ingest)
     return FetchedMention(
         network=NETWORK,
         external_id=fullname,

@@ -15,9 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.matching.query import MatchInput, parse_query
 from bot.services.actors import CLI
+from bot.services.cards import load_card_view
 from bot.services.ingest import do_ingest
 from bot.services.query_trial import try_query
 from bot.services.watches import do_add_watch, get_watch_by_name
+from bot.slack.cards import build_card
 from bot.sources.base import FetchedMention
 from bot.sources.hackernews import hit_to_mention, parse_hits
 from bot.sources.reddit import parse_listing
@@ -50,7 +52,7 @@ def test_reddit_comments_match_their_own_words_not_their_threads_title(
         sessions: sessionmaker[Session], workspace_id: int, shared_data: Path) -> None:
     comments = parse_listing(_load(shared_data, "reddit/asyncpraw_r_askreddit_comments_2020.json"))
     # 22 of the 100 comments are in "Dear non Germans: What do you think of Germany?".
-    assert sum(m.extra.get("thread_title", "").startswith("Dear non Germans")
+    assert sum(m.extra.get("context", "").startswith("Dear non Germans")
                for m in comments) == 22
     for name, query in (("germany", "germany OR germans"), ("cockroach", "cockroach -germany")):
         do_add_watch(sessions, workspace_id, CLI, name=name, query=query,
@@ -67,6 +69,20 @@ def test_reddit_comments_match_their_own_words_not_their_threads_title(
     assert "cockroach" in stored["t1_fxl1nec"]
     with sessions() as session:
         assert set(session.scalars(select(Mention.title))) == {None}
+        # The thread's title is kept as the comment's context, and its card shows it so.
+        contexts = dict(session.execute(select(Mention.external_id, Mention.context))
+                        .tuples().all())
+        assert contexts["t1_fxl1nec"] == "Dear non Germans: What do you think of Germany?"
+        card = load_card_view(session, int(session.scalar(select(Mention.id).where(
+            Mention.external_id == "t1_fxl1nec")) or 0))
+    assert card is not None
+    for language, line in (("en", "In reply to “Dear non Germans: What do you think of "
+                                  "Germany?”"),
+                           ("fr", "En réponse à « Dear non Germans: What do you think of "
+                                  "Germany? »")):
+        _, blocks = build_card(card, language)
+        assert line + "\n> Why does everyone have a dancing rainbow cockroach" in json.dumps(
+            blocks, ensure_ascii=False).replace("\\n", "\n")
     # `vigie watch test` reads the stored mentions the same way.
     now = max(m.published_at for m in comments) + timedelta(minutes=5)
     trial = try_query(sessions, workspace_id, "germany OR germans", since=timedelta(days=30),
@@ -95,3 +111,6 @@ def test_hn_comments_of_one_story_are_not_one_story_card_of_its_link(
         rows = session.execute(select(Mention.external_id, Mention.story_id,
                                       Mention.story_key, Mention.title)).all()
     assert sorted(rows) == [("6651926", None, None, None), ("6651999", None, None, None)]
+    with sessions() as session:
+        assert set(session.scalars(select(Mention.context))) == {
+            "Patent war goes nuclear: Microsoft, Apple-owned Rockstar sues Google"}

@@ -69,7 +69,7 @@ def test_comment_in_detail(load_json: Callable[[str], Any]) -> None:
     assert mention.parent_external_id == "7919290"
     assert mention.extra == {
         "kind": "comment", "story_id": "7918547",
-        "story_title": "Starbucks admits it's not contributing to scholarship fund",
+        "context": "Starbucks admits it's not contributing to scholarship fund",
         "story_url": "http://www.komonews.com/news/local/"
                      "Starbucks-admits-its-not-contributing-to-hyped-scholarships-263837031.html"}
     assert mention.published_at == datetime(2014, 6, 20, 3, 32, 34, tzinfo=UTC)

@@ -83,7 +83,7 @@ def test_comments_listing_maps(load_json: Callable[[str], Any]) -> None:
     assert first.parent_external_id == "t1_fxj90f6"
     # The thread's title is the comment's context, not its title (read as its words).
     assert first.title is None
-    assert first.extra["thread_title"] == "Dear non Germans: What do you think of Germany?"
+    assert first.extra["context"] == "Dear non Germans: What do you think of Germany?"
     assert first.url.endswith(
         "/r/AskReddit/comments/hoocpo/dear_non_germans_what_do_you_think_of_germany/fxl1p7i/"
     )
