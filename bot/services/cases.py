@@ -42,6 +42,7 @@ from bot.matching.query import handle_key
 from bot.messages.notes import Note, Text
 from bot.messages.show import ConversationPost
 from bot.networks import get_network
+from bot.services import forgotten
 from bot.services.actors import BRAND_ACCOUNT, CUSTOMER
 from bot.services.audit import record
 from bot.services.brand_accounts import BrandHandles
@@ -212,11 +213,30 @@ def resolve_local_parents(session: Session, workspace_id: int,
             and key in known else item for item in fetched]
 
 
-def take_brand_posts(session: Session, workspace_id: int, fetched: Sequence[FetchedMention]
+def drop_brand_posts_to_forgotten(session: Session, workspace_id: int,
+                                  fetched: Sequence[FetchedMention], handles: BrandHandles
+                                  ) -> tuple[list[FetchedMention], int]:
+    """``fetched`` without the brand's posts that answer a forgotten person (reply to one
+    of the posts a forget deleted, or address their handle), and how many went: filed, they
+    kept the person's handle and what the brand wrote them, the post they answer gone."""
+    if not handles:
+        return list(fetched), 0
+    dropped = forgotten.naming_forgotten(
+        session, workspace_id, [item for item in fetched if handles.is_brand(item)])
+    if not dropped:
+        return list(fetched), 0
+    kept = [item for item in fetched if (item.network, item.external_id) not in dropped
+            or not handles.is_brand(item)]
+    return kept, len(fetched) - len(kept)
+
+
+def take_brand_posts(session: Session, workspace_id: int, fetched: Sequence[FetchedMention],
+                     handles: BrandHandles | None = None
                      ) -> tuple[list[FetchedMention], BrandHandles, int]:
-    """File the brand's own posts (never alerts); return the others, the brand's handles,
-    and how many brand posts there were."""
-    handles = BrandHandles.load(session, workspace_id)
+    """File the brand's own posts (never alerts); return the others, the brand's handles
+    (read when not given), and how many brand posts there were."""
+    if handles is None:
+        handles = BrandHandles.load(session, workspace_id)
     if not handles:
         return list(fetched), handles, 0
     others: list[FetchedMention] = []

@@ -28,6 +28,7 @@ Retention keeps the posts it purges the same way, in ``purged_posts`` with the s
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Sequence
 
@@ -241,6 +242,54 @@ def drop_forgotten(session: Session, workspace_id: int, fetched: Sequence[Fetche
     kept = [item for item, by_sure, by_older in zip(fetched, sure, older, strict=True)
             if found.isdisjoint(by_sure) and older_found.isdisjoint(by_older)]
     return kept, len(fetched) - len(kept)
+
+
+_AT_NAME = re.compile(r"(?<![\w@])@([\w.\-]+(?:@[\w\-]+(?:\.[\w\-]+)+)?)")
+"""An ``@name`` a post's text addresses (``@ana_r``, ``@alice@mastodon.social``)."""
+
+
+def naming_forgotten(session: Session, workspace_id: int, posts: Sequence[FetchedMention]
+                     ) -> set[tuple[str, str]]:
+    """The ``posts`` ((network, external id)) that reply to a post a forget recorded, or
+    address a forgotten handle (an ``@name`` in their text, the handle an X reply answers):
+    a brand reply to a forgotten person, fetched after the forget, would keep their handle
+    and what the brand wrote them. One lookup; none in a workspace that never forgot."""
+    if not posts:
+        return set()
+    key = _key(session, workspace_id, create=False)
+    if key is None:
+        return set()
+    named: list[tuple[tuple[str, str], set[str]]] = []
+    for item in posts:
+        digests: set[str] = set()
+        if item.parent_external_id:
+            digests.add(_post_digest(key, item.network, item.parent_external_id))
+        names = {match.group(1).rstrip(".-") for match in _AT_NAME.finditer(item.text)}
+        replied = item.extra.get("in_reply_to_handle")
+        if isinstance(replied, str) and replied:
+            names.add(replied)
+        for name in names:
+            digests.update(_folded_digests(key, name))
+        named.append(((item.network, item.external_id), digests))
+    wanted = sorted({digest for _post, digests in named for digest in digests})
+    if not wanted:
+        return set()
+    found = set(session.scalars(select(Forgotten.digest).where(
+        Forgotten.workspace_id == workspace_id, Forgotten.kind.in_([KIND_HANDLE, KIND_POST]),
+        one_of(session, Forgotten.digest, wanted))))
+    return {post for post, digests in named if not found.isdisjoint(digests)}
+
+
+def names_handle(handle: str, text: str) -> bool:
+    """Whether ``text`` names ``handle`` (``bare_handle``, any case): as ``@handle``,
+    ``u/handle`` or the bare word, not as part of a longer name (``@handle@instance``,
+    ``handle.bsky.social``, ``handle2``)."""
+    bare = bare_handle(handle)
+    if not bare:
+        return False
+    pattern = (r"(?<![\w@/.\-])(?:@|/?u/)?" + re.escape(bare)
+               + r"(?![\w@]|[.\-][\w])")
+    return re.search(pattern, text, re.IGNORECASE) is not None
 
 
 def remember_purged(session: Session, workspace_id: int,

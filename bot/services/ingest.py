@@ -553,8 +553,14 @@ def _ingest(
     # A forgotten author's posts never come back (nor their words reach any analysis).
     fetched, report.forgotten = forgotten.drop_forgotten(session, workspace_id, fetched)
     fetched = cases.resolve_local_parents(session, workspace_id, fetched)
+    handles = cases.BrandHandles.load(session, workspace_id)
+    # Nor the brand's answers to them (parents resolved first: a Mastodon reply names its
+    # parent by a local id until then).
+    fetched, answers = cases.drop_brand_posts_to_forgotten(session, workspace_id, fetched,
+                                                           handles)
+    report.forgotten += answers
     customers, handles, report.brand_posts = cases.take_brand_posts(session, workspace_id,
-                                                                    fetched)
+                                                                    fetched, handles)
     # Mentions already stored are dropped before the analysis, the costliest step; those
     # another watch stored are linked to this one.
     # Replies and thread posts only (and a cut id, which can read as one once cut): the

@@ -20,6 +20,7 @@ reply weeks later still joins its case while the case's posts are kept.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,6 +41,7 @@ from bot.services.outbox_retention import purge_outbox
 from bot.services.permissions import require_role
 from bot.services.workspaces import workspace_language
 from bot.sources.base import byline
+from storage.bulk import one_of
 from storage.db import transaction
 from storage.models import Author, Mention, MentionStatus, Role, Workspace
 from storage.models_base import utcnow
@@ -112,11 +114,14 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
         stories.do_keep_stories(session, list(session.scalars(select(Mention.id).where(
             Mention.workspace_id == workspace_id, Mention.author_id.in_(author_ids)))),
             actor=actor)
+        posts = [(network, external_id) for network, external_id in session.execute(
+            select(Mention.network, Mention.external_id).where(
+                Mention.workspace_id == workspace_id, Mention.author_id.in_(author_ids)))]
         # Never again: no source stores their posts (by handle or by post) after this.
-        forgotten.remember(session, workspace_id, handle, [
-            (network, external_id) for network, external_id in session.execute(
-                select(Mention.network, Mention.external_id).where(
-                    Mention.workspace_id == workspace_id, Mention.author_id.in_(author_ids)))])
+        forgotten.remember(session, workspace_id, handle, posts)
+        # The brand's answers to them filed outside a case (the post answered was never
+        # stored, or went before): they name the person and say what the brand told them.
+        _drop_brand_posts_to(session, workspace_id, handle, posts)
         # Drafts, approvals, replies, audit rows and outbox rows of their mentions cascade;
         # their other names (which name the author in the status URI) go too.
         _drop_aliases_of(session, select(Mention.id).where(
@@ -225,6 +230,9 @@ def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime
             stories.do_keep_stories(session, ids, staying=Mention.created_at >= cutoff)
             session.execute(delete(Mention).where(Mention.id.in_(ids)))
             purged += len(ids)
+    # The brand's posts filed outside a case (what they answer was never stored, or went):
+    # found then as the mentions are, and naming whom they answer.
+    _purge_brand_posts(sessions, cutoff)
     # The messages Vigie sent then, whatever they were about (digests, DMs, spike alerts):
     # their rows hold what the messages said. Those of the mentions went with them.
     messages = purge_outbox(sessions, cutoff)
@@ -232,6 +240,60 @@ def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime
         log.info("retention: %d Slack messages sent before %s purged from the outbox",
                  messages, cutoff.isoformat(timespec="seconds"))
     return PurgeReport(purged, messages)
+
+
+def _orphan_posts(workspace_id: int | None = None) -> list[Any]:
+    """The conditions of the case posts in no case and of no mention (the brand's)."""
+    where = [CasePost.case_id.is_(None), CasePost.mention_id.is_(None)]
+    return where if workspace_id is None else [CasePost.workspace_id == workspace_id, *where]
+
+
+def _drop_brand_posts_to(session: Session, workspace_id: int, handle: str,
+                         posts: list[tuple[str, str]]) -> None:
+    """Delete the brand's posts in no case that reply to one of ``posts`` ((network,
+    external id)) or name ``handle`` (``forgotten.names_handle``), with their other names.
+    A case's posts go with the case (their first mention's cascade)."""
+    ids: set[int] = set()
+    by_network: dict[str, list[str]] = {}
+    for network, external_id in posts:
+        by_network.setdefault(network, []).append(external_id)
+    for network, external_ids in sorted(by_network.items()):
+        ids.update(session.scalars(select(CasePost.id).where(
+            *_orphan_posts(workspace_id), CasePost.network == network,
+            one_of(session, CasePost.parent_external_id, sorted(set(external_ids))))))
+    naming = select(CasePost.id, CasePost.text).where(*_orphan_posts(workspace_id))
+    bare = forgotten.bare_handle(handle)
+    if bare.isascii():
+        # SQLite's lower() folds ASCII only: past it every such post is read (a forget is rare).
+        naming = naming.where(func.lower(CasePost.text).contains(bare.lower(), autoescape=True))
+    ids.update(post_id for post_id, text in session.execute(naming)
+               if forgotten.names_handle(handle, text))
+    _delete_posts(session, sorted(ids))
+
+
+def _purge_brand_posts(sessions: sessionmaker[Session], cutoff: datetime) -> int:
+    """Delete the case posts in no case filed before ``cutoff`` (the brand's posts whose
+    customer post is not stored), with their other names, in batches; how many went."""
+    deleted = 0
+    while True:
+        with transaction(sessions) as session:
+            ids = list(session.scalars(select(CasePost.id).where(
+                *_orphan_posts(), CasePost.created_at < cutoff)
+                .order_by(CasePost.id).limit(BATCH)))
+            _delete_posts(session, ids)
+        deleted += len(ids)
+        if len(ids) < BATCH:
+            return deleted
+
+
+def _delete_posts(session: Session, ids: list[int]) -> None:
+    """Delete the case posts ``ids`` and their other names (``post_aliases``)."""
+    if not ids:
+        return
+    _drop_aliases_by_key(session, session.execute(
+        select(CasePost.workspace_id, CasePost.network, CasePost.external_id)
+        .where(CasePost.id.in_(ids))).tuples())
+    session.execute(delete(CasePost).where(CasePost.id.in_(ids)))
 
 
 def _remember_purged(session: Session, ids: list[int], cutoff: datetime) -> None:
@@ -276,15 +338,20 @@ def _drop_emptied_counts(session: Session, cutoff: datetime) -> None:
 def _drop_aliases_of(session: Session, mention_ids: Any) -> None:
     """Delete the other names of the mentions ``mention_ids`` (a list or a select of ids),
     by their keys: one statement per workspace and network, reading the aliases' key index."""
-    keys: dict[tuple[int, str], list[str]] = {}
     # The brand's replies in the cases these mentions root go with their case (cascade);
     # the customers' posts there are mentions, whose aliases their own mention keeps.
     brand_posts = (select(CasePost.workspace_id, CasePost.network, CasePost.external_id)
                    .join(Case, Case.id == CasePost.case_id)
                    .where(Case.root_mention_id.in_(mention_ids), CasePost.mention_id.is_(None)))
-    for workspace_id, network, external_id in [*session.execute(
-            select(Mention.workspace_id, Mention.network, Mention.external_id)
-            .where(Mention.id.in_(mention_ids))), *session.execute(brand_posts)]:
+    _drop_aliases_by_key(session, [*session.execute(
+        select(Mention.workspace_id, Mention.network, Mention.external_id)
+        .where(Mention.id.in_(mention_ids))).tuples(), *session.execute(brand_posts).tuples()])
+
+
+def _drop_aliases_by_key(session: Session, posts: Iterable[tuple[int, str, str]]) -> None:
+    """Delete the other names of ``posts`` ((workspace id, network, external id))."""
+    keys: dict[tuple[int, str], list[str]] = {}
+    for workspace_id, network, external_id in posts:
         keys.setdefault((workspace_id, network), []).append(external_id)
     for (workspace_id, network), external_ids in keys.items():
         session.execute(delete(PostAlias).where(
