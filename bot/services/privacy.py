@@ -46,6 +46,7 @@ from storage.db import transaction
 from storage.models import Author, Mention, MentionStatus, Role, Workspace
 from storage.models_base import utcnow
 from storage.models_cases import Case, CasePost, PostAlias
+from storage.models_influencers import TrackedInfluencer
 from storage.models_reporting import MentionDayCount, MentionHourCount, MentionPriorityCount
 from storage.models_watches import MentionWatch
 from storage.reporting_counts import hour_of, keep_counts_of
@@ -199,9 +200,10 @@ def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime
                      ) -> PurgeReport:
     """Delete the mentions found more than ``days`` ago, keeping their figures: they stay
     counted in the hourly, daily and priority counts every report reads (volumes,
-    sentiment, networks, reach, hours, per watch). Their text, authors, cards, drafts and
-    cases go, and so do the other messages sent (or given up) before then
-    (``outbox_retention.purge_outbox``). Returns how many of each went.
+    sentiment, networks, reach, hours, per watch). Their text, cards, drafts and cases
+    go, then the brand's posts filed outside a case before then and the authors left with
+    no mention (``purge_authors``), and so do the other messages sent (or given up) before then
+    (``outbox_retention.purge_outbox``). Returns how many mentions and messages went.
     The posts deleted are kept as keyed hashes (``forgotten.remember_purged``), and the
     cut-off becomes ``purged_before`` of the workspaces they were in: ingest does not store
     a purged post again (brought back, it would be counted twice); a post never stored is
@@ -233,6 +235,11 @@ def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime
     # The brand's posts filed outside a case (what they answer was never stored, or went):
     # found then as the mentions are, and naming whom they answer.
     _purge_brand_posts(sessions, cutoff)
+    # Then who wrote them: an author whose mentions all went is a handle, a name, a reach
+    # and a profile kept for nothing.
+    authors = purge_authors(sessions, cutoff)
+    if authors:
+        log.info("retention: %d authors with no mention left purged", authors)
     # The messages Vigie sent then, whatever they were about (digests, DMs, spike alerts):
     # their rows hold what the messages said. Those of the mentions went with them.
     messages = purge_outbox(sessions, cutoff)
@@ -240,6 +247,42 @@ def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime
         log.info("retention: %d Slack messages sent before %s purged from the outbox",
                  messages, cutoff.isoformat(timespec="seconds"))
     return PurgeReport(purged, messages)
+
+
+def purge_authors(sessions: sessionmaker[Session], cutoff: datetime) -> int:
+    """Delete the authors last seen before ``cutoff`` that no mention and no tracked
+    influencer needs, walking each workspace's authors by id, a batch per transaction;
+    how many went. A tracked influencer's author stays (``tracked_influencers`` names the
+    person by it, and ingest recognises their posts by it); nothing else refers to an
+    author (cases, brand accounts and opportunities keep handles or mentions of their own).
+    On PostgreSQL each batch waits for the ingest batches of its workspace in flight and
+    holds the next ones back (``forgotten.hold_for_forget``): a batch storing a mention
+    of the author commits first, and the delete sees it."""
+    deleted = 0
+    with sessions() as session:
+        workspaces = list(session.scalars(select(Author.workspace_id).where(
+            Author.last_seen_at < cutoff).distinct().order_by(Author.workspace_id)))
+    for workspace_id in workspaces:
+        after = 0
+        while True:
+            with transaction(sessions) as session:
+                forgotten.hold_for_forget(session, workspace_id)
+                window = list(session.scalars(select(Author.id).where(
+                    Author.workspace_id == workspace_id, Author.id > after)
+                    .order_by(Author.id).limit(BATCH)))
+                if not window:
+                    break
+                gone = session.execute(delete(Author).where(
+                    Author.id.in_(window), Author.last_seen_at < cutoff,
+                    ~exists().where(Mention.author_id == Author.id),
+                    ~exists().where(TrackedInfluencer.workspace_id == workspace_id,
+                                     TrackedInfluencer.author_id == Author.id))
+                    .execution_options(synchronize_session=False))
+                deleted += int(gone.rowcount or 0)  # type: ignore[attr-defined]
+            after = window[-1]
+            if len(window) < BATCH:
+                break
+    return deleted
 
 
 def _orphan_posts(workspace_id: int | None = None) -> list[Any]:
