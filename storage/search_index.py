@@ -93,6 +93,24 @@ def _index(conn: Connection, ids: Sequence[int], *, postgres: bool) -> None:
                           "VALUES (:id, :title, :body)"), values)
 
 
+def compact(db: Session | Connection) -> bool:
+    """Rewrite SQLite's full-text index without the entries of deleted mentions, in the
+    caller's transaction; whether anything ran.
+
+    An FTS5 delete only writes a marker: the deleted text's terms stay in the index's
+    pages (``mention_search_fts_data``) until their segments are merged, which may be
+    never for an old segment. ``optimize`` merges every segment into one, dropping them
+    (secure-delete, which would not write them, needs SQLite 3.42). Its cost grows with
+    the whole index: call it after a deletion that must leave nothing (a forget, a purge).
+    PostgreSQL's ``mention_search`` rows go with their mention (a dead tuple until VACUUM
+    reclaims it): nothing runs there."""
+    conn = _connection(db)
+    if conn.dialect.name != "sqlite":
+        return False
+    conn.execute(text("INSERT INTO mention_search_fts (mention_search_fts) VALUES ('optimize')"))
+    return True
+
+
 def pending_count(db: Session | Connection) -> int:
     """How many mentions wait to be indexed."""
     return int(_connection(db).execute(

@@ -41,6 +41,7 @@ from bot.services.outbox_retention import purge_outbox
 from bot.services.permissions import require_role
 from bot.services.workspaces import workspace_language
 from bot.sources.base import byline
+from storage import search_index
 from storage.bulk import one_of
 from storage.db import transaction
 from storage.models import Author, Mention, MentionStatus, Role, Workspace
@@ -139,6 +140,9 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                        "authors": len(author_ids), "mentions": count})
         # The App Homes it marks stale rank without them in every process (last: it locks).
         home_ranking_changed(session, workspace_id)
+    # Their words stay in SQLite's full-text index pages until its segments merge.
+    with transaction(sessions) as session:
+        search_index.compact(session)
     # The App Homes published again (bot.services.forget_messages) must not rank them
     # among the influencers from this process's cache.
     forget_home_cache(sessions, workspace_id)
@@ -232,6 +236,10 @@ def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime
             stories.do_keep_stories(session, ids, staying=Mention.created_at >= cutoff)
             session.execute(delete(Mention).where(Mention.id.in_(ids)))
             purged += len(ids)
+    if purged:
+        # Their words stay in SQLite's full-text index pages until its segments merge.
+        with transaction(sessions) as session:
+            search_index.compact(session)
     # The brand's posts filed outside a case (what they answer was never stored, or went):
     # found then as the mentions are, and naming whom they answer.
     _purge_brand_posts(sessions, cutoff)
