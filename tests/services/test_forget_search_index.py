@@ -67,3 +67,22 @@ def test_a_purge_leaves_none_of_the_purged_words_in_the_search_index(
     assert index_holds(sessions, "parcel") == []
     assert index_holds(sessions, "still")
 
+
+def test_the_sqlite_file_keeps_no_byte_of_a_forgotten_post(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+        db_url: str) -> None:
+    if not db_url.startswith("sqlite:///"):
+        return  # PostgreSQL's dead tuples are VACUUM's (README, Retention)
+    store(sessions, workspace_id)
+
+    do_forget(sessions, workspace_id, CLI, "ana_r")
+    # Closing folds the write-ahead log into the file: the file is the whole database.
+    engine = sessions.kw["bind"]
+    engine.dispose()
+
+    with open(db_url.removeprefix("sqlite:///"), "rb") as file:
+        raw = file.read()
+    # Neither their words (the post, the index) nor their handle, anywhere in the file.
+    assert [raw.count(b) for b in (WORD.encode(), b"Quuxzeppelinword", b"5512", b"ana_r")] == [
+        0, 0, 0, 0]
+    assert raw.count(b"parcel")
