@@ -254,23 +254,36 @@ def naming_forgotten(session: Session, workspace_id: int, posts: Sequence[Fetche
     address a forgotten handle (an ``@name`` in their text, the handle an X reply answers):
     a brand reply to a forgotten person, fetched after the forget, would keep their handle
     and what the brand wrote them. One lookup; none in a workspace that never forgot."""
+    return answering_forgotten(session, workspace_id, [
+        ((item.network, item.external_id), item.parent_external_id, item.text,
+         replied if isinstance(replied := item.extra.get("in_reply_to_handle"), str) else None)
+        for item in posts])
+
+
+Answer = tuple[tuple[str, str], str | None, str, str | None]
+"""A post as ``answering_forgotten`` reads it: ((network, external id), the parent's
+external id, its text, the handle it replies to)."""
+
+
+def answering_forgotten(session: Session, workspace_id: int, posts: Sequence[Answer]
+                        ) -> set[tuple[str, str]]:
+    """``naming_forgotten`` for posts given as ``Answer`` tuples (stored ones too)."""
     if not posts:
         return set()
     key = _key(session, workspace_id, create=False)
     if key is None:
         return set()
     named: list[tuple[tuple[str, str], set[str]]] = []
-    for item in posts:
+    for post, parent, text, replied in posts:
         digests: set[str] = set()
-        if item.parent_external_id:
-            digests.add(_post_digest(key, item.network, item.parent_external_id))
-        names = {match.group(1).rstrip(".-") for match in _AT_NAME.finditer(item.text)}
-        replied = item.extra.get("in_reply_to_handle")
-        if isinstance(replied, str) and replied:
+        if parent:
+            digests.add(_post_digest(key, post[0], parent))
+        names = {match.group(1).rstrip(".-") for match in _AT_NAME.finditer(text)}
+        if replied:
             names.add(replied)
         for name in names:
             digests.update(_folded_digests(key, name))
-        named.append(((item.network, item.external_id), digests))
+        named.append((post, digests))
     wanted = sorted({digest for _post, digests in named for digest in digests})
     if not wanted:
         return set()

@@ -42,7 +42,6 @@ from bot.services.permissions import require_role
 from bot.services.workspaces import workspace_language
 from bot.sources.base import byline
 from storage import search_index
-from storage.bulk import one_of
 from storage.db import transaction
 from storage.models import Author, Mention, MentionStatus, Role, Workspace
 from storage.models_base import utcnow
@@ -123,7 +122,7 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
         forgotten.remember(session, workspace_id, handle, posts)
         # The brand's answers to them filed outside a case (the post answered was never
         # stored, or went before): they name the person and say what the brand told them.
-        _drop_brand_posts_to(session, workspace_id, handle, posts)
+        _drop_brand_posts_to(session, workspace_id, handle)
         # Drafts, approvals, replies, audit rows and outbox rows of their mentions cascade;
         # their other names (which name the author in the status URI) go too.
         _drop_aliases_of(session, select(Mention.id).where(
@@ -299,19 +298,12 @@ def _orphan_posts(workspace_id: int | None = None) -> list[Any]:
     return where if workspace_id is None else [CasePost.workspace_id == workspace_id, *where]
 
 
-def _drop_brand_posts_to(session: Session, workspace_id: int, handle: str,
-                         posts: list[tuple[str, str]]) -> None:
-    """Delete the brand's posts in no case that reply to one of ``posts`` ((network,
-    external id)) or name ``handle`` (``forgotten.names_handle``), with their other names.
-    A case's posts go with the case (their first mention's cascade)."""
+def _drop_brand_posts_to(session: Session, workspace_id: int, handle: str) -> None:
+    """Delete the brand's posts in no case that name ``handle`` (``forgotten.names_handle``)
+    or answer anyone forgotten (``forgotten.answering_forgotten``: reply to a post a forget
+    recorded, this one's included, or address a forgotten ``@handle``), with their other
+    names. A case's posts go with the case (their first mention's cascade)."""
     ids: set[int] = set()
-    by_network: dict[str, list[str]] = {}
-    for network, external_id in posts:
-        by_network.setdefault(network, []).append(external_id)
-    for network, external_ids in sorted(by_network.items()):
-        ids.update(session.scalars(select(CasePost.id).where(
-            *_orphan_posts(workspace_id), CasePost.network == network,
-            one_of(session, CasePost.parent_external_id, sorted(set(external_ids))))))
     naming = select(CasePost.id, CasePost.text).where(*_orphan_posts(workspace_id))
     bare = forgotten.bare_handle(handle)
     if bare.isascii():
@@ -319,6 +311,21 @@ def _drop_brand_posts_to(session: Session, workspace_id: int, handle: str,
         naming = naming.where(func.lower(CasePost.text).contains(bare.lower(), autoescape=True))
     ids.update(post_id for post_id, text in session.execute(naming)
                if forgotten.names_handle(handle, text))
+    # And those answering anyone forgotten (older ones were filed before ingest left them
+    # out), read by batches of ids: their texts may be many.
+    after = 0
+    while True:
+        rows = session.execute(select(CasePost.id, CasePost.network, CasePost.external_id,
+                                      CasePost.parent_external_id, CasePost.text).where(
+            *_orphan_posts(workspace_id), CasePost.id > after)
+            .order_by(CasePost.id).limit(BATCH)).all()
+        if not rows:
+            break
+        after = rows[-1].id
+        ids_of = {(row.network, row.external_id): row.id for row in rows}
+        ids.update(ids_of[post] for post in forgotten.answering_forgotten(
+            session, workspace_id, [((row.network, row.external_id), row.parent_external_id,
+                                     row.text, None) for row in rows]))
     _delete_posts(session, sorted(ids))
 
 

@@ -92,3 +92,24 @@ def test_a_brand_answer_to_a_forgotten_person_fetched_later_is_not_filed(
     assert [i for i, _c, _t in posts(sessions)] == ["2002"]
     assert report.forgotten == 2
     assert report.brand_posts == 1
+
+
+def test_a_forget_deletes_the_brand_answers_to_people_forgotten_before(
+        sessions: sessionmaker[Session], workspace_id: int, brand: str) -> None:
+    ingest(sessions, workspace_id, x_batch(ROOT))
+    do_forget(sessions, workspace_id, CLI, "ana_r")
+    # Filed after Ana's forget by a version that did not leave them out: one answering her
+    # forgotten post, one addressing her.
+    with transaction(sessions) as session:
+        for external_id, parent, text in (("1004", "1001", QUIET_REPLY["text"]),
+                                          ("1005", None, "@Ana_R hi again")):
+            session.add(CasePost(workspace_id=workspace_id, network="x",
+                                 external_id=external_id, parent_external_id=parent,
+                                 by_brand=True, author="@acmecare", text=text,
+                                 published_at=NOW))
+    ingest(sessions, workspace_id, x_batch(OTHER_REPLY))
+
+    # Any later forget clears them; Bob's answer stays.
+    do_forget(sessions, workspace_id, CLI, "someone_else")
+
+    assert [i for i, _c, _t in posts(sessions)] == ["2002"]
