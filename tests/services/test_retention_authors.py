@@ -4,14 +4,20 @@ since the cut-off. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.actors import CLI
 from bot.services.influencers import do_track
-from bot.services.privacy import purge_older_than
+from bot.services.ingest import do_ingest
+from bot.services.privacy import purge_authors, purge_older_than
+from bot.services.watches import get_watch_by_name
+from storage.db import transaction
 from storage.models import Author, Mention
 from tests.services.test_cases import NOW, ROOT, ingest, tweet, x_batch
 
@@ -57,3 +63,39 @@ def test_an_author_seen_since_the_cut_off_stays(
     assert authors(sessions) == ["@ana_r"]
     purge_older_than(sessions, 30, NOW + timedelta(days=71))
     assert authors(sessions) == []
+
+
+@pytest.mark.postgres
+def test_the_purge_waits_for_a_poll_storing_a_mention_of_the_author(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+        db_url: str) -> None:
+    # A poll storing Bob's new post (not committed yet) while the purge reads his author
+    # as having no mention: deleted, the author took his new mention's author with it.
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite serialises writers")
+    ingest(sessions, workspace_id, x_batch(BOB))
+    with transaction(sessions) as session:
+        session.execute(delete(Mention))  # what the purge took
+    stored, purging = threading.Event(), threading.Event()
+
+    def poll() -> None:
+        with transaction(sessions) as session:
+            do_ingest(session, get_watch_by_name(session, workspace_id, watch_name), None,
+                      x_batch(tweet("2009", "22", "@AcmeCare one more thing", 5)), now=NOW)
+            stored.set()
+            purging.wait(10)
+            time.sleep(0.5)  # the purge is waiting by then
+
+    def purge() -> None:
+        stored.wait(10)
+        purging.set()
+        purge_authors(sessions, NOW + timedelta(days=10))
+
+    threads = [threading.Thread(target=poll), threading.Thread(target=purge)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert authors(sessions) == ["@bob"]
+    with sessions() as session:
+        assert session.scalars(select(Mention.author_id)).all() != [None]
