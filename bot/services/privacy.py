@@ -285,7 +285,10 @@ def purge_authors(sessions: sessionmaker[Session], cutoff: datetime) -> int:
                     ~exists().where(TrackedInfluencer.workspace_id == workspace_id,
                                      TrackedInfluencer.author_id == Author.id))
                     .execution_options(synchronize_session=False))
-                deleted += int(gone.rowcount or 0)  # type: ignore[attr-defined]
+                if gone.rowcount:  # type: ignore[attr-defined]
+                    deleted += int(gone.rowcount)  # type: ignore[attr-defined]
+                    # App Home must not rank them from any process's cache (last: it locks).
+                    home_ranking_changed(session, workspace_id)
             after = window[-1]
             if len(window) < BATCH:
                 break

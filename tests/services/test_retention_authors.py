@@ -13,6 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.actors import CLI
+from bot.services.influencer_cache import home_ranking_version
 from bot.services.influencers import do_track
 from bot.services.ingest import do_ingest
 from bot.services.privacy import purge_authors, purge_older_than
@@ -39,12 +40,16 @@ def test_retention_deletes_the_authors_it_leaves_without_mentions(
     do_track(sessions, workspace_id, CLI, handle="@carol", network="x", now=NOW)
     assert authors(sessions) == ["@ana_r", "@bob", "@carol"]
 
+    with sessions() as session:
+        version = home_ranking_version(session, workspace_id)
     purged = purge_older_than(sessions, 30, later + timedelta(days=1))
 
-    assert purged == 1
+    assert purged.mentions == 1
     with sessions() as session:
         assert session.scalars(select(Mention.external_id)).all() == ["2001"]
     assert authors(sessions) == ["@bob", "@carol"]
+    with sessions() as session:  # App Home ranks without Ana in every process
+        assert home_ranking_version(session, workspace_id) > version
 
 
 def test_an_author_seen_since_the_cut_off_stays(
