@@ -61,7 +61,7 @@ def test_a_purge_leaves_none_of_the_purged_words_in_the_search_index(
     with sessions.begin() as session:
         index_pending(session)
 
-    assert purge_older_than(sessions, 30, NOW + timedelta(days=41)) == 30
+    assert purge_older_than(sessions, 30, NOW + timedelta(days=41)).mentions == 30
 
     assert index_holds(sessions, WORD) == []
     assert index_holds(sessions, "parcel") == []
