@@ -34,8 +34,8 @@ from bot.services.actors import BRAND_ACCOUNT, Actor
 from bot.services.audit import record
 from bot.services.draft_checks import draft_audience, foreign_data
 from bot.services.errors import Forbidden, NeedsOverride, NotFound, ServiceError, Term
+from bot.services.late_cards import card_queued, queue_late_card
 from bot.services.outbox import (
-    KIND_CARD,
     KIND_THREAD,
     KIND_UPDATE_CARD,
     card_channels,
@@ -47,8 +47,6 @@ from bot.services.reply_queue import CANCELLED as REPLY_CANCELLED
 from bot.services.reply_queue import FAILED as REPLY_FAILED
 from bot.services.reply_queue import PENDING as REPLY_PENDING
 from bot.services.reply_queue import latest_reply, queue_reply
-from bot.services.topic_channels import channel_picker
-from bot.services.watch_links import card_dedupe_key, do_mark_alerting
 from bot.services.workspaces import workspace_language
 from storage.db import transaction
 from storage.models import (
@@ -59,17 +57,13 @@ from storage.models import (
     DraftOrigin,
     Mention,
     MentionStatus,
-    OutboxMessage,
     Role,
-    Watch,
     Workspace,
     utcnow,
 )
 from storage.models_cases import Case, CasePost
-from storage.models_competitors import WATCH_BRAND
 from storage.models_replies import ReplyPost
 from storage.models_sla import SlaNotice
-from storage.models_watches import MentionWatch
 
 __all__ = ["RULES", "DraftOrigin", "DraftToApprove", "Outcome", "StaleDraft", "allowed_actions",
            "check_allowed", "text_hash"]
@@ -240,7 +234,7 @@ def _bump(session: Session, mention: Mention, **values: Any) -> None:
 
 def _note(session: Session, mention: Mention, note: Note) -> None:
     """Queue the card update and a thread note (only once the card exists or will)."""
-    if not (mention.slack_channel or mention.alerted or _card_queued(session, mention.id)):
+    if not (mention.slack_channel or mention.alerted or card_queued(session, mention.id)):
         return
     # A card Slack refused is queued again in its channel (rendered at send time: it needs
     # no update); the update and the note reach every card of the mention (do_enqueue).
@@ -259,12 +253,6 @@ def note_card(session: Session, mention: Mention, note: Note) -> None:
     """Inside the caller's transaction: update the mention's card and add ``note`` to its
     thread (when it has a card or one is queued)."""
     _note(session, mention, note)
-
-
-def _card_queued(session: Session, mention_id: int) -> bool:
-    return bool(session.scalar(select(OutboxMessage.id).where(
-        OutboxMessage.mention_id == mention_id, OutboxMessage.kind == KIND_CARD).limit(1)))
-
 
 
 def _reason(reason: str | None, *, required: bool) -> str | None:
@@ -756,36 +744,13 @@ def do_simple(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                                        "first_response_at": _iso(mention.first_response_at),
                                        "reply_url": mention.reply_url}}
         if action == "reopen":
-            _card_for_reopened(session, mention)
+            # Queued before the transition, so that its note goes to the new card's thread.
+            queue_late_card(session, mention)
         outcome = _transition(session, workspace_id, mention, actor, action, rule,
                               reason=cleaned, note=note, detail=detail, **undone)
         if undone:
             outcome.message_key = "workflow.done_reopen_undone"
         return outcome
-
-
-def _card_for_reopened(session: Session, mention: Mention) -> None:
-    """A mention reopened by hand that never had a card (it waited for the digest, or was
-    answered or ignored first) gets its card, where its watch sends its alerts (the
-    watch's channel or a topic route's), as a case reopened by a follow-up does
-    (``bot.services.cases``): open work is what alerted as a card or was taken up, so
-    reopened without one it would be in no list. Queued before the transition, so that
-    its note goes to the new card's thread."""
-    if mention.alerted or mention.slack_ts or _card_queued(session, mention.id):
-        return
-    # Its own watch first, else another brand watch holding it; a paused or competitor
-    # watch alerts on nothing.
-    watch = session.scalar(
-        select(Watch).join(MentionWatch, MentionWatch.watch_id == Watch.id)
-        .where(MentionWatch.mention_id == mention.id, Watch.kind == WATCH_BRAND,
-               Watch.paused.is_(False))
-        .order_by((Watch.id != (mention.watch_id or 0)), Watch.id).limit(1))
-    if watch is None:
-        return
-    channel = channel_picker(session, watch, {})(mention.id)
-    do_mark_alerting(session, watch.id, [mention.id])
-    do_enqueue(session, workspace_id=mention.workspace_id, kind=KIND_CARD, channel=channel,
-               mention_id=mention.id, dedupe_key=card_dedupe_key(mention.id, channel))
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -1,0 +1,41 @@
+"""A card for a mention that never had one, queued after the fact: open work is what
+alerted as a card or was taken up, so a mention that waited for the digest (or was
+answered or ignored first) and becomes open work later needs its card to be in any list.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.services.outbox import KIND_CARD, do_enqueue
+from bot.services.topic_channels import channel_picker
+from bot.services.watch_links import card_dedupe_key, do_mark_alerting
+from storage.models import Mention, OutboxMessage, Watch
+from storage.models_competitors import WATCH_BRAND
+from storage.models_watches import MentionWatch
+
+
+def card_queued(session: Session, mention_id: int) -> bool:
+    """Whether a card of the mention was ever queued (sent, waiting or given up)."""
+    return bool(session.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.mention_id == mention_id, OutboxMessage.kind == KIND_CARD).limit(1)))
+
+
+def queue_late_card(session: Session, mention: Mention) -> None:
+    """Queue the card of ``mention`` where its watch sends its alerts (the watch's channel
+    or a topic route's), unless it has or had one: its own watch first, else another brand
+    watch holding it; a paused or competitor watch alerts on nothing."""
+    if mention.alerted or mention.slack_ts or card_queued(session, mention.id):
+        return
+    watch = session.scalar(
+        select(Watch).join(MentionWatch, MentionWatch.watch_id == Watch.id)
+        .where(MentionWatch.mention_id == mention.id, Watch.kind == WATCH_BRAND,
+               Watch.paused.is_(False))
+        .order_by((Watch.id != (mention.watch_id or 0)), Watch.id).limit(1))
+    if watch is None:
+        return
+    channel = channel_picker(session, watch, {})(mention.id)
+    do_mark_alerting(session, watch.id, [mention.id])
+    do_enqueue(session, workspace_id=mention.workspace_id, kind=KIND_CARD, channel=channel,
+               mention_id=mention.id, dedupe_key=card_dedupe_key(mention.id, channel))
