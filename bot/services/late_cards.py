@@ -22,20 +22,25 @@ def card_queued(session: Session, mention_id: int) -> bool:
         OutboxMessage.mention_id == mention_id, OutboxMessage.kind == KIND_CARD).limit(1)))
 
 
-def queue_late_card(session: Session, mention: Mention) -> None:
-    """Queue the card of ``mention`` where its watch sends its alerts (the watch's channel
-    or a topic route's), unless it has or had one: its own watch first, else another brand
+def queue_late_card(session: Session, mention: Mention, *, watch_id: int | None = None
+                    ) -> str | None:
+    """Queue the card of ``mention`` where a watch sends its alerts (the watch's channel or
+    a topic route's), unless it has or had one; the channel, or None when none was queued.
+    The watch is ``watch_id`` if given and holding it, else its own, else another brand
     watch holding it; a paused or competitor watch alerts on nothing."""
     if mention.alerted or mention.slack_ts or card_queued(session, mention.id):
-        return
+        return None
+    preferred = watch_id if watch_id is not None else (mention.watch_id or 0)
     watch = session.scalar(
         select(Watch).join(MentionWatch, MentionWatch.watch_id == Watch.id)
         .where(MentionWatch.mention_id == mention.id, Watch.kind == WATCH_BRAND,
                Watch.paused.is_(False))
-        .order_by((Watch.id != (mention.watch_id or 0)), Watch.id).limit(1))
+        .order_by((Watch.id != preferred), (Watch.id != (mention.watch_id or 0)), Watch.id)
+        .limit(1))
     if watch is None:
-        return
+        return None
     channel = channel_picker(session, watch, {})(mention.id)
     do_mark_alerting(session, watch.id, [mention.id])
     do_enqueue(session, workspace_id=mention.workspace_id, kind=KIND_CARD, channel=channel,
                mention_id=mention.id, dedupe_key=card_dedupe_key(mention.id, channel))
+    return channel

@@ -40,6 +40,7 @@ from bot.messages.stored import spec_payload
 from bot.services.actors import BRAND_ACCOUNT, Actor
 from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
+from bot.services.late_cards import queue_late_card
 from bot.services.outbox import KIND_THREAD, KIND_UPDATE_CARD, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.watch_links import alerting_in
@@ -189,11 +190,18 @@ class FeedbackOutcome:
     action: str
     labels: int
     """How many labelled mentions the workspace has now."""
+    card_channel: str | None = None
+    """Where the mention's card was queued by this click ("Should have alerted" on open
+    work that waited), if it was."""
 
     def message(self, language: str) -> str:
         """The confirmation shown to the person who clicked."""
-        return t(language, plural_key(language, f"triage.done_{self.action}", self.labels),
+        done = t(language, plural_key(language, f"triage.done_{self.action}", self.labels),
                  id=self.mention_id, labels=self.labels)
+        if self.card_channel is None:
+            return done
+        return done + " " + t(language, "triage.card_posted", id=self.mention_id,
+                              channel=f"<#{self.card_channel}>")
 
 
 def do_feedback(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
@@ -228,16 +236,23 @@ def do_feedback(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
             raise ServiceError("triage.never_alerts", id=str(mention_id))
         record(session, workspace_id, actor, f"mention.{action}", mention_id=mention.id,
                detail={"priority": mention.priority})
-        if mention.slack_channel and mention.slack_ts:
+        # Open work that waited: it needs an answer now, so its card is posted now, where
+        # the judged watch alerts (the label above judged the decision as it was).
+        late = (queue_late_card(session, mention, watch_id=watch_id)
+                if action == SHOULD_ALERT and mention.status in OPEN else None)
+        channel = mention.slack_channel if mention.slack_ts else late
+        if channel:
             language = workspace_language(session, workspace_id)
             who = f"<@{actor.user_id}>" if actor.user_id else actor.surface
-            do_enqueue(session, workspace_id=workspace_id, kind=KIND_UPDATE_CARD,
-                       channel=mention.slack_channel, mention_id=mention.id)
+            if late is None:  # a new card shows the label when it is drawn
+                do_enqueue(session, workspace_id=workspace_id, kind=KIND_UPDATE_CARD,
+                           channel=channel, mention_id=mention.id)
             do_enqueue(session, workspace_id=workspace_id, kind=KIND_THREAD,
-                       channel=mention.slack_channel, mention_id=mention.id,
+                       channel=channel, mention_id=mention.id,
                        payload=spec_payload(Note.of(language, f"triage.note_{action}",
                                                     actor=who)))
-        return FeedbackOutcome(mention.id, action, count_labels(session, workspace_id))
+        return FeedbackOutcome(mention.id, action, count_labels(session, workspace_id),
+                               card_channel=late)
 
 
 def _digest_watch(session: Session, mention: Mention, watch_id: int

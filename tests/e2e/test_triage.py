@@ -88,8 +88,16 @@ def test_should_have_alerted_from_the_digest(vigie: VigieApp) -> None:
 
     clicked = vigie.slack.block_action(flags[0]["action_id"], message_ts=ts, channel_id=CHANNEL)
     assert clicked.status_code == 200
-    assert last_response(vigie, 1)["text"].startswith(f"Noted: #{waited[0]} should have alerted")
+    answer = last_response(vigie, 1)["text"]
+    assert answer.startswith(f"Noted: #{waited[0]} should have alerted"), answer
+    assert answer.endswith(f"Its card is posted in <#{CHANNEL}>, to answer it now."), answer
     assert labels(vigie) == [(waited[0], "should_alert", True, USER_ID)]
+    # It needed an answer: its card is in the channel now, to be taken up from there.
+    vigie.runtime.outbox.flush(wait=True)
+    with vigie.runtime.sessions() as session:
+        posted = session.get_one(Mention, waited[0])
+        assert (posted.slack_channel, posted.alerted) == (CHANNEL, True)
+    assert "vigie.assign" in str(vigie.standin.message(CHANNEL, str(posted.slack_ts)))
 
     # A value that is not a mention id (forged) does nothing; an alerted one is refused.
     vigie.slack.block_action(flags[1]["action_id"], message_ts=ts, channel_id=CHANNEL,

@@ -163,8 +163,15 @@ def test_should_have_alerted_on_a_mention_that_waited(
     row = label(sessions, waited)
     assert row is not None and (row.positive, row.action, row.alerted, row.priority) == (
         True, "should_alert", False, 32)
-    with sessions() as session:  # no card: nothing to update, no thread
-        assert session.scalar(select(OutboxMessage.id)) is None
+    # Open work that waited: its card is posted now in the watch's channel (it needed an
+    # answer), with the label's note in its thread; there was no card to update.
+    with sessions() as session:
+        queued = list(session.execute(select(OutboxMessage.kind, OutboxMessage.channel)
+                                      .order_by(OutboxMessage.id)))
+        assert session.get_one(Mention, waited).alerted is True
+    assert queued == [("card", CHANNEL_ID), ("thread", CHANNEL_ID)]
+    assert outcome.message("en").endswith(
+        f"Its card is posted in <#{CHANNEL_ID}>, to answer it now.")
     # A later explicit label replaces an earlier one.
     workflow.do_simple(sessions, workspace_id, BOB, waited, "ignore")
     assert label(sessions, waited).action == "should_alert"  # type: ignore[union-attr]
@@ -237,6 +244,19 @@ def test_only_decisions_a_shift_can_change_are_labels(
     assert label(sessions, everything) is None
 
 
+def test_should_have_alerted_on_work_no_longer_open_posts_no_card(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """Answered (or ignored) meanwhile, it needs no card: the label alone is recorded."""
+    waited = mention(sessions, workspace_id, priority=32, alerted=False)
+    with transaction(sessions) as session:
+        session.get_one(Mention, waited).status = "replied"
+    outcome = triage_labels.do_feedback(sessions, workspace_id, BOB, waited, "should_alert")
+    assert outcome.card_channel is None and "card" not in outcome.message("en")
+    with sessions() as session:
+        assert session.scalar(select(OutboxMessage.id)) is None
+    assert label(sessions, waited) is not None
+
+
 def test_a_competitor_mention_also_in_a_brand_watch_is_judged_by_the_brand_watch(
         sessions: sessionmaker[Session], workspace_id: int) -> None:
     waited = mention(sessions, workspace_id, priority=41, alerted=False)
@@ -252,7 +272,8 @@ def test_a_competitor_mention_also_in_a_brand_watch_is_judged_by_the_brand_watch
     assert outcome.labels == 1
     assert outcome.message("en") == (
         f"Noted: #{waited} should have alerted. The workspace has 1 labelled mention; "
-        "`/cm triage` shows what Vigie learns from them.")
+        f"`/cm triage` shows what Vigie learns from them. Its card is posted in "
+        f"<#{CHANNEL_ID}>, to answer it now.")
     assert "L'espace a 1 mention étiquetée ;" in outcome.message("fr")
 
 
