@@ -9,6 +9,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from bot.networks import display_name
+
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 DEFAULT_LANGUAGE = "en"
 SUPPORTED_LANGUAGES = ("en", "fr")
@@ -124,3 +126,11 @@ def plural_key(language: str, key: str, count: int) -> str:
     French: 0 and 1), when the catalogue has one."""
     singular = count == 1 or (language == "fr" and count == 0)
     return f"{key}_one" if singular and has(f"{key}_one") else key
+
+
+def network_name(name: str, language: str) -> str:
+    """How readers of ``language`` call the network stored as ``name`` ("flux RSS/Atom"
+    in French for ``rss``); a network without a catalogue name by its descriptor's display
+    name, or by its stored name (a feed's own label)."""
+    key = f"network_name.{(name or '').strip().lower()}"
+    return t(language, key) if has(key) else display_name(name)

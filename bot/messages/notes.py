@@ -62,7 +62,14 @@ class Who:
     name: str
 
 
-Arg = str | int | Text | Date | Link | RiskFlags | RiskLevel | Who
+@dataclass(frozen=True, slots=True)
+class NetworkName:
+    """A network's stored name (``rss``), shown as the note's language names it."""
+
+    name: str
+
+
+Arg = str | int | Text | Date | Link | RiskFlags | RiskLevel | Who | NetworkName
 """A phrase argument. ``str`` and ``int`` are our own values (ids, counts, network names,
 ``<@U…>`` references) and are inserted as they are; anything from outside is a ``Text``."""
 
@@ -110,6 +117,8 @@ def _arg_to_json(value: Arg) -> Any:
         return {"risk_level": value.level}
     if isinstance(value, Who):
         return {"who": value.name}
+    if isinstance(value, NetworkName):
+        return {"network": value.name}
     return value
 
 
@@ -124,6 +133,8 @@ def _arg_from_json(value: Any) -> Arg:
         return Link(value["url"], str(value["label"]))
     if "who" in value:
         return Who(str(value["who"]))
+    if "network" in value:
+        return NetworkName(str(value["network"]))
     if "risk_level" in value:
         return RiskLevel(str(value["risk_level"]))
     if "flags" in value:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bot.i18n import has, t
+from bot.i18n import has, network_name, t
+from bot.messages.notes import NetworkName
 from bot.net.errors import SourceError
 
 if TYPE_CHECKING:
@@ -73,6 +74,8 @@ def _word(language: str, value: Any) -> Any:
         return ", ".join(t(language, key) for key in value)
     if isinstance(value, Worded):
         return t(language, value.key, **value.params)
+    if isinstance(value, NetworkName):
+        return network_name(value.name, language)
     if isinstance(value, Listed):
         return t(language, "source_error.separator").join(
             str(_word(language, part)) for part in value)

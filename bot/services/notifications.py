@@ -36,8 +36,7 @@ from bot.messages.delivery import (
     UserDirectory,
 )
 from bot.messages.home import HomeSpec
-from bot.messages.notes import MentionRef, Note, NoteWithMentions, Text, Who
-from bot.networks import display_name
+from bot.messages.notes import MentionRef, NetworkName, Note, NoteWithMentions, Text, Who
 from bot.services.actors import CUSTOMER, Actor
 from bot.services.audit import record
 from bot.services.outbox import EVENT_TYPE_MESSAGE, OutboxSender, do_enqueue, message_metadata
@@ -272,7 +271,7 @@ def render_notification(session: Session, row: OutboxMessage) -> OutgoingMessage
             return None
         note = Note.of(language, f"notify.{event}", id=mention.id,
                        actor=Who(str(row.payload.get("actor") or "")),
-                       network=Text(display_name(mention.network)),
+                       network=NetworkName(mention.network),
                        reason=Text(str(row.payload.get("reason") or "")))
         spec = NoteWithMentions(note, (mention_ref(mention),))
     return OutgoingMessage(channel=user_id, spec=spec, event_type=EVENT_TYPE_MESSAGE,

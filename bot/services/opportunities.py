@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.analysis.conquest import conquest_reason
 from bot.llm import LLMClient, LLMError
 from bot.messages.delivery import OutgoingMessage, UserDirectory
+from bot.messages.notes import NetworkName
 from bot.messages.opportunities import HomeOpportunities, OpportunitySpec, OpportunityView
 from bot.metrics import LLM_LATENCY
 from bot.networks import resolve_network
@@ -321,7 +322,7 @@ def _check_length(draft: str, network: str | None) -> None:
     if limit is not None and used > limit:
         descriptor = resolve_network(network)
         raise ServiceError("opp.too_long_for_network", used=used, limit=limit,
-                           network=descriptor.display_name if descriptor else str(network))
+                           network=NetworkName(descriptor.name if descriptor else str(network)))
 
 
 def list_opportunities(sessions: sessionmaker[Session], workspace_id: int, *,

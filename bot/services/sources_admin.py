@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t
+from bot.messages.notes import NetworkName
 from bot.net.errors import SourceConfigError, SourceError
 from bot.net.netguard import validate_public_url
 from bot.networks import resolve_network
@@ -275,7 +276,7 @@ def _check_own_label(config: SourceConfig) -> None:
     if isinstance(config, RssConfig) and (owner := network_owner(config.network)):
         network = resolve_network(owner)
         raise ServiceError("source.network_taken", kind="rss", label=config.network,
-                           network=network.display_name if network else owner)
+                           network=NetworkName(network.name if network else owner))
 
 
 def _same_source(session: Session, watch_id: int, kind: str, stored: dict[str, Any]

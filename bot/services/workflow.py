@@ -23,12 +23,11 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.i18n import t
+from bot.i18n import network_name, t
 from bot.messages.delivery import UserDirectory
-from bot.messages.notes import Link, Note, RiskFlags, RiskLevel, Text
+from bot.messages.notes import Link, NetworkName, Note, RiskFlags, RiskLevel, Text
 from bot.messages.show import DraftToApprove
 from bot.messages.stored import spec_payload
-from bot.networks import display_name
 from bot.services import assignees, notifications, triage_labels
 from bot.services.actors import BRAND_ACCOUNT, Actor
 from bot.services.audit import record
@@ -121,7 +120,8 @@ class Outcome:
     def message(self, language: str) -> str:
         """The confirmation in ``language``."""
         text = t(language, self.message_key, **{
-            name: t(language, value) if isinstance(value, Term) else value
+            name: t(language, value) if isinstance(value, Term)
+            else network_name(value.name, language) if isinstance(value, NetworkName) else value
             for name, value in self.params.items()})
         if self.follow_up is not None:
             text += " " + t(language, "workflow.follow_up_redirect", follow_up=self.follow_up,
@@ -313,7 +313,7 @@ def _withdraw_approval(session: Session, mention: Mention) -> dict[str, Any]:
                 .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
         if called != 1:
             raise ServiceError("workflow.posting_started", id=str(mention.id),
-                               network=display_name(mention.network))
+                               network=NetworkName(mention.network))
         called_off = reply.status
     approval.decision = WITHDRAWN
     return {"approval_withdrawn": approval.draft_version, "reply_called_off": called_off}
@@ -563,10 +563,10 @@ def do_approve(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
             posting = queue_reply(session, mention, draft, actor.name)
             if posting:
                 note = note.then("workflow.note_posting",
-                                 network=display_name(mention.network))
+                                 network=NetworkName(mention.network))
             else:
                 note = note.then("workflow.note_post_elsewhere",
-                                 network=display_name(mention.network))
+                                 network=NetworkName(mention.network))
             outcome = _transition(session, workspace_id, mention, actor, "approve", rule,
                                   reason=reason, note=note,
                                   detail={"draft_version": draft.version,
@@ -577,7 +577,7 @@ def do_approve(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                 outcome.message_key = "workflow.done_approve_posting"
             else:
                 outcome.message_key = "workflow.done_approve_elsewhere"
-                outcome.params["network"] = display_name(mention.network)
+                outcome.params["network"] = NetworkName(mention.network)
             outcome.params["version"] = draft.version
             return outcome
     except IntegrityError:

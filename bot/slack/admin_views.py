@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from bot.i18n import has, t
+from bot.i18n import has, network_name, t
 from bot.slack.escape import clip_mrkdwn, escape, slack_date, truncate
 
 SECTION_LIMIT = 2900
@@ -284,7 +284,7 @@ def build_source_test(source_id: int, result: SourceTest, language: str
         lines.append(t(language, "admin.test_forgotten", count=result.report.forgotten))
     for candidate in result.candidates[:10]:
         item = candidate.fetched
-        who = (f"[{candidate.analysis.priority}] {escape(item.network)} "
+        who = (f"[{candidate.analysis.priority}] {escape(network_name(item.network, language))} "
                f"{escape(truncate(item.author.handle, 60))}")
         lines.append("• " + t(language, "punct.labelled", label=who,
                               value=escape(truncate(" ".join(item.text.split()), 160))))

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from bot.i18n import t
-from bot.networks import display_name
+from bot.i18n import network_name, t
 from bot.slack.escape import escape
 
 OPEN_REPLY_ACTION = "vigie.open_reply"
@@ -48,5 +47,5 @@ def reply_elsewhere_note(view: _ReplyView, language: str) -> list[dict[str, Any]
     if not _offered(view):
         return []
     key = "card.reply_elsewhere_approved" if view.status == "approved" else "card.reply_elsewhere"
-    text = t(language, key, network=escape(display_name(view.network)[:40]))
+    text = t(language, key, network=escape(network_name(view.network, language)[:40]))
     return [{"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}]

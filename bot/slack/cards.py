@@ -6,9 +6,9 @@ from datetime import timedelta
 from typing import Any
 
 from bot.analysis.reach import format_reach
-from bot.i18n import compact, t
+from bot.i18n import compact, network_name, t
 from bot.messages.cards import CardView
-from bot.networks import get_network, icon_for
+from bot.networks import icon_for
 from bot.slack.card_reply import open_reply_buttons, reply_elsewhere_note
 from bot.slack.durations import duration
 from bot.slack.escape import (
@@ -229,10 +229,9 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
         draft_whole = len(view.draft_text) <= 1500 and not cut
         blocks.append({"type": "section", "text": _mrkdwn(draft)})
     if view.reply_state == "pending" and view.reply_waiting_until is not None:
-        network = get_network(view.network)
         blocks.append({"type": "context", "elements": [_mrkdwn(t(
             language, "replies.rate_limited",
-            network=network.display_name if network else view.network,
+            network=escape(network_name(view.network, language)[:40]),
             until=slack_date(view.reply_waiting_until)))]})
     elif view.reply_state == "pending":
         blocks.append({"type": "context", "elements": [_mrkdwn(t(language, "replies.posting"))]})
@@ -261,7 +260,8 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
     also_on = _also_on(view, language) if view.story else None
     if also_on:
         blocks.append({"type": "context", "elements": [_mrkdwn(also_on)]})
-    fallback = t(language, "card.fallback", id=view.mention_id, network=view.network,
+    fallback = t(language, "card.fallback", id=view.mention_id,
+                 network=escape(network_name(view.network, language)[:40]),
                  author=_fallback_author(view),
                  text=escape(truncate(view.text, 150)))
     return fallback, blocks

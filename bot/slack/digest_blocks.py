@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.i18n import day_month, number, plural_key, t, tally
+from bot.i18n import day_month, network_name, number, plural_key, t, tally
 from bot.i18n import percent as percent_words
 from bot.messages.spikes import spike_kind
 from bot.slack.durations import duration
@@ -251,7 +251,7 @@ def local_time(moment: datetime, zone: str, language: str) -> str:
 
 
 def mention_line(line: DigestMention, language: str, *, show_status: bool = False) -> str:
-    """``• #12 [85] _billing_ mastodon @ana: text… · story: 60 posts`` linking to the card
+    """``• #12 [85] _billing_ Mastodon @ana: text… · story: 60 posts`` linking to the card
     (or the post); a story's count when it is a story's first post."""
     who = f" {escape_name(truncate(line.author, 60))}" if line.author else ""
     topics = topic_words(getattr(line, "topics", ()), language)
@@ -260,7 +260,8 @@ def mention_line(line: DigestMention, language: str, *, show_status: bool = Fals
     status = f" · {t(language, f'status.{line.status}')}" if show_status else ""
     posts = getattr(line, "story_posts", 0)
     story = f" · {t(language, 'digest.story', count=posts)}" if posts > 1 else ""
-    head = f"{link(line.link, f'#{line.id}')} [{line.priority}]{about} {escape(line.network)}{who}"
+    network = escape(network_name(line.network, language))
+    head = f"{link(line.link, f'#{line.id}')} [{line.priority}]{about} {network}{who}"
     return f"• {t(language, 'punct.labelled', label=head, value=body)}{story}{status}"
 
 
@@ -270,7 +271,7 @@ def _volume(report: DigestView, language: str) -> str:
     lines.append("  ".join(
         f"{SENTIMENT_EMOJI.get(key, '')} {t(language, f'report.sentiment_{key}')} "
         f"{change.current} ({signed(change.delta)})" for key, change in report.by_sentiment))
-    lines += ["• " + t(language, "punct.labelled", label=escape(name),
+    lines += ["• " + t(language, "punct.labelled", label=escape(network_name(name, language)),
                        value=f"{change.current} ({signed(change.delta)})")
               for name, change in report.by_network[:15]]
     return "\n".join(lines)
@@ -306,10 +307,10 @@ def _open(report: DigestView, language: str) -> str:
 
 
 def author_lines(authors: Sequence[ReportAuthor], language: str) -> str:
-    """``• @ana (mastodon) · 48,213 followers · 3 mentions`` per author."""
+    """``• @ana (Mastodon) · 48,213 followers · 3 mentions`` per author."""
     return "\n".join(
         f"• {link(a.url, unformat(a.handle)) if a.url else escape_name(a.handle)} "
-        f"({escape(a.network)}) · "
+        f"({escape(network_name(a.network, language))}) · "
         + t(language, "report.author_line",
             followers=number(a.followers, language) if a.followers is not None else "?",
             mentions=a.mentions) for a in authors)
@@ -414,7 +415,8 @@ def build_stats_blocks(report: StatsView, language: str
         f"{SENTIMENT_EMOJI.get(key, '')} {t(language, f'report.sentiment_{key}')} {count} "
         f"({percent(count / report.total, language)})"
         for key, count in report.by_sentiment.items() if count or key != "unknown")
-    networks = ", ".join(f"{escape(name)} {count}" for name, count in report.by_network[:12])
+    networks = ", ".join(f"{escape(network_name(name, language))} {count}"
+                         for name, count in report.by_network[:12])
     blocks.append(section(t(language, "stats.volume", total=report.total,
                             per_day=number(report.total / report.days, language,
                                            decimals=1)) + "\n" + sentiments

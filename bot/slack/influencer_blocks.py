@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from bot.i18n import number, t
+from bot.i18n import network_name, number, t
 from bot.messages.influencers import InfluencerLine
 from bot.slack.escape import clip_mrkdwn, escape, escape_name, link, truncate, unformat
 
@@ -31,7 +31,8 @@ def _line(rank: int, item: InfluencerLine, language: str, *, posts: bool = True)
     followers = (number(item.followers, language) if item.followers is not None
                  else t(language, "influencers.unknown_followers"))
     text = t(language, "influencers.line", rank=rank, author=author,
-             network=escape(item.network), followers=followers, mentions=item.mentions,
+             network=escape(network_name(item.network, language)), followers=followers,
+             mentions=item.mentions,
              engagement=item.engagement,
              trend=t(language, f"influencers.trend_{item.trend}"),
              tracked=t(language, "influencers.tracked_mark") if item.tracked else "")

@@ -7,8 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from bot.i18n import has, t
-from bot.networks import display_name
+from bot.i18n import has, network_name, t
 from bot.slack.escape import escape, fit_source, slack_len, truncate
 
 ASSIGN = "vigie.modal.assign"
@@ -112,7 +111,7 @@ def build_draft_modal(context: DraftEditor, language: str, *, note: str | None =
     of what the user typed (the button was pressed).
     """
     limit = (t(language, "modal.draft_count", used=context.used, limit=context.limit,
-               network=display_name(context.network)) if context.limit else
+               network=network_name(context.network, language)) if context.limit else
              t(language, "modal.draft_count_free", used=context.used))
     block_id = draft_block_id(context.text) + (REPLACED if replaced else "")
     blocks: list[dict[str, Any]] = [

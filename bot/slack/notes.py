@@ -3,12 +3,13 @@ formatted by what it is."""
 
 from __future__ import annotations
 
-from bot.i18n import t
+from bot.i18n import network_name, t
 from bot.messages.notes import (
     Arg,
     Date,
     Link,
     MentionRef,
+    NetworkName,
     Note,
     NoteWithMentions,
     RiskFlags,
@@ -37,6 +38,8 @@ def render_arg(arg: Arg, language: str) -> str | int:
         return ", ".join(flag_words(arg.codes, language))
     if isinstance(arg, RiskLevel):
         return level_words(arg.level, language)
+    if isinstance(arg, NetworkName):
+        return escape(network_name(arg.name, language))
     if isinstance(arg, Who):
         name = arg.name
         return f"<@{name}>" if name[:1] in {"U", "W"} and name.isalnum() else escape(name)
@@ -52,10 +55,11 @@ def render_note(note: Note) -> str:
 
 
 def mention_line(ref: MentionRef, language: str = "en") -> str:
-    """``#12 · @ana (mastodon): _excerpt…_``, the id linking to the card (or the post)."""
+    """``#12 · @ana (Mastodon): _excerpt…_``, the id linking to the card (or the post)."""
     excerpt = truncate(ref.excerpt, EXCERPT)
     label = card_link(ref.channel, ref.ts, ref.url, f"#{ref.id}")
-    line = f"{label} · {escape_name(truncate(ref.author, 80))} ({escape(ref.network)})"
+    network = escape(network_name(ref.network, language))
+    line = f"{label} · {escape_name(truncate(ref.author, 80))} ({network})"
     return (t(language, "punct.labelled", label=line, value=f"_{escape(excerpt)}_")
             if excerpt else line)
 

@@ -9,9 +9,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from bot.analysis.reach import format_reach
-from bot.i18n import compact, digits, percent, t, tally
+from bot.i18n import compact, digits, network_name, percent, t, tally
 from bot.messages.opportunities import OpportunityView
-from bot.networks import display_name
 from bot.slack.cards import ACTION_PREFIX, quote
 from bot.slack.escape import clip_mrkdwn, escape, escape_name, link, slack_date, truncate
 from bot.slack.modals import REPLACED, risk_warnings, suggestion_block, text_digest
@@ -91,7 +90,7 @@ def build_opportunity_card(view: OpportunityView, language: str = "en"
     competitor, why it is an opportunity, its state, and the buttons of its workflow."""
     competitor = escape(view.competitor or "?")
     head = t(language, f"opp.reason_{view.reason}", competitor=competitor)
-    author = t(language, "opp.author", network=escape(view.network),
+    author = t(language, "opp.author", network=escape(network_name(view.network, language)),
                handle=escape_name(truncate(view.author_handle, 80)),
                reach=_reach(language, "opp.author_reach", view.followers))
     body = quote(escape(truncate(view.text.strip() or (view.title or ""), 1200)))
@@ -154,7 +153,8 @@ def build_home_opportunities(home: HomeList, language: str) -> list[dict[str, An
             status += " · " + t(language, "opp.owner", user=f"<@{view.assignee_user_id}>")
         head = t(language, "opp.home_line", id=view.id, competitor=competitor,
                  reason=t(language, f"opp.reason_short_{view.reason}"),
-                 author=escape_name(truncate(view.author_handle, 80)), network=escape(view.network),
+                 author=escape_name(truncate(view.author_handle, 80)),
+                 network=escape(network_name(view.network, language)),
                  reach=_reach(language, "opp.home_reach", view.followers), status=status,
                  when=slack_date(view.published_at),
                  post=link(view.url, t(language, "card.open_post")))
@@ -213,7 +213,7 @@ def build_opportunity_draft_modal(editor: DraftEditor, language: str, *,
     excerpt = "\n".join(f"> {line}" for line in escape(truncate(
         editor.post_text, 600)).splitlines()) or ">"
     hint = (t(language, "opp.draft_hint_limit", limit=editor.limit,
-              network=display_name(editor.network))
+              network=network_name(editor.network, language))
             if editor.limit else t(language, "opp.draft_hint_free"))
     element: dict[str, Any] = {"type": "plain_text_input", "action_id": DRAFT_ACTION,
                                "multiline": True, "max_length": DRAFT_MAX}
@@ -221,7 +221,8 @@ def build_opportunity_draft_modal(editor: DraftEditor, language: str, *,
         element["initial_value"] = truncate(editor.text, DRAFT_MAX)
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": _mrkdwn(t(language, "opp.draft_author", handle=escape_name(
-            truncate(editor.author_handle, 80)), network=escape(editor.network)) + "\n"
+            truncate(editor.author_handle, 80)),
+            network=escape(network_name(editor.network, language))) + "\n"
             + excerpt)},
         {"type": "input", "block_id": draft_block_id(editor.text) + (REPLACED if replaced
                                                                      else ""),
@@ -285,7 +286,8 @@ def sov_table(report: SovGroup, language: str) -> str:
                        **{f"{k}_trend": _points(m.trend(k), language) for k in
                           ("mentions", "reach", "positive", "negative")}))
     for network, members in sorted(report.by_network.items()):
-        lines.append(t(language, "sov.network_line", network=escape(network), shares=", ".join(
+        lines.append(t(language, "sov.network_line",
+                       network=escape(network_name(network, language)), shares=", ".join(
             f"{escape(m.watch)} {_percent(m.share['mentions'], language)}"
             for m in members[:SOV_MEMBERS_SHOWN])))
     if report.conquest:

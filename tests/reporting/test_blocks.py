@@ -79,9 +79,14 @@ def test_open_work_agrees_in_number_and_colons_follow_the_language(
     french = blocks_as_text(build_digest_blocks(report, "fr")[1])
     assert ("Ouvertes : 5 (1 attribuée, 1 en attente de validation, 1 brouillon en cours, "
             "2 nouvelles)") in french
-    assert "• mastodon : 6 (+5)" in french and "• rss : 2 (+2)" in french
-    assert "[65] mastodon @ana : text of m3 · Attribuée" in french
-    assert " mastodon: " not in french and "@ana: " not in french
+    # Networks by their names in the reader's language, never their stored codes.
+    assert "• Mastodon : 6 (+5)" in french and "• RSS/Atom : 2 (+2)" in french
+    assert "[65] Mastodon @ana : text of m3 · Attribuée" in french
+    assert " Mastodon: " not in french and "@ana: " not in french
+    assert "(rss)" not in french and "] rss " not in french and "mastodon :" not in french
+    assert "(RSS/Atom)" in french and "] RSS/Atom @carl" in french
     english = blocks_as_text(build_digest_blocks(report, "en")[1])
     assert "Open: 5 (1 assigned, 1 awaiting approval, 1 drafting, 2 new)" in english
-    assert "• mastodon: 6 (+5)" in english and "[65] mastodon @ana: text of m3" in english
+    assert "• Mastodon: 6 (+5)" in english and "[65] Mastodon @ana: text of m3" in english
+    assert "• RSS/Atom feeds: 2 (+2)" in english
+

@@ -52,7 +52,7 @@ def test_digest_preview_prints_text(env: dict[str, str]) -> None:
     out = result.output
     assert f"--- #{CHANNEL} · daily at 09:00 Europe/Paris ---" in out
     assert "Daily digest · " in out and "3 mention(s) (+3 vs 0 the day before)" in out
-    assert "Highest priority\n• #1 (https://m.example/0) [90] mastodon @ana" in out
+    assert "Highest priority\n• #1 (https://m.example/0) [90] Mastodon @ana" in out
     assert "acme (alerts at ≥ 50): 1 mention(s)" in out
     assert "<@" not in out and "&gt;" not in out
 

@@ -34,6 +34,7 @@ def test_digest_counts_open_work_by_topic(sessions: sessionmaker[Session],
     assert validate_blocks(blocks, "message") == [] and sdk_block_errors(blocks) == []
     rendered = str(blocks)
     assert "By topic: billing 2 · delivery 1 · outage 1 · churn 1" in rendered
-    assert "[90] _billing, outage_ rss" in rendered  # the top-priority line names its topics
+    # The top-priority line names its topics.
+    assert "[90] _billing, outage_ RSS/Atom feeds" in rendered
     _, french = build_digest_blocks(report, "fr")
     assert "Par thème : facturation 2 · livraison 1 · panne 1 · résiliation 1" in str(french)

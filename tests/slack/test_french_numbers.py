@@ -155,7 +155,7 @@ def test_share_of_voice() -> None:
     assert f"acme 53{NNB}% (+2,5 pts)" in sov_line(group, "fr")
     assert "acme 53% (+2.5 pts)" in sov_line(group, "en")
     table = sov_table(group, "fr")
-    assert f"portée 25{NNB}% (±0,0)" in table and f"x : acme 53{NNB}%" in table
+    assert f"portée 25{NNB}% (±0,0)" in table and f"X : acme 53{NNB}%" in table
 
 
 def test_triage_figures() -> None:

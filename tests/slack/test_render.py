@@ -193,7 +193,8 @@ def test_a_dm_s_mention_lines_follow_the_note_s_language() -> None:
 
     ref = MentionRef(id=7, channel=None, ts=None, url="https://m.example/7", author="@ana",
                      network="mastodon", excerpt="where is my order")
-    for language, line in (("en", "(mastodon): _where is my order_"),
-                           ("fr", "(mastodon) : _where is my order_")):
+    for language, line in (("en", "(Mastodon): _where is my order_"),
+                           ("fr", "(Mastodon) : _where is my order_")):
         spec = NoteWithMentions(Note.of(language, "notify.approval_digest", count=1), (ref,))
         assert render_note_with_mentions(spec).endswith(line), language
+

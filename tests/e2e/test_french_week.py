@@ -1,0 +1,60 @@
+"""A week of Vigie in French, through the Slack stand-in: networks are named in the
+reader's language on cards, their notification text and DMs (never the English name or the
+stored code)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.services.members import do_set_language
+from storage.db import transaction
+from storage.models import Workspace
+from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually
+from tests.e2e.test_workflow import card, seed, settle
+from tests.harness.constants import OTHER_USER_ID, TEAM_ID, USER_ID
+
+
+def _workspace_in(vigie: VigieApp, language: str) -> None:
+    workspace_id = vigie.runtime.workspaces.ensure(TEAM_ID).id
+    with transaction(vigie.runtime.sessions) as session:
+        workspace = session.get(Workspace, workspace_id)
+        assert workspace is not None
+        workspace.locale = language
+    for user in (USER_ID, OTHER_USER_ID, ADMIN_ID):
+        do_set_language(vigie.runtime.sessions, workspace_id, user, language)
+
+
+def _card_texts(vigie: VigieApp, mention_id: int) -> tuple[str, str]:
+    message = card(vigie, mention_id)
+    return str(message["text"]), str(message["blocks"])
+
+
+@pytest.mark.parametrize(("language", "name", "fallback", "elsewhere", "assigned"), [
+    ("fr", "RSS/Atom", "sur RSS/Atom par", "Vigie ne peut pas publier sur RSS/Atom :",
+     "vous a attribué une mention sur RSS/Atom :"),
+    ("en", "RSS/Atom feeds", "on RSS/Atom feeds by", "Vigie cannot post on RSS/Atom feeds:",
+     "assigned you a mention on RSS/Atom feeds:"),
+])
+def test_a_feed_is_named_in_the_readers_language(
+        vigie_sqlite: VigieApp, language: str, name: str, fallback: str, elsewhere: str,
+        assigned: str) -> None:
+    vigie = vigie_sqlite
+    _workspace_in(vigie, language)
+    mention_id = seed(vigie, text="Acme rappelle ses bouilloires", handle="Le Journal",
+                      network="rss")
+    settle(vigie)
+    text, blocks = _card_texts(vigie, mention_id)
+    assert fallback in text, text
+    assert elsewhere in blocks, blocks
+    if language == "fr":
+        assert "feeds" not in text + blocks
+    answer = vigie.slack.slash_command(f"assign {mention_id} <@{OTHER_USER_ID}|bob>",
+                                       user_id=ADMIN_ID).json()["text"]
+    assert str(mention_id) in answer, answer
+    eventually(lambda: len(list(vigie.standin.messages_in(OTHER_USER_ID))) == 1)
+    [dm] = list(vigie.standin.messages_in(OTHER_USER_ID))
+    assert assigned in dm["text"], dm["text"]
+    assert f"({name})" in dm["text"], dm["text"]
+    if language == "fr":
+        assert "feeds" not in dm["text"] and "(rss)" not in dm["text"]
+
