@@ -60,7 +60,9 @@ def mention_line(ref: MentionRef, language: str = "en") -> str:
     label = card_link(ref.channel, ref.ts, ref.url, f"#{ref.id}")
     network = escape(network_name(ref.network, language))
     line = f"{label} · {escape_name(truncate(ref.author, 80))} ({network})"
-    return (t(language, "punct.labelled", label=line, value=f"_{escape(excerpt)}_")
+    # The excerpt is outside text inside an italic: its own *, _, ~ and ` must not format
+    # it or close the italic early (as on cards, escape_name).
+    return (t(language, "punct.labelled", label=line, value=f"_{escape_name(excerpt)}_")
             if excerpt else line)
 
 

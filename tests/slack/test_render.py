@@ -198,3 +198,19 @@ def test_a_dm_s_mention_lines_follow_the_note_s_language() -> None:
         spec = NoteWithMentions(Note.of(language, "notify.approval_digest", count=1), (ref,))
         assert render_note_with_mentions(spec).endswith(line), language
 
+
+def test_a_dm_excerpt_cannot_format_itself_or_close_its_italic() -> None:
+    """The excerpt is outside text in an italic: its ``*bold*`` stays asterisks and its
+    ``_`` cannot end the italic early (as the cards neutralise outside text)."""
+    from bot.messages.notes import MentionRef, NoteWithMentions
+    from bot.slack.escape import ZERO_WIDTH_SPACE as ZW
+    from bot.slack.notes import render_note_with_mentions
+
+    ref = MentionRef(id=7, channel=None, ts=None, url="https://m.example/7", author="@ana",
+                     network="rss", excerpt="*GRATUIT* snake_case ~barré~ `code`")
+    for language, network in (("en", "(RSS/Atom feeds)"), ("fr", "(RSS/Atom)")):
+        spec = NoteWithMentions(Note.of(language, "notify.approval_digest", count=1), (ref,))
+        text = render_note_with_mentions(spec)
+        assert network in text, text
+        assert text.endswith(f"_*{ZW}GRATUIT*{ZW} snake_{ZW}case ~{ZW}barré~{ZW} "
+                             f"`{ZW}code`{ZW}_"), text
