@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from bot.i18n import has, t
-from bot.slack.escape import escape
+from bot.i18n import has, plural_key, t
+from bot.slack.escape import escape, slack_len, truncate
 
 CONFIRM_TEXT_LIMIT = 300
 """Slack's limit for a confirmation dialog's text."""
@@ -44,13 +44,32 @@ def approve_confirm(codes: Iterable[str], language: str) -> dict[str, Any] | Non
     words = flag_words(codes, language)
     if not words:
         return None
-    text = t(language, "risk_ack.text", warnings="; ".join(words))
-    if len(text) > CONFIRM_TEXT_LIMIT:
-        text = text[: CONFIRM_TEXT_LIMIT - 1] + "…"
     return {
         "title": {"type": "plain_text", "text": t(language, "risk_ack.title")},
-        "text": {"type": "plain_text", "text": text},
+        "text": {"type": "plain_text", "text": _confirm_text(words, language)},
         "confirm": {"type": "plain_text", "text": t(language, "risk_ack.confirm")},
         "deny": {"type": "plain_text", "text": t(language, "risk_ack.deny")},
         "style": "danger",
     }
+
+
+def _confirm_text(words: list[str], language: str) -> str:
+    """The dialog's text within Slack's limit: as many warnings as fit, then "and N more",
+    and always the closing instruction (cutting the text would drop it)."""
+    separator = t(language, "risk_ack.separator")
+    for shown in range(len(words), 0, -1):
+        text = t(language, "risk_ack.text",
+                 warnings=separator.join(words[:shown]) + _more(len(words) - shown, language))
+        if slack_len(text) <= CONFIRM_TEXT_LIMIT:
+            return text
+    # Even one warning and "and N more" do not fit: cut the first warning's words.
+    more = _more(len(words) - 1, language)
+    room = CONFIRM_TEXT_LIMIT - slack_len(t(language, "risk_ack.text", warnings=more))
+    return t(language, "risk_ack.text", warnings=truncate(words[0], max(1, room)) + more)
+
+
+def _more(hidden: int, language: str) -> str:
+    """`` and 3 more`` after the listed warnings ("" when none is left out)."""
+    if not hidden:
+        return ""
+    return " " + t(language, plural_key(language, "risk_ack.more", hidden), count=hidden)

@@ -62,3 +62,51 @@ def test_the_draft_shown_for_approval_also_asks_to_confirm() -> None:
     assert "risk medium: a phone number" in str(blocks)
     _, french = build_draft_to_approve("Approuver ce texte", draft, "fr")
     assert "risque moyen : un numéro de téléphone" in str(french)
+
+
+
+MANY_FLAGS = ("pii_phone", "pii_email", "pii_card", "pii_iban", "commitment", "legal",
+              "insult", "foreign_data", "mention_injection", "other_accounts", "injection",
+              "echo")
+
+
+def test_a_long_warning_list_keeps_the_instruction_in_each_language() -> None:
+    """Warnings that do not fit Slack's 300 characters: the dialog lists those that fit,
+    says how many more, and always ends with what to do (never half a word)."""
+    from bot.slack.escape import slack_len
+
+    for language, flags, ending in (
+            ("en", MANY_FLAGS, "legal words; an insult and 5 more. Approve it only if that "
+             "is intended."),
+            ("fr", MANY_FLAGS[:8], "des mots juridiques ; une insulte et 1 autre. Validez-le "
+             "seulement si c'est voulu.")):
+        confirm = approve_confirm(flags, language)
+        assert confirm is not None
+        text = confirm["text"]["text"]
+        assert slack_len(text) <= 300, (language, len(text))
+        assert text.endswith(ending), text
+        assert "…" not in text, text
+        _, blocks = build_card(_view(flags, "high"), language)
+        assert validate_blocks(blocks, "message") == [], language
+
+
+def test_warnings_that_fit_are_listed_whole_with_french_spacing() -> None:
+    confirm = approve_confirm(("pii_phone", "commitment"), "fr")
+    assert confirm is not None
+    assert confirm["text"]["text"] == (
+        "Ce brouillon contient : un numéro de téléphone ; un engagement (remboursement, "
+        "dédommagement, promesse). Validez-le seulement si c'est voulu.")
+    english = approve_confirm(MANY_FLAGS[:8], "en")
+    assert english is not None and english["text"]["text"].endswith(
+        "another customer's personal data (found in their posts or replies, not in this "
+        "conversation). Approve it only if that is intended.")
+
+
+def test_a_warning_longer_than_the_dialog_is_cut_on_a_word() -> None:
+    from bot.slack.escape import slack_len
+
+    confirm = approve_confirm(("x" * 10 + " word" * 80, "pii_phone"), "fr")
+    assert confirm is not None
+    text = confirm["text"]["text"]
+    assert slack_len(text) <= 300 and text.endswith(
+        "word… et 1 autre. Validez-le seulement si c'est voulu."), text
