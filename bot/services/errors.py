@@ -29,6 +29,13 @@ class Terms(tuple[str, ...]):
     __slots__ = ()
 
 
+class Periods(tuple[int, ...]):
+    """A ServiceError parameter that lists periods in days (the ones a command accepts):
+    shown as the reader's language writes them (``7d, 30d``; ``7j, 30j`` in French)."""
+
+    __slots__ = ()
+
+
 class Worded:
     """A ServiceError parameter that is a catalogue string with parameters of its own (what
     a QueryError says is wrong): shown in the reader's language, then escaped like any
@@ -74,6 +81,8 @@ def _word(language: str, value: Any) -> Any:
         return ", ".join(t(language, key) for key in value)
     if isinstance(value, Worded):
         return t(language, value.key, **value.params)
+    if isinstance(value, Periods):
+        return ", ".join(t(language, "period.days", days=days) for days in value)
     if isinstance(value, NetworkName):
         return network_name(value.name, language)
     if isinstance(value, Listed):

@@ -26,8 +26,8 @@ from bot.matching.query import MatchInput, Query
 from bot.matching.search_terms import fts5_query, index_is_exact, tsquery
 from bot.messages.permalink import card_permalink
 from bot.services.actors import Actor
-from bot.services.errors import ServiceError
-from bot.services.mention_search import fields_search, parse_duration, parse_text
+from bot.services.errors import Periods, ServiceError
+from bot.services.mention_search import fields_search, parse_duration, parse_text, period_key
 from bot.services.outbox import KIND_UPLOAD, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.sla import waited_for
@@ -196,9 +196,10 @@ def export_mentions(sessions: sessionmaker[Session], workspace_id: int, out: Tex
 
 def parse_export_period(text: str | None) -> timedelta:
     """``7d`` or ``30d`` (default 7d) for `/cm export`; ServiceError otherwise."""
-    value = (text or SLACK_PERIODS[0]).strip().lower()
+    value = period_key(text or SLACK_PERIODS[0])
     if value not in SLACK_PERIODS:
-        raise ServiceError("export.bad_period", value=text or "", valid=", ".join(SLACK_PERIODS))
+        raise ServiceError("export.bad_period", value=text or "",
+                           valid=Periods(int(period[:-1]) for period in SLACK_PERIODS))
     return parse_duration(value)
 
 

@@ -49,10 +49,13 @@ from storage.mention_listing import (
 )
 from storage.models import MentionStatus
 
-DURATION = re.compile(r"^(\d{1,12})([mhdw])$")
+DURATION = re.compile(r"^(\d{1,12})(m|h|d|j|w|sem|s)$")
 LONGEST_PERIOD = timedelta(days=36_500)
 """Periods longer than a century mean "everything" and are cut to one (no date overflow)."""
-UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks",
+         "j": "days", "s": "weeks", "sem": "weeks"}
+"""Units of a duration: English letters, and the French ``j`` (jours) and ``s``/``sem``
+(semaines) the French help and errors name; no duration of Vigie is in seconds."""
 SENTIMENTS = ("negative", "neutral", "positive")
 MAX_LIMIT = 500
 MAX_CONFIRM_PAGE = 2000
@@ -65,7 +68,8 @@ FEW_HITS or more (an estimate from a sample: a margin)."""
 
 
 def parse_duration(text: str) -> timedelta:
-    """``30m``, ``24h``, ``7d``, ``2w`` -> timedelta; ServiceError otherwise. Any length is
+    """``30m``, ``24h``, ``7d``, ``2w`` (``7j``, ``2s``, ``2sem`` in French) -> timedelta;
+    ServiceError otherwise. Any length is
     accepted (``10000d``: everything), at most ``LONGEST_PERIOD``."""
     match = DURATION.match(text.strip().lower())
     if not match:
@@ -73,6 +77,17 @@ def parse_duration(text: str) -> timedelta:
     amount, unit = int(match.group(1)), UNITS[match.group(2)]
     longest = LONGEST_PERIOD / timedelta(**{unit: 1})
     return timedelta(**{unit: amount}) if amount < longest else LONGEST_PERIOD
+
+
+def period_key(text: str) -> str:
+    """A period as days in the English spelling the period tables use: ``7j`` and ``1s``
+    (French) -> ``7d``; anything else lower-cased and stripped, as given."""
+    value = text.strip().lower()
+    match = DURATION.match(value)
+    if not match or UNITS[match.group(2)] not in ("days", "weeks"):
+        return value
+    amount = int(match.group(1)) * (7 if UNITS[match.group(2)] == "weeks" else 1)
+    return f"{amount}d"
 
 
 @dataclass(frozen=True, slots=True)

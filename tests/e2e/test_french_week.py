@@ -1,6 +1,6 @@
 """A week of Vigie in French, through the Slack stand-in: networks are named in the
 reader's language on cards, their notification text and DMs (never the English name or the
-stored code)."""
+stored code), and French duration units are read where the French errors name them."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from bot.services.members import do_set_language
 from storage.db import transaction
 from storage.models import Workspace
 from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually
+from tests.e2e.test_command_limits import answer as answer_of
 from tests.e2e.test_workflow import card, seed, settle
 from tests.harness.constants import OTHER_USER_ID, TEAM_ID, USER_ID
 
@@ -58,3 +59,52 @@ def test_a_feed_is_named_in_the_readers_language(
     if language == "fr":
         assert "feeds" not in dm["text"] and "(rss)" not in dm["text"]
 
+
+@pytest.mark.parametrize(("language", "typed"), [
+    ("fr", "since:7j"), ("fr", "since:2s"), ("fr", "since:1sem"), ("en", "since:7d"),
+    ("en", "since:2w"),
+])
+def test_french_units_read_as_days_and_weeks(vigie_sqlite: VigieApp, language: str,
+                                             typed: str) -> None:
+    vigie = vigie_sqlite
+    _workspace_in(vigie, language)
+    mention_id = seed(vigie)
+    answer = vigie.slack.slash_command(f"mentions {typed}", user_id=ADMIN_ID).json()
+    assert f"#{mention_id}" in str(answer.get("blocks")) + str(answer.get("text")), answer
+
+
+@pytest.mark.parametrize(("language", "typed", "said"), [
+    ("fr", "since:7x", "comme `30m`, `24h`, `7j`, `2s`."),
+    ("en", "since:7x", "like `30m`, `24h`, `7d`, `2w`."),
+])
+def test_a_bad_duration_shows_the_readers_units(vigie_sqlite: VigieApp, language: str,
+                                                typed: str, said: str) -> None:
+    vigie = vigie_sqlite
+    _workspace_in(vigie, language)
+    answer = vigie.slack.slash_command(f"mentions {typed}", user_id=ADMIN_ID).json()["text"]
+    assert answer.endswith(said), answer
+
+
+@pytest.mark.parametrize(("language", "typed", "heading"), [
+    ("fr", "stats 30j", "30 derniers jours"), ("fr", "stats 1s", "7 derniers jours"),
+    ("en", "stats 30d", "last 30 days"),
+])
+def test_stats_take_french_periods(vigie_sqlite: VigieApp, language: str, typed: str,
+                                   heading: str) -> None:
+    vigie = vigie_sqlite
+    _workspace_in(vigie, language)
+    seed(vigie)
+    answer = answer_of(vigie, typed, ADMIN_ID)
+    assert heading in str(answer), answer
+
+
+@pytest.mark.parametrize(("language", "said"), [
+    ("fr", "`2x` n'est pas une période de statistiques : utilisez 7j, 30j, 90j."),
+    ("en", "`2x` is not a period for statistics: use one of 7d, 30d, 90d."),
+])
+def test_a_bad_stats_period_lists_the_readers_periods(vigie_sqlite: VigieApp, language: str,
+                                                      said: str) -> None:
+    vigie = vigie_sqlite
+    _workspace_in(vigie, language)
+    answer = answer_of(vigie, "stats 2x", ADMIN_ID)["text"]
+    assert answer == said, answer

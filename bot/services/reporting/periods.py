@@ -11,7 +11,8 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.services.errors import ServiceError
+from bot.services.errors import Periods, ServiceError
+from bot.services.mention_search import period_key
 
 LOCAL_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 ZONE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}$")
@@ -112,11 +113,12 @@ def offset_segments(start: datetime, end: datetime, tz: ZoneInfo) -> list[tuple[
 
 
 def parse_days(text: str | None, periods: dict[str, int], default: str, error: str) -> int:
-    """A period such as ``7d`` (``default`` when none is given) -> days, from ``periods``;
-    ServiceError ``error`` (with the value and the valid ones) otherwise."""
-    key = (text or default).strip().lower()
+    """A period such as ``7d`` (``7j`` or ``1s`` in French; ``default`` when none is given)
+    -> days, from ``periods``; ServiceError ``error`` (with the value and the valid ones)
+    otherwise."""
+    key = period_key(text or default)
     if key not in periods:
-        raise ServiceError(error, value=text or "", valid=", ".join(periods))
+        raise ServiceError(error, value=text or "", valid=Periods(periods.values()))
     return periods[key]
 
 
