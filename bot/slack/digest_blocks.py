@@ -278,10 +278,14 @@ def _volume(report: DigestView, language: str) -> str:
 
 
 def _responses(responses: Responses, language: str) -> str:
-    return t(language, "digest.responses", answered=responses.answered,
-             actionable=responses.actionable, share=percent(responses.answered_share, language),
+    needed = t(language, plural_key(language, "digest.responses_needed", responses.actionable),
+               count=responses.actionable)
+    responded = t(language, plural_key(language, "digest.responses_answered",
+                                       responses.responded), count=responses.responded)
+    return t(language, "digest.responses", answered=responses.answered, of_needed=needed,
+             share=percent(responses.answered_share, language),
              median=duration(responses.median_seconds, language),
-             p90=duration(responses.p90_seconds, language), count=responses.responded)
+             p90=duration(responses.p90_seconds, language), responded=responded)
 
 
 def _open(report: DigestView, language: str) -> str:

@@ -90,3 +90,25 @@ def test_open_work_agrees_in_number_and_colons_follow_the_language(
     assert "• Mastodon: 6 (+5)" in english and "[65] Mastodon @ana: text of m3" in english
     assert "• RSS/Atom feeds: 2 (+2)" in english
 
+
+def test_response_counts_agree_in_number_in_each_language() -> None:
+    """One mention that needed an answer and one answered: singular in French ("1
+    répondue", "sur 1 qui attendait"), plural from 2; English keeps its one wording."""
+    from bot.messages.digest import ResponsesData
+    from bot.slack.digest_blocks import _responses
+
+    one = ResponsesData(actionable=1, answered=0, responded=1, median_seconds=0,
+                        p90_seconds=0, answered_share=0.0)
+    two = ResponsesData(actionable=2, answered=2, responded=2, median_seconds=60,
+                        p90_seconds=60, answered_share=1.0)
+    french_one, french_two = _responses(one, "fr"), _responses(two, "fr")
+    assert ("*Répondues :* 0 sur 1 qui attendait une réponse, alertée ou prise en charge"
+            in french_one), french_one
+    assert french_one.endswith("(1 répondue)"), french_one
+    assert "1 répondues" not in french_one and "les 1 " not in french_one
+    assert ("*Répondues :* 2 sur les 2 qui attendaient une réponse, alertées ou prises en "
+            "charge") in french_two and french_two.endswith("(2 répondues)"), french_two
+    english = _responses(one, "en")
+    assert english.startswith("*Answered:* 0 of the 1 that needed an answer, alerted or "
+                              "taken up (0%)"), english
+    assert english.endswith("(1 answered)"), english
