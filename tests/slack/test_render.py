@@ -214,3 +214,16 @@ def test_a_dm_excerpt_cannot_format_itself_or_close_its_italic() -> None:
         assert network in text, text
         assert text.endswith(f"_*{ZW}GRATUIT*{ZW} snake_{ZW}case ~{ZW}barré~{ZW} "
                              f"`{ZW}code`{ZW}_"), text
+
+
+def test_a_network_in_a_note_survives_the_outbox_and_follows_the_language() -> None:
+    from bot.messages.notes import NetworkName
+
+    for language, said in (("en", "Vigie cannot post on RSS/Atom feeds:"),
+                            ("fr", "Vigie ne peut pas publier sur RSS/Atom :")):
+        note = Note.of(language, "workflow.note_post_elsewhere", network=NetworkName("rss"))
+        assert note_from_json(note_to_json(note)) == note
+        assert render_note(note).startswith(said), render_note(note)
+    # A feed's own label, unknown to Vigie, is shown as it is (escaped).
+    own = Note.of("fr", "workflow.note_post_elsewhere", network=NetworkName("<news>"))
+    assert "sur &lt;news&gt; :" in render_note(own)
