@@ -242,18 +242,7 @@ def _record(sessions: sessionmaker[Session], job: _Job, now: datetime,
         if not holding:
             return _record_late(session, row, job, result, error)
         if error is None:
-            row.status, row.external_id, row.url = POSTED, result.external_id, result.url
-            row.posted_at, row.error = now, None
-            mention = session.get(Mention, row.mention_id)
-            if mention is not None and mention.status == MentionStatus.APPROVED.value:
-                network = get_network(row.network)
-                mark_replied(session, row.workspace_id, NETWORK_ACTOR, mention,
-                             reply_url=result.url, now=now,
-                             note_key="replies.note_posted" if result.url
-                             else "replies.note_posted_no_link",
-                             note_params={"network": network.display_name if network
-                                          else row.network})
-            return ReplyOutcome(row.mention_id, POSTED, url=result.url)
+            return _mark_posted(session, row, result, now)
         # A network's error can repeat the token it refused: it goes to a Slack thread.
         message = redact(str(error), credential_secrets(job.credentials)) or str(error)
         row.error = message
@@ -279,6 +268,24 @@ def _record(sessions: sessionmaker[Session], job: _Job, now: datetime,
         return ReplyOutcome(row.mention_id, FAILED, error=message)
 
 
+def _mark_posted(session: Session, row: ReplyPost, result: Any, now: datetime
+                 ) -> ReplyOutcome:
+    """Record ``row`` posted (``result``: the network's id and address) and its approved
+    mention replied, with the note in the card's thread."""
+    row.status, row.external_id, row.url = POSTED, result.external_id, result.url
+    row.posted_at, row.error = now, None
+    mention = session.get(Mention, row.mention_id)
+    if mention is not None and mention.status == MentionStatus.APPROVED.value:
+        network = get_network(row.network)
+        mark_replied(session, row.workspace_id, NETWORK_ACTOR, mention,
+                     reply_url=result.url, now=now,
+                     note_key="replies.note_posted" if result.url
+                     else "replies.note_posted_no_link",
+                     note_params={"network": network.display_name if network
+                                  else row.network})
+    return ReplyOutcome(row.mention_id, POSTED, url=result.url)
+
+
 def _record_late(session: Session, row: ReplyPost, job: _Job, result: Any,
                  error: PublishError | None) -> ReplyOutcome:
     """What a worker whose lease ran out may still record: its post, when the reply has no
@@ -286,18 +293,7 @@ def _record_late(session: Session, row: ReplyPost, job: _Job, result: Any,
     left to the worker holding the reply now."""
     if error is None and row.status in {PENDING, FAILED, CANCELLED} and row.external_id is None:
         log.warning("reply %s: posted after its lease ran out; recording it", job.id)
-        row.status, row.external_id, row.url = POSTED, result.external_id, result.url
-        row.posted_at, row.error = utcnow(), None
-        mention = session.get(Mention, row.mention_id)
-        if mention is not None and mention.status == MentionStatus.APPROVED.value:
-            network = get_network(row.network)
-            mark_replied(session, row.workspace_id, NETWORK_ACTOR, mention,
-                         reply_url=result.url, now=utcnow(),
-                         note_key="replies.note_posted" if result.url
-                         else "replies.note_posted_no_link",
-                         note_params={"network": network.display_name if network
-                                      else row.network})
-        return ReplyOutcome(row.mention_id, POSTED, url=result.url)
+        return _mark_posted(session, row, result, utcnow())
     if error is None:
         log.error("reply %s was posted twice (lease ran out): %s kept, %s posted as well",
                   job.id, row.url, result.url)
