@@ -436,6 +436,36 @@ def test_a_language_search_reads_the_language_index(
             assert not [n for n in _nodes(plan) if n["Node Type"] == "Sort"], plan
 
 
+def _values_searched_together(listing: Any, sessions: sessionmaker[Session],
+                              workspace_id: int, column: str,
+                              cases: tuple[tuple[dict[str, Any], tuple[str, str], bool], ...]
+                              ) -> None:
+    """Each of ``cases`` (filters, the two values of ``column`` its OR names, rare) finds
+    the rows plain SQL with an IN list finds, walking (workspace_id, ``column``, id) for
+    each value (a common one may be walked on the primary key by PostgreSQL, whose
+    statistics say a page is found at once) and sorting at most a page per value."""
+    gather_statistics(sessions.kw["bind"])
+    for filters, values, rare in cases:
+        plan, found = listing(MentionFilter(**filters))
+        conditions = f" AND status = '{filters['status']}'" if "status" in filters else ""
+        with sessions() as session:
+            want = list(session.execute(text(
+                "SELECT id FROM mentions WHERE workspace_id = :ws "  # noqa: S608
+                f"AND {column} IN ('{values[0]}', '{values[1]}'){conditions} "
+                "ORDER BY id DESC LIMIT 11"), {"ws": workspace_id}).scalars())
+        got = [r.id for r in search_mentions(sessions, workspace_id, MentionFilter(**filters),
+                                             limit=11, now=NOW)]
+        assert got == want and found == len(want), filters
+        assert not any(scan in plan + "\n" for scan in SQLITE_FULL_SCAN), plan
+        assert '"Relation Name": "mentions"' not in _seq_scans(plan), plan
+        if rare or not plan.startswith("["):
+            assert plan.count(f"ix_mentions_workspace_id_{column}_id") >= len(values), (
+                filters, plan)
+        if plan.startswith("["):  # a Merge Append of the values' walks, or a few rows
+            assert all(n["Plan Rows"] <= 50 for n in _nodes(plan) if n["Node Type"] == "Sort"
+                       ), plan
+
+
 def test_languages_searched_together_read_the_language_index(
     listing: Any, sessions: sessionmaker[Session], workspace_id: int,
 ) -> None:
@@ -449,32 +479,12 @@ def test_languages_searched_together_read_the_language_index(
             "UPDATE mentions SET language = CASE WHEN id % 1000 = 0 THEN 'de' "
             "WHEN id % 700 = 0 THEN 'it' WHEN id % 3 = 0 THEN 'fr' ELSE 'en' END "
             "WHERE workspace_id = :ws"), {"ws": workspace_id})
-    gather_statistics(sessions.kw["bind"])
-    for filters, languages, rare in (
-            ({"text": "lang:de OR lang:it"}, ("de", "it"), True),
-            ({"text": "lang:DE OR lang:it OR lang:german", "status": "new"}, ("de", "it"), True),
-            ({"text": "lang:es OR lang:pt"}, ("es", "pt"), True),
-            ({"text": "lang:en OR lang:fr"}, ("en", "fr"), False),
-            ({"text": "lang:de OR lang:fr", "status": "approved"}, ("de", "fr"), False)):
-        plan, found = listing(MentionFilter(**filters))
-        conditions = f" AND status = '{filters['status']}'" if "status" in filters else ""
-        with sessions() as session:
-            want = list(session.execute(text(
-                "SELECT id FROM mentions WHERE workspace_id = :ws "  # noqa: S608
-                f"AND language IN ('{languages[0]}', '{languages[1]}'){conditions} "
-                "ORDER BY id DESC LIMIT 11"), {"ws": workspace_id}).scalars())
-        got = [r.id for r in search_mentions(sessions, workspace_id, MentionFilter(**filters),
-                                             limit=11, now=NOW)]
-        assert got == want and found == len(want), filters
-        assert not any(scan in plan + "\n" for scan in SQLITE_FULL_SCAN), plan
-        assert '"Relation Name": "mentions"' not in _seq_scans(plan), plan
-        if rare or not plan.startswith("["):  # PostgreSQL may walk a common language's
-            # newest mentions on the primary key: its statistics say a page is found at once
-            assert plan.count("ix_mentions_workspace_id_language_id") >= len(languages), (
-                filters, plan)
-        if plan.startswith("["):  # a Merge Append of the languages' walks, or a few rows
-            assert all(n["Plan Rows"] <= 50 for n in _nodes(plan) if n["Node Type"] == "Sort"
-                       ), plan
+    _values_searched_together(listing, sessions, workspace_id, "language", (
+        ({"text": "lang:de OR lang:it"}, ("de", "it"), True),
+        ({"text": "lang:DE OR lang:it OR lang:german", "status": "new"}, ("de", "it"), True),
+        ({"text": "lang:es OR lang:pt"}, ("es", "pt"), True),
+        ({"text": "lang:en OR lang:fr"}, ("en", "fr"), False),
+        ({"text": "lang:de OR lang:fr", "status": "approved"}, ("de", "fr"), False)))
 
 
 def test_networks_searched_together_read_the_network_index(
@@ -490,28 +500,9 @@ def test_networks_searched_together_read_the_network_index(
             "UPDATE mentions SET network = CASE WHEN id % 1000 = 0 THEN 'bluesky' "
             "WHEN id % 700 = 0 THEN 'hackernews' ELSE network END "
             "WHERE workspace_id = :ws"), {"ws": workspace_id})
-    gather_statistics(sessions.kw["bind"])
-    for filters, networks, rare in (
-            ({"text": "source:bluesky OR source:hackernews"}, ("bluesky", "hackernews"), True),
-            ({"text": "source:bsky OR source:hn", "status": "new"},
-             ("bluesky", "hackernews"), True),
-            ({"text": "source:webhook OR source:bluesky"}, ("webhook", "bluesky"), True),
-            ({"text": "source:reddit OR source:twitter"}, ("reddit", "x"), False)):
-        plan, found = listing(MentionFilter(**filters))
-        conditions = f" AND status = '{filters['status']}'" if "status" in filters else ""
-        with sessions() as session:
-            want = list(session.execute(text(
-                "SELECT id FROM mentions WHERE workspace_id = :ws "  # noqa: S608
-                f"AND network IN ('{networks[0]}', '{networks[1]}'){conditions} "
-                "ORDER BY id DESC LIMIT 11"), {"ws": workspace_id}).scalars())
-        got = [r.id for r in search_mentions(sessions, workspace_id, MentionFilter(**filters),
-                                             limit=11, now=NOW)]
-        assert got == want and found == len(want), filters
-        assert not any(scan in plan + "\n" for scan in SQLITE_FULL_SCAN), plan
-        assert '"Relation Name": "mentions"' not in _seq_scans(plan), plan
-        if rare or not plan.startswith("["):
-            assert plan.count("ix_mentions_workspace_id_network_id") >= len(networks), (
-                filters, plan)
-        if plan.startswith("["):
-            assert all(n["Plan Rows"] <= 50 for n in _nodes(plan) if n["Node Type"] == "Sort"
-                       ), plan
+    _values_searched_together(listing, sessions, workspace_id, "network", (
+        ({"text": "source:bluesky OR source:hackernews"}, ("bluesky", "hackernews"), True),
+        ({"text": "source:bsky OR source:hn", "status": "new"}, ("bluesky", "hackernews"),
+         True),
+        ({"text": "source:webhook OR source:bluesky"}, ("webhook", "bluesky"), True),
+        ({"text": "source:reddit OR source:twitter"}, ("reddit", "x"), False)))
