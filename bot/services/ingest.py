@@ -848,7 +848,7 @@ def _queue_alerts(session: Session, watch: Watch, priorities: dict[int, int],
     cards = _CardQueue(session, watch, [
         (story_links.get(mention_id, mention_id), channel_for(mention_id))
         for mention_id in sorted(priorities)
-        if priorities[mention_id] >= threshold or mention_id in loud])
+        if priorities[mention_id] >= threshold or mention_id in loud], known=priorities)
     for mention_id in sorted(priorities):
         alerts = priorities[mention_id] >= threshold or mention_id in loud
         primary = story_links.get(mention_id)
@@ -878,8 +878,12 @@ class _CardQueue:
     channel's card was queued already by another watch."""
 
     def __init__(self, session: Session, watch: Watch,
-                 wanted: Sequence[tuple[int, str]]) -> None:
+                 wanted: Sequence[tuple[int, str]], *,
+                 known: dict[int, int] | None = None) -> None:
         self.session = session
+        # The stored priorities of the mentions this batch stored (what their insert
+        # returned): their cards' ranks need no read; a story's older first post does.
+        self.known = known or {}
         self.workspace_id = watch.workspace_id
         self.watch_id = watch.id
         self.decided: list[int] = []
@@ -906,12 +910,16 @@ class _CardQueue:
         do_mark_alerting(self.session, self.watch_id, self.decided)
         self.decided = []
         if self.rows:
-            priorities = dict(self.session.execute(select(Mention.id, Mention.priority).where(
-                one_of(self.session, Mention.id, sorted({r.mention_id for r in self.rows
-                                                         if r.mention_id is not None})))
-            ).tuples().all())
+            known = self.known
+            unknown = sorted({r.mention_id for r in self.rows
+                              if r.mention_id is not None and r.mention_id not in known})
+            read: dict[int, int] = {} if not unknown else dict(self.session.execute(
+                select(Mention.id, Mention.priority).where(
+                    one_of(self.session, Mention.id, unknown))).tuples().all())
             for row in self.rows:
-                row.send_rank = card_rank(priorities.get(row.mention_id or 0))
+                mention_id = row.mention_id or 0
+                row.send_rank = card_rank(known[mention_id] if mention_id in known
+                                          else read.get(mention_id))
             self.session.add_all(self.rows)
             self.session.flush()
             self.rows = []
