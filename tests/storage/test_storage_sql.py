@@ -145,6 +145,39 @@ def test_one_of_is_an_in_list_with_one_parameter(
             one_of(session, Mention.external_id, []))).all() == []
 
 
+def test_one_of_finds_any_text_and_ids(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """Values with what an array's text form spells specially (commas, quotes, braces,
+    backslashes, spaces, the word NULL, nothing at all) are matched as themselves."""
+    tricky = ["a,b", 'q"uote', "back\\slash", "{brace}", " space ", "NULL", "", "é✓",
+              "it's", '\\"', "tail\\"]
+    stored = _store_mentions(sessions, workspace_id, *tricky, "plain")
+    with sessions() as session:
+        found = session.execute(select(Mention.external_id, Mention.id).where(
+            one_of(session, Mention.external_id, [*tricky, "null", "missing"]))).all()
+        assert dict(found) == {e: stored[e] for e in tricky}
+        ids = [stored["a,b"], stored["plain"], -1]
+        assert sorted(session.scalars(select(Mention.id).where(
+            one_of(session, Mention.id, ids)))) == sorted(ids[:2])
+        assert session.scalars(select(Mention.id).where(
+            ~one_of(session, Mention.id, ids), Mention.external_id == "")).all() == [stored[""]]
+
+
+def test_one_of_is_a_constant_array_for_postgresql(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """The list reaches PostgreSQL's planner as a constant array: not text read into an
+    array again for each row (a seq scan of a batch's 1,000 ids would parse it per row)."""
+    with sessions() as session:
+        if not is_postgresql(session):
+            return
+        for column, values in ((Mention.external_id, ["a", "b,c"]), (Mention.id, [1, 2])):
+            compiled = select(Mention.id).where(one_of(session, column, values)).compile(
+                dialect=session.get_bind().dialect)
+            plan = "\n".join(row[0] for row in session.connection().exec_driver_sql(
+                "EXPLAIN VERBOSE " + str(compiled), compiled.params))
+            assert "ANY ('{" in plan and "cstring" not in plan, plan
+
+
 def _author(workspace_id: int, handle: str, **extra: object) -> dict[str, object]:
     return {"workspace_id": workspace_id, "network": "x", "handle": handle, "name": None,
             "url": None, "followers": None, "verified": False, "mention_count": 1,
