@@ -56,6 +56,18 @@ def one_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElemen
     return column.in_(select(listed.c.value))
 
 
+def one_of_read_first(session: Session, column: Any, found: Any) -> ColumnElement[bool]:
+    """``column IN (found)`` (``found``: a SELECT of one column), with ``found`` read once,
+    before the rest: on PostgreSQL an array of it (``= ANY``), which the planner does not
+    turn into a join. As a join, a short list (a batch's authors) was crossed with the
+    other semi-joins of a statement before the table was read (the returning-customer
+    look-up of a batch of 1,000 posts: 291,000 probes of mentions, 0.8 s)."""
+    if is_postgresql(session):
+        listed = found.with_only_columns(func.array_agg(found.selected_columns[0]))
+        return column == any_(cast(listed.scalar_subquery(), ARRAY(column.type)))
+    return column.in_(found)
+
+
 def _array_literal(values: Sequence[Any]) -> str | None:
     """``values`` (all ``int``, or all ``str``) as PostgreSQL's text form of an array, which
     the statement casts to the column's array type (the same constant array for the

@@ -54,7 +54,7 @@ from bot.services.watch_links import card_dedupe_key, do_mark_alerting
 from bot.services.workflow import OPEN, RULES, mark_replied, note_card, transition
 from bot.services.workspaces import workspace_language
 from bot.sources.base import FetchedMention
-from storage.bulk import one_of
+from storage.bulk import one_of, one_of_read_first
 from storage.claims import advisory_lock
 from storage.models import Author, Mention, MentionStatus, Watch, utcnow
 from storage.models_base import as_utc
@@ -435,8 +435,9 @@ def _open_cases(session: Session, watch: Watch, items: Iterable[FetchedMention],
     for network, customers in wanted.items():
         authors = select(Author.id).where(
             Author.workspace_id == watch.workspace_id, Author.network == network,
-            Author.handle_key.in_(sorted({handle_key(h) for h in customers})),
-            func.lower(Author.handle).in_(sorted(customers)))
+            one_of(session, Author.handle_key, sorted({handle_key(h) for h in customers})),
+            one_of(session, func.lower(Author.handle, type_=Author.handle.type),
+                   sorted(customers)))
         for mention_id, customer, created_at, updated_at, here in session.execute(
                 select(Mention.id, func.lower(Author.handle), Mention.created_at,
                        Case.updated_at, in_watch)
@@ -444,11 +445,12 @@ def _open_cases(session: Session, watch: Watch, items: Iterable[FetchedMention],
                 .outerjoin(CasePost, CasePost.mention_id == Mention.id)
                 .outerjoin(Case, Case.id == CasePost.case_id)
                 .where(Mention.workspace_id == watch.workspace_id,
-                       Mention.network == network, Mention.author_id.in_(authors),
+                       Mention.network == network,
+                       one_of_read_first(session, Mention.author_id, authors),
                        Mention.status.in_(_OPEN_VALUES), Mention.story_id.is_(None),
                        or_(Mention.alerted.is_(True),
                            Mention.status != MentionStatus.NEW.value,
-                           Mention.id.in_(sorted(batch)),
+                           one_of(session, Mention.id, sorted(batch)),
                            select(MentionWatch.mention_id).where(  # its card is queued
                                MentionWatch.mention_id == Mention.id,
                                MentionWatch.alerted.is_(True)).exists()),
@@ -506,7 +508,7 @@ def _join_returning(session: Session, watch: Watch, items: dict[int, FetchedMent
     if not loose:
         return
     in_story = set(session.scalars(select(Mention.id).where(
-        Mention.id.in_(sorted(loose)), Mention.story_id.is_not(None))))
+        one_of(session, Mention.id, sorted(loose)), Mention.story_id.is_not(None))))
     threshold = alert_threshold(session, watch)
     alerting = [m for m in sorted(items) if m not in quiet and m not in done.silenced
                 and m not in in_story and priorities.get(m, 0) >= threshold]

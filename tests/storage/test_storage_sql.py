@@ -8,7 +8,13 @@ from datetime import UTC, datetime, timedelta, timezone
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.bulk import insert_links, insert_mentions, one_of, upsert_authors
+from storage.bulk import (
+    insert_links,
+    insert_mentions,
+    one_of,
+    one_of_read_first,
+    upsert_authors,
+)
 from storage.claims import advisory_lock, skip_locked, take_lease
 from storage.db import transaction
 from storage.dialect import is_postgresql
@@ -176,6 +182,28 @@ def test_one_of_is_a_constant_array_for_postgresql(
             plan = "\n".join(row[0] for row in session.connection().exec_driver_sql(
                 "EXPLAIN VERBOSE " + str(compiled), compiled.params))
             assert "ANY ('{" in plan and "cstring" not in plan, plan
+
+
+def test_one_of_read_first_reads_its_list_before_the_table(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """``one_of_read_first`` keeps the rows ``IN`` keeps; on PostgreSQL its list is read
+    once, before the table (an init plan), never joined to the statement's other
+    semi-joins (the returning-customer look-up crossed its authors with a watch's links)."""
+    stored = _store_mentions(sessions, workspace_id, "a", "b", "c")
+    with transaction(sessions) as session:
+        wanted = select(Mention.id).where(Mention.external_id != "b")
+        statement = select(Mention.external_id).where(
+            one_of_read_first(session, Mention.id, wanted),
+            select(Mention.id).where(Mention.external_id != "z").exists())
+        assert sorted(session.scalars(statement)) == ["a", "c"]
+        assert sorted(session.scalars(select(Mention.external_id).where(one_of_read_first(
+            session, Mention.id, select(Mention.id).where(Mention.id < 0))))) == []
+        if is_postgresql(session):
+            compiled = statement.compile(dialect=session.get_bind().dialect)
+            plan = "\n".join(row[0] for row in session.connection().exec_driver_sql(
+                "EXPLAIN " + str(compiled), compiled.params))
+            assert "InitPlan" in plan and "= ANY ($" in plan and "Join" not in plan, plan
+    assert set(stored) == {"a", "b", "c"}
 
 
 def _author(workspace_id: int, handle: str, **extra: object) -> dict[str, object]:
