@@ -12,7 +12,7 @@ its own, and scores them with its own arithmetic: the same bits as scoring alone
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from operator import add
@@ -50,6 +50,26 @@ class _Layout:
         base = (total >> self.count_shift) * LANE_OFFSET
         values = [(((total >> shift) & LANE_MASK) - base) / LANE_FIXED for shift in self.shifts]
         return [None if place is None else values[place[0]:place[1]] for place in self.models]
+
+    def splitter(self) -> Callable[[int], list[list[float] | None]]:
+        """``split`` written out for this layout: one function that decodes every lane
+        with its own expression and builds each model's list directly (the same
+        arithmetic on the same integers, so the same floats), without the comprehensions
+        and slices ``split`` runs on every call. Two blocks are split per text."""
+        lanes = [f"(((total >> {shift}) & {LANE_MASK}) - base) / {LANE_FIXED!r}"
+                 for shift in self.shifts]
+        parts = ["None" if place is None else "[" + ", ".join(lanes[place[0]:place[1]]) + "]"
+                 for place in self.models]
+        source = (
+            "def split(total):\n"
+            "    if not total:\n"
+            f"        return [{', '.join(['None'] * len(self.models))}]\n"
+            f"    base = (total >> {self.count_shift}) * {LANE_OFFSET}\n"
+            f"    return [{', '.join(parts)}]\n"
+        )
+        scope: dict[str, Callable[[int], list[list[float] | None]]] = {}
+        exec(source, scope)  # noqa: S102 - built from this layout's integers only
+        return scope["split"]
 
 
 def _fuse(blocks: Sequence[dict[str, int]], widths: Sequence[int]
@@ -103,6 +123,8 @@ class JointScorer:
         widths = [4, *(2 for _ in binaries)]  # (3 class weights | 1 weight) + squared idf
         self._words, self._word_layout = _fuse([m.words.packed for m in models], widths)
         self._chars, self._char_layout = _fuse([m.chars.packed for m in models], widths)
+        self._split_words = self._word_layout.splitter()
+        self._split_chars = self._char_layout.splitter()
         self._lo, self._hi = sentiment.config.char_min, sentiment.config.char_max
         self._char_cache: dict[str, int] = {}
 
@@ -134,8 +156,8 @@ class JointScorer:
             per_token = [self._token_chars(t) if v is None else v
                          for t, v in zip(feats.tokens, per_token, strict=True)]
         chars: int = sum(per_token)  # type: ignore[arg-type]
-        word_sums = self._word_layout.split(words)
-        char_sums = self._char_layout.split(chars)
+        word_sums = self._split_words(words)
+        char_sums = self._split_chars(chars)
         probabilities = softmax(self.sentiment.logits_from(word_sums[0], char_sums[0], feats.dense))
         if not self.binaries:
             return probabilities, []
