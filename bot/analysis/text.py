@@ -90,7 +90,19 @@ def tokenize(text: str, lang: str | None = None) -> list[str]:
     Case is kept (emphasis by capitals is a signal). For French, elided articles are
     split off (``l'eau`` -> ``l'``, ``eau``) so the content word can be looked up.
     """
-    tokens = TOKEN_RE.findall(text)
+    # No token spans whitespace, and TOKEN_RE looks ahead one character at most (past a
+    # chunk's end: whitespace in the text, nothing in the chunk; both are not \w), so the
+    # chunks between whitespace tokenize alone to the same tokens. A chunk of word
+    # characters only (most words) is one token, whichever branch takes it: found
+    # without running the pattern.
+    tokens: list[str] = []
+    append = tokens.append
+    findall = TOKEN_RE.findall
+    for chunk in text.split():
+        if chunk.isalnum():
+            append(chunk)
+        else:
+            tokens += findall(chunk)
     if lang == "fr" and "'" in text:
         out: list[str] = []
         for tok in tokens:
