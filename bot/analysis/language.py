@@ -63,6 +63,11 @@ _NOT_LETTERS = bytes(c if chr(c).isascii() and chr(c).isalpha() else 32 for c in
 _KANA_RE = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff]")
 _HANGUL_RE = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
 _HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Any character of those three classes: one scan rules out the texts that hold none (most
+# non-ASCII texts: accents, emoji, curly quotes) instead of three.
+_CJK_SCRIPTS_RE = re.compile(
+    r"[\u3040-\u30ff\u31f0-\u31ff\uac00-\ud7af\u1100-\u11ff\u3130-\u318f"
+    r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 _ALIASES = {"iw": "he", "in": "id", "ji": "yi", "nb": "no", "nn": "no", "jw": "jv"}
 
@@ -184,6 +189,8 @@ def load_language_model() -> LanguageModel:
 
 def _by_script(text: str, letters: int) -> str | None:
     """ja/ko/zh when those scripts make up a good part of the letters."""
+    if _CJK_SCRIPTS_RE.search(text) is None:
+        return None  # 3 * 0 < letters: what the counts below would say
     kana = len(_KANA_RE.findall(text))
     hangul = len(_HANGUL_RE.findall(text))
     han = len(_HAN_RE.findall(text))
