@@ -1,5 +1,6 @@
 from bot.analysis.text import (
     MAX_ANALYZED_CHARS,
+    TOKEN_RE,
     clean_text,
     extract_urls,
     fold_accents,
@@ -26,6 +27,21 @@ def test_normalize_social_uses_corpus_placeholders() -> None:
 def test_tokenize_keeps_emoticons_hashtags_and_emoji() -> None:
     assert tokenize("Love it :-) #happy 😍!") == ["Love", "it", ":-)", "#happy", "😍", "!"]
     assert "don't" in tokenize("I don't like it")
+
+
+def test_tokenize_gives_the_tokens_of_the_whole_text() -> None:
+    # tokenize reads the text chunk by chunk between whitespace: the tokens must be those
+    # the pattern finds in the whole text, emoticons and signs at a chunk's edges too.
+    texts = [
+        "8D 8) x8) 88) :) :-) <3 </3 ;P :/ 8p (8 )8",
+        "ok:) hi:-( a.b.c #tag! @user, don't... it's #1 ##x @@y",
+        "tab\there\nnew\u00a0nbsp\u2003em\u3000ideo\x1cfs\x85nel end",
+        "naïve café ＡＢＣ 東京 😍😍 !!! ?? a_b _x_ 3:00 $4.99 e-mail",
+        "",
+        "   ",
+    ]
+    for text in texts:
+        assert tokenize(text) == TOKEN_RE.findall(text), text
 
 
 def test_tokenize_splits_french_elisions() -> None:
