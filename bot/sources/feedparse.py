@@ -48,6 +48,7 @@ DC = "http://purl.org/dc/elements/1.1/"
 CONTENT = "http://purl.org/rss/1.0/modules/content/"
 MEDIA = "http://search.yahoo.com/mrss/"
 XML = "http://www.w3.org/XML/1998/namespace"
+FEEDBURNER = "http://rssnamespace.org/feedburner/ext/1.0"
 
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _HTML_PAGE = re.compile(
@@ -208,6 +209,10 @@ def _join(base: str, link: str | None) -> str | None:
 
 
 _RSS_LINKS = ("link", f"{{{RSS10}}}link", f"{{{RSS090}}}link")
+_ORIG_LINK = f"{{{FEEDBURNER}}}origLink"
+"""FeedBurner's copy of the publisher's own address of an entry, whose <link> is a
+feedproxy.google.com redirect: the post's real address (its site, the author's site, the
+link other sources share) is this one."""
 _RSS_TEXTS = (
     f"{{{CONTENT}}}encoded",
     "description",
@@ -265,7 +270,9 @@ def _rss_item(item: ET.Element, base: str, feed_lang: str | None, about: bool) -
         guid = guid_el.text if len(guid_el) == 0 else "".join(guid_el.itertext())
         guid = guid.strip() or None if guid else None
     # Each candidate in turn, the next one when it is missing or malformed (None from _join).
-    link = _first_child_text(children, _RSS_LINKS)
+    link = _orig_link(children.get(_ORIG_LINK)) if _ORIG_LINK in children else None
+    if link is None:
+        link = _first_child_text(children, _RSS_LINKS)
     if link:  # _join inline: most items stop here
         link = join_url(base, link) if base else usable_url(link)
     if link is None:
@@ -359,6 +366,19 @@ def _b64_text(raw: str) -> str:
         return raw
 
 
+def _orig_link(element: ET.Element | None) -> str | None:
+    """A FeedBurner origLink's absolute http(s) address, None if missing or unusable."""
+    if element is None or not element.text:
+        return None
+    return _http_url(element.text)
+
+
+def _http_url(text: str) -> str | None:
+    """``text`` as an absolute http(s) address, None when it is not one."""
+    url = text.strip()
+    return usable_url(url) if url.lower().startswith(("http://", "https://")) else None
+
+
 def _atom_link(entry: ET.Element, ns: str, base: str) -> str | None:
     best: str | None = None
     for link in entry.findall(f"{{{ns}}}link"):
@@ -407,7 +427,7 @@ def _atom_entry(entry: ET.Element, ns: str, base: str, feed: dict[str, Any]) -> 
     name, uri = _atom_author(entry, ns)
     return _new_entry(FeedEntry, (
         _first_text(entry, f"{{{ns}}}id"),
-        _atom_link(entry, ns, base),
+        _orig_link(entry.find(_ORIG_LINK)) or _atom_link(entry, ns, base),
         _atom_text(entry.find(f"{{{ns}}}title"), atom03) or None,
         text,
         name or feed["author"],
@@ -508,7 +528,8 @@ def _fp_entry(entry: Any, feed_language: str | None, feed_author: str | None) ->
     published = _from_struct(struct)
     if published is None:
         published = _parse_date(dict.get(entry, "published") or dict.get(entry, "updated"))
-    link = usable_url((entry.get("link") or "").strip()) or None
+    link = (_http_url(entry.get("feedburner_origlink") or "")
+            or usable_url((entry.get("link") or "").strip()) or None)
     return FeedEntry(
         entry_id=(entry.get("id") or "").strip() or None,
         link=link,

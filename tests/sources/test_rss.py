@@ -361,6 +361,41 @@ def test_google_alerts_links_are_unwrapped(httpserver: HTTPServer, http: HttpCli
     assert alert.author.handle == "Google Alert - acme@news.example.com"  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("name", ["rssparser__feedburner.atom", "rssparser__many-links.rss"])
+def test_a_feedburner_entry_is_at_the_publishers_address(
+    shared_data: Path, httpserver: HTTPServer, http: HttpClient, name: str
+) -> None:
+    """A FeedBurner feed's <link> is a feedproxy.google.com redirect: every entry of every
+    such blog was by "...@feedproxy.google.com" (unrelated bloggers merged in author stats
+    and "writes again") and linked the proxy, never the article other sources share. Its
+    feedburner:origLink, the publisher's own address, is the entry's link, read alike by
+    the fast path and the tolerant parser."""
+    data = (shared_data / "feeds" / name).read_bytes()
+    fast = parse_fast(data, url="http://example.test/").entries[0]
+    tolerant = parse_tolerant(data).entries[0]
+    assert fast.link == tolerant.link
+    assert fast.link is not None and "feedproxy" not in fast.link, fast.link
+    httpserver.expect_request("/burned").respond_with_data(data, content_type="text/xml")
+    mentions = RssSource().fetch(http, RssConfig(url=httpserver.url_for("/burned")), {}).mentions
+    assert mentions and not any("feedproxy" in m.url or "feedproxy" in m.author.handle
+                                or any("feedproxy" in link for link in m.links)
+                                for m in mentions)
+    assert mentions[0].author.site in {"googleadsdeveloper.blogspot.com",
+                                       "testing.googleblog.com"}
+
+
+def test_an_origlink_that_is_no_web_address_is_not_the_link() -> None:
+    feed = (b'<?xml version="1.0"?><rss version="2.0" '
+            b'xmlns:feedburner="http://rssnamespace.org/feedburner/ext/1.0"><channel>'
+            b"<title>t</title><item><guid>1</guid><title>a</title>"
+            b"<link>https://blog.example/a</link>"
+            b"<feedburner:origLink>javascript:alert(1)</feedburner:origLink>"
+            b"</item></channel></rss>")
+    assert parse_feed(feed, url="http://example.test/").entries[0].link == (
+        "https://blog.example/a")
+    assert parse_tolerant(feed).entries[0].link == "https://blog.example/a"
+
+
 # ---------------------------------------------------------------------------- cursor
 
 
