@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.i18n import UnknownMessage, has
+from bot.i18n import UnknownMessage, has, network_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,13 +118,18 @@ def _arg_to_json(value: Arg) -> Any:
     if isinstance(value, Who):
         return {"who": value.name}
     if isinstance(value, NetworkName):
-        return {"network": value.name}
+        # Releases before NetworkName read any other dict as risk flags and failed the
+        # note for good (a rolling deploy runs both): they read this one as outside text,
+        # the network's English name.
+        return {"network": value.name, "text": network_name(value.name, "en")}
     return value
 
 
 def _arg_from_json(value: Any) -> Arg:
     if not isinstance(value, dict):
         return value if isinstance(value, int) else str(value)
+    if "network" in value:
+        return NetworkName(str(value["network"]))
     if "text" in value:
         return Text(value["text"], value.get("limit"))
     if "date" in value:
@@ -133,8 +138,6 @@ def _arg_from_json(value: Any) -> Arg:
         return Link(value["url"], str(value["label"]))
     if "who" in value:
         return Who(str(value["who"]))
-    if "network" in value:
-        return NetworkName(str(value["network"]))
     if "risk_level" in value:
         return RiskLevel(str(value["risk_level"]))
     if "flags" in value:

@@ -227,3 +227,16 @@ def test_a_network_in_a_note_survives_the_outbox_and_follows_the_language() -> N
     # A feed's own label, unknown to Vigie, is shown as it is (escaped).
     own = Note.of("fr", "workflow.note_post_elsewhere", network=NetworkName("<news>"))
     assert "sur &lt;news&gt; :" in render_note(own)
+
+
+def test_a_network_in_a_stored_note_reads_as_outside_text_in_older_releases() -> None:
+    """A rolling deploy runs the release before NetworkName beside this one: its reader
+    took any unknown dict for risk flags (``value["flags"]``, a KeyError) and failed the
+    note for good ("Posting the reply on Mastodon…", approval DMs). It reads a dict with
+    "text" as outside text: the network's English name."""
+    from bot.messages.notes import NetworkName
+
+    note = Note.of("fr", "workflow.note_post_elsewhere", network=NetworkName("rss"))
+    (phrase,) = note_to_json(note)["phrases"]
+    assert phrase["args"]["network"] == {"network": "rss", "text": "RSS/Atom feeds"}
+    assert note_from_json(note_to_json(note)) == note
