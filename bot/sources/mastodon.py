@@ -78,9 +78,10 @@ def without_quote_inline(content: str) -> tuple[str, str]:
     parser.close()
     if not parser.spans:
         return content, ""
+    # HTMLParser counts lines by "\n" alone (splitlines would also break at \u2028, \x85...).
     starts = [0]
-    for line in content.splitlines(keepends=True):
-        starts.append(starts[-1] + len(line))
+    for line in content.split("\n"):
+        starts.append(starts[-1] + len(line) + 1)
 
     def offset(position: tuple[int, int]) -> int:
         return starts[position[0] - 1] + position[1]

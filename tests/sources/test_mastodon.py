@@ -472,3 +472,13 @@ def test_a_quote_posts_hidden_re_fallback_is_not_its_text_nor_its_link(
     assert quoted is not None
     assert (quoted.text, quoted.links) == ("Acme again sigh & more", ())
     assert quoted.extra["quote_of"] == "https://m.example/@a/1"
+    # A line separator other than "\n" before the fallback (\u2028, \x85): the parser
+    # counts lines by "\n" alone; counted otherwise, the cut fell on the post's own words.
+    for separator in ("\u2028", "\x85", "\r"):
+        odd = status | {"content": (
+            f'<p>hello{separator}world</p>\n<p>Acme<span class="quote-inline"><br>RE: '
+            '<a href="https://m.example/@a/2">m.example/@a/2</a></span> my own words</p>')}
+        cut = status_to_mention(odd, "https://mastodon.social")
+        assert cut is not None
+        assert "Acme my own words" in cut.text and "RE:" not in cut.text, (separator, cut.text)
+        assert cut.links == () and cut.extra["quote_of"] == "https://m.example/@a/2"
