@@ -41,6 +41,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -201,13 +202,14 @@ class WebhookMention(BaseModel):
     def _not_read_by_vigie(cls, value: str | None) -> str | None:
         return _own_label(value)
 
-    @field_validator("text")
-    @classmethod
-    def _has_words(cls, value: str) -> str:
-        if not "".join(ch for ch in value if ch.isprintable()).strip():
-            # Stored, it was an empty mention: a card, a count and an SLA for nothing.
-            raise PydanticCustomError("blank_text", "must not be blank (a mention needs its text)")
-        return value
+    @model_validator(mode="after")
+    def _has_words(self) -> WebhookMention:
+        # Stored, it was an empty mention: a card, a count and an SLA for nothing. A title
+        # alone (a review's headline) is words enough, as for a feed entry.
+        if not (_visible(self.text) or _visible(self.title or "")):
+            raise PydanticCustomError(
+                "blank_text", "text and title must not both be blank (a mention needs words)")
+        return self
 
     @field_validator("id", mode="before")
     @classmethod
@@ -236,6 +238,11 @@ class WebhookMention(BaseModel):
         )
 
 
+def _visible(text: str) -> str:
+    """``text`` without what shows nothing (controls, zero-width characters, spaces)."""
+    return "".join(ch for ch in text if ch.isprintable()).strip()
+
+
 def _items(data: Any) -> list[Any]:
     if isinstance(data, dict) and "mentions" in data and len(data) == 1:
         data = data["mentions"]
@@ -249,8 +256,8 @@ def _items(data: Any) -> list[Any]:
 def _describe(index: int, err: ValidationError) -> str:
     problems = []
     for detail in err.errors(include_url=False, include_input=False):
-        where = ".".join(str(p) for p in detail["loc"]) or "item"
-        problems.append(f"{where}: {detail['msg']}")
+        where = ".".join(str(p) for p in detail["loc"])  # none: the item as a whole
+        problems.append(f"{where}: {detail['msg']}" if where else detail["msg"])
     return f"item {index}: " + "; ".join(problems)
 
 

@@ -169,13 +169,22 @@ def test_list_and_envelope_forms() -> None:
         ),
         # A blank text was stored as an empty mention (a card and an SLA for nothing).
         (json.dumps([ITEM, dict(ITEM, id="2", text=" \n\t ")]).encode(),
-         "item 1: text: must not be blank"),
-        (json.dumps(dict(ITEM, text="\u200b\u0000")).encode(), "item 0: text: must not be blank"),
+         "item 1: text and title must not both be blank"),
+        (json.dumps(dict(ITEM, text="\u200b\u0000", title=" ")).encode(),
+         "item 0: text and title must not both be blank"),
     ],
 )
 def test_malformed_bodies_get_clear_errors(body: bytes, message: str) -> None:
     with pytest.raises(WebhookPayloadError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_webhook_body(body)
+
+
+def test_an_item_with_a_title_and_no_text_is_a_mention() -> None:
+    """A review's headline alone is words enough (as a feed entry's title): refusing it as
+    blank refused the whole request with it."""
+    items = parse_webhook_body(json.dumps([ITEM, dict(
+        ITEM, id="2", text="", title="Acme app crashes at login")]).encode())
+    assert [item.title for item in items][1] == "Acme app crashes at login"
 
 
 def test_every_bad_item_is_named_but_the_list_is_capped() -> None:
