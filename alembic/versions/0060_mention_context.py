@@ -8,7 +8,7 @@ A Reddit comment (``t1_`` ids) and a Hacker News comment (a post with a parent) 
 with their thread's or story's title as their own title, which a watch's query, the
 analysis and ``vigie watch test`` read as the comment's words. The title moves to
 ``context`` (the card shows it as such), and the comment keeps its own words only. The
-downgrade puts it back as the title.
+downgrade puts it back as the title. The moved comments are indexed again by the upgrade.
 """
 from collections.abc import Sequence
 
@@ -25,9 +25,16 @@ _COMMENTS = ("(network = 'reddit' AND external_id LIKE 't1\\_%' ESCAPE '\\') "
 
 
 def upgrade() -> None:
+    from storage.search_index import index_pending
+
     op.add_column('mentions', sa.Column('context', sa.Text(), nullable=True))
     op.execute(f"UPDATE mentions SET context = title, title = NULL "
                f"WHERE title IS NOT NULL AND ({_COMMENTS})")
+    # The search triggers queued every comment moved: indexed here, as 0023 did, not by
+    # the first poll after the upgrade in its own transaction (21 s holding SQLite's write
+    # lock for 200,000 comments, clicks and the outbox waiting) with every search taking
+    # the queue as candidates until then.
+    index_pending(op.get_bind())
 
 
 def downgrade() -> None:

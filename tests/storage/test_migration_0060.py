@@ -55,6 +55,8 @@ def _round_trip(url: str) -> None:
         "t1_fxl1nec": (None, THREAD), "t3_hoocpo": (THREAD, None),
         "6651926": (None, "Patent war goes nuclear"), "6651704": ("Patent war goes nuclear", None),
         "t1_like": ("An article", None)}
+    with engine.connect() as conn:  # indexed again by the upgrade, not left to a poll
+        assert conn.execute(text("SELECT count(*) FROM mention_search_pending")).scalar() == 0
     engine.dispose()
 
     migrations.downgrade(url, "0059")
