@@ -199,6 +199,17 @@ def remove(session: Session, workspace_id: int, handle: str) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def _older_names(item: FetchedMention) -> tuple[str, ...]:
+    """The names an earlier release stored the post's author under, which a forget made
+    then was typed as: a Reddit poster read from a feed (``mode=rss``) was the feed's byline
+    on its site, ``/u/NAME@reddit.com`` (or the byline alone, ``/u/NAME``), now ``u/NAME``
+    as the API names them."""
+    handle = item.author.handle
+    if item.network == "reddit" and handle.startswith("u/"):
+        return (f"/{handle}@reddit.com", f"/{handle}")
+    return ()
+
+
 def drop_forgotten(session: Session, workspace_id: int, fetched: Sequence[FetchedMention]
                    ) -> tuple[list[FetchedMention], int]:
     """``fetched`` without the posts of forgotten authors (by handle or by post), and how
@@ -225,6 +236,8 @@ def drop_forgotten(session: Session, workspace_id: int, fetched: Sequence[Fetche
                 # A feed author forgotten by their byline alone ("Admin"), which names
                 # them on every site, as well as by byline and site ("Admin@blog.example").
                 named += _folded_digests(key, by_line)
+            for legacy in _older_names(item):
+                named += _folded_digests(key, legacy)
             sure.append(named)
             older.append([])
     wanted = sorted({d for digests in (*sure, *older) for d in digests})

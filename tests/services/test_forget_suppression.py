@@ -407,6 +407,20 @@ def test_forget_takes_each_network_as_a_person_types_it(
     assert _ingest(sessions, workspace_id, [_on("reddit", "r5", "u/reddit_bob")]) == (1, 0)
 
 
+def test_a_reddit_poster_forgotten_under_the_feed_byline_stays_out(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """Reddit's feeds (mode=rss) named a poster by the feed's byline on its site,
+    ``/u/ana_r@reddit.com``, until they became ``u/ana_r`` as the API names them: a forget
+    typed then, by that name, let their next posts in under the new one."""
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=CHANNEL_ID)
+    with transaction(sessions) as session:
+        forgotten.remember(session, workspace_id, "/u/ana_r@reddit.com", [])
+    assert _ingest(sessions, workspace_id, [
+        _on("reddit", "r1", "u/ana_r"), _on("reddit", "r2", "u/Ana_R"),
+        _on("reddit", "r3", "u/bob")]) == (1, 2)
+    assert _stored(sessions) == ["r3"]
+
+
 def test_forgets_made_before_the_network_rules_still_hold(
         sessions: sessionmaker[Session], workspace_id: int) -> None:
     # Earlier forgets kept one hash of the handle without "@", in lower case: "u/bob" as
