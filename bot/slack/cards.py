@@ -123,8 +123,9 @@ def _body(view: CardView, language: str) -> str:
         title = f"*{escape(truncate(view.title, 150))}*\n" if view.title else ""
         more = "\n" + escape(t(language, "card.read_more"))
     if view.context and not view.title:  # a comment: what it answers, not its words
-        title = escape(t(language, "card.context",
-                         title=truncate(" ".join(view.context.split()), 150))) + "\n"
+        # Outside words: escaped and unformatted ("*", "_" of a thread title show as typed).
+        title = t(language, "card.context",
+                  title=escape_name(truncate(" ".join(view.context.split()), 150))) + "\n"
     if not source:
         return title + t(language, "card.no_text")
     body = truncate(source, CARD_TEXT_LIMIT)

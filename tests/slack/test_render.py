@@ -240,3 +240,12 @@ def test_a_network_in_a_stored_note_reads_as_outside_text_in_older_releases() ->
     (phrase,) = note_to_json(note)["phrases"]
     assert phrase["args"]["network"] == {"network": "rss", "text": "RSS/Atom feeds"}
     assert note_from_json(note_to_json(note)) == note
+
+
+def test_a_comments_context_shows_formatting_characters_as_typed() -> None:
+    """A thread's title shown as a comment's context is outside words: ``*Boss*`` and
+    ``snake_case`` turned bold or italic (it was escaped, not unformatted)."""
+    view = replace(_card(), title=None, context="*Boss* says <hi> to snake_case fans")
+    shown = json.dumps(build_card(view, "en")[1], ensure_ascii=False)
+    zwsp = "\u200b"
+    assert f"In reply to “*{zwsp}Boss*{zwsp} says &lt;hi&gt; to snake_{zwsp}case fans”" in shown
