@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.analysis.reach import format_reach
-from bot.i18n import compact, network_name, t
+from bot.i18n import compact, network_name, plural_key, t
 from bot.messages.cards import CardView
 from bot.networks import icon_for
 from bot.slack.card_reply import open_reply_buttons, reply_elsewhere_note
@@ -46,7 +46,8 @@ def _author_line(view: CardView, language: str) -> str:
     reach = compact(format_reach(view.followers), language)
     parts = [f"{icon} {label}"]
     if reach:
-        parts.append(t(language, "card.followers", reach=reach))
+        parts.append(t(language, plural_key(language, "card.followers", view.followers or 0),
+                       reach=reach))
     if view.story:
         parts.append(t(language, "card.story", count=_story_count(view) + 1,
                        reach=compact(format_reach((view.followers or 0) + _story_reach(view)),

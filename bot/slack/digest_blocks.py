@@ -315,7 +315,8 @@ def author_lines(authors: Sequence[ReportAuthor], language: str) -> str:
     return "\n".join(
         f"• {link(a.url, unformat(a.handle)) if a.url else escape_name(a.handle)} "
         f"({escape(network_name(a.network, language))}) · "
-        + t(language, "report.author_line",
+        + t(language, "report.author_line" if a.followers is None
+            else plural_key(language, "report.author_line", a.followers),
             followers=number(a.followers, language) if a.followers is not None else "?",
             mentions=a.mentions) for a in authors)
 

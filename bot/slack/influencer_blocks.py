@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from bot.i18n import network_name, number, t
+from bot.i18n import network_name, number, plural_key, t
 from bot.messages.influencers import InfluencerLine
 from bot.slack.escape import clip_mrkdwn, escape, escape_name, link, truncate, unformat
 
@@ -30,7 +30,9 @@ def _line(rank: int, item: InfluencerLine, language: str, *, posts: bool = True)
     author = link(item.url, unformat(item.handle)) if item.url else escape_name(item.handle)
     followers = (number(item.followers, language) if item.followers is not None
                  else t(language, "influencers.unknown_followers"))
-    text = t(language, "influencers.line", rank=rank, author=author,
+    key = ("influencers.line" if item.followers is None
+           else plural_key(language, "influencers.line", item.followers))
+    text = t(language, key, rank=rank, author=author,
              network=escape(network_name(item.network, language)), followers=followers,
              mentions=item.mentions,
              engagement=item.engagement,

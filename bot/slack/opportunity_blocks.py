@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from bot.analysis.reach import format_reach
-from bot.i18n import compact, digits, network_name, percent, t, tally
+from bot.i18n import compact, digits, network_name, percent, plural_key, t, tally
 from bot.messages.opportunities import OpportunityView
 from bot.slack.cards import ACTION_PREFIX, quote
 from bot.slack.escape import clip_mrkdwn, escape, escape_name, link, slack_date, truncate
@@ -81,7 +81,7 @@ def _button(action: str, opportunity_id: int, language: str) -> dict[str, Any]:
 def _reach(language: str, key: str, followers: int | None) -> str:
     """The author's followers as ``key`` words them, or nothing when unknown."""
     reach = compact(format_reach(followers), language)
-    return t(language, key, reach=reach) if reach else ""
+    return t(language, plural_key(language, key, followers or 0), reach=reach) if reach else ""
 
 
 def build_opportunity_card(view: OpportunityView, language: str = "en"
