@@ -30,11 +30,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.messages.notes import Arg, Note, Text
+from bot.messages.notes import Arg, NetworkName, Note, Text
 from bot.messages.stored import spec_payload
 from bot.net.http import HttpClient
 from bot.net.retry import exponential, retry_delay
-from bot.networks import get_network
 from bot.publishers.base import (
     PublisherCredentials,
     PublishError,
@@ -276,13 +275,11 @@ def _mark_posted(session: Session, row: ReplyPost, result: Any, now: datetime
     row.posted_at, row.error = now, None
     mention = session.get(Mention, row.mention_id)
     if mention is not None and mention.status == MentionStatus.APPROVED.value:
-        network = get_network(row.network)
         mark_replied(session, row.workspace_id, NETWORK_ACTOR, mention,
                      reply_url=result.url, now=now,
                      note_key="replies.note_posted" if result.url
                      else "replies.note_posted_no_link",
-                     note_params={"network": network.display_name if network
-                                  else row.network})
+                     note_params={"network": NetworkName(row.network)})
     return ReplyOutcome(row.mention_id, POSTED, url=result.url)
 
 

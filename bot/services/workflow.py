@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -637,8 +638,10 @@ def do_reject(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
 def mark_replied(session: Session, workspace_id: int, actor: Actor, mention: Mention, *,
                  reply_url: str | None = None, now: datetime | None = None,
                  note_key: str = "workflow.note_replied",
-                 note_params: dict[str, str] | None = None) -> Outcome:
-    """Inside the caller's transaction: the mention was answered (by hand, or posted)."""
+                 note_params: Mapping[str, str | NetworkName] | None = None) -> Outcome:
+    """Inside the caller's transaction: the mention was answered (by hand, or posted).
+    ``note_params``: the note's other arguments, outside text (shown escaped) or a
+    network (named in the note's language)."""
     rule = _check(session, workspace_id, actor, "replied", mention)
     if actor.surface != "network":
         reply = latest_reply(session, mention.id)
@@ -652,7 +655,8 @@ def mark_replied(session: Session, workspace_id: int, actor: Actor, mention: Men
         values["reply_url"] = reply_url
     language = workspace_language(session, workspace_id)
     note = Note.of(language, note_key, actor=_who(actor), url=Link(reply_url, reply_url or ""),
-                   **{k: Text(v) for k, v in (note_params or {}).items()})
+                   **{k: v if isinstance(v, NetworkName) else Text(v)
+                      for k, v in (note_params or {}).items()})
     return _transition(session, workspace_id, mention, actor, "replied", rule, note=note,
                        detail={"reply_url": reply_url}, **values)
 

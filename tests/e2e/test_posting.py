@@ -9,17 +9,19 @@ from pathlib import Path
 from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 
+from bot.messages.notes import NetworkName, Note
+from bot.messages.stored import payload_spec
 from bot.services.actors import CLI
 from bot.services.http_clients import http_factory
 from bot.services.ingest import do_ingest
-from bot.services.outbox import KIND_CARD, do_enqueue
+from bot.services.outbox import KIND_CARD, KIND_THREAD, do_enqueue
 from bot.services.replies import flush_replies
 from bot.services.sources_admin import do_add_source
 from bot.services.watches import do_add_watch
 from bot.sources.base import Author as FetchedAuthor
 from bot.sources.base import FetchedMention
 from storage.db import transaction
-from storage.models import Author, Draft, Mention, Watch
+from storage.models import Author, Draft, Mention, OutboxMessage, Watch
 from storage.models_replies import ReplyPost
 from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually
 from tests.e2e.test_workflow import buttons, card, grant, settle, status, thread_notes
@@ -129,6 +131,13 @@ def test_a_reply_answered_without_a_valid_link_is_recorded_without_one(
     (note,) = [n for n in thread_notes(vigie) if "Reply posted" in n]
     assert note == (":white_check_mark: Reply posted (Mastodon gave no valid link to it: "
                     "find it on the brand account).")
+    # The note carries the network itself, named when sent in the reader's language.
+    with vigie.runtime.sessions() as session:
+        notes = [payload_spec(payload) for payload in session.scalars(
+            select(OutboxMessage.payload).where(OutboxMessage.kind == KIND_THREAD))]
+    (posted,) = [phrase for spec in notes if isinstance(spec, Note)
+                 for phrase in spec.phrases if phrase.key == "replies.note_posted_no_link"]
+    assert dict(posted.args)["network"] == NetworkName("mastodon")
     assert "Our reply" not in str(card(vigie, mention_id)["blocks"])
     assert len(fake.created) == 1
 
