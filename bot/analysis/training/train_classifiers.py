@@ -42,8 +42,8 @@ Tasks:
                 student (``cv_distill``, 2026-12-06: within noise of the linear one), nor
                 (``cv_student``, 2026-12-07) another C, class weighting, block or NB-SVM
                 feature scaling, min_df, general SemEval tweets in the pool or a static
-                embedding block for the student: none gained +0.01 (0.824 to 0.830
-                against 0.827).
+                embedding block for the student: none gained +0.01 (0.824 to 0.834
+                against 0.827; the static block the most, +0.007).
                 What shipping the student cost the alert decision, measured on the tuning
                 part of twcs_attention_dev.tsv only (``cv_attention``): precision 0.925
                 recall 0.947 F1 0.936 on the whole tuning part, against 0.930, 0.957 and
