@@ -16,6 +16,7 @@ from bot.slack.cards import build_card
 from bot.slack.digest_blocks import author_lines
 from bot.slack.influencer_blocks import build_influencer_blocks
 from bot.slack.opportunity_blocks import build_home_opportunities, build_opportunity_card
+from tests.slack.test_french_numbers import _Influencer, _Ranking
 
 WHEN = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 NB = "\u00a0"
@@ -29,27 +30,6 @@ class _Author:
     followers: int | None = 1
     url: str | None = None
     mentions: int = 3
-
-
-@dataclass(frozen=True)
-class _Influencer:
-    author_id: int = 1
-    handle: str = "@ana"
-    network: str = "mastodon"
-    url: str | None = None
-    followers: int | None = 1
-    mentions: int = 3
-    engagement: int = 12
-    trend: str = "stable"
-    tracked: bool = False
-    last_posts: Sequence[object] = ()
-
-
-@dataclass(frozen=True)
-class _Ranking:
-    ranked: Sequence[_Influencer]
-    days: int = 30
-    tracked: Sequence[tuple[str, str]] = ()
 
 
 @dataclass(frozen=True)
@@ -82,7 +62,7 @@ def _surfaces(followers: int | None, language: str) -> dict[str, str]:
         "card": text(build_card(_card(followers), language)[1]),
         "digest": author_lines([_Author(followers=followers)], language),
         "influencers": text(build_influencer_blocks(
-            _Ranking((_Influencer(followers=followers),)), language)[1]),
+            _Ranking(ranked=(_Influencer(followers=followers),)), language)[1]),
         "opportunity": text(build_opportunity_card(_opportunity(followers), language)[1]),
         "home": text(build_home_opportunities(_Home((_opportunity(followers),)), language)),
     }
