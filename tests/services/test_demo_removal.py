@@ -45,12 +45,17 @@ def _poll(sessions: sessionmaker[Session], workspace_id: int, name: str,
                   now=NOW)
 
 
-def test_removing_the_demo_deletes_its_own_mentions_and_keeps_shared_ones(
-        sessions: sessionmaker[Session], workspace_id: int) -> None:
+def _demo_and_recall(sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """The demo's watch, and a real one of the team's ("recall")."""
     do_add_watch(sessions, workspace_id, CLI, name=DEMO_WATCH, query="acme",
                  channel_id="C0VIGIEDEMO", alert_threshold=40)
     do_add_watch(sessions, workspace_id, CLI, name="recall", query="recall",
                  channel_id="C0RECALL01", alert_threshold=50)
+
+
+def test_removing_the_demo_deletes_its_own_mentions_and_keeps_shared_ones(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    _demo_and_recall(sessions, workspace_id)
     _poll(sessions, workspace_id, DEMO_WATCH, FEED)
     _poll(sessions, workspace_id, "recall",
           [FEED[2], _item("4", "A recall of scooters", "shared_author")])
@@ -140,10 +145,7 @@ def test_the_demo_never_shares_a_story_with_real_posts(
 def test_removing_the_demo_leaves_home_s_influencers(
         sessions: sessionmaker[Session], workspace_id: int) -> None:
     """App Home ranked the fictional authors for up to 15 minutes after their removal."""
-    do_add_watch(sessions, workspace_id, CLI, name=DEMO_WATCH, query="acme",
-                 channel_id="C0VIGIEDEMO", alert_threshold=40)
-    do_add_watch(sessions, workspace_id, CLI, name="recall", query="recall",
-                 channel_id="C0RECALL01", alert_threshold=50)
+    _demo_and_recall(sessions, workspace_id)
     _poll(sessions, workspace_id, DEMO_WATCH, FEED)
     _poll(sessions, workspace_id, "recall", [FEED[2]])
     before = home_influencers(sessions, workspace_id, now=NOW)
