@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging.config
+import time
 
 from sqlalchemy import pool, text
 
@@ -21,6 +22,8 @@ MIGRATING = 0x56494747
 database both tried to create ``alembic_version`` (one failed its start). The second now
 waits, then finds the schema current. Held by the migrating session, across the
 migrations' transactions, until its connection closes."""
+LOCK_POLL_SECONDS = 0.25
+"""How often an upgrade waiting for another one tries the migration lock again."""
 
 # Vigie's tables, and slack_sdk's installation and OAuth state stores (multi-workspace).
 target_metadata = [Base.metadata, OAUTH_METADATA]
@@ -50,8 +53,14 @@ def run_migrations_online() -> None:
     with engine.connect() as connection:
         if connection.dialect.name == "postgresql":
             # Held by the session until it closes; taken before the timeouts are set,
-            # since waiting for another upgrade to end is expected.
-            connection.execute(text("SELECT pg_advisory_lock(:key, 0)"), {"key": MIGRATING})
+            # since waiting for another upgrade to end is expected. Tried, not waited for
+            # in one statement: a session waiting inside a statement holds a snapshot, and
+            # an index the other upgrade builds CONCURRENTLY (0056) waits for every older
+            # snapshot to end: each waited for the other ("deadlock detected").
+            while not connection.execute(text("SELECT pg_try_advisory_lock(:key, 0)"),
+                                         {"key": MIGRATING}).scalar():
+                connection.commit()
+                time.sleep(LOCK_POLL_SECONDS)
             for name in ("lock_timeout", "statement_timeout"):
                 milliseconds = round(float(config.attributes.get(name) or 0) * 1000)
                 connection.execute(text("SELECT set_config(:name, :value, false)"),
