@@ -90,8 +90,8 @@ def test_a_channel_archived_after_the_watch_is_reported_and_flagged(vigie: Vigie
     cards = [m for m in vigie.standin.messages_in("C07ARCHIVE1")
              if m.get("thread_ts", m["ts"]) == m["ts"]]
     assert [card["text"].split(":")[0] for card in cards] == [
-        "Mention #1 on webhook by u-a-1", "Mention #2 on webhook by u-a-2",
-        "Mention #3 on webhook by u-a-3"]
+        "Mention #1 on Webhook by u-a-1", "Mention #2 on Webhook by u-a-2",
+        "Mention #3 on Webhook by u-a-3"]
     listing = vigie.slack.slash_command("watch list", user_id=ADMIN_ID).json()
     assert "cannot reach" not in str(listing["blocks"])
 
