@@ -144,17 +144,17 @@ PROBE_BASE_SECONDS = 60.0
 PROBE_CAP_SECONDS = 900.0
 """A paused workspace is tried again after 1, 2, 4... minutes, then every 15 minutes."""
 NOT_POSTED = "not posted: "
+"""Prefix of ``last_error`` when Slack's answer proved the message was not posted (a 429,
+``DeliveryError.nothing_posted``): the retry posts without first looking for it in the
+channel. The claim of the retry takes the prefix off, so an attempt cut short by a crash
+is looked for again. A 429 on the look-up itself (``find_posted``) never sets it: it
+proves nothing about the earlier attempt, which is looked for again."""
 NEWER_RELEASE = "written by a newer version of Vigie: "
 NEWER_RELEASE_GRACE = timedelta(days=1)
 """How long a row this release cannot render (a key, an argument form or a kind a newer
 release added) is left for a process of that release, before it fails for good."""
 NEWER_RELEASE_RECHECK = timedelta(minutes=5)
 """How long a sender leaves such a row unread before looking at it again."""
-"""Prefix of ``last_error`` when Slack's answer proved the message was not posted (a 429,
-``DeliveryError.nothing_posted``): the retry posts without first looking for it in the
-channel. The claim of the retry takes the prefix off, so an attempt cut short by a crash
-is looked for again. A 429 on the look-up itself (``find_posted``) never sets it: it
-proves nothing about the earlier attempt, which is looked for again."""
 CARD_LOST = "its card could not be posted: "
 """Prefix of ``last_error`` for rows failed because their mention's card was refused."""
 CHANNEL_REFUSED = "outbox.channel_refused"
