@@ -258,7 +258,7 @@ def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime
 
 def purge_authors(sessions: sessionmaker[Session], cutoff: datetime) -> int:
     """Delete the authors last seen before ``cutoff`` that no mention and no tracked
-    influencer needs, walking each workspace's authors by id, a batch per transaction;
+    influencer needs, walking each workspace's such authors by id, a batch per transaction;
     how many went. A tracked influencer's author stays (``tracked_influencers`` names the
     person by it, and ingest recognises their posts by it); nothing else refers to an
     author (cases, brand accounts and opportunities keep handles or mentions of their own).
@@ -274,8 +274,11 @@ def purge_authors(sessions: sessionmaker[Session], cutoff: datetime) -> int:
         while True:
             with transaction(sessions) as session:
                 forgotten.hold_for_forget(session, workspace_id)
+                # Only those last seen before the cut-off: the others are no batch's
+                # business, and each batch holds the workspace's ingest back.
                 window = list(session.scalars(select(Author.id).where(
-                    Author.workspace_id == workspace_id, Author.id > after)
+                    Author.workspace_id == workspace_id, Author.id > after,
+                    Author.last_seen_at < cutoff)
                     .order_by(Author.id).limit(BATCH)))
                 if not window:
                     break
