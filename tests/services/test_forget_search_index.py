@@ -15,7 +15,7 @@ from storage.search_index import index_pending
 from tests.services.test_cases import NOW, ingest, tweet, x_batch
 
 WORD = "quuxzeppelinword"
-ANA = tweet("1001", "11", "@AcmeCare my order 5512 Quuxzeppelinword arrived", 0)
+ANA = tweet("1001", "11", "@AcmeCare my order 5512QX97 Quuxzeppelinword arrived", 0)
 # Other posts in the index (their words stay), indexed in segments of their own.
 BOB = [tweet(str(2000 + n), "22", f"@AcmeCare parcel number {n} arrived, thanks", n)
        for n in range(1, 30)]
@@ -48,7 +48,7 @@ def test_a_forget_leaves_none_of_their_words_in_the_search_index(
     do_forget(sessions, workspace_id, CLI, "ana_r")
 
     assert index_holds(sessions, WORD) == []
-    assert index_holds(sessions, "5512") == []
+    assert index_holds(sessions, "5512qx97") == []
     # The others' words are still found.
     assert index_holds(sessions, "parcel")
 
@@ -83,6 +83,8 @@ def test_the_sqlite_file_keeps_no_byte_of_a_forgotten_post(
     with open(db_url.removeprefix("sqlite:///"), "rb") as file:
         raw = file.read()
     # Neither their words (the post, the index) nor their handle, anywhere in the file.
-    assert [raw.count(b) for b in (WORD.encode(), b"Quuxzeppelinword", b"5512", b"ana_r")] == [
+    # (An order number of digits alone may be in any timestamp's microseconds: it has
+    # letters.)
+    assert [raw.count(b) for b in (WORD.encode(), b"Quuxzeppelinword", b"5512QX97", b"ana_r")] == [
         0, 0, 0, 0]
     assert raw.count(b"parcel")
