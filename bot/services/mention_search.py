@@ -49,13 +49,17 @@ from storage.mention_listing import (
 )
 from storage.models import MentionStatus
 
-DURATION = re.compile(r"^(\d{1,12})(m|h|d|j|w|sem|s)$")
+DURATION = re.compile(r"^(\d{1,12})(m|h|d|j|w|sem)$")
+SECONDS = re.compile(r"^(\d{1,12})s$")
+"""A bare ``s``: seconds to an English reader, "semaines" to some French ones (accepted as
+weeks until this was refused): ``since:30s`` meant 30 weeks to Vigie and 30 seconds to
+whoever typed it. No period of Vigie is in seconds, so it is refused, naming ``w``/``sem``."""
 LONGEST_PERIOD = timedelta(days=36_500)
 """Periods longer than a century mean "everything" and are cut to one (no date overflow)."""
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks",
-         "j": "days", "s": "weeks", "sem": "weeks"}
-"""Units of a duration: English letters, and the French ``j`` (jours) and ``s``/``sem``
-(semaines) the French help and errors name; no duration of Vigie is in seconds."""
+         "j": "days", "sem": "weeks"}
+"""Units of a duration: English letters, and the French ``j`` (jours) and ``sem``
+(semaines) the French help and errors name, each accepted in either language."""
 SENTIMENTS = ("negative", "neutral", "positive")
 MAX_LIMIT = 500
 MAX_CONFIRM_PAGE = 2000
@@ -67,12 +71,21 @@ MANY_HITS = 4
 FEW_HITS or more (an estimate from a sample: a margin)."""
 
 
+def refuse_seconds(text: str) -> None:
+    """Raise the ServiceError that says ``30s`` is ambiguous and how to write weeks or
+    days, when ``text`` is a number of ``s``; nothing otherwise."""
+    match = SECONDS.match(text.strip().lower())
+    if match:
+        raise ServiceError("mentions.seconds_unit", value=text.strip(), amount=match.group(1))
+
+
 def parse_duration(text: str) -> timedelta:
-    """``30m``, ``24h``, ``7d``, ``2w`` (``7j``, ``2s``, ``2sem`` in French) -> timedelta;
-    ServiceError otherwise. Any length is
-    accepted (``10000d``: everything), at most ``LONGEST_PERIOD``."""
+    """``30m``, ``24h``, ``7d``, ``2w`` (``7j``, ``2sem`` in French) -> timedelta;
+    ServiceError otherwise (``2s``, seconds or weeks, is refused: ``refuse_seconds``). Any
+    length is accepted (``10000d``: everything), at most ``LONGEST_PERIOD``."""
     match = DURATION.match(text.strip().lower())
     if not match:
+        refuse_seconds(text)
         raise ServiceError("mentions.bad_since", value=text)
     amount, unit = int(match.group(1)), UNITS[match.group(2)]
     longest = LONGEST_PERIOD / timedelta(**{unit: 1})
@@ -80,8 +93,10 @@ def parse_duration(text: str) -> timedelta:
 
 
 def period_key(text: str) -> str:
-    """A period as days in the English spelling the period tables use: ``7j`` and ``1s``
-    (French) -> ``7d``; anything else lower-cased and stripped, as given."""
+    """A period as days in the English spelling the period tables use: ``7j`` and ``1sem``
+    (French) -> ``7d``; anything else lower-cased and stripped, as given. ServiceError for
+    a number of ``s`` (``refuse_seconds``), which no reader should see read as weeks."""
+    refuse_seconds(text)
     value = text.strip().lower()
     match = DURATION.match(value)
     if not match or UNITS[match.group(2)] not in ("days", "weeks"):

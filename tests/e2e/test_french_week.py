@@ -61,8 +61,8 @@ def test_a_feed_is_named_in_the_readers_language(
 
 
 @pytest.mark.parametrize(("language", "typed"), [
-    ("fr", "since:7j"), ("fr", "since:2s"), ("fr", "since:1sem"), ("en", "since:7d"),
-    ("en", "since:2w"),
+    ("fr", "since:7j"), ("fr", "since:2sem"), ("fr", "since:1w"), ("en", "since:7d"),
+    ("en", "since:2w"), ("en", "since:2sem"),
 ])
 def test_french_units_read_as_days_and_weeks(vigie_sqlite: VigieApp, language: str,
                                              typed: str) -> None:
@@ -74,7 +74,7 @@ def test_french_units_read_as_days_and_weeks(vigie_sqlite: VigieApp, language: s
 
 
 @pytest.mark.parametrize(("language", "typed", "said"), [
-    ("fr", "since:7x", "comme `30m`, `24h`, `7j`, `2s`."),
+    ("fr", "since:7x", "comme `30m`, `24h`, `7j`, `2sem`."),
     ("en", "since:7x", "like `30m`, `24h`, `7d`, `2w`."),
 ])
 def test_a_bad_duration_shows_the_readers_units(vigie_sqlite: VigieApp, language: str,
@@ -85,8 +85,26 @@ def test_a_bad_duration_shows_the_readers_units(vigie_sqlite: VigieApp, language
     assert answer.endswith(said), answer
 
 
+@pytest.mark.parametrize(("language", "typed", "said"), [
+    ("en", "mentions since:30s", "`30s` could mean seconds or weeks (French: semaines), and "
+     "no Vigie period is in seconds: write weeks as `30w` (or `30sem`), days as `30d`."),
+    ("fr", "mentions since:30s", "`30s` peut se lire secondes (anglais : seconds) ou semaines, et "
+     "aucune période de Vigie n'est en secondes : écrivez les semaines `30sem` (ou `30w`), "
+     "les jours `30j`."),
+    ("fr", "stats 1s", "`1s` peut se lire secondes"),
+    ("en", "export 1s", "`1s` could mean seconds or weeks"),
+])
+def test_a_bare_s_is_refused_as_seconds_or_weeks(vigie_sqlite: VigieApp, language: str,
+                                                 typed: str, said: str) -> None:
+    vigie = vigie_sqlite
+    _workspace_in(vigie, language)
+    seed(vigie)
+    answer = answer_of(vigie, typed, ADMIN_ID)["text"]
+    assert answer.startswith(said), answer
+
+
 @pytest.mark.parametrize(("language", "typed", "heading"), [
-    ("fr", "stats 30j", "30 derniers jours"), ("fr", "stats 1s", "7 derniers jours"),
+    ("fr", "stats 30j", "30 derniers jours"), ("fr", "stats 1sem", "7 derniers jours"),
     ("en", "stats 30d", "last 30 days"),
 ])
 def test_stats_take_french_periods(vigie_sqlite: VigieApp, language: str, typed: str,
