@@ -145,6 +145,8 @@ class Runtime:
         self._closed = False
         self._outbox_runner = CoalescingRunner(self.deliver, "vigie-outbox-nudge")
         self._replies_runner = CoalescingRunner(self._post_replies, "vigie-replies-nudge")
+        self._compaction_runner = CoalescingRunner(self._compact_search_index,
+                                                   "vigie-search-compaction")
 
     @property
     def closed(self) -> bool:
@@ -171,6 +173,17 @@ class Runtime:
         """Post approved replies now, in the background, then deliver the card updates."""
         self._replies_runner()
 
+    def nudge_compaction(self) -> None:
+        """Rewrite SQLite's search index without the words a forget or a purge deleted,
+        now, in the background (the answer does not wait for it)."""
+        self._compaction_runner()
+
+    def _compact_search_index(self) -> None:
+        from bot.services.privacy import do_compact_search_index
+
+        if not self._closed:
+            do_compact_search_index(self.sessions)
+
     def _post_replies(self) -> None:
         from bot.services.http_clients import http_factory
         from bot.services.replies import flush_replies
@@ -192,7 +205,7 @@ class Runtime:
         self._closed = True
         self.outbox.stop()
         deadline = time.monotonic() + timeout
-        for runner in (self._replies_runner, self._outbox_runner):
+        for runner in (self._replies_runner, self._outbox_runner, self._compaction_runner):
             if not runner.stop(max(0.0, deadline - time.monotonic())):
                 logger.warning("background job %s still running after %.0f s at shutdown",
                                runner.name, timeout)

@@ -21,7 +21,7 @@ from bot.services.actors import SCHEDULER
 from bot.services.http_clients import http_factory
 from bot.services.outbox import prune_pace
 from bot.services.polling import PollStopped, run_poll_tick
-from bot.services.privacy import AliasSweep, purge_older_than
+from bot.services.privacy import AliasSweep, do_compact_search_index, purge_older_than
 from bot.services.replies import flush_replies
 from bot.services.reporting.digest import run_due_digests
 from bot.services.reporting.monthly import run_due_reports
@@ -215,6 +215,8 @@ def _retention(runtime: Runtime) -> None:
     if purged:
         log.info("retention: %d mentions older than %d days purged", purged,
                  runtime.settings.retention_days)
+        # Already in the background: their words leave the search index now.
+        do_compact_search_index(runtime.sessions)
 
 
 def _expire_aliases(runtime: Runtime, sweep: AliasSweep) -> None:
@@ -227,6 +229,10 @@ def _triage_learning(runtime: Runtime) -> None:
     for result in run_nightly(runtime.sessions, runtime.clock(), SCHEDULER):
         log.info("triage learning %s: %s, shift %+d -> %+d", result.team_id, result.outcome,
                  result.offset_before, result.offset_after)
+
+
+def _compact_search_index(runtime: Runtime) -> None:
+    do_compact_search_index(runtime.sessions)
 
 
 def _optimize(runtime: Runtime) -> None:
@@ -299,6 +305,13 @@ def build_scheduler(runtime: Runtime, *, blocking: bool,
     scheduler.add_job(job(_post_due_digests), IntervalTrigger(minutes=1), args=[runtime],
                       id="daily_digests", name="Post due daily digests", **common)
     if runtime.engine.dialect.name == "sqlite":
+        # A forget or a purge leaves the deleted words in the search index until this
+        # runs: at start (one stopped before it ran) and within a minute (one from the CLI
+        # or another process; `/cm forget` nudges it at once).
+        scheduler.add_job(job(_compact_search_index), IntervalTrigger(minutes=1),
+                          args=[runtime], next_run_time=datetime.now(UTC),
+                          id="search_compaction", name="Compact the SQLite search index",
+                          **common)
         scheduler.add_job(job(_optimize), IntervalTrigger(hours=1), args=[runtime],
                           next_run_time=datetime.now(UTC) + timedelta(minutes=1),
                           id="sqlite_optimize", name="SQLite planner statistics", **common)

@@ -99,15 +99,87 @@ def compact(db: Session | Connection) -> bool:
 
     An FTS5 delete only writes a marker: the deleted text's terms stay in the index's
     pages (``mention_search_fts_data``) until their segments are merged, which may be
-    never for an old segment. ``optimize`` merges every segment into one, dropping them
-    (secure-delete, which would not write them, needs SQLite 3.42). Its cost grows with
-    the whole index: call it after a deletion that must leave nothing (a forget, a purge).
-    PostgreSQL's ``mention_search`` rows go with their mention (a dead tuple until VACUUM
-    reclaims it): nothing runs there."""
+    never for an old segment. ``optimize`` merges every segment into one, dropping them.
+    Its cost grows with the whole index (about 2 s at 300,000 mentions, holding the write
+    lock): a deletion that must leave nothing marks it due (``mark_compaction_due``) and a
+    background job runs it (``compact_if_due``). PostgreSQL's ``mention_search`` rows go
+    with their mention (a dead tuple until VACUUM reclaims it): nothing runs there."""
     conn = _connection(db)
     if conn.dialect.name != "sqlite":
         return False
     conn.execute(text("INSERT INTO mention_search_fts (mention_search_fts) VALUES ('optimize')"))
+    return True
+
+
+SECURE_DELETE_SINCE = (3, 44, 0)
+"""The SQLite whose FTS5 ``secure-delete`` option Vigie turns on: a delete then rewrites
+the index pages that held the deleted terms, so nothing is left to compact. (The option
+came in 3.42; the releases before 3.44 fixed faults in it.) Once on, a SQLite older than
+3.42 cannot write the index (its file format is newer)."""
+COMPACTION_DUE = 1
+"""Bit of SQLite's ``PRAGMA user_version`` (the database header's integer left to the
+application; Alembic does not use it) set in the transaction of a deletion that left terms
+in the index, cleared in the one that compacts it: a process stopped in between leaves it
+set, and the next start compacts (the header is written with the transaction, so the flag
+and the deletion commit or roll back together)."""
+
+
+def _user_version(conn: Connection) -> int:
+    return int(conn.exec_driver_sql("PRAGMA user_version").scalar_one())
+
+
+def _sqlite_version(conn: Connection) -> tuple[int, ...]:
+    version = str(conn.exec_driver_sql("SELECT sqlite_version()").scalar_one())
+    return tuple(int(part) for part in version.split(".")[:3])
+
+
+def _secure_delete_on(conn: Connection) -> bool:
+    return bool(conn.execute(text(
+        "SELECT count(*) FROM mention_search_fts_config WHERE k = 'secure-delete' AND v = 1"))
+        .scalar_one())
+
+
+def _secure_delete_missing(conn: Connection) -> bool:
+    """The running SQLite has ``secure-delete`` (``SECURE_DELETE_SINCE``) and the index
+    does not have it on yet."""
+    return _sqlite_version(conn) >= SECURE_DELETE_SINCE and not _secure_delete_on(conn)
+
+
+def mark_compaction_due(db: Session | Connection) -> bool:
+    """In the transaction of a deletion of mentions (a forget, a purge): note that the
+    index keeps their terms until ``compact_if_due`` runs (SQLite without ``secure-delete``);
+    whether it was noted."""
+    conn = _connection(db)
+    if conn.dialect.name != "sqlite" or _secure_delete_on(conn):
+        return False
+    version = _user_version(conn)
+    if not version & COMPACTION_DUE:
+        conn.exec_driver_sql(f"PRAGMA user_version = {version | COMPACTION_DUE}")
+    return True
+
+
+def compaction_due(db: Session | Connection) -> bool:
+    """Whether ``compact_if_due`` has work: a deletion marked it due, or the running
+    SQLite can turn ``secure-delete`` on and the index has it off. A read: cheap enough
+    for a job every minute."""
+    conn = _connection(db)
+    if conn.dialect.name != "sqlite":
+        return False
+    return bool(_user_version(conn) & COMPACTION_DUE) or _secure_delete_missing(conn)
+
+
+def compact_if_due(db: Session | Connection) -> bool:
+    """In the caller's write transaction: when ``compaction_due``, turn ``secure-delete``
+    on if the running SQLite has it (later deletes leave no terms), rewrite the index
+    without the deleted entries (``compact``) and clear the flag; whether it ran."""
+    conn = _connection(db)
+    if not compaction_due(conn):
+        return False
+    if _secure_delete_missing(conn):
+        conn.execute(text("INSERT INTO mention_search_fts (mention_search_fts, rank) "
+                          "VALUES ('secure-delete', 1)"))
+    compact(conn)
+    conn.exec_driver_sql(f"PRAGMA user_version = {_user_version(conn) & ~COMPACTION_DUE}")
     return True
 
 

@@ -18,7 +18,7 @@ from bot.services.errors import ServiceError
               help="The person asks to be tracked again: let their posts be stored again.")
 def forget(handle: str, team: str | None, undo: bool) -> None:
     """Delete an author's data everywhere and keep it from coming back (privacy request)."""
-    from bot.services.privacy import do_forget, do_unforget
+    from bot.services.privacy import do_compact_search_index, do_forget, do_unforget
 
     settings = settings_or_exit()
     with open_runtime(settings) as runtime:
@@ -32,6 +32,9 @@ def forget(handle: str, team: str | None, undo: bool) -> None:
             click.echo(f"Error: {err.message(plain=True)}", err=True)
             raise SystemExit(2) from None
         runtime.outbox.flush(wait=True)
+        if not undo:
+            # No one else waits here for the answer: the words go before the command ends.
+            do_compact_search_index(runtime.sessions)
     if undo:
         click.echo(f"{handle} is no longer forgotten: their posts are stored again from the "
                    "next poll (what was deleted is not restored).")
@@ -55,10 +58,11 @@ def purge(days: int) -> None:
     The posts it deleted are not stored again when a source brings them back. The
     Slack messages sent before then (digests, DMs, alerts, reports) leave the outbox.
     """
-    from bot.services.privacy import purge_older_than
+    from bot.services.privacy import do_compact_search_index, purge_older_than
 
     settings = settings_or_exit()
     with open_runtime(settings) as runtime:
         purged = purge_older_than(runtime.sessions, days, runtime.clock())
+        do_compact_search_index(runtime.sessions)
     click.echo(f"Purged {purged.mentions} mention(s) and {purged.messages} other Slack "
                f"message record(s) (digests, DMs, alerts, reports) older than {days} days.")

@@ -71,7 +71,9 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
               handle: str) -> ForgetReport:
     """Delete every author called ``handle`` (any network) and all their mentions, and
     keep their posts out from now on; a handle no author has yet is kept out too (the
-    report then counts nothing deleted)."""
+    report then counts nothing deleted). Their words leave SQLite's search index when
+    ``do_compact_search_index`` runs next (the caller nudges it; a job runs it every
+    minute and at start)."""
     cleaned = forgotten.normalized_handle(handle)
     if not cleaned or len(handle.strip().lstrip("@")) > forgotten.MAX_HANDLE:
         raise ServiceError("privacy.bad_handle", value=handle[:60])
@@ -137,11 +139,12 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                detail={"handle_digest": forgotten.subject_digest(session, workspace_id,
                                                                  handle),
                        "authors": len(author_ids), "mentions": count})
+        # Their words stay in SQLite's full-text index pages until its segments merge: the
+        # compaction (seconds holding the write lock) runs after the answer, in the
+        # background, and the flag set with the deletion survives a restart.
+        search_index.mark_compaction_due(session)
         # The App Homes it marks stale rank without them in every process (last: it locks).
         home_ranking_changed(session, workspace_id)
-    # Their words stay in SQLite's full-text index pages until its segments merge.
-    with transaction(sessions) as session:
-        search_index.compact(session)
     # The App Homes published again (bot.services.forget_messages) must not rank them
     # among the influencers from this process's cache.
     forget_home_cache(sessions, workspace_id)
@@ -169,6 +172,21 @@ def _authors_called(session: Session, workspace_id: int, handle: str) -> list[in
             if forgotten.is_called(network, stored, handle) or (
                 (by_line := byline(stored, site)) is not None
                 and forgotten.is_called(network, by_line, handle))]
+
+
+def do_compact_search_index(sessions: sessionmaker[Session]) -> bool:
+    """Rewrite SQLite's full-text index without the words of the mentions a forget or a
+    purge deleted, when one did (``search_index.compaction_due``); whether it ran. The
+    check is a read: only a due compaction takes the write lock (seconds at hundreds of
+    thousands of mentions). Nothing on PostgreSQL."""
+    with sessions() as session:
+        if not search_index.compaction_due(session):
+            return False
+    with transaction(sessions) as session:
+        ran = search_index.compact_if_due(session)
+    if ran:
+        log.info("search index compacted: the deleted mentions' words are gone")
+    return ran
 
 
 def do_unforget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
@@ -234,11 +252,9 @@ def purge_older_than(sessions: sessionmaker[Session], days: int, now: datetime
             stories.do_refresh_story_cards(session, ids)
             stories.do_keep_stories(session, ids, staying=Mention.created_at >= cutoff)
             session.execute(delete(Mention).where(Mention.id.in_(ids)))
+            # Their words stay in SQLite's full-text index pages until the compaction job.
+            search_index.mark_compaction_due(session)
             purged += len(ids)
-    if purged:
-        # Their words stay in SQLite's full-text index pages until its segments merge.
-        with transaction(sessions) as session:
-            search_index.compact(session)
     # The brand's posts filed outside a case (what they answer was never stored, or went):
     # found then as the mentions are, and naming whom they answer.
     _purge_brand_posts(sessions, cutoff)

@@ -456,6 +456,8 @@ def cmd_forget(request: CommandRequest, runtime: Runtime) -> Reply:
     handle = unescape(args[0])
     report = privacy.do_forget(runtime.sessions, request.workspace_id(runtime),
                                request.actor, handle)
+    # Their words leave SQLite's search index after the answer (seconds of write lock).
+    runtime.nudge_compaction()
     shown = forgotten.bare_handle(handle)
     if not report.authors:
         return Reply(t(request.language, "privacy.forgotten_none", handle=shown))

@@ -1,17 +1,28 @@
 """A forget and a purge leave nothing of the deleted posts' words in the full-text index:
-SQLite's FTS5 pages (``mention_search_fts_data``), where a delete only wrote a marker;
-PostgreSQL's ``mention_search`` rows (gone with their mention)."""
+SQLite's FTS5 pages (``mention_search_fts_data``), where a delete only wrote a marker, once
+the compaction they leave due has run (after the answer, in the background; at the next
+start if the process stopped first); PostgreSQL's ``mention_search`` rows (gone with their
+mention)."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import text
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.cli import privacy as _privacy  # noqa: F401  (registers forget and purge)
+from bot.cli.root import main
+from bot.config import load_settings
+from bot.runtime import build_runtime
+from bot.scheduler import build_scheduler
 from bot.services.actors import CLI
-from bot.services.privacy import do_forget, purge_older_than
-from storage.search_index import index_pending
+from bot.services.privacy import do_compact_search_index, do_forget, purge_older_than
+from storage.search_index import SECURE_DELETE_SINCE, compaction_due, index_pending
 from tests.services.test_cases import NOW, ingest, tweet, x_batch
 
 WORD = "quuxzeppelinword"
@@ -46,7 +57,14 @@ def test_a_forget_leaves_none_of_their_words_in_the_search_index(
     assert index_holds(sessions, WORD)
 
     do_forget(sessions, workspace_id, CLI, "ana_r")
+    sqlite = sessions.kw["bind"].dialect.name == "sqlite"
+    with sessions() as session:
+        assert compaction_due(session) is sqlite
 
+    assert do_compact_search_index(sessions) is sqlite
+
+    with sessions() as session:
+        assert not compaction_due(session)
     assert index_holds(sessions, WORD) == []
     assert index_holds(sessions, "5512qx97") == []
     # The others' words are still found.
@@ -62,6 +80,7 @@ def test_a_purge_leaves_none_of_the_purged_words_in_the_search_index(
         index_pending(session)
 
     assert purge_older_than(sessions, 30, NOW + timedelta(days=41)).mentions == 30
+    do_compact_search_index(sessions)
 
     assert index_holds(sessions, WORD) == []
     assert index_holds(sessions, "parcel") == []
@@ -76,6 +95,7 @@ def test_the_sqlite_file_keeps_no_byte_of_a_forgotten_post(
     store(sessions, workspace_id)
 
     do_forget(sessions, workspace_id, CLI, "ana_r")
+    do_compact_search_index(sessions)
     # Closing folds the write-ahead log into the file: the file is the whole database.
     engine = sessions.kw["bind"]
     engine.dispose()
@@ -88,3 +108,94 @@ def test_the_sqlite_file_keeps_no_byte_of_a_forgotten_post(
     assert [raw.count(b) for b in (WORD.encode(), b"Quuxzeppelinword", b"5512QX97", b"ana_r")] == [
         0, 0, 0, 0]
     assert raw.count(b"parcel")
+
+
+def statements_of(engine: Engine) -> list[str]:
+    """Every statement ``engine`` runs from now on (the list grows)."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+    event.listen(engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_a_forget_answers_before_the_index_is_compacted(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
+    store(sessions, workspace_id)
+    seen = statements_of(sessions.kw["bind"])
+
+    do_forget(sessions, workspace_id, CLI, "ana_r")
+    ingest(sessions, workspace_id, x_batch(tweet("3001", "22", "@AcmeCare still later", 0)))
+
+    # Neither the forget nor the purge holds the write lock for the whole index's rewrite.
+    assert not [statement for statement in seen if "optimize" in statement]
+    assert purge_older_than(sessions, 30, NOW + timedelta(days=41)).mentions == 30
+    assert not [statement for statement in seen if "optimize" in statement]
+
+
+def test_a_compaction_left_due_at_a_stop_runs_at_the_next_start(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+        db_url: str) -> None:
+    if not db_url.startswith("sqlite:///"):
+        return  # nothing is ever due on PostgreSQL
+    store(sessions, workspace_id)
+    do_forget(sessions, workspace_id, CLI, "ana_r")
+    sessions.kw["bind"].dispose()  # the process stops before the compaction ran
+
+    runtime = build_runtime(load_settings(database_url=db_url))
+    try:
+        with runtime.sessions() as session:
+            assert compaction_due(session)
+        job = build_scheduler(runtime, blocking=False).get_job("search_compaction")
+        assert job is not None and job.next_run_time is not None  # at start, then each minute
+
+        job.func(*job.args)
+
+        assert index_holds(runtime.sessions, WORD) == []
+        assert index_holds(runtime.sessions, "parcel")
+        with runtime.sessions() as session:
+            assert not compaction_due(session)
+    finally:
+        runtime.close()
+
+
+@pytest.mark.skipif(sqlite3.sqlite_version_info < SECURE_DELETE_SINCE,
+                    reason="FTS5 secure-delete needs a newer SQLite")
+def test_with_secure_delete_a_forget_leaves_nothing_to_compact(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
+    if sessions.kw["bind"].dialect.name != "sqlite":
+        return
+    store(sessions, workspace_id)
+    assert do_compact_search_index(sessions)  # turns secure-delete on, once
+
+    do_forget(sessions, workspace_id, CLI, "ana_r")
+
+    with sessions() as session:
+        assert not compaction_due(session)
+    assert index_holds(sessions, WORD) == []
+    assert index_holds(sessions, "parcel")
+
+
+def test_the_terminal_forget_and_purge_return_with_the_words_gone(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+        db_url: str) -> None:
+    if not db_url.startswith("sqlite:///"):
+        return  # nothing is ever due on PostgreSQL
+    store(sessions, workspace_id)
+    env = {"VIGIE_DATABASE_URL": db_url, "VIGIE_TIMEZONE": "UTC", "SLACK_BOT_TOKEN": "",
+           "SLACK_SIGNING_SECRET": "", "SLACK_APP_TOKEN": ""}
+
+    forgot = CliRunner().invoke(main, ["forget", "ana_r"], env=env)
+
+    assert forgot.exit_code == 0, forgot.output
+    with sessions() as session:
+        assert not compaction_due(session)
+    assert index_holds(sessions, WORD) == []
+
+    purged = CliRunner().invoke(main, ["purge", "--older-than", "1"], env=env)
+
+    assert purged.exit_code == 0, purged.output
+    with sessions() as session:
+        assert not compaction_due(session)
+    assert index_holds(sessions, "parcel") == []
