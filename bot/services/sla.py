@@ -224,7 +224,7 @@ def _notify(session: Session, mention: Mention, kind: str, channel: str, note: N
 
 
 def _approvers(session: Session, workspace_id: int) -> list[str]:
-    return list(session.scalars(select(Member.user_id).where(
+    return sorted(session.scalars(select(Member.user_id).where(
         Member.workspace_id == workspace_id,
         Member.role.in_([Role.APPROVER.value, Role.ADMIN.value]))))
 
@@ -254,7 +254,13 @@ def run_sla_checks(sessions: sessionmaker[Session], now: datetime, default_tz: s
     (``check_candidates``); returns how many."""
     sent = 0
     with transaction(sessions) as session:
-        rows = session.execute(check_candidates(session, now)).all()
+        # In one order in every worker (by mention, then reminder, breach, escalations by
+        # user): two workers inserting the same notices in different orders deadlocked on
+        # PostgreSQL, each waiting for the other's uncommitted notice. The query's own order
+        # is the table's (a mention changed between two reads moves): sorted here, which
+        # leaves its plan alone.
+        rows = sorted(session.execute(check_candidates(session, now)).all(),
+                      key=lambda row: row[0].id)
         ids = [r[0].id for r in rows]
         done = {(m, k) for m, k in session.execute(select(SlaNotice.mention_id, SlaNotice.kind)
                                                    .where(SlaNotice.mention_id.in_(ids)))}
