@@ -142,7 +142,8 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
         # Their words stay in SQLite's full-text index pages until its segments merge: the
         # compaction (seconds holding the write lock) runs after the answer, in the
         # background, and the flag set with the deletion survives a restart.
-        search_index.mark_compaction_due(session)
+        if count:
+            search_index.mark_compaction_due(session)
         # The App Homes it marks stale rank without them in every process (last: it locks).
         home_ranking_changed(session, workspace_id)
     # The App Homes published again (bot.services.forget_messages) must not rank them

@@ -199,3 +199,15 @@ def test_the_terminal_forget_and_purge_return_with_the_words_gone(
     with sessions() as session:
         assert not compaction_due(session)
     assert index_holds(sessions, "parcel") == []
+
+
+def test_a_forget_of_someone_never_stored_leaves_no_rewrite_due(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
+    store(sessions, workspace_id)
+    do_compact_search_index(sessions)  # SQLite 3.44+: turns secure-delete on, once
+    seen = statements_of(sessions.kw["bind"])
+
+    do_forget(sessions, workspace_id, CLI, "@quiet_carol")
+
+    assert not do_compact_search_index(sessions)
+    assert not [statement for statement in seen if "optimize" in statement]
