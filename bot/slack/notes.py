@@ -1,57 +1,21 @@
-"""Renders a note (``bot.messages.notes``) as mrkdwn: each argument escaped, cut or
-formatted by what it is."""
+"""Renders a note (``bot.messages.notes``) as mrkdwn, its phrases by ``bot.slack.phrases``,
+and the mentions a DM names."""
 
 from __future__ import annotations
 
 from bot.i18n import network_name, t
-from bot.messages.notes import (
-    Arg,
-    Date,
-    Link,
-    MentionRef,
-    NetworkName,
-    Note,
-    NoteWithMentions,
-    RiskFlags,
-    RiskLevel,
-    Text,
-    Who,
-)
-from bot.slack.escape import escape, escape_name, link, slack_date, truncate
+from bot.messages.notes import MentionRef, Note, NoteWithMentions
+from bot.slack.escape import escape, escape_name, truncate
 from bot.slack.home import card_link
-from bot.slack.risk_words import flag_words, level_words
+from bot.slack.phrases import render_phrase
 
 EXCERPT = 120
 """Characters of a mention's text quoted in a DM."""
 
 
-def render_arg(arg: Arg, language: str) -> str | int:
-    """One phrase argument as mrkdwn (our own ``str``/``int`` values as they are)."""
-    if isinstance(arg, Text):
-        value = arg.value or ""
-        return escape(truncate(value, arg.limit) if arg.limit is not None else value)
-    if isinstance(arg, Date):
-        return slack_date(arg.at)
-    if isinstance(arg, Link):
-        return link(arg.url, arg.label)
-    if isinstance(arg, RiskFlags):
-        return ", ".join(flag_words(arg.codes, language))
-    if isinstance(arg, RiskLevel):
-        return level_words(arg.level, language)
-    if isinstance(arg, NetworkName):
-        return escape(network_name(arg.name, language))
-    if isinstance(arg, Who):
-        name = arg.name
-        return f"<@{name}>" if name[:1] in {"U", "W"} and name.isalnum() else escape(name)
-    return arg
-
-
 def render_note(note: Note) -> str:
     """The note's phrases, translated with their rendered arguments, one per line."""
-    return "\n".join(
-        t(note.language, phrase.key,
-          **{name: render_arg(arg, note.language) for name, arg in phrase.args})
-        for phrase in note.phrases)
+    return "\n".join(render_phrase(phrase, note.language) for phrase in note.phrases)
 
 
 def mention_line(ref: MentionRef, language: str = "en") -> str:
