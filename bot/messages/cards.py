@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.messages.notes import Phrase
+
 
 @dataclass(frozen=True, slots=True)
 class StoryMember:
@@ -51,7 +53,9 @@ class CardView:
     reply_url: str | None = None
     sla_due: datetime | None = None
     reply_state: str | None = None
-    reply_error: str | None = None
+    reply_error: Phrase | str | None = None
+    """Why the reply failed: a phrase, or the English words of a reply failed by a release
+    before phrases."""
     reply_waiting_until: datetime | None = None
     """While the reply waits for its account's rate limit: until when."""
     language: str | None = None

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.i18n import UnknownMessage, has, network_name
+from bot.i18n import UnknownMessage, has, network_name, t
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,14 +69,11 @@ class NetworkName:
     name: str
 
 
-Arg = str | int | Text | Date | Link | RiskFlags | RiskLevel | Who | NetworkName
-"""A phrase argument. ``str`` and ``int`` are our own values (ids, counts, network names,
-``<@U…>`` references) and are inserted as they are; anything from outside is a ``Text``."""
-
-
 @dataclass(frozen=True, slots=True)
 class Phrase:
-    """One translated message (an ``bot.i18n`` key) and its arguments."""
+    """One translated message (an ``bot.i18n`` key) and its arguments. It is an argument
+    of another phrase too (a publisher's error inside the failed-reply note), translated
+    in the reader's language with it."""
 
     key: str
     args: tuple[tuple[str, Arg], ...] = ()
@@ -85,6 +82,11 @@ class Phrase:
     def of(cls, key: str, **args: Arg) -> Phrase:
         """A phrase from keyword arguments (kept in the order given)."""
         return cls(key, tuple(args.items()))
+
+
+Arg = str | int | Text | Date | Link | RiskFlags | RiskLevel | Who | NetworkName | Phrase
+"""A phrase argument. ``str`` and ``int`` are our own values (ids, counts, network names,
+``<@U…>`` references) and are inserted as they are; anything from outside is a ``Text``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +124,12 @@ def _arg_to_json(value: Arg) -> Any:
         # note for good (a rolling deploy runs both): they read this one as outside text,
         # the network's English name.
         return {"network": value.name, "text": network_name(value.name, "en")}
+    if isinstance(value, Phrase):
+        # Likewise: releases before phrases as arguments read it as outside text, the
+        # phrase in English.
+        return {"phrase": value.key,
+                "args": {name: _arg_to_json(arg) for name, arg in value.args},
+                "text": plain_text(value, "en")}
     return value
 
 
@@ -130,6 +138,8 @@ def _arg_from_json(value: Any) -> Arg:
         return value if isinstance(value, int) else str(value)
     if "network" in value:
         return NetworkName(str(value["network"]))
+    if "phrase" in value:
+        return phrase_from_json(value)
     if "text" in value:
         return Text(value["text"], value.get("limit"))
     if "date" in value:
@@ -150,8 +160,61 @@ def check_known(note: Note) -> None:
     """``UnknownMessage`` when the catalogue lacks a phrase of ``note`` (a newer release
     queued it): checked before it is sent, so it is not sent half-known."""
     for phrase in note.phrases:
-        if not has(phrase.key):
-            raise UnknownMessage(f"no string {phrase.key!r} in the catalogue")
+        check_phrase(phrase)
+
+
+def check_phrase(phrase: Phrase) -> None:
+    """``UnknownMessage`` when the catalogue lacks ``phrase``'s key or that of a phrase
+    among its arguments."""
+    if not has(phrase.key):
+        raise UnknownMessage(f"no string {phrase.key!r} in the catalogue")
+    for _, arg in phrase.args:
+        if isinstance(arg, Phrase):
+            check_phrase(arg)
+
+
+def phrase_to_json(phrase: Phrase) -> dict[str, Any]:
+    """``phrase`` as JSON, with its English text for releases that read it as outside
+    text (``text``)."""
+    data = _arg_to_json(phrase)
+    assert isinstance(data, dict)
+    return data
+
+
+def phrase_from_json(data: dict[str, Any]) -> Phrase:
+    """The phrase stored by ``phrase_to_json``; ``UnknownMessage`` for an argument of a
+    form this release does not know."""
+    args = data.get("args") or {}
+    return Phrase(str(data["phrase"]), tuple((str(name), _arg_from_json(arg))
+                                             for name, arg in args.items()))
+
+
+def _plain_arg(arg: Arg, language: str) -> str | int:
+    if isinstance(arg, Text):
+        value = arg.value or ""
+        return value[:arg.limit] if arg.limit is not None else value
+    if isinstance(arg, NetworkName):
+        return network_name(arg.name, language)
+    if isinstance(arg, Phrase):
+        return plain_text(arg, language)
+    if isinstance(arg, Date):
+        return arg.at.isoformat()
+    if isinstance(arg, Link):
+        return arg.label
+    if isinstance(arg, Who):
+        return arg.name
+    if isinstance(arg, RiskFlags):
+        return ", ".join(arg.codes)
+    if isinstance(arg, RiskLevel):
+        return arg.level
+    return arg
+
+
+def plain_text(phrase: Phrase, language: str) -> str:
+    """``phrase`` in ``language`` with its arguments as plain words, unescaped: for logs,
+    the CLI and exceptions, never for Slack (``bot.slack.notes`` renders it there)."""
+    return t(language, phrase.key,
+             **{name: _plain_arg(arg, language) for name, arg in phrase.args})
 
 
 def note_to_json(note: Note) -> dict[str, Any]:

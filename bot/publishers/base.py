@@ -17,8 +17,10 @@ How each network keeps "one post per key" (DESIGN.md "Reliability rules"):
 So after an unknown outcome or a crash, call ``find_existing`` before publishing again
 (:func:`publish_once` does exactly that).
 
-Errors are the :class:`PublishError` family; ``str(err)`` is plain words, safe to show in
-Slack, and never contains a token.
+Errors are the :class:`PublishError` family; each carries its reason as a catalogue phrase
+(``err.phrase``, a ``publish.*`` key and its arguments, the network's own words as outside
+text), put in words in each reader's language when shown; ``str(err)`` is those words in
+English (logs, the CLI). Neither contains a token.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.net.errors import SourceAuthError, SourceConfigError, SourceRateLimited
+from bot.i18n import has
+from bot.messages.notes import Arg, NetworkName, Phrase, Text, plain_text
+from bot.net.errors import SourceAuthError, SourceConfigError, SourceError, SourceRateLimited
 from bot.net.fetcher import Fetcher
 from bot.net.http import HttpStatusError
 
@@ -53,11 +57,14 @@ __all__ = [
     "ReplyTarget",
     "check_idempotency_key",
     "lookup_error",
+    "network_detail",
     "publish_once",
     "write_error",
 ]
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
+DETAIL_LIMIT = 300
+"""Characters of a network's own error words kept in a phrase (a card holds the sentence)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +133,8 @@ class PostedReply:
 
 
 class PublishError(Exception):
-    """Posting failed; ``str(err)`` is a plain-words message safe to show in Slack.
+    """Posting failed, for the reason ``phrase`` says (a ``publish.*`` catalogue key and its
+    arguments, shown in each reader's language); ``str(err)`` is it in English.
 
     ``retryable`` says whether trying again later may succeed; ``may_have_posted`` whether
     the post may exist despite the error (then reconcile with ``find_existing`` first).
@@ -135,9 +143,10 @@ class PublishError(Exception):
     retryable: bool = False
     may_have_posted: ClassVar[bool] = False
 
-    def __init__(self, message: str, *, retryable: bool | None = None) -> None:
-        """Keep the message; ``retryable`` overrides the class default."""
-        super().__init__(message)
+    def __init__(self, key: str, *, retryable: bool | None = None, **args: Arg) -> None:
+        """Keep the phrase ``key`` with ``args``; ``retryable`` overrides the class default."""
+        self.phrase = Phrase.of(key, **args)
+        super().__init__(plain_text(self.phrase, "en"))
         if retryable is not None:
             self.retryable = retryable
 
@@ -151,9 +160,9 @@ class PublishRateLimited(PublishError):
 
     retryable = True
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, key: str, retry_after: float | None = None, **args: Arg) -> None:
         """Keep the wait the network asked for (seconds), when it said."""
-        super().__init__(message)
+        super().__init__(key, retryable=None, **args)
         self.retry_after = retry_after
 
 
@@ -162,9 +171,9 @@ class PublishRejected(PublishError):
     ``"duplicate"``, ``"same_text"`` (the account posted this text lately, X),
     ``"not_allowed"`` (e.g. replies restricted) or ``"invalid"``."""
 
-    def __init__(self, message: str, reason: str = "invalid") -> None:
-        """Keep the short machine-readable reason next to the message."""
-        super().__init__(message)
+    def __init__(self, key: str, reason: str = "invalid", **args: Arg) -> None:
+        """Keep the short machine-readable reason next to the phrase."""
+        super().__init__(key, retryable=None, **args)
         self.reason = reason
 
 
@@ -242,11 +251,11 @@ class Publisher(ABC, Generic[K]):
         upstream, reported in plain words)."""
         if target.network.strip().lower() != self.kind:
             raise PublishError(
-                f"this mention comes from {target.network or 'an unknown network'}, "
-                f"not {self.title}: the reply cannot be posted there"
-            )
+                "publish.wrong_network", network=NetworkName(self.kind),
+                source=NetworkName(target.network[:40]) if target.network.strip()
+                else Phrase.of("publish.an_unknown_network"))
         if not target.external_id.strip():
-            raise PublishError(f"this {self.title} mention has no post id to reply to")
+            raise PublishError("publish.no_post_id", network=NetworkName(self.kind))
 
 
 def check_idempotency_key(key: str) -> str:
@@ -288,49 +297,52 @@ def publish_once(
         # After a lost answer the post X remembers is most likely ours, though not found
         # (yet) among the account's latest posts: "change the reply a little" would post
         # it twice. It stays unknown: looked for again, never posted blindly.
-        raise PublishUnknownOutcome(
-            f"{publisher.title} says this text was already posted from the account, most "
-            "likely by the attempt whose answer was lost, but Vigie could not find that "
-            "post among the account's latest ones; it will look again. Check the account "
-            "before posting the reply by hand"
-        ) from None
+        raise PublishUnknownOutcome("publish.same_text_unconfirmed",
+                                    network=NetworkName(publisher.kind)) from None
 
 
 def lookup_error(err: Exception, network: str) -> PublishError:
-    """Map an error of a read made *before* posting (nothing was sent) to PublishError."""
+    """Map an error of a read made *before* posting (nothing was sent) to PublishError;
+    ``network`` is the publisher's kind."""
+    name, detail = NetworkName(network), network_detail(err)
     if isinstance(err, SourceRateLimited):
-        return PublishRateLimited(f"{network} asked to slow down; try again later", err.retry_after)
+        return PublishRateLimited("publish.rate_limited", err.retry_after, network=name)
     if isinstance(err, SourceAuthError):
-        return PublishAuthError(
-            f"{network} refused the account's credentials ({err}); check the account settings"
-        )
+        return PublishAuthError("publish.lookup_auth", network=name, detail=detail)
     if isinstance(err, SourceConfigError):
-        return PublishError(f"the {network} address is not valid: {err}")
+        return PublishError("publish.bad_address", network=name, detail=detail)
     if isinstance(err, HttpStatusError) and err.status_code in {404, 410}:
-        return PublishTargetGone(f"the {network} post was deleted or is no longer visible")
+        return PublishTargetGone("publish.target_gone", network=name)
     if isinstance(err, HttpStatusError) and 400 <= err.status_code < 500:
-        return PublishError(f"{network} refused a request needed to reply ({err})")
-    return PublishUnavailable(
-        f"could not reach {network} ({err}); nothing was posted, try again later"
-    )
+        return PublishError("publish.lookup_refused", network=name, detail=detail)
+    return PublishUnavailable("publish.unreachable", network=name, detail=detail)
 
 
 def write_error(err: Exception, network: str) -> PublishError:
-    """Map an error of the write itself: anything but a clear refusal is an unknown outcome."""
+    """Map an error of the write itself: anything but a clear refusal is an unknown outcome;
+    ``network`` is the publisher's kind."""
+    name, detail = NetworkName(network), network_detail(err)
     if isinstance(err, SourceRateLimited):
-        return PublishRateLimited(f"{network} asked to slow down; try again later", err.retry_after)
+        return PublishRateLimited("publish.rate_limited", err.retry_after, network=name)
     if isinstance(err, SourceAuthError):
-        return PublishAuthError(
-            f"{network} refused to post with the account's credentials ({err}); "
-            "check the token's permissions"
-        )
+        return PublishAuthError("publish.write_auth", network=name, detail=detail)
     if isinstance(err, SourceConfigError):
-        return PublishError(f"the {network} address is not valid: {err}")
+        return PublishError("publish.bad_address", network=name, detail=detail)
     if isinstance(err, HttpStatusError) and err.status_code in {404, 410}:
-        return PublishTargetGone(f"the {network} post was deleted or is no longer visible")
+        return PublishTargetGone("publish.target_gone", network=name)
     if isinstance(err, HttpStatusError) and 400 <= err.status_code < 500:
-        return PublishRejected(f"{network} refused the reply ({err})")
-    return PublishUnknownOutcome(
-        f"{network} did not confirm the reply ({err}); it may have been posted, "
-        "Vigie will check before trying again"
-    )
+        return PublishRejected("publish.refused", network=name, detail=detail)
+    return PublishUnknownOutcome("publish.unconfirmed", network=name, detail=detail)
+
+
+def network_detail(err: Exception) -> Phrase | Text:
+    """What went wrong on the way to the network, inside a phrase: the HTTP layer's words
+    as its catalogue phrase (``source_error.KEY``), what the server said in them as outside
+    text; an error without one catalogue phrase is its English words as outside text."""
+    reasons = err.reasons if isinstance(err, SourceError) else ()
+    if len(reasons) != 1 or not has(f"source_error.{reasons[0][0]}"):
+        return Text(str(err), DETAIL_LIMIT)
+    key, params = reasons[0]
+    return Phrase.of(f"source_error.{key}", **{
+        name: Text(value, DETAIL_LIMIT) if isinstance(value, str) else value
+        for name, value in params.items()})

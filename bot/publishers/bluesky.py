@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
+from bot.messages.notes import NetworkName, Text
 from bot.net.errors import SourceError
 from bot.net.fetcher import Fetcher
 from bot.net.http import HttpStatusError
@@ -44,6 +45,7 @@ from bot.publishers.base import (
     ReplyTarget,
     check_idempotency_key,
     lookup_error,
+    network_detail,
     write_error,
 )
 from bot.replies.text import find_urls, grapheme_count
@@ -62,6 +64,8 @@ __all__ = [
 ]
 
 NETWORK_TITLE = NETWORKS["bluesky"].display_name
+NETWORK = NetworkName("bluesky")
+"""Bluesky in a phrase, named as each reader names it."""
 POST_COLLECTION = "app.bsky.feed.post"
 MAX_GRAPHEMES = 300
 MAX_BYTES = 3000
@@ -185,16 +189,14 @@ def detect_facets(text: str) -> list[Facet]:
 
 def _check_text(text: str) -> None:
     if not text.strip():
-        raise PublishRejected("the reply is empty", "invalid")
+        raise PublishRejected("publish.empty", "invalid")
     count = grapheme_count(text)
     if count > MAX_GRAPHEMES:
-        raise PublishRejected(
-            f"the reply is {count} characters long; Bluesky allows {MAX_GRAPHEMES}", "too_long"
-        )
+        raise PublishRejected("publish.too_many_characters", "too_long", count=count,
+                              network=NETWORK, limit=MAX_GRAPHEMES)
     if len(text.encode("utf-8")) > MAX_BYTES:
-        raise PublishRejected(
-            f"the reply is too long for Bluesky (over {MAX_BYTES} bytes)", "too_long"
-        )
+        raise PublishRejected("publish.too_many_bytes", "too_long", network=NETWORK,
+                              limit=MAX_BYTES)
 
 
 def _bearer(session: BlueskySession) -> dict[str, str]:
@@ -257,19 +259,14 @@ class BlueskyPublisher(Publisher[BlueskyCredentials]):
             # The key is taken: an earlier attempt posted it.
             existing = self.find_existing(http, credentials, target, idempotency_key, text)
             if existing is None:
-                raise PublishUnknownOutcome(
-                    "Bluesky says this reply exists but could not show it; "
-                    "Vigie will check again before retrying"
-                ) from None
+                raise PublishUnknownOutcome("publish.exists_unreadable",
+                                            network=NETWORK) from None
             return existing
         except SourceError as err:
             raise _write_error(err) from None
         uri = created.get("uri") if isinstance(created, dict) else None
         if not isinstance(uri, str) or not uri.startswith("at://"):
-            raise PublishUnknownOutcome(
-                "Bluesky answered without the new post; it may have been posted, "
-                "Vigie will check before trying again"
-            )
+            raise PublishUnknownOutcome("publish.no_new_post", network=NETWORK)
         cid = created.get("cid")
         return PostedReply(
             external_id=uri,
@@ -307,22 +304,20 @@ class BlueskyPublisher(Publisher[BlueskyCredentials]):
         except HttpStatusError as err:
             if err.error_code == "RecordNotFound" or err.status_code in {404, 410}:
                 return None
-            raise lookup_error(err, NETWORK_TITLE) from None
+            raise lookup_error(err, self.kind) from None
         except SourceError as err:
-            raise lookup_error(err, NETWORK_TITLE) from None
+            raise lookup_error(err, self.kind) from None
         value = as_dict(found).get("value")
         uri = as_str(as_dict(found).get("uri"))
         if not isinstance(value, dict) or uri is None or not uri.startswith("at://"):
-            raise PublishError("Bluesky sent an unexpected answer about the reply")
+            raise PublishError("publish.unexpected_reply", network=NETWORK)
         reply = value.get("reply")
         parent_uri = as_str(as_dict(as_dict(reply).get("parent")).get("uri"))
         if reply is not None and parent_uri is None:
             # Some reply, but not one we can read: neither ours nor provably another post.
-            raise PublishError("Bluesky sent an unexpected answer about the reply")
+            raise PublishError("publish.unexpected_reply", network=NETWORK)
         if parent_uri != target.external_id:
-            raise PublishRejected(
-                "this reply's key already holds another Bluesky post", "duplicate"
-            )
+            raise PublishRejected("publish.key_taken", "duplicate", network=NETWORK)
         cid = found.get("cid")
         return PostedReply(
             external_id=uri,
@@ -336,7 +331,7 @@ class BlueskyPublisher(Publisher[BlueskyCredentials]):
     ) -> tuple[_StrongRef, _StrongRef]:
         """(parent, root) references of the post being answered."""
         if not target.external_id.startswith("at://"):
-            raise PublishError("this Bluesky mention has no at:// address to reply to")
+            raise PublishError("publish.no_at_uri", network=NETWORK)
 
         def get(session: BlueskySession) -> Any:
             return http.get(
@@ -348,7 +343,7 @@ class BlueskyPublisher(Publisher[BlueskyCredentials]):
         try:
             payload = signed_in(http, credentials, get)
         except SourceError as err:
-            raise lookup_error(err, NETWORK_TITLE) from None
+            raise lookup_error(err, self.kind) from None
         posts = payload.get("posts") if isinstance(payload, dict) else None
         candidates = posts if isinstance(posts, list) else []
         post = next(
@@ -356,10 +351,10 @@ class BlueskyPublisher(Publisher[BlueskyCredentials]):
             None,
         )
         if post is None:
-            raise PublishTargetGone("the Bluesky post was deleted or is no longer visible")
+            raise PublishTargetGone("publish.target_gone", network=NETWORK)
         cid, record = as_str(post.get("cid")), post.get("record")
         if cid is None or not isinstance(record, dict):
-            raise PublishError("Bluesky sent an unexpected answer about the post")
+            raise PublishError("publish.unexpected_post", sender=NETWORK)
         parent = _StrongRef(target.external_id, cid)
         reply = record.get("reply")
         if reply is None:
@@ -369,7 +364,7 @@ class BlueskyPublisher(Publisher[BlueskyCredentials]):
         if root_uri is None or root_cid is None:
             # A reply whose thread root is unreadable: answering it as a root would start
             # a broken thread on the network.
-            raise PublishError("Bluesky sent an unexpected answer about the post")
+            raise PublishError("publish.unexpected_post", sender=NETWORK)
         return parent, _StrongRef(root_uri, root_cid)
 
     def _facets(
@@ -407,14 +402,13 @@ class BlueskyPublisher(Publisher[BlueskyCredentials]):
         except HttpStatusError as err:
             if err.status_code in {400, 404}:
                 return None
-            raise lookup_error(err, NETWORK_TITLE) from None
+            raise lookup_error(err, self.kind) from None
         except SourceError as err:
-            raise lookup_error(err, NETWORK_TITLE) from None
+            raise lookup_error(err, self.kind) from None
         did = payload.get("did") if isinstance(payload, dict) else None
         if not isinstance(did, str) or len(did) > MAX_DID_CHARS or not _DID.match(did):
-            raise PublishError(
-                f"Bluesky sent an unexpected answer and Vigie could not check who @{handle} "
-                "is; nothing was posted, Vigie will try again", retryable=True)
+            raise PublishError("publish.handle_unchecked", retryable=True, network=NETWORK,
+                               handle=Text(handle, 100))
         return did
 
 
@@ -447,5 +441,6 @@ def _write_error(err: SourceError) -> PublishError:
     if isinstance(err, HttpStatusError) and err.status_code == 400:
         message = str(err).lower()
         reason = "too_long" if "longer than" in message or "too long" in message else "invalid"
-        return PublishRejected(f"Bluesky refused the reply ({err})", reason)
-    return write_error(err, NETWORK_TITLE)
+        return PublishRejected("publish.refused", reason, network=NETWORK,
+                               detail=network_detail(err))
+    return write_error(err, BlueskyPublisher.kind)

@@ -26,6 +26,7 @@ from urllib.parse import quote, urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
+from bot.messages.notes import NetworkName, Phrase, Text
 from bot.net.errors import SourceError
 from bot.net.fetcher import Fetcher
 from bot.net.http import HttpStatusError
@@ -41,6 +42,7 @@ from bot.publishers.base import (
     ReplyTarget,
     check_idempotency_key,
     lookup_error,
+    network_detail,
     write_error,
 )
 from bot.replies.addressing import address_reply
@@ -52,6 +54,8 @@ __all__ = ["MastodonCredentials", "MastodonPublisher", "comparable_text", "reply
 log = logging.getLogger(__name__)
 
 NETWORK_TITLE = NETWORKS["mastodon"].display_name
+NETWORK = NetworkName("mastodon")
+"""Mastodon in a phrase, named as each reader names it."""
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 """From the widest audience to the narrowest."""
 RECONCILE_PAGES = 3
@@ -157,7 +161,7 @@ class MastodonPublisher(Publisher[MastodonCredentials]):
         self.check_target(target)
         check_idempotency_key(idempotency_key)
         if not text.strip():
-            raise PublishRejected("the reply is empty", "invalid")
+            raise PublishRejected("publish.empty", "invalid")
         parent = self._parent(http, credentials, target)
         body: dict[str, Any] = {
             "status": _addressed(text, parent, credentials),
@@ -176,10 +180,7 @@ class MastodonPublisher(Publisher[MastodonCredentials]):
             raise _write_error(err) from None
         posted = self._posted(status, credentials.instance_url)
         if posted is None:
-            raise PublishUnknownOutcome(
-                "Mastodon answered without the new status; it may have been posted, "
-                "Vigie will check before trying again"
-            )
+            raise PublishUnknownOutcome("publish.no_new_post", network=NETWORK)
         return posted
 
     def find_existing(
@@ -207,7 +208,7 @@ class MastodonPublisher(Publisher[MastodonCredentials]):
             ).json()
             account_id = as_id(as_dict(me).get("id"))
             if account_id is None:
-                raise PublishError("Mastodon did not say which account the token belongs to")
+                raise PublishError("publish.unknown_account", network=NETWORK)
             seen: set[str] = set()
             unreadable = False
             for statuses in (
@@ -225,12 +226,10 @@ class MastodonPublisher(Publisher[MastodonCredentials]):
                     return found
                 unreadable = unreadable or bool(matches)
         except SourceError as err:
-            raise lookup_error(err, NETWORK_TITLE) from None
+            raise lookup_error(err, self.kind) from None
         if unreadable:
             # It is there: "not found" would have it posted a second time.
-            raise PublishError(
-                "Mastodon shows this reply already posted by the account, but without its id "
-                "or link; check the thread on Mastodon instead of posting it again")
+            raise PublishError("publish.posted_without_id", network=NETWORK)
         return None
 
     def _same_text(
@@ -312,11 +311,9 @@ class MastodonPublisher(Publisher[MastodonCredentials]):
                 if found is not None:
                     return _parent_of(found, credentials)
         except SourceError as err:
-            raise lookup_error(err, NETWORK_TITLE) from None
-        host = urlsplit(base).hostname or "the instance"
-        raise PublishTargetGone(
-            f"the Mastodon post could not be found from {host}; it may have been deleted"
-        )
+            raise lookup_error(err, self.kind) from None
+        raise PublishTargetGone("publish.not_found_from", network=NETWORK,
+                                host=_host(credentials))
 
     def _posted(self, status: Any, instance_url: str) -> PostedReply | None:
         """The PostedReply of a status entity, or None if it is not one.
@@ -371,8 +368,7 @@ def _parent_of(status: Any, credentials: MastodonCredentials) -> _Parent:
     status = as_dict(status)
     status_id = as_id(status.get("id"))
     if status_id is None:
-        host = urlsplit(credentials.instance_url).hostname or "the instance"
-        raise PublishError(f"{host} sent an unexpected answer about the post")
+        raise PublishError("publish.unexpected_post", sender=_host(credentials))
     return _Parent(status_id, as_str(status.get("visibility")),
                    as_str(as_dict(status.get("account")).get("acct")))
 
@@ -398,5 +394,12 @@ def _write_error(err: SourceError) -> PublishError:
     if isinstance(err, HttpStatusError) and err.status_code == 422:
         message = str(err).lower()
         reason = "too_long" if "limit" in message or "too long" in message else "invalid"
-        return PublishRejected(f"Mastodon refused the reply ({err})", reason)
-    return write_error(err, NETWORK_TITLE)
+        return PublishRejected("publish.refused", reason, network=NETWORK,
+                               detail=network_detail(err))
+    return write_error(err, MastodonPublisher.kind)
+
+
+def _host(credentials: MastodonCredentials) -> Text | Phrase:
+    """The account's instance named in a phrase: its host name, else "the instance"."""
+    host = urlsplit(credentials.instance_url).hostname
+    return Text(host) if host else Phrase.of("publish.the_instance")

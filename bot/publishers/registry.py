@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from bot.messages.notes import Text
 from bot.networks import get_network
 from bot.publishers.base import Publisher, PublishError
 from bot.publishers.bluesky import BlueskyPublisher
@@ -38,6 +39,5 @@ def get_publisher(kind: str) -> Publisher[Any]:
         return PUBLISHERS[_kind(kind)]
     except KeyError:
         valid = ", ".join(sorted(PUBLISHERS))
-        raise PublishError(
-            f"Vigie cannot post replies to '{kind[:40]}'; it can post to: {valid}"
-        ) from None
+        raise PublishError("publish.unsupported_network", kind=Text(kind[:40]),
+                           networks=valid) from None

@@ -22,6 +22,7 @@ from urllib.parse import quote, urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
+from bot.messages.notes import NetworkName
 from bot.net.errors import SourceAuthError, SourceError
 from bot.net.fetcher import Fetcher
 from bot.net.http import HttpStatusError
@@ -37,6 +38,7 @@ from bot.publishers.base import (
     ReplyTarget,
     check_idempotency_key,
     lookup_error,
+    network_detail,
     write_error,
 )
 from bot.replies.text import find_urls
@@ -46,6 +48,8 @@ from bot.sources.text import collapse_whitespace, parse_iso
 __all__ = ["XCredentials", "XPublisher", "comparable_text"]
 
 NETWORK_TITLE = NETWORKS["x"].display_name
+NETWORK = NetworkName("x")
+"""X in a phrase, named as each reader names it."""
 RECONCILE_PAGE_SIZE = 100
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 _REPLY_PREFIX = re.compile(r"^(?:@\w{1,15}\s+)+")
@@ -127,7 +131,7 @@ class XPublisher(Publisher[XCredentials]):
         check_idempotency_key(idempotency_key)
         tweet_id = _tweet_id(target)
         if not text.strip():
-            raise PublishRejected("the reply is empty", "invalid")
+            raise PublishRejected("publish.empty", "invalid")
         body = {"text": text, "reply": {"in_reply_to_tweet_id": tweet_id}}
         try:
             payload = http.post(
@@ -138,17 +142,12 @@ class XPublisher(Publisher[XCredentials]):
                 existing = self.find_existing(http, credentials, target, idempotency_key, text)
                 if existing is not None:
                     return existing
-                raise PublishRejected(
-                    "X refuses to post the same text twice; change the reply a little",
-                    "same_text",
-                ) from None
+                raise PublishRejected("publish.same_text", "same_text",
+                                      network=NETWORK) from None
             raise _write_error(err) from None
         new_id = _id(as_dict(as_dict(payload).get("data")).get("id"))
         if new_id is None:
-            raise PublishUnknownOutcome(
-                "X answered without the new post; it may have been posted, "
-                "Vigie will check before trying again"
-            )
+            raise PublishUnknownOutcome("publish.no_new_post", network=NETWORK)
         return PostedReply(
             external_id=new_id,
             url=f"https://x.com/i/web/status/{new_id}",
@@ -173,7 +172,7 @@ class XPublisher(Publisher[XCredentials]):
             user = as_dict(as_dict(me).get("data"))
             user_id = _id(user.get("id"))
             if user_id is None:
-                raise PublishError("X did not say which account the token belongs to")
+                raise PublishError("publish.unknown_account", network=NETWORK)
             payload = http.get(
                 f"{credentials.base_url}/2/users/{quote(user_id, safe='')}/tweets",
                 params={
@@ -184,7 +183,7 @@ class XPublisher(Publisher[XCredentials]):
                 headers=_auth(credentials),
             ).json()
         except SourceError as err:
-            raise lookup_error(err, NETWORK_TITLE) from None
+            raise lookup_error(err, self.kind) from None
         for tweet in as_list(as_dict(payload).get("data")):
             found_id = _id(as_dict(tweet).get("id"))
             if found_id is None or _replied_to(tweet) != tweet_id:
@@ -204,7 +203,7 @@ class XPublisher(Publisher[XCredentials]):
 def _tweet_id(target: ReplyTarget) -> str:
     tweet_id = target.external_id.strip()
     if not _TWEET_ID.match(tweet_id):
-        raise PublishError("this X mention has no post id to reply to")
+        raise PublishError("publish.no_post_id", network=NETWORK)
     return tweet_id
 
 
@@ -217,16 +216,14 @@ def _write_error(err: SourceError) -> PublishError:
     if isinstance(err, SourceAuthError):
         # X answers 403 for refusals that have nothing to do with the token.
         if "deleted or not visible" in message:
-            return PublishTargetGone("the X post was deleted or is no longer visible")
+            return PublishTargetGone("publish.target_gone", network=NETWORK)
         if "not allowed" in message and "conversation" in message:
-            return PublishRejected(
-                "X does not let this account reply to that conversation (the author "
-                "limited who can reply)",
-                "not_allowed",
-            )
+            return PublishRejected("publish.replies_restricted", "not_allowed", network=NETWORK)
         if "too long" in message:
-            return PublishRejected(f"X refused the reply as too long ({err})", "too_long")
+            return PublishRejected("publish.too_long_refused", "too_long", network=NETWORK,
+                                   detail=network_detail(err))
     if isinstance(err, HttpStatusError) and err.status_code == 400:
         reason = "too_long" if "too long" in message else "invalid"
-        return PublishRejected(f"X refused the reply ({err})", reason)
-    return write_error(err, NETWORK_TITLE)
+        return PublishRejected("publish.refused", reason, network=NETWORK,
+                               detail=network_detail(err))
+    return write_error(err, XPublisher.kind)

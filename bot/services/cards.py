@@ -20,7 +20,14 @@ from bot.services.outbox import (
     message_metadata,
 )
 from bot.services.reply_policy import card_actions
-from bot.services.reply_queue import FAILED, PENDING, RATE_LIMITED, can_post, latest_reply
+from bot.services.reply_queue import (
+    FAILED,
+    PENDING,
+    RATE_LIMITED,
+    can_post,
+    error_from_column,
+    latest_reply,
+)
 from bot.services.sla import due_at, received_at
 from bot.services.triage_labels import card_offers_not_urgent
 from bot.services.watch_links import watch_names
@@ -91,7 +98,7 @@ def load_card_view(session: Session, mention_id: int, channel: str | None = None
         sla_due=due_at(session, mention),
         received_at=received_at(mention),
         reply_state=reply.status if reply else None,
-        reply_error=reply.error if reply else None,
+        reply_error=error_from_column(reply.error) if reply else None,
         reply_waiting_until=reply.next_attempt_at if reply and reply.status == PENDING
         and (reply.error or "").startswith(RATE_LIMITED) else None,
         language=mention.language,

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.messages.notes import Arg, NetworkName, Note, Text
+from bot.messages.notes import Arg, NetworkName, Note, Phrase, Text, plain_text
 from bot.messages.stored import spec_payload
 from bot.net.http import HttpClient
 from bot.net.retry import exponential, retry_delay
@@ -53,6 +53,8 @@ from bot.services.reply_queue import (
     POSTED,
     RATE_LIMITED,
     credentials_for,
+    error_from_column,
+    error_to_column,
     latest_reply,
 )
 from bot.services.secrets import credential_secrets, open_config, redact
@@ -149,7 +151,8 @@ def _claim_next(sessions: sessionmaker[Session], now: datetime) -> _Job | None:
                 mention.source_id else None
             credentials = credentials_for(row.network, open_config(source)) if source else None
             if mention is None or draft is None or credentials is None or source is None:
-                row.status, row.error = FAILED, "the source's credentials are gone"
+                row.status = FAILED
+                row.error = error_to_column(Phrase.of("publish.credentials_gone"))
                 continue
             if mention.status != MentionStatus.APPROVED.value:
                 # Answered by hand (or reopened) meanwhile: posting now would answer twice.
@@ -243,8 +246,9 @@ def _record(sessions: sessionmaker[Session], job: _Job, now: datetime,
         if error is None:
             return _mark_posted(session, row, result, now)
         # A network's error can repeat the token it refused: it goes to a Slack thread.
-        message = redact(str(error), credential_secrets(job.credentials)) or str(error)
-        row.error = message
+        reason = _redacted(error.phrase, credential_secrets(job.credentials))
+        message = plain_text(reason, "en")
+        row.error = error_to_column(reason)
         if isinstance(error, PublishRateLimited):
             # Nothing failed: the reply waits as long as the network asks (never failed
             # for it), and the account's other replies wait with it. Its call gives its
@@ -255,7 +259,7 @@ def _record(sessions: sessionmaker[Session], job: _Job, now: datetime,
             wait = retry_delay(exponential(row.rate_limited_calls, base=30),
                                error.retry_after or None)
             until = now + min(timedelta(seconds=wait), MAX_RATE_LIMIT_WAIT)
-            row.next_attempt_at, row.error = until, RATE_LIMITED + message
+            row.next_attempt_at, row.error = until, RATE_LIMITED + row.error
             _hold_account(session, row, job.account, until)
             return ReplyOutcome(row.mention_id, PENDING, error=message)
         if error.retryable and row.attempts < MAX_ATTEMPTS:
@@ -263,8 +267,19 @@ def _record(sessions: sessionmaker[Session], job: _Job, now: datetime,
             row.next_attempt_at = now + min(timedelta(seconds=wait), MAX_RETRY_WAIT)
             return ReplyOutcome(row.mention_id, PENDING, error=message)
         row.status = FAILED
-        _note(session, row, "replies.note_failed", error=Text(message))
+        _note(session, row, "replies.note_failed", error=reason)
         return ReplyOutcome(row.mention_id, FAILED, error=message)
+
+
+def _redacted(phrase: Phrase, secrets: list[str]) -> Phrase:
+    """``phrase`` with every secret masked in its outside text (a network's own words)."""
+    def clean(arg: Arg) -> Arg:
+        if isinstance(arg, Text) and arg.value:
+            return Text(redact(arg.value, secrets), arg.limit)
+        if isinstance(arg, Phrase):
+            return _redacted(arg, secrets)
+        return arg
+    return Phrase(phrase.key, tuple((name, clean(arg)) for name, arg in phrase.args))
 
 
 def _mark_posted(session: Session, row: ReplyPost, result: Any, now: datetime
@@ -297,7 +312,9 @@ def _record_late(session: Session, row: ReplyPost, job: _Job, result: Any,
     else:
         log.warning("reply %s: result after its lease ran out not recorded (%s)", job.id,
                     type(error).__name__)
-    return ReplyOutcome(row.mention_id, row.status, url=row.url, error=row.error)
+    reason = error_from_column(row.error)
+    return ReplyOutcome(row.mention_id, row.status, url=row.url,
+                        error=plain_text(reason, "en") if isinstance(reason, Phrase) else reason)
 
 
 def _account_of(session: Session, row: ReplyPost) -> tuple[str, str] | None:
@@ -366,8 +383,8 @@ def flush_replies(sessions: sessionmaker[Session], http_factory: Callable[[bool]
             error = err
         except Exception as err:
             log.exception("posting reply %s failed", job.id)
-            error = PublishError(f"internal error ({type(err).__name__})")
-            error.retryable = True
+            error = PublishError("publish.internal", retryable=True,
+                                 error_type=type(err).__name__)
         outcomes.append(_record(sessions, job, current(), result, error))
     return outcomes
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.i18n import UnknownMessage
+from bot.messages.notes import Phrase, check_phrase, phrase_from_json, phrase_to_json
 from bot.networks import get_network
 from bot.publishers.base import PublisherCredentials
 from bot.publishers.registry import can_publish, get_publisher
@@ -20,6 +23,37 @@ PENDING, POSTED, FAILED, CANCELLED = "pending", "posted", "failed", "cancelled"
 RATE_LIMITED = "rate limited: "
 """How ``reply_posts.error`` starts while a reply waits for its account's rate limit (the
 card reads it to say until when; ``bot.services.replies``)."""
+
+
+def error_to_column(phrase: Phrase) -> str:
+    """What ``reply_posts.error`` stores of a failed attempt: its reason as a phrase (JSON
+    with its English words), put in words in each reader's language when shown. A release
+    before phrases drawing the card meanwhile (a rolling deploy) shows this JSON, escaped,
+    until the card is drawn again: no column holds the phrase beside the words."""
+    return json.dumps(phrase_to_json(phrase), ensure_ascii=False)
+
+
+def error_from_column(stored: str | None) -> Phrase | str | None:
+    """The reason ``reply_posts.error`` holds (after ``RATE_LIMITED`` when it starts so): a
+    phrase, or the plain English words rows of releases before phrases hold. A phrase of a
+    newer release (a key or an argument form this one does not know) is its English words."""
+    if stored is None:
+        return None
+    text = stored.removeprefix(RATE_LIMITED)
+    if not text.startswith('{"phrase"'):
+        return text
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(data, dict) or not isinstance(data.get("args", {}), dict):
+        return text
+    try:
+        phrase = phrase_from_json(data)
+        check_phrase(phrase)
+    except UnknownMessage:
+        return str(data.get("text") or text)
+    return phrase
 
 
 def credentials_for(network: str, config: dict[str, Any]) -> PublisherCredentials | None:

@@ -8,6 +8,7 @@ from typing import Any
 from bot.analysis.reach import format_reach
 from bot.i18n import compact, network_name, plural_key, t
 from bot.messages.cards import CardView
+from bot.messages.notes import Phrase
 from bot.networks import icon_for
 from bot.slack.card_reply import open_reply_buttons, reply_elsewhere_note
 from bot.slack.durations import duration
@@ -22,6 +23,7 @@ from bot.slack.escape import (
     slack_len,
     truncate,
 )
+from bot.slack.phrases import render_phrase
 from bot.slack.risk_words import approve_confirm, risk_heading
 from bot.slack.signals import reason_line
 
@@ -237,8 +239,12 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
             until=slack_date(view.reply_waiting_until)))]})
     elif view.reply_state == "pending":
         blocks.append({"type": "context", "elements": [_mrkdwn(t(language, "replies.posting"))]})
+    elif view.reply_state == "failed" and isinstance(view.reply_error, Phrase):
+        # Its outside text (a network's own words) is cut short enough to fit.
+        blocks.append({"type": "context", "elements": [_mrkdwn(t(
+            language, "replies.failed", error=render_phrase(view.reply_error, language)))]})
     elif view.reply_state == "failed":
-        failed, _ = fit_source(view.reply_error or "?", TEXT_BUDGET,
+        failed, _ = fit_source(str(view.reply_error or "?"), TEXT_BUDGET,
                                lambda e: t(language, "replies.failed", error=escape(e)))
         blocks.append({"type": "context", "elements": [_mrkdwn(failed)]})
     if safe_url(view.reply_url):  # a label linking nowhere would only mislead

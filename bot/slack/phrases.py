@@ -34,6 +34,8 @@ def render_arg(arg: Arg, language: str) -> str | int:
         return level_words(arg.level, language)
     if isinstance(arg, NetworkName):
         return escape(network_name(arg.name, language))
+    if isinstance(arg, Phrase):
+        return render_phrase(arg, language)
     if isinstance(arg, Who):
         name = arg.name
         return f"<@{name}>" if name[:1] in {"U", "W"} and name.isalnum() else escape(name)
