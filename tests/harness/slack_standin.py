@@ -111,6 +111,39 @@ Rules of real Slack the stand-in enforces (each has a test in tests/harness_self
     and tell the stand-in (:meth:`SlackStandIn.record_answer`); :meth:`SlackStandIn.timeouts`
     lists those the user saw fail.
 
+15. ``chat.postMessage`` and ``chat.update`` refuse a message whose blocks hold more than
+    ``blocks_text_max`` characters of text together (default
+    :data:`~tests.harness.blockkit_limits.MESSAGE_BLOCKS_TEXT_MAX`, 12,000, counted by
+    :func:`~tests.harness.blockkit_limits.blocks_text_length`: every ``text`` string in the
+    blocks and in ``attachments[].blocks``) with ``msg_blocks_too_long``, though each block
+    is within its own limit. Undocumented: slackapi/bolt-js issue 2509 ("Blocks too long
+    error at ~13200 characters", labelled server-side-issue) and issue 2867 (refused at
+    11,341 characters so counted; a Slack maintainer quoted: "12,000 text characters with a
+    buffer for block containers"). The same blocks through a response URL went through
+    there (issue 2867), so response URLs are not held to it.
+16. A response URL takes :data:`RESPONSE_URL_MAX_USES` (5) messages within
+    :data:`RESPONSE_URL_TTL_SECONDS` (30 minutes, on ``clock``) of being issued: "you can
+    respond to a user's command up to 5 times within 30 minutes of the user's invocation"
+    (https://api.slack.com/interactivity/slash-commands, "Delayed responses and multiple
+    responses"; the same holds for interactions' response URLs). Past that it answers HTTP
+    404: ``used_url`` after the fifth use, ``expired_url`` after 30 minutes. Slack documents
+    neither body; they are the error names reported for it (getsentry/sentry's Slack
+    integration ignores a response-URL failure reading "Expired url", "Yes the error
+    string has a space in it"): Vigie must go by the status, not the words. A refused post
+    does not count as a use.
+17. A response URL's body is checked like ``chat.postMessage``: ``text`` length, ``blocks``
+    and ``attachments[].blocks`` (HTTP 400 ``invalid_blocks``), and a body with none of
+    ``text``, ``blocks`` or ``attachments`` (unless it only deletes the original) is
+    refused with HTTP 400 ``no_text`` (incoming webhooks docs, "Handling errors",
+    https://api.slack.com/messaging/webhooks: ``no_text``, ``invalid_payload``).
+18. ``chat.update`` and ``chat.delete`` take the conversation that holds the message
+    ("Channel containing the message to be updated", chat.update docs,
+    https://docs.slack.dev/reference/methods/chat.update): a user id (U.../W...) answers
+    ``channel_not_found`` ("Value passed for channel was invalid"), unlike
+    ``chat.postMessage``, which posts to the DM. A message the bot did not post (a
+    user's) answers ``cant_update_message`` / ``cant_delete_message`` ("Authenticated
+    user does not have permission to update this message", chat.update Errors table).
+
 Not modelled (documented Slack behaviour a test cannot rely on here): the budgets of the
 rate-limit tiers other than the per-channel limit of ``chat.postMessage`` (and its
 workspace-wide limit, whose numbers Slack does not publish; only injected 429s and rule
@@ -162,7 +195,13 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from tests.harness import constants as k
-from tests.harness.blockkit_limits import validate_blocks, validate_message_text, validate_view
+from tests.harness.blockkit_limits import (
+    MESSAGE_BLOCKS_TEXT_MAX,
+    blocks_text_length,
+    validate_blocks,
+    validate_message_text,
+    validate_view,
+)
 
 #: The app manifest whose bot scopes the stand-in grants by default.
 MANIFEST_PATH = Path(__file__).resolve().parents[2] / "manifest.yml"
@@ -180,6 +219,12 @@ POST_RATE_PER_SECOND = 1.0
 #: (same page, "Posting messages"). Slack gives no number; a small one, so that a test
 #: that counts on a long burst fails here rather than in production.
 POST_BURST = 3
+#: A response URL takes this many messages, within RESPONSE_URL_TTL_SECONDS of being issued:
+#: "you can respond to a user's command up to 5 times within 30 minutes of the user's
+#: invocation" (slash commands docs, "Delayed responses and multiple responses",
+#: https://api.slack.com/interactivity/slash-commands).
+RESPONSE_URL_MAX_USES = 5
+RESPONSE_URL_TTL_SECONDS = 30 * 60
 #: Scope a method needs whatever the conversation (from Slack's Web API spec, bot tokens).
 METHOD_SCOPES: dict[str, str] = {
     "chat.postMessage": "chat:write",
@@ -552,6 +597,8 @@ class SlackStandIn:
             without sleeping.
         post_rate / post_burst: the per-channel limit of ``chat.postMessage`` (rule 12):
             messages a second, and how many may go at once. The defaults are Slack's.
+        blocks_text_max: the text a message's blocks may hold together on
+            ``chat.postMessage``/``chat.update`` (rule 15), 12,000 characters by default.
     """
 
     def __init__(
@@ -574,8 +621,10 @@ class SlackStandIn:
         clock: Callable[[], float] = time.monotonic,
         post_rate: float = POST_RATE_PER_SECOND,
         post_burst: int = POST_BURST,
+        blocks_text_max: int = MESSAGE_BLOCKS_TEXT_MAX,
     ) -> None:
         self._check_post_limit(post_rate, post_burst)
+        self.blocks_text_max = blocks_text_max
         self.post_rate = post_rate
         self.post_burst = post_burst
         self.scopes: frozenset[str] = (
@@ -1138,6 +1187,8 @@ class SlackStandIn:
                 "channel": channel,
                 "user": user,
                 "message_ts": message_ts,
+                "issued_at": self.clock(),
+                "uses": 0,
             }
             return f"{self.root_url}/response_url/{hook_id}"
 
@@ -1608,7 +1659,9 @@ class SlackStandIn:
             raise _SlackError("channel_not_found")
         return channel
 
-    def _check_message_content(self, args: dict[str, Any], *, require_content: bool = True) -> None:
+    def _check_message_content(self, args: dict[str, Any], *, require_content: bool = True,
+                               total: bool = False) -> None:
+        """Refuse the message content Slack refuses (``total``: rule 15 as well)."""
         text = args.get("text")
         blocks = args.get("blocks")
         attachments = args.get("attachments")
@@ -1633,6 +1686,13 @@ class SlackStandIn:
                     ) or sdk_block_errors(att["blocks"], pointer)
                     if errs:
                         raise _blocks_error(errs)
+        if total:
+            length = blocks_text_length(blocks)
+            if isinstance(attachments, list):
+                length += sum(blocks_text_length(att.get("blocks")) for att in attachments
+                              if isinstance(att, dict))
+            if length > self.blocks_text_max:
+                raise _SlackError("msg_blocks_too_long")
         metadata = args.get("metadata")
         if metadata not in (None, {}) and (
             not isinstance(metadata, dict)
@@ -1762,7 +1822,7 @@ class SlackStandIn:
         channel = self._resolve_channel(args, post=True)
         if args.get("thread_ts") and channel in self._non_threadable:
             raise _SlackError("restricted_action_non_threadable_channel")
-        self._check_message_content(args)
+        self._check_message_content(args, total=True)
         self._take_post_token(channel)
         stored = self._store_message(channel, args)
         message = copy.deepcopy(stored.message)
@@ -1784,14 +1844,27 @@ class SlackStandIn:
             raise _RateLimited(max(1, math.ceil((1.0 - bucket.tokens) / self.post_rate)))
         bucket.tokens -= 1.0
 
+    @staticmethod
+    def _refuse_user_id(args: dict[str, Any]) -> None:
+        """Rule 18: chat.update/delete want the conversation, never a user id."""
+        if str(args.get("channel") or "")[:1] in ("U", "W"):
+            raise _SlackError("channel_not_found")
+
+    def _posted_by_bot(self, stored: _Stored) -> bool:
+        return stored.message.get("bot_id") == self.bot_id
+
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        self._refuse_user_id(args)
         channel = self._resolve_channel(args, post=True)
         if not args.get("ts"):
             raise _SlackError("message_not_found")
         # Slack wants one of text/blocks/attachments, unless only files are re-attached.
-        self._check_message_content(args, require_content=not args.get("file_ids"))
+        self._check_message_content(args, require_content=not args.get("file_ids"),
+                                    total=True)
         stored = self._find(channel, args["ts"])
         ts = str(args["ts"])
+        if stored is not None and not self._posted_by_bot(stored):
+            raise _SlackError("cant_update_message")
         if stored is None:
             stored = self._store_message(channel, {}, ts=ts)
         message = stored.message
@@ -1821,8 +1894,11 @@ class SlackStandIn:
         }
 
     def _chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        self._refuse_user_id(args)
         channel = self._resolve_channel(args, post=False)
         stored = self._find(channel, args.get("ts"))
+        if stored is not None and not self._posted_by_bot(stored):
+            raise _SlackError("cant_delete_message")
         if stored is not None:
             stored.deleted = True
         return {"ok": True, "channel": channel, "ts": str(args.get("ts"))}
@@ -2322,15 +2398,25 @@ class SlackStandIn:
     def _response_url(self, path: str, body: dict[str, Any]) -> _Reply:
         if body.pop("__invalid_json__", False):
             return _Reply(status=400, payload="invalid_payload")
-        if validate_message_text(body.get("text")):
-            return _Reply(status=400, payload="msg_too_long")
-        blocks = body.get("blocks")
-        if blocks is not None and (
-            validate_blocks(blocks, "message") or sdk_block_errors(blocks)
-        ):
-            return _Reply(status=400, payload="invalid_blocks")
         hook_id = path[len("/response_url/") :]
         binding = self._response_urls.get(hook_id)
+        if binding is not None:  # rule 16
+            if self.clock() - binding["issued_at"] > RESPONSE_URL_TTL_SECONDS:
+                return _Reply(status=404, payload="expired_url")
+            if binding["uses"] >= RESPONSE_URL_MAX_USES:
+                return _Reply(status=404, payload="used_url")
+        if validate_message_text(body.get("text")):
+            return _Reply(status=400, payload="msg_too_long")
+        # Rule 17: checked like chat.postMessage's blocks and attachments.
+        if not _truthy(body.get("delete_original")) and not (
+                body.get("text") or body.get("blocks") or body.get("attachments")):
+            return _Reply(status=400, payload="no_text")
+        try:
+            self._check_message_content(body, require_content=False)
+        except _SlackError as err:
+            return _Reply(status=400, payload=err.error)
+        if binding is not None:
+            binding["uses"] += 1
         if binding is None or not binding.get("channel"):
             return _Reply(payload="ok")
         channel, user, message_ts = binding["channel"], binding["user"], binding["message_ts"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.error
+import urllib.request
 from typing import Any
 
 import pytest
@@ -11,9 +14,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from tests.harness import slack_requests as sr
+from tests.harness.blockkit_limits import MESSAGE_BLOCKS_TEXT_MAX, blocks_text_length
 from tests.harness.constants import BOT_TOKEN, CHANNEL_ID, USER_ID
 from tests.harness.slack_standin import (
     POST_BURST,
+    RESPONSE_URL_MAX_USES,
+    RESPONSE_URL_TTL_SECONDS,
     TOKEN_ERRORS,
     TRANSIENT_ERRORS,
     ManualClock,
@@ -422,3 +428,122 @@ def test_a_rate_limited_method_is_refused_to_everyone_until_retry_after() -> Non
         standin.rate_limit("users.info", 0)
         assert client.users_info(user=USER_ID)["ok"]
         assert [c.status for c in standin.calls("users.info")] == [429, 429, 200, 429, 200]
+
+
+# ---------------------------------------------------- 15. total text of the blocks
+def _sections(total_chars: int) -> list[dict[str, Any]]:
+    """Sections of at most 2,900 characters holding ``total_chars`` together."""
+    blocks, left = [], total_chars
+    while left:
+        size = min(left, 2900)
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "x" * size}})
+        left -= size
+    return blocks
+
+
+def test_blocks_past_the_total_text_limit_are_refused(
+    slack_standin: SlackStandIn, slack_client: WebClient
+) -> None:
+    assert slack_client.chat_postMessage(channel=CHANNEL_ID, text="t",
+                                         blocks=_sections(MESSAGE_BLOCKS_TEXT_MAX))["ok"]
+    too_long = _sections(MESSAGE_BLOCKS_TEXT_MAX + 1)
+    assert _error(lambda: slack_client.chat_postMessage(
+        channel=CHANNEL_ID, text="t", blocks=too_long)) == "msg_blocks_too_long"
+    posted = slack_client.chat_postMessage(channel=CHANNEL_ID, text="t", blocks=_sections(10))
+    assert _error(lambda: slack_client.chat_update(
+        channel=CHANNEL_ID, ts=posted["ts"], text="t", blocks=too_long)) == (
+        "msg_blocks_too_long")
+    half = _sections(MESSAGE_BLOCKS_TEXT_MAX // 2 + 1)
+    assert _error(lambda: slack_client.chat_postMessage(
+        channel=CHANNEL_ID, text="t", blocks=half, attachments=[{"blocks": half}])) == (
+        "msg_blocks_too_long")
+    assert [m["ts"] for m in slack_standin.messages_in(CHANNEL_ID)][-1] == posted["ts"]
+
+
+def test_the_total_text_limit_can_be_set() -> None:
+    with SlackStandIn(blocks_text_max=100) as standin:
+        client = WebClient(token=BOT_TOKEN, base_url=standin.base_url)
+        assert _error(lambda: client.chat_postMessage(
+            channel=CHANNEL_ID, text="t", blocks=_sections(101))) == "msg_blocks_too_long"
+        assert client.chat_postMessage(channel=CHANNEL_ID, text="t", blocks=_sections(100))["ok"]
+
+
+def test_blocks_text_length_counts_every_text_string() -> None:
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "abc"},
+               "accessory": {"type": "button", "action_id": "a",
+                             "text": {"type": "plain_text", "text": "de"}}},
+              {"type": "context", "elements": [{"type": "mrkdwn", "text": "f"}]}]
+    assert blocks_text_length(blocks) == 6
+
+
+# ------------------------------------------------- 16, 17. response URLs
+def _post_json(url: str, body: Any) -> tuple[int, str]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+
+
+def test_a_response_url_takes_five_messages() -> None:
+    with SlackStandIn(clock=FakeClock()) as standin:
+        url = standin.new_response_url(channel=CHANNEL_ID, user=USER_ID)
+        answers = [_post_json(url, {"text": f"n{i}"}) for i in range(RESPONSE_URL_MAX_USES + 1)]
+        assert answers == [(200, "ok")] * RESPONSE_URL_MAX_USES + [(404, "used_url")]
+        assert len(standin.ephemerals()) == RESPONSE_URL_MAX_USES
+
+
+def test_a_response_url_expires_after_thirty_minutes() -> None:
+    clock = FakeClock()
+    with SlackStandIn(clock=clock) as standin:
+        url = standin.new_response_url(channel=CHANNEL_ID, user=USER_ID)
+        clock.now += RESPONSE_URL_TTL_SECONDS - 1
+        assert _post_json(url, {"text": "in time"}) == (200, "ok")
+        clock.now += 2
+        assert _post_json(url, {"text": "late"}) == (404, "expired_url")
+
+
+def test_a_refused_response_url_body_is_not_a_use() -> None:
+    with SlackStandIn(clock=FakeClock()) as standin:
+        url = standin.new_response_url(channel=CHANNEL_ID, user=USER_ID)
+        for _ in range(RESPONSE_URL_MAX_USES + 1):
+            assert _post_json(url, {"response_type": "ephemeral"}) == (400, "no_text")
+        assert _post_json(url, {"text": "ok"}) == (200, "ok")
+
+
+def test_response_url_bodies_are_checked_like_post_message() -> None:
+    too_long = [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3500}}]
+    with SlackStandIn(clock=FakeClock()) as standin:
+        def fresh() -> str:
+            return standin.new_response_url(channel=CHANNEL_ID, user=USER_ID)
+        assert _post_json(fresh(), {"text": "t", "blocks": too_long}) == (400, "invalid_blocks")
+        assert _post_json(fresh(), {"text": "t", "attachments": [{"blocks": too_long}]}) == (
+            400, "invalid_blocks")
+        assert _post_json(fresh(), {"replace_original": True}) == (400, "no_text")
+        assert _post_json(fresh(), {"delete_original": True}) == (200, "ok")
+        assert _post_json(fresh(), {"blocks": _sections(10)}) == (200, "ok")
+
+
+# ------------------------------------- 18. chat.update / chat.delete: whose message, where
+def test_update_and_delete_refuse_a_user_id(slack_client: WebClient) -> None:
+    posted = slack_client.chat_postMessage(channel=USER_ID, text="dm")
+    assert posted["channel"].startswith("D")
+    assert _error(lambda: slack_client.chat_update(
+        channel=USER_ID, ts=posted["ts"], text="edited")) == "channel_not_found"
+    assert _error(lambda: slack_client.chat_delete(
+        channel=USER_ID, ts=posted["ts"])) == "channel_not_found"
+    assert slack_client.chat_update(channel=posted["channel"], ts=posted["ts"],
+                                    text="edited")["ok"]
+
+
+def test_update_and_delete_refuse_a_message_the_bot_did_not_post(
+    slack_standin: SlackStandIn, slack_client: WebClient
+) -> None:
+    theirs = slack_standin.seed_message(CHANNEL_ID, text="a customer wrote this", user=USER_ID)
+    assert _error(lambda: slack_client.chat_update(
+        channel=CHANNEL_ID, ts=theirs["ts"], text="rewritten")) == "cant_update_message"
+    assert _error(lambda: slack_client.chat_delete(
+        channel=CHANNEL_ID, ts=theirs["ts"])) == "cant_delete_message"
+    assert slack_standin.message(CHANNEL_ID, theirs["ts"])["text"] == "a customer wrote this"
