@@ -3,7 +3,8 @@ rendering of any of them for the terminal (`vigie digest --preview`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.i18n import day_month, network_name, number, plural_key, t, tally
 from bot.i18n import percent as percent_words
 from bot.messages.spikes import spike_kind
+from bot.slack.budget import MESSAGE_TEXT_BUDGET, blocks_text_length
 from bot.slack.durations import duration
 from bot.slack.escape import clip_mrkdwn, escape, escape_name, link, truncate, unformat
 from bot.slack.mention_views import MentionBasics
@@ -288,7 +290,12 @@ def _responses(responses: Responses, language: str) -> str:
              p90=duration(responses.p90_seconds, language), responded=responded)
 
 
-def _open(report: DigestView, language: str) -> str:
+def more_line(language: str, count: int, command: str) -> str:
+    """``…and 3 more — `/cm mentions` to see them``: what a message left out to fit."""
+    return t(language, "digest.more", count=tally(count, language), command=command)
+
+
+def _open(report: DigestView, language: str, overdue_shown: int | None = None) -> str:
     if not report.open_total:
         return t(language, "digest.nothing_open")
     statuses = ", ".join(
@@ -304,7 +311,11 @@ def _open(report: DigestView, language: str) -> str:
                 by_topic, strict=True))))
     if report.overdue_count:
         lines.append(t(language, "digest.overdue", count=report.overdue_count))
-        lines += [mention_line(line, language, show_status=True) for line in report.overdue]
+        shown = report.overdue[:overdue_shown]
+        lines += [mention_line(line, language, show_status=True) for line in shown]
+        if len(shown) < len(report.overdue):
+            lines.append(more_line(language, len(report.overdue) - len(shown),
+                                   t(language, "digest.more_open")))
     else:
         lines.append(t(language, "digest.none_overdue"))
     return "\n".join(lines)
@@ -321,17 +332,61 @@ def author_lines(authors: Sequence[ReportAuthor], language: str) -> str:
             mentions=a.mentions) for a in authors)
 
 
-def _waited(report: DigestView, language: str) -> list[dict[str, Any]]:
+WAITED_GROUPS_SHOWN = 8
+
+
+def _waited(report: DigestView, language: str, cut: _Cut) -> list[dict[str, Any]]:
     blocks = []
-    for group in report.waited[:8]:
+    left_out = 0
+    groups = report.waited[:WAITED_GROUPS_SHOWN]
+    for group in groups[:cut.waited_groups]:
         lines = [t(language, "digest.waited_group", watch=escape(group.watch_name),
                    count=group.count, threshold=group.threshold)]
-        lines += [mention_line(line, language) for line in group.examples]
+        examples = group.examples[:cut.waited_examples]
+        left_out += len(group.examples) - len(examples)
+        lines += [mention_line(line, language) for line in examples]
         blocks.append(section("\n".join(lines)))
-        if group.examples:
-            blocks.append(should_alert_buttons([line.id for line in group.examples], language,
+        if examples:
+            blocks.append(should_alert_buttons([line.id for line in examples], language,
                                                watch_id=group.watch_id))
+    left_out += sum(len(group.examples) or 1 for group in groups[cut.waited_groups:])
+    if left_out:
+        blocks.append(context(more_line(language, left_out, t(language, "digest.more_waited"))))
     return blocks
+
+
+@dataclass(frozen=True, slots=True)
+class _Cut:
+    """How much of each part a digest shows; the fields are in the order the parts are
+    cut to fit :data:`MESSAGE_TEXT_BUDGET`, the least important first."""
+
+    waited_examples: int
+    waited_groups: int
+    share_of_voice: int
+    definitions: int
+    top_priority: int
+    spikes: int
+    top_authors: int
+    overdue: int
+
+    @classmethod
+    def whole(cls, report: DigestView) -> _Cut:
+        """Everything the digest shows when it fits."""
+        return cls(
+            waited_examples=max((len(g.examples) for g in report.waited), default=0),
+            waited_groups=len(report.waited[:WAITED_GROUPS_SHOWN]),
+            share_of_voice=len(getattr(report, "share_of_voice", [])[:SOV_GROUPS_SHOWN]),
+            definitions=1, top_priority=len(report.top_priority),
+            spikes=len(report.spikes[:SPIKES_SHOWN]), top_authors=len(report.top_authors),
+            overdue=len(report.overdue))
+
+    def smaller(self) -> Iterator[_Cut]:
+        """Ever smaller digests: one item less of the least important part left."""
+        cut = self
+        for part in fields(self):
+            while getattr(cut, part.name) > 0:
+                cut = replace(cut, **{part.name: getattr(cut, part.name) - 1})
+                yield cut
 
 
 SHOULD_ALERT_ACTION = "vigie.should_alert"
@@ -352,9 +407,39 @@ def should_alert_buttons(mention_ids: list[int], language: str, *,
         for mention_id in mention_ids[:5]]}
 
 
+SPIKES_SHOWN = 10
+
+
+def _more_section(shown: int, total: int, language: str, command_key: str | None) -> str:
+    """The line that says a part's ``total - shown`` items were left out (none: "")."""
+    if shown >= total:
+        return ""
+    if command_key is None:
+        return "\n" + t(language, "digest.more_spikes", count=tally(total - shown, language))
+    return "\n" + more_line(language, total - shown, t(language, command_key))
+
+
 def build_digest_blocks(report: DigestView, language: str
                         ) -> tuple[str, list[dict[str, Any]]]:
-    """The digest message: fallback text and blocks (one line when the day was empty)."""
+    """The digest message: fallback text and blocks (one line when the day was empty).
+
+    A busy day's digest keeps within :data:`MESSAGE_TEXT_BUDGET`: it drops the least
+    important parts first (examples of mentions that waited, then those watches, share
+    of voice, the definitions, highest priority, spikes, top authors, overdue mentions),
+    each part saying what it left out and where to see it."""
+    whole = _Cut.whole(report)
+    fallback, blocks = _digest(report, language, whole)
+    if blocks_text_length(blocks) <= MESSAGE_TEXT_BUDGET:
+        return fallback, blocks
+    for cut in whole.smaller():
+        fallback, blocks = _digest(report, language, cut)
+        if blocks_text_length(blocks) <= MESSAGE_TEXT_BUDGET:
+            break
+    return fallback, blocks
+
+
+def _digest(report: DigestView, language: str, cut: _Cut
+            ) -> tuple[str, list[dict[str, Any]]]:
     zone = report.timezone
     window = t(language, "digest.window", start=local_time(report.window_start, zone, language),
                end=local_time(report.window_end, zone, language), zone=zone)
@@ -366,22 +451,32 @@ def build_digest_blocks(report: DigestView, language: str
     blocks: list[dict[str, Any]] = [header(title), context(window),
                                     section(_volume(report, language)),
                                     section(_responses(report.responses, language)),
-                                    section(_open(report, language))]
-    blocks += [section(sov_line(sov, language)) for sov in
-               getattr(report, "share_of_voice", [])[:SOV_GROUPS_SHOWN]]
+                                    section(_open(report, language, cut.overdue))]
+    groups = getattr(report, "share_of_voice", [])[:SOV_GROUPS_SHOWN]
+    blocks += [section(sov_line(sov, language)) for sov in groups[:cut.share_of_voice]]
+    if cut.share_of_voice < len(groups):
+        blocks.append(context(more_line(language, len(groups) - cut.share_of_voice,
+                                        t(language, "digest.more_sov"))))
     if report.top_authors:
         blocks.append(section(t(language, "digest.top_authors") + "\n"
-                              + author_lines(report.top_authors, language)))
+                              + author_lines(report.top_authors[:cut.top_authors], language)
+                              + _more_section(cut.top_authors, len(report.top_authors),
+                                              language, "digest.more_authors")))
     if report.spikes:
+        spikes = report.spikes[:SPIKES_SHOWN]
         blocks.append(section(t(language, "digest.spikes") + "\n" + "\n".join(
-            "• " + spike_line(s, zone, language) for s in report.spikes[:10])))
+            "• " + spike_line(s, zone, language) for s in spikes[:cut.spikes])
+            + _more_section(cut.spikes, len(spikes), language, None)))
     if report.top_priority:
         blocks.append(section(t(language, "digest.top_priority") + "\n" + "\n".join(
-            mention_line(line, language) for line in report.top_priority)))
+            mention_line(line, language) for line in report.top_priority[:cut.top_priority])
+            + _more_section(cut.top_priority, len(report.top_priority), language,
+                            "digest.more_open")))
     if report.waited:
         blocks.append(section(t(language, "digest.waited")))
-        blocks += _waited(report, language)
-    blocks.append(context(t(language, "report.definitions")))
+        blocks += _waited(report, language, cut)
+    if cut.definitions:
+        blocks.append(context(t(language, "report.definitions")))
     fallback = t(language, "punct.labelled", label=title, value=t(
         language, "digest.volume", total=report.total.current,
         delta=signed(report.total.delta), previous=report.total.previous))

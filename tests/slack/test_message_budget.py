@@ -1,0 +1,147 @@
+"""Every message Vigie posts keeps its blocks' text within ``MESSAGE_TEXT_BUDGET``, which
+Slack's undocumented total (``msg_blocks_too_long``, rule 15 of the stand-in) would refuse
+whole: the daily digest of a busy day, and the other messages at their largest inputs."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from slack_sdk import WebClient
+
+from bot.messages.digest import (
+    AuthorData,
+    CountData,
+    DigestData,
+    DigestSpec,
+    MentionData,
+    ResponsesData,
+    SovCountData,
+    SovData,
+    SovMemberData,
+    WaitedData,
+)
+from bot.messages.spikes import SpikeFigures
+from bot.slack.budget import MESSAGE_TEXT_BUDGET, blocks_text_length
+from bot.slack.digest_blocks import blocks_as_text
+from bot.slack.render import render_spec
+from tests.harness import blockkit_limits
+from tests.harness.blockkit_limits import validate_blocks
+from tests.harness.constants import BOT_TOKEN, CHANNEL_ID
+from tests.harness.slack_standin import SlackStandIn
+
+NOW = datetime(2026, 12, 6, 8, tzinfo=UTC)
+COMPLAINT = ("Bonjour, ma commande passée il y a trois semaines n'est toujours pas arrivée et "
+             "le service client ne répond plus à mes messages depuis des jours, c'est "
+             "inadmissible.")
+
+
+def _mention(i: int, status: str = "new", text: str = COMPLAINT,
+             author: str | None = None) -> MentionData:
+    return MentionData(
+        id=1000 + i, network="mastodon",
+        author=author or f"@client_mecontent_{i}@mastodon.social", text=text, title=None,
+        priority=80, status=status,
+        link=f"https://acme-community.slack.com/archives/C07VIGIEFEED/p17650{i:011d}",
+        topics=("delivery", "billing"), story_posts=0)
+
+
+def _member(watch: str, kind: str) -> SovMemberData:
+    return SovMemberData(
+        watch=watch, kind=kind, current=SovCountData(120),
+        share={"mentions": .3, "reach": .2, "positive": .1, "negative": .4},
+        trends={"mentions": 1.5, "reach": -2.0, "positive": .5, "negative": 3.0})
+
+
+def busy_day(*, watches: int = 8, sov_groups: int = 5, spikes: int = 4,
+             text: str = COMPLAINT, name: str = "Acme France – marque {}",
+             author: str | None = None) -> DigestData:
+    """The reviewer's busy day: 8 watches with mentions that waited (3 examples each),
+    10 overdue, 5 top priority, 5 share-of-voice groups of 8 watches, 5 authors, 4
+    spikes."""
+    names = [name.format(i) for i in range(watches)]
+    groups = tuple(SovData(
+        group=f"groupe-{g}", conquest=True,
+        members=tuple(_member(w, "brand" if j == 0 else "competitor")
+                      for j, w in enumerate(names)),
+        by_network={"mastodon": (), "bluesky": ()}, opportunities=4,
+        total=SovCountData(900)) for g in range(sov_groups))
+    return DigestData(
+        timezone="Europe/Paris", window_start=NOW - timedelta(days=1), window_end=NOW,
+        local_date=date(2026, 12, 6), empty=False, total=CountData(640, 410),
+        by_network=tuple((n, CountData(80, 50)) for n in
+                         ("mastodon", "bluesky", "reddit", "rss", "youtube", "x")),
+        by_sentiment=(("negative", CountData(200, 90)), ("neutral", CountData(300, 250)),
+                      ("positive", CountData(140, 70))),
+        responses=ResponsesData(120, 90, 85, 3600.0, 14400.0, .75), open_total=140,
+        open_by_status={"new": 90, "assigned": 30, "drafting": 20}, overdue_count=37,
+        overdue=tuple(_mention(i, "assigned", text, author) for i in range(10)),
+        top_authors=tuple(AuthorData(f"@influenceur_{i}@mastodon.social", "mastodon", 48213,
+                                     f"https://mastodon.social/@influenceur_{i}", 3)
+                          for i in range(5)),
+        top_priority=tuple(_mention(20 + i, text=text, author=author) for i in range(5)),
+        waited=tuple(WaitedData(
+            watch_name=w, threshold=60, count=12, watch_id=k + 1,
+            examples=tuple(_mention(40 + 3 * k + j, text=text, author=author)
+                           for j in range(3))) for k, w in enumerate(names)),
+        spikes=tuple(SpikeFigures(
+            watch=names[i % watches], hour_start=NOW - timedelta(hours=i + 2),
+            kind="negative", total=90, baseline=12.0, negative_share=.7,
+            baseline_negative_share=.2) for i in range(spikes)),
+        open_by_topic=(("delivery", 40), ("billing", 30)), share_of_voice=groups)
+
+
+def _post(blocks: list[dict[str, Any]], text: str) -> None:
+    """Post to the stand-in, which refuses what Slack refuses (its total included)."""
+    with SlackStandIn() as slack:
+        client = WebClient(token=BOT_TOKEN, base_url=slack.base_url)
+        assert client.chat_postMessage(channel=CHANNEL_ID, text=text, blocks=blocks)["ok"]
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_a_busy_day_s_digest_fits_and_says_what_it_left_out(language: str) -> None:
+    """15,912 characters (16,416 in French) of block text: Slack answered
+    msg_blocks_too_long and the team got no digest at all."""
+    text, blocks = render_spec(DigestSpec(report=busy_day(), language=language))
+    assert blocks is not None
+    assert blocks_text_length(blocks) <= MESSAGE_TEXT_BUDGET
+    assert validate_blocks(blocks, "message") == []
+    _post(blocks, text)
+    shown = blocks_as_text(blocks)
+    more = {"en": "…and 24 more — /cm mentions status:new since:24h to see them",
+            "fr": "… et 24 de plus — /cm mentions status:new since:24h pour les voir"}
+    assert more[language] in shown
+    # The more important parts are whole: the overdue mentions (the tenth is past a
+    # section's 2,900 characters) and the top-priority ones.
+    assert all(f"#{1000 + i}" in shown for i in [*range(9), *range(20, 25)])
+    assert all(f"marque {i}" in shown for i in range(8))  # every watch that had some wait
+
+
+def test_a_modest_day_s_digest_is_whole() -> None:
+    report = busy_day(watches=3, sov_groups=2, spikes=2)
+    _text, blocks = render_spec(DigestSpec(report=report, language="fr"))
+    assert blocks is not None
+    shown = blocks_as_text(blocks)
+    assert "de plus" not in shown and "#1048" in shown
+    assert sum(b["type"] == "actions" for b in blocks) == 3  # every Should-alert row
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_the_largest_digest_fits(language: str) -> None:
+    """Every part at its largest: texts of ``&`` (five times longer escaped), long
+    names; the cuts go as far as the overdue mentions."""
+    report = busy_day(text="&" * 400, author="@" + "a" * 60, name="<" * 80 + "{}",
+                      spikes=10)
+    text, blocks = render_spec(DigestSpec(report=report, language=language))
+    assert blocks is not None
+    assert blocks_text_length(blocks) <= MESSAGE_TEXT_BUDGET
+    assert validate_blocks(blocks, "message") == []
+    _post(blocks, text)
+
+
+def test_vigie_counts_block_text_as_the_stand_in_does() -> None:
+    _text, blocks = render_spec(DigestSpec(report=busy_day(), language="fr"))
+    assert blocks_text_length(blocks) == blockkit_limits.blocks_text_length(blocks)
+    assert MESSAGE_TEXT_BUDGET < blockkit_limits.MESSAGE_BLOCKS_TEXT_MAX
+
