@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from slack_sdk.models.metadata import Metadata
 
 from bot.messages.delivery import DeliveryError, OutgoingMessage
 from bot.metrics import SLACK_RATE_LIMITED
+from bot.slack.budget import MESSAGE_TEXT_BUDGET, blocks_text_length
 from bot.slack.render import rendered
 
 # Slack errors that will not go away by retrying the same call.
@@ -20,6 +22,9 @@ PERMANENT_ERRORS = {
     "channel_not_found", "not_in_channel", "is_archived", "invalid_blocks", "msg_too_long",
     "invalid_auth", "not_authed", "account_inactive", "token_revoked", "missing_scope",
     "message_not_found", "cant_update_message", "invalid_arguments", "no_text",
+    # The blocks hold more text together than Slack takes (MESSAGE_TEXT_BUDGET): the same
+    # message is refused every time. Failed for good, with its size (_refused).
+    "msg_blocks_too_long",
 }
 # Slack errors answered as HTTP 200 ``ok: false`` that a later call may not get ("the
 # server could not complete your operation(s) ... likely due to a transient issue on our
@@ -93,6 +98,23 @@ def _without_nulls(payload: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _refused(what: str, err: SlackApiError, args: dict[str, Any]) -> DeliveryError:
+    """The DeliveryError for Slack's refusal ``err`` of the call made with ``args``; a
+    message refused for its size says how large it was, in the log and in the error the
+    outbox records, so that the renderer that went past MESSAGE_TEXT_BUDGET can be found."""
+    code = err.response.get("error")
+    detail = ""
+    if code in {"msg_blocks_too_long", "msg_too_long", "invalid_blocks"}:
+        blocks = args.get("blocks") or []
+        detail = (f" ({blocks_text_length(blocks)} characters of block text, budget "
+                  f"{MESSAGE_TEXT_BUDGET}; {len(blocks)} blocks; "
+                  f"{len(args.get('text') or '')} characters of text; "
+                  f"{len(json.dumps(blocks, ensure_ascii=False).encode())} bytes of JSON)")
+        log.error("Slack refused a message to %s: %s%s", args.get("channel"), code, detail)
+    return DeliveryError(f"Slack refused the {what}: {code}{detail}",
+                         retry_after=_retry_after(err), code=code, asked=_asked(err))
+
+
 class SlackNotifier:
     """Posts and updates messages through the Web API; errors become DeliveryError.
 
@@ -144,11 +166,7 @@ class SlackNotifier:
         try:
             response = self._client.chat_postMessage(**args)
         except SlackApiError as err:
-            raise DeliveryError(
-                f"Slack refused the message: {err.response.get('error')}",
-                retry_after=_retry_after(err), code=err.response.get("error"),
-                asked=_asked(err),
-            ) from None
+            raise _refused("message", err, args) from None
         except SlackClientError as err:
             raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
                                 retry_after=10.0) from None
@@ -163,11 +181,7 @@ class SlackNotifier:
         try:
             self._client.chat_update(ts=ts, **args)
         except SlackApiError as err:
-            raise DeliveryError(
-                f"Slack refused the update: {err.response.get('error')}",
-                retry_after=_retry_after(err), code=err.response.get("error"),
-                asked=_asked(err),
-            ) from None
+            raise _refused("update", err, args) from None
         except (SlackClientError, OSError) as err:
             raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
                                 retry_after=10.0) from None

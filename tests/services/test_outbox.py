@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -231,6 +232,30 @@ def test_permanent_error_fails_the_row(sessions: sessionmaker[Session], workspac
     report = sender_for(sessions, slack_standin, Clock()).flush()
     assert report.failed == 1 and "channel_not_found" in report.errors[0]
     assert statuses(sessions) == [OutboxStatus.FAILED.value]
+
+
+def test_blocks_too_long_fail_the_row_at_once_saying_their_size(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Slack's msg_blocks_too_long (the blocks' text together past its undocumented total,
+    here lower than Vigie's budget) refuses the same message every time: failed for good on
+    the first refusal, the log and the row saying how large it was, never retried for hours
+    nor dropped unsaid."""
+    slack_standin.blocks_text_max = 8_000
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 2000}}] * 4
+    blocks = [*blocks, {"type": "header", "text": {"type": "plain_text", "text": "h" * 150}}]
+    with transaction(sessions) as session:
+        do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST, channel=CHANNEL_ID,
+                   payload={"text": "digest", "blocks": blocks})
+    with caplog.at_level(logging.ERROR):
+        report = sender_for(sessions, slack_standin, Clock()).flush()
+    assert report.failed == 1 and statuses(sessions) == [OutboxStatus.FAILED.value]
+    assert len(slack_standin.calls("chat.postMessage")) == 1
+    with sessions() as session:
+        row = session.scalars(select(OutboxMessage)).one()
+    assert "msg_blocks_too_long (8150 characters of block text, budget 10000; 5 blocks" in (
+        row.last_error or ""), row.last_error
+    assert "8150 characters of block text" in caplog.text
 
 
 def test_dedupe_key_queues_once(sessions: sessionmaker[Session], workspace_id: int) -> None:
