@@ -10,6 +10,7 @@ from bot.i18n import compact, network_name, plural_key, t
 from bot.messages.cards import CardView
 from bot.messages.notes import Phrase
 from bot.networks import icon_for
+from bot.slack.budget import fit_blocks
 from bot.slack.card_reply import open_reply_buttons, reply_elsewhere_note
 from bot.slack.durations import duration
 from bot.slack.escape import (
@@ -195,7 +196,10 @@ def conversation_line(view: CardView, language: str) -> str | None:
 
 
 def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str, Any]]]:
-    """The card's fallback text and blocks."""
+    """The card's fallback text and blocks, within ``MESSAGE_TEXT_BUDGET``: past it the
+    story's other posts, a posting error, the conversation and analysis lines, then the
+    author and the post are clipped, in that order; never the draft, which Approve binds
+    to, nor the buttons."""
     analysis = _analysis_line(view, language)
     status = t(language, f"status.{view.status}")
     if view.assignee_user_id:
@@ -210,10 +214,12 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
     context.append(link(view.url, t(language, "card.open_post")))
     if view.watch_name:
         context.append(t(language, "card.watch", watch=escape(view.watch_name)))
+    author: dict[str, Any] = {"type": "section", "text": _mrkdwn(_author_line(view, language))}
+    body: dict[str, Any] = {"type": "section", "text": _mrkdwn(_body(view, language))}
+    analysed: dict[str, Any] = {"type": "context", "elements": [_mrkdwn(" · ".join(analysis))]}
+    clippable: list[dict[str, Any]] = [analysed, author, body]
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": _mrkdwn(_author_line(view, language))},
-        {"type": "section", "text": _mrkdwn(_body(view, language))},
-        {"type": "context", "elements": [_mrkdwn(" · ".join(analysis))]},
+        author, body, analysed,
         {"type": "context", "elements": [
             _mrkdwn(f"*#{view.mention_id}* · {status}"),
             _mrkdwn(" · ".join(context)),
@@ -222,6 +228,7 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
     conversation = conversation_line(view, language)
     if conversation:
         blocks.append({"type": "context", "elements": [_mrkdwn(conversation)]})
+        clippable.insert(0, blocks[-1])
     draft_whole = False
     if view.draft_text and view.status in {"awaiting_approval", "approved", "drafting"}:
         risk = ""
@@ -247,6 +254,7 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
         failed, _ = fit_source(str(view.reply_error or "?"), TEXT_BUDGET,
                                lambda e: t(language, "replies.failed", error=escape(e)))
         blocks.append({"type": "context", "elements": [_mrkdwn(failed)]})
+        clippable.insert(0, blocks[-1])
     if safe_url(view.reply_url):  # a label linking nowhere would only mislead
         blocks.append({"type": "context", "elements": [_mrkdwn(link(
             view.reply_url, t(language, "card.reply_link")))]})
@@ -268,6 +276,8 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
     also_on = _also_on(view, language) if view.story else None
     if also_on:
         blocks.append({"type": "context", "elements": [_mrkdwn(also_on)]})
+        clippable.insert(0, blocks[-1])
+    fit_blocks(blocks, clippable)
     fallback = t(language, "card.fallback", id=view.mention_id,
                  network=escape(network_name(view.network, language)[:40]),
                  author=_fallback_author(view),

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from bot.i18n import has, t
 from bot.messages.show import HistoryEntry
 from bot.networks import icon_for
+from bot.slack.budget import fit_blocks
 from bot.slack.cards import SENTIMENT_ICONS
 from bot.slack.escape import (
     clip_mrkdwn,
@@ -129,6 +130,9 @@ def build_mention_list(rows: Sequence[MentionListRow], language: str, *,
     elif more_value is not None:  # older mentions match, but no button can carry the search
         blocks.append({"type": "context", "elements": [
             {"type": "mrkdwn", "text": t(language, "list.more_too_long")}]})
+    # Within MESSAGE_TEXT_BUDGET, the last rows' texts clipped first: every row stays, so
+    # the More button still pages on from the last one.
+    fit_blocks(blocks, blocks[:len(rows)][::-1])
     title = "list_page.title_more" if value is not None else "list.title"
     return t(language, title, count=len(rows)), blocks
 

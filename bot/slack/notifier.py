@@ -14,7 +14,7 @@ from slack_sdk.models.metadata import Metadata
 
 from bot.messages.delivery import DeliveryError, OutgoingMessage
 from bot.metrics import SLACK_RATE_LIMITED
-from bot.slack.budget import MESSAGE_TEXT_BUDGET, blocks_text_length
+from bot.slack.budget import MESSAGE_TEXT_BUDGET, blocks_text_length, fitted
 from bot.slack.render import rendered
 
 # Slack errors that will not go away by retrying the same call.
@@ -149,7 +149,7 @@ class SlackNotifier:
             "channel": self._conversation_id(message.channel, message.team_id),
             "text": message.text, **self._token(message.team_id)}
         if message.blocks is not None:
-            args["blocks"] = message.blocks
+            args["blocks"] = fitted(message.blocks)
         if message.event_type:
             args["metadata"] = Metadata(
                 event_type=message.event_type,

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from bot.analysis.reach import format_reach
 from bot.i18n import compact, digits, network_name, percent, plural_key, t, tally
 from bot.messages.opportunities import OpportunityView
+from bot.slack.budget import MESSAGE_TEXT_BUDGET, blocks_text_length, fit_blocks
 from bot.slack.cards import ACTION_PREFIX, quote
 from bot.slack.escape import clip_mrkdwn, escape, escape_name, link, slack_date, truncate
 from bot.slack.modals import REPLACED, risk_warnings, suggestion_block, text_digest
@@ -303,9 +304,19 @@ def build_sov_blocks(days: int, reports: Sequence[SovGroup], language: str
     if not reports:
         text = t(language, "sov.no_groups")
         return text, [{"type": "section", "text": _mrkdwn(text)}]
-    blocks: list[dict[str, Any]] = [
+    head: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": title[:150]}}]
-    for report in reports[:20]:
-        blocks.append({"type": "section", "text": _mrkdwn(sov_table(report, language))})
-    blocks.append({"type": "context", "elements": [_mrkdwn(t(language, "sov.definitions"))]})
+    tail = [{"type": "context", "elements": [_mrkdwn(t(language, "sov.definitions"))]}]
+    tables = [{"type": "section", "text": _mrkdwn(sov_table(report, language))}
+              for report in reports[:20]]
+    # Within MESSAGE_TEXT_BUDGET: the last groups give way, and a line says how to see one.
+    shown = len(tables)
+    while shown > 1 and blocks_text_length([*head, *tables[:shown], *tail]) + len(
+            t(language, "sov.more", count=len(tables), days=days)) > MESSAGE_TEXT_BUDGET:
+        shown -= 1
+    more = ([{"type": "context", "elements": [_mrkdwn(t(
+        language, "sov.more", count=len(reports[:20]) - shown, days=days))]}]
+        if shown < len(tables) else [])
+    blocks = [*head, *tables[:shown], *more, *tail]
+    fit_blocks(blocks, tables[:shown][::-1])
     return title, blocks

@@ -20,6 +20,7 @@ from bot.services.errors import Forbidden, ServiceError, Term
 from bot.services.permissions import ANYONE, Role, check_role
 from bot.services.workflow import StaleDraft
 from bot.slack.approval import build_draft_to_approve
+from bot.slack.budget import fitted
 from bot.verbs import SharedVerb
 
 SURFACE = "slash_command"
@@ -85,7 +86,7 @@ class Reply:
             "response_type": "in_channel" if self.in_channel else "ephemeral",
         }
         if self.blocks is not None:
-            kwargs["blocks"] = self.blocks
+            kwargs["blocks"] = fitted(self.blocks)
         return kwargs
 
 

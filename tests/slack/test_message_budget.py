@@ -4,12 +4,15 @@ whole: the daily digest of a busy day, and the other messages at their largest i
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from slack_sdk import WebClient
 
+from bot.messages.cards import CardView, StoryMember
+from bot.messages.delivery import OutgoingMessage
 from bot.messages.digest import (
     AuthorData,
     CountData,
@@ -24,8 +27,13 @@ from bot.messages.digest import (
 )
 from bot.messages.spikes import SpikeFigures
 from bot.slack.budget import MESSAGE_TEXT_BUDGET, blocks_text_length
+from bot.slack.cards import build_card
 from bot.slack.digest_blocks import blocks_as_text
+from bot.slack.mention_views import PAGE_SIZE, build_mention_list
+from bot.slack.notifier import SlackNotifier
+from bot.slack.opportunity_blocks import build_sov_blocks
 from bot.slack.render import render_spec
+from handlers.commands.registry import Reply
 from tests.harness import blockkit_limits
 from tests.harness.blockkit_limits import validate_blocks
 from tests.harness.constants import BOT_TOKEN, CHANNEL_ID
@@ -145,3 +153,113 @@ def test_vigie_counts_block_text_as_the_stand_in_does() -> None:
     assert blocks_text_length(blocks) == blockkit_limits.blocks_text_length(blocks)
     assert MESSAGE_TEXT_BUDGET < blockkit_limits.MESSAGE_BLOCKS_TEXT_MAX
 
+
+# ------------------------------------------------------- the other messages, at their largest
+LONG_URL = "https://example.com/" + "p" * 2700
+
+
+def largest_card(status: str = "awaiting_approval") -> CardView:
+    """A card with every part at its largest: a post and a draft of ``&`` (five times
+    longer escaped), every risk flag, a failed reply, a story of long links, a case."""
+    return CardView(
+        mention_id=7, network="mastodon", url=LONG_URL, author_handle="@" + "a" * 200,
+        author_name="<" * 200, followers=1200, title="&" * 500, text="&" * 5000,
+        published_at=NOW, watch_name="<" * 80, status=status, sentiment_label="negative",
+        intent="complaint", priority=70, priority_reason="&" * 500,
+        actions=("assign", "draft", "approve", "reject", "replied", "ignore"),
+        story=[StoryMember(network="x", author="@" + "b" * 60, url=LONG_URL, followers=10)
+               for _ in range(30)],
+        story_count=300, draft_text="&" * 1500, draft_version=3, draft_risk="high",
+        draft_hash="a" * 16, reply_error="&" * 500,
+        draft_flags=("empty", "too_long", "link_not_allowed", "commitment", "legal",
+                     "insult", "pii_iban", "pii_card"),
+        direct_to="&" * 200, case_posts=40, case_follow_ups=12, case_reopened=3,
+        topics=("billing", "delivery", "account", "outage", "quality", "churn"),
+        sla_due=NOW, reply_state="failed", language="fr")
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_the_largest_card_fits_and_keeps_its_draft_and_buttons(language: str) -> None:
+    """18,009 characters of block text: the card, its every update too, was refused."""
+    whole_draft = build_card(replace(largest_card(), story=[], reply_state=None,
+                                     direct_to=None, case_posts=0), language)[1]
+    text, blocks = build_card(largest_card(), language)
+    assert blocks_text_length(blocks) <= MESSAGE_TEXT_BUDGET
+    assert validate_blocks(blocks, "message") == []
+    draft = [b for b in whole_draft if "&amp;&amp;" in str(b) and "v3" in str(b)]
+    assert draft and draft[0] in blocks  # the draft Approve binds to, as it was
+    assert [b for b in blocks if b["type"] == "actions"] == [
+        b for b in whole_draft if b["type"] == "actions"]
+    _post(blocks, text)
+
+
+@dataclass
+class Row:
+    id: int
+    network: str = "mastodon"
+    sentiment_label: str = "negative"
+    author: str = "@" + "a" * 60
+    assignee: str | None = "U07ALICE01"
+    status: str = "new"
+    title: str | None = "&" * 300
+    text: str = "&" * 3000
+    url: str = "https://mastodon.social/@someone/" + "1" * 18
+    published_at: datetime = NOW
+    priority: int = 50
+    priority_reason: str | None = "complaint · negative · 48k followers"
+    intent: str | None = "complaint"
+    language: str | None = "en"
+    topics: tuple[str, ...] = ("billing", "churn")
+    direct_to: str | None = "@acmecare"
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_a_full_page_of_the_largest_mentions_fits_with_every_row(language: str) -> None:
+    """12,474 characters: `/cm mentions` answered nothing."""
+    rows = [Row(i) for i in range(PAGE_SIZE)]
+    text, blocks = build_mention_list(rows, language, more_value={"text": "x", "before_id": 3})
+    assert blocks_text_length(blocks) <= MESSAGE_TEXT_BUDGET
+    assert all(f"#{i}" in str(blocks) for i in range(PAGE_SIZE))
+    assert blocks[-1]["type"] == "actions"  # the More button pages on from the last row
+    _post(blocks, text)
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_twenty_share_of_voice_groups_fit_and_say_how_to_see_the_rest(language: str) -> None:
+    """52,000 characters (20 groups of 8 watches on 6 networks)."""
+    members = tuple(_member(f"acme-competitor-watch-{i}", "brand" if i == 0 else "competitor")
+                    for i in range(8))
+    groups = [SovData(group=f"group-{g}", conquest=True, members=members,
+                      by_network={n: members for n in ("mastodon", "bluesky", "reddit",
+                                                       "rss", "x", "hackernews")},
+                      opportunities=4, total=SovCountData(900)) for g in range(20)]
+    text, blocks = build_sov_blocks(30, groups, language)
+    assert blocks_text_length(blocks) <= MESSAGE_TEXT_BUDGET
+    assert {"en": "more group(s), left out", "fr": "groupe(s) de plus"}[language] in str(blocks)
+    assert "/cm stats sov 30d" in str(blocks)
+    _post(blocks, text)
+
+
+def test_any_answer_to_a_command_or_click_fits() -> None:
+    """The safety net under the answers with no better way to fit (stats, triage, help,
+    influencers...): the last sections are clipped, the buttons kept, the Reply as it was."""
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 2900}}
+              for _ in range(5)] + [
+        {"type": "actions", "elements": [{"type": "button", "action_id": "vigie.more",
+                                          "text": {"type": "plain_text", "text": "More"}}]}]
+    reply = Reply("answer", blocks)
+    sent = reply.as_kwargs()["blocks"]
+    assert blocks_text_length(sent) <= MESSAGE_TEXT_BUDGET and sent[-1] == blocks[-1]
+    assert sent[0] == blocks[0] and blocks_text_length(reply.blocks) == 14_504
+    _post(sent, "answer")
+
+
+def test_every_message_the_notifier_sends_fits() -> None:
+    """Under every message the outbox sends (spike alerts, opportunity cards...)."""
+    blocks = [{"type": "context", "elements": [{"type": "mrkdwn", "text": "y" * 2900}]}
+              for _ in range(5)]
+    with SlackStandIn() as slack:
+        notifier = SlackNotifier(WebClient(token=BOT_TOKEN, base_url=slack.base_url))
+        notifier.post(OutgoingMessage(channel=CHANNEL_ID, text="t", blocks=blocks))
+        (call,) = slack.calls("chat.postMessage")
+        assert call.ok and blocks_text_length(call.args["blocks"]) <= MESSAGE_TEXT_BUDGET
