@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -105,6 +106,19 @@ def _filters_from(value: str) -> MentionFilter | None:
     return MentionFilter(**values)
 
 
+def _open_or_tell(click: Click, mention_id: int, kind: str, open_it: Callable[[], object],
+                  not_opened: Callable[[str], str]) -> None:
+    """Open a card button's modal; when Slack refuses (most often a trigger id that
+    expired or was already used, since the click's 3 seconds ran out) tell the clicker
+    what to do instead of the generic apology."""
+    try:
+        open_it()
+    except SlackApiError as err:
+        code = str(err.response.get("error") or "?")
+        log.warning("%s window for #%s not opened: %s", kind, mention_id, code)
+        click.tell(not_opened(code))
+
+
 def card_button(runtime: Runtime, click: Click) -> None:
     """An alert card's buttons: open a modal (assign, draft, reject, approve anyway) or
     change the mention; the card and its thread show the change, so no extra message."""
@@ -115,16 +129,11 @@ def card_button(runtime: Runtime, click: Click) -> None:
         return
     mention_id = target.mention_id
     if name == "draft":
-        try:
-            open_draft_editor(runtime, client, ctx,
-                              editor_context(runtime, ctx, mention_id, client),
-                              body["trigger_id"])
-        except SlackApiError as err:
-            # Not the generic apology: an expired trigger only needs another click, and
-            # another refusal leaves the text fallback (/cm draft N your reply).
-            code = str(err.response.get("error") or "?")
-            log.warning("draft editor for #%s not opened: %s", mention_id, code)
-            click.tell(editor_not_opened(ctx.language, mention_id, code, button=True))
+        # Another refusal leaves the text fallback (/cm draft N your reply).
+        _open_or_tell(click, mention_id, "draft", lambda: open_draft_editor(
+            runtime, client, ctx, editor_context(runtime, ctx, mention_id, client),
+            body["trigger_id"]), lambda code: editor_not_opened(
+            ctx.language, mention_id, code, button=True))
         return
     if name in {"assign", "reject"}:
         workflow.check_allowed(runtime.sessions, ctx.workspace_id, ctx.actor, mention_id,
