@@ -26,6 +26,7 @@ from bot.slack.modals import USE_SUGGESTION, build_assign_modal, build_reason_mo
 from bot.slack.opportunity_blocks import USE_SUGGESTION as USE_OPP_SUGGESTION
 from handlers.buttons import Click, on_button
 from handlers.commands.workflow import (
+    EXPIRED_TRIGGER,
     editor_not_opened,
     mention_page,
     opportunity_editor_not_opened,
@@ -106,6 +107,22 @@ def _filters_from(value: str) -> MentionFilter | None:
     return MentionFilter(**values)
 
 
+MODAL_BUTTONS = {"assign": "card.button_assign", "reject": "card.button_reject",
+                 "override": "card.button_approve"}
+"""The card button that opens each of its modals (its label names the window)."""
+
+
+def modal_not_opened(language: str, kind: str, mention_id: int, error: str) -> str:
+    """Why a card button's modal (``kind``: assign, reject, override) did not open (Slack's
+    ``error``), and what to do: click again, or the `/cm` command that does the same."""
+    button = t(language, MODAL_BUTTONS[kind])
+    if error in EXPIRED_TRIGGER:
+        return t(language, "card.modal_expired", id=mention_id, button=button)
+    return t(language, "card.modal_failed", id=mention_id, button=button,
+             error=escape(error[:80]),
+             command=t(language, f"card.modal_command_{kind}", id=mention_id))
+
+
 def _open_or_tell(click: Click, mention_id: int, kind: str, open_it: Callable[[], object],
                   not_opened: Callable[[str], str]) -> None:
     """Open a card button's modal; when Slack refuses (most often a trigger id that
@@ -140,7 +157,9 @@ def card_button(runtime: Runtime, click: Click) -> None:
                                name)
         view = (build_assign_modal(mention_id, ctx.language) if name == "assign"
                 else build_reason_modal("reject", mention_id, ctx.language))
-        client.views_open(trigger_id=body["trigger_id"], view=view)
+        _open_or_tell(click, mention_id, name, lambda: client.views_open(
+            trigger_id=body["trigger_id"], view=view), lambda code: modal_not_opened(
+            ctx.language, name, mention_id, code))
         return
     if name == "approve":
         try:
@@ -149,8 +168,10 @@ def card_button(runtime: Runtime, click: Click) -> None:
         except NeedsOverride:
             # The reason modal approves the version this button showed, or nothing.
             bound = {"version": target.version, "digest": target.digest}
-            client.views_open(trigger_id=body["trigger_id"], view=build_reason_modal(
-                "override", mention_id, ctx.language, bound))
+            view = build_reason_modal("override", mention_id, ctx.language, bound)
+            _open_or_tell(click, mention_id, "override", lambda: client.views_open(
+                trigger_id=body["trigger_id"], view=view), lambda code: modal_not_opened(
+                ctx.language, "override", mention_id, code))
             return
         runtime.nudge_replies()
     elif name == "retry":

@@ -5,7 +5,7 @@ that escaping lengthens (600 ``&``) still opens it."""
 from __future__ import annotations
 
 from tests.e2e.conftest import VigieApp
-from tests.e2e.test_workflow import card, seed
+from tests.e2e.test_workflow import APPROVER, card, grant, seed, settle
 from tests.handlers.conftest import nth_response
 
 
@@ -97,3 +97,60 @@ def test_the_draft_button_names_slack_s_refusal_and_the_text_fallback_in_french(
         "l'a refusé (`view_too_large`). Cliquez de nouveau sur *Rédiger*"), answer
     assert f"`/cm draft {mention_id} votre réponse`" in answer
     assert "Error id" not in answer and "Erreur" not in answer
+
+
+def test_the_assign_button_explains_an_expired_trigger_and_to_click_again(
+        vigie_sqlite: VigieApp) -> None:
+    """Assign's views.open refused (the click's trigger id expired) got the generic
+    apology, where the Draft button said to click again."""
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    ts = card(vigie, mention_id)["ts"]
+    vigie.standin.error_next("views.open", "expired_trigger_id")
+    vigie.slack.block_action("vigie.assign", message_ts=ts)
+    answer = nth_response(vigie, 1)
+    assert answer["text"] == (
+        f":warning: The *Assign* window for #{mention_id} did not open: Slack allows 3 "
+        "seconds to open it and the time ran out. Click *Assign* again.")
+    assert answer["response_type"] == "ephemeral" and not answer.get("replace_original")
+
+
+def test_the_reject_button_explains_a_used_trigger_in_french(
+        vigie_sqlite: VigieApp) -> None:
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    vigie.slack.slash_command(f"draft {mention_id} Nous regardons votre commande.")
+    grant(vigie, APPROVER, "approver")
+    assert "français" in vigie.slack.slash_command("lang fr", user_id=APPROVER).json()["text"]
+    settle(vigie)
+    ts = card(vigie, mention_id)["ts"]
+    vigie.standin.error_next("views.open", "exchanged_trigger_id")
+    vigie.slack.block_action("vigie.reject", message_ts=ts, user_id=APPROVER)
+    vigie.standin.wait_until(lambda standin: len(standin.responses()) > 0)
+    answer = vigie.standin.responses()[-1]["text"]
+    assert answer == (
+        f":warning: La fenêtre *Refuser* de la n°{mention_id} ne s'est pas ouverte : Slack "
+        "laisse 3 secondes pour l'ouvrir et ce délai est passé. Cliquez de nouveau sur "
+        "*Refuser*."), answer
+
+
+def test_approve_anyway_names_slack_s_refusal_and_the_command(vigie_sqlite: VigieApp
+                                                               ) -> None:
+    """A high-risk draft's Approve opens the reason window: refused, it said nothing
+    useful."""
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    vigie.slack.slash_command(f"draft {mention_id} We will refund you, call +33 6 12 34 56 78 "
+                              "or our lawyer. Card 4111 1111 1111 1111")
+    grant(vigie, APPROVER, "approver")
+    settle(vigie)
+    seen = card(vigie, mention_id)
+    vigie.standin.error_next("views.open", "view_too_large")
+    vigie.slack.block_action("vigie.approve", message=seen, user_id=APPROVER)
+    vigie.standin.wait_until(lambda standin: len(standin.responses()) > 0)
+    answer = vigie.standin.responses()[-1]["text"]
+    assert answer == (
+        f":warning: The *Approve* window for #{mention_id} did not open: Slack refused it "
+        "(`view_too_large`). Click *Approve* again; if it fails again, use "
+        f"`/cm approve {mention_id} vN confirm your reason` instead and tell your Vigie "
+        "admin."), answer
