@@ -47,10 +47,9 @@ from bot.services.actors import BRAND_ACCOUNT, CUSTOMER
 from bot.services.audit import record
 from bot.services.brand_accounts import BrandHandles
 from bot.services.errors import ServiceError
-from bot.services.outbox import KIND_CARD, do_enqueue
+from bot.services.late_cards import never_carded, queue_card
 from bot.services.topic_channels import channel_picker
 from bot.services.triage_learning import alert_threshold
-from bot.services.watch_links import card_dedupe_key, do_mark_alerting
 from bot.services.workflow import OPEN, RULES, mark_replied, note_card, transition
 from bot.services.workspaces import workspace_language
 from bot.sources.base import FetchedMention
@@ -556,21 +555,16 @@ def _join(session: Session, watch: Watch, case: Case, mention_id: int, item: Fet
     if root is None or quiet:
         return
     reopens = root.status in REOPENS
-    if (not root.alerted and not root.slack_ts and not watch.paused
+    # The case waited for the digest; this follow-up makes it urgent, or reopens it
+    # (whatever its priority: the customer writes again after the brand's answer, and
+    # open work is what alerted as a card or was taken up, so reopened without a card
+    # it would be in no list, ``bot.services.reporting.queries``): its card, once,
+    # where the watch at hand sends the root's alerts; queued first, so that the notes
+    # below go to its thread.
+    if (never_carded(root) and not watch.paused
             and (reopens or priority >= alert_threshold(session, watch))
-            and root.status != "ignored"):
-        # The case waited for the digest; this follow-up makes it urgent, or reopens it
-        # (whatever its priority: the customer writes again after the brand's answer, and
-        # open work is what alerted as a card or was taken up, so reopened without a card
-        # it would be in no list, ``bot.services.reporting.queries``): its card, once,
-        # where the watch sends the root's alerts (its channel or a topic route's); queued
-        # first, so that the notes below go to its thread.
-        channel = channel_picker(session, watch, {})(root.id)
-        do_mark_alerting(session, watch.id, [root.id])
-        if do_enqueue(session, workspace_id=watch.workspace_id, kind=KIND_CARD,
-                      channel=channel, mention_id=root.id,
-                      dedupe_key=card_dedupe_key(root.id, channel)) is not None:
-            done.alerts += 1
+            and root.status != "ignored" and queue_card(session, watch, root) is not None):
+        done.alerts += 1
     language = workspace_language(session, watch.workspace_id)
     note = Note.of(language, "cases.note_follow_up", id=mention_id,
                    author=Text(item.author.handle, 80), text=Text(item.text, NOTE_TEXT))

@@ -22,13 +22,33 @@ def card_queued(session: Session, mention_id: int) -> bool:
         OutboxMessage.mention_id == mention_id, OutboxMessage.kind == KIND_CARD).limit(1)))
 
 
+def never_carded(mention: Mention) -> bool:
+    """Whether ``mention`` never alerted nor had a card posted (what its row says; a card
+    queued before decisions were recorded is ``card_queued``)."""
+    return not mention.alerted and not mention.slack_ts
+
+
+def queue_card(session: Session, watch: Watch, mention: Mention) -> str | None:
+    """Queue the card of ``mention`` where ``watch`` sends its alerts (the watch's channel
+    or a topic route's) and record the watch's decision to alert on it; the channel, or
+    None when its card in that channel was queued already (only the decision is recorded
+    then)."""
+    channel = channel_picker(session, watch, {})(mention.id)
+    do_mark_alerting(session, watch.id, [mention.id])
+    if do_enqueue(session, workspace_id=mention.workspace_id, kind=KIND_CARD, channel=channel,
+                  mention_id=mention.id,
+                  dedupe_key=card_dedupe_key(mention.id, channel)) is None:
+        return None
+    return channel
+
+
 def queue_late_card(session: Session, mention: Mention, *, watch_id: int | None = None
                     ) -> str | None:
-    """Queue the card of ``mention`` where a watch sends its alerts (the watch's channel or
-    a topic route's), unless it has or had one; the channel, or None when none was queued.
-    The watch is ``watch_id`` if given and holding it, else its own, else another brand
-    watch holding it; a paused or competitor watch alerts on nothing."""
-    if mention.alerted or mention.slack_ts or card_queued(session, mention.id):
+    """Queue the card of ``mention`` where a watch sends its alerts (``queue_card``), unless
+    it has or had one; the channel, or None when none was queued. The watch is
+    ``watch_id`` if given and holding it, else its own, else another brand watch holding
+    it; a paused or competitor watch alerts on nothing."""
+    if not never_carded(mention) or card_queued(session, mention.id):
         return None
     preferred = watch_id if watch_id is not None else (mention.watch_id or 0)
     watch = session.scalar(
@@ -39,8 +59,4 @@ def queue_late_card(session: Session, mention: Mention, *, watch_id: int | None 
         .limit(1))
     if watch is None:
         return None
-    channel = channel_picker(session, watch, {})(mention.id)
-    do_mark_alerting(session, watch.id, [mention.id])
-    do_enqueue(session, workspace_id=mention.workspace_id, kind=KIND_CARD, channel=channel,
-               mention_id=mention.id, dedupe_key=card_dedupe_key(mention.id, channel))
-    return channel
+    return queue_card(session, watch, mention)
