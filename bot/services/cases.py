@@ -34,8 +34,9 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.matching.query import handle_key
@@ -111,6 +112,63 @@ def _stored(session: Session, workspace_id: int, network: str, external_id: str
     return _Stored(None, found.id, (found.handle or "").lower(), False)
 
 
+class _Known:
+    """The posts a batch's replies name (their parents and thread roots) as ``_stored``
+    reads them: two statements for the batch, then kept as the batch files its posts
+    (``filed``); a post whose row changed otherwise is read again (``forget``)."""
+
+    def __init__(self, session: Session, workspace_id: int,
+                 items: Iterable[FetchedMention]) -> None:
+        self.session = session
+        self.workspace_id = workspace_id
+        wanted: dict[str, set[str]] = {}
+        for item in items:
+            for key in (item.parent_external_id, thread_root(item)):
+                if key:
+                    wanted.setdefault(item.network, set()).add(key)
+        self.posts: dict[tuple[str, str], _Stored | None] = {}
+        case_ids: set[int] = set()
+        for network, keys in wanted.items():
+            listed = sorted(keys)
+            mentions = {key: _Stored(None, mention_id, (handle or "").lower(), False)
+                        for key, mention_id, handle in session.execute(
+                            select(Mention.external_id, Mention.id, Author.handle).join(
+                                Author, Author.id == Mention.author_id, isouter=True).where(
+                                Mention.workspace_id == workspace_id,
+                                Mention.network == network,
+                                one_of(session, Mention.external_id, listed)))}
+            posts = {}
+            for key, case_id, mention_id, author, by_brand in session.execute(select(
+                    CasePost.external_id, CasePost.case_id, CasePost.mention_id,
+                    CasePost.author, CasePost.by_brand).where(
+                    CasePost.workspace_id == workspace_id, CasePost.network == network,
+                    one_of(session, CasePost.external_id, listed))):
+                if case_id is not None or by_brand:
+                    posts[key] = _Stored(case_id, mention_id, author, by_brand)
+                    if case_id is not None:
+                        case_ids.add(case_id)
+            for key in listed:
+                self.posts[(network, key)] = posts.get(key, mentions.get(key))
+        if case_ids:  # the cases they are in, for session.get
+            session.scalars(select(Case).where(one_of(session, Case.id, sorted(case_ids))))\
+                .all()
+
+    def get(self, network: str, key: str) -> _Stored | None:
+        """What ``_stored`` reads for ``key`` now."""
+        if (network, key) not in self.posts:
+            self.posts[(network, key)] = _stored(self.session, self.workspace_id, network, key)
+        return self.posts[(network, key)]
+
+    def filed(self, item: FetchedMention, case_id: int, mention_id: int) -> None:
+        """``item`` was just filed in ``case_id`` as the customer's ``mention_id``."""
+        self.posts[(item.network, item.external_id)] = _Stored(
+            case_id, mention_id, item.author.handle.lower(), False)
+
+    def forget(self, network: str, key: str) -> None:
+        """The post ``key`` may have been filed in a case since it was read."""
+        self.posts.pop((network, key), None)
+
+
 def _file_post(session: Session, workspace_id: int, item: FetchedMention, *,
                case_id: int | None, mention_id: int | None, by_brand: bool) -> bool:
     """Insert ``item`` as a case post; False when it was already filed."""
@@ -156,21 +214,25 @@ def _case_of_mention(session: Session, workspace_id: int, mention_id: int,
 
 
 def _case_for(session: Session, workspace_id: int, item: FetchedMention,
-              customer: str | None) -> Case | None:
+              customer: str | None, known: _Known | None = None) -> Case | None:
     """The case ``item`` continues: through its parent (a case post, the customer's own
     mention, or a brand post in a case) or its thread root. ``customer`` None: any
-    customer's mention (a brand reply); otherwise only that customer's case."""
+    customer's mention (a brand reply); otherwise only that customer's case. ``known``:
+    the batch's posts read already."""
     root = thread_root(item)
     for key in (item.parent_external_id, root):
         if not key:
             continue
-        stored = _stored(session, workspace_id, item.network, key)
+        stored = (known.get(item.network, key) if known is not None
+                  else _stored(session, workspace_id, item.network, key))
         if stored is None:
             continue
         if stored.case_id is not None:
             case = session.get(Case, stored.case_id)
         elif stored.mention_id is not None and customer in (None, stored.author):
             case = _case_of_mention(session, workspace_id, stored.mention_id, root)
+            if known is not None:
+                known.forget(item.network, key)
         else:
             continue
         if case is not None and customer in (None, case.customer):
@@ -370,18 +432,23 @@ def attach_mentions(session: Session, watch: Watch, items: dict[int, FetchedMent
         # a follow-up to such a reply then finds its case.
         _rendezvous(session, watch.workspace_id, exclusive=False)
         _answered_before(session, watch.workspace_id, items, done)
-    for mention_id in sorted(items):
-        item = items[mention_id]
-        if not (item.parent_external_id or thread_root(item)):
-            continue
-        case = _case_for(session, watch.workspace_id, item, item.author.handle.lower())
+    joining: list[_Joining] = []
+    replies = {m: item for m, item in items.items()
+               if item.parent_external_id or thread_root(item)}
+    known = _Known(session, watch.workspace_id, replies.values()) if replies else None
+    for mention_id in sorted(replies):
+        item = replies[mention_id]
+        case = _case_for(session, watch.workspace_id, item, item.author.handle.lower(), known)
         if case is None or case.root_mention_id == mention_id:
             continue
         if not _file_post(session, watch.workspace_id, item, case_id=case.id,
                           mention_id=mention_id, by_brand=False):
             continue
-        _join(session, watch, case, mention_id, item, priorities.get(mention_id, 0),
-              mention_id in quiet, now, done)
+        if known is not None:
+            known.filed(item, case.id, mention_id)
+        joining.append(_Joining(case, mention_id, item, priorities.get(mention_id, 0),
+                                mention_id in quiet))
+    _join(session, watch, joining, now, done)
     if watch.kind == WATCH_BRAND:
         _join_returning(session, watch, items, priorities, quiet, now, handles, done)
     return done
@@ -514,6 +581,7 @@ def _join_returning(session: Session, watch: Watch, items: dict[int, FetchedMent
     found = _open_cases(session, watch, loose.values(), now, alerting)
     channel_for = channel_picker(session, watch, {})
     joined: set[int] = set()
+    joining: list[_Joining] = []
     for mention_id in sorted(loose):
         item = loose[mention_id]
         if mention_id in in_story:
@@ -533,57 +601,94 @@ def _join_returning(session: Session, watch: Watch, items: dict[int, FetchedMent
                 by_brand=False):
             continue
         joined.add(mention_id)
-        _join(session, watch, case, mention_id, item, priorities.get(mention_id, 0),
-              False, now, done)
+        joining.append(_Joining(case, mention_id, item, priorities.get(mention_id, 0), False))
+    _join(session, watch, joining, now, done)
 
 
-def _join(session: Session, watch: Watch, case: Case, mention_id: int, item: FetchedMention,
-          priority: int, quiet: bool, now: datetime, done: Attached) -> None:
-    """The customer wrote again in ``case``: no card of its own; the case's card hears it."""
-    done.silenced.add(mention_id)
-    done.follow_ups += 1
-    session.execute(update(Mention).where(
-        Mention.id == mention_id, Mention.status == MentionStatus.NEW.value).values(
-        status=MentionStatus.FOLLOW_UP.value, version=Mention.version + 1)
-        .execution_options(synchronize_session=False))
-    record(session, watch.workspace_id, CUSTOMER, "mention.follow_up", mention_id=mention_id,
-           from_status=MentionStatus.NEW.value, to_status=MentionStatus.FOLLOW_UP.value,
-           detail={"case_mention": case.root_mention_id})
-    session.execute(update(Case).where(Case.id == case.id).values(
-        follow_ups=Case.follow_ups + 1, updated_at=now))
-    root = session.get(Mention, case.root_mention_id, with_for_update=True)
-    if root is None or quiet:
+@dataclass(frozen=True, slots=True)
+class _Joining:
+    """A customer's post filed into ``case``, about to join it as a follow-up."""
+
+    case: Case
+    mention_id: int
+    item: FetchedMention
+    priority: int
+    quiet: bool
+
+
+def _join(session: Session, watch: Watch, joining: Sequence[_Joining], now: datetime,
+          done: Attached) -> None:
+    """The customers wrote again in their cases: no card of their own; each case's card
+    hears them, in the order of ``joining``. A statement for all the follow-ups' statuses,
+    one for the cases' counts and one reading (and locking) the cases' first mentions; what
+    a follow-up does to its case's first mention (a late card, a reopen, a note) depends on
+    what the follow-ups before it did, and goes one follow-up after the other."""
+    if not joining:
         return
-    reopens = root.status in REOPENS
-    # The case waited for the digest; this follow-up makes it urgent, or reopens it
-    # (whatever its priority: the customer writes again after the brand's answer, and
-    # open work is what alerted as a card or was taken up, so reopened without a card
-    # it would be in no list, ``bot.services.reporting.queries``): its card, once,
-    # where the watch at hand sends the root's alerts; queued first, so that the notes
-    # below go to its thread.
-    if (never_carded(root) and not watch.paused
-            and (reopens or priority >= alert_threshold(session, watch))
-            and root.status != "ignored" and queue_card(session, watch, root) is not None):
-        done.alerts += 1
+    ids = [j.mention_id for j in joining]
+    done.silenced.update(ids)
+    done.follow_ups += len(joining)
+    session.execute(update(Mention).where(
+        one_of(session, Mention.id, sorted(ids)), Mention.status == MentionStatus.NEW.value)
+        .values(status=MentionStatus.FOLLOW_UP.value, version=Mention.version + 1)
+        .execution_options(synchronize_session=False))
+    counts: dict[int, int] = {}
+    for j in joining:
+        counts[j.case.id] = counts.get(j.case.id, 0) + 1
+    cases = cast(Table, Case.__table__)
+    session.execute(update(cases).where(cases.c.id == bindparam("case")).values(
+        follow_ups=cases.c.follow_ups + bindparam("joined"), updated_at=now),
+        [{"case": case_id, "joined": n} for case_id, n in sorted(counts.items())])
+    for j in joining:
+        session.expire(j.case, ["follow_ups", "updated_at"])
+    wanted = sorted({j.case.root_mention_id for j in joining if not j.quiet})
+    roots = {m.id: m for m in session.scalars(
+        select(Mention).where(one_of(session, Mention.id, wanted))
+        .order_by(Mention.id).with_for_update())} if wanted else {}
     language = workspace_language(session, watch.workspace_id)
-    note = Note.of(language, "cases.note_follow_up", id=mention_id,
-                   author=Text(item.author.handle, 80), text=Text(item.text, NOTE_TEXT))
-    if reopens:
-        # The customer writes again after the brand's answer: the case waits on the brand,
-        # from when the follow-up reached Vigie (its received time, bot.services.sla), not
-        # from when it was posted: one found late is not overdue on arrival.
-        session.execute(update(Case).where(Case.id == case.id).values(
-            state="open", sla_started_at=now, reopened=Case.reopened + 1))
-        session.execute(delete(SlaNotice).where(SlaNotice.mention_id == root.id))
-        try:
-            transition(session, watch.workspace_id, root, CUSTOMER, "reopen", RULES["reopen"],
-                       note=note.then("cases.note_reopened"),
-                       detail={"follow_up": mention_id})
-            done.reopened += 1
-        except ServiceError as err:
-            log.info("case %s: not reopened (%s)", case.id, err.key)
-    else:
-        note_card(session, root, note)
+    threshold: int | None = None  # read once, when a follow-up first needs it
+    for j in joining:
+        record(session, watch.workspace_id, CUSTOMER, "mention.follow_up",
+               mention_id=j.mention_id, from_status=MentionStatus.NEW.value,
+               to_status=MentionStatus.FOLLOW_UP.value,
+               detail={"case_mention": j.case.root_mention_id})
+        root = roots.get(j.case.root_mention_id)
+        if root is None or j.quiet:
+            continue
+        reopens = root.status in REOPENS
+        # The case waited for the digest; this follow-up makes it urgent, or reopens it
+        # (whatever its priority: the customer writes again after the brand's answer, and
+        # open work is what alerted as a card or was taken up, so reopened without a card
+        # it would be in no list, ``bot.services.reporting.queries``): its card, once,
+        # where the watch at hand sends the root's alerts; queued first, so that the notes
+        # below go to its thread.
+        waiting = never_carded(root) and not watch.paused and root.status != "ignored"
+        urgent = reopens
+        if waiting and not urgent:
+            if threshold is None:
+                threshold = alert_threshold(session, watch)
+            urgent = j.priority >= threshold
+        if waiting and urgent and queue_card(session, watch, root) is not None:
+            done.alerts += 1
+        note = Note.of(language, "cases.note_follow_up", id=j.mention_id,
+                       author=Text(j.item.author.handle, 80), text=Text(j.item.text, NOTE_TEXT))
+        if reopens:
+            # The customer writes again after the brand's answer: the case waits on the
+            # brand, from when the follow-up reached Vigie (its received time,
+            # bot.services.sla), not from when it was posted: one found late is not overdue
+            # on arrival.
+            session.execute(update(Case).where(Case.id == j.case.id).values(
+                state="open", sla_started_at=now, reopened=Case.reopened + 1))
+            session.execute(delete(SlaNotice).where(SlaNotice.mention_id == root.id))
+            try:
+                transition(session, watch.workspace_id, root, CUSTOMER, "reopen",
+                           RULES["reopen"], note=note.then("cases.note_reopened"),
+                           detail={"follow_up": j.mention_id})
+                done.reopened += 1
+            except ServiceError as err:
+                log.info("case %s: not reopened (%s)", j.case.id, err.key)
+        else:
+            note_card(session, root, note)
 
 
 def _answered_before(session: Session, workspace_id: int, items: dict[int, FetchedMention],

@@ -3,9 +3,11 @@ PostgreSQL.
 
 tests/data/cases/follow_up_batch_state.json is the whole resulting state (mentions, their
 watch links, cases, case posts, audit events, outbox rows, SLA notices, in id order; ids
-named by the posts' external ids) as the per-follow-up path (``cases._join`` called for
-each follow-up, before follow-ups were handled per batch) wrote it for this scenario. Set
-``VIGIE_WRITE_FOLLOW_UP_STATE=1`` to write it again (only when the scenario changes).
+named by the posts' external ids) as the per-follow-up path (each follow-up read its
+case's posts, updated its status, its case's count and read its case's first mention with
+statements of its own: the origin commit in tests/data/cases/INDEX.tsv) wrote it for this
+scenario. Set ``VIGIE_WRITE_FOLLOW_UP_STATE=1`` to write it again (only when the scenario
+changes, on the code of that commit).
 
 The statuses are the real mastodon.social status of
 tests/data/api/mastodon/mastodonpy_status_plain.json (as in test_mastodon_cases.py), given
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.actors import CLI
@@ -213,3 +215,29 @@ def test_a_batch_of_follow_ups_leaves_the_per_follow_up_state(
         assert len(state[key]) == len(expected[key]), key
         for got, wanted in zip(state[key], expected[key], strict=True):
             assert got == wanted, key
+
+
+def test_a_batch_counts_its_follow_ups_in_one_statement(
+        sessions: sessionmaker[Session], workspace_id: int, shared_data: Path) -> None:
+    """Follow-ups join as a batch: their statuses, their cases' counts and their cases'
+    first mentions take a statement each per batch, not per follow-up."""
+    template = json.loads((shared_data / "api/mastodon/mastodonpy_status_plain.json")
+                          .read_text())
+    engine = sessions.kw["bind"]
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        reports = _scenario(sessions, workspace_id, template)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert [r.follow_ups for r in reports] == [0, 11, 2]
+    # The second batch's follow-ups join in two steps: the replies in their threads, then
+    # the new posts of customers whose case is open (which the first step may have made
+    # active); the third batch's in one. One statement per follow-up made 13 of each.
+    assert len([s for s in seen if s.startswith("UPDATE cases SET follow_ups=")]) == 3
+    assert len([s for s in seen if s.startswith("UPDATE mentions SET status=")
+                and "mentions.status =" in s.partition(" WHERE ")[2]]) == 3
