@@ -7,7 +7,10 @@ named by the posts' external ids) as the per-follow-up path (each follow-up read
 case's posts, updated its status, its case's count and read its case's first mention with
 statements of its own: the origin commit in tests/data/cases/INDEX.tsv) wrote it for this
 scenario. Set ``VIGIE_WRITE_FOLLOW_UP_STATE=1`` to write it again (only when the scenario
-changes, on the code of that commit).
+changes, on the code of that commit). follow_up_batch_state_posted.json is the same for the
+scenario whose cards a second watch also alerts in its channel, posted by the Slack
+stand-in before the follow-ups come (notes to posted cards, to a card on its way in
+another channel).
 
 The statuses are the real mastodon.social status of
 tests/data/api/mastodon/mastodonpy_status_plain.json (as in test_mastodon_cases.py), given
@@ -20,6 +23,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.services.actors import CLI
 from bot.services.brand_accounts import do_add_account
 from bot.services.ingest import IngestReport, do_ingest
+from bot.services.outbox import OutboxSender
 from bot.services.watches import do_add_watch, get_watch_by_name
 from bot.services.workflow import do_simple
 from bot.sources.base import FetchedMention
@@ -41,10 +46,14 @@ from storage.models_cases import Case, CasePost, QuietMention
 from storage.models_sla import SlaNotice
 from storage.models_watches import MentionWatch
 from tests.harness.constants import CHANNEL_ID
+from tests.harness.slack_standin import SlackStandIn
+from tests.services.test_outbox import Clock, sender_for
+from tests.services.test_streams_exact import RECALL_CHANNEL
 
 INSTANCE = "https://mastodon.social"
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 STATE = Path(__file__).resolve().parents[1] / "data" / "cases" / "follow_up_batch_state.json"
+STATE_POSTED = STATE.with_name("follow_up_batch_state_posted.json")
 ACME = {"id": "7", "username": "acme", "acct": "acme", "url": "https://mastodon.social/@acme",
         "uri": "https://mastodon.social/users/acme"}
 CUSTOMERS = ("ana", "bob", "cyd", "dee", "eve", "fox")
@@ -83,17 +92,23 @@ class Posts:
         return item
 
 
-def _ingest(sessions: sessionmaker[Session], workspace_id: int, items: list[FetchedMention]
-            ) -> IngestReport:
+def _ingest(sessions: sessionmaker[Session], workspace_id: int, items: list[FetchedMention],
+            watch: str = "acme") -> IngestReport:
     with transaction(sessions) as session:
-        return do_ingest(session, get_watch_by_name(session, workspace_id, "acme"), None,
+        return do_ingest(session, get_watch_by_name(session, workspace_id, watch), None,
                          items, now=NOW)
 
 
 def _scenario(sessions: sessionmaker[Session], workspace_id: int,
-              template: dict[str, Any]) -> list[IngestReport]:
+              template: dict[str, Any], sender: OutboxSender | None = None
+              ) -> list[IngestReport]:
+    """The batches; with ``sender``, a second watch holds the first batch too, and the
+    cards are posted (two per mention that alerted in both) before the follow-ups come."""
     do_add_watch(sessions, workspace_id, CLI, name="acme", query="", channel_id=CHANNEL_ID,
                  alert_threshold=60)
+    if sender is not None:
+        do_add_watch(sessions, workspace_id, CLI, name="recall", query="",
+                     channel_id=RECALL_CHANNEL, alert_threshold=90)
     do_add_account(sessions, workspace_id, CLI, "mastodon", "@acme@mastodon.social")
     post = Posts(template)
     first = [
@@ -111,11 +126,15 @@ def _scenario(sessions: sessionmaker[Session], workspace_id: int,
         post("eve1r", "acme", "@eve@other.social we refunded the second charge", 12, "eve1"),
     ]
     reports = [_ingest(sessions, workspace_id, first)]
+    if sender is not None:
+        _ingest(sessions, workspace_id, first, "recall")
     with sessions() as session:
         eve = session.scalar(select(Mention.id).where(
             Mention.external_id == post.raw["eve1"]["uri"]))
     assert eve is not None
     do_simple(sessions, workspace_id, CLI, eve, "close")
+    if sender is not None:
+        sender.flush()
     batch = [
         post("ana2", "ana", "sent it an hour ago, still nothing", 60, "ana1r"),
         post("ana3", "ana", "hello?? anyone there", 61, "ana2"),
@@ -176,7 +195,7 @@ def _state(sessions: sessionmaker[Session], started: datetime) -> dict[str, Any]
                 out.append(named("", values))
             return out
 
-        return {
+        return _slack_ts_named({
             # (what a post says, as stored from the source: cases change none of it)
             "mentions": rows(Mention, (Mention.id,), _AS_FETCHED),
             "mention_watches": rows(MentionWatch, (MentionWatch.mention_id,
@@ -187,15 +206,44 @@ def _state(sessions: sessionmaker[Session], started: datetime) -> dict[str, Any]
             "outbox": rows(OutboxMessage, (OutboxMessage.id,), ("id",)),
             "sla_notices": rows(SlaNotice, (SlaNotice.mention_id, SlaNotice.kind), ("id",)),
             "quiet": rows(QuietMention, (QuietMention.mention_id,)),
-        }
+        })
 
 
+_TS = re.compile(r"^[0-9]{10}\.[0-9]{6}$")
+
+
+def _slack_ts_named(state: dict[str, Any]) -> dict[str, Any]:
+    """``state`` with the stand-in's message ts (from the wall clock) named by their order."""
+    found: set[str] = set()
+    order: dict[str, int] = {}
+
+    def walk(value: Any, collect: bool) -> Any:
+        if isinstance(value, dict):
+            return {k: walk(v, collect) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, collect) for v in value]
+        if isinstance(value, str) and _TS.match(value):
+            if collect:
+                found.add(value)
+                return value
+            return f"ts{order[value]}"
+        return value
+
+    walk(state, True)
+    order.update((ts, n) for n, ts in enumerate(sorted(found, key=float)))
+    return dict(walk(state, False))
+
+
+@pytest.mark.parametrize("posted", [False, True], ids=["cards-queued", "cards-posted"])
 def test_a_batch_of_follow_ups_leaves_the_per_follow_up_state(
-        sessions: sessionmaker[Session], workspace_id: int, shared_data: Path) -> None:
+        sessions: sessionmaker[Session], workspace_id: int, shared_data: Path,
+        slack_standin: SlackStandIn, posted: bool) -> None:
     template = json.loads((shared_data / "api/mastodon/mastodonpy_status_plain.json")
                           .read_text())
     started = datetime.now(UTC)
-    reports = _scenario(sessions, workspace_id, template)
+    sender = sender_for(sessions, slack_standin, Clock()) if posted else None
+    reports = _scenario(sessions, workspace_id, template, sender)
+    pinned = STATE_POSTED if posted else STATE
     state = {"reports": [[r.stored, r.brand_posts, r.follow_ups, r.reopened, r.alerts]
                          for r in reports], **_state(sessions, started)}
     # The scenario has what the batch path must get right: follow-ups in threads, to a
@@ -203,13 +251,13 @@ def test_a_batch_of_follow_ups_leaves_the_per_follow_up_state(
     # cases (answered, closed), and cases whose card a follow-up queues late.
     assert state["reports"][1][2] >= 8 and state["reports"][1][3] >= 2
     if os.environ.get("VIGIE_WRITE_FOLLOW_UP_STATE"):
-        STATE.parent.mkdir(exist_ok=True)
-        STATE.write_text("{\n" + ",\n".join(  # one row a line: a difference reads as one
+        pinned.parent.mkdir(exist_ok=True)
+        pinned.write_text("{\n" + ",\n".join(  # one row a line: a difference reads as one
             f"{json.dumps(key)}: [\n" + ",\n".join(
                 json.dumps(row, sort_keys=True, default=str) for row in rows) + "\n]"
             for key, rows in sorted(state.items())) + "\n}\n")
         pytest.skip("state written")
-    expected = json.loads(STATE.read_text())
+    expected = json.loads(pinned.read_text())
     state = json.loads(json.dumps(state, default=str))
     for key in sorted(expected):  # table by table, row by row: the first difference
         assert len(state[key]) == len(expected[key]), key
