@@ -51,7 +51,7 @@ from bot.services.errors import ServiceError
 from bot.services.late_cards import never_carded, queue_card
 from bot.services.topic_channels import channel_picker
 from bot.services.triage_learning import alert_threshold
-from bot.services.workflow import OPEN, RULES, mark_replied, note_card, transition
+from bot.services.workflow import OPEN, RULES, CardNotes, mark_replied, transition
 from bot.services.workspaces import workspace_language
 from bot.sources.base import FetchedMention
 from storage.bulk import one_of, one_of_read_first
@@ -620,9 +620,10 @@ def _join(session: Session, watch: Watch, joining: Sequence[_Joining], now: date
           done: Attached) -> None:
     """The customers wrote again in their cases: no card of their own; each case's card
     hears them, in the order of ``joining``. A statement for all the follow-ups' statuses,
-    one for the cases' counts and one reading (and locking) the cases' first mentions; what
-    a follow-up does to its case's first mention (a late card, a reopen, a note) depends on
-    what the follow-ups before it did, and goes one follow-up after the other."""
+    one for the cases' counts, one reading (and locking) the cases' first mentions and two
+    reading their cards (``CardNotes``: the notes then add their rows without reading);
+    what a follow-up does to its case's first mention (a late card, a reopen, a note)
+    depends on what the follow-ups before it did, and goes one follow-up after the other."""
     if not joining:
         return
     ids = [j.mention_id for j in joining]
@@ -645,6 +646,7 @@ def _join(session: Session, watch: Watch, joining: Sequence[_Joining], now: date
     roots = {m.id: m for m in session.scalars(
         select(Mention).where(one_of(session, Mention.id, wanted))
         .order_by(Mention.id).with_for_update())} if wanted else {}
+    notes = CardNotes(session, [roots[m] for m in sorted(roots)])
     language = workspace_language(session, watch.workspace_id)
     threshold: int | None = None  # read once, when a follow-up first needs it
     for j in joining:
@@ -668,8 +670,10 @@ def _join(session: Session, watch: Watch, joining: Sequence[_Joining], now: date
             if threshold is None:
                 threshold = alert_threshold(session, watch)
             urgent = j.priority >= threshold
-        if waiting and urgent and queue_card(session, watch, root) is not None:
-            done.alerts += 1
+        if waiting and urgent:
+            if queue_card(session, watch, root) is not None:
+                done.alerts += 1
+            notes.changed(root)
         note = Note.of(language, "cases.note_follow_up", id=j.mention_id,
                        author=Text(j.item.author.handle, 80), text=Text(j.item.text, NOTE_TEXT))
         if reopens:
@@ -683,12 +687,12 @@ def _join(session: Session, watch: Watch, joining: Sequence[_Joining], now: date
             try:
                 transition(session, watch.workspace_id, root, CUSTOMER, "reopen",
                            RULES["reopen"], note=note.then("cases.note_reopened"),
-                           detail={"follow_up": j.mention_id})
+                           detail={"follow_up": j.mention_id}, cards=notes)
                 done.reopened += 1
             except ServiceError as err:
                 log.info("case %s: not reopened (%s)", j.case.id, err.key)
         else:
-            note_card(session, root, note)
+            notes.note(root, note)
 
 
 def _answered_before(session: Session, workspace_id: int, items: dict[int, FetchedMention],

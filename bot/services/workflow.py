@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,8 +36,10 @@ from bot.services.draft_checks import draft_audience, foreign_data
 from bot.services.errors import Forbidden, NeedsOverride, NotFound, ServiceError, Term
 from bot.services.late_cards import card_queued, queue_late_card
 from bot.services.outbox import (
+    KIND_CARD,
     KIND_THREAD,
     KIND_UPDATE_CARD,
+    RANK_FEEDBACK,
     card_channels,
     do_enqueue,
     repost_lost_card,
@@ -57,6 +59,8 @@ from storage.models import (
     DraftOrigin,
     Mention,
     MentionStatus,
+    OutboxMessage,
+    OutboxStatus,
     Role,
     Workspace,
     utcnow,
@@ -64,6 +68,7 @@ from storage.models import (
 from storage.models_cases import Case, CasePost
 from storage.models_replies import ReplyPost
 from storage.models_sla import SlaNotice
+from storage.models_watches import MentionWatch
 
 __all__ = ["RULES", "DraftOrigin", "DraftToApprove", "Outcome", "StaleDraft", "allowed_actions",
            "check_allowed", "text_hash"]
@@ -256,6 +261,99 @@ def note_card(session: Session, mention: Mention, note: Note) -> None:
     _note(session, mention, note)
 
 
+@dataclass
+class _Cards:
+    """A mention's cards as ``_note`` reads them: its first card, the others posted, and
+    the rows of its cards queued (id order)."""
+
+    channel: str | None
+    ts: str | None
+    alerted: bool
+    posted: list[tuple[str, str]] = field(default_factory=list)
+    queued: list[tuple[str, str, int]] = field(default_factory=list)
+    """(channel, status, send rank) of each card row."""
+
+
+class CardNotes:
+    """``note_card`` for many notes on a few mentions (the first mentions of the cases a
+    batch's follow-ups join): the mentions' cards are read once, in two statements, and
+    each note adds the rows ``_note`` adds (an update of each card, the note in each card's
+    thread, ranked after a card on its way as ``send_rank`` ranks them), in the same order.
+    A mention with a card Slack refused (``repost_lost_card`` may queue it again) takes
+    ``note_card`` itself. ``changed`` after anything queues a card of a mention."""
+
+    def __init__(self, session: Session, mentions: Sequence[Mention]) -> None:
+        self.session = session
+        self.cards: dict[int, _Cards] = {}
+        self._read(list(mentions))
+
+    def _read(self, mentions: list[Mention]) -> None:
+        if not mentions:
+            return
+        ids = sorted(m.id for m in mentions)
+        for m in mentions:
+            self.cards[m.id] = _Cards(m.slack_channel, m.slack_ts, bool(m.alerted))
+        for mention_id, channel, ts in self.session.execute(
+                select(MentionWatch.mention_id, MentionWatch.slack_channel,
+                       MentionWatch.slack_ts).where(
+                    MentionWatch.mention_id.in_(ids), MentionWatch.slack_ts.is_not(None))
+                .distinct().order_by(MentionWatch.mention_id, MentionWatch.slack_channel)):
+            self.cards[mention_id].posted.append((str(channel), str(ts)))
+        for mention_id, channel, status, rank in self.session.execute(
+                select(OutboxMessage.mention_id, OutboxMessage.channel, OutboxMessage.status,
+                       OutboxMessage.send_rank).where(
+                    OutboxMessage.mention_id.in_(ids), OutboxMessage.kind == KIND_CARD)
+                .order_by(OutboxMessage.id)):
+            self.cards[mention_id].queued.append((channel, status, rank))
+
+    def changed(self, mention: Mention) -> None:
+        """A card of ``mention`` was queued since its cards were read: read them again."""
+        self.cards.pop(mention.id, None)
+        self._read([mention])
+
+    def note(self, mention: Mention, note: Note) -> None:
+        """What ``note_card(session, mention, note)`` does."""
+        cards = self.cards.get(mention.id)
+        if cards is None or any(status == OutboxStatus.FAILED.value
+                                for _c, status, _r in cards.queued):
+            _note(self.session, mention, note)
+            return
+        if not (cards.channel or cards.alerted or cards.queued):
+            return
+        first = (cards.channel, cards.ts)
+        others = [(c, t) for c, t in cards.posted if (c, t) != first]
+        channels = list(dict.fromkeys([*([cards.channel] if cards.channel else []),
+                                       *(c for c, _t in others),
+                                       *(c for c, status, _r in cards.queued
+                                         if status == OutboxStatus.PENDING.value)]))
+        if not channels:
+            return
+
+        def rank(channel: str) -> int:
+            posted = cards.ts if cards.channel == channel and cards.ts else next(
+                (t for c, t in cards.posted if c == channel), None)
+            if posted is None:
+                ranks = [r for c, status, r in cards.queued
+                         if c == channel and status == OutboxStatus.PENDING.value]
+                if ranks:
+                    return max(max(ranks), RANK_FEEDBACK)
+            return RANK_FEEDBACK
+
+        def add(kind: str, channel: str, payload: dict[str, Any], send_rank: int) -> None:
+            self.session.add(OutboxMessage(
+                workspace_id=mention.workspace_id, kind=kind, channel=channel,
+                payload=payload, mention_id=mention.id, dedupe_key=None,
+                send_rank=send_rank))
+
+        for channel, ts in others:
+            add(KIND_UPDATE_CARD, channel, {"ts": ts}, RANK_FEEDBACK)
+        add(KIND_UPDATE_CARD, channels[0], {}, rank(channels[0]))
+        payload = spec_payload(note)
+        for channel in channels[1:]:
+            add(KIND_THREAD, channel, dict(payload), rank(channel))
+        add(KIND_THREAD, channels[0], payload, rank(channels[0]))
+
+
 def _reason(reason: str | None, *, required: bool) -> str | None:
     cleaned = " ".join((reason or "").split())
     if required and not cleaned:
@@ -267,7 +365,8 @@ def _reason(reason: str | None, *, required: bool) -> str | None:
 
 def _transition(session: Session, workspace_id: int, mention: Mention, actor: Actor,
                 action: str, rule: Rule, *, reason: str | None = None,
-                detail: dict[str, Any] | None = None, note: Note, **values: Any) -> Outcome:
+                detail: dict[str, Any] | None = None, note: Note,
+                cards: CardNotes | None = None, **values: Any) -> Outcome:
     before = mention.status
     after = rule.target.value if rule.target is not None else values.pop("status", before)
     if before == S.APPROVED.value and after not in {S.APPROVED.value, S.REPLIED.value}:
@@ -280,7 +379,10 @@ def _transition(session: Session, workspace_id: int, mention: Mention, actor: Ac
     _bump(session, mention, status=after, **values)
     record(session, workspace_id, actor, f"mention.{action}", mention_id=mention.id,
            from_status=before, to_status=after, reason=reason, detail=detail)
-    _note(session, mention, note)
+    if cards is not None:
+        cards.note(mention, note)
+    else:
+        _note(session, mention, note)
     notifications.on_transition(session, workspace_id, mention, actor, action,
                                 reason=reason, detail=detail)
     triage_labels.on_transition(session, mention, actor, action)
@@ -321,13 +423,14 @@ def _withdraw_approval(session: Session, mention: Mention) -> dict[str, Any]:
 
 
 def transition(session: Session, workspace_id: int, mention: Mention, actor: Actor,
-               action: str, rule: Rule, *, note: Note, detail: dict[str, Any] | None = None
-               ) -> Outcome:
+               action: str, rule: Rule, *, note: Note, detail: dict[str, Any] | None = None,
+               cards: CardNotes | None = None) -> Outcome:
     """Inside the caller's transaction: ``action`` by a system actor (the rule's states
-    are checked), audited and noted on the card like any other."""
+    are checked), audited and noted on the card like any other (through ``cards``, the
+    mention's cards read already, when given)."""
     _check(session, workspace_id, actor, action, mention)
     return _transition(session, workspace_id, mention, actor, action, rule, note=note,
-                       detail=detail)
+                       detail=detail, cards=cards)
 
 
 def _who(actor: Actor) -> str:

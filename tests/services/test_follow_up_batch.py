@@ -289,3 +289,7 @@ def test_a_batch_counts_its_follow_ups_in_one_statement(
     assert len([s for s in seen if s.startswith("UPDATE cases SET follow_ups=")]) == 3
     assert len([s for s in seen if s.startswith("UPDATE mentions SET status=")
                 and "mentions.status =" in s.partition(" WHERE ")[2]]) == 3
+    # The follow-ups' notes (and the reopens') read their cases' cards once per step, and
+    # rank their rows after a card on its way without a statement of their own each.
+    ranked = [s for s in seen if s.startswith("SELECT max(outbox.send_rank)")]
+    assert ranked == []
