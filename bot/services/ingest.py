@@ -56,6 +56,7 @@ from bot.sources.base import FetchedMention
 from bot.sources.text import to_utc
 from bot.text_hygiene import clean_text
 from storage.bulk import hold_watch, insert_mentions, one_of, upsert_authors
+from storage.db_errors import is_refused_item
 from storage.dialect import is_postgresql
 from storage.models import Mention, MentionStatus, OutboxMessage, Watch, Workspace
 from storage.models_competitors import WATCH_COMPETITOR
@@ -508,8 +509,11 @@ def do_ingest(
     runs in a savepoint: when the database refuses it (an item normalisation let through),
     each item is retried alone and the ones refused are dropped and listed in
     ``report.skipped``, so one poison item never fails its batch (nor freezes its source's
-    cursor). SQLite stores any text and any clamped count, so it
-    needs no such fallback (and skips the savepoint's cost).
+    cursor). Only a refusal of the item's data drops it (``storage.db_errors``): a
+    statement failing for a passing reason (a lock or statement timeout, a cancel, a
+    deadlock, a lost connection) is raised, for the caller to roll the whole batch back
+    (and leave its source's cursor where it was). SQLite stores any text and any clamped
+    count, so it needs no such fallback (and skips the savepoint's cost).
     """
     if not is_postgresql(session):
         return _ingest(session, watch, source_id, fetched, now=now,
@@ -525,6 +529,8 @@ def do_ingest(
             return _ingest(session, watch, source_id, fetched, now=now,
                            backfill_before=backfill_before, history_before=history_before)
     except DBAPIError as err:
+        if not is_refused_item(err):
+            raise  # a passing failure: the caller's transaction rolls back, nothing is lost
         log.warning("a batch of %d mentions was refused (%s); storing them one by one",
                     len(fetched), type(err.orig).__name__)
     report = IngestReport(received=len(fetched))
@@ -535,6 +541,8 @@ def do_ingest(
                                backfill_before=backfill_before,
                                history_before=history_before)
         except DBAPIError as err:
+            if not is_refused_item(err):
+                raise
             report.skipped.append(
                 f"{item.network}:{item.external_id[:100]} ({type(err.orig).__name__})")
             continue

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.net.errors import SourceError, SourceRateLimited
@@ -44,6 +45,7 @@ from bot.sources.base import FetchResult
 from bot.sources.registry import POLLABLE_KINDS, get_source, parse_config
 from storage.claims import QueryT, skip_locked
 from storage.db import transaction
+from storage.db_errors import is_transient
 from storage.models import SourceRow, Watch, Workspace, utcnow
 from storage.search_index import index_pending
 
@@ -245,16 +247,23 @@ def _capped(value: str) -> str:
 
 
 def record_failure(session: Session, source_id: int, error: BaseException, now: datetime) -> str:
-    """Store a failed poll in the source's health and schedule the retry with backoff."""
+    """Store a failed poll in the source's health and schedule the retry with backoff. A
+    database failing for a passing reason (``storage.db_errors``) is told as such: the
+    poll's transaction rolled back, and its posts are fetched again at the next one."""
     row = session.get(SourceRow, source_id)
+    busy = isinstance(error, DBAPIError) and is_transient(error)
+    kind = type(error.orig if isinstance(error, DBAPIError) else error).__name__
     message = str(error) if isinstance(error, SourceError) else (
-        f"internal error ({type(error).__name__}); see the worker logs")
+        f"the database could not store this poll ({kind}: a lock, a timeout or a lost "
+        "connection); nothing was lost: the same posts are fetched again at the next poll"
+        if busy else f"internal error ({type(error).__name__}); see the worker logs")
     if row is None:
         return message
     message = redact_for_row(message, row) or message  # servers echo tokens back
     row.consecutive_failures += 1
     row.last_error = message[:MAX_ERROR_CHARS]
     reasons = (error.reasons if isinstance(error, SourceError)
+               else (("database_busy", {"type": kind}),) if busy
                else (("internal", {"type": type(error).__name__}),))
     # Masked before they are cut: a secret cut in two would no longer be recognised.
     row.last_error_reasons = [

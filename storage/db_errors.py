@@ -1,0 +1,68 @@
+"""Which database errors are about the data a statement carried, and which are passing.
+
+A statement the database refuses for its data (a value past its column, a constraint it
+breaks) fails again however often it is retried: the caller may drop that item and go on.
+One that failed for a passing reason (a lock or statement timeout, a cancel, a deadlock,
+a serialization conflict, a lost connection, a busy or full SQLite file) says nothing of
+its data: the whole transaction must roll back, so that whatever it was storing is
+stored again by the next try (a source's cursor stays where it was, a webhook sender is
+told to retry).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+
+TRANSIENT_SQLSTATES = frozenset({
+    "40001",  # serialization_failure
+    "40P01",  # deadlock_detected
+    "55P03",  # lock_not_available (lock_timeout)
+    "57014",  # query_canceled (statement_timeout, pg_cancel_backend)
+    "57P01",  # admin_shutdown
+    "57P02",  # crash_shutdown
+    "57P03",  # cannot_connect_now
+    "58030",  # io_error
+})
+"""PostgreSQL error codes of a statement that failed for a passing reason."""
+TRANSIENT_SQLSTATE_CLASSES = frozenset({
+    "08",  # connection exception
+    "53",  # insufficient resources (disk full, out of memory, too many connections)
+})
+"""PostgreSQL error classes (a code's first two characters) that are all passing."""
+TRANSIENT_SQLITE_CODES = frozenset({
+    sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL,
+    sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL,
+})
+"""SQLite primary result codes of a statement that failed for a passing reason."""
+_TRANSIENT_SQLITE_MESSAGES = ("database is locked", "database table is locked",
+                              "disk i/o error", "database or disk is full",
+                              "unable to open database file")
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether ``error`` (a DBAPIError, or the driver's error itself) failed for a passing
+    reason, so that the same statements may succeed at the next try (see the module)."""
+    cause: BaseException | None = error
+    if isinstance(error, DBAPIError):
+        if error.connection_invalidated:
+            return True
+        cause = error.orig
+    code = getattr(cause, "sqlstate", None)
+    if isinstance(code, str):
+        return code in TRANSIENT_SQLSTATES or code[:2] in TRANSIENT_SQLSTATE_CLASSES
+    if isinstance(cause, sqlite3.Error):
+        primary = getattr(cause, "sqlite_errorcode", None)
+        if isinstance(primary, int):
+            return primary & 0xFF in TRANSIENT_SQLITE_CODES
+        message = str(cause).lower()
+        return any(text in message for text in _TRANSIENT_SQLITE_MESSAGES)
+    return False
+
+
+def is_refused_item(error: BaseException) -> bool:
+    """Whether ``error`` is the database refusing the data of the statement (a DataError,
+    or an IntegrityError that is no serialization conflict): retrying it alone fails the
+    same way, so dropping the item it carried loses nothing another try would store."""
+    return isinstance(error, DataError | IntegrityError) and not is_transient(error)

@@ -1,0 +1,176 @@
+"""A database failing for a passing reason during an ingest loses nothing (chaos review).
+
+A statement that waited past its lock timeout (a maintenance session holding a lock on
+`mentions`, as CREATE INDEX does), was cancelled, or lost its connection says nothing of
+the post it carried. Such posts used to be dropped as bad items while the cursor moved
+past them and the poll reported success: they were never fetched again. Now the whole
+poll rolls back and is recorded as failed, and the next poll stores them. The lock is
+real (a second session's LOCK TABLE), so is Vigie's lock_timeout, so is the feed server.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.net.http import HttpClient
+from bot.services.actors import CLI
+from bot.services.polling import run_poll_tick
+from bot.services.sources_admin import do_add_source, list_sources
+from bot.services.watches import do_add_watch
+from bot.slack.admin_views import build_source_list
+from storage import migrations
+from storage.db import make_engine, make_session_factory, transaction
+from storage.db_errors import is_refused_item, is_transient
+from storage.models import Mention, SourceRow, Workspace
+from tests.harness.constants import CHANNEL_ID
+
+LOCK_TIMEOUT = "-c lock_timeout=300"
+"""Vigie's sessions give up waiting for a lock after 0.3 s (a managed database's or a
+DBA's setting; statement_timeout fails the same way, with another code)."""
+POSTS = 20
+
+
+def _feed(count: int) -> bytes:
+    items = "".join(
+        f"<item><title>Acme {n}</title><link>https://news.example/{n}</link>"
+        f"<guid>post-{n}</guid><description>acme news {n}</description>"
+        f"<pubDate>Mon, 07 Dec 2026 09:{n:02d}:00 +0000</pubDate></item>"
+        for n in range(count))
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}'
+            "</channel></rss>").encode()
+
+
+def _migrated(postgres_database_factory: object) -> str:
+    url: str = postgres_database_factory()  # type: ignore[operator]
+    migrations.upgrade(url)
+    return url
+
+
+def _stored(sessions: sessionmaker[Session]) -> list[str]:
+    with sessions() as session:
+        return sorted(session.scalars(select(Mention.external_id)))
+
+
+@pytest.mark.postgres
+def test_a_lock_timeout_during_a_poll_fails_the_poll_and_the_next_one_stores_every_post(
+    postgres_database_factory: object, httpserver: HTTPServer,
+) -> None:
+    url = _migrated(postgres_database_factory)
+    engine = make_engine(url, connect_args={"options": LOCK_TIMEOUT})
+    sessions = make_session_factory(engine)
+    locker = create_engine(url)
+    try:
+        with transaction(sessions) as session:
+            workspace = Workspace(team_id="T0LOCKED")
+            session.add(workspace)
+            session.flush()
+            workspace_id = workspace.id
+        do_add_watch(sessions, workspace_id, CLI, name="acme", query="",
+                     channel_id=CHANNEL_ID, alert_threshold=0)
+        httpserver.expect_request("/feed").respond_with_data(
+            _feed(POSTS), content_type="application/rss+xml")
+        do_add_source(sessions, workspace_id, CLI, kind="rss", watch_name="acme",
+                      values={"url": httpserver.url_for("/feed")})
+        with sessions() as session:
+            cursor_before = session.scalars(select(SourceRow.cursor)).one()
+
+        with locker.connect() as held:
+            # What CREATE INDEX (without CONCURRENTLY) holds: reads go on, writes wait.
+            held.execute(text("LOCK TABLE mentions IN SHARE MODE"))
+            first = run_poll_tick(sessions, lambda _trusted: HttpClient(), force=True)
+            held.rollback()
+
+        assert first.failures == 1, [o.error for o in first.outcomes]
+        assert _stored(sessions) == []
+        with sessions() as session:
+            row = session.scalars(select(SourceRow)).one()
+            assert row.cursor == cursor_before, "the cursor moved past posts never stored"
+            assert row.consecutive_failures == 1
+            assert row.last_success_at is None
+            assert row.next_poll_at is not None and row.last_error_at is not None
+            assert row.next_poll_at > row.last_error_at  # retried later, with backoff
+            assert row.last_error_reasons == [["database_busy", {"type": "LockNotAvailable"}]]
+            assert "nothing was lost" in (row.last_error or "")
+        (view,) = list_sources(sessions, workspace_id)
+        english = build_source_list([view], "en")[1][0]["text"]["text"]
+        french = build_source_list([view], "fr")[1][0]["text"]["text"]
+        assert "The database could not store this poll (LockNotAvailable" in english
+        assert "La base de données n'a pas pu enregistrer cette collecte" in french
+        assert "internal" not in english.lower() and "interne" not in french
+
+        second = run_poll_tick(sessions, lambda _trusted: HttpClient(), force=True)
+        assert second.failures == 0, [o.error for o in second.outcomes]
+        assert second.totals.stored == POSTS
+        assert _stored(sessions) == sorted(f"post-{n}" for n in range(POSTS))
+        with sessions() as session:
+            row = session.scalars(select(SourceRow)).one()
+            assert row.consecutive_failures == 0 and row.last_error is None
+    finally:
+        locker.dispose()
+        engine.dispose()
+
+
+def test_sqlite_busy_is_passing_and_a_constraint_refusal_is_the_item(tmp_path: Path) -> None:
+    """Real SQLite errors: a write while another connection holds the write lock is a
+    passing failure; a row breaking a constraint is refused for its data."""
+    path = tmp_path / "busy.db"
+    with sqlite3.connect(path) as setup:
+        setup.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+        setup.execute("INSERT INTO t VALUES (1)")
+    holder = sqlite3.connect(path, isolation_level=None)
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 0})
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(DBAPIError) as busy, engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (2)"))
+        holder.execute("ROLLBACK")
+        assert is_transient(busy.value) and not is_refused_item(busy.value)
+        with pytest.raises(DBAPIError) as duplicate, engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+        assert is_refused_item(duplicate.value) and not is_transient(duplicate.value)
+    finally:
+        holder.close()
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgresql_lock_timeout_is_passing_and_a_value_past_its_column_is_the_item(
+    postgres_database_factory: object,
+) -> None:
+    """Real PostgreSQL errors, classified by their SQLSTATE."""
+    url: str = postgres_database_factory()  # type: ignore[operator]
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (name VARCHAR(3))"))
+        with engine.connect() as held, engine.connect() as waiting:
+            held.execute(text("LOCK TABLE t IN SHARE MODE"))
+            waiting.execute(text("SET lock_timeout = 100"))
+            with pytest.raises(DBAPIError) as locked:
+                waiting.execute(text("INSERT INTO t VALUES ('a')"))
+            waiting.rollback()
+            waiting.execute(text("SET statement_timeout = 50"))
+            with pytest.raises(DBAPIError) as cancelled:
+                waiting.execute(text("SELECT pg_sleep(5)"))
+            waiting.rollback()
+            held.rollback()
+        for error in (locked.value, cancelled.value):
+            assert is_transient(error) and not is_refused_item(error)
+        with pytest.raises(DBAPIError) as too_long, engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES ('abcd')"))
+        assert is_refused_item(too_long.value) and not is_transient(too_long.value)
+    finally:
+        engine.dispose()
+
+
+def test_an_error_without_a_database_code_is_neither() -> None:
+    """A Python error (a bug) is no passing failure, and drops no item."""
+    error = ValueError("boom")
+    assert not is_transient(error) and not is_refused_item(error)
