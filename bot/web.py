@@ -9,7 +9,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -105,10 +105,11 @@ def status_line(code: int) -> str:
     return f"{code} {reason}"
 
 
-def _json(start_response: StartResponse, status: str, body: dict[str, Any]) -> list[bytes]:
+def _json(start_response: StartResponse, status: str, body: dict[str, Any],
+          headers: Sequence[tuple[str, str]] = ()) -> list[bytes]:
     data = json.dumps(body).encode()
     start_response(status, [("Content-Type", "application/json"),
-                            ("Content-Length", str(len(data)))])
+                            ("Content-Length", str(len(data))), *headers])
     return [data]
 
 
@@ -297,8 +298,9 @@ def build_wsgi_app(runtime: Runtime, bolt_app: App | None, *, ingest: bool = Tru
                 runtime.sessions, int(pushed.group(1)), body,
                 signature=_header(environ, SIGNATURE_HEADER),
                 timestamp=_header(environ, TIMESTAMP_HEADER))
-            return _json(start_response, status_line(result.status),
-                         result.body)
+            return _json(start_response, status_line(result.status), result.body,
+                         () if result.retry_after is None
+                         else (("Retry-After", str(result.retry_after)),))
         if slack_handler is not None and path in oauth_paths and method == "GET":
             return slack_handler(_with_body(environ, b""), start_response)
         if path == SLACK_EVENTS_PATH and slack_handler is not None:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.net.errors import SourceAuthError, SourceConfigError
@@ -23,6 +24,7 @@ from bot.sources.webhook import (
     verify_signature,
 )
 from storage.db import transaction
+from storage.db_errors import is_transient
 from storage.models import Mention, SourceRow, Watch, utcnow
 from storage.search_index import index_pending
 
@@ -38,6 +40,12 @@ class WebhookResult:
 
     status: int
     body: dict[str, object]
+    retry_after: int | None = None
+    """Seconds after which the sender should try again (a ``Retry-After`` header)."""
+
+
+RETRY_AFTER_SECONDS = 30
+"""What a push the database could not store for a passing reason is told to wait."""
 
 
 def own_parents(session: Session, source: SourceRow, mentions: Sequence[FetchedMention]
@@ -77,7 +85,27 @@ def do_ingest_webhook(
 
     Without a valid signature, an unknown id (or a source that is no webhook) gets the
     answer a wrong signature gets (401, the same body): a sender cannot enumerate source
-    ids. Whether a source is paused (409) is told only to a signed request."""
+    ids. Whether a source is paused (409) is told only to a signed request. When the
+    database fails for a passing reason (a lock or statement timeout, a lost connection,
+    a busy SQLite file: ``storage.db_errors``), nothing of the push is stored and the
+    answer is 503 with ``Retry-After``, which senders retry; the retry stores it once."""
+    try:
+        return _ingest_webhook(sessions, source_id, body, signature=signature,
+                               timestamp=timestamp)
+    except DBAPIError as err:
+        if not is_transient(err):
+            raise
+        log.warning("webhook source %s: the database could not store the push (%s); "
+                    "the sender is asked to retry", source_id, type(err.orig).__name__)
+        return WebhookResult(503, {"error": "the database is busy: nothing was stored, "
+                                            "send the same request again later"},
+                             retry_after=RETRY_AFTER_SECONDS)
+
+
+def _ingest_webhook(
+    sessions: sessionmaker[Session], source_id: int, body: bytes, *,
+    signature: str | None, timestamp: str | None,
+) -> WebhookResult:
     with sessions() as session:
         row = session.get(SourceRow, source_id)
         known = paused = False

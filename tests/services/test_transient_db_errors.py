@@ -4,18 +4,22 @@ A statement that waited past its lock timeout (a maintenance session holding a l
 `mentions`, as CREATE INDEX does), was cancelled, or lost its connection says nothing of
 the post it carried. Such posts used to be dropped as bad items while the cursor moved
 past them and the poll reported success: they were never fetched again. Now the whole
-poll rolls back and is recorded as failed, and the next poll stores them. The lock is
-real (a second session's LOCK TABLE), so is Vigie's lock_timeout, so is the feed server.
+poll rolls back and is recorded as failed, and the next poll stores them; a webhook push
+is answered 503 with Retry-After, and its retry stores it once. The lock is real (a
+second session's LOCK TABLE), so is Vigie's lock_timeout, so is the feed server.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from pytest_httpserver import HTTPServer
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,7 +33,11 @@ from storage import migrations
 from storage.db import make_engine, make_session_factory, transaction
 from storage.db_errors import is_refused_item, is_transient
 from storage.models import Mention, SourceRow, Workspace
+from tests.e2e.conftest import VigieApp, start_vigie
+from tests.e2e.test_listening import admin
 from tests.harness.constants import CHANNEL_ID
+from tests.harness.slack_standin import SlackStandIn
+from tests.harness.webhooks import webhook_from_answer, webhook_headers
 
 LOCK_TIMEOUT = "-c lock_timeout=300"
 """Vigie's sessions give up waiting for a lock after 0.3 s (a managed database's or a
@@ -115,6 +123,49 @@ def test_a_lock_timeout_during_a_poll_fails_the_poll_and_the_next_one_stores_eve
     finally:
         locker.dispose()
         engine.dispose()
+
+
+@pytest.fixture
+def locked_vigie(postgres_database_factory: object, slack_standin: SlackStandIn
+                 ) -> Iterator[VigieApp]:
+    """Vigie's web app on PostgreSQL, its sessions giving up on a lock after 0.3 s."""
+    url = _migrated(postgres_database_factory)
+    yield from start_vigie(f"{url}?options={LOCK_TIMEOUT.replace(' ', '%20')}", slack_standin)
+
+
+@pytest.mark.postgres
+def test_a_push_the_database_cannot_store_now_is_answered_503_and_its_retry_stored_once(
+    locked_vigie: VigieApp,
+) -> None:
+    vigie = locked_vigie
+    admin(vigie, "watch add acme threshold:0")
+    source_id, secret = webhook_from_answer(admin(vigie, "source add webhook acme"))
+    body = json.dumps([
+        {"id": f"w-{n}", "url": f"https://hooks.example/{n}", "text": f"acme {n}",
+         "author": {"handle": f"fan{n}"}, "published_at": f"2026-12-07T09:0{n}:00Z"}
+        for n in range(3)]).encode()
+    address = f"{vigie.url}/ingest/{source_id}"
+    locker = create_engine(str(vigie.runtime.sessions.kw["bind"].url.set(query={})))
+    try:
+        with locker.connect() as held:
+            held.execute(text("LOCK TABLE mentions IN SHARE MODE"))
+            refused = httpx.post(address, content=body, headers=webhook_headers(secret, body))
+            held.rollback()
+    finally:
+        locker.dispose()
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["Retry-After"] == "30"
+    assert "nothing was stored" in refused.json()["error"]
+    with vigie.runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Mention)) == 0
+
+    retried = httpx.post(address, content=body, headers=webhook_headers(secret, body))
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["stored"] == 3 and retried.json()["skipped"] == 0
+    again = httpx.post(address, content=body, headers=webhook_headers(secret, body))
+    assert again.status_code == 200 and again.json()["stored"] == 0
+    with vigie.runtime.sessions() as session:
+        assert sorted(session.scalars(select(Mention.external_id))) == ["w-0", "w-1", "w-2"]
 
 
 def test_sqlite_busy_is_passing_and_a_constraint_refusal_is_the_item(tmp_path: Path) -> None:
