@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import tracemalloc
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -603,3 +605,87 @@ def test_a_feeds_entries_never_take_another_sources_network(
     (mention,) = RssSource().fetch(http, config, {}).mentions
     host = urlsplit(httpserver.url_for("/feed")).hostname
     assert (mention.network, mention.author.handle) == (stored, f"@AcmeCare@{host}")
+
+
+def _nested_entities(levels: int) -> str:
+    """Entity declarations where each level repeats the one below ten times."""
+    declarations = ['<!ENTITY a0 "' + "A" * 1000 + '">']
+    declarations += [f'<!ENTITY a{i} "' + f"&a{i - 1};" * 10 + '">' for i in range(1, levels)]
+    return "".join(declarations)
+
+
+def _items(count: int, description: str) -> str:
+    return "".join(f"<item><title>x{k}</title><link>https://e.test/{k}</link>"
+                   f"<description>{description}</description></item>" for k in range(count))
+
+
+def _peak_bytes(parse: Callable[[], object]) -> int:
+    tracemalloc.start()
+    try:
+        parse()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_a_dtd_past_the_documents_head_keeps_the_fast_path_from_expanding_entities(
+    encoding: str,
+) -> None:
+    """A comment pushed the DOCTYPE past the 2 KB the fast path looked at (or UTF-16 hid
+    it): ElementTree expanded 100 KB per reference, 6 MB of feed held 650 MB."""
+    document = (
+        f'<?xml version="1.0" encoding="{encoding}"?>\n<!--{"x" * 3000}-->\n'
+        f"<!DOCTYPE rss [{_nested_entities(3)}]>"
+        f'<rss version="2.0"><channel><title>t</title>{_items(30, "&a2;")}</channel></rss>'
+    ).encode(encoding)
+    with pytest.raises(_NotFastPath):
+        parse_fast(document)
+    peak = _peak_bytes(lambda: parse_feed(document))
+    assert peak < 1_500_000  # the 30 references alone expand to 3,000,000 characters
+
+
+def test_a_comment_inside_the_dtd_does_not_hide_its_entity_declarations() -> None:
+    """``<!-- <z -->`` in the DTD passed for the root element: the declarations after it
+    reached feedparser's expat whole (2 MB of feed held 200 MB)."""
+    document = (
+        '<?xml version="1.0"?>\n<!DOCTYPE rss [<!-- <z -->' + _nested_entities(3) + "]>"
+        f'<rss version="2.0"><channel><title>t</title>{_items(30, "&a2;")}</channel></rss>'
+    ).encode()
+    defused = defuse_dtd(document)
+    assert b"<!ENTITY a1" not in defused and b"<!ENTITY a2" not in defused
+    peak = _peak_bytes(lambda: parse_feed(document))
+    assert peak < 1_500_000  # the 30 references alone expand to 3,000,000 characters
+
+
+def test_a_long_safe_entity_is_dropped_so_references_amplify_little() -> None:
+    """Kept declarations are short plain text: a 200-character one referenced by 3-byte
+    ``&a;`` made 1.8 MB of feed hold 157 MB."""
+    kept = b'<!ENTITY id "tag:example.com,">'
+    long = b'<!ENTITY a "' + b"A" * 200 + b'">'
+    defused = defuse_dtd(b'<?xml version="1.0"?><!DOCTYPE rss [' + kept + long + b"]><rss/>")
+    assert kept in defused and b"<!ENTITY a " not in defused
+
+
+def test_unclosed_entity_declarations_are_dropped() -> None:
+    """Declarations with no ">" after them were left in (and each was rescanned to the
+    end of the prolog): their keyword goes, the rest of the document stays."""
+    document = b"<?xml version='1.0'?><!DOCTYPE rss [" + b"<!ENTITY a " * 2000 + b"<rss"
+    defused = defuse_dtd(document)
+    assert b"<!ENTITY" not in defused
+    assert defused == b"<?xml version='1.0'?><!DOCTYPE rss [" + b" a " * 2000 + b"<rss"
+
+
+def test_a_harmless_dtd_past_the_head_gives_the_same_entries() -> None:
+    """Real feeds carry DOCTYPEs (Netscape's RSS 0.91): after a long comment they now take
+    the tolerant path, with the entries the fast path read without one."""
+    body = (f'<rss version="0.91"><channel><title>t</title><link>https://e.test/</link>'
+            f'{_items(3, "&lt;p&gt;Hello &lt;a href=&quot;https://e.test/a&quot;&gt;there&lt;/a&gt;")}'
+            "</channel></rss>")
+    doctype = ('<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
+               '"http://my.netscape.com/publish/formats/rss-0.91.dtd">')
+    comment = f'<?xml version="1.0"?>\n<!--{"x" * 3000}-->\n'
+    plain = parse_fast((comment + body).encode())
+    with_dtd = parse_feed((comment + doctype + body).encode())
+    assert with_dtd.parser == "tolerant"
+    assert with_dtd.entries == plain.entries and len(plain.entries) == 3
