@@ -270,3 +270,16 @@ def test_unclosed_tags_are_read_in_linear_time() -> None:
     assert extract_links('<a href="https://ok.example/">x</a>' + "<a " * 200_000) == (
         "https://ok.example/",)
     assert html_to_text("<br " * 20_000 + "end") == ""
+
+
+def test_long_tag_and_attribute_names_are_read_in_linear_time() -> None:
+    """A 40,000-letter attribute name in ``<a ...>`` took 27 s (a match tried from every
+    letter backtracked to the name's end), a "<" followed by 40,000 letters and no ">"
+    18 s: these, at the 80,000-character cap, would take minutes."""
+    n = MAX_TEXT_CHARS * 4 - 100
+    for letter in "abc":
+        name = letter * n
+        assert extract_links(f"<a {name}>x</a>") == ()
+        assert extract_links(f'<a href="https://ok.example/{letter}" {name}>x</a>') == (
+            f"https://ok.example/{letter}",)
+        assert html_to_text(f"x <{name}") == "x"
