@@ -127,7 +127,9 @@ _PATTERNS: tuple[str, ...] = (
     r"\[/?(?:inst|sys|system)\]",
     r"<\|[a-z_]{2,20}\|>",
     r"(?m)^\W{0,3}(?:system|assistant|developer)\s*:",
-    r"#{2,}\s*(?:instructions?|system|new instructions?)\b",
+    # From the start of a run of "#", taken whole: tried from each "#" of 10,000, each
+    # giving them back one by one, it took 3.6 s (the Draft button's modal then expired).
+    r"(?<!#)#{2,}+\s*+(?:instructions?|system|new instructions?)\b",
     # -- French ------------------------------------------------------------------------
     rf"{_NOT_PAST_FR}\b(?:{_DROP_FR})\b(?:{_GAP})?{_Q_FR}(?:\W+\w+){{0,3}}?\W+{_TARGET_FR}\b",
     rf"{_NOT_PAST_FR}\b(?:{_DROP_FR})\b(?:{_GAP})?{_TARGET_FR}\W+{_Q_FR}\b",
