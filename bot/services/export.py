@@ -4,7 +4,7 @@
 10,000 mentions at most, so the file fits in an outbox row; words search as in
 `/cm mentions`); `vigie export` streams any period to a file or
 stdout. CSV cells that a spreadsheet would run as a formula (starting with ``=``, ``+``,
-``-``, ``@``, a tab or a carriage return) are prefixed with a quote.
+``-``, ``@``, a tab or a carriage return, after any whitespace) are prefixed with a quote.
 """
 
 from __future__ import annotations
@@ -70,7 +70,9 @@ class ExportResult:
 
 def csv_safe(value: Any) -> Any:
     """A cell value a spreadsheet will show as text, never run as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    # Spreadsheets skip leading spaces (and newlines) before a formula: " =1+2" runs too.
+    if isinstance(value, str) and (value.startswith(FORMULA_PREFIXES)
+                                   or value.lstrip().startswith(FORMULA_PREFIXES)):
         return "'" + value
     return value
 

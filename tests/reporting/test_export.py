@@ -35,6 +35,13 @@ def test_formula_cells_are_quoted() -> None:
     assert csv_safe(-2) == -2 and csv_safe(None) is None
 
 
+def test_formula_cells_after_whitespace_are_quoted() -> None:
+    """Spreadsheets skip the spaces or newlines before a formula: " =1+2" ran as one."""
+    for value in (" =1+2", "  +33 6 12", "\n-2", " \u00a0@SUM(A1)", "\n\t=x"):
+        assert csv_safe(value) == "'" + value
+    assert csv_safe("  hello = world") == "  hello = world"
+
+
 def test_csv_escapes_formulas_and_keeps_text(sessions: sessionmaker[Session],
                                             dataset: Dataset) -> None:
     with transaction(sessions) as session:
