@@ -30,6 +30,7 @@ from bot.net.retry import (
 )
 
 __all__ = [
+    "MAX_RESPONSE_BYTES",
     "ChatResult",
     "LLMAuthError",
     "LLMBadResponseError",
@@ -50,6 +51,9 @@ __all__ = [
 logger = logging.getLogger("vigie.llm")
 
 _MAX_PROVIDER_MESSAGE = 500
+MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+"""Largest answer read from the provider: a completion is a few KB, a list of hundreds of
+models about 1 MB. A larger one is refused rather than held whole in memory."""
 # Shapes of secrets providers like to echo back ("Incorrect API key provided: sk-abc***xyz").
 _SECRET_LIKE = re.compile(
     r"(?i)\b(?:sk|pk|rk|gsk|xai|key|api[-_]?key)[-_][A-Za-z0-9_\-*.]{6,}|\bBearer\s+\S+"
@@ -338,7 +342,7 @@ class LLMClient:
     def _attempt_json(self, method: str, url: httpx.URL, payload: dict[str, Any] | None) -> Any:
         """One try: the decoded JSON of a 2xx answer, or a ``_Retry`` for what may pass."""
         try:
-            response = self._http.request(method, url, json=payload)
+            response = self._fetch(method, url, payload)
         except httpx.TimeoutException as exc:
             raise _Retry(
                 LLMTimeoutError(
@@ -365,6 +369,38 @@ class LLMClient:
         if not error.retryable:
             raise error
         raise _Retry(error, error, self._retry_after(response))
+
+    def _fetch(self, method: str, url: httpx.URL, payload: dict[str, Any] | None
+               ) -> httpx.Response:
+        """Send the request and read its answer, at most MAX_RESPONSE_BYTES (decoded) within
+        the client's timeout in all.
+
+        httpx's timeouts are per read: a provider (or a proxy in front of it) trickling its
+        body a byte at a time, or sending gigabytes, held a worker and its memory for as
+        long as it liked. The deadline is checked as each chunk arrives, so an attempt ends
+        at most one read timeout past it.
+        """
+        deadline = time.monotonic() + self.timeout
+        with self._http.stream(method, url, json=payload) as response:
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > MAX_RESPONSE_BYTES:
+                    raise LLMBadResponseError(
+                        "The LLM returned an answer too large to read (over "
+                        f"{MAX_RESPONSE_BYTES // (1024 * 1024)} MB)",
+                        status=response.status_code,
+                    )
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout("the answer took longer than the timeout in all")
+                chunks.append(chunk)
+        # The body is decoded already: the copy must not say it is compressed.
+        headers = [(k, v) for k, v in response.headers.multi_items()
+                   if k.lower() not in ("content-encoding", "content-length",
+                                        "transfer-encoding")]
+        return httpx.Response(response.status_code, headers=headers, content=b"".join(chunks),
+                              request=response.request)
 
     def _retry_wait(self, failed: BaseException, attempt: int) -> float:
         """Seconds to wait after failed ``attempt`` (from 1): what was asked, else backoff."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import json
 import logging
 import socket
@@ -9,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -18,6 +21,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from bot.llm import (
+    MAX_RESPONSE_BYTES,
     ChatResult,
     LLMAuthError,
     LLMBadResponseError,
@@ -626,3 +630,94 @@ def test_redirect_is_explained_not_followed(client: LLMClient, httpserver: HTTPS
         client.chat(MESSAGES)
     assert "VIGIE_LLM_BASE_URL" in str(info.value)
     assert len(httpserver.log) == 1
+
+
+class _Provider(ThreadingHTTPServer):
+    """A provider that answers every POST with ``body`` in chunks, waiting ``pause``
+    seconds before each (until told to stop)."""
+
+    daemon_threads = True
+
+    def __init__(self, body: bytes, *, chunk: int, pause: float,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(("127.0.0.1", 0), _ProviderHandler)
+        self.body, self.chunk, self.pause = body, chunk, pause
+        self.extra_headers = headers or {}
+        self.stop = threading.Event()
+        self.sent = 0
+
+    def base_url(self) -> str:
+        """The API root to give the client."""
+        return f"http://127.0.0.1:{self.server_port}/v1"
+
+
+class _ProviderHandler(BaseHTTPRequestHandler):
+    server: _Provider
+
+    def do_POST(self) -> None:
+        """Answer with the server's body, chunk by chunk."""
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(self.server.body)))
+        for name, value in self.server.extra_headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        body, step = self.server.body, self.server.chunk
+        for start in range(0, len(body), step):
+            if self.server.stop.wait(self.server.pause):
+                return
+            try:
+                self.wfile.write(body[start:start + step])
+                self.wfile.flush()
+            except OSError:
+                return
+            self.server.sent += len(body[start:start + step])
+
+    def log_message(self, *args: object) -> None:
+        """Quiet."""
+
+
+@contextlib.contextmanager
+def _provider(body: bytes, *, chunk: int, pause: float = 0.0,
+              headers: dict[str, str] | None = None) -> Iterator[_Provider]:
+    server = _Provider(body, chunk=chunk, pause=pause, headers=headers)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.stop.set()
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_answer_trickled_past_the_timeout_is_a_timeout() -> None:
+    """httpx's timeouts are per read: an answer sent a few bytes every 0.2 s never tripped
+    a 1 s timeout and held the worker for as long as it lasted (here 40 s)."""
+    body = b" " * 200 + json.dumps(completion()).encode()
+    with _provider(body, chunk=1, pause=0.2) as server, LLMClient(
+        server.base_url(), API_KEY, MODEL, timeout=1, max_retries=0
+    ) as llm:
+        with pytest.raises(LLMTimeoutError):
+            llm.chat(MESSAGES)
+        assert server.sent < len(body)
+
+
+def test_an_answer_over_the_size_cap_is_refused() -> None:
+    """The whole answer was read into memory, whatever its size."""
+    padding = "x" * (MAX_RESPONSE_BYTES + 1024)
+    body = json.dumps({**completion(), "padding": padding}).encode()
+    with _provider(body, chunk=64 * 1024) as server, LLMClient(
+        server.base_url(), API_KEY, MODEL, timeout=30, max_retries=0
+    ) as llm, pytest.raises(LLMBadResponseError, match="too large"):
+        llm.chat(MESSAGES)
+
+
+def test_a_compressed_answer_is_read() -> None:
+    """The body is decoded while read, and the copy returned is not decoded twice."""
+    body = gzip.compress(json.dumps(completion("Compressed hello")).encode())
+    with _provider(body, chunk=7, headers={"Content-Encoding": "gzip"}) as server, LLMClient(
+        server.base_url(), API_KEY, MODEL, timeout=30, max_retries=0
+    ) as llm:
+        assert llm.chat(MESSAGES).text == "Compressed hello"
