@@ -331,6 +331,7 @@ def do_track(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *
     not seen yet, so their first post alerts too); returns (the stored handle, False when
     already tracked)."""
     with transaction(sessions) as session:
+        _hold_sweeps(session, workspace_id)
         if actor.user_id:
             require_role(session, workspace_id, actor, Role.AGENT)
         handle, network = _clean(session, workspace_id, handle, network)
@@ -345,6 +346,16 @@ def do_track(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, *
     if added:
         forget_home_cache(sessions, workspace_id)
     return handle, added
+
+
+def _hold_sweeps(session: Session, workspace_id: int) -> None:
+    """Before tracking reads the author (PostgreSQL): wait for the retention sweep's batch
+    or the forget deleting authors of the workspace, and hold the next one back until the
+    tracking row is committed. Without it a sweep whose delete started before the commit
+    did not see the new row, deleted the author and the tracking with it (cascade), or
+    deleted the author this transaction had found (a foreign-key error). Shared, as
+    ingest's: tracking waits for nobody else."""
+    forgotten.hold_for_ingest(session, workspace_id)
 
 
 def _start_tracking(session: Session, workspace_id: int, actor: Actor, author: Author,
@@ -423,6 +434,7 @@ def do_track_author(sessions: sessionmaker[Session], workspace_id: int, actor: A
     By id, not by handle: a stored handle need not be one a person could type
     (``u/[deleted]``, ``id:123``)."""
     with transaction(sessions) as session:
+        _hold_sweeps(session, workspace_id)
         if actor.user_id:
             require_role(session, workspace_id, actor, Role.AGENT)
         author = session.get(Author, author_id)

@@ -281,7 +281,9 @@ def purge_authors(sessions: sessionmaker[Session], cutoff: datetime) -> int:
     author (cases, brand accounts and opportunities keep handles or mentions of their own).
     On PostgreSQL each batch waits for the ingest batches of its workspace in flight and
     holds the next ones back (``forgotten.hold_for_forget``): a batch storing a mention
-    of the author commits first, and the delete sees it."""
+    of the author commits first, and the delete sees it; so does a tracking
+    (``influencers.do_track`` takes the same lock), or it runs after the delete and finds
+    no author to track."""
     deleted = 0
     with sessions() as session:
         workspaces = list(session.scalars(select(Author.workspace_id).where(

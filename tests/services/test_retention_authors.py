@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, delete, event, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.actors import CLI
@@ -20,6 +22,7 @@ from bot.services.privacy import purge_authors, purge_older_than
 from bot.services.watches import get_watch_by_name
 from storage.db import transaction
 from storage.models import Author, Mention
+from storage.models_influencers import TrackedInfluencer
 from tests.services.test_cases import NOW, ROOT, ingest, tweet, x_batch
 
 BOB = tweet("2001", "22", "@AcmeCare parcel arrived, thanks", 0)
@@ -104,3 +107,112 @@ def test_the_purge_waits_for_a_poll_storing_a_mention_of_the_author(
     assert authors(sessions) == ["@bob"]
     with sessions() as session:
         assert session.scalars(select(Mention.author_id)).all() != [None]
+
+
+def _unseen_author(sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """Dora, on X, with no mention left and last seen 40 days before NOW: the sweep's."""
+    with transaction(sessions) as session:
+        author = Author(workspace_id=workspace_id, network="x", handle="@dora",
+                        mention_count=0, first_seen_at=NOW - timedelta(days=60),
+                        last_seen_at=NOW - timedelta(days=40))
+        session.add(author)
+
+
+def _tracked(sessions: sessionmaker[Session]) -> list[tuple[str, int]]:
+    """(handle, days seen before NOW) of each tracked author."""
+    with sessions() as session:
+        return [(handle, (NOW.replace(tzinfo=None) - seen.replace(tzinfo=None)).days)
+                for handle, seen in session.execute(select(
+                    Author.handle, Author.first_seen_at).join(
+                    TrackedInfluencer, TrackedInfluencer.author_id == Author.id))]
+
+
+def _pause_commit(sessions: sessionmaker[Session], thread: str
+                  ) -> tuple[threading.Event, threading.Event]:
+    """(reached, release): the first commit of the thread named ``thread`` waits, its work
+    done and its locks held, until ``release`` is set; ``reached`` tells it got there."""
+    reached, release = threading.Event(), threading.Event()
+
+    def on_commit(_conn: Connection) -> None:
+        if threading.current_thread().name == thread and not reached.is_set():
+            reached.set()
+            release.wait(30)
+
+    event.listen(sessions.kw["bind"], "commit", on_commit)
+    return reached, release
+
+
+def _wait_until_blocked(sessions: sessionmaker[Session]) -> None:
+    """Return once a connection of the test's database waits for a lock (PostgreSQL), the
+    other thread's statement having taken its snapshot. On SQLite the writers of a process
+    take turns (``storage.db.transaction``): the other one runs after the release
+    whenever it starts."""
+    engine = sessions.kw["bind"]
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as conn:
+        for _ in range(3000):
+            waiting = conn.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock'")).scalar_one()
+            conn.rollback()
+            if waiting:
+                return
+            time.sleep(0.01)
+    raise AssertionError("the other connection never waited for a lock")
+
+
+def _thread(name: str, results: dict[str, Any], work: Callable[[], Any]) -> threading.Thread:
+    def run() -> None:
+        try:
+            results[name] = work()
+        except Exception as err:  # noqa: BLE001 (the test reads it)
+            results[name] = err
+
+    return threading.Thread(name=name, target=run)
+
+
+def test_a_track_committing_while_the_sweep_deletes_keeps_its_author(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    # Dora is tracked (not committed yet) as the sweep's delete starts: it read her as
+    # untracked and, once the track committed, deleted her and the tracking (cascade).
+    _unseen_author(sessions, workspace_id)
+    reached, release = _pause_commit(sessions, "track")
+    results: dict[str, Any] = {}
+    track = _thread("track", results, lambda: do_track(
+        sessions, workspace_id, CLI, handle="@dora", network="x", now=NOW))
+    sweep = _thread("sweep", results, lambda: purge_authors(
+        sessions, NOW - timedelta(days=30)))
+    track.start()
+    assert reached.wait(30)
+    sweep.start()
+    _wait_until_blocked(sessions)
+    release.set()
+    for thread in (track, sweep):
+        thread.join(30)
+
+    assert results == {"track": ("@dora", True), "sweep": 0}
+    assert _tracked(sessions) == [("@dora", 60)]
+
+
+def test_a_track_made_while_the_sweep_deletes_the_author_tracks_a_new_one(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    # The sweep deletes Dora (not committed yet) as she is tracked: the track found her
+    # and failed on the foreign key once the delete committed.
+    _unseen_author(sessions, workspace_id)
+    reached, release = _pause_commit(sessions, "sweep")
+    results: dict[str, Any] = {}
+    track = _thread("track", results, lambda: do_track(
+        sessions, workspace_id, CLI, handle="@dora", network="x", now=NOW))
+    sweep = _thread("sweep", results, lambda: purge_authors(
+        sessions, NOW - timedelta(days=30)))
+    sweep.start()
+    assert reached.wait(30)
+    track.start()
+    _wait_until_blocked(sessions)
+    release.set()
+    for thread in (track, sweep):
+        thread.join(30)
+
+    assert results == {"track": ("@dora", True), "sweep": 1}
+    assert _tracked(sessions) == [("@dora", 0)]  # tracking made her anew
