@@ -210,6 +210,17 @@ def _older_names(item: FetchedMention) -> tuple[str, ...]:
     return ()
 
 
+_FEED_BYLINE = re.compile(r"(?:/?u/)?([A-Za-z0-9_-]{1,32})@reddit\.com", re.IGNORECASE)
+
+
+def reddit_name_now(handle: str) -> str | None:
+    """``u/NAME`` when ``handle`` is the name Reddit's feeds gave a poster before
+    (``/u/NAME@reddit.com``: ``_older_names``), which migration 0061 renamed their author
+    to; None for any other handle."""
+    match = _FEED_BYLINE.fullmatch(handle[:MAX_HANDLE].strip().lstrip("@"))
+    return f"u/{match.group(1)}" if match else None
+
+
 def drop_forgotten(session: Session, workspace_id: int, fetched: Sequence[FetchedMention]
                    ) -> tuple[list[FetchedMention], int]:
     """``fetched`` without the posts of forgotten authors (by handle or by post), and how

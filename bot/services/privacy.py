@@ -41,6 +41,7 @@ from bot.services.outbox_retention import purge_outbox
 from bot.services.permissions import require_role
 from bot.services.workspaces import workspace_language
 from bot.sources.base import byline
+from bot.sources.reddit import NETWORK as REDDIT
 from storage import search_index
 from storage.db import transaction
 from storage.models import Author, Mention, MentionStatus, Role, Workspace
@@ -162,17 +163,25 @@ def _authors_called(session: Session, workspace_id: int, handle: str) -> list[in
     A feed entry's author (``Admin@blog.example``, its byline on its site) is named by that
     or by the byline alone, which names every site's author of that byline."""
     cleaned = forgotten.normalized_handle(handle)
+    # The name Reddit's feeds gave a poster before names their author now (0061 renamed it).
+    reddit_name = forgotten.reddit_name_now(handle)
     query = select(Author.id, Author.network, Author.handle, Author.site).where(
         Author.workspace_id == workspace_id)
     if cleaned.isascii():
         forms = [cleaned, f"@{cleaned}", f"u/{cleaned}", f"/u/{cleaned}"]
-        query = query.where(or_(func.lower(Author.handle).in_(forms), Author.site.is_not(None)
-                                & or_(*(func.lower(Author.handle).startswith(
-                                    f"{form}@", autoescape=True) for form in forms))))
+        named = [func.lower(Author.handle).in_(forms),
+                 Author.site.is_not(None) & or_(*(func.lower(Author.handle).startswith(
+                     f"{form}@", autoescape=True) for form in forms))]
+        if reddit_name is not None:
+            named.append((Author.network == REDDIT)
+                         & (func.lower(Author.handle) == reddit_name.lower()))
+        query = query.where(or_(*named))
     return [author_id for author_id, network, stored, site in session.execute(query)
             if forgotten.is_called(network, stored, handle) or (
                 (by_line := byline(stored, site)) is not None
-                and forgotten.is_called(network, by_line, handle))]
+                and forgotten.is_called(network, by_line, handle)) or (
+                reddit_name is not None and network == REDDIT
+                and forgotten.is_called(network, stored, reddit_name))]
 
 
 def do_compact_search_index(sessions: sessionmaker[Session]) -> bool:

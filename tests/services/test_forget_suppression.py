@@ -421,6 +421,24 @@ def test_a_reddit_poster_forgotten_under_the_feed_byline_stays_out(
     assert _stored(sessions) == ["r3"]
 
 
+def test_forgetting_a_reddit_poster_by_the_feed_byline_deletes_them_under_their_name_now(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """Migration 0061 made the posters Reddit's feeds named ``/u/NAME@reddit.com`` (the
+    name older cards show) ``u/NAME``, with their history: a forget typed by the old name
+    found no author, and kept all of it, while their new posts were kept out."""
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=CHANNEL_ID)
+    _ingest(sessions, workspace_id, [
+        _on("reddit", "r1", "u/Ana_R"), _on("reddit", "r2", "u/bob"),
+        _on("x", "x1", "@ana_r")])
+
+    report = do_forget(sessions, workspace_id, CLI, "/u/ana_r@reddit.com")
+
+    # X's @ana_r is someone else (the name was typed with Reddit's site).
+    assert _stored(sessions) == ["r2", "x1"]
+    assert report == ForgetReport(authors=1, mentions=1)
+    assert _ingest(sessions, workspace_id, [_on("reddit", "r3", "u/ana_r")]) == (0, 1)
+
+
 def test_forgets_made_before_the_network_rules_still_hold(
         sessions: sessionmaker[Session], workspace_id: int) -> None:
     # Earlier forgets kept one hash of the handle without "@", in lower case: "u/bob" as
