@@ -15,8 +15,9 @@ from sqlalchemy import Connection, delete, event, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.actors import CLI
+from bot.services.errors import NotFound
 from bot.services.influencer_cache import home_ranking_version
-from bot.services.influencers import do_track
+from bot.services.influencers import do_track, do_track_author
 from bot.services.ingest import do_ingest
 from bot.services.privacy import purge_authors, purge_older_than
 from bot.services.watches import get_watch_by_name
@@ -109,13 +110,15 @@ def test_the_purge_waits_for_a_poll_storing_a_mention_of_the_author(
         assert session.scalars(select(Mention.author_id)).all() != [None]
 
 
-def _unseen_author(sessions: sessionmaker[Session], workspace_id: int) -> None:
+def _unseen_author(sessions: sessionmaker[Session], workspace_id: int) -> int:
     """Dora, on X, with no mention left and last seen 40 days before NOW: the sweep's."""
     with transaction(sessions) as session:
         author = Author(workspace_id=workspace_id, network="x", handle="@dora",
                         mention_count=0, first_seen_at=NOW - timedelta(days=60),
                         last_seen_at=NOW - timedelta(days=40))
         session.add(author)
+        session.flush()
+        return author.id
 
 
 def _tracked(sessions: sessionmaker[Session]) -> list[tuple[str, int]]:
@@ -216,3 +219,28 @@ def test_a_track_made_while_the_sweep_deletes_the_author_tracks_a_new_one(
 
     assert results == {"track": ("@dora", True), "sweep": 1}
     assert _tracked(sessions) == [("@dora", 0)]  # tracking made her anew
+
+
+def test_tracking_by_id_an_author_the_sweep_is_deleting_says_it_is_gone(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    # The button on `/cm influencers` names Dora by id as the sweep deletes her: the
+    # track failed on the foreign key (an internal error) instead of saying so.
+    dora = _unseen_author(sessions, workspace_id)
+    reached, release = _pause_commit(sessions, "sweep")
+    results: dict[str, Any] = {}
+    track = _thread("track", results, lambda: do_track_author(
+        sessions, workspace_id, CLI, author_id=dora, now=NOW))
+    sweep = _thread("sweep", results, lambda: purge_authors(
+        sessions, NOW - timedelta(days=30)))
+    sweep.start()
+    assert reached.wait(30)
+    track.start()
+    _wait_until_blocked(sessions)
+    release.set()
+    for thread in (track, sweep):
+        thread.join(30)
+
+    assert results["sweep"] == 1
+    assert isinstance(results["track"], NotFound)
+    assert results["track"].key == "influencers.no_author"
+    assert _tracked(sessions) == []
