@@ -37,6 +37,11 @@ class ReplyPost(Base):
     external_id: Mapped[str | None] = mapped_column(String(500))
     url: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
+    """Why the last attempt failed, in plain English words (after ``RATE_LIMITED`` while the
+    reply waits for a rate limit): what every release reads and shows."""
+    error_phrase: Mapped[str | None] = mapped_column(Text)
+    """The same reason as a catalogue phrase (JSON), worded in each reader's language
+    (migration 0062); NULL when ``error`` is none or was written by a release before it."""
     approved_by: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     posted_at: Mapped[datetime | None]

@@ -25,7 +25,7 @@ from bot.services.reply_queue import (
     PENDING,
     RATE_LIMITED,
     can_post,
-    error_from_column,
+    failure_reason,
     latest_reply,
 )
 from bot.services.sla import due_at, received_at
@@ -98,7 +98,7 @@ def load_card_view(session: Session, mention_id: int, channel: str | None = None
         sla_due=due_at(session, mention),
         received_at=received_at(mention),
         reply_state=reply.status if reply else None,
-        reply_error=error_from_column(reply.error) if reply else None,
+        reply_error=failure_reason(reply) if reply else None,
         reply_waiting_until=reply.next_attempt_at if reply and reply.status == PENDING
         and (reply.error or "").startswith(RATE_LIMITED) else None,
         language=mention.language,

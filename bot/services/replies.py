@@ -53,9 +53,9 @@ from bot.services.reply_queue import (
     POSTED,
     RATE_LIMITED,
     credentials_for,
-    error_from_column,
-    error_to_column,
+    failure_reason,
     latest_reply,
+    record_error,
 )
 from bot.services.secrets import credential_secrets, open_config, redact
 from bot.services.workflow import mark_replied, require_action
@@ -152,11 +152,12 @@ def _claim_next(sessions: sessionmaker[Session], now: datetime) -> _Job | None:
             credentials = credentials_for(row.network, open_config(source)) if source else None
             if mention is None or draft is None or credentials is None or source is None:
                 row.status = FAILED
-                row.error = error_to_column(Phrase.of("publish.credentials_gone"))
+                record_error(row, Phrase.of("publish.credentials_gone"))
                 continue
             if mention.status != MentionStatus.APPROVED.value:
                 # Answered by hand (or reopened) meanwhile: posting now would answer twice.
                 row.status, row.error = CANCELLED, f"mention is {mention.status}"
+                row.error_phrase = None
                 continue
             # Compare-and-set: another process may have read the same row (SQLite has no
             # row locks); only the one whose update lands calls the network.
@@ -168,8 +169,7 @@ def _claim_next(sessions: sessionmaker[Session], now: datetime) -> _Job | None:
                 continue
             if waiting is not None:
                 # Approved after its account was rate limited: it waits with the others.
-                _wait_for_limit(session, row, waiting.next_attempt_at,
-                                waiting.error or RATE_LIMITED)
+                _wait_for_limit(session, row, waiting.next_attempt_at, waiting)
                 continue
             target = _pinned_target(session, row, mention)
             started = row.attempts > 0 or row.rate_limited_calls > 0
@@ -248,7 +248,7 @@ def _record(sessions: sessionmaker[Session], job: _Job, now: datetime,
         # A network's error can repeat the token it refused: it goes to a Slack thread.
         reason = _redacted(error.phrase, credential_secrets(job.credentials))
         message = plain_text(reason, "en")
-        row.error = error_to_column(reason)
+        record_error(row, reason, waiting=isinstance(error, PublishRateLimited))
         if isinstance(error, PublishRateLimited):
             # Nothing failed: the reply waits as long as the network asks (never failed
             # for it), and the account's other replies wait with it. Its call gives its
@@ -259,7 +259,7 @@ def _record(sessions: sessionmaker[Session], job: _Job, now: datetime,
             wait = retry_delay(exponential(row.rate_limited_calls, base=30),
                                error.retry_after or None)
             until = now + min(timedelta(seconds=wait), MAX_RATE_LIMIT_WAIT)
-            row.next_attempt_at, row.error = until, RATE_LIMITED + row.error
+            row.next_attempt_at = until
             _hold_account(session, row, job.account, until)
             return ReplyOutcome(row.mention_id, PENDING, error=message)
         if error.retryable and row.attempts < MAX_ATTEMPTS:
@@ -287,7 +287,7 @@ def _mark_posted(session: Session, row: ReplyPost, result: Any, now: datetime
     """Record ``row`` posted (``result``: the network's id and address) and its approved
     mention replied, with the note in the card's thread."""
     row.status, row.external_id, row.url = POSTED, result.external_id, result.url
-    row.posted_at, row.error = now, None
+    row.posted_at, row.error, row.error_phrase = now, None, None
     mention = session.get(Mention, row.mention_id)
     if mention is not None and mention.status == MentionStatus.APPROVED.value:
         mark_replied(session, row.workspace_id, NETWORK_ACTOR, mention,
@@ -312,7 +312,7 @@ def _record_late(session: Session, row: ReplyPost, job: _Job, result: Any,
     else:
         log.warning("reply %s: result after its lease ran out not recorded (%s)", job.id,
                     type(error).__name__)
-    reason = error_from_column(row.error)
+    reason = failure_reason(row)
     return ReplyOutcome(row.mention_id, row.status, url=row.url,
                         error=plain_text(reason, "en") if isinstance(reason, Phrase) else reason)
 
@@ -325,8 +325,11 @@ def _account_of(session: Session, row: ReplyPost) -> tuple[str, str] | None:
     return (row.network, account_key(credentials)) if credentials is not None else None
 
 
-def _wait_for_limit(session: Session, row: ReplyPost, until: datetime, error: str) -> None:
-    row.next_attempt_at, row.error = until, error
+def _wait_for_limit(session: Session, row: ReplyPost, until: datetime,
+                    limited: ReplyPost) -> None:
+    """``row`` waits until ``until`` for its account's rate limit, which ``limited`` met."""
+    row.next_attempt_at = until
+    row.error, row.error_phrase = limited.error or RATE_LIMITED, limited.error_phrase
     mention = session.get(Mention, row.mention_id)
     if mention is not None and mention.slack_channel:
         do_enqueue(session, workspace_id=row.workspace_id, kind=KIND_UPDATE_CARD,
@@ -345,7 +348,7 @@ def _hold_account(session: Session, limited: ReplyPost, account: tuple[str, str]
             ReplyPost.status == PENDING, ReplyPost.network == limited.network,
             ReplyPost.id != limited.id, ReplyPost.next_attempt_at < until)).all():
         if _account_of(session, row) == account:
-            _wait_for_limit(session, row, until, limited.error or RATE_LIMITED)
+            _wait_for_limit(session, row, until, limited)
 
 
 def flush_replies(sessions: sessionmaker[Session], http_factory: Callable[[bool], HttpClient],
@@ -398,6 +401,7 @@ def do_retry_reply(sessions: sessionmaker[Session], workspace_id: int, actor: Ac
         if row is None or row.status != FAILED:
             raise ServiceError("replies.nothing_to_retry", id=str(mention_id))
         row.status, row.next_attempt_at, row.error = PENDING, utcnow(), None
+        row.error_phrase = None
         record(session, workspace_id, actor, "reply.retried", mention_id=mention.id,
                detail={"reply_id": row.id})
         if mention.slack_channel:

@@ -10,7 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.i18n import UnknownMessage
-from bot.messages.notes import Phrase, check_phrase, phrase_from_json, phrase_to_json
+from bot.messages.notes import (
+    Phrase,
+    check_phrase,
+    phrase_from_json,
+    phrase_to_json,
+    plain_text,
+)
 from bot.networks import get_network
 from bot.publishers.base import PublisherCredentials
 from bot.publishers.registry import can_publish, get_publisher
@@ -25,35 +31,54 @@ RATE_LIMITED = "rate limited: "
 card reads it to say until when; ``bot.services.replies``)."""
 
 
-def error_to_column(phrase: Phrase) -> str:
-    """What ``reply_posts.error`` stores of a failed attempt: its reason as a phrase (JSON
-    with its English words), put in words in each reader's language when shown. A release
-    before phrases drawing the card meanwhile (a rolling deploy) shows this JSON, escaped,
-    until the card is drawn again: no column holds the phrase beside the words."""
-    return json.dumps(phrase_to_json(phrase), ensure_ascii=False)
+def record_error(row: ReplyPost, reason: Phrase, *, waiting: bool = False) -> None:
+    """Store why ``row``'s attempt failed: its English words in ``error`` (after
+    ``RATE_LIMITED`` when the reply ``waiting`` for a rate limit), what every release reads
+    and shows, and the phrase in ``error_phrase`` (JSON), put in words in each reader's
+    language by the releases that know it (``failure_reason``)."""
+    row.error = (RATE_LIMITED if waiting else "") + plain_text(reason, "en")
+    row.error_phrase = json.dumps(phrase_to_json(reason), ensure_ascii=False)
 
 
-def error_from_column(stored: str | None) -> Phrase | str | None:
-    """The reason ``reply_posts.error`` holds (after ``RATE_LIMITED`` when it starts so): a
-    phrase, or the plain English words rows of releases before phrases hold. A phrase of a
-    newer release (a key or an argument form this one does not know) is its English words."""
-    if stored is None:
+def failure_reason(row: ReplyPost) -> Phrase | str | None:
+    """Why ``row``'s last attempt failed (after ``RATE_LIMITED`` when it waits): the phrase
+    ``error_phrase`` holds when this release knows it and it says what ``error`` says, else
+    ``error``'s English words. Words and phrase disagree when a release before
+    ``error_phrase`` wrote the words alone (the phrase beside them is an older failure's),
+    and a phrase this release does not know is a newer release's. Rows written before
+    migration 0062 moved them hold the phrase as JSON in ``error``: read as well."""
+    if row.error is None:
         return None
-    text = stored.removeprefix(RATE_LIMITED)
-    if not text.startswith('{"phrase"'):
-        return text
+    words = row.error.removeprefix(RATE_LIMITED)
+    if row.error_phrase is not None:
+        stored = _stored_phrase(row.error_phrase)
+        if stored is not None and stored[1] == words:
+            return stored[0] or words
+    stored = _stored_phrase(words)
+    if stored is None:
+        return words
+    return stored[0] or stored[1]
+
+
+def _stored_phrase(stored: str) -> tuple[Phrase | None, str] | None:
+    """(the phrase, its English words) of a phrase stored as JSON, the phrase None when this
+    release does not know it (a key or an argument form of a newer release); None when
+    ``stored`` holds no phrase."""
+    if not stored.startswith('{"phrase"'):
+        return None
     try:
-        data = json.loads(text)
+        data = json.loads(stored)
     except ValueError:
-        return text
+        return None
     if not isinstance(data, dict) or not isinstance(data.get("args", {}), dict):
-        return text
+        return None
+    words = str(data.get("text") or stored)
     try:
         phrase = phrase_from_json(data)
         check_phrase(phrase)
     except UnknownMessage:
-        return str(data.get("text") or text)
-    return phrase
+        return None, words
+    return phrase, words
 
 
 def credentials_for(network: str, config: dict[str, Any]) -> PublisherCredentials | None:

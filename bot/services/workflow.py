@@ -412,7 +412,8 @@ def _withdraw_approval(session: Session, mention: Mention) -> dict[str, Any]:
             called = session.execute(
                 update(ReplyPost).where(ReplyPost.id == reply.id,
                                         ReplyPost.status == reply.status, *started)
-                .values(status=REPLY_CANCELLED, error="approval withdrawn")
+                .values(status=REPLY_CANCELLED, error="approval withdrawn",
+                        error_phrase=None)
                 .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
         if called != 1:
             raise ServiceError("workflow.posting_started", id=str(mention.id),

@@ -24,9 +24,10 @@ from bot.messages.notes import (
 )
 from bot.net.http import HttpStatusError, _status_error
 from bot.publishers.base import PublishError, PublishRejected, write_error
-from bot.services.reply_queue import RATE_LIMITED, error_from_column, error_to_column
+from bot.services.reply_queue import RATE_LIMITED, failure_reason, record_error
 from bot.slack.cards import build_card
 from bot.slack.notes import render_note
+from storage.models_replies import ReplyPost
 from tests.slack.test_mrkdwn_limits import assert_whole, card_view
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,19 +88,37 @@ def test_a_phrase_of_a_newer_release_waits_for_it() -> None:
         note_from_json(data)
 
 
-def test_the_reply_row_keeps_the_phrase_and_reads_older_rows_as_words() -> None:
+def test_the_reply_row_keeps_the_phrase_beside_its_words_and_reads_older_rows() -> None:
     error = _refused("too long")
-    stored = error_to_column(error.phrase)
-    assert error_from_column(stored) == error.phrase
-    assert error_from_column(RATE_LIMITED + stored) == error.phrase
+    row = ReplyPost()
+    record_error(row, error.phrase)
+    # What every release reads (a release before phrases shows it as it is): the words.
+    assert row.error == str(error) == ("Mastodon refused the reply (toot.example answered "
+                                      "HTTP 422: too long)")
+    assert failure_reason(row) == error.phrase
+    record_error(row, error.phrase, waiting=True)
+    assert row.error == RATE_LIMITED + str(error)
+    assert failure_reason(row) == error.phrase
+    phrase = row.error_phrase
+    assert phrase is not None
     # Written by a release before phrases: its English words, as they are.
-    assert error_from_column("Mastodon refused the reply (HTTP 422)") == \
+    assert failure_reason(ReplyPost(error="Mastodon refused the reply (HTTP 422)")) == \
         "Mastodon refused the reply (HTTP 422)"
-    assert error_from_column(None) is None
+    assert failure_reason(ReplyPost()) is None
+    # ... over the phrase of an earlier failure, which it left: the words it wrote.
+    assert failure_reason(ReplyPost(error="Mastodon refused the reply (HTTP 500)",
+                                    error_phrase=phrase)) == \
+        "Mastodon refused the reply (HTTP 500)"
+    assert failure_reason(ReplyPost(error=None, error_phrase=phrase)) is None
+    # Written before the phrase had a column of its own: the phrase in ``error``.
+    assert failure_reason(ReplyPost(error=phrase)) == error.phrase
+    assert failure_reason(ReplyPost(error=RATE_LIMITED + phrase)) == error.phrase
     # A newer release's phrase: its English words until that release draws the card again.
-    newer = json.loads(stored)
+    newer = json.loads(phrase)
     newer["phrase"] = "publish.from_the_future"
-    assert error_from_column(json.dumps(newer)) == str(error)
+    assert failure_reason(ReplyPost(error=str(error), error_phrase=json.dumps(newer))) == \
+        str(error)
+    assert failure_reason(ReplyPost(error=json.dumps(newer))) == str(error)
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])

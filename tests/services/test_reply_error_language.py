@@ -1,9 +1,10 @@
 """A reply the network refuses is stored with its reason as a phrase (the reply row and the
-thread note), and both read back in the workspace's language: X stand-in on loopback,
-SQLite and PostgreSQL."""
+thread note), and both read back in the workspace's language, while a release before
+phrases reads the row's English words: X stand-in on loopback, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -18,7 +19,7 @@ from bot.services.actors import CLI
 from bot.services.cards import load_card_view
 from bot.services.outbox import KIND_THREAD
 from bot.services.replies import flush_replies
-from bot.services.reply_queue import error_from_column
+from bot.services.reply_queue import failure_reason
 from bot.services.sources_admin import do_add_source
 from bot.services.watches import do_add_watch
 from bot.services.workflow import do_approve, do_save_draft
@@ -83,8 +84,9 @@ def test_a_refused_reply_reads_back_in_the_workspace_language(
     assert outcome.error == ("X refused the reply (localhost answered HTTP 400: One or more "
                              "parameters to your request was invalid: <!here> & co)")
     with sessions() as session:
-        stored = session.scalars(select(ReplyPost.error)).one()
-        assert isinstance(error_from_column(stored), Phrase)
+        row = session.scalars(select(ReplyPost)).one()
+        assert row.error == outcome.error and row.error_phrase is not None
+        assert isinstance(failure_reason(row), Phrase)
         view = load_card_view(session, mention_id, CHANNEL_ID)
         notes = [payload_spec(payload) for payload in session.scalars(
             select(OutboxMessage.payload).where(OutboxMessage.kind == KIND_THREAD))]
@@ -95,3 +97,28 @@ def test_a_refused_reply_reads_back_in_the_workspace_language(
     (note,) = [render_note(spec) for spec in notes
                if isinstance(spec, Note) and spec.phrases[0].key == "replies.note_failed"]
     assert SAID[language] in note and "<!here>" not in note
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_a_release_before_phrases_shows_the_english_words_of_a_refused_reply(
+        sessions: sessionmaker[Session], httpserver: HTTPServer, language: str) -> None:
+    """Two releases run side by side during a deploy: one before phrases drawing the card
+    of a reply this one failed reads ``reply_posts.error`` as it is (its card took the
+    column as the reason's words) and shows them, never the phrase's JSON."""
+    fake = FakeX(httpserver)
+    mention_id = _refused_reply(sessions, fake, language)
+    fake.failure = Failure(400, {"title": "Invalid Request", "detail": "Too long <!here> & co"})
+    (outcome,) = flush_replies(sessions, lambda _trusted: HttpClient())
+    assert outcome.status == "failed"
+    with sessions() as session:
+        view = load_card_view(session, mention_id, CHANNEL_ID)
+        as_read_before = session.scalars(select(ReplyPost.error)).one()
+    assert view is not None and as_read_before is not None
+    words = "X refused the reply (localhost answered HTTP 400: Too long <!here> & co)"
+    assert as_read_before == words
+    _, blocks = build_card(replace(view, reply_error=as_read_before), language)
+    failed = {"en": ":x: Posting failed: ", "fr": ":x: Échec de la publication : "}
+    assert failed[language] + (
+        "X refused the reply (localhost answered HTTP 400: Too long &lt;!here&gt; &amp; co)"
+    ) in str(blocks)
+    assert "phrase" not in str(blocks)
