@@ -279,6 +279,17 @@ class SlackNotifier:
         5xx after Slack acted), never after a 429 (Slack refused it). Inviting the bot to
         the channel removes that risk; a warning in the log says so.
         """
+        for item in self._recent_messages(channel, team_id, thread_ts):
+            metadata = item.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == event_type and payload.get(key) == key_value:
+                return str(item["ts"])
+        return None
+
+    def _recent_messages(self, channel: str, team_id: str | None,
+                         thread_ts: str | None) -> list[dict[str, Any]]:
+        """The channel's latest messages (or the thread's replies), with their metadata, for
+        a look-up: see ``find_posted`` for what a failure raises."""
         conversation = self._conversation_id(channel, team_id)
         args: dict[str, Any] = {"channel": conversation, "include_all_metadata": True,
                                 "limit": RECOVERY_SCAN_LIMIT, **self._token(team_id)}
@@ -293,7 +304,7 @@ class SlackNotifier:
                 log.warning("cannot check %s for a message already posted (%s): posting "
                             "again; invite the bot to the channel to rule out duplicates",
                             channel, error)
-                return None
+                return []
             raise DeliveryError(f"Slack refused the lookup: {error}",
                                 retry_after=_lookup_retry_after(err),
                                 code=error, asked=_asked(err)) from None
@@ -301,9 +312,4 @@ class SlackNotifier:
             raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
                                 retry_after=30.0) from None
         messages: list[dict[str, Any]] = response.get("messages") or []
-        for item in messages:
-            metadata = item.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            if metadata.get("event_type") == event_type and payload.get(key) == key_value:
-                return str(item["ts"])
-        return None
+        return messages
