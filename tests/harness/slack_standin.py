@@ -110,7 +110,6 @@ Rules of real Slack the stand-in enforces (each has a test in tests/harness_self
     error"). The HTTP request helpers (``tests.harness.slack_requests``) time each answer
     and tell the stand-in (:meth:`SlackStandIn.record_answer`); :meth:`SlackStandIn.timeouts`
     lists those the user saw fail.
-
 15. ``chat.postMessage`` and ``chat.update`` refuse a message whose blocks hold more than
     ``blocks_text_max`` characters of text together (default
     :data:`~tests.harness.blockkit_limits.MESSAGE_BLOCKS_TEXT_MAX`, 12,000, counted by
@@ -143,6 +142,13 @@ Rules of real Slack the stand-in enforces (each has a test in tests/harness_self
     ``chat.postMessage``, which posts to the DM. A message the bot did not post (a
     user's) answers ``cant_update_message`` / ``cant_delete_message`` ("Authenticated
     user does not have permission to update this message", chat.update Errors table).
+19. A file shared by ``files.completeUploadExternal`` (in ``channel_id``, in ``thread_ts``'s
+    thread when given) is a message of the conversation: ``conversations.history`` (or
+    ``conversations.replies``) serves it with ``subtype: file_share`` and ``files``, the file
+    objects with their ``id`` (file_share message docs,
+    https://docs.slack.dev/reference/events/message/file_share; the ``files`` of the messages
+    conversations.history returns, @slack/web-api ChannelsHistoryResponse ``Message.files``).
+    A file uploaded but never completed is shared nowhere.
 
 Not modelled (documented Slack behaviour a test cannot rely on here): the budgets of the
 rate-limit tiers other than the per-channel limit of ``chat.postMessage`` (and its
@@ -1759,6 +1765,8 @@ class SlackStandIn:
         if args.get("files"):
             message["files"] = copy.deepcopy(args["files"])
             message["upload"] = True
+        if file_share:
+            message["subtype"] = "file_share"
         stored = _Stored(channel=channel, message=message, file_share=file_share)
         self._messages.append(stored)
         self._by_ts[(channel, ts)] = stored

@@ -547,3 +547,19 @@ def test_update_and_delete_refuse_a_message_the_bot_did_not_post(
     assert _error(lambda: slack_client.chat_delete(
         channel=CHANNEL_ID, ts=theirs["ts"])) == "cant_delete_message"
     assert slack_standin.message(CHANNEL_ID, theirs["ts"])["text"] == "a customer wrote this"
+def test_a_shared_file_is_a_file_share_message_of_the_conversation(
+        slack_client: WebClient) -> None:
+    """Rule 15: read back through conversations.history / replies, with the file's id."""
+    parent = slack_client.chat_postMessage(channel=CHANNEL_ID, text="digest")["ts"]
+    top = slack_client.files_upload_v2(channel=CHANNEL_ID, filename="a.csv", content=b"a")
+    reply = slack_client.files_upload_v2(channel=CHANNEL_ID, filename="b.csv", content=b"b",
+                                         thread_ts=parent)
+    pending = slack_client.files_getUploadURLExternal(filename="c.csv", length=1)
+    history = slack_client.conversations_history(channel=CHANNEL_ID)["messages"]
+    shares = [m for m in history if m.get("subtype") == "file_share"]
+    assert [f["id"] for m in shares for f in m["files"]] == [top["file"]["id"]]
+    replies = slack_client.conversations_replies(channel=CHANNEL_ID, ts=parent)["messages"]
+    assert [(m["subtype"], [f["id"] for f in m["files"]]) for m in replies[1:]] == [
+        ("file_share", [reply["file"]["id"]])]
+    everything = [f["id"] for m in history + replies for f in m.get("files") or []]
+    assert pending["file_id"] not in everything
