@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Any, TextIO
@@ -61,7 +62,8 @@ class ConsoleNotifier:
 
     def upload_file(self, channel: str, filename: str, content: bytes, *, title: str,
                     comment: str | None = None, thread_ts: str | None = None,
-                    team_id: str | None = None) -> None:
+                    team_id: str | None = None,
+                    on_file_id: Callable[[str], None] | None = None) -> None:
         """Write the file to the working directory and say where."""
         path = Path(filename).name
         Path(path).write_bytes(content)
@@ -69,6 +71,11 @@ class ConsoleNotifier:
             print(f"\n=== file [{channel}] {title}: saved as ./{path} ({len(content)} bytes)"
                   + (f"\n{mrkdwn_to_plain(comment, self._zone)}" if comment else ""),
                   file=self._stream, flush=True)
+
+    def find_file(self, channel: str, file_id: str, team_id: str | None = None,
+                  thread_ts: str | None = None) -> bool:
+        """Nothing to find: the console shares no file, and writing one again is harmless."""
+        return False
 
     def find_posted(self, channel: str, event_type: str, key: str, key_value: Any,
                     team_id: str | None = None, thread_ts: str | None = None) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -131,8 +132,16 @@ class Notifier(Protocol):
 
     def upload_file(self, channel: str, filename: str, content: bytes, *, title: str,
                     comment: str | None = None, thread_ts: str | None = None,
-                    team_id: str | None = None) -> None:
-        """Share a file (a chart PNG, a CSV export) in a channel. Raises DeliveryError."""
+                    team_id: str | None = None,
+                    on_file_id: Callable[[str], None] | None = None) -> None:
+        """Share a file (a chart PNG, a CSV export) in a channel. Raises DeliveryError.
+        ``on_file_id`` is told the file's id before it is shared, for ``find_file``."""
+
+    def find_file(self, channel: str, file_id: str, team_id: str | None = None,
+                  thread_ts: str | None = None) -> bool:
+        """True when file ``file_id`` (from ``upload_file``'s ``on_file_id``) is shared in
+        the channel (or thread) already, so a retry whose answer was lost does not share it
+        twice. Raises DeliveryError when Slack cannot say."""
 
     def find_posted(self, channel: str, event_type: str, key: str, key_value: Any,
                     team_id: str | None = None, thread_ts: str | None = None) -> str | None:

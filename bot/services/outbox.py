@@ -29,7 +29,9 @@ leases: the processes' clocks are taken to agree (NTP) to well under the interva
 
 A delivery attempt is recorded (committed) before Slack is called, and every message carries
 metadata naming its outbox row; a row retried after a crash is first looked up in the channel,
-so a crash between "posted" and "recorded" never posts twice. A row whose last attempt Slack
+so a crash between "posted" and "recorded" never posts twice. A file carries no metadata:
+the id Slack gives it is recorded before its upload is completed (``UPLOADED_FILE_ID``), and
+a retry looks for that file in the channel instead. A row whose last attempt Slack
 refused with a 429 skips that look-up (``NOT_POSTED``): a rate-limited call is not posted,
 and the look-up (``conversations.history``, itself rate-limited hard) would only hold the
 channel back. A 429 on the look-up itself leaves it owed: it says nothing of the attempt
@@ -149,6 +151,11 @@ NOT_POSTED = "not posted: "
 channel. The claim of the retry takes the prefix off, so an attempt cut short by a crash
 is looked for again. A 429 on the look-up itself (``find_posted``) never sets it: it
 proves nothing about the earlier attempt, which is looked for again."""
+UPLOADED_FILE_ID = "slack_file_id"
+"""Key of an upload's payload: the id Slack gave its file (``files.getUploadURLExternal``),
+committed before the upload is completed, so that a retry can look for that file in the
+channel: an upload whose completion took effect but whose answer was lost is not shared
+twice."""
 NEWER_RELEASE = "written by a newer version of Vigie: "
 NEWER_RELEASE_GRACE = timedelta(days=1)
 """How long a row this release cannot render (a key, an argument form or a kind a newer
@@ -602,11 +609,15 @@ class OutboxSender:
             if row.kind == KIND_CHART and not self.draws_charts:
                 return False  # left, with what follows in its channel, to the worker
             if row.kind in (KIND_UPLOAD, KIND_CHART):
+                previous_attempts = row.attempts
+                not_posted = (row.last_error or "").startswith(NOT_POSTED)
                 if not self._claim(session, row):
                     return False
                 self._take_slot(session, row)
+                if not_posted:
+                    row.last_error = (row.last_error or "").removeprefix(NOT_POSTED)
                 upload = (row.channel, {**row.payload, "team_id": team})
-                message, target_ts, previous_attempts, not_posted = None, None, 0, False
+                message, target_ts = None, None
             else:
                 upload = None
                 renderer = self._renderers.get(row.kind)
@@ -647,7 +658,8 @@ class OutboxSender:
         if workspace_id in self._pauses:
             self._probed.add(workspace_id)
         if upload is not None:
-            return self._upload(row_id, *upload, report, workspace_id=workspace_id)
+            return self._upload(row_id, *upload, report, workspace_id=workspace_id,
+                                may_be_shared=bool(previous_attempts) and not not_posted)
         assert message is not None
         ts: str | None = None
         looking = False
@@ -771,24 +783,48 @@ class OutboxSender:
         return str(target)
 
     def _upload(self, row_id: int, channel: str, payload: dict[str, Any],
-                report: FlushReport, *, workspace_id: int) -> bool:
+                report: FlushReport, *, workspace_id: int, may_be_shared: bool) -> bool:
+        """Share the row's file; first, when an earlier attempt may have shared it (its
+        answer lost: a timeout, a 5xx, a crash), look for the file that attempt recorded
+        (``UPLOADED_FILE_ID``) in the channel, and record the row sent if it is there."""
+        team_id = payload.get("team_id")
+        thread_ts = payload.get("thread_ts")
+        earlier = payload.get(UPLOADED_FILE_ID)
+        try:
+            shared = bool(may_be_shared and earlier and self._notifier.find_file(
+                channel, str(earlier), team_id=team_id, thread_ts=thread_ts))
+        except DeliveryError as err:
+            return self._record_failure(row_id, err, report, in_lookup=True)
+        if shared:
+            report.recovered += 1
+            self._free_at[channel] = self._monotonic() + self._interval
+            self._record_success(row_id, "")
+            return True
         try:
             content = (_draw_chart(payload["chart"]) if "chart" in payload
                        else _draw_report(self._named(payload["report"], workspace_id,
-                                                     payload.get("team_id")))
+                                                     team_id))
                        if "report" in payload
                        else base64.b64decode(payload["content_b64"]))
             self._notifier.upload_file(
                 channel, str(payload["filename"]), content,
                 title=str(payload.get("title", payload["filename"])),
-                comment=payload.get("comment"), thread_ts=payload.get("thread_ts"),
-                team_id=payload.get("team_id"))
+                comment=payload.get("comment"), thread_ts=thread_ts, team_id=team_id,
+                on_file_id=lambda file_id: self._record_file_id(row_id, file_id))
         except DeliveryError as err:
             return self._record_failure(row_id, err, report)
         self._free_at[channel] = self._monotonic() + self._interval
         self._record_success(row_id, "")
         report.sent += 1
         return True
+
+    def _record_file_id(self, row_id: int, file_id: str) -> None:
+        """Commit the id Slack gave the file being uploaded, before the upload is completed:
+        see ``_upload``."""
+        with transaction(self._sessions) as session:
+            row = session.get(OutboxMessage, row_id)
+            if row is not None:
+                row.payload = {**(row.payload or {}), UPLOADED_FILE_ID: file_id}
 
     def _named(self, spec: dict[str, Any], workspace_id: int, team_id: str | None
                ) -> dict[str, Any]:
@@ -1203,9 +1239,10 @@ def _repost(session: Session, mention: Mention, card: OutboxMessage) -> list[int
 
 
 def uploaded_payload(payload: dict[str, Any]) -> dict[str, Any]:
-    """An upload's payload once Slack has the file: its name, title and comment, and the
-    file's size (``size_bytes``), without the file itself (``content_b64``, an export's
-    whole CSV: megabytes per export, in every backup). Nothing reads it again: a sent row
+    """An upload's payload once Slack has the file: its name, title and comment, the
+    file's size (``size_bytes``) and Slack's id for it (``UPLOADED_FILE_ID``), without the
+    file itself (``content_b64``, an export's whole CSV: megabytes per export, in every
+    backup). Nothing reads it again: a sent row
     is never sent again, and the file is the requester's in Slack."""
     kept = {key: value for key, value in payload.items() if key != "content_b64"}
     content = payload.get("content_b64")

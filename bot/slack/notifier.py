@@ -188,18 +188,31 @@ class SlackNotifier:
 
     def upload_file(self, channel: str, filename: str, content: bytes, *, title: str,
                     comment: str | None = None, thread_ts: str | None = None,
-                    team_id: str | None = None) -> None:
-        """Upload with the current flow (files.getUploadURLExternal + complete); a user id
-        uploads into that user's DM with Vigie."""
-        args: dict[str, Any] = {"channel": self._conversation_id(channel, team_id),
-                                "filename": filename, "content": content,
-                                "title": title, **self._token(team_id)}
-        if comment:
-            args["initial_comment"] = comment
-        if thread_ts:
-            args["thread_ts"] = thread_ts
+                    team_id: str | None = None,
+                    on_file_id: Callable[[str], None] | None = None) -> None:
+        """Upload with the current flow (files.getUploadURLExternal, the bytes to its URL,
+        files.completeUploadExternal); a user id uploads into that user's DM with Vigie.
+
+        ``on_file_id`` is given the file's id before the upload is completed: a retry whose
+        completion's answer was lost looks for that file (``find_file``) instead of sharing
+        a second copy."""
+        conversation = self._conversation_id(channel, team_id)
+        token = self._token(team_id)
         try:
-            self._client.files_upload_v2(**args)
+            url = self._client.files_getUploadURLExternal(filename=filename,
+                                                           length=len(content), **token)
+            file_id, upload_url = str(url["file_id"]), str(url["upload_url"])
+            sent = self._client._upload_file(
+                url=upload_url, data=content, logger=log, timeout=self._client.timeout,
+                proxy=self._client.proxy, ssl=self._client.ssl)
+            if sent.status != 200:
+                raise DeliveryError(f"Slack refused the file's bytes: HTTP {sent.status}",
+                                    retry_after=5.0 if sent.status >= 500 else None)
+            if on_file_id is not None:
+                on_file_id(file_id)
+            self._client.files_completeUploadExternal(
+                files=[{"id": file_id, "title": title}], channel_id=conversation,
+                initial_comment=comment, thread_ts=thread_ts, **token)
         except SlackApiError as err:
             raise DeliveryError(f"Slack refused the file: {err.response.get('error')}",
                                 retry_after=_retry_after(err),
@@ -207,6 +220,19 @@ class SlackNotifier:
         except (SlackClientError, OSError) as err:
             raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
                                 retry_after=10.0) from None
+
+    def find_file(self, channel: str, file_id: str, team_id: str | None = None,
+                  thread_ts: str | None = None) -> bool:
+        """True when the channel's recent history (or the thread's replies) holds the
+        message sharing file ``file_id``: a file shared in a conversation appears there as
+        a ``file_share`` message whose ``files`` carry the file's ``id``
+        (docs.slack.dev/reference/events/message/file_share; the ``files`` of
+        conversations.history's messages). Read with the scopes that read messages
+        (``channels:history``...): ``files.info`` would need ``files:read``, which Vigie
+        does not ask for. Raises DeliveryError as ``find_posted`` does."""
+        return any(isinstance(shared, dict) and shared.get("id") == file_id
+                   for item in self._recent_messages(channel, team_id, thread_ts)
+                   for shared in item.get("files") or [])
 
     def _conversation_id(self, channel: str, team_id: str | None) -> str:
         """The conversation to read for ``channel``: a user id (a DM posted with

@@ -23,6 +23,7 @@ from bot.services.outbox import (
     MAX_ATTEMPTS,
     NOT_POSTED,
     RATE_LIMIT_PATIENCE,
+    UPLOADED_FILE_ID,
     OutboxSender,
     do_enqueue,
     uploaded_payload,
@@ -304,7 +305,8 @@ def test_upload_shares_the_file(sessions: sessionmaker[Session], workspace_id: i
 def test_a_sent_upload_keeps_its_name_and_size_not_its_file(
         sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn) -> None:
     """An export's CSV is in its upload row (up to 10,000 rows, megabytes): once Slack has
-    the file the row keeps its name, title, comment and size, not the file. Until then
+    the file the row keeps its name, title, comment, size and Slack's id for it, not the
+    file. Until then
     (a retry) it keeps the file."""
     csv_bytes = "\ufeffid,text\n".encode() + b"".join(
         f"{n},where is my parcel {n}?\n".encode() for n in range(500))
@@ -331,7 +333,7 @@ def test_a_sent_upload_keeps_its_name_and_size_not_its_file(
     assert row.status == "sent"
     assert row.payload == {"filename": "vigie-mentions-all-7d.csv",
                            "title": "vigie-mentions-all-7d.csv", "comment": "500 rows",
-                           "size_bytes": len(csv_bytes)}
+                           "size_bytes": len(csv_bytes), UPLOADED_FILE_ID: uploaded.file_id}
 
 
 @pytest.mark.parametrize("size", range(5))

@@ -1,0 +1,114 @@
+"""An upload retried after an attempt whose outcome is unknown is looked for before it is
+shared again: a file Slack shared but whose answer was lost is not posted twice."""
+
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services.outbox import KIND_UPLOAD, UPLOADED_FILE_ID, do_enqueue
+from storage.db import transaction
+from storage.models import OutboxMessage
+from tests.harness.constants import CHANNEL_ID
+from tests.harness.slack_standin import SlackStandIn
+from tests.services.test_outbox import Clock, sender_for, statuses
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 100
+
+
+def enqueue_upload(sessions: sessionmaker[Session], workspace_id: int,
+                   **extra: str) -> int:
+    with transaction(sessions) as session:
+        row = do_enqueue(session, workspace_id=workspace_id, kind=KIND_UPLOAD,
+                         channel=CHANNEL_ID,
+                         payload={"filename": "export.csv", "title": "export",
+                                  "content_b64": base64.b64encode(PNG).decode(), **extra})
+        assert row is not None
+        return row.id
+
+
+def shared_in_channel(standin: SlackStandIn) -> list[str]:
+    """The ids of the files shared in the channel, one per file_share message."""
+    return [f["id"] for m in standin.messages_in(CHANNEL_ID, include_file_shares=True)
+            for f in m.get("files") or []]
+
+
+def test_an_upload_slack_shared_but_whose_answer_was_lost_is_not_shared_again(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn) -> None:
+    row_id = enqueue_upload(sessions, workspace_id)
+    slack_standin.fail_next("files.completeUploadExternal", status=500, side_effect=True)
+    clock = Clock()
+    assert sender_for(sessions, slack_standin, clock).flush().sent == 0
+    clock.now += timedelta(minutes=10)
+    report = sender_for(sessions, slack_standin, clock).flush()  # another process, later
+    assert (report.sent, report.recovered) == (0, 1)
+    assert len(slack_standin.files()) == 1
+    assert len(shared_in_channel(slack_standin)) == 1
+    assert len(slack_standin.calls("files.getUploadURLExternal")) == 1
+    assert statuses(sessions) == ["sent"]
+    with sessions() as session:
+        row = session.get_one(OutboxMessage, row_id)
+        assert row.payload[UPLOADED_FILE_ID] == slack_standin.files()[0].file_id
+
+
+def test_an_upload_slack_did_not_complete_is_shared_on_the_retry(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn) -> None:
+    enqueue_upload(sessions, workspace_id)
+    slack_standin.fail_next("files.completeUploadExternal", status=500)
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
+    assert sender.flush().sent == 0
+    clock.now += timedelta(minutes=10)
+    report = sender.flush()
+    assert (report.sent, report.recovered) == (1, 0)
+    assert slack_standin.calls("conversations.history")  # it looked first
+    (shared,) = shared_in_channel(slack_standin)
+    assert [f.file_id for f in slack_standin.files()] == [shared]
+    assert statuses(sessions) == ["sent"]
+
+
+def test_an_upload_slack_refused_with_a_429_is_shared_without_a_look_up(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn) -> None:
+    """A 429 proves nothing was shared: the look-up, itself rate-limited, is skipped."""
+    enqueue_upload(sessions, workspace_id)
+    slack_standin.fail_next("files.completeUploadExternal", status=429, retry_after=1)
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
+    assert sender.flush().sent == 0
+    clock.now += timedelta(minutes=1)
+    assert sender.flush().sent == 1
+    assert not slack_standin.calls("conversations.history")
+    assert len(shared_in_channel(slack_standin)) == 1
+
+
+def test_an_upload_whose_look_up_fails_waits_and_is_not_shared_twice(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn) -> None:
+    """Unknown is not absent: a look-up Slack cannot answer leaves the row waiting."""
+    enqueue_upload(sessions, workspace_id)
+    slack_standin.fail_next("files.completeUploadExternal", status=500, side_effect=True)
+    slack_standin.fail_next("conversations.history", status=500)
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
+    assert sender.flush().sent == 0
+    clock.now += timedelta(minutes=10)
+    assert sender.flush().sent == 0
+    assert statuses(sessions) == ["pending"]
+    clock.now += timedelta(minutes=10)
+    assert sender.flush().recovered == 1
+    assert len(shared_in_channel(slack_standin)) == 1
+    assert statuses(sessions) == ["sent"]
+
+
+def test_an_upload_in_a_thread_is_looked_for_in_the_thread(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn) -> None:
+    parent = slack_standin.seed_message(CHANNEL_ID, text="the digest")["ts"]
+    enqueue_upload(sessions, workspace_id, thread_ts=parent)
+    slack_standin.fail_next("files.completeUploadExternal", status=500, side_effect=True)
+    clock = Clock()
+    assert sender_for(sessions, slack_standin, clock).flush().sent == 0
+    clock.now += timedelta(minutes=10)
+    assert sender_for(sessions, slack_standin, clock).flush().recovered == 1
+    assert len(slack_standin.files()) == 1
+    assert slack_standin.calls("conversations.replies")
