@@ -797,22 +797,20 @@ class OutboxSender:
             return self._record_failure(row_id, err, report, in_lookup=True)
         if shared:
             report.recovered += 1
-            self._free_at[channel] = self._monotonic() + self._interval
-            self._record_success(row_id, "")
-            return True
-        try:
-            content = (_draw_chart(payload["chart"]) if "chart" in payload
-                       else _draw_report(self._named(payload["report"], workspace_id,
-                                                     team_id))
-                       if "report" in payload
-                       else base64.b64decode(payload["content_b64"]))
-            self._notifier.upload_file(
-                channel, str(payload["filename"]), content,
-                title=str(payload.get("title", payload["filename"])),
-                comment=payload.get("comment"), thread_ts=thread_ts, team_id=team_id,
-                on_file_id=lambda file_id: self._record_file_id(row_id, file_id))
-        except DeliveryError as err:
-            return self._record_failure(row_id, err, report)
+        else:
+            try:
+                content = (_draw_chart(payload["chart"]) if "chart" in payload
+                           else _draw_report(self._named(payload["report"], workspace_id,
+                                                         team_id))
+                           if "report" in payload
+                           else base64.b64decode(payload["content_b64"]))
+                self._notifier.upload_file(
+                    channel, str(payload["filename"]), content,
+                    title=str(payload.get("title", payload["filename"])),
+                    comment=payload.get("comment"), thread_ts=thread_ts, team_id=team_id,
+                    on_file_id=lambda file_id: self._record_file_id(row_id, file_id))
+            except DeliveryError as err:
+                return self._record_failure(row_id, err, report)
         self._free_at[channel] = self._monotonic() + self._interval
         self._record_success(row_id, "")
         report.sent += 1
