@@ -77,6 +77,18 @@ class ConsoleNotifier:
         """Nothing to find: the console shares no file, and writing one again is harmless."""
         return False
 
+    def find_all_posted(self, channel: str, event_type: str, key: str, key_value: Any,
+                        team_id: str | None = None,
+                        thread_ts: str | None = None) -> list[str]:
+        """The one message ``find_posted`` finds, if any: the console posts each once."""
+        ts = self.find_posted(channel, event_type, key, key_value, team_id, thread_ts)
+        return [] if ts is None else [ts]
+
+    def delete(self, channel: str, ts: str, team_id: str | None = None) -> None:
+        """Say which printed message no longer counts."""
+        with self._lock:
+            print(f"\n=== deleted {ts} [{channel}] ===", file=self._stream, flush=True)
+
     def find_posted(self, channel: str, event_type: str, key: str, key_value: Any,
                     team_id: str | None = None, thread_ts: str | None = None) -> str | None:
         """Messages printed by this process, searched by metadata (nothing survives a restart)."""

@@ -47,6 +47,8 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "auth.test": set(),
     "chat.postMessage": {"chat:write"},
     "chat.update": {"chat:write"},
+    # A copy of a message Slack posted late, after its retry posted it again (the outbox).
+    "chat.delete": {"chat:write"},
     "conversations.history": {"channels:history", "groups:history", "im:history"},
     "conversations.replies": {"channels:history", "groups:history", "im:history"},
     "conversations.open": {"im:write"},

@@ -148,6 +148,15 @@ class Notifier(Protocol):
         """Find a message we already posted (metadata ``event_type`` with payload
         ``key == key_value``) so a crash between posting and recording does not post twice."""
 
+    def find_all_posted(self, channel: str, event_type: str, key: str, key_value: Any,
+                        team_id: str | None = None,
+                        thread_ts: str | None = None) -> list[str]:
+        """The ts of every message ``find_posted`` would find, in no particular order.
+        Raises DeliveryError when the look-up fails."""
+
+    def delete(self, channel: str, ts: str, team_id: str | None = None) -> None:
+        """Delete message ``ts`` that Vigie posted in ``channel``. Raises DeliveryError."""
+
 
 @dataclass(frozen=True, slots=True)
 class SlackAccount:

@@ -31,7 +31,10 @@ A delivery attempt is recorded (committed) before Slack is called, and every mes
 metadata naming its outbox row; a row retried after a crash is first looked up in the channel,
 so a crash between "posted" and "recorded" never posts twice. A file carries no metadata:
 the id Slack gives it is recorded before its upload is completed (``UPLOADED_FILE_ID``), and
-a retry looks for that file in the channel instead. A row whose last attempt Slack
+a retry looks for that file in the channel instead. Slack may also act on an attempt it held
+past the client's timeout after the retry's look-up found nothing (chat.postMessage takes no
+idempotency key): such a retry reads the channel again once it has posted, keeps the first
+copy and deletes the others (``_after_uncertain_post``). A row whose last attempt Slack
 refused with a 429 skips that look-up (``NOT_POSTED``): a rate-limited call is not posted,
 and the look-up (``conversations.history``, itself rate-limited hard) would only hold the
 channel back. A 429 on the look-up itself leaves it owed: it says nothing of the attempt
@@ -663,16 +666,18 @@ class OutboxSender:
         assert message is not None
         ts: str | None = None
         looking = False
+        # Only an attempt whose outcome is unknown (a timeout, a 5xx) may have posted.
+        may_be_posted = bool(previous_attempts and not not_posted and message.event_type
+                             and target_ts is None)
         try:
-            # Only an attempt whose outcome is unknown (a timeout, a 5xx) may have posted.
-            if (previous_attempts and not not_posted and message.event_type
-                    and target_ts is None):
+            if may_be_posted:
                 looking = True
-                ts = self._notifier.find_posted(message.channel, message.event_type,
-                                                "outbox_id", row_id, team_id=message.team_id,
-                                                thread_ts=message.thread_ts)
+                found = self._notifier.find_all_posted(
+                    message.channel, str(message.event_type), "outbox_id", row_id,
+                    team_id=message.team_id, thread_ts=message.thread_ts)
                 looking = False
-                if ts is not None:
+                if found:
+                    ts = self._keep_first(message, row_id, found)
                     report.recovered += 1
             if ts is None:
                 if target_ts is not None:
@@ -680,6 +685,8 @@ class OutboxSender:
                     ts = target_ts
                 else:
                     ts = self._notifier.post(message)
+                    if may_be_posted:
+                        ts = self._after_uncertain_post(message, row_id, ts)
         except DeliveryError as err:
             return self._record_failure(row_id, err, report, in_lookup=looking)
         except UnknownMessage as err:
@@ -704,6 +711,40 @@ class OutboxSender:
         self._record_success(row_id, ts)
         report.sent += 1
         return True
+
+    def _after_uncertain_post(self, message: OutgoingMessage, row_id: int, ts: str) -> str:
+        """The ts the row keeps after posting ``ts`` when an earlier attempt may be posted
+        too: an attempt Slack held past the client's timeout can take effect later, after
+        this retry's look-up found nothing (Slack's chat.postMessage takes no idempotency
+        key). The channel is read again: when both are there, the first stays and the
+        others are deleted (``_keep_first``). The message is posted whatever this look-up
+        says: it failing is logged, never retried."""
+        try:
+            found = self._notifier.find_all_posted(
+                message.channel, str(message.event_type), "outbox_id", row_id,
+                team_id=message.team_id, thread_ts=message.thread_ts)
+        except DeliveryError as err:
+            log.warning("outbox row %s: could not check for an earlier copy after posting "
+                        "it again: %s", row_id, err)
+            return ts
+        return self._keep_first(message, row_id, [*found, ts])
+
+    def _keep_first(self, message: OutgoingMessage, row_id: int, found: list[str]) -> str:
+        """The first (oldest) of the messages ``found`` for row ``row_id``, the others
+        deleted: the first is the one people may have seen and acted on already, and every
+        sender that finds the copies keeps the same one. A deletion Slack refuses leaves
+        that copy (logged)."""
+        unique = sorted(set(found), key=_ts_order)
+        for extra in unique[1:]:
+            try:
+                self._notifier.delete(message.channel, extra, team_id=message.team_id)
+            except DeliveryError as err:
+                log.warning("outbox row %s: could not delete its copy %s: %s", row_id,
+                            extra, err)
+            else:
+                log.warning("outbox row %s was posted twice (an attempt Slack acted on "
+                            "late): deleted the copy %s, kept %s", row_id, extra, unique[0])
+        return unique[0]
 
     def _withheld(self, row_id: int, channel: str, workspace_id: int,
                   report: FlushReport) -> bool:
@@ -1247,6 +1288,11 @@ def uploaded_payload(payload: dict[str, Any]) -> dict[str, Any]:
     if isinstance(content, str):
         kept["size_bytes"] = len(content) * 3 // 4 - content[-2:].count("=")
     return kept
+
+
+def _ts_order(ts: str) -> tuple[int, ...]:
+    """A Slack ts (``seconds.micros``) as a sortable key; a float would round its digits."""
+    return tuple(int(part) for part in ts.split(".") if part.isdigit())
 
 
 def _unrenderable(err: Exception) -> str:

@@ -312,6 +312,34 @@ class SlackNotifier:
                 return str(item["ts"])
         return None
 
+    def find_all_posted(self, channel: str, event_type: str, key: str, key_value: Any,
+                        team_id: str | None = None,
+                        thread_ts: str | None = None) -> list[str]:
+        """The ts of every message ``find_posted`` would find (there are two when an attempt
+        Slack acted on late, after its answer was lost, and its retry were both posted),
+        in no particular order. Raises DeliveryError as ``find_posted`` does."""
+        found: list[str] = []
+        for item in self._recent_messages(channel, team_id, thread_ts):
+            metadata = item.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == event_type and payload.get(key) == key_value:
+                found.append(str(item["ts"]))
+        return found
+
+    def delete(self, channel: str, ts: str, team_id: str | None = None) -> None:
+        """Delete message ``ts`` that Vigie posted in ``channel`` (``chat.delete``: a bot
+        token deletes its own messages). Raises DeliveryError."""
+        try:
+            self._client.chat_delete(channel=self._conversation_id(channel, team_id), ts=ts,
+                                     **self._token(team_id))
+        except SlackApiError as err:
+            raise DeliveryError(f"Slack refused the deletion: {err.response.get('error')}",
+                                retry_after=_retry_after(err), code=err.response.get("error"),
+                                asked=_asked(err)) from None
+        except (SlackClientError, OSError) as err:
+            raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
+                                retry_after=10.0) from None
+
     def _recent_messages(self, channel: str, team_id: str | None,
                          thread_ts: str | None) -> list[dict[str, Any]]:
         """The channel's latest messages (or the thread's replies), with their metadata, for

@@ -1,0 +1,115 @@
+"""A message Slack holds past the client's timeout and posts late, after its retry looked
+for it and posted it again: the retry reads the channel again after posting, keeps the first
+copy and deletes the others."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services.cards import register_card_renderers
+from bot.services.outbox import EVENT_TYPE_MESSAGE, FlushReport, OutboxSender
+from bot.slack.notifier import SlackNotifier
+from storage.models import OutboxMessage
+from tests.harness.constants import BOT_TOKEN, CHANNEL_ID
+from tests.harness.slack_standin import SlackStandIn
+from tests.services.test_outbox import Clock, enqueue_posts, sender_for, statuses
+
+
+def impatient_sender(sessions: sessionmaker[Session], standin: SlackStandIn,
+                     clock: Clock) -> OutboxSender:
+    """A sender whose client gives up after a second (production's waits 15): the first
+    attempt, whose answer never comes in time."""
+    standin.clock = clock.seconds
+    client = WebClient(token=BOT_TOKEN, base_url=standin.base_url, timeout=1,
+                       retry_handlers=[])
+    sender = OutboxSender(sessions, SlackNotifier(client), clock=clock,
+                          per_channel_interval=0, monotonic=clock.seconds, sleep=clock.sleep)
+    register_card_renderers(sender)
+    return sender
+
+
+def result_ts(sessions: sessionmaker[Session]) -> list[str | None]:
+    with sessions() as session:
+        return list(session.scalars(select(OutboxMessage.result_ts).order_by(OutboxMessage.id)))
+
+
+def retry_in_background(sessions: sessionmaker[Session], standin: SlackStandIn,
+                        clock: Clock) -> tuple[threading.Thread, dict[str, FlushReport]]:
+    out: dict[str, FlushReport] = {}
+
+    def run() -> None:
+        out["report"] = sender_for(sessions, standin, clock).flush()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, out
+
+
+def test_a_message_slack_posts_late_after_its_retry_posted_it_is_kept_once(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn) -> None:
+    enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["only once"])
+    clock = Clock()
+    first = slack_standin.hold("chat.postMessage")
+    assert impatient_sender(sessions, slack_standin, clock).flush().sent == 0  # timed out
+    first.wait_for_arrivals(1)
+    retried = slack_standin.hold("chat.postMessage")  # the retry's post waits here
+    clock.now += timedelta(minutes=2)
+    thread, out = retry_in_background(sessions, slack_standin, clock)
+    retried.wait_for_arrivals(1)  # the retry looked, found nothing, and posts
+    first.release()  # Slack acts on the first attempt at last
+    slack_standin.wait_until(lambda s: len(s.messages_in(CHANNEL_ID)) == 1)
+    retried.release()
+    thread.join(timeout=60)
+    assert out["report"].sent == 1
+    messages = slack_standin.messages_in(CHANNEL_ID)
+    assert [m["text"] for m in messages] == ["only once"]
+    assert len(slack_standin.messages_in(CHANNEL_ID, include_deleted=True)) == 2
+    assert statuses(sessions) == ["sent"]
+    assert result_ts(sessions) == [messages[0]["ts"]]  # the first copy, the one kept
+    assert len(slack_standin.calls("chat.delete", ok=True)) == 1
+
+
+def test_a_retry_that_finds_two_copies_keeps_the_first(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn) -> None:
+    (row_id,) = enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["only once"])
+    slack_standin.fail_next("chat.postMessage", status=500, side_effect=True)
+    clock = Clock()
+    assert sender_for(sessions, slack_standin, clock).flush().sent == 0
+    (posted,) = slack_standin.messages_in(CHANNEL_ID)
+    metadata: dict[str, Any] = {"event_type": EVENT_TYPE_MESSAGE,
+                                "event_payload": {"outbox_id": row_id}}
+    slack_standin.seed_message(CHANNEL_ID, text="only once", metadata=metadata)
+    clock.now += timedelta(minutes=2)
+    report = sender_for(sessions, slack_standin, clock).flush()
+    assert (report.sent, report.recovered) == (1, 1)
+    assert [m["ts"] for m in slack_standin.messages_in(CHANNEL_ID)] == [posted["ts"]]
+    assert result_ts(sessions) == [posted["ts"]]
+
+
+def test_a_retry_whose_second_look_up_fails_keeps_what_it_posted(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn) -> None:
+    """Posted is posted: a look-up that fails after it is logged, never retried."""
+    enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["only once"])
+    slack_standin.fail_next("chat.postMessage", status=500)
+    clock = Clock()
+    assert sender_for(sessions, slack_standin, clock).flush().sent == 0
+    looked: list[dict[str, Any]] = []
+
+    def history(args: dict[str, Any]) -> dict[str, Any]:
+        looked.append(args)
+        if len(looked) == 1:
+            return {"ok": True, "messages": [], "has_more": False}
+        return {"ok": False, "error": "internal_error"}
+
+    slack_standin.on("conversations.history", history)
+    clock.now += timedelta(minutes=2)
+    assert sender_for(sessions, slack_standin, clock).flush().sent == 1
+    assert len(looked) == 2
+    assert len(slack_standin.messages_in(CHANNEL_ID)) == 1
+    assert statuses(sessions) == ["sent"]
