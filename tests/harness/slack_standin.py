@@ -695,6 +695,10 @@ class SlackStandIn:
         self._revoked: dict[str, str] = {}
         self._counter = 0
         self._ts_micros = _FIRST_TS_MICROS - _TS_STEP_MICROS
+        self.ts_from_clock = False
+        """When true, a message's ts is ``clock()`` (epoch seconds then) as Slack's is its
+        posting time, still unique and increasing; by default ts count from a fixed
+        instant in 2023, which tests may spell out."""
         self._messages: list[_Stored] = []
         self._by_ts: dict[tuple[str, str], _Stored] = {}
         self._ephemerals: list[dict[str, Any]] = []
@@ -1547,6 +1551,8 @@ class SlackStandIn:
 
     def _next_ts(self) -> str:
         self._ts_micros += _TS_STEP_MICROS
+        if self.ts_from_clock:
+            self._ts_micros = max(self._ts_micros, int(self.clock() * 1_000_000))
         return f"{self._ts_micros // 1_000_000}.{self._ts_micros % 1_000_000:06d}"
 
     def _block_id(self) -> str:

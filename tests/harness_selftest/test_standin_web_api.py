@@ -427,3 +427,12 @@ def test_response_urls(slack_standin: SlackStandIn, slack_client: WebClient) -> 
 
     assert len(slack_standin.responses(bound)) == 4  # the 2 rejected posts are not included
     assert len(slack_standin.calls(RESPONSE_URL_METHOD)) == 6
+
+
+def test_ts_can_follow_the_clock(slack_standin: SlackStandIn, slack_client: WebClient) -> None:
+    """``ts_from_clock``: a message's ts is the clock's time then, unique and increasing."""
+    slack_standin.ts_from_clock = True
+    slack_standin.clock = lambda: 1_800_000_000.5
+    first = slack_client.chat_postMessage(channel=CHANNEL_ID, text="a")["ts"]
+    second = slack_client.chat_postMessage(channel=CHANNEL_ID, text="b")["ts"]
+    assert (first, second) == ("1800000000.500000", "1800000000.500100")
