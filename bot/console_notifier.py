@@ -8,7 +8,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -73,13 +73,13 @@ class ConsoleNotifier:
                   file=self._stream, flush=True)
 
     def find_file(self, channel: str, file_id: str, team_id: str | None = None,
-                  thread_ts: str | None = None) -> bool:
+                  thread_ts: str | None = None, since: datetime | None = None) -> bool:
         """Nothing to find: the console shares no file, and writing one again is harmless."""
         return False
 
     def find_all_posted(self, channel: str, event_type: str, key: str, key_value: Any,
-                        team_id: str | None = None,
-                        thread_ts: str | None = None) -> list[str]:
+                        team_id: str | None = None, thread_ts: str | None = None,
+                        since: datetime | None = None) -> list[str]:
         """The one message ``find_posted`` finds, if any: the console posts each once."""
         ts = self.find_posted(channel, event_type, key, key_value, team_id, thread_ts)
         return [] if ts is None else [ts]
@@ -90,7 +90,8 @@ class ConsoleNotifier:
             print(f"\n=== deleted {ts} [{channel}] ===", file=self._stream, flush=True)
 
     def find_posted(self, channel: str, event_type: str, key: str, key_value: Any,
-                    team_id: str | None = None, thread_ts: str | None = None) -> str | None:
+                    team_id: str | None = None, thread_ts: str | None = None,
+                    since: datetime | None = None) -> str | None:
         """Messages printed by this process, searched by metadata (nothing survives a restart)."""
         for ts, message in self._posted:
             payload = message.event_payload or {}

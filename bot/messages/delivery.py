@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from bot.messages.cards import CardSpec
@@ -138,19 +139,22 @@ class Notifier(Protocol):
         ``on_file_id`` is told the file's id before it is shared, for ``find_file``."""
 
     def find_file(self, channel: str, file_id: str, team_id: str | None = None,
-                  thread_ts: str | None = None) -> bool:
+                  thread_ts: str | None = None, since: datetime | None = None) -> bool:
         """True when file ``file_id`` (from ``upload_file``'s ``on_file_id``) is shared in
         the channel (or thread) already, so a retry whose answer was lost does not share it
         twice. Raises DeliveryError when Slack cannot say."""
 
     def find_posted(self, channel: str, event_type: str, key: str, key_value: Any,
-                    team_id: str | None = None, thread_ts: str | None = None) -> str | None:
+                    team_id: str | None = None, thread_ts: str | None = None,
+                    since: datetime | None = None) -> str | None:
         """Find a message we already posted (metadata ``event_type`` with payload
-        ``key == key_value``) so a crash between posting and recording does not post twice."""
+        ``key == key_value``) so a crash between posting and recording does not post twice.
+        ``since``: no such message is older (its outbox row's creation): every message
+        after it is read, not only the latest ones."""
 
     def find_all_posted(self, channel: str, event_type: str, key: str, key_value: Any,
-                        team_id: str | None = None,
-                        thread_ts: str | None = None) -> list[str]:
+                        team_id: str | None = None, thread_ts: str | None = None,
+                        since: datetime | None = None) -> list[str]:
         """The ts of every message ``find_posted`` would find, in no particular order.
         Raises DeliveryError when the look-up fails."""
 

@@ -29,16 +29,18 @@ leases: the processes' clocks are taken to agree (NTP) to well under the interva
 
 A delivery attempt is recorded (committed) before Slack is called, and every message carries
 metadata naming its outbox row; a row retried after a crash is first looked up in the channel,
-so a crash between "posted" and "recorded" never posts twice. A file carries no metadata:
-the id Slack gives it is recorded before its upload is completed (``UPLOADED_FILE_ID``), and
-a retry looks for that file in the channel instead. Slack may also act on an attempt it held
-past the client's timeout after the retry's look-up found nothing (chat.postMessage takes no
-idempotency key): such a retry reads the channel again once it has posted, keeps the first
-copy and deletes the others (``_after_uncertain_post``). A row whose last attempt Slack
-refused with a 429 skips that look-up (``NOT_POSTED``): a rate-limited call is not posted,
-and the look-up (``conversations.history``, itself rate-limited hard) would only hold the
-channel back. A 429 on the look-up itself leaves it owed: it says nothing of the attempt
-looked for.
+so a crash between "posted" and "recorded" never posts twice. The look-up reads the channel
+back to the row's creation (``LOOKUP_CLOCK_MARGIN``), page after page up to a bound, not only
+its latest messages: a busy channel may have moved on hundreds of messages meanwhile. A file
+carries no metadata: the id Slack gives it is recorded before its upload is completed
+(``UPLOADED_FILE_ID``), and a retry looks for that file in the channel instead. Slack may
+also act on an attempt it held past the client's timeout after the retry's look-up found
+nothing (chat.postMessage takes no idempotency key): such a retry reads the channel again
+once it has posted, keeps the first copy and deletes the others (``_after_uncertain_post``).
+A row whose last attempt Slack refused with a 429 skips that look-up (``NOT_POSTED``): a
+rate-limited call is not posted, and the look-up (``conversations.history``, itself
+rate-limited hard) would only hold the channel back. A 429 on the look-up itself leaves it
+owed: it says nothing of the attempt looked for.
 
 What a row that cannot go out does to the others:
 
@@ -154,6 +156,9 @@ NOT_POSTED = "not posted: "
 channel. The claim of the retry takes the prefix off, so an attempt cut short by a crash
 is looked for again. A 429 on the look-up itself (``find_posted``) never sets it: it
 proves nothing about the earlier attempt, which is looked for again."""
+LOOKUP_CLOCK_MARGIN = timedelta(minutes=5)
+"""A retry's look-up reads the channel back to its row's creation less this much: Slack
+dates a message (its ts) by its own clock, which may disagree a little with this one's."""
 UPLOADED_FILE_ID = "slack_file_id"
 """Key of an upload's payload: the id Slack gave its file (``files.getUploadURLExternal``),
 committed before the upload is completed, so that a retry can look for that file in the
@@ -607,6 +612,8 @@ class OutboxSender:
             if row.next_attempt_at > self._clock():
                 return False  # another sender holds its lease: keep the channel's order
             workspace_id = row.workspace_id
+            # Nothing this row posted is older than the row (less the clocks' disagreement).
+            since = as_utc(row.created_at) - LOOKUP_CLOCK_MARGIN
             team = session.scalar(select(Workspace.team_id).where(
                 Workspace.id == row.workspace_id))
             if row.kind == KIND_CHART and not self.draws_charts:
@@ -662,7 +669,8 @@ class OutboxSender:
             self._probed.add(workspace_id)
         if upload is not None:
             return self._upload(row_id, *upload, report, workspace_id=workspace_id,
-                                may_be_shared=bool(previous_attempts) and not not_posted)
+                                may_be_shared=bool(previous_attempts) and not not_posted,
+                                since=since)
         assert message is not None
         ts: str | None = None
         looking = False
@@ -674,7 +682,7 @@ class OutboxSender:
                 looking = True
                 found = self._notifier.find_all_posted(
                     message.channel, str(message.event_type), "outbox_id", row_id,
-                    team_id=message.team_id, thread_ts=message.thread_ts)
+                    team_id=message.team_id, thread_ts=message.thread_ts, since=since)
                 looking = False
                 if found:
                     ts = self._keep_first(message, row_id, found)
@@ -686,7 +694,7 @@ class OutboxSender:
                 else:
                     ts = self._notifier.post(message)
                     if may_be_posted:
-                        ts = self._after_uncertain_post(message, row_id, ts)
+                        ts = self._after_uncertain_post(message, row_id, ts, since)
         except DeliveryError as err:
             return self._record_failure(row_id, err, report, in_lookup=looking)
         except UnknownMessage as err:
@@ -712,7 +720,8 @@ class OutboxSender:
         report.sent += 1
         return True
 
-    def _after_uncertain_post(self, message: OutgoingMessage, row_id: int, ts: str) -> str:
+    def _after_uncertain_post(self, message: OutgoingMessage, row_id: int, ts: str,
+                              since: datetime) -> str:
         """The ts the row keeps after posting ``ts`` when an earlier attempt may be posted
         too: an attempt Slack held past the client's timeout can take effect later, after
         this retry's look-up found nothing (Slack's chat.postMessage takes no idempotency
@@ -722,7 +731,7 @@ class OutboxSender:
         try:
             found = self._notifier.find_all_posted(
                 message.channel, str(message.event_type), "outbox_id", row_id,
-                team_id=message.team_id, thread_ts=message.thread_ts)
+                team_id=message.team_id, thread_ts=message.thread_ts, since=since)
         except DeliveryError as err:
             log.warning("outbox row %s: could not check for an earlier copy after posting "
                         "it again: %s", row_id, err)
@@ -824,7 +833,8 @@ class OutboxSender:
         return str(target)
 
     def _upload(self, row_id: int, channel: str, payload: dict[str, Any],
-                report: FlushReport, *, workspace_id: int, may_be_shared: bool) -> bool:
+                report: FlushReport, *, workspace_id: int, may_be_shared: bool,
+                since: datetime) -> bool:
         """Share the row's file; first, when an earlier attempt may have shared it (its
         answer lost: a timeout, a 5xx, a crash), look for the file that attempt recorded
         (``UPLOADED_FILE_ID``) in the channel, and record the row sent if it is there."""
@@ -833,7 +843,7 @@ class OutboxSender:
         earlier = payload.get(UPLOADED_FILE_ID)
         try:
             shared = bool(may_be_shared and earlier and self._notifier.find_file(
-                channel, str(earlier), team_id=team_id, thread_ts=thread_ts))
+                channel, str(earlier), team_id=team_id, thread_ts=thread_ts, since=since))
         except DeliveryError as err:
             return self._record_failure(row_id, err, report, in_lookup=True)
         if shared:

@@ -6,6 +6,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
@@ -41,6 +42,9 @@ from it (``DeliveryError.asked`` is False), up to its cap."""
 UNREACHABLE_USER_ERRORS = {"user_not_found", "user_disabled", "cannot_dm_bot",
                            "user_not_visible"}
 RECOVERY_SCAN_LIMIT = 200
+RECOVERY_SCAN_PAGES = 10
+"""At most this many pages of RECOVERY_SCAN_LIMIT messages per look-up: bounded, since
+conversations.history is rate-limited (Tier 3) and the look-up holds its channel."""
 CHANNEL_CHECK_TIMEOUT_SECONDS = 2
 # The channel check runs inside a slash command's 3-second acknowledgement: a Slack that
 # does not answer in time is a check that could not tell, not a command that times out.
@@ -222,7 +226,7 @@ class SlackNotifier:
                                 retry_after=10.0) from None
 
     def find_file(self, channel: str, file_id: str, team_id: str | None = None,
-                  thread_ts: str | None = None) -> bool:
+                  thread_ts: str | None = None, since: datetime | None = None) -> bool:
         """True when the channel's recent history (or the thread's replies) holds the
         message sharing file ``file_id``: a file shared in a conversation appears there as
         a ``file_share`` message whose ``files`` carry the file's ``id``
@@ -231,7 +235,7 @@ class SlackNotifier:
         (``channels:history``...): ``files.info`` would need ``files:read``, which Vigie
         does not ask for. Raises DeliveryError as ``find_posted`` does."""
         return any(isinstance(shared, dict) and shared.get("id") == file_id
-                   for item in self._recent_messages(channel, team_id, thread_ts)
+                   for item in self._recent_messages(channel, team_id, thread_ts, since)
                    for shared in item.get("files") or [])
 
     def _conversation_id(self, channel: str, team_id: str | None) -> str:
@@ -291,7 +295,8 @@ class SlackNotifier:
         return None
 
     def find_posted(self, channel: str, event_type: str, key: str, key_value: Any,
-                    team_id: str | None = None, thread_ts: str | None = None) -> str | None:
+                    team_id: str | None = None, thread_ts: str | None = None,
+                    since: datetime | None = None) -> str | None:
         """Look through the channel's recent history (or the thread's replies) for a message
         we posted with this metadata; return its ts.
 
@@ -303,9 +308,10 @@ class SlackNotifier:
         look-up answers "nothing found" and the message is posted: a duplicate is possible
         only when an earlier attempt reached Slack but its answer was lost (a timeout or a
         5xx after Slack acted), never after a 429 (Slack refused it). Inviting the bot to
-        the channel removes that risk; a warning in the log says so.
+        the channel removes that risk; a warning in the log says so. With ``since``, every
+        message posted after it is read, not only the latest page (``_recent_messages``).
         """
-        for item in self._recent_messages(channel, team_id, thread_ts):
+        for item in self._recent_messages(channel, team_id, thread_ts, since):
             metadata = item.get("metadata") or {}
             payload = metadata.get("event_payload") or {}
             if metadata.get("event_type") == event_type and payload.get(key) == key_value:
@@ -313,13 +319,13 @@ class SlackNotifier:
         return None
 
     def find_all_posted(self, channel: str, event_type: str, key: str, key_value: Any,
-                        team_id: str | None = None,
-                        thread_ts: str | None = None) -> list[str]:
+                        team_id: str | None = None, thread_ts: str | None = None,
+                        since: datetime | None = None) -> list[str]:
         """The ts of every message ``find_posted`` would find (there are two when an attempt
         Slack acted on late, after its answer was lost, and its retry were both posted),
         in no particular order. Raises DeliveryError as ``find_posted`` does."""
         found: list[str] = []
-        for item in self._recent_messages(channel, team_id, thread_ts):
+        for item in self._recent_messages(channel, team_id, thread_ts, since):
             metadata = item.get("metadata") or {}
             payload = metadata.get("event_payload") or {}
             if metadata.get("event_type") == event_type and payload.get(key) == key_value:
@@ -341,29 +347,51 @@ class SlackNotifier:
                                 retry_after=10.0) from None
 
     def _recent_messages(self, channel: str, team_id: str | None,
-                         thread_ts: str | None) -> list[dict[str, Any]]:
+                         thread_ts: str | None,
+                         since: datetime | None = None) -> list[dict[str, Any]]:
         """The channel's latest messages (or the thread's replies), with their metadata, for
-        a look-up: see ``find_posted`` for what a failure raises."""
+        a look-up: see ``find_posted`` for what a failure raises.
+
+        Without ``since``, the latest page (``RECOVERY_SCAN_LIMIT`` messages). With it,
+        page after page with the cursor (``response_metadata.next_cursor`` while
+        ``has_more``), until a page reaches back to ``since`` (a message's ts is when Slack
+        posted it; history comes newest first) or after ``RECOVERY_SCAN_PAGES`` pages: in
+        a busy channel the message looked for may be more than a page back."""
         conversation = self._conversation_id(channel, team_id)
         args: dict[str, Any] = {"channel": conversation, "include_all_metadata": True,
                                 "limit": RECOVERY_SCAN_LIMIT, **self._token(team_id)}
-        try:
-            if thread_ts:
-                response = self._client.conversations_replies(ts=thread_ts, **args)
-            else:
-                response = self._client.conversations_history(**args)
-        except SlackApiError as err:
-            error = err.response.get("error")
-            if error in UNREADABLE_ERRORS:
-                log.warning("cannot check %s for a message already posted (%s): posting "
-                            "again; invite the bot to the channel to rule out duplicates",
-                            channel, error)
-                return []
-            raise DeliveryError(f"Slack refused the lookup: {error}",
-                                retry_after=_lookup_retry_after(err),
-                                code=error, asked=_asked(err)) from None
-        except (SlackClientError, OSError) as err:
-            raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
-                                retry_after=30.0) from None
-        messages: list[dict[str, Any]] = response.get("messages") or []
+        messages: list[dict[str, Any]] = []
+        cursor = ""
+        for _ in range(RECOVERY_SCAN_PAGES if since is not None else 1):
+            page = {**args, "cursor": cursor} if cursor else args
+            try:
+                if thread_ts:
+                    response = self._client.conversations_replies(ts=thread_ts, **page)
+                else:
+                    response = self._client.conversations_history(**page)
+            except SlackApiError as err:
+                error = err.response.get("error")
+                if error in UNREADABLE_ERRORS:
+                    log.warning("cannot check %s for a message already posted (%s): posting "
+                                "again; invite the bot to the channel to rule out "
+                                "duplicates", channel, error)
+                    return []
+                raise DeliveryError(f"Slack refused the lookup: {error}",
+                                    retry_after=_lookup_retry_after(err),
+                                    code=error, asked=_asked(err)) from None
+            except (SlackClientError, OSError) as err:
+                raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
+                                    retry_after=30.0) from None
+            page_messages: list[dict[str, Any]] = response.get("messages") or []
+            messages.extend(page_messages)
+            cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "")
+            if not response.get("has_more") or not cursor:
+                break
+            if (since is not None and not thread_ts and page_messages
+                    and float(page_messages[-1].get("ts") or 0) < since.timestamp()):
+                break
+        else:
+            if since is not None:
+                log.warning("the look-up in %s read its %d latest messages, not every one "
+                            "since %s", channel, len(messages), since.isoformat())
         return messages
