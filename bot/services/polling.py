@@ -3,9 +3,11 @@
 Claims go through the database (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so several
 workers share the work and no source is fetched by two at once; a claim is a lease
 (``next_poll_at`` pushed forward), so a worker that dies only delays its sources. A tick
-claims only as many sources as it has free fetch slots, and claims again as slots free:
-a claimed source's fetch starts at once and settles within its budget, well inside the
-lease, and the sources it has not reached stay due for the other workers.
+claims only as many sources as it has free fetch slots, and claims again as slots free,
+and every few seconds while slots are free and fetches run (a source falling due while
+another's fetch hangs is fetched then): a claimed source's fetch starts at once and
+settles within its budget, well inside the lease, and the sources it has not reached
+stay due for the other workers.
 One failing source gets backoff and a health entry, and never stops the others.
 
 No tick waits on one source: each fetch has a time budget, enforced inside the HTTP
@@ -59,6 +61,10 @@ DEFAULT_SOURCE_BUDGET = 60.0
 """Seconds one source's fetch may take, all its requests, retries and pauses included."""
 ABANDON_GRACE = 5.0
 """Extra seconds the tick waits after a budget before abandoning the fetch's thread."""
+RECLAIM_SECONDS = 3.0
+"""How long a tick whose claim found nothing more to take waits before claiming again for
+its free slots while fetches run, so that the sources falling due meanwhile are fetched
+then, not after its slowest fetch (at most one such claim per this many seconds)."""
 
 HttpFactory = Callable[[bool], HttpClient]
 """Builds the HTTP client for a source; the flag says whether the source is trusted."""
@@ -386,7 +392,8 @@ def _fetched(future: Future[FetchResult] | None, budget: float, outcome: SourceO
 
 class _Fetches:
     """The fetches of one tick in a thread pool, each watched against its budget; the
-    sources come from ``claim`` (given how many slots are free), called as slots free."""
+    sources come from ``claim`` (given how many slots are free), called as slots free, and
+    every RECLAIM_SECONDS while slots are free and fetches run."""
 
     def __init__(self, http_factory: HttpFactory, concurrency: int, budget: float,
                  claim: Callable[[int], list[ClaimedSource]], most: int,
@@ -397,7 +404,9 @@ class _Fetches:
         self._concurrency = max(1, concurrency)
         self._claim = claim
         self._most = max(1, most)
-        self._exhausted = False
+        self._idle_until: float | None = None
+        """After a claim found fewer sources than it asked for: no claim before this
+        (monotonic) time."""
         self._queued: list[ClaimedSource] = []
         self._pool: ThreadPoolExecutor | None = None
         self.started: dict[int, float] = {}
@@ -409,16 +418,30 @@ class _Fetches:
         and its budget with it."""
         self._queued.append(source)
 
+    def _free(self, pending: set[Future[FetchResult]]) -> int:
+        return self._concurrency - len(pending) - len(self._queued)
+
     def _refill(self, pending: set[Future[FetchResult]]) -> None:
-        """Claim sources for the free slots, until a claim finds fewer than it asked for
-        (nothing more is due, or other workers hold the rest) or the tick stops."""
-        free = self._concurrency - len(pending) - len(self._queued)
-        if self._exhausted or free <= 0 or (self._stop is not None and self._stop.is_set()):
+        """Claim sources for the free slots, unless the tick stops. A claim that finds fewer
+        than it asked for (nothing more is due, or other workers hold the rest) is not
+        repeated for RECLAIM_SECONDS: a fetch hanging until its budget runs out once kept
+        the tick from claiming anything more, and the sources falling due meanwhile (and
+        the next ticks, which wait for this one) waited for it."""
+        free = self._free(pending)
+        if free <= 0 or (self._stop is not None and self._stop.is_set()):
+            return
+        if self._idle_until is not None and time.monotonic() < self._idle_until:
             return
         claimed = self._claim(free)
         self._queued.extend(claimed)
-        if len(claimed) < free:
-            self._exhausted = True
+        self._idle_until = time.monotonic() + RECLAIM_SECONDS if len(claimed) < free else None
+
+    def _until_claim(self, pending: set[Future[FetchResult]]) -> float | None:
+        """Seconds until the next claim for free slots is due (None: no slot is free, or
+        nothing waits on a short claim)."""
+        if self._idle_until is None or self._free(pending) <= 0:
+            return None
+        return max(0.05, self._idle_until - time.monotonic())
 
     def _start(self, pending: set[Future[FetchResult]]) -> None:
         """Start queued fetches while fewer than ``concurrency`` are pending, claiming more
@@ -451,6 +474,9 @@ class _Fetches:
             self._start(pending)
             while pending:
                 timeout = self._next_check(pending, limit)
+                until_claim = self._until_claim(pending)
+                if until_claim is not None:
+                    timeout = min(timeout, until_claim)
                 if self._stop is not None:
                     timeout = min(timeout, STOP_CHECK_SECONDS)
                 done, pending = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
@@ -507,7 +533,9 @@ def run_poll_tick(
 
     Sources are claimed as fetch slots free (``concurrency`` at a time), so the sources
     this tick has not reached stay due for other workers, and a claim's lease never runs
-    out before its fetch settles. Without ``now``, each claim polls at the time it is made.
+    out before its fetch settles; while fetches run, it claims for its free slots every
+    RECLAIM_SECONDS (sources falling due during a slow fetch), never a source twice.
+    Without ``now``, each claim polls at the time it is made.
     ``budget`` bounds each source's fetch; a fetch past it is abandoned and counts as a
     failure. ``dry_run`` fetches and ingests as a poll would (same counts: new, duplicates
     of stored posts, alerts, quiet backfill) but writes nothing: no mention, cursor, outbox
