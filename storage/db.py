@@ -19,7 +19,7 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeGuard
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -39,9 +39,14 @@ run` in HTTP mode has the web app's engine and the scheduler's)."""
 _DATABASE_LOCKS_GUARD = threading.Lock()
 
 
+def _is_file(database: str | None) -> TypeGuard[str]:
+    """Whether a SQLite URL's database is a file path (not in memory, not a ``file:`` URI)."""
+    return bool(database) and database != ":memory:" and not str(database).startswith("file:")
+
+
 def _database_lock(database: str | None) -> threading.RLock:
     """The write lock of a SQLite database file (a new one for an in-memory database)."""
-    if not database or database == ":memory:" or database.startswith("file:"):
+    if not _is_file(database):
         return threading.RLock()
     key = os.path.realpath(database)
     with _DATABASE_LOCKS_GUARD:
