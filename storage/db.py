@@ -14,6 +14,7 @@ keep such sessions short, and never write through one.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import weakref
@@ -26,6 +27,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.secret_box import INFO_KEY, SecretBox
+
+log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_WRITE_QUEUE_SECONDS = 60.0
@@ -121,6 +124,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
         _WRITE_LOCKS[engine] = _database_lock(parsed.database)
+        if _is_file(parsed.database):
+            _watch_file(engine, os.path.abspath(parsed.database))
         return engine
     if parsed.get_backend_name() == "postgresql":
         # The URL's query (?connect_timeout=...) and the caller's connect_args win:
@@ -209,7 +214,8 @@ PING_STATEMENT_TIMEOUT_MS = 2000
 
 
 def ping(engine: Engine) -> None:
-    """Run a trivial query; raises if the database cannot be reached."""
+    """Run a trivial query; raises if the database cannot be reached, or (SQLite) if its
+    file was deleted or replaced since the engine opened it (DatabaseFileGone)."""
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
             # Local to the ping's transaction: a server that answers but is stuck (locks,
@@ -218,3 +224,67 @@ def ping(engine: Engine) -> None:
                               " set_config('lock_timeout', :ms, true)"),
                          {"ms": str(PING_STATEMENT_TIMEOUT_MS)})
         conn.execute(text("SELECT 1"))
+    check_file(engine)
+
+
+class DatabaseFileGone(RuntimeError):
+    """The SQLite file an engine opened was deleted or replaced under the running process."""
+
+
+class _OpenedFile:
+    """The SQLite file of an engine, as its first connection found it."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.identity: tuple[int, int] | None = None
+        """(device, inode) of the file the engine's first connection opened."""
+        self.reported: str | None = None
+        """The problem last logged (each is logged once)."""
+
+
+_OPENED_FILES: weakref.WeakKeyDictionary[Engine, _OpenedFile] = weakref.WeakKeyDictionary()
+
+
+def _watch_file(engine: Engine, path: str) -> None:
+    """Remember which file ``engine``'s first connection opens at ``path``."""
+    opened = _OPENED_FILES[engine] = _OpenedFile(path)
+
+    def remember(_dbapi_connection: Any, _record: Any) -> None:
+        if opened.identity is None:
+            # Right after sqlite3 opened (or created) it: the file this engine works in.
+            try:
+                found = os.stat(path)
+            except OSError:  # gone already: the next connection tries again
+                return
+            opened.identity = (found.st_dev, found.st_ino)
+
+    event.listen(engine, "connect", remember)
+
+
+def check_file(engine: Engine) -> None:
+    """Raise DatabaseFileGone, logged once as an error naming the path, when the SQLite
+    file ``engine`` opened is gone from its path or another file took its place; nothing
+    for PostgreSQL, an in-memory database, or an engine that never connected.
+
+    A deleted file goes unnoticed otherwise: open connections keep reading and committing
+    to the unlinked file, and everything written after the delete is lost at restart."""
+    opened = _OPENED_FILES.get(engine)
+    if opened is None or opened.identity is None:
+        return
+    try:
+        found = os.stat(opened.path)
+    except FileNotFoundError:
+        problem = "was deleted"
+    else:
+        problem = ("was replaced by another file"
+                   if (found.st_dev, found.st_ino) != opened.identity else "")
+    if not problem:
+        opened.reported = None
+        return
+    message = (f"the SQLite database {opened.path} {problem} while this process had it "
+               "open: what it writes now is lost when it restarts; stop it, restore the "
+               "file from a backup and start it again")
+    if opened.reported != problem:
+        opened.reported = problem
+        log.error("%s", message)
+    raise DatabaseFileGone(message)
