@@ -240,6 +240,11 @@ def _bump(session: Session, mention: Mention, **values: Any) -> None:
 
 def _note(session: Session, mention: Mention, note: Note) -> None:
     """Queue the card update and a thread note (only once the card exists or will)."""
+    CardNotes(session, [mention]).note(mention, note)
+
+
+def _note_after_lost(session: Session, mention: Mention, note: Note) -> None:
+    """``_note`` for a mention with a card Slack refused: the card is queued again first."""
     if not (mention.slack_channel or mention.alerted or card_queued(session, mention.id)):
         return
     # A card Slack refused is queued again in its channel (rendered at send time: it needs
@@ -275,12 +280,13 @@ class _Cards:
 
 
 class CardNotes:
-    """``note_card`` for many notes on a few mentions (the first mentions of the cases a
-    batch's follow-ups join): the mentions' cards are read once, in two statements, and
-    each note adds the rows ``_note`` adds (an update of each card, the note in each card's
-    thread, ranked after a card on its way as ``send_rank`` ranks them), in the same order.
+    """How a note reaches a mention's cards (``note_card``, every transition), and for many
+    notes on a few mentions (the first mentions of the cases a batch's follow-ups join):
+    the mentions' cards are read once, in two statements, and each note adds its rows (an
+    update of each card, the note in each card's thread, ranked after a card on its way as
+    ``send_rank`` ranks them) without reading.
     A mention with a card Slack refused (``repost_lost_card`` may queue it again) takes
-    ``note_card`` itself. ``changed`` after anything queues a card of a mention."""
+    ``_note_after_lost``. ``changed`` after anything queues a card of a mention."""
 
     def __init__(self, session: Session, mentions: Sequence[Mention]) -> None:
         self.session = session
@@ -316,7 +322,7 @@ class CardNotes:
         cards = self.cards.get(mention.id)
         if cards is None or any(status == OutboxStatus.FAILED.value
                                 for _c, status, _r in cards.queued):
-            _note(self.session, mention, note)
+            _note_after_lost(self.session, mention, note)
             return
         if not (cards.channel or cards.alerted or cards.queued):
             return
