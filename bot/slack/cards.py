@@ -18,8 +18,10 @@ from bot.slack.escape import (
     escape,
     escape_name,
     fit_source,
+    labelled_link,
     link,
     safe_url,
+    shown_host,
     slack_date,
     slack_len,
     truncate,
@@ -121,10 +123,12 @@ def _body(view: CardView, language: str) -> str:
     entity is ever split; a post without text (media only) says so, since Slack refuses
     an empty section."""
     source = view.text.strip()
-    title = f"*{link(view.url, truncate(view.title, 150))}*\n" if view.title else ""
+    title = f"*{labelled_link(view.url, truncate(view.title, 150))}*\n" if view.title else ""
     more = "\n" + link(view.url, t(language, "card.read_more"))
     if slack_len(title) + slack_len(more) > TEXT_BUDGET // 2:  # very long URL: no links
-        title = f"*{escape(truncate(view.title, 150))}*\n" if view.title else ""
+        host = shown_host(view.url)
+        site = f" ({escape_name(host)})" if host else ""
+        title = f"*{escape(truncate(view.title, 150))}{site}*\n" if view.title else ""
         more = "\n" + escape(t(language, "card.read_more"))
     if view.context and not view.title:  # a comment: what it answers, not its words
         # Outside words: escaped and unformatted ("*", "_" of a thread title show as typed).
@@ -154,7 +158,7 @@ def _also_on(view: CardView, language: str) -> str | None:
     others: list[str] = []
     for member in view.story[:8]:
         label = f"{member.network} {truncate(member.author, 40)}"
-        for item in (link(member.url, label), escape(label)):
+        for item in (labelled_link(member.url, label), escape(label)):
             if slack_len(line([*others, item])) <= TEXT_BUDGET:
                 others.append(item)
                 break

@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from bot.i18n import network_name, number, plural_key, t
 from bot.messages.influencers import InfluencerLine
-from bot.slack.escape import clip_mrkdwn, escape, escape_name, link, truncate, unformat
+from bot.slack.escape import clip_mrkdwn, escape, escape_name, labelled_link, truncate, unformat
 
 TRACK_ACTION = "vigie.influencer_track"
 SHOWN = 10
@@ -27,7 +27,8 @@ class InfluencerRanking(Protocol):
 
 
 def _line(rank: int, item: InfluencerLine, language: str, *, posts: bool = True) -> str:
-    author = link(item.url, unformat(item.handle)) if item.url else escape_name(item.handle)
+    author = (labelled_link(item.url, unformat(item.handle)) if item.url
+              else escape_name(item.handle))
     followers = (number(item.followers, language) if item.followers is not None
                  else t(language, "influencers.unknown_followers"))
     key = ("influencers.line" if item.followers is None
@@ -40,7 +41,7 @@ def _line(rank: int, item: InfluencerLine, language: str, *, posts: bool = True)
              tracked=t(language, "influencers.tracked_mark") if item.tracked else "")
     if posts and item.last_posts:
         text += "\n   " + t(language, "influencers.last_posts", posts=" · ".join(
-            link(post.url, truncate(" ".join(post.text.split()), POST_CHARS))
+            labelled_link(post.url, truncate(" ".join(post.text.split()), POST_CHARS))
             for post in item.last_posts))
     return text
 

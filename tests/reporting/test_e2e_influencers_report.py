@@ -39,7 +39,8 @@ def test_influencers_list_track_button_and_home(vigie: VigieApp) -> None:
     assert validate_blocks(answer["blocks"], "message") == []
     text = str(answer["blocks"])
     assert "Influencers · last 30 days" in text and "reach × engagement × frequency" in text
-    assert "*1. <https://mastodon.example/@ana|@ana>* (Mastodon) · 48,213 followers" in text
+    assert ("*1. <https://mastodon.example/@ana|@ana (mastodon.example)>* (Mastodon) · "
+            "48,213 followers") in text
     assert "Nobody is tracked yet" in text
     button = answer["blocks"][2]["accessory"]
     assert button["action_id"] == "vigie.influencer_track"

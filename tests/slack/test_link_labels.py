@@ -1,0 +1,218 @@
+"""Outside text used as a link's label (a feed entry's title, a handle, a post's words)
+never passes for another destination: the card and the influencer lines show the host a
+link leads to beside its label, and a label naming another host is not a link at all."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from slack_sdk import WebClient
+
+from bot.messages.cards import CardView, StoryMember
+from bot.slack.budget import MESSAGE_TEXT_BUDGET, blocks_text_length
+from bot.slack.cards import TEXT_BUDGET, build_card
+from bot.slack.escape import slack_len
+from bot.slack.influencer_blocks import build_home_influencers, build_influencer_blocks
+from tests.harness.blockkit_limits import validate_blocks
+from tests.harness.constants import BOT_TOKEN, CHANNEL_ID
+from tests.harness.slack_standin import SlackStandIn
+
+WHEN = datetime(2026, 12, 7, 9, tzinfo=UTC)
+LINK = re.compile(r"<(https?://[^|>]+)\|([^>]*)>")
+
+
+def _card(title: str | None, url: str, **overrides: Any) -> CardView:
+    values: dict[str, Any] = dict(
+        mention_id=7, network="rss", url=url, author_handle="blog.example",
+        author_name=None, followers=None, title=title, text="Read this before Friday.",
+        published_at=WHEN, watch_name="acme", status="new", sentiment_label="neutral",
+        intent=None, priority=40, priority_reason="", actions=("assign", "draft"))
+    values.update(overrides)
+    return CardView(**values)
+
+
+def _texts(blocks: Any) -> list[str]:
+    if isinstance(blocks, dict):
+        own = [blocks["text"]] if isinstance(blocks.get("text"), str) else []
+        return own + [t for value in blocks.values() for t in _texts(value)]
+    if isinstance(blocks, list):
+        return [t for value in blocks for t in _texts(value)]
+    return []
+
+
+def _links(blocks: Any) -> list[tuple[str, str]]:
+    """(host, label) of every link in ``blocks``, the host as browsers read it."""
+    return [(unquote(urlsplit(url).hostname or ""), label)
+            for text in _texts(blocks) for url, label in LINK.findall(text)]
+
+
+def _no_label_names_acme_elsewhere(blocks: Any) -> None:
+    """Only links to acme.com have "acme" in their label, but for the real host shown."""
+    for host, label in _links(blocks):
+        words = label.removesuffix(f"({host})").removesuffix(f"(…{host[-59:]})")
+        if words != host and "acme" in words.casefold():
+            assert host == "acme.com", (host, label)
+
+
+def _post(text: str, blocks: list[dict[str, Any]]) -> None:
+    """Post to the stand-in, which refuses what Slack refuses."""
+    with SlackStandIn() as slack:
+        client = WebClient(token=BOT_TOKEN, base_url=slack.base_url)
+        assert client.chat_postMessage(channel=CHANNEL_ID, text=text, blocks=blocks)["ok"]
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_a_title_that_is_another_sites_url_is_not_the_link(language: str) -> None:
+    card = _card("https://acme.com/account/verify …", "https://evil.example/login")
+    text, blocks = build_card(card, language)
+    body = blocks[1]["text"]["text"]
+    assert body.startswith(
+        "*https://acme.com/account/verify … (<https://evil.example/login|evil.example>)*\n")
+    _no_label_names_acme_elsewhere(blocks)
+    _post(text, blocks)
+
+
+@pytest.mark.parametrize("title, url, first_line", [
+    ("Sign in at acme.com to keep your account", "https://acme.com@evil.example/login",
+     "*Sign in at acme.com to keep your account (<https://acme.com@evil.example/login|"
+     "evil.example>)*"),
+    ("ａｃｍｅ．ｃｏｍ/verify", "https://evil.example/v",
+     "*ａｃｍｅ．ｃｏｍ/verify (<https://evil.example/v|evil.example>)*"),
+    ("ac\u200bme.com support", "https://evil.example/s",
+     "*ac\u200bme.com support (<https://evil.example/s|evil.example>)*"),
+    ("support@acme.com answers", "https://acme.com.evil.example/s",
+     "*support@acme.com answers (<https://acme.com.evil.example/s|acme.com.evil.example>)*"),
+    ("Your order", "https://acme.com%2Eevil.example/o",  # where browsers go: "%2E" is "."
+     "*<https://acme.com%2Eevil.example/o|Your order (acme.com.evil.example)>*"),
+    ("Your order", "https://xn--acm-dma.com/o",  # "acmé"'s punycode: shown as typed
+     "*<https://xn--acm-dma.com/o|Your order (xn--acm-dma.com)>*"),
+    ("Your order", "https://\u0430cme.com/o",  # a Cyrillic "а": shown as punycode
+     "*<https://\u0430cme.com/o|Your order (xn--cme-5cd.com)>*"),
+])
+def test_disguised_hosts_in_a_title_or_url_show_the_real_one(
+        title: str, url: str, first_line: str) -> None:
+    _, blocks = build_card(_card(title, url))
+    assert blocks[1]["text"]["text"].split("\n")[0] == first_line
+    _no_label_names_acme_elsewhere(blocks)
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_a_normal_title_stays_the_link_with_its_host_beside(language: str) -> None:
+    card = _card("Acme's new app is down again & <b>nobody</b> answers",
+                 "https://www.news.example/2026/12/acme-down")
+    text, blocks = build_card(card, language)
+    assert blocks[1]["text"]["text"].startswith(
+        "*<https://www.news.example/2026/12/acme-down|Acme's new app is down again &amp; "
+        "&lt;b&gt;nobody&lt;/b&gt; answers (news.example)>*\n")
+    _post(text, blocks)
+
+
+def test_a_title_naming_its_own_site_is_linked_alone() -> None:
+    _, blocks = build_card(_card("Why acme.com was down", "https://acme.com/blog/down"))
+    assert blocks[1]["text"]["text"].startswith(
+        "*<https://acme.com/blog/down|Why acme.com was down>*\n")
+    _, blocks = build_card(_card("acme.com: Q3 results", "https://investors.acme.com/q3"))
+    assert blocks[1]["text"]["text"].startswith(
+        "*<https://investors.acme.com/q3|acme.com: Q3 results (investors.acme.com)>*\n")
+
+
+def test_the_story_line_shows_where_each_other_post_leads() -> None:
+    story = [StoryMember("rss", "acme.com", "https://evil.example/copy", 10),
+             StoryMember("mastodon", "@bob", "https://m.example/@bob/1", 10)]
+    _, blocks = build_card(_card("Title", "https://news.example/a", story=story))
+    line = _texts(blocks[-1])[0]
+    assert "rss acme.com (<https://evil.example/copy|evil.example>)" in line
+    assert "<https://m.example/@bob/1|mastodon @bob (m.example)>" in line
+    _no_label_names_acme_elsewhere(blocks)
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_long_titles_and_hosts_keep_the_host_and_the_limits(language: str) -> None:
+    host = "login." + "a" * 120 + ".evil.example"
+    shown = "…" + host[-59:]
+    url = f"https://{host}/" + "p" * 300
+    long_title = "https://acme.com/" + "verify-" * 100
+    _, spoof = build_card(_card(long_title, url), language)
+    body = spoof[1]["text"]["text"]
+    assert body.split("\n")[0].endswith(f"… (<{url}|{shown}>)*")
+    assert slack_len(body) <= TEXT_BUDGET
+    _no_label_names_acme_elsewhere(spoof)
+    short = f"https://{host}/p"
+    for long_url in (short, url + "p" * 1200):  # the second too long to link twice
+        text, blocks = build_card(_card("&" * 500, long_url, text="&<>" * 2000), language)
+        first = blocks[1]["text"]["text"].split("\n")[0]
+        assert first.endswith(f"… ({shown})>*" if long_url == short else f"… ({shown})*")
+        assert all(slack_len(t) <= TEXT_BUDGET for t in _texts(blocks))
+        assert blocks_text_length(blocks) <= MESSAGE_TEXT_BUDGET
+        assert validate_blocks(blocks, "message") == []
+        _post(text, blocks)
+
+
+@dataclass(frozen=True)
+class Post:
+    url: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Line:
+    author_id: int
+    handle: str
+    network: str
+    url: str | None
+    followers: int | None = 1200
+    mentions: int = 3
+    engagement: int = 40
+    trend: str = "stable"
+    tracked: bool = False
+    last_posts: tuple[Post, ...] = ()
+
+
+@dataclass(frozen=True)
+class Ranking:
+    days: int = 30
+    ranked: tuple[Line, ...] = ()
+    tracked: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+LINES = (
+    Line(1, "acme.com", "bluesky", "https://bsky.app/profile/acme.com", last_posts=(
+        Post("https://evil.example/p/1", "https://acme.com/verify your account now"),
+        Post("https://bsky.app/profile/acme.com/post/2", "Our new   app is out"))),
+    Line(2, "@ana", "mastodon", "https://mastodon.example/@ana"),
+)
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_influencer_lines_show_where_handles_and_posts_lead(language: str) -> None:
+    _, blocks = build_influencer_blocks(Ranking(ranked=LINES), language)
+    first, second = blocks[2]["text"]["text"], blocks[3]["text"]["text"]
+    assert first.startswith("*1. acme.com (<https://bsky.app/profile/acme.com|bsky.app>)* ")
+    assert ("https://acme.com/verify your account now (<https://evil.example/p/1|"
+            "evil.example>) · <https://bsky.app/profile/acme.com/post/2|Our new app is out "
+            "(bsky.app)>") in first
+    assert second.startswith("*2. <https://mastodon.example/@ana|@ana (mastodon.example)>* ")
+    _no_label_names_acme_elsewhere(blocks)
+    assert validate_blocks(blocks, "message") == []
+    home = build_home_influencers(list(LINES), language)
+    lines = home[1]["text"]["text"].split("\n")
+    assert lines[0].startswith("*1. acme.com (<https://bsky.app/profile/acme.com|bsky.app>)* ")
+    assert lines[1].startswith("*2. <https://mastodon.example/@ana|@ana (mastodon.example)>* ")
+    _no_label_names_acme_elsewhere(home)
+    assert json.dumps(home).count("evil.example") == 0
+
+
+def test_influencer_posts_at_their_longest_stay_within_the_section() -> None:
+    host = "a" * 200 + ".evil.example"
+    posts = tuple(Post(f"https://{host}/{i}", "acme.com " * 40) for i in range(50))
+    ranked = tuple(replace(LINES[0], author_id=i, last_posts=posts) for i in range(10))
+    _, blocks = build_influencer_blocks(Ranking(ranked=ranked), "fr")
+    assert validate_blocks(blocks, "message") == []
+    assert all(slack_len(text) <= 2900 for text in _texts(blocks))
+    _no_label_names_acme_elsewhere(blocks)
