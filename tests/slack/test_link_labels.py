@@ -216,3 +216,25 @@ def test_influencer_posts_at_their_longest_stay_within_the_section() -> None:
     assert validate_blocks(blocks, "message") == []
     assert all(slack_len(text) <= 2900 for text in _texts(blocks))
     _no_label_names_acme_elsewhere(blocks)
+
+
+@dataclass(frozen=True)
+class _DigestAuthor:
+    handle: str
+    url: str
+    network: str = "bluesky"
+    followers: int | None = 120
+    mentions: int = 2
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_the_digests_top_authors_show_where_their_links_lead(language: str) -> None:
+    """The digest's top-authors line linked a handle to its profile with the handle alone
+    as label: a handle naming acme.com led wherever its profile URL said."""
+    from bot.slack.digest_blocks import author_lines
+
+    lines = author_lines([_DigestAuthor("acme.com", "https://evil.example/acme"),
+                          _DigestAuthor("@ana", "https://mastodon.example/@ana")], language)
+    _no_label_names_acme_elsewhere({"text": lines})
+    assert ("mastodon.example", "@ana (mastodon.example)") in _links({"text": lines})
+    assert "acme.com (<https://evil.example/acme|evil.example>)" in lines
