@@ -277,17 +277,28 @@ def resolve_local_parents(session: Session, workspace_id: int,
 def drop_brand_posts_to_forgotten(session: Session, workspace_id: int,
                                   fetched: Sequence[FetchedMention], handles: BrandHandles
                                   ) -> tuple[list[FetchedMention], int]:
-    """``fetched`` without the brand's posts that answer a forgotten person (reply to one
-    of the posts a forget deleted, or address their handle), and how many went: filed, they
-    kept the person's handle and what the brand wrote them, the post they answer gone."""
+    """``fetched`` without the brand's posts that answer a forgotten person alone (reply to
+    one of the posts a forget deleted, or address no one else), and how many went: filed,
+    they kept the person's handle and what the brand wrote them, the post they answer gone.
+    A post that also addresses someone not forgotten stays, their names redacted
+    (``forgotten.settle_answers``), as a forget leaves it: it is the other person's
+    answer (their case is answered, its SLA stops)."""
     if not handles:
         return list(fetched), 0
-    dropped = forgotten.naming_forgotten(
-        session, workspace_id, [item for item in fetched if handles.is_brand(item)])
-    if not dropped:
+    settled = forgotten.settle_answers(session, workspace_id, [
+        ((item.network, item.external_id), item.parent_external_id, item.text,
+         replied if isinstance(replied := item.extra.get("in_reply_to_handle"), str) else None)
+        for item in fetched if handles.is_brand(item)],
+        [handle for names in handles.by_network.values() for handle in names])
+    if not settled:
         return list(fetched), 0
-    kept = [item for item in fetched if (item.network, item.external_id) not in dropped
-            or not handles.is_brand(item)]
+    kept: list[FetchedMention] = []
+    for item in fetched:
+        key = (item.network, item.external_id)
+        if key not in settled or not handles.is_brand(item):
+            kept.append(item)
+        elif (text := settled[key]) is not None:
+            kept.append(replace(item, text=text))
     return kept, len(fetched) - len(kept)
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -272,61 +272,106 @@ _AT_NAME = re.compile(r"(?<![\w@])@([\w.\-]+(?:@[\w\-]+(?:\.[\w\-]+)+)?)")
 """An ``@name`` a post's text addresses (``@ana_r``, ``@alice@mastodon.social``)."""
 
 
-def naming_forgotten(session: Session, workspace_id: int, posts: Sequence[FetchedMention]
-                     ) -> set[tuple[str, str]]:
-    """The ``posts`` ((network, external id)) that reply to a post a forget recorded, or
-    address a forgotten handle (an ``@name`` in their text, the handle an X reply answers):
-    a brand reply to a forgotten person, fetched after the forget, would keep their handle
-    and what the brand wrote them. One lookup; none in a workspace that never forgot."""
-    return answering_forgotten(session, workspace_id, [
-        ((item.network, item.external_id), item.parent_external_id, item.text,
-         replied if isinstance(replied := item.extra.get("in_reply_to_handle"), str) else None)
-        for item in posts])
-
-
 Answer = tuple[tuple[str, str], str | None, str, str | None]
-"""A post as ``answering_forgotten`` reads it: ((network, external id), the parent's
+"""A post as ``settle_answers`` reads it: ((network, external id), the parent's
 external id, its text, the handle it replies to)."""
 
 
-def answering_forgotten(session: Session, workspace_id: int, posts: Sequence[Answer]
-                        ) -> set[tuple[str, str]]:
-    """``naming_forgotten`` for posts given as ``Answer`` tuples (stored ones too)."""
-    if not posts:
-        return set()
-    key = _key(session, workspace_id, create=False)
-    if key is None:
-        return set()
-    named: list[tuple[tuple[str, str], set[str]]] = []
-    for post, parent, text, replied in posts:
-        digests: set[str] = set()
-        if parent:
-            digests.add(_post_digest(key, post[0], parent))
-        names = {match.group(1).rstrip(".-") for match in _AT_NAME.finditer(text)}
-        if replied:
-            names.add(replied)
-        for name in names:
-            digests.update(_folded_digests(key, name))
-        named.append((post, digests))
-    wanted = sorted({digest for _post, digests in named for digest in digests})
-    if not wanted:
-        return set()
-    found = set(session.scalars(select(Forgotten.digest).where(
-        Forgotten.workspace_id == workspace_id, Forgotten.kind.in_([KIND_HANDLE, KIND_POST]),
-        one_of(session, Forgotten.digest, wanted))))
-    return {post for post, digests in named if not found.isdisjoint(digests)}
+def _naming(handle: str) -> re.Pattern[str] | None:
+    """The places a text names ``handle`` (see ``names_handle``); None for an empty one."""
+    bare = bare_handle(handle)
+    if not bare:
+        return None
+    return re.compile(r"(?<![\w@/.\-])(?:@|/?u/)?" + re.escape(bare)
+                      + r"(?![\w@]|[.\-][\w])", re.IGNORECASE)
 
 
 def names_handle(handle: str, text: str) -> bool:
     """Whether ``text`` names ``handle`` (``bare_handle``, any case): as ``@handle``,
     ``u/handle`` or the bare word, not as part of a longer name (``@handle@instance``,
     ``handle.bsky.social``, ``handle2``)."""
-    bare = bare_handle(handle)
-    if not bare:
-        return False
-    pattern = (r"(?<![\w@/.\-])(?:@|/?u/)?" + re.escape(bare)
-               + r"(?![\w@]|[.\-][\w])")
-    return re.search(pattern, text, re.IGNORECASE) is not None
+    pattern = _naming(handle)
+    return pattern is not None and pattern.search(text) is not None
+
+
+REDACTED = "[…]"
+"""What stands for a forgotten person's name in a brand post kept for someone else (the
+sign of a cut in English and French alike)."""
+
+
+def redact_handle(handle: str, text: str) -> str:
+    """``text`` with every place that names ``handle`` (``names_handle``) replaced by
+    ``REDACTED``."""
+    pattern = _naming(handle)
+    return text if pattern is None else pattern.sub(REDACTED, text)
+
+
+_WORD = re.compile(r"\w[\w.\-]*")
+"""A word of a post's text that may be a handle written bare (``bob``, ``bob.bsky.social``)."""
+
+
+def settle_answers(session: Session, workspace_id: int, posts: Sequence[Answer],
+                   own: Iterable[str]) -> dict[tuple[str, str], str | None]:
+    """What becomes of the brand's ``posts`` that concern someone forgotten, by (network,
+    external id): None for a post to delete, as it answers them alone (it replies to a post
+    a forget recorded, or to a forgotten handle on X, or addresses no ``@name`` but
+    forgotten ones and the brand's own handles, ``own``);
+    else its text with every forgotten name (addressed or written bare) replaced by
+    ``REDACTED``: it also answers someone not forgotten, whose conversation keeps it, and
+    nothing of it names them any more (its author and link are the brand's own post, its
+    parent the other person's). Posts concerning no one forgotten are not listed. One
+    lookup; none in a workspace that never forgot."""
+    if not posts:
+        return {}
+    key = _key(session, workspace_id, create=False)
+    if key is None:
+        return {}
+    brand = {normalized_handle(handle) for handle in own}
+    digests: dict[str, list[str]] = {}
+
+    def digests_of(name: str) -> list[str]:
+        # A brand's posts repeat their words: each is hashed once.
+        if name not in digests:
+            digests[name] = _folded_digests(key, name)
+        return digests[name]
+
+    read: list[tuple[Answer, str | None, set[str], set[str]]] = []
+    wanted: set[str] = set()
+    for post in posts:
+        (network, _external_id), parent, text, replied = post
+        parent_digest = _post_digest(key, network, parent) if parent else None
+        addressed = {match.group(1).rstrip(".-") for match in _AT_NAME.finditer(text)}
+        words = {match.group(0).rstrip(".-") for match in _WORD.finditer(text)}
+        read.append((post, parent_digest, addressed, words))
+        wanted.update([parent_digest] if parent_digest else [])
+        for name in {*addressed, *words, *([replied] if replied else [])}:
+            wanted.update(digests_of(name))
+    found = set(session.scalars(select(Forgotten.digest).where(
+        Forgotten.workspace_id == workspace_id, Forgotten.kind.in_([KIND_HANDLE, KIND_POST]),
+        one_of(session, Forgotten.digest, sorted(wanted)))))
+    if not found:
+        return {}
+
+    def is_forgotten(name: str) -> bool:
+        return not found.isdisjoint(digests_of(name))
+
+    settled: dict[tuple[str, str], str | None] = {}
+    for (post_key, _parent, text, replied), parent_digest, addressed, words in read:
+        if parent_digest in found or (replied and is_forgotten(replied)):
+            settled[post_key] = None
+            continue
+        gone = {name for name in addressed if is_forgotten(name)}
+        others = {name for name in addressed - gone if normalized_handle(name) not in brand}
+        if gone and not others:
+            settled[post_key] = None
+            continue
+        redacted = text
+        for name in sorted(gone | {word for word in words if is_forgotten(word)},
+                           key=len, reverse=True):
+            redacted = redact_handle(name, redacted)
+        if redacted != text:
+            settled[post_key] = redacted
+    return settled
 
 
 def remember_purged(session: Session, workspace_id: int,

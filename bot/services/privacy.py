@@ -32,6 +32,7 @@ from bot.i18n import t
 from bot.services import forgotten, stories
 from bot.services.actors import Actor
 from bot.services.audit import record
+from bot.services.brand_accounts import BrandHandles
 from bot.services.errors import ServiceError
 from bot.services.forget_messages import ForgottenPerson, redact_messages
 from bot.services.influencer_cache import home_ranking_changed
@@ -123,15 +124,15 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                 Mention.workspace_id == workspace_id, Mention.author_id.in_(author_ids)))]
         # Never again: no source stores their posts (by handle or by post) after this.
         forgotten.remember(session, workspace_id, handle, posts)
-        # The brand's answers to them filed outside a case (the post answered was never
-        # stored, or went before): they name the person and say what the brand told them.
-        _drop_brand_posts_to(session, workspace_id, handle)
         # Drafts, approvals, replies, audit rows and outbox rows of their mentions cascade;
         # their other names (which name the author in the status URI) go too.
         _drop_aliases_of(session, select(Mention.id).where(
             Mention.workspace_id == workspace_id, Mention.author_id.in_(author_ids)))
         mentions = session.execute(delete(Mention).where(
             Mention.workspace_id == workspace_id, Mention.author_id.in_(author_ids)))
+        # The brand's posts left that name them or answer them: outside a case (the post
+        # answered was never stored, or went before), or in someone else's case.
+        _settle_brand_posts_to(session, workspace_id, handle)
         # The audit rows older versions wrote naming them in clear keep a digest instead.
         forget_tracking_handles(session, workspace_id, author_ids, handle)
         session.execute(delete(Author).where(Author.id.in_(author_ids)))
@@ -332,35 +333,41 @@ def _orphan_posts(workspace_id: int | None = None) -> list[Any]:
     return where if workspace_id is None else [CasePost.workspace_id == workspace_id, *where]
 
 
-def _drop_brand_posts_to(session: Session, workspace_id: int, handle: str) -> None:
-    """Delete the brand's posts in no case that name ``handle`` (``forgotten.names_handle``)
-    or answer anyone forgotten (``forgotten.answering_forgotten``: reply to a post a forget
-    recorded, this one's included, or address a forgotten ``@handle``), with their other
-    names. A case's posts go with the case (their first mention's cascade)."""
-    ids: set[int] = set()
-    naming = select(CasePost.id, CasePost.text).where(*_orphan_posts(workspace_id))
-    bare = forgotten.bare_handle(handle)
-    if bare.isascii():
-        # SQLite's lower() folds ASCII only: past it every such post is read (a forget is rare).
-        naming = naming.where(func.lower(CasePost.text).contains(bare.lower(), autoescape=True))
-    ids.update(post_id for post_id, text in session.execute(naming)
-               if forgotten.names_handle(handle, text))
-    # And those answering anyone forgotten (older ones were filed before ingest left them
-    # out), read by batches of ids: their texts may be many.
+def _settle_brand_posts_to(session: Session, workspace_id: int, handle: str) -> None:
+    """Delete or redact the brand's posts that name ``handle`` or answer anyone forgotten
+    (``forgotten.settle_answers``, this forget included), in a case or in none: those that
+    answer only forgotten people go, with their other names; those that also answer someone
+    else (``@alice @bob we're on it`` in Alice's case) keep Alice's answer with every
+    forgotten name replaced (``forgotten.REDACTED``), ``handle`` written bare too. Called
+    once the person's own cases went (their posts with them). The posts are read by batches
+    of ids: their texts may be many (a forget is rare)."""
+    own = [name for names in BrandHandles.load(session, workspace_id).by_network.values()
+           for name in names]
+    gone: list[int] = []
+    redacted: list[dict[str, Any]] = []
     after = 0
     while True:
         rows = session.execute(select(CasePost.id, CasePost.network, CasePost.external_id,
                                       CasePost.parent_external_id, CasePost.text).where(
-            *_orphan_posts(workspace_id), CasePost.id > after)
-            .order_by(CasePost.id).limit(BATCH)).all()
+            CasePost.workspace_id == workspace_id, CasePost.mention_id.is_(None),
+            CasePost.id > after).order_by(CasePost.id).limit(BATCH)).all()
         if not rows:
             break
         after = rows[-1].id
-        ids_of = {(row.network, row.external_id): row.id for row in rows}
-        ids.update(ids_of[post] for post in forgotten.answering_forgotten(
-            session, workspace_id, [((row.network, row.external_id), row.parent_external_id,
-                                     row.text, None) for row in rows]))
-    _delete_posts(session, sorted(ids))
+        settled = forgotten.settle_answers(session, workspace_id, [
+            ((row.network, row.external_id), row.parent_external_id, row.text, None)
+            for row in rows], own)
+        for row in rows:
+            key = (row.network, row.external_id)
+            if key in settled and settled[key] is None:
+                gone.append(row.id)
+                continue
+            text = forgotten.redact_handle(handle, settled.get(key) or row.text)
+            if text != row.text:
+                redacted.append({"id": row.id, "text": text})
+    if redacted:
+        session.execute(update(CasePost), redacted)
+    _delete_posts(session, gone)
 
 
 def _purge_brand_posts(sessions: sessionmaker[Session], cutoff: datetime) -> int:
