@@ -92,3 +92,21 @@ def test_a_brand_answer_to_them_and_someone_else_fetched_later_answers_the_other
     with sessions.begin() as session:
         index_pending(session)
     assert found(sessions, workspace_id, "bob") == []
+
+
+def test_a_forget_redacts_an_answer_filed_before_the_post_it_answers(
+        sessions: sessionmaker[Session], workspace_id: int, brand: str) -> None:  # noqa: F811
+    # The brand's answer came first (Ana's post not stored yet: filed in no case), with a
+    # longer name that is someone else.
+    other = tweet("1008", "99", "@ana_r @bobby thanks, and @bob too", 22,
+                  conversation="1001", reply_to="1001", reply_to_user="11")
+    ingest(sessions, workspace_id, x_batch(TO_BOTH, other))
+
+    do_forget(sessions, workspace_id, CLI, "bob")
+
+    assert brand_posts(sessions) == [("1006", None, REDACTED),
+                                     ("1008", None, "@ana_r @bobby thanks, and […] too")]
+    # Ana's post, stored later, gets its answers.
+    ingest(sessions, workspace_id, x_batch(ROOT), now=NOW + timedelta(minutes=30))
+    assert [(i, c) for i, c, _t in brand_posts(sessions)] == [
+        ("1006", "@ana_r"), ("1008", "@ana_r")]
