@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from bot.i18n import has, t
 from bot.messages.show import HistoryEntry
 from bot.networks import icon_for
-from bot.slack.budget import fit_blocks
+from bot.slack.budget import MESSAGE_TEXT_BUDGET, blocks_text_length, fit_blocks
 from bot.slack.cards import SENTIMENT_ICONS
 from bot.slack.escape import (
     clip_mrkdwn,
@@ -75,13 +75,20 @@ def _mrkdwn_section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": clip_mrkdwn(text, TEXT_BUDGET)}}
 
 
-def _row_text(row: MentionListRow, language: str) -> str:
+def _row_body(row: MentionListRow) -> str:
+    """The mention's quoted words as a row shows them (escaped, at most 180 characters)."""
+    return escape(truncate(" ".join((row.title or row.text).split()), 180))
+
+
+def _row_text(row: MentionListRow, language: str, body_limit: int | None = None) -> str:
     icon = icon_for(row.network)
     mood = SENTIMENT_ICONS.get(row.sentiment_label or "", ":white_circle:")
     who = escape_name(truncate(row.author or "?", 60))
     owner = f" · <@{row.assignee}>" if row.assignee else ""
     status = t(language, f"status.{row.status}")
-    body = escape(truncate(" ".join((row.title or row.text).split()), 180))
+    body = _row_body(row)
+    if body_limit is not None:  # the words give way; head, date and link stay whole
+        body = clip_mrkdwn(body, max(1, body_limit))
     # Rows built before topics and flags were listed have none.
     language_analysed = getattr(row, "language_analysed", True)
     if not language_analysed and row.sentiment_label is None:  # no sentiment model read it
@@ -130,8 +137,18 @@ def build_mention_list(rows: Sequence[MentionListRow], language: str, *,
     elif more_value is not None:  # older mentions match, but no button can carry the search
         blocks.append({"type": "context", "elements": [
             {"type": "mrkdwn", "text": t(language, "list.more_too_long")}]})
-    # Within MESSAGE_TEXT_BUDGET, the last rows' texts clipped first: every row stays, so
-    # the More button still pages on from the last one.
+    # Within MESSAGE_TEXT_BUDGET, the last rows' quoted words clipped first: every row stays
+    # (the More button pages on from the last one) with its date and link to the post.
+    excess = blocks_text_length(blocks) - MESSAGE_TEXT_BUDGET
+    for index in reversed(range(len(rows))):
+        if excess <= 0:
+            break
+        text = blocks[index]["text"]
+        clipped = _mrkdwn_section(_row_text(
+            rows[index], language, body_limit=len(_row_body(rows[index])) - excess))["text"]
+        excess -= len(text["text"]) - len(clipped["text"])
+        text["text"] = clipped["text"]
+    # Only rows whose head or link alone is too long (a huge URL) are still cut from the end.
     fit_blocks(blocks, blocks[:len(rows)][::-1])
     title = "list_page.title_more" if value is not None else "list.title"
     return t(language, title, count=len(rows)), blocks

@@ -29,6 +29,7 @@ from bot.messages.spikes import SpikeFigures
 from bot.slack.budget import MESSAGE_TEXT_BUDGET, blocks_text_length
 from bot.slack.cards import build_card
 from bot.slack.digest_blocks import blocks_as_text
+from bot.slack.escape import slack_date
 from bot.slack.mention_views import PAGE_SIZE, build_mention_list
 from bot.slack.notifier import SlackNotifier
 from bot.slack.opportunity_blocks import build_sov_blocks
@@ -215,11 +216,19 @@ class Row:
 
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_a_full_page_of_the_largest_mentions_fits_with_every_row(language: str) -> None:
-    """12,474 characters: `/cm mentions` answered nothing."""
+    """12,474 characters: `/cm mentions` answered nothing. Then the last rows were cut from
+    their end, so rows 7 to 9 lost their date and their link to the post: now only the
+    mention's quoted words are clipped."""
     rows = [Row(i) for i in range(PAGE_SIZE)]
     text, blocks = build_mention_list(rows, language, more_value={"text": "x", "before_id": 3})
     assert blocks_text_length(blocks) <= MESSAGE_TEXT_BUDGET
-    assert all(f"#{i}" in str(blocks) for i in range(PAGE_SIZE))
+    label = {"en": "Open post", "fr": "Ouvrir la publication"}[language]
+    date = slack_date(NOW)
+    for i, block in enumerate(blocks[:PAGE_SIZE]):
+        row = block["text"]["text"]
+        assert row.startswith(f"*#{i}* ")
+        assert row.endswith(f"\n{date} · <{Row(i).url}|{label}>"), (i, row[-80:])
+    assert "&amp;&amp;&amp;" in blocks[0]["text"]["text"]  # the first rows' words are whole
     assert blocks[-1]["type"] == "actions"  # the More button pages on from the last row
     _post(blocks, text)
 
