@@ -28,7 +28,6 @@ _ESCAPE_RE = re.compile(r"\\u([0-9a-fA-F]{4})")
 # Same matches as (\w)\1{2,}, but the two back-references that nearly always fail are
 # tested before any repeat, which ``re`` would set up at every word character.
 _ELONGATION_RE = re.compile(r"(\w)\1\1+")
-_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
 
 # Emoticons first so ":-)" stays one token; then words (with inner apostrophes and a
 # leading # or @), then any other single non-space character (punctuation, emoji).
@@ -60,9 +59,26 @@ def clean_text(text: str) -> str:
         text = html.unescape(text)
     if "\\u" in text:
         text = _ESCAPE_RE.sub(lambda m: chr(int(m.group(1), 16)), text)
-    # translate() costs more than looking for the four characters it would replace.
     if "`" in text or (not text.isascii() and ("’" in text or "‘" in text or "´" in text)):
-        return text.translate(_APOSTROPHES)
+        return fold_apostrophes(text)
+    return text
+
+
+def fold_apostrophes(text: str) -> str:
+    """``text`` with its typographic apostrophes and quotes (’ ‘ ` ´) written ``'``."""
+    # str.translate() would look up every character after the first non-ASCII one in a
+    # Python mapping, raising and clearing a KeyError for each it lacks; replace() scans
+    # in C, and only for the characters the text holds.
+    if "`" in text:
+        text = text.replace("`", "'")
+    if text.isascii():
+        return text
+    if "’" in text:
+        text = text.replace("’", "'")
+    if "‘" in text:
+        text = text.replace("‘", "'")
+    if "´" in text:
+        text = text.replace("´", "'")
     return text
 
 
@@ -133,12 +149,20 @@ def _accent_table() -> dict[int, str]:
 _ACCENTS = _accent_table()
 
 
+_RUNS_RE = re.compile(r"[\x00-\x7f]+|[^\x00-\x7f]+")
+"""Runs of ASCII and of non-ASCII characters, alternately."""
+
+
 def fold_accents(text: str) -> str:
     """Lowercase and strip diacritics: ``"Élève"`` -> ``"eleve"``; other scripts are kept."""
     text = text.lower()
     if text.isascii():
         return text
-    return text.translate(_ACCENTS)
+    # The table maps non-ASCII characters only, and translate() looks up every character
+    # after the first non-ASCII one in it, raising and clearing a KeyError for each it
+    # lacks: only the non-ASCII runs (an accent, an emoji) go through it.
+    return "".join([run if run.isascii() else run.translate(_ACCENTS)
+                    for run in _RUNS_RE.findall(text)])
 
 
 def has_question_mark(text: str) -> bool:

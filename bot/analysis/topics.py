@@ -35,7 +35,7 @@ from itertools import compress
 
 from bot.analysis.frozen import fast_init
 from bot.analysis.phrases import Phrase, PhraseTable, match_rest, starts_of
-from bot.analysis.text import URL_RE, fold_accents
+from bot.analysis.text import URL_RE, fold_accents, fold_apostrophes
 
 TOPICS = ("billing", "delivery", "account", "outage", "quality", "churn")
 """Every topic, in the order cards and listings show them."""
@@ -483,7 +483,6 @@ _WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _NOT_WORD = bytes(c if chr(c) in "abcdefghijklmnopqrstuvwxyz0123456789" else 32 for c in range(256))
 _ELISION_RE = re.compile(r"\b(?:[ldjmstc]|qu|jusqu|lorsqu|puisqu)'")
 _MENTION_RE = re.compile(r"@\w+")
-_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
 # "don't fucking work", "nothing works": a negation up to three words before "work".
 _WORK = frozenset({"work", "works", "working", "worked"})
 _WORK_NEGATORS = frozenset({
@@ -526,7 +525,7 @@ def words_of(text: str) -> list[str]:
     if "://" in text or "w." in text or "W." in text:
         text = URL_RE.sub(" ", text)
     if "`" in text or (not text.isascii() and ("’" in text or "‘" in text or "´" in text)):
-        text = text.translate(_APOSTROPHES)
+        text = fold_apostrophes(text)
     if "@" in text:
         text = _MENTION_RE.sub(" ", text)
     folded = fold_accents(text)  # lowercase already

@@ -1,4 +1,5 @@
 from bot.analysis.text import (
+    _ACCENTS,
     MAX_ANALYZED_CHARS,
     TOKEN_RE,
     clean_text,
@@ -59,3 +60,28 @@ def test_extract_urls_strips_trailing_punctuation() -> None:
         "https://ex.com/a?b=1",
         "www.site.fr/x",
     ]
+
+
+def _translated_fold(text: str) -> str:
+    """fold_accents as the plain definition: lower case, then the table on every character."""
+    return text.lower().translate(_ACCENTS)
+
+
+def test_fold_accents_is_lower_then_the_table_on_every_code_point() -> None:
+    # Every code point alone, between ASCII letters, and in runs of non-ASCII neighbours
+    # (chunks of 64 consecutive code points, with and without ASCII inside).
+    for start in range(0, 0x110000, 64):
+        chars = [chr(c) for c in range(start, min(start + 64, 0x110000))]
+        for text in ("".join(chars), "a" + "Z".join(chars) + "b", " ".join(chars)):
+            assert fold_accents(text) == _translated_fold(text), hex(start)
+        for ch in chars:
+            assert fold_accents(f"É{ch}x") == _translated_fold(f"É{ch}x"), hex(ord(ch))
+    for text in ("", "abc", "ÉLÈVE", "İstanbul", "Kelvin", "straße Œuvre", "😡 déçu 😡!"):
+        assert fold_accents(text) == _translated_fold(text), text
+
+
+def test_clean_text_folds_every_kind_of_apostrophe() -> None:
+    table = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
+    for text in ("it’s", "‘quoted’", "don`t", "´ok´", "`", "ascii only's", "mixed ’‘`´ é",
+                 "no apostrophe é", "😡’", ""):
+        assert clean_text(text) == text.translate(table), text
