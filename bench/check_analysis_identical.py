@@ -6,8 +6,7 @@ Usage:
 
 ``dump`` imports the analysis of ``--repo`` (default: this checkout) and writes, for every
 text of the corpus, every output field: the full ``analyze_many`` result (language,
-sentiment, intent, flags, priority, reason, waiting, probabilities, topics), the steps
-given one shared reading of the text (``bot.analysis.reading``, where it exists), the steps
+sentiment, intent, flags, priority, reason, waiting, probabilities, topics), and the steps
 on their own (``detect_intent`` with all of its fields, ``detect_topics``, the sentiment
 features, ``read_signals``, the content fingerprint). Run it once with the old code
 (``--repo`` pointing at main) and once with the new, then ``compare`` the two files: it
@@ -108,11 +107,6 @@ def dump(out_path: Path, repo: Path) -> None:
     from bot.analysis.topics import detect_topics
     from bot.matching.fingerprint import content_fingerprint
 
-    try:  # the shared reading, where this version has one (main's reads in each step)
-        from bot.analysis.reading import read_text
-    except ImportError:
-        read_text = None
-
     base = Path(os.environ.get("VIGIE_SHARED_DATA", repo.parent / "shared" / "data"))
     texts = corpus(base)
     now = datetime(2026, 12, 7, 12, tzinfo=UTC)
@@ -132,16 +126,7 @@ def dump(out_path: Path, repo: Path) -> None:
         for item, analysis in zip(inputs, analyses, strict=True):
             language = detect_language(item.text, item.lang_hint)
             model = load_model(language)
-            if read_text is None:
-                shared = (detect_intent(item.text), detect_topics(item.text),
-                          read_signals(item.text, language, item.addressed))
-            else:
-                r = read_text(item.text)
-                shared = (detect_intent(item.text, bare=r.bare, words=r.intent_words),
-                          detect_topics(item.text, words=r.topic_words),
-                          read_signals(item.text, language, item.addressed, bare=r.bare))
             record = {
-                "shared_reading": _plain(shared),
                 "text": item.text,
                 "hint": item.lang_hint,
                 "analysis": _plain(analysis),
