@@ -111,11 +111,6 @@ def compact(db: Session | Connection) -> bool:
     return True
 
 
-SECURE_DELETE_SINCE = (3, 44, 0)
-"""The SQLite whose FTS5 ``secure-delete`` option Vigie turns on: a delete then rewrites
-the index pages that held the deleted terms, so nothing is left to compact. (The option
-came in 3.42; the releases before 3.44 fixed faults in it.) Once on, a SQLite older than
-3.42 cannot write the index (its file format is newer)."""
 COMPACTION_DUE = 1
 """Bit of SQLite's ``PRAGMA user_version`` (the database header's integer left to the
 application; Alembic does not use it) set in the transaction of a deletion that left terms
@@ -128,29 +123,14 @@ def _user_version(conn: Connection) -> int:
     return int(conn.exec_driver_sql("PRAGMA user_version").scalar_one())
 
 
-def _sqlite_version(conn: Connection) -> tuple[int, ...]:
-    version = str(conn.exec_driver_sql("SELECT sqlite_version()").scalar_one())
-    return tuple(int(part) for part in version.split(".")[:3])
-
-
-def _secure_delete_on(conn: Connection) -> bool:
-    return bool(conn.execute(text(
-        "SELECT count(*) FROM mention_search_fts_config WHERE k = 'secure-delete' AND v = 1"))
-        .scalar_one())
-
-
-def _secure_delete_missing(conn: Connection) -> bool:
-    """The running SQLite has ``secure-delete`` (``SECURE_DELETE_SINCE``) and the index
-    does not have it on yet."""
-    return _sqlite_version(conn) >= SECURE_DELETE_SINCE and not _secure_delete_on(conn)
-
-
 def mark_compaction_due(db: Session | Connection) -> bool:
     """In the transaction of a deletion of mentions (a forget, a purge): note that the
-    index keeps their terms until ``compact_if_due`` runs (SQLite without ``secure-delete``);
-    whether it was noted."""
+    index keeps their terms until ``compact_if_due`` runs; whether it was noted (SQLite
+    only). FTS5's own ``secure-delete`` option (SQLite 3.42+) would leave nothing to compact,
+    but once on, a SQLite older than 3.42 (a restored backup on an older host, a rollback
+    image) can no longer write the index: Vigie does not turn it on."""
     conn = _connection(db)
-    if conn.dialect.name != "sqlite" or _secure_delete_on(conn):
+    if conn.dialect.name != "sqlite":
         return False
     version = _user_version(conn)
     if not version & COMPACTION_DUE:
@@ -159,25 +139,20 @@ def mark_compaction_due(db: Session | Connection) -> bool:
 
 
 def compaction_due(db: Session | Connection) -> bool:
-    """Whether ``compact_if_due`` has work: a deletion marked it due, or the running
-    SQLite can turn ``secure-delete`` on and the index has it off. A read: cheap enough
+    """Whether ``compact_if_due`` has work: a deletion marked it due. A read: cheap enough
     for a job every minute."""
     conn = _connection(db)
     if conn.dialect.name != "sqlite":
         return False
-    return bool(_user_version(conn) & COMPACTION_DUE) or _secure_delete_missing(conn)
+    return bool(_user_version(conn) & COMPACTION_DUE)
 
 
 def compact_if_due(db: Session | Connection) -> bool:
-    """In the caller's write transaction: when ``compaction_due``, turn ``secure-delete``
-    on if the running SQLite has it (later deletes leave no terms), rewrite the index
+    """In the caller's write transaction: when ``compaction_due``, rewrite the index
     without the deleted entries (``compact``) and clear the flag; whether it ran."""
     conn = _connection(db)
     if not compaction_due(conn):
         return False
-    if _secure_delete_missing(conn):
-        conn.execute(text("INSERT INTO mention_search_fts (mention_search_fts, rank) "
-                          "VALUES ('secure-delete', 1)"))
     compact(conn)
     conn.exec_driver_sql(f"PRAGMA user_version = {_user_version(conn) & ~COMPACTION_DUE}")
     return True
