@@ -7,12 +7,12 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.messages.delivery import OutgoingMessage
+from bot.messages.delivery import OutgoingMessage, metadata_matches
 from bot.slack.plaintext import blocks_to_plain, mrkdwn_to_plain
 from bot.slack.render import rendered
 
@@ -79,10 +79,15 @@ class ConsoleNotifier:
 
     def find_all_posted(self, channel: str, event_type: str, key: str, key_value: Any,
                         team_id: str | None = None, thread_ts: str | None = None,
-                        since: datetime | None = None) -> list[str]:
-        """The one message ``find_posted`` finds, if any: the console posts each once."""
-        ts = self.find_posted(channel, event_type, key, key_value, team_id, thread_ts)
-        return [] if ts is None else [ts]
+                        since: datetime | None = None, *,
+                        also: Mapping[str, Any] | None = None,
+                        token: tuple[str, Any] | None = None) -> list[str]:
+        """The messages printed by this process with this metadata (``metadata_matches``):
+        the console posts each once."""
+        return [ts for ts, message in self._posted if message.channel == channel
+                and metadata_matches({"event_type": message.event_type,
+                                      "event_payload": message.event_payload or {}},
+                                     event_type, key, key_value, also, token)]
 
     def delete(self, channel: str, ts: str, team_id: str | None = None) -> None:
         """Say which printed message no longer counts."""

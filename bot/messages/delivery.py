@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -154,12 +154,31 @@ class Notifier(Protocol):
 
     def find_all_posted(self, channel: str, event_type: str, key: str, key_value: Any,
                         team_id: str | None = None, thread_ts: str | None = None,
-                        since: datetime | None = None) -> list[str]:
-        """The ts of every message ``find_posted`` would find, in no particular order.
+                        since: datetime | None = None, *,
+                        also: Mapping[str, Any] | None = None,
+                        token: tuple[str, Any] | None = None) -> list[str]:
+        """The ts of every message ``find_posted`` would find whose metadata has the values
+        of ``also`` and ``token`` too (``metadata_matches``), in no particular order.
         Raises DeliveryError when the look-up fails."""
 
     def delete(self, channel: str, ts: str, team_id: str | None = None) -> None:
         """Delete message ``ts`` that Vigie posted in ``channel``. Raises DeliveryError."""
+
+
+def metadata_matches(metadata: Mapping[str, Any], event_type: str, key: str, key_value: Any,
+                     also: Mapping[str, Any] | None = None,
+                     token: tuple[str, Any] | None = None) -> bool:
+    """True when a posted message's ``metadata`` is of ``event_type`` with payload
+    ``key == key_value`` and the values of ``also`` (an absent key reads as None: Slack
+    takes no null). ``token``, a key and its value, tells apart messages that share those
+    values but not their origin: a message carrying the key must carry that value; one
+    without it (posted by a release that did not write it) is matched on the others only."""
+    payload = metadata.get("event_payload") or {}
+    if metadata.get("event_type") != event_type or payload.get(key) != key_value:
+        return False
+    if any(payload.get(name) != value for name, value in (also or {}).items()):
+        return False
+    return token is None or token[0] not in payload or payload[token[0]] == token[1]
 
 
 @dataclass(frozen=True, slots=True)

@@ -159,6 +159,15 @@ proves nothing about the earlier attempt, which is looked for again."""
 LOOKUP_CLOCK_MARGIN = timedelta(minutes=5)
 """A retry's look-up reads the channel back to its row's creation less this much: Slack
 dates a message (its ts) by its own clock, which may disagree a little with this one's."""
+OUTBOX_CREATED = "outbox_created"
+"""Key of a message's metadata: when its outbox row was created (UTC, ISO 8601 to the
+microsecond). On SQLite a row may take the id of a row deleted before it (no AUTOINCREMENT:
+the highest row, gone with its mention, forgotten or pruned) whose message is still in the
+channel with that ``outbox_id``: a retry's look-up took it for the row's own, kept it and
+deleted the row's message. A message carrying another creation time is not the row's.
+Messages posted before this key was written are matched on ``outbox_id`` and ``mention_id``:
+the message of a deleted row of the same id and mention (or none for both) posted by such a
+release would still pass for the row's."""
 UPLOADED_FILE_ID = "slack_file_id"
 """Key of an upload's payload: the id Slack gave its file (``files.getUploadURLExternal``),
 committed before the upload is completed, so that a retry can look for that file in the
@@ -401,8 +410,20 @@ def prune_pace(sessions: sessionmaker[Session], now: datetime) -> int:
 
 
 def message_metadata(row: OutboxMessage) -> dict[str, Any]:
-    """The metadata payload that lets a retry find a message already posted for ``row``."""
-    return {"outbox_id": row.id, "mention_id": row.mention_id}
+    """The metadata payload that lets a retry find a message already posted for ``row``:
+    its id, its mention and its creation time (``OUTBOX_CREATED``)."""
+    created = None if row.created_at is None else \
+        as_utc(row.created_at).isoformat(timespec="microseconds")
+    return {"outbox_id": row.id, "mention_id": row.mention_id, OUTBOX_CREATED: created}
+
+
+def _lookup_keys(message: OutgoingMessage) -> dict[str, Any]:
+    """What a retry's look-up matches besides the row's id (``find_all_posted``): the
+    row's mention, and its creation time on messages that carry it (``OUTBOX_CREATED``)."""
+    payload = message.event_payload or {}
+    created = payload.get(OUTBOX_CREATED)
+    return {"also": {"mention_id": payload.get("mention_id")},
+            "token": None if created is None else (OUTBOX_CREATED, created)}
 
 
 class TokenWatch(Protocol):
@@ -682,7 +703,8 @@ class OutboxSender:
                 looking = True
                 found = self._notifier.find_all_posted(
                     message.channel, str(message.event_type), "outbox_id", row_id,
-                    team_id=message.team_id, thread_ts=message.thread_ts, since=since)
+                    team_id=message.team_id, thread_ts=message.thread_ts, since=since,
+                    **_lookup_keys(message))
                 looking = False
                 if found:
                     ts = self._keep_first(message, row_id, found)
@@ -731,7 +753,8 @@ class OutboxSender:
         try:
             found = self._notifier.find_all_posted(
                 message.channel, str(message.event_type), "outbox_id", row_id,
-                team_id=message.team_id, thread_ts=message.thread_ts, since=since)
+                team_id=message.team_id, thread_ts=message.thread_ts, since=since,
+                **_lookup_keys(message))
         except DeliveryError as err:
             log.warning("outbox row %s: could not check for an earlier copy after posting "
                         "it again: %s", row_id, err)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.metadata import Metadata
 
-from bot.messages.delivery import DeliveryError, OutgoingMessage
+from bot.messages.delivery import DeliveryError, OutgoingMessage, metadata_matches
 from bot.metrics import SLACK_RATE_LIMITED
 from bot.slack.budget import MESSAGE_TEXT_BUDGET, blocks_text_length, fitted
 from bot.slack.render import rendered
@@ -320,17 +320,17 @@ class SlackNotifier:
 
     def find_all_posted(self, channel: str, event_type: str, key: str, key_value: Any,
                         team_id: str | None = None, thread_ts: str | None = None,
-                        since: datetime | None = None) -> list[str]:
+                        since: datetime | None = None, *,
+                        also: Mapping[str, Any] | None = None,
+                        token: tuple[str, Any] | None = None) -> list[str]:
         """The ts of every message ``find_posted`` would find (there are two when an attempt
-        Slack acted on late, after its answer was lost, and its retry were both posted),
+        Slack acted on late, after its answer was lost, and its retry were both posted)
+        whose metadata has the values of ``also`` and ``token`` too (``metadata_matches``),
         in no particular order. Raises DeliveryError as ``find_posted`` does."""
-        found: list[str] = []
-        for item in self._recent_messages(channel, team_id, thread_ts, since):
-            metadata = item.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            if metadata.get("event_type") == event_type and payload.get(key) == key_value:
-                found.append(str(item["ts"]))
-        return found
+        return [str(item["ts"])
+                for item in self._recent_messages(channel, team_id, thread_ts, since)
+                if metadata_matches(item.get("metadata") or {}, event_type, key, key_value,
+                                    also, token)]
 
     def delete(self, channel: str, ts: str, team_id: str | None = None) -> None:
         """Delete message ``ts`` that Vigie posted in ``channel`` (``chat.delete``: a bot

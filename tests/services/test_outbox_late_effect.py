@@ -8,13 +8,15 @@ import threading
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from slack_sdk import WebClient
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.cards import register_card_renderers
 from bot.services.outbox import EVENT_TYPE_MESSAGE, FlushReport, OutboxSender
 from bot.slack.notifier import SlackNotifier
+from storage.db import transaction
 from storage.models import OutboxMessage
 from tests.harness.constants import BOT_TOKEN, CHANNEL_ID
 from tests.harness.slack_standin import SlackStandIn
@@ -113,3 +115,35 @@ def test_a_retry_whose_second_look_up_fails_keeps_what_it_posted(
     assert len(looked) == 2
     assert len(slack_standin.messages_in(CHANNEL_ID)) == 1
     assert statuses(sessions) == ["sent"]
+
+
+@pytest.mark.parametrize("slack_posted_it", [True, False])
+def test_a_row_taking_a_deleted_rows_id_neither_takes_nor_deletes_its_message(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+        slack_posted_it: bool) -> None:
+    """On SQLite a row takes the id of the highest row deleted before it (no AUTOINCREMENT):
+    the old row's message, still in the channel with that outbox_id, is not this row's."""
+    (old_id,) = enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["old card"])
+    clock = Clock()
+    assert sender_for(sessions, slack_standin, clock).flush().sent == 1
+    (old,) = slack_standin.messages_in(CHANNEL_ID)
+    with transaction(sessions) as session:
+        session.execute(delete(OutboxMessage).where(OutboxMessage.id == old_id))
+    (new_id,) = enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["fresh card"])
+    if sessions.kw["bind"].dialect.name == "sqlite":
+        assert new_id == old_id  # the id is reused
+    else:  # PostgreSQL's sequence never gives it again: the row takes it here
+        with transaction(sessions) as session:
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == new_id)
+                            .values(id=old_id))
+    # Its first attempt's outcome is unknown (a 5xx), Slack having posted it or not.
+    slack_standin.fail_next("chat.postMessage", status=500, side_effect=slack_posted_it)
+    assert sender_for(sessions, slack_standin, clock).flush().sent == 0
+    clock.now += timedelta(minutes=2)
+    report = sender_for(sessions, slack_standin, clock).flush()
+    assert (report.sent, report.recovered) == (1, int(slack_posted_it))
+    messages = slack_standin.messages_in(CHANNEL_ID)
+    assert [m["text"] for m in messages] == ["old card", "fresh card"]
+    assert messages[0] == old
+    assert slack_standin.calls("chat.delete") == []
+    assert result_ts(sessions) == [messages[1]["ts"]]
