@@ -4,9 +4,10 @@ Works with OpenAI, OpenAI-compatible gateways, Ollama, vLLM, llama.cpp server an
 LM Studio: everything that serves ``POST {base_url}/chat/completions`` and, usually,
 ``GET {base_url}/models``.
 
-Failures are raised as an ``LLMError`` hierarchy whose ``str()`` is plain words that can be
-shown to a Slack user as-is. The API key never appears in those messages, in the
-``provider_message`` kept for logs, in ``repr()`` or in log records.
+Failures are raised as an ``LLMError`` hierarchy whose ``phrase`` says why in plain words,
+shown to a Slack user in their language; ``str()`` is it in English, for logs. The API key
+never appears in those messages, in the ``provider_message`` kept for logs, in ``repr()``
+or in log records.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from bot.messages.notes import Arg, Phrase, Text, plain_text
 from bot.net.retry import (
     added_jitter,
     call_with_retries,
@@ -51,6 +53,8 @@ __all__ = [
 logger = logging.getLogger("vigie.llm")
 
 _MAX_PROVIDER_MESSAGE = 500
+_MAX_URL = 200
+"""Characters of the base URL or model name quoted in an error shown to users."""
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 """Largest answer read from the provider: a completion is a few KB, a list of hundreds of
 models about 1 MB. A larger one is refused rather than held whole in memory."""
@@ -74,7 +78,9 @@ _QUOTA_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached", "q
 
 
 class LLMError(Exception):
-    """Base of every LLM failure; ``str()`` is plain words fit for a Slack user.
+    """Base of every LLM failure: ``phrase`` says why in plain words (an ``llm_error.*``
+    catalogue key and its arguments, shown in each reader's language); ``str()`` is it in
+    English, for logs and the CLI.
 
     ``status`` is the HTTP status when there was one; ``provider_message`` is the
     provider's own explanation (secrets removed), meant for logs, not for users.
@@ -84,12 +90,16 @@ class LLMError(Exception):
 
     def __init__(
         self,
-        message: str,
+        key: str,
         *,
         status: int | None = None,
         provider_message: str | None = None,
+        **args: Arg,
     ) -> None:
-        super().__init__(message)
+        """Keep the phrase ``llm_error.<key>`` with ``args``, the status and the provider's
+        words."""
+        self.phrase = Phrase.of(f"llm_error.{key}", **args)
+        super().__init__(plain_text(self.phrase, "en"))
         self.status = status
         self.provider_message = provider_message
 
@@ -345,22 +355,14 @@ class LLMClient:
             response = self._fetch(method, url, payload)
         except httpx.TimeoutException as exc:
             raise _Retry(
-                LLMTimeoutError(
-                    f"The LLM provider took too long to answer "
-                    f"(more than {self.timeout:g} s); try again later"
-                ),
+                LLMTimeoutError("timeout", seconds=f"{self.timeout:g}"),
                 exc,
             ) from None
         except httpx.DecodingError as exc:
-            raise LLMBadResponseError(
-                "The LLM returned an answer Vigie could not read (bad encoding)"
-            ) from exc
+            raise LLMBadResponseError("bad_encoding") from exc
         except httpx.RequestError as exc:
             raise _Retry(
-                LLMUnavailableError(
-                    f"Vigie could not reach the LLM provider at {self.base_url}; "
-                    "check VIGIE_LLM_BASE_URL and that the server is running"
-                ),
+                LLMUnavailableError("unreachable", url=Text(self.base_url, _MAX_URL)),
                 exc,
             ) from None
         if 200 <= response.status_code < 300:
@@ -388,9 +390,8 @@ class LLMClient:
                 size += len(chunk)
                 if size > MAX_RESPONSE_BYTES:
                     raise LLMBadResponseError(
-                        "The LLM returned an answer too large to read (over "
-                        f"{MAX_RESPONSE_BYTES // (1024 * 1024)} MB)",
-                        status=response.status_code,
+                        "too_large", status=response.status_code,
+                        mb=MAX_RESPONSE_BYTES // (1024 * 1024),
                     )
                 if time.monotonic() > deadline:
                     raise httpx.ReadTimeout("the answer took longer than the timeout in all")
@@ -432,22 +433,18 @@ class LLMClient:
         try:
             data = response.json()
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise LLMBadResponseError(
-                "The LLM returned an answer Vigie could not read (not JSON)",
-                status=response.status_code,
-            ) from exc
+            raise LLMBadResponseError("not_json", status=response.status_code) from exc
         # Some gateways answer 200 with an error body.
         if isinstance(data, dict) and data.get("error") and "choices" not in data:
             raise self._error_from_response(response, data)
         return data
 
     def _parse_completion(self, data: Any, *, allow_empty: bool) -> tuple[str, str, Usage | None]:
-        unreadable = "The LLM returned an answer Vigie could not read"
         if not isinstance(data, dict):
-            raise LLMBadResponseError(f"{unreadable} (not a JSON object)")
+            raise LLMBadResponseError("not_object")
         choices = data.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-            raise LLMBadResponseError(f"{unreadable} (no choices)")
+            raise LLMBadResponseError("no_choices")
         choice = choices[0]
         message = choice.get("message")
         content: Any = message.get("content") if isinstance(message, dict) else None
@@ -460,13 +457,13 @@ class LLMClient:
                 if isinstance(part, dict) and isinstance(part.get("text"), str)
             )
         if content is not None and not isinstance(content, str):
-            raise LLMBadResponseError(f"{unreadable} (content is not text)")
+            raise LLMBadResponseError("not_text")
         text = (content or "").strip()
         if not text and not allow_empty:
             reason = choice.get("finish_reason")
-            hint = " (empty answer"
-            hint += f", finish_reason={reason})" if isinstance(reason, str) else ")"
-            raise LLMBadResponseError(unreadable + hint)
+            if isinstance(reason, str):
+                raise LLMBadResponseError("empty_reason", reason=Text(reason, 40))
+            raise LLMBadResponseError("empty")
         model = data.get("model") if isinstance(data.get("model"), str) else None
         return text, model or self.model, _usage(data.get("usage"))
 
@@ -482,77 +479,44 @@ class LLMClient:
         if message is None and data is None:
             message = response.text[:_MAX_PROVIDER_MESSAGE] or None
         provider_message = self._redact(message)
+        model_name = Text(self.model, _MAX_URL)
         code_l = (code or "").lower()
 
-        def make(cls: type[LLMError], text: str, *, retryable: bool = False) -> LLMError:
-            error = cls(text, status=status, provider_message=provider_message)
+        def make(cls: type[LLMError], key: str, *, retryable: bool = False,
+                 **args: Arg) -> LLMError:
+            error = cls(key, status=status, provider_message=provider_message, **args)
             error.retryable = retryable
             return error
 
         if code_l in _CONTEXT_CODES or (message and _CONTEXT_WORDS.search(message)):
-            return make(
-                LLMContextLengthError,
-                f"This mention is too long for the model '{self.model}' to answer; "
-                "write the reply by hand or shorten the context",
-            )
+            return make(LLMContextLengthError, "context_length", model=model_name)
         missing_model = bool(message and _MODEL_MISSING.search(message))
         if (
             code_l in _MODEL_NOT_FOUND_CODES
             or (missing_model and 400 <= status < 500 and status not in (401, 403, 429))
             or (status == 404 and (has_error_body or missing_model))
         ):
-            return make(
-                LLMModelNotFoundError,
-                f"The LLM provider does not know the model '{self.model}' (check VIGIE_LLM_MODEL)",
-            )
+            return make(LLMModelNotFoundError, "model_not_found", model=model_name)
         if status in (401, 403):
             if not self._api_key:
-                return make(
-                    LLMAuthError, "The LLM provider needs an API key (set VIGIE_LLM_API_KEY)"
-                )
-            return make(
-                LLMAuthError, "The LLM provider refused the API key (check VIGIE_LLM_API_KEY)"
-            )
+                return make(LLMAuthError, "no_key")
+            return make(LLMAuthError, "key_refused")
         if status == 404:
-            return make(
-                LLMEndpointNotFoundError,
-                f"No OpenAI-compatible API answers at {self.base_url} "
-                "(check VIGIE_LLM_BASE_URL; it usually ends in /v1)",
-            )
+            return make(LLMEndpointNotFoundError, "endpoint_not_found",
+                        url=Text(self.base_url, _MAX_URL))
         if code_l in _QUOTA_CODES:
-            return make(
-                LLMQuotaError, "The LLM provider says the account has no quota or credit left"
-            )
+            return make(LLMQuotaError, "quota")
         if status == 429:
-            return make(
-                LLMRateLimitError,
-                "The LLM provider is rate limiting Vigie; try again in a minute",
-                retryable=True,
-            )
+            return make(LLMRateLimitError, "rate_limited", retryable=True)
         if status == 408:
-            return make(
-                LLMTimeoutError,
-                "The LLM provider took too long to answer; try again later",
-                retryable=True,
-            )
+            return make(LLMTimeoutError, "timeout_http", retryable=True)
         if status >= 500:
-            return make(
-                LLMUnavailableError,
-                f"The LLM provider is unavailable right now (HTTP {status}); try again later",
-                retryable=True,
-            )
+            return make(LLMUnavailableError, "unavailable", retryable=True, code=status)
         if 300 <= status < 400:
-            return make(
-                LLMRequestError,
-                f"The LLM provider redirected Vigie elsewhere (HTTP {status}); set "
-                "VIGIE_LLM_BASE_URL to the final address (for example https instead of http)",
-            )
+            return make(LLMRequestError, "redirected", code=status)
         if 200 <= status < 300:
-            return make(
-                LLMBadResponseError,
-                "The LLM returned an answer Vigie could not read (an error body)",
-            )
-        return make(LLMRequestError, f"The LLM provider rejected the request (HTTP {status})")
+            return make(LLMBadResponseError, "error_body")
+        return make(LLMRequestError, "rejected", code=status)
 
     def _redact(self, text: str | None) -> str | None:
         if not text:

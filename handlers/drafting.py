@@ -19,6 +19,7 @@ from bot.services.ratelimit import LLM_DRAFT
 from bot.services.suggestions import suggest_reply, suggested_context
 from bot.slack.modals import build_draft_modal, suggestion_text
 from bot.slack.opportunity_blocks import build_opportunity_draft_modal
+from bot.slack.phrases import render_phrase
 from handlers.context import UserContext, user_directory, view_metadata
 
 if TYPE_CHECKING:  # handlers.buttons imports the commands, which import this module
@@ -59,7 +60,8 @@ def open_draft_editor(runtime: Runtime, client: WebClient, ctx: UserContext,
     # user's "Use this suggestion".
     if suggestion.error:
         update = build_draft_modal(context, ctx.language, note=t(
-            ctx.language, "modal.llm_failed", error=suggestion.error))
+            ctx.language, "modal.llm_failed",
+            error=render_phrase(suggestion.error, ctx.language)))
     else:
         update = build_draft_modal(context, ctx.language, note=t(
             ctx.language, "modal.llm_ready"), suggestion=suggestion.context)
@@ -92,7 +94,7 @@ def open_opportunity_editor(runtime: Runtime, client: WebClient, ctx: UserContex
     # As the mention editor: the input stays as the user left it, the suggestion waits.
     if error:
         update = build_opportunity_draft_modal(start, ctx.language, note=t(
-            ctx.language, "opp.llm_failed", error=error))
+            ctx.language, "opp.llm_failed", error=render_phrase(error, ctx.language)))
     else:
         update = build_opportunity_draft_modal(start, ctx.language, note=t(
             ctx.language, "opp.llm_ready"), suggestion=suggested)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.analysis.conquest import conquest_reason
 from bot.llm import LLMClient, LLMError
 from bot.messages.delivery import OutgoingMessage, UserDirectory
-from bot.messages.notes import NetworkName
+from bot.messages.notes import NetworkName, Phrase
 from bot.messages.opportunities import HomeOpportunities, OpportunitySpec, OpportunityView
 from bot.metrics import LLM_LATENCY
 from bot.networks import resolve_network
@@ -441,15 +441,15 @@ def draft_start(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
 
 
 def suggest_draft(sessions: sessionmaker[Session], llm: LLMClient, start: DraftStart, *,
-                  link_allowlist: list[str] | None = None) -> tuple[DraftStart, str | None]:
+                  link_allowlist: list[str] | None = None) -> tuple[DraftStart, Phrase | None]:
     """Ask the LLM for a first message to the author; returns the start with the
-    suggestion and its risk check, or unchanged with why it could not (never raises for
-    LLM failures)."""
+    suggestion and its risk check, or unchanged with why it could not (a phrase in the
+    reader's language; never raises for LLM failures)."""
     with sessions() as session:
         row = session.get(Opportunity, start.opportunity_id)
         mention = session.get(Mention, row.mention_id) if row is not None else None
         if row is None or mention is None:
-            return start, "opportunity gone"
+            return start, Phrase.of("llm_error.opportunity_gone")
         workspace = session.get(Workspace, row.workspace_id)
         settings = (workspace.settings if workspace else None) or {}
         author = session.get(Author, mention.author_id) if mention.author_id else None
@@ -467,8 +467,8 @@ def suggest_draft(sessions: sessionmaker[Session], llm: LLMClient, start: DraftS
         result = llm.chat(messages)
         LLM_LATENCY.observe(result.latency_s)
     except LLMError as err:
-        return start, str(err)
+        return start, err.phrase
     text = clean_suggestion(result.text, start.limit or MAX_DRAFT, network=start.network)
     if not text:
-        return start, "The LLM returned an empty suggestion."
+        return start, Phrase.of("llm_error.empty_suggestion")
     return checked_start(start, text, link_allowlist=link_allowlist), None

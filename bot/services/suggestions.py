@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.llm import LLMClient, LLMError
+from bot.messages.notes import Phrase
 from bot.metrics import LLM_LATENCY
 from bot.replies.limits import limit_for, measure
 from bot.replies.personal import scrub
@@ -38,10 +39,11 @@ PAST_EXCHANGES = 4
 
 @dataclass(frozen=True, slots=True)
 class Suggestion:
-    """The editor's new content, or why the LLM could not help."""
+    """The editor's new content, or why the LLM could not help (a phrase shown in the
+    reader's language)."""
 
     context: DraftContext
-    error: str | None = None
+    error: Phrase | None = None
 
 
 def _approved_examples(session: Session, mention: Mention) -> list[str]:
@@ -133,17 +135,17 @@ def suggest_reply(sessions: sessionmaker[Session], llm: LLMClient, context: Draf
     with sessions() as session:
         mention = session.get(Mention, context.mention_id)
         if mention is None:
-            return Suggestion(context, "mention gone")
+            return Suggestion(context, Phrase.of("llm_error.mention_gone"))
         messages = build_prompt(session, mention, context.language)
     try:
         result = llm.chat(messages)
         LLM_LATENCY.observe(result.latency_s)
     except LLMError as err:
-        return Suggestion(context, str(err))
+        return Suggestion(context, err.phrase)
     text = clean_suggestion(result.text, limit_for(context.network) or 3000,
                             network=context.network)
     if not text:
-        return Suggestion(context, "The LLM returned an empty suggestion.")
+        return Suggestion(context, Phrase.of("llm_error.empty_suggestion"))
     with sessions() as session:
         mention = session.get(Mention, context.mention_id)
         foreign = foreign_data(session, mention, text) if mention is not None else ()

@@ -14,8 +14,10 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 from werkzeug import Request, Response
 
+from bot.llm import MAX_RESPONSE_BYTES
 from bot.services import workflow
 from bot.services.actors import Actor
+from bot.services.members import do_set_language
 from storage.db import transaction
 from storage.models import Approval, Draft, Mention
 from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually, start_vigie
@@ -316,3 +318,21 @@ def test_a_draft_carrying_another_customers_data_is_flagged(
     flags = {mention_id: latest_flags(vigie, mention_id) for mention_id in (mallory, alice)}
     assert set(flags[mallory]["foreign_data"]) == {"alice@example.com", "88123"}
     assert "foreign_data" not in flags[alice]
+
+
+def test_llm_failure_is_explained_in_the_readers_language(vigie_llm: VigieApp,
+                                                         httpserver: HTTPServer) -> None:
+    """A French user is told in French why there is no suggestion (it was English)."""
+    httpserver.expect_request("/v1/chat/completions").respond_with_data(
+        b'{"x":"' + b"a" * (MAX_RESPONSE_BYTES + 10) + b'"}', content_type="application/json")
+    vigie = vigie_llm
+    workspace_id = vigie.runtime.workspaces.ensure(TEAM_ID).id
+    do_set_language(vigie.runtime.sessions, workspace_id, USER_ID, "fr")
+    mention_id = seed(vigie)
+    vigie.slack.block_action("vigie.draft", message_ts=card(vigie, mention_id)["ts"])
+    vigie.standin.wait_for("views.update", timeout=15)
+    updated = json.dumps(vigie.standin.calls("views.update")[-1].args["view"],
+                         ensure_ascii=False)
+    assert ("Pas de suggestion du LLM (le LLM a renvoyé une réponse trop volumineuse pour "
+            "être lue (plus de 8 Mo)) ; voici le modèle.") in updated
+    assert "The LLM" not in updated

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.llm import from_config
+from bot.messages.notes import plain_text
 from bot.replies.limits import measure
 from bot.services import opportunities, workflow
 from bot.services.actors import CLI, Actor
@@ -178,6 +179,12 @@ def test_an_opportunity_draft_is_checked_as_a_reply_draft(
     assert suggested.risk_keys == ("risk.other_accounts",)
     # An empty editor (no draft saved yet) warns of nothing.
     assert opportunities.checked_start(start, "").risk_keys == ()
+    # A failure says why as a phrase, worded in the reader's language.
+    httpserver.clear()
+    httpserver.expect_request("/v1/chat/completions").respond_with_data("oops", status=400)
+    _, error = opportunities.suggest_draft(sessions, llm, replace(start, text=""))
+    assert error is not None
+    assert plain_text(error, "fr") == "le fournisseur du LLM a refusé la requête (HTTP 400)"
 
 
 def test_personal_data_of_another_conversation_is_flagged(
