@@ -225,3 +225,58 @@ def test_an_error_without_a_database_code_is_neither() -> None:
     """A Python error (a bug) is no passing failure, and drops no item."""
     error = ValueError("boom")
     assert not is_transient(error) and not is_refused_item(error)
+
+
+SLOW_BULK = """
+CREATE FUNCTION vigie_slow_bulk() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF (SELECT count(*) FROM new_rows) > 1 THEN
+        PERFORM pg_sleep(60);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER vigie_slow_bulk AFTER INSERT ON mentions
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION vigie_slow_bulk();
+"""
+"""A statement inserting more than one mention outlasts any statement_timeout; one
+inserting a single mention takes no longer than without the trigger."""
+
+
+@pytest.mark.postgres
+def test_a_batch_always_slower_than_the_statement_timeout_is_stored_item_by_item(
+    postgres_database_factory: object, httpserver: HTTPServer,
+) -> None:
+    """A role's statement_timeout (common on managed PostgreSQL) that a large batch's
+    bulk insert always exceeds: the batch goes item by item, as a refused one does,
+    where the poll failed for ever (backoff up to six hours) and stored nothing."""
+    url = _migrated(postgres_database_factory)
+    with create_engine(url).begin() as conn:
+        conn.execute(text(SLOW_BULK))
+    engine = make_engine(url, connect_args={"options": "-c statement_timeout=2000"})
+    sessions = make_session_factory(engine)
+    try:
+        with transaction(sessions) as session:
+            workspace = Workspace(team_id="T0SLOWBULK")
+            session.add(workspace)
+            session.flush()
+            workspace_id = workspace.id
+        do_add_watch(sessions, workspace_id, CLI, name="acme", query="",
+                     channel_id=CHANNEL_ID, alert_threshold=0)
+        httpserver.expect_request("/feed").respond_with_data(
+            _feed(POSTS), content_type="application/rss+xml")
+        do_add_source(sessions, workspace_id, CLI, kind="rss", watch_name="acme",
+                      values={"url": httpserver.url_for("/feed")})
+        with sessions() as session:
+            cursor_before = session.scalars(select(SourceRow.cursor)).one()
+
+        tick = run_poll_tick(sessions, lambda _trusted: HttpClient(), force=True)
+
+        assert tick.failures == 0, [o.error for o in tick.outcomes]
+        assert tick.totals.stored == POSTS
+        assert _stored(sessions) == sorted(f"post-{n}" for n in range(POSTS))
+        with sessions() as session:
+            row = session.scalars(select(SourceRow)).one()
+            assert row.cursor != cursor_before
+            assert row.consecutive_failures == 0 and row.last_error is None
+    finally:
+        engine.dispose()
