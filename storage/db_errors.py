@@ -31,6 +31,11 @@ TRANSIENT_SQLSTATE_CLASSES = frozenset({
     "53",  # insufficient resources (disk full, out of memory, too many connections)
 })
 """PostgreSQL error classes (a code's first two characters) that are all passing."""
+REFUSED_SQLSTATE_CLASSES = frozenset({
+    "54",  # program limit exceeded (an index row or a tsvector too large for its value)
+})
+"""PostgreSQL error classes refusing a statement for what it carried (raised as an
+OperationalError, not a DataError)."""
 TRANSIENT_SQLITE_CODES = frozenset({
     sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL,
     sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL,
@@ -64,5 +69,10 @@ def is_transient(error: BaseException) -> bool:
 def is_refused_item(error: BaseException) -> bool:
     """Whether ``error`` is the database refusing the data of the statement (a DataError,
     or an IntegrityError that is no serialization conflict): retrying it alone fails the
-    same way, so dropping the item it carried loses nothing another try would store."""
+    same way, so dropping the item it carried loses nothing another try would store. A
+    program limit its values exceed (PostgreSQL's class 54) refuses it the same way."""
+    if isinstance(error, DBAPIError) and not error.connection_invalidated:
+        code = getattr(error.orig, "sqlstate", None)
+        if isinstance(code, str) and code[:2] in REFUSED_SQLSTATE_CLASSES:
+            return True
     return isinstance(error, DataError | IntegrityError) and not is_transient(error)

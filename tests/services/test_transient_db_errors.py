@@ -280,3 +280,24 @@ def test_a_batch_always_slower_than_the_statement_timeout_is_stored_item_by_item
             assert row.consecutive_failures == 0 and row.last_error is None
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgresql_a_value_past_a_program_limit_is_the_item(
+    postgres_database_factory: object,
+) -> None:
+    """A real 54000 (program_limit_exceeded: a btree index row too large), which psycopg
+    raises as an OperationalError: the item's data, never a passing failure."""
+    url: str = postgres_database_factory()  # type: ignore[operator]
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (body TEXT)"))
+            conn.execute(text("CREATE INDEX t_body ON t (body)"))
+        with pytest.raises(DBAPIError) as too_large, engine.begin() as conn:
+            conn.execute(text("INSERT INTO t SELECT string_agg(md5(n::text), '') "
+                              "FROM generate_series(1, 1000) AS n"))
+        assert getattr(too_large.value.orig, "sqlstate", None) == "54000"
+        assert is_refused_item(too_large.value) and not is_transient(too_large.value)
+    finally:
+        engine.dispose()
