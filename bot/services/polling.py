@@ -255,7 +255,9 @@ def _capped(value: str) -> str:
 def record_failure(session: Session, source_id: int, error: BaseException, now: datetime) -> str:
     """Store a failed poll in the source's health and schedule the retry with backoff. A
     database failing for a passing reason (``storage.db_errors``) is told as such: the
-    poll's transaction rolled back, and its posts are fetched again at the next one."""
+    poll's transaction rolled back, and its posts are fetched again at the next one. That
+    is no failure of the source: it is retried at its own interval, and its failure streak
+    (what shows it failing) is left as it was."""
     row = session.get(SourceRow, source_id)
     busy = isinstance(error, DBAPIError) and is_transient(error)
     kind = type(error.orig if isinstance(error, DBAPIError) else error).__name__
@@ -266,7 +268,8 @@ def record_failure(session: Session, source_id: int, error: BaseException, now: 
     if row is None:
         return message
     message = redact_for_row(message, row) or message  # servers echo tokens back
-    row.consecutive_failures += 1
+    if not busy:  # a short database outage would otherwise put every source in backoff
+        row.consecutive_failures += 1
     row.last_error = message[:MAX_ERROR_CHARS]
     reasons = (error.reasons if isinstance(error, SourceError)
                else (("database_busy", {"type": kind}),) if busy
@@ -278,8 +281,8 @@ def record_failure(session: Session, source_id: int, error: BaseException, now: 
         for key, params in reasons[:MAX_ERROR_REASONS]] or None
     row.last_error_at = now
     retry_after = error.retry_after if isinstance(error, SourceRateLimited) else None
-    row.next_poll_at = now + backoff_delay(row.interval_seconds, row.consecutive_failures,
-                                           retry_after)
+    row.next_poll_at = now + backoff_delay(row.interval_seconds,
+                                           1 if busy else row.consecutive_failures, retry_after)
     return message
 
 

@@ -265,8 +265,8 @@ def build_source_list(views: Sequence[SourceLine], language: str
                 minutes=v.interval_minutes, id=v.id)
             + (f"\n{settings}" if settings else "")
             + (f"\n{_backfill_line(v, language)}" if v.backfilled is not None else "")
-            # A poll that stored its posts but had to skip some says which (its failures
-            # say so in the health above).
+            # A poll that stored its posts but had to skip some says which, and one the
+            # database could not store says so (its failures say so in the health above).
             + (f"\n:information_source: {escape(truncate(_error_text(v, language), 300))}"
                if v.last_error and not v.consecutive_failures else "")))
     blocks += _rest(language, "admin.more_sources",
