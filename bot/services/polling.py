@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -61,6 +61,11 @@ DEFAULT_SOURCE_BUDGET = 60.0
 """Seconds one source's fetch may take, all its requests, retries and pauses included."""
 ABANDON_GRACE = 5.0
 """Extra seconds the tick waits after a budget before abandoning the fetch's thread."""
+BUSY_GRACE = timedelta(minutes=30)
+"""How long a source whose polls the database could not store (``database_busy``) may go
+without a stored poll before those failures count as its own: a lock or a short outage is
+over by then; a post whose own insert always fails (a statement timeout it exceeds, a full
+disk) is not, and must show as failing, with backoff, where a person looks."""
 RECLAIM_SECONDS = 3.0
 """How long a tick whose claim found nothing more to take waits before claiming again for
 its free slots while fetches run, so that the sources falling due meanwhile are fetched
@@ -252,14 +257,24 @@ def _capped(value: str) -> str:
     return value[:MAX_REASON_PARAM_CHARS - 1] + "…"
 
 
+def _stored_last(row: SourceRow) -> datetime:
+    """When the source last stored a poll (or was added, if it never did)."""
+    last = row.last_success_at or row.created_at
+    return last if last.tzinfo is not None else last.replace(tzinfo=UTC)
+
+
 def record_failure(session: Session, source_id: int, error: BaseException, now: datetime) -> str:
     """Store a failed poll in the source's health and schedule the retry with backoff. A
     database failing for a passing reason (``storage.db_errors``) is told as such: the
     poll's transaction rolled back, and its posts are fetched again at the next one. That
     is no failure of the source: it is retried at its own interval, and its failure streak
-    (what shows it failing) is left as it was."""
+    (what shows it failing) is left as it was, unless it has stored no poll for longer
+    than ``BUSY_GRACE`` (or three intervals): then it counts as any failure."""
     row = session.get(SourceRow, source_id)
     busy = isinstance(error, DBAPIError) and is_transient(error)
+    # No poll stored for so long: whatever the error says, it does not pass.
+    counted = not busy or (row is not None and _stored_last(row) < now - max(
+        BUSY_GRACE, timedelta(seconds=3 * row.interval_seconds)))
     kind = type(error.orig if isinstance(error, DBAPIError) else error).__name__
     message = str(error) if isinstance(error, SourceError) else (
         f"the database could not store this poll ({kind}: a lock, a timeout or a lost "
@@ -268,7 +283,7 @@ def record_failure(session: Session, source_id: int, error: BaseException, now: 
     if row is None:
         return message
     message = redact_for_row(message, row) or message  # servers echo tokens back
-    if not busy:  # a short database outage would otherwise put every source in backoff
+    if counted:  # a short database outage would otherwise put every source in backoff
         row.consecutive_failures += 1
     row.last_error = message[:MAX_ERROR_CHARS]
     reasons = (error.reasons if isinstance(error, SourceError)
@@ -282,7 +297,8 @@ def record_failure(session: Session, source_id: int, error: BaseException, now: 
     row.last_error_at = now
     retry_after = error.retry_after if isinstance(error, SourceRateLimited) else None
     row.next_poll_at = now + backoff_delay(row.interval_seconds,
-                                           1 if busy else row.consecutive_failures, retry_after)
+                                           row.consecutive_failures if counted else 1,
+                                           retry_after)
     return message
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.net.http import HttpClient
 from bot.services.actors import CLI
-from bot.services.polling import run_poll_tick
+from bot.services.polling import BUSY_GRACE, run_poll_tick
 from bot.services.sources_admin import do_add_source, list_sources
 from bot.services.watches import do_add_watch
 from bot.slack.admin_views import build_source_list
@@ -67,6 +67,62 @@ def _stored(sessions: sessionmaker[Session]) -> list[str]:
         return sorted(session.scalars(select(Mention.external_id)))
 
 
+def _rss_source(sessions: sessionmaker[Session], httpserver: HTTPServer) -> int:
+    """A workspace with a watch and an RSS source on a local feed of POSTS posts."""
+    with transaction(sessions) as session:
+        workspace = Workspace(team_id="T0LOCKED")
+        session.add(workspace)
+        session.flush()
+        workspace_id = workspace.id
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="",
+                 channel_id=CHANNEL_ID, alert_threshold=0)
+    httpserver.expect_request("/feed").respond_with_data(
+        _feed(POSTS), content_type="application/rss+xml")
+    do_add_source(sessions, workspace_id, CLI, kind="rss", watch_name="acme",
+                  values={"url": httpserver.url_for("/feed")})
+    return workspace_id
+
+
+@pytest.mark.postgres
+def test_a_source_the_database_has_not_stored_for_long_shows_failing(
+    postgres_database_factory: object, httpserver: HTTPServer,
+) -> None:
+    """A database failure that never passes (a post whose own insert always exceeds a
+    statement timeout) left the source refetching at full rate, shown "ok", for ever:
+    with no poll stored for longer than BUSY_GRACE, it counts as the source's failure."""
+    url = _migrated(postgres_database_factory)
+    engine = make_engine(url, connect_args={"options": LOCK_TIMEOUT})
+    sessions = make_session_factory(engine)
+    locker = create_engine(url)
+    try:
+        workspace_id = _rss_source(sessions, httpserver)
+        with transaction(sessions) as session:
+            row = session.scalars(select(SourceRow)).one()
+            # Past the grace and past three intervals, whichever is longer.
+            row.created_at -= BUSY_GRACE + timedelta(seconds=3 * row.interval_seconds)
+
+        with locker.connect() as held:
+            held.execute(text("LOCK TABLE mentions IN SHARE MODE"))
+            ticks = [run_poll_tick(sessions, lambda _trusted: HttpClient(), force=True)
+                     for _ in range(2)]
+            held.rollback()
+
+        assert [tick.failures for tick in ticks] == [1, 1]
+        with sessions() as session:
+            row = session.scalars(select(SourceRow)).one()
+            assert row.consecutive_failures == 2
+            assert row.last_error_reasons == [["database_busy", {"type": "LockNotAvailable"}]]
+            assert row.next_poll_at is not None and row.last_error_at is not None
+            assert row.next_poll_at - row.last_error_at > timedelta(
+                seconds=row.interval_seconds)  # backed off
+        (view,) = list_sources(sessions, workspace_id)
+        for language in ("en", "fr"):
+            assert ":warning:" in build_source_list([view], language)[1][0]["text"]["text"]
+    finally:
+        locker.dispose()
+        engine.dispose()
+
+
 @pytest.mark.postgres
 def test_a_lock_timeout_during_a_poll_fails_the_poll_and_the_next_one_stores_every_post(
     postgres_database_factory: object, httpserver: HTTPServer,
@@ -76,17 +132,7 @@ def test_a_lock_timeout_during_a_poll_fails_the_poll_and_the_next_one_stores_eve
     sessions = make_session_factory(engine)
     locker = create_engine(url)
     try:
-        with transaction(sessions) as session:
-            workspace = Workspace(team_id="T0LOCKED")
-            session.add(workspace)
-            session.flush()
-            workspace_id = workspace.id
-        do_add_watch(sessions, workspace_id, CLI, name="acme", query="",
-                     channel_id=CHANNEL_ID, alert_threshold=0)
-        httpserver.expect_request("/feed").respond_with_data(
-            _feed(POSTS), content_type="application/rss+xml")
-        do_add_source(sessions, workspace_id, CLI, kind="rss", watch_name="acme",
-                      values={"url": httpserver.url_for("/feed")})
+        workspace_id = _rss_source(sessions, httpserver)
         with sessions() as session:
             cursor_before = session.scalars(select(SourceRow.cursor)).one()
 
