@@ -366,26 +366,31 @@ def _waited(report: DigestView, language: str, cut: _Cut) -> list[dict[str, Any]
 @dataclass(frozen=True, slots=True)
 class _Cut:
     """How much of each part a digest shows; the fields are in the order the parts are
-    cut to fit :data:`MESSAGE_TEXT_BUDGET`, the least important first."""
+    cut to fit :data:`MESSAGE_TEXT_BUDGET`, the least important first: the glossary, then
+    what a command or the channel shows again (share of voice, top authors, spikes), the
+    day's highest priority, and last the mentions still waiting for an answer: the
+    examples that waited (no alert showed them, the digest is where the team sees them),
+    those watches, the overdue ones."""
 
+    definitions: int
+    share_of_voice: int
+    top_authors: int
+    spikes: int
+    top_priority: int
     waited_examples: int
     waited_groups: int
-    share_of_voice: int
-    definitions: int
-    top_priority: int
-    spikes: int
-    top_authors: int
     overdue: int
 
     @classmethod
     def whole(cls, report: DigestView) -> _Cut:
         """Everything the digest shows when it fits."""
         return cls(
+            definitions=1,
+            share_of_voice=len(getattr(report, "share_of_voice", [])[:SOV_GROUPS_SHOWN]),
+            top_authors=len(report.top_authors), spikes=len(report.spikes[:SPIKES_SHOWN]),
+            top_priority=len(report.top_priority),
             waited_examples=max((len(g.examples) for g in report.waited), default=0),
             waited_groups=len(report.waited[:WAITED_GROUPS_SHOWN]),
-            share_of_voice=len(getattr(report, "share_of_voice", [])[:SOV_GROUPS_SHOWN]),
-            definitions=1, top_priority=len(report.top_priority),
-            spikes=len(report.spikes[:SPIKES_SHOWN]), top_authors=len(report.top_authors),
             overdue=len(report.overdue))
 
     def smaller(self) -> Iterator[_Cut]:
@@ -432,9 +437,10 @@ def build_digest_blocks(report: DigestView, language: str
     """The digest message: fallback text and blocks (one line when the day was empty).
 
     A busy day's digest keeps within :data:`MESSAGE_TEXT_BUDGET`: it drops the least
-    important parts first (examples of mentions that waited, then those watches, share
-    of voice, the definitions, highest priority, spikes, top authors, overdue mentions),
-    each part saying what it left out and where to see it."""
+    important parts first (the definitions, share of voice, top authors, spikes, highest
+    priority, and last the mentions still waiting for an answer: examples that waited,
+    those watches, overdue mentions), each part saying what it left out and where to see
+    it."""
     whole = _Cut.whole(report)
     fallback, blocks = _digest(report, language, whole)
     if blocks_text_length(blocks) <= MESSAGE_TEXT_BUDGET:

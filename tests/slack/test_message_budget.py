@@ -118,13 +118,16 @@ def test_a_busy_day_s_digest_fits_and_says_what_it_left_out(language: str) -> No
     assert validate_blocks(blocks, "message") == []
     _post(blocks, text)
     shown = blocks_as_text(blocks)
-    more = {"en": "…and 24 more — /cm mentions status:new since:24h to see them",
-            "fr": "… et 24 de plus — /cm mentions status:new since:24h pour les voir"}
-    assert more[language] in shown
-    # The more important parts are whole: the overdue mentions (the tenth is past a
-    # section's 2,900 characters) and the top-priority ones.
-    assert all(f"#{1000 + i}" in shown for i in [*range(9), *range(20, 25)])
-    assert all(f"marque {i}" in shown for i in range(8))  # every watch that had some wait
+    # What a command shows again gave way first, each part saying which command.
+    more = {"en": "…and {} more — {} to see them", "fr": "… et {} de plus — {} pour les voir"}
+    assert more[language].format(5, "/cm stats sov 1d") in shown
+    assert more[language].format(5, "/cm stats 7d") in shown
+    assert more[language].format(5, "/cm mentions") in shown
+    assert more[language].format(8, "/cm mentions status:new since:24h") in shown
+    # The mentions still waiting for an answer gave way last: the overdue ones (the tenth
+    # is past a section's 2,900 characters) and two examples of every watch that waited.
+    assert all(f"#{1000 + i}" in shown for i in range(9))
+    assert [len(b["elements"]) for b in blocks if b["type"] == "actions"] == [2] * 8
 
 
 def test_a_modest_day_s_digest_is_whole() -> None:
@@ -134,6 +137,25 @@ def test_a_modest_day_s_digest_is_whole() -> None:
     shown = blocks_as_text(blocks)
     assert "de plus" not in shown and "#1048" in shown
     assert sum(b["type"] == "actions" for b in blocks) == 3  # every Should-alert row
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_a_modest_day_keeps_every_example_that_waited(language: str) -> None:
+    """4 watches and 2 share-of-voice groups: 10,331 characters (10,703 in French), and
+    the digest cut one example of every watch that waited (the part cut first), where
+    these mentions, which no alert showed, are the digest's to show: the glossary and the
+    share of voice (a command away) give way before them."""
+    text, blocks = render_spec(DigestSpec(report=busy_day(watches=4, sov_groups=2, spikes=2),
+                                          language=language))
+    assert blocks is not None
+    assert blocks_text_length(blocks) <= MESSAGE_TEXT_BUDGET
+    assert validate_blocks(blocks, "message") == []
+    shown = blocks_as_text(blocks)
+    assert all(f"#{1040 + i}" in shown for i in range(12))  # 4 watches x 3 examples
+    assert [len(b["elements"]) for b in blocks if b["type"] == "actions"] == [3, 3, 3, 3]
+    assert "status:new" not in shown  # nothing says examples are left out
+    assert all(f"#{1000 + i}" in shown for i in [*range(9), *range(20, 25)])
+    _post(blocks, text)
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])
