@@ -32,6 +32,9 @@ SOV_GROUPS_SHOWN = 5
 SECTION_LIMIT = 2900
 HEADER_LIMIT = 150
 TEXT_LIMIT = 120
+EXCERPT_LIMITS = (60, 90, TEXT_LIMIT)
+"""How much of a post a digest's mention line quotes, the shortest first: a day too busy
+for the whole digest quotes less before it leaves out any mention (``_Cut.excerpt``)."""
 SENTIMENT_EMOJI = {"negative": ":red_circle:", "neutral": ":white_circle:",
                    "positive": ":large_green_circle:", "unknown": ":grey_question:"}
 
@@ -260,13 +263,15 @@ def local_time(moment: datetime, zone: str, language: str) -> str:
     return day_month(moment.astimezone(ZoneInfo(zone)), language, clock=True)
 
 
-def mention_line(line: DigestMention, language: str, *, show_status: bool = False) -> str:
+def mention_line(line: DigestMention, language: str, *, show_status: bool = False,
+                 text_limit: int = TEXT_LIMIT) -> str:
     """``• #12 [85] _billing_ Mastodon @ana: text… · story: 60 posts`` linking to the card
-    (or the post); a story's count when it is a story's first post."""
+    (or the post), quoting at most ``text_limit`` characters of the post; a story's count
+    when it is a story's first post."""
     who = f" {escape_name(truncate(line.author, 60))}" if line.author else ""
     topics = topic_words(getattr(line, "topics", ()), language)
     about = f" _{', '.join(topics)}_" if topics else ""
-    body = escape(truncate(" ".join((line.title or line.text or "").split()), TEXT_LIMIT))
+    body = escape(truncate(" ".join((line.title or line.text or "").split()), text_limit))
     status = f" · {t(language, f'status.{line.status}')}" if show_status else ""
     posts = getattr(line, "story_posts", 0)
     story = f" · {t(language, 'digest.story', count=posts)}" if posts > 1 else ""
@@ -303,7 +308,7 @@ def more_line(language: str, count: int, command: str) -> str:
     return t(language, "digest.more", count=tally(count, language), command=command)
 
 
-def _open(report: DigestView, language: str, overdue_shown: int | None = None) -> str:
+def _open(report: DigestView, language: str, cut: _Cut) -> str:
     if not report.open_total:
         return t(language, "digest.nothing_open")
     statuses = ", ".join(
@@ -319,8 +324,9 @@ def _open(report: DigestView, language: str, overdue_shown: int | None = None) -
                 by_topic, strict=True))))
     if report.overdue_count:
         lines.append(t(language, "digest.overdue", count=report.overdue_count))
-        shown = report.overdue[:overdue_shown]
-        lines += [mention_line(line, language, show_status=True) for line in shown]
+        shown = report.overdue[:cut.overdue]
+        lines += [mention_line(line, language, show_status=True,
+                               text_limit=cut.text_limit) for line in shown]
         if len(shown) < len(report.overdue):
             lines.append(more_line(language, len(report.overdue) - len(shown),
                                    t(language, "digest.more_open")))
@@ -352,7 +358,8 @@ def _waited(report: DigestView, language: str, cut: _Cut) -> list[dict[str, Any]
                    count=group.count, threshold=group.threshold)]
         examples = group.examples[:cut.waited_examples]
         left_out += len(group.examples) - len(examples)
-        lines += [mention_line(line, language) for line in examples]
+        lines += [mention_line(line, language, text_limit=cut.text_limit)
+                  for line in examples]
         blocks.append(section("\n".join(lines)))
         if examples:
             blocks.append(should_alert_buttons([line.id for line in examples], language,
@@ -367,15 +374,17 @@ def _waited(report: DigestView, language: str, cut: _Cut) -> list[dict[str, Any]
 class _Cut:
     """How much of each part a digest shows; the fields are in the order the parts are
     cut to fit :data:`MESSAGE_TEXT_BUDGET`, the least important first: the glossary, then
-    what a command or the channel shows again (share of voice, top authors, spikes), the
-    day's highest priority, and last the mentions still waiting for an answer: the
-    examples that waited (no alert showed them, the digest is where the team sees them),
-    those watches, the overdue ones."""
+    what a command or the channel shows again (share of voice, top authors, spikes),
+    shorter quotes, the day's highest priority, and last the mentions still waiting for
+    an answer: the examples that waited (no alert showed them, the digest is where the
+    team sees them), those watches, the overdue ones."""
 
     definitions: int
     share_of_voice: int
     top_authors: int
     spikes: int
+    excerpt: int
+    """An index in :data:`EXCERPT_LIMITS`."""
     top_priority: int
     waited_examples: int
     waited_groups: int
@@ -388,10 +397,15 @@ class _Cut:
             definitions=1,
             share_of_voice=len(getattr(report, "share_of_voice", [])[:SOV_GROUPS_SHOWN]),
             top_authors=len(report.top_authors), spikes=len(report.spikes[:SPIKES_SHOWN]),
-            top_priority=len(report.top_priority),
+            excerpt=len(EXCERPT_LIMITS) - 1, top_priority=len(report.top_priority),
             waited_examples=max((len(g.examples) for g in report.waited), default=0),
             waited_groups=len(report.waited[:WAITED_GROUPS_SHOWN]),
             overdue=len(report.overdue))
+
+    @property
+    def text_limit(self) -> int:
+        """How much of a post its mention lines quote."""
+        return EXCERPT_LIMITS[self.excerpt]
 
     def smaller(self) -> Iterator[_Cut]:
         """Ever smaller digests: one item less of the least important part left."""
@@ -437,10 +451,10 @@ def build_digest_blocks(report: DigestView, language: str
     """The digest message: fallback text and blocks (one line when the day was empty).
 
     A busy day's digest keeps within :data:`MESSAGE_TEXT_BUDGET`: it drops the least
-    important parts first (the definitions, share of voice, top authors, spikes, highest
-    priority, and last the mentions still waiting for an answer: examples that waited,
-    those watches, overdue mentions), each part saying what it left out and where to see
-    it."""
+    important parts first (the definitions, share of voice, top authors, spikes, then
+    shorter quotes, highest priority, and last the mentions still waiting for an answer:
+    examples that waited, those watches, overdue mentions), each part saying what it
+    left out and where to see it."""
     whole = _Cut.whole(report)
     fallback, blocks = _digest(report, language, whole)
     if blocks_text_length(blocks) <= MESSAGE_TEXT_BUDGET:
@@ -465,7 +479,7 @@ def _digest(report: DigestView, language: str, cut: _Cut
     blocks: list[dict[str, Any]] = [header(title), context(window),
                                     section(_volume(report, language)),
                                     section(_responses(report.responses, language)),
-                                    section(_open(report, language, cut.overdue))]
+                                    section(_open(report, language, cut))]
     groups = getattr(report, "share_of_voice", [])[:SOV_GROUPS_SHOWN]
     blocks += [section(sov_line(sov, language)) for sov in groups[:cut.share_of_voice]]
     if cut.share_of_voice < len(groups):
@@ -483,7 +497,8 @@ def _digest(report: DigestView, language: str, cut: _Cut
             + _more_section(cut.spikes, len(spikes), language, None)))
     if report.top_priority:
         blocks.append(section(t(language, "digest.top_priority") + "\n" + "\n".join(
-            mention_line(line, language) for line in report.top_priority[:cut.top_priority])
+            mention_line(line, language, text_limit=cut.text_limit)
+            for line in report.top_priority[:cut.top_priority])
             + _more_section(cut.top_priority, len(report.top_priority), language,
                             "digest.more_open")))
     if report.waited:

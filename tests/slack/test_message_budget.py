@@ -122,12 +122,15 @@ def test_a_busy_day_s_digest_fits_and_says_what_it_left_out(language: str) -> No
     more = {"en": "…and {} more — {} to see them", "fr": "… et {} de plus — {} pour les voir"}
     assert more[language].format(5, "/cm stats sov 1d") in shown
     assert more[language].format(5, "/cm stats 7d") in shown
-    assert more[language].format(5, "/cm mentions") in shown
-    assert more[language].format(8, "/cm mentions status:new since:24h") in shown
-    # The mentions still waiting for an answer gave way last: the overdue ones (the tenth
-    # is past a section's 2,900 characters) and two examples of every watch that waited.
-    assert all(f"#{1000 + i}" in shown for i in range(9))
-    assert [len(b["elements"]) for b in blocks if b["type"] == "actions"] == [2] * 8
+    assert {"en": "— /cm mentions to see them",  # some of the highest priority
+            "fr": "— /cm mentions pour les voir"}[language] in shown
+    # The mentions still waiting for an answer are all there, quoted shorter: the ten
+    # overdue ones (whole quotes put the tenth past a section's 2,900 characters) and the
+    # three examples of every watch that waited, with their Should-alert buttons.
+    assert all(f"#{1000 + i}" in shown for i in range(10))
+    assert all(f"#{1040 + i}" in shown for i in range(24))
+    assert [len(b["elements"]) for b in blocks if b["type"] == "actions"] == [3] * 8
+    assert "status:new" not in shown
 
 
 def test_a_modest_day_s_digest_is_whole() -> None:
