@@ -307,17 +307,7 @@ def test_a_batch_always_slower_than_the_statement_timeout_is_stored_item_by_item
     engine = make_engine(url, connect_args={"options": "-c statement_timeout=2000"})
     sessions = make_session_factory(engine)
     try:
-        with transaction(sessions) as session:
-            workspace = Workspace(team_id="T0SLOWBULK")
-            session.add(workspace)
-            session.flush()
-            workspace_id = workspace.id
-        do_add_watch(sessions, workspace_id, CLI, name="acme", query="",
-                     channel_id=CHANNEL_ID, alert_threshold=0)
-        httpserver.expect_request("/feed").respond_with_data(
-            _feed(POSTS), content_type="application/rss+xml")
-        do_add_source(sessions, workspace_id, CLI, kind="rss", watch_name="acme",
-                      values={"url": httpserver.url_for("/feed")})
+        _rss_source(sessions, httpserver)
         with sessions() as session:
             cursor_before = session.scalars(select(SourceRow.cursor)).one()
 
