@@ -20,6 +20,7 @@ from bot.slack.escape import (
     escape_name,
     labelled_link,
     link,
+    slack_len,
     truncate,
     unformat,
 )
@@ -308,9 +309,24 @@ def more_line(language: str, count: int, command: str) -> str:
     return t(language, "digest.more", count=tally(count, language), command=command)
 
 
-def _open(report: DigestView, language: str, cut: _Cut) -> str:
+def sections(lines: Sequence[str]) -> list[dict[str, Any]]:
+    """Lines as mrkdwn sections, as many lines in each as fit whole in its text (a line
+    too long alone is clipped), so a long list runs on rather than losing its last lines."""
+    blocks: list[dict[str, Any]] = []
+    chunk: list[str] = []
+    for line in lines:
+        if chunk and slack_len("\n".join([*chunk, line])) > SECTION_LIMIT:
+            blocks.append(section("\n".join(chunk)))
+            chunk = []
+        chunk.append(line)
+    if chunk:
+        blocks.append(section("\n".join(chunk)))
+    return blocks
+
+
+def _open(report: DigestView, language: str, cut: _Cut) -> list[str]:
     if not report.open_total:
-        return t(language, "digest.nothing_open")
+        return [t(language, "digest.nothing_open")]
     statuses = ", ".join(
         t(language, plural_key(language, f"status_count.{status}", count),
           count=tally(count, language))
@@ -332,7 +348,7 @@ def _open(report: DigestView, language: str, cut: _Cut) -> str:
                                    t(language, "digest.more_open")))
     else:
         lines.append(t(language, "digest.none_overdue"))
-    return "\n".join(lines)
+    return lines
 
 
 def author_lines(authors: Sequence[ReportAuthor], language: str) -> str:
@@ -479,7 +495,7 @@ def _digest(report: DigestView, language: str, cut: _Cut
     blocks: list[dict[str, Any]] = [header(title), context(window),
                                     section(_volume(report, language)),
                                     section(_responses(report.responses, language)),
-                                    section(_open(report, language, cut))]
+                                    *sections(_open(report, language, cut))]
     groups = getattr(report, "share_of_voice", [])[:SOV_GROUPS_SHOWN]
     blocks += [section(sov_line(sov, language)) for sov in groups[:cut.share_of_voice]]
     if cut.share_of_voice < len(groups):

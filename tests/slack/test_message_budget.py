@@ -157,7 +157,27 @@ def test_a_modest_day_keeps_every_example_that_waited(language: str) -> None:
     assert all(f"#{1040 + i}" in shown for i in range(12))  # 4 watches x 3 examples
     assert [len(b["elements"]) for b in blocks if b["type"] == "actions"] == [3, 3, 3, 3]
     assert "status:new" not in shown  # nothing says examples are left out
-    assert all(f"#{1000 + i}" in shown for i in [*range(9), *range(20, 25)])
+    assert all(f"#{1000 + i}" in shown for i in [*range(10), *range(20, 25)])
+    _post(blocks, text)
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_no_overdue_mention_is_cut_from_a_digest_that_fits(language: str) -> None:
+    """Ten overdue mentions quoted whole are more than one section's 2,900 characters: the
+    tenth was cut to a bare "…" on any day, with nothing saying it was there. They now
+    run on in a second section, each line whole."""
+    report = replace(busy_day(watches=1, sov_groups=0, spikes=0), top_authors=(),
+                     top_priority=())
+    text, blocks = render_spec(DigestSpec(report=report, language=language))
+    assert blocks is not None
+    assert validate_blocks(blocks, "message") == []
+    shown = blocks_as_text(blocks)
+    assert all(f"#{1000 + i}" in shown for i in range(10))
+    lines = [line for b in blocks if b["type"] == "section"
+             for line in b["text"]["text"].split("\n") if "#100" in line]
+    assert len(lines) == 10  # every overdue line whole, down to its status
+    assert all(line.endswith({"en": "· Assigned", "fr": "· Attribuée"}[language])
+               for line in lines), lines
     _post(blocks, text)
 
 
