@@ -31,6 +31,12 @@ TRANSIENT_SQLSTATE_CLASSES = frozenset({
     "53",  # insufficient resources (disk full, out of memory, too many connections)
 })
 """PostgreSQL error classes (a code's first two characters) that are all passing."""
+SIZE_BOUND_SQLSTATES = frozenset({
+    "57014",  # query_canceled (statement_timeout; a pg_cancel_backend reads the same)
+})
+"""PostgreSQL error codes of a passing failure the statement's own size may explain: the
+same rows in smaller statements may succeed. A lock timeout, a deadlock or a lost
+connection says nothing of the size: smaller statements would wait or fail the same way."""
 REFUSED_SQLSTATE_CLASSES = frozenset({
     "54",  # program limit exceeded (an index row or a tsvector too large for its value)
 })
@@ -64,6 +70,17 @@ def is_transient(error: BaseException) -> bool:
         message = str(cause).lower()
         return any(text in message for text in _TRANSIENT_SQLITE_MESSAGES)
     return False
+
+
+def is_size_bound(error: BaseException) -> bool:
+    """Whether ``error`` is a passing failure the statement's size may explain (a statement
+    timeout, ``SIZE_BOUND_SQLSTATES``): worth retrying its rows in smaller statements. Any
+    other passing failure (a lock, a deadlock, a lost connection, a busy SQLite file) would
+    fail those the same way, after the same wait."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return False
+    cause = error.orig if isinstance(error, DBAPIError) else error
+    return getattr(cause, "sqlstate", None) in SIZE_BOUND_SQLSTATES
 
 
 def is_refused_item(error: BaseException) -> bool:

@@ -56,7 +56,7 @@ from bot.sources.base import FetchedMention
 from bot.sources.text import to_utc
 from bot.text_hygiene import clean_text
 from storage.bulk import hold_watch, insert_mentions, one_of, upsert_authors
-from storage.db_errors import is_refused_item, is_transient
+from storage.db_errors import is_refused_item, is_size_bound
 from storage.dialect import is_postgresql
 from storage.models import Mention, MentionStatus, OutboxMessage, Watch, Workspace
 from storage.models_competitors import WATCH_COMPETITOR
@@ -509,8 +509,10 @@ def do_ingest(
     runs in a savepoint: when the database refuses it (an item normalisation let through),
     each item is retried alone and the ones refused are dropped and listed in
     ``report.skipped``, so one poison item never fails its batch (nor freezes its source's
-    cursor). A batch failing for a passing reason (``storage.db_errors``: a statement
-    timeout its size exceeds, a lock wait) is retried item by item the same way. Only a
+    cursor). A batch failing for a passing reason its size may explain (a statement
+    timeout: ``storage.db_errors.is_size_bound``) is retried item by item the same way;
+    any other passing failure (a lock timeout, a deadlock, a lost connection) is raised
+    at once, as each item would wait or fail the same way. Only a
     refusal of the item's data drops it: an item's statement failing for a passing reason
     (a lock or statement timeout, a cancel, a deadlock, a lost connection) is raised, for
     the caller to roll the whole batch back (and leave its source's cursor where it was).
@@ -531,11 +533,16 @@ def do_ingest(
             return _ingest(session, watch, source_id, fetched, now=now,
                            backfill_before=backfill_before, history_before=history_before)
     except DBAPIError as err:
-        if err.connection_invalidated or not (is_refused_item(err) or is_transient(err)):
-            raise  # a bug, or no savepoint to go back to (the connection is gone)
-        # A passing failure of the whole batch's statements (a statement_timeout a large
-        # batch always exceeds) goes item by item too: one item failing the same way is
-        # raised below, and the caller's transaction rolls back.
+        if err.connection_invalidated or not (is_refused_item(err) or is_size_bound(err)):
+            # A bug, no savepoint to go back to (the connection is gone), or a passing
+            # failure smaller statements would meet the same way (a lock timeout, a
+            # deadlock): the caller rolls back now, rather than wait for the lock again.
+            raise
+        if len(fetched) == 1 and not is_refused_item(err):
+            raise  # the item's own statement timed out: alone, it would wait as long
+        # A statement_timeout a large batch always exceeds goes item by item too: one
+        # item failing the same way is raised below, and the caller's transaction rolls
+        # back.
         log.warning("a batch of %d mentions failed (%s); storing them one by one",
                     len(fetched), type(err.orig).__name__)
     report = IngestReport(received=len(fetched))

@@ -20,7 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 from pytest_httpserver import HTTPServer
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,7 +33,7 @@ from bot.services.watches import do_add_watch
 from bot.slack.admin_views import build_source_list
 from storage import migrations
 from storage.db import make_engine, make_session_factory, transaction
-from storage.db_errors import is_refused_item, is_transient
+from storage.db_errors import is_refused_item, is_size_bound, is_transient
 from storage.models import Mention, SourceRow, Workspace
 from tests.e2e.conftest import VigieApp, start_vigie
 from tests.e2e.test_listening import admin
@@ -266,6 +267,8 @@ def test_postgresql_lock_timeout_is_passing_and_a_value_past_its_column_is_the_i
             held.rollback()
         for error in (locked.value, cancelled.value):
             assert is_transient(error) and not is_refused_item(error)
+        # Only the statement timeout may pass in smaller statements; the lock would not.
+        assert is_size_bound(cancelled.value) and not is_size_bound(locked.value)
         with pytest.raises(DBAPIError) as too_long, engine.begin() as conn:
             conn.execute(text("INSERT INTO t VALUES ('abcd')"))
         assert is_refused_item(too_long.value) and not is_transient(too_long.value)
@@ -342,4 +345,42 @@ def test_postgresql_a_value_past_a_program_limit_is_the_item(
         assert getattr(too_large.value.orig, "sqlstate", None) == "54000"
         assert is_refused_item(too_large.value) and not is_transient(too_large.value)
     finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_poll_held_by_a_lock_waits_for_it_once(
+    postgres_database_factory: object, httpserver: HTTPServer,
+) -> None:
+    """A lock timeout on the batch's insert is no statement too slow for its size: the
+    poll fails at once, where it went item by item and waited for the lock a second time
+    (the first item) before failing. Counted as the lock timeouts the database raised."""
+    url = _migrated(postgres_database_factory)
+    engine = make_engine(url, connect_args={"options": LOCK_TIMEOUT})
+    sessions = make_session_factory(engine)
+    waits: list[str] = []
+
+    @event.listens_for(engine, "handle_error")
+    def _seen(context: ExceptionContext) -> None:
+        code = getattr(context.original_exception, "sqlstate", None)
+        if code == "55P03":  # lock_not_available
+            waits.append(code)
+
+    locker = create_engine(url)
+    try:
+        _rss_source(sessions, httpserver)
+        with locker.connect() as held:
+            held.execute(text("LOCK TABLE mentions IN SHARE MODE"))
+            tick = run_poll_tick(sessions, lambda _trusted: HttpClient(), force=True)
+            held.rollback()
+
+        assert tick.failures == 1
+        assert len(waits) == 1, f"{len(waits)} lock waits for one poll"
+        with sessions() as session:
+            row = session.scalars(select(SourceRow)).one()
+            assert row.last_error_reasons == [["database_busy", {"type": "LockNotAvailable"}]]
+        second = run_poll_tick(sessions, lambda _trusted: HttpClient(), force=True)
+        assert second.failures == 0 and second.totals.stored == POSTS
+    finally:
+        locker.dispose()
         engine.dispose()
