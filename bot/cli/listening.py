@@ -457,21 +457,25 @@ def source_list(watch_name: str | None, as_json: bool, team: str | None) -> None
     with _workspace(team) as (runtime, ws):
         views = _service(lambda: sources_admin.list_sources(runtime.sessions, ws.id, watch_name))
     if as_json:
-        click.echo(json.dumps([{**_asdict(v), **{k: getattr(v, k).isoformat()
-                                                  for k in ("last_success_at", "last_error_at",
-                                                            "next_poll_at") if getattr(v, k)}}
+        click.echo(json.dumps([{**_asdict(v), "waiting_for_database": v.waiting_for_database,
+                                **{k: getattr(v, k).isoformat()
+                                   for k in ("last_success_at", "last_error_at",
+                                             "next_poll_at") if getattr(v, k)}}
                                for v in views], indent=2, default=str))
         return
     if not views:
         click.echo("No sources yet: vigie source add KIND --watch NAME --url URL")
     for v in views:
-        health = "paused" if v.paused else ("failing" if v.consecutive_failures else "ok")
+        health = ("paused" if v.paused else "failing" if v.consecutive_failures
+                  else "waiting" if v.waiting_for_database else "ok")
         last_ok = v.last_success_at.strftime("%Y-%m-%d %H:%M") if v.last_success_at else "never"
         when = (f"next {v.next_poll_at:%H:%M}" if v.polled
                 else f"pushed to /ingest/{v.id}")
         click.echo(f"#{v.id:<4} {v.kind:<10} {v.watch_name:<16} {health:<8} last ok {last_ok}  "
                    f"{when}  {v.settings}")
-        if v.last_error:
+        if v.waiting_for_database:  # not stored, not failing yet (polling.BUSY_GRACE)
+            click.echo(f"      waiting for the database, last: {v.last_error}")
+        elif v.last_error:
             click.echo(f"      {v.consecutive_failures} failure(s), last: {v.last_error}")
         if v.backfill_note():
             click.echo(f"      {v.backfill_note()}")

@@ -92,6 +92,14 @@ class SourceView:
                  hours=self.backfill_hours)
 
     @property
+    def waiting_for_database(self) -> bool:
+        """Whether its last poll (or push) the database could not store, for a passing
+        reason, while that does not count as its failure yet (``polling.BUSY_GRACE``):
+        neither failing nor healthy, its posts wait for the database."""
+        return not self.consecutive_failures and any(
+            key == "database_busy" for key, _ in self.last_error_reasons)
+
+    @property
     def polled(self) -> bool:
         """False for sources that only receive (webhooks): they have no poll interval."""
         return self.kind in POLLABLE_KINDS

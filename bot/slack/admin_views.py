@@ -103,6 +103,8 @@ class SourceLine(Protocol):
     @property
     def consecutive_failures(self) -> int: ...
     @property
+    def waiting_for_database(self) -> bool: ...
+    @property
     def next_poll_at(self) -> datetime: ...
     @property
     def backfilled(self) -> int | None: ...
@@ -254,6 +256,8 @@ def build_source_list(views: Sequence[SourceLine], language: str
         elif v.consecutive_failures:
             health = ":warning: " + t(language, "admin.failing", count=v.consecutive_failures,
                                       error=escape(truncate(_error_text(v, language), 300)))
+        elif v.waiting_for_database:  # its last poll stored nothing: not "healthy"
+            health = ":hourglass_flowing_sand: " + t(language, "admin.waiting_for_database")
         else:
             health = ":white_check_mark: " + t(language, "admin.healthy")
         settings = ", ".join(f"{escape(k)}={escape(truncate(val, 80))}"

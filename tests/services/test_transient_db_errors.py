@@ -35,6 +35,7 @@ from storage import migrations
 from storage.db import make_engine, make_session_factory, transaction
 from storage.db_errors import is_refused_item, is_size_bound, is_transient
 from storage.models import Mention, SourceRow, Workspace
+from tests.bot.test_cli import vigie
 from tests.e2e.conftest import VigieApp, start_vigie
 from tests.e2e.test_listening import admin
 from tests.harness.constants import CHANNEL_ID
@@ -165,6 +166,13 @@ def test_a_lock_timeout_during_a_poll_fails_the_poll_and_the_next_one_stores_eve
         assert "La base de données n'a pas pu enregistrer cette collecte" in french
         assert "internal" not in english.lower() and "interne" not in french
         assert ":warning:" not in english and ":warning:" not in french  # not failing
+        # Nor "healthy": the last poll stored nothing, which the health says first.
+        assert ":white_check_mark:" not in english + french
+        assert "waiting for the database" in english
+        assert "en attente de la base de données" in french
+        listed = vigie(Path.cwd(), "source", "list", VIGIE_DATABASE_URL=url).stdout
+        assert listed.split()[3] == "waiting", listed  # the health column, not "ok"
+        assert "0 failure(s)" not in listed and "waiting for the database" in listed, listed
 
         second = run_poll_tick(sessions, lambda _trusted: HttpClient(), force=True)
         assert second.failures == 0, [o.error for o in second.outcomes]
@@ -384,3 +392,4 @@ def test_a_poll_held_by_a_lock_waits_for_it_once(
     finally:
         locker.dispose()
         engine.dispose()
+
