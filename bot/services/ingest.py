@@ -492,6 +492,7 @@ def do_ingest(
     session: Session, watch: Watch, source_id: int | None,
     fetched: Sequence[FetchedMention], *, now: datetime,
     backfill_before: datetime | None = None, history_before: datetime | None = None,
+    give_up: Callable[[FetchedMention], bool] | None = None,
 ) -> IngestReport:
     """Store the batch's new mentions for ``watch`` and queue the alerts they need.
 
@@ -518,6 +519,12 @@ def do_ingest(
     the caller to roll the whole batch back (and leave its source's cursor where it was).
     SQLite stores any text and any clamped count, so it needs no such fallback (and skips
     the savepoint's cost).
+
+    ``give_up`` is asked about an item whose own statement exceeded a statement timeout
+    (``is_size_bound``): True skips it as a refused item (logged, in ``report.skipped``)
+    where it is raised; a caller that can never fetch it again (a webhook) says when it
+    has failed so for too long. It is never asked about a lock, a deadlock or a lost
+    connection, which say nothing of the item.
     """
     if not is_postgresql(session):
         return _ingest(session, watch, source_id, fetched, now=now,
@@ -539,7 +546,10 @@ def do_ingest(
             # deadlock): the caller rolls back now, rather than wait for the lock again.
             raise
         if len(fetched) == 1 and not is_refused_item(err):
-            raise  # the item's own statement timed out: alone, it would wait as long
+            # The item's own statement timed out: alone, it would wait as long.
+            if give_up is None or not give_up(fetched[0]):
+                raise
+            return IngestReport(received=1, skipped=[_given_up(fetched[0], err)])
         # A statement_timeout a large batch always exceeds goes item by item too: one
         # item failing the same way is raised below, and the caller's transaction rolls
         # back.
@@ -553,14 +563,26 @@ def do_ingest(
                                backfill_before=backfill_before,
                                history_before=history_before)
         except DBAPIError as err:
-            if not is_refused_item(err):
-                raise
-            report.skipped.append(
-                f"{item.network}:{item.external_id[:100]} ({type(err.orig).__name__})")
-            continue
+            if is_refused_item(err):
+                report.skipped.append(
+                    f"{item.network}:{item.external_id[:100]} ({type(err.orig).__name__})")
+                continue
+            if give_up is not None and is_size_bound(err) and give_up(item):
+                report.skipped.append(_given_up(item, err))
+                continue
+            raise
         part.received = 0
         report.add(part)
     return report
+
+
+def _given_up(item: FetchedMention, err: DBAPIError) -> str:
+    """The ``report.skipped`` entry of an item ``do_ingest``'s caller gave up on (logged
+    with its id: its post is not stored, and will not be offered again)."""
+    label = f"{item.network}:{item.external_id[:100]}"
+    log.warning("gave up storing %s: its own insert has failed (%s) for too long",
+                label, type(err.orig).__name__)
+    return f"{label} ({type(err.orig).__name__})"
 
 
 def _ingest(

@@ -97,7 +97,7 @@ class SourceView:
         reason, while that does not count as its failure yet (``polling.BUSY_GRACE``):
         neither failing nor healthy, its posts wait for the database."""
         return not self.consecutive_failures and any(
-            key == "database_busy" for key, _ in self.last_error_reasons)
+            key in ("database_busy", "database_busy_push") for key, _ in self.last_error_reasons)
 
     @property
     def polled(self) -> bool:

@@ -6,6 +6,7 @@ import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.net.errors import SourceAuthError, SourceConfigError
 from bot.services.ingest import IngestReport, do_ingest
+from bot.services.polling import BUSY_GRACE
 from bot.services.secrets import ensure_openable, open_config
 from bot.sources.base import FetchedMention
 from bot.sources.webhook import (
@@ -46,6 +48,66 @@ class WebhookResult:
 
 RETRY_AFTER_SECONDS = 30
 """What a push the database could not store for a passing reason is told to wait."""
+UNSTORED = "unstored"
+"""Key, in a webhook source's ``cursor`` (which a push source never polls with), of the
+posts whose own insert exceeded a statement timeout, each with when it first did: past
+``BUSY_GRACE`` it is skipped, so that its sender stops retrying that push for ever."""
+MAX_UNSTORED = 100
+"""At most this many such posts are remembered per webhook (the latest to fail)."""
+
+
+def _item_key(item: FetchedMention) -> str:
+    return f"{item.network}:{item.external_id[:200]}"
+
+
+def _unstored(row: SourceRow) -> dict[str, str]:
+    """The row's posts whose own insert failed for a passing reason, with when it first
+    did (ISO); what another version wrote otherwise is ignored."""
+    found = (row.cursor or {}).get(UNSTORED)
+    if not isinstance(found, dict):
+        return {}
+    return {key: when for key, when in found.items()
+            if isinstance(key, str) and isinstance(when, str)}
+
+
+def _failing_since(value: str | None) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
+
+
+def _with_unstored(row: SourceRow, unstored: dict[str, str]) -> None:
+    """Store ``unstored`` (the latest ``MAX_UNSTORED``) in the row's cursor."""
+    kept = dict(sorted(unstored.items(), key=lambda pair: pair[1])[-MAX_UNSTORED:])
+    cursor = {key: value for key, value in (row.cursor or {}).items() if key != UNSTORED}
+    row.cursor = {**cursor, UNSTORED: kept} if kept else cursor
+
+
+class _GiveUp:
+    """``do_ingest``'s ``give_up`` for one push: an item whose own insert exceeded a
+    statement timeout is given up on once it has for longer than ``BUSY_GRACE`` (then it
+    never will be stored: its sender would retry the push for ever); until then the push
+    is refused (503) and its sender retries it. Each item asked about is remembered."""
+
+    def __init__(self) -> None:
+        self.signed = False
+        """Whether the push was signed by the webhook source's sender (only then does a
+        failure to store it go into that source's health)."""
+        self.known: dict[str, str] = {}
+        self.now = utcnow()
+        self.asked: set[str] = set()
+        self.given_up: set[str] = set()
+
+    def __call__(self, item: FetchedMention) -> bool:
+        key = _item_key(item)
+        self.asked.add(key)
+        since = _failing_since(self.known.get(key))
+        if since is None or since > self.now - BUSY_GRACE:
+            return False
+        self.given_up.add(key)
+        return True
 
 
 def own_parents(session: Session, source: SourceRow, mentions: Sequence[FetchedMention]
@@ -88,23 +150,65 @@ def do_ingest_webhook(
     ids. Whether a source is paused (409) is told only to a signed request. When the
     database fails for a passing reason (a lock or statement timeout, a lost connection,
     a busy SQLite file: ``storage.db_errors``), nothing of the push is stored and the
-    answer is 503 with ``Retry-After``, which senders retry; the retry stores it once."""
+    answer is 503 with ``Retry-After``, which senders retry; the retry stores it once. The
+    source's health says so (not failing before ``BUSY_GRACE`` without a stored push).
+
+    A post whose own insert exceeds a statement timeout would fail every retry: once it
+    has for longer than ``BUSY_GRACE`` (remembered in the source's row), the push stores
+    the others, skips that one (logged, counted in ``skipped``) and is answered 200. A
+    lock, a deadlock or a lost connection never skips a post: it says nothing of it."""
+    give_up = _GiveUp()
     try:
         return _ingest_webhook(sessions, source_id, body, signature=signature,
-                               timestamp=timestamp)
+                               timestamp=timestamp, give_up=give_up)
     except DBAPIError as err:
         if not is_transient(err):
             raise
+        kind = type(err.orig).__name__
         log.warning("webhook source %s: the database could not store the push (%s); "
-                    "the sender is asked to retry", source_id, type(err.orig).__name__)
+                    "the sender is asked to retry", source_id, kind)
+        if give_up.signed:  # not a stranger's request, which must not touch a health
+            _record_busy(sessions, source_id, kind, give_up.asked)
         return WebhookResult(503, {"error": "the database is busy: nothing was stored, "
                                             "send the same request again later"},
                              retry_after=RETRY_AFTER_SECONDS)
 
 
+def _record_busy(sessions: sessionmaker[Session], source_id: int, kind: str,
+                 failing: set[str]) -> None:
+    """Record, in its own transaction, a push the database could not store: in the
+    source's health (counted as its failure once it has stored none for ``BUSY_GRACE``),
+    and the posts whose own insert failed, from when they first did. A database too busy
+    for this too leaves it to the log."""
+    now = utcnow()
+    try:
+        with transaction(sessions) as session:
+            row = session.get(SourceRow, source_id, with_for_update=True)
+            if row is None:
+                return
+            if failing:
+                unstored = _unstored(row)
+                for key in failing:
+                    unstored.setdefault(key, now.isoformat())
+                _with_unstored(row, unstored)
+            last = row.last_success_at or row.created_at
+            if (last if last.tzinfo else last.replace(tzinfo=UTC)) < now - BUSY_GRACE:
+                row.consecutive_failures += 1  # no push stored for so long: it does not pass
+            row.last_error = (f"the database could not store the last push ({kind}: a lock, a "
+                              "timeout or a lost connection); the sender was asked to send "
+                              "it again")
+            row.last_error_reasons = [["database_busy_push", {"type": kind}]]
+            row.last_error_at = now
+    except DBAPIError as err:
+        if not is_transient(err):
+            raise
+        log.warning("webhook source %s: could not record the failed push either (%s)",
+                    source_id, type(err.orig).__name__)
+
+
 def _ingest_webhook(
     sessions: sessionmaker[Session], source_id: int, body: bytes, *,
-    signature: str | None, timestamp: str | None,
+    signature: str | None, timestamp: str | None, give_up: _GiveUp,
 ) -> WebhookResult:
     with sessions() as session:
         row = session.get(SourceRow, source_id)
@@ -133,6 +237,7 @@ def _ingest_webhook(
         return WebhookResult(401, {"error": "bad signature"})
     if paused:
         return WebhookResult(409, {"error": "this webhook source is paused"})
+    give_up.signed = True
     try:
         mentions = parse_webhook_body(body, default_network=network)
     except WebhookPayloadError as err:
@@ -144,8 +249,14 @@ def _ingest_webhook(
         if row is None or watch is None:
             return WebhookResult(404, {"error": "no webhook source with this id"})
         mentions = own_parents(session, row, mentions)
-        report: IngestReport = do_ingest(session, watch, row.id, mentions, now=now)
+        give_up.known = unstored = _unstored(row)
+        report: IngestReport = do_ingest(session, watch, row.id, mentions, now=now,
+                                         give_up=give_up)
         index_pending(session)  # the new mentions' words, in the same transaction
+        if unstored:  # stored now, or not pushed again: those given up on stay, to skip again
+            pushed = {_item_key(item) for item in mentions} - give_up.given_up
+            _with_unstored(row, {key: when for key, when in unstored.items()
+                                 if key not in pushed})
         row.last_success_at = now
         row.consecutive_failures = 0
         row.last_error = report.skipped_note  # English, for the CLI and the logs

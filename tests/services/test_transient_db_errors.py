@@ -34,7 +34,7 @@ from bot.slack.admin_views import build_source_list
 from storage import migrations
 from storage.db import make_engine, make_session_factory, transaction
 from storage.db_errors import is_refused_item, is_size_bound, is_transient
-from storage.models import Mention, SourceRow, Workspace
+from storage.models import Mention, SourceRow, Workspace, utcnow
 from tests.bot.test_cli import vigie
 from tests.e2e.conftest import VigieApp, start_vigie
 from tests.e2e.test_listening import admin
@@ -393,3 +393,120 @@ def test_a_poll_held_by_a_lock_waits_for_it_once(
         locker.dispose()
         engine.dispose()
 
+
+POISON_INSERT = """
+CREATE FUNCTION vigie_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM new_rows WHERE external_id = 'w-poison') THEN
+        PERFORM pg_sleep(60);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER vigie_poison AFTER INSERT ON mentions
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION vigie_poison();
+"""
+"""Any statement inserting the post ``w-poison`` outlasts any statement_timeout: a post
+the database can never store, for a passing reason (what a huge post's index entries can
+cost on a slow disk); the others store as fast as without the trigger."""
+
+
+def _push(vigie: VigieApp, source_id: int, secret: str, ids: list[str]) -> httpx.Response:
+    body = json.dumps([
+        {"id": post, "url": f"https://hooks.example/{post}", "text": f"acme {post}",
+         "author": {"handle": "fan"}, "published_at": "2026-12-07T09:00:00Z"}
+        for post in ids]).encode()
+    return httpx.post(f"{vigie.url}/ingest/{source_id}", content=body,
+                      headers=webhook_headers(secret, body), timeout=30)
+
+
+@pytest.fixture
+def slow_vigie(postgres_database_factory: object, slack_standin: SlackStandIn
+               ) -> Iterator[VigieApp]:
+    """Vigie's web app on PostgreSQL, its statements cancelled after 1 s, where inserting
+    the post ``w-poison`` always takes longer."""
+    url = _migrated(postgres_database_factory)
+    with create_engine(url).begin() as conn:
+        conn.execute(text(POISON_INSERT))
+    options = "-c statement_timeout=1000".replace(" ", "%20")
+    yield from start_vigie(f"{url}?options={options}", slack_standin)
+
+
+@pytest.mark.postgres
+def test_a_push_holding_a_post_the_database_never_stores_is_refused_only_for_the_grace(
+    slow_vigie: VigieApp,
+) -> None:
+    """A post whose own insert always exceeds the statement timeout made its push answer
+    503 to every retry, for ever (only the log said so). Past BUSY_GRACE since it first
+    failed, the push stores the others, skips that one and is answered 200; until then
+    it is refused, and the source's health says the database is waiting."""
+    vigie = slow_vigie
+    admin(vigie, "watch add acme threshold:0")
+    source_id, secret = webhook_from_answer(admin(vigie, "source add webhook acme"))
+    posts = ["w-0", "w-poison", "w-2"]
+
+    for _ in range(2):
+        refused = _push(vigie, source_id, secret, posts)
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["Retry-After"] == "30"
+    with vigie.runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Mention)) == 0
+        row = session.get(SourceRow, source_id)
+        assert row is not None and row.consecutive_failures == 0
+        assert row.last_error_reasons == [["database_busy_push", {"type": "QueryCanceled"}]]
+        workspace_id = row.workspace_id
+    (view,) = list_sources(vigie.runtime.sessions, workspace_id)
+    assert view.waiting_for_database
+    for language, words in (("en", "could not store the last push"),
+                            ("fr", "pas pu enregistrer le dernier envoi")):
+        assert words in build_source_list([view], language)[1][0]["text"]["text"]
+
+    # As if the first refusal was BUSY_GRACE ago (whatever the push remembers it by).
+    long_ago = (utcnow() - BUSY_GRACE - timedelta(minutes=1)).isoformat()
+    with vigie.runtime.sessions.begin() as session:
+        row = session.get(SourceRow, source_id)
+        assert row is not None and row.cursor["unstored"]
+        row.cursor = {**row.cursor, "unstored": dict.fromkeys(row.cursor["unstored"], long_ago)}
+
+    stored = _push(vigie, source_id, secret, posts)
+    assert stored.status_code == 200, stored.text
+    assert stored.json()["stored"] == 2 and stored.json()["skipped"] == 1
+    with vigie.runtime.sessions() as session:
+        assert sorted(session.scalars(select(Mention.external_id))) == ["w-0", "w-2"]
+        row = session.get(SourceRow, source_id)
+        assert row is not None and "w-poison" in (row.last_error or "")
+    (view,) = list_sources(vigie.runtime.sessions, workspace_id)
+    assert not view.waiting_for_database
+    # Pushed again (its sender lost the answer): skipped at once, not refused again.
+    again = _push(vigie, source_id, secret, ["w-poison", "w-3"])
+    assert again.status_code == 200, again.text
+    assert again.json()["stored"] == 1 and again.json()["skipped"] == 1
+
+
+@pytest.mark.postgres
+def test_a_push_held_by_a_lock_past_the_grace_skips_no_post(
+    locked_vigie: VigieApp,
+) -> None:
+    """A lock held longer than BUSY_GRACE says nothing of the posts: the push is still
+    refused (none is skipped, so none is lost), and the webhook now shows failing."""
+    vigie = locked_vigie
+    admin(vigie, "watch add acme threshold:0")
+    source_id, secret = webhook_from_answer(admin(vigie, "source add webhook acme"))
+    with vigie.runtime.sessions.begin() as session:
+        row = session.get(SourceRow, source_id)
+        assert row is not None
+        row.created_at -= BUSY_GRACE + timedelta(minutes=1)
+    locker = create_engine(str(vigie.runtime.sessions.kw["bind"].url.set(query={})))
+    try:
+        with locker.connect() as held:
+            held.execute(text("LOCK TABLE mentions IN SHARE MODE"))
+            refused = _push(vigie, source_id, secret, ["w-0", "w-1"])
+            held.rollback()
+    finally:
+        locker.dispose()
+    assert refused.status_code == 503, refused.text
+    with vigie.runtime.sessions() as session:
+        row = session.get(SourceRow, source_id)
+        assert row is not None and row.consecutive_failures == 1
+        assert row.last_error_reasons == [["database_busy_push", {"type": "LockNotAvailable"}]]
+    retried = _push(vigie, source_id, secret, ["w-0", "w-1"])
+    assert retried.status_code == 200 and retried.json()["stored"] == 2
