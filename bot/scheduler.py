@@ -18,6 +18,7 @@ from bot.failure_streak import FailureStreak
 from bot.metrics import DIGEST_RUNS, INGESTED, POLLS
 from bot.runtime import Runtime
 from bot.services.actors import SCHEDULER
+from bot.services.clock_steps import catch_up_clock_step
 from bot.services.http_clients import http_factory
 from bot.services.outbox import prune_pace
 from bot.services.polling import PollStopped, run_poll_tick
@@ -84,18 +85,22 @@ class ClockWatch:
     waited 20 s more; stepped back hours, it waited hours. A job whose next run is further
     away than its interval can only be there because the clock stepped back (or a job
     that was running then scheduled its next run by the old clock), so it is brought back
-    to one interval from now."""
+    to one interval from now. The schedules stored in the database (next polls, retries,
+    probes) were computed from the old clock too: ``on_step_back`` (given now) brings them
+    back (``bot.services.clock_steps``)."""
 
     def __init__(self, scheduler: BaseScheduler, *,
-                 wall: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 on_step_back: Callable[[datetime], object] | None = None) -> None:
         self._scheduler = scheduler
         self._wall = wall
+        self._on_step_back = on_step_back
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
 
     def check(self) -> list[str]:
         """Bring back the interval jobs scheduled more than their interval (and a second)
-        from now; returns their ids."""
+        from now, and then the stored schedules (``on_step_back``); returns their ids."""
         now = self._wall()
         moved = []
         for job in self._scheduler.get_jobs():
@@ -108,6 +113,8 @@ class ClockWatch:
         if moved:
             log.warning("the wall clock stepped back: the next runs of %s brought back to "
                         "one interval from now", ", ".join(moved))
+            if self._on_step_back is not None:
+                self._on_step_back(now)
         return moved
 
     def start(self) -> None:
@@ -133,6 +140,23 @@ CLOCK_CHECK_SECONDS = 1.0
 CLOCK_SLACK = timedelta(seconds=1)
 """How much further than its interval a job's next run may be before ClockWatch moves it
 (APScheduler's own rounding and a job scheduling itself as the watch looks)."""
+
+
+def catch_up_clock(runtime: Runtime, now: datetime | None = None, *,
+                   stepped: bool = True) -> None:
+    """Make due now what the database holds scheduled by a wall clock that has since
+    stepped back (``bot.services.clock_steps``); ``stepped``: a step back was seen (not
+    only suspected, as at start). Given to ClockWatch, and run once at start."""
+    caught = catch_up_clock_step(runtime.sessions, now or runtime.clock(), stepped=stepped)
+    if caught:
+        log.warning("the wall clock stepped back: %d source(s), %d paused workspace(s) "
+                    "and %d message(s) scheduled by the old clock are due now",
+                    caught.sources, caught.pauses, caught.messages)
+        runtime.nudge_outbox()
+
+
+def _catch_up_clock_at_start(runtime: Runtime) -> None:
+    catch_up_clock(runtime, stepped=False)
 
 
 def _flush_outbox(runtime: Runtime) -> None:
@@ -282,6 +306,11 @@ def build_scheduler(runtime: Runtime, *, blocking: bool,
     # Vigie did not recognise, get encrypted without waiting for `vigie secrets rotate`.
     scheduler.add_job(job(_seal_plain_secrets), args=[runtime], id="seal_secrets",
                       name="Encrypt source secrets stored in plain text",
+                      next_run_time=datetime.now(UTC), **common)
+    # Once at start: a clock stepped back while no process ran left schedules in its
+    # future (see ClockWatch for a step while this one runs).
+    scheduler.add_job(job(_catch_up_clock_at_start), args=[runtime],
+                      id="clock_catch_up", name="Make due what a clock stepped back held",
                       next_run_time=datetime.now(UTC), **common)
     scheduler.add_job(job(_spikes), IntervalTrigger(minutes=10), args=[runtime], id="spikes",
                       name="Detect bad-buzz spikes", **common)

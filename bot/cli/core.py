@@ -83,13 +83,14 @@ class _BackgroundScheduler:
 
     def __init__(self, runtime: Runtime) -> None:
         from bot.runtime import prepare_worker_process
-        from bot.scheduler import ClockWatch, Stopping, build_scheduler
+        from bot.scheduler import ClockWatch, Stopping, build_scheduler, catch_up_clock
 
         prepare_worker_process(models_in_background=True)
         self._stopping = Stopping()
         self._scheduler = build_scheduler(runtime, blocking=False, stopping=self._stopping)
         self._scheduler.start()
-        self._clock_watch = ClockWatch(self._scheduler)
+        self._clock_watch = ClockWatch(
+            self._scheduler, on_step_back=lambda now: catch_up_clock(runtime, now))
         self._clock_watch.start()
 
     def stop(self) -> None:

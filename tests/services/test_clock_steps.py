@@ -1,0 +1,162 @@
+"""A wall clock stepped back (an NTP step, a VM restored from a snapshot) holds no source,
+message or paused workspace for the length of the step: what the old clock scheduled is
+made due again, once the step is seen (ClockWatch) and at start. Real databases, real HTTP
+(a local feed, the Slack stand-in); the clocks are the tests'."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from pytest_httpserver import HTTPServer
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import load_settings
+from bot.runtime import build_runtime
+from bot.scheduler import ClockWatch, build_scheduler
+from bot.services.actors import CLI
+from bot.services.clock_steps import CaughtUp, catch_up_clock_step
+from bot.services.outbox import SEND_LEASE
+from bot.services.polling import run_poll_tick
+from bot.services.sources_admin import do_add_source
+from storage.db import transaction
+from storage.models import OutboxMessage, SourceRow
+from tests.harness.constants import CHANNEL_ID
+from tests.harness.slack_standin import SlackStandIn
+from tests.services.test_outbox import Clock, enqueue_posts, sender_for
+from tests.services.test_polling import serve_feed, trusted_client
+
+STEP = timedelta(hours=3)
+
+
+def _rss_source(sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+                httpserver: HTTPServer, shared_data: Path) -> None:
+    url = serve_feed(httpserver, shared_data, "rssparser__reddit.rss", "/reddit")
+    do_add_source(sessions, workspace_id, CLI, kind="rss", watch_name=watch_name,
+                  values={"url": url})
+
+
+def test_sources_polled_by_a_clock_since_stepped_back_are_due_again(
+    sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+    httpserver: HTTPServer, shared_data: Path,
+) -> None:
+    """A real poll, then the clock three hours back: no source was polled for 175 minutes."""
+    _rss_source(sessions, workspace_id, watch_name, httpserver, shared_data)
+    before = datetime.now(UTC)
+    assert len(run_poll_tick(sessions, trusted_client, now=before).outcomes) == 1
+    # Worker clocks a few seconds apart release nothing.
+    assert catch_up_clock_step(sessions, before - timedelta(seconds=20),
+                               stepped=True) == CaughtUp()
+    after = before - STEP + timedelta(minutes=1)
+    assert run_poll_tick(sessions, trusted_client, now=after).outcomes == []
+    assert catch_up_clock_step(sessions, after, stepped=False) == CaughtUp(sources=1)
+    assert len(run_poll_tick(sessions, trusted_client, now=after).outcomes) == 1
+    # Polled by the new clock: scheduled by it, and made due only once.
+    assert catch_up_clock_step(sessions, after, stepped=True) == CaughtUp()
+    assert run_poll_tick(sessions, trusted_client, now=after).outcomes == []
+
+
+def test_a_message_told_to_retry_in_seconds_does_not_wait_the_step(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+) -> None:
+    """A 429 asking 7 s, then the clock three hours back: the channel was held three hours."""
+    enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["a", "b"])
+    slack_standin.fail_next("chat.postMessage", status=429, retry_after=7, count=1)
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
+    assert sender.flush().sent == 0
+    clock.now -= STEP
+    clock.now += timedelta(minutes=1)
+    assert sender.flush().sent == 0
+    # The row queued after it, by the old clock too.
+    assert catch_up_clock_step(sessions, clock.now, stepped=True) == CaughtUp(messages=2)
+    assert sender.flush().sent == 2
+    assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["a", "b"]
+
+
+def test_a_short_step_releases_messages_only_when_seen(
+    sessions: sessionmaker[Session], workspace_id: int,
+) -> None:
+    """A stored retry says not when it was set: at start, only one due later than any
+    retry waits is known to come from a clock since stepped back."""
+    short, long = enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["short", "long"])
+    now = datetime.now(UTC)
+    with transaction(sessions) as session:
+        session.get(OutboxMessage, short).next_attempt_at = now + timedelta(minutes=10)  # type: ignore[union-attr]
+        session.get(OutboxMessage, long).next_attempt_at = now + STEP  # type: ignore[union-attr]
+    assert catch_up_clock_step(sessions, now, stepped=False) == CaughtUp(messages=1)
+    assert catch_up_clock_step(sessions, now, stepped=True) == CaughtUp(messages=1)
+    with sessions() as session:
+        assert set(session.scalars(select(OutboxMessage.next_attempt_at))) == {now}
+
+
+def test_a_message_another_sender_holds_is_left_to_it(
+    sessions: sessionmaker[Session], workspace_id: int,
+) -> None:
+    """A sender whose clock did not step holds its row for SEND_LEASE: not taken from it."""
+    (row_id,) = enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["held"])
+    now = datetime.now(UTC)
+    with transaction(sessions) as session:
+        session.get(OutboxMessage, row_id).next_attempt_at = now + SEND_LEASE  # type: ignore[union-attr]
+    assert catch_up_clock_step(sessions, now, stepped=True) == CaughtUp()
+    with sessions() as session:
+        held = session.get(OutboxMessage, row_id)
+        assert held is not None and held.next_attempt_at == now + SEND_LEASE
+
+
+def test_a_paused_workspace_is_probed_again_after_the_step(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+) -> None:
+    """A refused token pauses the workspace, its probe a minute on: the clock three hours
+    back, the probe waited three hours (a new token unused all that time)."""
+    enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["held"])
+    slack_standin.error_next("chat.postMessage", "invalid_auth")
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
+    assert sender.flush().paused == 1
+    clock.now += timedelta(seconds=30) - STEP
+    assert sender.flush().sent == 0
+    # Its message, held by the pause, was set to go by the old clock too.
+    assert catch_up_clock_step(sessions, clock.now, stepped=False) == CaughtUp(
+        pauses=1, messages=1)
+    assert sender.flush().sent == 1
+    assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["held"]
+
+
+def test_the_clock_watch_catches_up_the_stored_schedules_once_it_sees_a_step() -> None:
+    seen: list[datetime] = []
+    wall = [datetime.now(UTC)]
+    scheduler = BackgroundScheduler(timezone=UTC)
+    scheduler.add_job(lambda: None, IntervalTrigger(seconds=1), id="outbox_flush")
+    scheduler.start(paused=True)
+    try:
+        watch = ClockWatch(scheduler, wall=lambda: wall[0], on_step_back=seen.append)
+        assert watch.check() == [] and seen == []
+        wall[0] -= timedelta(seconds=20)
+        assert watch.check() == ["outbox_flush"]
+        assert seen == [wall[0]]
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def test_a_started_process_catches_up_a_step_made_while_none_ran(
+    db_url: str, sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+    httpserver: HTTPServer, shared_data: Path,
+) -> None:
+    _rss_source(sessions, workspace_id, watch_name, httpserver, shared_data)
+    ahead = datetime.now(UTC) + STEP
+    with transaction(sessions) as session:
+        row = session.scalars(select(SourceRow)).one()
+        row.last_polled_at, row.next_poll_at = ahead, ahead + timedelta(minutes=5)
+    runtime = build_runtime(load_settings(database_url=db_url))
+    try:
+        job = build_scheduler(runtime, blocking=False).get_job("clock_catch_up")
+        assert job is not None and not isinstance(job.trigger, IntervalTrigger)
+        job.func(*job.args)
+    finally:
+        runtime.close()
+    assert len(run_poll_tick(sessions, trusted_client).outcomes) == 1
+
