@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Integer, Select, cast, func, literal, select, update
+from sqlalchemy import Integer, Select, cast, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.dialect import is_postgresql
@@ -47,17 +47,21 @@ def take_lease(session: Session, model: Any, row_id: int, *, pending: str, attem
 
 
 def take_slot(session: Session, model: Any, key: dict[str, Any], *, now: datetime,
-              until: datetime) -> datetime | None:
+              until: datetime, stale: datetime | None = None) -> datetime | None:
     """Take the slot of ``key`` in a pacing table (``model`` has ``next_at``): move its
     ``next_at`` to ``until`` by compare-and-set, only if it is not after ``now`` (a new key
     is inserted). None when taken; otherwise when the slot frees, as another worker took it.
+    A ``next_at`` after ``stale`` (further than any slot reaches) was set by a wall clock
+    that has since stepped back: the slot is free.
 
     On PostgreSQL the loser's UPDATE waits for the winner's row lock, then finds the slot
     taken; on SQLite write transactions are serial (``BEGIN IMMEDIATE``).
     """
     matches = [getattr(model, name) == value for name, value in key.items()]
+    free = model.next_at <= now if stale is None else or_(model.next_at <= now,
+                                                          model.next_at > stale)
     moved = session.execute(
-        update(model).where(*matches, model.next_at <= now).values(next_at=until)
+        update(model).where(*matches, free).values(next_at=until)
         .execution_options(synchronize_session=False))
     if moved.rowcount == 1:  # type: ignore[attr-defined]
         return None

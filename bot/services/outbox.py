@@ -206,6 +206,10 @@ PACE_KEPT = timedelta(minutes=10)
 passed, the row says nothing a missing one does not (``take_slot`` inserts a new one), but
 a send in flight (up to ``SEND_LEASE``) pushes its slot when Slack answers: deleted under
 it, the channel's next message could go without waiting the interval."""
+PACE_CLOCK_SLACK = timedelta(minutes=1)
+"""A channel's slot is never further than its interval from now: one further than that
+and this was set by a wall clock that has since stepped back (an NTP step, a VM restored
+from a snapshot), and is free (``take_slot``), or the channel would wait out the step."""
 OUTBOX_ACTOR = Actor(None, "outbox")
 """Who the audit trail names for what the sender records."""
 UNCHECKED_RECIPIENT_WAIT = timedelta(minutes=1)
@@ -826,8 +830,9 @@ class OutboxSender:
         if self._interval <= 0:
             return
         now = self._clock()
-        frees = take_slot(session, OutboxPace, _pace_key(row), now=now,
-                          until=now + timedelta(seconds=self._interval))
+        until = now + timedelta(seconds=self._interval)
+        frees = take_slot(session, OutboxPace, _pace_key(row), now=now, until=until,
+                          stale=until + PACE_CLOCK_SLACK)
         if frees is not None:
             raise ChannelBusy(max((as_utc(frees) - now).total_seconds(), MIN_PACE_WAIT))
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from pytest_httpserver import HTTPServer
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import load_settings
@@ -160,3 +160,22 @@ def test_a_started_process_catches_up_a_step_made_while_none_ran(
         runtime.close()
     assert len(run_poll_tick(sessions, trusted_client).outcomes) == 1
 
+
+def test_a_channel_paced_by_a_clock_since_stepped_back_is_not_held(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+) -> None:
+    """The channel's pace slot (a second after its last message) was taken by the old
+    clock: the sender took the channel for busy the length of the step."""
+    enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["before"])
+    clock = Clock()
+    elapsed = [0.0]  # the monotonic clock, which no step moves
+    sender = sender_for(sessions, slack_standin, clock, per_channel_interval=1.0,
+                        monotonic=lambda: elapsed[0])
+    assert sender.flush().sent == 1
+    clock.now -= STEP
+    elapsed[0] += 2
+    enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["after"])
+    with transaction(sessions) as session:  # queued by the new clock
+        session.execute(update(OutboxMessage).values(next_attempt_at=clock.now))
+    assert sender.flush().sent == 1
+    assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["before", "after"]
