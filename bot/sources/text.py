@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import re
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qs, urljoin, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import nh3
 
@@ -271,11 +273,46 @@ def parse_rfc822(value: str) -> datetime | None:
         match = _RFC822.fullmatch(value.strip())
         if match is not None:
             return _rfc822_canonical(match)
-        return to_utc(parsedate_to_datetime(value.strip()))
+        moment = parsedate_to_datetime(value.strip())
+        if moment.tzinfo is None:
+            # A zone email.utils does not know (it knows RFC 822's: GMT and the North
+            # American ones) leaves the time naive: CET read as UTC was an hour off.
+            named = _ZONE_NAME.search(value)
+            offset = _zone_offsets().get(named.group(1).upper()) if named else None
+            if offset is not None:
+                return (moment - offset).replace(tzinfo=UTC)
+        return to_utc(moment)
     except (TypeError, ValueError, IndexError, OverflowError):
         # OverflowError: a time zone that moves a time past year 9999 (one such entry
         # made the whole feed fail).
         return None
+
+
+_ZONE_NAME = re.compile(r"[0-9]:[0-9]{2}\s+([A-Za-z]{3,5})\s*$")
+"""The zone abbreviation ending a date, after its time."""
+
+
+@functools.cache
+def _zone_offsets() -> dict[str, timedelta]:
+    """The offset of each time zone abbreviation the tz database (``zoneinfo``) gives one
+    offset this year, over all its zones, winter and summer: CET, CEST, EET, WET, WEST,
+    JST, MSK, AEST... An abbreviation of several (IST: India, Ireland and Israel; CST:
+    Chicago, China and Cuba) is left out, as are the numeric ones (+03). Empty when the
+    system has no tz database. Read once, at the first date naming a zone email.utils
+    does not know."""
+    year = datetime.now(UTC).year
+    seen: dict[str, set[timedelta]] = {}
+    for key in available_timezones():
+        try:
+            zone = ZoneInfo(key)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            continue
+        for month in (1, 7):
+            moment = datetime(year, month, 1, tzinfo=zone)
+            name, offset = moment.tzname(), moment.utcoffset()
+            if name and name.isalpha() and offset is not None:
+                seen.setdefault(name.upper(), set()).add(offset)
+    return {name: next(iter(offsets)) for name, offsets in seen.items() if len(offsets) == 1}
 
 
 def _rfc822_canonical(match: re.Match[str]) -> datetime:

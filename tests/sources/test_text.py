@@ -283,3 +283,24 @@ def test_long_tag_and_attribute_names_are_read_in_linear_time() -> None:
         assert extract_links(f'<a href="https://ok.example/{letter}" {name}>x</a>') == (
             f"https://ok.example/{letter}",)
         assert html_to_text(f"x <{name}") == "x"
+
+
+@pytest.mark.parametrize(("value", "utc"), [
+    ("Mon, 07 Dec 2026 10:00:00 CET", datetime(2026, 12, 7, 9, tzinfo=UTC)),
+    ("Tue, 07 Jul 2026 10:00:00 CEST", datetime(2026, 7, 7, 8, tzinfo=UTC)),
+    ("Mon, 07 Dec 2026 10:00:00 EET", datetime(2026, 12, 7, 8, tzinfo=UTC)),
+    ("Tue, 07 Jul 2026 10:00:00 EEST", datetime(2026, 7, 7, 7, tzinfo=UTC)),
+    ("Mon, 07 Dec 2026 10:00:00 WET", datetime(2026, 12, 7, 10, tzinfo=UTC)),
+    ("Tue, 07 Jul 2026 10:00:00 WEST", datetime(2026, 7, 7, 9, tzinfo=UTC)),
+    ("Mon, 07 Dec 2026 10:00:00 JST", datetime(2026, 12, 7, 1, tzinfo=UTC)),
+    ("Mon, 07 Dec 2026 10:00:00 msk", datetime(2026, 12, 7, 7, tzinfo=UTC)),
+    # RFC 822's own zones, as before; PST is also the Philippines' in the tz database.
+    ("Mon, 07 Dec 2026 10:00:00 PST", datetime(2026, 12, 7, 18, tzinfo=UTC)),
+    ("Mon, 07 Dec 2026 10:00:00 EST", datetime(2026, 12, 7, 15, tzinfo=UTC)),
+    # IST is India's, Ireland's and Israel's: no guess, read as UTC as before.
+    ("Mon, 07 Dec 2026 10:00:00 IST", datetime(2026, 12, 7, 10, tzinfo=UTC)),
+    ("Mon, 07 Dec 2026 10:00:00 XYZ", datetime(2026, 12, 7, 10, tzinfo=UTC)),
+])
+def test_an_rfc822_time_in_a_named_zone_is_read_in_that_zone(value: str, utc: datetime) -> None:
+    """CET was read as UTC: a German feed's posts an hour (CEST: two) in the future."""
+    assert parse_rfc822(value) == utc
