@@ -149,9 +149,9 @@ def catch_up_clock(runtime: Runtime, now: datetime | None = None, *,
     only suspected, as at start). Given to ClockWatch, and run once at start."""
     caught = catch_up_clock_step(runtime.sessions, now or runtime.clock(), stepped=stepped)
     if caught:
-        log.warning("the wall clock stepped back: %d source(s), %d paused workspace(s) "
-                    "and %d message(s) scheduled by the old clock are due now",
-                    caught.sources, caught.pauses, caught.messages)
+        log.warning("the wall clock stepped back: %d source(s), %d paused workspace(s), "
+                    "%d message(s) and %d reply(ies) scheduled by the old clock are due now",
+                    caught.sources, caught.pauses, caught.messages, caught.replies)
         runtime.nudge_outbox()
 
 

@@ -6,6 +6,8 @@ clock reaches only after the step too: a step of three hours stopped every sourc
 three hours. A message Slack asked to retry in 7 s waited three hours and held its whole
 channel; a paused workspace's next probe likewise.
 
+An approved reply waiting for its retry was held the same way.
+
 The due-row queries stay as they are (``next_poll_at <= now`` reads the range of
 ``ix_sources_paused_next_poll_at``; telling a stepped-back row there needs
 ``last_polled_at``, which no index covers, and turned the claim into a scan of every
@@ -19,13 +21,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Update, update
+from sqlalchemy import Update, and_, or_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.outbox import BACKOFF_CAP_SECONDS, SEND_LEASE
+from bot.services.replies import LEASE, MAX_RATE_LIMIT_WAIT, MAX_RETRY_WAIT
+from bot.services.reply_queue import PENDING, RATE_LIMITED
 from storage.db import transaction
 from storage.models import OutboxMessage, OutboxStatus, SourceRow
 from storage.models_outbox import OutboxPause
+from storage.models_replies import ReplyPost
 
 CLOCK_STEP_SLACK = timedelta(minutes=1)
 """How far ahead of now a stored time of the past (a last poll, a last probe) may be
@@ -41,9 +46,10 @@ class CaughtUp:
     sources: int = 0
     pauses: int = 0
     messages: int = 0
+    replies: int = 0
 
     def __bool__(self) -> bool:
-        return bool(self.sources or self.pauses or self.messages)
+        return bool(self.sources or self.pauses or self.messages or self.replies)
 
 
 def catch_up_clock_step(sessions: sessionmaker[Session], now: datetime, *,
@@ -60,6 +66,10 @@ def catch_up_clock_step(sessions: sessionmaker[Session], now: datetime, *,
     lease (and the slack). A row a sender holds (SEND_LEASE from a clock that did not
     step) is left alone; a row waiting for a Slack Retry-After or a backoff may be tried
     once early, and waits again if refused.
+
+    An approved reply likewise: with ``stepped``, one due later than a posting lease
+    (``replies.LEASE``) is tried now; at start, one due later than any retry waits
+    (MAX_RETRY_WAIT; MAX_RATE_LIMIT_WAIT when it waits for its account's rate limit).
     """
     ahead = now + CLOCK_STEP_SLACK
     with transaction(sessions) as session:
@@ -74,7 +84,15 @@ def catch_up_clock_step(sessions: sessionmaker[Session], now: datetime, *,
                           .where(OutboxMessage.status == OutboxStatus.PENDING.value,
                                  OutboxMessage.next_attempt_at > ahead + wait)
                           .values(next_attempt_at=now))
-    return CaughtUp(sources, pauses, messages)
+        later = ReplyPost.next_attempt_at > ahead + LEASE if stepped else or_(
+            ReplyPost.next_attempt_at > ahead + MAX_RATE_LIMIT_WAIT,
+            and_(ReplyPost.next_attempt_at > ahead + MAX_RETRY_WAIT,
+                 or_(ReplyPost.error.is_(None),
+                     ReplyPost.error.not_like(f"{RATE_LIMITED}%"))))
+        replies = _count(session, update(ReplyPost)
+                         .where(ReplyPost.status == PENDING, later)
+                         .values(next_attempt_at=now))
+    return CaughtUp(sources, pauses, messages, replies)
 
 
 def _count(session: Session, statement: Update) -> int:

@@ -15,19 +15,26 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import load_settings
+from bot.net.http import HttpClient
 from bot.runtime import build_runtime
 from bot.scheduler import ClockWatch, build_scheduler
 from bot.services.actors import CLI
 from bot.services.clock_steps import CaughtUp, catch_up_clock_step
 from bot.services.outbox import SEND_LEASE
 from bot.services.polling import run_poll_tick
+from bot.services.replies import LEASE as REPLY_LEASE
+from bot.services.replies import flush_replies
+from bot.services.reply_queue import RATE_LIMITED
 from bot.services.sources_admin import do_add_source
 from storage.db import transaction
 from storage.models import OutboxMessage, SourceRow
+from storage.models_replies import ReplyPost
 from tests.harness.constants import CHANNEL_ID
 from tests.harness.slack_standin import SlackStandIn
+from tests.publishers.fakes import FakeX
 from tests.services.test_outbox import Clock, enqueue_posts, sender_for
 from tests.services.test_polling import serve_feed, trusted_client
+from tests.services.test_reply_lease import T0, _approved_replies
 
 STEP = timedelta(hours=3)
 
@@ -179,3 +186,25 @@ def test_a_channel_paced_by_a_clock_since_stepped_back_is_not_held(
         session.execute(update(OutboxMessage).values(next_attempt_at=clock.now))
     assert sender.flush().sent == 1
     assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["before", "after"]
+
+
+def test_an_approved_reply_waiting_for_its_retry_does_not_wait_the_step(
+        sessions: sessionmaker[Session], httpserver: HTTPServer) -> None:
+    """A reply whose post failed (or met a rate limit) by the old clock waited the step
+    before it was tried again; one another worker is posting keeps its lease."""
+    _approved_replies(sessions, FakeX(httpserver))
+    now = T0
+    with transaction(sessions) as session:
+        retry, limited, leased = session.scalars(select(ReplyPost).order_by(ReplyPost.id))
+        retry.next_attempt_at = limited.next_attempt_at = now + STEP
+        limited.error = f"{RATE_LIMITED}X asked to wait"
+        leased.next_attempt_at = now + REPLY_LEASE
+    assert flush_replies(sessions, lambda _trusted: HttpClient(), now=now) == []
+    # At start only a wait longer than any retry's is known to come from the old clock.
+    assert catch_up_clock_step(sessions, now, stepped=False) == CaughtUp(replies=1)
+    assert catch_up_clock_step(sessions, now, stepped=True) == CaughtUp(replies=1)
+    outcomes = flush_replies(sessions, lambda _trusted: HttpClient(), now=now)
+    assert [o.status for o in outcomes] == ["posted", "posted"]
+    with sessions() as session:
+        assert session.scalars(select(ReplyPost.next_attempt_at).where(
+            ReplyPost.status == "pending")).all() == [now + REPLY_LEASE]
