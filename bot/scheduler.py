@@ -150,8 +150,9 @@ def catch_up_clock(runtime: Runtime, now: datetime | None = None, *,
     caught = catch_up_clock_step(runtime.sessions, now or runtime.clock(), stepped=stepped)
     if caught:
         log.warning("the wall clock stepped back: %d source(s), %d paused workspace(s), "
-                    "%d message(s) and %d reply(ies) scheduled by the old clock are due now",
-                    caught.sources, caught.pauses, caught.messages, caught.replies)
+                    "%d message(s), %d reply(ies) and %d approval digest(s) scheduled by "
+                    "the old clock are due now", caught.sources, caught.pauses,
+                    caught.messages, caught.replies, caught.approval_digests)
         runtime.nudge_outbox()
 
 

@@ -6,7 +6,8 @@ clock reaches only after the step too: a step of three hours stopped every sourc
 three hours. A message Slack asked to retry in 7 s waited three hours and held its whole
 channel; a paused workspace's next probe likewise.
 
-An approved reply waiting for its retry was held the same way.
+An approved reply waiting for its retry was held the same way, and an approver's digest
+of drafts, due a window after the last one (sent by the old clock).
 
 The due-row queries stay as they are (``next_poll_at <= now`` reads the range of
 ``ix_sources_paused_next_poll_at``; telling a stepped-back row there needs
@@ -29,6 +30,7 @@ from bot.services.replies import LEASE, MAX_RATE_LIMIT_WAIT, MAX_RETRY_WAIT
 from bot.services.reply_queue import PENDING, RATE_LIMITED
 from storage.db import transaction
 from storage.models import OutboxMessage, OutboxStatus, SourceRow
+from storage.models_notifications import NotificationState
 from storage.models_outbox import OutboxPause
 from storage.models_replies import ReplyPost
 
@@ -47,9 +49,11 @@ class CaughtUp:
     pauses: int = 0
     messages: int = 0
     replies: int = 0
+    approval_digests: int = 0
 
     def __bool__(self) -> bool:
-        return bool(self.sources or self.pauses or self.messages or self.replies)
+        return bool(self.sources or self.pauses or self.messages or self.replies
+                    or self.approval_digests)
 
 
 def catch_up_clock_step(sessions: sessionmaker[Session], now: datetime, *,
@@ -70,6 +74,9 @@ def catch_up_clock_step(sessions: sessionmaker[Session], now: datetime, *,
     An approved reply likewise: with ``stepped``, one due later than a posting lease
     (``replies.LEASE``) is tried now; at start, one due later than any retry waits
     (MAX_RETRY_WAIT; MAX_RATE_LIMIT_WAIT when it waits for its account's rate limit).
+
+    An approver's digest of drafts sent more than the slack after ``now`` counts as sent
+    now: the next one waits one window, not the step as well.
     """
     ahead = now + CLOCK_STEP_SLACK
     with transaction(sessions) as session:
@@ -92,7 +99,10 @@ def catch_up_clock_step(sessions: sessionmaker[Session], now: datetime, *,
         replies = _count(session, update(ReplyPost)
                          .where(ReplyPost.status == PENDING, later)
                          .values(next_attempt_at=now))
-    return CaughtUp(sources, pauses, messages, replies)
+        digests = _count(session, update(NotificationState)
+                         .where(NotificationState.digest_sent_at > ahead)
+                         .values(digest_sent_at=now))
+    return CaughtUp(sources, pauses, messages, replies, digests)
 
 
 def _count(session: Session, statement: Update) -> int:

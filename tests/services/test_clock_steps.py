@@ -18,6 +18,8 @@ from bot.config import load_settings
 from bot.net.http import HttpClient
 from bot.runtime import build_runtime
 from bot.scheduler import ClockWatch, build_scheduler
+from bot.services import notifications as notes
+from bot.services import workflow
 from bot.services.actors import CLI
 from bot.services.clock_steps import CaughtUp, catch_up_clock_step
 from bot.services.outbox import SEND_LEASE
@@ -32,6 +34,8 @@ from storage.models_replies import ReplyPost
 from tests.harness.constants import CHANNEL_ID
 from tests.harness.slack_standin import SlackStandIn
 from tests.publishers.fakes import FakeX
+from tests.services.test_notifications import AGENT, _mention, _setup
+from tests.services.test_notifications import T0 as NOTE_T0
 from tests.services.test_outbox import Clock, enqueue_posts, sender_for
 from tests.services.test_polling import serve_feed, trusted_client
 from tests.services.test_reply_lease import T0, _approved_replies
@@ -208,3 +212,19 @@ def test_an_approved_reply_waiting_for_its_retry_does_not_wait_the_step(
     with sessions() as session:
         assert session.scalars(select(ReplyPost.next_attempt_at).where(
             ReplyPost.status == "pending")).all() == [now + REPLY_LEASE]
+
+
+def test_an_approvers_digest_sent_by_the_old_clock_holds_the_next_one_a_window_only(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """The next digest of drafts waited the window after the last one's sending time,
+    three hours ahead of a clock stepped back three hours."""
+    _setup(sessions, workspace_id)
+    first, second = (_mention(sessions, workspace_id, text) for text in ("first", "second"))
+    workflow.do_save_draft(sessions, workspace_id, AGENT, first, "Sorry, we're on it.")
+    assert notes.send_approval_digests(sessions, NOTE_T0, 10) == 2
+    now = NOTE_T0 - STEP + timedelta(minutes=15)
+    workflow.do_save_draft(sessions, workspace_id, AGENT, second, "We'll check.")
+    assert notes.send_approval_digests(sessions, now, 10) == 0
+    assert catch_up_clock_step(sessions, now, stepped=True).approval_digests == 2
+    assert notes.send_approval_digests(sessions, now + timedelta(minutes=9), 10) == 0
+    assert notes.send_approval_digests(sessions, now + timedelta(minutes=10), 10) == 2
