@@ -14,14 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.runtime import Runtime
 from bot.services.errors import ServiceError
 from bot.services.permissions import ANYONE, check_role
 from handlers.commands.registry import Reply
-from handlers.context import UserContext, user_context
+from handlers.context import UserContext, installed_enterprise, user_context
 from handlers.errors import apologize
 
 
@@ -62,9 +62,10 @@ def on_button(app: App, runtime: Runtime, action_id: str | re.Pattern[str],
         ack()
 
     def after_ack(body: dict[str, Any], action: dict[str, Any], client: WebClient,
-                  respond: Respond) -> None:
+                  respond: Respond, context: BoltContext) -> None:
         try:
-            ctx = user_context(runtime, body, "button", client)
+            ctx = user_context(runtime, body, "button", client,
+                               enterprise_id=installed_enterprise(context))
             try:
                 # Every button, whatever it does: a guest no admin gave a role may not act.
                 check_role(runtime.sessions, ctx.workspace_id, ctx.actor, ANYONE)

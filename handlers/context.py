@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
 from bot.messages.delivery import SlackAccount
@@ -59,13 +60,25 @@ def _team_and_user(body: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
     return team_id, user_id, user
 
 
-def is_external(user: dict[str, Any], team_id: str) -> bool:
-    """Whether a click's or a form's ``user`` (the payload's) is of another organisation's
-    workspace than ``team_id``, the one Vigie is installed in (Slack Connect): their own
-    ``user.team_id`` is another workspace's ``T…`` id. Not on Enterprise Grid, where it
-    may be the org's ``E…`` id, nor when the payload does not say."""
+def is_external(user: dict[str, Any], team_id: str, enterprise_id: str | None) -> bool:
+    """Whether a click's or a form's ``user`` (the payload's) is of another organisation
+    than Vigie's installation (Slack Connect). Their ``user.team_id`` is their workspace's
+    ``T…`` id, or, on Enterprise Grid, their org's ``E…`` id ("The user.team_id will
+    report an enterprise organization ID (which starts with an E) instead of team ID",
+    https://docs.slack.dev/reference/interaction-payloads/block_suggestion-payload): it is
+    their own only when it is ``team_id``, the workspace Vigie is installed in, or
+    ``enterprise_id``, the org of that installation (:func:`installed_enterprise`). Not
+    external when the payload does not say."""
     own = str(user.get("team_id") or "")
-    return bool(team_id) and own.startswith("T") and own != team_id
+    return bool(team_id) and bool(own) and own not in (team_id, enterprise_id)
+
+
+def installed_enterprise(context: BoltContext) -> str | None:
+    """The Enterprise Grid org of the installation serving the request (Bolt's
+    ``authorize_result``: ``auth.test``'s answer with one bot token, the stored install
+    with several), None when it is not on Grid or unknown."""
+    home = context.authorize_result
+    return home.enterprise_id if home is not None and home.enterprise_id else None
 
 
 def user_directory(runtime: Runtime, client: WebClient, workspace_id: int
@@ -99,16 +112,19 @@ def actor_of(account: SlackAccount | None, user_id: str, surface: str, *,
 
 
 def user_context(runtime: Runtime, body: dict[str, Any], surface: str,
-                 client: WebClient | None) -> UserContext:
+                 client: WebClient | None, *, enterprise_id: str | None = None
+                 ) -> UserContext:
     """Read team and user from any Slack payload (command, action, view, event), and ask
     Slack (``client``, one cached ``users.info``) whether the user is a guest and their
     locale: payloads do not carry it, so a user Vigie has no language for yet is answered
     in their Slack language from their first command. A user with a granted role and a
     stored language is not asked about (:func:`slack_account`). A click or a form of a user
     of another organisation's workspace (Slack Connect) gets an external actor, whom
-    every check refuses."""
+    every check refuses. ``enterprise_id``: the installation's Enterprise Grid org
+    (:func:`installed_enterprise`), for clicks and forms: without it, a user whose
+    ``user.team_id`` is an org's ``E…`` id is external."""
     team_id, user_id, user = _team_and_user(body)
-    external = body.get("type") in WRITES and is_external(user, team_id)
+    external = body.get("type") in WRITES and is_external(user, team_id, enterprise_id)
     workspace = runtime.workspaces.ensure(team_id)
     # Nothing is asked nor kept of another organisation's user: they may do nothing here.
     account, asked = slack_account(runtime, None if external else client, workspace.id,

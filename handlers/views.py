@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.i18n import t
@@ -20,7 +20,7 @@ from bot.slack.opportunity_blocks import DRAFT_ACTION as OPP_DRAFT_ACTION
 from bot.slack.opportunity_blocks import DRAFT_BLOCK as OPP_DRAFT_BLOCK
 from bot.slack.opportunity_blocks import DRAFT_CALLBACK as OPP_DRAFT
 from bot.slack.plaintext import mrkdwn_to_plain
-from handlers.context import user_context, user_directory, view_metadata
+from handlers.context import installed_enterprise, user_context, user_directory, view_metadata
 from handlers.home import refresh_home
 
 FIELDS = {ASSIGN: ("assignee", "user", "selected_user"), DRAFT: ("draft", "text", "value"),
@@ -91,9 +91,10 @@ def register(app: App, runtime: Runtime) -> None:
     """Attach the view-submission listeners."""
 
     def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any],
-                  client: WebClient) -> None:
+                  client: WebClient, context: BoltContext) -> None:
         callback = str(view.get("callback_id"))
-        ctx = user_context(runtime, body, "modal", client)
+        ctx = user_context(runtime, body, "modal", client,
+                           enterprise_id=installed_enterprise(context))
         mention_id = _mention_id(view)
         if callback not in FIELDS or mention_id is None:
             ack()
@@ -132,10 +133,11 @@ def register(app: App, runtime: Runtime) -> None:
     app.view(re.compile(r"^vigie\.modal\."))(on_submit)
 
     def on_opportunity_draft(ack: Ack, body: dict[str, Any], view: dict[str, Any],
-                             client: WebClient) -> None:
+                             client: WebClient, context: BoltContext) -> None:
         """An opportunity's draft editor: save the draft (never posted), or say under the
         field why not (empty, too long for the network, the opportunity gone or closed)."""
-        ctx = user_context(runtime, body, "modal", client)
+        ctx = user_context(runtime, body, "modal", client,
+                           enterprise_id=installed_enterprise(context))
         opportunity_id = view_metadata(view).get("opportunity_id")
         if not isinstance(opportunity_id, int) or isinstance(opportunity_id, bool) \
                 or opportunity_id <= 0:

@@ -4,17 +4,25 @@ form maps to the workspace Vigie is installed in and creates no workspace for th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
 from sqlalchemy import select
 
 from storage.db import transaction
 from storage.models import Member, Workspace
-from tests.e2e.conftest import VigieApp, eventually
+from tests.e2e.conftest import VigieApp, eventually, start_vigie
 from tests.e2e.test_guests import press
 from tests.e2e.test_workflow import card, seed, settle, status
-from tests.harness.constants import TEAM_ID, USER_ID
+from tests.harness.constants import BOT_ID, BOT_USER_ID, TEAM_ID, USER_ID
 from tests.harness.slack_requests import SLACK_CONNECT
+from tests.harness.slack_standin import SlackStandIn
 
 PARTNER = "U07PARTNER"
+OWN_ORG = "E07ORG0001"
+"""The Enterprise Grid org of a host on Grid."""
+OTHER_ORG = "E07OTHER01"
+"""Another Grid org (a Slack Connect partner's)."""
 REFUSAL = ("Vigie's actions are for members of this workspace: as a member of another "
            "organisation in this shared channel, you can read its cards but not act on them.")
 
@@ -74,16 +82,49 @@ def test_the_refusal_speaks_the_workspaces_language(vigie: VigieApp) -> None:
     assert str(refused["text"]).startswith("Les actions de Vigie sont réservées aux membres")
 
 
-def test_enterprise_grid_and_own_members_still_act(vigie: VigieApp) -> None:
-    """On Enterprise Grid ``user.team_id`` may be the org's ``E…`` id: not refused; nor is
-    a payload whose user names no team, nor a member of the workspace."""
+def _grid_host(standin: SlackStandIn, enterprise_id: str) -> None:
+    """Vigie's one bot token is a workspace-level install on a workspace of the Enterprise
+    Grid org ``enterprise_id``: ``auth.test`` names the org and says it is not an org-wide
+    install (``is_enterprise_install``, https://docs.slack.dev/reference/methods/auth.test)."""
+    standin.on("auth.test", lambda args: {
+        "ok": True, "url": "https://vigie-grid.enterprise.slack.com/", "team": "Vigie Grid",
+        "user": "vigie", "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID,
+        "enterprise_id": enterprise_id, "is_enterprise_install": False})
+
+
+def test_a_member_of_another_enterprise_org_cannot_act(vigie: VigieApp) -> None:
+    """On Enterprise Grid a click's ``user.team_id`` is the user's org's ``E…`` id (Slack:
+    "The user.team_id will report an enterprise organization ID (which starts with an E)
+    instead of team ID", https://docs.slack.dev/reference/interaction-payloads/block_suggestion-payload).
+    Before, any ``E…`` id passed as a member of the host: a Slack Connect partner from
+    another Grid org ignored the card of a host that is not on Grid at all."""
     mention_id = seed(vigie)
+    refused = _external_click(vigie, "vigie.ignore", mention_id, user_team_id=OTHER_ORG)
+    assert refused["text"] == REFUSAL
+    assert status(vigie, mention_id) == "new"
+
+
+@pytest.fixture
+def grid_vigie(db_url: str, slack_standin: SlackStandIn) -> Iterator[VigieApp]:
+    """Vigie whose bot token is a workspace-level install on a Grid org's workspace."""
+    _grid_host(slack_standin, OWN_ORG)
+    yield from start_vigie(db_url, slack_standin)
+
+
+def test_enterprise_grid_and_own_members_still_act(grid_vigie: VigieApp) -> None:
+    """A host on Enterprise Grid: a member whose ``user.team_id`` is the host's own org id
+    (the installation's ``enterprise_id``) acts, as does a payload naming the workspace;
+    a partner of another Grid org (another ``E…`` id) is refused."""
+    vigie = grid_vigie
+    mention_id = seed(vigie)
+    refused = _external_click(vigie, "vigie.ignore", mention_id, user_team_id=OTHER_ORG)
+    assert refused["text"] == REFUSAL and status(vigie, mention_id) == "new"
     settle(vigie)
     vigie.slack.block_action("vigie.ignore", message_ts=card(vigie, mention_id)["ts"],
-                             user_id=PARTNER, value=str(mention_id), user_team_id="E07ORG0001")
+                             user_id=PARTNER, value=str(mention_id), user_team_id=OWN_ORG)
     eventually(lambda: status(vigie, mention_id) == "ignored")
     press(vigie, "vigie.reopen", mention_id, USER_ID)
     eventually(lambda: status(vigie, mention_id) == "new")
     press(vigie, "vigie.ignore", mention_id, USER_ID)
     eventually(lambda: status(vigie, mention_id) == "ignored")
-    assert REFUSAL not in str(vigie.standin.responses())
+    assert str(vigie.standin.responses()).count(REFUSAL) == 1
