@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.i18n import t
 from bot.runtime import Runtime
@@ -43,14 +44,41 @@ def _refuse(status: int, reason: str) -> BoltResponse:
     return BoltResponse(status=status, body={"error": reason})
 
 
-def _foreign_team(context: BoltContext) -> bool:
-    """With one bot token: the request comes from another workspace than the token's."""
+class OrgWide:
+    """Whether the one bot token is an org-wide install on Enterprise Grid (``auth.test``'s
+    ``is_enterprise_install``, https://docs.slack.dev/reference/methods/auth.test), asked
+    once, when a request of another workspace of the token's org first needs it. Bolt's
+    ``authorize_result`` names the org but not the kind of install."""
+
+    def __init__(self) -> None:
+        self._known: bool | None = None
+
+    def __call__(self, context: BoltContext) -> bool:
+        """Slack's answer, asked once; False while Slack cannot say (refused, fail closed)."""
+        if self._known is None:
+            try:
+                answer = context.client.auth_test()
+            except (SlackApiError, SlackClientError, OSError) as err:
+                log.warning("could not ask Slack whether the install is org-wide: %s",
+                            type(err).__name__)
+                return False
+            self._known = bool(answer.get("is_enterprise_install"))
+        return self._known
+
+
+def _foreign_team(context: BoltContext, org_wide: Callable[[BoltContext], bool]) -> bool:
+    """With one bot token: the request comes from another workspace than the token's, and
+    the token is not an org-wide install of that workspace's Enterprise Grid org (one
+    installed in a single workspace of the org serves that workspace alone: Slack "is not
+    added to any workspaces" by an org install until an admin adds it, and a workspace
+    install is the workspace's, https://api.slack.com/enterprise/apps/changes-install)."""
     home = context.authorize_result
     if home is None or not home.team_id or not context.team_id:
         return False
-    if home.enterprise_id and home.enterprise_id == context.enterprise_id:
-        return False  # an org-wide install on Enterprise Grid serves the org's workspaces
-    return bool(context.team_id != home.team_id)
+    if context.team_id == home.team_id:
+        return False
+    return not (home.enterprise_id and home.enterprise_id == context.enterprise_id
+                and org_wide(context))
 
 
 REINSTALL_KEY = "app.reinstall"
@@ -91,11 +119,12 @@ def register(app: App, runtime: Runtime) -> None:
     otherwise act as the trusted local operator: no role checks, no four-eyes) and, with one
     bot token, a request from another workspace (it would get a workspace of its own)."""
     multi_workspace = runtime.settings.oauth
+    org_wide = OrgWide()
 
     @app.middleware
     def require_a_user(body: dict[str, Any], context: BoltContext,
                        next: Callable[[], None]) -> BoltResponse | None:
-        if not multi_workspace and _foreign_team(context):
+        if not multi_workspace and _foreign_team(context, org_wide):
             return _refuse(403, "this app serves one workspace")
         if body.get("type") in ("event_callback", "url_verification", "app_rate_limited"):
             next()  # events name their user inside the event; handlers check it

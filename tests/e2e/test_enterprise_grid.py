@@ -1,0 +1,89 @@
+"""Enterprise Grid: Vigie installed in one workspace of an org (the usual install) serves
+that workspace only, with one bot token or several (OAuth); an org-wide install is not
+a workspace install.
+
+Slack's words relied on: a workspace of a Grid org has a ``T…`` id and its org an ``E…``
+id, which requests carry as ``enterprise_id`` (https://docs.slack.dev/reference/
+interaction-payloads/block_suggestion-payload); ``oauth.v2.access`` and ``auth.test``
+answer ``is_enterprise_install`` false for a workspace install, true for an org-wide one,
+which Slack "is not added to any workspaces" by (https://api.slack.com/enterprise/apps/
+changes-install, https://api.slack.com/enterprise/apps/reference)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from storage import repositories as repo
+from storage.db import make_engine, make_session_factory, transaction
+from storage.models import Watch, Workspace
+from storage.secret_box import SecretBox
+from tests.e2e.conftest import VigieApp, start_vigie
+from tests.harness.constants import BOT_ID, BOT_USER_ID, TEAM_ID
+from tests.harness.slack_standin import SlackStandIn
+
+ORG = "E07GRIDORG"
+OTHER_WORKSPACE = "T07OTHERWS"
+"""Another workspace of the same org, where Vigie is not installed."""
+
+
+def _token_of(standin: SlackStandIn, *, org_wide: bool) -> None:
+    """SLACK_BOT_TOKEN is of TEAM_ID, a workspace of the Grid org ORG: installed in that
+    workspace, or org-wide."""
+    standin.on("auth.test", lambda args: {
+        "ok": True, "url": "https://vigie-grid.enterprise.slack.com/", "team": "Vigie Grid",
+        "user": "vigie", "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID,
+        "enterprise_id": ORG, "is_enterprise_install": org_wide})
+
+
+def _console_watch(db_url: str) -> None:
+    """A watch set up before Slack was connected (`vigie watch add` in console mode)."""
+    engine = make_engine(db_url)
+    with transaction(make_session_factory(engine, SecretBox([]))) as session:
+        console = repo.create_workspace(session, "T0CONSOLE", timezone="UTC")
+        session.flush()
+        session.add(Watch(workspace_id=console.id, name="acme", channel_id="C07SOCIAL1"))
+    engine.dispose()
+
+
+@pytest.fixture
+def workspace_token(db_url: str, slack_standin: SlackStandIn) -> Iterator[VigieApp]:
+    _console_watch(db_url)
+    _token_of(slack_standin, org_wide=False)
+    yield from start_vigie(db_url, slack_standin)
+
+
+@pytest.fixture
+def org_wide_token(sqlite_url: str, slack_standin: SlackStandIn) -> Iterator[VigieApp]:
+    _token_of(slack_standin, org_wide=True)
+    yield from start_vigie(sqlite_url, slack_standin)
+
+
+def _teams(vigie: VigieApp) -> list[str]:
+    with vigie.runtime.sessions() as session:
+        return list(session.scalars(select(Workspace.team_id).order_by(Workspace.id)))
+
+
+def test_a_workspace_install_on_grid_refuses_the_orgs_other_workspaces(
+        workspace_token: VigieApp) -> None:
+    """Before, any request of the token's org passed: a command of another workspace of the
+    org was served and, the first, took the console's workspace (its watches) as its own."""
+    vigie = workspace_token
+    refused = vigie.slack.slash_command("watch list", team_id=OTHER_WORKSPACE,
+                                        enterprise_id=ORG)
+    assert refused.status_code == 403, refused.text
+    assert "acme" not in refused.text
+    assert _teams(vigie) == ["T0CONSOLE"]
+    ours = vigie.slack.slash_command("watch list", enterprise_id=ORG)
+    assert ours.status_code == 200 and "acme" in ours.text
+    assert _teams(vigie) == [TEAM_ID]
+
+
+def test_an_org_wide_token_serves_the_orgs_workspaces(org_wide_token: VigieApp) -> None:
+    vigie = org_wide_token
+    served = vigie.slack.slash_command("help", team_id=OTHER_WORKSPACE, enterprise_id=ORG)
+    assert served.status_code == 200, served.text
+    refused = vigie.slack.slash_command("help", team_id="T07ELSEWHR", enterprise_id="E07OTHER1")
+    assert refused.status_code == 403
