@@ -9,8 +9,9 @@ serve (one bot token Slack refuses now; a team without an installation) is answe
 before Bolt's authorization, in the workspace's language (``authorization_refusal``).
 Bolt's own answer there is one fixed string per app (``App(user_facing_authorize_error_
 message=...)``, slack_bolt 1.30), set to ours in English: it is left only where this
-cannot know beforehand (a token Slack refuses since its last answer, an Enterprise Grid
-org install).
+cannot know beforehand (a token Slack refuses since its last answer). A team of an
+Enterprise Grid org where Vigie has an org-wide install only is told that Vigie serves
+workspace installs (``ORG_WIDE_KEY``).
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ def _foreign_team(context: BoltContext, org_wide: Callable[[BoltContext], bool])
 
 REINSTALL_KEY = "app.reinstall"
 """What a person is told when Vigie's installation cannot serve their workspace."""
+ORG_WIDE_KEY = "app.org_wide"
+"""What a person is told when Vigie's installation in their org is org-wide only."""
 _EVENTS = ("event_callback", "url_verification", "app_rate_limited", "ssl_check")
 
 
@@ -92,14 +95,26 @@ def authorization_refusal(runtime: Runtime) -> Callable[..., BoltResponse | None
     Events and Slack's checks go on to Bolt (nobody reads their answer; some, such as
     ``tokens_revoked``, need no authorization)."""
     multi_workspace = runtime.settings.oauth
+    org_wide: Callable[[str], bool] | None = None
+    if multi_workspace:
+        from bot.slack.oauth import org_wide_installs
+
+        org_wide = org_wide_installs(runtime.settings, runtime.engine)
 
     def refused(context: BoltContext) -> bool:
         team_id = context.team_id or ""
         if multi_workspace:
-            # An org-wide install is stored under the enterprise: Bolt finds it, not this.
-            return not context.enterprise_id and not runtime.workspaces.is_installed(team_id)
+            # A workspace of an Enterprise Grid org too: Vigie serves workspace installs
+            # (an org-wide one is stored under the org, for no workspace).
+            return not runtime.workspaces.is_installed(team_id)
         watch = runtime.outbox.token_watch
         return watch is not None and watch.current() is not None
+
+    def reason(context: BoltContext) -> str:
+        enterprise_id = context.enterprise_id
+        if org_wide is not None and enterprise_id and org_wide(enterprise_id):
+            return ORG_WIDE_KEY
+        return REINSTALL_KEY
 
     def before_authorize(body: dict[str, Any], context: BoltContext,
                          next: Callable[[], None]) -> BoltResponse | None:
@@ -109,7 +124,7 @@ def authorization_refusal(runtime: Runtime) -> Callable[..., BoltResponse | None
         log.warning("answered a Slack request of %s: its installation cannot serve it",
                     context.team_id)
         return BoltResponse(status=200, body=t(team_language(runtime.sessions,
-                                                             context.team_id), REINSTALL_KEY))
+                                                             context.team_id), reason(context)))
 
     return before_authorize
 

@@ -3,6 +3,7 @@ and Slack's word that it is uninstalled (``app_uninstalled``, ``tokens_revoked``
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -12,7 +13,9 @@ from slack_bolt import App, BoltContext, BoltResponse
 from slack_bolt.listener.builtins import TokenRevocationListeners
 from slack_bolt.oauth.callback_options import SuccessArgs
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.oauth.installation_store import Installation
 
+from bot.i18n import language_for, t
 from bot.runtime import Runtime
 from bot.services.installs import do_reinstalled, do_uninstalled
 from bot.services.workspace_settings import do_adopt_installer_language
@@ -30,6 +33,8 @@ def installed(runtime: Runtime) -> Callable[[SuccessArgs], BoltResponse]:
 
     def on_success(args: SuccessArgs) -> BoltResponse:
         installation = args.installation
+        if installation.is_enterprise_install:
+            return _org_wide_page(runtime, installation)
         if installation.team_id and installation.user_id and installation.bot_token:
             try:
                 workspace = runtime.workspaces.ensure(installation.team_id)
@@ -44,6 +49,28 @@ def installed(runtime: Runtime) -> Callable[[SuccessArgs], BoltResponse]:
         return args.default.success(args)
 
     return on_success
+
+
+def _org_wide_page(runtime: Runtime, installation: Installation) -> BoltResponse:
+    """An org-wide install on Enterprise Grid (no workspace: Slack adds the app to none,
+    https://api.slack.com/enterprise/apps/changes-install): Vigie serves workspace installs
+    only, so the installer is told, in their Slack language, to install it from each
+    workspace instead of Bolt's page saying all went well."""
+    language = "en"
+    if installation.user_id and installation.bot_token:
+        try:
+            client = build_web_client(runtime.settings, token=installation.bot_token)
+            user = client.users_info(user=installation.user_id,
+                                     include_locale=True).get("user") or {}
+            language = language_for(user.get("locale"))
+        except (SlackApiError, SlackClientError, OSError) as err:
+            log.warning("installer's locale not read: %s", type(err).__name__)
+    log.warning("org-wide install in %s: Vigie serves workspace installs only",
+                installation.enterprise_id)
+    text = html.escape(t(language, "app.org_wide_installed"))
+    return BoltResponse(status=200, headers={"Content-Type": "text/html; charset=utf-8"},
+                        body=f'<!DOCTYPE html><html lang="{language}"><body><p>{text}</p>'
+                             "</body></html>")
 
 
 def register(app: App, runtime: Runtime, *, home_team: str | None = None) -> None:

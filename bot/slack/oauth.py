@@ -169,11 +169,33 @@ def build_oauth_settings(settings: Settings, engine: Engine, *,
 
 
 def bot_token_resolver(settings: Settings, engine: Engine) -> Callable[[str], str | None]:
-    """team id -> that workspace's bot token (for the outbox sender)."""
+    """team id -> that workspace's bot token (for the outbox sender): the newest install of
+    that workspace, in an Enterprise Grid org or not. (slack_sdk's ``find_bot`` needs the
+    org's id, and with ``enterprise_id=None`` finds workspaces of no org only: a workspace
+    of a Grid org, ``T…`` in an ``E…`` org, was never found.) An org-wide install is
+    stored without a team (``is_enterprise_install``, https://api.slack.com/enterprise/apps/
+    reference): no workspace has its token here (see :func:`org_wide_installs`)."""
     store = installation_store(settings, engine)
+    bots = store.bots
 
     def resolve(team_id: str) -> str | None:
-        bot = store.find_bot(enterprise_id=None, team_id=team_id)
-        return bot.bot_token if bot is not None else None
+        query = (select(bots).where(bots.c.client_id == store.client_id,
+                                    bots.c.team_id == team_id, bots.c.bot_token.is_not(None))
+                 .order_by(bots.c.installed_at.desc(), bots.c.id.desc()).limit(1))
+        with engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return store.build_bot_entity(row).bot_token if row is not None else None
 
     return resolve
+
+
+def org_wide_installs(settings: Settings, engine: Engine) -> Callable[[str], bool]:
+    """enterprise id -> whether Vigie's installation in that Enterprise Grid org is org-wide
+    (which Vigie does not serve: it serves workspace installs)."""
+    store = installation_store(settings, engine)
+
+    def org_wide(enterprise_id: str) -> bool:
+        return store.find_bot(enterprise_id=enterprise_id, team_id=None,
+                              is_enterprise_install=True) is not None
+
+    return org_wide

@@ -11,16 +11,20 @@ changes-install, https://api.slack.com/enterprise/apps/reference)."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
 
+from bot.i18n import t
+from bot.services.outbox import KIND_POST, do_enqueue
 from storage import repositories as repo
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import Watch, Workspace
 from storage.secret_box import SecretBox
 from tests.e2e.conftest import VigieApp, start_vigie
+from tests.e2e.test_oauth import NEW_TEAM, NEW_TOKEN, install, start_oauth_vigie
 from tests.harness.constants import BOT_ID, BOT_USER_ID, TEAM_ID
 from tests.harness.slack_standin import SlackStandIn
 
@@ -87,3 +91,45 @@ def test_an_org_wide_token_serves_the_orgs_workspaces(org_wide_token: VigieApp) 
     assert served.status_code == 200, served.text
     refused = vigie.slack.slash_command("help", team_id="T07ELSEWHR", enterprise_id="E07OTHER1")
     assert refused.status_code == 403
+
+
+@pytest.fixture
+def oauth_on_grid(db_url: str) -> Iterator[VigieApp]:
+    yield from start_oauth_vigie(db_url, enterprise_id=ORG)
+
+
+@pytest.fixture
+def oauth_org_wide(sqlite_url: str) -> Iterator[VigieApp]:
+    yield from start_oauth_vigie(sqlite_url, enterprise_id=ORG, org_wide=True)
+
+
+def test_a_workspace_install_on_grid_works_with_several_workspaces(
+        oauth_on_grid: VigieApp) -> None:
+    """Before, Vigie looked the workspace's bot up as one of no org (enterprise_id IS NULL):
+    a workspace of a Grid org that installed Vigie got no workspace, and empty answers."""
+    vigie = oauth_on_grid
+    install(vigie)
+    assert vigie.runtime.workspaces.is_installed(NEW_TEAM)
+    reply = vigie.slack.slash_command("help", enterprise_id=ORG)
+    assert reply.status_code == 200 and "/cm help" in reply.json()["text"]
+    workspace = vigie.runtime.workspaces.ensure(NEW_TEAM)
+    with transaction(vigie.runtime.sessions) as session:
+        do_enqueue(session, workspace_id=workspace.id, kind=KIND_POST, channel="C07NEWCHAN",
+                   payload={"text": "hello grid workspace"})
+    assert vigie.runtime.outbox.flush(wait=True).sent == 1
+    assert vigie.standin.last("chat.postMessage").headers.get("authorization") == \
+        f"Bearer {NEW_TOKEN}"
+
+
+def test_an_org_wide_install_is_told_it_is_not_supported(oauth_org_wide: VigieApp) -> None:
+    """Vigie serves workspace installs only: the installer of an org-wide install, and a
+    person of the org's workspaces, are told to install it in each workspace (before, the
+    install page said it worked, and every request of the org failed)."""
+    vigie = oauth_org_wide
+    vigie.standin.set_user("U07INSTALL", locale="fr-FR")
+    page = install(vigie)
+    assert t("fr", "app.org_wide_installed") in html.unescape(page)
+    reply = vigie.slack.slash_command("help", enterprise_id=ORG)
+    assert reply.status_code == 200
+    assert reply.text == t("en", "app.org_wide")
+    assert _teams(vigie) == []

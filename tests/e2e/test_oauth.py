@@ -36,22 +36,29 @@ def vigie_oauth(sqlite_url: str) -> Iterator[VigieApp]:
     yield from start_oauth_vigie(sqlite_url)
 
 
-def start_oauth_vigie(database_url: str) -> Iterator[VigieApp]:
+def start_oauth_vigie(database_url: str, *, enterprise_id: str | None = None,
+                      org_wide: bool = False) -> Iterator[VigieApp]:
     """Build and serve Vigie in several-workspace (OAuth) mode as `vigie web` does, with a
-    Slack stand-in whose OAuth exchange installs ``NEW_TEAM`` with ``NEW_TOKEN``."""
+    Slack stand-in whose OAuth exchange installs ``NEW_TEAM`` with ``NEW_TOKEN``: in a
+    workspace of the Enterprise Grid org ``enterprise_id`` if given, or in that whole org
+    (``org_wide``: no team, ``is_enterprise_install`` true, as Slack answers,
+    https://api.slack.com/enterprise/apps/reference)."""
     with SlackStandIn(valid_tokens=None) as standin:
         def access(args: dict[str, Any]) -> dict[str, Any]:
             assert args.get("code") == "the-code"
+            enterprise = {"id": enterprise_id, "name": "Grid"} if enterprise_id else None
+            team = None if org_wide else {"id": NEW_TEAM, "name": "New"}
             return {"ok": True, "app_id": "A07VIGIE01", "token_type": "bot",
                     "access_token": NEW_TOKEN, "scope": "commands,chat:write",
-                    "bot_user_id": "U07NEWBOT", "team": {"id": NEW_TEAM, "name": "New"},
-                    "enterprise": None, "is_enterprise_install": False,
+                    "bot_user_id": "U07NEWBOT", "team": team,
+                    "enterprise": enterprise, "is_enterprise_install": org_wide,
                     "authed_user": {"id": "U07INSTALL"}}
 
         standin.on("oauth.v2.access", access)
         standin.on("auth.test", lambda args: {
-            "ok": True, "team_id": NEW_TEAM, "user_id": "U07NEWBOT", "bot_id": "B07NEW",
-            "team": "New", "user": "vigie", "url": "https://new.slack.com/"})
+            "ok": True, "team_id": None if org_wide else NEW_TEAM, "user_id": "U07NEWBOT",
+            "bot_id": "B07NEW", "team": "New", "user": "vigie", "url": "https://new.slack.com/",
+            "enterprise_id": enterprise_id, "is_enterprise_install": org_wide})
         settings = load_settings(slack_client_id="111.222", slack_client_secret="s3cr3t-value",
                                  slack_signing_secret=SIGNING_SECRET,
                                  slack_api_url=standin.base_url, database_url=database_url)
@@ -63,8 +70,9 @@ def start_oauth_vigie(database_url: str) -> Iterator[VigieApp]:
         runtime.close()
 
 
-def install(vigie: VigieApp) -> None:
-    """Go through /slack/install and /slack/oauth_redirect as the installer's browser."""
+def install(vigie: VigieApp) -> str:
+    """Go through /slack/install and /slack/oauth_redirect as the installer's browser; the
+    page the installer ends on."""
     with httpx.Client(base_url=vigie.url, follow_redirects=False) as browser:
         page = browser.get("/slack/install")
         link = next(part for part in page.text.split('"') if "oauth/v2/authorize" in part)
@@ -73,6 +81,7 @@ def install(vigie: VigieApp) -> None:
         done = browser.get("/slack/oauth_redirect", headers={"Cookie": cookie},
                            params={"code": "the-code", "state": query["state"][0]})
         assert done.status_code == 200, done.text
+        return done.text
 
 
 def channel_language(vigie: VigieApp) -> tuple[str, list[tuple[str, dict[str, Any] | None]]]:
