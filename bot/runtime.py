@@ -167,7 +167,8 @@ class Runtime:
         self.outbox.flush()
         if self.homes is not None and not self._closed:
             refresh_homes(self.sessions, self.homes, self.clock(),
-                          default_timezone=self.settings.timezone, users=self.directories)
+                          default_timezone=self.settings.timezone, users=self.directories,
+                          installed=self.workspaces.is_installed)
 
     def nudge_replies(self) -> None:
         """Post approved replies now, in the background, then deliver the card updates."""

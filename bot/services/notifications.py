@@ -19,7 +19,7 @@ however many changes touched them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -286,22 +286,37 @@ def register_notification_renderers(sender: OutboxSender) -> None:
 # ---------------------------------------------------------------------- App Home
 def refresh_homes(sessions: sessionmaker[Session], publisher: HomePublisher,
                   now: datetime, *, limit: int = HOME_BATCH,
-                  default_timezone: str = "UTC", users: UserDirectories | None = None) -> int:
+                  default_timezone: str = "UTC", users: UserDirectories | None = None,
+                  installed: Callable[[str], bool] | None = None) -> int:
     """Publish again the App Homes marked stale; returns how many were published (the
     same summary as opening the tab reads: ``bot.services.home.home_summary``). A Slack
     guest no admin gave a role (Slack's directories ``users``, when there are) gets the
-    view opening the tab gives them: no data, only how to get a role."""
+    view opening the tab gives them: no data, only how to get a role.
+
+    Homes of a workspace Vigie was uninstalled from, or (``installed``: whether a team's
+    bot token is stored, several workspaces) that has no token, are left stale and not
+    taken: nothing could publish them, and they would fill every batch. A Home left stale
+    because Slack cannot say now whether its user is a guest waits behind the others
+    (its stale time becomes ``now``)."""
     # Imported here: the Home summary reads workflow states, and workflow calls this module.
     from bot.services.home import home_summary
 
     with sessions() as session:
+        serving = (select(Workspace.id, Workspace.team_id)
+                   .where(Workspace.uninstalled_at.is_(None),
+                          Workspace.id.in_(select(NotificationState.workspace_id).where(
+                              NotificationState.home_stale_at.is_not(None)))))
+        workspaces = [ws for ws, team in session.execute(serving).all()
+                      if installed is None or installed(team)]
         stale = session.execute(
             select(NotificationState.id, NotificationState.workspace_id,
                    NotificationState.user_id, NotificationState.home_stale_at,
                    Workspace.team_id)
             .join(Workspace, Workspace.id == NotificationState.workspace_id)
-            .where(NotificationState.home_stale_at.is_not(None))
-            .order_by(NotificationState.home_stale_at).limit(limit)).all()
+            .where(NotificationState.home_stale_at.is_not(None),
+                   NotificationState.workspace_id.in_(workspaces))
+            .order_by(NotificationState.home_stale_at, NotificationState.id)
+            .limit(limit)).all() if workspaces else []
         languages = {(ws, user): _language(session, ws, user) for _, ws, user, _, _ in stale}
     published = 0
     directories: dict[int, UserDirectory] = {}
@@ -311,7 +326,10 @@ def refresh_homes(sessions: sessionmaker[Session], publisher: HomePublisher,
         guest = guest_without_role(sessions, workspace_id, user_id,
                                    directories.get(workspace_id))
         if guest is None:
-            continue  # Slack cannot say whether they are a guest: stays stale, tried again
+            # Slack cannot say whether they are a guest: stays stale, tried again after
+            # the others.
+            _stale_again(sessions, state_id, stale_at, now)
+            continue
         summary = (None if guest
                    else home_summary(sessions, workspace_id, user_id, now,
                                      default_timezone=default_timezone))
@@ -322,6 +340,7 @@ def refresh_homes(sessions: sessionmaker[Session], publisher: HomePublisher,
         except DeliveryError as err:
             log.warning("App Home of %s not refreshed: %s", user_id, err)
             if err.retryable:
+                _stale_again(sessions, state_id, stale_at, now)
                 continue
         with transaction(sessions) as session:
             # Only if no change marked it again meanwhile: that one needs its own refresh.
@@ -329,3 +348,14 @@ def refresh_homes(sessions: sessionmaker[Session], publisher: HomePublisher,
                 NotificationState.id == state_id, NotificationState.home_stale_at == stale_at)
                 .values(home_stale_at=None).execution_options(synchronize_session=False))
     return published
+
+
+def _stale_again(sessions: sessionmaker[Session], state_id: int, stale_at: datetime,
+                 now: datetime) -> None:
+    """A Home that could not be published now goes behind the others still stale (unless
+    a change marked it again meanwhile: it is already behind them)."""
+    with transaction(sessions) as session:
+        session.execute(update(NotificationState).where(
+            NotificationState.id == state_id, NotificationState.home_stale_at == stale_at)
+            .values(home_stale_at=now)
+            .execution_options(synchronize_session=False))

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services import notifications as notes
@@ -24,7 +24,7 @@ from bot.slack.users import AccountCache, SlackUserDirectories
 from storage.db import transaction
 from storage.models import Author, Member, Mention, OutboxMessage, Watch, Workspace
 from storage.models_notifications import NotificationState
-from tests.harness.constants import CHANNEL_ID
+from tests.harness.constants import BOT_TOKEN, CHANNEL_ID, TEAM_ID
 from tests.harness.slack_standin import SlackStandIn
 
 AGENT = Actor("U0AGENT01", "slash_command")
@@ -399,3 +399,66 @@ def test_a_user_slack_cannot_tell_about_gets_nothing_yet_and_nothing_is_lost(
     assert notes.refresh_homes(sessions, publisher, T0, users=directories) == 1
     home = slack_standin.home_view(GUEST_ID)
     assert home is not None and "12345" not in str(home["blocks"])
+
+
+def _stale_homes(sessions: sessionmaker[Session], workspace_id: int, users: list[str],
+                 since: datetime) -> None:
+    with transaction(sessions) as session:
+        for user_id in users:
+            session.add(NotificationState(workspace_id=workspace_id, user_id=user_id,
+                                          home_stale_at=since))
+
+
+def _team(sessions: sessionmaker[Session], team_id: str, *,
+          uninstalled_at: datetime | None = None) -> int:
+    with transaction(sessions) as session:
+        workspace = Workspace(team_id=team_id, uninstalled_at=uninstalled_at)
+        session.add(workspace)
+        session.flush()
+        return workspace.id
+
+
+def test_homes_of_uninstalled_or_tokenless_workspaces_do_not_block_the_others(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+    slack_client: WebClient
+) -> None:
+    """Before, each refresh took the oldest stale Homes of any workspace: those of a
+    workspace uninstalled, or without a token (several workspaces), were never published
+    nor cleared, and a batch of them left every other workspace's Homes stale for ever."""
+    _setup(sessions, workspace_id)
+    gone = _team(sessions, "T0GONE0001", uninstalled_at=T0 - timedelta(days=3))
+    tokenless = _team(sessions, "T0NOTOKEN1")
+    _stale_homes(sessions, gone, [f"U0GONE{i:04d}" for i in range(notes.HOME_BATCH)],
+                 T0 - timedelta(days=2))
+    _stale_homes(sessions, tokenless, [f"U0LOST{i:04d}" for i in range(notes.HOME_BATCH)],
+                 T0 - timedelta(days=1))
+    _stale_homes(sessions, workspace_id, [AGENT.user_id or ""], T0 - timedelta(hours=1))
+    tokens = {TEAM_ID: BOT_TOKEN}  # the installation store: no token for the others
+    directories = SlackUserDirectories(slack_client, tokens.get, cache=AccountCache())
+    publisher = SlackHomePublisher(slack_client, tokens.get)
+    assert notes.refresh_homes(sessions, publisher, T0, users=directories,
+                               installed=lambda team: team in tokens) == 1
+    assert slack_standin.home_view(AGENT.user_id or "") is not None
+
+
+def test_homes_slack_cannot_tell_about_wait_behind_the_others(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+    slack_client: WebClient
+) -> None:
+    """A Home left stale because Slack cannot say whether its user is a guest is tried
+    again after the others: before, a full batch of them was taken first at every refresh
+    and no other Home was ever published."""
+    _setup(sessions, workspace_id)
+    unknown = [f"U0UNKN{i:04d}" for i in range(notes.HOME_BATCH)]
+    _stale_homes(sessions, workspace_id, unknown, T0 - timedelta(days=1))
+    _stale_homes(sessions, workspace_id, [APPROVER.user_id or ""], T0 - timedelta(hours=1))
+    slack_standin.error_next("users.info", "internal_error", count=10 * notes.HOME_BATCH)
+    directories = SlackUserDirectories(slack_client, cache=AccountCache())
+    publisher = SlackHomePublisher(slack_client)
+    assert notes.refresh_homes(sessions, publisher, T0, users=directories) == 0
+    assert notes.refresh_homes(sessions, publisher, T0 + timedelta(seconds=30),
+                               users=directories) == 1
+    assert slack_standin.home_view(APPROVER.user_id or "") is not None
+    with sessions() as session:  # none is lost: they wait, stale
+        assert session.scalar(select(func.count()).select_from(NotificationState).where(
+            NotificationState.home_stale_at.is_not(None))) == notes.HOME_BATCH
