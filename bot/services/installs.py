@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.actors import Actor
@@ -96,11 +96,24 @@ def do_uninstalled(sessions: sessionmaker[Session], team_id: str, reason: str, *
     return Uninstalled(known=True, already=False, dropped=int(dropped))
 
 
+STALE_REPORTS = timedelta(days=1)
+"""A queued daily digest or monthly report older than this is dropped on a reinstall."""
+REPORT_KEYS = ("digest:", "report:")
+"""The outbox ``dedupe_key`` prefixes of scheduled digests and monthly reports."""
+
+
 def do_reinstalled(sessions: sessionmaker[Session], team_id: str, *,
                    now: datetime | None = None) -> bool:
     """Vigie has a working token for ``team_id`` again (an OAuth install, or a bot token
     Slack accepts at start): clear the uninstalled mark, and have the outbox try the token
-    at its next flush. Returns whether the workspace was marked."""
+    at its next flush. Returns whether the workspace was marked.
+
+    Daily digests and monthly reports still queued from more than ``STALE_REPORTS`` ago
+    are dropped (``failed``, with the reason): while uninstalled none is queued, but one
+    queued by a job that read the workspace just before the mark (or by a release before
+    that check) would reach the channel days late, several at once, each telling numbers
+    the next digest tells better (a report can be asked for again:
+    `/cm report month YYYY-MM`). Cards and other messages are sent as queued."""
     now = now or utcnow()
     with transaction(sessions) as session:
         workspace = repo.get_workspace_by_team(session, team_id)
@@ -113,8 +126,19 @@ def do_reinstalled(sessions: sessionmaker[Session], team_id: str, *,
         pause = session.get(OutboxPause, workspace.id, with_for_update=True)
         if pause is not None:
             pause.next_probe_at = now
+        result = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.workspace_id == workspace.id,
+                   OutboxMessage.status == OutboxStatus.PENDING.value,
+                   or_(*(OutboxMessage.dedupe_key.startswith(key) for key in REPORT_KEYS)),
+                   OutboxMessage.created_at < now - STALE_REPORTS)
+            .values(status=OutboxStatus.FAILED.value,
+                    last_error="dropped: stale digest or report after a reinstall")
+            .execution_options(synchronize_session=False))
+        dropped = int(result.rowcount or 0)  # type: ignore[attr-defined]
         record(session, workspace.id, SLACK_ACTOR, "workspace.reinstalled",
-               detail={"uninstalled_at": since.isoformat() if since else None})
+               detail={"uninstalled_at": since.isoformat() if since else None,
+                       "dropped_stale_reports": dropped})
     log.warning("Vigie is installed again in workspace %s: its sources are polled again",
                 team_id)
     return True

@@ -240,11 +240,15 @@ def check_candidates(session: Session, now: datetime) -> Select[tuple[Mention, W
     # recent ones, given the workspaces it starts with, and the primary key for the others.
     restarted = sorted(set(session.scalars(
         select(Case.root_mention_id).where(Case.sla_started_at >= since))))
-    workspaces = list(session.scalars(select(Workspace.id)))
+    # Not of a workspace Vigie was uninstalled from: its notices would wait in its paused
+    # outbox, all to be sent at once on a reinstall.
+    workspaces = list(session.scalars(select(Workspace.id).where(
+        Workspace.uninstalled_at.is_(None))))
     recent = and_(Mention.workspace_id.in_(workspaces), since <= RECEIVED_AT)
     return (select(Mention, Workspace)
             .join(Workspace, Workspace.id == Mention.workspace_id)
             .where(Mention.status.in_([s.value for s in OPEN]),
+                   Workspace.uninstalled_at.is_(None),
                    or_(recent, Mention.id.in_(restarted)) if restarted else recent,
                    (Mention.alerted.is_(True)) | (Mention.assignee_user_id.is_not(None))))
 

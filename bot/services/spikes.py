@@ -525,9 +525,13 @@ def run_spike_checks(sessions: sessionmaker[Session], now: datetime) -> list[Spi
     """Check every channel's active brand watches; one channel's failure never stops the
     others."""
     with sessions() as session:
-        channels = session.execute(select(Watch.workspace_id, Watch.channel_id).where(
-            *_alerting()).distinct().order_by(Watch.workspace_id,
-                                              Watch.channel_id)).tuples().all()
+        # Not in a workspace Vigie was uninstalled from: its alerts would wait in its paused
+        # outbox, all to be sent at once on a reinstall.
+        channels = session.execute(
+            select(Watch.workspace_id, Watch.channel_id)
+            .join(Workspace, Workspace.id == Watch.workspace_id)
+            .where(*_alerting(), Workspace.uninstalled_at.is_(None))
+            .distinct().order_by(Watch.workspace_id, Watch.channel_id)).tuples().all()
     found = []
     for workspace_id, channel_id in channels:
         try:

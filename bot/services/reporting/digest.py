@@ -182,7 +182,8 @@ def run_due_digests(sessions: sessionmaker[Session], *, now: datetime, default_t
     """
     due: list[tuple[DigestChannel, date, datetime]] = []
     with sessions() as session:
-        for workspace in session.scalars(select(Workspace).order_by(Workspace.id)):
+        for workspace in session.scalars(select(Workspace).where(
+                Workspace.uninstalled_at.is_(None)).order_by(Workspace.id)):
             for config in digest_channels(session, workspace, default_timezone):
                 when = _due(config, now)
                 if when is not None:

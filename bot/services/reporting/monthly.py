@@ -430,7 +430,8 @@ def run_due_reports(sessions: sessionmaker[Session], *, now: datetime,
         rows = session.execute(
             select(ReportSchedule, Workspace).join(
                 Workspace, Workspace.id == ReportSchedule.workspace_id)
-            .where(ReportSchedule.enabled.is_(True))).all()
+            .where(ReportSchedule.enabled.is_(True),
+                   Workspace.uninstalled_at.is_(None))).all()
         for schedule, workspace in rows:
             tz = zone_or_default(workspace.timezone, default_timezone)
             this_month = now.astimezone(tz).date().replace(day=1)

@@ -1,0 +1,118 @@
+"""A workspace Vigie was uninstalled from gets nothing from the scheduled jobs (daily
+digests, monthly reports, SLA notices, spike alerts): they would pile up in its paused
+outbox and all reach Slack at once on a reinstall. Queued digests and reports that are
+already stale then are dropped at the reinstall."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services.installs import do_reinstalled, do_uninstalled
+from bot.services.outbox import KIND_POST, do_enqueue
+from bot.services.reporting.digest import run_due_digests
+from bot.services.reporting.monthly import run_due_reports
+from bot.services.sla import run_sla_checks
+from bot.services.spikes import run_spike_checks
+from storage.db import transaction
+from storage.models import Member, Mention, OutboxMessage, Watch, Workspace
+from storage.models_influencers import ReportSchedule
+from tests.harness.constants import TEAM_ID
+from tests.services.test_spike_events import H0, burst, setup
+
+T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)  # a Friday
+
+
+def _uninstall(sessions: sessionmaker[Session], at: datetime) -> None:
+    assert do_uninstalled(sessions, TEAM_ID, "app_uninstalled", now=at).known
+
+
+def _queued(sessions: sessionmaker[Session], workspace_id: int) -> list[tuple[str, str]]:
+    with sessions() as session:
+        return [(r.status, r.dedupe_key or r.channel) for r in session.scalars(
+            select(OutboxMessage).where(OutboxMessage.workspace_id == workspace_id)
+            .order_by(OutboxMessage.id))]
+
+
+def test_no_daily_digest_while_uninstalled(sessions: sessionmaker[Session],
+                                           workspace_id: int) -> None:
+    with transaction(sessions) as session:
+        session.add(Watch(workspace_id=workspace_id, name="acme", channel_id="C0CHAN0001"))
+    start = datetime.now(UTC)  # a digest is due from the day after its channel's first watch
+    _uninstall(sessions, start)
+    for day in range(1, 4):
+        assert run_due_digests(sessions, now=start + timedelta(days=day),
+                               default_timezone="UTC", chart=False) == []
+    assert _queued(sessions, workspace_id) == []
+    do_reinstalled(sessions, TEAM_ID, now=start + timedelta(days=4))
+    outcomes = run_due_digests(sessions, now=start + timedelta(days=4),
+                               default_timezone="UTC", chart=False)
+    assert [o.channel_id for o in outcomes] == ["C0CHAN0001"]
+
+
+def test_no_monthly_report_while_uninstalled(sessions: sessionmaker[Session],
+                                             workspace_id: int) -> None:
+    with transaction(sessions) as session:
+        session.add(ReportSchedule(workspace_id=workspace_id, channel_id="C0CHAN0001",
+                                   updated_at=datetime(2026, 10, 2, tzinfo=UTC)))
+    _uninstall(sessions, datetime(2026, 11, 15, tzinfo=UTC))
+    first = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    assert run_due_reports(sessions, now=first, default_timezone="UTC") == []
+    assert _queued(sessions, workspace_id) == []
+
+
+def test_no_sla_notice_while_uninstalled(sessions: sessionmaker[Session],
+                                         workspace_id: int) -> None:
+    with transaction(sessions) as session:
+        watch = Watch(workspace_id=workspace_id, name="acme", channel_id="C0ACME123",
+                      sla_urgent_minutes=60)
+        session.add(watch)
+        session.add(Member(workspace_id=workspace_id, user_id="U0APPROVER", role="approver"))
+        session.flush()
+        session.add(Mention(workspace_id=workspace_id, watch_id=watch.id, network="x",
+                            external_id="1", url="https://x.com/a/status/1", text="help!",
+                            published_at=T0, created_at=T0, priority=90,
+                            assignee_user_id="U0AGENT01", status="assigned", alerted=True,
+                            slack_channel="C0ACME123", slack_ts="1.1"))
+    _uninstall(sessions, T0 + timedelta(minutes=10))
+    assert run_sla_checks(sessions, T0 + timedelta(minutes=46), "UTC") == 0
+    assert run_sla_checks(sessions, T0 + timedelta(minutes=61), "UTC") == 0
+    assert _queued(sessions, workspace_id) == []
+
+
+def test_no_spike_alert_while_uninstalled(sessions: sessionmaker[Session],
+                                          workspace_id: int) -> None:
+    ids = setup(sessions, workspace_id)
+    burst(sessions, workspace_id, ids, 40, H0, "a")
+    _uninstall(sessions, H0 - timedelta(hours=1))
+    assert run_spike_checks(sessions, H0 + timedelta(minutes=15)) == []
+    assert _queued(sessions, workspace_id) == []
+
+
+def test_a_reinstall_drops_stale_digests_and_reports(sessions: sessionmaker[Session],
+                                                     workspace_id: int) -> None:
+    """Rows queued while the workspace was uninstalled (by a release before this check, or
+    a job that read the workspace just before the mark): a digest or a report older than a
+    day says nothing current and is dropped; the rest, and anything recent, is sent."""
+    _uninstall(sessions, T0)
+    with transaction(sessions) as session:
+        for key, age in (("digest:1:C0CHAN0001:2026-11-21:post", timedelta(days=3)),
+                         ("report:1:C0CHAN0001:2026-10", timedelta(days=2)),
+                         ("digest:1:C0CHAN0001:2026-11-23:post", timedelta(hours=2)),
+                         ("card-like:1", timedelta(days=3))):
+            row = do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST,
+                             channel="C0CHAN0001", payload={"text": key}, dedupe_key=key)
+            assert row is not None
+            session.flush()
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)
+                            .values(created_at=T0 + timedelta(days=3, hours=1) - age))
+    assert do_reinstalled(sessions, TEAM_ID, now=T0 + timedelta(days=3, hours=1))
+    assert _queued(sessions, workspace_id) == [
+        ("failed", "digest:1:C0CHAN0001:2026-11-21:post"),
+        ("failed", "report:1:C0CHAN0001:2026-10"),
+        ("pending", "digest:1:C0CHAN0001:2026-11-23:post"),
+        ("pending", "card-like:1")]
+    with sessions() as session:
+        assert session.scalars(select(Workspace.uninstalled_at)).one() is None
