@@ -12,7 +12,7 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.messages.delivery import OutgoingMessage, metadata_matches
+from bot.messages.delivery import LookupBudget, OutgoingMessage, metadata_matches
 from bot.slack.plaintext import blocks_to_plain, mrkdwn_to_plain
 from bot.slack.render import rendered
 
@@ -73,7 +73,8 @@ class ConsoleNotifier:
                   file=self._stream, flush=True)
 
     def find_file(self, channel: str, file_id: str, team_id: str | None = None,
-                  thread_ts: str | None = None, since: datetime | None = None) -> bool:
+                  thread_ts: str | None = None, since: datetime | None = None, *,
+                  budget: LookupBudget | None = None) -> bool:
         """Nothing to find: the console shares no file, and writing one again is harmless."""
         return False
 
@@ -81,7 +82,8 @@ class ConsoleNotifier:
                         team_id: str | None = None, thread_ts: str | None = None,
                         since: datetime | None = None, *,
                         also: Mapping[str, Any] | None = None,
-                        token: tuple[str, Any] | None = None) -> list[str]:
+                        token: tuple[str, Any] | None = None,
+                        budget: LookupBudget | None = None) -> list[str]:
         """The messages printed by this process with this metadata (``metadata_matches``):
         the console posts each once."""
         return [ts for ts, message in self._posted if message.channel == channel

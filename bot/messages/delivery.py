@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,6 +78,47 @@ so a retry need not look in the channel for it first. Timeouts, 5xx and ``intern
 prove nothing: Slack may have posted before it failed."""
 
 
+LOOKUP_CALLS_PER_MINUTE = 40.0
+LOOKUP_BURST = 10
+"""A look-up budget's default (``LookupBudget``): at most ``LOOKUP_BURST`` calls at once,
+then ``LOOKUP_CALLS_PER_MINUTE`` a minute, per workspace, so that no minute holds more than
+50. conversations.history and conversations.replies are Tier 3 methods, "50+ per minute",
+limits counted "per API method per workspace/team per app"
+(https://docs.slack.dev/apis/web-api/rate-limits; each method's page,
+https://docs.slack.dev/reference/methods/conversations.history, "Rate limits: Tier 3")."""
+
+
+class LookupBudget:
+    """How many look-up calls (``conversations.history``/``replies``, one per page) may be
+    made now, per workspace: a token bucket of ``burst`` calls refilled at ``per_minute``
+    on ``clock`` (seconds). A wave of Slack 5xx leaves many messages that may have been
+    posted, each read back page after page before and after it is posted again: unbounded,
+    their look-ups would use up the tier, and Slack's 429s then hold every channel back.
+    Kept by each sender in its process; Slack's own 429 (with ``Retry-After``) still
+    stops them all when together they ask too much."""
+
+    def __init__(self, per_minute: float = LOOKUP_CALLS_PER_MINUTE, burst: int = LOOKUP_BURST,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._rate = per_minute / 60.0
+        self._burst = float(burst)
+        self._clock = clock
+        self._buckets: dict[str | None, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, team_id: str | None) -> float:
+        """Spend one call of ``team_id``'s budget: 0 when it was there, else the seconds
+        until one is (nothing spent)."""
+        with self._lock:
+            now = self._clock()
+            tokens, at = self._buckets.get(team_id, (self._burst, now))
+            tokens = min(self._burst, tokens + max(0.0, now - at) * self._rate)
+            if tokens < 1.0:
+                self._buckets[team_id] = (tokens, now)
+                return (1.0 - tokens) / self._rate
+            self._buckets[team_id] = (tokens - 1.0, now)
+            return 0.0
+
+
 class DeliveryError(Exception):
     """Posting failed. ``retry_after`` is set when it may succeed later (429, 5xx, network);
     ``code`` is Slack's error code when Slack answered one.
@@ -139,10 +182,12 @@ class Notifier(Protocol):
         ``on_file_id`` is told the file's id before it is shared, for ``find_file``."""
 
     def find_file(self, channel: str, file_id: str, team_id: str | None = None,
-                  thread_ts: str | None = None, since: datetime | None = None) -> bool:
+                  thread_ts: str | None = None, since: datetime | None = None, *,
+                  budget: LookupBudget | None = None) -> bool:
         """True when file ``file_id`` (from ``upload_file``'s ``on_file_id``) is shared in
         the channel (or thread) already, so a retry whose answer was lost does not share it
-        twice. Raises DeliveryError when Slack cannot say."""
+        twice. Raises DeliveryError when Slack cannot say, or when ``budget`` has no call
+        left for it (code ``ratelimited``, as Slack's 429: nothing was read)."""
 
     def find_posted(self, channel: str, event_type: str, key: str, key_value: Any,
                     team_id: str | None = None, thread_ts: str | None = None,
@@ -156,10 +201,12 @@ class Notifier(Protocol):
                         team_id: str | None = None, thread_ts: str | None = None,
                         since: datetime | None = None, *,
                         also: Mapping[str, Any] | None = None,
-                        token: tuple[str, Any] | None = None) -> list[str]:
+                        token: tuple[str, Any] | None = None,
+                        budget: LookupBudget | None = None) -> list[str]:
         """The ts of every message ``find_posted`` would find whose metadata has the values
         of ``also`` and ``token`` too (``metadata_matches``), in no particular order.
-        Raises DeliveryError when the look-up fails."""
+        Raises DeliveryError when the look-up fails, or as ``find_file`` when ``budget``
+        has no call left for it."""
 
     def delete(self, channel: str, ts: str, team_id: str | None = None) -> None:
         """Delete message ``ts`` that Vigie posted in ``channel``. Raises DeliveryError."""

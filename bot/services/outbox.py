@@ -41,6 +41,9 @@ A row whose last attempt Slack refused with a 429 skips that look-up (``NOT_POST
 rate-limited call is not posted, and the look-up (``conversations.history``, itself
 rate-limited hard) would only hold the channel back. A 429 on the look-up itself leaves it
 owed: it says nothing of the attempt looked for.
+Every look-up spends the sender's budget of ``conversations.history`` calls (Tier 3,
+``LookupBudget``): a wave of uncertain rows waits for it rather than use up the tier, and a
+row whose look-up found no call left looks again later, never posts without it.
 
 What a row that cannot go out does to the others:
 
@@ -101,7 +104,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import UnknownMessage
-from bot.messages.delivery import DeliveryError, Notifier, OutgoingMessage, UserDirectories
+from bot.messages.delivery import (
+    DeliveryError,
+    LookupBudget,
+    Notifier,
+    OutgoingMessage,
+    UserDirectories,
+)
 from bot.messages.notes import Date, Note, Text, check_known
 from bot.messages.stored import payload_spec, spec_payload
 from bot.net.retry import exponential, retry_delay
@@ -489,6 +498,11 @@ class OutboxSender:
         self._clock = clock
         self._monotonic = monotonic
         self._sleep = sleep
+        self._lookups = LookupBudget(clock=monotonic)
+        """Every look-up of this sender spends it: a wave of rows whose posts may have
+        gone through must not use up conversations.history's Tier 3 (see
+        ``LookupBudget``). A look-up it refuses defers its row, which looks again later:
+        never posted without its look-up."""
         self._free_at: dict[str, float] = {}
         """Channel -> when (``monotonic``) this sender may send to it again."""
         self._not_known: dict[int, datetime] = {}
@@ -708,7 +722,7 @@ class OutboxSender:
                 found = self._notifier.find_all_posted(
                     message.channel, str(message.event_type), "outbox_id", row_id,
                     team_id=message.team_id, thread_ts=message.thread_ts, since=since,
-                    **_lookup_keys(message))
+                    budget=self._lookups, **_lookup_keys(message))
                 looking = False
                 if found:
                     ts = self._keep_first(message, row_id, found)
@@ -758,7 +772,7 @@ class OutboxSender:
             found = self._notifier.find_all_posted(
                 message.channel, str(message.event_type), "outbox_id", row_id,
                 team_id=message.team_id, thread_ts=message.thread_ts, since=since,
-                **_lookup_keys(message))
+                budget=self._lookups, **_lookup_keys(message))
         except DeliveryError as err:
             log.warning("outbox row %s: could not check for an earlier copy after posting "
                         "it again: %s", row_id, err)
@@ -871,7 +885,8 @@ class OutboxSender:
         earlier = payload.get(UPLOADED_FILE_ID)
         try:
             shared = bool(may_be_shared and earlier and self._notifier.find_file(
-                channel, str(earlier), team_id=team_id, thread_ts=thread_ts, since=since))
+                channel, str(earlier), team_id=team_id, thread_ts=thread_ts, since=since,
+                budget=self._lookups))
         except DeliveryError as err:
             return self._record_failure(row_id, err, report, in_lookup=True)
         if shared:

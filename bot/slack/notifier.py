@@ -13,7 +13,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.metadata import Metadata
 
-from bot.messages.delivery import DeliveryError, OutgoingMessage, metadata_matches
+from bot.messages.delivery import (
+    DeliveryError,
+    LookupBudget,
+    OutgoingMessage,
+    metadata_matches,
+)
 from bot.metrics import SLACK_RATE_LIMITED
 from bot.slack.budget import MESSAGE_TEXT_BUDGET, blocks_text_length, fitted
 from bot.slack.render import rendered
@@ -226,16 +231,19 @@ class SlackNotifier:
                                 retry_after=10.0) from None
 
     def find_file(self, channel: str, file_id: str, team_id: str | None = None,
-                  thread_ts: str | None = None, since: datetime | None = None) -> bool:
+                  thread_ts: str | None = None, since: datetime | None = None, *,
+                  budget: LookupBudget | None = None) -> bool:
         """True when the channel's recent history (or the thread's replies) holds the
         message sharing file ``file_id``: a file shared in a conversation appears there as
         a ``file_share`` message whose ``files`` carry the file's ``id``
         (docs.slack.dev/reference/events/message/file_share; the ``files`` of
         conversations.history's messages). Read with the scopes that read messages
         (``channels:history``...): ``files.info`` would need ``files:read``, which Vigie
-        does not ask for. Raises DeliveryError as ``find_posted`` does."""
+        does not ask for. Raises DeliveryError as ``find_posted`` does, and as Slack's 429
+        when ``budget`` has no call left for a page (``_recent_messages``)."""
         return any(isinstance(shared, dict) and shared.get("id") == file_id
-                   for item in self._recent_messages(channel, team_id, thread_ts, since)
+                   for item in self._recent_messages(channel, team_id, thread_ts, since,
+                                                     budget)
                    for shared in item.get("files") or [])
 
     def _conversation_id(self, channel: str, team_id: str | None) -> str:
@@ -322,13 +330,14 @@ class SlackNotifier:
                         team_id: str | None = None, thread_ts: str | None = None,
                         since: datetime | None = None, *,
                         also: Mapping[str, Any] | None = None,
-                        token: tuple[str, Any] | None = None) -> list[str]:
+                        token: tuple[str, Any] | None = None,
+                        budget: LookupBudget | None = None) -> list[str]:
         """The ts of every message ``find_posted`` would find (there are two when an attempt
         Slack acted on late, after its answer was lost, and its retry were both posted)
         whose metadata has the values of ``also`` and ``token`` too (``metadata_matches``),
-        in no particular order. Raises DeliveryError as ``find_posted`` does."""
+        in no particular order. Raises DeliveryError as ``find_file`` does."""
         return [str(item["ts"])
-                for item in self._recent_messages(channel, team_id, thread_ts, since)
+                for item in self._recent_messages(channel, team_id, thread_ts, since, budget)
                 if metadata_matches(item.get("metadata") or {}, event_type, key, key_value,
                                     also, token)]
 
@@ -348,7 +357,8 @@ class SlackNotifier:
 
     def _recent_messages(self, channel: str, team_id: str | None,
                          thread_ts: str | None,
-                         since: datetime | None = None) -> list[dict[str, Any]]:
+                         since: datetime | None = None,
+                         budget: LookupBudget | None = None) -> list[dict[str, Any]]:
         """The channel's latest messages (or the thread's replies), with their metadata, for
         a look-up: see ``find_posted`` for what a failure raises.
 
@@ -356,7 +366,10 @@ class SlackNotifier:
         page after page with the cursor (``response_metadata.next_cursor`` while
         ``has_more``), until a page reaches back to ``since`` (a message's ts is when Slack
         posted it; history comes newest first) or after ``RECOVERY_SCAN_PAGES`` pages: in
-        a busy channel the message looked for may be more than a page back."""
+        a busy channel the message looked for may be more than a page back. Each page
+        spends a call of ``budget``: when it has none left, DeliveryError as Slack's 429
+        (``ratelimited``, with the wait until it has): nothing was read, so nothing is said
+        of the message looked for."""
         conversation = self._conversation_id(channel, team_id)
         args: dict[str, Any] = {"channel": conversation, "include_all_metadata": True,
                                 "limit": RECOVERY_SCAN_LIMIT, **self._token(team_id)}
@@ -364,6 +377,11 @@ class SlackNotifier:
         cursor = ""
         for _ in range(RECOVERY_SCAN_PAGES if since is not None else 1):
             page = {**args, "cursor": cursor} if cursor else args
+            wait = budget.take(team_id) if budget is not None else 0.0
+            if wait > 0:
+                raise DeliveryError("no look-up left in this minute's budget "
+                                    "(conversations.history is Tier 3)",
+                                    retry_after=wait, code="ratelimited")
             try:
                 if thread_ts:
                     response = self._client.conversations_replies(ts=thread_ts, **page)
