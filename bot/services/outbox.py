@@ -33,7 +33,9 @@ so a crash between "posted" and "recorded" never posts twice. The look-up reads 
 back to the row's creation (``LOOKUP_CLOCK_MARGIN``), page after page up to a bound, not only
 its latest messages: a busy channel may have moved on hundreds of messages meanwhile. A file
 carries no metadata: the id Slack gives it is recorded before its upload is completed
-(``UPLOADED_FILE_ID``), and a retry looks for that file in the channel instead. Slack may
+(``UPLOADED_FILE_ID``), and a retry looks for that file in the channel instead; Slack
+shares a file asynchronously, after answering, so a retry that does not find it yet waits
+for it a while (``SHARE_WAIT``) before uploading it again. Slack may
 also act on an attempt it held past the client's timeout after the retry's look-up found
 nothing (chat.postMessage takes no idempotency key): such a retry reads the channel again
 once it has posted, keeps the first copy and deletes the others (``_after_uncertain_post``).
@@ -182,6 +184,20 @@ UPLOADED_FILE_ID = "slack_file_id"
 committed before the upload is completed, so that a retry can look for that file in the
 channel: an upload whose completion took effect but whose answer was lost is not shared
 twice."""
+UPLOAD_COMPLETING_AT = "slack_file_completing_at"
+"""Key of an upload's payload: when (UTC, ISO 8601) ``files.completeUploadExternal`` was
+called for the file ``UPLOADED_FILE_ID`` names, recorded with it."""
+SHARE_WAIT = timedelta(minutes=2)
+"""How long after an uncertain completion a retry that does not find its file in the
+channel waits for it before uploading it again. Slack shares a completed upload
+asynchronously, after answering ("the files.completeUploadExternal API endpoint
+asynchronously completes the sharing of uploaded files because there are a few
+time-consuming tasks on the server side (e.g., security scans on the files)", a Slack
+maintainer in slackapi/bolt-js issue 2115): a look-up a few seconds after a lost answer
+may not see a share that is on its way."""
+SHARE_LOOK_INTERVAL = timedelta(seconds=30)
+"""How often such a retry looks again meanwhile: at most ``SHARE_WAIT`` / this many
+look-ups (four) before the file is uploaded again."""
 NEWER_RELEASE = "written by a newer version of Vigie: "
 NEWER_RELEASE_GRACE = timedelta(days=1)
 """How long a row this release cannot render (a key, an argument form or a kind a newer
@@ -891,6 +907,8 @@ class OutboxSender:
             return self._record_failure(row_id, err, report, in_lookup=True)
         if shared:
             report.recovered += 1
+        elif may_be_shared and earlier and self._share_may_come(payload):
+            return self._await_share(row_id, str(earlier), report)
         else:
             try:
                 content = (_draw_chart(payload["chart"]) if "chart" in payload
@@ -911,12 +929,42 @@ class OutboxSender:
         return True
 
     def _record_file_id(self, row_id: int, file_id: str) -> None:
-        """Commit the id Slack gave the file being uploaded, before the upload is completed:
-        see ``_upload``."""
+        """Commit the id Slack gave the file being uploaded, and when its upload is
+        completed (``UPLOAD_COMPLETING_AT``), before it is: see ``_upload``."""
         with transaction(self._sessions) as session:
             row = session.get(OutboxMessage, row_id)
             if row is not None:
-                row.payload = {**(row.payload or {}), UPLOADED_FILE_ID: file_id}
+                row.payload = {**(row.payload or {}), UPLOADED_FILE_ID: file_id,
+                               UPLOAD_COMPLETING_AT: self._clock().isoformat()}
+
+    def _share_may_come(self, payload: dict[str, Any]) -> bool:
+        """True while the share of the file an uncertain completion left may still show in
+        the channel (less than ``SHARE_WAIT`` after it): Slack shares files
+        asynchronously. A row recorded before the time was kept does not wait."""
+        completing = payload.get(UPLOAD_COMPLETING_AT)
+        if not isinstance(completing, str):
+            return False
+        try:
+            since = as_utc(datetime.fromisoformat(completing))
+        except ValueError:
+            return False
+        return self._clock() < since + SHARE_WAIT
+
+    def _await_share(self, row_id: int, file_id: str, report: FlushReport) -> bool:
+        """Leave the upload ``row_id`` to look for its file again in
+        ``SHARE_LOOK_INTERVAL``, its attempt given back; its channel waits (its order)."""
+        with transaction(self._sessions) as session:
+            row = session.get(OutboxMessage, row_id)
+            if row is None:
+                return True
+            row.attempts = max(0, row.attempts - 1)
+            row.next_attempt_at = self._clock() + SHARE_LOOK_INTERVAL
+            row.last_error = (f"its file {file_id} is not shown in the channel yet (Slack "
+                              "shares files asynchronously): looking again")
+        report.deferred += 1
+        log.info("outbox row %s: its file %s is not shown in the channel yet; looking again "
+                 "in %ss", row_id, file_id, SHARE_LOOK_INTERVAL.total_seconds())
+        return False
 
     def _named(self, spec: dict[str, Any], workspace_id: int, team_id: str | None
                ) -> dict[str, Any]:

@@ -148,7 +148,14 @@ Rules of real Slack the stand-in enforces (each has a test in tests/harness_self
     objects with their ``id`` (file_share message docs,
     https://docs.slack.dev/reference/events/message/file_share; the ``files`` of the messages
     conversations.history returns, @slack/web-api ChannelsHistoryResponse ``Message.files``).
-    A file uploaded but never completed is shared nowhere.
+    A file uploaded but never completed is shared nowhere. Slack shares the files
+    asynchronously, after ``files.completeUploadExternal`` has answered: "the
+    ``files.completeUploadExternal`` API endpoint asynchronously completes the sharing of
+    uploaded files because there are a few time-consuming tasks on the server side (e.g.,
+    security scans on the files)" (a Slack maintainer, slackapi/bolt-js issue 2115; also
+    slackapi/java-slack-sdk issue 1307, a message posted after an upload shown before its
+    file). :meth:`SlackStandIn.delay_file_shares` makes the ``file_share`` message appear in
+    the history that long (on ``clock``) after the completion; by default it is there at once.
 
 Not modelled (documented Slack behaviour a test cannot rely on here): the budgets of the
 rate-limit tiers other than the per-channel limit of ``chat.postMessage`` (and its
@@ -159,7 +166,7 @@ conversations.history for non-Marketplace apps, trigger ids that Slack never iss
 Socket Mode itself (``tests/harness/socket_mode.py`` serves it; this server only answers
 ``apps.connections.open`` through a handler that harness adds), mrkdwn rendering (broken
 ``<...>`` entities are stored as sent), metadata ``event_type`` registration and the 8 KB
-metadata size, file sharing delays, user tokens, Enterprise Grid, and per-channel posting
+metadata size, user tokens, Enterprise Grid, and per-channel posting
 permissions other than threads turned off (announcement-only, read-only and thread-only
 channels, locked threads).
 
@@ -412,6 +419,8 @@ class _Stored:
     message: dict[str, Any]
     deleted: bool = False
     file_share: bool = False
+    shown_at: float = float("-inf")
+    """When (on ``clock``) the history shows it: a file's share comes late (rule 19)."""
 
 
 class _RateLimited(Exception):
@@ -714,6 +723,8 @@ class SlackStandIn:
         self._used_triggers: set[str] = set()
         self._issued_triggers: dict[str, float] = {}
         self._uploads: dict[str, UploadedFile] = {}
+        self._share_delay = 0.0
+        """Seconds (on ``clock``) before a completed upload's share shows (rule 19)."""
         self._post_buckets: dict[str, _Bucket] = {}
         """Conversation -> its ``chat.postMessage`` token bucket (rule 12)."""
         self._limited_until: dict[str, float] = {}
@@ -1319,6 +1330,14 @@ class SlackStandIn:
                 self._delays.pop(method, None)
             else:
                 self._delays[method] = seconds
+
+    def delay_file_shares(self, seconds: float) -> None:
+        """Rule 19: the ``file_share`` message of each upload completed from now on shows
+        in ``conversations.history``/``replies`` only ``seconds`` (on ``clock``) after
+        ``files.completeUploadExternal`` answered, as Slack shares files asynchronously.
+        :meth:`messages_in` lists it at once. 0 shares them at once again."""
+        with self._cond:
+            self._share_delay = max(0.0, seconds)
 
     def hold(self, method: str) -> Hold:
         """Make requests to ``method`` wait, before they are answered or take effect, until
@@ -1979,6 +1998,7 @@ class SlackStandIn:
             for s in self._messages
             if s.channel == channel
             and not s.deleted
+            and s.shown_at <= self.clock()
             and s.message.get("thread_ts", s.message["ts"]) == s.message["ts"]
             and in_range(float(s.message["ts"]))
         ]
@@ -1998,6 +2018,7 @@ class SlackStandIn:
             for s in self._messages
             if s.channel == channel
             and not s.deleted
+            and s.shown_at <= self.clock()
             and s is not parent
             and s.message.get("thread_ts") == ts
         ]
@@ -2395,9 +2416,9 @@ class SlackStandIn:
                     "file_access": "visible",
                 }
             )
-        # Slack shares the files asynchronously; the stand-in shares them at once.
+        # Slack shares the files asynchronously (rule 19): by default at once here.
         for channel in channels:
-            self._store_message(
+            stored = self._store_message(
                 channel,
                 {
                     "text": args.get("initial_comment") or "",
@@ -2406,6 +2427,8 @@ class SlackStandIn:
                 },
                 file_share=True,
             )
+            if self._share_delay:
+                stored.shown_at = self.clock() + self._share_delay
         return {"ok": True, "files": out_files}
 
     # ------------------------------------------------------------- response URLs

@@ -563,3 +563,20 @@ def test_a_shared_file_is_a_file_share_message_of_the_conversation(
         ("file_share", [reply["file"]["id"]])]
     everything = [f["id"] for m in history + replies for f in m.get("files") or []]
     assert pending["file_id"] not in everything
+
+
+def test_a_file_shows_in_the_history_only_once_slack_has_shared_it() -> None:
+    """Rule 19: Slack shares a completed upload asynchronously."""
+    clock = ManualClock()
+    with SlackStandIn(clock=clock) as slack:
+        client = WebClient(token=BOT_TOKEN, base_url=slack.base_url)
+        slack.delay_file_shares(30)
+        uploaded = client.files_upload_v2(channel=CHANNEL_ID, filename="a.csv", content=b"a")
+
+        def shared() -> list[str]:
+            history = client.conversations_history(channel=CHANNEL_ID)["messages"]
+            return [f["id"] for m in history for f in m.get("files") or []]
+
+        assert shared() == []
+        clock.advance(30)
+        assert shared() == [uploaded["file"]["id"]]

@@ -23,6 +23,7 @@ from bot.services.outbox import (
     MAX_ATTEMPTS,
     NOT_POSTED,
     RATE_LIMIT_PATIENCE,
+    UPLOAD_COMPLETING_AT,
     UPLOADED_FILE_ID,
     OutboxSender,
     do_enqueue,
@@ -333,7 +334,8 @@ def test_a_sent_upload_keeps_its_name_and_size_not_its_file(
     assert row.status == "sent"
     assert row.payload == {"filename": "vigie-mentions-all-7d.csv",
                            "title": "vigie-mentions-all-7d.csv", "comment": "500 rows",
-                           "size_bytes": len(csv_bytes), UPLOADED_FILE_ID: uploaded.file_id}
+                           "size_bytes": len(csv_bytes), UPLOADED_FILE_ID: uploaded.file_id,
+                           UPLOAD_COMPLETING_AT: clock.now.isoformat()}
 
 
 @pytest.mark.parametrize("size", range(5))

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.services.outbox import KIND_UPLOAD, UPLOADED_FILE_ID, do_enqueue
+from bot.services.outbox import KIND_UPLOAD, SHARE_WAIT, UPLOADED_FILE_ID, do_enqueue
 from storage.db import transaction
 from storage.models import OutboxMessage
 from tests.harness.constants import CHANNEL_ID
@@ -112,3 +112,44 @@ def test_an_upload_in_a_thread_is_looked_for_in_the_thread(
     assert sender_for(sessions, slack_standin, clock).flush().recovered == 1
     assert len(slack_standin.files()) == 1
     assert slack_standin.calls("conversations.replies")
+
+
+def test_an_upload_whose_share_slack_has_not_shown_yet_is_not_shared_again(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn) -> None:
+    """Slack shares a completed upload asynchronously: a retry that looks before the share
+    shows waits for it (a bounded while) instead of uploading the file again."""
+    enqueue_upload(sessions, workspace_id)
+    slack_standin.delay_file_shares(60)
+    slack_standin.fail_next("files.completeUploadExternal", status=500, side_effect=True)
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
+    assert sender.flush().sent == 0
+    clock.now += timedelta(seconds=10)  # the retry is due; the share is not shown yet
+    assert sender.flush().sent == 0
+    assert statuses(sessions) == ["pending"]
+    assert len(slack_standin.calls("files.getUploadURLExternal")) == 1
+    clock.now += timedelta(minutes=1)
+    report = sender.flush()
+    assert (report.sent, report.recovered) == (1, 1)
+    assert len(slack_standin.files()) == 1
+    assert len(shared_in_channel(slack_standin)) == 1
+
+
+def test_an_upload_whose_share_never_shows_is_shared_again_after_a_while(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn) -> None:
+    """The wait is bounded (``SHARE_WAIT``): a completion Slack never acted on is shared
+    again once it has passed, once."""
+    enqueue_upload(sessions, workspace_id)
+    slack_standin.fail_next("files.completeUploadExternal", status=500)  # not completed
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
+    assert sender.flush().sent == 0
+    started = clock.seconds()
+    for _ in range(30):
+        clock.now += timedelta(seconds=10)
+        if sender.flush().sent:
+            break
+    assert statuses(sessions) == ["sent"]
+    assert clock.seconds() - started >= SHARE_WAIT.total_seconds()
+    assert len(shared_in_channel(slack_standin)) == 1
+    assert len(slack_standin.calls("files.getUploadURLExternal")) == 2
