@@ -38,7 +38,9 @@ shares a file asynchronously, after answering, so a retry that does not find it 
 for it a while (``SHARE_WAIT``) before uploading it again. Slack may
 also act on an attempt it held past the client's timeout after the retry's look-up found
 nothing (chat.postMessage takes no idempotency key): such a retry reads the channel again
-once it has posted, keeps the first copy and deletes the others (``_after_uncertain_post``).
+once it has posted, keeps the first copy and deletes the others (``_after_uncertain_post``),
+and ``RECHECK_DELAY`` later reads it once more (``KIND_RECHECK``): a copy Slack posted after
+that second read is deleted too, and nothing that is not a copy of that row ever is.
 A row whose last attempt Slack refused with a 429 skips that look-up (``NOT_POSTED``): a
 rate-limited call is not posted, and the look-up (``conversations.history``, itself
 rate-limited hard) would only hold the channel back. A 429 on the look-up itself leaves it
@@ -198,6 +200,13 @@ may not see a share that is on its way."""
 SHARE_LOOK_INTERVAL = timedelta(seconds=30)
 """How often such a retry looks again meanwhile: at most ``SHARE_WAIT`` / this many
 look-ups (four) before the file is uploaded again."""
+RECHECK_DELAY = timedelta(minutes=2)
+"""How long after an uncertain retry posted its message its copies are looked for once
+more (``KIND_RECHECK``): Slack may act on an attempt it held past the client's timeout
+(15 s) after the retry's own look-ups."""
+RECHECK_ATTEMPTS = 5
+"""How many times a recheck whose look-up fails is tried before it is given up (logged):
+its message is posted, only a late copy may be left."""
 NEWER_RELEASE = "written by a newer version of Vigie: "
 NEWER_RELEASE_GRACE = timedelta(days=1)
 """How long a row this release cannot render (a key, an argument form or a kind a newer
@@ -270,6 +279,14 @@ KIND_OPPORTUNITY = "opportunity"
 (``bot.services.opportunities``)."""
 KIND_UPDATE_OPPORTUNITY = "update_opportunity"
 """Re-render an opportunity's card in place (payload ``ts``)."""
+KIND_RECHECK = "recheck_copies"
+"""A later look for copies of a message an uncertain retry posted (``RECHECK_DELAY``
+after it): an earlier attempt Slack held past the retry's second look-up may have been
+posted since. It reads the channel once more and deletes the copies of that row newer
+than the one kept (``_recheck``). Payload: ``of`` (the row), ``kept`` (its ts),
+``event_type`` and ``metadata`` (what its message carries), ``thread_ts``, ``since``. It
+posts nothing: it neither takes nor holds its channel's pace, and a recheck not due yet
+holds nothing back."""
 
 RANK_FEEDBACK = 0
 """Send rank of an update of a posted message (a card after a click, a spike alert brought
@@ -544,10 +561,12 @@ class OutboxSender:
         self._renderers[kind] = renderer
 
     def pending_count(self) -> int:
-        """How many rows wait to be delivered."""
+        """How many rows wait to be delivered (not the rechecks, ``KIND_RECHECK``, which
+        deliver nothing)."""
         with self._sessions() as session:
             return int(session.scalar(select(func.count()).select_from(OutboxMessage).where(
-                OutboxMessage.status == OutboxStatus.PENDING.value)) or 0)
+                OutboxMessage.status == OutboxStatus.PENDING.value,
+                OutboxMessage.kind != KIND_RECHECK)) or 0)
 
     def flush(self, *, limit: int = 200, wait: bool = False) -> FlushReport:
         """Send what is due, in each channel by rank (``send_rank``), then in id order.
@@ -577,7 +596,8 @@ class OutboxSender:
             blocked: set[str] = set(session.scalars(
                 select(OutboxMessage.channel).where(
                     OutboxMessage.status == OutboxStatus.PENDING.value,
-                    OutboxMessage.next_attempt_at > now)))
+                    OutboxMessage.next_attempt_at > now,
+                    OutboxMessage.kind != KIND_RECHECK)))
         considered, after = 0, (-1, 0)
         while considered < limit:
             # Rows of a channel that must wait, or of a paused workspace, neither count nor
@@ -587,7 +607,7 @@ class OutboxSender:
                        if probe_at > now or ws in self._probed]
             query = (select(OutboxMessage.id, OutboxMessage.channel,
                             OutboxMessage.next_attempt_at, OutboxMessage.workspace_id,
-                            OutboxMessage.send_rank)
+                            OutboxMessage.send_rank, OutboxMessage.kind)
                      .where(OutboxMessage.status == OutboxStatus.PENDING.value,
                             tuple_(OutboxMessage.send_rank, OutboxMessage.id)
                             > tuple_(literal(after[0]), literal(after[1]))))
@@ -599,10 +619,17 @@ class OutboxSender:
             with self._sessions() as session:
                 rows = session.execute(query.order_by(OutboxMessage.send_rank, OutboxMessage.id)
                                        .limit(asked)).all()
-            for row_id, channel, next_attempt_at, workspace_id, rank in rows:
+            for row_id, channel, next_attempt_at, workspace_id, rank, kind in rows:
                 if self._stopping:
                     return report
                 after = (rank, row_id)
+                if kind == KIND_RECHECK:
+                    # Posts nothing: no pace, and it holds its channel neither before it is
+                    # due nor while it looks.
+                    if next_attempt_at <= now and workspace_id not in self._pauses:
+                        self._recheck(row_id, report)
+                        considered += 1
+                    continue
                 if self._consider(row_id, channel, next_attempt_at, workspace_id, now, wait,
                                   blocked, report):
                     considered += 1
@@ -728,7 +755,7 @@ class OutboxSender:
                                 since=since)
         assert message is not None
         ts: str | None = None
-        looking = False
+        looking = posted = False
         # Only an attempt whose outcome is unknown (a timeout, a 5xx) may have posted.
         may_be_posted = bool(previous_attempts and not not_posted and message.event_type
                              and target_ts is None)
@@ -749,6 +776,7 @@ class OutboxSender:
                     ts = target_ts
                 else:
                     ts = self._notifier.post(message)
+                    posted = True
                     if may_be_posted:
                         ts = self._after_uncertain_post(message, row_id, ts, since)
         except DeliveryError as err:
@@ -772,9 +800,24 @@ class OutboxSender:
                     self._fail(session, failed, _unrenderable(err), report)
             return True
         self._free_at[message.channel] = self._monotonic() + self._interval
-        self._record_success(row_id, ts)
+        recheck = None
+        if may_be_posted and (posted or previous_attempts > 1):
+            recheck = self._recheck_payload(message, row_id, ts, since)
+        self._record_success(row_id, ts, recheck=recheck)
         report.sent += 1
         return True
+
+    @staticmethod
+    def _recheck_payload(message: OutgoingMessage, row_id: int, ts: str,
+                         since: datetime) -> dict[str, Any] | None:
+        """The payload of the recheck (``KIND_RECHECK``) of row ``row_id``, which kept
+        ``ts``; None when its message carries no creation time to tell its copies by."""
+        metadata = dict(message.event_payload or {})
+        if metadata.get(OUTBOX_CREATED) is None:
+            return None
+        return {"of": row_id, "kept": ts, "event_type": message.event_type,
+                "metadata": metadata, "thread_ts": message.thread_ts,
+                "since": since.isoformat()}
 
     def _after_uncertain_post(self, message: OutgoingMessage, row_id: int, ts: str,
                               since: datetime) -> str:
@@ -794,6 +837,84 @@ class OutboxSender:
                         "it again: %s", row_id, err)
             return ts
         return self._keep_first(message, row_id, [*found, ts])
+
+    def _recheck(self, row_id: int, report: FlushReport) -> None:
+        """Run the recheck ``row_id`` (``KIND_RECHECK``): read its row's channel once more
+        and delete that row's copies newer than the one it kept. A copy is the row's only
+        when its metadata names the row, its mention and its creation time
+        (``OUTBOX_CREATED``): a message another row posted, or one whose metadata lacks the
+        time (an older release's), is never deleted. Nor is the one kept, nor an older one
+        (logged): the kept one is the row's, recorded and linked to."""
+        with transaction(self._sessions) as session:
+            row = session.get(OutboxMessage, row_id, with_for_update=True)
+            if row is None or row.status != OutboxStatus.PENDING.value:
+                return
+            if row.next_attempt_at > self._clock() or not self._claim(session, row):
+                return  # another sender checks it
+            channel, payload = row.channel, dict(row.payload)
+            team = session.scalar(select(Workspace.team_id).where(
+                Workspace.id == row.workspace_id))
+        of, kept = payload.get("of"), str(payload.get("kept") or "")
+        metadata = payload.get("metadata") or {}
+        created = metadata.get(OUTBOX_CREATED)
+        try:
+            if not kept or not created:
+                raise ValueError("nothing to tell the row's copies by")
+            since = datetime.fromisoformat(str(payload["since"]))
+        except (KeyError, ValueError) as err:
+            self._recheck_later(row_id, DeliveryError(f"unreadable recheck: {err}"), report)
+            return
+        try:
+            found = self._notifier.find_all_posted(
+                channel, str(payload.get("event_type")), "outbox_id", metadata.get("outbox_id"),
+                team_id=team, thread_ts=payload.get("thread_ts"),
+                since=since, also={"mention_id": metadata.get("mention_id"),
+                                   OUTBOX_CREATED: created},
+                budget=self._lookups)
+        except DeliveryError as err:
+            self._recheck_later(row_id, err, report)
+            return
+        copies = sorted({ts for ts in found if ts != kept}, key=_ts_order)
+        if any(_ts_order(ts) < _ts_order(kept) for ts in copies):
+            log.warning("outbox row %s has a copy older than the one it kept (%s): left "
+                        "as it is", of, kept)
+        for extra in (ts for ts in copies if _ts_order(ts) > _ts_order(kept)):
+            try:
+                self._notifier.delete(channel, extra, team_id=team)
+            except DeliveryError as err:
+                log.warning("outbox row %s: could not delete its late copy %s: %s", of,
+                            extra, err)
+            else:
+                log.warning("outbox row %s was posted twice (an attempt Slack acted on "
+                            "late): deleted the late copy %s, kept %s", of, extra, kept)
+        with transaction(self._sessions) as session:
+            row = session.get(OutboxMessage, row_id)
+            if row is not None:
+                row.status = OutboxStatus.SENT.value
+                row.sent_at = self._clock()
+                row.last_error = None
+
+    def _recheck_later(self, row_id: int, err: DeliveryError, report: FlushReport) -> None:
+        """The recheck ``row_id`` could not read its channel: try it again later, up to
+        ``RECHECK_ATTEMPTS`` times (a refusal that read nothing, a 429 or the look-up
+        budget, spends no attempt), then give it up, logged."""
+        with transaction(self._sessions) as session:
+            row = session.get(OutboxMessage, row_id)
+            if row is None:
+                return
+            of = (row.payload or {}).get("of")
+            if err.nothing_posted:
+                row.attempts = max(0, row.attempts - 1)
+            row.last_error = str(err)[:500]
+            if err.retryable and row.attempts < RECHECK_ATTEMPTS:
+                delay = max(err.retry_after or 0.0, RECHECK_DELAY.total_seconds() / 4)
+                row.next_attempt_at = self._clock() + timedelta(seconds=delay)
+                report.deferred += 1
+                return
+            row.status = OutboxStatus.SENT.value
+            row.sent_at = self._clock()
+        log.warning("outbox row %s: gave up looking for late copies of its message: %s",
+                    of, err)
 
     def _keep_first(self, message: OutgoingMessage, row_id: int, found: list[str]) -> str:
         """The first (oldest) of the messages ``found`` for row ``row_id``, the others
@@ -984,11 +1105,19 @@ class OutboxSender:
                 names[user_id] = account.name
         return {**spec, "names": names}
 
-    def _record_success(self, row_id: int, ts: str) -> None:
+    def _record_success(self, row_id: int, ts: str, *,
+                        recheck: dict[str, Any] | None = None) -> None:
+        """Record row ``row_id`` sent as ``ts``; with ``recheck``, queue its recheck
+        (``KIND_RECHECK``) in the same transaction, due ``RECHECK_DELAY`` from now."""
         with transaction(self._sessions) as session:
             row = session.get(OutboxMessage, row_id)
             if row is None:
                 return
+            if recheck is not None:
+                session.add(OutboxMessage(
+                    workspace_id=row.workspace_id, kind=KIND_RECHECK, channel=row.channel,
+                    payload=recheck, send_rank=RANK_FEEDBACK,
+                    next_attempt_at=self._clock() + RECHECK_DELAY))
             row.status = OutboxStatus.SENT.value
             row.result_ts = ts
             row.sent_at = self._clock()

@@ -18,6 +18,7 @@ from bot.services.outbox import (
     KIND_CARD,
     KIND_CHART,
     KIND_POST,
+    KIND_RECHECK,
     KIND_THREAD,
     KIND_UPLOAD,
     MAX_ATTEMPTS,
@@ -109,8 +110,18 @@ def add_mention(sessions: sessionmaker[Session], workspace_id: int, text: str = 
 
 
 def statuses(sessions: sessionmaker[Session]) -> list[str]:
+    """The statuses of the rows that deliver something, in id order: not the rechecks of
+    uncertain retries (``KIND_RECHECK``, see ``rechecks``)."""
     with sessions() as session:
-        return list(session.scalars(select(OutboxMessage.status).order_by(OutboxMessage.id)))
+        return list(session.scalars(select(OutboxMessage.status).where(
+            OutboxMessage.kind != KIND_RECHECK).order_by(OutboxMessage.id)))
+
+
+def rechecks(sessions: sessionmaker[Session]) -> list[str]:
+    """The statuses of the rechecks (``KIND_RECHECK``), in id order."""
+    with sessions() as session:
+        return list(session.scalars(select(OutboxMessage.status).where(
+            OutboxMessage.kind == KIND_RECHECK).order_by(OutboxMessage.id)))
 
 
 def test_posts_in_order_with_metadata(sessions: sessionmaker[Session], workspace_id: int,

@@ -14,13 +14,19 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.cards import register_card_renderers
-from bot.services.outbox import EVENT_TYPE_MESSAGE, FlushReport, OutboxSender
+from bot.services.outbox import (
+    EVENT_TYPE_MESSAGE,
+    OUTBOX_CREATED,
+    RECHECK_DELAY,
+    FlushReport,
+    OutboxSender,
+)
 from bot.slack.notifier import SlackNotifier
 from storage.db import transaction
 from storage.models import OutboxMessage
 from tests.harness.constants import BOT_TOKEN, CHANNEL_ID
 from tests.harness.slack_standin import SlackStandIn
-from tests.services.test_outbox import Clock, enqueue_posts, sender_for, statuses
+from tests.services.test_outbox import Clock, enqueue_posts, rechecks, sender_for, statuses
 
 
 def impatient_sender(sessions: sessionmaker[Session], standin: SlackStandIn,
@@ -73,7 +79,8 @@ def test_a_message_slack_posts_late_after_its_retry_posted_it_is_kept_once(
     assert [m["text"] for m in messages] == ["only once"]
     assert len(slack_standin.messages_in(CHANNEL_ID, include_deleted=True)) == 2
     assert statuses(sessions) == ["sent"]
-    assert result_ts(sessions) == [messages[0]["ts"]]  # the first copy, the one kept
+    assert rechecks(sessions) == ["pending"]  # it waits RECHECK_DELAY
+    assert result_ts(sessions)[0] == messages[0]["ts"]  # the first copy, the one kept
     assert len(slack_standin.calls("chat.delete", ok=True)) == 1
 
 
@@ -115,6 +122,7 @@ def test_a_retry_whose_second_look_up_fails_keeps_what_it_posted(
     assert len(looked) == 2
     assert len(slack_standin.messages_in(CHANNEL_ID)) == 1
     assert statuses(sessions) == ["sent"]
+    assert rechecks(sessions) == ["pending"]  # it will look again
 
 
 @pytest.mark.parametrize("slack_posted_it", [True, False])
@@ -146,4 +154,84 @@ def test_a_row_taking_a_deleted_rows_id_neither_takes_nor_deletes_its_message(
     assert [m["text"] for m in messages] == ["old card", "fresh card"]
     assert messages[0] == old
     assert slack_standin.calls("chat.delete") == []
-    assert result_ts(sessions) == [messages[1]["ts"]]
+    assert result_ts(sessions)[0] == messages[1]["ts"]
+    clock.now += RECHECK_DELAY  # a recheck of the retry that posted deletes nothing either
+    sender_for(sessions, slack_standin, clock).flush()
+    assert slack_standin.messages_in(CHANNEL_ID) == messages
+    assert slack_standin.calls("chat.delete") == []
+
+
+def test_a_copy_slack_posts_after_the_retrys_second_look_is_deleted_later(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn) -> None:
+    """Slack acts on the first attempt only after the retry posted and read the channel
+    again: the recheck, RECHECK_DELAY later, deletes that late copy and keeps the retry's."""
+    enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["only once"])
+    clock = Clock()
+    first = slack_standin.hold("chat.postMessage")
+    assert impatient_sender(sessions, slack_standin, clock).flush().sent == 0  # timed out
+    first.wait_for_arrivals(1)
+    retried = slack_standin.hold("chat.postMessage")
+    clock.now += timedelta(minutes=2)
+    thread, out = retry_in_background(sessions, slack_standin, clock)
+    retried.wait_for_arrivals(1)
+    retried.release()
+    thread.join(timeout=60)
+    assert out["report"].sent == 1
+    (kept,) = slack_standin.messages_in(CHANNEL_ID)
+    first.release()  # Slack acts on the first attempt at last, after both look-ups
+    slack_standin.wait_until(lambda s: len(s.messages_in(CHANNEL_ID)) == 2)
+    sender = sender_for(sessions, slack_standin, clock)
+    sender.flush()
+    assert len(slack_standin.messages_in(CHANNEL_ID)) == 2  # the recheck is not due yet
+    clock.now += RECHECK_DELAY
+    sender.flush()
+    assert slack_standin.messages_in(CHANNEL_ID) == [kept]
+    assert result_ts(sessions)[0] == kept["ts"]
+    assert (statuses(sessions), rechecks(sessions)) == (["sent"], ["sent"])
+    assert len(slack_standin.calls("chat.delete", ok=True)) == 1
+
+
+def test_a_recheck_deletes_only_copies_of_its_own_row(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn) -> None:
+    """Messages naming the same outbox id but another creation time (a deleted row's, its
+    id taken again) or none (an older release's) are not the row's copies: left alone."""
+    (row_id,) = enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["only once"])
+    slack_standin.fail_next("chat.postMessage", status=500)
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
+    assert sender.flush().sent == 0
+    clock.now += timedelta(minutes=2)
+    assert sender.flush().sent == 1  # uncertain: its recheck is queued
+    (kept,) = slack_standin.messages_in(CHANNEL_ID)
+    created = kept["metadata"]["event_payload"][OUTBOX_CREATED]
+    others = [{"outbox_id": row_id, OUTBOX_CREATED: "2020-01-01T00:00:00.000000+00:00"},
+              {"outbox_id": row_id}]
+    for payload in others:
+        slack_standin.seed_message(CHANNEL_ID, text="another row's",
+                                   metadata={"event_type": EVENT_TYPE_MESSAGE,
+                                             "event_payload": payload})
+    late = slack_standin.seed_message(
+        CHANNEL_ID, text="only once", metadata={"event_type": EVENT_TYPE_MESSAGE,
+                                                "event_payload": {"outbox_id": row_id,
+                                                                  OUTBOX_CREATED: created}})
+    clock.now += RECHECK_DELAY
+    sender.flush()
+    texts = [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)]
+    assert texts == ["only once", "another row's", "another row's"]
+    assert slack_standin.message(CHANNEL_ID, late["ts"]) is None
+    assert (statuses(sessions), rechecks(sessions)) == (["sent"], ["sent"])
+
+
+def test_a_recheck_waiting_holds_its_channel_back_in_nothing(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn) -> None:
+    enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["first"])
+    slack_standin.fail_next("chat.postMessage", status=500)
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
+    assert sender.flush().sent == 0
+    clock.now += timedelta(minutes=2)
+    assert sender.flush().sent == 1
+    enqueue_posts(sessions, workspace_id, CHANNEL_ID, ["second"])
+    assert sender.flush().sent == 1
+    assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["first", "second"]
+    assert (statuses(sessions), rechecks(sessions)) == (["sent", "sent"], ["pending"])
