@@ -43,7 +43,7 @@ from bot.services.reporting.digest_sections import (
     complete_days,
     series_key,
 )
-from bot.services.reporting.periods import at_local
+from bot.services.reporting.periods import at_local, scheduled_window
 from bot.services.reporting.queries import MentionLine
 from bot.services.reporting.schedule import DigestChannel, channel_config, digest_channels
 from bot.services.reporting.share_of_voice import METRICS, SovReport, SovShare, sov_chart
@@ -209,8 +209,9 @@ def run_due_digests(sessions: sessionmaker[Session], *, now: datetime, default_t
 
 def _run_one(sessions: sessionmaker[Session], config: DigestChannel, local_date: date,
              scheduled: datetime, now: datetime, chart: bool) -> DigestOutcome:
+    start, _ = scheduled_window(local_date, config.local_time, config.tz)
     with sessions() as session:
-        report = build_digest_report(session, config, end=scheduled, now=now,
+        report = build_digest_report(session, config, start=start, end=scheduled, now=now,
                                      cached_days=_cached_days(session, config))
     post = not (report.empty and config.skip_empty)
     figure = digest_chart(report, config.language) if post and chart and not report.empty \

@@ -9,7 +9,7 @@ with the local day before it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -65,6 +65,9 @@ OVERDUE_SHOWN = 10
 MAX_SPIKES = 10
 WAITED_EXAMPLES = 3
 SERIES_KEYS = (*SENTIMENT_LABELS, UNKNOWN)
+DAY = timedelta(days=1)
+DST_SLACK = timedelta(hours=1)
+"""A local day is 23 to 25 hours long (Lord Howe's half-hour change included)."""
 
 
 def day_spikes(session: Session, scope: Scope, start: datetime, end: datetime
@@ -377,14 +380,21 @@ def complete_days(report_chart: list[DayCounts], config: DigestChannel, end: dat
 
 def build_digest_report(session: Session, config: DigestChannel, *, end: datetime,
                         now: datetime, cached_days: dict[str, list[int]] | None = None,
-                        ) -> DigestReport:
-    """The digest of ``config``'s channel for the local day ending at ``end``; open and
-    overdue work is as of ``now``. Volumes, the chart, top priority and top authors count
-    the brand's part of the channel's scope (``DigestChannel.volume_scope``); open work,
-    answers and what waited, the whole scope."""
+                        start: datetime | None = None) -> DigestReport:
+    """The digest of ``config``'s channel for [``start``, ``end``), by default the local
+    day ending at ``end``; open and overdue work is as of ``now``. Volumes, the chart, top
+    priority and top authors count the brand's part of the channel's scope
+    (``DigestChannel.volume_scope``); open work, answers and what waited, the whole scope.
+    Volumes compare with the previous local day, or, for a window that is not a day (a
+    daily run catching up: ``bot.services.reporting.digest``), the period as long just
+    before it."""
     scope, counted = config.scope, config.volume_scope
-    start, end = day_window(end, config.tz)
-    previous_start, _ = day_window(start, config.tz)
+    day_start, end = day_window(end, config.tz)
+    start = day_start if start is None else start.astimezone(UTC)
+    if abs((end - start) - DAY) <= DST_SLACK:
+        previous_start, _ = day_window(start, config.tz)
+    else:
+        previous_start = start - (end - start)
     watches = _watches(session, scope)
     counts = _day_pass(session, scope, counted,
                        {wid: th for wid, (_n, th) in watches.items()}, previous_start, start,

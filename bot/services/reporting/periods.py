@@ -70,8 +70,25 @@ def shift_local_days(moment: datetime, days: int, tz: ZoneInfo) -> datetime:
 
 
 def day_window(end: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """The local day ending at ``end``: from the same wall-clock time one day earlier."""
+    """The local day ending at ``end``: from the same wall-clock time one day earlier.
+
+    For an instant read off a clock (``now``). A digest scheduled at a wall-clock time
+    takes ``scheduled_window``: its end may be a skipped time moved past the change.
+    """
     return shift_local_days(end, -1, tz), end.astimezone(UTC)
+
+
+def scheduled_window(day: date, moment: time, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The day a digest scheduled at wall-clock ``moment`` covers on local ``day``: from
+    ``moment`` the day before to ``moment`` on ``day`` (each end by ``at_local``).
+
+    Both ends come from the wall-clock time, not one from the other: on a day a
+    spring-forward change skips ``moment`` (02:30 in Paris on the last Sunday of March,
+    00:00 in Santiago in September) the end lands after the change (03:30, 01:00), and
+    shifting that instant back a day would start the window an hour late, an hour that
+    the previous day's digest, ending at the real 02:30, did not cover either.
+    """
+    return at_local(day - timedelta(days=1), moment, tz), at_local(day, moment, tz)
 
 
 def local_days(last_day: date, count: int, tz: ZoneInfo) -> list[tuple[date, datetime, datetime]]:
