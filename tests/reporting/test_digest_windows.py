@@ -4,13 +4,17 @@ digest time, a change of the workspace's zone and a host down for a day."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.services.actors import CLI
 from bot.services.reporting.digest import POSTED, run_due_digests
+from bot.services.reporting.schedule import do_set_digest_time
+from bot.services.workspace_settings import do_set_setting
 from storage.db import transaction
 from storage.models import Workspace
 from storage.models_reporting import DigestRun, DigestSchedule
@@ -101,3 +105,101 @@ def test_a_skipped_digest_time_still_covers_the_whole_day_before(
     _workspace(sessions, zone, local_time)
     assert _tick(sessions, end, end + timedelta(minutes=30)) == [(day, POSTED)]
     assert _windows(sessions) == [(day, start, end)]
+
+
+def _assert_tiled(windows: list[tuple[date, datetime, datetime]]) -> None:
+    """Each window starts where the one before ended: each moment in exactly one."""
+    for (_d, _s, end), (day, start, _e) in itertools.pairwise(windows):
+        assert start == end, f"the digest of {day} starts at {start}, the last ended {end}"
+
+
+def _moved(
+    sessions: sessionmaker[Session], workspace_id: int, local_time: str, at: datetime
+) -> None:
+    """``/cm digest set local_time``, as if run at ``at`` (the command stamps the real
+    clock)."""
+    do_set_digest_time(sessions, workspace_id, CLI, channel_id=CHANNEL, local_time=local_time)
+    with transaction(sessions) as session:
+        session.execute(update(DigestSchedule).values(updated_at=at))
+
+
+def test_a_later_digest_time_leaves_no_hour_uncovered(sessions: sessionmaker[Session]) -> None:
+    workspace_id = _workspace(sessions, "UTC", "09:00")
+    assert _tick(sessions, _utc(12, 1, 0), _utc(12, 1, 10)) == [(date(2026, 12, 1), POSTED)]
+    _moved(sessions, workspace_id, "18:00", _utc(12, 1, 10))
+    # Today's digest is posted; tomorrow's covers from this morning's 09:00.
+    assert _tick(sessions, _utc(12, 1, 10), _utc(12, 3, 0)) == [(date(2026, 12, 2), POSTED)]
+    assert _windows(sessions) == [
+        (date(2026, 12, 1), _utc(11, 30, 9), _utc(12, 1, 9)),
+        (date(2026, 12, 2), _utc(12, 1, 9), _utc(12, 2, 18)),
+    ]
+
+
+def test_an_earlier_digest_time_repeats_no_hour(sessions: sessionmaker[Session]) -> None:
+    workspace_id = _workspace(sessions, "UTC", "18:00")
+    assert _tick(sessions, _utc(12, 1, 17), _utc(12, 1, 19)) == [(date(2026, 12, 1), POSTED)]
+    _moved(sessions, workspace_id, "09:00", _utc(12, 1, 20))
+    assert _tick(sessions, _utc(12, 1, 20), _utc(12, 2, 12)) == [(date(2026, 12, 2), POSTED)]
+    assert _windows(sessions)[-1] == (date(2026, 12, 2), _utc(12, 1, 18), _utc(12, 2, 9))
+
+
+def test_a_day_down_is_folded_into_the_next_digest(sessions: sessionmaker[Session]) -> None:
+    _workspace(sessions, "Europe/Paris", "09:00")
+    # Up at 09:00 Paris on 1 December, down from 21:00 until 08:30 on 3 December.
+    assert _tick(sessions, _utc(12, 1, 8), _utc(12, 1, 20)) == [(date(2026, 12, 1), POSTED)]
+    assert _tick(sessions, _utc(12, 3, 7, 30), _utc(12, 3, 9)) == [(date(2026, 12, 3), POSTED)]
+    assert _windows(sessions) == [
+        (date(2026, 12, 1), _utc(11, 30, 8), _utc(12, 1, 8)),
+        (date(2026, 12, 3), _utc(12, 1, 8), _utc(12, 3, 8)),
+    ]
+
+
+def test_a_digest_off_for_weeks_starts_with_a_day(sessions: sessionmaker[Session]) -> None:
+    _workspace(sessions, "UTC", "09:00")
+    _tick(sessions, _utc(12, 1, 9), _utc(12, 1, 10))
+    _tick(sessions, _utc(12, 20, 9), _utc(12, 20, 10))
+    assert _windows(sessions)[-1] == (date(2026, 12, 20), _utc(12, 19, 9), _utc(12, 20, 9))
+
+
+def test_a_zone_moved_west_posts_no_second_digest(sessions: sessionmaker[Session]) -> None:
+    workspace_id = _workspace(sessions, "Asia/Tokyo", "09:00")
+    # Tokyo's 09:00 on 8 December is 00:00 UTC; an hour later the zone becomes Los
+    # Angeles', where it is 17:00 on 7 December, whose 09:00 digest Tokyo's covered.
+    assert _tick(sessions, _utc(12, 7, 23), _utc(12, 8, 1)) == [(date(2026, 12, 8), POSTED)]
+    do_set_setting(sessions, workspace_id, CLI, "timezone", "America/Los_Angeles")
+    # 8 December comes again in Los Angeles: its digest is posted; the next covers since.
+    assert _tick(sessions, _utc(12, 8, 1), _utc(12, 9, 18)) == [(date(2026, 12, 9), POSTED)]
+    assert _windows(sessions) == [
+        (date(2026, 12, 8), _utc(12, 7, 0), _utc(12, 8, 0)),
+        (date(2026, 12, 9), _utc(12, 8, 0), _utc(12, 9, 17)),
+    ]
+
+
+def test_a_zone_moved_east_starts_where_the_last_digest_ended(
+    sessions: sessionmaker[Session],
+) -> None:
+    workspace_id = _workspace(sessions, "America/Los_Angeles", "09:00")
+    assert _tick(sessions, _utc(12, 7, 16), _utc(12, 7, 18)) == [(date(2026, 12, 7), POSTED)]
+    do_set_setting(sessions, workspace_id, CLI, "timezone", "Asia/Tokyo")
+    assert _tick(sessions, _utc(12, 7, 18), _utc(12, 8, 1)) == [(date(2026, 12, 8), POSTED)]
+    assert _windows(sessions)[-1] == (date(2026, 12, 8), _utc(12, 7, 17), _utc(12, 8, 0))
+
+
+def test_each_moment_in_exactly_one_digest(sessions: sessionmaker[Session]) -> None:
+    """Two weeks of hourly ticks in Paris at 02:30: the spring change (29 March), the time
+    moved to 18:00, the host down for a day, then the zone moved to New York."""
+    workspace_id = _workspace(sessions, "Europe/Paris", "02:30")
+    hour = timedelta(hours=1)
+    _tick(sessions, _utc(3, 26, 0), _utc(4, 1, 10), hour)
+    _moved(sessions, workspace_id, "18:00", _utc(4, 1, 10))
+    _tick(sessions, _utc(4, 1, 10), _utc(4, 3, 17), hour)
+    # Down from 3 April 19:00 to 5 April 11:00 in Paris.
+    _tick(sessions, _utc(4, 5, 9), _utc(4, 6, 20), hour)
+    # 6 April's 18:00 digest is out (16:00 UTC); it is 16:00 in New York.
+    do_set_setting(sessions, workspace_id, CLI, "timezone", "America/New_York")
+    _tick(sessions, _utc(4, 6, 20), _utc(4, 9, 0), hour)
+    windows = _windows(sessions)
+    _assert_tiled(windows)
+    assert windows[0][1] == _utc(3, 25, 1, 30)
+    assert windows[-1][2] == _utc(4, 8, 22)
+    assert date(2026, 4, 4) not in {day for day, _s, _e in windows}

@@ -4,7 +4,9 @@
 Exactly once: the ``digest_runs`` row (unique per workspace, channel and local date) is
 inserted in the same transaction as the digest's outbox rows. A worker that loses the race
 gets an IntegrityError, rolls everything back and skips; a restarted process sees the row.
-A digest missed while no process ran is still sent later the same local day.
+A digest missed while no process ran is still sent later the same local day; one missed
+for longer is folded into the next, whose window starts where the last one ended
+(``_window_start``): consecutive digests cover each moment exactly once.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -49,6 +51,7 @@ from bot.services.reporting.schedule import DigestChannel, channel_config, diges
 from bot.services.reporting.share_of_voice import METRICS, SovReport, SovShare, sov_chart
 from storage.db import transaction
 from storage.models import Role, Workspace
+from storage.models_base import as_utc
 from storage.models_reporting import DigestRun
 
 log = logging.getLogger(__name__)
@@ -59,6 +62,15 @@ POSTED = "posted"
 SKIPPED_EMPTY = "skipped_empty"
 ALREADY_DONE = "already_done"
 FAILED = "failed"
+CATCH_UP = timedelta(hours=50)
+"""How long ago a channel's last digest may have ended for the next one to start there.
+
+Two days (a day missed while the host was down: the next digest covers both), plus the
+hour a clock change adds, or the 26 hours a zone moved from UTC+14 to UTC-12 adds to a
+day whose local date came again (its digest, already posted, is folded into the next).
+Longer, the digest would summarise a period nobody reads as a day's news: it covers the
+day before its time and leaves the rest uncovered.
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,12 +176,44 @@ def _enqueue(session: Session, workspace_id: int, channel: str, report: DigestRe
                        dedupe_key=f"{dedupe}:sov:{sov.group}" if dedupe else None)
 
 
-def _due(config: DigestChannel, now: datetime) -> tuple[date, datetime] | None:
+def _due(config: DigestChannel, now: datetime, covered_until: datetime | None
+         ) -> tuple[date, datetime] | None:
+    """The local date and end of the digest due at ``now``, if any. ``covered_until``:
+    where the channel's last digest ended; one due before that is not (a zone moved west
+    makes a time already covered come again: posting it would repeat those hours)."""
     local_date = now.astimezone(config.tz).date()
     scheduled = at_local(local_date, config.local_time, config.tz)
     if scheduled > now or (config.active_since is not None and scheduled < config.active_since):
         return None
+    if covered_until is not None and scheduled <= covered_until:
+        return None
     return local_date, scheduled
+
+
+def _covered_until(session: Session, configs: list[DigestChannel]
+                   ) -> dict[tuple[int, str], datetime]:
+    """(workspace, channel) -> where its last scheduled digest's window ended."""
+    if not configs:
+        return {}
+    rows = session.execute(
+        select(DigestRun.workspace_id, DigestRun.channel_id, func.max(DigestRun.window_end))
+        .where(DigestRun.workspace_id.in_({c.workspace_id for c in configs}),
+               DigestRun.channel_id.in_({c.channel_id for c in configs}))
+        .group_by(DigestRun.workspace_id, DigestRun.channel_id))
+    return {(workspace_id, channel): as_utc(end) for workspace_id, channel, end in rows}
+
+
+def _window_start(config: DigestChannel, local_date: date, scheduled: datetime,
+                  covered_until: datetime | None) -> datetime:
+    """Where the digest ending at ``scheduled`` starts: where the channel's last one ended,
+    so consecutive digests cover each moment exactly once whatever happened in between (the
+    digest time changed, a day was missed while the host was down, the zone changed and its
+    local date came again); but a local day before ``scheduled`` when that was more than
+    ``CATCH_UP`` ago (a digest disabled for weeks, a workspace back after months)."""
+    day_start, _ = scheduled_window(local_date, config.local_time, config.tz)
+    if covered_until is not None and scheduled - CATCH_UP <= covered_until < scheduled:
+        return covered_until
+    return day_start
 
 
 def run_due_digests(sessions: sessionmaker[Session], *, now: datetime, default_timezone: str,
@@ -182,12 +226,15 @@ def run_due_digests(sessions: sessionmaker[Session], *, now: datetime, default_t
     """
     due: list[tuple[DigestChannel, date, datetime]] = []
     with sessions() as session:
-        for workspace in session.scalars(select(Workspace).where(
-                Workspace.uninstalled_at.is_(None)).order_by(Workspace.id)):
-            for config in digest_channels(session, workspace, default_timezone):
-                when = _due(config, now)
-                if when is not None:
-                    due.append((config, *when))
+        configs = [config
+                   for workspace in session.scalars(select(Workspace).where(
+                       Workspace.uninstalled_at.is_(None)).order_by(Workspace.id))
+                   for config in digest_channels(session, workspace, default_timezone)]
+        covered = _covered_until(session, configs)
+        for config in configs:
+            when = _due(config, now, covered.get((config.workspace_id, config.channel_id)))
+            if when is not None:
+                due.append((config, *when))
         if not due:
             return []
         done = set(session.execute(
@@ -199,7 +246,10 @@ def run_due_digests(sessions: sessionmaker[Session], *, now: datetime, default_t
         if (config.workspace_id, config.channel_id, local_date) in done:
             continue
         try:
-            outcomes.append(_run_one(sessions, config, local_date, scheduled, now, chart))
+            start = _window_start(config, local_date, scheduled,
+                                  covered.get((config.workspace_id, config.channel_id)))
+            outcomes.append(_run_one(sessions, config, local_date, start, scheduled, now,
+                                     chart))
         except Exception as err:  # one channel's failure must not stop the others
             log.exception("digest for %s failed", config.channel_id)
             outcomes.append(DigestOutcome(config.workspace_id, config.channel_id, local_date,
@@ -208,8 +258,8 @@ def run_due_digests(sessions: sessionmaker[Session], *, now: datetime, default_t
 
 
 def _run_one(sessions: sessionmaker[Session], config: DigestChannel, local_date: date,
-             scheduled: datetime, now: datetime, chart: bool) -> DigestOutcome:
-    start, _ = scheduled_window(local_date, config.local_time, config.tz)
+             start: datetime, scheduled: datetime, now: datetime, chart: bool
+             ) -> DigestOutcome:
     with sessions() as session:
         report = build_digest_report(session, config, start=start, end=scheduled, now=now,
                                      cached_days=_cached_days(session, config))
