@@ -14,17 +14,13 @@ from bot.services.influencers import home_influencers
 from bot.services.mention_search import language_read, topic_names_of
 from bot.services.opportunities import home_opportunities
 from bot.services.permissions import role_of
-from bot.services.reporting.queries import Scope, open_work, overdue_work
-from bot.services.sla import due_times
+from bot.services.reporting.overdue import overdue_now
+from bot.services.reporting.queries import Scope, open_work
 from bot.services.workflow import OPEN
 from storage.models import Draft, DraftAuthor, Mention, MentionStatus, Role
 from storage.models_triage import TriageCalibration, TriageRun
 
 LIST_SIZE = 10
-OVERDUE_PAGE = 100
-"""Late-on-the-clock candidates checked by the SLA rule at a time."""
-OVERDUE_PAGES = 10
-"""At most this many pages per Home refresh."""
 LEARN_RUN = "learn"
 """The kind of triage run that learns (nightly or `/cm triage learn`), not reset/on/off."""
 
@@ -64,44 +60,15 @@ def _total(session: Session, shown: int, *where: ColumnElement[bool]) -> int:
 
 def _overdue(session: Session, workspace_id: int, now: datetime
              ) -> tuple[list[HomeItem], int, bool]:
-    """The open work past its SLA, highest priority first: open and overdue as the digest
-    counts them (``bot.services.reporting.queries``: alerted as a card or taken up).
-
-    SQL keeps the ones late on the clock (``overdue_work``: the SLA rule's targets, counted
-    without business hours, so a superset of the late ones), highest priority first; each
-    page is then checked by the rule itself (``due_times``, business hours included) until
-    the list is full, so no late mention hides behind older ones without an SLA. The walk
-    stops after ``OVERDUE_PAGES`` pages: after a long weekend, a mention late in business
-    time can wait behind a thousand higher-priority ones late only on the clock.
-
-    Returns the first ``LIST_SIZE`` late ones, how many late ones the walk found, and
-    whether it read every candidate (False: more may be late than it counted)."""
+    """The open work past its SLA, highest priority first (``overdue_now``): the first
+    ``LIST_SIZE``, how many the walk found, and whether it read every candidate."""
     # Open work as the digest and the SLA checks count it: alerted as a card or taken up.
     # A low-priority mention that only waited for the digest was never shown as work to
     # do, so it is not late work either.
     scope = Scope(workspace_id)
-    late_on_the_clock = overdue_work(session, scope, now)
-    query = (select(Mention)
-             .where(*scope.where(), open_work(), late_on_the_clock)
-             .order_by(Mention.priority.desc(), Mention.published_at, Mention.id))
-    late: list[Mention] = []
-    counted = 0
-    offset = 0
-    read_all = False
-    # Late on the clock but not in business time stays a candidate: bound the walk, so a
-    # long weekend's backlog costs a Home refresh at most OVERDUE_PAGES pages. The walk
-    # goes on past the first LIST_SIZE so Home can say how many more are late.
-    for _ in range(OVERDUE_PAGES):
-        page = list(session.scalars(query.offset(offset).limit(OVERDUE_PAGE)))
-        due = due_times(session, page)
-        found = [m for m in page if m.id in due and due[m.id] < now]
-        counted += len(found)
-        late += found[:max(0, LIST_SIZE - len(late))]
-        if len(page) < OVERDUE_PAGE:
-            read_all = True
-            break
-        offset += OVERDUE_PAGE
-    return [_item(m) for m in late], counted, read_all
+    late = overdue_now(session, scope, and_(*scope.where(), open_work()), now,
+                       keep=LIST_SIZE)
+    return [_item(m) for m in late.first], late.count, late.complete
 
 
 def home_summary(sessions: sessionmaker[Session], workspace_id: int, user_id: str,
