@@ -22,6 +22,8 @@ ROWS = 20_000
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 BUGS = "C0PRODBUG1"
 INDEX = "ix_mentions_topic_window"
+WHOLE_MENTIONS = "SELECT mentions.id, mentions.workspace_id, "
+"""How a statement that loads whole mentions (the overdue walk's pages) begins."""
 COLUMNS = ("workspace_id, watch_id, network, external_id, url, text, published_at, status, "
            "sentiment_label, priority, engagement, intent_flags, topics, topic_mask, alerted, "
            "version, created_at, updated_at")
@@ -65,11 +67,19 @@ def test_route_digest_reads_the_routed_topic_through_its_index(
         report = build_digest_report(session, config, end=NOW, now=NOW)
     assert report.total.current and len(report.top_priority) == 5
     # The day's and the chart's volumes (GROUP BY sentiment) and the top priorities
-    # (ORDER BY priority): the statements that read the window's mentions.
+    # (ORDER BY priority): the statements that read the window's mentions; not the
+    # overdue walk's pages (``overdue_now``: whole mentions, for the SLA rule), which
+    # read open work.
     reads = [(statement, parameters) for statement, parameters in seen
              if "topic_mask" in statement and "published_at" in statement
+             and not statement.startswith(WHOLE_MENTIONS)
              and (("GROUP BY" in statement and "sentiment_label" in statement)
                   or "ORDER BY mentions.priority DESC" in statement)]
+    walk = [(statement, parameters) for statement, parameters in seen
+            if statement.startswith(WHOLE_MENTIONS)]
+    assert walk
+    for statement, parameters in walk:  # open work, read through its own indexes
+        assert "ix_mentions_open" in explain(engine, statement, parameters), statement
     assert len(reads) >= 3
     for statement, parameters in reads:
         plan = explain(engine, statement, parameters)

@@ -19,7 +19,7 @@ from bot.services.outbox import KIND_CARD
 from bot.services.reporting.digest_sections import build_digest_report
 from bot.services.reporting.queries import Scope
 from bot.services.reporting.schedule import DigestChannel
-from bot.services.sla import due_at
+from bot.services.sla import do_set_hours, due_at
 from bot.services.watch_links import do_record_card
 from bot.services.watches import do_add_watch, get_watch_by_name
 from bot.sources.base import Author as FetchedAuthor
@@ -222,3 +222,36 @@ def test_home_open_work_is_the_digests(sessions: sessionmaker[Session],
                                True, Scope(workspace_id), "en", None)
         digest = build_digest_report(session, config, end=NOW, now=NOW)
     assert summary.counts == {"new": 1, "assigned": 1} == digest.open_by_status
+
+
+def test_the_digest_counts_overdue_in_business_hours_as_home_does(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """Received on Friday at 17:00 in Paris with a 4-hour target and hours 09:00-18:00 on
+    weekdays: one business hour goes by on Friday, three on Monday morning. On Saturday
+    it is late on the clock only: neither Home nor the digest says overdue (nor do the
+    card or the breach notice: ``due_times``); on Monday at 12:01 both do."""
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=CHANNEL_ID,
+                 alert_threshold=0)
+    _poll(sessions, workspace_id, "acme",
+          [_item("1", "acme support never answered my refund request", NOW)])
+    friday = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)
+    with transaction(sessions) as session:
+        session.execute(update(Mention).values(created_at=friday, published_at=friday))
+        watch = get_watch_by_name(session, workspace_id, "acme")
+        watch.sla_urgent_minutes = watch.sla_high_minutes = watch.sla_normal_minutes = 240
+    do_set_hours(sessions, workspace_id, CLI, "09:00-18:00", "mon-fri", "Europe/Paris")
+    (mention_id,) = _ids(sessions).values()
+
+    def digest(now: datetime) -> tuple[int, list[int]]:
+        with sessions() as session:
+            config = DigestChannel(workspace_id, CHANNEL_ID, now.time(), ZoneInfo("UTC"),
+                                   False, True, Scope(workspace_id), "en", None)
+            report = build_digest_report(session, config, end=now, now=now)
+        return report.overdue_count, [line.id for line in report.overdue]
+
+    saturday = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)  # the 09:00 digest in Paris
+    assert _overdue(sessions, workspace_id, saturday) == set()
+    assert digest(saturday) == (0, [])
+    monday = datetime(2026, 11, 23, 11, 1, tzinfo=UTC)
+    assert _overdue(sessions, workspace_id, monday) == {mention_id}
+    assert digest(monday) == (1, [mention_id])

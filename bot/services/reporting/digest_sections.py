@@ -20,6 +20,7 @@ from bot.analysis.topics import TOPICS
 from bot.messages.digest import CountData
 from bot.messages.spikes import SpikeFigures
 from bot.services.competitors import groups_of
+from bot.services.reporting.overdue import overdue_now
 from bot.services.reporting.periods import day_window, local_days
 from bot.services.reporting.queries import (
     MAX_PRIORITY,
@@ -36,7 +37,6 @@ from bot.services.reporting.queries import (
     largest_spikes,
     mention_lines,
     open_here,
-    overdue_work,
     ranked_topics,
     response_times,
     scope_volume,
@@ -249,30 +249,29 @@ def _open(session: Session, scope: Scope, now: datetime, start: datetime, end: d
     # up, is not (``bot.services.reporting.queries``); it waited for this digest.
     elsewhere = alerted_elsewhere(session, scope)
     still_open = and_(*scope.where(), open_here(elsewhere), Mention.published_at <= now)
-    overdue = overdue_work(session, scope, now)
-    # One pass over the open-work partial index counts them all (by status, overdue, by
-    # topic, in the window), grouped in the index's order (status, watch, priority): no
-    # sort, no temporary table, and the index holds every column read (no row visited).
-    # The window's open work is all of it published in [start, end): counted here when
-    # none of that is after ``now``.
+    # One pass over the open-work partial index counts them all (by status, by topic, in
+    # the window), grouped in the index's order (status, watch, priority): no sort, no
+    # temporary table, and the index holds every column read (no row visited). The
+    # window's open work is all of it published in [start, end): counted here when none of
+    # that is after ``now``.
     windowed = end <= now
     by_status: dict[str, int] = {}
-    overdue_count = windowed_count = 0
+    windowed_count = 0
     topics = [0] * len(TOPICS)
-    for status, _watch, _priority, count, late, recent, *by_topic in session.execute(
+    for status, _watch, _priority, count, recent, *by_topic in session.execute(
             select(Mention.status, Mention.watch_id, Mention.priority, func.count(),
-                   count_if(overdue), count_if(and_(*in_window(start, end)))
+                   count_if(and_(*in_window(start, end)))
                    if windowed else literal(0), *topic_columns())
             .where(still_open).group_by(Mention.status, Mention.watch_id, Mention.priority)):
         by_status[status] = by_status.get(status, 0) + int(count)
-        overdue_count += int(late)
         windowed_count += int(recent)
         topics = [total + int(more) for total, more in zip(topics, by_topic, strict=True)]
-    # ix_mentions_open_by_urgency hands these over in order.
-    lines = mention_lines(session, still_open, overdue,
-                          order_by=(Mention.priority.desc(), Mention.published_at, Mention.id),
-                          limit=OVERDUE_SHOWN) if overdue_count else []
-    return _OpenWork(by_status, overdue_count, lines, ranked_topics(topics),
+    # Overdue as Home, the cards and the breach notices say it: business hours respected.
+    late = overdue_now(session, scope, still_open, now, keep=OVERDUE_SHOWN)
+    order = (Mention.priority.desc(), Mention.published_at, Mention.id)
+    lines = mention_lines(session, Mention.id.in_([m.id for m in late.first]),
+                          order_by=order, limit=OVERDUE_SHOWN) if late.first else []
+    return _OpenWork(by_status, late.count, lines, ranked_topics(topics),
                      windowed_count if windowed else None, elsewhere)
 
 
