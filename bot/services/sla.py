@@ -32,7 +32,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -187,7 +187,8 @@ def target_minutes(watch: Watch, priority: int) -> int:
 
 
 def add_business_time(start: datetime, minutes: float, hours: BusinessHours) -> datetime:
-    """``start`` plus ``minutes`` of business time (DST-safe: walks local wall-clock days)."""
+    """``start`` plus ``minutes`` of business time (DST-safe: walks local wall-clock days,
+    whose opening and closing times it takes as UTC instants)."""
     if hours.start is None or hours.end is None:
         return start + timedelta(minutes=minutes)
     zone = ZoneInfo(hours.timezone)
@@ -196,9 +197,11 @@ def add_business_time(start: datetime, minutes: float, hours: BusinessHours) -> 
     day = local.date()
     for _ in range(400):
         if day.weekday() in hours.days:
-            opens = datetime.combine(day, hours.start, zone)
-            closes = datetime.combine(day, hours.end, zone)
-            begin = max(opens, local) if day == local.date() else opens
+            # In UTC: two datetimes of one zone subtract and add as wall-clock times, an
+            # hour off on the days clocks change.
+            opens = datetime.combine(day, hours.start, zone).astimezone(UTC)
+            closes = datetime.combine(day, hours.end, zone).astimezone(UTC)
+            begin = max(opens, start.astimezone(UTC)) if day == local.date() else opens
             if begin < closes:
                 available = closes - begin
                 if remaining <= available:

@@ -48,6 +48,21 @@ def test_dst_change_is_counted_in_local_hours() -> None:
     assert add_business_time(friday, 180, PARIS) == datetime(2026, 10, 26, 10, 0, tzinfo=UTC)
 
 
+@pytest.mark.parametrize(("start", "due"), [
+    # Saturday 28 March 12:00 CET: 11 h 59 min that day, the other 8 h 01 min from
+    # midnight CET (23:00 UTC) on the 23-hour Sunday: 07:01 UTC (09:01 CEST), not 08:01
+    # on the wall clock (06:01 UTC, 19 hours of target).
+    (datetime(2026, 3, 28, 11, 0, tzinfo=UTC), datetime(2026, 3, 29, 7, 1, tzinfo=UTC)),
+    # Saturday 24 October 12:00 CEST, then the 25-hour Sunday from midnight CEST (22:00
+    # UTC): 06:01 UTC (07:01 CET), not 08:01 on the wall clock (21 hours of target).
+    (datetime(2026, 10, 24, 10, 0, tzinfo=UTC), datetime(2026, 10, 25, 6, 1, tzinfo=UTC)),
+])
+def test_business_time_is_real_time_on_clock_change_days(start: datetime,
+                                                         due: datetime) -> None:
+    all_day = BusinessHours("Europe/Paris", time(0), time(23, 59), parse_days("mon-sun"))
+    assert add_business_time(start, 20 * 60, all_day) == due
+
+
 def test_night_start_counts_from_opening() -> None:
     tuesday_3am = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
     assert add_business_time(tuesday_3am, 60, PARIS) == datetime(2026, 11, 24, 9, 0,
