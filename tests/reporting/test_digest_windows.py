@@ -185,21 +185,63 @@ def test_a_zone_moved_east_starts_where_the_last_digest_ended(
     assert _windows(sessions)[-1] == (date(2026, 12, 8), _utc(12, 7, 17), _utc(12, 8, 0))
 
 
-def test_each_moment_in_exactly_one_digest(sessions: sessionmaker[Session]) -> None:
-    """Two weeks of hourly ticks in Paris at 02:30: the spring change (29 March), the time
-    moved to 18:00, the host down for a day, then the zone moved to New York."""
+@pytest.mark.parametrize(
+    ("first", "moved", "down", "back", "zoned", "last", "first_start", "last_end", "missed"),
+    [
+        # Spring: 02:30 is skipped on 29 March; down from 3 April 19:00 to 5 April 11:00 in
+        # Paris; the zone moves after 6 April's 18:00 digest (16:00 UTC): 16:00 in New York.
+        (
+            _utc(3, 26, 0),
+            _utc(4, 1, 10),
+            _utc(4, 3, 17),
+            _utc(4, 5, 9),
+            _utc(4, 6, 20),
+            _utc(4, 9, 0),
+            _utc(3, 25, 1, 30),
+            _utc(4, 8, 22),
+            date(2026, 4, 4),
+        ),
+        # Autumn: 02:30 happens twice on 25 October; down from 30 October 19:00 to 1
+        # November 10:00 in Paris; New York leaves summer time on 1 November, before the
+        # zone moves there after 2 November's digest (17:00 UTC).
+        (
+            _utc(10, 22, 0),
+            _utc(10, 28, 10),
+            _utc(10, 30, 18),
+            _utc(11, 1, 9),
+            _utc(11, 2, 20),
+            _utc(11, 5, 0),
+            _utc(10, 21, 0, 30),
+            _utc(11, 4, 23),
+            date(2026, 10, 31),
+        ),
+    ],
+)
+def test_each_moment_in_exactly_one_digest(
+    sessions: sessionmaker[Session],
+    first: datetime,
+    moved: datetime,
+    down: datetime,
+    back: datetime,
+    zoned: datetime,
+    last: datetime,
+    first_start: datetime,
+    last_end: datetime,
+    missed: date,
+) -> None:
+    """Two weeks of hourly ticks for a digest at 02:30 in Paris: a clock change, the time
+    moved to 18:00, the host down for a day, then the zone moved to New York (whose local
+    date of that day comes again: its digest is folded into the next)."""
     workspace_id = _workspace(sessions, "Europe/Paris", "02:30")
     hour = timedelta(hours=1)
-    _tick(sessions, _utc(3, 26, 0), _utc(4, 1, 10), hour)
-    _moved(sessions, workspace_id, "18:00", _utc(4, 1, 10))
-    _tick(sessions, _utc(4, 1, 10), _utc(4, 3, 17), hour)
-    # Down from 3 April 19:00 to 5 April 11:00 in Paris.
-    _tick(sessions, _utc(4, 5, 9), _utc(4, 6, 20), hour)
-    # 6 April's 18:00 digest is out (16:00 UTC); it is 16:00 in New York.
+    _tick(sessions, first, moved, hour)
+    _moved(sessions, workspace_id, "18:00", moved)
+    _tick(sessions, moved, down, hour)
+    _tick(sessions, back, zoned, hour)
     do_set_setting(sessions, workspace_id, CLI, "timezone", "America/New_York")
-    _tick(sessions, _utc(4, 6, 20), _utc(4, 9, 0), hour)
+    _tick(sessions, zoned, last, hour)
     windows = _windows(sessions)
     _assert_tiled(windows)
-    assert windows[0][1] == _utc(3, 25, 1, 30)
-    assert windows[-1][2] == _utc(4, 8, 22)
-    assert date(2026, 4, 4) not in {day for day, _s, _e in windows}
+    assert (windows[0][1], windows[-1][2]) == (first_start, last_end)
+    assert missed not in {day for day, _s, _e in windows}
+    assert len(windows) >= 11
