@@ -226,10 +226,12 @@ def run_due_digests(sessions: sessionmaker[Session], *, now: datetime, default_t
     """
     due: list[tuple[DigestChannel, date, datetime]] = []
     with sessions() as session:
+        # Only the channels whose time has come read their last window (most ticks none).
         configs = [config
                    for workspace in session.scalars(select(Workspace).where(
                        Workspace.uninstalled_at.is_(None)).order_by(Workspace.id))
-                   for config in digest_channels(session, workspace, default_timezone)]
+                   for config in digest_channels(session, workspace, default_timezone)
+                   if _due(config, now, None) is not None]
         covered = _covered_until(session, configs)
         for config in configs:
             when = _due(config, now, covered.get((config.workspace_id, config.channel_id)))
