@@ -13,11 +13,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.actors import CLI
 from bot.services.reporting.digest import POSTED, run_due_digests
-from bot.services.reporting.schedule import do_set_digest_time
+from bot.services.reporting.digest_sections import build_digest_report
+from bot.services.reporting.schedule import channel_config, do_set_digest_time
 from bot.services.workspace_settings import do_set_setting
 from storage.db import transaction
 from storage.models import Workspace
 from storage.models_reporting import DigestRun, DigestSchedule
+from tests.reporting.dataset import CHANNEL as DATASET_CHANNEL
+from tests.reporting.dataset import Dataset
 
 CHANNEL = "C07WINDOW01"
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
@@ -245,3 +248,23 @@ def test_each_moment_in_exactly_one_digest(
     assert (windows[0][1], windows[-1][2]) == (first_start, last_end)
     assert missed not in {day for day, _s, _e in windows}
     assert len(windows) >= 11
+
+
+def test_a_catch_up_window_compares_with_the_period_as_long_before(
+    sessions: sessionmaker[Session], dataset: Dataset
+) -> None:
+    """A digest folding two days in (the host was down) compares its volumes with the two
+    days before it, not with one."""
+    # 24 October 10:00 to 26 October 09:00 in Paris: the two days before hold 4 of the
+    # data set's posts, the one day before 2 (m13 and m14 are on 23 October).
+    end = _utc(10, 26, 8)
+    start = end - timedelta(hours=48)
+    with sessions() as session:
+        config = channel_config(session, dataset.workspace_id, DATASET_CHANNEL, "UTC")
+        folded = build_digest_report(session, config, start=start, end=end, now=end)
+        before = build_digest_report(
+            session, config, start=start - (end - start), end=start, now=end
+        )
+    assert (folded.window_start, folded.window_end) == (start, end)
+    assert folded.total.current
+    assert folded.total.previous == before.total.current == 4
