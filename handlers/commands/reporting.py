@@ -12,7 +12,7 @@ from bot.services.mention_search import MentionFilter
 from bot.services.permissions import ANYONE, Role
 from bot.services.reporting import digest, share_of_voice, sov_export, stats
 from bot.services.reporting import schedule as reporting_schedule
-from bot.services.reporting.periods import at_local, shift_local_days
+from bot.services.reporting.periods import next_at
 from bot.slack.digest_blocks import build_stats_blocks
 from bot.slack.opportunity_blocks import build_sov_blocks
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
@@ -28,10 +28,7 @@ def _schedule_text(request: CommandRequest, config: reporting_schedule.DigestCha
     language = request.language
     if not config.enabled:
         return t(language, "digest.status_off", channel=request.channel_id)
-    now = runtime.clock()
-    upcoming = at_local(now.astimezone(config.tz).date(), config.local_time, config.tz)
-    if upcoming <= now:
-        upcoming = shift_local_days(upcoming, 1, config.tz)
+    upcoming = next_at(config.local_time, config.tz, runtime.clock())
     empty = t(language, "digest.empty_skip" if config.skip_empty else "digest.empty_post")
     return t(language, "digest.status_on", channel=request.channel_id,
              time=config.local_time.strftime("%H:%M"), zone=config.timezone_name,

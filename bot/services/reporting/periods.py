@@ -69,6 +69,15 @@ def shift_local_days(moment: datetime, days: int, tz: ZoneInfo) -> datetime:
     return shifted.replace(tzinfo=tz).astimezone(UTC)
 
 
+def next_at(moment: time, tz: ZoneInfo, now: datetime) -> datetime:
+    """The first instant after ``now`` at wall-clock ``moment`` in ``tz`` (UTC): when a
+    daily digest at ``moment`` is next due."""
+    upcoming = at_local(now.astimezone(tz).date(), moment, tz)
+    if upcoming <= now:
+        upcoming = shift_local_days(upcoming, 1, tz)
+    return upcoming
+
+
 def day_window(end: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """The local day ending at ``end``: from the same wall-clock time one day earlier.
 
