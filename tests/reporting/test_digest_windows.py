@@ -5,7 +5,8 @@ digest time, a change of the workspace's zone and a host down for a day."""
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.services.actors import CLI
 from bot.services.reporting.digest import POSTED, run_due_digests
 from bot.services.reporting.digest_sections import build_digest_report
+from bot.services.reporting.periods import next_at
 from bot.services.reporting.schedule import channel_config, do_set_digest_time
 from bot.services.workspace_settings import do_set_setting
 from storage.db import transaction
@@ -268,3 +270,20 @@ def test_a_catch_up_window_compares_with_the_period_as_long_before(
     assert (folded.window_start, folded.window_end) == (start, end)
     assert folded.total.current
     assert folded.total.previous == before.total.current == 4
+
+
+@pytest.mark.parametrize(
+    ("zone", "moment", "now", "upcoming"),
+    [
+        # After 29 March's 02:30 (moved to 03:30 CEST), the next is 30 March 02:30 CEST.
+        ("Europe/Paris", time(2, 30), _utc(3, 29, 2), _utc(3, 30, 0, 30)),
+        # Before it, it is today's, at 03:30 CEST.
+        ("Europe/Paris", time(2, 30), _utc(3, 29, 1), _utc(3, 29, 1, 30)),
+        # Santiago's skipped midnight: 6 September's ran at 01:00; 7 September's at 00:00.
+        ("America/Santiago", time(0, 0), _utc(9, 6, 5), _utc(9, 7, 3)),
+    ],
+)
+def test_the_next_digest_time_after_a_skipped_one(
+    zone: str, moment: time, now: datetime, upcoming: datetime
+) -> None:
+    assert next_at(moment, ZoneInfo(zone), now) == upcoming

@@ -72,10 +72,11 @@ def shift_local_days(moment: datetime, days: int, tz: ZoneInfo) -> datetime:
 def next_at(moment: time, tz: ZoneInfo, now: datetime) -> datetime:
     """The first instant after ``now`` at wall-clock ``moment`` in ``tz`` (UTC): when a
     daily digest at ``moment`` is next due."""
-    upcoming = at_local(now.astimezone(tz).date(), moment, tz)
-    if upcoming <= now:
-        upcoming = shift_local_days(upcoming, 1, tz)
-    return upcoming
+    today = now.astimezone(tz).date()
+    upcoming = at_local(today, moment, tz)
+    # From the wall-clock time, not today's instant: today's may be a skipped time moved
+    # past the change (``scheduled_window``).
+    return upcoming if upcoming > now else at_local(today + timedelta(days=1), moment, tz)
 
 
 def day_window(end: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
