@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -11,7 +11,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.services import competitors
 from bot.services.actors import CLI
 from bot.services.errors import ServiceError
-from bot.services.reporting.stats import build_stats_report, get_stats, parse_period, stats_chart
+from bot.services.reporting.periods import last_days
+from bot.services.reporting.stats import (
+    _buckets,
+    build_stats_report,
+    get_stats,
+    parse_period,
+    stats_chart,
+)
 from bot.slack.digest_blocks import build_stats_blocks
 from tests.reporting.dataset import DIGEST_END, ZONE, Dataset, utc
 
@@ -125,3 +132,13 @@ def test_a_competitors_mentions_are_not_the_brands_statistics(
     assert dict(report.by_network) == {"mastodon": 9, "bluesky": 1, "x": 1}
     assert sum(report.hours) == 11
     assert "@carl" not in [author.handle for author in report.top_authors]
+
+
+def test_daily_bars_start_at_midnight_after_a_skipped_one() -> None:
+    """Santiago skips midnight on 6 September (00:00 -> 01:00): that bar starts at 01:00,
+    the next ones at midnight again, not at 01:00 for the rest of the period."""
+    start, end = last_days(datetime(2026, 9, 9, 12, tzinfo=UTC), 7, "America/Santiago")
+    edges = _buckets(start, end, 7, "America/Santiago")
+    assert [day for day, _edge in edges] == [date(2026, 9, 3) + timedelta(days=n)
+                                             for n in range(7)]
+    assert [edge.astimezone(UTC).hour for _day, edge in edges] == [4, 4, 4, 4, 3, 3, 3]

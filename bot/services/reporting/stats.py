@@ -9,7 +9,7 @@ by ``created_at``; approvals by the time the decision was taken.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -23,9 +23,9 @@ from bot.services.outbox import KIND_CHART, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.reporting.periods import (
     last_days,
+    local_midnight,
     offset_segments,
     parse_days,
-    shift_local_days,
     zone_or_default,
 )
 from bot.services.reporting.queries import (
@@ -112,10 +112,15 @@ def _buckets(start: datetime, end: datetime, days: int, tz_name: str
     tz = zone_or_default(tz_name)
     step = 1 if days <= 31 else 7
     edges: list[tuple[date, datetime]] = []
+    day = start.astimezone(tz).date()
     moment = start
     while moment < end:
-        edges.append((moment.astimezone(tz).date(), moment))
-        moment = shift_local_days(moment, step, tz)
+        edges.append((day, moment))
+        # From the date, not the last edge: a midnight a clock change skips (Santiago's
+        # in September) starts at 01:00, and shifting that would start every later bar
+        # at 01:00.
+        day += timedelta(days=step)
+        moment = local_midnight(day, tz)
     return edges
 
 
