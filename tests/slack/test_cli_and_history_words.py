@@ -76,6 +76,7 @@ def test_long_durations_mean_everything_instead_of_an_error() -> None:
 
 
 def test_licence_file_matches_the_declared_licence() -> None:
-    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["license"]["text"]
-    assert declared == "MIT"
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "MIT"  # an SPDX expression (PEP 639)
+    assert project["license-files"] == ["LICENSE"]
     assert (REPO / "LICENSE").read_text(encoding="utf-8").startswith("MIT License\n")
