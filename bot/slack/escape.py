@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Callable
 from datetime import datetime
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
+
+from bot.link_labels import label_use, link_host
+from bot.link_labels import shown_host as _shown_host
 
 ELLIPSIS = "…"
 
@@ -73,80 +74,19 @@ def link(url: str | None, label: str) -> str:
     return f"<{target}|{label_text}>" if target else label_text
 
 
-HOST_CHARS = 60
-"""The most characters of a host shown beside a link; a longer one keeps its end, the part
-that names who owns it ("…login.evil.example")."""
-# Each token starts only where a run of its characters starts, so a long run is tried once
-# (linear work) rather than from each of its characters.
-_URL_TOKEN = re.compile(r"(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*://\S+")
-_DOMAIN_TOKEN = re.compile(r"(?<![\w-])[\w-]+(?:\.[\w-]+)+")
-_NOT_IN_HOST = frozenset(" #%/:<>?@[\\]^|")
-_TLD = re.compile(r"[^\W\d_]{2,}|xn--[a-z0-9-]+")
-
-
-def _plain_label(label: str) -> str:
-    """A host's label as shown: itself when it reads as what it is (ASCII, or ASCII letters
-    with accents: "café"), else its punycode, so "аcme" in Cyrillic never passes for "acme"."""
-    for char in label:
-        if char.isascii():
-            continue
-        base = unicodedata.normalize("NFD", char)
-        if not (base[0].isascii() and base[0].isalpha()
-                and all(unicodedata.combining(mark) for mark in base[1:])):
-            return "xn--" + label.encode("punycode").decode("ascii")
-    return label
-
-
-def _host_form(host: str) -> str:
-    """A host as browsers go to it (percent escapes, full-width letters and dots, case and
-    a leading "www." undone), each label readable or in punycode (:func:`_plain_label`)."""
-    decoded = unquote(host)
-    if decoded.isprintable() and not any(char in decoded for char in _NOT_IN_HOST):
-        host = decoded  # else browsers refuse the URL: shown as written, not as a path
-    host = unicodedata.normalize("NFKC", host).casefold().replace("\u3002", ".").strip(".")
-    if host.startswith("www."):
-        host = host[4:]
-    return ".".join(_plain_label(label) for label in host.split("."))
-
-
 def _target_host(url: str | None) -> str | None:
-    """The host a link to ``url`` leads to (:func:`_host_form`), or None when ``url`` is
-    not linked."""
+    """The host a link to ``url`` leads to (:func:`bot.link_labels.link_host`), or None
+    when ``url`` is not linked."""
     target = safe_url(url)
-    if not target:
-        return None
-    try:
-        host = urlsplit(target).hostname
-    except ValueError:
-        return None
-    return _host_form(host) if host else None
+    return link_host(target) if target else None
 
 
 def shown_host(url: str | None) -> str | None:
     """The host a link to ``url`` leads to, as a reader should see it (at most
-    :data:`HOST_CHARS`, keeping its end), or None when ``url`` is not linked."""
+    :data:`~bot.link_labels.HOST_CHARS`, keeping its end), or None when ``url`` is not
+    linked."""
     host = _target_host(url)
-    if not host:
-        return None
-    return host if len(host) <= HOST_CHARS else ELLIPSIS + host[-(HOST_CHARS - 1):]
-
-
-def _named_hosts(label: str) -> list[str]:
-    """The hosts ``label`` names, as URLs ("https://acme.com/x", and whatever stands before
-    an "@" in one) or domains ("acme.com", "support@acme.com"), read as a reader would:
-    invisible characters and full-width letters hide none."""
-    text = "".join(char for char in unicodedata.normalize("NFKC", label)
-                   if unicodedata.category(char) != "Cf")
-    text = text.casefold().replace("\u3002", ".")
-    # Of a URL, only the part before its path names where it goes (and fools a reader).
-    authorities = [token.split("://", 1)[1].split("/", 1)[0]
-                   for token in _URL_TOKEN.findall(text)]
-    hosts = []
-    for part in [_URL_TOKEN.sub(" ", text), *authorities]:
-        for token in _DOMAIN_TOKEN.findall(part):
-            if _TLD.fullmatch(token.rsplit(".", 1)[1]):
-                hosts.append(_host_form(token))
-    return hosts
+    return _shown_host(host) if host else None
 
 
 def labelled_link(url: str | None, label: str) -> str:
@@ -156,14 +96,15 @@ def labelled_link(url: str | None, label: str) -> str:
     (or than a domain above it), the label as plain escaped text and only the host linked
     ("https://acme.com/verify (<url|evil.example>)"). A label naming exactly the (ASCII)
     host it leads to is linked alone; the label is only escaped when ``url`` is not
-    linked."""
-    full, host = _target_host(url), shown_host(url)
-    if full is None or host is None:
+    linked. The decision is :func:`bot.link_labels.label_use`."""
+    full = _target_host(url)
+    if full is None:
         return link(None, label)
-    named = _named_hosts(label)
-    if any(name != full and not full.endswith("." + name) for name in named):
+    host = _shown_host(full)
+    use = label_use(full, label)
+    if use == "apart":
         return f"{escape(label)} ({link(url, unformat(host))})"
-    if full in named and "xn--" not in full:  # punycode: its Unicode label could mislead
+    if use == "alone":
         return link(url, label)
     return link(url, f"{label} ({unformat(host)})")
 

@@ -1,0 +1,120 @@
+"""Links whose label is outside text (a feed entry's title, a handle, a post's words): which
+host such a link leads to, as a reader should see it, and whether its label names another
+site. The decision only; each surface escapes and lays it out in its own format: Slack
+messages (``bot.slack.escape.labelled_link``) and the monthly HTML report
+(``bot.reports.monthly``).
+
+Pure: standard library only, imports nothing of Vigie, so every package may read it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+
+__all__ = [
+    "HOST_CHARS",
+    "LabelUse",
+    "host_form",
+    "label_use",
+    "link_host",
+    "named_hosts",
+    "shown_host",
+]
+
+HOST_CHARS = 60
+"""The most characters of a host shown beside a link; a longer one keeps its end, the part
+that names who owns it ("…login.evil.example")."""
+
+LabelUse = Literal["alone", "beside", "apart"]
+"""How a link with an outside label is shown: ``"alone"``, the label is the link (it names
+exactly the host it leads to); ``"beside"``, the label is the link with the host it leads to
+beside it, inside the link ("Title (news.example)"); ``"apart"``, the label names another
+site, so it is plain text and only the host is linked ("https://acme.com/verify
+(evil.example)")."""
+
+# Each token starts only where a run of its characters starts, so a long run is tried once
+# (linear work) rather than from each of its characters.
+_URL_TOKEN = re.compile(r"(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*://\S+")
+_DOMAIN_TOKEN = re.compile(r"(?<![\w-])[\w-]+(?:\.[\w-]+)+")
+_NOT_IN_HOST = frozenset(" #%/:<>?@[\\]^|")
+_TLD = re.compile(r"[^\W\d_]{2,}|xn--[a-z0-9-]+")
+
+
+def _plain_label(label: str) -> str:
+    """A host's label as shown: itself when it reads as what it is (ASCII, or ASCII letters
+    with accents: "café"), else its punycode, so "аcme" in Cyrillic never passes for "acme"."""
+    for char in label:
+        if char.isascii():
+            continue
+        base = unicodedata.normalize("NFD", char)
+        if not (
+            base[0].isascii()
+            and base[0].isalpha()
+            and all(unicodedata.combining(mark) for mark in base[1:])
+        ):
+            return "xn--" + label.encode("punycode").decode("ascii")
+    return label
+
+
+def host_form(host: str) -> str:
+    """A host as browsers go to it (percent escapes, full-width letters and dots, case and
+    a leading "www." undone), each label readable or in punycode (:func:`_plain_label`)."""
+    decoded = unquote(host)
+    if decoded.isprintable() and not any(char in decoded for char in _NOT_IN_HOST):
+        host = decoded  # else browsers refuse the URL: shown as written, not as a path
+    host = unicodedata.normalize("NFKC", host).casefold().replace("\u3002", ".").strip(".")
+    if host.startswith("www."):
+        host = host[4:]
+    return ".".join(_plain_label(label) for label in host.split("."))
+
+
+def link_host(url: str) -> str | None:
+    """The host a link to the http(s) ``url`` leads to (:func:`host_form`); None for any
+    other URL, or one without a host."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # "http://[bad/"
+        return None
+    if parts.scheme not in {"http", "https"} or not host:
+        return None
+    return host_form(host)
+
+
+def shown_host(host: str) -> str:
+    """``host`` (from :func:`link_host`) as a reader should see it: at most
+    :data:`HOST_CHARS`, keeping its end."""
+    return host if len(host) <= HOST_CHARS else "…" + host[-(HOST_CHARS - 1) :]
+
+
+def named_hosts(label: str) -> list[str]:
+    """The hosts ``label`` names, as URLs ("https://acme.com/x", and whatever stands before
+    an "@" in one) or domains ("acme.com", "support@acme.com"), read as a reader would:
+    invisible characters and full-width letters hide none."""
+    text = "".join(
+        char for char in unicodedata.normalize("NFKC", label) if unicodedata.category(char) != "Cf"
+    )
+    text = text.casefold().replace("\u3002", ".")
+    # Of a URL, only the part before its path names where it goes (and fools a reader).
+    authorities = [token.split("://", 1)[1].split("/", 1)[0] for token in _URL_TOKEN.findall(text)]
+    hosts = []
+    for part in [_URL_TOKEN.sub(" ", text), *authorities]:
+        for token in _DOMAIN_TOKEN.findall(part):
+            if _TLD.fullmatch(token.rsplit(".", 1)[1]):
+                hosts.append(host_form(token))
+    return hosts
+
+
+def label_use(host: str, label: str) -> LabelUse:
+    """How a link to ``host`` (from :func:`link_host`) shows the outside ``label`` (see
+    :data:`LabelUse`): apart when the label names a host other than ``host`` or than a
+    domain above it; alone when it names exactly ``host`` (an ASCII one); else beside."""
+    named = named_hosts(label)
+    if any(name != host and not host.endswith("." + name) for name in named):
+        return "apart"
+    if host in named and "xn--" not in host:  # punycode: its Unicode label could mislead
+        return "alone"
+    return "beside"
