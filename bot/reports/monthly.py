@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.i18n import day_month, digits, has, number, percent, t, tally
+from bot.link_labels import label_use, link_host, shown_host
 from bot.messages.spikes import spike_kind
 
 A4_INCHES = (8.27, 11.69)
@@ -483,7 +484,17 @@ def _influencer_table(spec: Mapping[str, Any]) -> str:
 
 
 def _link(url: str, label: str) -> str:
-    # Only web links become links: a post's URL comes from outside (no javascript:).
-    if str(url).lower().startswith(("https://", "http://")):
-        return f"<a href=\"{html.escape(str(url))}\">{html.escape(label)}</a>"
-    return html.escape(label)
+    """A post's link with its words as label, shown as Slack messages show it
+    (:func:`bot.link_labels.label_use`): the host it leads to beside the words, or, when
+    the words name another site, the words as text and only the real host linked. Only web
+    links become links: a post's URL comes from outside (no javascript:)."""
+    host = link_host(str(url))
+    if host is None:
+        return html.escape(label)
+    href, shown = html.escape(str(url)), html.escape(shown_host(host))
+    use = label_use(host, label)
+    if use == "apart":
+        return f"{html.escape(label)} (<a href=\"{href}\">{shown}</a>)"
+    if use == "alone":
+        return f"<a href=\"{href}\">{html.escape(label)}</a>"
+    return f"<a href=\"{href}\">{html.escape(label)} ({shown})</a>"

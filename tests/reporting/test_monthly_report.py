@@ -3,10 +3,13 @@ bad inputs, the PDF's pages and text, the HTML (escaped), on SQLite and PostgreS
 
 from __future__ import annotations
 
+import html
 import io
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from pypdf import PdfReader
@@ -526,3 +529,28 @@ def test_the_sent_pdf_names_team_members_as_slack_shows_them(
     assert [c.args["user"] for c in slack_standin.calls("users.info")] == people_of(spec)
     named = {**spec, "names": {"U07AGENT02": "Ana Martin"}}
     assert _tick_labels(chart_workload, named, "y") == ["U07AGENT01", "Ana Martin"]
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_html_post_links_show_where_they_lead(sessions: sessionmaker[Session],
+                                              dataset: Dataset, language: str) -> None:
+    """A post's words were its link's only label: a post reading "https://acme.com/verify"
+    linked to evil.example. Each post link now shows its host, as Slack messages do, and a
+    label naming another site is plain text beside the real host's link."""
+    _built, spec = _report(sessions, dataset, language=language)
+    post = spec["influencers"][0]["last_posts"][0]
+    spec["influencers"][0]["last_posts"] = [
+        dict(post, url="https://evil.example/p?a=1&b=2", text="https://acme.com/verify <now>"),
+        dict(post, url="https://www.news.example/a", text="Acme & co"),
+        dict(post, url="https://acme.com/blog", text="acme.com is down"),
+        dict(post, url="javascript:alert(1)", text="click")]
+    page = render_html(spec)
+    assert ('https://acme.com/verify &lt;now&gt; '
+            '(<a href="https://evil.example/p?a=1&amp;b=2">evil.example</a>)') in page
+    assert '<a href="https://www.news.example/a">Acme &amp; co (news.example)</a>' in page
+    assert '<a href="https://acme.com/blog">acme.com is down</a>' in page
+    assert 'href="javascript:' not in page and ": click</li>" in page
+    anchors = re.findall(r'<a href="([^"]*)">([^<]*)</a>', page)
+    for href, label in anchors:
+        if "acme" in label:
+            assert urlsplit(html.unescape(href)).hostname == "acme.com", (href, label)
