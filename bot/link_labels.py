@@ -4,7 +4,12 @@ site. The decision only; each surface escapes and lays it out in its own format:
 messages (``bot.slack.escape.labelled_link``) and the monthly HTML report
 (``bot.reports.monthly``).
 
-Pure: standard library only, imports nothing of Vigie, so every package may read it.
+Author handles are a case apart on networks whose handles are domain names (Bluesky's
+"acme.com"): the author's own handle, linked to that network's page of it, is no claim
+about another site (:func:`is_own_domain_handle`). Titles and posts' words never are.
+
+Pure: the standard library and the network descriptors (``bot.networks``, itself pure), so
+every package may read it.
 """
 
 from __future__ import annotations
@@ -14,10 +19,13 @@ import unicodedata
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
+from bot.networks import networks
+
 __all__ = [
     "HOST_CHARS",
     "LabelUse",
     "host_form",
+    "is_own_domain_handle",
     "label_use",
     "link_host",
     "named_hosts",
@@ -40,6 +48,7 @@ site, so it is plain text and only the host is linked ("https://acme.com/verify
 _URL_TOKEN = re.compile(r"(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*://\S+")
 _DOMAIN_TOKEN = re.compile(r"(?<![\w-])[\w-]+(?:\.[\w-]+)+")
 _NOT_IN_HOST = frozenset(" #%/:<>?@[\\]^|")
+_DOMAIN_HANDLE = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+")
 _TLD = re.compile(r"[^\W\d_]{2,}|xn--[a-z0-9-]+")
 
 
@@ -108,12 +117,36 @@ def named_hosts(label: str) -> list[str]:
     return hosts
 
 
-def label_use(host: str, label: str) -> LabelUse:
+def is_own_domain_handle(url: str, handle: str) -> bool:
+    """Whether ``handle`` ("@acme.com" or "acme.com", any case) is a domain-name handle and
+    ``url`` leads to its own profile page, or a page below it, on the network whose handles
+    are domain names (``https://bsky.app/profile/acme.com``, ``…/acme.com/post/3``): then
+    the handle names the author, not another site. The handle must be the whole label, in
+    plain ASCII, and the path's segment exactly it."""
+    name = handle.removeprefix("@").lower()
+    host = link_host(url)
+    if host is None or not _DOMAIN_HANDLE.fullmatch(name):
+        return False
+    path = urlsplit(url).path
+    for network in networks():
+        if network.domain_handle_pages is None:
+            continue
+        page_host, prefix = network.domain_handle_pages
+        if host == page_host and path.startswith(prefix):
+            own = path[len(prefix) :].split("/", 1)[0]
+            if own.lower() == name:
+                return True
+    return False
+
+
+def label_use(host: str, label: str, *, own_handle: bool = False) -> LabelUse:
     """How a link to ``host`` (from :func:`link_host`) shows the outside ``label`` (see
     :data:`LabelUse`): apart when the label names a host other than ``host`` or than a
-    domain above it; alone when it names exactly ``host`` (an ASCII one); else beside."""
+    domain above it; alone when it names exactly ``host`` (an ASCII one); else beside.
+    ``own_handle``: the label is an author's handle that :func:`is_own_domain_handle` found
+    on its own profile, never apart (the host beside it is the network's)."""
     named = named_hosts(label)
-    if any(name != host and not host.endswith("." + name) for name in named):
+    if not own_handle and any(name != host and not host.endswith("." + name) for name in named):
         return "apart"
     if host in named and "xn--" not in host:  # punycode: its Unicode label could mislead
         return "alone"

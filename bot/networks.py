@@ -101,6 +101,11 @@ class Network:
     offers "open and reply" and "mark replied"."""
     credentials: ReplyCredentials | None = None
     """Where the brand account's credentials come from, when Vigie can post replies."""
+    domain_handle_pages: tuple[str, str] | None = None
+    """For a network whose handles are domain names ("acme.com", "alice.bsky.social"):
+    the host and path prefix of a profile's page, the handle following it (``("bsky.app",
+    "/profile/")``); the profile's posts are below it. Such a handle linked to its own page
+    names no other site (``bot.link_labels``)."""
 
 
 _BUILT_IN = (
@@ -114,7 +119,8 @@ _BUILT_IN = (
             reply_limit=300, posts_replies=True,
             credentials=ReplyCredentials(("app_password", "app_password"),
                                          always={"handle": "handle"},
-                                         when_set={"service_url": "service_url"})),
+                                         when_set={"service_url": "service_url"}),
+            domain_handle_pages=("bsky.app", "/profile/")),
     Network("hackernews", "Hacker News", "on Hacker News", ":large_orange_square:",
             aliases=("hn", "hacker_news", "hacker-news", "ycombinator")),
     Network("reddit", "Reddit", "on Reddit", ":speech_balloon:"),

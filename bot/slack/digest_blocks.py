@@ -15,14 +15,13 @@ from bot.messages.spikes import spike_kind
 from bot.slack.budget import MESSAGE_TEXT_BUDGET, blocks_text_length
 from bot.slack.durations import duration
 from bot.slack.escape import (
+    author_link,
     clip_mrkdwn,
     escape,
     escape_name,
-    labelled_link,
     link,
     slack_len,
     truncate,
-    unformat,
 )
 from bot.slack.mention_views import MentionBasics
 from bot.slack.opportunity_blocks import sov_line
@@ -354,7 +353,7 @@ def _open(report: DigestView, language: str, cut: _Cut) -> list[str]:
 def author_lines(authors: Sequence[ReportAuthor], language: str) -> str:
     """``• @ana (Mastodon) · 48,213 followers · 3 mentions`` per author."""
     return "\n".join(
-        f"• {labelled_link(a.url, unformat(a.handle)) if a.url else escape_name(a.handle)} "
+        f"• {author_link(a.url, a.handle) if a.url else escape_name(a.handle)} "
         f"({escape(network_name(a.network, language))}) · "
         + t(language, "report.author_line" if a.followers is None
             else plural_key(language, "report.author_line", a.followers),

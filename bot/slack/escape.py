@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from bot.link_labels import label_use, link_host
+from bot.link_labels import is_own_domain_handle, label_use, link_host
 from bot.link_labels import shown_host as _shown_host
 
 ELLIPSIS = "…"
@@ -97,11 +97,24 @@ def labelled_link(url: str | None, label: str) -> str:
     ("https://acme.com/verify (<url|evil.example>)"). A label naming exactly the (ASCII)
     host it leads to is linked alone; the label is only escaped when ``url`` is not
     linked. The decision is :func:`bot.link_labels.label_use`."""
+    return _labelled_link(url, label, own_handle=False)
+
+
+def author_link(url: str | None, handle: str) -> str:
+    """:func:`labelled_link` to an author's page with their ``handle`` as label
+    (unformatted); a domain-name handle on its own profile of the network whose handles are
+    domains (``@acme.com`` on ``https://bsky.app/profile/acme.com``) stays the link, the
+    network's host beside it (:func:`bot.link_labels.is_own_domain_handle`)."""
+    own = bool(url) and is_own_domain_handle(str(url), handle)
+    return _labelled_link(url, unformat(handle), own_handle=own)
+
+
+def _labelled_link(url: str | None, label: str, *, own_handle: bool) -> str:
     full = _target_host(url)
     if full is None:
         return link(None, label)
     host = _shown_host(full)
-    use = label_use(full, label)
+    use = label_use(full, label, own_handle=own_handle)
     if use == "apart":
         return f"{escape(label)} ({link(url, unformat(host))})"
     if use == "alone":

@@ -7,7 +7,14 @@ from typing import Any, Protocol
 
 from bot.i18n import network_name, number, plural_key, t
 from bot.messages.influencers import InfluencerLine
-from bot.slack.escape import clip_mrkdwn, escape, escape_name, labelled_link, truncate, unformat
+from bot.slack.escape import (
+    author_link,
+    clip_mrkdwn,
+    escape,
+    escape_name,
+    labelled_link,
+    truncate,
+)
 
 TRACK_ACTION = "vigie.influencer_track"
 SHOWN = 10
@@ -27,7 +34,7 @@ class InfluencerRanking(Protocol):
 
 
 def _line(rank: int, item: InfluencerLine, language: str, *, posts: bool = True) -> str:
-    author = (labelled_link(item.url, unformat(item.handle)) if item.url
+    author = (author_link(item.url, item.handle) if item.url
               else escape_name(item.handle))
     followers = (number(item.followers, language) if item.followers is not None
                  else t(language, "influencers.unknown_followers"))

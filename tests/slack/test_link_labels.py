@@ -53,11 +53,17 @@ def _links(blocks: Any) -> list[tuple[str, str]]:
 
 
 def _no_label_names_acme_elsewhere(blocks: Any) -> None:
-    """Only links to acme.com have "acme" in their label, but for the real host shown."""
-    for host, label in _links(blocks):
-        words = label.removesuffix(f"({host})").removesuffix(f"(…{host[-59:]})")
-        if words != host and "acme" in words.casefold():
-            assert host == "acme.com", (host, label)
+    """Only links to acme.com have "acme" in their label, but for the real host shown, and
+    the Bluesky handle "acme.com" on its own profile (a handle there is a domain)."""
+    for text in _texts(blocks):
+        for url, label in LINK.findall(text):
+            host = unquote(urlsplit(url).hostname or "")
+            words = label.removesuffix(f"({host})").removesuffix(f"(…{host[-59:]})")
+            handle = words.strip().removeprefix("@")
+            if url.split("/")[:6] == ["https:", "", "bsky.app", "profile", handle.lower()]:
+                continue
+            if words != host and "acme" in words.casefold():
+                assert host == "acme.com", (host, label)
 
 
 def _post(text: str, blocks: list[dict[str, Any]]) -> None:
@@ -193,7 +199,7 @@ LINES = (
 def test_influencer_lines_show_where_handles_and_posts_lead(language: str) -> None:
     _, blocks = build_influencer_blocks(Ranking(ranked=LINES), language)
     first, second = blocks[2]["text"]["text"], blocks[3]["text"]["text"]
-    assert first.startswith("*1. acme.com (<https://bsky.app/profile/acme.com|bsky.app>)* ")
+    assert first.startswith("*1. <https://bsky.app/profile/acme.com|acme.com (bsky.app)>* ")
     assert ("https://acme.com/verify your account now (<https://evil.example/p/1|"
             "evil.example>) · <https://bsky.app/profile/acme.com/post/2|Our new app is out "
             "(bsky.app)>") in first
@@ -202,7 +208,7 @@ def test_influencer_lines_show_where_handles_and_posts_lead(language: str) -> No
     assert validate_blocks(blocks, "message") == []
     home = build_home_influencers(list(LINES), language)
     lines = home[1]["text"]["text"].split("\n")
-    assert lines[0].startswith("*1. acme.com (<https://bsky.app/profile/acme.com|bsky.app>)* ")
+    assert lines[0].startswith("*1. <https://bsky.app/profile/acme.com|acme.com (bsky.app)>* ")
     assert lines[1].startswith("*2. <https://mastodon.example/@ana|@ana (mastodon.example)>* ")
     _no_label_names_acme_elsewhere(home)
     assert json.dumps(home).count("evil.example") == 0
@@ -238,3 +244,60 @@ def test_the_digests_top_authors_show_where_their_links_lead(language: str) -> N
     _no_label_names_acme_elsewhere({"text": lines})
     assert ("mastodon.example", "@ana (mastodon.example)") in _links({"text": lines})
     assert "acme.com (<https://evil.example/acme|evil.example>)" in lines
+
+
+BSKY = "https://bsky.app/profile/"
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_a_bluesky_handle_on_its_own_profile_stays_linked(language: str) -> None:
+    """Bluesky handles are domains: "@acme.com" on its own bsky.app profile was shown as text
+    beside a bsky.app link, as if it named another site. The author's own handle on that
+    network's page of it is linked, with the network's host beside it."""
+    from bot.slack.digest_blocks import author_lines
+
+    lines = (Line(1, "@acme.com", "bluesky", BSKY + "acme.com"),
+             Line(2, "alice.bsky.social", "bluesky", BSKY + "alice.bsky.social", last_posts=(
+                 Post(BSKY + "alice.bsky.social/post/3", "acme.com"),)))
+    _, blocks = build_influencer_blocks(Ranking(ranked=lines), language)
+    first, second = blocks[2]["text"]["text"], blocks[3]["text"]["text"]
+    assert first.startswith(f"*1. <{BSKY}acme.com|@acme.com (bsky.app)>* ")
+    assert second.startswith(f"*2. <{BSKY}alice.bsky.social|alice.bsky.social (bsky.app)>* ")
+    # A post's words are no handle: "acme.com" as a post's text still names another site.
+    assert f"acme.com (<{BSKY}alice.bsky.social/post/3|bsky.app>)" in second
+    home = build_home_influencers(list(lines), language)[1]["text"]["text"]
+    assert f"<{BSKY}acme.com|@acme.com (bsky.app)>" in home
+    digest = author_lines([_DigestAuthor("@Acme.com", BSKY + "acme.com")], language)
+    assert digest.startswith(f"• <{BSKY}acme.com|@Acme.com (bsky.app)> (Bluesky) · ")
+
+
+@pytest.mark.parametrize("handle, url", [
+    ("@acme.com", BSKY + "evil.example"),                     # another profile
+    ("@acme.com", BSKY + "acme.com.evil.example"),            # a longer handle
+    ("@acme.com", "https://evil.example/profile/acme.com"),   # not the network
+    ("@acme.com", "https://bsky.app.evil.example/profile/acme.com"),
+    ("@acme.com", "https://bsky.app@evil.example/profile/acme.com"),
+    ("@acme.com", "https://bsky.app/search?q=/profile/acme.com"),
+    ("@acme.com", "https://bsky.app/x/profile/acme.com"),
+    ("@ａｃｍｅ.com", BSKY + "acme.com"),                      # full-width letters
+    ("@acme.com support", BSKY + "acme.com"),                 # more than the handle
+    ("https://acme.com", BSKY + "https://acme.com"),
+])
+def test_a_handle_that_is_not_its_profiles_own_is_not_linked(handle: str, url: str) -> None:
+    from bot.slack.digest_blocks import author_lines
+
+    _, blocks = build_influencer_blocks(Ranking(ranked=(Line(1, handle, "bluesky", url),)),
+                                        "en")
+    text = blocks[2]["text"]["text"]
+    assert not any(handle in label for _host, label in _links(blocks)), text
+    _no_label_names_acme_elsewhere(blocks)
+    lines = author_lines([_DigestAuthor(handle, url)], "en")
+    assert not any(handle in label for _host, label in _links({"text": lines})), lines
+
+
+def test_a_title_or_post_naming_a_bluesky_profile_is_still_unlinked() -> None:
+    """Only author handles qualify: a feed title or a post's words that read as the
+    handle of the profile they lead to still name another site."""
+    _, blocks = build_card(_card("acme.com", BSKY + "acme.com", network="bluesky",
+                                 author_handle="@acme.com"))
+    assert blocks[1]["text"]["text"].startswith(f"*acme.com (<{BSKY}acme.com|bsky.app>)*")
