@@ -19,12 +19,13 @@ import unicodedata
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from bot.networks import networks
+from bot.networks import get_network, networks
 
 __all__ = [
     "HOST_CHARS",
     "LabelUse",
     "host_form",
+    "is_network_site",
     "is_own_domain_handle",
     "label_use",
     "link_host",
@@ -137,6 +138,17 @@ def is_own_domain_handle(url: str, handle: str) -> bool:
             if own.lower() == name:
                 return True
     return False
+
+
+def is_network_site(network: str, url: str) -> bool:
+    """Whether ``url`` leads to the own site of the network stored as ``network`` (its
+    descriptor's ``web_hosts`` or a subdomain: ``x.com`` for X, ``old.reddit.com`` for
+    Reddit), so the host shown beside a link there already names the network."""
+    descriptor = get_network(network)
+    host = link_host(url)
+    if descriptor is None or host is None:
+        return False
+    return any(host == own or host.endswith("." + own) for own in descriptor.web_hosts)
 
 
 def label_use(host: str, label: str, *, own_handle: bool = False) -> LabelUse:

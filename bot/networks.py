@@ -101,6 +101,9 @@ class Network:
     offers "open and reply" and "mark replied"."""
     credentials: ReplyCredentials | None = None
     """Where the brand account's credentials come from, when Vigie can post replies."""
+    web_hosts: tuple[str, ...] = ()
+    """The hosts of the network's own site, where its posts and profiles are (``x.com``;
+    their subdomains too): a link there needs no network name beside the host it shows."""
     domain_handle_pages: tuple[str, str] | None = None
     """For a network whose handles are domain names ("acme.com", "alice.bsky.social"):
     the host and path prefix of a profile's page, the handle following it (``("bsky.app",
@@ -120,14 +123,16 @@ _BUILT_IN = (
             credentials=ReplyCredentials(("app_password", "app_password"),
                                          always={"handle": "handle"},
                                          when_set={"service_url": "service_url"}),
-            domain_handle_pages=("bsky.app", "/profile/")),
+            web_hosts=("bsky.app",), domain_handle_pages=("bsky.app", "/profile/")),
     Network("hackernews", "Hacker News", "on Hacker News", ":large_orange_square:",
-            aliases=("hn", "hacker_news", "hacker-news", "ycombinator")),
-    Network("reddit", "Reddit", "on Reddit", ":speech_balloon:"),
+            aliases=("hn", "hacker_news", "hacker-news", "ycombinator"),
+            web_hosts=("news.ycombinator.com",)),
+    Network("reddit", "Reddit", "on Reddit", ":speech_balloon:", web_hosts=("reddit.com",)),
     Network("x", "X", "on X", ":bird:", aliases=("twitter", "x.com"), reply_limit=280,
             reply_counting="x", posts_replies=True,
             credentials=ReplyCredentials(("access_token", "reply_token"),
-                                         when_set={"base_url": "base_url"})),
+                                         when_set={"base_url": "base_url"}),
+            web_hosts=("x.com", "twitter.com")),
     Network("webhook", "Webhook", "from the webhook", ":inbox_tray:"),
 )
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.analysis.reach import format_reach
 from bot.i18n import compact, network_name, plural_key, t
+from bot.link_labels import is_network_site
 from bot.messages.cards import CardView
 from bot.messages.notes import Phrase
 from bot.networks import icon_for
@@ -14,6 +15,7 @@ from bot.slack.budget import fit_blocks
 from bot.slack.card_reply import open_reply_buttons, reply_elsewhere_note
 from bot.slack.durations import duration
 from bot.slack.escape import (
+    author_link,
     clip_mrkdwn,
     escape,
     escape_name,
@@ -157,8 +159,12 @@ def _also_on(view: CardView, language: str) -> str | None:
 
     others: list[str] = []
     for member in view.story[:8]:
-        label = f"{member.network} {truncate(member.author, 40)}"
-        for item in (labelled_link(member.url, label), escape(label)):
+        author = truncate(member.author, 40)
+        label = f"{member.network} {author}"
+        # On the network's own site the host beside the link names the network already.
+        linked = (author_link(member.url, author) if is_network_site(member.network, member.url)
+                  else labelled_link(member.url, label))
+        for item in (linked, escape(label)):
             if slack_len(line([*others, item])) <= TEXT_BUDGET:
                 others.append(item)
                 break

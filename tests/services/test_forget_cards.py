@@ -88,12 +88,12 @@ def test_forget_rerenders_a_story_card_that_named_the_author(
     sender = _shares(sessions, workspace_id, slack_standin, 0)
     sender.flush()
     (card,) = _channel_texts(slack_standin, SOCIAL)
-    assert "story: 3 posts, 600 reach" in card and "x user2 (x.com)>" in card
+    assert "story: 3 posts, 600 reach" in card and "|user2 (x.com)>" in card
     assert do_forget(sessions, workspace_id, CLI, "user2").mentions == 1
     sender.flush()
     (card,) = _channel_texts(slack_standin, SOCIAL)
     assert "user2" not in card and "#2" not in card
-    assert "story: 2 posts, 400 reach" in card and "x user3 (x.com)>" in card
+    assert "story: 2 posts, 400 reach" in card and "|user3 (x.com)>" in card
 
 
 def _first_post_goes(sessions: sessionmaker[Session], workspace_id: int,
@@ -110,7 +110,7 @@ def _first_post_goes(sessions: sessionmaker[Session], workspace_id: int,
     # The story's next post has the card now, and names the one left.
     assert len(cards) == (2 if purge else 1)  # a purge leaves the old card as it was
     card = cards[-1]
-    assert "user2" in card and "story: 2 posts, 500 reach" in card and "x user3 (x.com)>" in card
+    assert "user2" in card and "story: 2 posts, 500 reach" in card and "|user3 (x.com)>" in card
     assert "#1" not in card
     with sessions() as session:
         second, third = session.get(Mention, ids["2"]), session.get(Mention, ids["3"])

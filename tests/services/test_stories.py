@@ -107,7 +107,7 @@ def test_a_story_card_counts_and_sums_the_reach_of_all_its_posts_and_names_a_few
     blocks = str(card.args["blocks"])
     assert "story: 30 posts, 9k reach" in blocks
     assert "Same link also posted by" in blocks and "and 21 more" in blocks
-    assert "|x user9 (x.com)>" in blocks and "user10" not in blocks  # the first eight others
+    assert "|user9 (x.com)>" in blocks and "user10" not in blocks  # the first eight others
 
 
 def test_a_second_watch_holding_a_storys_posts_alerts_through_the_storys_card(

@@ -168,7 +168,7 @@ def test_a_purge_of_a_storys_later_posts_renders_its_card_again(
     sender = _shares(sessions, workspace_id, slack_standin, 0)
     sender.flush()
     (card,) = _channel_texts(slack_standin, SOCIAL)
-    assert "story: 3 posts, 600 reach" in card and "x user3 (x.com)>" in card
+    assert "story: 3 posts, 600 reach" in card and "|user3 (x.com)>" in card
     ids = _ids(sessions)
     with transaction(sessions) as session:
         third = session.get(Mention, ids["3"])

@@ -71,10 +71,10 @@ def test_a_story_longer_than_the_card_names_counts_all_its_posts() -> None:
     card = replace(_card(), story_count=29, story_reach=540_000)
     french = _text(build_card(card, "fr")[1])
     assert f"sujet : 30 publications, audience 2,5{NB}M" in french
-    assert "https://bsky.app/x|bluesky bob (bsky.app)> et 28 autres" in french
+    assert "https://bsky.app/x|bob (bsky.app)> et 28 autres" in french
     english = _text(build_card(card, "en")[1])
     assert "story: 30 posts, 2.5M reach" in english
-    assert "bluesky bob (bsky.app)> and 28 more" in english
+    assert "|bob (bsky.app)> and 28 more" in english
 
 
 def test_the_spike_alert() -> None:

@@ -54,13 +54,13 @@ def _links(blocks: Any) -> list[tuple[str, str]]:
 
 def _no_label_names_acme_elsewhere(blocks: Any) -> None:
     """Only links to acme.com have "acme" in their label, but for the real host shown, and
-    the Bluesky handle "acme.com" on its own profile (a handle there is a domain)."""
+    the Bluesky handle "acme.com" on its own profile or post (a handle there is a domain)."""
     for text in _texts(blocks):
         for url, label in LINK.findall(text):
             host = unquote(urlsplit(url).hostname or "")
             words = label.removesuffix(f"({host})").removesuffix(f"(…{host[-59:]})")
             handle = words.strip().removeprefix("@")
-            if url.split("/")[:6] == ["https:", "", "bsky.app", "profile", handle.lower()]:
+            if url.split("/")[:5] == ["https:", "", "bsky.app", "profile", handle.lower()]:
                 continue
             if words != host and "acme" in words.casefold():
                 assert host == "acme.com", (host, label)
@@ -301,3 +301,28 @@ def test_a_title_or_post_naming_a_bluesky_profile_is_still_unlinked() -> None:
     _, blocks = build_card(_card("acme.com", BSKY + "acme.com", network="bluesky",
                                  author_handle="@acme.com"))
     assert blocks[1]["text"]["text"].startswith(f"*acme.com (<{BSKY}acme.com|bsky.app>)*")
+
+
+@pytest.mark.parametrize("language, opening", [("en", "Same link also posted by "),
+                                               ("fr", "Même lien publié aussi par ")])
+def test_the_story_line_names_the_network_only_when_the_host_does_not(
+        language: str, opening: str) -> None:
+    """The story line repeated the network: "x user2 (x.com)". A post on the network's own
+    site reads "user2 (x.com)"; elsewhere the network's name stays ("mastodon @bob
+    (m.example)"), and a Bluesky handle on its own profile's post stays the link."""
+    story = [StoryMember("x", "user2", "https://x.com/user2/status/1", 10),
+             StoryMember("bluesky", "@acme.com", BSKY + "acme.com/post/3k2", 10),
+             StoryMember("mastodon", "@bob", "https://m.example/@bob/1", 10),
+             StoryMember("x", "acme.com", "https://evil.example/status/2", 10),
+             StoryMember("reddit", "u/ann", "https://old.reddit.com/r/a/comments/1", 10)]
+    text, blocks = build_card(_card("Title", "https://news.example/a", story=story), language)
+    line = _texts(blocks[-1])[0]
+    assert line.startswith(opening), line
+    assert "<https://x.com/user2/status/1|user2 (x.com)>" in line
+    assert f"<{BSKY}acme.com/post/3k2|@acme.com (bsky.app)>" in line
+    assert "<https://m.example/@bob/1|mastodon @bob (m.example)>" in line
+    assert "x acme.com (<https://evil.example/status/2|evil.example>)" in line
+    assert "<https://old.reddit.com/r/a/comments/1|u/ann (old.reddit.com)>" in line
+    assert "x user2" not in line and "bluesky @" not in line
+    _no_label_names_acme_elsewhere(blocks)
+    _post(text, blocks)
