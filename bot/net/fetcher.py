@@ -45,5 +45,7 @@ class Fetcher(Protocol):
         json: Any = None,
         data: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
+        idempotent: bool = False,
     ) -> HttpResponse:
-        """POST to ``url`` (authentication handshakes)."""
+        """POST to ``url``; retried after a 503 only when ``idempotent`` (a repeat cannot
+        act twice: a sign-in, a write deduplicated by key)."""

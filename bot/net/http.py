@@ -76,8 +76,13 @@ LAST_MODIFIED_KEY = "last_modified"
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _RETRYABLE = frozenset({429, 500, 502, 503, 504})
-_RETRYABLE_POST = frozenset({429, 503})
-"""A POST may have been processed by a failing server: retry only when it says it was not."""
+_RETRYABLE_POST = frozenset({429})
+"""A POST may have been processed by a failing server: retry only when it says it was not.
+A 429 is a refusal (nothing done). A 503 is not: an overloaded front may answer it after the
+write went through (X documents 503 as "X is overloaded; wait and retry",
+https://docs.x.com/x-api/fundamentals/response-codes-and-errors, and says nothing of the
+write), so only a POST its caller declares ``idempotent`` is retried on one."""
+_RETRYABLE_IDEMPOTENT_POST = frozenset({429, 503})
 _ERROR_BODY_LIMIT = 64 * 1024
 _SERVER_MESSAGE_LIMIT = 200
 _DEADLINE_SLACK = 0.02
@@ -540,9 +545,16 @@ class HttpClient:
         json: Any = None,
         data: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
+        idempotent: bool = False,
     ) -> Response:
-        """POST a JSON or form body (authentication handshakes)."""
-        return self._request("POST", url, headers=dict(headers or {}), json=json, data=data)
+        """POST a JSON or form body (authentication handshakes, replies).
+
+        A POST is retried only where the server said it did nothing (429, a connection
+        that failed before the request was sent). ``idempotent`` (a sign-in, a write the
+        network deduplicates by key) retries a 503 as well: a repeat cannot post twice.
+        """
+        return self._request("POST", url, headers=dict(headers or {}), json=json, data=data,
+                             idempotent=idempotent)
 
     def _request(
         self,
@@ -553,6 +565,7 @@ class HttpClient:
         headers: dict[str, str],
         json: Any = None,
         data: dict[str, str] | None = None,
+        idempotent: bool = False,
     ) -> Response:
         try:
             start = httpx.URL(url, params=params) if params else httpx.URL(url)
@@ -562,7 +575,7 @@ class HttpClient:
             return call_with_retries(
                 lambda: self._attempt(method, start, headers, json, data),
                 attempts=self.limits.max_attempts,
-                retry_if=lambda err: self._may_retry(method, err),
+                retry_if=lambda err: self._may_retry(method, err, idempotent=idempotent),
                 wait=self._retry_wait,
                 before_sleep=lambda err, _attempt, seconds: self._pause(start, seconds, err),
                 sleep=self._sleep,
@@ -572,10 +585,11 @@ class HttpClient:
         except _TransientNetworkError as err:
             raise err.error from None
 
-    def _may_retry(self, method: str, err: BaseException) -> bool:
+    def _may_retry(self, method: str, err: BaseException, *, idempotent: bool = False) -> bool:
         """Whether a failed attempt may be tried again (attempts left aside)."""
         if isinstance(err, _Retryable):
-            if method == "POST" and err.response.status_code not in _RETRYABLE_POST:
+            allowed = _RETRYABLE_IDEMPOTENT_POST if idempotent else _RETRYABLE_POST
+            if method == "POST" and err.response.status_code not in allowed:
                 return False
             # A long Retry-After fails fast: the scheduler backs off the source instead
             # of a worker blocking on it.

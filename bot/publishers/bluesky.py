@@ -248,7 +248,8 @@ class BlueskyPublisher(Publisher[BlueskyCredentials]):
                 "swapRecord": None,
             }
             url = _xrpc(credentials, "com.atproto.repo.putRecord")
-            response = http.post(url, json=body, headers=_bearer(session))
+            # Written "only if absent" at a key-derived rkey: a repeat cannot post twice.
+            response = http.post(url, json=body, headers=_bearer(session), idempotent=True)
             return session, response.json()
 
         try:

@@ -173,8 +173,12 @@ class MastodonPublisher(Publisher[MastodonCredentials]):
             body["language"] = lang
         headers = _auth(credentials) | {"Idempotency-Key": idempotency_key}
         try:
+            # The instance answers a repeated Idempotency-Key with the status it made first
+            # (https://docs.joinmastodon.org/methods/statuses/#create): a repeat cannot post
+            # twice.
             status = http.post(
-                f"{credentials.instance_url}/api/v1/statuses", json=body, headers=headers
+                f"{credentials.instance_url}/api/v1/statuses", json=body, headers=headers,
+                idempotent=True,
             ).json()
         except SourceError as err:
             raise _write_error(err) from None

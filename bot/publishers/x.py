@@ -139,11 +139,7 @@ class XPublisher(Publisher[XCredentials]):
             ).json()
         except SourceError as err:
             if _is_duplicate(err):
-                existing = self.find_existing(http, credentials, target, idempotency_key, text)
-                if existing is not None:
-                    return existing
-                raise PublishRejected("publish.same_text", "same_text",
-                                      network=NETWORK) from None
+                return self._duplicate(http, credentials, target, text)
             raise _write_error(err) from None
         new_id = _id(as_dict(as_dict(payload).get("data")).get("id"))
         if new_id is None:
@@ -165,8 +161,37 @@ class XPublisher(Publisher[XCredentials]):
         """The account's reply to ``target`` with this text among its latest 100 posts."""
         self.check_target(target)
         check_idempotency_key(idempotency_key)
+        return self._with_text(http, credentials, target, text)[0]
+
+    def _duplicate(self, http: Fetcher, credentials: XCredentials, target: ReplyTarget,
+                   text: str) -> PostedReply:
+        """After X refused ``text`` as duplicate content: the earlier reply to ``target``
+        with it, else why X refused it.
+
+        X creates posts with no idempotency key and refuses the same text from the same
+        account for a while (403 "You are not allowed to create a Tweet with duplicate
+        content", https://docs.x.com/x-api/fundamentals/response-codes-and-errors: 403 is
+        "no permission for this action"). The account's timeline lags behind its writes,
+        so a post an earlier attempt made (a 503 or a lost answer that did post) may not
+        be listed yet: only a post with this text seen elsewhere explains the refusal
+        (a reply reused for another post: rewording is then right). Otherwise the post X
+        remembers is most likely this reply: the outcome stays unknown (looked for again,
+        never posted blindly), and nobody is told to change the text, which would post it
+        twice."""
+        mine, elsewhere = self._with_text(http, credentials, target, text)
+        if mine is not None:
+            return mine
+        if elsewhere:
+            raise PublishRejected("publish.same_text", "same_text", network=NETWORK)
+        raise PublishUnknownOutcome("publish.same_text_unconfirmed", network=NETWORK)
+
+    def _with_text(self, http: Fetcher, credentials: XCredentials, target: ReplyTarget,
+                   text: str) -> tuple[PostedReply | None, bool]:
+        """Among the account's latest 100 posts: its reply to ``target`` with ``text``
+        (None when not listed), and whether a post of it elsewhere has that text."""
         tweet_id = _tweet_id(target)
         wanted = comparable_text(text)
+        elsewhere = False
         try:
             me = http.get(f"{credentials.base_url}/2/users/me", headers=_auth(credentials)).json()
             user = as_dict(as_dict(me).get("data"))
@@ -186,9 +211,12 @@ class XPublisher(Publisher[XCredentials]):
             raise lookup_error(err, self.kind) from None
         for tweet in as_list(as_dict(payload).get("data")):
             found_id = _id(as_dict(tweet).get("id"))
-            if found_id is None or _replied_to(tweet) != tweet_id:
+            if found_id is None:
                 continue
             if comparable_text(as_str(tweet.get("text")) or "") != wanted:
+                continue
+            if _replied_to(tweet) != tweet_id:
+                elsewhere = True
                 continue
             username = as_str(user.get("username"))
             path = f"{username}/status" if username else "i/web/status"
@@ -196,8 +224,8 @@ class XPublisher(Publisher[XCredentials]):
                 external_id=found_id,
                 url=f"https://x.com/{path}/{found_id}",
                 posted_at=parse_iso(tweet.get("created_at")) or self._now(),
-            )
-        return None
+            ), elsewhere
+        return None, elsewhere
 
 
 def _tweet_id(target: ReplyTarget) -> str:

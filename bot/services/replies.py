@@ -267,7 +267,12 @@ def _record(sessions: sessionmaker[Session], job: _Job, now: datetime,
             row.next_attempt_at = now + min(timedelta(seconds=wait), MAX_RETRY_WAIT)
             return ReplyOutcome(row.mention_id, PENDING, error=message)
         row.status = FAILED
-        _note(session, row, "replies.note_failed", error=reason)
+        if error.may_have_posted:
+            # It may be on the network: a reworded version approved now would answer twice.
+            _note(session, row, "replies.note_failed_unconfirmed", error=reason,
+                  network=NetworkName(row.network))
+        else:
+            _note(session, row, "replies.note_failed", error=reason)
         return ReplyOutcome(row.mention_id, FAILED, error=message)
 
 

@@ -164,6 +164,7 @@ def create_session(http: Fetcher, config: BlueskyAccount) -> _Session:
     response = http.post(
         _xrpc(config, "com.atproto.server.createSession"),
         json={"identifier": config.handle, "password": config.app_password.get_secret_value()},
+        idempotent=True,
     )
     return _session_from(response.json())
 

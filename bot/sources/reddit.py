@@ -151,6 +151,7 @@ def request_token(http: Fetcher, config: RedditConfig) -> tuple[str, float]:
         config.auth_url,
         data={"grant_type": "client_credentials"},
         headers={"Authorization": f"Basic {basic}"},
+        idempotent=True,
     )
     payload = response.json()
     token = payload.get("access_token") if isinstance(payload, dict) else None

@@ -589,6 +589,10 @@ class FakeX:
         self.authors: dict[str, str] = {}
         """Username of the author of each replied-to tweet (``REPLIED_TO`` otherwise)."""
         self.failure: Failure | None = None
+        self.lagging = False
+        """While True, a post created is not listed by the account's timeline yet (it
+        joins ``unlisted``): timelines lag behind writes."""
+        self.unlisted: set[str] = set()
         self.next_id = 1_920_000_000_000_000_000
         routes: list[tuple[Any, str, Callable[[Request], Response]]] = [
             ("/2/tweets", "POST", self._post),
@@ -672,6 +676,8 @@ class FakeX:
             tweet["referenced_tweets"] = [{"type": "replied_to", "id": target}]
         self.tweets.insert(0, tweet)
         self.raw_texts.append(text)
+        if self.lagging:
+            self.unlisted.add(tweet_id)
         if failure is not None:
             return failure.respond(request)
         keys = ("id", "text", "edit_history_tweet_ids")
@@ -685,7 +691,7 @@ class FakeX:
         limit = int(request.args.get("max_results", "10"))
         shown = [
             {k: v for k, v in t.items() if k in {"id", "text", "edit_history_tweet_ids"} | fields}
-            for t in self.tweets[:limit]
+            for t in [t for t in self.tweets if str(t["id"]) not in self.unlisted][:limit]
         ]
         meta: Json = {"result_count": len(shown)}
         if shown:

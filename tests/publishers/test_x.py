@@ -213,17 +213,40 @@ def test_server_error_or_dropped_connection_is_unknown_outcome(
     assert fake.TOKEN not in str(caught.value)
 
 
-def test_503_is_retried_because_nothing_was_processed(
+def test_a_503_is_never_retried_as_it_may_have_posted(
     http: HttpClient,
     fake: FakeX,
+    httpserver: HTTPServer,
     publisher: XPublisher,
     target: ReplyTarget,
     sleeps: SleepRecorder,
 ) -> None:
-    fake.failure = Failure(503, {"title": "Service Unavailable", "status": 503})
-    posted = publisher.publish(http, creds(fake), target, "Hi", KEY)
-    assert [t["id"] for t in fake.tweets] == [posted.external_id]
-    assert len(sleeps.calls) == 1
+    # The client repeated the POST; X refused the repeat as duplicate content, the lagging
+    # timeline did not list the first post yet, and the reply failed with "change the
+    # reply a little": reworded, it was posted a second time.
+    fake.lagging = True
+    fake.failure = Failure(503, {"title": "Service Unavailable", "status": 503},
+                           after_write=True)
+    with pytest.raises(PublishUnknownOutcome):
+        publisher.publish(http, creds(fake), target, "Hi", KEY)
+    assert len([r for r, _ in httpserver.log if r.method == "POST"]) == 1
+    assert sleeps.calls == [] and len(fake.tweets) == 1
+
+
+def test_a_duplicate_refusal_whose_post_is_not_listed_yet_is_an_unknown_outcome(
+    http: HttpClient, fake: FakeX, publisher: XPublisher, target: ReplyTarget
+) -> None:
+    fake.lagging = True
+    publisher.publish(http, creds(fake), target, "On it!", KEY)
+    with pytest.raises(PublishUnknownOutcome) as caught:
+        publish_once(publisher, http, creds(fake), target, "On it!", KEY,
+                     attempted_before=False)
+    assert caught.value.phrase.key == "publish.same_text_unconfirmed"
+    assert "change the reply" not in str(caught.value)
+    fake.unlisted.clear()  # the timeline caught up
+    found = publish_once(publisher, http, creds(fake), target, "On it!", KEY,
+                         attempted_before=True)
+    assert found.external_id == fake.tweets[0]["id"] and len(fake.tweets) == 1
 
 
 def test_a_created_post_id_of_the_wrong_shape_is_an_unknown_outcome(

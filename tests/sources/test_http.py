@@ -398,6 +398,21 @@ def test_post_is_not_retried_on_500(httpserver: HTTPServer, sleeps: SleepRecorde
     assert len(httpserver.log) == 1
 
 
+def test_post_is_retried_on_503_only_when_idempotent(
+    httpserver: HTTPServer, sleeps: SleepRecorder
+) -> None:
+    # An overloaded server may answer 503 after the write went through: X then refused
+    # the automatic repeat as duplicate content and the reply was failed for good.
+    httpserver.expect_request("/2/tweets", method="POST").respond_with_data("", status=503)
+    with client(sleeps) as http, pytest.raises(HttpStatusError):
+        http.post(httpserver.url_for("/2/tweets"), json={})
+    assert sleeps.calls == []
+    assert len(httpserver.log) == 1
+    with client(sleeps) as http, pytest.raises(HttpStatusError):
+        http.post(httpserver.url_for("/2/tweets"), json={}, idempotent=True)
+    assert len(httpserver.log) == 1 + 3
+
+
 # --------------------------------------------------------------------- unit checks
 
 
