@@ -56,6 +56,7 @@ from bot.services.reply_queue import (
     failure_reason,
     latest_reply,
     record_error,
+    reply_target,
 )
 from bot.services.secrets import credential_secrets, open_config, redact
 from bot.services.workflow import mark_replied, require_action
@@ -64,7 +65,6 @@ from storage.claims import skip_locked, take_lease
 from storage.db import transaction
 from storage.models import Draft, Mention, MentionStatus, SourceRow, utcnow
 from storage.models_replies import ReplyPost
-from storage.repositories import latest_customer_post
 
 log = logging.getLogger(__name__)
 
@@ -205,19 +205,6 @@ def _pinned_target(session: Session, row: ReplyPost, mention: Mention) -> ReplyT
         return target
     return ReplyTarget(network=row.network, external_id=row.target_external_id,
                        url=row.target_url, language=row.target_language)
-
-
-def reply_target(session: Session, mention: Mention) -> ReplyTarget:
-    """The post a reply to ``mention`` answers: the customer's newest post in its case (a
-    follow-up, where they wait for the answer), else the mention itself."""
-    latest = latest_customer_post(session, mention)
-    if latest is None:
-        return ReplyTarget(network=mention.network, external_id=mention.external_id,
-                           url=mention.url, language=mention.language)
-    follow_up = session.get(Mention, latest.mention_id) if latest.mention_id else None
-    return ReplyTarget(network=mention.network, external_id=latest.external_id,
-                       url=latest.url,
-                       language=(follow_up.language if follow_up else None) or mention.language)
 
 
 def _note(session: Session, row: ReplyPost, key: str, **params: Arg) -> None:

@@ -18,11 +18,12 @@ from bot.messages.notes import (
     plain_text,
 )
 from bot.networks import get_network
-from bot.publishers.base import PublisherCredentials
+from bot.publishers.base import PublisherCredentials, ReplyTarget
 from bot.publishers.registry import can_publish, get_publisher
 from bot.services.secrets import open_config
 from storage.models import Draft, Mention, SourceRow
 from storage.models_replies import ReplyPost
+from storage.repositories import latest_customer_post
 from storage.secret_box import SecretBox
 
 PENDING, POSTED, FAILED, CANCELLED = "pending", "posted", "failed", "cancelled"
@@ -105,6 +106,19 @@ def can_post(session: Session, mention: Mention) -> bool:
     source = session.get(SourceRow, mention.source_id)
     return source is not None and credentials_for(mention.network,
                                                   open_config(source)) is not None
+
+
+def reply_target(session: Session, mention: Mention) -> ReplyTarget:
+    """The post a reply to ``mention`` answers: the customer's newest post in its case (a
+    follow-up, where they wait for the answer), else the mention itself."""
+    latest = latest_customer_post(session, mention)
+    if latest is None:
+        return ReplyTarget(network=mention.network, external_id=mention.external_id,
+                           url=mention.url, language=mention.language)
+    follow_up = session.get(Mention, latest.mention_id) if latest.mention_id else None
+    return ReplyTarget(network=mention.network, external_id=latest.external_id,
+                       url=latest.url,
+                       language=(follow_up.language if follow_up else None) or mention.language)
 
 
 def queue_reply(session: Session, mention: Mention, draft: Draft, approver: str) -> bool:
