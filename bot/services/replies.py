@@ -6,7 +6,7 @@ attempt, calls the network (within ``POST_BUDGET``, shorter than the lease), and
 the result with the mention's "replied" transition in one transaction, only while it
 still holds the lease. The reply
 answers the customer's newest post in the mention's case (``reply_target``) as of its
-first attempt: that post is kept on the row, and every retry answers it. A row
+approval: that post is kept on the row, and every attempt answers it. A row
 retried after a crash or an unknown outcome first asks the network whether the reply
 already exists (``publish_once``), so no draft is ever posted twice.
 
@@ -194,10 +194,11 @@ def _hold_lease(session: Session, job: _Job) -> bool:
 
 
 def _pinned_target(session: Session, row: ReplyPost, mention: Mention) -> ReplyTarget:
-    """The post ``row`` answers: chosen at its first attempt (``reply_target``) and stored
-    with the lease, before any network call, then the same for every retry. A retry after
-    a lost answer looks for the reply where it was posted, even if the customer wrote
-    again since."""
+    """The post ``row`` answers: chosen at approval (``queue_reply``), the same for every
+    attempt. A row queued before approval chose it (by an older release) gets it here at
+    its first attempt, stored with the lease before any network call. A retry after a lost
+    answer looks for the reply where it was posted, even if the customer wrote again
+    since."""
     if row.target_external_id is None:
         target = reply_target(session, mention)
         row.target_external_id, row.target_url = target.external_id, target.url

@@ -122,12 +122,18 @@ def reply_target(session: Session, mention: Mention) -> ReplyTarget:
 
 
 def queue_reply(session: Session, mention: Mention, draft: Draft, approver: str) -> bool:
-    """Inside the approval's transaction: queue the post if this network can take it."""
+    """Inside the approval's transaction: queue the post if this network can take it,
+    answering the post the approved text was written for (``reply_target`` now, what the
+    editor showed as the post to answer): a post the customer adds to the case later,
+    while the reply waits for a rate limit or a worker, never moves it."""
     if not can_post(session, mention):
         return False
+    target = reply_target(session, mention)
     session.add(ReplyPost(workspace_id=mention.workspace_id, mention_id=mention.id,
                           draft_id=draft.id, network=mention.network, approved_by=approver,
-                          idempotency_key=f"vigie-{mention.workspace_id}-{draft.id}"))
+                          idempotency_key=f"vigie-{mention.workspace_id}-{draft.id}",
+                          target_external_id=target.external_id, target_url=target.url,
+                          target_language=target.language))
     return True
 
 
