@@ -185,6 +185,13 @@ class MastodonPublisher(Publisher[MastodonCredentials]):
         posted = self._posted(status, credentials.instance_url)
         if posted is None:
             raise PublishUnknownOutcome("publish.no_new_post", network=NETWORK)
+        if as_id(as_dict(status).get("in_reply_to_id")) != parent.status_id:
+            # A repeated Idempotency-Key is answered with the status it made first, whatever
+            # this request asked for ("Idempotency keys are stored for up to 1 hour",
+            # https://docs.joinmastodon.org/methods/statuses/#create): a key another
+            # database used (a restored backup, a staging copy on the same account) gives
+            # back a reply in another thread, which is not this one.
+            raise PublishRejected("publish.key_taken", "duplicate", network=NETWORK)
         return posted
 
     def find_existing(

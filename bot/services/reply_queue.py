@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any
 
 from pydantic import ValidationError
@@ -121,6 +122,19 @@ def reply_target(session: Session, mention: Mention) -> ReplyTarget:
                        language=(follow_up.language if follow_up else None) or mention.language)
 
 
+def reply_key(workspace_id: int, draft_id: int) -> str:
+    """A new idempotency key for a reply to post, unique beyond this database.
+
+    Ids alone repeat in another database (a restored backup, a staging copy posting from
+    the same account), and the networks keep keys beyond one install: Mastodon answers a
+    key it saw within the hour with that status, whatever it answered (see
+    ``bot.publishers.mastodon``), and Bluesky's record key derives from it. The random
+    part makes it the reply's own; it is stored with the row before any network call, so
+    every attempt of the row sends the same key (rows queued with the older form keep
+    theirs)."""
+    return f"vigie-{workspace_id}-{draft_id}-{secrets.token_hex(8)}"
+
+
 def queue_reply(session: Session, mention: Mention, draft: Draft, approver: str) -> bool:
     """Inside the approval's transaction: queue the post if this network can take it,
     answering the post the approved text was written for (``reply_target`` now, what the
@@ -131,7 +145,7 @@ def queue_reply(session: Session, mention: Mention, draft: Draft, approver: str)
     target = reply_target(session, mention)
     session.add(ReplyPost(workspace_id=mention.workspace_id, mention_id=mention.id,
                           draft_id=draft.id, network=mention.network, approved_by=approver,
-                          idempotency_key=f"vigie-{mention.workspace_id}-{draft.id}",
+                          idempotency_key=reply_key(mention.workspace_id, draft.id),
                           target_external_id=target.external_id, target_url=target.url,
                           target_language=target.language))
     return True

@@ -499,3 +499,19 @@ def test_a_local_author_is_mentioned_without_a_domain(
     fake.by_key.clear()
     assert publish_once(MastodonPublisher(), http, creds(fake), target, "Sorry Bob!", KEY,
                         attempted_before=True).extra["status_id"] == fake.created[-1]
+
+
+def test_a_key_that_holds_a_reply_in_another_thread_is_refused(
+    http: HttpClient, fake: FakeMastodon
+) -> None:
+    # Another database (a restored backup, a staging copy on the same account) used this
+    # key within Mastodon's hour: the instance answers with that reply, in thread A, and
+    # it was recorded as the reply to thread B.
+    thread_a, thread_b = fake.add_status(), fake.add_status()
+    publisher = MastodonPublisher()
+    publisher.publish(http, creds(fake), local_target(fake, thread_a), "Thread A", KEY)
+    with pytest.raises(PublishRejected) as caught:
+        publisher.publish(http, creds(fake), local_target(fake, thread_b), "Thread B", KEY)
+    assert caught.value.reason == "duplicate" and not caught.value.retryable
+    assert caught.value.phrase.key == "publish.key_taken"
+    assert len(fake.created) == 1
