@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +22,7 @@ from bot.services.actors import SCHEDULER
 from bot.services.clock_steps import catch_up_clock_step
 from bot.services.http_clients import http_factory
 from bot.services.outbox import prune_pace
-from bot.services.polling import PollStopped, run_poll_tick
+from bot.services.polling import CLAIM_LEASE, PollStopped, lease_for, run_poll_tick
 from bot.services.privacy import AliasSweep, do_compact_search_index, purge_older_than
 from bot.services.replies import flush_replies
 from bot.services.reporting.digest import run_due_digests
@@ -91,17 +92,25 @@ class ClockWatch:
 
     def __init__(self, scheduler: BaseScheduler, *,
                  wall: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 on_step_back: Callable[[datetime], object] | None = None) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 on_step_back: Callable[[datetime, timedelta], object] | None = None) -> None:
         self._scheduler = scheduler
         self._wall = wall
+        self._monotonic = monotonic
         self._on_step_back = on_step_back
+        self._last = (monotonic(), wall())
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
 
     def check(self) -> list[str]:
         """Bring back the interval jobs scheduled more than their interval (and a second)
-        from now, and then the stored schedules (``on_step_back``); returns their ids."""
-        now = self._wall()
+        from now; returns their ids. A step back of STORED_STEP_MIN or more (the wall
+        clock behind where the monotonic one says it should be since the last check) is
+        given to ``on_step_back`` (now, the step) for the stored schedules."""
+        elapsed, now = self._monotonic(), self._wall()
+        last_elapsed, last_now = self._last
+        self._last = (elapsed, now)
+        step = last_now + timedelta(seconds=elapsed - last_elapsed) - now
         moved = []
         for job in self._scheduler.get_jobs():
             trigger = job.trigger
@@ -113,8 +122,10 @@ class ClockWatch:
         if moved:
             log.warning("the wall clock stepped back: the next runs of %s brought back to "
                         "one interval from now", ", ".join(moved))
-            if self._on_step_back is not None:
-                self._on_step_back(now)
+        if step >= STORED_STEP_MIN and self._on_step_back is not None:
+            log.warning("the wall clock stepped back %s: the stored schedules move back "
+                        "as much", step)
+            self._on_step_back(now, step)
         return moved
 
     def start(self) -> None:
@@ -138,26 +149,32 @@ class ClockWatch:
 CLOCK_CHECK_SECONDS = 1.0
 """How often ClockWatch looks at the jobs' next runs."""
 CLOCK_SLACK = timedelta(seconds=1)
+STORED_STEP_MIN = timedelta(seconds=30)
+"""The least step back ClockWatch brings the stored schedules back for: a smaller one
+holds them no longer than itself, and a hypervisor's time sync stepping a second or two
+every few minutes would otherwise keep shortening every wait (Retry-After, rate limits)."""
 """How much further than its interval a job's next run may be before ClockWatch moves it
 (APScheduler's own rounding and a job scheduling itself as the watch looks)."""
 
 
-def catch_up_clock(runtime: Runtime, now: datetime | None = None, *,
-                   stepped: bool = True) -> None:
-    """Make due now what the database holds scheduled by a wall clock that has since
-    stepped back (``bot.services.clock_steps``); ``stepped``: a step back was seen (not
-    only suspected, as at start). Given to ClockWatch, and run once at start."""
-    caught = catch_up_clock_step(runtime.sessions, now or runtime.clock(), stepped=stepped)
+def catch_up_clock(runtime: Runtime, now: datetime | None = None,
+                   step: timedelta | None = None) -> None:
+    """Bring back what the database holds scheduled by a wall clock that has since
+    stepped back ``step`` (seen by ClockWatch), or at start by one of unknown step
+    (``bot.services.clock_steps``). Given to ClockWatch, and run once at start."""
+    holds = {CLAIM_LEASE, lease_for(runtime.settings.poll_source_budget_seconds)}
+    caught = catch_up_clock_step(runtime.sessions, now or runtime.clock(), step=step,
+                                 holds=holds)
     if caught:
         log.warning("the wall clock stepped back: %d source(s), %d paused workspace(s), "
                     "%d message(s), %d reply(ies) and %d approval digest(s) scheduled by "
-                    "the old clock are due now", caught.sources, caught.pauses,
+                    "the old clock brought back", caught.sources, caught.pauses,
                     caught.messages, caught.replies, caught.approval_digests)
         runtime.nudge_outbox()
 
 
 def _catch_up_clock_at_start(runtime: Runtime) -> None:
-    catch_up_clock(runtime, stepped=False)
+    catch_up_clock(runtime)
 
 
 def _flush_outbox(runtime: Runtime) -> None:

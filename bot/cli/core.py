@@ -90,7 +90,7 @@ class _BackgroundScheduler:
         self._scheduler = build_scheduler(runtime, blocking=False, stopping=self._stopping)
         self._scheduler.start()
         self._clock_watch = ClockWatch(
-            self._scheduler, on_step_back=lambda now: catch_up_clock(runtime, now))
+            self._scheduler, on_step_back=lambda now, step: catch_up_clock(runtime, now, step))
         self._clock_watch.start()
 
     def stop(self) -> None:

@@ -12,24 +12,29 @@ of drafts, due a window after the last one (sent by the old clock).
 The due-row queries stay as they are (``next_poll_at <= now`` reads the range of
 ``ix_sources_paused_next_poll_at``; telling a stepped-back row there needs
 ``last_polled_at``, which no index covers, and turned the claim into a scan of every
-source on PostgreSQL). Instead, once a step back is seen (``bot.scheduler.ClockWatch``)
-and at every start (a process started after the step never sees it), the stored next
-times are brought back to now.
+source on PostgreSQL). Instead, once a step back is seen (``bot.scheduler.ClockWatch``,
+which measures it by the monotonic clock) the stored times move back by the step, and at
+every start (a process started after the step never sees it) the ones no wait explains
+are brought back to now.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Update, and_, or_, update
+from sqlalchemy import ColumnElement, Update, and_, inspect, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.services.outbox import BACKOFF_CAP_SECONDS, SEND_LEASE
-from bot.services.replies import LEASE, MAX_RATE_LIMIT_WAIT, MAX_RETRY_WAIT
+from bot.services.outbox import BACKOFF_CAP_SECONDS
+from bot.services.polling import CLAIM_LEASE
+from bot.services.replies import MAX_RATE_LIMIT_WAIT, MAX_RETRY_WAIT
 from bot.services.reply_queue import PENDING, RATE_LIMITED
 from storage.db import transaction
 from storage.models import OutboxMessage, OutboxStatus, SourceRow
+from storage.models_base import as_utc
 from storage.models_notifications import NotificationState
 from storage.models_outbox import OutboxPause
 from storage.models_replies import ReplyPost
@@ -57,41 +62,69 @@ class CaughtUp:
 
 
 def catch_up_clock_step(sessions: sessionmaker[Session], now: datetime, *,
-                        stepped: bool) -> CaughtUp:
-    """Make due at ``now`` what a wall clock ahead of ``now`` scheduled.
+                        step: timedelta | None,
+                        holds: Collection[timedelta] = (CLAIM_LEASE,)) -> CaughtUp:
+    """Bring back what a wall clock ahead of ``now`` scheduled.
 
-    A source last polled, or a paused workspace last probed, more than CLOCK_STEP_SLACK
-    after ``now`` was scheduled by such a clock: its next poll or probe becomes ``now``.
-    Safe at any time (at start: the step may have happened while no process ran).
+    ``step``: how far the clock was seen to step back (ClockWatch, by the monotonic
+    clock); every stored time still ahead of ``now`` was set by the old clock (the watch
+    looks every second) and moves back by ``step``, never before ``now``: a lease keeps
+    what was left of it (the worker holding it goes on, nobody else takes the row), and
+    a Retry-After, a backoff or an account's rate limit what was left of its wait. A
+    source's and a paused workspace's time of their last poll or probe stay (a poll's
+    store checks its claim by it). A source under a poll's claim (its next poll exactly
+    one of ``holds``, the claim leases, after its last) is left as claimed, by any path:
+    its poller, whose clock stepped as well, stores the next poll by the new clock; a
+    poller that died leaves it held the step as well. A reply's or a message's lease
+    keeps no time of its taking: it moves like a wait, and its holder, whose lease check
+    compares the time it set, records its post as one after its lease ran out. Each
+    process watching the clock moves the rows: two schedulers on one host move them twice
+    (never before ``now``), so run one per host.
 
-    An outbox row keeps no time of its last attempt, only of its next: a pending row due
-    later than any retry waits (BACKOFF_CAP_SECONDS, and the slack) is retried now; with
-    ``stepped`` (the caller saw the clock step back), so is one due later than a send
-    lease (and the slack). A row a sender holds (SEND_LEASE from a clock that did not
-    step) is left alone; a row waiting for a Slack Retry-After or a backoff may be tried
-    once early, and waits again if refused.
-
-    An approved reply likewise: with ``stepped``, one due later than a posting lease
-    (``replies.LEASE``) is tried now; at start, one due later than any retry waits
-    (MAX_RETRY_WAIT; MAX_RATE_LIMIT_WAIT when it waits for its account's rate limit).
+    ``step`` None (at start: a step may have happened while no process ran, its size
+    unknown): only what no wait of a live process explains is made due now. A source
+    last polled (a workspace last probed) more than CLOCK_STEP_SLACK after ``now``, not
+    under a claim; a message due later than any retry waits (BACKOFF_CAP_SECONDS), a
+    reply than any retry or rate limit waits (MAX_RETRY_WAIT, MAX_RATE_LIMIT_WAIT), all
+    beyond a lease.
+    Assumes the clocks of the processes sharing the database agree within
+    CLOCK_STEP_SLACK when none stepped: a lease written by a clock further ahead may be
+    taken as a step's.
 
     An approver's digest of drafts sent more than the slack after ``now`` counts as sent
-    now: the next one waits one window, not the step as well.
+    ``step`` earlier (at start: now).
     """
     ahead = now + CLOCK_STEP_SLACK
     with transaction(sessions) as session:
-        sources = _count(session, update(SourceRow)
-                         .where(SourceRow.last_polled_at > ahead, SourceRow.next_poll_at > now)
-                         .values(next_poll_at=now))
+        if step is not None:
+            claimed = [row_id for row_id, polled, due in session.execute(
+                select(SourceRow.id, SourceRow.last_polled_at, SourceRow.next_poll_at)
+                .where(SourceRow.next_poll_at > now)) if _claim(polled, due, holds)]
+            return CaughtUp(
+                sources=_shift(session, SourceRow.next_poll_at, now, step,
+                               SourceRow.id.not_in(claimed)),
+                pauses=_shift(session, OutboxPause.next_probe_at, now, step),
+                messages=_shift(session, OutboxMessage.next_attempt_at, now, step,
+                                OutboxMessage.status == OutboxStatus.PENDING.value),
+                replies=_shift(session, ReplyPost.next_attempt_at, now, step,
+                               ReplyPost.status == PENDING),
+                approval_digests=_shift(session, NotificationState.digest_sent_at, now,
+                                        step))
+        stale = [row_id for row_id, polled, due in session.execute(
+            select(SourceRow.id, SourceRow.last_polled_at, SourceRow.next_poll_at)
+            .where(SourceRow.last_polled_at > ahead, SourceRow.next_poll_at > now))
+            if not _claim(polled, due, holds)]
+        sources = _count(session, update(SourceRow).where(SourceRow.id.in_(stale))
+                         .values(next_poll_at=now)) if stale else 0
         pauses = _count(session, update(OutboxPause)
                         .where(OutboxPause.last_probe_at > ahead, OutboxPause.next_probe_at > now)
                         .values(next_probe_at=now))
-        wait = SEND_LEASE if stepped else timedelta(seconds=BACKOFF_CAP_SECONDS)
         messages = _count(session, update(OutboxMessage)
                           .where(OutboxMessage.status == OutboxStatus.PENDING.value,
-                                 OutboxMessage.next_attempt_at > ahead + wait)
+                                 OutboxMessage.next_attempt_at
+                                 > ahead + timedelta(seconds=BACKOFF_CAP_SECONDS))
                           .values(next_attempt_at=now))
-        later = ReplyPost.next_attempt_at > ahead + LEASE if stepped else or_(
+        later = or_(
             ReplyPost.next_attempt_at > ahead + MAX_RATE_LIMIT_WAIT,
             and_(ReplyPost.next_attempt_at > ahead + MAX_RETRY_WAIT,
                  or_(ReplyPost.error.is_(None),
@@ -103,6 +136,31 @@ def catch_up_clock_step(sessions: sessionmaker[Session], now: datetime, *,
                          .where(NotificationState.digest_sent_at > ahead)
                          .values(digest_sent_at=now))
     return CaughtUp(sources, pauses, messages, replies, digests)
+
+
+def _claim(polled: datetime | None, due: datetime, holds: Collection[timedelta]) -> bool:
+    """Whether a source last polled at ``polled``, next at ``due``, is under a claim: a
+    claim sets both at once, one of ``holds`` apart; a stored poll or failure sets the
+    next from when it ended, never exactly so."""
+    return polled is not None and as_utc(due) - as_utc(polled) in holds
+
+
+def _shift(session: Session, column: Any, now: datetime, step: timedelta,
+           *where: ColumnElement[bool]) -> int:
+    """Move ``column`` back by ``step``, never before ``now``, where it is after ``now``
+    (and ``where``); how many rows moved. The due rows are few: the later ones are read
+    and written back by primary key, as SQLite and PostgreSQL subtract times apart."""
+    model = column.class_
+    (key,) = inspect(model).primary_key
+    count = _count(session, update(model)
+                   .where(column > now, column <= now + step, *where)
+                   .values({column.key: now})
+                   .execution_options(synchronize_session=False))
+    later = session.execute(select(key, column).where(column > now + step, *where)).all()
+    if later:
+        session.execute(update(model), [{key.key: row_id, column.key: as_utc(at) - step}
+                                         for row_id, at in later])
+    return count + len(later)
 
 
 def _count(session: Session, statement: Update) -> int:
