@@ -278,7 +278,7 @@ def parse_rfc822(value: str) -> datetime | None:
             # A zone email.utils does not know (it knows RFC 822's: GMT and the North
             # American ones) leaves the time naive: CET read as UTC was an hour off.
             named = _ZONE_NAME.search(value)
-            offset = _zone_offsets().get(named.group(1).upper()) if named else None
+            offset = _zone_offset(named.group(1).upper(), moment) if named else None
             if offset is not None:
                 return (moment - offset).replace(tzinfo=UTC)
         return to_utc(moment)
@@ -292,16 +292,49 @@ _ZONE_NAME = re.compile(r"[0-9]:[0-9]{2}\s+([A-Za-z]{3,5})\s*$")
 """The zone abbreviation ending a date, after its time."""
 
 
+AMBIGUOUS_ZONE_NAMES = frozenset({"SST", "BST"})
+"""Abbreviations the tz database gives one offset, which are in common use with another
+(timeanddate.com's and Wikipedia's lists of time zone abbreviations): SST is Samoa's there
+(-11) and Singapore's for Singapore's feeds (+8), BST British Summer Time (+1) and
+Bangladesh's (+6). Read as UTC, as they were: a guess could put posts 19 hours off. (AST
+and ADT, the Atlantic's and Arabia's, never come here: email.utils reads them as the
+Atlantic's.)"""
+
+
+def _zone_offset(name: str, moment: datetime) -> timedelta | None:
+    """The offset of zone abbreviation ``name`` at ``moment`` (naive, local): the one its
+    zones of the tz database had then when they agree (Moscow's MSK was +4 from 2011 to
+    2014), else the one they have this year; None for a name they do not give one."""
+    # Offsets change on the hour: a feed's dates share few hours, each looked up once.
+    return _zone_offset_in_hour(name, moment.replace(minute=0, second=0, microsecond=0))
+
+
+@functools.lru_cache(maxsize=1024)
+def _zone_offset_in_hour(name: str, moment: datetime) -> timedelta | None:
+    known = _zone_offsets().get(name)
+    if known is None:
+        return None
+    offset, zones = known
+    then: set[timedelta] = set()
+    for zone in zones:
+        local = moment.replace(tzinfo=zone)
+        local_offset = local.utcoffset()
+        if (local.tzname() or "").upper() == name and local_offset is not None:
+            then.add(local_offset)
+    return then.pop() if len(then) == 1 else offset
+
+
 @functools.cache
-def _zone_offsets() -> dict[str, timedelta]:
+def _zone_offsets() -> dict[str, tuple[timedelta, tuple[ZoneInfo, ...]]]:
     """The offset of each time zone abbreviation the tz database (``zoneinfo``) gives one
-    offset this year, over all its zones, winter and summer: CET, CEST, EET, WET, WEST,
-    JST, MSK, AEST... An abbreviation of several (IST: India, Ireland and Israel; CST:
-    Chicago, China and Cuba) is left out, as are the numeric ones (+03). Empty when the
-    system has no tz database. Read once, at the first date naming a zone email.utils
-    does not know."""
+    offset this year, over all its zones, winter and summer (and the zones that use it):
+    CET, CEST, EET, WET, WEST, JST, MSK, AEST... An abbreviation of several (IST: India,
+    Ireland and Israel; CST: Chicago, China and Cuba) is left out, as are the numeric ones
+    (+03) and AMBIGUOUS_ZONE_NAMES. Empty when the system has no tz database. Read once,
+    at the first date naming a zone email.utils does not know."""
     year = datetime.now(UTC).year
     seen: dict[str, set[timedelta]] = {}
+    zones: dict[str, dict[str, ZoneInfo]] = {}
     for key in available_timezones():
         try:
             zone = ZoneInfo(key)
@@ -312,7 +345,11 @@ def _zone_offsets() -> dict[str, timedelta]:
             name, offset = moment.tzname(), moment.utcoffset()
             if name and name.isalpha() and offset is not None:
                 seen.setdefault(name.upper(), set()).add(offset)
-    return {name: next(iter(offsets)) for name, offsets in seen.items() if len(offsets) == 1}
+                zones.setdefault(name.upper(), {})[key] = zone
+    # The zones are kept: ZoneInfo's cache keeps few, one read again costs a file read.
+    return {name: (next(iter(offsets)), tuple(zones[name][key] for key in sorted(zones[name])))
+            for name, offsets in seen.items()
+            if len(offsets) == 1 and name not in AMBIGUOUS_ZONE_NAMES}
 
 
 def _rfc822_canonical(match: re.Match[str]) -> datetime:

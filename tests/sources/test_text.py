@@ -300,6 +300,14 @@ def test_long_tag_and_attribute_names_are_read_in_linear_time() -> None:
     # IST is India's, Ireland's and Israel's: no guess, read as UTC as before.
     ("Mon, 07 Dec 2026 10:00:00 IST", datetime(2026, 12, 7, 10, tzinfo=UTC)),
     ("Mon, 07 Dec 2026 10:00:00 XYZ", datetime(2026, 12, 7, 10, tzinfo=UTC)),
+    # Abbreviations in common use with another meaning than the tz database's, read as
+    # UTC as before: SST is Samoa's there (-11) and Singapore's for its feeds (+8), BST
+    # British Summer Time and Bangladesh's.
+    ("Mon, 07 Dec 2026 10:00:00 SST", datetime(2026, 12, 7, 10, tzinfo=UTC)),
+    ("Tue, 07 Jul 2026 10:00:00 BST", datetime(2026, 7, 7, 10, tzinfo=UTC)),
+    # The offset of the date's own year: Moscow was at +4 from 2011 to 2014.
+    ("Sat, 07 Jul 2012 10:00:00 MSK", datetime(2012, 7, 7, 6, tzinfo=UTC)),
+    ("Mon, 07 Dec 2015 10:00:00 MSK", datetime(2015, 12, 7, 7, tzinfo=UTC)),
 ])
 def test_an_rfc822_time_in_a_named_zone_is_read_in_that_zone(value: str, utc: datetime) -> None:
     """CET was read as UTC: a German feed's posts an hour (CEST: two) in the future."""
