@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import sqlite3
 
+from sqlalchemy import text
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
 
 TRANSIENT_SQLSTATES = frozenset({
     "40001",  # serialization_failure
@@ -36,7 +38,19 @@ SIZE_BOUND_SQLSTATES = frozenset({
 })
 """PostgreSQL error codes of a passing failure the statement's own size may explain: the
 same rows in smaller statements may succeed. A lock timeout, a deadlock or a lost
-connection says nothing of the size: smaller statements would wait or fail the same way."""
+connection says nothing of the size: smaller statements would wait or fail the same way.
+A lock wait only fails as a lock timeout in a transaction that ``bound_lock_waits``."""
+CANCELLED_MESSAGE = "due to user request"
+"""What PostgreSQL's message of a cancelled statement (``pg_cancel_backend``, a client's
+cancel) says, where a statement timeout's says "due to statement timeout": both are
+57014. Only an English message (``lc_messages``) is recognised; another reads as a
+timeout."""
+_BOUND_LOCK_WAITS = text(
+    "SELECT set_config('lock_timeout', greatest(st.setting::bigint / 2, 1)::text, true)"
+    " FROM pg_settings AS st, pg_settings AS lt"
+    " WHERE st.name = 'statement_timeout' AND lt.name = 'lock_timeout'"
+    " AND st.setting::bigint > 0"
+    " AND (lt.setting::bigint = 0 OR lt.setting::bigint > st.setting::bigint / 2)")
 REFUSED_SQLSTATE_CLASSES = frozenset({
     "54",  # program limit exceeded (an index row or a tsvector too large for its value)
 })
@@ -75,12 +89,30 @@ def is_transient(error: BaseException) -> bool:
 def is_size_bound(error: BaseException) -> bool:
     """Whether ``error`` is a passing failure the statement's size may explain (a statement
     timeout, ``SIZE_BOUND_SQLSTATES``): worth retrying its rows in smaller statements. Any
-    other passing failure (a lock, a deadlock, a lost connection, a busy SQLite file) would
-    fail those the same way, after the same wait."""
+    other passing failure (a lock, a deadlock, a lost connection, a busy SQLite file, a
+    cancel: ``CANCELLED_MESSAGE``) would fail those the same way, after the same wait. A
+    lock wait reads as a statement timeout unless the transaction ``bound_lock_waits``."""
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return False
     cause = error.orig if isinstance(error, DBAPIError) else error
-    return getattr(cause, "sqlstate", None) in SIZE_BOUND_SQLSTATES
+    if getattr(cause, "sqlstate", None) not in SIZE_BOUND_SQLSTATES:
+        return False
+    # Someone cancelled it (an administrator ending a query): nothing to do with its size.
+    message = getattr(getattr(cause, "diag", None), "message_primary", None) or str(cause)
+    return CANCELLED_MESSAGE not in message
+
+
+def bound_lock_waits(session: Session) -> None:
+    """On PostgreSQL, make a lock wait in the rest of ``session``'s transaction end as a
+    lock timeout (55P03), not as a statement timeout (57014), which ``is_size_bound``
+    reads as the statement being too slow for its size: with only ``statement_timeout``
+    set (the usual managed database's setting), or a ``lock_timeout`` not below it, a
+    lock wait ends as the statement timeout. ``lock_timeout`` is set (``SET LOCAL``) to
+    half the session's ``statement_timeout`` unless it is already that low; with no
+    statement timeout, nothing changes. Call it before any savepoint (rolling one back
+    undoes it). SQLite has neither setting."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_BOUND_LOCK_WAITS)
 
 
 def is_refused_item(error: BaseException) -> bool:

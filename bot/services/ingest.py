@@ -56,7 +56,7 @@ from bot.sources.base import FetchedMention
 from bot.sources.text import to_utc
 from bot.text_hygiene import clean_text
 from storage.bulk import hold_watch, insert_mentions, one_of, upsert_authors
-from storage.db_errors import is_refused_item, is_size_bound
+from storage.db_errors import bound_lock_waits, is_refused_item, is_size_bound
 from storage.dialect import is_postgresql
 from storage.models import Mention, MentionStatus, OutboxMessage, Watch, Workspace
 from storage.models_competitors import WATCH_COMPETITOR
@@ -518,7 +518,9 @@ def do_ingest(
     (a lock or statement timeout, a cancel, a deadlock, a lost connection) is raised, for
     the caller to roll the whole batch back (and leave its source's cursor where it was).
     SQLite stores any text and any clamped count, so it needs no such fallback (and skips
-    the savepoint's cost).
+    the savepoint's cost). On PostgreSQL the transaction's lock waits are bounded below its
+    statement timeout first (``bound_lock_waits``), so that a statement timeout is the
+    statement's own time, never a lock's.
 
     ``give_up`` is asked about an item whose own statement exceeded a statement timeout
     (``is_size_bound``): True skips it as a refused item (logged, in ``report.skipped``)
@@ -529,6 +531,9 @@ def do_ingest(
     if not is_postgresql(session):
         return _ingest(session, watch, source_id, fetched, now=now,
                        backfill_before=backfill_before, history_before=history_before)
+    # Before the savepoint (which would undo it): a lock wait must not read as a statement
+    # timeout, which would send the batch item by item (waiting again) or give an item up.
+    bound_lock_waits(session)
     forgotten.hold_for_ingest(session, watch.workspace_id)
     if not hold_watch(session, watch.id):
         # Deleted since it was read: nothing is stored for it (PostgreSQL does not check

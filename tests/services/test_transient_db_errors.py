@@ -272,11 +272,19 @@ def test_postgresql_lock_timeout_is_passing_and_a_value_past_its_column_is_the_i
             with pytest.raises(DBAPIError) as cancelled:
                 waiting.execute(text("SELECT pg_sleep(5)"))
             waiting.rollback()
+            # What an administrator's pg_cancel_backend does: 57014 as well.
+            with pytest.raises(DBAPIError) as stopped:
+                waiting.execute(text("SELECT pg_cancel_backend(pg_backend_pid()), "
+                                     "pg_sleep(1)"))
+            waiting.rollback()
             held.rollback()
-        for error in (locked.value, cancelled.value):
+        assert getattr(stopped.value.orig, "sqlstate", None) == "57014"
+        for error in (locked.value, cancelled.value, stopped.value):
             assert is_transient(error) and not is_refused_item(error)
-        # Only the statement timeout may pass in smaller statements; the lock would not.
+        # Only the statement timeout may pass in smaller statements; the lock would not,
+        # nor would a statement someone cancelled.
         assert is_size_bound(cancelled.value) and not is_size_bound(locked.value)
+        assert not is_size_bound(stopped.value)
         with pytest.raises(DBAPIError) as too_long, engine.begin() as conn:
             conn.execute(text("INSERT INTO t VALUES ('abcd')"))
         assert is_refused_item(too_long.value) and not is_transient(too_long.value)
@@ -510,3 +518,79 @@ def test_a_push_held_by_a_lock_past_the_grace_skips_no_post(
         assert row.last_error_reasons == [["database_busy_push", {"type": "LockNotAvailable"}]]
     retried = _push(vigie, source_id, secret, ["w-0", "w-1"])
     assert retried.status_code == 200 and retried.json()["stored"] == 2
+
+
+@pytest.mark.postgres
+def test_a_lock_under_a_statement_timeout_alone_fails_a_poll_once_as_a_lock(
+    postgres_database_factory: object, httpserver: HTTPServer,
+) -> None:
+    """With only statement_timeout set (a managed database's usual setting), a lock wait
+    ended as a statement timeout (57014): the poll took it for a batch too slow for its
+    size, went item by item and waited for the lock a second time. Its lock waits now end
+    as lock timeouts, half the statement timeout: one wait, a lock's."""
+    url = _migrated(postgres_database_factory)
+    engine = make_engine(url, connect_args={"options": "-c statement_timeout=1000"})
+    sessions = make_session_factory(engine)
+    failed: list[str | None] = []
+
+    @event.listens_for(engine, "handle_error")
+    def _seen(context: ExceptionContext) -> None:
+        failed.append(getattr(context.original_exception, "sqlstate", None))
+
+    locker = create_engine(url)
+    try:
+        _rss_source(sessions, httpserver)
+        with locker.connect() as held:
+            held.execute(text("LOCK TABLE mentions IN SHARE MODE"))
+            tick = run_poll_tick(sessions, lambda _trusted: HttpClient(), force=True)
+            held.rollback()
+
+        assert tick.failures == 1
+        assert failed == ["55P03"], f"{failed}: the poll's statements that failed"
+        with sessions() as session:
+            row = session.scalars(select(SourceRow)).one()
+            assert row.last_error_reasons is not None
+            assert row.last_error_reasons[0][1]["type"] == "LockNotAvailable"
+        second = run_poll_tick(sessions, lambda _trusted: HttpClient(), force=True)
+        assert second.failures == 0 and second.totals.stored == POSTS
+    finally:
+        locker.dispose()
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_push_held_by_a_lock_under_a_statement_timeout_alone_skips_no_post(
+    slow_vigie: VigieApp,
+) -> None:
+    """With only statement_timeout set, a lock wait ended as a statement timeout: the
+    webhook remembered the post as one whose own insert times out, and a push held by a
+    lock past BUSY_GRACE skipped it (answered 200: lost for good). A lock now ends as a
+    lock timeout: the push is refused until the lock is gone, then stored."""
+    vigie = slow_vigie
+    admin(vigie, "watch add acme threshold:0")
+    source_id, secret = webhook_from_answer(admin(vigie, "source add webhook acme"))
+    locker = create_engine(str(vigie.runtime.sessions.kw["bind"].url.set(query={})))
+    try:
+        with locker.connect() as held:
+            held.execute(text("LOCK TABLE mentions IN SHARE MODE"))
+            first = _push(vigie, source_id, secret, ["w-0"])
+            # As if the lock had held the post since BUSY_GRACE ago.
+            long_ago = (utcnow() - BUSY_GRACE - timedelta(minutes=1)).isoformat()
+            with vigie.runtime.sessions.begin() as session:
+                row = session.get(SourceRow, source_id)
+                assert row is not None
+                unstored = dict.fromkeys((row.cursor or {}).get("unstored", {}), long_ago)
+                row.cursor = {**row.cursor, "unstored": unstored} if unstored else row.cursor
+            second = _push(vigie, source_id, secret, ["w-0"])
+            held.rollback()
+    finally:
+        locker.dispose()
+    assert first.status_code == 503, first.text
+    assert second.status_code == 503, second.text
+    with vigie.runtime.sessions() as session:
+        row = session.get(SourceRow, source_id)
+        assert row is not None and not (row.cursor or {}).get("unstored")
+        assert row.last_error_reasons is not None
+        assert row.last_error_reasons[0][1]["type"] == "LockNotAvailable"
+    stored = _push(vigie, source_id, secret, ["w-0"])
+    assert stored.status_code == 200 and stored.json()["stored"] == 1, stored.text
