@@ -62,10 +62,11 @@ DEFAULT_SOURCE_BUDGET = 60.0
 ABANDON_GRACE = 5.0
 """Extra seconds the tick waits after a budget before abandoning the fetch's thread."""
 BUSY_GRACE = timedelta(minutes=30)
-"""How long a source whose polls the database could not store (``database_busy``) may go
-without a stored poll before those failures count as its own: a lock or a short outage is
-over by then; a post whose own insert always fails (a statement timeout it exceeds, a full
-disk) is not, and must show as failing, with backoff, where a person looks."""
+"""How long the database may fail a source's polls (``database_busy``) or pushes for a
+passing reason, from the first such failure (``busy_since``), before those failures count
+as its own: a lock or a short outage is over by then; a post whose own insert always fails
+(a statement timeout it exceeds, a full disk) is not, and must show as failing, with
+backoff, where a person looks."""
 RECLAIM_SECONDS = 3.0
 """How long a tick whose claim found nothing more to take waits before claiming again for
 its free slots while fetches run, so that the sources falling due meanwhile are fetched
@@ -263,18 +264,48 @@ def _stored_last(row: SourceRow) -> datetime:
     return last if last.tzinfo is not None else last.replace(tzinfo=UTC)
 
 
+BUSY_REASONS = frozenset({"database_busy", "database_busy_push"})
+"""``last_error_reasons`` keys of a poll (a push) the database could not store for a
+passing reason; their ``since`` parameter says since when it has not (``busy_since``)."""
+
+
+def busy_since(row: SourceRow, now: datetime) -> datetime:
+    """Since when the database has failed the source's polls (or pushes) for a passing
+    reason: its first such failure since it last stored one, which its last error's
+    reason keeps (``since``); ``now`` when its last error is no such failure (this one
+    begins the streak). How long ago it last stored one says how quiet it is, not how long
+    the database has been busy (a webhook whose last push came an hour ago)."""
+    reasons = row.last_error_reasons or []
+    if (len(reasons) == 1 and isinstance(reasons[0], list) and len(reasons[0]) == 2
+            and reasons[0][0] in BUSY_REASONS and isinstance(reasons[0][1], dict)):
+        value = reasons[0][1].get("since")
+        try:
+            since = datetime.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            since = None
+        if since is not None:
+            since = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
+            return min(since, now)
+    return now
+
+
 def record_failure(session: Session, source_id: int, error: BaseException, now: datetime) -> str:
     """Store a failed poll in the source's health and schedule the retry with backoff. A
     database failing for a passing reason (``storage.db_errors``) is told as such: the
     poll's transaction rolled back, and its posts are fetched again at the next one. That
     is no failure of the source: it is retried at its own interval, and its failure streak
-    (what shows it failing) is left as it was, unless it has stored no poll for longer
-    than ``BUSY_GRACE`` (or three intervals): then it counts as any failure."""
+    (what shows it failing) is left as it was, unless the database has failed its polls
+    so for longer than ``BUSY_GRACE`` (``busy_since``) and it has stored none for three
+    intervals: then it counts as any failure."""
     row = session.get(SourceRow, source_id)
     busy = isinstance(error, DBAPIError) and is_transient(error)
-    # No poll stored for so long: whatever the error says, it does not pass.
-    counted = not busy or (row is not None and _stored_last(row) < now - max(
-        BUSY_GRACE, timedelta(seconds=3 * row.interval_seconds)))
+    since = busy_since(row, now) if busy and row is not None else now
+    # The database has not stored its polls for so long: whatever the error says, it does
+    # not pass. Measured from the first such failure: one blip after a long pause (or a
+    # stop of the workers) is no failure of the source.
+    counted = not busy or (row is not None and since < now - BUSY_GRACE
+                           and _stored_last(row) < now - max(
+                               BUSY_GRACE, timedelta(seconds=3 * row.interval_seconds)))
     kind = type(error.orig if isinstance(error, DBAPIError) else error).__name__
     message = str(error) if isinstance(error, SourceError) else (
         f"the database could not store this poll ({kind}: a lock, a timeout or a lost "
@@ -287,7 +318,7 @@ def record_failure(session: Session, source_id: int, error: BaseException, now: 
         row.consecutive_failures += 1
     row.last_error = message[:MAX_ERROR_CHARS]
     reasons = (error.reasons if isinstance(error, SourceError)
-               else (("database_busy", {"type": kind}),) if busy
+               else (("database_busy", {"type": kind, "since": since.isoformat()}),) if busy
                else (("internal", {"type": type(error).__name__}),))
     # Masked before they are cut: a secret cut in two would no longer be recognised.
     row.last_error_reasons = [

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.net.errors import SourceAuthError, SourceConfigError
 from bot.services.ingest import IngestReport, do_ingest
-from bot.services.polling import BUSY_GRACE
+from bot.services.polling import BUSY_GRACE, busy_since
 from bot.services.secrets import ensure_openable, open_config
 from bot.sources.base import FetchedMention
 from bot.sources.webhook import (
@@ -151,7 +151,8 @@ def do_ingest_webhook(
     database fails for a passing reason (a lock or statement timeout, a lost connection,
     a busy SQLite file: ``storage.db_errors``), nothing of the push is stored and the
     answer is 503 with ``Retry-After``, which senders retry; the retry stores it once. The
-    source's health says so (not failing before ``BUSY_GRACE`` without a stored push).
+    source's health says so (not failing before its pushes have been refused so for
+    ``BUSY_GRACE``).
 
     A post whose own insert exceeds a statement timeout would fail every retry: once it
     has for longer than ``BUSY_GRACE`` (remembered in the source's row), the push stores
@@ -177,7 +178,8 @@ def do_ingest_webhook(
 def _record_busy(sessions: sessionmaker[Session], source_id: int, kind: str,
                  failing: set[str]) -> None:
     """Record, in its own transaction, a push the database could not store: in the
-    source's health (counted as its failure once it has stored none for ``BUSY_GRACE``),
+    source's health (counted as its failure once the database has refused its pushes for
+    ``BUSY_GRACE``: ``polling.busy_since``),
     and the posts whose own insert failed, from when they first did. A database too busy
     for this too leaves it to the log."""
     now = utcnow()
@@ -191,13 +193,16 @@ def _record_busy(sessions: sessionmaker[Session], source_id: int, kind: str,
                 for key in failing:
                     unstored.setdefault(key, now.isoformat())
                 _with_unstored(row, unstored)
-            last = row.last_success_at or row.created_at
-            if (last if last.tzinfo else last.replace(tzinfo=UTC)) < now - BUSY_GRACE:
-                row.consecutive_failures += 1  # no push stored for so long: it does not pass
+            # Since the first push refused so, not since the last one stored: one refusal
+            # on a quiet webhook is no failure of it.
+            since = busy_since(row, now)
+            if since < now - BUSY_GRACE:
+                row.consecutive_failures += 1  # refused for so long: it does not pass
             row.last_error = (f"the database could not store the last push ({kind}: a lock, a "
                               "timeout or a lost connection); the sender was asked to send "
                               "it again")
-            row.last_error_reasons = [["database_busy_push", {"type": kind}]]
+            row.last_error_reasons = [["database_busy_push",
+                                       {"type": kind, "since": since.isoformat()}]]
             row.last_error_at = now
     except DBAPIError as err:
         if not is_transient(err):

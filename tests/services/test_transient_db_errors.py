@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -69,6 +69,21 @@ def _stored(sessions: sessionmaker[Session]) -> list[str]:
         return sorted(session.scalars(select(Mention.external_id)))
 
 
+def _busy(row: SourceRow) -> tuple[str, str]:
+    """The key and error type of the row's one reason (a ``database_busy`` one here)."""
+    ((key, params),) = row.last_error_reasons or [[None, {}]]
+    return key, params["type"]
+
+
+def _busy_since(sessions: sessionmaker[Session], source_id: int, when: datetime) -> None:
+    """As if the database had failed the source's polls (pushes) since ``when``."""
+    with sessions.begin() as session:
+        row = session.get(SourceRow, source_id)
+        assert row is not None and row.last_error_reasons
+        ((key, params),) = row.last_error_reasons
+        row.last_error_reasons = [[key, {**params, "since": when.isoformat()}]]
+
+
 def _rss_source(sessions: sessionmaker[Session], httpserver: HTTPServer) -> int:
     """A workspace with a watch and an RSS source on a local feed of POSTS posts."""
     with transaction(sessions) as session:
@@ -91,7 +106,8 @@ def test_a_source_the_database_has_not_stored_for_long_shows_failing(
 ) -> None:
     """A database failure that never passes (a post whose own insert always exceeds a
     statement timeout) left the source refetching at full rate, shown "ok", for ever:
-    with no poll stored for longer than BUSY_GRACE, it counts as the source's failure."""
+    once the database has failed its polls for longer than BUSY_GRACE (and it has stored
+    none for three intervals), it counts as the source's failure."""
     url = _migrated(postgres_database_factory)
     engine = make_engine(url, connect_args={"options": LOCK_TIMEOUT})
     sessions = make_session_factory(engine)
@@ -100,20 +116,25 @@ def test_a_source_the_database_has_not_stored_for_long_shows_failing(
         workspace_id = _rss_source(sessions, httpserver)
         with transaction(sessions) as session:
             row = session.scalars(select(SourceRow)).one()
+            source_id = row.id
             # Past the grace and past three intervals, whichever is longer.
             row.created_at -= BUSY_GRACE + timedelta(seconds=3 * row.interval_seconds)
 
         with locker.connect() as held:
             held.execute(text("LOCK TABLE mentions IN SHARE MODE"))
-            ticks = [run_poll_tick(sessions, lambda _trusted: HttpClient(), force=True)
-                     for _ in range(2)]
+            first = run_poll_tick(sessions, lambda _trusted: HttpClient(), force=True)
+            with sessions() as session:
+                assert session.get(SourceRow, source_id).consecutive_failures == 0
+            _busy_since(sessions, source_id, utcnow() - BUSY_GRACE - timedelta(minutes=1))
+            ticks = [first] + [run_poll_tick(sessions, lambda _trusted: HttpClient(),
+                                             force=True) for _ in range(2)]
             held.rollback()
 
-        assert [tick.failures for tick in ticks] == [1, 1]
+        assert [tick.failures for tick in ticks] == [1, 1, 1]
         with sessions() as session:
             row = session.scalars(select(SourceRow)).one()
             assert row.consecutive_failures == 2
-            assert row.last_error_reasons == [["database_busy", {"type": "LockNotAvailable"}]]
+            assert _busy(row) == ("database_busy", "LockNotAvailable")
             assert row.next_poll_at is not None and row.last_error_at is not None
             assert row.next_poll_at - row.last_error_at > timedelta(
                 seconds=row.interval_seconds)  # backed off
@@ -157,7 +178,7 @@ def test_a_lock_timeout_during_a_poll_fails_the_poll_and_the_next_one_stores_eve
             assert row.next_poll_at is not None and row.last_error_at is not None
             assert row.next_poll_at - row.last_error_at == timedelta(
                 seconds=row.interval_seconds)
-            assert row.last_error_reasons == [["database_busy", {"type": "LockNotAvailable"}]]
+            assert _busy(row) == ("database_busy", "LockNotAvailable")
             assert "nothing was lost" in (row.last_error or "")
         (view,) = list_sources(sessions, workspace_id)
         english = build_source_list([view], "en")[1][0]["text"]["text"]
@@ -394,7 +415,7 @@ def test_a_poll_held_by_a_lock_waits_for_it_once(
         assert len(waits) == 1, f"{len(waits)} lock waits for one poll"
         with sessions() as session:
             row = session.scalars(select(SourceRow)).one()
-            assert row.last_error_reasons == [["database_busy", {"type": "LockNotAvailable"}]]
+            assert _busy(row) == ("database_busy", "LockNotAvailable")
         second = run_poll_tick(sessions, lambda _trusted: HttpClient(), force=True)
         assert second.failures == 0 and second.totals.stored == POSTS
     finally:
@@ -460,7 +481,7 @@ def test_a_push_holding_a_post_the_database_never_stores_is_refused_only_for_the
         assert session.scalar(select(func.count()).select_from(Mention)) == 0
         row = session.get(SourceRow, source_id)
         assert row is not None and row.consecutive_failures == 0
-        assert row.last_error_reasons == [["database_busy_push", {"type": "QueryCanceled"}]]
+        assert _busy(row) == ("database_busy_push", "QueryCanceled")
         workspace_id = row.workspace_id
     (view,) = list_sources(vigie.runtime.sessions, workspace_id)
     assert view.waiting_for_database
@@ -507,15 +528,19 @@ def test_a_push_held_by_a_lock_past_the_grace_skips_no_post(
     try:
         with locker.connect() as held:
             held.execute(text("LOCK TABLE mentions IN SHARE MODE"))
+            first = _push(vigie, source_id, secret, ["w-0", "w-1"])
+            _busy_since(vigie.runtime.sessions, source_id,
+                        utcnow() - BUSY_GRACE - timedelta(minutes=1))
             refused = _push(vigie, source_id, secret, ["w-0", "w-1"])
             held.rollback()
     finally:
         locker.dispose()
+    assert first.status_code == 503, first.text
     assert refused.status_code == 503, refused.text
     with vigie.runtime.sessions() as session:
         row = session.get(SourceRow, source_id)
         assert row is not None and row.consecutive_failures == 1
-        assert row.last_error_reasons == [["database_busy_push", {"type": "LockNotAvailable"}]]
+        assert _busy(row) == ("database_busy_push", "LockNotAvailable")
     retried = _push(vigie, source_id, secret, ["w-0", "w-1"])
     assert retried.status_code == 200 and retried.json()["stored"] == 2
 
@@ -594,3 +619,76 @@ def test_a_push_held_by_a_lock_under_a_statement_timeout_alone_skips_no_post(
         assert row.last_error_reasons[0][1]["type"] == "LockNotAvailable"
     stored = _push(vigie, source_id, secret, ["w-0"])
     assert stored.status_code == 200 and stored.json()["stored"] == 1, stored.text
+
+
+@pytest.mark.postgres
+def test_one_refused_poll_after_a_long_pause_is_no_failure_of_the_source(
+    postgres_database_factory: object, httpserver: HTTPServer,
+) -> None:
+    """A source that stored no poll for long (paused, or its workers stopped) counted its
+    first poll refused by a passing lock as its failure, shown failing and backed off: the
+    grace was measured from its last stored poll. It is measured from the first refusal."""
+    url = _migrated(postgres_database_factory)
+    engine = make_engine(url, connect_args={"options": LOCK_TIMEOUT})
+    sessions = make_session_factory(engine)
+    locker = create_engine(url)
+    try:
+        workspace_id = _rss_source(sessions, httpserver)
+        with transaction(sessions) as session:
+            row = session.scalars(select(SourceRow)).one()
+            row.interval_seconds = 6 * 3600
+            row.last_success_at = utcnow() - timedelta(days=2)  # resumed after a pause
+        with locker.connect() as held:
+            held.execute(text("LOCK TABLE mentions IN SHARE MODE"))
+            tick = run_poll_tick(sessions, lambda _trusted: HttpClient(), force=True)
+            held.rollback()
+
+        assert tick.failures == 1
+        with sessions() as session:
+            row = session.scalars(select(SourceRow)).one()
+            assert row.consecutive_failures == 0
+            assert _busy(row) == ("database_busy", "LockNotAvailable")
+        (view,) = list_sources(sessions, workspace_id)
+        assert view.waiting_for_database
+        for language in ("en", "fr"):
+            assert ":warning:" not in build_source_list([view], language)[1][0]["text"]["text"]
+    finally:
+        locker.dispose()
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_one_refused_push_on_a_quiet_webhook_is_no_failure_of_it(
+    locked_vigie: VigieApp,
+) -> None:
+    """A webhook whose last push was stored an hour ago showed "1 failure(s) in a row"
+    (and counted among the failing sources) after one push a brief lock refused: the
+    grace measured how quiet it was, not how long the database had been busy."""
+    vigie = locked_vigie
+    admin(vigie, "watch add acme threshold:0")
+    source_id, secret = webhook_from_answer(admin(vigie, "source add webhook acme"))
+    assert _push(vigie, source_id, secret, ["w-0"]).status_code == 200
+    with vigie.runtime.sessions.begin() as session:
+        row = session.get(SourceRow, source_id)
+        assert row is not None and row.last_success_at is not None
+        row.last_success_at -= timedelta(hours=1)
+        row.created_at -= timedelta(hours=2)
+        workspace_id = row.workspace_id
+    locker = create_engine(str(vigie.runtime.sessions.kw["bind"].url.set(query={})))
+    try:
+        with locker.connect() as held:
+            held.execute(text("LOCK TABLE mentions IN SHARE MODE"))
+            refused = _push(vigie, source_id, secret, ["w-1"])
+            held.rollback()
+    finally:
+        locker.dispose()
+    assert refused.status_code == 503, refused.text
+    with vigie.runtime.sessions() as session:
+        row = session.get(SourceRow, source_id)
+        assert row is not None and row.consecutive_failures == 0
+        assert _busy(row) == ("database_busy_push", "LockNotAvailable")
+    (view,) = list_sources(vigie.runtime.sessions, workspace_id)
+    assert view.waiting_for_database
+    for language in ("en", "fr"):
+        assert ":warning:" not in build_source_list([view], language)[1][0]["text"]["text"]
+    assert _push(vigie, source_id, secret, ["w-1"]).status_code == 200
