@@ -395,10 +395,12 @@ def conversation_items(session: Session, workspace_id: int,
             owners.setdefault((network, key), set()).add(customer)
     kept: dict[tuple[str, str], bool] = {}
     for item in fetched:
-        author = item.author.handle.lower()
+        # An anonymous author is no conversation's customer (a reply to the brand still is
+        # addressed to it).
+        author = None if item.author.anonymous else item.author.handle.lower()
         for key in (item.parent_external_id, thread_root(item)):
             allowed = owners.get((item.network, key or ""), set())
-            if author in allowed:
+            if author is not None and author in allowed:
                 kept[(item.network, item.external_id)] = True
             elif anyone in allowed:
                 kept.setdefault((item.network, item.external_id), False)
@@ -449,6 +451,8 @@ def attach_mentions(session: Session, watch: Watch, items: dict[int, FetchedMent
     known = _Known(session, watch.workspace_id, replies.values()) if replies else None
     for mention_id in sorted(replies):
         item = replies[mention_id]
+        if item.author.anonymous:  # no customer to tell: never "their" case
+            continue
         case = _case_for(session, watch.workspace_id, item, item.author.handle.lower(), known)
         if case is None or case.root_mention_id == mention_id:
             continue
@@ -484,9 +488,10 @@ def _top_level(item: FetchedMention, now: datetime) -> bool:
     in a thread, on a network of people the team answers; a feed's entries (a news site's
     articles, one author for all) are publications, not a customer asking again. Nor is
     a post someone else reposted (a retweet, a boost: the repost is the other person's
-    doing, the post may be weeks old), nor one written before ``RETURNING_WINDOW``."""
+    doing, the post may be weeks old), nor one written before ``RETURNING_WINDOW``, nor
+    one by an anonymous author (``Author.anonymous``: two deleted accounts are not one)."""
     network = get_network(item.network)
-    return (network is not None and network.drafts_replies
+    return (network is not None and network.drafts_replies and not item.author.anonymous
             and not (item.parent_external_id or thread_root(item))
             and not any(item.extra.get(key) for key in REPOSTED_BY)
             and as_utc(item.published_at) >= as_utc(now) - RETURNING_WINDOW)

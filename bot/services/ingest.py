@@ -226,7 +226,8 @@ def match_batch(
     else:
         for n, item in enumerate(unique):
             if query.matches(MatchInput(
-                    text=item.text, title=item.title, author_handle=item.author.handle,
+                    text=item.text, title=item.title,
+                    author_handle=None if item.author.anonymous else item.author.handle,
                     language=languages[n], network=item.network)):
                 kept.append(n)
             else:
@@ -329,6 +330,8 @@ def _upsert_authors(session: Session, workspace_id: int, candidates: list[Candid
     latest: dict[tuple[str, str], FetchedMention] = {}
     counts: dict[tuple[str, str], int] = {}
     for candidate in candidates:
+        if candidate.fetched.author.anonymous:  # a placeholder: one row would merge them all
+            continue
         key = (candidate.fetched.network, candidate.fetched.author.handle[:200])
         latest[key] = candidate.fetched
         counts[key] = counts.get(key, 0) + 1

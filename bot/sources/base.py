@@ -59,6 +59,11 @@ class Author:
     site (a feed entry's byline: "Admin" on two blogs is two people), to the host that
     ends ``handle`` after an ``@`` (``Admin@blog.example``), as an instance ends a
     Mastodon handle; the byline is ``handle`` without it. None elsewhere.
+
+    ``anonymous``: the handle is a placeholder naming nobody (``u/[deleted]``, a missing
+    account's ``unknown``), set by the source, or here when the handle is empty. Two posts
+    under it are not one person's: ingest stores no author for them (no author row, no
+    ``from:`` match, no top author, no tracking), and cases never join them by author.
     """
 
     handle: str
@@ -67,10 +72,14 @@ class Author:
     url: str | None = None
     verified: bool = False
     site: str | None = None
+    anonymous: bool = False
 
     def __post_init__(self) -> None:
         # Inline (no helper call per field): every mention builds one.
-        handle = clean_name(self.handle)[:MAX_HANDLE_CHARS] or "unknown"
+        handle = clean_name(self.handle)[:MAX_HANDLE_CHARS]
+        if not handle:
+            handle = "unknown"
+            object.__setattr__(self, "anonymous", True)
         if handle is not self.handle:
             object.__setattr__(self, "handle", handle)
         if self.name is not None:

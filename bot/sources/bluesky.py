@@ -228,7 +228,9 @@ def _links(record: dict[str, Any], post: dict[str, Any]) -> tuple[str, ...]:
 def _author(raw: object) -> Author:
     author = as_dict(raw)
     did = as_str(author.get("did"))
-    handle = as_str(author.get("handle")) or did or "unknown"
+    handle = as_str(author.get("handle")) or did
+    if not handle:
+        return Author(handle="@unknown", anonymous=True)
     if handle == "handle.invalid" and did:
         handle = did
     followers = author.get("followersCount")

@@ -122,7 +122,7 @@ def hit_to_mention(
     story_url = _web_url(hit.get("story_url" if is_comment else "url"))
     if story_url and not is_comment:
         links = (story_url, *[x for x in links if x != story_url])
-    author = as_str(hit.get("author")) or "unknown"
+    author = as_str(hit.get("author"))
     parent = as_id(hit.get("parent_id"))
     extra: dict[str, Any] = {"kind": "comment" if is_comment else "story"}
     story_title = collapse_whitespace(as_str(hit.get("story_title")) or "")
@@ -141,7 +141,8 @@ def hit_to_mention(
         network=NETWORK,
         external_id=object_id,
         url=ITEM_URL.format(object_id),
-        author=Author(handle=author, name=None, url=USER_URL.format(author)),
+        author=Author(handle=author, name=None, url=USER_URL.format(author)) if author
+        else Author(handle="unknown", anonymous=True),
         text=text,
         published_at=published or fetched_at or datetime.now(UTC),
         title=collapse_whitespace(title) if title else None,

@@ -163,8 +163,8 @@ def _handle(account: dict[str, Any]) -> str:
 
 def _author(raw: object) -> Author:
     account = as_dict(raw)
-    if not account:
-        return Author(handle="unknown")
+    if not account or not (as_str(account.get("acct")) or as_str(account.get("username"))):
+        return Author(handle="unknown", anonymous=True)
     followers = account.get("followers_count")
     return Author(
         handle=_handle(account),

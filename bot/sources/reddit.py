@@ -171,9 +171,9 @@ def _permalink(path: str | None) -> str | None:
 
 
 def _author(name: str | None) -> Author:
-    name = name or "[deleted]"
-    url = None if name == "[deleted]" else f"{WEB}/user/{name}"
-    return Author(handle=f"u/{name}", name=name, url=url)
+    if not name or name == "[deleted]":  # the account is gone: nobody to tell apart
+        return Author(handle="u/[deleted]", name="[deleted]", anonymous=True)
+    return Author(handle=f"u/{name}", name=name, url=f"{WEB}/user/{name}")
 
 
 _USERNAME = re.compile(r"[A-Za-z0-9_-]{1,32}")

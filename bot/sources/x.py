@@ -77,7 +77,8 @@ def _id_key(tweet_id: str) -> tuple[int, str]:
 
 def _author(user: dict[str, Any] | None, author_id: str | None) -> Author:
     if not user:
-        return Author(handle=f"id:{author_id}" if author_id else "unknown")
+        return (Author(handle=f"id:{author_id}") if author_id
+                else Author(handle="unknown", anonymous=True))
     username = as_str(user.get("username")) or author_id or "unknown"
     followers = as_dict(user.get("public_metrics")).get("followers_count")
     return Author(
@@ -191,7 +192,7 @@ def _retweet(tweet: dict[str, Any], original_id: str, users: dict[str, dict[str,
     if numeric_id(original_id) is None or len(original_id) > 19:
         return None  # no post id, no time to read from it
     author = (_author(by_name.get(credited.lower()) or {"username": credited}, None)
-              if credited else Author(handle="unknown"))
+              if credited else Author(handle="unknown", anonymous=True))
     # Without the original its counts are unknown: the retweet's own are not its.
     return FetchedMention(
         network=NETWORK,
