@@ -73,10 +73,19 @@ def _is_ignorable(char: str) -> bool:
     return code > 0xFFFF and category[0] == "M"
 
 
+def _is_raised_sign(char: str) -> bool:
+    """A sign written as raised letters (™ ℠ 🅪): NFKD spells it as plain letters
+    ("TM") that, glued to the word it marks, hid it ("Acme™" read "acmetm")."""
+    return (unicodedata.category(char) == "So"
+            and unicodedata.decomposition(char).startswith("<super>"))
+
+
 def _fold_step(char: str) -> str:
     """One round of folding for a single character."""
     if _is_ignorable(char):
         return ""
+    if _is_raised_sign(char):  # a word boundary, as ® (no decomposition) already is
+        return " "
     decomposed = unicodedata.normalize("NFKD", char)
     stripped = "".join(
         c for c in decomposed if not unicodedata.combining(c) and not _is_ignorable(c)

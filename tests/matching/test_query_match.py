@@ -211,3 +211,24 @@ def test_match_input_equality_ignores_the_cache() -> None:
     b = MatchInput(text="x")
     _ = a.prepared
     assert a == b
+
+
+# A real tweet (shared data sentiment/eval/fr_tweets_train.tsv, the French tweets set
+# whose origin tests/data/sentiment/eval/INDEX.tsv gives for its fr_tweets_val part).
+AD_IX = "Aller plus vite, grâce à l’écosystème Ad-IX™ d’Equinix http #pressmyweb"
+
+
+@pytest.mark.parametrize(
+    ("query", "text"),
+    [
+        ("ix", AD_IX),
+        ('"ad-ix"', AD_IX),
+        ("acme", "Acme™ support ignored me for 3 days"),
+        ("acme", "ACME℠ support ignored me"),
+        ("acme", "Acme🅪 rocks"),
+    ],
+)
+def test_a_trade_mark_sign_glued_to_the_brand_does_not_hide_it(query: str, text: str) -> None:
+    # NFKD writes ™ as the letters "TM": glued to the word, they made "acmetm".
+    assert hits(query, text)
+    assert not hits("acmetm", text) and not hits("ixtm", text)
