@@ -21,7 +21,8 @@ so ``and``, ``or`` and ``not`` in lower case are searched as words)::
     lang:fr                   the mention's language (``fr`` also matches ``fr-CA``);
                               an unknown code is refused with the list of known ones
     from:vigie  from:@Vigie   the author's handle (``from:vigie`` also matches
-                              ``vigie@mastodon.social`` and ``vigie.bsky.social``)
+                              ``vigie@mastodon.social`` and ``vigie.bsky.social``;
+                              ``from:u/vigie`` and ``from:vigie`` Reddit's ``u/vigie``)
     source:mastodon           the network (rss, mastodon, bluesky, hackernews, reddit, x,
                               webhook; aliases such as twitter, bsky, hn: see bot.networks)
 
@@ -343,8 +344,12 @@ def _normalize_language(language: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _normalize_handle(handle: str) -> str:
+    """A handle as ``from:`` compares it: folded, without its ``@``, and a Reddit name
+    without its ``u/`` or ``/u/`` (stored ``u/NAME``, typed any of the three ways)."""
     value = fold(handle.strip())
-    return value[1:] if value.startswith("@") else value
+    value = value[1:] if value.startswith("@") else value
+    return value.removeprefix("/").removeprefix("u/") if value.startswith(("u/", "/u/")) \
+        else value
 
 
 HANDLE_KEY_CHARS: Final = 200
@@ -352,7 +357,7 @@ HANDLE_KEY_CHARS: Final = 200
 
 def handle_key(handle: str) -> str:
     """The key an author handle is looked up by for ``from:``: its folded first label
-    (``@Alice@mastodon.social`` and ``alice.bsky.social`` are ``alice``). Every handle
+    (``@Alice@mastodon.social``, ``alice.bsky.social`` and ``u/Alice`` are ``alice``). Every handle
     ``from:VALUE`` matches has the key of ``VALUE`` (a handle it matches starts with it),
     so an index on the key finds them all; ``Query.matches`` then tells them apart."""
     return _HANDLE_SHORT_RE.split(_normalize_handle(handle), maxsplit=1)[0][:HANDLE_KEY_CHARS]
