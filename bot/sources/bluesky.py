@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -225,6 +225,53 @@ def _links(record: dict[str, Any], post: dict[str, Any]) -> tuple[str, ...]:
         x for x in links if x.startswith(("http://", "https://")) and usable_url(x)))
 
 
+def _shown_link(uri: str) -> str:
+    """A link as a post's text reads it whole: its address without query or fragment.
+    Tracking parameters (``?utm_campaign=acme``) are no words of the post: read, they
+    matched a watch the post never names. ``links`` keeps the whole address."""
+    parts = urlsplit(uri)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+def _text(record: dict[str, Any]) -> str:
+    """The post's text with each link the app shortened (``atproto.com/community/pr...``:
+    a link facet's text) written whole (``_shown_link``), so a word in its hidden part is
+    matched. Facets index the text's UTF-8 bytes; one whose range is not whole characters
+    of the text, or overlaps another, leaves its text as it is."""
+    text = as_str(record.get("text")) or ""
+    links: list[tuple[int, int, str]] = []
+    for facet in as_list(record.get("facets")):
+        index = as_dict(as_dict(facet).get("index"))
+        start, end = index.get("byteStart"), index.get("byteEnd")
+        if type(start) is not int or type(end) is not int:
+            continue
+        for feature in as_list(as_dict(facet).get("features")):
+            uri = as_str(as_dict(feature).get("uri"))
+            if (str(as_dict(feature).get("$type", "")).endswith("#link") and uri
+                    and uri.startswith(("http://", "https://")) and usable_url(uri)):
+                links.append((start, end, uri))
+                break
+    if not links:
+        return text.strip()
+    data = text.encode("utf-8")
+    pieces: list[bytes] = []
+    done = 0
+    for start, end, uri in sorted(links):
+        if not done <= start < end <= len(data):
+            continue
+        try:
+            shown = data[start:end].decode("utf-8")
+            data[done:start].decode("utf-8")
+        except UnicodeDecodeError:  # the range cuts a character
+            continue
+        if shown == uri:  # written whole by its author: kept with its query
+            continue
+        pieces += [data[done:start], _shown_link(uri).encode("utf-8")]
+        done = end
+    pieces.append(data[done:])
+    return b"".join(pieces).decode("utf-8", errors="replace").strip()
+
+
 def _author(raw: object) -> Author:
     author = as_dict(raw)
     did = as_str(author.get("did"))
@@ -274,7 +321,7 @@ def post_to_mention(post: dict[str, Any]) -> FetchedMention | None:
         external_id=uri,
         url=f"https://bsky.app/profile/{profile}/post/{_rkey(uri)}",
         author=author,
-        text=(as_str(record.get("text")) or "").strip(),
+        text=_text(record),
         published_at=published,
         language_hint=language_tag(as_str(langs[0])) if langs else None,
         parent_external_id=parent if isinstance(parent, str) else None,

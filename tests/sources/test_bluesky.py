@@ -16,6 +16,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from bot.matching import MatchInput, parse_query
 from bot.net.errors import SourceAuthError
 from bot.net.http import HttpClient
 from bot.sources.bluesky import BlueskyConfig, BlueskySource, post_to_mention
@@ -326,3 +327,51 @@ def test_a_quote_posts_link_card_is_its_link(load_json: Callable[[str], Any]) ->
         mention = post_to_mention(quote)
         assert mention is not None
         assert mention.links == (page,)
+
+
+def _facet_post(load_json: Callable[[str], Any], index: int) -> dict[str, Any]:
+    record = load_json("bluesky/indigo_automod_capture_atprotocom.json")["postRecords"][index]
+    return _view(json.loads(json.dumps(record["value"])), record["uri"])
+
+
+def test_a_shortened_link_is_read_whole(load_json: Callable[[str], Any]) -> None:
+    # The app shows a link as its host and the start of its path ("atproto.com/community/
+    # pr..."): a word only in the rest of it was matched by no watch. Real post (capture
+    # of atproto.com); its emoji before the links makes byte offsets differ from characters.
+    mention = post_to_mention(_facet_post(load_json, 12))
+    assert mention is not None
+    assert "github.com/mozzius/gray..." not in mention.text
+    assert ("check out the source code here: https://github.com/mozzius/graysky\n\n"
+            in mention.text)
+    assert mention.text.endswith("find more clients here: https://atproto.com/community/projects")
+    assert parse_query("projects").matches(MatchInput(text=mention.text, network="bluesky"))
+    assert mention.links == ("https://github.com/mozzius/graysky",
+                             "https://atproto.com/community/projects#clients")
+
+
+def test_a_link_s_tracking_parameters_are_not_its_words(
+        load_json: Callable[[str], Any]) -> None:
+    post = _facet_post(load_json, 3)
+    link = post["record"]["facets"][0]["features"][0]
+    link["uri"] = "https://atproto.com/blog/feature-bridgyfed?utm_source=acme&ref=acme#acme"
+    mention = post_to_mention(post)
+    assert mention is not None
+    assert mention.text.endswith("here: https://atproto.com/blog/feature-bridgyfed")
+    assert not parse_query("acme").matches(MatchInput(text=mention.text))
+    assert mention.links[0] == link["uri"]
+
+
+@pytest.mark.parametrize("index", [
+    {"byteStart": 5, "byteEnd": 2}, {"byteStart": -1, "byteEnd": 4},
+    {"byteStart": 0, "byteEnd": 10**6}, {"byteStart": "0", "byteEnd": 4},
+    {"byteStart": 1, "byteEnd": 2},  # inside the first character (3 bytes)
+])
+def test_a_link_facet_with_a_bad_range_leaves_the_text(
+        load_json: Callable[[str], Any], index: dict[str, Any]) -> None:
+    post = _facet_post(load_json, 12)
+    post["record"]["text"] = "✨ " + post["record"]["text"]
+    text = post["record"]["text"]
+    post["record"]["facets"] = [{"index": index, "features": [
+        {"$type": "app.bsky.richtext.facet#link", "uri": "https://acme.example/x"}]}]
+    mention = post_to_mention(post)
+    assert mention is not None and mention.text == text.strip()
