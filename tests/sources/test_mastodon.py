@@ -10,6 +10,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request
 
+from bot.matching import MatchInput, parse_query
 from bot.net.errors import SourceAuthError
 from bot.net.http import HttpClient, HttpStatusError
 from bot.sources.mastodon import MastodonConfig, MastodonSource, parse_statuses, status_to_mention
@@ -482,3 +483,32 @@ def test_a_quote_posts_hidden_re_fallback_is_not_its_text_nor_its_link(
         assert cut is not None
         assert "Acme my own words" in cut.text and "RE:" not in cut.text, (separator, cut.text)
         assert cut.links == () and cut.extra["quote_of"] == "https://m.example/@a/2"
+
+
+def test_a_mentioned_account_is_matched_by_its_full_handle(
+    load_json: Callable[[str], Any],
+) -> None:
+    # The README tells users to watch a Mastodon account as @name@instance; the status
+    # shows "@halcy" only, its full acct is in "mentions". Real search answer (q=halcy).
+    found = parse_statuses(
+        load_json("mastodon/mastodonpy_search_v2_mastodon_social_q_halcy.json"),
+        "https://mastodon.social", "search")
+    horse = next(m for m in found if "riding my horse" in m.text)
+    assert horse.text == ("@halcy@icosahedron.website me when im riding my horse in stop "
+                          "and go traffic")
+    item = MatchInput(text=horse.text, network="mastodon")
+    assert parse_query("@halcy@icosahedron.website").matches(item)
+    assert parse_query("@halcy").matches(item)
+    assert not parse_query("@halcy@mastodon.social").matches(item)
+    sample = next(m for m in found if "hip-hop" in m.text)
+    assert sample.text.startswith("@cancel@merveilles.town @halcy@icosahedron.website not ")
+
+
+def test_a_mention_that_names_no_account_of_the_status_is_left_as_written(
+    load_json: Callable[[str], Any],
+) -> None:
+    status = load_json("mastodon/mastodonpy_status_custom_emoji.json")
+    status["mentions"] = [{"acct": "halcy@evil.example", "username": "halcy",
+                           "url": "https://evil.example/@halcy"}]
+    mention = status_to_mention(status, "https://mastodon.social")
+    assert mention is not None and mention.text.startswith("@halcy you're a doo-doo head")
