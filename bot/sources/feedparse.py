@@ -20,6 +20,7 @@ import base64
 import binascii
 import re
 import time
+import unicodedata
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -222,7 +223,49 @@ def _parse_date(value: str | None) -> datetime | None:
     if parsed is not None:
         return parsed
     struct = fp_datetimes._parse_date(value)
-    return _from_struct(struct)
+    return _from_struct(struct) or _parse_foreign_date(value)
+
+
+_MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
+                "dec")
+_FOREIGN_MONTHS: dict[str, int] = {
+    name: number
+    for number, names in enumerate((
+        # Portuguese, Spanish, French and German names and abbreviations (accents dropped)
+        "janeiro enero janvier janv januar jan",
+        "fevereiro fev febrero feb fevrier fevr fev februar",
+        "marco mar marzo mars marz mrz",
+        "abril abr avril avr april apr",
+        "maio mai mayo may",
+        "junho jun junio juin juni",
+        "julho jul julio juil juillet juli",
+        "agosto ago aout august aug",
+        "setembro set septiembre sept sep septembre september",
+        "outubro out octubre oct octobre oktober okt",
+        "novembro nov noviembre novembre november",
+        "dezembro dez diciembre dic decembre dec dezember",
+    ), start=1)
+    for name in names.split()
+}
+_FOREIGN_DATE = re.compile(
+    r"\s*(?:[^\W\d_]+\.?,?\s+)?(\d{1,2})\.?\s+([^\W\d_]+)\.?,?\s+(\d{4}),?\s+(.+)")
+
+
+def _parse_foreign_date(value: str) -> datetime | None:
+    """An RFC 822 date written in Portuguese, Spanish, French or German (``Seg, 24 Set
+    2018 19:18:49 -0300``, as a Brazilian news site writes it): read with its month in
+    English and its day name dropped (unread, it dated years-old entries now, and they
+    alerted as new). None for any other text."""
+    match = _FOREIGN_DATE.fullmatch(value)
+    if match is None:
+        return None
+    day, month, year, rest = match.groups()
+    bare = "".join(c for c in unicodedata.normalize("NFKD", month.casefold())
+                   if not unicodedata.combining(c))
+    number = _FOREIGN_MONTHS.get(bare)
+    if number is None:
+        return None
+    return parse_rfc822(f"{day} {_MONTH_NAMES[number - 1].title()} {year} {rest}")
 
 
 def _from_struct(struct: time.struct_time | None) -> datetime | None:

@@ -16,6 +16,7 @@ from bot.net.http import HttpClient
 from bot.sources.base import FetchResult
 from bot.sources.feedparse import (
     _NotFastPath,
+    _parse_date,
     defuse_dtd,
     parse_fast,
     parse_feed,
@@ -678,3 +679,29 @@ def test_a_harmless_dtd_past_the_head_gives_the_same_entries() -> None:
     with_dtd = parse_feed((comment + doctype + body).encode())
     assert with_dtd.parser == "tolerant"
     assert with_dtd.entries == plain.entries and len(plain.entries) == 3
+
+
+def test_dates_written_in_portuguese_are_read(shared_data: Path) -> None:
+    # "Seg, 24 Set 2018 19:18:49 -0300": 2018 news were dated now (no date read), and
+    # alerted as new.
+    feed = parse_feed((shared_data / "feeds" / "rssparser__uolNoticias.rss").read_bytes())
+    dates = [entry.published for entry in feed.entries]
+    assert len(dates) == 15
+    assert all(d is not None and (d.year, d.month, d.day) == (2018, 9, 24) for d in dates)
+    assert datetime(2018, 9, 24, 22, 18, 49, tzinfo=UTC) in dates
+
+
+@pytest.mark.parametrize(("written", "read"), [
+    ("Seg, 24 Set 2018 19:18:49 -0300", datetime(2018, 9, 24, 22, 18, 49, tzinfo=UTC)),
+    ("Sáb, 01 Dez 2018 08:00:00 -0200", datetime(2018, 12, 1, 10, 0, tzinfo=UTC)),
+    ("lun., 03 févr. 2020 10:00:00 +0100", datetime(2020, 2, 3, 9, 0, tzinfo=UTC)),
+    ("mar, 3 mars 2020 10:00:00 GMT", datetime(2020, 3, 3, 10, 0, tzinfo=UTC)),
+    ("jeu, 02 juil 2020 10:00:00 +0000", datetime(2020, 7, 2, 10, 0, tzinfo=UTC)),
+    ("Mié, 14 Ago 2019 12:30:00 +0200", datetime(2019, 8, 14, 10, 30, tzinfo=UTC)),
+    ("Mo, 07 Okt 2019 12:00:00 +0200", datetime(2019, 10, 7, 10, 0, tzinfo=UTC)),
+    ("Di, 03. Mär 2020 12:00:00 +0100", datetime(2020, 3, 3, 11, 0, tzinfo=UTC)),
+    ("Mi, 01 Mai 2019 12:00:00 GMT", datetime(2019, 5, 1, 12, 0, tzinfo=UTC)),
+    ("Seg, 24 Xyz 2018 19:18:49 -0300", None),
+])
+def test_feed_dates_in_other_languages(written: str, read: datetime | None) -> None:
+    assert _parse_date(written) == read
