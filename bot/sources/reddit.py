@@ -30,7 +30,13 @@ from bot.sources.base import (
 from bot.sources.cursors import SeenIds, cursor_time
 from bot.sources.json_fields import as_str
 from bot.sources.rss import fetch_feed
-from bot.sources.text import collapse_whitespace, from_epoch, html_to_text, usable_url
+from bot.sources.text import (
+    collapse_whitespace,
+    extract_links,
+    from_epoch,
+    html_to_text,
+    usable_url,
+)
 
 NETWORK = "reddit"
 WEB = "https://www.reddit.com"
@@ -202,6 +208,22 @@ def feed_mention(mention: FetchedMention) -> FetchedMention:
     return replace(mention, author=_author(_feed_username(mention)))
 
 
+def _shared_links(body_html: str | None) -> tuple[str, ...]:
+    """The links a self post's or a comment's words hold (its rendered HTML), but Reddit's
+    own pages (a subreddit's rules, the site): navigation that every AutoModerator comment
+    repeats, no page the post shares (a story by that link would join them all)."""
+    if not body_html:
+        return ()
+    return tuple(link for link in extract_links(body_html)
+                 if not _on_reddit(urlsplit(link).hostname or ""))
+
+
+def _on_reddit(host: str) -> bool:
+    host = host.lower()
+    return any(host == site or host.endswith("." + site)
+               for site in ("reddit.com", "redd.it", "reddit.app.link"))
+
+
 def thing_to_mention(kind: str, data: dict[str, Any]) -> FetchedMention | None:
     """Normalize a submission (t3) or a comment (t1)."""
     thing_id = as_str(data.get("id"))
@@ -225,7 +247,7 @@ def thing_to_mention(kind: str, data: dict[str, Any]) -> FetchedMention | None:
             and isinstance(link, str)
             and link.startswith(("http://", "https://"))
             and usable_url(link)
-            else ()
+            else _shared_links(as_str(data.get("selftext_html")))
         )
         parent = None
         engagement = _int(data.get("score")) + _int(data.get("num_comments"))
@@ -235,7 +257,7 @@ def thing_to_mention(kind: str, data: dict[str, Any]) -> FetchedMention | None:
         title = None
         text = collapse_whitespace(as_str(data.get("body")) or "") or html_to_text(
             as_str(data.get("body_html")))
-        links = ()
+        links = _shared_links(as_str(data.get("body_html")))
         parent = data.get("parent_id") if isinstance(data.get("parent_id"), str) else None
         engagement = _int(data.get("score"))
     extra: dict[str, Any] = {"subreddit": as_str(data.get("subreddit")), "kind": kind}

@@ -424,3 +424,19 @@ def test_an_rss_2_entry_is_by_its_submitter(
     assert water.author.url == "https://www.reddit.com/user/cakebeerandmorebeer"
     assert all(m.author.handle.startswith("u/") and "@" not in m.author.handle
                for m in result.mentions)
+
+
+def test_the_links_of_self_posts_and_comments_are_read(load_json: Callable[[str], Any]) -> None:
+    # Their links were dropped: no story by a link shared, no link priority. Links to
+    # Reddit's own pages (a subreddit's rules, the site) are navigation, not a shared page.
+    posts = {m.external_id: m for m in parse_listing(
+        load_json("reddit/asyncpraw_r_all_search_q_praw_oauth_search_2020.json"))}
+    assert posts["t3_b6b9uf"].links == (
+        "https://github.com/reddit-archive/reddit/wiki/oauth2-quick-start-example",)
+    assert posts["t3_6ganxe"].links == ()
+    comments = {m.external_id: m for m in parse_listing(
+        load_json("reddit/asyncpraw_r_askreddit_comments_2020.json"))}
+    assert comments["t1_fxl1ncv"].links == ("https://www.youtube.com/watch?v=MReV9dkAVhY",)
+    assert comments["t1_fxl1nzv"].links == (
+        "https://www.who.int/emergencies/diseases/novel-coronavirus-2019",)
+    assert comments["t1_fxl1ny8"].links == ()
