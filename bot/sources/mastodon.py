@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from html.parser import HTMLParser
 from typing import Any, ClassVar, Literal
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -188,11 +188,18 @@ _MENTION_LINK = re.compile(r"<a\s[^>]*?href=\"([^\"]+)\"[^>]*>(.*?)</a>", re.IGN
 _TAGS = re.compile(r"<[^>]*>")
 
 
-def _full_mentions(content: str, mentions: object) -> str:
-    """``content`` with each mention of an account (``@<span>halcy</span>``, linked to its
-    profile) written with its full handle (``@halcy@icosahedron.website``), which only
-    ``mentions[].acct`` holds: a watch for that handle, the form users are told to write,
-    matched no status. A link naming no account of ``mentions`` is left as written."""
+def _readable_links(content: str, mentions: object) -> str:
+    """``content`` with its links as a watch must read them.
+
+    Each mention of an account (``@<span>halcy</span>``, linked to its profile) is written
+    with its full handle (``@halcy@icosahedron.website``), which only ``mentions[].acct``
+    holds: a watch for that handle, the form users are told to write, matched no status.
+    A link naming no account of ``mentions`` is left as written.
+
+    A link whose text is shortened in the HTML itself (``bsky.app/profile/h4lc...``, a
+    bridged post; Mastodon's own shortening hides the rest in a span the text keeps) is
+    written whole, without query or fragment: a word in its hidden part is matched,
+    tracking parameters (``?utm_source=acme``) are no words of the status."""
     accounts: dict[str, str] = {}
     for mention in mentions if isinstance(mentions, list) else ():
         mention = as_dict(mention)
@@ -205,18 +212,36 @@ def _full_mentions(content: str, mentions: object) -> str:
                 continue
             acct = f"{acct}@{host}"
         accounts[url] = acct
-    if not accounts or "<a" not in content.lower():
+    if "<a" not in content.lower():
         return content
 
-    def full(match: re.Match[str]) -> str:
-        acct = accounts.get(html.unescape(match.group(1)))
+    def readable(match: re.Match[str]) -> str:
+        href = html.unescape(match.group(1))
         shown = html.unescape(_TAGS.sub("", match.group(2))).strip()
-        if acct is None or not shown.startswith("@") \
-                or not acct.lower().startswith(shown[1:].lower() + "@"):
+        head = match.group(0)[:match.start(2) - match.start(0)]
+        acct = accounts.get(href)
+        if acct is not None:
+            if shown.startswith("@") and acct.lower().startswith(shown[1:].lower() + "@"):
+                return head + "@" + acct + "</a>"
             return match.group(0)
-        return match.group(0)[:match.start(2) - match.start(0)] + "@" + acct + "</a>"
+        whole = _whole_link(href, shown)
+        return match.group(0) if whole is None else head + html.escape(whole) + "</a>"
 
-    return _MENTION_LINK.sub(full, content)
+    return _MENTION_LINK.sub(readable, content)
+
+
+def _whole_link(href: str, shown: str) -> str | None:
+    """The address (without query or fragment) a link shortened as ``shown`` stands for,
+    or None when ``shown`` is no shortened form of ``href``."""
+    cut = shown.removesuffix("...").removesuffix("\u2026")
+    parts = urlsplit(href)
+    if cut == shown or not cut or parts.scheme not in {"http", "https"}:
+        return None
+    bare = href.split("://", 1)[-1]
+    if not (href.startswith(cut) or bare.startswith(cut)
+            or bare.removeprefix("www.").startswith(cut)):
+        return None
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
 def status_to_mention(raw: dict[str, Any], instance: str) -> FetchedMention | None:
@@ -244,7 +269,7 @@ def status_to_mention(raw: dict[str, Any], instance: str) -> FetchedMention | No
     if not status_id or published is None:
         return None
     local_url = f"{instance}/statuses/{status_id}"
-    content, fallback = without_quote_inline(_full_mentions(
+    content, fallback = without_quote_inline(_readable_links(
         as_str(status.get("content")) or "", status.get("mentions")))
     spoiler = html_to_text(as_str(status.get("spoiler_text"))) or None
     card_url = usable_url(as_str(as_dict(status.get("card")).get("url")) or "")

@@ -459,8 +459,8 @@ def test_a_quote_posts_hidden_re_fallback_is_not_its_text_nor_its_link(
     status = load_json("mastodon/mastodonpy_status_quote_reply.json")
     mention = status_to_mention(status, "https://mastodon.social")
     assert mention is not None
-    assert mention.text == (
-        "actual reply that quotes a post that quotes a post bsky.app/profile/h4lc...")
+    assert mention.text == ("actual reply that quotes a post that quotes a post "
+                            "https://bsky.app/profile/h4lcy.bsky.social/post/3lwlumdwf522i")
     assert mention.links == ("https://bsky.app/profile/h4lcy.bsky.social/post/3lwlumdwf522i",)
     assert mention.extra["quote_of"] == (
         "https://bsky.app/profile/did:plc:5syfqzormjkutgo5hi2u2gpr/post/3lwlumdwf522i")
@@ -512,3 +512,22 @@ def test_a_mention_that_names_no_account_of_the_status_is_left_as_written(
                            "url": "https://evil.example/@halcy"}]
     mention = status_to_mention(status, "https://mastodon.social")
     assert mention is not None and mention.text.startswith("@halcy you're a doo-doo head")
+
+
+def test_a_link_shortened_in_the_text_is_read_whole(load_json: Callable[[str], Any]) -> None:
+    # A status whose link text is shortened in the HTML itself ("bsky.app/profile/h4lc...",
+    # no hidden part): a word only in the rest of the address was matched by no watch.
+    status = load_json("mastodon/mastodonpy_status_quote_reply.json")
+    mention = status_to_mention(status, "https://mastodon.social")
+    assert mention is not None
+    assert mention.text == ("actual reply that quotes a post that quotes a post "
+                            "https://bsky.app/profile/h4lcy.bsky.social/post/3lwlumdwf522i")
+    assert parse_query("h4lcy").matches(MatchInput(text=mention.text, network="mastodon"))
+    # Its tracking parameters are not its words; a link written whole stays as written.
+    status["content"] = status["content"].replace(
+        "3lwlumdwf522i\" rel", "3lwlumdwf522i?utm_source=acme\" rel", 1)
+    mention = status_to_mention(status, "https://mastodon.social")
+    assert mention is not None and mention.text.endswith("/post/3lwlumdwf522i")
+    status["content"] = "<p>at <a href=\"https://acme.example/a\">acme.example/b...</a></p>"
+    mention = status_to_mention(status, "https://mastodon.social")
+    assert mention is not None and mention.text == "at acme.example/b..."
