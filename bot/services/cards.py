@@ -33,6 +33,7 @@ from bot.services.triage_labels import card_offers_not_urgent
 from bot.services.watch_links import watch_names
 from bot.services.workflow import allowed_actions, latest_draft, text_hash
 from bot.services.workspaces import workspace_language
+from bot.sources.base import anonymous_handle
 from storage.models import Author, Mention, OutboxMessage, OutboxStatus, Watch
 
 STORY_MEMBERS_SHOWN = 8
@@ -74,7 +75,7 @@ def load_card_view(session: Session, mention_id: int, channel: str | None = None
         actions.append("not_urgent")
     return CardView(
         mention_id=mention.id, network=mention.network, url=mention.url,
-        author_handle=author.handle if author else "?",
+        author_handle=author.handle if author else anonymous_handle(mention.network),
         author_name=author.name if author else None,
         followers=author.followers if author else None,
         title=mention.title, text=mention.text, published_at=mention.published_at,
@@ -84,7 +85,7 @@ def load_card_view(session: Session, mention_id: int, channel: str | None = None
         priority=mention.priority, priority_reason=mention.priority_reason,
         topics=topic_names_of(mention.topics),
         assignee_user_id=mention.assignee_user_id,
-        story=[StoryMember(network, handle or "?", url, followers)
+        story=[StoryMember(network, handle or anonymous_handle(network), url, followers)
                for network, url, handle, followers in members],
         story_count=int(story_count), story_reach=int(story_reach),
         actions=tuple(actions),

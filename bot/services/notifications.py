@@ -41,6 +41,7 @@ from bot.services.actors import CUSTOMER, Actor
 from bot.services.audit import record
 from bot.services.outbox import EVENT_TYPE_MESSAGE, OutboxSender, do_enqueue, message_metadata
 from bot.services.permissions import guest_without_role
+from bot.sources.base import anonymous_handle
 from storage.claims import skip_locked
 from storage.db import transaction
 from storage.models import (
@@ -242,7 +243,8 @@ def _language(session: Session, workspace_id: int, user_id: str) -> str:
 
 def mention_ref(mention: Mention) -> MentionRef:
     """What a DM shows of ``mention``: its card (or post), author, network and text."""
-    author = mention.author.handle if mention.author is not None else "?"
+    author = (mention.author.handle if mention.author is not None
+              else anonymous_handle(mention.network))
     return MentionRef(mention.id, mention.slack_channel, mention.slack_ts, mention.url, author,
                       mention.network, " ".join((mention.title or mention.text or "").split()))
 

@@ -95,6 +95,15 @@ class Author:
             _set(self, "site", None)  # cleaning or the cut took the site off: no byline
 
 
+_ANONYMOUS_HANDLES = {"reddit": "u/[deleted]", "bluesky": "@unknown"}
+
+
+def anonymous_handle(network: str) -> str:
+    """The placeholder a network's anonymous author (``Author.anonymous``) is shown by,
+    as its source names them: ingest stores no author for them."""
+    return _ANONYMOUS_HANDLES.get(network, "unknown")
+
+
 def byline(handle: str, site: str | None) -> str | None:
     """The byline of a handle ``site`` ends (``Admin`` of ``Admin@blog.example``), else
     None (``Author.site``)."""

@@ -25,6 +25,7 @@ from bot.sources.base import (
     FetchResult,
     Source,
     SourceConfig,
+    anonymous_handle,
     setting_error,
 )
 from bot.sources.cursors import SeenIds, cursor_time
@@ -178,7 +179,7 @@ def _permalink(path: str | None) -> str | None:
 
 def _author(name: str | None) -> Author:
     if not name or name == "[deleted]":  # the account is gone: nobody to tell apart
-        return Author(handle="u/[deleted]", name="[deleted]", anonymous=True)
+        return Author(handle=anonymous_handle(NETWORK), name="[deleted]", anonymous=True)
     return Author(handle=f"u/{name}", name=name, url=f"{WEB}/user/{name}")
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.services.cards import load_card_view
 from bot.services.ingest import do_ingest
 from bot.services.outbox import KIND_CARD
 from bot.services.watches import get_watch_by_name
@@ -74,6 +75,9 @@ def test_posts_by_deleted_reddit_accounts_are_each_their_own(
         assert session.scalars(select(Author.handle)).all() == []
         stored = session.scalars(select(Mention).order_by(Mention.id)).all()
         assert [m.author_id for m in stored] == [None, None]
+        # Their cards still say who wrote them, as Reddit does.
+        views = [load_card_view(session, m.id) for m in stored]
+        assert [v.author_handle if v else None for v in views] == ["u/[deleted]"] * 2
 
 
 def test_statuses_without_their_account_are_each_their_own(
