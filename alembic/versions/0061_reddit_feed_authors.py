@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alembic import op
 from bot.matching.query import handle_key
+from bot.matching.text import fold
 from storage.db import make_session_factory, transaction
 
 revision: str = '0061'
@@ -57,6 +58,17 @@ BATCH = 1000
 """Rows moved or re-keyed per transaction."""
 AUTHORS = 200
 """Legacy authors read (and renamed) per transaction: each costs a lookup and an update."""
+_LABEL = re.compile(r"[.@]")
+
+
+def _key(handle: str) -> str:
+    """``handle_key`` as this migration was written with (a copy: 0063 keys Reddit authors
+    without their ``u/``, and re-keys those this one wrote)."""
+    value = fold(handle.strip())
+    value = value[1:] if value.startswith("@") else value
+    return _LABEL.split(value, maxsplit=1)[0][:200]
+
+
 LEGACY = re.compile(r"/u/([A-Za-z0-9_-]{1,32})(?:@reddit\.com)?", re.IGNORECASE)
 """The names ``rss`` mode stored (its byline on its site, or alone); a Reddit name is as
 ``bot.sources.reddit`` reads it (a copy: this migration must not change with it)."""
@@ -145,7 +157,7 @@ def _rename(conn: sa.Connection, author_id: int, new: str) -> None:
         "UPDATE authors SET handle = :handle, handle_key = :key, site = NULL, "
         "name = CASE WHEN name IS NULL OR name LIKE '/u/%' OR name LIKE 'u/%' "
         "THEN :name ELSE name END, url = COALESCE(url, :url) WHERE id = :id"),
-        {"handle": new, "key": handle_key(new), "name": name, "url": PROFILE + name,
+        {"handle": new, "key": _key(new), "name": name, "url": PROFILE + name,
          "id": author_id})
 
 
@@ -206,11 +218,12 @@ def _author_called(conn: sa.Connection, workspace_id: int, handle: str, other: i
                    ) -> int | None:
     """The workspace's Reddit author ``handle`` (any case), other than ``other``."""
     return conn.execute(sa.text(
-        "SELECT id FROM authors WHERE workspace_id = :ws AND handle_key = :key "
+        "SELECT id FROM authors WHERE workspace_id = :ws AND handle_key IN (:key, :live) "
         "AND network = 'reddit' AND lower(handle) = :handle AND id <> :other "
         "ORDER BY id LIMIT 1"),
-        {"ws": workspace_id, "key": handle_key(handle), "handle": handle.lower(),
-         "other": other}).scalar()
+        # Keyed by this migration's key, or by this release's (an author written since).
+        {"ws": workspace_id, "key": _key(handle), "live": handle_key(handle),
+         "handle": handle.lower(), "other": other}).scalar()
 
 
 _REKEYED = {

@@ -7,6 +7,7 @@ downgrade keeps the merge. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ import pytest
 from sqlalchemy import Engine, insert, text
 from sqlalchemy.orm import Session
 
+from bot.matching.query import handle_key
+from bot.matching.text import fold
 from storage import migrations
 from storage.db import make_engine
 from storage.models import AuditEvent, Author, Mention, Watch, Workspace
@@ -31,8 +34,11 @@ def _author(session: Session, workspace_id: int, handle: str, *, network: str = 
             site: str | None = None, name: str | None = None, url: str | None = None,
             followers: int | None = None, count: int = 0, first: datetime = NOV,
             last: datetime = DEC) -> int:
+    # The key releases before 0063 wrote (it keeps a Reddit author's u/).
+    key = re.split(r"[.@]", fold(handle).removeprefix("@"), maxsplit=1)[0]
     return int(session.execute(insert(Author).values(
-        workspace_id=workspace_id, network=network, handle=handle, site=site, name=name,
+        workspace_id=workspace_id, network=network, handle=handle, handle_key=key, site=site,
+        name=name,
         url=url, followers=followers, mention_count=count, first_seen_at=first,
         last_seen_at=last).returning(Author.id)).scalar_one())
 
@@ -197,9 +203,13 @@ def _merge(url: str) -> None:
     migrations.upgrade(url)
     engine = make_engine(url)
     try:
-        assert _state(engine)["authors"] == after["authors"]
+        head = _state(engine)["authors"]
     finally:
         engine.dispose()
+    # The same authors; 0063 keys the Reddit names without their u/.
+    assert {i: a[:2] + a[3:] for i, a in head.items()} == {
+        i: a[:2] + a[3:] for i, a in after["authors"].items()}
+    assert all(a[2] == handle_key(a[1]) for a in head.values())
 
 
 def test_sqlite_reddit_feed_authors_become_their_api_name(tmp_path: Path) -> None:
