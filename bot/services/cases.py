@@ -4,7 +4,10 @@ Ingest calls three hooks, inside its transaction:
 
 - ``take_brand_posts`` (before matching): posts by the brand's own accounts are not
   mentions. Each is filed as a case post; one that replies to a customer's mention marks
-  that case replied, with the brand post's published time as the first response.
+  that case replied, with the brand post's published time as the first response. One that
+  replies to a post of the same batch is linked once that post is stored and in its case
+  (``attach_mentions``; ``settle_brand_replies`` when it was not stored): a follow-up's
+  answer is its case's.
 - ``conversation_items`` (before matching): posts replying into a known conversation are
   kept even when they do not match the watch's query ("still nothing", an order number);
   ``returning_customers`` lists the new posts that will join an open case (they write
@@ -324,14 +327,46 @@ def take_brand_posts(session: Session, workspace_id: int, fetched: Sequence[Fetc
             replies.append(item)
     if replies:
         _rendezvous(session, workspace_id, exclusive=True)
+    batch = {(item.network, item.external_id) for item in others}
     for item in replies:
-        case = _case_for(session, workspace_id, item, None)
-        if case is not None:
-            session.execute(update(CasePost).where(
-                CasePost.workspace_id == workspace_id, CasePost.network == item.network,
-                CasePost.external_id == item.external_id).values(case_id=case.id))
-            _mark_replied(session, case, item.url, item.published_at, item.author.handle)
+        if (item.network, item.parent_external_id) in batch and _stored(
+                session, workspace_id, item.network, str(item.parent_external_id)) is None:
+            # It answers a post of this batch, not stored yet: that post may join a case
+            # (a follow-up), whose answer this is. Linked once the batch's posts are in
+            # their cases (``attach_mentions``, else ``settle_brand_replies``).
+            continue
+        _link_brand_reply(session, workspace_id, item)
     return others, handles, brand
+
+
+def _link_brand_reply(session: Session, workspace_id: int, item: FetchedMention) -> None:
+    """File the brand's reply ``item`` in the case it answers, which it marks replied."""
+    case = _case_for(session, workspace_id, item, None)
+    if case is not None:
+        session.execute(update(CasePost).where(
+            CasePost.workspace_id == workspace_id, CasePost.network == item.network,
+            CasePost.external_id == item.external_id).values(case_id=case.id))
+        _mark_replied(session, case, item.url, item.published_at, item.author.handle)
+
+
+def settle_brand_replies(session: Session, workspace_id: int,
+                         fetched: Sequence[FetchedMention], handles: BrandHandles) -> None:
+    """After the batch's posts are stored and in their cases: the brand's replies of
+    ``fetched`` to a post of the same batch that are still in no case (the post they
+    answer was not stored: another watch's words, a duplicate) are linked as
+    ``take_brand_posts`` links the others (through the thread)."""
+    if not handles:
+        return
+    batch = {(item.network, item.external_id) for item in fetched if not handles.is_brand(item)}
+    for item in fetched:
+        if not (handles.is_brand(item) and item.parent_external_id
+                and (item.network, item.parent_external_id) in batch):
+            continue
+        if session.scalar(select(CasePost.id).where(
+                CasePost.workspace_id == workspace_id, CasePost.network == item.network,
+                CasePost.external_id == item.external_id, CasePost.by_brand.is_(True),
+                CasePost.case_id.is_(None))) is not None:
+            _link_brand_reply(session, workspace_id, item)
 
 
 RENDEZVOUS = 0x56494745
@@ -440,30 +475,48 @@ def attach_mentions(session: Session, watch: Watch, items: dict[int, FetchedMent
                     handles: BrandHandles) -> Attached:
     """File the batch's new mentions (id -> fetched) into cases; see the module docstring."""
     done = Attached()
+    answers: list[CasePost] = []
     if handles and items:
-        # First the brand replies filed before the posts they answer (in this batch too):
-        # a follow-up to such a reply then finds its case.
         _rendezvous(session, watch.workspace_id, exclusive=False)
-        _answered_before(session, watch.workspace_id, items, done)
-    joining: list[_Joining] = []
+        answers = _answers_waiting(session, watch.workspace_id, items)
     replies = {m: item for m, item in items.items()
                if item.parent_external_id or thread_root(item)}
     known = _Known(session, watch.workspace_id, replies.values()) if replies else None
-    for mention_id in sorted(replies):
-        item = replies[mention_id]
-        if item.author.anonymous:  # no customer to tell: never "their" case
-            continue
-        case = _case_for(session, watch.workspace_id, item, item.author.handle.lower(), known)
-        if case is None or case.root_mention_id == mention_id:
-            continue
-        if not _file_post(session, watch.workspace_id, item, case_id=case.id,
-                          mention_id=mention_id, by_brand=False):
-            continue
-        if known is not None:
-            known.filed(item, case.id, mention_id)
-        joining.append(_Joining(case, mention_id, item, priorities.get(mention_id, 0),
-                                mention_id in quiet))
-    _join(session, watch, joining, now, done)
+    # The brand replies filed before the posts they answer (in this batch too) and the
+    # customer's replies go in turns, as the conversation went: a brand reply to a post
+    # that is a reply waits until that post has joined its case (the answer is then its
+    # case's, not a case of its own), and a reply to a brand post waits until that post
+    # is in its case (the follow-up then finds it). A brand reply whose post joins no case
+    # starts one with it (``forced``), and the replies to it are tried again.
+    # An anonymous author is no customer to tell: their posts are never "their" case's.
+    waiting = sorted(m for m, item in replies.items() if not item.author.anonymous)
+    forced = False
+    while True:
+        answers, answered = _answered_before(session, watch.workspace_id, items, answers,
+                                             done, known, () if forced else waiting)
+        joining: list[_Joining] = []
+        left: list[int] = []
+        for mention_id in waiting:
+            item = replies[mention_id]
+            case = _case_for(session, watch.workspace_id, item, item.author.handle.lower(),
+                             known)
+            if case is None:
+                left.append(mention_id)
+                continue
+            if case.root_mention_id == mention_id or not _file_post(
+                    session, watch.workspace_id, item, case_id=case.id,
+                    mention_id=mention_id, by_brand=False):
+                continue
+            if known is not None:
+                known.filed(item, case.id, mention_id)
+            joining.append(_Joining(case, mention_id, item, priorities.get(mention_id, 0),
+                                    mention_id in quiet))
+        _join(session, watch, joining, now, done)
+        waiting = left
+        if not (answered or joining):
+            if forced or not answers:
+                break
+            forced = True
     if watch.kind == WATCH_BRAND:
         _join_returning(session, watch, items, priorities, quiet, now, handles, done)
     return done
@@ -711,28 +764,55 @@ def _join(session: Session, watch: Watch, joining: Sequence[_Joining], now: date
             notes.note(root, note)
 
 
-def _answered_before(session: Session, workspace_id: int, items: dict[int, FetchedMention],
-                     done: Attached) -> None:
-    """Brand replies filed before the mention they answer arrived (another source, another
-    order): the new mention's case is replied already, and needs no card."""
+def _answers_waiting(session: Session, workspace_id: int, items: dict[int, FetchedMention]
+                     ) -> list[CasePost]:
+    """The brand replies filed before the mention of ``items`` they answer arrived (another
+    source, another order, earlier in this batch), in no case yet, oldest first."""
+    found: list[CasePost] = []
+    for network, ids in sorted(_batch_keys(items).items()):
+        found.extend(session.execute(select(CasePost).where(
+            CasePost.workspace_id == workspace_id, CasePost.network == network,
+            CasePost.by_brand.is_(True), CasePost.case_id.is_(None),
+            CasePost.parent_external_id.in_(sorted(ids))).order_by(
+            CasePost.published_at, CasePost.id)).scalars().all())
+    return found
+
+
+def _batch_keys(items: dict[int, FetchedMention]) -> dict[str, dict[str, int]]:
+    """network -> the keys a reply may name each of ``items`` by -> its mention id."""
     by_network: dict[str, dict[str, int]] = {}
     for mention_id, item in items.items():
         by_network.setdefault(item.network, {})[item.external_id] = mention_id
         if item.extra.get("local_key"):  # a reply filed before its parent's URI was known
             by_network[item.network][str(item.extra["local_key"])] = mention_id
-    for network, ids in by_network.items():
-        rows = session.execute(select(CasePost).where(
-            CasePost.workspace_id == workspace_id, CasePost.network == network,
-            CasePost.by_brand.is_(True), CasePost.case_id.is_(None),
-            CasePost.parent_external_id.in_(sorted(ids))).order_by(CasePost.published_at)
-        ).scalars().all()
-        for post in rows:
-            mention_id = ids[str(post.parent_external_id)]
-            case = _case_of_mention(session, workspace_id, mention_id, None)
-            post.case_id = case.id
-            _mark_replied(session, case, post.url, post.published_at, post.author)
-            done.silenced.add(mention_id)
-            done.replied += 1
+    return by_network
+
+
+def _answered_before(session: Session, workspace_id: int, items: dict[int, FetchedMention],
+                     answers: Sequence[CasePost], done: Attached, known: _Known | None,
+                     waiting: Iterable[int]) -> tuple[list[CasePost], int]:
+    """File ``answers`` (``_answers_waiting``) in the cases of the mentions they answer,
+    except those answering one of ``waiting`` (a reply not in its case yet): the case is
+    replied, and a mention that starts it needs no card. The answers left, and how many
+    were filed."""
+    if not answers:
+        return [], 0
+    by_network = _batch_keys(items)
+    held = set(waiting)
+    left: list[CasePost] = []
+    for post in answers:
+        mention_id = by_network[post.network][str(post.parent_external_id)]
+        if mention_id in held:
+            left.append(post)
+            continue
+        case = _case_of_mention(session, workspace_id, mention_id, None)
+        post.case_id = case.id
+        if known is not None:
+            known.forget(post.network, post.external_id)
+        _mark_replied(session, case, post.url, post.published_at, post.author)
+        done.silenced.add(mention_id)
+        done.replied += 1
+    return left, len(answers) - len(left)
 
 
 def conversation(session: Session, workspace_id: int, mention_id: int

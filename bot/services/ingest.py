@@ -662,6 +662,8 @@ def _ingest(
         if len(inserted) < len(rows):
             # Another worker stored some of them a moment ago: this watch links to them.
             _add_raced(session, watch, matched, inserted, to_link)
+    # The brand's replies to this batch's posts that no stored post took (``attach_mentions``).
+    cases.settle_brand_replies(session, workspace_id, fetched, handles)
     linked = _link_known(session, watch, to_link, handles, continuing, now=now)
     report.linked = len(linked)
     if not watch.paused and watch.kind == WATCH_COMPETITOR:
