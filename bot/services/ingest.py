@@ -911,8 +911,8 @@ def _queue_alerts(session: Session, watch: Watch, priorities: dict[int, int],
                 continue
             updated_primaries.add(primary)
             continue
-        if alerts:
-            cards.add(mention_id, channel_for(mention_id))
+        if alerts and cards.add(mention_id, channel_for(mention_id)):
+            # (not when its follow-up in this batch queued its card already: one card)
             report.alerts += 1
     cards.flush()
     for primary in sorted(updated_primaries):
