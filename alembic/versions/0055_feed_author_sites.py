@@ -103,16 +103,18 @@ def _split(conn: sa.Connection, author_id: int, feed_mentions: str) -> None:
     total = conn.execute(sa.text("SELECT COUNT(*) FROM mentions WHERE author_id = :id"),
                          {"id": author_id}).scalar_one()
     moved = 0
-    # The site with the most mentions keeps the row when every mention goes to a site.
+    # The site with the most mentions keeps the row when every mention goes to a site
+    # (one site or several: the byline alone would be left with none, nobody's).
     ordered = sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
+    every = sum(len(mention_ids) for _, mention_ids in ordered) == total
     for n, ((handle, site), mention_ids) in enumerate(ordered):
         taken = _author_id(conn, author["workspace_id"], author["network"], handle)
-        if n == 0 and taken is None and len(mention_ids) == total:
+        if n == 0 and taken is None and every:
             conn.execute(sa.text(
                 "UPDATE authors SET handle = :handle, handle_key = :key, site = :site "
                 "WHERE id = :id"),
                 {"handle": handle, "key": handle_key(handle), "site": site, "id": author_id})
-            return
+            continue  # (its mentions stay on it)
         created = taken is None
         if taken is None:
             conn.execute(sa.text(
