@@ -181,7 +181,9 @@ def _file_post(session: Session, workspace_id: int, item: FetchedMention, *,
         parent_external_id=item.parent_external_id, by_brand=by_brand,
         author=item.author.handle.lower(), url=item.url, text=item.text[:4000],
         published_at=item.published_at)
-    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+    # RETURNING, not rowcount: PostgreSQL's driver gives -1 for an INSERT that returns the
+    # new id, which read as filed when the post was in a case already.
+    return session.execute(statement.returning(CasePost.id)).first() is not None
 
 
 def _case_of_mention(session: Session, workspace_id: int, mention_id: int,
