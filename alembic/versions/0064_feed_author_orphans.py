@@ -1,7 +1,7 @@
 """feed_author_orphans: the byline rows 0055 emptied when it split them over several sites
 
 Revision ID: 0064
-Revises: 0062
+Revises: 0063
 Create Date: 2026-12-07 15:00:00
 
 0055 split a feed byline seen on several sites ("Admin" of blog.example and of
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0064'
-down_revision: str | None = '0062'
+down_revision: str | None = '0063'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -77,7 +77,7 @@ def test_0064_removes_the_bylines_0055_left_empty_and_nothing_else(
         with engine.begin() as conn:
             conn.execute(text("UPDATE authors SET site = 'x.example' WHERE id = :id"),
                          {"id": ids["@zed@x.example"]})
-        migrations.downgrade(url, "0062")
+        migrations.downgrade(url, "0063")
         migrations.upgrade(url)
         assert [row[1:] for row in authors_now(engine)] == [
             ("@ana", None, 1, False),
