@@ -200,6 +200,10 @@ may not see a share that is on its way."""
 SHARE_LOOK_INTERVAL = timedelta(seconds=30)
 """How often such a retry looks again meanwhile: at most ``SHARE_WAIT`` / this many
 look-ups (four) before the file is uploaded again."""
+SHARE_CLOCK_SLACK = timedelta(minutes=1)
+"""How far ahead of now an uncertain completion's time may be before it counts as written
+by a wall clock since stepped back (``_share_may_come``): the catch-up moves the rows'
+next attempts, not this time kept in the payload."""
 RECHECK_DELAY = timedelta(minutes=2)
 """How long after an uncertain retry posted its message its copies are looked for once
 more (``KIND_RECHECK``): Slack may act on an attempt it held past the client's timeout
@@ -1061,7 +1065,9 @@ class OutboxSender:
     def _share_may_come(self, payload: dict[str, Any]) -> bool:
         """True while the share of the file an uncertain completion left may still show in
         the channel (less than ``SHARE_WAIT`` after it): Slack shares files
-        asynchronously. A row recorded before the time was kept does not wait."""
+        asynchronously. A row recorded before the time was kept does not wait, nor does
+        one whose time is more than ``SHARE_CLOCK_SLACK`` ahead of now: a wall clock since
+        stepped back wrote it, and the wait would last the whole step."""
         completing = payload.get(UPLOAD_COMPLETING_AT)
         if not isinstance(completing, str):
             return False
@@ -1069,7 +1075,8 @@ class OutboxSender:
             since = as_utc(datetime.fromisoformat(completing))
         except ValueError:
             return False
-        return self._clock() < since + SHARE_WAIT
+        now = self._clock()
+        return since - SHARE_CLOCK_SLACK <= now < since + SHARE_WAIT
 
     def _await_share(self, row_id: int, file_id: str, report: FlushReport) -> bool:
         """Leave the upload ``row_id`` to look for its file again in

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.services.outbox import KIND_UPLOAD, SHARE_WAIT, UPLOADED_FILE_ID, do_enqueue
+from bot.services.outbox import KIND_POST, KIND_UPLOAD, SHARE_WAIT, UPLOADED_FILE_ID, do_enqueue
 from storage.db import transaction
 from storage.models import OutboxMessage
 from tests.harness.constants import CHANNEL_ID
@@ -153,3 +153,36 @@ def test_an_upload_whose_share_never_shows_is_shared_again_after_a_while(
     assert clock.seconds() - started >= SHARE_WAIT.total_seconds()
     assert len(shared_in_channel(slack_standin)) == 1
     assert len(slack_standin.calls("files.getUploadURLExternal")) == 2
+
+
+def test_an_upload_whose_completion_a_clock_since_stepped_back_recorded_waits_no_longer(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn) -> None:
+    """The completion time kept for the share's wait is a wall-clock time that a step back
+    (an NTP step, a VM restored) leaves ahead of now: the wait then lasted the whole step
+    plus ``SHARE_WAIT`` (3 hours and 364 history reads for a 3-hour step), holding the
+    card queued behind the upload. A completion time more than a minute ahead of now is
+    one a clock since stepped back wrote: the upload no longer waits for its share."""
+    enqueue_upload(sessions, workspace_id)
+    slack_standin.fail_next("files.completeUploadExternal", status=500)  # not completed
+    mono = [1000.0]  # the monotonic clock only moves forward
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock, monotonic=lambda: mono[0])
+    slack_standin.clock = lambda: mono[0]
+    assert sender.flush().sent == 0
+    with transaction(sessions) as session:
+        do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST, channel=CHANNEL_ID,
+                   payload={"text": "a card queued behind the upload"})
+    clock.now -= timedelta(hours=3)
+    with transaction(sessions) as session:  # what the catch-up does with the measured step
+        for row in session.query(OutboxMessage):
+            if row.next_attempt_at is not None:
+                row.next_attempt_at = min(row.next_attempt_at, clock.now)
+    for _ in range(20):  # 10 minutes of flushes, 30 s apart
+        clock.now += timedelta(seconds=30)
+        mono[0] += 30
+        sender.flush()
+        if statuses(sessions) == ["sent", "sent"]:
+            break
+    assert statuses(sessions) == ["sent", "sent"]
+    assert len(shared_in_channel(slack_standin)) == 1
+    assert len(slack_standin.calls("conversations.history")) <= 4
