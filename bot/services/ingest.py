@@ -309,8 +309,10 @@ def _drop_known(session: Session, watch: Watch, candidates: list[Matched],
         if not candidate.fingerprint:
             kept.append(candidate)
             continue
-        author = poster_key(candidate.fetched.network, candidate.fetched.author.handle,
-                            candidate.fetched.text)
+        fetched = candidate.fetched
+        author = poster_key(fetched.network,
+                            None if fetched.author.anonymous else fetched.author.handle,
+                            fetched.text, f"{fetched.network}:{fetched.external_id}")
         print_of = same_post(known_prints.get(candidate.fingerprint, []), author)
         if print_of is None:
             # Stored for this watch below: later items of the batch with this text (and

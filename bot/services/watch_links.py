@@ -126,14 +126,25 @@ def known_fingerprints(session: Session, workspace_id: int, watch_id: int,
         found.setdefault(str(fingerprint), []).append(KnownText(
             Known(int(mention_id), link_id is not None,
                   None if story_id is None else int(story_id)),
-            poster_key(str(network), handle, str(text))))
+            poster_key(str(network), handle, str(text), f"mention:{mention_id}")))
     return found
 
 
-def poster_key(network: str, handle: str | None, text: str) -> PosterKey | None:
+def poster_key(network: str, handle: str | None, text: str, post: str) -> PosterKey | None:
     """Whose words a post holds, as ``author_key`` says it: a repost's ("RT @eva: ...",
-    "... via @eva") are the credited person's, whoever reposted them."""
-    return author_key(network, credited_handle(text) or handle)
+    "... via @eva") are the credited person's, whoever reposted them. A post with no
+    author (``handle`` ``None``: a deleted account's, ``Author.anonymous``) on a network of
+    people is a poster of its own, named by ``post`` (unique to the post): never the same
+    as anyone else, nor as another deleted account."""
+    credited = credited_handle(text)
+    if credited is None and handle is None:
+        known = get_network(network)
+        if known is None or not known.drafts_replies:
+            return None
+        # "\0" names no handle; the whole key is the name, so no "@" in ``post`` splits it.
+        own = f"\0anonymous:{post}"
+        return PosterKey(network, own, own)
+    return author_key(network, credited or handle)
 
 
 def same_post(stored: list[KnownText], author: PosterKey | None) -> Known | None:

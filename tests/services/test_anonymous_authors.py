@@ -98,3 +98,70 @@ def test_statuses_without_their_account_are_each_their_own(
     assert _cards(sessions) == {p.external_id: "new" for p in posts}
     with sessions() as session:
         assert session.scalars(select(Author.handle)).all() == []
+
+
+def _submission(listing: dict[str, Any], post_id: str, author: str, minutes_ago: int) -> Any:
+    """The listing's first submission under another id and author, with its words."""
+    raw = copy.deepcopy(listing)
+    child = raw["data"]["children"][0]
+    data = child["data"]
+    first_id = data["id"]
+    data.update(
+        id=post_id,
+        name=f"t3_{post_id}",
+        author=author,
+        permalink=data["permalink"].replace(first_id, post_id),
+        url=data["url"].replace(first_id, post_id),
+        created_utc=(NOW - timedelta(minutes=minutes_ago)).timestamp(),
+    )
+    raw["data"]["children"] = [child]
+    (post,) = parse_listing(raw)
+    return post
+
+
+def test_a_deleted_accounts_words_are_nobody_elses_post(
+    sessions: sessionmaker[Session], workspace_id: int, watch_name: str, shared_data: Path
+) -> None:
+    """A stored post by u/[deleted] has no author to compare: a named customer, or another
+    deleted account, posting its words later is a mention of their own, not a near
+    duplicate of it (nor are two deleted accounts' copies in one batch)."""
+    listing = json.loads(
+        (
+            shared_data / "api/reddit/asyncpraw_r_all_search_q_praw_oauth_search_2020.json"
+        ).read_text()
+    )
+    deleted = _submission(listing, "6ganxe", "[deleted]", 60)
+    named = _submission(listing, "zzzzz1", "bob_customer", 30)
+    again = _submission(listing, "zzzzz2", "[deleted]", 20)
+    batch = [
+        _submission(listing, "zzzzz3", "[deleted]", 15),
+        _submission(listing, "zzzzz4", "[deleted]", 14),
+    ]
+    assert deleted.author.anonymous and not named.author.anonymous
+    _ingest(sessions, workspace_id, [deleted], NOW)
+    _ingest(sessions, workspace_id, [named], NOW + timedelta(minutes=5))
+    _ingest(sessions, workspace_id, [again], NOW + timedelta(minutes=6))
+    _ingest(sessions, workspace_id, batch, NOW + timedelta(minutes=7))
+    # Each stored and counted: the copies join the first's story (a copy-paste campaign),
+    # as any other posters' copies of its words do.
+    with sessions() as session:
+        stored: dict[str, int | None] = {
+            external_id: story_id
+            for external_id, story_id in session.execute(
+                select(Mention.external_id, Mention.story_id)
+            )
+        }
+        first_id = session.scalar(
+            select(Mention.id).where(Mention.external_id == deleted.external_id)
+        )
+    copies = [named, again, *batch]
+    assert stored == {deleted.external_id: None, **{p.external_id: first_id for p in copies}}
+    # The named customer's own copy under another id is still their one post.
+    _ingest(
+        sessions,
+        workspace_id,
+        [_submission(listing, "zzzzz5", "bob_customer", 10)],
+        NOW + timedelta(minutes=8),
+    )
+    with sessions() as session:
+        assert len(session.scalars(select(Mention.id)).all()) == 1 + len(copies)
