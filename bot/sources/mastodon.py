@@ -207,7 +207,10 @@ def _readable_links(content: str, mentions: object) -> str:
         if not url or not acct or any(c in acct for c in "<>&\"'"):
             continue
         if "@" not in acct:  # an account of the status's own instance
-            host = urlsplit(url).hostname
+            try:
+                host = urlsplit(url).hostname
+            except ValueError:  # a malformed address ("http://[x"): no account to name
+                continue
             if not host:
                 continue
             acct = f"{acct}@{host}"
@@ -234,7 +237,10 @@ def _whole_link(href: str, shown: str) -> str | None:
     """The address (without query or fragment) a link shortened as ``shown`` stands for,
     or None when ``shown`` is no shortened form of ``href``."""
     cut = shown.removesuffix("...").removesuffix("\u2026")
-    parts = urlsplit(href)
+    try:
+        parts = urlsplit(href)
+    except ValueError:  # a malformed address ("http://[x"): the link stays as shown
+        return None
     if cut == shown or not cut or parts.scheme not in {"http", "https"}:
         return None
     bare = href.split("://", 1)[-1]
