@@ -46,7 +46,9 @@ class Case(Base):
     """The conversation's root post id (X conversation id, Bluesky thread root, or the
     first stored post of a reply chain)."""
     customer: Mapped[str] = mapped_column(String(200))
-    """The customer's handle, lower case."""
+    """The customer's handle, lower case; ``ANONYMOUS:<root mention id>`` (upper case, no
+    handle's) when its first mention has no author (``Author.anonymous``): each such post
+    is a customer of its own (cases before this key used ``unknown``)."""
     root_mention_id: Mapped[int] = mapped_column(
         ForeignKey("mentions.id", ondelete="CASCADE"), unique=True)
     state: Mapped[str] = mapped_column(String(16), default="open")

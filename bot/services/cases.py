@@ -56,7 +56,7 @@ from bot.services.topic_channels import channel_picker
 from bot.services.triage_learning import alert_threshold
 from bot.services.workflow import OPEN, RULES, CardNotes, mark_replied, transition
 from bot.services.workspaces import workspace_language
-from bot.sources.base import FetchedMention
+from bot.sources.base import FetchedMention, anonymous_handle
 from storage.bulk import one_of, one_of_read_first
 from storage.claims import advisory_lock
 from storage.models import Author, Mention, MentionStatus, Watch, utcnow
@@ -196,7 +196,14 @@ def _case_of_mention(session: Session, workspace_id: int, mention_id: int,
         return case
     mention = session.get(Mention, mention_id)
     assert mention is not None
-    customer = (mention.author.handle if mention.author else "unknown").lower()
+    if mention.author is None:
+        # Anonymous (``Author.anonymous``): two such posts in one thread are two people, so
+        # the post is a customer of its own, in upper case as no lower-cased handle is: no
+        # other post's case is found or kept by it. Its case post shows the placeholder.
+        customer = f"ANONYMOUS:{mention.id}"
+        author = anonymous_handle(mention.network).lower()
+    else:
+        customer = author = mention.author.handle.lower()
     key = thread or mention.external_id
     session.execute(insert_or_skip(session, Case).values(
         workspace_id=workspace_id, network=mention.network, thread_key=key,
@@ -212,7 +219,7 @@ def _case_of_mention(session: Session, workspace_id: int, mention_id: int,
     session.execute(insert_or_skip(session, CasePost).values(
         workspace_id=workspace_id, case_id=case.id, mention_id=mention.id,
         network=mention.network, external_id=mention.external_id,
-        parent_external_id=mention.parent_external_id, by_brand=False, author=customer,
+        parent_external_id=mention.parent_external_id, by_brand=False, author=author,
         url=mention.url, text=mention.text[:4000], published_at=mention.published_at,
     ))
     return case

@@ -322,6 +322,87 @@ def test_another_customer_in_the_thread_is_not_a_follow_up(
     assert mention(sessions, "1001").status == "replied"
 
 
+def test_anonymous_posts_in_one_thread_each_root_their_own_case(
+        sessions: sessionmaker[Session], workspace_id: int, brand: str) -> None:
+    """Two posts with no author (no ``author_id``: X names no account) in Ana's thread
+    are two people: the brand answering each marks each one's own case replied. Bob,
+    named, in the same thread keeps his case, and his follow-up joins it."""
+    anonymous = [tweet(post, "", f"@AcmeCare {text}", minutes, conversation="1001",
+                       reply_to="1001", reply_to_user="11")
+                 for post, text, minutes in (("1201", "my order 7781 is lost too", 10),
+                                             ("1202", "still no refund for order 9914", 11))]
+    bob = tweet("1203", "22", "@AcmeCare order 3320 never came either", 12,
+                conversation="1001", reply_to="1001", reply_to_user="11")
+    posts = x_batch(ROOT, *anonymous, bob)
+    assert [p.author.anonymous for p in posts] == [False, True, True, False]
+    ingest(sessions, workspace_id, posts)
+    answers = [tweet(answer, "99", "@AcmeCare we are on it, please DM us", minutes,
+                     conversation="1001", reply_to=post)
+               for answer, post, minutes in (("1301", "1201", 20), ("1302", "1202", 21),
+                                             ("1303", "1203", 22))]
+    report = ingest(sessions, workspace_id, x_batch(*answers), now=NOW + timedelta(hours=1))
+    assert report.brand_posts == 3
+    for post in ("1201", "1202", "1203"):
+        assert mention(sessions, post).status == "replied", post
+    assert mention(sessions, "1001").status == "new"  # nobody answered Ana
+    chaser = tweet("1204", "22", "@AcmeCare DM sent", 40, conversation="1001",
+                   reply_to="1303", reply_to_user="99")
+    assert ingest(sessions, workspace_id, x_batch(chaser),
+                  now=NOW + timedelta(hours=1)).follow_ups == 1
+    filed: dict[str, set[str]] = {}
+    with sessions() as session:
+        for root, post in session.execute(select(Mention.external_id, CasePost.external_id)
+                                          .join(Case, Case.root_mention_id == Mention.id)
+                                          .join(CasePost, CasePost.case_id == Case.id)):
+            filed.setdefault(root, set()).add(post)
+        conversation = cases.conversation(session, workspace_id,
+                                          mention(sessions, "1201").id)
+    assert filed == {"1201": {"1201", "1301"}, "1202": {"1202", "1302"},
+                     "1203": {"1203", "1303", "1204"}}
+    assert [(p.author, p.by_brand) for p in conversation] == [
+        ("unknown", False), ("@acmecare", True)]
+
+
+def test_anonymous_bluesky_replies_answered_by_the_brand_are_two_cases(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
+    """The same in a Bluesky thread (posts whose author view names no account): each
+    answer is its post's, and the conversation shows the network's placeholder."""
+    do_add_account(sessions, workspace_id, CLI, "bluesky", "acme.bsky.social")
+    root_uri = "at://did:plc:u5cwb2mwiv2bfq53cjufe6yn/app.bsky.feed.post/3k43tv4rft22g"
+
+    def post(key: str, author: dict[str, str], text: str, minute: int,
+             parent: str | None = None) -> FetchedMention:
+        when = f"2026-12-05T08:{minute:02d}:00Z"
+        record: dict[str, Any] = {"text": text, "createdAt": when}
+        if parent:
+            record["reply"] = {"root": {"uri": root_uri, "cid": "bafyroot"},
+                               "parent": {"uri": parent, "cid": "bafyparent"}}
+        uri = root_uri if key == "root" else f"at://did:plc:x/app.bsky.feed.post/{key}"
+        made = post_to_mention({"uri": uri, "cid": f"bafy{key}", "author": author,
+                                "indexedAt": when, "record": record})
+        assert made is not None
+        return made
+
+    ana = {"did": "did:plc:u5cwb2mwiv2bfq53cjufe6yn", "handle": "ana.bsky.social"}
+    brand_account = {"did": "did:plc:acme", "handle": "acme.bsky.social"}
+    first = post("a1", {}, "@acme.bsky.social my photos are gone too", 10, root_uri)
+    second = post("a2", {}, "@acme.bsky.social the app crashes on start", 11, root_uri)
+    assert first.author.anonymous and second.author.anonymous
+    ingest(sessions, workspace_id, [post("root", ana, "acme app eats my photos", 0),
+                                    first, second])
+    answers = [post(f"b{n}", brand_account, "sorry, we are looking into it", 20 + n,
+                    asked.external_id) for n, asked in enumerate((first, second))]
+    assert ingest(sessions, workspace_id, answers).brand_posts == 2
+    with sessions() as session:
+        for asked, answer in zip((first, second), answers, strict=True):
+            row = mention(sessions, asked.external_id)
+            assert row.status == "replied"
+            assert [(p.author, p.by_brand, p.url) for p in cases.conversation(
+                session, workspace_id, row.id)] == [
+                ("@unknown", False, asked.url), ("@acme.bsky.social", True, answer.url)]
+        assert session.scalar(select(func.count()).select_from(Case)) == 2
+
+
 PRAISE = tweet("1101", "11", "@AcmeCare love the new acme app, great job!", 0)
 
 
