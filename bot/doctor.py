@@ -86,6 +86,11 @@ def _outbox_checks(engine: Engine) -> list[Check]:
         check = Check("outbox", OK, summary)
     paused = [Check("outbox paused", FAIL,
                     f"workspace {p.team_id} since {p.paused_at:%Y-%m-%d %H:%M} UTC: Slack "
+                    f"does not let the bot post ({p.detail or p.error}), {p.waiting} messages "
+                    "wait. Reinstall the app with the scopes of manifest.yml; delivery resumes "
+                    "by itself and the admins get a DM"
+                    if p.posting_refused else
+                    f"workspace {p.team_id} since {p.paused_at:%Y-%m-%d %H:%M} UTC: Slack "
                     f"refuses the bot token ({p.error}), {p.waiting} messages wait. Reinstall "
                     "the app (or set a new SLACK_BOT_TOKEN and restart); delivery resumes "
                     "by itself and the admins get a DM")

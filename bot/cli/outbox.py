@@ -15,7 +15,7 @@ from bot.cli.root import main
 from bot.services.errors import ServiceError
 
 if TYPE_CHECKING:
-    from bot.services.outbox_admin import OutboxHealth
+    from bot.services.outbox_admin import OutboxHealth, PauseView
 
 STATUS_CHOICES = ("all", "failed", "pending")
 """What ``--status`` lists: failed rows, pending rows (paused ones included), or both."""
@@ -31,14 +31,23 @@ def _when(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def pause_reason(pause: PauseView) -> str:
+    """Why a workspace's outbox is paused, for an operator: a refused token, or one Slack
+    lets post nothing, with Slack's words (the scope it said is needed)."""
+    if pause.posting_refused:
+        return (f"Slack does not let the bot post ({pause.detail or pause.error}): reinstall "
+                "the app with the scopes of manifest.yml")
+    return f"Slack refuses the bot token ({pause.error})"
+
+
 def health_lines(health: OutboxHealth, now: datetime) -> list[str]:
     """The outbox's health in a few lines (also what `vigie doctor` summarises)."""
     from bot.services.outbox_admin import age
 
     lines = [f"{health.pending} pending (oldest {age(health.oldest_pending_at, now)}), "
              f"{health.failed_last_day} failed in the last 24 h"]
-    lines += [f"PAUSED {p.team_id} since {_when(p.paused_at)}: Slack refuses the bot token "
-              f"({p.error}); {p.waiting} waiting, next try {_when(p.next_probe_at)}"
+    lines += [f"PAUSED {p.team_id} since {_when(p.paused_at)}: {pause_reason(p)}; "
+              f"{p.waiting} waiting, next try {_when(p.next_probe_at)}"
               for p in health.paused]
     return lines
 

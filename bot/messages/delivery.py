@@ -51,6 +51,25 @@ so its outbox is paused instead of failing every row. ``not_installed`` is ours:
 installation store has no bot token for the team."""
 
 
+POSTING_REFUSED = frozenset({"missing_scope", "not_allowed_token_type"})
+"""Answers of chat.postMessage and chat.update that mean the bot token may post nothing at
+all, though Slack accepts it: ``missing_scope``, "The token used is not granted the specific
+scope permissions required to complete this request" (the app installed again without
+``chat:write``; Slack names the scope in the answer's ``needed``), and
+``not_allowed_token_type``, "The token type used in this request is not allowed" (not a
+bot token); chat.postMessage's Errors table
+(https://docs.slack.dev/reference/methods/chat.postMessage). As with a refused token
+(TOKEN_ERRORS), nothing for that workspace will be posted until a human acts, not even a DM
+telling its admins, so its outbox is paused instead of failing every row. Only a message
+posted or updated ends that pause: another call going through (``auth.test``, an upload)
+proves nothing of ``chat:write``.
+
+Not ``no_permission`` ("The workspace token used in this request does not have the
+permissions necessary to complete the request. Make sure your app is a member of the
+conversation it's attempting to post a message to", same table): it is about one
+conversation, and about workspace tokens, which Slack retired."""
+
+
 CHANNEL_ERRORS = frozenset({
     "channel_not_found", "is_archived", "not_in_channel", "restricted_action",
     "restricted_action_read_only_channel", "restricted_action_thread_only_channel",
@@ -131,11 +150,16 @@ class DeliveryError(Exception):
     does not use up its retries in minutes."""
 
     def __init__(self, message: str, *, retry_after: float | None = None,
-                 code: str | None = None, asked: bool = False) -> None:
+                 code: str | None = None, asked: bool = False, posting: bool = False,
+                 needed: str | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.code = code
         self.asked = asked
+        self.posting = posting
+        """Raised by posting or updating a message (chat.postMessage, chat.update)."""
+        self.needed = needed
+        """The scope Slack said the call needs (``needed`` of a ``missing_scope``)."""
 
     @property
     def retryable(self) -> bool:
@@ -149,10 +173,22 @@ class DeliveryError(Exception):
 
     @property
     def nothing_posted(self) -> bool:
-        """True when Slack certainly did not post the message (see NOT_POSTED_ERRORS, and a
-        refused token, with which nothing is posted at all). It speaks of the call that
+        """True when Slack certainly did not post the message (see NOT_POSTED_ERRORS, a
+        refused token, with which nothing is posted at all, and a token that may not post,
+        POSTING_REFUSED). It speaks of the call that
         raised it only: raised by ``find_posted``, it says nothing of an earlier post."""
-        return self.code in NOT_POSTED_ERRORS or self.token_dead
+        return self.code in NOT_POSTED_ERRORS or self.token_dead or self.posting_refused
+
+    @property
+    def posting_refused(self) -> bool:
+        """True when Slack refused the bot any message at all: see POSTING_REFUSED."""
+        return self.posting and self.code in POSTING_REFUSED
+
+    @property
+    def pauses(self) -> bool:
+        """True when nothing for the workspace can go out until a human acts (a refused
+        token, or one that may not post): its outbox waits instead of failing its rows."""
+        return self.token_dead or self.posting_refused
 
     @property
     def channel_refused(self) -> bool:

@@ -106,7 +106,8 @@ def do_reinstalled(sessions: sessionmaker[Session], team_id: str, *,
                    now: datetime | None = None) -> bool:
     """Vigie has a working token for ``team_id`` again (an OAuth install, or a bot token
     Slack accepts at start): clear the uninstalled mark, and have the outbox try the token
-    at its next flush. Returns whether the workspace was marked.
+    at its next flush, whether or not the workspace was marked (a paused outbox tries it
+    at once, not after its probe's backoff). Returns whether the workspace was marked.
 
     Daily digests and monthly reports still queued from more than ``STALE_REPORTS`` ago
     are dropped (``failed``, with the reason): while uninstalled none is queued, but one
@@ -120,12 +121,14 @@ def do_reinstalled(sessions: sessionmaker[Session], team_id: str, *,
         if workspace is None:
             return False
         session.refresh(workspace, with_for_update=True)
+        pause = session.get(OutboxPause, workspace.id, with_for_update=True)
+        if pause is not None:
+            # Installed again, not uninstalled before: a pause on a token that lacked a
+            # scope (``missing_scope``) ends with an install that grants it.
+            pause.next_probe_at = now
         if workspace.uninstalled_at is None:
             return False
         since, workspace.uninstalled_at = workspace.uninstalled_at, None
-        pause = session.get(OutboxPause, workspace.id, with_for_update=True)
-        if pause is not None:
-            pause.next_probe_at = now
         result = session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.workspace_id == workspace.id,

@@ -70,6 +70,11 @@ What a row that cannot go out does to the others:
   tried again: that delivery is the probe. When it goes through, the pause ends, the rows
   flow, and every admin of the workspace gets a DM saying from when to when delivery was
   paused (a DM is impossible while the token is dead).
+  A token Slack takes but lets post nothing (``missing_scope``, the app installed again
+  without ``chat:write``... see ``POSTING_REFUSED``) pauses it the same way, the scope Slack
+  said is needed shown by ``vigie doctor``. Its probe must post a message: a file shared or
+  a look-up proves nothing of ``chat:write``, so only a message posted or updated ends that
+  pause. An install of the app (``do_reinstalled``) has a paused workspace probed at once.
 - A channel Slack refuses (archived, private without the bot... see ``CHANNEL_ERRORS``)
   fails its row for good (it stays failed, for ``vigie outbox retry`` once fixed), is
   written in the audit trail (``watch list`` flags the watches alerting there until a
@@ -109,6 +114,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import UnknownMessage
 from bot.messages.delivery import (
+    POSTING_REFUSED,
     DeliveryError,
     LookupBudget,
     Notifier,
@@ -759,7 +765,7 @@ class OutboxSender:
                                 since=since)
         assert message is not None
         ts: str | None = None
-        looking = posted = False
+        looking = posted = updated = False
         # Only an attempt whose outcome is unknown (a timeout, a 5xx) may have posted.
         may_be_posted = bool(previous_attempts and not not_posted and message.event_type
                              and target_ts is None)
@@ -777,7 +783,7 @@ class OutboxSender:
             if ts is None:
                 if target_ts is not None:
                     self._notifier.update(target_ts, message)
-                    ts = target_ts
+                    ts, updated = target_ts, True
                 else:
                     ts = self._notifier.post(message)
                     posted = True
@@ -807,7 +813,7 @@ class OutboxSender:
         recheck = None
         if may_be_posted and (posted or previous_attempts > 1):
             recheck = self._recheck_payload(message, row_id, ts, since)
-        self._record_success(row_id, ts, recheck=recheck)
+        self._record_success(row_id, ts, recheck=recheck, posted=posted or updated)
         report.sent += 1
         return True
 
@@ -1113,9 +1119,11 @@ class OutboxSender:
         return {**spec, "names": names}
 
     def _record_success(self, row_id: int, ts: str, *,
-                        recheck: dict[str, Any] | None = None) -> None:
+                        recheck: dict[str, Any] | None = None, posted: bool = False) -> None:
         """Record row ``row_id`` sent as ``ts``; with ``recheck``, queue its recheck
-        (``KIND_RECHECK``) in the same transaction, due ``RECHECK_DELAY`` from now."""
+        (``KIND_RECHECK``) in the same transaction, due ``RECHECK_DELAY`` from now.
+        ``posted``: Slack took a message of it (chat.postMessage or chat.update), not only
+        a file or a look-up: only that ends a pause on a token that may not post."""
         with transaction(self._sessions) as session:
             row = session.get(OutboxMessage, row_id)
             if row is None:
@@ -1143,7 +1151,7 @@ class OutboxSender:
                     for refused in _fell_back_here(session, row):
                         do_record_card(session, mention, row.channel, ts, routed_from=refused)
             if row.workspace_id in self._pauses:
-                self._resume(session, row.workspace_id)
+                self._resume(session, row.workspace_id, posted=posted)
         if self.token_watch is not None:
             self.token_watch.accepted()
 
@@ -1158,14 +1166,17 @@ class OutboxSender:
             row = session.get(OutboxMessage, row_id)
             if row is None:
                 return True
-            if err.token_dead:
-                # Not the row's fault: it keeps its attempts and waits for the token.
+            if err.pauses:
+                # Not the row's fault: it keeps its attempts and waits for the token (or
+                # for the scope it lacks to post).
                 row.attempts = max(0, row.attempts - 1)
                 row.next_attempt_at = self._clock()
                 row.last_error = f"paused: {err}"
                 report.paused += 1
                 self._pause(session, row.workspace_id, err)
-                if self.token_watch is not None:
+                if self.token_watch is not None and err.token_dead:
+                    # Not a missing scope: Slack accepts that token (``auth.test``, what
+                    # /readyz reports), it only may not post.
                     self.token_watch.refused(str(err.code))
                 return False
             if err.nothing_posted and (
@@ -1293,11 +1304,18 @@ class OutboxSender:
                 team = session.scalar(select(Workspace.team_id).where(
                     Workspace.id == workspace_id))
                 record(session, workspace_id, OUTBOX_ACTOR, "outbox.paused", reason=str(err),
-                       detail={"error": err.code})
-                log.error("Slack refused the bot token of workspace %s (%s): its outbox is "
-                          "paused with %s messages waiting. Reinstall the app or set a new "
-                          "SLACK_BOT_TOKEN; delivery resumes by itself once the token works "
-                          "(see `vigie doctor`).", team, err.code, waiting)
+                       detail={"error": err.code, "needed": err.needed})
+                if err.posting_refused:
+                    log.error("Slack does not let the bot of workspace %s post messages (%s, "
+                              "needed: %s): its outbox is paused with %s messages waiting. "
+                              "Reinstall the app with the scopes of manifest.yml; delivery "
+                              "resumes by itself once a message goes through (see `vigie "
+                              "doctor`).", team, err.code, err.needed or "?", waiting)
+                else:
+                    log.error("Slack refused the bot token of workspace %s (%s): its outbox "
+                              "is paused with %s messages waiting. Reinstall the app or set "
+                              "a new SLACK_BOT_TOKEN; delivery resumes by itself once the "
+                              "token works (see `vigie doctor`).", team, err.code, waiting)
                 self._pauses[workspace_id] = pause.next_probe_at
                 return
             if pause is None:
@@ -1309,15 +1327,22 @@ class OutboxSender:
                             max_exponent=16)
         pause.next_probe_at = now + timedelta(seconds=delay)
         self._pauses[workspace_id] = pause.next_probe_at
-        log.info("workspace %s still refuses its token (%s): next try in %.0fs",
+        log.info("Slack still refuses the outbox of workspace %s (%s): next try in %.0fs",
                  workspace_id, err.code, delay)
 
-    def _resume(self, session: Session, workspace_id: int) -> None:
-        """End the pause of ``workspace_id`` after a delivery went through; tell its admins."""
-        self._pauses.pop(workspace_id, None)
+    def _resume(self, session: Session, workspace_id: int, *, posted: bool) -> None:
+        """End the pause of ``workspace_id`` after a delivery went through; tell its admins.
+        A pause on a token that may not post (POSTING_REFUSED) ends only with a message
+        posted or updated (``posted``): a file shared proves nothing of ``chat:write``. The
+        pause then stays, its probe due: the workspace's next row is tried at the next
+        flush."""
         pause = session.get(OutboxPause, workspace_id, with_for_update=True)
         if pause is None:
+            self._pauses.pop(workspace_id, None)
             return  # another sender resumed it
+        if pause.error in POSTING_REFUSED and not posted:
+            return
+        self._pauses.pop(workspace_id, None)
         now = self._clock()
         paused_at, error = pause.paused_at, pause.error
         session.delete(pause)
@@ -1326,11 +1351,12 @@ class OutboxSender:
             OutboxMessage.status == OutboxStatus.PENDING.value)) or 0)
         record(session, workspace_id, OUTBOX_ACTOR, "outbox.resumed", reason=error,
                detail={"paused_at": paused_at.isoformat(), "waiting": waiting})
-        log.warning("workspace %s: Slack accepts the bot token again; the outbox paused since "
+        log.warning("workspace %s: Slack takes its messages again; the outbox paused since "
                     "%s (%s) resumed with %d messages waiting", workspace_id,
                     paused_at.isoformat(timespec="seconds"), error, waiting)
         language = workspace_language(session, workspace_id)
-        note = Note.of(language, "outbox.resumed_dm", since=Date(paused_at), until=Date(now),
+        key = "outbox.posting_resumed_dm" if error in POSTING_REFUSED else "outbox.resumed_dm"
+        note = Note.of(language, key, since=Date(paused_at), until=Date(now),
                        error=Text(error), waiting=waiting)
         _tell_admins(session, workspace_id, note,
                      f"outbox-resumed:{workspace_id}:{paused_at.isoformat()}")

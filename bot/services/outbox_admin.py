@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.messages.delivery import POSTING_REFUSED
 from bot.services.outbox import (
     CARD_LOST,
     KIND_CARD,
@@ -29,7 +30,7 @@ FAILED_WINDOW = timedelta(hours=24)
 
 @dataclass(frozen=True, slots=True)
 class PauseView:
-    """A workspace whose outbox waits for a working token."""
+    """A workspace whose outbox waits for a working token, or for one that may post."""
 
     team_id: str
     error: str
@@ -37,6 +38,14 @@ class PauseView:
     probes: int
     next_probe_at: datetime
     waiting: int
+    detail: str | None = None
+    """Slack's refusal as the outbox recorded it: for ``missing_scope``, with the scope
+    Slack said is needed (``Slack refused the message: missing_scope (needed: chat:write)``)."""
+
+    @property
+    def posting_refused(self) -> bool:
+        """True when Slack accepts the token but lets it post nothing (POSTING_REFUSED)."""
+        return self.error in POSTING_REFUSED
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +106,13 @@ def outbox_health(sessions: sessionmaker[Session], now: datetime | None = None) 
         waiting = (select(func.count()).select_from(OutboxMessage)
                    .where(OutboxMessage.workspace_id == OutboxPause.workspace_id,
                           OutboxMessage.status == PENDING).scalar_subquery())
-        pauses = [PauseView(team, error, paused_at, probes, next_probe_at, int(count or 0))
-                  for team, error, paused_at, probes, next_probe_at, count in session.execute(
+        pauses = [PauseView(team, error, paused_at, probes, next_probe_at, int(count or 0),
+                            detail)
+                  for team, error, paused_at, probes, next_probe_at, count, detail
+                  in session.execute(
                       select(Workspace.team_id, OutboxPause.error, OutboxPause.paused_at,
-                             OutboxPause.probes, OutboxPause.next_probe_at, waiting)
+                             OutboxPause.probes, OutboxPause.next_probe_at, waiting,
+                             OutboxPause.detail)
                       .join(Workspace, Workspace.id == OutboxPause.workspace_id)
                       .order_by(Workspace.team_id))]
     return OutboxHealth(int(pending or 0), oldest, int(failed or 0), pauses)

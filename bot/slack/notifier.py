@@ -108,11 +108,14 @@ def _without_nulls(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _refused(what: str, err: SlackApiError, args: dict[str, Any]) -> DeliveryError:
-    """The DeliveryError for Slack's refusal ``err`` of the call made with ``args``; a
-    message refused for its size says how large it was, in the log and in the error the
-    outbox records, so that the renderer that went past MESSAGE_TEXT_BUDGET can be found."""
+    """The DeliveryError for Slack's refusal ``err`` of the message (chat.postMessage or
+    chat.update) made with ``args``; a message refused for its size says how large it was,
+    in the log and in the error the outbox records, so that the renderer that went past
+    MESSAGE_TEXT_BUDGET can be found. A ``missing_scope`` says the scope Slack named in its
+    answer's ``needed`` (the answer's ``provided`` lists those granted, left out)."""
     code = err.response.get("error")
-    detail = ""
+    needed = err.response.get("needed") if code == "missing_scope" else None
+    detail = f" (needed: {needed})" if needed else ""
     if code in {"msg_blocks_too_long", "msg_too_long", "invalid_blocks"}:
         blocks = args.get("blocks") or []
         detail = (f" ({blocks_text_length(blocks)} characters of block text, budget "
@@ -121,7 +124,8 @@ def _refused(what: str, err: SlackApiError, args: dict[str, Any]) -> DeliveryErr
                   f"{len(json.dumps(blocks, ensure_ascii=False).encode())} bytes of JSON)")
         log.error("Slack refused a message to %s: %s%s", args.get("channel"), code, detail)
     return DeliveryError(f"Slack refused the {what}: {code}{detail}",
-                         retry_after=_retry_after(err), code=code, asked=_asked(err))
+                         retry_after=_retry_after(err), code=code, asked=_asked(err),
+                         posting=True, needed=str(needed) if needed else None)
 
 
 class SlackNotifier:

@@ -54,9 +54,15 @@ Rules of real Slack the stand-in enforces (each has a test in tests/harness_self
    bot scopes channels:read/groups:read, error ``channel_not_found``); conversation object
    docs (https://docs.slack.dev/reference/objects/conversation-object).
 7. Scopes are enforced: a method called without its scope answers ``missing_scope`` with
-   ``needed`` and ``provided`` (each method's "Required scopes"; the scopes per method come
-   from Slack's Web API spec, slackapi/slack-api-specs web-api/slack_web_openapi_v2.json, and
-   the conversations.* ones depend on the conversation type). The scopes granted default to the
+   ``needed`` (the scope the method wants) and ``provided`` (those granted, comma-separated),
+   as Slack answers ("The token used is not granted the specific scope permissions required
+   to complete this request", chat.postMessage's Errors table,
+   https://docs.slack.dev/reference/methods/chat.postMessage; the ``needed`` and
+   ``provided`` of the method's answer, @slack/web-api ChatPostMessageResponse,
+   https://docs.slack.dev/tools/node-slack-sdk/reference/web-api/type-aliases/ChatPostMessageResponse).
+   A method needs its "Required scopes": the scopes per method come from Slack's Web API
+   spec, slackapi/slack-api-specs web-api/slack_web_openapi_v2.json, and the conversations.*
+   ones depend on the conversation type. The scopes granted default to the
    bot scopes declared in manifest.yml (``scopes=`` / :meth:`SlackStandIn.set_scopes`).
 8. Message metadata: ``event_type`` is a non-empty string and ``event_payload`` an object
    whose values are strings, numbers, booleans, objects or arrays, never ``null``; otherwise
