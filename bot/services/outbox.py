@@ -55,7 +55,9 @@ What a row that cannot go out does to the others:
   holds back every row of its channel, those ranked before it too: Slack's Retry-After is
   kept whatever waits.
 - A row that failed for good never holds anything back. A card whose retries ran out (hours
-  of Slack failing) DMs the workspace's admins, once a day (``_card_given_up``).
+  of Slack failing) DMs the workspace's admins, once a day (``_card_given_up``); a card
+  Slack refused for good for a reason of its own (``msg_too_long``, ``invalid_blocks``...)
+  DMs them Slack's reason, once a day per reason (``_card_refused``).
 - A thread note or card update waits for its mention's card (``NotReady``) without holding
   its channel: only rows of the same mention depend on the card, and they wait too. When
   no card is on its way any more (Slack refused it for good), they fail at once with
@@ -1202,9 +1204,12 @@ class OutboxSender:
                 log.warning("outbox row %s will be retried in %.0fs: %s", row_id, delay, err)
                 return False
             self._fail(session, row, str(err), report)
+            channel_refused = err.channel_refused and row.channel[:1] in ("C", "G")
             if err.retryable and row.kind == KIND_CARD:
                 self._card_given_up(session, row, err)
-            if err.channel_refused and row.channel[:1] in ("C", "G"):
+            elif row.kind == KIND_CARD and not channel_refused:
+                self._card_refused(session, row, err)
+            if channel_refused:
                 self._channel_refused(session, row, str(err.code))
                 if row.kind == KIND_CARD and row.mention_id is not None:
                     _fall_back(session, row, str(err.code))
@@ -1260,6 +1265,21 @@ class OutboxSender:
         day = self._clock().date().isoformat()
         _tell_admins(session, row.workspace_id, note,
                      f"card-given-up:{row.workspace_id}:{day}")
+
+    def _card_refused(self, session: Session, row: OutboxMessage, err: DeliveryError) -> None:
+        """Slack refused a card for good for a reason of its own (``msg_too_long``,
+        ``invalid_blocks``...), not its channel's (``_channel_refused`` tells that): nothing
+        in Slack says so, so DM the workspace's admins Slack's reason, as for a card whose
+        retries ran out (``_card_given_up``). Once a day per workspace and reason, as a
+        refused channel is told once a day: a renderer Slack refuses refuses every card,
+        and hundreds of cards must not make hundreds of DMs."""
+        code = err.code or str(err)
+        language = workspace_language(session, row.workspace_id)
+        note = Note.of(language, "outbox.card_refused_dm", channel=row.channel,
+                       error=Text(code))
+        day = self._clock().date().isoformat()
+        _tell_admins(session, row.workspace_id, note,
+                     f"card-refused:{row.workspace_id}:{code[:100]}:{day}")
 
     def _channel_refused(self, session: Session, row: OutboxMessage, code: str) -> None:
         """Slack refused the channel itself (archived, private without the bot...): every

@@ -1,12 +1,14 @@
 """Slack refusing messages for good for a reason other than their channel, through the
 outbox and the Slack stand-in: a token that may not post (``missing_scope``) pauses its
-workspace until a message goes through again."""
+workspace until a message goes through again; a card Slack refuses for its content tells
+the workspace's admins, once a day per reason."""
 
 from __future__ import annotations
 
 import base64
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli.outbox import health_lines
@@ -14,7 +16,7 @@ from bot.services.installs import do_reinstalled
 from bot.services.outbox import KIND_UPLOAD, do_enqueue
 from bot.services.outbox_admin import outbox_health
 from storage.db import transaction
-from storage.models import Member, Role
+from storage.models import Member, OutboxMessage, Role
 from storage.models_outbox import OutboxPause
 from tests.bot.test_cli import vigie
 from tests.harness.constants import CHANNEL_ID, OTHER_USER_ID, TEAM_ID, USER_ID
@@ -123,3 +125,72 @@ def test_a_file_shared_while_the_bot_may_not_post_does_not_end_the_pause(
     assert sender.flush().sent == 1
     assert [m["text"] for m in slack_standin.messages_in(OTHER_CHANNEL)] == ["held"]
     assert history(sessions) == ["outbox.paused", "outbox.resumed"]
+
+
+def test_a_card_slack_refuses_for_its_content_tells_the_admins(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+) -> None:
+    """``msg_too_long`` fails the card for good: its channel is fine, so the admins are
+    told Slack's reason (as when a card's retries run out), and its history says so."""
+    admins(sessions, workspace_id)
+    (mention_id,) = add_mentions(sessions, workspace_id, 1)
+    queue_card(sessions, workspace_id, mention_id)
+    slack_standin.error_next("chat.postMessage", "msg_too_long")
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
+    assert sender.flush().failed == 1
+    sender.flush()
+    assert cards_in(slack_standin, CHANNEL_ID) == []
+    assert history(sessions, mention_id) == ["outbox.card_failed"]
+    for admin in (USER_ID, OTHER_USER_ID):
+        (dm,) = dms(slack_standin, admin)
+        assert "Slack refused it for good (msg_too_long)" in dm
+        assert f"<#{CHANNEL_ID}>" in dm and "vigie outbox --status failed" in dm
+
+
+def test_many_refused_cards_make_one_dm_per_reason_and_day(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+) -> None:
+    """A renderer Slack refuses refuses every card: twelve cards refused for two reasons
+    make two DMs per admin that day, not twelve; the next day's refusal is told again."""
+    admins(sessions, workspace_id)
+    mentions = add_mentions(sessions, workspace_id, 13)
+    for mention_id in mentions[:12]:
+        queue_card(sessions, workspace_id, mention_id)
+    slack_standin.error_next("chat.postMessage", "invalid_blocks", count=6)
+    slack_standin.error_next("chat.postMessage", "msg_too_long", count=6)
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
+    sender.flush()
+    sender.flush()
+    with sessions() as session:
+        failed = session.scalars(select(OutboxMessage.id).where(
+            OutboxMessage.status == "failed")).all()
+    assert len(failed) == 12
+    for admin in (USER_ID, OTHER_USER_ID):
+        told = dms(slack_standin, admin)
+        assert len(told) == 2
+        assert "(invalid_blocks)" in told[0] and "(msg_too_long)" in told[1]
+    clock.sleep(24 * 3600)
+    queue_card(sessions, workspace_id, mentions[12])
+    slack_standin.error_next("chat.postMessage", "msg_too_long")
+    sender.flush()
+    sender.flush()
+    for admin in (USER_ID, OTHER_USER_ID):
+        assert len(dms(slack_standin, admin)) == 3
+
+
+def test_a_card_refused_for_its_channel_is_told_once_not_twice(
+    sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+) -> None:
+    """A refused channel has its own DM (what to do about the channel): the refused
+    card's is not added to it."""
+    admins(sessions, workspace_id)
+    (mention_id,) = add_mentions(sessions, workspace_id, 1)
+    queue_card(sessions, workspace_id, mention_id)
+    slack_standin.error_next("chat.postMessage", "not_in_channel")
+    sender = sender_for(sessions, slack_standin, Clock())
+    sender.flush()
+    sender.flush()
+    (dm,) = dms(slack_standin, USER_ID)
+    assert "refused it for good" not in dm and "(not_in_channel)" in dm
