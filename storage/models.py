@@ -322,6 +322,10 @@ class Draft(Base):
     risk_level: Mapped[str | None] = mapped_column(String(8))
     risk_flags: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    target_external_id: Mapped[str | None] = mapped_column(String(500))
+    """The customer's post this version was written to answer (the reply target when it
+    was saved): approval refuses it once the customer wrote again since. None for drafts
+    saved before migration 0065."""
 
 
 class DraftAuthor(Base):

@@ -48,7 +48,7 @@ from bot.services.permissions import check_actor
 from bot.services.reply_queue import CANCELLED as REPLY_CANCELLED
 from bot.services.reply_queue import FAILED as REPLY_FAILED
 from bot.services.reply_queue import PENDING as REPLY_PENDING
-from bot.services.reply_queue import latest_reply, queue_reply
+from bot.services.reply_queue import latest_reply, queue_reply, reply_target
 from bot.services.workspaces import workspace_language
 from storage.db import transaction
 from storage.models import (
@@ -69,6 +69,7 @@ from storage.models_cases import Case, CasePost
 from storage.models_replies import ReplyPost
 from storage.models_sla import SlaNotice
 from storage.models_watches import MentionWatch
+from storage.repositories import latest_customer_post
 
 __all__ = ["RULES", "DraftOrigin", "DraftToApprove", "Outcome", "StaleDraft", "allowed_actions",
            "check_allowed", "text_hash"]
@@ -88,6 +89,8 @@ APPROVED_DECISION, WITHDRAWN = "approved", "withdrawn"
 approved without the reply being sent (withdrawn, sent back, redrafted or ignored)."""
 HASH_PREFIX = 16
 """Hex digits of a draft's text hash that an Approve button carries (64 bits)."""
+MAX_POST_SHOWN = 1000
+"""Characters of the customer's new post quoted when approval is refused for it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -547,9 +550,11 @@ def _save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
         version = int(session.scalar(select(func.coalesce(func.max(Draft.version), 0)).where(
             Draft.mention_id == mention.id)) or 0) + 1
         authors = _authors_of_new_version(session, mention.id, actor, text)
+        # The post this text answers, as the editor showed it: approval holds it to it.
         draft = Draft(mention_id=mention.id, version=version, text=text, origin=origin.value,
                       author_user_id=actor.user_id, risk_level=risk.level,
-                      risk_flags=risk.to_dict()["flags"])
+                      risk_flags=risk.to_dict()["flags"],
+                      target_external_id=reply_target(session, mention).external_id)
         session.add(draft)
         session.flush()
         session.add_all(DraftAuthor(draft_id=draft.id, user_id=user) for user in sorted(authors))
@@ -639,7 +644,8 @@ def do_approve(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
     ``version`` (and, from a button, ``digest``: a prefix of the text's SHA-256) name what
     the approver was shown; unless they name the current draft, nothing is approved and
     StaleDraft carries the current one to show. Only the trusted local operator may omit
-    them.
+    them. A draft written before the customer wrote again in the case is not approved
+    either (``_check_target``): the refusal shows their new post.
     """
     try:
         with transaction(sessions) as session:
@@ -653,6 +659,7 @@ def do_approve(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
             if self_approval and not (workspace and workspace.allow_self_approval):
                 raise Forbidden("workflow.four_eyes", id=str(mention_id))
             current_hash = _bound_hash(actor, draft, version, digest)
+            _check_target(session, mention, draft)
             reason = _reason(override_reason, required=False)
             if draft.risk_level == "high" and reason is None:
                 raise NeedsOverride("workflow.needs_override", id=str(mention_id),
@@ -694,6 +701,24 @@ def do_approve(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
     except IntegrityError:
         # Someone approved or rejected this draft at the same moment: theirs stands.
         raise ServiceError("workflow.conflict", id=str(mention_id)) from None
+
+
+def _check_target(session: Session, mention: Mention, draft: Draft) -> None:
+    """Refuse ``draft`` when the post a reply would answer now (``reply_target``: the
+    customer's newest in the case) is not the one it was written for: the customer wrote
+    again since it was saved. The refusal quotes what they wrote; the draft stays pending,
+    to check and save again (which pins it to that post), then approve. A draft saved
+    before drafts kept their post is approved as before."""
+    if draft.target_external_id is None:
+        return
+    if reply_target(session, mention).external_id == draft.target_external_id:
+        return
+    latest = latest_customer_post(session, mention)
+    post = " ".join((latest.text if latest is not None else mention.text).split())
+    if len(post) > MAX_POST_SHOWN:
+        post = post[:MAX_POST_SHOWN - 1] + "…"
+    raise ServiceError("workflow.customer_wrote_again", id=str(mention.id),
+                       version=draft.version, post=post, button=Term("card.button_draft"))
 
 
 def _shown(draft: Draft) -> DraftToApprove:
