@@ -59,6 +59,12 @@ def _bound_draft(view: dict[str, Any]) -> tuple[int | None, str | None]:
             digest if isinstance(digest, str) else None)
 
 
+def _answering(view: dict[str, Any]) -> str | None:
+    """The post the draft editor showed as the one answered (its external id), if any."""
+    value = view_metadata(view).get("answering")
+    return value if isinstance(value, str) and value else None
+
+
 def draft_origin(view: dict[str, Any], text: str) -> DraftOrigin:
     """The suggestion's origin if it was submitted unedited, else human."""
     metadata = view_metadata(view)
@@ -110,7 +116,7 @@ def register(app: App, runtime: Runtime) -> None:
                 workflow.do_save_draft(sessions, ws, actor, mention_id, value,
                                        origin=draft_origin(view, value),
                                        link_allowlist=runtime.settings.reply_link_domains,
-                                       users=users)
+                                       users=users, answering=_answering(view))
             elif callback == REJECT:
                 workflow.do_reject(sessions, ws, actor, mention_id, value)
             else:

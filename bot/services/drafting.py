@@ -17,6 +17,7 @@ from bot.replies.templates import choose_template, render_template
 from bot.services.actors import Actor
 from bot.services.draft_checks import DraftAudience, draft_audience, foreign_data
 from bot.services.errors import ServiceError
+from bot.services.reply_queue import reply_target
 from bot.services.voice import custom_templates
 from bot.services.workflow import (
     MAX_DRAFT,
@@ -48,6 +49,9 @@ class DraftContext:
     """``mention_text`` is the customer's newest post in the case, not the first one."""
     audience: DraftAudience | None = None
     """What a text in the editor is checked against (None: the mention text alone)."""
+    answering: str | None = None
+    """The external id of the post the editor shows as the one answered (``reply_target``
+    when it opened): the draft saved from it answers that post."""
 
 
 def draft_context(sessions: sessionmaker[Session], workspace_id: int, mention_id: int, *,
@@ -94,4 +98,5 @@ def draft_context(sessions: sessionmaker[Session], workspace_id: int, mention_id
         used, limit = measure(text, mention.network)
         return DraftContext(mention.id, mention.network, audience.answered, author, language,
                             text, origin, used, limit, tuple(f.message_key for f in risk.flags),
-                            risk.level, follow_up=audience.follow_up, audience=audience)
+                            risk.level, follow_up=audience.follow_up, audience=audience,
+                            answering=reply_target(session, mention).external_id)

@@ -91,6 +91,8 @@ HASH_PREFIX = 16
 """Hex digits of a draft's text hash that an Approve button carries (64 bits)."""
 MAX_POST_SHOWN = 1000
 """Characters of the customer's new post quoted when approval is refused for it."""
+MAX_EXTERNAL_ID = 500
+"""The longest post id a draft keeps (``drafts.target_external_id``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -476,11 +478,16 @@ def do_assign(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
 def do_save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                   mention_id: int, text: str, *, origin: DraftOrigin = DraftOrigin.HUMAN,
                   link_allowlist: list[str] | None = None,
-                  users: UserDirectory | None = None) -> Outcome:
+                  users: UserDirectory | None = None,
+                  answering: str | None = None) -> Outcome:
     """Store a new draft version (with its risk checks) and ask for approval. A mention
     nobody owns becomes the drafter's, who is checked as anyone assigned is (Slack's
     directory ``users``, when there is one, and roles): a guest no admin gave a role is
-    refused, as when taking it with Assign."""
+    refused, as when taking it with Assign.
+
+    The version answers ``answering`` (the external id of the post the draft editor showed
+    as answered), else the post a reply answers now (``reply_target``): approval refuses it
+    once the customer wrote again since."""
     text = text.strip()
     if not text:
         raise ServiceError("workflow.empty_draft")
@@ -489,7 +496,7 @@ def do_save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Act
     account = drafter_account(sessions, workspace_id, actor, mention_id, users)
     try:
         return _save_draft(sessions, workspace_id, actor, mention_id, text, origin,
-                           link_allowlist, account)
+                           link_allowlist, account, answering)
     except IntegrityError:
         # Someone saved a draft of this mention at the same moment.
         raise ServiceError("workflow.conflict", id=str(mention_id)) from None
@@ -536,7 +543,8 @@ def _unowned(session: Session, workspace_id: int, mention_id: int) -> bool:
 
 def _save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                 mention_id: int, text: str, origin: DraftOrigin,
-                link_allowlist: list[str] | None, account: assignees.Checked) -> Outcome:
+                link_allowlist: list[str] | None, account: assignees.Checked,
+                answering: str | None = None) -> Outcome:
     with transaction(sessions) as session:
         mention = _load(session, workspace_id, mention_id)
         rule = _check(session, workspace_id, actor, "draft", mention)
@@ -550,11 +558,13 @@ def _save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
         version = int(session.scalar(select(func.coalesce(func.max(Draft.version), 0)).where(
             Draft.mention_id == mention.id)) or 0) + 1
         authors = _authors_of_new_version(session, mention.id, actor, text)
-        # The post this text answers, as the editor showed it: approval holds it to it.
+        # The post the writer saw as the one answered: a follow-up that came while they
+        # typed in the editor is not what this text answers (approval refuses it then).
+        if answering is None or len(answering) > MAX_EXTERNAL_ID:
+            answering = reply_target(session, mention).external_id
         draft = Draft(mention_id=mention.id, version=version, text=text, origin=origin.value,
                       author_user_id=actor.user_id, risk_level=risk.level,
-                      risk_flags=risk.to_dict()["flags"],
-                      target_external_id=reply_target(session, mention).external_id)
+                      risk_flags=risk.to_dict()["flags"], target_external_id=answering)
         session.add(draft)
         session.flush()
         session.add_all(DraftAuthor(draft_id=draft.id, user_id=user) for user in sorted(authors))

@@ -46,6 +46,8 @@ class DraftEditor(Protocol):
     def risk_keys(self) -> Sequence[str]: ...
     @property
     def follow_up(self) -> bool: ...
+    @property
+    def answering(self) -> str | None: ...
 
 
 def _modal(callback_id: str, title: str, submit: str, language: str, mention_id: int,
@@ -131,7 +133,8 @@ def build_draft_modal(context: DraftEditor, language: str, *, note: str | None =
         blocks += risk_warnings(suggestion.risk_keys, language)
     return _modal(DRAFT, t(language, "modal.draft_title", id=context.mention_id),
                   t(language, "modal.draft_submit"), language, context.mention_id, blocks,
-                  {"origin": context.origin.value, "suggested": text_digest(context.text)})
+                  {"origin": context.origin.value, "suggested": text_digest(context.text),
+                   "answering": context.answering})
 
 
 def risk_warnings(risk_keys: Sequence[str], language: str) -> list[dict[str, Any]]:

@@ -113,6 +113,39 @@ def _first_uri(vigie: VigieApp, mention_id: int) -> str:
         return session.get_one(Mention, mention_id).external_id
 
 
+def test_a_follow_up_that_came_while_the_editor_was_open_is_not_what_the_draft_answers(
+        vigie: VigieApp, httpserver: HTTPServer, shared_data: Path) -> None:
+    """The editor showed the first post; the customer wrote again while the agent typed:
+    the draft they submit answers the post they saw, so approving it is refused."""
+    fake, mention_id = mastodon_setup(vigie, httpserver, shared_data)
+    grant(vigie, OTHER_USER_ID, "approver")
+    vigie.slack.block_action("vigie.draft", message_ts=card(vigie, mention_id)["ts"])
+    opened = vigie.standin.wait_for("views.open")[-1]
+    assert "Is @brand down again?" in str(opened.args["view"]["blocks"])
+    again = _writes_again(vigie, fake, mention_id)
+    (field,) = [b for b in opened.args["view"]["blocks"] if b["type"] == "input"]
+    sent = vigie.slack.view_submission(view_id=opened.response["view"]["id"], values={
+        field["block_id"]: {"text": WRITTEN}})
+    assert sent.status_code == 200 and not sent.content
+    settle(vigie)
+    with vigie.runtime.sessions() as session:
+        assert session.scalars(select(Draft.target_external_id)).one() == _first_uri(
+            vigie, mention_id)
+    refused = _refused_on_card(vigie, mention_id, 1)
+    assert refused["text"].startswith("Nothing was approved: the customer wrote again")
+    assert _replies(vigie) == []
+    # The editor opened again shows the new post; saved from it, the draft answers it.
+    vigie.slack.block_action("vigie.draft", message_ts=card(vigie, mention_id)["ts"])
+    vigie.standin.wait_until(lambda standin: len(standin.calls("views.open")) > 1)
+    reopened = vigie.standin.calls("views.open")[-1]
+    assert "it just arrived" in str(reopened.args["view"]["blocks"])
+    vigie.slack.view_submission(view_id=reopened.response["view"]["id"])
+    settle(vigie)
+    _click_approve(vigie, mention_id, 2)
+    eventually(lambda: status(vigie, mention_id) == "replied", timeout=15)
+    assert _replies(vigie) == [again["uri"]]
+
+
 def test_the_french_refusal_says_the_customer_wrote_again(
         vigie: VigieApp, httpserver: HTTPServer, shared_data: Path) -> None:
     fake, mention_id = mastodon_setup(vigie, httpserver, shared_data)
