@@ -17,7 +17,7 @@ from bot.messages.spikes import (
     SpikeWatchFigures,
     spike_kind,
 )
-from bot.slack.escape import clip_mrkdwn, escape, escape_name, link, truncate
+from bot.slack.escape import clip_mrkdwn, escape, escape_name, labelled_link, link, truncate
 
 
 def hour_words(language: str, zone_name: str, start: datetime,
@@ -112,7 +112,9 @@ def build_spike_alert(spec: SpikeAlertSpec) -> tuple[str, list[dict[str, Any]]]:
             for term, count in spec.terms)))
     if spec.links:
         lines.append(t(language, "spike.links", links=", ".join(
-            link(url, f"{truncate(url, 60)} ×{tally(count, language)}")
+            # A post's link is outside text: its address may name the brand and lead
+            # elsewhere, so the host it leads to is shown (the count stays outside the link).
+            f"{labelled_link(url, truncate(url, 60))} ×{tally(count, language)}"
             for url, count in spec.links)))
     if spec.authors:
         lines.append(t(language, "spike.authors", authors=", ".join(

@@ -177,7 +177,7 @@ def test_the_spike_alert_counts_in_thousands() -> None:
     assert (f"12{NNB}345 mentions dans l'heure contre 1{NNB}234,6 d'habitude ; 63{NNB}% "
             f"négatives contre 13{NNB}% d'habitude") in text
     body = blocks[0]["text"]["text"]
-    assert f"`panne` ×4{NNB}321" in body and f"https://acme.example/status ×2{NNB}048" in body
+    assert f"`panne` ×4{NNB}321" in body and f"https://acme.example/status> ×2{NNB}048" in body
     assert "12345" not in body and "4321" not in body and "2048" not in body
     english_text, english_blocks = build_spike_alert(SpikeAlertSpec(
         language="en", watch="acme", kind="both", total=12_345, baseline=1_234.56,
@@ -185,7 +185,7 @@ def test_the_spike_alert_counts_in_thousands() -> None:
         links=(("https://acme.example/status", 2_048),)))
     assert "12345 mentions in the hour vs 1,234.6 usual; 63% negative vs 13% usual." in english_text
     english = english_blocks[0]["text"]["text"]
-    assert "`outage` ×4321" in english and "https://acme.example/status ×2048" in english
+    assert "`outage` ×4321" in english and "https://acme.example/status> ×2048" in english
 
 
 def test_share_of_voice_counts_in_thousands() -> None:

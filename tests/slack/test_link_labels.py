@@ -326,3 +326,38 @@ def test_the_story_line_names_the_network_only_when_the_host_does_not(
     assert "x user2" not in line and "bluesky @" not in line
     _no_label_names_acme_elsewhere(blocks)
     _post(text, blocks)
+
+
+@pytest.mark.parametrize("language, opening", [("en", "Shared links: "),
+                                               ("fr", "Liens partagés : ")])
+def test_a_spike_alerts_shared_links_show_where_they_lead(language: str, opening: str) -> None:
+    """A spike alert labelled each shared link with its address cut to 60 characters, so
+    "https://www.acme.com.secure-login.account-verification…" passed for acme.com's site.
+    Each link now shows the host it leads to, its count after it."""
+    from bot.messages.spikes import SpikeAlertSpec
+    from bot.slack.escape import shown_host
+    from bot.slack.spike_blocks import build_spike_alert
+
+    links = (("https://www.acme.com.secure-login.account-verification.evil.example/reset?id=1",
+              1200),
+             ("https://www.acme.com:secure-login-account-verification-now@evil.example/reset",
+              9),
+             ("https://news.example/2026/12/acme-down", 3))
+    text, blocks = build_spike_alert(SpikeAlertSpec(
+        language=language, watch="acme", kind="volume", total=40, baseline=2.0,
+        negative_share=0.8, baseline_negative_share=0.2, links=links))
+    line = blocks[0]["text"]["text"].split("\n")[-1]
+    assert line.startswith(opening), line
+    found = LINK.findall(line)
+    assert [url for url, _ in found] == [url for url, _ in links]
+    for url, label in found:
+        assert str(shown_host(url)) in label and "×" not in label, (url, label)
+    assert ("https://www.acme.com:secure-login-account-verification-now@…"
+            " (<https://www.acme.com:secure-login-account-verification-now@evil.example/reset"
+            "|evil.example>) ×9") in line
+    assert "<https://news.example/2026/12/acme-down|https://news.example/2026/12/acme-down>"\
+           " ×3" in line
+    assert ("evil.example>) ×1\u202f200, " if language == "fr"
+            else "evil.example>) ×1200, ") in line
+    assert validate_blocks(blocks, "message") == []
+    _post(text, blocks)
