@@ -7,11 +7,13 @@ from typing import Any
 
 from bot.i18n import t
 from bot.messages.show import ConversationPost
+from bot.slack.cards import quote
 from bot.slack.escape import (
     clip_mrkdwn,
     escape,
     escape_name,
     link,
+    safe_url,
     slack_date,
     slack_len,
     truncate,
@@ -34,9 +36,13 @@ def build_conversation(posts: Sequence[ConversationPost], language: str) -> list
     for post in reversed(posts[-MAX_POSTS:]):
         who = escape_name(truncate(post.author, 60)) + (f" ({brand})" if post.by_brand else "")
         ref = f"#{post.mention_id} · " if post.mention_id else ""
-        when = link(post.url, slack_date(post.published_at)) if post.url else slack_date(
-            post.published_at)
-        line = clip_mrkdwn(f"{ref}*{who}* · {when}\n> {escape(truncate(post.text, POST_TEXT))}",
+        # A date code cannot sit in a link's label (Slack shows it as text): the link to
+        # the post stands beside the date, as on a card.
+        when = slack_date(post.published_at)
+        if safe_url(post.url):
+            when += " · " + link(post.url, t(language, "card.open_post"))
+        line = clip_mrkdwn(f"{ref}*{who}* · {when}\n"
+                           + (quote(escape(truncate(post.text, POST_TEXT))) or ">"),
                            TEXT_BUDGET // 4)
         if used + slack_len(line) + 1 > TEXT_BUDGET:
             break

@@ -48,6 +48,7 @@ def test_show_lists_the_whole_conversation_in_order(vigie: VigieApp) -> None:
                  if "Conversation (3 posts, oldest first)" in str(block))
     assert shown.index("two weeks now") < shown.index("DM us") < shown.index("still nothing")
     assert "@acmecare (brand)" in shown
+    assert "&lt;!date" not in shown and shown.count("|Open post>") == 3
     # Through the outbox: the case's card (the follow-up made it urgent again), then the
     # follow-up in the card's thread; no card for the follow-up itself.
     vigie.runtime.outbox.flush(wait=True, limit=100)
