@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.i18n import has, network_name, t
+from bot.slack.budget import MESSAGE_TEXT_BUDGET, blocks_text_length
 from bot.slack.escape import clip_mrkdwn, escape, slack_date, truncate
 
 SECTION_LIMIT = 2900
@@ -170,7 +171,8 @@ def threshold_words(own: int, shift: int, language: str) -> str:
 
 
 SHOWN = 45
-"""Sections a list shows (Slack takes 50 blocks per message): the rest are named below."""
+"""The most sections a list shows (Slack takes 50 blocks per message): the rest are named
+below. Fewer when their text would not fit the message (:func:`_fitting`)."""
 
 
 def _rest(language: str, key: str, names: Sequence[str]) -> list[dict[str, Any]]:
@@ -181,8 +183,25 @@ def _rest(language: str, key: str, names: Sequence[str]) -> list[dict[str, Any]]
         language, key, count=len(names), names=", ".join(names)), SECTION_LIMIT)}]}]
 
 
+def _fitting(sections: Sequence[dict[str, Any]], names: Sequence[str], language: str,
+             key: str) -> list[dict[str, Any]]:
+    """The first of ``sections`` (one per entry of a list, in the order of ``names``, which
+    names every entry) while they and the line naming the others (:func:`_rest`, with
+    ``key``) hold at most :data:`~bot.slack.budget.MESSAGE_TEXT_BUDGET` of text, then that
+    line. Without this, ``fitted`` clipped most sections of a long list to a few words."""
+    shown, used = 0, 0
+    for section in sections:
+        size = blocks_text_length(section)
+        if used + size + blocks_text_length(_rest(language, key, names[shown + 1:])) \
+                > MESSAGE_TEXT_BUDGET:
+            break
+        shown, used = shown + 1, used + size
+    return [*sections[:shown], *_rest(language, key, names[shown:])]
+
+
 def build_watch_list(views: Sequence[WatchLine], language: str) -> tuple[str, list[dict[str, Any]]]:
-    """One section per watch (the first ``SHOWN``, the others named), or how to add one."""
+    """One section per watch (the first that fit the message, at most ``SHOWN``; the others
+    named), or how to add one."""
     if not views:
         text = t(language, "admin.no_watches")
         return text, [_section(text)]
@@ -201,15 +220,14 @@ def build_watch_list(views: Sequence[WatchLine], language: str) -> tuple[str, li
                      since=slack_date(v.refused.since), error=escape(v.refused.error))
            if v.refused else "")
     ) for v in views[:SHOWN]]
-    blocks += _rest(language, "admin.more_watches",
-                    [f"*{escape(v.name)}*" for v in views[SHOWN:]])
-    return t(language, "admin.watches_title", count=len(views)), blocks
+    return t(language, "admin.watches_title", count=len(views)), _fitting(
+        blocks, [f"*{escape(v.name)}*" for v in views], language, "admin.more_watches")
 
 
 def build_group_list(views: Sequence[GroupLine], language: str) -> tuple[str, list[dict[str, Any]]]:
-    """One section per watch group (the first ``SHOWN``, the others named): its brand
-    watches, competitors, and whether conquest opportunities are on; or how to create
-    one."""
+    """One section per watch group (the first that fit the message, at most ``SHOWN``; the
+    others named): its brand watches, competitors, and whether conquest opportunities are
+    on; or how to create one."""
     if not views:
         text = t(language, "compete.no_groups")
         return text, [_section(text)]
@@ -220,9 +238,8 @@ def build_group_list(views: Sequence[GroupLine], language: str) -> tuple[str, li
             competitors=", ".join(escape(m.name) for m in v.competitors) or "-",
             conquest=t(language, "compete.on" if v.conquest else "compete.off"))
     ) for v in views[:SHOWN]]
-    blocks += _rest(language, "admin.more_groups",
-                    [f"*{escape(v.name)}*" for v in views[SHOWN:]])
-    return t(language, "compete.groups_title", count=len(views)), blocks
+    return t(language, "compete.groups_title", count=len(views)), _fitting(
+        blocks, [f"*{escape(v.name)}*" for v in views], language, "admin.more_groups")
 
 
 def _backfill_line(view: SourceLine, language: str) -> str:
@@ -245,7 +262,8 @@ def _error_text(view: SourceLine, language: str) -> str:
 
 def build_source_list(views: Sequence[SourceLine], language: str
                       ) -> tuple[str, list[dict[str, Any]]]:
-    """One section per source with its health (the first ``SHOWN``, the others named)."""
+    """One section per source with its health (the first that fit the message, at most
+    ``SHOWN``; the others named)."""
     if not views:
         text = t(language, "admin.no_sources")
         return text, [_section(text)]
@@ -273,9 +291,9 @@ def build_source_list(views: Sequence[SourceLine], language: str
             # database could not store says so (its failures say so in the health above).
             + (f"\n:information_source: {escape(truncate(_error_text(v, language), 300))}"
                if v.last_error and not v.consecutive_failures else "")))
-    blocks += _rest(language, "admin.more_sources",
-                    [f"#{v.id} ({escape(v.watch_name)})" for v in views[SHOWN:]])
-    return t(language, "admin.sources_title", count=len(views)), blocks
+    return t(language, "admin.sources_title", count=len(views)), _fitting(
+        blocks, [f"#{v.id} ({escape(v.watch_name)})" for v in views], language,
+        "admin.more_sources")
 
 
 def build_source_test(source_id: int, result: SourceTest, language: str

@@ -1,5 +1,6 @@
 """`/cm watch list` and `/cm source list` with more entries than a Slack message holds:
-the first 45 get a section, the others are named, and the count is the real one."""
+the first 45 get a section (fewer when long: tests/slack/test_message_budget.py), the
+others are named, and the count is the real one."""
 
 from __future__ import annotations
 

@@ -26,7 +26,11 @@ from bot.messages.digest import (
     WaitedData,
 )
 from bot.messages.spikes import SpikeFigures
-from bot.slack.budget import MESSAGE_TEXT_BUDGET, blocks_text_length
+from bot.services.competitors import GroupMember, GroupView
+from bot.services.sources_admin import SourceView
+from bot.services.watches import RefusedChannel, WatchView
+from bot.slack.admin_views import build_group_list, build_source_list, build_watch_list
+from bot.slack.budget import MESSAGE_TEXT_BUDGET, blocks_text_length, fitted
 from bot.slack.cards import build_card
 from bot.slack.digest_blocks import blocks_as_text
 from bot.slack.escape import slack_date
@@ -317,3 +321,64 @@ def test_every_message_the_notifier_sends_fits() -> None:
         notifier.post(OutgoingMessage(channel=CHANNEL_ID, text="t", blocks=blocks))
         (call,) = slack.calls("chat.postMessage")
         assert call.ok and blocks_text_length(call.args["blocks"]) <= MESSAGE_TEXT_BUDGET
+
+
+def _watch(i: int) -> WatchView:
+    """A watch as a busy workspace writes them: a long query, described at length."""
+    terms = " OR ".join(f'"acme produit {j}"' for j in range(20))
+    return WatchView(
+        id=i, name=f"acme-service-client-région-{i}", channel_id="C07VIGIEFEED",
+        query=f'("acme" OR "acmé" OR {terms}) -emploi -recrutement lang:fr',
+        query_description="mentions of acme or one of its products, in French, "
+                          + "not about jobs or hiring " * 20,
+        alert_threshold=50, learned_shift=10, paused=i % 7 == 0, source_count=3,
+        mention_count=12_345, group=f"concurrence-télécom-{i % 3}",
+        refused=RefusedChannel("C07VIGIEOLD", NOW, "not_in_channel") if i % 5 == 0 else None)
+
+
+def _source(i: int) -> SourceView:
+    """A failing feed source, its address and error at the most a line shows."""
+    return SourceView(
+        id=i, kind="rss", watch_name=f"acme-service-client-région-{i}",
+        settings={"feed_url": f"https://actualites.example/flux/{i}/" + "rubrique/" * 10,
+                  "user_agent": "Mozilla/5.0 (compatible; Vigie) " * 4},
+        interval_minutes=15, paused=False, trusted=False, last_success_at=NOW,
+        last_error="HTTP 503 from actualites.example: " + "Service Unavailable. " * 20,
+        last_error_at=NOW, consecutive_failures=3, next_poll_at=NOW, backfilled=40,
+        backfill_hours=24)
+
+
+def _group(i: int) -> GroupView:
+    """A watch group of a brand and its eleven competitors."""
+    return GroupView(id=i, name=f"concurrence-télécom-{i}", conquest=True, members=tuple(
+        GroupMember(j, f"acme-service-client-région-{j}", "brand" if j == 0 else "competitor",
+                    "C07VIGIEFEED") for j in range(12)))
+
+
+@pytest.mark.parametrize("language, more", [("en", "{} more, no room to show them here: "),
+                                            ("fr", "{} de plus, sans place pour les montrer "
+                                                   "ici : ")])
+def test_sixty_long_watches_and_sources_list_whole_sections_and_name_the_rest(
+        language: str, more: str) -> None:
+    """`/cm watch list` showed 45 sections whatever their length (47,000 characters for
+    these watches), so ``fitted`` clipped 42 of them to a few words each. The list now shows
+    the sections that fit the message whole and names the others; so does `/cm source
+    list` and `/cm watch group list`, whose sections hold the group's watches."""
+    lists: list[tuple[Any, list[Any], Any]] = [
+        (build_watch_list, [_watch(i) for i in range(60)], lambda v: f"*{v.name}*"),
+        (build_source_list, [_source(i) for i in range(60)],
+         lambda v: f"#{v.id} ({v.watch_name})"),
+        (build_group_list, [_group(i) for i in range(60)], lambda v: f"*{v.name}*")]
+    for build, views, name in lists:
+        text, blocks = build(views, language)
+        assert blocks_text_length(blocks) <= MESSAGE_TEXT_BUDGET and fitted(blocks) == blocks
+        *sections, rest = blocks
+        assert len(sections) > 1 and [b["type"] for b in sections] == ["section"] * len(sections)
+        for view, section in zip(views, sections, strict=False):
+            assert [section] == build([view], language)[1]  # whole, not clipped
+        hidden = views[len(sections):]
+        line = rest["elements"][0]["text"]
+        assert line.startswith(more.format(len(hidden)) + name(hidden[0])), line[:120]
+        assert all(name(view) in line for view in hidden)
+        assert validate_blocks(blocks, "message") == []
+        _post(blocks, text)
