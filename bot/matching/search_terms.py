@@ -12,6 +12,11 @@ boundaries are exactly those of watch matching; no database tokenizer, dictionar
   ``vigie``), as ``@vigie`` matches it too, and it stays one position for phrases;
 - terms are cut at ``MAX_TERM_CHARS`` (both sides the same way).
 
+SQLite's FTS5 table splits its columns with the ascii tokenizer (migration 0066): every
+character outside ASCII belongs to a token, so each term, marks and all, is one FTS5
+token. A query term FTS5 would split anyway (an ASCII character other than letters,
+digits and ``_+#-``) is not looked up: that part of the query does not narrow the search.
+
 An index query built here is a *superset* of the query: it may let through a mention the
 query rejects (``#vigie`` also finds a plain ``vigie``; exclusions and fields are not
 translated), never the reverse. The caller re-checks every candidate with
@@ -116,12 +121,20 @@ def _fts5_string(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
+# What the FTS5 table's tokenizer keeps as one token (see the module docstring).
+_FTS5_TOKEN_RE: Final = re.compile(r"(?:[a-z0-9_+#\-]|[^\x00-\x7f])+")
+
+
 def _fts5(node: Node) -> str | None:
     if isinstance(node, Word):
         term, prefix = _word_term(node)
+        if not _FTS5_TOKEN_RE.fullmatch(term):
+            return None  # FTS5 would look for other tokens than the one stored
         return _fts5_string(term) + ("*" if prefix else "")
     if isinstance(node, Phrase):
         words = [_word_term(w) for w in node.words]
+        if not all(_FTS5_TOKEN_RE.fullmatch(term) for term, _ in words):
+            return None
         if any(prefix for _, prefix in words[:-1]):
             # FTS5 allows '*' only at a phrase's end: require each word instead.
             return "(" + " AND ".join(

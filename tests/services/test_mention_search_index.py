@@ -22,7 +22,7 @@ from sqlalchemy import delete, event, func, select, update
 from sqlalchemy import text as sql
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.matching.query import MatchInput, parse_query
+from bot.matching.query import And, MatchInput, Node, Or, Phrase, Query, Word, parse_query
 from bot.matching.search_terms import (
     fts5_query,
     index_is_exact,
@@ -32,6 +32,7 @@ from bot.matching.search_terms import (
 )
 from bot.matching.text import tokenize
 from bot.services.errors import ServiceError
+from bot.services.export import count_search
 from bot.services.mention_search import MentionFilter, search_mentions
 from storage import search_index
 from storage.db import transaction
@@ -199,6 +200,57 @@ def test_brands_written_with_an_ampersand_are_searched_as_watch_matching_finds_t
         found = [mention_id for mention_id in expected if mention_id in brand_id.values()]
         assert found == sorted((brand_id[BRAND_TEXTS[i]] for i in wanted), reverse=True), text
         assert _index_hits(sessions, text) >= len(expected), text
+
+
+MARK_TEXTS = [  # marks the query language keeps inside words: keycaps, vowel signs
+    "Step 1\ufe0f\u20e3 done, then step 2\ufe0f\u20e3",
+    "Call 0\ufe0f\u20e38\ufe0f\u20e30\ufe0f\u20e30\ufe0f\u20e3 now",
+    "Rated 5\u20dd stars",
+    "step 1 of the install failed, rated 5 anyway",
+    "x \u093e y",
+    "\u0915\u093e\u092e \u0939\u094b \u0917\u092f\u093e",
+]
+MARK_QUERIES = {  # query -> the MARK_TEXTS it finds (indexes in the list)
+    "step 1": [3], '"step 1"': [3], "1": [3], "2": [], "0": [], "5": [3],
+    '"rated 5"': [3], "0800": [], "1\ufe0f\u20e3": [0], '"step 1\ufe0f\u20e3"': [0],
+    "5\u20dd": [2], "0\ufe0f\u20e38\ufe0f\u20e3*": [1], '"x y"': [], "\u093e": [4],
+    '"x \u093e y"': [4], "\u0915\u093e\u092e": [5], "\u0915\u093e*": [5], "x": [4],
+}
+
+
+def _searched_as_matched(sessions: sessionmaker[Session], workspace_id: int,
+                         shared_data: Path, texts: list[str], queries: dict[str, list[int]]
+                         ) -> None:
+    """``texts`` among real ones: each query finds the ``texts`` it maps to (indexes) in
+    watch matching, and the listing, the export's count and the index say the same."""
+    _store(sessions, workspace_id, [*texts, *_texts(shared_data)[:200]])
+    with transaction(sessions) as session:
+        search_index.index_pending(session)
+    stored = _stored(sessions, workspace_id)
+    with sessions() as session:
+        own_id = {text: mention_id for mention_id, text in session.execute(
+            select(Mention.id, Mention.text).where(Mention.workspace_id == workspace_id))
+            if text in texts}
+    for text, wanted in queries.items():
+        expected = _expected(stored, text)
+        found = [mention_id for mention_id in expected if mention_id in own_id.values()]
+        assert found == sorted((own_id[texts[i]] for i in wanted), reverse=True), text
+        assert _all_pages(sessions, workspace_id, text) == expected, text
+        with sessions() as session:
+            assert count_search(session, workspace_id, since=NOW - timedelta(days=400),
+                                until=NOW + timedelta(days=1), watch_id=None, text=text,
+                                below=2**31 - 1) == len(expected), text
+        assert _index_hits(sessions, text) >= len(expected), text
+
+
+def test_words_holding_marks_are_searched_as_watch_matching_reads_them(
+    sessions: sessionmaker[Session], workspace_id: int, shared_data: Path,
+) -> None:
+    """A keycap's enclosing mark or a vowel sign stays inside its word in the index too:
+    "step 1" does not find "Step 1\ufe0f\u20e3" (watch matching reads "1\u20e3"), a word of
+    vowel signs alone is found, and "x y" does not match "x \u093e y". Listings and export
+    counts (which trust the index for plain ASCII words) agree with watch matching."""
+    _searched_as_matched(sessions, workspace_id, shared_data, MARK_TEXTS, MARK_QUERIES)
 
 
 AUTHORS = ("Ana_Support", "@Alice", "alice@mastodon.social", "Alice.bsky.social", "alicex",
@@ -505,3 +557,16 @@ def test_the_least_hits_of_a_query_are_bounded_from_its_terms(text: str, least: 
                                                                ) -> None:
     hits = {"the": 5000.0, "end": 300.0}
     assert least_hits(parse_query(text), lambda term: hits.get(term, 0.0)) == least
+
+
+@pytest.mark.parametrize(("root", "match"), [
+    (Word("1\u20e3"), '"1\u20e3"'), (Word("\u093e"), '"\u093e"'), (Word("c++"), '"c++"'),
+    (Word("jean-pierre", prefix=True), '"jean-pierre"*'),
+    (Word("a.b"), None), (Phrase((Word("x"), Word("a/b"))), None),
+    (And((Word("love"), Word("a.b"))), '"love"'), (Or((Word("love"), Word("a.b"))), None),
+])
+def test_a_term_fts5_would_split_does_not_narrow_the_search(root: Node, match: str | None
+                                                             ) -> None:
+    """FTS5 keeps each stored term whole (0066's tokenizer); a term it would split anyway
+    (no query the parser makes holds one) is left to the confirmation, not looked up."""
+    assert fts5_query(Query(root)) == match
