@@ -364,6 +364,13 @@ _SINCE_BOUND = case((bindparam("probe") <= _WINDOW_COUNT, 0),
 past every id (MAX_ID) for an empty one. Inside a listing statement: one round trip."""
 
 
+def has_network(conn: Connection, workspace_id: int, network: str) -> bool:
+    """Whether some mention of the workspace is stored under ``network`` (one probe of the
+    (workspace_id, network, id) index)."""
+    return conn.execute(select(_M.id).where(_M.workspace_id == workspace_id,
+                                            _M.network == network).limit(1)).first() is not None
+
+
 def lowest_id_since(conn: Connection, workspace_id: int, since: datetime, probe: int
                     ) -> int | None:
     """The smallest id among mentions published since ``since`` (0: there are none), when

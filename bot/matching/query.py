@@ -46,7 +46,7 @@ import difflib
 import re
 import unicodedata
 from bisect import bisect_left
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Final, TypeAlias
@@ -79,6 +79,7 @@ __all__ = [
     "parse_query",
     "prepare",
     "split_terms",
+    "standing_alone",
 ]
 
 MAX_QUERY_LENGTH: Final = 500
@@ -560,6 +561,43 @@ def split_terms(text: str) -> list[str]:
     if start is not None:
         pieces.append(text[start:])
     return pieces
+
+
+def _parentheses(piece: str) -> tuple[int, int]:
+    """How many ``(`` and ``)`` a piece of ``split_terms`` holds outside its quotes."""
+    opened = closed = 0
+    i, n = 0, len(piece)
+    while i < n:
+        char = piece[i]
+        if char in _QUOTES:
+            closers = _QUOTES[char]
+            i += 1
+            while i < n and piece[i] not in closers:
+                i += 1
+        elif char == "(":
+            opened += 1
+        elif char == ")":
+            closed += 1
+        i += 1
+    return opened, closed
+
+
+def standing_alone(pieces: Sequence[str]) -> list[bool]:
+    """For each piece of ``split_terms``, whether the query reads it as a term of its own
+    that every result must satisfy: outside every parenthesis, holding none, and with no
+    operator (``OR``, ``AND``, ``NOT``) next to it. Taking such a piece out of the query
+    leaves the rest meaning what it meant; ``source:x`` in ``(a source:x)`` or in
+    ``a OR source:x`` is part of a group or an alternative instead."""
+    alone: list[bool] = []
+    depth = 0
+    for index, piece in enumerate(pieces):
+        opened, closed = _parentheses(piece)
+        before = pieces[index - 1] if index else None
+        after = pieces[index + 1] if index + 1 < len(pieces) else None
+        alone.append(depth <= 0 and not opened and not closed
+                     and before not in _OPERATORS and after not in _OPERATORS)
+        depth += opened - closed
+    return alone
 
 
 def is_quoted(piece: str) -> bool:

@@ -6,7 +6,7 @@ import json
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import (
     Connection,
@@ -27,7 +27,7 @@ from bot.matching.search_terms import (
     only_rare_terms,
     tsquery,
 )
-from bot.networks import normalize_network
+from bot.networks import network_names, normalize_network
 from bot.services.errors import ServiceError, Terms, query_error
 from bot.services.topic_channels import topics_of_mask
 from bot.services.watches import watch_id_by_name
@@ -40,6 +40,7 @@ from storage.mention_listing import (
     by_authors,
     by_language,
     by_networks,
+    has_network,
     hits_statement,
     language_params,
     listing_statement,
@@ -164,6 +165,8 @@ class MentionRow:
 
 
 def _validate(filters: MentionFilter) -> None:
+    if filters.network is not None and not filters.network.strip():
+        refuse_network(filters.network)
     if filters.status and filters.status not in STATUSES:
         raise ServiceError("mentions.bad_status", value=filters.status, valid=_STATUS_WORDS)
     if filters.sentiment and filters.sentiment not in SENTIMENTS:
@@ -226,6 +229,17 @@ def topic_of(value: str) -> str:
     if topic is None:
         raise ServiceError("mentions.bad_topic", value=value[:40], valid=_TOPIC_WORDS)
     return topic
+
+
+def refuse_network(network: str) -> NoReturn:
+    """Refuse a network filter naming no network (``source:``, ``source:mastdon``) with the
+    query language's own words for ``source:`` (its example, its "did you mean")."""
+    typed = "source:" + "".join(network.split())
+    parse_text(typed)
+    # Spaces aside, a network the query language knows ("mast odon"): refused as typed.
+    err = QueryError("unknown_source", len("source:"), network, typed,
+                     {"value": network, "known": ", ".join(sorted(network_names()))})
+    raise ServiceError("mentions.bad_text", error=query_error(err), pointer=err.pointer())
 
 
 def parse_text(text: str) -> Query:
@@ -392,6 +406,10 @@ def search_mentions(
         rows = _listing(conn, workspace_id, filters, text_query, limit, now)
         if not rows and filters.watch:
             watch_id_by_name(conn, workspace_id, filters.watch)  # NotFound if there is none
+        if (not rows and filters.network and filters.network not in network_names()
+                and not has_network(conn, workspace_id, filters.network)):
+            # A feed's or webhook's own label ("news") is a network of its mentions only.
+            refuse_network(filters.network)
         return rows
 
 

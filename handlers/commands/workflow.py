@@ -11,7 +11,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.i18n import t
-from bot.matching.query import FIELDS, is_quoted, split_terms
+from bot.matching.query import FIELDS, is_quoted, split_terms, standing_alone
 from bot.networks import normalize_network
 from bot.runtime import Runtime
 from bot.services import cases, forgotten, members, privacy, workflow
@@ -121,7 +121,9 @@ def parse_filters(args: list[str]) -> MentionFilter:
 
     ``args`` come from ``search_args``: an unquoted ``name:value`` of a listing filter is that
     filter; ``lang:`` and ``from:`` (``QUERY_FIELDS``) are the query language's and go to
-    the search with the words; everything else, quoted pieces included (``"status:new"``),
+    the search with the words, and so does a ``source:`` that does not stand alone
+    (``standing_alone``: ``(love source:mastodon)``, ``source:x OR source:mastodon``), as
+    `vigie mentions --text` reads it; everything else, quoted pieces included (``"status:new"``),
     is the search, in the watch query language, as typed (Slack's escaping undone) and
     whole: one longer than the query language takes is refused by it, never cut.
 
@@ -130,10 +132,12 @@ def parse_filters(args: list[str]) -> MentionFilter:
     values: dict[str, Any] = {}
     typed: dict[str, str] = {}
     words: list[str] = []
-    for arg in args:
+    for arg, alone in zip(args, standing_alone(args), strict=True):
         key, sep, value = arg.partition(":")
         if is_quoted(arg):
             words.append(typed_text(arg))
+        elif sep and key.lower() == "source" and not alone:
+            words.append(typed_text(arg))  # in a group or an alternative: the query's
         elif sep and key.lower() in FILTER_KEYS:
             key = key.lower()
             field, parsed = _filter_value(key, value)

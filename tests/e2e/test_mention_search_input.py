@@ -10,8 +10,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
+from bot.services.errors import ServiceError
 from bot.services.ingest import do_ingest
 from bot.services.mention_search import MentionFilter, search_mentions
 from bot.services.query_trial import try_query
@@ -279,3 +281,36 @@ def test_filters_take_the_values_the_reader_sees(vigie_sqlite: VigieApp) -> None
     assert "billing, delivery, account, outage, quality, churn" in answer(
         vigie, "mentions topic:produit")["text"]
     assert listed(vigie, "mentions status:nouvelle sentiment:négatif") == [ids["bill"]]
+
+
+def test_source_is_refused_or_searched_as_vigie_mentions_text_reads_it(vigie: VigieApp
+                                                                      ) -> None:
+    # `acme source:mastdon` listed nothing and `acme source:` everything, silently; a
+    # source: in parentheses ended its group's ')' ("this '(' is never closed").
+    ids = store(vigie, {"masto": ("mastodon", "acme on mastodon"), "x": ("x", "acme on x"),
+                        "feed": ("news", "acme in the news")})
+    for search, expected in (
+            ("(acme source:mastodon)", [ids["masto"]]),
+            ("(source:mastodon OR source:x) acme", newest(ids["masto"], ids["x"])),
+            ("acme (source:x OR source:mastodon)", newest(ids["masto"], ids["x"])),
+            ("acme source:mastodon", [ids["masto"]])):
+        assert listed(vigie, f"mentions {search}") == expected, search
+        assert cli_ids(vigie, search)[0] == expected, search
+    assert listed(vigie, "mentions source:news") == [ids["feed"]]  # a feed's own label
+    assert listed(vigie, "mentions source:mastodon status:replied") == []
+    workspace_id = vigie.runtime.workspaces.ensure(TEAM_ID).id
+    for typed, said in (
+            ("mentions acme source:mastdon", "unknown source 'mastdon': did you mean "
+                                             "source:mastodon?"),
+            ("mentions source:mastdon", "did you mean source:mastodon?"),
+            ("mentions acme source:", "source: needs a value, as in source:mastodon"),
+            ("mentions acme source:forum", "unknown source 'forum'")):
+        text = answer(vigie, typed)["text"]
+        assert text.startswith("That search does not parse: ") and said in text, (typed, text)
+    # what `vigie mentions --network mastdon` asks for
+    with pytest.raises(ServiceError, match=r"did you mean source:mastodon\?"):
+        search_mentions(vigie.runtime.sessions, workspace_id, MentionFilter(network="mastdon"),
+                        now=vigie.runtime.clock())
+    answer(vigie, "lang fr")
+    assert "vouliez-vous dire source:mastodon ?" in answer(
+        vigie, "mentions acme source:mastdon")["text"]

@@ -196,7 +196,7 @@ TOPIC_CASES: list[tuple[dict[str, Any], str]] = [
     # newest mentions.
     ({"topic": "delivery", "status": "approved"},
      "ix_mentions_workspace_id_status_id_published_at"),
-    ({"topic": "delivery", "network": "youtube"}, "ix_mentions_workspace_id_network_id"),
+    ({"topic": "delivery", "network": "bluesky"}, "ix_mentions_workspace_id_network_id"),
     ({"topic": "billing", "status": "new"}, "ix_mentions_topic_billing"),
     ({"topic": "delivery", "status": "new", "sentiment": "negative"},
      "ix_mentions_workspace_id_sentiment_label_id"),  # a third, against a half and more
