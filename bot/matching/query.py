@@ -13,7 +13,9 @@ so ``and``, ``or`` and ``not`` in lower case are searched as words)::
     acme NOT spam             same as ``acme -spam``; ``acme AND NOT (a OR b)`` also works
                               (NOT applies to the one term or group after it)
     refund*                   a prefix: refund, refunds, refunded... (``*`` only ends
-                              a word: ``*und`` and ``ref*nd`` are refused)
+                              a word: ``*und`` and ``ref*nd`` are refused; at least 2
+                              letters before it, all those of ``東京駅*`` or ``v2.0*``,
+                              which are phrases whose last word is the prefix)
     #vigie  @vigie            only the hashtag / only the handle; a bare ``vigie`` also
                               matches ``#vigie`` and ``@vigie``
     AT&T  "Procter & Gamble"  words joined by ``&`` (spaces around it or not): the text
@@ -733,10 +735,11 @@ class _Parser:
         tokens = tokenize(chunk.rstrip("*")) if prefix else tokenize(chunk)
         words = [Word(token) for token in tokens]
         if prefix and words:
-            last = words[-1].token
-            if len(last.lstrip("#@&")) < MIN_PREFIX_LENGTH:
+            # The letters typed before '*', all its words' ("東京駅*", "v2.0*" are the
+            # phrases 東 京 駅*, v2 0*): those before the last anchor its prefix as well.
+            if sum(len(w.token.lstrip("#@&")) for w in words) < MIN_PREFIX_LENGTH:
                 raise self.error("prefix_too_short", tok, limit=MIN_PREFIX_LENGTH)
-            words[-1] = Word(last, prefix=True)
+            words[-1] = Word(words[-1].token, prefix=True)
         return words
 
     def word(self, tok: _Tok) -> Node:

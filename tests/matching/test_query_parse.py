@@ -112,6 +112,19 @@ def test_hashtags_handles_and_prefixes() -> None:
     assert parse_query('"full refund*"').root == Phrase((Word("full"), Word("refund", prefix=True)))
 
 
+def test_a_prefix_counts_every_letter_typed_before_its_star() -> None:
+    """Chinese and Japanese characters are a word each, and '.' splits "3.1" into two:
+    "東京駅*" was refused as a one-letter prefix though three were typed. The words before
+    the last are the prefix's phrase (as "full refund*" is)."""
+    assert parse_query("東京駅*").root == Phrase((Word("東"), Word("京"), Word("駅", prefix=True)))
+    assert parse_query("テスト*").root == Phrase((Word("テ"), Word("ス"), Word("ト", prefix=True)))
+    assert parse_query("3.1*").root == Phrase((Word("3"), Word("1", prefix=True)))
+    assert parse_query("v2.0*").root == Phrase((Word("v2"), Word("0", prefix=True)))
+    assert parse_query('"東京*"').root == Phrase((Word("東"), Word("京", prefix=True)))
+    for short in ("東*", "a*", "#a*", '"x 東*"'):
+        assert "prefix too short" in error_of(short).message, short
+
+
 def test_fields() -> None:
     assert parse_query("lang:FR").root == Field("lang", "fr")
     assert parse_query("lang:pt_BR").root == Field("lang", "pt-br")

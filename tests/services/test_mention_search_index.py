@@ -253,6 +253,24 @@ def test_words_holding_marks_are_searched_as_watch_matching_reads_them(
     _searched_as_matched(sessions, workspace_id, shared_data, MARK_TEXTS, MARK_QUERIES)
 
 
+PREFIX_TEXTS = [  # prefixes typed as several words: Chinese, Japanese, versions
+    "東京駅に着いた", "京都駅で待つ", "テストは失敗した", "テキストだけ",
+    "Python 3.12 is out", "3 1 contact", "v2.0.1 fixed the bug", "v2 1.0 again",
+]
+PREFIX_QUERIES = {  # query -> the PREFIX_TEXTS it finds (indexes in the list)
+    "東京駅*": [0], "駅で*": [1], "テスト*": [2], "3.1*": [4, 5], '"python 3.1*"': [4],
+    "v2.0*": [6], "京都*": [1],
+}
+
+
+def test_prefixes_of_several_words_are_searched_as_watch_matching_reads_them(
+    sessions: sessionmaker[Session], workspace_id: int, shared_data: Path,
+) -> None:
+    """"東京駅*" or "v2.0*" (refused as one-letter prefixes before) are the phrases of their
+    words, the last a prefix, in listings, export counts and watch matching alike."""
+    _searched_as_matched(sessions, workspace_id, shared_data, PREFIX_TEXTS, PREFIX_QUERIES)
+
+
 AUTHORS = ("Ana_Support", "@Alice", "alice@mastodon.social", "Alice.bsky.social", "alicex",
            "Élodie", "elodie@piaille.fr")
 FIELD_QUERIES = {  # query -> the AUTHORS whose mentions it finds (None: not by author)
