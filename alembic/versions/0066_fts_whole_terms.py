@@ -1,7 +1,7 @@
 """fts whole terms: SQLite's full-text index keeps each stored term as one token
 
 Revision ID: 0066
-Revises: 0064
+Revises: 0065
 Create Date: 2026-12-07 17:40:00
 
 The FTS5 table of 0023 stores the query language's terms (bot.matching.search_terms)
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = '0066'
-down_revision: str | None = '0064'
+down_revision: str | None = '0065'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -53,7 +53,7 @@ def _state(engine: Engine) -> tuple[str, int]:
 
 def test_the_index_is_made_again_with_whole_terms_and_back(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'm66.db'}"
-    migrations.upgrade(url, "0064")
+    migrations.upgrade(url, "0065")
     engine = make_engine(url)
     try:
         keycap, sign, plain = _seed(engine)
@@ -73,7 +73,7 @@ def test_the_index_is_made_again_with_whole_terms_and_back(tmp_path: Path) -> No
             session.commit()
         assert _hits(engine, '"1"') == []
 
-        migrations.downgrade(url, "0064")
+        migrations.downgrade(url, "0065")
         sql, pending = _state(engine)
         assert "unicode61" in sql and pending == 0
         assert _hits(engine, '"1"') == [keycap]
