@@ -25,7 +25,7 @@ from bot.sources.base import (
     SourceConfig,
     setting_error,
 )
-from bot.sources.cursors import SeenIds, cursor_time
+from bot.sources.cursors import cursor_time, drop_seen
 from bot.sources.json_fields import as_dict, as_list, as_str
 from bot.sources.text import collapse_whitespace, language_tag, parse_iso, usable_url
 
@@ -414,15 +414,13 @@ class BlueskySource(Source[BlueskyConfig]):
 
     def _result(self, posts: list[dict[str, Any]], cursor: Cursor, since: datetime | None,
                 backlog: tuple[datetime, datetime] | None, *, more: bool) -> FetchResult:
-        seen = SeenIds(cursor.get("seen") or [])
-        fresh = [p for p in posts if isinstance(p.get("uri"), str) and p["uri"] not in seen]
-        mentions = [m for m in map(post_to_mention, fresh) if m is not None]
+        mentions, seen = drop_seen(
+            [m for m in map(post_to_mention, posts) if m is not None], cursor, SEEN_KEEP)
         mentions.sort(key=lambda m: m.published_at)
         times = [t for t in map(sort_time, posts) if t is not None]
         newest = backlog[1] if backlog else max([*times, *([since] if since else [])],
                                                 default=None)
-        uris = (p["uri"] for p in posts if isinstance(p.get("uri"), str))
-        new_cursor: Cursor = {"seen": seen.updated(uris, SEEN_KEEP)}
+        new_cursor: Cursor = {"seen": seen}
         until = _next_until(since, backlog, times) if more else None
         if until is not None and since is not None and newest is not None:
             new_cursor |= {"since": since.isoformat(), "until": until.isoformat(),

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from bot.net.http import ETAG_KEY, LAST_MODIFIED_KEY
-from bot.sources.base import Cursor
+from bot.sources.base import Cursor, FetchedMention
 from bot.sources.text import parse_iso
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,16 @@ class SeenIds:
         current = set(fresh)
         merged = fresh + [d for d in self._digests if d not in current]
         return merged[:limit]
+
+
+def drop_seen(mentions: list[FetchedMention], cursor: Cursor,
+              keep: int) -> tuple[list[FetchedMention], list[str]]:
+    """The ``mentions`` whose external id is not in the cursor's ``seen`` set, and the set
+    to store next: the external ids of all ``mentions`` (however many), then older ones
+    up to ``keep`` (``SeenIds.updated``)."""
+    seen = SeenIds(cursor.get("seen") or [])
+    fresh = [m for m in mentions if m.external_id not in seen]
+    return fresh, seen.updated((m.external_id for m in mentions), keep)
 
 
 def validators(cursor: Cursor) -> Cursor:

@@ -28,7 +28,7 @@ from bot.sources.base import (
     anonymous_handle,
     setting_error,
 )
-from bot.sources.cursors import SeenIds, cursor_time
+from bot.sources.cursors import SeenIds, cursor_time, drop_seen
 from bot.sources.json_fields import as_str
 from bot.sources.rss import fetch_feed
 from bot.sources.text import (
@@ -333,17 +333,16 @@ def select_unseen(
     """Mentions not seen before (bounded id set), however old: one dated more than
     LATE_GRACE before the newest seen (or ``late_after``, when given) is flagged ``late``
     (found late by the search)."""
-    seen = SeenIds(cursor.get("seen") or [])
+    fresh, seen = drop_seen(mentions, cursor, SEEN_KEEP)
     newest = cursor_time(cursor, "newest")
     reference = late_after or newest
-    fresh = [m for m in mentions if m.external_id not in seen]
     if reference is not None:
         fresh = [replace(m, late=True) if m.published_at < reference - LATE_GRACE else m
                  for m in fresh]
     now = datetime.now(UTC)
     times = [m.published_at for m in mentions if m.published_at <= now + timedelta(days=1)]
     latest = max([*times, *([newest] if newest else [])], default=None)
-    new_cursor: Cursor = {"seen": seen.updated((m.external_id for m in mentions), SEEN_KEEP)}
+    new_cursor: Cursor = {"seen": seen}
     if latest is not None:
         new_cursor["newest"] = latest.isoformat()
     return sorted(fresh, key=lambda m: m.published_at), new_cursor
