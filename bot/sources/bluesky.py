@@ -25,7 +25,7 @@ from bot.sources.base import (
     SourceConfig,
     setting_error,
 )
-from bot.sources.cursors import cursor_time, drop_seen
+from bot.sources.cursors import LOOKBACK, cursor_time, drop_seen
 from bot.sources.json_fields import as_dict, as_list, as_str
 from bot.sources.text import collapse_whitespace, language_tag, parse_iso, usable_url
 
@@ -374,11 +374,17 @@ class BlueskySource(Source[BlueskyConfig]):
     def fetch(self, http: Fetcher, config: BlueskyConfig, cursor: Cursor) -> FetchResult:
         """Search posts since the cursor's time; sign in again when the token expired.
 
+        ``since`` is the newest sortAt read; each poll searches from ``LOOKBACK`` before
+        it, for the posts indexed late (a post's sortAt is its createdAt when it was
+        indexed later), and drops the posts it read before (the cursor's ``seen``).
+
         A first poll reads one page (no history). When a poll stops with full pages left
-        (``max_pages`` read), the cursor keeps ``since`` and notes the backlog: ``until``
-        (just after the oldest post read; search's until is exclusive) and ``newest``. The
-        next polls search that span, newest first, and only once it is exhausted does
-        ``since`` move to ``newest``; newer posts come on the poll after."""
+        (``max_pages`` read) and the posts read are all newer than ``since``, the cursor
+        keeps ``since`` and notes the backlog: ``until`` (just after the oldest post read;
+        search's until is exclusive) and ``newest``. The next polls search that span,
+        newest first, and only once it is exhausted does ``since`` move to ``newest``;
+        newer posts come on the poll after. Pages left below ``since`` are the look-back's
+        only: they are not waited for, so a busy search still moves on."""
         since = cursor_time(cursor, "since")
         backlog = _backlog(cursor, since)
         posts, more = signed_in(
@@ -392,7 +398,7 @@ class BlueskySource(Source[BlueskyConfig]):
         """The posts of up to ``max_pages`` pages, and whether full pages were left."""
         params: dict[str, Any] = {"q": config.query, "sort": "latest", "limit": config.limit}
         if since is not None:
-            params["since"] = _z(since)
+            params["since"] = _z(since - LOOKBACK)
         if backlog is not None:
             params["until"] = _z(backlog[0])
         if config.language:
@@ -421,7 +427,8 @@ class BlueskySource(Source[BlueskyConfig]):
         newest = backlog[1] if backlog else max([*times, *([since] if since else [])],
                                                 default=None)
         new_cursor: Cursor = {"seen": seen}
-        until = _next_until(since, backlog, times) if more else None
+        new_left = more and since is not None and bool(times) and min(times) > since
+        until = _next_until(since, backlog, times) if new_left else None
         if until is not None and since is not None and newest is not None:
             new_cursor |= {"since": since.isoformat(), "until": until.isoformat(),
                            "newest": newest.isoformat()}

@@ -6,7 +6,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.net.http import ETAG_KEY, LAST_MODIFIED_KEY
 from bot.sources.base import Cursor, FetchedMention
@@ -14,6 +14,13 @@ from bot.sources.text import parse_iso
 
 log = logging.getLogger(__name__)
 
+LOOKBACK = timedelta(minutes=15)
+"""How far before the newest post a source read its next poll searches again, for the
+posts a search shows late: Mastodon dates (and numbers) a status that federates late by
+its creation, Bluesky's search filters on sortAt (the earlier of createdAt and
+indexedAt), HN Search on creation time while its index lags. Those read again are dropped
+by the cursor's seen set (``drop_seen``), and a post stored already is never stored or
+alerted twice (ingest knows it by its id)."""
 MAX_ID_DIGITS = 20
 """Digits of the largest unsigned 64-bit number: no Mastodon or X id is longer."""
 

@@ -22,6 +22,7 @@ from bot.sources.base import (
     SourceConfig,
     setting_error,
 )
+from bot.sources.cursors import LOOKBACK, drop_seen
 from bot.sources.json_fields import as_id, as_str
 from bot.sources.text import (
     collapse_whitespace,
@@ -35,6 +36,8 @@ from bot.sources.text import (
 NETWORK = "hackernews"
 ITEM_URL = "https://news.ycombinator.com/item?id={}"
 USER_URL = "https://news.ycombinator.com/user?id={}"
+SEEN_KEEP = 500
+_LOOKBACK_SECONDS = int(LOOKBACK.total_seconds())
 log = logging.getLogger(__name__)
 
 
@@ -211,12 +214,18 @@ class HackerNewsSource(Source[HackerNewsConfig]):
     def fetch(self, http: Fetcher, config: HackerNewsConfig, cursor: Cursor) -> FetchResult:
         """Items created at or after the cursor's second, minus those already seen.
 
+        Each poll searches from ``LOOKBACK`` before the cursor's second, for the items
+        indexed late (HN Search filters on creation time), and drops the items it read
+        before (the cursor's ``seen``).
+
         A first poll reads one page (no history). When a poll stops with pages left
-        (``max_pages`` read), the cursor keeps its second and notes the backlog:
+        (``max_pages`` read) and the items read are all newer than the cursor's second,
+        the cursor keeps its second and notes the backlog:
         ``until_i`` (the oldest second read, with ``ids_until``, the items read at it) and
         ``newest_i``/``ids_newest``. The next polls search that span, newest first, and
         only once it is exhausted does the cursor move to ``newest_i``; newer items come
-        on the poll after."""
+        on the poll after. Pages left below the cursor's second are the look-back's only:
+        they are not waited for, so a busy search still moves on."""
         since = _stamp(cursor.get("created_at_i"))
         boundary = _ids(cursor.get("ids_at")) if since is not None else set()
         backlog = _Backlog.stored(cursor, since)
@@ -224,11 +233,16 @@ class HackerNewsSource(Source[HackerNewsConfig]):
         skip = boundary | (backlog.ids_until if backlog else set())
         fresh = [h for h in hits if str(h.get("objectID")) not in skip]
         now = datetime.now(UTC)
-        mentions = [m for m in (hit_to_mention(h, now) for h in fresh) if m is not None]
+        mentions, seen = drop_seen(
+            [m for m in (hit_to_mention(h, now) for h in fresh) if m is not None], cursor,
+            SEEN_KEEP)
         mentions.sort(key=lambda m: m.published_at)
         new_cursor = self._cursor(hits, since, boundary, backlog)
-        if more and since is not None:
+        stamps = [s for h in hits if (s := _stamp(h.get("created_at_i"))) is not None]
+        if more and since is not None and min(stamps, default=since) > since:
             new_cursor = self._with_backlog(new_cursor, hits, fresh, since, boundary, backlog)
+        if seen:
+            new_cursor["seen"] = seen
         return FetchResult(mentions=mentions, cursor=new_cursor)
 
     def _hits(
@@ -243,7 +257,7 @@ class HackerNewsSource(Source[HackerNewsConfig]):
         if since is not None:
             # ">=" and a set of ids at that second: items posted in the same second
             # as the newest one seen are not lost.
-            params["numericFilters"] = f"created_at_i>={since}"
+            params["numericFilters"] = f"created_at_i>={since - _LOOKBACK_SECONDS}"
             if until is not None:
                 params["numericFilters"] += f",created_at_i<={until}"
         hits: list[dict[str, Any]] = []

@@ -143,8 +143,8 @@ def test_fetch_signs_in_once_pages_and_keeps_a_time_cursor(
     assert [m.external_id for m in first.mentions] == [post["uri"]]
     assert first.cursor["since"] == "2023-09-28T12:49:36.735000+00:00"
 
-    # Second fetch: same session (no new sign-in), since= sent, the boundary post skipped,
-    # and pages followed while they are full.
+    # Second fetch: same session (no new sign-in), since= sent (LOOKBACK before the newest
+    # post read), the post read before skipped, and pages followed while they are full.
     newer = json.loads(json.dumps(post))
     newer["uri"] = post["uri"].replace("3kaheyt6vpc22", "3newer")
     newer["record"]["createdAt"] = newer["indexedAt"] = "2023-09-28T13:00:00.000Z"
@@ -156,7 +156,7 @@ def test_fetch_signs_in_once_pages_and_keeps_a_time_cursor(
             "q": "acme",
             "sort": "latest",
             "limit": "1",
-            "since": "2023-09-28T12:49:36.735000Z",
+            "since": "2023-09-28T12:34:36.735000Z",
         },
     ).respond_with_json({"posts": [newer], "cursor": "page2"})
     httpserver.expect_oneshot_request(SEARCH).respond_with_json({"posts": [post]})
@@ -281,11 +281,52 @@ def test_a_poll_stopping_with_pages_left_reads_them_on_the_next_polls(
     assert cursor["since"] == (start + timedelta(minutes=5, milliseconds=22)).isoformat()
     assert "until" not in cursor
     backlog = search.requests[3]  # the third poll: the span below the oldest read
-    assert backlog["since"] == "2026-03-02T09:00:00Z"
+    assert backlog["since"] == "2026-03-02T08:45:00Z"  # since, less LOOKBACK
     assert backlog["until"] == "2026-03-02T09:05:00.014000Z"
 
     later = search.post(start + timedelta(minutes=20), 2)
     assert sorted(poll_until_quiet(source, http, cfg, cursor)[0]) == later
+
+
+def test_a_post_indexed_late_is_read_on_the_next_poll(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    # Search filters since on sortAt, a post's createdAt when it was indexed later: one
+    # indexed after a newer post was read sorted before since, and no poll found it.
+    search = BlueskySearch().serve(httpserver)
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    search.post(start)
+    source, cfg = BlueskySource(), config(httpserver)
+    cursor = source.fetch(http, cfg, {}).cursor
+    newer = search.post(start + timedelta(minutes=5))
+    cursor = source.fetch(http, cfg, cursor).cursor
+    assert cursor["since"] == (start + timedelta(minutes=5)).isoformat()
+    late = search.post(start + timedelta(minutes=4, seconds=57))
+    newest = search.post(start + timedelta(minutes=6))
+
+    third = source.fetch(http, cfg, cursor)
+    assert [m.external_id for m in third.mentions] == late + newest
+    assert search.requests[-1]["since"] == "2026-03-02T08:50:00Z"  # LOOKBACK before
+    assert newer[0] not in [m.external_id for m in third.mentions]  # read before
+    assert source.fetch(http, cfg, third.cursor).mentions == []
+
+
+def test_pages_left_below_since_do_not_hold_a_busy_search_back(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    # The look-back's posts come last (newest first): pages left with them only are no
+    # backlog, or a busy search would spend its next polls reading them again.
+    search = BlueskySearch().serve(httpserver)
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    for _ in range(30):  # read before, all at since's millisecond
+        search.post(start)
+    source, cfg = BlueskySource(), config(httpserver, limit=5, max_pages=2)
+    cursor = {"since": start.isoformat()}
+    arrived = search.post(start + timedelta(minutes=1), 7)
+    result = source.fetch(http, cfg, cursor)
+    assert set(arrived) <= {m.external_id for m in result.mentions}
+    assert "until" not in result.cursor
+    assert result.cursor["since"] == (start + timedelta(minutes=1, milliseconds=6)).isoformat()
 
 
 @pytest.mark.parametrize("backlog", [

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from pytest_httpserver import HTTPServer
 
 from bot.net.http import HttpClient
+from bot.sources.cursors import id_digest
 from bot.sources.hackernews import HackerNewsConfig, HackerNewsSource, hit_to_mention, parse_hits
 from tests.sources.paging_stand_ins import HackerNewsSearch, poll_until_quiet
 
@@ -116,7 +117,9 @@ def test_fetch_is_incremental_by_created_at(
     source, cfg = HackerNewsSource(), config(httpserver)
     first = source.fetch(http, cfg, {})
     assert [m.external_id for m in first.mentions] == ["7919418", "7919424"]  # oldest first
-    assert first.cursor == {"created_at_i": 1403235346, "ids_at": ["7919424"]}
+    assert {k: v for k, v in first.cursor.items() if k != "seen"} == \
+        {"created_at_i": 1403235346, "ids_at": ["7919424"]}
+    assert set(first.cursor["seen"]) == {id_digest("7919418"), id_digest("7919424")}
 
     httpserver.clear()
     httpserver.expect_request(
@@ -125,13 +128,14 @@ def test_fetch_is_incremental_by_created_at(
             "query": "apple",
             "tags": "(story,comment)",
             "hitsPerPage": "50",
-            "numericFilters": "created_at_i>=1403235346",
+            "numericFilters": "created_at_i>=1403234446",  # LOOKBACK before the newest
             "page": "0",
         },
     ).respond_with_json(dict(story, nbPages=1))
     second = source.fetch(http, cfg, first.cursor)
     assert second.mentions == []  # the boundary item was already seen
-    assert second.cursor == first.cursor
+    assert second.cursor["created_at_i"] == first.cursor["created_at_i"]
+    assert set(second.cursor["seen"]) == set(first.cursor["seen"])
 
 
 def test_fetch_follows_pages_when_many_items_are_new(
@@ -150,7 +154,7 @@ def test_fetch_follows_pages_when_many_items_are_new(
                 "query": "apple",
                 "tags": "story",
                 "hitsPerPage": "50",
-                "numericFilters": "created_at_i>=100",
+                "numericFilters": "created_at_i>=-800",  # LOOKBACK before 100
                 "page": str(number),
             },
         ).respond_with_json(body)
@@ -227,18 +231,58 @@ def test_a_poll_stopping_with_pages_left_reads_them_on_the_next_polls(
     source, cfg = HackerNewsSource(), config(httpserver, tags="story", hits_per_page=5,
                                              max_pages=2)
     cursor = source.fetch(http, cfg, {}).cursor  # as the code before backlogs stored it
-    assert set(cursor) == {"created_at_i", "ids_at"}
+    assert set(cursor) == {"created_at_i", "ids_at", "seen"}
     arrived = [i for second in range(1_700_000_100, 1_700_000_113)
                for i in search.post(second, 2)]
 
     fetched, cursor = poll_until_quiet(source, http, cfg, cursor)
     assert sorted(fetched) == sorted(arrived) and len(fetched) == 26
-    assert cursor == {"created_at_i": 1_700_000_112, "ids_at": sorted(arrived[-2:])}
+    assert {k: cursor[k] for k in ("created_at_i", "ids_at")} == \
+        {"created_at_i": 1_700_000_112, "ids_at": sorted(arrived[-2:])}
+    assert "until_i" not in cursor
     assert search.requests[3]["numericFilters"] == \
-        "created_at_i>=1700000000,created_at_i<=1700000108"
+        "created_at_i>=1699999100,created_at_i<=1700000108"  # from LOOKBACK before
 
     later = search.post(1_700_000_200, 2)
     assert sorted(poll_until_quiet(source, http, cfg, cursor)[0]) == later
+
+
+def test_an_item_indexed_late_is_read_on_the_next_poll(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    # HN Search filters on creation time while its index lags: an item indexed after a
+    # newer one was read was created before the cursor's second, and no poll found it.
+    search = HackerNewsSearch().serve(httpserver)
+    search.post(1_700_000_000)
+    source, cfg = HackerNewsSource(), config(httpserver, tags="story")
+    cursor = source.fetch(http, cfg, {}).cursor
+    newer = search.post(1_700_000_300)
+    cursor = source.fetch(http, cfg, cursor).cursor
+    assert cursor["created_at_i"] == 1_700_000_300
+    late = search.post(1_700_000_270)
+    newest = search.post(1_700_000_360)
+
+    third = source.fetch(http, cfg, cursor)
+    assert [m.external_id for m in third.mentions] == late + newest
+    assert search.requests[-1]["numericFilters"] == "created_at_i>=1699999400"
+    assert newer[0] not in [m.external_id for m in third.mentions]  # read before
+    assert source.fetch(http, cfg, third.cursor).mentions == []
+
+
+def test_pages_left_below_the_cursor_do_not_hold_a_busy_search_back(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    # The look-back's items come last (newest first): pages left with them only are no
+    # backlog, or a busy search would spend its next polls reading them again.
+    search = HackerNewsSearch().serve(httpserver)
+    search.post(1_700_000_000, 30)
+    source, cfg = HackerNewsSource(), config(httpserver, tags="story", hits_per_page=5,
+                                             max_pages=2)
+    arrived = search.post(1_700_000_060, 7)
+    result = source.fetch(http, cfg, {"created_at_i": 1_700_000_000})
+    assert set(arrived) <= {m.external_id for m in result.mentions}
+    assert "until_i" not in result.cursor
+    assert result.cursor["created_at_i"] == 1_700_000_060
 
 
 @pytest.mark.parametrize("backlog", [
