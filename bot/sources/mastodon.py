@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from html.parser import HTMLParser
@@ -24,7 +25,7 @@ from bot.sources.base import (
     SourceConfig,
     setting_error,
 )
-from bot.sources.cursors import status_id, stored_id
+from bot.sources.cursors import LOOKBACK, drop_seen, numeric_id, status_id, stored_id
 from bot.sources.json_fields import as_dict, as_id, as_str
 from bot.sources.text import extract_links, html_to_text, language_tag, parse_iso, usable_url
 
@@ -33,7 +34,8 @@ BACKLOG_KEYS = ("offset", "until_id", "newest_id", "stalls")
 MAX_OFFSET = 10_000
 """Most statuses a search backlog skips: more would be a cursor no poll wrote."""
 MAX_STALLS = 3
-"""Backlog polls in a row that bring nothing older before the backlog is given up."""
+"""Backlog pages in a row that bring nothing older before the backlog is given up."""
+SEEN_KEEP = 300
 log = logging.getLogger(__name__)
 _SKIP_LINK_CLASSES = ("mention", "hashtag", "u-url")
 _QUOTE_INLINE = "quote-inline"
@@ -124,6 +126,9 @@ class MastodonConfig(SourceConfig):
         default=False, description="Hashtag mode: only statuses from this instance."
     )
     limit: int = Field(default=40, ge=1, le=40, description="Statuses asked per request (max 40).")
+    max_pages: int = Field(
+        default=3, ge=1, le=20, description="Most pages read per fetch when many statuses are new."
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -150,6 +155,21 @@ def _id_key(status_id: str) -> tuple[int, str]:
     """Sort key for status ids: Mastodon's numbers of varying length, or the flake ids and
     ULIDs of other servers (one kind per server), all in time order."""
     return (len(status_id), status_id)
+
+
+def lookback_id(newest: str) -> str | None:
+    """The lowest Mastodon id a status made ``LOOKBACK`` before the status ``newest`` can
+    have, or None when ``newest`` is no Mastodon id (the opaque ids of other servers).
+
+    A Mastodon id is the creation time in milliseconds shifted 16 bits, a sequence in the
+    low bits (lib/mastodon/snowflake.rb); a remote status gets ``id_at(created_at)``, its
+    own creation time: one that federates late is numbered below the statuses read
+    before it came."""
+    found = numeric_id(newest)
+    if found is None:
+        return None
+    millis = (int(found) >> 16) - int(LOOKBACK.total_seconds() * 1000)
+    return str(millis << 16) if millis > 0 else None
 
 
 def _handle(account: dict[str, Any]) -> str:
@@ -354,8 +374,8 @@ def parse_statuses(payload: Any, instance: str, mode: str = "hashtag") -> list[F
 
 @dataclass(frozen=True, slots=True)
 class _Backlog:
-    """Search results a poll left unread: the next page is at ``offset`` in the search
-    (newest first, after min_id); ``until_id`` is the oldest status read so far, and
+    """Search results a page left unread: the next page is at ``offset`` in the search
+    (newest first, from ``lookback_id(min_id)``); ``until_id`` is the oldest status read so far, and
     ``newest_id`` becomes the cursor's min_id once the backlog is read."""
 
     offset: int
@@ -385,6 +405,8 @@ class _Backlog:
 
 def _request(config: MastodonConfig, min_id: str | None,
              offset: int | None = None) -> tuple[str, dict[str, Any]]:
+    """A first page's request: after ``min_id`` (a search reads it as its second), at
+    ``offset`` in a search's results."""
     params: dict[str, Any] = {"limit": config.limit}
     if min_id:
         params["min_id"] = min_id
@@ -408,41 +430,114 @@ class MastodonSource(Source[MastodonConfig]):
     default_interval: ClassVar[timedelta] = timedelta(minutes=5)
 
     def fetch(self, http: Fetcher, config: MastodonConfig, cursor: Cursor) -> FetchResult:
-        """One page of statuses newer than the cursor's ``min_id``.
+        """Statuses newer than the cursor's ``min_id`` (the newest status read), up to
+        ``max_pages`` pages, and those ``LOOKBACK`` before it not read yet (the cursor's
+        ``seen``): a status that federates late is numbered by its creation
+        (``lookback_id``). A first poll reads one page (no history).
 
-        A hashtag timeline answers min_id with the statuses just after it, oldest first,
-        so the next page follows on the next poll. A search answers with the newest ones
-        (Mastodon's search sorts by id, newest first, and reads min_id as a date): when a
-        search poll's page is full, the cursor keeps min_id and notes the backlog (the
-        ``offset`` of the next page, the oldest and newest ids read); the next polls page
-        through it and only once it is exhausted does min_id move to the newest id read.
-        A server that ignores ``offset`` (no older status in ``MAX_STALLS`` polls) ends
-        the backlog with a warning instead of asking for the same page forever."""
+        A hashtag timeline answers min_id with the statuses just after it, oldest first:
+        pages follow from the newest status of the one before, and the cursor's min_id
+        moves with them, so pages left come with the next poll. Only once a poll reaches
+        the newest status does it read the look-back, newest first (since_id and max_id),
+        with the pages it has left: a busy tag keeps up first.
+
+        A search answers with the newest statuses (Mastodon's search sorts by id, newest
+        first, and reads min_id as a date), from the look-back's start: when a page is
+        full and reached no status as old as min_id, the cursor keeps min_id and notes
+        the backlog (the ``offset`` of the next page, the oldest and newest ids read),
+        which the next pages (of this poll, then of the next ones) read; only once it is
+        exhausted does min_id move to the newest id read. A server that ignores
+        ``offset`` (no older status in ``MAX_STALLS`` pages) ends the backlog with a
+        warning instead of asking for the same page forever."""
         source = f"Mastodon {config.base_url} {config.query}"
         min_id = stored_id(cursor, "min_id", source, valid=status_id)
-        backlog = _Backlog.stored(cursor, min_id, source) if config.mode == "search" else None
-        url, params = _request(config, min_id, backlog.offset if backlog else None)
         headers = {"Accept": "application/json"}
         if config.access_token is not None:
             headers["Authorization"] = f"Bearer {config.access_token.get_secret_value()}"
-        payload = http.get(url, params=params, headers=headers).json()
-        statuses = _statuses(payload, config.mode)
-        mentions = parse_statuses(payload, config.base_url, config.mode)
-        ids = [found for s in statuses if (found := status_id(s.get("id")))]
+
+        def get(url: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+            return _statuses(http.get(url, params=params, headers=headers).json(), config.mode)
+
         new_cursor = {k: v for k, v in cursor.items() if k != "min_id" and k not in BACKLOG_KEYS}
+        if config.mode == "search":
+            statuses, position = _search(config, cursor, min_id, source, get)
+        else:
+            statuses, position = _timeline(config, min_id, get)
+        new_cursor |= position
+        mentions = [m for m in (status_to_mention(s, config.base_url) for s in statuses) if m]
+        mentions, seen = drop_seen(list({m.external_id: m for m in mentions}.values()),
+                                   cursor, SEEN_KEEP)
+        if seen:
+            new_cursor["seen"] = seen
+        mentions.sort(key=lambda m: m.published_at)
+        return FetchResult(mentions=mentions, cursor=new_cursor)
+
+
+_Get = Callable[[str, dict[str, Any]], list[dict[str, Any]]]
+
+
+def _ids(statuses: list[dict[str, Any]]) -> list[str]:
+    return [found for s in statuses if (found := status_id(s.get("id")))]
+
+
+def _timeline(config: MastodonConfig, min_id: str | None,
+              get: _Get) -> tuple[list[dict[str, Any]], Cursor]:
+    """The statuses of a hashtag poll (see ``MastodonSource.fetch``), and its min_id."""
+    budget = config.max_pages if min_id else 1
+    statuses: list[dict[str, Any]] = []
+    newest, full = min_id, True
+    while budget and full:
+        url, params = _request(config, newest)
+        page = get(url, params)
+        budget -= 1
+        statuses += page
+        before, newest = newest, max([*_ids(page), *([newest] if newest else [])],
+                                     key=_id_key, default=None)
+        full = len(page) >= config.limit and newest != before  # else no page after it
+    floor = lookback_id(min_id) if min_id else None
+    below = min_id
+    while budget and not full and floor and below and _id_key(floor) < _id_key(below):
+        url, params = _request(config, None)
+        page = get(url, params | {"since_id": floor, "max_id": below})
+        budget -= 1
+        statuses += page
+        ids = [i for i in _ids(page) if _id_key(i) < _id_key(below)]
+        if len(page) < config.limit or not ids:
+            break
+        below = min(ids, key=_id_key)
+    return statuses, ({"min_id": newest} if newest else {})
+
+
+def _search(config: MastodonConfig, cursor: Cursor, min_id: str | None, source: str,
+            get: _Get) -> tuple[list[dict[str, Any]], Cursor]:
+    """The statuses of a search poll (see ``MastodonSource.fetch``), and its min_id and
+    backlog."""
+    backlog = _Backlog.stored(cursor, min_id, source)
+    after = (lookback_id(min_id) or min_id) if min_id else None
+    statuses: list[dict[str, Any]] = []
+    position: Cursor = {}
+    for _ in range(config.max_pages if min_id else 1):
+        url, params = _request(config, after, backlog.offset if backlog else None)
+        page = get(url, params)
+        statuses += page
+        ids = _ids(page)
         newest = backlog.newest_id if backlog else max(
             [*ids, *([min_id] if min_id else [])], key=_id_key, default=None)
-        if newest:
-            new_cursor["min_id"] = newest
-        if config.mode == "search" and min_id and len(statuses) >= config.limit:
-            new_cursor |= _next_backlog(source, config.limit, min_id, backlog, ids, newest)
-        return FetchResult(mentions=mentions, cursor=new_cursor)
+        position = {"min_id": newest} if newest else {}
+        if not (min_id and len(page) >= config.limit):
+            break
+        position |= _next_backlog(source, config.limit, min_id, backlog, ids, newest)
+        if "offset" not in position:
+            break
+        backlog = _Backlog.stored(position, min_id, source)
+    return statuses, position
 
 
 def _next_backlog(source: str, limit: int, min_id: str, backlog: _Backlog | None,
                   ids: list[str], newest: str | None) -> Cursor:
-    """The cursor fields of the backlog after a search poll whose page was full (min_id
-    kept); none when the page reached min_id, or when the backlog is given up."""
+    """The cursor fields of the backlog after a full search page (min_id kept); none when
+    the page reached min_id (what is left is the look-back's), or when the backlog is
+    given up."""
     if any(_id_key(i) <= _id_key(min_id) for i in ids):
         return {}  # the page reached min_id (its second comes again): nothing left
     top = backlog.until_id if backlog else None

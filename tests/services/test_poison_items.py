@@ -67,7 +67,7 @@ def test_poison_items_in_a_fetch_do_not_freeze_the_source(
     assert report.totals.stored == len(POISON)
     with sessions() as session:
         row = session.scalars(select(SourceRow)).one()
-        assert row.cursor == {"min_id": "106"}, "the cursor moved past the poison items"
+        assert row.cursor["min_id"] == "106", "the cursor moved past the poison items"
         assert row.consecutive_failures == 0
         authors = {a.handle: a for a in session.scalars(select(Author))}
         eve = authors["@user2@toot.example"]

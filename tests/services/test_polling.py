@@ -508,8 +508,9 @@ def test_a_broken_stored_cursor_is_repaired_without_storing_a_post_twice(
     assert count(sessions, Mention) == stored
     with sessions() as session:
         assert session.scalars(select(SourceRow.cursor)).one() == good_cursor
-    asked = [r.args.get("min_id") for r, _ in httpserver.log]
-    assert asked == [None, None, good_cursor["min_id"]]
+    asked = [r.args.get("min_id") for r, _ in httpserver.log if "since_id" not in r.args]
+    assert asked == [None, None, good_cursor["min_id"]]  # then the look-back below it
+    assert httpserver.log[-1][0].args["max_id"] == good_cursor["min_id"]
     assert len([r for r in caplog.records if "min_id" in r.getMessage()]) == 1
 
 

@@ -383,3 +383,54 @@ class RedditSearch:
             "after": page[-1][1] if page and more else None, "before": None,
             "dist": len(children), "children": children}}
         return Response(json.dumps(body), content_type="application/json")
+
+
+@dataclass
+class MastodonTagTimeline:
+    """GET /api/v1/timelines/tag/:hashtag as https://docs.joinmastodon.org/methods/timelines/
+    describes it: statuses newest first; ``max_id`` (results lesser than it) and
+    ``since_id`` (greater than it) bound them, and the newest of those come; ``min_id``
+    gives those "immediately newer" than it, the oldest after it (still newest first in
+    the answer); ``limit`` 20 by default, 40 at most.
+
+    A status is numbered by its creation time (``mastodon_id``), as Mastodon numbers a
+    remote status by its ``created_at`` (``Mastodon::Snowflake.id_at``): one that federates
+    late (``post`` called after newer ones were read) gets an id below theirs.
+    ``requests`` records each request's arguments."""
+
+    statuses: list[str] = field(default_factory=list)
+    requests: list[dict[str, str]] = field(default_factory=list)
+
+    def post(self, when: datetime, count: int = 1) -> list[str]:
+        """Publish ``count`` statuses made at ``when`` (a millisecond apart); their ids."""
+        made = [mastodon_id(when + timedelta(milliseconds=i)) for i in range(count)]
+        self.statuses.extend(made)
+        return made
+
+    def serve(self, server: HTTPServer, tag: str = "acme") -> MastodonTagTimeline:
+        """Answer the tag's timeline on ``server``."""
+        server.expect_request(f"/api/v1/timelines/tag/{tag}").respond_with_handler(self)
+        return self
+
+    def __call__(self, request: Request) -> Response:
+        """One page of the statuses the request's bounds select."""
+        args = dict(request.args)
+        self.requests.append(args)
+        limit = min(int(args.get("limit", "20")), 40)
+        selected = sorted(
+            (s for s in self.statuses
+             if all(int(s) > int(args[k]) for k in ("since_id", "min_id") if k in args)
+             and ("max_id" not in args or int(s) < int(args["max_id"]))),
+            key=int)
+        page = selected[:limit] if "min_id" in args else selected[-limit:]
+        statuses = [
+            {"id": s, "uri": f"https://remote.example/users/author/statuses/{s}",
+             "url": f"https://remote.example/@author/{s}",
+             "created_at": _mastodon_time(s).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+             "content": f"<p>acme {s[-6:]}</p>", "language": "en", "spoiler_text": "",
+             "in_reply_to_id": None, "reblog": None, "card": None,
+             "account": {"id": "1", "username": "author", "acct": "author@remote.example",
+                         "display_name": "Author", "followers_count": 3,
+                         "url": "https://remote.example/@author"}}
+            for s in reversed(page)]
+        return Response(json.dumps(statuses), content_type="application/json")

@@ -13,8 +13,19 @@ from werkzeug import Request
 from bot.matching import MatchInput, parse_query
 from bot.net.errors import SourceAuthError
 from bot.net.http import HttpClient, HttpStatusError
-from bot.sources.mastodon import MastodonConfig, MastodonSource, parse_statuses, status_to_mention
-from tests.sources.paging_stand_ins import MASTODON_SEARCH, MastodonSearch, poll_until_quiet
+from bot.sources.mastodon import (
+    MastodonConfig,
+    MastodonSource,
+    lookback_id,
+    parse_statuses,
+    status_to_mention,
+)
+from tests.sources.paging_stand_ins import (
+    MASTODON_SEARCH,
+    MastodonSearch,
+    MastodonTagTimeline,
+    poll_until_quiet,
+)
 
 SINGLE_STATUSES = [
     "docs_status_example.json",
@@ -30,6 +41,11 @@ SINGLE_STATUSES = [
 def config(httpserver: HTTPServer, **values: Any) -> MastodonConfig:
     """A config pointing at the local server."""
     return MastodonConfig(base_url=httpserver.url_for("").rstrip("/"), **values)
+
+
+def position(cursor: dict[str, Any]) -> dict[str, Any]:
+    """Where a cursor resumes, without the statuses it read (``seen``)."""
+    return {k: v for k, v in cursor.items() if k != "seen"}
 
 
 @pytest.mark.parametrize("name", SINGLE_STATUSES)
@@ -148,10 +164,10 @@ def test_hashtag_timeline_fetch_and_min_id_cursor(
     assert mention.text == "#hoot (hashtag toot)"
     assert mention.language_hint == "ja"
     assert mention.links == ()
-    assert first.cursor == {"min_id": "117020593741189701"}
+    assert position(first.cursor) == {"min_id": "117020593741189701"}
 
     second = source.fetch(http, cfg, first.cursor)
-    assert second.mentions == [] and second.cursor == first.cursor
+    assert second.mentions == [] and position(second.cursor) == position(first.cursor)
 
 
 def test_elided_doc_timeline_still_maps(
@@ -168,7 +184,7 @@ def test_elided_doc_timeline_still_maps(
     assert result.mentions[0].text.startswith("Caught on the hop. 😺 #Qualitätskatzen #cats")
     assert "(photo: @kernpanik | license: CC BY-NC-SA 4.0)" in result.mentions[0].text
     assert result.mentions[0].author.handle == "unknown"  # the doc elides the account
-    assert result.cursor == {"min_id": "103206185588894565"}
+    assert position(result.cursor) == {"min_id": "103206185588894565"}
 
 
 def test_search_fetch_sends_the_token(
@@ -189,7 +205,7 @@ def test_search_fetch_sends_the_token(
     assert greg.external_id == "https://icosahedron.website/users/greg/statuses/116388148912635764"
     assert greg.extra["status_id"] == "116388149027005349"
     assert greg.author.followers == 455
-    assert result.cursor == {"min_id": "116388149027005349"}
+    assert position(result.cursor) == {"min_id": "116388149027005349"}
 
 
 @pytest.mark.parametrize(
@@ -277,7 +293,7 @@ def test_a_status_id_of_the_wrong_shape_is_neither_a_mention_nor_the_cursor(
     httpserver.expect_request("/api/v1/timelines/tag/hoot").respond_with_json([bad, good])
     result = MastodonSource().fetch(http, config(httpserver, query="#hoot"), {"min_id": "1"})
     assert [m.external_id for m in result.mentions] == [good["uri"]]
-    assert result.cursor == {"min_id": good["id"]}
+    assert position(result.cursor) == {"min_id": good["id"]}
 
 
 def test_a_reply_id_or_handle_of_the_wrong_shape_is_read_as_missing(
@@ -309,10 +325,10 @@ def test_a_stored_min_id_that_is_not_an_id_is_dropped_once_with_a_warning(
     with caplog.at_level("WARNING", logger="bot.sources"):
         first = source.fetch(http, cfg, {"min_id": stored})
         source.fetch(http, cfg, first.cursor)
-    first_request, second_request = (r for r, _ in httpserver.log)
+    first_request, second_request = (r for r, _ in httpserver.log[:2])  # then the look-back
     assert "min_id" not in first_request.args  # as a first poll: the latest statuses
     assert [m.external_id for m in first.mentions] == [good["uri"]]
-    assert first.cursor == {"min_id": good["id"]}
+    assert position(first.cursor) == {"min_id": good["id"]}
     assert second_request.args["min_id"] == good["id"]
     (warning,) = [r for r in caplog.records if "min_id" in r.getMessage()]
     assert warning.levelname == "WARNING" and "dropped" in warning.getMessage()
@@ -338,7 +354,7 @@ def test_a_server_whose_status_ids_are_not_numbers_keeps_its_cursor(
         first = source.fetch(http, cfg, {})
         source.fetch(http, cfg, first.cursor)
     assert len(first.mentions) == 2
-    assert first.cursor == {"min_id": newer}
+    assert position(first.cursor) == {"min_id": newer}
     assert [r.args.get("min_id") for r, _ in httpserver.log] == [None, newer]
     assert not caplog.records
 
@@ -350,9 +366,11 @@ def test_a_numeric_min_id_stored_as_a_number_is_still_sent(
     with caplog.at_level("WARNING", logger="bot.sources"):
         result = MastodonSource().fetch(http, config(httpserver, query="#hoot"),
                                         {"min_id": 103270115826048975})
-    (request, _), = httpserver.log
+    (request, _), (lookback, _) = httpserver.log
     assert request.args["min_id"] == "103270115826048975"
-    assert result.cursor == {"min_id": "103270115826048975"}
+    assert lookback.args["max_id"] == "103270115826048975"
+    assert lookback.args["since_id"] == lookback_id("103270115826048975")
+    assert position(result.cursor) == {"min_id": "103270115826048975"}
     assert not caplog.records
 
 
@@ -374,16 +392,17 @@ def test_a_search_poll_with_a_full_page_reads_the_rest_on_the_next_polls(
     start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     search.post(start)
     source = MastodonSource()
-    cfg = config(httpserver, mode="search", query="acme", access_token="tok", limit=10)
+    cfg = config(httpserver, mode="search", query="acme", access_token="tok", limit=10,
+                 max_pages=1)
     cursor = source.fetch(http, cfg, {}).cursor  # as the code before backlogs stored it
-    assert set(cursor) == {"min_id"}
+    assert set(cursor) == {"min_id", "seen"}
     arrived = search.post(start + timedelta(minutes=5), 25)
 
     fetched, cursor = _poll_statuses(source, http, cfg, cursor)
     assert set(arrived) <= set(fetched)
-    assert cursor == {"min_id": arrived[-1]}
+    assert position(cursor) == {"min_id": arrived[-1]}
     assert search.requests[2]["offset"] == "10"
-    assert search.requests[2]["min_id"] == search.statuses[0]
+    assert search.requests[2]["min_id"] == lookback_id(search.statuses[0])
 
     later = search.post(start + timedelta(minutes=20), 3)
     assert set(later) <= set(_poll_statuses(source, http, cfg, cursor)[0])
@@ -425,7 +444,7 @@ def test_a_server_ignoring_the_search_offset_ends_the_backlog(
     cursor: dict[str, Any] = {"min_id": since}
     for _ in range(5):
         cursor = MastodonSource().fetch(http, cfg, cursor).cursor
-    assert cursor == {"min_id": search.statuses[-1]}
+    assert position(cursor) == {"min_id": search.statuses[-1]}
 
 
 @pytest.mark.parametrize("backlog", [
@@ -447,7 +466,107 @@ def test_a_malformed_search_backlog_loses_nothing(
     fetched, last = _poll_statuses(MastodonSource(), http, cfg, cursor)
     # statuses the cursor says were read may come again; none of the others is left unread
     assert set(arrived[:15]) <= set(fetched)
-    assert last == {"min_id": arrived[-1]}
+    assert position(last) == {"min_id": arrived[-1]}
+
+
+def test_a_remote_status_federating_late_is_read_on_the_next_poll(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    # A remote status is numbered by its creation: one that reached the instance after a
+    # newer one was read was below min_id, and no poll ever asked for it.
+    timeline = MastodonTagTimeline().serve(httpserver)
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    timeline.post(start)
+    source, cfg = MastodonSource(), config(httpserver, query="acme")
+    cursor = source.fetch(http, cfg, {}).cursor
+    newer = timeline.post(start + timedelta(minutes=5))
+    second = source.fetch(http, cfg, cursor)
+    assert [m.extra["status_id"] for m in second.mentions] == newer
+    late = timeline.post(start + timedelta(minutes=4, seconds=20))
+    newest = timeline.post(start + timedelta(minutes=6))
+
+    third = source.fetch(http, cfg, second.cursor)
+    assert [m.extra["status_id"] for m in third.mentions] == late + newest
+    assert position(third.cursor) == {"min_id": newest[0]}
+    # the look-back asked below the newest status read, newest first
+    assert timeline.requests[-1] | {"limit": "40"} == {
+        "limit": "40", "since_id": lookback_id(newer[0]), "max_id": newer[0]}
+    # what the look-back reads again is not fetched twice
+    assert source.fetch(http, cfg, third.cursor).mentions == []
+
+
+def test_a_remote_status_federating_late_is_read_by_a_search_poll(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    search = MastodonSearch().serve(httpserver)
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    search.post(start)
+    source = MastodonSource()
+    cfg = config(httpserver, mode="search", query="acme", access_token="tok")
+    cursor = source.fetch(http, cfg, {}).cursor
+    newer = search.post(start + timedelta(minutes=5))
+    cursor = source.fetch(http, cfg, cursor).cursor
+    assert position(cursor) == {"min_id": newer[0]}
+    late = search.post(start + timedelta(minutes=4, seconds=20))
+    newest = search.post(start + timedelta(minutes=6))
+
+    third = source.fetch(http, cfg, cursor)
+    assert [m.extra["status_id"] for m in third.mentions] == late + newest
+    assert position(third.cursor) == {"min_id": newest[0]}
+    assert search.requests[-1]["min_id"] == lookback_id(newer[0])
+    assert source.fetch(http, cfg, third.cursor).mentions == []
+
+
+def test_a_busy_tag_is_read_up_to_max_pages_a_poll(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    # 60 new statuses between two polls: one page of 40 a poll fell behind without limit.
+    timeline = MastodonTagTimeline().serve(httpserver)
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    timeline.post(start)
+    source, cfg = MastodonSource(), config(httpserver, query="acme")
+    cursor = source.fetch(http, cfg, {}).cursor
+    fetched: list[str] = []
+    for poll in range(1, 7):
+        arrived = timeline.post(start + timedelta(minutes=5 * poll), 60)
+        result = source.fetch(http, cfg, cursor)
+        cursor = result.cursor
+        assert [m.extra["status_id"] for m in result.mentions] == arrived
+        fetched += arrived
+    assert len(set(fetched)) == 360 and position(cursor) == {"min_id": fetched[-1]}
+
+
+def test_a_tag_busier_than_max_pages_moves_on_before_it_looks_back(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    # The look-back has the pages the new statuses left: none while more are new than
+    # a poll reads, so a busy tag keeps up first and each poll starts where the last ended.
+    timeline = MastodonTagTimeline().serve(httpserver)
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    timeline.post(start)
+    source, cfg = MastodonSource(), config(httpserver, query="acme", limit=10, max_pages=2)
+    cursor = source.fetch(http, cfg, {}).cursor
+    arrived = timeline.post(start + timedelta(minutes=5), 45)
+    fetched, cursor = poll_until_quiet(source, http, cfg, cursor,
+                                       key=lambda m: m.extra["status_id"])
+    assert fetched == arrived
+    # polls 2 and 3 spent their 2 pages on new statuses; polls 4 and 5 looked back with
+    # the page they had left
+    assert ["since_id" in r for r in timeline.requests] == [False] * 6 + [True, False, True]
+
+
+def test_a_search_reads_up_to_max_pages_a_poll(httpserver: HTTPServer, http: HttpClient) -> None:
+    search = MastodonSearch().serve(httpserver)
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    search.post(start)
+    source = MastodonSource()
+    cfg = config(httpserver, mode="search", query="acme", access_token="tok", limit=10)
+    cursor = source.fetch(http, cfg, {}).cursor
+    arrived = search.post(start + timedelta(minutes=5), 25)
+    result = source.fetch(http, cfg, cursor)
+    assert [m.extra["status_id"] for m in result.mentions] == arrived
+    assert position(result.cursor) == {"min_id": arrived[-1]}
+    assert [r.get("offset") for r in search.requests[1:]] == [None, "10", "20"]
 
 
 def test_a_quote_posts_hidden_re_fallback_is_not_its_text_nor_its_link(
