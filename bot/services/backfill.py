@@ -7,10 +7,11 @@ are stored and counted like any other, but never alerted and never given an SLA.
 were backfilled is kept on the source and shown by ``source list``. A window of 0 turns
 the quiet backfill off (every post may alert, as before).
 
-A post a source finds later (an RSS entry dated days before newer ones, a Google Alert
-found late) but published before that first poll's cut-off belongs to the same history:
-it is stored quietly too (``history_start``); a late post published after it is new to
-the team and goes through the alert decision like any other.
+Any post a later poll reads but published before that first poll's cut-off belongs to
+the same history and is stored quietly too (``history_start``): the backlog a cursor
+reads over several polls (a week's pause is more than one page), an RSS entry dated days
+before newer ones, a Google Alert found late. A post published after it
+is new to the team and goes through the alert decision like any other.
 """
 
 from __future__ import annotations
@@ -55,9 +56,11 @@ def cutoff(session: Session, row: SourceRow, now: datetime, default_hours: int
 def history_start(session: Session, row: SourceRow, default_hours: int) -> datetime | None:
     """Where the source's history began: its (last) first poll's backfill cut-off, the
     posts that poll stored quietly being older (the source's creation less the window for
-    a source polled before quiet backfills were recorded). A post found late that was
-    published before it is stored quietly too (``do_ingest(history_before=...)``); None
-    when the quiet backfill is off (0 hours), as every post may alert then."""
+    a source polled before quiet backfills were recorded). Every later poll stores a post
+    published before it quietly, whether a cursor reads it with a long pause's backlog (a
+    page or a few per poll, oldest or newest first: no source says what it has left) or
+    a feed lists it late; None when the quiet backfill is off (0 hours), as every post may
+    alert then."""
     hours = window_hours(session, row.workspace_id, default_hours)
     if hours == 0:
         return None

@@ -378,7 +378,10 @@ def _apply(session: Session, source: ClaimedSource, result: FetchResult, now: da
         outcome.error = "claim expired during a slow tick; skipped"
         return
     watch = session.get(Watch, row.watch_id)
-    quiet_before = backfill.cutoff(session, row, now, backfill_hours)
+    first_poll = backfill.cutoff(session, row, now, backfill_hours)
+    # A backlog read over several polls (a week's pause) is history on each, not the first only.
+    quiet_before = (first_poll if first_poll is not None
+                    else backfill.history_start(session, row, backfill_hours))
     if watch is not None and result.mentions:
         history_before = (backfill.history_start(session, row, backfill_hours)
                           if any(item.late for item in result.mentions) else None)
@@ -387,9 +390,9 @@ def _apply(session: Session, source: ClaimedSource, result: FetchResult, now: da
                                    history_before=history_before)
         if not dry_run:
             index_pending(session)  # the new mentions' words, in the same transaction
-    if quiet_before is not None:
+    if first_poll is not None:
         backfill.record(session, row.id, outcome.report.backfilled,
-                        round((now - quiet_before).total_seconds() / 3600), now)
+                        round((now - first_poll).total_seconds() / 3600), now)
     # The cursor moves in the same transaction as the mentions it covers.
     row.cursor = result.cursor
     row.consecutive_failures = 0
