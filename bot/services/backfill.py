@@ -16,7 +16,7 @@ is new to the team and goes through the alert decision like any other.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -83,14 +83,16 @@ def record(session: Session, source_id: int, backfilled: int, hours: int | None,
     state.polled_at = now
 
 
-def mark_resumed(session: Session, source_id: int) -> None:
-    """A paused source resumes: its next poll backfills quietly, and counts afresh."""
-    state = session.get(SourceBackfill, source_id)
-    if state is None:
-        session.add(SourceBackfill(source_id=source_id, pending=True, backfilled=0))
-    else:
-        state.pending = True
-        state.backfilled = 0
+def mark_resumed(session: Session, source_ids: Iterable[int]) -> None:
+    """These sources are polled again after a pause (their own, their watch's, or Vigie's
+    uninstall): the next poll of each backfills quietly, and counts afresh."""
+    for source_id in source_ids:
+        state = session.get(SourceBackfill, source_id)
+        if state is None:
+            session.add(SourceBackfill(source_id=source_id, pending=True, backfilled=0))
+        else:
+            state.pending = True
+            state.backfilled = 0
 
 
 def mark_quiet(session: Session, mention_ids: Sequence[int]) -> None:

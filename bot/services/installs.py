@@ -18,11 +18,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.services import backfill
 from bot.services.actors import Actor
 from bot.services.audit import record
 from storage import repositories as repo
 from storage.db import transaction
-from storage.models import AuditEvent, OutboxMessage, OutboxStatus, Workspace
+from storage.models import AuditEvent, OutboxMessage, OutboxStatus, SourceRow, Workspace
 from storage.models_base import as_utc, utcnow
 from storage.models_outbox import OutboxPause
 
@@ -114,7 +115,10 @@ def do_reinstalled(sessions: sessionmaker[Session], team_id: str, *,
     queued by a job that read the workspace just before the mark (or by a release before
     that check) would reach the channel days late, several at once, each telling numbers
     the next digest tells better (a report can be asked for again:
-    `/cm report month YYYY-MM`). Cards and other messages are sent as queued."""
+    `/cm report month YYYY-MM`). Cards and other messages are sent as queued.
+
+    The workspace's sources were not polled meanwhile: each backfills the gap quietly at
+    its next poll, as a source resumed after a pause does."""
     now = now or utcnow()
     with transaction(sessions) as session:
         workspace = repo.get_workspace_by_team(session, team_id)
@@ -139,6 +143,9 @@ def do_reinstalled(sessions: sessionmaker[Session], team_id: str, *,
                     last_error="dropped: stale digest or report after a reinstall")
             .execution_options(synchronize_session=False))
         dropped = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        # None was polled while uninstalled: each backfills that gap quietly.
+        backfill.mark_resumed(session, session.scalars(
+            select(SourceRow.id).where(SourceRow.workspace_id == workspace.id)).all())
         record(session, workspace.id, SLACK_ACTOR, "workspace.reinstalled",
                detail={"uninstalled_at": since.isoformat() if since else None,
                        "dropped_stale_reports": dropped})

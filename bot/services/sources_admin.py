@@ -349,7 +349,7 @@ def do_set_source_paused(sessions: sessionmaker[Session], workspace_id: int, act
             require_role(session, workspace_id, actor, Role.ADMIN)
         row, _ = _get(session, workspace_id, source_id)
         if row.paused and not paused:
-            backfill.mark_resumed(session, row.id)
+            backfill.mark_resumed(session, [row.id])
         row.paused = paused
         if not paused:
             row.next_poll_at = utcnow()

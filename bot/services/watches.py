@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.i18n import t
 from bot.matching.query import QueryError, parse_query
 from bot.messages.delivery import ChannelChecker
+from bot.services import backfill
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError, query_error
@@ -277,11 +278,15 @@ def _describe(query: str, language: str) -> str:
 def do_set_watch_paused(
     sessions: sessionmaker[Session], workspace_id: int, actor: Actor, name: str, paused: bool
 ) -> None:
-    """Pause (no polling, no alerts) or resume a watch."""
+    """Pause (no polling, no alerts) or resume a watch. Resumed, each of its sources
+    backfills its pause quietly at its next poll, as a source resumed on its own does."""
     with transaction(sessions) as session:
         if actor.user_id:
             require_role(session, workspace_id, actor, Role.ADMIN)
         watch = get_watch_by_name(session, workspace_id, name)
+        if watch.paused and not paused:
+            backfill.mark_resumed(session, session.scalars(
+                select(SourceRow.id).where(SourceRow.watch_id == watch.id)).all())
         watch.paused = paused
         record(session, workspace_id, actor, "watch.paused" if paused else "watch.resumed",
                detail={"watch": watch.name})

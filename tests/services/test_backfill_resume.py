@@ -1,7 +1,8 @@
 """Quiet backfill after a pause, on SQLite and PostgreSQL: a source resumed after a week
-reads the week's backlog a page per poll from a local Mastodon hashtag timeline, and no
-poll alerts on a post published before its first poll's window; the posts of that window
-alert, as a new post of a source never paused does."""
+(its own pause, its watch's, or Vigie uninstalled then installed again) reads the week's
+backlog a page per poll from a local Mastodon hashtag timeline, and no poll alerts on a
+post published before its first poll's window; the posts of that window alert, as a new
+post of a source never paused does."""
 
 from __future__ import annotations
 
@@ -18,10 +19,12 @@ from werkzeug import Request, Response
 
 from bot.net.http import HttpClient
 from bot.services.actors import CLI
+from bot.services.installs import do_reinstalled, do_uninstalled
 from bot.services.outbox import KIND_CARD
 from bot.services.polling import run_poll_tick
 from bot.services.sources_admin import do_add_source, do_set_source_paused
-from storage.models import Mention, OutboxMessage
+from bot.services.watches import do_set_watch_paused
+from storage.models import Mention, OutboxMessage, Workspace
 from storage.models_base import as_utc
 from storage.models_cases import QuietMention
 
@@ -177,6 +180,48 @@ def test_a_resumed_sources_backlog_is_quiet_on_every_poll_that_reads_it(
     assert sum(stored) == 30 and len(stored) >= 2  # the backlog took several polls
     assert _count(sessions, QuietMention) == 28
     assert _carded(sessions)[3:] == _to_ms(fresh)  # after the week-old three
+
+
+def test_a_resumed_watchs_sources_backfill_their_pause_quietly(
+    sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+    httpserver: HTTPServer, shared_data: Path,
+) -> None:
+    """Resuming a watch after a week alerted on every post of the week at its first poll."""
+    now = datetime.now(UTC) - timedelta(hours=1)  # every poll before the clock's now
+    timeline = _timeline(httpserver, shared_data)
+    _add_source(sessions, workspace_id, watch_name, httpserver)
+    _before_the_pause(sessions, timeline, now - timedelta(days=7))
+    do_set_watch_paused(sessions, workspace_id, CLI, watch_name, True)
+    fresh = _during_the_pause(timeline, now, 12)
+    do_set_watch_paused(sessions, workspace_id, CLI, watch_name, False)
+
+    _poll_until_quiet(sessions, now)
+
+    assert _count(sessions, QuietMention) == 12
+    assert _carded(sessions)[3:] == _to_ms(fresh)
+
+
+def test_a_reinstalled_workspaces_sources_backfill_the_gap_quietly(
+    sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+    httpserver: HTTPServer, shared_data: Path,
+) -> None:
+    """Installed again after a week uninstalled: the first poll alerted on the week."""
+    now = datetime.now(UTC) - timedelta(hours=1)  # every poll before the clock's now
+    timeline = _timeline(httpserver, shared_data)
+    _add_source(sessions, workspace_id, watch_name, httpserver)
+    _before_the_pause(sessions, timeline, now - timedelta(days=7))
+    with sessions() as session:
+        workspace = session.get(Workspace, workspace_id)
+        assert workspace is not None
+        team_id = workspace.team_id
+    do_uninstalled(sessions, team_id, "app_uninstalled")
+    fresh = _during_the_pause(timeline, now, 12)
+    assert do_reinstalled(sessions, team_id)
+
+    _poll_until_quiet(sessions, now)
+
+    assert _count(sessions, QuietMention) == 12
+    assert _carded(sessions)[3:] == _to_ms(fresh)
 
 
 def test_a_source_never_paused_alerts_on_its_new_posts(
