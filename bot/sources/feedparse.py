@@ -29,6 +29,7 @@ from xml.parsers import expat
 
 import feedparser
 from feedparser import datetimes as fp_datetimes
+from feedparser import encodings as fp_encodings
 
 from bot.net.errors import SourceError
 from bot.sources.text import (
@@ -63,6 +64,9 @@ TOLERANT_MAX_BYTES = 2 * 1024 * 1024
 """Largest document the tolerant parser reads: pure Python, about a second of CPU and
 tens of MB per MB of tags. Well-formed feeds of any size take the fast path."""
 _XML_DECL_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=", re.IGNORECASE)
+# Digits bounded: int() refuses strings of over 4300 digits, and no surrogate needs more.
+_NUMERIC_REFERENCE = re.compile(rb"&#(?:[xX]0*([0-9a-fA-F]{1,8})|0*([0-9]{1,10}));")
+_REPLACEMENT_REFERENCE = b"&#65533;"
 _UTF8_NAMES = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
 
 ParserName = Literal["fast", "tolerant"]
@@ -575,6 +579,51 @@ def defuse_dtd(content: bytes) -> bytes:
     return b"".join(parts)
 
 
+def join_surrogate_references(content: bytes) -> bytes:
+    """Write each surrogate pair of character references as one reference to its character.
+
+    Some publishers escape an emoji as its two UTF-16 halves (``&#55357;&#56832;``);
+    feedparser turns each half into a lone surrogate and fails encoding it (whole feed
+    lost, every poll). A pair becomes ``&#128512;``, a lone half ``&#65533;`` (U+FFFD):
+    references, not characters, so the document's own encoding does not matter.
+    """
+    if b"&#" not in content:
+        return content
+    parts: list[bytes] = []
+    kept = 0  # content[:kept] is in parts
+    high: re.Match[bytes] | None = None  # a high half waiting for its low half
+    for match in _NUMERIC_REFERENCE.finditer(content):
+        value = _reference_value(match)
+        if high is not None:
+            parts.append(content[kept:high.start()])
+            kept = high.end()
+            if match.start() == high.end() and 0xDC00 <= value <= 0xDFFF:
+                joined = 0x10000 + ((_reference_value(high) - 0xD800) << 10) + value - 0xDC00
+                parts.append(b"&#%d;" % joined)
+                kept = match.end()
+                high = None
+                continue
+            parts.append(_REPLACEMENT_REFERENCE)
+            high = None
+        if 0xD800 <= value <= 0xDBFF:
+            high = match
+        elif 0xDC00 <= value <= 0xDFFF:
+            parts.append(content[kept:match.start()])
+            parts.append(_REPLACEMENT_REFERENCE)
+            kept = match.end()
+    if high is not None:
+        parts.append(content[kept:high.start()])
+        parts.append(_REPLACEMENT_REFERENCE)
+        kept = high.end()
+    parts.append(content[kept:])
+    return b"".join(parts)
+
+
+def _reference_value(match: re.Match[bytes]) -> int:
+    hexa, decimal = match.groups()
+    return int(hexa, 16) if hexa is not None else int(decimal)
+
+
 def parse_tolerant(content: bytes, *, url: str = "", content_type: str | None = None) -> ParsedFeed:
     """Parse anything feedparser can make sense of; SourceError when it is not a feed.
 
@@ -598,8 +647,18 @@ def parse_tolerant(content: bytes, *, url: str = "", content_type: str | None = 
     # titles came out as mojibake.
     headers["content-type"] = content_type or "application/xml"
     # Bytes, never a str: feedparser would treat a str as a URL or a file name to open.
-    result = feedparser.parse(defuse_dtd(bytes(content)), response_headers=headers,
-                              sanitize_html=False, resolve_relative_uris=False)
+    document = join_surrogate_references(defuse_dtd(bytes(content)))
+    try:
+        result = feedparser.parse(document, response_headers=headers,
+                                  sanitize_html=False, resolve_relative_uris=False)
+    except UnicodeError:
+        # A surrogate reference the byte-level join cannot see (a UTF-16 document):
+        # joined again once feedparser has made the document UTF-8.
+        document = join_surrogate_references(
+            fp_encodings.convert_to_utf8(headers, document, {}))
+        result = feedparser.parse(
+            document, response_headers={**headers, "content-type": "application/xml"},
+            sanitize_html=False, resolve_relative_uris=False)
     if not result.get("version") and not result.entries:
         raise SourceError("this address does not serve an RSS or Atom feed", key="not_a_feed")
     feed = result.feed

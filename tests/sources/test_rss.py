@@ -501,6 +501,25 @@ def test_a_date_past_the_calendar_loses_its_date_not_the_feed(date: str) -> None
             ("bogus", None), ("new", datetime(2024, 4, 30, tzinfo=UTC))]
 
 
+@pytest.mark.parametrize(("title", "read"), [
+    ("Acme rocks &#55357;&#56832;", "Acme rocks \N{GRINNING FACE}"),
+    ("Acme rocks &#xD83D;&#xde00;!", "Acme rocks \N{GRINNING FACE}!"),
+    ("lone &#55357; then &#56832;", "lone \ufffd then \ufffd"),
+    ("reversed &#56832;&#55357;", "reversed \ufffd\ufffd"),
+])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_an_emoji_written_as_two_surrogate_references_is_read(
+    title: str, read: str, encoding: str
+) -> None:
+    # feedparser turned each half into a lone surrogate and failed encoding it
+    # (UnicodeEncodeError): the whole feed was lost, every poll.
+    text = (f'<?xml version="1.0" encoding="{encoding}"?><rss version="2.0"><channel>'
+            f"<item><guid>1</guid><title>{title}</title></item>"
+            "<item><guid>2</guid><title>Plain</title></item></channel></rss>")
+    entries = parse_feed(text.encode(encoding)).entries
+    assert [(e.entry_id, e.title) for e in entries] == [("1", read), ("2", "Plain")]
+
+
 def test_max_entries_keeps_the_newest_and_remembers_the_rest(
     shared_data: Path, httpserver: HTTPServer, http: HttpClient
 ) -> None:
