@@ -211,6 +211,19 @@ class WebhookMention(BaseModel):
                 "blank_text", "text and title must not both be blank (a mention needs words)")
         return self
 
+    @field_validator("published_at")
+    @classmethod
+    def _within_the_calendar(cls, value: AwareDatetime) -> AwareDatetime:
+        # 9999-12-31T23:00:00-05:00 is valid as written but past year 9999 in UTC: the
+        # conversion raised OverflowError, a 500 that refused the whole batch, and senders
+        # retry a 5xx forever.
+        try:
+            return to_utc(value)
+        except OverflowError:
+            raise PydanticCustomError(
+                "out_of_range", "out of range (past year 9999 or before year 1 in UTC)"
+            ) from None
+
     @field_validator("id", mode="before")
     @classmethod
     def _id_text(cls, value: Any) -> Any:

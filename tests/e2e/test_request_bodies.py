@@ -169,3 +169,19 @@ def test_a_deeply_nested_signed_webhook_body_gets_400(vigie_sqlite: VigieApp) ->
     body = b"[" * 100_000 + b"]" * 100_000
     answer = httpx.post(url, content=body, headers=webhook_headers(secret, body))
     assert answer.status_code == 400 and "nested" in answer.json()["error"]
+
+
+@pytest.mark.parametrize("published_at", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:30:00+01:00"])
+def test_a_pushed_date_past_the_calendar_in_utc_gets_400_naming_it(
+        vigie: VigieApp, caplog: pytest.LogCaptureFixture, published_at: str) -> None:
+    """Valid as written, out of range in UTC: it was a 500 with a traceback
+    (OverflowError), refusing the whole batch, and senders retry a 5xx forever."""
+    url, secret = _webhook(vigie)
+    caplog.set_level(logging.ERROR)
+    item = {"id": "1", "url": "https://forum.example/1", "text": "acme is broken",
+            "author": {"handle": "ana"}, "published_at": "2026-11-20T10:00:00Z"}
+    body = json.dumps([item, dict(item, id="2", published_at=published_at)]).encode()
+    answer = httpx.post(url, content=body, headers=webhook_headers(secret, body))
+    assert answer.status_code == 400
+    assert answer.json()["error"].startswith("item 1: published_at: out of range")
+    assert not caplog.records

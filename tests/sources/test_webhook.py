@@ -154,6 +154,15 @@ def test_list_and_envelope_forms() -> None:
             json.dumps(dict(ITEM, published_at="2024-05-01T12:30:00")).encode(),
             "item 0: published_at: Input should have timezone info",
         ),
+        # Valid as written, past the calendar in UTC: OverflowError, a 500 (see e2e).
+        (
+            json.dumps(dict(ITEM, published_at="9999-12-31T23:00:00-05:00")).encode(),
+            "item 0: published_at: out of range",
+        ),
+        (
+            json.dumps(dict(ITEM, published_at="0001-01-01T00:30:00+01:00")).encode(),
+            "item 0: published_at: out of range",
+        ),
         (
             json.dumps(dict(ITEM, author={"name": "x"})).encode(),
             "item 0: author.handle: Field required",
