@@ -185,3 +185,18 @@ def test_a_pushed_date_past_the_calendar_in_utc_gets_400_naming_it(
     assert answer.status_code == 400
     assert answer.json()["error"].startswith("item 1: published_at: out of range")
     assert not caplog.records
+
+
+@pytest.mark.parametrize("source_id", ["2147483648", "999999999999"])
+def test_an_id_past_the_id_column_gets_the_answer_of_any_unknown_one(
+        vigie: VigieApp, caplog: pytest.LogCaptureFixture, source_id: str) -> None:
+    """On PostgreSQL, an id past INTEGER's range was a 500 with a traceback (the database
+    refused the id itself), where an unknown id gets 401."""
+    caplog.set_level(logging.ERROR)
+    body = b'{"id": "1"}'
+    headers = webhook_headers("x" * 32, body)
+    unknown = httpx.post(f"{vigie.url}/ingest/2147483647", content=body, headers=headers)
+    past = httpx.post(f"{vigie.url}/ingest/{source_id}", content=body, headers=headers)
+    assert (past.status_code, past.json()) == (unknown.status_code, unknown.json()) == (
+        401, {"error": "bad signature"})
+    assert not caplog.records
