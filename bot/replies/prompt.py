@@ -279,7 +279,9 @@ def conquest_task(competitor: str | None) -> str:
 
 # -- cleaning the model's answer -------------------------------------------------------
 
-_THINK_BLOCK = regex.compile(r"(?is)<(think|thinking|reasoning)>.*?</\1>")
+_REASONING = ("think", "thinking", "reasoning")
+_THINK_OPENING = regex.compile(r"(?i)<(think|thinking|reasoning)>")
+_THINK_CLOSING = {name: regex.compile(rf"(?i)</{name}>") for name in _REASONING}
 _THINK_OPEN = regex.compile(r"(?is)<(?:think|thinking|reasoning)>.*\Z")
 _THINK_CLOSE = regex.compile(r"(?is)\A.*</(?:think|thinking|reasoning)>")
 _FENCE_LINE = regex.compile(r"(?m)^[ \t]*(?:```|~~~)[\w\-]*[ \t]*$\n?")
@@ -343,6 +345,39 @@ def _neutralise_slack(text: str) -> str:
     return text.replace("<", "‹").replace(">", "›")
 
 
+ANSWER_CAP_FACTOR = 8
+"""Of a model's answer, past its reasoning, only this many times the reply's limit is
+cleaned (the reply is trimmed to the limit anyway): answers of up to 8 MB are read."""
+_UNLIMITED_CAP = 40_000
+
+
+def drop_reasoning_blocks(text: str) -> str:
+    """``text`` without its complete ``<think>…</think>`` blocks (or ``thinking``,
+    ``reasoning``; any case), each ending at the first closing tag of its own name.
+
+    In one pass: the lazy regex this replaces looked for a closing tag from every opening
+    tag, so an answer of unclosed ones took quadratic time (640 KB, 21 s; 8 MB, an hour).
+    Here a closing tag once found serves every opening tag before it, and one found
+    missing is never looked for again.
+    """
+    parts: list[str] = []
+    kept = 0  # text[:kept] is in parts, or dropped
+    closings: dict[str, regex.Match[str] | None] = {}  # next closing tag found, or none left
+    position = 0
+    while opening := _THINK_OPENING.search(text, position):
+        name = opening.group(1).lower()
+        closing = closings.get(name)
+        if name not in closings or (closing is not None and closing.start() < opening.end()):
+            closing = closings[name] = _THINK_CLOSING[name].search(text, opening.end())
+        if closing is None:
+            position = opening.end()
+            continue
+        parts.append(text[kept:opening.start()])
+        kept = position = closing.end()
+    parts.append(text[kept:])
+    return "".join(parts)
+
+
 def clean_suggestion(text: str, limit: int | None, *, network: str | None = None) -> str:
     """Turn a raw model answer into a reply draft.
 
@@ -350,12 +385,15 @@ def clean_suggestion(text: str, limit: int | None, *, network: str | None = None
     "Here is a reply:" / "Réponse :" prefixes, quotes wrapped around the whole text and
     trailing notes; removes Slack control sequences (``<!channel>``, ``<@U…>``, ``<url|label>``
     links become ``label (url)``); tidies whitespace; and trims to ``limit`` (as counted on
-    ``network``) at a sentence or word boundary.
+    ``network``) at a sentence or word boundary. Of what follows the reasoning, only
+    ``ANSWER_CAP_FACTOR`` times ``limit`` is read.
     """
     text = strip_invisible(text or "").replace("\r\n", "\n").replace("\r", "\n")
-    text = _THINK_BLOCK.sub("", text)
+    text = drop_reasoning_blocks(text)
     text = _THINK_CLOSE.sub("", text)
     text = _THINK_OPEN.sub("", text)
+    # After the reasoning, which may be long before a short reply.
+    text = text[: ANSWER_CAP_FACTOR * limit if limit is not None else _UNLIMITED_CAP]
     text = _FENCE_LINE.sub("", text)
     text = text.strip()
     for _ in range(3):

@@ -213,6 +213,19 @@ def test_injected_mention_cannot_post_anything(vigie_llm: VigieApp,
     assert vigie.standin.calls("chat.postMessage", ok=True)[-1].args.get("thread_ts") is None
 
 
+def test_a_huge_answer_of_unclosed_reasoning_tags_still_fills_the_editor(
+        vigie_llm: VigieApp, httpserver: HTTPServer) -> None:
+    """2 MB of unclosed <think> tags after the reply (an answer may be 8 MB): cleaning it
+    took quadratic time, minutes of CPU per Draft click, and the editor stayed on
+    "Writing a suggestion"."""
+    FakeLLM(httpserver, "Hi Ana, we are on it. " + "<think>a" * 250_000)
+    vigie = vigie_llm
+    vigie.slack.block_action("vigie.draft", message_ts=card(vigie, seed(vigie))["ts"])
+    vigie.standin.wait_for("views.update", timeout=15)
+    updated = json.dumps(vigie.standin.calls("views.update")[-1].args["view"])
+    assert "Hi Ana, we are on it." in updated and "think" not in updated
+
+
 def test_llm_failure_falls_back_to_the_template(vigie_llm: VigieApp,
                                                 httpserver: HTTPServer) -> None:
     httpserver.expect_request("/v1/chat/completions").respond_with_json(

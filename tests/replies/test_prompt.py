@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +19,7 @@ from bot.replies.prompt import (
     PromptTurn,
     build_messages,
     clean_suggestion,
+    drop_reasoning_blocks,
     language_name,
 )
 from bot.replies.risk import check_draft
@@ -238,6 +240,27 @@ def test_clean_suggestion_strips_wrapping(raw: str, expected: str) -> None:
 )
 def test_clean_suggestion_neutralises_slack(raw: str, expected: str) -> None:
     assert clean_suggestion(raw, None) == expected
+
+
+_FORMER_THINK_BLOCK = regex.compile(r"(?is)<(think|thinking|reasoning)>.*?</\1>")
+"""What drop_reasoning_blocks replaces: the same result, in quadratic time."""
+_TAGS = ["<think>", "</think>", "<THINK>", "</Think>", "<thinking>", "</thinking>",
+         "<reasoning>", "</reasoning>", "<think", "think>", "</", "a", " ", "\n"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_TAGS), max_size=30))
+def test_reasoning_blocks_are_dropped_as_the_former_regex_did(tokens: list[str]) -> None:
+    text = "".join(tokens)
+    assert drop_reasoning_blocks(text) == _FORMER_THINK_BLOCK.sub("", text)
+
+
+def test_a_huge_answer_of_unclosed_reasoning_tags_leaves_the_reply() -> None:
+    # The lazy regex looked for a closing tag from each of the 250,000 opening tags: an
+    # hour of CPU for the 8 MB an answer may be, the editor stuck on "Writing a suggestion".
+    raw = "Hi Jane, we are on it. " + "<think>a" * 250_000
+    assert clean_suggestion(raw, 280, network="x") == "Hi Jane, we are on it."
+    assert clean_suggestion("<think>a" * 250_000, 280, network="x") == ""
 
 
 def test_clean_suggestion_trims_to_limit() -> None:
