@@ -158,12 +158,15 @@ class ChatResult:
     """One completion: the text, the model that answered, token usage and latency.
 
     ``latency_s`` is the wall-clock time of the whole ``chat()`` call, retries included.
+    ``finish_reason`` is the provider's word on why the text ends (``"stop"``; ``"length"``
+    when it was cut at the token limit, mid-sentence), None when it gave none.
     """
 
     text: str
     model: str
     usage: Usage | None
     latency_s: float
+    finish_reason: str | None = None
 
 
 class _SecretLike(Protocol):
@@ -279,7 +282,7 @@ class LLMClient:
             payload["response_format"] = dict(response_format)
         started = time.monotonic()
         data = self._request_json("POST", "chat/completions", payload)
-        text, model, usage = self._parse_completion(data, allow_empty=False)
+        text, model, usage, finish_reason = self._parse_completion(data, allow_empty=False)
         latency = time.monotonic() - started
         logger.debug(
             "LLM answered: model=%s latency=%.2fs tokens=%s",
@@ -287,7 +290,8 @@ class LLMClient:
             latency,
             usage.total_tokens if usage else "?",
         )
-        return ChatResult(text=text, model=model, usage=usage, latency_s=latency)
+        return ChatResult(text=text, model=model, usage=usage, latency_s=latency,
+                          finish_reason=finish_reason)
 
     def check(self) -> str:
         """Check the provider is reachable, the key accepted and the model known.
@@ -322,7 +326,7 @@ class LLMClient:
                 "stream": False,
             },
         )
-        _, model, _ = self._parse_completion(data, allow_empty=True)
+        _, model, _, _ = self._parse_completion(data, allow_empty=True)
         return f"{self.base_url}: model '{model}' answered a test completion"
 
     # -- internals ------------------------------------------------------------------
@@ -439,7 +443,9 @@ class LLMClient:
             raise self._error_from_response(response, data)
         return data
 
-    def _parse_completion(self, data: Any, *, allow_empty: bool) -> tuple[str, str, Usage | None]:
+    def _parse_completion(
+        self, data: Any, *, allow_empty: bool
+    ) -> tuple[str, str, Usage | None, str | None]:
         if not isinstance(data, dict):
             raise LLMBadResponseError("not_object")
         choices = data.get("choices")
@@ -459,13 +465,14 @@ class LLMClient:
         if content is not None and not isinstance(content, str):
             raise LLMBadResponseError("not_text")
         text = (content or "").strip()
+        reason = choice.get("finish_reason")
         if not text and not allow_empty:
-            reason = choice.get("finish_reason")
             if isinstance(reason, str):
                 raise LLMBadResponseError("empty_reason", reason=Text(reason, 40))
             raise LLMBadResponseError("empty")
         model = data.get("model") if isinstance(data.get("model"), str) else None
-        return text, model or self.model, _usage(data.get("usage"))
+        finish_reason = reason[:40] if isinstance(reason, str) else None
+        return text, model or self.model, _usage(data.get("usage")), finish_reason
 
     def _error_from_response(self, response: httpx.Response, data: Any = None) -> LLMError:
         """Turn an error answer into the matching ``LLMError`` (retryable ones flagged)."""

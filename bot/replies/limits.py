@@ -132,6 +132,15 @@ _TOKEN = regex.compile(r"\S+\s*")
 _DANGLING = " \t\n,;:-–—(/"
 
 
+def last_full_sentence(text: str) -> str:
+    """``text`` up to the end of its last complete sentence ("" when it has none): what is
+    left of an answer cut mid-sentence."""
+    end = 0
+    for m in _SENTENCE_END.finditer(text):
+        end = m.end()
+    return text[:end].rstrip()
+
+
 def trim_to_limit(text: str, limit: int | None, network: str | None = None) -> str:
     """Shorten ``text`` to fit ``limit`` as counted on ``network``, cutting cleanly.
 

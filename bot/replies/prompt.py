@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import regex
 
-from bot.replies.limits import trim_to_limit
+from bot.replies.limits import last_full_sentence, trim_to_limit
 from bot.replies.text import strip_invisible
 from bot.text_hygiene import normalize_untrusted
 
@@ -378,7 +378,12 @@ def drop_reasoning_blocks(text: str) -> str:
     return "".join(parts)
 
 
-def clean_suggestion(text: str, limit: int | None, *, network: str | None = None) -> str:
+CUT_OFF_WARNING = "risk.cut_off"
+"""Shown beside a suggestion the model stopped writing at its token limit."""
+
+
+def clean_suggestion(text: str, limit: int | None, *, network: str | None = None,
+                     cut_off: bool = False) -> str:
     """Turn a raw model answer into a reply draft.
 
     Drops reasoning blocks (``<think>…</think>``), markdown fences and bold, "Reply:" /
@@ -387,6 +392,10 @@ def clean_suggestion(text: str, limit: int | None, *, network: str | None = None
     links become ``label (url)``); tidies whitespace; and trims to ``limit`` (as counted on
     ``network``) at a sentence or word boundary. Of what follows the reasoning, only
     ``ANSWER_CAP_FACTOR`` times ``limit`` is read.
+
+    ``cut_off``: the model stopped at its token limit (finish_reason "length"), mid-
+    sentence ("…they will refund the"): only its complete sentences are kept, "" when it
+    has none; say so beside it (``CUT_OFF_WARNING``).
     """
     text = strip_invisible(text or "").replace("\r\n", "\n").replace("\r", "\n")
     text = drop_reasoning_blocks(text)
@@ -409,4 +418,7 @@ def clean_suggestion(text: str, limit: int | None, *, network: str | None = None
     text = regex.sub(r" *\n *", "\n", text)
     text = regex.sub(r"\n{3,}", "\n\n", text).strip()
     text = _strip_quotes(text)
+    if cut_off:
+        # Before trimming to the limit, whose cut ends in "…" like a sentence.
+        text = last_full_sentence(text)
     return trim_to_limit(text, limit, network)

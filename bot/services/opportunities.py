@@ -27,7 +27,13 @@ from bot.messages.opportunities import HomeOpportunities, OpportunitySpec, Oppor
 from bot.metrics import LLM_LATENCY
 from bot.networks import resolve_network
 from bot.replies.limits import limit_for, measure
-from bot.replies.prompt import PromptMention, build_messages, clean_suggestion, conquest_task
+from bot.replies.prompt import (
+    CUT_OFF_WARNING,
+    PromptMention,
+    build_messages,
+    clean_suggestion,
+    conquest_task,
+)
 from bot.services import assignees
 from bot.services.actors import Actor
 from bot.services.audit import record
@@ -468,7 +474,12 @@ def suggest_draft(sessions: sessionmaker[Session], llm: LLMClient, start: DraftS
         LLM_LATENCY.observe(result.latency_s)
     except LLMError as err:
         return start, err.phrase
-    text = clean_suggestion(result.text, start.limit or MAX_DRAFT, network=start.network)
+    cut_off = result.finish_reason == "length"
+    text = clean_suggestion(result.text, start.limit or MAX_DRAFT, network=start.network,
+                            cut_off=cut_off)
     if not text:
-        return start, Phrase.of("llm_error.empty_suggestion")
-    return checked_start(start, text, link_allowlist=link_allowlist), None
+        return start, Phrase.of("llm_error.cut_off" if cut_off else "llm_error.empty_suggestion")
+    suggested = checked_start(start, text, link_allowlist=link_allowlist)
+    if cut_off:
+        suggested = replace(suggested, risk_keys=(*suggested.risk_keys, CUT_OFF_WARNING))
+    return suggested, None

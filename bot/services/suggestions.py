@@ -22,7 +22,13 @@ from bot.messages.notes import Phrase
 from bot.metrics import LLM_LATENCY
 from bot.replies.limits import limit_for, measure
 from bot.replies.personal import scrub
-from bot.replies.prompt import PromptMention, PromptTurn, build_messages, clean_suggestion
+from bot.replies.prompt import (
+    CUT_OFF_WARNING,
+    PromptMention,
+    PromptTurn,
+    build_messages,
+    clean_suggestion,
+)
 from bot.services.cases import conversation
 from bot.services.draft_checks import DraftAudience, foreign_data
 from bot.services.drafting import DraftContext
@@ -142,15 +148,20 @@ def suggest_reply(sessions: sessionmaker[Session], llm: LLMClient, context: Draf
         LLM_LATENCY.observe(result.latency_s)
     except LLMError as err:
         return Suggestion(context, err.phrase)
+    cut_off = result.finish_reason == "length"
     text = clean_suggestion(result.text, limit_for(context.network) or 3000,
-                            network=context.network)
+                            network=context.network, cut_off=cut_off)
     if not text:
-        return Suggestion(context, Phrase.of("llm_error.empty_suggestion"))
+        return Suggestion(context, Phrase.of(
+            "llm_error.cut_off" if cut_off else "llm_error.empty_suggestion"))
     with sessions() as session:
         mention = session.get(Mention, context.mention_id)
         foreign = foreign_data(session, mention, text) if mention is not None else ()
-    return Suggestion(suggested_context(context, text, link_allowlist=link_allowlist,
-                                        foreign=foreign))
+    suggested = suggested_context(context, text, link_allowlist=link_allowlist,
+                                  foreign=foreign)
+    if cut_off:
+        suggested = replace(suggested, risk_keys=(*suggested.risk_keys, CUT_OFF_WARNING))
+    return Suggestion(suggested)
 
 
 def suggested_context(context: DraftContext, text: str, *,

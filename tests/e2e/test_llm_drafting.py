@@ -18,6 +18,7 @@ from bot.llm import MAX_RESPONSE_BYTES
 from bot.services import workflow
 from bot.services.actors import Actor
 from bot.services.members import do_set_language
+from bot.slack.modals import SUGGESTION_BLOCK
 from storage.db import transaction
 from storage.models import Approval, Draft, Mention
 from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually, start_vigie
@@ -32,10 +33,11 @@ TAG = "@ana@mastodon.social"
 class FakeLLM:
     """Speaks /v1/chat/completions; records prompts; answers after ``delay`` seconds."""
 
-    def __init__(self, server: HTTPServer, answer: str, delay: float = 0.0) -> None:
+    def __init__(self, server: HTTPServer, answer: str, delay: float = 0.0,
+                 finish_reason: str = "stop") -> None:
         self.prompts: list[list[dict[str, Any]]] = []
         self.answered_at: float | None = None
-        self.answer, self.delay = answer, delay
+        self.answer, self.delay, self.finish_reason = answer, delay, finish_reason
         server.expect_request("/v1/chat/completions", method="POST").respond_with_handler(
             self.handle)
 
@@ -44,7 +46,7 @@ class FakeLLM:
         time.sleep(self.delay)
         self.answered_at = time.monotonic()
         body = {"id": "x", "object": "chat.completion", "model": "test-model",
-                "choices": [{"index": 0, "finish_reason": "stop",
+                "choices": [{"index": 0, "finish_reason": self.finish_reason,
                              "message": {"role": "assistant", "content": self.answer}}],
                 "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}
         return Response(json.dumps(body), content_type="application/json")
@@ -224,6 +226,38 @@ def test_a_huge_answer_of_unclosed_reasoning_tags_still_fills_the_editor(
     vigie.standin.wait_for("views.update", timeout=15)
     updated = json.dumps(vigie.standin.calls("views.update")[-1].args["view"])
     assert "Hi Ana, we are on it." in updated and "think" not in updated
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_an_answer_cut_at_the_token_limit_keeps_its_sentences_and_says_so(
+        vigie_llm: VigieApp, httpserver: HTTPServer, language: str) -> None:
+    """finish_reason "length": it was offered as a complete reply ("...and they will
+    refund the")."""
+    FakeLLM(httpserver, "Hi Ana, so sorry about your order. We have escalated this to our "
+            "shipping team and they will refund the", finish_reason="length")
+    vigie = vigie_llm
+    workspace_id = vigie.runtime.workspaces.ensure(TEAM_ID).id
+    do_set_language(vigie.runtime.sessions, workspace_id, USER_ID, language)
+    vigie.slack.block_action("vigie.draft", message_ts=card(vigie, seed(vigie))["ts"])
+    vigie.standin.wait_for("views.update", timeout=15)
+    view = vigie.standin.calls("views.update")[-1].args["view"]
+    (suggestion,) = [b for b in view["blocks"] if b.get("block_id") == SUGGESTION_BLOCK]
+    assert suggestion["text"]["text"] == f"{TAG} Hi Ana, so sorry about your order."
+    warning = {"en": "the suggestion was cut off", "fr": "la suggestion a été coupée"}[language]
+    assert warning in json.dumps(view, ensure_ascii=False)
+
+
+def test_an_answer_cut_before_any_full_sentence_is_no_suggestion(
+        vigie_llm: VigieApp, httpserver: HTTPServer) -> None:
+    FakeLLM(httpserver, "Hi Ana, we have escalated this and they will refund the",
+            finish_reason="length")
+    vigie = vigie_llm
+    vigie.slack.block_action("vigie.draft", message_ts=card(vigie, seed(vigie))["ts"])
+    vigie.standin.wait_for("views.update", timeout=15)
+    updated = json.dumps(vigie.standin.calls("views.update")[-1].args["view"])
+    assert ("No LLM suggestion (the LLM stopped at its length limit before finishing a "
+            "single sentence)") in updated
+    assert "refund the" not in updated
 
 
 def test_llm_failure_falls_back_to_the_template(vigie_llm: VigieApp,

@@ -217,3 +217,22 @@ def test_personal_data_of_another_conversation_is_flagged(
     own = "@ana_r sorry about order 5512! We wrote to ana@mail.example; help@acme.example too."
     workflow.do_save_draft(sessions, workspace_id, AGENT, root, own)
     assert "foreign_data" not in _saved_flags(sessions, root)
+
+
+def test_an_opportunity_suggestion_cut_at_the_token_limit_keeps_its_sentences(
+        sessions: sessionmaker[Session], workspace_id: int, httpserver: HTTPServer) -> None:
+    """finish_reason "length": the first message was offered whole, ending mid-sentence."""
+    start = opportunities.draft_start(sessions, workspace_id, AGENT,
+                                      _opportunity(sessions, workspace_id))
+    llm = from_config(httpserver.url_for("/v1"), "sk-test-key-not-real-000000", "test-model")
+    assert llm is not None
+    FakeLLM(httpserver, "@ana_r happy to help! We can show you how to move your",
+            finish_reason="length")
+    suggested, error = opportunities.suggest_draft(sessions, llm, replace(start, text=""))
+    assert error is None and suggested.text == "@ana_r happy to help!"
+    assert suggested.risk_keys == ("risk.cut_off",)
+    httpserver.clear()
+    FakeLLM(httpserver, "@ana_r we can show you how to move your", finish_reason="length")
+    _, error = opportunities.suggest_draft(sessions, llm, replace(start, text=""))
+    assert error is not None and plain_text(error, "en") == (
+        "the LLM stopped at its length limit before finishing a single sentence")
