@@ -162,6 +162,11 @@ Rules of real Slack the stand-in enforces (each has a test in tests/harness_self
     slackapi/java-slack-sdk issue 1307, a message posted after an upload shown before its
     file). :meth:`SlackStandIn.delay_file_shares` makes the ``file_share`` message appear in
     the history that long (on ``clock``) after the completion; by default it is there at once.
+20. ``files.delete`` (bot scope ``files:write``) deletes a file "from your team": it is no
+    longer listed by :meth:`SlackStandIn.files` and its ``file_share`` messages leave the
+    history. A file deleted already answers ``file_deleted``, an unknown id
+    ``file_not_found`` (files.delete docs, Errors table,
+    https://docs.slack.dev/reference/methods/files.delete).
 
 Not modelled (documented Slack behaviour a test cannot rely on here): the budgets of the
 rate-limit tiers other than the per-channel limit of ``chat.postMessage`` (and its
@@ -253,6 +258,7 @@ METHOD_SCOPES: dict[str, str] = {
     "users.info": "users:read",
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
+    "files.delete": "files:write",
 }
 #: conversations.* scopes per conversation type: public, private, DM, group DM.
 CONVERSATION_SCOPES: dict[str, dict[str, str]] = {
@@ -397,6 +403,8 @@ class UploadedFile:
     channels: list[str] = field(default_factory=list)
     initial_comment: str | None = None
     thread_ts: str | None = None
+    deleted: bool = False
+    """Deleted by ``files.delete`` (rule 20)."""
 
 
 @dataclass
@@ -690,6 +698,7 @@ class SlackStandIn:
             "views.publish": self._views_publish,
             "files.getUploadURLExternal": self._files_get_upload_url_external,
             "files.completeUploadExternal": self._files_complete_upload_external,
+            "files.delete": self._files_delete,
         }
         self._reset_state()
 
@@ -960,11 +969,14 @@ class SlackStandIn:
             view_id = self._home.get(user_id)
             return None if view_id is None else copy.deepcopy(self._views[view_id])
 
-    def files(self, *, completed: bool = True) -> list[UploadedFile]:
-        """Uploaded files (only those completed with ``files.completeUploadExternal``)."""
+    def files(self, *, completed: bool = True, include_deleted: bool = False
+              ) -> list[UploadedFile]:
+        """Uploaded files (only those completed with ``files.completeUploadExternal``), not
+        those ``files.delete`` deleted unless ``include_deleted``."""
         with self._cond:
             return [
-                copy.deepcopy(f) for f in self._uploads.values() if f.completed or not completed
+                copy.deepcopy(f) for f in self._uploads.values()
+                if (f.completed or not completed) and (include_deleted or not f.deleted)
             ]
 
     def responses(self, url: str | None = None) -> list[dict[str, Any]]:
@@ -2436,6 +2448,20 @@ class SlackStandIn:
             if self._share_delay:
                 stored.shown_at = self.clock() + self._share_delay
         return {"ok": True, "files": out_files}
+
+    def _files_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        upload = self._uploads.get(str(args.get("file") or ""))
+        if upload is None:
+            raise _SlackError("file_not_found")
+        if upload.deleted:
+            raise _SlackError("file_deleted")
+        upload.deleted = True
+        for stored in self._messages:
+            if stored.file_share and any(
+                    isinstance(f, dict) and f.get("id") == upload.file_id
+                    for f in stored.message.get("files") or []):
+                stored.deleted = True
+        return {"ok": True}
 
     # ------------------------------------------------------------- response URLs
     def _response_url(self, path: str, body: dict[str, Any]) -> _Reply:

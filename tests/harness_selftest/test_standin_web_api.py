@@ -357,6 +357,23 @@ def test_files_upload_v2_end_to_end(slack_standin: SlackStandIn, slack_client: W
     assert share["files"][0]["id"] == uploaded.file_id
 
 
+def test_files_delete_unshares_the_file(slack_standin: SlackStandIn,
+                                        slack_client: WebClient) -> None:
+    """Rule 20: a deleted file is gone from the channel's history; deleting it again, or
+    an id Slack never gave, is refused."""
+    slack_client.files_upload_v2(channel=CHANNEL_ID, content=b"abc", filename="a.csv")
+    (uploaded,) = slack_standin.files()
+
+    assert slack_client.files_delete(file=uploaded.file_id)["ok"] is True
+
+    assert slack_standin.files() == []
+    assert [f.file_id for f in slack_standin.files(include_deleted=True)] == [uploaded.file_id]
+    assert slack_standin.messages_in(CHANNEL_ID, include_file_shares=True) == []
+    assert slack_client.conversations_history(channel=CHANNEL_ID)["messages"] == []
+    assert _error(lambda: slack_client.files_delete(file=uploaded.file_id)) == "file_deleted"
+    assert _error(lambda: slack_client.files_delete(file="F0NOSUCHFILE")) == "file_not_found"
+
+
 def test_complete_without_upload_fails(slack_client: WebClient) -> None:
     file_id = slack_client.files_getUploadURLExternal(filename="a.txt", length=3)["file_id"]
     complete = lambda: slack_client.files_completeUploadExternal(  # noqa: E731
