@@ -97,6 +97,10 @@ so a retry need not look in the channel for it first. Timeouts, 5xx and ``intern
 prove nothing: Slack may have posted before it failed."""
 
 
+SLACK_CALL_TIMEOUT_SECONDS = 15
+"""The longest one call to Slack may take (the Web API client's timeout,
+``bot.slack.client``): the outbox starts a call only when it would end within its send's
+budget (``bot.services.outbox.SEND_BUDGET``)."""
 LOOKUP_CALLS_PER_MINUTE = 40.0
 LOOKUP_BURST = 10
 """A look-up budget's default (``LookupBudget``): at most ``LOOKUP_BURST`` calls at once,

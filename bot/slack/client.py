@@ -11,6 +11,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.config import Settings
+from bot.messages.delivery import SLACK_CALL_TIMEOUT_SECONDS
 
 
 def build_web_client(settings: Settings, *, token: str | None = None,
@@ -28,5 +29,6 @@ def build_web_client(settings: Settings, *, token: str | None = None,
         RateLimitErrorRetryHandler(max_retry_count=2),
         ConnectionErrorRetryHandler(max_retry_count=2),
         ServerErrorRetryHandler(max_retry_count=2)]
-    return WebClient(token=bot_token, base_url=settings.slack_api_url, timeout=15,
+    return WebClient(token=bot_token, base_url=settings.slack_api_url,
+                     timeout=SLACK_CALL_TIMEOUT_SECONDS,
                      retry_handlers=handlers)
