@@ -63,7 +63,8 @@ class ConsoleNotifier:
     def upload_file(self, channel: str, filename: str, content: bytes, *, title: str,
                     comment: str | None = None, thread_ts: str | None = None,
                     team_id: str | None = None,
-                    on_file_id: Callable[[str], None] | None = None) -> None:
+                    on_file_id: Callable[[str], None] | None = None,
+                    before_step: Callable[[], None] | None = None) -> None:
         """Write the file to the working directory and say where."""
         path = Path(filename).name
         Path(path).write_bytes(content)
@@ -90,6 +91,11 @@ class ConsoleNotifier:
                 and metadata_matches({"event_type": message.event_type,
                                       "event_payload": message.event_payload or {}},
                                      event_type, key, key_value, also, token)]
+
+    def delete_file(self, file_id: str, team_id: str | None = None) -> None:
+        """Say which written file no longer counts."""
+        with self._lock:
+            print(f"\n=== deleted file {file_id} ===", file=self._stream, flush=True)
 
     def delete(self, channel: str, ts: str, team_id: str | None = None) -> None:
         """Say which printed message no longer counts."""

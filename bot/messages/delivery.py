@@ -217,9 +217,17 @@ class Notifier(Protocol):
     def upload_file(self, channel: str, filename: str, content: bytes, *, title: str,
                     comment: str | None = None, thread_ts: str | None = None,
                     team_id: str | None = None,
-                    on_file_id: Callable[[str], None] | None = None) -> None:
+                    on_file_id: Callable[[str], None] | None = None,
+                    before_step: Callable[[], None] | None = None) -> None:
         """Share a file (a chart PNG, a CSV export) in a channel. Raises DeliveryError.
-        ``on_file_id`` is told the file's id before it is shared, for ``find_file``."""
+        ``on_file_id`` is told the file's id before it is shared, for ``find_file``;
+        ``before_step`` is called before each earlier call (asking for the file's place,
+        sending its bytes). An exception either raises goes through: the file is not
+        shared."""
+
+    def delete_file(self, file_id: str, team_id: str | None = None) -> None:
+        """Delete file ``file_id`` that Vigie uploaded (unsharing it everywhere). Raises
+        DeliveryError."""
 
     def find_file(self, channel: str, file_id: str, team_id: str | None = None,
                   thread_ts: str | None = None, since: datetime | None = None, *,

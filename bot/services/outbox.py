@@ -41,6 +41,16 @@ nothing (chat.postMessage takes no idempotency key): such a retry reads the chan
 once it has posted, keeps the first copy and deletes the others (``_after_uncertain_post``),
 and ``RECHECK_DELAY`` later reads it once more (``KIND_RECHECK``): a copy Slack posted after
 that second read is deleted too, and nothing that is not a copy of that row ever is.
+A sender holds the row it claimed for ``SEND_LEASE`` (its hold: the attempts and lease end
+its claim set, ``_Hold``). Each write to Slack for the row (the message posted or updated,
+each step of an upload) starts only after a compare-and-set finds the hold still its own,
+and only if it ends, at the client's timeout, within ``SEND_BUDGET`` of the claim: a
+sender that does not stall never writes for a row another sender has taken over. A sender
+that stalls (a frozen machine) may still write once, past its hold: everything it records
+(the file's id, the result, a failure) is written only while the hold is its own, so it
+never overwrites what the sender that took the row over recorded, and a message or file it
+posted all the same is deleted (``_delete_late_copy``, ``_delete_late_file``): the row
+keeps the one message or file it recorded, which its updates and thread notes go to.
 A row whose last attempt Slack refused with a 429 skips that look-up (``NOT_POSTED``): a
 rate-limited call is not posted, and the look-up (``conversations.history``, itself
 rate-limited hard) would only hold the channel back. A 429 on the look-up itself leaves it
@@ -110,13 +120,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, literal, select, tuple_
+from sqlalchemy import delete, func, literal, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import UnknownMessage
 from bot.messages.delivery import (
     POSTING_REFUSED,
+    SLACK_CALL_TIMEOUT_SECONDS,
     DeliveryError,
     LookupBudget,
     Notifier,
@@ -163,6 +174,15 @@ MAX_ATTEMPTS = 30
 holds for every retry (a 5xx, ``internal_error``, a dropped connection): only the
 ``Retry-After`` of a 429 may make a wait shorter (``DeliveryError.asked``)."""
 SEND_LEASE = timedelta(seconds=60)
+"""How long a row is held by the sender that claimed it (its lease): no other sender takes
+it before then. Longer than ``SEND_BUDGET``: a sender that does not stall never writes to
+Slack for a row after its hold ran out."""
+SEND_BUDGET = timedelta(seconds=40)
+"""The longest one send of a row may take on Slack, from its claim: a call to Slack (a
+message posted or updated, each step of an upload) starts only if it ends, at the client's
+timeout (``SLACK_CALL_TIMEOUT``), within this, well within ``SEND_LEASE``. A send past it
+(Slack slow, a chart long to draw) stops before its next call and is retried later."""
+SLACK_CALL_TIMEOUT = timedelta(seconds=SLACK_CALL_TIMEOUT_SECONDS)
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_CAP_SECONDS = 900.0
 RATE_LIMIT_PATIENCE = timedelta(hours=24)
@@ -319,6 +339,37 @@ a user id (``W`` for an Enterprise Grid one), never a channel's (``C``, ``G``, `
 
 Renderer = Callable[[Session, OutboxMessage], OutgoingMessage | None]
 """Builds the message for a row at send time, so a card always shows the latest state."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Hold:
+    """A sender's hold on an outbox row: the attempts and the lease end its claim set
+    (``_claim``), and when it took it (where ``SEND_BUDGET`` counts from)."""
+
+    row_id: int
+    attempts: int
+    until: datetime
+    taken: datetime
+
+
+class _HoldLost(Exception):
+    """The row is no longer this sender's: its hold ran out and another sender took it
+    over, or settled it. Nothing more of this send goes to Slack."""
+
+
+def _hold_lease(session: Session, hold: _Hold) -> bool:
+    """Whether ``hold`` is still its row's: the row is pending, at the attempts and lease
+    end its claim set. Compare-and-set, so on PostgreSQL the row stays locked until the
+    caller's transaction ends (nobody takes it over meanwhile)."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == hold.row_id,
+               OutboxMessage.status == OutboxStatus.PENDING.value,
+               OutboxMessage.attempts == hold.attempts,
+               OutboxMessage.next_attempt_at == hold.until)
+        .values(next_attempt_at=hold.until)
+        .execution_options(synchronize_session=False))
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 class NotReady(Exception):
@@ -715,7 +766,8 @@ class OutboxSender:
             if row.kind in (KIND_UPLOAD, KIND_CHART):
                 previous_attempts = row.attempts
                 not_posted = (row.last_error or "").startswith(NOT_POSTED)
-                if not self._claim(session, row):
+                hold = self._claim(session, row)
+                if hold is None:
                     return False
                 self._take_slot(session, row)
                 if not_posted:
@@ -753,7 +805,8 @@ class OutboxSender:
                 message = replace(message, team_id=team)
                 previous_attempts = row.attempts
                 not_posted = (row.last_error or "").startswith(NOT_POSTED)
-                if not self._claim(session, row):
+                hold = self._claim(session, row)
+                if hold is None:
                     return False
                 self._take_slot(session, row)
                 if not_posted:
@@ -762,11 +815,12 @@ class OutboxSender:
         if workspace_id in self._pauses:
             self._probed.add(workspace_id)
         if upload is not None:
-            return self._upload(row_id, *upload, report, workspace_id=workspace_id,
+            return self._upload(hold, *upload, report, workspace_id=workspace_id,
                                 may_be_shared=bool(previous_attempts) and not not_posted,
                                 since=since)
         assert message is not None
         ts: str | None = None
+        own: str | None = None
         looking = posted = updated = False
         # Only an attempt whose outcome is unknown (a timeout, a 5xx) may have posted.
         may_be_posted = bool(previous_attempts and not not_posted and message.event_type
@@ -783,21 +837,26 @@ class OutboxSender:
                     ts = self._keep_first(message, row_id, found)
                     report.recovered += 1
             if ts is None:
+                self._before_call(hold)
                 if target_ts is not None:
                     self._notifier.update(target_ts, message)
                     ts, updated = target_ts, True
                 else:
-                    ts = self._notifier.post(message)
+                    ts = own = self._notifier.post(message)
                     posted = True
                     if may_be_posted:
                         ts = self._after_uncertain_post(message, row_id, ts, since)
+        except _HoldLost:
+            log.warning("outbox row %s: its hold ran out before it was sent (this sender "
+                        "stalled); left to the sender that took it over", row_id)
+            return True
         except DeliveryError as err:
-            return self._record_failure(row_id, err, report, in_lookup=looking)
+            return self._record_failure(hold, err, report, in_lookup=looking)
         except UnknownMessage as err:
             # Rendered as it was sent: nothing went to Slack. The claim is given back.
             with transaction(self._sessions) as session:
-                claimed = session.get(OutboxMessage, row_id)
-                if claimed is not None and claimed.status == OutboxStatus.PENDING.value:
+                claimed = self._held_row(session, hold)
+                if claimed is not None:
                     claimed.attempts = max(0, claimed.attempts - 1)
                     claimed.next_attempt_at = self._clock()
                     self._not_known_here(session, claimed,
@@ -807,7 +866,7 @@ class OutboxSender:
             # A spec that cannot be rendered never will be: retrying it would stop every
             # flush at this row and hold its channel for ever.
             with transaction(self._sessions) as session:
-                failed = session.get(OutboxMessage, row_id)
+                failed = self._held_row(session, hold)
                 if failed is not None:
                     self._fail(session, failed, _unrenderable(err), report)
             return True
@@ -815,9 +874,39 @@ class OutboxSender:
         recheck = None
         if may_be_posted and (posted or previous_attempts > 1):
             recheck = self._recheck_payload(message, row_id, ts, since)
-        self._record_success(row_id, ts, recheck=recheck, posted=posted or updated)
+        if not self._record_success(hold, ts, recheck=recheck, posted=posted or updated):
+            if own is not None and own == ts:
+                self._delete_late_copy(message, row_id, own)
+            else:
+                log.warning("outbox row %s: its hold ran out while it was sent (this sender "
+                            "stalled): %s not recorded, the row is the sender's that took "
+                            "it over", row_id, ts)
+            return True
         report.sent += 1
         return True
+
+    def _delete_late_copy(self, message: OutgoingMessage, row_id: int, ts: str) -> None:
+        """Delete the message ``ts`` this sender posted for row ``row_id`` after its hold
+        ran out (it stalled, another sender took the row over and posted or records its
+        own): the row keeps the other sender's message, the only one left."""
+        try:
+            self._notifier.delete(message.channel, ts, team_id=message.team_id)
+        except DeliveryError as err:
+            log.error("outbox row %s was posted twice (this sender stalled past its hold): "
+                      "could not delete its late copy %s: %s", row_id, ts, err)
+        else:
+            log.warning("outbox row %s was posted twice (this sender stalled past its "
+                        "hold): deleted its late copy %s", row_id, ts)
+
+    def _held_row(self, session: Session, hold: _Hold) -> OutboxMessage | None:
+        """The row of ``hold`` while it is still this sender's (``_hold_lease``), else
+        None: a sender that stalled past its hold records nothing over what the sender that
+        took the row over did."""
+        if not _hold_lease(session, hold):
+            log.warning("outbox row %s: its hold ran out (this sender stalled): it records "
+                        "nothing more of it", hold.row_id)
+            return None
+        return session.get(OutboxMessage, hold.row_id, populate_existing=True)
 
     @staticmethod
     def _recheck_payload(message: OutgoingMessage, row_id: int, ts: str,
@@ -999,14 +1088,36 @@ class OutboxSender:
         if frees is not None:
             raise ChannelBusy(max((as_utc(frees) - now).total_seconds(), MIN_PACE_WAIT))
 
-    def _claim(self, session: Session, row: OutboxMessage) -> bool:
-        """Take the row with a compare-and-set: False if another sender took it first.
+    def _claim(self, session: Session, row: OutboxMessage) -> _Hold | None:
+        """Take the row with a compare-and-set: its hold, None if another sender took it
+        first.
 
         The lease makes the row "not due" for every other sender while we call Slack.
         """
         now = self._clock()
-        return take_lease(session, OutboxMessage, row.id, pending=OutboxStatus.PENDING.value,
-                          attempts=row.attempts, now=now, until=now + SEND_LEASE)
+        if not take_lease(session, OutboxMessage, row.id, pending=OutboxStatus.PENDING.value,
+                          attempts=row.attempts, now=now, until=now + SEND_LEASE):
+            return None
+        return _Hold(row.id, row.attempts + 1, now + SEND_LEASE, now)
+
+    def _before_call(self, hold: _Hold) -> None:
+        """Right before a call to Slack that shows something (a message posted or
+        updated, a step of an upload): ``_HoldLost`` when the row is no longer this
+        sender's, a retryable DeliveryError when the call could end past the send's budget
+        (``SEND_BUDGET``), so past the hold for a sender that does not stall."""
+        self._within_budget(hold)
+        with transaction(self._sessions) as session:
+            if not _hold_lease(session, hold):
+                raise _HoldLost(hold.row_id)
+
+    def _within_budget(self, hold: _Hold) -> None:
+        """A retryable DeliveryError when a call to Slack started now could end past the
+        budget of the send of ``hold`` (``SEND_BUDGET``)."""
+        if self._clock() + SLACK_CALL_TIMEOUT > hold.taken + SEND_BUDGET:
+            raise DeliveryError(
+                f"its send ran past its budget ({SEND_BUDGET.total_seconds():.0f}s on "
+                "Slack): the rest of it is left to a retry",
+                retry_after=BACKOFF_BASE_SECONDS)
 
     @staticmethod
     def _update_target(session: Session, row: OutboxMessage) -> str | None:
@@ -1023,26 +1134,35 @@ class OutboxSender:
             raise NotReady("the card to update is not posted yet")
         return str(target)
 
-    def _upload(self, row_id: int, channel: str, payload: dict[str, Any],
+    def _upload(self, hold: _Hold, channel: str, payload: dict[str, Any],
                 report: FlushReport, *, workspace_id: int, may_be_shared: bool,
                 since: datetime) -> bool:
         """Share the row's file; first, when an earlier attempt may have shared it (its
         answer lost: a timeout, a 5xx, a crash), look for the file that attempt recorded
-        (``UPLOADED_FILE_ID``) in the channel, and record the row sent if it is there."""
+        (``UPLOADED_FILE_ID``) in the channel, and record the row sent if it is there.
+        Each step of the upload starts only while the row is still this sender's, within
+        the send's budget (``_before_call``); a file this sender shared after its hold ran
+        out (it stalled, and another sender took the row over) is deleted, not recorded."""
+        row_id = hold.row_id
         team_id = payload.get("team_id")
         thread_ts = payload.get("thread_ts")
         earlier = payload.get(UPLOADED_FILE_ID)
+        own: list[str] = []
         try:
             shared = bool(may_be_shared and earlier and self._notifier.find_file(
                 channel, str(earlier), team_id=team_id, thread_ts=thread_ts, since=since,
                 budget=self._lookups))
         except DeliveryError as err:
-            return self._record_failure(row_id, err, report, in_lookup=True)
+            return self._record_failure(hold, err, report, in_lookup=True)
         if shared:
             report.recovered += 1
         elif may_be_shared and earlier and self._share_may_come(payload):
-            return self._await_share(row_id, str(earlier), report)
+            return self._await_share(hold, str(earlier), report)
         else:
+            def completing(file_id: str) -> None:
+                self._record_file_id(hold, file_id)
+                own.append(file_id)
+
             try:
                 content = (_draw_chart(payload["chart"]) if "chart" in payload
                            else _draw_report(self._named(payload["report"], workspace_id,
@@ -1053,22 +1173,48 @@ class OutboxSender:
                     channel, str(payload["filename"]), content,
                     title=str(payload.get("title", payload["filename"])),
                     comment=payload.get("comment"), thread_ts=thread_ts, team_id=team_id,
-                    on_file_id=lambda file_id: self._record_file_id(row_id, file_id))
+                    on_file_id=completing, before_step=lambda: self._before_call(hold))
+            except _HoldLost:
+                log.warning("outbox row %s: its hold ran out before its file was shared "
+                            "(this sender stalled); left to the sender that took it over",
+                            row_id)
+                return True
             except DeliveryError as err:
-                return self._record_failure(row_id, err, report)
+                return self._record_failure(hold, err, report)
         self._free_at[channel] = self._monotonic() + self._interval
-        self._record_success(row_id, "")
+        if not self._record_success(hold, ""):
+            if own:
+                self._delete_late_file(row_id, own[-1], team_id)
+            return True
         report.sent += 1
         return True
 
-    def _record_file_id(self, row_id: int, file_id: str) -> None:
+    def _delete_late_file(self, row_id: int, file_id: str, team_id: str | None) -> None:
+        """Delete the file ``file_id`` this sender shared for row ``row_id`` after its
+        hold ran out (it stalled, and another sender took the row over): the row is the
+        other sender's, which shares or shared its own. Files carry no metadata, so no
+        later look-up would find this copy."""
+        try:
+            self._notifier.delete_file(file_id, team_id=team_id)
+        except DeliveryError as err:
+            log.error("outbox row %s was shared twice (this sender stalled past its hold): "
+                      "could not delete its late file %s: %s", row_id, file_id, err)
+        else:
+            log.warning("outbox row %s was shared twice (this sender stalled past its "
+                        "hold): deleted its late file %s", row_id, file_id)
+
+    def _record_file_id(self, hold: _Hold, file_id: str) -> None:
         """Commit the id Slack gave the file being uploaded, and when its upload is
-        completed (``UPLOAD_COMPLETING_AT``), before it is: see ``_upload``."""
+        completed (``UPLOAD_COMPLETING_AT``), before it is (see ``_upload``), only while
+        the row is still this sender's and within its budget (``_before_call``): else
+        the upload stops there, its file shared nowhere."""
+        self._within_budget(hold)
         with transaction(self._sessions) as session:
-            row = session.get(OutboxMessage, row_id)
-            if row is not None:
-                row.payload = {**(row.payload or {}), UPLOADED_FILE_ID: file_id,
-                               UPLOAD_COMPLETING_AT: self._clock().isoformat()}
+            row = self._held_row(session, hold)
+            if row is None:
+                raise _HoldLost(hold.row_id)
+            row.payload = {**(row.payload or {}), UPLOADED_FILE_ID: file_id,
+                           UPLOAD_COMPLETING_AT: self._clock().isoformat()}
 
     def _share_may_come(self, payload: dict[str, Any]) -> bool:
         """True while the share of the file an uncertain completion left may still show in
@@ -1086,11 +1232,12 @@ class OutboxSender:
         now = self._clock()
         return since - SHARE_CLOCK_SLACK <= now < since + SHARE_WAIT
 
-    def _await_share(self, row_id: int, file_id: str, report: FlushReport) -> bool:
-        """Leave the upload ``row_id`` to look for its file again in
+    def _await_share(self, hold: _Hold, file_id: str, report: FlushReport) -> bool:
+        """Leave the upload of ``hold`` to look for its file again in
         ``SHARE_LOOK_INTERVAL``, its attempt given back; its channel waits (its order)."""
+        row_id = hold.row_id
         with transaction(self._sessions) as session:
-            row = session.get(OutboxMessage, row_id)
+            row = self._held_row(session, hold)
             if row is None:
                 return True
             row.attempts = max(0, row.attempts - 1)
@@ -1120,16 +1267,17 @@ class OutboxSender:
                 names[user_id] = account.name
         return {**spec, "names": names}
 
-    def _record_success(self, row_id: int, ts: str, *,
-                        recheck: dict[str, Any] | None = None, posted: bool = False) -> None:
-        """Record row ``row_id`` sent as ``ts``; with ``recheck``, queue its recheck
+    def _record_success(self, hold: _Hold, ts: str, *,
+                        recheck: dict[str, Any] | None = None, posted: bool = False) -> bool:
+        """Record the row of ``hold`` sent as ``ts``; with ``recheck``, queue its recheck
         (``KIND_RECHECK``) in the same transaction, due ``RECHECK_DELAY`` from now.
         ``posted``: Slack took a message of it (chat.postMessage or chat.update), not only
-        a file or a look-up: only that ends a pause on a token that may not post."""
+        a file or a look-up: only that ends a pause on a token that may not post. False,
+        recording nothing, when the row is no longer this sender's (``_held_row``)."""
         with transaction(self._sessions) as session:
-            row = session.get(OutboxMessage, row_id)
+            row = self._held_row(session, hold)
             if row is None:
-                return
+                return False
             if recheck is not None:
                 session.add(OutboxMessage(
                     workspace_id=row.workspace_id, kind=KIND_RECHECK, channel=row.channel,
@@ -1156,16 +1304,20 @@ class OutboxSender:
                 self._resume(session, row.workspace_id, posted=posted)
         if self.token_watch is not None:
             self.token_watch.accepted()
+        return True
 
-    def _record_failure(self, row_id: int, err: DeliveryError, report: FlushReport, *,
+    def _record_failure(self, hold: _Hold, err: DeliveryError, report: FlushReport, *,
                         in_lookup: bool = False) -> bool:
         """Record a refused delivery; False when the row's channel must wait for it.
+        Nothing is recorded (nor told) when the row is no longer this sender's
+        (``_held_row``): another sender took it over, and may have sent it.
 
         ``in_lookup``: ``err`` came from the look-up for an earlier attempt
         (``find_posted``), not from sending.
         """
+        row_id = hold.row_id
         with transaction(self._sessions) as session:
-            row = session.get(OutboxMessage, row_id)
+            row = self._held_row(session, hold)
             if row is None:
                 return True
             if err.pauses:

@@ -202,19 +202,25 @@ class SlackNotifier:
     def upload_file(self, channel: str, filename: str, content: bytes, *, title: str,
                     comment: str | None = None, thread_ts: str | None = None,
                     team_id: str | None = None,
-                    on_file_id: Callable[[str], None] | None = None) -> None:
+                    on_file_id: Callable[[str], None] | None = None,
+                    before_step: Callable[[], None] | None = None) -> None:
         """Upload with the current flow (files.getUploadURLExternal, the bytes to its URL,
         files.completeUploadExternal); a user id uploads into that user's DM with Vigie.
 
         ``on_file_id`` is given the file's id before the upload is completed: a retry whose
         completion's answer was lost looks for that file (``find_file``) instead of sharing
-        a second copy."""
+        a second copy. ``before_step`` is called before each of the two calls before it:
+        what either raises stops the upload, unshared."""
         conversation = self._conversation_id(channel, team_id)
         token = self._token(team_id)
         try:
+            if before_step is not None:
+                before_step()
             url = self._client.files_getUploadURLExternal(filename=filename,
                                                            length=len(content), **token)
             file_id, upload_url = str(url["file_id"]), str(url["upload_url"])
+            if before_step is not None:
+                before_step()
             sent = self._client._upload_file(
                 url=upload_url, data=content, logger=log, timeout=self._client.timeout,
                 proxy=self._client.proxy, ssl=self._client.ssl)
@@ -353,6 +359,21 @@ class SlackNotifier:
                                      **self._token(team_id))
         except SlackApiError as err:
             raise DeliveryError(f"Slack refused the deletion: {err.response.get('error')}",
+                                retry_after=_retry_after(err), code=err.response.get("error"),
+                                asked=_asked(err)) from None
+        except (SlackClientError, OSError) as err:
+            raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
+                                retry_after=10.0) from None
+
+    def delete_file(self, file_id: str, team_id: str | None = None) -> None:
+        """Delete file ``file_id`` that Vigie uploaded (``files.delete``, scope
+        ``files:write``, which uploading needs too): it leaves every conversation it was
+        shared in. Raises DeliveryError."""
+        try:
+            self._client.files_delete(file=file_id, **self._token(team_id))
+        except SlackApiError as err:
+            raise DeliveryError(f"Slack refused the file's deletion: "
+                                f"{err.response.get('error')}",
                                 retry_after=_retry_after(err), code=err.response.get("error"),
                                 asked=_asked(err)) from None
         except (SlackClientError, OSError) as err:
