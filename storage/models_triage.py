@@ -62,6 +62,10 @@ class TriageCalibration(Base):
     offset: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_by: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reset_at: Mapped[datetime | None]
+    """When an admin last reset the shift (the clock labels are made by,
+    ``TriageLabel.labelled_at``): learning reads only the labels made since, else the next
+    run would learn the shift back from the labels the reset set aside."""
 
 
 class TriageRun(Base):

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import plural_key, t
@@ -48,7 +48,7 @@ from bot.services.workspaces import workspace_language
 from storage.db import transaction
 from storage.models import Mention, MentionStatus, Role, Watch, utcnow
 from storage.models_competitors import WATCH_BRAND
-from storage.models_triage import TriageLabel
+from storage.models_triage import TriageCalibration, TriageLabel
 from storage.models_watches import MentionWatch
 from storage.upserts import upsert_triage_label
 
@@ -121,12 +121,22 @@ def learnable() -> ColumnElement[bool]:
         and_(Watch.kind == WATCH_BRAND, Watch.alert_threshold > 0)))
 
 
+def learned_from(session: Session, workspace_id: int) -> ColumnElement[bool]:
+    """The labels of ``workspace_id`` learning reads (with ``TriageLabel`` outer-joined to
+    ``Watch`` on its watch): ``learnable`` ones made since the workspace's last reset. A
+    reset sets the labels before it aside; read again, they would learn the shift back."""
+    reset_at = session.scalar(select(TriageCalibration.reset_at).where(
+        TriageCalibration.workspace_id == workspace_id))
+    since = true() if reset_at is None else TriageLabel.labelled_at > reset_at
+    return and_(TriageLabel.workspace_id == workspace_id, learnable(), since)
+
+
 def count_labels(session: Session, workspace_id: int) -> int:
-    """How many labels of the workspace learning reads."""
+    """How many labels of the workspace learning reads (``learned_from``)."""
     return int(session.scalar(
         select(func.count()).select_from(TriageLabel)
         .outerjoin(Watch, Watch.id == TriageLabel.watch_id)
-        .where(TriageLabel.workspace_id == workspace_id, learnable())) or 0)
+        .where(learned_from(session, workspace_id))) or 0)
 
 
 def upsert_label(session: Session, mention: Mention, actor: Actor, action: str, *,

@@ -17,6 +17,9 @@ alert threshold (``offset`` points, the same for all its watches). A learning ru
    current shift, of the one the labels asked for and of the bounded step toward it; the
    step is taken only if the shift asked for does better there and the step no worse.
 
+An admin's reset sets the labels made until then aside: runs read only the labels made
+after the last reset (``triage_labels.learned_from``), and need ``MIN_LABELS`` of them again.
+
 Every run is recorded (``triage_runs``) with its figures, and `/cm triage` shows it; so is
 a run while learning is off for the workspace, as one that changed nothing (outcome ``off``,
 with the label counts), except a dry run, which records nothing.
@@ -37,7 +40,7 @@ from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import ServiceError
 from bot.services.permissions import require_role
-from bot.services.triage_labels import learnable
+from bot.services.triage_labels import learned_from
 from storage.db import transaction
 from storage.models import Role, Watch, Workspace, utcnow
 from storage.models_competitors import WATCH_BRAND
@@ -192,11 +195,12 @@ class LearnResult:
 
 
 def load_examples(session: Session, workspace_id: int) -> list[Example]:
-    """The workspace's newest labels of decisions the shift can change, oldest first."""
+    """The workspace's newest labels of decisions the shift can change, made since its last
+    reset (``learned_from``), oldest first."""
     rows = session.execute(
         select(TriageLabel.priority, TriageLabel.threshold, TriageLabel.positive)
         .outerjoin(Watch, Watch.id == TriageLabel.watch_id)
-        .where(TriageLabel.workspace_id == workspace_id, learnable())
+        .where(learned_from(session, workspace_id))
         .order_by(TriageLabel.decided_at.desc(), TriageLabel.id.desc()).limit(MAX_LABELS)).all()
     return [Example(int(priority) - int(threshold), bool(positive))
             for priority, threshold, positive in reversed(rows)]
@@ -385,6 +389,8 @@ def _switch(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
         before = calibration.offset
         if kind == "reset":
             calibration.offset = 0  # on or off, as it was
+            # Labels carry the clock's time (``labelled_at``): so does the reset.
+            calibration.reset_at = utcnow()
         else:
             calibration.enabled = kind == "on"
         calibration.updated_by = actor.name[:32]
@@ -400,7 +406,10 @@ def _switch(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
 def do_reset(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
              *, now: datetime | None = None) -> LearnResult:
     """Back to the shipped thresholds (admins): the shift only; learning stays on or off.
-    ``now``: when (default: the clock)."""
+    The labels made until now are set aside: learning reads only those made after the
+    reset (``learned_from``), so it starts again once there are enough of them (else the
+    next run would learn the old shift back from the same labels). ``now``: when, for the
+    day's movement (default: the clock)."""
     return _switch(sessions, workspace_id, actor, "reset", now)
 
 
@@ -447,6 +456,8 @@ class TriageStatus:
     min_per_class: int = MIN_PER_CLASS
     step: int = STEP
     max_offset: int = MAX_OFFSET
+    reset_at: datetime | None = None
+    """When an admin last reset the shift: the labels counted are those made since."""
 
 
 def _run_view(row: TriageRun | None) -> RunView | None:
@@ -458,7 +469,8 @@ def _run_view(row: TriageRun | None) -> RunView | None:
 
 def triage_status(sessions: sessionmaker[Session], workspace_id: int,
                   now: datetime | None = None) -> TriageStatus:
-    """The workspace's labels (those learning reads), calibration, its last run and last
+    """The workspace's labels (those learning reads: made since the last reset, if any),
+    calibration, its last run and last
     change, and what learning changed in ``now``'s UTC day (default: the clock)."""
     now = now or utcnow()
     with sessions() as session:
@@ -467,7 +479,7 @@ def triage_status(sessions: sessionmaker[Session], workspace_id: int,
         offset = calibration.offset if calibration is not None else 0
         labels = select(TriageLabel.action, TriageLabel.positive, func.count()).outerjoin(
             Watch, Watch.id == TriageLabel.watch_id).where(
-            TriageLabel.workspace_id == workspace_id, learnable()).group_by(
+            learned_from(session, workspace_id)).group_by(
             TriageLabel.action, TriageLabel.positive)
         by_action: dict[str, int] = {}
         positive = 0
@@ -490,4 +502,5 @@ def triage_status(sessions: sessionmaker[Session], workspace_id: int,
         return TriageStatus(enabled, offset,
                             {"labels": total, "positive": positive, "negative": total - positive},
                             by_action, watches, _run_view(last_run), _run_view(last_change),
-                            today=today, step_left=step_left(session, workspace_id, now))
+                            today=today, step_left=step_left(session, workspace_id, now),
+                            reset_at=calibration.reset_at if calibration is not None else None)

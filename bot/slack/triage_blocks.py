@@ -80,6 +80,8 @@ class TriageState(TriageRules, Protocol):
     def today(self) -> Sequence[TriageChange]: ...
     @property
     def step_left(self) -> int: ...
+    @property
+    def reset_at(self) -> datetime | None: ...
 
 
 def ratio(value: float | None, language: str = "en") -> str:
@@ -161,9 +163,11 @@ def build_triage_status(status: TriageState, language: str,
     lines += [t(language, "triage.watch_line", watch=escape(name), own=own, effective=eff)
               for name, own, eff in status.watches[:MAX_WATCHES_SHOWN]]
     blocks.append(section("\n".join(lines)))
-    blocks.append(section(t(language, "triage.labels",
+    # After a reset the counts are of the labels made since (all learning reads): say so.
+    since = {} if status.reset_at is None else {"when": slack_date(status.reset_at)}
+    blocks.append(section(t(language, "triage.labels_since_reset" if since else "triage.labels",
                             actions=action_words(status.by_action, language),
-                            **status.counts)))
+                            **since, **status.counts)))
     history: list[str] = []
     if status.last_run is not None:
         run = status.last_run

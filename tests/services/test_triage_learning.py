@@ -136,13 +136,14 @@ def test_learning_on_real_tweets_on_newer_ones(
 
 
 def _history(sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
-             margins: list[tuple[int, bool]]) -> list[int]:
-    """Labelled mentions with these (priority margin over 50, wanted now) pairs, in order."""
+             margins: list[tuple[int, bool]], first: int = 0) -> list[int]:
+    """Labelled mentions with these (priority margin over 50, wanted now) pairs, in order;
+    ``first``: the number of the first post (another history's follow on)."""
     ids = []
     with transaction(sessions) as session:
         watch = get_watch_by_name(session, workspace_id, watch_name)
         watch.alert_threshold = 50
-        for n, (margin, _wanted) in enumerate(margins):
+        for n, (margin, _wanted) in enumerate(margins, start=first):
             ids.append(store(session, watch, n, 50 + margin, START + timedelta(minutes=n),
                              50).id)
     for mention_id, (margin, wanted) in zip(ids, margins, strict=True):
@@ -425,13 +426,14 @@ def test_a_reset_counts_in_the_days_movement(
     """An admin's reset moves the shift back to ±0 at once, however far, and its move counts
     in the day's STEP points: learning that day moves the shift only what the reset left,
     so the threshold never moves more in a UTC day than `/cm triage` shows and allows."""
-    _history(sessions, workspace_id, watch_name, _team_whose_line_is(-28, 200))
     do_set_role(sessions, workspace_id, CLI, OTHER_USER_ID, "admin")
     with transaction(sessions) as session:  # learned on earlier days
         session.add(TriageCalibration(workspace_id=workspace_id, offset=-4))
     day = START + timedelta(days=30)  # 09:00 UTC
     reset = triage_learning.do_reset(sessions, workspace_id, ADMIN, now=day)
     assert (reset.offset_before, reset.offset_after) == (-4, 0)
+    # Labelled since the reset (learning reads no label made before it).
+    _history(sessions, workspace_id, watch_name, _team_whose_line_is(-28, 200))
     learned = triage_learning.do_learn_workspace(sessions, workspace_id, CLI,
                                                  now=day + timedelta(hours=1))
     assert (learned.offset_before, learned.offset_after, learned.outcome) == (
@@ -470,6 +472,7 @@ def test_a_reset_counts_in_the_days_movement(
         calibration.offset = -MAX_OFFSET
     next_day = day + timedelta(days=1)
     triage_learning.do_reset(sessions, workspace_id, ADMIN, now=next_day)
+    _history(sessions, workspace_id, watch_name, _team_whose_line_is(-28, 200), first=1000)
     blocked = triage_learning.run_nightly(sessions, next_day + timedelta(hours=1), SCHEDULER)
     assert [(r.offset_before, r.offset_after, r.outcome) for r in blocked] == [
         (0, 0, "day_limit")]
@@ -481,3 +484,42 @@ def test_a_reset_counts_in_the_days_movement(
     # The day after, learning goes on from the shipped thresholds.
     later = triage_learning.run_nightly(sessions, next_day + timedelta(days=1), SCHEDULER)
     assert [(r.offset_before, r.offset_after) for r in later] == [(0, -STEP)]
+
+
+def test_a_reset_sets_the_labels_before_it_aside(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
+    """A reset is not undone by the next run: learning reads only the labels made after it,
+    so it needs MIN_LABELS new ones before it moves the shift again; `/cm triage` counts
+    those, and says since when (en, fr)."""
+    _history(sessions, workspace_id, watch_name, _team_whose_line_is(-28, 200))
+    do_set_role(sessions, workspace_id, CLI, OTHER_USER_ID, "admin")
+    night = START + timedelta(days=1, hours=14)
+    (learned,) = triage_learning.run_nightly(sessions, night, SCHEDULER)
+    assert (learned.outcome, learned.offset_after) == ("applied", -STEP)
+    triage_learning.do_reset(sessions, workspace_id, ADMIN, now=night + timedelta(hours=1))
+    # The next UTC day's run (the reset's day has no step left).
+    (after,) = triage_learning.run_nightly(sessions, night + timedelta(days=2), SCHEDULER)
+    assert (after.outcome, after.offset_before, after.offset_after) == (
+        "too_few_labels", 0, 0)
+    assert after.counts == {"labels": 0, "positive": 0, "negative": 0}
+    with sessions() as session:
+        watch = get_watch_by_name(session, workspace_id, watch_name)
+        assert alert_threshold(session, watch) == 50
+        assert triage_labels.count_labels(session, workspace_id) == 0
+    status = triage_learning.triage_status(sessions, workspace_id, night + timedelta(days=2))
+    assert status.counts["labels"] == 0 and status.reset_at is not None
+    for language, words in (("en", "*Labels since the reset of <!date^"),
+                            ("fr", "*Étiquettes depuis la remise à zéro du <!date^")):
+        _title, blocks = build_triage_status(status, language)
+        assert any(words in block.get("text", {}).get("text", "") for block in blocks)
+
+    # Labels made since count again, from the minimum on.
+    _history(sessions, workspace_id, watch_name, _team_whose_line_is(-28, MIN_LABELS - 1),
+             first=1000)
+    (few,) = triage_learning.run_nightly(sessions, night + timedelta(days=3), SCHEDULER)
+    assert (few.outcome, few.counts["labels"]) == ("too_few_labels", MIN_LABELS - 1)
+    _history(sessions, workspace_id, watch_name, _team_whose_line_is(-28, 160, seed=4),
+             first=2000)
+    (again,) = triage_learning.run_nightly(sessions, night + timedelta(days=4), SCHEDULER)
+    assert (again.outcome, again.offset_after) == ("applied", -STEP)
+    assert again.counts["labels"] == MIN_LABELS - 1 + 160

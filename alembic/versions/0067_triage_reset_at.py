@@ -1,0 +1,29 @@
+"""triage_reset_at: when an admin last reset a workspace's learned threshold shift
+
+Revision ID: 0067
+Revises: 0065
+Create Date: 2026-12-07 17:45:00
+
+A reset zeroed the shift but the next learning run read the same labels and moved it back.
+Learning now reads only the labels made after the last reset
+(``triage_calibrations.reset_at``). Workspaces never reset have none (NULL, no backfill):
+their labels all count, as before.
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = '0067'
+down_revision: str | None = '0065'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.add_column('triage_calibrations', sa.Column('reset_at', sa.DateTime(timezone=True),
+                                                   nullable=True))
+
+
+def downgrade() -> None:
+    op.drop_column('triage_calibrations', 'reset_at')
