@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models_base import Base, utcnow
@@ -62,6 +71,11 @@ class MentionWatch(Base):
     priority: Mapped[int] = mapped_column(Integer, default=0)
     reach: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     alerted: Mapped[bool] = mapped_column(Boolean, default=False)
+    alert_forced: Mapped[bool] = mapped_column(Boolean, default=False,
+                                               server_default=false())
+    """The watch alerted whatever the threshold said (a tracked author's post, a story's
+    or a case's card a later post made urgent): a decision no learned shift changes, so
+    the team's actions on it are no triage labels (``bot.services.triage_labels``)."""
     slack_channel: Mapped[str | None] = mapped_column(String(32))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -749,7 +749,8 @@ def _join(session: Session, watch: Watch, joining: Sequence[_Joining], now: date
                 threshold = alert_threshold(session, watch)
             urgent = j.priority >= threshold
         if waiting and urgent:
-            if queue_card(session, watch, root) is not None:
+            # (the follow-up's priority or the reopen decided, not the root's own)
+            if queue_card(session, watch, root, forced=True) is not None:
                 done.alerts += 1
             notes.changed(root)
         note = Note.of(language, "cases.note_follow_up", id=j.mention_id,

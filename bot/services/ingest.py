@@ -907,13 +907,15 @@ def _queue_alerts(session: Session, watch: Watch, priorities: dict[int, int],
         alerts = priorities[mention_id] >= threshold or mention_id in loud
         primary = story_links.get(mention_id)
         if primary is not None:
-            if alerts and cards.add(primary, channel_for(mention_id)):
+            # The first post's card: this post's priority (or author) decided, not its own.
+            if alerts and cards.add(primary, channel_for(mention_id), forced=True):
                 # The story's first post waited for the digest; this one makes it urgent.
                 report.alerts += 1
                 continue
             updated_primaries.add(primary)
             continue
-        if alerts and cards.add(mention_id, channel_for(mention_id)):
+        if alerts and cards.add(mention_id, channel_for(mention_id),
+                                forced=mention_id in loud):
             # (not when its follow-up in this batch queued its card already: one card)
             report.alerts += 1
     cards.flush()
@@ -940,16 +942,18 @@ class _CardQueue:
         self.known = known or {}
         self.workspace_id = watch.workspace_id
         self.watch_id = watch.id
-        self.decided: list[int] = []
+        # Each decision, and whether it was forced (a threshold decision on it wins).
+        self.decided: dict[int, bool] = {}
         keys = sorted({card_dedupe_key(m, c) for m, c in wanted})
         self.taken: set[str] = set() if not keys else {str(k) for k in session.scalars(
             select(OutboxMessage.dedupe_key).where(
                 one_of(session, OutboxMessage.dedupe_key, keys)))}
         self.rows: list[OutboxMessage] = []
 
-    def add(self, mention_id: int, channel: str) -> bool:
-        """Queue the mention's card in ``channel`` unless queued already; True if queued."""
-        self.decided.append(mention_id)
+    def add(self, mention_id: int, channel: str, *, forced: bool = False) -> bool:
+        """Queue the mention's card in ``channel`` unless queued already; True if queued.
+        ``forced``: the watch alerts on it whatever its threshold (``do_mark_alerting``)."""
+        self.decided[mention_id] = self.decided.get(mention_id, True) and forced
         key = card_dedupe_key(mention_id, channel)
         if key in self.taken:
             return False
@@ -961,8 +965,9 @@ class _CardQueue:
 
     def flush(self) -> None:
         """Write the cards queued and the decisions to alert."""
-        do_mark_alerting(self.session, self.watch_id, self.decided)
-        self.decided = []
+        do_mark_alerting(self.session, self.watch_id, list(self.decided),
+                         forced=[m for m, forced in self.decided.items() if forced])
+        self.decided = {}
         if self.rows:
             known = self.known
             unknown = sorted({r.mention_id for r in self.rows
@@ -995,8 +1000,10 @@ def _queue_linked_alerts(session: Session, watch: Watch, linked: dict[int, int],
     alerting = list(dict.fromkeys(
         (story_of.get(mention_id, mention_id), channel_for(mention_id)) for mention_id in ids))
     cards = _CardQueue(session, watch, alerting)
+    own = set(ids)
     for mention_id, channel in alerting:
-        if cards.add(mention_id, channel):
+        # A story's first post carded for a later one: not its own priority's decision.
+        if cards.add(mention_id, channel, forced=mention_id not in own):
             report.alerts += 1
             continue
         ts = posted_card(session, mention_id, channel)

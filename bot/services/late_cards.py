@@ -28,13 +28,15 @@ def never_carded(mention: Mention) -> bool:
     return not mention.alerted and not mention.slack_ts
 
 
-def queue_card(session: Session, watch: Watch, mention: Mention) -> str | None:
+def queue_card(session: Session, watch: Watch, mention: Mention, *,
+               forced: bool = False) -> str | None:
     """Queue the card of ``mention`` where ``watch`` sends its alerts (the watch's channel
     or a topic route's) and record the watch's decision to alert on it; the channel, or
     None when its card in that channel was queued already (only the decision is recorded
-    then)."""
+    then). ``forced``: the card is not the threshold's decision on the mention's own
+    priority (``do_mark_alerting``)."""
     channel = channel_picker(session, watch, {})(mention.id)
-    do_mark_alerting(session, watch.id, [mention.id])
+    do_mark_alerting(session, watch.id, [mention.id], forced=[mention.id] if forced else [])
     if do_enqueue(session, workspace_id=mention.workspace_id, kind=KIND_CARD, channel=channel,
                   mention_id=mention.id,
                   dedupe_key=card_dedupe_key(mention.id, channel)) is None:

@@ -163,14 +163,19 @@ def _decide(session: Session, workspace_id: int, head: int, posts: list[int]) ->
         threshold = alert_threshold(session, watch)
         channel_for = channel_picker(session, watch, {})
         wanted: list[tuple[int, str]] = []
+        # The cards whose post's own priority reached the threshold; the others (a tracked
+        # author's post, the first post carded for a later one) are no threshold decision.
+        decided: set[int] = set()
         for mention_id in sorted(held):
-            if mention_id in silent or not (mention_id in loud or (
-                    watch.kind != WATCH_COMPETITOR and held[mention_id] >= threshold)):
+            by_threshold = watch.kind != WATCH_COMPETITOR and held[mention_id] >= threshold
+            if mention_id in silent or not (mention_id in loud or by_threshold):
                 continue
             channel = channel_for(mention_id)
             if head in held and mention_id != head and not _carded(session, mention_id,
                                                                    channel):
-                mention_id = head
+                mention_id, by_threshold = head, False
+            if by_threshold and mention_id not in loud:
+                decided.add(mention_id)
             wanted.append((mention_id, channel))
         for mention_id, channel in dict.fromkeys(wanted):
             key = card_dedupe_key(mention_id, channel)
@@ -179,7 +184,8 @@ def _decide(session: Session, workspace_id: int, head: int, posts: list[int]) ->
                            mention_id=mention_id, dedupe_key=key)
             elif (ts := posted_card(session, mention_id, channel)) is not None:
                 do_share_card(session, mention_id, watch.id, channel, ts)
-            do_mark_alerting(session, watch.id, [mention_id])
+            do_mark_alerting(session, watch.id, [mention_id],
+                             forced=[] if mention_id in decided else [mention_id])
 
 
 def _carded(session: Session, mention_id: int, channel: str) -> bool:

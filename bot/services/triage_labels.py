@@ -13,6 +13,12 @@ watch at threshold 0 alerts on everything, so what the team does with their ment
 not recorded, the buttons are neither shown nor accepted for them, and learning leaves out
 labels stored before this rule (``learnable``).
 
+Only the threshold's decisions are labels, too: a tracked author's post alerts whatever its
+priority, and a story's or a case's first post gets its card when a later post makes it
+urgent (``MentionWatch.alert_forced``). What the team does with those says nothing about
+where the threshold should be (engaging a creator's joke is no verdict on its priority), so
+it is not recorded, and their cards offer no "Not urgent" (``alert_forced``).
+
 A reply is a label only when the team made it through Vigie (its reply buttons, `/cm
 replied`, the CLI). A reply the brand's account posted natively and Vigie found on the
 network (actor ``BRAND_ACCOUNT``) is no label: the brand thanks praise as routinely as it
@@ -113,6 +119,15 @@ def judged_watch(session: Session, mention: Mention) -> tuple[int | None, int] |
     return (int(other[0]), int(other[1])) if other is not None else None
 
 
+def alert_forced(session: Session, mention_id: int, watch_id: int | None) -> bool:
+    """Whether ``watch_id`` alerted on the mention whatever its threshold (its link's
+    ``alert_forced``): no decision a shift changes, so no label judges it."""
+    if watch_id is None:
+        return False
+    return bool(session.scalar(select(MentionWatch.alert_forced).where(
+        MentionWatch.mention_id == mention_id, MentionWatch.watch_id == watch_id)))
+
+
 def learnable() -> ColumnElement[bool]:
     """The labels learning reads (with ``TriageLabel`` outer-joined to ``Watch`` on its
     watch): of decisions the shift can change, including those stored before the rule."""
@@ -143,7 +158,8 @@ def upsert_label(session: Session, mention: Mention, actor: Actor, action: str, 
                  positive: bool, source: str) -> bool:
     """Record ``action`` as the mention's label in the caller's transaction (one statement:
     concurrent labels of one mention cannot collide); False, recording nothing, when no
-    alert decision of the mention can be shifted (``judged_watch``). The priority recorded
+    alert decision of the mention can be shifted (``judged_watch``) or the judged watch
+    alerted whatever its threshold (``alert_forced``). The priority recorded
     is the judged watch's (its link's when that is not the mention's own watch), and so is
     whether it alerted (``judged_alerted``)."""
     return _upsert(session, mention, actor, action, positive=positive, source=source,
@@ -153,7 +169,7 @@ def upsert_label(session: Session, mention: Mention, actor: Actor, action: str, 
 def _upsert(session: Session, mention: Mention, actor: Actor, action: str, *,
             positive: bool, source: str, judged: tuple[int | None, int] | None) -> bool:
     """``upsert_label`` of the decision ``judged`` (watch id, own threshold)."""
-    if judged is None:
+    if judged is None or alert_forced(session, mention.id, judged[0]):
         return False
     watch_id, threshold = judged
     priority = mention.priority
@@ -233,6 +249,8 @@ def do_feedback(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
         judged = (judged_watch(session, mention) if watch_id is None
                   else _digest_watch(session, mention, watch_id))
         watch_id = judged[0] if judged is not None else None
+        if alert_forced(session, mention.id, watch_id):
+            raise ServiceError("triage.alert_forced", id=str(mention_id))
         alerted = judged_alerted(session, mention, watch_id)
         if (action == NOT_URGENT and not alerted) or (action == SHOULD_ALERT and alerted):
             key = "triage.already_alerted" if alerted else "triage.not_alerted"
@@ -298,11 +316,13 @@ def card_offers_not_urgent(session: Session, mention: Mention, channel: str | No
                            ) -> bool:
     """Whether the card (in ``channel``, when known) shows "Not urgent": an open mention
     nobody has judged explicitly, whose alert a learned shift could have avoided, the
-    judged watch's (``_judged_on_card``)."""
+    judged watch's (``_judged_on_card``); never one it alerted on whatever its threshold
+    (``alert_forced``)."""
     if MentionStatus(mention.status) not in OPEN or feedback_of(session, mention.id) is not None:
         return False
     judged = judged_watch(session, mention)
-    return judged is not None and _judged_on_card(session, mention, judged[0], channel)
+    return (judged is not None and not alert_forced(session, mention.id, judged[0])
+            and _judged_on_card(session, mention, judged[0], channel))
 
 
 def _judged_on_card(session: Session, mention: Mention, watch_id: int | None,

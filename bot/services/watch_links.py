@@ -226,7 +226,8 @@ def alerting_in(session: Session, mention_id: int, channel: str) -> list[int]:
             if alert_channels(watch_channel, routes.get(watch_id, []), topics)[0] == channel]
 
 
-def do_mark_alerting(session: Session, watch_id: int, mention_ids: Sequence[int]) -> None:
+def do_mark_alerting(session: Session, watch_id: int, mention_ids: Sequence[int],
+                     forced: Sequence[int] = ()) -> None:
     """Record ``watch_id``'s decision to alert on ``mention_ids`` (its links' ``alerted``),
     made when its card is queued: the SLA, and the names on the card, come from the watches
     that decided to alert, never from one that only holds the mention.
@@ -235,14 +236,24 @@ def do_mark_alerting(session: Session, watch_id: int, mention_ids: Sequence[int]
     the card, makes a mention open work with an SLA (``bot.services.reporting.queries``,
     ``bot.services.sla``), so a card held in the outbox (a backlog, a stretch of 429s, a
     paused workspace) hides no work from the digest, App Home or the SLA checks. What needs
-    the card itself (its thread's notes, its link) waits for its ts (``slack_ts``)."""
+    the card itself (its thread's notes, its link) waits for its ts (``slack_ts``).
+
+    ``forced``: those of ``mention_ids`` the watch alerts on whatever its threshold (a
+    tracked author's post, a story's or a case's card a later post made urgent); their
+    links say so (``alert_forced``), and triage learning takes no label from them. A link
+    that alerted already keeps the decision it recorded."""
     if not mention_ids:
         return
     ids = sorted(set(mention_ids))
-    session.execute(update(MentionWatch).where(
-        MentionWatch.watch_id == watch_id, MentionWatch.alerted.is_(False),
-        one_of(session, MentionWatch.mention_id, ids))
-        .values(alerted=True).execution_options(synchronize_session=False))
+    loud = set(forced)
+    for chosen, is_forced in (([m for m in ids if m not in loud], False),
+                              ([m for m in ids if m in loud], True)):
+        if chosen:
+            session.execute(update(MentionWatch).where(
+                MentionWatch.watch_id == watch_id, MentionWatch.alerted.is_(False),
+                one_of(session, MentionWatch.mention_id, chosen))
+                .values(alerted=True, alert_forced=is_forced)
+                .execution_options(synchronize_session=False))
     session.execute(update(Mention).where(
         Mention.alerted.is_(False), one_of(session, Mention.id, ids))
         .values(alerted=True).execution_options(synchronize_session=False))

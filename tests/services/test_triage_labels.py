@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.services import triage_labels, workflow
+from bot.services import influencers, triage_labels, workflow
 from bot.services.actors import CLI, Actor
 from bot.services.brand_accounts import do_add_account
 from bot.services.cards import load_card_view
@@ -18,13 +19,23 @@ from bot.services.members import do_set_role
 from bot.services.triage_learning import Example, load_examples
 from bot.services.watches import do_add_watch, get_watch_by_name
 from bot.slack.render import payload_text, render_payload
+from bot.sources.x import parse_search
 from storage.db import transaction
 from storage.models import AuditEvent, Mention, OutboxMessage, Watch, Workspace
 from storage.models_triage import TriageLabel
 from storage.models_watches import MentionWatch
 from tests.harness.constants import CHANNEL_ID, OTHER_USER_ID, USER_ID
 from tests.harness.slack_standin import SlackStandIn
-from tests.services.test_cases import NOW, ingest, tweet, x_batch
+from tests.services.test_cases import (
+    NOW,
+    ORDERS_CHANNEL,
+    PRAISE,
+    USERS,
+    ingest,
+    reply_to_praise,
+    tweet,
+    x_batch,
+)
 from tests.services.test_cases import mention as case_mention
 from tests.services.test_multiwatch import _item, _poll
 from tests.services.test_outbox import Clock, sender_for
@@ -521,3 +532,54 @@ def test_should_have_alerted_from_a_digest_judges_that_digest_watch_or_refuses(
     assert err.value.message("en").startswith(
         f"Watch `recall`, whose digest listed #{bikes}, no longer has alerts Vigie learns")
     assert label(sessions, bikes) is None
+
+
+def test_alerts_no_threshold_decided_give_no_label_and_no_not_urgent(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """A tracked author's post alerts whatever its priority, and a case's first post gets
+    its card when the customer's follow-up makes it urgent: neither is the threshold's
+    decision on that post's priority, so what the team does with them is no label (it
+    pulled every watch's threshold down), and their cards offer no "Not urgent". A post
+    the threshold alerted on is labelled as before."""
+    do_add_account(sessions, workspace_id, CLI, "x", "@AcmeCare")
+    do_add_watch(sessions, workspace_id, CLI, name="brand", query="acme",
+                 channel_id=ORDERS_CHANNEL)  # the default threshold, 50
+    ingest(sessions, workspace_id, _batch(tweet(
+        "1301", "33", "@AcmeCare my acme order 5512 never arrived, two weeks now", 0)),
+        watch="brand")
+    influencers.do_track(sessions, workspace_id, CLI, handle="@bob", network="x", now=NOW)
+    ingest(sessions, workspace_id, _batch(tweet(
+        "1201", "22", "@AcmeCare haha love this acme ad", 5)), watch="brand")
+    ingest(sessions, workspace_id, _batch(PRAISE), watch="brand")
+    ingest(sessions, workspace_id, _batch(reply_to_praise(
+        "1103", "@AcmeCare now it won't let me log in at all", 30)), watch="brand")
+    complaint, creator, praise = (case_mention(sessions, n) for n in ("1301", "1201", "1101"))
+    assert complaint.priority >= 50 and creator.priority < 50 and praise.priority < 50
+    with sessions() as session:
+        links = dict(session.execute(select(MentionWatch.mention_id, MentionWatch.alert_forced)
+                                     .where(MentionWatch.alerted.is_(True))).tuples().all())
+        assert links == {complaint.id: False, creator.id: True, praise.id: True}
+        offers = {m: "not_urgent" in view.actions for m in links
+                  if (view := load_card_view(session, m, ORDERS_CHANNEL)) is not None}
+    assert offers == {complaint.id: True, creator.id: False, praise.id: False}
+    for forced in (creator.id, praise.id):
+        with pytest.raises(ServiceError) as err:
+            triage_labels.do_feedback(sessions, workspace_id, ALICE, forced, "not_urgent")
+        assert err.value.key == "triage.alert_forced"
+        assert "whatever its priority" in err.value.message(plain=True)
+    for mention_id in links:
+        workflow.do_assign(sessions, workspace_id, ALICE, mention_id, USER_ID)
+    assert label(sessions, creator.id) is None and label(sessions, praise.id) is None
+    labelled = label(sessions, complaint.id)
+    assert labelled is not None and (labelled.action, labelled.positive) == ("assign", True)
+    with sessions() as session:
+        assert load_examples(session, workspace_id) == [
+            Example(complaint.priority - 50, True)]
+
+
+def _batch(*tweets: dict[str, Any]) -> list[Any]:
+    """``x_batch`` with a third customer (cara, id 33)."""
+    users = [*USERS, {"id": "33", "username": "cara", "name": "Cara",
+                      "public_metrics": {"followers_count": 120}}]
+    mentions, _ = parse_search({"data": list(tweets), "includes": {"users": users}})
+    return mentions
