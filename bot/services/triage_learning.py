@@ -154,6 +154,30 @@ def workspace_offset(session: Session, workspace_id: int) -> int:
     return row.offset if row is not None and row.enabled else 0
 
 
+def shifts_in_force(session: Session, workspace_id: int, start: datetime, end: datetime
+                    ) -> list[int]:
+    """The shifts ingest applied to the workspace's thresholds at some moment of [start,
+    end) (0 while learning was off): the one in force now, taken back through the runs
+    recorded since ``start`` (learning's, resets, off and on). A digest's "waited" reads
+    the decisions made then, not today's threshold: after a reset or a step down, a
+    mention that waited under the higher threshold is above today's."""
+    row = session.get(TriageCalibration, workspace_id)
+    enabled = row.enabled if row is not None else True
+    offset = row.offset if row is not None else 0
+    seen: list[int] = []
+    for run in session.scalars(select(TriageRun).where(
+            TriageRun.workspace_id == workspace_id, TriageRun.created_at >= start)
+            .order_by(TriageRun.created_at.desc(), TriageRun.id.desc())):
+        if run.created_at < end:  # what the run left was in force from then on
+            seen.append(offset if enabled else 0)
+        if run.kind in ("learn", "reset"):
+            offset = run.offset_before
+        elif run.kind in ("on", "off"):
+            enabled = run.kind == "off"  # what it was before the switch
+    seen.append(offset if enabled else 0)  # in force at ``start``
+    return seen
+
+
 def alert_threshold(session: Session, watch: Watch) -> int:
     """The threshold ingest compares a mention's priority with, for ``watch``."""
     return effective_threshold(watch.alert_threshold,

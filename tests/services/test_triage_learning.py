@@ -18,6 +18,8 @@ from bot.services.actors import CLI, SCHEDULER, Actor
 from bot.services.errors import Forbidden, ServiceError
 from bot.services.ingest import IngestReport, do_ingest, match_and_analyze
 from bot.services.members import do_set_role
+from bot.services.reporting.digest_sections import build_digest_report
+from bot.services.reporting.schedule import channel_config
 from bot.services.triage_learning import (
     MAX_OFFSET,
     MIN_LABELS,
@@ -28,6 +30,7 @@ from bot.services.triage_learning import (
     propose,
 )
 from bot.services.watches import get_watch_by_name
+from bot.slack.digest_blocks import build_digest_blocks
 from bot.slack.triage_blocks import build_triage_status
 from bot.sources.base import Author as FetchedAuthor
 from bot.sources.base import FetchedMention
@@ -523,3 +526,47 @@ def test_a_reset_sets_the_labels_before_it_aside(
     (again,) = triage_learning.run_nightly(sessions, night + timedelta(days=4), SCHEDULER)
     assert (again.outcome, again.offset_after) == ("applied", -STEP)
     assert again.counts["labels"] == MIN_LABELS - 1 + 160
+
+
+def test_the_digest_lists_what_waited_under_the_shift_then_in_force(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
+    """A learned shift of +10 held a complaint back in the morning; an admin reset the
+    shift in the afternoon. The digest's "waited" still lists it, with its "Should have
+    alerted", counted in the watch's number: it waited, whatever today's threshold says.
+    A mention that alerted is never listed."""
+    day = datetime(2026, 11, 2, 10, tzinfo=UTC)
+    fetched = [FetchedMention(network="x", external_id=str(n), url=f"https://x.com/a/{n}",
+                              text=text, author=FetchedAuthor(handle=f"@c{n}"),
+                              published_at=day - timedelta(minutes=5))
+               for n, text in enumerate(["@acme my order never arrived and nobody answers",
+                                         "@acme thanks, lovely shop"])]
+    with transaction(sessions) as session:
+        watch = get_watch_by_name(session, workspace_id, watch_name)
+        scored = match_and_analyze(watch, fetched, now=day, report=IngestReport())
+        complaint, praise = (c.analysis.priority for c in scored)
+        assert complaint > praise
+        watch.alert_threshold = complaint - 5  # alone, the watch alerts on the complaint
+        session.add(TriageCalibration(workspace_id=workspace_id, offset=10))
+    with transaction(sessions) as session:
+        report = do_ingest(session, get_watch_by_name(session, workspace_id, watch_name),
+                           None, fetched, now=day)
+    assert report.stored == 2 and report.alerts == 0  # both waited under the shift
+    urgent = FetchedMention(network="x", external_id="9", url="https://x.com/a/9",
+                            text="@acme URGENT my account was hacked and charged twice",
+                            author=FetchedAuthor(handle="@c9"), published_at=day)
+    triage_learning.do_reset(sessions, workspace_id, CLI, now=day + timedelta(hours=6))
+    with transaction(sessions) as session:
+        late = do_ingest(session, get_watch_by_name(session, workspace_id, watch_name),
+                         None, [urgent], now=day + timedelta(hours=7))
+    assert late.alerts == 1
+    with sessions() as session:
+        ids = dict(session.execute(select(Mention.external_id, Mention.id)).tuples().all())
+        config = channel_config(session, workspace_id, CHANNEL_ID)
+        end = day + timedelta(hours=23)
+        digest = build_digest_report(session, config, end=end, now=end)
+    assert [(g.watch_name, g.count, [line.id for line in g.examples])
+            for g in digest.waited] == [(watch_name, 2, [ids["0"], ids["1"]])]
+    _title, blocks = build_digest_blocks(digest, "en")
+    offered = [element["value"] for block in blocks if block["type"] == "actions"
+               for element in block["elements"]]
+    assert [value.split(":")[0] for value in offered] == [str(ids["0"]), str(ids["1"])]

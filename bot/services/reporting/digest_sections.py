@@ -46,7 +46,7 @@ from bot.services.reporting.queries import (
 )
 from bot.services.reporting.schedule import DigestChannel
 from bot.services.reporting.share_of_voice import SovReport, share_of_voice
-from bot.services.triage_learning import effective_threshold, workspace_offset
+from bot.services.triage_learning import effective_threshold, shifts_in_force
 from storage.bulk import one_of
 from storage.models import Mention, MentionStatus, Watch
 from storage.models_competitors import WATCH_BRAND
@@ -84,6 +84,8 @@ class WaitedGroup:
 
     watch_name: str
     threshold: int
+    """The threshold they waited under: the highest the learned shift took the watch's to
+    over the window (``_watches``)."""
     count: int
     examples: list[MentionLine]
     watch_id: int | None = None
@@ -394,7 +396,7 @@ def build_digest_report(session: Session, config: DigestChannel, *, end: datetim
         previous_start, _ = day_window(start, config.tz)
     else:
         previous_start = start - (end - start)
-    watches = _watches(session, scope)
+    watches = _watches(session, scope, start, end)
     counts = _day_pass(session, scope, counted,
                        {wid: th for wid, (_n, th) in watches.items()}, previous_start, start,
                        end)
@@ -430,13 +432,19 @@ def _share_of_voice(session: Session, scope: Scope, previous_start: datetime,
             for g in groups]
 
 
-def _watches(session: Session, scope: Scope) -> dict[int, tuple[str, int]]:
+def _watches(session: Session, scope: Scope, start: datetime, end: datetime
+             ) -> dict[int, tuple[str, int]]:
     # Brand watches only: a competitor's watch never alerts, so nothing of it "waited".
     query = select(Watch.id, Watch.name, Watch.alert_threshold).where(
         Watch.workspace_id == scope.workspace_id, Watch.kind == WATCH_BRAND)
     if scope.watch_ids is not None:
         query = query.where(Watch.id.in_(scope.watch_ids))
-    offset = workspace_offset(session, scope.workspace_id)  # what ingest alerted at
+    # What waited is what ingest held (the link's ``alerted``) below the threshold it
+    # used: the highest the learned shift took it to in the window, not today's (after a
+    # reset or a step down, what waited under the higher one is above it). Below it, a
+    # link that did not alert waited; above it, it was carded another way (its story's or
+    # its case's card), or never meant to alert (backfill).
+    offset = max(shifts_in_force(session, scope.workspace_id, start, end))
     return {wid: (name, effective_threshold(threshold, offset))
             for wid, name, threshold in session.execute(query)}
 
