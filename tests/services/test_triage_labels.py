@@ -15,6 +15,7 @@ from bot.services.actors import CLI, Actor
 from bot.services.brand_accounts import do_add_account
 from bot.services.cards import load_card_view
 from bot.services.errors import Forbidden, NotFound, ServiceError
+from bot.services.ingest import IngestReport, match_and_analyze
 from bot.services.members import do_set_role
 from bot.services.triage_learning import Example, load_examples
 from bot.services.watches import do_add_watch, get_watch_by_name
@@ -39,6 +40,10 @@ from tests.services.test_cases import (
 from tests.services.test_cases import mention as case_mention
 from tests.services.test_multiwatch import _item, _poll
 from tests.services.test_outbox import Clock, sender_for
+from tests.services.test_stories import NOW as STORY_NOW
+from tests.services.test_stories import SOCIAL
+from tests.services.test_stories import poll as story_poll
+from tests.services.test_stories import x_post as story_post
 
 ALICE = Actor(USER_ID, "button")
 BOB = Actor(OTHER_USER_ID, "slash_command")
@@ -583,3 +588,31 @@ def _batch(*tweets: dict[str, Any]) -> list[Any]:
                       "public_metrics": {"followers_count": 120}}]
     mentions, _ = parse_search({"data": list(tweets), "includes": {"users": users}})
     return mentions
+
+
+def test_a_story_first_post_carded_for_a_later_post_gives_no_label(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """A story's first post waited; a later share of its link, widely read, made the story
+    urgent and its first post got the card. That card is the later post's decision, not the
+    threshold's on the first post's priority: no label, no "Not urgent"."""
+    do_add_watch(sessions, workspace_id, CLI, name="news", query="acme", channel_id=SOCIAL)
+    first = story_post(2, "Acme recalls its kettles after fires, read this")
+    wide = story_post(4, "the Acme kettle recall is in the news today", followers=2_000_000)
+    with transaction(sessions) as session:
+        watch = get_watch_by_name(session, workspace_id, "news")
+        low, high = (c.analysis.priority for c in match_and_analyze(
+            watch, [first, wide], now=STORY_NOW, report=IngestReport()))
+        assert low < high
+        watch.alert_threshold = high
+    assert story_poll(sessions, workspace_id, "news", [first]).alerts == 0
+    assert story_poll(sessions, workspace_id, "news", [wide]).alerts == 1
+    with sessions() as session:
+        head = session.scalar(select(Mention).where(Mention.external_id == "2"))
+        assert head is not None and head.alerted
+        assert session.scalar(select(Mention.story_id).where(Mention.external_id == "4")) \
+            == head.id
+        assert triage_labels.alert_forced(session, head.id, head.watch_id)
+        view = load_card_view(session, head.id, SOCIAL)
+        assert view is not None and "not_urgent" not in view.actions
+    workflow.do_assign(sessions, workspace_id, ALICE, head.id, USER_ID)
+    assert label(sessions, head.id) is None
