@@ -2,7 +2,7 @@
 which alerts no threshold decided
 
 Revision ID: 0067
-Revises: 0065
+Revises: 0066
 Create Date: 2026-12-07 17:45:00
 
 A reset zeroed the shift but the next learning run read the same labels and moved it back.
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0067'
-down_revision: str | None = '0065'
+down_revision: str | None = '0066'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
