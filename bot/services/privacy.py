@@ -59,6 +59,8 @@ BATCH = 5000
 ALIAS_GRACE = timedelta(days=2)
 """How long the other name of a post Vigie did not keep is remembered (a reply fetched
 meanwhile still names its parent by the parent's URI)."""
+SLACK_MARKUP = ("<", ">", "|")
+"""Characters of Slack's markup that no network's handle holds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +78,8 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
     report then counts nothing deleted). Their words leave SQLite's search index when
     ``do_compact_search_index`` runs next (the caller nudges it; a job runs it every
     minute and at start)."""
-    cleaned = forgotten.normalized_handle(handle)
-    if not cleaned or len(handle.strip().lstrip("@")) > forgotten.MAX_HANDLE:
+    _checked_handle(handle)
+    if len(handle.strip().lstrip("@")) > forgotten.MAX_HANDLE:
         raise ServiceError("privacy.bad_handle", value=handle[:60])
     with transaction(sessions) as session:
         if actor.user_id:
@@ -154,6 +156,18 @@ def do_forget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
     return ForgetReport(len(author_ids), count)
 
 
+def _checked_handle(handle: str) -> str:
+    """``handle`` in the form it is forgotten in (``forgotten.normalized_handle``), or
+    ``privacy.bad_handle`` when it names no one: empty, or still holding Slack's markup
+    (``<``, ``>``, ``|``: a ``<@U…>`` or ``<https://…|…>`` the caller did not read back as
+    typed). No network's handle holds those; a suppression of such text would match no
+    author while the admin is told the person is forgotten."""
+    cleaned = forgotten.normalized_handle(handle)
+    if not cleaned or any(mark in handle for mark in SLACK_MARKUP):
+        raise ServiceError("privacy.bad_handle", value=handle[:60])
+    return cleaned
+
+
 def _authors_called(session: Session, workspace_id: int, handle: str) -> list[int]:
     """The workspace's authors ``handle`` names (``forgotten.is_called``: ``@``, ``u/`` or
     ``/u/`` in front or not, in any case but on Hacker News). Compared in Python past
@@ -205,9 +219,7 @@ def do_unforget(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
     """Undo ``do_forget``'s suppression of ``handle`` (the person asks to be tracked again):
     their new posts, and the ones deleted, may be stored again. Deleted data is not
     restored. Returns how many suppression records went."""
-    cleaned = forgotten.normalized_handle(handle)
-    if not cleaned:
-        raise ServiceError("privacy.bad_handle", value=handle[:60])
+    cleaned = _checked_handle(handle)
     with transaction(sessions) as session:
         if actor.user_id:
             require_role(session, workspace_id, actor, Role.ADMIN)

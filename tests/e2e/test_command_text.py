@@ -14,6 +14,7 @@ from bot.services.watches import get_watch_by_name
 from handlers.commands.registry import REGISTRY, Verbs
 from storage.models import Approval, Draft
 from tests.e2e.conftest import ADMIN_ID, VigieApp
+from tests.e2e.test_listening import admin
 from tests.e2e.test_workflow import answer_after_ack, grant, seed, settle, thread_notes
 from tests.harness.constants import OTHER_USER_ID, TEAM_ID, USER_ID
 
@@ -155,3 +156,19 @@ def test_a_watch_query_is_read_as_typed(vigie_sqlite: VigieApp) -> None:
     with vigie.runtime.sessions() as session:
         watch = get_watch_by_name(session, workspace_id, "site")
         assert watch.query == 'acme.com OR "acme & co" OR #panne'
+
+
+def test_handles_given_to_account_and_influencers_are_read_as_typed(
+        vigie_sqlite: VigieApp) -> None:
+    # A typed acme.bsky.social arrives as a link, an email-like Mastodon handle as a
+    # mailto: link; both were refused as "not a handle" (the escaped text was read).
+    vigie = vigie_sqlite
+    added = admin(vigie, "account add bluesky <https://acme.bsky.social|acme.bsky.social>")
+    assert "@acme.bsky.social on bluesky is now one of the brand's accounts" in added
+    added = admin(vigie, "account add mastodon <mailto:acme@mastodon.social|acme@mastodon.social>")
+    assert "@acme@mastodon.social on mastodon is now one of the brand's accounts" in added
+    assert "removed" in admin(vigie, "account remove bluesky "
+                                     "<https://acme.bsky.social|acme.bsky.social>")
+    tracked = admin(vigie, "influencers track <https://alice.bsky.social|alice.bsky.social> "
+                           "bluesky")
+    assert "@alice.bsky.social (bluesky) is tracked" in tracked

@@ -90,6 +90,50 @@ def test_forget_answers_with_the_name_not_the_network_prefix(vigie: VigieApp) ->
     assert "`reddit_bob` is no longer forgotten" in undone["text"]
 
 
+def _authors(vigie: VigieApp) -> list[str]:
+    with vigie.runtime.sessions() as session:
+        return sorted(session.scalars(select(Author.handle)))
+
+
+def test_forget_reads_handles_as_typed_not_as_slack_escaped_them(vigie: VigieApp) -> None:
+    # With should_escape on, Slack sends a typed @marie as a member mention when a member
+    # has that name, a typed alice.bsky.social as a link, an email-like Mastodon handle as a
+    # mailto: link. The escaped text was taken as the handle: nobody was found, nothing
+    # deleted, and a suppression of that text (matching no one) was recorded while the
+    # admin was told their posts would be kept out.
+    for handle, network in [("alice.bsky.social", "bluesky"), ("@marie", "x"),
+                            ("@ana@mastodon.social", "mastodon"),
+                            ("@bob@mastodon.social", "mastodon")]:
+        seed(vigie, text=f"a private story by {handle}", handle=handle, network=network)
+    sent = ["<https://alice.bsky.social|alice.bsky.social>", "<@U07MARIE01|marie>",
+            "<mailto:ana@mastodon.social|ana@mastodon.social>",
+            "@<mailto:bob@mastodon.social|bob@mastodon.social>"]
+    for text in sent:
+        done = vigie.slack.slash_command(f"forget {text}", user_id=ADMIN_ID).json()
+        assert "1 author record(s) and 1 mention(s) deleted" in done["text"], done["text"]
+    assert _authors(vigie) == []
+    undone = [vigie.slack.slash_command(f"forget undo {text}", user_id=ADMIN_ID).json()["text"]
+              for text in sent]
+    assert [answer.split("`")[1] for answer in undone] == [
+        "alice.bsky.social", "marie", "ana@mastodon.social", "bob@mastodon.social"]
+    assert all("is no longer forgotten" in answer for answer in undone)
+    with vigie.runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Forgotten)) == 0
+
+
+def test_forget_refuses_slack_markup_it_cannot_read_as_a_handle(vigie: VigieApp) -> None:
+    # A member mention without its name (<@U…>) names a Slack member, not an author: no
+    # suppression of the markup is recorded, and the admin is told so.
+    for command_text in ["forget <@U07MARIE01>", "forget undo <@U07MARIE01>",
+                         "forget a|b"]:
+        answer = vigie.slack.slash_command(command_text, user_id=ADMIN_ID).json()["text"]
+        assert "is not a handle" in answer, answer
+    with vigie.runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Forgotten)) == 0
+        assert session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action.like("privacy.%"))) == 0
+
+
 def test_retention_keeps_daily_aggregates(vigie: VigieApp) -> None:
     old = seed(vigie, text="an old complaint about the app", handle="@old")
     recent = seed(vigie, text="a fresh complaint", handle="@new")
