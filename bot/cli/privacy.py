@@ -1,4 +1,4 @@
-"""`vigie forget HANDLE` and `vigie purge --older-than DAYS`."""
+"""`vigie forget HANDLE`, `vigie purge --older-than DAYS` and `vigie workspace erase`."""
 
 from __future__ import annotations
 
@@ -66,3 +66,46 @@ def purge(days: int) -> None:
         do_compact_search_index(runtime.sessions)
     click.echo(f"Purged {purged.mentions} mention(s) and {purged.messages} other Slack "
                f"message record(s) (digests, DMs, alerts, reports) older than {days} days.")
+
+
+@main.group()
+def workspace() -> None:
+    """A workspace's data as a whole."""
+
+
+@workspace.command("erase")
+@click.option("--team", required=True, help="Slack team id of the workspace (T…).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--force", is_flag=True,
+              help="Erase it even though Vigie is still installed there.")
+def workspace_erase(team: str, yes: bool, force: bool) -> None:
+    """Delete everything Vigie keeps about one workspace, for good.
+
+    Its mentions, authors, cases, drafts, replies, outbox, digests, reports, audit trail,
+    settings, forget suppressions, search index rows, and Slack's installation and bot
+    tokens for the team. Refused while Vigie is installed there (uninstall it from Slack
+    first) unless --force. Shows what it will delete and asks first, unless --yes.
+    """
+    from bot.services.erasure import do_erase_workspace, erase_plan
+    from bot.slack.oauth import OAUTH_METADATA
+
+    tokens = [OAUTH_METADATA.tables[name] for name in ("slack_installations", "slack_bots")]
+    settings = settings_or_exit()
+    with open_runtime(settings) as runtime:
+        try:
+            plan = erase_plan(runtime.sessions, team, tokens)
+            if plan.installed and not force:
+                raise ServiceError("erase.installed", team=team)
+            shown = f"{team} ({plan.name})" if plan.name else team
+            click.echo(f"Erasing workspace {shown} deletes {plan.total} row(s):")
+            for table, count in sorted(plan.rows.items()):
+                click.echo(f"  {table}: {count}")
+            if not yes and not click.confirm("Delete all of it? This cannot be undone"):
+                click.echo("Nothing was deleted.")
+                raise SystemExit(1)
+            done = do_erase_workspace(runtime.sessions, team, force=force,
+                                      token_tables=tokens)
+        except ServiceError as err:
+            click.echo(f"Error: {err.message(plain=True)}", err=True)
+            raise SystemExit(2) from None
+    click.echo(f"Workspace {team} erased: {done.total} row(s) deleted.")
