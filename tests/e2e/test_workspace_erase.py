@@ -15,16 +15,20 @@ from sqlalchemy.orm import Session
 
 from bot.services.actors import CLI
 from bot.services.brand_accounts import do_add_account
+from bot.services.competitors import do_create_group
 from bot.services.erasure import do_erase_workspace, erase_plan
 from bot.services.errors import ServiceError
 from bot.services.ingest import do_ingest
 from bot.services.privacy import do_forget
+from bot.services.reporting.monthly import do_schedule_monthly
+from bot.services.sources_admin import do_add_source
 from bot.services.watches import do_add_watch, get_watch_by_name
 from bot.slack.oauth import OAUTH_METADATA, EncryptedInstallationStore
 from storage import search_index
 from storage.db import transaction
 from storage.models import Workspace
 from storage.models_base import Base
+from storage.models_competitors import WATCH_COMPETITOR
 from storage.secret_box import SecretBox
 from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually
 from tests.e2e.test_listening import admin
@@ -96,6 +100,11 @@ def _fill(vigie: VigieApp, workspace_id: int) -> None:
         do_ingest(session, get_watch_by_name(session, workspace_id, "acme"), None,
                   x_batch(FOLLOW_UP), now=NOW)
     do_forget(sessions, workspace_id, CLI, "dan")
+    do_add_watch(sessions, workspace_id, CLI, name="rival", query="rival",
+                 channel_id=CHANNEL_ID, kind=WATCH_COMPETITOR)
+    do_create_group(sessions, workspace_id, CLI, name="market", watch_names=["acme", "rival"])
+    do_schedule_monthly(sessions, workspace_id, CLI, channel_id=CHANNEL_ID, enabled=True)
+    do_add_source(sessions, workspace_id, CLI, kind="webhook", watch_name="acme", values={})
     with transaction(sessions) as session:
         search_index.index_pending(session)
 
@@ -152,7 +161,8 @@ def test_erase_leaves_no_row_of_the_workspace_and_every_row_of_the_other(
     assert {"workspaces", "members", "watches", "authors", "mentions", "mention_watches",
             "drafts", "draft_authors", "cases", "case_posts", "brand_accounts",
             "tracked_influencers", "outbox", "audit_events", "forgotten", "forget_keys",
-            "mention_hour_counts", "mention_day_counts"} <= had, sorted(had)
+            "mention_hour_counts", "mention_day_counts", "watch_groups",
+            "watch_group_members", "report_schedules", "sources"} <= had, sorted(had)
     assert tokens_before[TEAM_ID] and tokens_before[OTHER_TEAM]
     plan = erase_plan(sessions, TEAM_ID, TOKEN_TABLES)
     assert {name for name in plan.rows if name not in {t.name for t in TOKEN_TABLES}} == had
