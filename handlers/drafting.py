@@ -5,6 +5,7 @@ text only when the user presses "Use this suggestion"."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
@@ -17,7 +18,7 @@ from bot.services.drafting import DraftContext, draft_context
 from bot.services.errors import ServiceError
 from bot.services.ratelimit import LLM_DRAFT
 from bot.services.suggestions import suggest_reply, suggested_context
-from bot.slack.modals import build_draft_modal, suggestion_text
+from bot.slack.modals import build_draft_modal, editor_base, suggestion_text
 from bot.slack.opportunity_blocks import build_opportunity_draft_modal
 from bot.slack.phrases import render_phrase
 from handlers.context import UserContext, user_directory, view_metadata
@@ -116,6 +117,11 @@ def use_suggestion(runtime: Runtime, click: Click) -> None:
         return
     chosen = suggested_context(context, text,
                                link_allowlist=runtime.settings.reply_link_domains)
+    base = editor_base(view_metadata(view))
+    if base is not None:
+        # The editor still answers what it showed when it opened, not what stands now: a
+        # version saved meanwhile must not be replaced unseen by the suggestion either.
+        chosen = replace(chosen, base_version=base[0], base_approval=base[1])
     _update(click.client, view, build_draft_modal(
         chosen, ctx.language, note=t(ctx.language, "modal.llm_done"), replaced=True))
 

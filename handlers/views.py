@@ -13,9 +13,17 @@ from bot.runtime import Runtime
 from bot.services import opportunities, workflow
 from bot.services.errors import ServiceError
 from bot.services.permissions import ANYONE, check_role
-from bot.services.workflow import DraftOrigin, StaleDraft
+from bot.services.workflow import DraftBase, DraftOrigin, StaleDraft
 from bot.slack.escape import truncate
-from bot.slack.modals import ASSIGN, DRAFT, OVERRIDE, REJECT, risk_words, text_digest
+from bot.slack.modals import (
+    ASSIGN,
+    DRAFT,
+    OVERRIDE,
+    REJECT,
+    editor_base,
+    risk_words,
+    text_digest,
+)
 from bot.slack.opportunity_blocks import DRAFT_ACTION as OPP_DRAFT_ACTION
 from bot.slack.opportunity_blocks import DRAFT_BLOCK as OPP_DRAFT_BLOCK
 from bot.slack.opportunity_blocks import DRAFT_CALLBACK as OPP_DRAFT
@@ -63,6 +71,13 @@ def _answering(view: dict[str, Any]) -> str | None:
     """The post the draft editor showed as the one answered (its external id), if any."""
     value = view_metadata(view).get("answering")
     return value if isinstance(value, str) and value else None
+
+
+def _draft_base(view: dict[str, Any]) -> DraftBase | None:
+    """What the draft editor showed when it opened (None: an editor opened before editors
+    recorded it, saved as then)."""
+    base = editor_base(view_metadata(view))
+    return DraftBase(*base) if base is not None else None
 
 
 def draft_origin(view: dict[str, Any], text: str) -> DraftOrigin:
@@ -116,7 +131,8 @@ def register(app: App, runtime: Runtime) -> None:
                 workflow.do_save_draft(sessions, ws, actor, mention_id, value,
                                        origin=draft_origin(view, value),
                                        link_allowlist=runtime.settings.reply_link_domains,
-                                       users=users, answering=_answering(view))
+                                       users=users, answering=_answering(view),
+                                       based_on=_draft_base(view))
             elif callback == REJECT:
                 workflow.do_reject(sessions, ws, actor, mention_id, value)
             else:
@@ -126,7 +142,7 @@ def register(app: App, runtime: Runtime) -> None:
                 runtime.nudge_replies()
         except StaleDraft as err:
             # A modal error is plain text under the field: the current draft goes with it.
-            ack(response_action="errors", errors={FIELDS[callback][0]: (
+            ack(response_action="errors", errors={block_id: (
                 modal_error(err, ctx.language) + "\n\n" + err.draft.text)[:MAX_ERROR]})
             return
         except ServiceError as err:

@@ -23,6 +23,7 @@ from bot.services.workflow import (
     MAX_DRAFT,
     check_drafter,
     current_draft,
+    draft_base,
     drafter_account,
     load_mention,
     require_action,
@@ -52,6 +53,11 @@ class DraftContext:
     answering: str | None = None
     """The external id of the post the editor shows as the one answered (``reply_target``
     when it opened): the draft saved from it answers that post."""
+    base_version: int | None = None
+    """The mention's newest draft version when the editor opened (None: it had none)."""
+    base_approval: int | None = None
+    """The approval standing when the editor opened (its id; None: none). With
+    ``base_version``, what a save from the editor must still find (``DraftBase``)."""
 
 
 def draft_context(sessions: sessionmaker[Session], workspace_id: int, mention_id: int, *,
@@ -96,7 +102,9 @@ def draft_context(sessions: sessionmaker[Session], workspace_id: int, mention_id
         text = audience.as_posted(text)
         risk = audience.check(text, link_allowlist, foreign_data(session, mention, text))
         used, limit = measure(text, mention.network)
+        base = draft_base(session, mention.id)
         return DraftContext(mention.id, mention.network, audience.answered, author, language,
                             text, origin, used, limit, tuple(f.message_key for f in risk.flags),
                             risk.level, follow_up=audience.follow_up, audience=audience,
-                            answering=reply_target(session, mention).external_id)
+                            answering=reply_target(session, mention).external_id,
+                            base_version=base.version, base_approval=base.approval)

@@ -33,7 +33,7 @@ from bot.services import assignees, notifications, triage_labels
 from bot.services.actors import BRAND_ACCOUNT, Actor
 from bot.services.audit import record
 from bot.services.draft_checks import draft_audience, foreign_data
-from bot.services.errors import Forbidden, NeedsOverride, NotFound, ServiceError, Term
+from bot.services.errors import Forbidden, Mrkdwn, NeedsOverride, NotFound, ServiceError, Term
 from bot.services.late_cards import card_queued, queue_late_card
 from bot.services.outbox import (
     KIND_CARD,
@@ -71,8 +71,8 @@ from storage.models_sla import SlaNotice
 from storage.models_watches import MentionWatch
 from storage.repositories import latest_customer_post
 
-__all__ = ["RULES", "DraftOrigin", "DraftToApprove", "Outcome", "StaleDraft", "allowed_actions",
-           "check_allowed", "text_hash"]
+__all__ = ["RULES", "DraftBase", "DraftOrigin", "DraftToApprove", "EditorOutdated", "Outcome",
+           "StaleDraft", "allowed_actions", "check_allowed", "text_hash"]
 
 S = MentionStatus
 OPEN = frozenset({S.NEW, S.ASSIGNED, S.DRAFTING, S.AWAITING_APPROVAL, S.APPROVED})
@@ -152,6 +152,40 @@ class StaleDraft(ServiceError):
     def __init__(self, key: str, draft: DraftToApprove, **params: Any) -> None:
         super().__init__(key, **params)
         self.draft = draft
+
+
+class EditorOutdated(StaleDraft):
+    """Nothing was saved: the mention's draft changed while the draft editor was open (a
+    newer version saved, or the one it showed approved), and the editor's text would have
+    replaced it unseen. ``draft`` is the current version, to show; ``person`` names the
+    parameter that is whoever did it (their Slack id), to name them as Slack does."""
+
+    def __init__(self, key: str, draft: DraftToApprove, person: tuple[str, str],
+                 **params: Any) -> None:
+        super().__init__(key, draft, **params)
+        self.person = person
+        self.name_person(None)
+
+    def name_person(self, users: UserDirectory | None) -> None:
+        """Show the person by the name Slack gives them (``users``, when there is one),
+        else as a user reference; asked outside any transaction."""
+        param, who = self.person
+        if not USER_ID.fullmatch(who):  # the local operator ("cli"), or nobody recorded
+            self.params[param] = who or Term("workflow.someone")
+            return
+        account = users.account(who) if users is not None else None
+        self.params[param] = (account.name if account is not None and account.found
+                              and account.name else Mrkdwn(f"<@{who}>"))
+
+
+@dataclass(frozen=True, slots=True)
+class DraftBase:
+    """What the draft editor showed when it opened: the mention's newest draft version
+    (None: it had none) and the approval standing then (its id; None: none). A save from
+    the editor is refused when either changed since (``EditorOutdated``)."""
+
+    version: int | None
+    approval: int | None
 
 
 class WarningsToConfirm(StaleDraft):
@@ -479,7 +513,8 @@ def do_save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Act
                   mention_id: int, text: str, *, origin: DraftOrigin = DraftOrigin.HUMAN,
                   link_allowlist: list[str] | None = None,
                   users: UserDirectory | None = None,
-                  answering: str | None = None) -> Outcome:
+                  answering: str | None = None, based_on: DraftBase | None = None
+                  ) -> Outcome:
     """Store a new draft version (with its risk checks) and ask for approval. A mention
     nobody owns becomes the drafter's, who is checked as anyone assigned is (Slack's
     directory ``users``, when there is one, and roles): a guest no admin gave a role is
@@ -487,7 +522,12 @@ def do_save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Act
 
     The version answers ``answering`` (the external id of the post the draft editor showed
     as answered), else the post a reply answers now (``reply_target``): approval refuses it
-    once the customer wrote again since."""
+    once the customer wrote again since.
+
+    ``based_on``: what the draft editor showed when it opened. If another version was
+    saved since, or the mention approved, nothing is saved (``EditorOutdated``, naming who
+    did it and carrying the current draft). Without it (a `/cm draft` command, an editor
+    opened before editors recorded it), the text replaces whatever is there."""
     text = text.strip()
     if not text:
         raise ServiceError("workflow.empty_draft")
@@ -496,7 +536,10 @@ def do_save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Act
     account = drafter_account(sessions, workspace_id, actor, mention_id, users)
     try:
         return _save_draft(sessions, workspace_id, actor, mention_id, text, origin,
-                           link_allowlist, account, answering)
+                           link_allowlist, account, answering, based_on)
+    except EditorOutdated as err:
+        err.name_person(users)
+        raise
     except IntegrityError:
         # Someone saved a draft of this mention at the same moment.
         raise ServiceError("workflow.conflict", id=str(mention_id)) from None
@@ -544,10 +587,12 @@ def _unowned(session: Session, workspace_id: int, mention_id: int) -> bool:
 def _save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                 mention_id: int, text: str, origin: DraftOrigin,
                 link_allowlist: list[str] | None, account: assignees.Checked,
-                answering: str | None = None) -> Outcome:
+                answering: str | None = None, based_on: DraftBase | None = None) -> Outcome:
     with transaction(sessions) as session:
         mention = _load(session, workspace_id, mention_id)
         rule = _check(session, workspace_id, actor, "draft", mention)
+        if based_on is not None:
+            _check_base(session, mention, based_on)
         values: dict[str, Any] = {}
         if check_drafter(session, workspace_id, actor, mention, account):
             # The drafter takes the mention: whom Assign would refuse may not take it so.
@@ -579,6 +624,39 @@ def _save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
                                       "risk": risk.level}, note=note, **values)
         outcome.params.update(version=version, risk=Term(f"risk_level.{risk.level}"))
         return outcome
+
+
+def _check_base(session: Session, mention: Mention, base: DraftBase) -> None:
+    """Refuse a save from the draft editor when what it showed is no longer what stands:
+    another draft version was saved since it opened, or the mention was approved since (a
+    save would withdraw that approval unseen). Nothing is written before this check."""
+    latest = latest_draft(session, mention.id)
+    if latest is None:
+        return
+    if latest.version != base.version:
+        raise EditorOutdated(
+            "workflow.editor_outdated", _shown(latest),
+            ("author", latest.author_user_id or ""), id=mention.id, version=latest.version,
+            button=Term("card.button_draft"))
+    if mention.status != S.APPROVED.value:
+        return
+    approval = session.scalar(select(Approval).where(
+        Approval.mention_id == mention.id, Approval.decision == APPROVED_DECISION)
+        .order_by(Approval.id.desc()).limit(1))
+    if approval is not None and approval.id != base.approval:
+        raise EditorOutdated(
+            "workflow.editor_approved", _shown(latest), ("approver", approval.approver_user_id),
+            id=mention.id, version=approval.draft_version, button=Term("card.button_draft"))
+
+
+def draft_base(session: Session, mention_id: int) -> DraftBase:
+    """What a draft editor opening now shows, for :func:`do_save_draft`'s ``based_on``:
+    the newest draft version and the approval standing, if any."""
+    latest = latest_draft(session, mention_id)
+    approval = session.scalar(select(Approval.id).where(
+        Approval.mention_id == mention_id, Approval.decision == APPROVED_DECISION)
+        .order_by(Approval.id.desc()).limit(1))
+    return DraftBase(latest.version if latest is not None else None, approval)
 
 
 def _authors_of_new_version(session: Session, mention_id: int, actor: Actor,

@@ -18,6 +18,9 @@ DRAFT_BLOCK = "draft"
 SUGGESTION_BLOCK = "suggestion"
 USE_SUGGESTION = "vigie.draft_suggestion"
 REPLACED = ".use"
+BASE_VERSION, BASE_APPROVAL = "draft_version", "approval"
+"""The draft editor's metadata keys for what it showed when it opened: the newest draft
+version and the standing approval (``bot.services.workflow.DraftBase``)."""
 
 
 class _Origin(Protocol):
@@ -48,6 +51,10 @@ class DraftEditor(Protocol):
     def follow_up(self) -> bool: ...
     @property
     def answering(self) -> str | None: ...
+    @property
+    def base_version(self) -> int | None: ...
+    @property
+    def base_approval(self) -> int | None: ...
 
 
 def _modal(callback_id: str, title: str, submit: str, language: str, mention_id: int,
@@ -134,7 +141,8 @@ def build_draft_modal(context: DraftEditor, language: str, *, note: str | None =
     return _modal(DRAFT, t(language, "modal.draft_title", id=context.mention_id),
                   t(language, "modal.draft_submit"), language, context.mention_id, blocks,
                   {"origin": context.origin.value, "suggested": text_digest(context.text),
-                   "answering": context.answering})
+                   "answering": context.answering, BASE_VERSION: context.base_version,
+                   BASE_APPROVAL: context.base_approval})
 
 
 def risk_warnings(risk_keys: Sequence[str], language: str) -> list[dict[str, Any]]:
@@ -185,6 +193,17 @@ def suggestion_text(view: dict[str, Any]) -> str | None:
             # as entities (slackapi/bolt-python#513); read them as the characters sent.
             return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return None
+
+
+def editor_base(metadata: dict[str, Any]) -> tuple[int | None, int | None] | None:
+    """The draft version and approval a draft editor's metadata says it showed when it
+    opened (each None when there was none); None for an editor opened before editors
+    recorded them, whose save is checked against nothing, as then."""
+    if BASE_VERSION not in metadata:
+        return None
+    version, approval = metadata.get(BASE_VERSION), metadata.get(BASE_APPROVAL)
+    return (version if isinstance(version, int) and not isinstance(version, bool) else None,
+            approval if isinstance(approval, int) and not isinstance(approval, bool) else None)
 
 
 def draft_block_id(text: str) -> str:

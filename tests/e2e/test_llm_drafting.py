@@ -23,7 +23,7 @@ from storage.db import transaction
 from storage.models import Approval, Draft, Mention
 from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually, start_vigie
 from tests.e2e.test_workflow import GUEST, GUEST_DOOR_REFUSAL, card, grant, seed, status
-from tests.harness.constants import TEAM_ID, USER_ID
+from tests.harness.constants import OTHER_USER_ID, TEAM_ID, USER_ID
 from tests.harness.slack_standin import SlackStandIn
 
 TAG = "@ana@mastodon.social"
@@ -176,6 +176,32 @@ def test_a_slack_guest_saving_the_llm_suggestion_is_not_made_assignee(
     with vigie.runtime.sessions() as session:
         assert session.query(Draft).count() == 0
         assert session.get(Mention, mention_id).assignee_user_id is None  # type: ignore[union-attr]
+
+
+def test_a_suggestion_used_after_another_version_was_saved_does_not_replace_it(
+        vigie_llm: VigieApp, httpserver: HTTPServer) -> None:
+    """The button redraws the editor from the mention as it is now, but the editor still
+    answers what it showed when it opened: a version saved meanwhile, which it never
+    showed, is not replaced unseen by the suggestion."""
+    FakeLLM(httpserver, "Hi Ana, we are on it.")
+    vigie = vigie_llm
+    mention_id = seed(vigie)
+    vigie.slack.block_action("vigie.draft", message_ts=card(vigie, mention_id)["ts"])
+    view_id = vigie.standin.wait_for("views.open", timeout=15)[-1].response["view"]["id"]
+    vigie.standin.wait_for("views.update", timeout=15)
+    grant(vigie, OTHER_USER_ID, "agent")
+    saved = vigie.slack.slash_command(f"draft {mention_id} Theirs, with the refund link.",
+                                      user_id=OTHER_USER_ID).json()
+    assert "Draft v1 saved" in saved["text"], saved
+    vigie.slack.block_action("vigie.draft_suggestion", view_id=view_id)
+    vigie.standin.wait_for("views.update", count=2, timeout=15)
+    block_id, shown = _input(vigie, view_id)
+    assert shown == f"{TAG} Hi Ana, we are on it."
+    refused = vigie.slack.view_submission(view_id=view_id).json()
+    assert list(refused["errors"]) == [block_id]
+    assert refused["errors"][block_id].endswith("Theirs, with the refund link.")
+    with vigie.runtime.sessions() as session:
+        assert [d.version for d in session.scalars(select(Draft))] == [1]
 
 
 def test_use_this_suggestion_on_a_mention_closed_meanwhile_explains(
