@@ -117,7 +117,7 @@ def register_listeners(app: App, runtime: Runtime, *, home_team: str | None = No
     """Attach every surface's listeners and the error handler (``home_team``: the team of
     SLACK_BOT_TOKEN, when known)."""
     _quiet_bolt_request_logs()
-    from handlers import actions, commands, guard, home, install, triage, views
+    from handlers import actions, commands, events, guard, home, install, triage, views
     from handlers.errors import apologize
 
     guard.register(app, runtime)
@@ -127,6 +127,7 @@ def register_listeners(app: App, runtime: Runtime, *, home_team: str | None = No
     views.register(app, runtime)
     home.register(app, runtime)
     install.register(app, runtime, home_team=home_team)
+    events.register(app)  # last: it takes every event the others left
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], respond: Any = None) -> BoltResponse:
