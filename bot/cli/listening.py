@@ -124,9 +124,31 @@ def watch_list(as_json: bool, team: str | None) -> None:
                    f"{v.source_count} sources, {v.mention_count} "
                    f"mentions  query: {v.query!r}{group}")
         if v.refused:
+            from bot.messages.channel_refusal import refusal_advice
+
+            advice = refusal_advice("en", v.refused.error, watch=v.name, topic=v.refused.topic)
             click.echo(f"  ! alerts cannot reach {v.refused.channel_id} since "
-                       f"{v.refused.since:%Y-%m-%d %H:%M} UTC ({v.refused.error}): invite the "
-                       "bot (/invite @Vigie) or move the watch")
+                       f"{v.refused.since:%Y-%m-%d %H:%M} UTC ({v.refused.error}). "
+                       f"{advice.replace('`', '')}")
+
+
+@watch.command("channel")
+@click.argument("name")
+@click.argument("channel")
+@team_option
+def watch_channel(name: str, channel: str, team: str | None) -> None:
+    """Send the alerts of watch NAME to CHANNEL (its Slack id, C0123ABCD) from now on; the
+    alerts Slack refused in its old channel go there too."""
+    from bot.services import watches
+
+    with _workspace(team) as (runtime, ws):
+        move = _service(lambda: watches.do_move_watch(
+            runtime.sessions, ws.id, CLI, name, channel, notifier=runtime.notifier,
+            team_id=ws.team_id))
+    click.echo(f"Watch {move.name} now alerts in {move.channel_id} (it was {move.before}).")
+    if move.retargeted:
+        click.echo(f"Alerts Slack refused in {move.before} that go to {move.channel_id} now: "
+                   f"{move.retargeted}.")
 
 
 @watch.command("kind")

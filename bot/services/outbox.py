@@ -125,6 +125,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import UnknownMessage
+from bot.messages.channel_refusal import advice_key, fix_text
 from bot.messages.delivery import (
     POSTING_REFUSED,
     SLACK_CALL_TIMEOUT_SECONDS,
@@ -141,6 +142,7 @@ from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.permissions import guest_without_role
 from bot.services.watch_links import (
+    alerting_in,
     card_dedupe_key,
     do_record_card,
     other_cards,
@@ -164,6 +166,7 @@ from storage.models import (
 from storage.models_base import as_utc
 from storage.models_outbox import OutboxPace, OutboxPause
 from storage.models_topics import TopicRoute
+from storage.models_watches import MentionWatch
 
 log = logging.getLogger(__name__)
 
@@ -1441,16 +1444,16 @@ class OutboxSender:
         workspace_id, channel = row.workspace_id, row.channel
         record(session, workspace_id, OUTBOX_ACTOR, CHANNEL_REFUSED, reason=code,
                detail={"outbox_id": row.id, "channel": channel})
-        names = sorted(set(session.scalars(select(Watch.name).where(
-            Watch.workspace_id == workspace_id, Watch.channel_id == channel))) | set(
-            session.scalars(select(Watch.name).join(TopicRoute, TopicRoute.watch_id == Watch.id)
-                            .where(TopicRoute.workspace_id == workspace_id,
-                                   TopicRoute.channel_id == channel))))
+        own = sorted(session.scalars(select(Watch.name).where(
+            Watch.workspace_id == workspace_id, Watch.channel_id == channel)))
+        routes = _routes_to(session, workspace_id, channel)
+        names = sorted(set(own) | {name for name, _topic in routes})
         language = workspace_language(session, workspace_id)
         note = (Note.of(language, "outbox.channel_refused_dm", channel=channel,
                         error=Text(code), watches=Text(", ".join(names))) if names else
                 Note.of(language, "outbox.channel_refused_dm_other", channel=channel,
                         error=Text(code)))
+        note = note.then(advice_key(code), fix=Text(_fix(language, own, routes)))
         day = self._clock().date().isoformat()
         _tell_admins(session, workspace_id, note,
                      f"channel-refused:{workspace_id}:{channel}:{day}")
@@ -1565,12 +1568,33 @@ def _fall_back(session: Session, row: OutboxMessage, code: str) -> None:
         record(session, row.workspace_id, OUTBOX_ACTOR, ROUTE_FALLBACK,
                mention_id=row.mention_id, reason=code,
                detail={"outbox_id": card.id, "channel": channel, "refused": row.channel})
+        note = Note.of(language, "outbox.note_route_refused", channel=row.channel,
+                       error=Text(code)).then(advice_key(code), fix=Text(_fix(
+                           language, [], _routes_to(session, row.workspace_id, row.channel))))
         do_enqueue(session, workspace_id=row.workspace_id, kind=KIND_THREAD, channel=channel,
-                   mention_id=row.mention_id, every_card=False,
-                   payload=spec_payload(Note.of(language, "outbox.note_route_refused",
-                                                channel=row.channel, error=Text(code))))
+                   mention_id=row.mention_id, every_card=False, payload=spec_payload(note))
     if went:
         row.payload = {**row.payload, FELL_BACK_TO: went}
+
+
+def _routes_to(session: Session, workspace_id: int, channel: str) -> list[tuple[str, str]]:
+    """The topic routes sending alerts to ``channel``: (watch name, topic), in order."""
+    return [(name, topic) for name, topic in session.execute(
+        select(Watch.name, TopicRoute.topic).join(TopicRoute, TopicRoute.watch_id == Watch.id)
+        .where(TopicRoute.workspace_id == workspace_id, TopicRoute.channel_id == channel)
+        .order_by(Watch.name, TopicRoute.id))]
+
+
+def _fix(language: str, own: list[str], routes: list[tuple[str, str]]) -> str:
+    """How to send a refused channel's alerts elsewhere: move the watch whose own channel
+    it is, else change the topic route that sends them there (``NAME``, ``TOPIC`` where
+    several do), else pick another channel."""
+    if own:
+        return fix_text(language, watch=own[0] if len(own) == 1 else "NAME")
+    if routes:
+        name, topic = routes[0] if len(routes) == 1 else ("NAME", "TOPIC")
+        return fix_text(language, watch=name, topic=topic)
+    return fix_text(language)
 
 
 def _fell_back_here(session: Session, card: OutboxMessage) -> list[str]:
@@ -1684,6 +1708,65 @@ def repost_lost_card(session: Session, mention: Mention) -> list[int]:
             continue
         requeued.extend(_repost(session, mention, card))
     return requeued
+
+
+def retarget_refused_cards(session: Session, workspace_id: int, watch_id: int, old: str,
+                           new: str) -> int:
+    """Inside the caller's transaction, once watch ``watch_id`` alerts in ``new`` instead of
+    ``old``: send to ``new`` the watch's cards Slack refused in ``old`` because of the
+    channel (archived, deleted...), and those still waiting for ``old`` while Slack refuses
+    it, each with the notes that wait for it. Returns how many cards were re-targeted.
+
+    A mention has one card per channel (``card_dedupe_key``), so a card moves whole: its
+    row takes the new channel and key, and the notes that failed or wait for it follow.
+    Left alone: a card posted in ``old`` (it stays there, with its thread), a card another
+    of the mention's watches still alerts with in ``old`` (theirs too), and a mention with
+    a card in ``new`` already (that card is the watch's now). A card leased by a sender
+    this moment is left to it (it fails, and ``vigie outbox retry`` sends it to ``new``)."""
+    refused_ids = {(detail or {}).get("outbox_id") for detail in session.scalars(
+        select(AuditEvent.detail).where(AuditEvent.workspace_id == workspace_id,
+                                        AuditEvent.action == CHANNEL_REFUSED))
+        if (detail or {}).get("channel") == old}
+    waiting_ok = old in refused_channels(session, workspace_id)
+    now = utcnow()
+    cards = session.scalars(select(OutboxMessage).where(
+        OutboxMessage.workspace_id == workspace_id, OutboxMessage.channel == old,
+        OutboxMessage.kind == KIND_CARD,
+        OutboxMessage.status.in_((OutboxStatus.FAILED.value, OutboxStatus.PENDING.value)),
+        OutboxMessage.mention_id.in_(select(MentionWatch.mention_id).where(
+            MentionWatch.watch_id == watch_id)))
+        .order_by(OutboxMessage.id).with_for_update()).all()
+    moved = 0
+    for card in cards:
+        if card.status == OutboxStatus.FAILED.value:
+            if card.id not in refused_ids:
+                continue  # refused for a reason of its own (msg_too_long...): not the channel
+        elif not waiting_ok or as_utc(card.next_attempt_at) > now:
+            continue
+        assert card.mention_id is not None
+        mention = session.get(Mention, card.mention_id)
+        new_key = card_dedupe_key(card.mention_id, new)
+        if (mention is None or card_ts(session, mention, old) is not None
+                or alerting_in(session, card.mention_id, old)
+                or session.scalar(select(OutboxMessage.id).where(
+                    OutboxMessage.dedupe_key == new_key)) is not None):
+            continue
+        notes = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.mention_id == card.mention_id, OutboxMessage.channel == old,
+            OutboxMessage.kind.in_((KIND_THREAD, KIND_UPDATE_CARD)), OutboxMessage.id > card.id,
+            OutboxMessage.status.in_((OutboxStatus.FAILED.value, OutboxStatus.PENDING.value)))
+            .with_for_update()).all()
+        for row in notes:
+            if row.status == OutboxStatus.PENDING.value or (
+                    row.last_error or "").startswith(CARD_LOST):
+                row.channel = new
+        card.channel, card.dedupe_key = new, new_key
+        if card.status == OutboxStatus.FAILED.value:
+            _repost(session, mention, card)
+        else:
+            card.attempts = 0
+        moved += 1
+    return moved
 
 
 def _repost(session: Session, mention: Mention, card: OutboxMessage) -> list[int]:

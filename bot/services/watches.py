@@ -17,9 +17,9 @@ from bot.messages.delivery import ChannelChecker
 from bot.services import backfill
 from bot.services.actors import Actor
 from bot.services.audit import record
-from bot.services.errors import NotFound, ServiceError, query_error
+from bot.services.errors import NotFound, ServiceError, Term, query_error
 from bot.services.influencer_cache import forget_home_cache, home_ranking_changed
-from bot.services.outbox import refused_channels
+from bot.services.outbox import refused_channels, retarget_refused_cards
 from bot.services.permissions import require_role
 from bot.services.triage_learning import effective_threshold, workspace_offset
 from storage.db import transaction
@@ -68,6 +68,8 @@ class RefusedChannel:
     channel_id: str
     since: datetime
     error: str
+    topic: str | None = None
+    """The topic whose route sends alerts there; None for the watch's own channel."""
 
 
 def check_query(query: str, language: str = "en") -> str:
@@ -253,17 +255,18 @@ def _refused_by_watch(session: Session, workspace_id: int, watches: Sequence[Wat
     refused = refused_channels(session, workspace_id)
     if not refused:
         return {}
-    channels: dict[int, list[str]] = {w.id: [w.channel_id] for w in watches}
-    for watch_id, channel in session.execute(
-            select(TopicRoute.watch_id, TopicRoute.channel_id).where(
+    channels: dict[int, list[tuple[str, str | None]]] = {
+        w.id: [(w.channel_id, None)] for w in watches}
+    for watch_id, channel, topic in session.execute(
+            select(TopicRoute.watch_id, TopicRoute.channel_id, TopicRoute.topic).where(
                 TopicRoute.workspace_id == workspace_id).order_by(TopicRoute.id)):
-        channels.setdefault(watch_id, []).append(channel)
+        channels.setdefault(watch_id, []).append((channel, topic))
     found: dict[int, RefusedChannel] = {}
     for watch_id, watch_channels in channels.items():
-        for channel in watch_channels:
+        for channel, topic in watch_channels:
             if channel in refused:
                 since, error = refused[channel]
-                found[watch_id] = RefusedChannel(channel, since, error)
+                found[watch_id] = RefusedChannel(channel, since, error, topic)
                 break
     return found
 
@@ -326,6 +329,51 @@ def do_set_watch_threshold(sessions: sessionmaker[Session], workspace_id: int, a
                detail={"watch": watch.name, "before": before, "after": threshold})
         return ThresholdChange(watch.name, before, threshold,
                                _learned_shift(watch, workspace_offset(session, workspace_id)))
+
+
+@dataclass(frozen=True, slots=True)
+class WatchMove:
+    """What `watch channel` changed: the watch's alert channel before and after, and how
+    many cards Slack refused in the old one now go to the new one."""
+
+    name: str
+    before: str
+    channel_id: str
+    retargeted: int
+
+
+def do_move_watch(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, name: str,
+                  channel_id: str, *, notifier: object = None,
+                  team_id: str | None = None) -> WatchMove:
+    """Send watch ``name``'s alerts to ``channel_id`` from now on (admins). With a Slack
+    ``notifier`` the channel is checked first (``check_alert_channel``), as when a watch is
+    added. The cards Slack refused in the old channel for the channel itself (archived,
+    deleted...), and those waiting for it, go to the new one
+    (``outbox.retarget_refused_cards``); cards posted in the old channel stay there. A
+    channel one of the watch's topic routes sends to is refused: remove the route first."""
+    if not CHANNEL_PATTERN.match(channel_id):
+        raise ServiceError("watch.bad_channel", channel=channel_id[:40])
+    check_alert_channel(notifier, team_id, channel_id)
+    with transaction(sessions) as session:
+        if actor.user_id:
+            require_role(session, workspace_id, actor, Role.ADMIN)
+        watch = get_watch_by_name(session, workspace_id, name, lock=True)
+        before = watch.channel_id
+        if before == channel_id:
+            raise ServiceError("watch.move_same", name=watch.name, channel=channel_id)
+        route = session.scalar(select(TopicRoute).where(
+            TopicRoute.watch_id == watch.id, TopicRoute.channel_id == channel_id)
+            .order_by(TopicRoute.id).limit(1))
+        if route is not None:
+            raise ServiceError("watch.move_to_route", name=watch.name, channel=channel_id,
+                               topic=Term(f"topics.{route.topic}"), topic_key=route.topic)
+        watch.channel_id = channel_id
+        session.flush()
+        moved = retarget_refused_cards(session, workspace_id, watch.id, before, channel_id)
+        record(session, workspace_id, actor, "watch.moved",
+               detail={"watch": watch.name, "before": before, "channel": channel_id,
+                       "cards": moved})
+        return WatchMove(watch.name, before, channel_id, moved)
 
 
 def do_remove_watch(

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.i18n import has, network_name, t
+from bot.messages.channel_refusal import refusal_advice
 from bot.slack.budget import MESSAGE_TEXT_BUDGET, blocks_text_length
 from bot.slack.escape import clip_mrkdwn, escape, slack_date, truncate
 
@@ -58,6 +59,9 @@ class RefusedLine(Protocol):
     def since(self) -> datetime: ...
     @property
     def error(self) -> str: ...
+    @property
+    def topic(self) -> str | None:
+        """The topic whose route sends alerts there; None for the watch's own channel."""
 
 
 class _Named(Protocol):
@@ -217,7 +221,9 @@ def build_watch_list(views: Sequence[WatchLine], language: str) -> tuple[str, li
         + f"\n`{escape(truncate(v.query, 300)) or '*'}` "
         + escape(truncate(v.query_description, 500))
         + ("\n" + t(language, "watch.channel_refused", channel=v.refused.channel_id,
-                     since=slack_date(v.refused.since), error=escape(v.refused.error))
+                     since=slack_date(v.refused.since), error=escape(v.refused.error),
+                     advice=refusal_advice(language, v.refused.error, watch=v.name,
+                                           topic=v.refused.topic))
            if v.refused else "")
     ) for v in views[:SHOWN]]
     return t(language, "admin.watches_title", count=len(views)), _fitting(

@@ -215,13 +215,29 @@ def _watch_threshold(request: CommandRequest, runtime: Runtime) -> Reply:
                                              request.language), before=change.before))
 
 
+def _watch_channel(request: CommandRequest, runtime: Runtime) -> Reply:
+    """`watch channel NAME #channel`: the watch's alerts go to #channel from now on."""
+    if len(request.args) != 3:
+        return Reply(t(request.language, "watch.move_usage"))
+    channel = channel_id_of(request.args[2]) or unescape(request.args[2])
+    move = watches.do_move_watch(runtime.sessions, request.workspace_id(runtime),
+                                 request.actor, request.args[1], channel,
+                                 notifier=runtime.notifier, team_id=request.team_id)
+    text = t(request.language, "admin.watch_moved", name=escape(move.name),
+             channel=move.channel_id, before=move.before)
+    if move.retargeted:
+        text += " " + t(request.language, "admin.watch_moved_cards", before=move.before,
+                        channel=move.channel_id, count=move.retargeted)
+    return Reply(text)
+
+
 def _watch_route(request: CommandRequest, runtime: Runtime) -> Reply:
     """`watch route|unroute|routes ...`, or how to write them."""
     reply = _watch_routes(request, runtime, request.args[0].lower())
     return reply if reply is not None else Reply(t(request.language, "topics.route_usage"))
 
 
-# add and route check the alert channel with Slack (conversations.info, up to 2 s, after
+# add, channel and route check the alert channel with Slack (conversations.info, up to 2 s, after
 # the caller's own users.info): answered after the ack.
 REGISTRY.verbs("watch", Verbs((
     Verb("add", _watch_add,
@@ -233,6 +249,7 @@ REGISTRY.verbs("watch", Verbs((
     Verb.shared(verbs.WATCH_RESUME, _watch_state, role=Role.ADMIN),
     Verb.shared(verbs.WATCH_REMOVE, _watch_state, role=Role.ADMIN),
     Verb("threshold", _watch_threshold, ("NAME N",), role=Role.ADMIN),
+    Verb("channel", _watch_channel, ("NAME #channel",), role=Role.ADMIN, slow=True),
     Verb("kind", competitor_commands.watch_kind, ("NAME brand|competitor",), role=Role.ADMIN),
     Verb("group", competitor_commands.watch_group,
          ("create|add|drop|conquest|delete|list ...",), aliases=("groups",),

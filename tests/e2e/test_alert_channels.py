@@ -70,16 +70,21 @@ def test_a_channel_archived_after_the_watch_is_reported_and_flagged(vigie: Vigie
     assert len(dms) == 1, dms  # once per channel per day, not once per lost card
     assert "cannot post in <#C07ARCHIVE1>" in dms[0]["text"]
     assert "is_archived" in dms[0]["text"] and "arch" in dms[0]["text"]
-    assert "/invite @Vigie" in dms[0]["text"]
+    # Nobody can be invited into an archived channel: unarchive it, or move the watch.
+    assert "/invite" not in dms[0]["text"]
+    assert "Unarchive it, or move the watch (`/cm watch channel arch #channel`)" in \
+        dms[0]["text"]
     listing = vigie.slack.slash_command("watch list", user_id=ADMIN_ID).json()
     flagged = str(listing["blocks"])
     assert "alerts cannot reach <#C07ARCHIVE1> since" in flagged
-    assert "invite the bot" in flagged
+    assert "Unarchive it, or move the watch (`/cm watch channel arch #channel`)" in flagged
+    assert "invite" not in flagged
     listed = run_vigie(tmp_path, "watch", "list",
                        VIGIE_DATABASE_URL=vigie.runtime.settings.database_url)
     assert listed.returncode == 0, listed.stderr
     assert "alerts cannot reach C07ARCHIVE1 since" in listed.stdout
-    assert "(is_archived): invite the bot" in listed.stdout
+    assert "(is_archived). Unarchive it, or move the watch (/cm watch channel arch" \
+        in listed.stdout
 
     # Fixed in Slack: the kept cards go out on `vigie outbox retry --all-failed`.
     vigie.standin.set_channel("C07ARCHIVE1", is_archived=False)
@@ -114,3 +119,92 @@ def test_cli_watch_add_checks_the_channel_only_with_slack(tmp_path: Path,
     slack_standin.set_channel("C07ARCHIVE1", is_archived=True)
     moved = run_vigie(tmp_path, "demo", "--channel", "C07ARCHIVE1", **slack)
     assert moved.returncode == 2 and "C07ARCHIVE1 is archived" in moved.stderr, moved.stderr
+
+
+def _cards_in(vigie: VigieApp, channel: str) -> list[str]:
+    """The cards (not thread replies) posted in ``channel``, by their first words."""
+    return [m["text"].split(":")[0] for m in vigie.standin.messages_in(channel)
+            if m.get("thread_ts", m["ts"]) == m["ts"]]
+
+
+def test_a_watch_moves_out_of_its_archived_channel_with_its_refused_alerts(
+        vigie: VigieApp) -> None:
+    assert "created" in admin(vigie, "watch add arch <#C07ARCHIVE1|old> threshold:0 acme")
+    source_id, secret = webhook_from_answer(admin(vigie, "source add webhook arch"))
+    push(vigie, source_id, secret, "a-1")
+    vigie.runtime.outbox.flush(wait=True, limit=100)
+    vigie.standin.set_channel("C07ARCHIVE1", is_archived=True)
+    push(vigie, source_id, secret, "a-2", "a-3")
+    vigie.runtime.outbox.flush(wait=True, limit=100)
+    assert _cards_in(vigie, "C07ARCHIVE1") == ["Mention #1 on Webhook by u-a-1"]
+
+    vigie.standin.set_channel("C07NEWPRIV1", is_private=True, is_member=False)
+    refused = admin(vigie, "watch channel arch <#C07NEWPRIV1|secret>")
+    assert "cannot post in <#C07NEWPRIV1>" in refused  # checked as `watch add` checks
+    viewer = vigie.slack.slash_command("watch channel arch <#C07NEW0001|new>").json()
+    assert "admin" in viewer["text"].lower() and "now alerts" not in viewer["text"]
+
+    moved = admin(vigie, "watch channel arch <#C07NEW0001|new>")
+    assert "Watch *arch* now alerts in <#C07NEW0001> (it was <#C07ARCHIVE1>)" in moved
+    assert "that go to <#C07NEW0001> now: 2" in moved
+    vigie.runtime.outbox.flush(wait=True, limit=100)
+    assert _cards_in(vigie, "C07NEW0001") == [
+        "Mention #2 on Webhook by u-a-2", "Mention #3 on Webhook by u-a-3"]
+    # The card posted before the archive stays where it is; new alerts go to the new one.
+    push(vigie, source_id, secret, "a-4")
+    vigie.runtime.outbox.flush(wait=True, limit=100)
+    assert _cards_in(vigie, "C07ARCHIVE1") == ["Mention #1 on Webhook by u-a-1"]
+    assert _cards_in(vigie, "C07NEW0001")[-1] == "Mention #4 on Webhook by u-a-4"
+    listing = vigie.slack.slash_command("watch list", user_id=ADMIN_ID).json()
+    assert "cannot reach" not in str(listing["blocks"])
+    assert "<#C07NEW0001>" in str(listing["blocks"])
+    assert "No watch called" not in admin(vigie, "watch channel arch <#C07NEW0001|new>")
+    assert "already alerts in <#C07NEW0001>" in admin(vigie,
+                                                     "watch channel arch <#C07NEW0001|new>")
+
+
+def test_cli_moves_a_watch_and_the_advice_follows_slacks_reason(
+        vigie: VigieApp, tmp_path: Path) -> None:
+    assert "created" in admin(vigie, "watch add gone <#C07GONE0001|gone> threshold:0 acme")
+    source_id, secret = webhook_from_answer(admin(vigie, "source add webhook gone"))
+    vigie.standin.remove_channel("C07GONE0001")
+    push(vigie, source_id, secret, "g-1")
+    vigie.runtime.outbox.flush(wait=True, limit=100)
+    vigie.runtime.outbox.flush(wait=True, limit=100)  # the admins' DM, queued by the refusal
+    dms = vigie.standin.messages_in(ADMIN_ID)
+    assert len(dms) == 1 and "channel_not_found" in dms[0]["text"], dms
+    assert ("If it is a private channel, invite the bot there (`/invite @Vigie` in that "
+            "channel); if it was deleted or its id changed, move the watch "
+            "(`/cm watch channel gone #channel`)") in dms[0]["text"]
+
+    database = {"VIGIE_DATABASE_URL": vigie.runtime.settings.database_url,
+                "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": vigie.standin.base_url}
+    vigie.standin.set_channel("C07ARCHIVE1", is_archived=True)
+    refused = run_vigie(tmp_path, "watch", "channel", "gone", "C07ARCHIVE1", **database)
+    assert refused.returncode == 2 and "C07ARCHIVE1 is archived" in refused.stderr
+    moved = run_vigie(tmp_path, "watch", "channel", "gone", "C07HERE0001", **database)
+    assert moved.returncode == 0, moved.stderr
+    assert "Watch gone now alerts in C07HERE0001 (it was C07GONE0001)" in moved.stdout
+    assert "that go to C07HERE0001 now: 1" in moved.stdout
+    vigie.runtime.outbox.flush(wait=True, limit=100)
+    assert _cards_in(vigie, "C07HERE0001") == ["Mention #1 on Webhook by u-g-1"]
+
+
+def test_a_refused_route_channel_is_advised_as_a_route(vigie: VigieApp) -> None:
+    assert "created" in admin(vigie, "watch add rt <#C07OWN0001|own> threshold:0 acme")
+    source_id, secret = webhook_from_answer(admin(vigie, "source add webhook rt"))
+    assert "outage" in admin(vigie, "watch route rt topic:outage <#C07ROUTE01|bugs>")
+    vigie.standin.set_channel("C07ROUTE01", is_archived=True)
+    push(vigie, source_id, secret, "r-1")  # "acme is down!": an outage
+    vigie.runtime.outbox.flush(wait=True, limit=100)
+    vigie.runtime.outbox.flush(wait=True, limit=100)
+
+    advice = ("Unarchive it, or route the topic elsewhere (`/cm watch route rt topic:outage "
+              "#channel`) or stop routing it (`/cm watch unroute rt topic:outage`)")
+    dms = vigie.standin.messages_in(ADMIN_ID)
+    assert len(dms) == 1 and advice in dms[0]["text"], dms
+    notes = [m["text"] for m in vigie.standin.messages_in("C07OWN0001")
+             if m.get("thread_ts", m["ts"]) != m["ts"]]
+    assert any("Posted here instead of <#C07ROUTE01>" in n and advice in n for n in notes), notes
+    listing = vigie.slack.slash_command("watch list", user_id=ADMIN_ID).json()
+    assert advice in str(listing["blocks"])

@@ -15,6 +15,7 @@ USAGES = {
         'watch add NAME [#channel] [threshold:N] [kind:brand|competitor] [group:G] QUERY '
         '[#channel] [threshold:N ...] '
         '| list | pause NAME | resume NAME | remove NAME | threshold NAME N | '
+        'channel NAME #channel | '
         'kind NAME brand|competitor | '
         'group create|add|drop|conquest|delete|list ... | route NAME topic:T #channel | '
         'unroute NAME topic:T | routes [NAME]'

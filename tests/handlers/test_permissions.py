@@ -35,6 +35,7 @@ INVOCATIONS = (
     "report month", "report schedule", "report schedule monthly", "report schedule off",
     "watch add rival rival", "watch list", "watch pause acme", "watch resume acme",
     "watch remove acme", "watch threshold acme 60", "watch kind acme competitor",
+    "watch channel acme <#C0123ABCD|social>",
     "watch group list",
     "watch group create g acme", "watch group add g acme", "watch group drop g acme",
     "watch group conquest g on", "watch group delete g",
