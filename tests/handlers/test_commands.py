@@ -76,7 +76,7 @@ def test_subcommand_answers(vigie: VigieApp, name: str) -> None:
 
 
 def test_unknown_subcommand_suggests_one(vigie: VigieApp) -> None:
-    answer = vigie.slack.slash_command("wach list").json()
+    answer = vigie.slack.command_answer("wach list")
     assert "watch" in answer["text"]
 
 
@@ -85,7 +85,7 @@ def test_draft_opens_the_editor_after_the_ack(vigie: VigieApp) -> None:
     from tests.e2e.test_workflow import seed
 
     mention_id = seed(vigie)
-    answer = vigie.slack.slash_command(f"draft {mention_id}").json()
+    answer = vigie.slack.command_answer(f"draft {mention_id}")
     assert f"#{mention_id}" in answer["text"]
     (opened,) = vigie.standin.wait_for("views.open")
     assert opened.args["view"]["callback_id"] == "vigie.modal.draft"

@@ -157,7 +157,7 @@ def test_a_member_below_the_role_hears_the_same_refusal_through_slack(
         ("settings four_eyes on", APPROVER, "You need the *admin* role for this (you are "
                                             "*approver*)"),
     ):
-        answer = vigie.slack.slash_command(text, user_id=user).json()
+        answer = vigie.slack.command_answer(text, user_id=user)
         assert expected in answer["text"], answer
         assert answer.get("response_type", "ephemeral") == "ephemeral"
 
@@ -173,7 +173,7 @@ def test_the_role_is_checked_before_the_arguments_are_read(members: tuple[VigieA
         # More arguments than the verb takes: still the verb's role first (found in review).
         ("opp contacted 12 extra", VIEWER, "You need the *agent* role"),
     ):
-        answer = vigie.slack.slash_command(text, user_id=user).json()
+        answer = vigie.slack.command_answer(text, user_id=user)
         assert expected in answer["text"], (text, answer)
     # Members with the role still hear about their arguments (after the ack: `watch add`
     # checks its channel with Slack).

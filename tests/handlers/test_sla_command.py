@@ -10,9 +10,7 @@ from tests.e2e.test_workflow import answer_after_ack
 
 
 def _say(vigie: VigieApp, text: str) -> str:
-    response = vigie.slack.slash_command(text, user_id=ADMIN_ID)
-    assert response.status_code == 200
-    answer: str = response.json()["text"]
+    answer: str = vigie.slack.command_answer(text, user_id=ADMIN_ID)["text"]
     return answer
 
 
