@@ -43,7 +43,7 @@ def test_a_click_on_a_replaced_draft_approves_nothing(vigie: VigieApp) -> None:
     settle(vigie)
     seen = card(vigie, mention_id)  # the approver reads draft v1 on this card...
     assert approve_button(seen["blocks"])["value"].startswith(f"{mention_id}:v1:")
-    reply = vigie.slack.slash_command(f"draft {mention_id} {PHISH}").json()
+    reply = vigie.slack.command_answer(f"draft {mention_id} {PHISH}")
     assert "Draft v2 saved" in reply["text"]  # ...and one second before the click, v2
     vigie.slack.block_action("vigie.approve", message=seen, user_id=APPROVER)
     stale = next_response(vigie, 0)
@@ -81,24 +81,24 @@ def test_the_command_approves_only_the_version_it_names(vigie_sqlite: VigieApp) 
     grant(vigie, APPROVER, "approver")
     vigie.slack.slash_command(f"draft {mention_id} {GOOD}")
     vigie.slack.slash_command(f"draft {mention_id} {PHISH}")
-    stale = vigie.slack.slash_command(f"approve {mention_id} v1", user_id=APPROVER).json()
+    stale = vigie.slack.command_answer(f"approve {mention_id} v1", user_id=APPROVER)
     assert "you saw v1" in stale["text"] and "acme-refunds" in str(stale["blocks"])
-    bad = vigie.slack.slash_command(f"approve {mention_id} v²", user_id=APPROVER).json()
+    bad = vigie.slack.command_answer(f"approve {mention_id} v²", user_id=APPROVER)
     assert "is not a draft version" in bad["text"]
-    shown = vigie.slack.slash_command(f"approve {mention_id} looks fine",
-                                      user_id=APPROVER).json()
+    shown = vigie.slack.command_answer(f"approve {mention_id} looks fine",
+                                       user_id=APPROVER)
     assert f"/cm approve {mention_id} v2" in shown["text"]
     assert approvals(vigie) == []
     # v2's risk check warned (a link): as the button's dialog does, the command asks the
     # approver to confirm, with the draft, its warnings and a button that asks again.
-    ask = vigie.slack.slash_command(f"approve {mention_id} v2", user_id=APPROVER).json()
+    ask = vigie.slack.command_answer(f"approve {mention_id} v2", user_id=APPROVER)
     assert ask["text"].startswith("Nothing approved yet: the risk check of draft v2")
     assert f"`/cm approve {mention_id} v2 confirm`" in ask["text"]
     assert validate_blocks(ask["blocks"], "message") == []
     assert approve_button(ask["blocks"])["confirm"]["title"]["text"] == (
         "Approve a draft with warnings?")
     assert approvals(vigie) == [] and status(vigie, mention_id) == "awaiting_approval"
-    ok = vigie.slack.slash_command(f"approve {mention_id} v2 confirm", user_id=APPROVER).json()
+    ok = vigie.slack.command_answer(f"approve {mention_id} v2 confirm", user_id=APPROVER)
     assert ok["text"] == (f"Mention #{mention_id} approved. Vigie cannot post on Mastodon: "
                           "copy the draft, post it there, then press Mark replied.")
     assert approvals(vigie) == [(2, APPROVER, "approved")]
@@ -126,10 +126,10 @@ def test_an_agent_resaving_the_approvers_draft_does_not_let_them_approve_it(
     vigie.slack.block_action("vigie.approve", message=updated, user_id=APPROVER)
     refused = next_response(vigie, 0)
     assert "someone else must approve" in refused["text"]
-    denied = vigie.slack.slash_command(f"approve {mention_id} v2", user_id=APPROVER).json()
+    denied = vigie.slack.command_answer(f"approve {mention_id} v2", user_id=APPROVER)
     assert "someone else must approve" in denied["text"]
     assert status(vigie, mention_id) == "awaiting_approval" and approvals(vigie) == []
-    ok = vigie.slack.slash_command(f"approve {mention_id} v2", user_id=ADMIN_ID).json()
+    ok = vigie.slack.command_answer(f"approve {mention_id} v2", user_id=ADMIN_ID)
     assert ok["text"] == (f"Mention #{mention_id} approved. Vigie cannot post on Mastodon: "
                           "copy the draft, post it there, then press Mark replied.")
 

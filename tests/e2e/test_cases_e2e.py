@@ -26,7 +26,7 @@ def test_account_commands(vigie: VigieApp) -> None:
     assert "is not a x handle" in admin(vigie, "account add x <@U0123ABCD>")
     assert "Usage" in admin(vigie, "account add x")
     assert "@acmecare" in admin(vigie, "account list")
-    refused = vigie.slack.slash_command("account add x @other").json()
+    refused = vigie.slack.command_answer("account add x @other")
     assert "You need the *admin* role" in refused["text"]
     assert "removed" in admin(vigie, "account remove x @acmecare")
     assert "is not one of the brand's accounts" in admin(vigie, "account remove x @acmecare")
@@ -42,7 +42,7 @@ def test_show_lists_the_whole_conversation_in_order(vigie: VigieApp) -> None:
                       x_batch(*batch), now=NOW)
     with vigie.runtime.sessions() as session:
         follow_up = session.scalar(select(Mention.id).where(Mention.external_id == "1003"))
-    body = vigie.slack.slash_command(f"show {follow_up}", user_id=ADMIN_ID).json()
+    body = vigie.slack.command_answer(f"show {follow_up}", user_id=ADMIN_ID)
     assert validate_blocks(body["blocks"], "message") == []
     shown = next(block["text"]["text"] for block in body["blocks"]
                  if "Conversation (3 posts, oldest first)" in str(block))

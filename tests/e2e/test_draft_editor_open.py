@@ -9,17 +9,15 @@ from tests.e2e.test_workflow import APPROVER, card, grant, seed, settle
 from tests.handlers.conftest import nth_response
 
 
-def _ack_text(vigie: VigieApp, text: str) -> str:
-    response = vigie.slack.slash_command(text)
-    assert response.status_code == 200
-    return str(response.json()["text"])
+def _answer_text(vigie: VigieApp, text: str) -> str:
+    return str(vigie.slack.command_answer(text)["text"])
 
 
 def test_cm_draft_says_the_editor_opens_and_nothing_more_when_it_does(
         vigie_sqlite: VigieApp) -> None:
     vigie = vigie_sqlite
     mention_id = seed(vigie)
-    assert _ack_text(vigie, f"draft {mention_id}") == (
+    assert _answer_text(vigie, f"draft {mention_id}") == (
         f"Opening the draft editor for #{mention_id}…")
     (opened,) = vigie.standin.wait_for("views.open", timeout=15)
     assert opened.ok, opened.error
@@ -33,7 +31,7 @@ def test_cm_draft_explains_an_expired_trigger_and_to_try_again(vigie_sqlite: Vig
     vigie = vigie_sqlite
     mention_id = seed(vigie)
     vigie.standin.error_next("views.open", "expired_trigger_id")
-    ack = _ack_text(vigie, f"draft {mention_id}")
+    ack = _answer_text(vigie, f"draft {mention_id}")
     assert "is open" not in ack, ack
     answer = nth_response(vigie, 1)
     assert answer["text"] == (
@@ -45,9 +43,9 @@ def test_cm_draft_explains_an_expired_trigger_and_to_try_again(vigie_sqlite: Vig
 def test_cm_draft_names_slack_s_refusal_in_french(vigie_sqlite: VigieApp) -> None:
     vigie = vigie_sqlite
     mention_id = seed(vigie)
-    assert "français" in _ack_text(vigie, "lang fr")
+    assert "français" in _answer_text(vigie, "lang fr")
     vigie.standin.error_next("views.open", "view_too_large")
-    assert _ack_text(vigie, f"draft {mention_id}") == (
+    assert _answer_text(vigie, f"draft {mention_id}") == (
         f"Ouverture de l'éditeur de brouillon de la n°{mention_id}…")
     answer = nth_response(vigie, 1)["text"]
     assert answer.startswith(
@@ -87,7 +85,7 @@ def test_the_draft_button_names_slack_s_refusal_and_the_text_fallback_in_french(
         vigie_sqlite: VigieApp) -> None:
     vigie = vigie_sqlite
     mention_id = seed(vigie)
-    assert "français" in _ack_text(vigie, "lang fr")
+    assert "français" in _answer_text(vigie, "lang fr")
     ts = card(vigie, mention_id)["ts"]
     vigie.standin.error_next("views.open", "view_too_large")
     vigie.slack.block_action("vigie.draft", message_ts=ts)
@@ -121,7 +119,7 @@ def test_the_reject_button_explains_a_used_trigger_in_french(
     mention_id = seed(vigie)
     vigie.slack.slash_command(f"draft {mention_id} Nous regardons votre commande.")
     grant(vigie, APPROVER, "approver")
-    assert "français" in vigie.slack.slash_command("lang fr", user_id=APPROVER).json()["text"]
+    assert "français" in vigie.slack.command_answer("lang fr", user_id=APPROVER)["text"]
     settle(vigie)
     ts = card(vigie, mention_id)["ts"]
     vigie.standin.error_next("views.open", "exchanged_trigger_id")

@@ -33,7 +33,7 @@ AGAIN = "@brand never mind, it just arrived! But the box was open <b>"
 
 
 def _draft(vigie: VigieApp, mention_id: int, version: int) -> None:
-    saved = vigie.slack.slash_command(f"draft {mention_id} {WRITTEN}").json()
+    saved = vigie.slack.command_answer(f"draft {mention_id} {WRITTEN}")
     assert f"Draft v{version} saved" in saved["text"], saved
 
 
@@ -153,8 +153,8 @@ def test_the_french_refusal_says_the_customer_wrote_again(
     grant(vigie, OTHER_USER_ID, "approver")
     _draft(vigie, mention_id, 1)
     _writes_again(vigie, fake, mention_id)
-    answer = vigie.slack.slash_command(f"approve {mention_id} v1 confirm",
-                                       user_id=OTHER_USER_ID).json()
+    answer = vigie.slack.command_answer(f"approve {mention_id} v1 confirm",
+                                        user_id=OTHER_USER_ID)
     assert answer["text"].startswith("Rien n'a été validé : le client a écrit de nouveau")
     assert "« @brand never mind, it just arrived!" in answer["text"]
     assert _replies(vigie) == [] and status(vigie, mention_id) == "awaiting_approval"

@@ -58,8 +58,8 @@ def _answered_then_again(vigie: VigieApp) -> None:
     _push(vigie, source, secret, [_post("p1", "@acme my order 1234 never arrived, where is "
                                         "it?", minutes=120)])
     settle(vigie)
-    assert "saved" in vigie.slack.slash_command(f"draft 1 {SENT}", user_id=USER_ID
-                                                ).json()["text"]
+    assert "saved" in vigie.slack.command_answer(f"draft 1 {SENT}", user_id=USER_ID
+                                                 )["text"]
     grant(vigie, OTHER_USER_ID, "approver")
     vigie.slack.slash_command("approve 1 v1", user_id=OTHER_USER_ID)
     vigie.slack.slash_command("replied 1", user_id=USER_ID)
@@ -97,15 +97,15 @@ def test_draft_reply_on_a_reopened_case_answers_the_follow_up(
 
 def test_a_follow_up_is_listed_and_worked_through_its_case(vigie: VigieApp) -> None:
     _answered_then_again(vigie)
-    listed = vigie.slack.slash_command("mentions status:new", user_id=USER_ID).json()
+    listed = vigie.slack.command_answer("mentions status:new", user_id=USER_ID)
     shown = json.dumps(listed)
     assert "#1" in shown and "#2" not in shown and "returned to sender" not in shown
-    answer = vigie.slack.slash_command("draft 2 So sorry, a refund today.", user_id=USER_ID
-                                       ).json()["text"]
+    answer = vigie.slack.command_answer("draft 2 So sorry, a refund today.", user_id=USER_ID
+                                        )["text"]
     assert "#1" in answer and "#2 is a follow-up" in answer
     assert status(vigie, 1) == "awaiting_approval" and status(vigie, 2) == "follow_up"
-    assert "#2 is a follow-up" in vigie.slack.slash_command(
-        f"assign 2 <@{USER_ID}|a>", user_id=ADMIN_ID).json()["text"]
+    assert "#2 is a follow-up" in vigie.slack.command_answer(
+        f"assign 2 <@{USER_ID}|a>", user_id=ADMIN_ID)["text"]
 
 
 def test_the_reply_to_a_reopened_case_answers_the_follow_up(
@@ -129,8 +129,7 @@ def test_the_reply_to_a_reopened_case_answers_the_follow_up(
             published_at=datetime.now(UTC), parent_external_id=parent_uri)],
             now=datetime.now(UTC))
     assert status(vigie, mention_id) == "new"
-    drafted = vigie.slack.slash_command(f"draft {mention_id} So sorry, a refund today."
-                                        ).json()
+    drafted = vigie.slack.command_answer(f"draft {mention_id} So sorry, a refund today.")
     assert "saved" in drafted["text"], drafted
     vigie.slack.slash_command(f"approve {mention_id} v2 confirm", user_id=OTHER_USER_ID)
     eventually(lambda: status(vigie, mention_id) == "replied", timeout=15)

@@ -402,7 +402,7 @@ def test_requests_at_the_same_moment_about_a_new_user_make_one_look_up(
     held = vigie.standin.hold("users.info")
     answers: list[str] = []
     requests = [threading.Thread(target=lambda text=text: answers.append(
-        str(vigie.slack.slash_command(text, user_id=GUEST).json()["text"])))
+        str(vigie.slack.command_answer(text, user_id=GUEST)["text"])))
         for text in (f"show {mention_id}", "mentions")]
     requests[0].start()
     held.wait_for_arrivals(1)

@@ -72,6 +72,6 @@ def test_a_long_work_list_shows_whole_lines_and_says_how_many_more(vigie_sqlite:
         f"…and {hidden} more assigned to you: `/cm mentions assignee:me` lists every "
         "mention assigned to you.")
     # What Home points to lists them all (ten a page, More shows the next).
-    listed = vigie.slack.slash_command("mentions assignee:me", user_id=USER_ID).json()
+    listed = vigie.slack.command_answer("mentions assignee:me", user_id=USER_ID)
     assert listed["text"].startswith("The 10 matching mentions")
     assert "More shows those found before" in listed["text"]

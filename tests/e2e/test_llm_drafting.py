@@ -158,8 +158,8 @@ def test_a_slack_guest_saving_the_llm_suggestion_is_not_made_assignee(
                              user_id=GUEST)
     view_id = vigie.standin.wait_for("views.open", timeout=15)[-1].response["view"]["id"]
     vigie.standin.wait_for("views.update", timeout=15)
-    assert "default role" in vigie.slack.slash_command(
-        f"role remove <@{GUEST}|x>", user_id=ADMIN_ID).json()["text"]
+    assert "default role" in vigie.slack.command_answer(
+        f"role remove <@{GUEST}|x>", user_id=ADMIN_ID)["text"]
     # Without a role, the guest's "Use this suggestion" is refused (by DM: a modal has no
     # response URL) and the editor is left as it was.
     vigie.slack.block_action("vigie.draft_suggestion", view_id=view_id, user_id=GUEST)

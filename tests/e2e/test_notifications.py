@@ -41,7 +41,7 @@ def delivered_until(vigie: VigieApp, predicate: Callable[[], bool]) -> None:
 
 
 def command(vigie: VigieApp, text: str, user: str = ALICE) -> str:
-    return str(vigie.slack.slash_command(text, user_id=user).json()["text"])
+    return str(vigie.slack.command_answer(text, user_id=user)["text"])
 
 
 def test_assignment_dm_reaches_the_assignee_and_their_home(vigie: VigieApp) -> None:

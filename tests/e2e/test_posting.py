@@ -81,12 +81,12 @@ def _rate_limited_calls(vigie: VigieApp) -> int:
 def approve(vigie: VigieApp, mention_id: int, *, text: str = "Sorry @alice, we're on it!",
             version: int = 1) -> None:
     """Draft ``text`` as version ``version`` and have another member approve it."""
-    drafted = vigie.slack.slash_command(f"draft {mention_id} {text}").json()
+    drafted = vigie.slack.command_answer(f"draft {mention_id} {text}")
     assert "saved" in drafted["text"], drafted
     grant(vigie, OTHER_USER_ID, "approver")
     # The default draft tags @alice, who is not in the conversation: its warning is confirmed.
-    reply = vigie.slack.slash_command(f"approve {mention_id} v{version} confirm",
-                                      user_id=OTHER_USER_ID).json()
+    reply = vigie.slack.command_answer(f"approve {mention_id} v{version} confirm",
+                                       user_id=OTHER_USER_ID)
     assert "being posted" in reply["text"], reply
 
 
@@ -188,7 +188,7 @@ def test_mark_replied_is_refused_while_the_post_is_in_flight(
     approve(vigie, mention_id)
     eventually(lambda: fake.failure is None and _rate_limited_calls(vigie) == 1)
     assert reply_status(vigie) == "pending" and fake.created == []
-    refused = vigie.slack.slash_command(f"replied {mention_id}").json()["text"]
+    refused = vigie.slack.command_answer(f"replied {mention_id}")["text"]
     assert "is being posted" in refused
     assert status(vigie, mention_id) == "approved"
 

@@ -38,9 +38,9 @@ def test_forget_deletes_everything_and_redacts_the_cards(vigie: VigieApp) -> Non
     other = seed(vigie, text="Another person entirely", handle="@bob@mastodon.social")
     vigie.slack.slash_command(f"draft {mention_id} Sorry Ana!")
     ts = card(vigie, mention_id)["ts"]
-    denied = vigie.slack.slash_command("forget @ana@mastodon.social").json()
+    denied = vigie.slack.command_answer("forget @ana@mastodon.social")
     assert "You need the *admin* role" in denied["text"]
-    done = vigie.slack.slash_command("forget @ana@mastodon.social", user_id=ADMIN_ID).json()
+    done = vigie.slack.command_answer("forget @ana@mastodon.social", user_id=ADMIN_ID)
     assert "1 author record(s) and 1 mention(s) deleted" in done["text"]
     settle(vigie)
     # Their words leave SQLite's search index after the answer, in the background.
@@ -64,15 +64,15 @@ def test_forget_deletes_everything_and_redacts_the_cards(vigie: VigieApp) -> Non
         assert "ana" not in str(event.detail)
     assert "No source will store their posts again" in done["text"]
     assert "`/cm forget undo @ana@mastodon.social`" in done["text"]
-    again = vigie.slack.slash_command("forget @ana@mastodon.social", user_id=ADMIN_ID).json()
+    again = vigie.slack.command_answer("forget @ana@mastodon.social", user_id=ADMIN_ID)
     # Nothing of theirs is stored now: the request still holds, and says so.
     assert "Nothing by `ana@mastodon.social` is stored in this workspace yet" in again["text"]
     assert "Their future posts will not be kept" in again["text"]
-    undone = vigie.slack.slash_command("forget undo @ana@mastodon.social",
-                                       user_id=ADMIN_ID).json()
+    undone = vigie.slack.command_answer("forget undo @ana@mastodon.social",
+                                        user_id=ADMIN_ID)
     assert "`ana@mastodon.social` is no longer forgotten" in undone["text"]
-    nothing = vigie.slack.slash_command("forget undo @ana@mastodon.social",
-                                        user_id=ADMIN_ID).json()
+    nothing = vigie.slack.command_answer("forget undo @ana@mastodon.social",
+                                         user_id=ADMIN_ID)
     assert "is not forgotten in this workspace" in nothing["text"]
     with vigie.runtime.sessions() as session:
         actions = session.scalars(select(AuditEvent.action).where(
@@ -83,10 +83,10 @@ def test_forget_deletes_everything_and_redacts_the_cards(vigie: VigieApp) -> Non
 def test_forget_answers_with_the_name_not_the_network_prefix(vigie: VigieApp) -> None:
     # The answer echoed "/u/reddit_bob" lowered, and its undo hint "@/u/reddit_bob"; a
     # Hacker News name lost its case, which tells two people apart there.
-    done = vigie.slack.slash_command("forget /u/Reddit_Bob", user_id=ADMIN_ID).json()
+    done = vigie.slack.command_answer("forget /u/Reddit_Bob", user_id=ADMIN_ID)
     assert "Nothing by `Reddit_Bob` is stored" in done["text"]
     assert "`/cm forget undo @Reddit_Bob`" in done["text"]
-    undone = vigie.slack.slash_command("forget undo u/reddit_bob", user_id=ADMIN_ID).json()
+    undone = vigie.slack.command_answer("forget undo u/reddit_bob", user_id=ADMIN_ID)
     assert "`reddit_bob` is no longer forgotten" in undone["text"]
 
 

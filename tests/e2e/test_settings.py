@@ -11,7 +11,7 @@ from tests.harness.constants import USER_ID
 
 
 def say(vigie: VigieApp, text: str, user: str = ADMIN_ID) -> str:
-    return str(vigie.slack.slash_command(text, user_id=user).json()["text"])
+    return str(vigie.slack.command_answer(text, user_id=user)["text"])
 
 
 def test_settings_are_shown_changed_and_audited(vigie_sqlite: VigieApp) -> None:

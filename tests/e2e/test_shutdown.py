@@ -44,7 +44,7 @@ def _second_mention(vigie: VigieApp, fake: FakeMastodon, first_id: int) -> int:
 
 
 def _approved_without_nudge(vigie: VigieApp, mention_id: int) -> None:
-    drafted = vigie.slack.slash_command(f"draft {mention_id} Sorry, we're on it").json()
+    drafted = vigie.slack.command_answer(f"draft {mention_id} Sorry, we're on it")
     assert "saved" in drafted["text"], drafted
     workspace = vigie.runtime.workspaces.ensure(TEAM_ID)
     workflow.do_approve(vigie.runtime.sessions, workspace.id,

@@ -112,7 +112,7 @@ def test_should_have_alerted_from_the_digest(vigie: VigieApp) -> None:
 def test_cm_triage_status_learn_and_admin_switches(vigie: VigieApp) -> None:
     mention_id = seed(vigie)
     vigie.slack.slash_command(f"ignore {mention_id}")
-    status = vigie.slack.slash_command("triage").json()
+    status = vigie.slack.command_answer("triage")
     assert status["response_type"] == "ephemeral"
     assert validate_blocks(status["blocks"], "message") == []
     text = str(status["blocks"])
@@ -125,21 +125,21 @@ def test_cm_triage_status_learn_and_admin_switches(vigie: VigieApp) -> None:
     assert "No learning run yet" in text
 
     for sub in ("learn", "reset", "off", "on"):
-        refused = vigie.slack.slash_command(f"triage {sub}").json()
+        refused = vigie.slack.command_answer(f"triage {sub}")
         assert "You need the *admin* role" in refused["text"], sub
-    learned = vigie.slack.slash_command("triage learn", user_id=ADMIN_ID).json()
+    learned = vigie.slack.command_answer("triage learn", user_id=ADMIN_ID)
     assert validate_blocks(learned["blocks"], "message") == []
     assert (f"not enough labels yet: 1 (0 wanted now, 1 could wait); learning needs "
             f"{MIN_LABELS}, with at least 10 of each.") in str(learned["blocks"])
-    off = vigie.slack.slash_command("triage off", user_id=ADMIN_ID).json()
+    off = vigie.slack.command_answer("triage off", user_id=ADMIN_ID)
     assert "*Off*: alerts use each watch's own threshold" in str(off["blocks"])
     assert f"<@{ADMIN_ID}>): turned off: alerts use each watch's own threshold." in str(
         off["blocks"])
-    back = str(vigie.slack.slash_command("triage on", user_id=ADMIN_ID).json()["blocks"])
+    back = str(vigie.slack.command_answer("triage on", user_id=ADMIN_ID)["blocks"])
     assert "turned on: alerts use the learned shift again." in back
-    usage = vigie.slack.slash_command("triage bogus").json()
+    usage = vigie.slack.command_answer("triage bogus")
     assert usage["text"].startswith("Say `/cm triage` (status)")
-    help_text = vigie.slack.slash_command("help triage").json()["text"]
+    help_text = vigie.slack.command_answer("help triage")["text"]
     assert "triage learn [dry-run]" in help_text and CHANNEL_ID
 
 
@@ -154,16 +154,16 @@ def test_cm_triage_in_words_without_competitors_and_reset_keeps_it_off(
         assert watch is not None
         session.add(Watch(workspace_id=watch.workspace_id, name="rival", channel_id=CHANNEL_ID,
                           kind="competitor"))
-    text = str(vigie.slack.slash_command("triage").json()["blocks"])
+    text = str(vigie.slack.command_answer("triage")["blocks"])
     assert "1 assigned, 1 ignored." in text
     assert "acme: threshold 50" in text and "rival" not in text
     vigie.slack.slash_command("lang fr", user_id=ADMIN_ID)
-    french = str(vigie.slack.slash_command("triage", user_id=ADMIN_ID).json()["blocks"])
+    french = str(vigie.slack.command_answer("triage", user_id=ADMIN_ID)["blocks"])
     assert ("*Étiquettes :* 2 (voulues tout de suite : 1 ; pouvaient attendre : 1) : "
             "1 attribuée, 1 ignorée.") in french
 
     vigie.slack.slash_command("triage off", user_id=ADMIN_ID)
-    reset = str(vigie.slack.slash_command("triage reset", user_id=ADMIN_ID).json()["blocks"])
+    reset = str(vigie.slack.command_answer("triage reset", user_id=ADMIN_ID)["blocks"])
     assert "*Désactivé*" in reset
     with vigie.runtime.sessions() as session:
         calibration = session.get(TriageCalibration, watch.workspace_id)

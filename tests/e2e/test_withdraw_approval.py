@@ -28,8 +28,8 @@ APPROVER = OTHER_USER_ID
 
 def _approved(vigie: VigieApp, mention_id: int) -> None:
     """Drafted by USER_ID, approved by APPROVER; Vigie cannot post on this network."""
-    drafted = vigie.slack.slash_command(f"draft {mention_id} Sorry Ana, we are on it",
-                                        user_id=USER_ID).json()
+    drafted = vigie.slack.command_answer(f"draft {mention_id} Sorry Ana, we are on it",
+                                         user_id=USER_ID)
     assert "v1" in drafted["text"], drafted
     grant(vigie, APPROVER, "approver")
     vigie.slack.slash_command(f"approve {mention_id} v1", user_id=APPROVER)
@@ -58,7 +58,7 @@ def test_an_approver_withdraws_an_approval_from_the_card(vigie: VigieApp) -> Non
     approved = card(vigie, mention_id)
     assert "vigie.withdraw" in buttons(approved) and "vigie.reject" not in buttons(approved)
     assert "Withdraw approval" in json.dumps(approved["blocks"])
-    denied = vigie.slack.slash_command(f"withdraw {mention_id}", user_id=USER_ID).json()
+    denied = vigie.slack.command_answer(f"withdraw {mention_id}", user_id=USER_ID)
     assert "Only an *approver*" in denied["text"], denied
     assert status(vigie, mention_id) == "approved"
 
@@ -78,10 +78,10 @@ def test_an_approver_withdraws_an_approval_from_the_card(vigie: VigieApp) -> Non
         assert event.detail["approval_withdrawn"] == 1
 
     # The typo is fixed and approved again: the four-eyes rule still holds.
-    fixed = vigie.slack.slash_command(f"draft {mention_id} Sorry Ana, we are on it!",
-                                      user_id=USER_ID).json()
+    fixed = vigie.slack.command_answer(f"draft {mention_id} Sorry Ana, we are on it!",
+                                       user_id=USER_ID)
     assert "Draft v2 saved" in fixed["text"], fixed
-    again = vigie.slack.slash_command(f"approve {mention_id} v2", user_id=APPROVER).json()
+    again = vigie.slack.command_answer(f"approve {mention_id} v2", user_id=APPROVER)
     assert "approved" in again["text"] and status(vigie, mention_id) == "approved"
 
 
@@ -97,8 +97,8 @@ def test_the_withdraw_button_speaks_french(vigie_sqlite: VigieApp) -> None:
     settle(vigie)
     assert "Retirer la validation" in json.dumps(card(vigie, mention_id)["blocks"])
     vigie.slack.slash_command("lang fr", user_id=APPROVER)
-    answer = vigie.slack.slash_command(f"withdraw {mention_id} coquille",
-                                       user_id=APPROVER).json()
+    answer = vigie.slack.command_answer(f"withdraw {mention_id} coquille",
+                                        user_id=APPROVER)
     assert answer["text"] == (f"Validation du brouillon v1 de la mention n°{mention_id} retirée "
                               ": le brouillon est gardé, à modifier et soumettre de nouveau, "
                               "ou la mention à ignorer."), answer
@@ -114,7 +114,7 @@ def test_an_approved_mention_is_redrafted_ignored_or_sent_back(
 ) -> None:
     mention_id = seed(vigie)
     _approved(vigie, mention_id)
-    answer = vigie.slack.slash_command(command.format(id=mention_id), user_id=user).json()
+    answer = vigie.slack.command_answer(command.format(id=mention_id), user_id=user)
     assert "not possible" not in answer["text"], answer
     assert status(vigie, mention_id) == after
     # The approval no longer stands, nothing was counted as answered.
@@ -131,7 +131,7 @@ def test_reopening_a_mention_marked_replied_by_mistake_undoes_the_mark(
     _approved(vigie, mention_id)
     vigie.slack.slash_command(f"replied {mention_id}", user_id=USER_ID)
     assert all(_answered_at(vigie, mention_id))
-    reopened = vigie.slack.slash_command(f"reopen {mention_id}", user_id=USER_ID).json()
+    reopened = vigie.slack.command_answer(f"reopen {mention_id}", user_id=USER_ID)
     assert "that mark is undone" in reopened["text"], reopened
     assert _answered_at(vigie, mention_id) == (None, None)
     settle(vigie)
@@ -149,7 +149,7 @@ def test_a_reply_vigie_posted_stays_counted_when_reopened(
     _mastodon_approve(vigie, mention_id)
     eventually(lambda: status(vigie, mention_id) == "replied", timeout=15)
     posted = _answered_at(vigie, mention_id)
-    reopened = vigie.slack.slash_command(f"reopen {mention_id}", user_id=USER_ID).json()
+    reopened = vigie.slack.command_answer(f"reopen {mention_id}", user_id=USER_ID)
     assert reopened["text"] == f"Mention #{mention_id} reopened."
     assert _answered_at(vigie, mention_id) == posted and all(posted)
 
@@ -162,7 +162,7 @@ def test_a_queued_post_not_started_is_called_off(
     vigie: VigieApp, httpserver: HTTPServer, shared_data: Path
 ) -> None:
     fake, mention_id = mastodon_setup(vigie, httpserver, shared_data)
-    drafted = vigie.slack.slash_command(f"draft {mention_id} Sorry, we're on it").json()
+    drafted = vigie.slack.command_answer(f"draft {mention_id} Sorry, we're on it")
     assert "saved" in drafted["text"], drafted
     grant(vigie, APPROVER, "approver")
     workspace = vigie.runtime.workspaces.ensure(TEAM_ID)
@@ -170,7 +170,7 @@ def test_a_queued_post_not_started_is_called_off(
     workflow.do_approve(vigie.runtime.sessions, workspace.id,
                         Actor(APPROVER, "slash_command"), mention_id, version=1)
     assert reply_status(vigie) == "pending"
-    answer = vigie.slack.slash_command(f"withdraw {mention_id}", user_id=APPROVER).json()
+    answer = vigie.slack.command_answer(f"withdraw {mention_id}", user_id=APPROVER)
     assert "withdrawn" in answer["text"], answer
     assert reply_status(vigie) == "cancelled" and status(vigie, mention_id) == "drafting"
     assert flush_replies(vigie.runtime.sessions, http_factory(vigie.runtime.settings)) == []
@@ -189,7 +189,7 @@ def test_a_post_under_way_is_not_withdrawn(
     for command, user in ((f"withdraw {mention_id}", APPROVER),
                           (f"draft {mention_id} Another text", USER_ID),
                           (f"ignore {mention_id}", USER_ID)):
-        refused = vigie.slack.slash_command(command, user_id=user).json()["text"]
+        refused = vigie.slack.command_answer(command, user_id=user)["text"]
         assert "already being posted on Mastodon" in refused, (command, refused)
     assert status(vigie, mention_id) == "approved" and reply_status(vigie) == "pending"
     assert _decisions(vigie, mention_id) == ["approved"]

@@ -101,14 +101,14 @@ def test_a_replied_mention_no_longer_says_it_waits_for_an_answer(vigie: VigieApp
     with transaction(vigie.runtime.sessions) as session:
         session.get(Mention, mention_id).priority_reason = (  # type: ignore[union-attr]
             "complaint · writes again · waiting for an answer · 48k followers")
-    listed = vigie.slack.slash_command("mentions status:new").json()
+    listed = vigie.slack.command_answer("mentions status:new")
     assert "complaint · writes again · waiting for an answer" in str(listed["blocks"])
-    assert vigie.slack.slash_command(f"replied {mention_id}").json()["text"].endswith(
+    assert vigie.slack.command_answer(f"replied {mention_id}")["text"].endswith(
         "marked as replied.")
     settle(vigie)
     updated = str(card(vigie, mention_id)["blocks"])
     assert "Replied" in updated and "complaint · 48k followers" in updated
-    listed = vigie.slack.slash_command("mentions status:replied").json()
+    listed = vigie.slack.command_answer("mentions status:replied")
     assert "complaint · 48k followers" in str(listed["blocks"])
     for shown in (updated, str(listed["blocks"])):
         assert "waiting for an answer" not in shown and "writes again" not in shown
@@ -235,7 +235,7 @@ def test_viewer_is_refused_with_an_explanation(vigie_sqlite: VigieApp) -> None:
     assert explanation["response_type"] == "ephemeral"
     assert "Only an *agent* (or above)" in explanation["text"]
     assert vigie.standin.calls("views.open") == []
-    reply = vigie.slack.slash_command(f"ignore {mention_id}", user_id=VIEWER).json()
+    reply = vigie.slack.command_answer(f"ignore {mention_id}", user_id=VIEWER)
     assert "Only an *agent*" in reply["text"]
     assert status(vigie, mention_id) == "new"
 
@@ -243,13 +243,13 @@ def test_viewer_is_refused_with_an_explanation(vigie_sqlite: VigieApp) -> None:
 def test_ignore_with_reason_and_reopen(vigie_sqlite: VigieApp) -> None:
     vigie = vigie_sqlite
     mention_id = seed(vigie)
-    assert "ignored" in vigie.slack.slash_command(f"ignore {mention_id} spam bot").json()["text"]
+    assert "ignored" in vigie.slack.command_answer(f"ignore {mention_id} spam bot")["text"]
     settle(vigie)
     assert buttons(card(vigie, mention_id)) == ["vigie.reopen"]
     assert "Reason: spam bot" in thread_notes(vigie)[-1]
-    assert "is not possible now" in vigie.slack.slash_command(
-        f"ignore {mention_id}").json()["text"]
-    assert "reopened" in vigie.slack.slash_command(f"reopen {mention_id}").json()["text"]
+    assert "is not possible now" in vigie.slack.command_answer(
+        f"ignore {mention_id}")["text"]
+    assert "reopened" in vigie.slack.command_answer(f"reopen {mention_id}")["text"]
 
 
 def test_two_approvers_at_once_make_one_approval(vigie: VigieApp) -> None:
@@ -261,8 +261,8 @@ def test_two_approvers_at_once_make_one_approval(vigie: VigieApp) -> None:
 
     def approve(user: str) -> None:
         barrier.wait()
-        answers.append(vigie.slack.slash_command(f"approve {mention_id} v1",
-                                                 user_id=user).json()["text"])
+        answers.append(vigie.slack.command_answer(f"approve {mention_id} v1",
+                                                  user_id=user)["text"])
 
     threads = [threading.Thread(target=approve, args=(u,)) for u in (APPROVER, ADMIN_ID)]
     for thread in threads:
@@ -280,11 +280,11 @@ def test_high_risk_draft_needs_an_override_reason(vigie_sqlite: VigieApp) -> Non
     vigie.slack.slash_command(f"draft {mention_id} We will refund you, call +33 6 12 34 56 78 "
                               "or our lawyer. Card 4111 1111 1111 1111")
     grant(vigie, APPROVER, "approver")
-    plain = vigie.slack.slash_command(f"approve {mention_id} v1", user_id=APPROVER).json()
+    plain = vigie.slack.command_answer(f"approve {mention_id} v1", user_id=APPROVER)
     assert "approve it anyway only with a reason" in plain["text"]
     assert f"/cm approve {mention_id} v1 legal" in plain["text"]
-    ok = vigie.slack.slash_command(f"approve {mention_id} v1 legal validated",
-                                   user_id=APPROVER).json()
+    ok = vigie.slack.command_answer(f"approve {mention_id} v1 legal validated",
+                                    user_id=APPROVER)
     assert ok["text"].endswith("then press Mark replied.")
     with vigie.runtime.sessions() as session:
         approval = session.scalars(select(Approval)).one()
@@ -303,9 +303,9 @@ def test_a_draft_risk_level_is_a_word_of_the_reader(vigie_sqlite: VigieApp, lang
     mention_id = seed(vigie)
     vigie.slack.slash_command(f"settings language {language}", user_id=ADMIN_ID)
     vigie.slack.slash_command(f"lang {language}")
-    reply = vigie.slack.slash_command(
+    reply = vigie.slack.command_answer(
         f"draft {mention_id} Nous vous remboursons : appelez le 06 12 34 56 78 ou écrivez "
-        "à sav@example.com").json()
+        "à sav@example.com")
     assert saved in reply["text"], reply["text"]
     settle(vigie)
     shown = str(card(vigie, mention_id)["blocks"])
@@ -328,7 +328,7 @@ def test_hostile_mention_renders_safely(vigie_sqlite: VigieApp) -> None:
 def test_mentions_listing_with_more_button(vigie_sqlite: VigieApp) -> None:
     vigie = vigie_sqlite
     ids = [seed(vigie, text=f"acme complaint number {n}", handle=f"user{n}") for n in range(13)]
-    page = vigie.slack.slash_command("mentions status:new since:7d complaint").json()
+    page = vigie.slack.command_answer("mentions status:new since:7d complaint")
     assert validate_blocks(page["blocks"], "message") == []
     assert f"*#{ids[-1]}*" in str(page["blocks"]) and f"*#{ids[0]}*" not in str(page["blocks"])
     more = page["blocks"][-1]["elements"][0]
@@ -344,7 +344,7 @@ def test_mentions_listing_with_more_button(vigie_sqlite: VigieApp) -> None:
                           ("show abc", "is not a mention number"),
                           ("show 99999", "no mention #99999"),
                           ("assign 1", "Usage: `/cm assign ID [ID ...] @user`")):
-        assert expected in vigie.slack.slash_command(bad).json()["text"], bad
+        assert expected in vigie.slack.command_answer(bad)["text"], bad
 
 
 def test_app_home_is_published(vigie_sqlite: VigieApp) -> None:
@@ -370,16 +370,16 @@ def test_app_home_is_published(vigie_sqlite: VigieApp) -> None:
 
 @pytest.mark.parametrize("text", ["role add", "role add <@U1|x> overlord", "role remove bob"])
 def test_role_errors(vigie_sqlite: VigieApp, text: str) -> None:
-    reply = vigie_sqlite.slack.slash_command(text, user_id=ADMIN_ID).json()["text"]
+    reply = vigie_sqlite.slack.command_answer(text, user_id=ADMIN_ID)["text"]
     assert "Usage" in reply or "is not a role" in reply or "is not a user" in reply
 
 
 def test_only_admins_grant_roles_and_the_last_admin_stays(vigie_sqlite: VigieApp) -> None:
     vigie = vigie_sqlite
-    reply = vigie.slack.slash_command(f"role add <@{USER_ID}|a> admin").json()["text"]
+    reply = vigie.slack.command_answer(f"role add <@{USER_ID}|a> admin")["text"]
     assert "You need the *admin* role" in reply
-    reply = vigie.slack.slash_command(f"role add <@{ADMIN_ID}|a> agent",
-                                      user_id=ADMIN_ID).json()["text"]
+    reply = vigie.slack.command_answer(f"role add <@{ADMIN_ID}|a> agent",
+                                       user_id=ADMIN_ID)["text"]
     assert "without an admin" in reply
 
 
@@ -388,7 +388,7 @@ def test_role_list_shows_only_grants_and_names_the_default_role(vigie_sqlite: Vi
     vigie = vigie_sqlite
 
     def say(text: str, user_id: str = ADMIN_ID) -> str:
-        return str(vigie.slack.slash_command(text, user_id=user_id).json()["text"])
+        return str(vigie.slack.command_answer(text, user_id=user_id)["text"])
 
     mention_id = seed(vigie)
     say("settings default_role viewer")
@@ -426,7 +426,7 @@ def test_assign_refuses_bots_deactivated_and_unknown_users(vigie_sqlite: VigieAp
     vigie.standin.remove_user("U07NOBODY1")
 
     def assign(user: str) -> str:
-        return str(vigie.slack.slash_command(f"assign {mention_id} <@{user}|x>").json()["text"])
+        return str(vigie.slack.command_answer(f"assign {mention_id} <@{user}|x>")["text"])
 
     assert assign(BOT_USER_ID) == ("That is a bot or an app, which cannot answer anyone: "
                                    "assign it to a person.")
@@ -456,7 +456,7 @@ def test_assign_refuses_a_viewer_and_says_how_to_grant_agent(vigie_sqlite: Vigie
     vigie = vigie_sqlite
     mention_id = seed(vigie)
     grant(vigie, VIEWER, "viewer")
-    refused = vigie.slack.slash_command(f"assign {mention_id} <@{VIEWER}|v>").json()["text"]
+    refused = vigie.slack.command_answer(f"assign {mention_id} <@{VIEWER}|v>")["text"]
     assert refused == ("They are *viewer*, so they could not work on it: assign it to an "
                        "*agent* (or above), or an admin can make them one with "
                        "`/cm role add @name agent`.")
@@ -477,11 +477,11 @@ def test_assign_refuses_a_viewer_and_says_how_to_grant_agent(vigie_sqlite: Vigie
     # work either, until an admin grants it.
     vigie.slack.slash_command("settings default_role viewer", user_id=ADMIN_ID)
     grant(vigie, USER_ID, "agent")
-    assert "They are *viewer*" in vigie.slack.slash_command(
-        f"assign {mention_id} <@{OTHER_USER_ID}|b>").json()["text"]
+    assert "They are *viewer*" in vigie.slack.command_answer(
+        f"assign {mention_id} <@{OTHER_USER_ID}|b>")["text"]
     grant(vigie, OTHER_USER_ID, "agent")
-    assert "assigned to" in vigie.slack.slash_command(
-        f"assign {mention_id} <@{OTHER_USER_ID}|b>").json()["text"]
+    assert "assigned to" in vigie.slack.command_answer(
+        f"assign {mention_id} <@{OTHER_USER_ID}|b>")["text"]
     assert status(vigie, mention_id) == "assigned"
 
 
@@ -503,7 +503,7 @@ def test_assign_refuses_a_slack_guest_until_an_admin_gives_them_a_role(
     vigie.standin.set_user(SINGLE_GUEST, name="single", guest="single")
 
     def assign(user: str) -> str:
-        return str(vigie.slack.slash_command(f"assign {mention_id} <@{user}|x>").json()["text"])
+        return str(vigie.slack.command_answer(f"assign {mention_id} <@{user}|x>")["text"])
 
     assert assign(GUEST) == GUEST_REFUSAL
     assert assign(SINGLE_GUEST) == GUEST_REFUSAL
@@ -535,8 +535,8 @@ def test_a_slack_guest_cannot_take_a_mention_themselves_either(vigie: VigieApp) 
     is looked up and goes on; with a role an admin gave them, the guest takes it."""
     mention_id = seed(vigie)
     vigie.standin.set_user(GUEST, name="guest", guest="multi")
-    refused = vigie.slack.slash_command(f"assign {mention_id} <@{GUEST}|guest>",
-                                        user_id=GUEST).json()["text"]
+    refused = vigie.slack.command_answer(f"assign {mention_id} <@{GUEST}|guest>",
+                                         user_id=GUEST)["text"]
     assert refused == GUEST_DOOR_REFUSAL
     vigie.slack.block_action("vigie.assign", message_ts=card(vigie, mention_id)["ts"],
                              user_id=GUEST)
@@ -545,13 +545,13 @@ def test_a_slack_guest_cannot_take_a_mention_themselves_either(vigie: VigieApp) 
     assert vigie.standin.calls("views.open") == []
     assert assigned_to(vigie, mention_id) is None
     # A member assigning themselves is looked up too, and goes on.
-    assert "assigned to" in vigie.slack.slash_command(
-        f"assign {mention_id} <@{USER_ID}|alice>").json()["text"]
+    assert "assigned to" in vigie.slack.command_answer(
+        f"assign {mention_id} <@{USER_ID}|alice>")["text"]
     assert USER_ID in [c.args.get("user") for c in vigie.standin.calls("users.info")]
     # With a role an admin gave them, Slack's word no longer stops the guest.
     grant(vigie, GUEST, "agent")
-    assert f"assigned to <@{GUEST}>" in vigie.slack.slash_command(
-        f"assign {mention_id} <@{GUEST}|guest>", user_id=GUEST).json()["text"]
+    assert f"assigned to <@{GUEST}>" in vigie.slack.command_answer(
+        f"assign {mention_id} <@{GUEST}|guest>", user_id=GUEST)["text"]
 
 
 def _drafts(vigie: VigieApp, mention_id: int) -> int:
@@ -568,8 +568,8 @@ def test_a_slack_guest_cannot_take_a_mention_by_drafting_a_reply(vigie: VigieApp
     grant, the guest's draft takes it."""
     mention_id = seed(vigie)
     vigie.standin.set_user(GUEST, name="guest", guest="multi")
-    by_command = vigie.slack.slash_command(f"draft {mention_id} Sorry Ana, we're on it.",
-                                           user_id=GUEST).json()["text"]
+    by_command = vigie.slack.command_answer(f"draft {mention_id} Sorry Ana, we're on it.",
+                                            user_id=GUEST)["text"]
     assert by_command == GUEST_DOOR_REFUSAL
     # The card's Draft reply: refused on the click, before any editor opens.
     vigie.slack.block_action("vigie.draft", message_ts=card(vigie, mention_id)["ts"],
@@ -579,15 +579,15 @@ def test_a_slack_guest_cannot_take_a_mention_by_drafting_a_reply(vigie: VigieApp
     assert (told["text"], told["response_type"]) == (GUEST_DOOR_REFUSAL, "ephemeral")
     assert told.get("replace_original") is False
     # `/cm draft ID` (the editor by command): the same refusal, and no editor after it.
-    assert vigie.slack.slash_command(f"draft {mention_id}",
-                                     user_id=GUEST).json()["text"] == GUEST_DOOR_REFUSAL
+    assert vigie.slack.command_answer(f"draft {mention_id}",
+                                      user_id=GUEST)["text"] == GUEST_DOOR_REFUSAL
     assert vigie.standin.calls("views.open") == []
     # A role taken away while the editor is open: its Save still refuses.
     grant(vigie, GUEST, "agent")
     vigie.slack.block_action("vigie.draft", message_ts=card(vigie, mention_id)["ts"],
                              user_id=GUEST)
     opened = vigie.standin.wait_for("views.open", timeout=15)[-1]
-    removed = vigie.slack.slash_command(f"role remove <@{GUEST}|x>", user_id=ADMIN_ID).json()
+    removed = vigie.slack.command_answer(f"role remove <@{GUEST}|x>", user_id=ADMIN_ID)
     assert "has the default role again" in removed["text"], removed
     (field,) = [b for b in opened.args["view"]["blocks"] if b["type"] == "input"]
     vigie.standin.type_into(opened.response["view"]["id"], field["block_id"], "text",
@@ -601,8 +601,8 @@ def test_a_slack_guest_cannot_take_a_mention_by_drafting_a_reply(vigie: VigieApp
     # With a role an admin gave them, the guest's draft takes a mention nobody owns.
     other = seed(vigie, text="Still no refund after a month", handle="@bob@mastodon.social")
     grant(vigie, GUEST, "agent")
-    assert "saved" in vigie.slack.slash_command(f"draft {other} Sorry Bob, on it.",
-                                                user_id=GUEST).json()["text"]
+    assert "saved" in vigie.slack.command_answer(f"draft {other} Sorry Bob, on it.",
+                                                 user_id=GUEST)["text"]
     assert assigned_to(vigie, other) == GUEST
 
 
@@ -633,7 +633,7 @@ def test_assign_goes_on_when_slack_cannot_say_who_the_user_is(vigie_sqlite: Vigi
     # The first command's locale lookup is done: the next users.info is the assignee's.
     vigie.standin.wait_for("users.info")
     vigie.standin.error_next("users.info", "internal_error")
-    reply = vigie.slack.slash_command(f"assign {mention_id} <@{OTHER_USER_ID}|b>").json()
+    reply = vigie.slack.command_answer(f"assign {mention_id} <@{OTHER_USER_ID}|b>")
     assert reply["text"] == f"Mention #{mention_id} assigned to <@{OTHER_USER_ID}>."
     asked = vigie.standin.calls("users.info")[-1]
     assert asked.args["user"] == OTHER_USER_ID and not asked.ok
@@ -650,7 +650,7 @@ def test_assign_does_not_wait_out_a_slack_rate_limit(vigie_sqlite: VigieApp) -> 
     vigie.standin.wait_for("users.info")
     before = len(vigie.standin.calls("users.info"))
     vigie.standin.fail_next("users.info", 429, retry_after=2)
-    reply = vigie.slack.slash_command(f"assign {mention_id} <@{OTHER_USER_ID}|b>").json()
+    reply = vigie.slack.command_answer(f"assign {mention_id} <@{OTHER_USER_ID}|b>")
     assert reply["text"] == f"Mention #{mention_id} assigned to <@{OTHER_USER_ID}>."
     assert len(vigie.standin.calls("users.info")) == before + 1  # tried once, not retried
 
@@ -686,12 +686,10 @@ def test_assign_refuses_whom_slack_could_not_check_and_writes_nothing(
     vigie.standin.set_user(guest, name="guest", guest="multi")
     before = _written(vigie)
     vigie.standin.error_next("users.info", "internal_error")
-    reply = vigie.slack.slash_command(f"assign {ids[0]} <@{guest}|g>").json()
+    reply = vigie.slack.command_answer(f"assign {ids[0]} <@{guest}|g>")
     assert reply["text"] == ASSIGNEE_UNCHECKED
     vigie.standin.fail_next("users.info", 503)
-    vigie.slack.slash_command(f"assign {ids[0]} {ids[1]} <@{guest}|g>")  # answered after
-    vigie.standin.wait_until(lambda standin: len(standin.responses()) > 0, timeout=15)
-    several = vigie.standin.responses()[-1]["text"]
+    several = vigie.slack.command_answer(f"assign {ids[0]} {ids[1]} <@{guest}|g>")["text"]
     assert "nothing was assigned" in several and "assigned to" not in several
     vigie.slack.block_action("vigie.assign", message_ts=card(vigie, ids[0])["ts"])
     opened = vigie.standin.wait_for("views.open")[-1]
@@ -707,24 +705,24 @@ def test_assign_refuses_whom_slack_could_not_check_and_writes_nothing(
                 or guest in str(c.args.get("users"))]
     assert [c.args["user"] for c in vigie.standin.calls("users.info")] == [guest] * 3
     # Slack answers again: a guest is refused as a guest, a member is assigned.
-    assert vigie.slack.slash_command(f"assign {ids[0]} <@{guest}|g>").json()["text"] == \
+    assert vigie.slack.command_answer(f"assign {ids[0]} <@{guest}|g>")["text"] == \
         GUEST_REFUSAL
-    assert f"assigned to <@{OTHER_USER_ID}>" in vigie.slack.slash_command(
-        f"assign {ids[0]} <@{OTHER_USER_ID}|b>").json()["text"]
+    assert f"assigned to <@{OTHER_USER_ID}>" in vigie.slack.command_answer(
+        f"assign {ids[0]} <@{OTHER_USER_ID}|b>")["text"]
 
 
 def test_templates_and_voice(vigie_sqlite: VigieApp) -> None:
     vigie = vigie_sqlite
     grant(vigie, APPROVER, "approver")
-    denied = vigie.slack.slash_command("template add x complaint en Hi").json()["text"]
+    denied = vigie.slack.command_answer("template add x complaint en Hi")["text"]
     assert "approver" in denied
-    added = vigie.slack.slash_command(
+    added = vigie.slack.command_answer(
         "template add late complaint en So sorry {author}, we're on it at {brand}!",
-        user_id=APPROVER).json()["text"]
+        user_id=APPROVER)["text"]
     assert "Template *late* saved" in added
-    assert "is not an intent" in vigie.slack.slash_command(
-        "template add x moaning en Hi", user_id=APPROVER).json()["text"]
-    assert "*late* · complaint · en" in vigie.slack.slash_command("template list").json()["text"]
+    assert "is not an intent" in vigie.slack.command_answer(
+        "template add x moaning en Hi", user_id=APPROVER)["text"]
+    assert "*late* · complaint · en" in vigie.slack.command_answer("template list")["text"]
     mention_id = seed(vigie)  # a complaint in English by "Ana"
     vigie.slack.block_action("vigie.draft", message_ts=card(vigie, mention_id)["ts"])
     vigie.standin.wait_for("views.open")
@@ -732,12 +730,12 @@ def test_templates_and_voice(vigie_sqlite: VigieApp) -> None:
     # A Mastodon reply mentions the customer it answers (bot.replies.addressing).
     assert modal["blocks"][1]["element"]["initial_value"].startswith(
         "@ana@mastodon.social So sorry Ana, we're on it")
-    assert "removed" in vigie.slack.slash_command("template remove late",
-                                                  user_id=APPROVER).json()["text"]
-    assert "No voice guide" in vigie.slack.slash_command("voice").json()["text"]
-    assert "saved" in vigie.slack.slash_command("voice Warm, brief, first names.",
-                                                user_id=ADMIN_ID).json()["text"]
-    assert "Warm, brief" in vigie.slack.slash_command("voice").json()["text"]
+    assert "removed" in vigie.slack.command_answer("template remove late",
+                                                   user_id=APPROVER)["text"]
+    assert "No voice guide" in vigie.slack.command_answer("voice")["text"]
+    assert "saved" in vigie.slack.command_answer("voice Warm, brief, first names.",
+                                                 user_id=ADMIN_ID)["text"]
+    assert "Warm, brief" in vigie.slack.command_answer("voice")["text"]
 
 
 def answer_after_ack(vigie: VigieApp, text: str, user_id: str = USER_ID) -> str:
@@ -779,7 +777,7 @@ def test_a_reason_starting_with_a_number_names_no_other_mention(vigie_sqlite: Vi
     vigie = vigie_sqlite
     first = seed(vigie, "My order never arrived", handle="@ana@mastodon.social")
     second = seed(vigie, "Still no parcel, week two", handle="@bob@mastodon.social")
-    answer = vigie.slack.slash_command(f"ignore {first} {second} duplicates").json()["text"]
+    answer = vigie.slack.command_answer(f"ignore {first} {second} duplicates")["text"]
     assert answer == f"Mention #{first} ignored.", answer
     assert status(vigie, first) == "ignored" and status(vigie, second) == "new"
     settle(vigie)
